@@ -1,0 +1,120 @@
+"""NAS-Bench-201 ground truth: arch → accuracy, from ``nb201/nb201_all_15625.csv``.
+
+The protocol is explicit: which dataset, which split (validation or test) and
+which training schedule (200 or 12 epochs). Default: 200-epoch validation
+accuracy, as the SWAP paper's evaluation uses.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from ..data import require_file, resolve_data_dir
+from ..spaces import nb201
+
+TABLE = "nb201/nb201_all_15625.csv"
+ORIGIN = "the swapnas data bundle (shared/data/nb201, built from the NAS-Bench-201 / NATS-Bench releases; see SOURCES.md)"
+
+_COLUMNS: dict[tuple[str, str, int], str] = {
+    ("cifar10", "valid", 200): "c10_valid_200",
+    ("cifar10", "test", 200): "c10_test_200",
+    ("cifar100", "valid", 200): "c100_valid_200_derived",
+    ("cifar100", "test", 200): "c100_test_200",
+    ("imagenet16-120", "valid", 200): "in16_valid_200_derived",
+    ("imagenet16-120", "test", 200): "in16_test_200",
+    ("cifar10", "valid", 12): "c10_valid_12",
+    ("cifar10", "test", 12): "c10_test_12",
+    ("cifar100", "valid", 12): "c100_valid_12",
+    ("cifar100", "test", 12): "c100_test_12",
+    ("imagenet16-120", "valid", 12): "in16_valid_12",
+    ("imagenet16-120", "test", 12): "in16_test_12",
+}
+_SPLIT_TEXT = {
+    ("cifar10", "valid"): "cifar10-valid: trained on the 25k train split, evaluated on the 25k x-valid split",
+    ("cifar10", "test"): "cifar10: trained on train+valid (50k), evaluated on ori-test (10k)",
+    ("cifar100", "valid"): "cifar100: x-valid half (5k) of ori-test",
+    ("cifar100", "test"): "cifar100: x-test half (5k) of ori-test",
+    ("imagenet16-120", "valid"): "ImageNet16-120: x-valid half (3k) of ori-test",
+    ("imagenet16-120", "test"): "ImageNet16-120: x-test half (3k) of ori-test",
+}
+_PARAMS = {"cifar10": "params_M_c10", "cifar100": "params_M_c100", "imagenet16-120": "params_M_in16"}
+
+
+@dataclass(frozen=True)
+class GroundTruth:
+    """Which accuracy a correlation is computed against."""
+
+    dataset: str
+    metric: str = "valid"
+    epochs: int = 200
+
+    def __post_init__(self) -> None:
+        if (self.dataset, self.metric, self.epochs) not in _COLUMNS:
+            raise ValueError(
+                f"NB201 has no ground truth for dataset={self.dataset!r}, metric={self.metric!r}, "
+                f"epochs={self.epochs}; datasets: cifar10, cifar100, imagenet16-120; metric: valid or test; "
+                "epochs: 200 or 12"
+            )
+
+    @property
+    def column(self) -> str:
+        return _COLUMNS[(self.dataset, self.metric, self.epochs)]
+
+    def describe(self) -> str:
+        return (f"NB201 {self.metric} accuracy (%), {self.epochs} epochs, mean over seeds; "
+                f"{_SPLIT_TEXT[(self.dataset, self.metric)]}")
+
+
+class NB201Benchmark:
+    """All 15,625 NB201 archs with their metrics, in the benchmark's index order.
+
+    Example:
+        >>> bench = NB201Benchmark("../shared/data")          # doctest: +SKIP
+        >>> bench.accuracy(bench.archs[0], GroundTruth("cifar100"))  # doctest: +SKIP
+    """
+
+    space = "nb201"
+
+    def __init__(self, data_dir: str | os.PathLike | None = None):
+        self.path = require_file(resolve_data_dir(data_dir), TABLE, ORIGIN)
+        with open(self.path, newline="") as f:
+            rows = list(csv.DictReader(f))
+        if len(rows) != nb201.NUM_ARCHS:
+            raise ValueError(f"{self.path} has {len(rows)} rows, expected {nb201.NUM_ARCHS}: the file is damaged")
+        self._rows = rows
+        self.archs: list[nb201.Arch] = [nb201.parse(r["arch_str"]) for r in rows]
+        self._index = {a: i for i, a in enumerate(self.archs)}
+
+    def __len__(self) -> int:
+        return len(self.archs)
+
+    def index_of(self, arch: nb201.Arch) -> int:
+        return self._index[arch]
+
+    @cached_property
+    def _numeric(self) -> dict[str, np.ndarray]:
+        cols = [c for c in self._rows[0] if c not in {"arch_str", "naslib_op_indices", "isomorph_unique_str"}]
+        return {c: np.array([float(r[c]) for r in self._rows]) for c in cols}
+
+    def column(self, name: str) -> np.ndarray:
+        """A numeric column for all archs in index order."""
+        try:
+            return self._numeric[name]
+        except KeyError:
+            raise KeyError(f"{self.path} has no column {name!r}; columns: {', '.join(self._numeric)}") from None
+
+    def accuracy(self, arch: nb201.Arch, truth: GroundTruth) -> float:
+        return float(self.column(truth.column)[self.index_of(arch)])
+
+    def accuracies(self, archs: list[nb201.Arch], truth: GroundTruth) -> np.ndarray:
+        col = self.column(truth.column)
+        return np.array([col[self.index_of(a)] for a in archs])
+
+    def params_m(self, arch: nb201.Arch, dataset: str) -> float:
+        """The benchmark's parameter count (millions) of the full network for ``dataset``."""
+        return float(self.column(_PARAMS[dataset])[self.index_of(arch)])

@@ -1,0 +1,157 @@
+"""Correlate proxies with a benchmark's ground truth: score, store, summarise, plot."""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from .benchmarks import GroundTruth, get_benchmark
+from .data import Batch, load_batch
+from .proxies import Proxy, resolve
+from .scoring import Protocol, score_arch
+from .spaces import get_space
+from .stats import correlate
+from .store import Record, ScoreStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ProxyResult:
+    proxy: str
+    key: str
+    space: str
+    dataset: str
+    n: int
+    failures: int
+    spearman: float
+    kendall: float
+    spearman_ci: tuple[float, float]
+    top10_spearman: float
+    spearman_given_params: float
+    seconds_per_arch: float
+    higher_is_better: bool
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class CorrelateRun:
+    protocol: dict
+    ground_truth: str
+    batch_note: str
+    results: list[ProxyResult]
+    scores: dict[str, list[float | None]]
+    accuracy: list[float]
+    archs: list[str]
+    wall_seconds: float
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(name)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {name!r} asked for, but CUDA is not available here; use --device cpu or auto")
+    return dev
+
+
+def pick_archs(all_archs: list, n: int | None, seed: int) -> list:
+    """``n`` archs drawn without replacement by ``random.Random(seed)``; None = all, in index order."""
+    if n is None or n >= len(all_archs):
+        return list(all_archs)
+    if n < 1:
+        raise ValueError(f"--archs must be >= 1 or 'all' (got {n})")
+    return random.Random(seed).sample(list(all_archs), n)
+
+
+def run_correlation(
+    *,
+    space: str,
+    dataset: str,
+    proxies: list[Proxy] | str,
+    n_archs: int | None,
+    protocol: Protocol,
+    batch: Batch,
+    store: ScoreStore,
+    device: torch.device,
+    truth: GroundTruth,
+    data_dir: str | None = None,
+    retry_failed: bool = False,
+    progress: bool = True,
+) -> CorrelateRun:
+    """Score ``n_archs`` sampled archs (resuming from ``store``) and correlate with ``truth``."""
+    bench = get_benchmark(space, data_dir)
+    sp = get_space(space)
+    proxy_list = resolve(proxies) if isinstance(proxies, str) else list(proxies)
+    archs = pick_archs(bench.archs, n_archs, protocol.seed)
+    store.add_protocol(protocol.fingerprint, protocol.describe())
+    batch_dev = batch.to(device)
+    t0 = time.perf_counter()
+    records: dict[str, list[Record]] = {p.name: [] for p in proxy_list}
+    bar = tqdm(archs, desc=f"{space}/{dataset}", unit="arch", disable=not progress, dynamic_ncols=True)
+    for arch in bar:
+        recs = score_arch(arch, sp.build, proxy_list, batch_dev, protocol, device, store, retry_failed)
+        for p in proxy_list:
+            records[p.name].append(recs[p.name])
+    wall = time.perf_counter() - t0
+    acc = bench.accuracies(archs, truth)
+    params = np.array([bench.params_m(a, dataset) for a in archs])
+    results, scores = [], {}
+    for p in proxy_list:
+        recs = records[p.name]
+        ok = np.array([r.ok for r in recs])
+        vals = np.array([r.value if r.ok else np.nan for r in recs], dtype=float)
+        c = correlate(vals[ok], acc[ok], params[ok], p.higher_is_better, seed=protocol.seed)
+        secs = [r.seconds for r in recs if r.ok and r.seconds is not None]
+        errors = sorted({r.error or "" for r in recs if not r.ok})
+        results.append(ProxyResult(
+            p.name, p.key, space, dataset, c.n, int((~ok).sum()), c.spearman, c.kendall, c.spearman_ci,
+            c.top10_spearman, c.spearman_given_params, float(np.mean(secs)) if secs else float("nan"),
+            p.higher_is_better, errors[:5],
+        ))
+        scores[p.name] = [float(v) if np.isfinite(v) else None for v in vals]
+    return CorrelateRun(protocol.describe(), truth.describe(), batch.note, results, scores,
+                        [float(a) for a in acc], [str(a) for a in archs], wall)
+
+
+def write_outputs(run: CorrelateRun, out: Path) -> list[Path]:
+    """``results.json`` and one scatter plot per proxy under ``out``."""
+    from .report import scatter_plot
+
+    out.mkdir(parents=True, exist_ok=True)
+    doc = {
+        "protocol": run.protocol,
+        "ground_truth": run.ground_truth,
+        "batch_note": run.batch_note,
+        "wall_seconds": run.wall_seconds,
+        "results": [asdict(r) for r in run.results],
+        "archs": run.archs,
+        "accuracy": run.accuracy,
+        "scores": run.scores,
+    }
+    path = out / "results.json"
+    path.write_text(json.dumps(doc, indent=1))
+    written = [path]
+    for r in run.results:
+        written.append(scatter_plot(run.scores[r.proxy], run.accuracy, r, run.ground_truth, out))
+    return written
+
+
+def prepare(
+    *, space: str, dataset: str, batch_size: int, repeats: int, seed: int, init: str,
+    net: dict, inputs: str, data_dir: str | None, image_root: str | None, fill: str,
+) -> tuple[Protocol, Batch]:
+    """Load the input batch and fix the protocol (whose fingerprint includes the batch hash)."""
+    batch = load_batch(dataset, batch_size, data_dir=data_dir, image_root=image_root,
+                       inputs=inputs, seed=seed, fill=fill)
+    protocol = Protocol(space=space, dataset=dataset, batch_size=batch_size, repeats=repeats, seed=seed,
+                        init=init, net=dict(net), batch_digest=batch.digest, inputs=inputs)
+    return protocol, batch

@@ -1,0 +1,233 @@
+"""Input batches: real images from the data directory or torchvision-format folders.
+
+Rules (also in docs/protocol.md):
+- Real images are the default. ``synthetic`` (standard normal noise) is used only
+  when asked for by name.
+- The batch is drawn once per (dataset, seed, size) from the available images
+  by a seeded permutation, so every architecture sees the same batch.
+- When fewer real images exist than the batch needs, the rule ``fill="augment"``
+  fills the remaining slots with deterministic augmented copies (horizontal flip,
+  then 4-pixel-padded random crops) of the real images and says so (``Batch.note``);
+  ``fill="error"`` refuses instead. Nothing is padded silently.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import pickle
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+log = logging.getLogger(__name__)
+
+DATA_ENV = "SWAPNAS_DATA"
+DATA_ORIGIN = (
+    "the swapnas shared data bundle (shared/data, see its SOURCES.md); point --data-dir "
+    f"or ${DATA_ENV} at the folder that holds it"
+)
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    name: str
+    num_classes: int
+    resolution: int
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+    bundled: tuple[str, str, str]  # (npz file relative to data dir, x key, y key)
+
+
+DATASETS: dict[str, DatasetInfo] = {
+    "cifar10": DatasetInfo(
+        "cifar10", 10, 32, (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616),
+        ("images/cifar10_test_2000_jpegq75.npz", "x", "y"),
+    ),
+    "cifar100": DatasetInfo(
+        "cifar100", 100, 32, (0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762),
+        ("images/foolbox_real_samples.npz", "cifar100_x", "cifar100_y"),
+    ),
+    "imagenet16-120": DatasetInfo(
+        "imagenet16-120", 120, 16,
+        (122.68 / 255, 116.66 / 255, 104.01 / 255), (63.22 / 255, 61.26 / 255, 65.09 / 255),
+        ("images/foolbox_real_samples.npz", "imagenet_x16", "imagenet_y_in1k"),
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Batch:
+    """A normalised input batch (S, 3, H, W) with its labels and provenance."""
+
+    inputs: torch.Tensor
+    targets: torch.Tensor
+    num_classes: int
+    dataset: str
+    source: str
+    n_real: int
+    note: str = ""
+
+    @property
+    def digest(self) -> str:
+        """Hash of the exact input tensor and labels: enters the protocol fingerprint."""
+        h = hashlib.sha256(self.inputs.detach().cpu().contiguous().numpy().tobytes())
+        h.update(self.targets.detach().cpu().numpy().astype(np.int64).tobytes())
+        return h.hexdigest()[:16]
+
+    def to(self, device: torch.device | str) -> Batch:
+        return Batch(self.inputs.to(device), self.targets.to(device), self.num_classes,
+                     self.dataset, self.source, self.n_real, self.note)
+
+
+def dataset_info(name: str) -> DatasetInfo:
+    try:
+        return DATASETS[name]
+    except KeyError:
+        raise ValueError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}") from None
+
+
+def resolve_data_dir(data_dir: str | os.PathLike | None) -> Path:
+    """``data_dir`` if given, else ``$SWAPNAS_DATA``; the error says how to set it."""
+    chosen = data_dir if data_dir is not None else os.environ.get(DATA_ENV)
+    if not chosen:
+        raise FileNotFoundError(f"no data directory given: pass --data-dir DIR or set ${DATA_ENV} to {DATA_ORIGIN}")
+    path = Path(chosen).expanduser()
+    if not path.is_dir():
+        raise FileNotFoundError(f"data directory {path} does not exist; it should hold {DATA_ORIGIN}")
+    return path
+
+
+def require_file(data_dir: Path, relative: str, origin: str = DATA_ORIGIN) -> Path:
+    """The path of a data file, or an error naming the file, the folder searched and its origin."""
+    path = data_dir / relative
+    if not path.is_file():
+        raise FileNotFoundError(f"missing data file {relative!r} (searched in {data_dir}); it comes from {origin}")
+    return path
+
+
+# ----------------------------------------------------------------------------- image sources
+
+
+def _bundled_images(info: DatasetInfo, data_dir: Path) -> tuple[np.ndarray, np.ndarray, str]:
+    rel, xkey, ykey = info.bundled
+    with np.load(require_file(data_dir, rel)) as z:
+        x, y = z[xkey], z[ykey].astype(np.int64)
+    return x, y, f"{rel}:{xkey}"
+
+
+def _unpickle(path: Path) -> dict:
+    with open(path, "rb") as f:
+        return pickle.load(f, encoding="latin1")
+
+
+def _folder_images(info: DatasetInfo, root: Path) -> tuple[np.ndarray, np.ndarray, str]:
+    """torchvision / benchmark-format folders: CIFAR pickles, ImageNet16 pickles, or class folders."""
+    candidates = {
+        "cifar10": [("cifar-10-batches-py", "test_batch", "labels")],
+        "cifar100": [("cifar-100-python", "test", "fine_labels")],
+        "imagenet16-120": [("ImageNet16", "val_data", "labels"), (".", "val_data", "labels")],
+    }[info.name]
+    for sub, fname, lkey in candidates:
+        path = root / sub / fname
+        if path.is_file():
+            d = _unpickle(path)
+            x = np.asarray(d["data"], dtype=np.uint8).reshape(-1, 3, info.resolution, info.resolution)
+            y = np.asarray(d[lkey], dtype=np.int64)
+            if info.name == "imagenet16-120":  # labels 1..1000; the benchmark keeps classes 1..120
+                keep = y <= 120
+                x, y = x[keep], y[keep] - 1
+            return x.transpose(0, 2, 3, 1), y, str(path)
+    classes = sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+    files = [(f, i) for i, c in enumerate(classes) for f in sorted(c.iterdir()) if f.suffix.lower() in {".png", ".jpg", ".jpeg"}]
+    if not files:
+        wanted = ", ".join(f"{s}/{f}" for s, f, _ in candidates)
+        raise FileNotFoundError(
+            f"no {info.name} images under {root}: expected {wanted} (torchvision / benchmark format) "
+            "or one sub-folder of images per class"
+        )
+    from PIL import Image
+
+    r = info.resolution
+    x = np.stack([np.asarray(Image.open(f).convert("RGB").resize((r, r))) for f, _ in files])
+    return x, np.array([i for _, i in files], dtype=np.int64), str(root)
+
+
+def _augment_fill(x: np.ndarray, y: np.ndarray, need: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Deterministic fill: flip every real image, then padded random crops, cycling."""
+    n, h, w, _ = x.shape
+    extra_x, extra_y = [], []
+    k = 0
+    while len(extra_x) < need:
+        src = x[k % n]
+        if k < n:
+            img = src[:, ::-1]
+        else:
+            padded = np.pad(src, ((4, 4), (4, 4), (0, 0)), mode="reflect")
+            dy, dx = rng.integers(0, 9, size=2)
+            img = padded[dy : dy + h, dx : dx + w]
+            if rng.random() < 0.5:
+                img = img[:, ::-1]
+        extra_x.append(np.ascontiguousarray(img))
+        extra_y.append(y[k % n])
+        k += 1
+    return np.concatenate([x, np.stack(extra_x)]), np.concatenate([y, np.array(extra_y)])
+
+
+def load_batch(
+    dataset: str,
+    size: int,
+    *,
+    data_dir: str | os.PathLike | None = None,
+    image_root: str | os.PathLike | None = None,
+    inputs: str = "real",
+    seed: int = 0,
+    fill: str = "augment",
+) -> Batch:
+    """One input batch of ``size`` samples for ``dataset``.
+
+    Args:
+        dataset: ``cifar10``, ``cifar100`` or ``imagenet16-120``.
+        size: number of samples S.
+        data_dir: the swapnas data bundle (bundled npz images), else ``$SWAPNAS_DATA``.
+        image_root: a torchvision-format dataset folder; takes precedence over ``data_dir``.
+        inputs: ``real`` (default) or ``synthetic`` (standard normal noise, explicit only).
+        seed: picks which images form the batch (not the architecture seeds).
+        fill: ``augment`` or ``error`` when fewer real images than ``size`` exist.
+    """
+    info = dataset_info(dataset)
+    if size < 1:
+        raise ValueError(f"batch size must be >= 1 (got {size})")
+    r = info.resolution
+    if inputs == "synthetic":
+        g = torch.Generator().manual_seed(seed)
+        x = torch.randn(size, 3, r, r, generator=g)
+        t = torch.randint(0, info.num_classes, (size,), generator=g)
+        return Batch(x, t, info.num_classes, dataset, "synthetic N(0,1) noise", 0, "synthetic inputs (asked for)")
+    if inputs != "real":
+        raise ValueError(f"inputs must be 'real' or 'synthetic' (got {inputs!r})")
+    if image_root is not None:
+        x, y, source = _folder_images(info, Path(image_root))
+    else:
+        x, y, source = _bundled_images(info, resolve_data_dir(data_dir))
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(x))[:size]
+    x, y = x[order], y[order]
+    n_real, note = len(x), ""
+    if n_real < size:
+        if fill != "augment":
+            raise ValueError(
+                f"{dataset}: only {n_real} real images in {source}, the batch needs {size}; "
+                "use a smaller batch, a full dataset folder (--image-root), or fill='augment'"
+            )
+        x, y = _augment_fill(x, y, size - n_real, rng)
+        note = (f"{dataset}: {n_real} real images available, batch needs {size}; "
+                f"{size - n_real} filled with flipped / shifted copies (rule: fill=augment)")
+        log.warning(note)
+    t = torch.from_numpy(np.ascontiguousarray(x)).permute(0, 3, 1, 2).float() / 255.0
+    mean = torch.tensor(info.mean).view(1, 3, 1, 1)
+    std = torch.tensor(info.std).view(1, 3, 1, 1)
+    return Batch(((t - mean) / std).contiguous(), torch.from_numpy(y), info.num_classes, dataset, source, n_real, note)

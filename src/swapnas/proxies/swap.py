@@ -1,0 +1,26 @@
+"""SWAP-Score and its regularised form as registered proxies."""
+
+from __future__ import annotations
+
+from torch import nn
+
+from ..data import Batch
+from ..swap import regularise, swap_score
+from .registry import register
+
+
+@register("swap", version="1")
+def swap(model: nn.Module, batch: Batch) -> float:
+    """SWAP-Score Ψ: distinct sample-wise ReLU patterns (ICLR 2024)."""
+    return float(swap_score(model, batch.inputs, restore_buffers=False))
+
+
+@register("swap_reg", base="swap", version="1", mu=None, sigma=None)
+def swap_reg(value: float, model: nn.Module, mu: float | None, sigma: float | None) -> float:
+    """Regularised SWAP Ψ·exp(−(Θ−μ)²/σ), Θ = params of the scored net in thousands."""
+    if mu is None or sigma is None:
+        raise ValueError(
+            "swap_reg needs mu and sigma (thousands of parameters of the scored network); "
+            "set them with --mu/--sigma or use the space's defaults"
+        )
+    return regularise(value, model, mu, sigma)

@@ -1,0 +1,76 @@
+"""Tables and plots for correlation results."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .correlate import ProxyResult
+
+
+def _f(x: float, digits: int = 3) -> str:
+    return "nan" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
+
+
+def results_table(results: Sequence[ProxyResult], markdown: bool = False) -> str:
+    """A fixed-width (or markdown) table: ρ, τ, CI, top-10% ρ, ρ|params, n, failures, s/arch."""
+    head = ["proxy", "spearman", "kendall", "rho 95% CI", "top10% rho", "rho|params", "n", "fail", "s/arch"]
+    rows = [
+        [r.proxy, _f(r.spearman), _f(r.kendall), f"[{_f(r.spearman_ci[0])}, {_f(r.spearman_ci[1])}]",
+         _f(r.top10_spearman), _f(r.spearman_given_params), str(r.n), str(r.failures), _f(r.seconds_per_arch, 4)]
+        for r in results
+    ]
+    if markdown:
+        lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
+    fmt = "  ".join(f"{{:<{w}}}" if i == 0 else f"{{:>{w}}}" for i, w in enumerate(widths))
+    return "\n".join([fmt.format(*head), fmt.format(*("-" * w for w in widths))] + [fmt.format(*r) for r in rows])
+
+
+def protocol_text(protocol: dict, ground_truth: str, batch_note: str = "") -> str:
+    """The protocol printed beside every table."""
+    net = ", ".join(f"{k}={v}" for k, v in protocol["net"].items()) or "space default"
+    lines = [
+        f"space {protocol['space']} | dataset {protocol['dataset']} | inputs {protocol['inputs']} "
+        f"(batch sha256 {protocol['batch_digest']})",
+        f"S={protocol['batch_size']} samples | repeats={protocol['repeats']} (mean over re-inits) | "
+        f"init={protocol['init']} | BatchNorm {'train' if protocol['bn_train'] else 'eval'} mode | "
+        f"network {net} | seed={protocol['seed']} (per-arch seeds from sha256(seed, arch))",
+        f"ground truth: {ground_truth}",
+    ]
+    if batch_note:
+        lines.append(f"NOTE: {batch_note}")
+    return "\n".join(lines)
+
+
+def scatter_plot(scores: Sequence[float | None], accuracy: Sequence[float], result: ProxyResult,
+                 ground_truth: str, out: Path) -> Path:
+    """Score vs accuracy, log x-axis when the positive scores span over two decades."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    s = np.array([np.nan if v is None else v for v in scores], dtype=float)
+    a = np.asarray(accuracy, dtype=float)
+    ok = np.isfinite(s)
+    fig, ax = plt.subplots(figsize=(5, 4), dpi=120)
+    ax.scatter(s[ok], a[ok], s=5, alpha=0.5, linewidths=0)
+    pos = s[ok & (s > 0)]
+    if len(pos) == ok.sum() and len(pos) > 1 and pos.max() / pos.min() > 100:
+        ax.set_xscale("log")
+    ax.set_xlabel(f"{result.proxy} score")
+    ax.set_ylabel("accuracy (%)")
+    ax.set_title(f"{result.space} {result.dataset}: {result.proxy}  "
+                 f"ρ={_f(result.spearman)} τ={_f(result.kendall)} n={result.n}", fontsize=9)
+    fig.text(0.01, 0.005, ground_truth[:110], fontsize=5.5)
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    path = out / f"scatter_{result.proxy}.png"
+    fig.savefig(path)
+    plt.close(fig)
+    return path

@@ -1,0 +1,193 @@
+"""The scoring protocol: initialisation, BatchNorm mode, repeats and per-arch seeds.
+
+Every (arch, repeat) gets its own RNG seed derived from (global seed, space,
+arch key, repeat) by SHA-256, so a score never depends on evaluation order,
+sharding, or which process computed it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+
+import torch
+from torch import nn
+
+from .data import Batch
+from .proxies import Proxy, get_proxy
+from .store import Record, ScoreKey, ScoreStore
+
+INITS = ("gaussian", "default")
+
+
+def arch_seed(seed: int, space: str, arch_key: str, repeat: int = 0) -> int:
+    """A 63-bit seed for one (arch, repeat), independent of evaluation order."""
+    digest = hashlib.sha256(f"{seed}|{space}|{arch_key}|{repeat}".encode()).digest()
+    return int.from_bytes(digest[:8], "little") & (2**63 - 1)
+
+
+def gaussian_init(model: nn.Module, generator: torch.Generator) -> None:
+    """The spec's init: Conv/Linear weights ~ N(0, 1), biases 0; BatchNorm γ=1, β=0."""
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)):
+                m.weight.normal_(0.0, 1.0, generator=generator)
+                if m.bias is not None:
+                    m.bias.zero_()
+            elif isinstance(m, nn.modules.batchnorm._NormBase):
+                if m.affine:
+                    m.weight.fill_(1.0)
+                    m.bias.zero_()
+                if m.track_running_stats:
+                    m.reset_running_stats()
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """Everything that defines a score besides the arch and the proxy."""
+
+    space: str
+    dataset: str
+    batch_size: int
+    repeats: int = 1
+    seed: int = 0
+    init: str = "gaussian"
+    bn_train: bool = True
+    net: dict = field(default_factory=dict)
+    batch_digest: str = ""
+    inputs: str = "real"
+
+    def __post_init__(self) -> None:
+        if self.init not in INITS:
+            raise ValueError(f"init must be one of {INITS} (got {self.init!r})")
+        if self.repeats < 1:
+            raise ValueError(f"repeats must be >= 1 (got {self.repeats})")
+
+    @property
+    def net_key(self) -> str:
+        return json.dumps(self.net, sort_keys=True)
+
+    @property
+    def fingerprint(self) -> str:
+        """Hash of the parts not stored in their own column (inputs, init, BN mode)."""
+        parts = {"dataset": self.dataset, "init": self.init, "bn_train": self.bn_train,
+                 "batch": self.batch_digest, "inputs": self.inputs}
+        return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
+
+    def describe(self) -> dict:
+        return {**asdict(self), "fingerprint": self.fingerprint}
+
+    def key(self, arch_key: str, proxy: Proxy) -> ScoreKey:
+        return ScoreKey(self.space, arch_key, proxy.key, self.fingerprint, self.seed,
+                        self.batch_size, self.repeats, self.net_key)
+
+
+def build_scored_net(
+    build: Callable[..., nn.Module], arch: object, protocol: Protocol, num_classes: int,
+    repeat: int, device: torch.device,
+) -> nn.Module:
+    """Build and initialise the network for one repeat, on ``device``, in the protocol's BN mode."""
+    s = arch_seed(protocol.seed, protocol.space, str(arch), repeat)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(s)
+        model = build(arch, num_classes=num_classes, **protocol.net)
+    if protocol.init == "gaussian":
+        gaussian_init(model, torch.Generator().manual_seed(s))
+    model.train(protocol.bn_train)
+    return model.to(device)
+
+
+def _failure(exc: BaseException, seconds: float) -> Record:
+    return Record("failed", None, None, [], seconds, None, f"{type(exc).__name__}: {exc}"[:2000])
+
+
+def _finish(values: list[float], seconds: float, peak: int | None) -> Record:
+    bad = [v for v in values if not math.isfinite(v)]
+    if bad:
+        return Record("failed", None, None, values, seconds, peak, f"non-finite score(s): {bad[:4]}")
+    mean = sum(values) / len(values)
+    std = math.sqrt(sum((v - mean) ** 2 for v in values) / len(values))
+    return Record("ok", mean, std, values, seconds, peak, None)
+
+
+def _peak_reset(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+
+
+def _peak(device: torch.device) -> int | None:
+    return int(torch.cuda.max_memory_allocated(device)) if device.type == "cuda" else None
+
+
+def score_arch(
+    arch: object,
+    build: Callable[..., nn.Module],
+    proxies: Iterable[Proxy],
+    batch: Batch,
+    protocol: Protocol,
+    device: torch.device,
+    store: ScoreStore | None = None,
+    retry_failed: bool = False,
+) -> dict[str, Record]:
+    """Score one arch with every proxy, reusing stored results and storing new ones.
+
+    Base proxies each run on a fresh network per repeat; derived proxies (e.g.
+    ``swap_reg``) transform their base's per-repeat values. Each proxy's result
+    is committed to ``store`` as soon as it is known.
+    """
+    proxies = list(proxies)
+    key = str(arch)
+    out: dict[str, Record] = {}
+    todo: list[Proxy] = []
+    for p in proxies:
+        rec = store.get(protocol.key(key, p)) if store is not None else None
+        if rec is not None and (rec.ok or not retry_failed):
+            out[p.name] = rec
+        else:
+            todo.append(p)
+    if not todo:
+        return out
+
+    def save(p: Proxy, rec: Record) -> None:
+        out[p.name] = rec
+        if store is not None:
+            store.put(protocol.key(key, p), rec, device=str(device))
+
+    bases = [p for p in todo if p.base is None]
+    for name in sorted({p.base for p in todo if p.base and p.base not in out}):
+        if name not in {b.name for b in bases}:
+            bases.append(get_proxy(name))
+    for p in bases:
+        values, t0 = [], time.perf_counter()
+        _peak_reset(device)
+        try:
+            for r in range(protocol.repeats):
+                model = build_scored_net(build, arch, protocol, batch.num_classes, r, device)
+                values.append(float(p.fn(model, batch, **p.options)))
+            save(p, _finish(values, time.perf_counter() - t0, _peak(device)))
+        except Exception as exc:  # recorded, never swallowed: the caller reports failures
+            if device.type == "cuda":
+                torch.cuda.empty_cache()
+            save(p, _failure(exc, time.perf_counter() - t0))
+
+    derived = [p for p in todo if p.base is not None]
+    if derived:
+        with torch.device("meta"):  # only the structure is needed (e.g. its size)
+            model = build(arch, num_classes=batch.num_classes, **protocol.net)
+    for p in derived:
+        base = out[p.base]
+        t0 = time.perf_counter()
+        if not base.ok:
+            save(p, Record("failed", None, None, [], 0.0, None, f"base proxy {p.base!r} failed: {base.error}"))
+            continue
+        try:
+            values = [float(p.fn(v, model, **p.options)) for v in base.values]
+            extra = time.perf_counter() - t0
+            save(p, _finish(values, (base.seconds or 0.0) + extra, base.peak_mem_bytes))
+        except Exception as exc:
+            save(p, _failure(exc, time.perf_counter() - t0))
+    return out

@@ -1,0 +1,237 @@
+"""NAS-Bench-201 (NATS-Bench topology) space: arch values, parsing, sampling and networks.
+
+An architecture is a cell of 4 nodes; node j sums op(node i) over i < j. The six
+edges, in string order, are 1←0, 2←0, 2←1, 3←0, 3←1, 3←2, each with one of
+``OPS``. The canonical string is ``|op~0|+|op~0|op~1|+|op~0|op~1|op~2|``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .ops import ReLUConvBN, ResNetBasicBlock, Zero
+
+NAME = "nb201"
+OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
+#: (target node, source node) for each of the six edges, in string order
+EDGES: tuple[tuple[int, int], ...] = ((1, 0), (2, 0), (2, 1), (3, 0), (3, 1), (3, 2))
+NUM_ARCHS = len(OPS) ** len(EDGES)  # 15,625
+
+_TOKEN = re.compile(r"^([a-z0-9_]+)~(\d+)$")
+
+
+@dataclass(frozen=True, order=True)
+class Arch:
+    """An immutable NB201 cell: one op name per edge, in ``EDGES`` order."""
+
+    ops: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if len(self.ops) != len(EDGES):
+            raise ValueError(f"an NB201 arch has {len(EDGES)} edges, got {len(self.ops)} ops: {self.ops}")
+        for op in self.ops:
+            if op not in OPS:
+                raise ValueError(f"unknown NB201 op {op!r}; valid ops: {', '.join(OPS)}")
+
+    def __str__(self) -> str:
+        return format_arch(self)
+
+    @property
+    def key(self) -> str:
+        """The canonical string: the store and cache key."""
+        return format_arch(self)
+
+
+def format_arch(arch: Arch) -> str:
+    """``|op~0|+|op~0|op~1|+|op~0|op~1|op~2|``."""
+    it = iter(arch.ops)
+    nodes = ["|" + "|".join(f"{next(it)}~{i}" for i in range(j)) + "|" for j in (1, 2, 3)]
+    return "+".join(nodes)
+
+
+def parse(text: str) -> Arch:
+    """Parse the canonical string (no ``eval``); errors quote the bad part."""
+    if not isinstance(text, str):
+        raise TypeError(f"an NB201 arch string must be str, got {type(text).__name__}")
+    nodes = text.strip().split("+")
+    if len(nodes) != 3:
+        raise ValueError(f"NB201 arch {text!r} must have 3 node groups joined by '+', found {len(nodes)}")
+    ops: list[str] = []
+    for j, group in enumerate(nodes, start=1):
+        if not (group.startswith("|") and group.endswith("|") and len(group) > 2):
+            raise ValueError(f"NB201 node group {group!r} in {text!r} must look like '|op~0|…|'")
+        tokens = group[1:-1].split("|")
+        if len(tokens) != j:
+            raise ValueError(f"NB201 node group {group!r} in {text!r} must have {j} edge(s), found {len(tokens)}")
+        for i, token in enumerate(tokens):
+            m = _TOKEN.match(token)
+            if not m:
+                raise ValueError(f"NB201 edge {token!r} in {text!r} must look like 'op~{i}'")
+            op, src = m.group(1), int(m.group(2))
+            if src != i:
+                raise ValueError(f"NB201 edge {token!r} in {text!r}: input node must be {i}, found {src}")
+            if op not in OPS:
+                raise ValueError(f"unknown NB201 op {op!r} in edge {token!r} of {text!r}; valid ops: {', '.join(OPS)}")
+            ops.append(op)
+    return Arch(tuple(ops))
+
+
+def all_archs() -> Iterator[Arch]:
+    """All 15,625 archs in product order (the benchmark's index order is in the NB201 table)."""
+    for ops in itertools.product(OPS, repeat=len(EDGES)):
+        yield Arch(ops)
+
+
+def sample(rng: random.Random) -> Arch:
+    """A uniformly random arch."""
+    return Arch(tuple(rng.choice(OPS) for _ in EDGES))
+
+
+def mutate(arch: Arch, rng: random.Random) -> Arch:
+    """Change the op of one random edge to a different op."""
+    ops = list(arch.ops)
+    e = rng.randrange(len(ops))
+    ops[e] = rng.choice([o for o in OPS if o != ops[e]])
+    return Arch(tuple(ops))
+
+
+def iso_key(arch: Arch) -> str:
+    """Isomorphism-aware key, in the NAS-Bench-201 convention (6,466 classes).
+
+    Each node is written as the sorted '+'-join of its incoming terms: ``#`` for
+    'none' or any op of a node that is exactly ``#``, the input node's string for a skip connection, ``(input)@op``
+    otherwise; node 0 is ``0``. The key is the output node's string, and it
+    equals the benchmark's ``isomorph_unique_str`` column for every arch.
+    Cells with equal keys compute the same function.
+    """
+    nodes = ["0"]
+    for j in (1, 2, 3):
+        items = []
+        for (dst, src), op in zip(EDGES, arch.ops):
+            if dst != j:
+                continue
+            if op == "none" or nodes[src] == "#":  # an op of a zero node is zero
+                items.append("#")
+            elif op == "skip_connect":
+                items.append(nodes[src])
+            else:
+                items.append(f"({nodes[src]})@{op}")
+        nodes.append("+".join(sorted(items)))
+    return nodes[3]
+
+
+# ----------------------------------------------------------------------------- network
+
+
+def _edge_op(op: str, c: int) -> nn.Module:
+    if op == "none":
+        return Zero()
+    if op == "skip_connect":
+        return nn.Identity()
+    if op == "nor_conv_1x1":
+        return ReLUConvBN(c, c, 1, 1, 0)
+    if op == "nor_conv_3x3":
+        return ReLUConvBN(c, c, 3, 1, 1)
+    return nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False)
+
+
+class Cell(nn.Module):
+    """One NB201 cell; 'none' edges are left out, as in the benchmark's network."""
+
+    def __init__(self, arch: Arch, c: int):
+        super().__init__()
+        self.edges = nn.ModuleDict()
+        self.wiring: list[tuple[int, int, str]] = []
+        for (dst, src), op in zip(EDGES, arch.ops):
+            if op != "none":
+                name = f"{dst}<-{src}"
+                self.edges[name] = _edge_op(op, c)
+                self.wiring.append((dst, src, name))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        nodes = [x]
+        for j in (1, 2, 3):
+            inputs = [self.edges[name](nodes[src]) for dst, src, name in self.wiring if dst == j]
+            nodes.append(sum(inputs[1:], inputs[0]) if inputs else x.mul(0.0))
+        return nodes[3]
+
+
+class Network(nn.Module):
+    """The NB201 network: stem, 3 stages of N cells with residual reductions, head."""
+
+    def __init__(self, arch: Arch, C: int = 16, N: int = 5, num_classes: int = 10):
+        super().__init__()
+        self.arch = arch
+        self.stem = nn.Sequential(nn.Conv2d(3, C, 3, padding=1, bias=False), nn.BatchNorm2d(C))
+        layers: list[nn.Module] = []
+        c_prev = C
+        for stage, c in enumerate((C, 2 * C, 4 * C)):
+            if stage > 0:
+                layers.append(ResNetBasicBlock(c_prev, c, 2))
+            layers.extend(Cell(arch, c) for _ in range(N))
+            c_prev = c
+        self.cells = nn.Sequential(*layers)
+        self.lastact = nn.Sequential(nn.BatchNorm2d(c_prev), nn.ReLU(inplace=True))
+        self.global_pooling = nn.AdaptiveAvgPool2d(1)
+        self.classifier = nn.Linear(c_prev, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.lastact(self.cells(self.stem(x)))
+        return self.classifier(self.global_pooling(out).flatten(1))
+
+
+def build(arch: Arch | str, C: int = 16, N: int = 5, num_classes: int = 10) -> Network:
+    """The NB201 network for ``arch`` (C initial channels, N cells per stage).
+
+    With the defaults C=16, N=5 it is the benchmark's network; its parameter
+    count equals the benchmark's ``params`` for every arch.
+
+    Example:
+        >>> net = build("|nor_conv_3x3~0|+|none~0|skip_connect~1|+|nor_conv_1x1~0|none~1|avg_pool_3x3~2|")
+        >>> net(torch.randn(2, 3, 32, 32)).shape
+        torch.Size([2, 10])
+    """
+    if isinstance(arch, str):
+        arch = parse(arch)
+    return Network(arch, C=C, N=N, num_classes=num_classes)
+
+
+# ----------------------------------------------------------------------------- scoring defaults
+
+#: The scoring protocol shipped as default for NB201 (chosen in docs/results.md).
+SCORING_DEFAULTS: dict = {"net": {"C": 16, "N": 1}, "batch_size": 16, "repeats": 4}
+#: Size-prior rule constants (see :func:`default_size_prior` and docs/results.md).
+PRIOR_CENTRE = 1.0
+PRIOR_WIDTH = 0.5
+
+
+def param_range_k(C: int = 16, N: int = 5, num_classes: int = 10) -> tuple[float, float]:
+    """Smallest and largest parameter count (thousands) of the NB201 net over the space.
+
+    The smallest cell has no conv op and the largest has six 3×3 convs, so two
+    builds on the meta device give the exact range.
+    """
+    from ..swap import count_params_k
+
+    with torch.device("meta"):
+        lo = count_params_k(build(Arch(("none",) * 6), C=C, N=N, num_classes=num_classes))
+        hi = count_params_k(build(Arch(("nor_conv_3x3",) * 6), C=C, N=N, num_classes=num_classes))
+    return lo, hi
+
+
+def default_size_prior(net: dict, num_classes: int = 10) -> tuple[float, float]:
+    """Label-free μ, σ for ``swap_reg`` on the scored net ``net`` (thousands of params).
+
+    μ = lo + PRIOR_CENTRE·(hi − lo) and σ = (PRIOR_WIDTH·(hi − lo))², with lo/hi
+    the space's smallest and largest scored-net size: only the space's parameter
+    distribution is used, no accuracy labels.
+    """
+    lo, hi = param_range_k(num_classes=num_classes, **net)
+    return lo + PRIOR_CENTRE * (hi - lo), (PRIOR_WIDTH * (hi - lo)) ** 2

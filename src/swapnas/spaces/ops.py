@@ -1,0 +1,51 @@
+"""Building blocks shared by the search spaces' networks."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class ReLUConvBN(nn.Sequential):
+    """ReLU → Conv (no bias) → BatchNorm, the NAS-Bench-201 / DARTS convolution op."""
+
+    def __init__(self, c_in: int, c_out: int, kernel: int, stride: int = 1, padding: int = 0, dilation: int = 1):
+        super().__init__(
+            nn.ReLU(inplace=False),
+            nn.Conv2d(c_in, c_out, kernel, stride, padding, dilation, bias=False),
+            nn.BatchNorm2d(c_out),
+        )
+
+
+class Zero(nn.Module):
+    """The 'none' op: a zero map of the right shape."""
+
+    def __init__(self, stride: int = 1):
+        super().__init__()
+        self.stride = stride
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.stride == 1:
+            return x.mul(0.0)
+        return x[:, :, :: self.stride, :: self.stride].mul(0.0)
+
+
+class ResNetBasicBlock(nn.Module):
+    """NAS-Bench-201 reduction block: two ReLUConvBN 3×3 plus an avg-pool + 1×1 shortcut."""
+
+    def __init__(self, c_in: int, c_out: int, stride: int):
+        super().__init__()
+        self.conv_a = ReLUConvBN(c_in, c_out, 3, stride, 1)
+        self.conv_b = ReLUConvBN(c_out, c_out, 3, 1, 1)
+        if stride == 2:
+            self.downsample: nn.Module = nn.Sequential(
+                nn.AvgPool2d(kernel_size=2, stride=2, padding=0),
+                nn.Conv2d(c_in, c_out, 1, 1, 0, bias=False),
+            )
+        elif c_in != c_out:
+            self.downsample = ReLUConvBN(c_in, c_out, 1, 1, 0)
+        else:
+            self.downsample = nn.Identity()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.downsample(x) + self.conv_b(self.conv_a(x))

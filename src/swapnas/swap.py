@@ -1,0 +1,186 @@
+"""The SWAP-Score: distinct sample-wise activation patterns, counted exactly.
+
+For a batch of S samples, every neuron (each element of each hooked activation
+map) gets an S-bit pattern: bit s is 1 iff the neuron's pre-activation is
+positive for sample s. The SWAP-Score is the number of distinct patterns over
+all neurons of all hooked layers together (a global union, not a per-layer sum).
+
+The patterns are bit-packed on the fly (8 samples per byte, then 64 samples per
+int64 word), so memory is about S/8 bytes per neuron and any batch size works.
+Counting distinct packed rows is exact: no hashing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Collection, Iterator, Sequence
+
+import torch
+from torch import nn
+
+__all__ = [
+    "ICLR_ACTIVATIONS",
+    "EXTENDED_ACTIVATIONS",
+    "NoActivationError",
+    "swap_score",
+    "pack_patterns",
+    "count_params_k",
+    "size_prior",
+    "regularise",
+]
+
+#: The ICLR 2024 behaviour: only ``nn.ReLU`` modules are hooked.
+ICLR_ACTIVATIONS: tuple[type[nn.Module], ...] = (nn.ReLU,)
+#: The TPAMI extension: other activations whose output is positive iff the input is.
+EXTENDED_ACTIVATIONS: tuple[type[nn.Module], ...] = (
+    nn.ReLU,
+    nn.ReLU6,
+    nn.LeakyReLU,
+    nn.GELU,
+    nn.SiLU,
+)
+
+
+class NoActivationError(RuntimeError):
+    """Raised when no hooked activation fired during the forward pass."""
+
+
+def pack_patterns(maps: torch.Tensor) -> torch.Tensor:
+    """Pack sample-wise sign patterns of one activation output into int64 words.
+
+    ``maps`` has the batch on dim 0 (shape ``(S, ...)``). Returns an int64 tensor
+    of shape ``(V, W)`` with ``V`` = neurons per sample and ``W = ceil(S / 64)``:
+    row v holds the S bits ``maps[s].flatten()[v] > 0`` (zero-padded). Two
+    neurons have equal rows iff their patterns are equal.
+    """
+    s = maps.shape[0]
+    bits = (maps > 0).reshape(s, -1)  # (S, V) bool; reshape copies only if needed
+    v = bits.shape[1]
+    words = -(-s // 64)
+    pad = words * 64 - s
+    b = bits.to(torch.uint8)
+    if pad:
+        b = torch.cat([b, b.new_zeros(pad, v)])
+    b = b.view(words * 8, 8, v)
+    shifts = torch.arange(8, dtype=torch.uint8, device=b.device).view(1, 8, 1)
+    # distinct powers of two below 256: the uint8 sum never overflows
+    packed = (b << shifts).sum(dim=1, dtype=torch.uint8)  # (S/8 bytes, V)
+    return packed.t().contiguous().view(torch.int64)  # (V, W)
+
+
+def _count_distinct_rows(rows: torch.Tensor) -> int:
+    if rows.shape[1] == 1:
+        return int(torch.unique(rows.view(-1)).numel())
+    return int(torch.unique(rows, dim=0).shape[0])
+
+
+@contextlib.contextmanager
+def _restored_buffers(model: nn.Module) -> Iterator[None]:
+    """Put every buffer (e.g. BatchNorm running statistics) back as it was."""
+    saved = [(b, b.detach().clone()) for b in model.buffers()]
+    try:
+        yield
+    finally:
+        with torch.no_grad():
+            for buf, copy in saved:
+                buf.copy_(copy)
+
+
+@contextlib.contextmanager
+def hooked_activations(
+    model: nn.Module,
+    activations: Sequence[type[nn.Module]] = ICLR_ACTIVATIONS,
+    input_dims: Collection[int] = (4,),
+) -> Iterator[list[torch.Tensor]]:
+    """Collect packed patterns of matching activations; hooks are always removed."""
+    collected: list[torch.Tensor] = []
+    kinds = tuple(activations)
+    dims = frozenset(input_dims)
+
+    def hook(module: nn.Module, args: tuple, output: torch.Tensor) -> None:
+        if args and isinstance(args[0], torch.Tensor) and args[0].dim() in dims:
+            collected.append(pack_patterns(output.detach()))
+
+    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, kinds)]
+    try:
+        yield collected
+    finally:
+        for h in handles:
+            h.remove()
+
+
+def swap_score(
+    model: nn.Module,
+    inputs: torch.Tensor,
+    *,
+    activations: Sequence[type[nn.Module]] = ICLR_ACTIVATIONS,
+    input_dims: Collection[int] = (4,),
+    restore_buffers: bool = True,
+) -> int:
+    """Exact SWAP-Score Ψ of ``model`` for one forward pass of ``inputs``.
+
+    The model is used as it is: no re-initialisation, its train/eval mode is
+    untouched, no gradients are kept, and (by default) buffers such as BatchNorm
+    running statistics are restored afterwards. Hooks are removed even on error.
+
+    Args:
+        model: any ``nn.Module``; it must run ``model(inputs)``.
+        inputs: a batch whose first dimension is the S samples.
+        activations: module types to hook. Default ``(nn.ReLU,)`` as in the
+            ICLR paper; :data:`EXTENDED_ACTIVATIONS` adds ReLU6, LeakyReLU, GELU
+            and SiLU (bit = output > 0, which equals input > 0 for all of them).
+        input_dims: hook an activation only when its input has one of these
+            numbers of dimensions. Default ``(4,)`` (conv maps, as the authors'
+            code); ``(2, 3, 4)`` also takes linear and token activations.
+        restore_buffers: put buffers back after the pass (default True).
+
+    Returns:
+        The number of distinct S-bit patterns over all hooked neurons.
+
+    Raises:
+        NoActivationError: no hooked activation fired.
+
+    Example:
+        >>> net = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU())
+        >>> swap_score(net, torch.randn(16, 3, 8, 8)) <= 8 * 6 * 6
+        True
+    """
+    if inputs.shape[0] < 1:
+        raise ValueError("swap_score needs at least one sample in inputs (got an empty batch)")
+    restore = _restored_buffers(model) if restore_buffers else contextlib.nullcontext()
+    with restore, hooked_activations(model, activations, input_dims) as maps, torch.no_grad():
+        model(inputs)
+        if not maps:
+            names = ", ".join(k.__name__ for k in activations)
+            raise NoActivationError(
+                f"no hooked activation fired: the model called no {names} module with a "
+                f"{'/'.join(map(str, sorted(input_dims)))}-D input. Pass activations= "
+                "(e.g. swapnas.EXTENDED_ACTIVATIONS) or input_dims=(2, 3, 4) to hook others."
+            )
+        return _count_distinct_rows(torch.cat(maps) if len(maps) > 1 else maps[0])
+
+
+def count_params_k(model: nn.Module, exclude: str = "auxiliary") -> float:
+    """Parameters of ``model`` in THOUSANDS, skipping names containing ``exclude``."""
+    return sum(p.numel() for n, p in model.named_parameters() if exclude not in n) / 1e3
+
+
+def size_prior(theta_k: float, mu: float, sigma: float) -> float:
+    """f(Θ) = exp(−(Θ − μ)² / σ), Θ and μ in thousands of parameters.
+
+    σ is not squared and there is no factor 2: f = 1/e at |Θ − μ| = √σ.
+    """
+    if sigma <= 0:
+        raise ValueError(f"sigma must be > 0 (got {sigma}); it is the width of the size prior")
+    return math.exp(-((theta_k - mu) ** 2) / sigma)
+
+
+def regularise(score: float, model: nn.Module, mu: float, sigma: float) -> float:
+    """Regularised SWAP-Score Ψ' = Ψ · exp(−(Θ − μ)² / σ).
+
+    Θ is the parameter count of ``model`` in thousands, excluding any auxiliary
+    head; μ (thousands of parameters) and σ (thousands², unsquared) set the
+    target size and the width of the prior.
+    """
+    return score * size_prior(count_params_k(model), mu, sigma)
