@@ -140,6 +140,9 @@ def score_arch(
     is committed to ``store`` as soon as it is known.
     """
     proxies = list(proxies)
+    names = {p.name for p in proxies}
+    # a derived proxy needs its base: reuse the stored base values when present
+    proxies += [get_proxy(b) for b in sorted({p.base for p in proxies if p.base} - names)]
     key = str(arch)
     out: dict[str, Record] = {}
     todo: list[Proxy] = []
@@ -157,11 +160,7 @@ def score_arch(
         if store is not None:
             store.put(protocol.key(key, p), rec, device=str(device))
 
-    bases = [p for p in todo if p.base is None]
-    for name in sorted({p.base for p in todo if p.base and p.base not in out}):
-        if name not in {b.name for b in bases}:
-            bases.append(get_proxy(name))
-    for p in bases:
+    for p in [p for p in todo if p.base is None]:
         values, t0 = [], time.perf_counter()
         _peak_reset(device)
         try:

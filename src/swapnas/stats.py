@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,6 +29,21 @@ def _partial_spearman(x: np.ndarray, y: np.ndarray, z: np.ndarray) -> float:
     return float(stats.pearsonr(res[0], res[1])[0])
 
 
+def _bootstrap_ci(x: np.ndarray, y: np.ndarray, n_boot: int, seed: int) -> tuple[float, float]:
+    """Percentile 95% CI of Spearman ρ over paired resamples (degenerate resamples skipped)."""
+    rng = np.random.default_rng(seed)
+    rhos = np.empty(n_boot)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", stats.ConstantInputWarning)
+        for b in range(n_boot):
+            idx = rng.integers(0, len(x), len(x))
+            rhos[b] = stats.spearmanr(x[idx], y[idx])[0]
+    rhos = rhos[np.isfinite(rhos)]
+    if len(rhos) < n_boot // 2:
+        return float("nan"), float("nan")
+    return float(np.percentile(rhos, 2.5)), float(np.percentile(rhos, 97.5))
+
+
 def correlate(
     scores: np.ndarray, truth: np.ndarray, params: np.ndarray | None = None,
     higher_is_better: bool = True, n_boot: int = 1000, seed: int = 0,
@@ -45,11 +61,8 @@ def correlate(
         return Correlation(n, nan, nan, (nan, nan), nan, nan)
     rho = float(stats.spearmanr(x, y)[0])
     tau = float(stats.kendalltau(x, y)[0])
-    ci = stats.bootstrap(
-        (x, y), lambda a, b: stats.spearmanr(a, b)[0], paired=True, vectorized=False,
-        n_resamples=n_boot, confidence_level=0.95, method="percentile", rng=np.random.default_rng(seed),
-    ).confidence_interval
+    ci = _bootstrap_ci(x, y, n_boot, seed)
     top = y >= np.quantile(y, 0.9)
     top_rho = float(stats.spearmanr(x[top], y[top])[0]) if top.sum() >= 3 else float("nan")
     given = _partial_spearman(x, y, np.asarray(params, float)) if params is not None else float("nan")
-    return Correlation(n, rho, tau, (float(ci.low), float(ci.high)), top_rho, given)
+    return Correlation(n, rho, tau, ci, top_rho, given)

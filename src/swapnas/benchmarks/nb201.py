@@ -42,7 +42,7 @@ _SPLIT_TEXT = {
     ("imagenet16-120", "valid"): "ImageNet16-120: x-valid half (3k) of ori-test",
     ("imagenet16-120", "test"): "ImageNet16-120: x-test half (3k) of ori-test",
 }
-_PARAMS = {"cifar10": "params_M_c10", "cifar100": "params_M_c100", "imagenet16-120": "params_M_in16"}
+_NUM_CLASSES = {"cifar10": 10, "cifar100": 100, "imagenet16-120": 120}
 
 
 @dataclass(frozen=True)
@@ -108,6 +108,12 @@ class NB201Benchmark:
         except KeyError:
             raise KeyError(f"{self.path} has no column {name!r}; columns: {', '.join(self._numeric)}") from None
 
+    def column_text(self, name: str) -> list[str]:
+        """A text column (e.g. ``naslib_op_indices``) for all archs in index order."""
+        if name not in self._rows[0]:
+            raise KeyError(f"{self.path} has no column {name!r}")
+        return [r[name] for r in self._rows]
+
     def accuracy(self, arch: nb201.Arch, truth: GroundTruth) -> float:
         return float(self.column(truth.column)[self.index_of(arch)])
 
@@ -116,5 +122,9 @@ class NB201Benchmark:
         return np.array([col[self.index_of(a)] for a in archs])
 
     def params_m(self, arch: nb201.Arch, dataset: str) -> float:
-        """The benchmark's parameter count (millions) of the full network for ``dataset``."""
-        return float(self.column(_PARAMS[dataset])[self.index_of(arch)])
+        """Parameters (millions) of the benchmark's full network (C=16, N=5) for ``dataset``.
+
+        Counted from the built network, not read from the table: the table's params
+        column is wrong for 150 archs (see docs/protocol.md).
+        """
+        return nb201.count_params(arch, num_classes=_NUM_CLASSES[dataset]) / 1e6

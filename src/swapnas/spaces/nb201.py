@@ -7,6 +7,7 @@ edges, in string order, are 1←0, 2←0, 2←1, 3←0, 3←1, 3←2, each with 
 
 from __future__ import annotations
 
+import functools
 import itertools
 import random
 import re
@@ -185,6 +186,22 @@ class Network(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.lastact(self.cells(self.stem(x)))
         return self.classifier(self.global_pooling(out).flatten(1))
+
+
+@functools.lru_cache(maxsize=4096)
+def _params_by_ops(ops: tuple[str, ...], C: int, N: int, num_classes: int) -> int:
+    with torch.device("meta"):
+        return sum(p.numel() for p in Network(Arch(ops), C=C, N=N, num_classes=num_classes).parameters())
+
+
+def count_params(arch: Arch | str, C: int = 16, N: int = 5, num_classes: int = 10) -> int:
+    """Parameters of ``build(arch, C, N, num_classes)``, cached by the cell's op multiset.
+
+    A cell's size depends only on which ops it holds, so 210 builds cover the space.
+    """
+    if isinstance(arch, str):
+        arch = parse(arch)
+    return _params_by_ops(tuple(sorted(arch.ops)), C, N, num_classes)
 
 
 def build(arch: Arch | str, C: int = 16, N: int = 5, num_classes: int = 10) -> Network:

@@ -1,0 +1,116 @@
+"""Cost of swap_score against one plain forward pass, on NB201 networks.
+
+Prints, per network configuration: median forward time, median swap_score time,
+their ratio, and memory (CUDA: peak allocated bytes of each; CPU: the packed
+pattern bytes against the float pattern matrix a naive scorer would hold).
+
+    python benchmarks/swap_cost.py [--device auto] [--archs 20] [--repeat 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import time
+
+import torch
+from torch import nn
+
+from swapnas.scoring import gaussian_init
+from swapnas.spaces import nb201
+from swapnas.swap import hooked_activations, swap_score
+
+CONFIGS = [  # (label, C, N, S)
+    ("full net C16 N5, S=64", 16, 5, 64),
+    ("default C16 N1, S=16", 16, 1, 16),
+    ("full net C16 N5, S=256", 16, 5, 256),
+]
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _time(fn, device: torch.device, repeat: int) -> float:
+    fn()  # warm-up
+    times = []
+    for _ in range(repeat):
+        _sync(device)
+        t = time.perf_counter()
+        fn()
+        _sync(device)
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def _peak(fn, device: torch.device) -> int | None:
+    if device.type != "cuda":
+        return None
+    torch.cuda.empty_cache()
+    torch.cuda.reset_peak_memory_stats(device)
+    base = torch.cuda.memory_allocated(device)
+    fn()
+    _sync(device)
+    return torch.cuda.max_memory_allocated(device) - base
+
+
+def _pattern_bytes(net: nn.Module, x: torch.Tensor) -> tuple[int, int]:
+    """(packed bytes held by swap_score, bytes of a float32 V×S pattern matrix)."""
+    with hooked_activations(net) as maps, torch.no_grad():
+        net(x)
+    packed = sum(m.numel() * m.element_size() for m in maps)
+    neurons = sum(m.shape[0] for m in maps)
+    return packed, neurons * x.shape[0] * 4
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--device", default="auto")
+    ap.add_argument("--archs", type=int, default=20)
+    ap.add_argument("--repeat", type=int, default=5)
+    args = ap.parse_args()
+    device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else
+                          ("cpu" if args.device == "auto" else args.device))
+    rng = random.Random(0)
+    archs = [nb201.sample(rng) for _ in range(args.archs)]
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
+    print(f"device: {name} | torch {torch.__version__} | {args.archs} NB201 archs (random.Random(0)), "
+          f"median of {args.repeat} runs each; times are medians over archs")
+    print(f"{'config':<24} {'forward ms':>10} {'swap ms':>9} {'ratio':>6} {'mem':>34}")
+    for label, C, N, S in CONFIGS:
+        x = torch.randn(S, 3, 32, 32, generator=torch.Generator().manual_seed(0)).to(device)
+        fwd, swp, ratios, mem = [], [], [], []
+        for a in archs:
+            net = nb201.build(a, C=C, N=N)
+            gaussian_init(net, torch.Generator().manual_seed(1))
+            net = net.to(device).train()
+
+            def forward(net=net) -> None:
+                with torch.no_grad():
+                    net(x)
+
+            def score(net=net) -> None:
+                swap_score(net, x)
+
+            f, s = _time(forward, device, args.repeat), _time(score, device, args.repeat)
+            fwd.append(f)
+            swp.append(s)
+            ratios.append(s / f)
+            if device.type == "cuda":
+                mem.append((_peak(forward, device), _peak(score, device)))
+            else:
+                mem.append(_pattern_bytes(net, x))
+        if device.type == "cuda":
+            pf, ps = (statistics.median(m[i] for m in mem) / 2**20 for i in (0, 1))
+            mem_txt = f"peak {ps:.1f} MiB swap vs {pf:.1f} MiB fwd"
+        else:
+            pk, fl = (statistics.median(m[i] for m in mem) / 2**20 for i in (0, 1))
+            mem_txt = f"patterns {pk:.2f} MiB packed vs {fl:.1f} MiB float"
+        print(f"{label:<24} {statistics.median(fwd) * 1e3:>10.2f} {statistics.median(swp) * 1e3:>9.2f} "
+              f"{statistics.median(ratios):>6.2f} {mem_txt:>34}")
+
+
+if __name__ == "__main__":
+    main()

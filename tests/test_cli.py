@@ -1,0 +1,57 @@
+"""`swapnas correlate` end to end on a few archs, resume, and error paths."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+
+from swapnas.cli import main
+
+SMALL = ["--archs", "12", "--batch-size", "16", "--repeats", "1", "--channels", "4", "--cells", "1",
+         "--device", "cpu", "--no-progress"]
+
+
+def test_correlate_writes_table_json_and_plots(data_dir, tmp_path, capsys) -> None:
+    out = tmp_path / "run"
+    args = ["correlate", "--space", "nb201", "--dataset", "cifar100", "--proxies", "swap,swap_reg,params",
+            "--data-dir", str(data_dir), "--out", str(out), *SMALL]
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    assert "spearman" in text and "ground truth: NB201 valid accuracy" in text and "S=16 samples" in text
+    doc = json.loads((out / "results.json").read_text())
+    rows = {r["proxy"]: r for r in doc["results"]}
+    assert set(rows) == {"swap", "swap_reg", "params"}
+    for r in rows.values():
+        for k in ("proxy", "space", "dataset", "n", "spearman", "kendall", "spearman_ci", "seconds_per_arch"):
+            assert k in r
+        assert r["n"] == 12 and r["failures"] == 0 and r["dataset"] == "cifar100"
+        assert -1 <= r["spearman"] <= 1 and r["spearman_ci"][0] <= r["spearman_ci"][1]
+        assert (out / f"scatter_{r['proxy']}.png").stat().st_size > 1000
+    db = sqlite3.connect(out / "scores.sqlite")
+    assert db.execute("SELECT COUNT(*) FROM scores").fetchone()[0] == 36
+    first = db.execute("SELECT created FROM scores ORDER BY arch, proxy").fetchall()
+    # rerun: everything comes from the store, nothing is rewritten
+    assert main(args) == 0
+    assert db.execute("SELECT created FROM scores ORDER BY arch, proxy").fetchall() == first
+    assert json.loads((out / "results.json").read_text())["results"] == doc["results"]
+
+
+def test_missing_data_dir_is_a_clear_error(tmp_path, capsys, monkeypatch) -> None:
+    monkeypatch.delenv("SWAPNAS_DATA", raising=False)
+    code = main(["correlate", "--out", str(tmp_path), "--data-dir", str(tmp_path / "nope"), *SMALL])
+    assert code == 2
+    assert "data directory" in capsys.readouterr().err
+
+
+def test_bad_archs_argument(capsys) -> None:
+    with pytest.raises(SystemExit):
+        main(["correlate", "--out", "x", "--archs", "many"])
+    assert "number or 'all'" in capsys.readouterr().err
+
+
+def test_proxies_lists_metadata(capsys) -> None:
+    assert main(["proxies"]) == 0
+    text = capsys.readouterr().out
+    assert "swap_reg" in text and "higher_better" in text

@@ -1,0 +1,131 @@
+"""Protocol, per-arch seeds, the store: resume, failures, order independence."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+import torch
+from torch import nn
+
+from swapnas.data import load_batch
+from swapnas.proxies import get_proxy, register, resolve
+from swapnas.proxies.registry import _REGISTRY
+from swapnas.scoring import Protocol, arch_seed, build_scored_net, gaussian_init, score_arch
+from swapnas.spaces import nb201
+from swapnas.store import ScoreStore
+
+NET = {"C": 4, "N": 1}
+
+
+@pytest.fixture()
+def batch():
+    return load_batch("cifar10", 8, inputs="synthetic", seed=3)
+
+
+def _protocol(batch, repeats=2) -> Protocol:
+    return Protocol("nb201", "cifar10", 8, repeats=repeats, seed=0, net=NET, batch_digest=batch.digest)
+
+
+def _archs(n: int) -> list[nb201.Arch]:
+    rng = random.Random(0)
+    return [nb201.sample(rng) for _ in range(n)]
+
+
+def test_arch_seed_is_stable_and_distinct() -> None:
+    a = arch_seed(0, "nb201", "x", 0)
+    assert a == arch_seed(0, "nb201", "x", 0) and 0 <= a < 2**63
+    assert len({arch_seed(0, "nb201", "x", r) for r in range(10)}) == 10
+    assert arch_seed(1, "nb201", "x", 0) != a
+
+
+def test_gaussian_init_matches_the_spec() -> None:
+    net = nb201.build(_archs(1)[0], C=4, N=1)
+    gaussian_init(net, torch.Generator().manual_seed(0))
+    convs = torch.cat([m.weight.flatten() for m in net.modules() if isinstance(m, nn.Conv2d)])
+    convs = convs.detach()
+    assert abs(float(convs.mean())) < 0.1 and abs(float(convs.std()) - 1) < 0.1
+    bns = [m for m in net.modules() if isinstance(m, nn.BatchNorm2d)]
+    assert all(torch.all(m.weight == 1) and torch.all(m.bias == 0) for m in bns)
+    assert torch.all(net.classifier.bias == 0)
+
+
+def test_scores_do_not_depend_on_order(batch) -> None:
+    proxies = resolve("swap,params")
+    prot = _protocol(batch)
+    archs = _archs(6)
+    fwd = [score_arch(a, nb201.build, proxies, batch, prot, torch.device("cpu"))["swap"].values for a in archs]
+    bwd = [score_arch(a, nb201.build, proxies, batch, prot, torch.device("cpu"))["swap"].values
+           for a in reversed(archs)][::-1]
+    assert fwd == bwd
+    assert all(len(v) == 2 for v in fwd)
+
+
+def test_repeats_use_different_inits(batch) -> None:
+    a = _archs(1)[0]
+    prot = _protocol(batch)
+    w0 = build_scored_net(nb201.build, a, prot, 10, 0, torch.device("cpu")).stem[0].weight
+    w1 = build_scored_net(nb201.build, a, prot, 10, 1, torch.device("cpu")).stem[0].weight
+    assert not torch.equal(w0, w1)
+
+
+def test_store_resume_skips_and_swap_reg_is_derived(batch, tmp_path) -> None:
+    proxies = resolve("swap,swap_reg")
+    proxies = [p.configure(mu=5.0, sigma=4.0) if p.name == "swap_reg" else p for p in proxies]
+    prot = _protocol(batch)
+    a = _archs(1)[0]
+    with ScoreStore(tmp_path / "s.sqlite") as store:
+        first = score_arch(a, nb201.build, proxies, batch, prot, torch.device("cpu"), store)
+        assert store.count() == 2
+    size_k = nb201.count_params(a, **NET) / 1e3
+    factor = math.exp(-((size_k - 5.0) ** 2) / 4.0)
+    assert first["swap_reg"].value == pytest.approx(first["swap"].value * factor)
+    calls = []
+    original = _REGISTRY["swap"]
+    _REGISTRY["swap"] = original.__class__(**{**original.__dict__, "fn": lambda *x, **k: calls.append(1) or 0.0})
+    try:
+        with ScoreStore(tmp_path / "s.sqlite") as store:
+            again = score_arch(a, nb201.build, resolve("swap"), batch, prot, torch.device("cpu"), store)
+            # a new mu needs no new forward pass: it is derived from the stored swap values
+            other = get_proxy("swap_reg").configure(mu=6.0, sigma=4.0)
+            derived = score_arch(a, nb201.build, [other], batch, prot, torch.device("cpu"), store)
+    finally:
+        _REGISTRY["swap"] = original
+    assert calls == [] and again["swap"].values == first["swap"].values
+    assert derived["swap_reg"].value == pytest.approx(first["swap"].value * math.exp(-((size_k - 6) ** 2) / 4))
+
+
+def test_failures_are_stored_and_reported(batch, tmp_path) -> None:
+    @register("_test_nan")
+    def nan_proxy(model, batch):
+        """always NaN"""
+        return float("nan")
+
+    @register("_test_raise")
+    def raising(model, batch):
+        """always raises"""
+        raise RuntimeError("exploded on purpose")
+
+    try:
+        prot = _protocol(batch, repeats=1)
+        with ScoreStore(tmp_path / "f.sqlite") as store:
+            out = score_arch(_archs(1)[0], nb201.build, resolve("_test_nan,_test_raise"), batch, prot,
+                             torch.device("cpu"), store)
+            assert not out["_test_nan"].ok and "non-finite" in out["_test_nan"].error
+            assert not out["_test_raise"].ok and "RuntimeError: exploded on purpose" in out["_test_raise"].error
+            assert store.count() == 2
+            stored = store.get(prot.key(str(_archs(1)[0]), get_proxy("_test_raise")))
+            assert stored is not None and stored.status == "failed"
+    finally:
+        del _REGISTRY["_test_nan"], _REGISTRY["_test_raise"]
+
+
+def test_protocol_fingerprint_tracks_the_batch(data_dir) -> None:
+    b1 = load_batch("cifar10", 8, data_dir=data_dir, seed=0)
+    b2 = load_batch("cifar10", 8, data_dir=data_dir, seed=1)
+    p1 = Protocol("nb201", "cifar10", 8, batch_digest=b1.digest)
+    p2 = Protocol("nb201", "cifar10", 8, batch_digest=b2.digest)
+    assert p1.fingerprint != p2.fingerprint
+    with pytest.raises(ValueError, match="init must be one of"):
+        Protocol("nb201", "cifar10", 8, init="xavier")

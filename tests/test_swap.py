@@ -1,0 +1,185 @@
+"""swap_score against an independent naive float count, and its contract."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+import swapnas
+from swapnas.swap import EXTENDED_ACTIVATIONS, NoActivationError, pack_patterns
+
+
+def naive_swap(model: nn.Module, x: torch.Tensor, kinds=(nn.ReLU,), dims=(4,)) -> int:
+    """Reference: float pattern matrix (neurons × samples), torch.unique(dim=0)."""
+    cols = []
+
+    def hook(m, args, out):
+        if args[0].dim() in dims:
+            cols.append((out.detach() > 0).float().reshape(out.shape[0], -1))
+
+    hs = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, kinds)]
+    with torch.no_grad():
+        model(x)
+    for h in hs:
+        h.remove()
+    matrix = torch.cat(cols, dim=1).t()  # (V, S)
+    return int(torch.unique(matrix, dim=0).shape[0])
+
+
+class Net(nn.Module):
+    """A random conv net with skip adds, pooling and a linear head (ReLUs on 4-D and 2-D inputs)."""
+
+    def __init__(self, act: type[nn.Module] = nn.ReLU, width: int = 6):
+        super().__init__()
+        self.c1 = nn.Conv2d(3, width, 3, padding=1)
+        self.a1 = act()
+        self.c2 = nn.Conv2d(width, width, 3, padding=1, bias=False)
+        self.bn = nn.BatchNorm2d(width)
+        self.a2 = act()
+        self.fc = nn.Linear(width, 5)
+        self.a3 = act()
+
+    def forward(self, x):
+        h = self.a1(self.c1(x))
+        h = self.a2(self.bn(self.c2(h)) + h)
+        return self.a3(self.fc(h.mean((2, 3))))
+
+
+def _model(seed: int, **kw) -> nn.Module:
+    torch.manual_seed(seed)
+    return Net(**kw)
+
+
+@pytest.mark.parametrize("s", [1, 16, 63, 64, 65, 200])
+def test_equals_naive_count(s: int) -> None:
+    torch.manual_seed(100 + s)
+    model = _model(s)
+    # few channels and 3x3 maps: many repeated patterns, so the count is a real test
+    x = torch.randn(s, 3, 3, 3)
+    got = swapnas.swap_score(model, x)
+    assert got == naive_swap(model, x)
+    assert 1 <= got <= min(6 * 9 * 2, 2**s)
+
+
+def test_small_batch_saturates_at_two_to_the_s() -> None:
+    model = _model(0, width=16)
+    x = torch.randn(2, 3, 8, 8)
+    assert swapnas.swap_score(model, x) == naive_swap(model, x) <= 4
+
+
+def test_channels_last_input_gives_the_same_score() -> None:
+    model = _model(1)
+    x = torch.randn(40, 3, 7, 7)
+    ref = naive_swap(model, x)
+    model_cl = model.to(memory_format=torch.channels_last)
+    x_cl = x.contiguous(memory_format=torch.channels_last)
+    assert swapnas.swap_score(model_cl, x_cl) == ref
+
+
+def test_four_d_filter_and_options() -> None:
+    model = _model(2)
+    x = torch.randn(70, 3, 5, 5)
+    assert swapnas.swap_score(model, x) == naive_swap(model, x, dims=(4,))
+    assert swapnas.swap_score(model, x, input_dims=(2, 3, 4)) == naive_swap(model, x, dims=(2, 4))
+    # the 2-D head adds patterns of 5 neurons at most
+    assert swapnas.swap_score(model, x, input_dims=(2, 4)) - swapnas.swap_score(model, x) <= 5
+
+
+@pytest.mark.parametrize("act", [nn.GELU, nn.SiLU, nn.ReLU6, nn.LeakyReLU])
+def test_extended_activations(act: type[nn.Module]) -> None:
+    model = _model(3, act=act)
+    x = torch.randn(33, 3, 5, 5)
+    with pytest.raises(NoActivationError, match="no hooked activation fired"):
+        swapnas.swap_score(model, x)  # default hooks nn.ReLU only
+    got = swapnas.swap_score(model, x, activations=EXTENDED_ACTIVATIONS)
+    assert got == naive_swap(model, x, kinds=(act,))
+
+
+def test_global_union_not_per_layer_sum() -> None:
+    # two identical ReLU layers: the union equals one layer's count, a per-layer sum would double it
+    torch.manual_seed(0)
+    conv = nn.Conv2d(3, 4, 3)
+    model = nn.Sequential(conv, nn.ReLU(), nn.Identity())
+
+    class Twice(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv, self.r1, self.r2 = conv, nn.ReLU(), nn.ReLU()
+
+        def forward(self, x):
+            h = self.conv(x)
+            return self.r1(h) + self.r2(h)
+
+    x = torch.randn(20, 3, 6, 6)
+    assert swapnas.swap_score(Twice(), x) == swapnas.swap_score(model, x)
+
+
+def test_model_left_untouched_and_hooks_removed() -> None:
+    model = _model(4)
+    model.train()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    swapnas.swap_score(model, torch.randn(8, 3, 5, 5))
+    assert model.training
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    assert all(not m._forward_hooks for m in model.modules())
+    model.eval()
+    swapnas.swap_score(model, torch.randn(8, 3, 5, 5))
+    assert not model.training
+
+
+def test_hooks_removed_on_exception() -> None:
+    class Broken(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv, self.relu = nn.Conv2d(3, 2, 1), nn.ReLU()
+
+        def forward(self, x):
+            self.relu(self.conv(x))
+            raise RuntimeError("boom")
+
+    model = Broken()
+    with pytest.raises(RuntimeError, match="boom"):
+        swapnas.swap_score(model, torch.randn(4, 3, 4, 4))
+    assert not model.relu._forward_hooks
+
+
+def test_no_relu_raises_clear_error() -> None:
+    with pytest.raises(NoActivationError, match="input_dims"):
+        swapnas.swap_score(nn.Sequential(nn.Conv2d(3, 2, 1)), torch.randn(4, 3, 4, 4))
+
+
+def test_empty_batch_rejected() -> None:
+    with pytest.raises(ValueError, match="at least one sample"):
+        swapnas.swap_score(_model(0), torch.randn(0, 3, 4, 4))
+
+
+def test_pack_patterns_bits() -> None:
+    maps = torch.tensor([[1.0, -1.0, 0.5], [1.0, 2.0, -3.0], [-1.0, 1.0, 1.0]])  # (S=3, V=3)
+    words = pack_patterns(maps)
+    assert words.shape == (3, 1)
+    # neuron v's bit s is 2**s when maps[s, v] > 0
+    assert words.view(-1).tolist() == [0b011, 0b110, 0b101]
+    wide = pack_patterns(torch.ones(65, 2))
+    assert wide.shape == (2, 2)
+
+
+def test_size_prior_and_regularise() -> None:
+    model = nn.Linear(10, 10)  # 110 params = 0.11 thousand
+    assert swapnas.count_params_k(model) == pytest.approx(0.11)
+    assert swapnas.size_prior(5.0, 5.0, 4.0) == 1.0
+    # f = 1/e at |theta - mu| = sqrt(sigma): sigma is not squared, no factor 2
+    assert swapnas.size_prior(7.0, 5.0, 4.0) == pytest.approx(torch.e**-1)
+    assert swapnas.regularise(100.0, model, mu=0.11, sigma=1.0) == pytest.approx(100.0)
+    with pytest.raises(ValueError, match="sigma"):
+        swapnas.size_prior(1.0, 1.0, 0.0)
+
+
+def test_auxiliary_head_excluded_from_size() -> None:
+    class WithAux(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = nn.Linear(10, 10)
+            self.auxiliary_head = nn.Linear(100, 100)
+
+    assert swapnas.count_params_k(WithAux()) == pytest.approx(0.11)
