@@ -1,6 +1,9 @@
 """Training-free metrics. Each module registers its proxies on import."""
 
-from . import params, swap  # noqa: F401  (registration side effects)
+from . import (  # noqa: F401  (registration side effects)
+    epe_nas, fisher, flops, grad_norm, grasp, jacob_cov, l2_norm, meco, nwot, params, plain, snip, swap,
+    synflow, te_nas, zen, zico,
+)
 from .registry import Proxy, get_proxy, list_proxies, register, resolve
 
 __all__ = ["Proxy", "get_proxy", "list_proxies", "register", "resolve"]

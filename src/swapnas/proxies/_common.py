@@ -1,0 +1,143 @@
+"""Helpers shared by the training-free metrics (not a proxy itself).
+
+Everything here works on the device of the tensors it is given, registers hooks
+only inside context managers that always remove them, and never touches
+``.grad`` attributes: gradients are taken with :func:`torch.autograd.grad`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..data import Batch
+
+#: Layers whose weights the pruning-at-initialisation saliencies score (Abdelfattah et al., 2021).
+WEIGHT_LAYERS: tuple[type[nn.Module], ...] = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
+
+Hook = Callable[[nn.Module, tuple, torch.Tensor], torch.Tensor | None]
+
+
+def weight_layers(model: nn.Module) -> list[nn.Module]:
+    """Conv and Linear modules of ``model``, in module order."""
+    return [m for m in model.modules() if isinstance(m, WEIGHT_LAYERS)]
+
+
+def layer_weights(model: nn.Module) -> list[torch.Tensor]:
+    """The ``weight`` tensors of the Conv/Linear layers (biases excluded); error if none."""
+    weights = [m.weight for m in weight_layers(model)]
+    if not weights:
+        raise ValueError("the model has no Conv/Linear layer: there are no weights to score")
+    return weights
+
+
+def ce_loss(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
+    """Mean cross-entropy of ``model(inputs) / temperature`` against ``targets``."""
+    logits = model(inputs)
+    if logits.dim() != 2:
+        raise ValueError(f"a label-based metric needs (S, classes) logits; "
+                         f"the model returned shape {tuple(logits.shape)}")
+    return F.cross_entropy(logits / temperature, targets)
+
+
+def loss_grads(model: nn.Module, batch: Batch) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """Conv/Linear weights and the gradients of the batch's cross-entropy with respect to them."""
+    weights = layer_weights(model)
+    loss = ce_loss(model, batch.inputs, batch.targets)
+    grads = torch.autograd.grad(loss, weights, allow_unused=True)
+    return weights, [torch.zeros_like(w) if g is None else g for w, g in zip(weights, grads)]
+
+
+@contextlib.contextmanager
+def forward_hooks(model: nn.Module, kinds: Sequence[type[nn.Module]], hook: Hook) -> Iterator[int]:
+    """Register ``hook`` on every module of the given types; yields how many; always removes them."""
+    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, tuple(kinds))]
+    try:
+        yield len(handles)
+    finally:
+        for h in handles:
+            h.remove()
+
+
+def relu_codes(model: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
+    """Binary ReLU codes: (S, N_A) bool, bit = unit is active (output > 0), all ``nn.ReLU`` units concatenated.
+
+    Raises ``ValueError`` when the model has no ``nn.ReLU`` module or none ran.
+    """
+    codes: list[torch.Tensor] = []
+
+    def hook(module: nn.Module, args: tuple, output: torch.Tensor) -> None:
+        codes.append((output.detach() > 0).reshape(output.shape[0], -1))
+
+    with forward_hooks(model, (nn.ReLU,), hook) as n, torch.no_grad():
+        if n == 0:
+            raise ValueError("the model has no nn.ReLU module: there are no activation codes")
+        model(inputs)
+    if not codes:
+        raise ValueError("no nn.ReLU module ran in the forward pass: there are no activation codes")
+    return torch.cat(codes, dim=1)
+
+
+def input_jacobian(model: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
+    """J: (S, D) rows ∂(Σ_k f_k)/∂x_i, the input gradient of the summed outputs, flattened per sample."""
+    x = inputs.detach().clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad(model(x).sum(), x)
+    return grad.reshape(grad.shape[0], -1)
+
+
+def row_correlation(rows: np.ndarray, what: str) -> np.ndarray:
+    """Pearson correlation matrix of the rows of ``rows`` (float64); error on a constant row."""
+    rows = np.asarray(rows, dtype=np.float64)
+    centred = rows - rows.mean(axis=1, keepdims=True)
+    norms = np.sqrt((centred**2).sum(axis=1))
+    if np.any(norms == 0):
+        bad = np.flatnonzero(norms == 0).tolist()
+        raise ValueError(f"{what}: row(s) {bad[:8]} are constant, so their correlation is undefined")
+    unit = centred / norms[:, None]
+    return np.clip(unit @ unit.T, -1.0, 1.0)
+
+
+def is_global_pool(module: nn.Module) -> bool:
+    """True for ``nn.AdaptiveAvgPool2d`` with output size 1 (global average pooling)."""
+    if not isinstance(module, nn.AdaptiveAvgPool2d):
+        return False
+    size = module.output_size
+    sizes = size if isinstance(size, tuple) else (size, size)
+    return all(s == 1 for s in sizes)
+
+
+def global_pool_input(model: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
+    """The feature map entering the last global average pool run by ``model(inputs)``.
+
+    Finds every ``nn.AdaptiveAvgPool2d(1)`` by module type and records its input
+    with a forward hook (removed afterwards); the last call in the forward pass
+    wins. For an NB201 ``Network`` this is ``lastact(cells(stem(x)))``.
+
+    Raises:
+        ValueError: the model has no ``nn.AdaptiveAvgPool2d`` with output size 1,
+            or it did not run (e.g. pooling is done functionally).
+    """
+    seen: list[torch.Tensor] = []
+
+    def hook(module: nn.Module, args: tuple, output: torch.Tensor) -> None:
+        if is_global_pool(module):
+            seen.append(args[0])
+
+    with forward_hooks(model, (nn.AdaptiveAvgPool2d,), hook):
+        if not any(is_global_pool(m) for m in model.modules()):
+            raise ValueError(
+                f"{type(model).__name__} has no global average pool (nn.AdaptiveAvgPool2d with output size 1); "
+                "this metric needs the feature map before global pooling"
+            )
+        model(inputs)
+    if not seen:
+        raise ValueError(
+            f"the nn.AdaptiveAvgPool2d(1) of {type(model).__name__} did not run in the forward pass; "
+            "this metric needs the feature map before global pooling"
+        )
+    return seen[-1]

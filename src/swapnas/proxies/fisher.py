@@ -1,0 +1,48 @@
+"""fisher: the Fisher-information channel saliency summed over the network.
+
+References: L. Theis, I. Korshunova, A. Tejani, F. Huszár, "Faster gaze
+prediction with dense networks and Fisher pruning", arXiv 2018; J. Turner,
+E. J. Crowley, M. O'Boyle, A. Storkey, G. Gray, "BlockSwap: Fisher-guided Block
+Substitution for Network Compression on a Budget", ICLR 2020; used as a NAS
+proxy by Abdelfattah et al., "Zero-Cost Proxies for Lightweight NAS", ICLR 2021.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..data import Batch
+from ._common import WEIGHT_LAYERS, forward_hooks
+from .registry import register
+
+
+def _channel_fisher(act: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
+    """Σ_c 1/(2N) Σ_n (Σ_spatial a·g)² for one (N, C, ...) activation and its gradient."""
+    per_channel = (act.double() * grad.double()).reshape(act.shape[0], act.shape[1], -1).sum(dim=2)
+    return 0.5 * per_channel.pow(2).mean(dim=0).sum()
+
+
+@register("fisher", higher_is_better=True, needs_grad=True, needs_labels=True, input_kind="data", version="1")
+def fisher(model: nn.Module, batch: Batch) -> float:
+    """Fisher saliency Σ_layers Σ_c (1/2N) Σ_n (Σ_hw a·∂L/∂a)² (Theis et al. 2018; Turner et al., ICLR 2020).
+
+    Definition: a is the output activation of every Conv/Linear layer (shape
+    N×C×H×W, or N×C for Linear), ∂L/∂a the gradient of the batch's mean
+    cross-entropy with respect to it. Per channel c,
+    Δ_c = 1/(2N) Σ_n (Σ_{h,w} a_nchw ∂L/∂a_nchw)²; the proxy is the sum of Δ_c
+    over all channels of all those layers. Higher is better.
+    """
+    acts: list[torch.Tensor] = []
+
+    def hook(module: nn.Module, args: tuple, output: torch.Tensor) -> torch.Tensor:
+        acts.append(output)
+        return output.clone()  # later in-place ops act on the copy; ``output`` keeps a's value and graph
+
+    with forward_hooks(model, WEIGHT_LAYERS, hook):
+        logits = model(batch.inputs)
+    if not acts:
+        raise ValueError("fisher: no Conv/Linear layer ran in the forward pass")
+    loss = nn.functional.cross_entropy(logits, batch.targets)
+    grads = torch.autograd.grad(loss, acts, allow_unused=True)
+    return float(sum(_channel_fisher(a.detach(), g) for a, g in zip(acts, grads) if g is not None))

@@ -1,0 +1,32 @@
+"""flops: floating-point operations of one forward pass of one sample.
+
+Reference: the FLOPs baseline of Abdelfattah et al., "Zero-Cost Proxies for
+Lightweight NAS", ICLR 2021, and Krishnakumar et al., "NAS-Bench-Suite-Zero",
+NeurIPS 2022 Datasets and Benchmarks.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+
+from ..data import Batch
+from .registry import register
+
+
+@register("flops", higher_is_better=True, needs_grad=False, needs_labels=False, input_kind="data", version="1")
+def flops(model: nn.Module, batch: Batch) -> float:
+    """FLOPs of one forward pass of one sample, counted by torch's FlopCounterMode.
+
+    Definition: ``torch.utils.flop_counter.FlopCounterMode`` total over one
+    forward of ``batch.inputs[:1]`` (eval mode, no gradient). Its convention
+    counts a multiply-add as 2 FLOPs for matmuls and convolutions and ignores
+    element-wise ops (BatchNorm, activations, pooling, bias additions). Higher
+    is better.
+    """
+    model.eval()
+    counter = FlopCounterMode(display=False)
+    with torch.no_grad(), counter:
+        model(batch.inputs[:1])
+    return float(counter.get_total_flops())

@@ -1,0 +1,69 @@
+"""meco: MeCo, the minimum eigenvalue of the channel correlation of each layer's feature map.
+
+Reference: T. Jiang, H. Wang, R. Bie, "MeCo: Zero-Shot NAS with One Data and
+Single Forward Pass via Minimum Eigenvalue of Correlation", NeurIPS 2023.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..data import Batch
+from ._common import forward_hooks
+from .registry import register
+
+LAYERS: dict[str, tuple[type[nn.Module], ...]] = {"conv": (nn.Conv2d,), "relu": (nn.ReLU,)}
+
+
+def channel_correlation(fmap: torch.Tensor) -> torch.Tensor:
+    """c×c Pearson correlation of the channels of one (c, h, w) map (float64).
+
+    A constant channel has undefined correlations; its row and column
+    (diagonal included) are set to 0, i.e. the undefined entries count as 0.
+    """
+    x = fmap.double().reshape(fmap.shape[0], -1)
+    x = x - x.mean(dim=1, keepdim=True)
+    norms = x.norm(dim=1, keepdim=True)
+    unit = torch.where(norms > 0, x / norms.clamp_min(torch.finfo(torch.float64).tiny), torch.zeros_like(x))
+    return unit @ unit.T
+
+
+def min_eigenvalue(fmap: torch.Tensor) -> float:
+    """λ_min of the channel correlation matrix of one (c, h, w) map."""
+    return torch.linalg.eigvalsh(channel_correlation(fmap))[0].item()
+
+
+@register("meco", higher_is_better=True, needs_grad=False, needs_labels=False, input_kind="data", version="1",
+          samples=1, layers="conv")
+def meco(model: nn.Module, batch: Batch, samples: int = 1, layers: str = "conv") -> float:
+    """MeCo Σ_layers λ_min(P(f_i(x))), P the channel Pearson correlation, one sample (Jiang et al., NeurIPS 2023).
+
+    Definition: one forward pass of the first ``samples`` (default 1: the
+    paper's "one data") inputs of the batch. For every 4-D output f_i of the
+    hooked layers (``layers="conv"``: every ``nn.Conv2d``, the default;
+    ``"relu"``: every ``nn.ReLU``), P(f_i(x)) is the c×c Pearson correlation
+    matrix of its c channels, each channel's h·w values being the
+    observations; MeCo = Σ_i λ_min(P(f_i(x))). With several samples the
+    per-sample scores are averaged. Undefined correlations of constant
+    channels count as 0. Higher is better.
+
+    Raises:
+        ValueError: unknown ``layers``, ``samples`` < 1, or no hooked layer ran.
+    """
+    if layers not in LAYERS:
+        raise ValueError(f"meco: layers must be one of {sorted(LAYERS)} (got {layers!r})")
+    if samples < 1:
+        raise ValueError(f"meco: samples must be >= 1 (got {samples})")
+    maps: list[torch.Tensor] = []
+
+    def hook(module: nn.Module, args: tuple, output: torch.Tensor) -> None:
+        if output.dim() == 4:
+            maps.append(output.detach().clone())  # a later in-place op must not change it
+
+    with forward_hooks(model, LAYERS[layers], hook), torch.no_grad():
+        model(batch.inputs[:samples])
+    if not maps:
+        raise ValueError(f"meco: no {layers} layer with a 4-D output ran in the forward pass")
+    n = maps[0].shape[0]
+    return sum(min_eigenvalue(f[s]) for f in maps for s in range(n)) / n

@@ -1,0 +1,368 @@
+"""Tests of the registered training-free metrics.
+
+1. Every registered proxy runs on a tiny NB201 net, returns a finite float, is
+   deterministic, leaves no hooks or ``.grad`` behind, and has valid metadata.
+2. Golden values: each metric below is recomputed by a deliberately different,
+   naive implementation (``.backward()`` and ``.grad`` instead of
+   ``autograd.grad``, numpy instead of torch, explicit loops and formulas),
+   plus closed-form checks (hand-counted FLOPs, Euler's identity for SynFlow).
+3. Failures raise clear errors instead of returning sentinels.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from swapnas.data import Batch
+from swapnas.proxies import get_proxy, list_proxies
+from swapnas.proxies._common import global_pool_input
+from swapnas.scoring import gaussian_init
+from swapnas.spaces import nb201
+
+# conv 3x3, conv 1x1 (on a dead branch: node 2 feeds nothing), skip, avg-pool, 'none'
+ARCH = "|nor_conv_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|avg_pool_3x3~0|nor_conv_3x3~1|none~2|"
+KINDS = {"data", "ones", "random"}
+CONV_LINEAR = (nn.Conv2d, nn.Linear)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
+def tiny_net(seed: int = 0) -> nn.Module:
+    """A fresh NB201 net (C=8, N=1) with the protocol's N(0, 1) init, in train mode."""
+    torch.manual_seed(seed)
+    model = nb201.build(ARCH, C=8, N=1, num_classes=10)
+    gaussian_init(model, torch.Generator().manual_seed(seed))
+    return model.train()
+
+
+def tiny_batch(n: int = 8, seed: int = 1) -> Batch:
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, 3, 32, 32, generator=g)
+    y = torch.randint(0, 10, (n,), generator=g)
+    return Batch(x, y, 10, "cifar10", "test noise", 0)
+
+
+def run(name: str, model: nn.Module | None = None, batch: Batch | None = None) -> float:
+    p = get_proxy(name)
+    return p.fn(tiny_net() if model is None else model, tiny_batch() if batch is None else batch, **p.options)
+
+
+# ----------------------------------------------------------------------------- 1. every proxy
+
+
+@pytest.mark.parametrize("name", list_proxies())
+def test_proxy_runs_finite_and_deterministic(name: str) -> None:
+    p = get_proxy(name)
+    if p.base is not None:  # derived (swap_reg): maps a base value, needs only the net's size
+        values = [p.fn(123.0, tiny_net(), mu=40.0, sigma=100.0) for _ in range(2)]
+    else:
+        models = [tiny_net(), tiny_net()]
+        values = [p.fn(m, tiny_batch(), **p.options) for m in models]
+        for m in models:
+            assert all(not mod._forward_hooks and not mod._forward_pre_hooks for mod in m.modules()), "hook left"
+            assert all(q.grad is None for q in m.parameters()), ".grad left behind"
+    assert all(isinstance(v, float) for v in values), [type(v) for v in values]
+    assert math.isfinite(values[0])
+    assert values[0] == values[1]
+
+
+@pytest.mark.parametrize("name", list_proxies())
+def test_proxy_metadata(name: str) -> None:
+    p = get_proxy(name)
+    assert p.name == name
+    assert isinstance(p.higher_is_better, bool)
+    assert isinstance(p.needs_grad, bool) and isinstance(p.needs_labels, bool)
+    assert p.input_kind in KINDS
+    assert isinstance(p.version, str) and p.version
+    assert p.description
+
+
+def test_expected_metrics_registered() -> None:
+    wanted = {"grad_norm", "snip", "grasp", "fisher", "jacob_cov", "synflow", "nwot", "epe_nas", "zen", "l2_norm",
+              "plain", "params", "flops", "zico", "te_nas", "meco", "swap", "swap_reg"}
+    assert wanted <= set(list_proxies())
+    assert get_proxy("synflow").input_kind == "ones" and get_proxy("zen").input_kind == "random"
+    assert {n for n in wanted if get_proxy(n).needs_labels} == {"grad_norm", "snip", "grasp", "fisher", "plain",
+                                                                "epe_nas", "zico"}
+
+
+# ----------------------------------------------------------------------------- 2. golden values
+
+
+def naive_loss_grads(model: nn.Module, batch: Batch) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(weight, grad) numpy pairs of every Conv/Linear layer via loss.backward()."""
+    model.zero_grad()
+    F.cross_entropy(model(batch.inputs), batch.targets).backward()
+    out = []
+    for m in model.modules():
+        if isinstance(m, CONV_LINEAR):
+            w = m.weight.detach().numpy().astype(np.float64)
+            g = np.zeros_like(w) if m.weight.grad is None else m.weight.grad.numpy().astype(np.float64)
+            out.append((w, g))
+    return out
+
+
+def naive_jacobian(model: nn.Module, x: torch.Tensor) -> np.ndarray:
+    x = x.clone().requires_grad_(True)
+    model(x).sum().backward()
+    return x.grad.numpy().reshape(len(x), -1).astype(np.float64)
+
+
+def test_l2_norm_golden() -> None:
+    total = 0.0
+    for _, p in tiny_net().named_parameters():
+        total += math.sqrt(float(np.sum(p.detach().numpy().astype(np.float64).ravel() ** 2)))
+    assert run("l2_norm") == pytest.approx(total, rel=1e-9)
+
+
+def test_gradient_saliencies_golden() -> None:
+    pairs = naive_loss_grads(tiny_net(), tiny_batch())
+    assert run("grad_norm") == pytest.approx(sum(np.sqrt((g**2).sum()) for _, g in pairs), rel=1e-5)
+    assert run("snip") == pytest.approx(sum(np.abs(w * g).sum() for w, g in pairs), rel=1e-5)
+    plain = sum((w * g).sum() for w, g in pairs)
+    assert run("plain") == pytest.approx(plain, rel=1e-4, abs=1e-6)
+
+
+def test_fisher_golden() -> None:
+    model, batch = tiny_net(), tiny_batch()
+    acts: list[torch.Tensor] = []
+
+    def keep(module: nn.Module, args: tuple, out: torch.Tensor) -> None:
+        out.retain_grad()
+        acts.append(out)
+
+    handles = [m.register_forward_hook(keep) for m in model.modules() if isinstance(m, CONV_LINEAR)]
+    try:
+        F.cross_entropy(model(batch.inputs), batch.targets).backward()
+    finally:
+        for h in handles:
+            h.remove()
+    total = 0.0
+    for a in acts:
+        if a.grad is None:
+            continue
+        an, gn = a.detach().numpy().astype(np.float64), a.grad.numpy().astype(np.float64)
+        n, c = an.shape[:2]
+        for ch in range(c):
+            total += sum((an[i, ch] * gn[i, ch]).sum() ** 2 for i in range(n)) / (2 * n)
+    assert run("fisher") == pytest.approx(total, rel=1e-5)
+
+
+def test_grasp_golden_finite_differences() -> None:
+    """H g by central differences of the loss gradient along g, in float64."""
+    b = tiny_batch()
+    batch = Batch(b.inputs.double(), b.targets, 10, "t", "t", 0)
+    value = get_proxy("grasp").fn(tiny_net().double(), batch)
+    model, eps = tiny_net().double(), 1e-6
+    g = [torch.from_numpy(gr) for _, gr in naive_loss_grads(model, batch)]
+    weights = [m.weight for m in model.modules() if isinstance(m, CONV_LINEAR)]
+    theta = [w.detach().clone() for w in weights]
+
+    def grads_at(step: float) -> list[np.ndarray]:
+        with torch.no_grad():
+            for w, t, gi in zip(weights, theta, g):
+                w.copy_(t + step * gi)
+        return [gr for _, gr in naive_loss_grads(model, batch)]
+
+    plus, minus = grads_at(eps), grads_at(-eps)
+    expected = sum(float(np.sum(-t.numpy() * (p - m) / (2 * eps))) for t, p, m in zip(theta, plus, minus))
+    assert value == pytest.approx(expected, rel=1e-5)
+
+
+def test_synflow_golden() -> None:
+    model, batch = tiny_net(), tiny_batch()
+    model = model.to(torch.float64).eval()
+    model.load_state_dict({k: v.abs() if v.is_floating_point() else v for k, v in model.state_dict().items()})
+    model(torch.ones(tuple(batch.inputs.shape), dtype=torch.float64)).sum().backward()
+    total = 0.0
+    for m in model.modules():
+        if isinstance(m, CONV_LINEAR) and m.weight.grad is not None:
+            total += float(np.sum(m.weight.detach().numpy() * m.weight.grad.numpy()))
+    assert run("synflow") == pytest.approx(total, rel=1e-9)
+
+
+def test_synflow_euler_identity() -> None:
+    """Bias-free chain of L weight layers: R is 1-homogeneous in each layer, so SynFlow = L·R."""
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(3, 4, 3, bias=False), nn.BatchNorm2d(4), nn.ReLU(), nn.Conv2d(4, 5, 3, bias=False),
+                        nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(5, 3, bias=False))
+    batch = Batch(torch.randn(2, 3, 8, 8), torch.zeros(2, dtype=torch.int64), 3, "t", "t", 0)
+    ref = nn.Sequential(*[m for m in net]).to(torch.float64).eval()
+    ref.load_state_dict({k: v.double().abs() if v.is_floating_point() else v for k, v in net.state_dict().items()})
+    with torch.no_grad():
+        r = float(ref(torch.ones(2, 3, 8, 8, dtype=torch.float64)).sum())
+    assert get_proxy("synflow").fn(net, batch) == pytest.approx(3 * r, rel=1e-9)
+
+
+def test_nwot_golden() -> None:
+    model, batch = tiny_net(), tiny_batch()
+    codes: list[np.ndarray] = []
+    handles = [m.register_forward_hook(lambda mod, a, out: codes.append((out > 0).numpy().reshape(len(out), -1)))
+               for m in model.modules() if isinstance(m, nn.ReLU)]
+    try:
+        with torch.no_grad():
+            model(batch.inputs)
+    finally:
+        for h in handles:
+            h.remove()
+    c = np.concatenate(codes, axis=1)
+    n, n_a = c.shape
+    k = np.empty((n, n))
+    for i in range(n):
+        for j in range(n):
+            k[i, j] = n_a - np.count_nonzero(c[i] != c[j])
+    sign, logdet = np.linalg.slogdet(k)
+    assert sign > 0
+    assert run("nwot") == pytest.approx(logdet, rel=1e-9)
+
+
+def test_jacob_cov_golden() -> None:
+    jac = naive_jacobian(tiny_net(), tiny_batch().inputs)
+    lam = np.linalg.eigvalsh(np.corrcoef(jac))
+    expected = -sum(math.log(v + 1e-5) + 1.0 / (v + 1e-5) for v in lam)
+    assert run("jacob_cov") == pytest.approx(expected, rel=1e-6)
+
+
+def test_epe_nas_golden() -> None:
+    batch = tiny_batch()
+    jac = naive_jacobian(tiny_net(), batch.inputs)
+    labels = batch.targets.numpy()
+    total = 0.0
+    for t in sorted(set(labels.tolist())):
+        rows = jac[labels == t]
+        corr = np.corrcoef(rows) if len(rows) > 1 else np.ones((1, 1))
+        total += abs(np.log(np.abs(np.atleast_2d(corr)) + 1e-5).sum())
+    assert run("epe_nas") == pytest.approx(total, rel=1e-6)
+
+
+def test_zico_golden() -> None:
+    model, batch = tiny_net(), tiny_batch()
+    halves = [naive_loss_grads(model, Batch(batch.inputs[s], batch.targets[s], 10, "t", "t", 0))
+              for s in (slice(0, 4), slice(4, 8))]
+    expected = 0.0
+    for (_, g1), (_, g2) in zip(*halves):
+        mean_abs = (np.abs(g1) + np.abs(g2)) / 2
+        std = np.abs(g1 - g2) / 2  # population std of two values
+        ok = std > 0
+        if ok.any():
+            expected += math.log(float((mean_abs[ok] / std[ok]).sum()))
+    assert run("zico") == pytest.approx(expected, rel=1e-5)
+
+
+def test_te_nas_golden() -> None:
+    model, batch = tiny_net(), tiny_batch()
+    rows = []
+    for i in range(len(batch.inputs)):
+        model.zero_grad()
+        model(batch.inputs)[i].sum().backward()
+        rows.append(np.concatenate([np.zeros(p.numel()) if p.grad is None else p.grad.numpy().ravel()
+                                    for p in model.parameters()]))
+    g = np.array(rows, dtype=np.float64)
+    kappa = np.linalg.cond(g @ g.T)
+    codes: list[np.ndarray] = []
+    handles = [m.register_forward_hook(lambda mod, a, out: codes.append((out > 0).numpy().reshape(len(out), -1)))
+               for m in model.modules() if isinstance(m, nn.ReLU)]
+    try:
+        with torch.no_grad():
+            model(batch.inputs)
+    finally:
+        for h in handles:
+            h.remove()
+    regions = len({row.tobytes() for row in np.concatenate(codes, axis=1)})
+    assert run("te_nas") == pytest.approx(math.log(regions) - math.log(kappa), rel=1e-4, abs=1e-6)
+
+
+def test_meco_golden() -> None:
+    model, batch = tiny_net(), tiny_batch()
+    maps: list[np.ndarray] = []
+    handles = [m.register_forward_hook(lambda mod, a, out: maps.append(out[0].detach().numpy().astype(np.float64)))
+               for m in model.modules() if isinstance(m, nn.Conv2d)]
+    try:
+        with torch.no_grad():
+            model(batch.inputs[:1])
+    finally:
+        for h in handles:
+            h.remove()
+    total = 0.0
+    with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for f in maps:
+            corr = np.nan_to_num(np.corrcoef(f.reshape(f.shape[0], -1)), nan=0.0)
+            total += np.linalg.eigvalsh(corr).min()
+    assert run("meco") == pytest.approx(total, rel=1e-6, abs=1e-9)
+
+
+def test_zen_golden_and_feature_map() -> None:
+    model = tiny_net()
+    g = torch.Generator().manual_seed(0)
+    x, eps = torch.randn(8, 3, 32, 32, generator=g), torch.randn(8, 3, 32, 32, generator=g)
+    variances: list[np.ndarray] = []
+
+    def bn_var(mod: nn.Module, args: tuple) -> None:
+        a = args[0].detach().numpy().astype(np.float64)
+        variances.append(a.transpose(1, 0, 2, 3).reshape(a.shape[1], -1).var(axis=1) + mod.eps)
+
+    handles = [m.register_forward_pre_hook(bn_var) for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+    try:
+        with torch.no_grad():
+            f1 = model.lastact(model.cells(model.stem(x))).numpy().astype(np.float64)
+    finally:
+        for h in handles:
+            h.remove()
+    with torch.no_grad():
+        f2 = model.lastact(model.cells(model.stem(x + 0.01 * eps))).numpy().astype(np.float64)
+        assert torch.equal(global_pool_input(model, x), model.lastact(model.cells(model.stem(x))))
+    delta = np.mean([np.linalg.norm((f1 - f2)[i]) for i in range(len(x))])
+    expected = math.log(delta) + sum(math.log(math.sqrt(v.mean())) for v in variances)
+    assert run("zen") == pytest.approx(expected, rel=1e-5)
+
+
+def test_flops_hand_count() -> None:
+    net = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                        nn.Linear(4, 10))
+    batch = Batch(torch.randn(8, 3, 8, 8), torch.zeros(8, dtype=torch.int64), 10, "t", "t", 0)
+    conv = 2 * (8 * 8 * 4) * (3 * 3 * 3)  # 2 FLOPs per multiply-add, per output element
+    linear = 2 * 4 * 10
+    assert get_proxy("flops").fn(net, batch) == conv + linear  # one sample, not the batch of 8
+
+
+# ----------------------------------------------------------------------------- 3. failures raise
+
+
+def test_zen_without_global_pool_raises() -> None:
+    net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 30 * 30, 10))
+    with pytest.raises(ValueError, match="global average pool"):
+        get_proxy("zen").fn(net, tiny_batch())
+
+
+def test_nwot_singular_kernel_raises() -> None:
+    batch = tiny_batch()
+    dup = Batch(batch.inputs[[0, 0, 1, 2]], batch.targets[[0, 0, 1, 2]], 10, "t", "t", 0)
+    with pytest.raises(ValueError, match="singular"):
+        run("nwot", batch=dup)
+
+
+def test_relu_metrics_without_relu_raise() -> None:
+    net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 10))
+    for name in ("nwot", "te_nas"):
+        with pytest.raises(ValueError, match="ReLU"):
+            get_proxy(name).fn(net, tiny_batch())
+
+
+def test_zico_needs_two_samples() -> None:
+    batch = tiny_batch(n=1)
+    with pytest.raises(ValueError, match="splits"):
+        run("zico", batch=batch)
