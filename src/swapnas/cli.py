@@ -101,6 +101,33 @@ def _cmd_correlate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_conformance(sub: argparse._SubParsersAction) -> None:
+    def run(args: argparse.Namespace) -> int:
+        from .conformance import command
+
+        return command(args)
+
+    p = sub.add_parser(
+        "conformance",
+        help="score NASLib's archs with our metrics and compare with NASLib's stored zero-cost scores",
+        description="Score the archs of NASLib's stored zero-cost file with our implementation of every metric "
+        "it stores, under NASLib's setup (full network, PyTorch default init, BatchNorm train mode, 64 real "
+        "images, 1 repeat, seed 0), and report Spearman rho(ours, NASLib), rho(ours, acc) and rho(NASLib, acc) "
+        "against NASLib's stored val_accuracy. Resumes from --store.",
+    )
+    p.add_argument("--space", default="nb201", choices=["nb201"])
+    p.add_argument("--dataset", default="cifar10", choices=["cifar10", "cifar100", "imagenet16-120"])
+    p.add_argument("--proxies", default="all", help="comma-separated names, or 'all' (every metric NASLib stores)")
+    p.add_argument("--archs", type=_archs, default=None, help="number of NASLib's archs drawn with seed 0, or 'all' (default)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 …")
+    p.add_argument("--data-dir", default=None, help="swapnas data bundle (else $SWAPNAS_DATA)")
+    p.add_argument("--store", default=None, help="SQLite score store (default OUT/scores.sqlite)")
+    p.add_argument("--retry-failed", action="store_true", help="re-score archs whose stored result is a failure")
+    p.add_argument("--out", required=True, help="output folder for conformance.json and conformance.md")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=run)
+
+
 def _cmd_proxies(args: argparse.Namespace) -> int:
     from .proxies import get_proxy, list_proxies
 
@@ -118,6 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True)
     _add_correlate(sub)
+    _add_conformance(sub)
     pp = sub.add_parser("proxies", help="list the registered training-free metrics")
     pp.add_argument("pattern", nargs="?", default="*", help="glob over names")
     pp.set_defaults(func=_cmd_proxies)

@@ -1,0 +1,368 @@
+"""Conformance check: our metric implementations against NASLib's stored zero-cost scores.
+
+NASLib (NAS-Bench-Suite-Zero, Krishnakumar et al., NeurIPS 2022) ships, per space
+and dataset, a few hundred archs with the scores of about a dozen training-free
+metrics and each arch's validation accuracy. This module scores the same archs
+with our implementation of every metric NASLib stores (and that our registry
+has), under a protocol as close as we can get to NASLib's zero-cost setup, and
+reports per metric the Spearman ρ between our scores and NASLib's, and each one's
+ρ with the accuracy NASLib stores.
+
+The protocol (:data:`NASLIB_PROTOCOL`): the benchmark's full network (NB201:
+C=16, N=5), PyTorch's default init, BatchNorm in train mode, one batch of 64 real
+images, one repeat, seed 0. Differences that remain: NASLib draws its batch from
+the training split with its own transforms; ours is the bundled batch of
+``data.load_batch`` (for datasets with fewer bundled images than 64, filled by the
+documented ``fill="augment"`` rule). So ρ(ours, NASLib) near 1 means the same
+metric; a deterministic metric (params, flops) must give exactly 1.
+
+Every ρ here is Spearman's on the raw values: no sign flips (``higher_is_better``
+is reported beside, not applied), so the three columns are directly comparable.
+
+Add a space: one :class:`NaslibSource` in :data:`SOURCES` with its file, the
+dataset names used in the file and a function mapping NASLib's key strings to
+our archs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from scipy import stats
+from tqdm import tqdm
+
+from .correlate import pick_archs, prepare, resolve_device
+from .data import require_file, resolve_data_dir
+from .proxies import Proxy, get_proxy, list_proxies
+from .scoring import Protocol, score_arch
+from .spaces import get_space
+from .store import Record, ScoreStore
+
+#: NASLib metric name -> our registry name (names not listed are the same).
+NASLIB_TO_OURS: dict[str, str] = {"jacov": "jacob_cov"}
+
+#: Everything of the scoring protocol but the space and dataset: NASLib's zero-cost setup.
+NASLIB_PROTOCOL: dict[str, Any] = {
+    "batch_size": 64, "repeats": 1, "seed": 0, "init": "default", "net": {"C": 16, "N": 5},
+    "inputs": "real", "fill": "augment",
+}
+
+_NASLIB_ORIGIN = "NASLib (automl/NASLib naslib/data/zc_*.json), in the swapnas data bundle (see SOURCES.md)"
+
+
+# ----------------------------------------------------------------------------- NASLib keys per space
+
+
+def parse_int_tuple(text: str, length: int, high: int) -> tuple[int, ...]:
+    """A NASLib tuple key such as ``"(4, 3, 3, 0, 0, 0)"`` as a tuple of ints (no ``eval``)."""
+    body = text.strip()
+    if not (body.startswith("(") and body.endswith(")")):
+        raise ValueError(f"NASLib key {text!r} must look like '(i, j, …)'")
+    parts = [p.strip() for p in body[1:-1].split(",") if p.strip()]
+    if len(parts) != length or not all(re.fullmatch(r"\d+", p) for p in parts):
+        raise ValueError(f"NASLib key {text!r} must hold {length} non-negative integers")
+    values = tuple(int(p) for p in parts)
+    if max(values) > high:
+        raise ValueError(f"NASLib key {text!r} has an op index above {high}")
+    return values
+
+
+def _nb201_key(text: str) -> tuple[int, ...]:
+    return parse_int_tuple(text, 6, 4)
+
+
+def _nb201_archs(data_dir: str | None) -> dict[tuple, Any]:
+    """NASLib key -> NB201 arch, from the table's ``naslib_op_indices`` column."""
+    from .benchmarks.nb201 import NB201Benchmark
+
+    bench = NB201Benchmark(data_dir)
+    table: dict[tuple, Any] = {}
+    for text, arch in zip(bench.column_text("naslib_op_indices"), bench.archs):
+        key = _nb201_key(text)
+        if key in table:
+            raise ValueError(f"{bench.path}: NASLib key {text} is given to two archs ({table[key]} and {arch})")
+        table[key] = arch
+    return table
+
+
+@dataclass(frozen=True)
+class NaslibSource:
+    """Where NASLib's stored scores for one space live and how its keys map to our archs."""
+
+    space: str
+    file: str  # relative to the data dir
+    datasets: dict[str, str]  # our dataset name -> NASLib's top-level key
+    parse_key: Callable[[str], tuple]  # NASLib key text -> canonical key
+    arch_table: Callable[[str | None], dict[tuple, Any]]  # data_dir -> {canonical key: our arch}
+
+
+SOURCES: dict[str, NaslibSource] = {
+    "nb201": NaslibSource(
+        "nb201", "nb201/naslib_zc_nasbench201.json",
+        {"cifar10": "cifar10", "cifar100": "cifar100", "imagenet16-120": "ImageNet16-120"},
+        _nb201_key, _nb201_archs,
+    ),
+    # nb101: "nb101/naslib_zc_nasbench101.json", 56-tuple keys, once the space exists here
+    # nb301: "nb301/naslib_zc_nasbench301.json", nested-list keys, once the space exists here
+}
+
+
+def get_source(space: str) -> NaslibSource:
+    try:
+        return SOURCES[space]
+    except KeyError:
+        raise ValueError(f"no NASLib scores wired up for space {space!r}; available: {', '.join(SOURCES)}") from None
+
+
+@dataclass
+class NaslibScores:
+    """NASLib's stored records for one space/dataset, in the file's order, keyed to our archs."""
+
+    space: str
+    dataset: str
+    path: Path
+    keys: list[str]  # NASLib key strings as in the file
+    archs: list  # our arch for each key
+    accuracy: np.ndarray  # NASLib's val_accuracy
+    scores: dict[str, np.ndarray]  # our metric name -> NASLib score (nan where missing or non-finite)
+    naslib_names: dict[str, str]  # our metric name -> NASLib's
+    seconds: dict[str, float]  # our metric name -> NASLib's mean stored time per arch
+    unsupported: list[str] = field(default_factory=list)  # NASLib metrics our registry lacks
+
+    def describe(self) -> str:
+        return (f"NASLib val_accuracy (%) stored with the scores: {self.path.name}[{self.dataset}], "
+                f"{len(self.keys)} archs")
+
+
+def load_naslib(space: str, dataset: str, data_dir: str | None = None) -> NaslibScores:
+    """NASLib's stored scores for ``space``/``dataset``, each key mapped to exactly one of our archs."""
+    src = get_source(space)
+    if dataset not in src.datasets:
+        raise ValueError(f"NASLib stores no {space} scores for dataset {dataset!r}; it has {', '.join(src.datasets)}")
+    path = require_file(resolve_data_dir(data_dir), src.file, _NASLIB_ORIGIN)
+    with open(path) as f:
+        records: dict[str, dict] = json.load(f)[src.datasets[dataset]]
+    table = src.arch_table(data_dir)
+    keys, archs, seen = [], [], {}
+    for text in records:
+        key = src.parse_key(text)
+        if key not in table:
+            raise ValueError(f"{path}: NASLib key {text} matches no {space} arch")
+        if key in seen:
+            raise ValueError(f"{path}: NASLib keys {seen[key]} and {text} name the same arch")
+        seen[key] = text
+        keys.append(text)
+        archs.append(table[key])
+    names = sorted({m for r in records.values() for m, v in r.items() if isinstance(v, dict) and "score" in v})
+    known = set(list_proxies())
+    ours = {NASLIB_TO_OURS.get(m, m): m for m in names}
+    scores, seconds = {}, {}
+    for name, theirs in sorted(ours.items()):
+        if name not in known:
+            continue
+        vals = [records[k].get(theirs, {}).get("score") for k in keys]
+        scores[name] = np.array([v if isinstance(v, (int, float)) else np.nan for v in vals], dtype=float)
+        scores[name][~np.isfinite(scores[name])] = np.nan
+        times = [records[k].get(theirs, {}).get("time") for k in keys]
+        times = [t for t in times if isinstance(t, (int, float)) and math.isfinite(t)]
+        seconds[name] = float(np.mean(times)) if times else float("nan")
+    accuracy = np.array([records[k]["val_accuracy"] for k in keys], dtype=float)
+    return NaslibScores(space, dataset, path, keys, archs, accuracy, scores,
+                        {n: t for n, t in ours.items() if n in scores}, seconds,
+                        sorted(t for n, t in ours.items() if n not in known))
+
+
+# ----------------------------------------------------------------------------- the run
+
+
+@dataclass
+class ConformanceRow:
+    proxy: str
+    naslib_name: str
+    n: int  # archs where both our score and NASLib's are finite
+    rho_ours_naslib: float
+    rho_ours_truth: float
+    rho_naslib_truth: float
+    failures: int  # our failed scores
+    naslib_missing: int  # archs whose NASLib score is missing or non-finite
+    seconds_per_arch: float
+    naslib_seconds_per_arch: float  # NASLib's stored time (their hardware)
+    higher_is_better: bool
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ConformanceRun:
+    protocol: dict
+    reference: str
+    ground_truth: str
+    batch_note: str
+    device: str
+    wall_seconds: float
+    results: list[ConformanceRow]
+    unsupported: list[str]
+    archs: list[str]
+    naslib_keys: list[str]
+    accuracy: list[float]
+    scores: dict[str, list[float | None]]
+    naslib_scores: dict[str, list[float | None]]
+
+
+def spearman(x: np.ndarray, y: np.ndarray) -> float:
+    """Spearman ρ of raw values; nan for fewer than 3 pairs or a constant side."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    if len(x) < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return float("nan")
+    return float(stats.spearmanr(x, y)[0])
+
+
+def select_proxies(naslib: NaslibScores, names: str | None) -> list[Proxy]:
+    """Our proxies for ``names`` (comma-separated, 'all' or None = every metric NASLib stores)."""
+    stored = sorted(naslib.scores)
+    wanted = stored if names in (None, "", "all") else [n.strip() for n in names.split(",") if n.strip()]
+    proxies = [get_proxy(n) for n in wanted]  # unknown names: KeyError listing the registry
+    missing = [p.name for p in proxies if p.name not in naslib.scores]
+    if missing:
+        raise ValueError(f"NASLib stores no {', '.join(missing)} scores for {naslib.space}/{naslib.dataset}; "
+                         f"it stores (and we implement): {', '.join(stored)}")
+    return proxies
+
+
+def _finite_list(v: np.ndarray) -> list[float | None]:
+    return [float(x) if np.isfinite(x) else None for x in v]
+
+
+def run_conformance(
+    *,
+    space: str = "nb201",
+    dataset: str = "cifar10",
+    proxies: str | None = None,
+    n_archs: int | None = None,
+    store: ScoreStore,
+    device: torch.device | str = "cpu",
+    data_dir: str | None = None,
+    net: dict | None = None,
+    retry_failed: bool = False,
+    progress: bool = True,
+) -> ConformanceRun:
+    """Score NASLib's archs (all, or ``n_archs`` drawn with seed 0) and compare with its stored scores.
+
+    ``net`` overrides the network config (tests only: a conformance claim needs
+    the benchmark's full network, :data:`NASLIB_PROTOCOL`).
+    """
+    device = torch.device(device)
+    naslib = load_naslib(space, dataset, data_dir)
+    proxy_list = select_proxies(naslib, proxies)
+    cfg = {**NASLIB_PROTOCOL, "net": dict(net if net is not None else NASLIB_PROTOCOL["net"])}
+    protocol, batch = prepare(space=space, dataset=dataset, data_dir=data_dir, image_root=None, **cfg)
+    idx = {str(a): i for i, a in enumerate(naslib.archs)}
+    archs = pick_archs(naslib.archs, n_archs, protocol.seed)
+    rows = [idx[str(a)] for a in archs]
+    build = get_space(space).build
+    store.add_protocol(protocol.fingerprint, protocol.describe())
+    batch_dev = batch.to(device)
+    records: dict[str, list[Record]] = {p.name: [] for p in proxy_list}
+    t0 = time.perf_counter()
+    bar = tqdm(archs, desc=f"conformance {space}/{dataset}", unit="arch", disable=not progress, dynamic_ncols=True)
+    for arch in bar:
+        recs = score_arch(arch, build, proxy_list, batch_dev, protocol, device, store, retry_failed)
+        for p in proxy_list:
+            records[p.name].append(recs[p.name])
+    wall = time.perf_counter() - t0
+    acc = naslib.accuracy[rows]
+    results, ours_out, theirs_out = [], {}, {}
+    for p in proxy_list:
+        recs = records[p.name]
+        ours = np.array([r.value if r.ok and r.value is not None else np.nan for r in recs], dtype=float)
+        theirs = naslib.scores[p.name][rows]
+        both = np.isfinite(ours) & np.isfinite(theirs)
+        secs = [r.seconds for r in recs if r.ok and r.seconds is not None]
+        results.append(ConformanceRow(
+            p.name, naslib.naslib_names[p.name], int(both.sum()),
+            spearman(ours[both], theirs[both]), spearman(ours[both], acc[both]), spearman(theirs[both], acc[both]),
+            sum(not r.ok for r in recs), int((~np.isfinite(theirs)).sum()),
+            float(np.mean(secs)) if secs else float("nan"), naslib.seconds[p.name], p.higher_is_better,
+            sorted({r.error or "" for r in recs if not r.ok})[:5],
+        ))
+        ours_out[p.name] = _finite_list(ours)
+        theirs_out[p.name] = _finite_list(theirs)
+    reference = (f"NASLib stored zero-cost scores {naslib.path.name}[{naslib.space}/{dataset}] "
+                 f"({len(naslib.keys)} archs, NAS-Bench-Suite-Zero); all rho are Spearman on raw values")
+    return ConformanceRun(
+        protocol.describe(), reference, naslib.describe(), batch.note, str(device), wall, results,
+        naslib.unsupported, [str(a) for a in archs], [naslib.keys[i] for i in rows],
+        [float(a) for a in acc], ours_out, theirs_out,
+    )
+
+
+# ----------------------------------------------------------------------------- output
+
+
+def _f(x: float | None, digits: int = 3) -> str:
+    return "nan" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
+
+
+def conformance_table(results: list[ConformanceRow], markdown: bool = False) -> str:
+    head = ["proxy", "naslib", "n", "rho(ours,NASLib)", "rho(ours,acc)", "rho(NASLib,acc)", "fail", "naslib_missing",
+            "s/arch", "naslib s/arch"]
+    rows = [[r.proxy, r.naslib_name, str(r.n), _f(r.rho_ours_naslib), _f(r.rho_ours_truth), _f(r.rho_naslib_truth),
+             str(r.failures), str(r.naslib_missing), _f(r.seconds_per_arch, 4), _f(r.naslib_seconds_per_arch, 4)]
+            for r in results]
+    if markdown:
+        lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
+    fmt = "  ".join(f"{{:<{w}}}" if i < 2 else f"{{:>{w}}}" for i, w in enumerate(widths))
+    return "\n".join([fmt.format(*head), fmt.format(*("-" * w for w in widths))] + [fmt.format(*r) for r in rows])
+
+
+def header_text(run: ConformanceRun) -> str:
+    from .report import protocol_text
+
+    lines = [protocol_text(run.protocol, run.ground_truth, run.batch_note),
+             f"reference: {run.reference}",
+             f"device {run.device} | {len(run.archs)} archs | wall {run.wall_seconds:.1f} s (stored scores are reused)"]
+    if run.unsupported:
+        lines.append(f"NASLib metrics without an implementation here (skipped): {', '.join(run.unsupported)}")
+    return "\n".join(lines)
+
+
+def write_outputs(run: ConformanceRun, out: Path) -> list[Path]:
+    """``conformance.json`` (everything, per-arch scores included) and ``conformance.md``."""
+    out.mkdir(parents=True, exist_ok=True)
+    doc = asdict(run)
+    js = out / "conformance.json"
+    js.write_text(json.dumps(doc, indent=1))
+    md = out / "conformance.md"
+    md.write_text("# Conformance with NASLib's stored zero-cost scores\n\n```\n" + header_text(run) + "\n```\n\n"
+                  + conformance_table(run.results, markdown=True) + "\n")
+    return [js, md]
+
+
+def command(args: argparse.Namespace) -> int:
+    """``swapnas conformance``: run, print the protocol and the table, write the outputs."""
+    out = Path(args.out)
+    device = resolve_device(args.device)
+    with ScoreStore(args.store or out / "scores.sqlite") as store:
+        run = run_conformance(
+            space=args.space, dataset=args.dataset, proxies=args.proxies, n_archs=args.archs, store=store,
+            device=device, data_dir=args.data_dir, retry_failed=args.retry_failed, progress=not args.no_progress,
+        )
+    paths = write_outputs(run, out)
+    print(header_text(run) + "\n")
+    print(conformance_table(run.results))
+    for r in run.results:
+        for e in r.errors:
+            print(f"FAILED {r.proxy} ({r.failures} archs): {e}")
+    print(f"\nwrote {paths[0]} and {paths[1]}")
+    return 0

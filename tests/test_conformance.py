@@ -1,0 +1,112 @@
+"""`swapnas conformance`: NASLib key mapping, the table on tiny subsets, resume, errors."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+
+from swapnas.cli import main
+from swapnas.conformance import (
+    NASLIB_PROTOCOL, load_naslib, parse_int_tuple, run_conformance, write_outputs,
+)
+from swapnas.spaces import nb201
+from swapnas.store import ScoreStore
+
+# NASLib's NB201 encoding (documented in the data bundle's SOURCES.md), written out independently of the
+# table: edges (1,2),(1,3),(1,4),(2,3),(2,4),(3,4) in its node numbering = our edges 1<-0, 2<-0, 3<-0, 2<-1,
+# 3<-1, 3<-2; ops 0 skip_connect, 1 none, 2 nor_conv_3x3, 3 nor_conv_1x1, 4 avg_pool_3x3.
+_NASLIB_OPS = ("skip_connect", "none", "nor_conv_3x3", "nor_conv_1x1", "avg_pool_3x3")
+_NASLIB_EDGE_ORDER = (0, 1, 3, 2, 4, 5)
+
+
+def _encode(arch: nb201.Arch) -> tuple[int, ...]:
+    return tuple(_NASLIB_OPS.index(arch.ops[e]) for e in _NASLIB_EDGE_ORDER)
+
+
+@pytest.fixture(scope="module")
+def c10(data_dir):
+    return load_naslib("nb201", "cifar10", str(data_dir))
+
+
+@pytest.mark.parametrize("dataset,count", [("cifar10", 725), ("cifar100", 725), ("imagenet16-120", 724)])
+def test_every_naslib_key_maps_to_exactly_one_arch(data_dir, dataset, count) -> None:
+    ns = load_naslib("nb201", dataset, str(data_dir))
+    assert len(ns.keys) == len(ns.archs) == count
+    assert len(set(ns.keys)) == len(set(ns.archs)) == count  # injective both ways
+    for key, arch in zip(ns.keys, ns.archs):
+        assert isinstance(arch, nb201.Arch)
+        assert _encode(arch) == parse_int_tuple(key, 6, 4)  # round trip through the documented encoding
+        assert nb201.parse(str(arch)) == arch
+    assert "jacob_cov" in ns.scores and "jacov" not in ns.scores and ns.naslib_names["jacob_cov"] == "jacov"
+    assert {"params", "flops", "synflow", "snip", "grasp", "fisher", "nwot"} <= set(ns.scores)
+    assert all(len(v) == count for v in ns.scores.values()) and len(ns.accuracy) == count
+
+
+def test_naslib_params_equal_our_builder(c10) -> None:
+    for arch, value in list(zip(c10.archs, c10.scores["params"]))[:50]:
+        assert nb201.count_params(arch) == round(value * 1e6)
+
+
+def test_key_parser_rejects_bad_keys() -> None:
+    assert parse_int_tuple(" (4, 3,3, 0, 0, 0) ", 6, 4) == (4, 3, 3, 0, 0, 0)
+    for bad in ("4, 3, 3, 0, 0, 0", "(4, 3, 3, 0, 0)", "(4, 3, 3, 0, 0, x)", "(5, 3, 3, 0, 0, 0)", "(-1, 3, 3, 0, 0, 0)"):
+        with pytest.raises(ValueError):
+            parse_int_tuple(bad, 6, 4)
+
+
+def test_table_on_a_tiny_subset_and_resume(data_dir, tmp_path) -> None:
+    small = {"C": 4, "N": 1}  # tests only: a conformance claim needs the full network
+    kw = dict(space="nb201", dataset="cifar10", proxies="params,flops,l2_norm", n_archs=6, device="cpu",
+              data_dir=str(data_dir), net=small, progress=False)
+    db = tmp_path / "scores.sqlite"
+    with ScoreStore(db) as store:
+        run = run_conformance(store=store, **kw)
+    assert run.protocol["net"] == small and run.protocol["batch_size"] == NASLIB_PROTOCOL["batch_size"] == 64
+    assert run.protocol["init"] == "default" and run.protocol["bn_train"] and run.protocol["repeats"] == 1
+    assert run.protocol["seed"] == 0 and run.protocol["inputs"] == "real"
+    assert [r.proxy for r in run.results] == ["params", "flops", "l2_norm"]
+    assert len(run.archs) == len(run.naslib_keys) == len(run.accuracy) == 6
+    for r in run.results:
+        assert r.n == 6 and r.failures == 0 and r.naslib_missing == 0 and r.errors == []
+        for rho in (r.rho_ours_naslib, r.rho_ours_truth, r.rho_naslib_truth):
+            assert -1 <= rho <= 1
+        assert len(run.scores[r.proxy]) == len(run.naslib_scores[r.proxy]) == 6
+    js, md = write_outputs(run, tmp_path / "out")
+    doc = json.loads(js.read_text())
+    assert {r["proxy"] for r in doc["results"]} == {"params", "flops", "l2_norm"}
+    assert "rho(ours,NASLib)" in md.read_text() and "| params | params | 6 |" in md.read_text()
+    # resume: the same subset, every score from the store, nothing rewritten
+    con = sqlite3.connect(db)
+    first = con.execute("SELECT arch, proxy, created FROM scores ORDER BY arch, proxy").fetchall()
+    assert len(first) == 18
+    with ScoreStore(db) as store:
+        again = run_conformance(store=store, **kw)
+    assert con.execute("SELECT arch, proxy, created FROM scores ORDER BY arch, proxy").fetchall() == first
+    assert again.archs == run.archs and again.scores == run.scores
+
+
+def test_cli_params_on_full_network_agree_exactly(data_dir, tmp_path, capsys) -> None:
+    out = tmp_path / "conf"
+    args = ["conformance", "--space", "nb201", "--dataset", "cifar10", "--proxies", "params", "--archs", "8",
+            "--device", "cpu", "--data-dir", str(data_dir), "--out", str(out), "--no-progress"]
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    assert "network C=16, N=5" in text and "init=default" in text and "S=64 samples" in text
+    assert "BatchNorm train mode" in text and "rho(ours,NASLib)" in text
+    doc = json.loads((out / "conformance.json").read_text())
+    (row,) = doc["results"]
+    assert row["proxy"] == "params" and row["n"] == 8 and row["failures"] == 0
+    assert row["rho_ours_naslib"] == 1.0  # our builder's param counts are NASLib's
+    assert row["rho_ours_truth"] == row["rho_naslib_truth"]
+    assert [round(v) for v in doc["scores"]["params"]] == [round(v * 1e6) for v in doc["naslib_scores"]["params"]]
+    assert (out / "conformance.md").read_text().startswith("# Conformance")
+
+
+def test_cli_rejects_a_metric_naslib_does_not_store(data_dir, tmp_path, capsys) -> None:
+    code = main(["conformance", "--proxies", "swap", "--archs", "2", "--device", "cpu", "--data-dir", str(data_dir),
+                 "--out", str(tmp_path), "--no-progress"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "NASLib stores no swap scores" in err and "jacob_cov" in err
