@@ -13,11 +13,9 @@ for group in grasp,l2_norm,params nwot,epe_nas,flops synflow,fisher,snip plain,g
     --data-dir "$DATA" --device cuda --store "$OUT/conformance_c10.sqlite" --out "$OUT/conf_$group" --no-progress \
     > "$OUT/conf_$group.log" 2>&1 &
 done
-sleep 2
-python benchmarks/swap_cost.py --device cuda --archs 20 --repeat 5 2>&1 | tee "$OUT/swap_cost_gpu_shared.txt"
+python benchmarks/device_agreement.py --data-dir "$DATA" --archs 50 2>&1 | tee "$OUT/device_agreement.txt"
 wait
 python benchmarks/swap_cost.py --device cuda --archs 20 --repeat 5 2>&1 | tee "$OUT/swap_cost_gpu.txt"
-python benchmarks/device_agreement.py --data-dir "$DATA" --archs 50 2>&1 | tee "$OUT/device_agreement.txt"
-python -m swapnas.cli conformance --space nb201 --dataset cifar10 --data-dir "$DATA" --device cuda \
-  --store "$OUT/conformance_c10.sqlite" --out "$OUT/conformance_c10" --no-progress 2>&1 | tail -20
+timeout 60 python -m swapnas.cli conformance --space nb201 --dataset cifar10 --data-dir "$DATA" --device cuda \
+  --store "$OUT/conformance_c10.sqlite" --out "$OUT/conformance_c10" --no-progress 2>&1 | tail -20 | tee "$OUT/conformance_c10.txt"
 rm -rf "$OUT"/conf_*
