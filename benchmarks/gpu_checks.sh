@@ -18,4 +18,4 @@ wait
 python benchmarks/swap_cost.py --device cuda --archs 20 --repeat 5 2>&1 | tee "$OUT/swap_cost_gpu.txt"
 timeout 60 python -m swapnas.cli conformance --space nb201 --dataset cifar10 --data-dir "$DATA" --device cuda \
   --store "$OUT/conformance_c10.sqlite" --out "$OUT/conformance_c10" --no-progress 2>&1 | tail -20 | tee "$OUT/conformance_c10.txt"
-tail -n 4 "$OUT"/conf_*.log > "$OUT/conf_logs.txt"; rm -rf "$OUT"/conf_* "$OUT/conformance_c10"
+tail -n 4 "$OUT"/conf_*.log > "$OUT/logs_conformance.txt"; rm -rf "$OUT"/conf_* "$OUT/conformance_c10"
