@@ -1,0 +1,54 @@
+"""Choose the NB201 size-prior constants of swap_reg on CIFAR-10 labels only.
+
+mu = lo + c * (hi - lo), sigma = (w * (hi - lo))**2, with lo / hi the smallest and
+largest scored-network size in the space (thousands of params, no labels). This script
+reads the swap scores of a CIFAR-10 `swapnas correlate` run, prints Spearman rho of
+swap_reg for a grid of (c, w) and the argmax, which is what `nb201.PRIOR_CENTRE` /
+`nb201.PRIOR_WIDTH` ship. Other datasets' labels are never read.
+
+    python scripts/tune_size_prior.py runs/c10_C16_N1_S16_R4/results.json
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import numpy as np
+from scipy import stats
+
+from swapnas.spaces import nb201
+
+CENTRES = np.round(np.arange(0.3, 1.51, 0.1), 2)
+WIDTHS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.7, 1.0, 1.5, 2.0)
+
+
+def main(path: str) -> None:
+    doc = json.loads(open(path).read())
+    prot = doc["protocol"]
+    if prot["dataset"] != "cifar10":
+        raise SystemExit(f"{path} is a {prot['dataset']} run: tune on cifar10 only")
+    net = prot["net"]
+    swap = np.array(doc["scores"]["swap"], dtype=float)
+    acc = np.array(doc["accuracy"])
+    theta = np.array([nb201.count_params(a, **net) / 1e3 for a in doc["archs"]])
+    lo, hi = nb201.param_range_k(**net)
+    print(f"{path}: n={len(acc)}, scored net {net}, size range {lo:.1f}..{hi:.1f} thousand params; "
+          f"rho(swap)={stats.spearmanr(swap, acc)[0]:.4f}")
+    print("c \\ w " + " ".join(f"{w:>6}" for w in WIDTHS))
+    best = (-2.0, 0.0, 0.0)
+    for c in CENTRES:
+        row = []
+        for w in WIDTHS:
+            reg = swap * np.exp(-((theta - (lo + c * (hi - lo))) ** 2) / (w * (hi - lo)) ** 2)
+            rho = float(stats.spearmanr(reg, acc)[0])
+            row.append(rho)
+            best = max(best, (rho, c, w))
+        print(f"{c:<5} " + " ".join(f"{r:6.3f}" for r in row))
+    rho, c, w = best
+    print(f"argmax: PRIOR_CENTRE={c}, PRIOR_WIDTH={w} -> rho={rho:.4f} (CIFAR-10, in-sample); "
+          f"mu={lo + c * (hi - lo):.1f}, sigma={(w * (hi - lo)) ** 2:.1f}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
