@@ -55,3 +55,19 @@ def test_proxies_lists_metadata(capsys) -> None:
     assert main(["proxies"]) == 0
     text = capsys.readouterr().out
     assert "swap_reg" in text and "higher_better" in text
+
+
+def test_shards_fill_the_store_then_the_table_reuses_it(data_dir, tmp_path, capsys) -> None:
+    store = tmp_path / "s.sqlite"
+    base = ["correlate", "--proxies", "swap", "--data-dir", str(data_dir), "--store", str(store), *SMALL]
+    for i in range(3):
+        assert main([*base, "--out", str(tmp_path / f"shard{i}"), "--shard", f"{i}/3"]) == 0
+        assert f"scored shard {i}/3: 4 archs" in capsys.readouterr().out
+    db = sqlite3.connect(store)
+    assert db.execute("SELECT COUNT(*) FROM scores").fetchone()[0] == 12
+    stamps = db.execute("SELECT arch, created FROM scores ORDER BY arch").fetchall()
+    assert main([*base, "--out", str(tmp_path / "all")]) == 0
+    assert db.execute("SELECT arch, created FROM scores ORDER BY arch").fetchall() == stamps
+    assert json.loads((tmp_path / "all" / "results.json").read_text())["results"][0]["n"] == 12
+    with pytest.raises(SystemExit):
+        main([*base, "--out", str(tmp_path), "--shard", "3/3"])

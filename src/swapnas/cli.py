@@ -22,6 +22,16 @@ def _archs(text: str) -> int | None:
     return n
 
 
+def _shard(text: str) -> tuple[int, int]:
+    try:
+        i, k = (int(v) for v in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--shard takes I/K, e.g. 0/4, not {text!r}") from None
+    if not 0 <= i < k:
+        raise argparse.ArgumentTypeError(f"--shard I/K needs 0 <= I < K (got {text})")
+    return i, k
+
+
 def _add_correlate(sub: argparse._SubParsersAction) -> None:
     from .spaces import nb201
 
@@ -54,13 +64,17 @@ def _add_correlate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--store", default=None, help="SQLite score store (default OUT/scores.sqlite)")
     p.add_argument("--retry-failed", action="store_true", help="re-score archs whose stored result is a failure")
     p.add_argument("--out", required=True, help="output folder for results.json and plots")
+    p.add_argument("--shard", type=_shard, default=None, metavar="I/K",
+                   help="score only shard I of K (archs I, I+K, …) into --store and skip the table; "
+                   "run K shards in parallel, then once without --shard for the table")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_cmd_correlate)
 
 
 def _cmd_correlate(args: argparse.Namespace) -> int:
     from .benchmarks import GroundTruth
-    from .correlate import prepare, resolve_device, run_correlation, write_outputs
+    from .benchmarks import get_benchmark
+    from .correlate import pick_archs, prepare, resolve_device, run_correlation, score_archs, shard_of, write_outputs
     from .proxies import resolve
     from .report import protocol_text, results_table
     from .spaces import nb201
@@ -82,6 +96,15 @@ def _cmd_correlate(args: argparse.Namespace) -> int:
     out = Path(args.out)
     device = resolve_device(args.device)
     with ScoreStore(args.store or out / "scores.sqlite") as store:
+        if args.shard is not None:
+            bench = get_benchmark(args.space, args.data_dir)
+            archs = shard_of(pick_archs(bench.archs, args.archs, args.seed), args.shard)
+            recs = score_archs(archs, args.space, proxies, protocol, batch, store, device, args.retry_failed,
+                               not args.no_progress, f"shard {args.shard[0]}/{args.shard[1]}")
+            failed = sum(not r.ok for rs in recs.values() for r in rs)
+            print(f"scored shard {args.shard[0]}/{args.shard[1]}: {len(archs)} archs, {failed} failed scores, "
+                  f"in {store.path}; rerun without --shard for the table")
+            return 0
         run = run_correlation(
             space=args.space, dataset=args.dataset, proxies=proxies, n_archs=args.archs, protocol=protocol,
             batch=batch, store=store, device=device, truth=truth, data_dir=args.data_dir,

@@ -72,6 +72,32 @@ def pick_archs(all_archs: list, n: int | None, seed: int) -> list:
     return random.Random(seed).sample(list(all_archs), n)
 
 
+def score_archs(
+    archs: list, space: str, proxies: list[Proxy], protocol: Protocol, batch: Batch, store: ScoreStore,
+    device: torch.device, retry_failed: bool = False, progress: bool = True, desc: str = "",
+) -> dict[str, list[Record]]:
+    """Score every arch with every proxy (stored scores are reused); records per proxy."""
+    build = get_space(space).build
+    store.add_protocol(protocol.fingerprint, protocol.describe())
+    batch_dev = batch.to(device)
+    records: dict[str, list[Record]] = {p.name: [] for p in proxies}
+    for arch in tqdm(archs, desc=desc or space, unit="arch", disable=not progress, dynamic_ncols=True):
+        recs = score_arch(arch, build, proxies, batch_dev, protocol, device, store, retry_failed)
+        for p in proxies:
+            records[p.name].append(recs[p.name])
+    return records
+
+
+def shard_of(archs: list, shard: tuple[int, int] | None) -> list:
+    """Archs ``i, i+k, i+2k, …`` for shard ``(i, k)``; all archs for None."""
+    if shard is None:
+        return archs
+    i, k = shard
+    if not 0 <= i < k:
+        raise ValueError(f"--shard I/K needs 0 <= I < K (got {i}/{k})")
+    return archs[i::k]
+
+
 def run_correlation(
     *,
     space: str,
@@ -89,18 +115,11 @@ def run_correlation(
 ) -> CorrelateRun:
     """Score ``n_archs`` sampled archs (resuming from ``store``) and correlate with ``truth``."""
     bench = get_benchmark(space, data_dir)
-    sp = get_space(space)
     proxy_list = resolve(proxies) if isinstance(proxies, str) else list(proxies)
     archs = pick_archs(bench.archs, n_archs, protocol.seed)
-    store.add_protocol(protocol.fingerprint, protocol.describe())
-    batch_dev = batch.to(device)
     t0 = time.perf_counter()
-    records: dict[str, list[Record]] = {p.name: [] for p in proxy_list}
-    bar = tqdm(archs, desc=f"{space}/{dataset}", unit="arch", disable=not progress, dynamic_ncols=True)
-    for arch in bar:
-        recs = score_arch(arch, sp.build, proxy_list, batch_dev, protocol, device, store, retry_failed)
-        for p in proxy_list:
-            records[p.name].append(recs[p.name])
+    records = score_archs(archs, space, proxy_list, protocol, batch, store, device, retry_failed, progress,
+                          f"{space}/{dataset}")
     wall = time.perf_counter() - t0
     acc = bench.accuracies(archs, truth)
     params = np.array([bench.params_m(a, dataset) for a in archs])
