@@ -76,7 +76,7 @@ def _cmd_correlate(args: argparse.Namespace) -> int:
     from .benchmarks import get_benchmark
     from .correlate import pick_archs, prepare, resolve_device, run_correlation, score_archs, shard_of, write_outputs
     from .proxies import resolve
-    from .report import protocol_text, results_table
+    from .report import failure_lines, protocol_text, results_table
     from .spaces import nb201
     from .store import ScoreStore
 
@@ -117,9 +117,8 @@ def _cmd_correlate(args: argparse.Namespace) -> int:
             print(f"{p.name}: {p.key}")
     print(f"device {device} | wall {run.wall_seconds:.1f} s (stored scores are reused)\n")
     print(results_table(run.results))
-    for r in run.results:
-        for e in r.errors:
-            print(f"FAILED {r.proxy} ({r.failures} archs): {e}")
+    for line in failure_lines(run.results):
+        print(line)
     print(f"\nwrote {out / 'results.json'} and scatter_*.png")
     return 0
 

@@ -46,6 +46,7 @@ from .data import require_file, resolve_data_dir
 from .proxies import Proxy, get_proxy, list_proxies
 from .scoring import Protocol, score_arch
 from .spaces import get_space
+from .report import failure_lines
 from .store import Record, ScoreStore
 
 #: NASLib metric name -> our registry name (names not listed are the same).
@@ -361,8 +362,7 @@ def command(args: argparse.Namespace) -> int:
     paths = write_outputs(run, out)
     print(header_text(run) + "\n")
     print(conformance_table(run.results))
-    for r in run.results:
-        for e in r.errors:
-            print(f"FAILED {r.proxy} ({r.failures} archs): {e}")
+    for line in failure_lines(run.results):
+        print(line)
     print(f"\nwrote {paths[0]} and {paths[1]}")
     return 0

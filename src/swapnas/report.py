@@ -31,6 +31,11 @@ def results_table(results: Sequence[ProxyResult], markdown: bool = False) -> str
     return "\n".join([fmt.format(*head), fmt.format(*("-" * w for w in widths))] + [fmt.format(*r) for r in rows])
 
 
+def failure_lines(results: Sequence) -> list[str]:
+    """One line per distinct failure message of each proxy (results need proxy, failures, errors)."""
+    return [f"FAILED {r.proxy} ({r.failures} archs): {e}" for r in results for e in r.errors]
+
+
 def protocol_text(protocol: dict, ground_truth: str, batch_note: str = "") -> str:
     """The protocol printed beside every table."""
     net = ", ".join(f"{k}={v}" for k, v in protocol["net"].items()) or "space default"
