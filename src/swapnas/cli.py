@@ -141,6 +141,8 @@ def _add_conformance(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dataset", default="cifar10", choices=["cifar10", "cifar100", "imagenet16-120"])
     p.add_argument("--proxies", default="all", help="comma-separated names, or 'all' (every metric NASLib stores)")
     p.add_argument("--archs", type=_archs, default=None, help="number of NASLib's archs drawn with seed 0, or 'all' (default)")
+    p.add_argument("--seed", type=int, default=0, help="init and batch seed (not the arch draw): compare two seeds "
+                   "to see how far two runs of our own implementation agree")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 …")
     p.add_argument("--data-dir", default=None, help="swapnas data bundle (else $SWAPNAS_DATA)")
     p.add_argument("--store", default=None, help="SQLite score store (default OUT/scores.sqlite)")

@@ -253,21 +253,24 @@ def run_conformance(
     device: torch.device | str = "cpu",
     data_dir: str | None = None,
     net: dict | None = None,
+    seed: int = 0,
     retry_failed: bool = False,
     progress: bool = True,
 ) -> ConformanceRun:
     """Score NASLib's archs (all, or ``n_archs`` drawn with seed 0) and compare with its stored scores.
 
     ``net`` overrides the network config (tests only: a conformance claim needs
-    the benchmark's full network, :data:`NASLIB_PROTOCOL`).
+    the benchmark's full network, :data:`NASLIB_PROTOCOL`). ``seed`` changes the
+    init draws and the input batch, never which archs are drawn: two seeds give two
+    independent runs of our implementation on the same archs.
     """
     device = torch.device(device)
     naslib = load_naslib(space, dataset, data_dir)
     proxy_list = select_proxies(naslib, proxies)
-    cfg = {**NASLIB_PROTOCOL, "net": dict(net if net is not None else NASLIB_PROTOCOL["net"])}
+    cfg = {**NASLIB_PROTOCOL, "seed": seed, "net": dict(net if net is not None else NASLIB_PROTOCOL["net"])}
     protocol, batch = prepare(space=space, dataset=dataset, data_dir=data_dir, image_root=None, **cfg)
     idx = {str(a): i for i, a in enumerate(naslib.archs)}
-    archs = pick_archs(naslib.archs, n_archs, protocol.seed)
+    archs = pick_archs(naslib.archs, n_archs, 0)
     rows = [idx[str(a)] for a in archs]
     build = get_space(space).build
     store.add_protocol(protocol.fingerprint, protocol.describe())
@@ -357,7 +360,8 @@ def command(args: argparse.Namespace) -> int:
     with ScoreStore(args.store or out / "scores.sqlite") as store:
         run = run_conformance(
             space=args.space, dataset=args.dataset, proxies=args.proxies, n_archs=args.archs, store=store,
-            device=device, data_dir=args.data_dir, retry_failed=args.retry_failed, progress=not args.no_progress,
+            device=device, data_dir=args.data_dir, seed=args.seed, retry_failed=args.retry_failed,
+            progress=not args.no_progress,
         )
     paths = write_outputs(run, out)
     print(header_text(run) + "\n")
