@@ -183,3 +183,13 @@ def test_auxiliary_head_excluded_from_size() -> None:
             self.auxiliary_head = nn.Linear(100, 100)
 
     assert swapnas.count_params_k(WithAux()) == pytest.approx(0.11)
+
+
+def test_distinct_rows_multiword_matches_unique() -> None:
+    from swapnas.swap import _count_distinct_rows
+
+    g = torch.Generator().manual_seed(0)
+    rows = torch.randint(0, 3, (500, 3), generator=g)  # many duplicates, ties in every word
+    assert _count_distinct_rows(rows) == torch.unique(rows, dim=0).shape[0]
+    same_first = torch.tensor([[7, 1], [7, 2], [7, 1], [8, 1]])
+    assert _count_distinct_rows(same_first) == 3

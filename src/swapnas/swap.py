@@ -5,8 +5,9 @@ map) gets an S-bit pattern: bit s is 1 iff the neuron's pre-activation is
 positive for sample s. The SWAP-Score is the number of distinct patterns over
 all neurons of all hooked layers together (a global union, not a per-layer sum).
 
-The patterns are bit-packed on the fly (8 samples per byte, then 64 samples per
-int64 word), so memory is about S/8 bytes per neuron and any batch size works.
+The patterns are bit-packed on the fly (8 samples per byte, in the narrowest
+integer word that holds S bits, int64 words beyond 64 samples), so memory is
+about S/8 bytes per neuron and any batch size works.
 Counting distinct packed rows is exact: no hashing.
 """
 
@@ -46,33 +47,44 @@ class NoActivationError(RuntimeError):
     """Raised when no hooked activation fired during the forward pass."""
 
 
-def pack_patterns(maps: torch.Tensor) -> torch.Tensor:
-    """Pack sample-wise sign patterns of one activation output into int64 words.
+_WORD_DTYPES = {1: torch.uint8, 2: torch.int16, 4: torch.int32}
 
-    ``maps`` has the batch on dim 0 (shape ``(S, ...)``). Returns an int64 tensor
-    of shape ``(V, W)`` with ``V`` = neurons per sample and ``W = ceil(S / 64)``:
-    row v holds the S bits ``maps[s].flatten()[v] > 0`` (zero-padded). Two
-    neurons have equal rows iff their patterns are equal.
+
+def pack_patterns(maps: torch.Tensor) -> torch.Tensor:
+    """Pack sample-wise sign patterns of one activation output into integer words.
+
+    ``maps`` has the batch on dim 0 (shape ``(S, ...)``). Returns a tensor of
+    shape ``(V, W)`` with ``V`` = neurons per sample: row v holds the S bits
+    ``maps[s].flatten()[v] > 0``, zero-padded, in the narrowest word that fits
+    (uint8 / int16 / int32 / int64 for S ≤ 8 / 16 / 32 / 64; ``W = ceil(S / 64)``
+    int64 words beyond). Two neurons have equal rows iff their patterns are equal.
     """
     s = maps.shape[0]
     bits = (maps > 0).reshape(s, -1)  # (S, V) bool; reshape copies only if needed
     v = bits.shape[1]
-    words = -(-s // 64)
-    pad = words * 64 - s
-    b = bits.to(torch.uint8)
-    if pad:
-        b = torch.cat([b, b.new_zeros(pad, v)])
-    b = b.view(words * 8, 8, v)
+    nbytes = -(-s // 8)
+    width = next((w for w in (1, 2, 4) if nbytes <= w), 8 * -(-nbytes // 8))
+    b = bits.view(torch.uint8)
+    if width * 8 > s:
+        b = torch.cat([b, b.new_zeros(width * 8 - s, v)])
+    b = b.view(width, 8, v)
     shifts = torch.arange(8, dtype=torch.uint8, device=b.device).view(1, 8, 1)
     # distinct powers of two below 256: the uint8 sum never overflows
-    packed = (b << shifts).sum(dim=1, dtype=torch.uint8)  # (S/8 bytes, V)
-    return packed.t().contiguous().view(torch.int64)  # (V, W)
+    packed = (b << shifts).sum(dim=1, dtype=torch.uint8)  # (width bytes, V)
+    return packed.t().contiguous().view(_WORD_DTYPES.get(width, torch.int64))  # (V, W)
 
 
 def _count_distinct_rows(rows: torch.Tensor) -> int:
+    """Exact number of distinct rows of a (V, W) integer tensor."""
     if rows.shape[1] == 1:
         return int(torch.unique(rows.view(-1)).numel())
-    return int(torch.unique(rows, dim=0).shape[0])
+    # lexicographic order by stable sorts from the last word to the first (LSD radix
+    # order on words): several times faster than torch.unique(dim=0)
+    order = torch.argsort(rows[:, -1], stable=True)
+    for w in range(rows.shape[1] - 2, -1, -1):
+        order = order[torch.argsort(rows[order, w], stable=True)]
+    ranked = rows[order]
+    return int((ranked[1:] != ranked[:-1]).any(dim=1).sum()) + 1
 
 
 @contextlib.contextmanager
