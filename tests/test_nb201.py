@@ -134,3 +134,10 @@ def test_ground_truth_protocol_and_values(data_dir) -> None:
 def test_missing_table_names_file_and_origin(tmp_path) -> None:
     with pytest.raises(FileNotFoundError, match=r"nb201/nb201_all_15625.csv.*searched in.*SOURCES.md"):
         NB201Benchmark(tmp_path)
+
+
+def test_benchmark_index_order_covers_the_space_once(data_dir) -> None:
+    bench = NB201Benchmark(data_dir)
+    assert len(bench.archs) == 15625 and set(bench.archs) == set(nb201.all_archs())
+    assert bench.index_of(bench.archs[1234]) == 1234
+    assert str(bench.archs[0]) == "|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_1x1~0|skip_connect~1|skip_connect~2|"

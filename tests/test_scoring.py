@@ -129,3 +129,32 @@ def test_protocol_fingerprint_tracks_the_batch(data_dir) -> None:
     assert p1.fingerprint != p2.fingerprint
     with pytest.raises(ValueError, match="init must be one of"):
         Protocol("nb201", "cifar10", 8, init="xavier")
+
+
+def test_interrupt_loses_at_most_the_arch_in_flight(batch, tmp_path) -> None:
+    from swapnas.correlate import score_archs
+
+    seen: list[int] = []
+
+    @register("_test_interrupt")
+    def interrupting(model, batch):
+        """raises KeyboardInterrupt on the 4th arch"""
+        seen.append(1)
+        if len(seen) == 4:
+            raise KeyboardInterrupt
+        return float(len(seen))
+
+    try:
+        prot = _protocol(batch, repeats=1)
+        archs = _archs(6)
+        proxies = resolve("_test_interrupt")
+        with ScoreStore(tmp_path / "k.sqlite") as store:
+            with pytest.raises(KeyboardInterrupt):
+                score_archs(archs, "nb201", proxies, prot, batch, store, torch.device("cpu"), progress=False)
+            assert store.count() == 3  # the three finished archs are committed, nothing else
+            recs = score_archs(archs, "nb201", proxies, prot, batch, store, torch.device("cpu"), progress=False)
+        # the rerun scored only the three missing archs and kept the stored three
+        assert [r.value for r in recs["_test_interrupt"]][:3] == [1.0, 2.0, 3.0]
+        assert len(seen) == 4 + 3 and store.path.endswith("k.sqlite")
+    finally:
+        del _REGISTRY["_test_interrupt"]
