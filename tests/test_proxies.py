@@ -207,18 +207,23 @@ def test_synflow_euler_identity() -> None:
     assert get_proxy("synflow").fn(net, batch) == pytest.approx(3 * r, rel=1e-9)
 
 
-def test_nwot_golden() -> None:
-    model, batch = tiny_net(), tiny_batch()
+def naive_relu_codes(model: nn.Module, x: torch.Tensor) -> np.ndarray:
+    """(S, units) binary codes of every nn.ReLU output, collected with plain hooks."""
     codes: list[np.ndarray] = []
     handles = [m.register_forward_hook(lambda mod, a, out: codes.append((out > 0).numpy().reshape(len(out), -1)))
                for m in model.modules() if isinstance(m, nn.ReLU)]
     try:
         with torch.no_grad():
-            model(batch.inputs)
+            model(x)
     finally:
         for h in handles:
             h.remove()
-    c = np.concatenate(codes, axis=1)
+    return np.concatenate(codes, axis=1)
+
+
+def test_nwot_golden() -> None:
+    model, batch = tiny_net(), tiny_batch()
+    c = naive_relu_codes(model, batch.inputs)
     n, n_a = c.shape
     k = np.empty((n, n))
     for i in range(n):
@@ -272,16 +277,7 @@ def test_te_nas_golden() -> None:
                                     for p in model.parameters()]))
     g = np.array(rows, dtype=np.float64)
     kappa = np.linalg.cond(g @ g.T)
-    codes: list[np.ndarray] = []
-    handles = [m.register_forward_hook(lambda mod, a, out: codes.append((out > 0).numpy().reshape(len(out), -1)))
-               for m in model.modules() if isinstance(m, nn.ReLU)]
-    try:
-        with torch.no_grad():
-            model(batch.inputs)
-    finally:
-        for h in handles:
-            h.remove()
-    regions = len({row.tobytes() for row in np.concatenate(codes, axis=1)})
+    regions = len({row.tobytes() for row in naive_relu_codes(model, batch.inputs)})
     assert run("te_nas") == pytest.approx(math.log(regions) - math.log(kappa), rel=1e-4, abs=1e-6)
 
 
