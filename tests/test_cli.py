@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import sqlite3
 
+import numpy as np
 import pytest
+from scipy.stats import rankdata
 
 from swapnas.cli import main
 
@@ -71,3 +73,19 @@ def test_shards_fill_the_store_then_the_table_reuses_it(data_dir, tmp_path, caps
     assert json.loads((tmp_path / "all" / "results.json").read_text())["results"][0]["n"] == 12
     with pytest.raises(SystemExit):
         main([*base, "--out", str(tmp_path), "--shard", "3/3"])
+
+
+def test_set_level_te_nas_is_ranked_over_the_scored_archs(data_dir, tmp_path) -> None:
+    out = tmp_path / "te"
+    args = ["correlate", "--proxies", "te_nas", "--data-dir", str(data_dir), "--out", str(out), *SMALL]
+    assert main(args) == 0
+    doc = json.loads((out / "results.json").read_text())
+    names = [r["proxy"] for r in doc["results"]]
+    assert names == ["te_nas_ntk", "te_nas_lr", "te_nas"]
+    kappa = np.array(doc["scores"]["te_nas_ntk"])
+    regions = np.array(doc["scores"]["te_nas_lr"])
+    expected = -(rankdata(kappa) + rankdata(-regions))
+    assert np.allclose(doc["scores"]["te_nas"], expected)
+    # only the parts are stored: the set-level value depends on the candidate set
+    db = sqlite3.connect(out / "scores.sqlite")
+    assert {r[0].split("@")[0] for r in db.execute("SELECT DISTINCT proxy FROM scores")} == {"te_nas_ntk", "te_nas_lr"}

@@ -66,7 +66,12 @@ def run(name: str, model: nn.Module | None = None, batch: Batch | None = None) -
 @pytest.mark.parametrize("name", list_proxies())
 def test_proxy_runs_finite_and_deterministic(name: str) -> None:
     p = get_proxy(name)
-    if p.base is not None:  # derived (swap_reg): maps a base value, needs only the net's size
+    if p.parts:  # set-level (te_nas): combines its parts' scores over a candidate set
+        parts = [np.array([3.0, 1.0, 2.0, 2.0]), np.array([5.0, 9.0, 7.0, 7.0])]
+        values = [p.combine(parts).tolist() for _ in range(2)]
+        assert len(values[0]) == 4 and all(math.isfinite(v) for v in values[0])
+        values = [float(v[0]) for v in values]
+    elif p.base is not None:  # derived (swap_reg): maps a base value, needs only the net's size
         values = [p.fn(123.0, tiny_net(), mu=40.0, sigma=100.0) for _ in range(2)]
     else:
         models = [tiny_net(), tiny_net()]
@@ -92,7 +97,8 @@ def test_proxy_metadata(name: str) -> None:
 
 def test_expected_metrics_registered() -> None:
     wanted = {"grad_norm", "snip", "grasp", "fisher", "jacob_cov", "synflow", "nwot", "epe_nas", "zen", "l2_norm",
-              "plain", "params", "flops", "zico", "te_nas", "meco", "swap", "swap_reg"}
+              "plain", "params", "flops", "zico", "te_nas", "te_nas_ntk", "te_nas_lr", "meco", "swap",
+              "swap_reg"}
     assert wanted <= set(list_proxies())
     assert get_proxy("synflow").input_kind == "ones" and get_proxy("zen").input_kind == "random"
     assert {n for n in wanted if get_proxy(n).needs_labels} == {"grad_norm", "snip", "grasp", "fisher", "plain",
@@ -278,7 +284,18 @@ def test_te_nas_golden() -> None:
     g = np.array(rows, dtype=np.float64)
     kappa = np.linalg.cond(g @ g.T)
     regions = len({row.tobytes() for row in naive_relu_codes(model, batch.inputs)})
-    assert run("te_nas") == pytest.approx(math.log(regions) - math.log(kappa), rel=1e-4, abs=1e-6)
+    assert run("te_nas_ntk") == pytest.approx(kappa, rel=1e-4)
+    assert run("te_nas_lr") == regions
+
+
+def test_te_nas_rank_sum_over_the_set() -> None:
+    p = get_proxy("te_nas")
+    assert p.parts == ("te_nas_ntk", "te_nas_lr") and p.higher_is_better
+    kappa = np.array([10.0, 1.0, 5.0, 5.0])  # lower is better: ranks 4, 1, 2.5, 2.5
+    regions = np.array([16.0, 8.0, 16.0, 12.0])  # higher is better: ranks 1.5, 4, 1.5, 3
+    assert p.combine([kappa, regions]).tolist() == [-5.5, -5.0, -4.0, -5.5]
+    with pytest.raises(TypeError, match="set-level"):
+        p.fn(tiny_net(), tiny_batch())
 
 
 def test_meco_golden() -> None:
@@ -353,7 +370,7 @@ def test_nwot_singular_kernel_raises() -> None:
 
 def test_relu_metrics_without_relu_raise() -> None:
     net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 10))
-    for name in ("nwot", "te_nas"):
+    for name in ("nwot", "te_nas_lr"):
         with pytest.raises(ValueError, match="ReLU"):
             get_proxy(name).fn(net, tiny_batch())
 

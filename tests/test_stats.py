@@ -39,3 +39,8 @@ def test_partial_on_params_removes_a_pure_size_effect() -> None:
     acc = size + 0.1 * rng.normal(size=500)
     c = correlate(size, acc, params=size)
     assert c.spearman > 0.9 and abs(c.spearman_given_params) < 0.1 or np.isnan(c.spearman_given_params)
+
+
+def test_constant_scores_give_nan_not_a_number() -> None:
+    c = correlate(np.ones(50), np.arange(50.0))
+    assert np.isnan(c.spearman) and np.isnan(c.kendall) and c.n == 50

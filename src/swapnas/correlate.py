@@ -80,12 +80,30 @@ def score_archs(
     build = get_space(space).build
     store.add_protocol(protocol.fingerprint, protocol.describe())
     batch_dev = batch.to(device)
-    records: dict[str, list[Record]] = {p.name: [] for p in proxies}
+    per_arch = [p for p in proxies if not p.parts]
+    records: dict[str, list[Record]] = {p.name: [] for p in per_arch}
     for arch in tqdm(archs, desc=desc or space, unit="arch", disable=not progress, dynamic_ncols=True):
-        recs = score_arch(arch, build, proxies, batch_dev, protocol, device, store, retry_failed)
-        for p in proxies:
+        recs = score_arch(arch, build, per_arch, batch_dev, protocol, device, store, retry_failed)
+        for p in per_arch:
             records[p.name].append(recs[p.name])
     return records
+
+
+def set_level_records(proxy: Proxy, records: dict[str, list[Record]]) -> list[Record]:
+    """Per-arch records of a set-level proxy: ``combine`` over the archs whose parts all succeeded."""
+    parts = [records[name] for name in proxy.parts]
+    ok = np.array([all(r[i].ok for r in parts) for i in range(len(parts[0]))])
+    combined = proxy.combine([np.array([r.value for r, good in zip(rs, ok) if good]) for rs in parts])
+    it = iter(combined)
+    out = []
+    for i, good in enumerate(ok):
+        seconds = sum(rs[i].seconds or 0.0 for rs in parts)
+        if good:
+            out.append(Record("ok", float(next(it)), 0.0, [], seconds, None, None))
+        else:
+            errors = "; ".join(f"{n}: {rs[i].error}" for n, rs in zip(proxy.parts, parts) if not rs[i].ok)
+            out.append(Record("failed", None, None, [], seconds, None, f"part failed: {errors}"))
+    return out
 
 
 def shard_of(archs: list, shard: tuple[int, int] | None) -> list:
@@ -120,6 +138,9 @@ def run_correlation(
     t0 = time.perf_counter()
     records = score_archs(archs, space, proxy_list, protocol, batch, store, device, retry_failed, progress,
                           f"{space}/{dataset}")
+    for p in proxy_list:
+        if p.parts:
+            records[p.name] = set_level_records(p, records)
     wall = time.perf_counter() - t0
     acc = bench.accuracies(archs, truth)
     params = np.array([bench.params_m(a, dataset) for a in archs])

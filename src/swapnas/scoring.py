@@ -139,7 +139,7 @@ def score_arch(
     ``swap_reg``) transform their base's per-repeat values. Each proxy's result
     is committed to ``store`` as soon as it is known.
     """
-    proxies = list(proxies)
+    proxies = [p for p in proxies if not p.parts]  # set-level proxies have no per-arch value
     names = {p.name for p in proxies}
     # a derived proxy needs its base: reuse the stored base values when present
     proxies += [get_proxy(b) for b in sorted({p.base for p in proxies if p.base} - names)]

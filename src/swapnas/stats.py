@@ -59,6 +59,9 @@ def correlate(
     if n < 3:
         nan = float("nan")
         return Correlation(n, nan, nan, (nan, nan), nan, nan)
+    if np.all(x == x[0]) or np.all(y == y[0]):  # a constant score ranks nothing: ρ is undefined
+        nan = float("nan")
+        return Correlation(n, nan, nan, (nan, nan), nan, nan)
     rho = float(stats.spearmanr(x, y)[0])
     tau = float(stats.kendalltau(x, y)[0])
     ci = _bootstrap_ci(x, y, n_boot, seed)

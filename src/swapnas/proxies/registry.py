@@ -3,7 +3,10 @@
 A proxy is a plain function ``fn(model, batch, **options) -> float``. The caller
 owns initialisation, repeats and seeds. A *derived* proxy (``base`` set) instead
 maps another proxy's value: ``fn(base_value, model, **options) -> float``, so
-e.g. ``swap_reg`` reuses the forward pass of ``swap``.
+e.g. ``swap_reg`` reuses the forward pass of ``swap``. A *set-level* proxy
+(``parts`` set, see :func:`register_set`) has no per-arch value: ``combine``
+maps its parts' score arrays over the whole candidate set to one array, e.g.
+TE-NAS's rank sum.
 
 Add a metric: write ``proxies/<name>.py`` with a function decorated by
 :func:`register`, and import it in ``proxies/__init__.py``.
@@ -15,6 +18,8 @@ import fnmatch
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
+
+import numpy as np
 
 InputKind = Literal["data", "ones", "random"]
 
@@ -33,6 +38,8 @@ class Proxy:
     description: str = ""
     base: str | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    parts: tuple[str, ...] = ()
+    combine: Callable[[list[np.ndarray]], np.ndarray] | None = None
 
     @property
     def key(self) -> str:
@@ -87,6 +94,30 @@ def register(
     return deco
 
 
+def register_set(
+    name: str, parts: tuple[str, ...], combine: Callable[[list[np.ndarray]], np.ndarray], *,
+    description: str, higher_is_better: bool = True, version: str = "1",
+) -> None:
+    """Register a set-level proxy: ``combine([part scores over the set]) -> scores``.
+
+    Its per-arch values depend on the candidate set, so they are never stored;
+    the parts are scored and stored as ordinary proxies.
+    """
+    if name in _REGISTRY:
+        raise ValueError(f"proxy {name!r} is registered twice")
+    members = [_REGISTRY[p] for p in parts]  # parts register first; KeyError names a missing one
+    _REGISTRY[name] = Proxy(
+        name=name, fn=_no_per_arch_value, higher_is_better=higher_is_better,
+        needs_grad=any(m.needs_grad for m in members), needs_labels=any(m.needs_labels for m in members),
+        input_kind=members[0].input_kind, version=version, description=description,
+        parts=tuple(parts), combine=combine,
+    )
+
+
+def _no_per_arch_value(*args: Any, **kwargs: Any) -> float:
+    raise TypeError("a set-level proxy has no per-arch value: score its parts and call its combine()")
+
+
 def get_proxy(name: str) -> Proxy:
     """The registered proxy ``name``; the error lists what is available."""
     try:
@@ -101,10 +132,19 @@ def list_proxies(pattern: str = "*") -> list[str]:
 
 
 def resolve(names: str | list[str]) -> list[Proxy]:
-    """Parse ``"swap,swap_reg"`` or ``"all"`` into proxies, bases first."""
+    """Parse ``"swap,swap_reg"`` or ``"all"`` into proxies: per-arch first, derived next, set-level last.
+
+    A set-level proxy brings its parts along.
+    """
     if isinstance(names, str):
         names = [n.strip() for n in names.split(",") if n.strip()]
     if names == ["all"]:
         names = list_proxies()
     proxies = [get_proxy(n) for n in names]
-    return sorted(proxies, key=lambda p: p.base is not None)
+    have = {p.name for p in proxies}
+    for p in list(proxies):
+        for part in p.parts:
+            if part not in have:
+                proxies.append(get_proxy(part))
+                have.add(part)
+    return sorted(proxies, key=lambda p: (bool(p.parts), p.base is not None))
