@@ -44,3 +44,14 @@ def test_partial_on_params_removes_a_pure_size_effect() -> None:
 def test_constant_scores_give_nan_not_a_number() -> None:
     c = correlate(np.ones(50), np.arange(50.0))
     assert np.isnan(c.spearman) and np.isnan(c.kendall) and c.n == 50
+
+
+def test_top10_of_a_saturated_score_is_nan_without_warning() -> None:
+    import warnings
+
+    y = np.arange(100.0)
+    x = np.minimum(np.arange(100.0), 80.0)  # the best tenth all share the ceiling value
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        c = correlate(x, y)
+    assert np.isnan(c.top10_spearman) and c.spearman > 0.9

@@ -66,6 +66,8 @@ def correlate(
     tau = float(stats.kendalltau(x, y)[0])
     ci = _bootstrap_ci(x, y, n_boot, seed)
     top = y >= np.quantile(y, 0.9)
-    top_rho = float(stats.spearmanr(x[top], y[top])[0]) if top.sum() >= 3 else float("nan")
+    xt, yt = x[top], y[top]
+    defined = top.sum() >= 3 and np.ptp(xt) > 0 and np.ptp(yt) > 0
+    top_rho = float(stats.spearmanr(xt, yt)[0]) if defined else float("nan")
     given = _partial_spearman(x, y, np.asarray(params, float)) if params is not None else float("nan")
     return Correlation(n, rho, tau, ci, top_rho, given)
