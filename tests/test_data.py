@@ -70,3 +70,10 @@ def test_missing_data_is_explained(tmp_path, monkeypatch) -> None:
         load_batch("cifar10", 8, image_root=tmp_path)
     with pytest.raises(ValueError, match="unknown dataset 'svhn'"):
         load_batch("svhn", 8, data_dir=tmp_path)
+
+
+def test_imagenet_stand_in_labels_are_mapped_into_range(data_dir) -> None:
+    b = load_batch("imagenet16-120", 16, data_dir=data_dir)
+    assert int(b.targets.min()) >= 0 and int(b.targets.max()) < 120
+    assert "label % 120" in b.note
+    assert load_batch("cifar10", 16, data_dir=data_dir).note == ""

@@ -5,6 +5,8 @@ Rules (also in docs/protocol.md):
   when asked for by name.
 - The batch is drawn once per (dataset, seed, size) from the available images
   by a seeded permutation, so every architecture sees the same batch.
+- Labels outside ``0..num_classes-1`` (the bundled ImageNet stand-in carries
+  ImageNet-1k labels) are mapped to ``label % num_classes`` and the note says so.
 - When fewer real images exist than the batch needs, the rule ``fill="augment"``
   fills the remaining slots with deterministic augmented copies (horizontal flip,
   then 4-pixel-padded random crops) of the real images and says so (``Batch.note``);
@@ -216,7 +218,12 @@ def load_batch(
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(x))[:size]
     x, y = x[order], y[order]
-    n_real, note = len(x), ""
+    n_real, notes = len(x), []
+    if len(y) and (y.min() < 0 or y.max() >= info.num_classes):
+        # the bundled ImageNet stand-in carries ImageNet-1k labels, not ImageNet16-120 ones
+        y = y % info.num_classes
+        notes.append(f"{dataset}: labels outside 0..{info.num_classes - 1} in {source} were mapped to "
+                     f"label % {info.num_classes} (surrogate labels for label-based metrics)")
     if n_real < size:
         if fill != "augment":
             raise ValueError(
@@ -224,8 +231,10 @@ def load_batch(
                 "use a smaller batch, a full dataset folder (--image-root), or fill='augment'"
             )
         x, y = _augment_fill(x, y, size - n_real, rng)
-        note = (f"{dataset}: {n_real} real images available, batch needs {size}; "
-                f"{size - n_real} filled with flipped / shifted copies (rule: fill=augment)")
+        notes.append(f"{dataset}: {n_real} real images available, batch needs {size}; "
+                     f"{size - n_real} filled with flipped / shifted copies (rule: fill=augment)")
+    note = "; ".join(notes)
+    if note:
         log.warning(note)
     t = torch.from_numpy(np.ascontiguousarray(x)).permute(0, 3, 1, 2).float() / 255.0
     mean = torch.tensor(info.mean).view(1, 3, 1, 1)
