@@ -158,3 +158,23 @@ def test_interrupt_loses_at_most_the_arch_in_flight(batch, tmp_path) -> None:
         assert len(seen) == 4 + 3 and store.path.endswith("k.sqlite")
     finally:
         del _REGISTRY["_test_interrupt"]
+
+
+def test_peak_memory_is_stored_per_metric(batch, tmp_path) -> None:
+    @register("_test_hungry")
+    def hungry(model, batch):
+        """holds 200 MB for a moment"""
+        big = torch.ones(50_000_000)
+        import time
+
+        time.sleep(0.05)
+        return float(big[0])
+
+    try:
+        with ScoreStore(tmp_path / "m.sqlite") as store:
+            out = score_arch(_archs(1)[0], nb201.build, resolve("_test_hungry,params"), batch, _protocol(batch, 1),
+                             torch.device("cpu"), store)
+        assert out["_test_hungry"].peak_mem_bytes >= 150e6
+        assert out["params"].peak_mem_bytes < 150e6
+    finally:
+        del _REGISTRY["_test_hungry"]

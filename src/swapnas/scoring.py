@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from .data import Batch
+from .memory import PeakMemory
 from .proxies import Proxy, get_proxy
 from .store import Record, ScoreKey, ScoreStore
 
@@ -114,15 +115,6 @@ def _finish(values: list[float], seconds: float, peak: int | None) -> Record:
     return Record("ok", mean, std, values, seconds, peak, None)
 
 
-def _peak_reset(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(device)
-
-
-def _peak(device: torch.device) -> int | None:
-    return int(torch.cuda.max_memory_allocated(device)) if device.type == "cuda" else None
-
-
 def score_arch(
     arch: object,
     build: Callable[..., nn.Module],
@@ -162,12 +154,13 @@ def score_arch(
 
     for p in [p for p in todo if p.base is None]:
         values, t0 = [], time.perf_counter()
-        _peak_reset(device)
         try:
-            for r in range(protocol.repeats):
-                model = build_scored_net(build, arch, protocol, batch.num_classes, r, device)
-                values.append(float(p.fn(model, batch, **p.options)))
-            save(p, _finish(values, time.perf_counter() - t0, _peak(device)))
+            with PeakMemory(device) as mem:
+                for r in range(protocol.repeats):
+                    model = build_scored_net(build, arch, protocol, batch.num_classes, r, device)
+                    values.append(float(p.fn(model, batch, **p.options)))
+                    del model
+            save(p, _finish(values, time.perf_counter() - t0, mem.peak_bytes))
         except Exception as exc:  # recorded, never swallowed: the caller reports failures
             if device.type == "cuda":
                 torch.cuda.empty_cache()
