@@ -1,0 +1,191 @@
+"""The DARTS evaluation network for a genotype (also the NAS-Bench-301 network family).
+
+Layout (Liu et al., ICLR 2019): a 3×3 conv stem with 3C channels, then ``layers``
+cells; the cells at 1/3 and 2/3 of the depth are reduction cells (stride 2,
+channels doubled). Each cell preprocesses its two inputs to C channels (a
+factorized reduction when the previous cell reduced), applies the genotype's
+ops, sums each node's two edges and concatenates the ``concat`` nodes. Optional
+auxiliary head after the second reduction; drop-path on non-identity edges in
+training.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .darts_genotype import Genotype, parse
+from .ops import ReLUConvBN, Zero
+
+
+class DilConv(nn.Sequential):
+    """ReLU → depthwise k×k (dilated) conv → pointwise 1×1 conv → BN."""
+
+    def __init__(self, c_in: int, c_out: int, k: int, stride: int, padding: int, dilation: int,
+                 affine: bool = True):
+        super().__init__(
+            nn.ReLU(inplace=False),
+            nn.Conv2d(c_in, c_in, k, stride, padding, dilation, groups=c_in, bias=False),
+            nn.Conv2d(c_in, c_out, 1, bias=False),
+            nn.BatchNorm2d(c_out, affine=affine),
+        )
+
+
+class SepConv(nn.Sequential):
+    """Two stacked undilated DilConv blocks, the first carrying the stride."""
+
+    def __init__(self, c_in: int, c_out: int, k: int, stride: int, padding: int, affine: bool = True):
+        super().__init__(DilConv(c_in, c_in, k, stride, padding, 1, affine),
+                         DilConv(c_in, c_out, k, 1, padding, 1, affine))
+
+
+class FactorizedReduce(nn.Module):
+    """Halve the resolution with two offset stride-2 1×1 convs, concatenated, then BN."""
+
+    def __init__(self, c_in: int, c_out: int, affine: bool = True):
+        super().__init__()
+        if c_out % 2:
+            raise ValueError(f"FactorizedReduce needs an even number of output channels, got {c_out}")
+        self.relu = nn.ReLU(inplace=False)
+        self.conv_1 = nn.Conv2d(c_in, c_out // 2, 1, stride=2, bias=False)
+        self.conv_2 = nn.Conv2d(c_in, c_out // 2, 1, stride=2, bias=False)
+        self.bn = nn.BatchNorm2d(c_out, affine=affine)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.relu(x)
+        shifted = nn.functional.pad(x[:, :, 1:, 1:], (0, 1, 0, 1))  # odd sizes keep the same output shape
+        return self.bn(torch.cat([self.conv_1(x), self.conv_2(shifted)], dim=1))
+
+
+def make_op(name: str, c: int, stride: int, affine: bool = True) -> nn.Module:
+    """One of the eight DARTS ops on C channels (``affine``: learnable BatchNorm scale and shift)."""
+    if name == "none":
+        return Zero(stride)
+    if name == "avg_pool_3x3":
+        return nn.AvgPool2d(3, stride=stride, padding=1, count_include_pad=False)
+    if name == "max_pool_3x3":
+        return nn.MaxPool2d(3, stride=stride, padding=1)
+    if name == "skip_connect":
+        return nn.Identity() if stride == 1 else FactorizedReduce(c, c, affine)
+    if name in ("sep_conv_3x3", "sep_conv_5x5"):
+        k = int(name[-1])
+        return SepConv(c, c, k, stride, k // 2, affine)
+    if name in ("dil_conv_3x3", "dil_conv_5x5"):
+        k = int(name[-1])
+        return DilConv(c, c, k, stride, k - 1, 2, affine)
+    raise ValueError(f"unknown DARTS op {name!r}")
+
+
+def drop_path(x: torch.Tensor, p: float) -> torch.Tensor:
+    """Zero whole samples with probability p, rescaling the rest by 1/(1 − p)."""
+    keep = torch.empty(x.shape[0], 1, 1, 1, device=x.device, dtype=x.dtype).bernoulli_(1.0 - p)
+    return x / (1.0 - p) * keep
+
+
+class Cell(nn.Module):
+    def __init__(self, genotype: Genotype, c_pp: int, c_p: int, c: int, reduction: bool, reduction_prev: bool,
+                 affine_ops: bool = True):
+        super().__init__()
+        self.reduction = reduction
+        self.preprocess0 = FactorizedReduce(c_pp, c) if reduction_prev else ReLUConvBN(c_pp, c, 1, 1, 0)
+        self.preprocess1 = ReLUConvBN(c_p, c, 1, 1, 0)
+        edges = genotype.reduce if reduction else genotype.normal
+        self.concat = genotype.reduce_concat if reduction else genotype.normal_concat
+        self.inputs = [src for _, src in edges]
+        self.edge_ops = nn.ModuleList(
+            make_op(op, c, 2 if reduction and src < 2 else 1, affine_ops) for op, src in edges
+        )
+        self.multiplier = len(self.concat)
+
+    def forward(self, s0: torch.Tensor, s1: torch.Tensor, drop_prob: float = 0.0) -> torch.Tensor:
+        states = [self.preprocess0(s0), self.preprocess1(s1)]
+        for k in range(0, len(self.edge_ops), 2):
+            node = 0
+            for op, src in zip(self.edge_ops[k : k + 2], self.inputs[k : k + 2]):
+                h = op(states[src])
+                if self.training and drop_prob > 0 and not isinstance(op, nn.Identity):
+                    h = drop_path(h, drop_prob)
+                node = node + h
+            states.append(node)
+        return torch.cat([states[i] for i in self.concat], dim=1)
+
+
+class AuxiliaryHead(nn.Module):
+    """The DARTS CIFAR auxiliary classifier (input 8×8)."""
+
+    def __init__(self, c: int, num_classes: int):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.ReLU(inplace=True),
+            nn.AvgPool2d(5, stride=3, padding=0, count_include_pad=False),
+            nn.Conv2d(c, 128, 1, bias=False), nn.BatchNorm2d(128), nn.ReLU(inplace=True),
+            nn.Conv2d(128, 768, 2, bias=False), nn.BatchNorm2d(768), nn.ReLU(inplace=True),
+        )
+        self.classifier = nn.Linear(768, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.features(x).flatten(1))
+
+
+class Network(nn.Module):
+    """The DARTS network: stem (3C channels), ``layers`` cells, global pool, linear head.
+
+    ``stem=False`` feeds the image to the first cell as both inputs (the SWAP
+    authors' small scoring network). ``drop_path_prob`` applies in training mode.
+    ``affine_ops=False`` gives the edge ops' BatchNorms no scale/shift: with C=32,
+    layers=8 that is the NAS-Bench-301 network whose size NASLib stores.
+    """
+
+    def __init__(self, genotype: Genotype, C: int = 36, layers: int = 20, num_classes: int = 10,
+                 auxiliary: bool = False, stem: bool = True, drop_path_prob: float = 0.0,
+                 affine_ops: bool = True):
+        super().__init__()
+        self.drop_path_prob = drop_path_prob
+        c_curr = 3 * C
+        self.stem = nn.Sequential(nn.Conv2d(3, c_curr, 3, padding=1, bias=False), nn.BatchNorm2d(c_curr)) \
+            if stem else nn.Identity()
+        c_pp, c_p, c_curr = (c_curr, c_curr, C) if stem else (3, 3, C)
+        self.cells = nn.ModuleList()
+        reduction_prev = False
+        c_aux = None
+        for i in range(layers):
+            reduction = i in (layers // 3, 2 * layers // 3)
+            if reduction:
+                c_curr *= 2
+            cell = Cell(genotype, c_pp, c_p, c_curr, reduction, reduction_prev, affine_ops)
+            self.cells.append(cell)
+            reduction_prev = reduction
+            c_pp, c_p = c_p, cell.multiplier * c_curr
+            if i == 2 * layers // 3:
+                c_aux = c_p
+        self.aux_index = 2 * layers // 3
+        self.auxiliary_head = AuxiliaryHead(c_aux, num_classes) if auxiliary and c_aux else None
+        self.global_pooling = nn.AdaptiveAvgPool2d(1)
+        self.classifier = nn.Linear(c_p, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        s0 = s1 = self.stem(x)
+        aux = None
+        for i, cell in enumerate(self.cells):
+            s0, s1 = s1, cell(s0, s1, self.drop_path_prob)
+            if i == self.aux_index and self.auxiliary_head is not None and self.training:
+                aux = self.auxiliary_head(s1)
+        logits = self.classifier(self.global_pooling(s1).flatten(1))
+        return (logits, aux) if aux is not None else logits
+
+
+#: Named network configurations for ``build(genotype, **NETS[name])``.
+NETS: dict[str, dict] = {
+    "eval_cifar": {"C": 36, "layers": 20},  # the DARTS CIFAR-10 evaluation network
+    "nb301": {"C": 32, "layers": 8, "affine_ops": False},  # NAS-Bench-301's training network (NASLib's params)
+}
+
+
+def build(genotype: Genotype | str, C: int = 36, layers: int = 20, num_classes: int = 10,
+          auxiliary: bool = False, stem: bool = True, drop_path_prob: float = 0.0,
+          affine_ops: bool = True) -> Network:
+    """The DARTS network for ``genotype`` (defaults: the CIFAR-10 evaluation network, 36 channels, 20 cells)."""
+    if isinstance(genotype, str):
+        genotype = parse(genotype)
+    return Network(genotype, C=C, layers=layers, num_classes=num_classes, auxiliary=auxiliary, stem=stem,
+                   drop_path_prob=drop_path_prob, affine_ops=affine_ops)

@@ -1,0 +1,41 @@
+"""The DARTS network: shapes, published size, and NAS-Bench-301 params equal to NASLib's."""
+
+from __future__ import annotations
+
+import json
+
+import torch
+
+from swapnas.spaces import darts_genotype as dg
+from swapnas.spaces import darts_net as dn
+from tests.test_darts_genotype import DARTS_V2
+
+
+def _params(net: torch.nn.Module) -> int:
+    return sum(p.numel() for n, p in net.named_parameters() if "auxiliary" not in n)
+
+
+def test_darts_v2_evaluation_network_size_and_outputs() -> None:
+    with torch.device("meta"):
+        net = dn.build(DARTS_V2, **dn.NETS["eval_cifar"], auxiliary=True)
+    assert round(_params(net) / 1e6, 2) == 3.35  # the DARTS paper reports 3.3 M
+    small = dn.build(DARTS_V2, C=8, layers=5, auxiliary=True, drop_path_prob=0.2)
+    small.train()
+    logits, aux = small(torch.randn(2, 3, 32, 32))
+    assert logits.shape == aux.shape == (2, 10)
+    small.eval()
+    assert small(torch.randn(2, 3, 32, 32)).shape == (2, 10)
+
+
+def test_stemless_single_cell_network_runs_on_the_image() -> None:
+    net = dn.build(DARTS_V2, C=3, layers=1, stem=False)
+    assert net(torch.randn(4, 3, 32, 32)).shape == (4, 10)
+
+
+def test_nb301_params_equal_naslib_for_all_archs(data_dir) -> None:
+    records = json.loads((data_dir / "nb301" / "naslib_zc_nasbench301.json").read_text())["cifar10"]
+    assert len(records) == 725
+    with torch.device("meta"):
+        for key, rec in records.items():
+            net = dn.build(dg.parse_naslib(key), **dn.NETS["nb301"])
+            assert _params(net) == round(rec["params"]["score"] * 1e6), key
