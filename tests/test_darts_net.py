@@ -39,3 +39,21 @@ def test_nb301_params_equal_naslib_for_all_archs(data_dir) -> None:
         for key, rec in records.items():
             net = dn.build(dg.parse_naslib(key), **dn.NETS["nb301"])
             assert _params(net) == round(rec["params"]["score"] * 1e6), key
+
+
+def test_darts_space_scores_through_the_common_protocol() -> None:
+    import random
+
+    from swapnas.data import load_batch
+    from swapnas.proxies import resolve
+    from swapnas.scoring import Protocol, score_arch
+    from swapnas.spaces import get_space
+
+    space = get_space("darts")
+    g = space.sample(random.Random(0))
+    assert space.parse(space.format_arch(g)) == g and space.iso_key(g) == g.key
+    batch = load_batch("cifar10", 16, inputs="synthetic")
+    prot = Protocol("darts", "cifar10", 16, repeats=2, net=dict(space.NETS["swap_proxy"]), batch_digest=batch.digest)
+    out = score_arch(g, space.build, resolve("swap,params"), batch, prot, torch.device("cpu"))
+    assert out["swap"].ok and 1 < out["swap"].value <= 2**16 and len(out["swap"].values) == 2
+    assert out["params"].value == _params(space.build(g, num_classes=10, **space.NETS["swap_proxy"]))

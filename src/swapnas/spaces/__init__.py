@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import nb201
+from . import darts, nb201
 
-SPACES: dict[str, ModuleType] = {"nb201": nb201}
+SPACES: dict[str, ModuleType] = {"nb201": nb201, "darts": darts}
 
 
 def get_space(name: str) -> ModuleType:
@@ -16,4 +16,4 @@ def get_space(name: str) -> ModuleType:
         raise ValueError(f"unknown space {name!r}; available: {', '.join(SPACES)}") from None
 
 
-__all__ = ["SPACES", "get_space", "nb201"]
+__all__ = ["SPACES", "darts", "get_space", "nb201"]
