@@ -57,3 +57,18 @@ def test_darts_space_scores_through_the_common_protocol() -> None:
     out = score_arch(g, space.build, resolve("swap,params"), batch, prot, torch.device("cpu"))
     assert out["swap"].ok and 1 < out["swap"].value <= 2**16 and len(out["swap"].values) == 2
     assert out["params"].value == _params(space.build(g, num_classes=10, **space.NETS["swap_proxy"]))
+
+
+def test_nb301_benchmark_table(data_dir, tmp_path) -> None:
+    import pytest
+
+    from swapnas.benchmarks.nb301 import NB301Benchmark
+
+    bench = NB301Benchmark(data_dir)
+    assert len(bench) == 725 and len(set(bench.archs)) == 725
+    records = json.loads((data_dir / "nb301" / "naslib_zc_nasbench301.json").read_text())["cifar10"]
+    first = bench.archs[0]
+    assert bench.accuracies([first])[0] == records[bench.keys[0]]["val_accuracy"]
+    assert bench.params_m(first) == pytest.approx(records[bench.keys[0]]["params"]["score"], abs=1e-6)
+    with pytest.raises(FileNotFoundError, match="nb301/naslib_zc_nasbench301.json.*NASLib"):
+        NB301Benchmark(tmp_path)

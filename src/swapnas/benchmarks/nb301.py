@@ -1,0 +1,55 @@
+"""NAS-Bench-301 (DARTS space) ground truth: NASLib's 725 CIFAR-10 archs with their accuracy.
+
+Source: ``nb301/naslib_zc_nasbench301.json`` (NASLib's NAS-Bench-Suite-Zero file). Its
+``val_accuracy`` is NB301's CIFAR-10 validation accuracy as NASLib stores it (%); the
+network whose size NASLib stores is ``darts_net.NETS["nb301"]`` (C=32, 8 cells).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+
+from ..data import require_file, resolve_data_dir
+from ..spaces import darts_genotype as dg
+from ..spaces.darts_net import NETS, build
+
+FILE = "nb301/naslib_zc_nasbench301.json"
+ORIGIN = "NASLib (automl/NASLib naslib/data/zc_nasbench301.json), in the swapnas data bundle (see SOURCES.md)"
+
+
+class NB301Benchmark:
+    """NASLib's NB301 subset: genotypes in file order and their validation accuracy."""
+
+    space = "darts"
+    protocol = ("NB301 CIFAR-10 validation accuracy (%) as stored in NASLib's NAS-Bench-Suite-Zero file "
+                "(725 archs)")
+
+    def __init__(self, data_dir: str | os.PathLike | None = None):
+        self.path = require_file(resolve_data_dir(data_dir), FILE, ORIGIN)
+        records = json.loads(self.path.read_text())["cifar10"]
+        self.keys = list(records)
+        self.archs = [dg.parse_naslib(k) for k in self.keys]
+        self._acc = np.array([float(records[k]["val_accuracy"]) for k in self.keys])
+        self._index = {a: i for i, a in enumerate(self.archs)}
+        if len(self._index) != len(self.archs):
+            raise ValueError(f"{self.path}: two NASLib keys name the same genotype")
+
+    def __len__(self) -> int:
+        return len(self.archs)
+
+    def index_of(self, arch: dg.Genotype) -> int:
+        return self._index[arch]
+
+    def accuracies(self, archs: list[dg.Genotype]) -> np.ndarray:
+        return np.array([self._acc[self.index_of(a)] for a in archs])
+
+    def params_m(self, arch: dg.Genotype) -> float:
+        """Parameters (millions) of the NB301 training network for ``arch``."""
+        import torch
+
+        with torch.device("meta"):
+            net = build(arch, **NETS["nb301"])
+        return sum(p.numel() for n, p in net.named_parameters() if "auxiliary" not in n) / 1e6
