@@ -39,15 +39,12 @@ from typing import Any
 import numpy as np
 import torch
 from scipy import stats
-from tqdm import tqdm
 
-from .correlate import pick_archs, prepare, resolve_device
+from .correlate import pick_archs, prepare, resolve_device, score_archs
 from .data import require_file, resolve_data_dir
 from .proxies import Proxy, get_proxy, list_proxies
-from .scoring import Protocol, score_arch
-from .spaces import get_space
 from .report import failure_lines
-from .store import Record, ScoreStore
+from .store import ScoreStore
 
 #: NASLib metric name -> our registry name (names not listed are the same).
 NASLIB_TO_OURS: dict[str, str] = {"jacov": "jacob_cov"}
@@ -272,16 +269,9 @@ def run_conformance(
     idx = {str(a): i for i, a in enumerate(naslib.archs)}
     archs = pick_archs(naslib.archs, n_archs, 0)
     rows = [idx[str(a)] for a in archs]
-    build = get_space(space).build
-    store.add_protocol(protocol.fingerprint, protocol.describe())
-    batch_dev = batch.to(device)
-    records: dict[str, list[Record]] = {p.name: [] for p in proxy_list}
     t0 = time.perf_counter()
-    bar = tqdm(archs, desc=f"conformance {space}/{dataset}", unit="arch", disable=not progress, dynamic_ncols=True)
-    for arch in bar:
-        recs = score_arch(arch, build, proxy_list, batch_dev, protocol, device, store, retry_failed)
-        for p in proxy_list:
-            records[p.name].append(recs[p.name])
+    records = score_archs(archs, space, proxy_list, protocol, batch, store, device, retry_failed, progress,
+                          f"conformance {space}/{dataset}")
     wall = time.perf_counter() - t0
     acc = naslib.accuracy[rows]
     results, ours_out, theirs_out = [], {}, {}

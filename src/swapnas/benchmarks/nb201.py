@@ -94,7 +94,11 @@ class NB201Benchmark:
         return len(self.archs)
 
     def index_of(self, arch: nb201.Arch) -> int:
-        return self._index[arch]
+        try:
+            return self._index[arch]
+        except KeyError:
+            raise KeyError(f"{arch!r} is not an NB201 arch of {self.path}; pass an nb201.Arch "
+                           "(e.g. nb201.parse('|…|+|…|+|…|'))") from None
 
     @cached_property
     def _numeric(self) -> dict[str, np.ndarray]:

@@ -11,10 +11,12 @@ import json
 import os
 
 import numpy as np
+import torch
 
 from ..data import require_file, resolve_data_dir
 from ..spaces import darts_genotype as dg
 from ..spaces.darts_net import NETS, build
+from ..swap import count_params_k
 
 FILE = "nb301/naslib_zc_nasbench301.json"
 ORIGIN = "NASLib (automl/NASLib naslib/data/zc_nasbench301.json), in the swapnas data bundle (see SOURCES.md)"
@@ -41,15 +43,16 @@ class NB301Benchmark:
         return len(self.archs)
 
     def index_of(self, arch: dg.Genotype) -> int:
-        return self._index[arch]
+        try:
+            return self._index[arch]
+        except KeyError:
+            raise KeyError(f"{arch} is not among the {len(self)} archs of {self.path}; "
+                           "NB301 ground truth exists only for NASLib's stored archs") from None
 
     def accuracies(self, archs: list[dg.Genotype]) -> np.ndarray:
         return np.array([self._acc[self.index_of(a)] for a in archs])
 
     def params_m(self, arch: dg.Genotype) -> float:
         """Parameters (millions) of the NB301 training network for ``arch``."""
-        import torch
-
         with torch.device("meta"):
-            net = build(arch, **NETS["nb301"])
-        return sum(p.numel() for n, p in net.named_parameters() if "auxiliary" not in n) / 1e6
+            return count_params_k(build(arch, **NETS["nb301"])) / 1e3
