@@ -379,3 +379,63 @@ def test_zico_needs_two_samples() -> None:
     batch = tiny_batch(n=1)
     with pytest.raises(ValueError, match="splits"):
         run("zico", batch=batch)
+
+
+# ----------------------------------------------------------------------------- 4. task losses
+
+
+class _Dense(nn.Module):
+    """A tiny image-to-image net: (S, 3, H, W) -> (S, out, H, W)."""
+
+    def __init__(self, out: int):
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.Conv2d(4, out, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x)
+
+
+def _dense(out: int) -> nn.Module:
+    torch.manual_seed(0)
+    m = _Dense(out)
+    gaussian_init(m, torch.Generator().manual_seed(0))
+    return m.train()
+
+
+def test_mse_batch_drives_gradient_metrics() -> None:
+    g = torch.Generator().manual_seed(2)
+    x = torch.randn(6, 3, 8, 8, generator=g)
+    batch = Batch(x, x.clone(), 3, "autoencoder", "test", 0, loss="mse")  # reconstruct the input
+    model = _dense(3)
+    model.zero_grad()
+    F.mse_loss(model(x), x).backward()
+    naive = sum(float(m.weight.grad.norm()) for m in model.modules() if isinstance(m, nn.Conv2d))
+    assert run("grad_norm", _dense(3), batch) == pytest.approx(naive, rel=1e-5)
+    l1 = Batch(x, x.clone(), 3, "autoencoder", "test", 0, loss="l1")
+    assert run("grad_norm", _dense(3), l1) != pytest.approx(naive, rel=1e-3)
+
+
+def test_dense_ce_and_single_group_epe() -> None:
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn(6, 3, 8, 8, generator=g)
+    seg = Batch(x, torch.randint(0, 5, (6, 8, 8), generator=g), 5, "segmentsemantic", "test", 0)
+    model = _dense(5)
+    model.zero_grad()
+    F.cross_entropy(model(x), seg.targets).backward()
+    naive = sum(float(m.weight.grad.norm()) for m in model.modules() if isinstance(m, nn.Conv2d))
+    assert run("grad_norm", _dense(5), seg) == pytest.approx(naive, rel=1e-5)
+    # dense labels: no class per sample, so EPE-NAS correlates all samples as one group
+    jac = naive_jacobian(_dense(5), x)
+    expected = abs(np.log(np.abs(np.corrcoef(jac)) + 1e-5).sum())
+    assert run("epe_nas", _dense(5), seg) == pytest.approx(expected, rel=1e-6)
+
+
+def test_loss_shape_errors() -> None:
+    from swapnas.proxies._common import output_loss
+
+    with pytest.raises(ValueError, match="targets of the output's shape"):
+        output_loss(torch.zeros(2, 3, 4, 4), torch.zeros(2, 3), "mse")
+    with pytest.raises(ValueError, match=r"\(S, classes\) logits"):
+        output_loss(torch.zeros(2, 3, 4, 4), torch.zeros(2, dtype=torch.long), "ce")
+    with pytest.raises(ValueError, match="unknown loss 'hinge'"):
+        output_loss(torch.zeros(2, 3), torch.zeros(2, dtype=torch.long), "hinge")

@@ -63,7 +63,13 @@ DATASETS: dict[str, DatasetInfo] = {
 
 @dataclass(frozen=True)
 class Batch:
-    """A normalised input batch (S, 3, H, W) with its labels and provenance."""
+    """A normalised input batch (S, 3, H, W) with its targets, their loss and provenance.
+
+    ``targets`` are integer labels (S,) — or (S, H, W) for dense labels — with ``loss="ce"``,
+    or float tensors of the model output's shape with ``loss="mse"``/``"l1"``;
+    ``num_classes`` is the output size the network is built with (classes, or channels /
+    dimensions for regression targets).
+    """
 
     inputs: torch.Tensor
     targets: torch.Tensor
@@ -72,17 +78,24 @@ class Batch:
     source: str
     n_real: int
     note: str = ""
+    loss: str = "ce"
 
     @property
     def digest(self) -> str:
         """Hash of the exact input tensor and labels: enters the protocol fingerprint."""
         h = hashlib.sha256(self.inputs.detach().cpu().contiguous().numpy().tobytes())
-        h.update(self.targets.detach().cpu().numpy().astype(np.int64).tobytes())
+        t = self.targets.detach().cpu()
+        if t.is_floating_point():
+            h.update(t.contiguous().numpy().tobytes())
+        else:
+            h.update(t.numpy().astype(np.int64).tobytes())
+        if self.loss != "ce":
+            h.update(self.loss.encode())
         return h.hexdigest()[:16]
 
     def to(self, device: torch.device | str) -> Batch:
         return Batch(self.inputs.to(device), self.targets.to(device), self.num_classes,
-                     self.dataset, self.source, self.n_real, self.note)
+                     self.dataset, self.source, self.n_real, self.note, self.loss)
 
 
 def dataset_info(name: str) -> DatasetInfo:
@@ -188,6 +201,7 @@ def load_batch(
     inputs: str = "real",
     seed: int = 0,
     fill: str = "augment",
+    resolution: int | None = None,
 ) -> Batch:
     """One input batch of ``size`` samples for ``dataset``.
 
@@ -199,7 +213,18 @@ def load_batch(
         inputs: ``real`` (default) or ``synthetic`` (standard normal noise, explicit only).
         seed: picks which images form the batch (not the architecture seeds).
         fill: ``augment`` or ``error`` when fewer real images than ``size`` exist.
+        resolution: TransNAS tasks only: the image size of the stand-in batch (default 64).
+
+    A TransNAS-Bench-101 task name (``class_object`` … ``segmentsemantic``) gives that task's
+    stand-in batch (:mod:`swapnas.taskonomy`: no Taskonomy images exist offline).
     """
+    from .taskonomy import is_task, task_batch
+
+    if is_task(dataset):
+        if inputs != "real" or image_root is not None:
+            raise ValueError(f"{dataset}: TransNAS tasks are scored on the bundled stand-in images only "
+                             "(no --inputs synthetic / --image-root)")
+        return task_batch(dataset, size, data_dir=data_dir, seed=seed, resolution=resolution)
     info = dataset_info(dataset)
     if size < 1:
         raise ValueError(f"batch size must be >= 1 (got {size})")

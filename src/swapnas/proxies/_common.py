@@ -36,19 +36,38 @@ def layer_weights(model: nn.Module) -> list[torch.Tensor]:
     return weights
 
 
-def ce_loss(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
-    """Mean cross-entropy of ``model(inputs) / temperature`` against ``targets``."""
-    logits = model(inputs)
-    if logits.dim() != 2:
-        raise ValueError(f"a label-based metric needs (S, classes) logits; "
-                         f"the model returned shape {tuple(logits.shape)}")
-    return F.cross_entropy(logits / temperature, targets)
+def output_loss(output: torch.Tensor, targets: torch.Tensor, loss: str = "ce", temperature: float = 1.0) -> torch.Tensor:
+    """The batch's training loss on a model output.
+
+    ``ce``: mean cross-entropy of ``output / temperature`` against integer targets, for
+    (S, classes) logits with (S,) targets or dense (S, classes, H, W) logits with (S, H, W)
+    targets. ``mse`` / ``l1``: mean squared / absolute error against float targets of the
+    output's shape (regression and image-to-image tasks; ``temperature`` is not used).
+    """
+    if loss == "ce":
+        if not ((output.dim() == 2 and targets.dim() == 1) or (output.dim() == 4 and targets.dim() == 3)):
+            raise ValueError(f"a label-based metric needs (S, classes) logits with (S,) labels or (S, classes, H, W) "
+                             f"logits with (S, H, W) labels; got output {tuple(output.shape)}, "
+                             f"targets {tuple(targets.shape)}")
+        return F.cross_entropy(output / temperature, targets)
+    if loss in ("mse", "l1"):
+        if output.shape != targets.shape:
+            raise ValueError(f"a {loss} loss needs targets of the output's shape; got output {tuple(output.shape)}, "
+                             f"targets {tuple(targets.shape)}")
+        return F.mse_loss(output, targets) if loss == "mse" else F.l1_loss(output, targets)
+    raise ValueError(f"unknown loss {loss!r}; Batch.loss must be 'ce', 'mse' or 'l1'")
+
+
+def batch_loss(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor, loss: str = "ce",
+               temperature: float = 1.0) -> torch.Tensor:
+    """:func:`output_loss` of ``model(inputs)``."""
+    return output_loss(model(inputs), targets, loss, temperature)
 
 
 def loss_grads(model: nn.Module, batch: Batch) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
-    """Conv/Linear weights and the gradients of the batch's cross-entropy with respect to them."""
+    """Conv/Linear weights and the gradients of the batch's loss (``batch.loss``) with respect to them."""
     weights = layer_weights(model)
-    loss = ce_loss(model, batch.inputs, batch.targets)
+    loss = batch_loss(model, batch.inputs, batch.targets, batch.loss)
     grads = torch.autograd.grad(loss, weights, allow_unused=True)
     return weights, [torch.zeros_like(w) if g is None else g for w, g in zip(weights, grads)]
 

@@ -33,9 +33,13 @@ def epe_nas(model: nn.Module, batch: Batch, k: float = 1e-5) -> float:
     and e_t = Σ_{i,j} log(|Σ_t(i, j)| + k), k = 1e-5. The score is Σ_t |e_t|,
     divided by the number of classes C = ``batch.num_classes`` when C > 100,
     as in the paper. Both absolute values are the paper's. Less correlated
-    Jacobians within a class give a larger score; higher is better.
+    Jacobians within a class give a larger score; higher is better. Batches
+    without one class label per sample (regression, dense tasks) form a single group.
     """
     jac = input_jacobian(model, batch.inputs).detach().cpu().double().numpy()
-    labels = batch.targets.detach().cpu().numpy()
+    if batch.loss == "ce" and batch.targets.dim() == 1:
+        labels = batch.targets.detach().cpu().numpy()
+    else:  # regression or dense targets: no per-sample class, all samples form one group
+        labels = np.zeros(jac.shape[0], dtype=np.int64)
     score = sum(abs(class_term(jac[labels == t], k)) for t in np.unique(labels))
     return float(score / batch.num_classes if batch.num_classes > 100 else score)

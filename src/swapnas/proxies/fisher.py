@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from ..data import Batch
-from ._common import WEIGHT_LAYERS, forward_hooks
+from ._common import WEIGHT_LAYERS, forward_hooks, output_loss
 from .registry import register
 
 
@@ -29,7 +29,7 @@ def fisher(model: nn.Module, batch: Batch) -> float:
 
     Definition: a is the output activation of every Conv/Linear layer (shape
     N×C×H×W, or N×C for Linear), ∂L/∂a the gradient of the batch's mean
-    cross-entropy with respect to it. Per channel c,
+    loss (``batch.loss``: cross-entropy for classification) with respect to it. Per channel c,
     Δ_c = 1/(2N) Σ_n (Σ_{h,w} a_nchw ∂L/∂a_nchw)²; the proxy is the sum of Δ_c
     over all channels of all those layers. Higher is better.
     """
@@ -43,6 +43,6 @@ def fisher(model: nn.Module, batch: Batch) -> float:
         logits = model(batch.inputs)
     if not acts:
         raise ValueError("fisher: no Conv/Linear layer ran in the forward pass")
-    loss = nn.functional.cross_entropy(logits, batch.targets)
+    loss = output_loss(logits, batch.targets, batch.loss)
     grads = torch.autograd.grad(loss, acts, allow_unused=True)
     return float(sum(_channel_fisher(a.detach(), g) for a, g in zip(acts, grads) if g is not None))

@@ -17,7 +17,7 @@ from .registry import register
 def grad_norm(model: nn.Module, batch: Batch) -> float:
     """Sum over Conv/Linear layers of ‖∂L/∂W‖₂ (Abdelfattah et al., ICLR 2021).
 
-    Definition: L is the mean cross-entropy of one forward pass of the batch
+    Definition: L is the mean loss (``batch.loss``: cross-entropy for classification) of one forward pass of the batch
     (BatchNorm as the caller left it); for every Conv/Linear layer take the
     Euclidean (Frobenius) norm of the gradient of L with respect to its weight
     tensor (biases excluded), and sum over layers. Higher is better.

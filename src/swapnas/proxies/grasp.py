@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from ..data import Batch
-from ._common import ce_loss, layer_weights
+from ._common import batch_loss, layer_weights
 from .registry import register
 
 
@@ -20,7 +20,7 @@ from .registry import register
 def grasp(model: nn.Module, batch: Batch, temperature: float = 1.0) -> float:
     """GraSP saliency Σ −θ ⊙ (H g) over Conv/Linear weights (Wang et al., ICLR 2020).
 
-    Definition: L is the mean cross-entropy of ``model(x) / temperature`` on the
+    Definition: L is the mean loss (``batch.loss``: cross-entropy for classification) of ``model(x) / temperature`` on the
     batch, g = ∂L/∂θ (held constant) and H the Hessian of L, so
     H g = ∂(gᵀ ∂L/∂θ)/∂θ (a Hessian-vector product by double back-propagation).
     The per-weight score is S(θ) = −θ ⊙ H g and the proxy is its sum over all
@@ -28,9 +28,9 @@ def grasp(model: nn.Module, batch: Batch, temperature: float = 1.0) -> float:
     ``temperature`` defaults to 1 (no logit scaling). Higher is better.
     """
     weights = layer_weights(model)
-    loss = ce_loss(model, batch.inputs, batch.targets, temperature)
+    loss = batch_loss(model, batch.inputs, batch.targets, batch.loss, temperature)
     g = [None if gr is None else gr.detach() for gr in torch.autograd.grad(loss, weights, allow_unused=True)]
-    loss = ce_loss(model, batch.inputs, batch.targets, temperature)
+    loss = batch_loss(model, batch.inputs, batch.targets, batch.loss, temperature)
     grads = torch.autograd.grad(loss, weights, create_graph=True, allow_unused=True)
     gtg = sum((gi * gr).sum() for gi, gr in zip(g, grads) if gi is not None and gr is not None)
     if not isinstance(gtg, torch.Tensor):

@@ -19,7 +19,7 @@ from .registry import register
 def plain(model: nn.Module, batch: Batch) -> float:
     """Plain saliency Σ ∂L/∂θ ⊙ θ over Conv/Linear weights, no absolute value (Mozer & Smolensky, 1989).
 
-    Definition: S(θ) = ∂L/∂θ ⊙ θ per weight (signed), L the mean cross-entropy
+    Definition: S(θ) = ∂L/∂θ ⊙ θ per weight (signed), L the mean loss (``batch.loss``: cross-entropy for classification)
     of the batch; the proxy is the sum over all Conv/Linear weights (biases
     excluded), as in Abdelfattah et al. (ICLR 2021). Registered as higher is
     better, the convention of that paper for all saliency sums.

@@ -18,7 +18,7 @@ from .registry import register
 def snip(model: nn.Module, batch: Batch) -> float:
     """SNIP saliency Σ|∂L/∂θ ⊙ θ| over Conv/Linear weights (Lee et al., ICLR 2019).
 
-    Definition: S(θ) = |∂L/∂θ ⊙ θ| per weight, L the mean cross-entropy of the
+    Definition: S(θ) = |∂L/∂θ ⊙ θ| per weight, L the mean loss (``batch.loss``: cross-entropy for classification) of the
     batch; the proxy is the sum of S over all Conv/Linear weights (biases
     excluded), as in Abdelfattah et al. (ICLR 2021). The absolute value is part
     of SNIP's definition. Higher is better.

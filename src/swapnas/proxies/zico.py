@@ -12,16 +12,16 @@ import torch
 from torch import nn
 
 from ..data import Batch
-from ._common import ce_loss, layer_weights
+from ._common import batch_loss, layer_weights
 from .registry import register
 
 
 def split_gradients(model: nn.Module, batch: Batch, splits: int) -> list[torch.Tensor]:
-    """Per layer, the stacked gradients (splits, *W.shape) of each mini-batch's cross-entropy."""
+    """Per layer, the stacked gradients (splits, *W.shape) of each mini-batch's loss."""
     weights = layer_weights(model)
     per_split: list[list[torch.Tensor]] = []
     for xs, ys in zip(batch.inputs.tensor_split(splits), batch.targets.tensor_split(splits)):
-        grads = torch.autograd.grad(ce_loss(model, xs, ys), weights, allow_unused=True)
+        grads = torch.autograd.grad(batch_loss(model, xs, ys, batch.loss), weights, allow_unused=True)
         per_split.append([torch.zeros_like(w) if g is None else g.detach() for w, g in zip(weights, grads)])
     return [torch.stack(layer).double() for layer in zip(*per_split)]
 
@@ -41,7 +41,7 @@ def zico(model: nn.Module, batch: Batch, splits: int = 2) -> float:
     """ZiCo Σ_l log(Σ_{θ∈l} E|∂L/∂θ| / std(∂L/∂θ)) across mini-batch splits (Li et al., ICLR 2023).
 
     Definition: the batch is cut into ``splits`` (default 2) contiguous halves;
-    each half's mean cross-entropy gives one gradient per Conv/Linear weight
+    each half's mean loss (``batch.loss``: cross-entropy for classification) gives one gradient per Conv/Linear weight
     θ (separate forward passes, so BatchNorm uses each half's statistics).
     Across the splits, E|g_θ| is the mean absolute gradient and std(g_θ) the
     (population) standard deviation of the gradient. Per layer l the term is
