@@ -32,30 +32,49 @@ def _shard(text: str) -> tuple[int, int]:
     return i, k
 
 
-def _add_correlate(sub: argparse._SubParsersAction) -> None:
-    from .spaces import nb201
+def _net(text: str) -> dict:
+    """``KEY=VALUE[,KEY=VALUE…]`` → dict; values parsed as int, float, true/false, else str."""
+    out: dict = {}
+    for item in filter(None, text.split(",")):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise argparse.ArgumentTypeError(f"--net takes KEY=VALUE pairs joined by ',', e.g. C=16,N=2; bad item {item!r}")
+        v: object = value.strip()
+        for cast in (int, float):
+            try:
+                v = cast(value)
+                break
+            except ValueError:
+                pass
+        if isinstance(v, str) and v.lower() in ("true", "false"):
+            v = v.lower() == "true"
+        out[key.strip()] = v
+    return out
 
-    d = nb201.SCORING_DEFAULTS
-    p = sub.add_parser(
-        "correlate",
-        help="score sampled archs with proxies and correlate with the benchmark's ground truth",
-        description="Score archs of a benchmark with training-free proxies and report rank correlations "
-        "with the ground truth (Spearman, Kendall, bootstrap CI, top-10%%). Resumes from --store.",
-    )
-    p.add_argument("--space", default="nb201", choices=["nb201"])
-    p.add_argument("--dataset", default="cifar10", choices=["cifar10", "cifar100", "imagenet16-120"])
+
+def _archs_per(text: str) -> dict[str, int | None]:
+    out: dict[str, int | None] = {}
+    for item in filter(None, text.split(",")):
+        name, sep, n = item.partition("=")
+        if not sep:
+            raise argparse.ArgumentTypeError(f"--archs-per takes BENCH=N pairs, e.g. nb201=1000; bad item {item!r}")
+        out[name.strip()] = _archs(n.strip())
+    return out
+
+
+def _add_scoring_args(p: argparse.ArgumentParser) -> None:
+    """Options shared by every command that scores archs of a benchmark."""
+
     p.add_argument("--proxies", default="swap,swap_reg,params", help="comma-separated names, or 'all' (see `swapnas proxies`)")
-    p.add_argument("--archs", type=_archs, default=1000, help="number of archs sampled with --seed, or 'all'")
+    p.add_argument("--archs", type=_archs, default=1000, help="number of archs sampled with --seed per task, or 'all'")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--batch-size", type=int, default=d["batch_size"], help=f"samples S per forward pass (default {d['batch_size']})")
-    p.add_argument("--repeats", type=int, default=d["repeats"], help=f"re-initialisations averaged per arch (default {d['repeats']})")
-    p.add_argument("--channels", type=int, default=d["net"]["C"], help=f"initial channels C of the scored net (default {d['net']['C']})")
-    p.add_argument("--cells", type=int, default=d["net"]["N"], help=f"cells per stage N of the scored net (default {d['net']['N']}; the benchmark trains N=5)")
+    p.add_argument("--batch-size", type=int, default=None, help="samples S per forward pass (default: the space's; nb201 16)")
+    p.add_argument("--repeats", type=int, default=None, help="re-initialisations averaged per arch (default: the space's; nb201 4)")
+    p.add_argument("--net", type=_net, default={}, metavar="K=V,…",
+                   help="override options of the scored network, e.g. C=32,N=2 (nb201), C=3,layers=1,stem=false (darts)")
     p.add_argument("--init", default="gaussian", choices=["gaussian", "default"], help="gaussian: N(0,1) weights (the paper's); default: PyTorch's init")
     p.add_argument("--mu", type=float, default=None, help="swap_reg size-prior centre, thousands of params of the scored net (default: the space's rule)")
     p.add_argument("--sigma", type=float, default=None, help="swap_reg size-prior width, thousands^2, unsquared (default: the space's rule)")
-    p.add_argument("--metric", default="valid", choices=["valid", "test"], help="ground-truth split (default valid)")
-    p.add_argument("--epochs", type=int, default=200, choices=[200, 12], help="ground-truth training schedule")
     p.add_argument("--inputs", default="real", choices=["real", "synthetic"])
     p.add_argument("--fill", default="augment", choices=["augment", "error"], help="when the dataset has fewer real images than the batch")
     p.add_argument("--data-dir", default=None, help="swapnas data bundle (else $SWAPNAS_DATA)")
@@ -63,52 +82,74 @@ def _add_correlate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 …")
     p.add_argument("--store", default=None, help="SQLite score store (default OUT/scores.sqlite)")
     p.add_argument("--retry-failed", action="store_true", help="re-score archs whose stored result is a failure")
-    p.add_argument("--out", required=True, help="output folder for results.json and plots")
     p.add_argument("--shard", type=_shard, default=None, metavar="I/K",
                    help="score only shard I of K (archs I, I+K, …) into --store and skip the table; "
                    "run K shards in parallel, then once without --shard for the table")
     p.add_argument("--no-progress", action="store_true")
+
+
+def _add_correlate(sub: argparse._SubParsersAction) -> None:
+    from .benchmarks import BENCHMARKS
+
+    p = sub.add_parser(
+        "correlate",
+        help="score sampled archs with proxies and correlate with the benchmark's ground truth",
+        description="Score archs of a benchmark with training-free proxies and report rank correlations "
+        "with the ground truth (Spearman, Kendall, bootstrap CI, top-10%%). Resumes from --store.",
+    )
+    p.add_argument("--space", default="nb201", choices=list(BENCHMARKS),
+                   help="benchmark (nb301 = the DARTS space with NAS-Bench-301 ground truth)")
+    p.add_argument("--dataset", default=None, help="dataset or task (default: the benchmark's first; nb201: cifar10, "
+                   "cifar100, imagenet16-120; transnas_*: class_object, class_scene, room_layout, jigsaw, autoencoder, "
+                   "normal, segmentsemantic)")
+    _add_scoring_args(p)
+    p.add_argument("--channels", type=int, default=None, help="shortcut for --net C=…")
+    p.add_argument("--cells", type=int, default=None, help="nb201 only: shortcut for --net N=… (cells per stage; the benchmark trains N=5)")
+    p.add_argument("--metric", default="valid", choices=["valid", "test"], help="ground-truth split (nb201 only; default valid)")
+    p.add_argument("--epochs", type=int, default=200, choices=[200, 12], help="ground-truth training schedule (nb201 only)")
+    p.add_argument("--out", required=True, help="output folder for results.json and plots")
     p.set_defaults(func=_cmd_correlate)
 
 
+def _net_overrides(args: argparse.Namespace) -> dict:
+    net = dict(args.net)
+    if getattr(args, "channels", None) is not None:
+        net["C"] = args.channels
+    if getattr(args, "cells", None) is not None:
+        if args.space != "nb201":
+            raise ValueError(f"--cells is an nb201 shortcut; for {args.space} set the network with --net")
+        net["N"] = args.cells
+    return net
+
+
 def _cmd_correlate(args: argparse.Namespace) -> int:
-    from .benchmarks import GroundTruth
     from .benchmarks import get_benchmark
-    from .correlate import pick_archs, prepare, resolve_device, run_correlation, score_archs, shard_of, write_outputs
-    from .proxies import resolve
+    from .correlate import check_task, configure, pick_archs, resolve_device, run_correlation, score_archs, shard_of, write_outputs
     from .report import failure_lines, protocol_text, results_table
-    from .spaces import nb201
     from .store import ScoreStore
 
-    truth = GroundTruth(args.dataset, args.metric, args.epochs)
-    net = {"C": args.channels, "N": args.cells}
-    proxies = resolve(args.proxies)
-    if any(p.name == "swap_reg" for p in proxies):
-        mu, sigma = nb201.default_size_prior(net) if args.mu is None or args.sigma is None else (None, None)
-        mu = args.mu if args.mu is not None else mu
-        sigma = args.sigma if args.sigma is not None else sigma
-        proxies = [p.configure(mu=mu, sigma=sigma) if p.name == "swap_reg" else p for p in proxies]
-    protocol, batch = prepare(
-        space=args.space, dataset=args.dataset, batch_size=args.batch_size, repeats=args.repeats,
-        seed=args.seed, init=args.init, net=net, inputs=args.inputs, data_dir=args.data_dir,
-        image_root=args.image_root, fill=args.fill,
+    bench = get_benchmark(args.space, args.data_dir, args.metric, args.epochs)
+    task = args.dataset or bench.tasks[0]
+    check_task(bench, task)
+    protocol, batch, proxies = configure(
+        bench.space, task, args.proxies, seed=args.seed, batch_size=args.batch_size, repeats=args.repeats,
+        net=_net_overrides(args), init=args.init, inputs=args.inputs, data_dir=args.data_dir,
+        image_root=args.image_root, fill=args.fill, mu=args.mu, sigma=args.sigma,
     )
     out = Path(args.out)
     device = resolve_device(args.device)
     with ScoreStore(args.store or out / "scores.sqlite") as store:
         if args.shard is not None:
-            bench = get_benchmark(args.space, args.data_dir)
-            archs = shard_of(pick_archs(bench.archs, args.archs, args.seed), args.shard)
-            recs = score_archs(archs, args.space, proxies, protocol, batch, store, device, args.retry_failed,
+            archs = shard_of(pick_archs(bench.archs_for(task), args.archs, args.seed), args.shard)
+            recs = score_archs(archs, bench.space, proxies, protocol, batch, store, device, args.retry_failed,
                                not args.no_progress, f"shard {args.shard[0]}/{args.shard[1]}")
             failed = sum(not r.ok for rs in recs.values() for r in rs)
             print(f"scored shard {args.shard[0]}/{args.shard[1]}: {len(archs)} archs, {failed} failed scores, "
                   f"in {store.path}; rerun without --shard for the table")
             return 0
         run = run_correlation(
-            space=args.space, dataset=args.dataset, proxies=proxies, n_archs=args.archs, protocol=protocol,
-            batch=batch, store=store, device=device, truth=truth, data_dir=args.data_dir,
-            retry_failed=args.retry_failed, progress=not args.no_progress,
+            bench=bench, task=task, proxies=proxies, n_archs=args.archs, protocol=protocol, batch=batch,
+            store=store, device=device, retry_failed=args.retry_failed, progress=not args.no_progress,
         )
     write_outputs(run, out)
     print(protocol_text(run.protocol, run.ground_truth, run.batch_note))
@@ -120,6 +161,140 @@ def _cmd_correlate(args: argparse.Namespace) -> int:
     for line in failure_lines(run.results):
         print(line)
     print(f"\nwrote {out / 'results.json'} and scatter_*.png")
+    return 0
+
+
+def _add_grid(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "grid",
+        help="every metric on every benchmark task (the paper's Fig. 4): grid.md, grid.json, grid.png",
+        description="Score sampled archs of every benchmark task with every metric under each space's default "
+        "protocol and write the Spearman-rho grid (markdown, JSON, heat map). Resumes from --store; "
+        "--shard I/K scores one slice of every column (run K in parallel, then once without --shard).",
+    )
+    p.add_argument("--benchmarks", default="all", help="comma-separated: nb101,nb201,nb301,transnas_micro,transnas_macro")
+    p.add_argument("--tasks", default="all", help="comma-separated datasets/tasks to keep (default all)")
+    p.add_argument("--proxies", default="all", help="comma-separated names, or 'all'")
+    p.add_argument("--archs", type=_archs, default=1000, help="archs sampled with --seed per column, or 'all'")
+    p.add_argument("--archs-per", type=_archs_per, default={}, metavar="BENCH=N,…",
+                   help="per-benchmark override of --archs, e.g. nb201=1000,transnas_macro=100")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--repeats", type=int, default=1, help="re-initialisations per arch for every metric (default 1)")
+    p.add_argument("--data-dir", default=None, help="swapnas data bundle (else $SWAPNAS_DATA)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 …")
+    p.add_argument("--store", default=None, help="SQLite score store (default OUT/scores.sqlite)")
+    p.add_argument("--retry-failed", action="store_true", help="re-score archs whose stored result is a failure")
+    p.add_argument("--shard", type=_shard, default=None, metavar="I/K", help="score only shard I of K of every column")
+    p.add_argument("--out", required=True, help="output folder for grid.md, grid.json and grid.png")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=_cmd_grid)
+
+
+def _cmd_grid(args: argparse.Namespace) -> int:
+    from .correlate import resolve_device
+    from .grid import run_grid, select_columns, write_grid
+    from .store import ScoreStore
+
+    columns = select_columns(args.benchmarks, args.tasks)
+    out = Path(args.out)
+    with ScoreStore(args.store or out / "scores.sqlite") as store:
+        cols = run_grid(columns, proxies=args.proxies, n_archs=args.archs, n_archs_per=args.archs_per, seed=args.seed, repeats=args.repeats,
+                        store=store, device=resolve_device(args.device), data_dir=args.data_dir, shard=args.shard,
+                        retry_failed=args.retry_failed, progress=not args.no_progress)
+    if args.shard is not None:
+        print(f"scored shard {args.shard[0]}/{args.shard[1]} of {len(columns)} columns into {args.store or out / 'scores.sqlite'}; "
+              "rerun without --shard for the grid")
+        return 0
+    command = "swapnas " + " ".join(sys.argv[1:]) if sys.argv and sys.argv[0].endswith("swapnas") else ""
+    paths = write_grid(cols, out, command)
+    print((out / "grid.md").read_text())
+    print("wrote " + ", ".join(str(p) for p in paths))
+    return 0
+
+
+def _add_search(sub: argparse._SubParsersAction) -> None:
+    from .search import EAConfig
+
+    d = EAConfig()
+    p = sub.add_parser(
+        "search",
+        help="SWAP-NAS: evolutionary search with regularised SWAP as fitness (resumable)",
+        description="Evolutionary search (random scored population; each cycle: sample K, best parent or crossover "
+        "of the best two, up to M mutations, add the best child, remove the worst) with regularised SWAP of the "
+        "space's proxy network as fitness. Scores go to --store; the state to OUT/state.json after every cycle: "
+        "rerun the same command to resume.",
+    )
+    p.add_argument("--space", default="nb201", choices=["nb201", "darts"])
+    p.add_argument("--dataset", default="cifar10", help="nb201: cifar10, cifar100, imagenet16-120; darts: cifar10")
+    p.add_argument("--seed", type=int, default=0, help="the EA's seed (sampling, parents, mutations)")
+    p.add_argument("--score-seed", type=int, default=0, help="the scores' seed (init, batch); kept fixed so "
+                   "searches with different --seed share the store")
+    p.add_argument("--population", type=int, default=d.population, help=f"P (default {d.population})")
+    p.add_argument("--sample", type=int, default=d.sample, help=f"K, tournament size (default {d.sample})")
+    p.add_argument("--mutations", type=int, default=d.mutations, help=f"M, children per cycle (default {d.mutations})")
+    p.add_argument("--cycles", type=int, default=d.cycles, help=f"(default {d.cycles})")
+    p.add_argument("--crossover", type=float, default=d.crossover, help=f"crossover probability (default {d.crossover})")
+    p.add_argument("--max-evals", type=int, default=None, help="stop after this many evaluations")
+    p.add_argument("--max-seconds", type=float, default=None, help="stop after this many seconds (this process)")
+    p.add_argument("--mu", type=float, default=None, help="size-prior centre, thousands of params of the proxy net")
+    p.add_argument("--sigma", type=float, default=None, help="size-prior width, thousands^2 (unsquared)")
+    p.add_argument("--target-params", type=_millions, default=None, metavar="4.0M",
+                   help="aim at this final-network size instead of --mu/--sigma (mapping in docs/search.md)")
+    p.add_argument("--tolerance", type=float, default=0.1, help="relative width of --target-params (default 0.1)")
+    p.add_argument("--max-params", type=_millions, default=None, metavar="5M", help="hard limit, final network")
+    p.add_argument("--max-macs", type=_millions, default=None, metavar="600M",
+                   help="hard limit on multiply-adds of the final network (one image)")
+    p.add_argument("--net", type=_net, default={}, metavar="K=V,…", help="override the scored proxy network")
+    p.add_argument("--batch-size", type=int, default=None, help="samples S (default: the space's)")
+    p.add_argument("--repeats", type=int, default=None, help="re-initialisations (default: the space's)")
+    p.add_argument("--data-dir", default=None, help="swapnas data bundle (else $SWAPNAS_DATA)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 …")
+    p.add_argument("--store", default=None, help="SQLite score store (default OUT/scores.sqlite)")
+    p.add_argument("--out", required=True, help="output folder: result.json, state.json, search_curve.png, cell.png")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=_cmd_search)
+
+
+def _millions(text: str) -> float:
+    t = text.strip().upper().rstrip("M")
+    try:
+        v = float(t)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a size in millions like 4.0M or 4.0, not {text!r}") from None
+    if v <= 0:
+        raise argparse.ArgumentTypeError(f"size must be > 0 (got {text})")
+    return v
+
+
+def _cmd_search(args: argparse.Namespace) -> int:
+    from .correlate import resolve_device
+    from .nas import nb201_extras, run_search, write_result
+    from .search import EAConfig
+    from .store import ScoreStore
+
+    config = EAConfig(args.population, args.sample, args.mutations, args.cycles, args.crossover)
+    out = Path(args.out)
+    with ScoreStore(args.store or out / "scores.sqlite") as store:
+        result = run_search(
+            args.space, args.dataset, config=config, seed=args.seed, store=store, out=out,
+            device=resolve_device(args.device), score_seed=args.score_seed, mu=args.mu, sigma=args.sigma,
+            target_params=args.target_params, tolerance=args.tolerance, max_params=args.max_params,
+            max_macs=args.max_macs, max_evals=args.max_evals, max_seconds=args.max_seconds, net=args.net,
+            batch_size=args.batch_size, repeats=args.repeats, data_dir=args.data_dir, progress=not args.no_progress,
+        )
+    if args.space == "nb201":
+        result.extra = nb201_extras(result, args.data_dir)
+    paths = write_result(result, out)
+    print(f"best {result.space} arch (fitness {result.fitness:.6g}, {result.evaluations} evaluations, "
+          f"{result.cycles} cycles, {result.wall_seconds:.1f} s):\n{result.best}")
+    print(f"final network: {result.params_m:.3f} M params, {result.macs_m:.1f} M multiply-adds | "
+          f"size prior mu={result.mu:.4g} sigma={result.sigma:.4g}")
+    if result.extra:
+        e = result.extra
+        print(f"NB201 {result.dataset}: valid {e['valid_accuracy']:.2f} (rank {e['valid_rank']}), test "
+              f"{e['test_accuracy']:.2f} (rank {e['test_rank']}, optimum {e['test_optimum']:.2f}, regret "
+              f"{e['test_regret']:.2f})")
+    print("wrote " + ", ".join(str(p) for p in paths))
     return 0
 
 
@@ -169,6 +344,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True)
     _add_correlate(sub)
+    _add_grid(sub)
+    _add_search(sub)
     _add_conformance(sub)
     pp = sub.add_parser("proxies", help="list the registered training-free metrics")
     pp.add_argument("pattern", nargs="?", default="*", help="glob over names")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import random
@@ -13,7 +14,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from .benchmarks import GroundTruth, get_benchmark
+from .benchmarks import Benchmark
 from .data import Batch, load_batch
 from .proxies import Proxy, resolve
 from .scoring import Protocol, score_arch
@@ -116,34 +117,37 @@ def shard_of(archs: list, shard: tuple[int, int] | None) -> list:
     return archs[i::k]
 
 
+def check_task(bench: Benchmark, task: str) -> None:
+    if task not in bench.tasks:
+        raise ValueError(f"{bench.name} has no task {task!r}; its tasks: {', '.join(bench.tasks)}")
+
+
 def run_correlation(
     *,
-    space: str,
-    dataset: str,
+    bench: Benchmark,
+    task: str,
     proxies: list[Proxy] | str,
     n_archs: int | None,
     protocol: Protocol,
     batch: Batch,
     store: ScoreStore,
     device: torch.device,
-    truth: GroundTruth,
-    data_dir: str | None = None,
     retry_failed: bool = False,
     progress: bool = True,
 ) -> CorrelateRun:
-    """Score ``n_archs`` sampled archs (resuming from ``store``) and correlate with ``truth``."""
-    bench = get_benchmark(space, data_dir)
+    """Score ``n_archs`` sampled archs of ``bench``'s ``task`` (resuming from ``store``) and correlate."""
+    check_task(bench, task)
     proxy_list = resolve(proxies) if isinstance(proxies, str) else list(proxies)
-    archs = pick_archs(bench.archs, n_archs, protocol.seed)
+    archs = pick_archs(bench.archs_for(task), n_archs, protocol.seed)
     t0 = time.perf_counter()
-    records = score_archs(archs, space, proxy_list, protocol, batch, store, device, retry_failed, progress,
-                          f"{space}/{dataset}")
+    records = score_archs(archs, bench.space, proxy_list, protocol, batch, store, device, retry_failed, progress,
+                          f"{bench.name}/{task}")
     for p in proxy_list:
         if p.parts:
             records[p.name] = set_level_records(p, records)
     wall = time.perf_counter() - t0
-    acc = bench.accuracies(archs, truth)
-    params = np.array([bench.params_m(a, dataset) for a in archs])
+    acc = bench.accuracies(archs, task)
+    params = np.array([bench.params_m(a, task) for a in archs])
     results, scores = [], {}
     for p in proxy_list:
         recs = records[p.name]
@@ -153,12 +157,12 @@ def run_correlation(
         secs = [r.seconds for r in recs if r.ok and r.seconds is not None]
         errors = sorted({r.error or "" for r in recs if not r.ok})
         results.append(ProxyResult(
-            p.name, p.key, space, dataset, c.n, int((~ok).sum()), c.spearman, c.kendall, c.spearman_ci,
+            p.name, p.key, bench.name, task, c.n, int((~ok).sum()), c.spearman, c.kendall, c.spearman_ci,
             c.top10_spearman, c.spearman_given_params, float(np.mean(secs)) if secs else float("nan"),
             p.higher_is_better, errors[:5],
         ))
         scores[p.name] = [float(v) if np.isfinite(v) else None for v in vals]
-    return CorrelateRun(protocol.describe(), truth.describe(), batch.note, results, scores,
+    return CorrelateRun(protocol.describe(), bench.truth_text(task), batch.note, results, scores,
                         [float(a) for a in acc], [str(a) for a in archs], wall)
 
 
@@ -191,7 +195,55 @@ def prepare(
 ) -> tuple[Protocol, Batch]:
     """Load the input batch and fix the protocol (whose fingerprint includes the batch hash)."""
     batch = load_batch(dataset, batch_size, data_dir=data_dir, image_root=image_root,
-                       inputs=inputs, seed=seed, fill=fill)
+                       inputs=inputs, seed=seed, fill=fill, resolution=net.get("resolution"))
     protocol = Protocol(space=space, dataset=dataset, batch_size=batch_size, repeats=repeats, seed=seed,
                         init=init, net=dict(net), batch_digest=batch.digest, inputs=inputs)
     return protocol, batch
+
+
+def scoring_net(space: str, task: str, overrides: dict | None = None) -> dict:
+    """The space's default scored network (``SCORING_DEFAULTS["net"]``), its task, then ``overrides``.
+
+    Spaces with several tasks (TransNAS) build a task head: their net gets ``task``.
+    """
+    mod = get_space(space)
+    net = dict(mod.SCORING_DEFAULTS["net"])
+    if hasattr(mod, "TASKS"):
+        net["task"] = task
+    unknown = set(overrides or {}) - set(inspect.signature(mod.build).parameters) - {"task"}
+    if unknown:
+        allowed = [n for n in inspect.signature(mod.build).parameters if n not in ("arch", "genotype", "num_classes")]
+        raise ValueError(f"--net option(s) {', '.join(sorted(unknown))} are not options of the {space} network; "
+                         f"options: {', '.join(allowed)}")
+    net.update(overrides or {})
+    return net
+
+
+def configure(
+    space: str, task: str, proxies: list[Proxy] | str, *, seed: int = 0, batch_size: int | None = None,
+    repeats: int | None = None, net: dict | None = None, init: str = "gaussian", inputs: str = "real",
+    data_dir: str | None = None, image_root: str | None = None, fill: str = "augment",
+    mu: float | None = None, sigma: float | None = None,
+) -> tuple[Protocol, Batch, list[Proxy]]:
+    """Protocol, batch and proxies for scoring archs of ``space`` on ``task`` with the space's defaults.
+
+    ``batch_size`` / ``repeats`` default to the space's ``SCORING_DEFAULTS``; ``net`` overrides
+    entries of its scored network; ``swap_reg`` gets the space's label-free size prior for that
+    network unless ``mu`` / ``sigma`` are given.
+    """
+    mod = get_space(space)
+    d = mod.SCORING_DEFAULTS
+    full_net = scoring_net(space, task, net)
+    protocol, batch = prepare(
+        space=space, dataset=task, batch_size=batch_size or d["batch_size"],
+        repeats=repeats or d["repeats"], seed=seed, init=init, net=full_net, inputs=inputs,
+        data_dir=data_dir, image_root=image_root, fill=fill,
+    )
+    proxy_list = resolve(proxies) if isinstance(proxies, str) else list(proxies)
+    if any(p.name == "swap_reg" for p in proxy_list):
+        if mu is None or sigma is None:
+            d_mu, d_sigma = mod.default_size_prior(dict(full_net), batch.num_classes)
+            mu = d_mu if mu is None else mu
+            sigma = d_sigma if sigma is None else sigma
+        proxy_list = [p.configure(mu=mu, sigma=sigma) if p.name == "swap_reg" else p for p in proxy_list]
+    return protocol, batch, proxy_list

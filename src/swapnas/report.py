@@ -79,3 +79,72 @@ def scatter_plot(scores: Sequence[float | None], accuracy: Sequence[float], resu
     fig.savefig(path)
     plt.close(fig)
     return path
+
+
+def search_curve(snapshots: Sequence[dict], history: Sequence[dict], path: Path, title: str = "") -> Path:
+    """Fitness of every evaluation, best so far and the population mean vs evaluations."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 3.6), dpi=120)
+    ev = [h["evaluation"] for h in history]
+    fit = [h["fitness"] for h in history]
+    ax.scatter(ev, fit, s=4, alpha=0.35, color="grey", label="evaluated")
+    best, run = [], float("-inf")
+    for f in fit:
+        run = max(run, f)
+        best.append(run)
+    ax.plot(ev, best, color="C3", label="best so far")
+    ax.plot([s["evaluations"] for s in snapshots], [s["population_mean"] for s in snapshots], color="C0",
+            label="population mean")
+    ax.set_xlabel("evaluations")
+    ax.set_ylabel("fitness (regularised SWAP)")
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def draw_cells(cells: dict[str, list[tuple[str, str, str]]], path: Path) -> Path:
+    """Each cell as a left-to-right DAG: nodes in order of appearance, arcs labelled with their op."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import FancyArrowPatch
+
+    fig, axes = plt.subplots(1, len(cells), figsize=(5.5 * len(cells), 3.2), dpi=120, squeeze=False)
+    for ax, (name, edges) in zip(axes[0], cells.items()):
+        nodes: list[str] = []
+        for src, dst, _ in edges:
+            for n in (src, dst):
+                if n not in nodes:
+                    nodes.append(n)
+        nodes.sort(key=lambda n: (not n.startswith("c_{k-"), n == "c_{k}", n.replace("k-2", "k-0")))
+        pos = {n: (i, 0.0) for i, n in enumerate(nodes)}
+        for k, (src, dst, op) in enumerate(edges):
+            (x0, _), (x1, _) = pos[src], pos[dst]
+            rad = 0.35 + 0.08 * (k % 3) if x1 - x0 > 1 else 0.0
+            ax.add_patch(FancyArrowPatch((x0, 0), (x1, 0), connectionstyle=f"arc3,rad={-rad}", arrowstyle="-|>",
+                                         mutation_scale=8, lw=0.8, color="C0" if op else "grey",
+                                         linestyle="-" if op else "--", shrinkA=9, shrinkB=9))
+            if op:
+                ax.text((x0 + x1) / 2, (x1 - x0) * rad / 2, op, fontsize=6, ha="center", va="center",
+                        bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.8})
+        for n, (x, y) in pos.items():
+            ax.text(x, y, f"${n}$" if "{" in n else n, ha="center", va="center", fontsize=8,
+                    bbox={"boxstyle": "circle", "fc": "#f3e6c4", "ec": "black", "lw": 0.6})
+        ax.set_aspect("equal")  # arc3 curvature is in display units: equal aspect keeps labels on their arcs
+        ax.set_xlim(-0.6, len(nodes) - 0.4)
+        span = max((pos[d][0] - pos[s][0] for s, d, _ in edges), default=1)
+        ax.set_ylim(-0.4, max(0.6, span * 0.32))
+        ax.set_title(name, fontsize=9)
+        ax.axis("off")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path

@@ -188,6 +188,20 @@ def size_prior(theta_k: float, mu: float, sigma: float) -> float:
     return math.exp(-((theta_k - mu) ** 2) / sigma)
 
 
+#: Label-free size-prior rule (chosen on NB201 CIFAR-10 labels only, docs/results.md): μ sits at
+#: PRIOR_CENTRE of the space's scored-net size range and √σ spans PRIOR_WIDTH of it.
+PRIOR_CENTRE = 0.8
+PRIOR_WIDTH = 1.0
+
+
+def prior_from_range(lo_k: float, hi_k: float, centre: float = PRIOR_CENTRE,
+                     width: float = PRIOR_WIDTH) -> tuple[float, float]:
+    """μ = lo + centre·(hi − lo), σ = (width·(hi − lo))² from a space's size range (thousands)."""
+    if not hi_k > lo_k:
+        raise ValueError(f"the size range must have hi > lo (got lo={lo_k}, hi={hi_k} thousand params)")
+    return lo_k + centre * (hi_k - lo_k), (width * (hi_k - lo_k)) ** 2
+
+
 def regularise(score: float, model: nn.Module, mu: float, sigma: float) -> float:
     """Regularised SWAP-Score Ψ' = Ψ · exp(−(Θ − μ)² / σ).
 

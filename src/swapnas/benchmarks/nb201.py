@@ -73,14 +73,21 @@ class GroundTruth:
 class NB201Benchmark:
     """All 15,625 NB201 archs with their metrics, in the benchmark's index order.
 
+    ``metric`` / ``epochs`` pick the ground truth that the task-level interface
+    (``accuracies(archs, task)``, ``truth_text(task)``) reports.
+
     Example:
         >>> bench = NB201Benchmark("../shared/data")          # doctest: +SKIP
         >>> bench.accuracy(bench.archs[0], GroundTruth("cifar100"))  # doctest: +SKIP
     """
 
+    name = "nb201"
     space = "nb201"
+    tasks: tuple[str, ...] = ("cifar10", "cifar100", "imagenet16-120")
 
-    def __init__(self, data_dir: str | os.PathLike | None = None):
+    def __init__(self, data_dir: str | os.PathLike | None = None, metric: str = "valid", epochs: int = 200):
+        GroundTruth(self.tasks[0], metric, epochs)  # validates metric and epochs
+        self.metric, self.epochs = metric, epochs
         self.path = require_file(resolve_data_dir(data_dir), TABLE, ORIGIN)
         with open(self.path, newline="") as f:
             rows = list(csv.DictReader(f))
@@ -118,10 +125,25 @@ class NB201Benchmark:
             raise KeyError(f"{self.path} has no column {name!r}")
         return [r[name] for r in self._rows]
 
-    def accuracy(self, arch: nb201.Arch, truth: GroundTruth) -> float:
+    def truth(self, task: str) -> GroundTruth:
+        """The ground truth for ``task`` (a dataset) under this table's metric and epochs."""
+        return GroundTruth(task, self.metric, self.epochs)
+
+    def truth_text(self, task: str) -> str:
+        return self.truth(task).describe()
+
+    def archs_for(self, task: str) -> list[nb201.Arch]:
+        """Every arch has ground truth on every dataset: all 15,625 in index order."""
+        self.truth(task)
+        return self.archs
+
+    def accuracy(self, arch: nb201.Arch, truth: GroundTruth | str) -> float:
+        truth = self.truth(truth) if isinstance(truth, str) else truth
         return float(self.column(truth.column)[self.index_of(arch)])
 
-    def accuracies(self, archs: list[nb201.Arch], truth: GroundTruth) -> np.ndarray:
+    def accuracies(self, archs: list[nb201.Arch], truth: GroundTruth | str) -> np.ndarray:
+        """Accuracies for ``archs`` under ``truth`` (a GroundTruth, or a task name)."""
+        truth = self.truth(truth) if isinstance(truth, str) else truth
         col = self.column(truth.column)
         return np.array([col[self.index_of(a)] for a in archs])
 

@@ -25,7 +25,9 @@ ORIGIN = "NASLib (automl/NASLib naslib/data/zc_nasbench301.json), in the swapnas
 class NB301Benchmark:
     """NASLib's NB301 subset: genotypes in file order and their validation accuracy."""
 
+    name = "nb301"
     space = "darts"
+    tasks: tuple[str, ...] = ("cifar10",)
     protocol = ("NB301 CIFAR-10 validation accuracy (%) as stored in NASLib's NAS-Bench-Suite-Zero file "
                 "(725 archs)")
 
@@ -49,10 +51,23 @@ class NB301Benchmark:
             raise KeyError(f"{arch} is not among the {len(self)} archs of {self.path}; "
                            "NB301 ground truth exists only for NASLib's stored archs") from None
 
-    def accuracies(self, archs: list[dg.Genotype]) -> np.ndarray:
+    def _check(self, task: str) -> None:
+        if task not in self.tasks:
+            raise ValueError(f"NB301 has ground truth only for {', '.join(self.tasks)} (got task {task!r})")
+
+    def archs_for(self, task: str = "cifar10") -> list[dg.Genotype]:
+        self._check(task)
+        return self.archs
+
+    def truth_text(self, task: str = "cifar10") -> str:
+        self._check(task)
+        return self.protocol
+
+    def accuracies(self, archs: list[dg.Genotype], task: str = "cifar10") -> np.ndarray:
+        self._check(task)
         return np.array([self._acc[self.index_of(a)] for a in archs])
 
-    def params_m(self, arch: dg.Genotype) -> float:
+    def params_m(self, arch: dg.Genotype, task: str = "cifar10") -> float:
         """Parameters (millions) of the NB301 training network for ``arch``."""
         with torch.device("meta"):
             return count_params_k(build(arch, **NETS["nb301"])) / 1e3

@@ -7,6 +7,8 @@ Arch values, parsing and variation live in :mod:`darts_genotype`, the network in
 
 from __future__ import annotations
 
+import torch
+
 from .darts_genotype import (
     NASLIB_OPS,
     OPS,
@@ -21,6 +23,7 @@ from .darts_genotype import (
     to_naslib,
 )
 from .darts_net import NETS, Network, build
+from .. import swap as _swap
 
 NAME = "darts"
 Arch = Genotype
@@ -32,12 +35,53 @@ format_arch = format_genotype
 NETS.setdefault("swap_proxy", {"C": 3, "layers": 1, "stem": False})
 
 
+#: The scoring protocol shipped as default for DARTS / NB301 archs: a small network that holds
+#: both cell types (5 cells: normal, reduce, normal, reduce, normal) with the stem, chosen a
+#: priori (not on NB301 labels); ``NETS["swap_proxy"]`` is the authors' choice, selectable by
+#: ``--net`` (see docs/grid.md for both).
+SCORING_DEFAULTS: dict = {"net": {"C": 8, "layers": 5}, "batch_size": 16, "repeats": 1}
+
+
+def _uniform(op: str) -> Genotype:
+    cell = tuple((op, i) for i in (0, 1, 0, 1, 0, 1, 0, 1))
+    return Genotype(cell, cell)
+
+
+def param_range_k(num_classes: int = 10, **net: object) -> tuple[float, float]:
+    """Smallest and largest size (thousands of params) of the scored net over the DARTS space.
+
+    Each edge's op adds its own parameters independently of the others, so the cell of only
+    ``max_pool_3x3`` (no parameters) is the smallest and the cell of only ``sep_conv_5x5`` the
+    largest: two meta-device builds give the exact range.
+    """
+    with torch.device("meta"):
+        lo, hi = (_swap.count_params_k(build(_uniform(op), num_classes=num_classes, **net))
+                  for op in ("max_pool_3x3", "sep_conv_5x5"))
+    return lo, hi
+
+
+def default_size_prior(net: dict, num_classes: int = 10) -> tuple[float, float]:
+    """Label-free μ, σ for ``swap_reg``: the shared rule (:func:`swap.prior_from_range`) on this space's range."""
+    return _swap.prior_from_range(*param_range_k(num_classes, **net))
+
+
+def cell_edges(g: Genotype) -> dict[str, list[tuple[str, str, str]]]:
+    """For drawing: per cell, ``(source, target, op)`` edges; inputs c_{k-2}, c_{k-1}, nodes 0-3, output."""
+    names = ["c_{k-2}", "c_{k-1}", "0", "1", "2", "3"]
+    out = {}
+    for which, cell, concat in (("normal", g.normal, g.normal_concat), ("reduce", g.reduce, g.reduce_concat)):
+        edges = [(names[src], names[2 + i // 2], op) for i, (op, src) in enumerate(cell)]
+        edges += [(names[n], "c_{k}", "") for n in concat]
+        out[which] = edges
+    return out
+
+
 def iso_key(g: Genotype) -> str:
     """Canonical string: each node's two edges in sorted order."""
     return g.key
 
 
 __all__ = [
-    "NAME", "NASLIB_OPS", "NETS", "OPS", "Arch", "Genotype", "Network", "build", "canonical", "crossover",
+    "NAME", "NASLIB_OPS", "SCORING_DEFAULTS", "cell_edges", "default_size_prior", "param_range_k", "NETS", "OPS", "Arch", "Genotype", "Network", "build", "canonical", "crossover",
     "format_arch", "iso_key", "mutate", "parse", "parse_naslib", "sample", "to_naslib",
 ]

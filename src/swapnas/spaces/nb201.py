@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from .. import swap as _swap
 from .ops import ReLUConvBN, ResNetBasicBlock, Zero
 
 NAME = "nb201"
@@ -101,6 +102,16 @@ def mutate(arch: Arch, rng: random.Random) -> Arch:
     e = rng.randrange(len(ops))
     ops[e] = rng.choice([o for o in OPS if o != ops[e]])
     return Arch(tuple(ops))
+
+
+def crossover(a: Arch, b: Arch, rng: random.Random) -> Arch:
+    """Uniform crossover: each edge's op comes from ``a`` or ``b`` with probability 1/2."""
+    return Arch(tuple(x if rng.random() < 0.5 else y for x, y in zip(a.ops, b.ops)))
+
+
+def cell_edges(arch: Arch) -> dict[str, list[tuple[str, str, str]]]:
+    """For drawing: ``{"cell": [(source node, target node, op), …]}`` without 'none' edges."""
+    return {"cell": [(str(src), str(dst), op) for (dst, src), op in zip(EDGES, arch.ops) if op != "none"]}
 
 
 def iso_key(arch: Arch) -> str:
@@ -225,9 +236,9 @@ def build(arch: Arch | str, C: int = 16, N: int = 5, num_classes: int = 10) -> N
 #: The scoring protocol shipped as default for NB201 (chosen in docs/results.md).
 SCORING_DEFAULTS: dict = {"net": {"C": 16, "N": 1}, "batch_size": 16, "repeats": 4}
 #: Size-prior rule constants, chosen on CIFAR-10 labels only by scripts/tune_size_prior.py
-#: (see :func:`default_size_prior` and docs/results.md).
-PRIOR_CENTRE = 0.8
-PRIOR_WIDTH = 1.0
+#: (see :func:`default_size_prior` and docs/results.md); shared by every space.
+PRIOR_CENTRE = _swap.PRIOR_CENTRE
+PRIOR_WIDTH = _swap.PRIOR_WIDTH
 
 
 def param_range_k(C: int = 16, N: int = 5, num_classes: int = 10) -> tuple[float, float]:
@@ -249,5 +260,4 @@ def default_size_prior(net: dict, num_classes: int = 10) -> tuple[float, float]:
     constants were tuned once on CIFAR-10 labels (scripts/tune_size_prior.py) and are
     reported on CIFAR-100 and ImageNet16-120 without touching their labels.
     """
-    lo, hi = param_range_k(num_classes=num_classes, **net)
-    return lo + PRIOR_CENTRE * (hi - lo), (PRIOR_WIDTH * (hi - lo)) ** 2
+    return _swap.prior_from_range(*param_range_k(num_classes=num_classes, **net))

@@ -1,0 +1,202 @@
+"""The correlation grid of the paper's Fig. 4: every metric on every benchmark task.
+
+One column per (benchmark, task), one row per metric; each cell is the Spearman ρ of the
+metric with the column's ground truth over the sampled archs, with n, failures and seconds
+per arch. Every column is scored under its space's default protocol (``SCORING_DEFAULTS``),
+with ``repeats`` re-initialisations (1 by default here, for cost). Scores go to one SQLite
+store, so a grid resumes, and ``shard=(i, k)`` scores only a slice of every column.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .benchmarks import get_benchmark
+from .correlate import CorrelateRun, check_task, configure, pick_archs, run_correlation, score_archs, shard_of
+from .proxies import get_proxy, resolve
+from .store import ScoreStore
+
+#: The columns of the paper's Fig. 4, in its order.
+COLUMNS: tuple[tuple[str, str], ...] = (
+    ("nb101", "cifar10"),
+    ("nb201", "cifar10"),
+    ("nb201", "cifar100"),
+    ("nb201", "imagenet16-120"),
+    ("nb301", "cifar10"),
+    *(("transnas_micro", t) for t in ("class_object", "class_scene", "room_layout", "jigsaw", "autoencoder",
+                                       "normal", "segmentsemantic")),
+    *(("transnas_macro", t) for t in ("class_object", "class_scene", "room_layout", "jigsaw", "autoencoder",
+                                       "normal", "segmentsemantic")),
+)
+
+
+@dataclass
+class GridColumn:
+    benchmark: str
+    task: str
+    ground_truth: str
+    protocol: dict
+    batch_note: str
+    n_archs: int
+    wall_seconds: float
+    results: list[dict]  # asdict(ProxyResult)
+
+    @property
+    def label(self) -> str:
+        return f"{self.benchmark}/{self.task}"
+
+
+def select_columns(benchmarks: str = "all", tasks: str = "all") -> list[tuple[str, str]]:
+    """The grid's columns filtered by comma-separated benchmark and task names."""
+    cols = list(COLUMNS)
+    for text, pos, what in ((benchmarks, 0, "benchmark"), (tasks, 1, "task")):
+        if text != "all":
+            wanted = [w.strip() for w in text.split(",") if w.strip()]
+            known = {c[pos] for c in COLUMNS}
+            bad = [w for w in wanted if w not in known]
+            if bad:
+                raise ValueError(f"unknown {what}(s) {', '.join(bad)}; known: {', '.join(sorted(known))}")
+            cols = [c for c in cols if c[pos] in wanted]
+    if not cols:
+        raise ValueError(f"no grid column matches benchmarks={benchmarks!r}, tasks={tasks!r}")
+    return cols
+
+
+def run_grid(
+    columns: list[tuple[str, str]], *, proxies: str, n_archs: int | None, seed: int, repeats: int,
+    n_archs_per: dict[str, int | None] | None = None,
+    store: ScoreStore, device: torch.device, data_dir: str | None = None, shard: tuple[int, int] | None = None,
+    retry_failed: bool = False, progress: bool = True,
+) -> list[GridColumn]:
+    """Score and correlate every column (resuming from ``store``); with ``shard`` only score.
+
+    ``n_archs`` archs are drawn per column (``n_archs_per[benchmark]`` where given; None = all).
+    """
+    n_archs_per = dict(n_archs_per or {})
+    unknown = set(n_archs_per) - {name for name, _ in columns}
+    if unknown:
+        raise ValueError(f"--archs-per names benchmark(s) not in the grid: {', '.join(sorted(unknown))}")
+    out: list[GridColumn] = []
+    benches: dict[str, object] = {}
+    for name, task in columns:
+        bench = benches.setdefault(name, get_benchmark(name, data_dir))
+        n = n_archs_per.get(name, n_archs)
+        check_task(bench, task)
+        protocol, batch, proxy_list = configure(bench.space, task, resolve(proxies), seed=seed, repeats=repeats,
+                                                data_dir=data_dir)
+        if shard is not None:
+            archs = shard_of(pick_archs(bench.archs_for(task), n, seed), shard)
+            score_archs(archs, bench.space, proxy_list, protocol, batch, store, device, retry_failed, progress,
+                        f"{name}/{task} shard {shard[0]}/{shard[1]}")
+            continue
+        run: CorrelateRun = run_correlation(
+            bench=bench, task=task, proxies=proxy_list, n_archs=n, protocol=protocol, batch=batch,
+            store=store, device=device, retry_failed=retry_failed, progress=progress,
+        )
+        out.append(GridColumn(name, task, run.ground_truth, run.protocol, run.batch_note, len(run.archs),
+                              run.wall_seconds, [asdict(r) for r in run.results]))
+    return out
+
+
+def _rho(col: GridColumn, proxy: str) -> float:
+    r = next(r for r in col.results if r["proxy"] == proxy)
+    return float("nan") if r["spearman"] is None else float(r["spearman"])
+
+
+def metric_names(cols: list[GridColumn]) -> list[str]:
+    """The metrics of the grid, in the first column's order, without the parts of set-level metrics
+    (e.g. te_nas's te_nas_ntk / te_nas_lr), which are kept in grid.json."""
+    names = [r["proxy"] for r in cols[0].results]
+    parts = {part for n in names for part in get_proxy(n).parts}
+    return [n for n in names if n not in parts]
+
+
+def rho_matrix(cols: list[GridColumn]) -> tuple[list[str], np.ndarray]:
+    """Metric names and ρ[metric, column]."""
+    names = metric_names(cols)
+    return names, np.array([[_rho(c, n) for c in cols] for n in names], dtype=float)
+
+
+def markdown(cols: list[GridColumn], command: str = "") -> str:
+    """ρ table (best per column in bold), n / failures / seconds per arch table, protocol per column."""
+    names, rho = rho_matrix(cols)
+    best = np.nanmax(np.where(np.isnan(rho), -np.inf, rho), axis=0)
+    order = np.argsort(-np.nanmean(np.where(np.isnan(rho), 0.0, rho), axis=1), kind="stable")
+    head = "| metric | " + " | ".join(c.label for c in cols) + " | mean |"
+    sep = "|---|" + "---|" * (len(cols) + 1)
+    lines = []
+    if command:
+        lines += ["Produced by:", "", "```bash", command, "```", ""]
+    lines += ["Spearman ρ with the ground truth (best per column in **bold**; rows by mean ρ):", "", head, sep]
+    for i in order:
+        cells = []
+        for j in range(len(cols)):
+            v = rho[i, j]
+            text = "—" if math.isnan(v) else f"{v:.3f}"
+            cells.append(f"**{text}**" if not math.isnan(v) and v == best[j] else text)
+        lines.append(f"| {names[i]} | " + " | ".join(cells) + f" | {np.nanmean(rho[i]):.3f} |")
+    lines += ["", "n scored (failures) and seconds per arch:", "", head.replace(" mean |", ""), sep[:-4]]
+    for i in order:
+        cells = []
+        for c in cols:
+            r = next(r for r in c.results if r["proxy"] == names[i])
+            cells.append(f"{r['n']} ({r['failures']}) {r['seconds_per_arch']:.3f}s")
+        lines.append(f"| {names[i]} | " + " | ".join(cells) + " |")
+    lines += ["", "Protocol per column:", ""]
+    for c in cols:
+        p = c.protocol
+        net = ", ".join(f"{k}={v}" for k, v in p["net"].items())
+        lines.append(f"- **{c.label}**: {c.n_archs} archs; net {net}; S={p['batch_size']}, R={p['repeats']}, "
+                     f"init {p['init']}, seed {p['seed']}; ground truth: {c.ground_truth}"
+                     + (f"; NOTE: {c.batch_note}" if c.batch_note else ""))
+    failures = sorted({(c.label, r["proxy"], e) for c in cols for r in c.results for e in r["errors"]})
+    if failures:
+        lines += ["", "Failure messages (first per metric and column):", ""]
+        seen: set[tuple[str, str]] = set()
+        for label, proxy, e in failures:
+            if (label, proxy) not in seen:
+                seen.add((label, proxy))
+                lines.append(f"- {label} {proxy}: {e[:160]}")
+    return "\n".join(lines) + "\n"
+
+
+def heatmap(cols: list[GridColumn], path: Path) -> Path:
+    """ρ per metric (rows) and column, annotated, like the paper's Fig. 4."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names, rho = rho_matrix(cols)
+    order = np.argsort(-np.nanmean(np.where(np.isnan(rho), 0.0, rho), axis=1), kind="stable")
+    names, rho = [names[i] for i in order], rho[order]
+    fig, ax = plt.subplots(figsize=(1.0 + 0.55 * len(cols), 1.2 + 0.32 * len(names)), dpi=130)
+    im = ax.imshow(np.ma.masked_invalid(rho), cmap="RdYlGn", vmin=-1, vmax=1, aspect="auto")
+    ax.set_xticks(range(len(cols)), [c.label.replace("transnas_", "") for c in cols], rotation=60, ha="right",
+                  fontsize=6)
+    ax.set_yticks(range(len(names)), names, fontsize=7)
+    for i in range(len(names)):
+        for j in range(len(cols)):
+            v = rho[i, j]
+            ax.text(j, i, "—" if math.isnan(v) else f"{v:.2f}", ha="center", va="center", fontsize=5)
+    fig.colorbar(im, ax=ax, fraction=0.03, label="Spearman ρ")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def write_grid(cols: list[GridColumn], out: Path, command: str = "") -> list[Path]:
+    """``grid.json``, ``grid.md`` and ``grid.png`` under ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    js = out / "grid.json"
+    js.write_text(json.dumps([asdict(c) for c in cols], indent=1))
+    md = out / "grid.md"
+    md.write_text(markdown(cols, command))
+    return [js, md, heatmap(cols, out / "grid.png")]
