@@ -1,0 +1,223 @@
+"""SWAP-NAS end to end: regularised-SWAP fitness, size control, budget, resume and outputs.
+
+The EA itself is :class:`swapnas.search.Evolution`; this module evaluates what it asks for
+with :func:`scoring.score_arch` (every score goes to the SQLite store, so nothing is ever
+scored twice, even across searches and crashes), keeps the search state in
+``OUT/state.json`` after every cycle, and writes the result.
+
+Fitness: ``swap_reg`` of the space's scored proxy network (``SCORING_DEFAULTS``, or
+``--net``), with μ/σ from ``--mu/--sigma``, from ``--target-params`` (:func:`target_prior`)
+or from the space's label-free default rule. The scores' seed (``score_seed``) is separate
+from the EA's seed, so searches with different seeds share one store.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+from tqdm import tqdm
+
+from .correlate import configure
+from .scoring import score_arch
+from .search import EAConfig, Evolution
+from .spaces import get_space
+from .store import ScoreStore
+from .swap import count_params_k
+
+#: The final (trained) network per space and dataset: build options and input resolution.
+FINAL_NETS: dict[str, dict[str, dict]] = {
+    "nb201": {
+        "cifar10": {"net": {"C": 16, "N": 5, "num_classes": 10}, "resolution": 32},
+        "cifar100": {"net": {"C": 16, "N": 5, "num_classes": 100}, "resolution": 32},
+        "imagenet16-120": {"net": {"C": 16, "N": 5, "num_classes": 120}, "resolution": 16},
+    },
+    "darts": {
+        "cifar10": {"net": {"C": 36, "layers": 20, "num_classes": 10}, "resolution": 32},
+    },
+}
+
+
+def final_net(space: str, dataset: str) -> dict:
+    try:
+        return FINAL_NETS[space][dataset]
+    except KeyError:
+        known = ", ".join(f"{s}/{d}" for s, ds in FINAL_NETS.items() for d in ds)
+        raise ValueError(f"no final network defined for space {space!r} on {dataset!r}; known: {known}") from None
+
+
+def final_size(mod: ModuleType, arch: Any, final: dict) -> float:
+    """Parameters (millions) of the final network, auxiliary head excluded (meta device)."""
+    with torch.device("meta"):
+        return count_params_k(mod.build(arch, **final["net"])) / 1e3
+
+
+def final_macs(mod: ModuleType, arch: Any, final: dict) -> float:
+    """Multiply-adds (millions) of one forward pass of one image through the final network.
+
+    ``FlopCounterMode`` counts 2 FLOPs per multiply-add; DARTS-style papers quote
+    multiply-adds as "FLOPs", so this is FlopCounterMode's total / 2.
+    """
+    r = final["resolution"]
+    with torch.device("meta"):
+        model = mod.build(arch, **final["net"]).eval()
+        counter = FlopCounterMode(display=False)
+        with torch.no_grad(), counter:
+            model(torch.empty(1, 3, r, r))
+    return counter.get_total_flops() / 2 / 1e6
+
+
+def target_prior(mod: ModuleType, proxy_net: dict, final: dict, target_m: float, tolerance: float = 0.1,
+                 n: int = 100, seed: int = 0, num_classes: int = 10) -> tuple[float, float, dict]:
+    """μ, σ for the scored proxy network that aim the search at a final size of ``target_m`` M params.
+
+    Mapping (documented in docs/search.md): draw ``n`` random archs, count the proxy
+    network's size Θ (thousands) and the final network's size P (millions), fit
+    Θ ≈ a·P + b by least squares, set μ = a·target + b and σ = (tolerance·μ)², so an arch
+    whose proxy is ``tolerance`` away from μ (relative) keeps f = 1/e.
+    """
+    if target_m <= 0 or tolerance <= 0:
+        raise ValueError(f"--target-params and the tolerance must be > 0 (got {target_m}, {tolerance})")
+    rng = random.Random(seed)
+    archs = [mod.sample(rng) for _ in range(n)]
+    with torch.device("meta"):
+        theta = np.array([count_params_k(mod.build(a, num_classes=num_classes, **proxy_net)) for a in archs])
+    sizes = np.array([final_size(mod, a, final) for a in archs])
+    a, b = np.polyfit(sizes, theta, 1)
+    r2 = float(np.corrcoef(sizes, theta)[0, 1] ** 2)
+    lo, hi = (v / 1e3 for v in mod.param_range_k(**final["net"]))  # exact, thousands -> millions
+    if not lo <= target_m <= hi:
+        raise ValueError(f"--target-params {target_m}M is outside this space's range: {lo:.3f}-{hi:.3f}M "
+                         "for the final network")
+    mu = float(a * target_m + b)
+    info = {"slope_k_per_M": float(a), "intercept_k": float(b), "r2": r2, "n": n,
+            "final_range_m": [lo, hi]}
+    return mu, (tolerance * mu) ** 2, info
+
+
+@dataclass
+class SearchResult:
+    space: str
+    dataset: str
+    best: str
+    fitness: float
+    params_m: float
+    macs_m: float
+    evaluations: int
+    cycles: int
+    wall_seconds: float
+    seed: int
+    config: dict
+    protocol: dict
+    mu: float
+    sigma: float
+    size_mapping: dict | None
+    constraints: dict
+    history: list[dict] = field(repr=False)
+    snapshots: list[dict] = field(repr=False)
+    extra: dict = field(default_factory=dict)
+
+
+def _save(path: Path, doc: dict) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(doc))
+    os.replace(tmp, path)  # atomic: a crash leaves the previous state intact
+
+
+def run_search(
+    space: str, dataset: str, *, config: EAConfig, seed: int, store: ScoreStore, out: Path,
+    device: torch.device, score_seed: int = 0, mu: float | None = None, sigma: float | None = None,
+    target_params: float | None = None, tolerance: float = 0.1, max_params: float | None = None,
+    max_macs: float | None = None, max_evals: int | None = None, max_seconds: float | None = None,
+    net: dict | None = None, batch_size: int | None = None, repeats: int | None = None,
+    data_dir: str | None = None, progress: bool = True,
+) -> SearchResult:
+    """Run (or resume) a SWAP-NAS search; state in ``out/state.json``, scores in ``store``."""
+    mod = get_space(space)
+    final = final_net(space, dataset)
+    mapping = None
+    if target_params is not None:
+        if mu is not None or sigma is not None:
+            raise ValueError("give either --target-params or --mu/--sigma, not both")
+        from .correlate import scoring_net
+
+        proxy_net = {k: v for k, v in scoring_net(space, dataset, net).items()}
+        mu, sigma, mapping = target_prior(mod, proxy_net, final, target_params, tolerance,
+                                          num_classes=final["net"]["num_classes"])
+    protocol, batch, proxies = configure(space, dataset, "swap_reg", seed=score_seed, batch_size=batch_size,
+                                         repeats=repeats, net=net, data_dir=data_dir, mu=mu, sigma=sigma)
+    fitness_proxy = proxies[0]
+    mu, sigma = fitness_proxy.options["mu"], fitness_proxy.options["sigma"]
+
+    def feasible(arch: Any) -> bool:
+        if max_params is not None and final_size(mod, arch, final) > max_params:
+            return False
+        return max_macs is None or final_macs(mod, arch, final) <= max_macs
+
+    ea = Evolution(mod, config, seed, feasible)
+    out.mkdir(parents=True, exist_ok=True)
+    state_path = out / "state.json"
+    if state_path.is_file():
+        ea.load_state_dict(json.loads(state_path.read_text()))
+    batch_dev = batch.to(device)
+    t0 = time.perf_counter()
+    bar = tqdm(total=config.cycles + 1, initial=ea.cycle + bool(ea.population), desc=f"search {space}/{dataset}",
+               unit="cycle", disable=not progress, dynamic_ncols=True)
+    while not ea.done:
+        if max_evals is not None and len(ea.history) >= max_evals:
+            break
+        if max_seconds is not None and time.perf_counter() - t0 > max_seconds:
+            break
+        archs = ea.ask()
+        recs = [score_arch(a, mod.build, [fitness_proxy], batch_dev, protocol, device, store)[fitness_proxy.name]
+                for a in archs]
+        ea.tell(archs, [r.value if r.ok else math.nan for r in recs])
+        _save(state_path, ea.state_dict())
+        bar.update(1)
+        bar.set_postfix(best=f"{ea.best[1]:.4g}", evals=len(ea.history))
+    bar.close()
+    best, fit = ea.best
+    return SearchResult(
+        space, dataset, str(best), fit, final_size(mod, best, final), final_macs(mod, best, final),
+        len(ea.history), ea.cycle, time.perf_counter() - t0, seed, asdict(config), protocol.describe(), mu, sigma,
+        mapping, {"max_params_m": max_params, "max_macs_m": max_macs}, ea.history, ea.snapshots,
+    )
+
+
+def nb201_extras(result: SearchResult, data_dir: str | None) -> dict:
+    """True validation / test accuracy of the found NB201 arch, its rank in the space and the regret."""
+    from .benchmarks import get_benchmark
+    from .spaces import nb201
+
+    out: dict = {}
+    for metric in ("valid", "test"):
+        bench = get_benchmark("nb201", data_dir, metric=metric)
+        col = bench.column(bench.truth(result.dataset).column)
+        acc = float(col[bench.index_of(nb201.parse(result.best))])
+        out[f"{metric}_accuracy"] = acc
+        out[f"{metric}_optimum"] = float(col.max())
+        out[f"{metric}_rank"] = int((col > acc).sum()) + 1
+        out[f"{metric}_regret"] = float(col.max()) - acc
+    return out
+
+
+def write_result(result: SearchResult, out: Path) -> list[Path]:
+    """``result.json``, ``search_curve.png`` and ``cell.png`` under ``out``."""
+    from .report import draw_cells, search_curve
+
+    path = out / "result.json"
+    path.write_text(json.dumps(asdict(result), indent=1))
+    mod = get_space(result.space)
+    return [path, search_curve(result.snapshots, result.history, out / "search_curve.png",
+                               f"{result.space}/{result.dataset} seed {result.seed}"),
+            draw_cells(mod.cell_edges(mod.parse(result.best)), out / "cell.png")]

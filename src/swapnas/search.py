@@ -1,0 +1,179 @@
+"""SWAP-NAS: evolutionary search with an ask/tell core (the caller owns evaluation).
+
+The algorithm (the paper's, spec §4): score a random initial population of ``population``
+distinct archs; each cycle sample ``sample`` (K) members, take the best as parent (with
+probability ``crossover`` a crossover of the best two instead, where the space has one),
+generate up to ``mutations`` (M) distinct unseen children by one mutation each, score them,
+add the best child to the population and REMOVE THE WORST member.
+
+Properties: seeded (``random.Random(seed)`` is the only randomness, so the same seed and the
+same fitness values give the same trajectory); deduplicating (an arch isomorphic to one
+already scored — same ``iso_key`` — is never proposed again); constrained (archs that fail
+``feasible`` are never proposed); and serialisable (:meth:`Evolution.state_dict`), so a
+search resumes after a crash from its saved state, and every score it needs again comes
+from the score store.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from types import ModuleType
+from typing import Any
+
+
+@dataclass(frozen=True)
+class EAConfig:
+    """EA hyper-parameters (defaults documented in docs/search.md)."""
+
+    population: int = 20
+    sample: int = 5
+    mutations: int = 5
+    cycles: int = 40
+    crossover: float = 0.5
+
+    def __post_init__(self) -> None:
+        if self.population < 2:
+            raise ValueError(f"population must be >= 2 (got {self.population})")
+        if not 1 <= self.sample <= self.population:
+            raise ValueError(f"sample K must be in 1..population={self.population} (got {self.sample})")
+        if self.mutations < 1 or self.cycles < 0:
+            raise ValueError(f"mutations must be >= 1 and cycles >= 0 (got {self.mutations}, {self.cycles})")
+        if not 0.0 <= self.crossover <= 1.0:
+            raise ValueError(f"crossover probability must be in [0, 1] (got {self.crossover})")
+
+    @property
+    def max_evaluations(self) -> int:
+        return self.population + self.cycles * self.mutations
+
+
+class Evolution:
+    """Ask/tell evolutionary search over one space module.
+
+    Example:
+        >>> ea = Evolution(nb201, EAConfig(population=4, sample=2, mutations=2, cycles=3), seed=0)  # doctest: +SKIP
+        >>> while not ea.done:                                                 # doctest: +SKIP
+        ...     archs = ea.ask()
+        ...     ea.tell(archs, [fitness(a) for a in archs])
+        >>> ea.best                                                            # doctest: +SKIP
+    """
+
+    def __init__(self, space: ModuleType, config: EAConfig, seed: int = 0,
+                 feasible: Callable[[Any], bool] | None = None, max_tries: int = 1000):
+        self.space, self.config, self.seed = space, config, seed
+        self.feasible = feasible or (lambda arch: True)
+        self.max_tries = max_tries
+        self.rng = random.Random(seed)
+        self.population: list[tuple[Any, float]] = []
+        self.seen: dict[str, float | None] = {}  # iso_key -> fitness (None while asked)
+        self.history: list[dict] = []  # one entry per evaluation, in order
+        self.cycle = 0
+        self.snapshots: list[dict] = []  # population statistics after each tell()
+        self._pending: list[Any] = []
+
+    # ------------------------------------------------------------------ ask / tell
+
+    @property
+    def done(self) -> bool:
+        return bool(self.population) and self.cycle >= self.config.cycles and not self._pending
+
+    def _fresh(self, make: Callable[[], Any], n: int) -> list[Any]:
+        """Up to ``n`` new feasible archs from ``make`` that are unseen up to isomorphism."""
+        out: list[Any] = []
+        for _ in range(self.max_tries):
+            if len(out) == n:
+                break
+            arch = make()
+            key = self.space.iso_key(arch)
+            if key in self.seen or not self.feasible(arch):
+                continue
+            self.seen[key] = None
+            out.append(arch)
+        return out
+
+    def ask(self) -> list[Any]:
+        """The archs to evaluate next (the initial population, or one cycle's children)."""
+        if self._pending:
+            raise RuntimeError("tell() the fitness of the archs from the last ask() first")
+        if self.done:
+            return []
+        if not self.population:
+            archs = self._fresh(lambda: self.space.sample(self.rng), self.config.population)
+            if len(archs) < 2:
+                raise ValueError("could not find 2 feasible distinct archs for the initial population; "
+                                 "loosen the constraints (--max-params / --max-flops)")
+        else:
+            parent = self._parent()
+            archs = self._fresh(lambda: self.space.mutate(parent, self.rng), self.config.mutations)
+        self._pending = archs
+        return list(archs)
+
+    def _parent(self) -> Any:
+        k = self.rng.sample(range(len(self.population)), self.config.sample)
+        ranked = sorted((self.population[i] for i in k), key=lambda t: -t[1])
+        crossover = getattr(self.space, "crossover", None)
+        if crossover is not None and len(ranked) >= 2 and self.rng.random() < self.config.crossover:
+            return crossover(ranked[0][0], ranked[1][0], self.rng)
+        return ranked[0][0]
+
+    def tell(self, archs: list[Any], fitness: list[float]) -> None:
+        """Report the fitness of the archs of the last :meth:`ask` (same order)."""
+        if [str(a) for a in archs] != [str(a) for a in self._pending]:
+            raise ValueError("tell() needs exactly the archs of the last ask(), in order")
+        if len(fitness) != len(archs):
+            raise ValueError(f"got {len(fitness)} fitness values for {len(archs)} archs")
+        fitness = [float(f) if f == f else float("-inf") for f in fitness]  # NaN (failed) ranks last
+        initial = not self.population
+        for a, f in zip(archs, fitness):
+            self.seen[self.space.iso_key(a)] = f
+            self.history.append({"evaluation": len(self.history) + 1, "cycle": self.cycle, "arch": str(a),
+                                 "fitness": f})
+        self._pending = []
+        if initial:
+            self.population = list(zip(archs, fitness))
+        else:
+            self.cycle += 1
+            if archs:  # (all mutations of the parent already seen: the cycle adds nothing)
+                self.population.append(max(zip(archs, fitness), key=lambda t: t[1]))
+                worst = min(range(len(self.population)), key=lambda i: self.population[i][1])
+                self.population.pop(worst)
+        fits = [f for _, f in self.population]
+        self.snapshots.append({"evaluations": len(self.history), "cycle": self.cycle, "best": max(fits),
+                               "population_mean": sum(fits) / len(fits), "population_min": min(fits)})
+
+    # ------------------------------------------------------------------ results
+
+    @property
+    def best(self) -> tuple[Any, float]:
+        """The best arch evaluated so far and its fitness."""
+        if not self.history:
+            raise ValueError("nothing evaluated yet")
+        top = max(self.history, key=lambda h: h["fitness"])
+        return self.space.parse(top["arch"]), top["fitness"]
+
+    # ------------------------------------------------------------------ state
+
+    def state_dict(self) -> dict:
+        if self._pending:
+            raise RuntimeError("save the state between tell() and the next ask()")
+        version, internal, gauss = self.rng.getstate()
+        return {
+            "config": asdict(self.config), "seed": self.seed, "cycle": self.cycle,
+            "rng": [version, list(internal), gauss],
+            "population": [[str(a), f] for a, f in self.population],
+            "seen": self.seen, "history": self.history, "snapshots": self.snapshots,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        if state["config"] != asdict(self.config) or state["seed"] != self.seed:
+            raise ValueError(f"the saved search state was made with config {state['config']} and seed "
+                             f"{state['seed']}, not {asdict(self.config)} and seed {self.seed}; use another "
+                             "--out folder or the same settings")
+        version, internal, gauss = state["rng"]
+        self.rng.setstate((version, tuple(internal), gauss))
+        self.cycle = state["cycle"]
+        self.population = [(self.space.parse(a), float(f)) for a, f in state["population"]]
+        self.seen = dict(state["seen"])
+        self.history = list(state["history"])
+        self.snapshots = list(state["snapshots"])

@@ -1,0 +1,150 @@
+"""The SWAP-NAS evolutionary search: ask/tell core, determinism, dedup, resume, size control."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+
+import pytest
+import torch
+
+from swapnas.cli import main
+from swapnas.nas import final_net, final_size, target_prior
+from swapnas.search import EAConfig, Evolution
+from swapnas.spaces import darts, nb201
+
+CFG = EAConfig(population=8, sample=3, mutations=4, cycles=10, crossover=0.5)
+
+
+def fake_fitness(arch) -> float:
+    """A deterministic, arch-dependent fitness (conv count plus a hash-based tie-breaker)."""
+    h = int(hashlib.sha256(str(arch).encode()).hexdigest()[:6], 16) / 16**6
+    return sum(op.startswith("nor_conv") for op in arch.ops) + h
+
+
+def run_ea(seed: int, cfg: EAConfig = CFG, stop_after: int | None = None, ea: Evolution | None = None) -> Evolution:
+    ea = ea or Evolution(nb201, cfg, seed)
+    steps = 0
+    while not ea.done and (stop_after is None or steps < stop_after):
+        archs = ea.ask()
+        ea.tell(archs, [fake_fitness(a) for a in archs])
+        steps += 1
+    return ea
+
+
+def test_same_seed_same_trajectory_and_different_seed_differs() -> None:
+    a, b, c = run_ea(0), run_ea(0), run_ea(1)
+    assert a.history == b.history and a.snapshots == b.snapshots
+    assert [h["arch"] for h in a.history] != [h["arch"] for h in c.history]
+    assert len(a.history) <= CFG.max_evaluations and a.cycle == CFG.cycles
+
+
+def test_never_scores_an_isomorphic_arch_twice_and_keeps_the_best() -> None:
+    ea = run_ea(3, EAConfig(population=10, sample=4, mutations=6, cycles=30))
+    keys = [nb201.iso_key(nb201.parse(h["arch"])) for h in ea.history]
+    assert len(keys) == len(set(keys))
+    assert len(ea.population) == 10
+    # remove-the-worst: the population is never worse than the initial one at its worst
+    init = sorted(h["fitness"] for h in ea.history[:10])
+    assert min(f for _, f in ea.population) >= init[0]
+    assert ea.best[1] == max(h["fitness"] for h in ea.history)
+    means = [s["population_mean"] for s in ea.snapshots]
+    assert means[-1] > means[0]
+
+
+def test_state_round_trip_resumes_identically() -> None:
+    whole = run_ea(5)
+    part = run_ea(5, stop_after=4)
+    state = json.loads(json.dumps(part.state_dict()))  # through JSON, as saved on disk
+    resumed = Evolution(nb201, CFG, 5)
+    resumed.load_state_dict(state)
+    run_ea(5, ea=resumed)
+    assert resumed.history == whole.history and resumed.snapshots == whole.snapshots
+    with pytest.raises(ValueError, match="made with config"):
+        Evolution(nb201, CFG, 6).load_state_dict(state)
+
+
+def test_ask_tell_contract_and_config_errors() -> None:
+    ea = Evolution(nb201, CFG, 0)
+    archs = ea.ask()
+    assert len(archs) == CFG.population
+    with pytest.raises(RuntimeError, match="tell"):
+        ea.ask()
+    with pytest.raises(ValueError, match="exactly the archs"):
+        ea.tell(archs[:-1], [1.0] * (len(archs) - 1))
+    ea.tell(archs, [float("nan")] + [1.0] * (len(archs) - 1))  # a failed score ranks last
+    assert ea.history[0]["fitness"] == float("-inf")
+    with pytest.raises(ValueError, match="sample K"):
+        EAConfig(population=4, sample=5)
+    with pytest.raises(ValueError, match="crossover"):
+        EAConfig(crossover=1.5)
+
+
+def test_constraint_is_never_violated() -> None:
+    final = final_net("nb201", "cifar10")
+    limit = 0.5
+    ea = Evolution(nb201, CFG, 0, feasible=lambda a: final_size(nb201, a, final) <= limit)
+    run_ea(0, ea=ea)
+    assert all(final_size(nb201, nb201.parse(h["arch"]), final) <= limit for h in ea.history)
+
+
+def test_darts_space_runs_with_crossover() -> None:
+    ea = Evolution(darts, EAConfig(population=4, sample=2, mutations=2, cycles=3, crossover=1.0), 0)
+    while not ea.done:
+        archs = ea.ask()
+        ea.tell(archs, [float(str(a).count("sep_conv")) for a in archs])
+    assert len(ea.history) >= 4 and darts.parse(str(ea.best[0])) == ea.best[0]
+
+
+def test_target_prior_maps_monotonically() -> None:
+    final = final_net("nb201", "cifar10")
+    net = nb201.SCORING_DEFAULTS["net"]
+    mu_small, sigma_small, info = target_prior(nb201, net, final, 0.4, n=60)
+    mu_big, _, _ = target_prior(nb201, net, final, 1.2, n=60)
+    assert mu_big > mu_small > 0 and sigma_small == pytest.approx((0.1 * mu_small) ** 2)
+    assert info["r2"] > 0.99  # the proxy and final NB201 nets differ only in cells per stage
+    with pytest.raises(ValueError, match="outside this space.s range"):
+        target_prior(nb201, net, final, 0.001, n=60)
+
+
+SMALL = ["--population", "6", "--sample", "3", "--mutations", "3", "--cycles", "3", "--repeats", "1",
+         "--net", "C=4", "--device", "cpu", "--no-progress"]
+
+
+def test_search_cli_resumes_without_rescoring(data_dir, tmp_path, capsys) -> None:
+    out = tmp_path / "s"
+    args = ["search", "--space", "nb201", "--dataset", "cifar10", "--data-dir", str(data_dir), "--out", str(out),
+            *SMALL]
+    assert main([*args, "--max-evals", "6"]) == 0  # stops after the initial population (a "crash")
+    first = json.loads((out / "result.json").read_text())
+    assert first["evaluations"] == 6
+    db = sqlite3.connect(out / "scores.sqlite")
+    rows = db.execute("SELECT arch, proxy, created FROM scores ORDER BY 1, 2").fetchall()
+    assert main(args) == 0  # resumes from state.json
+    again = json.loads((out / "result.json").read_text())
+    assert again["history"][:6] == first["history"] and again["cycles"] == 3
+    after = db.execute("SELECT arch, proxy, created FROM scores ORDER BY 1, 2").fetchall()
+    assert set(rows) <= set(after)  # nothing re-scored
+    # a one-shot run from scratch gives the same trajectory
+    out2 = tmp_path / "s2"
+    assert main(["search", "--space", "nb201", "--dataset", "cifar10", "--data-dir", str(data_dir),
+                 "--out", str(out2), *SMALL]) == 0
+    assert json.loads((out2 / "result.json").read_text())["history"] == again["history"]
+    text = capsys.readouterr().out
+    assert "NB201 cifar10: valid" in text and "regret" in text
+    for name in ("search_curve.png", "cell.png"):
+        assert (out / name).stat().st_size > 5000
+    extra = again["extra"]
+    assert 1 <= extra["test_rank"] <= 15625 and extra["test_optimum"] == pytest.approx(94.37, abs=0.01)
+
+
+def test_search_cli_errors(data_dir, tmp_path, capsys) -> None:
+    assert main(["search", "--space", "darts", "--dataset", "cifar100", "--data-dir", str(data_dir),
+                 "--out", str(tmp_path), *SMALL]) == 2
+    assert "no final network defined" in capsys.readouterr().err
+    assert main(["search", "--target-params", "1.0M", "--mu", "3", "--data-dir", str(data_dir),
+                 "--out", str(tmp_path), *SMALL]) == 2
+    assert "either --target-params or --mu/--sigma" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["search", "--target-params", "big", "--out", str(tmp_path)])
