@@ -225,7 +225,7 @@ def _add_search(sub: argparse._SubParsersAction) -> None:
         "rerun the same command to resume.",
     )
     p.add_argument("--space", default="nb201", choices=["nb201", "darts"])
-    p.add_argument("--dataset", default="cifar10", help="nb201: cifar10, cifar100, imagenet16-120; darts: cifar10")
+    p.add_argument("--dataset", default="cifar10", help="nb201: cifar10, cifar100, imagenet16-120; darts: cifar10, imagenet")
     p.add_argument("--seed", type=int, default=0, help="the EA's seed (sampling, parents, mutations)")
     p.add_argument("--score-seed", type=int, default=0, help="the scores' seed (init, batch); kept fixed so "
                    "searches with different --seed share the store")
@@ -346,6 +346,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_correlate(sub)
     _add_grid(sub)
     _add_search(sub)
+    from .train import add_train_parser
+
+    add_train_parser(sub)
     _add_conformance(sub)
     pp = sub.add_parser("proxies", help="list the registered training-free metrics")
     pp.add_argument("pattern", nargs="?", default="*", help="glob over names")

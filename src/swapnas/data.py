@@ -58,6 +58,11 @@ DATASETS: dict[str, DatasetInfo] = {
         (122.68 / 255, 116.66 / 255, 104.01 / 255), (63.22 / 255, 61.26 / 255, 65.09 / 255),
         ("images/foolbox_real_samples.npz", "imagenet_x16", "imagenet_y_in1k"),
     ),
+    # ImageNet-1k for DARTS ImageNet search: the bundled stand-in is 20 val images at 64 px
+    "imagenet": DatasetInfo(
+        "imagenet", 1000, 64, (0.485, 0.456, 0.406), (0.229, 0.224, 0.225),
+        ("images/foolbox_real_samples.npz", "imagenet_x64", "imagenet_y_in1k"),
+    ),
 }
 
 
@@ -145,7 +150,7 @@ def _folder_images(info: DatasetInfo, root: Path) -> tuple[np.ndarray, np.ndarra
         "cifar10": [("cifar-10-batches-py", "test_batch", "labels")],
         "cifar100": [("cifar-100-python", "test", "fine_labels")],
         "imagenet16-120": [("ImageNet16", "val_data", "labels"), (".", "val_data", "labels")],
-    }[info.name]
+    }.get(info.name, [])
     for sub, fname, lkey in candidates:
         path = root / sub / fname
         if path.is_file():

@@ -13,6 +13,7 @@ from the EA's seed, so searches with different seeds share one store.
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
 import os
@@ -44,8 +45,19 @@ FINAL_NETS: dict[str, dict[str, dict]] = {
     },
     "darts": {
         "cifar10": {"net": {"C": 36, "layers": 20, "num_classes": 10}, "resolution": 32},
+        # the mobile setting; the scored batch is the 64 px ImageNet stand-in (data.DATASETS)
+        "imagenet": {"net": {"C": 48, "layers": 14, "num_classes": 1000}, "resolution": 224,
+                     "builder": "darts_imagenet:build_imagenet"},
     },
 }
+
+
+def _builder(mod: ModuleType, final: dict):  # noqa: ANN202
+    """The final network's build function (the space's ``build`` unless the entry names another)."""
+    if "builder" not in final:
+        return mod.build
+    module, fn = final["builder"].split(":")
+    return getattr(importlib.import_module(f"swapnas.spaces.{module}"), fn)
 
 
 def final_net(space: str, dataset: str) -> dict:
@@ -59,7 +71,7 @@ def final_net(space: str, dataset: str) -> dict:
 def final_size(mod: ModuleType, arch: Any, final: dict) -> float:
     """Parameters (millions) of the final network, auxiliary head excluded (meta device)."""
     with torch.device("meta"):
-        return count_params_k(mod.build(arch, **final["net"])) / 1e3
+        return count_params_k(_builder(mod, final)(arch, **final["net"])) / 1e3
 
 
 def final_macs(mod: ModuleType, arch: Any, final: dict) -> float:
@@ -70,7 +82,7 @@ def final_macs(mod: ModuleType, arch: Any, final: dict) -> float:
     """
     r = final["resolution"]
     with torch.device("meta"):
-        model = mod.build(arch, **final["net"]).eval()
+        model = _builder(mod, final)(arch, **final["net"]).eval()
         counter = FlopCounterMode(display=False)
         with torch.no_grad(), counter:
             model(torch.empty(1, 3, r, r))
@@ -95,7 +107,10 @@ def target_prior(mod: ModuleType, proxy_net: dict, final: dict, target_m: float,
     sizes = np.array([final_size(mod, a, final) for a in archs])
     a, b = np.polyfit(sizes, theta, 1)
     r2 = float(np.corrcoef(sizes, theta)[0, 1] ** 2)
-    lo, hi = (v / 1e3 for v in mod.param_range_k(**final["net"]))  # exact, thousands -> millions
+    if "builder" in final:  # no exact range for another builder: the sampled one
+        lo, hi = float(sizes.min()), float(sizes.max())
+    else:
+        lo, hi = (v / 1e3 for v in mod.param_range_k(**final["net"]))  # exact, thousands -> millions
     if not lo <= target_m <= hi:
         raise ValueError(f"--target-params {target_m}M is outside this space's range: {lo:.3f}-{hi:.3f}M "
                          "for the final network")

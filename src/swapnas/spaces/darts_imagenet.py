@@ -1,0 +1,112 @@
+"""The DARTS ImageNet (mobile setting) evaluation network for a genotype.
+
+Layout (Liu et al., ICLR 2019, ImageNet evaluation network), for 224×224 inputs:
+
+- ``stem0``: Conv 3×3 (3 → C/2, stride 2) → BN → ReLU → Conv 3×3 (C/2 → C, stride 2) → BN  (56×56)
+- ``stem1``: ReLU → Conv 3×3 (C → C, stride 2) → BN                                       (28×28)
+- ``layers`` cells (the cells of :mod:`darts_net`); the first cell takes ``s0 = stem0(x)`` and
+  ``s1 = stem1(s0)`` and so preprocesses ``s0`` with a factorized reduction
+  (``reduction_prev=True``); the cells at ``layers // 3`` and ``2 * layers // 3`` are reduction
+  cells (stride 2, channels doubled): 28 → 14 → 7.
+- optional auxiliary head on the output of cell ``2 * layers // 3`` (7×7 at 224 px; the DARTS code
+  comments "14×14", but its head is applied after the second reduction, as here); global average
+  pool → linear (1000 classes).
+
+The mobile setting is C=48, layers=14 (DARTS-V2: 4.7 M parameters in the paper, auxiliary head
+excluded; this module gives 4.72 M).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .darts_genotype import Genotype, parse
+from .darts_net import Cell
+
+
+class AuxiliaryHeadImageNet(nn.Module):
+    """Auxiliary classifier after the second reduction (7×7 maps at 224 px).
+
+    ReLU → avg-pool 5 (stride 2) → 1×1 conv to 128 → BN → ReLU → 2×2 conv to 768 → BN → ReLU →
+    global average pool → linear. (The final average pool is a no-op at 7×7, where the 2×2 conv
+    already gives 1×1; it lets the head accept larger maps such as 14×14.)
+    """
+
+    def __init__(self, c: int, num_classes: int):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.ReLU(inplace=True),
+            nn.AvgPool2d(5, stride=2, padding=0, count_include_pad=False),
+            nn.Conv2d(c, 128, 1, bias=False), nn.BatchNorm2d(128), nn.ReLU(inplace=True),
+            nn.Conv2d(128, 768, 2, bias=False), nn.BatchNorm2d(768), nn.ReLU(inplace=True),
+            nn.AdaptiveAvgPool2d(1),
+        )
+        self.classifier = nn.Linear(768, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.features(x).flatten(1))
+
+
+class NetworkImageNet(nn.Module):
+    """The DARTS ImageNet network: two stride-2 stems, ``layers`` cells, global pool, linear head.
+
+    ``drop_path_prob`` (an attribute the trainer may change between epochs) applies in training
+    mode. In training mode with ``auxiliary=True`` the forward returns ``(logits, aux_logits)``,
+    else the logits.
+    """
+
+    def __init__(self, genotype: Genotype, C: int = 48, layers: int = 14, num_classes: int = 1000,
+                 auxiliary: bool = False, drop_path_prob: float = 0.0):
+        super().__init__()
+        if C % 2:
+            raise ValueError(f"the ImageNet stem halves C, so C must be even (got {C})")
+        if layers < 1:
+            raise ValueError(f"layers must be >= 1 (got {layers})")
+        self.drop_path_prob = drop_path_prob
+        self.stem0 = nn.Sequential(
+            nn.Conv2d(3, C // 2, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(C // 2), nn.ReLU(inplace=True),
+            nn.Conv2d(C // 2, C, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(C),
+        )
+        self.stem1 = nn.Sequential(
+            nn.ReLU(inplace=False),  # not in place: stem0(x) is also s0 of the first cell
+            nn.Conv2d(C, C, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(C),
+        )
+        c_pp, c_p, c_curr = C, C, C
+        self.cells = nn.ModuleList()
+        reduction_prev = True  # s0 (stem0) has twice the resolution of s1 (stem1)
+        c_aux = None
+        for i in range(layers):
+            reduction = i in (layers // 3, 2 * layers // 3)
+            if reduction:
+                c_curr *= 2
+            cell = Cell(genotype, c_pp, c_p, c_curr, reduction, reduction_prev)
+            self.cells.append(cell)
+            reduction_prev = reduction
+            c_pp, c_p = c_p, cell.multiplier * c_curr
+            if i == 2 * layers // 3:
+                c_aux = c_p
+        self.aux_index = 2 * layers // 3
+        self.auxiliary_head = AuxiliaryHeadImageNet(c_aux, num_classes) if auxiliary and c_aux else None
+        self.global_pooling = nn.AdaptiveAvgPool2d(1)
+        self.classifier = nn.Linear(c_p, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        s0 = self.stem0(x)
+        s1 = self.stem1(s0)
+        aux = None
+        for i, cell in enumerate(self.cells):
+            s0, s1 = s1, cell(s0, s1, self.drop_path_prob)
+            if i == self.aux_index and self.auxiliary_head is not None and self.training:
+                aux = self.auxiliary_head(s1)
+        logits = self.classifier(self.global_pooling(s1).flatten(1))
+        return (logits, aux) if aux is not None else logits
+
+
+def build_imagenet(genotype: Genotype | str, C: int = 48, layers: int = 14, num_classes: int = 1000,
+                   auxiliary: bool = False, drop_path_prob: float = 0.0) -> NetworkImageNet:
+    """The DARTS ImageNet network for ``genotype`` (defaults: the mobile setting, 48 channels, 14 cells)."""
+    if isinstance(genotype, str):
+        genotype = parse(genotype)
+    return NetworkImageNet(genotype, C=C, layers=layers, num_classes=num_classes, auxiliary=auxiliary,
+                           drop_path_prob=drop_path_prob)
