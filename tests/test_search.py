@@ -126,6 +126,8 @@ def test_search_cli_resumes_without_rescoring(data_dir, tmp_path, capsys) -> Non
     assert again["history"][:6] == first["history"] and again["cycles"] == 3
     after = db.execute("SELECT arch, proxy, created FROM scores ORDER BY 1, 2").fetchall()
     assert set(rows) <= set(after)  # nothing re-scored
+    assert main([*args, "--mu", "100", "--sigma", "1000"]) == 2  # another fitness: refuse to resume
+    assert "another fitness" in capsys.readouterr().err
     # a one-shot run from scratch gives the same trajectory
     out2 = tmp_path / "s2"
     assert main(["search", "--space", "nb201", "--dataset", "cifar10", "--data-dir", str(data_dir),

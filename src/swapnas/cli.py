@@ -241,6 +241,9 @@ def _add_search(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--target-params", type=_millions, default=None, metavar="4.0M",
                    help="aim at this final-network size instead of --mu/--sigma (mapping in docs/search.md)")
     p.add_argument("--tolerance", type=float, default=0.1, help="relative width of --target-params (default 0.1)")
+    p.add_argument("--prior", type=float, nargs=2, default=None, metavar=("CENTRE", "WIDTH"),
+                   help="size-prior rule: mu = lo + CENTRE*(hi-lo), sigma = (WIDTH*(hi-lo))^2 over the proxy "
+                   "net's size range (default: nb201 1.0 0.3, chosen on CIFAR-10 searches; darts 0.8 1.0)")
     p.add_argument("--max-params", type=_millions, default=None, metavar="5M", help="hard limit, final network")
     p.add_argument("--max-macs", type=_millions, default=None, metavar="600M",
                    help="hard limit on multiply-adds of the final network (one image)")
@@ -278,7 +281,8 @@ def _cmd_search(args: argparse.Namespace) -> int:
         result = run_search(
             args.space, args.dataset, config=config, seed=args.seed, store=store, out=out,
             device=resolve_device(args.device), score_seed=args.score_seed, mu=args.mu, sigma=args.sigma,
-            target_params=args.target_params, tolerance=args.tolerance, max_params=args.max_params,
+            target_params=args.target_params, tolerance=args.tolerance,
+            prior=tuple(args.prior) if args.prior else None, max_params=args.max_params,
             max_macs=args.max_macs, max_evals=args.max_evals, max_seconds=args.max_seconds, net=args.net,
             batch_size=args.batch_size, repeats=args.repeats, data_dir=args.data_dir, progress=not args.no_progress,
         )

@@ -29,12 +29,12 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 from tqdm import tqdm
 
-from .correlate import configure
+from .correlate import configure, scoring_net
 from .scoring import score_arch
 from .search import EAConfig, Evolution
 from .spaces import get_space
 from .store import ScoreStore
-from .swap import count_params_k
+from .swap import count_params_k, prior_from_range
 
 #: The final (trained) network per space and dataset: build options and input resolution.
 FINAL_NETS: dict[str, dict[str, dict]] = {
@@ -58,6 +58,13 @@ def _builder(mod: ModuleType, final: dict):  # noqa: ANN202
         return mod.build
     module, fn = final["builder"].split(":")
     return getattr(importlib.import_module(f"swapnas.spaces.{module}"), fn)
+
+
+#: Size-prior rule (centre, width as fractions of the proxy net's size range) used by the search
+#: when neither --mu/--sigma nor --target-params is given. NB201: chosen on CIFAR-10 search
+#: results only (docs/search.md: the correlation prior 0.8/1.0 leads the EA to a deep-chain
+#: cell at 91.63%); other spaces: the shared correlation rule.
+SEARCH_PRIOR: dict[str, tuple[float, float]] = {"nb201": (1.0, 0.3)}
 
 
 def final_net(space: str, dataset: str) -> dict:
@@ -152,23 +159,32 @@ def _save(path: Path, doc: dict) -> None:
 def run_search(
     space: str, dataset: str, *, config: EAConfig, seed: int, store: ScoreStore, out: Path,
     device: torch.device, score_seed: int = 0, mu: float | None = None, sigma: float | None = None,
-    target_params: float | None = None, tolerance: float = 0.1, max_params: float | None = None,
+    target_params: float | None = None, tolerance: float = 0.1, prior: tuple[float, float] | None = None,
+    max_params: float | None = None,
     max_macs: float | None = None, max_evals: int | None = None, max_seconds: float | None = None,
     net: dict | None = None, batch_size: int | None = None, repeats: int | None = None,
     data_dir: str | None = None, progress: bool = True,
 ) -> SearchResult:
-    """Run (or resume) a SWAP-NAS search; state in ``out/state.json``, scores in ``store``."""
+    """Run (or resume) a SWAP-NAS search; state in ``out/state.json``, scores in ``store``.
+
+    Size prior: ``mu``/``sigma`` if given; else ``target_params`` (:func:`target_prior`); else the
+    rule ``prior`` = (centre, width) on the proxy net's size range (default ``SEARCH_PRIOR``, or
+    the space's correlation rule).
+    """
     mod = get_space(space)
     final = final_net(space, dataset)
+    proxy_net = scoring_net(space, dataset, net)
     mapping = None
     if target_params is not None:
         if mu is not None or sigma is not None:
             raise ValueError("give either --target-params or --mu/--sigma, not both")
-        from .correlate import scoring_net
-
-        proxy_net = {k: v for k, v in scoring_net(space, dataset, net).items()}
         mu, sigma, mapping = target_prior(mod, proxy_net, final, target_params, tolerance,
                                           num_classes=final["net"]["num_classes"])
+    elif mu is None and sigma is None and (prior or space in SEARCH_PRIOR):
+        centre, width = prior or SEARCH_PRIOR[space]
+        lo, hi = mod.param_range_k(num_classes=final["net"]["num_classes"], **proxy_net)
+        mu, sigma = prior_from_range(lo, hi, centre, width)
+        mapping = {"prior_centre": centre, "prior_width": width, "proxy_range_k": [lo, hi]}
     protocol, batch, proxies = configure(space, dataset, "swap_reg", seed=score_seed, batch_size=batch_size,
                                          repeats=repeats, net=net, data_dir=data_dir, mu=mu, sigma=sigma)
     fitness_proxy = proxies[0]
@@ -182,8 +198,15 @@ def run_search(
     ea = Evolution(mod, config, seed, feasible)
     out.mkdir(parents=True, exist_ok=True)
     state_path = out / "state.json"
+    fitness_id = {"proxy": fitness_proxy.key, "protocol": protocol.fingerprint, "net": protocol.net_key,
+                  "batch_size": protocol.batch_size, "repeats": protocol.repeats, "score_seed": score_seed,
+                  "constraints": [max_params, max_macs]}
     if state_path.is_file():
-        ea.load_state_dict(json.loads(state_path.read_text()))
+        saved = json.loads(state_path.read_text())
+        if saved.get("fitness") != fitness_id:
+            raise ValueError(f"{state_path} holds a search with another fitness or constraints "
+                             f"({saved.get('fitness')}); use another --out folder or the same settings")
+        ea.load_state_dict(saved["ea"])
     batch_dev = batch.to(device)
     t0 = time.perf_counter()
     bar = tqdm(total=config.cycles + 1, initial=ea.cycle + bool(ea.population), desc=f"search {space}/{dataset}",
@@ -197,7 +220,7 @@ def run_search(
         recs = [score_arch(a, mod.build, [fitness_proxy], batch_dev, protocol, device, store)[fitness_proxy.name]
                 for a in archs]
         ea.tell(archs, [r.value if r.ok else math.nan for r in recs])
-        _save(state_path, ea.state_dict())
+        _save(state_path, {"fitness": fitness_id, "ea": ea.state_dict()})
         bar.update(1)
         bar.set_postfix(best=f"{ea.best[1]:.4g}", evals=len(ea.history))
     bar.close()

@@ -115,6 +115,14 @@ def _finish(values: list[float], seconds: float, peak: int | None) -> Record:
     return Record("ok", mean, std, values, seconds, peak, None)
 
 
+def with_bases(proxies: Iterable[Proxy]) -> list[Proxy]:
+    """The per-arch proxies (set-level ones have no per-arch value) plus the bases their derived
+    proxies need (e.g. ``swap`` for ``swap_reg``), in the order :func:`score_arch` scores them."""
+    out = [p for p in proxies if not p.parts]
+    names = {p.name for p in out}
+    return out + [get_proxy(b) for b in sorted({p.base for p in out if p.base} - names)]
+
+
 def score_arch(
     arch: object,
     build: Callable[..., nn.Module],
@@ -131,10 +139,7 @@ def score_arch(
     ``swap_reg``) transform their base's per-repeat values. Each proxy's result
     is committed to ``store`` as soon as it is known.
     """
-    proxies = [p for p in proxies if not p.parts]  # set-level proxies have no per-arch value
-    names = {p.name for p in proxies}
-    # a derived proxy needs its base: reuse the stored base values when present
-    proxies += [get_proxy(b) for b in sorted({p.base for p in proxies if p.base} - names)]
+    proxies = with_bases(proxies)
     key = str(arch)
     out: dict[str, Record] = {}
     todo: list[Proxy] = []
