@@ -51,7 +51,7 @@ def _model(seed: int, **kw) -> nn.Module:
     return Net(**kw)
 
 
-@pytest.mark.parametrize("s", [1, 16, 63, 64, 65, 200])
+@pytest.mark.parametrize("s", [1, 8, 9, 15, 16, 17, 20, 21, 63, 64, 65, 200])
 def test_equals_naive_count(s: int) -> None:
     torch.manual_seed(100 + s)
     model = _model(s)

@@ -74,6 +74,22 @@ def pack_patterns(maps: torch.Tensor) -> torch.Tensor:
     return packed.t().contiguous().view(_WORD_DTYPES.get(width, torch.int64))  # (V, W)
 
 
+#: Up to this many samples, distinct patterns are counted with a 2**S presence table (O(V))
+#: instead of sorting (O(V log V)); 2**20 booleans = 1 MiB.
+TABLE_MAX_SAMPLES = 20
+
+
+def _count_with_table(maps: Sequence[torch.Tensor], s: int) -> int:
+    """Exact distinct count of single-word patterns of ``s`` <= TABLE_MAX_SAMPLES samples."""
+    seen = torch.zeros(2**s, dtype=torch.bool, device=maps[0].device)
+    for words in maps:
+        idx = words.view(-1).to(torch.int64)
+        if words.dtype == torch.int16:  # the sign bit of int16 words is sample 15
+            idx = idx & 0xFFFF
+        seen[idx] = True
+    return int(seen.sum())
+
+
 def _count_distinct_rows(rows: torch.Tensor) -> int:
     """Exact number of distinct rows of a (V, W) integer tensor."""
     if rows.shape[1] == 1:
@@ -170,6 +186,9 @@ def swap_score(
                 f"{'/'.join(map(str, sorted(input_dims)))}-D input. Pass activations= "
                 "(e.g. swapnas.EXTENDED_ACTIVATIONS) or input_dims=(2, 3, 4) to hook others."
             )
+        s = inputs.shape[0]
+        if s <= TABLE_MAX_SAMPLES:
+            return _count_with_table(maps, s)
         return _count_distinct_rows(torch.cat(maps) if len(maps) > 1 else maps[0])
 
 
