@@ -89,3 +89,17 @@ def test_set_level_te_nas_is_ranked_over_the_scored_archs(data_dir, tmp_path) ->
     # only the parts are stored: the set-level value depends on the candidate set
     db = sqlite3.connect(out / "scores.sqlite")
     assert {r[0].split("@")[0] for r in db.execute("SELECT DISTINCT proxy FROM scores")} == {"te_nas_ntk", "te_nas_lr"}
+
+
+def test_executor_ray_without_ray_is_a_clear_error(data_dir, tmp_path, capsys, monkeypatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` raises ImportError
+    base = ["correlate", "--proxies", "params", "--data-dir", str(data_dir), "--out", str(tmp_path), *SMALL]
+    assert main([*base, "--executor", "ray"]) == 2
+    assert "pip install 'swapnas[ray]'" in capsys.readouterr().err
+    assert main(["grid", "--benchmarks", "nb201", "--tasks", "cifar10", "--proxies", "params", "--archs", "2",
+                 "--data-dir", str(data_dir), "--out", str(tmp_path / "g"), "--executor", "ray"]) == 2
+    assert "pip install 'swapnas[ray]'" in capsys.readouterr().err
+    assert main([*base, "--address", "auto"]) == 2  # a Ray option without --executor ray
+    assert "only apply with --executor ray" in capsys.readouterr().err

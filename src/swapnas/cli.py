@@ -62,6 +62,66 @@ def _archs_per(text: str) -> dict[str, int | None]:
     return out
 
 
+def _ray_gpus(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--ray-gpus takes a number of GPUs per task, e.g. 1 or 0.25, not {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"--ray-gpus must be >= 0 (got {text})")
+    return v
+
+
+def _positive(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, not {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer (got {text})")
+    return v
+
+
+def _add_executor_args(p: argparse.ArgumentParser) -> None:
+    """Where the archs are scored: here, or on Ray workers (results always go to --store from here)."""
+    p.add_argument("--executor", default="local", choices=["local", "ray"],
+                   help="local: score in this process; ray: one Ray task per arch on a local Ray instance or "
+                   "the cluster at --address (needs pip install 'swapnas[ray]'); same scores, same store")
+    p.add_argument("--address", default=None, metavar="ADDR",
+                   help="--executor ray: address of a running Ray cluster, e.g. auto or HOST:6379 "
+                   "(default: start a local Ray instance)")
+    p.add_argument("--ray-cpus", type=_positive, default=None, metavar="N",
+                   help="--executor ray: CPUs of the local Ray instance = parallel CPU tasks (default: all)")
+    p.add_argument("--ray-gpus", type=_ray_gpus, default=None, metavar="G",
+                   help="--executor ray: GPUs per task, e.g. 1, or 0.25 for four tasks per GPU; tasks then score "
+                   "on cuda (default: 1 when --device is cuda, or auto and this machine has CUDA; else 0)")
+
+
+def _executor(args: argparse.Namespace):
+    """The executor and the device the archs are scored on, from the --executor options."""
+    from .correlate import resolve_device
+    from .executors import make_executor
+
+    if args.executor == "local":
+        given = [o for o, v in (("--address", args.address), ("--ray-cpus", args.ray_cpus),
+                                ("--ray-gpus", args.ray_gpus)) if v is not None]
+        if given:
+            raise ValueError(f"{', '.join(given)} only apply with --executor ray")
+        return make_executor("local"), resolve_device(args.device)
+    import torch
+
+    gpus = args.ray_gpus
+    if gpus is None:  # the workers' device; this machine need not have one when --address is a cluster
+        cuda = args.device.startswith("cuda") or (args.device == "auto" and torch.cuda.is_available())
+        gpus = 1.0 if cuda else 0.0
+    elif gpus == 0 and args.device.startswith("cuda"):
+        raise ValueError("--device cuda with --executor ray needs --ray-gpus > 0")
+    if gpus > 0 and args.device == "cpu":
+        raise ValueError("--ray-gpus > 0 scores on cuda; drop --device cpu")
+    executor = make_executor("ray", address=args.address, num_cpus=args.ray_cpus, num_gpus_per_task=gpus)
+    return executor, torch.device("cuda" if gpus > 0 else "cpu")
+
+
 def _add_scoring_args(p: argparse.ArgumentParser) -> None:
     """Options shared by every command that scores archs of a benchmark."""
 
@@ -85,6 +145,7 @@ def _add_scoring_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--shard", type=_shard, default=None, metavar="I/K",
                    help="score only shard I of K (archs I, I+K, …) into --store and skip the table; "
                    "run K shards in parallel, then once without --shard for the table")
+    _add_executor_args(p)
     p.add_argument("--no-progress", action="store_true")
 
 
@@ -124,7 +185,7 @@ def _net_overrides(args: argparse.Namespace) -> dict:
 
 def _cmd_correlate(args: argparse.Namespace) -> int:
     from .benchmarks import get_benchmark
-    from .correlate import check_task, configure, pick_archs, resolve_device, run_correlation, score_archs, shard_of, write_outputs
+    from .correlate import check_task, configure, pick_archs, run_correlation, score_archs, shard_of, write_outputs
     from .report import failure_lines, protocol_text, results_table
     from .store import ScoreStore
 
@@ -137,12 +198,12 @@ def _cmd_correlate(args: argparse.Namespace) -> int:
         image_root=args.image_root, fill=args.fill, mu=args.mu, sigma=args.sigma,
     )
     out = Path(args.out)
-    device = resolve_device(args.device)
-    with ScoreStore(args.store or out / "scores.sqlite") as store:
+    executor, device = _executor(args)
+    with executor, ScoreStore(args.store or out / "scores.sqlite") as store:
         if args.shard is not None:
             archs = shard_of(pick_archs(bench.archs_for(task), args.archs, args.seed), args.shard)
             recs = score_archs(archs, bench.space, proxies, protocol, batch, store, device, args.retry_failed,
-                               not args.no_progress, f"shard {args.shard[0]}/{args.shard[1]}")
+                               not args.no_progress, f"shard {args.shard[0]}/{args.shard[1]}", executor)
             failed = sum(not r.ok for rs in recs.values() for r in rs)
             print(f"scored shard {args.shard[0]}/{args.shard[1]}: {len(archs)} archs, {failed} failed scores, "
                   f"in {store.path}; rerun without --shard for the table")
@@ -150,13 +211,15 @@ def _cmd_correlate(args: argparse.Namespace) -> int:
         run = run_correlation(
             bench=bench, task=task, proxies=proxies, n_archs=args.archs, protocol=protocol, batch=batch,
             store=store, device=device, retry_failed=args.retry_failed, progress=not args.no_progress,
+            executor=executor,
         )
     write_outputs(run, out)
     print(protocol_text(run.protocol, run.ground_truth, run.batch_note))
     for p in proxies:
         if p.options:
             print(f"{p.name}: {p.key}")
-    print(f"device {device} | wall {run.wall_seconds:.1f} s (stored scores are reused)\n")
+    where = f"device {device}" + (" on Ray workers" if args.executor == "ray" else "")
+    print(f"{where} | wall {run.wall_seconds:.1f} s (stored scores are reused)\n")
     print(results_table(run.results))
     for line in failure_lines(run.results):
         print(line)
@@ -185,22 +248,23 @@ def _add_grid(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--store", default=None, help="SQLite score store (default OUT/scores.sqlite)")
     p.add_argument("--retry-failed", action="store_true", help="re-score archs whose stored result is a failure")
     p.add_argument("--shard", type=_shard, default=None, metavar="I/K", help="score only shard I of K of every column")
+    _add_executor_args(p)
     p.add_argument("--out", required=True, help="output folder for grid.md, grid.json and grid.png")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_cmd_grid)
 
 
 def _cmd_grid(args: argparse.Namespace) -> int:
-    from .correlate import resolve_device
     from .grid import run_grid, select_columns, write_grid
     from .store import ScoreStore
 
     columns = select_columns(args.benchmarks, args.tasks)
     out = Path(args.out)
-    with ScoreStore(args.store or out / "scores.sqlite") as store:
+    executor, device = _executor(args)
+    with executor, ScoreStore(args.store or out / "scores.sqlite") as store:
         cols = run_grid(columns, proxies=args.proxies, n_archs=args.archs, n_archs_per=args.archs_per, seed=args.seed, repeats=args.repeats,
-                        store=store, device=resolve_device(args.device), data_dir=args.data_dir, shard=args.shard,
-                        retry_failed=args.retry_failed, progress=not args.no_progress)
+                        store=store, device=device, data_dir=args.data_dir, shard=args.shard,
+                        retry_failed=args.retry_failed, progress=not args.no_progress, executor=executor)
     if args.shard is not None:
         print(f"scored shard {args.shard[0]}/{args.shard[1]} of {len(columns)} columns into {args.store or out / 'scores.sqlite'}; "
               "rerun without --shard for the grid")

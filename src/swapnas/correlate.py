@@ -7,6 +7,8 @@ import json
 import logging
 import random
 import time
+from collections import Counter
+from contextlib import closing
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -16,11 +18,12 @@ from tqdm import tqdm
 
 from .benchmarks import Benchmark
 from .data import Batch, load_batch
+from .executors import Executor, LocalExecutor, ScoreTask
 from .proxies import Proxy, resolve
-from .scoring import Protocol, score_arch
+from .scoring import Protocol, with_bases
 from .spaces import get_space
 from .stats import correlate
-from .store import Record, ScoreStore
+from .store import Record, ScoreKey, ScoreStore
 
 log = logging.getLogger(__name__)
 
@@ -76,18 +79,52 @@ def pick_archs(all_archs: list, n: int | None, seed: int) -> list:
 def score_archs(
     archs: list, space: str, proxies: list[Proxy], protocol: Protocol, batch: Batch, store: ScoreStore,
     device: torch.device, retry_failed: bool = False, progress: bool = True, desc: str = "",
+    executor: Executor | None = None,
 ) -> dict[str, list[Record]]:
-    """Score every arch with every proxy (stored scores are reused); records per proxy."""
-    build = get_space(space).build
+    """Score every arch with every proxy (stored scores are reused); records per proxy, in arch order.
+
+    Archs whose records are all stored are not scored again; the others go to ``executor``
+    (default: :class:`~swapnas.executors.LocalExecutor`, in this process), which may run them
+    anywhere and in any order. Each result is written to ``store`` here, as soon as it arrives.
+    """
+    executor = executor or LocalExecutor()
     store.add_protocol(protocol.fingerprint, protocol.describe())
-    batch_dev = batch.to(device)
     per_arch = [p for p in proxies if not p.parts]
-    records: dict[str, list[Record]] = {p.name: [] for p in per_arch}
-    for arch in tqdm(archs, desc=desc or space, unit="arch", disable=not progress, dynamic_ncols=True):
-        recs = score_arch(arch, build, per_arch, batch_dev, protocol, device, store, retry_failed)
-        for p in per_arch:
-            records[p.name].append(recs[p.name])
-    return records
+    needed = with_bases(per_arch)  # what score_arch stores: the proxies and the bases they derive from
+
+    def missing(rec: Record | None) -> bool:
+        return rec is None or (retry_failed and not rec.ok)
+
+    done: dict[str, dict[str, Record]] = {}
+    todo: dict[str, tuple[object, dict[ScoreKey, Record]]] = {}
+    for arch in archs:
+        k = str(arch)
+        if k in done or k in todo:
+            continue
+        keys = {p.name: protocol.key(k, p) for p in needed}
+        known = {key: rec for key in keys.values() if (rec := store.get(key)) is not None}
+        if any(missing(known.get(key)) for key in keys.values()):
+            todo[k] = (arch, known)
+        else:
+            done[k] = {name: known[key] for name, key in keys.items()}
+    count = Counter(str(arch) for arch in archs)
+    task = ScoreTask(space, tuple(per_arch), batch, protocol, retry_failed)
+    label = str(executor.device_for(device))
+    results = executor.score(task, device, list(todo.values()))
+    with closing(results), tqdm(total=len(archs), initial=sum(count[k] for k in done), desc=desc or space,
+                                unit="arch", disable=not progress, dynamic_ncols=True) as bar:
+        for arch, recs in results:
+            k = str(arch)
+            known = todo.pop(k)[1]
+            for p in needed:
+                key = protocol.key(k, p)
+                if missing(known.get(key)):
+                    store.put(key, recs[p.name], device=label)
+            done[k] = recs
+            bar.update(count[k])
+    if todo:
+        raise RuntimeError(f"the {executor.name} executor returned no result for {len(todo)} arch(s)")
+    return {p.name: [done[str(arch)][p.name] for arch in archs] for p in per_arch}
 
 
 def set_level_records(proxy: Proxy, records: dict[str, list[Record]]) -> list[Record]:
@@ -134,6 +171,7 @@ def run_correlation(
     device: torch.device,
     retry_failed: bool = False,
     progress: bool = True,
+    executor: Executor | None = None,
 ) -> CorrelateRun:
     """Score ``n_archs`` sampled archs of ``bench``'s ``task`` (resuming from ``store``) and correlate."""
     check_task(bench, task)
@@ -141,7 +179,7 @@ def run_correlation(
     archs = pick_archs(bench.archs_for(task), n_archs, protocol.seed)
     t0 = time.perf_counter()
     records = score_archs(archs, bench.space, proxy_list, protocol, batch, store, device, retry_failed, progress,
-                          f"{bench.name}/{task}")
+                          f"{bench.name}/{task}", executor)
     for p in proxy_list:
         if p.parts:
             records[p.name] = set_level_records(p, records)

@@ -19,6 +19,7 @@ import torch
 
 from .benchmarks import get_benchmark
 from .correlate import CorrelateRun, check_task, configure, pick_archs, run_correlation, score_archs, shard_of
+from .executors import Executor
 from .proxies import get_proxy, resolve
 from .store import ScoreStore
 
@@ -72,11 +73,13 @@ def run_grid(
     columns: list[tuple[str, str]], *, proxies: str, n_archs: int | None, seed: int, repeats: int,
     n_archs_per: dict[str, int | None] | None = None,
     store: ScoreStore, device: torch.device, data_dir: str | None = None, shard: tuple[int, int] | None = None,
-    retry_failed: bool = False, progress: bool = True,
+    retry_failed: bool = False, progress: bool = True, executor: Executor | None = None,
 ) -> list[GridColumn]:
     """Score and correlate every column (resuming from ``store``); with ``shard`` only score.
 
     ``n_archs`` archs are drawn per column (``n_archs_per[benchmark]`` where given; None = all).
+    ``executor`` scores the archs (default: in this process; a :class:`~swapnas.executors.RayExecutor`
+    spreads them over Ray workers, the results still go to ``store`` from this process).
     """
     n_archs_per = dict(n_archs_per or {})
     unknown = set(n_archs_per) - {name for name, _ in columns}
@@ -93,11 +96,11 @@ def run_grid(
         if shard is not None:
             archs = shard_of(pick_archs(bench.archs_for(task), n, seed), shard)
             score_archs(archs, bench.space, proxy_list, protocol, batch, store, device, retry_failed, progress,
-                        f"{name}/{task} shard {shard[0]}/{shard[1]}")
+                        f"{name}/{task} shard {shard[0]}/{shard[1]}", executor)
             continue
         run: CorrelateRun = run_correlation(
             bench=bench, task=task, proxies=proxy_list, n_archs=n, protocol=protocol, batch=batch,
-            store=store, device=device, retry_failed=retry_failed, progress=progress,
+            store=store, device=device, retry_failed=retry_failed, progress=progress, executor=executor,
         )
         out.append(GridColumn(name, task, run.ground_truth, run.protocol, run.batch_note, len(run.archs),
                               run.wall_seconds, [asdict(r) for r in run.results]))

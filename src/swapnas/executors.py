@@ -1,0 +1,286 @@
+"""Where architectures are scored: in this process, or on Ray workers (one machine or a cluster).
+
+:func:`swapnas.correlate.score_archs` is the driver. It reads the store first, sends an
+executor only the archs that still miss a record (each with the records that are stored for
+it, so a derived proxy such as ``swap_reg`` reuses a stored base exactly as the local path
+does), and writes every result the executor yields to the store as soon as it arrives: the
+driver is the store's only writer, and a crash of the driver loses only the archs in flight.
+
+An executor evaluates :func:`swapnas.scoring.score_arch` without a store and yields
+``(arch, {proxy_name: Record})`` as archs complete, in any order. Scores do not depend on
+the process that computes them (every (arch, repeat) has its own seed), so a Ray run gives
+the same store as a local run on the same kind of device.
+
+* :class:`LocalExecutor`: in this process, in order (the default).
+* :class:`RayExecutor`: one Ray task per arch (or per ``chunk_size`` archs). The protocol,
+  the input batch and the proxies go to the object store once. A task whose worker dies
+  (segfault, ``os._exit``, the OOM killer, a lost node) is retried up to ``max_retries``
+  times, so a crash loses only the arch in flight; an arch whose worker dies every time is
+  stored as a failure (rerun with ``--retry-failed``) and the sweep goes on. CPU tasks use
+  ``cpus_per_task`` torch threads (1 by default). With ``num_gpus_per_task > 0`` every task
+  asks Ray for that share of a GPU (0.25: four tasks per GPU) and scores on ``cuda``; Ray
+  sets ``CUDA_VISIBLE_DEVICES`` per task. On a cluster, install swapnas (with the same
+  torch) on every node; the data bundle is needed by the driver only.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import torch
+
+from .data import Batch
+from .proxies import Proxy
+from .scoring import Protocol, score_arch, with_bases
+from .spaces import get_space
+from .store import Record, ScoreKey
+
+log = logging.getLogger(__name__)
+
+RAY_HINT = "pip install 'swapnas[ray]'"
+EXECUTORS = ("local", "ray")
+
+#: what an executor gets per arch: the arch and the records already stored for it
+Item = tuple[object, dict[ScoreKey, Record]]
+
+
+@dataclass(frozen=True)
+class ScoreTask:
+    """What every arch of one ``score_archs`` call shares."""
+
+    space: str
+    proxies: tuple[Proxy, ...]  # per-arch proxies (no set-level ones)
+    batch: Batch
+    protocol: Protocol
+    retry_failed: bool = False
+
+
+class _Preloaded:
+    """A read-only stand-in for the store inside a worker: the driver's stored records for one
+    arch; ``score_arch`` reuses them and its writes are dropped (the driver writes)."""
+
+    def __init__(self, known: dict[ScoreKey, Record]):
+        self._known = known
+
+    def get(self, key: ScoreKey) -> Record | None:
+        return self._known.get(key)
+
+    def put(self, key: ScoreKey, record: Record, device: str = "") -> None:
+        pass
+
+
+def score_item(task: ScoreTask, batch: Batch, device: torch.device, arch: object,
+               known: dict[ScoreKey, Record]) -> dict[str, Record]:
+    """Score one arch on ``device`` (``batch`` already there), reusing the ``known`` records."""
+    build = get_space(task.space).build
+    return score_arch(arch, build, task.proxies, batch, task.protocol, device, _Preloaded(known), task.retry_failed)
+
+
+class Executor:
+    """Runs ``score_item`` over archs and yields ``(arch, records)`` as they complete."""
+
+    name = "executor"
+
+    def device_for(self, device: torch.device) -> torch.device:
+        """The device the archs are scored on when the caller asks for ``device``."""
+        return device
+
+    def score(self, task: ScoreTask, device: torch.device, items: Sequence[Item]) -> Iterator[tuple[object, dict[str, Record]]]:
+        """A generator of ``(arch, {proxy_name: Record})``, one per item, in any order; ``known``
+        (the item's second part) holds the arch's stored records, which ``score_arch`` reuses.
+        Closing the generator early stops what is in flight."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> Executor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class LocalExecutor(Executor):
+    """In this process, one arch after the other, in the given order."""
+
+    name = "local"
+
+    def score(self, task: ScoreTask, device: torch.device, items: Sequence[Item]) -> Iterator[tuple[object, dict[str, Record]]]:
+        batch = task.batch.to(device)
+        for arch, known in items:
+            yield arch, score_item(task, batch, device, arch, known)
+
+
+def require_ray():
+    """The ``ray`` module, or an ImportError that says how to install it."""
+    try:
+        import ray
+    except ImportError as exc:
+        raise ImportError(f"the Ray executor needs Ray, which is not installed here: {RAY_HINT}") from exc
+    return ray
+
+
+# per worker process: the latest shared payload, with its batch already on the device
+_PAYLOAD_CACHE: dict[str, tuple[ScoreTask, Batch, torch.device, int]] = {}
+
+
+def _ray_score_chunk(box: list, chunk: list[Item]) -> list[dict[str, Record]]:
+    """The Ray task: score a few archs. ``box`` holds the payload's ObjectRef (not resolved by
+    Ray, so each worker fetches and moves the batch once per ``score_archs`` call)."""
+    import ray
+
+    ref = box[0]
+    key = ref.hex()
+    if key not in _PAYLOAD_CACHE:
+        task, device_name, threads = ray.get(ref)
+        device = torch.device(device_name)
+        _PAYLOAD_CACHE.clear()
+        _PAYLOAD_CACHE[key] = (task, task.batch.to(device), device, threads)
+    task, batch, device, threads = _PAYLOAD_CACHE[key]
+    if threads and torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
+    return [score_item(task, batch, device, arch, known) for arch, known in chunk]
+
+
+def _crash_records(task: ScoreTask, arch: object, known: dict[ScoreKey, Record], error: str) -> dict[str, Record]:
+    """Records for an arch whose worker died on every try: stored ones kept, the rest failures."""
+    out = {}
+    for p in with_bases(task.proxies):
+        rec = known.get(task.protocol.key(str(arch), p))
+        ok = rec is not None and (rec.ok or not task.retry_failed)
+        out[p.name] = rec if ok else Record("failed", None, None, [], None, None, error[:2000])
+    return out
+
+
+class RayExecutor(Executor):
+    """Ray tasks on a local Ray instance (``address=None``) or a running cluster.
+
+    ``num_cpus`` sizes a local instance started here (default: all CPUs); it is ignored when
+    connecting to a cluster or when Ray is already initialised in this process (that instance
+    is used and left running). ``num_gpus_per_task`` > 0 scores on ``cuda`` with that share of
+    a GPU per task. ``max_retries``: retries of a task whose worker process dies.
+    ``max_in_flight``: tasks submitted at once (default: twice the task slots of the cluster).
+    """
+
+    name = "ray"
+
+    def __init__(
+        self, address: str | None = None, num_cpus: int | None = None, num_gpus_per_task: float = 0,
+        max_retries: int = 3, cpus_per_task: float = 1, threads_per_task: int | None = None,
+        chunk_size: int = 1, max_in_flight: int | None = None,
+    ):
+        ray = require_ray()
+        if num_gpus_per_task < 0 or cpus_per_task <= 0 or chunk_size < 1 or max_retries < 0:
+            raise ValueError("RayExecutor needs num_gpus_per_task >= 0, cpus_per_task > 0, chunk_size >= 1 "
+                             "and max_retries >= 0")
+        self.address = address
+        self.num_gpus_per_task = float(num_gpus_per_task)
+        self.cpus_per_task = cpus_per_task
+        self.threads = threads_per_task if threads_per_task is not None else max(1, int(cpus_per_task))
+        self.max_retries = max_retries
+        self.chunk_size = chunk_size
+        self._owns = not ray.is_initialized()
+        if self._owns:
+            kwargs: dict = {"address": address, "ignore_reinit_error": True}
+            if address is None:
+                kwargs.update(num_cpus=num_cpus, include_dashboard=False)
+            elif num_cpus is not None:
+                log.warning("num_cpus=%s ignored: connecting to the Ray cluster at %s", num_cpus, address)
+            ray.init(**kwargs)
+        elif num_cpus is not None or address is not None:
+            log.info("Ray is already initialised in this process: using it (address/num_cpus ignored)")
+        gpus = ray.cluster_resources().get("GPU", 0)
+        if self.num_gpus_per_task and gpus < self.num_gpus_per_task:
+            if self._owns:
+                ray.shutdown()
+            raise ValueError(f"{self.num_gpus_per_task:g} GPU(s) per task asked for, but the Ray cluster has "
+                             f"{gpus:g} GPU(s): its tasks could never run (score on CPUs with 0 GPUs per task)")
+        self.max_in_flight = max_in_flight or max(2, 2 * self._slots(ray))
+        self._remote = ray.remote(_ray_score_chunk).options(
+            num_cpus=cpus_per_task, num_gpus=self.num_gpus_per_task, max_retries=max_retries)
+
+    def _slots(self, ray) -> int:
+        res = ray.cluster_resources()
+        slots = int(res.get("CPU", 1) // self.cpus_per_task)
+        if self.num_gpus_per_task:
+            slots = min(slots, int(res.get("GPU", 0) // self.num_gpus_per_task))
+        return max(1, slots)
+
+    def device_for(self, device: torch.device) -> torch.device:
+        if self.num_gpus_per_task:
+            return torch.device("cuda")
+        if device.type != "cpu":
+            log.warning("the Ray executor scores on cpu (num_gpus_per_task=0), not on %s", device)
+        return torch.device("cpu")
+
+    def score(self, task: ScoreTask, device: torch.device, items: Sequence[Item]) -> Iterator[tuple[object, dict[str, Record]]]:
+        import ray
+        from ray.exceptions import OutOfMemoryError, WorkerCrashedError
+
+        items = list(items)
+        if not items:
+            return
+        # the batch goes to the object store on the CPU; each worker moves it to its device once
+        cpu_task = ScoreTask(task.space, tuple(task.proxies), task.batch.to("cpu"), task.protocol, task.retry_failed)
+        payload = ray.put((cpu_task, str(self.device_for(device)), self.threads))
+        chunks = iter([items[i:i + self.chunk_size] for i in range(0, len(items), self.chunk_size)])
+        pending: dict = {}
+
+        def refill() -> None:
+            while len(pending) < self.max_in_flight:
+                chunk = next(chunks, None)
+                if chunk is None:
+                    return
+                pending[self._remote.remote([payload], chunk)] = chunk
+
+        refill()
+        try:
+            while pending:
+                done, _ = ray.wait(list(pending), num_returns=1)
+                for ref in done:
+                    chunk = pending.pop(ref)
+                    try:
+                        outs = ray.get(ref)
+                    except (WorkerCrashedError, OutOfMemoryError) as exc:
+                        # the worker died on every one of 1 + max_retries tries: store failures, go on
+                        msg = f"Ray worker died {1 + self.max_retries} times: {type(exc).__name__}: {exc}"
+                        log.warning("%d arch(s) failed: %s", len(chunk), msg[:300])
+                        outs = [_crash_records(cpu_task, arch, known, msg) for arch, known in chunk]
+                    for (arch, _known), recs in zip(chunk, outs):
+                        yield arch, recs
+                refill()
+        finally:
+            for ref in pending:  # interrupted (Ctrl-C, a driver error): stop what is in flight
+                try:
+                    ray.cancel(ref)
+                except Exception:  # noqa: BLE001 - best effort
+                    pass
+
+    def close(self) -> None:
+        if self._owns:
+            import ray
+
+            ray.shutdown()
+            self._owns = False
+
+
+def make_executor(name: str = "local", *, address: str | None = None, num_cpus: int | None = None,
+                  num_gpus_per_task: float = 0, **ray_options) -> Executor:
+    """An executor by name (``local`` or ``ray``); a missing Ray is a ValueError saying how to get it."""
+    if name == "local":
+        return LocalExecutor()
+    if name == "ray":
+        try:
+            require_ray()
+        except ImportError as exc:
+            raise ValueError(str(exc)) from None
+        return RayExecutor(address=address, num_cpus=num_cpus, num_gpus_per_task=num_gpus_per_task, **ray_options)
+    raise ValueError(f"unknown executor {name!r}; choose one of {', '.join(EXECUTORS)}")
+
+
+__all__ = ["EXECUTORS", "Executor", "LocalExecutor", "RayExecutor", "ScoreTask", "make_executor", "require_ray",
+           "score_item"]
+
