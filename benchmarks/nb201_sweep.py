@@ -1,0 +1,92 @@
+"""Whole-space NB201 sweep: our SWAP path end to end vs an authors'-style scorer, same run.
+
+    python benchmarks/nb201_sweep.py --device cuda                  # all 15,625 archs, S=64, 1 init
+    python benchmarks/nb201_sweep.py --device cpu --archs 50 --authors-archs 20   # a quick CPU check
+
+Ours: per arch, build the benchmark network (C=16, N=5), N(0,1) init with the arch's seed,
+move to the device, `swap_score` (bit-packed, exact) on S real CIFAR-10 images. Authors'
+style (as described in the spec): the same network and init, hooks that keep the float
+sign maps, concatenate per sample, transpose and `torch.unique(dim=0)`. Both give the same
+number (checked on every arch both score). Prints wall time, ms per arch and the ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import time
+
+import torch
+from torch import nn
+
+from swapnas.data import load_batch
+from swapnas.scoring import Protocol, build_scored_net
+from swapnas.spaces import nb201
+from swapnas.swap import swap_score
+
+
+def authors_style(model: nn.Module, x: torch.Tensor) -> int:
+    maps: list[torch.Tensor] = []
+
+    def hook(module: nn.Module, args: tuple, output: torch.Tensor) -> None:
+        if args[0].dim() == 4:
+            maps.append((output.detach() > 0).float().reshape(output.shape[0], -1))
+
+    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, nn.ReLU)]
+    try:
+        with torch.no_grad():
+            model(x)
+    finally:
+        for h in handles:
+            h.remove()
+    return int(torch.unique(torch.cat(maps, dim=1).t(), dim=0).shape[0])
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--archs", type=int, default=nb201.NUM_ARCHS)
+    ap.add_argument("--authors-archs", type=int, default=300, help="archs also scored the authors' way")
+    ap.add_argument("--batch-size", type=int, default=64)
+    ap.add_argument("--data-dir", default=None)
+    args = ap.parse_args()
+    device = torch.device(args.device)
+    archs = list(nb201.all_archs())
+    archs = random.Random(0).sample(archs, args.archs) if args.archs < len(archs) else archs
+    batch = load_batch("cifar10", args.batch_size, data_dir=args.data_dir)
+    x = batch.inputs.to(device)
+    protocol = Protocol(space="nb201", dataset="cifar10", batch_size=args.batch_size, repeats=1,
+                        net={"C": 16, "N": 5}, batch_digest=batch.digest)
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
+    print(f"device {name} | torch {torch.__version__} | S={args.batch_size}, 1 init, NB201 C=16 N=5 | "
+          f"{len(archs)} archs (ours), {min(args.authors_archs, len(archs))} (authors' style)")
+    ours: list[int] = []
+    sync(device)
+    t0 = time.perf_counter()
+    for a in archs:
+        model = build_scored_net(nb201.build, a, protocol, 10, 0, device)
+        ours.append(swap_score(model, x))
+    sync(device)
+    t_ours = time.perf_counter() - t0
+    n_auth = min(args.authors_archs, len(archs))
+    t0 = time.perf_counter()
+    theirs = []
+    for a in archs[:n_auth]:
+        model = build_scored_net(nb201.build, a, protocol, 10, 0, device)
+        theirs.append(authors_style(model, x))
+    sync(device)
+    t_auth = time.perf_counter() - t0
+    same = sum(o == t for o, t in zip(ours, theirs))
+    per_ours, per_auth = 1e3 * t_ours / len(archs), 1e3 * t_auth / max(n_auth, 1)
+    print(f"ours: {t_ours:.1f} s for {len(archs)} archs = {per_ours:.2f} ms/arch ({len(archs) / t_ours:.1f} archs/s)")
+    print(f"authors' style: {t_auth:.1f} s for {n_auth} archs = {per_auth:.2f} ms/arch")
+    print(f"speed-up per arch: {per_auth / per_ours:.2f}x | identical scores on {same}/{n_auth} archs")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,64 @@
+"""Table of the NB201 search study from `scripts/search_nb201.py`'s summary.json.
+
+    python scripts/search_table.py runs/search_nb201/summary.json --data-dir ../shared/data
+
+Per dataset, the test accuracy (mean ± std over seeds) of: the SWAP-NAS arch; random search
+with the same fitness and the same number of evaluations (as run by search_nb201.py); random
+search that picks the best of the same random archs by the benchmark's 200-epoch validation
+accuracy (the classic baseline: it needs every sampled arch trained); and a random arch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+
+import numpy as np
+
+from swapnas.benchmarks import get_benchmark
+from swapnas.spaces import nb201
+
+
+def random_archs(n: int, seed: int) -> list[nb201.Arch]:
+    """The same draw as search_nb201.random_search: n archs distinct up to isomorphism."""
+    rng, seen, out = random.Random(seed), set(), []
+    while len(out) < n:
+        a = nb201.sample(rng)
+        if nb201.iso_key(a) not in seen:
+            seen.add(nb201.iso_key(a))
+            out.append(a)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("summary")
+    ap.add_argument("--data-dir", required=True)
+    args = ap.parse_args()
+    runs = json.loads(open(args.summary).read())["runs"]
+    valid = get_benchmark("nb201", args.data_dir, metric="valid")
+    test = get_benchmark("nb201", args.data_dir, metric="test")
+    print("| dataset | SWAP-NAS | random search, same fitness | random search by validation accuracy (trains "
+          "every arch) | random arch | optimum | evaluations | found arch's test rank (of 15,625) |")
+    print("|---|---|---|---|---|---|---|---|")
+    for ds in dict.fromkeys(r["dataset"] for r in runs):
+        rows = [r for r in runs if r["dataset"] == ds]
+        by_valid, any_arch = [], []
+        for r in rows:
+            archs = random_archs(r["evaluations"], r["seed"])
+            v = valid.accuracies(archs, ds)
+            t = test.accuracies(archs, ds)
+            by_valid.append(t[int(np.argmax(v))])
+            any_arch.append(t.mean())
+        ea = np.array([r["ea_test"] for r in rows])
+        rs = np.array([r["rs_test"] for r in rows])
+        ranks = sorted({r["ea_test_rank"] for r in rows})
+        print(f"| {ds} ({len(rows)} seeds) | **{ea.mean():.2f} ± {ea.std():.2f}** | {rs.mean():.2f} ± {rs.std():.2f} | "
+              f"{np.mean(by_valid):.2f} ± {np.std(by_valid):.2f} | {np.mean(any_arch):.2f} | "
+              f"{rows[0]['optimum']:.2f} | {np.mean([r['evaluations'] for r in rows]):.0f} | "
+              f"{', '.join(map(str, ranks))} |")
+
+
+if __name__ == "__main__":
+    main()
