@@ -131,3 +131,18 @@ def test_grid_archs_per_benchmark(data_dir, tmp_path) -> None:
     assert [c["n_archs"] for c in cols] == [5, 3]
     assert main(["grid", "--benchmarks", "nb201", "--archs-per", "nb999=3", "--data-dir", str(data_dir),
                  "--out", str(out), *FAST]) == 2
+
+
+def test_grid_markdown_explains_empty_cells() -> None:
+    from swapnas.grid import GridColumn
+
+    res = [{"proxy": "swap", "spearman": 0.5, "n": 10, "failures": 0, "seconds_per_arch": 0.1, "errors": []},
+           {"proxy": "zen", "spearman": float("nan"), "n": 0, "failures": 10, "seconds_per_arch": float("nan"),
+            "errors": ["ValueError: no global pool"]},
+           {"proxy": "synflow", "spearman": float("nan"), "n": 10, "failures": 0, "seconds_per_arch": 0.1,
+            "errors": []}]
+    col = GridColumn("transnas_micro", "normal", "gt", {"net": {}, "batch_size": 16, "repeats": 1,
+                                                         "init": "gaussian", "seed": 0}, "", 10, 1.0, res)
+    text = markdown([col])
+    assert "- transnas_micro/normal zen: every arch failed: ValueError: no global pool" in text
+    assert "- transnas_micro/normal synflow: the score is the same for all 10 archs" in text

@@ -158,6 +158,14 @@ def markdown(cols: list[GridColumn], command: str = "") -> str:
         lines.append(f"- **{c.label}**: {c.n_archs} archs; net {net}; S={p['batch_size']}, R={p['repeats']}, "
                      f"init {p['init']}, seed {p['seed']}; ground truth: {c.ground_truth}"
                      + (f"; NOTE: {c.batch_note}" if c.batch_note else ""))
+    empty = [(c.label, r) for c in cols for r in c.results if r["proxy"] in names
+             and (r["spearman"] is None or math.isnan(r["spearman"]))]
+    if empty:
+        lines += ["", "Cells without ρ (—):", ""]
+        for label, r in empty:
+            why = (f"every arch failed: {r['errors'][0][:140]}" if r["n"] == 0 and r["errors"]
+                   else f"the score is the same for all {r['n']} archs, so ρ is undefined")
+            lines.append(f"- {label} {r['proxy']}: {why}")
     failures = sorted({(c.label, r["proxy"], e) for c in cols for r in c.results for e in r["errors"]})
     if failures:
         lines += ["", "Failure messages (first per metric and column):", ""]
