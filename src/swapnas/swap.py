@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 
 import torch
 from torch import nn
@@ -79,15 +79,22 @@ def pack_patterns(maps: torch.Tensor) -> torch.Tensor:
 TABLE_MAX_SAMPLES = 20
 
 
-def _count_with_table(maps: Sequence[torch.Tensor], s: int) -> int:
-    """Exact distinct count of single-word patterns of ``s`` <= TABLE_MAX_SAMPLES samples."""
-    seen = torch.zeros(2**s, dtype=torch.bool, device=maps[0].device)
-    for words in maps:
+class _PresenceTable:
+    """Distinct patterns of S <= TABLE_MAX_SAMPLES samples, marked in a 2**S boolean table as
+    each layer runs (nothing is kept per layer): exact, O(V), no sort."""
+
+    def __init__(self, s: int):
+        self.s = s
+        self.seen: torch.Tensor | None = None
+
+    def add(self, output: torch.Tensor) -> None:
+        words = pack_patterns(output)
+        if self.seen is None:
+            self.seen = torch.zeros(2**self.s, dtype=torch.bool, device=words.device)
         idx = words.view(-1).to(torch.int64)
         if words.dtype == torch.int16:  # the sign bit of int16 words is sample 15
             idx = idx & 0xFFFF
-        seen[idx] = True
-    return int(seen.sum())
+        self.seen[idx] = True
 
 
 def _count_distinct_rows(rows: torch.Tensor) -> int:
@@ -120,15 +127,20 @@ def hooked_activations(
     model: nn.Module,
     activations: Sequence[type[nn.Module]] = ICLR_ACTIVATIONS,
     input_dims: Collection[int] = (4,),
+    sink: Callable[[torch.Tensor], None] | None = None,
 ) -> Iterator[list[torch.Tensor]]:
-    """Collect packed patterns of matching activations; hooks are always removed."""
+    """Collect packed patterns of matching activations (or pass each output to ``sink``);
+    hooks are always removed."""
     collected: list[torch.Tensor] = []
     kinds = tuple(activations)
     dims = frozenset(input_dims)
 
     def hook(module: nn.Module, args: tuple, output: torch.Tensor) -> None:
         if args and isinstance(args[0], torch.Tensor) and args[0].dim() in dims:
-            collected.append(pack_patterns(output.detach()))
+            if sink is not None:
+                sink(output.detach())
+            else:
+                collected.append(pack_patterns(output.detach()))
 
     handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, kinds)]
     try:
@@ -176,9 +188,14 @@ def swap_score(
     """
     if inputs.shape[0] < 1:
         raise ValueError("swap_score needs at least one sample in inputs (got an empty batch)")
+    s = inputs.shape[0]
     restore = _restored_buffers(model) if restore_buffers else contextlib.nullcontext()
-    with restore, hooked_activations(model, activations, input_dims) as maps, torch.no_grad():
+    table = _PresenceTable(s) if s <= TABLE_MAX_SAMPLES else None
+    hooked = hooked_activations(model, activations, input_dims, sink=table.add if table else None)
+    with restore, hooked as maps, torch.no_grad():
         model(inputs)
+        if table is not None and table.seen is not None:
+            return int(table.seen.sum())
         if not maps:
             names = ", ".join(k.__name__ for k in activations)
             raise NoActivationError(
@@ -186,9 +203,6 @@ def swap_score(
                 f"{'/'.join(map(str, sorted(input_dims)))}-D input. Pass activations= "
                 "(e.g. swapnas.EXTENDED_ACTIVATIONS) or input_dims=(2, 3, 4) to hook others."
             )
-        s = inputs.shape[0]
-        if s <= TABLE_MAX_SAMPLES:
-            return _count_with_table(maps, s)
         return _count_distinct_rows(torch.cat(maps) if len(maps) > 1 else maps[0])
 
 
