@@ -7,7 +7,6 @@ import json
 import sqlite3
 
 import pytest
-import torch
 
 from swapnas.cli import main
 from swapnas.nas import final_net, final_size, target_prior
@@ -150,3 +149,35 @@ def test_search_cli_errors(data_dir, tmp_path, capsys) -> None:
     assert "either --target-params or --mu/--sigma" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["search", "--target-params", "big", "--out", str(tmp_path)])
+
+
+def test_killed_search_resumes_without_rescoring(data_dir, tmp_path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "k"
+    args = ["search", "--space", "nb201", "--dataset", "cifar10", "--data-dir", str(data_dir), "--out", str(out),
+            "--population", "6", "--sample", "3", "--mutations", "3", "--cycles", "40", "--repeats", "1",
+            "--net", "C=4", "--device", "cpu", "--no-progress"]
+    proc = subprocess.Popen([sys.executable, "-m", "swapnas.cli", *args], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    state = out / "state.json"
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        if state.is_file() and json.loads(state.read_text())["ea"]["cycle"] >= 2:
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, "the search finished before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    killed = json.loads(state.read_text())["ea"]
+    db = sqlite3.connect(out / "scores.sqlite")
+    before = db.execute("SELECT arch, proxy, created FROM scores").fetchall()
+    assert main(args) == 0
+    done = json.loads((out / "result.json").read_text())
+    assert done["history"][: len(killed["history"])] == killed["history"] and done["cycles"] == 40
+    after = set(db.execute("SELECT arch, proxy, created FROM scores").fetchall())
+    assert set(before) <= after  # every score stored before the kill was reused, none re-scored
