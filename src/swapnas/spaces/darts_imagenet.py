@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from .darts_genotype import Genotype, parse
-from .darts_net import Cell
+from .darts_net import run_cells, stack_cells
 
 
 class AuxiliaryHeadImageNet(nn.Module):
@@ -72,20 +72,8 @@ class NetworkImageNet(nn.Module):
             nn.ReLU(inplace=False),  # not in place: stem0(x) is also s0 of the first cell
             nn.Conv2d(C, C, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(C),
         )
-        c_pp, c_p, c_curr = C, C, C
-        self.cells = nn.ModuleList()
-        reduction_prev = True  # s0 (stem0) has twice the resolution of s1 (stem1)
-        c_aux = None
-        for i in range(layers):
-            reduction = i in (layers // 3, 2 * layers // 3)
-            if reduction:
-                c_curr *= 2
-            cell = Cell(genotype, c_pp, c_p, c_curr, reduction, reduction_prev)
-            self.cells.append(cell)
-            reduction_prev = reduction
-            c_pp, c_p = c_p, cell.multiplier * c_curr
-            if i == 2 * layers // 3:
-                c_aux = c_p
+        # reduction_prev: s0 (stem0) has twice the resolution of s1 (stem1)
+        self.cells, c_p, c_aux = stack_cells(genotype, layers, C, C, C, True)
         self.aux_index = 2 * layers // 3
         self.auxiliary_head = AuxiliaryHeadImageNet(c_aux, num_classes) if auxiliary and c_aux else None
         self.global_pooling = nn.AdaptiveAvgPool2d(1)
@@ -93,14 +81,7 @@ class NetworkImageNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         s0 = self.stem0(x)
-        s1 = self.stem1(s0)
-        aux = None
-        for i, cell in enumerate(self.cells):
-            s0, s1 = s1, cell(s0, s1, self.drop_path_prob)
-            if i == self.aux_index and self.auxiliary_head is not None and self.training:
-                aux = self.auxiliary_head(s1)
-        logits = self.classifier(self.global_pooling(s1).flatten(1))
-        return (logits, aux) if aux is not None else logits
+        return run_cells(self, s0, self.stem1(s0))
 
 
 def build_imagenet(genotype: Genotype | str, C: int = 48, layers: int = 14, num_classes: int = 1000,

@@ -127,6 +127,43 @@ class AuxiliaryHead(nn.Module):
         return self.classifier(self.features(x).flatten(1))
 
 
+def stack_cells(genotype: Genotype, layers: int, c_pp: int, c_p: int, C: int, reduction_prev: bool,
+                affine: bool = True) -> tuple[nn.ModuleList, int, int | None]:
+    """The DARTS cell stack: reduction cells at ``layers//3`` and ``2*layers//3`` double the channels.
+
+    Returns the cells, the last cell's output channels and the channels at the auxiliary
+    head's position (after cell ``2*layers//3``).
+    """
+    cells = nn.ModuleList()
+    c_curr, c_aux = C, None
+    for i in range(layers):
+        reduction = i in (layers // 3, 2 * layers // 3)
+        if reduction:
+            c_curr *= 2
+        cell = Cell(genotype, c_pp, c_p, c_curr, reduction, reduction_prev, affine)
+        cells.append(cell)
+        reduction_prev = reduction
+        c_pp, c_p = c_p, cell.multiplier * c_curr
+        if i == 2 * layers // 3:
+            c_aux = c_p
+    return cells, c_p, c_aux
+
+
+def run_cells(net: nn.Module, s0: torch.Tensor, s1: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+    """Run ``net.cells`` from the stem outputs; logits, plus the auxiliary logits in training mode.
+
+    ``net`` has ``cells``, ``drop_path_prob``, ``aux_index``, ``auxiliary_head`` (or None),
+    ``global_pooling`` and ``classifier``.
+    """
+    aux = None
+    for i, cell in enumerate(net.cells):
+        s0, s1 = s1, cell(s0, s1, net.drop_path_prob)
+        if i == net.aux_index and net.auxiliary_head is not None and net.training:
+            aux = net.auxiliary_head(s1)
+    logits = net.classifier(net.global_pooling(s1).flatten(1))
+    return (logits, aux) if aux is not None else logits
+
+
 class Network(nn.Module):
     """The DARTS network: stem (3C channels), ``layers`` cells, global pool, linear head.
 
@@ -144,20 +181,8 @@ class Network(nn.Module):
         c_curr = 3 * C
         self.stem = nn.Sequential(nn.Conv2d(3, c_curr, 3, padding=1, bias=False), nn.BatchNorm2d(c_curr)) \
             if stem else nn.Identity()
-        c_pp, c_p, c_curr = (c_curr, c_curr, C) if stem else (3, 3, C)
-        self.cells = nn.ModuleList()
-        reduction_prev = False
-        c_aux = None
-        for i in range(layers):
-            reduction = i in (layers // 3, 2 * layers // 3)
-            if reduction:
-                c_curr *= 2
-            cell = Cell(genotype, c_pp, c_p, c_curr, reduction, reduction_prev, affine_ops)
-            self.cells.append(cell)
-            reduction_prev = reduction
-            c_pp, c_p = c_p, cell.multiplier * c_curr
-            if i == 2 * layers // 3:
-                c_aux = c_p
+        c_in = c_curr if stem else 3
+        self.cells, c_p, c_aux = stack_cells(genotype, layers, c_in, c_in, C, False, affine_ops)
         self.aux_index = 2 * layers // 3
         self.auxiliary_head = AuxiliaryHead(c_aux, num_classes) if auxiliary and c_aux else None
         self.global_pooling = nn.AdaptiveAvgPool2d(1)
@@ -165,13 +190,7 @@ class Network(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         s0 = s1 = self.stem(x)
-        aux = None
-        for i, cell in enumerate(self.cells):
-            s0, s1 = s1, cell(s0, s1, self.drop_path_prob)
-            if i == self.aux_index and self.auxiliary_head is not None and self.training:
-                aux = self.auxiliary_head(s1)
-        logits = self.classifier(self.global_pooling(s1).flatten(1))
-        return (logits, aux) if aux is not None else logits
+        return run_cells(self, s0, s1)
 
 
 #: Named network configurations for ``build(genotype, **NETS[name])``.
