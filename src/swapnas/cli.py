@@ -10,7 +10,19 @@ from pathlib import Path
 from . import __version__
 
 
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, not {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer (got {v})")
+    return v
+
+
 def _archs(text: str) -> int | None:
+    """argparse type for --archs: a positive integer or 'all' (None)."""
     if text == "all":
         return None
     try:

@@ -63,6 +63,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .cli import positive_int
 from .spaces.darts_genotype import Genotype, format_genotype, parse
 
 log = logging.getLogger(__name__)
@@ -761,16 +762,6 @@ _FLAG_HELP = {
 }
 
 
-def _positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, not {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer (got {v})")
-    return v
-
-
 def add_train_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Register ``train`` on an argparse subparsers object (sets ``func`` to :func:`_cmd_train`)."""
     p = sub.add_parser(
@@ -788,7 +779,7 @@ def add_train_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser
     src = p.add_mutually_exclusive_group()
     src.add_argument("--data-root", default=None, help="cifar10: the folder holding cifar-10-batches-py/; "
                      "imagenet: the folder holding train/<class>/ and val/<class>/")
-    src.add_argument("--synthetic", type=_positive_int, default=None, metavar="N",
+    src.add_argument("--synthetic", type=positive_int, default=None, metavar="N",
                      help="train on N random images (10 classes) instead: smoke runs and tests")
     base = RECIPES["cifar10"]
     for f in fields(TrainConfig):
@@ -798,9 +789,9 @@ def add_train_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser
         p.add_argument(flag, dest=f"cfg_{f.name}", type=kind, default=None, help=f"{_FLAG_HELP[f.name]} "
                        f"(cifar10 {getattr(RECIPES['cifar10'], f.name)}, imagenet {getattr(RECIPES['imagenet'], f.name)})",
                        **extra)
-    p.add_argument("--max-steps", type=_positive_int, default=None, metavar="N",
+    p.add_argument("--max-steps", type=positive_int, default=None, metavar="N",
                    help="at most N training and N test batches per epoch (smoke runs)")
-    p.add_argument("--eval-every", type=_positive_int, default=1, metavar="E",
+    p.add_argument("--eval-every", type=positive_int, default=1, metavar="E",
                    help="evaluate on the test split every E epochs (and after the last)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 …")
     p.add_argument("--seed", type=int, default=0)

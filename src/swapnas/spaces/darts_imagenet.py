@@ -22,30 +22,7 @@ import torch
 from torch import nn
 
 from .darts_genotype import Genotype, parse
-from .darts_net import run_cells, stack_cells
-
-
-class AuxiliaryHeadImageNet(nn.Module):
-    """Auxiliary classifier after the second reduction (7×7 maps at 224 px).
-
-    ReLU → avg-pool 5 (stride 2) → 1×1 conv to 128 → BN → ReLU → 2×2 conv to 768 → BN → ReLU →
-    global average pool → linear. (The final average pool is a no-op at 7×7, where the 2×2 conv
-    already gives 1×1; it lets the head accept larger maps such as 14×14.)
-    """
-
-    def __init__(self, c: int, num_classes: int):
-        super().__init__()
-        self.features = nn.Sequential(
-            nn.ReLU(inplace=True),
-            nn.AvgPool2d(5, stride=2, padding=0, count_include_pad=False),
-            nn.Conv2d(c, 128, 1, bias=False), nn.BatchNorm2d(128), nn.ReLU(inplace=True),
-            nn.Conv2d(128, 768, 2, bias=False), nn.BatchNorm2d(768), nn.ReLU(inplace=True),
-            nn.AdaptiveAvgPool2d(1),
-        )
-        self.classifier = nn.Linear(768, num_classes)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.classifier(self.features(x).flatten(1))
+from .darts_net import AuxiliaryHead, run_cells, stack_cells
 
 
 class NetworkImageNet(nn.Module):
@@ -75,7 +52,7 @@ class NetworkImageNet(nn.Module):
         # reduction_prev: s0 (stem0) has twice the resolution of s1 (stem1)
         self.cells, c_p, c_aux = stack_cells(genotype, layers, C, C, C, True)
         self.aux_index = 2 * layers // 3
-        self.auxiliary_head = AuxiliaryHeadImageNet(c_aux, num_classes) if auxiliary and c_aux else None
+        self.auxiliary_head = AuxiliaryHead(c_aux, num_classes, pool_stride=2, global_pool=True) if auxiliary and c_aux else None
         self.global_pooling = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(c_p, num_classes)
 

@@ -111,15 +111,22 @@ class Cell(nn.Module):
 
 
 class AuxiliaryHead(nn.Module):
-    """The DARTS CIFAR auxiliary classifier (input 8×8)."""
+    """The DARTS auxiliary classifier: ReLU → avg-pool 5 → 1×1 conv to 128 → BN → ReLU →
+    2×2 conv to 768 → BN → ReLU → linear.
 
-    def __init__(self, c: int, num_classes: int):
+    CIFAR (input 8×8): pool stride 3. ImageNet (7×7 at 224 px): pool stride 2 and
+    ``global_pool=True``, a final global average pool (a no-op at 7×7, where the 2×2 conv
+    already gives 1×1) so the head also accepts larger maps such as 14×14.
+    """
+
+    def __init__(self, c: int, num_classes: int, pool_stride: int = 3, global_pool: bool = False):
         super().__init__()
         self.features = nn.Sequential(
             nn.ReLU(inplace=True),
-            nn.AvgPool2d(5, stride=3, padding=0, count_include_pad=False),
+            nn.AvgPool2d(5, stride=pool_stride, padding=0, count_include_pad=False),
             nn.Conv2d(c, 128, 1, bias=False), nn.BatchNorm2d(128), nn.ReLU(inplace=True),
             nn.Conv2d(128, 768, 2, bias=False), nn.BatchNorm2d(768), nn.ReLU(inplace=True),
+            *([nn.AdaptiveAvgPool2d(1)] if global_pool else []),
         )
         self.classifier = nn.Linear(768, num_classes)
 
