@@ -62,6 +62,39 @@ def test_equals_naive_count(s: int) -> None:
     assert 1 <= got <= min(6 * 9 * 2, 2**s)
 
 
+class Siamese(nn.Module):
+    """Every image is cut into 4 tiles that share one encoder: the hooked maps hold 4·S samples."""
+
+    def __init__(self):
+        super().__init__()
+        self.enc = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.Conv2d(4, 4, 1), nn.ReLU())
+
+    def forward(self, x):
+        s, c, h, w = x.shape
+        tiles = x.reshape(s, c, 2, h // 2, 2, w // 2).permute(0, 2, 4, 1, 3, 5).reshape(4 * s, c, h // 2, w // 2)
+        return self.enc(tiles).mean((1, 2, 3)).reshape(s, 4)
+
+
+@pytest.mark.parametrize("s", [3, 5, 6])  # 12 / 20 tile samples use the table, 24 the sort
+def test_samples_are_dim_zero_of_the_hooked_maps(s: int) -> None:
+    torch.manual_seed(s)
+    model, x = Siamese(), torch.randn(s, 3, 4, 4)
+    assert swapnas.swap_score(model, x) == naive_swap(model, x)
+
+
+def test_layers_with_different_sample_counts_rejected() -> None:
+    class Two(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a, self.b = nn.ReLU(), nn.ReLU()
+
+        def forward(self, x):
+            return self.a(x), self.b(x[:2])
+
+    with pytest.raises(ValueError, match="disagree on the number of samples"):
+        swapnas.swap_score(Two(), torch.randn(4, 3, 2, 2))
+
+
 def test_small_batch_saturates_at_two_to_the_s() -> None:
     model = _model(0, width=16)
     x = torch.randn(2, 3, 8, 8)
@@ -126,6 +159,36 @@ def test_model_left_untouched_and_hooks_removed() -> None:
     model.eval()
     swapnas.swap_score(model, torch.randn(8, 3, 5, 5))
     assert not model.training
+
+
+class _Counter(nn.Module):
+    """A module with a buffer its forward changes (not a BatchNorm)."""
+
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("calls", torch.zeros(()))
+
+    def forward(self, x):
+        self.calls += 1
+        return x
+
+
+def test_buffers_kept_in_eval_mode_with_running_stats_and_custom_buffers() -> None:
+    model = nn.Sequential(_model(5), _Counter())
+    bn = model[0].bn
+    with torch.no_grad():  # non-trivial running statistics, used as they are in eval mode
+        bn.running_mean.uniform_(-1, 1)
+        bn.running_var.uniform_(0.5, 2)
+    x = torch.randn(12, 3, 4, 4)
+    model.eval()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    got = swapnas.swap_score(model, x)
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    assert bn.track_running_stats
+    assert got == naive_swap(model, x)  # the naive pass reads the same running statistics
+    model.train()
+    assert swapnas.swap_score(model, x) == naive_swap(model, x)
+    assert int(model[1].calls) == 2 and bn.track_running_stats  # only the two naive passes counted
 
 
 def test_hooks_removed_on_exception() -> None:

@@ -79,22 +79,46 @@ def pack_patterns(maps: torch.Tensor) -> torch.Tensor:
 TABLE_MAX_SAMPLES = 20
 
 
-class _PresenceTable:
-    """Distinct patterns of S <= TABLE_MAX_SAMPLES samples, marked in a 2**S boolean table as
-    each layer runs (nothing is kept per layer): exact, O(V), no sort."""
+class _DistinctPatterns:
+    """Counts the distinct sample-wise patterns of every hooked output together.
 
-    def __init__(self, s: int):
-        self.s = s
+    The samples are dim 0 of the hooked outputs (normally the input batch; a siamese encoder
+    that sees 9 tiles per image has 9·S), and every hooked layer must have the same number.
+    Up to TABLE_MAX_SAMPLES samples, each layer's patterns are marked in a 2**S boolean table
+    as it runs (nothing kept per layer; a neuron's table index is the int32 sum of
+    ``bit_s << s``: one compare, one multiply, one reduction per layer). Beyond that, the
+    packed rows are kept and counted exactly at the end.
+    """
+
+    def __init__(self) -> None:
+        self.s: int | None = None
         self.seen: torch.Tensor | None = None
+        self.weights: torch.Tensor | None = None
+        self.rows: list[torch.Tensor] = []
 
     def add(self, output: torch.Tensor) -> None:
-        words = pack_patterns(output)
+        s = output.shape[0]
+        if self.s is None:
+            self.s = s
+            if s <= TABLE_MAX_SAMPLES:
+                self.seen = torch.zeros(2**s, dtype=torch.bool, device=output.device)
+                self.weights = (1 << torch.arange(s, dtype=torch.int32, device=output.device)).view(s, 1)
+        elif s != self.s:
+            raise ValueError(f"hooked activations disagree on the number of samples (dim 0): {self.s} and {s}; "
+                             "SWAP needs one S-bit pattern per neuron, so every hooked map must hold the same samples")
         if self.seen is None:
-            self.seen = torch.zeros(2**self.s, dtype=torch.bool, device=words.device)
-        idx = words.view(-1).to(torch.int64)
-        if words.dtype == torch.int16:  # the sign bit of int16 words is sample 15
-            idx = idx & 0xFFFF
-        self.seen[idx] = True
+            self.rows.append(pack_patterns(output))
+            return
+        bits = (output.reshape(s, -1) > 0).to(torch.int32).mul_(self.weights)
+        self.seen[bits.sum(dim=0, dtype=torch.int32)] = True
+
+    def count(self) -> int | None:
+        """The number of distinct patterns, or None if no hooked activation fired."""
+        if self.seen is not None:
+            return int(self.seen.sum())
+        if not self.rows:
+            return None
+        return _count_distinct_rows(torch.cat(self.rows) if len(self.rows) > 1 else self.rows[0])
 
 
 def _count_distinct_rows(rows: torch.Tensor) -> int:
@@ -112,11 +136,22 @@ def _count_distinct_rows(rows: torch.Tensor) -> int:
 
 @contextlib.contextmanager
 def _restored_buffers(model: nn.Module) -> Iterator[None]:
-    """Put every buffer (e.g. BatchNorm running statistics) back as it was."""
-    saved = [(b, b.detach().clone()) for b in model.buffers()]
+    """Leave every buffer (e.g. BatchNorm running statistics) as it was.
+
+    BatchNorm layers that track running statistics stop tracking for the duration (in
+    training mode they normalise by the batch either way, in eval mode they read the running
+    statistics either way, so outputs are unchanged); any other buffer is copied and put back.
+    """
+    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats]
+    owned = {id(b) for m in bns for b in m.buffers(recurse=False)}
+    saved = [(b, b.detach().clone()) for b in model.buffers() if id(b) not in owned]
+    for m in bns:
+        m.track_running_stats = False
     try:
         yield
     finally:
+        for m in bns:
+            m.track_running_stats = True
         with torch.no_grad():
             for buf, copy in saved:
                 buf.copy_(copy)
@@ -188,22 +223,19 @@ def swap_score(
     """
     if inputs.shape[0] < 1:
         raise ValueError("swap_score needs at least one sample in inputs (got an empty batch)")
-    s = inputs.shape[0]
     restore = _restored_buffers(model) if restore_buffers else contextlib.nullcontext()
-    table = _PresenceTable(s) if s <= TABLE_MAX_SAMPLES else None
-    hooked = hooked_activations(model, activations, input_dims, sink=table.add if table else None)
-    with restore, hooked as maps, torch.no_grad():
+    patterns = _DistinctPatterns()
+    with restore, hooked_activations(model, activations, input_dims, sink=patterns.add), torch.no_grad():
         model(inputs)
-        if table is not None and table.seen is not None:
-            return int(table.seen.sum())
-        if not maps:
-            names = ", ".join(k.__name__ for k in activations)
-            raise NoActivationError(
-                f"no hooked activation fired: the model called no {names} module with a "
-                f"{'/'.join(map(str, sorted(input_dims)))}-D input. Pass activations= "
-                "(e.g. swapnas.EXTENDED_ACTIVATIONS) or input_dims=(2, 3, 4) to hook others."
-            )
-        return _count_distinct_rows(torch.cat(maps) if len(maps) > 1 else maps[0])
+    count = patterns.count()
+    if count is None:
+        names = ", ".join(k.__name__ for k in activations)
+        raise NoActivationError(
+            f"no hooked activation fired: the model called no {names} module with a "
+            f"{'/'.join(map(str, sorted(input_dims)))}-D input. Pass activations= "
+            "(e.g. swapnas.EXTENDED_ACTIVATIONS) or input_dims=(2, 3, 4) to hook others."
+        )
+    return count
 
 
 def count_params_k(model: nn.Module, exclude: str = "auxiliary") -> float:
