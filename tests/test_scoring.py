@@ -178,3 +178,67 @@ def test_peak_memory_is_stored_per_metric(batch, tmp_path) -> None:
         assert out["params"].peak_mem_bytes < 150e6
     finally:
         del _REGISTRY["_test_hungry"]
+
+
+def _state(model: nn.Module) -> dict:
+    return {k: v.clone() for k, v in model.state_dict().items()}
+
+
+@pytest.mark.parametrize("space, net", [("nb201", NET), ("darts", {"C": 4, "layers": 2}),
+                                        ("nb101", {"C": 8, "stacks": 1, "cells": 1})])
+def test_one_build_reinitialised_per_repeat_equals_a_build_per_repeat(batch, space, net) -> None:
+    from swapnas.scoring import _repeat_nets, reinitialisable
+    from swapnas.spaces import get_space
+
+    mod = get_space(space)
+    prot = Protocol(space, "cifar10", 8, repeats=3, seed=0, net=net, batch_digest=batch.digest)
+    swap = get_proxy("swap")
+    assert swap.keeps_model
+    for arch in [mod.sample(random.Random(i)) for i in range(3)]:
+        fresh = [build_scored_net(mod.build, arch, prot, 10, r, torch.device("cpu")) for r in range(3)]
+        assert reinitialisable(fresh[0])
+        served = []
+        for r, model in enumerate(_repeat_nets(swap, arch, mod.build, prot, 10, torch.device("cpu"), None)):
+            want, got = fresh[r].state_dict(), model.state_dict()
+            assert got.keys() == want.keys() and model.training
+            assert all(torch.equal(want[k], v) for k, v in got.items()), (space, str(arch), r)
+            assert all(p.grad is None for p in model.parameters())
+            model(batch.inputs).sum().backward()  # leave gradients and running statistics behind
+            served.append(id(model))
+        assert len(set(served)) == 1  # one network served all three repeats
+
+
+def test_reuse_gives_the_same_records_as_a_build_per_repeat() -> None:
+    from dataclasses import replace
+
+    batch = load_batch("cifar10", 16, inputs="synthetic", seed=3)
+    prot = Protocol("nb201", "cifar10", 16, repeats=3, seed=0, net=NET, batch_digest=batch.digest)
+    swap = get_proxy("swap")
+    for a in _archs(4):
+        with_reuse = score_arch(a, nb201.build, [swap], batch, prot, torch.device("cpu"))["swap"].values
+        rebuilt = score_arch(a, nb201.build, [replace(swap, keeps_model=False)], batch, prot,
+                             torch.device("cpu"))["swap"].values
+        assert with_reuse == rebuilt and len(set(with_reuse)) > 1
+
+
+class _Scaled(nn.Module):
+    """A network with a parameter gaussian_init does not set: it is rebuilt for every repeat."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+        self.scale = nn.Parameter(torch.rand(1) + 0.5)
+
+    def forward(self, x):
+        return torch.relu(self.conv(x) * self.scale - 0.5)
+
+
+def test_networks_the_init_does_not_cover_are_rebuilt(batch) -> None:
+    from swapnas.scoring import _repeat_nets, reinitialisable
+
+    prot = Protocol("toy", "cifar10", 8, repeats=3, seed=0, batch_digest=batch.digest)
+    build = lambda arch, num_classes: _Scaled()  # noqa: E731
+    assert not reinitialisable(_Scaled())
+    nets = list(_repeat_nets(get_proxy("swap"), "a", build, prot, 10, torch.device("cpu"), None))
+    assert len({id(n) for n in nets}) == 3
+    assert len({float(n.scale.detach()) for n in nets}) == 3  # the space's own init ran per repeat seed

@@ -10,15 +10,24 @@ from pathlib import Path
 from . import __version__
 
 
-def positive_int(text: str) -> int:
-    """argparse type: an integer >= 1."""
+def _int_at_least(text: str, low: int, what: str) -> int:
     try:
         v = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, not {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer (got {v})")
+        raise argparse.ArgumentTypeError(f"expected {what}, not {text!r}") from None
+    if v < low:
+        raise argparse.ArgumentTypeError(f"expected {what} (got {v})")
     return v
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    return _int_at_least(text, 1, "a positive integer")
+
+
+def non_negative_int(text: str) -> int:
+    """argparse type: an integer >= 0."""
+    return _int_at_least(text, 0, "an integer >= 0")
 
 
 def _archs(text: str) -> int | None:
@@ -84,16 +93,6 @@ def _ray_gpus(text: str) -> float:
     return v
 
 
-def _positive(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, not {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer (got {text})")
-    return v
-
-
 def _add_executor_args(p: argparse.ArgumentParser) -> None:
     """Where the archs are scored: here, or on Ray workers (results always go to --store from here)."""
     p.add_argument("--executor", default="local", choices=["local", "ray"],
@@ -102,11 +101,14 @@ def _add_executor_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--address", default=None, metavar="ADDR",
                    help="--executor ray: address of a running Ray cluster, e.g. auto or HOST:6379 "
                    "(default: start a local Ray instance)")
-    p.add_argument("--ray-cpus", type=_positive, default=None, metavar="N",
+    p.add_argument("--ray-cpus", type=positive_int, default=None, metavar="N",
                    help="--executor ray: CPUs of the local Ray instance = parallel CPU tasks (default: all)")
     p.add_argument("--ray-gpus", type=_ray_gpus, default=None, metavar="G",
                    help="--executor ray: GPUs per task, e.g. 1, or 0.25 for four tasks per GPU; tasks then score "
                    "on cuda (default: 1 when --device is cuda, or auto and this machine has CUDA; else 0)")
+    p.add_argument("--prefetch", type=non_negative_int, default=0, metavar="K",
+                   help="--executor local, throughput mode: a thread builds and initialises the next K archs' "
+                   "networks while the current one is scored (SWAP-only runs; same scores; default 0 = off)")
 
 
 def _executor(args: argparse.Namespace):
@@ -119,7 +121,9 @@ def _executor(args: argparse.Namespace):
                                 ("--ray-gpus", args.ray_gpus)) if v is not None]
         if given:
             raise ValueError(f"{', '.join(given)} only apply with --executor ray")
-        return make_executor("local"), resolve_device(args.device)
+        return make_executor("local", prefetch=args.prefetch), resolve_device(args.device)
+    if args.prefetch:
+        raise ValueError("--prefetch applies to --executor local (each Ray worker builds its own networks)")
     import torch
 
     gpus = args.ray_gpus

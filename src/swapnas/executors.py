@@ -11,7 +11,8 @@ An executor evaluates :func:`swapnas.scoring.score_arch` without a store and yie
 the process that computes them (every (arch, repeat) has its own seed), so a Ray run gives
 the same store as a local run on the same kind of device.
 
-* :class:`LocalExecutor`: in this process, in order (the default).
+* :class:`LocalExecutor`: in this process, in order (the default); ``prefetch`` > 0 builds the
+  next archs' networks in a thread while the current one is scored (throughput mode).
 * :class:`RayExecutor`: one Ray task per arch (or per ``chunk_size`` archs). The protocol,
   the input batch and the proxies go to the object store once. A task whose worker dies
   (segfault, ``os._exit``, the OOM killer, a lost node) is retried up to ``max_retries``
@@ -25,15 +26,18 @@ the same store as a local run on the same kind of device.
 
 from __future__ import annotations
 
+import itertools
 import logging
+from collections import deque
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import torch
 
 from .data import Batch
 from .proxies import Proxy
-from .scoring import Protocol, score_arch, with_bases
+from .scoring import Protocol, build_scored_net, score_arch, with_bases
 from .spaces import get_space
 from .store import Record, ScoreKey
 
@@ -72,10 +76,23 @@ class _Preloaded:
 
 
 def score_item(task: ScoreTask, batch: Batch, device: torch.device, arch: object,
-               known: dict[ScoreKey, Record]) -> dict[str, Record]:
-    """Score one arch on ``device`` (``batch`` already there), reusing the ``known`` records."""
+               known: dict[ScoreKey, Record], prebuilt: torch.nn.Module | None = None) -> dict[str, Record]:
+    """Score one arch on ``device`` (``batch`` already there), reusing the ``known`` records;
+    ``prebuilt``: its repeat-0 network, if a builder thread made it already."""
     build = get_space(task.space).build
-    return score_arch(arch, build, task.proxies, batch, task.protocol, device, _Preloaded(known), task.retry_failed)
+    return score_arch(arch, build, task.proxies, batch, task.protocol, device, _Preloaded(known), task.retry_failed,
+                      prebuilt)
+
+
+def _prebuild(task: ScoreTask, device: torch.device, arch: object, known: dict[ScoreKey, Record]) -> torch.nn.Module | None:
+    """Repeat 0's network for ``arch`` on ``device`` if a proxy that keeps the model still needs scoring."""
+    for p in with_bases(task.proxies):
+        if p.base is None and p.keeps_model:
+            rec = known.get(task.protocol.key(str(arch), p))
+            if rec is None or (task.retry_failed and not rec.ok):
+                return build_scored_net(get_space(task.space).build, arch, task.protocol, task.batch.num_classes, 0,
+                                        device)
+    return None
 
 
 class Executor:
@@ -104,14 +121,46 @@ class Executor:
 
 
 class LocalExecutor(Executor):
-    """In this process, one arch after the other, in the given order."""
+    """In this process, one arch after the other, in the given order.
+
+    ``prefetch`` > 0 (throughput mode): a builder thread builds and initialises the networks of
+    the next ``prefetch`` archs (CPU work: module construction, N(0, 1) draws, the copy to the
+    device) while this thread scores the current one, so the device does not wait for Python.
+    It applies when every proxy keeps the model (e.g. SWAP sweeps); scores are unchanged.
+    """
 
     name = "local"
 
+    def __init__(self, prefetch: int = 0):
+        if prefetch < 0:
+            raise ValueError(f"prefetch must be >= 0 archs (got {prefetch})")
+        self.prefetch = prefetch
+
     def score(self, task: ScoreTask, device: torch.device, items: Sequence[Item]) -> Iterator[tuple[object, dict[str, Record]]]:
         batch = task.batch.to(device)
-        for arch, known in items:
-            yield arch, score_item(task, batch, device, arch, known)
+        bases = [p for p in with_bases(task.proxies) if p.base is None]
+        if not self.prefetch or not bases or not all(p.keeps_model for p in bases):
+            for arch, known in items:
+                yield arch, score_item(task, batch, device, arch, known)
+            return
+        pending: deque = deque()
+        todo = iter(items)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="swapnas-build") as pool:
+            try:
+                for item in itertools.islice(todo, self.prefetch):
+                    pending.append((item, pool.submit(_prebuild, task, device, *item)))
+                while pending:
+                    (arch, known), future = pending.popleft()
+                    for item in itertools.islice(todo, 1):
+                        pending.append((item, pool.submit(_prebuild, task, device, *item)))
+                    try:
+                        net = future.result()
+                    except Exception:  # noqa: BLE001 - scored the plain way, which records the error
+                        net = None
+                    yield arch, score_item(task, batch, device, arch, known, net)
+            finally:
+                for _, future in pending:  # closed early (Ctrl-C, an error): drop what is queued
+                    future.cancel()
 
 
 def require_ray():
@@ -268,10 +317,13 @@ class RayExecutor(Executor):
 
 
 def make_executor(name: str = "local", *, address: str | None = None, num_cpus: int | None = None,
-                  num_gpus_per_task: float = 0, **ray_options) -> Executor:
-    """An executor by name (``local`` or ``ray``); a missing Ray is a ValueError saying how to get it."""
+                  num_gpus_per_task: float = 0, prefetch: int = 0, **ray_options) -> Executor:
+    """An executor by name (``local`` or ``ray``); a missing Ray is a ValueError saying how to get it.
+    ``prefetch`` applies to the local executor only."""
     if name == "local":
-        return LocalExecutor()
+        return LocalExecutor(prefetch)
+    if prefetch:
+        raise ValueError("--prefetch applies to --executor local (Ray workers each build their own networks)")
     if name == "ray":
         try:
             require_ray()

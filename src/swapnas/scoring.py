@@ -10,8 +10,9 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 
 import torch
@@ -31,12 +32,27 @@ def arch_seed(seed: int, space: str, arch_key: str, repeat: int = 0) -> int:
     return int.from_bytes(digest[:8], "little") & (2**63 - 1)
 
 
+_CONV_LINEAR = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
+#: what :func:`gaussian_init` sets, per module kind
+_INIT_SETS = ((_CONV_LINEAR, {"weight", "bias"}),
+              (nn.modules.batchnorm._NormBase, {"weight", "bias", "running_mean", "running_var", "num_batches_tracked"}))
+
+
+def _normal_(t: torch.Tensor, generator: torch.Generator) -> None:
+    """N(0, 1) draws from ``generator`` on its own device, copied into ``t`` if it lives elsewhere
+    (so a network initialised on a GPU equals one initialised on the CPU and moved there)."""
+    if t.device == generator.device:
+        t.normal_(0.0, 1.0, generator=generator)
+    else:
+        t.copy_(torch.empty(t.shape, dtype=t.dtype, device=generator.device).normal_(0.0, 1.0, generator=generator))
+
+
 def gaussian_init(model: nn.Module, generator: torch.Generator) -> None:
     """The spec's init: Conv/Linear weights ~ N(0, 1), biases 0; BatchNorm γ=1, β=0."""
     with torch.no_grad():
         for m in model.modules():
-            if isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)):
-                m.weight.normal_(0.0, 1.0, generator=generator)
+            if isinstance(m, _CONV_LINEAR):
+                _normal_(m.weight, generator)
                 if m.bias is not None:
                     m.bias.zero_()
             elif isinstance(m, nn.modules.batchnorm._NormBase):
@@ -45,6 +61,16 @@ def gaussian_init(model: nn.Module, generator: torch.Generator) -> None:
                     m.bias.zero_()
                 if m.track_running_stats:
                     m.reset_running_stats()
+
+
+def reinitialisable(model: nn.Module) -> bool:
+    """True if :func:`gaussian_init` sets every parameter and buffer of ``model``: then
+    re-initialising a built network gives exactly the network a new build would."""
+    for m in model.modules():
+        own = {n for n, _ in m.named_parameters(recurse=False)} | {n for n, _ in m.named_buffers(recurse=False)}
+        if own and not any(isinstance(m, kinds) and own <= names for kinds, names in _INIT_SETS):
+            return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -87,19 +113,47 @@ class Protocol:
                         self.batch_size, self.repeats, self.net_key)
 
 
+#: builds seed the process-wide RNG (for the space's own init): one build at a time per process
+_BUILD_LOCK = threading.Lock()
+
+
+def init_scored_net(model: nn.Module, arch: object, protocol: Protocol, repeat: int) -> None:
+    """Initialise a built network for one repeat (its own seed) and set the protocol's BN mode."""
+    if protocol.init == "gaussian":
+        gaussian_init(model, torch.Generator().manual_seed(arch_seed(protocol.seed, protocol.space, str(arch), repeat)))
+    model.train(protocol.bn_train)
+
+
 def build_scored_net(
     build: Callable[..., nn.Module], arch: object, protocol: Protocol, num_classes: int,
     repeat: int, device: torch.device,
 ) -> nn.Module:
     """Build and initialise the network for one repeat, on ``device``, in the protocol's BN mode."""
-    s = arch_seed(protocol.seed, protocol.space, str(arch), repeat)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(s)
+    with _BUILD_LOCK, torch.random.fork_rng(devices=[]):
+        torch.manual_seed(arch_seed(protocol.seed, protocol.space, str(arch), repeat))
         model = build(arch, num_classes=num_classes, **protocol.net)
-    if protocol.init == "gaussian":
-        gaussian_init(model, torch.Generator().manual_seed(s))
-    model.train(protocol.bn_train)
+    init_scored_net(model, arch, protocol, repeat)
     return model.to(device)
+
+
+def _repeat_nets(
+    p: Proxy, arch: object, build: Callable[..., nn.Module], protocol: Protocol, num_classes: int,
+    device: torch.device, prebuilt: nn.Module | None,
+) -> Iterator[nn.Module]:
+    """The initialised network of every repeat. For a proxy that keeps the model and a network
+    that :func:`gaussian_init` covers, one build serves all repeats (re-initialised in place,
+    identical to a new build); ``prebuilt`` is repeat 0's network if the caller built it."""
+    model = prebuilt if prebuilt is not None else build_scored_net(build, arch, protocol, num_classes, 0, device)
+    reuse = p.keeps_model and protocol.init == "gaussian" and reinitialisable(model)
+    for r in range(protocol.repeats):
+        if r:
+            if reuse:
+                for param in model.parameters():
+                    param.grad = None
+                init_scored_net(model, arch, protocol, r)
+            else:
+                model = build_scored_net(build, arch, protocol, num_classes, r, device)
+        yield model
 
 
 def _failure(exc: BaseException, seconds: float) -> Record:
@@ -132,12 +186,15 @@ def score_arch(
     device: torch.device,
     store: ScoreStore | None = None,
     retry_failed: bool = False,
+    prebuilt: nn.Module | None = None,
 ) -> dict[str, Record]:
     """Score one arch with every proxy, reusing stored results and storing new ones.
 
-    Base proxies each run on a fresh network per repeat; derived proxies (e.g.
-    ``swap_reg``) transform their base's per-repeat values. Each proxy's result
-    is committed to ``store`` as soon as it is known.
+    Base proxies each run on a freshly initialised network per repeat (a proxy that keeps
+    the model re-initialises one build, see :func:`_repeat_nets`); ``prebuilt``, if given, is
+    :func:`build_scored_net`'s repeat-0 network for this arch, used by the first such proxy.
+    Derived proxies (e.g. ``swap_reg``) transform their base's per-repeat values. Each
+    proxy's result is committed to ``store`` as soon as it is known.
     """
     proxies = with_bases(proxies)
     key = str(arch)
@@ -159,12 +216,13 @@ def score_arch(
 
     for p in [p for p in todo if p.base is None]:
         values, t0 = [], time.perf_counter()
+        first = prebuilt if p.keeps_model else None
+        prebuilt = None if p.keeps_model else prebuilt
         try:
             with PeakMemory(device) as mem:
-                for r in range(protocol.repeats):
-                    model = build_scored_net(build, arch, protocol, batch.num_classes, r, device)
+                for model in _repeat_nets(p, arch, build, protocol, batch.num_classes, device, first):
                     values.append(float(p.fn(model, batch, **p.options)))
-                    del model
+                del model, first
             save(p, _finish(values, time.perf_counter() - t0, mem.peak_bytes))
         except Exception as exc:  # recorded, never swallowed: the caller reports failures
             if device.type == "cuda":

@@ -66,7 +66,10 @@ class ScoreStore:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.path, timeout=60)
         if self.path != ":memory:":
+            # WAL, no fsync per commit: a crash of the process loses no committed score (a power
+            # cut may lose the last few); a commit costs ~0.04 ms instead of ~1 ms
             self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
         self._db.commit()
 

@@ -37,6 +37,9 @@ class Proxy:
     version: str = "1"
     description: str = ""
     base: str | None = None
+    #: ``fn`` leaves the model's structure, dtype and modes as they were (it may change weights,
+    #: buffers and gradients): the scorer may re-initialise one built network for every repeat
+    keeps_model: bool = False
     options: dict[str, Any] = field(default_factory=dict)
     parts: tuple[str, ...] = ()
     combine: Callable[[list[np.ndarray]], np.ndarray] | None = None
@@ -69,6 +72,7 @@ def register(
     input_kind: InputKind = "data",
     version: str = "1",
     base: str | None = None,
+    keeps_model: bool = False,
     **options: Any,
 ) -> Callable[[Callable[..., float]], Callable[..., float]]:
     """Decorator that registers ``fn`` as proxy ``name``; keyword ``options`` are its defaults."""
@@ -87,6 +91,7 @@ def register(
             version=version,
             description=doc[0] if doc else "",
             base=base,
+            keeps_model=keeps_model,
             options=dict(options),
         )
         return fn

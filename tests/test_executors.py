@@ -1,0 +1,96 @@
+"""The local executor's throughput mode: networks built ahead in a thread, same records as in order."""
+
+from __future__ import annotations
+
+import random
+import threading
+
+import pytest
+import torch
+
+from swapnas import executors
+from swapnas.cli import main
+from swapnas.correlate import configure, score_archs
+from swapnas.executors import LocalExecutor, ScoreTask
+from swapnas.spaces import nb201
+from swapnas.store import ScoreStore
+
+CPU = torch.device("cpu")
+
+
+@pytest.fixture(scope="module")
+def setup():
+    protocol, batch, proxies = configure("nb201", "cifar10", "swap,swap_reg", batch_size=16, repeats=2,
+                                         net={"C": 4, "N": 1}, inputs="synthetic")
+    return protocol, batch, proxies, random.Random(1).sample(list(nb201.all_archs()), 24)
+
+
+def _values(recs: dict) -> dict:
+    return {name: [(r.status, r.values) for r in rs] for name, rs in recs.items()}
+
+
+def test_prefetch_gives_the_same_store_as_in_order(setup, tmp_path, monkeypatch) -> None:
+    protocol, batch, proxies, archs = setup
+    with ScoreStore(tmp_path / "a.sqlite") as store:
+        plain = score_archs(archs, "nb201", proxies, protocol, batch, store, CPU, progress=False)
+    builders = set()
+    real = executors._prebuild
+
+    def spy(*args):
+        builders.add(threading.current_thread().name)
+        return real(*args)
+
+    monkeypatch.setattr(executors, "_prebuild", spy)
+    with ScoreStore(tmp_path / "b.sqlite") as store:
+        # a third of the archs already have their swap record: the builder skips them
+        score_archs(archs[::3], "nb201", proxies[:1], protocol, batch, store, CPU, progress=False)
+        ahead = score_archs(archs, "nb201", proxies, protocol, batch, store, CPU, progress=False,
+                            executor=LocalExecutor(prefetch=3))
+    assert _values(ahead) == _values(plain)
+    assert builders and all(name.startswith("swapnas-build") for name in builders)
+
+
+def test_prefetch_stays_off_for_proxies_that_rebuild(setup) -> None:
+    protocol, batch, _, archs = setup
+    _, _, proxies = configure("nb201", "cifar10", "swap,params", batch_size=16, repeats=1, net={"C": 4, "N": 1},
+                              inputs="synthetic")
+    task = ScoreTask("nb201", tuple(proxies), batch, protocol)
+    called = []
+    real = executors._prebuild
+    try:
+        executors._prebuild = lambda *a: called.append(a) or real(*a)
+        out = list(LocalExecutor(prefetch=2).score(task, CPU, [(a, {}) for a in archs[:3]]))
+    finally:
+        executors._prebuild = real
+    assert not called and [a for a, _ in out] == archs[:3]
+
+
+def test_a_failing_build_is_recorded_like_in_order(setup, monkeypatch) -> None:
+    protocol, batch, proxies, archs = setup
+    real = nb201.build
+
+    def build(arch, **kw):
+        if arch == archs[1]:
+            raise RuntimeError("cannot build this one")
+        return real(arch, **kw)
+
+    monkeypatch.setattr(nb201, "build", build)
+    task = ScoreTask("nb201", tuple(p for p in proxies if p.base is None), batch, protocol)
+    items = [(a, {}) for a in archs[:3]]
+    plain = {str(a): r["swap"] for a, r in LocalExecutor().score(task, CPU, items)}
+    ahead = {str(a): r["swap"] for a, r in LocalExecutor(prefetch=2).score(task, CPU, items)}
+    assert [(r.status, r.values, r.error) for r in ahead.values()] == \
+        [(r.status, r.values, r.error) for r in plain.values()]
+    assert ahead[str(archs[1])].status == "failed" and "cannot build this one" in ahead[str(archs[1])].error
+
+
+def test_prefetch_option_errors(data_dir, tmp_path, capsys) -> None:
+    with pytest.raises(ValueError, match="prefetch must be >= 0"):
+        LocalExecutor(prefetch=-1)
+    base = ["correlate", "--proxies", "swap", "--archs", "2", "--batch-size", "8", "--data-dir", str(data_dir),
+            "--out", str(tmp_path)]
+    assert main([*base, "--executor", "ray", "--prefetch", "2"]) == 2
+    assert "--prefetch applies to --executor local" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main([*base, "--prefetch", "-1"])
+    assert "expected an integer >= 0" in capsys.readouterr().err
