@@ -95,6 +95,40 @@ def test_layers_with_different_sample_counts_rejected() -> None:
         swapnas.swap_score(Two(), torch.randn(4, 3, 2, 2))
 
 
+class Fan(nn.Module):
+    """Three ReLU-Conv edges leave one tensor (as in NB201 / DARTS cells); then an in-place change."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 4, 3, padding=1)
+        self.edges = nn.ModuleList(nn.Sequential(nn.ReLU(), nn.Conv2d(4, 4, 3, padding=1)) for _ in range(3))
+        self.six = nn.ReLU6()
+        self.after = nn.ReLU()
+
+    def forward(self, x):
+        h = self.stem(x)
+        out = sum(e(h) for e in self.edges) + self.six(h)  # ReLU6 on the same input: another module kind
+        h.mul_(-1)  # changed in place: the next ReLU on h sees new patterns
+        return out + self.after(h)
+
+
+def test_repeated_inputs_are_taken_once_and_the_score_is_unchanged() -> None:
+    from swapnas.swap import hooked_activations
+
+    torch.manual_seed(0)
+    model, x = Fan(), torch.randn(12, 3, 5, 5)
+    kinds = (nn.ReLU, nn.ReLU6)
+    seen = []
+    with hooked_activations(model, kinds, sink=seen.append, skip_repeats=True), torch.no_grad():
+        model(x)
+    assert len(seen) == 3  # edges' ReLUs once, ReLU6 once, the ReLU after the in-place change
+    with hooked_activations(model, kinds, sink=seen.append), torch.no_grad():
+        model(x)
+    assert len(seen) == 3 + 5
+    assert swapnas.swap_score(model, x, activations=kinds) == naive_swap(model, x, kinds)
+    assert swapnas.swap_score(model, x) == naive_swap(model, x)
+
+
 def test_small_batch_saturates_at_two_to_the_s() -> None:
     model = _model(0, width=16)
     x = torch.randn(2, 3, 8, 8)

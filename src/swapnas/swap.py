@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import weakref
 from collections.abc import Callable, Collection, Iterator, Sequence
 
 import torch
@@ -85,8 +86,8 @@ class _DistinctPatterns:
     The samples are dim 0 of the hooked outputs (normally the input batch; a siamese encoder
     that sees 9 tiles per image has 9·S), and every hooked layer must have the same number.
     Up to TABLE_MAX_SAMPLES samples, each layer's patterns are marked in a 2**S boolean table
-    as it runs (nothing kept per layer; a neuron's table index is the int32 sum of
-    ``bit_s << s``: one compare, one multiply, one reduction per layer). Beyond that, the
+    as it runs (nothing kept per layer; a neuron's table index is ``sum_s bit_s * 2**s``,
+    one compare and one (1, S) x (S, V) product per layer). Beyond that, the
     packed rows are kept and counted exactly at the end.
     """
 
@@ -94,6 +95,7 @@ class _DistinctPatterns:
         self.s: int | None = None
         self.seen: torch.Tensor | None = None
         self.weights: torch.Tensor | None = None
+        self.buffer: torch.Tensor | None = None
         self.rows: list[torch.Tensor] = []
 
     def add(self, output: torch.Tensor) -> None:
@@ -102,15 +104,22 @@ class _DistinctPatterns:
             self.s = s
             if s <= TABLE_MAX_SAMPLES:
                 self.seen = torch.zeros(2**s, dtype=torch.bool, device=output.device)
-                self.weights = (1 << torch.arange(s, dtype=torch.int32, device=output.device)).view(s, 1)
+                self.weights = torch.ldexp(torch.ones(1, s, device=output.device),
+                                           torch.arange(s, device=output.device))  # 2**s, float32
         elif s != self.s:
             raise ValueError(f"hooked activations disagree on the number of samples (dim 0): {self.s} and {s}; "
                              "SWAP needs one S-bit pattern per neuron, so every hooked map must hold the same samples")
         if self.seen is None:
             self.rows.append(pack_patterns(output))
             return
-        bits = (output.reshape(s, -1) > 0).to(torch.int32).mul_(self.weights)
-        self.seen[bits.sum(dim=0, dtype=torch.int32)] = True
+        maps = output.reshape(s, -1)
+        if self.buffer is None or self.buffer.numel() < maps.numel():  # one buffer for all layers
+            self.buffer = torch.empty(maps.numel(), dtype=torch.float32, device=maps.device)
+        bits = self.buffer[: maps.numel()].view(maps.shape)
+        torch.gt(maps, 0, out=bits)
+        # (1, S) @ (S, V): sums of distinct powers of two below 2**20 are exact in float32
+        # (also under TF32, whose inputs here are 0, 1 and powers of two)
+        self.seen.index_fill_(0, torch.mm(self.weights, bits).view(-1).to(torch.int64), True)
 
     def count(self) -> int | None:
         """The number of distinct patterns, or None if no hooked activation fired."""
@@ -142,9 +151,12 @@ def _restored_buffers(model: nn.Module) -> Iterator[None]:
     training mode they normalise by the batch either way, in eval mode they read the running
     statistics either way, so outputs are unchanged); any other buffer is copied and put back.
     """
-    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats]
-    owned = {id(b) for m in bns for b in m.buffers(recurse=False)}
-    saved = [(b, b.detach().clone()) for b in model.buffers() if id(b) not in owned]
+    bns, saved = [], []
+    for m in model.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats:
+            bns.append(m)
+        else:
+            saved += [(b, b.detach().clone()) for b in m._buffers.values() if b is not None]
     for m in bns:
         m.track_running_stats = False
     try:
@@ -163,15 +175,35 @@ def hooked_activations(
     activations: Sequence[type[nn.Module]] = ICLR_ACTIVATIONS,
     input_dims: Collection[int] = (4,),
     sink: Callable[[torch.Tensor], None] | None = None,
+    skip_repeats: bool = False,
 ) -> Iterator[list[torch.Tensor]]:
     """Collect packed patterns of matching activations (or pass each output to ``sink``);
-    hooks are always removed."""
+    hooks are always removed.
+
+    ``skip_repeats``: an activation applied to an input tensor that an equal activation (same
+    type and settings, no parameters) already took, unchanged since, gives the same output;
+    it is passed on once (e.g. the three ReLU-Conv-BN edges that leave one NB201 node). The
+    set of patterns is the same, the work is less.
+    """
     collected: list[torch.Tensor] = []
     kinds = tuple(activations)
     dims = frozenset(input_dims)
+    taken: dict[tuple, tuple[weakref.ref, int]] = {}
+
+    def repeated(module: nn.Module, x: torch.Tensor) -> bool:
+        if module._parameters:
+            return False
+        key = (id(x), type(module), module.extra_repr())
+        prev = taken.get(key)
+        if prev is not None and prev[0]() is x and prev[1] == x._version:
+            return True
+        taken[key] = (weakref.ref(x), x._version)
+        return False
 
     def hook(module: nn.Module, args: tuple, output: torch.Tensor) -> None:
         if args and isinstance(args[0], torch.Tensor) and args[0].dim() in dims:
+            if skip_repeats and repeated(module, args[0]):
+                return
             if sink is not None:
                 sink(output.detach())
             else:
@@ -225,7 +257,8 @@ def swap_score(
         raise ValueError("swap_score needs at least one sample in inputs (got an empty batch)")
     restore = _restored_buffers(model) if restore_buffers else contextlib.nullcontext()
     patterns = _DistinctPatterns()
-    with restore, hooked_activations(model, activations, input_dims, sink=patterns.add), torch.no_grad():
+    hooks = hooked_activations(model, activations, input_dims, sink=patterns.add, skip_repeats=True)
+    with restore, hooks, torch.no_grad():
         model(inputs)
     count = patterns.count()
     if count is None:
