@@ -60,16 +60,17 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--data-dir", default=None)
     ap.add_argument("--prefetch", type=int, default=0, help="archs built ahead by a thread (throughput mode)")
+    ap.add_argument("--cells", type=int, default=5, help="cells per stage N (5: the benchmark network)")
     ap.add_argument("--progress", action="store_true")
     args = ap.parse_args()
     device = torch.device(args.device)
     archs = list(nb201.all_archs())
     archs = random.Random(0).sample(archs, args.archs) if args.archs < len(archs) else archs
     protocol, batch, proxies = configure("nb201", "cifar10", "swap", batch_size=args.batch_size, repeats=1,
-                                         net={"C": 16, "N": 5}, data_dir=args.data_dir)
+                                         net={"C": 16, "N": args.cells}, data_dir=args.data_dir)
     x = batch.inputs.to(device)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu, {torch.get_num_threads()} threads"
-    print(f"device {name} | torch {torch.__version__} | S={args.batch_size}, 1 init, NB201 C=16 N=5 | "
+    print(f"device {name} | torch {torch.__version__} | S={args.batch_size}, 1 init, NB201 C=16 N={args.cells} | "
           f"{len(archs)} archs (ours, prefetch {args.prefetch}), {min(args.authors_archs, len(archs))} (authors' style)")
     with tempfile.TemporaryDirectory() as tmp, ScoreStore(Path(tmp) / "sweep.sqlite") as store:
         sync(device)

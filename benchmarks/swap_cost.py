@@ -33,16 +33,19 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _time(fn, device: torch.device, repeat: int) -> float:
-    fn()  # warm-up
-    times = []
+def _time_pair(f, g, device: torch.device, repeat: int) -> tuple[float, float]:
+    """Median times of ``f`` and ``g``, run alternately (f, g, f, g, ...) so that drift in the
+    machine's speed hits both alike."""
+    f(), g()  # warm-up
+    tf, tg = [], []
     for _ in range(repeat):
-        _sync(device)
-        t = time.perf_counter()
-        fn()
-        _sync(device)
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+        for fn, out in ((f, tf), (g, tg)):
+            _sync(device)
+            t = time.perf_counter()
+            fn()
+            _sync(device)
+            out.append(time.perf_counter() - t)
+    return statistics.median(tf), statistics.median(tg)
 
 
 def _peak(fn, device: torch.device) -> int | None:
@@ -69,7 +72,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--device", default="auto")
     ap.add_argument("--archs", type=int, default=20)
-    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--repeat", type=int, default=9)
     args = ap.parse_args()
     device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else
                           ("cpu" if args.device == "auto" else args.device))
@@ -77,7 +80,7 @@ def main() -> None:
     archs = [nb201.sample(rng) for _ in range(args.archs)]
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
     print(f"device: {name} | torch {torch.__version__} | {args.archs} NB201 archs (random.Random(0)), "
-          f"median of {args.repeat} runs each; times are medians over archs")
+          f"forward and swap_score alternated, median of {args.repeat} runs each; times are medians over archs")
     print(f"{'config':<24} {'forward ms':>10} {'swap ms':>9} {'ratio':>6} {'mem':>34}")
     for label, C, N, S in CONFIGS:
         x = torch.randn(S, 3, 32, 32, generator=torch.Generator().manual_seed(0)).to(device)
@@ -94,7 +97,7 @@ def main() -> None:
             def score(net=net) -> None:
                 swap_score(net, x)
 
-            f, s = _time(forward, device, args.repeat), _time(score, device, args.repeat)
+            f, s = _time_pair(forward, score, device, args.repeat)
             fwd.append(f)
             swp.append(s)
             ratios.append(s / f)
