@@ -4,7 +4,8 @@ Prints, per network configuration: median forward time, median swap_score time,
 their ratio, and memory (CUDA: peak allocated bytes of each; CPU: the packed
 pattern bytes against the float pattern matrix a naive scorer would hold).
 
-    python benchmarks/swap_cost.py [--device auto] [--archs 20] [--repeat 5]
+    python benchmarks/swap_cost.py [--device auto] [--archs 20] [--repeat 9]
+    python benchmarks/swap_cost.py --profile   # torch.profiler table of swap_score, default net
 """
 
 from __future__ import annotations
@@ -68,16 +69,39 @@ def _pattern_bytes(net: nn.Module, x: torch.Tensor) -> tuple[int, int]:
     return packed, neurons * x.shape[0] * 4
 
 
+def _profile(archs: list, device: torch.device) -> None:
+    from torch.profiler import ProfilerActivity, profile
+
+    x = torch.randn(16, 3, 32, 32, generator=torch.Generator().manual_seed(0)).to(device)
+    nets = []
+    for a in archs:
+        net = nb201.build(a, C=16, N=1)
+        gaussian_init(net, torch.Generator().manual_seed(1))
+        nets.append(net.to(device).train())
+        swap_score(nets[-1], x)  # warm-up
+    kinds = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
+    with profile(activities=kinds) as prof:
+        for _ in range(5):
+            for net in nets:
+                swap_score(net, x)
+    print(f"swap_score on the default net (C=16, N=1, S=16), {len(nets)} archs x 5, {device}:")
+    print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=15))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--device", default="auto")
     ap.add_argument("--archs", type=int, default=20)
     ap.add_argument("--repeat", type=int, default=9)
+    ap.add_argument("--profile", action="store_true", help="only profile swap_score on the default net (5 archs × 5)")
     args = ap.parse_args()
     device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else
                           ("cpu" if args.device == "auto" else args.device))
     rng = random.Random(0)
     archs = [nb201.sample(rng) for _ in range(args.archs)]
+    if args.profile:
+        _profile(archs[:5], device)
+        return
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
     print(f"device: {name} | torch {torch.__version__} | {args.archs} NB201 archs (random.Random(0)), "
           f"forward and swap_score alternated, median of {args.repeat} runs each; times are medians over archs")
