@@ -5,10 +5,11 @@ map) gets an S-bit pattern: bit s is 1 iff the neuron's pre-activation is
 positive for sample s. The SWAP-Score is the number of distinct patterns over
 all neurons of all hooked layers together (a global union, not a per-layer sum).
 
-The patterns are bit-packed on the fly (8 samples per byte, in the narrowest
-integer word that holds S bits, int64 words beyond 64 samples), so memory is
-about S/8 bytes per neuron and any batch size works.
-Counting distinct packed rows is exact: no hashing.
+Up to 20 samples, each layer's patterns are marked in a 2**S presence table as the
+layer runs (nothing kept per layer). Beyond, the patterns are bit-packed on the fly
+(8 samples per byte, in the narrowest integer word that holds S bits, int64 words
+beyond 64 samples), so memory is about S/8 bytes per neuron and any batch size works,
+and the packed rows are counted by sorting. Both are exact: no hashing.
 """
 
 from __future__ import annotations
