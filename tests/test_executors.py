@@ -50,18 +50,14 @@ def test_prefetch_gives_the_same_store_as_in_order(setup, tmp_path, monkeypatch)
     assert builders and all(name.startswith("swapnas-build") for name in builders)
 
 
-def test_prefetch_stays_off_for_proxies_that_rebuild(setup) -> None:
+def test_prefetch_stays_off_for_proxies_that_rebuild(setup, monkeypatch) -> None:
     protocol, batch, _, archs = setup
     _, _, proxies = configure("nb201", "cifar10", "swap,params", batch_size=16, repeats=1, net={"C": 4, "N": 1},
                               inputs="synthetic")
     task = ScoreTask("nb201", tuple(proxies), batch, protocol)
     called = []
-    real = executors._prebuild
-    try:
-        executors._prebuild = lambda *a: called.append(a) or real(*a)
-        out = list(LocalExecutor(prefetch=2).score(task, CPU, [(a, {}) for a in archs[:3]]))
-    finally:
-        executors._prebuild = real
+    monkeypatch.setattr(executors, "_prebuild", lambda *a: called.append(a))
+    out = list(LocalExecutor(prefetch=2).score(task, CPU, [(a, {}) for a in archs[:3]]))
     assert not called and [a for a, _ in out] == archs[:3]
 
 

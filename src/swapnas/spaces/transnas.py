@@ -400,6 +400,14 @@ def meta_params(factory, *args) -> int:
     return _meta_count(factory, *args)
 
 
+def net_params(body: int, plan: list[tuple[int, int, int]], task: str, num_classes: int | None, C: int) -> int:
+    """Parameters of a TaskNet: the stem, ``body`` (the encoder's modules, laid out by ``plan``'s
+    (c_in, c_out, stride) per module) and ``task``'s head."""
+    task_info(task)
+    n_down = sum(1 for *_, s in plan if s == 2)
+    return stem_params(C) + body + head_params(task, plan[-1][1], n_down, num_classes, C)
+
+
 # ----------------------------------------------------------------------------- size prior
 
 def size_prior_from_range(lo_k: float, hi_k: float) -> tuple[float, float]:
@@ -407,3 +415,10 @@ def size_prior_from_range(lo_k: float, hi_k: float) -> tuple[float, float]:
     from .nb201 import PRIOR_CENTRE, PRIOR_WIDTH
 
     return lo_k + PRIOR_CENTRE * (hi_k - lo_k), (PRIOR_WIDTH * (hi_k - lo_k)) ** 2
+
+
+def size_prior_for(param_range_k, net: dict, num_classes: int | None) -> tuple[float, float]:
+    """A TransNAS space's label-free μ, σ for ``swap_reg`` on the scored ``net``, from its
+    ``param_range_k(task=, num_classes=, C=)``."""
+    opts = {k: v for k, v in net.items() if k in ("task", "C")}
+    return size_prior_from_range(*param_range_k(num_classes=num_classes, **opts))

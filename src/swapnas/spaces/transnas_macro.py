@@ -196,14 +196,10 @@ def build(arch: Arch | str, num_classes: int | None = None, task: str = "class_o
 def count_params(arch: Arch | str, task: str = "class_object", num_classes: int | None = None,
                  C: int = tn.BENCH_C, resolution: int = 64, **_: object) -> int:
     """Parameters of ``build(arch, num_classes, task, C)``, summed from cached meta-device parts."""
-    arch = _as_arch(arch)
-    tn.task_info(task)
-    plan = tn.skeleton_plan(arch.skeleton, C)
-    total = tn.stem_params(C)
-    for c_in, c_out, stride in plan:
-        total += tn.block_params(c_in, c_out, stride) + tn.block_params(c_out, c_out, 1)
-    n_down = sum(1 for *_, s in plan if s == 2)
-    return total + tn.head_params(task, plan[-1][1], n_down, num_classes, C)
+    plan = tn.skeleton_plan(_as_arch(arch).skeleton, C)
+    body = sum(tn.block_params(c_in, c_out, stride) + tn.block_params(c_out, c_out, 1)
+               for c_in, c_out, stride in plan)
+    return tn.net_params(body, plan, task, num_classes, C)
 
 
 # ----------------------------------------------------------------------------- scoring defaults
@@ -222,5 +218,4 @@ def param_range_k(task: str = "class_object", num_classes: int | None = None, C:
 
 def default_size_prior(net: dict, num_classes: int | None = None) -> tuple[float, float]:
     """Label-free μ, σ for ``swap_reg`` on the scored net (thousands of params); the NB201 rule."""
-    opts = {k: v for k, v in net.items() if k in ("task", "C")}
-    return tn.size_prior_from_range(*param_range_k(num_classes=num_classes, **opts))
+    return tn.size_prior_for(param_range_k, net, num_classes)

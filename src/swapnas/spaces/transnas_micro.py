@@ -225,14 +225,11 @@ def count_params(arch: Arch | str, task: str = "class_object", num_classes: int 
     device and cached (a whole-net build takes ~15 ms; the tests check that the sum
     equals it).
     """
-    arch = _as_arch(arch)
-    tn.task_info(task)
-    total = tn.stem_params(C)
-    for c_in, c_out, stride in tn.skeleton_plan(SKELETON, C):
-        total += _cell_params(arch.ops, c_in, c_out, stride) + _cell_params(arch.ops, c_out, c_out, 1)
+    ops = _as_arch(arch).ops
     plan = tn.skeleton_plan(SKELETON, C)
-    n_down = sum(1 for *_, s in plan if s == 2)
-    return total + tn.head_params(task, plan[-1][1], n_down, num_classes, C)
+    body = sum(_cell_params(ops, c_in, c_out, stride) + _cell_params(ops, c_out, c_out, 1)
+               for c_in, c_out, stride in plan)
+    return tn.net_params(body, plan, task, num_classes, C)
 
 
 # ----------------------------------------------------------------------------- scoring defaults
@@ -256,5 +253,4 @@ def param_range_k(task: str = "class_object", num_classes: int | None = None, C:
 
 def default_size_prior(net: dict, num_classes: int | None = None) -> tuple[float, float]:
     """Label-free μ, σ for ``swap_reg`` on the scored net (thousands of params); the NB201 rule."""
-    opts = {k: v for k, v in net.items() if k in ("task", "C")}
-    return tn.size_prior_from_range(*param_range_k(num_classes=num_classes, **opts))
+    return tn.size_prior_for(param_range_k, net, num_classes)
