@@ -72,3 +72,31 @@ def test_nb301_benchmark_table(data_dir, tmp_path) -> None:
     assert bench.params_m(first) == pytest.approx(records[bench.keys[0]]["params"]["score"], abs=1e-6)
     with pytest.raises(FileNotFoundError, match="nb301/naslib_zc_nasbench301.json.*NASLib"):
         NB301Benchmark(tmp_path)
+
+
+def test_darts_swap_benchmark_table(data_dir, tmp_path) -> None:
+    import csv
+
+    import pytest
+
+    from swapnas.benchmarks import get_benchmark
+
+    bench = get_benchmark("darts_swap", data_dir)
+    rows = list(csv.reader((data_dir / "darts" / "swap_darts_dev300.csv").open()))[1:]
+    assert bench.space == "darts" and bench.tasks == ("cifar10",) and len(bench) == len(rows) == 300
+    for i in (0, 150, 299):  # the file's own text, read without our parser's help
+        g = bench.archs[i]
+        assert g.normal == g.reduce  # the authors tie the two cells
+        assert str(g.normal[0]) in rows[i][1] and bench.rows[i] == int(rows[i][0])
+        assert bench.accuracies([g])[0] == float(rows[i][2])
+    assert bench.params_m(bench.archs[0]) > 0
+    with pytest.raises(ValueError, match="only for cifar10"):
+        bench.accuracies(bench.archs[:1], "cifar100")
+    bad = tmp_path / "darts"
+    bad.mkdir()
+    (bad / "swap_darts_dev300.csv").write_text('row,genotype,cifar10_accuracy\n0,"Genotype(normal=[(\'conv_9x9\', 0)])",80\n')
+    with pytest.raises(ValueError, match=r"swap_darts_dev300.csv, line 2"):
+        get_benchmark("darts_swap", tmp_path)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FileNotFoundError, match="darts/swap_darts_dev300.csv"):
+        get_benchmark("darts_swap", tmp_path / "empty")

@@ -175,7 +175,7 @@ def _add_correlate(sub: argparse._SubParsersAction) -> None:
         "with the ground truth (Spearman, Kendall, bootstrap CI, top-10%%). Resumes from --store.",
     )
     p.add_argument("--space", default="nb201", choices=list(BENCHMARKS),
-                   help="benchmark (nb301 = the DARTS space with NAS-Bench-301 ground truth)")
+                   help="benchmark (nb301 / darts_swap = the DARTS space with NAS-Bench-301 / the SWAP authors' ground truth)")
     p.add_argument("--dataset", default=None, help="dataset or task (default: the benchmark's first; nb201: cifar10, "
                    "cifar100, imagenet16-120; transnas_*: class_object, class_scene, room_layout, jigsaw, autoencoder, "
                    "normal, segmentsemantic)")
@@ -251,7 +251,7 @@ def _add_grid(sub: argparse._SubParsersAction) -> None:
         "protocol and write the Spearman-rho grid (markdown, JSON, heat map). Resumes from --store; "
         "--shard I/K scores one slice of every column (run K in parallel, then once without --shard).",
     )
-    p.add_argument("--benchmarks", default="all", help="comma-separated: nb101,nb201,nb301,transnas_micro,transnas_macro")
+    p.add_argument("--benchmarks", default="all", help="comma-separated: nb101,nb201,nb301,darts_swap,transnas_micro,transnas_macro")
     p.add_argument("--tasks", default="all", help="comma-separated datasets/tasks to keep (default all)")
     p.add_argument("--proxies", default="all", help="comma-separated names, or 'all'")
     p.add_argument("--archs", type=_archs, default=1000, help="archs sampled with --seed per column, or 'all'")

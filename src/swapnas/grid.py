@@ -23,13 +23,14 @@ from .executors import Executor
 from .proxies import get_proxy, resolve
 from .store import ScoreStore
 
-#: The columns of the paper's Fig. 4, in its order.
+#: The columns of the paper's Fig. 4, in its order, and the SWAP authors' DARTS set after NB301.
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("nb101", "cifar10"),
     ("nb201", "cifar10"),
     ("nb201", "cifar100"),
     ("nb201", "imagenet16-120"),
     ("nb301", "cifar10"),
+    ("darts_swap", "cifar10"),  # not in the paper's figure: the SWAP authors' own DARTS archs
     *(("transnas_micro", t) for t in ("class_object", "class_scene", "room_layout", "jigsaw", "autoencoder",
                                        "normal", "segmentsemantic")),
     *(("transnas_macro", t) for t in ("class_object", "class_scene", "room_layout", "jigsaw", "autoencoder",

@@ -33,6 +33,7 @@ BENCHMARKS: dict[str, str] = {
     "nb101": "nb101:NB101Benchmark",
     "nb201": "nb201:NB201Benchmark",
     "nb301": "nb301:NB301Benchmark",
+    "darts_swap": "nb301:DartsSwapBenchmark",
     "transnas_micro": "transnas:TransNASMicroBenchmark",
     "transnas_macro": "transnas:TransNASMacroBenchmark",
 }
