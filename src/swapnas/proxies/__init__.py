@@ -1,8 +1,8 @@
 """Training-free metrics. Each module registers its proxies on import."""
 
 from . import (  # noqa: F401  (registration side effects)
-    epe_nas, fisher, flops, grad_norm, grasp, jacob_cov, l2_norm, meco, nwot, params, plain, snip, swap,
-    synflow, te_nas, zen, zico,
+    az_nas, epe_nas, fisher, flops, grad_norm, grasp, jacob_cov, l2_norm, meco, nwot, params, plain, snip, swap,
+    synflow, te_nas, vkdnw, zen, zico,
 )
 from .registry import Proxy, get_proxy, list_proxies, register, resolve
 
