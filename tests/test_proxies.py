@@ -67,12 +67,16 @@ def run(name: str, model: nn.Module | None = None, batch: Batch | None = None) -
 def test_proxy_runs_finite_and_deterministic(name: str) -> None:
     p = get_proxy(name)
     if p.parts:  # set-level (te_nas): combines its parts' scores over a candidate set
-        parts = [np.array([3.0, 1.0, 2.0, 2.0]), np.array([5.0, 9.0, 7.0, 7.0])]
+        pool = [np.array([3.0, 1.0, 2.0, 2.0]), np.array([5.0, 9.0, 7.0, 7.0]), np.array([0.5, 0.1, 0.4, 0.2])]
+        parts = [pool[i % 3] + i for i in range(len(p.parts))]  # one array per part
         values = [p.combine(parts).tolist() for _ in range(2)]
         assert len(values[0]) == 4 and all(math.isfinite(v) for v in values[0])
         values = [float(v[0]) for v in values]
-    elif p.base is not None:  # derived (swap_reg): maps a base value, needs only the net's size
+    elif isinstance(p.base, str):  # derived (swap_reg): maps a base value, needs only the net's size
         values = [p.fn(123.0, tiny_net(), mu=40.0, sigma=100.0) for _ in range(2)]
+    elif p.base is not None:  # derived from several bases (a log-linear combination): their values, one repeat
+        vals = tuple(float(2 + i) for i in range(len(p.base_names)))
+        values = [p.fn(vals, tiny_net(), **p.options) for _ in range(2)]
     else:
         models = [tiny_net(), tiny_net()]
         values = [p.fn(m, tiny_batch(), **p.options) for m in models]

@@ -174,7 +174,7 @@ def with_bases(proxies: Iterable[Proxy]) -> list[Proxy]:
     proxies need (e.g. ``swap`` for ``swap_reg``), in the order :func:`score_arch` scores them."""
     out = [p for p in proxies if not p.parts]
     names = {p.name for p in out}
-    return out + [get_proxy(b) for b in sorted({p.base for p in out if p.base} - names)]
+    return out + [get_proxy(b) for b in sorted({b for p in out for b in p.base_names} - names)]
 
 
 def score_arch(
@@ -234,15 +234,22 @@ def score_arch(
         with torch.device("meta"):  # only the structure is needed (e.g. its size)
             model = build(arch, num_classes=batch.num_classes, **protocol.net)
     for p in derived:
-        base = out[p.base]
+        bases = [out[b] for b in p.base_names]
         t0 = time.perf_counter()
-        if not base.ok:
-            save(p, Record("failed", None, None, [], 0.0, None, f"base proxy {p.base!r} failed: {base.error}"))
+        bad = [(b, rec) for b, rec in zip(p.base_names, bases) if not rec.ok]
+        if bad:
+            errors = "; ".join(f"base proxy {b!r} failed: {rec.error}" for b, rec in bad)
+            save(p, Record("failed", None, None, [], 0.0, None, errors))
             continue
         try:
-            values = [float(p.fn(v, model, **p.options)) for v in base.values]
+            per_repeat = zip(*(rec.values for rec in bases))
+            if isinstance(p.base, str):
+                values = [float(p.fn(v, model, **p.options)) for (v,) in per_repeat]
+            else:
+                values = [float(p.fn(vs, model, **p.options)) for vs in per_repeat]
             extra = time.perf_counter() - t0
-            save(p, _finish(values, (base.seconds or 0.0) + extra, base.peak_mem_bytes))
+            peaks = [rec.peak_mem_bytes for rec in bases if rec.peak_mem_bytes is not None]
+            save(p, _finish(values, sum(rec.seconds or 0.0 for rec in bases) + extra, max(peaks) if peaks else None))
         except Exception as exc:
             save(p, _failure(exc, time.perf_counter() - t0))
     return out

@@ -3,7 +3,8 @@
 A proxy is a plain function ``fn(model, batch, **options) -> float``. The caller
 owns initialisation, repeats and seeds. A *derived* proxy (``base`` set) instead
 maps another proxy's value: ``fn(base_value, model, **options) -> float``, so
-e.g. ``swap_reg`` reuses the forward pass of ``swap``. A *set-level* proxy
+e.g. ``swap_reg`` reuses the forward pass of ``swap``; with several bases
+(``base`` a tuple of names) ``fn`` gets the tuple of their values of one repeat. A *set-level* proxy
 (``parts`` set, see :func:`register_set`) has no per-arch value: ``combine``
 maps its parts' score arrays over the whole candidate set to one array, e.g.
 TE-NAS's rank sum.
@@ -36,13 +37,21 @@ class Proxy:
     input_kind: InputKind = "data"
     version: str = "1"
     description: str = ""
-    base: str | None = None
+    #: the proxy (or tuple of proxies) whose per-repeat values a derived proxy maps
+    base: str | tuple[str, ...] | None = None
     #: ``fn`` leaves the model's structure, dtype and modes as they were (it may change weights,
     #: buffers and gradients): the scorer may re-initialise one built network for every repeat
     keeps_model: bool = False
     options: dict[str, Any] = field(default_factory=dict)
     parts: tuple[str, ...] = ()
     combine: Callable[[list[np.ndarray]], np.ndarray] | None = None
+
+    @property
+    def base_names(self) -> tuple[str, ...]:
+        """The proxies a derived proxy needs (empty for a per-arch or set-level proxy)."""
+        if self.base is None:
+            return ()
+        return (self.base,) if isinstance(self.base, str) else tuple(self.base)
 
     @property
     def key(self) -> str:
@@ -61,6 +70,8 @@ class Proxy:
 
 
 _REGISTRY: dict[str, Proxy] = {}
+#: alias → registered name (``best``: the recommended fitness, see ``proxies/best.py``)
+ALIASES: dict[str, str] = {}
 
 
 def register(
@@ -71,7 +82,7 @@ def register(
     needs_labels: bool = False,
     input_kind: InputKind = "data",
     version: str = "1",
-    base: str | None = None,
+    base: str | tuple[str, ...] | None = None,
     keeps_model: bool = False,
     **options: Any,
 ) -> Callable[[Callable[..., float]], Callable[..., float]]:
@@ -123,12 +134,22 @@ def _no_per_arch_value(*args: Any, **kwargs: Any) -> float:
     raise TypeError("a set-level proxy has no per-arch value: score its parts and call its combine()")
 
 
+def register_alias(alias: str, name: str) -> None:
+    """Make ``alias`` resolve to the registered proxy ``name`` (which keeps its own name and key)."""
+    if alias in _REGISTRY:
+        raise ValueError(f"alias {alias!r} is a registered proxy's name")
+    get_proxy(name)  # the target must exist
+    ALIASES[alias] = name
+
+
 def get_proxy(name: str) -> Proxy:
-    """The registered proxy ``name``; the error lists what is available."""
+    """The registered proxy ``name`` (or the one an alias names); the error lists what is available."""
     try:
-        return _REGISTRY[name]
+        return _REGISTRY[ALIASES.get(name, name)]
     except KeyError:
-        raise KeyError(f"unknown proxy {name!r}; available: {', '.join(sorted(_REGISTRY))}") from None
+        aliases = ", ".join(f"{a} (= {n})" for a, n in sorted(ALIASES.items()))
+        raise KeyError(f"unknown proxy {name!r}; available: {', '.join(sorted(_REGISTRY))}"
+                       + (f"; aliases: {aliases}" if aliases else "")) from None
 
 
 def list_proxies(pattern: str = "*") -> list[str]:
@@ -145,7 +166,7 @@ def resolve(names: str | list[str]) -> list[Proxy]:
         names = [n.strip() for n in names.split(",") if n.strip()]
     if names == ["all"]:
         names = list_proxies()
-    proxies = [get_proxy(n) for n in names]
+    proxies = list({get_proxy(n).name: get_proxy(n) for n in names}.values())  # an alias and its target once
     have = {p.name for p in proxies}
     for p in list(proxies):
         for part in p.parts:
