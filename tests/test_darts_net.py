@@ -100,3 +100,17 @@ def test_darts_swap_benchmark_table(data_dir, tmp_path) -> None:
     (tmp_path / "empty").mkdir()
     with pytest.raises(FileNotFoundError, match="darts/swap_darts_dev300.csv"):
         get_benchmark("darts_swap", tmp_path / "empty")
+
+
+def test_reduction_cells_placement() -> None:
+    import pytest
+
+    g = dg.parse(DARTS_V2)
+    assert [c.reduction for c in dn.build(g, C=4, layers=5).cells] == [False, True, False, True, False]
+    assert [c.reduction for c in dn.build(g, C=4, layers=3, reductions="none").cells] == [False] * 3
+    net = dn.build(g, C=4, layers=4, reductions="1+3", stem=False)
+    assert [c.reduction for c in net.cells] == [False, True, False, True]
+    assert net(torch.randn(2, 3, 32, 32)).shape == (2, 10)
+    assert [c.reduction for c in dn.build(g, C=4, layers=2, reductions=1).cells] == [False, True]
+    with pytest.raises(ValueError, match="reductions='7'.*0..1"):
+        dn.build(g, C=4, layers=2, reductions="7")

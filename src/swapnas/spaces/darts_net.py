@@ -134,17 +134,36 @@ class AuxiliaryHead(nn.Module):
         return self.classifier(self.features(x).flatten(1))
 
 
+def reduction_cells(layers: int, reductions: str | int = "auto") -> tuple[int, ...]:
+    """Indices of the reduction cells: ``"auto"`` the DARTS rule (``layers//3`` and ``2*layers//3``),
+    ``"none"`` no reduction cell, else the indices joined by ``+`` (``"1"``, ``"1+3"``) or one int."""
+    if reductions == "auto":
+        return (layers // 3, 2 * layers // 3)
+    if reductions == "none":
+        return ()
+    try:
+        idx = tuple(int(i) for i in str(reductions).split("+"))
+    except ValueError:
+        idx = (-1,)
+    if not all(0 <= i < layers for i in idx):
+        raise ValueError(f"reductions={reductions!r}: give 'auto', 'none' or cell indices in 0..{layers - 1} "
+                         "joined by '+' (e.g. reductions=1+3)")
+    return idx
+
+
 def stack_cells(genotype: Genotype, layers: int, c_pp: int, c_p: int, C: int, reduction_prev: bool,
-                affine: bool = True) -> tuple[nn.ModuleList, int, int | None]:
-    """The DARTS cell stack: reduction cells at ``layers//3`` and ``2*layers//3`` double the channels.
+                affine: bool = True, reductions: str | int = "auto") -> tuple[nn.ModuleList, int, int | None]:
+    """The DARTS cell stack: reduction cells (by default at ``layers//3`` and ``2*layers//3``,
+    see :func:`reduction_cells`) double the channels.
 
     Returns the cells, the last cell's output channels and the channels at the auxiliary
     head's position (after cell ``2*layers//3``).
     """
     cells = nn.ModuleList()
     c_curr, c_aux = C, None
+    at = reduction_cells(layers, reductions)
     for i in range(layers):
-        reduction = i in (layers // 3, 2 * layers // 3)
+        reduction = i in at
         if reduction:
             c_curr *= 2
         cell = Cell(genotype, c_pp, c_p, c_curr, reduction, reduction_prev, affine)
@@ -182,14 +201,14 @@ class Network(nn.Module):
 
     def __init__(self, genotype: Genotype, C: int = 36, layers: int = 20, num_classes: int = 10,
                  auxiliary: bool = False, stem: bool = True, drop_path_prob: float = 0.0,
-                 affine_ops: bool = True):
+                 affine_ops: bool = True, reductions: str | int = "auto"):
         super().__init__()
         self.drop_path_prob = drop_path_prob
         c_curr = 3 * C
         self.stem = nn.Sequential(nn.Conv2d(3, c_curr, 3, padding=1, bias=False), nn.BatchNorm2d(c_curr)) \
             if stem else nn.Identity()
         c_in = c_curr if stem else 3
-        self.cells, c_p, c_aux = stack_cells(genotype, layers, c_in, c_in, C, False, affine_ops)
+        self.cells, c_p, c_aux = stack_cells(genotype, layers, c_in, c_in, C, False, affine_ops, reductions)
         self.aux_index = 2 * layers // 3
         self.auxiliary_head = AuxiliaryHead(c_aux, num_classes) if auxiliary and c_aux else None
         self.global_pooling = nn.AdaptiveAvgPool2d(1)
@@ -209,9 +228,12 @@ NETS: dict[str, dict] = {
 
 def build(genotype: Genotype | str, C: int = 36, layers: int = 20, num_classes: int = 10,
           auxiliary: bool = False, stem: bool = True, drop_path_prob: float = 0.0,
-          affine_ops: bool = True) -> Network:
-    """The DARTS network for ``genotype`` (defaults: the CIFAR-10 evaluation network, 36 channels, 20 cells)."""
+          affine_ops: bool = True, reductions: str | int = "auto") -> Network:
+    """The DARTS network for ``genotype`` (defaults: the CIFAR-10 evaluation network, 36 channels, 20 cells).
+
+    ``reductions`` places the reduction cells (:func:`reduction_cells`; default the DARTS rule).
+    """
     if isinstance(genotype, str):
         genotype = parse(genotype)
     return Network(genotype, C=C, layers=layers, num_classes=num_classes, auxiliary=auxiliary, stem=stem,
-                   drop_path_prob=drop_path_prob, affine_ops=affine_ops)
+                   drop_path_prob=drop_path_prob, affine_ops=affine_ops, reductions=reductions)
