@@ -7,11 +7,13 @@ import json
 import sqlite3
 
 import pytest
+import torch
 
 from swapnas.cli import main
 from swapnas.nas import final_net, final_size, target_prior
 from swapnas.search import EAConfig, Evolution
 from swapnas.spaces import darts, nb201
+from swapnas.swap import count_params_k
 
 CFG = EAConfig(population=8, sample=3, mutations=4, cycles=10, crossover=0.5)
 
@@ -149,6 +151,35 @@ def test_search_cli_errors(data_dir, tmp_path, capsys) -> None:
     assert "either --target-params or --mu/--sigma" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["search", "--target-params", "big", "--out", str(tmp_path)])
+    assert main(["search", "--fitness", "te_nas", "--data-dir", str(data_dir), "--out", str(tmp_path), *SMALL]) == 2
+    assert "set-level proxy" in capsys.readouterr().err
+    assert main(["search", "--prior", "1", "0.3", "--data-dir", str(data_dir), "--out", str(tmp_path), *SMALL]) == 2
+    assert "--prior sets swap_reg's size rule" in capsys.readouterr().err
+
+
+def test_search_fitness_choice_and_size_prior_on_best(data_dir, tmp_path) -> None:
+    """Default fitness is ``best`` under the fitness protocol; swap_reg is the paper's; a size prior on
+    ``best`` is ln f(Θ) added to the stored value."""
+    from swapnas.nas import run_search
+    from swapnas.search import EAConfig
+    from swapnas.store import ScoreStore
+
+    cfg = EAConfig(population=4, sample=2, mutations=2, cycles=1)
+    common = dict(config=cfg, seed=0, device=torch.device("cpu"), data_dir=str(data_dir), progress=False,
+                  net={"C": 4})
+    with ScoreStore(tmp_path / "s.sqlite") as store:
+        best = run_search("nb201", "cifar10", store=store, out=tmp_path / "a", **common)
+        assert best.fitness_proxy.startswith("swap_prog@") and best.mu is None
+        assert best.protocol["init"] == "default" and best.protocol["repeats"] == 1
+        paper = run_search("nb201", "cifar10", store=store, out=tmp_path / "b", fitness="swap_reg", **common)
+        assert paper.fitness_proxy.startswith("swap_reg@") and paper.protocol["init"] == "gaussian"
+        sized = run_search("nb201", "cifar10", store=store, out=tmp_path / "c", mu=10.0, sigma=4.0, **common)
+    plain = {h["arch"]: h["fitness"] for h in best.history}
+    for h in sized.history:
+        if h["arch"] in plain:
+            with torch.device("meta"):
+                theta = count_params_k(nb201.build(h["arch"], num_classes=10, C=4, N=1))
+            assert h["fitness"] == pytest.approx(plain[h["arch"]] - (theta - 10.0) ** 2 / 4.0)
 
 
 def test_killed_search_resumes_without_rescoring(data_dir, tmp_path) -> None:

@@ -148,7 +148,7 @@ def _add_scoring_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--repeats", type=int, default=None, help="re-initialisations averaged per arch (default: the space's; nb201 4)")
     p.add_argument("--net", type=_net, default={}, metavar="K=V,…",
                    help="override options of the scored network, e.g. C=32,N=2 (nb201), C=3,layers=1,stem=false (darts)")
-    p.add_argument("--init", default="gaussian", choices=["gaussian", "default"], help="gaussian: N(0,1) weights (the paper's); default: PyTorch's init")
+    p.add_argument("--init", default=None, choices=["gaussian", "default"], help="gaussian: N(0,1) weights (the paper's); default: PyTorch's init (default: the space's protocol; gaussian unless the run scores `best`)")
     p.add_argument("--mu", type=float, default=None, help="swap_reg size-prior centre, thousands of params of the scored net (default: the space's rule)")
     p.add_argument("--sigma", type=float, default=None, help="swap_reg size-prior width, thousands^2, unsquared (default: the space's rule)")
     p.add_argument("--inputs", default="real", choices=["real", "synthetic"])
@@ -298,14 +298,16 @@ def _add_search(sub: argparse._SubParsersAction) -> None:
     d = EAConfig()
     p = sub.add_parser(
         "search",
-        help="SWAP-NAS: evolutionary search with regularised SWAP as fitness (resumable)",
+        help="SWAP-NAS: evolutionary search with a training-free fitness (default: best; resumable)",
         description="Evolutionary search (random scored population; each cycle: sample K, best parent or crossover "
-        "of the best two, up to M mutations, add the best child, remove the worst) with regularised SWAP of the "
-        "space's proxy network as fitness. Scores go to --store; the state to OUT/state.json after every cycle: "
+        "of the best two, up to M mutations, add the best child, remove the worst) with a training-free fitness "
+        "of the space's proxy network (--fitness: best by default, swap_reg for the paper's SWAP-NAS). Scores go to --store; the state to OUT/state.json after every cycle: "
         "rerun the same command to resume.",
     )
     p.add_argument("--space", default="nb201", choices=["nb201", "darts"])
     p.add_argument("--dataset", default="cifar10", help="nb201: cifar10, cifar100, imagenet16-120; darts: cifar10, imagenet")
+    p.add_argument("--fitness", default="best", help="any per-arch proxy (`swapnas proxies`); best (default) = the "
+                   "recommended fitness under the space's fitness protocol; swap_reg = the paper's SWAP-NAS")
     p.add_argument("--seed", type=int, default=0, help="the EA's seed (sampling, parents, mutations)")
     p.add_argument("--score-seed", type=int, default=0, help="the scores' seed (init, batch); kept fixed so "
                    "searches with different --seed share the store")
@@ -365,14 +367,16 @@ def _cmd_search(args: argparse.Namespace) -> int:
             prior=tuple(args.prior) if args.prior else None, max_params=args.max_params,
             max_macs=args.max_macs, max_evals=args.max_evals, max_seconds=args.max_seconds, net=args.net,
             batch_size=args.batch_size, repeats=args.repeats, data_dir=args.data_dir, progress=not args.no_progress,
+            fitness=args.fitness,
         )
     if args.space == "nb201":
         result.extra = nb201_extras(result, args.data_dir)
     paths = write_result(result, out)
     print(f"best {result.space} arch (fitness {result.fitness:.6g}, {result.evaluations} evaluations, "
           f"{result.cycles} cycles, {result.wall_seconds:.1f} s):\n{result.best}")
-    print(f"final network: {result.params_m:.3f} M params, {result.macs_m:.1f} M multiply-adds | "
-          f"size prior mu={result.mu:.4g} sigma={result.sigma:.4g}")
+    prior = "none" if result.mu is None else f"mu={result.mu:.4g} sigma={result.sigma:.4g}"
+    print(f"fitness {result.fitness_proxy} | final network: {result.params_m:.3f} M params, "
+          f"{result.macs_m:.1f} M multiply-adds | size prior {prior}")
     if result.extra:
         e = result.extra
         print(f"NB201 {result.dataset}: valid {e['valid_accuracy']:.2f} (rank {e['valid_rank']}), test "
@@ -412,13 +416,22 @@ def _add_conformance(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_proxies(args: argparse.Namespace) -> int:
-    from .proxies import get_proxy, list_proxies
+    import fnmatch
 
-    print(f"{'name':<12} {'higher_better':<13} {'grad':<5} {'labels':<6} {'input':<6} {'version':<7} description")
+    from .proxies import ALIASES, get_proxy, list_proxies
+    from .spaces import SPACES, get_space
+
+    print(f"{'name':<20} {'higher_better':<13} {'grad':<5} {'labels':<6} {'input':<6} {'version':<7} description")
     for name in list_proxies(args.pattern):
         p = get_proxy(name)
-        print(f"{p.name:<12} {str(p.higher_is_better):<13} {str(p.needs_grad):<5} {str(p.needs_labels):<6} "
+        print(f"{p.name:<20} {str(p.higher_is_better):<13} {str(p.needs_grad):<5} {str(p.needs_labels):<6} "
               f"{p.input_kind:<6} {p.version:<7} {p.description}")
+    for alias, target in sorted(ALIASES.items()):
+        if fnmatch.fnmatch(alias, args.pattern):
+            own = {s: get_space(s).FITNESS_PROTOCOL["proxy"] for s in SPACES
+                   if "proxy" in getattr(get_space(s), "FITNESS_PROTOCOL", {})}
+            where = "; ".join(f"{s}: {n}" for s, n in own.items())
+            print(f"alias {alias} = {target}" + (f" (per space: {where})" if where else ""))
     return 0
 
 

@@ -19,7 +19,8 @@ from tqdm import tqdm
 from .benchmarks import Benchmark
 from .data import Batch, load_batch
 from .executors import Executor, LocalExecutor, ScoreTask
-from .proxies import Proxy, resolve
+from .proxies import Proxy, get_proxy, resolve
+from .proxies.registry import ALIASES
 from .scoring import Protocol, with_bases
 from .spaces import get_space
 from .stats import correlate
@@ -239,13 +240,44 @@ def prepare(
     return protocol, batch
 
 
-def scoring_net(space: str, task: str, overrides: dict | None = None) -> dict:
-    """The space's default scored network (``SCORING_DEFAULTS["net"]``), its task, then ``overrides``.
+def best_for(space: str) -> str:
+    """The proxy that ``best`` means on ``space``: its ``FITNESS_PROTOCOL["proxy"]``, else the alias's target."""
+    return getattr(get_space(space), "FITNESS_PROTOCOL", {}).get("proxy") or ALIASES["best"]
+
+
+def resolve_for(space: str, proxies: list[Proxy] | str) -> list[Proxy]:
+    """:func:`proxies.resolve` with ``best`` read as the space's recommended fitness (:func:`best_for`)."""
+    if not isinstance(proxies, str):
+        return list(proxies)
+    names = [best_for(space) if n.strip() == "best" else n.strip() for n in proxies.split(",") if n.strip()]
+    return resolve(names)
+
+
+def protocol_defaults(space: str, proxies: list[Proxy]) -> dict:
+    """The defaults (net, batch_size, repeats, init) of a run scoring ``proxies`` on ``space``.
+
+    The space's ``SCORING_DEFAULTS`` (the paper's Gaussian init), except for a run of the
+    recommended fitness (the proxy the alias ``best`` names, alone or with its bases) on a space
+    that defines a ``FITNESS_PROTOCOL``: then that protocol, chosen with the fitness on the
+    space's dev sets. A run that mixes other proxies in keeps the space's defaults for all.
+    """
+    mod = get_space(space)
+    best = best_for(space)
+    names = {p.name for p in proxies}
+    if best is not None and best in names and hasattr(mod, "FITNESS_PROTOCOL") \
+            and names <= {best, *get_proxy(best).base_names}:
+        return {k: v for k, v in mod.FITNESS_PROTOCOL.items() if k != "proxy"}
+    return {"init": "gaussian", **mod.SCORING_DEFAULTS}
+
+
+def scoring_net(space: str, task: str, overrides: dict | None = None, base: dict | None = None) -> dict:
+    """The space's default scored network (``base``, else ``SCORING_DEFAULTS["net"]``), its task,
+    then ``overrides``.
 
     Spaces with several tasks (TransNAS) build a task head: their net gets ``task``.
     """
     mod = get_space(space)
-    net = dict(mod.SCORING_DEFAULTS["net"])
+    net = dict(mod.SCORING_DEFAULTS["net"] if base is None else base)
     if hasattr(mod, "TASKS"):
         net["task"] = task
     unknown = set(overrides or {}) - set(inspect.signature(mod.build).parameters) - {"task"}
@@ -259,25 +291,27 @@ def scoring_net(space: str, task: str, overrides: dict | None = None) -> dict:
 
 def configure(
     space: str, task: str, proxies: list[Proxy] | str, *, seed: int = 0, batch_size: int | None = None,
-    repeats: int | None = None, net: dict | None = None, init: str = "gaussian", inputs: str = "real",
+    repeats: int | None = None, net: dict | None = None, init: str | None = None, inputs: str = "real",
     data_dir: str | None = None, image_root: str | None = None, fill: str = "augment",
     mu: float | None = None, sigma: float | None = None,
 ) -> tuple[Protocol, Batch, list[Proxy]]:
     """Protocol, batch and proxies for scoring archs of ``space`` on ``task`` with the space's defaults.
 
-    ``batch_size`` / ``repeats`` default to the space's ``SCORING_DEFAULTS``; ``net`` overrides
-    entries of its scored network; ``swap_reg`` gets the space's label-free size prior for that
-    network unless ``mu`` / ``sigma`` are given.
+    ``batch_size`` / ``repeats`` / ``init`` and the scored network default to
+    :func:`protocol_defaults` (the space's ``SCORING_DEFAULTS``, or its ``FITNESS_PROTOCOL`` for
+    a run of the recommended fitness); ``net`` overrides entries of the scored network;
+    ``swap_reg`` gets the space's label-free size prior for that network unless ``mu`` /
+    ``sigma`` are given.
     """
     mod = get_space(space)
-    d = mod.SCORING_DEFAULTS
-    full_net = scoring_net(space, task, net)
+    proxy_list = resolve_for(space, proxies)
+    d = protocol_defaults(space, proxy_list)
+    full_net = scoring_net(space, task, net, d["net"])
     protocol, batch = prepare(
         space=space, dataset=task, batch_size=batch_size or d["batch_size"],
-        repeats=repeats or d["repeats"], seed=seed, init=init, net=full_net, inputs=inputs,
+        repeats=repeats or d["repeats"], seed=seed, init=init or d["init"], net=full_net, inputs=inputs,
         data_dir=data_dir, image_root=image_root, fill=fill,
     )
-    proxy_list = resolve(proxies) if isinstance(proxies, str) else list(proxies)
     if any(p.name == "swap_reg" for p in proxy_list):
         if mu is None or sigma is None:
             d_mu, d_sigma = mod.default_size_prior(dict(full_net), batch.num_classes)

@@ -1,14 +1,16 @@
-"""SWAP-NAS end to end: regularised-SWAP fitness, size control, budget, resume and outputs.
+"""SWAP-NAS end to end: fitness, size control, budget, resume and outputs.
 
 The EA itself is :class:`swapnas.search.Evolution`; this module evaluates what it asks for
 with :func:`scoring.score_arch` (every score goes to the SQLite store, so nothing is ever
 scored twice, even across searches and crashes), keeps the search state in
 ``OUT/state.json`` after every cycle, and writes the result.
 
-Fitness: ``swap_reg`` of the space's scored proxy network (``SCORING_DEFAULTS``, or
-``--net``), with μ/σ from ``--mu/--sigma``, from ``--target-params`` (:func:`target_prior`)
-or from the space's label-free default rule. The scores' seed (``score_seed``) is separate
-from the EA's seed, so searches with different seeds share one store.
+Fitness (``--fitness``): ``best`` by default, the recommended fitness of the space
+(:func:`correlate.best_for`) under its ``FITNESS_PROTOCOL``; ``swap_reg`` is the paper's
+SWAP-NAS: regularised SWAP of the space's proxy network (``SCORING_DEFAULTS``, or ``--net``),
+with μ/σ from ``--mu/--sigma``, from ``--target-params`` (:func:`target_prior`) or from the
+space's label-free default rule. The scores' seed (``score_seed``) is separate from the EA's
+seed, so searches with different seeds share one store.
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 from tqdm import tqdm
 
-from .correlate import configure, scoring_net
+from .correlate import best_for, configure
+from .proxies import get_proxy
 from .scoring import score_arch
 from .search import EAConfig, Evolution
 from .spaces import get_space
@@ -141,13 +144,14 @@ class SearchResult:
     seed: int
     config: dict
     protocol: dict
-    mu: float
-    sigma: float
+    mu: float | None
+    sigma: float | None
     size_mapping: dict | None
     constraints: dict
     history: list[dict] = field(repr=False)
     snapshots: list[dict] = field(repr=False)
     extra: dict = field(default_factory=dict)
+    fitness_proxy: str = "swap_reg"
 
 
 def _save(path: Path, doc: dict) -> None:
@@ -163,32 +167,59 @@ def run_search(
     max_params: float | None = None,
     max_macs: float | None = None, max_evals: int | None = None, max_seconds: float | None = None,
     net: dict | None = None, batch_size: int | None = None, repeats: int | None = None,
-    data_dir: str | None = None, progress: bool = True,
+    data_dir: str | None = None, progress: bool = True, fitness: str = "best",
 ) -> SearchResult:
-    """Run (or resume) a SWAP-NAS search; state in ``out/state.json``, scores in ``store``.
+    """Run (or resume) a search; state in ``out/state.json``, scores in ``store``.
 
-    Size prior: ``mu``/``sigma`` if given; else ``target_params`` (:func:`target_prior`); else the
-    rule ``prior`` = (centre, width) on the proxy net's size range (default ``SEARCH_PRIOR``, or
-    the space's correlation rule).
+    ``fitness``: any proxy name (default the alias ``best``, the recommended fitness, scored
+    under the space's ``FITNESS_PROTOCOL``); ``swap_reg`` is the paper's SWAP-NAS.
+    Size prior: ``mu``/``sigma`` if given; else ``target_params`` (:func:`target_prior`); else,
+    for ``swap_reg`` only, the rule ``prior`` = (centre, width) on the proxy net's size range
+    (default ``SEARCH_PRIOR``, or the space's correlation rule). For ``swap_reg`` the prior is its
+    factor f(Θ); for any other fitness it is added as ln f(Θ) = −(Θ−μ)²/σ (``best`` is a sum of
+    logs, so this is the same multiplicative prior), and only when a size flag is given.
     """
     mod = get_space(space)
     final = final_net(space, dataset)
-    proxy_net = scoring_net(space, dataset, net)
+    chosen = get_proxy(best_for(space) if fitness == "best" else fitness)
+    paper = chosen.name == "swap_reg"
+    if chosen.parts:
+        raise ValueError(f"--fitness {fitness}: a set-level proxy ranks a whole candidate set and has no per-arch "
+                         "value; choose a per-arch or derived proxy (`swapnas proxies`)")
+    probe = configure(space, dataset, [chosen], seed=score_seed, batch_size=batch_size, repeats=repeats, net=net,
+                      data_dir=data_dir, mu=0.0, sigma=1.0)[0]
+    proxy_net = dict(probe.net)
     mapping = None
     if target_params is not None:
         if mu is not None or sigma is not None:
             raise ValueError("give either --target-params or --mu/--sigma, not both")
         mu, sigma, mapping = target_prior(mod, proxy_net, final, target_params, tolerance,
                                           num_classes=final["net"]["num_classes"])
-    elif mu is None and sigma is None and (prior or space in SEARCH_PRIOR):
+    elif paper and mu is None and sigma is None and (prior or space in SEARCH_PRIOR):
         centre, width = prior or SEARCH_PRIOR[space]
         lo, hi = mod.param_range_k(num_classes=final["net"]["num_classes"], **proxy_net)
         mu, sigma = prior_from_range(lo, hi, centre, width)
         mapping = {"prior_centre": centre, "prior_width": width, "proxy_range_k": [lo, hi]}
-    protocol, batch, proxies = configure(space, dataset, "swap_reg", seed=score_seed, batch_size=batch_size,
+    elif prior is not None:
+        raise ValueError("--prior sets swap_reg's size rule; with another fitness give --target-params or --mu/--sigma")
+    if not paper and (mu is None) != (sigma is None):
+        raise ValueError("give both --mu and --sigma")
+    protocol, batch, proxies = configure(space, dataset, [chosen], seed=score_seed, batch_size=batch_size,
                                          repeats=repeats, net=net, data_dir=data_dir, mu=mu, sigma=sigma)
     fitness_proxy = proxies[0]
-    mu, sigma = fitness_proxy.options["mu"], fitness_proxy.options["sigma"]
+    if paper:
+        mu, sigma = fitness_proxy.options["mu"], fitness_proxy.options["sigma"]
+    sign = 1.0 if fitness_proxy.higher_is_better else -1.0
+
+    def size_term(arch: Any) -> float:
+        if paper or mu is None:
+            return 0.0
+        with torch.device("meta"):
+            theta = count_params_k(mod.build(arch, num_classes=batch.num_classes, **protocol.net))
+        return -((theta - mu) ** 2) / sigma
+
+    def value(arch: Any, rec: Any) -> float:
+        return sign * rec.value + size_term(arch) if rec.ok else math.nan
 
     def feasible(arch: Any) -> bool:
         if max_params is not None and final_size(mod, arch, final) > max_params:
@@ -198,7 +229,8 @@ def run_search(
     ea = Evolution(mod, config, seed, feasible)
     out.mkdir(parents=True, exist_ok=True)
     state_path = out / "state.json"
-    fitness_id = {"proxy": fitness_proxy.key, "protocol": protocol.fingerprint, "net": protocol.net_key,
+    fitness_id = {"proxy": fitness_proxy.key, "size_prior": None if paper else [mu, sigma],
+                  "protocol": protocol.fingerprint, "net": protocol.net_key,
                   "batch_size": protocol.batch_size, "repeats": protocol.repeats, "score_seed": score_seed,
                   "constraints": [max_params, max_macs]}
     if state_path.is_file():
@@ -219,7 +251,7 @@ def run_search(
         archs = ea.ask()
         recs = [score_arch(a, mod.build, [fitness_proxy], batch_dev, protocol, device, store)[fitness_proxy.name]
                 for a in archs]
-        ea.tell(archs, [r.value if r.ok else math.nan for r in recs])
+        ea.tell(archs, [value(a, r) for a, r in zip(archs, recs)])
         _save(state_path, {"fitness": fitness_id, "ea": ea.state_dict()})
         bar.update(1)
         bar.set_postfix(best=f"{ea.best[1]:.4g}", evals=len(ea.history))
@@ -229,6 +261,7 @@ def run_search(
         space, dataset, str(best), fit, final_size(mod, best, final), final_macs(mod, best, final),
         len(ea.history), ea.cycle, time.perf_counter() - t0, seed, asdict(config), protocol.describe(), mu, sigma,
         mapping, {"max_params_m": max_params, "max_macs_m": max_macs}, ea.history, ea.snapshots,
+        fitness_proxy=fitness_proxy.key,
     )
 
 

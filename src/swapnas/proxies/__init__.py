@@ -4,6 +4,7 @@ from . import (  # noqa: F401  (registration side effects)
     az_nas, epe_nas, fisher, flops, grad_norm, grasp, jacob_cov, l2_norm, meco, nwot, params, plain, snip, swap,
     synflow, te_nas, vkdnw, zen, zico,
 )
-from .registry import Proxy, get_proxy, list_proxies, register, resolve
+from . import best  # noqa: F401  (combinations of the proxies above; registers the alias ``best``)
+from .registry import ALIASES, Proxy, get_proxy, list_proxies, register, register_alias, resolve
 
-__all__ = ["Proxy", "get_proxy", "list_proxies", "register", "resolve"]
+__all__ = ["ALIASES", "Proxy", "get_proxy", "list_proxies", "register", "register_alias", "resolve"]

@@ -235,6 +235,12 @@ def build(arch: Arch | str, C: int = 16, N: int = 5, num_classes: int = 10) -> N
 
 #: The scoring protocol shipped as default for NB201 (chosen in docs/results.md).
 SCORING_DEFAULTS: dict = {"net": {"C": 16, "N": 1}, "batch_size": 16, "repeats": 4}
+
+#: The protocol and proxy of the recommended fitness (``best``), chosen on the NB201 CIFAR-10 dev
+#: sample only (docs/protocol.md; table: docs/dev/nb201_fitness.md): the SWAP network with
+#: PyTorch's default init (the AZ-NAS part needs a non-saturated classifier) and one repeat.
+FITNESS_PROTOCOL: dict = {"proxy": "swap_prog", "net": {"C": 16, "N": 1}, "batch_size": 16, "repeats": 1,
+                          "init": "default"}
 #: Size-prior rule constants, chosen on CIFAR-10 labels only by scripts/tune_size_prior.py
 #: (see :func:`default_size_prior` and docs/results.md); shared by every space.
 PRIOR_CENTRE = _swap.PRIOR_CENTRE

@@ -1,0 +1,127 @@
+"""Choose the recommended fitness (``best``) on dev data only: greedy log-linear combination.
+
+Reads ``swapnas correlate`` runs on dev sets (docs/protocol.md: NB201 CIFAR-10 validation of
+the 1000-arch seed-0 sample, NB301, darts_swap) that scored candidate components, and builds
+f = Σ w_i · T_i(component_i) by greedy forward selection: start from ln(swap) (w = 1); at each
+step try every unused component with every weight of a grid and keep the one that raises the
+WORST Spearman ρ over the dev sets most; stop when the gain is below ``--min-gain``.
+T = ln when a component is positive on every dev arch, else the identity; an identity
+component's weights are in units of 1 / (its std over the first dev run) so one grid fits all.
+
+    python scripts/choose_fitness.py runs/dev_nb201_c10/results.json runs/dev_nb301/results.json \\
+        runs/dev_darts_swap/results.json --out docs/dev/fitness.md
+
+Every figure this prints is in-sample (dev labels chose the weights).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+from scipy import stats
+
+GRID = (-2.0, -1.0, -0.5, -0.25, -0.1, 0.1, 0.25, 0.5, 1.0, 2.0)
+
+
+def load(paths: list[str]) -> list[dict]:
+    """Each path is one dev run; ``a.json+b.json`` merges runs on the same archs (other proxies)."""
+    runs = []
+    for path in paths:
+        docs = [json.loads(Path(p).read_text()) for p in path.split("+")]
+        if any(d["archs"] != docs[0]["archs"] for d in docs):
+            raise SystemExit(f"{path}: the merged runs hold different archs")
+        scores = {k: np.array([np.nan if v is None else v for v in vals], dtype=float)
+                  for d in docs for k, vals in d["scores"].items()}
+        runs.append({"path": path, "name": f"{docs[0]['protocol']['space']}:{Path(path.split('+')[0]).parent.name}",
+                     "acc": np.array(docs[0]["accuracy"], dtype=float), "scores": scores})
+    return runs
+
+
+def features(runs: list[dict], exclude: set[str]) -> tuple[list[str], dict[str, str], dict[str, float]]:
+    names = sorted(set.intersection(*(set(r["scores"]) for r in runs)) - exclude)
+    transform, scale = {}, {}
+    for n in names:
+        positive = all(np.all(r["scores"][n][np.isfinite(r["scores"][n])] > 0) for r in runs)
+        transform[n] = "log" if positive else "lin"
+        first = runs[0]["scores"][n]
+        scale[n] = 1.0 if positive else float(np.nanstd(first[np.isfinite(first)])) or 1.0
+    return names, transform, scale
+
+
+def value(run: dict, terms: dict[str, float], transform: dict[str, str]) -> np.ndarray:
+    total = np.zeros(len(run["acc"]))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for n, w in terms.items():
+            v = run["scores"][n]
+            total = total + w * (np.log(v) if transform[n] == "log" else v)
+    return total
+
+
+def rho(run: dict, f: np.ndarray) -> float:
+    ok = np.isfinite(f)
+    return float(stats.spearmanr(f[ok], run["acc"][ok])[0]) if ok.sum() > 10 else -1.0
+
+
+def worst(runs: list[dict], terms: dict[str, float], transform: dict[str, str]) -> tuple[float, list[float]]:
+    rhos = [rho(r, value(r, terms, transform)) for r in runs]
+    return min(rhos), rhos
+
+
+def greedy(runs: list[dict], names: list[str], transform: dict[str, str], scale: dict[str, float],
+           min_gain: float, max_terms: int) -> list[tuple[dict[str, float], float, list[float]]]:
+    terms = {"swap": 1.0}
+    path = [(dict(terms), *worst(runs, terms, transform))]
+    while len(terms) < max_terms:
+        best = None
+        for n in names:
+            if n in terms:
+                continue
+            for g in GRID:
+                trial = {**terms, n: g / scale[n]}
+                w, rhos = worst(runs, trial, transform)
+                if best is None or w > best[1]:
+                    best = (trial, w, rhos)
+        if best is None or best[1] < path[-1][1] + min_gain:
+            break
+        terms = best[0]
+        path.append(best)
+    return path
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("runs", nargs="+", help="results.json of correlate runs on DEV sets only")
+    ap.add_argument("--exclude", default="swap_reg", help="components never used (comma-separated)")
+    ap.add_argument("--min-gain", type=float, default=0.005)
+    ap.add_argument("--max-terms", type=int, default=5)
+    ap.add_argument("--out", required=True)
+    args = ap.parse_args()
+    runs = load(args.runs)
+    names, transform, scale = features(runs, set(args.exclude.split(",")))
+    lines = ["Dev runs (every figure in-sample): " + ", ".join(f"`{r['path']}`" for r in runs), "",
+             "Single components, Spearman ρ per dev run (sign as registered; T = ln if positive everywhere):", "",
+             "| component | T | " + " | ".join(r["name"] for r in runs) + " |", "|---|---|" + "---|" * len(runs)]
+    for n in names:
+        lines.append(f"| {n} | {transform[n]} | " + " | ".join(f"{rho(r, value(r, {n: 1.0}, transform)):.3f}"
+                                                            for r in runs) + " |")
+    path = greedy(runs, names, transform, scale, args.min_gain, args.max_terms)
+    lines += ["", "Greedy path (worst ρ over the dev runs decides):", "",
+              "| step | terms (raw weights) | " + " | ".join(r["name"] for r in runs) + " | worst |",
+              "|---|---|" + "---|" * (len(runs) + 1)]
+    for i, (terms, w, rhos) in enumerate(path):
+        text = " + ".join(f"{v:.4g}·{'ln ' if transform[n] == 'log' else ''}{n}" for n, v in terms.items())
+        lines.append(f"| {i} | {text} | " + " | ".join(f"{x:.3f}" for x in rhos) + f" | {w:.3f} |")
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(lines) + "\n")
+    out.with_suffix(".json").write_text(json.dumps({"runs": args.runs, "transform": transform, "scale": scale,
+                                                    "path": [{"terms": t, "worst": w, "rho": r} for t, w, r in path]},
+                                                   indent=1))
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,81 @@
+"""Log-linear combinations of stored proxies, and ``best``: the recommended fitness.
+
+A combination is a *derived* proxy over several bases (:mod:`registry`): for each repeat
+it maps the bases' values of that repeat to Σ_i w_i · T_i(v_i), with T_i = ln for a
+positive quantity (SWAP's count, #params, FLOPs: the sum is then the log of
+Π v_i^{w_i}, so a constant factor in any base only shifts it) and the identity for a
+quantity that is already a log or may be ≤ 0. The bases are scored and stored as
+ordinary proxies, so a new weight costs no forward pass. Weights are options (``w_<base>``)
+and enter the store key.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+from torch import nn
+
+from .registry import get_proxy, register, register_alias
+
+Transform = Literal["log", "lin"]
+
+
+def log_linear(values: tuple[float, ...], bases: tuple[str, ...], transforms: tuple[Transform, ...],
+               weights: tuple[float, ...], name: str) -> float:
+    """Σ w_i · T_i(v_i); an error names the base whose log is undefined."""
+    total = 0.0
+    for v, base, t, w in zip(values, bases, transforms, weights, strict=True):
+        if w == 0:
+            continue
+        if t == "log":
+            if not v > 0:
+                raise ValueError(f"{name}: {base} = {v!r} is not positive, so its log is undefined")
+            v = math.log(v)
+        total += w * v
+    return total
+
+
+def register_log_linear(name: str, terms: dict[str, tuple[Transform, float]], description: str,
+                        version: str = "1") -> None:
+    """Register ``name`` = Σ w·T(base) over ``terms`` = {base: (transform, default weight)}.
+
+    Every base must be a per-arch proxy (scored on the network); the weights become the
+    options ``w_<base>``.
+    """
+    bases = tuple(terms)
+    transforms = tuple(t for t, _ in terms.values())
+    members = [get_proxy(b) for b in bases]
+    for m in members:
+        if m.base is not None or m.parts:
+            raise ValueError(f"{name}: base {m.name!r} must be a per-arch proxy, not a derived or set-level one")
+    bad = [t for t in transforms if t not in ("log", "lin")]
+    if bad:
+        raise ValueError(f"{name}: transforms must be 'log' or 'lin' (got {bad})")
+
+    def fn(values: tuple[float, ...], model: nn.Module, **weights: float) -> float:
+        return log_linear(values, bases, transforms, tuple(weights[f"w_{b}"] for b in bases), name)
+
+    fn.__doc__ = description  # a base where lower is better enters with a negative weight
+    register(name, base=bases, version=version, needs_grad=any(m.needs_grad for m in members),
+             needs_labels=any(m.needs_labels for m in members), input_kind="data",
+             **{f"w_{b}": float(w) for b, (_, w) in terms.items()})(fn)
+
+
+# --------------------------------------------------------------------------- the recommended fitness
+#
+# Chosen on dev ground truth only (docs/protocol.md, label hygiene; the tables: docs/dev/):
+# ``scripts/choose_fitness.py`` over the components scored on the NB201 CIFAR-10 dev sample
+# (1000 archs, seed 0, validation accuracy) under the fitness protocol (C=16, N=1, S=16, R=1,
+# PyTorch's default init): ln Ψ + 1.5 · AZ-NAS progressivity. The weight is the argmax of dev ρ
+# on a 0.5-step grid (plateau 1.5-2.0).
+
+register_log_linear(
+    "swap_prog", {"swap": ("log", 1.0), "az_nas_progressivity": ("lin", 1.5)},
+    "ln SWAP + w·AZ-NAS progressivity: expressivity count plus the growth of feature isotropy with depth "
+    "(the recommended NB201 fitness, chosen on NB201 CIFAR-10 dev data).",
+)
+
+#: ``best`` names the recommended fitness where a space does not name its own
+#: (``FITNESS_PROTOCOL["proxy"]`` of the space module, see :func:`swapnas.correlate.best_for`).
+register_alias("best", "swap_prog")

@@ -1,0 +1,71 @@
+"""The recommended fitness: log-linear combinations, the alias ``best`` and its protocol.
+
+Golden values recompute each base on its own network (``build_scored_net`` per repeat,
+the proxy functions called directly) and combine them by hand.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from swapnas.correlate import best_for, configure, protocol_defaults
+from swapnas.data import Batch
+from swapnas.proxies import get_proxy, resolve
+from swapnas.proxies.best import log_linear, register_log_linear
+from swapnas.scoring import Protocol, build_scored_net, score_arch
+from swapnas.spaces import nb201
+from swapnas.swap import swap_score
+
+ARCH = "|nor_conv_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|avg_pool_3x3~0|nor_conv_3x3~1|none~2|"
+
+
+def test_log_linear_golden_and_errors() -> None:
+    v = log_linear((20.0, -0.5, 7.0), ("a", "b", "c"), ("log", "lin", "log"), (1.0, 1.5, 0.0), "f")
+    assert v == pytest.approx(math.log(20.0) - 0.75)
+    with pytest.raises(ValueError, match="f: a = 0.0 is not positive"):
+        log_linear((0.0, 1.0), ("a", "b"), ("log", "lin"), (1.0, 1.0), "f")
+    with pytest.raises(ValueError, match="must be a per-arch proxy"):
+        register_log_linear("bad_combo", {"swap_reg": ("log", 1.0)}, "x")
+    with pytest.raises(ValueError, match="transforms must be"):
+        register_log_linear("bad_combo", {"swap": ("sqrt", 1.0)}, "x")  # type: ignore[dict-item]
+
+
+def test_best_alias_and_space_resolution() -> None:
+    p = get_proxy("best")
+    assert p.name == "swap_prog" and p.base_names == ("swap", "az_nas_progressivity")
+    assert p.options == {"w_swap": 1.0, "w_az_nas_progressivity": 1.5}
+    assert [q.name for q in resolve("best,swap_prog")] == ["swap_prog"]  # an alias and its target once
+    assert best_for("nb201") == "swap_prog" and best_for("nb101") == "swap_prog"
+    with pytest.raises(KeyError, match="aliases: best"):
+        get_proxy("nope")
+
+
+def test_fitness_protocol_only_for_the_fitness_alone(data_dir) -> None:
+    alone = protocol_defaults("nb201", resolve("best"))
+    assert alone == {"net": {"C": 16, "N": 1}, "batch_size": 16, "repeats": 1, "init": "default"}
+    assert protocol_defaults("nb201", resolve("best,swap")) == alone  # with its own bases
+    mixed = protocol_defaults("nb201", resolve("best,params"))
+    assert mixed["init"] == "gaussian" and mixed["repeats"] == 4  # the space's SWAP defaults for every proxy
+    prot, _, proxies = configure("nb201", "cifar10", "best", data_dir=str(data_dir))
+    assert (prot.init, prot.repeats) == ("default", 1) and [q.name for q in proxies] == ["swap_prog"]
+    prot, _, _ = configure("nb201", "cifar10", "best", data_dir=str(data_dir), init="gaussian", repeats=2)
+    assert (prot.init, prot.repeats) == ("gaussian", 2)  # explicit settings win
+
+
+def test_swap_prog_equals_its_bases_per_repeat() -> None:
+    g = torch.Generator().manual_seed(3)
+    batch = Batch(torch.randn(8, 3, 32, 32, generator=g), torch.randint(0, 10, (8,), generator=g), 10, "cifar10",
+                  "noise", 0)
+    prot = Protocol("nb201", "cifar10", 8, repeats=2, init="default", net={"C": 8, "N": 1})
+    rec = score_arch(ARCH, nb201.build, [get_proxy("best")], batch, prot, torch.device("cpu"))["swap_prog"]
+    prog = get_proxy("az_nas_progressivity")
+    expected = []
+    for r in range(2):
+        psi = swap_score(build_scored_net(nb201.build, ARCH, prot, 10, r, torch.device("cpu")), batch.inputs)
+        pr = prog.fn(build_scored_net(nb201.build, ARCH, prot, 10, r, torch.device("cpu")), batch, **prog.options)
+        expected.append(math.log(psi) + 1.5 * pr)
+    assert rec.ok and rec.values == pytest.approx(expected, rel=1e-9)
+    assert rec.value == pytest.approx(sum(expected) / 2)
