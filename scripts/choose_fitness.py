@@ -9,7 +9,7 @@ T = ln when a component is positive on every dev arch, else the identity; an ide
 component's weights are in units of 1 / (its std over the first dev run) so one grid fits all.
 
     python scripts/choose_fitness.py runs/dev_nb201_c10/results.json runs/dev_nb301/results.json \\
-        runs/dev_darts_swap/results.json --out docs/dev/fitness.md
+        runs/dev_darts_swap/results.json --out docs/dev/fitness.md [--scan az_nas_progressivity]
 
 Every figure this prints is in-sample (dev labels chose the weights).
 """
@@ -97,6 +97,8 @@ def main() -> None:
     ap.add_argument("--exclude", default="swap_reg", help="components never used (comma-separated)")
     ap.add_argument("--min-gain", type=float, default=0.005)
     ap.add_argument("--max-terms", type=int, default=5)
+    ap.add_argument("--scan", default=None, metavar="NAME",
+                    help="also tabulate ρ of ln swap + w·NAME for raw weights w = 0.5, 1, …, 4 (where to round to)")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     runs = load(args.runs)
@@ -114,6 +116,13 @@ def main() -> None:
     for i, (terms, w, rhos) in enumerate(path):
         text = " + ".join(f"{v:.4g}·{'ln ' if transform[n] == 'log' else ''}{n}" for n, v in terms.items())
         lines.append(f"| {i} | {text} | " + " | ".join(f"{x:.3f}" for x in rhos) + f" | {w:.3f} |")
+    if args.scan:
+        weights = np.arange(0.5, 4.01, 0.5)
+        lines += ["", f"Weight scan: ln swap + w·{args.scan}", "",
+                  "| w | " + " | ".join(r["name"] for r in runs) + " | worst |", "|---|" + "---|" * (len(runs) + 1)]
+        for w in weights:
+            rhos = worst(runs, {"swap": 1.0, args.scan: float(w)}, transform)[1]
+            lines.append(f"| {w:g} | " + " | ".join(f"{x:.4f}" for x in rhos) + f" | {min(rhos):.4f} |")
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(lines) + "\n")

@@ -69,3 +69,11 @@ def test_swap_prog_equals_its_bases_per_repeat() -> None:
         expected.append(math.log(psi) + 1.5 * pr)
     assert rec.ok and rec.values == pytest.approx(expected, rel=1e-9)
     assert rec.value == pytest.approx(sum(expected) / 2)
+
+
+def test_proxies_command_lists_the_alias(capsys) -> None:
+    from swapnas.cli import main
+
+    assert main(["proxies", "best"]) == 0
+    out = capsys.readouterr().out
+    assert "alias best = swap_prog" in out and "nb201: swap_prog" in out

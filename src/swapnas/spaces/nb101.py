@@ -541,6 +541,10 @@ def count_params(arch: Arch | str, num_classes: int = 10, C: int = 128, stacks: 
 
 #: A reduced net for training-free scoring (C=16, one cell per stack); configurable per run.
 SCORING_DEFAULTS: dict = {"net": {"C": 16, "stacks": 3, "cells": 1}, "batch_size": 16, "repeats": 1}
+
+#: The recommended fitness (``best``) here: the scored network above with PyTorch's default init
+#: (which its AZ-NAS part needs), set a priori: NB101 has no dev ground truth (docs/protocol.md).
+FITNESS_PROTOCOL: dict = {**SCORING_DEFAULTS, "init": "default"}
 #: Size of the fixed arch sample behind :func:`param_range_k` and its seed.
 RANGE_SAMPLE, RANGE_SEED = 500, 0
 

@@ -207,6 +207,10 @@ def count_params(arch: Arch | str, task: str = "class_object", num_classes: int 
 #: Training-free scoring on CPU: a quarter-width net (the benchmark uses C=64) at 64×64.
 SCORING_DEFAULTS: dict = {"net": {"C": 16, "resolution": 64}, "batch_size": 16, "repeats": 1}
 
+#: The recommended fitness (``best``) here: the scored network above with PyTorch's default init
+#: (which its AZ-NAS part needs), set a priori: TransNAS has no dev ground truth (docs/protocol.md).
+FITNESS_PROTOCOL: dict = {**SCORING_DEFAULTS, "init": "default"}
+
 
 @functools.lru_cache(maxsize=64)
 def param_range_k(task: str = "class_object", num_classes: int | None = None, C: int = tn.BENCH_C,

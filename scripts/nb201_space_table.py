@@ -1,0 +1,56 @@
+"""NB201 ranking table: ρ, τ and top-k precision of stored scores over a set of archs.
+
+Reads ``swapnas correlate`` results (``results.json``: archs, accuracy, scores) and prints, per
+run and proxy, Spearman ρ, Kendall τ and top-k precision (|top-k by score ∩ top-k by
+ground truth| / k, k = 1 % / 5 % / 10 % of the scored archs), with #params of the benchmark
+network (C=16, N=5, counted from the built network) as a reference row.
+
+    python scripts/nb201_space_table.py runs/full_nb201_*_best/results.json runs/cmp_nb201_*/results.json
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+from scipy import stats
+
+from swapnas.proxies import get_proxy
+from swapnas.spaces import nb201
+
+FRACTIONS = (0.01, 0.05, 0.10)
+
+
+def top_k_precision(score: np.ndarray, truth: np.ndarray, frac: float) -> float:
+    k = max(1, int(round(frac * len(score))))
+    return len(set(np.argsort(-score, kind="stable")[:k]) & set(np.argsort(-truth, kind="stable")[:k])) / k
+
+
+def row(name: str, score: np.ndarray, truth: np.ndarray, failures: int) -> str:
+    rho = stats.spearmanr(score, truth)[0]
+    tau = stats.kendalltau(score, truth)[0]
+    prec = " | ".join(f"{top_k_precision(score, truth, f):.3f}" for f in FRACTIONS)
+    return f"| {name} | {len(score)} | {failures} | {rho:.3f} | {tau:.3f} | {prec} |"
+
+
+def main(paths: list[str]) -> None:
+    print("| run | dataset | proxy | n | failed | Spearman ρ | Kendall τ | P@1% | P@5% | P@10% |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for path in paths:
+        doc = json.loads(Path(path).read_text())
+        acc = np.array(doc["accuracy"], dtype=float)
+        tag = f"`{Path(path).parent.name}` | {doc['protocol']['dataset']}"
+        for name, vals in doc["scores"].items():
+            sign = 1.0 if get_proxy(name).higher_is_better else -1.0
+            v = np.array([np.nan if x is None else x for x in vals], dtype=float) * sign
+            ok = np.isfinite(v)
+            print(f"| {tag} " + row(name, v[ok], acc[ok], int((~ok).sum())))
+        classes = {"cifar10": 10, "cifar100": 100, "imagenet16-120": 120}[doc["protocol"]["dataset"]]
+        params = np.array([nb201.count_params(a, C=16, N=5, num_classes=classes) for a in doc["archs"]], float)
+        print(f"| {tag} " + row("params (C=16, N=5)", params, acc, 0))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
