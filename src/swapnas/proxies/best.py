@@ -76,6 +76,17 @@ register_log_linear(
     "(the recommended NB201 fitness, chosen on NB201 CIFAR-10 dev data).",
 )
 
+# DARTS: ``scripts/choose_fitness.py`` over the components scored on both DARTS dev sets (NB301's
+# 725 and darts_swap's 300) under the DARTS fitness protocol (the 5-cell scored network that
+# scripts/choose_scored_net.py picks by worst-case ρ, S=16, R=1, default init): the greedy path
+# stops at ln Ψ + ln(AZ-NAS expressivity) (worst-case ρ 0.603 vs 0.580 for ln Ψ alone; w = 1 ties
+# w = 1.5 and is the smaller). Progressivity, NB201's choice, lowers both DARTS dev sets.
+register_log_linear(
+    "swap_expr", {"swap": ("log", 1.0), "az_nas_expressivity": ("log", 1.0)},
+    "ln SWAP + w·ln AZ-NAS expressivity: pattern count times feature isotropy "
+    "(the recommended DARTS fitness, chosen on NB301 and darts_swap dev data).",
+)
+
 #: ``best`` names the recommended fitness where a space does not name its own
 #: (``FITNESS_PROTOCOL["proxy"]`` of the space module, see :func:`swapnas.correlate.best_for`).
 register_alias("best", "swap_prog")
