@@ -39,6 +39,7 @@ def test_best_alias_and_space_resolution() -> None:
     assert p.options == {"w_swap": 1.0, "w_az_nas_progressivity": 1.5}
     assert [q.name for q in resolve("best,swap_prog")] == ["swap_prog"]  # an alias and its target once
     assert best_for("nb201") == "swap_prog" and best_for("nb101") == "swap_prog"
+    assert best_for("darts") == "swap_expr" and get_proxy("swap_expr").base_names == ("swap", "az_nas_expressivity")
     with pytest.raises(KeyError, match="aliases: best"):
         get_proxy("nope")
 
