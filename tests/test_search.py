@@ -212,3 +212,24 @@ def test_killed_search_resumes_without_rescoring(data_dir, tmp_path) -> None:
     assert done["history"][: len(killed["history"])] == killed["history"] and done["cycles"] == 40
     after = set(db.execute("SELECT arch, proxy, created FROM scores").fetchall())
     assert set(before) <= after  # every score stored before the kill was reused, none re-scored
+
+
+def test_second_stage_rescores_the_shortlist(data_dir, tmp_path) -> None:
+    from swapnas.nas import run_search
+    from swapnas.search import EAConfig
+    from swapnas.store import ScoreStore
+
+    cfg = EAConfig(population=4, sample=2, mutations=2, cycles=1)
+    with ScoreStore(tmp_path / "s.sqlite") as store:
+        res = run_search("nb201", "cifar10", config=cfg, seed=0, store=store, out=tmp_path / "r",
+                         device=torch.device("cpu"), data_dir=str(data_dir), progress=False, net={"C": 4},
+                         refine=3, refine_repeats=2)
+    shortlist = res.refine["shortlist"]
+    top3 = sorted(res.history, key=lambda h: -h["fitness"])[:3]
+    assert [c["arch"] for c in shortlist] == [h["arch"] for h in top3]
+    assert res.refine["repeats"] == 2
+    rows = sqlite3.connect(tmp_path / "s.sqlite").execute(
+        "SELECT COUNT(*) FROM scores WHERE repeats = 2 AND proxy LIKE 'swap_prog%'").fetchone()[0]
+    assert rows == 3  # the second stage's scores are stored (a rerun reuses them)
+    winner = max(shortlist, key=lambda c: c["refined"])
+    assert res.best == winner["arch"] and res.fitness == winner["refined"]

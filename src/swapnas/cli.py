@@ -329,6 +329,9 @@ def _add_search(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-params", type=_millions, default=None, metavar="5M", help="hard limit, final network")
     p.add_argument("--max-macs", type=_millions, default=None, metavar="600M",
                    help="hard limit on multiply-adds of the final network (one image)")
+    p.add_argument("--refine", type=int, default=0, metavar="K",
+                   help="second stage: re-score the K fittest archs with --refine-repeats inits, return the best")
+    p.add_argument("--refine-repeats", type=int, default=4, metavar="R", help="repeats of the second stage")
     p.add_argument("--net", type=_net, default={}, metavar="K=V,…", help="override the scored proxy network")
     p.add_argument("--batch-size", type=int, default=None, help="samples S (default: the space's)")
     p.add_argument("--repeats", type=int, default=None, help="re-initialisations (default: the space's)")
@@ -367,7 +370,7 @@ def _cmd_search(args: argparse.Namespace) -> int:
             prior=tuple(args.prior) if args.prior else None, max_params=args.max_params,
             max_macs=args.max_macs, max_evals=args.max_evals, max_seconds=args.max_seconds, net=args.net,
             batch_size=args.batch_size, repeats=args.repeats, data_dir=args.data_dir, progress=not args.no_progress,
-            fitness=args.fitness,
+            fitness=args.fitness, refine=args.refine, refine_repeats=args.refine_repeats,
         )
     if args.space == "nb201":
         result.extra = nb201_extras(result, args.data_dir)

@@ -21,7 +21,7 @@ import math
 import os
 import random
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -152,6 +152,7 @@ class SearchResult:
     snapshots: list[dict] = field(repr=False)
     extra: dict = field(default_factory=dict)
     fitness_proxy: str = "swap_reg"
+    refine: dict | None = None
 
 
 def _save(path: Path, doc: dict) -> None:
@@ -168,6 +169,7 @@ def run_search(
     max_macs: float | None = None, max_evals: int | None = None, max_seconds: float | None = None,
     net: dict | None = None, batch_size: int | None = None, repeats: int | None = None,
     data_dir: str | None = None, progress: bool = True, fitness: str = "best",
+    refine: int = 0, refine_repeats: int = 4,
 ) -> SearchResult:
     """Run (or resume) a search; state in ``out/state.json``, scores in ``store``.
 
@@ -178,6 +180,8 @@ def run_search(
     (default ``SEARCH_PRIOR``, or the space's correlation rule). For ``swap_reg`` the prior is its
     factor f(Θ); for any other fitness it is added as ln f(Θ) = −(Θ−μ)²/σ (``best`` is a sum of
     logs, so this is the same multiplicative prior), and only when a size flag is given.
+    ``refine`` = k > 1: a second stage re-scores the k fittest archs of the history with
+    ``refine_repeats`` re-initialisations (same protocol otherwise) and returns the best of them.
     """
     mod = get_space(space)
     final = final_net(space, dataset)
@@ -257,11 +261,24 @@ def run_search(
         bar.set_postfix(best=f"{ea.best[1]:.4g}", evals=len(ea.history))
     bar.close()
     best, fit = ea.best
+    shortlist = None
+    if refine > 1 and refine_repeats > protocol.repeats:  # second stage: re-score the top-k with more repeats
+        stage2 = replace(protocol, repeats=refine_repeats)
+        ranked = sorted((h for h in ea.history if math.isfinite(h["fitness"])), key=lambda h: -h["fitness"])
+        shortlist = []
+        for h in ranked[:refine]:
+            arch = mod.parse(h["arch"])
+            rec = score_arch(arch, mod.build, [fitness_proxy], batch_dev, stage2, device, store)[fitness_proxy.name]
+            shortlist.append({"arch": h["arch"], "fitness": h["fitness"], "refined": value(arch, rec)})
+        top = max((c for c in shortlist if math.isfinite(c["refined"])), key=lambda c: c["refined"], default=None)
+        if top is not None:
+            best, fit = mod.parse(top["arch"]), top["refined"]
     return SearchResult(
         space, dataset, str(best), fit, final_size(mod, best, final), final_macs(mod, best, final),
         len(ea.history), ea.cycle, time.perf_counter() - t0, seed, asdict(config), protocol.describe(), mu, sigma,
         mapping, {"max_params_m": max_params, "max_macs_m": max_macs}, ea.history, ea.snapshots,
         fitness_proxy=fitness_proxy.key,
+        refine=None if shortlist is None else {"k": refine, "repeats": refine_repeats, "shortlist": shortlist},
     )
 
 
