@@ -329,9 +329,11 @@ def _add_search(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-params", type=_millions, default=None, metavar="5M", help="hard limit, final network")
     p.add_argument("--max-macs", type=_millions, default=None, metavar="600M",
                    help="hard limit on multiply-adds of the final network (one image)")
-    p.add_argument("--refine", type=int, default=0, metavar="K",
-                   help="second stage: re-score the K fittest archs with --refine-repeats inits, return the best")
-    p.add_argument("--refine-repeats", type=int, default=4, metavar="R", help="repeats of the second stage")
+    p.add_argument("--refine", type=int, default=None, metavar="K",
+                   help="second stage: re-score the K fittest archs with --refine-repeats inits, return the best "
+                   "(default for best: the space's, nb201 3; 0 = none)")
+    p.add_argument("--refine-repeats", type=int, default=None, metavar="R",
+                   help="repeats of the second stage (default for best: the space's, nb201 4)")
     p.add_argument("--net", type=_net, default={}, metavar="K=V,…", help="override the scored proxy network")
     p.add_argument("--batch-size", type=int, default=None, help="samples S (default: the space's)")
     p.add_argument("--repeats", type=int, default=None, help="re-initialisations (default: the space's)")

@@ -169,7 +169,7 @@ def run_search(
     max_macs: float | None = None, max_evals: int | None = None, max_seconds: float | None = None,
     net: dict | None = None, batch_size: int | None = None, repeats: int | None = None,
     data_dir: str | None = None, progress: bool = True, fitness: str = "best",
-    refine: int = 0, refine_repeats: int = 4,
+    refine: int | None = None, refine_repeats: int | None = None,
 ) -> SearchResult:
     """Run (or resume) a search; state in ``out/state.json``, scores in ``store``.
 
@@ -181,11 +181,15 @@ def run_search(
     factor f(Θ); for any other fitness it is added as ln f(Θ) = −(Θ−μ)²/σ (``best`` is a sum of
     logs, so this is the same multiplicative prior), and only when a size flag is given.
     ``refine`` = k > 1: a second stage re-scores the k fittest archs of the history with
-    ``refine_repeats`` re-initialisations (same protocol otherwise) and returns the best of them.
+    ``refine_repeats`` re-initialisations (same protocol otherwise) and returns the best of them;
+    by default the space's ``FITNESS_PROTOCOL["refine"]`` (k, repeats) for ``best``, else none.
     """
     mod = get_space(space)
     final = final_net(space, dataset)
     chosen = get_proxy(best_for(space) if fitness == "best" else fitness)
+    k_default, r_default = getattr(mod, "FITNESS_PROTOCOL", {}).get("refine", (0, 4)) if fitness == "best" else (0, 4)
+    refine = k_default if refine is None else refine
+    refine_repeats = r_default if refine_repeats is None else refine_repeats
     paper = chosen.name == "swap_reg"
     if chosen.parts:
         raise ValueError(f"--fitness {fitness}: a set-level proxy ranks a whole candidate set and has no per-arch "
