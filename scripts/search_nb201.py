@@ -54,17 +54,20 @@ def main() -> None:
     ap.add_argument("--prior", type=float, nargs=2, default=None, metavar=("CENTRE", "WIDTH"),
                     help="swap_reg only: size-prior rule of the search (default: swapnas.nas.SEARCH_PRIOR)")
     ap.add_argument("--fitness", default="best", help="best (default) or swap_reg (the paper's SWAP-NAS)")
+    ap.add_argument("--refine", type=int, default=None, help="second stage K (default: the fitness protocol's)")
     args = ap.parse_args()
     prior = tuple(args.prior) if args.prior else None
     device, out, config = torch.device("cpu"), Path(args.out), EAConfig()
-    summary: dict = {"config": asdict(config), "prior": prior, "fitness": args.fitness, "runs": []}
+    summary: dict = {"config": asdict(config), "prior": prior, "fitness": args.fitness, "refine": args.refine,
+                     "runs": []}
     test = get_benchmark("nb201", args.data_dir, metric="test")
     with ScoreStore(args.store) as store:
         for ds in args.datasets.split(","):
             for seed in range(args.seeds):
                 run_out = out / f"{ds}_seed{seed}"
                 res = run_search("nb201", ds, config=config, seed=seed, store=store, out=run_out, device=device,
-                                 data_dir=args.data_dir, progress=False, prior=prior, fitness=args.fitness)
+                                 data_dir=args.data_dir, progress=False, prior=prior, fitness=args.fitness,
+                                 refine=args.refine)
                 # random search: the same fitness (same protocol and size prior as the EA's)
                 protocol, batch, proxies = configure("nb201", ds, args.fitness, data_dir=args.data_dir,
                                                      mu=res.mu, sigma=res.sigma)

@@ -21,3 +21,14 @@ def data_dir() -> Path:
     if d is None:
         pytest.skip("swapnas data bundle not found: set SWAPNAS_DATA to shared/data")
     return d
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """One torch thread for a module's tests (timing-free, but deterministic and quiet on 2 cores)."""
+    import torch
+
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)

@@ -32,12 +32,7 @@ KINDS = {"data", "ones", "random"}
 CONV_LINEAR = (nn.Conv2d, nn.Linear)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def tiny_net(seed: int = 0) -> nn.Module:
