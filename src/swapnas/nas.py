@@ -31,7 +31,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 from tqdm import tqdm
 
-from .correlate import best_for, configure
+from .correlate import best_for, configure, protocol_defaults, scoring_net
 from .proxies import get_proxy
 from .scoring import score_arch
 from .search import EAConfig, Evolution
@@ -194,9 +194,7 @@ def run_search(
     if chosen.parts:
         raise ValueError(f"--fitness {fitness}: a set-level proxy ranks a whole candidate set and has no per-arch "
                          "value; choose a per-arch or derived proxy (`swapnas proxies`)")
-    probe = configure(space, dataset, [chosen], seed=score_seed, batch_size=batch_size, repeats=repeats, net=net,
-                      data_dir=data_dir, mu=0.0, sigma=1.0)[0]
-    proxy_net = dict(probe.net)
+    proxy_net = scoring_net(space, dataset, net, protocol_defaults(space, [chosen])["net"])
     mapping = None
     if target_params is not None:
         if mu is not None or sigma is not None:
