@@ -264,8 +264,7 @@ def protocol_defaults(space: str, proxies: list[Proxy]) -> dict:
     mod = get_space(space)
     best = best_for(space)
     names = {p.name for p in proxies}
-    if best is not None and best in names and hasattr(mod, "FITNESS_PROTOCOL") \
-            and names <= {best, *get_proxy(best).base_names}:
+    if hasattr(mod, "FITNESS_PROTOCOL") and best in names and names <= {best, *get_proxy(best).base_names}:
         return {k: v for k, v in mod.FITNESS_PROTOCOL.items() if k not in ("proxy", "refine")}
     return {"init": "gaussian", **mod.SCORING_DEFAULTS}
 

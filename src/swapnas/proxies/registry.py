@@ -166,7 +166,7 @@ def resolve(names: str | list[str]) -> list[Proxy]:
         names = [n.strip() for n in names.split(",") if n.strip()]
     if names == ["all"]:
         names = list_proxies()
-    proxies = list({get_proxy(n).name: get_proxy(n) for n in names}.values())  # an alias and its target once
+    proxies = list({p.name: p for p in map(get_proxy, names)}.values())  # an alias and its target once
     have = {p.name for p in proxies}
     for p in list(proxies):
         for part in p.parts:
