@@ -19,8 +19,8 @@ import time
 
 import torch
 
-from swapnas.correlate import configure
 from swapnas.scoring import gaussian_init, score_arch
+from swapnas.session import configure
 from swapnas.spaces import nb201
 from swapnas.swap import swap_score
 

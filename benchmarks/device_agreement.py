@@ -15,9 +15,9 @@ import numpy as np
 import torch
 from scipy import stats
 
-from swapnas.correlate import prepare
 from swapnas.proxies import resolve
 from swapnas.scoring import score_arch
+from swapnas.session import prepare
 from swapnas.spaces import nb201
 
 

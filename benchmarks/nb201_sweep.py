@@ -3,7 +3,7 @@
     python benchmarks/nb201_sweep.py --device cuda --prefetch 4     # all 15,625 archs, S=64, 1 init
     python benchmarks/nb201_sweep.py --device cpu --archs 50 --authors-archs 20   # a quick CPU check
 
-Ours: the package's own path end to end (`correlate.score_archs` into a fresh SQLite store):
+Ours: the package's own path end to end (`session.score_archs` into a fresh SQLite store):
 per arch, build the benchmark network (C=16, N=5), N(0,1) init with the arch's seed, move to
 the device, `swap_score` (exact) on S real CIFAR-10 images, one committed store row;
 ``--prefetch K`` builds the next K archs' networks in a thread meanwhile (throughput mode).
@@ -23,9 +23,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from swapnas.correlate import configure, score_archs
 from swapnas.executors import LocalExecutor
 from swapnas.scoring import build_scored_net
+from swapnas.session import configure, score_archs
 from swapnas.spaces import nb201
 from swapnas.store import ScoreStore
 

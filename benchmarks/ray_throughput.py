@@ -21,8 +21,8 @@ from pathlib import Path
 
 import torch
 
-from swapnas.correlate import configure, score_archs
 from swapnas.executors import RayExecutor
+from swapnas.session import configure, score_archs
 from swapnas.spaces import nb201
 from swapnas.store import ScoreStore
 

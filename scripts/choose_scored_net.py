@@ -21,7 +21,8 @@ import numpy as np
 
 from swapnas.benchmarks import get_benchmark
 from swapnas.cli import _net
-from swapnas.correlate import configure, resolve_device, run_correlation
+from swapnas.correlate import run_correlation
+from swapnas.session import configure, resolve_device
 from swapnas.store import ScoreStore
 
 DEV = {"darts": ("nb301", "darts_swap"), "nb201": ("nb201",)}

@@ -19,7 +19,7 @@ import sqlite3
 import numpy as np
 
 from swapnas.benchmarks import get_benchmark
-from swapnas.correlate import configure
+from swapnas.session import configure
 from swapnas.spaces import nb201
 
 DATASETS = ("cifar10", "cifar100", "imagenet16-120")

@@ -21,10 +21,10 @@ import numpy as np
 import torch
 
 from swapnas.benchmarks import get_benchmark
-from swapnas.correlate import configure
 from swapnas.nas import nb201_extras, run_search, write_result
 from swapnas.scoring import score_arch
 from swapnas.search import EAConfig
+from swapnas.session import configure
 from swapnas.spaces import nb201
 from swapnas.store import ScoreStore
 

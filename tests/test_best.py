@@ -11,11 +11,11 @@ import math
 import pytest
 import torch
 
-from swapnas.correlate import best_for, configure, protocol_defaults
 from swapnas.data import Batch
 from swapnas.proxies import get_proxy, resolve
 from swapnas.proxies.best import log_linear, register_log_linear
 from swapnas.scoring import Protocol, build_scored_net, score_arch
+from swapnas.session import best_for, configure, protocol_defaults
 from swapnas.spaces import nb201
 from swapnas.swap import swap_score
 

@@ -10,8 +10,8 @@ import torch
 
 from swapnas import executors
 from swapnas.cli import main
-from swapnas.correlate import configure, score_archs
 from swapnas.executors import LocalExecutor, ScoreTask
+from swapnas.session import configure, score_archs
 from swapnas.spaces import nb201
 from swapnas.store import ScoreStore
 

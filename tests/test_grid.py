@@ -12,8 +12,8 @@ import torch
 
 from swapnas.benchmarks import get_benchmark
 from swapnas.cli import main
-from swapnas.correlate import check_task, configure, scoring_net
 from swapnas.grid import COLUMNS, markdown, select_columns
+from swapnas.session import check_task, configure, scoring_net
 from swapnas.spaces import darts
 from swapnas.swap import count_params_k, prior_from_range
 

@@ -22,9 +22,9 @@ import torch
 ray = pytest.importorskip("ray")
 
 from swapnas.cli import main  # noqa: E402
-from swapnas.correlate import configure, score_archs  # noqa: E402
 from swapnas.executors import Executor, RayExecutor  # noqa: E402
 from swapnas.proxies import get_proxy  # noqa: E402
+from swapnas.session import configure, score_archs  # noqa: E402
 from swapnas.spaces import nb201  # noqa: E402
 from swapnas.store import ScoreStore  # noqa: E402
 

@@ -132,7 +132,7 @@ def test_protocol_fingerprint_tracks_the_batch(data_dir) -> None:
 
 
 def test_interrupt_loses_at_most_the_arch_in_flight(batch, tmp_path) -> None:
-    from swapnas.correlate import score_archs
+    from swapnas.session import score_archs
 
     seen: list[int] = []
 

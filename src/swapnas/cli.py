@@ -113,8 +113,8 @@ def _add_executor_args(p: argparse.ArgumentParser) -> None:
 
 def _executor(args: argparse.Namespace):
     """The executor and the device the archs are scored on, from the --executor options."""
-    from .correlate import resolve_device
     from .executors import make_executor
+    from .session import resolve_device
 
     if args.executor == "local":
         given = [o for o, v in (("--address", args.address), ("--ray-cpus", args.ray_cpus),
@@ -201,8 +201,9 @@ def _net_overrides(args: argparse.Namespace) -> dict:
 
 def _cmd_correlate(args: argparse.Namespace) -> int:
     from .benchmarks import get_benchmark
-    from .correlate import check_task, configure, pick_archs, run_correlation, score_archs, shard_of, write_outputs
+    from .correlate import run_correlation, write_outputs
     from .report import failure_lines, protocol_text, results_table
+    from .session import check_task, configure, pick_archs, score_archs, shard_of
     from .store import ScoreStore
 
     bench = get_benchmark(args.space, args.data_dir, args.metric, args.epochs)
@@ -357,9 +358,9 @@ def _millions(text: str) -> float:
 
 
 def _cmd_search(args: argparse.Namespace) -> int:
-    from .correlate import resolve_device
     from .nas import nb201_extras, run_search, write_result
     from .search import EAConfig
+    from .session import resolve_device
     from .store import ScoreStore
 
     config = EAConfig(args.population, args.sample, args.mutations, args.cycles, args.crossover)

@@ -40,10 +40,10 @@ import numpy as np
 import torch
 from scipy import stats
 
-from .correlate import pick_archs, prepare, resolve_device, score_archs
 from .data import require_file, resolve_data_dir
 from .proxies import Proxy, get_proxy, list_proxies
 from .report import failure_lines
+from .session import pick_archs, prepare, resolve_device, score_archs
 from .store import ScoreStore
 
 #: NASLib metric name -> our registry name (names not listed are the same).

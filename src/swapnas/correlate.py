@@ -2,130 +2,27 @@
 
 from __future__ import annotations
 
-import inspect
 import json
 import logging
-import random
 import time
-from collections import Counter
-from contextlib import closing
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from .benchmarks import Benchmark
-from .data import Batch, load_batch
-from .executors import Executor, LocalExecutor, ScoreTask
-from .proxies import Proxy, get_proxy, resolve
-from .proxies.registry import ALIASES
-from .scoring import Protocol, with_bases
-from .spaces import get_space
+from .data import Batch
+from .executors import Executor
+from .proxies import Proxy, resolve
+from .report import scatter_plot
+from .results import CorrelateRun, ProxyResult
+from .scoring import Protocol
+from .session import check_task, pick_archs, score_archs
 from .stats import correlate
-from .store import Record, ScoreKey, ScoreStore
+from .store import Record, ScoreStore
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class ProxyResult:
-    proxy: str
-    key: str
-    space: str
-    dataset: str
-    n: int
-    failures: int
-    spearman: float
-    kendall: float
-    spearman_ci: tuple[float, float]
-    top10_spearman: float
-    spearman_given_params: float
-    seconds_per_arch: float
-    higher_is_better: bool
-    errors: list[str] = field(default_factory=list)
-
-
-@dataclass
-class CorrelateRun:
-    protocol: dict
-    ground_truth: str
-    batch_note: str
-    results: list[ProxyResult]
-    scores: dict[str, list[float | None]]
-    accuracy: list[float]
-    archs: list[str]
-    wall_seconds: float
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(name)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {name!r} asked for, but CUDA is not available here; use --device cpu or auto")
-    return dev
-
-
-def pick_archs(all_archs: list, n: int | None, seed: int) -> list:
-    """``n`` archs drawn without replacement by ``random.Random(seed)``; None = all, in index order."""
-    if n is None or n >= len(all_archs):
-        return list(all_archs)
-    if n < 1:
-        raise ValueError(f"--archs must be >= 1 or 'all' (got {n})")
-    return random.Random(seed).sample(list(all_archs), n)
-
-
-def score_archs(
-    archs: list, space: str, proxies: list[Proxy], protocol: Protocol, batch: Batch, store: ScoreStore,
-    device: torch.device, retry_failed: bool = False, progress: bool = True, desc: str = "",
-    executor: Executor | None = None,
-) -> dict[str, list[Record]]:
-    """Score every arch with every proxy (stored scores are reused); records per proxy, in arch order.
-
-    Archs whose records are all stored are not scored again; the others go to ``executor``
-    (default: :class:`~swapnas.executors.LocalExecutor`, in this process), which may run them
-    anywhere and in any order. Each result is written to ``store`` here, as soon as it arrives.
-    """
-    executor = executor or LocalExecutor()
-    store.add_protocol(protocol.fingerprint, protocol.describe())
-    per_arch = [p for p in proxies if not p.parts]
-    needed = with_bases(per_arch)  # what score_arch stores: the proxies and the bases they derive from
-
-    def missing(rec: Record | None) -> bool:
-        return rec is None or (retry_failed and not rec.ok)
-
-    done: dict[str, dict[str, Record]] = {}
-    todo: dict[str, tuple[object, dict[ScoreKey, Record]]] = {}
-    for arch in archs:
-        k = str(arch)
-        if k in done or k in todo:
-            continue
-        keys = {p.name: protocol.key(k, p) for p in needed}
-        known = {key: rec for key in keys.values() if (rec := store.get(key)) is not None}
-        if any(missing(known.get(key)) for key in keys.values()):
-            todo[k] = (arch, known)
-        else:
-            done[k] = {name: known[key] for name, key in keys.items()}
-    count = Counter(str(arch) for arch in archs)
-    task = ScoreTask(space, tuple(per_arch), batch, protocol, retry_failed)
-    label = str(executor.device_for(device))
-    results = executor.score(task, device, list(todo.values()))
-    with closing(results), tqdm(total=len(archs), initial=sum(count[k] for k in done), desc=desc or space,
-                                unit="arch", disable=not progress, dynamic_ncols=True) as bar:
-        for arch, recs in results:
-            k = str(arch)
-            known = todo.pop(k)[1]
-            for p in needed:
-                key = protocol.key(k, p)
-                if missing(known.get(key)):
-                    store.put(key, recs[p.name], device=label)
-            done[k] = recs
-            bar.update(count[k])
-    if todo:
-        raise RuntimeError(f"the {executor.name} executor returned no result for {len(todo)} arch(s)")
-    return {p.name: [done[str(arch)][p.name] for arch in archs] for p in per_arch}
 
 
 def set_level_records(proxy: Proxy, records: dict[str, list[Record]]) -> list[Record]:
@@ -143,21 +40,6 @@ def set_level_records(proxy: Proxy, records: dict[str, list[Record]]) -> list[Re
             errors = "; ".join(f"{n}: {rs[i].error}" for n, rs in zip(proxy.parts, parts) if not rs[i].ok)
             out.append(Record("failed", None, None, [], seconds, None, f"part failed: {errors}"))
     return out
-
-
-def shard_of(archs: list, shard: tuple[int, int] | None) -> list:
-    """Archs ``i, i+k, i+2k, …`` for shard ``(i, k)``; all archs for None."""
-    if shard is None:
-        return archs
-    i, k = shard
-    if not 0 <= i < k:
-        raise ValueError(f"--shard I/K needs 0 <= I < K (got {i}/{k})")
-    return archs[i::k]
-
-
-def check_task(bench: Benchmark, task: str) -> None:
-    if task not in bench.tasks:
-        raise ValueError(f"{bench.name} has no task {task!r}; its tasks: {', '.join(bench.tasks)}")
 
 
 def run_correlation(
@@ -207,8 +89,6 @@ def run_correlation(
 
 def write_outputs(run: CorrelateRun, out: Path) -> list[Path]:
     """``results.json`` and one scatter plot per proxy under ``out``."""
-    from .report import scatter_plot
-
     out.mkdir(parents=True, exist_ok=True)
     doc = {
         "protocol": run.protocol,
@@ -228,93 +108,3 @@ def write_outputs(run: CorrelateRun, out: Path) -> list[Path]:
     return written
 
 
-def prepare(
-    *, space: str, dataset: str, batch_size: int, repeats: int, seed: int, init: str,
-    net: dict, inputs: str, data_dir: str | None, image_root: str | None, fill: str,
-) -> tuple[Protocol, Batch]:
-    """Load the input batch and fix the protocol (whose fingerprint includes the batch hash)."""
-    batch = load_batch(dataset, batch_size, data_dir=data_dir, image_root=image_root,
-                       inputs=inputs, seed=seed, fill=fill, resolution=net.get("resolution"))
-    protocol = Protocol(space=space, dataset=dataset, batch_size=batch_size, repeats=repeats, seed=seed,
-                        init=init, net=dict(net), batch_digest=batch.digest, inputs=inputs)
-    return protocol, batch
-
-
-def best_for(space: str) -> str:
-    """The proxy that ``best`` means on ``space``: its ``FITNESS_PROTOCOL["proxy"]``, else the alias's target."""
-    return getattr(get_space(space), "FITNESS_PROTOCOL", {}).get("proxy") or ALIASES["best"]
-
-
-def resolve_for(space: str, proxies: list[Proxy] | str) -> list[Proxy]:
-    """:func:`proxies.resolve` with ``best`` read as the space's recommended fitness (:func:`best_for`)."""
-    if not isinstance(proxies, str):
-        return list(proxies)
-    names = [best_for(space) if n.strip() == "best" else n.strip() for n in proxies.split(",") if n.strip()]
-    return resolve(names)
-
-
-def protocol_defaults(space: str, proxies: list[Proxy]) -> dict:
-    """The defaults (net, batch_size, repeats, init) of a run scoring ``proxies`` on ``space``.
-
-    The space's ``SCORING_DEFAULTS`` (the paper's Gaussian init), except for a run of the
-    recommended fitness (the proxy the alias ``best`` names, alone or with its bases) on a space
-    that defines a ``FITNESS_PROTOCOL``: then that protocol, chosen with the fitness on the
-    space's dev sets. A run that mixes other proxies in keeps the space's defaults for all.
-    """
-    mod = get_space(space)
-    best = best_for(space)
-    names = {p.name for p in proxies}
-    if hasattr(mod, "FITNESS_PROTOCOL") and best in names and names <= {best, *get_proxy(best).base_names}:
-        return {k: v for k, v in mod.FITNESS_PROTOCOL.items() if k not in ("proxy", "refine")}
-    return {"init": "gaussian", **mod.SCORING_DEFAULTS}
-
-
-def scoring_net(space: str, task: str, overrides: dict | None = None, base: dict | None = None) -> dict:
-    """The space's default scored network (``base``, else ``SCORING_DEFAULTS["net"]``), its task,
-    then ``overrides``.
-
-    Spaces with several tasks (TransNAS) build a task head: their net gets ``task``.
-    """
-    mod = get_space(space)
-    net = dict(mod.SCORING_DEFAULTS["net"] if base is None else base)
-    if hasattr(mod, "TASKS"):
-        net["task"] = task
-    unknown = set(overrides or {}) - set(inspect.signature(mod.build).parameters) - {"task"}
-    if unknown:
-        allowed = [n for n in inspect.signature(mod.build).parameters if n not in ("arch", "genotype", "num_classes")]
-        raise ValueError(f"--net option(s) {', '.join(sorted(unknown))} are not options of the {space} network; "
-                         f"options: {', '.join(allowed)}")
-    net.update(overrides or {})
-    return net
-
-
-def configure(
-    space: str, task: str, proxies: list[Proxy] | str, *, seed: int = 0, batch_size: int | None = None,
-    repeats: int | None = None, net: dict | None = None, init: str | None = None, inputs: str = "real",
-    data_dir: str | None = None, image_root: str | None = None, fill: str = "augment",
-    mu: float | None = None, sigma: float | None = None,
-) -> tuple[Protocol, Batch, list[Proxy]]:
-    """Protocol, batch and proxies for scoring archs of ``space`` on ``task`` with the space's defaults.
-
-    ``batch_size`` / ``repeats`` / ``init`` and the scored network default to
-    :func:`protocol_defaults` (the space's ``SCORING_DEFAULTS``, or its ``FITNESS_PROTOCOL`` for
-    a run of the recommended fitness); ``net`` overrides entries of the scored network;
-    ``swap_reg`` gets the space's label-free size prior for that network unless ``mu`` /
-    ``sigma`` are given.
-    """
-    mod = get_space(space)
-    proxy_list = resolve_for(space, proxies)
-    d = protocol_defaults(space, proxy_list)
-    full_net = scoring_net(space, task, net, d["net"])
-    protocol, batch = prepare(
-        space=space, dataset=task, batch_size=batch_size or d["batch_size"],
-        repeats=repeats or d["repeats"], seed=seed, init=init or d["init"], net=full_net, inputs=inputs,
-        data_dir=data_dir, image_root=image_root, fill=fill,
-    )
-    if any(p.name == "swap_reg" for p in proxy_list):
-        if mu is None or sigma is None:
-            d_mu, d_sigma = mod.default_size_prior(dict(full_net), batch.num_classes)
-            mu = d_mu if mu is None else mu
-            sigma = d_sigma if sigma is None else sigma
-        proxy_list = [p.configure(mu=mu, sigma=sigma) if p.name == "swap_reg" else p for p in proxy_list]
-    return protocol, batch, proxy_list

@@ -1,6 +1,6 @@
 """Where architectures are scored: in this process, or on Ray workers (one machine or a cluster).
 
-:func:`swapnas.correlate.score_archs` is the driver. It reads the store first, sends an
+:func:`swapnas.session.score_archs` is the driver. It reads the store first, sends an
 executor only the archs that still miss a record (each with the records that are stored for
 it, so a derived proxy such as ``swap_reg`` reuses a stored base exactly as the local path
 does), and writes every result the executor yields to the store as soon as it arrives: the

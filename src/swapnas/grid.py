@@ -18,9 +18,11 @@ import numpy as np
 import torch
 
 from .benchmarks import get_benchmark
-from .correlate import CorrelateRun, check_task, configure, pick_archs, run_correlation, score_archs, shard_of
+from .correlate import run_correlation
 from .executors import Executor
 from .proxies import get_proxy, resolve
+from .results import CorrelateRun
+from .session import check_task, configure, pick_archs, score_archs, shard_of
 from .store import ScoreStore
 
 #: The columns of the paper's Fig. 4, in its order, and the SWAP authors' DARTS set after NB301.

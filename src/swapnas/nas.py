@@ -6,7 +6,7 @@ scored twice, even across searches and crashes), keeps the search state in
 ``OUT/state.json`` after every cycle, and writes the result.
 
 Fitness (``--fitness``): ``best`` by default, the recommended fitness of the space
-(:func:`correlate.best_for`) under its ``FITNESS_PROTOCOL``; ``swap_reg`` is the paper's
+(:func:`session.best_for`) under its ``FITNESS_PROTOCOL``; ``swap_reg`` is the paper's
 SWAP-NAS: regularised SWAP of the space's proxy network (``SCORING_DEFAULTS``, or ``--net``),
 with μ/σ from ``--mu/--sigma``, from ``--target-params`` (:func:`target_prior`) or from the
 space's label-free default rule. The scores' seed (``score_seed``) is separate from the EA's
@@ -31,10 +31,10 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 from tqdm import tqdm
 
-from .correlate import best_for, configure, protocol_defaults, scoring_net
 from .proxies import get_proxy
 from .scoring import score_arch
 from .search import EAConfig, Evolution
+from .session import best_for, configure, protocol_defaults, scoring_net
 from .spaces import get_space
 from .store import ScoreStore
 from .swap import count_params_k, prior_from_range

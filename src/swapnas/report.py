@@ -5,10 +5,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from .correlate import ProxyResult
+from .results import ProxyResult
 
 
 def _f(x: float, digits: int = 3) -> str:

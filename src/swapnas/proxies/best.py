@@ -88,5 +88,5 @@ register_log_linear(
 )
 
 #: ``best`` names the recommended fitness where a space does not name its own
-#: (``FITNESS_PROTOCOL["proxy"]`` of the space module, see :func:`swapnas.correlate.best_for`).
+#: (``FITNESS_PROTOCOL["proxy"]`` of the space module, see :func:`swapnas.session.best_for`).
 register_alias("best", "swap_prog")
