@@ -51,7 +51,7 @@ def test_darts_space_scores_through_the_common_protocol() -> None:
 
     space = get_space("darts")
     g = space.sample(random.Random(0))
-    assert space.parse(space.format_arch(g)) == g and space.iso_key(g) == g.key
+    assert space.parse(space.format_arch(g)) == g and space.iso_key(g) == g.iso_key and g.key == str(g)
     batch = load_batch("cifar10", 16, inputs="synthetic")
     prot = Protocol("darts", "cifar10", 16, repeats=2, net=dict(space.NETS["swap_proxy"]), batch_digest=batch.digest)
     out = score_arch(g, space.build, resolve("swap,params"), batch, prot, torch.device("cpu"))

@@ -85,7 +85,7 @@ def cell_edges(g: Genotype) -> dict[str, list[tuple[str, str, str]]]:
 
 def iso_key(g: Genotype) -> str:
     """Canonical string: each node's two edges in sorted order."""
-    return g.key
+    return g.iso_key
 
 
 __all__ = [

@@ -63,6 +63,11 @@ class Genotype:
 
     @property
     def key(self) -> str:
+        """The string as written (``str(self)``): the store and cache key, as in every space."""
+        return format_genotype(self)
+
+    @property
+    def iso_key(self) -> str:
         """Canonical string: each node's two edges sorted, so swapped inputs give one key."""
         return format_genotype(canonical(self))
 
