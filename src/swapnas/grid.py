@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from matplotlib.figure import Figure
 
 from .benchmarks import get_benchmark
 from .correlate import run_correlation
@@ -182,15 +183,11 @@ def markdown(cols: list[GridColumn], command: str = "") -> str:
 
 def heatmap(cols: list[GridColumn], path: Path) -> Path:
     """ρ per metric (rows) and column, annotated, like the paper's Fig. 4."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     names, rho = rho_matrix(cols)
     order = np.argsort(-np.nanmean(np.where(np.isnan(rho), 0.0, rho), axis=1), kind="stable")
     names, rho = [names[i] for i in order], rho[order]
-    fig, ax = plt.subplots(figsize=(1.0 + 0.55 * len(cols), 1.2 + 0.32 * len(names)), dpi=130)
+    fig = Figure(figsize=(1.0 + 0.55 * len(cols), 1.2 + 0.32 * len(names)), dpi=130)
+    ax = fig.subplots()
     im = ax.imshow(np.ma.masked_invalid(rho), cmap="RdYlGn", vmin=-1, vmax=1, aspect="auto")
     ax.set_xticks(range(len(cols)), [c.label.replace("transnas_", "") for c in cols], rotation=60, ha="right",
                   fontsize=6)
@@ -202,7 +199,6 @@ def heatmap(cols: list[GridColumn], path: Path) -> Path:
     fig.colorbar(im, ax=ax, fraction=0.03, label="Spearman ρ")
     fig.tight_layout()
     fig.savefig(path)
-    plt.close(fig)
     return path
 
 

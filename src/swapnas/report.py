@@ -6,6 +6,10 @@ import math
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.patches import FancyArrowPatch
+
 from .results import ProxyResult
 
 
@@ -53,16 +57,11 @@ def protocol_text(protocol: dict, ground_truth: str, batch_note: str = "") -> st
 def scatter_plot(scores: Sequence[float | None], accuracy: Sequence[float], result: ProxyResult,
                  ground_truth: str, out: Path) -> Path:
     """Score vs accuracy, log x-axis when the positive scores span over two decades."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-
     s = np.array([np.nan if v is None else v for v in scores], dtype=float)
     a = np.asarray(accuracy, dtype=float)
     ok = np.isfinite(s)
-    fig, ax = plt.subplots(figsize=(5, 4), dpi=120)
+    fig = Figure(figsize=(5, 4), dpi=120)
+    ax = fig.subplots()
     ax.scatter(s[ok], a[ok], s=5, alpha=0.5, linewidths=0)
     pos = s[ok & (s > 0)]
     if len(pos) == ok.sum() and len(pos) > 1 and pos.max() / pos.min() > 100:
@@ -75,18 +74,13 @@ def scatter_plot(scores: Sequence[float | None], accuracy: Sequence[float], resu
     fig.tight_layout(rect=(0, 0.03, 1, 1))
     path = out / f"scatter_{result.proxy}.png"
     fig.savefig(path)
-    plt.close(fig)
     return path
 
 
 def search_curve(snapshots: Sequence[dict], history: Sequence[dict], path: Path, title: str = "") -> Path:
     """Fitness of every evaluation, best so far and the population mean vs evaluations."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5.5, 3.6), dpi=120)
+    fig = Figure(figsize=(5.5, 3.6), dpi=120)
+    ax = fig.subplots()
     ev = [h["evaluation"] for h in history]
     fit = [h["fitness"] for h in history]
     ax.scatter(ev, fit, s=4, alpha=0.35, color="grey", label="evaluated")
@@ -103,19 +97,13 @@ def search_curve(snapshots: Sequence[dict], history: Sequence[dict], path: Path,
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path)
-    plt.close(fig)
     return path
 
 
 def draw_cells(cells: dict[str, list[tuple[str, str, str]]], path: Path) -> Path:
     """Each cell as a left-to-right DAG: nodes in order of appearance, arcs labelled with their op."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.patches import FancyArrowPatch
-
-    fig, axes = plt.subplots(1, len(cells), figsize=(5.5 * len(cells), 3.2), dpi=120, squeeze=False)
+    fig = Figure(figsize=(5.5 * len(cells), 3.2), dpi=120)
+    axes = fig.subplots(1, len(cells), squeeze=False)
     for ax, (name, edges) in zip(axes[0], cells.items()):
         nodes: list[str] = []
         for src, dst, _ in edges:
@@ -144,5 +132,4 @@ def draw_cells(cells: dict[str, list[tuple[str, str, str]]], path: Path) -> Path
         ax.axis("off")
     fig.tight_layout()
     fig.savefig(path)
-    plt.close(fig)
     return path
