@@ -3,7 +3,7 @@
 Sign bits of activations near zero can flip between devices (different conv
 kernels, TF32), so scores may differ slightly; this prints by how much.
 
-    python benchmarks/device_agreement.py --data-dir DIR [--archs 50]
+    python perf/device_agreement.py --data-dir DIR [--archs 50]
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The NB201 all-metric table for one dataset on a GPU machine: K shard processes share the GPU
 # and one score store; afterwards `swapnas correlate --proxies all … --store STORE` prints the
-# table from the store. Usage: bash benchmarks/gpu_grid.sh DATA_DIR OUT_DIR DATASET [K] [SECONDS]
+# table from the store. Usage: bash perf/gpu_grid.sh DATA_DIR OUT_DIR DATASET [K] [SECONDS]
 set -uo pipefail
 DATA=$1; OUT=$2; DS=$3; K=${4:-14}; SECS=${5:-230}
 export PYTHONPATH=src PYTHONUNBUFFERED=1 OMP_NUM_THREADS=1

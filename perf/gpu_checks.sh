@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every GPU check of this repo in one command (for a lent GPU machine).
-# Usage: bash benchmarks/gpu_checks.sh DATA_DIR OUT_DIR [CONFORMANCE_SECONDS]
+# Usage: bash perf/gpu_checks.sh DATA_DIR OUT_DIR [CONFORMANCE_SECONDS]
 set -uo pipefail
 DATA=$1; OUT=$2; CONF_S=${3:-300}
 export PYTHONPATH=src PYTHONUNBUFFERED=1
@@ -13,9 +13,9 @@ for group in grasp,l2_norm,params nwot,epe_nas,flops synflow,fisher,snip plain,g
     --data-dir "$DATA" --device cuda --store "$OUT/conformance_c10.sqlite" --out "$OUT/conf_$group" --no-progress \
     > "$OUT/conf_$group.log" 2>&1 &
 done
-python benchmarks/device_agreement.py --data-dir "$DATA" --archs 50 2>&1 | tee "$OUT/device_agreement.txt"
+python perf/device_agreement.py --data-dir "$DATA" --archs 50 2>&1 | tee "$OUT/device_agreement.txt"
 wait
-python benchmarks/swap_cost.py --device cuda --archs 20 --repeat 5 2>&1 | tee "$OUT/swap_cost_gpu.txt"
+python perf/swap_cost.py --device cuda --archs 20 --repeat 5 2>&1 | tee "$OUT/swap_cost_gpu.txt"
 timeout 60 python -m swapnas.cli conformance --space nb201 --dataset cifar10 --data-dir "$DATA" --device cuda \
   --store "$OUT/conformance_c10.sqlite" --out "$OUT/conformance_c10" --no-progress 2>&1 | tail -20 | tee "$OUT/conformance_c10.txt"
 tail -n 4 "$OUT"/conf_*.log > "$OUT/logs_conformance.txt"; rm -rf "$OUT"/conf_* "$OUT/conformance_c10"

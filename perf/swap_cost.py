@@ -4,8 +4,8 @@ Prints, per network configuration: median forward time, median swap_score time,
 their ratio, and memory (CUDA: peak allocated bytes of each; CPU: the packed
 pattern bytes against the float pattern matrix a naive scorer would hold).
 
-    python benchmarks/swap_cost.py [--device auto] [--archs 20] [--repeat 9]
-    python benchmarks/swap_cost.py --profile   # torch.profiler table of swap_score, default net
+    python perf/swap_cost.py [--device auto] [--archs 20] [--repeat 9]
+    python perf/swap_cost.py --profile   # torch.profiler table of swap_score, default net
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Whole-space NB201 sweep: our SWAP path end to end vs an authors'-style scorer, same run.
 
-    python benchmarks/nb201_sweep.py --device cuda --prefetch 4     # all 15,625 archs, S=64, 1 init
-    python benchmarks/nb201_sweep.py --device cpu --archs 50 --authors-archs 20   # a quick CPU check
+    python perf/nb201_sweep.py --device cuda --prefetch 4     # all 15,625 archs, S=64, 1 init
+    python perf/nb201_sweep.py --device cpu --archs 50 --authors-archs 20   # a quick CPU check
 
 Ours: the package's own path end to end (`session.score_archs` into a fresh SQLite store):
 per arch, build the benchmark network (C=16, N=5), N(0,1) init with the arch's seed, move to

@@ -5,8 +5,8 @@
 #      mode (4 networks built ahead by a thread) with the authors'-style scorer on 300 of them;
 #   3. swap_score / forward time ratio and peak memory on the GPU; where one arch's time goes (build, init,
 #      copy, forward, swap; a build per repeat against the lean path).
-# Usage: bash benchmarks/gpu_search_sweep.sh DATA_DIR OUT_DIR
-# Dry run on a CPU machine (small sizes, same commands): DEVICE=cpu SMALL=1 bash benchmarks/gpu_search_sweep.sh ...
+# Usage: bash perf/gpu_search_sweep.sh DATA_DIR OUT_DIR
+# Dry run on a CPU machine (small sizes, same commands): DEVICE=cpu SMALL=1 bash perf/gpu_search_sweep.sh ...
 set -uo pipefail
 DATA=$1; OUT=$2
 DEVICE=${DEVICE:-cuda}
@@ -23,9 +23,9 @@ start=$(date +%s)
 timeout "$TO" python -m swapnas.cli search --space darts --dataset cifar10 --device "$DEVICE" --data-dir "$DATA" \
   --out "$OUT/darts_c10" --no-progress $SEARCH 2>&1 | tee "$OUT/darts_search.txt"
 echo "darts search wall $(( $(date +%s) - start )) s" | tee -a "$OUT/darts_search.txt"
-timeout 60 python benchmarks/nb201_sweep.py --device "$DEVICE" --data-dir "$DATA" --archs "$INORDER" --authors-archs 0 \
+timeout 60 python perf/nb201_sweep.py --device "$DEVICE" --data-dir "$DATA" --archs "$INORDER" --authors-archs 0 \
   --prefetch 0 2>&1 | tee "$OUT/nb201_sweep_inorder.txt"
-timeout "$TO" python benchmarks/nb201_sweep.py --device "$DEVICE" --data-dir "$DATA" --archs "$ALL" --authors-archs "$AUTH" \
+timeout "$TO" python perf/nb201_sweep.py --device "$DEVICE" --data-dir "$DATA" --archs "$ALL" --authors-archs "$AUTH" \
   --prefetch 4 2>&1 | tee "$OUT/nb201_sweep.txt"
-timeout 90 python benchmarks/swap_cost.py --device "$DEVICE" --archs "$COST" --repeat 5 2>&1 | tee "$OUT/swap_cost.txt"
-timeout 60 python benchmarks/arch_cost.py --device "$DEVICE" --archs "$COST" --data-dir "$DATA" 2>&1 | tee "$OUT/arch_cost.txt"
+timeout 90 python perf/swap_cost.py --device "$DEVICE" --archs "$COST" --repeat 5 2>&1 | tee "$OUT/swap_cost.txt"
+timeout 60 python perf/arch_cost.py --device "$DEVICE" --archs "$COST" --data-dir "$DATA" 2>&1 | tee "$OUT/arch_cost.txt"

@@ -7,7 +7,7 @@ CPU, one torch thread per task), and its end-to-end time includes starting Ray. 
 uses ``--local-threads`` torch threads (default: torch's default, i.e. all cores). Prints
 archs/s of each and whether the two stores hold the same scores.
 
-    python benchmarks/ray_throughput.py [--archs 1000] [--ray-cpus N] [--local-threads T]
+    python perf/ray_throughput.py [--archs 1000] [--ray-cpus N] [--local-threads T]
 """
 
 from __future__ import annotations

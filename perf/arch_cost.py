@@ -6,7 +6,7 @@ move to the device, a plain forward pass and swap_score, then `score_arch` end t
 with a build per repeat (the old path) and with one build re-initialised per repeat (the lean
 path, the default for SWAP). Both give identical scores (checked here).
 
-    python benchmarks/arch_cost.py [--device cpu] [--archs 20]
+    python perf/arch_cost.py [--device cpu] [--archs 20]
 """
 
 from __future__ import annotations
