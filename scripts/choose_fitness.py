@@ -9,7 +9,7 @@ T = ln when a component is positive on every dev arch, else the identity; an ide
 component's weights are in units of 1 / (its std over the first dev run) so one grid fits all.
 
     python scripts/choose_fitness.py runs/dev_nb201_c10/results.json runs/dev_nb301/results.json \\
-        runs/dev_darts_swap/results.json --out docs/dev/fitness.md [--scan az_nas_progressivity]
+        runs/dev_darts_swap/results.json --out docs/generated/dev/fitness.md [--scan az_nas_progressivity]
 
 Every figure this prints is in-sample (dev labels chose the weights).
 """

@@ -8,7 +8,7 @@ the candidate with the highest worst-case ρ of ``--proxy`` wins.
 
     python scripts/choose_scored_net.py --space darts --dev nb301,darts_swap --proxy swap \\
         --candidates "C=8,layers=5|16|1;C=3,layers=1,stem=false|16|8" \\
-        --data-dir ../shared/data --store runs/dev.sqlite --out docs/dev/darts_scored_net.md
+        --data-dir ../shared/data --store runs/dev.sqlite --out docs/generated/dev/darts_scored_net.md
 """
 
 from __future__ import annotations

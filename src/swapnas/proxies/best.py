@@ -64,7 +64,7 @@ def register_log_linear(name: str, terms: dict[str, tuple[Transform, float]], de
 
 # --------------------------------------------------------------------------- the recommended fitness
 #
-# Chosen on dev ground truth only (docs/protocol.md, label hygiene; the tables: docs/dev/):
+# Chosen on dev ground truth only (docs/protocol.md, label hygiene; the tables: docs/generated/dev/):
 # ``scripts/choose_fitness.py`` over the components scored on the NB201 CIFAR-10 dev sample
 # (1000 archs, seed 0, validation accuracy) under the fitness protocol (C=16, N=1, S=16, R=1,
 # PyTorch's default init): ln Ψ + 1.5 · AZ-NAS progressivity. The weight is the argmax of dev ρ
