@@ -197,6 +197,61 @@ def _augment_fill(x: np.ndarray, y: np.ndarray, need: int, rng: np.random.Genera
     return np.concatenate([x, np.stack(extra_x)]), np.concatenate([y, np.array(extra_y)])
 
 
+def _task_batch(dataset: str, size: int, *, data_dir: str | os.PathLike | None,
+                image_root: str | os.PathLike | None, inputs: str, seed: int, resolution: int | None) -> Batch:
+    """A TransNAS task's stand-in batch; only the bundled real images are allowed."""
+    from .taskonomy import task_batch
+
+    if inputs != "real" or image_root is not None:
+        raise ValueError(f"{dataset}: TransNAS tasks are scored on the bundled stand-in images only "
+                         "(no --inputs synthetic / --image-root)")
+    return task_batch(dataset, size, data_dir=data_dir, seed=seed, resolution=resolution)
+
+
+def _synthetic_batch(info: DatasetInfo, dataset: str, size: int, seed: int) -> Batch:
+    """Standard normal inputs and uniform labels from a generator seeded with ``seed`` (asked for by name only)."""
+    r = info.resolution
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(size, 3, r, r, generator=g)
+    t = torch.randint(0, info.num_classes, (size,), generator=g)
+    return Batch(x, t, info.num_classes, dataset, "synthetic N(0,1) noise", 0, "synthetic inputs (asked for)")
+
+
+def _draw(info: DatasetInfo, dataset: str, x: np.ndarray, y: np.ndarray, source: str, size: int, seed: int,
+          fill: str) -> tuple[np.ndarray, np.ndarray, int, str]:
+    """The seeded draw of ``size`` images: labels mapped into range, a shortfall filled by the ``fill`` rule.
+
+    Returns (images, labels, the number of real images, the note on what was mapped or filled).
+    """
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(x))[:size]
+    x, y = x[order], y[order]
+    n_real, notes = len(x), []
+    if len(y) and (y.min() < 0 or y.max() >= info.num_classes):
+        # the bundled ImageNet stand-in carries ImageNet-1k labels, not ImageNet16-120 ones
+        y = y % info.num_classes
+        notes.append(f"{dataset}: labels outside 0..{info.num_classes - 1} in {source} were mapped to "
+                     f"label % {info.num_classes} (surrogate labels for label-based metrics)")
+    if n_real < size:
+        if fill != "augment":
+            raise ValueError(
+                f"{dataset}: only {n_real} real images in {source}, the batch needs {size}; "
+                "use a smaller batch, a full dataset folder (--image-root), or fill='augment'"
+            )
+        x, y = _augment_fill(x, y, size - n_real, rng)
+        notes.append(f"{dataset}: {n_real} real images available, batch needs {size}; "
+                     f"{size - n_real} filled with flipped / shifted copies (rule: fill=augment)")
+    return x, y, n_real, "; ".join(notes)
+
+
+def _normalise(info: DatasetInfo, x: np.ndarray) -> torch.Tensor:
+    """(S, H, W, 3) uint8 images as a contiguous (S, 3, H, W) float tensor normalised with the dataset's mean/std."""
+    t = torch.from_numpy(np.ascontiguousarray(x)).permute(0, 3, 1, 2).float() / 255.0
+    mean = torch.tensor(info.mean).view(1, 3, 1, 1)
+    std = torch.tensor(info.std).view(1, 3, 1, 1)
+    return ((t - mean) / std).contiguous()
+
+
 def load_batch(
     dataset: str,
     size: int,
@@ -223,50 +278,23 @@ def load_batch(
     A TransNAS-Bench-101 task name (``class_object`` … ``segmentsemantic``) gives that task's
     stand-in batch (:mod:`swapnas.taskonomy`: no Taskonomy images exist offline).
     """
-    from .taskonomy import is_task, task_batch
+    from .taskonomy import is_task
 
     if is_task(dataset):
-        if inputs != "real" or image_root is not None:
-            raise ValueError(f"{dataset}: TransNAS tasks are scored on the bundled stand-in images only "
-                             "(no --inputs synthetic / --image-root)")
-        return task_batch(dataset, size, data_dir=data_dir, seed=seed, resolution=resolution)
+        return _task_batch(dataset, size, data_dir=data_dir, image_root=image_root, inputs=inputs, seed=seed,
+                           resolution=resolution)
     info = dataset_info(dataset)
     if size < 1:
         raise ValueError(f"batch size must be >= 1 (got {size})")
-    r = info.resolution
     if inputs == "synthetic":
-        g = torch.Generator().manual_seed(seed)
-        x = torch.randn(size, 3, r, r, generator=g)
-        t = torch.randint(0, info.num_classes, (size,), generator=g)
-        return Batch(x, t, info.num_classes, dataset, "synthetic N(0,1) noise", 0, "synthetic inputs (asked for)")
+        return _synthetic_batch(info, dataset, size, seed)
     if inputs != "real":
         raise ValueError(f"inputs must be 'real' or 'synthetic' (got {inputs!r})")
     if image_root is not None:
         x, y, source = _folder_images(info, Path(image_root))
     else:
         x, y, source = _bundled_images(info, resolve_data_dir(data_dir))
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(len(x))[:size]
-    x, y = x[order], y[order]
-    n_real, notes = len(x), []
-    if len(y) and (y.min() < 0 or y.max() >= info.num_classes):
-        # the bundled ImageNet stand-in carries ImageNet-1k labels, not ImageNet16-120 ones
-        y = y % info.num_classes
-        notes.append(f"{dataset}: labels outside 0..{info.num_classes - 1} in {source} were mapped to "
-                     f"label % {info.num_classes} (surrogate labels for label-based metrics)")
-    if n_real < size:
-        if fill != "augment":
-            raise ValueError(
-                f"{dataset}: only {n_real} real images in {source}, the batch needs {size}; "
-                "use a smaller batch, a full dataset folder (--image-root), or fill='augment'"
-            )
-        x, y = _augment_fill(x, y, size - n_real, rng)
-        notes.append(f"{dataset}: {n_real} real images available, batch needs {size}; "
-                     f"{size - n_real} filled with flipped / shifted copies (rule: fill=augment)")
-    note = "; ".join(notes)
+    x, y, n_real, note = _draw(info, dataset, x, y, source, size, seed, fill)
     if note:
         log.warning(note)
-    t = torch.from_numpy(np.ascontiguousarray(x)).permute(0, 3, 1, 2).float() / 255.0
-    mean = torch.tensor(info.mean).view(1, 3, 1, 1)
-    std = torch.tensor(info.std).view(1, 3, 1, 1)
-    return Batch(((t - mean) / std).contiguous(), torch.from_numpy(y), info.num_classes, dataset, source, n_real, note)
+    return Batch(_normalise(info, x), torch.from_numpy(y), info.num_classes, dataset, source, n_real, note)

@@ -117,19 +117,9 @@ def _owners(model: nn.Module) -> dict[int, tuple[nn.Module, str]]:
     return owners
 
 
-def first_entry_jacobian(model: nn.Module, inputs: torch.Tensor,
-                         params: Sequence[nn.Parameter]) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-sample Jacobian J[n, k, t] = ∂out[n, k]/∂params[t].flatten()[0], and the outputs.
-
-    Returns (J as float64 (S, K, P), outputs (S, K) detached). The model must treat the
-    samples independently (e.g. BatchNorm in eval mode): the per-sample derivatives are
-    read off one backward pass of the batch sum per output coordinate.
-    """
-    owners = _owners(model)
-    chosen: dict[int, list[tuple[int, str, nn.Parameter]]] = {}
-    for t, p in enumerate(params):
-        module, name = owners[id(p)]
-        chosen.setdefault(id(module), []).append((t, name, p))
+def _record_owner_calls(model: nn.Module, inputs: torch.Tensor, kinds: tuple[type, ...],
+                        chosen: dict[int, list]) -> tuple[torch.Tensor, list[tuple[nn.Module, tuple, torch.Tensor]]]:
+    """One forward pass: the (S, K) outputs and (module, args, output) of every call of a module in ``chosen``."""
     calls: list[tuple[nn.Module, tuple, torch.Tensor]] = []
 
     def hook(module: nn.Module, args: tuple, output: torch.Tensor) -> torch.Tensor | None:
@@ -141,16 +131,19 @@ def first_entry_jacobian(model: nn.Module, inputs: torch.Tensor,
         calls.append((module, args, output))
         return output.clone()  # later in-place ops act on the copy; ``output`` keeps its value and graph
 
-    kinds = tuple({type(owners[id(p)][0]) for p in params})
     with forward_hooks(model, kinds, hook):
         out = model(inputs)
     if not isinstance(out, torch.Tensor) or out.dim() != 2:
         shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
         raise ValueError(f"vkdnw needs (S, outputs) model outputs (logits of a classifier); got {shape}")
-    s, k_out = out.shape
+    return out, calls
 
-    # forward-mode derivative of each owning module's output along its chosen entries
-    tangents: list[tuple[int, int, torch.Tensor, torch.Tensor]] = []  # (t, call, positions, values)
+
+def _entry_tangents(calls: list[tuple[nn.Module, tuple, torch.Tensor]], chosen: dict[int, list],
+                    s: int) -> list[tuple[int, int, torch.Tensor, torch.Tensor]]:
+    """(t, call, positions, values): the forward-mode derivative of each owning module's output along its
+    chosen entries, kept at the (flattened) output positions where it is non-zero."""
+    tangents: list[tuple[int, int, torch.Tensor, torch.Tensor]] = []
     for c, (module, args, output) in enumerate(calls):
         if output.dim() == 0 or output.shape[0] != s:
             raise ValueError(f"vkdnw: {type(module).__name__} holds a chosen parameter but its output "
@@ -170,21 +163,46 @@ def first_entry_jacobian(model: nn.Module, inputs: torch.Tensor,
             flat = tangent.reshape(s, -1)
             where = flat.ne(0).any(dim=0).nonzero().squeeze(1)
             tangents.append((t, c, where, flat[:, where].double()))
-    # module outputs the logits can depend on, and the tangents that go with them
-    live = {c: i for i, c in enumerate(c for c, (_, _, o) in enumerate(calls) if o.requires_grad)}
-    recorded = [calls[c][2] for c in live]
-    tangents = [(t, live[c], where, values) for t, c, where, values in tangents if c in live]
-    del calls
+    return tangents
 
-    # one backward pass per output coordinate: per-sample ∂out[n, k]/∂(module output), contracted
-    jac = torch.zeros(s, k_out, len(params), dtype=torch.float64, device=out.device)
+
+def _contract(out: torch.Tensor, recorded: list[torch.Tensor],
+              tangents: list[tuple[int, int, torch.Tensor, torch.Tensor]], n_params: int) -> torch.Tensor:
+    """J (S, K, P) float64: one backward pass per output coordinate gives the per-sample
+    ∂out[n, k]/∂(module output), contracted with the tangents."""
+    s, k_out = out.shape
+    jac = torch.zeros(s, k_out, n_params, dtype=torch.float64, device=out.device)
     for k in range(k_out if tangents and out.requires_grad else 0):
         grads = torch.autograd.grad(out[:, k].sum(), recorded, retain_graph=k < k_out - 1, allow_unused=True)
         for t, i, where, values in tangents:
             g = grads[i]
             if g is not None:
                 jac[:, k, t] += (g.reshape(s, -1)[:, where].double() * values).sum(dim=1)
-    return jac, out.detach()
+    return jac
+
+
+def first_entry_jacobian(model: nn.Module, inputs: torch.Tensor,
+                         params: Sequence[nn.Parameter]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-sample Jacobian J[n, k, t] = ∂out[n, k]/∂params[t].flatten()[0], and the outputs.
+
+    Returns (J as float64 (S, K, P), outputs (S, K) detached). The model must treat the
+    samples independently (e.g. BatchNorm in eval mode): the per-sample derivatives are
+    read off one backward pass of the batch sum per output coordinate.
+    """
+    owners = _owners(model)
+    chosen: dict[int, list[tuple[int, str, nn.Parameter]]] = {}
+    for t, p in enumerate(params):
+        module, name = owners[id(p)]
+        chosen.setdefault(id(module), []).append((t, name, p))
+    kinds = tuple({type(owners[id(p)][0]) for p in params})
+    out, calls = _record_owner_calls(model, inputs, kinds, chosen)
+    tangents = _entry_tangents(calls, chosen, out.shape[0])
+    # module outputs the logits can depend on, and the tangents that go with them
+    live = {c: i for i, c in enumerate(c for c, (_, _, o) in enumerate(calls) if o.requires_grad)}
+    recorded = [calls[c][2] for c in live]
+    tangents = [(t, live[c], where, values) for t, c, where, values in tangents if c in live]
+    del calls
+    return _contract(out, recorded, tangents, len(params)), out.detach()
 
 
 def fisher_matrix(jac: torch.Tensor, outputs: torch.Tensor, loss: str = "ce", smoothing: float = 0.05) -> torch.Tensor:
