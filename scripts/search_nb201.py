@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from swapnas.benchmarks import get_benchmark
-from swapnas.nas import nb201_extras, run_search, write_result
+from swapnas.search import nb201_extras, run_search, write_result
 from swapnas.scoring import score_arch
 from swapnas.search import EAConfig
 from swapnas.session import configure
@@ -52,7 +52,7 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--datasets", default=",".join(DATASETS))
     ap.add_argument("--prior", type=float, nargs=2, default=None, metavar=("CENTRE", "WIDTH"),
-                    help="swap_reg only: size-prior rule of the search (default: swapnas.nas.SEARCH_PRIOR)")
+                    help="swap_reg only: size-prior rule of the search (default: the space's SEARCH_PRIOR)")
     ap.add_argument("--fitness", default="best", help="best (default) or swap_reg (the paper's SWAP-NAS)")
     ap.add_argument("--refine", type=int, default=None, help="second stage K (default: the fitness protocol's)")
     args = ap.parse_args()

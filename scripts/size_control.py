@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from swapnas.nas import nb201_extras, run_search, write_result
+from swapnas.search import nb201_extras, run_search, write_result
 from swapnas.search import EAConfig
 from swapnas.store import ScoreStore
 

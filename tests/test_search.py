@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from swapnas.cli import main
-from swapnas.nas import final_net, final_size, target_prior
+from swapnas.search import final_net, final_size, target_prior
 from swapnas.search import EAConfig, Evolution
 from swapnas.spaces import darts, nb201
 from swapnas.swap import count_params_k
@@ -160,7 +160,7 @@ def test_search_cli_errors(data_dir, tmp_path, capsys) -> None:
 def test_search_fitness_choice_and_size_prior_on_best(data_dir, tmp_path) -> None:
     """Default fitness is ``best`` under the fitness protocol; swap_reg is the paper's; a size prior on
     ``best`` is ln f(Θ) added to the stored value."""
-    from swapnas.nas import run_search
+    from swapnas.search import run_search
     from swapnas.search import EAConfig
     from swapnas.store import ScoreStore
 
@@ -215,7 +215,7 @@ def test_killed_search_resumes_without_rescoring(data_dir, tmp_path) -> None:
 
 
 def test_second_stage_rescores_the_shortlist(data_dir, tmp_path) -> None:
-    from swapnas.nas import run_search
+    from swapnas.search import run_search
     from swapnas.search import EAConfig
     from swapnas.store import ScoreStore
 

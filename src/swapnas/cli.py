@@ -358,8 +358,7 @@ def _millions(text: str) -> float:
 
 
 def _cmd_search(args: argparse.Namespace) -> int:
-    from .nas import nb201_extras, run_search, write_result
-    from .search import EAConfig
+    from .search import EAConfig, nb201_extras, run_search, write_result
     from .session import resolve_device
     from .store import ScoreStore
 

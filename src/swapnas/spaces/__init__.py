@@ -1,11 +1,11 @@
-"""Search spaces. Each space module exposes the same interface:
+"""Search spaces: the registry ``SPACES`` and :func:`get_space`.
 
-``NAME``, ``Arch`` (hashable; ``str(arch)`` is the canonical, parseable key), ``parse``,
-``format_arch``, ``sample(rng)``, ``mutate(arch, rng)``, ``iso_key``, ``build(arch,
-num_classes, **net)``, ``SCORING_DEFAULTS`` (scored network, batch size, repeats) and
-``default_size_prior(net, num_classes)`` (the label-free μ, σ rule). Spaces with several
-tasks (TransNAS) also have ``TASKS`` and take ``task`` as a network option. To add a space,
-write such a module and list it in ``SPACES``.
+Each space is a module with the members of :class:`~swapnas.spaces.protocol.Space`
+(``NAME``, ``SCORING_DEFAULTS``, ``parse``, ``format_arch``, ``sample``, ``mutate``,
+``iso_key``, ``build``, ``param_range_k``, ``default_size_prior``); a space that
+``swapnas search`` runs on also has those of :class:`~swapnas.spaces.protocol.SearchableSpace`
+(``crossover``, ``cell_edges``, ``FINAL_NETS``). To add a space, write such a module and add
+one line to ``SPACES``: ``"name": "package.module"``.
 """
 
 from __future__ import annotations
@@ -14,23 +14,43 @@ import importlib
 from types import ModuleType
 
 from . import darts, nb201
+from .protocol import SearchableSpace, Space
 
-#: space name → module (imported on first use)
+#: space name → the module that implements it (imported on first use)
 SPACES: dict[str, str] = {
-    "nb101": "nb101",
-    "nb201": "nb201",
-    "darts": "darts",
-    "transnas_micro": "transnas_micro",
-    "transnas_macro": "transnas_macro",
+    "nb101": "swapnas.spaces.nb101",
+    "nb201": "swapnas.spaces.nb201",
+    "darts": "swapnas.spaces.darts",
+    "transnas_micro": "swapnas.spaces.transnas_micro",
+    "transnas_macro": "swapnas.spaces.transnas_macro",
 }
 
 
+def missing_members(module: object, protocol: type) -> list[str]:
+    """The members of ``protocol`` (:class:`Space` or :class:`SearchableSpace`) that ``module`` lacks."""
+    names = [n for n in dir(protocol) if not n.startswith("_")]
+    names += [n for n in getattr(protocol, "__annotations__", {}) if n not in names]
+    for base in protocol.__mro__:
+        names += [n for n in getattr(base, "__annotations__", {}) if n not in names and not n.startswith("_")]
+    return sorted(n for n in set(names) if not hasattr(module, n))
+
+
 def get_space(name: str) -> ModuleType:
+    """The module of space ``name``; it must have every member of :class:`Space`."""
     try:
-        module = SPACES[name]
+        path = SPACES[name]
     except KeyError:
         raise ValueError(f"unknown space {name!r}; available: {', '.join(SPACES)}") from None
-    return importlib.import_module(f"{__name__}.{module}")
+    module = importlib.import_module(path)
+    if not isinstance(module, Space):
+        raise TypeError(f"space {name!r} ({path}) lacks {', '.join(missing_members(module, Space))} "
+                        "(see swapnas.spaces.protocol.Space)")
+    return module
 
 
-__all__ = ["SPACES", "darts", "get_space", "nb201"]
+def searchable_spaces() -> list[str]:
+    """The registered spaces ``swapnas search`` runs on (those that are a :class:`SearchableSpace`)."""
+    return [name for name in SPACES if isinstance(get_space(name), SearchableSpace)]
+
+
+__all__ = ["SPACES", "SearchableSpace", "Space", "darts", "get_space", "missing_members", "nb201", "searchable_spaces"]

@@ -2,13 +2,14 @@
 
 Arch values, parsing and variation live in :mod:`darts_genotype`, the network in
 :mod:`darts_net`; this module gives them the interface every space has
-(``NAME``, ``parse``, ``format_arch``, ``sample``, ``mutate``, ``iso_key``, ``build``).
+(:class:`~swapnas.spaces.protocol.SearchableSpace`).
 """
 
 from __future__ import annotations
 
 import torch
 
+from .. import swap as _swap
 from .darts_genotype import (
     NASLIB_OPS,
     OPS,
@@ -22,18 +23,12 @@ from .darts_genotype import (
     sample,
     to_naslib,
 )
+from .darts_imagenet import build_imagenet
 from .darts_net import NETS, Network, build
-from .. import swap as _swap
 
 NAME = "darts"
 Arch = Genotype
 format_arch = format_genotype
-
-# The SWAP authors' scoring network: 3 initial channels, one cell, no stem (the image is
-# both cell inputs). With one cell, the reduction rule (cells at layers//3 and
-# 2*layers//3) makes that cell a reduction cell.
-NETS.setdefault("swap_proxy", {"C": 3, "layers": 1, "stem": False})
-
 
 #: The scoring protocol shipped as default for DARTS / NB301 archs: a small network that holds
 #: both cell types (5 cells: normal, reduce, normal, reduce, normal) with the stem, chosen a
@@ -67,6 +62,15 @@ def param_range_k(num_classes: int = 10, **net: object) -> tuple[float, float]:
     return lo, hi
 
 
+#: The final (trained) network per dataset: DARTS's CIFAR-10 evaluation network (C=36, 20 cells)
+#: and the ImageNet mobile setting (C=48, 14 cells, its own stem: ``build_imagenet``); the scored
+#: batch for imagenet is the 64 px stand-in (data.DATASETS).
+FINAL_NETS: dict[str, dict] = {
+    "cifar10": {"net": {"C": 36, "layers": 20, "num_classes": 10}, "resolution": 32},
+    "imagenet": {"net": {"C": 48, "layers": 14, "num_classes": 1000}, "resolution": 224, "builder": build_imagenet},
+}
+
+
 def default_size_prior(net: dict, num_classes: int = 10) -> tuple[float, float]:
     """Label-free μ, σ for ``swap_reg``: the shared rule (:func:`swap.prior_from_range`) on this space's range."""
     return _swap.prior_from_range(*param_range_k(num_classes, **net))
@@ -89,6 +93,6 @@ def iso_key(g: Genotype) -> str:
 
 
 __all__ = [
-    "NAME", "NASLIB_OPS", "SCORING_DEFAULTS", "cell_edges", "default_size_prior", "param_range_k", "NETS", "OPS", "Arch", "Genotype", "Network", "build", "canonical", "crossover",
+    "FINAL_NETS", "NAME", "NASLIB_OPS", "build_imagenet", "SCORING_DEFAULTS", "cell_edges", "default_size_prior", "param_range_k", "NETS", "OPS", "Arch", "Genotype", "Network", "build", "canonical", "crossover",
     "format_arch", "iso_key", "mutate", "parse", "parse_naslib", "sample", "to_naslib",
 ]

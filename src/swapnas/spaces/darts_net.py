@@ -223,6 +223,10 @@ class Network(nn.Module):
 NETS: dict[str, dict] = {
     "eval_cifar": {"C": 36, "layers": 20},  # the DARTS CIFAR-10 evaluation network
     "nb301": {"C": 32, "layers": 8, "affine_ops": False},  # NAS-Bench-301's training network (NASLib's params)
+    # The SWAP authors' scoring network: 3 initial channels, one cell, no stem (the image is
+    # both cell inputs). With one cell, the reduction rule (cells at layers//3 and
+    # 2*layers//3) makes that cell a reduction cell.
+    "swap_proxy": {"C": 3, "layers": 1, "stem": False},
 }
 
 

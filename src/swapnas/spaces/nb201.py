@@ -247,6 +247,17 @@ FITNESS_PROTOCOL: dict = {"proxy": "swap_prog", "net": {"C": 16, "N": 1}, "batch
 PRIOR_CENTRE = _swap.PRIOR_CENTRE
 PRIOR_WIDTH = _swap.PRIOR_WIDTH
 
+#: The final (trained) network per dataset: the benchmark's (C=16, N=5), its classes and input size.
+FINAL_NETS: dict[str, dict] = {
+    "cifar10": {"net": {"C": 16, "N": 5, "num_classes": 10}, "resolution": 32},
+    "cifar100": {"net": {"C": 16, "N": 5, "num_classes": 100}, "resolution": 32},
+    "imagenet16-120": {"net": {"C": 16, "N": 5, "num_classes": 120}, "resolution": 16},
+}
+#: The search's size-prior rule for ``swap_reg`` (centre, width as fractions of the proxy net's
+#: size range) when no size flag is given: chosen on CIFAR-10 search results only
+#: (docs/search.md: the correlation prior 0.8/1.0 leads the EA to a deep-chain cell at 91.63%).
+SEARCH_PRIOR: tuple[float, float] = (1.0, 0.3)
+
 
 def param_range_k(C: int = 16, N: int = 5, num_classes: int = 10) -> tuple[float, float]:
     """Smallest and largest parameter count (thousands) of the NB201 net over the space.

@@ -1,0 +1,274 @@
+"""SWAP-NAS end to end: fitness, size control, budget, resume and outputs.
+
+The EA itself is :class:`~swapnas.search.evolution.Evolution`; this module scores what it
+asks for through :func:`swapnas.session.score_archs` (the same path as ``correlate`` and
+``grid``: any executor, so Ray workers or the prefetching local executor score searches too;
+every score goes to the SQLite store, so nothing is ever scored twice, even across searches
+and crashes), keeps the search state in ``OUT/state.json`` after every cycle, and writes the
+result.
+
+Fitness (``--fitness``): ``best`` by default, the recommended fitness of the space
+(:func:`session.best_for`) under its ``FITNESS_PROTOCOL``; ``swap_reg`` is the paper's
+SWAP-NAS: regularised SWAP of the space's proxy network (``SCORING_DEFAULTS``, or ``--net``),
+with μ/σ from ``--mu/--sigma``, from ``--target-params`` (:func:`final.target_prior`) or from
+the space's label-free rule (its ``SEARCH_PRIOR``, else the correlation rule). The scores' seed
+(``score_seed``) is separate from the EA's seed, so searches with different seeds share one store.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import torch
+from tqdm import tqdm
+
+from ..benchmarks import get_benchmark
+from ..executors import Executor
+from ..proxies import Proxy, get_proxy
+from ..report import draw_cells, search_curve
+from ..scoring import Protocol
+from ..session import best_for, configure, protocol_defaults, score_archs, scoring_net
+from ..spaces import get_space
+from ..store import Record, ScoreStore
+from ..swap import count_params_k
+from .evolution import EAConfig, Evolution
+from .final import final_macs, final_net, final_size, range_prior, target_prior
+
+
+@dataclass
+class SearchResult:
+    space: str
+    dataset: str
+    best: str
+    fitness: float
+    params_m: float
+    macs_m: float
+    evaluations: int
+    cycles: int
+    wall_seconds: float
+    seed: int
+    config: dict
+    protocol: dict
+    mu: float | None
+    sigma: float | None
+    size_mapping: dict | None
+    constraints: dict
+    history: list[dict] = field(repr=False)
+    snapshots: list[dict] = field(repr=False)
+    extra: dict = field(default_factory=dict)
+    fitness_proxy: str = "swap_reg"
+    refine: dict | None = None
+
+
+@dataclass(frozen=True)
+class Fitness:
+    """What the EA maximises: the proxy's score (signed so higher is better), plus, for a fitness
+    other than ``swap_reg`` with a size prior, ln f(Θ) = −(Θ−μ)²/σ of the scored network's size."""
+
+    proxy: Proxy
+    mod: ModuleType
+    net: dict
+    num_classes: int
+    mu: float | None = None
+    sigma: float | None = None
+
+    @property
+    def paper(self) -> bool:
+        return self.proxy.name == "swap_reg"
+
+    def size_term(self, arch: Any) -> float:
+        if self.paper or self.mu is None:
+            return 0.0
+        with torch.device("meta"):
+            theta = count_params_k(self.mod.build(arch, num_classes=self.num_classes, **self.net))
+        return -((theta - self.mu) ** 2) / self.sigma
+
+    def value(self, arch: Any, rec: Record) -> float:
+        sign = 1.0 if self.proxy.higher_is_better else -1.0
+        return sign * rec.value + self.size_term(arch) if rec.ok else math.nan
+
+
+def _save(path: Path, doc: dict) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(doc))
+    os.replace(tmp, path)  # atomic: a crash leaves the previous state intact
+
+
+def choose_fitness(space: str, fitness: str, refine: int | None,
+                   refine_repeats: int | None) -> tuple[Proxy, int, int]:
+    """The fitness proxy and the second stage (k, repeats): ``best`` reads the space's
+    ``FITNESS_PROTOCOL`` (its proxy and ``refine``); any other proxy has no second stage by default."""
+    own = getattr(get_space(space), "FITNESS_PROTOCOL", {}) if fitness == "best" else {}
+    chosen = get_proxy(best_for(space) if fitness == "best" else fitness)
+    if chosen.parts:
+        raise ValueError(f"--fitness {fitness}: a set-level proxy ranks a whole candidate set and has no per-arch "
+                         "value; choose a per-arch or derived proxy (`swapnas proxies`)")
+    k_default, r_default = own.get("refine", (0, 4))
+    return (chosen, k_default if refine is None else refine,
+            r_default if refine_repeats is None else refine_repeats)
+
+
+def size_prior(space: str, chosen: Proxy, proxy_net: dict, final: dict, *, mu: float | None, sigma: float | None,
+               target_params: float | None, tolerance: float,
+               prior: tuple[float, float] | None) -> tuple[float | None, float | None, dict | None]:
+    """μ, σ and how they were set: ``mu``/``sigma``; else ``target_params``; else, for ``swap_reg``
+    only, the rule ``prior`` (default: the space's ``SEARCH_PRIOR``; without one, ``swap_reg``'s
+    own label-free rule applies later, in :func:`session.configure`)."""
+    mod = get_space(space)
+    paper = chosen.name == "swap_reg"
+    rule = prior or getattr(mod, "SEARCH_PRIOR", None)
+    if target_params is not None:
+        if mu is not None or sigma is not None:
+            raise ValueError("give either --target-params or --mu/--sigma, not both")
+        return target_prior(mod, proxy_net, final, target_params, tolerance, num_classes=final["net"]["num_classes"])
+    if paper and mu is None and sigma is None and rule:
+        return range_prior(mod, proxy_net, final["net"]["num_classes"], rule)
+    if prior is not None:
+        raise ValueError("--prior sets swap_reg's size rule; with another fitness give --target-params or --mu/--sigma")
+    if not paper and (mu is None) != (sigma is None):
+        raise ValueError("give both --mu and --sigma")
+    return mu, sigma, None
+
+
+def _resume(ea: Evolution, state_path: Path, fitness_id: dict) -> None:
+    if state_path.is_file():
+        saved = json.loads(state_path.read_text())
+        if saved.get("fitness") != fitness_id:
+            raise ValueError(f"{state_path} holds a search with another fitness or constraints "
+                             f"({saved.get('fitness')}); use another --out folder or the same settings")
+        ea.load_state_dict(saved["ea"])
+
+
+def evolve(ea: Evolution, score: Callable[[list], list[Record]], fitness: Fitness, state_path: Path,
+           fitness_id: dict, *, max_evals: int | None = None, max_seconds: float | None = None,
+           progress: bool = True, desc: str = "search") -> float:
+    """Ask, score, tell until the EA is done or a budget is spent; state saved after every cycle.
+    Returns the seconds spent."""
+    t0 = time.perf_counter()
+    with tqdm(total=ea.config.cycles + 1, initial=ea.cycle + bool(ea.population), desc=desc, unit="cycle",
+              disable=not progress, dynamic_ncols=True) as bar:
+        while not ea.done:
+            if max_evals is not None and len(ea.history) >= max_evals:
+                break
+            if max_seconds is not None and time.perf_counter() - t0 > max_seconds:
+                break
+            archs = ea.ask()
+            recs = score(archs) if archs else []
+            ea.tell(archs, [fitness.value(a, r) for a, r in zip(archs, recs)])
+            _save(state_path, {"fitness": fitness_id, "ea": ea.state_dict()})
+            bar.update(1)
+            bar.set_postfix(best=f"{ea.best[1]:.4g}", evals=len(ea.history))
+    return time.perf_counter() - t0
+
+
+def refine_stage(history: list[dict], mod: ModuleType, k: int, score: Callable[[list], list[Record]],
+                 fitness: Fitness) -> tuple[list[dict], tuple[Any, float] | None]:
+    """Re-score the ``k`` fittest archs of ``history`` (``score`` uses the second stage's protocol);
+    the shortlist and the best of it (None if every re-score failed)."""
+    ranked = sorted((h for h in history if math.isfinite(h["fitness"])), key=lambda h: -h["fitness"])
+    archs = [mod.parse(h["arch"]) for h in ranked[:k]]
+    recs = score(archs) if archs else []
+    shortlist = [{"arch": h["arch"], "fitness": h["fitness"], "refined": fitness.value(a, r)}
+                 for h, a, r in zip(ranked, archs, recs)]
+    top = max((c for c in shortlist if math.isfinite(c["refined"])), key=lambda c: c["refined"], default=None)
+    return shortlist, None if top is None else (mod.parse(top["arch"]), top["refined"])
+
+
+def _scorer(space: str, proxy: Proxy, protocol: Protocol, batch: Any, store: ScoreStore, device: torch.device,
+            executor: Executor | None) -> Callable[[list], list[Record]]:
+    """The fitness proxy's records for a list of archs, through :func:`session.score_archs`."""
+    def score(archs: list) -> list[Record]:
+        return score_archs(archs, space, [proxy], protocol, batch, store, device, progress=False,
+                           executor=executor)[proxy.name]
+    return score
+
+
+def run_search(
+    space: str, dataset: str, *, config: EAConfig, seed: int, store: ScoreStore, out: Path,
+    device: torch.device, score_seed: int = 0, mu: float | None = None, sigma: float | None = None,
+    target_params: float | None = None, tolerance: float = 0.1, prior: tuple[float, float] | None = None,
+    max_params: float | None = None, max_macs: float | None = None, max_evals: int | None = None,
+    max_seconds: float | None = None, net: dict | None = None, batch_size: int | None = None,
+    repeats: int | None = None, data_dir: str | None = None, progress: bool = True, fitness: str = "best",
+    refine: int | None = None, refine_repeats: int | None = None, executor: Executor | None = None,
+) -> SearchResult:
+    """Run (or resume) a search; state in ``out/state.json``, scores in ``store``.
+
+    ``fitness``: any per-arch proxy (default ``best``, under the space's ``FITNESS_PROTOCOL``);
+    ``swap_reg`` is the paper's SWAP-NAS. Size prior: see :func:`size_prior`; for ``swap_reg`` it
+    is its factor f(Θ), for any other fitness ln f(Θ) is added (:class:`Fitness`), only when a size
+    flag is given. ``refine`` = k > 1: re-score the k fittest archs with ``refine_repeats``
+    re-initialisations and return the best of them (default for ``best``: the space's).
+    ``executor`` scores the archs (default: this process).
+    """
+    mod, final = get_space(space), final_net(space, dataset)
+    chosen, refine, refine_repeats = choose_fitness(space, fitness, refine, refine_repeats)
+    proxy_net = scoring_net(space, dataset, net, protocol_defaults(space, [chosen])["net"])
+    mu, sigma, mapping = size_prior(space, chosen, proxy_net, final, mu=mu, sigma=sigma, target_params=target_params,
+                                    tolerance=tolerance, prior=prior)
+    protocol, batch, (proxy,) = configure(space, dataset, [chosen], seed=score_seed, batch_size=batch_size,
+                                          repeats=repeats, net=net, data_dir=data_dir, mu=mu, sigma=sigma)
+    if proxy.name == "swap_reg":
+        mu, sigma = proxy.options["mu"], proxy.options["sigma"]
+    fit = Fitness(proxy, mod, protocol.net, batch.num_classes, mu, sigma)
+
+    def feasible(arch: Any) -> bool:
+        if max_params is not None and final_size(mod, arch, final) > max_params:
+            return False
+        return max_macs is None or final_macs(mod, arch, final) <= max_macs
+
+    ea = Evolution(mod, config, seed, feasible)
+    out.mkdir(parents=True, exist_ok=True)
+    fitness_id = {"proxy": proxy.key, "size_prior": None if fit.paper else [mu, sigma],
+                  "protocol": protocol.fingerprint, "net": protocol.net_key, "batch_size": protocol.batch_size,
+                  "repeats": protocol.repeats, "score_seed": score_seed, "constraints": [max_params, max_macs]}
+    _resume(ea, out / "state.json", fitness_id)
+    wall = evolve(ea, _scorer(space, proxy, protocol, batch, store, device, executor), fit, out / "state.json",
+                  fitness_id, max_evals=max_evals, max_seconds=max_seconds, progress=progress,
+                  desc=f"search {space}/{dataset}")
+    (best, value), refined = ea.best, None
+    if refine > 1 and refine_repeats > protocol.repeats:  # second stage: the top-k with more repeats
+        stage2 = replace(protocol, repeats=refine_repeats)
+        shortlist, top = refine_stage(ea.history, mod, refine, _scorer(space, proxy, stage2, batch, store, device,
+                                                                        executor), fit)
+        (best, value) = top or (best, value)
+        refined = {"k": refine, "repeats": refine_repeats, "shortlist": shortlist}
+    return SearchResult(
+        space, dataset, str(best), value, final_size(mod, best, final), final_macs(mod, best, final),
+        len(ea.history), ea.cycle, wall, seed, asdict(config), protocol.describe(), mu, sigma, mapping,
+        {"max_params_m": max_params, "max_macs_m": max_macs}, ea.history, ea.snapshots,
+        fitness_proxy=proxy.key, refine=refined,
+    )
+
+
+def nb201_extras(result: SearchResult, data_dir: str | None) -> dict:
+    """True validation / test accuracy of the found NB201 arch, its rank in the space and the regret."""
+    mod = get_space("nb201")
+    out: dict = {}
+    for metric in ("valid", "test"):
+        bench = get_benchmark("nb201", data_dir, metric=metric)
+        col = bench.column(bench.truth(result.dataset).column)
+        acc = float(col[bench.index_of(mod.parse(result.best))])
+        out[f"{metric}_accuracy"] = acc
+        out[f"{metric}_optimum"] = float(col.max())
+        out[f"{metric}_rank"] = int((col > acc).sum()) + 1
+        out[f"{metric}_regret"] = float(col.max()) - acc
+    return out
+
+
+def write_result(result: SearchResult, out: Path) -> list[Path]:
+    """``result.json``, ``search_curve.png`` and ``cell.png`` under ``out``."""
+    path = out / "result.json"
+    path.write_text(json.dumps(asdict(result), indent=1))
+    mod = get_space(result.space)
+    return [path, search_curve(result.snapshots, result.history, out / "search_curve.png",
+                               f"{result.space}/{result.dataset} seed {result.seed}"),
+            draw_cells(mod.cell_edges(mod.parse(result.best)), out / "cell.png")]

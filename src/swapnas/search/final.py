@@ -1,0 +1,96 @@
+"""The final (trained) network of a search and size control: its size, its multiply-adds, and
+the size prior that aims the search at a final size.
+
+Each searchable space declares its final networks (``FINAL_NETS``, per dataset) and may
+declare a ``SEARCH_PRIOR`` rule; this module only reads them.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+
+from ..spaces import get_space, searchable_spaces
+from ..swap import count_params_k, prior_from_range
+
+
+def final_net(space: str, dataset: str) -> dict:
+    """The final network of ``space`` on ``dataset``: build options and input resolution."""
+    finals = getattr(get_space(space), "FINAL_NETS", {})
+    if dataset not in finals:
+        known = ", ".join(f"{s}/{d}" for s in searchable_spaces() for d in get_space(s).FINAL_NETS)
+        raise ValueError(f"no final network defined for space {space!r} on {dataset!r}; known: {known}")
+    return finals[dataset]
+
+
+def _builder(mod: ModuleType, final: dict) -> Callable[..., nn.Module]:
+    """The final network's build function (the space's ``build`` unless the entry names another)."""
+    return final.get("builder", mod.build)
+
+
+def final_size(mod: ModuleType, arch: Any, final: dict) -> float:
+    """Parameters (millions) of the final network, auxiliary head excluded (meta device)."""
+    with torch.device("meta"):
+        return count_params_k(_builder(mod, final)(arch, **final["net"])) / 1e3
+
+
+def final_macs(mod: ModuleType, arch: Any, final: dict) -> float:
+    """Multiply-adds (millions) of one forward pass of one image through the final network.
+
+    ``FlopCounterMode`` counts 2 FLOPs per multiply-add; DARTS-style papers quote
+    multiply-adds as "FLOPs", so this is FlopCounterMode's total / 2.
+    """
+    r = final["resolution"]
+    with torch.device("meta"):
+        model = _builder(mod, final)(arch, **final["net"]).eval()
+        counter = FlopCounterMode(display=False)
+        with torch.no_grad(), counter:
+            model(torch.empty(1, 3, r, r))
+    return counter.get_total_flops() / 2 / 1e6
+
+
+def target_prior(mod: ModuleType, proxy_net: dict, final: dict, target_m: float, tolerance: float = 0.1,
+                 n: int = 100, seed: int = 0, num_classes: int = 10) -> tuple[float, float, dict]:
+    """μ, σ for the scored proxy network that aim the search at a final size of ``target_m`` M params.
+
+    Mapping (documented in docs/search.md): draw ``n`` random archs, count the proxy
+    network's size Θ (thousands) and the final network's size P (millions), fit
+    Θ ≈ a·P + b by least squares, set μ = a·target + b and σ = (tolerance·μ)², so an arch
+    whose proxy is ``tolerance`` away from μ (relative) keeps f = 1/e.
+    """
+    if target_m <= 0 or tolerance <= 0:
+        raise ValueError(f"--target-params and the tolerance must be > 0 (got {target_m}, {tolerance})")
+    rng = random.Random(seed)
+    archs = [mod.sample(rng) for _ in range(n)]
+    with torch.device("meta"):
+        theta = np.array([count_params_k(mod.build(a, num_classes=num_classes, **proxy_net)) for a in archs])
+    sizes = np.array([final_size(mod, a, final) for a in archs])
+    a, b = np.polyfit(sizes, theta, 1)
+    r2 = float(np.corrcoef(sizes, theta)[0, 1] ** 2)
+    if "builder" in final:  # no exact range for another builder: the sampled one
+        lo, hi = float(sizes.min()), float(sizes.max())
+    else:
+        lo, hi = (v / 1e3 for v in mod.param_range_k(**final["net"]))  # exact, thousands -> millions
+    if not lo <= target_m <= hi:
+        raise ValueError(f"--target-params {target_m}M is outside this space's range: {lo:.3f}-{hi:.3f}M "
+                         "for the final network")
+    mu = float(a * target_m + b)
+    info = {"slope_k_per_M": float(a), "intercept_k": float(b), "r2": r2, "n": n,
+            "final_range_m": [lo, hi]}
+    return mu, (tolerance * mu) ** 2, info
+
+
+def range_prior(mod: ModuleType, proxy_net: dict, num_classes: int,
+                rule: tuple[float, float]) -> tuple[float, float, dict]:
+    """μ, σ from a (centre, width) ``rule`` over the proxy network's exact size range."""
+    centre, width = rule
+    lo, hi = mod.param_range_k(num_classes=num_classes, **proxy_net)
+    mu, sigma = prior_from_range(lo, hi, centre, width)
+    return mu, sigma, {"prior_centre": centre, "prior_width": width, "proxy_range_k": [lo, hi]}

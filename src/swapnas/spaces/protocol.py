@@ -1,0 +1,55 @@
+"""What a search space is: the :class:`Space` protocol, and :class:`SearchableSpace` for search.
+
+A space is a module (or any object) with these members; ``isinstance(module, Space)``
+checks that they exist. Scoring and correlation need :class:`Space`; ``swapnas search``
+needs :class:`SearchableSpace`, which adds crossover, the cell drawing and the final
+(trained) networks. Optional members, read with ``getattr``: ``TASKS`` (a space with several
+tasks takes ``task`` as a network option), ``FITNESS_PROTOCOL`` (the recommended fitness and
+its protocol, docs/protocol.md) and ``SEARCH_PRIOR`` (the search's size-prior rule).
+
+Every arch has ``arch.key == str(arch)``: the canonical string that ``parse`` reads back and
+the score store's key; ``iso_key(arch)`` is equal for isomorphic archs (the search never
+proposes an arch isomorphic to one it has seen).
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any, Protocol, runtime_checkable
+
+from torch import nn
+
+#: edges ``(source, target, op)`` per cell name, as :func:`swapnas.report.draw_cells` draws them
+CellEdges = dict[str, list[tuple[str, str, str]]]
+
+
+@runtime_checkable
+class Space(Protocol):
+    """A space of archs that can be sampled, mutated, parsed, built and scored."""
+
+    #: the registry name (``SPACES``)
+    NAME: str
+    #: the scored network's options and the paper's batch size and repeats:
+    #: ``{"net": {...}, "batch_size": S, "repeats": R}``
+    SCORING_DEFAULTS: dict[str, Any]
+
+    def parse(self, text: str) -> Any: ...
+    def format_arch(self, arch: Any) -> str: ...
+    def sample(self, rng: random.Random) -> Any: ...
+    def mutate(self, arch: Any, rng: random.Random) -> Any: ...
+    def iso_key(self, arch: Any) -> str: ...
+    def build(self, arch: Any, num_classes: int = ..., **net: Any) -> nn.Module: ...
+    def param_range_k(self, *args: Any, **net: Any) -> tuple[float, float]: ...
+    def default_size_prior(self, net: dict, num_classes: int = ...) -> tuple[float, float]: ...
+
+
+@runtime_checkable
+class SearchableSpace(Space, Protocol):
+    """A space ``swapnas search`` runs on: crossover, a cell drawing and final networks."""
+
+    #: per dataset, the final (trained) network: ``{"net": build options incl. num_classes,
+    #: "resolution": px}`` and optionally ``"builder"``, a build function other than ``build``
+    FINAL_NETS: dict[str, dict[str, Any]]
+
+    def crossover(self, a: Any, b: Any, rng: random.Random) -> Any: ...
+    def cell_edges(self, arch: Any) -> CellEdges: ...
