@@ -39,7 +39,7 @@ from .data import Batch
 from .proxies import Proxy
 from .scoring import Protocol, build_scored_net, score_arch, with_bases
 from .spaces import get_space
-from .store import Record, ScoreKey
+from .store import PreloadedRecords, Record, ScoreKey
 
 log = logging.getLogger(__name__)
 
@@ -61,26 +61,12 @@ class ScoreTask:
     retry_failed: bool = False
 
 
-class _Preloaded:
-    """A read-only stand-in for the store inside a worker: the driver's stored records for one
-    arch; ``score_arch`` reuses them and its writes are dropped (the driver writes)."""
-
-    def __init__(self, known: dict[ScoreKey, Record]):
-        self._known = known
-
-    def get(self, key: ScoreKey) -> Record | None:
-        return self._known.get(key)
-
-    def put(self, key: ScoreKey, record: Record, device: str = "") -> None:
-        pass
-
-
 def score_item(task: ScoreTask, batch: Batch, device: torch.device, arch: object,
                known: dict[ScoreKey, Record], prebuilt: torch.nn.Module | None = None) -> dict[str, Record]:
     """Score one arch on ``device`` (``batch`` already there), reusing the ``known`` records;
     ``prebuilt``: its repeat-0 network, if a builder thread made it already."""
     build = get_space(task.space).build
-    return score_arch(arch, build, task.proxies, batch, task.protocol, device, _Preloaded(known), task.retry_failed,
+    return score_arch(arch, build, task.proxies, batch, task.protocol, device, PreloadedRecords(known), task.retry_failed,
                       prebuilt)
 
 

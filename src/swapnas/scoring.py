@@ -21,7 +21,7 @@ from torch import nn
 from .data import Batch
 from .memory import PeakMemory
 from .proxies import Proxy, get_proxy
-from .store import Record, ScoreKey, ScoreStore
+from .store import Record, RecordStore, ScoreKey
 
 INITS = ("gaussian", "default")
 
@@ -177,6 +177,42 @@ def with_bases(proxies: Iterable[Proxy]) -> list[Proxy]:
     return out + [get_proxy(b) for b in sorted({b for p in out for b in p.base_names} - names)]
 
 
+def _score_base(p: Proxy, arch: object, build: Callable[..., nn.Module], batch: Batch, protocol: Protocol,
+                device: torch.device, first: nn.Module | None) -> Record:
+    """One base proxy over every repeat (``first``: repeat 0's network, if already built)."""
+    values, t0 = [], time.perf_counter()
+    try:
+        with PeakMemory(device) as mem:
+            for model in _repeat_nets(p, arch, build, protocol, batch.num_classes, device, first):
+                values.append(float(p.fn(model, batch, **p.options)))
+            del model, first
+        return _finish(values, time.perf_counter() - t0, mem.peak_bytes)
+    except Exception as exc:  # recorded, never swallowed: the caller reports failures
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
+        return _failure(exc, time.perf_counter() - t0)
+
+
+def _score_derived(p: Proxy, bases: list[Record], model: nn.Module) -> Record:
+    """A derived proxy (e.g. ``swap_reg``) from its bases' per-repeat values and the network's structure."""
+    t0 = time.perf_counter()
+    bad = [(b, rec) for b, rec in zip(p.base_names, bases) if not rec.ok]
+    if bad:
+        errors = "; ".join(f"base proxy {b!r} failed: {rec.error}" for b, rec in bad)
+        return Record("failed", None, None, [], 0.0, None, errors)
+    try:
+        per_repeat = zip(*(rec.values for rec in bases))
+        if isinstance(p.base, str):
+            values = [float(p.fn(v, model, **p.options)) for (v,) in per_repeat]
+        else:
+            values = [float(p.fn(vs, model, **p.options)) for vs in per_repeat]
+        extra = time.perf_counter() - t0
+        peaks = [rec.peak_mem_bytes for rec in bases if rec.peak_mem_bytes is not None]
+        return _finish(values, sum(rec.seconds or 0.0 for rec in bases) + extra, max(peaks) if peaks else None)
+    except Exception as exc:
+        return _failure(exc, time.perf_counter() - t0)
+
+
 def score_arch(
     arch: object,
     build: Callable[..., nn.Module],
@@ -184,7 +220,7 @@ def score_arch(
     batch: Batch,
     protocol: Protocol,
     device: torch.device,
-    store: ScoreStore | None = None,
+    store: RecordStore | None = None,
     retry_failed: bool = False,
     prebuilt: nn.Module | None = None,
 ) -> dict[str, Record]:
@@ -194,20 +230,18 @@ def score_arch(
     the model re-initialises one build, see :func:`_repeat_nets`); ``prebuilt``, if given, is
     :func:`build_scored_net`'s repeat-0 network for this arch, used by the first such proxy.
     Derived proxies (e.g. ``swap_reg``) transform their base's per-repeat values. Each
-    proxy's result is committed to ``store`` as soon as it is known.
+    proxy's result is committed to ``store`` (any :class:`~swapnas.store.RecordStore`) as
+    soon as it is known.
     """
-    proxies = with_bases(proxies)
     key = str(arch)
     out: dict[str, Record] = {}
     todo: list[Proxy] = []
-    for p in proxies:
+    for p in with_bases(proxies):
         rec = store.get(protocol.key(key, p)) if store is not None else None
         if rec is not None and (rec.ok or not retry_failed):
             out[p.name] = rec
         else:
             todo.append(p)
-    if not todo:
-        return out
 
     def save(p: Proxy, rec: Record) -> None:
         out[p.name] = rec
@@ -215,41 +249,13 @@ def score_arch(
             store.put(protocol.key(key, p), rec, device=str(device))
 
     for p in [p for p in todo if p.base is None]:
-        values, t0 = [], time.perf_counter()
         first = prebuilt if p.keeps_model else None
         prebuilt = None if p.keeps_model else prebuilt
-        try:
-            with PeakMemory(device) as mem:
-                for model in _repeat_nets(p, arch, build, protocol, batch.num_classes, device, first):
-                    values.append(float(p.fn(model, batch, **p.options)))
-                del model, first
-            save(p, _finish(values, time.perf_counter() - t0, mem.peak_bytes))
-        except Exception as exc:  # recorded, never swallowed: the caller reports failures
-            if device.type == "cuda":
-                torch.cuda.empty_cache()
-            save(p, _failure(exc, time.perf_counter() - t0))
-
+        save(p, _score_base(p, arch, build, batch, protocol, device, first))
     derived = [p for p in todo if p.base is not None]
     if derived:
         with torch.device("meta"):  # only the structure is needed (e.g. its size)
             model = build(arch, num_classes=batch.num_classes, **protocol.net)
     for p in derived:
-        bases = [out[b] for b in p.base_names]
-        t0 = time.perf_counter()
-        bad = [(b, rec) for b, rec in zip(p.base_names, bases) if not rec.ok]
-        if bad:
-            errors = "; ".join(f"base proxy {b!r} failed: {rec.error}" for b, rec in bad)
-            save(p, Record("failed", None, None, [], 0.0, None, errors))
-            continue
-        try:
-            per_repeat = zip(*(rec.values for rec in bases))
-            if isinstance(p.base, str):
-                values = [float(p.fn(v, model, **p.options)) for (v,) in per_repeat]
-            else:
-                values = [float(p.fn(vs, model, **p.options)) for vs in per_repeat]
-            extra = time.perf_counter() - t0
-            peaks = [rec.peak_mem_bytes for rec in bases if rec.peak_mem_bytes is not None]
-            save(p, _finish(values, sum(rec.seconds or 0.0 for rec in bases) + extra, max(peaks) if peaks else None))
-        except Exception as exc:
-            save(p, _failure(exc, time.perf_counter() - t0))
+        save(p, _score_derived(p, [out[b] for b in p.base_names], model))
     return out

@@ -13,6 +13,7 @@ import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS scores (
@@ -55,6 +56,29 @@ class Record:
     @property
     def ok(self) -> bool:
         return self.status == "ok"
+
+
+class RecordStore(Protocol):
+    """What scoring reads and writes records through: :class:`ScoreStore` (SQLite) and
+    :class:`PreloadedRecords` (an executor worker's read-only view of the driver's store)."""
+
+    def get(self, key: ScoreKey) -> Record | None: ...
+    def put(self, key: ScoreKey, record: Record, device: str = "") -> None: ...
+
+
+class PreloadedRecords:
+    """A read-only :class:`RecordStore` of records the driver read from its store for one arch:
+    ``get`` returns them and ``put`` drops its record (the driver, the store's only writer,
+    writes what the worker returns)."""
+
+    def __init__(self, known: dict[ScoreKey, Record]):
+        self._known = known
+
+    def get(self, key: ScoreKey) -> Record | None:
+        return self._known.get(key)
+
+    def put(self, key: ScoreKey, record: Record, device: str = "") -> None:
+        pass
 
 
 class ScoreStore:
