@@ -16,6 +16,7 @@ import torch
 from swapnas import train as tr
 from swapnas.spaces import darts_genotype as dg
 from swapnas.spaces.darts_imagenet import build_imagenet
+from swapnas.train import loop
 from tests.test_darts_genotype import DARTS_V2
 
 TINY = replace(tr.RECIPES["cifar10"], C=4, layers=3, batch_size=16, epochs=2)
@@ -86,7 +87,7 @@ def test_resume_continues_at_next_epoch_and_matches_straight_run(tmp_path, strai
 
 def test_ctrl_c_saves_mid_epoch_checkpoint_and_resume_matches(tmp_path, straight, monkeypatch) -> None:
     out = tmp_path / "run"
-    real, calls = tr._train_step, []
+    real, calls = loop._train_step, []
 
     def interrupted(*a, **k):
         calls.append(1)
@@ -94,12 +95,12 @@ def test_ctrl_c_saves_mid_epoch_checkpoint_and_resume_matches(tmp_path, straight
             raise KeyboardInterrupt
         return real(*a, **k)
 
-    monkeypatch.setattr(tr, "_train_step", interrupted)
+    monkeypatch.setattr(loop, "_train_step", interrupted)
     with pytest.raises(KeyboardInterrupt):
         _run(out)
     ck = torch.load(out / "checkpoint.pt", weights_only=True)
     assert (ck["epoch"], ck["step"], len(ck["history"])) == (1, 1, 1) and ck["partial"]["n"] == 16
-    monkeypatch.setattr(tr, "_train_step", real)
+    monkeypatch.setattr(loop, "_train_step", real)
     _run(out)
     hist = _history(out)
     assert [h["train_loss"] for h in hist] == pytest.approx([h["train_loss"] for h in straight], rel=1e-6)

@@ -63,8 +63,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from .cli import positive_int
-from .spaces.darts_genotype import Genotype, format_genotype, parse
+from ..cli import positive_int
+from ..spaces.darts_genotype import Genotype, format_genotype, parse
 
 log = logging.getLogger(__name__)
 
@@ -451,10 +451,10 @@ def build_model(genotype: Genotype, config: TrainConfig, dataset: str, num_class
     """The DARTS CIFAR network (``cifar10``) or ImageNet network (``imagenet``) for the recipe."""
     aux = config.auxiliary_weight > 0
     if dataset == "imagenet":
-        from .spaces.darts_imagenet import build_imagenet
+        from ..spaces.darts_imagenet import build_imagenet
 
         return build_imagenet(genotype, C=config.C, layers=config.layers, num_classes=num_classes, auxiliary=aux)
-    from .spaces.darts_net import build
+    from ..spaces.darts_net import build
 
     return build(genotype, C=config.C, layers=config.layers, num_classes=num_classes, auxiliary=aux)
 
@@ -811,7 +811,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from .correlate import resolve_device
+    from ..session import resolve_device
 
     genotype = load_genotype(args.genotype)
     config = config_from_args(args)
