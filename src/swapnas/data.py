@@ -15,7 +15,6 @@ Rules (also in docs/protocol.md):
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import pickle
@@ -25,13 +24,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-log = logging.getLogger(__name__)
+# the bundle helpers and Batch live in .bundle (below .taskonomy, which builds on them); re-exported here
+from .bundle import DATA_ENV, DATA_ORIGIN, Batch, require_file, resolve_data_dir
+from .taskonomy import is_task, task_batch
 
-DATA_ENV = "SWAPNAS_DATA"
-DATA_ORIGIN = (
-    "the swapnas shared data bundle (shared/data, see its SOURCES.md); point --data-dir "
-    f"or ${DATA_ENV} at the folder that holds it"
-)
+__all__ = ["DATA_ENV", "DATA_ORIGIN", "DATASETS", "Batch", "DatasetInfo", "dataset_info", "load_batch",
+           "require_file", "resolve_data_dir"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -66,67 +66,11 @@ DATASETS: dict[str, DatasetInfo] = {
 }
 
 
-@dataclass(frozen=True)
-class Batch:
-    """A normalised input batch (S, 3, H, W) with its targets, their loss and provenance.
-
-    ``targets`` are integer labels (S,) — or (S, H, W) for dense labels — with ``loss="ce"``,
-    or float tensors of the model output's shape with ``loss="mse"``/``"l1"``;
-    ``num_classes`` is the output size the network is built with (classes, or channels /
-    dimensions for regression targets).
-    """
-
-    inputs: torch.Tensor
-    targets: torch.Tensor
-    num_classes: int
-    dataset: str
-    source: str
-    n_real: int
-    note: str = ""
-    loss: str = "ce"
-
-    @property
-    def digest(self) -> str:
-        """Hash of the exact input tensor and labels: enters the protocol fingerprint."""
-        h = hashlib.sha256(self.inputs.detach().cpu().contiguous().numpy().tobytes())
-        t = self.targets.detach().cpu()
-        if t.is_floating_point():
-            h.update(t.contiguous().numpy().tobytes())
-        else:
-            h.update(t.numpy().astype(np.int64).tobytes())
-        if self.loss != "ce":
-            h.update(self.loss.encode())
-        return h.hexdigest()[:16]
-
-    def to(self, device: torch.device | str) -> Batch:
-        return Batch(self.inputs.to(device), self.targets.to(device), self.num_classes,
-                     self.dataset, self.source, self.n_real, self.note, self.loss)
-
-
 def dataset_info(name: str) -> DatasetInfo:
     try:
         return DATASETS[name]
     except KeyError:
         raise ValueError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}") from None
-
-
-def resolve_data_dir(data_dir: str | os.PathLike | None) -> Path:
-    """``data_dir`` if given, else ``$SWAPNAS_DATA``; the error says how to set it."""
-    chosen = data_dir if data_dir is not None else os.environ.get(DATA_ENV)
-    if not chosen:
-        raise FileNotFoundError(f"no data directory given: pass --data-dir DIR or set ${DATA_ENV} to {DATA_ORIGIN}")
-    path = Path(chosen).expanduser()
-    if not path.is_dir():
-        raise FileNotFoundError(f"data directory {path} does not exist; it should hold {DATA_ORIGIN}")
-    return path
-
-
-def require_file(data_dir: Path, relative: str, origin: str = DATA_ORIGIN) -> Path:
-    """The path of a data file, or an error naming the file, the folder searched and its origin."""
-    path = data_dir / relative
-    if not path.is_file():
-        raise FileNotFoundError(f"missing data file {relative!r} (searched in {data_dir}); it comes from {origin}")
-    return path
 
 
 # ----------------------------------------------------------------------------- image sources
@@ -200,8 +144,6 @@ def _augment_fill(x: np.ndarray, y: np.ndarray, need: int, rng: np.random.Genera
 def _task_batch(dataset: str, size: int, *, data_dir: str | os.PathLike | None,
                 image_root: str | os.PathLike | None, inputs: str, seed: int, resolution: int | None) -> Batch:
     """A TransNAS task's stand-in batch; only the bundled real images are allowed."""
-    from .taskonomy import task_batch
-
     if inputs != "real" or image_root is not None:
         raise ValueError(f"{dataset}: TransNAS tasks are scored on the bundled stand-in images only "
                          "(no --inputs synthetic / --image-root)")
@@ -278,8 +220,6 @@ def load_batch(
     A TransNAS-Bench-101 task name (``class_object`` … ``segmentsemantic``) gives that task's
     stand-in batch (:mod:`swapnas.taskonomy`: no Taskonomy images exist offline).
     """
-    from .taskonomy import is_task
-
     if is_task(dataset):
         return _task_batch(dataset, size, data_dir=data_dir, image_root=image_root, inputs=inputs, seed=seed,
                            resolution=resolution)

@@ -31,7 +31,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .data import Batch, require_file, resolve_data_dir
+from .bundle import Batch, require_file, resolve_data_dir
+from .spaces.transnas import TASKS, task_info
 
 IMAGES = ("images/foolbox_real_samples.npz", "imagenet_x64", "imagenet_y_in1k")
 MEAN = (0.485, 0.456, 0.406)
@@ -39,15 +40,7 @@ STD = (0.229, 0.224, 0.225)
 SOURCE = "20 ImageNet val images at 64 px (foolbox_real_samples.npz:imagenet_x64), stand-in for Taskonomy"
 
 
-def _task(task: str):  # noqa: ANN202 - TaskInfo, imported lazily (spaces import torch models)
-    from .spaces.transnas import task_info
-
-    return task_info(task)
-
-
 def is_task(name: str) -> bool:
-    from .spaces.transnas import TASKS
-
     return name in TASKS
 
 
@@ -99,7 +92,7 @@ def task_batch(task: str, size: int, *, data_dir=None, seed: int = 0, resolution
 
     ``num_classes`` is the head's output size (default: the benchmark's, ``TASKS[task].size``).
     """
-    info = _task(task)
+    info = task_info(task)
     k = num_classes or info.size
     rel, xkey, ykey = IMAGES
     with np.load(require_file(resolve_data_dir(data_dir), rel)) as z:

@@ -1,0 +1,79 @@
+"""The data bundle's location and the input-batch record: the lowest layer of the data modules.
+
+``resolve_data_dir`` / ``require_file`` find the swapnas data bundle (``--data-dir`` or
+``$SWAPNAS_DATA``) and its files with errors that say where they come from; ``Batch`` is the
+normalised input batch every metric is scored on. :mod:`swapnas.taskonomy` and
+:mod:`swapnas.data` build batches on top of this module (``swapnas.data`` re-exports all of it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+DATA_ENV = "SWAPNAS_DATA"
+DATA_ORIGIN = (
+    "the swapnas shared data bundle (shared/data, see its SOURCES.md); point --data-dir "
+    f"or ${DATA_ENV} at the folder that holds it"
+)
+
+
+@dataclass(frozen=True)
+class Batch:
+    """A normalised input batch (S, 3, H, W) with its targets, their loss and provenance.
+
+    ``targets`` are integer labels (S,) — or (S, H, W) for dense labels — with ``loss="ce"``,
+    or float tensors of the model output's shape with ``loss="mse"``/``"l1"``;
+    ``num_classes`` is the output size the network is built with (classes, or channels /
+    dimensions for regression targets).
+    """
+
+    inputs: torch.Tensor
+    targets: torch.Tensor
+    num_classes: int
+    dataset: str
+    source: str
+    n_real: int
+    note: str = ""
+    loss: str = "ce"
+
+    @property
+    def digest(self) -> str:
+        """Hash of the exact input tensor and labels: enters the protocol fingerprint."""
+        h = hashlib.sha256(self.inputs.detach().cpu().contiguous().numpy().tobytes())
+        t = self.targets.detach().cpu()
+        if t.is_floating_point():
+            h.update(t.contiguous().numpy().tobytes())
+        else:
+            h.update(t.numpy().astype(np.int64).tobytes())
+        if self.loss != "ce":
+            h.update(self.loss.encode())
+        return h.hexdigest()[:16]
+
+    def to(self, device: torch.device | str) -> Batch:
+        return Batch(self.inputs.to(device), self.targets.to(device), self.num_classes,
+                     self.dataset, self.source, self.n_real, self.note, self.loss)
+
+
+def resolve_data_dir(data_dir: str | os.PathLike | None) -> Path:
+    """``data_dir`` if given, else ``$SWAPNAS_DATA``; the error says how to set it."""
+    chosen = data_dir if data_dir is not None else os.environ.get(DATA_ENV)
+    if not chosen:
+        raise FileNotFoundError(f"no data directory given: pass --data-dir DIR or set ${DATA_ENV} to {DATA_ORIGIN}")
+    path = Path(chosen).expanduser()
+    if not path.is_dir():
+        raise FileNotFoundError(f"data directory {path} does not exist; it should hold {DATA_ORIGIN}")
+    return path
+
+
+def require_file(data_dir: Path, relative: str, origin: str = DATA_ORIGIN) -> Path:
+    """The path of a data file, or an error naming the file, the folder searched and its origin."""
+    path = data_dir / relative
+    if not path.is_file():
+        raise FileNotFoundError(f"missing data file {relative!r} (searched in {data_dir}); it comes from {origin}")
+    return path
