@@ -237,9 +237,9 @@ def build(arch: Arch | str, C: int = 16, N: int = 5, num_classes: int = 10) -> N
 SCORING_DEFAULTS: dict = {"net": {"C": 16, "N": 1}, "batch_size": 16, "repeats": 4}
 
 #: The protocol and proxy of the recommended fitness (``best``), chosen on the NB201 CIFAR-10 dev
-#: sample only (docs/protocol.md; table: docs/dev/nb201_fitness.md): the SWAP network with
+#: sample only (docs/protocol.md; table: docs/generated/dev/nb201_fitness.md): the SWAP network with
 #: PyTorch's default init (the AZ-NAS part needs a non-saturated classifier) and one repeat;
-#: ``refine``: the search re-scores its 3 fittest archs with 4 repeats (docs/dev/nb201_refine.md).
+#: ``refine``: the search re-scores its 3 fittest archs with 4 repeats (docs/generated/dev/nb201_refine.md).
 FITNESS_PROTOCOL: dict = {"proxy": "swap_prog", "net": {"C": 16, "N": 1}, "batch_size": 16, "repeats": 1,
                           "init": "default", "refine": (3, 4)}
 #: Size-prior rule constants, chosen on CIFAR-10 labels only by scripts/tune_size_prior.py

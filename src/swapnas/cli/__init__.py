@@ -1,0 +1,47 @@
+"""The ``swapnas`` command line: every parser (:mod:`.parsers`, shared options as parent parsers
+in :mod:`.args`) and the commands (:mod:`.commands`), a thin layer over the library's ``run_*``
+functions."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from .. import __version__
+from .parsers import (
+    add_conformance,
+    add_correlate,
+    add_grid,
+    add_proxies,
+    add_search,
+    add_train,
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="swapnas", description="Training-free NAS with the SWAP-Score.")
+    parser.add_argument("--version", action="version", version=f"swapnas {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for add in (add_correlate, add_grid, add_search, add_train, add_conformance, add_proxies):
+        add(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return args.func(args)
+    except (FileNotFoundError, ValueError, KeyError) as exc:
+        msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        print(f"swapnas: error: {msg}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("swapnas: interrupted; every finished score is in the store, rerun the same command to resume",
+              file=sys.stderr)
+        return 130
+
+
+__all__ = ["build_parser", "main"]

@@ -1,0 +1,167 @@
+"""Argument types and the options several commands share (as argparse parent parsers)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def _int_at_least(text: str, low: int, what: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {what}, not {text!r}") from None
+    if v < low:
+        raise argparse.ArgumentTypeError(f"expected {what} (got {v})")
+    return v
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    return _int_at_least(text, 1, "a positive integer")
+
+
+def non_negative_int(text: str) -> int:
+    """argparse type: an integer >= 0."""
+    return _int_at_least(text, 0, "an integer >= 0")
+
+
+def archs(text: str) -> int | None:
+    """argparse type for --archs: a positive integer or 'all' (None)."""
+    if text == "all":
+        return None
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--archs takes a number or 'all', not {text!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"--archs must be >= 1 (got {n})")
+    return n
+
+
+def shard(text: str) -> tuple[int, int]:
+    """argparse type for --shard: ``I/K`` with 0 <= I < K."""
+    try:
+        i, k = (int(v) for v in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--shard takes I/K, e.g. 0/4, not {text!r}") from None
+    if not 0 <= i < k:
+        raise argparse.ArgumentTypeError(f"--shard I/K needs 0 <= I < K (got {text})")
+    return i, k
+
+
+def net_options(text: str) -> dict:
+    """``KEY=VALUE[,KEY=VALUE…]`` → dict; values parsed as int, float, true/false, else str."""
+    out: dict = {}
+    for item in filter(None, text.split(",")):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise argparse.ArgumentTypeError(f"--net takes KEY=VALUE pairs joined by ',', e.g. C=16,N=2; bad item {item!r}")
+        v: object = value.strip()
+        for cast in (int, float):
+            try:
+                v = cast(value)
+                break
+            except ValueError:
+                pass
+        if isinstance(v, str) and v.lower() in ("true", "false"):
+            v = v.lower() == "true"
+        out[key.strip()] = v
+    return out
+
+
+def archs_per(text: str) -> dict[str, int | None]:
+    """argparse type for --archs-per: ``BENCH=N[,…]``."""
+    out: dict[str, int | None] = {}
+    for item in filter(None, text.split(",")):
+        name, sep, n = item.partition("=")
+        if not sep:
+            raise argparse.ArgumentTypeError(f"--archs-per takes BENCH=N pairs, e.g. nb201=1000; bad item {item!r}")
+        out[name.strip()] = archs(n.strip())
+    return out
+
+
+def ray_gpus(text: str) -> float:
+    """argparse type for --ray-gpus: GPUs per task, >= 0."""
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--ray-gpus takes a number of GPUs per task, e.g. 1 or 0.25, not {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"--ray-gpus must be >= 0 (got {text})")
+    return v
+
+
+def millions(text: str) -> float:
+    """argparse type for sizes in millions: ``4.0M`` or ``4.0``, > 0."""
+    t = text.strip().upper().rstrip("M")
+    try:
+        v = float(t)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a size in millions like 4.0M or 4.0, not {text!r}") from None
+    if v <= 0:
+        raise argparse.ArgumentTypeError(f"size must be > 0 (got {text})")
+    return v
+
+
+def _parent() -> argparse.ArgumentParser:
+    return argparse.ArgumentParser(add_help=False)
+
+
+def device_parent() -> argparse.ArgumentParser:
+    """--device, --data-dir, --no-progress: every command that computes."""
+    p = _parent()
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 …")
+    p.add_argument("--data-dir", default=None, help="swapnas data bundle (else $SWAPNAS_DATA)")
+    p.add_argument("--no-progress", action="store_true")
+    return p
+
+
+def store_parent(retry: bool = True) -> argparse.ArgumentParser:
+    """--store (and --retry-failed): every command that keeps scores."""
+    p = _parent()
+    p.add_argument("--store", default=None, help="SQLite score store (default OUT/scores.sqlite)")
+    if retry:
+        p.add_argument("--retry-failed", action="store_true", help="re-score archs whose stored result is a failure")
+    return p
+
+
+def executor_parent() -> argparse.ArgumentParser:
+    """Where the archs are scored: here, or on Ray workers (results always go to --store from here)."""
+    p = _parent()
+    p.add_argument("--executor", default="local", choices=["local", "ray"],
+                   help="local: score in this process; ray: one Ray task per arch on a local Ray instance or "
+                   "the cluster at --address (needs pip install 'swapnas[ray]'); same scores, same store")
+    p.add_argument("--address", default=None, metavar="ADDR",
+                   help="--executor ray: address of a running Ray cluster, e.g. auto or HOST:6379 "
+                   "(default: start a local Ray instance)")
+    p.add_argument("--ray-cpus", type=positive_int, default=None, metavar="N",
+                   help="--executor ray: CPUs of the local Ray instance = parallel CPU tasks (default: all)")
+    p.add_argument("--ray-gpus", type=ray_gpus, default=None, metavar="G",
+                   help="--executor ray: GPUs per task, e.g. 1, or 0.25 for four tasks per GPU; tasks then score "
+                   "on cuda (default: 1 when --device is cuda, or auto and this machine has CUDA; else 0)")
+    p.add_argument("--prefetch", type=non_negative_int, default=0, metavar="K",
+                   help="--executor local, throughput mode: a thread builds and initialises the next K archs' "
+                   "networks while the current one is scored (SWAP-only runs; same scores; default 0 = off)")
+    return p
+
+
+def scoring_parent() -> argparse.ArgumentParser:
+    """The scoring protocol of a correlation run over a benchmark's archs."""
+    p = _parent()
+    p.add_argument("--proxies", default="swap,swap_reg,params", help="comma-separated names, or 'all' (see `swapnas proxies`)")
+    p.add_argument("--archs", type=archs, default=1000, help="number of archs sampled with --seed per task, or 'all'")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--batch-size", type=int, default=None, help="samples S per forward pass (default: the space's; nb201 16)")
+    p.add_argument("--repeats", type=int, default=None, help="re-initialisations averaged per arch (default: the space's; nb201 4)")
+    p.add_argument("--net", type=net_options, default={}, metavar="K=V,…",
+                   help="override options of the scored network, e.g. C=32,N=2 (nb201), C=3,layers=1,stem=false (darts)")
+    p.add_argument("--init", default=None, choices=["gaussian", "default"], help="gaussian: N(0,1) weights (the paper's); default: PyTorch's init (default: the space's protocol; gaussian unless the run scores `best`)")
+    p.add_argument("--mu", type=float, default=None, help="swap_reg size-prior centre, thousands of params of the scored net (default: the space's rule)")
+    p.add_argument("--sigma", type=float, default=None, help="swap_reg size-prior width, thousands^2, unsquared (default: the space's rule)")
+    p.add_argument("--inputs", default="real", choices=["real", "synthetic"])
+    p.add_argument("--fill", default="augment", choices=["augment", "error"], help="when the dataset has fewer real images than the batch")
+    p.add_argument("--image-root", default=None, help="torchvision-format dataset folder for the input images")
+    p.add_argument("--shard", type=shard, default=None, metavar="I/K",
+                   help="score only shard I of K (archs I, I+K, …) into --store and skip the table; "
+                   "run K shards in parallel, then once without --shard for the table")
+    return p

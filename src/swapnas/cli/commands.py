@@ -1,0 +1,192 @@
+"""The subcommands: each turns parsed arguments into one typed ``run_*`` call and prints/writes
+its result."""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import sys
+from pathlib import Path
+
+import torch
+
+from ..benchmarks import get_benchmark
+from ..conformance import conformance_table, header_text, run_conformance
+from ..conformance import write_outputs as write_conformance
+from ..correlate import run_correlation, write_outputs
+from ..executors import Executor, make_executor
+from ..grid import run_grid, select_columns, write_grid
+from ..proxies import ALIASES, get_proxy, list_proxies
+from ..report import failure_lines, protocol_text, results_table
+from ..search import EAConfig, SearchResult, nb201_extras, run_search, write_result
+from ..session import (
+    check_task,
+    configure,
+    pick_archs,
+    resolve_device,
+    score_archs,
+    shard_of,
+)
+from ..spaces import SPACES, get_space
+from ..store import ScoreStore
+
+
+def executor_of(args: argparse.Namespace) -> tuple[Executor, torch.device]:
+    """The executor and the device the archs are scored on, from the --executor options."""
+    if args.executor == "local":
+        given = [o for o, v in (("--address", args.address), ("--ray-cpus", args.ray_cpus),
+                                ("--ray-gpus", args.ray_gpus)) if v is not None]
+        if given:
+            raise ValueError(f"{', '.join(given)} only apply with --executor ray")
+        return make_executor("local", prefetch=args.prefetch), resolve_device(args.device)
+    if args.prefetch:
+        raise ValueError("--prefetch applies to --executor local (each Ray worker builds its own networks)")
+    gpus = args.ray_gpus
+    if gpus is None:  # the workers' device; this machine need not have one when --address is a cluster
+        cuda = args.device.startswith("cuda") or (args.device == "auto" and torch.cuda.is_available())
+        gpus = 1.0 if cuda else 0.0
+    elif gpus == 0 and args.device.startswith("cuda"):
+        raise ValueError("--device cuda with --executor ray needs --ray-gpus > 0")
+    if gpus > 0 and args.device == "cpu":
+        raise ValueError("--ray-gpus > 0 scores on cuda; drop --device cpu")
+    executor = make_executor("ray", address=args.address, num_cpus=args.ray_cpus, num_gpus_per_task=gpus)
+    return executor, torch.device("cuda" if gpus > 0 else "cpu")
+
+
+def _net_overrides(args: argparse.Namespace) -> dict:
+    net = dict(args.net)
+    if args.channels is not None:
+        net["C"] = args.channels
+    if args.cells is not None:
+        if args.space != "nb201":
+            raise ValueError(f"--cells is an nb201 shortcut; for {args.space} set the network with --net")
+        net["N"] = args.cells
+    return net
+
+
+def _store(args: argparse.Namespace, out: Path) -> ScoreStore:
+    return ScoreStore(args.store or out / "scores.sqlite")
+
+
+def correlate(args: argparse.Namespace) -> int:
+    bench = get_benchmark(args.space, args.data_dir, args.metric, args.epochs)
+    task = args.dataset or bench.tasks[0]
+    check_task(bench, task)
+    protocol, batch, proxies = configure(
+        bench.space, task, args.proxies, seed=args.seed, batch_size=args.batch_size, repeats=args.repeats,
+        net=_net_overrides(args), init=args.init, inputs=args.inputs, data_dir=args.data_dir,
+        image_root=args.image_root, fill=args.fill, mu=args.mu, sigma=args.sigma,
+    )
+    out = Path(args.out)
+    executor, device = executor_of(args)
+    with executor, _store(args, out) as store:
+        if args.shard is not None:
+            archs = shard_of(pick_archs(bench.archs_for(task), args.archs, args.seed), args.shard)
+            recs = score_archs(archs, bench.space, proxies, protocol, batch, store, device, args.retry_failed,
+                               not args.no_progress, f"shard {args.shard[0]}/{args.shard[1]}", executor)
+            failed = sum(not r.ok for rs in recs.values() for r in rs)
+            print(f"scored shard {args.shard[0]}/{args.shard[1]}: {len(archs)} archs, {failed} failed scores, "
+                  f"in {store.path}; rerun without --shard for the table")
+            return 0
+        run = run_correlation(
+            bench=bench, task=task, proxies=proxies, n_archs=args.archs, protocol=protocol, batch=batch,
+            store=store, device=device, retry_failed=args.retry_failed, progress=not args.no_progress,
+            executor=executor,
+        )
+    write_outputs(run, out)
+    print(protocol_text(run.protocol, run.ground_truth, run.batch_note))
+    for p in proxies:
+        if p.options:
+            print(f"{p.name}: {p.key}")
+    where = f"device {device}" + (" on Ray workers" if args.executor == "ray" else "")
+    print(f"{where} | wall {run.wall_seconds:.1f} s (stored scores are reused)\n")
+    print(results_table(run.results))
+    for line in failure_lines(run.results):
+        print(line)
+    print(f"\nwrote {out / 'results.json'} and scatter_*.png")
+    return 0
+
+
+def grid(args: argparse.Namespace) -> int:
+    columns = select_columns(args.benchmarks, args.tasks)
+    out = Path(args.out)
+    executor, device = executor_of(args)
+    with executor, _store(args, out) as store:
+        cols = run_grid(columns, proxies=args.proxies, n_archs=args.archs, n_archs_per=args.archs_per, seed=args.seed,
+                        repeats=args.repeats, store=store, device=device, data_dir=args.data_dir, shard=args.shard,
+                        retry_failed=args.retry_failed, progress=not args.no_progress, executor=executor)
+    if args.shard is not None:
+        print(f"scored shard {args.shard[0]}/{args.shard[1]} of {len(columns)} columns into "
+              f"{args.store or out / 'scores.sqlite'}; rerun without --shard for the grid")
+        return 0
+    command = "swapnas " + " ".join(sys.argv[1:]) if sys.argv and sys.argv[0].endswith("swapnas") else ""
+    paths = write_grid(cols, out, command)
+    print((out / "grid.md").read_text())
+    print("wrote " + ", ".join(str(p) for p in paths))
+    return 0
+
+
+def _print_search(result: SearchResult, paths: list[Path]) -> None:
+    print(f"best {result.space} arch (fitness {result.fitness:.6g}, {result.evaluations} evaluations, "
+          f"{result.cycles} cycles, {result.wall_seconds:.1f} s):\n{result.best}")
+    prior = "none" if result.mu is None else f"mu={result.mu:.4g} sigma={result.sigma:.4g}"
+    print(f"fitness {result.fitness_proxy} | final network: {result.params_m:.3f} M params, "
+          f"{result.macs_m:.1f} M multiply-adds | size prior {prior}")
+    if result.extra:
+        e = result.extra
+        print(f"NB201 {result.dataset}: valid {e['valid_accuracy']:.2f} (rank {e['valid_rank']}), test "
+              f"{e['test_accuracy']:.2f} (rank {e['test_rank']}, optimum {e['test_optimum']:.2f}, regret "
+              f"{e['test_regret']:.2f})")
+    print("wrote " + ", ".join(str(p) for p in paths))
+
+
+def search(args: argparse.Namespace) -> int:
+    config = EAConfig(args.population, args.sample, args.mutations, args.cycles, args.crossover)
+    out = Path(args.out)
+    executor, device = executor_of(args)
+    with executor, _store(args, out) as store:
+        result = run_search(
+            args.space, args.dataset, config=config, seed=args.seed, store=store, out=out, device=device,
+            score_seed=args.score_seed, mu=args.mu, sigma=args.sigma, target_params=args.target_params,
+            tolerance=args.tolerance, prior=tuple(args.prior) if args.prior else None, max_params=args.max_params,
+            max_macs=args.max_macs, max_evals=args.max_evals, max_seconds=args.max_seconds, net=args.net,
+            batch_size=args.batch_size, repeats=args.repeats, data_dir=args.data_dir, progress=not args.no_progress,
+            fitness=args.fitness, refine=args.refine, refine_repeats=args.refine_repeats, executor=executor,
+        )
+    if args.space == "nb201":
+        result.extra = nb201_extras(result, args.data_dir)
+    _print_search(result, write_result(result, out))
+    return 0
+
+
+def conformance(args: argparse.Namespace) -> int:
+    """``swapnas conformance``: run, print the protocol and the table, write the outputs."""
+    out = Path(args.out)
+    with _store(args, out) as store:
+        run = run_conformance(
+            space=args.space, dataset=args.dataset, proxies=args.proxies, n_archs=args.archs, store=store,
+            device=resolve_device(args.device), data_dir=args.data_dir, seed=args.seed,
+            retry_failed=args.retry_failed, progress=not args.no_progress,
+        )
+    paths = write_conformance(run, out)
+    print(header_text(run) + "\n")
+    print(conformance_table(run.results))
+    for line in failure_lines(run.results):
+        print(line)
+    print(f"\nwrote {paths[0]} and {paths[1]}")
+    return 0
+
+
+def proxies(args: argparse.Namespace) -> int:
+    print(f"{'name':<20} {'higher_better':<13} {'grad':<5} {'labels':<6} {'input':<6} {'version':<7} description")
+    for name in list_proxies(args.pattern):
+        p = get_proxy(name)
+        print(f"{p.name:<20} {str(p.higher_is_better):<13} {str(p.needs_grad):<5} {str(p.needs_labels):<6} "
+              f"{p.input_kind:<6} {p.version:<7} {p.description}")
+    for alias, target in sorted(ALIASES.items()):
+        if fnmatch.fnmatch(alias, args.pattern):
+            own = {s: get_space(s).FITNESS_PROTOCOL["proxy"] for s in SPACES
+                   if "proxy" in getattr(get_space(s), "FITNESS_PROTOCOL", {})}
+            where = "; ".join(f"{s}: {n}" for s, n in own.items())
+            print(f"alias {alias} = {target}" + (f" (per space: {where})" if where else ""))
+    return 0

@@ -1,0 +1,149 @@
+"""Every subcommand's parser; each sets ``func`` to its command in :mod:`.commands`."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..benchmarks import BENCHMARKS
+from ..search import EAConfig
+from ..spaces import searchable_spaces
+from ..train import add_train_parser
+from . import commands
+from .args import (
+    archs,
+    archs_per,
+    device_parent,
+    executor_parent,
+    millions,
+    net_options,
+    scoring_parent,
+    shard,
+    store_parent,
+)
+
+Sub = argparse._SubParsersAction
+
+
+def add_correlate(sub: Sub) -> None:
+    p = sub.add_parser(
+        "correlate", parents=[scoring_parent(), device_parent(), store_parent(), executor_parent()],
+        help="score sampled archs with proxies and correlate with the benchmark's ground truth",
+        description="Score archs of a benchmark with training-free proxies and report rank correlations "
+        "with the ground truth (Spearman, Kendall, bootstrap CI, top-10%%). Resumes from --store.",
+    )
+    p.add_argument("--space", default="nb201", choices=list(BENCHMARKS),
+                   help="benchmark (nb301 / darts_swap = the DARTS space with NAS-Bench-301 / the SWAP authors' ground truth)")
+    p.add_argument("--dataset", default=None, help="dataset or task (default: the benchmark's first; nb201: cifar10, "
+                   "cifar100, imagenet16-120; transnas_*: class_object, class_scene, room_layout, jigsaw, autoencoder, "
+                   "normal, segmentsemantic)")
+    p.add_argument("--channels", type=int, default=None, help="shortcut for --net C=…")
+    p.add_argument("--cells", type=int, default=None, help="nb201 only: shortcut for --net N=… (cells per stage; the benchmark trains N=5)")
+    p.add_argument("--metric", default="valid", choices=["valid", "test"], help="ground-truth split (nb201 only; default valid)")
+    p.add_argument("--epochs", type=int, default=200, choices=[200, 12], help="ground-truth training schedule (nb201 only)")
+    p.add_argument("--out", required=True, help="output folder for results.json and plots")
+    p.set_defaults(func=commands.correlate)
+
+
+def add_grid(sub: Sub) -> None:
+    p = sub.add_parser(
+        "grid", parents=[device_parent(), store_parent(), executor_parent()],
+        help="every metric on every benchmark task (the paper's Fig. 4): grid.md, grid.json, grid.png",
+        description="Score sampled archs of every benchmark task with every metric under each space's default "
+        "protocol and write the Spearman-rho grid (markdown, JSON, heat map). Resumes from --store; "
+        "--shard I/K scores one slice of every column (run K in parallel, then once without --shard).",
+    )
+    p.add_argument("--benchmarks", default="all", help=f"comma-separated: {','.join(BENCHMARKS)}")
+    p.add_argument("--tasks", default="all", help="comma-separated datasets/tasks to keep (default all)")
+    p.add_argument("--proxies", default="all", help="comma-separated names, or 'all'")
+    p.add_argument("--archs", type=archs, default=1000, help="archs sampled with --seed per column, or 'all'")
+    p.add_argument("--archs-per", type=archs_per, default={}, metavar="BENCH=N,…",
+                   help="per-benchmark override of --archs, e.g. nb201=1000,transnas_macro=100")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--repeats", type=int, default=1, help="re-initialisations per arch for every metric (default 1)")
+    p.add_argument("--shard", type=shard, default=None, metavar="I/K", help="score only shard I of K of every column")
+    p.add_argument("--out", required=True, help="output folder for grid.md, grid.json and grid.png")
+    p.set_defaults(func=commands.grid)
+
+
+def _add_search_budget(p: argparse.ArgumentParser) -> None:
+    d = EAConfig()
+    p.add_argument("--population", type=int, default=d.population, help=f"P (default {d.population})")
+    p.add_argument("--sample", type=int, default=d.sample, help=f"K, tournament size (default {d.sample})")
+    p.add_argument("--mutations", type=int, default=d.mutations, help=f"M, children per cycle (default {d.mutations})")
+    p.add_argument("--cycles", type=int, default=d.cycles, help=f"(default {d.cycles})")
+    p.add_argument("--crossover", type=float, default=d.crossover, help=f"crossover probability (default {d.crossover})")
+    p.add_argument("--max-evals", type=int, default=None, help="stop after this many evaluations")
+    p.add_argument("--max-seconds", type=float, default=None, help="stop after this many seconds (this process)")
+
+
+def _add_search_size(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--mu", type=float, default=None, help="size-prior centre, thousands of params of the proxy net")
+    p.add_argument("--sigma", type=float, default=None, help="size-prior width, thousands^2 (unsquared)")
+    p.add_argument("--target-params", type=millions, default=None, metavar="4.0M",
+                   help="aim at this final-network size instead of --mu/--sigma (mapping in docs/search.md)")
+    p.add_argument("--tolerance", type=float, default=0.1, help="relative width of --target-params (default 0.1)")
+    p.add_argument("--prior", type=float, nargs=2, default=None, metavar=("CENTRE", "WIDTH"),
+                   help="size-prior rule: mu = lo + CENTRE*(hi-lo), sigma = (WIDTH*(hi-lo))^2 over the proxy "
+                   "net's size range (default: nb201 1.0 0.3, chosen on CIFAR-10 searches; darts 0.8 1.0)")
+    p.add_argument("--max-params", type=millions, default=None, metavar="5M", help="hard limit, final network")
+    p.add_argument("--max-macs", type=millions, default=None, metavar="600M",
+                   help="hard limit on multiply-adds of the final network (one image)")
+
+
+def add_search(sub: Sub) -> None:
+    p = sub.add_parser(
+        "search", parents=[device_parent(), store_parent(retry=False), executor_parent()],
+        help="SWAP-NAS: evolutionary search with a training-free fitness (default: best; resumable)",
+        description="Evolutionary search (random scored population; each cycle: sample K, best parent or crossover "
+        "of the best two, up to M mutations, add the best child, remove the worst) with a training-free fitness "
+        "of the space's proxy network (--fitness: best by default, swap_reg for the paper's SWAP-NAS). Scores go "
+        "to --store; the state to OUT/state.json after every cycle: rerun the same command to resume.",
+    )
+    p.add_argument("--space", default="nb201", choices=searchable_spaces())
+    p.add_argument("--dataset", default="cifar10", help="nb201: cifar10, cifar100, imagenet16-120; darts: cifar10, imagenet")
+    p.add_argument("--fitness", default="best", help="any per-arch proxy (`swapnas proxies`); best (default) = the "
+                   "recommended fitness under the space's fitness protocol; swap_reg = the paper's SWAP-NAS")
+    p.add_argument("--seed", type=int, default=0, help="the EA's seed (sampling, parents, mutations)")
+    p.add_argument("--score-seed", type=int, default=0, help="the scores' seed (init, batch); kept fixed so "
+                   "searches with different --seed share the store")
+    _add_search_budget(p)
+    _add_search_size(p)
+    p.add_argument("--refine", type=int, default=None, metavar="K",
+                   help="second stage: re-score the K fittest archs with --refine-repeats inits, return the best "
+                   "(default for best: the space's, nb201 3; 0 = none)")
+    p.add_argument("--refine-repeats", type=int, default=None, metavar="R",
+                   help="repeats of the second stage (default for best: the space's, nb201 4)")
+    p.add_argument("--net", type=net_options, default={}, metavar="K=V,…", help="override the scored proxy network")
+    p.add_argument("--batch-size", type=int, default=None, help="samples S (default: the space's)")
+    p.add_argument("--repeats", type=int, default=None, help="re-initialisations (default: the space's)")
+    p.add_argument("--out", required=True, help="output folder: result.json, state.json, search_curve.png, cell.png")
+    p.set_defaults(func=commands.search)
+
+
+def add_conformance(sub: Sub) -> None:
+    p = sub.add_parser(
+        "conformance", parents=[device_parent(), store_parent()],
+        help="score NASLib's archs with our metrics and compare with NASLib's stored zero-cost scores",
+        description="Score the archs of NASLib's stored zero-cost file with our implementation of every metric "
+        "it stores, under NASLib's setup (full network, PyTorch default init, BatchNorm train mode, 64 real "
+        "images, 1 repeat, seed 0), and report Spearman rho(ours, NASLib), rho(ours, acc) and rho(NASLib, acc) "
+        "against NASLib's stored val_accuracy. Resumes from --store.",
+    )
+    p.add_argument("--space", default="nb201", choices=["nb201"])
+    p.add_argument("--dataset", default="cifar10", choices=["cifar10", "cifar100", "imagenet16-120"])
+    p.add_argument("--proxies", default="all", help="comma-separated names, or 'all' (every metric NASLib stores)")
+    p.add_argument("--archs", type=archs, default=None, help="number of NASLib's archs drawn with seed 0, or 'all' (default)")
+    p.add_argument("--seed", type=int, default=0, help="init and batch seed (not the arch draw): compare two seeds "
+                   "to see how far two runs of our own implementation agree")
+    p.add_argument("--out", required=True, help="output folder for conformance.json and conformance.md")
+    p.set_defaults(func=commands.conformance)
+
+
+def add_proxies(sub: Sub) -> None:
+    p = sub.add_parser("proxies", help="list the registered training-free metrics")
+    p.add_argument("pattern", nargs="?", default="*", help="glob over names")
+    p.set_defaults(func=commands.proxies)
+
+
+def add_train(sub: Sub) -> None:
+    add_train_parser(sub)
