@@ -26,7 +26,6 @@ our archs.
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import re
@@ -40,10 +39,11 @@ import numpy as np
 import torch
 from scipy import stats
 
+from .benchmarks.nb201 import NB201Benchmark
 from .data import require_file, resolve_data_dir
 from .proxies import Proxy, get_proxy, list_proxies
-from .report import failure_lines
-from .session import pick_archs, prepare, resolve_device, score_archs
+from .report import protocol_text
+from .session import pick_archs, prepare, score_archs
 from .store import ScoreStore
 
 #: NASLib metric name -> our registry name (names not listed are the same).
@@ -81,8 +81,6 @@ def _nb201_key(text: str) -> tuple[int, ...]:
 
 def _nb201_archs(data_dir: str | None) -> dict[tuple, Any]:
     """NASLib key -> NB201 arch, from the table's ``naslib_op_indices`` column."""
-    from .benchmarks.nb201 import NB201Benchmark
-
     bench = NB201Benchmark(data_dir)
     table: dict[tuple, Any] = {}
     for text, arch in zip(bench.column_text("naslib_op_indices"), bench.archs):
@@ -321,8 +319,6 @@ def conformance_table(results: list[ConformanceRow], markdown: bool = False) -> 
 
 
 def header_text(run: ConformanceRun) -> str:
-    from .report import protocol_text
-
     lines = [protocol_text(run.protocol, run.ground_truth, run.batch_note),
              f"reference: {run.reference}",
              f"device {run.device} | {len(run.archs)} archs | wall {run.wall_seconds:.1f} s (stored scores are reused)"]
@@ -341,22 +337,3 @@ def write_outputs(run: ConformanceRun, out: Path) -> list[Path]:
     md.write_text("# Conformance with NASLib's stored zero-cost scores\n\n```\n" + header_text(run) + "\n```\n\n"
                   + conformance_table(run.results, markdown=True) + "\n")
     return [js, md]
-
-
-def command(args: argparse.Namespace) -> int:
-    """``swapnas conformance``: run, print the protocol and the table, write the outputs."""
-    out = Path(args.out)
-    device = resolve_device(args.device)
-    with ScoreStore(args.store or out / "scores.sqlite") as store:
-        run = run_conformance(
-            space=args.space, dataset=args.dataset, proxies=args.proxies, n_archs=args.archs, store=store,
-            device=device, data_dir=args.data_dir, seed=args.seed, retry_failed=args.retry_failed,
-            progress=not args.no_progress,
-        )
-    paths = write_outputs(run, out)
-    print(header_text(run) + "\n")
-    print(conformance_table(run.results))
-    for line in failure_lines(run.results):
-        print(line)
-    print(f"\nwrote {paths[0]} and {paths[1]}")
-    return 0

@@ -54,6 +54,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..swap import PRIOR_CENTRE, PRIOR_WIDTH
 from .ops import ReLUConvBN
 
 #: base channels of the benchmark's networks
@@ -412,8 +413,6 @@ def net_params(body: int, plan: list[tuple[int, int, int]], task: str, num_class
 
 def size_prior_from_range(lo_k: float, hi_k: float) -> tuple[float, float]:
     """The NB201 label-free rule μ = lo + c·(hi − lo), σ = (w·(hi − lo))², same constants."""
-    from .nb201 import PRIOR_CENTRE, PRIOR_WIDTH
-
     return lo_k + PRIOR_CENTRE * (hi_k - lo_k), (PRIOR_WIDTH * (hi_k - lo_k)) ** 2
 
 
