@@ -6,6 +6,7 @@ import argparse
 import json
 import math
 import pickle
+import random
 from dataclasses import replace
 from pathlib import Path
 
@@ -116,6 +117,22 @@ def test_resume_mismatch_is_a_clear_error(tmp_path) -> None:
         tr.train(DARTS_V2, replace(TINY, lr=0.1), tr.synthetic_data(64), out, "cpu", progress=False, max_steps=2)
     with pytest.raises(ValueError, match="data: checkpoint 'synthetic-cifar10-64', asked 'synthetic-cifar10-32'"):
         tr.train(DARTS_V2, TINY, tr.synthetic_data(32), out, "cpu", progress=False, max_steps=2)
+
+
+def test_train_leaves_the_callers_global_rng_alone(tmp_path, straight) -> None:
+    torch.manual_seed(123)  # a caller's state, unlike the run's seed
+    random.seed(123)
+    np.random.seed(123)
+    torch_state, py_state, np_state = torch.random.get_rng_state(), random.getstate(), np.random.get_state()
+    benchmark = torch.backends.cudnn.benchmark
+    _run(tmp_path / "run")  # epoch 2 draws drop-path masks as well as augmentation
+    assert torch.equal(torch.random.get_rng_state(), torch_state) and random.getstate() == py_state
+    after = np.random.get_state()
+    assert after[0] == np_state[0] and (after[1] == np_state[1]).all() and after[2:] == np_state[2:]
+    assert torch.backends.cudnn.benchmark == benchmark
+    # and the run does not depend on the caller's state: the same numbers as the module's reference run
+    keys = ("train_loss", "train_acc", "test_loss", "test_acc", "lr", "drop_path_prob")
+    assert [[h[k] for k in keys] for h in _history(tmp_path / "run")] == [[h[k] for k in keys] for h in straight]
 
 
 def test_cutout_zeroes_a_clipped_square() -> None:

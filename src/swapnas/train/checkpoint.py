@@ -1,0 +1,49 @@
+"""Checkpoint files of ``swapnas train``: their format, atomic writes and the check that a resume is the same run."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict
+from pathlib import Path
+
+from ..spaces.darts_genotype import Genotype, format_genotype
+from .data import TrainData
+from .recipe import TrainConfig
+
+CHECKPOINT_FORMAT = 1
+
+
+def write_atomic(path: Path, write) -> None:
+    """``write(tmp)`` to a sibling ``.tmp`` file, then rename it over ``path``."""
+    tmp = path.with_name(path.name + ".tmp")
+    write(tmp)
+    os.replace(tmp, path)
+
+
+def write_json(path: Path, value) -> None:
+    write_atomic(path, lambda p: p.write_text(json.dumps(value, indent=1)))
+
+
+def check_resume(ckpt: dict, path: Path, genotype: Genotype, config: TrainConfig, data: TrainData, seed: int) -> None:
+    """Raise ValueError naming every difference between the checkpoint's run and the requested one."""
+    fix = f"use another --out, or delete {path} to start afresh"
+    if ckpt.get("format") != CHECKPOINT_FORMAT:
+        raise ValueError(f"{path} is not a `swapnas train` checkpoint of format {CHECKPOINT_FORMAT}; {fix}")
+    diffs = []
+    if ckpt["genotype"] != format_genotype(genotype):
+        diffs.append(f"genotype: checkpoint {ckpt['genotype']}, asked {format_genotype(genotype)}")
+    asked = asdict(config)
+    for key in sorted(set(asked) | set(ckpt["config"])):
+        if key != "epochs" and ckpt["config"].get(key) != asked.get(key):
+            diffs.append(f"{key}: checkpoint {ckpt['config'].get(key)!r}, asked {asked.get(key)!r}")
+    if ckpt["data"] != data.name:
+        diffs.append(f"data: checkpoint {ckpt['data']!r}, asked {data.name!r}")
+    if ckpt["seed"] != seed:
+        diffs.append(f"seed: checkpoint {ckpt['seed']}, asked {seed}")
+    if diffs:
+        raise ValueError(f"cannot resume from {path}: it belongs to a different run ({'; '.join(diffs)}); "
+                         f"only --epochs may change on resume; {fix}")
+    if ckpt["epoch"] > config.epochs:
+        raise ValueError(f"cannot resume from {path}: it has {ckpt['epoch']} epochs done, more than the "
+                         f"{config.epochs} asked; {fix}")

@@ -1,0 +1,121 @@
+"""The training recipes (:class:`TrainConfig`, :data:`RECIPES`), their per-epoch schedules, the network and its genotype."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from torch import nn
+
+from ..spaces.darts_genotype import Genotype, parse
+from ..spaces.darts_imagenet import build_imagenet
+from ..spaces.darts_net import build
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """One training recipe (defaults: the DARTS CIFAR-10 evaluation, spec §4)."""
+
+    epochs: int = 600
+    batch_size: int = 96
+    lr: float = 0.025
+    momentum: float = 0.9
+    weight_decay: float = 3e-4
+    schedule: str = "cosine"  # "cosine" (to 0 over the epochs) or "step" (lr * lr_gamma ** epoch)
+    lr_gamma: float = 0.97  # step schedule only
+    cutout: int = 16  # side of the cutout square, 0 = off (in-memory 32-px data only)
+    drop_path: float = 0.2  # final drop-path probability, ramped linearly from 0
+    auxiliary_weight: float = 0.4  # 0 = no auxiliary head
+    grad_clip: float = 5.0  # max gradient norm, 0 = off
+    label_smoothing: float = 0.0
+    C: int = 36  # initial channels
+    layers: int = 20  # cells
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1 or self.batch_size < 1:
+            raise ValueError(f"epochs and batch_size must be >= 1 (got {self.epochs}, {self.batch_size})")
+        if self.lr <= 0 or self.momentum < 0 or self.weight_decay < 0:
+            raise ValueError(f"need lr > 0, momentum >= 0, weight_decay >= 0 (got {self.lr}, {self.momentum}, "
+                             f"{self.weight_decay})")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {', '.join(SCHEDULES)} (got {self.schedule!r})")
+        if not 0 < self.lr_gamma <= 1:
+            raise ValueError(f"lr_gamma must be in (0, 1] (got {self.lr_gamma})")
+        if self.cutout < 0 or self.grad_clip < 0 or self.auxiliary_weight < 0:
+            raise ValueError("cutout, grad_clip and auxiliary_weight must be >= 0")
+        if not 0 <= self.drop_path < 1 or not 0 <= self.label_smoothing < 1:
+            raise ValueError(f"drop_path and label_smoothing must be in [0, 1) (got {self.drop_path}, "
+                             f"{self.label_smoothing})")
+        if self.C < 1 or self.layers < 1:
+            raise ValueError(f"C and layers must be >= 1 (got {self.C}, {self.layers})")
+
+
+SCHEDULES = ("cosine", "step")
+
+RECIPES: dict[str, TrainConfig] = {
+    "cifar10": TrainConfig(
+        epochs=600, batch_size=96, lr=0.025, momentum=0.9, weight_decay=3e-4, schedule="cosine",
+        cutout=16, drop_path=0.2, auxiliary_weight=0.4, grad_clip=5.0, label_smoothing=0.0, C=36, layers=20,
+    ),
+    # DARTS paper, ImageNet mobile setting: batch 128, lr 0.1 decayed by 0.97 per epoch, wd 3e-5,
+    # label smoothing 0.1, auxiliary 0.4, 250 epochs, 48 channels, 14 cells; no drop-path, no cutout.
+    "imagenet": TrainConfig(
+        epochs=250, batch_size=128, lr=0.1, momentum=0.9, weight_decay=3e-5, schedule="step", lr_gamma=0.97,
+        cutout=0, drop_path=0.0, auxiliary_weight=0.4, grad_clip=5.0, label_smoothing=0.1, C=48, layers=14,
+    ),
+}
+
+
+def lr_at(config: TrainConfig, epoch: int) -> float:
+    """The learning rate of (0-based) ``epoch``: cosine annealing to 0 at ``epochs``, or step decay."""
+    if config.schedule == "cosine":
+        return config.lr * 0.5 * (1.0 + math.cos(math.pi * epoch / config.epochs))
+    return config.lr * config.lr_gamma ** epoch
+
+
+def drop_path_at(config: TrainConfig, epoch: int) -> float:
+    return config.drop_path * epoch / config.epochs
+
+
+def build_model(genotype: Genotype, config: TrainConfig, dataset: str, num_classes: int) -> nn.Module:
+    """The DARTS CIFAR network (``cifar10``) or ImageNet network (``imagenet``) for the recipe.
+
+    The initial weights come from the global torch generator (nn.Module constructors); :func:`swapnas.train.train`
+    builds the model inside :meth:`RunRng.installed <swapnas.train.rng.RunRng.installed>`.
+    """
+    aux = config.auxiliary_weight > 0
+    if dataset == "imagenet":
+        return build_imagenet(genotype, C=config.C, layers=config.layers, num_classes=num_classes, auxiliary=aux)
+    return build(genotype, C=config.C, layers=config.layers, num_classes=num_classes, auxiliary=aux)
+
+
+def count_params_m(model: nn.Module) -> float:
+    """Parameters in millions, the auxiliary head excluded (as papers report)."""
+    return sum(p.numel() for n, p in model.named_parameters() if not n.startswith("auxiliary_head")) / 1e6
+
+
+def load_genotype(text: str) -> Genotype:
+    """A ``Genotype(...)`` string, or a file: ``swapnas search``'s result.json (its ``best``) or the string itself."""
+    s = text.strip()
+    if s.startswith("Genotype("):
+        return parse(s)
+    path = Path(s).expanduser()
+    if not path.is_file():
+        raise FileNotFoundError(f"--genotype {text!r} is neither a 'Genotype(normal=[...], ...)' string nor an "
+                                "existing file (a result.json of `swapnas search --space darts`)")
+    content = path.read_text()
+    try:
+        value = json.loads(content)
+    except json.JSONDecodeError:
+        return parse(content)
+    if isinstance(value, dict):
+        if value.get("space", "darts") != "darts":
+            raise ValueError(f"{path} is a {value['space']!r} search result; `swapnas train` trains DARTS genotypes")
+        if not isinstance(value.get("best"), str):
+            raise ValueError(f"{path} has no 'best' genotype string (expected a result.json of `swapnas search`)")
+        return parse(value["best"])
+    if isinstance(value, str):
+        return parse(value)
+    raise ValueError(f"{path} holds no DARTS genotype (expected a result.json of `swapnas search`)")
