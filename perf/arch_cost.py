@@ -22,7 +22,7 @@ import torch
 from swapnas.scoring import gaussian_init, score_arch
 from swapnas.session import configure
 from swapnas.spaces import nb201
-from swapnas.swap import swap_score
+from swapnas.patterns import swap_score
 
 PROTOCOLS = [("search: C16 N1, S=16, R=4", {"C": 16, "N": 1}, 16, 4),
              ("sweep: C16 N5, S=64, R=1", {"C": 16, "N": 5}, 64, 1)]

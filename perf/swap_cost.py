@@ -20,7 +20,7 @@ from torch import nn
 
 from swapnas.scoring import gaussian_init
 from swapnas.spaces import nb201
-from swapnas.swap import hooked_activations, swap_score
+from swapnas.patterns import hooked_activations, swap_score
 
 CONFIGS = [  # (label, C, N, S)
     ("full net C16 N5, S=64", 16, 5, 64),

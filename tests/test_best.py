@@ -17,7 +17,7 @@ from swapnas.proxies.best import log_linear, register_log_linear
 from swapnas.scoring import Protocol, build_scored_net, score_arch
 from swapnas.session import best_for, configure, protocol_defaults
 from swapnas.spaces import nb201
-from swapnas.swap import swap_score
+from swapnas.patterns import swap_score
 
 ARCH = "|nor_conv_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|avg_pool_3x3~0|nor_conv_3x3~1|none~2|"
 
@@ -44,15 +44,15 @@ def test_best_alias_and_space_resolution() -> None:
         get_proxy("nope")
 
 
-def test_fitness_protocol_only_for_the_fitness_alone(data_dir) -> None:
+def test_fitness_protocol_only_for_the_fitness_alone(small_bundle) -> None:
     alone = protocol_defaults("nb201", resolve("best"))
     assert alone == {"net": {"C": 16, "N": 1}, "batch_size": 16, "repeats": 1, "init": "default"}
     assert protocol_defaults("nb201", resolve("best,swap")) == alone  # with its own bases
     mixed = protocol_defaults("nb201", resolve("best,params"))
     assert mixed["init"] == "gaussian" and mixed["repeats"] == 4  # the space's SWAP defaults for every proxy
-    prot, _, proxies = configure("nb201", "cifar10", "best", data_dir=str(data_dir))
+    prot, _, proxies = configure("nb201", "cifar10", "best", data_dir=str(small_bundle))
     assert (prot.init, prot.repeats) == ("default", 1) and [q.name for q in proxies] == ["swap_prog"]
-    prot, _, _ = configure("nb201", "cifar10", "best", data_dir=str(data_dir), init="gaussian", repeats=2)
+    prot, _, _ = configure("nb201", "cifar10", "best", data_dir=str(small_bundle), init="gaussian", repeats=2)
     assert (prot.init, prot.repeats) == ("gaussian", 2)  # explicit settings win
 
 

@@ -15,7 +15,7 @@ from swapnas.cli import main
 from swapnas.grid import COLUMNS, markdown, select_columns
 from swapnas.session import check_task, configure, scoring_net
 from swapnas.spaces import darts
-from swapnas.swap import count_params_k, prior_from_range
+from swapnas.patterns import count_params_k, prior_from_range
 
 FAST = ["--proxies", "swap,params", "--archs", "5", "--device", "cpu", "--no-progress"]
 
@@ -30,6 +30,7 @@ def test_columns_are_the_papers_grid() -> None:
         select_columns("nb101", "jigsaw")
 
 
+@pytest.mark.bundle  # NASLib's full NB301 file (725 archs) and the NB201 table (all 15,625 rows)
 def test_benchmark_interface(data_dir) -> None:
     nb301 = get_benchmark("nb301", data_dir)
     assert nb301.space == "darts" and nb301.tasks == ("cifar10",)
@@ -56,9 +57,9 @@ def test_darts_size_range_is_exact() -> None:
     assert darts.default_size_prior(net) == prior_from_range(lo, hi) == (lo + 0.8 * (hi - lo), (hi - lo) ** 2)
 
 
-def test_configure_uses_space_defaults(data_dir) -> None:
-    bench = get_benchmark("nb301", data_dir)
-    protocol, batch, proxies = configure(bench.space, "cifar10", "swap_reg", net={"C": 4}, data_dir=data_dir)
+def test_configure_uses_space_defaults(small_bundle) -> None:
+    bench = get_benchmark("nb301", small_bundle)
+    protocol, batch, proxies = configure(bench.space, "cifar10", "swap_reg", net={"C": 4}, data_dir=small_bundle)
     assert protocol.space == "darts" and protocol.net == {"C": 4, "layers": 5}
     assert protocol.batch_size == 16 and protocol.repeats == 1 and batch.inputs.shape == (16, 3, 32, 32)
     mu, sigma = darts.default_size_prior({"C": 4, "layers": 5})
@@ -69,20 +70,21 @@ def test_configure_uses_space_defaults(data_dir) -> None:
         check_task(bench, "jigsaw")
 
 
-def test_correlate_other_space_and_net_option(data_dir, tmp_path, capsys) -> None:
+def test_correlate_other_space_and_net_option(small_bundle, tmp_path, capsys) -> None:
     out = tmp_path / "c"
-    assert main(["correlate", "--space", "nb301", "--net", "C=4,layers=2,stem=false", "--data-dir", str(data_dir),
+    assert main(["correlate", "--space", "nb301", "--net", "C=4,layers=2,stem=false", "--data-dir", str(small_bundle),
                  "--out", str(out), *FAST]) == 0
     doc = json.loads((out / "results.json").read_text())
     assert doc["protocol"]["net"] == {"C": 4, "layers": 2, "stem": False} and doc["protocol"]["space"] == "darts"
     assert {r["n"] for r in doc["results"]} == {5}
-    assert main(["correlate", "--space", "nb301", "--cells", "2", "--data-dir", str(data_dir), "--out", str(out),
+    assert main(["correlate", "--space", "nb301", "--cells", "2", "--data-dir", str(small_bundle), "--out", str(out),
                  *FAST]) == 2
     assert "--cells is an nb201 shortcut" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["correlate", "--net", "C16", "--out", str(out)])
 
 
+@pytest.mark.bundle  # the NB201 table (all 15,625 rows)
 def test_grid_writes_and_resumes(data_dir, tmp_path, capsys) -> None:
     out = tmp_path / "g"
     args = ["grid", "--benchmarks", "nb201,nb301", "--tasks", "cifar10", "--data-dir", str(data_dir),
@@ -123,6 +125,8 @@ def test_grid_markdown_marks_best_per_column() -> None:
     assert np.isclose(float(rows["| params"].split(" | ")[-1].rstrip(" |")), 0.8)
 
 
+@pytest.mark.slow  # > 5 s
+@pytest.mark.bundle  # the NB201 table (all 15,625 rows)
 def test_grid_archs_per_benchmark(data_dir, tmp_path) -> None:
     out = tmp_path / "g"
     assert main(["grid", "--benchmarks", "nb201,nb301", "--tasks", "cifar10", "--archs-per", "nb301=3",

@@ -13,7 +13,7 @@ from swapnas.cli import main
 from swapnas.search import final_net, final_size, target_prior
 from swapnas.search import EAConfig, Evolution
 from swapnas.spaces import darts, nb201
-from swapnas.swap import count_params_k
+from swapnas.patterns import count_params_k
 
 CFG = EAConfig(population=8, sample=3, mutations=4, cycles=10, crossover=0.5)
 
@@ -113,6 +113,8 @@ SMALL = ["--population", "6", "--sample", "3", "--mutations", "3", "--cycles", "
          "--net", "C=4", "--device", "cpu", "--no-progress"]
 
 
+@pytest.mark.slow  # > 5 s
+@pytest.mark.bundle  # the NB201 table (all 15,625 rows): the found arch's rank and the test optimum
 def test_search_cli_resumes_without_rescoring(data_dir, tmp_path, capsys) -> None:
     out = tmp_path / "s"
     args = ["search", "--space", "nb201", "--dataset", "cifar10", "--data-dir", str(data_dir), "--out", str(out),
@@ -142,22 +144,22 @@ def test_search_cli_resumes_without_rescoring(data_dir, tmp_path, capsys) -> Non
     assert 1 <= extra["test_rank"] <= 15625 and extra["test_optimum"] == pytest.approx(94.37, abs=0.01)
 
 
-def test_search_cli_errors(data_dir, tmp_path, capsys) -> None:
-    assert main(["search", "--space", "darts", "--dataset", "cifar100", "--data-dir", str(data_dir),
+def test_search_cli_errors(small_bundle, tmp_path, capsys) -> None:
+    assert main(["search", "--space", "darts", "--dataset", "cifar100", "--data-dir", str(small_bundle),
                  "--out", str(tmp_path), *SMALL]) == 2
     assert "no final network defined" in capsys.readouterr().err
-    assert main(["search", "--target-params", "1.0M", "--mu", "3", "--data-dir", str(data_dir),
+    assert main(["search", "--target-params", "1.0M", "--mu", "3", "--data-dir", str(small_bundle),
                  "--out", str(tmp_path), *SMALL]) == 2
     assert "either --target-params or --mu/--sigma" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["search", "--target-params", "big", "--out", str(tmp_path)])
-    assert main(["search", "--fitness", "te_nas", "--data-dir", str(data_dir), "--out", str(tmp_path), *SMALL]) == 2
+    assert main(["search", "--fitness", "te_nas", "--data-dir", str(small_bundle), "--out", str(tmp_path), *SMALL]) == 2
     assert "set-level proxy" in capsys.readouterr().err
-    assert main(["search", "--prior", "1", "0.3", "--data-dir", str(data_dir), "--out", str(tmp_path), *SMALL]) == 2
+    assert main(["search", "--prior", "1", "0.3", "--data-dir", str(small_bundle), "--out", str(tmp_path), *SMALL]) == 2
     assert "--prior sets swap_reg's size rule" in capsys.readouterr().err
 
 
-def test_search_fitness_choice_and_size_prior_on_best(data_dir, tmp_path) -> None:
+def test_search_fitness_choice_and_size_prior_on_best(small_bundle, tmp_path) -> None:
     """Default fitness is ``best`` under the fitness protocol; swap_reg is the paper's; a size prior on
     ``best`` is ln f(Θ) added to the stored value."""
     from swapnas.search import run_search
@@ -165,7 +167,7 @@ def test_search_fitness_choice_and_size_prior_on_best(data_dir, tmp_path) -> Non
     from swapnas.store import ScoreStore
 
     cfg = EAConfig(population=4, sample=2, mutations=2, cycles=1)
-    common = dict(config=cfg, seed=0, device=torch.device("cpu"), data_dir=str(data_dir), progress=False,
+    common = dict(config=cfg, seed=0, device=torch.device("cpu"), data_dir=str(small_bundle), progress=False,
                   net={"C": 4})
     with ScoreStore(tmp_path / "s.sqlite") as store:
         best = run_search("nb201", "cifar10", store=store, out=tmp_path / "a", **common)
@@ -182,6 +184,8 @@ def test_search_fitness_choice_and_size_prior_on_best(data_dir, tmp_path) -> Non
             assert h["fitness"] == pytest.approx(plain[h["arch"]] - (theta - 10.0) ** 2 / 4.0)
 
 
+@pytest.mark.slow  # runs and kills a subprocess
+@pytest.mark.bundle  # the NB201 table (all 15,625 rows)
 def test_killed_search_resumes_without_rescoring(data_dir, tmp_path) -> None:
     import os
     import signal
@@ -214,7 +218,7 @@ def test_killed_search_resumes_without_rescoring(data_dir, tmp_path) -> None:
     assert set(before) <= after  # every score stored before the kill was reused, none re-scored
 
 
-def test_second_stage_rescores_the_shortlist(data_dir, tmp_path) -> None:
+def test_second_stage_rescores_the_shortlist(small_bundle, tmp_path) -> None:
     from swapnas.search import run_search
     from swapnas.search import EAConfig
     from swapnas.store import ScoreStore
@@ -222,7 +226,7 @@ def test_second_stage_rescores_the_shortlist(data_dir, tmp_path) -> None:
     cfg = EAConfig(population=4, sample=2, mutations=2, cycles=1)
     with ScoreStore(tmp_path / "s.sqlite") as store:
         res = run_search("nb201", "cifar10", config=cfg, seed=0, store=store, out=tmp_path / "r",
-                         device=torch.device("cpu"), data_dir=str(data_dir), progress=False, net={"C": 4},
+                         device=torch.device("cpu"), data_dir=str(small_bundle), progress=False, net={"C": 4},
                          refine=3, refine_repeats=2)
     shortlist = res.refine["shortlist"]
     top3 = sorted(res.history, key=lambda h: -h["fitness"])[:3]

@@ -12,7 +12,7 @@ import torch
 
 from swapnas.cli import main
 from swapnas.spaces import SPACES, SearchableSpace, Space, get_space, missing_members, searchable_spaces
-from swapnas.swap import count_params_k
+from swapnas.patterns import count_params_k
 
 
 @pytest.mark.parametrize("name", list(SPACES))

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 import swapnas
-from swapnas.swap import EXTENDED_ACTIVATIONS, NoActivationError, pack_patterns
+from swapnas.patterns import EXTENDED_ACTIVATIONS, NoActivationError, pack_patterns
 
 
 def naive_swap(model: nn.Module, x: torch.Tensor, kinds=(nn.ReLU,), dims=(4,)) -> int:
@@ -113,7 +113,7 @@ class Fan(nn.Module):
 
 
 def test_repeated_inputs_are_taken_once_and_the_score_is_unchanged() -> None:
-    from swapnas.swap import hooked_activations
+    from swapnas.patterns import hooked_activations
 
     torch.manual_seed(0)
     model, x = Fan(), torch.randn(12, 3, 5, 5)
@@ -283,7 +283,7 @@ def test_auxiliary_head_excluded_from_size() -> None:
 
 
 def test_distinct_rows_multiword_matches_unique() -> None:
-    from swapnas.swap import _count_distinct_rows
+    from swapnas.patterns import _count_distinct_rows
 
     g = torch.Generator().manual_seed(0)
     rows = torch.randint(0, 3, (500, 3), generator=g)  # many duplicates, ties in every word

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from swapnas.swap import count_params_k, prior_from_range
+from swapnas.patterns import count_params_k, prior_from_range
 
 NAME = "toy"
 OPS = ("conv3", "conv1", "skip")

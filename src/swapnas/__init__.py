@@ -7,7 +7,7 @@ Public API::
     psi_reg = swapnas.regularise(psi, model, mu=..., sigma=...)  # size-regularised
 """
 
-from .swap import (
+from .patterns import (
     EXTENDED_ACTIVATIONS,
     ICLR_ACTIVATIONS,
     NoActivationError,

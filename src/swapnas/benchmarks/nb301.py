@@ -25,7 +25,7 @@ import torch
 from ..data import require_file, resolve_data_dir
 from ..spaces import darts_genotype as dg
 from ..spaces.darts_net import NETS, build
-from ..swap import count_params_k
+from ..patterns import count_params_k
 
 
 class GenotypeTable:

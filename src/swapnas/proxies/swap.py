@@ -5,7 +5,7 @@ from __future__ import annotations
 from torch import nn
 
 from ..data import Batch
-from ..swap import regularise, swap_score
+from ..patterns import regularise, swap_score
 from .registry import register
 
 

@@ -38,7 +38,7 @@ from ..scoring import Protocol
 from ..session import best_for, configure, protocol_defaults, score_archs, scoring_net
 from ..spaces import get_space
 from ..store import Record, ScoreStore
-from ..swap import count_params_k
+from ..patterns import count_params_k
 from .evolution import EAConfig, Evolution
 from .final import final_macs, final_net, final_size, range_prior, target_prior
 

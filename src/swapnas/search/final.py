@@ -18,7 +18,7 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from ..spaces import get_space, searchable_spaces
-from ..swap import count_params_k, prior_from_range
+from ..patterns import count_params_k, prior_from_range
 
 
 def final_net(space: str, dataset: str) -> dict:

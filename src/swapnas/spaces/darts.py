@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from .. import swap as _swap
+from .. import patterns as _swap
 from .darts_genotype import (
     NASLIB_OPS,
     OPS,
@@ -72,7 +72,7 @@ FINAL_NETS: dict[str, dict] = {
 
 
 def default_size_prior(net: dict, num_classes: int = 10) -> tuple[float, float]:
-    """Label-free μ, σ for ``swap_reg``: the shared rule (:func:`swap.prior_from_range`) on this space's range."""
+    """Label-free μ, σ for ``swap_reg``: the shared rule (:func:`patterns.prior_from_range`) on this space's range."""
     return _swap.prior_from_range(*param_range_k(num_classes, **net))
 
 

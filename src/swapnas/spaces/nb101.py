@@ -10,7 +10,7 @@ import random
 
 import torch
 
-from .. import swap as _swap
+from .. import patterns as _swap
 from .nb101_cell import (
     CODES,
     HASH_LABELS,
@@ -174,7 +174,7 @@ def param_range_k(num_classes: int = 10, C: int = 128, stacks: int = 3, cells: i
 def default_size_prior(net: dict, num_classes: int = 10) -> tuple[float, float]:
     """Label-free μ, σ for ``swap_reg`` on the scored net ``net`` (thousands of params).
 
-    The shared rule unchanged (:func:`swap.prior_from_range`, constants chosen on NB201
+    The shared rule unchanged (:func:`patterns.prior_from_range`, constants chosen on NB201
     CIFAR-10, not retuned on NB101) with lo/hi from :func:`param_range_k` (a fixed
     500-cell sample of the space).
     """

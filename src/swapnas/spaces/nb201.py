@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .. import swap as _swap
+from .. import patterns as _swap
 from .ops import ReLUConvBN, ResNetBasicBlock, Zero
 
 NAME = "nb201"

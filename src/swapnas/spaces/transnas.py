@@ -54,7 +54,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..swap import PRIOR_CENTRE, PRIOR_WIDTH
+from ..patterns import PRIOR_CENTRE, PRIOR_WIDTH
 from .ops import ReLUConvBN
 
 #: base channels of the benchmark's networks
