@@ -6,21 +6,38 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+#: the committed small bundle (same layout and formats as shared/data, a subset; tests/data/make_bundle.py)
+SMALL_BUNDLE = Path(__file__).resolve().parent / "data" / "bundle"
 
 
 def _data_dir() -> Path | None:
     for cand in (os.environ.get("SWAPNAS_DATA"), REPO.parent / "shared" / "data"):
-        if cand and Path(cand, "nb201", "nb201_all_15625.csv").is_file():
+        if cand and Path(cand, "nb201", "nb201_all_15625.csv").is_file() and Path(cand).resolve() != SMALL_BUNDLE:
             return Path(cand)
     return None
 
 
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
+    """The real data bundle (shared/data); tests using it are marked ``bundle`` and skip without it."""
     d = _data_dir()
     if d is None:
         pytest.skip("swapnas data bundle not found: set SWAPNAS_DATA to shared/data")
     return d
+
+
+@pytest.fixture(scope="session")
+def small_bundle() -> Path:
+    """The committed small bundle: the real bundle's layout and file formats, a few archs / images per file."""
+    return SMALL_BUNDLE
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    # a test that reads the real bundle is a `bundle` test even where its decorator was forgotten,
+    # so `-m "not bundle"` never selects one
+    for item in items:
+        if "data_dir" in getattr(item, "fixturenames", ()) and item.get_closest_marker("bundle") is None:
+            item.add_marker(pytest.mark.bundle)
 
 
 @pytest.fixture(scope="module")

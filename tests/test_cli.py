@@ -15,6 +15,7 @@ SMALL = ["--archs", "12", "--batch-size", "16", "--repeats", "1", "--channels", 
          "--device", "cpu", "--no-progress"]
 
 
+@pytest.mark.bundle  # the NB201 table: NB201Benchmark needs all 15,625 rows
 def test_correlate_writes_table_json_and_plots(data_dir, tmp_path, capsys) -> None:
     out = tmp_path / "run"
     args = ["correlate", "--space", "nb201", "--dataset", "cifar100", "--proxies", "swap,swap_reg,params",
@@ -59,6 +60,7 @@ def test_proxies_lists_metadata(capsys) -> None:
     assert "swap_reg" in text and "higher_better" in text
 
 
+@pytest.mark.bundle  # the NB201 table (all 15,625 rows)
 def test_shards_fill_the_store_then_the_table_reuses_it(data_dir, tmp_path, capsys) -> None:
     store = tmp_path / "s.sqlite"
     base = ["correlate", "--proxies", "swap", "--data-dir", str(data_dir), "--store", str(store), *SMALL]
@@ -75,6 +77,7 @@ def test_shards_fill_the_store_then_the_table_reuses_it(data_dir, tmp_path, caps
         main([*base, "--out", str(tmp_path), "--shard", "3/3"])
 
 
+@pytest.mark.bundle  # the NB201 table (all 15,625 rows)
 def test_set_level_te_nas_is_ranked_over_the_scored_archs(data_dir, tmp_path) -> None:
     out = tmp_path / "te"
     args = ["correlate", "--proxies", "te_nas", "--data-dir", str(data_dir), "--out", str(out), *SMALL]
@@ -91,6 +94,7 @@ def test_set_level_te_nas_is_ranked_over_the_scored_archs(data_dir, tmp_path) ->
     assert {r[0].split("@")[0] for r in db.execute("SELECT DISTINCT proxy FROM scores")} == {"te_nas_ntk", "te_nas_lr"}
 
 
+@pytest.mark.bundle  # the NB201 table (all 15,625 rows) is read before the executor is checked
 def test_executor_ray_without_ray_is_a_clear_error(data_dir, tmp_path, capsys, monkeypatch) -> None:
     import sys
 

@@ -30,6 +30,7 @@ def c10(data_dir):
     return load_naslib("nb201", "cifar10", str(data_dir))
 
 
+@pytest.mark.bundle  # NASLib's full files: 725 / 725 / 724 keys
 @pytest.mark.parametrize("dataset,count", [("cifar10", 725), ("cifar100", 725), ("imagenet16-120", 724)])
 def test_every_naslib_key_maps_to_exactly_one_arch(data_dir, dataset, count) -> None:
     ns = load_naslib("nb201", dataset, str(data_dir))
@@ -44,6 +45,7 @@ def test_every_naslib_key_maps_to_exactly_one_arch(data_dir, dataset, count) -> 
     assert all(len(v) == count for v in ns.scores.values()) and len(ns.accuracy) == count
 
 
+@pytest.mark.bundle  # the NB201 table (NB201Benchmark needs all 15,625 rows)
 def test_naslib_params_equal_our_builder(c10) -> None:
     for arch, value in list(zip(c10.archs, c10.scores["params"]))[:50]:
         assert nb201.count_params(arch) == round(value * 1e6)
@@ -56,6 +58,7 @@ def test_key_parser_rejects_bad_keys() -> None:
             parse_int_tuple(bad, 6, 4)
 
 
+@pytest.mark.bundle  # the NB201 table (all 15,625 rows)
 def test_table_on_a_tiny_subset_and_resume(data_dir, tmp_path) -> None:
     small = {"C": 4, "N": 1}  # tests only: a conformance claim needs the full network
     kw = dict(space="nb201", dataset="cifar10", proxies="params,flops,l2_norm", n_archs=6, device="cpu",
@@ -87,6 +90,7 @@ def test_table_on_a_tiny_subset_and_resume(data_dir, tmp_path) -> None:
     assert again.archs == run.archs and again.scores == run.scores
 
 
+@pytest.mark.bundle  # the NB201 table (all 15,625 rows)
 def test_cli_params_on_full_network_agree_exactly(data_dir, tmp_path, capsys) -> None:
     out = tmp_path / "conf"
     args = ["conformance", "--space", "nb201", "--dataset", "cifar10", "--proxies", "params", "--archs", "8",
@@ -104,6 +108,7 @@ def test_cli_params_on_full_network_agree_exactly(data_dir, tmp_path, capsys) ->
     assert (out / "conformance.md").read_text().startswith("# Conformance")
 
 
+@pytest.mark.bundle  # the NB201 table (all 15,625 rows)
 def test_cli_rejects_a_metric_naslib_does_not_store(data_dir, tmp_path, capsys) -> None:
     code = main(["conformance", "--proxies", "swap", "--archs", "2", "--device", "cpu", "--data-dir", str(data_dir),
                  "--out", str(tmp_path), "--no-progress"])

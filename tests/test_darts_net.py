@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import torch
 
 from swapnas.spaces import darts_genotype as dg
@@ -32,6 +33,8 @@ def test_stemless_single_cell_network_runs_on_the_image() -> None:
     assert net(torch.randn(4, 3, 32, 32)).shape == (4, 10)
 
 
+@pytest.mark.slow
+@pytest.mark.bundle  # every arch of NASLib's full NB301 file (725)
 def test_nb301_params_equal_naslib_for_all_archs(data_dir) -> None:
     records = json.loads((data_dir / "nb301" / "naslib_zc_nasbench301.json").read_text())["cifar10"]
     assert len(records) == 725
@@ -59,14 +62,14 @@ def test_darts_space_scores_through_the_common_protocol() -> None:
     assert out["params"].value == _params(space.build(g, num_classes=10, **space.NETS["swap_proxy"]))
 
 
-def test_nb301_benchmark_table(data_dir, tmp_path) -> None:
+def test_nb301_benchmark_table(small_bundle, tmp_path) -> None:
     import pytest
 
     from swapnas.benchmarks.nb301 import NB301Benchmark
 
-    bench = NB301Benchmark(data_dir)
-    assert len(bench) == 725 and len(set(bench.archs)) == 725
-    records = json.loads((data_dir / "nb301" / "naslib_zc_nasbench301.json").read_text())["cifar10"]
+    bench = NB301Benchmark(small_bundle)
+    assert len(bench) == 30 and len(set(bench.archs)) == 30  # the small bundle's first 30 NB301 keys
+    records = json.loads((small_bundle / "nb301" / "naslib_zc_nasbench301.json").read_text())["cifar10"]
     first = bench.archs[0]
     assert bench.accuracies([first])[0] == records[bench.keys[0]]["val_accuracy"]
     assert bench.params_m(first) == pytest.approx(records[bench.keys[0]]["params"]["score"], abs=1e-6)
@@ -74,17 +77,17 @@ def test_nb301_benchmark_table(data_dir, tmp_path) -> None:
         NB301Benchmark(tmp_path)
 
 
-def test_darts_swap_benchmark_table(data_dir, tmp_path) -> None:
+def test_darts_swap_benchmark_table(small_bundle, tmp_path) -> None:
     import csv
 
     import pytest
 
     from swapnas.benchmarks import get_benchmark
 
-    bench = get_benchmark("darts_swap", data_dir)
-    rows = list(csv.reader((data_dir / "darts" / "swap_darts_dev300.csv").open()))[1:]
-    assert bench.space == "darts" and bench.tasks == ("cifar10",) and len(bench) == len(rows) == 300
-    for i in (0, 150, 299):  # the file's own text, read without our parser's help
+    bench = get_benchmark("darts_swap", small_bundle)
+    rows = list(csv.reader((small_bundle / "darts" / "swap_darts_dev300.csv").open()))[1:]
+    assert bench.space == "darts" and bench.tasks == ("cifar10",) and len(bench) == len(rows) == 30  # first 30 rows
+    for i in (0, 15, 29):  # the file's own text, read without our parser's help
         g = bench.archs[i]
         assert g.normal == g.reduce  # the authors tie the two cells
         assert str(g.normal[0]) in rows[i][1] and bench.rows[i] == int(rows[i][0])

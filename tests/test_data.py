@@ -11,29 +11,29 @@ import torch
 from swapnas.data import DATASETS, load_batch, resolve_data_dir
 
 
-def test_real_cifar10_batch_is_normalised_and_deterministic(data_dir) -> None:
-    a = load_batch("cifar10", 64, data_dir=data_dir, seed=0)
-    b = load_batch("cifar10", 64, data_dir=data_dir, seed=0)
-    c = load_batch("cifar10", 64, data_dir=data_dir, seed=1)
+def test_real_cifar10_batch_is_normalised_and_deterministic(small_bundle) -> None:
+    a = load_batch("cifar10", 64, data_dir=small_bundle, seed=0)
+    b = load_batch("cifar10", 64, data_dir=small_bundle, seed=0)
+    c = load_batch("cifar10", 64, data_dir=small_bundle, seed=1)
     assert a.inputs.shape == (64, 3, 32, 32) and a.n_real == 64 and a.note == ""
     assert torch.equal(a.inputs, b.inputs) and a.digest == b.digest != c.digest
     assert abs(float(a.inputs.mean())) < 0.3 and 0.7 < float(a.inputs.std()) < 1.3
     assert len(set(a.targets.tolist())) >= 8  # a seeded permutation, not the first (one-class) rows
 
 
-def test_fill_rule_is_explicit(data_dir) -> None:
-    b = load_batch("cifar100", 64, data_dir=data_dir)
+def test_fill_rule_is_explicit(small_bundle) -> None:
+    b = load_batch("cifar100", 64, data_dir=small_bundle)
     assert b.n_real == 20 and b.inputs.shape[0] == 64
     assert "20 real images available" in b.note and "44 filled" in b.note
     # the first fill images are the horizontal flips of the real ones
     assert torch.equal(b.inputs[20], b.inputs[0].flip(-1))
     with pytest.raises(ValueError, match="only 20 real images"):
-        load_batch("cifar100", 64, data_dir=data_dir, fill="error")
-    assert load_batch("cifar100", 16, data_dir=data_dir).note == ""
+        load_batch("cifar100", 64, data_dir=small_bundle, fill="error")
+    assert load_batch("cifar100", 16, data_dir=small_bundle).note == ""
 
 
-def test_imagenet16_resolution(data_dir) -> None:
-    b = load_batch("imagenet16-120", 16, data_dir=data_dir)
+def test_imagenet16_resolution(small_bundle) -> None:
+    b = load_batch("imagenet16-120", 16, data_dir=small_bundle)
     assert b.inputs.shape == (16, 3, 16, 16) and b.num_classes == 120
 
 
@@ -72,8 +72,8 @@ def test_missing_data_is_explained(tmp_path, monkeypatch) -> None:
         load_batch("svhn", 8, data_dir=tmp_path)
 
 
-def test_imagenet_stand_in_labels_are_mapped_into_range(data_dir) -> None:
-    b = load_batch("imagenet16-120", 16, data_dir=data_dir)
+def test_imagenet_stand_in_labels_are_mapped_into_range(small_bundle) -> None:
+    b = load_batch("imagenet16-120", 16, data_dir=small_bundle)
     assert int(b.targets.min()) >= 0 and int(b.targets.max()) < 120
     assert "label % 120" in b.note
-    assert load_batch("cifar10", 16, data_dir=data_dir).note == ""
+    assert load_batch("cifar10", 16, data_dir=small_bundle).note == ""

@@ -29,6 +29,7 @@ def _values(recs: dict) -> dict:
     return {name: [(r.status, r.values) for r in rs] for name, rs in recs.items()}
 
 
+@pytest.mark.slow  # > 5 s
 def test_prefetch_gives_the_same_store_as_in_order(setup, tmp_path, monkeypatch) -> None:
     protocol, batch, proxies, archs = setup
     with ScoreStore(tmp_path / "a.sqlite") as store:
@@ -80,11 +81,12 @@ def test_a_failing_build_is_recorded_like_in_order(setup, monkeypatch) -> None:
     assert ahead[str(archs[1])].status == "failed" and "cannot build this one" in ahead[str(archs[1])].error
 
 
-def test_prefetch_option_errors(data_dir, tmp_path, capsys) -> None:
+def test_prefetch_option_errors(small_bundle, tmp_path, capsys) -> None:
     with pytest.raises(ValueError, match="prefetch must be >= 0"):
         LocalExecutor(prefetch=-1)
-    base = ["correlate", "--proxies", "swap", "--archs", "2", "--batch-size", "8", "--data-dir", str(data_dir),
-            "--out", str(tmp_path)]
+    # nb301: a table the small bundle holds (its NB201 table is a subset, which NB201Benchmark refuses)
+    base = ["correlate", "--space", "nb301", "--proxies", "swap", "--archs", "2", "--batch-size", "8",
+            "--data-dir", str(small_bundle), "--out", str(tmp_path)]
     assert main([*base, "--executor", "ray", "--prefetch", "2"]) == 2
     assert "--prefetch applies to --executor local" in capsys.readouterr().err
     with pytest.raises(SystemExit):

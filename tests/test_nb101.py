@@ -36,6 +36,16 @@ def bench(data_dir: Path) -> NB101Benchmark:
     return NB101Benchmark(data_dir)
 
 
+@pytest.fixture(scope="module")
+def small_records(small_bundle: Path) -> dict:
+    return json.loads((small_bundle / FILE).read_text())["nasbench101"]["cifar10"]
+
+
+@pytest.fixture(scope="module")
+def small_bench(small_bundle: Path) -> NB101Benchmark:
+    return NB101Benchmark(small_bundle)
+
+
 def _relabel(arch: Arch, order: list[int]) -> Arch:
     """The same cell with vertex order[k] moved to position k."""
     m = tuple(tuple(arch.matrix[a][b] for b in order) for a in order)
@@ -63,8 +73,9 @@ def test_golden_string_round_trip() -> None:
     assert Arch([list(r) for r in GOLDEN_MATRIX], list(GOLDEN_OPS)) == a  # lists are normalised
 
 
-def test_all_naslib_keys_parse_and_round_trip(records: dict) -> None:
-    for key in records:
+def test_all_naslib_keys_parse_and_round_trip(small_records: dict) -> None:
+    assert len(small_records) == 40  # the small bundle keeps NASLib's first 40 NB101 keys
+    for key in small_records:
         a = nb101.parse_naslib(key)
         assert nb101.to_naslib(a) == key
         assert nb101.parse(key) == a
@@ -239,6 +250,8 @@ def test_benchmark_network_sizes_match_published_counts() -> None:
     assert sum(isinstance(m, nb101.Cell) for m in net.modules()) == 9
 
 
+@pytest.mark.slow  # > 5 s
+@pytest.mark.bundle  # every key of NASLib's full NB101 file
 def test_param_count_equals_naslib_params_for_all_500(records: dict) -> None:
     # NASLib's 'params' is in millions, 6 decimals: ours equals it exactly for every key
     mismatches = [k for k, r in records.items()
@@ -257,6 +270,7 @@ def test_default_size_prior_follows_the_nb201_rule() -> None:
 # ----------------------------------------------------------------------------- benchmark
 
 
+@pytest.mark.bundle  # golden counts of the full file: 500 keys, 301 pruned cells, 292 classes
 def test_benchmark_table(bench: NB101Benchmark, records: dict) -> None:
     assert (bench.name, bench.space, bench.tasks, len(bench)) == ("nb101", "nb101", ("cifar10",), 500)
     archs = bench.archs_for("cifar10")
@@ -271,12 +285,13 @@ def test_benchmark_table(bench: NB101Benchmark, records: dict) -> None:
     assert len(synflow) == 500 and synflow[archs[1]] == records[list(records)[1]]["synflow"]
 
 
-def test_benchmark_errors(bench: NB101Benchmark, tmp_path: Path) -> None:
+def test_benchmark_errors(small_bench: NB101Benchmark, small_records: dict, tmp_path: Path) -> None:
+    bench = small_bench
     raw = next(a for a in bench.archs_for("cifar10") if not a.is_pruned)
     with pytest.raises(KeyError, match="isomorphic to .* stored entries"):
         bench.index_of(nb101.prune(raw), "cifar10")
     assert raw in [bench.archs[i] for i in bench.iso_indices(nb101.prune(raw))]
-    with pytest.raises(KeyError, match="not among the 500 NB101 specs"):
+    with pytest.raises(KeyError, match=f"not among the {len(small_records)} NB101 specs"):
         bench.index_of(nb101.parse("nb101:0111.0001.0001.0000|I3MO"), "cifar10")
     with pytest.raises(ValueError, match="no task 'cifar100'"):
         bench.archs_for("cifar100")

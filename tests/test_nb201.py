@@ -57,6 +57,7 @@ def test_sample_and_mutate_are_seeded_and_valid() -> None:
         assert sum(x != y for x, y in zip(m.ops, a[0].ops)) == 1
 
 
+@pytest.mark.bundle  # the full NB201 table: its 6,466 isomorphism classes
 def test_iso_key_matches_the_benchmark_classes(data_dir) -> None:
     with open(data_dir / "nb201" / "nb201_all_15625.csv") as f:
         rows = list(csv.DictReader(f))
@@ -80,6 +81,8 @@ def _table_errors() -> set[int]:
     return {int(line) for line in path.read_text().splitlines() if line and not line.startswith("#")}
 
 
+@pytest.mark.slow  # > 5 s
+@pytest.mark.bundle  # every arch of the full NB201 table and NASLib's file
 def test_params_equal_the_benchmark_for_every_arch(data_dir) -> None:
     """The built network's size equals the table's for every arch but 150 pinned ones.
 
@@ -119,6 +122,7 @@ def test_network_forward_shapes() -> None:
     assert torch.isfinite(zero(torch.randn(2, 3, 16, 16))).all()
 
 
+@pytest.mark.bundle  # the NB201 table (all 15,625 rows) and its published values
 def test_ground_truth_protocol_and_values(data_dir) -> None:
     bench = NB201Benchmark(data_dir)
     best = nb201.parse(BEST)
@@ -135,6 +139,7 @@ def test_missing_table_names_file_and_origin(tmp_path) -> None:
         NB201Benchmark(tmp_path)
 
 
+@pytest.mark.bundle  # the NB201 table (all 15,625 rows)
 def test_benchmark_index_order_covers_the_space_once(data_dir) -> None:
     bench = NB201Benchmark(data_dir)
     assert len(bench.archs) == 15625 and set(bench.archs) == set(nb201.all_archs())

@@ -28,6 +28,8 @@ from swapnas.session import configure, score_archs  # noqa: E402
 from swapnas.spaces import nb201  # noqa: E402
 from swapnas.store import ScoreStore  # noqa: E402
 
+pytestmark = pytest.mark.slow  # every test here starts Ray
+
 N_ARCHS = 200
 CPU = torch.device("cpu")
 
@@ -145,6 +147,7 @@ def test_killed_worker_loses_only_its_arch_which_is_retried(ray_cluster, setup, 
     assert rows == [r for r in _rows(local_path) if r[0] in keys]
 
 
+@pytest.mark.bundle  # the NB201 table (all 15,625 rows)
 def test_cli_correlate_with_ray(ray_cluster, data_dir, tmp_path, capsys) -> None:
     small = ["--archs", "6", "--batch-size", "8", "--repeats", "1", "--channels", "4", "--cells", "1",
              "--device", "cpu", "--no-progress", "--proxies", "swap,params", "--data-dir", str(data_dir)]
@@ -163,6 +166,7 @@ def test_cli_correlate_with_ray(ray_cluster, data_dir, tmp_path, capsys) -> None
     assert _rows(tmp_path / "ray" / "scores.sqlite") == _rows(tmp_path / "local" / "scores.sqlite")
 
 
+@pytest.mark.bundle  # the NB201 table (all 15,625 rows)
 def test_cli_grid_with_ray(ray_cluster, data_dir, tmp_path) -> None:
     args = ["grid", "--benchmarks", "nb201,nb301", "--tasks", "cifar10", "--proxies", "swap,params", "--archs", "4",
             "--device", "cpu", "--data-dir", str(data_dir), "--no-progress"]

@@ -12,6 +12,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 SCRIPT = r"""
 import json, sys
 from pathlib import Path
@@ -39,6 +41,7 @@ print(json.dumps({"pyplot": pyplot, "backend": matplotlib.get_backend(),
 """
 
 
+@pytest.mark.slow  # runs a subprocess
 def test_plots_keep_backend_and_never_import_pyplot(tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     env.pop("MPLBACKEND", None)

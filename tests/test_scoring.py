@@ -51,6 +51,7 @@ def test_gaussian_init_matches_the_spec() -> None:
     assert torch.all(net.classifier.bias == 0)
 
 
+@pytest.mark.slow  # > 5 s
 def test_scores_do_not_depend_on_order(batch) -> None:
     proxies = resolve("swap,params")
     prot = _protocol(batch)
@@ -121,9 +122,9 @@ def test_failures_are_stored_and_reported(batch, tmp_path) -> None:
         del _REGISTRY["_test_nan"], _REGISTRY["_test_raise"]
 
 
-def test_protocol_fingerprint_tracks_the_batch(data_dir) -> None:
-    b1 = load_batch("cifar10", 8, data_dir=data_dir, seed=0)
-    b2 = load_batch("cifar10", 8, data_dir=data_dir, seed=1)
+def test_protocol_fingerprint_tracks_the_batch(small_bundle) -> None:
+    b1 = load_batch("cifar10", 8, data_dir=small_bundle, seed=0)
+    b2 = load_batch("cifar10", 8, data_dir=small_bundle, seed=1)
     p1 = Protocol("nb201", "cifar10", 8, batch_digest=b1.digest)
     p2 = Protocol("nb201", "cifar10", 8, batch_digest=b2.digest)
     assert p1.fingerprint != p2.fingerprint
@@ -184,7 +185,8 @@ def _state(model: nn.Module) -> dict:
     return {k: v.clone() for k, v in model.state_dict().items()}
 
 
-@pytest.mark.parametrize("space, net", [("nb201", NET), ("darts", {"C": 4, "layers": 2}),
+@pytest.mark.parametrize("space, net", [pytest.param("nb201", NET, marks=pytest.mark.slow),  # > 5 s each
+                                        pytest.param("darts", {"C": 4, "layers": 2}, marks=pytest.mark.slow),
                                         ("nb101", {"C": 8, "stacks": 1, "cells": 1})])
 def test_one_build_reinitialised_per_repeat_equals_a_build_per_repeat(batch, space, net) -> None:
     from swapnas.scoring import _repeat_nets, reinitialisable

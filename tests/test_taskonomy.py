@@ -45,8 +45,8 @@ def test_pseudo_normals_and_levels() -> None:
 
 
 @pytest.mark.parametrize("task", list(TASKS))
-def test_task_batch_matches_head(task: str, data_dir) -> None:
-    b = load_batch(task, 8, data_dir=data_dir, seed=0)
+def test_task_batch_matches_head(task: str, small_bundle) -> None:
+    b = load_batch(task, 8, data_dir=small_bundle, seed=0)
     info = TASKS[task]
     assert b.loss == info.loss and b.num_classes == info.size and b.n_real == 8 and b.note
     assert b.inputs.shape[:2] == (8, 3)
@@ -58,16 +58,16 @@ def test_task_batch_matches_head(task: str, data_dir) -> None:
         assert b.targets.shape == (8, info.size) and b.targets.is_floating_point()
     else:
         assert b.targets.shape == b.inputs.shape
-    assert load_batch(task, 8, data_dir=data_dir, seed=0).digest == b.digest
-    assert load_batch(task, 8, data_dir=data_dir, seed=1).digest != b.digest
+    assert load_batch(task, 8, data_dir=small_bundle, seed=0).digest == b.digest
+    assert load_batch(task, 8, data_dir=small_bundle, seed=1).digest != b.digest
 
 
-def test_task_batch_autoencoder_target_is_input_and_errors(data_dir) -> None:
-    b = task_batch("autoencoder", 4, data_dir=data_dir, resolution=32)
+def test_task_batch_autoencoder_target_is_input_and_errors(small_bundle) -> None:
+    b = task_batch("autoencoder", 4, data_dir=small_bundle, resolution=32)
     assert b.inputs.shape == (4, 3, 32, 32) and torch.equal(b.targets, b.inputs)
-    with pytest.raises(ValueError, match="has 20 real images, the batch needs 21"):
-        task_batch("normal", 21, data_dir=data_dir)
+    with pytest.raises(ValueError, match="has 10 real images, the batch needs 11"):  # the small bundle keeps 10
+        task_batch("normal", 11, data_dir=small_bundle)
     with pytest.raises(ValueError, match="stand-in images only"):
-        load_batch("jigsaw", 4, data_dir=data_dir, inputs="synthetic")
+        load_batch("jigsaw", 4, data_dir=small_bundle, inputs="synthetic")
     with pytest.raises(ValueError, match="unknown TransNAS-Bench-101 task"):
-        task_batch("depth", 4, data_dir=data_dir)
+        task_batch("depth", 4, data_dir=small_bundle)

@@ -173,6 +173,7 @@ def test_lr_schedule_is_cosine_to_zero_and_step_for_imagenet() -> None:
     assert tr.lr_at(i, 2) == pytest.approx(0.1 * 0.97**2)
 
 
+@pytest.mark.slow  # > 5 s
 def test_run_records_the_schedule(tmp_path) -> None:
     cfg = replace(TINY, epochs=4, batch_size=32)
     tr.train(DARTS_V2, cfg, tr.synthetic_data(32), tmp_path, "cpu", progress=False, max_steps=1, eval_every=3)

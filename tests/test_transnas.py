@@ -47,9 +47,10 @@ def test_task_table():
 
 
 @pytest.mark.parametrize("space", SPACES, ids=lambda s: s.NAME)
-def test_round_trip_all_naslib_keys(data_dir, space):
-    keys = {k for records in _file(data_dir, space).values() for k in records}
-    assert len(keys) == (711 if space is micro else 725)
+def test_round_trip_all_naslib_keys(small_bundle, space):
+    keys = {k for records in _file(small_bundle, space).values() for k in records}
+    # the small bundle: 10 keys every task holds, + 3 macro keys that class_object/class_scene lack
+    assert len(keys) == (10 if space is micro else 13)
     for key in keys:
         arch = space.parse_naslib(key)
         assert space.to_naslib(arch) == key
@@ -103,11 +104,11 @@ def test_parse_rejects_non_str(space):
 # ----------------------------------------------------------------------------- space contents
 
 
-def test_space_sizes_and_file_membership(data_dir):
+def test_space_sizes_and_file_membership(small_bundle):
     assert len(set(micro.all_archs())) == micro.NUM_ARCHS == 4096
     every = set(macro.all_archs())
     assert len(every) == macro.NUM_ARCHS == 3256  # the benchmark's macro count
-    keys = {k for records in _file(data_dir, macro).values() for k in records}
+    keys = {k for records in _file(small_bundle, macro).values() for k in records}
     assert {macro.parse_naslib(k) for k in keys} <= every
 
 
@@ -224,6 +225,7 @@ def test_count_params_equals_whole_build(space, arch):
             assert space.count_params(arch, task, num_classes=n, C=C) == whole
 
 
+@pytest.mark.bundle  # every arch of NASLib's full files, on every task
 @pytest.mark.parametrize("space", SPACES, ids=lambda s: s.NAME)
 def test_params_equal_naslib_for_every_arch(data_dir, space):
     for task, records in _file(data_dir, space).items():
@@ -252,19 +254,20 @@ def test_size_prior():
 
 
 @pytest.fixture(scope="module")
-def benches(data_dir):
-    return TransNASMicroBenchmark(data_dir), TransNASMacroBenchmark(data_dir)
+def benches(small_bundle):
+    return TransNASMicroBenchmark(small_bundle), TransNASMacroBenchmark(small_bundle)
 
 
-def test_benchmark_tables(benches, data_dir):
+def test_benchmark_tables(benches, small_bundle):
     mi, ma = benches
     assert (mi.name, mi.space, ma.name, ma.space) == ("transnas_micro",) * 2 + ("transnas_macro",) * 2
     assert mi.tasks == ma.tasks == PAPER_ORDER
-    assert {t: len(mi.archs_for(t)) for t in PAPER_ORDER} == dict.fromkeys(PAPER_ORDER, 711)
+    # the small bundle keeps 10 micro cells (all tasks) and 10 + 3 macro skeletons (class_* lack the 3)
+    assert {t: len(mi.archs_for(t)) for t in PAPER_ORDER} == dict.fromkeys(PAPER_ORDER, 10)
     assert {t: len(ma.archs_for(t)) for t in PAPER_ORDER} == {
-        "class_object": 662, "class_scene": 662, "room_layout": 725, "jigsaw": 725,
-        "autoencoder": 725, "normal": 725, "segmentsemantic": 725}
-    raw = _file(data_dir, micro)["room_layout"]
+        "class_object": 10, "class_scene": 10, "room_layout": 13, "jigsaw": 13,
+        "autoencoder": 13, "normal": 13, "segmentsemantic": 13}
+    raw = _file(small_bundle, micro)["room_layout"]
     first_key = next(iter(raw))
     first = mi.archs_for("room_layout")[0]
     assert micro.to_naslib(first) == first_key and mi.index_of(first, "room_layout") == 0
@@ -274,18 +277,18 @@ def test_benchmark_tables(benches, data_dir):
     ssim = ma.accuracies(ma.archs_for("autoencoder"), "autoencoder")
     assert 0 < ssim.min() and ssim.max() < 1
     text = ma.truth_text("segmentsemantic")
-    assert "pixel accuracy" in text and "725 archs" in text and "NASLib" in text
+    assert "pixel accuracy" in text and "13 archs" in text and "NASLib" in text
     assert "top-1" in mi.truth_text("jigsaw") and "SSIM" in mi.truth_text("normal")
 
 
 def test_benchmark_errors(benches):
     mi, ma = benches
     in_micro_only = next(a for a in micro.all_archs() if a not in set(mi.archs_for("jigsaw")))
-    with pytest.raises(KeyError, match="not among the 711"):
+    with pytest.raises(KeyError, match="not among the 10 transnas_micro archs of task jigsaw"):
         mi.index_of(in_micro_only, "jigsaw")
     only_some = next(a for a in ma.archs_for("jigsaw") if a not in set(ma.archs_for("class_object")))
     assert ma.index_of(only_some, "jigsaw") >= 0
-    with pytest.raises(KeyError, match="662"):
+    with pytest.raises(KeyError, match="not among the 10 transnas_macro archs of task class_object"):
         ma.accuracies([only_some], "class_object")
     with pytest.raises(ValueError, match="choose one of"):
         mi.archs_for("depth")
