@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
-from .benchmarks import get_benchmark
+from .benchmarks import BENCHMARKS, benchmark_class, get_benchmark
 from .correlate import run_correlation
 from .executors import Executor
 from .proxies import get_proxy, resolve
@@ -26,19 +26,9 @@ from .results import CorrelateRun
 from .session import check_task, configure, pick_archs, score_archs, shard_of
 from .store import ScoreStore
 
-#: The columns of the paper's Fig. 4, in its order, and the SWAP authors' DARTS set after NB301.
-COLUMNS: tuple[tuple[str, str], ...] = (
-    ("nb101", "cifar10"),
-    ("nb201", "cifar10"),
-    ("nb201", "cifar100"),
-    ("nb201", "imagenet16-120"),
-    ("nb301", "cifar10"),
-    ("darts_swap", "cifar10"),  # not in the paper's figure: the SWAP authors' own DARTS archs
-    *(("transnas_micro", t) for t in ("class_object", "class_scene", "room_layout", "jigsaw", "autoencoder",
-                                       "normal", "segmentsemantic")),
-    *(("transnas_macro", t) for t in ("class_object", "class_scene", "room_layout", "jigsaw", "autoencoder",
-                                       "normal", "segmentsemantic")),
-)
+#: The columns: every task of every registered benchmark, in ``BENCHMARKS`` order (the paper's
+#: Fig. 4, with the SWAP authors' DARTS set after NB301). A new benchmark adds its columns.
+COLUMNS: tuple[tuple[str, str], ...] = tuple((name, task) for name in BENCHMARKS for task in benchmark_class(name).tasks)
 
 
 @dataclass
