@@ -52,7 +52,7 @@ def test_get_space_names_what_a_space_lacks(monkeypatch) -> None:
     assert "crossover" in missing_members(get_space("nb101"), SearchableSpace)
 
 
-def test_toy_space_is_one_module_and_one_registry_line(data_dir, tmp_path, monkeypatch, capsys) -> None:
+def test_toy_space_is_one_module_and_one_registry_line(small_bundle, tmp_path, monkeypatch, capsys) -> None:
     monkeypatch.setitem(SPACES, "toy", "tests.toy_space")  # the one registry line
     toy = get_space("toy")
     assert isinstance(toy, SearchableSpace) and "toy" in searchable_spaces()
@@ -62,8 +62,8 @@ def test_toy_space_is_one_module_and_one_registry_line(data_dir, tmp_path, monke
     assert (lo, hi) == (min(sizes), max(sizes))
     out = tmp_path / "toy"
     code = main(["search", "--space", "toy", "--dataset", "cifar10", "--fitness", "swap", "--population", "4",
-                 "--sample", "2", "--mutations", "2", "--cycles", "2", "--device", "cpu", "--data-dir", str(data_dir),
-                 "--out", str(out), "--no-progress"])
+                 "--sample", "2", "--mutations", "2", "--cycles", "2", "--device", "cpu",
+                 "--data-dir", str(small_bundle), "--out", str(out), "--no-progress"])
     assert code == 0, capsys.readouterr().err
     result = json.loads((out / "result.json").read_text())
     assert result["space"] == "toy" and result["evaluations"] == 4 + 2 * 2
