@@ -15,6 +15,8 @@ import pytest
 import torch
 
 from swapnas import train as tr
+from swapnas.cli import build_parser
+from swapnas.cli.commands import train_overrides
 from swapnas.spaces import darts_genotype as dg
 from swapnas.spaces.darts_imagenet import build_imagenet
 from swapnas.train import loop
@@ -25,10 +27,7 @@ OTHER = DARTS_V2.replace("('dil_conv_3x3', 2)", "('sep_conv_5x5', 2)")
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser()
-    sub = parser.add_subparsers(dest="command", required=True)
-    tr.add_train_parser(sub)
-    return parser.parse_args(["train", *argv])
+    return build_parser().parse_args(["train", *argv])
 
 
 def _run(out: Path, epochs: int = 2, genotype: str = DARTS_V2, **kw) -> dict:
@@ -53,7 +52,7 @@ def test_cli_end_to_end_writes_checkpoint_history_result(tmp_path, capsys) -> No
     args = _parse(["--genotype", DARTS_V2, "--synthetic", "64", "--channels", "4", "--layers", "3",
                    "--batch-size", "16", "--epochs", "2", "--max-steps", "2", "--device", "cpu",
                    "--out", str(out), "--no-progress"])
-    assert tr.config_from_args(args) == TINY
+    assert replace(tr.RECIPES["cifar10"], **train_overrides(args)) == TINY
     assert args.func(args) == 0
     text = capsys.readouterr().out
     assert "final test accuracy" in text and "M params" in text

@@ -108,11 +108,17 @@ def _parent() -> argparse.ArgumentParser:
 
 
 def device_parent() -> argparse.ArgumentParser:
-    """--device, --data-dir, --no-progress: every command that computes."""
+    """--device and --no-progress: every command that computes."""
     p = _parent()
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 …")
-    p.add_argument("--data-dir", default=None, help="swapnas data bundle (else $SWAPNAS_DATA)")
     p.add_argument("--no-progress", action="store_true")
+    return p
+
+
+def data_parent() -> argparse.ArgumentParser:
+    """--data-dir: every command that reads the data bundle."""
+    p = _parent()
+    p.add_argument("--data-dir", default=None, help="swapnas data bundle (else $SWAPNAS_DATA)")
     return p
 
 

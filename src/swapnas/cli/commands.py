@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import fnmatch
 import sys
+from dataclasses import fields
 from pathlib import Path
 
 import torch
@@ -29,6 +30,7 @@ from ..session import (
 )
 from ..spaces import SPACES, get_space
 from ..store import ScoreStore
+from ..train import TrainConfig, run_train
 
 
 def executor_of(args: argparse.Namespace) -> tuple[Executor, torch.device]:
@@ -189,4 +191,35 @@ def proxies(args: argparse.Namespace) -> int:
                    if "proxy" in getattr(get_space(s), "FITNESS_PROTOCOL", {})}
             where = "; ".join(f"{s}: {n}" for s, n in own.items())
             print(f"alias {alias} = {target}" + (f" (per space: {where})" if where else ""))
+    return 0
+
+
+def train_overrides(args: argparse.Namespace) -> dict:
+    """The TrainConfig fields given as ``--flag``s."""
+    return {f.name: getattr(args, f"cfg_{f.name}") for f in fields(TrainConfig)
+            if getattr(args, f"cfg_{f.name}", None) is not None}
+
+
+def train(args: argparse.Namespace) -> int:
+    # cuDNN autotuning is the command's choice (speed; CUDA runs were never bit-reproducible), not the
+    # library's: run_train/train set no backend flag. It has no effect when the device is the CPU.
+    torch.backends.cudnn.benchmark = True
+    out = Path(args.out)
+    try:
+        result = run_train(args.genotype, recipe=args.dataset, out=out, data_root=args.data_root,
+                           synthetic=args.synthetic, workers=args.workers, device=args.device, seed=args.seed,
+                           progress=not args.no_progress, max_steps=args.max_steps, eval_every=args.eval_every,
+                           amp=not args.no_amp, **train_overrides(args))
+    except KeyboardInterrupt:
+        saved = (out / "checkpoint.pt").is_file()
+        print("swapnas: interrupted; " + (f"the state is in {out / 'checkpoint.pt'}: rerun the same command to resume"
+                                          if saved else "no checkpoint was written"), file=sys.stderr)
+        return 130
+    top5 = f", top-5 {result['test_top5']:.2f}%" if args.dataset == "imagenet" else ""
+    note = " (partial epochs: --max-steps)" if result["max_steps"] else ""
+    print(f"final test accuracy {result['test_acc']:.2f}%{top5} on {result['test_n']} {result['dataset']} test images "
+          f"after {result['epochs']} epochs{note}")
+    print(f"{result['params_m']:.3f} M params (auxiliary head excluded), wall {result['wall_seconds']:.1f} s, "
+          f"device {result['device']}")
+    print(f"wrote {out / 'result.json'}, {out / 'history.json'}, {out / 'checkpoint.pt'}")
     return 0

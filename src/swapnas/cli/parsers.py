@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import fields
 
 from ..benchmarks import BENCHMARKS
 from ..search import EAConfig
 from ..spaces import searchable_spaces
-from ..train import add_train_parser
+from ..train import RECIPES, SCHEDULES, TrainConfig
 from . import commands
 from .args import (
     archs,
     archs_per,
+    data_parent,
     device_parent,
     executor_parent,
     millions,
     net_options,
+    positive_int,
     scoring_parent,
     shard,
     store_parent,
@@ -26,7 +29,7 @@ Sub = argparse._SubParsersAction
 
 def add_correlate(sub: Sub) -> None:
     p = sub.add_parser(
-        "correlate", parents=[scoring_parent(), device_parent(), store_parent(), executor_parent()],
+        "correlate", parents=[scoring_parent(), device_parent(), data_parent(), store_parent(), executor_parent()],
         help="score sampled archs with proxies and correlate with the benchmark's ground truth",
         description="Score archs of a benchmark with training-free proxies and report rank correlations "
         "with the ground truth (Spearman, Kendall, bootstrap CI, top-10%%). Resumes from --store.",
@@ -46,7 +49,7 @@ def add_correlate(sub: Sub) -> None:
 
 def add_grid(sub: Sub) -> None:
     p = sub.add_parser(
-        "grid", parents=[device_parent(), store_parent(), executor_parent()],
+        "grid", parents=[device_parent(), data_parent(), store_parent(), executor_parent()],
         help="every metric on every benchmark task (the paper's Fig. 4): grid.md, grid.json, grid.png",
         description="Score sampled archs of every benchmark task with every metric under each space's default "
         "protocol and write the Spearman-rho grid (markdown, JSON, heat map). Resumes from --store; "
@@ -92,7 +95,7 @@ def _add_search_size(p: argparse.ArgumentParser) -> None:
 
 def add_search(sub: Sub) -> None:
     p = sub.add_parser(
-        "search", parents=[device_parent(), store_parent(retry=False), executor_parent()],
+        "search", parents=[device_parent(), data_parent(), store_parent(retry=False), executor_parent()],
         help="SWAP-NAS: evolutionary search with a training-free fitness (default: best; resumable)",
         description="Evolutionary search (random scored population; each cycle: sample K, best parent or crossover "
         "of the best two, up to M mutations, add the best child, remove the worst) with a training-free fitness "
@@ -122,7 +125,7 @@ def add_search(sub: Sub) -> None:
 
 def add_conformance(sub: Sub) -> None:
     p = sub.add_parser(
-        "conformance", parents=[device_parent(), store_parent()],
+        "conformance", parents=[device_parent(), data_parent(), store_parent()],
         help="score NASLib's archs with our metrics and compare with NASLib's stored zero-cost scores",
         description="Score the archs of NASLib's stored zero-cost file with our implementation of every metric "
         "it stores, under NASLib's setup (full network, PyTorch default init, BatchNorm train mode, 64 real "
@@ -145,5 +148,56 @@ def add_proxies(sub: Sub) -> None:
     p.set_defaults(func=commands.proxies)
 
 
+#: TrainConfig fields → flag names where the field name is not the flag
+_FLAG_NAMES = {"C": "--channels"}
+_FLAG_HELP = {
+    "epochs": "training epochs", "batch_size": "batch size", "lr": "initial learning rate",
+    "momentum": "SGD momentum", "weight_decay": "weight decay", "schedule": "lr schedule: cosine or step",
+    "lr_gamma": "step schedule: lr factor per epoch", "cutout": "cutout square side, 0 = off",
+    "drop_path": "final drop-path probability (ramped linearly), 0 = off",
+    "auxiliary_weight": "auxiliary-head loss weight, 0 = no auxiliary head",
+    "grad_clip": "gradient-norm clip, 0 = off", "label_smoothing": "label smoothing",
+    "C": "initial channels C", "layers": "number of cells",
+}
+
+
+def _add_recipe_flags(p: argparse.ArgumentParser) -> None:
+    """One ``--flag`` per TrainConfig field (dest ``cfg_<field>``, default None = the recipe's)."""
+    base = RECIPES["cifar10"]
+    for f in fields(TrainConfig):
+        kind = type(getattr(base, f.name))
+        flag = _FLAG_NAMES.get(f.name, "--" + f.name.replace("_", "-"))
+        extra = {"choices": list(SCHEDULES)} if f.name == "schedule" else {}
+        p.add_argument(flag, dest=f"cfg_{f.name}", type=kind, default=None, help=f"{_FLAG_HELP[f.name]} "
+                       f"(cifar10 {getattr(RECIPES['cifar10'], f.name)}, imagenet {getattr(RECIPES['imagenet'], f.name)})",
+                       **extra)
+
+
 def add_train(sub: Sub) -> None:
-    add_train_parser(sub)
+    p = sub.add_parser(
+        "train", parents=[device_parent()],
+        help="train a DARTS genotype from scratch with the DARTS evaluation recipe (resumable)",
+        description="Train a DARTS genotype from scratch with the DARTS evaluation recipe of --dataset "
+        "(cifar10: 20 cells, 36 channels, 600 epochs, cosine lr 0.025, cutout, drop-path 0.2, auxiliary 0.4; "
+        "imagenet: mobile setting, 14 cells, 48 channels, 250 epochs, lr 0.1 x 0.97 per epoch, label "
+        "smoothing 0.1). Every recipe field can be overridden. Writes OUT/checkpoint.pt every epoch, "
+        "OUT/history.json and OUT/result.json; rerun the same command to resume (only --epochs may change).",
+    )
+    p.add_argument("--genotype", required=True,
+                   help="'Genotype(normal=[...], ...)' string, or a result.json of `swapnas search --space darts`")
+    p.add_argument("--dataset", default="cifar10", choices=list(RECIPES), help="recipe, network and data (default cifar10)")
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--data-root", default=None, help="cifar10: the folder holding cifar-10-batches-py/; "
+                     "imagenet: the folder holding train/<class>/ and val/<class>/")
+    src.add_argument("--synthetic", type=positive_int, default=None, metavar="N",
+                     help="train on N random images (10 classes) instead: smoke runs and tests")
+    _add_recipe_flags(p)
+    p.add_argument("--max-steps", type=positive_int, default=None, metavar="N",
+                   help="at most N training and N test batches per epoch (smoke runs)")
+    p.add_argument("--eval-every", type=positive_int, default=1, metavar="E",
+                   help="evaluate on the test split every E epochs (and after the last)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--workers", type=int, default=4, help="image-loading processes (imagenet folders only)")
+    p.add_argument("--no-amp", action="store_true", help="no mixed precision on CUDA")
+    p.add_argument("--out", required=True, help="output folder: checkpoint.pt, history.json, result.json")
+    p.set_defaults(func=commands.train)

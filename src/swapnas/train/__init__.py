@@ -54,13 +54,11 @@ Modules: :mod:`~swapnas.train.recipe` (recipes, schedules, network, genotype),
 :mod:`~swapnas.train.data` (splits, loaders, augmentation, batching), :mod:`~swapnas.train.rng`
 (the run's random streams), :mod:`~swapnas.train.checkpoint` (checkpoint files),
 :mod:`~swapnas.train.loop` (the training loop, :func:`train`, :func:`evaluate`) and
-:mod:`~swapnas.train.command` (:func:`run_train` and the ``swapnas train`` parser).
+:mod:`~swapnas.train.run` (:func:`run_train`; the ``swapnas train`` parser is in :mod:`swapnas.cli`).
 """
 
 # the private names are re-exported for tests/test_train.py
 from .checkpoint import CHECKPOINT_FORMAT
-from .command import _cmd_train as _cmd_train
-from .command import add_train_parser, config_from_args, run_train
 from .data import (
     CIFAR_FILES,
     CIFAR_FOLDER,
@@ -97,6 +95,7 @@ from .recipe import (
     lr_at,
 )
 from .rng import RunRng
+from .run import run_train
 
 __all__ = [
     "CHECKPOINT_FORMAT",
@@ -116,9 +115,7 @@ __all__ = [
     "TensorSplit",
     "TrainConfig",
     "TrainData",
-    "add_train_parser",
     "build_model",
-    "config_from_args",
     "count_params_m",
     "cutout",
     "drop_path_at",

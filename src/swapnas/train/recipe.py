@@ -9,9 +9,8 @@ from pathlib import Path
 
 from torch import nn
 
+from ..spaces import darts
 from ..spaces.darts_genotype import Genotype, parse
-from ..spaces.darts_imagenet import build_imagenet
-from ..spaces.darts_net import build
 
 
 @dataclass(frozen=True)
@@ -85,10 +84,9 @@ def build_model(genotype: Genotype, config: TrainConfig, dataset: str, num_class
     The initial weights come from the global torch generator (nn.Module constructors); :func:`swapnas.train.train`
     builds the model inside :meth:`RunRng.installed <swapnas.train.rng.RunRng.installed>`.
     """
-    aux = config.auxiliary_weight > 0
-    if dataset == "imagenet":
-        return build_imagenet(genotype, C=config.C, layers=config.layers, num_classes=num_classes, auxiliary=aux)
-    return build(genotype, C=config.C, layers=config.layers, num_classes=num_classes, auxiliary=aux)
+    builder = darts.FINAL_NETS[dataset].get("builder", darts.build)  # the space's final network for the dataset
+    return builder(genotype, C=config.C, layers=config.layers, num_classes=num_classes,
+                   auxiliary=config.auxiliary_weight > 0)
 
 
 def count_params_m(model: nn.Module) -> float:

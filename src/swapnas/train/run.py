@@ -1,0 +1,42 @@
+"""``swapnas train`` from Python (:func:`run_train`) and from the command line (:func:`add_train_parser`)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import fields, replace
+from pathlib import Path
+
+import torch
+
+from ..session import resolve_device
+from ..spaces.darts_genotype import Genotype
+from .data import load_data
+from .loop import train
+from .recipe import RECIPES, TrainConfig, load_genotype
+
+
+def run_train(genotype: Genotype | str, *, recipe: str = "cifar10", out: str | os.PathLike,
+              data_root: str | os.PathLike | None = None, synthetic: int | None = None, workers: int = 4,
+              device: str | torch.device = "auto", seed: int = 0, progress: bool = True,
+              max_steps: int | None = None, eval_every: int = 1, amp: bool = True,
+              **overrides: float | str | None) -> dict:
+    """What ``swapnas train`` does: train ``genotype`` with ``RECIPES[recipe]`` on that recipe's data; the result.
+
+    ``genotype``: a :class:`Genotype`, a ``Genotype(...)`` string or a ``swapnas search`` result.json.
+    ``recipe``: ``cifar10`` or ``imagenet`` (recipe, network and data). ``data_root`` or ``synthetic`` (N
+    random images) say where the data comes from (see :func:`load_data`). ``overrides``: TrainConfig
+    fields (``epochs=10``, ``C=16``, …; None = the recipe's). ``device``: ``auto``, ``cpu``, ``cuda:1`` …
+    The rest as in :func:`train`, which writes ``out/checkpoint.pt``, ``history.json`` and ``result.json``
+    and resumes from ``out`` when it holds a checkpoint of the same run.
+    """
+    if recipe not in RECIPES:
+        raise ValueError(f"unknown recipe {recipe!r}; choose one of {', '.join(RECIPES)}")
+    unknown = sorted(set(overrides) - {f.name for f in fields(TrainConfig)})
+    if unknown:
+        raise TypeError(f"run_train() got unknown TrainConfig fields: {', '.join(unknown)}")
+    genotype = load_genotype(genotype) if isinstance(genotype, str) else genotype
+    config = replace(RECIPES[recipe], **{k: v for k, v in overrides.items() if v is not None})
+    data = load_data(recipe, data_root, synthetic, workers=workers)
+    device = resolve_device(device) if isinstance(device, str) else torch.device(device)
+    return train(genotype, config, data, Path(out), device=device, seed=seed, progress=progress,
+                 max_steps=max_steps, eval_every=eval_every, amp=amp)
