@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from PIL import Image
 
 # the bundle helpers and Batch live in .bundle (below .taskonomy, which builds on them); re-exported here
 from .bundle import DATA_ENV, DATA_ORIGIN, Batch, require_file, resolve_data_dir
@@ -113,8 +114,6 @@ def _folder_images(info: DatasetInfo, root: Path) -> tuple[np.ndarray, np.ndarra
             f"no {info.name} images under {root}: expected {wanted} (torchvision / benchmark format) "
             "or one sub-folder of images per class"
         )
-    from PIL import Image
-
     r = info.resolution
     x = np.stack([np.asarray(Image.open(f).convert("RGB").resize((r, r))) for f, _ in files])
     return x, np.array([i for _, i in files], dtype=np.int64), str(root)

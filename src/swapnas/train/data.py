@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from PIL import Image
 from torch import nn
 
 from ..data import DATASETS
@@ -70,8 +71,6 @@ class FolderSplit(torch.utils.data.Dataset):
         return len(self.files)
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
-        from PIL import Image
-
         with Image.open(self.files[i]) as im:
             img = im.convert("RGB")
         img = _random_resized_crop(img, self.size) if self.train else _resize_center_crop(img, self.resize, self.size)
@@ -83,8 +82,6 @@ class FolderSplit(torch.utils.data.Dataset):
 
 def _random_resized_crop(img, size: int, scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3)):
     """A random crop of ``scale`` of the area and aspect ratio in ``ratio`` (log-uniform), resized to size²."""
-    from PIL import Image
-
     w, h = img.size
     area = w * h
     log_lo, log_hi = math.log(ratio[0]), math.log(ratio[1])
@@ -109,8 +106,6 @@ def _random_resized_crop(img, size: int, scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3)
 
 
 def _resize_center_crop(img, resize: int, size: int):
-    from PIL import Image
-
     w, h = img.size
     s = resize / min(w, h)
     nw, nh = max(size, round(w * s)), max(size, round(h * s))
@@ -184,10 +179,6 @@ def load_imagenet(root: str | os.PathLike, workers: int = 4) -> TrainData:
     expected = f"expected {root}/train/<class>/*.JPEG and {root}/val/<class>/*.JPEG: {IMAGENET_ORIGIN}"
     if not (root / "train").is_dir() or not (root / "val").is_dir():
         raise FileNotFoundError(f"ImageNet not found: no train/ and val/ folders under {root}; {expected}")
-    try:
-        import PIL  # noqa: F401
-    except ImportError:
-        raise ImportError("reading ImageNet folders needs Pillow: pip install pillow") from None
     train, val = _image_files(root / "train"), _image_files(root / "val")
     if not train or not val:
         raise FileNotFoundError(f"ImageNet folders under {root} hold no images in class sub-folders; {expected}")
