@@ -6,6 +6,9 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+# CLI runs in tests score in-process unless a test asks for --workers (a spawned pool costs seconds
+# to start); the default (one worker per core) is checked in test_executors.py
+os.environ.setdefault("SWAPNAS_WORKERS", "1")
 #: the committed small bundle (same layout and formats as shared/data, a subset; tests/data/make_bundle.py)
 SMALL_BUNDLE = Path(__file__).resolve().parent / "data" / "bundle"
 

@@ -1,4 +1,4 @@
-"""The local executor's throughput mode: networks built ahead in a thread, same records as in order."""
+"""Executors: the local one (in order, or with networks built ahead in a thread) and the process pool, same records as in order."""
 
 from __future__ import annotations
 
@@ -92,3 +92,43 @@ def test_prefetch_option_errors(small_bundle, tmp_path, capsys) -> None:
     with pytest.raises(SystemExit):
         main([*base, "--prefetch", "-1"])
     assert "expected an integer >= 0" in capsys.readouterr().err
+
+
+@pytest.mark.slow  # spawns two worker processes
+def test_pool_gives_the_same_records_as_in_process(setup, tmp_path) -> None:
+    protocol, batch, proxies, archs = setup
+    with ScoreStore(tmp_path / "a.sqlite") as store:
+        plain = score_archs(archs[:8], "nb201", proxies, protocol, batch, store, CPU, progress=False)
+    with ScoreStore(tmp_path / "b.sqlite") as store, executors.PoolExecutor(2) as pool:
+        # half the archs have their swap record already: the workers reuse it (derived swap_reg too)
+        score_archs(archs[:8:2], "nb201", proxies[:1], protocol, batch, store, CPU, progress=False)
+        pooled = score_archs(archs[:8], "nb201", proxies, protocol, batch, store, CPU, progress=False, executor=pool)
+        again = score_archs(archs[4:8], "nb201", proxies, protocol, batch, store, CPU, progress=False, executor=pool)
+    assert _values(pooled) == _values(plain)
+    assert _values(again) == {k: v[4:] for k, v in _values(plain).items()}
+
+
+def test_worker_defaults_and_errors(monkeypatch, small_bundle, tmp_path, capsys) -> None:
+    from swapnas.cli.commands import default_workers
+
+    monkeypatch.delenv("SWAPNAS_WORKERS", raising=False)
+    assert default_workers(CPU) == executors.usable_cores() >= 1
+    assert default_workers(torch.device("cuda")) == 1
+    monkeypatch.setenv("SWAPNAS_WORKERS", "3")
+    assert default_workers(CPU) == 3
+    assert isinstance(executors.make_executor("local", workers=3), executors.PoolExecutor)
+    assert isinstance(executors.make_executor("local", workers=1), LocalExecutor)
+    monkeypatch.setenv("SWAPNAS_WORKERS", "many")
+    with pytest.raises(ValueError, match=r"\$SWAPNAS_WORKERS must be a positive integer"):
+        default_workers(CPU)
+    with pytest.raises(ValueError, match="workers, threads and chunk_size >= 1"):
+        executors.PoolExecutor(0)
+    base = ["correlate", "--space", "nb301", "--proxies", "swap", "--archs", "2", "--batch-size", "8",
+            "--data-dir", str(small_bundle), "--out", str(tmp_path)]
+    assert main([*base, "--executor", "ray", "--workers", "2"]) == 2
+    assert "--workers applies to --executor local" in capsys.readouterr().err
+    assert main([*base, "--workers", "2", "--prefetch", "1"]) == 2
+    assert "--prefetch applies to one in-process worker" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main([*base, "--workers", "0"])
+    assert "expected a positive integer" in capsys.readouterr().err

@@ -11,8 +11,10 @@ An executor evaluates :func:`swapnas.scoring.score_arch` without a store and yie
 the process that computes them (every (arch, repeat) has its own seed), so a Ray run gives
 the same store as a local run on the same kind of device.
 
-* :class:`LocalExecutor`: in this process, in order (the default); ``prefetch`` > 0 builds the
-  next archs' networks in a thread while the current one is scored (throughput mode).
+* :class:`LocalExecutor`: in this process, in order; ``prefetch`` > 0 builds the next archs'
+  networks in a thread while the current one is scored (throughput mode).
+* :class:`PoolExecutor`: ``workers`` spawned local processes with ``threads`` torch threads
+  each (the CLI's default on a CPU: one single-thread worker per core).
 * :class:`RayExecutor`: one Ray task per arch (or per ``chunk_size`` archs). The protocol,
   the input batch and the proxies go to the object store once. A task whose worker dies
   (segfault, ``os._exit``, the OOM killer, a lost node) is retried up to ``max_retries``
@@ -28,15 +30,23 @@ from __future__ import annotations
 
 import itertools
 import logging
+import multiprocessing
+import os
 from collections import deque
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import (
+    FIRST_COMPLETED,
+    Future,
+    ProcessPoolExecutor,
+    ThreadPoolExecutor,
+    wait,
+)
 from dataclasses import dataclass
 
 import torch
 
 from .data import Batch
-from .proxies import Proxy
+from .proxies import Proxy, get_proxy
 from .scoring import Protocol, build_scored_net, score_arch, with_bases
 from .spaces import get_space
 from .store import PreloadedRecords, Record, ScoreKey
@@ -302,11 +312,105 @@ class RayExecutor(Executor):
             self._owns = False
 
 
+def usable_cores() -> int:
+    """CPU cores this process may run on (its affinity mask where the OS has one)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+#: per pool worker: the latest task (proxies resolved by name), keyed by its call's token
+_POOL_TASK: dict[str, ScoreTask] = {}
+
+
+def _pool_init(threads: int) -> None:
+    torch.set_num_threads(threads)
+
+
+def _pool_score_chunk(token: str, spec: tuple, device_name: str, chunk: list[Item]) -> list[dict[str, Record]]:
+    """A pool worker's job: score a few archs. ``spec`` names the proxies (name, options) instead
+    of pickling their functions, so every registered proxy (closures included) works in a worker."""
+    if token not in _POOL_TASK:
+        space, proxies, batch, protocol, retry = spec
+        _POOL_TASK.clear()
+        _POOL_TASK[token] = ScoreTask(space, tuple(get_proxy(n).configure(**o) for n, o in proxies), batch,
+                                      protocol, retry)
+    task = _POOL_TASK[token]
+    device = torch.device(device_name)
+    batch = task.batch.to(device)
+    return [score_item(task, batch, device, arch, known) for arch, known in chunk]
+
+
+class PoolExecutor(Executor):
+    """``workers`` local processes (spawned, so safe with OpenMP), each with ``threads`` torch
+    threads: the default on a multi-core CPU (one single-thread worker per core). Same scores as
+    :class:`LocalExecutor`; the driver still writes every record. The pool starts on first use
+    and lives until :meth:`close`, so a search reuses it cycle after cycle. Proxies reach the
+    workers by name: a proxy registered at run time outside an imported module is unknown there."""
+
+    name = "pool"
+
+    def __init__(self, workers: int, threads: int = 1, chunk_size: int = 2):
+        if workers < 1 or threads < 1 or chunk_size < 1:
+            raise ValueError(f"the pool needs workers, threads and chunk_size >= 1 (got {workers}, {threads}, "
+                             f"{chunk_size})")
+        self.workers, self.threads, self.chunk_size = workers, threads, chunk_size
+        self._pool: ProcessPoolExecutor | None = None
+        self._calls = itertools.count()
+
+    def _ensure_pool(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            ctx = multiprocessing.get_context("spawn")
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_pool_init,
+                                             initargs=(self.threads,))
+        return self._pool
+
+    def score(self, task: ScoreTask, device: torch.device, items: Sequence[Item]) -> Iterator[tuple[object, dict[str, Record]]]:
+        items = list(items)
+        if not items:
+            return
+        spec = (task.space, tuple((p.name, dict(p.options)) for p in task.proxies), task.batch.to("cpu"),
+                task.protocol, task.retry_failed)
+        token = f"{os.getpid()}-{id(self)}-{next(self._calls)}"
+        pool = self._ensure_pool()
+        chunks = iter([items[i:i + self.chunk_size] for i in range(0, len(items), self.chunk_size)])
+        pending: dict[Future, list[Item]] = {}
+
+        def refill() -> None:
+            while len(pending) < 2 * self.workers and (chunk := next(chunks, None)) is not None:
+                pending[pool.submit(_pool_score_chunk, token, spec, str(device), chunk)] = chunk
+
+        refill()
+        try:
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    chunk = pending.pop(future)
+                    for (arch, _known), recs in zip(chunk, future.result()):
+                        yield arch, recs
+                refill()
+        finally:
+            for future in pending:  # interrupted: drop what is queued
+                future.cancel()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
 def make_executor(name: str = "local", *, address: str | None = None, num_cpus: int | None = None,
-                  num_gpus_per_task: float = 0, prefetch: int = 0, **ray_options) -> Executor:
+                  num_gpus_per_task: float = 0, prefetch: int = 0, workers: int = 1, threads: int = 1,
+                  **ray_options) -> Executor:
     """An executor by name (``local`` or ``ray``); a missing Ray is a ValueError saying how to get it.
-    ``prefetch`` applies to the local executor only."""
+    ``local`` with ``workers`` > 1 is a :class:`PoolExecutor` of that many ``threads``-thread
+    processes; ``prefetch`` applies to one in-process worker only."""
     if name == "local":
+        if workers > 1:
+            if prefetch:
+                raise ValueError("--prefetch applies to one in-process worker (--workers 1)")
+            return PoolExecutor(workers, threads)
         return LocalExecutor(prefetch)
     if prefetch:
         raise ValueError("--prefetch applies to --executor local (Ray workers each build their own networks)")
@@ -319,6 +423,6 @@ def make_executor(name: str = "local", *, address: str | None = None, num_cpus: 
     raise ValueError(f"unknown executor {name!r}; choose one of {', '.join(EXECUTORS)}")
 
 
-__all__ = ["EXECUTORS", "Executor", "LocalExecutor", "RayExecutor", "ScoreTask", "make_executor", "require_ray",
+__all__ = ["EXECUTORS", "Executor", "LocalExecutor", "PoolExecutor", "RayExecutor", "usable_cores", "ScoreTask", "make_executor", "require_ray",
            "score_item"]
 

@@ -145,6 +145,11 @@ def executor_parent() -> argparse.ArgumentParser:
     p.add_argument("--ray-gpus", type=ray_gpus, default=None, metavar="G",
                    help="--executor ray: GPUs per task, e.g. 1, or 0.25 for four tasks per GPU; tasks then score "
                    "on cuda (default: 1 when --device is cuda, or auto and this machine has CUDA; else 0)")
+    p.add_argument("--workers", type=positive_int, default=None, metavar="N",
+                   help="--executor local: scoring processes (default on a CPU: one per usable core, or "
+                   "$SWAPNAS_WORKERS; on a GPU: 1); 1 = score in this process")
+    p.add_argument("--threads", type=positive_int, default=1, metavar="T",
+                   help="torch threads per local worker (default 1: the cores go to --workers)")
     p.add_argument("--prefetch", type=non_negative_int, default=0, metavar="K",
                    help="--executor local, throughput mode: a thread builds and initialises the next K archs' "
                    "networks while the current one is scored (SWAP-only runs; same scores; default 0 = off)")

@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import argparse
 import fnmatch
+import os
 import sys
 from dataclasses import fields
 from pathlib import Path
 
 import torch
 
-from ..benchmarks import get_benchmark
+from ..benchmarks import BENCHMARKS, Benchmark, get_benchmark
+from ..benchmarks.csv_truth import CsvBenchmark
 from ..conformance import conformance_table, header_text, run_conformance
 from ..conformance import write_outputs as write_conformance
 from ..correlate import run_correlation, write_outputs
-from ..executors import Executor, make_executor
+from ..executors import Executor, make_executor, usable_cores
 from ..grid import run_grid, select_columns, write_grid
 from ..proxies import ALIASES, get_proxy, list_proxies
 from ..report import failure_lines, protocol_text, results_table
@@ -33,14 +35,31 @@ from ..store import ScoreStore
 from ..train import TrainConfig, run_train
 
 
+def default_workers(device: torch.device) -> int:
+    """Local scoring processes when --workers is not given: one per usable core on a CPU
+    (``$SWAPNAS_WORKERS`` overrides it), one on a GPU."""
+    if device.type != "cpu":
+        return 1
+    env = os.environ.get("SWAPNAS_WORKERS", "")
+    if env and not (env.isdigit() and int(env) >= 1):
+        raise ValueError(f"$SWAPNAS_WORKERS must be a positive integer (got {env!r})")
+    return int(env) if env else usable_cores()
+
+
 def executor_of(args: argparse.Namespace) -> tuple[Executor, torch.device]:
-    """The executor and the device the archs are scored on, from the --executor options."""
+    """The executor and the device the archs are scored on, from the --executor options. Local
+    scoring uses --threads torch threads per worker (this process's too, when --workers is 1)."""
     if args.executor == "local":
         given = [o for o, v in (("--address", args.address), ("--ray-cpus", args.ray_cpus),
                                 ("--ray-gpus", args.ray_gpus)) if v is not None]
         if given:
             raise ValueError(f"{', '.join(given)} only apply with --executor ray")
-        return make_executor("local", prefetch=args.prefetch), resolve_device(args.device)
+        device = resolve_device(args.device)
+        workers = args.workers or (1 if args.prefetch else default_workers(device))
+        torch.set_num_threads(args.threads)
+        return make_executor("local", prefetch=args.prefetch, workers=workers, threads=args.threads), device
+    if args.workers is not None:
+        raise ValueError("--workers applies to --executor local (Ray sizes its own workers: --ray-cpus)")
     if args.prefetch:
         raise ValueError("--prefetch applies to --executor local (each Ray worker builds its own networks)")
     gpus = args.ray_gpus
@@ -70,8 +89,22 @@ def _store(args: argparse.Namespace, out: Path) -> ScoreStore:
     return ScoreStore(args.store or out / "scores.sqlite")
 
 
+def _benchmark(args: argparse.Namespace) -> Benchmark:
+    """The ground truth of ``correlate``: a registered benchmark, or ``--truth FILE.csv`` over a space."""
+    if args.truth is None:
+        if args.space not in BENCHMARKS:
+            raise ValueError(f"{args.space} is a space without a benchmark of its own: give --truth FILE.csv, or "
+                             f"one of the benchmarks {', '.join(BENCHMARKS)}")
+        return get_benchmark(args.space, args.data_dir, args.metric, args.epochs)
+    if args.space not in SPACES:
+        raise ValueError(f"--truth needs --space to name a space ({', '.join(SPACES)}), not {args.space!r}")
+    mod = get_space(args.space)
+    dataset = args.dataset or next(iter(getattr(mod, "FINAL_NETS", None) or getattr(mod, "TASKS", None) or ["cifar10"]))
+    return CsvBenchmark(args.truth, args.space, dataset, args.arch_column, args.accuracy_column)
+
+
 def correlate(args: argparse.Namespace) -> int:
-    bench = get_benchmark(args.space, args.data_dir, args.metric, args.epochs)
+    bench = _benchmark(args)
     task = args.dataset or bench.tasks[0]
     check_task(bench, task)
     protocol, batch, proxies = configure(

@@ -1,0 +1,74 @@
+"""The README job (NB201 CIFAR-100, swap,swap_reg,params, 1000 archs, seed 0) three ways, in one run:
+
+  before  --workers 1 --threads C : one process with torch's default thread count (the old default)
+  quiet   (defaults)              : one single-thread worker per core (the new default)
+  loaded  (defaults)              : the same while one other CPU-bound process spins on the machine
+
+Each run is the real `swapnas correlate` command in a fresh output folder (fresh store) and a
+fresh process; the script prints wall seconds, the ratios the README quotes, and whether the
+three results.json hold identical scores and correlations.
+
+    python perf/workers.py [--archs 1000] [--data-dir ../shared/data] [--out runs/perf_workers]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from swapnas.executors import usable_cores
+
+
+def _spin() -> None:
+    while True:
+        pass
+
+
+def _run(name: str, extra: list[str], args: argparse.Namespace) -> tuple[float, dict]:
+    out = Path(args.out) / name
+    cmd = [sys.executable, "-m", "swapnas", "correlate", "--space", "nb201", "--dataset", "cifar100",
+           "--proxies", "swap,swap_reg,params", "--archs", str(args.archs), "--seed", "0",
+           "--data-dir", args.data_dir, "--out", str(out), "--no-progress", *extra]
+    env = {k: v for k, v in os.environ.items() if k not in ("SWAPNAS_WORKERS", "OMP_NUM_THREADS")}
+    t0 = time.perf_counter()
+    subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL)
+    wall = time.perf_counter() - t0
+    doc = json.loads((out / "results.json").read_text())
+    return wall, {"scores": doc["scores"], "results": [{k: r[k] for k in ("proxy", "spearman", "kendall",
+                                                                           "spearman_ci")} for r in doc["results"]]}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--archs", type=int, default=1000)
+    ap.add_argument("--data-dir", default=os.environ.get("SWAPNAS_DATA", "../shared/data"))
+    ap.add_argument("--out", default="runs/perf_workers")
+    args = ap.parse_args()
+    cores = usable_cores()
+    walls, docs = {}, {}
+    walls["before"], docs["before"] = _run("before", ["--workers", "1", "--threads", str(cores)], args)
+    walls["quiet"], docs["quiet"] = _run("quiet", [], args)
+    spinner = multiprocessing.get_context("spawn").Process(target=_spin, daemon=True)
+    spinner.start()
+    try:
+        walls["loaded"], docs["loaded"] = _run("loaded", [], args)
+    finally:
+        spinner.terminate()
+    print(f"{cores} usable cores, {args.archs} archs, README job (nb201 cifar100 swap,swap_reg,params)")
+    for name, w in walls.items():
+        print(f"  {name:<7} {w:7.1f} s")
+    print(f"new default vs old default, quiet machine: {walls['before'] / walls['quiet']:.2f}x faster")
+    print(f"new default, loaded vs quiet: {walls['loaded'] / walls['quiet']:.2f}x slower")
+    same = docs["before"] == docs["quiet"] == docs["loaded"]
+    print(f"scores and correlations identical in all three runs: {same}")
+    return 0 if same else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
