@@ -7,7 +7,7 @@ from dataclasses import fields
 
 from ..benchmarks import BENCHMARKS
 from ..search import EAConfig
-from ..spaces import searchable_spaces
+from ..spaces import SPACES, searchable_spaces
 from ..train import RECIPES, SCHEDULES, TrainConfig
 from . import commands
 from .args import (
@@ -34,8 +34,16 @@ def add_correlate(sub: Sub) -> None:
         description="Score archs of a benchmark with training-free proxies and report rank correlations "
         "with the ground truth (Spearman, Kendall, bootstrap CI, top-10%%). Resumes from --store.",
     )
-    p.add_argument("--space", default="nb201", choices=list(BENCHMARKS),
-                   help="benchmark (nb301 / darts_swap = the DARTS space with NAS-Bench-301 / the SWAP authors' ground truth)")
+    p.add_argument("--space", default="nb201", choices=list(dict.fromkeys([*BENCHMARKS, *SPACES])),
+                   help="benchmark (nb301 / darts_swap = the DARTS space with NAS-Bench-301 / the SWAP authors' ground "
+                   "truth); with --truth: the space of the file's archs")
+    p.add_argument("--truth", default=None, metavar="FILE.csv",
+                   help="your own ground truth: a CSV with an arch column (archs of --space) and an accuracy column "
+                   "[and a task column]; columns found by name (docs/spaces.md)")
+    p.add_argument("--arch-column", default=None, help="--truth: the column holding the archs (default: the first "
+                   "column that parses as archs of --space)")
+    p.add_argument("--accuracy-column", default=None, help="--truth: the accuracy column (default: the one column "
+                   "named *acc*, else the last numeric column)")
     p.add_argument("--dataset", default=None, help="dataset or task (default: the benchmark's first; nb201: cifar10, "
                    "cifar100, imagenet16-120; transnas_*: class_object, class_scene, room_layout, jigsaw, autoencoder, "
                    "normal, segmentsemantic)")

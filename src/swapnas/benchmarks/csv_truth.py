@@ -1,0 +1,105 @@
+"""A user's own ground truth: a CSV of architectures of any registered space and their accuracy.
+
+``swapnas correlate --space SPACE --truth FILE.csv`` reads it. Columns, found by name:
+
+- the arch column: the first column whose every value parses as an arch of SPACE
+  (``SPACE.parse``), unless ``--arch-column`` names it;
+- the accuracy column: ``--accuracy-column``, else the only column whose name contains
+  ``acc``, else the last numeric column that is not the arch column;
+- an optional ``task`` column (dataset or task per row); without one every row belongs to the
+  run's ``--dataset``.
+
+Other columns (row numbers, notes) are ignored; the columns used are named in the protocol text.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..patterns import count_params_k
+from ..spaces import get_space
+
+
+def _parses(parse: Any, value: str) -> bool:
+    try:
+        parse(value)
+        return True
+    except (ValueError, KeyError, TypeError, SyntaxError):
+        return False
+
+
+def _numeric(values: list[str]) -> bool:
+    try:
+        return all(math.isfinite(float(v)) for v in values)
+    except ValueError:
+        return False
+
+
+class CsvBenchmark:
+    """Ground truth from ``path`` for archs of ``space`` (see the module docstring)."""
+
+    def __init__(self, path: str | os.PathLike, space: str, dataset: str, arch_column: str | None = None,
+                 accuracy_column: str | None = None):
+        self.path, self.space, self.name = Path(path), space, f"csv:{Path(path).name}"
+        mod = get_space(space)
+        if not self.path.is_file():
+            raise FileNotFoundError(f"--truth {self.path}: no such file (a CSV with an arch column and an accuracy column)")
+        with self.path.open(newline="") as f:
+            rows = list(csv.DictReader(f))
+        if not rows:
+            raise ValueError(f"--truth {self.path}: no data rows under a header line")
+        columns = list(rows[0])
+        self.arch_column = arch_column or next(
+            (c for c in columns if all(_parses(mod.parse, r[c]) for r in rows)), None)
+        if self.arch_column not in columns:
+            raise ValueError(f"--truth {self.path}: no column holds {space} archs in every row (columns: "
+                             f"{', '.join(columns)}); name it with --arch-column")
+        numeric = [c for c in columns if c != self.arch_column and _numeric([r[c] for r in rows])]
+        named = [c for c in numeric if "acc" in c.lower()]
+        self.accuracy_column = accuracy_column or (named[0] if len(named) == 1 else numeric[-1] if numeric else None)
+        if self.accuracy_column not in numeric:
+            raise ValueError(f"--truth {self.path}: no numeric accuracy column (numeric columns: "
+                             f"{', '.join(numeric) or 'none'}); name it with --accuracy-column")
+        tasks = [r.get("task") or dataset for r in rows]
+        self.tasks = tuple(dict.fromkeys(tasks))
+        self._rows: dict[str, dict[Any, float]] = {t: {} for t in self.tasks}
+        for r, t in zip(rows, tasks):
+            arch = mod.parse(r[self.arch_column])
+            if arch in self._rows[t]:
+                raise ValueError(f"--truth {self.path}: {arch} appears twice for task {t}")
+            self._rows[t][arch] = float(r[self.accuracy_column])
+        self._final = getattr(mod, "FINAL_NETS", {})
+
+    def _task(self, task: str) -> dict[Any, float]:
+        if task not in self._rows:
+            raise ValueError(f"{self.name} has ground truth only for {', '.join(self.tasks)} (got task {task!r})")
+        return self._rows[task]
+
+    def archs_for(self, task: str) -> list:
+        return list(self._task(task))
+
+    def accuracies(self, archs: list, task: str) -> np.ndarray:
+        rows = self._task(task)
+        return np.array([rows[a] for a in archs], dtype=float)
+
+    def truth_text(self, task: str) -> str:
+        return (f"{self.path} (column {self.accuracy_column!r}, archs from column {self.arch_column!r}; "
+                f"{len(self._task(task))} archs of {self.space}, task {task})")
+
+    def params_m(self, arch: Any, task: str) -> float:
+        """Millions of parameters of the space's final network for ``task`` (else its default build)."""
+        mod = get_space(self.space)
+        final = self._final.get(task, {})
+        build = final.get("builder", mod.build)
+        with torch.device("meta"):
+            return count_params_k(build(arch, **final.get("net", {}))) / 1e3
+
+
+__all__ = ["CsvBenchmark"]
