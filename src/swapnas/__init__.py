@@ -3,28 +3,42 @@
 Public API::
 
     import swapnas
-    psi = swapnas.swap_score(model, inputs)                  # exact SWAP-Score
+    swapnas.score(model, x, proxies=("swap", "meco"))         # {proxy: value}, any nn.Module
+    swapnas.rank({"a": net_a, "b": net_b}, (x, y))            # rows, best first
+    psi = swapnas.swap_score(model, inputs)                   # exact SWAP-Score of the model as it is
     psi_reg = swapnas.regularise(psi, model, mu=..., sigma=...)  # size-regularised
 """
 
+from ._version import __version__
+from .api import UnsupportedModel, rank, score
+from .data import Batch, load_batch
 from .patterns import (
     EXTENDED_ACTIVATIONS,
     ICLR_ACTIVATIONS,
     NoActivationError,
+    SaturationWarning,
     count_params_k,
     regularise,
     size_prior,
     swap_score,
 )
-
-__version__ = "0.1.0"
+from .scoring import gaussian_init
+from .stats import correlate
 
 __all__ = [
     "EXTENDED_ACTIVATIONS",
     "ICLR_ACTIVATIONS",
+    "Batch",
     "NoActivationError",
+    "SaturationWarning",
+    "UnsupportedModel",
+    "correlate",
     "count_params_k",
+    "gaussian_init",
+    "load_batch",
+    "rank",
     "regularise",
+    "score",
     "size_prior",
     "swap_score",
     "__version__",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import logging
 import time
@@ -14,9 +15,10 @@ import torch
 from .benchmarks import Benchmark
 from .data import Batch
 from .executors import Executor
+from .patterns import SATURATION
 from .proxies import Proxy, resolve
-from .report import scatter_plot
-from .results import CorrelateRun, ProxyResult
+from .report import correlation_report, scatter_plot
+from .results import CorrelateRun, ProxyResult, provenance
 from .scoring import Protocol
 from .session import check_task, pick_archs, score_archs
 from .stats import correlate
@@ -40,6 +42,11 @@ def set_level_records(proxy: Proxy, records: dict[str, list[Record]]) -> list[Re
             errors = "; ".join(f"{n}: {rs[i].error}" for n, rs in zip(proxy.parts, parts) if not rs[i].ok)
             out.append(Record("failed", None, None, [], seconds, None, f"part failed: {errors}"))
     return out
+
+
+def _saturated(proxy: Proxy, values: np.ndarray, samples: int) -> int:
+    """How many SWAP-Scores sit at >= ``SATURATION`` of their 2**S ceiling (0 for other proxies)."""
+    return int((values >= SATURATION * 2.0**samples).sum()) if proxy.name == "swap" else 0
 
 
 def run_correlation(
@@ -80,7 +87,7 @@ def run_correlation(
         results.append(ProxyResult(
             p.name, p.key, bench.name, task, c.n, int((~ok).sum()), c.spearman, c.kendall, c.spearman_ci,
             c.top10_spearman, c.spearman_given_params, float(np.mean(secs)) if secs else float("nan"),
-            p.higher_is_better, errors[:5],
+            p.higher_is_better, errors[:5], _saturated(p, vals[ok], protocol.batch_size),
         ))
         scores[p.name] = [float(v) if np.isfinite(v) else None for v in vals]
     return CorrelateRun(protocol.describe(), bench.truth_text(task), batch.note, results, scores,
@@ -88,9 +95,11 @@ def run_correlation(
 
 
 def write_outputs(run: CorrelateRun, out: Path) -> list[Path]:
-    """``results.json`` and one scatter plot per proxy under ``out``."""
+    """``results.json`` (with provenance), ``results.csv`` (one row per arch: accuracy and every
+    proxy's score), ``report.md`` (protocol, table, plots) and one scatter plot per proxy under ``out``."""
     out.mkdir(parents=True, exist_ok=True)
     doc = {
+        "provenance": provenance(),
         "protocol": run.protocol,
         "ground_truth": run.ground_truth,
         "batch_note": run.batch_note,
@@ -102,9 +111,16 @@ def write_outputs(run: CorrelateRun, out: Path) -> list[Path]:
     }
     path = out / "results.json"
     path.write_text(json.dumps(doc, indent=1))
-    written = [path]
-    for r in run.results:
-        written.append(scatter_plot(run.scores[r.proxy], run.accuracy, r, run.ground_truth, out))
-    return written
+    table = out / "results.csv"
+    with table.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["arch", "accuracy", *run.scores])
+        for i, arch in enumerate(run.archs):
+            writer.writerow([arch, run.accuracy[i], *("" if v[i] is None else v[i] for v in run.scores.values())])
+    plots = [scatter_plot(run.scores[r.proxy], run.accuracy, r, run.ground_truth, out) for r in run.results]
+    report = out / "report.md"
+    report.write_text(correlation_report(run, doc["provenance"], [p.name for p in plots]))
+    return [path, table, report, *plots]
+
 
 

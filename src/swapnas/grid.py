@@ -22,7 +22,7 @@ from .benchmarks import BENCHMARKS, benchmark_class, get_benchmark
 from .correlate import run_correlation
 from .executors import Executor
 from .proxies import get_proxy, resolve
-from .results import CorrelateRun
+from .results import CorrelateRun, provenance
 from .session import check_task, configure, pick_archs, score_archs, shard_of
 from .store import ScoreStore
 
@@ -193,10 +193,18 @@ def heatmap(cols: list[GridColumn], path: Path) -> Path:
 
 
 def write_grid(cols: list[GridColumn], out: Path, command: str = "") -> list[Path]:
-    """``grid.json``, ``grid.md`` and ``grid.png`` under ``out``."""
+    """``grid.json`` (``{"provenance", "columns"}``), ``grid.md``, ``grid.png`` and ``report.md``
+    (provenance, the table, the heat map) under ``out``."""
     out.mkdir(parents=True, exist_ok=True)
+    prov = provenance()
     js = out / "grid.json"
-    js.write_text(json.dumps([asdict(c) for c in cols], indent=1))
+    js.write_text(json.dumps({"provenance": prov, "columns": [asdict(c) for c in cols]}, indent=1))
     md = out / "grid.md"
-    md.write_text(markdown(cols, command))
-    return [js, md, heatmap(cols, out / "grid.png")]
+    table = markdown(cols, command)
+    md.write_text(table)
+    png = heatmap(cols, out / "grid.png")
+    report = out / "report.md"
+    report.write_text(f"# Training-free metrics × benchmark tasks\n\nMade by `{prov['command']}` (swapnas "
+                      f"{prov['swapnas']}, torch {prov['torch']}, {prov['created_utc']}).\n\n![grid](grid.png)\n\n"
+                      f"{table}\n\nData: [grid.json](grid.json).\n")
+    return [js, md, png, report]

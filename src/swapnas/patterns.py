@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import warnings
 import weakref
 from collections.abc import Callable, Collection, Iterator, Sequence
 
@@ -26,6 +27,8 @@ __all__ = [
     "ICLR_ACTIVATIONS",
     "EXTENDED_ACTIVATIONS",
     "NoActivationError",
+    "SATURATION",
+    "SaturationWarning",
     "swap_score",
     "pack_patterns",
     "count_params_k",
@@ -42,11 +45,24 @@ EXTENDED_ACTIVATIONS: tuple[type[nn.Module], ...] = (
     nn.LeakyReLU,
     nn.GELU,
     nn.SiLU,
+    nn.Hardswish,
+    nn.ELU,
+    nn.SELU,
+    nn.CELU,
+    nn.Mish,
 )
+_KNOWN_ACTIVATIONS = {"ReLU", "ReLU6", "LeakyReLU", "GELU", "SiLU", "Hardswish", "ELU", "SELU", "CELU", "Mish",
+                      "Tanh", "Sigmoid", "Softplus", "PReLU", "RReLU", "Hardtanh", "Hardsigmoid"}
+#: Ψ at or above this share of its ceiling min(2**S, hooked neurons) is saturated (see swap_score)
+SATURATION = 0.95
 
 
 class NoActivationError(RuntimeError):
     """Raised when no hooked activation fired during the forward pass."""
+
+
+class SaturationWarning(UserWarning):
+    """Ψ is at its ceiling: the score no longer tells networks apart (see :func:`swap_score`)."""
 
 
 _WORD_DTYPES = {1: torch.uint8, 2: torch.int16, 4: torch.int32}
@@ -98,9 +114,11 @@ class _DistinctPatterns:
         self.weights: torch.Tensor | None = None
         self.buffer: torch.Tensor | None = None
         self.rows: list[torch.Tensor] = []
+        self.neurons = 0
 
     def add(self, output: torch.Tensor) -> None:
         s = output.shape[0]
+        self.neurons += output[0].numel()
         if self.s is None:
             self.s = s
             if s <= TABLE_MAX_SAMPLES:
@@ -249,6 +267,12 @@ def swap_score(
     Raises:
         NoActivationError: no hooked activation fired.
 
+    Ceiling: Ψ ≤ min(2**S, N) for N hooked neurons. At or above ``SATURATION`` (95 %) of it a
+    :class:`SaturationWarning` is issued: Ψ then ranks nothing (torchvision's resnet18 at 224 px
+    scores exactly 2**16 with S = 16). Use more samples (S = 32, 64: Ψ is exact for any S) or
+    a smaller scored network (fewer channels or cells, lower resolution), so that Ψ stays well
+    below 2**S; the paper's NB201 protocol (C = 16, one cell per stage, S = 16) does.
+
     Example:
         >>> net = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU())
         >>> swap_score(net, torch.randn(16, 3, 8, 8)) <= 8 * 6 * 6
@@ -263,13 +287,26 @@ def swap_score(
         model(inputs)
     count = patterns.count()
     if count is None:
-        names = ", ".join(k.__name__ for k in activations)
-        raise NoActivationError(
-            f"no hooked activation fired: the model called no {names} module with a "
-            f"{'/'.join(map(str, sorted(input_dims)))}-D input. Pass activations= "
-            "(e.g. swapnas.EXTENDED_ACTIVATIONS) or input_dims=(2, 3, 4) to hook others."
-        )
+        raise NoActivationError(_no_activation_message(model, activations, input_dims))
+    ceiling = min(2 ** inputs.shape[0], patterns.neurons)
+    if count >= SATURATION * ceiling:
+        warnings.warn(SaturationWarning(
+            f"SWAP-Score {count} is {count / ceiling:.0%} of its ceiling min(2**S, neurons) = {ceiling} "
+            f"(S = {inputs.shape[0]} samples, {patterns.neurons} hooked neurons): it cannot rank such "
+            "networks; use more samples or a smaller scored network"), stacklevel=2)
     return count
+
+
+def _no_activation_message(model: nn.Module, activations: Sequence[type[nn.Module]],
+                           input_dims: Collection[int]) -> str:
+    names = ", ".join(k.__name__ for k in activations)
+    present = sorted({type(m).__name__ for m in model.modules() if type(m).__name__ in _KNOWN_ACTIVATIONS})
+    found = (f"it has {', '.join(present)} module(s)" if present else
+             "it has no activation module at all (F.relu / torch.relu calls are functions, which cannot be "
+             "hooked: use nn.ReLU() modules)")
+    return (f"no hooked activation fired: the model called no {names} module with a "
+            f"{'/'.join(map(str, sorted(input_dims)))}-D input; {found}. Pass activations= (e.g. "
+            "swapnas.EXTENDED_ACTIVATIONS) or input_dims=(2, 3, 4) to hook others.")
 
 
 def count_params_k(model: nn.Module, exclude: str = "auxiliary") -> float:

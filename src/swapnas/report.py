@@ -10,7 +10,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch
 
-from .results import ProxyResult
+from .results import CorrelateRun, ProxyResult
 
 
 def _f(x: float, digits: int = 3) -> str:
@@ -34,8 +34,27 @@ def results_table(results: Sequence[ProxyResult], markdown: bool = False) -> str
 
 
 def failure_lines(results: Sequence) -> list[str]:
-    """One line per distinct failure message of each proxy (results need proxy, failures, errors)."""
-    return [f"FAILED {r.proxy} ({r.failures} archs): {e}" for r in results for e in r.errors]
+    """One line per distinct failure message of each proxy (results need proxy, failures, errors),
+    and a warning for a SWAP-Score at its ceiling on some archs (``saturated``)."""
+    lines = [f"FAILED {r.proxy} ({r.failures} archs): {e}" for r in results for e in r.errors]
+    return lines + [f"SATURATED {r.proxy}: {r.saturated} of {r.n} archs score >= 95% of the 2**S ceiling, where "
+                    "it cannot rank them; use a larger --batch-size or a smaller scored network (--net)"
+                    for r in results if getattr(r, "saturated", 0)]
+
+
+def correlation_report(run: CorrelateRun, prov: dict, plots: Sequence[str]) -> str:
+    """``report.md`` of a correlation run: what was run, the table, failures, the plots."""
+    lines = [f"# {run.results[0].space if run.results else ''} / {run.results[0].dataset if run.results else ''}: "
+             "training-free proxies against the ground truth", "",
+             f"Made by `{prov['command']}` (swapnas {prov['swapnas']}, torch {prov['torch']}, {prov['created_utc']}).",
+             "", "## Protocol", "", "```", protocol_text(run.protocol, run.ground_truth, run.batch_note), "```", "",
+             "## Rank correlation with the ground truth", "", results_table(run.results, markdown=True), ""]
+    problems = failure_lines(run.results)
+    if problems:
+        lines += ["## Failures and warnings", "", *(f"- {p}" for p in problems), ""]
+    lines += ["## Plots", "", *(f"![{name}]({name})" for name in plots), "",
+              "Data: [results.json](results.json) (everything above), [results.csv](results.csv) (one row per arch).", ""]
+    return "\n".join(lines)
 
 
 def protocol_text(protocol: dict, ground_truth: str, batch_note: str = "") -> str:

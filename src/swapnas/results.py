@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import platform
+import sys
+import time
 from dataclasses import dataclass, field
+
+import torch
+
+from ._version import __version__
 
 
 @dataclass
@@ -21,6 +28,8 @@ class ProxyResult:
     seconds_per_arch: float
     higher_is_better: bool
     errors: list[str] = field(default_factory=list)
+    #: archs whose SWAP-Score Ψ is at >= 95 % of its 2**S ceiling (``swap`` only; 0 otherwise)
+    saturated: int = 0
 
 
 @dataclass
@@ -34,3 +43,10 @@ class CorrelateRun:
     archs: list[str]
     wall_seconds: float
 
+
+
+def provenance() -> dict:
+    """Who made an output file: swapnas, torch and Python versions, the command line, the time (UTC)."""
+    return {"swapnas": __version__, "torch": torch.__version__, "python": platform.python_version(),
+            "command": " ".join(["swapnas" if sys.argv[0].endswith("swapnas") else sys.argv[0], *sys.argv[1:]]),
+            "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}

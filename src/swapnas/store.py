@@ -133,3 +133,17 @@ class ScoreStore:
 
     def count(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM scores").fetchone()[0])
+
+    #: the columns :meth:`rows` yields, in order
+    COLUMNS = ("space", "arch", "proxy", "protocol", "seed", "batch_size", "repeats", "net", "status", "value", "std",
+               "values_json", "seconds", "peak_mem_bytes", "error", "device", "created")
+
+    def rows(self) -> list[dict]:
+        """Every stored score (failures included) as a dict of :attr:`COLUMNS`, in a stable order."""
+        cur = self._db.execute(f"SELECT {', '.join(self.COLUMNS)} FROM scores ORDER BY space, proxy, protocol, "
+                               "seed, batch_size, repeats, net, arch")
+        return [dict(zip(self.COLUMNS, row)) for row in cur]
+
+    def protocols(self) -> dict[str, dict]:
+        """Fingerprint → the protocol's description, for every protocol in the store."""
+        return {fp: json.loads(d) for fp, d in self._db.execute("SELECT fingerprint, description FROM protocols")}

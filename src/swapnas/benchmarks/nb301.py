@@ -23,9 +23,9 @@ import numpy as np
 import torch
 
 from ..data import require_file, resolve_data_dir
+from ..patterns import count_params_k
 from ..spaces import darts_genotype as dg
 from ..spaces.darts_net import NETS, build
-from ..patterns import count_params_k
 
 
 class GenotypeTable:

@@ -8,10 +8,18 @@ import argparse
 import logging
 import sys
 
-from .. import __version__
+from .._version import __version__
+from .args import (
+    EXIT_ERROR,
+    EXIT_FAILED_ARCHS,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    global_parent,
+)
 from .parsers import (
     add_conformance,
     add_correlate,
+    add_export,
     add_grid,
     add_proxies,
     add_search,
@@ -20,11 +28,14 @@ from .parsers import (
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="swapnas", description="Training-free NAS with the SWAP-Score.")
+    parser = argparse.ArgumentParser(
+        prog="swapnas", description="Training-free NAS with the SWAP-Score.", parents=[global_parent(top=True)],
+        epilog=f"exit codes: {EXIT_OK} done; {EXIT_ERROR} bad input or missing data (the message says what to fix); "
+        f"{EXIT_FAILED_ARCHS} finished, but some archs failed (outputs written; --allow-failures: 0); "
+        f"{EXIT_INTERRUPTED} interrupted (rerun the same command to resume)")
     parser.add_argument("--version", action="version", version=f"swapnas {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (add_correlate, add_grid, add_search, add_train, add_conformance, add_proxies):
+    for add in (add_correlate, add_grid, add_search, add_train, add_conformance, add_proxies, add_export):
         add(sub)
     return parser
 
@@ -37,11 +48,11 @@ def main(argv: list[str] | None = None) -> int:
     except (FileNotFoundError, ValueError, KeyError) as exc:
         msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         print(f"swapnas: error: {msg}", file=sys.stderr)
-        return 2
+        return EXIT_ERROR
     except KeyboardInterrupt:
         print("swapnas: interrupted; every finished score is in the store, rerun the same command to resume",
               file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
 
 
 __all__ = ["build_parser", "main"]

@@ -103,15 +103,43 @@ def millions(text: str) -> float:
     return v
 
 
+class HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    """Shows each option's default (unless it is None/False or the help already says it) and keeps
+    the examples in the epilog as written."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if action.default in (None, False, argparse.SUPPRESS) or "default" in text or not action.option_strings:
+            return text
+        return super()._get_help_string(action)
+
+
+#: exit codes of every command (README "Exit codes")
+EXIT_OK, EXIT_ERROR, EXIT_FAILED_ARCHS, EXIT_INTERRUPTED = 0, 2, 3, 130
+
+
 def _parent() -> argparse.ArgumentParser:
     return argparse.ArgumentParser(add_help=False)
+
+
+def global_parent(top: bool = False) -> argparse.ArgumentParser:
+    """-v/--verbose, -q/--quiet, --json: accepted before and after the subcommand (the subcommand's
+    copies default to SUPPRESS so they never undo a flag given before it)."""
+    p = _parent()
+    default: dict = {} if top else {"default": argparse.SUPPRESS}
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging", **default)
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars and no table: only what was "
+                   "written, warnings and errors", **default)
+    p.add_argument("--json", action="store_true", help="print the result as one JSON document on stdout "
+                   "(nothing else there)", **default)
+    return p
 
 
 def device_parent() -> argparse.ArgumentParser:
     """--device and --no-progress: every command that computes."""
     p = _parent()
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 …")
-    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
     return p
 
 
@@ -128,6 +156,8 @@ def store_parent(retry: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--store", default=None, help="SQLite score store (default OUT/scores.sqlite)")
     if retry:
         p.add_argument("--retry-failed", action="store_true", help="re-score archs whose stored result is a failure")
+        p.add_argument("--allow-failures", action="store_true", help="exit 0 even when some archs failed "
+                       f"(default: exit {EXIT_FAILED_ARCHS} after writing the results)")
     return p
 
 
@@ -161,15 +191,16 @@ def scoring_parent() -> argparse.ArgumentParser:
     p = _parent()
     p.add_argument("--proxies", default="swap,swap_reg,params", help="comma-separated names, or 'all' (see `swapnas proxies`)")
     p.add_argument("--archs", type=archs, default=1000, help="number of archs sampled with --seed per task, or 'all'")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--batch-size", type=int, default=None, help="samples S per forward pass (default: the space's; nb201 16)")
-    p.add_argument("--repeats", type=int, default=None, help="re-initialisations averaged per arch (default: the space's; nb201 4)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the arch sample, the input batch and the inits")
+    p.add_argument("--batch-size", type=positive_int, default=None, help="samples S per forward pass (default: the space's; nb201 16)")
+    p.add_argument("--repeats", type=positive_int, default=None, help="re-initialisations averaged per arch (default: the space's; nb201 4)")
     p.add_argument("--net", type=net_options, default={}, metavar="K=V,…",
                    help="override options of the scored network, e.g. C=32,N=2 (nb201), C=3,layers=1,stem=false (darts)")
     p.add_argument("--init", default=None, choices=["gaussian", "default"], help="gaussian: N(0,1) weights (the paper's); default: PyTorch's init (default: the space's protocol; gaussian unless the run scores `best`)")
     p.add_argument("--mu", type=float, default=None, help="swap_reg size-prior centre, thousands of params of the scored net (default: the space's rule)")
     p.add_argument("--sigma", type=float, default=None, help="swap_reg size-prior width, thousands^2, unsquared (default: the space's rule)")
-    p.add_argument("--inputs", default="real", choices=["real", "synthetic"])
+    p.add_argument("--inputs", default="real", choices=["real", "synthetic"],
+                   help="real: images of the dataset from the bundle (or --image-root); synthetic: N(0, 1) noise")
     p.add_argument("--fill", default="augment", choices=["augment", "error"], help="when the dataset has fewer real images than the batch")
     p.add_argument("--image-root", default=None, help="torchvision-format dataset folder for the input images")
     p.add_argument("--shard", type=shard, default=None, metavar="I/K",

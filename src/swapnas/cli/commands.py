@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import fnmatch
+import json
 import os
 import sys
 from dataclasses import fields
@@ -18,6 +19,7 @@ from ..conformance import conformance_table, header_text, run_conformance
 from ..conformance import write_outputs as write_conformance
 from ..correlate import run_correlation, write_outputs
 from ..executors import Executor, make_executor, usable_cores
+from ..export import export
 from ..grid import run_grid, select_columns, write_grid
 from ..proxies import ALIASES, get_proxy, list_proxies
 from ..report import failure_lines, protocol_text, results_table
@@ -33,6 +35,7 @@ from ..session import (
 from ..spaces import SPACES, get_space
 from ..store import ScoreStore
 from ..train import TrainConfig, run_train
+from .args import EXIT_FAILED_ARCHS, EXIT_OK
 
 
 def default_workers(device: torch.device) -> int:
@@ -85,6 +88,29 @@ def _net_overrides(args: argparse.Namespace) -> dict:
     return net
 
 
+def _progress(args: argparse.Namespace) -> bool:
+    return not (args.no_progress or getattr(args, "quiet", False) or getattr(args, "json", False))
+
+
+def _report(args: argparse.Namespace, text: str, written: list[Path], doc: Path | None = None) -> None:
+    """``text`` and the files written; with --quiet only the files; with --json only ``doc``'s JSON."""
+    if getattr(args, "json", False):
+        print(doc.read_text() if doc is not None else json.dumps({"written": [str(w) for w in written]}))
+        return
+    if not getattr(args, "quiet", False) and text:
+        print(text)
+    print("wrote " + ", ".join(str(w) for w in written))
+
+
+def _exit_for(args: argparse.Namespace, failures: int) -> int:
+    """0, or EXIT_FAILED_ARCHS when some archs failed and --allow-failures is not given."""
+    if failures and not getattr(args, "allow_failures", False):
+        print(f"swapnas: {failures} arch score(s) failed (the FAILED lines and the outputs say which); exit "
+              f"{EXIT_FAILED_ARCHS} (--allow-failures: exit 0)", file=sys.stderr)
+        return EXIT_FAILED_ARCHS
+    return EXIT_OK
+
+
 def _store(args: argparse.Namespace, out: Path) -> ScoreStore:
     return ScoreStore(args.store or out / "scores.sqlite")
 
@@ -118,28 +144,24 @@ def correlate(args: argparse.Namespace) -> int:
         if args.shard is not None:
             archs = shard_of(pick_archs(bench.archs_for(task), args.archs, args.seed), args.shard)
             recs = score_archs(archs, bench.space, proxies, protocol, batch, store, device, args.retry_failed,
-                               not args.no_progress, f"shard {args.shard[0]}/{args.shard[1]}", executor)
+                               _progress(args), f"shard {args.shard[0]}/{args.shard[1]}", executor)
             failed = sum(not r.ok for rs in recs.values() for r in rs)
             print(f"scored shard {args.shard[0]}/{args.shard[1]}: {len(archs)} archs, {failed} failed scores, "
                   f"in {store.path}; rerun without --shard for the table")
-            return 0
+            return _exit_for(args, failed)
         run = run_correlation(
             bench=bench, task=task, proxies=proxies, n_archs=args.archs, protocol=protocol, batch=batch,
-            store=store, device=device, retry_failed=args.retry_failed, progress=not args.no_progress,
+            store=store, device=device, retry_failed=args.retry_failed, progress=_progress(args),
             executor=executor,
         )
-    write_outputs(run, out)
-    print(protocol_text(run.protocol, run.ground_truth, run.batch_note))
-    for p in proxies:
-        if p.options:
-            print(f"{p.name}: {p.key}")
+    written = write_outputs(run, out)
     where = f"device {device}" + (" on Ray workers" if args.executor == "ray" else "")
-    print(f"{where} | wall {run.wall_seconds:.1f} s (stored scores are reused)\n")
-    print(results_table(run.results))
-    for line in failure_lines(run.results):
-        print(line)
-    print(f"\nwrote {out / 'results.json'} and scatter_*.png")
-    return 0
+    text = "\n".join([protocol_text(run.protocol, run.ground_truth, run.batch_note),
+                      *(f"{p.name}: {p.key}" for p in proxies if p.options),
+                      f"{where} | wall {run.wall_seconds:.1f} s (stored scores are reused)\n",
+                      results_table(run.results), *failure_lines(run.results), ""])
+    _report(args, text, written[:3], out / "results.json")
+    return _exit_for(args, sum(r.failures for r in run.results))
 
 
 def grid(args: argparse.Namespace) -> int:
@@ -149,30 +171,29 @@ def grid(args: argparse.Namespace) -> int:
     with executor, _store(args, out) as store:
         cols = run_grid(columns, proxies=args.proxies, n_archs=args.archs, n_archs_per=args.archs_per, seed=args.seed,
                         repeats=args.repeats, store=store, device=device, data_dir=args.data_dir, shard=args.shard,
-                        retry_failed=args.retry_failed, progress=not args.no_progress, executor=executor)
+                        retry_failed=args.retry_failed, progress=_progress(args), executor=executor)
     if args.shard is not None:
         print(f"scored shard {args.shard[0]}/{args.shard[1]} of {len(columns)} columns into "
               f"{args.store or out / 'scores.sqlite'}; rerun without --shard for the grid")
-        return 0
+        return EXIT_OK
     command = "swapnas " + " ".join(sys.argv[1:]) if sys.argv and sys.argv[0].endswith("swapnas") else ""
     paths = write_grid(cols, out, command)
-    print((out / "grid.md").read_text())
-    print("wrote " + ", ".join(str(p) for p in paths))
-    return 0
+    _report(args, (out / "grid.md").read_text(), paths, out / "grid.json")
+    return _exit_for(args, sum(r["failures"] for c in cols for r in c.results))
 
 
-def _print_search(result: SearchResult, paths: list[Path]) -> None:
-    print(f"best {result.space} arch (fitness {result.fitness:.6g}, {result.evaluations} evaluations, "
-          f"{result.cycles} cycles, {result.wall_seconds:.1f} s):\n{result.best}")
+def _search_text(result: SearchResult) -> str:
     prior = "none" if result.mu is None else f"mu={result.mu:.4g} sigma={result.sigma:.4g}"
-    print(f"fitness {result.fitness_proxy} | final network: {result.params_m:.3f} M params, "
-          f"{result.macs_m:.1f} M multiply-adds | size prior {prior}")
+    lines = [f"best {result.space} arch (fitness {result.fitness:.6g}, {result.evaluations} evaluations, "
+             f"{result.cycles} cycles, {result.wall_seconds:.1f} s):\n{result.best}",
+             f"fitness {result.fitness_proxy} | final network: {result.params_m:.3f} M params, "
+             f"{result.macs_m:.1f} M multiply-adds | size prior {prior}"]
     if result.extra:
         e = result.extra
-        print(f"NB201 {result.dataset}: valid {e['valid_accuracy']:.2f} (rank {e['valid_rank']}), test "
-              f"{e['test_accuracy']:.2f} (rank {e['test_rank']}, optimum {e['test_optimum']:.2f}, regret "
-              f"{e['test_regret']:.2f})")
-    print("wrote " + ", ".join(str(p) for p in paths))
+        lines.append(f"NB201 {result.dataset}: valid {e['valid_accuracy']:.2f} (rank {e['valid_rank']}), test "
+                     f"{e['test_accuracy']:.2f} (rank {e['test_rank']}, optimum {e['test_optimum']:.2f}, regret "
+                     f"{e['test_regret']:.2f})")
+    return "\n".join(lines)
 
 
 def search(args: argparse.Namespace) -> int:
@@ -185,13 +206,13 @@ def search(args: argparse.Namespace) -> int:
             score_seed=args.score_seed, mu=args.mu, sigma=args.sigma, target_params=args.target_params,
             tolerance=args.tolerance, prior=tuple(args.prior) if args.prior else None, max_params=args.max_params,
             max_macs=args.max_macs, max_evals=args.max_evals, max_seconds=args.max_seconds, net=args.net,
-            batch_size=args.batch_size, repeats=args.repeats, data_dir=args.data_dir, progress=not args.no_progress,
+            batch_size=args.batch_size, repeats=args.repeats, data_dir=args.data_dir, progress=_progress(args),
             fitness=args.fitness, refine=args.refine, refine_repeats=args.refine_repeats, executor=executor,
         )
     if args.space == "nb201":
         result.extra = nb201_extras(result, args.data_dir)
-    _print_search(result, write_result(result, out))
-    return 0
+    _report(args, _search_text(result), write_result(result, out), out / "result.json")
+    return EXIT_OK
 
 
 def conformance(args: argparse.Namespace) -> int:
@@ -201,15 +222,12 @@ def conformance(args: argparse.Namespace) -> int:
         run = run_conformance(
             space=args.space, dataset=args.dataset, proxies=args.proxies, n_archs=args.archs, store=store,
             device=resolve_device(args.device), data_dir=args.data_dir, seed=args.seed,
-            retry_failed=args.retry_failed, progress=not args.no_progress,
+            retry_failed=args.retry_failed, progress=_progress(args),
         )
     paths = write_conformance(run, out)
-    print(header_text(run) + "\n")
-    print(conformance_table(run.results))
-    for line in failure_lines(run.results):
-        print(line)
-    print(f"\nwrote {paths[0]} and {paths[1]}")
-    return 0
+    text = "\n".join([header_text(run) + "\n", conformance_table(run.results), *failure_lines(run.results), ""])
+    _report(args, text, paths, paths[0])
+    return _exit_for(args, sum(r.failures for r in run.results))
 
 
 def proxies(args: argparse.Namespace) -> int:
@@ -256,3 +274,9 @@ def train(args: argparse.Namespace) -> int:
           f"device {result['device']}")
     print(f"wrote {out / 'result.json'}, {out / 'history.json'}, {out / 'checkpoint.pt'}")
     return 0
+
+
+def export_store(args: argparse.Namespace) -> int:
+    path = export(args.store, args.out, args.format, args.protocol)
+    _report(args, "", [path], path if args.format == "naslib-zc" else None)
+    return EXIT_OK

@@ -6,18 +6,22 @@ import argparse
 from dataclasses import fields
 
 from ..benchmarks import BENCHMARKS
+from ..export import FORMATS
 from ..search import EAConfig
 from ..spaces import SPACES, searchable_spaces
 from ..train import RECIPES, SCHEDULES, TrainConfig
 from . import commands
 from .args import (
+    HelpFormatter,
     archs,
     archs_per,
     data_parent,
     device_parent,
     executor_parent,
+    global_parent,
     millions,
     net_options,
+    non_negative_int,
     positive_int,
     scoring_parent,
     shard,
@@ -29,10 +33,11 @@ Sub = argparse._SubParsersAction
 
 def add_correlate(sub: Sub) -> None:
     p = sub.add_parser(
-        "correlate", parents=[scoring_parent(), device_parent(), data_parent(), store_parent(), executor_parent()],
+        "correlate", formatter_class=HelpFormatter, epilog="example:\n  swapnas correlate --space nb201 --dataset cifar100 --proxies swap,swap_reg,params --archs 1000 --out runs/c100\n  swapnas correlate --space darts --truth my_archs.csv --proxies best --archs all --out runs/mine",
+        parents=[global_parent(), scoring_parent(), device_parent(), data_parent(), store_parent(), executor_parent()],
         help="score sampled archs with proxies and correlate with the benchmark's ground truth",
         description="Score archs of a benchmark with training-free proxies and report rank correlations "
-        "with the ground truth (Spearman, Kendall, bootstrap CI, top-10%%). Resumes from --store.",
+        "with the ground truth (Spearman, Kendall, bootstrap CI, top-10%). Resumes from --store.",
     )
     p.add_argument("--space", default="nb201", choices=list(dict.fromkeys([*BENCHMARKS, *SPACES])),
                    help="benchmark (nb301 / darts_swap = the DARTS space with NAS-Bench-301 / the SWAP authors' ground "
@@ -47,8 +52,8 @@ def add_correlate(sub: Sub) -> None:
     p.add_argument("--dataset", default=None, help="dataset or task (default: the benchmark's first; nb201: cifar10, "
                    "cifar100, imagenet16-120; transnas_*: class_object, class_scene, room_layout, jigsaw, autoencoder, "
                    "normal, segmentsemantic)")
-    p.add_argument("--channels", type=int, default=None, help="shortcut for --net C=…")
-    p.add_argument("--cells", type=int, default=None, help="nb201 only: shortcut for --net N=… (cells per stage; the benchmark trains N=5)")
+    p.add_argument("--channels", type=positive_int, default=None, help="shortcut for --net C=…")
+    p.add_argument("--cells", type=positive_int, default=None, help="nb201 only: shortcut for --net N=… (cells per stage; the benchmark trains N=5)")
     p.add_argument("--metric", default="valid", choices=["valid", "test"], help="ground-truth split (nb201 only; default valid)")
     p.add_argument("--epochs", type=int, default=200, choices=[200, 12], help="ground-truth training schedule (nb201 only)")
     p.add_argument("--out", required=True, help="output folder for results.json and plots")
@@ -57,7 +62,8 @@ def add_correlate(sub: Sub) -> None:
 
 def add_grid(sub: Sub) -> None:
     p = sub.add_parser(
-        "grid", parents=[device_parent(), data_parent(), store_parent(), executor_parent()],
+        "grid", formatter_class=HelpFormatter, epilog="example:\n  swapnas grid --benchmarks nb201 --proxies swap,params,nwot --archs 200 --out runs/grid",
+        parents=[global_parent(), device_parent(), data_parent(), store_parent(), executor_parent()],
         help="every metric on every benchmark task (the paper's Fig. 4): grid.md, grid.json, grid.png",
         description="Score sampled archs of every benchmark task with every metric under each space's default "
         "protocol and write the Spearman-rho grid (markdown, JSON, heat map). Resumes from --store; "
@@ -69,8 +75,8 @@ def add_grid(sub: Sub) -> None:
     p.add_argument("--archs", type=archs, default=1000, help="archs sampled with --seed per column, or 'all'")
     p.add_argument("--archs-per", type=archs_per, default={}, metavar="BENCH=N,…",
                    help="per-benchmark override of --archs, e.g. nb201=1000,transnas_macro=100")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--repeats", type=int, default=1, help="re-initialisations per arch for every metric (default 1)")
+    p.add_argument("--seed", type=int, default=0, help="seed of each column's arch sample, batch and inits")
+    p.add_argument("--repeats", type=positive_int, default=1, help="re-initialisations per arch for every metric (default 1)")
     p.add_argument("--shard", type=shard, default=None, metavar="I/K", help="score only shard I of K of every column")
     p.add_argument("--out", required=True, help="output folder for grid.md, grid.json and grid.png")
     p.set_defaults(func=commands.grid)
@@ -78,12 +84,12 @@ def add_grid(sub: Sub) -> None:
 
 def _add_search_budget(p: argparse.ArgumentParser) -> None:
     d = EAConfig()
-    p.add_argument("--population", type=int, default=d.population, help=f"P (default {d.population})")
-    p.add_argument("--sample", type=int, default=d.sample, help=f"K, tournament size (default {d.sample})")
-    p.add_argument("--mutations", type=int, default=d.mutations, help=f"M, children per cycle (default {d.mutations})")
-    p.add_argument("--cycles", type=int, default=d.cycles, help=f"(default {d.cycles})")
+    p.add_argument("--population", type=positive_int, default=d.population, help=f"P (default {d.population})")
+    p.add_argument("--sample", type=positive_int, default=d.sample, help=f"K, tournament size (default {d.sample})")
+    p.add_argument("--mutations", type=positive_int, default=d.mutations, help=f"M, children per cycle (default {d.mutations})")
+    p.add_argument("--cycles", type=non_negative_int, default=d.cycles, help=f"(default {d.cycles})")
     p.add_argument("--crossover", type=float, default=d.crossover, help=f"crossover probability (default {d.crossover})")
-    p.add_argument("--max-evals", type=int, default=None, help="stop after this many evaluations")
+    p.add_argument("--max-evals", type=positive_int, default=None, help="stop after this many evaluations")
     p.add_argument("--max-seconds", type=float, default=None, help="stop after this many seconds (this process)")
 
 
@@ -103,14 +109,16 @@ def _add_search_size(p: argparse.ArgumentParser) -> None:
 
 def add_search(sub: Sub) -> None:
     p = sub.add_parser(
-        "search", parents=[device_parent(), data_parent(), store_parent(retry=False), executor_parent()],
+        "search", formatter_class=HelpFormatter, epilog="example:\n  swapnas search --space nb201 --dataset cifar10 --seed 0 --out runs/search\n  swapnas search --space darts --dataset cifar10 --target-params 4.0M --out runs/darts",
+        parents=[global_parent(), device_parent(), data_parent(), store_parent(retry=False), executor_parent()],
         help="SWAP-NAS: evolutionary search with a training-free fitness (default: best; resumable)",
         description="Evolutionary search (random scored population; each cycle: sample K, best parent or crossover "
         "of the best two, up to M mutations, add the best child, remove the worst) with a training-free fitness "
         "of the space's proxy network (--fitness: best by default, swap_reg for the paper's SWAP-NAS). Scores go "
         "to --store; the state to OUT/state.json after every cycle: rerun the same command to resume.",
     )
-    p.add_argument("--space", default="nb201", choices=searchable_spaces())
+    p.add_argument("--space", default="nb201", choices=searchable_spaces(),
+                   help="search space (every registered space with crossover, cell drawing and final networks)")
     p.add_argument("--dataset", default="cifar10", help="nb201: cifar10, cifar100, imagenet16-120; darts: cifar10, imagenet")
     p.add_argument("--fitness", default="best", help="any per-arch proxy (`swapnas proxies`); best (default) = the "
                    "recommended fitness under the space's fitness protocol; swap_reg = the paper's SWAP-NAS")
@@ -119,29 +127,31 @@ def add_search(sub: Sub) -> None:
                    "searches with different --seed share the store")
     _add_search_budget(p)
     _add_search_size(p)
-    p.add_argument("--refine", type=int, default=None, metavar="K",
+    p.add_argument("--refine", type=non_negative_int, default=None, metavar="K",
                    help="second stage: re-score the K fittest archs with --refine-repeats inits, return the best "
                    "(default for best: the space's, nb201 3; 0 = none)")
-    p.add_argument("--refine-repeats", type=int, default=None, metavar="R",
+    p.add_argument("--refine-repeats", type=positive_int, default=None, metavar="R",
                    help="repeats of the second stage (default for best: the space's, nb201 4)")
     p.add_argument("--net", type=net_options, default={}, metavar="K=V,…", help="override the scored proxy network")
-    p.add_argument("--batch-size", type=int, default=None, help="samples S (default: the space's)")
-    p.add_argument("--repeats", type=int, default=None, help="re-initialisations (default: the space's)")
+    p.add_argument("--batch-size", type=positive_int, default=None, help="samples S (default: the space's)")
+    p.add_argument("--repeats", type=positive_int, default=None, help="re-initialisations (default: the space's)")
     p.add_argument("--out", required=True, help="output folder: result.json, state.json, search_curve.png, cell.png")
     p.set_defaults(func=commands.search)
 
 
 def add_conformance(sub: Sub) -> None:
     p = sub.add_parser(
-        "conformance", parents=[device_parent(), data_parent(), store_parent()],
+        "conformance", formatter_class=HelpFormatter, epilog="example:\n  swapnas conformance --dataset cifar10 --proxies nwot,synflow --archs 100 --out runs/conf",
+        parents=[global_parent(), device_parent(), data_parent(), store_parent()],
         help="score NASLib's archs with our metrics and compare with NASLib's stored zero-cost scores",
         description="Score the archs of NASLib's stored zero-cost file with our implementation of every metric "
         "it stores, under NASLib's setup (full network, PyTorch default init, BatchNorm train mode, 64 real "
         "images, 1 repeat, seed 0), and report Spearman rho(ours, NASLib), rho(ours, acc) and rho(NASLib, acc) "
         "against NASLib's stored val_accuracy. Resumes from --store.",
     )
-    p.add_argument("--space", default="nb201", choices=["nb201"])
-    p.add_argument("--dataset", default="cifar10", choices=["cifar10", "cifar100", "imagenet16-120"])
+    p.add_argument("--space", default="nb201", choices=["nb201"], help="NASLib's stored scores exist for nb201")
+    p.add_argument("--dataset", default="cifar10", choices=["cifar10", "cifar100", "imagenet16-120"],
+                   help="the NB201 dataset of NASLib's file")
     p.add_argument("--proxies", default="all", help="comma-separated names, or 'all' (every metric NASLib stores)")
     p.add_argument("--archs", type=archs, default=None, help="number of NASLib's archs drawn with seed 0, or 'all' (default)")
     p.add_argument("--seed", type=int, default=0, help="init and batch seed (not the arch draw): compare two seeds "
@@ -151,7 +161,8 @@ def add_conformance(sub: Sub) -> None:
 
 
 def add_proxies(sub: Sub) -> None:
-    p = sub.add_parser("proxies", help="list the registered training-free metrics")
+    p = sub.add_parser("proxies", parents=[global_parent()], formatter_class=HelpFormatter,
+                       help="list the registered training-free metrics", epilog="example:\n  swapnas proxies 'swap*'")
     p.add_argument("pattern", nargs="?", default="*", help="glob over names")
     p.set_defaults(func=commands.proxies)
 
@@ -183,7 +194,8 @@ def _add_recipe_flags(p: argparse.ArgumentParser) -> None:
 
 def add_train(sub: Sub) -> None:
     p = sub.add_parser(
-        "train", parents=[device_parent()],
+        "train", formatter_class=HelpFormatter, epilog="example:\n  swapnas train --genotype runs/darts/result.json --dataset cifar10 --data-root ~/data --out runs/train\n  swapnas train --genotype runs/darts/result.json --synthetic 64 --epochs 1 --out /tmp/smoke",
+        parents=[global_parent(), device_parent()],
         help="train a DARTS genotype from scratch with the DARTS evaluation recipe (resumable)",
         description="Train a DARTS genotype from scratch with the DARTS evaluation recipe of --dataset "
         "(cifar10: 20 cells, 36 channels, 600 epochs, cosine lr 0.025, cutout, drop-path 0.2, auxiliary 0.4; "
@@ -204,8 +216,23 @@ def add_train(sub: Sub) -> None:
                    help="at most N training and N test batches per epoch (smoke runs)")
     p.add_argument("--eval-every", type=positive_int, default=1, metavar="E",
                    help="evaluate on the test split every E epochs (and after the last)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--workers", type=int, default=4, help="image-loading processes (imagenet folders only)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the init, the data order and the augmentation")
+    p.add_argument("--workers", type=non_negative_int, default=4, help="image-loading processes (imagenet folders only)")
     p.add_argument("--no-amp", action="store_true", help="no mixed precision on CUDA")
     p.add_argument("--out", required=True, help="output folder: checkpoint.pt, history.json, result.json")
     p.set_defaults(func=commands.train)
+
+
+def add_export(sub: Sub) -> None:
+    p = sub.add_parser(
+        "export", parents=[global_parent()], formatter_class=HelpFormatter,
+        help="write a score store as CSV or in NASLib's zero-cost JSON layout",
+        description="Export every score of a SQLite score store: csv (one row per stored score, failures "
+        "included) or naslib-zc (NASLib's zc_*.json nesting: space -> arch -> proxy -> score, time).",
+        epilog="example:\n  swapnas export runs/c100/scores.sqlite --format csv --out runs/c100/scores.csv")
+    p.add_argument("store", help="the SQLite score store (a run's OUT/scores.sqlite or its --store)")
+    p.add_argument("--format", default="csv", choices=list(FORMATS), help="output format")
+    p.add_argument("--protocol", default=None, help="naslib-zc: keep the scores of this protocol fingerprint "
+                   "(needed when one arch and proxy were scored under several)")
+    p.add_argument("--out", required=True, help="the file to write")
+    p.set_defaults(func=commands.export_store)

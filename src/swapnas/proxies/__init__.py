@@ -1,10 +1,35 @@
 """Training-free metrics. Each module registers its proxies on import."""
 
 from . import (  # noqa: F401  (registration side effects)
-    az_nas, epe_nas, fisher, flops, grad_norm, grasp, jacob_cov, l2_norm, meco, nwot, params, plain, snip, swap,
-    synflow, te_nas, vkdnw, zen, zico,
+    az_nas,
+    best,  # noqa: F401  (combinations of the proxies above; registers the alias ``best``)
+    epe_nas,
+    fisher,
+    flops,
+    grad_norm,
+    grasp,
+    jacob_cov,
+    l2_norm,
+    meco,
+    nwot,
+    params,
+    plain,
+    snip,
+    swap,
+    synflow,
+    te_nas,
+    vkdnw,
+    zen,
+    zico,
 )
-from . import best  # noqa: F401  (combinations of the proxies above; registers the alias ``best``)
-from .registry import ALIASES, Proxy, get_proxy, list_proxies, register, register_alias, resolve
+from .registry import (
+    ALIASES,
+    Proxy,
+    get_proxy,
+    list_proxies,
+    register,
+    register_alias,
+    resolve,
+)
 
 __all__ = ["ALIASES", "Proxy", "get_proxy", "list_proxies", "register", "register_alias", "resolve"]

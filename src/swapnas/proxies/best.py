@@ -16,6 +16,7 @@ from typing import Literal
 
 from torch import nn
 
+from . import az_nas, swap  # noqa: F401  (registers the bases combined here, whatever the import order)
 from .registry import get_proxy, register, register_alias
 
 Transform = Literal["log", "lin"]

@@ -3,7 +3,14 @@ scores and resumes it (:mod:`.driver`), and the final networks and size control 
 
 from __future__ import annotations
 
-from .driver import Fitness, SearchResult, evolve, nb201_extras, run_search, write_result
+from .driver import (
+           Fitness,
+           SearchResult,
+           evolve,
+           nb201_extras,
+           run_search,
+           write_result,
+)
 from .evolution import EAConfig, Evolution
 from .final import final_macs, final_net, final_size, target_prior
 

@@ -32,13 +32,14 @@ from tqdm import tqdm
 
 from ..benchmarks import get_benchmark
 from ..executors import Executor
+from ..patterns import count_params_k
 from ..proxies import Proxy, get_proxy
 from ..report import draw_cells, search_curve
+from ..results import provenance
 from ..scoring import Protocol
 from ..session import best_for, configure, protocol_defaults, score_archs, scoring_net
 from ..spaces import get_space
 from ..store import Record, ScoreStore
-from ..patterns import count_params_k
 from .evolution import EAConfig, Evolution
 from .final import final_macs, final_net, final_size, range_prior, target_prior
 
@@ -265,10 +266,30 @@ def nb201_extras(result: SearchResult, data_dir: str | None) -> dict:
 
 
 def write_result(result: SearchResult, out: Path) -> list[Path]:
-    """``result.json``, ``search_curve.png`` and ``cell.png`` under ``out``."""
+    """``result.json`` (with provenance), ``search_curve.png``, ``cell.png`` and ``report.md`` under ``out``."""
+    prov = provenance()
     path = out / "result.json"
-    path.write_text(json.dumps(asdict(result), indent=1))
+    path.write_text(json.dumps({"provenance": prov, **asdict(result)}, indent=1))
     mod = get_space(result.space)
-    return [path, search_curve(result.snapshots, result.history, out / "search_curve.png",
-                               f"{result.space}/{result.dataset} seed {result.seed}"),
-            draw_cells(mod.cell_edges(mod.parse(result.best)), out / "cell.png")]
+    curve = search_curve(result.snapshots, result.history, out / "search_curve.png",
+                         f"{result.space}/{result.dataset} seed {result.seed}")
+    cell = draw_cells(mod.cell_edges(mod.parse(result.best)), out / "cell.png")
+    report = out / "report.md"
+    report.write_text(search_report(result, prov))
+    return [path, curve, cell, report]
+
+
+def search_report(result: SearchResult, prov: dict) -> str:
+    """``report.md`` of a search: the returned arch, its size, its ground truth if known, the plots."""
+    lines = [f"# Search: {result.space} / {result.dataset}, seed {result.seed}", "",
+             f"Made by `{prov['command']}` (swapnas {prov['swapnas']}, torch {prov['torch']}, {prov['created_utc']}).",
+             "", "| returned arch | fitness | proxy | evaluations | cycles | params (M) | multiply-adds (M) | wall (s) |",
+             "|---|---|---|---|---|---|---|---|",
+             f"| `{result.best}` | {result.fitness:.6g} | {result.fitness_proxy} | {result.evaluations} | {result.cycles} "
+             f"| {result.params_m:.3f} | {result.macs_m:.1f} | {result.wall_seconds:.1f} |", ""]
+    if result.extra:
+        lines += ["| ground truth | " + " | ".join(result.extra) + " |", "|---" * (len(result.extra) + 1) + "|",
+                  "| " + result.dataset + " | " + " | ".join(f"{v:.4g}" for v in result.extra.values()) + " |", ""]
+    lines += ["![search curve](search_curve.png)", "", "![cell](cell.png)", "",
+              "Data: [result.json](result.json) (config, protocol, every evaluation).", ""]
+    return "\n".join(lines)

@@ -17,8 +17,8 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from ..spaces import get_space, searchable_spaces
 from ..patterns import count_params_k, prior_from_range
+from ..spaces import get_space, searchable_spaces
 
 
 def final_net(space: str, dataset: str) -> dict:
