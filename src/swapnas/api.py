@@ -1,0 +1,137 @@
+"""Score and rank any PyTorch model from Python: :func:`score` and :func:`rank`.
+
+``inputs`` may be a tensor (S samples), an ``(x, y)`` pair, a :class:`~swapnas.data.Batch` or
+a DataLoader / iterable of ``(x, y)`` batches (its first batch is used). Each proxy runs on a
+copy of the model (yours is never changed), initialised per repeat: ``init="gaussian"`` (the
+SWAP paper's N(0, 1) weights; repeat r draws from ``seed + r``) or ``init="none"`` (the
+weights as they are; one repeat). BatchNorm is in train mode (batch statistics), as in every
+protocol of this package. Proxies that need labels need ``y``; set-level proxies (which rank a
+whole set) are for :func:`rank`'s users to run through ``swapnas correlate`` instead.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import torch
+from torch import nn
+
+from .bundle import Batch
+from .proxies import Proxy, get_proxy, resolve
+from .scoring import gaussian_init, with_bases
+
+INIT_CHOICES = ("gaussian", "none")
+
+
+class UnsupportedModel(ValueError):
+    """A proxy that cannot score this kind of model: the message says why and what works instead."""
+
+
+def as_batch(inputs: Any, num_classes: int | None = None) -> tuple[Batch, bool]:
+    """``inputs`` as a :class:`Batch` and whether it holds real labels."""
+    if isinstance(inputs, Batch):
+        return inputs, True
+    if isinstance(inputs, torch.Tensor):
+        x, y = inputs, None
+    elif isinstance(inputs, (tuple, list)) and len(inputs) == 2 and isinstance(inputs[0], torch.Tensor):
+        x, y = inputs
+    elif isinstance(inputs, Iterable):
+        first = next(iter(inputs), None)
+        if first is None:
+            raise ValueError("inputs is an empty iterable/DataLoader: it yielded no batch")
+        return as_batch(tuple(first) if isinstance(first, (tuple, list)) else first, num_classes)
+    else:
+        raise TypeError(f"inputs must be a tensor, an (x, y) pair, a Batch or a DataLoader, not {type(inputs).__name__}")
+    if x.ndim < 2 or x.shape[0] < 1:
+        raise ValueError(f"inputs must hold S >= 1 samples along dim 0 (got shape {tuple(x.shape)})")
+    labels = y is not None
+    if y is None:
+        y = torch.zeros(x.shape[0], dtype=torch.long)
+    elif y.shape[0] != x.shape[0]:
+        raise ValueError(f"x and y disagree on the number of samples: {x.shape[0]} vs {y.shape[0]}")
+    classes = num_classes or (int(y.max()) + 1 if labels and not y.is_floating_point() else 1)
+    return Batch(x, y, classes, "user", "user", x.shape[0], "", "ce" if not y.is_floating_point() else "mse"), labels
+
+
+def _initialised(model: nn.Module, init: str, seed: int, repeat: int) -> nn.Module:
+    m = copy.deepcopy(model)
+    if init == "gaussian":
+        gaussian_init(m, torch.Generator().manual_seed(seed + repeat))
+    return m.train(True)
+
+
+def _run(p: Proxy, model: nn.Module, batch: Batch) -> float:
+    try:
+        return float(p.fn(model, batch, **p.options))
+    except UnsupportedModel:
+        raise
+    except Exception as exc:  # noqa: BLE001 - re-raised with the proxy's name and the model's kind
+        raise UnsupportedModel(f"{p.name} could not score {type(model).__name__}: {type(exc).__name__}: {exc}") from exc
+
+
+def score(model: nn.Module, inputs: Any, proxies: str | Sequence[str] = ("swap",), *, repeats: int = 1,
+          init: str = "gaussian", seed: int = 0, options: Mapping[str, Mapping[str, Any]] | None = None,
+          num_classes: int | None = None, device: str | torch.device | None = None) -> dict[str, float]:
+    """Every proxy's score of ``model`` on ``inputs`` (mean over ``repeats`` initialisations).
+
+    ``options``: per proxy, e.g. ``{"swap_reg": {"mu": 300.0, "sigma": 9e4}}``. ``device``:
+    where to score (default: where the model's parameters are). Raises
+    :class:`UnsupportedModel` (a ValueError) naming the proxy and why it cannot score this model.
+
+    Example:
+        >>> net = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.Flatten(), nn.LazyLinear(10))
+        >>> score(net, torch.randn(16, 3, 8, 8))["swap"] > 0
+        True
+    """
+    if init not in INIT_CHOICES:
+        raise ValueError(f"init must be one of {INIT_CHOICES} (got {init!r})")
+    if repeats < 1 or (init == "none" and repeats > 1):
+        raise ValueError(f"repeats must be >= 1, and 1 with init='none' (the same weights every time; got {repeats})")
+    wanted = resolve(proxies if isinstance(proxies, str) else ",".join(proxies))
+    wanted = [p.configure(**(options or {}).get(p.name, {})) for p in wanted]
+    set_level = [p.name for p in wanted if p.parts]
+    if set_level:
+        raise ValueError(f"{', '.join(set_level)} rank a whole set of archs (no per-model value): "
+                         "use `swapnas correlate` or score their parts")
+    batch, labels = as_batch(inputs, num_classes)
+    needs = [p.name for p in with_bases(wanted) if p.needs_labels and not labels]
+    if needs:
+        raise ValueError(f"{', '.join(needs)} need labels: pass inputs as an (x, y) pair or a DataLoader")
+    dev = torch.device(device) if device is not None else next(model.parameters(), torch.empty(0)).device
+    batch = batch.to(dev)
+    values: dict[str, list[float]] = {}
+    for p in with_bases(wanted):
+        if p.base is None:
+            values[p.name] = [_run(p, _initialised(model, init, seed, r).to(dev), batch) for r in range(repeats)]
+    for p in with_bases(wanted):
+        if p.base is not None:
+            per_repeat = zip(*(values[b] for b in p.base_names))
+            arg = (lambda vs: vs[0]) if isinstance(p.base, str) else tuple
+            values[p.name] = [float(p.fn(arg(vs), model, **p.options)) for vs in per_repeat]
+    return {p.name: sum(values[p.name]) / repeats for p in wanted}
+
+
+def rank(models: Mapping[str, nn.Module] | Iterable[nn.Module], inputs: Any,
+         proxies: str | Sequence[str] = ("swap",), **kwargs: Any) -> list[dict[str, Any]]:
+    """Score every model (:func:`score`'s keyword arguments apply) and rank them by the first proxy:
+    rows ``{"model", <proxy>: value, …, "rank"}``, best first (rank 1). A model a proxy cannot
+    score gets ``None`` and the reason under ``"error"``, and ranks last."""
+    named = dict(models) if isinstance(models, Mapping) else {f"model_{i}": m for i, m in enumerate(models)}
+    names = [p.name for p in resolve(proxies if isinstance(proxies, str) else ",".join(proxies))]
+    first = get_proxy(names[0])
+    rows = []
+    for name, model in named.items():
+        try:
+            rows.append({"model": name, **score(model, inputs, proxies, **kwargs)})
+        except UnsupportedModel as exc:
+            rows.append({"model": name, **dict.fromkeys(names), "error": str(exc)})
+    sign = 1.0 if first.higher_is_better else -1.0
+    rows.sort(key=lambda r: (r[names[0]] is None, -sign * (r[names[0]] or 0.0)))
+    for i, row in enumerate(rows, 1):
+        row["rank"] = i
+    return rows
+
+
+__all__ = ["INIT_CHOICES", "UnsupportedModel", "as_batch", "rank", "score"]
