@@ -5,7 +5,7 @@ from __future__ import annotations
 from torch import nn
 
 from ..data import Batch
-from ..patterns import regularise, swap_score
+from ..patterns import EXTENDED_ACTIVATIONS, regularise, swap_score
 from .registry import register
 
 
@@ -13,6 +13,15 @@ from .registry import register
 def swap(model: nn.Module, batch: Batch) -> float:
     """SWAP-Score Ψ: distinct sample-wise ReLU patterns (ICLR 2024)."""
     return float(swap_score(model, batch.inputs, restore_buffers=False))
+
+
+@register("swap_ext", version="1", keeps_model=True)
+def swap_ext(model: nn.Module, batch: Batch) -> float:
+    """SWAP-Score over every sign-preserving activation module (EXTENDED_ACTIVATIONS: GELU, SiLU,
+    Hardswish, … beside ReLU) with 2-, 3- or 4-D inputs (linear and token activations too): the
+    journal extension's SWAP, for Transformers and CNNs with other activations."""
+    return float(swap_score(model, batch.inputs, activations=EXTENDED_ACTIVATIONS, input_dims=(2, 3, 4),
+                            restore_buffers=False))
 
 
 @register("swap_reg", base="swap", version="1", mu=None, sigma=None)
