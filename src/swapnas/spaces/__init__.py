@@ -23,6 +23,7 @@ SPACES: dict[str, str] = {
     "darts": "swapnas.spaces.darts",
     "transnas_micro": "swapnas.spaces.transnas_micro",
     "transnas_macro": "swapnas.spaces.transnas_macro",
+    "flexibert": "swapnas.spaces.flexibert",
 }
 
 

@@ -1,0 +1,277 @@
+"""FlexiBERT space (Tuli et al., JAIR 2023): heterogeneous BERT-like encoders of 2 or 4 layers.
+
+An arch is a hidden size (128 or 256) and per layer an operation (``SA`` with ``SDP``/``WMA``,
+``LT`` with ``DFT``/``DCT``, ``DSC`` with kernel ``5``/``9``), a head count (2, 4, 8), a
+feed-forward width (512, 1024) and a number of stacked FF layers (1, 3). Canonical string::
+
+    h256|SA.WMA.h4.f1024x3|LT.DCT.h2.f512x3|DSC.5.h4.f512x1
+
+(hidden size, then one ``OP.PARAM.hHEADS.fWIDTHxCOUNT`` per layer, input to output).
+
+Two size readings (network option ``sizes``):
+
+- ``"authors"`` (default): every model is built with hidden 256 and FF width 1024, as in the SWAP
+  authors' scoring code (their ELECTRA builder ignores the record's ``hidden_size`` and
+  ``feed_forward_dimension``); the layer count, ops, heads and FF depth come from the arch. This is
+  the protocol behind their ρ = 0.71, and it was chosen on the dev half (docs/transformers.md).
+- ``"design"``: the record's own hidden size and per-layer FF widths (the networks that were trained).
+"""
+
+from __future__ import annotations
+
+import functools
+import random
+import re
+from dataclasses import dataclass, replace
+
+import torch
+from torch import nn
+
+from .. import patterns as _swap
+from .flexibert_net import EncoderLayer, Encoder
+
+NAME = "flexibert"
+HIDDEN: tuple[int, ...] = (128, 256)
+DEPTHS: tuple[int, ...] = (2, 4)
+#: operation type → its parameters
+OPERATIONS: dict[str, tuple[str, ...]] = {"SA": ("SDP", "WMA"), "LT": ("DFT", "DCT"), "DSC": ("5", "9")}
+HEADS: tuple[int, ...] = (2, 4, 8)
+FF_DIMS: tuple[int, ...] = (512, 1024)
+FF_COUNTS: tuple[int, ...] = (1, 3)
+SIZES = ("authors", "design")
+#: the SWAP authors' fixed sizes (``sizes="authors"``)
+AUTHORS_HIDDEN, AUTHORS_FF = 256, 1024
+
+_LAYER = re.compile(r"^([A-Z]+)\.([A-Z0-9]+)\.h(\d+)\.f(\d+)x(\d+)$")
+
+
+@dataclass(frozen=True, order=True)
+class Layer:
+    """One encoder layer: operation type and parameter, heads, FF width and FF depth."""
+
+    op: str
+    param: str
+    heads: int
+    ff: int
+    n_ff: int
+
+    def __post_init__(self) -> None:
+        if self.op not in OPERATIONS:
+            raise ValueError(f"unknown FlexiBERT operation type {self.op!r}; valid: {', '.join(OPERATIONS)}")
+        if self.param not in OPERATIONS[self.op]:
+            raise ValueError(f"unknown parameter {self.param!r} for operation {self.op}; "
+                             f"valid: {', '.join(OPERATIONS[self.op])}")
+        for what, value, valid in (("heads", self.heads, HEADS), ("feed-forward width", self.ff, FF_DIMS),
+                                   ("feed-forward layer count", self.n_ff, FF_COUNTS)):
+            if value not in valid:
+                raise ValueError(f"FlexiBERT {what} must be one of {valid} (got {value!r})")
+
+    def __str__(self) -> str:
+        return f"{self.op}.{self.param}.h{self.heads}.f{self.ff}x{self.n_ff}"
+
+
+@dataclass(frozen=True, order=True)
+class Arch:
+    """An immutable FlexiBERT arch: the hidden size and the layers, input to output."""
+
+    hidden: int
+    layers: tuple[Layer, ...]
+
+    def __post_init__(self) -> None:
+        if self.hidden not in HIDDEN:
+            raise ValueError(f"FlexiBERT hidden size must be one of {HIDDEN} (got {self.hidden!r})")
+        if len(self.layers) not in DEPTHS:
+            raise ValueError(f"a FlexiBERT arch has {' or '.join(map(str, DEPTHS))} layers, got {len(self.layers)}")
+        for layer in self.layers:
+            if self.hidden % layer.heads:
+                raise ValueError(f"{layer.heads} heads do not divide the hidden size {self.hidden} ({layer})")
+
+    def __str__(self) -> str:
+        return format_arch(self)
+
+    @property
+    def key(self) -> str:
+        """The canonical string: the store and cache key."""
+        return format_arch(self)
+
+
+def format_arch(arch: Arch) -> str:
+    """``h256|SA.WMA.h4.f1024x3|…``."""
+    return "|".join([f"h{arch.hidden}", *map(str, arch.layers)])
+
+
+def _int(text: str, what: str, whole: str) -> int:
+    if not text.isdigit():
+        raise ValueError(f"FlexiBERT {what} {text!r} in {whole!r} is not a positive integer")
+    return int(text)
+
+
+def parse(text: str) -> Arch:
+    """Parse the canonical string; errors quote the bad part."""
+    if not isinstance(text, str):
+        raise TypeError(f"a FlexiBERT arch string must be str, got {type(text).__name__}")
+    head, *parts = text.strip().split("|")
+    if not head.startswith("h"):
+        raise ValueError(f"FlexiBERT arch {text!r} must start with the hidden size, e.g. 'h256|SA.SDP.h4.f512x1|…'")
+    hidden = _int(head[1:], "hidden size", text)
+    layers = []
+    for part in parts:
+        m = _LAYER.match(part)
+        if not m:
+            raise ValueError(f"FlexiBERT layer {part!r} in {text!r} must look like 'OP.PARAM.hHEADS.fWIDTHxCOUNT' "
+                             "(e.g. 'SA.SDP.h4.f512x1')")
+        op, param, heads, ff, n_ff = m.groups()
+        layers.append(Layer(op, param, int(heads), int(ff), int(n_ff)))
+    return Arch(hidden, tuple(layers))
+
+
+def from_record(record: dict) -> Arch:
+    """The arch of a FlexiBERT-500 record (``hparams.model_hparam_overrides``: hidden size, nas_config)."""
+    over = record["hparams"]["model_hparam_overrides"] if "hparams" in record else record
+    layers = tuple(Layer(str(d["operation_type"]), str(d["operation_parameter"]), int(d["num_operation_heads"]),
+                         int(d["feed_forward_dimension"]), int(d["num_feed_forward"]))
+                   for d in over["nas_config"]["encoder_layers"])
+    return Arch(int(over["hidden_size"]), layers)
+
+
+def _sample_layer(rng: random.Random) -> Layer:
+    op = rng.choice(list(OPERATIONS))
+    return Layer(op, rng.choice(OPERATIONS[op]), rng.choice(HEADS), rng.choice(FF_DIMS), rng.choice(FF_COUNTS))
+
+
+def sample(rng: random.Random) -> Arch:
+    """A uniformly random arch: depth, hidden size and each layer's choices independently."""
+    depth, hidden = rng.choice(DEPTHS), rng.choice(HIDDEN)
+    return Arch(hidden, tuple(_sample_layer(rng) for _ in range(depth)))
+
+
+def _mutate_layer(layer: Layer, rng: random.Random) -> Layer:
+    """Change one choice of ``layer``: operation (with a parameter), parameter, heads, FF width or depth."""
+    field = rng.choice(("op", "param", "heads", "ff", "n_ff"))
+    if field == "op":
+        op = rng.choice([o for o in OPERATIONS if o != layer.op])
+        return replace(layer, op=op, param=rng.choice(OPERATIONS[op]))
+    if field == "param":
+        return replace(layer, param=next(p for p in OPERATIONS[layer.op] if p != layer.param))
+    valid = {"heads": HEADS, "ff": FF_DIMS, "n_ff": FF_COUNTS}[field]
+    return replace(layer, **{field: rng.choice([v for v in valid if v != getattr(layer, field)])})
+
+
+def mutate(arch: Arch, rng: random.Random) -> Arch:
+    """One change: a layer's choice (usually), the hidden size, or the depth (2 ↔ 4 layers)."""
+    u = rng.random()
+    if u < 0.1:
+        return replace(arch, hidden=next(h for h in HIDDEN if h != arch.hidden))
+    if u < 0.2:
+        if len(arch.layers) == 4:
+            return replace(arch, layers=arch.layers[:2])
+        return replace(arch, layers=arch.layers + tuple(_sample_layer(rng) for _ in range(2)))
+    i = rng.randrange(len(arch.layers))
+    layers = list(arch.layers)
+    layers[i] = _mutate_layer(layers[i], rng)
+    return replace(arch, layers=tuple(layers))
+
+
+def crossover(a: Arch, b: Arch, rng: random.Random) -> Arch:
+    """Depth and hidden size from either parent, each layer from the parent that has it (uniform)."""
+    depth = len(a.layers) if rng.random() < 0.5 else len(b.layers)
+    hidden = a.hidden if rng.random() < 0.5 else b.hidden
+    layers = []
+    for i in range(depth):
+        options = [p.layers[i] for p in (a, b) if i < len(p.layers)]
+        layers.append(rng.choice(options))
+    return Arch(hidden, tuple(layers))
+
+
+def iso_key(arch: Arch) -> str:
+    """The canonical string: layer order matters and no two distinct archs compute the same function."""
+    return format_arch(arch)
+
+
+def cell_edges(arch: Arch) -> dict[str, list[tuple[str, str, str]]]:
+    """For drawing: the encoder as a chain embeddings → layer 1 → … (edge label: the layer)."""
+    nodes = ["emb", *(str(i + 1) for i in range(len(arch.layers)))]
+    return {"encoder": [(nodes[i], nodes[i + 1], str(layer)) for i, layer in enumerate(arch.layers)]}
+
+
+# ----------------------------------------------------------------------------- network
+
+
+def layer_specs(arch: Arch, sizes: str = "authors") -> tuple[int, list[tuple[str, str, int, int, int]]]:
+    """The hidden size and the ``(op, param, heads, ff, n_ff)`` per layer under the size reading ``sizes``."""
+    if sizes not in SIZES:
+        raise ValueError(f"sizes must be one of {SIZES} (got {sizes!r})")
+    if sizes == "design":
+        return arch.hidden, [(la.op, la.param, la.heads, la.ff, la.n_ff) for la in arch.layers]
+    return AUTHORS_HIDDEN, [(la.op, la.param, la.heads, AUTHORS_FF, la.n_ff) for la in arch.layers]
+
+
+def build(arch: Arch | str, num_classes: int = 2, sizes: str = "authors", dropout: float = 0.0,
+          max_len: int = 512, init_std: float = 0.02, resolution: int = 128) -> Encoder:
+    """The encoder for ``arch`` under the size reading ``sizes`` (``authors`` or ``design``).
+
+    ``dropout`` (default 0: scores stay deterministic; the authors' ELECTRA had 0.1 in training mode),
+    ``max_len`` positions, Linear/Embedding weights ~ N(0, ``init_std``). ``resolution`` is the scored
+    batch's sequence length L (the input size, as for image spaces: ``load_batch`` reads it); the
+    network takes any length up to ``max_len``.
+
+    Example:
+        >>> net = build("h128|SA.SDP.h2.f512x1|LT.DFT.h4.f1024x3", sizes="design")
+        >>> net(torch.randint(0, 30522, (2, 16))).shape
+        torch.Size([2, 2])
+    """
+    if isinstance(arch, str):
+        arch = parse(arch)
+    if not 1 <= resolution <= max_len:
+        raise ValueError(f"resolution (sequence length) must be in 1..{max_len} (got {resolution})")
+    hidden, specs = layer_specs(arch, sizes)
+    return Encoder(hidden, specs, num_classes=num_classes, dropout=dropout, max_len=max_len, init_std=init_std)
+
+
+# ----------------------------------------------------------------------------- sizes and defaults
+
+
+@functools.lru_cache(maxsize=256)
+def _layer_params(spec: tuple[str, str, int, int, int], hidden: int) -> int:
+    with torch.device("meta"):
+        return sum(p.numel() for p in EncoderLayer(*spec[:2], hidden, *spec[2:]).parameters())
+
+
+@functools.lru_cache(maxsize=64)
+def _base_params(hidden: int, num_classes: int, max_len: int) -> int:
+    with torch.device("meta"):
+        return sum(p.numel() for p in Encoder(hidden, [], num_classes=num_classes, max_len=max_len).parameters())
+
+
+def count_params(arch: Arch | str, num_classes: int = 2, sizes: str = "authors", max_len: int = 512, **_: object) -> int:
+    """Parameters of ``build(arch, num_classes, sizes, max_len=max_len)``, from cached per-layer counts."""
+    if isinstance(arch, str):
+        arch = parse(arch)
+    hidden, specs = layer_specs(arch, sizes)
+    return _base_params(hidden, num_classes, max_len) + sum(_layer_params(tuple(s), hidden) for s in specs)
+
+
+def param_range_k(num_classes: int = 2, sizes: str = "authors", max_len: int = 512, **_: object) -> tuple[float, float]:
+    """Smallest and largest parameter count (thousands) of the scored encoder over the space."""
+    layers = [Layer(op, p, h, f, n) for op, params in OPERATIONS.items() for p in params
+              for h in HEADS for f in FF_DIMS for n in FF_COUNTS]
+    lo = min(count_params(Arch(h, (la,) * min(DEPTHS)), num_classes, sizes, max_len) for h in HIDDEN for la in layers)
+    hi = max(count_params(Arch(h, (la,) * max(DEPTHS)), num_classes, sizes, max_len) for h in HIDDEN for la in layers)
+    return lo / 1e3, hi / 1e3
+
+
+def default_size_prior(net: dict, num_classes: int = 2) -> tuple[float, float]:
+    """Label-free μ, σ for ``swap_reg`` on the scored encoder ``net`` (the shared size-prior rule)."""
+    opts = {k: v for k, v in net.items() if k in ("sizes", "max_len")}
+    return _swap.prior_from_range(*param_range_k(num_classes=num_classes, **opts))
+
+
+#: The scored network and batch: the authors' size reading and their default init (Hugging Face
+#: N(0, 0.02), no Gaussian re-init), one forward; S = 32 sequences of 128 tokens (docs/transformers.md:
+#: chosen on the dev half; the authors used 128 OpenWebText sequences of up to 512 tokens).
+SCORING_DEFAULTS: dict = {"net": {"sizes": "authors", "resolution": 128}, "batch_size": 32, "repeats": 1, "init": "default"}
+#: The FlexiBERT fitness: SWAP over GELU modules with the same protocol.
+FITNESS_PROTOCOL: dict = {"proxy": "swap_ext", **SCORING_DEFAULTS}
+#: A FlexiBERT network is not trained here; the entry only records the design's own sizes.
+FINAL_NETS: dict[str, dict] = {"glue": {"net": {"sizes": "design", "num_classes": 2, "resolution": 128},
+                                   "resolution": 128}}
