@@ -28,6 +28,7 @@ from PIL import Image
 # the bundle helpers and Batch live in .bundle (below .taskonomy, which builds on them); re-exported here
 from .bundle import DATA_ENV, DATA_ORIGIN, Batch, require_file, resolve_data_dir
 from .taskonomy import is_task, task_batch
+from .tokens import is_token_task, token_batch
 
 __all__ = ["DATA_ENV", "DATA_ORIGIN", "DATASETS", "Batch", "DatasetInfo", "dataset_info", "load_batch",
            "require_file", "resolve_data_dir"]
@@ -216,9 +217,15 @@ def load_batch(
         fill: ``augment`` or ``error`` when fewer real images than ``size`` exist.
         resolution: TransNAS tasks only: the image size of the stand-in batch (default 64).
 
+    A GLUE task name (``glue``, ``cola`` … ``sts``) gives a batch of token ids (:mod:`swapnas.tokens`;
+    ``resolution`` is then the sequence length, default 128).
     A TransNAS-Bench-101 task name (``class_object`` … ``segmentsemantic``) gives that task's
     stand-in batch (:mod:`swapnas.taskonomy`: no Taskonomy images exist offline).
     """
+    if is_token_task(dataset):  # FlexiBERT GLUE tasks: token ids (S, L), L = resolution (swapnas.tokens)
+        if image_root is not None:
+            raise ValueError(f"{dataset}: token batches come from pydoc_data.topics; --image-root does not apply")
+        return token_batch(dataset, size, inputs=inputs, seed=seed, length=resolution)
     if is_task(dataset):
         return _task_batch(dataset, size, data_dir=data_dir, image_root=image_root, inputs=inputs, seed=seed,
                            resolution=resolution)

@@ -1,0 +1,109 @@
+"""Token inputs for Transformer spaces: English prose, a local word-hashing tokenizer, fixed-length batches.
+
+No corpus or pretrained tokenizer can be downloaded here, so:
+
+- Text: the Python documentation's prose shipped with the standard library
+  (``pydoc_data.topics``, PSF licence; 79 topics, ~114k words and symbols), topics in sorted order.
+- Tokenizer (:func:`tokenize`): lower-case, split into words (``[a-z0-9]+``) and symbols (a run of
+  one repeated symbol, such as a reST ``=====`` underline, is one token), each
+  mapped by BLAKE2b into the BERT/ELECTRA vocabulary range ``999 … 30521`` of the 30,522 ids
+  (ids below 999 are the special tokens: ``[PAD]`` 0, ``[CLS]`` 101, ``[SEP]`` 102). Deterministic
+  and platform-independent. With randomly initialised embeddings only which tokens repeat matters,
+  which hashing preserves (collisions aside), not which id a word gets.
+- Sequences (:func:`sequences`): each topic is cut into consecutive windows of ``L - 2`` tokens,
+  each written ``[CLS] window [SEP]``. Padding rule: a topic's last, shorter window is kept if it has
+  at least ``(L - 2) / 2`` tokens and padded with ``[PAD]`` (0) to length ``L``; shorter tails are
+  dropped. As in the SWAP authors' scoring, no attention mask is applied.
+- Batch (:func:`token_batch`): ``S`` windows drawn by a permutation seeded with ``seed``; inputs a
+  LongTensor (S, L). There are no labels for this text: targets are surrogate labels ``i % 2`` (the
+  note says so), used only by label-based metrics.
+``inputs="synthetic"``, asked for by name only, gives uniformly random ids ``999 … 30521`` instead.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import re
+
+import numpy as np
+import torch
+
+from .bundle import Batch
+
+try:
+    from pydoc_data import topics as _pydoc
+except ImportError:  # some distributions strip pydoc_data
+    _pydoc = None
+
+VOCAB_SIZE = 30522
+PAD, CLS, SEP = 0, 101, 102
+FIRST_WORD_ID = 999
+#: default sequence length L (tokens, [CLS] and [SEP] included)
+SEQ_LEN = 128
+#: the tasks that take token batches: the FlexiBERT benchmark's GLUE mean and its eight tasks
+GLUE_TASKS: tuple[str, ...] = ("glue", "cola", "mnli", "mrpc", "qnli", "qqp", "rte", "sst", "sts")
+SOURCE = "pydoc_data.topics (the Python documentation's prose), word-hashing tokenizer into 30,522 ids"
+
+_WORD = re.compile(r"[a-z0-9]+|([^\sa-z0-9])\1*")
+
+
+def is_token_task(name: str) -> bool:
+    """True for the tasks scored on token batches (:data:`GLUE_TASKS`)."""
+    return name in GLUE_TASKS
+
+
+def token_id(word: str) -> int:
+    """The id of one word or symbol: BLAKE2b of the word into ``FIRST_WORD_ID … VOCAB_SIZE - 1``."""
+    digest = hashlib.blake2b(word.encode("utf-8"), digest_size=8).digest()
+    return FIRST_WORD_ID + int.from_bytes(digest, "little") % (VOCAB_SIZE - FIRST_WORD_ID)
+
+
+def tokenize(text: str) -> list[int]:
+    """Lower-cased words and symbols of ``text`` as ids (no special tokens)."""
+    return [token_id(m.group(0)) for m in _WORD.finditer(text.lower())]
+
+
+@functools.lru_cache(maxsize=1)
+def _topics() -> tuple[tuple[int, ...], ...]:
+    if _pydoc is None:
+        raise FileNotFoundError("token inputs need the standard library's pydoc_data.topics, which this Python "
+                                "lacks; use inputs='synthetic' (random ids) instead")
+    return tuple(tuple(tokenize(_pydoc.topics[name])) for name in sorted(_pydoc.topics))
+
+
+@functools.lru_cache(maxsize=8)
+def sequences(length: int = SEQ_LEN) -> np.ndarray:
+    """Every ``[CLS] window [SEP]`` sequence of ``length`` tokens of the text (rule: module doc), (N, length)."""
+    if length < 4:
+        raise ValueError(f"sequence length must be >= 4 (got {length})")
+    width, rows = length - 2, []
+    for ids in _topics():
+        for start in range(0, len(ids), width):
+            window = list(ids[start:start + width])
+            if len(window) * 2 < width:
+                continue
+            rows.append([CLS, *window, SEP] + [PAD] * (width - len(window)))
+    return np.array(rows, dtype=np.int64)
+
+
+def token_batch(task: str, size: int, *, inputs: str = "real", seed: int = 0, length: int | None = None) -> Batch:
+    """``size`` sequences of ``length`` (default :data:`SEQ_LEN`) token ids for a GLUE task (same for all tasks)."""
+    length = length or SEQ_LEN
+    if size < 1:
+        raise ValueError(f"batch size must be >= 1 (got {size})")
+    targets = torch.arange(size) % 2
+    if inputs == "synthetic":
+        g = torch.Generator().manual_seed(seed)
+        ids = torch.randint(FIRST_WORD_ID, VOCAB_SIZE, (size, length), generator=g)
+        return Batch(ids, targets, 2, task, "synthetic uniform token ids", 0, "synthetic inputs (asked for)")
+    if inputs != "real":
+        raise ValueError(f"inputs must be 'real' or 'synthetic' (got {inputs!r})")
+    rows = sequences(length)
+    if size > len(rows):
+        raise ValueError(f"{task}: the text gives {len(rows)} sequences of {length} tokens, the batch needs {size}; "
+                         "use a smaller batch or shorter sequences")
+    order = np.random.default_rng(seed).permutation(len(rows))[:size]
+    ids = torch.from_numpy(rows[order])
+    note = f"{task}: {SOURCE}, {size} sequences of {length} tokens; surrogate labels i % 2 (no GLUE labels offline)"
+    return Batch(ids, targets, 2, task, f"pydoc_data.topics, L={length}", size, note)
