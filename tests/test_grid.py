@@ -21,7 +21,7 @@ FAST = ["--proxies", "swap,params", "--archs", "5", "--device", "cpu", "--no-pro
 
 
 def test_columns_are_the_papers_grid() -> None:
-    assert len(COLUMNS) == 1 + 3 + 1 + 1 + 7 + 7
+    assert len(COLUMNS) == 1 + 3 + 1 + 1 + 7 + 7 + 9  # + flexibert: glue and its eight tasks
     assert select_columns("nb201", "all") == [("nb201", "cifar10"), ("nb201", "cifar100"), ("nb201", "imagenet16-120")]
     assert select_columns("all", "jigsaw") == [("transnas_micro", "jigsaw"), ("transnas_macro", "jigsaw")]
     with pytest.raises(ValueError, match="unknown benchmark.*nb999"):

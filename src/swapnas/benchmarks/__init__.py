@@ -36,6 +36,7 @@ BENCHMARKS: dict[str, str] = {
     "darts_swap": "nb301:DartsSwapBenchmark",
     "transnas_micro": "transnas:TransNASMicroBenchmark",
     "transnas_macro": "transnas:TransNASMacroBenchmark",
+    "flexibert": "flexibert:FlexiBERTBenchmark",
 }
 
 

@@ -1,0 +1,82 @@
+"""FlexiBERT-500 ground truth: GLUE scores of 500 trained FlexiBERT encoders (the SWAP authors' file).
+
+Source: ``flexibert/flexibert_glue_500.json`` (AFL-3.0, SWAP_Universal ``datasets/BERT_benchmark.json``):
+500 records, each a FlexiBERT arch (``hparams.model_hparam_overrides``) and its GLUE dev scores after
+ELECTRA-style pre-training (100k steps, batch 128) and fine-tuning: ``cola, mnli, mrpc, qnli, qqp,
+rte, sst, sts`` and their mean ``glue``.
+
+Nine archs occur twice (two training runs each, up to 2 GLUE points apart): :meth:`archs_for` gives
+the 491 distinct archs in order of first occurrence, each with the mean score of its records.
+``params_m`` is the size of the encoder as designed (``sizes="design"``: the record's hidden size and
+FF widths, two classes).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import torch
+
+from ..data import require_file, resolve_data_dir
+from ..spaces import flexibert as fb
+
+ORIGIN = ("the SWAP authors' BERT_benchmark.json (pym1024/SWAP_Universal, FlexiBERT design space), in the swapnas "
+          "data bundle (see SOURCES.md)")
+TASKS: tuple[str, ...] = ("glue", "cola", "mnli", "mrpc", "qnli", "qqp", "rte", "sst", "sts")
+_TASK_TEXT = {"glue": "GLUE score (mean of the eight tasks)", "cola": "CoLA (Matthews corr. ×100)",
+              "mnli": "MNLI accuracy (%)", "mrpc": "MRPC", "qnli": "QNLI accuracy (%)", "qqp": "QQP",
+              "rte": "RTE accuracy (%)", "sst": "SST-2 accuracy (%)", "sts": "STS-B (correlation ×100)"}
+
+
+class FlexiBERTBenchmark:
+    """The 491 distinct FlexiBERT archs of the 500 records and their GLUE scores per task."""
+
+    name = "flexibert"
+    space = "flexibert"
+    tasks: tuple[str, ...] = TASKS
+    FILE = "flexibert/flexibert_glue_500.json"
+
+    def __init__(self, data_dir: str | os.PathLike | None = None):
+        self.path = require_file(resolve_data_dir(data_dir), self.FILE, ORIGIN)
+        self.records = json.loads(self.path.read_text())
+        self.record_archs = [fb.from_record(r) for r in self.records]
+        self.ids: dict[fb.Arch, list[int]] = {}
+        for i, arch in enumerate(self.record_archs):
+            self.ids.setdefault(arch, []).append(i)
+        self.archs = list(self.ids)
+        self._scores = {t: np.array([np.mean([float(self.records[i]["scores"][t]) for i in self.ids[a]])
+                                     for a in self.archs]) for t in TASKS}
+        self._index = {a: i for i, a in enumerate(self.archs)}
+
+    def __len__(self) -> int:
+        return len(self.archs)
+
+    def _check(self, task: str) -> str:
+        if task not in TASKS:
+            raise ValueError(f"flexibert has ground truth only for {', '.join(TASKS)} (got task {task!r})")
+        return task
+
+    def archs_for(self, task: str = "glue") -> list[fb.Arch]:
+        """The distinct archs, in order of first occurrence in the file."""
+        self._check(task)
+        return list(self.archs)
+
+    def accuracies(self, archs: list[fb.Arch], task: str = "glue") -> np.ndarray:
+        """The task's score per arch (mean over an arch's records)."""
+        scores = self._scores[self._check(task)]
+        try:
+            return np.array([scores[self._index[a]] for a in archs])
+        except KeyError as exc:
+            raise KeyError(f"{exc.args[0]} is not among the {len(self)} FlexiBERT archs of {self.path}") from None
+
+    def truth_text(self, task: str = "glue") -> str:
+        return (f"FlexiBERT-500 {_TASK_TEXT[self._check(task)]} after ELECTRA-style pre-training and GLUE "
+                f"fine-tuning (the SWAP authors' BERT_benchmark.json; {len(self)} distinct archs, duplicates averaged)")
+
+    def params_m(self, arch: fb.Arch, task: str = "glue") -> float:
+        """Parameters (millions) of the encoder as designed (record's hidden size and FF widths)."""
+        self._check(task)
+        with torch.device("meta"):
+            return fb.count_params(arch, sizes="design") / 1e6
