@@ -98,8 +98,11 @@ def test_grid_writes_and_resumes(data_dir, tmp_path, capsys) -> None:
     assert len(before) == 2 * 5 * 2
     assert main(args) == 0  # the table from the store, nothing re-scored
     assert db.execute("SELECT space, arch, proxy, created FROM scores ORDER BY 1, 2, 3").fetchall() == before
-    cols = json.loads((out / "grid.json").read_text())
+    doc = json.loads((out / "grid.json").read_text())
+    cols = doc["columns"]
+    assert doc["provenance"]["swapnas"] and doc["provenance"]["created_utc"]
     assert [(c["benchmark"], c["task"]) for c in cols] == [("nb201", "cifar10"), ("nb301", "cifar10")]
+    assert "![grid](grid.png)" in (out / "report.md").read_text() and (out / "grid.png").is_file()
     assert all(r["n"] == 5 for c in cols for r in c["results"])
     text = (out / "grid.md").read_text()
     assert "| metric | nb201/cifar10 | nb301/cifar10 | mean |" in text and "**" in text
@@ -131,7 +134,7 @@ def test_grid_archs_per_benchmark(data_dir, tmp_path) -> None:
     out = tmp_path / "g"
     assert main(["grid", "--benchmarks", "nb201,nb301", "--tasks", "cifar10", "--archs-per", "nb301=3",
                  "--data-dir", str(data_dir), "--out", str(out), *FAST]) == 0
-    cols = json.loads((out / "grid.json").read_text())
+    cols = json.loads((out / "grid.json").read_text())["columns"]
     assert [c["n_archs"] for c in cols] == [5, 3]
     assert main(["grid", "--benchmarks", "nb201", "--archs-per", "nb999=3", "--data-dir", str(data_dir),
                  "--out", str(out), *FAST]) == 2

@@ -29,6 +29,36 @@ class UnsupportedModel(ValueError):
     """A proxy that cannot score this kind of model: the message says why and what works instead."""
 
 
+def _has(model: nn.Module, kinds: tuple[type[nn.Module], ...]) -> bool:
+    return any(isinstance(m, kinds) for m in model.modules())
+
+
+#: what a proxy may require of a model (``Proxy.requires``): the check and the reason to refuse
+REQUIREMENTS: dict[str, tuple[Any, str]] = {
+    "relu": (lambda m: _has(m, (nn.ReLU,)),
+             "it counts nn.ReLU activation patterns and the model has no nn.ReLU module (swap_ext takes GELU, "
+             "SiLU, ReLU6, Hardswish, … and token activations)"),
+    "conv_blocks": (lambda m: _has(m, (nn.Conv2d,)) and not _has(m, (nn.MultiheadAttention,)),
+                    "it reads 4-D (S, C, H, W) block features of a convolutional network; attention blocks "
+                    "produce token features"),
+    "no_attention": (lambda m: not _has(m, (nn.MultiheadAttention,)),
+                     "it needs per-parameter second-order terms or tensor outputs that PyTorch's fused "
+                     "attention (nn.MultiheadAttention) does not provide"),
+    "global_pool": (lambda m: _has(m, (nn.AdaptiveAvgPool2d,)),
+                    "it reads the features before a global average pool (nn.AdaptiveAvgPool2d), "
+                    "which the model lacks"),
+}
+
+
+def check_supported(p: Proxy, model: nn.Module) -> None:
+    """Raise :class:`UnsupportedModel` if ``model`` lacks what ``p`` (or a proxy it derives from) requires."""
+    for q in with_bases([p]):
+        for need in q.requires:
+            ok, why = REQUIREMENTS[need]
+            if not ok(model):
+                raise UnsupportedModel(f"{p.name} cannot score {type(model).__name__}: {why}")
+
+
 def as_batch(inputs: Any, num_classes: int | None = None) -> tuple[Batch, bool]:
     """``inputs`` as a :class:`Batch` and whether it holds real labels."""
     if isinstance(inputs, Batch):
@@ -37,7 +67,7 @@ def as_batch(inputs: Any, num_classes: int | None = None) -> tuple[Batch, bool]:
         x, y = inputs, None
     elif isinstance(inputs, (tuple, list)) and len(inputs) == 2 and isinstance(inputs[0], torch.Tensor):
         x, y = inputs
-    elif isinstance(inputs, Iterable):
+    elif isinstance(inputs, Iterable) and not isinstance(inputs, (str, bytes)):
         first = next(iter(inputs), None)
         if first is None:
             raise ValueError("inputs is an empty iterable/DataLoader: it yielded no batch")
@@ -96,6 +126,8 @@ def score(model: nn.Module, inputs: Any, proxies: str | Sequence[str] = ("swap",
         raise ValueError(f"{', '.join(set_level)} rank a whole set of archs (no per-model value): "
                          "use `swapnas correlate` or score their parts")
     batch, labels = as_batch(inputs, num_classes)
+    for p in wanted:
+        check_supported(p, model)
     needs = [p.name for p in with_bases(wanted) if p.needs_labels and not labels]
     if needs:
         raise ValueError(f"{', '.join(needs)} need labels: pass inputs as an (x, y) pair or a DataLoader")
@@ -134,4 +166,4 @@ def rank(models: Mapping[str, nn.Module] | Iterable[nn.Module], inputs: Any,
     return rows
 
 
-__all__ = ["INIT_CHOICES", "UnsupportedModel", "as_batch", "rank", "score"]
+__all__ = ["INIT_CHOICES", "REQUIREMENTS", "UnsupportedModel", "as_batch", "check_supported", "rank", "score"]

@@ -1,7 +1,7 @@
 """The data bundle's location and the input-batch record: the lowest layer of the data modules.
 
-``resolve_data_dir`` / ``require_file`` find the swapnas data bundle (``--data-dir`` or
-``$SWAPNAS_DATA``) and its files with errors that say where they come from; ``Batch`` is the
+``resolve_data_dir`` / ``require_file`` find the swapnas data bundle (``--data-dir``, else
+``$SWAPNAS_DATA``, else the user default :func:`user_data_dir`) and its files with errors that say where they come from; ``Batch`` is the
 normalised input batch every metric is scored on. :mod:`swapnas.taskonomy` and
 :mod:`swapnas.data` build batches on top of this module (``swapnas.data`` re-exports all of it).
 """
@@ -19,8 +19,14 @@ import torch
 DATA_ENV = "SWAPNAS_DATA"
 DATA_ORIGIN = (
     "the swapnas shared data bundle (shared/data, see its SOURCES.md); point --data-dir "
-    f"or ${DATA_ENV} at the folder that holds it"
+    f"or ${DATA_ENV} at the folder that holds it, or copy it to the user default folder"
 )
+
+
+def user_data_dir() -> Path:
+    """The user default bundle folder: ``$XDG_DATA_HOME/swapnas/data`` (``~/.local/share/swapnas/data``)."""
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base).expanduser() / "swapnas" / "data"
 
 
 @dataclass(frozen=True)
@@ -61,10 +67,14 @@ class Batch:
 
 
 def resolve_data_dir(data_dir: str | os.PathLike | None) -> Path:
-    """``data_dir`` if given, else ``$SWAPNAS_DATA``; the error says how to set it."""
+    """``data_dir`` if given, else ``$SWAPNAS_DATA``, else :func:`user_data_dir` if it exists; the
+    error says how to set one."""
     chosen = data_dir if data_dir is not None else os.environ.get(DATA_ENV)
+    if not chosen and user_data_dir().is_dir():
+        chosen = user_data_dir()
     if not chosen:
-        raise FileNotFoundError(f"no data directory given: pass --data-dir DIR or set ${DATA_ENV} to {DATA_ORIGIN}")
+        raise FileNotFoundError(f"no data directory given: pass --data-dir DIR, set ${DATA_ENV}, or put the bundle "
+                                f"at {user_data_dir()}; the bundle is {DATA_ORIGIN}")
     path = Path(chosen).expanduser()
     if not path.is_dir():
         raise FileNotFoundError(f"data directory {path} does not exist; it should hold {DATA_ORIGIN}")

@@ -186,6 +186,11 @@ def heatmap(cols: list[GridColumn], path: Path) -> Path:
         for j in range(len(cols)):
             v = rho[i, j]
             ax.text(j, i, "—" if math.isnan(v) else f"{v:.2f}", ha="center", va="center", fontsize=5)
+    for j, c in enumerate(cols):  # n per column under its label
+        ax.text(j, len(names) - 0.35, f"n={c.n_archs}", ha="center", va="top", fontsize=4.5, color="dimgrey")
+    ax.set_ylim(len(names) - 0.1, -0.5)
+    ax.set_title("Spearman ρ of each metric (rows) with each benchmark task's ground truth (columns); "
+                 "— = not run or failed", fontsize=7)
     fig.colorbar(im, ax=ax, fraction=0.03, label="Spearman ρ")
     fig.tight_layout()
     fig.savefig(path)

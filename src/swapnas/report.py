@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch
+from matplotlib.ticker import MaxNLocator
+from scipy.stats import rankdata
 
 from .results import CorrelateRun, ProxyResult
 
@@ -53,7 +55,8 @@ def correlation_report(run: CorrelateRun, prov: dict, plots: Sequence[str]) -> s
     if problems:
         lines += ["## Failures and warnings", "", *(f"- {p}" for p in problems), ""]
     lines += ["## Plots", "", *(f"![{name}]({name})" for name in plots), "",
-              "Data: [results.json](results.json) (everything above), [results.csv](results.csv) (one row per arch).", ""]
+              "Data: [results.json](results.json) (everything above), [results.csv](results.csv) "
+              "(one row per arch).", ""]
     return "\n".join(lines)
 
 
@@ -75,21 +78,33 @@ def protocol_text(protocol: dict, ground_truth: str, batch_note: str = "") -> st
 
 def scatter_plot(scores: Sequence[float | None], accuracy: Sequence[float], result: ProxyResult,
                  ground_truth: str, out: Path) -> Path:
-    """Score vs accuracy, log x-axis when the positive scores span over two decades."""
+    """Left: score vs accuracy (log x-axis when the positive scores span over two decades); right:
+    rank vs rank (what Spearman's ρ measures), both ranks as percentiles, best at the top right."""
     s = np.array([np.nan if v is None else v for v in scores], dtype=float)
     a = np.asarray(accuracy, dtype=float)
     ok = np.isfinite(s)
-    fig = Figure(figsize=(5, 4), dpi=120)
-    ax = fig.subplots()
+    fig = Figure(figsize=(8.5, 3.8), dpi=120)
+    ax, rk = fig.subplots(1, 2)
     ax.scatter(s[ok], a[ok], s=5, alpha=0.5, linewidths=0)
     pos = s[ok & (s > 0)]
     if len(pos) == ok.sum() and len(pos) > 1 and pos.max() / pos.min() > 100:
         ax.set_xscale("log")
+    ax.xaxis.set_major_locator(MaxNLocator(5))  # large counts (params) no longer overlap
+    if ax.get_xscale() == "linear":
+        ax.ticklabel_format(axis="x", style="sci", scilimits=(-3, 4))
     ax.set_xlabel(f"{result.proxy} score")
     ax.set_ylabel("accuracy (%)")
-    ax.set_title(f"{result.space} {result.dataset}: {result.proxy}  "
+    sign = 1.0 if result.higher_is_better else -1.0
+    if ok.sum() > 1:
+        rk.scatter(rankdata(sign * s[ok]) / ok.sum() * 100, rankdata(a[ok]) / ok.sum() * 100, s=5, alpha=0.5,
+                   linewidths=0, color="C1")
+    rk.set_xlabel(f"{result.proxy} rank (percentile, best right)")
+    rk.set_ylabel("accuracy rank (percentile)")
+    rk.set_xlim(0, 100)
+    rk.set_ylim(0, 100)
+    fig.suptitle(f"{result.space} {result.dataset}: {result.proxy}  "
                  f"ρ={_f(result.spearman)} τ={_f(result.kendall)} n={result.n}", fontsize=9)
-    fig.text(0.01, 0.005, ground_truth[:110], fontsize=5.5)
+    fig.text(0.01, 0.005, ground_truth[:160], fontsize=5.5)
     fig.tight_layout(rect=(0, 0.03, 1, 1))
     path = out / f"scatter_{result.proxy}.png"
     fig.savefig(path)
@@ -107,11 +122,11 @@ def search_curve(snapshots: Sequence[dict], history: Sequence[dict], path: Path,
     for f in fit:
         run = max(run, f)
         best.append(run)
-    ax.plot(ev, best, color="C3", label="best so far")
+    ax.step(ev, best, where="post", color="C3", label="best so far")  # a step: it only changes when beaten
     ax.plot([s["evaluations"] for s in snapshots], [s["population_mean"] for s in snapshots], color="C0",
             label="population mean")
     ax.set_xlabel("evaluations")
-    ax.set_ylabel("fitness (regularised SWAP)")
+    ax.set_ylabel("fitness")
     ax.set_title(title, fontsize=9)
     ax.legend(fontsize=7)
     fig.tight_layout()
@@ -121,7 +136,7 @@ def search_curve(snapshots: Sequence[dict], history: Sequence[dict], path: Path,
 
 def draw_cells(cells: dict[str, list[tuple[str, str, str]]], path: Path) -> Path:
     """Each cell as a left-to-right DAG: nodes in order of appearance, arcs labelled with their op."""
-    fig = Figure(figsize=(5.5 * len(cells), 3.2), dpi=120)
+    fig = Figure(figsize=(6.5 * len(cells), 3.8), dpi=120)
     axes = fig.subplots(1, len(cells), squeeze=False)
     for ax, (name, edges) in zip(axes[0], cells.items()):
         nodes: list[str] = []
@@ -137,16 +152,18 @@ def draw_cells(cells: dict[str, list[tuple[str, str, str]]], path: Path) -> Path
             ax.add_patch(FancyArrowPatch((x0, 0), (x1, 0), connectionstyle=f"arc3,rad={-rad}", arrowstyle="-|>",
                                          mutation_scale=8, lw=0.8, color="C0" if op else "grey",
                                          linestyle="-" if op else "--", shrinkA=9, shrinkB=9))
-            if op:
-                ax.text((x0 + x1) / 2, (x1 - x0) * rad / 2, op, fontsize=6, ha="center", va="center",
-                        bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.8})
+            if op:  # each label at its own point t along its arc: labels of arcs from one node do not overlap
+                t = 0.5 if x1 - x0 <= 1 else 0.3 + 0.2 * (k % 3)
+                ax.text(x0 + t * (x1 - x0), 2 * t * (1 - t) * (x1 - x0) * rad, op.replace("_", " "), fontsize=5.5,
+                        ha="center", va="center",
+                        bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.85})
         for n, (x, y) in pos.items():
             ax.text(x, y, f"${n}$" if "{" in n else n, ha="center", va="center", fontsize=8,
                     bbox={"boxstyle": "circle", "fc": "#f3e6c4", "ec": "black", "lw": 0.6})
         ax.set_aspect("equal")  # arc3 curvature is in display units: equal aspect keeps labels on their arcs
-        ax.set_xlim(-0.6, len(nodes) - 0.4)
+        ax.set_xlim(-0.9, len(nodes) - 0.1)  # room for the outer nodes' labels
         span = max((pos[d][0] - pos[s][0] for s, d, _ in edges), default=1)
-        ax.set_ylim(-0.4, max(0.6, span * 0.32))
+        ax.set_ylim(-0.5, max(0.7, span * 0.36))
         ax.set_title(name, fontsize=9)
         ax.axis("off")
     fig.tight_layout()

@@ -265,7 +265,7 @@ def pair_score(sigma: float) -> float:
 
 
 @register("az_nas_expressivity", higher_is_better=True, needs_grad=False, needs_labels=False, input_kind="data",
-          version="1", keeps_model=True, blocks="auto")
+          version="1", keeps_model=True, blocks="auto", requires=("conv_blocks",))
 def az_nas_expressivity(model: nn.Module, batch: Batch, blocks: str = "auto") -> float:
     """AZ-NAS expressivity: Σ over block maps of the entropy of the normalised covariance spectrum.
 
@@ -278,7 +278,7 @@ def az_nas_expressivity(model: nn.Module, batch: Batch, blocks: str = "auto") ->
 
 
 @register("az_nas_progressivity", higher_is_better=True, needs_grad=False, needs_labels=False, input_kind="data",
-          version="1", keeps_model=True, blocks="auto")
+          version="1", keeps_model=True, blocks="auto", requires=("conv_blocks",))
 def az_nas_progressivity(model: nn.Module, batch: Batch, blocks: str = "auto") -> float:
     """AZ-NAS progressivity: min over consecutive block maps of the increase of their spectral entropy.
 
@@ -292,7 +292,7 @@ def az_nas_progressivity(model: nn.Module, batch: Batch, blocks: str = "auto") -
 
 
 @register("az_nas_trainability", higher_is_better=True, needs_grad=True, needs_labels=False, input_kind="data",
-          version="1", keeps_model=True, blocks="auto", seed=0)
+          version="1", keeps_model=True, blocks="auto", seed=0, requires=("conv_blocks",))
 def az_nas_trainability(model: nn.Module, batch: Batch, blocks: str = "auto", seed: int = 0) -> float:
     """AZ-NAS trainability: mean over consecutive blocks of −σ − 1/(σ+ε) + 2, σ = ‖∂f_l/∂f_{l−1}‖₂.
 

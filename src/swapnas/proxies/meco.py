@@ -62,7 +62,13 @@ def meco(model: nn.Module, batch: Batch, samples: int = 1, layers: str = "conv")
             maps.append(output.detach().clone())  # a later in-place op must not change it
 
     with forward_hooks(model, LAYERS[layers], hook), torch.no_grad():
-        model(batch.inputs[:samples])
+        try:
+            model(batch.inputs[:samples])
+        except ValueError as exc:
+            if "Expected more than 1 value per channel" not in str(exc):
+                raise
+            raise ValueError(f"meco scores {samples} sample(s) (the paper's one data); a train-mode BatchNorm "
+                             "cannot normalise a 1x1 map of one sample: use larger inputs, or samples=2+") from exc
     if not maps:
         raise ValueError(f"meco: no {layers} layer with a 4-D output ran in the forward pass")
     n = maps[0].shape[0]

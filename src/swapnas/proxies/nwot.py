@@ -24,7 +24,8 @@ def hamming_kernel(codes: torch.Tensor) -> torch.Tensor:
     return c @ c.T + (1 - c) @ (1 - c).T
 
 
-@register("nwot", higher_is_better=True, needs_grad=False, needs_labels=False, input_kind="data", version="1")
+@register("nwot", higher_is_better=True, needs_grad=False, needs_labels=False, input_kind="data", version="1",
+          requires=("relu",))
 def nwot(model: nn.Module, batch: Batch) -> float:
     """NASWOT log|K_H|, K_H = N_A − d_H over binary ReLU codes (Mellor et al., ICML 2021).
 

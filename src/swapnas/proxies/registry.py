@@ -45,6 +45,9 @@ class Proxy:
     options: dict[str, Any] = field(default_factory=dict)
     parts: tuple[str, ...] = ()
     combine: Callable[[list[np.ndarray]], np.ndarray] | None = None
+    #: what the model must have (``swapnas.api.REQUIREMENTS``: "relu", "conv_blocks", "no_attention",
+    #: "global_pool"); the API refuses other models with the reason instead of running
+    requires: tuple[str, ...] = ()
 
     @property
     def base_names(self) -> tuple[str, ...]:
@@ -84,6 +87,7 @@ def register(
     version: str = "1",
     base: str | tuple[str, ...] | None = None,
     keeps_model: bool = False,
+    requires: tuple[str, ...] = (),
     **options: Any,
 ) -> Callable[[Callable[..., float]], Callable[..., float]]:
     """Decorator that registers ``fn`` as proxy ``name``; keyword ``options`` are its defaults."""
@@ -104,6 +108,7 @@ def register(
             base=base,
             keeps_model=keeps_model,
             options=dict(options),
+            requires=tuple(requires),
         )
         return fn
 

@@ -9,7 +9,7 @@ from ..patterns import EXTENDED_ACTIVATIONS, regularise, swap_score
 from .registry import register
 
 
-@register("swap", version="1", keeps_model=True)
+@register("swap", version="1", keeps_model=True, requires=("relu",))
 def swap(model: nn.Module, batch: Batch) -> float:
     """SWAP-Score Ψ: distinct sample-wise ReLU patterns (ICLR 2024)."""
     return float(swap_score(model, batch.inputs, restore_buffers=False))

@@ -61,7 +61,8 @@ def te_nas_ntk(model: nn.Module, batch: Batch) -> float:
     return ntk_condition_number(model, batch.inputs)
 
 
-@register("te_nas_lr", higher_is_better=True, needs_grad=False, needs_labels=False, input_kind="data", version="1")
+@register("te_nas_lr", higher_is_better=True, needs_grad=False, needs_labels=False, input_kind="data", version="1",
+          requires=("relu",))
 def te_nas_lr(model: nn.Module, batch: Batch) -> float:
     """TE-NAS expressivity: distinct ReLU activation patterns (linear regions) over the batch.
 

@@ -1,0 +1,117 @@
+"""swapnas.score / swapnas.rank on torchvision-style models (built here, no weights): every proxy
+either scores a model that has what it requires, or refuses it with the reason, without running."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import pytest
+import torch
+from torch import nn
+
+import swapnas
+from swapnas.api import REQUIREMENTS, as_batch
+from swapnas.patterns import SaturationWarning
+from swapnas.proxies import get_proxy, list_proxies
+from swapnas.scoring import with_bases
+from tests.tv_models import ViT, mobilenet, resnet
+
+MODELS = {"resnet": resnet, "mobilenet_v2": mobilenet, "mobilenet_v3": lambda: mobilenet(act=nn.Hardswish),
+          "vit": lambda: ViT(image=64, patch=16)}
+PER_ARCH = [n for n in list_proxies() if not get_proxy(n).parts]
+OPTIONS = {"swap_reg": {"mu": 100.0, "sigma": 1e4}}
+
+
+@pytest.fixture(scope="module")
+def data() -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(0)
+    return torch.randn(8, 3, 64, 64, generator=g), torch.randint(0, 10, (8,), generator=g)
+
+
+def _claims(name: str, model: nn.Module) -> bool:
+    return all(REQUIREMENTS[r][0](model) for q in with_bases([get_proxy(name)]) for r in q.requires)
+
+
+@pytest.mark.parametrize("kind", list(MODELS))
+def test_every_proxy_scores_what_it_claims_and_refuses_the_rest(kind, data, one_torch_thread) -> None:
+    torch.manual_seed(0)
+    model = MODELS[kind]()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    claimed = 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SaturationWarning)
+        for name in PER_ARCH:
+            if _claims(name, model):
+                value = swapnas.score(model, data, [name], options=OPTIONS)[name]
+                assert math.isfinite(value), (kind, name)
+                claimed += 1
+            else:
+                with pytest.raises(swapnas.UnsupportedModel, match=f"{name} cannot score"):
+                    swapnas.score(model, data, [name], options=OPTIONS)
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())  # the user's model is untouched
+    assert claimed >= {"resnet": 25, "mobilenet_v2": 19, "mobilenet_v3": 19, "vit": 13}[kind]
+
+
+def test_score_repeats_init_and_inputs(data) -> None:
+    model = resnet()
+    x, y = data
+    a = swapnas.score(model, x, ["swap", "params"], repeats=2, seed=3)
+    b = swapnas.score(model, torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=8),
+                      ["swap", "params"], repeats=2, seed=3)
+    assert a == b and a["params"] == sum(p.numel() for p in model.parameters())
+    as_is = swapnas.score(model, x, ["swap"], init="none")["swap"]
+    assert as_is == swapnas.swap_score(model.train(), x)
+    with pytest.raises(ValueError, match="need labels"):
+        swapnas.score(model, x, ["snip"])
+    with pytest.raises(ValueError, match="init must be one of"):
+        swapnas.score(model, x, init="kaiming")
+    with pytest.raises(ValueError, match="1 with init='none'"):
+        swapnas.score(model, x, init="none", repeats=2)
+    with pytest.raises(TypeError, match="inputs must be a tensor"):
+        swapnas.score(model, "images")
+    with pytest.raises(ValueError, match="disagree on the number of samples"):
+        as_batch((x, y[:3]))
+
+
+def test_rank_orders_models_and_keeps_the_ones_it_cannot_score(data) -> None:
+    torch.manual_seed(0)
+    models = {"wide": resnet(width=16), "narrow": resnet(width=4), "vit": ViT(image=64, patch=16)}
+    rows = swapnas.rank(models, data, ["params", "nwot"])
+    assert [r["model"] for r in rows] == ["wide", "narrow", "vit"]
+    assert [r["rank"] for r in rows] == [1, 2, 3]
+    assert rows[-1]["nwot"] is None and "no nn.ReLU module" in rows[-1]["error"]
+    assert rows[0]["params"] > rows[1]["params"]
+
+
+def test_saturation_warns_and_names_the_ceiling() -> None:
+    net = nn.Sequential(nn.Conv2d(3, 64, 3, padding=1), nn.ReLU())
+    with pytest.warns(SaturationWarning, match=r"of its ceiling min\(2\*\*S, neurons\) = 256 \(S = 8 samples"):
+        swapnas.swap_score(net, torch.randn(8, 3, 16, 16))
+    with torch.no_grad():  # 64 identical channels: 256 distinct patterns at most, far below 2**64 and 16,384 neurons
+        net[0].weight.copy_(net[0].weight[:1].expand_as(net[0].weight))
+        net[0].bias.fill_(0.1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SaturationWarning)
+        assert swapnas.swap_score(net, torch.randn(64, 3, 16, 16)) <= 256
+
+
+def test_extended_activations_and_functional_relu_message() -> None:
+    x = torch.randn(16, 3, 8, 8)
+    for act in (nn.Hardswish, nn.ELU, nn.SELU, nn.CELU, nn.Mish):
+        net = nn.Sequential(nn.Conv2d(3, 4, 3), act())
+        pre = (net[0](x) > 0).reshape(16, -1).T
+        assert swapnas.swap_score(net, x, activations=swapnas.EXTENDED_ACTIVATIONS) == len(set(map(tuple, pre.tolist())))
+
+    class Functional(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 3)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return torch.relu(self.conv(x))
+
+    with pytest.raises(swapnas.NoActivationError, match="F.relu / torch.relu calls are functions"):
+        swapnas.swap_score(Functional(), x)
+    with pytest.raises(swapnas.NoActivationError, match="it has GELU module"):
+        swapnas.swap_score(nn.Sequential(nn.Conv2d(3, 4, 3), nn.GELU()), x)
