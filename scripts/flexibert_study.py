@@ -1,0 +1,78 @@
+"""FlexiBERT-500: ρ of swap_ext and #params vs GLUE (mean and eight tasks) on the dev / test halves.
+
+Halves (fixed before any scoring): dev = ``pick_archs(archs, 245, seed=0)`` of the 491 distinct
+archs (the archs ``swapnas correlate --space flexibert --archs 245 --seed 0`` scores), test = the
+other 246. Defaults (S, L, size reading, init) are chosen on dev only; test and all are reported.
+
+Scores are computed once per protocol (task ``glue``: every GLUE task uses the same token batch)
+and correlated with each task's scores. Example::
+
+    OMP_NUM_THREADS=1 SWAPNAS_DATA=shared/data python scripts/flexibert_study.py --half dev \\
+        --sizes authors --batch-size 32 --seq-len 128 --store runs/flexibert/scores.sqlite
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import time
+
+import numpy as np
+import torch
+from scipy.stats import spearmanr
+
+from swapnas.benchmarks import get_benchmark
+from swapnas.benchmarks.flexibert import TASKS
+from swapnas.session import configure, pick_archs, score_archs
+from swapnas.store import ScoreStore
+
+DEV_N, DEV_SEED = 245, 0
+
+
+def halves(archs: list) -> dict[str, list]:
+    dev = pick_archs(archs, DEV_N, DEV_SEED)
+    chosen = set(dev)
+    return {"dev": dev, "test": [a for a in archs if a not in chosen], "all": list(archs)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--half", default="dev", choices=["dev", "test", "all"])
+    ap.add_argument("--sizes", default="authors", choices=["authors", "design"])
+    ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--seq-len", type=int, default=128)
+    ap.add_argument("--init", default="default", choices=["default", "gaussian"])
+    ap.add_argument("--inputs", default="real", choices=["real", "synthetic"])
+    ap.add_argument("--store", default="runs/flexibert/scores.sqlite")
+    ap.add_argument("--json", default=None, help="write the result here as well")
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    bench = get_benchmark("flexibert")
+    archs = halves(bench.archs_for("glue"))[args.half]
+    protocol, batch, proxies = configure("flexibert", "glue", "swap_ext,params", seed=0, batch_size=args.batch_size,
+                                         net={"sizes": args.sizes, "resolution": args.seq_len}, init=args.init,
+                                         inputs=args.inputs)
+    t0 = time.perf_counter()
+    records = score_archs(archs, "flexibert", proxies, protocol, batch, ScoreStore(args.store), torch.device("cpu"),
+                          progress=False)
+    swap = np.array([r.value for r in records["swap_ext"]], dtype=float)
+    params = np.array([r.value for r in records["params"]], dtype=float)
+    rho = {t: {"swap_ext": float(spearmanr(swap, bench.accuracies(archs, t))[0]),
+               "params": float(spearmanr(params, bench.accuracies(archs, t))[0])} for t in TASKS}
+    secs = [r.seconds for r in records["swap_ext"] if r.seconds is not None]
+    peaks = [r.peak_mem_bytes for r in records["swap_ext"] if r.peak_mem_bytes is not None]
+    out = {"half": args.half, "n": len(archs), "protocol": {k: v for k, v in protocol.describe().items()},
+           "rho": rho, "swap_ext_seconds_median": float(np.median(secs)), "swap_ext_seconds_max": float(max(secs)),
+           "swap_ext_peak_mib_max": max(peaks) / 2**20 if peaks else None,
+           "process_maxrss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+           "wall_seconds": time.perf_counter() - t0, "distinct_swap_values": int(len(set(swap)))}
+    text = json.dumps(out, indent=1)
+    print(text)
+    if args.json:
+        with open(args.json, "w") as f:
+            f.write(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
