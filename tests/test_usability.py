@@ -149,3 +149,33 @@ def test_data_dir_flag_then_env_then_user_default(tmp_path, monkeypatch) -> None
 def test_python_m_swapnas() -> None:
     out = subprocess.run([sys.executable, "-m", "swapnas", "--version"], capture_output=True, text=True, check=True)
     assert out.stdout.startswith("swapnas ")
+
+
+def test_own_image_folder_opens_only_the_drawn_files(tmp_path, monkeypatch) -> None:
+    import numpy as np
+    from PIL import Image
+
+    from swapnas import data
+
+    rng = np.random.default_rng(0)
+    files = []
+    for c in ("cat", "dog", "eel"):
+        (tmp_path / c).mkdir()
+        for i in range(7):
+            f = tmp_path / c / f"{i}.png"
+            Image.fromarray(rng.integers(0, 255, (20, 20, 3), dtype=np.uint8)).save(f)
+            files.append((f, ("cat", "dog", "eel").index(c)))
+    opened = []
+    real_open = data.Image.open
+    monkeypatch.setattr(data.Image, "open", lambda f, *a: opened.append(f) or real_open(f, *a))
+    batch = data.load_batch("cifar10", 5, image_root=tmp_path, seed=2, num_classes=3, resolution=16,
+                            mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25))
+    assert len(opened) == 5 and batch.num_classes == 3 and tuple(batch.inputs.shape) == (5, 3, 16, 16)
+    # the same images, in the same order, as opening every file and drawing from them
+    order = np.random.default_rng(2).permutation(len(files))[:5]
+    want = [np.asarray(real_open(files[i][0]).convert("RGB").resize((16, 16)), dtype=np.float32) / 255 for i in order]
+    got = batch.inputs.permute(0, 2, 3, 1).numpy() * 0.25 + 0.5
+    assert np.allclose(got, np.stack(want), atol=1e-5)
+    assert batch.targets.tolist() == [files[i][1] for i in order]
+    with pytest.raises(ValueError, match="need --image-root"):
+        data.load_batch("cifar10", 5, num_classes=3)

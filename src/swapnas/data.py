@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import pickle
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -90,8 +90,12 @@ def _unpickle(path: Path) -> dict:
         return pickle.load(f, encoding="latin1")
 
 
-def _folder_images(info: DatasetInfo, root: Path) -> tuple[np.ndarray, np.ndarray, str]:
-    """torchvision / benchmark-format folders: CIFAR pickles, ImageNet16 pickles, or class folders."""
+def _folder_images(info: DatasetInfo, root: Path, size: int,
+                   seed: int) -> tuple[np.ndarray, np.ndarray, str, int | None]:
+    """torchvision / benchmark-format folders: CIFAR pickles, ImageNet16 pickles, or class folders.
+
+    Class folders: the ``size`` files of the seeded draw are chosen from the file list before any
+    image is opened (returned in draw order, with the number of files they were drawn from)."""
     candidates = {
         "cifar10": [("cifar-10-batches-py", "test_batch", "labels")],
         "cifar100": [("cifar-100-python", "test", "fine_labels")],
@@ -106,9 +110,10 @@ def _folder_images(info: DatasetInfo, root: Path) -> tuple[np.ndarray, np.ndarra
             if info.name == "imagenet16-120":  # labels 1..1000; the benchmark keeps classes 1..120
                 keep = y <= 120
                 x, y = x[keep], y[keep] - 1
-            return x.transpose(0, 2, 3, 1), y, str(path)
+            return x.transpose(0, 2, 3, 1), y, str(path), None
     classes = sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
-    files = [(f, i) for i, c in enumerate(classes) for f in sorted(c.iterdir()) if f.suffix.lower() in {".png", ".jpg", ".jpeg"}]
+    files = [(f, i) for i, c in enumerate(classes) for f in sorted(c.iterdir())
+             if f.suffix.lower() in {".png", ".jpg", ".jpeg"}]
     if not files:
         wanted = ", ".join(f"{s}/{f}" for s, f, _ in candidates)
         raise FileNotFoundError(
@@ -116,8 +121,9 @@ def _folder_images(info: DatasetInfo, root: Path) -> tuple[np.ndarray, np.ndarra
             "or one sub-folder of images per class"
         )
     r = info.resolution
-    x = np.stack([np.asarray(Image.open(f).convert("RGB").resize((r, r))) for f, _ in files])
-    return x, np.array([i for _, i in files], dtype=np.int64), str(root)
+    chosen = [files[i] for i in np.random.default_rng(seed).permutation(len(files))[:size]]
+    x = np.stack([np.asarray(Image.open(f).convert("RGB").resize((r, r))) for f, _ in chosen])
+    return x, np.array([i for _, i in chosen], dtype=np.int64), str(root), len(files)
 
 
 def _augment_fill(x: np.ndarray, y: np.ndarray, need: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -160,14 +166,17 @@ def _synthetic_batch(info: DatasetInfo, dataset: str, size: int, seed: int) -> B
 
 
 def _draw(info: DatasetInfo, dataset: str, x: np.ndarray, y: np.ndarray, source: str, size: int, seed: int,
-          fill: str) -> tuple[np.ndarray, np.ndarray, int, str]:
+          fill: str, drawn_from: int | None = None) -> tuple[np.ndarray, np.ndarray, int, str]:
     """The seeded draw of ``size`` images: labels mapped into range, a shortfall filled by the ``fill`` rule.
+    ``drawn_from``: ``x`` is already the draw from that many images (class folders: only the drawn
+    files were opened); the generator advances exactly as if the draw were made here.
 
     Returns (images, labels, the number of real images, the note on what was mapped or filled).
     """
     rng = np.random.default_rng(seed)
-    order = rng.permutation(len(x))[:size]
-    x, y = x[order], y[order]
+    order = rng.permutation(drawn_from or len(x))[:size]
+    if drawn_from is None:
+        x, y = x[order], y[order]
     n_real, notes = len(x), []
     if len(y) and (y.min() < 0 or y.max() >= info.num_classes):
         # the bundled ImageNet stand-in carries ImageNet-1k labels, not ImageNet16-120 ones
@@ -204,6 +213,9 @@ def load_batch(
     seed: int = 0,
     fill: str = "augment",
     resolution: int | None = None,
+    num_classes: int | None = None,
+    mean: tuple[float, float, float] | None = None,
+    std: tuple[float, float, float] | None = None,
 ) -> Batch:
     """One input batch of ``size`` samples for ``dataset``.
 
@@ -215,7 +227,10 @@ def load_batch(
         inputs: ``real`` (default) or ``synthetic`` (standard normal noise, explicit only).
         seed: picks which images form the batch (not the architecture seeds).
         fill: ``augment`` or ``error`` when fewer real images than ``size`` exist.
-        resolution: TransNAS tasks only: the image size of the stand-in batch (default 64).
+        resolution: TransNAS tasks: the image size of the stand-in batch (default 64); with
+            ``image_root``: the size the images are resized to (default: the dataset's).
+        num_classes, mean, std: with ``image_root``, your own images' classes (the scored network's
+            output size) and per-channel normalisation (default: the dataset's).
 
     A GLUE task name (``glue``, ``cola`` … ``sts``) gives a batch of token ids (:mod:`swapnas.tokens`;
     ``resolution`` is then the sequence length, default 128).
@@ -236,11 +251,16 @@ def load_batch(
         return _synthetic_batch(info, dataset, size, seed)
     if inputs != "real":
         raise ValueError(f"inputs must be 'real' or 'synthetic' (got {inputs!r})")
+    drawn_from = None
     if image_root is not None:
-        x, y, source = _folder_images(info, Path(image_root))
+        info = replace(info, **{k: v for k, v in (("num_classes", num_classes), ("resolution", resolution),
+                                                   ("mean", mean), ("std", std)) if v is not None})
+        x, y, source, drawn_from = _folder_images(info, Path(image_root), size, seed)
+    elif (num_classes, mean, std) != (None, None, None):
+        raise ValueError("--num-classes, --mean and --std describe your own images: they need --image-root")
     else:
         x, y, source = _bundled_images(info, resolve_data_dir(data_dir))
-    x, y, n_real, note = _draw(info, dataset, x, y, source, size, seed, fill)
+    x, y, n_real, note = _draw(info, dataset, x, y, source, size, seed, fill, drawn_from)
     if note:
         log.warning(note)
     return Batch(_normalise(info, x), torch.from_numpy(y), info.num_classes, dataset, source, n_real, note)

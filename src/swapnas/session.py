@@ -113,11 +113,13 @@ def check_task(bench: Benchmark, task: str) -> None:
 
 def prepare(
     *, space: str, dataset: str, batch_size: int, repeats: int, seed: int, init: str,
-    net: dict, inputs: str, data_dir: str | None, image_root: str | None, fill: str,
+    net: dict, inputs: str, data_dir: str | None, image_root: str | None, fill: str, images: dict | None = None,
 ) -> tuple[Protocol, Batch]:
-    """Load the input batch and fix the protocol (whose fingerprint includes the batch hash)."""
+    """Load the input batch and fix the protocol (whose fingerprint includes the batch hash).
+    ``images``: with ``image_root``, your own images' ``num_classes`` / ``resolution`` / ``mean`` / ``std``."""
+    options = {"resolution": net.get("resolution"), **(images or {})}
     batch = load_batch(dataset, batch_size, data_dir=data_dir, image_root=image_root,
-                       inputs=inputs, seed=seed, fill=fill, resolution=net.get("resolution"))
+                       inputs=inputs, seed=seed, fill=fill, **options)
     protocol = Protocol(space=space, dataset=dataset, batch_size=batch_size, repeats=repeats, seed=seed,
                         init=init, net=dict(net), batch_digest=batch.digest, inputs=inputs)
     return protocol, batch
@@ -175,7 +177,7 @@ def configure(
     space: str, task: str, proxies: list[Proxy] | str, *, seed: int = 0, batch_size: int | None = None,
     repeats: int | None = None, net: dict | None = None, init: str | None = None, inputs: str = "real",
     data_dir: str | None = None, image_root: str | None = None, fill: str = "augment",
-    mu: float | None = None, sigma: float | None = None,
+    mu: float | None = None, sigma: float | None = None, images: dict | None = None,
 ) -> tuple[Protocol, Batch, list[Proxy]]:
     """Protocol, batch and proxies for scoring archs of ``space`` on ``task`` with the space's defaults.
 
@@ -192,7 +194,7 @@ def configure(
     protocol, batch = prepare(
         space=space, dataset=task, batch_size=batch_size or d["batch_size"],
         repeats=repeats or d["repeats"], seed=seed, init=init or d["init"], net=full_net, inputs=inputs,
-        data_dir=data_dir, image_root=image_root, fill=fill,
+        data_dir=data_dir, image_root=image_root, fill=fill, images=images,
     )
     if any(p.name == "swap_reg" for p in proxy_list):
         if mu is None or sigma is None:

@@ -69,6 +69,17 @@ def net_options(text: str) -> dict:
     return out
 
 
+def triple(text: str) -> tuple[float, float, float]:
+    """argparse type for --mean/--std: three comma-separated numbers."""
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected three numbers R,G,B like 0.5,0.5,0.5, not {text!r}") from None
+    if len(values) != 3:
+        raise argparse.ArgumentTypeError(f"expected three numbers R,G,B, got {len(values)} in {text!r}")
+    return values  # type: ignore[return-value]
+
+
 def archs_per(text: str) -> dict[str, int | None]:
     """argparse type for --archs-per: ``BENCH=N[,…]``."""
     out: dict[str, int | None] = {}
@@ -202,7 +213,16 @@ def scoring_parent() -> argparse.ArgumentParser:
     p.add_argument("--inputs", default="real", choices=["real", "synthetic"],
                    help="real: images of the dataset from the bundle (or --image-root); synthetic: N(0, 1) noise")
     p.add_argument("--fill", default="augment", choices=["augment", "error"], help="when the dataset has fewer real images than the batch")
-    p.add_argument("--image-root", default=None, help="torchvision-format dataset folder for the input images")
+    p.add_argument("--image-root", default=None, help="your images: a torchvision-format dataset folder or one "
+                   "sub-folder of images per class (only the S drawn files are opened)")
+    p.add_argument("--num-classes", type=positive_int, default=None, metavar="K",
+                   help="--image-root: classes of your images = the scored network's outputs (default: the dataset's)")
+    p.add_argument("--resolution", type=positive_int, default=None, metavar="R",
+                   help="--image-root: resize your images to R x R (default: the dataset's)")
+    p.add_argument("--mean", type=triple, default=None, metavar="R,G,B",
+                   help="--image-root: per-channel mean of your images in [0, 1] (default: the dataset's)")
+    p.add_argument("--std", type=triple, default=None, metavar="R,G,B",
+                   help="--image-root: per-channel std of your images, > 0 (default: the dataset's)")
     p.add_argument("--shard", type=shard, default=None, metavar="I/K",
                    help="score only shard I of K (archs I, I+K, …) into --store and skip the table; "
                    "run K shards in parallel, then once without --shard for the table")

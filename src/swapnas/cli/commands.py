@@ -129,6 +129,17 @@ def _benchmark(args: argparse.Namespace) -> Benchmark:
     return CsvBenchmark(args.truth, args.space, dataset, args.arch_column, args.accuracy_column)
 
 
+def _own_images(args: argparse.Namespace) -> dict:
+    """--num-classes/--resolution/--mean/--std (they describe --image-root's images)."""
+    given = {k: v for k, v in (("num_classes", args.num_classes), ("resolution", args.resolution),
+                               ("mean", args.mean), ("std", args.std)) if v is not None}
+    if given and args.image_root is None:
+        raise ValueError("--num-classes, --resolution, --mean and --std describe your own images: give --image-root")
+    if args.std is not None and min(args.std) <= 0:
+        raise ValueError(f"--std must be > 0 in every channel (got {args.std})")
+    return given
+
+
 def correlate(args: argparse.Namespace) -> int:
     bench = _benchmark(args)
     task = args.dataset or bench.tasks[0]
@@ -136,7 +147,7 @@ def correlate(args: argparse.Namespace) -> int:
     protocol, batch, proxies = configure(
         bench.space, task, args.proxies, seed=args.seed, batch_size=args.batch_size, repeats=args.repeats,
         net=_net_overrides(args), init=args.init, inputs=args.inputs, data_dir=args.data_dir,
-        image_root=args.image_root, fill=args.fill, mu=args.mu, sigma=args.sigma,
+        image_root=args.image_root, fill=args.fill, mu=args.mu, sigma=args.sigma, images=_own_images(args),
     )
     out = Path(args.out)
     executor, device = executor_of(args)
