@@ -158,3 +158,13 @@ def test_tiny_correlate_run(data_dir, tmp_path, capsys) -> None:
     result = json.loads((out / "results.json").read_text())
     assert result["protocol"]["space"] == "flexibert" and len(result["archs"]) == 5
     assert all(fb.parse(a) for a in result["archs"]) and len(set(result["scores"]["swap_ext"])) > 1
+
+
+def test_tiny_search_runs(tmp_path, capsys) -> None:
+    out = tmp_path / "search"
+    code = main(["search", "--space", "flexibert", "--dataset", "glue", "--fitness", "swap_ext", "--population", "3",
+                 "--sample", "2", "--mutations", "1", "--cycles", "1", "--device", "cpu", "--batch-size", "16",
+                 "--net", "resolution=8", "--out", str(out), "--no-progress"])
+    assert code == 0, capsys.readouterr().err
+    result = json.loads((out / "result.json").read_text())
+    assert fb.parse(result["best"]) is not None and result["evaluations"] == 3 + 1

@@ -42,7 +42,8 @@ def final_size(mod: ModuleType, arch: Any, final: dict) -> float:
 
 
 def final_macs(mod: ModuleType, arch: Any, final: dict) -> float:
-    """Multiply-adds (millions) of one forward pass of one image through the final network.
+    """Multiply-adds (millions) of one forward pass of one image through the final network
+    (of one input ``mod.final_input(resolution)`` where the space defines it: token spaces).
 
     ``FlopCounterMode`` counts 2 FLOPs per multiply-add; DARTS-style papers quote
     multiply-adds as "FLOPs", so this is FlopCounterMode's total / 2.
@@ -52,7 +53,7 @@ def final_macs(mod: ModuleType, arch: Any, final: dict) -> float:
         model = _builder(mod, final)(arch, **final["net"]).eval()
         counter = FlopCounterMode(display=False)
         with torch.no_grad(), counter:
-            model(torch.empty(1, 3, r, r))
+            model(mod.final_input(r) if hasattr(mod, "final_input") else torch.empty(1, 3, r, r))
     return counter.get_total_flops() / 2 / 1e6
 
 

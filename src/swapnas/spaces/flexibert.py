@@ -272,6 +272,13 @@ def default_size_prior(net: dict, num_classes: int = 2) -> tuple[float, float]:
 SCORING_DEFAULTS: dict = {"net": {"sizes": "authors", "resolution": 128}, "batch_size": 32, "repeats": 1, "init": "default"}
 #: The FlexiBERT fitness: SWAP over GELU modules with the same protocol.
 FITNESS_PROTOCOL: dict = {"proxy": "swap_ext", **SCORING_DEFAULTS}
+
+
+def final_input(resolution: int) -> torch.Tensor:
+    """One input of the final network for its size and MACs: a sequence of ``resolution`` token ids."""
+    return torch.zeros(1, resolution, dtype=torch.long)
+
+
 #: A FlexiBERT network is not trained here; the entry only records the design's own sizes.
 FINAL_NETS: dict[str, dict] = {"glue": {"net": {"sizes": "design", "num_classes": 2, "resolution": 128},
                                    "resolution": 128}}
