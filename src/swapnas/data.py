@@ -156,6 +156,14 @@ def _task_batch(dataset: str, size: int, *, data_dir: str | os.PathLike | None,
     return task_batch(dataset, size, data_dir=data_dir, seed=seed, resolution=resolution)
 
 
+def _token_batch(dataset: str, size: int, *, image_root: str | os.PathLike | None, inputs: str, seed: int,
+                 length: int | None) -> Batch:
+    """A GLUE task's batch of token ids (:mod:`swapnas.tokens`); no image folder applies."""
+    if image_root is not None:
+        raise ValueError(f"{dataset}: token batches come from pydoc_data.topics; --image-root does not apply")
+    return token_batch(dataset, size, inputs=inputs, seed=seed, length=length)
+
+
 def _synthetic_batch(info: DatasetInfo, dataset: str, size: int, seed: int) -> Batch:
     """Standard normal inputs and uniform labels from a generator seeded with ``seed`` (asked for by name only)."""
     r = info.resolution
@@ -238,9 +246,7 @@ def load_batch(
     stand-in batch (:mod:`swapnas.taskonomy`: no Taskonomy images exist offline).
     """
     if is_token_task(dataset):  # FlexiBERT GLUE tasks: token ids (S, L), L = resolution (swapnas.tokens)
-        if image_root is not None:
-            raise ValueError(f"{dataset}: token batches come from pydoc_data.topics; --image-root does not apply")
-        return token_batch(dataset, size, inputs=inputs, seed=seed, length=resolution)
+        return _token_batch(dataset, size, image_root=image_root, inputs=inputs, seed=seed, length=resolution)
     if is_task(dataset):
         return _task_batch(dataset, size, data_dir=data_dir, image_root=image_root, inputs=inputs, seed=seed,
                            resolution=resolution)
