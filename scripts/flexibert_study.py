@@ -58,8 +58,10 @@ def main() -> None:
                           progress=False)
     swap = np.array([r.value for r in records["swap_ext"]], dtype=float)
     params = np.array([r.value for r in records["params"]], dtype=float)
+    design = np.array([bench.params_m(a) for a in archs])  # the design's size, whatever the scored reading
     rho = {t: {"swap_ext": float(spearmanr(swap, bench.accuracies(archs, t))[0]),
-               "params": float(spearmanr(params, bench.accuracies(archs, t))[0])} for t in TASKS}
+               "params": float(spearmanr(params, bench.accuracies(archs, t))[0]),
+               "params_design": float(spearmanr(design, bench.accuracies(archs, t))[0])} for t in TASKS}
     secs = [r.seconds for r in records["swap_ext"] if r.seconds is not None]
     peaks = [r.peak_mem_bytes for r in records["swap_ext"] if r.peak_mem_bytes is not None]
     out = {"half": args.half, "n": len(archs), "protocol": {k: v for k, v in protocol.describe().items()},
