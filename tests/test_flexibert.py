@@ -13,6 +13,7 @@ from swapnas.cli import main
 from swapnas.data import load_batch
 from swapnas.patterns import EXTENDED_ACTIVATIONS, swap_score
 from swapnas.scoring import Protocol, gaussian_init, score_arch
+from swapnas.session import configure
 from swapnas.proxies import resolve
 from swapnas.spaces import flexibert as fb
 from swapnas.spaces.flexibert_net import SelfAttention, _dct_matrix
@@ -168,3 +169,10 @@ def test_tiny_search_runs(tmp_path, capsys) -> None:
     assert code == 0, capsys.readouterr().err
     result = json.loads((out / "result.json").read_text())
     assert fb.parse(result["best"]) is not None and result["evaluations"] == 3 + 1
+
+
+def test_protocol_defaults_use_the_builders_init(data_dir) -> None:
+    protocol, batch, proxies = configure("flexibert", "glue", "swap_ext,params", data_dir=str(data_dir))
+    assert protocol.init == "default" and protocol.net == {"sizes": "authors", "resolution": 128}
+    assert batch.inputs.shape == (32, 128) and protocol.repeats == 1
+    assert configure("flexibert", "glue", "best", data_dir=str(data_dir))[2][0].name == "swap_ext"
