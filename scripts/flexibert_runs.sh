@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Every FlexiBERT-500 number of docs/transformers.md, one run at a time on one thread.
+# Dev half first (the choices), then the chosen protocol on the test half and on all 491 archs.
+# Scores are cached in runs/flexibert/scores.sqlite, so a rerun only reads them back.
+set -euo pipefail
+export OMP_NUM_THREADS=1 SWAPNAS_DATA=${SWAPNAS_DATA:-shared/data}
+out=runs/flexibert
+mkdir -p "$out"
+study() { python scripts/flexibert_study.py --store "$out/scores.sqlite" "$@"; }
+# dev half: size reading, S, L, init, inputs
+study --half dev --sizes authors --batch-size 32 --seq-len 128 --json "$out/dev_authors_s32_l128.json"
+study --half dev --sizes design  --batch-size 32 --seq-len 128 --json "$out/dev_design_s32_l128.json"
+study --half dev --sizes authors --batch-size 64 --seq-len 128 --json "$out/dev_authors_s64_l128.json"
+study --half dev --sizes authors --batch-size 32 --seq-len 256 --json "$out/dev_authors_s32_l256.json"
+study --half dev --sizes authors --batch-size 32 --seq-len 128 --init gaussian --json "$out/dev_authors_s32_l128_gauss.json"
+study --half dev --sizes authors --batch-size 32 --seq-len 128 --inputs synthetic --json "$out/dev_authors_s32_l128_synth.json"
+# the chosen protocol (the space's defaults) on the test half and on all archs
+study --half test --sizes authors --batch-size 32 --seq-len 128 --json "$out/test_authors_s32_l128.json"
+study --half all  --sizes authors --batch-size 32 --seq-len 128 --json "$out/all_authors_s32_l128.json"
+study --half test --sizes design  --batch-size 32 --seq-len 128 --json "$out/test_design_s32_l128.json"
+study --half all  --sizes design  --batch-size 32 --seq-len 128 --json "$out/all_design_s32_l128.json"
+python scripts/flexibert_table.py "$out"/dev_*.json "$out"/test_*.json "$out"/all_*.json
+python scripts/flexibert_table.py --tasks "$out/dev_authors_s32_l128.json" "$out/test_authors_s32_l128.json" \
+    "$out/all_authors_s32_l128.json"
+# the same through the CLI (the space's defaults; reuses the stored scores)
+swapnas correlate --space flexibert --dataset glue --proxies swap_ext,params --archs all --workers 1 \
+    --store "$out/scores.sqlite" --out "$out/correlate_glue" --no-progress
