@@ -81,7 +81,9 @@ def test_canonical_string_and_errors() -> None:
            "h192|SA.SDP.h4.f512x1|SA.SDP.h4.f512x1": "hidden size must be one of",
            "h256|SA.SDP.h4.f512x1": "2 or 4 layers",
            "256|SA.SDP.h4.f512x1": "must start with the hidden size",
-           "h256|SA-SDP-4|SA.SDP.h4.f512x1": "must look like"}
+           "h256|SA-SDP-4|SA.SDP.h4.f512x1": "must look like",
+           "h256|SA.SDP.h04.f512x1|SA.SDP.h4.f512x1": "must look like",
+           "h0256|SA.SDP.h4.f512x1|SA.SDP.h4.f512x1": "no leading zero"}
     for s, msg in bad.items():
         with pytest.raises(ValueError, match=msg):
             fb.parse(s)

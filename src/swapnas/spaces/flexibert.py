@@ -29,6 +29,7 @@ from torch import nn
 
 from .. import patterns as _swap
 from .flexibert_net import EncoderLayer, Encoder
+from .protocol import as_arch
 
 NAME = "flexibert"
 HIDDEN: tuple[int, ...] = (128, 256)
@@ -42,7 +43,7 @@ SIZES = ("authors", "design")
 #: the SWAP authors' fixed sizes (``sizes="authors"``)
 AUTHORS_HIDDEN, AUTHORS_FF = 256, 1024
 
-_LAYER = re.compile(r"^([A-Z]+)\.([A-Z0-9]+)\.h(\d+)\.f(\d+)x(\d+)$")
+_LAYER = re.compile(r"^([A-Z]+)\.([A-Z0-9]+)\.h([1-9][0-9]*)\.f([1-9][0-9]*)x([1-9][0-9]*)$")
 
 
 @dataclass(frozen=True, order=True)
@@ -101,15 +102,15 @@ def format_arch(arch: Arch) -> str:
 
 
 def _int(text: str, what: str, whole: str) -> int:
-    if not text.isdigit():
-        raise ValueError(f"FlexiBERT {what} {text!r} in {whole!r} is not a positive integer")
+    if not re.fullmatch(r"[1-9][0-9]*", text):
+        raise ValueError(f"FlexiBERT {what} {text!r} in {whole!r} is not a positive integer (ASCII digits, no leading zero)")
     return int(text)
 
 
 def parse(text: str) -> Arch:
     """Parse the canonical string; errors quote the bad part."""
     if not isinstance(text, str):
-        raise TypeError(f"a FlexiBERT arch string must be str, got {type(text).__name__}")
+        raise TypeError(f"flexibert: expected an arch string, got {type(text).__name__}")
     head, *parts = text.strip().split("|")
     if not head.startswith("h"):
         raise ValueError(f"FlexiBERT arch {text!r} must start with the hidden size, e.g. 'h256|SA.SDP.h4.f512x1|…'")
@@ -123,6 +124,7 @@ def parse(text: str) -> Arch:
         op, param, heads, ff, n_ff = m.groups()
         layers.append(Layer(op, param, int(heads), int(ff), int(n_ff)))
     return Arch(hidden, tuple(layers))
+
 
 
 def from_record(record: dict) -> Arch:
@@ -220,8 +222,7 @@ def build(arch: Arch | str, num_classes: int = 2, sizes: str = "authors", dropou
         >>> net(torch.randint(0, 30522, (2, 16))).shape
         torch.Size([2, 2])
     """
-    if isinstance(arch, str):
-        arch = parse(arch)
+    arch = as_arch(arch, Arch, parse, "flexibert")
     if not 1 <= resolution <= max_len:
         raise ValueError(f"resolution (sequence length) must be in 1..{max_len} (got {resolution})")
     hidden, specs = layer_specs(arch, sizes)
