@@ -25,11 +25,9 @@ import re
 from dataclasses import dataclass, replace
 
 import torch
-from torch import nn
 
 from .. import patterns as _swap
-from .flexibert_net import EncoderLayer, Encoder
-from .protocol import as_arch
+from .flexibert_net import Encoder, EncoderLayer
 
 NAME = "flexibert"
 HIDDEN: tuple[int, ...] = (128, 256)
@@ -222,7 +220,8 @@ def build(arch: Arch | str, num_classes: int = 2, sizes: str = "authors", dropou
         >>> net(torch.randint(0, 30522, (2, 16))).shape
         torch.Size([2, 2])
     """
-    arch = as_arch(arch, Arch, parse, "flexibert")
+    if isinstance(arch, str):
+        arch = parse(arch)
     if not 1 <= resolution <= max_len:
         raise ValueError(f"resolution (sequence length) must be in 1..{max_len} (got {resolution})")
     hidden, specs = layer_specs(arch, sizes)
