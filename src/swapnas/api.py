@@ -60,8 +60,9 @@ def check_supported(p: Proxy, model: nn.Module) -> None:
 
 
 def as_batch(inputs: Any, num_classes: int | None = None) -> tuple[Batch, bool]:
-    """``inputs`` as a :class:`Batch` and whether it holds real labels."""
+    """``inputs`` as a :class:`Batch` and whether it holds real labels (NaN / inf in it: ValueError)."""
     if isinstance(inputs, Batch):
+        _check_finite(inputs.inputs, "inputs")
         return inputs, True
     if isinstance(inputs, torch.Tensor):
         x, y = inputs, None
@@ -76,6 +77,11 @@ def as_batch(inputs: Any, num_classes: int | None = None) -> tuple[Batch, bool]:
         raise TypeError(f"inputs must be a tensor, an (x, y) pair, a Batch or a DataLoader, not {type(inputs).__name__}")
     if x.ndim < 2 or x.shape[0] < 1:
         raise ValueError(f"inputs must hold S >= 1 samples along dim 0 (got shape {tuple(x.shape)})")
+    if y is not None and not isinstance(y, torch.Tensor):
+        raise TypeError(f"the labels y of an (x, y) pair must be a tensor, not {type(y).__name__}")
+    _check_finite(x, "inputs")
+    if y is not None:
+        _check_finite(y, "labels")
     labels = y is not None
     if y is None:
         y = torch.zeros(x.shape[0], dtype=torch.long)
@@ -83,6 +89,14 @@ def as_batch(inputs: Any, num_classes: int | None = None) -> tuple[Batch, bool]:
         raise ValueError(f"x and y disagree on the number of samples: {x.shape[0]} vs {y.shape[0]}")
     classes = num_classes or (int(y.max()) + 1 if labels and not y.is_floating_point() else 1)
     return Batch(x, y, classes, "user", "user", x.shape[0], "", "ce" if not y.is_floating_point() else "mse"), labels
+
+
+def _check_finite(t: torch.Tensor, what: str) -> None:
+    if t.is_floating_point():
+        bad = int((~torch.isfinite(t)).sum())
+        if bad:
+            raise ValueError(f"{what} hold {bad} non-finite value(s) (NaN/inf) of {t.numel()}; every proxy would "
+                             "score noise: clean or re-normalise the batch")
 
 
 def _initialised(model: nn.Module, init: str, seed: int, repeat: int) -> nn.Module:
@@ -115,6 +129,8 @@ def score(model: nn.Module, inputs: Any, proxies: str | Sequence[str] = ("swap",
         >>> score(net, torch.randn(16, 3, 8, 8))["swap"] > 0
         True
     """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"score takes a torch.nn.Module, got {type(model).__name__}")
     if init not in INIT_CHOICES:
         raise ValueError(f"init must be one of {INIT_CHOICES} (got {init!r})")
     if repeats < 1 or (init == "none" and repeats > 1):

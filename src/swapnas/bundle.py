@@ -9,9 +9,13 @@ normalised input batch every metric is scored on. :mod:`swapnas.taskonomy` and
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -79,6 +83,37 @@ def resolve_data_dir(data_dir: str | os.PathLike | None) -> Path:
     if not path.is_dir():
         raise FileNotFoundError(f"data directory {path} does not exist; it should hold {DATA_ORIGIN}")
     return path
+
+
+class DataFileError(ValueError):
+    """A data file exists but cannot be read: damaged, truncated, or not the file expected there."""
+
+
+def damaged(path: str | os.PathLike, origin: str, detail: str) -> DataFileError:
+    """The error for a data file that cannot be read: the file, what is wrong, and where it comes from."""
+    return DataFileError(f"{path}: {detail}; the file is damaged, truncated or not the expected one "
+                         f"(it comes from {origin}: restore it from there)")
+
+
+def read_json(path: str | os.PathLike, origin: str = DATA_ORIGIN) -> Any:
+    """The JSON document in ``path``; a truncated or invalid file raises :class:`DataFileError`."""
+    try:
+        return json.loads(Path(path).read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise damaged(path, origin, f"invalid JSON ({exc})") from None
+
+
+@contextmanager
+def parsing(path: str | os.PathLike, origin: str = DATA_ORIGIN) -> Iterator[None]:
+    """Errors raised while reading values out of ``path`` (a bad number, a missing key or column)
+    re-raised as :class:`DataFileError` naming the file and its origin."""
+    try:
+        yield
+    except DataFileError:
+        raise
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
+        detail = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        raise damaged(path, origin, f"bad content ({type(exc).__name__}: {detail})") from None
 
 
 def require_file(data_dir: Path, relative: str, origin: str = DATA_ORIGIN) -> Path:

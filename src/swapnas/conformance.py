@@ -26,7 +26,6 @@ our archs.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import time
@@ -40,10 +39,12 @@ import torch
 from scipy import stats
 
 from .benchmarks.nb201 import NB201Benchmark
+from .bundle import parsing, read_json
 from .data import require_file, resolve_data_dir
 from .proxies import Proxy, get_proxy, list_proxies
 from .report import protocol_text
-from .session import pick_archs, prepare, score_archs
+from .results import reused_text, strict_json
+from .session import check_archs, count_stored, pick_archs, prepare, score_archs
 from .store import ScoreStore
 
 #: NASLib metric name -> our registry name (names not listed are the same).
@@ -146,8 +147,8 @@ def load_naslib(space: str, dataset: str, data_dir: str | None = None) -> Naslib
     if dataset not in src.datasets:
         raise ValueError(f"NASLib stores no {space} scores for dataset {dataset!r}; it has {', '.join(src.datasets)}")
     path = require_file(resolve_data_dir(data_dir), src.file, _NASLIB_ORIGIN)
-    with open(path) as f:
-        records: dict[str, dict] = json.load(f)[src.datasets[dataset]]
+    with parsing(path, _NASLIB_ORIGIN):
+        records: dict[str, dict] = read_json(path, _NASLIB_ORIGIN)[src.datasets[dataset]]
     table = src.arch_table(data_dir)
     keys, archs, seen = [], [], {}
     for text in records:
@@ -212,6 +213,8 @@ class ConformanceRun:
     accuracy: list[float]
     scores: dict[str, list[float | None]]
     naslib_scores: dict[str, list[float | None]]
+    #: archs whose stored scores were reused rather than computed
+    reused: int = 0
 
 
 def spearman(x: np.ndarray, y: np.ndarray) -> float:
@@ -265,8 +268,10 @@ def run_conformance(
     cfg = {**NASLIB_PROTOCOL, "seed": seed, "net": dict(net if net is not None else NASLIB_PROTOCOL["net"])}
     protocol, batch = prepare(space=space, dataset=dataset, data_dir=data_dir, image_root=None, **cfg)
     idx = {str(a): i for i, a in enumerate(naslib.archs)}
+    check_archs(n_archs, len(naslib.archs), f"NASLib's {space}/{dataset} file {naslib.path}")
     archs = pick_archs(naslib.archs, n_archs, 0)
     rows = [idx[str(a)] for a in archs]
+    reused = count_stored(archs, proxy_list, protocol, store, retry_failed)
     t0 = time.perf_counter()
     records = score_archs(archs, space, proxy_list, protocol, batch, store, device, retry_failed, progress,
                           f"conformance {space}/{dataset}")
@@ -293,7 +298,7 @@ def run_conformance(
     return ConformanceRun(
         protocol.describe(), reference, naslib.describe(), batch.note, str(device), wall, results,
         naslib.unsupported, [str(a) for a in archs], [naslib.keys[i] for i in rows],
-        [float(a) for a in acc], ours_out, theirs_out,
+        [float(a) for a in acc], ours_out, theirs_out, reused,
     )
 
 
@@ -318,10 +323,13 @@ def conformance_table(results: list[ConformanceRow], markdown: bool = False) -> 
     return "\n".join([fmt.format(*head), fmt.format(*("-" * w for w in widths))] + [fmt.format(*r) for r in rows])
 
 
-def header_text(run: ConformanceRun) -> str:
-    lines = [protocol_text(run.protocol, run.ground_truth, run.batch_note),
+def header_text(run: ConformanceRun, note: bool = True) -> str:
+    """The protocol, the reference and the run; ``note=False`` leaves out the batch note (the CLI's printed
+    text: the note was logged as the batch loaded)."""
+    lines = [protocol_text(run.protocol, run.ground_truth, run.batch_note if note else ""),
              f"reference: {run.reference}",
-             f"device {run.device} | {len(run.archs)} archs | wall {run.wall_seconds:.1f} s (stored scores are reused)"]
+             f"device {run.device} | {len(run.archs)} archs | wall {run.wall_seconds:.1f} s"
+             f"{reused_text(run.reused, len(run.archs))}"]
     if run.unsupported:
         lines.append(f"NASLib metrics without an implementation here (skipped): {', '.join(run.unsupported)}")
     return "\n".join(lines)
@@ -332,7 +340,7 @@ def write_outputs(run: ConformanceRun, out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     doc = asdict(run)
     js = out / "conformance.json"
-    js.write_text(json.dumps(doc, indent=1))
+    js.write_text(strict_json(doc))
     md = out / "conformance.md"
     md.write_text("# Conformance with NASLib's stored zero-cost scores\n\n```\n" + header_text(run) + "\n```\n\n"
                   + conformance_table(run.results, markdown=True) + "\n")

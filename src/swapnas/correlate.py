@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import json
 import logging
 import time
 from dataclasses import asdict
@@ -18,9 +17,9 @@ from .executors import Executor
 from .patterns import SATURATION
 from .proxies import Proxy, resolve
 from .report import correlation_report, scatter_plot
-from .results import CorrelateRun, ProxyResult, provenance
+from .results import CorrelateRun, ProxyResult, provenance, strict_json
 from .scoring import Protocol
-from .session import check_task, pick_archs, score_archs
+from .session import check_task, count_stored, pick_archs, score_archs
 from .stats import correlate
 from .store import Record, ScoreStore
 
@@ -67,6 +66,7 @@ def run_correlation(
     check_task(bench, task)
     proxy_list = resolve(proxies) if isinstance(proxies, str) else list(proxies)
     archs = pick_archs(bench.archs_for(task), n_archs, protocol.seed)
+    reused = count_stored(archs, proxy_list, protocol, store, retry_failed)
     t0 = time.perf_counter()
     records = score_archs(archs, bench.space, proxy_list, protocol, batch, store, device, retry_failed, progress,
                           f"{bench.name}/{task}", executor)
@@ -91,7 +91,7 @@ def run_correlation(
         ))
         scores[p.name] = [float(v) if np.isfinite(v) else None for v in vals]
     return CorrelateRun(protocol.describe(), bench.truth_text(task), batch.note, results, scores,
-                        [float(a) for a in acc], [str(a) for a in archs], wall)
+                        [float(a) for a in acc], [str(a) for a in archs], wall, reused)
 
 
 def write_outputs(run: CorrelateRun, out: Path) -> list[Path]:
@@ -104,13 +104,14 @@ def write_outputs(run: CorrelateRun, out: Path) -> list[Path]:
         "ground_truth": run.ground_truth,
         "batch_note": run.batch_note,
         "wall_seconds": run.wall_seconds,
+        "reused_archs": run.reused,
         "results": [asdict(r) for r in run.results],
         "archs": run.archs,
         "accuracy": run.accuracy,
         "scores": run.scores,
     }
     path = out / "results.json"
-    path.write_text(json.dumps(doc, indent=1))
+    path.write_text(strict_json(doc))
     table = out / "results.csv"
     with table.open("w", newline="") as f:
         writer = csv.writer(f)

@@ -16,8 +16,10 @@ Rules (also in docs/protocol.md):
 from __future__ import annotations
 
 import logging
+import math
 import os
 import pickle
+import zipfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -26,7 +28,15 @@ import torch
 from PIL import Image
 
 # the bundle helpers and Batch live in .bundle (below .taskonomy, which builds on them); re-exported here
-from .bundle import DATA_ENV, DATA_ORIGIN, Batch, require_file, resolve_data_dir
+from .bundle import (
+    DATA_ENV,
+    DATA_ORIGIN,
+    Batch,
+    DataFileError,
+    damaged,
+    require_file,
+    resolve_data_dir,
+)
 from .taskonomy import is_task, task_batch
 from .tokens import is_token_task, token_batch
 
@@ -80,8 +90,21 @@ def dataset_info(name: str) -> DatasetInfo:
 
 def _bundled_images(info: DatasetInfo, data_dir: Path) -> tuple[np.ndarray, np.ndarray, str]:
     rel, xkey, ykey = info.bundled
-    with np.load(require_file(data_dir, rel)) as z:
-        x, y = z[xkey], z[ykey].astype(np.int64)
+    path = require_file(data_dir, rel)
+    try:  # a damaged npz otherwise surfaces as numpy's misleading "allow_pickle=False" message
+        with np.load(path, allow_pickle=False) as z:
+            missing = [k for k in (xkey, ykey) if k not in z.files]
+            if missing:
+                raise damaged(path, DATA_ORIGIN, f"no array {', '.join(map(repr, missing))} (it holds "
+                                                 f"{', '.join(z.files) or 'none'})")
+            x, y = z[xkey], z[ykey].astype(np.int64)
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+        if isinstance(exc, DataFileError):
+            raise
+        raise damaged(path, DATA_ORIGIN, "not a readable .npz archive of images") from None
+    if x.ndim != 4 or x.shape[-1] != 3 or len(x) != len(y):
+        raise damaged(path, DATA_ORIGIN, f"{xkey} has shape {x.shape} and {ykey} {y.shape}; expected (N, H, W, 3) "
+                                         "images and N labels")
     return x, y, f"{rel}:{xkey}"
 
 
@@ -259,14 +282,36 @@ def load_batch(
         raise ValueError(f"inputs must be 'real' or 'synthetic' (got {inputs!r})")
     drawn_from = None
     if image_root is not None:
-        info = replace(info, **{k: v for k, v in (("num_classes", num_classes), ("resolution", resolution),
-                                                   ("mean", mean), ("std", std)) if v is not None})
+        info = replace(info, **_own_images(num_classes=num_classes, resolution=resolution, mean=mean, std=std))
         x, y, source, drawn_from = _folder_images(info, Path(image_root), size, seed)
     elif (num_classes, mean, std) != (None, None, None):
         raise ValueError("--num-classes, --mean and --std describe your own images: they need --image-root")
     else:
         x, y, source = _bundled_images(info, resolve_data_dir(data_dir))
     x, y, n_real, note = _draw(info, dataset, x, y, source, size, seed, fill, drawn_from)
-    if note:
+    if note:  # logged once here; the CLI's printed protocol leaves it out (report.md and the JSON keep it)
         log.warning(note)
-    return Batch(_normalise(info, x), torch.from_numpy(y), info.num_classes, dataset, source, n_real, note)
+    return Batch(_finite(_normalise(info, x), dataset, source), torch.from_numpy(y), info.num_classes, dataset,
+                 source, n_real, note)
+
+
+def _finite(inputs: torch.Tensor, dataset: str, source: str) -> torch.Tensor:
+    """``inputs``, or a ValueError counting its NaN / inf values."""
+    bad = int((~torch.isfinite(inputs)).sum())
+    if bad:
+        raise ValueError(f"{dataset}: the batch from {source} holds {bad} non-finite value(s) (NaN/inf) after "
+                         "normalisation; check the images and --mean/--std")
+    return inputs
+
+
+def _own_images(**given: object) -> dict:
+    """The given (not None) ``num_classes`` / ``resolution`` / ``mean`` / ``std`` of your images, checked:
+    mean and std three finite numbers each, std > 0."""
+    given = {k: v for k, v in given.items() if v is not None}
+    for name in ("mean", "std"):
+        v = given.get(name)
+        if v is not None and (len(v) != 3 or not all(isinstance(c, (int, float)) and math.isfinite(c) for c in v)):
+            raise ValueError(f"--{name} takes three finite numbers R,G,B (got {v!r})")
+    if "std" in given and min(given["std"]) <= 0:
+        raise ValueError(f"--std must be > 0 in every channel (got {given['std']!r})")
+    return given

@@ -12,11 +12,10 @@
 from __future__ import annotations
 
 import csv
-import json
 import os
 from pathlib import Path
 
-from .results import provenance
+from .results import provenance, strict_json
 from .spaces import SPACES, get_space
 from .store import ScoreStore
 
@@ -62,7 +61,7 @@ def export(store_path: str | os.PathLike, out: str | os.PathLike, fmt: str = "cs
         seen[where] = r["protocol"]
         arch = doc.setdefault(r["space"], {}).setdefault(_arch_key(r["space"], r["arch"]), {})
         arch[r["proxy"].split("@")[0]] = {"score": r["value"], "time": r["seconds"]}
-    out.write_text(json.dumps({"provenance": provenance(), **doc}, indent=1))
+    out.write_text(strict_json({"provenance": provenance(), **doc}))
     return out
 
 

@@ -9,7 +9,6 @@ store, so a grid resumes, and ``shard=(i, k)`` scores only a slice of every colu
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -22,7 +21,7 @@ from .benchmarks import BENCHMARKS, benchmark_class, get_benchmark
 from .correlate import run_correlation
 from .executors import Executor
 from .proxies import get_proxy, resolve
-from .results import CorrelateRun, provenance
+from .results import CorrelateRun, provenance, strict_json
 from .session import check_task, configure, pick_archs, score_archs, shard_of
 from .store import ScoreStore
 
@@ -203,7 +202,7 @@ def write_grid(cols: list[GridColumn], out: Path, command: str = "") -> list[Pat
     out.mkdir(parents=True, exist_ok=True)
     prov = provenance()
     js = out / "grid.json"
-    js.write_text(json.dumps({"provenance": prov, "columns": [asdict(c) for c in cols]}, indent=1))
+    js.write_text(strict_json({"provenance": prov, "columns": [asdict(c) for c in cols]}))
     md = out / "grid.md"
     table = markdown(cols, command)
     md.write_text(table)

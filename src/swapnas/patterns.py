@@ -278,8 +278,7 @@ def swap_score(
         >>> swap_score(net, torch.randn(16, 3, 8, 8)) <= 8 * 6 * 6
         True
     """
-    if inputs.shape[0] < 1:
-        raise ValueError("swap_score needs at least one sample in inputs (got an empty batch)")
+    check_inputs(model, inputs)
     restore = _restored_buffers(model) if restore_buffers else contextlib.nullcontext()
     patterns = _DistinctPatterns()
     hooks = hooked_activations(model, activations, input_dims, sink=patterns.add, skip_repeats=True)
@@ -295,6 +294,23 @@ def swap_score(
             f"(S = {inputs.shape[0]} samples, {patterns.neurons} hooked neurons): it cannot rank such "
             "networks; use more samples or a smaller scored network"), stacklevel=2)
     return count
+
+
+def check_inputs(model: nn.Module, inputs: torch.Tensor, what: str = "swap_score") -> None:
+    """TypeError unless ``model`` is an ``nn.Module`` and ``inputs`` a tensor; ValueError for an empty
+    batch or one holding NaN / inf (which would make every sign pattern meaningless)."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"{what} takes a torch.nn.Module as model, got {type(model).__name__}")
+    if not isinstance(inputs, torch.Tensor):
+        raise TypeError(f"{what} takes a torch.Tensor of inputs (S samples on dim 0), got {type(inputs).__name__}; "
+                        "convert it with torch.as_tensor(…, dtype=torch.float32)")
+    if inputs.dim() < 1 or inputs.shape[0] < 1:
+        raise ValueError(f"{what} needs at least one sample in inputs (got an empty batch, shape {tuple(inputs.shape)})")
+    if inputs.is_floating_point() or inputs.is_complex():
+        bad = int((~torch.isfinite(inputs)).sum())
+        if bad:
+            raise ValueError(f"{what}: inputs hold {bad} non-finite value(s) (NaN/inf) of {inputs.numel()}; "
+                             "clean or re-normalise the batch")
 
 
 def _no_activation_message(model: nn.Module, activations: Sequence[type[nn.Module]],
@@ -319,6 +335,8 @@ def size_prior(theta_k: float, mu: float, sigma: float) -> float:
 
     σ is not squared and there is no factor 2: f = 1/e at |Θ − μ| = √σ.
     """
+    if not (math.isfinite(mu) and math.isfinite(sigma)):
+        raise ValueError(f"mu and sigma must be finite numbers (got mu={mu}, sigma={sigma})")
     if sigma <= 0:
         raise ValueError(f"sigma must be > 0 (got {sigma}); it is the width of the size prior")
     return math.exp(-((theta_k - mu) ** 2) / sigma)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import math
 import platform
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, is_dataclass
+from typing import Any
 
+import numpy as np
 import torch
 
 from ._version import __version__
@@ -42,7 +46,36 @@ class CorrelateRun:
     accuracy: list[float]
     archs: list[str]
     wall_seconds: float
+    #: archs whose stored scores were reused rather than computed (0: everything was scored now)
+    reused: int = 0
 
+
+
+def finite_or_none(obj: Any) -> Any:
+    """``obj`` with every NaN / inf float replaced by None (recursively through dicts, lists, tuples and
+    dataclasses; numpy scalars and arrays become Python numbers and lists)."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, (np.generic, np.ndarray)):
+        return finite_or_none(obj.tolist())
+    if isinstance(obj, dict):
+        return {k: finite_or_none(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [finite_or_none(v) for v in obj]
+    if is_dataclass(obj) and not isinstance(obj, type):
+        return finite_or_none(asdict(obj))
+    return obj
+
+
+def strict_json(obj: Any, indent: int | None = 1) -> str:
+    """Strict JSON text of ``obj`` (RFC 8259: no NaN / Infinity tokens): every non-finite number is
+    written as ``null``. Every JSON file swapnas writes goes through here."""
+    return json.dumps(finite_or_none(obj), indent=indent, allow_nan=False)
+
+
+def reused_text(reused: int, n: int) -> str:
+    """`` (stored scores of R of N archs reused)`` when some were, else nothing."""
+    return f" (stored scores of {reused} of {n} archs reused)" if reused else ""
 
 
 def provenance() -> dict:

@@ -10,7 +10,9 @@ executor into a score store, reusing what is stored.
 from __future__ import annotations
 
 import inspect
+import math
 import random
+import warnings
 from collections import Counter
 from contextlib import closing
 
@@ -27,13 +29,42 @@ from .spaces import get_space
 from .store import Record, ScoreKey, ScoreStore
 
 
-def resolve_device(name: str) -> torch.device:
+def available_devices() -> list[str]:
+    """The devices this machine has: ``cpu``, ``cuda:0`` … and ``mps``."""
+    mps = getattr(torch.backends, "mps", None)
+    return ["cpu", *(f"cuda:{i}" for i in range(torch.cuda.device_count() if torch.cuda.is_available() else 0)),
+            *(["mps"] if mps is not None and mps.is_available() else [])]
+
+
+def resolve_device(name: str | torch.device) -> torch.device:
+    """``auto`` (cuda if available, else cpu), ``cpu``, ``cuda``, ``cuda:N`` or ``mps``, checked against this
+    machine: a ValueError names the accepted devices and the ones available here."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(name)
+    here = available_devices()
+    try:
+        dev = torch.device(name)
+    except (RuntimeError, TypeError, ValueError):
+        dev = None
+    if dev is None or dev.type not in ("cpu", "cuda", "mps"):
+        raise ValueError(f"unknown device {str(name)!r}; accepted: auto, cpu, cuda, cuda:N, mps (available here: "
+                         f"{', '.join(here)})")
     if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {name!r} asked for, but CUDA is not available here; use --device cpu or auto")
+        raise ValueError(f"device {str(name)!r} asked for, but CUDA is not available here; use --device cpu or auto "
+                         f"(available here: {', '.join(here)})")
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise ValueError(f"device {str(name)!r} asked for, but this machine has {torch.cuda.device_count()} CUDA "
+                         f"device(s) (available here: {', '.join(here)})")
+    if dev.type == "mps" and "mps" not in here:
+        raise ValueError(f"device 'mps' asked for, but it is not available here (available here: {', '.join(here)})")
     return dev
+
+
+def check_archs(n: int | None, available: int, where: str) -> None:
+    """A number of archs asked for by name must exist: ValueError when ``n`` exceeds ``available``."""
+    if n is not None and n > available:
+        raise ValueError(f"--archs {n}: only {available} archs in {where}; use --archs all (or a number up to "
+                         f"{available})")
 
 
 def pick_archs(all_archs: list, n: int | None, seed: int) -> list:
@@ -96,6 +127,18 @@ def score_archs(
     return {p.name: [done[str(arch)][p.name] for arch in archs] for p in per_arch}
 
 
+def count_stored(archs: list, proxies: list[Proxy], protocol: Protocol, store: ScoreStore,
+                 retry_failed: bool = False) -> int:
+    """How many distinct archs of ``archs`` already have a stored record :func:`score_archs` would reuse
+    (for any of ``proxies`` or the bases they derive from)."""
+    needed = with_bases([p for p in proxies if not p.parts])
+    reused = 0
+    for k in {str(a) for a in archs}:
+        recs = (store.get(protocol.key(k, p)) for p in needed)
+        reused += any(rec is not None and (rec.ok or not retry_failed) for rec in recs)
+    return reused
+
+
 def shard_of(archs: list, shard: tuple[int, int] | None) -> list:
     """Archs ``i, i+k, i+2k, …`` for shard ``(i, k)``; all archs for None."""
     if shard is None:
@@ -135,7 +178,18 @@ def resolve_for(space: str, proxies: list[Proxy] | str) -> list[Proxy]:
     if not isinstance(proxies, str):
         return list(proxies)
     names = [best_for(space) if n.strip() == "best" else n.strip() for n in proxies.split(",") if n.strip()]
+    if not names:
+        raise ValueError(f"--proxies needs at least one proxy name, comma-separated, or 'all' (got {proxies!r}); "
+                         "see `swapnas proxies`")
     return resolve(names)
+
+
+def check_prior(mu: float | None, sigma: float | None) -> None:
+    """μ and σ of a size prior, where given: finite numbers, σ > 0 (ValueError naming ``--mu`` / ``--sigma``)."""
+    if mu is not None and not (isinstance(mu, (int, float)) and math.isfinite(mu)):
+        raise ValueError(f"--mu must be a finite number (thousands of params), got {mu!r}")
+    if sigma is not None and not (isinstance(sigma, (int, float)) and math.isfinite(sigma) and sigma > 0):
+        raise ValueError(f"--sigma must be a finite number > 0 (thousands^2, unsquared), got {sigma!r}")
 
 
 def protocol_defaults(space: str, proxies: list[Proxy]) -> dict:
@@ -170,7 +224,50 @@ def scoring_net(space: str, task: str, overrides: dict | None = None, base: dict
         raise ValueError(f"--net option(s) {', '.join(sorted(unknown))} are not options of the {space} network; "
                          f"options: {', '.join(allowed)}")
     net.update(overrides or {})
+    if overrides:
+        check_net(space, net, overrides)
     return net
+
+
+def _option_problem(name: str, value: object, default: object) -> str | None:
+    """Why ``value`` cannot be the build option ``name`` whose default is ``default`` (None: it can)."""
+    if isinstance(default, bool) and not isinstance(value, bool):
+        return f"{name} is true or false (default {default}), not {value!r}"
+    if isinstance(default, int) and not isinstance(default, bool) and (isinstance(value, bool) or not isinstance(value, int)):
+        return f"{name} takes an integer (default {default}), not {value!r}"
+    if type(default) is int and default >= 1 and type(value) is int and value < 1:
+        return f"{name} is a size (default {default}): it must be >= 1, not {value}"
+    if isinstance(default, float) and (isinstance(value, bool) or not isinstance(value, (int, float))):
+        return f"{name} takes a number (default {default}), not {value!r}"
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{name} must be a finite number, not {value}"
+    return None
+
+
+def check_net(space: str, net: dict, overrides: dict | None = None) -> None:
+    """Build one arch of ``space`` with the network options ``net`` on the meta device (no memory, no
+    compute); a ValueError ``--net …: the {space} network cannot be built: …`` when that fails or a
+    layer comes out empty (e.g. ``C=0``). ``overrides`` are the options the user gave (for the message)."""
+    mod = get_space(space)
+    given = ",".join(f"{k}={v}" for k, v in (overrides if overrides is not None else net).items())
+    params = inspect.signature(mod.build).parameters
+    for name, value in net.items():
+        default = params[name].default if name in params else inspect.Parameter.empty
+        why = None if default is inspect.Parameter.empty else _option_problem(name, value, default)
+        if why:
+            raise ValueError(f"--net {given}: the {space} network cannot be built: {why}")
+    try:
+        with warnings.catch_warnings(), torch.device("meta"):
+            warnings.simplefilter("ignore")  # "Initializing zero-element tensors is a no-op": reported below
+            model = mod.build(mod.sample(random.Random(0)), **net)
+    except Exception as exc:  # noqa: BLE001 - any failure of the user's options is reported as bad input
+        small = [f"{k}={v}" for k, v in net.items() if type(v) is int and v < 1]
+        hint = f" ({', '.join(small)}: sizes must be >= 1)" if small else ""
+        raise ValueError(f"--net {given}: the {space} network cannot be built: {type(exc).__name__}: {exc}{hint}") from None
+    empty = next(((n, tuple(t.shape)) for n, t in model.named_parameters() if t.numel() == 0), None)
+    if empty is not None:
+        raise ValueError(f"--net {given}: the {space} network cannot be built: layer {empty[0]} comes out empty "
+                         f"(shape {empty[1]}); every size option must be >= 1")
 
 
 def configure(
@@ -189,6 +286,9 @@ def configure(
     """
     mod = get_space(space)
     proxy_list = resolve_for(space, proxies)
+    if not proxy_list:
+        raise ValueError("no proxies to score: give at least one (see `swapnas proxies`)")
+    check_prior(mu, sigma)
     d = protocol_defaults(space, proxy_list)
     full_net = scoring_net(space, task, net, d["net"])
     protocol, batch = prepare(

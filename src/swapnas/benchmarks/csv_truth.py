@@ -51,8 +51,11 @@ class CsvBenchmark:
         mod = get_space(space)
         if not self.path.is_file():
             raise FileNotFoundError(f"--truth {self.path}: no such file (a CSV with an arch column and an accuracy column)")
-        with self.path.open(newline="") as f:
-            rows = list(csv.DictReader(f))
+        try:
+            with self.path.open(newline="") as f:
+                rows = list(csv.DictReader(f))
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise ValueError(f"--truth {self.path}: not a readable CSV file ({exc})") from None
         if not rows:
             raise ValueError(f"--truth {self.path}: no data rows under a header line")
         columns = list(rows[0])

@@ -13,12 +13,12 @@ FF widths, two classes).
 
 from __future__ import annotations
 
-import json
 import os
 
 import numpy as np
 import torch
 
+from ..bundle import parsing, read_json
 from ..data import require_file, resolve_data_dir
 from ..spaces import flexibert as fb
 
@@ -40,14 +40,16 @@ class FlexiBERTBenchmark:
 
     def __init__(self, data_dir: str | os.PathLike | None = None):
         self.path = require_file(resolve_data_dir(data_dir), self.FILE, ORIGIN)
-        self.records = json.loads(self.path.read_text())
-        self.record_archs = [fb.from_record(r) for r in self.records]
+        self.records = read_json(self.path, ORIGIN)
+        with parsing(self.path, ORIGIN):
+            self.record_archs = [fb.from_record(r) for r in self.records]
+            self._scores_of = {t: [float(r["scores"][t]) for r in self.records] for t in TASKS}
         self.ids: dict[fb.Arch, list[int]] = {}
         for i, arch in enumerate(self.record_archs):
             self.ids.setdefault(arch, []).append(i)
         self.archs = list(self.ids)
-        self._scores = {t: np.array([np.mean([float(self.records[i]["scores"][t]) for i in self.ids[a]])
-                                     for a in self.archs]) for t in TASKS}
+        self._scores = {t: np.array([np.mean([self._scores_of[t][i] for i in self.ids[a]]) for a in self.archs])
+                        for t in TASKS}
         self._index = {a: i for i, a in enumerate(self.archs)}
 
     def __len__(self) -> int:

@@ -11,11 +11,11 @@ scores; its ``params`` (millions) equals :func:`nb101.count_params` for all 500 
 
 from __future__ import annotations
 
-import json
 import os
 
 import numpy as np
 
+from ..bundle import damaged, parsing, read_json
 from ..data import require_file, resolve_data_dir
 from ..spaces import nb101
 
@@ -42,16 +42,16 @@ class NB101Benchmark:
 
     def __init__(self, data_dir: str | os.PathLike | None = None):
         self.path = require_file(resolve_data_dir(data_dir), FILE, ORIGIN)
-        data = json.loads(self.path.read_text())
+        data = read_json(self.path, ORIGIN)
         try:
             records = data["nasbench101"]["cifar10"]
         except (KeyError, TypeError):
-            raise ValueError(f"{self.path} must hold {{'nasbench101': {{'cifar10': {{key: record}}}}}}: "
-                             "the file is damaged or not NASLib's zc_nasbench101.json") from None
-        self.keys = list(records)
-        self._records = [records[k] for k in self.keys]
-        self.archs = [nb101.parse_naslib(k) for k in self.keys]
-        self._acc = np.array([float(r["val_accuracy"]) for r in self._records])
+            raise damaged(self.path, ORIGIN, "it must hold {'nasbench101': {'cifar10': {key: record}}}") from None
+        with parsing(self.path, ORIGIN):
+            self.keys = list(records)
+            self._records = [records[k] for k in self.keys]
+            self.archs = [nb101.parse_naslib(k) for k in self.keys]
+            self._acc = np.array([float(r["val_accuracy"]) for r in self._records])
         self._index = {a: i for i, a in enumerate(self.archs)}
         if len(self._index) != len(self.archs):
             raise ValueError(f"{self.path}: two NASLib keys name the same spec")

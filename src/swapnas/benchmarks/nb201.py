@@ -14,6 +14,7 @@ from functools import cached_property
 
 import numpy as np
 
+from ..bundle import damaged, parsing
 from ..data import require_file, resolve_data_dir
 from ..spaces import nb201
 
@@ -89,12 +90,13 @@ class NB201Benchmark:
         GroundTruth(self.tasks[0], metric, epochs)  # validates metric and epochs
         self.metric, self.epochs = metric, epochs
         self.path = require_file(resolve_data_dir(data_dir), TABLE, ORIGIN)
-        with open(self.path, newline="") as f:
+        with parsing(self.path, ORIGIN), open(self.path, newline="") as f:
             rows = list(csv.DictReader(f))
         if len(rows) != nb201.NUM_ARCHS:
-            raise ValueError(f"{self.path} has {len(rows)} rows, expected {nb201.NUM_ARCHS}: the file is damaged")
+            raise damaged(self.path, ORIGIN, f"{len(rows)} rows, expected {nb201.NUM_ARCHS}")
         self._rows = rows
-        self.archs: list[nb201.Arch] = [nb201.parse(r["arch_str"]) for r in rows]
+        with parsing(self.path, ORIGIN):
+            self.archs: list[nb201.Arch] = [nb201.parse(r["arch_str"]) for r in rows]
         self._index = {a: i for i, a in enumerate(self.archs)}
 
     def __len__(self) -> int:
@@ -110,7 +112,8 @@ class NB201Benchmark:
     @cached_property
     def _numeric(self) -> dict[str, np.ndarray]:
         cols = [c for c in self._rows[0] if c not in {"arch_str", "naslib_op_indices", "isomorph_unique_str"}]
-        return {c: np.array([float(r[c]) for r in self._rows]) for c in cols}
+        with parsing(self.path, ORIGIN):
+            return {c: np.array([float(r[c]) for r in self._rows]) for c in cols}
 
     def column(self, name: str) -> np.ndarray:
         """A numeric column for all archs in index order."""

@@ -15,13 +15,13 @@ Both are tables genotype → CIFAR-10 accuracy over the ``darts`` space and shar
 from __future__ import annotations
 
 import csv
-import json
 import os
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from ..bundle import damaged, parsing, read_json
 from ..data import require_file, resolve_data_dir
 from ..patterns import count_params_k
 from ..spaces import darts_genotype as dg
@@ -85,10 +85,13 @@ class NB301Benchmark(GenotypeTable):
 
     def __init__(self, data_dir: str | os.PathLike | None = None):
         path = require_file(resolve_data_dir(data_dir), self.FILE, self.ORIGIN)
-        records = json.loads(path.read_text())["cifar10"]
-        self.keys = list(records)
-        super().__init__(path, [dg.parse_naslib(k) for k in self.keys],
-                         [float(records[k]["val_accuracy"]) for k in self.keys])
+        records = read_json(path, self.ORIGIN)
+        with parsing(path, self.ORIGIN):
+            records = records["cifar10"]
+            self.keys = list(records)
+            archs = [dg.parse_naslib(k) for k in self.keys]
+            acc = [float(records[k]["val_accuracy"]) for k in self.keys]
+        super().__init__(path, archs, acc)
 
 
 class DartsSwapBenchmark(GenotypeTable):
@@ -103,7 +106,7 @@ class DartsSwapBenchmark(GenotypeTable):
     def __init__(self, data_dir: str | os.PathLike | None = None):
         path = require_file(resolve_data_dir(data_dir), self.FILE, self.ORIGIN)
         archs, acc, self.rows = [], [], []
-        with path.open(newline="") as f:
+        with parsing(path, self.ORIGIN), path.open(newline="") as f:
             reader = csv.DictReader(f)
             missing = {"row", "genotype", "cifar10_accuracy"} - set(reader.fieldnames or ())
             if missing:
@@ -113,6 +116,6 @@ class DartsSwapBenchmark(GenotypeTable):
                     archs.append(dg.parse(rec["genotype"]))
                     acc.append(float(rec["cifar10_accuracy"]))
                     self.rows.append(int(rec["row"]))
-                except ValueError as exc:
-                    raise ValueError(f"{path}, line {line}: {exc}") from None
+                except (ValueError, KeyError, TypeError) as exc:
+                    raise damaged(f"{path}, line {line}", self.ORIGIN, str(exc)) from None
         super().__init__(path, archs, acc)

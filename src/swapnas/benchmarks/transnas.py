@@ -18,12 +18,12 @@ own 75 / 47 classes (the default) class_object/class_scene are smaller by
 
 from __future__ import annotations
 
-import json
 import os
 from types import ModuleType
 
 import numpy as np
 
+from ..bundle import parsing, read_json
 from ..data import require_file, resolve_data_dir
 from ..spaces import transnas as tn
 from ..spaces import transnas_macro, transnas_micro
@@ -43,8 +43,8 @@ class _TransNASBenchmark:
 
     def __init__(self, data_dir: str | os.PathLike | None = None):
         self.path = require_file(resolve_data_dir(data_dir), self.file, ORIGIN)
-        raw = json.loads(self.path.read_text())
-        missing = [t for t in self.tasks if t not in raw]
+        raw = read_json(self.path, ORIGIN)
+        missing = [t for t in self.tasks if not isinstance(raw, dict) or t not in raw]
         if missing:
             raise ValueError(f"{self.path} lacks task(s) {', '.join(missing)}; expected all of {', '.join(self.tasks)}")
         self._records: dict[str, dict] = {t: raw[t] for t in self.tasks}
@@ -52,12 +52,13 @@ class _TransNASBenchmark:
         self._index: dict[str, dict] = {}
         self._acc: dict[str, np.ndarray] = {}
         for task, records in self._records.items():
-            archs = [self.space_module.parse_naslib(k) for k in records]
+            with parsing(self.path, ORIGIN):
+                archs = [self.space_module.parse_naslib(k) for k in records]
+                self._acc[task] = np.array([float(r["val_accuracy"]) for r in records.values()])
             index = {a: i for i, a in enumerate(archs)}
             if len(index) != len(archs):
                 raise ValueError(f"{self.path}: two NASLib keys of task {task} name the same arch")
             self._archs[task], self._index[task] = archs, index
-            self._acc[task] = np.array([float(r["val_accuracy"]) for r in records.values()])
 
     def _check(self, task: str) -> str:
         if task not in self._records:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import math
+import re
 
 
 def _int_at_least(text: str, low: int, what: str) -> int:
@@ -23,6 +25,65 @@ def positive_int(text: str) -> int:
 def non_negative_int(text: str) -> int:
     """argparse type: an integer >= 0."""
     return _int_at_least(text, 0, "an integer >= 0")
+
+
+#: the largest seed every generator takes (torch's manual_seed: a signed 64-bit integer)
+MAX_SEED = 2**63 - 1
+
+
+def seed_int(text: str) -> int:
+    """argparse type for seeds: an integer in 0..2**63-1."""
+    v = _int_at_least(text, 0, f"a seed in 0..{MAX_SEED}")
+    if v > MAX_SEED:
+        raise argparse.ArgumentTypeError(f"expected a seed in 0..{MAX_SEED} (got {v})")
+    return v
+
+
+def _finite(text: str, what: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {what}, not {text!r}") from None
+    if not math.isfinite(v):
+        raise argparse.ArgumentTypeError(f"expected {what} (got {text}: not a finite number)")
+    return v
+
+
+def finite_float(text: str) -> float:
+    """argparse type: any finite number (no nan, no inf)."""
+    return _finite(text, "a finite number")
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a finite number > 0."""
+    v = _finite(text, "a finite number > 0")
+    if v <= 0:
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0 (got {text})")
+    return v
+
+
+def probability(text: str) -> float:
+    """argparse type: a finite number in [0, 1]."""
+    v = _finite(text, "a probability in [0, 1]")
+    if not 0 <= v <= 1:
+        raise argparse.ArgumentTypeError(f"expected a probability in [0, 1] (got {text})")
+    return v
+
+
+#: what --device accepts (availability is checked when the run starts: session.resolve_device)
+DEVICE_PATTERN = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
+
+
+def device_name(text: str) -> str:
+    """argparse type for --device: auto, cpu, cuda, cuda:N or mps."""
+    if not DEVICE_PATTERN.fullmatch(text.strip()):
+        raise argparse.ArgumentTypeError(f"unknown device {text!r}; accepted: auto, cpu, cuda, cuda:N (GPU N), mps")
+    return text.strip()
+
+
+class DefaultArchs(int):
+    """The default of --archs: at most this many (a benchmark with fewer gives all of them); a number
+    given on the command line must not exceed the archs there are."""
 
 
 def archs(text: str) -> int | None:
@@ -63,6 +124,8 @@ def net_options(text: str) -> dict:
                 break
             except ValueError:
                 pass
+        if isinstance(v, float) and not math.isfinite(v):
+            raise argparse.ArgumentTypeError(f"--net values must be finite numbers; bad item {item!r}")
         if isinstance(v, str) and v.lower() in ("true", "false"):
             v = v.lower() == "true"
         out[key.strip()] = v
@@ -77,7 +140,17 @@ def triple(text: str) -> tuple[float, float, float]:
         raise argparse.ArgumentTypeError(f"expected three numbers R,G,B like 0.5,0.5,0.5, not {text!r}") from None
     if len(values) != 3:
         raise argparse.ArgumentTypeError(f"expected three numbers R,G,B, got {len(values)} in {text!r}")
+    if not all(math.isfinite(v) for v in values):
+        raise argparse.ArgumentTypeError(f"expected three finite numbers R,G,B, not {text!r}")
     return values  # type: ignore[return-value]
+
+
+def positive_triple(text: str) -> tuple[float, float, float]:
+    """argparse type for --std: three comma-separated finite numbers > 0."""
+    values = triple(text)
+    if min(values) <= 0:
+        raise argparse.ArgumentTypeError(f"expected three numbers > 0 (a std per channel), not {text!r}")
+    return values
 
 
 def archs_per(text: str) -> dict[str, int | None]:
@@ -97,8 +170,8 @@ def ray_gpus(text: str) -> float:
         v = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"--ray-gpus takes a number of GPUs per task, e.g. 1 or 0.25, not {text!r}") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"--ray-gpus must be >= 0 (got {text})")
+    if not (math.isfinite(v) and v >= 0):
+        raise argparse.ArgumentTypeError(f"--ray-gpus must be a finite number >= 0 (got {text})")
     return v
 
 
@@ -109,8 +182,8 @@ def millions(text: str) -> float:
         v = float(t)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a size in millions like 4.0M or 4.0, not {text!r}") from None
-    if v <= 0:
-        raise argparse.ArgumentTypeError(f"size must be > 0 (got {text})")
+    if not (math.isfinite(v) and v > 0):
+        raise argparse.ArgumentTypeError(f"size must be a finite number > 0 (got {text})")
     return v
 
 
@@ -149,7 +222,7 @@ def global_parent(top: bool = False) -> argparse.ArgumentParser:
 def device_parent() -> argparse.ArgumentParser:
     """--device and --no-progress: every command that computes."""
     p = _parent()
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 …")
+    p.add_argument("--device", type=device_name, default="auto", help="auto, cpu, cuda, cuda:N or mps")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     return p
 
@@ -201,15 +274,16 @@ def scoring_parent() -> argparse.ArgumentParser:
     """The scoring protocol of a correlation run over a benchmark's archs."""
     p = _parent()
     p.add_argument("--proxies", default="swap,swap_reg,params", help="comma-separated names, or 'all' (see `swapnas proxies`)")
-    p.add_argument("--archs", type=archs, default=1000, help="number of archs sampled with --seed per task, or 'all'")
-    p.add_argument("--seed", type=int, default=0, help="seed of the arch sample, the input batch and the inits")
+    p.add_argument("--archs", type=archs, default=DefaultArchs(1000), help="number of archs sampled with --seed per "
+                   "task (at most the benchmark's), or 'all'")
+    p.add_argument("--seed", type=seed_int, default=0, help="seed of the arch sample, the input batch and the inits")
     p.add_argument("--batch-size", type=positive_int, default=None, help="samples S per forward pass (default: the space's; nb201 16)")
     p.add_argument("--repeats", type=positive_int, default=None, help="re-initialisations averaged per arch (default: the space's; nb201 4)")
     p.add_argument("--net", type=net_options, default={}, metavar="K=V,…",
                    help="override options of the scored network, e.g. C=32,N=2 (nb201), C=3,layers=1,stem=false (darts)")
     p.add_argument("--init", default=None, choices=["gaussian", "default"], help="gaussian: N(0,1) weights (the paper's); default: PyTorch's init (default: the space's protocol; gaussian unless the run scores `best`)")
-    p.add_argument("--mu", type=float, default=None, help="swap_reg size-prior centre, thousands of params of the scored net (default: the space's rule)")
-    p.add_argument("--sigma", type=float, default=None, help="swap_reg size-prior width, thousands^2, unsquared (default: the space's rule)")
+    p.add_argument("--mu", type=finite_float, default=None, help="swap_reg size-prior centre, thousands of params of the scored net (default: the space's rule)")
+    p.add_argument("--sigma", type=positive_float, default=None, help="swap_reg size-prior width, thousands^2, unsquared, > 0 (default: the space's rule)")
     p.add_argument("--inputs", default="real", choices=["real", "synthetic"],
                    help="real: images of the dataset from the bundle (or --image-root); synthetic: N(0, 1) noise")
     p.add_argument("--fill", default="augment", choices=["augment", "error"], help="when the dataset has fewer real images than the batch")
@@ -221,7 +295,7 @@ def scoring_parent() -> argparse.ArgumentParser:
                    help="--image-root: resize your images to R x R (default: the dataset's)")
     p.add_argument("--mean", type=triple, default=None, metavar="R,G,B",
                    help="--image-root: per-channel mean of your images in [0, 1] (default: the dataset's)")
-    p.add_argument("--std", type=triple, default=None, metavar="R,G,B",
+    p.add_argument("--std", type=positive_triple, default=None, metavar="R,G,B",
                    help="--image-root: per-channel std of your images, > 0 (default: the dataset's)")
     p.add_argument("--shard", type=shard, default=None, metavar="I/K",
                    help="score only shard I of K (archs I, I+K, …) into --store and skip the table; "

@@ -21,21 +21,26 @@ from ..correlate import run_correlation, write_outputs
 from ..executors import Executor, make_executor, usable_cores
 from ..export import export
 from ..grid import run_grid, select_columns, write_grid
-from ..proxies import ALIASES, get_proxy, list_proxies
+from ..proxies import ALIASES, get_proxy, list_proxies, resolve
 from ..report import failure_lines, protocol_text, results_table
-from ..search import EAConfig, SearchResult, nb201_extras, run_search, write_result
+from ..results import reused_text
+from ..search import EAConfig, SearchResult, final_net, nb201_extras, run_search, write_result
+from ..search.driver import choose_fitness
 from ..session import (
+    check_archs,
     check_task,
     configure,
     pick_archs,
+    protocol_defaults,
     resolve_device,
     score_archs,
+    scoring_net,
     shard_of,
 )
 from ..spaces import SPACES, get_space
 from ..store import ScoreStore
 from ..train import TrainConfig, run_train
-from .args import EXIT_FAILED_ARCHS, EXIT_OK
+from .args import EXIT_FAILED_ARCHS, EXIT_OK, DefaultArchs
 
 
 def default_workers(device: torch.device) -> int:
@@ -149,6 +154,8 @@ def correlate(args: argparse.Namespace) -> int:
         net=_net_overrides(args), init=args.init, inputs=args.inputs, data_dir=args.data_dir,
         image_root=args.image_root, fill=args.fill, mu=args.mu, sigma=args.sigma, images=_own_images(args),
     )
+    if args.archs is not None and not isinstance(args.archs, DefaultArchs):  # a number given must exist
+        check_archs(args.archs, len(bench.archs_for(task)), f"{bench.name} {task}")
     out = Path(args.out)
     executor, device = executor_of(args)
     with executor, _store(args, out) as store:
@@ -167,9 +174,10 @@ def correlate(args: argparse.Namespace) -> int:
         )
     written = write_outputs(run, out)
     where = f"device {device}" + (" on Ray workers" if args.executor == "ray" else "")
-    text = "\n".join([protocol_text(run.protocol, run.ground_truth, run.batch_note),
+    # the batch note (labels mapped, images filled) was logged once as the batch loaded: not repeated here
+    text = "\n".join([protocol_text(run.protocol, run.ground_truth),
                       *(f"{p.name}: {p.key}" for p in proxies if p.options),
-                      f"{where} | wall {run.wall_seconds:.1f} s (stored scores are reused)\n",
+                      f"{where} | wall {run.wall_seconds:.1f} s{reused_text(run.reused, len(run.archs))}\n",
                       results_table(run.results), *failure_lines(run.results), ""])
     _report(args, text, written[:3], out / "results.json")
     return _exit_for(args, sum(r.failures for r in run.results))
@@ -177,6 +185,9 @@ def correlate(args: argparse.Namespace) -> int:
 
 def grid(args: argparse.Namespace) -> int:
     columns = select_columns(args.benchmarks, args.tasks)
+    if not resolve(args.proxies):  # unknown names raise here too: before the store is opened
+        raise ValueError(f"--proxies needs at least one proxy name, comma-separated, or 'all' (got {args.proxies!r}); "
+                         "see `swapnas proxies`")
     out = Path(args.out)
     executor, device = executor_of(args)
     with executor, _store(args, out) as store:
@@ -207,8 +218,19 @@ def _search_text(result: SearchResult) -> str:
     return "\n".join(lines)
 
 
+def _search_checks(args: argparse.Namespace) -> None:
+    """What `swapnas search` checks before it takes OUT and opens the store: the dataset, the fitness,
+    --net (one arch built on the meta device) and --prior's width."""
+    final_net(args.space, args.dataset)
+    chosen, _, _ = choose_fitness(args.space, args.fitness, args.refine, args.refine_repeats)
+    scoring_net(args.space, args.dataset, args.net, protocol_defaults(args.space, [chosen])["net"])
+    if args.prior is not None and args.prior[1] <= 0:
+        raise ValueError(f"--prior CENTRE WIDTH: WIDTH must be > 0 (got {args.prior[1]})")
+
+
 def search(args: argparse.Namespace) -> int:
     config = EAConfig(args.population, args.sample, args.mutations, args.cycles, args.crossover)
+    _search_checks(args)
     out = Path(args.out)
     executor, device = executor_of(args)
     with executor, _store(args, out) as store:
@@ -229,21 +251,25 @@ def search(args: argparse.Namespace) -> int:
 def conformance(args: argparse.Namespace) -> int:
     """``swapnas conformance``: run, print the protocol and the table, write the outputs."""
     out = Path(args.out)
+    device = resolve_device(args.device)
     with _store(args, out) as store:
         run = run_conformance(
             space=args.space, dataset=args.dataset, proxies=args.proxies, n_archs=args.archs, store=store,
-            device=resolve_device(args.device), data_dir=args.data_dir, seed=args.seed,
+            device=device, data_dir=args.data_dir, seed=args.seed,
             retry_failed=args.retry_failed, progress=_progress(args),
         )
     paths = write_conformance(run, out)
-    text = "\n".join([header_text(run) + "\n", conformance_table(run.results), *failure_lines(run.results), ""])
+    text = "\n".join([header_text(run, note=False) + "\n", conformance_table(run.results), *failure_lines(run.results), ""])
     _report(args, text, paths, paths[0])
     return _exit_for(args, sum(r.failures for r in run.results))
 
 
 def proxies(args: argparse.Namespace) -> int:
+    names = list_proxies(args.pattern)
+    if not names and not any(fnmatch.fnmatch(alias, args.pattern) for alias in ALIASES):
+        raise ValueError(f"no proxy matches {args.pattern!r}; see `swapnas proxies`")
     print(f"{'name':<20} {'higher_better':<13} {'grad':<5} {'labels':<6} {'input':<6} {'version':<7} description")
-    for name in list_proxies(args.pattern):
+    for name in names:
         p = get_proxy(name)
         print(f"{p.name:<20} {str(p.higher_is_better):<13} {str(p.needs_grad):<5} {str(p.needs_labels):<6} "
               f"{p.input_kind:<6} {p.version:<7} {p.description}")

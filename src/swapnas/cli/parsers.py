@@ -18,12 +18,16 @@ from .args import (
     data_parent,
     device_parent,
     executor_parent,
+    finite_float,
     global_parent,
     millions,
     net_options,
     non_negative_int,
+    positive_float,
     positive_int,
+    probability,
     scoring_parent,
+    seed_int,
     shard,
     store_parent,
 )
@@ -75,7 +79,7 @@ def add_grid(sub: Sub) -> None:
     p.add_argument("--archs", type=archs, default=1000, help="archs sampled with --seed per column, or 'all'")
     p.add_argument("--archs-per", type=archs_per, default={}, metavar="BENCH=N,…",
                    help="per-benchmark override of --archs, e.g. nb201=1000,transnas_macro=100")
-    p.add_argument("--seed", type=int, default=0, help="seed of each column's arch sample, batch and inits")
+    p.add_argument("--seed", type=seed_int, default=0, help="seed of each column's arch sample, batch and inits")
     p.add_argument("--repeats", type=positive_int, default=1, help="re-initialisations per arch for every metric (default 1)")
     p.add_argument("--shard", type=shard, default=None, metavar="I/K", help="score only shard I of K of every column")
     p.add_argument("--out", required=True, help="output folder for grid.md, grid.json and grid.png")
@@ -88,18 +92,18 @@ def _add_search_budget(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sample", type=positive_int, default=d.sample, help=f"K, tournament size (default {d.sample})")
     p.add_argument("--mutations", type=positive_int, default=d.mutations, help=f"M, children per cycle (default {d.mutations})")
     p.add_argument("--cycles", type=non_negative_int, default=d.cycles, help=f"(default {d.cycles})")
-    p.add_argument("--crossover", type=float, default=d.crossover, help=f"crossover probability (default {d.crossover})")
+    p.add_argument("--crossover", type=probability, default=d.crossover, help=f"crossover probability in [0, 1] (default {d.crossover})")
     p.add_argument("--max-evals", type=positive_int, default=None, help="stop after this many evaluations")
-    p.add_argument("--max-seconds", type=float, default=None, help="stop after this many seconds (this process)")
+    p.add_argument("--max-seconds", type=positive_float, default=None, help="stop after this many seconds (this process)")
 
 
 def _add_search_size(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--mu", type=float, default=None, help="size-prior centre, thousands of params of the proxy net")
-    p.add_argument("--sigma", type=float, default=None, help="size-prior width, thousands^2 (unsquared)")
+    p.add_argument("--mu", type=finite_float, default=None, help="size-prior centre, thousands of params of the proxy net")
+    p.add_argument("--sigma", type=positive_float, default=None, help="size-prior width, thousands^2 (unsquared), > 0")
     p.add_argument("--target-params", type=millions, default=None, metavar="4.0M",
                    help="aim at this final-network size instead of --mu/--sigma (mapping in docs/search.md)")
-    p.add_argument("--tolerance", type=float, default=0.1, help="relative width of --target-params (default 0.1)")
-    p.add_argument("--prior", type=float, nargs=2, default=None, metavar=("CENTRE", "WIDTH"),
+    p.add_argument("--tolerance", type=positive_float, default=0.1, help="relative width of --target-params, > 0 (default 0.1)")
+    p.add_argument("--prior", type=finite_float, nargs=2, default=None, metavar=("CENTRE", "WIDTH"),
                    help="size-prior rule: mu = lo + CENTRE*(hi-lo), sigma = (WIDTH*(hi-lo))^2 over the proxy "
                    "net's size range (default: nb201 1.0 0.3, chosen on CIFAR-10 searches; darts 0.8 1.0)")
     p.add_argument("--max-params", type=millions, default=None, metavar="5M", help="hard limit, final network")
@@ -122,8 +126,8 @@ def add_search(sub: Sub) -> None:
     p.add_argument("--dataset", default="cifar10", help="nb201: cifar10, cifar100, imagenet16-120; darts: cifar10, imagenet")
     p.add_argument("--fitness", default="best", help="any per-arch proxy (`swapnas proxies`); best (default) = the "
                    "recommended fitness under the space's fitness protocol; swap_reg = the paper's SWAP-NAS")
-    p.add_argument("--seed", type=int, default=0, help="the EA's seed (sampling, parents, mutations)")
-    p.add_argument("--score-seed", type=int, default=0, help="the scores' seed (init, batch); kept fixed so "
+    p.add_argument("--seed", type=seed_int, default=0, help="the EA's seed (sampling, parents, mutations)")
+    p.add_argument("--score-seed", type=seed_int, default=0, help="the scores' seed (init, batch); kept fixed so "
                    "searches with different --seed share the store")
     _add_search_budget(p)
     _add_search_size(p)
@@ -154,7 +158,7 @@ def add_conformance(sub: Sub) -> None:
                    help="the NB201 dataset of NASLib's file")
     p.add_argument("--proxies", default="all", help="comma-separated names, or 'all' (every metric NASLib stores)")
     p.add_argument("--archs", type=archs, default=None, help="number of NASLib's archs drawn with seed 0, or 'all' (default)")
-    p.add_argument("--seed", type=int, default=0, help="init and batch seed (not the arch draw): compare two seeds "
+    p.add_argument("--seed", type=seed_int, default=0, help="init and batch seed (not the arch draw): compare two seeds "
                    "to see how far two runs of our own implementation agree")
     p.add_argument("--out", required=True, help="output folder for conformance.json and conformance.md")
     p.set_defaults(func=commands.conformance)
@@ -185,6 +189,7 @@ def _add_recipe_flags(p: argparse.ArgumentParser) -> None:
     base = RECIPES["cifar10"]
     for f in fields(TrainConfig):
         kind = type(getattr(base, f.name))
+        kind = finite_float if kind is float else kind  # ranges: TrainConfig's check
         flag = _FLAG_NAMES.get(f.name, "--" + f.name.replace("_", "-"))
         extra = {"choices": list(SCHEDULES)} if f.name == "schedule" else {}
         p.add_argument(flag, dest=f"cfg_{f.name}", type=kind, default=None, help=f"{_FLAG_HELP[f.name]} "
@@ -216,7 +221,7 @@ def add_train(sub: Sub) -> None:
                    help="at most N training and N test batches per epoch (smoke runs)")
     p.add_argument("--eval-every", type=positive_int, default=1, metavar="E",
                    help="evaluate on the test split every E epochs (and after the last)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the init, the data order and the augmentation")
+    p.add_argument("--seed", type=seed_int, default=0, help="seed of the init, the data order and the augmentation")
     p.add_argument("--workers", type=non_negative_int, default=4, help="image-loading processes (imagenet folders only)")
     p.add_argument("--no-amp", action="store_true", help="no mixed precision on CUDA")
     p.add_argument("--out", required=True, help="output folder: checkpoint.pt, history.json, result.json")

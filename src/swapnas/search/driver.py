@@ -35,7 +35,7 @@ from ..executors import Executor
 from ..patterns import count_params_k
 from ..proxies import Proxy, get_proxy
 from ..report import draw_cells, search_curve
-from ..results import provenance
+from ..results import provenance, strict_json
 from ..scoring import Protocol
 from ..session import best_for, configure, protocol_defaults, score_archs, scoring_net
 from ..spaces import get_space
@@ -119,7 +119,7 @@ def choose_fitness(space: str, fitness: str, refine: int | None,
 
 def size_prior(space: str, chosen: Proxy, proxy_net: dict, final: dict, *, mu: float | None, sigma: float | None,
                target_params: float | None, tolerance: float,
-               prior: tuple[float, float] | None) -> tuple[float | None, float | None, dict | None]:
+               prior: tuple[float, float] | None, progress: bool = True) -> tuple[float | None, float | None, dict | None]:
     """μ, σ and how they were set: ``mu``/``sigma``; else ``target_params``; else, for ``swap_reg``
     only, the rule ``prior`` (default: the space's ``SEARCH_PRIOR``; without one, ``swap_reg``'s
     own label-free rule applies later, in :func:`session.configure`)."""
@@ -129,7 +129,8 @@ def size_prior(space: str, chosen: Proxy, proxy_net: dict, final: dict, *, mu: f
     if target_params is not None:
         if mu is not None or sigma is not None:
             raise ValueError("give either --target-params or --mu/--sigma, not both")
-        return target_prior(mod, proxy_net, final, target_params, tolerance, num_classes=final["net"]["num_classes"])
+        return target_prior(mod, proxy_net, final, target_params, tolerance, num_classes=final["net"]["num_classes"],
+                            progress=progress)
     if paper and mu is None and sigma is None and rule:
         return range_prior(mod, proxy_net, final["net"]["num_classes"], rule)
     if prior is not None:
@@ -214,7 +215,7 @@ def run_search(
     chosen, refine, refine_repeats = choose_fitness(space, fitness, refine, refine_repeats)
     proxy_net = scoring_net(space, dataset, net, protocol_defaults(space, [chosen])["net"])
     mu, sigma, mapping = size_prior(space, chosen, proxy_net, final, mu=mu, sigma=sigma, target_params=target_params,
-                                    tolerance=tolerance, prior=prior)
+                                    tolerance=tolerance, prior=prior, progress=progress)
     protocol, batch, (proxy,) = configure(space, dataset, [chosen], seed=score_seed, batch_size=batch_size,
                                           repeats=repeats, net=net, data_dir=data_dir, mu=mu, sigma=sigma)
     if proxy.name == "swap_reg":
@@ -244,7 +245,7 @@ def run_search(
         refined = {"k": refine, "repeats": refine_repeats, "shortlist": shortlist}
     return SearchResult(
         space, dataset, str(best), value, final_size(mod, best, final), final_macs(mod, best, final),
-        len(ea.history), ea.cycle, wall, seed, asdict(config), protocol.describe(), mu, sigma, mapping,
+        len(ea.history), ea.cycle, wall + (mapping or {}).get("seconds", 0.0), seed, asdict(config), protocol.describe(), mu, sigma, mapping,
         {"max_params_m": max_params, "max_macs_m": max_macs}, ea.history, ea.snapshots,
         fitness_proxy=proxy.key, refine=refined,
     )
@@ -269,7 +270,7 @@ def write_result(result: SearchResult, out: Path) -> list[Path]:
     """``result.json`` (with provenance), ``search_curve.png``, ``cell.png`` and ``report.md`` under ``out``."""
     prov = provenance()
     path = out / "result.json"
-    path.write_text(json.dumps({"provenance": prov, **asdict(result)}, indent=1))
+    path.write_text(strict_json({"provenance": prov, **asdict(result)}))
     mod = get_space(result.space)
     curve = search_curve(result.snapshots, result.history, out / "search_curve.png",
                          f"{result.space}/{result.dataset} seed {result.seed}")

@@ -7,7 +7,9 @@ declare a ``SEARCH_PRIOR`` rule; this module only reads them.
 
 from __future__ import annotations
 
+import math
 import random
+import time
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any
@@ -16,6 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
+from tqdm import tqdm
 
 from ..patterns import count_params_k, prior_from_range
 from ..spaces import get_space, searchable_spaces
@@ -58,34 +61,47 @@ def final_macs(mod: ModuleType, arch: Any, final: dict) -> float:
 
 
 def target_prior(mod: ModuleType, proxy_net: dict, final: dict, target_m: float, tolerance: float = 0.1,
-                 n: int = 100, seed: int = 0, num_classes: int = 10) -> tuple[float, float, dict]:
+                 n: int = 100, seed: int = 0, num_classes: int = 10,
+                 progress: bool = True) -> tuple[float, float, dict]:
     """μ, σ for the scored proxy network that aim the search at a final size of ``target_m`` M params.
 
     Mapping (documented in docs/search.md): draw ``n`` random archs, count the proxy
     network's size Θ (thousands) and the final network's size P (millions), fit
     Θ ≈ a·P + b by least squares, set μ = a·target + b and σ = (tolerance·μ)², so an arch
-    whose proxy is ``tolerance`` away from μ (relative) keeps f = 1/e.
+    whose proxy is ``tolerance`` away from μ (relative) keeps f = 1/e. The draw shows a progress
+    bar (``progress``; ~30 s for darts); ``info["seconds"]`` is the time it took.
     """
-    if target_m <= 0 or tolerance <= 0:
-        raise ValueError(f"--target-params and the tolerance must be > 0 (got {target_m}, {tolerance})")
+    t0 = time.perf_counter()
+    if not (math.isfinite(target_m) and target_m > 0 and math.isfinite(tolerance) and tolerance > 0):
+        raise ValueError(f"--target-params and --tolerance must be finite numbers > 0 (got {target_m}, {tolerance})")
+    exact = "builder" not in final  # another builder has no exact range: the sampled one, checked below
+    if exact:
+        lo, hi = (v / 1e3 for v in mod.param_range_k(**final["net"]))  # exact, thousands -> millions
+        _check_target(target_m, lo, hi)
     rng = random.Random(seed)
     archs = [mod.sample(rng) for _ in range(n)]
-    with torch.device("meta"):
-        theta = np.array([count_params_k(mod.build(a, num_classes=num_classes, **proxy_net)) for a in archs])
-    sizes = np.array([final_size(mod, a, final) for a in archs])
-    a, b = np.polyfit(sizes, theta, 1)
-    r2 = float(np.corrcoef(sizes, theta)[0, 1] ** 2)
-    if "builder" in final:  # no exact range for another builder: the sampled one
+    theta, sizes_m = [], []
+    for arch in tqdm(archs, desc="size prior (--target-params)", unit="arch", disable=not progress,
+                     dynamic_ncols=True):
+        with torch.device("meta"):
+            theta.append(count_params_k(mod.build(arch, num_classes=num_classes, **proxy_net)))
+        sizes_m.append(final_size(mod, arch, final))
+    theta_k, sizes = np.array(theta), np.array(sizes_m)
+    a, b = np.polyfit(sizes, theta_k, 1)
+    r2 = float(np.corrcoef(sizes, theta_k)[0, 1] ** 2)
+    if not exact:
         lo, hi = float(sizes.min()), float(sizes.max())
-    else:
-        lo, hi = (v / 1e3 for v in mod.param_range_k(**final["net"]))  # exact, thousands -> millions
+        _check_target(target_m, lo, hi)
+    mu = float(a * target_m + b)
+    info = {"slope_k_per_M": float(a), "intercept_k": float(b), "r2": r2, "n": n,
+            "final_range_m": [lo, hi], "seconds": time.perf_counter() - t0}
+    return mu, (tolerance * mu) ** 2, info
+
+
+def _check_target(target_m: float, lo: float, hi: float) -> None:
     if not lo <= target_m <= hi:
         raise ValueError(f"--target-params {target_m}M is outside this space's range: {lo:.3f}-{hi:.3f}M "
                          "for the final network")
-    mu = float(a * target_m + b)
-    info = {"slope_k_per_M": float(a), "intercept_k": float(b), "r2": r2, "n": n,
-            "final_range_m": [lo, hi]}
-    return mu, (tolerance * mu) ** 2, info
 
 
 def range_prior(mod: ModuleType, proxy_net: dict, num_classes: int,

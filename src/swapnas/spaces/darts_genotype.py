@@ -138,7 +138,7 @@ def parse(text: str) -> Genotype:
     ``range(a, b)`` is accepted for the concat lists.
     """
     if not isinstance(text, str):
-        raise TypeError(f"a DARTS genotype string must be str, got {type(text).__name__}")
+        raise TypeError(f"darts: expected an arch (genotype) string, got {type(text).__name__}")
     s = text.strip()
     if not (s.startswith("Genotype(") and s.endswith(")")):
         raise ValueError(f"DARTS genotype {text!r} must look like 'Genotype(normal=[...], ...)'")

@@ -23,6 +23,7 @@ from torch import nn
 
 from .darts_genotype import Genotype, parse
 from .darts_net import AuxiliaryHead, run_cells, stack_cells
+from .protocol import as_arch
 
 
 class NetworkImageNet(nn.Module):
@@ -64,7 +65,6 @@ class NetworkImageNet(nn.Module):
 def build_imagenet(genotype: Genotype | str, C: int = 48, layers: int = 14, num_classes: int = 1000,
                    auxiliary: bool = False, drop_path_prob: float = 0.0) -> NetworkImageNet:
     """The DARTS ImageNet network for ``genotype`` (defaults: the mobile setting, 48 channels, 14 cells)."""
-    if isinstance(genotype, str):
-        genotype = parse(genotype)
+    genotype = as_arch(genotype, Genotype, parse, "darts")
     return NetworkImageNet(genotype, C=C, layers=layers, num_classes=num_classes, auxiliary=auxiliary,
                            drop_path_prob=drop_path_prob)

@@ -16,6 +16,7 @@ from torch import nn
 
 from .darts_genotype import Genotype, parse
 from .ops import ReLUConvBN, Zero
+from .protocol import as_arch
 
 
 class DilConv(nn.Sequential):
@@ -237,7 +238,6 @@ def build(genotype: Genotype | str, C: int = 36, layers: int = 20, num_classes: 
 
     ``reductions`` places the reduction cells (:func:`reduction_cells`; default the DARTS rule).
     """
-    if isinstance(genotype, str):
-        genotype = parse(genotype)
+    genotype = as_arch(genotype, Genotype, parse, "darts")
     return Network(genotype, C=C, layers=layers, num_classes=num_classes, auxiliary=auxiliary, stem=stem,
                    drop_path_prob=drop_path_prob, affine_ops=affine_ops, reductions=reductions)

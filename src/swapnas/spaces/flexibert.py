@@ -28,6 +28,7 @@ import torch
 
 from .. import patterns as _swap
 from .flexibert_net import Encoder, EncoderLayer
+from .protocol import as_arch
 
 NAME = "flexibert"
 HIDDEN: tuple[int, ...] = (128, 256)
@@ -220,8 +221,7 @@ def build(arch: Arch | str, num_classes: int = 2, sizes: str = "authors", dropou
         >>> net(torch.randint(0, 30522, (2, 16))).shape
         torch.Size([2, 2])
     """
-    if isinstance(arch, str):
-        arch = parse(arch)
+    arch = as_arch(arch, Arch, parse, "flexibert")
     if not 1 <= resolution <= max_len:
         raise ValueError(f"resolution (sequence length) must be in 1..{max_len} (got {resolution})")
     hidden, specs = layer_specs(arch, sizes)

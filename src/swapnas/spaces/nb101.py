@@ -41,6 +41,7 @@ from .nb101_net import (
     Network,
     vertex_channels,
 )
+from .protocol import as_arch
 
 NAME = "nb101"
 
@@ -124,8 +125,7 @@ def build(arch: Arch | str, num_classes: int = 10, C: int = 128, stacks: int = 3
         >>> net(torch.randn(2, 3, 32, 32)).shape
         torch.Size([2, 10])
     """
-    if isinstance(arch, str):
-        arch = parse(arch)
+    arch = as_arch(arch, Arch, parse, "nb101")
     return Network(arch, *_pruned(arch.matrix, arch.ops), C=C, stacks=stacks, cells=cells, num_classes=num_classes)
 
 

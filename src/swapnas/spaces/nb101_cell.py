@@ -202,7 +202,7 @@ def format_arch(arch: Arch) -> str:
 def parse(text: str) -> Arch:
     """Parse the canonical string or a NASLib key string (no ``eval``); errors quote the bad part."""
     if not isinstance(text, str):
-        raise TypeError(f"an NB101 arch string must be str, got {type(text).__name__}")
+        raise TypeError(f"nb101: expected an arch string, got {type(text).__name__}")
     s = text.strip()
     if s.startswith("("):
         return parse_naslib(s)

@@ -19,6 +19,7 @@ from torch import nn
 
 from .. import patterns as _swap
 from .ops import ReLUConvBN, ResNetBasicBlock, Zero
+from .protocol import as_arch
 
 NAME = "nb201"
 OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
@@ -61,7 +62,7 @@ def format_arch(arch: Arch) -> str:
 def parse(text: str) -> Arch:
     """Parse the canonical string (no ``eval``); errors quote the bad part."""
     if not isinstance(text, str):
-        raise TypeError(f"an NB201 arch string must be str, got {type(text).__name__}")
+        raise TypeError(f"nb201: expected an arch string, got {type(text).__name__}")
     nodes = text.strip().split("+")
     if len(nodes) != 3:
         raise ValueError(f"NB201 arch {text!r} must have 3 node groups joined by '+', found {len(nodes)}")
@@ -226,9 +227,7 @@ def build(arch: Arch | str, C: int = 16, N: int = 5, num_classes: int = 10) -> N
         >>> net(torch.randn(2, 3, 32, 32)).shape
         torch.Size([2, 10])
     """
-    if isinstance(arch, str):
-        arch = parse(arch)
-    return Network(arch, C=C, N=N, num_classes=num_classes)
+    return Network(as_arch(arch, Arch, parse, "nb201"), C=C, N=N, num_classes=num_classes)
 
 
 # ----------------------------------------------------------------------------- scoring defaults

@@ -15,9 +15,24 @@ proposes an arch isomorphic to one it has seen).
 from __future__ import annotations
 
 import random
-from typing import Any, Protocol, runtime_checkable
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from torch import nn
+
+A = TypeVar("A")
+
+
+def as_arch(arch: Any, kind: type[A], parse: Callable[[str], A], space: str) -> A:
+    """``arch`` itself if it is a ``kind``, parsed if it is a string; else a TypeError
+    ``{space}: expected an arch or its string, got {type}`` (``build(None)`` and the like)."""
+    if isinstance(arch, str):
+        return parse(arch)
+    if isinstance(arch, kind):
+        return arch
+    raise TypeError(f"{space}: expected an arch or its string, got {type(arch).__name__} (a {space} "
+                    f"{kind.__name__}, or a string {space}'s parse reads)")
+
 
 #: edges ``(source, target, op)`` per cell name, as :func:`swapnas.report.draw_cells` draws them
 CellEdges = dict[str, list[tuple[str, str, str]]]

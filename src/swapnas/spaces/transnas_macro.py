@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from . import transnas as tn
+from .protocol import as_arch
 
 NAME = "transnas_macro"
 MIN_MODULES, MAX_MODULES = 4, 6
@@ -82,7 +83,7 @@ def format_arch(arch: Arch) -> str:
 def parse(text: str) -> Arch:
     """Parse ``64-1234-basic`` or NASLib's ``(1, 2, 3, 4, 0, 0)``."""
     if not isinstance(text, str):
-        raise TypeError(f"a TransNAS macro arch must be given as str, got {type(text).__name__}")
+        raise TypeError(f"transnas_macro: expected an arch string, got {type(text).__name__}")
     s = text.strip()
     if s.startswith("("):
         return parse_naslib(s)
@@ -171,7 +172,7 @@ class Encoder(tn.Encoder):
 
 
 def _as_arch(arch: Arch | str) -> Arch:
-    return parse(arch) if isinstance(arch, str) else arch
+    return as_arch(arch, Arch, parse, "transnas_macro")
 
 
 def build(arch: Arch | str, num_classes: int | None = None, task: str = "class_object", C: int = tn.BENCH_C,

@@ -22,6 +22,7 @@ from torch import nn
 
 from . import transnas as tn
 from .ops import ReLUConvBN
+from .protocol import as_arch
 
 NAME = "transnas_micro"
 OPS: tuple[str, ...] = ("none", "skip_connect", "conv_1x1", "conv_3x3")
@@ -67,7 +68,7 @@ def format_arch(arch: Arch) -> str:
 def parse(text: str) -> Arch:
     """Parse ``64-41414-1_02_333``, the bare cell ``1_02_333`` or NASLib's ``(1, 0, 2, 3, 3, 3)``."""
     if not isinstance(text, str):
-        raise TypeError(f"a TransNAS micro arch must be given as str, got {type(text).__name__}")
+        raise TypeError(f"transnas_micro: expected an arch string, got {type(text).__name__}")
     s = text.strip()
     if s.startswith("("):
         return parse_naslib(s)
@@ -189,7 +190,7 @@ class Encoder(tn.Encoder):
 
 
 def _as_arch(arch: Arch | str) -> Arch:
-    return parse(arch) if isinstance(arch, str) else arch
+    return as_arch(arch, Arch, parse, "transnas_micro")
 
 
 def build(arch: Arch | str, num_classes: int | None = None, task: str = "class_object", C: int = tn.BENCH_C,
