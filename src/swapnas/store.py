@@ -3,6 +3,11 @@
 Each score is committed as soon as it is computed, so a crash, Ctrl-C or kill
 loses at most the architecture in flight; a rerun skips what is stored.
 Failures are rows too (status 'failed' with the error message).
+
+Faults are :class:`StoreError` (a ``ValueError``: the CLI prints it and exits 2) naming the file
+and what to do: a damaged file (found on open by ``PRAGMA quick_check``, or by any later read), a
+read-only file or folder (opened read-only: what is stored can be read, a write is refused), a full
+disk (every score committed before is kept; rerun to resume), a store locked too long.
 """
 
 from __future__ import annotations
@@ -11,6 +16,8 @@ import json
 import os
 import sqlite3
 import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -26,6 +33,56 @@ CREATE TABLE IF NOT EXISTS scores (
 );
 CREATE TABLE IF NOT EXISTS protocols (fingerprint TEXT PRIMARY KEY, description TEXT NOT NULL);
 """
+
+#: above this size the open skips ``PRAGMA quick_check`` (it reads every page: about 2 ms per MB, so
+#: 10 ms for 15k scores, 0.5 s at this size) and only reads the schema; later reads still catch damage
+QUICK_CHECK_MAX_BYTES = 256 * 2**20
+
+
+class StoreError(ValueError):
+    """A score store that cannot be used as asked (damaged, read-only, disk full, locked); the
+    message names the file and what to do."""
+
+
+def damaged_advice(path: str | os.PathLike) -> str:
+    """What to do with a damaged store at ``path``."""
+    return (f"restore it from a backup, start a fresh store with --store NEW.sqlite, or copy every readable "
+            f"score into a new store with `swapnas store salvage {path} --out NEW.sqlite`")
+
+
+def connect_read_only(path: Path) -> sqlite3.Connection:
+    """A read-only connection (``mode=ro`` URI). A WAL store in a read-only folder cannot get its
+    ``-shm`` file made: it is then opened ``immutable`` (no locking; a ``-wal`` left by a crash is not read)."""
+    uri = path.resolve().as_uri() + "?mode=ro"
+    db = sqlite3.connect(uri, uri=True, timeout=60)
+    try:
+        db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return db
+    except sqlite3.OperationalError:
+        db.close()
+        return sqlite3.connect(uri + "&immutable=1", uri=True)
+
+
+def _connect(path: Path) -> tuple[sqlite3.Connection, str]:
+    """The connection and, for a store that must be opened read-only, why ("" when writable)."""
+    if path.is_dir():
+        raise StoreError(f"the score store {path} is a folder; give a file, e.g. --store {path / 'scores.sqlite'}")
+    if not path.exists():
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the score store {path} ({exc.strerror}); give a --store in a "
+                             "writable folder") from exc
+        if not os.access(path.parent, os.W_OK):
+            raise StoreError(f"cannot create the score store {path}: the folder {path.parent} is not writable; "
+                             "give a --store in a writable folder")
+        return sqlite3.connect(path, timeout=60), ""
+    if not os.access(path, os.R_OK):
+        raise StoreError(f"cannot read the score store {path} (permission denied); fix its permissions or give "
+                         "another --store")
+    why = ("the file is not writable" if not os.access(path, os.W_OK) else
+           f"its folder {path.parent} is not writable" if not os.access(path.parent, os.W_OK) else "")
+    return (connect_read_only(path), why) if why else (sqlite3.connect(path, timeout=60), "")
 
 
 @dataclass(frozen=True)
@@ -82,20 +139,82 @@ class PreloadedRecords:
 
 
 class ScoreStore:
-    """A score store backed by one SQLite file (``":memory:"`` for a throwaway one)."""
+    """A score store backed by one SQLite file (``":memory:"`` for a throwaway one).
+
+    A damaged file raises :class:`StoreError` on open; a file or folder this process cannot write
+    opens read-only (``read_only`` says why): reads work, a write raises :class:`StoreError`.
+    """
 
     def __init__(self, path: str | os.PathLike):
         self.path = str(path)
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, timeout=60)
-        if self.path != ":memory:":
-            # WAL, no fsync per commit: a crash of the process loses no committed score (a power
-            # cut may lose the last few); a commit costs ~0.04 ms instead of ~1 ms
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
-        self._db.commit()
+        self.read_only = ""
+        if self.path == ":memory:":
+            self._db = sqlite3.connect(self.path)
+        else:
+            self._db, self.read_only = _connect(Path(self.path))
+        try:
+            with self._guard():
+                self._open()
+        except BaseException:
+            self._db.close()
+            raise
+
+    def _open(self) -> None:
+        if self.path != ":memory:" and os.path.getsize(self.path) <= QUICK_CHECK_MAX_BYTES:
+            problems = [row[0] for row in self._db.execute("PRAGMA quick_check(3)")]
+            if problems != ["ok"]:
+                raise sqlite3.DatabaseError(" ".join("; ".join(problems).split()))
+        columns = tuple(row[1] for row in self._db.execute("PRAGMA table_info(scores)"))
+        if (columns or self.read_only) and columns != self.COLUMNS:
+            raise StoreError(f"{self.path} is not a swapnas score store (it has no scores table with the columns "
+                             f"{', '.join(self.COLUMNS)}); give another --store")
+        if not self.read_only:
+            if self.path != ":memory:":
+                # WAL, no fsync per commit: a crash of the process loses no committed score (a power
+                # cut may lose the last few); a commit costs ~0.04 ms instead of ~1 ms
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+            self._db.commit()
+
+    @contextmanager
+    def _guard(self, saving: bool = False) -> Iterator[None]:
+        """SQLite errors as :class:`StoreError` naming the file and what to do."""
+        try:
+            yield
+        except sqlite3.DatabaseError as exc:
+            if saving:
+                with _quiet():
+                    self._db.rollback()
+            raise self._error(exc) from exc
+
+    def _error(self, exc: sqlite3.DatabaseError) -> StoreError:
+        name, text = getattr(exc, "sqlite_errorname", "") or "", str(exc).lower()
+        if name == "SQLITE_FULL" or "disk is full" in text:
+            return StoreError(f"the disk holding the score store {self.path} is full ({self._saved()} saved in it, "
+                              "all kept); free space on that disk, or move the store with its -wal file and pass "
+                              "--store, then rerun the same command: it resumes from the stored scores")
+        if name.startswith("SQLITE_READONLY") or "readonly" in text:
+            return self._read_only_error("the file system refused the write")
+        if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in text:
+            return StoreError(f"the score store {self.path} stayed locked by another process for over 60 s ({exc}); "
+                              "rerun when that process is done, or use another --store")
+        if isinstance(exc, sqlite3.OperationalError) and not name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")):
+            return StoreError(f"cannot use the score store {self.path} ({exc}); check the file and its disk, or give "
+                              "another --store")
+        return StoreError(f"the score store {self.path} is damaged ({exc}); {damaged_advice(self.path)}")
+
+    def _saved(self) -> str:
+        try:
+            n = self.count()
+            return f"{n} score{'' if n == 1 else 's'}"
+        except StoreError:
+            return "scores"
+
+    def _read_only_error(self, why: str) -> StoreError:
+        return StoreError(f"the score store {self.path} is read-only ({why}): its {self._saved()} can be read but "
+                          "no new score can be saved; copy it (with its -wal file, if any) somewhere writable and "
+                          "pass --store COPY, or give --store NEW.sqlite for a fresh store")
 
     def close(self) -> None:
         self._db.close()
@@ -107,32 +226,53 @@ class ScoreStore:
         self.close()
 
     def add_protocol(self, fingerprint: str, description: dict) -> None:
-        self._db.execute(
-            "INSERT OR IGNORE INTO protocols VALUES (?, ?)", (fingerprint, json.dumps(description, sort_keys=True))
-        )
-        self._db.commit()
+        """Record a protocol's description (a read-only store accepts one it already holds)."""
+        if self.read_only:
+            with self._guard():
+                if self._db.execute("SELECT 1 FROM protocols WHERE fingerprint=?", (fingerprint,)).fetchone():
+                    return
+            raise self._read_only_error(self.read_only)
+        with self._guard(saving=True):
+            self._db.execute("INSERT OR IGNORE INTO protocols VALUES (?, ?)",
+                             (fingerprint, json.dumps(description, sort_keys=True)))
+            self._db.commit()
 
     def put(self, key: ScoreKey, record: Record, device: str = "") -> None:
         """Write one score (or failure) and commit at once."""
-        self._db.execute(
-            "INSERT OR REPLACE INTO scores VALUES (?,?,?,?,?,?,?,?, ?,?,?,?,?,?, ?,?,?)",
-            (*key.as_tuple(), record.status, record.value, record.std, json.dumps(record.values),
-             record.seconds, record.peak_mem_bytes, record.error, device, time.time()),
-        )
-        self._db.commit()
+        if self.read_only:
+            raise self._read_only_error(self.read_only)
+        with self._guard(saving=True):
+            self._db.execute(
+                "INSERT OR REPLACE INTO scores VALUES (?,?,?,?,?,?,?,?, ?,?,?,?,?,?, ?,?,?)",
+                (*key.as_tuple(), record.status, record.value, record.std, json.dumps(record.values),
+                 record.seconds, record.peak_mem_bytes, record.error, device, time.time()),
+            )
+            self._db.commit()
+
+    def insert_rows(self, rows: Iterable[tuple], protocols: Iterable[tuple[str, str]] = ()) -> None:
+        """Copy raw rows (:attr:`COLUMNS` order) and (fingerprint, description JSON) pairs in one
+        transaction, keeping what is stored (``swapnas store salvage``); rows SQLite rejects are skipped."""
+        if self.read_only:
+            raise self._read_only_error(self.read_only)
+        with self._guard(saving=True):
+            self._db.executemany(f"INSERT OR IGNORE INTO scores VALUES ({','.join('?' * len(self.COLUMNS))})", rows)
+            self._db.executemany("INSERT OR IGNORE INTO protocols VALUES (?, ?)", protocols)
+            self._db.commit()
 
     def get(self, key: ScoreKey) -> Record | None:
-        row = self._db.execute(
-            "SELECT status, value, std, values_json, seconds, peak_mem_bytes, error FROM scores WHERE "
-            "space=? AND arch=? AND proxy=? AND protocol=? AND seed=? AND batch_size=? AND repeats=? AND net=?",
-            key.as_tuple(),
-        ).fetchone()
+        with self._guard():
+            row = self._db.execute(
+                "SELECT status, value, std, values_json, seconds, peak_mem_bytes, error FROM scores WHERE "
+                "space=? AND arch=? AND proxy=? AND protocol=? AND seed=? AND batch_size=? AND repeats=? AND net=?",
+                key.as_tuple(),
+            ).fetchone()
         if row is None:
             return None
         return Record(row[0], row[1], row[2], json.loads(row[3] or "[]"), row[4], row[5], row[6])
 
     def count(self) -> int:
-        return int(self._db.execute("SELECT COUNT(*) FROM scores").fetchone()[0])
+        with self._guard():
+            return int(self._db.execute("SELECT COUNT(*) FROM scores").fetchone()[0])
 
     #: the columns :meth:`rows` yields, in order
     COLUMNS = ("space", "arch", "proxy", "protocol", "seed", "batch_size", "repeats", "net", "status", "value", "std",
@@ -140,10 +280,21 @@ class ScoreStore:
 
     def rows(self) -> list[dict]:
         """Every stored score (failures included) as a dict of :attr:`COLUMNS`, in a stable order."""
-        cur = self._db.execute(f"SELECT {', '.join(self.COLUMNS)} FROM scores ORDER BY space, proxy, protocol, "
-                               "seed, batch_size, repeats, net, arch")
-        return [dict(zip(self.COLUMNS, row)) for row in cur]
+        with self._guard():
+            cur = self._db.execute(f"SELECT {', '.join(self.COLUMNS)} FROM scores ORDER BY space, proxy, protocol, "
+                                   "seed, batch_size, repeats, net, arch")
+            return [dict(zip(self.COLUMNS, row)) for row in cur]
 
     def protocols(self) -> dict[str, dict]:
         """Fingerprint → the protocol's description, for every protocol in the store."""
-        return {fp: json.loads(d) for fp, d in self._db.execute("SELECT fingerprint, description FROM protocols")}
+        with self._guard():
+            return {fp: json.loads(d) for fp, d in self._db.execute("SELECT fingerprint, description FROM protocols")}
+
+
+@contextmanager
+def _quiet() -> Iterator[None]:
+    """Ignore an SQLite error (a rollback after a failed write)."""
+    try:
+        yield
+    except sqlite3.Error:
+        pass

@@ -23,6 +23,7 @@ from .parsers import (
     add_grid,
     add_proxies,
     add_search,
+    add_store,
     add_train,
 )
 
@@ -35,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
         f"{EXIT_INTERRUPTED} interrupted (rerun the same command to resume)")
     parser.add_argument("--version", action="version", version=f"swapnas {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (add_correlate, add_grid, add_search, add_train, add_conformance, add_proxies, add_export):
+    for add in (add_correlate, add_grid, add_search, add_train, add_conformance, add_proxies, add_export, add_store):
         add(sub)
     return parser
 

@@ -8,7 +8,7 @@ import fnmatch
 import json
 import os
 import sys
-from dataclasses import fields
+from dataclasses import asdict, fields
 from pathlib import Path
 
 import torch
@@ -26,6 +26,7 @@ from ..report import failure_lines, protocol_text, results_table
 from ..results import reused_text
 from ..search import EAConfig, SearchResult, final_net, nb201_extras, run_search, write_result
 from ..search.driver import choose_fitness
+from ..search.driver import out_lock
 from ..session import (
     check_archs,
     check_task,
@@ -38,7 +39,8 @@ from ..session import (
     shard_of,
 )
 from ..spaces import SPACES, get_space
-from ..store import ScoreStore
+from ..store import ScoreStore, StoreError, damaged_advice
+from ..store_tools import check_store, check_text, salvage_store, salvage_text
 from ..train import TrainConfig, run_train
 from .args import EXIT_FAILED_ARCHS, EXIT_OK, DefaultArchs
 
@@ -232,19 +234,21 @@ def search(args: argparse.Namespace) -> int:
     config = EAConfig(args.population, args.sample, args.mutations, args.cycles, args.crossover)
     _search_checks(args)
     out = Path(args.out)
-    executor, device = executor_of(args)
-    with executor, _store(args, out) as store:
-        result = run_search(
-            args.space, args.dataset, config=config, seed=args.seed, store=store, out=out, device=device,
-            score_seed=args.score_seed, mu=args.mu, sigma=args.sigma, target_params=args.target_params,
-            tolerance=args.tolerance, prior=tuple(args.prior) if args.prior else None, max_params=args.max_params,
-            max_macs=args.max_macs, max_evals=args.max_evals, max_seconds=args.max_seconds, net=args.net,
-            batch_size=args.batch_size, repeats=args.repeats, data_dir=args.data_dir, progress=_progress(args),
-            fitness=args.fitness, refine=args.refine, refine_repeats=args.refine_repeats, executor=executor,
-        )
-    if args.space == "nb201":
-        result.extra = nb201_extras(result, args.data_dir)
-    _report(args, _search_text(result), write_result(result, out), out / "result.json")
+    with out_lock(out):  # OUT is this search's until its outputs are written; a second one fails at once
+        executor, device = executor_of(args)
+        with executor, _store(args, out) as store:
+            result = run_search(
+                args.space, args.dataset, config=config, seed=args.seed, store=store, out=out, device=device,
+                score_seed=args.score_seed, mu=args.mu, sigma=args.sigma, target_params=args.target_params,
+                tolerance=args.tolerance, prior=tuple(args.prior) if args.prior else None,
+                max_params=args.max_params, max_macs=args.max_macs, max_evals=args.max_evals,
+                max_seconds=args.max_seconds, net=args.net, batch_size=args.batch_size, repeats=args.repeats,
+                data_dir=args.data_dir, progress=_progress(args), fitness=args.fitness, refine=args.refine,
+                refine_repeats=args.refine_repeats, executor=executor,
+            )
+        if args.space == "nb201":
+            result.extra = nb201_extras(result, args.data_dir)
+        _report(args, _search_text(result), write_result(result, out), out / "result.json")
     return EXIT_OK
 
 
@@ -316,4 +320,21 @@ def train(args: argparse.Namespace) -> int:
 def export_store(args: argparse.Namespace) -> int:
     path = export(args.store, args.out, args.format, args.protocol)
     _report(args, "", [path], path if args.format == "naslib-zc" else None)
+    return EXIT_OK
+
+
+def store(args: argparse.Namespace) -> int:
+    """``swapnas store check|salvage``: print the report (--json: as JSON); a damaged store exits 2."""
+    if args.store_action == "salvage":
+        report = salvage_store(args.store, args.out)
+        text = salvage_text(report)
+    else:
+        report = check_store(args.store)
+        text = check_text(report)
+    if getattr(args, "json", False):
+        print(json.dumps({**asdict(report), **({"ok": report.ok} if args.store_action == "check" else {})}))
+    elif not getattr(args, "quiet", False) or args.store_action == "salvage":
+        print(text)
+    if args.store_action == "check" and not report.ok:
+        raise StoreError(f"the score store {args.store} is damaged; {damaged_advice(args.store)}")
     return EXIT_OK

@@ -241,3 +241,27 @@ def add_export(sub: Sub) -> None:
                    "(needed when one arch and proxy were scored under several)")
     p.add_argument("--out", required=True, help="the file to write")
     p.set_defaults(func=commands.export_store)
+
+
+def add_store(sub: Sub) -> None:
+    p = sub.add_parser(
+        "store", parents=[global_parent()], formatter_class=HelpFormatter,
+        help="check a score store's integrity, or salvage the readable scores of a damaged one",
+        description="check: full SQLite integrity check, score and failure counts, protocols (exit 2 when damaged). "
+        "salvage: copy every readable score and protocol of a damaged store into a new store (the damaged one is "
+        "only read) and report how many were recovered and lost; rerunning a command with --store NEW scores the "
+        "lost ones again.",
+        epilog="example:\n  swapnas store check runs/c100/scores.sqlite\n  swapnas store salvage runs/c100/scores.sqlite "
+        "--out runs/c100/salvaged.sqlite")
+    actions = p.add_subparsers(dest="store_action", required=True, metavar="{check,salvage}")
+    check = actions.add_parser("check", parents=[global_parent()], formatter_class=HelpFormatter,
+                               help="integrity, counts and protocols of a store",
+                               epilog="example:\n  swapnas store check runs/c100/scores.sqlite")
+    check.add_argument("store", help="the SQLite score store (a run's OUT/scores.sqlite or its --store)")
+    salvage = actions.add_parser("salvage", parents=[global_parent()], formatter_class=HelpFormatter,
+                                 help="copy every readable score of a damaged store into a new one",
+                                 epilog="example:\n  swapnas store salvage runs/c100/scores.sqlite --out "
+                                 "runs/c100/salvaged.sqlite")
+    salvage.add_argument("store", help="the damaged SQLite score store (only read)")
+    salvage.add_argument("--out", required=True, help="the new store to write (must not exist)")
+    p.set_defaults(func=commands.store)

@@ -20,8 +20,10 @@ from __future__ import annotations
 import json
 import math
 import os
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from types import ModuleType
@@ -42,6 +44,14 @@ from ..spaces import get_space
 from ..store import Record, ScoreStore
 from .evolution import EAConfig, Evolution
 from .final import final_macs, final_net, final_size, range_prior, target_prior
+
+try:
+    import fcntl
+except ImportError:  # no flock (Windows): OUT is not locked there
+    fcntl = None  # type: ignore[assignment]
+
+#: OUT/.lock files this process holds (a search's lock is re-entrant within its process)
+_HELD: set[str] = set()
 
 
 @dataclass
@@ -97,10 +107,51 @@ class Fitness:
         return sign * rec.value + self.size_term(arch) if rec.ok else math.nan
 
 
+@contextmanager
+def out_lock(out: Path) -> Iterator[None]:
+    """Hold ``OUT/.lock`` (``fcntl.flock``) while a search runs, so a second search on the same OUT
+    fails at once; the OS releases it when the process ends, even when killed. Re-entrant in a process."""
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / ".lock"
+    key = str(path.resolve())
+    if fcntl is None or key in _HELD:
+        yield
+        return
+    with open(path, "a+") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            pid = f.read().strip() or "unknown"
+            raise ValueError(f"another swapnas search is using {out} (pid {pid}); wait for it or use another "
+                             "--out") from None
+        f.truncate(0)
+        f.write(str(os.getpid()))
+        f.flush()
+        _HELD.add(key)
+        try:
+            yield
+        finally:
+            _HELD.discard(key)
+
+
 def _save(path: Path, doc: dict) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(doc))
-    os.replace(tmp, path)  # atomic: a crash leaves the previous state intact
+    """Write ``doc`` through a unique temporary file in the same folder, then ``os.replace``: a crash
+    leaves the previous state intact, and no two writers share a temporary file."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(doc, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException as exc:
+        Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise ValueError(f"cannot write the search state {path} ({exc.strerror or exc}); every score so far is "
+                             "in the store: free space or fix the folder, then rerun the same command to resume "
+                             "from the last saved cycle") from exc
+        raise
 
 
 def choose_fitness(space: str, fitness: str, refine: int | None,
@@ -140,13 +191,27 @@ def size_prior(space: str, chosen: Proxy, proxy_net: dict, final: dict, *, mu: f
     return mu, sigma, None
 
 
+def _damaged_state(state_path: Path, exc: Exception) -> ValueError:
+    return ValueError(f"the search state {state_path} is damaged ({type(exc).__name__}: {exc}); it holds only the "
+                      "search's progress (every score is in the store): delete it to restart the search (same "
+                      "settings: the same trajectory, every stored score reused), or restore it from a backup")
+
+
 def _resume(ea: Evolution, state_path: Path, fitness_id: dict) -> None:
-    if state_path.is_file():
+    if not state_path.is_file():
+        return
+    try:
         saved = json.loads(state_path.read_text())
-        if saved.get("fitness") != fitness_id:
-            raise ValueError(f"{state_path} holds a search with another fitness or constraints "
-                             f"({saved.get('fitness')}); use another --out folder or the same settings")
-        ea.load_state_dict(saved["ea"])
+        fitness, state = saved.get("fitness"), saved["ea"]
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:  # bad JSON or UTF-8, not a state document
+        raise _damaged_state(state_path, exc) from exc
+    if fitness != fitness_id:
+        raise ValueError(f"{state_path} holds a search with another fitness or constraints "
+                         f"({fitness}); use another --out folder or the same settings")
+    try:
+        ea.load_state_dict(state)
+    except (KeyError, TypeError, IndexError, AttributeError) as exc:
+        raise _damaged_state(state_path, exc) from exc
 
 
 def evolve(ea: Evolution, score: Callable[[list], list[Record]], fitness: Fitness, state_path: Path,
@@ -228,21 +293,21 @@ def run_search(
         return max_macs is None or final_macs(mod, arch, final) <= max_macs
 
     ea = Evolution(mod, config, seed, feasible)
-    out.mkdir(parents=True, exist_ok=True)
     fitness_id = {"proxy": proxy.key, "size_prior": None if fit.paper else [mu, sigma],
                   "protocol": protocol.fingerprint, "net": protocol.net_key, "batch_size": protocol.batch_size,
                   "repeats": protocol.repeats, "score_seed": score_seed, "constraints": [max_params, max_macs]}
-    _resume(ea, out / "state.json", fitness_id)
-    wall = evolve(ea, _scorer(space, proxy, protocol, batch, store, device, executor), fit, out / "state.json",
-                  fitness_id, max_evals=max_evals, max_seconds=max_seconds, progress=progress,
-                  desc=f"search {space}/{dataset}")
-    (best, value), refined = ea.best, None
-    if refine > 1 and refine_repeats > protocol.repeats:  # second stage: the top-k with more repeats
-        stage2 = replace(protocol, repeats=refine_repeats)
-        shortlist, top = refine_stage(ea.history, mod, refine, _scorer(space, proxy, stage2, batch, store, device,
-                                                                        executor), fit)
-        (best, value) = top or (best, value)
-        refined = {"k": refine, "repeats": refine_repeats, "shortlist": shortlist}
+    with out_lock(out):
+        _resume(ea, out / "state.json", fitness_id)
+        wall = evolve(ea, _scorer(space, proxy, protocol, batch, store, device, executor), fit, out / "state.json",
+                      fitness_id, max_evals=max_evals, max_seconds=max_seconds, progress=progress,
+                      desc=f"search {space}/{dataset}")
+        (best, value), refined = ea.best, None
+        if refine > 1 and refine_repeats > protocol.repeats:  # second stage: the top-k with more repeats
+            stage2 = replace(protocol, repeats=refine_repeats)
+            shortlist, top = refine_stage(ea.history, mod, refine, _scorer(space, proxy, stage2, batch, store,
+                                                                            device, executor), fit)
+            (best, value) = top or (best, value)
+            refined = {"k": refine, "repeats": refine_repeats, "shortlist": shortlist}
     return SearchResult(
         space, dataset, str(best), value, final_size(mod, best, final), final_macs(mod, best, final),
         len(ea.history), ea.cycle, wall + (mapping or {}).get("seconds", 0.0), seed, asdict(config), protocol.describe(), mu, sigma, mapping,

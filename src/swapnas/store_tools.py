@@ -1,0 +1,253 @@
+"""``swapnas store check`` and ``swapnas store salvage``: a score store's health, and every readable
+score of a damaged one copied into a fresh store.
+
+Salvage reads the ``scores`` table in rowid order with a cursor; where a damaged page stops the
+cursor it steps over the damaged stretch rowid by rowid (a point lookup fails only inside the
+damaged page) and goes on from the next row that reads whole. A garbage header (the first 100
+bytes) is rebuilt on a copy, trying every page size. The primary-key index, which holds every
+score's key, counts what could not be read (``lost``): rerunning the command that made them
+scores those again.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import struct
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .store import ScoreStore, StoreError, connect_read_only, damaged_advice
+
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+_PK_INDEX = "sqlite_autoindex_scores_1"
+
+
+@dataclass
+class StoreCheck:
+    """What ``swapnas store check`` found: ``problems`` is empty for a healthy store."""
+
+    path: str
+    size_bytes: int
+    problems: list[str]
+    scores: int | None = None
+    failed: int | None = None
+    protocols: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+@dataclass
+class Salvage:
+    """What ``swapnas store salvage`` copied: ``lost`` is None where the index could not count them."""
+
+    source: str
+    out: str
+    recovered: int
+    lost: int | None
+    protocols: int
+    damaged_stretches: int
+    header_rebuilt: int | None = None  # the page size, when the header was rebuilt
+
+
+def _existing(path: str | os.PathLike) -> Path:
+    p = Path(path)
+    if not p.is_file():
+        raise StoreError(f"no score store at {p} (the --store of a correlate/grid/search run, default "
+                         "OUT/scores.sqlite)")
+    return p
+
+
+def _try(db: sqlite3.Connection, sql: str, default: object = None) -> object:
+    """The first column of the first row of ``sql``, or ``default`` where SQLite cannot read it."""
+    try:
+        row = db.execute(sql).fetchone()
+    except sqlite3.DatabaseError:
+        return default
+    return default if row is None else row[0]
+
+
+def check_store(path: str | os.PathLike) -> StoreCheck:
+    """Full ``PRAGMA integrity_check`` (every page, every index entry), score and failure counts, and
+    the protocols of the store at ``path``, read-only."""
+    p = _existing(path)
+    report = StoreCheck(str(p), p.stat().st_size, [])
+    try:
+        db = connect_read_only(p)
+        found = [line for r in db.execute("PRAGMA integrity_check(20)") for line in r[0].splitlines()]
+        report.problems = [line for line in found if line != "ok"]
+    except sqlite3.DatabaseError as exc:
+        report.problems = [str(exc)]
+        return report
+    with _closing(db):
+        report.scores = _try(db, "SELECT count(*) FROM scores NOT INDEXED")  # type: ignore[assignment]
+        report.failed = _try(db, "SELECT count(*) FROM scores NOT INDEXED WHERE status = 'failed'")  # type: ignore
+        try:
+            report.protocols = dict(db.execute("SELECT fingerprint, description FROM protocols"))
+        except sqlite3.DatabaseError as exc:
+            report.problems.append(f"protocols table: {exc}")
+    return report
+
+
+@contextmanager
+def _closing(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    try:
+        yield db
+    finally:
+        db.close()
+
+
+def _top_rowid(db: sqlite3.Connection, table: str) -> int:
+    """The largest rowid: from the table, else from the primary-key index, else a bound from the file size."""
+    top = _try(db, f"SELECT max(rowid) FROM {table}")
+    if top is None and table == "scores":
+        top = _try(db, f"SELECT max(rowid) FROM (SELECT rowid FROM scores INDEXED BY {_PK_INDEX})")
+    if top is None:
+        top = _try(db, "PRAGMA page_count", 0) * 64  # type: ignore[operator]
+    return int(top or 0)
+
+
+def _step_over(db: sqlite3.Connection, table: str, cols: str, start: int,
+               top: int) -> tuple[int, tuple | None, bool]:
+    """The first rowid >= ``start`` whose row reads whole, that row, and whether a damaged stretch was
+    stepped over (one rowid at a time; gaps in healthy pages are jumped); (top + 1, None, …) if none."""
+    rowid, damaged = start, False
+    while rowid <= top:
+        try:
+            row = db.execute(f"SELECT rowid, {cols} FROM {table} WHERE rowid = ?", (rowid,)).fetchone()
+            nxt = None if row else db.execute(f"SELECT rowid FROM {table} WHERE rowid > ? ORDER BY rowid LIMIT 1",
+                                               (rowid,)).fetchone()
+        except sqlite3.DatabaseError:
+            rowid, damaged = rowid + 1, True
+            continue
+        if row is not None:
+            return rowid, row, damaged
+        if nxt is None:  # read to the end without damage: no more rows
+            break
+        rowid = nxt[0]
+    return top + 1, None, damaged
+
+
+def _scan(db: sqlite3.Connection, table: str, columns: tuple[str, ...]) -> tuple[list[tuple], int]:
+    """Every readable row of ``table`` (``columns``), in rowid order, and how many damaged stretches
+    were stepped over."""
+    if _try(db, f"SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '{table}'") != 1:
+        return [], 0
+    cols, top = ", ".join(columns), _top_rowid(db, table)
+    rows: list[tuple] = []
+    start, stretches = 0, 0
+    while True:
+        try:
+            for row in db.execute(f"SELECT rowid, {cols} FROM {table} WHERE rowid >= ? ORDER BY rowid", (start,)):
+                rows.append(row[1:])
+                start = row[0] + 1
+            return rows, stretches
+        except sqlite3.DatabaseError:  # (the error may come one row early: sqlite3 steps ahead)
+            start, row, damaged = _step_over(db, table, cols, start, top)
+            stretches += damaged
+            if row is None:
+                return rows, stretches
+            rows.append(row[1:])
+            start += 1
+
+
+def _header(page_size: int, pages: int) -> bytes:
+    """A valid 100-byte SQLite header (rollback journal, UTF-8, schema format 4, empty freelist)."""
+    return (_SQLITE_MAGIC + struct.pack(">HBBBBBB", 1 if page_size == 65536 else page_size, 1, 1, 0, 64, 32, 32)
+            + struct.pack(">12I", 1, pages, 0, 0, 1, 4, 0, 0, 1, 0, 0, 0)
+            + bytes(20) + struct.pack(">II", 1, sqlite3.sqlite_version_info[0] * 1_000_000
+                                      + sqlite3.sqlite_version_info[1] * 1000 + sqlite3.sqlite_version_info[2]))
+
+
+def _rebuild_header(src: Path, work: Path) -> tuple[sqlite3.Connection, int] | None:
+    """A read-only connection to a copy of ``src`` with a rebuilt header, and its page size; None if
+    no page size makes the schema readable."""
+    size = src.stat().st_size
+    for page_size in (4096, 1024, 2048, 8192, 16384, 32768, 65536, 512):
+        if size < page_size or size % page_size:
+            continue
+        copy = work / f"header_{page_size}.sqlite"
+        shutil.copyfile(src, copy)
+        with open(copy, "r+b") as f:
+            f.write(_header(page_size, size // page_size))
+        db = sqlite3.connect(copy.resolve().as_uri() + "?mode=ro", uri=True)
+        if _try(db, "SELECT count(*) FROM sqlite_master WHERE name = 'scores'") == 1:
+            return db, page_size
+        db.close()
+    return None
+
+
+def _open_source(src: Path, work: Path) -> tuple[sqlite3.Connection, int | None]:
+    """A read-only connection to ``src`` (to a copy with a rebuilt header if its own is damaged), and
+    the rebuilt header's page size (None if not rebuilt)."""
+    try:
+        db = connect_read_only(src)
+    except sqlite3.DatabaseError:
+        db = None
+    tables = None if db is None else _try(db, "SELECT count(*) FROM sqlite_master WHERE name = 'scores'")
+    if tables == 1:
+        return db, None  # type: ignore[return-value]
+    if db is not None:
+        db.close()
+    if tables == 0:
+        raise StoreError(f"{src} is an SQLite file without a scores table: not a swapnas score store")
+    rebuilt = _rebuild_header(src, work)
+    if rebuilt is None:
+        raise StoreError(f"no page of {src} can be read as a score store (its header and schema page are damaged): "
+                         "no score can be recovered; restore it from a backup, or start a fresh store with "
+                         "--store NEW.sqlite")
+    return rebuilt
+
+
+def salvage_store(src: str | os.PathLike, out: str | os.PathLike) -> Salvage:
+    """Copy every readable score and protocol of the store ``src`` into a new store ``out`` (which must
+    not exist); ``src`` is only read."""
+    source, dest = _existing(src), Path(out)
+    if dest.exists():
+        raise StoreError(f"--out {dest} exists; salvage writes a new store only: give a new file name")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=dest.parent, prefix=".salvage.") as tmp:
+        db, page_size = _open_source(source, Path(tmp))
+        with _closing(db):
+            rows, stretches = _scan(db, "scores", ScoreStore.COLUMNS)
+            protocols, more = _scan(db, "protocols", ("fingerprint", "description"))
+            indexed = _try(db, f"SELECT count(*) FROM (SELECT rowid FROM scores INDEXED BY {_PK_INDEX})")
+    with ScoreStore(dest) as new:
+        new.insert_rows(rows, protocols)  # type: ignore[arg-type]
+        recovered, kept = new.count(), len(new.protocols())
+    lost = (0 if not stretches else None if indexed is None  # read to the end without damage: nothing lost
+            else max(int(indexed) - recovered, 0))  # type: ignore[call-overload]
+    return Salvage(str(source), str(dest), recovered, lost, kept, stretches + more, page_size)
+
+
+def check_text(report: StoreCheck) -> str:
+    """``swapnas store check``'s lines."""
+    state = "ok" if report.ok else "DAMAGED"
+    count = "?" if report.scores is None else f"{report.scores} scores ({report.failed} failed)"
+    lines = [f"{report.path}: {state} | {count} | {len(report.protocols)} protocols | "
+             f"{report.size_bytes / 2**20:.1f} MiB"]
+    lines += [f"  protocol {fp}: {desc}" for fp, desc in sorted(report.protocols.items())]
+    lines += [f"  problem: {p}" for p in report.problems]
+    return "\n".join(lines)
+
+
+def salvage_text(s: Salvage) -> str:
+    """``swapnas store salvage``'s lines."""
+    lost = "an unknown number of scores lost (the key index is damaged too)" if s.lost is None else f"{s.lost} lost"
+    lines = [f"salvaged {s.source} into {s.out}: {s.recovered} scores recovered, {lost}, {s.protocols} protocols"]
+    if s.header_rebuilt:
+        lines.append(f"  the damaged header was rebuilt (page size {s.header_rebuilt})")
+    if s.damaged_stretches:
+        lines.append(f"  {s.damaged_stretches} damaged stretch(es) stepped over")
+    if s.lost:
+        lines.append(f"  rerun the commands that made the store with --store {s.out}: they score the lost ones again")
+    return "\n".join(lines)
+
+
+__all__ = ["Salvage", "StoreCheck", "check_store", "check_text", "salvage_store", "salvage_text"]
