@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -122,3 +123,19 @@ def require_file(data_dir: Path, relative: str, origin: str = DATA_ORIGIN) -> Pa
     if not path.is_file():
         raise FileNotFoundError(f"missing data file {relative!r} (searched in {data_dir}); it comes from {origin}")
     return path
+
+
+def read_npz(path: Path, keys: tuple[str, ...], origin: str = DATA_ORIGIN) -> tuple[np.ndarray, ...]:
+    """The arrays ``keys`` of the .npz at ``path``; a damaged archive or a missing array raises
+    :class:`DataFileError` naming the file (not numpy's misleading "allow_pickle" message)."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            missing = [k for k in keys if k not in z.files]
+            if missing:
+                raise damaged(path, origin, f"no array {', '.join(map(repr, missing))} (it holds "
+                                            f"{', '.join(z.files) or 'none'})")
+            return tuple(z[k] for k in keys)
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+        if isinstance(exc, DataFileError):
+            raise
+        raise damaged(path, origin, "not a readable .npz archive of images") from None

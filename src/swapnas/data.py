@@ -19,7 +19,6 @@ import logging
 import math
 import os
 import pickle
-import zipfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -32,8 +31,8 @@ from .bundle import (
     DATA_ENV,
     DATA_ORIGIN,
     Batch,
-    DataFileError,
     damaged,
+    read_npz,
     require_file,
     resolve_data_dir,
 )
@@ -91,17 +90,8 @@ def dataset_info(name: str) -> DatasetInfo:
 def _bundled_images(info: DatasetInfo, data_dir: Path) -> tuple[np.ndarray, np.ndarray, str]:
     rel, xkey, ykey = info.bundled
     path = require_file(data_dir, rel)
-    try:  # a damaged npz otherwise surfaces as numpy's misleading "allow_pickle=False" message
-        with np.load(path, allow_pickle=False) as z:
-            missing = [k for k in (xkey, ykey) if k not in z.files]
-            if missing:
-                raise damaged(path, DATA_ORIGIN, f"no array {', '.join(map(repr, missing))} (it holds "
-                                                 f"{', '.join(z.files) or 'none'})")
-            x, y = z[xkey], z[ykey].astype(np.int64)
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
-        if isinstance(exc, DataFileError):
-            raise
-        raise damaged(path, DATA_ORIGIN, "not a readable .npz archive of images") from None
+    x, y = read_npz(path, (xkey, ykey))
+    y = y.astype(np.int64)
     if x.ndim != 4 or x.shape[-1] != 3 or len(x) != len(y):
         raise damaged(path, DATA_ORIGIN, f"{xkey} has shape {x.shape} and {ykey} {y.shape}; expected (N, H, W, 3) "
                                          "images and N labels")

@@ -26,7 +26,7 @@ from .proxies import Proxy, get_proxy, resolve
 from .proxies.registry import ALIASES
 from .scoring import Protocol, with_bases
 from .spaces import get_space
-from .store import Record, ScoreKey, ScoreStore
+from .store import Record, ScoreKey, ScoreStore, StoreError
 
 
 def available_devices() -> list[str]:
@@ -107,6 +107,10 @@ def score_archs(
             todo[k] = (arch, known)
         else:
             done[k] = {name: known[key] for name, key in keys.items()}
+    if todo and getattr(store, "read_only", ""):  # refuse before any work, not at the first write
+        raise StoreError(f"score store {store.path} is read-only ({store.read_only}): its stored scores can be "
+                         f"read, but {len(todo)} arch(s) still need scoring; copy it somewhere writable and pass "
+                         "--store COPY, or use --store NEW.sqlite")
     count = Counter(str(arch) for arch in archs)
     task = ScoreTask(space, tuple(per_arch), batch, protocol, retry_failed)
     label = str(executor.device_for(device))

@@ -31,7 +31,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .bundle import Batch, require_file, resolve_data_dir
+from .bundle import Batch, read_npz, require_file, resolve_data_dir
 from .spaces.transnas import TASKS, task_info
 
 IMAGES = ("images/foolbox_real_samples.npz", "imagenet_x64", "imagenet_y_in1k")
@@ -95,8 +95,8 @@ def task_batch(task: str, size: int, *, data_dir=None, seed: int = 0, resolution
     info = task_info(task)
     k = num_classes or info.size
     rel, xkey, ykey = IMAGES
-    with np.load(require_file(resolve_data_dir(data_dir), rel)) as z:
-        x_all, y_all = z[xkey], z[ykey].astype(np.int64)
+    x_all, y_all = read_npz(require_file(resolve_data_dir(data_dir), rel), (xkey, ykey))
+    y_all = y_all.astype(np.int64)
     if size > len(x_all):
         raise ValueError(f"{task}: the Taskonomy stand-in has {len(x_all)} real images, the batch needs {size}; "
                          f"use --batch-size {len(x_all)} or less")

@@ -50,6 +50,9 @@ def main(argv: list[str] | None = None) -> int:
         msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         print(f"swapnas: error: {msg}", file=sys.stderr)
         return EXIT_ERROR
+    except BrokenPipeError:  # `swapnas proxies | head`: the reader left; not an error of ours
+        sys.stderr.close()
+        return EXIT_OK
     except KeyboardInterrupt:
         print("swapnas: interrupted; every finished score is in the store, rerun the same command to resume",
               file=sys.stderr)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 from torch import nn
@@ -33,6 +33,10 @@ class TrainConfig:
     layers: int = 20  # cells
 
     def __post_init__(self) -> None:
+        bad = [f.name for f in fields(self) if isinstance(getattr(self, f.name), float)
+               and not math.isfinite(getattr(self, f.name))]
+        if bad:
+            raise ValueError(f"TrainConfig fields must be finite numbers: {', '.join(bad)}")
         if self.epochs < 1 or self.batch_size < 1:
             raise ValueError(f"epochs and batch_size must be >= 1 (got {self.epochs}, {self.batch_size})")
         if self.lr <= 0 or self.momentum < 0 or self.weight_decay < 0:
