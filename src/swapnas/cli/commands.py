@@ -247,7 +247,10 @@ def search(args: argparse.Namespace) -> int:
                 refine_repeats=args.refine_repeats, executor=executor,
             )
         if args.space == "nb201":
-            result.extra = nb201_extras(result, args.data_dir)
+            try:  # the ground truth of the found cell is a bonus: without it the result is still written
+                result.extra = nb201_extras(result, args.data_dir)
+            except (FileNotFoundError, ValueError) as exc:
+                print(f"swapnas: warning: no NB201 ground truth for the found cell ({exc})", file=sys.stderr)
         _report(args, _search_text(result), write_result(result, out), out / "result.json")
     return EXIT_OK
 
