@@ -46,10 +46,11 @@ def main() -> None:
     ap.add_argument("--inputs", default="real", choices=["real", "synthetic"])
     ap.add_argument("--store", default="runs/flexibert/scores.sqlite")
     ap.add_argument("--json", default=None, help="write the result here as well")
+    ap.add_argument("--limit", type=int, default=None, help="only the first N archs of the half (timing runs)")
     args = ap.parse_args()
     torch.set_num_threads(1)
     bench = get_benchmark("flexibert")
-    archs = halves(bench.archs_for("glue"))[args.half]
+    archs = halves(bench.archs_for("glue"))[args.half][:args.limit]
     protocol, batch, proxies = configure("flexibert", "glue", "swap_ext,params", seed=0, batch_size=args.batch_size,
                                          net={"sizes": args.sizes, "resolution": args.seq_len}, init=args.init,
                                          inputs=args.inputs)
@@ -68,7 +69,7 @@ def main() -> None:
            "rho": rho, "swap_ext_seconds_median": float(np.median(secs)), "swap_ext_seconds_max": float(max(secs)),
            "swap_ext_peak_mib_max": max(peaks) / 2**20 if peaks else None,
            "process_maxrss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-           "wall_seconds": time.perf_counter() - t0, "distinct_swap_values": int(len(set(swap)))}
+           "wall_seconds": time.perf_counter() - t0, "distinct_swap_values": len(set(swap))}
     text = json.dumps(out, indent=1)
     print(text)
     if args.json:
