@@ -37,7 +37,7 @@ def _check_cell(cell: Cell, which: str) -> None:
         op, src = edge
         if op not in OPS:
             raise ValueError(f"unknown DARTS op {op!r} in {which} edge {i}; valid ops: {', '.join(OPS)}")
-        if not isinstance(src, int) or not 0 <= src < i // 2 + 2:
+        if not isinstance(src, int) or isinstance(src, bool) or not 0 <= src < i // 2 + 2:  # True would key as 'True'
             raise ValueError(f"DARTS {which} edge {i} ({op!r}, {src!r}) belongs to node {i // 2 + 2}, "
                              f"so its input must be in 0..{i // 2 + 1}")
 
@@ -93,17 +93,17 @@ def format_genotype(g: Genotype) -> str:
 
 
 _FIELD = re.compile(r"(normal_concat|reduce_concat|normal|reduce)\s*=\s*")
-_RANGE = re.compile(r"^range\(\s*(\d+)\s*,\s*(\d+)\s*\)$")
+_RANGE = re.compile(r"range\(\s*([0-9]{1,2})\s*,\s*([0-9]{1,2})\s*\)")  # fullmatch; bounds of node numbers only
 
 
 def _literal(text: str, what: str, source: str) -> object:
     """A Python literal (lists, tuples, strings, ints only: ``ast.literal_eval`` runs no code)."""
-    m = _RANGE.match(text)
+    m = _RANGE.fullmatch(text)
     if m:
         return list(range(int(m.group(1)), int(m.group(2))))
     try:
         return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):  # '{[]}', deep or long nesting
         raise ValueError(f"cannot read {what} {text!r} in {source!r}") from None
 
 
@@ -158,7 +158,10 @@ def parse(text: str) -> Genotype:
         if not isinstance(value, (list, tuple)):
             raise ValueError(f"{name} in {text!r} must be a list of node numbers")
         concats[name] = tuple(value)
-    return Genotype(cells["normal"], cells["reduce"], concats["normal_concat"], concats["reduce_concat"])
+    try:
+        return Genotype(cells["normal"], cells["reduce"], concats["normal_concat"], concats["reduce_concat"])
+    except ValueError as exc:  # the genotype's rule, with the string it came from
+        raise ValueError(f"DARTS genotype {text!r}: {exc}") from None
 
 
 def parse_naslib(text: str) -> Genotype:
@@ -167,20 +170,24 @@ def parse_naslib(text: str) -> Genotype:
     Op indices follow :data:`NASLIB_OPS` (max_pool_3x3 … dil_conv_5x5, no 'none').
     """
     value = _literal(text.strip(), "NASLib key", text)
-    if not (isinstance(value, list) and len(value) == 2):
+    if not (isinstance(value, list) and len(value) == 2 and all(isinstance(c, list) for c in value)):
         raise ValueError(f"NASLib NB301 key {text!r} must be [[normal edges], [reduce edges]]")
     cells = []
     for edges in value:
         cell = []
         for edge in edges:
-            if not (isinstance(edge, tuple) and len(edge) == 2 and all(isinstance(v, int) for v in edge)):
+            if not (isinstance(edge, tuple) and len(edge) == 2
+                    and all(isinstance(v, int) and not isinstance(v, bool) for v in edge)):
                 raise ValueError(f"NASLib edge {edge!r} in {text!r} must be (input, op_index)")
             src, op = edge
             if not 0 <= op < len(NASLIB_OPS):
                 raise ValueError(f"NASLib op index {op} in {text!r} is outside 0..{len(NASLIB_OPS) - 1}")
             cell.append((NASLIB_OPS[op], src))
         cells.append(tuple(cell))
-    return Genotype(cells[0], cells[1])
+    try:
+        return Genotype(cells[0], cells[1])
+    except ValueError as exc:  # the genotype's rule, with the key it came from
+        raise ValueError(f"NASLib NB301 key {text!r}: {exc}") from None
 
 
 def to_naslib(g: Genotype) -> str:

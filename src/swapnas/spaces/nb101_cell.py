@@ -225,7 +225,10 @@ def parse(text: str) -> Arch:
             raise ValueError(f"unknown NB101 op code {c!r} in {codes!r} of {text!r}; codes: "
                              + ", ".join(f"{k}={v}" for k, v in _OP_OF_CODE.items()))
         ops.append(_OP_OF_CODE[c])
-    return Arch(tuple(matrix), tuple(ops))
+    try:
+        return Arch(tuple(matrix), tuple(ops))
+    except ValueError as exc:  # the cell's rule, with the string it came from
+        raise ValueError(f"NB101 arch {text!r}: {exc}") from None
 
 
 def _naslib_ints(key: str | Sequence[int]) -> list[int]:
@@ -237,8 +240,9 @@ def _naslib_ints(key: str | Sequence[int]) -> list[int]:
     values = []
     for part in s[1:-1].split(","):
         part = part.strip()
-        if not part.isdigit():
-            raise ValueError(f"NASLib NB101 key {key!r}: entry {part!r} is not a non-negative integer")
+        if not (part.isascii() and part.isdigit() and len(part) <= 9):  # int() of 5,000 digits would raise
+            raise ValueError(f"NASLib NB101 key {key!r}: entry {part!r} is not a non-negative integer "
+                             "(0/1 or an op id)")
         values.append(int(part))
     return values
 
@@ -261,7 +265,10 @@ def parse_naslib(key: str | Sequence[int]) -> Arch:
                              + ", ".join(f"{i}={o}" for i, o in enumerate(NASLIB_OPS)))
         ops.append(NASLIB_OPS[v])
     matrix = tuple(tuple(values[i * n:(i + 1) * n]) for i in range(n))
-    return Arch(matrix, tuple(ops))
+    try:
+        return Arch(matrix, tuple(ops))
+    except ValueError as exc:  # the cell's rule, with the key it came from
+        raise ValueError(f"NASLib NB101 key {key!r}: {exc}") from None
 
 
 def _padded(arch: Arch) -> tuple[Matrix, tuple[str, ...]]:

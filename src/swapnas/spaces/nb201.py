@@ -27,7 +27,7 @@ OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", 
 EDGES: tuple[tuple[int, int], ...] = ((1, 0), (2, 0), (2, 1), (3, 0), (3, 1), (3, 2))
 NUM_ARCHS = len(OPS) ** len(EDGES)  # 15,625
 
-_TOKEN = re.compile(r"^([a-z0-9_]+)~(\d+)$")
+_TOKEN = re.compile(r"([a-z0-9_]+)~([0-9]+)")  # ASCII digits, matched whole (fullmatch)
 
 
 @dataclass(frozen=True, order=True)
@@ -74,11 +74,11 @@ def parse(text: str) -> Arch:
         if len(tokens) != j:
             raise ValueError(f"NB201 node group {group!r} in {text!r} must have {j} edge(s), found {len(tokens)}")
         for i, token in enumerate(tokens):
-            m = _TOKEN.match(token)
+            m = _TOKEN.fullmatch(token)
             if not m:
                 raise ValueError(f"NB201 edge {token!r} in {text!r} must look like 'op~{i}'")
-            op, src = m.group(1), int(m.group(2))
-            if src != i:
+            op, src = m.group(1), m.group(2)
+            if src.lstrip("0").rjust(1, "0") != str(i):  # no int(): 5,000 digits would raise
                 raise ValueError(f"NB201 edge {token!r} in {text!r}: input node must be {i}, found {src}")
             if op not in OPS:
                 raise ValueError(f"unknown NB201 op {op!r} in edge {token!r} of {text!r}; valid ops: {', '.join(OPS)}")

@@ -31,7 +31,7 @@ NUM_ARCHS = 3256
 TASKS = tn.TASKS
 CODES = {1: "normal", 2: "channels x2", 3: "resolution /2", 4: "channels x2 and resolution /2"}
 
-_STRING = re.compile(r"^(\d+)-(\d+)-([a-z]+)$")
+_STRING = re.compile(r"([0-9]+)-([0-9]+)-([a-z]+)")  # ASCII digits, fullmatch
 
 
 def _problems(codes: tuple[int, ...]) -> str | None:
@@ -87,7 +87,7 @@ def parse(text: str) -> Arch:
     s = text.strip()
     if s.startswith("("):
         return parse_naslib(s)
-    m = _STRING.match(s)
+    m = _STRING.fullmatch(s)
     if not m:
         hint = "; it looks like a micro arch (space transnas_micro)" if "_" in s else ""
         raise ValueError(f"TransNAS macro arch {text!r} must look like '64-1234-basic' "
@@ -96,18 +96,26 @@ def parse(text: str) -> Arch:
     if base != str(tn.BENCH_C) or cell != "basic":
         raise ValueError(f"TransNAS macro arch {text!r} must start with '64-' and end with '-basic'; "
                          "a string like '64-41414-1_02_333' is a micro arch (space transnas_micro)")
-    return Arch(tuple(int(ch) for ch in skeleton))
+    try:
+        return Arch(tuple(int(ch) for ch in skeleton))
+    except ValueError as exc:  # the skeleton's rule, with the string it came from
+        raise ValueError(f"TransNAS macro arch {text!r}: {exc}") from None
 
 
 def parse_naslib(key: str) -> Arch:
     """NASLib's key: 6 codes, trailing zeros for absent modules."""
-    values = tn.parse_int_tuple(key, NASLIB_LEN, "TransNAS macro NASLib")
-    n = len(values)
-    while n and values[n - 1] == 0:
-        n -= 1
-    if 0 in values[:n]:
-        raise ValueError(f"TransNAS macro NASLib key {key!r}: zeros (absent modules) may only trail")
-    return Arch(values[:n])
+    try:
+        values = tn.parse_int_tuple(key, NASLIB_LEN, "TransNAS macro NASLib")
+        n = len(values)
+        while n and values[n - 1] == 0:
+            n -= 1
+        if 0 in values[:n]:
+            raise ValueError(f"TransNAS macro NASLib key {key!r}: zeros (absent modules) may only trail")
+        return Arch(values[:n])
+    except ValueError as exc:  # codes out of range (or too many digits): say which key
+        if repr(key) in str(exc):
+            raise
+        raise ValueError(f"TransNAS macro NASLib key {key!r}: {exc}") from None
 
 
 def to_naslib(arch: Arch) -> str:

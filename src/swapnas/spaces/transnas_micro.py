@@ -90,7 +90,12 @@ def parse(text: str) -> Arch:
 
 def parse_naslib(key: str) -> Arch:
     """NASLib's key ``"(a, b, c, d, e, f)"`` (op codes in string order)."""
-    return Arch(tn.parse_int_tuple(key, len(EDGES), "TransNAS micro NASLib"))
+    try:
+        return Arch(tn.parse_int_tuple(key, len(EDGES), "TransNAS micro NASLib"))
+    except ValueError as exc:  # op codes out of range (or too many digits): say which key
+        if repr(key) in str(exc):
+            raise
+        raise ValueError(f"TransNAS micro NASLib key {key!r}: {exc}") from None
 
 
 def to_naslib(arch: Arch) -> str:
