@@ -32,7 +32,7 @@ def tasks_table(files: list[str]) -> str:
     lines = ["| task | " + " | ".join(f"{json.loads(Path(f).read_text())['half']}: swap_ext / params / params (design)"
                                       for f in files) + " |", "|---|" + "---|" * len(files)]
     data = [json.loads(Path(f).read_text()) for f in files]
-    for task in data[0]["rho"]:
+    for task in [t for t in data[0]["rho"] if all(t in d["rho"] and "params" in d["rho"][t] for d in data)]:
         cells = [f"{d['rho'][task]['swap_ext']:.3f} / {d['rho'][task]['params']:.3f} / "
                  f"{d['rho'][task].get('params_design', float('nan')):.3f}" for d in data]
         lines.append(f"| {task} | " + " | ".join(cells) + " |")
