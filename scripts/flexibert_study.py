@@ -60,9 +60,11 @@ def main() -> None:
     swap = np.array([r.value for r in records["swap_ext"]], dtype=float)
     params = np.array([r.value for r in records["params"]], dtype=float)
     design = np.array([bench.params_m(a) for a in archs])  # the design's size, whatever the scored reading
+    depth = np.array([len(a.layers) for a in archs])  # 2 or 4 layers: the plainest baseline
     rho = {t: {"swap_ext": float(spearmanr(swap, bench.accuracies(archs, t))[0]),
                "params": float(spearmanr(params, bench.accuracies(archs, t))[0]),
-               "params_design": float(spearmanr(design, bench.accuracies(archs, t))[0])} for t in TASKS}
+               "params_design": float(spearmanr(design, bench.accuracies(archs, t))[0]),
+               "depth": float(spearmanr(depth, bench.accuracies(archs, t))[0])} for t in TASKS}
     if args.half == "all" and args.limit is None:  # the 500 records themselves (duplicated archs share their score), as the authors
         by_arch = dict(zip(archs, swap))
         rec_swap = [by_arch[a] for a in bench.record_archs]

@@ -17,24 +17,27 @@ def _proto(d: dict) -> str:
 
 
 def runs_table(files: list[str]) -> str:
-    lines = ["| run | half | n | ρ swap_ext | ρ params (scored net) | ρ params (design) | s/model (median) | peak MiB |",
-             "|---|---|---|---|---|---|---|---|"]
+    header = ("| run | half | n | ρ swap_ext | ρ params (scored net) | ρ params (design) | ρ depth | s/model (median) "
+              "| peak MiB |")
+    lines = [header, "|---|---|---|---|---|---|---|---|---|"]
     for f in files:
         d = json.loads(Path(f).read_text())
         r = d["rho"]["glue"]
         lines.append(f"| {_proto(d)} | {d['half']} | {d['n']} | {r['swap_ext']:.3f} | {r['params']:.3f} | "
-                     f"{r.get('params_design', float('nan')):.3f} | {d['swap_ext_seconds_median']:.2f} | "
+                     f"{r.get('params_design', float('nan')):.3f} | {r.get('depth', float('nan')):.3f} | "
+                     f"{d['swap_ext_seconds_median']:.2f} | "
                      f"{d['swap_ext_peak_mib_max'] or float('nan'):.0f} |")
     return "\n".join(lines)
 
 
 def tasks_table(files: list[str]) -> str:
-    lines = ["| task | " + " | ".join(f"{json.loads(Path(f).read_text())['half']}: swap_ext / params / params (design)"
+    lines = ["| task | " + " | ".join(f"{json.loads(Path(f).read_text())['half']}: swap_ext / params / params (design) / depth"
                                       for f in files) + " |", "|---|" + "---|" * len(files)]
     data = [json.loads(Path(f).read_text()) for f in files]
     for task in [t for t in data[0]["rho"] if all(t in d["rho"] and "params" in d["rho"][t] for d in data)]:
         cells = [f"{d['rho'][task]['swap_ext']:.3f} / {d['rho'][task]['params']:.3f} / "
-                 f"{d['rho'][task].get('params_design', float('nan')):.3f}" for d in data]
+                 f"{d['rho'][task].get('params_design', float('nan')):.3f} / "
+                 f"{d['rho'][task].get('depth', float('nan')):.3f}" for d in data]
         lines.append(f"| {task} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
