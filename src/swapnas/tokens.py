@@ -3,7 +3,7 @@
 No corpus or pretrained tokenizer can be downloaded here, so:
 
 - Text: the Python documentation's prose shipped with the standard library
-  (``pydoc_data.topics``, PSF licence; 79 topics, ~114k words and symbols), topics in sorted order.
+  (``pydoc_data.topics``, PSF licence; 79 topics, ~101k tokens), topics in sorted order.
 - Tokenizer (:func:`tokenize`): lower-case, split into words (``[a-z0-9]+``) and symbols (a run of
   one repeated symbol, such as a reST ``=====`` underline, is one token), each
   mapped by BLAKE2b into the BERT/ELECTRA vocabulary range ``999 … 30521`` of the 30,522 ids
