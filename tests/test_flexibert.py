@@ -8,16 +8,16 @@ import random
 import pytest
 import torch
 
+from swapnas import tokens
 from swapnas.benchmarks import get_benchmark
 from swapnas.cli import main
 from swapnas.data import load_batch
 from swapnas.patterns import EXTENDED_ACTIVATIONS, swap_score
+from swapnas.proxies import resolve
 from swapnas.scoring import Protocol, gaussian_init, score_arch
 from swapnas.session import configure
-from swapnas.proxies import resolve
 from swapnas.spaces import flexibert as fb
 from swapnas.spaces.flexibert_net import SelfAttention, _dct_matrix
-from swapnas import tokens
 
 V, E, P, C = 30522, 128, 512, 2
 OPS = [("SA", "SDP"), ("SA", "WMA"), ("LT", "DFT"), ("LT", "DCT"), ("DSC", "5"), ("DSC", "9")]
@@ -174,7 +174,7 @@ def test_tiny_search_runs(tmp_path, capsys) -> None:
 
 
 def test_protocol_defaults_use_the_builders_init(data_dir) -> None:
-    protocol, batch, proxies = configure("flexibert", "glue", "swap_ext,params", data_dir=str(data_dir))
+    protocol, batch, _ = configure("flexibert", "glue", "swap_ext,params", data_dir=str(data_dir))
     assert protocol.init == "default" and protocol.net == {"sizes": "authors", "resolution": 128}
     assert batch.inputs.shape == (32, 128) and protocol.repeats == 1
     assert configure("flexibert", "glue", "best", data_dir=str(data_dir))[2][0].name == "swap_ext"
