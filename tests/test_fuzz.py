@@ -20,6 +20,7 @@ import ast
 import math
 import random
 import re
+import warnings
 from collections import Counter
 from collections.abc import Callable
 
@@ -62,7 +63,9 @@ def quotes_bad_part(message: str, text: str) -> bool:
         return True
     for m in _QUOTED.finditer(message):
         try:
-            piece = ast.literal_eval(m.group())
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                piece = ast.literal_eval(m.group())
         except (ValueError, SyntaxError):
             continue
         if isinstance(piece, str) and piece.strip() and piece in text:
@@ -130,7 +133,13 @@ def mutated(valid: list[str]) -> st.SearchStrategy[str]:
     return st.builds(mutate_text, st.sampled_from(valid), st.integers(0, 2**64 - 1))
 
 
-EDITS = ("insert", "delete", "replace", "swap", "number", "truncate", "duplicate")
+EDITS = ("insert", "delete", "replace", "swap", "number", "truncate", "duplicate", "group", "group")
+#: an innermost bracketed group: ``[2, 3, 4, 5]``, ``('skip_connect', 0)``, ``(1, 0, 2)``
+_GROUP = re.compile(r"\[[^\[\]()]*\]|\([^\[\]()]*\)")
+#: what a group is replaced with: values of the wrong type, unhashable, huge, deep or long
+GROUP_PIECES = ["{[]}", "range(0, 999999999999)", "range(2, 6)", "[]", "()", "[" * 200 + "]" * 200,
+                "-" * 3000 + "1", "True", "(True, 1)", "[[], []]", "1" * 5000, "None", "{1: 2}", "('x', 0, 1)",
+                "('skip_connect', True)", "('max_pool_3x3', False)"]
 
 
 def _random_piece(rng: random.Random) -> str:
@@ -143,7 +152,8 @@ def _random_piece(rng: random.Random) -> str:
 
 def mutate_text(text: str, seed: int) -> str:
     """``text`` after 1-4 edits drawn from ``random.Random(seed)``: insert/delete/replace characters,
-    swap two tokens, change a number (``NUMBERS``), truncate, or duplicate a slice."""
+    swap two tokens, change a number (``NUMBERS``), truncate, duplicate a slice, or replace a bracketed
+    group by a piece (``GROUP_PIECES``: ``{[]}``, ``range(0, 999999999999)``, deep nesting …)."""
     rng = random.Random(seed)
     for _ in range(rng.randint(1, 4)):
         kind = rng.choice(EDITS)
@@ -160,6 +170,8 @@ def mutate_text(text: str, seed: int) -> str:
             text = _change_number(text, rng.randrange(10_000), rng.choice(NUMBERS))
         elif kind == "truncate":
             text = text[:pos]
+        elif kind == "group":
+            text = _replace_group(text, rng.randrange(10_000), rng.choice(GROUP_PIECES))
         else:
             end = rng.randint(pos, len(text))
             text = text[:end] + text[pos:end] + text[end:]
@@ -174,6 +186,14 @@ def _swap_tokens(text: str, i: int, j: int) -> str:
     if (a, b) == (c, d):
         return text
     return text[:a] + text[c:d] + text[b:c] + text[a:b] + text[d:]
+
+
+def _replace_group(text: str, i: int, new: str) -> str:
+    spans = [m.span() for m in _GROUP.finditer(text)]
+    if not spans:
+        return text
+    a, b = spans[i % len(spans)]
+    return text[:a] + new + text[b:]
 
 
 def _change_number(text: str, i: int, new: str) -> str:

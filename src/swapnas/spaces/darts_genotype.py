@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import random
 import re
+import warnings
 from dataclasses import dataclass
 
 OPS: tuple[str, ...] = (
@@ -102,7 +103,9 @@ def _literal(text: str, what: str, source: str) -> object:
     if m:
         return list(range(int(m.group(1)), int(m.group(2))))
     try:
-        return ast.literal_eval(text)
+        with warnings.catch_warnings():  # "invalid escape sequence '\o'" in a user's string: no warning
+            warnings.simplefilter("ignore", (DeprecationWarning, SyntaxWarning))
+            return ast.literal_eval(text)
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):  # '{[]}', deep or long nesting
         raise ValueError(f"cannot read {what} {text!r} in {source!r}") from None
 
