@@ -267,9 +267,6 @@ def test_image_folder_with_nan_normalisation_is_refused(small_bundle: Path, tmp_
         assert code == 2 and not (tmp_path / "out" / "results.json").exists()
 
 
-@pytest.mark.xfail(strict=True, reason="data._folder_images casts a torchvision-format pickle's pixels to uint8 "
-                   "(np.asarray(..., dtype=np.uint8)): NaN pixels silently become 0 (a RuntimeWarning only) "
-                   "instead of an error that names the file")
 def test_image_folder_with_nan_pixels_is_refused(tmp_path: Path) -> None:
     data = np.random.default_rng(0).integers(0, 255, (20, 3072)).astype(np.float32)
     data[:, 5] = np.nan

@@ -42,13 +42,9 @@ FUZZ = settings(max_examples=PARSE_STRINGS // BATCH, deadline=None, derandomize=
                 suppress_health_check=list(HealthCheck))
 #: spaces whose parser's messages are known not to quote the bad part (fixed by the space's owner, not
 #: here): name -> reason. Their exception types and round trips are still checked (``quote=False``).
-UNQUOTED_MESSAGES: dict[str, str] = {
-    "flexibert": "flexibert.parse: the Layer/Arch range checks (hidden size, layer count, heads, FF width and "
-                 "depth) and int() of a > 4,300-digit number raise ValueErrors that do not quote the input, "
-                 "e.g. 'h12' -> 'FlexiBERT hidden size must be one of (128, 256) (got 12)'",
-}
+UNQUOTED_MESSAGES: dict[str, str] = {}
 #: per space in UNQUOTED_MESSAGES, an input that shows it (checked first, so the xfail never depends on luck)
-UNQUOTED_EXAMPLES: dict[str, str] = {"flexibert": "h12"}
+UNQUOTED_EXAMPLES: dict[str, str] = {}
 
 # ----------------------------------------------------------------------------- the property
 

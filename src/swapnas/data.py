@@ -118,7 +118,11 @@ def _folder_images(info: DatasetInfo, root: Path, size: int,
         path = root / sub / fname
         if path.is_file():
             d = _unpickle(path)
-            x = np.asarray(d["data"], dtype=np.uint8).reshape(-1, 3, info.resolution, info.resolution)
+            raw = np.asarray(d["data"])
+            if raw.dtype.kind == "f" and not np.isfinite(raw).all():
+                raise damaged(path, "your --image-root", f"{int((~np.isfinite(raw)).sum())} non-finite pixel value(s) "
+                              "(NaN/inf); images must hold 0..255 values")
+            x = raw.astype(np.uint8).reshape(-1, 3, info.resolution, info.resolution)
             y = np.asarray(d[lkey], dtype=np.int64)
             if info.name == "imagenet16-120":  # labels 1..1000; the benchmark keeps classes 1..120
                 keep = y <= 120

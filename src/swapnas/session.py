@@ -108,9 +108,9 @@ def score_archs(
         else:
             done[k] = {name: known[key] for name, key in keys.items()}
     if todo and getattr(store, "read_only", ""):  # refuse before any work, not at the first write
-        raise StoreError(f"score store {store.path} is read-only ({store.read_only}): its stored scores can be "
-                         f"read, but {len(todo)} arch(s) still need scoring; copy it somewhere writable and pass "
-                         "--store COPY, or use --store NEW.sqlite")
+        raise StoreError(f"the score store {store.path} is read-only ({store.read_only}): its {store.count()} scores "
+                         f"can be read, but {len(todo)} arch(s) still need scoring; copy it somewhere writable and "
+                         "pass --store COPY, or use --store NEW.sqlite")
     count = Counter(str(arch) for arch in archs)
     task = ScoreTask(space, tuple(per_arch), batch, protocol, retry_failed)
     label = str(executor.device_for(device))

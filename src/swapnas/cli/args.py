@@ -154,12 +154,14 @@ def positive_triple(text: str) -> tuple[float, float, float]:
 
 
 def archs_per(text: str) -> dict[str, int | None]:
-    """argparse type for --archs-per: ``BENCH=N[,…]``."""
+    """argparse type for --archs-per: ``BENCH=N[,…]``, each benchmark named once."""
     out: dict[str, int | None] = {}
     for item in filter(None, text.split(",")):
         name, sep, n = item.partition("=")
-        if not sep:
+        if not sep or not name.strip():
             raise argparse.ArgumentTypeError(f"--archs-per takes BENCH=N pairs, e.g. nb201=1000; bad item {item!r}")
+        if name.strip() in out:
+            raise argparse.ArgumentTypeError(f"--archs-per names {name.strip()!r} twice")
         out[name.strip()] = archs(n.strip())
     return out
 

@@ -101,8 +101,9 @@ def format_arch(arch: Arch) -> str:
 
 
 def _int(text: str, what: str, whole: str) -> int:
-    if not re.fullmatch(r"[1-9][0-9]*", text):
-        raise ValueError(f"FlexiBERT {what} {text!r} in {whole!r} is not a positive integer (ASCII digits, no leading zero)")
+    if not re.fullmatch(r"[1-9][0-9]{0,8}", text):
+        raise ValueError(f"FlexiBERT {what} {text!r} in {whole!r} is not a positive integer "
+                         "(ASCII digits, no leading zero, at most 9 digits)")
     return int(text)
 
 
@@ -121,8 +122,14 @@ def parse(text: str) -> Arch:
             raise ValueError(f"FlexiBERT layer {part!r} in {text!r} must look like 'OP.PARAM.hHEADS.fWIDTHxCOUNT' "
                              "(e.g. 'SA.SDP.h4.f512x1')")
         op, param, heads, ff, n_ff = m.groups()
-        layers.append(Layer(op, param, int(heads), int(ff), int(n_ff)))
-    return Arch(hidden, tuple(layers))
+        try:
+            layers.append(Layer(op, param, int(heads), int(ff), int(n_ff)))
+        except ValueError as exc:  # a range check of the layer: quote the part and the arch
+            raise ValueError(f"FlexiBERT layer {part!r} in {text!r}: {exc}") from None
+    try:
+        return Arch(hidden, tuple(layers))
+    except ValueError as exc:
+        raise ValueError(f"FlexiBERT arch {text!r}: {exc}") from None
 
 
 

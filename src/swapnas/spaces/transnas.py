@@ -116,7 +116,7 @@ def task_info(task: str) -> TaskInfo:
         raise ValueError(f"unknown TransNAS-Bench-101 task {task!r}; choose one of {', '.join(TASK_NAMES)}") from None
 
 
-_TUPLE = re.compile(r"^\(\s*(\d+(?:\s*,\s*\d+)*)\s*,?\s*\)$")
+_TUPLE = re.compile(r"^\(\s*([0-9]{1,9}(?:\s*,\s*[0-9]{1,9})*)\s*,?\s*\)$")  # ASCII, at most 9 digits
 
 
 def parse_int_tuple(text: str, length: int, what: str) -> tuple[int, ...]:
