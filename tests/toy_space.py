@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from torch import nn
 
 from swapnas.patterns import count_params_k, prior_from_range
+from swapnas.spaces.protocol import CanonicalString
 
 NAME = "toy"
 OPS = ("conv3", "conv1", "skip")
@@ -22,15 +23,8 @@ FINAL_NETS: dict[str, dict] = {"cifar10": {"net": {"C": 16, "num_classes": 10}, 
 
 
 @dataclass(frozen=True)
-class Arch:
+class Arch(CanonicalString):  # str(arch) and arch.key: this module's format_arch
     ops: tuple[str, ...]
-
-    def __str__(self) -> str:
-        return format_arch(self)
-
-    @property
-    def key(self) -> str:
-        return format_arch(self)
 
 
 def format_arch(arch: Arch) -> str:

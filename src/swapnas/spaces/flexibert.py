@@ -28,7 +28,7 @@ import torch
 
 from .. import patterns as _swap
 from .flexibert_net import Encoder, EncoderLayer
-from .protocol import as_arch
+from .protocol import CanonicalString, as_arch
 
 NAME = "flexibert"
 HIDDEN: tuple[int, ...] = (128, 256)
@@ -71,7 +71,7 @@ class Layer:
 
 
 @dataclass(frozen=True, order=True)
-class Arch:
+class Arch(CanonicalString):
     """An immutable FlexiBERT arch: the hidden size and the layers, input to output."""
 
     hidden: int
@@ -86,13 +86,6 @@ class Arch:
             if self.hidden % layer.heads:
                 raise ValueError(f"{layer.heads} heads do not divide the hidden size {self.hidden} ({layer})")
 
-    def __str__(self) -> str:
-        return format_arch(self)
-
-    @property
-    def key(self) -> str:
-        """The canonical string: the store and cache key."""
-        return format_arch(self)
 
 
 def format_arch(arch: Arch) -> str:

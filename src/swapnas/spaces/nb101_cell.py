@@ -38,6 +38,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .nb101_net import CONV1X1, CONV3X3, INPUT, MAXPOOL3X3, OUTPUT, Matrix
+from .protocol import CanonicalString
 
 OPS: tuple[str, ...] = (CONV1X1, CONV3X3, MAXPOOL3X3)
 MAX_VERTICES = 7
@@ -121,7 +122,7 @@ def _num_edges(matrix: Matrix) -> int:
 
 
 @dataclass(frozen=True, order=True)
-class Arch:
+class Arch(CanonicalString):
     """An immutable, valid NB101 cell: adjacency matrix (tuple of 0/1 tuples) and op names.
 
     The matrix may be unpruned (as NASLib stores it); validity is the benchmark's:
@@ -146,13 +147,6 @@ class Arch:
             raise ValueError(f"NB101 allows at most {MAX_EDGES} edges after pruning, this cell has {edges}: "
                              "remove edges")
 
-    def __str__(self) -> str:
-        return format_arch(self)
-
-    @property
-    def key(self) -> str:
-        """The canonical string: the store and cache key."""
-        return format_arch(self)
 
     @property
     def num_vertices(self) -> int:

@@ -19,7 +19,7 @@ from torch import nn
 
 from .. import patterns as _swap
 from .ops import ReLUConvBN, ResNetBasicBlock, Zero
-from .protocol import as_arch
+from .protocol import CanonicalString, as_arch
 
 NAME = "nb201"
 OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
@@ -31,7 +31,7 @@ _TOKEN = re.compile(r"([a-z0-9_]+)~([0-9]+)")  # ASCII digits, matched whole (fu
 
 
 @dataclass(frozen=True, order=True)
-class Arch:
+class Arch(CanonicalString):
     """An immutable NB201 cell: one op name per edge, in ``EDGES`` order."""
 
     ops: tuple[str, ...]
@@ -43,13 +43,6 @@ class Arch:
             if op not in OPS:
                 raise ValueError(f"unknown NB201 op {op!r}; valid ops: {', '.join(OPS)}")
 
-    def __str__(self) -> str:
-        return format_arch(self)
-
-    @property
-    def key(self) -> str:
-        """The canonical string: the store and cache key."""
-        return format_arch(self)
 
 
 def format_arch(arch: Arch) -> str:

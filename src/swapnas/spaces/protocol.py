@@ -15,6 +15,7 @@ proposes an arch isomorphic to one it has seen).
 from __future__ import annotations
 
 import random
+import sys
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
@@ -32,6 +33,21 @@ def as_arch(arch: Any, kind: type[A], parse: Callable[[str], A], space: str) -> 
         return arch
     raise TypeError(f"{space}: expected an arch or its string, got {type(arch).__name__} (a {space} "
                     f"{kind.__name__}, or a string {space}'s parse reads)")
+
+
+class CanonicalString:
+    """Base of every space's arch class: ``str(arch)`` and ``arch.key`` (the store key) are the
+    ``format_arch`` of the module that defines the class, so the two can never disagree."""
+
+    __slots__ = ()
+
+    def __str__(self) -> str:
+        return sys.modules[type(self).__module__].format_arch(self)
+
+    @property
+    def key(self) -> str:
+        """The canonical string: the store and cache key."""
+        return str(self)
 
 
 #: edges ``(source, target, op)`` per cell name, as :func:`swapnas.report.draw_cells` draws them

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from . import transnas as tn
-from .protocol import as_arch
+from .protocol import CanonicalString, as_arch
 
 NAME = "transnas_macro"
 MIN_MODULES, MAX_MODULES = 4, 6
@@ -50,7 +50,7 @@ def _problems(codes: tuple[int, ...]) -> str | None:
 
 
 @dataclass(frozen=True, order=True)
-class Arch:
+class Arch(CanonicalString):
     """An immutable macro skeleton: one code (1..4) per module, 4 to 6 modules."""
 
     codes: tuple[int, ...]
@@ -62,13 +62,6 @@ class Arch:
         if problem:
             raise ValueError(f"TransNAS macro skeleton {''.join(map(str, self.codes))!r} {problem}")
 
-    def __str__(self) -> str:
-        return format_arch(self)
-
-    @property
-    def key(self) -> str:
-        """The official string: the store and cache key."""
-        return format_arch(self)
 
     @property
     def skeleton(self) -> str:

@@ -22,7 +22,7 @@ from torch import nn
 
 from . import transnas as tn
 from .ops import ReLUConvBN
-from .protocol import as_arch
+from .protocol import CanonicalString, as_arch
 
 NAME = "transnas_micro"
 OPS: tuple[str, ...] = ("none", "skip_connect", "conv_1x1", "conv_3x3")
@@ -38,7 +38,7 @@ _CELL = re.compile(r"^([0-3])_([0-3]{2})_([0-3]{3})$")
 
 
 @dataclass(frozen=True, order=True)
-class Arch:
+class Arch(CanonicalString):
     """An immutable micro cell: one op code (0..3) per edge, in ``EDGES`` order."""
 
     ops: tuple[int, ...]
@@ -50,13 +50,6 @@ class Arch:
             if not isinstance(op, int) or isinstance(op, bool) or not 0 <= op < len(OPS):
                 raise ValueError(f"TransNAS micro op codes are 0..3 ({_OP_LIST}); got {op!r} in {self.ops}")
 
-    def __str__(self) -> str:
-        return format_arch(self)
-
-    @property
-    def key(self) -> str:
-        """The official string: the store and cache key."""
-        return format_arch(self)
 
 
 def format_arch(arch: Arch) -> str:
