@@ -115,3 +115,23 @@ def test_extended_activations_and_functional_relu_message() -> None:
         swapnas.swap_score(Functional(), x)
     with pytest.raises(swapnas.NoActivationError, match="it has GELU module"):
         swapnas.swap_score(nn.Sequential(nn.Conv2d(3, 4, 3), nn.GELU()), x)
+
+
+def test_swap_score_takes_tuple_and_dict_model_inputs() -> None:
+    class TwoInputs(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 3)
+            self.relu = nn.ReLU()
+
+        def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+            return self.relu(self.conv(x) * mask)
+
+    net = TwoInputs()
+    x, mask = torch.randn(16, 3, 8, 8), torch.ones(16, 1, 1, 1)
+    want = swapnas.swap_score(nn.Sequential(net.conv, net.relu), x)
+    assert swapnas.swap_score(net, (x, mask)) == swapnas.swap_score(net, {"x": x, "mask": mask}) == want
+    with pytest.raises(ValueError, match="disagree on the number of samples"):
+        swapnas.swap_score(net, (x, mask[:4]))
+    with pytest.raises(TypeError, match="got tuple \\(of Tensor, float\\)"):
+        swapnas.swap_score(net, (x, 1.0))

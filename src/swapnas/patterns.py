@@ -238,7 +238,7 @@ def hooked_activations(
 
 def swap_score(
     model: nn.Module,
-    inputs: torch.Tensor,
+    inputs: Inputs,
     *,
     activations: Sequence[type[nn.Module]] = ICLR_ACTIVATIONS,
     input_dims: Collection[int] = (4,),
@@ -251,7 +251,8 @@ def swap_score(
     running statistics are restored afterwards. Hooks are removed even on error.
 
     Args:
-        model: any ``nn.Module``; it must run ``model(inputs)``.
+        model: any ``nn.Module``; it must run ``model(inputs)`` (``model(*inputs)`` for a tuple,
+            ``model(**inputs)`` for a dict).
         inputs: a batch whose first dimension is the S samples.
         activations: module types to hook. Default ``(nn.ReLU,)`` as in the
             ICLR paper; :data:`EXTENDED_ACTIVATIONS` adds ReLU6, LeakyReLU, GELU
@@ -283,34 +284,73 @@ def swap_score(
     patterns = _DistinctPatterns()
     hooks = hooked_activations(model, activations, input_dims, sink=patterns.add, skip_repeats=True)
     with restore, hooks, torch.no_grad():
-        model(inputs)
+        call_model(model, inputs)
     count = patterns.count()
     if count is None:
         raise NoActivationError(_no_activation_message(model, activations, input_dims))
-    ceiling = min(2 ** inputs.shape[0], patterns.neurons)
+    samples = num_samples(inputs)
+    ceiling = min(2 ** samples, patterns.neurons)
     if count >= SATURATION * ceiling:
         warnings.warn(SaturationWarning(
             f"SWAP-Score {count} is {count / ceiling:.0%} of its ceiling min(2**S, neurons) = {ceiling} "
-            f"(S = {inputs.shape[0]} samples, {patterns.neurons} hooked neurons): it cannot rank such "
+            f"(S = {samples} samples, {patterns.neurons} hooked neurons): it cannot rank such "
             "networks; use more samples or a smaller scored network"), stacklevel=2)
     return count
 
 
-def check_inputs(model: nn.Module, inputs: torch.Tensor, what: str = "swap_score") -> None:
-    """TypeError unless ``model`` is an ``nn.Module`` and ``inputs`` a tensor; ValueError for an empty
-    batch or one holding NaN / inf (which would make every sign pattern meaningless)."""
+Inputs = torch.Tensor | tuple | list | dict
+"""What a model is called with: a tensor (``model(x)``), a tuple/list of tensors (``model(*xs)``)
+or a dict of tensors (``model(**kw)``, e.g. ``input_ids`` and ``attention_mask``)."""
+
+
+def _tensors(inputs: Inputs) -> list:
+    if isinstance(inputs, torch.Tensor):
+        return [inputs]
+    if isinstance(inputs, dict):
+        return list(inputs.values())
+    if isinstance(inputs, (tuple, list)):
+        return list(inputs)
+    return [inputs]
+
+
+def call_model(model: nn.Module, inputs: Inputs) -> object:
+    """``model`` called with ``inputs`` (a tensor, a tuple/list of tensors, or a dict of tensors)."""
+    if isinstance(inputs, dict):
+        return model(**inputs)
+    if isinstance(inputs, (tuple, list)):
+        return model(*inputs)
+    return model(inputs)
+
+
+def num_samples(inputs: Inputs) -> int:
+    """S: dim 0 of the (first) input tensor."""
+    return int(_tensors(inputs)[0].shape[0])
+
+
+def check_inputs(model: nn.Module, inputs: Inputs, what: str = "swap_score") -> None:
+    """TypeError unless ``model`` is an ``nn.Module`` and ``inputs`` a tensor or a tuple/list/dict of
+    tensors with one number of samples; ValueError for an empty batch or one holding NaN / inf (which
+    would make every sign pattern meaningless)."""
     if not isinstance(model, nn.Module):
         raise TypeError(f"{what} takes a torch.nn.Module as model, got {type(model).__name__}")
-    if not isinstance(inputs, torch.Tensor):
-        raise TypeError(f"{what} takes a torch.Tensor of inputs (S samples on dim 0), got {type(inputs).__name__}; "
-                        "convert it with torch.as_tensor(…, dtype=torch.float32)")
-    if inputs.dim() < 1 or inputs.shape[0] < 1:
-        raise ValueError(f"{what} needs at least one sample in inputs (got an empty batch, shape {tuple(inputs.shape)})")
-    if inputs.is_floating_point() or inputs.is_complex():
-        bad = int((~torch.isfinite(inputs)).sum())
-        if bad:
-            raise ValueError(f"{what}: inputs hold {bad} non-finite value(s) (NaN/inf) of {inputs.numel()}; "
-                             "clean or re-normalise the batch")
+    tensors = _tensors(inputs)
+    if not tensors or not all(isinstance(t, torch.Tensor) for t in tensors):
+        kinds = ", ".join(sorted({type(t).__name__ for t in tensors})) or "nothing"
+        raise TypeError(f"{what} takes a torch.Tensor of inputs (S samples on dim 0), or a tuple/dict of tensors, "
+                        f"got {type(inputs).__name__} (of {kinds}); convert it with torch.as_tensor(…, "
+                        "dtype=torch.float32)")
+    if any(t.dim() < 1 or t.shape[0] < 1 for t in tensors):
+        raise ValueError(f"{what} needs at least one sample in inputs (got an empty batch, shape "
+                         f"{tuple(tensors[0].shape)})")
+    if len({t.shape[0] for t in tensors}) > 1:
+        raise ValueError(f"{what}: the input tensors disagree on the number of samples (dim 0): "
+                         f"{[t.shape[0] for t in tensors]}")
+    for t in tensors:
+        if t.is_floating_point() or t.is_complex():
+            bad = int((~torch.isfinite(t)).sum())
+            if bad:
+                raise ValueError(f"{what}: inputs hold {bad} non-finite value(s) (NaN/inf) of {t.numel()}; "
+                                 "clean or re-normalise the batch")
 
 
 def _no_activation_message(model: nn.Module, activations: Sequence[type[nn.Module]],
