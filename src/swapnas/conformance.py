@@ -44,7 +44,7 @@ from .data import require_file, resolve_data_dir
 from .proxies import Proxy, get_proxy, list_proxies
 from .report import protocol_text
 from .results import reused_text, strict_json
-from .session import check_archs, count_stored, pick_archs, prepare, score_archs
+from .session import check_archs, pick_archs, prepare, score_archs
 from .store import ScoreStore
 
 #: NASLib metric name -> our registry name (names not listed are the same).
@@ -271,10 +271,11 @@ def run_conformance(
     check_archs(n_archs, len(naslib.archs), f"NASLib's {space}/{dataset} file {naslib.path}")
     archs = pick_archs(naslib.archs, n_archs, 0)
     rows = [idx[str(a)] for a in archs]
-    reused = count_stored(archs, proxy_list, protocol, store, retry_failed)
+    counts: dict[str, int] = {}
     t0 = time.perf_counter()
     records = score_archs(archs, space, proxy_list, protocol, batch, store, device, retry_failed, progress,
-                          f"conformance {space}/{dataset}")
+                          f"conformance {space}/{dataset}", counts=counts)
+    reused = counts["reused"]
     wall = time.perf_counter() - t0
     acc = naslib.accuracy[rows]
     results, ours_out, theirs_out = [], {}, {}

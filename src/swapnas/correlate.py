@@ -19,7 +19,7 @@ from .proxies import Proxy, resolve
 from .report import correlation_report, scatter_plot
 from .results import CorrelateRun, ProxyResult, provenance, strict_json
 from .scoring import Protocol
-from .session import check_task, count_stored, pick_archs, score_archs
+from .session import check_task, pick_archs, score_archs
 from .stats import correlate
 from .store import Record, ScoreStore
 
@@ -66,10 +66,11 @@ def run_correlation(
     check_task(bench, task)
     proxy_list = resolve(proxies) if isinstance(proxies, str) else list(proxies)
     archs = pick_archs(bench.archs_for(task), n_archs, protocol.seed)
-    reused = count_stored(archs, proxy_list, protocol, store, retry_failed)
+    counts: dict[str, int] = {}
     t0 = time.perf_counter()
     records = score_archs(archs, bench.space, proxy_list, protocol, batch, store, device, retry_failed, progress,
-                          f"{bench.name}/{task}", executor)
+                          f"{bench.name}/{task}", executor, counts)
+    reused = counts["reused"]
     for p in proxy_list:
         if p.parts:
             records[p.name] = set_level_records(p, records)

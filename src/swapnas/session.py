@@ -79,13 +79,15 @@ def pick_archs(all_archs: list, n: int | None, seed: int) -> list:
 def score_archs(
     archs: list, space: str, proxies: list[Proxy], protocol: Protocol, batch: Batch, store: ScoreStore,
     device: torch.device, retry_failed: bool = False, progress: bool = True, desc: str = "",
-    executor: Executor | None = None,
+    executor: Executor | None = None, counts: dict[str, int] | None = None,
 ) -> dict[str, list[Record]]:
     """Score every arch with every proxy (stored scores are reused); records per proxy, in arch order.
 
     Archs whose records are all stored are not scored again; the others go to ``executor``
     (default: :class:`~swapnas.executors.LocalExecutor`, in this process), which may run them
     anywhere and in any order. Each result is written to ``store`` here, as soon as it arrives.
+    ``counts``, if given, receives ``reused``: the distinct archs with at least one stored record
+    used, read in the same pass (no second read of the store).
     """
     executor = executor or LocalExecutor()
     store.add_protocol(protocol.fingerprint, protocol.describe())
@@ -107,6 +109,8 @@ def score_archs(
             todo[k] = (arch, known)
         else:
             done[k] = {name: known[key] for name, key in keys.items()}
+    if counts is not None:
+        counts["reused"] = len(done) + sum(any(not missing(r) for r in known.values()) for _, known in todo.values())
     if todo and getattr(store, "read_only", ""):  # refuse before any work, not at the first write
         raise StoreError(f"the score store {store.path} is read-only ({store.read_only}): its {store.count()} scores "
                          f"can be read, but {len(todo)} arch(s) still need scoring; copy it somewhere writable and "
@@ -129,18 +133,6 @@ def score_archs(
     if todo:
         raise RuntimeError(f"the {executor.name} executor returned no result for {len(todo)} arch(s)")
     return {p.name: [done[str(arch)][p.name] for arch in archs] for p in per_arch}
-
-
-def count_stored(archs: list, proxies: list[Proxy], protocol: Protocol, store: ScoreStore,
-                 retry_failed: bool = False) -> int:
-    """How many distinct archs of ``archs`` already have a stored record :func:`score_archs` would reuse
-    (for any of ``proxies`` or the bases they derive from)."""
-    needed = with_bases([p for p in proxies if not p.parts])
-    reused = 0
-    for k in {str(a) for a in archs}:
-        recs = (store.get(protocol.key(k, p)) for p in needed)
-        reused += any(rec is not None and (rec.ok or not retry_failed) for rec in recs)
-    return reused
 
 
 def shard_of(archs: list, shard: tuple[int, int] | None) -> list:

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .store import ScoreStore, StoreError, connect_read_only, damaged_advice
+from .store import ScoreStore, StoreError, connect_read_only
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _PK_INDEX = "sqlite_autoindex_scores_1"

@@ -24,9 +24,15 @@ from ..grid import run_grid, select_columns, write_grid
 from ..proxies import ALIASES, get_proxy, list_proxies, resolve
 from ..report import failure_lines, protocol_text, results_table
 from ..results import reused_text
-from ..search import EAConfig, SearchResult, final_net, nb201_extras, run_search, write_result
-from ..search.driver import choose_fitness
-from ..search.driver import out_lock
+from ..search import (
+    EAConfig,
+    SearchResult,
+    final_net,
+    nb201_extras,
+    run_search,
+    write_result,
+)
+from ..search.driver import choose_fitness, out_lock
 from ..session import (
     check_archs,
     check_task,
