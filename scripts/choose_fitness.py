@@ -17,6 +17,7 @@ Every figure this prints is in-sample (dev labels chose the weights).
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 from pathlib import Path
 
@@ -91,6 +92,27 @@ def greedy(runs: list[dict], names: list[str], transform: dict[str, str], scale:
     return path
 
 
+def joint(runs: list[dict], grid: dict[str, list[float]], transform: dict[str, str],
+          top: int = 10) -> list[tuple[dict[str, float], float, list[float]]]:
+    """Every combination of ln swap (w = 1) + the raw weights of ``grid``, best worst-case ρ first
+    (ties broken by the mean ρ over the dev runs)."""
+    rows = []
+    for ws in itertools.product(*grid.values()):
+        terms = {"swap": 1.0, **{n: w for n, w in zip(grid, ws) if w}}
+        w, rhos = worst(runs, terms, transform)
+        rows.append((terms, w, rhos))
+    rows.sort(key=lambda row: (-round(row[1], 6), -float(np.mean(row[2]))))
+    return rows[:top]
+
+
+def parse_grid(text: str) -> dict[str, list[float]]:
+    """``a=0,0.5,1;b=0,1`` -> {"a": [0, 0.5, 1], "b": [0, 1]}."""
+    try:
+        return {k.strip(): [float(x) for x in v.split(",")] for k, v in (part.split("=") for part in text.split(";"))}
+    except ValueError as exc:
+        raise SystemExit(f"--joint {text!r}: expected NAME=w,w,…;NAME=w,… ({exc})") from None
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("runs", nargs="+", help="results.json of correlate runs on DEV sets only")
@@ -99,6 +121,9 @@ def main() -> None:
     ap.add_argument("--max-terms", type=int, default=5)
     ap.add_argument("--scan", default=None, metavar="NAME",
                     help="also tabulate ρ of ln swap + w·NAME for raw weights w = 0.5, 1, …, 4 (where to round to)")
+    ap.add_argument("--joint", default=None, metavar="NAME=w,…;…",
+                    help="also search every combination of these raw weights jointly (with 1·ln swap) and "
+                         "tabulate the 10 best by worst ρ (ties: mean ρ)")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     runs = load(args.runs)
@@ -123,11 +148,27 @@ def main() -> None:
         for w in weights:
             rhos = worst(runs, {"swap": 1.0, args.scan: float(w)}, transform)[1]
             lines.append(f"| {w:g} | " + " | ".join(f"{x:.4f}" for x in rhos) + f" | {min(rhos):.4f} |")
+    top = []
+    if args.joint:
+        grid = parse_grid(args.joint)
+        unknown = sorted(set(grid) - set(names))
+        if unknown:
+            raise SystemExit(f"--joint: {unknown} not scored in every dev run (scored: {names})")
+        top = joint(runs, grid, transform)
+        lines += ["", "Joint grid over raw weights: " + "; ".join(f"{n} ∈ {{{', '.join(f'{w:g}' for w in g)}}}"
+                                                               for n, g in grid.items()) +
+                  " (with 1·ln swap); the 10 best by worst ρ, ties by mean ρ:", "",
+                  "| rank | terms (raw weights) | " + " | ".join(r["name"] for r in runs) + " | worst |",
+                  "|---|---|" + "---|" * (len(runs) + 1)]
+        for i, (terms, w, rhos) in enumerate(top, 1):
+            text = " + ".join(f"{v:.4g}·{'ln ' if transform[n] == 'log' else ''}{n}" for n, v in terms.items())
+            lines.append(f"| {i} | {text} | " + " | ".join(f"{x:.3f}" for x in rhos) + f" | {w:.3f} |")
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(lines) + "\n")
     out.with_suffix(".json").write_text(json.dumps({"runs": args.runs, "transform": transform, "scale": scale,
-                                                    "path": [{"terms": t, "worst": w, "rho": r} for t, w, r in path]},
+                                                    "path": [{"terms": t, "worst": w, "rho": r} for t, w, r in path],
+                                                    "joint": [{"terms": t, "worst": w, "rho": r} for t, w, r in top]},
                                                    indent=1))
     print("\n".join(lines))
 

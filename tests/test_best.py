@@ -39,7 +39,10 @@ def test_best_alias_and_space_resolution() -> None:
     assert p.options == {"w_swap": 1.0, "w_az_nas_progressivity": 1.5}
     assert [q.name for q in resolve("best,swap_prog")] == ["swap_prog"]  # an alias and its target once
     assert best_for("nb201") == "swap_prog" and best_for("nb101") == "swap_prog"
-    assert best_for("darts") == "swap_expr" and get_proxy("swap_expr").base_names == ("swap", "az_nas_expressivity")
+    assert best_for("darts") == "swap_darts"
+    assert get_proxy("swap_darts").base_names == ("swap", "az_nas_expressivity", "az_nas_progressivity", "params")
+    assert get_proxy("swap_darts").options == {"w_swap": 1.0, "w_az_nas_expressivity": 1.0,
+                                               "w_az_nas_progressivity": 0.25, "w_params": 0.5}
     with pytest.raises(KeyError, match="aliases: best"):
         get_proxy("nope")
 
