@@ -135,3 +135,51 @@ def test_swap_score_takes_tuple_and_dict_model_inputs() -> None:
         swapnas.swap_score(net, (x, mask[:4]))
     with pytest.raises(TypeError, match="got tuple \\(of Tensor, float\\)"):
         swapnas.swap_score(net, (x, 1.0))
+
+
+def test_score_takes_multi_input_models_and_refuses_single_input_proxies() -> None:
+    class TwoInputs(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 3)
+            self.relu = nn.ReLU()
+
+        def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+            return self.relu(self.conv(x) * mask)
+
+    net = TwoInputs()
+    g = torch.Generator().manual_seed(0)
+    x, mask, y = torch.randn(8, 3, 8, 8, generator=g), torch.ones(8, 1, 1, 1), torch.arange(8) % 4
+    # independent count: the sign patterns of conv(x) (mask = 1) under the same init, as a set of tuples
+    # (S = 8: at most 256 patterns over 144 neurons, and collisions happen: 109 distinct)
+    twin = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU())
+    swapnas.gaussian_init(twin, torch.Generator().manual_seed(5))
+    want = len(set(map(tuple, (twin[0](x) > 0).reshape(8, -1).T.tolist())))
+    assert want < 144
+    for inputs in (((x, mask), y), ((x, mask), None), {"x": x, "mask": mask}, ({"x": x, "mask": mask}, y)):
+        got = swapnas.score(net, inputs, ["swap", "params"], seed=5)
+        assert got == {"swap": want, "params": 4 * 3 * 9 + 4}
+    with pytest.raises(swapnas.UnsupportedModel, match="nwot call the model with one input tensor.*params, swap"):
+        swapnas.score(net, ((x, mask), y), ["swap", "nwot"])
+    with pytest.raises(TypeError, match=r"tuple of 3 tensors.*\(\(x1, x2, …\), y\)"):
+        swapnas.score(net, (x, mask, x))
+    with pytest.raises(ValueError, match="disagree on the number of samples S"):
+        swapnas.score(net, ((x, mask[:4]), None))
+    with pytest.raises(ValueError, match="non-finite"):
+        swapnas.score(net, ((x, mask * float("nan")), None))
+
+
+def test_rank_as_a_data_frame_or_a_clear_error(data, monkeypatch) -> None:
+    models = {"wide": resnet(width=16), "narrow": resnet(width=4)}
+    rows = swapnas.rank(models, data, ["params"])
+    try:
+        import pandas  # noqa: F401
+    except ImportError:
+        with pytest.raises(ImportError, match="needs pandas.*list of row dicts"):
+            swapnas.rank(models, data, ["params"], frame=True)
+        return
+    df = swapnas.rank(models, data, ["params"], frame=True)
+    assert list(df.index) == [1, 2] and df["model"].tolist() == [r["model"] for r in rows]
+    monkeypatch.setitem(__import__("sys").modules, "pandas", None)  # as if not installed
+    with pytest.raises(ImportError, match="needs pandas"):
+        swapnas.rank(models, data, ["params"], frame=True)

@@ -1,7 +1,10 @@
 """Score and rank any PyTorch model from Python: :func:`score` and :func:`rank`.
 
-``inputs`` may be a tensor (S samples), an ``(x, y)`` pair, a :class:`~swapnas.data.Batch` or
-a DataLoader / iterable of ``(x, y)`` batches (its first batch is used). Each proxy runs on a
+``inputs`` may be a tensor (S samples), an ``(x, y)`` pair, a :class:`~swapnas.data.Batch`, a
+DataLoader / iterable of ``(x, y)`` batches (its first batch is used), or the inputs of a model
+with several: a dict of tensors (``model(**kw)``) or ``((x1, x2, …), y)`` / ``((x1, x2, …), None)``
+(``model(x1, x2, …)``; only proxies registered with ``multi_input``, e.g. swap, swap_ext and
+params, take those). Each proxy runs on a
 copy of the model (yours is never changed), initialised per repeat: ``init="gaussian"`` (the
 SWAP paper's N(0, 1) weights; repeat r draws from ``seed + r``) or ``init="none"`` (the
 weights as they are; one repeat). BatchNorm is in train mode (batch statistics), as in every
@@ -19,7 +22,7 @@ import torch
 from torch import nn
 
 from .bundle import Batch
-from .proxies import Proxy, get_proxy, resolve
+from .proxies import Proxy, get_proxy, list_proxies, resolve
 from .scoring import gaussian_init, with_bases
 
 INIT_CHOICES = ("gaussian", "none")
@@ -59,39 +62,69 @@ def check_supported(p: Proxy, model: nn.Module) -> None:
                 raise UnsupportedModel(f"{p.name} cannot score {type(model).__name__}: {why}")
 
 
+def _is_multi(x: Any) -> bool:
+    """A tuple/list/dict of tensors: the inputs of a model called as ``model(*xs)`` / ``model(**kw)``."""
+    values = list(x.values()) if isinstance(x, dict) else x if isinstance(x, (tuple, list)) else None
+    return bool(values) and all(isinstance(v, torch.Tensor) for v in values)
+
+
+def _split(inputs: Any) -> tuple[Any, torch.Tensor | None]:
+    """``inputs`` as (model inputs, labels or None); see :func:`as_batch` for the forms."""
+    if isinstance(inputs, torch.Tensor) or isinstance(inputs, dict) and _is_multi(inputs):
+        return inputs, None
+    if isinstance(inputs, (tuple, list)) and len(inputs) == 2 and (
+            isinstance(inputs[0], torch.Tensor) or _is_multi(inputs[0])):
+        return inputs[0], inputs[1]
+    if isinstance(inputs, (tuple, list)) and _is_multi(inputs):
+        raise TypeError(f"inputs is a {type(inputs).__name__} of {len(inputs)} tensors: an (x, y) pair needs exactly "
+                        "two; for a model called as model(x1, x2, …) pass ((x1, x2, …), y) or ((x1, x2, …), None)")
+    raise TypeError("inputs must be a tensor, an (x, y) pair, a dict of tensors (model(**kw)), ((x1, x2, …), y), "
+                    f"a Batch or a DataLoader, not {type(inputs).__name__}")
+
+
 def as_batch(inputs: Any, num_classes: int | None = None) -> tuple[Batch, bool]:
-    """``inputs`` as a :class:`Batch` and whether it holds real labels (NaN / inf in it: ValueError)."""
+    """``inputs`` as a :class:`Batch` and whether it holds real labels (NaN / inf in it: ValueError).
+
+    Forms: a tensor ``x``; an ``(x, y)`` pair; a dict of tensors (``model(**kw)``, no labels); a pair
+    whose first item is a tuple/list/dict of tensors (``model(*xs)`` / ``model(**kw)``) and whose
+    second is ``y`` or None; a :class:`Batch`; a DataLoader / iterable (its first batch).
+    """
     if isinstance(inputs, Batch):
         _check_finite(inputs.inputs, "inputs")
         return inputs, True
-    if isinstance(inputs, torch.Tensor):
-        x, y = inputs, None
-    elif isinstance(inputs, (tuple, list)) and len(inputs) == 2 and isinstance(inputs[0], torch.Tensor):
-        x, y = inputs
-    elif isinstance(inputs, Iterable) and not isinstance(inputs, (str, bytes)):
+    if isinstance(inputs, Iterable) and not isinstance(inputs, (str, bytes, torch.Tensor, tuple, list, dict)):
         first = next(iter(inputs), None)
         if first is None:
             raise ValueError("inputs is an empty iterable/DataLoader: it yielded no batch")
         return as_batch(tuple(first) if isinstance(first, (tuple, list)) else first, num_classes)
-    else:
-        raise TypeError(f"inputs must be a tensor, an (x, y) pair, a Batch or a DataLoader, not {type(inputs).__name__}")
-    if x.ndim < 2 or x.shape[0] < 1:
-        raise ValueError(f"inputs must hold S >= 1 samples along dim 0 (got shape {tuple(x.shape)})")
+    x, y = _split(inputs)
+    tensors = list(x.values()) if isinstance(x, dict) else list(x) if isinstance(x, (tuple, list)) else [x]
+    if tensors[0].ndim < 2 or tensors[0].shape[0] < 1:
+        raise ValueError(f"inputs must hold S >= 1 samples along dim 0 (got shape {tuple(tensors[0].shape)})")
+    if len({t.shape[0] for t in tensors}) > 1:
+        raise ValueError(f"the input tensors disagree on the number of samples S (dim 0): "
+                         f"{[t.shape[0] for t in tensors]}")
     if y is not None and not isinstance(y, torch.Tensor):
         raise TypeError(f"the labels y of an (x, y) pair must be a tensor, not {type(y).__name__}")
-    _check_finite(x, "inputs")
+    for t in tensors:
+        _check_finite(t, "inputs")
     if y is not None:
         _check_finite(y, "labels")
     labels = y is not None
+    s = tensors[0].shape[0]
     if y is None:
-        y = torch.zeros(x.shape[0], dtype=torch.long)
-    elif y.shape[0] != x.shape[0]:
-        raise ValueError(f"x and y disagree on the number of samples: {x.shape[0]} vs {y.shape[0]}")
+        y = torch.zeros(s, dtype=torch.long)
+    elif y.shape[0] != s:
+        raise ValueError(f"x and y disagree on the number of samples: {s} vs {y.shape[0]}")
     classes = num_classes or (int(y.max()) + 1 if labels and not y.is_floating_point() else 1)
-    return Batch(x, y, classes, "user", "user", x.shape[0], "", "ce" if not y.is_floating_point() else "mse"), labels
+    return Batch(x, y, classes, "user", "user", s, "", "ce" if not y.is_floating_point() else "mse"), labels
 
 
-def _check_finite(t: torch.Tensor, what: str) -> None:
+def _check_finite(t: Any, what: str) -> None:
+    if isinstance(t, (tuple, list, dict)):
+        for v in (t.values() if isinstance(t, dict) else t):
+            _check_finite(v, what)
+        return
     if t.is_floating_point():
         bad = int((~torch.isfinite(t)).sum())
         if bad:
@@ -144,6 +177,12 @@ def score(model: nn.Module, inputs: Any, proxies: str | Sequence[str] = ("swap",
     batch, labels = as_batch(inputs, num_classes)
     for p in wanted:
         check_supported(p, model)
+    if not isinstance(batch.inputs, torch.Tensor):
+        single = [q.name for q in with_bases(wanted) if q.base is None and not q.multi_input]
+        if single:
+            takes = ", ".join(n for n in list_proxies() if get_proxy(n).multi_input)
+            raise UnsupportedModel(f"{', '.join(single)} call the model with one input tensor, and these inputs are "
+                                   f"a {type(batch.inputs).__name__} of tensors; proxies that take several: {takes}")
     needs = [p.name for p in with_bases(wanted) if p.needs_labels and not labels]
     if needs:
         raise ValueError(f"{', '.join(needs)} need labels: pass inputs as an (x, y) pair or a DataLoader")
@@ -162,10 +201,18 @@ def score(model: nn.Module, inputs: Any, proxies: str | Sequence[str] = ("swap",
 
 
 def rank(models: Mapping[str, nn.Module] | Iterable[nn.Module], inputs: Any,
-         proxies: str | Sequence[str] = ("swap",), **kwargs: Any) -> list[dict[str, Any]]:
+         proxies: str | Sequence[str] = ("swap",), *, frame: bool = False, **kwargs: Any) -> Any:
     """Score every model (:func:`score`'s keyword arguments apply) and rank them by the first proxy:
     rows ``{"model", <proxy>: value, …, "rank"}``, best first (rank 1). A model a proxy cannot
-    score gets ``None`` and the reason under ``"error"``, and ranks last."""
+    score gets ``None`` and the reason under ``"error"``, and ranks last. ``frame=True`` returns
+    the rows as a ``pandas.DataFrame`` indexed by rank (pandas is not a dependency: install it)."""
+    if frame:
+        try:
+            import pandas as pd  # optional: only for frame=True
+        except ImportError as exc:
+            raise ImportError("rank(..., frame=True) needs pandas (pip install pandas); without it, "
+                              "rank returns a list of row dicts") from exc
+        return pd.DataFrame(rank(models, inputs, proxies, **kwargs)).set_index("rank")
     named = dict(models) if isinstance(models, Mapping) else {f"model_{i}": m for i, m in enumerate(models)}
     names = [p.name for p in resolve(proxies if isinstance(proxies, str) else ",".join(proxies))]
     first = get_proxy(names[0])

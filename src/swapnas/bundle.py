@@ -44,7 +44,7 @@ class Batch:
     dimensions for regression targets).
     """
 
-    inputs: torch.Tensor
+    inputs: torch.Tensor  # from swapnas.score also a tuple/list/dict of tensors (a multi-input model)
     targets: torch.Tensor
     num_classes: int
     dataset: str
@@ -67,8 +67,16 @@ class Batch:
         return h.hexdigest()[:16]
 
     def to(self, device: torch.device | str) -> Batch:
-        return Batch(self.inputs.to(device), self.targets.to(device), self.num_classes,
-                     self.dataset, self.source, self.n_real, self.note, self.loss)
+        """The batch on ``device``; inputs may also be a tuple/list/dict of tensors (``swapnas.score``)."""
+        x = self.inputs
+        if isinstance(x, dict):
+            x = {k: v.to(device) for k, v in x.items()}
+        elif isinstance(x, (tuple, list)):
+            x = type(x)(v.to(device) for v in x)
+        else:
+            x = x.to(device)
+        return Batch(x, self.targets.to(device), self.num_classes, self.dataset, self.source, self.n_real,
+                     self.note, self.loss)
 
 
 def resolve_data_dir(data_dir: str | os.PathLike | None) -> Path:

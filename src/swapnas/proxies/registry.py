@@ -48,6 +48,9 @@ class Proxy:
     #: what the model must have (``swapnas.api.REQUIREMENTS``: "relu", "conv_blocks", "no_attention",
     #: "global_pool"); the API refuses other models with the reason instead of running
     requires: tuple[str, ...] = ()
+    #: ``fn`` takes a batch whose inputs are a tuple/dict of tensors (a model called as
+    #: ``model(*xs)`` / ``model(**kw)``); the others need one input tensor
+    multi_input: bool = False
 
     @property
     def base_names(self) -> tuple[str, ...]:
@@ -88,6 +91,7 @@ def register(
     base: str | tuple[str, ...] | None = None,
     keeps_model: bool = False,
     requires: tuple[str, ...] = (),
+    multi_input: bool = False,
     **options: Any,
 ) -> Callable[[Callable[..., float]], Callable[..., float]]:
     """Decorator that registers ``fn`` as proxy ``name``; keyword ``options`` are its defaults."""
@@ -109,6 +113,7 @@ def register(
             keeps_model=keeps_model,
             options=dict(options),
             requires=tuple(requires),
+            multi_input=multi_input,
         )
         return fn
 

@@ -9,13 +9,13 @@ from ..patterns import EXTENDED_ACTIVATIONS, regularise, swap_score
 from .registry import register
 
 
-@register("swap", version="1", keeps_model=True, requires=("relu",))
+@register("swap", version="1", keeps_model=True, requires=("relu",), multi_input=True)
 def swap(model: nn.Module, batch: Batch) -> float:
     """SWAP-Score Ψ: distinct sample-wise ReLU patterns (ICLR 2024)."""
     return float(swap_score(model, batch.inputs, restore_buffers=False))
 
 
-@register("swap_ext", version="1", keeps_model=True)
+@register("swap_ext", version="1", keeps_model=True, multi_input=True)
 def swap_ext(model: nn.Module, batch: Batch) -> float:
     """SWAP-Score over every sign-preserving activation module (EXTENDED_ACTIVATIONS: GELU, SiLU,
     Hardswish, … beside ReLU) with 2-, 3- or 4-D inputs (linear and token activations too): the
