@@ -34,11 +34,12 @@ def test_log_linear_golden_and_errors() -> None:
 
 
 def test_best_alias_and_space_resolution() -> None:
-    p = get_proxy("best")
-    assert p.name == "swap_prog" and p.base_names == ("swap", "az_nas_progressivity")
-    assert p.options == {"w_swap": 1.0, "w_az_nas_progressivity": 1.5}
-    assert [q.name for q in resolve("best,swap_prog")] == ["swap_prog"]  # an alias and its target once
-    assert best_for("nb201") == "swap_prog" and best_for("nb101") == "swap_prog"
+    p = get_proxy("swap_prog")
+    assert p.base_names == ("swap", "az_nas_progressivity") and p.options == {"w_swap": 1.0, "w_az_nas_progressivity": 1.5}
+    assert get_proxy("best").name == "swap_darts"  # spaces without dev data, and models outside any space
+    assert [q.name for q in resolve("best,swap_darts")] == ["swap_darts"]  # an alias and its target once
+    assert best_for("nb201") == "swap_prog" and best_for("nb101") == "swap_darts"
+    assert best_for("transnas_micro") == best_for("transnas_macro") == "swap_darts"
     assert best_for("darts") == "swap_darts"
     assert get_proxy("swap_darts").base_names == ("swap", "az_nas_expressivity", "az_nas_progressivity", "params")
     assert get_proxy("swap_darts").options == {"w_swap": 1.0, "w_az_nas_expressivity": 1.0,
@@ -48,10 +49,10 @@ def test_best_alias_and_space_resolution() -> None:
 
 
 def test_fitness_protocol_only_for_the_fitness_alone(small_bundle) -> None:
-    alone = protocol_defaults("nb201", resolve("best"))
+    alone = protocol_defaults("nb201", resolve("swap_prog"))  # NB201's best
     assert alone == {"net": {"C": 16, "N": 1}, "batch_size": 16, "repeats": 1, "init": "default"}
-    assert protocol_defaults("nb201", resolve("best,swap")) == alone  # with its own bases
-    mixed = protocol_defaults("nb201", resolve("best,params"))
+    assert protocol_defaults("nb201", resolve("swap_prog,swap")) == alone  # with its own bases
+    mixed = protocol_defaults("nb201", resolve("swap_prog,params"))
     assert mixed["init"] == "gaussian" and mixed["repeats"] == 4  # the space's SWAP defaults for every proxy
     prot, _, proxies = configure("nb201", "cifar10", "best", data_dir=str(small_bundle))
     assert (prot.init, prot.repeats) == ("default", 1) and [q.name for q in proxies] == ["swap_prog"]
@@ -64,7 +65,7 @@ def test_swap_prog_equals_its_bases_per_repeat() -> None:
     batch = Batch(torch.randn(8, 3, 32, 32, generator=g), torch.randint(0, 10, (8,), generator=g), 10, "cifar10",
                   "noise", 0)
     prot = Protocol("nb201", "cifar10", 8, repeats=2, init="default", net={"C": 8, "N": 1})
-    rec = score_arch(ARCH, nb201.build, [get_proxy("best")], batch, prot, torch.device("cpu"))["swap_prog"]
+    rec = score_arch(ARCH, nb201.build, [get_proxy("swap_prog")], batch, prot, torch.device("cpu"))["swap_prog"]
     prog = get_proxy("az_nas_progressivity")
     expected = []
     for r in range(2):
@@ -80,4 +81,4 @@ def test_proxies_command_lists_the_alias(capsys) -> None:
 
     assert main(["proxies", "best"]) == 0
     out = capsys.readouterr().out
-    assert "alias best = swap_prog" in out and "nb201: swap_prog" in out
+    assert "alias best = swap_darts" in out and "nb201: swap_prog" in out

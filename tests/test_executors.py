@@ -53,7 +53,7 @@ def test_prefetch_gives_the_same_store_as_in_order(setup, tmp_path, monkeypatch)
 
 def test_prefetch_stays_off_for_proxies_that_rebuild(setup, monkeypatch) -> None:
     protocol, batch, _, archs = setup
-    _, _, proxies = configure("nb201", "cifar10", "swap,params", batch_size=16, repeats=1, net={"C": 4, "N": 1},
+    _, _, proxies = configure("nb201", "cifar10", "swap,flops", batch_size=16, repeats=1, net={"C": 4, "N": 1},
                               inputs="synthetic")
     task = ScoreTask("nb201", tuple(proxies), batch, protocol)
     called = []

@@ -100,5 +100,9 @@ register_log_linear(
 )
 
 #: ``best`` names the recommended fitness where a space does not name its own
-#: (``FITNESS_PROTOCOL["proxy"]`` of the space module, see :func:`swapnas.session.best_for`).
-register_alias("best", "swap_prog")
+#: (``FITNESS_PROTOCOL["proxy"]`` of the space module, see :func:`swapnas.session.best_for`) and for
+#: models outside any space (``swapnas.score``): ``swap_darts``, the combination with the best WORST
+#: ρ over every dev set of every space together (NB201 CIFAR-10 sample, NB301, darts_swap: 0.889 /
+#: 0.615 / 0.739; docs/generated/dev/universal_fitness.md). Chosen before any NB101 or TransNAS
+#: figure of it was seen; those benchmarks only report it.
+register_alias("best", "swap_darts")

@@ -152,7 +152,8 @@ def count_params(arch: Arch | str, num_classes: int = 10, C: int = 128, stacks: 
 SCORING_DEFAULTS: dict = {"net": {"C": 16, "stacks": 3, "cells": 1}, "batch_size": 16, "repeats": 1}
 
 #: The recommended fitness (``best``) here: the scored network above with PyTorch's default init
-#: (which its AZ-NAS part needs), set a priori: NB101 has no dev ground truth (docs/protocol.md).
+#: (which its AZ-NAS parts need). NB101 has no dev ground truth (docs/protocol.md), so ``best`` is the
+#: alias's target: the fitness with the best worst-case ρ over every other space's dev sets.
 FITNESS_PROTOCOL: dict = {**SCORING_DEFAULTS, "init": "default"}
 #: Size of the fixed arch sample behind :func:`param_range_k` and its seed.
 RANGE_SAMPLE, RANGE_SEED = 500, 0

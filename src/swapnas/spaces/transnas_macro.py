@@ -210,7 +210,8 @@ def count_params(arch: Arch | str, task: str = "class_object", num_classes: int 
 SCORING_DEFAULTS: dict = {"net": {"C": 16, "resolution": 64}, "batch_size": 16, "repeats": 1}
 
 #: The recommended fitness (``best``) here: the scored network above with PyTorch's default init
-#: (which its AZ-NAS part needs), set a priori: TransNAS has no dev ground truth (docs/protocol.md).
+#: (which its AZ-NAS parts need). TransNAS has no dev ground truth (docs/protocol.md), so ``best`` is the
+#: alias's target: the fitness with the best worst-case ρ over every other space's dev sets.
 FITNESS_PROTOCOL: dict = {**SCORING_DEFAULTS, "init": "default"}
 
 
