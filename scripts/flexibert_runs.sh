@@ -14,14 +14,21 @@ study --half dev --sizes authors --batch-size 64 --seq-len 128 --json "$out/dev_
 study --half dev --sizes authors --batch-size 32 --seq-len 256 --json "$out/dev_authors_s32_l256.json"
 study --half dev --sizes authors --batch-size 32 --seq-len 128 --init gaussian --json "$out/dev_authors_s32_l128_gauss.json"
 study --half dev --sizes authors --batch-size 32 --seq-len 128 --inputs synthetic --json "$out/dev_authors_s32_l128_synth.json"
-# the chosen protocol (the space's defaults) on the test half and on all archs
+# session 6: shorter sequences and fewer samples (the rule picks the cheapest within 0.01 of the best: L = 16)
+study --half dev --sizes authors --batch-size 16 --seq-len 128 --json "$out/dev_authors_s16_l128.json"
+study --half dev --sizes authors --batch-size 32 --seq-len 64 --json "$out/dev_authors_s32_l64.json"
+study --half dev --sizes authors --batch-size 32 --seq-len 32 --json "$out/dev_authors_s32_l32.json"
+study --half dev --sizes authors --batch-size 32 --seq-len 16 --json "$out/dev_authors_s32_l16.json"
+# the chosen protocol (the space's defaults) on the test half and on all archs; the earlier default (L = 128) beside it
+study --half test --sizes authors --batch-size 32 --seq-len 16 --json "$out/test_authors_s32_l16.json"
+study --half all  --sizes authors --batch-size 32 --seq-len 16 --json "$out/all_authors_s32_l16.json"
 study --half test --sizes authors --batch-size 32 --seq-len 128 --json "$out/test_authors_s32_l128.json"
 study --half all  --sizes authors --batch-size 32 --seq-len 128 --json "$out/all_authors_s32_l128.json"
 study --half test --sizes design  --batch-size 32 --seq-len 128 --json "$out/test_design_s32_l128.json"
 study --half all  --sizes design  --batch-size 32 --seq-len 128 --json "$out/all_design_s32_l128.json"
 python scripts/flexibert_table.py "$out"/dev_*.json "$out"/test_*.json "$out"/all_*.json
-python scripts/flexibert_table.py --tasks "$out/dev_authors_s32_l128.json" "$out/test_authors_s32_l128.json" \
-    "$out/all_authors_s32_l128.json"
+python scripts/flexibert_table.py --tasks "$out/dev_authors_s32_l16.json" "$out/test_authors_s32_l16.json" \
+    "$out/all_authors_s32_l16.json"
 # the same through the CLI (the space's defaults; reuses the stored scores)
 swapnas correlate --space flexibert --dataset glue --proxies swap_ext,params --archs all --workers 1 \
     --store "$out/scores.sqlite" --out "$out/correlate_glue" --no-progress

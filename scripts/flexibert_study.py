@@ -25,6 +25,7 @@ from scipy.stats import spearmanr
 from swapnas.benchmarks import get_benchmark
 from swapnas.benchmarks.flexibert import TASKS
 from swapnas.session import configure, pick_archs, score_archs
+from swapnas.spaces import flexibert
 from swapnas.store import ScoreStore
 
 DEV_N, DEV_SEED = 245, 0
@@ -41,7 +42,8 @@ def main() -> None:
     ap.add_argument("--half", default="dev", choices=["dev", "test", "all"])
     ap.add_argument("--sizes", default="authors", choices=["authors", "design"])
     ap.add_argument("--batch-size", type=int, default=32)
-    ap.add_argument("--seq-len", type=int, default=128)
+    ap.add_argument("--seq-len", type=int, default=flexibert.SCORING_DEFAULTS["net"]["resolution"],
+                    help="tokens per sequence (default: the space's, %(default)s)")
     ap.add_argument("--init", default="default", choices=["default", "gaussian"])
     ap.add_argument("--inputs", default="real", choices=["real", "synthetic"])
     ap.add_argument("--store", default="runs/flexibert/scores.sqlite")

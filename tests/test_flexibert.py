@@ -175,6 +175,6 @@ def test_tiny_search_runs(tmp_path, capsys) -> None:
 
 def test_protocol_defaults_use_the_builders_init(data_dir) -> None:
     protocol, batch, _ = configure("flexibert", "glue", "swap_ext,params", data_dir=str(data_dir))
-    assert protocol.init == "default" and protocol.net == {"sizes": "authors", "resolution": 128}
-    assert batch.inputs.shape == (32, 128) and protocol.repeats == 1
+    assert protocol.init == "default" and protocol.net == {"sizes": "authors", "resolution": 16}
+    assert batch.inputs.shape == (32, 16) and protocol.repeats == 1
     assert configure("flexibert", "glue", "best", data_dir=str(data_dir))[2][0].name == "swap_ext"
