@@ -24,6 +24,7 @@ from scipy.stats import spearmanr
 
 from swapnas.benchmarks import get_benchmark
 from swapnas.benchmarks.flexibert import TASKS
+from swapnas.executors import PoolExecutor
 from swapnas.session import configure, pick_archs, score_archs
 from swapnas.spaces import flexibert
 from swapnas.store import ScoreStore
@@ -49,16 +50,21 @@ def main() -> None:
     ap.add_argument("--store", default="runs/flexibert/scores.sqlite")
     ap.add_argument("--json", default=None, help="write the result here as well")
     ap.add_argument("--limit", type=int, default=None, help="only the first N archs of the half (timing runs)")
+    ap.add_argument("--others", default="", help="other metrics scored beside swap_ext and params (comma-separated); "
+                    "their ρ per task goes under rho[task][name] (sign as registered), failures under 'failed'")
+    ap.add_argument("--workers", type=int, default=1, help="scoring processes (one thread each)")
     args = ap.parse_args()
     torch.set_num_threads(1)
     bench = get_benchmark("flexibert")
     archs = halves(bench.archs_for("glue"))[args.half][:args.limit]
-    protocol, batch, proxies = configure("flexibert", "glue", "swap_ext,params", seed=0, batch_size=args.batch_size,
+    names = ",".join(["swap_ext", "params", *[n for n in args.others.split(",") if n]])
+    protocol, batch, proxies = configure("flexibert", "glue", names, seed=0, batch_size=args.batch_size,
                                          net={"sizes": args.sizes, "resolution": args.seq_len}, init=args.init,
                                          inputs=args.inputs)
     t0 = time.perf_counter()
+    executor = PoolExecutor(args.workers) if args.workers > 1 else None
     records = score_archs(archs, "flexibert", proxies, protocol, batch, ScoreStore(args.store), torch.device("cpu"),
-                          progress=False)
+                          progress=False, executor=executor)
     swap = np.array([r.value for r in records["swap_ext"]], dtype=float)
     params = np.array([r.value for r in records["params"]], dtype=float)
     design = np.array([bench.params_m(a) for a in archs])  # the design's size, whatever the scored reading
@@ -67,6 +73,19 @@ def main() -> None:
                "params": float(spearmanr(params, bench.accuracies(archs, t))[0]),
                "params_design": float(spearmanr(design, bench.accuracies(archs, t))[0]),
                "depth": float(spearmanr(depth, bench.accuracies(archs, t))[0])} for t in TASKS}
+    failed: dict[str, str] = {}
+    for p in proxies:
+        if p.name in ("swap_ext", "params") or p.parts:
+            continue
+        recs = records[p.name]
+        bad = [r.error for r in recs if not r.ok]
+        if bad:
+            failed[p.name] = f"{len(bad)} of {len(recs)} failed: {bad[0]}"
+        ok = [i for i, r in enumerate(recs) if r.ok]
+        if len(ok) > 10:
+            v = np.array([recs[i].value for i in ok]) * (1.0 if p.higher_is_better else -1.0)
+            for t in TASKS:
+                rho[t][p.name] = float(spearmanr(v, bench.accuracies([archs[i] for i in ok], t))[0])
     if args.half == "all" and args.limit is None:  # the 500 records themselves (duplicated archs share their score), as the authors
         by_arch = dict(zip(archs, swap))
         rec_swap = [by_arch[a] for a in bench.record_archs]
@@ -77,7 +96,7 @@ def main() -> None:
            "rho": rho, "swap_ext_seconds_median": float(np.median(secs)), "swap_ext_seconds_max": float(max(secs)),
            "swap_ext_peak_mib_max": max(peaks) / 2**20 if peaks else None,
            "process_maxrss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-           "wall_seconds": time.perf_counter() - t0, "distinct_swap_values": len(set(swap))}
+           "wall_seconds": time.perf_counter() - t0, "distinct_swap_values": len(set(swap)), "failed": failed}
     text = json.dumps(out, indent=1)
     print(text)
     if args.json:

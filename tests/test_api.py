@@ -183,3 +183,25 @@ def test_rank_as_a_data_frame_or_a_clear_error(data, monkeypatch) -> None:
     monkeypatch.setitem(__import__("sys").modules, "pandas", None)  # as if not installed
     with pytest.raises(ImportError, match="needs pandas"):
         swapnas.rank(models, data, ["params"], frame=True)
+
+
+@pytest.mark.parametrize("name", ["jacob_cov", "epe_nas", "synflow", "vkdnw", "zen", "az_nas_trainability"])
+def test_metrics_that_need_float_inputs_refuse_token_ids_with_the_reason(name) -> None:
+    class Tokens(nn.Module):  # integer ids -> embedding -> a conv block and a global pool, so only the inputs are wrong
+        def __init__(self) -> None:
+            super().__init__()
+            self.emb = nn.Embedding(50, 3)
+            self.body = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(),
+                                      nn.Conv2d(4, 4, 3, padding=1), nn.ReLU())
+            self.pool = nn.AdaptiveAvgPool2d(1)
+            self.head = nn.Linear(4, 2)
+
+        def forward(self, ids: torch.Tensor) -> torch.Tensor:
+            x = self.emb(ids).permute(0, 3, 1, 2)  # (S, 3, H, W)
+            return self.head(self.pool(self.body(x)).flatten(1))
+
+    ids = torch.randint(0, 50, (8, 6, 6), generator=torch.Generator().manual_seed(0))
+    batch, _ = as_batch((ids, torch.arange(8) % 2))
+    p = get_proxy(name)
+    with pytest.raises(ValueError, match=f"{name} is not applicable to a model whose inputs are integer ids"):
+        p.fn(Tokens(), batch, **p.options)

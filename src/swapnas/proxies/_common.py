@@ -102,8 +102,17 @@ def relu_codes(model: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
     return torch.cat(codes, dim=1)
 
 
-def input_jacobian(model: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
+def require_float_inputs(inputs: torch.Tensor, what: str, needs: str) -> None:
+    """ValueError naming ``what`` when ``inputs`` are integers (a model that embeds token ids):
+    ``needs`` says why the metric cannot run on such a model (an input gradient, synthetic inputs)."""
+    if not inputs.is_floating_point():
+        raise ValueError(f"{what} is not applicable to a model whose inputs are integer ids ({inputs.dtype}, e.g. "
+                         f"token ids into nn.Embedding): it {needs}")
+
+
+def input_jacobian(model: nn.Module, inputs: torch.Tensor, what: str = "this metric") -> torch.Tensor:
     """J: (S, D) rows ∂(Σ_k f_k)/∂x_i, the input gradient of the summed outputs, flattened per sample."""
+    require_float_inputs(inputs, what, "differentiates the outputs with respect to the inputs")
     x = inputs.detach().clone().requires_grad_(True)
     (grad,) = torch.autograd.grad(model(x).sum(), x)
     return grad.reshape(grad.shape[0], -1)

@@ -102,7 +102,7 @@ from scipy import stats
 from torch import nn
 
 from ..data import Batch
-from ._common import forward_hooks
+from ._common import forward_hooks, require_float_inputs
 from .flops import flops
 from .registry import register, register_set
 
@@ -188,6 +188,8 @@ def block_features(model: nn.Module, inputs: torch.Tensor, blocks: str = "auto",
         calls[0] += 1
         keep(output)
 
+    if keep_graph:
+        require_float_inputs(inputs, "az_nas_trainability", "follows gradients from the network input through its blocks")
     x = inputs.detach().clone().requires_grad_(True) if keep_graph else inputs
     with forward_hooks(model, tuple({type(b) for b in found}), hook), torch.set_grad_enabled(keep_graph):
         model(x)

@@ -36,7 +36,7 @@ def epe_nas(model: nn.Module, batch: Batch, k: float = 1e-5) -> float:
     Jacobians within a class give a larger score; higher is better. Batches
     without one class label per sample (regression, dense tasks) form a single group.
     """
-    jac = input_jacobian(model, batch.inputs).detach().cpu().double().numpy()
+    jac = input_jacobian(model, batch.inputs, "epe_nas").detach().cpu().double().numpy()
     if batch.loss == "ce" and batch.targets.dim() == 1:
         labels = batch.targets.detach().cpu().numpy()
     else:  # regression or dense targets: no per-sample class, all samples form one group

@@ -37,5 +37,5 @@ def jacob_cov(model: nn.Module, batch: Batch, k: float = 1e-5) -> float:
     Raises ``ValueError`` when a sample's Jacobian is constant (its
     correlation is undefined).
     """
-    jac = input_jacobian(model, batch.inputs).detach().cpu().double().numpy()
+    jac = input_jacobian(model, batch.inputs, "jacob_cov").detach().cpu().double().numpy()
     return jacobian_score(row_correlation(jac, "jacob_cov Jacobians"), k)

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from ..data import Batch
-from ._common import layer_weights
+from ._common import layer_weights, require_float_inputs
 from .registry import register
 
 
@@ -29,6 +29,7 @@ def synflow(model: nn.Module, batch: Batch) -> float:
     every term is ≥ 0 by construction, no extra absolute value). Higher is
     better. Modifies ``model`` (signs, dtype, mode): the caller gives a fresh one.
     """
+    require_float_inputs(batch.inputs, "synflow", "feeds an all-ones float input of the batch's shape")
     model.eval()
     model.double()
     with torch.no_grad():

@@ -94,7 +94,7 @@ from torch import nn
 from torch.func import functional_call, jvp
 
 from ..data import Batch
-from ._common import forward_hooks
+from ._common import forward_hooks, require_float_inputs
 from .registry import get_proxy, register, register_set
 
 #: the quantile levels summarised by VKDNW
@@ -263,6 +263,8 @@ def vkdnw(model: nn.Module, batch: Batch, tensors: int = 128, smoothing: float =
     if not params:
         raise ValueError("vkdnw: the model has no trainable parameters")
     if inputs == "random":
+        require_float_inputs(batch.inputs, "vkdnw", "feeds N(0, 1) float inputs of the batch's shape (its option "
+                             "inputs='data' scores on the batch itself)")
         g = torch.Generator().manual_seed(seed)
         x = torch.randn(tuple(batch.inputs.shape), generator=g, dtype=batch.inputs.dtype).to(batch.inputs.device)
     else:

@@ -13,7 +13,7 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from ..data import Batch
-from ._common import forward_hooks, global_pool_input
+from ._common import forward_hooks, global_pool_input, require_float_inputs
 from .registry import register
 
 
@@ -47,6 +47,7 @@ def zen(model: nn.Module, batch: Batch, alpha: float = 0.01, seed: int = 0) -> f
         ValueError: the model has no global average pool, or Δ = 0.
     """
     g = torch.Generator().manual_seed(seed)
+    require_float_inputs(batch.inputs, "zen", "feeds N(0, 1) float inputs and their perturbation")
     x = torch.randn(batch.inputs.shape, generator=g)
     eps = torch.randn(batch.inputs.shape, generator=g)
     x, eps = (t.to(device=batch.inputs.device, dtype=batch.inputs.dtype) for t in (x, eps))
