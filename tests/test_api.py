@@ -117,16 +117,19 @@ def test_extended_activations_and_functional_relu_message() -> None:
         swapnas.swap_score(nn.Sequential(nn.Conv2d(3, 4, 3), nn.GELU()), x)
 
 
+class TwoInputs(nn.Module):
+    """A model called as model(x, mask)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+        self.relu = nn.ReLU()
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return self.relu(self.conv(x) * mask)
+
+
 def test_swap_score_takes_tuple_and_dict_model_inputs() -> None:
-    class TwoInputs(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.conv = nn.Conv2d(3, 4, 3)
-            self.relu = nn.ReLU()
-
-        def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-            return self.relu(self.conv(x) * mask)
-
     net = TwoInputs()
     x, mask = torch.randn(16, 3, 8, 8), torch.ones(16, 1, 1, 1)
     want = swapnas.swap_score(nn.Sequential(net.conv, net.relu), x)
@@ -138,15 +141,6 @@ def test_swap_score_takes_tuple_and_dict_model_inputs() -> None:
 
 
 def test_score_takes_multi_input_models_and_refuses_single_input_proxies() -> None:
-    class TwoInputs(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.conv = nn.Conv2d(3, 4, 3)
-            self.relu = nn.ReLU()
-
-        def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-            return self.relu(self.conv(x) * mask)
-
     net = TwoInputs()
     g = torch.Generator().manual_seed(0)
     x, mask, y = torch.randn(8, 3, 8, 8, generator=g), torch.ones(8, 1, 1, 1), torch.arange(8) % 4
