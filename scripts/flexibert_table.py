@@ -2,6 +2,7 @@
 
     python scripts/flexibert_table.py runs/flexibert/dev_*.json          # one row per run, ρ vs GLUE
     python scripts/flexibert_table.py --tasks runs/flexibert/all.json    # ρ per GLUE task for one run
+    python scripts/flexibert_table.py --others runs/flexibert/all_others.json  # every metric per task, one run
 """
 
 from __future__ import annotations
@@ -42,12 +43,44 @@ def tasks_table(files: list[str]) -> str:
     return "\n".join(lines)
 
 
+BASELINES = ("swap_ext", "params", "params_design", "depth")
+
+
+def others_table(file: str) -> str:
+    """Every metric of one run per GLUE task (rows: metrics by ρ on the GLUE mean), the best metric
+    other than swap_ext and the size / depth baselines named per task, and the failed ones."""
+    d = json.loads(Path(file).read_text())
+    tasks = [t for t in d["rho"] if t != "glue_500_records"]
+    names = sorted({n for t in tasks for n in d["rho"][t]}, key=lambda n: -d["rho"]["glue"].get(n, -2.0))
+    lines = [f"{d['half']} ({d['n']} archs), {_proto(d)}; ρ with sign as registered", "",
+             "| metric | " + " | ".join(tasks) + " |", "|---|" + "---|" * len(tasks)]
+    for n in names:
+        lines.append(f"| {n} | " + " | ".join(f"{d['rho'][t][n]:.3f}" if n in d["rho"][t] else "—" for t in tasks)
+                     + " |")
+    best = []
+    for t in tasks:
+        others = {n: v for n, v in d["rho"][t].items() if n not in BASELINES}
+        if others:
+            n = max(others, key=others.get)
+            best.append(f"{n} {others[n]:.3f}")
+        else:
+            best.append("—")
+    lines.append("| *best other metric* | " + " | ".join(best) + " |")
+    for name, why in sorted(d.get("failed", {}).items()):
+        lines.append(f"\n- {name}: {why[:200]}")
+    return "\n".join(lines)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("files", nargs="+")
     ap.add_argument("--tasks", action="store_true", help="ρ per GLUE task, one column per file")
+    ap.add_argument("--others", action="store_true", help="every metric of one run (flexibert_study.py --others)")
     args = ap.parse_args()
-    print(tasks_table(args.files) if args.tasks else runs_table(args.files))
+    if args.others:
+        print(others_table(args.files[0]))
+    else:
+        print(tasks_table(args.files) if args.tasks else runs_table(args.files))
 
 
 if __name__ == "__main__":
