@@ -1,12 +1,13 @@
-"""The README job (NB201 CIFAR-100, swap,swap_reg,params, 1000 archs, seed 0) three ways, in one run:
+"""The README job (NB201 CIFAR-100, swap,swap_reg,params, 1000 archs, seed 0) four ways, in one run:
 
   before  --workers 1 --threads C : one process with torch's default thread count (the old default)
+  single  --workers 1 --threads 1 : one process, one thread (what the two figures above scale from)
   quiet   (defaults)              : one single-thread worker per core (the new default)
   loaded  (defaults)              : the same while one other CPU-bound process spins on the machine
 
 Each run is the real `swapnas correlate` command in a fresh output folder (fresh store) and a
 fresh process; the script prints wall seconds, the ratios the README quotes, and whether the
-three results.json hold identical scores and correlations.
+four results.json hold identical scores and correlations.
 
     python perf/workers.py [--archs 1000] [--data-dir ../shared/data] [--out runs/perf_workers]
 """
@@ -53,6 +54,7 @@ def main() -> int:
     cores = usable_cores()
     walls, docs = {}, {}
     walls["before"], docs["before"] = _run("before", ["--workers", "1", "--threads", str(cores)], args)
+    walls["single"], docs["single"] = _run("single", ["--workers", "1", "--threads", "1"], args)
     walls["quiet"], docs["quiet"] = _run("quiet", [], args)
     spinner = multiprocessing.get_context("spawn").Process(target=_spin, daemon=True)
     spinner.start()
@@ -65,8 +67,12 @@ def main() -> int:
         print(f"  {name:<7} {w:7.1f} s")
     print(f"new default vs old default, quiet machine: {walls['before'] / walls['quiet']:.2f}x faster")
     print(f"new default, loaded vs quiet: {walls['loaded'] / walls['quiet']:.2f}x slower")
-    same = docs["before"] == docs["quiet"] == docs["loaded"]
-    print(f"scores and correlations identical in all three runs: {same}")
+    print(f"from one thread: {cores} threads in one process {walls['single'] / walls['before']:.2f}x, "
+          f"{cores} single-thread workers {walls['single'] / walls['quiet']:.2f}x; the most the workers can gain "
+          f"over the old default is about {cores} / {walls['single'] / walls['before']:.2f} = "
+          f"{cores * walls['before'] / walls['single']:.2f}x")
+    same = docs["before"] == docs["single"] == docs["quiet"] == docs["loaded"]
+    print(f"scores and correlations identical in all four runs: {same}")
     return 0 if same else 1
 
 
