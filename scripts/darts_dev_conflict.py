@@ -60,9 +60,9 @@ def main() -> None:
     acc = {s: a for s, (a, _) in data.items()}
     names = sorted(t[SETS[0]])
     out = ["# DARTS dev sets: where they disagree", "",
-           "Made by `python scripts/darts_dev_conflict.py` (its docstring has the correlate runs). Dev labels "
-           "only, every figure in-sample. `_A`: the 5-cell fitness network (C=8, S=16, R=1, default init); "
-           "`_B`: the authors' one-cell network with the normal cell only (C=3, no stem, S=16, R=8, N(0,1)).", "",
+           ("Made by `python scripts/darts_dev_conflict.py` (its docstring has the correlate runs). Dev labels "
+            "only, every figure in-sample. `_A`: the 5-cell fitness network (C=8, S=16, R=1, default init); "
+            "`_B`: the authors' one-cell network with the normal cell only (C=3, no stem, S=16, R=8, N(0,1))."), "",
            "## 1. Accuracy range", "", "| dev set | n | min | 10 % | median | 90 % | max |", "|---|---|---|---|---|---|---|"]
     for s in SETS:
         q = np.percentile(acc[s], [0, 10, 50, 90, 100])
@@ -91,9 +91,10 @@ def main() -> None:
         for f in floors:
             if r[0] >= f and r[1] > best.get(f, (-1.0, w))[0]:
                 best[f] = (r[1], w)
-    out += ["", f"## 4. Random search over weights of all {len(names)} components ({args.draws} draws, seed 0, "
-            "standardised log features)", "", "Highest darts_swap ρ among weightings that keep NB301 ρ at or "
-            "above the floor:", "", "| NB301 floor | best darts_swap ρ |", "|---|---|"]
+    out += ["", (f"## 4. Random search over weights of all {len(names)} components ({args.draws} draws, seed 0, "
+                 "standardised log features)"), "",
+            "Highest darts_swap ρ among weightings that keep NB301 ρ at or above the floor:", "",
+            "| NB301 floor | best darts_swap ρ |", "|---|---|"]
     out += [f"| {f:.2f} | {best[f][0]:.3f} |" if f in best else f"| {f:.2f} | none reached the floor |" for f in floors]
     text = "\n".join(out) + "\n"
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
