@@ -53,13 +53,17 @@ def main() -> None:
     ap.add_argument("--others", default="", help="other metrics scored beside swap_ext and params (comma-separated); "
                     "their ρ per task goes under rho[task][name] (sign as registered), failures under 'failed'")
     ap.add_argument("--workers", type=int, default=1, help="scoring processes (one thread each)")
+    ap.add_argument("--objective", default="cls", choices=["cls", "mlm"],
+                    help="the network's head and the batch's targets: [CLS] classifier with surrogate labels, or "
+                         "masked-token prediction (15 %% of the words masked) for the label-based metrics")
     args = ap.parse_args()
     torch.set_num_threads(1)
     bench = get_benchmark("flexibert")
     archs = halves(bench.archs_for("glue"))[args.half][:args.limit]
     names = ",".join(["swap_ext", "params", *[n for n in args.others.split(",") if n]])
     protocol, batch, proxies = configure("flexibert", "glue", names, seed=0, batch_size=args.batch_size,
-                                         net={"sizes": args.sizes, "resolution": args.seq_len}, init=args.init,
+                                         net={"sizes": args.sizes, "resolution": args.seq_len,
+                                              **({"objective": "mlm"} if args.objective == "mlm" else {})}, init=args.init,
                                          inputs=args.inputs)
     t0 = time.perf_counter()
     executor = PoolExecutor(args.workers) if args.workers > 1 else None

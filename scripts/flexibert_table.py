@@ -14,7 +14,8 @@ from pathlib import Path
 
 def _proto(d: dict) -> str:
     p = d["protocol"]
-    return f"{p['net']['sizes']}, S={p['batch_size']}, L={p['net']['resolution']}, init {p['init']}, {p['inputs']}"
+    mlm = ", masked-token head" if p["net"].get("objective") == "mlm" else ""
+    return f"{p['net']['sizes']}, S={p['batch_size']}, L={p['net']['resolution']}, init {p['init']}, {p['inputs']}{mlm}"
 
 
 def runs_table(files: list[str]) -> str:

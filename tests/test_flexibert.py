@@ -178,3 +178,28 @@ def test_protocol_defaults_use_the_builders_init(data_dir) -> None:
     assert protocol.init == "default" and protocol.net == {"sizes": "authors", "resolution": 16}
     assert batch.inputs.shape == (32, 16) and protocol.repeats == 1
     assert configure("flexibert", "glue", "best", data_dir=str(data_dir))[2][0].name == "swap_ext"
+
+
+def test_masked_token_batch_and_head_give_the_masked_cross_entropy(data_dir) -> None:
+    from swapnas.proxies._common import output_loss
+    from swapnas.tokens import CLS, MASK, PAD, SEP, mask_tokens
+
+    ids = torch.tensor([[CLS, 2000, 2001, 2002, 2003, 2004, 2005, SEP], [CLS, 3000, 3001, SEP, PAD, PAD, PAD, PAD]])
+    masked, targets = mask_tokens(ids, seed=4)
+    again = mask_tokens(ids, seed=4)
+    assert torch.equal(masked, again[0]) and torch.equal(targets, again[1])  # seeded
+    hit = targets != -100
+    assert hit.sum(1).tolist() == [1, 1]  # round(0.15 * 6) = 1 and at least one of 2 words
+    assert torch.equal(masked[hit], torch.full((2,), MASK)) and torch.equal(targets[hit], ids[hit])
+    assert torch.equal(masked[~hit], ids[~hit])  # [CLS], [SEP], [PAD] and the other words untouched
+    protocol, batch, _ = configure("flexibert", "glue", "snip", net={"objective": "mlm"}, data_dir=str(data_dir))
+    assert batch.num_classes == tokens.VOCAB_SIZE and batch.targets.shape == batch.inputs.shape == (32, 16)
+    assert protocol.batch_digest != configure("flexibert", "glue", "snip", data_dir=str(data_dir))[0].batch_digest
+    net = fb.build("h128|SA.SDP.h2.f512x1|LT.DFT.h2.f512x1", objective="mlm")
+    logits = net(batch.inputs[:4])
+    assert logits.shape == (4, tokens.VOCAB_SIZE, 16)
+    hit = batch.targets[:4] != -100
+    naive = -torch.log_softmax(logits.transpose(1, 2)[hit], dim=-1)[torch.arange(int(hit.sum())), batch.targets[:4][hit]]
+    assert output_loss(logits, batch.targets[:4]).item() == pytest.approx(naive.mean().item(), rel=1e-5)
+    with pytest.raises(ValueError, match="applies to token tasks only"):
+        load_batch("cifar10", 4, data_dir=str(data_dir), objective="mlm")

@@ -174,11 +174,14 @@ def _task_batch(dataset: str, size: int, *, data_dir: str | os.PathLike | None,
 
 
 def _token_batch(dataset: str, size: int, *, image_root: str | os.PathLike | None, inputs: str, seed: int,
-                 length: int | None) -> Batch:
+                 length: int | None, objective: str | None) -> Batch:
     """A GLUE task's batch of token ids (:mod:`swapnas.tokens`); no image folder applies."""
+    if not is_token_task(dataset):
+        raise ValueError(f"{dataset}: objective={objective!r} applies to token tasks only (FlexiBERT's --net "
+                         "objective=mlm); image batches carry their class labels")
     if image_root is not None:
         raise ValueError(f"{dataset}: token batches come from pydoc_data.topics; --image-root does not apply")
-    return token_batch(dataset, size, inputs=inputs, seed=seed, length=length)
+    return token_batch(dataset, size, inputs=inputs, seed=seed, length=length, objective=objective or "cls")
 
 
 def _synthetic_batch(info: DatasetInfo, dataset: str, size: int, seed: int) -> Batch:
@@ -239,8 +242,8 @@ def load_batch(
     fill: str = "augment",
     resolution: int | None = None,
     num_classes: int | None = None,
-    mean: tuple[float, float, float] | None = None,
-    std: tuple[float, float, float] | None = None,
+    mean: tuple[float, float, float] | None = None, std: tuple[float, float, float] | None = None,
+    objective: str | None = None,
 ) -> Batch:
     """One input batch of ``size`` samples for ``dataset``.
 
@@ -258,12 +261,13 @@ def load_batch(
             output size) and per-channel normalisation (default: the dataset's).
 
     A GLUE task name (``glue``, ``cola`` … ``sts``) gives a batch of token ids (:mod:`swapnas.tokens`;
-    ``resolution`` is then the sequence length, default 128).
+    ``resolution`` is the sequence length, default 128; ``objective``: ``cls`` or masked-token ``mlm``).
     A TransNAS-Bench-101 task name (``class_object`` … ``segmentsemantic``) gives that task's
     stand-in batch (:mod:`swapnas.taskonomy`: no Taskonomy images exist offline).
     """
-    if is_token_task(dataset):  # FlexiBERT GLUE tasks: token ids (S, L), L = resolution (swapnas.tokens)
-        return _token_batch(dataset, size, image_root=image_root, inputs=inputs, seed=seed, length=resolution)
+    if is_token_task(dataset) or objective not in (None, "cls"):  # FlexiBERT GLUE tasks: token ids (S, L)
+        return _token_batch(dataset, size, image_root=image_root, inputs=inputs, seed=seed, length=resolution,
+                            objective=objective)
     if is_task(dataset):
         return _task_batch(dataset, size, data_dir=data_dir, image_root=image_root, inputs=inputs, seed=seed,
                            resolution=resolution)

@@ -157,6 +157,8 @@ def prepare(
     """Load the input batch and fix the protocol (whose fingerprint includes the batch hash).
     ``images``: with ``image_root``, your own images' ``num_classes`` / ``resolution`` / ``mean`` / ``std``."""
     options = {"resolution": net.get("resolution"), **(images or {})}
+    if "objective" in net:  # FlexiBERT's masked-token objective: the batch masks its words to match the head
+        options["objective"] = net["objective"]
     batch = load_batch(dataset, batch_size, data_dir=data_dir, image_root=image_root,
                        inputs=inputs, seed=seed, fill=fill, **options)
     protocol = Protocol(space=space, dataset=dataset, batch_size=batch_size, repeats=repeats, seed=seed,

@@ -37,7 +37,9 @@ except ImportError:  # some distributions strip pydoc_data
     _pydoc = None
 
 VOCAB_SIZE = 30522
-PAD, CLS, SEP = 0, 101, 102
+PAD, CLS, SEP, MASK = 0, 101, 102, 103
+#: share of a sequence's word positions replaced by [MASK] for the masked-token objective (BERT's 15 %)
+MASK_RATE = 0.15
 FIRST_WORD_ID = 999
 #: default sequence length L (tokens, [CLS] and [SEP] included)
 SEQ_LEN = 128
@@ -87,23 +89,54 @@ def sequences(length: int = SEQ_LEN) -> np.ndarray:
     return np.array(rows, dtype=np.int64)
 
 
-def token_batch(task: str, size: int, *, inputs: str = "real", seed: int = 0, length: int | None = None) -> Batch:
-    """``size`` sequences of ``length`` (default :data:`SEQ_LEN`) token ids for a GLUE task (same for all tasks)."""
+def mask_tokens(ids: torch.Tensor, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Masked-token inputs and targets: in each row, round(MASK_RATE · words) (at least one) of the
+    word positions (not [CLS] / [SEP] / [PAD]), drawn with a generator seeded by ``seed``, become
+    [MASK]; the targets hold the original id there and -100 (ignored by ``F.cross_entropy``) elsewhere."""
+    g = torch.Generator().manual_seed(seed)
+    masked, targets = ids.clone(), torch.full_like(ids, -100)
+    for row in range(ids.shape[0]):
+        words = ((ids[row] != PAD) & (ids[row] != CLS) & (ids[row] != SEP)).nonzero().flatten()
+        if len(words) == 0:
+            continue
+        k = max(1, round(MASK_RATE * len(words)))
+        pick = words[torch.randperm(len(words), generator=g)[:k]]
+        targets[row, pick] = ids[row, pick]
+        masked[row, pick] = MASK
+    return masked, targets
+
+
+def token_batch(task: str, size: int, *, inputs: str = "real", seed: int = 0, length: int | None = None,
+                objective: str = "cls") -> Batch:
+    """``size`` sequences of ``length`` (default :data:`SEQ_LEN`) token ids for a GLUE task (same for all tasks).
+
+    ``objective``: ``cls`` (surrogate labels ``i % 2`` for a [CLS] classifier) or ``mlm`` (masked-token
+    targets over the vocabulary, :func:`mask_tokens`, for a network built with ``objective="mlm"``).
+    """
     length = length or SEQ_LEN
     if size < 1:
         raise ValueError(f"batch size must be >= 1 (got {size})")
-    targets = torch.arange(size) % 2
+    if objective not in ("cls", "mlm"):
+        raise ValueError(f"objective must be 'cls' or 'mlm' (got {objective!r})")
     if inputs == "synthetic":
         g = torch.Generator().manual_seed(seed)
         ids = torch.randint(FIRST_WORD_ID, VOCAB_SIZE, (size, length), generator=g)
-        return Batch(ids, targets, 2, task, "synthetic uniform token ids", 0, "synthetic inputs (asked for)")
-    if inputs != "real":
+        source, n_real, note = "synthetic uniform token ids", 0, "synthetic inputs (asked for)"
+    elif inputs == "real":
+        rows = sequences(length)
+        if size > len(rows):
+            raise ValueError(f"{task}: the text gives {len(rows)} sequences of {length} tokens, the batch needs {size}; "
+                             "use a smaller batch or shorter sequences")
+        order = np.random.default_rng(seed).permutation(len(rows))[:size]
+        ids = torch.from_numpy(rows[order])
+        source, n_real = f"pydoc_data.topics, L={length}", size
+        note = f"{task}: {SOURCE}, {size} sequences of {length} tokens"
+    else:
         raise ValueError(f"inputs must be 'real' or 'synthetic' (got {inputs!r})")
-    rows = sequences(length)
-    if size > len(rows):
-        raise ValueError(f"{task}: the text gives {len(rows)} sequences of {length} tokens, the batch needs {size}; "
-                         "use a smaller batch or shorter sequences")
-    order = np.random.default_rng(seed).permutation(len(rows))[:size]
-    ids = torch.from_numpy(rows[order])
-    note = f"{task}: {SOURCE}, {size} sequences of {length} tokens; surrogate labels i % 2 (no GLUE labels offline)"
-    return Batch(ids, targets, 2, task, f"pydoc_data.topics, L={length}", size, note)
+    if objective == "mlm":
+        ids, targets = mask_tokens(ids, seed)
+        return Batch(ids, targets, VOCAB_SIZE, task, source + ", masked", n_real,
+                     note + f"; masked-token targets ({MASK_RATE:.0%} of the words -> [MASK])")
+    if inputs == "real":
+        note += "; surrogate labels i % 2 (no GLUE labels offline)"
+    return Batch(ids, torch.arange(size) % 2, 2, task, source, n_real, note)

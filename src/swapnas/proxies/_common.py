@@ -40,14 +40,15 @@ def output_loss(output: torch.Tensor, targets: torch.Tensor, loss: str = "ce", t
     """The batch's training loss on a model output.
 
     ``ce``: mean cross-entropy of ``output / temperature`` against integer targets, for
-    (S, classes) logits with (S,) targets or dense (S, classes, H, W) logits with (S, H, W)
-    targets. ``mse`` / ``l1``: mean squared / absolute error against float targets of the
+    (S, classes) logits with (S,) targets, token logits (S, classes, L) with (S, L) targets
+    (-100: not scored, e.g. the unmasked positions of a masked-token batch) or dense
+    (S, classes, H, W) logits with (S, H, W) targets. ``mse`` / ``l1``: mean squared / absolute error against float targets of the
     output's shape (regression and image-to-image tasks; ``temperature`` is not used).
     """
     if loss == "ce":
-        if not ((output.dim() == 2 and targets.dim() == 1) or (output.dim() == 4 and targets.dim() == 3)):
-            raise ValueError(f"a label-based metric needs (S, classes) logits with (S,) labels or (S, classes, H, W) "
-                             f"logits with (S, H, W) labels; got output {tuple(output.shape)}, "
+        if not (output.dim() - targets.dim() == 1 and output.dim() in (2, 3, 4)):
+            raise ValueError(f"a label-based metric needs (S, classes) logits with (S,) labels, (S, classes, L) with "
+                             f"(S, L) or (S, classes, H, W) logits with (S, H, W) labels; got output {tuple(output.shape)}, "
                              f"targets {tuple(targets.shape)}")
         return F.cross_entropy(output / temperature, targets)
     if loss in ("mse", "l1"):

@@ -208,13 +208,15 @@ def layer_specs(arch: Arch, sizes: str = "authors") -> tuple[int, list[tuple[str
 
 
 def build(arch: Arch | str, num_classes: int = 2, sizes: str = "authors", dropout: float = 0.0,
-          max_len: int = 512, init_std: float = 0.02, resolution: int = 128) -> Encoder:
+          max_len: int = 512, init_std: float = 0.02, resolution: int = 128, objective: str = "cls") -> Encoder:
     """The encoder for ``arch`` under the size reading ``sizes`` (``authors`` or ``design``).
 
     ``dropout`` (default 0: scores stay deterministic; the authors' ELECTRA had 0.1 in training mode),
     ``max_len`` positions, Linear/Embedding weights ~ N(0, ``init_std``). ``resolution`` is the scored
     batch's sequence length L (the input size, as for image spaces: ``load_batch`` reads it); the
-    network takes any length up to ``max_len``.
+    network takes any length up to ``max_len``. ``objective``: ``cls`` (a [CLS] classifier of
+    ``num_classes``) or ``mlm`` (a masked-token head over the vocabulary; the batch then masks 15 % of
+    its words and the label-based metrics use that loss, :func:`swapnas.tokens.mask_tokens`).
 
     Example:
         >>> net = build("h128|SA.SDP.h2.f512x1|LT.DFT.h4.f1024x3", sizes="design")
@@ -225,7 +227,8 @@ def build(arch: Arch | str, num_classes: int = 2, sizes: str = "authors", dropou
     if not 1 <= resolution <= max_len:
         raise ValueError(f"resolution (sequence length) must be in 1..{max_len} (got {resolution})")
     hidden, specs = layer_specs(arch, sizes)
-    return Encoder(hidden, specs, num_classes=num_classes, dropout=dropout, max_len=max_len, init_std=init_std)
+    return Encoder(hidden, specs, num_classes=num_classes, dropout=dropout, max_len=max_len, init_std=init_std,
+                   head=objective)
 
 
 # ----------------------------------------------------------------------------- sizes and defaults

@@ -182,14 +182,24 @@ class EncoderLayer(nn.Module):
 
 
 class Encoder(nn.Module):
-    """Embeddings, the encoder layers ``(op, param, heads, ff, n_ff)`` and a [CLS] classifier."""
+    """Embeddings, the encoder layers ``(op, param, heads, ff, n_ff)`` and a head: ``cls`` (a [CLS]
+    classifier, logits (S, num_classes)) or ``mlm`` (masked-token prediction as ELECTRA's generator:
+    hidden -> embedding size, GELU, LayerNorm, then the word embedding transposed plus a bias;
+    logits (S, vocab, L), the layout ``F.cross_entropy`` takes with (S, L) targets)."""
 
     def __init__(self, hidden: int, layers: list[tuple[str, str, int, int, int]], num_classes: int = 2,
-                 dropout: float = 0.0, max_len: int = MAX_POSITIONS, init_std: float = 0.02):
+                 dropout: float = 0.0, max_len: int = MAX_POSITIONS, init_std: float = 0.02, head: str = "cls"):
         super().__init__()
+        if head not in ("cls", "mlm"):
+            raise ValueError(f"head must be 'cls' or 'mlm' (got {head!r})")
+        self.head = head
         self.embeddings = Embeddings(hidden, max_len=max_len, dropout=dropout)
         self.layers = nn.Sequential(*(EncoderLayer(op, p, hidden, h, ff, n, dropout) for op, p, h, ff, n in layers))
-        self.classifier = nn.Linear(hidden, num_classes)
+        if head == "cls":
+            self.classifier = nn.Linear(hidden, num_classes)
+        else:
+            self.lm = nn.Sequential(nn.Linear(hidden, EMBED), nn.GELU(), nn.LayerNorm(EMBED, eps=1e-12))
+            self.lm_bias = nn.Parameter(torch.zeros(VOCAB))
         self.init_std = init_std
         self.apply(self._init)
 
@@ -206,4 +216,7 @@ class Encoder(nn.Module):
             nn.init.zeros_(m.bias)
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        return self.classifier(self.layers(self.embeddings(ids))[:, 0])
+        h = self.layers(self.embeddings(ids))
+        if self.head == "cls":
+            return self.classifier(h[:, 0])
+        return (self.lm(h) @ self.embeddings.word.weight.T + self.lm_bias).transpose(1, 2)
