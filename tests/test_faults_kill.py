@@ -189,14 +189,19 @@ def test_killed_correlate_resumes_to_the_same_scores(kind: str, at: float, refer
     assert (out / "results.csv").read_text() == reference["correlate"]["csv"]
 
 
+def kill_and_resume(args: list[str], store: Path, rows: int) -> None:
+    """Kill the run once ``store`` holds ``rows`` rows, run the same command to completion, and check that
+    every row stored before the kill is still there (none lost or rescored)."""
+    kill_run(args, store, rows=rows)
+    before = written(store)
+    run_to_completion(args)
+    assert before and before <= written(store)
+
+
 @pytest.mark.parametrize("rows", [RNG.randint(2, 22), RNG.randint(26, GRID_ROWS - 2)], ids=["column-1", "column-2"])
 def test_killed_grid_resumes_to_the_same_grid(rows: int, reference: dict, small_bundle: Path, tmp_path: Path) -> None:
     out = tmp_path / "run"
-    args = grid_args(small_bundle, out)
-    kill_run(args, out / "grid.sqlite", rows=rows)
-    before = written(out / "grid.sqlite")
-    run_to_completion(args)
-    assert before and before <= written(out / "grid.sqlite")
+    kill_and_resume(grid_args(small_bundle, out), out / "grid.sqlite", rows)
     assert scores(out / "grid.sqlite") == reference["grid"]["scores"]
     assert outputs(out, ("grid.json",)) == reference["grid"]["outputs"]
 
@@ -205,11 +210,7 @@ def test_killed_grid_resumes_to_the_same_grid(rows: int, reference: dict, small_
 def test_killed_search_resumes_to_the_same_result(rows: int, reference: dict, small_bundle: Path,
                                                   tmp_path: Path) -> None:
     out = tmp_path / "run"
-    args = search_args(small_bundle, out)
-    kill_run(args, out / "scores.sqlite", rows=rows)
-    before = written(out / "scores.sqlite")
-    run_to_completion(args)
-    assert before and before <= written(out / "scores.sqlite")
+    kill_and_resume(search_args(small_bundle, out), out / "scores.sqlite", rows)
     done, ref = json.loads((out / "result.json").read_text()), json.loads(reference["search"]["outputs"]["result.json"])
     for key in ("best", "fitness", "history", "evaluations", "cycles", "refine", "snapshots"):
         assert done[key] == ref[key], key

@@ -163,11 +163,11 @@ def mutate_text(text: str, seed: int) -> str:
         elif kind == "swap":
             text = _swap_tokens(text, rng.randrange(10_000), rng.randrange(10_000))
         elif kind == "number":
-            text = _change_number(text, rng.randrange(10_000), rng.choice(NUMBERS))
+            text = _replace_match(_NUMBER, text, rng.randrange(10_000), rng.choice(NUMBERS))
         elif kind == "truncate":
             text = text[:pos]
         elif kind == "group":
-            text = _replace_group(text, rng.randrange(10_000), rng.choice(GROUP_PIECES))
+            text = _replace_match(_GROUP, text, rng.randrange(10_000), rng.choice(GROUP_PIECES))
         else:
             end = rng.randint(pos, len(text))
             text = text[:end] + text[pos:end] + text[end:]
@@ -184,16 +184,9 @@ def _swap_tokens(text: str, i: int, j: int) -> str:
     return text[:a] + text[c:d] + text[b:c] + text[a:b] + text[d:]
 
 
-def _replace_group(text: str, i: int, new: str) -> str:
-    spans = [m.span() for m in _GROUP.finditer(text)]
-    if not spans:
-        return text
-    a, b = spans[i % len(spans)]
-    return text[:a] + new + text[b:]
-
-
-def _change_number(text: str, i: int, new: str) -> str:
-    spans = [m.span() for m in _NUMBER.finditer(text)]
+def _replace_match(pattern: re.Pattern, text: str, i: int, new: str) -> str:
+    """``text`` with its (i mod n)-th match of ``pattern`` replaced by ``new`` (unchanged without a match)."""
+    spans = [m.span() for m in pattern.finditer(text)]
     if not spans:
         return text
     a, b = spans[i % len(spans)]

@@ -23,6 +23,7 @@ from torch import nn
 
 from .bundle import Batch
 from .proxies import Proxy, get_proxy, list_proxies, resolve
+from .patterns import input_tensors
 from .scoring import gaussian_init, with_bases
 
 INIT_CHOICES = ("gaussian", "none")
@@ -98,7 +99,7 @@ def as_batch(inputs: Any, num_classes: int | None = None) -> tuple[Batch, bool]:
             raise ValueError("inputs is an empty iterable/DataLoader: it yielded no batch")
         return as_batch(tuple(first) if isinstance(first, (tuple, list)) else first, num_classes)
     x, y = _split(inputs)
-    tensors = list(x.values()) if isinstance(x, dict) else list(x) if isinstance(x, (tuple, list)) else [x]
+    tensors = input_tensors(x)
     if tensors[0].ndim < 2 or tensors[0].shape[0] < 1:
         raise ValueError(f"inputs must hold S >= 1 samples along dim 0 (got shape {tuple(tensors[0].shape)})")
     if len({t.shape[0] for t in tensors}) > 1:
@@ -106,8 +107,7 @@ def as_batch(inputs: Any, num_classes: int | None = None) -> tuple[Batch, bool]:
                          f"{[t.shape[0] for t in tensors]}")
     if y is not None and not isinstance(y, torch.Tensor):
         raise TypeError(f"the labels y of an (x, y) pair must be a tensor, not {type(y).__name__}")
-    for t in tensors:
-        _check_finite(t, "inputs")
+    _check_finite(x, "inputs")
     if y is not None:
         _check_finite(y, "labels")
     labels = y is not None
@@ -120,13 +120,9 @@ def as_batch(inputs: Any, num_classes: int | None = None) -> tuple[Batch, bool]:
     return Batch(x, y, classes, "user", "user", s, "", "ce" if not y.is_floating_point() else "mse"), labels
 
 
-def _check_finite(t: Any, what: str) -> None:
-    if isinstance(t, (tuple, list, dict)):
-        for v in (t.values() if isinstance(t, dict) else t):
-            _check_finite(v, what)
-        return
-    if t.is_floating_point():
-        bad = int((~torch.isfinite(t)).sum())
+def _check_finite(inputs: Any, what: str) -> None:
+    for t in input_tensors(inputs):
+        bad = int((~torch.isfinite(t)).sum()) if t.is_floating_point() else 0
         if bad:
             raise ValueError(f"{what} hold {bad} non-finite value(s) (NaN/inf) of {t.numel()}; every proxy would "
                              "score noise: clean or re-normalise the batch")

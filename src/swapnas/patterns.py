@@ -303,7 +303,8 @@ Inputs = torch.Tensor | tuple | list | dict
 or a dict of tensors (``model(**kw)``, e.g. ``input_ids`` and ``attention_mask``)."""
 
 
-def _tensors(inputs: Inputs) -> list:
+def input_tensors(inputs: Inputs) -> list:
+    """The tensors a model is called with: ``[x]``, the tuple/list's items or the dict's values."""
     if isinstance(inputs, torch.Tensor):
         return [inputs]
     if isinstance(inputs, dict):
@@ -324,7 +325,7 @@ def call_model(model: nn.Module, inputs: Inputs) -> object:
 
 def num_samples(inputs: Inputs) -> int:
     """S: dim 0 of the (first) input tensor."""
-    return int(_tensors(inputs)[0].shape[0])
+    return int(input_tensors(inputs)[0].shape[0])
 
 
 def check_inputs(model: nn.Module, inputs: Inputs, what: str = "swap_score") -> None:
@@ -333,7 +334,7 @@ def check_inputs(model: nn.Module, inputs: Inputs, what: str = "swap_score") -> 
     would make every sign pattern meaningless)."""
     if not isinstance(model, nn.Module):
         raise TypeError(f"{what} takes a torch.nn.Module as model, got {type(model).__name__}")
-    tensors = _tensors(inputs)
+    tensors = input_tensors(inputs)
     if not tensors or not all(isinstance(t, torch.Tensor) for t in tensors):
         kinds = ", ".join(sorted({type(t).__name__ for t in tensors})) or "nothing"
         raise TypeError(f"{what} takes a torch.Tensor of inputs (S samples on dim 0), or a tuple/dict of tensors, "

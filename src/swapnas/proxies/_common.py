@@ -108,7 +108,8 @@ def require_float_inputs(inputs: torch.Tensor, what: str, needs: str) -> None:
     ``needs`` says why the metric cannot run on such a model (an input gradient, synthetic inputs)."""
     if not inputs.is_floating_point():
         raise ValueError(f"{what} is not applicable to a model whose inputs are integer ids ({inputs.dtype}, e.g. "
-                         f"token ids into nn.Embedding): it {needs}")
+                         f"token ids into nn.Embedding): it {needs}. On such a model use one that reads activations "
+                         "or weights, e.g. swap_ext, l2_norm, zico, vkdnw_layers or params (docs/transformers.md)")
 
 
 def input_jacobian(model: nn.Module, inputs: torch.Tensor, what: str = "this metric") -> torch.Tensor:
