@@ -86,9 +86,8 @@ def _table_errors() -> set[int]:
 def test_params_equal_the_benchmark_for_every_arch(data_dir) -> None:
     """The built network's size equals the table's for every arch but 150 pinned ones.
 
-    ``count_params`` builds one full network per multiset of cell ops (210 builds
-    cover all 15,625 archs) and 100 random archs are built individually as well
-    (SWAPNAS_FULL=1 builds all 15,625). The table's params column is wrong for 150
+    ``count_params`` adds per-edge shares of six uniform networks (no build per arch); 100
+    random archs are built individually as well (SWAPNAS_FULL=1 builds all 15,625). The table's params column is wrong for 150
     archs (one conv per cell too many or too few); NASLib's independent params
     agree with our builder on each of them that NASLib's file holds.
     """
@@ -145,3 +144,18 @@ def test_benchmark_index_order_covers_the_space_once(data_dir) -> None:
     assert len(bench.archs) == 15625 and set(bench.archs) == set(nb201.all_archs())
     assert bench.index_of(bench.archs[1234]) == 1234
     assert str(bench.archs[0]) == "|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_1x1~0|skip_connect~1|skip_connect~2|"
+
+
+def test_count_params_equals_a_build_across_op_multisets() -> None:
+    """``count_params`` adds per-edge shares instead of building: 40 of the 210 cell op multisets
+    (the only thing a cell's size depends on) and 7 more at another depth agree with a real
+    build (the bundle test below checks the benchmark's network for 100 archs)."""
+    import itertools
+
+    multisets = list(itertools.combinations_with_replacement(nb201.OPS, len(nb201.EDGES)))
+    cases = [(ops, {"C": 3, "N": 1, "num_classes": 7}) for ops in random.Random(0).sample(multisets, 40)]
+    cases += [(ops, {"C": 4, "N": 2, "num_classes": 10}) for ops in multisets[::30]]
+    for ops, kw in cases:
+        with torch.device("meta"):
+            built = _count(nb201.Network(nb201.Arch(ops), **kw))
+        assert nb201.count_params(nb201.Arch(ops), **kw) == built, (ops, kw)

@@ -59,3 +59,46 @@ def test_top10_of_a_saturated_score_is_nan_without_warning() -> None:
         warnings.simplefilter("error")
         c = correlate(x, y)
     assert np.isnan(c.top10_spearman) and c.spearman > 0.9
+
+
+def _naive_bootstrap_ci(x: np.ndarray, y: np.ndarray, n_boot: int, seed: int) -> tuple[float, float]:
+    """One scipy.stats.spearmanr per resample, the same resamples (one rng.integers call each)."""
+    import warnings
+
+    from scipy import stats
+
+    rng = np.random.default_rng(seed)
+    rhos = []
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", stats.ConstantInputWarning)
+        for _ in range(n_boot):
+            idx = rng.integers(0, len(x), len(x))
+            rhos.append(stats.spearmanr(x[idx], y[idx])[0])
+    rhos = np.array(rhos)[np.isfinite(rhos)]
+    if len(rhos) < n_boot // 2:
+        return float("nan"), float("nan")
+    return float(np.percentile(rhos, 2.5)), float(np.percentile(rhos, 97.5))
+
+
+@pytest.mark.parametrize("n,ties", [(7, True), (60, False), (300, True), (1000, False)])
+def test_bootstrap_ci_is_bit_identical_to_one_spearmanr_per_resample(n: int, ties: bool) -> None:
+    from scipy import stats
+
+    from swapnas.stats import _bootstrap_ci, _resample_ranks
+
+    rng = np.random.default_rng(n)
+    x = rng.normal(size=n)
+    y = x + rng.normal(size=n)
+    if ties:
+        x, y = np.round(x, 1), np.round(y)
+    idx = rng.integers(0, n, (5, n))
+    assert np.array_equal(_resample_ranks(x, idx), stats.rankdata(x[idx], axis=1))
+    assert _bootstrap_ci(x, y, 200, seed=3) == _naive_bootstrap_ci(x, y, 200, seed=3)
+    assert correlate(x, y).spearman_ci == _naive_bootstrap_ci(x, y, 1000, seed=0)
+
+
+def test_bootstrap_ci_of_mostly_constant_resamples_is_nan() -> None:
+    from swapnas.stats import _bootstrap_ci
+
+    x, y = np.array([1.0, 2.0, 2.0, 2.0]), np.array([1.0, 1.0, 1.0, 3.0])
+    assert np.isnan(_bootstrap_ci(x, y, 200, seed=1)).all() and np.isnan(_naive_bootstrap_ci(x, y, 200, 1)).all()
