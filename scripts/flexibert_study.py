@@ -56,6 +56,9 @@ def main() -> None:
     ap.add_argument("--objective", default="cls", choices=["cls", "mlm"],
                     help="the network's head and the batch's targets: [CLS] classifier with surrogate labels, or "
                          "masked-token prediction (15 %% of the words masked) for the label-based metrics")
+    ap.add_argument("--dropout", type=float, default=0.0,
+                    help="dropout of the scored network in its training-mode pass (the authors' ELECTRA: 0.1); "
+                         "the pass is seeded per arch, so the score is reproducible")
     args = ap.parse_args()
     torch.set_num_threads(1)
     bench = get_benchmark("flexibert")
@@ -63,7 +66,8 @@ def main() -> None:
     names = ",".join(["swap_ext", "params", *[n for n in args.others.split(",") if n]])
     protocol, batch, proxies = configure("flexibert", "glue", names, seed=0, batch_size=args.batch_size,
                                          net={"sizes": args.sizes, "resolution": args.seq_len,
-                                              **({"objective": "mlm"} if args.objective == "mlm" else {})}, init=args.init,
+                                              **({"objective": "mlm"} if args.objective == "mlm" else {}),
+                                              **({"dropout": args.dropout} if args.dropout else {})}, init=args.init,
                                          inputs=args.inputs)
     t0 = time.perf_counter()
     executor = PoolExecutor(args.workers) if args.workers > 1 else None

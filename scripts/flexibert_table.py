@@ -15,7 +15,9 @@ from pathlib import Path
 def _proto(d: dict) -> str:
     p = d["protocol"]
     mlm = ", masked-token head" if p["net"].get("objective") == "mlm" else ""
-    return f"{p['net']['sizes']}, S={p['batch_size']}, L={p['net']['resolution']}, init {p['init']}, {p['inputs']}{mlm}"
+    drop = f", dropout {p['net']['dropout']:g}" if p["net"].get("dropout") else ""
+    return (f"{p['net']['sizes']}, S={p['batch_size']}, L={p['net']['resolution']}, init {p['init']}, {p['inputs']}"
+            f"{mlm}{drop}")
 
 
 def runs_table(files: list[str]) -> str:

@@ -244,3 +244,46 @@ def test_networks_the_init_does_not_cover_are_rebuilt(batch) -> None:
     nets = list(_repeat_nets(get_proxy("swap"), "a", build, prot, 10, torch.device("cpu"), None))
     assert len({id(n) for n in nets}) == 3
     assert len({float(n.scale.detach()) for n in nets}) == 3  # the space's own init ran per repeat seed
+
+
+class _Dropped(nn.Module):
+    """A net whose ReLU patterns depend on which inputs its dropout keeps."""
+
+    def __init__(self, p: float = 0.5):
+        super().__init__()
+        self.conv, self.drop = nn.Conv2d(3, 4, 3, stride=4), nn.Dropout(p)
+        self.act, self.out = nn.ReLU(), nn.Linear(4, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.out(self.act(self.conv(self.drop(x))).mean((2, 3)))
+
+
+def test_dropout_in_the_pass_is_seeded_per_arch_and_repeat(batch) -> None:
+    """Active dropout draws from the process RNG, seeded per (arch, repeat) for the pass only:
+    the same score whatever the RNG held before, different masks per repeat, the RNG restored."""
+    prot = Protocol("toy", "cifar10", 8, repeats=2, seed=0, batch_digest=batch.digest)
+    build = lambda arch, num_classes: _Dropped()  # noqa: E731
+    swap = [get_proxy("swap")]
+    torch.manual_seed(1)
+    a = score_arch("a", build, swap, batch, prot, torch.device("cpu"))["swap"].values
+    torch.manual_seed(2)
+    state = torch.random.get_rng_state()
+    b = score_arch("a", build, swap, batch, prot, torch.device("cpu"))["swap"].values
+    assert a == b and torch.equal(torch.random.get_rng_state(), state)
+    # the masks matter: a per-repeat re-seed of the pass alone (same init) changes the patterns
+    net = build_scored_net(build, "a", prot, 10, 0, torch.device("cpu"))
+    from swapnas.patterns import swap_score
+    from swapnas.scoring import forward_rng
+
+    with forward_rng(net, "a", prot, 0):
+        first = swap_score(net, batch.inputs)
+    with forward_rng(net, "a", prot, 1):
+        other = swap_score(net, batch.inputs)
+    assert first == a[0] and other != first
+    # without active dropout (p = 0 or eval mode) the pass does not touch the RNG
+    for quiet in (_Dropped(0.0), _Dropped().eval()):
+        before = torch.random.get_rng_state()
+        with forward_rng(quiet, "a", prot, 0):
+            pass
+        assert torch.equal(torch.random.get_rng_state(), before)
+        assert not isinstance(forward_rng(quiet, "a", prot, 0), __import__("contextlib").ExitStack)

@@ -7,6 +7,7 @@ sharding, or which process computed it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
@@ -156,6 +157,19 @@ def _repeat_nets(
         yield model
 
 
+def forward_rng(model: nn.Module, arch: object, protocol: Protocol, repeat: int) -> contextlib.AbstractContextManager:
+    """The RNG context of one scoring pass: if the network has active dropout (a dropout module
+    with p > 0 in training mode), the process-wide RNG is seeded per (arch, repeat) for the pass
+    and restored after it, so the score is reproducible; otherwise nothing is touched."""
+    if not any(isinstance(m, nn.modules.dropout._DropoutNd) and m.p > 0 and m.training for m in model.modules()):
+        return contextlib.nullcontext()
+    device = next((t.device for t in model.parameters()), torch.device("cpu"))
+    stack = contextlib.ExitStack()
+    stack.enter_context(torch.random.fork_rng(devices=[device] if device.type == "cuda" else []))
+    torch.manual_seed(arch_seed(protocol.seed, protocol.space, f"{arch}#forward", repeat))
+    return stack
+
+
 def _failure(exc: BaseException, seconds: float) -> Record:
     return Record("failed", None, None, [], seconds, None, f"{type(exc).__name__}: {exc}"[:2000])
 
@@ -183,8 +197,9 @@ def _score_base(p: Proxy, arch: object, build: Callable[..., nn.Module], batch: 
     values, t0 = [], time.perf_counter()
     try:
         with PeakMemory(device) as mem:
-            for model in _repeat_nets(p, arch, build, protocol, batch.num_classes, device, first):
-                values.append(float(p.fn(model, batch, **p.options)))
+            for r, model in enumerate(_repeat_nets(p, arch, build, protocol, batch.num_classes, device, first)):
+                with forward_rng(model, arch, protocol, r):
+                    values.append(float(p.fn(model, batch, **p.options)))
             del model, first
         return _finish(values, time.perf_counter() - t0, mem.peak_bytes)
     except Exception as exc:  # recorded, never swallowed: the caller reports failures
