@@ -86,8 +86,11 @@ def test_rank_orders_models_and_keeps_the_ones_it_cannot_score(data) -> None:
 
 def test_saturation_warns_and_names_the_ceiling() -> None:
     net = nn.Sequential(nn.Conv2d(3, 64, 3, padding=1), nn.ReLU())
-    with pytest.warns(SaturationWarning, match=r"of its ceiling min\(2\*\*S, neurons\) = 256 \(S = 8 samples"):
+    with pytest.warns(SaturationWarning, match=r"of its ceiling min\(2\*\*S, neurons\) = 256 \(S = 8 samples.*more samples"):
         swapnas.swap_score(net, torch.randn(8, 3, 16, 16))
+    tiny = nn.Sequential(nn.Conv2d(3, 2, 3), nn.ReLU())  # 2 x 4 x 4 = 32 neurons, far below 2**16
+    with pytest.warns(SaturationWarning, match=r"= 32 \(S = 16 samples, 32 hooked neurons\).*only counts neurons"):
+        swapnas.swap_score(tiny, torch.randn(16, 3, 6, 6))
     with torch.no_grad():  # 64 identical channels: 256 distinct patterns at most, far below 2**64 and 16,384 neurons
         net[0].weight.copy_(net[0].weight[:1].expand_as(net[0].weight))
         net[0].bias.fill_(0.1)
@@ -199,3 +202,21 @@ def test_metrics_that_need_float_inputs_refuse_token_ids_with_the_reason(name) -
     p = get_proxy(name)
     with pytest.raises(ValueError, match=f"{name} is not applicable to a model whose inputs are integer ids"):
         p.fn(Tokens(), batch, **p.options)
+
+
+def test_auto_proxy_is_swap_on_relu_nets_and_swap_ext_otherwise(data) -> None:
+    """The default proxies="auto": the paper's swap on an all-ReLU CNN, swap_ext on a model with
+    other activations (a ViT, a token model), the same answer for every model of a ranking."""
+    x = data[0][:, :, :16, :16]
+    cnn = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.Conv2d(8, 8, 3), nn.ReLU(), nn.Flatten(), nn.LazyLinear(10))
+    assert nn.parameter.is_lazy(cnn[-1].weight)  # score materialises a copy's lazy modules; the model stays lazy
+    tokens = nn.Sequential(nn.Embedding(50, 8), nn.Linear(8, 16), nn.GELU(), nn.Linear(16, 4))
+    ids = torch.randint(0, 50, (8, 6), generator=torch.Generator().manual_seed(1))
+    assert swapnas.api.auto_proxy([cnn]) == "swap" and swapnas.api.auto_proxy([cnn, ViT(image=64, patch=16)]) == "swap_ext"
+    assert swapnas.score(cnn, x) == swapnas.score(cnn, x, ["swap"]) and set(swapnas.score(cnn, x)) == {"swap"}
+    assert swapnas.score(tokens, ids) == swapnas.score(tokens, ids, "swap_ext")
+    with pytest.raises(swapnas.UnsupportedModel, match="swap_ext takes GELU"):
+        swapnas.score(tokens, ids, ["swap"])  # what the default was before "auto"
+    assert nn.parameter.is_lazy(cnn[-1].weight)
+    rows = swapnas.rank({"cnn": cnn, "vit": ViT(image=16, patch=8)}, x)
+    assert all("swap_ext" in r and "swap" not in r and r["swap_ext"] > 0 for r in rows)

@@ -23,7 +23,7 @@ from torch import nn
 
 from .bundle import Batch
 from .proxies import Proxy, get_proxy, list_proxies, resolve
-from .patterns import input_tensors
+from .patterns import EXTENDED_ACTIVATIONS, call_model, input_tensors
 from .scoring import gaussian_init, with_bases
 
 INIT_CHOICES = ("gaussian", "none")
@@ -135,6 +135,17 @@ def _initialised(model: nn.Module, init: str, seed: int, repeat: int) -> nn.Modu
     return m.train(True)
 
 
+def _materialised(model: nn.Module, batch: Batch) -> nn.Module:
+    """``model``, or a copy whose lazy modules (``nn.LazyLinear`` …) got their shapes from one
+    no-grad pass over ``batch`` in eval mode (nothing else changes), so that they can be initialised."""
+    if not any(nn.parameter.is_lazy(t) for t in (*model.parameters(), *model.buffers())):
+        return model
+    m, training = copy.deepcopy(model), model.training
+    with torch.no_grad():
+        call_model(m.eval(), batch.inputs)
+    return m.train(training)
+
+
 def _run(p: Proxy, model: nn.Module, batch: Batch) -> float:
     try:
         return float(p.fn(model, batch, **p.options))
@@ -144,18 +155,36 @@ def _run(p: Proxy, model: nn.Module, batch: Batch) -> float:
         raise UnsupportedModel(f"{p.name} could not score {type(model).__name__}: {type(exc).__name__}: {exc}") from exc
 
 
-def score(model: nn.Module, inputs: Any, proxies: str | Sequence[str] = ("swap",), *, repeats: int = 1,
+def auto_proxy(models: Iterable[nn.Module]) -> str:
+    """What ``proxies="auto"`` means for these models: ``swap`` (the paper's ReLU count) when every
+    activation module they hold from :data:`~swapnas.patterns.EXTENDED_ACTIVATIONS` is an
+    ``nn.ReLU`` (a CNN), else ``swap_ext`` (ReLU, GELU, SiLU, … and token activations: the
+    journal extension's universal SWAP, e.g. for a Transformer). One answer for all of them, so
+    that a ranking compares like with like."""
+    others = tuple(a for a in EXTENDED_ACTIVATIONS if a is not nn.ReLU)
+    return "swap_ext" if any(_has(m, others) for m in models) else "swap"
+
+
+def _names(proxies: str | Sequence[str], models: Iterable[nn.Module]) -> str:
+    text = proxies if isinstance(proxies, str) else ",".join(proxies)
+    return auto_proxy(models) if text == "auto" else text
+
+
+def score(model: nn.Module, inputs: Any, proxies: str | Sequence[str] = "auto", *, repeats: int = 1,
           init: str = "gaussian", seed: int = 0, options: Mapping[str, Mapping[str, Any]] | None = None,
           num_classes: int | None = None, device: str | torch.device | None = None) -> dict[str, float]:
     """Every proxy's score of ``model`` on ``inputs`` (mean over ``repeats`` initialisations).
 
-    ``options``: per proxy, e.g. ``{"swap_reg": {"mu": 300.0, "sigma": 9e4}}``. ``device``:
-    where to score (default: where the model's parameters are). Raises
+    ``proxies``: names (a list or a comma-separated string); ``"auto"`` (the default) is ``swap``
+    for a model whose activations are all ``nn.ReLU`` and ``swap_ext`` otherwise
+    (:func:`auto_proxy`; the returned key names which). ``options``: per proxy, e.g.
+    ``{"swap_reg": {"mu": 300.0, "sigma": 9e4}}``. ``device``: where to score (default: where the
+    model's parameters are). Lazy modules are materialised on a copy by one pass first. Raises
     :class:`UnsupportedModel` (a ValueError) naming the proxy and why it cannot score this model.
 
     Example:
         >>> net = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.Flatten(), nn.LazyLinear(10))
-        >>> score(net, torch.randn(16, 3, 8, 8))["swap"] > 0
+        >>> score(net, torch.randn(16, 3, 64, 64))["swap"] > 0
         True
     """
     if not isinstance(model, nn.Module):
@@ -164,7 +193,7 @@ def score(model: nn.Module, inputs: Any, proxies: str | Sequence[str] = ("swap",
         raise ValueError(f"init must be one of {INIT_CHOICES} (got {init!r})")
     if repeats < 1 or (init == "none" and repeats > 1):
         raise ValueError(f"repeats must be >= 1, and 1 with init='none' (the same weights every time; got {repeats})")
-    wanted = resolve(proxies if isinstance(proxies, str) else ",".join(proxies))
+    wanted = resolve(_names(proxies, [model]))
     wanted = [p.configure(**(options or {}).get(p.name, {})) for p in wanted]
     set_level = [p.name for p in wanted if p.parts]
     if set_level:
@@ -184,6 +213,7 @@ def score(model: nn.Module, inputs: Any, proxies: str | Sequence[str] = ("swap",
         raise ValueError(f"{', '.join(needs)} need labels: pass inputs as an (x, y) pair or a DataLoader")
     dev = torch.device(device) if device is not None else next(model.parameters(), torch.empty(0)).device
     batch = batch.to(dev)
+    model = _materialised(model, batch)
     values: dict[str, list[float]] = {}
     for p in with_bases(wanted):
         if p.base is None:
@@ -197,8 +227,9 @@ def score(model: nn.Module, inputs: Any, proxies: str | Sequence[str] = ("swap",
 
 
 def rank(models: Mapping[str, nn.Module] | Iterable[nn.Module], inputs: Any,
-         proxies: str | Sequence[str] = ("swap",), *, frame: bool = False, **kwargs: Any) -> Any:
-    """Score every model (:func:`score`'s keyword arguments apply) and rank them by the first proxy:
+         proxies: str | Sequence[str] = "auto", *, frame: bool = False, **kwargs: Any) -> Any:
+    """Score every model (:func:`score`'s keyword arguments apply) and rank them by the first proxy
+    (``"auto"``: one of swap / swap_ext for all the models, :func:`auto_proxy`):
     rows ``{"model", <proxy>: value, …, "rank"}``, best first (rank 1). A model a proxy cannot
     score gets ``None`` and the reason under ``"error"``, and ranks last. ``frame=True`` returns
     the rows as a ``pandas.DataFrame`` indexed by rank (pandas is not a dependency: install it)."""
@@ -210,7 +241,8 @@ def rank(models: Mapping[str, nn.Module] | Iterable[nn.Module], inputs: Any,
                               "rank returns a list of row dicts") from exc
         return pd.DataFrame(rank(models, inputs, proxies, **kwargs)).set_index("rank")
     named = dict(models) if isinstance(models, Mapping) else {f"model_{i}": m for i, m in enumerate(models)}
-    names = [p.name for p in resolve(proxies if isinstance(proxies, str) else ",".join(proxies))]
+    proxies = _names(proxies, named.values())
+    names = [p.name for p in resolve(proxies)]
     first = get_proxy(names[0])
     rows = []
     for name, model in named.items():
@@ -225,4 +257,5 @@ def rank(models: Mapping[str, nn.Module] | Iterable[nn.Module], inputs: Any,
     return rows
 
 
-__all__ = ["INIT_CHOICES", "REQUIREMENTS", "UnsupportedModel", "as_batch", "check_supported", "rank", "score"]
+__all__ = ["INIT_CHOICES", "REQUIREMENTS", "UnsupportedModel", "as_batch", "auto_proxy", "check_supported", "rank",
+           "score"]

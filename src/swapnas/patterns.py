@@ -291,10 +291,13 @@ def swap_score(
     samples = num_samples(inputs)
     ceiling = min(2 ** samples, patterns.neurons)
     if count >= SATURATION * ceiling:
+        advice = ("use more samples or a smaller scored network" if ceiling < patterns.neurons else
+                  "nearly every hooked neuron has a pattern of its own, so Ψ only counts neurons; use larger "
+                  "inputs (more positions per map) or a network with more hooked neurons")
         warnings.warn(SaturationWarning(
             f"SWAP-Score {count} is {count / ceiling:.0%} of its ceiling min(2**S, neurons) = {ceiling} "
             f"(S = {samples} samples, {patterns.neurons} hooked neurons): it cannot rank such "
-            "networks; use more samples or a smaller scored network"), stacklevel=2)
+            f"networks; {advice}"), stacklevel=2)
     return count
 
 
