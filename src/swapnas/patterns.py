@@ -288,17 +288,22 @@ def swap_score(
     count = patterns.count()
     if count is None:
         raise NoActivationError(_no_activation_message(model, activations, input_dims))
-    samples = num_samples(inputs)
-    ceiling = min(2 ** samples, patterns.neurons)
+    _warn_if_saturated(count, num_samples(inputs), patterns.neurons)
+    return count
+
+
+def _warn_if_saturated(count: int, samples: int, neurons: int) -> None:
+    """A :class:`SaturationWarning` (to swap_score's caller) when Ψ is within ``SATURATION`` of
+    min(2**S, neurons); the advice depends on which of the two binds."""
+    ceiling = min(2 ** samples, neurons)
     if count >= SATURATION * ceiling:
-        advice = ("use more samples or a smaller scored network" if ceiling < patterns.neurons else
+        advice = ("use more samples or a smaller scored network" if ceiling < neurons else
                   "nearly every hooked neuron has a pattern of its own, so Ψ only counts neurons; use larger "
                   "inputs (more positions per map) or a network with more hooked neurons")
         warnings.warn(SaturationWarning(
             f"SWAP-Score {count} is {count / ceiling:.0%} of its ceiling min(2**S, neurons) = {ceiling} "
-            f"(S = {samples} samples, {patterns.neurons} hooked neurons): it cannot rank such "
-            f"networks; {advice}"), stacklevel=2)
-    return count
+            f"(S = {samples} samples, {neurons} hooked neurons): it cannot rank such networks; {advice}"),
+            stacklevel=3)
 
 
 Inputs = torch.Tensor | tuple | list | dict
