@@ -28,6 +28,10 @@ def _partial_spearman(x: np.ndarray, y: np.ndarray, z: np.ndarray) -> float:
     return float(stats.pearsonr(res[0], res[1])[0])
 
 
+#: values ranked at once by the bootstrap (resamples × n): ~1e6, i.e. tens of MiB of temporaries
+_CHUNK_VALUES = 1_000_000
+
+
 def _resample_ranks(v: np.ndarray, idx: np.ndarray) -> np.ndarray:
     """``scipy.stats.rankdata(v[idx], axis=1)`` (average ranks) without a sort per row: a value's
     average rank in a resample is the count of smaller drawn values plus (its own count + 1) / 2."""
@@ -48,13 +52,15 @@ def _bootstrap_ci(x: np.ndarray, y: np.ndarray, n_boot: int, seed: int) -> tuple
     spearmanr's per-call checks and p-value.
     """
     rng = np.random.default_rng(seed)
-    idx = np.stack([rng.integers(0, len(x), len(x)) for _ in range(n_boot)])
-    rx, ry = _resample_ranks(x, idx), _resample_ranks(y, idx)
-    constant = (rx == rx[:, :1]).all(axis=1) | (ry == ry[:, :1]).all(axis=1)
     rhos = np.full(n_boot, np.nan)
-    with np.errstate(all="ignore"):
-        for b in np.flatnonzero(~constant):
-            rhos[b] = np.corrcoef(np.column_stack((rx[b], ry[b])), rowvar=False)[1, 0]
+    rows = max(1, _CHUNK_VALUES // max(1, len(x)))  # resamples per chunk: bounded memory at any n
+    for start in range(0, n_boot, rows):
+        idx = np.stack([rng.integers(0, len(x), len(x)) for _ in range(min(rows, n_boot - start))])
+        rx, ry = _resample_ranks(x, idx), _resample_ranks(y, idx)
+        constant = (rx == rx[:, :1]).all(axis=1) | (ry == ry[:, :1]).all(axis=1)
+        with np.errstate(all="ignore"):
+            for b in np.flatnonzero(~constant):
+                rhos[start + b] = np.corrcoef(np.column_stack((rx[b], ry[b])), rowvar=False)[1, 0]
     rhos = rhos[np.isfinite(rhos)]
     if len(rhos) < n_boot // 2:
         return float("nan"), float("nan")

@@ -210,8 +210,16 @@ def count_params(arch: Arch | str, C: int = 16, N: int = 5, num_classes: int = 1
     """
     if isinstance(arch, str):
         arch = parse(arch)
-    base = _params_uniform("none", C, N, num_classes)
-    return base + sum((_params_uniform(op, C, N, num_classes) - base) // len(EDGES) for op in arch.ops)
+    return _params_uniform("none", C, N, num_classes) + sum(_edge_share(op, C, N, num_classes) for op in arch.ops)
+
+
+@functools.lru_cache(maxsize=256)
+def _edge_share(op: str, C: int, N: int, num_classes: int) -> int:
+    """Parameters one edge holding ``op`` adds to the network (the same on every edge)."""
+    extra = _params_uniform(op, C, N, num_classes) - _params_uniform("none", C, N, num_classes)
+    if extra % len(EDGES):
+        raise AssertionError(f"{op} adds {extra} parameters over {len(EDGES)} edges: not the same on every edge")
+    return extra // len(EDGES)
 
 
 def build(arch: Arch | str, C: int = 16, N: int = 5, num_classes: int = 10) -> Network:
