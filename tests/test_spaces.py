@@ -73,3 +73,59 @@ def test_toy_space_is_one_module_and_one_registry_line(small_bundle, tmp_path, m
     report = (out / "report.md").read_text()
     assert result["best"] in report and "](cell.png)" in report and "](search_curve.png)" in report
     assert result["provenance"]["swapnas"] and result["provenance"]["created_utc"]
+
+
+def _plain_pools(net: torch.nn.Module) -> torch.nn.Module:
+    """A copy of ``net`` whose channels-last pools are torch's own (same settings)."""
+    import copy
+
+    from swapnas.spaces.ops import AvgPool2d, MaxPool2d
+
+    net = copy.deepcopy(net)
+    for module in list(net.modules()):
+        for name, child in list(module.named_children()):
+            if isinstance(child, AvgPool2d):
+                setattr(module, name, torch.nn.AvgPool2d(child.kernel_size, child.stride, child.padding,
+                                                         count_include_pad=child.count_include_pad))
+            elif isinstance(child, MaxPool2d):
+                setattr(module, name, torch.nn.MaxPool2d(child.kernel_size, child.stride, child.padding))
+    return net
+
+
+def test_channels_last_pools_are_bit_identical_to_torch_pools() -> None:
+    """The pools of the NB201, DARTS and NB101 networks run channels-last in forward-only CPU
+    passes; every output equals torch's NCHW pooling bit for bit, on random shapes and on whole
+    networks, and SWAP is unchanged."""
+    import random
+
+    import torch.nn.functional as F
+
+    from swapnas.patterns import swap_score
+    from swapnas.spaces import darts_genotype, darts_net, nb101, nb201
+    from swapnas.spaces.ops import AvgPool2d, MaxPool2d
+
+    g = torch.Generator().manual_seed(0)
+    for _ in range(20):
+        s, c, h = (int(torch.randint(1, 40, (1,), generator=g)) for _ in range(3))
+        x = torch.randn(s, c, h + 2, h + 2, generator=g) * 50
+        for stride in (1, 2):
+            with torch.no_grad():
+                assert torch.equal(AvgPool2d(3, stride, 1, count_include_pad=False)(x),
+                                   F.avg_pool2d(x, 3, stride, 1, count_include_pad=False))
+                assert torch.equal(MaxPool2d(3, stride, 1)(x), F.max_pool2d(x, 3, stride, 1))
+    rng = random.Random(0)
+    genotype = next(gt for gt in iter(lambda: darts_genotype.sample(rng), None)
+                    if {"avg_pool_3x3", "max_pool_3x3"} <= {op for op, _ in gt.normal + gt.reduce})
+    cell = next(a for a in iter(lambda: nb101.sample(rng), None) if nb101.MAXPOOL3X3 in a.ops)
+    nets = [nb201.build("|avg_pool_3x3~0|+|avg_pool_3x3~0|nor_conv_3x3~1|+|skip_connect~0|avg_pool_3x3~1|nor_conv_1x1~2|",
+                        C=4, N=1),
+            darts_net.build(genotype, C=4, layers=3),
+            nb101.build(cell, C=8, stacks=1, cells=1)]
+    x = torch.randn(6, 3, 16, 16, generator=g)
+    for net in nets:
+        plain = _plain_pools(net)
+        assert any(isinstance(m, (AvgPool2d, MaxPool2d)) for m in net.modules())
+        assert not any(isinstance(m, (AvgPool2d, MaxPool2d)) for m in plain.modules())
+        with torch.no_grad():
+            assert torch.equal(net.eval()(x), plain.eval()(x))
+        assert swap_score(net.train(), x) == swap_score(plain.train(), x)

@@ -120,7 +120,9 @@ DEAD_PAIR = 2.0 - 1.0 / EPS
 
 
 def _is_block(module: nn.Module) -> bool:
-    return not (isinstance(module, nn.Identity) or type(module).__module__ in _NOT_BLOCK_MODULES)
+    """Not an identity, and not a torch pooling/activation/… layer or a subclass of one."""
+    torch_kinds = (c.__module__ for c in type(module).__mro__ if c.__module__.startswith("torch.nn.modules."))
+    return not (isinstance(module, nn.Identity) or next(torch_kinds, None) in _NOT_BLOCK_MODULES)
 
 
 def _block_children(container: nn.Module) -> list[nn.Module]:

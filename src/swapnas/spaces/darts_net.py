@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from .darts_genotype import Genotype, parse
-from .ops import ReLUConvBN, Zero
+from .ops import AvgPool2d, MaxPool2d, ReLUConvBN, Zero
 from .protocol import as_arch
 
 
@@ -63,9 +63,9 @@ def make_op(name: str, c: int, stride: int, affine: bool = True) -> nn.Module:
     if name == "none":
         return Zero(stride)
     if name == "avg_pool_3x3":
-        return nn.AvgPool2d(3, stride=stride, padding=1, count_include_pad=False)
+        return AvgPool2d(3, stride=stride, padding=1, count_include_pad=False)
     if name == "max_pool_3x3":
-        return nn.MaxPool2d(3, stride=stride, padding=1)
+        return MaxPool2d(3, stride=stride, padding=1)
     if name == "skip_connect":
         return nn.Identity() if stride == 1 else FactorizedReduce(c, c, affine)
     if name in ("sep_conv_3x3", "sep_conv_5x5"):

@@ -6,6 +6,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .ops import MaxPool2d
+
 INPUT, OUTPUT = "input", "output"
 CONV1X1, CONV3X3, MAXPOOL3X3 = "conv1x1-bn-relu", "conv3x3-bn-relu", "maxpool3x3"
 Matrix = tuple[tuple[int, ...], ...]
@@ -53,7 +55,7 @@ def _vertex_op(op: str, c: int) -> nn.Module:
         return ConvBNReLU(c, c, 1)
     if op == CONV3X3:
         return ConvBNReLU(c, c, 3)
-    return nn.MaxPool2d(3, stride=1, padding=1)
+    return MaxPool2d(3, stride=1, padding=1)
 
 
 class Cell(nn.Module):

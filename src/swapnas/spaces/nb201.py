@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from .. import patterns as _swap
-from .ops import ReLUConvBN, ResNetBasicBlock, Zero
+from .ops import AvgPool2d, ReLUConvBN, ResNetBasicBlock, Zero
 from .protocol import CanonicalString, as_arch
 
 NAME = "nb201"
@@ -145,7 +145,7 @@ def _edge_op(op: str, c: int) -> nn.Module:
         return ReLUConvBN(c, c, 1, 1, 0)
     if op == "nor_conv_3x3":
         return ReLUConvBN(c, c, 3, 1, 1)
-    return nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False)
+    return AvgPool2d(3, stride=1, padding=1, count_include_pad=False)
 
 
 class Cell(nn.Module):
