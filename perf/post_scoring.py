@@ -7,7 +7,11 @@
            ``scipy.stats.spearmanr`` per resample (the old ``_bootstrap_ci``) against the
            counted ranks and one ``np.corrcoef`` per resample (the new one); bit-identical.
 
-Both run in this process on one thread; the job runs ``ci`` once per proxy (3 in the README job).
+  pool     one 3x3 pooling op of the NB201 search network's size (16 x 16 x 32 x 32, no grad):
+           torch's NCHW ``nn.AvgPool2d`` / ``nn.MaxPool2d`` against the channels-last ops of
+           ``swapnas.spaces.ops`` (same outputs); per call, median of 7 blocks of 50 calls.
+
+All run in this process on one thread; the job runs ``ci`` once per proxy (3 in the README job).
 
     OMP_NUM_THREADS=1 python perf/post_scoring.py [--data-dir ../shared/data]
 """
@@ -25,7 +29,7 @@ from scipy import stats
 
 from swapnas.benchmarks import get_benchmark
 from swapnas.session import pick_archs
-from swapnas.spaces import nb201
+from swapnas.spaces import nb201, ops
 from swapnas.stats import _bootstrap_ci
 
 
@@ -59,6 +63,29 @@ def _timed(fn, *args):
     return time.perf_counter() - t0, out
 
 
+def _per_call_ms(module: torch.nn.Module, x: torch.Tensor) -> float:
+    blocks = []
+    with torch.no_grad():
+        module(x)
+        for _ in range(7):
+            t0 = time.perf_counter()
+            for _ in range(50):
+                module(x)
+            blocks.append((time.perf_counter() - t0) / 50 * 1e3)
+    return float(np.median(blocks))
+
+
+def _pools() -> None:
+    x = torch.randn(16, 16, 32, 32, generator=torch.Generator().manual_seed(0))
+    pairs = {"avg": (torch.nn.AvgPool2d(3, 1, 1, count_include_pad=False), ops.AvgPool2d(3, 1, 1, count_include_pad=False)),
+             "max": (torch.nn.MaxPool2d(3, 1, 1), ops.MaxPool2d(3, 1, 1))}
+    for name, (plain, ours) in pairs.items():
+        with torch.no_grad():
+            same = torch.equal(plain(x), ours(x))
+        a, b = _per_call_ms(plain, x), _per_call_ms(ours, x)
+        print(f"{name} pool 3x3, 16x16x32x32: NCHW {a:.2f} ms, channels-last {b:.2f} ms ({a / b:.1f}x), same output: {same}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data-dir", default=os.environ.get("SWAPNAS_DATA", "../shared/data"))
@@ -76,6 +103,7 @@ def main() -> None:
     t_new, b = _timed(_bootstrap_ci, x, acc, 1000, 0)
     print(f"bootstrap CI, n = 1000, 1000 resamples: spearmanr per resample {t_old:.2f} s, counted ranks "
           f"{t_new:.2f} s, identical: {a == b}")
+    _pools()
 
 
 if __name__ == "__main__":
