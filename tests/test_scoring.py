@@ -287,3 +287,34 @@ def test_dropout_in_the_pass_is_seeded_per_arch_and_repeat(batch) -> None:
             pass
         assert torch.equal(torch.random.get_rng_state(), before)
         assert not isinstance(forward_rng(quiet, "a", prot, 0), __import__("contextlib").ExitStack)
+
+
+@pytest.mark.parametrize("space", ["nb201", "nb101", "darts", "transnas_micro", "transnas_macro", "flexibert"])
+def test_structural_proxies_count_a_meta_build_as_a_real_build_and_hold_for_every_repeat(space, batch) -> None:
+    from swapnas.spaces import get_space
+
+    mod = get_space(space)
+    structural = [get_proxy("params"), get_proxy("vkdnw_layers")]
+    assert all(p.structural for p in structural)
+    prot = Protocol(space, "cifar10", 8, repeats=3, seed=0, batch_digest=batch.digest)
+    rng = random.Random(1)
+    for arch in [mod.sample(rng) for _ in range(2)]:
+        recs = score_arch(arch, mod.build, structural, batch, prot, torch.device("cpu"))
+        real = build_scored_net(mod.build, arch, prot, batch.num_classes, 0, torch.device("cpu"))
+        for p in structural:
+            want = p.fn(real, batch)
+            assert recs[p.name].ok and recs[p.name].values == [want] * 3, (space, str(arch), p.name)
+        assert recs["params"].values[0] == sum(t.numel() for n, t in real.named_parameters() if "auxiliary" not in n)
+
+
+def test_a_structural_proxy_leaves_the_prebuilt_network_to_the_proxy_that_keeps_it(batch) -> None:
+    prot = _protocol(batch, repeats=2)
+    arch = _archs(1)[0]
+    proxies = [get_proxy("params"), get_proxy("swap"), get_proxy("swap_reg")]
+    plain = score_arch(arch, nb201.build, proxies, batch, prot, torch.device("cpu"))
+    prebuilt = build_scored_net(nb201.build, arch, prot, batch.num_classes, 0, torch.device("cpu"))
+    built = []
+    with_net = score_arch(arch, lambda *a, **k: built.append(1) or nb201.build(*a, **k), proxies, batch, prot,
+                          torch.device("cpu"), prebuilt=prebuilt)
+    assert {n: r.values for n, r in with_net.items()} == {n: r.values for n, r in plain.items()}
+    assert len(built) == 1  # only the meta build: swap re-initialised the prebuilt network for both repeats

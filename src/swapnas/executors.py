@@ -83,7 +83,7 @@ def score_item(task: ScoreTask, batch: Batch, device: torch.device, arch: object
 def _prebuild(task: ScoreTask, device: torch.device, arch: object, known: dict[ScoreKey, Record]) -> torch.nn.Module | None:
     """Repeat 0's network for ``arch`` on ``device`` if a proxy that keeps the model still needs scoring."""
     for p in with_bases(task.proxies):
-        if p.base is None and p.keeps_model:
+        if p.base is None and p.keeps_model and not p.structural:
             rec = known.get(task.protocol.key(str(arch), p))
             if rec is None or (task.retry_failed and not rec.ok):
                 return build_scored_net(get_space(task.space).build, arch, task.protocol, task.batch.num_classes, 0,

@@ -208,6 +208,19 @@ def _score_base(p: Proxy, arch: object, build: Callable[..., nn.Module], batch: 
         return _failure(exc, time.perf_counter() - t0)
 
 
+def _score_structural(p: Proxy, structure: Callable[[], nn.Module], batch: Batch, protocol: Protocol,
+                      device: torch.device) -> Record:
+    """A structural proxy (e.g. ``params``): once, on the arch's meta-device build; the value
+    stands for every repeat (an init cannot change it)."""
+    t0 = time.perf_counter()
+    try:
+        with PeakMemory(device) as mem:
+            value = float(p.fn(structure(), batch, **p.options))
+    except Exception as exc:
+        return _failure(exc, time.perf_counter() - t0)
+    return _finish([value] * protocol.repeats, time.perf_counter() - t0, mem.peak_bytes)
+
+
 def _score_derived(p: Proxy, bases: list[Record], model: nn.Module) -> Record:
     """A derived proxy (e.g. ``swap_reg``) from its bases' per-repeat values and the network's structure."""
     t0 = time.perf_counter()
@@ -244,7 +257,8 @@ def score_arch(
     Base proxies each run on a freshly initialised network per repeat (a proxy that keeps
     the model re-initialises one build, see :func:`_repeat_nets`); ``prebuilt``, if given, is
     :func:`build_scored_net`'s repeat-0 network for this arch, used by the first such proxy.
-    Derived proxies (e.g. ``swap_reg``) transform their base's per-repeat values. Each
+    A structural proxy (e.g. ``params``) runs once on a meta-device build, which derived proxies
+    (e.g. ``swap_reg``) also get beside their bases' per-repeat values. Each
     proxy's result is committed to ``store`` (any :class:`~swapnas.store.RecordStore`) as
     soon as it is known.
     """
@@ -263,14 +277,21 @@ def score_arch(
         if store is not None:
             store.put(protocol.key(key, p), rec, device=str(device))
 
+    meta: list[nn.Module] = []
+
+    def structure() -> nn.Module:  # one build on the meta device serves every proxy that reads only the structure
+        if not meta:
+            with torch.device("meta"):
+                meta.append(build(arch, num_classes=batch.num_classes, **protocol.net))
+        return meta[0]
+
     for p in [p for p in todo if p.base is None]:
+        if p.structural:
+            save(p, _score_structural(p, structure, batch, protocol, device))
+            continue
         first = prebuilt if p.keeps_model else None
         prebuilt = None if p.keeps_model else prebuilt
         save(p, _score_base(p, arch, build, batch, protocol, device, first))
-    derived = [p for p in todo if p.base is not None]
-    if derived:
-        with torch.device("meta"):  # only the structure is needed (e.g. its size)
-            model = build(arch, num_classes=batch.num_classes, **protocol.net)
-    for p in derived:
-        save(p, _score_derived(p, [out[b] for b in p.base_names], model))
+    for p in [p for p in todo if p.base is not None]:
+        save(p, _score_derived(p, [out[b] for b in p.base_names], structure()))
     return out

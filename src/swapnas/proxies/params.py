@@ -8,8 +8,8 @@ from ..data import Batch
 from .registry import register
 
 
-# reads the structure only: one build serves every repeat, and the inputs are never used
-@register("params", version="1", keeps_model=True, multi_input=True)
+# reads the structure only: scored once per arch on a meta-device build, and the inputs are never used
+@register("params", version="1", keeps_model=True, structural=True, multi_input=True)
 def params(model: nn.Module, batch: Batch) -> float:
     """Number of parameters of the scored network (auxiliary heads excluded)."""
     return float(sum(p.numel() for n, p in model.named_parameters() if "auxiliary" not in n))

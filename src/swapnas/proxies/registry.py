@@ -42,6 +42,10 @@ class Proxy:
     #: ``fn`` leaves the model's structure, dtype and modes as they were (it may change weights,
     #: buffers and gradients): the scorer may re-initialise one built network for every repeat
     keeps_model: bool = False
+    #: ``fn`` reads only the network's structure (not its weights, buffers or the inputs): the
+    #: scorer runs it once per arch on a build on the ``meta`` device, without an init, and the
+    #: value stands for every repeat
+    structural: bool = False
     options: dict[str, Any] = field(default_factory=dict)
     parts: tuple[str, ...] = ()
     combine: Callable[[list[np.ndarray]], np.ndarray] | None = None
@@ -90,6 +94,7 @@ def register(
     version: str = "1",
     base: str | tuple[str, ...] | None = None,
     keeps_model: bool = False,
+    structural: bool = False,
     requires: tuple[str, ...] = (),
     multi_input: bool = False,
     **options: Any,
@@ -111,6 +116,7 @@ def register(
             description=doc[0] if doc else "",
             base=base,
             keeps_model=keeps_model,
+            structural=structural,
             options=dict(options),
             requires=tuple(requires),
             multi_input=multi_input,

@@ -284,7 +284,7 @@ def vkdnw(model: nn.Module, batch: Batch, tensors: int = 128, smoothing: float =
 
 
 @register("vkdnw_layers", higher_is_better=True, needs_grad=False, needs_labels=False, input_kind="data",
-          version="1", keeps_model=True)
+          version="1", keeps_model=True, structural=True)
 def vkdnw_layers(model: nn.Module, batch: Batch) -> float:
     """ℵ, VKDNW's "number of trainable layers": the number of trainable parameter tensors.
 
