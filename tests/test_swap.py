@@ -290,3 +290,47 @@ def test_distinct_rows_multiword_matches_unique() -> None:
     assert _count_distinct_rows(rows) == torch.unique(rows, dim=0).shape[0]
     same_first = torch.tensor([[7, 1], [7, 2], [7, 1], [8, 1]])
     assert _count_distinct_rows(same_first) == 3
+
+
+def test_swap_variants_dev_script_matches_a_naive_count_per_map() -> None:
+    """scripts/swap_variants_dev.py (the dev study in docs/generated/dev/swap_variants.md) against
+    tuples of booleans counted with Python sets and Counters."""
+    import importlib.util
+    import math
+    from collections import Counter
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "scripts" / "swap_variants_dev.py"
+    spec = importlib.util.spec_from_file_location("swap_variants_dev", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+
+    torch.manual_seed(0)
+    relu = nn.ReLU()  # one module used twice on the same tensor: the second use is not a new map
+    body = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Conv2d(4, 6, 3, padding=1), nn.ReLU())
+
+    class Twice(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body, self.relu = body, relu
+
+        def forward(self, x):
+            h = self.body(x)
+            return self.relu(h) + self.relu(h)
+
+    x = torch.randn(8, 3, 7, 7)
+    maps = []
+    with torch.no_grad():
+        h1 = body[1](body[0](x))
+        h2 = body[3](body[2](h1))
+        maps = [h1, h2, torch.relu(h2)]
+    pats = [Counter(tuple(bool(v) for v in col) for col in (m > 0).reshape(8, -1).t().tolist()) for m in maps]
+    union = sum(pats, Counter())
+    entropy = lambda c: -sum(n / sum(c.values()) * math.log(n / sum(c.values())) for n in c.values())  # noqa: E731
+    got = mod.arch_variants(Twice(), x)
+    assert got["maps"] == 3.0
+    assert got["swap"] == len(union) == naive_swap(Twice(), x)
+    assert got["layer_logsum"] == pytest.approx(sum(math.log(len(c)) for c in pats))
+    assert got["layer_norm"] == pytest.approx(sum(len(c) / min(2**8, sum(c.values())) for c in pats) / 3)
+    assert got["union_entropy"] == pytest.approx(entropy(union))
+    assert got["layer_entropy"] == pytest.approx(sum(entropy(c) for c in pats))

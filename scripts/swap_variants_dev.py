@@ -1,0 +1,160 @@
+"""SWAP variants on dev data: does a per-layer or entropy form of the pattern count rank better?
+
+For every arch of each given dev run (a ``swapnas correlate`` results.json on a dev set,
+docs/protocol.md), the run's own scored network is rebuilt under the run's protocol (same
+seed, init, batch) and one forward pass records each hooked ReLU map's S-bit pattern of every
+neuron (repeated inputs taken once, as ``swap_score`` does). From the same patterns:
+
+- ``swap``: distinct patterns over all maps together (the SWAP-Score; checked equal to the run's
+  stored value, arch by arch);
+- ``layer_logsum``: Σ_l ln Ψ_l, Ψ_l the distinct patterns of map l alone;
+- ``layer_logmean``: the mean of ln Ψ_l;
+- ``layer_norm``: the mean of Ψ_l / min(2^S, neurons of map l);
+- ``union_entropy``: Shannon entropy of the pattern frequencies over all neurons;
+- ``layer_entropy``: Σ_l of each map's pattern entropy;
+- ``maps``: the number of maps taken (a depth count).
+
+The table gives each variant's Spearman ρ with the run's accuracy, alone (ln of counts) and
+added to the run's recommended fitness as a z-scored term with weights from a fixed grid.
+Every figure is in-sample (dev labels); nothing here changes a default unless it wins.
+
+    python scripts/swap_variants_dev.py runs/dev_nb201_c10_R1_default/results.json \\
+        runs/dev_darts_swap_C_8_layers_5_default/results.json runs/dev_nb301_C_8_layers_5_default/results.json \\
+        --data-dir ../shared/data --out docs/generated/dev/swap_variants.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+from scipy import stats
+from tqdm import tqdm
+
+from swapnas.data import load_batch
+from swapnas.patterns import hooked_activations
+from swapnas.scoring import Protocol, build_scored_net
+from swapnas.spaces import get_space
+
+VARIANTS = ("swap", "layer_logsum", "layer_logmean", "layer_norm", "union_entropy", "layer_entropy", "maps")
+#: the recommended fitness of each space on these runs' components (docs/protocol.md): terms (T, weight)
+BEST = {"nb201": {"swap": ("log", 1.0), "az_nas_progressivity": ("lin", 1.5)},
+        "darts": {"swap": ("log", 1.0), "az_nas_expressivity": ("log", 1.0), "az_nas_progressivity": ("lin", 0.25),
+                  "params": ("log", 0.5)}}
+WEIGHTS = (-0.5, -0.2, -0.1, -0.05, 0.05, 0.1, 0.2, 0.5)
+
+
+def _entropy(counts: torch.Tensor) -> float:
+    c = counts[counts > 0].double()
+    q = c / c.sum()
+    return float(-(q * q.log()).sum())
+
+
+def arch_variants(model: torch.nn.Module, inputs: torch.Tensor) -> dict[str, float]:
+    """Every variant of one network's patterns on one batch (S ≤ 20: pattern index by one product)."""
+    s = inputs.shape[0]
+    weights = torch.ldexp(torch.ones(1, s), torch.arange(s))
+    maps: list[torch.Tensor] = []
+
+    def sink(out: torch.Tensor) -> None:
+        bits = (out.reshape(s, -1) > 0).float()
+        maps.append(torch.bincount(torch.mm(weights, bits).view(-1).to(torch.int64), minlength=2**s))
+
+    with hooked_activations(model, sink=sink, skip_repeats=True), torch.no_grad():
+        model(inputs)
+    psi = [int((c > 0).sum()) for c in maps]
+    ceilings = [min(2**s, int(c.sum())) for c in maps]
+    union = torch.stack(maps).sum(0)
+    return {"swap": float((union > 0).sum()), "layer_logsum": sum(math.log(p) for p in psi),
+            "layer_logmean": float(np.mean([math.log(p) for p in psi])),
+            "layer_norm": float(np.mean([p / c for p, c in zip(psi, ceilings)])),
+            "union_entropy": _entropy(union), "layer_entropy": sum(_entropy(c) for c in maps), "maps": float(len(maps))}
+
+
+def run_variants(doc: dict, data_dir: str) -> dict[str, np.ndarray]:
+    p = doc["protocol"]
+    batch = load_batch(p["dataset"], p["batch_size"], seed=p["seed"], data_dir=data_dir)
+    if batch.digest != p["batch_digest"]:
+        raise SystemExit(f"the batch differs from the run's ({batch.digest} vs {p['batch_digest']})")
+    prot = Protocol(p["space"], p["dataset"], p["batch_size"], repeats=1, seed=p["seed"], init=p["init"],
+                    bn_train=p["bn_train"], net=p["net"], batch_digest=batch.digest)
+    space = get_space(p["space"])
+    rows = []
+    for arch in tqdm(doc["archs"], desc=p["space"], unit="arch"):
+        model = build_scored_net(space.build, space.parse(arch), prot, batch.num_classes, 0, torch.device("cpu"))
+        rows.append(arch_variants(model, batch.inputs))
+    out = {k: np.array([r[k] for r in rows]) for k in VARIANTS}
+    if not np.array_equal(out["swap"], np.array(doc["scores"]["swap"], dtype=float)):
+        raise SystemExit("the recomputed SWAP differs from the run's stored swap: not the run's protocol")
+    return out
+
+
+def _fitness(doc: dict) -> np.ndarray:
+    terms = BEST[doc["protocol"]["space"]]
+    return sum(w * (np.log(np.array(doc["scores"][k], float)) if t == "log" else np.array(doc["scores"][k], float))
+               for k, (t, w) in terms.items())
+
+
+def scans(doc: dict, var: dict[str, np.ndarray]) -> dict[str, dict[float, float]]:
+    """Per variant: ρ alone (key None) and ρ of best + w · z(variant) for every w of the grid (key w)."""
+    acc = np.array(doc["accuracy"], dtype=float)
+    rho = lambda x: float(stats.spearmanr(x, acc)[0])  # noqa: E731
+    base = _fitness(doc)
+    out = {}
+    for k in VARIANTS:
+        x = var[k]
+        z = (x - x.mean()) / x.std() if x.std() > 0 else np.zeros_like(x)
+        out[k] = {None: rho(x), 0.0: rho(base), **{w: rho(base + w * z) for w in WEIGHTS}}
+    return out
+
+
+def table(name: str, n: int, scan: dict[str, dict]) -> list[str]:
+    lines = [f"### {name} ({n} archs; `best` on the stored components: ρ {scan['swap'][0.0]:.3f})", "",
+             "| variant | ρ alone | best + w · z(variant): best ρ (w) | ρ at w = ±0.1 |", "|---|---|---|---|"]
+    for k, sc in scan.items():
+        top = max(WEIGHTS, key=sc.get)
+        lines.append(f"| {k} | {sc[None]:.3f} | {sc[top]:.3f} ({top:+g}) | {sc[-0.1]:.3f} / {sc[0.1]:.3f} |")
+    return lines + [""]
+
+
+def joint(space: str, names: list[str], scan_list: list[dict[str, dict]]) -> list[str]:
+    """One weight for all dev runs of a space, chosen by the worst ρ over them (the repository's rule)."""
+    lines = [f"### {space}: one w for all {len(names)} dev runs, by the worst ρ (w = 0: `best` as it is)", "",
+             f"| variant | w | worst ρ | {' | '.join(names)} |", "|---|---|---|" + "---|" * len(names)]
+    for k in VARIANTS:
+        top = max((0.0, *WEIGHTS), key=lambda w: min(sc[k][w] for sc in scan_list))
+        per = [sc[k][top] for sc in scan_list]
+        lines.append(f"| {k} | {top:+g} | {min(per):.3f} | {' | '.join(f'{r:.3f}' for r in per)} |")
+    return lines + [""]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    ap.add_argument("runs", nargs="+", help="dev runs' results.json")
+    ap.add_argument("--data-dir", default="../shared/data", help="the swapnas data bundle")
+    ap.add_argument("--out", default="docs/generated/dev/swap_variants.md", help="the markdown table to write")
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    lines = ["SWAP variants on dev data (`python scripts/swap_variants_dev.py` with the runs below); every "
+             "figure is in-sample. z(variant): the variant standardised over the run's archs.", ""]
+    by_space: dict[str, list[tuple[str, dict]]] = {}
+    for path in args.runs:
+        doc = json.loads(Path(path).read_text())
+        scan = scans(doc, run_variants(doc, args.data_dir))
+        lines += table(f"`{path}`", len(doc["archs"]), scan)
+        by_space.setdefault(doc["protocol"]["space"], []).append((Path(path).parent.name, scan))
+    for space, runs in by_space.items():
+        if len(runs) > 1:
+            lines += joint(space, [n for n, _ in runs], [sc for _, sc in runs])
+    Path(args.out).write_text("\n".join(lines))
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
