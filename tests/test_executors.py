@@ -12,6 +12,7 @@ from swapnas import executors
 from swapnas.cli import main
 from swapnas.executors import LocalExecutor, ScoreTask
 from swapnas.session import configure, score_archs
+from swapnas.proxies import get_proxy
 from swapnas.spaces import nb201
 from swapnas.store import ScoreStore
 
@@ -60,6 +61,22 @@ def test_prefetch_stays_off_for_proxies_that_rebuild(setup, monkeypatch) -> None
     monkeypatch.setattr(executors, "_prebuild", lambda *a: called.append(a))
     out = list(LocalExecutor(prefetch=2).score(task, CPU, [(a, {}) for a in archs[:3]]))
     assert not called and [a for a, _ in out] == archs[:3]
+
+
+def test_prefetch_ignores_structural_proxies(setup, monkeypatch) -> None:
+    """A structural proxy runs on a meta build whatever else it declares: it neither blocks the
+    builder thread nor, alone, starts it."""
+    from dataclasses import replace
+
+    protocol, batch, _, archs = setup
+    swap, params = get_proxy("swap"), replace(get_proxy("params"), keeps_model=False)
+    called = []
+    monkeypatch.setattr(executors, "_prebuild", lambda *a: called.append(a[2]))
+    for proxies, want in (((swap, params), archs[:3]), ((params,), [])):
+        called.clear()
+        task = ScoreTask("nb201", proxies, batch, protocol)
+        out = list(LocalExecutor(prefetch=2).score(task, CPU, [(a, {}) for a in archs[:3]]))
+        assert called == want and [a for a, _ in out] == archs[:3]
 
 
 def test_a_failing_build_is_recorded_like_in_order(setup, monkeypatch) -> None:

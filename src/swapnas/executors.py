@@ -134,7 +134,7 @@ class LocalExecutor(Executor):
 
     def score(self, task: ScoreTask, device: torch.device, items: Sequence[Item]) -> Iterator[tuple[object, dict[str, Record]]]:
         batch = task.batch.to(device)
-        bases = [p for p in with_bases(task.proxies) if p.base is None]
+        bases = [p for p in with_bases(task.proxies) if p.base is None and not p.structural]  # those need a network
         if not self.prefetch or not bases or not all(p.keeps_model for p in bases):
             for arch, known in items:
                 yield arch, score_item(task, batch, device, arch, known)
