@@ -72,8 +72,8 @@ def worst(runs: list[dict], terms: dict[str, float], transform: dict[str, str]) 
 
 
 def greedy(runs: list[dict], names: list[str], transform: dict[str, str], scale: dict[str, float],
-           min_gain: float, max_terms: int) -> list[tuple[dict[str, float], float, list[float]]]:
-    terms = {"swap": 1.0}
+           min_gain: float, max_terms: int, anchor: str = "swap") -> list[tuple[dict[str, float], float, list[float]]]:
+    terms = {anchor: 1.0}
     path = [(dict(terms), *worst(runs, terms, transform))]
     while len(terms) < max_terms:
         best = None
@@ -93,12 +93,12 @@ def greedy(runs: list[dict], names: list[str], transform: dict[str, str], scale:
 
 
 def joint(runs: list[dict], grid: dict[str, list[float]], transform: dict[str, str],
-          top: int = 10) -> list[tuple[dict[str, float], float, list[float]]]:
-    """Every combination of ln swap (w = 1) + the raw weights of ``grid``, best worst-case ρ first
+          top: int = 10, anchor: str = "swap") -> list[tuple[dict[str, float], float, list[float]]]:
+    """Every combination of ln anchor (w = 1) + the raw weights of ``grid``, best worst-case ρ first
     (ties broken by the mean ρ over the dev runs)."""
     rows = []
     for ws in itertools.product(*grid.values()):
-        terms = {"swap": 1.0, **{n: w for n, w in zip(grid, ws) if w}}
+        terms = {anchor: 1.0, **{n: w for n, w in zip(grid, ws) if w}}
         w, rhos = worst(runs, terms, transform)
         rows.append((terms, w, rhos))
     rows.sort(key=lambda row: (-round(row[1], 6), -float(np.mean(row[2]))))
@@ -124,6 +124,8 @@ def main() -> None:
     ap.add_argument("--joint", default=None, metavar="NAME=w,…;…",
                     help="also search every combination of these raw weights jointly (with 1·ln swap) and "
                          "tabulate the 10 best by worst ρ (ties: mean ρ)")
+    ap.add_argument("--anchor", default="swap",
+                    help="the SWAP proxy every fitness starts from (1·ln anchor), e.g. swap_ext on Transformers")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     runs = load(args.runs)
@@ -134,7 +136,9 @@ def main() -> None:
     for n in names:
         lines.append(f"| {n} | {transform[n]} | " + " | ".join(f"{rho(r, value(r, {n: 1.0}, transform)):.3f}"
                                                             for r in runs) + " |")
-    path = greedy(runs, names, transform, scale, args.min_gain, args.max_terms)
+    if args.anchor not in names:
+        raise SystemExit(f"--anchor {args.anchor!r} is not scored in every dev run (scored: {names})")
+    path = greedy(runs, names, transform, scale, args.min_gain, args.max_terms, args.anchor)
     lines += ["", "Greedy path (worst ρ over the dev runs decides):", "",
               "| step | terms (raw weights) | " + " | ".join(r["name"] for r in runs) + " | worst |",
               "|---|---|" + "---|" * (len(runs) + 1)]
@@ -143,10 +147,10 @@ def main() -> None:
         lines.append(f"| {i} | {text} | " + " | ".join(f"{x:.3f}" for x in rhos) + f" | {w:.3f} |")
     if args.scan:
         weights = np.arange(0.5, 4.01, 0.5)
-        lines += ["", f"Weight scan: ln swap + w·{args.scan}", "",
+        lines += ["", f"Weight scan: ln {args.anchor} + w·{args.scan}", "",
                   "| w | " + " | ".join(r["name"] for r in runs) + " | worst |", "|---|" + "---|" * (len(runs) + 1)]
         for w in weights:
-            rhos = worst(runs, {"swap": 1.0, args.scan: float(w)}, transform)[1]
+            rhos = worst(runs, {args.anchor: 1.0, args.scan: float(w)}, transform)[1]
             lines.append(f"| {w:g} | " + " | ".join(f"{x:.4f}" for x in rhos) + f" | {min(rhos):.4f} |")
     top = []
     if args.joint:
@@ -154,10 +158,10 @@ def main() -> None:
         unknown = sorted(set(grid) - set(names))
         if unknown:
             raise SystemExit(f"--joint: {unknown} not scored in every dev run (scored: {names})")
-        top = joint(runs, grid, transform)
+        top = joint(runs, grid, transform, anchor=args.anchor)
         lines += ["", "Joint grid over raw weights: " + "; ".join(f"{n} ∈ {{{', '.join(f'{w:g}' for w in g)}}}"
                                                                for n, g in grid.items()) +
-                  " (with 1·ln swap); the 10 best by worst ρ, ties by mean ρ:", "",
+                  f" (with 1·ln {args.anchor}); the 10 best by worst ρ, ties by mean ρ:", "",
                   "| rank | terms (raw weights) | " + " | ".join(r["name"] for r in runs) + " | worst |",
                   "|---|---|" + "---|" * (len(runs) + 1)]
         for i, (terms, w, rhos) in enumerate(top, 1):
