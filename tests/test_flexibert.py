@@ -177,7 +177,9 @@ def test_protocol_defaults_use_the_builders_init(data_dir) -> None:
     protocol, batch, _ = configure("flexibert", "glue", "swap_ext,params", data_dir=str(data_dir))
     assert protocol.init == "default" and protocol.net == {"sizes": "authors", "resolution": 16}
     assert batch.inputs.shape == (32, 16) and protocol.repeats == 1
-    assert configure("flexibert", "glue", "best", data_dir=str(data_dir))[2][0].name == "swap_ext"
+    protocol, _, proxies = configure("flexibert", "glue", "best", data_dir=str(data_dir))
+    assert [p.name for p in proxies] == ["swap_ext_layers"] and proxies[0].base_names == ("swap_ext", "vkdnw_layers")
+    assert protocol.init == "default" and protocol.net == {"sizes": "authors", "resolution": 16}
 
 
 def test_masked_token_batch_and_head_give_the_masked_cross_entropy(data_dir) -> None:

@@ -16,7 +16,7 @@ from typing import Literal
 
 from torch import nn
 
-from . import az_nas, params, swap  # noqa: F401  (registers the bases combined here, whatever the import order)
+from . import az_nas, params, swap, vkdnw  # noqa: F401  (registers the bases combined here, whatever the import order)
 from .registry import get_proxy, register, register_alias
 
 Transform = Literal["log", "lin"]
@@ -97,6 +97,18 @@ register_log_linear(
                    "params": ("log", 0.5)},
     "ln SWAP + ln AZ-NAS expressivity + w·progressivity + w·ln #params "
     "(the recommended DARTS fitness, chosen jointly on NB301 and darts_swap dev data).",
+)
+
+# FlexiBERT (docs/generated/dev/flexibert_fitness_forward.md): scripts/choose_fitness.py --anchor swap_ext on
+# the FlexiBERT dev half (245 archs, GLUE mean) over the forward-only components scored there (swap_ext,
+# l2_norm, vkdnw_layers, params; zico, which needs gradients and costs 8x swap_ext per arch, left out:
+# with it the dev ρ is 0.770, docs/generated/dev/flexibert_fitness.md). The greedy path stops at
+# ln Ψ + 2 · ln ℵ (ℵ = vkdnw_layers, the number of trainable tensors: a depth count read from the
+# structure): dev ρ 0.723 -> 0.765; the weight scan is flat from 1.5 to 4 (0.764-0.767).
+register_log_linear(
+    "swap_ext_layers", {"swap_ext": ("log", 1.0), "vkdnw_layers": ("log", 2.0)},
+    "ln SWAP (extended activations) + w·ln(trainable tensors): expressivity count plus a depth count "
+    "(the recommended FlexiBERT fitness, chosen on the FlexiBERT dev half).",
 )
 
 #: ``best`` names the recommended fitness where a space does not name its own

@@ -94,6 +94,7 @@ from torch import nn
 from torch.func import functional_call, jvp
 
 from ..data import Batch
+from . import az_nas, flops, jacob_cov  # noqa: F401  (register vkdnw_agg's parts first, whatever the import order)
 from ._common import forward_hooks, require_float_inputs
 from .registry import get_proxy, register, register_set
 

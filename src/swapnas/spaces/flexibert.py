@@ -275,8 +275,9 @@ def default_size_prior(net: dict, num_classes: int = 2) -> tuple[float, float]:
 #: 64, 128, 256 give 0.723 / 0.724 / 0.723 / 0.720 / 0.720; the authors used 128 OpenWebText sequences
 #: of up to 512 tokens). Until session 6 the default was L = 128.
 SCORING_DEFAULTS: dict = {"net": {"sizes": "authors", "resolution": 16}, "batch_size": 32, "repeats": 1, "init": "default"}
-#: The FlexiBERT fitness: SWAP over GELU modules with the same protocol.
-FITNESS_PROTOCOL: dict = {"proxy": "swap_ext", **SCORING_DEFAULTS}
+#: The FlexiBERT fitness (``best``): ln SWAP over GELU modules + 2·ln(trainable tensors), chosen on the
+#: dev half (docs/generated/dev/flexibert_fitness_forward.md), with the same protocol.
+FITNESS_PROTOCOL: dict = {"proxy": "swap_ext_layers", **SCORING_DEFAULTS}
 
 
 def final_input(resolution: int) -> torch.Tensor:
