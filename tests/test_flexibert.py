@@ -163,14 +163,59 @@ def test_tiny_correlate_run(data_dir, tmp_path, capsys) -> None:
     assert all(fb.parse(a) for a in result["archs"]) and len(set(result["scores"]["swap_ext"])) > 1
 
 
-def test_tiny_search_runs(tmp_path, capsys) -> None:
+def test_tiny_search_runs_and_reports_the_nearest_benchmark_arch(small_bundle, tmp_path, capsys) -> None:
     out = tmp_path / "search"
     code = main(["search", "--space", "flexibert", "--dataset", "glue", "--fitness", "swap_ext", "--population", "3",
                  "--sample", "2", "--mutations", "1", "--cycles", "1", "--device", "cpu", "--batch-size", "16",
-                 "--net", "resolution=8", "--out", str(out), "--no-progress"])
+                 "--net", "resolution=8", "--data-dir", str(small_bundle), "--out", str(out), "--no-progress"])
     assert code == 0, capsys.readouterr().err
     result = json.loads((out / "result.json").read_text())
-    assert fb.parse(result["best"]) is not None and result["evaluations"] == 3 + 1
+    found = fb.parse(result["best"])
+    assert result["evaluations"] == 3 + 1
+    extra, bench = result["extra"], get_benchmark("flexibert", small_bundle)
+    near = fb.parse(extra["benchmark_arch"])
+    assert extra["distance"] == fb.distance(found, near) and extra["in_benchmark"] == int(found in bench.archs)
+    assert min(fb.distance(found, b) for b in bench.archs) == extra["distance"]
+    scores = bench.accuracies(bench.archs, "glue")
+    assert extra["glue_score"] == float(bench.accuracies([near], "glue")[0])
+    assert extra["rank"] == 1 + sum(s > extra["glue_score"] for s in scores) and extra["of"] == len(bench)
+    assert f"| {extra['benchmark_arch']} |" in (out / "report.md").read_text()
+    printed = capsys.readouterr().out
+    assert "FlexiBERT-500 glue: " in printed and f"score {extra['glue_score']:.2f} (rank {extra['rank']} of" in printed
+
+
+def _choices(arch: fb.Arch) -> list[str]:
+    """The design choices read back from the canonical string (independent of the dataclass fields)."""
+    head, *layers = str(arch).split("|")
+    return [head] + [part for layer in layers for part in layer.replace("x", ".").split(".")]
+
+
+def test_distance_counts_differing_design_choices() -> None:
+    rng = random.Random(5)
+    archs = [fb.sample(rng) for _ in range(60)]
+    for a, b in zip(archs, archs[1:]):
+        ca, cb = _choices(a), _choices(b)
+        per_layer = 5  # op, param, heads, FF width, FF count
+        naive = sum(x != y for x, y in zip(ca, cb)) + abs(len(ca) - len(cb))
+        assert len(ca) == 1 + per_layer * len(a.layers)
+        assert fb.distance(a, b) == fb.distance(b, a) == naive, (str(a), str(b))
+        assert fb.distance(a, a) == 0
+    two = fb.parse("h256|SA.SDP.h4.f512x1|LT.DFT.h2.f1024x3")
+    assert fb.distance(two, fb.parse("h128|SA.SDP.h4.f512x1|LT.DFT.h2.f1024x3")) == 1
+    assert fb.distance(two, fb.parse("h256|DSC.5.h4.f512x1|LT.DFT.h2.f1024x3")) == 2  # op type and its parameter
+    assert fb.distance(two, fb.parse("h256|SA.SDP.h4.f512x1|LT.DFT.h2.f1024x3|SA.SDP.h4.f512x1|SA.SDP.h4.f512x1")) == 10
+
+
+def test_nearest_benchmark_arch(small_bundle) -> None:
+    bench = get_benchmark("flexibert", small_bundle)
+    member = bench.archs[3]
+    assert bench.nearest(member) == (member, 0)
+    rng = random.Random(2)
+    for _ in range(20):
+        arch = fb.sample(rng)
+        near, dist = bench.nearest(arch)
+        dists = sorted((fb.distance(arch, b), str(b)) for b in bench.archs)
+        assert (dist, str(near)) == dists[0] and near in bench.archs
 
 
 def test_protocol_defaults_use_the_builders_init(data_dir) -> None:

@@ -73,6 +73,12 @@ class FlexiBERTBenchmark:
         except KeyError as exc:
             raise KeyError(f"{exc.args[0]} is not among the {len(self)} FlexiBERT archs of {self.path}") from None
 
+    def nearest(self, arch: fb.Arch) -> tuple[fb.Arch, int]:
+        """The benchmark arch closest to ``arch`` (:func:`~swapnas.spaces.flexibert.distance`; ties: the
+        smallest canonical string) and the distance; ``arch`` itself at 0 when it is in the benchmark."""
+        found = min(self.archs, key=lambda b: (fb.distance(arch, b), str(b)))
+        return found, fb.distance(arch, found)
+
     def truth_text(self, task: str = "glue") -> str:
         return (f"FlexiBERT-500 {_TASK_TEXT[self._check(task)]} after ELECTRA-style pre-training and GLUE "
                 f"fine-tuning (the SWAP authors' BERT_benchmark.json; {len(self)} distinct archs, duplicates averaged)")

@@ -25,10 +25,10 @@ from ..proxies import ALIASES, get_proxy, list_proxies, resolve
 from ..report import failure_lines, protocol_text, results_table
 from ..results import reused_text
 from ..search import (
+    SEARCH_EXTRAS,
     EAConfig,
     SearchResult,
     final_net,
-    nb201_extras,
     run_search,
     write_result,
 )
@@ -218,11 +218,16 @@ def _search_text(result: SearchResult) -> str:
              f"{result.cycles} cycles, {result.wall_seconds:.1f} s):\n{result.best}",
              f"fitness {result.fitness_proxy} | final network: {result.params_m:.3f} M params, "
              f"{result.macs_m:.1f} M multiply-adds | size prior {prior}"]
-    if result.extra:
-        e = result.extra
+    e = result.extra
+    if e and result.space == "nb201":
         lines.append(f"NB201 {result.dataset}: valid {e['valid_accuracy']:.2f} (rank {e['valid_rank']}), test "
                      f"{e['test_accuracy']:.2f} (rank {e['test_rank']}, optimum {e['test_optimum']:.2f}, regret "
                      f"{e['test_regret']:.2f})")
+    elif e and result.space == "flexibert":
+        where = "in the benchmark" if e["in_benchmark"] else \
+            f"not in the benchmark; nearest benchmark arch ({e['distance']} choices differ): {e['benchmark_arch']}"
+        lines.append(f"FlexiBERT-500 {result.dataset}: {where}, score {e[f'{result.dataset}_score']:.2f} "
+                     f"(rank {e['rank']} of {e['of']}, optimum {e['optimum']:.2f})")
     return "\n".join(lines)
 
 
@@ -252,11 +257,11 @@ def search(args: argparse.Namespace) -> int:
                 data_dir=args.data_dir, progress=_progress(args), fitness=args.fitness, refine=args.refine,
                 refine_repeats=args.refine_repeats, executor=executor,
             )
-        if args.space == "nb201":
-            try:  # the ground truth of the found cell is a bonus: without it the result is still written
-                result.extra = nb201_extras(result, args.data_dir)
+        if args.space in SEARCH_EXTRAS:
+            try:  # the ground truth of the found arch is a bonus: without it the result is still written
+                result.extra = SEARCH_EXTRAS[args.space](result, args.data_dir)
             except (FileNotFoundError, ValueError) as exc:
-                print(f"swapnas: warning: no NB201 ground truth for the found cell ({exc})", file=sys.stderr)
+                print(f"swapnas: warning: no {args.space} ground truth for the found arch ({exc})", file=sys.stderr)
         _report(args, _search_text(result), write_result(result, out), out / "result.json")
     return EXIT_OK
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 from .driver import (
            Fitness,
            SearchResult,
+           SEARCH_EXTRAS,
            evolve,
+           flexibert_extras,
            nb201_extras,
            run_search,
            write_result,
@@ -14,5 +16,5 @@ from .driver import (
 from .evolution import EAConfig, Evolution
 from .final import final_macs, final_net, final_size, target_prior
 
-__all__ = ["EAConfig", "Evolution", "Fitness", "SearchResult", "evolve", "final_macs", "final_net", "final_size",
-           "nb201_extras", "run_search", "target_prior", "write_result"]
+__all__ = ["EAConfig", "Evolution", "Fitness", "SEARCH_EXTRAS", "SearchResult", "evolve", "final_macs", "final_net",
+           "final_size", "flexibert_extras", "nb201_extras", "run_search", "target_prior", "write_result"]

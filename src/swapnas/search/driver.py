@@ -331,6 +331,24 @@ def nb201_extras(result: SearchResult, data_dir: str | None) -> dict:
     return out
 
 
+def flexibert_extras(result: SearchResult, data_dir: str | None) -> dict:
+    """The found FlexiBERT arch's score on the search's task if the benchmark has it; otherwise its
+    nearest benchmark arch's (fewest differing design choices), with that arch and the distance.
+    ``rank``: among the benchmark's distinct archs on that task."""
+    bench = get_benchmark("flexibert", data_dir)
+    found = get_space("flexibert").parse(result.best)
+    near, dist = bench.nearest(found)
+    scores = bench.accuracies(bench.archs_for(result.dataset), result.dataset)
+    score = float(bench.accuracies([near], result.dataset)[0])
+    return {"in_benchmark": int(dist == 0), "benchmark_arch": str(near), "distance": dist,
+            f"{result.dataset}_score": score, "rank": int((scores > score).sum()) + 1, "of": len(scores),
+            "optimum": float(scores.max())}
+
+
+#: space → the ground truth of a found arch added to its search result (``extra``), where a benchmark has it
+SEARCH_EXTRAS = {"nb201": nb201_extras, "flexibert": flexibert_extras}
+
+
 def write_result(result: SearchResult, out: Path) -> list[Path]:
     """``result.json`` (with provenance), ``search_curve.png``, ``cell.png`` and ``report.md`` under ``out``."""
     prov = provenance()
@@ -355,7 +373,8 @@ def search_report(result: SearchResult, prov: dict) -> str:
              f"| {result.params_m:.3f} | {result.macs_m:.1f} | {result.wall_seconds:.1f} |", ""]
     if result.extra:
         lines += ["| ground truth | " + " | ".join(result.extra) + " |", "|---" * (len(result.extra) + 1) + "|",
-                  "| " + result.dataset + " | " + " | ".join(f"{v:.4g}" for v in result.extra.values()) + " |", ""]
+                  "| " + result.dataset + " | " + " | ".join(f"{v:.4g}" if isinstance(v, float) else f"{v}"
+                                                              for v in result.extra.values()) + " |", ""]
     lines += ["![search curve](search_curve.png)", "", "![cell](cell.png)", "",
               "Data: [result.json](result.json) (config, protocol, every evaluation).", ""]
     return "\n".join(lines)

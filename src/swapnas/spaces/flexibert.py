@@ -184,6 +184,17 @@ def crossover(a: Arch, b: Arch, rng: random.Random) -> Arch:
     return Arch(hidden, tuple(layers))
 
 
+#: the choices of one layer (``Layer`` fields); a layer present in one arch only differs in all of them
+LAYER_CHOICES = ("op", "param", "heads", "ff", "n_ff")
+
+
+def distance(a: Arch, b: Arch) -> int:
+    """How many design choices differ: the hidden size, each layer field at the same depth, and every
+    choice of a layer that only the deeper arch has (so 2 ↔ 4 layers costs 10)."""
+    shared = sum(getattr(x, f) != getattr(y, f) for x, y in zip(a.layers, b.layers) for f in LAYER_CHOICES)
+    return int(a.hidden != b.hidden) + shared + len(LAYER_CHOICES) * abs(len(a.layers) - len(b.layers))
+
+
 def iso_key(arch: Arch) -> str:
     """The canonical string: layer order matters and no two distinct archs compute the same function."""
     return format_arch(arch)
