@@ -2,7 +2,8 @@
 
 Reads ``swapnas correlate`` runs on dev sets (docs/protocol.md: NB201 CIFAR-10 validation of
 the 1000-arch seed-0 sample, NB301, darts_swap) that scored candidate components, and builds
-f = Σ w_i · T_i(component_i) by greedy forward selection: start from ln(swap) (w = 1); at each
+f = Σ w_i · T_i(component_i) by greedy forward selection: start from ln(swap) (w = 1; ``--anchor``
+names another SWAP proxy, e.g. swap_ext on Transformers); at each
 step try every unused component with every weight of a grid and keep the one that raises the
 WORST Spearman ρ over the dev sets most; stop when the gain is below ``--min-gain``.
 T = ln when a component is positive on every dev arch, else the identity; an identity
@@ -120,9 +121,9 @@ def main() -> None:
     ap.add_argument("--min-gain", type=float, default=0.005)
     ap.add_argument("--max-terms", type=int, default=5)
     ap.add_argument("--scan", default=None, metavar="NAME",
-                    help="also tabulate ρ of ln swap + w·NAME for raw weights w = 0.5, 1, …, 4 (where to round to)")
+                    help="also tabulate ρ of ln anchor + w·NAME for raw weights w = 0.5, 1, …, 4 (where to round to)")
     ap.add_argument("--joint", default=None, metavar="NAME=w,…;…",
-                    help="also search every combination of these raw weights jointly (with 1·ln swap) and "
+                    help="also search every combination of these raw weights jointly (with 1·ln anchor) and "
                          "tabulate the 10 best by worst ρ (ties: mean ρ)")
     ap.add_argument("--anchor", default="swap",
                     help="the SWAP proxy every fitness starts from (1·ln anchor), e.g. swap_ext on Transformers")
