@@ -37,14 +37,12 @@ from tqdm import tqdm
 
 from swapnas.data import load_batch
 from swapnas.patterns import hooked_activations
+from swapnas.proxies import get_proxy
 from swapnas.scoring import Protocol, build_scored_net
+from swapnas.session import best_for
 from swapnas.spaces import get_space
 
 VARIANTS = ("swap", "layer_logsum", "layer_logmean", "layer_norm", "union_entropy", "layer_entropy", "maps")
-#: the recommended fitness of each space on these runs' components (docs/protocol.md): terms (T, weight)
-BEST = {"nb201": {"swap": ("log", 1.0), "az_nas_progressivity": ("lin", 1.5)},
-        "darts": {"swap": ("log", 1.0), "az_nas_expressivity": ("log", 1.0), "az_nas_progressivity": ("lin", 0.25),
-                  "params": ("log", 0.5)}}
 WEIGHTS = (-0.5, -0.2, -0.1, -0.05, 0.05, 0.1, 0.2, 0.5)
 
 
@@ -94,9 +92,11 @@ def run_variants(doc: dict, data_dir: str) -> dict[str, np.ndarray]:
 
 
 def _fitness(doc: dict) -> np.ndarray:
-    terms = BEST[doc["protocol"]["space"]]
-    return sum(w * (np.log(np.array(doc["scores"][k], float)) if t == "log" else np.array(doc["scores"][k], float))
-               for k, (t, w) in terms.items())
+    """The space's recommended fitness (``best``, docs/protocol.md) per arch, from the run's stored bases,
+    computed by the registered proxy itself."""
+    best = get_proxy(best_for(doc["protocol"]["space"]))
+    bases = [doc["scores"][b] for b in best.base_names]
+    return np.array([best.fn(values, None, **best.options) for values in zip(*bases)])
 
 
 def scans(doc: dict, var: dict[str, np.ndarray]) -> dict[str, dict[float, float]]:
