@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from swapnas.benchmarks import get_benchmark
+from swapnas.cli.args import net_options
 from swapnas.search import nb201_extras, run_search, write_result
 from swapnas.scoring import score_arch
 from swapnas.search import EAConfig
@@ -55,10 +56,16 @@ def main() -> None:
                     help="swap_reg only: size-prior rule of the search (default: the space's SEARCH_PRIOR)")
     ap.add_argument("--fitness", default="best", help="best (default) or swap_reg (the paper's SWAP-NAS)")
     ap.add_argument("--refine", type=int, default=None, help="second stage K (default: the fitness protocol's)")
+    ap.add_argument("--refine-repeats", type=int, default=None, help="second stage R (default: the fitness protocol's)")
+    ap.add_argument("--refine-net", type=net_options, default=None, metavar="K=V,…",
+                    help="second stage network changes ('' = none; default: the fitness protocol's)")
+    ap.add_argument("--refine-batch-size", type=int, default=None, help="second stage S (default: the fitness protocol's)")
     args = ap.parse_args()
     prior = tuple(args.prior) if args.prior else None
     device, out, config = torch.device("cpu"), Path(args.out), EAConfig()
     summary: dict = {"config": asdict(config), "prior": prior, "fitness": args.fitness, "refine": args.refine,
+                     "refine_repeats": args.refine_repeats, "refine_net": args.refine_net,
+                     "refine_batch_size": args.refine_batch_size,
                      "runs": []}
     test = get_benchmark("nb201", args.data_dir, metric="test")
     with ScoreStore(args.store) as store:
@@ -67,7 +74,8 @@ def main() -> None:
                 run_out = out / f"{ds}_seed{seed}"
                 res = run_search("nb201", ds, config=config, seed=seed, store=store, out=run_out, device=device,
                                  data_dir=args.data_dir, progress=False, prior=prior, fitness=args.fitness,
-                                 refine=args.refine)
+                                 refine=args.refine, refine_repeats=args.refine_repeats, refine_net=args.refine_net,
+                                 refine_batch_size=args.refine_batch_size)
                 # random search: the same fitness (same protocol and size prior as the EA's)
                 protocol, batch, proxies = configure("nb201", ds, args.fitness, data_dir=args.data_dir,
                                                      mu=res.mu, sigma=res.sigma)

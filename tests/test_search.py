@@ -138,6 +138,9 @@ def test_search_cli_resumes_without_rescoring(data_dir, tmp_path, capsys) -> Non
     assert json.loads((out2 / "result.json").read_text())["history"] == again["history"]
     text = capsys.readouterr().out
     assert "NB201 cifar10: valid" in text and "regret" in text
+    # NB201's default second stage on the user's C=4 network: all 15 evaluated archs (K = 20 > 15)
+    assert "Second stage: the 15 fittest re-scored on C=4,N=2, S=20, R=1; returned #" in text
+    assert "Second stage: the 15 fittest" in (out2 / "report.md").read_text()
     for name in ("search_curve.png", "cell.png"):
         assert (out / name).stat().st_size > 5000
     extra = again["extra"]
@@ -220,6 +223,7 @@ def test_killed_search_resumes_without_rescoring(data_dir, tmp_path) -> None:
 
 def test_second_stage_rescores_the_shortlist(small_bundle, tmp_path) -> None:
     from swapnas.search import run_search
+    from swapnas.search.driver import stage_text
     from swapnas.search import EAConfig
     from swapnas.store import ScoreStore
 
@@ -231,9 +235,45 @@ def test_second_stage_rescores_the_shortlist(small_bundle, tmp_path) -> None:
     shortlist = res.refine["shortlist"]
     top3 = sorted(res.history, key=lambda h: -h["fitness"])[:3]
     assert [c["arch"] for c in shortlist] == [h["arch"] for h in top3]
-    assert res.refine["repeats"] == 2
-    rows = sqlite3.connect(tmp_path / "s.sqlite").execute(
-        "SELECT COUNT(*) FROM scores WHERE repeats = 2 AND proxy LIKE 'swap_prog%'").fetchone()[0]
-    assert rows == 3  # the second stage's scores are stored (a rerun reuses them)
+    # NB201's own second stage (2 cells per stage, S = 20) with the repeats asked for, on the first stage's C = 4
+    assert (res.refine["repeats"], res.refine["batch_size"], res.refine["net"]) == (2, 20, {"C": 4, "N": 2})
+    db = sqlite3.connect(tmp_path / "s.sqlite")
+    rows = db.execute("SELECT net, batch_size, COUNT(*) FROM scores WHERE repeats = 2 AND proxy LIKE 'swap_prog%' "
+                      "GROUP BY net, batch_size").fetchall()
+    assert rows == [(json.dumps({"C": 4, "N": 2}), 20, 3)]  # the second stage's scores are stored (a rerun reuses them)
     winner = max(shortlist, key=lambda c: c["refined"])
     assert res.best == winner["arch"] and res.fitness == winner["refined"]
+    rank = [c["arch"] for c in shortlist].index(res.best) + 1
+    assert stage_text(res) == (f"Second stage: the 3 fittest re-scored on C=4,N=2, S=20, R=2; returned #{rank} of them "
+                               "by the first stage")
+    # the refined values are the stored second-stage scores, not the first stage's
+    stored = dict(db.execute("SELECT arch, value FROM scores WHERE repeats = 2 AND proxy LIKE 'swap_prog%'").fetchall())
+    assert {c["arch"]: c["refined"] for c in shortlist} == {a: pytest.approx(v) for a, v in stored.items()}
+
+
+def test_second_stage_defaults_and_overrides() -> None:
+    from swapnas.search.driver import SecondStage, choose_fitness
+
+    proxy, stage = choose_fitness("nb201", "best")
+    assert proxy.name == "swap_prog"
+    assert stage == SecondStage(k=20, repeats=1, net={"N": 2}, batch_size=20)  # nb201.FITNESS_PROTOCOL
+    _, stage = choose_fitness("nb201", "best", refine=5, refine_net={"C": 8})
+    assert stage == SecondStage(k=5, repeats=1, net={"C": 8}, batch_size=20)
+    proxy, stage = choose_fitness("nb201", "swap_reg")  # the paper's fitness: no second stage unless asked for
+    assert proxy.name == "swap_reg" and stage == SecondStage(k=0, repeats=4)
+    _, stage = choose_fitness("darts", "best", refine=3)
+    assert stage == SecondStage(k=3, repeats=4)
+
+
+def test_second_stage_is_skipped_when_its_protocol_equals_the_first(small_bundle, tmp_path) -> None:
+    from swapnas.search import run_search
+    from swapnas.store import ScoreStore
+
+    cfg = EAConfig(population=4, sample=2, mutations=2, cycles=1)
+    with ScoreStore(tmp_path / "s.sqlite") as store:
+        res = run_search("nb201", "cifar10", config=cfg, seed=0, store=store, out=tmp_path / "r",
+                         device=torch.device("cpu"), data_dir=str(small_bundle), progress=False, net={"C": 4},
+                         refine=3, refine_repeats=1, refine_net={}, refine_batch_size=16)
+    assert res.refine is None
+    top = max(res.history, key=lambda h: h["fitness"])
+    assert (res.best, res.fitness) == (top["arch"], top["fitness"])

@@ -32,7 +32,7 @@ from ..search import (
     run_search,
     write_result,
 )
-from ..search.driver import choose_fitness, out_lock
+from ..search.driver import choose_fitness, out_lock, stage_text
 from ..session import (
     check_archs,
     check_task,
@@ -218,6 +218,8 @@ def _search_text(result: SearchResult) -> str:
              f"{result.cycles} cycles, {result.wall_seconds:.1f} s):\n{result.best}",
              f"fitness {result.fitness_proxy} | final network: {result.params_m:.3f} M params, "
              f"{result.macs_m:.1f} M multiply-adds | size prior {prior}"]
+    if result.refine:
+        lines.append(stage_text(result))
     e = result.extra
     if e and result.space == "nb201":
         lines.append(f"NB201 {result.dataset}: valid {e['valid_accuracy']:.2f} (rank {e['valid_rank']}), test "
@@ -233,10 +235,17 @@ def _search_text(result: SearchResult) -> str:
 
 def _search_checks(args: argparse.Namespace) -> None:
     """What `swapnas search` checks before it takes OUT and opens the store: the dataset, the fitness,
-    --net (one arch built on the meta device) and --prior's width."""
+    --net and the second stage's network (one arch built on the meta device) and --prior's width."""
     final_net(args.space, args.dataset)
-    chosen, _, _ = choose_fitness(args.space, args.fitness, args.refine, args.refine_repeats)
-    scoring_net(args.space, args.dataset, args.net, protocol_defaults(args.space, [chosen])["net"])
+    chosen, stage = choose_fitness(args.space, args.fitness, args.refine, args.refine_repeats, args.refine_net,
+                                   args.refine_batch_size)
+    base = protocol_defaults(args.space, [chosen])["net"]
+    scoring_net(args.space, args.dataset, args.net, base)
+    if stage.k > 1 and stage.net:
+        try:
+            scoring_net(args.space, args.dataset, {**args.net, **stage.net}, base)
+        except ValueError as exc:
+            raise ValueError(f"--refine-net (the second stage's network, on top of --net): {exc}") from None
     if args.prior is not None and args.prior[1] <= 0:
         raise ValueError(f"--prior CENTRE WIDTH: WIDTH must be > 0 (got {args.prior[1]})")
 
@@ -255,7 +264,8 @@ def search(args: argparse.Namespace) -> int:
                 max_params=args.max_params, max_macs=args.max_macs, max_evals=args.max_evals,
                 max_seconds=args.max_seconds, net=args.net, batch_size=args.batch_size, repeats=args.repeats,
                 data_dir=args.data_dir, progress=_progress(args), fitness=args.fitness, refine=args.refine,
-                refine_repeats=args.refine_repeats, executor=executor,
+                refine_repeats=args.refine_repeats, refine_net=args.refine_net,
+                refine_batch_size=args.refine_batch_size, executor=executor,
             )
         if args.space in SEARCH_EXTRAS:
             try:  # the ground truth of the found arch is a bonus: without it the result is still written

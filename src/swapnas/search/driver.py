@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -154,18 +155,33 @@ def _save(path: Path, doc: dict) -> None:
         raise
 
 
-def choose_fitness(space: str, fitness: str, refine: int | None,
-                   refine_repeats: int | None) -> tuple[Proxy, int, int]:
-    """The fitness proxy and the second stage (k, repeats): ``best`` reads the space's
-    ``FITNESS_PROTOCOL`` (its proxy and ``refine``); any other proxy has no second stage by default."""
+@dataclass(frozen=True)
+class SecondStage:
+    """The search's second stage: re-score the ``k`` fittest archs of the search under a costlier
+    protocol and return the best of them (``k`` ≤ 1: none). ``net`` overrides entries of the first
+    stage's scored network, ``batch_size`` and ``repeats`` replace its S and R (None: the first
+    stage's)."""
+
+    k: int = 0
+    repeats: int | None = None
+    net: dict = field(default_factory=dict)
+    batch_size: int | None = None
+
+
+def choose_fitness(space: str, fitness: str, refine: int | None = None, refine_repeats: int | None = None,
+                   refine_net: dict | None = None, refine_batch_size: int | None = None) -> tuple[Proxy, SecondStage]:
+    """The fitness proxy and its second stage: ``best`` reads the space's ``FITNESS_PROTOCOL`` (its
+    proxy and ``refine``); any other proxy has no second stage unless ``refine`` asks for one (then
+    4 repeats of the first stage's network). Each given argument replaces that part of the default."""
     own = getattr(get_space(space), "FITNESS_PROTOCOL", {}) if fitness == "best" else {}
     chosen = get_proxy(best_for(space) if fitness == "best" else fitness)
     if chosen.parts:
         raise ValueError(f"--fitness {fitness}: a set-level proxy ranks a whole candidate set and has no per-arch "
                          "value; choose a per-arch or derived proxy (`swapnas proxies`)")
-    k_default, r_default = own.get("refine", (0, 4))
-    return (chosen, k_default if refine is None else refine,
-            r_default if refine_repeats is None else refine_repeats)
+    d = SecondStage(**own.get("refine", {"k": 0, "repeats": 4}))
+    return chosen, SecondStage(d.k if refine is None else refine, d.repeats if refine_repeats is None else refine_repeats,
+                               d.net if refine_net is None else dict(refine_net),
+                               d.batch_size if refine_batch_size is None else refine_batch_size)
 
 
 def size_prior(space: str, chosen: Proxy, proxy_net: dict, final: dict, *, mu: float | None, sigma: float | None,
@@ -249,6 +265,24 @@ def refine_stage(history: list[dict], mod: ModuleType, k: int, score: Callable[[
     return shortlist, None if top is None else (mod.parse(top["arch"]), top["refined"])
 
 
+def second_stage(ea: Evolution, stage: SecondStage, first: Protocol, fit: Fitness, net: dict,
+                 configure_stage: Callable[..., tuple[Protocol, Any, list[Proxy]]],
+                 scorer: Callable[[Proxy, Protocol, Any], Callable[[list], list[Record]]],
+                 ) -> tuple[tuple[Any, float], dict | None]:
+    """The search's answer and its second stage's record: the EA's best, or, when ``stage`` asks for
+    a second stage whose protocol differs from the ``first`` (``net``: the first stage's network
+    overrides, which ``stage.net`` extends), the best of its shortlist (``fit``'s size term kept)."""
+    if stage.k <= 1:
+        return ea.best, None
+    protocol, batch, (proxy,) = configure_stage(batch_size=stage.batch_size or first.batch_size,
+                                                repeats=stage.repeats or first.repeats, net={**net, **stage.net})
+    if protocol == first:
+        return ea.best, None
+    shortlist, top = refine_stage(ea.history, fit.mod, stage.k, scorer(proxy, protocol, batch), replace(fit, proxy=proxy))
+    return top or ea.best, {"k": stage.k, "repeats": protocol.repeats, "batch_size": protocol.batch_size,
+                            "net": protocol.net, "shortlist": shortlist}
+
+
 def _scorer(space: str, proxy: Proxy, protocol: Protocol, batch: Any, store: ScoreStore, device: torch.device,
             executor: Executor | None) -> Callable[[list], list[Record]]:
     """The fitness proxy's records for a list of archs, through :func:`session.score_archs`."""
@@ -265,19 +299,21 @@ def run_search(
     max_params: float | None = None, max_macs: float | None = None, max_evals: int | None = None,
     max_seconds: float | None = None, net: dict | None = None, batch_size: int | None = None,
     repeats: int | None = None, data_dir: str | None = None, progress: bool = True, fitness: str = "best",
-    refine: int | None = None, refine_repeats: int | None = None, executor: Executor | None = None,
+    refine: int | None = None, refine_repeats: int | None = None, refine_net: dict | None = None,
+    refine_batch_size: int | None = None, executor: Executor | None = None,
 ) -> SearchResult:
     """Run (or resume) a search; state in ``out/state.json``, scores in ``store``.
 
     ``fitness``: any per-arch proxy (default ``best``, under the space's ``FITNESS_PROTOCOL``);
     ``swap_reg`` is the paper's SWAP-NAS. Size prior: see :func:`size_prior`; for ``swap_reg`` it
     is its factor f(Θ), for any other fitness ln f(Θ) is added (:class:`Fitness`), only when a size
-    flag is given. ``refine`` = k > 1: re-score the k fittest archs with ``refine_repeats``
-    re-initialisations and return the best of them (default for ``best``: the space's).
+    flag is given. Second stage (:class:`SecondStage`, default for ``best``: the space's): ``refine``
+    = k > 1 re-scores the k fittest archs with ``refine_repeats`` inits, ``refine_batch_size``
+    samples and the scored network changed by ``refine_net``, and returns the best of them.
     ``executor`` scores the archs (default: this process).
     """
     mod, final = get_space(space), final_net(space, dataset)
-    chosen, refine, refine_repeats = choose_fitness(space, fitness, refine, refine_repeats)
+    chosen, stage = choose_fitness(space, fitness, refine, refine_repeats, refine_net, refine_batch_size)
     proxy_net = scoring_net(space, dataset, net, protocol_defaults(space, [chosen])["net"])
     mu, sigma, mapping = size_prior(space, chosen, proxy_net, final, mu=mu, sigma=sigma, target_params=target_params,
                                     tolerance=tolerance, prior=prior, progress=progress)
@@ -301,13 +337,13 @@ def run_search(
         wall = evolve(ea, _scorer(space, proxy, protocol, batch, store, device, executor), fit, out / "state.json",
                       fitness_id, max_evals=max_evals, max_seconds=max_seconds, progress=progress,
                       desc=f"search {space}/{dataset}")
-        (best, value), refined = ea.best, None
-        if refine > 1 and refine_repeats > protocol.repeats:  # second stage: the top-k with more repeats
-            stage2 = replace(protocol, repeats=refine_repeats)
-            shortlist, top = refine_stage(ea.history, mod, refine, _scorer(space, proxy, stage2, batch, store,
-                                                                            device, executor), fit)
-            (best, value) = top or (best, value)
-            refined = {"k": refine, "repeats": refine_repeats, "shortlist": shortlist}
+
+        stage_protocol = partial(configure, space, dataset, [chosen], seed=score_seed, data_dir=data_dir, mu=mu,
+                                 sigma=sigma)
+        t0 = time.perf_counter()
+        (best, value), refined = second_stage(ea, stage, protocol, fit, net or {}, stage_protocol,
+                                              lambda p, pr, b: _scorer(space, p, pr, b, store, device, executor))
+        wall += time.perf_counter() - t0  # the search's seconds include its second stage
     return SearchResult(
         space, dataset, str(best), value, final_size(mod, best, final), final_macs(mod, best, final),
         len(ea.history), ea.cycle, wall + (mapping or {}).get("seconds", 0.0), seed, asdict(config), protocol.describe(), mu, sigma, mapping,
@@ -363,6 +399,18 @@ def write_result(result: SearchResult, out: Path) -> list[Path]:
     return [path, curve, cell, report]
 
 
+def stage_text(result: SearchResult) -> str | None:
+    """One line on the search's second stage (None: it had none)."""
+    r = result.refine
+    if not r:
+        return None
+    rank = next((i for i, c in enumerate(r["shortlist"], 1) if c["arch"] == result.best), None)
+    net = ",".join(f"{k}={v}" for k, v in r["net"].items())
+    where = f"#{rank} of them by the first stage" if rank else "none of them (every re-score failed)"
+    return (f"Second stage: the {len(r['shortlist'])} fittest re-scored on {net}, S={r['batch_size']}, "
+            f"R={r['repeats']}; returned {where}")
+
+
 def search_report(result: SearchResult, prov: dict) -> str:
     """``report.md`` of a search: the returned arch, its size, its ground truth if known, the plots."""
     lines = [f"# Search: {result.space} / {result.dataset}, seed {result.seed}", "",
@@ -371,6 +419,8 @@ def search_report(result: SearchResult, prov: dict) -> str:
              "|---|---|---|---|---|---|---|---|",
              f"| `{result.best}` | {result.fitness:.6g} | {result.fitness_proxy} | {result.evaluations} | {result.cycles} "
              f"| {result.params_m:.3f} | {result.macs_m:.1f} | {result.wall_seconds:.1f} |", ""]
+    if result.refine:
+        lines += [f"{stage_text(result)}.", ""]
     if result.extra:
         lines += ["| ground truth | " + " | ".join(result.extra) + " |", "|---" * (len(result.extra) + 1) + "|",
                   "| " + result.dataset + " | " + " | ".join(f"{v:.4g}" if isinstance(v, float) else f"{v}"

@@ -244,9 +244,11 @@ SCORING_DEFAULTS: dict = {"net": {"C": 16, "N": 1}, "batch_size": 16, "repeats":
 #: The protocol and proxy of the recommended fitness (``best``), chosen on the NB201 CIFAR-10 dev
 #: sample only (docs/protocol.md; table: docs/generated/dev/nb201_fitness.md): the SWAP network with
 #: PyTorch's default init (the AZ-NAS part needs a non-saturated classifier) and one repeat;
-#: ``refine``: the search re-scores its 3 fittest archs with 4 repeats (docs/generated/dev/nb201_refine.md).
+#: ``refine`` (the search's second stage, ``search.driver.SecondStage``): re-score the 20 fittest archs
+#: on the network with 2 cells per stage and S = 20 (docs/generated/dev/nb201_stage2.md, session 9;
+#: until then the 3 fittest with 4 repeats, docs/generated/dev/nb201_refine.md).
 FITNESS_PROTOCOL: dict = {"proxy": "swap_prog", "net": {"C": 16, "N": 1}, "batch_size": 16, "repeats": 1,
-                          "init": "default", "refine": (3, 4)}
+                          "init": "default", "refine": {"k": 20, "repeats": 1, "net": {"N": 2}, "batch_size": 20}}
 #: Size-prior rule constants, chosen on CIFAR-10 labels only by scripts/tune_size_prior.py
 #: (see :func:`default_size_prior` and docs/results.md); shared by every space.
 PRIOR_CENTRE = _swap.PRIOR_CENTRE
