@@ -1,17 +1,24 @@
-"""Which scored network should the NB201 search's second stage use? Chosen on dev data only.
+"""Choose the search's second stage (its scored network, S, R and K) on dev data only.
 
 The search's second stage re-scores its K fittest archs under a costlier protocol and returns the
-best of them (``docs/search.md``). ``choose_refine.py`` only tried more repeats of the same small
-network. This script tries larger scored networks and larger batches too, on the NB201 CIFAR-10
-dev sample (docs/protocol.md): it takes the ``--top`` fittest dev archs by the R = 1 fitness (the
-archs a short list can hold), scores the space's ``best`` on them under each candidate protocol
-(into ``--store``; stored scores are reused), and simulates ``--draws`` searches as
-``choose_refine.py`` does: a random subset of ``--budget`` dev archs, its K fittest by stage 1,
-the pick by stage 2. A draw whose short list reaches below the scored top is counted in the
-``out of top`` column and its pick is left out of the means. Every figure is in-sample.
+best of them (``docs/search.md``). For each dev run given (a ``swapnas correlate --proxies best``
+run of a dev set at the space's fitness protocol, docs/protocol.md), this script scores ``best``
+under each candidate protocol on the ``--top`` fittest archs of the run (all by default; into
+``--store``, stored scores are reused) and simulates ``--draws`` searches: a random subset of
+``--budget`` × the dev set's archs, its K fittest by the run's fitness (stage 1), the pick by
+stage 2 (the same draws for every row). A draw whose short list leaves the scored top is counted
+in ``out of top`` and left out. Each dev set's archs are also split into two halves (index parity)
+as a consistency check. Every figure is in-sample.
 
-    python scripts/choose_stage2_net.py runs/nb201_anchors/anchors_cifar10/results.json \\
+The choice: the candidate and K with the highest *worst* gain over K = 1 across the dev sets, each
+gain divided by the std of that dev set's accuracies (one dev set: the highest mean accuracy of
+the pick); none when no candidate gains on every dev set.
+
+    python scripts/choose_stage2_net.py nb201=runs/nb201_anchors/anchors_cifar10/results.json \\
         --data-dir ../shared/data --store runs/dev.sqlite --out docs/generated/dev/nb201_stage2.md
+    python scripts/choose_stage2_net.py darts_swap=runs/best2_darts_swap/results.json \\
+        nb301=runs/best2_nb301/results.json --data-dir ../shared/data --store runs/dev.sqlite \\
+        --out docs/generated/dev/darts_stage2.md
 """
 
 from __future__ import annotations
@@ -24,36 +31,67 @@ import numpy as np
 import torch
 from scipy import stats
 
+from swapnas.benchmarks import get_benchmark
 from swapnas.session import configure, resolve_device, score_archs
-from swapnas.spaces import nb201
+from swapnas.spaces import get_space
 from swapnas.store import ScoreStore
 
-#: (label, scored-network overrides, S, R): the fitness network with more repeats, then larger networks.
-#: S grows with the hooked neurons V so that Ψ stays about as far below its ceiling as at C=16, N=1,
-#: S=16 (V ≈ 127k, Ψ ≈ 0.6 · 2^16): S = 20 for V ≈ 210k–470k (Ψ ≈ 0.63–0.74 · 2^20 on the three
-#: fittest dev archs); at S = 32 every neuron has a pattern of its own (Ψ ≈ 0.97 V) and Ψ cannot rank.
-CANDIDATES = (
-    ("C=16,N=1, S=16, R=4 (session 8's stage 2)", {}, 16, 4),
-    ("C=16,N=1, S=16, R=8", {}, 16, 8),
-    ("C=16,N=2, S=20, R=1", {"N": 2}, 20, 1),
-    ("C=32,N=1, S=20, R=1", {"C": 32}, 20, 1),
-    ("C=16,N=5, S=20, R=1 (the benchmark's depth)", {"N": 5}, 20, 1),
-)
+#: (label, scored-network overrides, S, R) per space: the fitness network with more repeats, then
+#: larger networks. S grows with the hooked neurons V so that Ψ stays about as far below its ceiling
+#: as on the fitness network (NB201: C=16, N=1, S=16, V ≈ 127k, Ψ ≈ 0.6 · 2^16; S = 20 for
+#: V ≈ 210k–470k, Ψ ≈ 0.63–0.74 · 2^20 on the three fittest dev archs; at S = 32 every neuron has a
+#: pattern of its own, Ψ ≈ 0.97 V, and Ψ cannot rank). DARTS: the fitness network (C=8, 5 cells,
+#: S=16) is at 0.85–0.91 of 2^16 on the three fittest NB301 archs; C=8, 8 cells and C=16, 5 cells
+#: at S = 20 are at 0.50–0.58 of 2^20; the authors' one-cell network is the third candidate.
+CANDIDATES = {
+    "nb201": (
+        ("C=16,N=1, S=16, R=4 (session 8's stage 2)", {}, 16, 4),
+        ("C=16,N=1, S=16, R=8", {}, 16, 8),
+        ("C=16,N=2, S=20, R=1", {"N": 2}, 20, 1),
+        ("C=32,N=1, S=20, R=1", {"C": 32}, 20, 1),
+        ("C=16,N=5, S=20, R=1 (the benchmark's depth)", {"N": 5}, 20, 1),
+    ),
+    "darts": (
+        ("C=8, 5 cells, S=16, R=4", {}, 16, 4),
+        ("C=8, 8 cells, S=20, R=1", {"layers": 8}, 20, 1),
+        ("C=16, 5 cells, S=20, R=1", {"C": 16}, 20, 1),
+        ("C=3, 1 cell, no stem, S=16, R=8 (the authors' network)", {"C": 3, "layers": 1, "stem": False}, 16, 8),
+    ),
+}
 KS = (1, 3, 5, 10, 20)
 
 
-def stage2_values(archs: list[str], net: dict, s: int, r: int, data_dir: str, store: ScoreStore) -> tuple[np.ndarray, float]:
-    protocol, batch, proxies = configure("nb201", "cifar10", "best", net=net, batch_size=s, repeats=r,
-                                         data_dir=data_dir)
-    recs = score_archs([nb201.parse(a) for a in archs], "nb201", proxies, protocol, batch, store,
-                       resolve_device("cpu"), desc=f"{net} S={s} R={r}")
-    own = recs[proxies[0].name]
-    vals = np.array([rec.value if rec.ok and rec.value is not None else -np.inf for rec in own])
-    return vals, float(np.median([rec.seconds or 0.0 for rec in own]))  # a derived record's seconds include its bases'
+class DevRun:
+    """One dev set: its archs, accuracy and stage-1 fitness (from a ``correlate`` run of ``best``)."""
+
+    def __init__(self, bench_name: str, path: str, data_dir: str) -> None:
+        doc = json.load(open(path))
+        self.name, self.bench = bench_name, get_benchmark(bench_name, data_dir)
+        self.space, self.task = self.bench.space, doc["protocol"]["dataset"]
+        protocol, _, (proxy,) = configure(self.space, self.task, "best", data_dir=data_dir)
+        if {k: doc["protocol"][k] for k in ("net", "batch_size", "repeats", "init", "seed")} != \
+                {"net": protocol.net, "batch_size": protocol.batch_size, "repeats": protocol.repeats,
+                 "init": protocol.init, "seed": 0} or proxy.name not in doc["scores"]:
+            raise SystemExit(f"{path} is not a run of `best` ({proxy.name}) at the {self.space} fitness protocol")
+        self.proxy, self.archs, self.acc = proxy.name, doc["archs"], np.array(doc["accuracy"])
+        self.f1 = np.array([-np.inf if v is None else v for v in doc["scores"][proxy.name]])
+
+    def stage2(self, top: int, net: dict, s: int, r: int, data_dir: str, store: ScoreStore) -> tuple[dict, float, float]:
+        """Stage-2 fitness of the ``top`` fittest archs {index: value}, the median stored seconds, ρ over them."""
+        order = np.argsort(-self.f1, kind="stable")[:top]
+        protocol, batch, proxies = configure(self.space, self.task, "best", net=net, batch_size=s, repeats=r,
+                                             data_dir=data_dir)
+        mod = get_space(self.space)
+        recs = score_archs([mod.parse(self.archs[i]) for i in order], self.space, proxies, protocol, batch, store,
+                           resolve_device("cpu"), desc=f"{self.name} {net} S={s} R={r}")[proxies[0].name]
+        vals = np.array([rec.value if rec.ok and rec.value is not None else -np.inf for rec in recs])
+        secs = float(np.median([rec.seconds or 0.0 for rec in recs]))  # a derived record's seconds include its bases'
+        return {int(j): float(v) for j, v in zip(order, vals)}, secs, float(stats.spearmanr(vals, self.acc[order]).statistic)
 
 
 def simulate(acc: np.ndarray, f1: np.ndarray, f2: dict[int, float], k: int, budget: int, draws: int,
              top5: np.ndarray) -> tuple[float, float, int]:
+    """Mean accuracy of the pick, its share in the top 5 %, and the draws left out."""
     rng = np.random.default_rng(0)  # the same draws for every candidate and K
     picks, missed = [], 0
     for _ in range(draws):
@@ -69,77 +107,86 @@ def simulate(acc: np.ndarray, f1: np.ndarray, f2: dict[int, float], k: int, budg
     return float(acc[picks_a].mean()), float(top5[picks_a].mean()), missed
 
 
-def sim_rows(acc: np.ndarray, f1: np.ndarray, f2s: dict[str, dict[int, float]], idx: np.ndarray, budget: int,
-             draws: int) -> tuple[list[str], dict[tuple[str, int], float]]:
-    """Table rows (one per candidate) of the simulated searches over the dev archs ``idx``, and the mean
-    accuracy of the pick per (candidate, K)."""
-    a, g1 = acc[idx], f1[idx]
+def sim_table(run: DevRun, f2s: dict[str, dict[int, float]], idx: np.ndarray, budget: float,
+              draws: int) -> tuple[list[str], dict[tuple[str, int], float], float]:
+    """Rows (one per candidate) of the simulated searches over the archs ``idx`` of ``run``, the mean
+    accuracy of the pick per (candidate, K), and K = 1's."""
+    a, g1 = run.acc[idx], run.f1[idx]
+    n = max(KS[-1] + 1, round(budget * len(idx)))
     top5 = a >= np.quantile(a, 0.95)
-    where = {int(j): n for n, j in enumerate(idx)}
+    where = {int(j): i for i, j in enumerate(idx)}
     rows, means = [], {}
     for label, f2 in f2s.items():
         g2 = {where[j]: v for j, v in f2.items() if j in where}
         cells, missed = [], 0
         for k in KS[1:]:
-            m, t, out = simulate(a, g1, g2, k, budget, draws, top5)
+            m, t, out = simulate(a, g1, g2, k, n, draws, top5)
             cells.append(f"{m:.3f} / {t:.3f}")
             means[label, k], missed = m, max(missed, out)
         rows.append(f"| {label} | " + " | ".join(cells) + f" | {missed} |")
-    return rows, means
+    return rows, means, simulate(a, g1, {}, 1, n, draws, top5)[0]
+
+
+HEAD = ("| stage 2 | " + " | ".join(f"K={k}: acc / P(top 5 %)" for k in KS[1:]) + " | out of top |",
+        "|---|" + "---|" * len(KS[1:]) + "---|")
+
+
+def choose(runs: list[DevRun], means: dict[str, dict], k1: dict[str, float]) -> tuple[str, int] | None:
+    """The (candidate, K) with the highest worst normalised gain over K = 1; None if none gains on every set."""
+    keys = next(iter(means.values())).keys()
+    score = {key: min((means[r.name][key] - k1[r.name]) / (r.acc.std() if len(runs) > 1 else 1.0) for r in runs)
+             for key in keys}
+    best = max(score, key=score.get)
+    return best if score[best] > 0 else None
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("stage1", help="results.json of `best` at R=1 on the NB201 CIFAR-10 dev sample")
+    ap.add_argument("runs", nargs="+", metavar="BENCH=RESULTS.json", help="dev runs of `best`, e.g. nb301=runs/x/results.json")
     ap.add_argument("--data-dir", required=True)
     ap.add_argument("--store", required=True)
     ap.add_argument("--out", required=True, help="markdown table to write")
-    ap.add_argument("--proxy", default="swap_prog")
-    ap.add_argument("--top", type=int, default=1000, help="stage 2 is scored on the TOP fittest dev archs (default: all)")
-    ap.add_argument("--budget", type=int, default=200)
+    ap.add_argument("--top", type=int, default=None, help="score stage 2 on the TOP fittest archs of each run (default: all)")
+    ap.add_argument("--budget", type=float, default=0.2, help="a simulated search's evaluations, as a share of the dev set")
     ap.add_argument("--draws", type=int, default=2000)
     args = ap.parse_args()
     torch.set_num_threads(1)
-    doc = json.load(open(args.stage1))
-    p = doc["protocol"]
-    if (p["space"], p["dataset"], p["repeats"], p["seed"]) != ("nb201", "cifar10", 1, 0) or len(doc["archs"]) != 1000:
-        raise SystemExit(f"{args.stage1} is not the NB201 CIFAR-10 dev sample at R=1 (see docs/protocol.md)")
-    acc = np.array(doc["accuracy"])
-    f1 = np.array([-np.inf if v is None else v for v in doc["scores"][args.proxy]])
-    order = np.argsort(-f1, kind="stable")[:args.top]
+    runs = [DevRun(*item.split("=", 1), args.data_dir) for item in args.runs]
+    space = runs[0].space
     store = ScoreStore(args.store)
-    f2s, cost = {}, []
-    for label, net, s, r in CANDIDATES:
-        vals, secs = stage2_values([doc["archs"][i] for i in order], net, s, r, args.data_dir, store)
-        f2s[label] = {int(j): float(v) for j, v in zip(order, vals)}
-        cost.append(f"| {label} | {secs:.2f} | {stats.spearmanr(vals, acc[order]).statistic:.3f} |")
-    everything = np.arange(len(acc))
-    rows, means = sim_rows(acc, f1, f2s, everything, args.budget, args.draws)
-    k1 = simulate(acc, f1, {}, 1, args.budget, args.draws, acc >= np.quantile(acc, 0.95))[0]
-    label, k = max(means, key=means.get)
-    head = "| stage 2 | " + " | ".join(f"K={k}: acc / P(top 5 %)" for k in KS[1:]) + " | out of top |"
-    rule = "|---|" + "---|" * len(KS[1:]) + "---|"
-    halves = []
-    for h in (0, 1):  # a consistency check on two disjoint halves of the dev archs (not a choice)
-        hrows, hmeans = sim_rows(acc, f1, f2s, everything[everything % 2 == h], args.budget // 2, args.draws)
-        h1 = simulate(acc[everything % 2 == h], f1[everything % 2 == h], {}, 1, args.budget // 2, args.draws,
-                      np.zeros(len(acc) // 2, bool))[0]
-        halves += [f"Dev archs with index % 2 = {h} (500 archs, searches of {args.budget // 2}; K = 1: {h1:.3f}):",
-                   "", head, rule, *hrows, ""]
-    text = [f"NB201 CIFAR-10 dev sample (1000 archs, seed 0; every figure in-sample). Stage 1: `{args.proxy}` at "
-            f"its fitness protocol (C=16, N=1, S=16, R=1). Stage 2 scores `best` under each candidate on the "
-            f"{args.top} fittest dev archs by stage 1 ({'all of them' if args.top >= len(acc) else 'a short list can hold no other'}). {args.draws} simulated searches of {args.budget} evaluations each (the same "
-            "draws for every row): a random subset of the dev archs, its K fittest by stage 1, the pick by stage 2. "
-            "Mean validation accuracy of the pick / P(top 5 %), the share of picks in the dev top 5 %; `out of top`: "
-            f"draws whose short list left the scored top (left out). K = 1 (no second stage): {k1:.3f}.", "",
-            "Made by `python scripts/choose_stage2_net.py " + " ".join(
-                [args.stage1, "--data-dir", args.data_dir, "--store", args.store, "--out", args.out]) + "`.", "",
-            head, rule, *rows, "", f"**Chosen** (the highest mean accuracy of the pick): {label}, K = {k} "
-            f"({means[label, k]:.3f}).", "", *halves,
-            f"Cost and ρ over the {args.top} (seconds per arch: the stored records' median, from runs on a shared "
-            f"machine; stage 1's ρ over them: {stats.spearmanr(f1[order], acc[order]).statistic:.3f}):", "",
-            f"| stage 2 | s/arch | ρ over the {args.top} |", "|---|---|---|", *cost,
-            "", "The two halves are a consistency check, not a choice: on the odd half no second stage beats K = 1."]
+    text = [f"Second-stage candidates on the {space} dev runs (every figure in-sample). Stage 1: `best` at the "
+            "space's fitness protocol; stage 2 scores `best` under each candidate. Simulated searches: "
+            f"{args.draws} random subsets of {args.budget:.0%} of the dev set's archs (the same draws for every row), "
+            "their K fittest by stage 1, the pick by stage 2; mean accuracy of the pick / P(top 5 %), the share of "
+            "picks in the dev set's top 5 %; `out of top`: draws whose short list left the scored archs (left out).",
+            "", "Made by `python scripts/choose_stage2_net.py " + " ".join(
+                [*args.runs, "--data-dir", args.data_dir, "--store", args.store, "--out", args.out]) + "`.", ""]
+    means, k1, halves, cost, half_means = {}, {}, [], [], []
+    for run in runs:
+        f2s = {}
+        for label, net, s, r in CANDIDATES[space]:
+            f2s[label], secs, rho = run.stage2(args.top or len(run.archs), net, s, r, args.data_dir, store)
+            cost.append(f"| {run.name} | {label} | {secs:.2f} | {rho:.3f} |")
+        everything = np.arange(len(run.archs))
+        rows, means[run.name], k1[run.name] = sim_table(run, f2s, everything, args.budget, args.draws)
+        text += [f"**{run.name}** ({len(run.archs)} archs, accuracy std {run.acc.std():.2f}; K = 1, no second "
+                 f"stage: {k1[run.name]:.3f}):", "", *HEAD, *rows, ""]
+        for h in (0, 1):
+            idx = everything[everything % 2 == h]
+            hrows, hmeans, hk1 = sim_table(run, f2s, idx, args.budget, args.draws)
+            half_means.append((f"{run.name} half {h}", hmeans, hk1))
+            halves += [f"{run.name}, archs with index % 2 = {h} ({len(idx)} archs; K = 1: {hk1:.3f}):", "",
+                       *HEAD, *hrows, ""]
+    chosen = choose(runs, means, k1)
+    rule = ("the highest mean accuracy of the pick" if len(runs) == 1 else
+            "the highest worst gain over K = 1 across the dev sets, each in units of its accuracy std")
+    text += [f"**Chosen** ({rule}): " + ("none (no candidate gains on every dev set)" if chosen is None else
+             f"{chosen[0]}, K = {chosen[1]} (" + ", ".join(f"{r.name} {means[r.name][chosen]:.3f}" for r in runs) + ")."),
+             "", "Consistency check on two disjoint halves of each dev set (not a choice):", "", *halves,
+             *([] if chosen is None else ["The chosen stage against K = 1 on each half: " + "; ".join(
+                 f"{name} {hm[chosen]:.3f} vs {hk1:.3f}" for name, hm, hk1 in half_means) + ".", ""]),
+             "Cost and ρ of stage 2 over the scored archs (seconds per arch: the stored records' median, from runs "
+             "on a shared machine):", "", "| dev set | stage 2 | s/arch | ρ |", "|---|---|---|---|", *cost]
     Path(args.out).write_text("\n".join(text) + "\n")
     print("\n".join(text))
 
