@@ -97,6 +97,21 @@ def _add_search_budget(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-seconds", type=positive_float, default=None, help="stop after this many seconds (this process)")
 
 
+def _add_search_stage(p: argparse.ArgumentParser) -> None:
+    """The search's second stage (``search.driver.SecondStage``)."""
+    p.add_argument("--refine", type=non_negative_int, default=None, metavar="K",
+                   help="second stage: re-score the K fittest archs under the --refine-* protocol, return the best "
+                   "(default for best: the space's, nb201 20; 0 = none)")
+    p.add_argument("--refine-repeats", type=positive_int, default=None, metavar="R",
+                   help="repeats of the second stage (default for best: the space's, nb201 1; else 4)")
+    p.add_argument("--refine-net", type=net_options, default=None, metavar="K=V,…",
+                   help="second stage: options changed on the scored network ('' = none; default for best: the space's, "
+                   "nb201 N=2; else none)")
+    p.add_argument("--refine-batch-size", type=positive_int, default=None, metavar="S",
+                   help="samples S of the second stage (default for best: the space's, nb201 20; else the first "
+                   "stage's)")
+
+
 def _add_search_size(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mu", type=finite_float, default=None, help="size-prior centre, thousands of params of the proxy net")
     p.add_argument("--sigma", type=positive_float, default=None, help="size-prior width, thousands^2 (unsquared), > 0")
@@ -131,17 +146,7 @@ def add_search(sub: Sub) -> None:
                    "searches with different --seed share the store")
     _add_search_budget(p)
     _add_search_size(p)
-    p.add_argument("--refine", type=non_negative_int, default=None, metavar="K",
-                   help="second stage: re-score the K fittest archs under the --refine-* protocol, return the best "
-                   "(default for best: the space's, nb201 20; 0 = none)")
-    p.add_argument("--refine-repeats", type=positive_int, default=None, metavar="R",
-                   help="repeats of the second stage (default for best: the space's, nb201 1; else 4)")
-    p.add_argument("--refine-net", type=net_options, default=None, metavar="K=V,…",
-                   help="second stage: options changed on the scored network ('' = none; default for best: the space's, "
-                   "nb201 N=2; else none)")
-    p.add_argument("--refine-batch-size", type=positive_int, default=None, metavar="S",
-                   help="samples S of the second stage (default for best: the space's, nb201 20; else the first "
-                   "stage's)")
+    _add_search_stage(p)
     p.add_argument("--net", type=net_options, default={}, metavar="K=V,…", help="override the scored proxy network")
     p.add_argument("--batch-size", type=positive_int, default=None, help="samples S (default: the space's)")
     p.add_argument("--repeats", type=positive_int, default=None, help="re-initialisations (default: the space's)")
