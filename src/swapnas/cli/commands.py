@@ -244,8 +244,9 @@ def _search_checks(args: argparse.Namespace) -> None:
     if stage.k > 1 and stage.net:
         try:
             scoring_net(args.space, args.dataset, {**args.net, **stage.net}, base)
-        except ValueError as exc:
-            raise ValueError(f"--refine-net (the second stage's network, on top of --net): {exc}") from None
+        except ValueError as exc:  # check_net names the options "--net …": here they are the second stage's
+            msg = str(exc).removeprefix("--net")
+            raise ValueError(f"--refine-net{msg} (the second stage's network: --net, then --refine-net on top)") from None
     if args.prior is not None and args.prior[1] <= 0:
         raise ValueError(f"--prior CENTRE WIDTH: WIDTH must be > 0 (got {args.prior[1]})")
 
