@@ -206,11 +206,13 @@ def protocol_defaults(space: str, proxies: list[Proxy]) -> dict:
     return {"init": "gaussian", **mod.SCORING_DEFAULTS}
 
 
-def scoring_net(space: str, task: str, overrides: dict | None = None, base: dict | None = None) -> dict:
+def scoring_net(space: str, task: str, overrides: dict | None = None, base: dict | None = None,
+                flag: str = "--net") -> dict:
     """The space's default scored network (``base``, else ``SCORING_DEFAULTS["net"]``), its task,
     then ``overrides``.
 
-    Spaces with several tasks (TransNAS) build a task head: their net gets ``task``.
+    Spaces with several tasks (TransNAS) build a task head: their net gets ``task``. ``flag`` names
+    the option the overrides came from in error messages.
     """
     mod = get_space(space)
     net = dict(mod.SCORING_DEFAULTS["net"] if base is None else base)
@@ -219,11 +221,11 @@ def scoring_net(space: str, task: str, overrides: dict | None = None, base: dict
     unknown = set(overrides or {}) - set(inspect.signature(mod.build).parameters) - {"task"}
     if unknown:
         allowed = [n for n in inspect.signature(mod.build).parameters if n not in ("arch", "genotype", "num_classes")]
-        raise ValueError(f"--net option(s) {', '.join(sorted(unknown))} are not options of the {space} network; "
+        raise ValueError(f"{flag} option(s) {', '.join(sorted(unknown))} are not options of the {space} network; "
                          f"options: {', '.join(allowed)}")
     net.update(overrides or {})
     if overrides:
-        check_net(space, net, overrides)
+        check_net(space, net, overrides, flag)
     return net
 
 
@@ -242,10 +244,11 @@ def _option_problem(name: str, value: object, default: object) -> str | None:
     return None
 
 
-def check_net(space: str, net: dict, overrides: dict | None = None) -> None:
+def check_net(space: str, net: dict, overrides: dict | None = None, flag: str = "--net") -> None:
     """Build one arch of ``space`` with the network options ``net`` on the meta device (no memory, no
     compute); a ValueError ``--net …: the {space} network cannot be built: …`` when that fails or a
-    layer comes out empty (e.g. ``C=0``). ``overrides`` are the options the user gave (for the message)."""
+    layer comes out empty (e.g. ``C=0``). ``overrides`` are the options the user gave and ``flag`` the
+    option they came from (for the message)."""
     mod = get_space(space)
     given = ",".join(f"{k}={v}" for k, v in (overrides if overrides is not None else net).items())
     params = inspect.signature(mod.build).parameters
@@ -253,7 +256,7 @@ def check_net(space: str, net: dict, overrides: dict | None = None) -> None:
         default = params[name].default if name in params else inspect.Parameter.empty
         why = None if default is inspect.Parameter.empty else _option_problem(name, value, default)
         if why:
-            raise ValueError(f"--net {given}: the {space} network cannot be built: {why}")
+            raise ValueError(f"{flag} {given}: the {space} network cannot be built: {why}")
     try:
         with warnings.catch_warnings(), torch.device("meta"):
             warnings.simplefilter("ignore")  # "Initializing zero-element tensors is a no-op": reported below
@@ -261,10 +264,10 @@ def check_net(space: str, net: dict, overrides: dict | None = None) -> None:
     except Exception as exc:  # noqa: BLE001 - any failure of the user's options is reported as bad input
         small = [f"{k}={v}" for k, v in net.items() if type(v) is int and v < 1]
         hint = f" ({', '.join(small)}: sizes must be >= 1)" if small else ""
-        raise ValueError(f"--net {given}: the {space} network cannot be built: {type(exc).__name__}: {exc}{hint}") from None
+        raise ValueError(f"{flag} {given}: the {space} network cannot be built: {type(exc).__name__}: {exc}{hint}") from None
     empty = next(((n, tuple(t.shape)) for n, t in model.named_parameters() if t.numel() == 0), None)
     if empty is not None:
-        raise ValueError(f"--net {given}: the {space} network cannot be built: layer {empty[0]} comes out empty "
+        raise ValueError(f"{flag} {given}: the {space} network cannot be built: layer {empty[0]} comes out empty "
                          f"(shape {empty[1]}); every size option must be >= 1")
 
 

@@ -241,12 +241,8 @@ def _search_checks(args: argparse.Namespace) -> None:
                                    args.refine_batch_size)
     base = protocol_defaults(args.space, [chosen])["net"]
     scoring_net(args.space, args.dataset, args.net, base)
-    if stage.k > 1 and stage.net:
-        try:
-            scoring_net(args.space, args.dataset, {**args.net, **stage.net}, base)
-        except ValueError as exc:  # check_net names the options "--net …": here they are the second stage's
-            msg = str(exc).removeprefix("--net")
-            raise ValueError(f"--refine-net{msg} (the second stage's network: --net, then --refine-net on top)") from None
+    if stage.k > 1 and stage.net:  # the second stage's network: --net, then --refine-net on top
+        scoring_net(args.space, args.dataset, {**args.net, **stage.net}, base, flag="--refine-net")
     if args.prior is not None and args.prior[1] <= 0:
         raise ValueError(f"--prior CENTRE WIDTH: WIDTH must be > 0 (got {args.prior[1]})")
 
