@@ -222,6 +222,9 @@ def test_killed_search_resumes_without_rescoring(data_dir, tmp_path) -> None:
 
 
 def test_second_stage_rescores_the_shortlist(small_bundle, tmp_path) -> None:
+    import math
+    from dataclasses import replace
+
     from swapnas.search import run_search
     from swapnas.search.driver import stage_text
     from swapnas.search import EAConfig
@@ -246,6 +249,8 @@ def test_second_stage_rescores_the_shortlist(small_bundle, tmp_path) -> None:
     rank = [c["arch"] for c in shortlist].index(res.best) + 1
     assert stage_text(res) == (f"Second stage: the 3 fittest re-scored on C=4,N=2, S=20, R=2; returned #{rank} of them "
                                "by the first stage")
+    failed = replace(res, refine={**res.refine, "shortlist": [{**c, "refined": math.nan} for c in shortlist]})
+    assert stage_text(failed).endswith("returned the first stage's best (every re-score failed)")
     # the refined values are the stored second-stage scores, not the first stage's
     stored = dict(db.execute("SELECT arch, value FROM scores WHERE repeats = 2 AND proxy LIKE 'swap_prog%'").fetchall())
     assert {c["arch"]: c["refined"] for c in shortlist} == {a: pytest.approx(v) for a, v in stored.items()}

@@ -404,9 +404,10 @@ def stage_text(result: SearchResult) -> str | None:
     r = result.refine
     if not r:
         return None
+    scored = any(isinstance(c["refined"], float) and math.isfinite(c["refined"]) for c in r["shortlist"])
     rank = next((i for i, c in enumerate(r["shortlist"], 1) if c["arch"] == result.best), None)
     net = ",".join(f"{k}={v}" for k, v in r["net"].items())
-    where = f"#{rank} of them by the first stage" if rank else "none of them (every re-score failed)"
+    where = f"#{rank} of them by the first stage" if scored else "the first stage's best (every re-score failed)"
     return (f"Second stage: the {len(r['shortlist'])} fittest re-scored on {net}, S={r['batch_size']}, "
             f"R={r['repeats']}; returned {where}")
 
