@@ -106,6 +106,52 @@ def joint(runs: list[dict], grid: dict[str, list[float]], transform: dict[str, s
     return rows[:top]
 
 
+def halves(runs: list[dict], seed: int) -> tuple[list[dict], list[dict]]:
+    """Each dev run cut in two by a seeded permutation of its archs (half A, half B)."""
+    rng = np.random.default_rng(seed)
+    cut_a, cut_b = [], []
+    for r in runs:
+        order = rng.permutation(len(r["acc"]))
+        for cut, idx in ((cut_a, order[: len(order) // 2]), (cut_b, order[len(order) // 2:])):
+            cut.append({**r, "acc": r["acc"][idx], "scores": {k: v[idx] for k, v in r["scores"].items()}})
+    return cut_a, cut_b
+
+
+def parse_terms(text: str) -> dict[str, float]:
+    """``swap=1,params=0.5`` -> {"swap": 1.0, "params": 0.5} (raw weights)."""
+    try:
+        return {k.strip(): float(v) for k, v in (part.split("=") for part in text.split(","))}
+    except ValueError as exc:
+        raise SystemExit(f"--incumbent {text!r}: expected NAME=w,NAME=w,… ({exc})") from None
+
+
+def terms_text(terms: dict[str, float], transform: dict[str, str]) -> str:
+    return " + ".join(f"{v:.4g}·{'ln ' if transform[n] == 'log' else ''}{n}" for n, v in terms.items())
+
+
+def split_check(runs: list[dict], names: list[str], transform: dict[str, str], scale: dict[str, float],
+                args: argparse.Namespace) -> list[str]:
+    """Each rule (greedy path; joint grid's first row) chosen on one half of every dev run and read on
+    the other, beside the incumbent and the anchor alone: how much of a gain is over-fitting."""
+    lines = ["", "Split-half check (seeds " + ", ".join(map(str, args.split_seeds)) + "; each rule chosen on one "
+             "random half of every dev run, read on the other half; worst ρ over the dev runs):", "",
+             "| seed | chosen on | rule | terms | worst ρ there | worst ρ on the other half | incumbent there | "
+             "ln anchor alone there |", "|---|---|---|---|---|---|---|---|"]
+    incumbent = parse_terms(args.incumbent) if args.incumbent else None
+    for seed in args.split_seeds:
+        a, b = halves(runs, seed)
+        for label, fit, held in (("A", a, b), ("B", b, a)):
+            rules = [("greedy", greedy(fit, names, transform, scale, args.min_gain, args.max_terms, args.anchor)[-1])]
+            if args.joint:
+                rules.append(("joint", joint(fit, parse_grid(args.joint), transform, top=1, anchor=args.anchor)[0]))
+            inc = f"{worst(held, incumbent, transform)[0]:.3f}" if incumbent else "—"
+            for rule, (terms, w, _) in rules:
+                lines.append(f"| {seed} | {label} | {rule} | {terms_text(terms, transform)} | {w:.3f} | "
+                             f"{worst(held, terms, transform)[0]:.3f} | {inc} | "
+                             f"{worst(held, {args.anchor: 1.0}, transform)[0]:.3f} |")
+    return lines
+
+
 def parse_grid(text: str) -> dict[str, list[float]]:
     """``a=0,0.5,1;b=0,1`` -> {"a": [0, 0.5, 1], "b": [0, 1]}."""
     try:
@@ -127,6 +173,10 @@ def main() -> None:
                          "tabulate the 10 best by worst ρ (ties: mean ρ)")
     ap.add_argument("--anchor", default="swap",
                     help="the SWAP proxy every fitness starts from (1·ln anchor), e.g. swap_ext on Transformers")
+    ap.add_argument("--split-seeds", type=lambda t: [int(x) for x in t.split(",")], default=None, metavar="S,S",
+                    help="also choose by each rule on a random half of every dev run and read it on the other half")
+    ap.add_argument("--incumbent", default=None, metavar="NAME=w,…",
+                    help="the current fitness's raw weights, read on the same held-out halves for comparison")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     runs = load(args.runs)
@@ -153,6 +203,8 @@ def main() -> None:
         for w in weights:
             rhos = worst(runs, {args.anchor: 1.0, args.scan: float(w)}, transform)[1]
             lines.append(f"| {w:g} | " + " | ".join(f"{x:.4f}" for x in rhos) + f" | {min(rhos):.4f} |")
+    if args.split_seeds:
+        lines += split_check(runs, names, transform, scale, args)
     top = []
     if args.joint:
         grid = parse_grid(args.joint)

@@ -40,7 +40,11 @@ def test_best_alias_and_space_resolution() -> None:
     assert [q.name for q in resolve("best,swap_darts")] == ["swap_darts"]  # an alias and its target once
     assert best_for("nb201") == "swap_prog" and best_for("nb101") == "swap_darts"
     assert best_for("transnas_micro") == best_for("transnas_macro") == "swap_darts"
-    assert best_for("darts") == "swap_darts"
+    assert best_for("darts") == "swap_fisher"  # the DARTS fitness since session 10; swap_darts stays universal
+    assert get_proxy("swap_fisher").base_names == ("swap", "az_nas_progressivity", "params", "l2_norm", "fisher")
+    assert get_proxy("swap_fisher").options == {"w_swap": 1.0, "w_az_nas_progressivity": 0.25, "w_params": 0.5,
+                                                "w_l2_norm": 1.0, "w_fisher": -0.25}
+    assert get_proxy("swap_fisher").needs_grad and get_proxy("swap_fisher").needs_labels  # Fisher differentiates a loss
     assert get_proxy("swap_darts").base_names == ("swap", "az_nas_expressivity", "az_nas_progressivity", "params")
     assert get_proxy("swap_darts").options == {"w_swap": 1.0, "w_az_nas_expressivity": 1.0,
                                                "w_az_nas_progressivity": 0.25, "w_params": 0.5}
@@ -74,6 +78,30 @@ def test_swap_prog_equals_its_bases_per_repeat() -> None:
         expected.append(math.log(psi) + 1.5 * pr)
     assert rec.ok and rec.values == pytest.approx(expected, rel=1e-9)
     assert rec.value == pytest.approx(sum(expected) / 2)
+
+
+def test_swap_fisher_equals_its_bases_on_the_darts_fitness_network() -> None:
+    """The DARTS fitness against its bases computed by hand: Ψ and Fisher by their functions, #params and
+    the summed tensor norms counted directly on the same network."""
+    from swapnas.spaces import darts
+
+    arch = darts.sample(__import__("random").Random(5))
+    g = torch.Generator().manual_seed(4)
+    batch = Batch(torch.randn(6, 3, 32, 32, generator=g), torch.randint(0, 10, (6,), generator=g), 10, "cifar10",
+                  "noise", 0)
+    prot = Protocol("darts", "cifar10", 6, repeats=1, init="default", net={"C": 4, "layers": 5})
+    rec = score_arch(arch, darts.build, [get_proxy("swap_fisher")], batch, prot, torch.device("cpu"))["swap_fisher"]
+
+    def net() -> torch.nn.Module:
+        return build_scored_net(darts.build, arch, prot, 10, 0, torch.device("cpu"))
+
+    prog, fisher = get_proxy("az_nas_progressivity"), get_proxy("fisher")
+    model = net()
+    n_params = sum(p.numel() for n, p in model.named_parameters() if "auxiliary" not in n)
+    norms = sum(float(p.detach().double().pow(2).sum().sqrt()) for p in model.parameters())
+    expected = (math.log(swap_score(net(), batch.inputs)) + 0.25 * prog.fn(net(), batch, **prog.options)
+                + 0.5 * math.log(n_params) + math.log(norms) - 0.25 * math.log(fisher.fn(net(), batch)))
+    assert rec.ok and rec.value == pytest.approx(expected, rel=1e-9)
 
 
 def test_proxies_command_lists_the_alias(capsys) -> None:

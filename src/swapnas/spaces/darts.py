@@ -40,8 +40,9 @@ SCORING_DEFAULTS: dict = {"net": {"C": 8, "layers": 5}, "batch_size": 16, "repea
 #: (NB301 and darts_swap) by the worst ρ over both: the scored network above (best worst-case ρ of
 #: eight candidates, docs/generated/dev/darts_scored_net.md) with PyTorch's default init, and ``swap_darts``
 #: (the best worst-case ρ of the joint weight grid in docs/generated/dev/darts_fitness.md; ``swap_expr``,
-#: the greedy path's end, is dominated by it on both dev sets).
-FITNESS_PROTOCOL: dict = {"proxy": "swap_darts", "net": {"C": 8, "layers": 5}, "batch_size": 16, "repeats": 1,
+#: the greedy path's end, is dominated by it on both dev sets) until session 10, ``swap_fisher`` since
+#: (the same rule over thirteen more metrics, docs/generated/dev/darts_fitness_more.md).
+FITNESS_PROTOCOL: dict = {"proxy": "swap_fisher", "net": {"C": 8, "layers": 5}, "batch_size": 16, "repeats": 1,
                           "init": "default"}
 
 
