@@ -18,7 +18,7 @@ the pick); none when no candidate gains on every dev set.
         --data-dir ../shared/data --store runs/dev.sqlite --out docs/generated/dev/nb201_stage2.md
     python scripts/choose_stage2_net.py darts_swap=runs/best2_darts_swap/results.json \\
         nb301=runs/best2_nb301/results.json --data-dir ../shared/data --store runs/dev.sqlite \\
-        --out docs/generated/dev/darts_stage2.md
+        --fitness swap_darts --out docs/generated/dev/darts_stage2.md   # session 9, the DARTS best of then
 """
 
 from __future__ import annotations
@@ -64,22 +64,23 @@ KS = (1, 3, 5, 10, 20)
 class DevRun:
     """One dev set: its archs, accuracy and stage-1 fitness (from a ``correlate`` run of ``best``)."""
 
-    def __init__(self, bench_name: str, path: str, data_dir: str) -> None:
+    def __init__(self, bench_name: str, path: str, data_dir: str, fitness: str = "best") -> None:
         doc = json.load(open(path))
         self.name, self.bench = bench_name, get_benchmark(bench_name, data_dir)
         self.space, self.task = self.bench.space, doc["protocol"]["dataset"]
-        protocol, _, (proxy,) = configure(self.space, self.task, "best", data_dir=data_dir)
+        self.fitness = fitness
+        protocol, _, (proxy,) = configure(self.space, self.task, fitness, data_dir=data_dir)
         if {k: doc["protocol"][k] for k in ("net", "batch_size", "repeats", "init", "seed")} != \
                 {"net": protocol.net, "batch_size": protocol.batch_size, "repeats": protocol.repeats,
                  "init": protocol.init, "seed": 0} or proxy.name not in doc["scores"]:
-            raise SystemExit(f"{path} is not a run of `best` ({proxy.name}) at the {self.space} fitness protocol")
+            raise SystemExit(f"{path} is not a run of `{fitness}` ({proxy.name}) at the {self.space} fitness protocol")
         self.proxy, self.archs, self.acc = proxy.name, doc["archs"], np.array(doc["accuracy"])
         self.f1 = np.array([-np.inf if v is None else v for v in doc["scores"][proxy.name]])
 
     def stage2(self, top: int, net: dict, s: int, r: int, data_dir: str, store: ScoreStore) -> tuple[dict, float, float]:
         """Stage-2 fitness of the ``top`` fittest archs {index: value}, the median stored seconds, ρ over them."""
         order = np.argsort(-self.f1, kind="stable")[:top]
-        protocol, batch, proxies = configure(self.space, self.task, "best", net=net, batch_size=s, repeats=r,
+        protocol, batch, proxies = configure(self.space, self.task, self.fitness, net=net, batch_size=s, repeats=r,
                                              data_dir=data_dir)
         mod = get_space(self.space)
         recs = score_archs([mod.parse(self.archs[i]) for i in order], self.space, proxies, protocol, batch, store,
@@ -149,9 +150,11 @@ def main() -> None:
     ap.add_argument("--top", type=int, default=None, help="score stage 2 on the TOP fittest archs of each run (default: all)")
     ap.add_argument("--budget", type=float, default=0.2, help="a simulated search's evaluations, as a share of the dev set")
     ap.add_argument("--draws", type=int, default=2000)
+    ap.add_argument("--fitness", default="best", help="the fitness the runs scored (default best; e.g. swap_darts, the "
+                    "DARTS best until session 10, for session 9's table)")
     args = ap.parse_args()
     torch.set_num_threads(1)
-    runs = [DevRun(*item.split("=", 1), args.data_dir) for item in args.runs]
+    runs = [DevRun(*item.split("=", 1), args.data_dir, args.fitness) for item in args.runs]
     space = runs[0].space
     store = ScoreStore(args.store)
     text = [f"Second-stage candidates on the {space} dev runs (every figure in-sample). Stage 1: `best` at the "

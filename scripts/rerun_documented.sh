@@ -14,5 +14,5 @@ run best_darts_swap swapnas correlate --space darts_swap --proxies best --archs 
 run search_c10_seed8 swapnas search --space nb201 --dataset cifar10 --seed 8 --device cpu --data-dir "$DATA"
 python scripts/compare_runs.py runs/nb201_cifar100/results.json "$OUT/readme_c100/results.json" | tail -1
 python scripts/compare_runs.py runs/best6_nb101/results.json "$OUT/best_nb101/results.json" | tail -1
-python scripts/compare_runs.py runs/best2_darts_swap/results.json "$OUT/best_darts_swap/results.json" | tail -1
+python scripts/compare_runs.py runs/best10_darts_swap/results.json "$OUT/best_darts_swap/results.json" | tail -1
 python scripts/compare_runs.py runs/search_nb201_best9/cifar10_seed8/result.json "$OUT/search_c10_seed8/result.json" | tail -1

@@ -58,6 +58,11 @@ def test_fitness_protocol_only_for_the_fitness_alone(small_bundle) -> None:
     assert protocol_defaults("nb201", resolve("swap_prog,swap")) == alone  # with its own bases
     mixed = protocol_defaults("nb201", resolve("swap_prog,params"))
     assert mixed["init"] == "gaussian" and mixed["repeats"] == 4  # the space's SWAP defaults for every proxy
+    darts_fit = {"net": {"C": 8, "layers": 5}, "batch_size": 16, "repeats": 1, "init": "default"}
+    assert protocol_defaults("darts", resolve("swap_fisher")) == darts_fit  # DARTS best since session 10
+    assert protocol_defaults("darts", resolve("swap_darts,swap")) == darts_fit  # a former best keeps its protocol
+    assert protocol_defaults("darts", resolve("swap_darts,meco"))["init"] == "gaussian"
+    assert protocol_defaults("nb201", resolve("swap_darts"))["init"] == "gaussian"  # not NB201's fitness, ever
     prot, _, proxies = configure("nb201", "cifar10", "best", data_dir=str(small_bundle))
     assert (prot.init, prot.repeats) == ("default", 1) and [q.name for q in proxies] == ["swap_prog"]
     prot, _, _ = configure("nb201", "cifar10", "best", data_dir=str(small_bundle), init="gaussian", repeats=2)

@@ -196,13 +196,18 @@ def protocol_defaults(space: str, proxies: list[Proxy]) -> dict:
     The space's ``SCORING_DEFAULTS`` (the paper's Gaussian init), except for a run of the
     recommended fitness (the proxy the alias ``best`` names, alone or with its bases) on a space
     that defines a ``FITNESS_PROTOCOL``: then that protocol, chosen with the fitness on the
-    space's dev sets. A run that mixes other proxies in keeps the space's defaults for all.
+    space's dev sets. The same for a fitness the space recommended before (its ``"former"``), so
+    their documented runs still reproduce. A run that mixes other proxies in keeps the space's
+    defaults for all.
     """
     mod = get_space(space)
-    best = best_for(space)
+    own = getattr(mod, "FITNESS_PROTOCOL", None)
     names = {p.name for p in proxies}
-    if hasattr(mod, "FITNESS_PROTOCOL") and best in names and names <= {best, *get_proxy(best).base_names}:
-        return {k: v for k, v in mod.FITNESS_PROTOCOL.items() if k not in ("proxy", "refine")}
+    if own is not None:
+        fitnesses = {best_for(space), *own.get("former", ())}  # earlier recommended fitnesses keep their protocol
+        for fit in fitnesses & names:
+            if names <= {fit, *get_proxy(fit).base_names}:
+                return {k: v for k, v in own.items() if k not in ("proxy", "refine", "former")}
     return {"init": "gaussian", **mod.SCORING_DEFAULTS}
 
 

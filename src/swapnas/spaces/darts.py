@@ -43,7 +43,7 @@ SCORING_DEFAULTS: dict = {"net": {"C": 8, "layers": 5}, "batch_size": 16, "repea
 #: the greedy path's end, is dominated by it on both dev sets) until session 10, ``swap_fisher`` since
 #: (the same rule over thirteen more metrics, docs/generated/dev/darts_fitness_more.md).
 FITNESS_PROTOCOL: dict = {"proxy": "swap_fisher", "net": {"C": 8, "layers": 5}, "batch_size": 16, "repeats": 1,
-                          "init": "default"}
+                          "init": "default", "former": ("swap_darts", "swap_expr")}
 
 
 def _uniform(op: str) -> Genotype:
