@@ -5,7 +5,8 @@ checks that they exist. Scoring and correlation need :class:`Space`; ``swapnas s
 needs :class:`SearchableSpace`, which adds crossover, the cell drawing and the final
 (trained) networks. Optional members, read with ``getattr``: ``TASKS`` (a space with several
 tasks takes ``task`` as a network option), ``FITNESS_PROTOCOL`` (the recommended fitness and
-its protocol, docs/protocol.md) and ``SEARCH_PRIOR`` (the search's size-prior rule).
+its protocol, docs/protocol.md; ``refine``: the search's second stage; ``former``: earlier
+recommended fitnesses scored under the same protocol) and ``SEARCH_PRIOR`` (the search's size-prior rule).
 
 Every arch has ``arch.key == str(arch)``: the canonical string that ``parse`` reads back and
 the score store's key; ``iso_key(arch)`` is equal for isomorphic archs (the search never
