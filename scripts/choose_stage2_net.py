@@ -152,6 +152,8 @@ def main() -> None:
     ap.add_argument("--draws", type=int, default=2000)
     ap.add_argument("--fitness", default="best", help="the fitness the runs scored (default best; e.g. swap_darts, the "
                     "DARTS best until session 10, for session 9's table)")
+    ap.add_argument("--only", type=lambda t: [int(x) for x in t.split(",")], default=None, metavar="I,I",
+                    help="score only these candidates of the space (0-based positions in CANDIDATES)")
     args = ap.parse_args()
     torch.set_num_threads(1)
     runs = [DevRun(*item.split("=", 1), args.data_dir, args.fitness) for item in args.runs]
@@ -163,11 +165,14 @@ def main() -> None:
             "their K fittest by stage 1, the pick by stage 2; mean accuracy of the pick / P(top 5 %), the share of "
             "picks in the dev set's top 5 %; `out of top`: draws whose short list left the scored archs (left out).",
             "", "Made by `python scripts/choose_stage2_net.py " + " ".join(
-                [*args.runs, "--data-dir", args.data_dir, "--store", args.store, "--out", args.out]) + "`.", ""]
+                [*args.runs, "--data-dir", args.data_dir, "--store", args.store, "--out", args.out,
+                 *(["--fitness", args.fitness] if args.fitness != "best" else []),
+                 *(["--only", ",".join(map(str, args.only))] if args.only else [])]) + "`.", ""]
+    candidates = [c for i, c in enumerate(CANDIDATES[space]) if args.only is None or i in args.only]
     means, k1, halves, cost, half_means = {}, {}, [], [], []
     for run in runs:
         f2s = {}
-        for label, net, s, r in CANDIDATES[space]:
+        for label, net, s, r in candidates:
             f2s[label], secs, rho = run.stage2(args.top or len(run.archs), net, s, r, args.data_dir, store)
             cost.append(f"| {run.name} | {label} | {secs:.2f} | {rho:.3f} |")
         everything = np.arange(len(run.archs))

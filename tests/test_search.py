@@ -266,8 +266,12 @@ def test_second_stage_defaults_and_overrides() -> None:
     assert stage == SecondStage(k=5, repeats=1, net={"C": 8}, batch_size=20)
     proxy, stage = choose_fitness("nb201", "swap_reg")  # the paper's fitness: no second stage unless asked for
     assert proxy.name == "swap_reg" and stage == SecondStage(k=0, repeats=4)
+    _, stage = choose_fitness("darts", "best")
+    assert stage == SecondStage(k=20, repeats=1, net={"C": 16}, batch_size=20)  # darts.FITNESS_PROTOCOL, session 10
     _, stage = choose_fitness("darts", "best", refine=3)
-    assert stage == SecondStage(k=3, repeats=4)
+    assert stage == SecondStage(k=3, repeats=1, net={"C": 16}, batch_size=20)
+    _, stage = choose_fitness("darts", "swap_darts")  # a former best: no second stage unless asked for
+    assert stage == SecondStage(k=0, repeats=4)
 
 
 def test_second_stage_is_skipped_when_its_protocol_equals_the_first(small_bundle, tmp_path) -> None:

@@ -41,9 +41,12 @@ SCORING_DEFAULTS: dict = {"net": {"C": 8, "layers": 5}, "batch_size": 16, "repea
 #: eight candidates, docs/generated/dev/darts_scored_net.md) with PyTorch's default init, and ``swap_darts``
 #: (the best worst-case ρ of the joint weight grid in docs/generated/dev/darts_fitness.md; ``swap_expr``,
 #: the greedy path's end, is dominated by it on both dev sets) until session 10, ``swap_fisher`` since
-#: (the same rule over thirteen more metrics, docs/generated/dev/darts_fitness_more.md).
+#: (the same rule over thirteen more metrics, docs/generated/dev/darts_fitness_more.md). ``refine``: the
+#: search re-scores its 20 fittest archs on C=16 (5 cells) at S = 20 (session 10, the rule of NB201's
+#: second stage on both DARTS dev sets, docs/generated/dev/darts_stage2_fisher.md; a small gain on both).
 FITNESS_PROTOCOL: dict = {"proxy": "swap_fisher", "net": {"C": 8, "layers": 5}, "batch_size": 16, "repeats": 1,
-                          "init": "default", "former": ("swap_darts", "swap_expr")}
+                          "init": "default", "former": ("swap_darts", "swap_expr"),
+                          "refine": {"k": 20, "repeats": 1, "net": {"C": 16}, "batch_size": 20}}
 
 
 def _uniform(op: str) -> Genotype:
