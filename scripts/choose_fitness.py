@@ -138,12 +138,13 @@ def split_check(runs: list[dict], names: list[str], transform: dict[str, str], s
              "| seed | chosen on | rule | terms | worst ρ there | worst ρ on the other half | incumbent there | "
              "ln anchor alone there |", "|---|---|---|---|---|---|---|---|"]
     incumbent = parse_terms(args.incumbent) if args.incumbent else None
+    grid = parse_grid(args.joint) if args.joint else None
     for seed in args.split_seeds:
         a, b = halves(runs, seed)
         for label, fit, held in (("A", a, b), ("B", b, a)):
             rules = [("greedy", greedy(fit, names, transform, scale, args.min_gain, args.max_terms, args.anchor)[-1])]
-            if args.joint:
-                rules.append(("joint", joint(fit, parse_grid(args.joint), transform, top=1, anchor=args.anchor)[0]))
+            if grid:
+                rules.append(("joint", joint(fit, grid, transform, top=1, anchor=args.anchor)[0]))
             inc = f"{worst(held, incumbent, transform)[0]:.3f}" if incumbent else "—"
             for rule, (terms, w, _) in rules:
                 lines.append(f"| {seed} | {label} | {rule} | {terms_text(terms, transform)} | {w:.3f} | "
@@ -194,7 +195,7 @@ def main() -> None:
               "| step | terms (raw weights) | " + " | ".join(r["name"] for r in runs) + " | worst |",
               "|---|---|" + "---|" * (len(runs) + 1)]
     for i, (terms, w, rhos) in enumerate(path):
-        text = " + ".join(f"{v:.4g}·{'ln ' if transform[n] == 'log' else ''}{n}" for n, v in terms.items())
+        text = terms_text(terms, transform)
         lines.append(f"| {i} | {text} | " + " | ".join(f"{x:.3f}" for x in rhos) + f" | {w:.3f} |")
     if args.scan:
         weights = np.arange(0.5, 4.01, 0.5)
@@ -218,7 +219,7 @@ def main() -> None:
                   "| rank | terms (raw weights) | " + " | ".join(r["name"] for r in runs) + " | worst |",
                   "|---|---|" + "---|" * (len(runs) + 1)]
         for i, (terms, w, rhos) in enumerate(top, 1):
-            text = " + ".join(f"{v:.4g}·{'ln ' if transform[n] == 'log' else ''}{n}" for n, v in terms.items())
+            text = terms_text(terms, transform)
             lines.append(f"| {i} | {text} | " + " | ".join(f"{x:.3f}" for x in rhos) + f" | {w:.3f} |")
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
