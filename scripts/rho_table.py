@@ -1,10 +1,10 @@
-"""Spearman ρ of every proxy in ``correlate`` runs, one row per run, and the worst ρ per row label.
+"""Spearman ρ of one-proxy ``correlate`` runs as a table (rows and columns named by the caller) with the worst ρ per row.
 
     python scripts/rho_table.py "C=8,5 cells, S=16|darts_swap=runs/best10_darts_swap/results.json" \\
         "C=8,5 cells, S=16|nb301=runs/best10_nb301/results.json"
 
 Each argument is ``ROW|COLUMN=results.json``; the table has one row per ROW, one column per COLUMN
-(the runs' scores against their ground truth, as stored in results.json) and the worst over the row.
+(each run's Spearman ρ as ``correlate`` stored it in results.json) and the worst over the row.
 """
 
 from __future__ import annotations
@@ -12,19 +12,14 @@ from __future__ import annotations
 import json
 import sys
 
-import numpy as np
-from scipy import stats
-
 
 def rho(path: str) -> tuple[str, float, int]:
+    """The run's own statistics (``results`` of results.json: ρ with the proxy's sign, over its n scored archs)."""
     doc = json.load(open(path))
-    acc = np.array(doc["accuracy"], dtype=float)
-    if len(doc["scores"]) != 1:
-        raise SystemExit(f"{path}: expected a run of one proxy, found {sorted(doc['scores'])}")
-    ((proxy, vals),) = doc["scores"].items()
-    v = np.array([np.nan if x is None else x for x in vals], dtype=float)
-    ok = np.isfinite(v)
-    return proxy, float(stats.spearmanr(v[ok], acc[ok]).statistic), int(ok.sum())
+    if len(doc["results"]) != 1:
+        raise SystemExit(f"{path}: expected a run of one proxy, found {[r['proxy'] for r in doc['results']]}")
+    (res,) = doc["results"]
+    return res["proxy"], float(res["spearman"]), int(res["n"])
 
 
 def main(argv: list[str]) -> None:
