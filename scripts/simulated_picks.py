@@ -4,7 +4,8 @@ For every ``correlate`` run given (``LABEL=results.json``; dev sets only, docs/p
 every proxy in it, draw ``--draws`` random subsets of ``--budget`` × the run's archs (the archs a
 search would have evaluated; the same draws for every proxy of a run, seed 0, as
 ``scripts/choose_stage2_net.py`` draws them) and report the mean accuracy of each subset's fittest arch
-and how often it lies in the run's top 5 % by accuracy. Failed scores count as the worst fitness.
+and how often it lies in the run's top 5 % by accuracy (a lower-is-better proxy is negated first).
+Failed scores count as the worst fitness.
 Every figure is in-sample when the fitness was chosen on the same dev set.
 
     python scripts/simulated_picks.py darts_swap=runs/best2_darts_swap/results.json \\
@@ -25,9 +26,10 @@ def rows(label: str, path: str, budget: float, draws: int) -> list[str]:
     doc = json.load(open(path))
     acc = np.array(doc["accuracy"], dtype=float)
     top5 = acc >= np.quantile(acc, 0.95)
+    sign = {r["proxy"]: 1.0 if r.get("higher_is_better", True) else -1.0 for r in doc["results"]}
     out = []
     for proxy, vals in doc["scores"].items():
-        f1 = np.array([-np.inf if v is None else v for v in vals], dtype=float)
+        f1 = np.array([-np.inf if v is None else sign.get(proxy, 1.0) * v for v in vals], dtype=float)
         mean, share, _ = simulate(acc, f1, {}, 1, max(1, round(budget * len(acc))), draws, top5)
         out.append(f"| {label} | `{path}` | {proxy} | {len(acc)} | {mean:.2f} | {share:.3f} |")
     return out
