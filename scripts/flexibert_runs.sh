@@ -22,6 +22,8 @@ study --half dev --sizes authors --batch-size 32 --seq-len 16 --json "$out/dev_a
 # session 7: the authors' dropout (0.1, the pass seeded per arch) and their S = 128, at the chosen L = 16
 study --half dev --sizes authors --batch-size 32 --seq-len 16 --dropout 0.1 --json "$out/dev_authors_s32_l16_drop01.json"
 study --half dev --sizes authors --batch-size 128 --seq-len 16 --json "$out/dev_authors_s128_l16.json"
+# session 10: the authors' input shape, S = 128 sequences of L = 512 (two workers; 14 s per model)
+study --half dev --sizes authors --batch-size 128 --seq-len 512 --workers 2 --json "$out/dev_authors_s128_l512.json"
 # the chosen protocol (the space's defaults) on the test half and on all archs; the earlier default (L = 128) beside it
 study --half test --sizes authors --batch-size 32 --seq-len 16 --json "$out/test_authors_s32_l16.json"
 study --half all  --sizes authors --batch-size 32 --seq-len 16 --json "$out/all_authors_s32_l16.json"
