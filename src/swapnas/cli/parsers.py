@@ -101,14 +101,14 @@ def _add_search_stage(p: argparse.ArgumentParser) -> None:
     """The search's second stage (``search.driver.SecondStage``)."""
     p.add_argument("--refine", type=non_negative_int, default=None, metavar="K",
                    help="second stage: re-score the K fittest archs under the --refine-* protocol, return the best "
-                   "(default for best: the space's, nb201 20; 0 = none)")
+                   "(default for best: the space's, nb201 and darts 20; 0 = none)")
     p.add_argument("--refine-repeats", type=positive_int, default=None, metavar="R",
-                   help="repeats of the second stage (default for best: the space's, nb201 1; else 4)")
+                   help="repeats of the second stage (default for best: the space's, nb201 and darts 1; else 4)")
     p.add_argument("--refine-net", type=net_options, default=None, metavar="K=V,…",
                    help="second stage: options changed on the scored network ('' = none; default for best: the space's, "
-                   "nb201 N=2; else none)")
+                   "nb201 N=2, darts C=16; else none)")
     p.add_argument("--refine-batch-size", type=positive_int, default=None, metavar="S",
-                   help="samples S of the second stage (default for best: the space's, nb201 20; else the first "
+                   help="samples S of the second stage (default for best: the space's, nb201 and darts 20; else the first "
                    "stage's)")
 
 
