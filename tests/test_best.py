@@ -38,7 +38,12 @@ def test_best_alias_and_space_resolution() -> None:
     assert p.base_names == ("swap", "az_nas_progressivity") and p.options == {"w_swap": 1.0, "w_az_nas_progressivity": 1.5}
     assert get_proxy("best").name == "swap_darts"  # spaces without dev data, and models outside any space
     assert [q.name for q in resolve("best,swap_darts")] == ["swap_darts"]  # an alias and its target once
-    assert best_for("nb201") == "swap_prog" and best_for("nb101") == "swap_darts"
+    assert best_for("nb201") == "swap_nb201" and best_for("nb101") == "swap_darts"  # NB201's fitness since session 11
+    assert get_proxy("swap_nb201").base_names == ("swap", "az_nas_progressivity", "meco", "az_nas_trainability",
+                                                  "fisher", "l2_norm")
+    assert get_proxy("swap_nb201").options == {"w_swap": 1.0, "w_az_nas_progressivity": 1.816, "w_meco": 0.1,
+                                               "w_az_nas_trainability": 8.216e-07, "w_fisher": -0.1, "w_l2_norm": 0.25}
+    assert get_proxy("swap_nb201").needs_grad and get_proxy("swap_nb201").needs_labels
     assert best_for("transnas_micro") == best_for("transnas_macro") == "swap_darts"
     assert best_for("darts") == "swap_fisher"  # the DARTS fitness since session 10; swap_darts stays universal
     assert get_proxy("swap_fisher").base_names == ("swap", "az_nas_progressivity", "params", "l2_norm", "fisher")
@@ -53,9 +58,10 @@ def test_best_alias_and_space_resolution() -> None:
 
 
 def test_fitness_protocol_only_for_the_fitness_alone(small_bundle) -> None:
-    alone = protocol_defaults("nb201", resolve("swap_prog"))  # NB201's best
+    alone = protocol_defaults("nb201", resolve("swap_nb201"))  # NB201's best since session 11
     assert alone == {"net": {"C": 16, "N": 1}, "batch_size": 16, "repeats": 1, "init": "default"}
-    assert protocol_defaults("nb201", resolve("swap_prog,swap")) == alone  # with its own bases
+    assert protocol_defaults("nb201", resolve("swap_nb201,swap,fisher")) == alone  # with its own bases
+    assert protocol_defaults("nb201", resolve("swap_prog")) == alone  # the former best keeps its protocol
     mixed = protocol_defaults("nb201", resolve("swap_prog,params"))
     assert mixed["init"] == "gaussian" and mixed["repeats"] == 4  # the space's SWAP defaults for every proxy
     darts_fit = {"net": {"C": 8, "layers": 5}, "batch_size": 16, "repeats": 1, "init": "default"}
@@ -64,7 +70,7 @@ def test_fitness_protocol_only_for_the_fitness_alone(small_bundle) -> None:
     assert protocol_defaults("darts", resolve("swap_darts,meco"))["init"] == "gaussian"
     assert protocol_defaults("nb201", resolve("swap_darts"))["init"] == "gaussian"  # not NB201's fitness, ever
     prot, _, proxies = configure("nb201", "cifar10", "best", data_dir=str(small_bundle))
-    assert (prot.init, prot.repeats) == ("default", 1) and [q.name for q in proxies] == ["swap_prog"]
+    assert (prot.init, prot.repeats) == ("default", 1) and [q.name for q in proxies] == ["swap_nb201"]
     prot, _, _ = configure("nb201", "cifar10", "best", data_dir=str(small_bundle), init="gaussian", repeats=2)
     assert (prot.init, prot.repeats) == ("gaussian", 2)  # explicit settings win
 
@@ -109,9 +115,30 @@ def test_swap_fisher_equals_its_bases_on_the_darts_fitness_network() -> None:
     assert rec.ok and rec.value == pytest.approx(expected, rel=1e-9)
 
 
+def test_swap_nb201_equals_its_bases_on_the_nb201_fitness_network() -> None:
+    """NB201's fitness against its bases: Ψ, progressivity, MeCo, trainability and Fisher by their own
+    functions on fresh copies of the same network, the summed tensor norms counted directly."""
+    g = torch.Generator().manual_seed(6)  # S = 16: Ψ below its ceiling, so ln Ψ is not a constant here
+    batch = Batch(torch.randn(16, 3, 32, 32, generator=g), torch.randint(0, 10, (16,), generator=g), 10, "cifar10",
+                  "noise", 0)
+    prot = Protocol("nb201", "cifar10", 16, repeats=1, init="default", net={"C": 8, "N": 1})
+    rec = score_arch(ARCH, nb201.build, [get_proxy("swap_nb201")], batch, prot, torch.device("cpu"))["swap_nb201"]
+
+    def net() -> torch.nn.Module:
+        return build_scored_net(nb201.build, ARCH, prot, 10, 0, torch.device("cpu"))
+
+    base = {n: get_proxy(n) for n in ("az_nas_progressivity", "meco", "az_nas_trainability", "fisher")}
+    v = {n: p.fn(net(), batch, **p.options) for n, p in base.items()}
+    norms = sum(float(p.detach().double().pow(2).sum().sqrt()) for p in net().parameters())
+    expected = (math.log(swap_score(net(), batch.inputs)) + 1.816 * v["az_nas_progressivity"]
+                + 0.1 * math.log(v["meco"]) + 8.216e-07 * v["az_nas_trainability"]
+                - 0.1 * math.log(v["fisher"]) + 0.25 * math.log(norms))
+    assert rec.ok and rec.value == pytest.approx(expected, rel=1e-9)
+
+
 def test_proxies_command_lists_the_alias(capsys) -> None:
     from swapnas.cli import main
 
     assert main(["proxies", "best"]) == 0
     out = capsys.readouterr().out
-    assert "alias best = swap_darts" in out and "nb201: swap_prog" in out
+    assert "alias best = swap_darts" in out and "nb201: swap_nb201" in out

@@ -174,7 +174,7 @@ def test_search_fitness_choice_and_size_prior_on_best(small_bundle, tmp_path) ->
                   net={"C": 4})
     with ScoreStore(tmp_path / "s.sqlite") as store:
         best = run_search("nb201", "cifar10", store=store, out=tmp_path / "a", **common)
-        assert best.fitness_proxy.startswith("swap_prog@") and best.mu is None
+        assert best.fitness_proxy.startswith("swap_nb201@") and best.mu is None
         assert best.protocol["init"] == "default" and best.protocol["repeats"] == 1
         paper = run_search("nb201", "cifar10", store=store, out=tmp_path / "b", fitness="swap_reg", **common)
         assert paper.fitness_proxy.startswith("swap_reg@") and paper.protocol["init"] == "gaussian"
@@ -241,7 +241,7 @@ def test_second_stage_rescores_the_shortlist(small_bundle, tmp_path) -> None:
     # NB201's own second stage (2 cells per stage, S = 20) with the repeats asked for, on the first stage's C = 4
     assert (res.refine["repeats"], res.refine["batch_size"], res.refine["net"]) == (2, 20, {"C": 4, "N": 2})
     db = sqlite3.connect(tmp_path / "s.sqlite")
-    rows = db.execute("SELECT net, batch_size, COUNT(*) FROM scores WHERE repeats = 2 AND proxy LIKE 'swap_prog%' "
+    rows = db.execute("SELECT net, batch_size, COUNT(*) FROM scores WHERE repeats = 2 AND proxy LIKE 'swap_nb201%' "
                       "GROUP BY net, batch_size").fetchall()
     assert rows == [(json.dumps({"C": 4, "N": 2}), 20, 3)]  # the second stage's scores are stored (a rerun reuses them)
     winner = max(shortlist, key=lambda c: c["refined"])
@@ -252,7 +252,7 @@ def test_second_stage_rescores_the_shortlist(small_bundle, tmp_path) -> None:
     failed = replace(res, refine={**res.refine, "shortlist": [{**c, "refined": math.nan} for c in shortlist]})
     assert stage_text(failed).endswith("returned the first stage's best (every re-score failed)")
     # the refined values are the stored second-stage scores, not the first stage's
-    stored = dict(db.execute("SELECT arch, value FROM scores WHERE repeats = 2 AND proxy LIKE 'swap_prog%'").fetchall())
+    stored = dict(db.execute("SELECT arch, value FROM scores WHERE repeats = 2 AND proxy LIKE 'swap_nb201%'").fetchall())
     assert {c["arch"]: c["refined"] for c in shortlist} == {a: pytest.approx(v) for a, v in stored.items()}
 
 
@@ -260,7 +260,7 @@ def test_second_stage_defaults_and_overrides() -> None:
     from swapnas.search.driver import SecondStage, choose_fitness
 
     proxy, stage = choose_fitness("nb201", "best")
-    assert proxy.name == "swap_prog"
+    assert proxy.name == "swap_nb201"
     assert stage == SecondStage(k=20, repeats=1, net={"N": 2}, batch_size=20)  # nb201.FITNESS_PROTOCOL
     _, stage = choose_fitness("nb201", "best", refine=5, refine_net={"C": 8})
     assert stage == SecondStage(k=5, repeats=1, net={"C": 8}, batch_size=20)

@@ -242,13 +242,15 @@ def build(arch: Arch | str, C: int = 16, N: int = 5, num_classes: int = 10) -> N
 SCORING_DEFAULTS: dict = {"net": {"C": 16, "N": 1}, "batch_size": 16, "repeats": 4}
 
 #: The protocol and proxy of the recommended fitness (``best``), chosen on the NB201 CIFAR-10 dev
-#: sample only (docs/protocol.md; table: docs/generated/dev/nb201_fitness.md): the SWAP network with
+#: sample only (docs/protocol.md; tables: docs/generated/dev/nb201_fitness.md, nb201_fitness_more.md; the proxy
+#: ``swap_nb201`` since session 11, ``swap_prog`` until then, which keeps this protocol): the SWAP network with
 #: PyTorch's default init (the AZ-NAS part needs a non-saturated classifier) and one repeat;
 #: ``refine`` (the search's second stage, ``search.driver.SecondStage``): re-score the 20 fittest archs
 #: on the network with 2 cells per stage and S = 20 (docs/generated/dev/nb201_stage2.md, session 9;
 #: until then the 3 fittest with 4 repeats, docs/generated/dev/nb201_refine.md).
-FITNESS_PROTOCOL: dict = {"proxy": "swap_prog", "net": {"C": 16, "N": 1}, "batch_size": 16, "repeats": 1,
-                          "init": "default", "refine": {"k": 20, "repeats": 1, "net": {"N": 2}, "batch_size": 20}}
+FITNESS_PROTOCOL: dict = {"proxy": "swap_nb201", "net": {"C": 16, "N": 1}, "batch_size": 16, "repeats": 1,
+                          "init": "default", "former": ("swap_prog",),
+                          "refine": {"k": 20, "repeats": 1, "net": {"N": 2}, "batch_size": 20}}
 #: Size-prior rule constants, chosen on CIFAR-10 labels only by scripts/tune_size_prior.py
 #: (see :func:`default_size_prior` and docs/results.md); shared by every space.
 PRIOR_CENTRE = _swap.PRIOR_CENTRE
