@@ -167,7 +167,10 @@ def main() -> None:
             "", "Made by `python scripts/choose_stage2_net.py " + " ".join(
                 [*args.runs, "--data-dir", args.data_dir, "--store", args.store, "--out", args.out,
                  *(["--fitness", args.fitness] if args.fitness != "best" else []),
-                 *(["--only", ",".join(map(str, args.only))] if args.only else [])]) + "`.", ""]
+                 *(["--only", ",".join(map(str, args.only))] if args.only else []),
+                 *(["--top", str(args.top)] if args.top is not None else []),
+                 *(["--budget", f"{args.budget:g}"] if args.budget != 0.2 else []),
+                 *(["--draws", str(args.draws)] if args.draws != 2000 else [])]) + "`.", ""]
     candidates = [c for i, c in enumerate(CANDIDATES[space]) if args.only is None or i in args.only]
     means, k1, halves, cost, half_means = {}, {}, [], [], []
     for run in runs:
