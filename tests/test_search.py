@@ -333,3 +333,16 @@ def test_stage2_dev_simulation_against_a_plain_loop() -> None:
     assert mod.choose(runs, means, k1) == ("x", 3)  # y gains more on a but loses on b
     means["b"][("x", 3)] = 92.9
     assert mod.choose(runs, means, k1) is None  # nothing gains on every dev set
+
+
+def test_refine_help_reads_each_spaces_second_stage(capsys, monkeypatch) -> None:
+    """The --refine* help names the defaults of FITNESS_PROTOCOL['refine'], so it cannot drift from them."""
+    from swapnas.cli import main
+    from swapnas.spaces import nb201
+
+    monkeypatch.setitem(nb201.FITNESS_PROTOCOL, "refine", {"k": 7, "repeats": 3, "net": {"C": 24, "N": 2}, "batch_size": 18})
+    with pytest.raises(SystemExit):
+        main(["search", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "nb201 7, darts 20" in text and "nb201 3, darts 1" in text
+    assert "nb201 C=24,N=2, darts C=16" in text and "nb201 18, darts 20" in text

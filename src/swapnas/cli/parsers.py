@@ -8,7 +8,7 @@ from dataclasses import fields
 from ..benchmarks import BENCHMARKS
 from ..export import FORMATS
 from ..search import EAConfig
-from ..spaces import SPACES, searchable_spaces
+from ..spaces import SPACES, get_space, searchable_spaces
 from ..train import RECIPES, SCHEDULES, TrainConfig
 from . import commands
 from .args import (
@@ -97,19 +97,26 @@ def _add_search_budget(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-seconds", type=positive_float, default=None, help="stop after this many seconds (this process)")
 
 
+def _stage_default(key: str, fmt=str) -> str:
+    """The spaces' own second-stage ``key`` for the help text (``FITNESS_PROTOCOL["refine"]``), e.g. 'nb201 20, darts 20'."""
+    own = {s: getattr(get_space(s), "FITNESS_PROTOCOL", {}).get("refine") for s in SPACES}
+    return ", ".join(f"{s} {fmt(r[key])}" for s, r in own.items() if r)
+
+
 def _add_search_stage(p: argparse.ArgumentParser) -> None:
-    """The search's second stage (``search.driver.SecondStage``)."""
+    """The search's second stage (``search.driver.SecondStage``); the help reads each space's default."""
+    nets = _stage_default("net", lambda net: ",".join(f"{k}={v}" for k, v in net.items()))
     p.add_argument("--refine", type=non_negative_int, default=None, metavar="K",
                    help="second stage: re-score the K fittest archs under the --refine-* protocol, return the best "
-                   "(default for best: the space's, nb201 and darts 20; 0 = none)")
+                   f"(default for best: the space's, {_stage_default('k')}; else 0 = none)")
     p.add_argument("--refine-repeats", type=positive_int, default=None, metavar="R",
-                   help="repeats of the second stage (default for best: the space's, nb201 and darts 1; else 4)")
+                   help=f"repeats of the second stage (default for best: the space's, {_stage_default('repeats')}; else 4)")
     p.add_argument("--refine-net", type=net_options, default=None, metavar="K=V,…",
-                   help="second stage: options changed on the scored network ('' = none; default for best: the space's, "
-                   "nb201 N=2, darts C=16; else none)")
+                   help=f"second stage: options changed on the scored network ('' = none; default for best: the space's, "
+                   f"{nets}; else none)")
     p.add_argument("--refine-batch-size", type=positive_int, default=None, metavar="S",
-                   help="samples S of the second stage (default for best: the space's, nb201 and darts 20; else the first "
-                   "stage's)")
+                   help=f"samples S of the second stage (default for best: the space's, {_stage_default('batch_size')}; "
+                   "else the first stage's)")
 
 
 def _add_search_size(p: argparse.ArgumentParser) -> None:
