@@ -10,6 +10,9 @@ fitness here unless its short list differs from the space's top K.
     python scripts/nb201_two_stage_ceiling.py runs/full_nb201_cifar10_best/results.json \\
         runs/full_nb201_cifar100_best/results.json runs/full_nb201_imagenet16-120_best/results.json \\
         --data-dir ../shared/data --store runs/full.sqlite
+    # session 9's figures (the former best, swap_prog, under the same second stage):
+    python scripts/nb201_two_stage_ceiling.py runs/full_nb201_{cifar10,cifar100,imagenet16-120}_best/results.json \
+        --fitness swap_prog --data-dir ../shared/data --store runs/full.sqlite
 """
 
 from __future__ import annotations
@@ -21,8 +24,9 @@ import numpy as np
 import torch
 
 from swapnas.benchmarks import get_benchmark
+from swapnas.proxies import get_proxy
 from swapnas.search.driver import choose_fitness
-from swapnas.session import configure, resolve_device, score_archs
+from swapnas.session import best_for, configure, resolve_device, score_archs
 from swapnas.spaces import nb201
 from swapnas.store import ScoreStore
 
@@ -32,9 +36,13 @@ def main() -> None:
     ap.add_argument("runs", nargs="+", help="full-space results.json of `best`, one per dataset")
     ap.add_argument("--data-dir", required=True)
     ap.add_argument("--store", required=True)
+    ap.add_argument("--fitness", default="best", help="the fitness the runs scored (default best; e.g. swap_prog, a former "
+                    "NB201 best); the second stage is always the space's")
     args = ap.parse_args()
     torch.set_num_threads(1)
     _, stage = choose_fitness("nb201", "best")
+    name = get_proxy(best_for("nb201") if args.fitness == "best" else args.fitness).name
+    print(f"fitness: {name}")
     test = get_benchmark("nb201", args.data_dir, metric="test")
     print(f"second stage: the {stage.k} fittest on {stage.net}, S={stage.batch_size}, R={stage.repeats}")
     print("| dataset | first stage's maximum: test acc (rank) | second stage's pick of the space's top "
@@ -46,9 +54,12 @@ def main() -> None:
             ds = doc["protocol"]["dataset"]
             if len(doc["archs"]) != 15625:
                 raise SystemExit(f"{path} is not a full-space run (it holds {len(doc['archs'])} archs)")
-            f1 = np.array([-np.inf if v is None else v for v in doc["scores"]["swap_prog"]])
+            if name not in doc["scores"]:
+                raise SystemExit(f"{path} holds no scores of {name} (it has {', '.join(doc['scores'])}); "
+                                 "give --fitness NAME for a run of another fitness")
+            f1 = np.array([-np.inf if v is None else v for v in doc["scores"][name]])
             top = [nb201.parse(doc["archs"][i]) for i in np.argsort(-f1, kind="stable")[:stage.k]]
-            protocol, batch, proxies = configure("nb201", ds, "best", net={**doc["protocol"]["net"], **stage.net},
+            protocol, batch, proxies = configure("nb201", ds, name, net={**doc["protocol"]["net"], **stage.net},
                                                  batch_size=stage.batch_size, repeats=stage.repeats,
                                                  data_dir=args.data_dir)
             recs = score_archs(top, "nb201", proxies, protocol, batch, store, resolve_device("cpu"),
