@@ -3,7 +3,7 @@
 # protocol: C=16, N=1, S=16, R=1, PyTorch default init, BatchNorm train mode, seed 0).
 #   bash scripts/nb201_anchor_runs.sh DATA STORE OUT
 # 1. best on all 15,625 archs per dataset; 2. best, swap, az_nas (+ parts) on the 1000-arch seed-0
-# sample; 3. vkdnw_agg (+ parts) on 1000 archs for CIFAR-10 and on a 100-arch sample for the others
+# sample; 3. vkdnw_agg (+ parts) and best (on the same archs) on 1000 archs for CIFAR-10 and on a 100-arch sample for the others
 # (its Fisher takes one backward pass per class: ~3-4 s per arch with 100/120 classes on this CPU).
 # Set STEPS to a subset of "full anchors vkdnw" to run only those steps; SHARDS=2 scores step 1 in two
 # parallel processes (one per core) into the same STORE.
@@ -26,5 +26,5 @@ for DS in ${DATASETS:-cifar10 cifar100 imagenet16-120}; do
   [[ $STEPS == *anchors* ]] && swapnas correlate "${P[@]}" --dataset $DS --proxies best,swap,az_nas --archs 1000 \
     --out "$OUT/anchors_$DS"
   N=1000; [ $DS != cifar10 ] && N=100
-  [[ $STEPS == *vkdnw* ]] && swapnas correlate "${P[@]}" --dataset $DS --proxies vkdnw_agg --archs $N --out "$OUT/vkdnw_$DS"
+  [[ $STEPS == *vkdnw* ]] && swapnas correlate "${P[@]}" --dataset $DS --proxies vkdnw_agg,best --archs $N --out "$OUT/vkdnw_$DS"
 done

@@ -6,6 +6,9 @@ ground truth| / k, k = 1 % / 5 % / 10 % of the scored archs), with #params of th
 network (C=16, N=5, counted from the built network) as a reference row.
 
     python scripts/nb201_space_table.py runs/full_nb201_*_best/results.json runs/cmp_nb201_*/results.json
+    python scripts/nb201_space_table.py --no-parts runs/full11/anchors_*/results.json   # combined proxies only
+
+``--no-parts`` leaves out the parts of a set-level proxy (az_nas's four, vkdnw_agg's) that the run lists beside it.
 """
 
 from __future__ import annotations
@@ -35,14 +38,17 @@ def row(name: str, score: np.ndarray, truth: np.ndarray, failures: int) -> str:
     return f"| {name} | {len(score)} | {failures} | {rho:.3f} | {tau:.3f} | {prec} |"
 
 
-def main(paths: list[str]) -> None:
+def main(paths: list[str], no_parts: bool = False) -> None:
     print("| run | dataset | proxy | n | failed | Spearman ρ | Kendall τ | P@1% | P@5% | P@10% |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for path in paths:
         doc = json.loads(Path(path).read_text())
         acc = np.array(doc["accuracy"], dtype=float)
         tag = f"`{Path(path).parent.name}` | {doc['protocol']['dataset']}"
+        inner = {b for q in doc["scores"] for b in get_proxy(q).parts} if no_parts else set()
         for name, vals in doc["scores"].items():
+            if name in inner:
+                continue
             sign = 1.0 if get_proxy(name).higher_is_better else -1.0
             v = np.array([np.nan if x is None else x for x in vals], dtype=float) * sign
             ok = np.isfinite(v)
@@ -53,4 +59,5 @@ def main(paths: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    args = sys.argv[1:]
+    main([a for a in args if a != "--no-parts"], "--no-parts" in args)
