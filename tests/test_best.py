@@ -91,21 +91,24 @@ def test_swap_prog_equals_its_bases_per_repeat() -> None:
     assert rec.value == pytest.approx(sum(expected) / 2)
 
 
+def _fitness_and_net(space: str, build, arch, proxy: str, s: int, net: dict, seed: int):
+    """``proxy``'s record on ``arch`` (S noise images, CIFAR-10 labels, R = 1, default init), the batch, and
+    a factory of fresh copies of the scored network (each base's golden value on its own copy)."""
+    g = torch.Generator().manual_seed(seed)
+    batch = Batch(torch.randn(s, 3, 32, 32, generator=g), torch.randint(0, 10, (s,), generator=g), 10, "cifar10",
+                  "noise", 0)
+    prot = Protocol(space, "cifar10", s, repeats=1, init="default", net=net)
+    rec = score_arch(arch, build, [get_proxy(proxy)], batch, prot, torch.device("cpu"))[proxy]
+    return rec, batch, lambda: build_scored_net(build, arch, prot, 10, 0, torch.device("cpu"))
+
+
 def test_swap_fisher_equals_its_bases_on_the_darts_fitness_network() -> None:
     """The DARTS fitness against its bases computed by hand: Ψ and Fisher by their functions, #params and
     the summed tensor norms counted directly on the same network."""
     from swapnas.spaces import darts
 
     arch = darts.sample(__import__("random").Random(5))
-    g = torch.Generator().manual_seed(4)
-    batch = Batch(torch.randn(6, 3, 32, 32, generator=g), torch.randint(0, 10, (6,), generator=g), 10, "cifar10",
-                  "noise", 0)
-    prot = Protocol("darts", "cifar10", 6, repeats=1, init="default", net={"C": 4, "layers": 5})
-    rec = score_arch(arch, darts.build, [get_proxy("swap_fisher")], batch, prot, torch.device("cpu"))["swap_fisher"]
-
-    def net() -> torch.nn.Module:
-        return build_scored_net(darts.build, arch, prot, 10, 0, torch.device("cpu"))
-
+    rec, batch, net = _fitness_and_net("darts", darts.build, arch, "swap_fisher", 6, {"C": 4, "layers": 5}, seed=4)
     prog, fisher = get_proxy("az_nas_progressivity"), get_proxy("fisher")
     model = net()
     n_params = sum(p.numel() for n, p in model.named_parameters() if "auxiliary" not in n)
@@ -118,15 +121,8 @@ def test_swap_fisher_equals_its_bases_on_the_darts_fitness_network() -> None:
 def test_swap_nb201_equals_its_bases_on_the_nb201_fitness_network() -> None:
     """NB201's fitness against its bases: Ψ, progressivity, MeCo, trainability and Fisher by their own
     functions on fresh copies of the same network, the summed tensor norms counted directly."""
-    g = torch.Generator().manual_seed(6)  # S = 16: Ψ below its ceiling, so ln Ψ is not a constant here
-    batch = Batch(torch.randn(16, 3, 32, 32, generator=g), torch.randint(0, 10, (16,), generator=g), 10, "cifar10",
-                  "noise", 0)
-    prot = Protocol("nb201", "cifar10", 16, repeats=1, init="default", net={"C": 8, "N": 1})
-    rec = score_arch(ARCH, nb201.build, [get_proxy("swap_nb201")], batch, prot, torch.device("cpu"))["swap_nb201"]
-
-    def net() -> torch.nn.Module:
-        return build_scored_net(nb201.build, ARCH, prot, 10, 0, torch.device("cpu"))
-
+    # S = 16: Ψ below its ceiling on this network, so ln Ψ is not a constant here
+    rec, batch, net = _fitness_and_net("nb201", nb201.build, ARCH, "swap_nb201", 16, {"C": 8, "N": 1}, seed=6)
     base = {n: get_proxy(n) for n in ("az_nas_progressivity", "meco", "az_nas_trainability", "fisher")}
     v = {n: p.fn(net(), batch, **p.options) for n, p in base.items()}
     norms = sum(float(p.detach().double().pow(2).sum().sqrt()) for p in net().parameters())
