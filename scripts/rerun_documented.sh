@@ -15,4 +15,4 @@ run search_c10_seed8 swapnas search --space nb201 --dataset cifar10 --seed 8 --d
 python scripts/compare_runs.py runs/nb201_cifar100/results.json "$OUT/readme_c100/results.json" | tail -1
 python scripts/compare_runs.py runs/best6_nb101/results.json "$OUT/best_nb101/results.json" | tail -1
 python scripts/compare_runs.py runs/best10_darts_swap/results.json "$OUT/best_darts_swap/results.json" | tail -1
-python scripts/compare_runs.py runs/search_nb201_best9/cifar10_seed8/result.json "$OUT/search_c10_seed8/result.json" | tail -1
+python scripts/compare_runs.py runs/search_nb201_best11/cifar10_seed8/result.json "$OUT/search_c10_seed8/result.json" | tail -1
