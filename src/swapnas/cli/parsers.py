@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from dataclasses import fields
+from typing import Any
 
 from ..benchmarks import BENCHMARKS
 from ..export import FORMATS
@@ -97,7 +99,7 @@ def _add_search_budget(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-seconds", type=positive_float, default=None, help="stop after this many seconds (this process)")
 
 
-def _stage_default(key: str, fmt=str) -> str:
+def _stage_default(key: str, fmt: Callable[[Any], str] = str) -> str:
     """The spaces' own second-stage ``key`` for the help text (``FITNESS_PROTOCOL["refine"]``), e.g. 'nb201 20, darts 20'."""
     own = {s: getattr(get_space(s), "FITNESS_PROTOCOL", {}).get("refine") for s in SPACES}
     return ", ".join(f"{s} {fmt(r[key])}" for s, r in own.items() if r)

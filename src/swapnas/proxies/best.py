@@ -69,12 +69,12 @@ def register_log_linear(name: str, terms: dict[str, tuple[Transform, float]], de
 # ``scripts/choose_fitness.py`` over the components scored on the NB201 CIFAR-10 dev sample
 # (1000 archs, seed 0, validation accuracy) under the fitness protocol (C=16, N=1, S=16, R=1,
 # PyTorch's default init): ln Ψ + 1.5 · AZ-NAS progressivity. The weight is the argmax of dev ρ
-# on a 0.5-step grid (plateau 1.5-2.0).
+# on a 0.5-step grid (plateau 1.5-2.0). NB201 ``best`` until session 10 (``swap_nb201`` below since).
 
 register_log_linear(
     "swap_prog", {"swap": ("log", 1.0), "az_nas_progressivity": ("lin", 1.5)},
     "ln SWAP + w·AZ-NAS progressivity: expressivity count plus the growth of feature isotropy with depth "
-    "(the recommended NB201 fitness, chosen on NB201 CIFAR-10 dev data).",
+    "(the recommended NB201 fitness until session 10, chosen on NB201 CIFAR-10 dev data; swap_nb201 since).",
 )
 
 # DARTS: ``scripts/choose_fitness.py`` over the components scored on both DARTS dev sets (NB301's
