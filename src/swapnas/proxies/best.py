@@ -118,7 +118,7 @@ register_log_linear(
 # scripts/choose_fitness.py adds four small terms to swap_prog, dev ρ 0.926 -> 0.936, and chosen on one
 # random half of the dev sample the greedy rule beats swap_prog on the other half in 6 of 6 draws
 # (0.934 vs 0.926 on average). Weights are the path's raw weights (grid weight / the component's dev std
-# for a linear term), rounded to four digits. Trainability is bimodal on NB201: ~4 % of the cells sit at
+# for a linear term), rounded to four digits. Trainability is bimodal on NB201: 4.3 % of the dev cells sit at
 # ≈ -6e5 (a degenerate Jacobian), so its term is in effect a -0.49 penalty on those cells. NB201 ``best``.
 register_log_linear(
     "swap_nb201", {"swap": ("log", 1.0), "az_nas_progressivity": ("lin", 1.816), "meco": ("log", 0.1),
