@@ -24,9 +24,8 @@ import numpy as np
 import torch
 
 from swapnas.benchmarks import get_benchmark
-from swapnas.proxies import get_proxy
 from swapnas.search.driver import choose_fitness
-from swapnas.session import best_for, configure, resolve_device, score_archs
+from swapnas.session import configure, resolve_device, score_archs
 from swapnas.spaces import nb201
 from swapnas.store import ScoreStore
 
@@ -40,8 +39,8 @@ def main() -> None:
                     "NB201 best); the second stage is always the space's")
     args = ap.parse_args()
     torch.set_num_threads(1)
-    _, stage = choose_fitness("nb201", "best")
-    name = get_proxy(best_for("nb201") if args.fitness == "best" else args.fitness).name
+    _, stage = choose_fitness("nb201", "best")  # the space's second stage, whichever fitness the runs scored
+    name = choose_fitness("nb201", args.fitness)[0].name
     print(f"fitness: {name}")
     test = get_benchmark("nb201", args.data_dir, metric="test")
     print(f"second stage: the {stage.k} fittest on {stage.net}, S={stage.batch_size}, R={stage.repeats}")
