@@ -99,14 +99,14 @@ def _add_search_budget(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-seconds", type=positive_float, default=None, help="stop after this many seconds (this process)")
 
 
-def _stage_default(key: str, fmt: Callable[[Any], str] = str) -> str:
-    """The spaces' own second-stage ``key`` for the help text (``FITNESS_PROTOCOL["refine"]``), e.g. 'nb201 20, darts 20'."""
-    own = {s: getattr(get_space(s), "FITNESS_PROTOCOL", {}).get("refine") for s in SPACES}
-    return ", ".join(f"{s} {fmt(r[key])}" for s, r in own.items() if r)
-
-
 def _add_search_stage(p: argparse.ArgumentParser) -> None:
-    """The search's second stage (``search.driver.SecondStage``); the help reads each space's default."""
+    """The search's second stage (``search.driver.SecondStage``); the help reads each space's
+    ``FITNESS_PROTOCOL["refine"]`` (read once here), e.g. 'nb201 20, darts 20'."""
+    own = {s: r for s in SPACES if (r := getattr(get_space(s), "FITNESS_PROTOCOL", {}).get("refine"))}
+
+    def _stage_default(key: str, fmt: Callable[[Any], str] = str) -> str:
+        return ", ".join(f"{s} {fmt(r[key])}" for s, r in own.items())
+
     nets = _stage_default("net", lambda net: ",".join(f"{k}={v}" for k, v in net.items()))
     p.add_argument("--refine", type=non_negative_int, default=None, metavar="K",
                    help="second stage: re-score the K fittest archs under the --refine-* protocol, return the best "
