@@ -10,6 +10,7 @@ from . import (  # noqa: F401  (registration side effects)
     grasp,
     jacob_cov,
     l2_norm,
+    lswag,
     meco,
     nwot,
     params,

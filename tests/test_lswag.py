@@ -1,0 +1,106 @@
+"""L-SWAG (lswag_grad, lswag) against a naive recomputation: ``.backward()`` per half, numpy sums."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from swapnas.data import Batch
+from swapnas.proxies import get_proxy
+from tests.test_proxies import naive_loss_grads, run, tiny_batch, tiny_net
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+def naive_layer_terms() -> list[float | None]:
+    """Per Conv/Linear layer in module order: log Σ 1/std(|g|) over the two halves' gradients."""
+    model, batch = tiny_net(), tiny_batch()
+    halves = [naive_loss_grads(model, Batch(batch.inputs[s], batch.targets[s], 10, "t", "t", 0))
+              for s in (slice(0, 4), slice(4, 8))]
+    terms: list[float | None] = []
+    for (_, g1), (_, g2) in zip(*halves):
+        std = np.abs(np.abs(g1) - np.abs(g2)) / 2  # population std of two magnitudes
+        ok = std > 0
+        terms.append(math.log(float((1.0 / std[ok]).sum())) if ok.any() else None)
+    return terms
+
+
+def test_lswag_grad_golden_whole_network() -> None:
+    terms = naive_layer_terms()
+    assert sum(t is not None for t in terms) >= 3  # the golden value covers several layers
+    assert run("lswag_grad") == pytest.approx(sum(t for t in terms if t is not None), rel=1e-6)
+
+
+def test_lswag_grad_interval_keeps_the_later_layers_only() -> None:
+    terms = naive_layer_terms()
+    depth = len(terms)
+    later = [t for i, t in enumerate(terms) if 100.0 * i / depth >= 50.0 and t is not None]
+    p = get_proxy("lswag_grad").configure(start=50.0)
+    value = p.fn(tiny_net(), tiny_batch(), **p.options)
+    assert value == pytest.approx(sum(later), rel=1e-6)
+    assert value != pytest.approx(run("lswag_grad"), rel=1e-3)
+
+
+def test_lswag_is_the_product_of_its_bases() -> None:
+    grad, psi = run("lswag_grad"), 137.0  # Ψ: any count (swap's own tests check it)
+    assert get_proxy("lswag").fn((grad, psi), tiny_net()) == pytest.approx(grad * psi)
+    assert get_proxy("lswag").base_names == ("lswag_grad", "swap")
+
+
+@pytest.mark.parametrize("options, match", [({"splits": 9}, "at least that many samples"),
+                                            ({"start": 60.0, "stop": 40.0}, "start < stop"),
+                                            ({"stop": 120.0}, "stop <= 100")])
+def test_lswag_grad_bad_options_name_the_fix(options: dict, match: str) -> None:
+    p = get_proxy("lswag_grad").configure(**options)
+    with pytest.raises(ValueError, match=match):
+        p.fn(tiny_net(), tiny_batch(), **p.options)
+
+
+def test_lswag_grad_empty_interval_is_an_error() -> None:
+    depth = len(naive_layer_terms())
+    p = get_proxy("lswag_grad").configure(start=100.0 * (depth - 0.5) / depth, stop=100.0 * (depth - 0.25) / depth)
+    with pytest.raises(ValueError, match="no layer in"):
+        p.fn(tiny_net(), tiny_batch(), **p.options)
+
+
+def _script(name: str):
+    path = Path(__file__).resolve().parent.parent / "scripts" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _split_table(path: Path, held: dict[tuple[int, str], float]) -> None:
+    """A split-half table in choose_fitness.py's format (joint rows from ``held``, a greedy row that must be skipped)."""
+    head = ("| seed | chosen on | rule | terms | worst ρ there | worst ρ on the other half | incumbent there | "
+            "ln anchor alone there |")
+    rows = [head, "|---|---|---|---|---|---|---|---|"]
+    for (seed, half), v in held.items():
+        rows.append(f"| {seed} | {half} | greedy | 1·ln swap | 0.9 | 0.111 | 0.5 | 0.4 |")
+        rows.append(f"| {seed} | {half} | joint | 1·ln swap + 0.5·ln params | 0.9 | {v:.3f} | 0.5 | 0.4 |")
+    path.write_text("intro\n\n" + "\n".join(rows) + "\n")
+
+
+def test_compare_splits_counts_wins_ties_and_means(tmp_path: Path, capsys: pytest.CaptureFixture,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    mod = _script("compare_splits")
+    old = {(0, "A"): 0.600, (0, "B"): 0.650, (1, "A"): 0.620}
+    new = {(0, "A"): 0.610, (0, "B"): 0.650, (1, "A"): 0.500}
+    _split_table(tmp_path / "old.md", old)
+    _split_table(tmp_path / "new.md", new)
+    assert mod.held_out(str(tmp_path / "old.md"), "joint") == {("0", "A"): 0.6, ("0", "B"): 0.65, ("1", "A"): 0.62}
+    assert set(mod.held_out(str(tmp_path / "old.md"), "greedy").values()) == {0.111}
+    monkeypatch.setattr(sys, "argv", ["compare_splits.py", str(tmp_path / "old.md"), str(tmp_path / "new.md")])
+    mod.main()
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert last == "the second wins on 1 of 3 halves (1 ties); mean held-out worst ρ 0.587 against 0.623"
+    _split_table(tmp_path / "other.md", {(0, "A"): 0.6})
+    monkeypatch.setattr(sys, "argv", ["compare_splits.py", str(tmp_path / "old.md"), str(tmp_path / "other.md")])
+    with pytest.raises(SystemExit, match="different halves"):
+        mod.main()
