@@ -29,3 +29,9 @@ python scripts/choose_fitness.py $R/results.json+${R}_more/results.json+${R}_lsw
   --incumbent swap=1,az_nas_expressivity=1,az_nas_progressivity=0.25,params=0.5 \
   --joint "az_nas_expressivity=0,1;az_nas_progressivity=0,0.25;params=0,0.5;l2_norm=0,0.5,1;nwot=0,0.5,1;zico=0,0.5,1;fisher=0,-0.1,-0.25;lswag_grad=0,0.25,0.5,1" \
   --out docs/generated/dev/universal_fitness_lswag.md
+# The paper's layer interval, chosen on the dev sets (Λ over depth bins a..b, Ψ up to b; rebuilds every dev network
+# once and caches the per-bin values as lswag_bins.npz beside each run).
+python scripts/lswag_layers_dev.py runs/dev_nb201_c10_R1_default_lswag/results.json --data-dir "$DATA" \
+  --out docs/generated/dev/lswag_layers_nb201.md
+python scripts/lswag_layers_dev.py ${D}_lswag/results.json ${N}_lswag/results.json --data-dir "$DATA" \
+  --out docs/generated/dev/lswag_layers_darts.md

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from swapnas.data import Batch
+from swapnas.patterns import swap_score
 from swapnas.proxies import get_proxy
 from tests.test_proxies import naive_loss_grads, run, tiny_batch, tiny_net
 
@@ -104,3 +106,18 @@ def test_compare_splits_counts_wins_ties_and_means(tmp_path: Path, capsys: pytes
     monkeypatch.setattr(sys, "argv", ["compare_splits.py", str(tmp_path / "old.md"), str(tmp_path / "other.md")])
     with pytest.raises(SystemExit, match="different halves"):
         mod.main()
+
+
+def test_layer_bins_sum_to_the_proxies_and_match_their_interval_option() -> None:
+    """scripts/lswag_layers_dev.py (docs/generated/dev/lswag_layers_*.md): its per-bin Λ sums to lswag_grad over
+    every interval of bins (the proxy's start/stop in percent), and its cumulative Ψ ends at the SWAP-Score."""
+    mod = _script("lswag_layers_dev")
+    g = torch.Generator().manual_seed(3)
+    batch = Batch(torch.randn(12, 3, 8, 8, generator=g), torch.randint(0, 10, (12,), generator=g), 10, "t", "t", 0)
+    lam = mod.lam_bins(tiny_net(), batch)
+    for a, b in ((0, 9), (0, 3), (4, 9), (2, 6)):
+        p = get_proxy("lswag_grad").configure(start=10.0 * a, stop=10.0 * (b + 1))
+        assert lam[a:b + 1].sum() == pytest.approx(p.fn(tiny_net(), batch, **p.options), rel=1e-9)
+    psi = mod.psi_bins(tiny_net(), batch.inputs)
+    assert psi[-1] == swap_score(tiny_net(), batch.inputs) < 2**12
+    assert np.all(np.diff(psi) >= 0) and psi[0] < psi[-1]
