@@ -52,6 +52,8 @@ def test_lswag_is_the_product_of_its_bases() -> None:
     grad, psi = run("lswag_grad"), 137.0  # Ψ: any count (swap's own tests check it)
     assert get_proxy("lswag").fn((grad, psi), tiny_net()) == pytest.approx(grad * psi)
     assert get_proxy("lswag").base_names == ("lswag_grad", "swap")
+    assert get_proxy("lswag_ext").fn((grad, psi), tiny_net()) == pytest.approx(grad * psi)
+    assert get_proxy("lswag_ext").base_names == ("lswag_grad", "swap_ext")
 
 
 @pytest.mark.parametrize("options, match", [({"splits": 9}, "at least that many samples"),

@@ -1,4 +1,4 @@
-"""lswag_grad and lswag: L-SWAG's layer-wise gradient term Λ and its product with SWAP's Ψ.
+"""lswag_grad, lswag and lswag_ext: L-SWAG's layer-wise gradient term Λ and its product with SWAP's Ψ.
 
 Reference: S. Casarin, S. Escalera, O. Lanz, "L-SWAG: Layer-Sample Wise Activation with
 Gradients information for Zero-Shot NAS on Vision Transformers", CVPR 2025, Eq. (1):
@@ -10,7 +10,7 @@ statistics over 1000 archs and reads the chosen percentiles off plots of ρ (its
 values in its supplement); the interval therefore depends on the benchmark's labels. Here it is the
 options ``start`` / ``stop`` (percent of depth), by default the whole network, and Ψ is SWAP's
 count over every ReLU (the paper counts the activations up to L̂: the same with the default
-interval).
+interval); ``lswag_ext`` takes ``swap_ext`` instead, for GELU networks (the paper's ViTs).
 """
 
 from __future__ import annotations
@@ -73,5 +73,13 @@ def lswag_grad(model: nn.Module, batch: Batch, splits: int = 2, start: float = 0
 @register("lswag", base=("lswag_grad", "swap"), version="1")
 def lswag(values: tuple[float, float], model: nn.Module) -> float:
     """L-SWAG = Λ · Ψ (Casarin et al., CVPR 2025, Eq. 1): ``lswag_grad`` times SWAP's count, whole network."""
+    grad, psi = values
+    return grad * psi
+
+
+@register("lswag_ext", base=("lswag_grad", "swap_ext"), version="1")
+def lswag_ext(values: tuple[float, float], model: nn.Module) -> float:
+    """L-SWAG with SWAP over every sign-preserving activation (``swap_ext``: GELU, SiLU, … beside ReLU; linear and
+    token maps too): Λ · Ψ_ext, the paper's form for GELU networks such as Transformers."""
     grad, psi = values
     return grad * psi
