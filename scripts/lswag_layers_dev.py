@@ -34,11 +34,11 @@ import torch
 from scipy import stats
 from tqdm import tqdm
 
-from swapnas.data import load_batch
 from swapnas.patterns import hooked_activations
 from swapnas.proxies.lswag import inverse_std_term
 from swapnas.proxies.zico import split_gradients
-from swapnas.scoring import Protocol, build_scored_net
+from swapnas.scoring import build_scored_net
+from swapnas.session import stored_run
 from swapnas.spaces import get_space
 
 BINS = 10
@@ -88,13 +88,8 @@ def bins_of_run(path: str, data_dir: str) -> dict[str, np.ndarray]:
     doc = json.loads(Path(path).read_text())
     if cache.exists():
         return dict(np.load(cache))
-    p = doc["protocol"]
-    batch = load_batch(p["dataset"], p["batch_size"], seed=p["seed"], data_dir=data_dir)
-    if batch.digest != p["batch_digest"]:
-        raise SystemExit(f"the batch differs from the run's ({batch.digest} vs {p['batch_digest']})")
-    prot = Protocol(p["space"], p["dataset"], p["batch_size"], repeats=1, seed=p["seed"], init=p["init"],
-                    bn_train=p["bn_train"], net=p["net"], batch_digest=batch.digest)
-    space, cpu = get_space(p["space"]), torch.device("cpu")
+    prot, batch = stored_run(doc["protocol"], data_dir)
+    space, cpu = get_space(prot.space), torch.device("cpu")
     lam, psi = np.full((len(doc["archs"]), BINS), np.nan), np.full((len(doc["archs"]), BINS), np.nan)
     for j, (arch, stored) in enumerate(tqdm(list(zip(doc["archs"], doc["scores"]["lswag_grad"])), desc=path)):
         if stored is None:  # the run's lswag_grad failed (no gradient varies): left out here too

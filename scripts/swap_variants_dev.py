@@ -35,11 +35,10 @@ import torch
 from scipy import stats
 from tqdm import tqdm
 
-from swapnas.data import load_batch
 from swapnas.patterns import hooked_activations
 from swapnas.proxies import get_proxy
-from swapnas.scoring import Protocol, build_scored_net
-from swapnas.session import best_for
+from swapnas.scoring import build_scored_net
+from swapnas.session import best_for, stored_run
 from swapnas.spaces import get_space
 
 VARIANTS = ("swap", "layer_logsum", "layer_logmean", "layer_norm", "union_entropy", "layer_entropy", "maps")
@@ -74,15 +73,10 @@ def arch_variants(model: torch.nn.Module, inputs: torch.Tensor) -> dict[str, flo
 
 
 def run_variants(doc: dict, data_dir: str) -> dict[str, np.ndarray]:
-    p = doc["protocol"]
-    batch = load_batch(p["dataset"], p["batch_size"], seed=p["seed"], data_dir=data_dir)
-    if batch.digest != p["batch_digest"]:
-        raise SystemExit(f"the batch differs from the run's ({batch.digest} vs {p['batch_digest']})")
-    prot = Protocol(p["space"], p["dataset"], p["batch_size"], repeats=1, seed=p["seed"], init=p["init"],
-                    bn_train=p["bn_train"], net=p["net"], batch_digest=batch.digest)
-    space = get_space(p["space"])
+    prot, batch = stored_run(doc["protocol"], data_dir)
+    space = get_space(prot.space)
     rows = []
-    for arch in tqdm(doc["archs"], desc=p["space"], unit="arch"):
+    for arch in tqdm(doc["archs"], desc=prot.space, unit="arch"):
         model = build_scored_net(space.build, space.parse(arch), prot, batch.num_classes, 0, torch.device("cpu"))
         rows.append(arch_variants(model, batch.inputs))
     out = {k: np.array([r[k] for r in rows]) for k in VARIANTS}

@@ -309,3 +309,15 @@ def configure(
             sigma = d_sigma if sigma is None else sigma
         proxy_list = [p.configure(mu=mu, sigma=sigma) if p.name == "swap_reg" else p for p in proxy_list]
     return protocol, batch, proxy_list
+
+
+def stored_run(protocol: dict, data_dir: str | None = None) -> tuple[Protocol, Batch]:
+    """The :class:`Protocol` (one repeat) and batch of a stored ``correlate`` run's ``protocol`` (its
+    results.json), for rebuilding the run's scored networks exactly; an error when the batch is not the run's."""
+    batch = load_batch(protocol["dataset"], protocol["batch_size"], seed=protocol["seed"], data_dir=data_dir)
+    if batch.digest != protocol["batch_digest"]:
+        raise ValueError(f"the batch differs from the run's ({batch.digest} vs {protocol['batch_digest']}): "
+                         "pass the data directory the run used")
+    return Protocol(protocol["space"], protocol["dataset"], protocol["batch_size"], repeats=1, seed=protocol["seed"],
+                    init=protocol["init"], bn_train=protocol["bn_train"], net=protocol["net"],
+                    batch_digest=batch.digest), batch
