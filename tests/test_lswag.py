@@ -123,3 +123,19 @@ def test_layer_bins_sum_to_the_proxies_and_match_their_interval_option() -> None
     psi = mod.psi_bins(tiny_net(), batch.inputs)
     assert psi[-1] == swap_score(tiny_net(), batch.inputs) < 2**12
     assert np.all(np.diff(psi) >= 0) and psi[0] < psi[-1]
+
+
+@pytest.mark.parametrize("inputs", ["real", "synthetic"])
+def test_stored_run_rebuilds_a_runs_protocol_and_batch(small_bundle: Path, inputs: str) -> None:
+    """session.stored_run (the dev scripts' rebuild of a stored run): the protocol a run stores in results.json
+    gives back that protocol (one repeat) and the same batch; a batch that is not the run's is an error."""
+    from dataclasses import replace
+
+    from swapnas.session import configure, stored_run
+
+    protocol, batch, _ = configure("nb201", "cifar10", "swap", repeats=3, inputs=inputs, data_dir=str(small_bundle))
+    again, batch2 = stored_run(protocol.describe(), str(small_bundle))
+    assert again == replace(protocol, repeats=1) and again.fingerprint == protocol.fingerprint
+    assert torch.equal(batch2.inputs, batch.inputs) and torch.equal(batch2.targets, batch.targets)
+    with pytest.raises(ValueError, match="pass the data directory the run used"):
+        stored_run({**protocol.describe(), "batch_digest": "0" * 16}, str(small_bundle))

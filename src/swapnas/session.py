@@ -314,10 +314,12 @@ def configure(
 def stored_run(protocol: dict, data_dir: str | None = None) -> tuple[Protocol, Batch]:
     """The :class:`Protocol` (one repeat) and batch of a stored ``correlate`` run's ``protocol`` (its
     results.json), for rebuilding the run's scored networks exactly; an error when the batch is not the run's."""
-    batch = load_batch(protocol["dataset"], protocol["batch_size"], seed=protocol["seed"], data_dir=data_dir)
+    inputs = protocol.get("inputs", "real")
+    batch = load_batch(protocol["dataset"], protocol["batch_size"], seed=protocol["seed"], data_dir=data_dir,
+                       inputs=inputs)
     if batch.digest != protocol["batch_digest"]:
         raise ValueError(f"the batch differs from the run's ({batch.digest} vs {protocol['batch_digest']}): "
                          "pass the data directory the run used")
     return Protocol(protocol["space"], protocol["dataset"], protocol["batch_size"], repeats=1, seed=protocol["seed"],
                     init=protocol["init"], bn_train=protocol["bn_train"], net=protocol["net"],
-                    batch_digest=batch.digest), batch
+                    batch_digest=batch.digest, inputs=inputs), batch
