@@ -27,14 +27,15 @@ LIBRA = {"NB201 CIFAR-10": 0.89, "NB201 CIFAR-100": 0.90, "NB201 ImageNet16-120"
          **{f"TransNAS macro {t}": v for t, v in zip(TASKS, (0.83, 0.64, 0.92, 0.91, 0.82, 0.85, 0.83))}}
 
 
-def spearman(path: str, expected: set[str] | None = None) -> dict[str, float]:
-    """{proxy: ρ} of a correlate run (every proxy when ``expected`` is None)."""
+def spearman(path: str, expected: set[str] | None = None) -> tuple[dict[str, float], int, int]:
+    """{proxy: ρ} of a correlate run (every proxy when ``expected`` is None), its fewest scored archs and most
+    failures over the proxies."""
     with open(path) as fh:
         res = {r["proxy"]: r for r in json.load(fh)["results"]}
     if expected is not None and set(res) != expected:
         raise SystemExit(f"{path}: expected a run of {sorted(expected)}, found {sorted(res)}")
-    return {k: float(r["spearman"]) for k, r in res.items()} | {"_n": min(r["n"] for r in res.values()),
-                                                                 "_failed": max(r["failures"] for r in res.values())}
+    return ({k: float(r["spearman"]) for k, r in res.items()}, min(r["n"] for r in res.values()),
+            max(r["failures"] for r in res.values()))
 
 
 def fmt(v: float | None, digits: int = 3) -> str:
@@ -52,11 +53,11 @@ def main(argv: list[str]) -> None:
         if not sep:
             raise SystemExit(f"{spec!r}: expected LABEL=LSWAG_RUN[,BEST_RUN[#PROXY]]")
         own, _, best_path = paths.partition(",")
-        r = spearman(own, {"lswag_grad", "lswag"})
+        r, n, failed = spearman(own, {"lswag_grad", "lswag"})
         best = None
         if best_path:
             best_path, _, name = best_path.partition("#")
-            rhos = {k: v for k, v in spearman(best_path).items() if not k.startswith("_")}
+            rhos = spearman(best_path)[0]
             if not name and len(rhos) != 1:
                 raise SystemExit(f"{best_path}: several proxies {sorted(rhos)}; name one as {best_path}#PROXY")
             best = rhos[name] if name else next(iter(rhos.values()))
@@ -67,7 +68,7 @@ def main(argv: list[str]) -> None:
             with_libra += 1
             reach += round(r["lswag"], 2) >= libra
             reach_grad += round(r["lswag_grad"], 2) >= libra
-        print(f"| {label} | {r['_n']} | {r['_failed']} | {r['lswag_grad']:.3f} | {r['lswag']:.3f} | {fmt(best)} | "
+        print(f"| {label} | {n} | {failed} | {r['lswag_grad']:.3f} | {r['lswag']:.3f} | {fmt(best)} | "
               f"{fmt(PUBLISHED.get(key), 2)} | {fmt(libra, 2)} |")
     print(f"\nlswag above best on {beats} of {with_best} rows with a best run; at or above LIBRA on {reach} of "
           f"{with_libra} (lswag_grad: {reach_grad})")
