@@ -114,8 +114,12 @@ def test_extended_activations_and_functional_relu_message() -> None:
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             return torch.relu(self.conv(x))
 
-    with pytest.raises(swapnas.NoActivationError, match="F.relu / torch.relu calls are functions"):
+    with pytest.raises(swapnas.NoActivationError, match=r"called as functions \(F.relu, torch.relu, F.gelu, …\) are "
+                       r"hooked with functions=True \(the proxy swap_fn\)"):
         swapnas.swap_score(Functional(), x)
+    model = Functional()
+    pre = (model.conv(x) > 0).reshape(16, -1).T
+    assert swapnas.swap_score(model, x, functions=True) == len(set(map(tuple, pre.tolist())))
     with pytest.raises(swapnas.NoActivationError, match="it has GELU module"):
         swapnas.swap_score(nn.Sequential(nn.Conv2d(3, 4, 3), nn.GELU()), x)
 

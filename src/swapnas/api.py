@@ -41,7 +41,8 @@ def _has(model: nn.Module, kinds: tuple[type[nn.Module], ...]) -> bool:
 REQUIREMENTS: dict[str, tuple[Any, str]] = {
     "relu": (lambda m: _has(m, (nn.ReLU,)),
              "it counts nn.ReLU activation patterns and the model has no nn.ReLU module (swap_ext takes GELU, "
-             "SiLU, ReLU6, Hardswish, … and token activations)"),
+             "SiLU, ReLU6, Hardswish, … and token activations; swap_fn also activation functions such as F.relu "
+             "and F.gelu)"),
     "conv_blocks": (lambda m: _has(m, (nn.Conv2d,)) and not _has(m, (nn.MultiheadAttention,)),
                     "it reads 4-D (S, C, H, W) block features of a convolutional network; attention blocks "
                     "produce token features"),
@@ -158,9 +159,14 @@ def _run(p: Proxy, model: nn.Module, batch: Batch) -> float:
 def auto_proxy(models: Iterable[nn.Module]) -> str:
     """What ``proxies="auto"`` means for these models: ``swap`` (the paper's ReLU count) when every
     activation module they hold from :data:`~swapnas.patterns.EXTENDED_ACTIVATIONS` is an
-    ``nn.ReLU`` (a CNN), else ``swap_ext`` (ReLU, GELU, SiLU, … and token activations: the
-    journal extension's universal SWAP, e.g. for a Transformer). One answer for all of them, so
-    that a ranking compares like with like."""
+    ``nn.ReLU`` (a CNN), ``swap_ext`` (ReLU, GELU, SiLU, … and token activations: the
+    journal extension's universal SWAP, e.g. for a Transformer) when some are others, and ``swap_fn``
+    (``swap_ext`` plus activation functions such as ``F.relu`` and ``F.gelu``) when some model holds
+    none (``nn.TransformerEncoder``, Hugging Face encoders). One answer for all of them, so that a
+    ranking compares like with like."""
+    models = list(models)
+    if not all(_has(m, EXTENDED_ACTIVATIONS) for m in models):
+        return "swap_fn"
     others = tuple(a for a in EXTENDED_ACTIVATIONS if a is not nn.ReLU)
     return "swap_ext" if any(_has(m, others) for m in models) else "swap"
 
@@ -176,8 +182,8 @@ def score(model: nn.Module, inputs: Any, proxies: str | Sequence[str] = "auto", 
     """Every proxy's score of ``model`` on ``inputs`` (mean over ``repeats`` initialisations).
 
     ``proxies``: names (a list or a comma-separated string); ``"auto"`` (the default) is ``swap``
-    for a model whose activations are all ``nn.ReLU`` and ``swap_ext`` otherwise
-    (:func:`auto_proxy`; the returned key names which). ``options``: per proxy, e.g.
+    for a model whose activation modules are all ``nn.ReLU``, ``swap_ext`` for one with others and
+    ``swap_fn`` for one whose activations are functions (:func:`auto_proxy`; the returned key names which). ``options``: per proxy, e.g.
     ``{"swap_reg": {"mu": 300.0, "sigma": 9e4}}``. ``device``: where to score (default: where the
     model's parameters are). Lazy modules are materialised on a copy by one pass first. Raises
     :class:`UnsupportedModel` (a ValueError) naming the proxy and why it cannot score this model.
@@ -229,7 +235,7 @@ def score(model: nn.Module, inputs: Any, proxies: str | Sequence[str] = "auto", 
 def rank(models: Mapping[str, nn.Module] | Iterable[nn.Module], inputs: Any,
          proxies: str | Sequence[str] = "auto", *, frame: bool = False, **kwargs: Any) -> Any:
     """Score every model (:func:`score`'s keyword arguments apply) and rank them by the first proxy
-    (``"auto"``: one of swap / swap_ext for all the models, :func:`auto_proxy`):
+    (``"auto"``: one of swap / swap_ext / swap_fn for all the models, :func:`auto_proxy`):
     rows ``{"model", <proxy>: value, …, "rank"}``, best first (rank 1). A model a proxy cannot
     score gets ``None`` and the reason under ``"error"``, and ranks last. ``frame=True`` returns
     the rows as a ``pandas.DataFrame`` indexed by rank (pandas is not a dependency: install it)."""

@@ -23,6 +23,8 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 import torch
 from torch import nn
 
+from .act_functions import activation_calls
+
 __all__ = [
     "ICLR_ACTIVATIONS",
     "EXTENDED_ACTIVATIONS",
@@ -195,6 +197,7 @@ def hooked_activations(
     input_dims: Collection[int] = (4,),
     sink: Callable[[torch.Tensor], None] | None = None,
     skip_repeats: bool = False,
+    functions: bool = False,
 ) -> Iterator[list[torch.Tensor]]:
     """Collect packed patterns of matching activations (or pass each output to ``sink``);
     hooks are always removed.
@@ -203,34 +206,43 @@ def hooked_activations(
     type and settings, no parameters) already took, unchanged since, gives the same output;
     it is passed on once (e.g. the three ReLU-Conv-BN edges that leave one NB201 node). The
     set of patterns is the same, the work is less.
+    ``functions``: also take the activation functions of these kinds (``F.relu``, ``torch.relu``,
+    ``F.gelu``, …: :data:`swapnas.act_functions.FUNCTIONS`) called outside the hooked modules.
     """
     collected: list[torch.Tensor] = []
     kinds = tuple(activations)
     dims = frozenset(input_dims)
     taken: dict[tuple, tuple[weakref.ref, int]] = {}
 
-    def repeated(module: nn.Module, x: torch.Tensor) -> bool:
-        if module._parameters:
-            return False
-        key = (id(x), type(module), module.extra_repr())
+    def repeated(kind: tuple, x: torch.Tensor) -> bool:
+        key = (id(x), *kind)
         prev = taken.get(key)
         if prev is not None and prev[0]() is x and prev[1] == x._version:
             return True
         taken[key] = (weakref.ref(x), x._version)
         return False
 
-    def hook(module: nn.Module, args: tuple, output: torch.Tensor) -> None:
+    def take(kind: tuple | None, args: tuple, output: torch.Tensor) -> None:
         if args and isinstance(args[0], torch.Tensor) and args[0].dim() in dims:
-            if skip_repeats and repeated(module, args[0]):
+            if skip_repeats and kind is not None and repeated(kind, args[0]):
                 return
             if sink is not None:
                 sink(output.detach())
             else:
                 collected.append(pack_patterns(output.detach()))
 
-    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, kinds)]
+    def hook(module: nn.Module, args: tuple, output: torch.Tensor) -> None:
+        take(None if module._parameters else (type(module), module.extra_repr()), args, output)
+
+    def call(func: Callable, args: tuple, kwargs: dict, output: torch.Tensor) -> None:
+        take((func, repr(args[1:]), repr(sorted(kwargs.items()))), args, output)
+
+    hooked = [m for m in model.modules() if isinstance(m, kinds)]
+    handles = [m.register_forward_hook(hook) for m in hooked]
+    calls = activation_calls(hooked, kinds, call) if functions else contextlib.nullcontext()
     try:
-        yield collected
+        with calls:
+            yield collected
     finally:
         for h in handles:
             h.remove()
@@ -243,6 +255,7 @@ def swap_score(
     activations: Sequence[type[nn.Module]] = ICLR_ACTIVATIONS,
     input_dims: Collection[int] = (4,),
     restore_buffers: bool = True,
+    functions: bool = False,
 ) -> int:
     """Exact SWAP-Score Ψ of ``model`` for one forward pass of ``inputs``.
 
@@ -261,6 +274,10 @@ def swap_score(
             numbers of dimensions. Default ``(4,)`` (conv maps, as the authors'
             code); ``(2, 3, 4)`` also takes linear and token activations.
         restore_buffers: put buffers back after the pass (default True).
+        functions: also hook the activation *functions* of those kinds called outside the
+            hooked modules (``F.relu``, ``torch.relu``, ``Tensor.relu``, ``F.gelu``, …), as
+            ``nn.TransformerEncoderLayer`` and Hugging Face models call them (default False: modules
+            only, as the authors' code).
 
     Returns:
         The number of distinct S-bit patterns over all hooked neurons.
@@ -282,12 +299,13 @@ def swap_score(
     check_inputs(model, inputs)
     restore = _restored_buffers(model) if restore_buffers else contextlib.nullcontext()
     patterns = _DistinctPatterns()
-    hooks = hooked_activations(model, activations, input_dims, sink=patterns.add, skip_repeats=True)
+    hooks = hooked_activations(model, activations, input_dims, sink=patterns.add, skip_repeats=True,
+                               functions=functions)
     with restore, hooks, torch.no_grad():
         call_model(model, inputs)
     count = patterns.count()
     if count is None:
-        raise NoActivationError(_no_activation_message(model, activations, input_dims))
+        raise NoActivationError(_no_activation_message(model, activations, input_dims, functions))
     _warn_if_saturated(count, num_samples(inputs), patterns.neurons)
     return count
 
@@ -363,15 +381,15 @@ def check_inputs(model: nn.Module, inputs: Inputs, what: str = "swap_score") -> 
 
 
 def _no_activation_message(model: nn.Module, activations: Sequence[type[nn.Module]],
-                           input_dims: Collection[int]) -> str:
+                           input_dims: Collection[int], functions: bool = False) -> str:
     names = ", ".join(k.__name__ for k in activations)
     present = sorted({type(m).__name__ for m in model.modules() if type(m).__name__ in _KNOWN_ACTIVATIONS})
-    found = (f"it has {', '.join(present)} module(s)" if present else
-             "it has no activation module at all (F.relu / torch.relu calls are functions, which cannot be "
-             "hooked: use nn.ReLU() modules)")
-    return (f"no hooked activation fired: the model called no {names} module with a "
-            f"{'/'.join(map(str, sorted(input_dims)))}-D input; {found}. Pass activations= (e.g. "
-            "swapnas.EXTENDED_ACTIVATIONS) or input_dims=(2, 3, 4) to hook others.")
+    found = (f"it has {', '.join(present)} module(s)" if present else "it has no activation module at all")
+    hint = ("" if functions else " Activations called as functions (F.relu, torch.relu, F.gelu, …) are hooked "
+            "with functions=True (the proxy swap_fn).")
+    return (f"no hooked activation fired: the model called no {names} {'module or function' if functions else 'module'}"
+            f" with a {'/'.join(map(str, sorted(input_dims)))}-D input; {found}. Pass activations= (e.g. "
+            f"swapnas.EXTENDED_ACTIVATIONS) or input_dims=(2, 3, 4) to hook others.{hint}")
 
 
 def count_params_k(model: nn.Module, exclude: str = "auxiliary") -> float:

@@ -5,14 +5,20 @@ from __future__ import annotations
 from torch import nn
 
 from ..data import Batch
-from ..patterns import EXTENDED_ACTIVATIONS, regularise, swap_score
+from ..patterns import EXTENDED_ACTIVATIONS, NoActivationError, regularise, swap_score
 from .registry import register
 
 
 @register("swap", version="1", keeps_model=True, requires=("relu",), multi_input=True)
 def swap(model: nn.Module, batch: Batch) -> float:
     """SWAP-Score Ψ: distinct sample-wise ReLU patterns (ICLR 2024)."""
-    return float(swap_score(model, batch.inputs, restore_buffers=False))
+    try:
+        return float(swap_score(model, batch.inputs, restore_buffers=False))
+    except NoActivationError as exc:  # a proxy user picks proxies, not swap_score's arguments
+        raise NoActivationError(
+            f"{exc} As a proxy: swap (and what is derived from it: swap_reg, lswag, …) counts nn.ReLU modules on 4-D "
+            "maps; use swap_ext (and lswag_ext, swap_ext_layers) for other activations and token maps, swap_fn for "
+            "activations called as functions") from exc
 
 
 @register("swap_ext", version="1", keeps_model=True, multi_input=True)
@@ -22,6 +28,15 @@ def swap_ext(model: nn.Module, batch: Batch) -> float:
     journal extension's SWAP, for Transformers and CNNs with other activations."""
     return float(swap_score(model, batch.inputs, activations=EXTENDED_ACTIVATIONS, input_dims=(2, 3, 4),
                             restore_buffers=False))
+
+
+@register("swap_fn", version="1", keeps_model=True, multi_input=True)
+def swap_fn(model: nn.Module, batch: Batch) -> float:
+    """swap_ext that also hooks activation functions called outside modules (F.relu, torch.relu, F.gelu, F.silu,
+    …): for models whose activations are functions (nn.TransformerEncoderLayer, Hugging Face encoders); equal to
+    swap_ext on a model whose activations are all modules."""
+    return float(swap_score(model, batch.inputs, activations=EXTENDED_ACTIVATIONS, input_dims=(2, 3, 4),
+                            restore_buffers=False, functions=True))
 
 
 @register("swap_reg", base="swap", version="1", mu=None, sigma=None)

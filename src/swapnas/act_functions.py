@@ -1,0 +1,84 @@
+"""Activation *functions* as hook points: ``F.relu``, ``torch.relu``, ``Tensor.relu``, ``F.gelu``, …
+
+Forward hooks only see modules. Many models call their activations as functions instead:
+PyTorch's own ``nn.TransformerEncoderLayer`` (``activation=F.relu`` or ``"gelu"``), Hugging Face
+models (``GELUActivation`` is a module of its own that calls ``F.gelu``), code written with
+``F.relu(x)``. :func:`activation_calls` sees those calls through a
+:class:`torch.overrides.TorchFunctionMode` (every torch call of the forward pass goes through it,
+so it costs Python time per op) and hands each wanted call's input and output on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.overrides import TorchFunctionMode
+
+__all__ = ["FUNCTIONS", "activation_calls", "functions_of"]
+
+#: the functions that compute each activation module's map (the module calls one of them itself)
+FUNCTIONS: dict[type[nn.Module], tuple[Callable[..., Any], ...]] = {
+    nn.ReLU: (F.relu, torch.relu, torch.relu_, torch.Tensor.relu, torch.Tensor.relu_),  # F.relu_ is torch.relu_
+    nn.ReLU6: (F.relu6,),
+    nn.LeakyReLU: (F.leaky_relu, F.leaky_relu_),
+    nn.GELU: (F.gelu,),
+    nn.SiLU: (F.silu,),
+    nn.Hardswish: (F.hardswish,),
+    nn.ELU: (F.elu, F.elu_),
+    nn.SELU: (F.selu, torch.selu, torch.selu_),
+    nn.CELU: (F.celu, F.celu_),
+    nn.Mish: (F.mish,),
+}
+
+#: a call: (the function, its positional arguments, its keyword arguments, its output)
+OnCall = Callable[[Callable[..., Any], tuple, dict, torch.Tensor], None]
+
+
+def functions_of(kinds: Sequence[type[nn.Module]]) -> frozenset:
+    """The activation functions of these module kinds (kinds without a listed function add none)."""
+    return frozenset(f for k in kinds for f in FUNCTIONS.get(k, ()))
+
+
+class _Calls(TorchFunctionMode):
+    """Passes every call of a wanted function made outside the given modules to ``on_call``."""
+
+    def __init__(self, wanted: frozenset, on_call: OnCall) -> None:
+        super().__init__()
+        self.wanted, self.on_call, self.depth = wanted, on_call, 0
+
+    def __torch_function__(self, func: Callable[..., Any], types: Any, args: tuple = (),
+                           kwargs: dict | None = None) -> Any:
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)  # the mode is off in here: the function's own torch calls are not seen
+        if self.depth == 0 and isinstance(out, torch.Tensor) and func in self.wanted:
+            self.on_call(func, args, kwargs, out)
+        return out
+
+
+@contextlib.contextmanager
+def activation_calls(modules: Sequence[nn.Module], kinds: Sequence[type[nn.Module]],
+                     on_call: OnCall) -> Iterator[None]:
+    """Within the block, every call of an activation function of ``kinds`` (:data:`FUNCTIONS`) goes
+    to ``on_call`` — except calls made while one of ``modules`` runs (the hooked activation modules,
+    which call these functions themselves and are seen by their own hooks). Hooks are removed and
+    the mode is left on exit, also on error."""
+    mode = _Calls(functions_of(kinds), on_call)
+
+    def enter(module: nn.Module, args: tuple) -> None:
+        mode.depth += 1
+
+    def leave(module: nn.Module, args: tuple, output: Any) -> None:
+        mode.depth -= 1
+
+    handles = [h for m in modules for h in (m.register_forward_pre_hook(enter), m.register_forward_hook(leave))]
+    try:
+        with mode:
+            yield
+    finally:
+        for h in handles:
+            h.remove()
