@@ -150,3 +150,11 @@ def test_the_swap_proxy_on_a_gelu_net_names_the_proxies_that_take_it() -> None:
     with pytest.raises(NoActivationError, match="use swap_ext .and lswag_ext, swap_ext_layers. for other activations"):
         get_proxy("swap").fn(net, batch)
     assert get_proxy("swap_ext").fn(net, batch) == get_proxy("swap_fn").fn(net, batch) > 1
+
+
+def test_the_listed_description_is_the_whole_first_paragraph_of_the_docstring() -> None:
+    from swapnas.proxies import get_proxy
+
+    text = get_proxy("swap_fn").description
+    assert text.startswith("swap_ext that also hooks") and text.endswith("whose activations are all modules.")
+    assert "\n" not in text and "  " not in text

@@ -104,7 +104,7 @@ def register(
     def deco(fn: Callable[..., float]) -> Callable[..., float]:
         if name in _REGISTRY:
             raise ValueError(f"proxy {name!r} is registered twice")
-        doc = (fn.__doc__ or "").strip().splitlines()
+        doc = " ".join((fn.__doc__ or "").strip().split("\n\n")[0].split())  # the first paragraph, on one line
         _REGISTRY[name] = Proxy(
             name=name,
             fn=fn,
@@ -113,7 +113,7 @@ def register(
             needs_labels=needs_labels,
             input_kind=input_kind,
             version=version,
-            description=doc[0] if doc else "",
+            description=doc,
             base=base,
             keeps_model=keeps_model,
             structural=structural,
