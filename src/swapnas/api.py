@@ -67,7 +67,7 @@ def check_supported(p: Proxy, model: nn.Module) -> None:
 def _is_multi(x: Any) -> bool:
     """A tuple/list/dict of tensors: the inputs of a model called as ``model(*xs)`` / ``model(**kw)``."""
     values = list(x.values()) if isinstance(x, dict) else x if isinstance(x, (tuple, list)) else None
-    return bool(values) and all(isinstance(v, torch.Tensor) for v in values)
+    return values is not None and len(values) > 0 and all(isinstance(v, torch.Tensor) for v in values)
 
 
 def _split(inputs: Any) -> tuple[Any, torch.Tensor | None]:
@@ -250,7 +250,7 @@ def rank(models: Mapping[str, nn.Module] | Iterable[nn.Module], inputs: Any,
     proxies = _names(proxies, named.values())
     names = [p.name for p in resolve(proxies)]
     first = get_proxy(names[0])
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name, model in named.items():
         try:
             rows.append({"model": name, **score(model, inputs, proxies, **kwargs)})

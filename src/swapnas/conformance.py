@@ -150,7 +150,9 @@ def load_naslib(space: str, dataset: str, data_dir: str | None = None) -> Naslib
     with parsing(path, _NASLIB_ORIGIN):
         records: dict[str, dict] = read_json(path, _NASLIB_ORIGIN)[src.datasets[dataset]]
     table = src.arch_table(data_dir)
-    keys, archs, seen = [], [], {}
+    keys: list[str] = []
+    archs: list = []
+    seen: dict[Any, str] = {}
     for text in records:
         key = src.parse_key(text)
         if key not in table:

@@ -7,6 +7,7 @@ import logging
 import time
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 def set_level_records(proxy: Proxy, records: dict[str, list[Record]]) -> list[Record]:
     """Per-arch records of a set-level proxy: ``combine`` over the archs whose parts all succeeded."""
     parts = [records[name] for name in proxy.parts]
+    assert proxy.combine is not None, f"{proxy.name} is not set-level"
     ok = np.array([all(r[i].ok for r in parts) for i in range(len(parts[0]))])
     combined = proxy.combine([np.array([r.value for r, good in zip(rs, ok) if good]) for rs in parts])
     it = iter(combined)
@@ -99,7 +101,7 @@ def write_outputs(run: CorrelateRun, out: Path) -> list[Path]:
     """``results.json`` (with provenance), ``results.csv`` (one row per arch: accuracy and every
     proxy's score), ``report.md`` (protocol, table, plots) and one scatter plot per proxy under ``out``."""
     out.mkdir(parents=True, exist_ok=True)
-    doc = {
+    doc: dict[str, Any] = {
         "provenance": provenance(),
         "protocol": run.protocol,
         "ground_truth": run.ground_truth,

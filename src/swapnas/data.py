@@ -21,6 +21,7 @@ import os
 import pickle
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -146,7 +147,8 @@ def _folder_images(info: DatasetInfo, root: Path, size: int,
 def _augment_fill(x: np.ndarray, y: np.ndarray, need: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Deterministic fill: flip every real image, then padded random crops, cycling."""
     n, h, w, _ = x.shape
-    extra_x, extra_y = [], []
+    extra_x: list[np.ndarray] = []
+    extra_y: list = []
     k = 0
     while len(extra_x) < need:
         src = x[k % n]
@@ -302,10 +304,10 @@ def _finite(inputs: torch.Tensor, dataset: str, source: str) -> torch.Tensor:
     return inputs
 
 
-def _own_images(**given: object) -> dict:
+def _own_images(**options: object) -> dict:
     """The given (not None) ``num_classes`` / ``resolution`` / ``mean`` / ``std`` of your images, checked:
     mean and std three finite numbers each, std > 0."""
-    given = {k: v for k, v in given.items() if v is not None}
+    given: dict[str, Any] = {k: v for k, v in options.items() if v is not None}
     for name in ("mean", "std"):
         v = given.get(name)
         if v is not None and (len(v) != 3 or not all(isinstance(c, (int, float)) and math.isfinite(c) for c in v)):

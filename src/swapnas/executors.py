@@ -33,7 +33,7 @@ import logging
 import multiprocessing
 import os
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from concurrent.futures import (
     FIRST_COMPLETED,
     Future,
@@ -100,7 +100,7 @@ class Executor:
         """The device the archs are scored on when the caller asks for ``device``."""
         return device
 
-    def score(self, task: ScoreTask, device: torch.device, items: Sequence[Item]) -> Iterator[tuple[object, dict[str, Record]]]:
+    def score(self, task: ScoreTask, device: torch.device, items: Sequence[Item]) -> Generator[tuple[object, dict[str, Record]], None, None]:
         """A generator of ``(arch, {proxy_name: Record})``, one per item, in any order; ``known``
         (the item's second part) holds the arch's stored records, which ``score_arch`` reuses.
         Closing the generator early stops what is in flight."""
@@ -132,7 +132,7 @@ class LocalExecutor(Executor):
             raise ValueError(f"prefetch must be >= 0 archs (got {prefetch})")
         self.prefetch = prefetch
 
-    def score(self, task: ScoreTask, device: torch.device, items: Sequence[Item]) -> Iterator[tuple[object, dict[str, Record]]]:
+    def score(self, task: ScoreTask, device: torch.device, items: Sequence[Item]) -> Generator[tuple[object, dict[str, Record]], None, None]:
         batch = task.batch.to(device)
         bases = [p for p in with_bases(task.proxies) if p.base is None and not p.structural]  # those need a network
         if not self.prefetch or not bases or not all(p.keeps_model for p in bases):
@@ -192,11 +192,11 @@ def _ray_score_chunk(box: list, chunk: list[Item]) -> list[dict[str, Record]]:
 
 def _crash_records(task: ScoreTask, arch: object, known: dict[ScoreKey, Record], error: str) -> dict[str, Record]:
     """Records for an arch whose worker died on every try: stored ones kept, the rest failures."""
-    out = {}
+    out: dict[str, Record] = {}
     for p in with_bases(task.proxies):
         rec = known.get(task.protocol.key(str(arch), p))
-        ok = rec is not None and (rec.ok or not task.retry_failed)
-        out[p.name] = rec if ok else Record("failed", None, None, [], None, None, error[:2000])
+        keep = rec is not None and (rec.ok or not task.retry_failed)
+        out[p.name] = rec if rec is not None and keep else Record("failed", None, None, [], None, None, error[:2000])
     return out
 
 
@@ -261,7 +261,7 @@ class RayExecutor(Executor):
             log.warning("the Ray executor scores on cpu (num_gpus_per_task=0), not on %s", device)
         return torch.device("cpu")
 
-    def score(self, task: ScoreTask, device: torch.device, items: Sequence[Item]) -> Iterator[tuple[object, dict[str, Record]]]:
+    def score(self, task: ScoreTask, device: torch.device, items: Sequence[Item]) -> Generator[tuple[object, dict[str, Record]], None, None]:
         import ray
         from ray.exceptions import OutOfMemoryError, WorkerCrashedError
 
@@ -366,7 +366,7 @@ class PoolExecutor(Executor):
                                              initargs=(self.threads,))
         return self._pool
 
-    def score(self, task: ScoreTask, device: torch.device, items: Sequence[Item]) -> Iterator[tuple[object, dict[str, Record]]]:
+    def score(self, task: ScoreTask, device: torch.device, items: Sequence[Item]) -> Generator[tuple[object, dict[str, Record]], None, None]:
         items = list(items)
         if not items:
             return

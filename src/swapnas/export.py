@@ -25,7 +25,7 @@ FORMATS = ("csv", "naslib-zc")
 def _arch_key(space: str, arch: str) -> str:
     mod = get_space(space) if space in SPACES else None
     to_naslib = getattr(mod, "to_naslib", None)
-    if to_naslib is None:
+    if mod is None or to_naslib is None:
         return arch
     try:
         return to_naslib(mod.parse(arch))

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
-from .benchmarks import BENCHMARKS, benchmark_class, get_benchmark
+from .benchmarks import BENCHMARKS, Benchmark, benchmark_class, get_benchmark
 from .correlate import run_correlation
 from .executors import Executor
 from .proxies import get_proxy, resolve
@@ -79,7 +79,7 @@ def run_grid(
     if unknown:
         raise ValueError(f"--archs-per names benchmark(s) not in the grid: {', '.join(sorted(unknown))}")
     out: list[GridColumn] = []
-    benches: dict[str, object] = {}
+    benches: dict[str, Benchmark] = {}
     for name, task in columns:
         bench = benches.setdefault(name, get_benchmark(name, data_dir))
         n = n_archs_per.get(name, n_archs)

@@ -140,6 +140,7 @@ class _DistinctPatterns:
         torch.gt(maps, 0, out=bits)
         # (1, S) @ (S, V): sums of distinct powers of two below 2**20 are exact in float32
         # (also under TF32, whose inputs here are 0, 1 and powers of two)
+        assert self.weights is not None  # set with self.seen
         self.seen.index_fill_(0, torch.mm(self.weights, bits).view(-1).to(torch.int64), True)
 
     def count(self) -> int | None:

@@ -111,7 +111,7 @@ def score_archs(
             done[k] = {name: known[key] for name, key in keys.items()}
     if counts is not None:
         counts["reused"] = len(done) + sum(any(not missing(r) for r in known.values()) for _, known in todo.values())
-    if todo and getattr(store, "read_only", ""):  # refuse before any work, not at the first write
+    if todo and bool(getattr(store, "read_only", "")):  # refuse before any work, not at the first write
         raise StoreError(f"the score store {store.path} is read-only ({store.read_only}): its {store.count()} scores "
                          f"can be read, but {len(todo)} arch(s) still need scoring; copy it somewhere writable and "
                          "pass --store COPY, or use --store NEW.sqlite")

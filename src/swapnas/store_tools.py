@@ -110,7 +110,7 @@ def _top_rowid(db: sqlite3.Connection, table: str) -> int:
         top = _try(db, f"SELECT max(rowid) FROM (SELECT rowid FROM scores INDEXED BY {_PK_INDEX})")
     if top is None:
         top = _try(db, "PRAGMA page_count", 0) * 64  # type: ignore[operator]
-    return int(top or 0)
+    return int(top or 0)  # type: ignore[call-overload]
 
 
 def _step_over(db: sqlite3.Connection, table: str, cols: str, start: int,

@@ -34,7 +34,7 @@ from .bundle import Batch
 try:
     from pydoc_data import topics as _pydoc
 except ImportError:  # some distributions strip pydoc_data
-    _pydoc = None
+    _pydoc = None  # type: ignore[assignment]
 
 VOCAB_SIZE = 30522
 PAD, CLS, SEP, MASK = 0, 101, 102, 103

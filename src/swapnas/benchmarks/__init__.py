@@ -40,7 +40,7 @@ BENCHMARKS: dict[str, str] = {
 }
 
 
-def benchmark_class(name: str) -> type:
+def benchmark_class(name: str) -> type[Any]:
     try:
         module, cls = BENCHMARKS[name].split(":")
     except KeyError:

@@ -197,7 +197,7 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefau
         text = action.help or ""
         if action.default in (None, False, argparse.SUPPRESS) or "default" in text or not action.option_strings:
             return text
-        return super()._get_help_string(action)
+        return super()._get_help_string(action) or text
 
 
 #: exit codes of every command (README "Exit codes")

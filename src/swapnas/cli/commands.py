@@ -10,6 +10,7 @@ import os
 import sys
 from dataclasses import asdict, fields
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -218,8 +219,8 @@ def _search_text(result: SearchResult) -> str:
              f"{result.cycles} cycles, {result.wall_seconds:.1f} s):\n{result.best}",
              f"fitness {result.fitness_proxy} | final network: {result.params_m:.3f} M params, "
              f"{result.macs_m:.1f} M multiply-adds | size prior {prior}"]
-    if result.refine:
-        lines.append(stage_text(result))
+    if result.refine and (stage := stage_text(result)):
+        lines.append(stage)
     e = result.extra
     if e and result.space == "nb201":
         lines.append(f"NB201 {result.dataset}: valid {e['valid_accuracy']:.2f} (rank {e['valid_rank']}), test "
@@ -346,16 +347,17 @@ def export_store(args: argparse.Namespace) -> int:
 
 def store(args: argparse.Namespace) -> int:
     """``swapnas store check|salvage``: print the report (--json: as JSON); a damaged store exits 2."""
+    checked = None
     if args.store_action == "salvage":
-        report = salvage_store(args.store, args.out)
+        report: Any = salvage_store(args.store, args.out)
         text = salvage_text(report)
     else:
-        report = check_store(args.store)
-        text = check_text(report)
+        report = checked = check_store(args.store)
+        text = check_text(checked)
     if getattr(args, "json", False):
-        print(json.dumps({**asdict(report), **({"ok": report.ok} if args.store_action == "check" else {})}))
+        print(json.dumps({**asdict(report), **({"ok": checked.ok} if checked is not None else {})}))
     elif not getattr(args, "quiet", False) or args.store_action == "salvage":
         print(text)
-    if args.store_action == "check" and not report.ok:
+    if checked is not None and not checked.ok:
         raise StoreError(f"the score store {args.store} is damaged; {damaged_advice(args.store)}")
     return EXIT_OK

@@ -208,10 +208,10 @@ def _add_recipe_flags(p: argparse.ArgumentParser) -> None:
     """One ``--flag`` per TrainConfig field (dest ``cfg_<field>``, default None = the recipe's)."""
     base = RECIPES["cifar10"]
     for f in fields(TrainConfig):
-        kind = type(getattr(base, f.name))
+        kind: Any = type(getattr(base, f.name))
         kind = finite_float if kind is float else kind  # ranges: TrainConfig's check
         flag = _FLAG_NAMES.get(f.name, "--" + f.name.replace("_", "-"))
-        extra = {"choices": list(SCHEDULES)} if f.name == "schedule" else {}
+        extra: dict[str, Any] = {"choices": list(SCHEDULES)} if f.name == "schedule" else {}
         p.add_argument(flag, dest=f"cfg_{f.name}", type=kind, default=None, help=f"{_FLAG_HELP[f.name]} "
                        f"(cifar10 {getattr(RECIPES['cifar10'], f.name)}, imagenet {getattr(RECIPES['imagenet'], f.name)})",
                        **extra)

@@ -30,7 +30,7 @@ def weight_layers(model: nn.Module) -> list[nn.Module]:
 
 def layer_weights(model: nn.Module) -> list[torch.Tensor]:
     """The ``weight`` tensors of the Conv/Linear layers (biases excluded); error if none."""
-    weights = [m.weight for m in weight_layers(model)]
+    weights = [m.weight for m in weight_layers(model) if isinstance(m.weight, torch.Tensor)]  # all of them
     if not weights:
         raise ValueError("the model has no Conv/Linear layer: there are no weights to score")
     return weights

@@ -12,7 +12,7 @@ and enter the store key.
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import Any, Literal
 
 from torch import nn
 
@@ -58,9 +58,9 @@ def register_log_linear(name: str, terms: dict[str, tuple[Transform, float]], de
         return log_linear(values, bases, transforms, tuple(weights[f"w_{b}"] for b in bases), name)
 
     fn.__doc__ = description  # a base where lower is better enters with a negative weight
+    weights: dict[str, Any] = {f"w_{b}": float(w) for b, (_, w) in terms.items()}
     register(name, base=bases, version=version, needs_grad=any(m.needs_grad for m in members),
-             needs_labels=any(m.needs_labels for m in members), input_kind="data",
-             **{f"w_{b}": float(w) for b, (_, w) in terms.items()})(fn)
+             needs_labels=any(m.needs_labels for m in members), input_kind="data", **weights)(fn)
 
 
 # --------------------------------------------------------------------------- the recommended fitness

@@ -155,7 +155,8 @@ def _entry_tangents(calls: list[tuple[nn.Module, tuple, torch.Tensor]], chosen: 
             direction = torch.zeros(w.numel(), dtype=w.dtype, device=w.device)
             direction[0] = 1.0
             direction = direction.reshape(w.shape)
-            primal, tangent = jvp(lambda v, m=module, n=name: functional_call(m, {n: v}, frozen), (w,), (direction,))
+            primal, tangent = jvp(  # type: ignore[misc]  # no has_aux: two values
+                lambda v, m=module, n=name: functional_call(m, {n: v}, frozen), (w,), (direction,))
             ref = output.detach()
             if primal.shape != ref.shape or not torch.allclose(  # the first sample suffices to catch a mismatch
                     primal[:1], ref[:1], rtol=1e-4, atol=1e-6 * float(ref[:1].abs().max()) + 1e-12):

@@ -54,7 +54,7 @@ def zen(model: nn.Module, batch: Batch, alpha: float = 0.01, seed: int = 0) -> f
     variances: list[torch.Tensor] = []
 
     def hook(module: nn.Module, args: tuple, output: torch.Tensor) -> None:
-        variances.append(_bn_variance(module, args[0].detach()))
+        variances.append(_bn_variance(module, args[0].detach()))  # type: ignore[arg-type]  # hooked: BatchNorms only
 
     with torch.no_grad():
         with forward_hooks(model, (_BatchNorm,), hook):

@@ -97,7 +97,7 @@ class Fitness:
         return self.proxy.name == "swap_reg"
 
     def size_term(self, arch: Any) -> float:
-        if self.paper or self.mu is None:
+        if self.paper or self.mu is None or self.sigma is None:
             return 0.0
         with torch.device("meta"):
             theta = count_params_k(self.mod.build(arch, num_classes=self.num_classes, **self.net))
@@ -105,7 +105,7 @@ class Fitness:
 
     def value(self, arch: Any, rec: Record) -> float:
         sign = 1.0 if self.proxy.higher_is_better else -1.0
-        return sign * rec.value + self.size_term(arch) if rec.ok else math.nan
+        return sign * rec.value + self.size_term(arch) if rec.ok and rec.value is not None else math.nan
 
 
 @contextmanager
@@ -357,7 +357,7 @@ def nb201_extras(result: SearchResult, data_dir: str | None) -> dict:
     mod = get_space("nb201")
     out: dict = {}
     for metric in ("valid", "test"):
-        bench = get_benchmark("nb201", data_dir, metric=metric)
+        bench: Any = get_benchmark("nb201", data_dir, metric=metric)  # NB201's table: column, truth, index_of
         col = bench.column(bench.truth(result.dataset).column)
         acc = float(col[bench.index_of(mod.parse(result.best))])
         out[f"{metric}_accuracy"] = acc
@@ -371,7 +371,7 @@ def flexibert_extras(result: SearchResult, data_dir: str | None) -> dict:
     """The found FlexiBERT arch's score on the search's task if the benchmark has it; otherwise its
     nearest benchmark arch's (fewest differing design choices), with that arch and the distance.
     ``rank``: among the benchmark's distinct archs on that task."""
-    bench = get_benchmark("flexibert", data_dir)
+    bench: Any = get_benchmark("flexibert", data_dir)  # FlexiBERT's table: nearest
     found = get_space("flexibert").parse(result.best)
     near, dist = bench.nearest(found)
     scores = bench.accuracies(bench.archs_for(result.dataset), result.dataset)

@@ -7,6 +7,8 @@ Arch values, parsing and variation live in :mod:`darts_genotype`, the network in
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
 from .. import patterns as _swap
@@ -54,7 +56,7 @@ def _uniform(op: str) -> Genotype:
     return Genotype(cell, cell)
 
 
-def param_range_k(num_classes: int = 10, **net: object) -> tuple[float, float]:
+def param_range_k(num_classes: int = 10, **net: Any) -> tuple[float, float]:
     """Smallest and largest size (thousands of params) of the scored net over the DARTS space.
 
     Each edge's op adds its own parameters independently of the others, so the cell of only

@@ -11,6 +11,8 @@ training.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
@@ -176,7 +178,7 @@ def stack_cells(genotype: Genotype, layers: int, c_pp: int, c_p: int, C: int, re
     return cells, c_p, c_aux
 
 
-def run_cells(net: nn.Module, s0: torch.Tensor, s1: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+def run_cells(net: Any, s0: torch.Tensor, s1: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
     """Run ``net.cells`` from the stem outputs; logits, plus the auxiliary logits in training mode.
 
     ``net`` has ``cells``, ``drop_path_prob``, ``aux_index``, ``auxiliary_head`` (or None),

@@ -23,6 +23,7 @@ import functools
 import random
 import re
 from dataclasses import dataclass, replace
+from typing import Any
 
 import torch
 
@@ -155,7 +156,8 @@ def _mutate_layer(layer: Layer, rng: random.Random) -> Layer:
     if field == "param":
         return replace(layer, param=next(p for p in OPERATIONS[layer.op] if p != layer.param))
     valid = {"heads": HEADS, "ff": FF_DIMS, "n_ff": FF_COUNTS}[field]
-    return replace(layer, **{field: rng.choice([v for v in valid if v != getattr(layer, field)])})
+    change: dict[str, Any] = {field: rng.choice([v for v in valid if v != getattr(layer, field)])}
+    return replace(layer, **change)
 
 
 def mutate(arch: Arch, rng: random.Random) -> Arch:

@@ -79,7 +79,7 @@ class Cell(nn.Module):
             if m[0][v]:
                 terms.append(self.proj[str(v)](x))
             values[v] = self.vertex_ops[str(v)](sum(terms[1:], terms[0]))
-        feeders = [values[u] for u in range(1, n - 1) if m[u][n - 1]]
+        feeders = [t for u in range(1, n - 1) if m[u][n - 1] and (t := values[u]) is not None]
         if not feeders:
             return self.proj[str(n - 1)](x)
         out = torch.cat(feeders, dim=1) if len(feeders) > 1 else feeders[0]

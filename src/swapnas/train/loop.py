@@ -13,6 +13,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -49,7 +50,7 @@ class _Run:
     eval_every: int
     use_amp: bool
     rng: RunRng
-    model: nn.Module
+    model: Any  # a DARTS network (nn.Module with a settable drop_path_prob)
     optimizer: torch.optim.Optimizer
     scaler: torch.amp.GradScaler
     criterion: nn.Module
@@ -100,7 +101,7 @@ def _start(genotype: Genotype | str, config: TrainConfig, data: TrainData, out: 
                nn.CrossEntropyLoss(label_smoothing=config.label_smoothing))
     if run.ckpt_path.exists():
         _resume(run)
-    if isinstance(data.train, TensorSplit):
+    if isinstance(data.train, TensorSplit) and isinstance(data.test, TensorSplit):  # both, from one loader
         data.train, data.test = data.train.to(device), data.test.to(device)
     return run
 

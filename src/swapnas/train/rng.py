@@ -38,7 +38,7 @@ class RunRng:
             self.cuda_index = device.index if device.index is not None else torch.cuda.current_device()
         # The checkpoint format keeps Python's and NumPy's states next to torch's; nothing in training
         # draws from them, so they are the states `random.seed(seed)` / `np.random.seed(seed)` give.
-        np_state = np.random.RandomState(seed % 2**32).get_state()
+        np_state: tuple = np.random.RandomState(seed % 2**32).get_state()  # type: ignore[assignment]
         self._fixed = {"python": random.Random(seed).getstate(),
                        "numpy": (np_state[0], np_state[1].tolist(), *np_state[2:])}
 

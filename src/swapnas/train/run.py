@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import fields, replace
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -35,7 +36,8 @@ def run_train(genotype: Genotype | str, *, recipe: str = "cifar10", out: str | o
     if unknown:
         raise TypeError(f"run_train() got unknown TrainConfig fields: {', '.join(unknown)}")
     genotype = load_genotype(genotype) if isinstance(genotype, str) else genotype
-    config = replace(RECIPES[recipe], **{k: v for k, v in overrides.items() if v is not None})
+    given: dict[str, Any] = {k: v for k, v in overrides.items() if v is not None}
+    config = replace(RECIPES[recipe], **given)
     data = load_data(recipe, data_root, synthetic, workers=workers)
     device = resolve_device(device) if isinstance(device, str) else torch.device(device)
     return train(genotype, config, data, Path(out), device=device, seed=seed, progress=progress,
