@@ -82,12 +82,26 @@ def psi_bins(model: torch.nn.Module, inputs: torch.Tensor) -> np.ndarray:
     return psi
 
 
+def _cache_fits(cached: dict[str, np.ndarray], doc: dict) -> bool:
+    """The cached bins are this run's: same archs' accuracies, and Λ sums to its stored lswag_grad."""
+    acc = np.array(doc["accuracy"], dtype=float)
+    stored = np.array([np.nan if v is None else v for v in doc["scores"]["lswag_grad"]])
+    if cached.get("acc") is None or cached["acc"].shape != acc.shape or not np.array_equal(cached["acc"], acc):
+        return False
+    sums = cached["lam"].sum(1)
+    return bool(np.array_equal(np.isfinite(sums), np.isfinite(stored))
+                and np.allclose(sums[np.isfinite(sums)], stored[np.isfinite(stored)], rtol=1e-6))
+
+
 def bins_of_run(path: str, data_dir: str) -> dict[str, np.ndarray]:
     """Per-arch bins of a dev run (cached in ``lswag_bins.npz`` beside it), checked against its stored values."""
     cache = Path(path).parent / "lswag_bins.npz"
     doc = json.loads(Path(path).read_text())
     if cache.exists():
-        return dict(np.load(cache))
+        cached = dict(np.load(cache))
+        if _cache_fits(cached, doc):
+            return cached
+        print(f"{cache} does not match {path} (another run wrote it): scoring again")
     prot, batch = stored_run(doc["protocol"], data_dir)
     space, cpu = get_space(prot.space), torch.device("cpu")
     lam, psi = np.full((len(doc["archs"]), BINS), np.nan), np.full((len(doc["archs"]), BINS), np.nan)
