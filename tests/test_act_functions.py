@@ -158,3 +158,17 @@ def test_the_listed_description_is_the_whole_first_paragraph_of_the_docstring() 
     text = get_proxy("swap_fn").description
     assert text.startswith("swap_ext that also hooks") and text.endswith("whose activations are all modules.")
     assert "\n" not in text and "  " not in text
+
+
+def test_score_is_reproducible_on_a_model_with_dropout_and_leaves_the_global_rng_alone() -> None:
+    torch.manual_seed(0)
+    encoder = nn.TransformerEncoder(nn.TransformerEncoderLayer(16, 4, 32, dropout=0.3, batch_first=True), 2,
+                                    enable_nested_tensor=False)
+    x = near_copies(12, 5, 16)
+    state = torch.random.get_rng_state()
+    first = swapnas.score(encoder, x, repeats=2)
+    assert torch.equal(torch.random.get_rng_state(), state)  # forked and restored
+    torch.rand(7)  # whatever the caller's RNG does in between
+    assert swapnas.score(encoder, x, repeats=2) == first
+    own = [swapnas.score(encoder, x, init="none", seed=s)["swap_fn"] for s in (0, 0, 1, 2)]  # weights as they are
+    assert own[0] == own[1] and len(set(own[1:])) == 3  # the seed alone moves the dropout masks

@@ -8,14 +8,16 @@ params, take those). Each proxy runs on a
 copy of the model (yours is never changed), initialised per repeat: ``init="gaussian"`` (the
 SWAP paper's N(0, 1) weights; repeat r draws from ``seed + r``) or ``init="none"`` (the
 weights as they are; one repeat). BatchNorm is in train mode (batch statistics), as in every
-protocol of this package. Proxies that need labels need ``y``; set-level proxies (which rank a
+protocol of this package, and dropout is active; the process-wide RNG is seeded with ``seed + r``
+for repeat r's pass (and restored after it), so a score is the same on every call. Proxies that need labels need ``y``; set-level proxies (which rank a
 whole set) are for :func:`rank`'s users to run through ``swapnas correlate`` instead.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import torch
@@ -147,6 +149,16 @@ def _materialised(model: nn.Module, batch: Batch) -> nn.Module:
     return m.train(training)
 
 
+@contextlib.contextmanager
+def _seeded(seed: int, repeat: int, device: torch.device) -> Iterator[None]:
+    """The process-wide RNG seeded with ``seed + repeat`` for one pass and restored after it, so that what
+    draws from it (dropout in training mode, functional attention dropout, a proxy's random inputs) is
+    the same on every call."""
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(seed + repeat)
+        yield
+
+
 def _run(p: Proxy, model: nn.Module, batch: Batch) -> float:
     try:
         return float(p.fn(model, batch, **p.options))
@@ -223,7 +235,10 @@ def score(model: nn.Module, inputs: Any, proxies: str | Sequence[str] = "auto", 
     values: dict[str, list[float]] = {}
     for p in with_bases(wanted):
         if p.base is None:
-            values[p.name] = [_run(p, _initialised(model, init, seed, r).to(dev), batch) for r in range(repeats)]
+            values[p.name] = []
+            for r in range(repeats):
+                with _seeded(seed, r, dev):
+                    values[p.name].append(_run(p, _initialised(model, init, seed, r).to(dev), batch))
     for p in with_bases(wanted):
         if p.base is not None:
             per_repeat = zip(*(values[b] for b in p.base_names))
