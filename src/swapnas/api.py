@@ -9,8 +9,9 @@ copy of the model (yours is never changed), initialised per repeat: ``init="gaus
 SWAP paper's N(0, 1) weights; repeat r draws from ``seed + r``) or ``init="none"`` (the
 weights as they are; one repeat). BatchNorm is in train mode (batch statistics), as in every
 protocol of this package, and dropout is active; the process-wide RNG is seeded with ``seed + r``
-for repeat r's pass (and restored after it), so a score is the same on every call. Proxies that need labels need ``y``; set-level proxies (which rank a
-whole set) are for :func:`rank`'s users to run through ``swapnas correlate`` instead.
+for repeat r's pass (and restored after it), so a score is the same on every call. Proxies that
+need labels need ``y``; set-level proxies (which rank a whole set) are for :func:`rank`'s users to
+run through ``swapnas correlate`` instead.
 """
 
 from __future__ import annotations
@@ -195,9 +196,10 @@ def score(model: nn.Module, inputs: Any, proxies: str | Sequence[str] = "auto", 
 
     ``proxies``: names (a list or a comma-separated string); ``"auto"`` (the default) is ``swap``
     for a model whose activation modules are all ``nn.ReLU``, ``swap_ext`` for one with others and
-    ``swap_fn`` for one whose activations are functions (:func:`auto_proxy`; the returned key names which). ``options``: per proxy, e.g.
-    ``{"swap_reg": {"mu": 300.0, "sigma": 9e4}}``. ``device``: where to score (default: where the
-    model's parameters are). Lazy modules are materialised on a copy by one pass first. Raises
+    ``swap_fn`` for one whose activations are functions (:func:`auto_proxy`; the returned key names
+    which). ``options``: per proxy, e.g. ``{"swap_reg": {"mu": 300.0, "sigma": 9e4}}``. ``device``:
+    where to score (default: where the model's parameters are). Lazy modules are materialised on a
+    copy by one pass first. Raises
     :class:`UnsupportedModel` (a ValueError) naming the proxy and why it cannot score this model.
 
     Example:

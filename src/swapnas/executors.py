@@ -100,7 +100,8 @@ class Executor:
         """The device the archs are scored on when the caller asks for ``device``."""
         return device
 
-    def score(self, task: ScoreTask, device: torch.device, items: Sequence[Item]) -> Generator[tuple[object, dict[str, Record]], None, None]:
+    def score(self, task: ScoreTask, device: torch.device,
+              items: Sequence[Item]) -> Generator[tuple[object, dict[str, Record]], None, None]:
         """A generator of ``(arch, {proxy_name: Record})``, one per item, in any order; ``known``
         (the item's second part) holds the arch's stored records, which ``score_arch`` reuses.
         Closing the generator early stops what is in flight."""
@@ -132,7 +133,8 @@ class LocalExecutor(Executor):
             raise ValueError(f"prefetch must be >= 0 archs (got {prefetch})")
         self.prefetch = prefetch
 
-    def score(self, task: ScoreTask, device: torch.device, items: Sequence[Item]) -> Generator[tuple[object, dict[str, Record]], None, None]:
+    def score(self, task: ScoreTask, device: torch.device,
+              items: Sequence[Item]) -> Generator[tuple[object, dict[str, Record]], None, None]:
         batch = task.batch.to(device)
         bases = [p for p in with_bases(task.proxies) if p.base is None and not p.structural]  # those need a network
         if not self.prefetch or not bases or not all(p.keeps_model for p in bases):
@@ -261,7 +263,8 @@ class RayExecutor(Executor):
             log.warning("the Ray executor scores on cpu (num_gpus_per_task=0), not on %s", device)
         return torch.device("cpu")
 
-    def score(self, task: ScoreTask, device: torch.device, items: Sequence[Item]) -> Generator[tuple[object, dict[str, Record]], None, None]:
+    def score(self, task: ScoreTask, device: torch.device,
+              items: Sequence[Item]) -> Generator[tuple[object, dict[str, Record]], None, None]:
         import ray
         from ray.exceptions import OutOfMemoryError, WorkerCrashedError
 
@@ -366,7 +369,8 @@ class PoolExecutor(Executor):
                                              initargs=(self.threads,))
         return self._pool
 
-    def score(self, task: ScoreTask, device: torch.device, items: Sequence[Item]) -> Generator[tuple[object, dict[str, Record]], None, None]:
+    def score(self, task: ScoreTask, device: torch.device,
+              items: Sequence[Item]) -> Generator[tuple[object, dict[str, Record]], None, None]:
         items = list(items)
         if not items:
             return
