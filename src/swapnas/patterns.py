@@ -224,8 +224,9 @@ def hooked_activations(
         return False
 
     def take(kind: tuple | None, args: tuple, output: torch.Tensor) -> None:
+        """``kind``: what makes two activations equal (None: never skipped)."""
         if args and isinstance(args[0], torch.Tensor) and args[0].dim() in dims:
-            if skip_repeats and kind is not None and repeated(kind, args[0]):
+            if kind is not None and repeated(kind, args[0]):
                 return
             if sink is not None:
                 sink(output.detach())
@@ -233,10 +234,11 @@ def hooked_activations(
                 collected.append(pack_patterns(output.detach()))
 
     def hook(module: nn.Module, args: tuple, output: torch.Tensor) -> None:
-        take(None if module._parameters else (type(module), module.extra_repr()), args, output)
+        equal = skip_repeats and not module._parameters
+        take((type(module), module.extra_repr()) if equal else None, args, output)
 
     def call(func: Callable, args: tuple, kwargs: dict, output: torch.Tensor) -> None:
-        take((func, repr(args[1:]), repr(sorted(kwargs.items()))), args, output)
+        take((func, repr(args[1:]), repr(sorted(kwargs.items()))) if skip_repeats else None, args, output)
 
     hooked = [m for m in model.modules() if isinstance(m, kinds)]
     handles = [m.register_forward_hook(hook) for m in hooked]
