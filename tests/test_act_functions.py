@@ -20,13 +20,14 @@ class FunctionalMLP(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.a, self.b, self.c, self.d = nn.Linear(5, 7), nn.Linear(7, 6), nn.Linear(6, 4), nn.Linear(4, 3)
+        self.e = nn.Linear(5, 3)
         self.act = nn.SiLU()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h1 = self.a(x)
         h2 = self.b(F.relu(h1))
         h3 = self.c(F.gelu(h2))
-        return self.d(self.act(h3).relu())
+        return self.d(self.act(h3)) + self.e(x).relu()  # a Tensor.relu straight from the input
 
 
 def naive_swap(maps: list[torch.Tensor]) -> int:
@@ -46,14 +47,15 @@ def near_copies(s: int, *shape: int, seed: int = 0) -> torch.Tensor:
 
 def test_swap_fn_matches_a_naive_count_of_every_activation_function_and_module() -> None:
     torch.manual_seed(0)
-    model, x = FunctionalMLP(), near_copies(12, 5)
+    model, x = FunctionalMLP(), torch.randn(12, 5, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         h1 = model.a(x)
         h2 = model.b(F.relu(h1))
         h3 = model.c(F.gelu(h2))
-        h4 = model.act(h3)
-    expected = naive_swap([h1, h2, h3, h4])  # relu, gelu, SiLU module, and .relu() of the SiLU output
-    assert 1 < expected < 7 + 6 + 4 + 4
+        h4 = model.e(x)
+    expected = naive_swap([h1, h2, h3, h4])  # relu, gelu, the SiLU module, and the .relu() of e(x)
+    assert 1 < expected < 7 + 6 + 4 + 3
+    assert naive_swap([h1, h2, h3]) < expected  # the Tensor.relu map adds patterns of its own
     assert swap_score(model, x, **EXT, functions=True) == expected
     assert swap_score(model, x, **EXT) == naive_swap([h3])  # modules only: the SiLU
     assert swap_score(model, x, input_dims=(2,), functions=True) == naive_swap([h1, h4])  # ReLU kinds only
