@@ -152,6 +152,9 @@ def test_the_swap_proxy_on_a_gelu_net_names_the_proxies_that_take_it() -> None:
     with pytest.raises(NoActivationError, match="use swap_ext .and lswag_ext, swap_ext_layers. for other activations"):
         get_proxy("swap").fn(net, batch)
     assert get_proxy("swap_ext").fn(net, batch) == get_proxy("swap_fn").fn(net, batch) > 1
+    functional = nn.Sequential(nn.Linear(4, 8), nn.Linear(8, 2))
+    with pytest.raises(NoActivationError, match="swap_fn for activations called as functions"):
+        get_proxy("swap_ext").fn(functional, batch)  # every SWAP proxy answers with proxy advice
 
 
 def test_the_listed_description_is_the_whole_first_paragraph_of_the_docstring() -> None:

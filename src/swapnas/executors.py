@@ -33,7 +33,7 @@ import logging
 import multiprocessing
 import os
 from collections import deque
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Generator, Sequence
 from concurrent.futures import (
     FIRST_COMPLETED,
     Future,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from torch import nn
 
 from ..data import Batch
@@ -9,16 +11,22 @@ from ..patterns import EXTENDED_ACTIVATIONS, NoActivationError, regularise, swap
 from .registry import register
 
 
-@register("swap", version="1", keeps_model=True, requires=("relu",), multi_input=True)
-def swap(model: nn.Module, batch: Batch) -> float:
-    """SWAP-Score Ψ: distinct sample-wise ReLU patterns (ICLR 2024)."""
+def _psi(batch: Batch, model: nn.Module, **settings: Any) -> float:
+    """Ψ of ``model`` on the batch; a model the settings find no activation in gets proxy advice (a proxy user
+    picks proxies, not swap_score's arguments)."""
     try:
-        return float(swap_score(model, batch.inputs, restore_buffers=False))
-    except NoActivationError as exc:  # a proxy user picks proxies, not swap_score's arguments
+        return float(swap_score(model, batch.inputs, restore_buffers=False, **settings))
+    except NoActivationError as exc:
         raise NoActivationError(
             f"{exc} As a proxy: swap (and what is derived from it: swap_reg, lswag, …) counts nn.ReLU modules on 4-D "
             "maps; use swap_ext (and lswag_ext, swap_ext_layers) for other activations and token maps, swap_fn for "
             "activations called as functions") from exc
+
+
+@register("swap", version="1", keeps_model=True, requires=("relu",), multi_input=True)
+def swap(model: nn.Module, batch: Batch) -> float:
+    """SWAP-Score Ψ: distinct sample-wise ReLU patterns (ICLR 2024)."""
+    return _psi(batch, model)
 
 
 @register("swap_ext", version="1", keeps_model=True, multi_input=True)
@@ -26,8 +34,7 @@ def swap_ext(model: nn.Module, batch: Batch) -> float:
     """SWAP-Score over every sign-preserving activation module (EXTENDED_ACTIVATIONS: GELU, SiLU,
     Hardswish, … beside ReLU) with 2-, 3- or 4-D inputs (linear and token activations too): the
     journal extension's SWAP, for Transformers and CNNs with other activations."""
-    return float(swap_score(model, batch.inputs, activations=EXTENDED_ACTIVATIONS, input_dims=(2, 3, 4),
-                            restore_buffers=False))
+    return _psi(batch, model, activations=EXTENDED_ACTIVATIONS, input_dims=(2, 3, 4))
 
 
 @register("swap_fn", version="1", keeps_model=True, multi_input=True)
@@ -35,8 +42,7 @@ def swap_fn(model: nn.Module, batch: Batch) -> float:
     """swap_ext that also hooks activation functions called outside modules (F.relu, torch.relu, F.gelu, F.silu,
     …): for models whose activations are functions (nn.TransformerEncoderLayer, Hugging Face encoders); equal to
     swap_ext on a model whose activations are all modules."""
-    return float(swap_score(model, batch.inputs, activations=EXTENDED_ACTIVATIONS, input_dims=(2, 3, 4),
-                            restore_buffers=False, functions=True))
+    return _psi(batch, model, activations=EXTENDED_ACTIVATIONS, input_dims=(2, 3, 4), functions=True)
 
 
 @register("swap_reg", base="swap", version="1", mu=None, sigma=None)
