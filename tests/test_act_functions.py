@@ -161,7 +161,7 @@ def test_the_listed_description_is_the_whole_first_paragraph_of_the_docstring() 
     from swapnas.proxies import get_proxy
 
     text = get_proxy("swap_fn").description
-    assert text.startswith("swap_ext that also hooks") and text.endswith("whose activations are all modules.")
+    assert text.startswith("swap_ext that also hooks") and text.endswith("whose activations are all modules of its kinds.")
     assert "\n" not in text and "  " not in text
 
 

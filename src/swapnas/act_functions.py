@@ -6,11 +6,18 @@ models (``GELUActivation`` is a module of its own that calls ``F.gelu``), code w
 ``F.relu(x)``. :func:`activation_calls` sees those calls through a
 :class:`torch.overrides.TorchFunctionMode` (every torch call of the forward pass goes through it,
 so it costs Python time per op) and hands each wanted call's input and output on.
+
+Models also bring activation *modules* of their own that compute a known map by formula (Hugging Face's
+``NewGELUActivation`` and ``QuickGELUActivation``, timm's ``GELUTanh``): :func:`activation_like` finds
+them by name (:data:`ACTIVATION_NAME`) and checks on a probe that each one is elementwise and keeps the sign
+of its input (output > 0 exactly where input > 0) without being the identity, so that its output's bits are
+the sample-wise activation pattern as for ``nn.GELU``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -19,7 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
-__all__ = ["FUNCTIONS", "activation_calls", "functions_of"]
+__all__ = ["ACTIVATION_NAME", "FUNCTIONS", "activation_calls", "activation_like", "functions_of"]
 
 #: the functions that compute each activation module's map (the module calls one of them itself)
 FUNCTIONS: dict[type[nn.Module], tuple[Callable[..., Any], ...]] = {
@@ -35,6 +42,13 @@ FUNCTIONS: dict[type[nn.Module], tuple[Callable[..., Any], ...]] = {
     nn.Mish: (F.mish,),
 }
 
+#: class names of activation modules that :func:`activation_like` probes (GELU, SiLU/Swish, ReLU, Mish, ELU
+#: variants; not Tanh or Sigmoid, which SWAP does not count)
+ACTIVATION_NAME = re.compile(r"gelu|silu|swish|relu|mish|elu", re.IGNORECASE)
+
+#: the probe: values both sides of zero, zero itself, and large ones (where clipped or saturating maps differ)
+_PROBE = torch.linspace(-12.0, 12.0, 2401).reshape(1, 1, -1)
+
 #: a call: (the function, its positional arguments, its keyword arguments, its output)
 OnCall = Callable[[Callable[..., Any], tuple, dict, torch.Tensor], None]
 
@@ -42,6 +56,32 @@ OnCall = Callable[[Callable[..., Any], tuple, dict, torch.Tensor], None]
 def functions_of(kinds: Sequence[type[nn.Module]]) -> frozenset:
     """The activation functions of these module kinds (kinds without a listed function add none)."""
     return frozenset(f for k in kinds for f in FUNCTIONS.get(k, ()))
+
+
+def _keeps_sign(module: nn.Module) -> bool:
+    """Whether ``module`` maps the probe elementwise to a same-shaped tensor that is > 0 exactly where the
+    probe is, and is not the identity (a module that fails on the probe is not taken)."""
+    probe = _PROBE.to(next(module.buffers(), _PROBE).device)
+    try:
+        with torch.no_grad():
+            out = module(probe.clone())
+    except Exception:  # any failure means "not an elementwise activation"; the model's own pass will tell
+        return False
+    return (isinstance(out, torch.Tensor) and out.shape == probe.shape and torch.equal(out > 0, probe > 0)
+            and not torch.equal(out, probe))
+
+
+def activation_like(model: nn.Module, known: Sequence[type[nn.Module]]) -> list[nn.Module]:
+    """The modules of ``model`` that are activations of a kind not in ``known`` and not PyTorch's own (PyTorch's
+    kinds are chosen by ``known`` alone): leaves without parameters whose class name matches
+    :data:`ACTIVATION_NAME` and that keep the sign of their input on a probe (``NewGELUActivation``,
+    ``QuickGELUActivation``, ``GELUTanh``, …; an identity such as a ``LinearActivation`` or an always-positive
+    map is not taken)."""
+    kinds = tuple(known)
+    return [m for m in model.modules()
+            if not isinstance(m, kinds) and not type(m).__module__.startswith("torch.")
+            and ACTIVATION_NAME.search(type(m).__name__)
+            and next(m.children(), None) is None and next(m.parameters(), None) is None and _keeps_sign(m)]
 
 
 class _Calls(TorchFunctionMode):

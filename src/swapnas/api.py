@@ -26,6 +26,7 @@ from torch import nn
 
 from .bundle import Batch
 from .proxies import Proxy, get_proxy, list_proxies, resolve
+from .act_functions import activation_like
 from .patterns import EXTENDED_ACTIVATIONS, call_model, input_tensors
 from .scoring import gaussian_init, with_bases
 
@@ -174,11 +175,13 @@ def auto_proxy(models: Iterable[nn.Module]) -> str:
     activation module they hold from :data:`~swapnas.patterns.EXTENDED_ACTIVATIONS` is an
     ``nn.ReLU`` (a CNN), ``swap_ext`` (ReLU, GELU, SiLU, … and token activations: the
     journal extension's universal SWAP, e.g. for a Transformer) when some are others, and ``swap_fn``
-    (``swap_ext`` plus activation functions such as ``F.relu`` and ``F.gelu``) when some model holds
-    none (``nn.TransformerEncoder``, Hugging Face encoders). One answer for all of them, so that a
+    (``swap_ext`` plus activation functions such as ``F.relu`` and ``F.gelu`` and activation modules of
+    other kinds such as ``NewGELUActivation``) when some model holds none (``nn.TransformerEncoder``, Hugging
+    Face encoders) or holds such modules. One answer for all of them, so that a
     ranking compares like with like."""
     models = list(models)
-    if not all(_has(m, EXTENDED_ACTIVATIONS) for m in models):
+    if not all(_has(m, EXTENDED_ACTIVATIONS) for m in models) or any(activation_like(m, EXTENDED_ACTIVATIONS)
+                                                                     for m in models):
         return "swap_fn"
     others = tuple(a for a in EXTENDED_ACTIVATIONS if a is not nn.ReLU)
     return "swap_ext" if any(_has(m, others) for m in models) else "swap"

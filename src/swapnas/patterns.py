@@ -23,7 +23,7 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 import torch
 from torch import nn
 
-from .act_functions import activation_calls
+from .act_functions import activation_calls, activation_like
 
 __all__ = [
     "ICLR_ACTIVATIONS",
@@ -208,7 +208,9 @@ def hooked_activations(
     it is passed on once (e.g. the three ReLU-Conv-BN edges that leave one NB201 node). The
     set of patterns is the same, the work is less.
     ``functions``: also take the activation functions of these kinds (``F.relu``, ``torch.relu``,
-    ``F.gelu``, …: :data:`swapnas.act_functions.FUNCTIONS`) called outside the hooked modules.
+    ``F.gelu``, …: :data:`swapnas.act_functions.FUNCTIONS`) called outside the hooked modules, and the
+    activation modules of other kinds that keep their input's sign
+    (:func:`swapnas.act_functions.activation_like`: ``NewGELUActivation``, ``QuickGELUActivation``, …).
     """
     collected: list[torch.Tensor] = []
     kinds = tuple(activations)
@@ -240,7 +242,7 @@ def hooked_activations(
     def call(func: Callable, args: tuple, kwargs: dict, output: torch.Tensor) -> None:
         take((func, repr(args[1:]), repr(sorted(kwargs.items()))) if skip_repeats else None, args, output)
 
-    hooked = [m for m in model.modules() if isinstance(m, kinds)]
+    hooked = [m for m in model.modules() if isinstance(m, kinds)] + (activation_like(model, kinds) if functions else [])
     handles = [m.register_forward_hook(hook) for m in hooked]
     calls = activation_calls(hooked, kinds, call) if functions else contextlib.nullcontext()
     try:
@@ -277,10 +279,10 @@ def swap_score(
             numbers of dimensions. Default ``(4,)`` (conv maps, as the authors'
             code); ``(2, 3, 4)`` also takes linear and token activations.
         restore_buffers: put buffers back after the pass (default True).
-        functions: also hook the activation *functions* of those kinds called outside the
-            hooked modules (``F.relu``, ``torch.relu``, ``Tensor.relu``, ``F.gelu``, …), as
-            ``nn.TransformerEncoderLayer`` and Hugging Face models call them (default False: modules
-            only, as the authors' code).
+        functions: also hook the activation *functions* of those kinds called outside hooked modules
+            (``F.relu``, ``Tensor.relu``, ``F.gelu``, …; ``nn.TransformerEncoderLayer``) and sign-keeping
+            activation modules of other kinds (``NewGELUActivation``: :func:`~swapnas.act_functions.activation_like`);
+            default False: modules of those kinds only, as the authors' code.
 
     Returns:
         The number of distinct S-bit patterns over all hooked neurons.

@@ -37,11 +37,14 @@ def swap_ext(model: nn.Module, batch: Batch) -> float:
     return _psi(batch, model, activations=EXTENDED_ACTIVATIONS, input_dims=(2, 3, 4))
 
 
-@register("swap_fn", version="1", keeps_model=True, multi_input=True)
+@register("swap_fn", version="2", keeps_model=True, multi_input=True)
 def swap_fn(model: nn.Module, batch: Batch) -> float:
     """swap_ext that also hooks activation functions called outside modules (F.relu, torch.relu, F.gelu, F.silu,
-    …): for models whose activations are functions (nn.TransformerEncoderLayer, Hugging Face encoders); equal to
-    swap_ext on a model whose activations are all modules."""
+    …) and sign-keeping activation modules of other kinds (NewGELUActivation, QuickGELUActivation, …): for
+    models whose activations are functions or modules of their own (nn.TransformerEncoderLayer, Hugging Face
+    models); equal to swap_ext on a model whose activations are all modules of its kinds.
+
+    Version 2 (session 14) added the modules of other kinds; on models without them it equals version 1."""
     return _psi(batch, model, activations=EXTENDED_ACTIVATIONS, input_dims=(2, 3, 4), functions=True)
 
 
