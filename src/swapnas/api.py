@@ -24,10 +24,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from .bundle import Batch
-from .proxies import Proxy, get_proxy, list_proxies, resolve
 from .act_functions import activation_like
+from .bundle import Batch
 from .patterns import EXTENDED_ACTIVATIONS, call_model, input_tensors
+from .proxies import Proxy, get_proxy, list_proxies, resolve
 from .scoring import gaussian_init, with_bases
 
 INIT_CHOICES = ("gaussian", "none")

@@ -46,6 +46,7 @@ from dataclasses import dataclass
 import torch
 
 from .data import Batch
+from .malloc import keep_freed_memory
 from .proxies import Proxy, get_proxy
 from .scoring import Protocol, build_scored_net, score_arch, with_bases
 from .spaces import get_space
@@ -329,6 +330,7 @@ _POOL_TASK: dict[str, ScoreTask] = {}
 
 def _pool_init(threads: int) -> None:
     torch.set_num_threads(threads)
+    keep_freed_memory()
 
 
 def _pool_score_chunk(token: str, spec: tuple, device_name: str, chunk: list[Item]) -> list[dict[str, Record]]:

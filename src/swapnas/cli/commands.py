@@ -22,6 +22,7 @@ from ..correlate import run_correlation, write_outputs
 from ..executors import Executor, make_executor, usable_cores
 from ..export import export
 from ..grid import run_grid, select_columns, write_grid
+from ..malloc import keep_freed_memory
 from ..proxies import ALIASES, get_proxy, list_proxies, resolve
 from ..report import failure_lines, protocol_text, results_table
 from ..results import reused_text
@@ -74,6 +75,7 @@ def executor_of(args: argparse.Namespace) -> tuple[Executor, torch.device]:
         device = resolve_device(args.device)
         workers = args.workers or (1 if args.prefetch else default_workers(device))
         torch.set_num_threads(args.threads)
+        keep_freed_memory()  # this process scores too when --workers is 1
         return make_executor("local", prefetch=args.prefetch, workers=workers, threads=args.threads), device
     if args.workers is not None:
         raise ValueError("--workers applies to --executor local (Ray sizes its own workers: --ray-cpus)")
