@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import swapnas
@@ -100,3 +102,11 @@ def test_no_function_over_60_lines() -> None:
                 if n > MAX_FUNCTION_LINES:
                     long[f"{path.relative_to(PACKAGE)}:{node.name}"] = n
     assert long == {}
+
+
+def test_import_swapnas_leaves_scipy_stats_and_matplotlib_unloaded() -> None:
+    """``import swapnas`` and ``swapnas --help`` pay for torch only: scipy.stats (~1 s here) and matplotlib
+    (~0.5 s) load where used."""
+    code = "import sys, swapnas, swapnas.cli; print(sorted(m for m in ('scipy.stats', 'matplotlib') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -36,7 +36,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from scipy import stats
 
 from .benchmarks.nb201 import NB201Benchmark
 from .bundle import parsing, read_json
@@ -221,6 +220,8 @@ class ConformanceRun:
 
 def spearman(x: np.ndarray, y: np.ndarray) -> float:
     """Spearman ρ of raw values; nan for fewer than 3 pairs or a constant side."""
+    from scipy import stats  # loaded where used: ~1 s
+
     x, y = np.asarray(x, float), np.asarray(y, float)
     if len(x) < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
         return float("nan")

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from matplotlib.figure import Figure
 
 from .benchmarks import BENCHMARKS, Benchmark, benchmark_class, get_benchmark
 from .correlate import run_correlation
@@ -172,6 +171,8 @@ def markdown(cols: list[GridColumn], command: str = "") -> str:
 
 def heatmap(cols: list[GridColumn], path: Path) -> Path:
     """ρ per metric (rows) and column, annotated, like the paper's Fig. 4."""
+    from matplotlib.figure import Figure  # loaded where used (see report.scatter_plot)
+
     names, rho = rho_matrix(cols)
     order = np.argsort(-np.nanmean(np.where(np.isnan(rho), 0.0, rho), axis=1), kind="stable")
     names, rho = [names[i] for i in order], rho[order]

@@ -7,10 +7,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from matplotlib.figure import Figure
-from matplotlib.patches import FancyArrowPatch
-from matplotlib.ticker import MaxNLocator
-from scipy.stats import rankdata
 
 from .results import CorrelateRun, ProxyResult
 
@@ -80,6 +76,10 @@ def scatter_plot(scores: Sequence[float | None], accuracy: Sequence[float], resu
                  ground_truth: str, out: Path) -> Path:
     """Left: score vs accuracy (log x-axis when the positive scores span over two decades); right:
     rank vs rank (what Spearman's ρ measures), both ranks as percentiles, best at the top right."""
+    from matplotlib.figure import Figure  # matplotlib and scipy.stats load where used: ~1.5 s together
+    from matplotlib.ticker import MaxNLocator
+    from scipy.stats import rankdata
+
     s = np.array([np.nan if v is None else v for v in scores], dtype=float)
     a = np.asarray(accuracy, dtype=float)
     ok = np.isfinite(s)
@@ -113,6 +113,8 @@ def scatter_plot(scores: Sequence[float | None], accuracy: Sequence[float], resu
 
 def search_curve(snapshots: Sequence[dict], history: Sequence[dict], path: Path, title: str = "") -> Path:
     """Fitness of every evaluation, best so far and the population mean vs evaluations."""
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(5.5, 3.6), dpi=120)
     ax = fig.subplots()
     ev = [h["evaluation"] for h in history]
@@ -136,6 +138,9 @@ def search_curve(snapshots: Sequence[dict], history: Sequence[dict], path: Path,
 
 def draw_cells(cells: dict[str, list[tuple[str, str, str]]], path: Path) -> Path:
     """Each cell as a left-to-right DAG: nodes in order of appearance, arcs labelled with their op."""
+    from matplotlib.figure import Figure
+    from matplotlib.patches import FancyArrowPatch
+
     fig = Figure(figsize=(6.5 * len(cells), 3.8), dpi=120)
     axes = fig.subplots(1, len(cells), squeeze=False)
     for ax, (name, edges) in zip(axes[0], cells.items()):

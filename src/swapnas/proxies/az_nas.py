@@ -98,7 +98,6 @@ import math
 
 import numpy as np
 import torch
-from scipy import stats
 from torch import nn
 
 from ..data import Batch
@@ -338,13 +337,14 @@ def az_nas_complexity(model: nn.Module, batch: Batch) -> float:
 
 def log_rank_sum(parts: list[np.ndarray]) -> np.ndarray:
     """Σ_parts log(rank / m): ranks ascending over the m candidates (best gets m), ties averaged."""
+    from scipy.stats import rankdata  # here, not at the top: scipy.stats alone takes ~1 s to import
     arrays = [np.asarray(p, dtype=float) for p in parts]
     if not arrays:
         raise ValueError("az_nas: no part scores to combine")
     m = len(arrays[0])
     if any(len(a) != m for a in arrays):
         raise ValueError(f"az_nas: part score arrays differ in length: {[len(a) for a in arrays]}")
-    return np.sum([np.log(stats.rankdata(a) / m) for a in arrays], axis=0)
+    return np.sum([np.log(rankdata(a) / m) for a in arrays], axis=0)
 
 
 register_set(

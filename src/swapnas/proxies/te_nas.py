@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from scipy import stats
 from torch import nn
 
 from ..data import Batch
@@ -77,8 +76,9 @@ def te_nas_lr(model: nn.Module, batch: Batch) -> float:
 
 def rank_sum(parts: list[np.ndarray]) -> np.ndarray:
     """−(rank of κ ascending + rank of R descending), average ranks for ties (higher is better)."""
+    from scipy.stats import rankdata  # here, not at the top: scipy.stats alone takes ~1 s to import
     kappa, regions = parts
-    return -(stats.rankdata(kappa) + stats.rankdata(-regions))
+    return -(rankdata(kappa) + rankdata(-regions))
 
 
 register_set(

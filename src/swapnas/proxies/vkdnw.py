@@ -89,7 +89,6 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
-from scipy import stats
 from torch import nn
 from torch.func import functional_call, jvp
 
@@ -356,6 +355,7 @@ def agg_rank(parts: list[np.ndarray]) -> np.ndarray:
     the further terms; fewer further terms (at least none) are accepted, so the same
     function ranks e.g. (ℵ, VKDNW, FLOPs) alone.
     """
+    from scipy.stats import rankdata  # here, not at the top: scipy.stats alone takes ~1 s to import
     if not 2 <= len(parts) <= len(AGG_PARTS):
         raise ValueError(f"vkdnw_agg combines 2 to {len(AGG_PARTS)} parts {AGG_PARTS}, got {len(parts)} arrays")
     arrays = _parts_array(parts, AGG_PARTS[:len(parts)], "vkdnw_agg")
@@ -365,7 +365,7 @@ def agg_rank(parts: list[np.ndarray]) -> np.ndarray:
     total = np.log(lexicographic_dense_rank(_oriented(AGG_PARTS[0], arrays[0]),
                                             _oriented(AGG_PARTS[1], arrays[1])) / n)
     for name, values in zip(AGG_PARTS[2:], arrays[2:]):
-        total = total + np.log(stats.rankdata(_oriented(name, values)) / n)
+        total = total + np.log(rankdata(_oriented(name, values)) / n)
     return total
 
 
