@@ -187,6 +187,7 @@ def _ray_score_chunk(box: list, chunk: list[Item]) -> list[dict[str, Record]]:
         device = torch.device(device_name)
         _PAYLOAD_CACHE.clear()
         _PAYLOAD_CACHE[key] = (task, task.batch.to(device), device, threads)
+        keep_freed_memory()  # a Ray worker scores arch after arch, as a pool worker does
     task, batch, device, threads = _PAYLOAD_CACHE[key]
     if threads and torch.get_num_threads() != threads:
         torch.set_num_threads(threads)

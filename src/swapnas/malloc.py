@@ -7,8 +7,8 @@ about 5 million page faults and a fifth of the CPU time in the kernel (``perf/ma
 ``mallopt(M_TOP_PAD, pad)`` keeps ``pad`` bytes beyond each request at the top of the heap, so
 the pages stay mapped; scores do not change (only where memory comes from), peak memory barely does.
 
-Set for the processes ``swapnas`` starts and the CLI's own when it scores: pool workers, the command
-line process. Not set by the Python API (a library call should not change its caller's allocator).
+Set for the processes ``swapnas`` scores in: pool workers, the command line process, Ray workers (on a
+cluster, ``SWAPNAS_MALLOC_PAD_MIB`` counts where it is set in the workers' environment). Not set by the Python API (a library call should not change its caller's allocator).
 ``SWAPNAS_MALLOC_PAD_MIB`` sets the pad (0: leave glibc's default); any ``MALLOC_*_`` environment
 variable (glibc's own tuning) also leaves it alone. Elsewhere than on glibc (macOS, musl) nothing happens.
 """

@@ -22,7 +22,7 @@ from ..correlate import run_correlation, write_outputs
 from ..executors import Executor, make_executor, usable_cores
 from ..export import export
 from ..grid import run_grid, select_columns, write_grid
-from ..malloc import keep_freed_memory
+from ..malloc import keep_freed_memory, pad_mib
 from ..proxies import ALIASES, get_proxy, list_proxies, resolve
 from ..report import failure_lines, protocol_text, results_table
 from ..results import reused_text
@@ -67,6 +67,7 @@ def default_workers(device: torch.device) -> int:
 def executor_of(args: argparse.Namespace) -> tuple[Executor, torch.device]:
     """The executor and the device the archs are scored on, from the --executor options. Local
     scoring uses --threads torch threads per worker (this process's too, when --workers is 1)."""
+    pad_mib()  # a bad $SWAPNAS_MALLOC_PAD_MIB is refused here, before any worker starts
     if args.executor == "local":
         given = [o for o, v in (("--address", args.address), ("--ray-cpus", args.ray_cpus),
                                 ("--ray-gpus", args.ray_gpus)) if v is not None]
