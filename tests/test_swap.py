@@ -334,3 +334,27 @@ def test_swap_variants_dev_script_matches_a_naive_count_per_map() -> None:
     assert got["layer_norm"] == pytest.approx(sum(len(c) / min(2**8, sum(c.values())) for c in pats) / 3)
     assert got["union_entropy"] == pytest.approx(entropy(union))
     assert got["layer_entropy"] == pytest.approx(sum(entropy(c) for c in pats))
+
+
+class PatchFolder(nn.Module):
+    """Conv + ReLU on (S, C, H, W), then MobileViT-style: 2 × 2 patches moved into dim 0 (4·S rows) before a GELU."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv, self.relu, self.lin, self.gelu = nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.Linear(4, 6), nn.GELU()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.relu(self.conv(x))  # (S, 4, 4, 4)
+        s = h.shape[0]
+        patches = h.reshape(s, 4, 2, 2, 2, 2).permute(0, 3, 5, 2, 4, 1).reshape(s * 4, 4, 4)  # (4·S, tokens, C)
+        return self.gelu(self.lin(patches))
+
+
+def test_maps_with_patches_folded_into_the_samples_are_refused_with_the_way_out() -> None:
+    torch.manual_seed(0)
+    model, x = PatchFolder(), torch.randn(8, 3, 4, 4)
+    with pytest.raises(ValueError, match=r"disagree on the number of samples \(dim 0\): 8 and 32; .*MobileViT.*"
+                                         r"input_dims=\(4,\)"):
+        swapnas.swap_score(model, x, activations=EXTENDED_ACTIVATIONS, input_dims=(2, 3, 4))
+    conv_only = swapnas.swap_score(model, x, activations=EXTENDED_ACTIVATIONS, input_dims=(4,))
+    assert conv_only == naive_swap(model, x, kinds=EXTENDED_ACTIVATIONS, dims=(4,)) > 1

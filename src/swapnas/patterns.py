@@ -129,7 +129,9 @@ class _DistinctPatterns:
                                            torch.arange(s, device=output.device))  # 2**s, float32
         elif s != self.s:
             raise ValueError(f"hooked activations disagree on the number of samples (dim 0): {self.s} and {s}; "
-                             "SWAP needs one S-bit pattern per neuron, so every hooked map must hold the same samples")
+                             "SWAP needs one S-bit pattern per neuron, so every hooked map must hold the same samples. "
+                             "A model that moves patches or windows into dim 0 (MobileViT) can be scored on its conv "
+                             "maps alone: swap_score(model, x, activations=..., input_dims=(4,))")
         if self.seen is None:
             self.rows.append(pack_patterns(output))
             return
