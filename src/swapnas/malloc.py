@@ -16,7 +16,6 @@ variable (glibc's own tuning) also leaves it alone. Elsewhere than on glibc (mac
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 import sys
 
@@ -50,8 +49,7 @@ def keep_freed_memory() -> bool:
     if pad == 0 or tuned or not sys.platform.startswith("linux"):
         return False
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):  # no C library by that name, or one without mallopt
+        mallopt = ctypes.CDLL(None).mallopt  # the process's own symbols, the C library's among them
+    except (OSError, AttributeError):  # a C library without mallopt
         return False
     return bool(mallopt(_M_TOP_PAD, pad << 20))
