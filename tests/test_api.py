@@ -86,11 +86,18 @@ def test_rank_orders_models_and_keeps_the_ones_it_cannot_score(data) -> None:
 
 def test_saturation_warns_and_names_the_ceiling() -> None:
     net = nn.Sequential(nn.Conv2d(3, 64, 3, padding=1), nn.ReLU())
-    with pytest.warns(SaturationWarning, match=r"of its ceiling min\(2\*\*S, neurons\) = 256 \(S = 8 samples.*more samples"):
+    with pytest.warns(SaturationWarning, match=r"of its ceiling min\(2\*\*S, neurons\) = 256 \(S = 8 samples.*more "
+                                               r"samples \(S = 14, where 2\*\*S meets the 16384 hooked neurons\)"):
         swapnas.swap_score(net, torch.randn(8, 3, 16, 16))
     tiny = nn.Sequential(nn.Conv2d(3, 2, 3), nn.ReLU())  # 2 x 4 x 4 = 32 neurons, far below 2**16
-    with pytest.warns(SaturationWarning, match=r"= 32 \(S = 16 samples, 32 hooked neurons\).*only counts neurons"):
+    with pytest.warns(SaturationWarning, match=r"= 32 \(S = 16 samples, 32 hooked neurons\).*only counts neurons; "
+                                               r"use fewer samples \(S = 5, where"):
         swapnas.swap_score(tiny, torch.randn(16, 3, 6, 6))
+    pair = nn.Sequential(nn.Linear(1, 2, bias=False), nn.ReLU())  # two neurons of opposite sign on one sample
+    with torch.no_grad():
+        pair[0].weight.copy_(torch.tensor([[1.0], [-1.0]]))
+    with pytest.warns(SaturationWarning, match=r"= 2 \(S = 1 samples, 2 hooked neurons\).*2\*\*S already meets"):
+        assert swapnas.swap_score(pair, torch.ones(1, 1), input_dims=(2,)) == 2
     with torch.no_grad():  # 64 identical channels: 256 distinct patterns at most, far below 2**64 and 16,384 neurons
         net[0].weight.copy_(net[0].weight[:1].expand_as(net[0].weight))
         net[0].bias.fill_(0.1)

@@ -319,12 +319,21 @@ def swap_score(
 
 def _warn_if_saturated(count: int, samples: int, neurons: int) -> None:
     """A :class:`SaturationWarning` (to swap_score's caller) when Ψ is within ``SATURATION`` of
-    min(2**S, neurons); the advice depends on which of the two binds."""
+    min(2**S, neurons). The advice names S = round(log2(neurons)), where 2**S meets the neuron count: on
+    timm's ResNet-18, EfficientNet-B0 and ViT-Tiny at 224 px Ψ sat lowest below its ceiling there (55 %,
+    70 %, 67 %; at S = 32: 74 %, 99.6 %, 99.6 %; at S = 16: 100 %): ``scripts/saturation.py``."""
     ceiling = min(2 ** samples, neurons)
     if count >= SATURATION * ceiling:
-        advice = ("use more samples or a smaller scored network" if ceiling < neurons else
-                  "nearly every hooked neuron has a pattern of its own, so Ψ only counts neurons; use larger "
-                  "inputs (more positions per map) or a network with more hooked neurons")
+        balance = max(1, round(math.log2(max(neurons, 2))))
+        where = f"S = {balance}, where 2**S meets the {neurons} hooked neurons"
+        if balance > samples:
+            advice = f"use more samples ({where}) or a smaller scored network"
+        elif balance < samples:
+            advice = (f"nearly every hooked neuron has a pattern of its own, so Ψ only counts neurons; use fewer "
+                      f"samples ({where}; more samples or larger inputs only raise Ψ towards the neuron count) or a "
+                      "smaller scored network")
+        else:
+            advice = "2**S already meets the neuron count: use a smaller scored network or other inputs"
         warnings.warn(SaturationWarning(
             f"SWAP-Score {count} is {count / ceiling:.0%} of its ceiling min(2**S, neurons) = {ceiling} "
             f"(S = {samples} samples, {neurons} hooked neurons): it cannot rank such networks; {advice}"),
