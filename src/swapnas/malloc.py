@@ -3,14 +3,15 @@
 A scoring process builds a network, runs it and frees every activation, arch after arch. glibc's
 ``malloc`` gives the free top of its heap back to the kernel at each such free and asks for it again
 at the next pass, and the kernel zero-fills each of those pages on first touch: on the README job
-about 5 million page faults and a fifth of the CPU time in the kernel (``perf/malloc_pad.py``).
+12.6–15.9 million page faults and 15–18 % of the CPU time in the kernel (``perf/malloc_pad.py``).
 ``mallopt(M_TOP_PAD, pad)`` keeps ``pad`` bytes beyond each request at the top of the heap, so
 the pages stay mapped; scores do not change (only where memory comes from), peak memory barely does.
 
 Set for the processes ``swapnas`` scores in: pool workers, the command line process, Ray workers (on a
-cluster, ``SWAPNAS_MALLOC_PAD_MIB`` counts where it is set in the workers' environment). Not set by the Python API (a library call should not change its caller's allocator).
-``SWAPNAS_MALLOC_PAD_MIB`` sets the pad (0: leave glibc's default); any ``MALLOC_*_`` environment
-variable (glibc's own tuning) also leaves it alone. Elsewhere than on glibc (macOS, musl) nothing happens.
+cluster, ``SWAPNAS_MALLOC_PAD_MIB`` counts where it is set in the workers' environment). Not set by the
+Python API (a library call should not change its caller's allocator). ``SWAPNAS_MALLOC_PAD_MIB`` sets the
+pad (0: leave glibc's default); any ``MALLOC_*_`` environment variable (glibc's own tuning) also leaves it
+alone. Elsewhere than on glibc (macOS, musl) nothing happens.
 """
 
 from __future__ import annotations
