@@ -10,7 +10,7 @@ from torch import nn
 
 import swapnas
 from swapnas.act_functions import activation_like
-from swapnas.patterns import EXTENDED_ACTIVATIONS, swap_score
+from swapnas.patterns import EXTENDED_ACTIVATIONS, hooked_activations, swap_score
 from tests.test_act_functions import EXT, naive_swap, near_copies
 
 
@@ -96,6 +96,15 @@ def test_swap_fn_counts_named_activation_modules_once_and_skips_impostors() -> N
     assert naive_swap([a6]) < expected < 8 + 7 + 6 + 6
     assert swap_score(model, x, **EXT, functions=True) == expected
     assert swap_score(model, x, **EXT) == naive_swap([a6])  # modules of the known kinds only
+
+
+def test_a_named_module_that_calls_f_gelu_itself_is_taken_once() -> None:
+    model, x = HFStyleMLP(), near_copies(12, 5)
+    taken: list[torch.Size] = []
+    with torch.no_grad(), hooked_activations(model, EXTENDED_ACTIVATIONS, (2, 3, 4), functions=True,
+                                             sink=lambda out: taken.append(out.shape)):
+        model(x)
+    assert len(taken) == 4  # new, quick, clipped (not also its inner F.gelu call) and the block's nn.ReLU
 
 
 def test_a_gpt2_style_gelu_module_scores_as_its_nn_gelu_twin() -> None:

@@ -330,7 +330,7 @@ def _warn_if_saturated(count: int, samples: int, neurons: int) -> None:
             advice = f"use more samples ({where}) or a smaller scored network"
         elif balance < samples:
             advice = (f"nearly every hooked neuron has a pattern of its own, so Ψ only counts neurons; use fewer "
-                      f"samples ({where}; more samples or larger inputs only raise Ψ towards the neuron count) or a "
+                      f"samples ({where}; more samples only raise Ψ towards the neuron count) or a "
                       "smaller scored network")
         else:
             advice = "2**S already meets the neuron count: use a smaller scored network or other inputs"
