@@ -114,8 +114,10 @@ class Protocol:
                         self.batch_size, self.repeats, self.net_key)
 
 
-#: builds seed the process-wide RNG (for the space's own init): one build at a time per process
-_BUILD_LOCK = threading.Lock()
+#: builds (the space's own init) and stochastic scoring passes (dropout, drop path) seed and use the
+#: process-wide RNG: one of them at a time per process, so that a network built ahead in another thread
+#: (``LocalExecutor(prefetch=K)``) cannot reseed the RNG in the middle of a pass's dropout draws
+_RNG_LOCK = threading.RLock()
 
 
 def init_scored_net(model: nn.Module, arch: object, protocol: Protocol, repeat: int) -> None:
@@ -130,7 +132,7 @@ def build_scored_net(
     repeat: int, device: torch.device,
 ) -> nn.Module:
     """Build and initialise the network for one repeat, on ``device``, in the protocol's BN mode."""
-    with _BUILD_LOCK, torch.random.fork_rng(devices=[]):
+    with _RNG_LOCK, torch.random.fork_rng(devices=[]):
         torch.manual_seed(arch_seed(protocol.seed, protocol.space, str(arch), repeat))
         model = build(arch, num_classes=num_classes, **protocol.net)
     init_scored_net(model, arch, protocol, repeat)
@@ -157,14 +159,23 @@ def _repeat_nets(
         yield model
 
 
+def stochastic(model: nn.Module) -> bool:
+    """True if a pass of ``model`` draws from the RNG: a module in training mode that is a dropout
+    with p > 0 or has a ``drop_path_prob`` > 0 (the DARTS networks' drop path, a plain function)."""
+    return any(m.training and ((isinstance(m, nn.modules.dropout._DropoutNd) and m.p > 0)
+                               or float(getattr(m, "drop_path_prob", 0.0) or 0.0) > 0)
+               for m in model.modules())
+
+
 def forward_rng(model: nn.Module, arch: object, protocol: Protocol, repeat: int) -> contextlib.AbstractContextManager:
-    """The RNG context of one scoring pass: if the network has active dropout (a dropout module
-    with p > 0 in training mode), the process-wide RNG is seeded per (arch, repeat) for the pass
-    and restored after it, so the score is reproducible; otherwise nothing is touched."""
-    if not any(isinstance(m, nn.modules.dropout._DropoutNd) and m.p > 0 and m.training for m in model.modules()):
+    """The RNG context of one scoring pass: if the network is :func:`stochastic`, the process-wide RNG
+    is seeded per (arch, repeat) for the pass and restored after it, under the lock that builds take,
+    so the score is reproducible whatever another thread builds meanwhile; otherwise nothing is touched."""
+    if not stochastic(model):
         return contextlib.nullcontext()
     device = next((t.device for t in model.parameters()), torch.device("cpu"))
     stack = contextlib.ExitStack()
+    stack.enter_context(_RNG_LOCK)
     stack.enter_context(torch.random.fork_rng(devices=[device] if device.type == "cuda" else []))
     torch.manual_seed(arch_seed(protocol.seed, protocol.space, f"{arch}#forward", repeat))
     return stack
