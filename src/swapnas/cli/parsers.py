@@ -95,7 +95,8 @@ def _add_search_budget(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mutations", type=positive_int, default=d.mutations, help=f"M, children per cycle (default {d.mutations})")
     p.add_argument("--cycles", type=non_negative_int, default=d.cycles, help=f"(default {d.cycles})")
     p.add_argument("--crossover", type=probability, default=d.crossover, help=f"crossover probability in [0, 1] (default {d.crossover})")
-    p.add_argument("--max-evals", type=positive_int, default=None, help="stop after this many evaluations")
+    p.add_argument("--max-evals", type=positive_int, default=None, help="start no cycle once this many evaluations are done (the running cycle, or the initial "
+                   "population, is finished, so up to M - 1 (P - 1) more are made and a resumed run equals one run)")
     p.add_argument("--max-seconds", type=positive_float, default=None, help="stop after this many seconds (this process)")
 
 

@@ -193,6 +193,9 @@ def size_prior(space: str, chosen: Proxy, proxy_net: dict, final: dict, *, mu: f
     mod = get_space(space)
     paper = chosen.name == "swap_reg"
     rule = prior or getattr(mod, "SEARCH_PRIOR", None)
+    if prior is not None and (target_params is not None or mu is not None or sigma is not None):
+        raise ValueError("--prior sets swap_reg's size rule from the network's size range: give it or "
+                         "--target-params or --mu/--sigma, not both")
     if target_params is not None:
         if mu is not None or sigma is not None:
             raise ValueError("give either --target-params or --mu/--sigma, not both")

@@ -16,11 +16,14 @@ from the score store.
 
 from __future__ import annotations
 
+import logging
 import random
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from types import ModuleType
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,9 @@ class Evolution:
             if len(archs) < 2:
                 raise ValueError("could not find 2 feasible distinct archs for the initial population; "
                                  "loosen the constraints (--max-params / --max-flops)")
+            if len(archs) < self.config.population:
+                log.warning("only %d feasible distinct archs found for a population of %d: the constraints "
+                            "leave few archs; the search goes on with them", len(archs), self.config.population)
         else:
             parent = self._parent()
             archs = self._fresh(lambda: self.space.mutate(parent, self.rng), self.config.mutations)
@@ -110,7 +116,8 @@ class Evolution:
         return list(archs)
 
     def _parent(self) -> Any:
-        k = self.rng.sample(range(len(self.population)), self.config.sample)
+        # a population smaller than K (constraints that let few distinct archs through): all of it
+        k = self.rng.sample(range(len(self.population)), min(self.config.sample, len(self.population)))
         ranked = sorted((self.population[i] for i in k), key=lambda t: -t[1])
         crossover = getattr(self.space, "crossover", None)
         if crossover is not None and len(ranked) >= 2 and self.rng.random() < self.config.crossover:
