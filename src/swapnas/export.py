@@ -5,8 +5,9 @@
 - ``naslib-zc``: ``{space: {arch: {proxy: {"score": value, "time": seconds}}}}``, NASLib's
   ``zc_*.json`` nesting, arch keys in NASLib's encoding where the space has one
   (``to_naslib``; nb201 and others without one keep our canonical string). Only successful scores;
-  when one (space, arch, proxy) was stored under several protocols, ``--protocol`` picks one
-  (default: it must be unique).
+  when one (space, arch, proxy) was stored under several settings (protocol, seed, batch, repeats,
+  network, proxy version and options), it refuses; ``--protocol`` keeps one protocol fingerprint
+  (in both formats).
 """
 
 from __future__ import annotations
@@ -33,35 +34,67 @@ def _arch_key(space: str, arch: str) -> str:
         return arch
 
 
+#: what makes two stored scores of one (space, arch) differ besides the arch: the proxy's key (name,
+#: version, options) and the scoring setting (protocol fingerprint, seed, batch, repeats, network)
+SETTING = ("proxy", "protocol", "seed", "batch_size", "repeats", "net")
+
+
+def _setting(row: dict) -> str:
+    return ", ".join(f"{k} {row[k]}" for k in SETTING)
+
+
+def _naslib_doc(rows: list[dict]) -> dict:
+    """NASLib's nesting of successful scores; one setting per (space, arch, proxy name), else a ValueError."""
+    doc: dict = {}
+    seen: dict[tuple, dict] = {}
+    for r in rows:
+        if r["status"] != "ok":
+            continue
+        name = r["proxy"].split("@")[0]
+        where = (r["space"], r["arch"], name)
+        first = seen.setdefault(where, r)
+        if any(first[k] != r[k] for k in SETTING):
+            fix = ("choose one with --protocol" if first["protocol"] != r["protocol"] else
+                   "the protocol fingerprint is the same, so --protocol cannot choose: export from a store that "
+                   "holds one setting (each run's own --store), or use --format csv, which keeps every row")
+            raise ValueError(f"{name} of {r['arch']} is stored under two settings ({_setting(first)}) and "
+                             f"({_setting(r)}); NASLib's layout holds one score per arch and proxy: {fix}")
+        arch = doc.setdefault(r["space"], {}).setdefault(_arch_key(r["space"], r["arch"]), {})
+        arch[name] = {"score": r["value"], "time": r["seconds"]}
+    return doc
+
+
 def export(store_path: str | os.PathLike, out: str | os.PathLike, fmt: str = "csv",
            protocol: str | None = None) -> Path:
-    """Write the store at ``store_path`` to ``out`` in ``fmt`` (``FORMATS``); the path written."""
+    """Write the store at ``store_path`` to ``out`` in ``fmt`` (``FORMATS``), only the scores of the
+    protocol fingerprint ``protocol`` if given; the path written."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
     if not Path(store_path).is_file():
         raise FileNotFoundError(f"no score store at {store_path} (the --store of a correlate/grid/search run)")
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.is_dir():
+        raise ValueError(f"--out {out} is a folder; give the file to write, e.g. {out / ('scores.' + fmt.split('-')[0])}")
+    if out.exists() and out.resolve() == Path(store_path).resolve():
+        raise ValueError(f"--out {out} is the store itself; give another file to write")
+    if Path(store_path).stat().st_size == 0:
+        raise ValueError(f"{store_path} is an empty file, not a score store (the --store of a correlate/grid/search run)")
     with ScoreStore(store_path) as store:
         rows = store.rows()
+    if protocol is not None:
+        known = sorted({r["protocol"] for r in rows})
+        rows = [r for r in rows if r["protocol"] == protocol]
+        if not rows:
+            raise ValueError(f"--protocol {protocol}: no score of that protocol fingerprint in {store_path}; "
+                             f"its fingerprints: {', '.join(known) or 'none (the store is empty)'}")
+    out.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "csv":
         with out.open("w", newline="") as f:
             writer = csv.DictWriter(f, fieldnames=list(ScoreStore.COLUMNS))
             writer.writeheader()
             writer.writerows(rows)
         return out
-    ok = [r for r in rows if r["status"] == "ok" and (protocol is None or r["protocol"] == protocol)]
-    doc: dict = {}
-    seen: dict[tuple, str] = {}
-    for r in ok:
-        where = (r["space"], r["arch"], r["proxy"])
-        if where in seen and seen[where] != r["protocol"]:
-            raise ValueError(f"{r['proxy']} of {r['arch']} is stored under protocols {seen[where]} and "
-                             f"{r['protocol']}: choose one with --protocol")
-        seen[where] = r["protocol"]
-        arch = doc.setdefault(r["space"], {}).setdefault(_arch_key(r["space"], r["arch"]), {})
-        arch[r["proxy"].split("@")[0]] = {"score": r["value"], "time": r["seconds"]}
-    out.write_text(strict_json({"provenance": provenance(), **doc}))
+    out.write_text(strict_json({"provenance": provenance(), **_naslib_doc(rows)}))
     return out
 
 
