@@ -19,7 +19,7 @@ import torch
 from .benchmarks import BENCHMARKS, Benchmark, benchmark_class, get_benchmark
 from .correlate import run_correlation
 from .executors import Executor
-from .proxies import get_proxy, resolve
+from .proxies import get_proxy
 from .results import CorrelateRun, provenance, strict_json
 from .session import check_task, configure, pick_archs, score_archs, shard_of
 from .store import ScoreStore
@@ -83,7 +83,8 @@ def run_grid(
         bench = benches.setdefault(name, get_benchmark(name, data_dir))
         n = n_archs_per.get(name, n_archs)
         check_task(bench, task)
-        protocol, batch, proxy_list = configure(bench.space, task, resolve(proxies), seed=seed, repeats=repeats,
+        # the names, not resolved proxies: configure reads `best` as this space's recommended fitness
+        protocol, batch, proxy_list = configure(bench.space, task, proxies, seed=seed, repeats=repeats,
                                                 data_dir=data_dir)
         if shard is not None:
             archs = shard_of(pick_archs(bench.archs_for(task), n, seed), shard)
