@@ -231,3 +231,26 @@ def test_auto_proxy_is_swap_on_relu_nets_and_swap_ext_otherwise(data) -> None:
     assert nn.parameter.is_lazy(cnn[-1].weight)
     rows = swapnas.rank({"cnn": cnn, "vit": ViT(image=16, patch=8)}, x)
     assert all("swap_ext" in r and "swap" not in r and r["swap_ext"] > 0 for r in rows)
+
+
+def test_rank_is_by_the_first_proxy_as_given_even_when_derived() -> None:
+    """Regression (review, session 15): ``resolve`` puts derived proxies last, and ``rank`` used to rank
+    by the first *resolved* name, so "swap_reg,params" ranked by params. Orders are checked by hand."""
+    torch.manual_seed(0)
+
+    def net(width: int, depth: int) -> nn.Module:
+        layers: list[nn.Module] = [nn.Conv2d(3, width, 3, padding=1), nn.ReLU()]
+        for _ in range(depth):
+            layers += [nn.Conv2d(width, width, 3, padding=1), nn.ReLU()]
+        return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(width, 10))
+
+    models = {"small_deep": net(4, 3), "big_shallow": net(64, 0), "mid": net(16, 1)}
+    x = torch.randn(16, 3, 16, 16)
+    options = {"swap_reg": {"mu": 5.0, "sigma": 100.0}}
+    for order in (["swap_reg", "params"], ["params", "swap_reg"]):
+        rows = swapnas.rank(models, x, order, options=options)
+        by = order[0]
+        values = [r[by] for r in rows]
+        assert values == sorted(values, reverse=True) and [r["rank"] for r in rows] == [1, 2, 3]
+    assert len({tuple(r["model"] for r in swapnas.rank(models, x, o, options=options))
+                for o in (["swap_reg", "params"], ["params", "swap_reg"])}) == 2  # the two orders differ here

@@ -268,8 +268,8 @@ def rank(models: Mapping[str, nn.Module] | Iterable[nn.Module], inputs: Any,
         return pd.DataFrame(rank(models, inputs, proxies, **kwargs)).set_index("rank")
     named = dict(models) if isinstance(models, Mapping) else {f"model_{i}": m for i, m in enumerate(models)}
     proxies = _names(proxies, named.values())
-    names = [p.name for p in resolve(proxies)]
-    first = get_proxy(names[0])
+    names = [p.name for p in resolve(proxies)]  # per-arch first, derived next: not the caller's order
+    first = get_proxy(proxies.split(",")[0].strip())  # rank by the first proxy as given (an alias: its target)
     rows: list[dict[str, Any]] = []
     for name, model in named.items():
         try:
@@ -277,7 +277,7 @@ def rank(models: Mapping[str, nn.Module] | Iterable[nn.Module], inputs: Any,
         except UnsupportedModel as exc:
             rows.append({"model": name, **dict.fromkeys(names), "error": str(exc)})
     sign = 1.0 if first.higher_is_better else -1.0
-    rows.sort(key=lambda r: (r[names[0]] is None, -sign * (r[names[0]] or 0.0)))
+    rows.sort(key=lambda r: (r[first.name] is None, -sign * (r[first.name] or 0.0)))
     for i, row in enumerate(rows, 1):
         row["rank"] = i
     return rows
