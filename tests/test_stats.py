@@ -45,6 +45,20 @@ def test_partial_on_params_removes_a_pure_size_effect() -> None:
     assert b.spearman_given_params > 0.9
 
 
+def test_partial_of_the_control_itself_is_nan_not_rounding_noise() -> None:
+    """Regression (review, session 15): a proxy that ranks exactly as #params (the `params` row of every
+    run) has nothing left once #params is removed; the residuals are ~1e-13, and ρ of them was noise."""
+    rng = np.random.default_rng(0)
+    size = rng.random(1000)
+    acc = size + rng.random(1000)
+    for same_ranks in (size, 3 * size + 1, np.exp(size)):
+        assert np.isnan(correlate(same_ranks, acc, params=size).spearman_given_params)
+    # ties in the control leave real residuals: a number
+    coarse = np.round(size, 1)
+    c = correlate(size, acc, params=coarse).spearman_given_params
+    assert np.isfinite(c) and abs(c) < 0.2
+
+
 def test_constant_scores_give_nan_not_a_number() -> None:
     c = correlate(np.ones(50), np.arange(50.0))
     assert np.isnan(c.spearman) and np.isnan(c.kendall) and c.n == 50
