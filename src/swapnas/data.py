@@ -104,6 +104,19 @@ def _unpickle(path: Path) -> dict:
         return pickle.load(f, encoding="latin1")
 
 
+def _pickle_images(path: Path, raw: np.ndarray, y: np.ndarray, resolution: int) -> tuple[np.ndarray, np.ndarray]:
+    """(N, H, W, 3) uint8 images of a CIFAR / ImageNet16 pickle's (N, 3·s·s) rows at their own side s,
+    resized to ``resolution`` where it differs (as class-folder images are), and the labels."""
+    side = int(round(math.sqrt(raw.shape[1] / 3))) if raw.ndim == 2 else 0
+    if side < 1 or 3 * side * side != raw.shape[1] or len(raw) != len(y):
+        raise damaged(path, "your --image-root", f"data has shape {raw.shape} and {len(y)} labels; expected one "
+                      "row of 3 x side x side pixel values per label")
+    x = raw.astype(np.uint8).reshape(-1, 3, side, side).transpose(0, 2, 3, 1)
+    if side != resolution:
+        x = np.stack([np.asarray(Image.fromarray(img).resize((resolution, resolution))) for img in x])
+    return x, y
+
+
 def _folder_images(info: DatasetInfo, root: Path, size: int,
                    seed: int) -> tuple[np.ndarray, np.ndarray, str, int | None]:
     """torchvision / benchmark-format folders: CIFAR pickles, ImageNet16 pickles, or class folders.
@@ -123,12 +136,11 @@ def _folder_images(info: DatasetInfo, root: Path, size: int,
             if raw.dtype.kind == "f" and not np.isfinite(raw).all():
                 raise damaged(path, "your --image-root", f"{int((~np.isfinite(raw)).sum())} non-finite pixel value(s) "
                               "(NaN/inf); images must hold 0..255 values")
-            x = raw.astype(np.uint8).reshape(-1, 3, info.resolution, info.resolution)
-            y = np.asarray(d[lkey], dtype=np.int64)
+            x, y = _pickle_images(path, raw, np.asarray(d[lkey], dtype=np.int64), info.resolution)
             if info.name == "imagenet16-120":  # labels 1..1000; the benchmark keeps classes 1..120
                 keep = y <= 120
                 x, y = x[keep], y[keep] - 1
-            return x.transpose(0, 2, 3, 1), y, str(path), None
+            return x, y, str(path), None
     classes = sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
     files = [(f, i) for i, c in enumerate(classes) for f in sorted(c.iterdir())
              if f.suffix.lower() in {".png", ".jpg", ".jpeg"}]
@@ -277,6 +289,11 @@ def load_batch(
     if size < 1:
         raise ValueError(f"batch size must be >= 1 (got {size})")
     if inputs == "synthetic":
+        given = [f"--{k.replace('_', '-')}" for k, v in (("image_root", image_root), ("num_classes", num_classes),
+                                                         ("mean", mean), ("std", std)) if v is not None]
+        if given:
+            raise ValueError(f"--inputs synthetic draws N(0, 1) noise of {dataset}'s shape: {', '.join(given)} "
+                             "describe(s) real images and would be ignored; drop it or use --inputs real")
         return _synthetic_batch(info, dataset, size, seed)
     if inputs != "real":
         raise ValueError(f"inputs must be 'real' or 'synthetic' (got {inputs!r})")
