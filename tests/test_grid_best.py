@@ -1,4 +1,5 @@
-"""``swapnas grid --proxies best`` scores each space's own recommended fitness (review finding, session 15:
+"""`swapnas grid`: `--proxies best` scores each space's own recommended fitness, and a shard counts its failures
+(review findings, session 15; on best:
 the grid resolved the names once, so `best` became one fitness, the DARTS one, on every benchmark)."""
 
 from __future__ import annotations
@@ -34,3 +35,26 @@ def test_grid_best_is_each_spaces_fitness(data_dir, monkeypatch) -> None:
     assert best_for("nb201") in seen["nb201"] and best_for("darts") not in seen["nb201"]
     assert best_for("darts") in seen["darts"] and best_for("nb201") not in seen["darts"]
     assert "params" in seen["nb201"] and "params" in seen["darts"]
+
+
+@pytest.mark.bundle  # the NB301 benchmark
+def test_grid_shard_with_failed_scores_exits_3_and_counts_them(data_dir, tmp_path, capsys) -> None:
+    """Regression (review, session 15): a grid shard always exited 0, whatever failed."""
+    from swapnas.cli import main
+    from swapnas.cli.args import EXIT_FAILED_ARCHS
+    from swapnas.proxies import register
+    from swapnas.proxies.registry import _REGISTRY
+
+    @register("grid_shard_fails_test", version="1")
+    def fails(model, batch) -> float:
+        raise RuntimeError("this proxy always fails")
+
+    try:
+        args = ["grid", "--benchmarks", "nb301", "--tasks", "cifar10", "--proxies", "params,grid_shard_fails_test",
+                "--archs", "3", "--device", "cpu", "--no-progress", "--data-dir", str(data_dir),
+                "--out", str(tmp_path), "--shard", "0/1"]
+        assert main(args) == EXIT_FAILED_ARCHS
+        assert "3 failed scores" in capsys.readouterr().out
+        assert main([*args, "--allow-failures"]) == 0
+    finally:
+        _REGISTRY.pop("grid_shard_fails_test")

@@ -66,9 +66,11 @@ def run_grid(
     n_archs_per: dict[str, int | None] | None = None,
     store: ScoreStore, device: torch.device, data_dir: str | None = None, shard: tuple[int, int] | None = None,
     retry_failed: bool = False, progress: bool = True, executor: Executor | None = None,
+    counts: dict[str, int] | None = None,
 ) -> list[GridColumn]:
     """Score and correlate every column (resuming from ``store``); with ``shard`` only score.
 
+    ``counts``, if given, receives ``failed``: the failed scores of a ``shard`` run (which returns no column).
     ``n_archs`` archs are drawn per column (``n_archs_per[benchmark]`` where given; None = all).
     ``executor`` scores the archs (default: in this process; a :class:`~swapnas.executors.RayExecutor`
     spreads them over Ray workers, the results still go to ``store`` from this process).
@@ -88,8 +90,10 @@ def run_grid(
                                                 data_dir=data_dir)
         if shard is not None:
             archs = shard_of(pick_archs(bench.archs_for(task), n, seed), shard)
-            score_archs(archs, bench.space, proxy_list, protocol, batch, store, device, retry_failed, progress,
-                        f"{name}/{task} shard {shard[0]}/{shard[1]}", executor)
+            recs = score_archs(archs, bench.space, proxy_list, protocol, batch, store, device, retry_failed, progress,
+                               f"{name}/{task} shard {shard[0]}/{shard[1]}", executor)
+            if counts is not None:
+                counts["failed"] = counts.get("failed", 0) + sum(not r.ok for rs in recs.values() for r in rs)
             continue
         run: CorrelateRun = run_correlation(
             bench=bench, task=task, proxies=proxy_list, n_archs=n, protocol=protocol, batch=batch,

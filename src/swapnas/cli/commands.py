@@ -202,14 +202,16 @@ def grid(args: argparse.Namespace) -> int:
                          "see `swapnas proxies`")
     out = Path(args.out)
     executor, device = executor_of(args)
+    counts: dict[str, int] = {}
     with executor, _store(args, out) as store:
         cols = run_grid(columns, proxies=args.proxies, n_archs=args.archs, n_archs_per=args.archs_per, seed=args.seed,
                         repeats=args.repeats, store=store, device=device, data_dir=args.data_dir, shard=args.shard,
-                        retry_failed=args.retry_failed, progress=_progress(args), executor=executor)
+                        retry_failed=args.retry_failed, progress=_progress(args), executor=executor, counts=counts)
     if args.shard is not None:
-        print(f"scored shard {args.shard[0]}/{args.shard[1]} of {len(columns)} columns into "
+        failed = counts.get("failed", 0)
+        print(f"scored shard {args.shard[0]}/{args.shard[1]} of {len(columns)} columns, {failed} failed scores, into "
               f"{args.store or out / 'scores.sqlite'}; rerun without --shard for the grid")
-        return EXIT_OK
+        return _exit_for(args, failed)
     command = "swapnas " + " ".join(sys.argv[1:]) if sys.argv and sys.argv[0].endswith("swapnas") else ""
     paths = write_grid(cols, out, command)
     _report(args, (out / "grid.md").read_text(), paths, out / "grid.json")
