@@ -46,7 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         return args.func(args)
-    except (FileNotFoundError, ValueError, KeyError) as exc:
+    except (FileNotFoundError, ValueError, KeyError, IsADirectoryError, NotADirectoryError, FileExistsError,
+            PermissionError) as exc:  # bad input, or a path that cannot be written: the message says which
         msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         print(f"swapnas: error: {msg}", file=sys.stderr)
         return EXIT_ERROR

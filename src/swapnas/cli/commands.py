@@ -129,6 +129,9 @@ def _exit_for(args: argparse.Namespace, failures: int) -> int:
 
 
 def _store(args: argparse.Namespace, out: Path) -> ScoreStore:
+    """The run's score store, opened before anything is scored; ``out`` checked first (a folder to write)."""
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} is a file; give a folder for the outputs (it is created if missing)")
     return ScoreStore(args.store or out / "scores.sqlite")
 
 
