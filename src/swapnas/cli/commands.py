@@ -128,10 +128,15 @@ def _exit_for(args: argparse.Namespace, failures: int) -> int:
     return EXIT_OK
 
 
-def _store(args: argparse.Namespace, out: Path) -> ScoreStore:
-    """The run's score store, opened before anything is scored; ``out`` checked first (a folder to write)."""
+def _out_folder(args: argparse.Namespace) -> Path:
+    """``--out``, checked before anything runs: a folder to write (created later if missing), not a file."""
+    out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out {out} is a file; give a folder for the outputs (it is created if missing)")
+    return out
+
+
+def _store(args: argparse.Namespace, out: Path) -> ScoreStore:
     return ScoreStore(args.store or out / "scores.sqlite")
 
 
@@ -171,7 +176,7 @@ def correlate(args: argparse.Namespace) -> int:
     )
     if args.archs is not None and not isinstance(args.archs, DefaultArchs):  # a number given must exist
         check_archs(args.archs, len(bench.archs_for(task)), f"{bench.name} {task}")
-    out = Path(args.out)
+    out = _out_folder(args)
     executor, device = executor_of(args)
     with executor, _store(args, out) as store:
         if args.shard is not None:
@@ -203,7 +208,7 @@ def grid(args: argparse.Namespace) -> int:
     if not resolve(args.proxies):  # unknown names raise here too: before the store is opened
         raise ValueError(f"--proxies needs at least one proxy name, comma-separated, or 'all' (got {args.proxies!r}); "
                          "see `swapnas proxies`")
-    out = Path(args.out)
+    out = _out_folder(args)
     executor, device = executor_of(args)
     counts: dict[str, int] = {}
     with executor, _store(args, out) as store:
@@ -259,7 +264,7 @@ def _search_checks(args: argparse.Namespace) -> None:
 def search(args: argparse.Namespace) -> int:
     config = EAConfig(args.population, args.sample, args.mutations, args.cycles, args.crossover)
     _search_checks(args)
-    out = Path(args.out)
+    out = _out_folder(args)
     with out_lock(out):  # OUT is this search's until its outputs are written; a second one fails at once
         executor, device = executor_of(args)
         with executor, _store(args, out) as store:
@@ -284,7 +289,7 @@ def search(args: argparse.Namespace) -> int:
 
 def conformance(args: argparse.Namespace) -> int:
     """``swapnas conformance``: run, print the protocol and the table, write the outputs."""
-    out = Path(args.out)
+    out = _out_folder(args)
     device = resolve_device(args.device)
     with _store(args, out) as store:
         run = run_conformance(
@@ -326,7 +331,7 @@ def train(args: argparse.Namespace) -> int:
     # cuDNN autotuning is the command's choice (speed; CUDA runs were never bit-reproducible), not the
     # library's: run_train/train set no backend flag. It has no effect when the device is the CPU.
     torch.backends.cudnn.benchmark = True
-    out = Path(args.out)
+    out = _out_folder(args)
     try:
         result = run_train(args.genotype, recipe=args.dataset, out=out, data_root=args.data_root,
                            synthetic=args.synthetic, workers=args.workers, device=args.device, seed=args.seed,
