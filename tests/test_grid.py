@@ -153,3 +153,9 @@ def test_grid_markdown_explains_empty_cells() -> None:
     text = markdown([col])
     assert "- transnas_micro/normal zen: every arch failed: ValueError: no global pool" in text
     assert "- transnas_micro/normal synflow: the score is the same for all 10 archs" in text
+    # regression (review, session 15): two scored archs are too few for ρ, not "the same score"
+    few = GridColumn("nb201", "cifar10", "gt", col.protocol, "", 2, 1.0,
+                     [{"proxy": "swap", "spearman": float("nan"), "n": 2, "failures": 0, "seconds_per_arch": 0.1,
+                       "errors": []}])
+    assert "- nb201/cifar10 swap: only 2 arch(s) scored; ρ needs at least 3" in markdown([few])
+    assert "a cell without ρ counting as 0; the mean column averages the cells with ρ" in text

@@ -133,7 +133,8 @@ def markdown(cols: list[GridColumn], command: str = "") -> str:
     lines = []
     if command:
         lines += ["Produced by:", "", "```bash", command, "```", ""]
-    lines += ["Spearman ρ with the ground truth (best per column in **bold**; rows by mean ρ):", "", head, sep]
+    lines += ["Spearman ρ with the ground truth (best per column in **bold**; rows by mean ρ, a cell without ρ "
+              "counting as 0; the mean column averages the cells with ρ):", "", head, sep]
     for i in order:
         cells = []
         for j in range(len(cols)):
@@ -161,6 +162,7 @@ def markdown(cols: list[GridColumn], command: str = "") -> str:
         lines += ["", "Cells without ρ (—):", ""]
         for label, r in empty:
             why = (f"every arch failed: {r['errors'][0][:140]}" if r["n"] == 0 and r["errors"]
+                   else f"only {r['n']} arch(s) scored; ρ needs at least 3" if r["n"] < 3
                    else f"the score is the same for all {r['n']} archs, so ρ is undefined")
             lines.append(f"- {label} {r['proxy']}: {why}")
     failures = sorted({(c.label, r["proxy"], e) for c in cols for r in c.results for e in r["errors"]})
