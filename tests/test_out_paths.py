@@ -21,3 +21,21 @@ def test_out_that_is_a_file_exits_2_before_scoring(small_bundle, tmp_path, capsy
     err = capsys.readouterr().err
     assert "swapnas: error:" in err and str(out) in err and "Traceback" not in err
     assert out.read_text() == "keep me" and not store.exists()  # nothing scored, nothing overwritten
+
+
+@pytest.mark.parametrize("what", ["empty", "other_sqlite"])
+def test_store_check_names_a_file_that_is_not_a_store_without_calling_it_damaged(tmp_path, capsys, what) -> None:
+    """Regression (review, session 15): an empty file or another program's SQLite database was reported
+    DAMAGED, with the advice to salvage it."""
+    import sqlite3
+
+    path = tmp_path / "x.sqlite"
+    if what == "empty":
+        path.write_bytes(b"")
+    else:
+        with sqlite3.connect(path) as db:
+            db.execute("CREATE TABLE t (a)")
+        db.close()
+    assert main(["store", "check", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "not a swapnas score store" in err and "damaged" not in err and "store salvage" not in err

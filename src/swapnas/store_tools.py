@@ -78,6 +78,8 @@ def check_store(path: str | os.PathLike) -> StoreCheck:
     the protocols of the store at ``path``, read-only."""
     p = _existing(path)
     report = StoreCheck(str(p), p.stat().st_size, [])
+    if report.size_bytes == 0:
+        raise ValueError(f"{p} is an empty file, not a swapnas score store (nothing to check or salvage)")
     try:
         db = connect_read_only(p)
         found = [line for r in db.execute("PRAGMA integrity_check(20)") for line in r[0].splitlines()]
@@ -85,6 +87,9 @@ def check_store(path: str | os.PathLike) -> StoreCheck:
     except sqlite3.DatabaseError as exc:
         report.problems = [str(exc)]
         return report
+    if not report.problems and not db.execute("SELECT 1 FROM sqlite_master WHERE name = 'scores'").fetchone():
+        db.close()
+        raise ValueError(f"{p} is a sound SQLite database but not a swapnas score store (it has no scores table)")
     with _closing(db):
         report.scores = _try(db, "SELECT count(*) FROM scores NOT INDEXED")  # type: ignore[assignment]
         report.failed = _try(db, "SELECT count(*) FROM scores NOT INDEXED WHERE status = 'failed'")  # type: ignore
