@@ -76,3 +76,13 @@ def test_sample_mutate_crossover_stay_valid_and_seeded() -> None:
     child = dg.crossover(a, b, random.Random(3))
     for k in range(0, 8, 2):
         assert child.normal[k : k + 2] in (a.normal[k : k + 2], b.normal[k : k + 2])
+
+
+def test_crossover_keeps_the_first_parents_concat() -> None:
+    """Regression (review, session 15): crossover fell back to the default concat (2, 3, 4, 5), so a
+    user-seeded genotype with another concat changed under crossover with itself."""
+    a = dg.sample(random.Random(0))
+    a = dg.Genotype(a.normal, a.reduce, (2, 3), (4, 5))
+    assert dg.crossover(a, a, random.Random(1)) == a
+    child = dg.crossover(a, dg.sample(random.Random(2)), random.Random(3))
+    assert (child.normal_concat, child.reduce_concat) == ((2, 3), (4, 5))

@@ -232,11 +232,12 @@ def mutate(g: Genotype, rng: random.Random) -> Genotype:
 
 
 def crossover(a: Genotype, b: Genotype, rng: random.Random) -> Genotype:
-    """Uniform crossover by node: each of the 8 nodes (4 per cell) comes whole from one parent."""
+    """Uniform crossover by node: each of the 8 nodes (4 per cell) comes whole from one parent; the
+    concatenated nodes are the first parent's (``crossover(a, a, rng) == a``)."""
     def cell(x: Cell, y: Cell) -> Cell:
         out: list[tuple[str, int]] = []
         for k in range(0, EDGES_PER_CELL, 2):
             out.extend((x if rng.random() < 0.5 else y)[k : k + 2])
         return tuple(out)
 
-    return Genotype(cell(a.normal, b.normal), cell(a.reduce, b.reduce))
+    return Genotype(cell(a.normal, b.normal), cell(a.reduce, b.reduce), a.normal_concat, a.reduce_concat)

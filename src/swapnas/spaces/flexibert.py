@@ -142,7 +142,8 @@ def _sample_layer(rng: random.Random) -> Layer:
 
 
 def sample(rng: random.Random) -> Arch:
-    """A uniformly random arch: depth, hidden size and each layer's choices independently."""
+    """A random arch: depth and hidden size uniformly, then each layer's choices independently (so not
+    uniform over archs: each 2-layer arch is more likely than each 4-layer one)."""
     depth, hidden = rng.choice(DEPTHS), rng.choice(HIDDEN)
     return Arch(hidden, tuple(_sample_layer(rng) for _ in range(depth)))
 

@@ -132,7 +132,9 @@ def _cell_key(ops: tuple[int, ...], reduce: bool) -> str:
 
 
 def iso_key(arch: Arch) -> str:
-    """Isomorphism-aware key in the NB201 spirit (cells with equal keys compute the same function).
+    """Isomorphism-aware key in the NB201 convention (:func:`swapnas.spaces.nb201.iso_key`: equal keys mean
+    the same expression tree of operations; a learned op shared by two paths and two separate copies of it
+    get one key, so some keys hold networks of different sizes, and the search's deduplication merges them).
 
     Each node is the sorted '+'-join of its non-zero incoming terms (``#`` when all are
     zero): the source node's string for a skip, ``(source)@op`` otherwise; a 'none' edge
