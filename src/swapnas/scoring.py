@@ -49,7 +49,9 @@ def _normal_(t: torch.Tensor, generator: torch.Generator) -> None:
 
 
 def gaussian_init(model: nn.Module, generator: torch.Generator) -> None:
-    """The spec's init: Conv/Linear weights ~ N(0, 1), biases 0; BatchNorm γ=1, β=0."""
+    """The spec's init: Conv/Linear weights ~ N(0, 1), biases 0; BatchNorm γ=1, β=0. Transposed
+    convolutions (``nn.ConvTranspose*``, e.g. TransNAS decoders) are not Conv1d/2d/3d subclasses and
+    keep the builder's init, as in the stored scores."""
     with torch.no_grad():
         for m in model.modules():
             if isinstance(m, _CONV_LINEAR):

@@ -31,7 +31,9 @@ def fisher(model: nn.Module, batch: Batch) -> float:
     N×C×H×W, or N×C for Linear), ∂L/∂a the gradient of the batch's mean
     loss (``batch.loss``: cross-entropy for classification) with respect to it. Per channel c,
     Δ_c = 1/(2N) Σ_n (Σ_{h,w} a_nchw ∂L/∂a_nchw)²; the proxy is the sum of Δ_c
-    over all channels of all those layers. Higher is better.
+    over all channels of all those layers. Higher is better. "Channel" is the output's dimension 1, as
+    the reference implementation reduces: for a Linear layer applied to (N, L, D) token maps that is
+    the L positions, summed over the D features (the scores on Transformer spaces use this reading).
     """
     acts: list[torch.Tensor] = []
 

@@ -65,7 +65,9 @@ class Proxy:
 
     @property
     def key(self) -> str:
-        """Name, version and options: what enters the score store's key."""
+        """Name, version and options: what enters the score store's key. Float options are written with
+        6 significant digits (``{v:g}``, as in every stored key): values that agree to 6 digits share a key,
+        and so stored scores."""
         opts = ",".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in sorted(self.options.items()))
         return f"{self.name}@{self.version}" + (f"[{opts}]" if opts else "")
 
