@@ -198,6 +198,14 @@ def _token_batch(dataset: str, size: int, *, image_root: str | os.PathLike | Non
     return token_batch(dataset, size, inputs=inputs, seed=seed, length=length, objective=objective or "cls")
 
 
+def _no_image_options(dataset: str, **given: object) -> None:
+    """--inputs synthetic: a ValueError naming the options (not None) that describe real images."""
+    named = [f"--{k.replace('_', '-')}" for k, v in given.items() if v is not None]
+    if named:
+        raise ValueError(f"--inputs synthetic draws N(0, 1) noise of {dataset}'s shape: {', '.join(named)} "
+                         "describe(s) real images and would be ignored; drop it or use --inputs real")
+
+
 def _synthetic_batch(info: DatasetInfo, dataset: str, size: int, seed: int) -> Batch:
     """Standard normal inputs and uniform labels from a generator seeded with ``seed`` (asked for by name only)."""
     r = info.resolution
@@ -289,11 +297,7 @@ def load_batch(
     if size < 1:
         raise ValueError(f"batch size must be >= 1 (got {size})")
     if inputs == "synthetic":
-        given = [f"--{k.replace('_', '-')}" for k, v in (("image_root", image_root), ("num_classes", num_classes),
-                                                         ("mean", mean), ("std", std)) if v is not None]
-        if given:
-            raise ValueError(f"--inputs synthetic draws N(0, 1) noise of {dataset}'s shape: {', '.join(given)} "
-                             "describe(s) real images and would be ignored; drop it or use --inputs real")
+        _no_image_options(dataset, image_root=image_root, num_classes=num_classes, mean=mean, std=std)
         return _synthetic_batch(info, dataset, size, seed)
     if inputs != "real":
         raise ValueError(f"inputs must be 'real' or 'synthetic' (got {inputs!r})")
