@@ -270,8 +270,7 @@ def load_batch(
     """One input batch of ``size`` samples for ``dataset``.
 
     Args:
-        dataset: ``cifar10``, ``cifar100`` or ``imagenet16-120``.
-        size: number of samples S.
+        dataset, size: ``cifar10``, ``cifar100`` or ``imagenet16-120``; the number of samples S.
         data_dir: the swapnas data bundle (bundled npz images), else ``$SWAPNAS_DATA``.
         image_root: a torchvision-format dataset folder; takes precedence over ``data_dir``.
         inputs: ``real`` (default) or ``synthetic`` (standard normal noise, explicit only).
