@@ -107,6 +107,35 @@ def test_ctrl_c_saves_mid_epoch_checkpoint_and_resume_matches(tmp_path, straight
     assert [h["test_acc"] for h in hist] == [h["test_acc"] for h in straight]
 
 
+def test_ctrl_c_during_a_step_is_held_to_the_batch_end_and_resume_matches(tmp_path, straight, monkeypatch) -> None:
+    """Regression (review, session 15): a real SIGINT arriving after the optimiser step saved the updated
+    weights with the batch not counted, so the resumed run applied that batch twice."""
+    import os
+    import signal
+
+    out = tmp_path / "run"
+    real, calls = loop._train_step, []
+
+    def signalled(*a, **k):
+        result = real(*a, **k)
+        calls.append(1)
+        if len(calls) == 4:  # epoch 2, second batch: after its SGD step
+            os.kill(os.getpid(), signal.SIGINT)
+        return result
+
+    monkeypatch.setattr(loop, "_train_step", signalled)
+    with pytest.raises(KeyboardInterrupt):
+        _run(out)
+    ck = torch.load(out / "checkpoint.pt", weights_only=True)
+    assert (ck["epoch"], ck["step"]) == (1, 2)  # the signalled batch is counted: it was applied
+    monkeypatch.setattr(loop, "_train_step", real)
+    _run(out)
+    hist = _history(out)
+    assert [h["train_loss"] for h in hist] == pytest.approx([h["train_loss"] for h in straight], rel=1e-6)
+    assert [h["test_acc"] for h in hist] == [h["test_acc"] for h in straight]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handler is given back
+
+
 def test_resume_mismatch_is_a_clear_error(tmp_path) -> None:
     out = tmp_path / "run"
     _run(out, epochs=1)
@@ -116,6 +145,9 @@ def test_resume_mismatch_is_a_clear_error(tmp_path) -> None:
         tr.train(DARTS_V2, replace(TINY, lr=0.1), tr.synthetic_data(64), out, "cpu", progress=False, max_steps=2)
     with pytest.raises(ValueError, match="data: checkpoint 'synthetic-cifar10-64', asked 'synthetic-cifar10-32'"):
         tr.train(DARTS_V2, TINY, tr.synthetic_data(32), out, "cpu", progress=False, max_steps=2)
+    # regression (review, session 15): a smoke run (--max-steps) resumed as a full run, reported complete
+    with pytest.raises(ValueError, match="max_steps: checkpoint 2, asked None"):
+        tr.train(DARTS_V2, replace(TINY, epochs=2), tr.synthetic_data(64), out, "cpu", progress=False)
 
 
 def test_train_leaves_the_callers_global_rng_alone(tmp_path, straight) -> None:

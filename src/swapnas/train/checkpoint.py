@@ -25,8 +25,11 @@ def write_json(path: Path, value) -> None:
     write_atomic(path, lambda p: p.write_text(json.dumps(value, indent=1)))
 
 
-def check_resume(ckpt: dict, path: Path, genotype: Genotype, config: TrainConfig, data: TrainData, seed: int) -> None:
-    """Raise ValueError naming every difference between the checkpoint's run and the requested one."""
+def check_resume(ckpt: dict, path: Path, genotype: Genotype, config: TrainConfig, data: TrainData, seed: int,
+                 max_steps: int | None = None) -> None:
+    """Raise ValueError naming every difference between the checkpoint's run and the requested one
+    (``max_steps`` too: a smoke run's checkpoint does not continue as a full run; checkpoints written
+    before it was saved count as full runs)."""
     fix = f"use another --out, or delete {path} to start afresh"
     if ckpt.get("format") != CHECKPOINT_FORMAT:
         raise ValueError(f"{path} is not a `swapnas train` checkpoint of format {CHECKPOINT_FORMAT}; {fix}")
@@ -41,6 +44,8 @@ def check_resume(ckpt: dict, path: Path, genotype: Genotype, config: TrainConfig
         diffs.append(f"data: checkpoint {ckpt['data']!r}, asked {data.name!r}")
     if ckpt["seed"] != seed:
         diffs.append(f"seed: checkpoint {ckpt['seed']}, asked {seed}")
+    if ckpt.get("max_steps") != max_steps:
+        diffs.append(f"max_steps: checkpoint {ckpt.get('max_steps')}, asked {max_steps}")
     if diffs:
         raise ValueError(f"cannot resume from {path}: it belongs to a different run ({'; '.join(diffs)}); "
                          f"only --epochs may change on resume; {fix}")

@@ -7,10 +7,14 @@ generators are the same after the call as before it, and a resumed run equals an
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import signal
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -109,7 +113,7 @@ def _start(genotype: Genotype | str, config: TrainConfig, data: TrainData, out: 
 def _resume(run: _Run) -> None:
     """Load ``run.ckpt_path`` (after checking it is the same run) into ``run``."""
     ckpt = torch.load(run.ckpt_path, map_location="cpu", weights_only=True)
-    check_resume(ckpt, run.ckpt_path, run.genotype, run.config, run.data, run.seed)
+    check_resume(ckpt, run.ckpt_path, run.genotype, run.config, run.data, run.seed, run.max_steps)
     run.model.load_state_dict(ckpt["model"])
     run.optimizer.load_state_dict(ckpt["optimizer"])
     if run.use_amp and ckpt["scaler"]:
@@ -134,6 +138,7 @@ def _save(run: _Run, epoch: int, step: int, stats: dict | None, rng: dict | None
         "scaler": run.scaler.state_dict(), "epoch": epoch, "step": step, "partial": stats,
         "rng": rng or run.rng.state(), "config": asdict(run.config), "genotype": format_genotype(run.genotype),
         "data": run.data.name, "seed": run.seed, "history": run.history, "wall_seconds": run.wall,
+        "max_steps": run.max_steps,
     }
     write_atomic(run.ckpt_path, lambda p: torch.save(state, p))
 
@@ -197,6 +202,25 @@ def evaluate(model: nn.Module, data: TrainData, device: torch.device, batch_size
 # ----------------------------------------------------------------------------- epochs
 
 
+@contextlib.contextmanager
+def _whole_batch() -> Iterator[None]:
+    """Ctrl-C (SIGINT) inside the block is held until the block ends, then raised as KeyboardInterrupt:
+    a batch is applied whole (weights, optimiser, BatchNorm statistics, step count) or not at all, so
+    the checkpoint saved on Ctrl-C resumes to the uninterrupted run. Outside the main thread (where
+    Python delivers no signal) the block runs as it is."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: held.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if held:
+        raise KeyboardInterrupt
+
+
 def _train_batches(run: _Run, epoch: int, batches: list[torch.Tensor], stats: dict, lr: float) -> None:
     """Train on ``batches[run.step:]``, adding to ``stats``; ``run.step`` and ``run.mark`` follow each batch."""
     run.model.train()
@@ -210,14 +234,15 @@ def _train_batches(run: _Run, epoch: int, batches: list[torch.Tensor], stats: di
             x, y = next(batch_iter)
         except StopIteration:
             break
-        with run.rng.installed():  # drop-path draws from the global generator in the forward pass
-            loss, correct = _train_step(run.model, x, y, run.optimizer, run.scaler, run.criterion, run.config,
-                                        run.use_amp)
-        stats["loss"] += loss * len(y)
-        stats["correct"] += correct
-        stats["n"] += len(y)
-        run.step += 1
-        run.mark = None
+        with _whole_batch():
+            with run.rng.installed():  # drop-path draws from the global generator in the forward pass
+                loss, correct = _train_step(run.model, x, y, run.optimizer, run.scaler, run.criterion, run.config,
+                                            run.use_amp)
+            stats["loss"] += loss * len(y)
+            stats["correct"] += correct
+            stats["n"] += len(y)
+            run.step += 1
+            run.mark = None  # a Ctrl-C held to here saves the RNG state after this batch
         bar.set_postfix(loss=f"{stats['loss'] / stats['n']:.3f}",
                         acc=f"{100 * stats['correct'] / stats['n']:.1f}", lr=f"{lr:.4g}")
     bar.close()
