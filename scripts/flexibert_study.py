@@ -59,6 +59,9 @@ def main() -> None:
     ap.add_argument("--dropout", type=float, default=0.0,
                     help="dropout of the scored network in its training-mode pass (the authors' ELECTRA: 0.1); "
                          "the pass is seeded per arch, so the score is reproducible")
+    ap.add_argument("--layout", default="v1", choices=["v1", "flexibert"],
+                    help="the encoder layer layout (v1: this package's until session 15; flexibert: the FlexiBERT / "
+                         "SWAP authors' code: LT without dense/residual/LayerNorm, unnormalised DCT, DSC conv init)")
     args = ap.parse_args()
     torch.set_num_threads(1)
     bench = get_benchmark("flexibert")
@@ -67,7 +70,8 @@ def main() -> None:
     protocol, batch, proxies = configure("flexibert", "glue", names, seed=0, batch_size=args.batch_size,
                                          net={"sizes": args.sizes, "resolution": args.seq_len,
                                               **({"objective": "mlm"} if args.objective == "mlm" else {}),
-                                              **({"dropout": args.dropout} if args.dropout else {})}, init=args.init,
+                                              **({"dropout": args.dropout} if args.dropout else {}),
+                                              **({"layout": args.layout} if args.layout != "v1" else {})}, init=args.init,
                                          inputs=args.inputs)
     t0 = time.perf_counter()
     executor = PoolExecutor(args.workers) if args.workers > 1 else None

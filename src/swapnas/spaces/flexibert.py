@@ -222,8 +222,10 @@ def layer_specs(arch: Arch, sizes: str = "authors") -> tuple[int, list[tuple[str
 
 
 def build(arch: Arch | str, num_classes: int = 2, sizes: str = "authors", dropout: float = 0.0,
-          max_len: int = 512, init_std: float = 0.02, resolution: int = 128, objective: str = "cls") -> Encoder:
-    """The encoder for ``arch`` under the size reading ``sizes`` (``authors`` or ``design``).
+          max_len: int = 512, init_std: float = 0.02, resolution: int = 128, objective: str = "cls",
+          layout: str = "v1") -> Encoder:
+    """The encoder for ``arch`` under the size reading ``sizes`` (``authors`` or ``design``) and the layer
+    ``layout`` (``v1``, or ``flexibert``: the FlexiBERT / SWAP authors' code, :data:`flexibert_net.LAYOUTS`).
 
     ``dropout`` (default 0: scores stay deterministic; the authors' ELECTRA had 0.1 in training mode),
     ``max_len`` positions, Linear/Embedding weights ~ N(0, ``init_std``). ``resolution`` is the scored
@@ -242,16 +244,16 @@ def build(arch: Arch | str, num_classes: int = 2, sizes: str = "authors", dropou
         raise ValueError(f"resolution (sequence length) must be in 1..{max_len} (got {resolution})")
     hidden, specs = layer_specs(arch, sizes)
     return Encoder(hidden, specs, num_classes=num_classes, dropout=dropout, max_len=max_len, init_std=init_std,
-                   head=objective)
+                   head=objective, layout=layout)
 
 
 # ----------------------------------------------------------------------------- sizes and defaults
 
 
 @functools.lru_cache(maxsize=256)
-def _layer_params(spec: tuple[str, str, int, int, int], hidden: int) -> int:
+def _layer_params(spec: tuple[str, str, int, int, int], hidden: int, layout: str = "v1") -> int:
     with torch.device("meta"):
-        return sum(p.numel() for p in EncoderLayer(*spec[:2], hidden, *spec[2:]).parameters())
+        return sum(p.numel() for p in EncoderLayer(*spec[:2], hidden, *spec[2:], layout=layout).parameters())
 
 
 @functools.lru_cache(maxsize=64)
@@ -260,26 +262,31 @@ def _base_params(hidden: int, num_classes: int, max_len: int) -> int:
         return sum(p.numel() for p in Encoder(hidden, [], num_classes=num_classes, max_len=max_len).parameters())
 
 
-def count_params(arch: Arch | str, num_classes: int = 2, sizes: str = "authors", max_len: int = 512, **_: object) -> int:
-    """Parameters of ``build(arch, num_classes, sizes, max_len=max_len)``, from cached per-layer counts."""
+def count_params(arch: Arch | str, num_classes: int = 2, sizes: str = "authors", max_len: int = 512,
+                 layout: str = "v1", **_: object) -> int:
+    """Parameters of ``build(arch, num_classes, sizes, max_len=max_len, layout=layout)``, from cached
+    per-layer counts."""
     if isinstance(arch, str):
         arch = parse(arch)
     hidden, specs = layer_specs(arch, sizes)
-    return _base_params(hidden, num_classes, max_len) + sum(_layer_params(tuple(s), hidden) for s in specs)
+    return _base_params(hidden, num_classes, max_len) + sum(_layer_params(tuple(s), hidden, layout) for s in specs)
 
 
-def param_range_k(num_classes: int = 2, sizes: str = "authors", max_len: int = 512, **_: object) -> tuple[float, float]:
+def param_range_k(num_classes: int = 2, sizes: str = "authors", max_len: int = 512, layout: str = "v1",
+                  **_: object) -> tuple[float, float]:
     """Smallest and largest parameter count (thousands) of the scored encoder over the space."""
     layers = [Layer(op, p, h, f, n) for op, params in OPERATIONS.items() for p in params
               for h in HEADS for f in FF_DIMS for n in FF_COUNTS]
-    lo = min(count_params(Arch(h, (la,) * min(DEPTHS)), num_classes, sizes, max_len) for h in HIDDEN for la in layers)
-    hi = max(count_params(Arch(h, (la,) * max(DEPTHS)), num_classes, sizes, max_len) for h in HIDDEN for la in layers)
+    lo = min(count_params(Arch(h, (la,) * min(DEPTHS)), num_classes, sizes, max_len, layout)
+             for h in HIDDEN for la in layers)
+    hi = max(count_params(Arch(h, (la,) * max(DEPTHS)), num_classes, sizes, max_len, layout)
+             for h in HIDDEN for la in layers)
     return lo / 1e3, hi / 1e3
 
 
 def default_size_prior(net: dict, num_classes: int = 2) -> tuple[float, float]:
     """Label-free μ, σ for ``swap_reg`` on the scored encoder ``net`` (the shared size-prior rule)."""
-    opts = {k: v for k, v in net.items() if k in ("sizes", "max_len")}
+    opts = {k: v for k, v in net.items() if k in ("sizes", "max_len", "layout")}
     return _swap.prior_from_range(*param_range_k(num_classes=num_classes, **opts))
 
 

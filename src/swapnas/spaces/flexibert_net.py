@@ -14,6 +14,10 @@ One encoder layer (post-LN, BERT style)::
   heads: a depthwise-separable 1-D conv of the input (the "key"), times the query, gives per
   position and head a softmax kernel of size ``k`` (5 or 9) that mixes a window of ``k`` values.
 
+Layout ``flexibert`` (``LAYOUTS``; the FlexiBERT / SWAP authors' code): an LT layer is
+``z = LayerNorm(y + Dropout(FF(y)))`` with ``y = mixer(x)`` (no dense, residual or LayerNorm after the mixer),
+the DCT is unnormalised and DSC's separable convolution is initialised like the Linear layers.
+
 Embeddings as ELECTRA-small: word (30,522 ids), position (512) and token-type (2) embeddings of
 size 128, LayerNorm, then a linear projection to the hidden size when it differs. The head is a
 linear classifier on the first ([CLS]) position. Every GELU is an ``nn.GELU`` module (SWAP hooks
@@ -89,11 +93,15 @@ class SelfAttention(nn.Module):
 
 
 @functools.lru_cache(maxsize=32)
-def _dct_matrix(n: int) -> torch.Tensor:
-    """The orthonormal DCT-II matrix C (n × n): DCT(x) = C @ x."""
+def _dct_matrix(n: int, ortho: bool = True) -> torch.Tensor:
+    """The DCT-II matrix C (n × n), DCT(x) = C @ x: orthonormal, or (``ortho=False``) unnormalised,
+    C[k, i] = 2 cos(π k (i + ½) / n), as scipy's ``dct(norm=None)`` and the FlexiBERT code."""
     k = torch.arange(n, dtype=torch.float64)[:, None]
     i = torch.arange(n, dtype=torch.float64)[None, :]
-    c = torch.cos(math.pi / n * (i + 0.5) * k) * math.sqrt(2.0 / n)
+    c = torch.cos(math.pi / n * (i + 0.5) * k)
+    if not ortho:
+        return (2.0 * c).float()
+    c = c * math.sqrt(2.0 / n)
     c[0] /= math.sqrt(2.0)
     return c.float()
 
@@ -101,19 +109,19 @@ def _dct_matrix(n: int) -> torch.Tensor:
 class LinearTransform(nn.Module):
     """Input linear map, then per head the 2-D DFT (real part) or DCT-II over (sequence, features)."""
 
-    def __init__(self, hidden: int, heads: int, kind: str):
+    def __init__(self, hidden: int, heads: int, kind: str, ortho: bool = True):
         super().__init__()
         if hidden % heads:
             raise ValueError(f"{heads} heads do not divide the hidden size {hidden}")
-        self.heads, self.kind = heads, kind
+        self.heads, self.kind, self.ortho = heads, kind, ortho
         self.dense = nn.Linear(hidden, hidden)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = _heads(self.dense(x), self.heads)  # (B, h, L, d)
         if self.kind == "DFT":
             return _merge(torch.fft.fft2(h, dim=(-2, -1)).real)
-        cl = _dct_matrix(h.shape[-2]).to(h)
-        cd = _dct_matrix(h.shape[-1]).to(h)
+        cl = _dct_matrix(h.shape[-2], self.ortho).to(h)
+        cd = _dct_matrix(h.shape[-1], self.ortho).to(h)
         return _merge(cl @ h @ cd.T)
 
 
@@ -144,12 +152,19 @@ class DynamicSpanConv(nn.Module):
         return torch.cat([self.attention(x, q=q), conv], dim=-1)
 
 
-def mixer(op: str, param: str, hidden: int, heads: int, dropout: float = 0.0) -> nn.Module:
+#: the layer layouts: ``v1`` (this package's until session 15: every mixer followed by dense, residual and
+#: LayerNorm; orthonormal DCT; PyTorch's default init of DSC's separable convolution) and ``flexibert`` (the
+#: FlexiBERT / SWAP authors' code: an LT mixer feeds the FF stack directly, the DCT is unnormalised and the
+#: separable convolution's weights are N(0, init_std) with a zero bias)
+LAYOUTS = ("v1", "flexibert")
+
+
+def mixer(op: str, param: str, hidden: int, heads: int, dropout: float = 0.0, layout: str = "v1") -> nn.Module:
     """The token mixer of one layer: ``SA`` SDP/WMA, ``LT`` DFT/DCT, ``DSC`` 5/9."""
     if op == "SA" and param in ("SDP", "WMA"):
         return SelfAttention(hidden, hidden, heads, wma=param == "WMA", dropout=dropout)
     if op == "LT" and param in ("DFT", "DCT"):
-        return LinearTransform(hidden, heads, param)
+        return LinearTransform(hidden, heads, param, ortho=layout == "v1")
     if op == "DSC" and param.isdigit() and int(param) % 2 == 1:
         return DynamicSpanConv(hidden, heads, int(param), dropout=dropout)
     raise ValueError(f"unknown FlexiBERT operation {op}/{param}: SA takes SDP or WMA, LT takes DFT or DCT, "
@@ -165,19 +180,25 @@ def feed_forward(hidden: int, ff: int, n: int) -> nn.Sequential:
 
 
 class EncoderLayer(nn.Module):
-    """Mixer → dense → dropout → residual + LayerNorm; FF stack → dropout → residual + LayerNorm."""
+    """Mixer → dense → dropout → residual + LayerNorm; FF stack → dropout → residual + LayerNorm.
+    Under the ``flexibert`` layout an LT mixer has no dense, residual or LayerNorm after it."""
 
-    def __init__(self, op: str, param: str, hidden: int, heads: int, ff: int, n_ff: int, dropout: float = 0.0):
+    def __init__(self, op: str, param: str, hidden: int, heads: int, ff: int, n_ff: int, dropout: float = 0.0,
+                 layout: str = "v1"):
         super().__init__()
-        self.mixer = mixer(op, param, hidden, heads, dropout)
-        self.mixer_out = nn.Linear(hidden, hidden)
-        self.norm1 = nn.LayerNorm(hidden, eps=1e-12)
+        if layout not in LAYOUTS:
+            raise ValueError(f"unknown FlexiBERT layer layout {layout!r}; choose one of {', '.join(LAYOUTS)}")
+        self.mixer = mixer(op, param, hidden, heads, dropout, layout)
+        self.self_output = not (layout == "flexibert" and op == "LT")
+        if self.self_output:
+            self.mixer_out = nn.Linear(hidden, hidden)
+            self.norm1 = nn.LayerNorm(hidden, eps=1e-12)
         self.ff = feed_forward(hidden, ff, n_ff)
         self.norm2 = nn.LayerNorm(hidden, eps=1e-12)
         self.drop = nn.Dropout(dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.norm1(x + self.drop(self.mixer_out(self.mixer(x))))
+        x = self.norm1(x + self.drop(self.mixer_out(self.mixer(x)))) if self.self_output else self.mixer(x)
         return self.norm2(x + self.drop(self.ff(x)))
 
 
@@ -188,13 +209,15 @@ class Encoder(nn.Module):
     logits (S, vocab, L), the layout ``F.cross_entropy`` takes with (S, L) targets)."""
 
     def __init__(self, hidden: int, layers: list[tuple[str, str, int, int, int]], num_classes: int = 2,
-                 dropout: float = 0.0, max_len: int = MAX_POSITIONS, init_std: float = 0.02, head: str = "cls"):
+                 dropout: float = 0.0, max_len: int = MAX_POSITIONS, init_std: float = 0.02, head: str = "cls",
+                 layout: str = "v1"):
         super().__init__()
         if head not in ("cls", "mlm"):
             raise ValueError(f"head must be 'cls' or 'mlm' (got {head!r})")
-        self.head = head
+        self.head, self.layout = head, layout
         self.embeddings = Embeddings(hidden, max_len=max_len, dropout=dropout)
-        self.layers = nn.Sequential(*(EncoderLayer(op, p, hidden, h, ff, n, dropout) for op, p, h, ff, n in layers))
+        self.layers = nn.Sequential(*(EncoderLayer(op, p, hidden, h, ff, n, dropout, layout)
+                                      for op, p, h, ff, n in layers))
         if head == "cls":
             self.classifier = nn.Linear(hidden, num_classes)
         else:
@@ -204,9 +227,9 @@ class Encoder(nn.Module):
         self.apply(self._init)
 
     def _init(self, m: nn.Module) -> None:
-        if isinstance(m, (nn.Linear, nn.Embedding)):
+        if isinstance(m, (nn.Linear, nn.Embedding)) or (self.layout == "flexibert" and isinstance(m, nn.Conv1d)):
             nn.init.normal_(m.weight, 0.0, self.init_std)
-            if isinstance(m, nn.Linear) and m.bias is not None:
+            if isinstance(m, (nn.Linear, nn.Conv1d)) and m.bias is not None:
                 nn.init.zeros_(m.bias)
             if isinstance(m, nn.Embedding) and m.padding_idx is not None:
                 with torch.no_grad():
