@@ -74,7 +74,8 @@ def export(store_path: str | os.PathLike, out: str | os.PathLike, fmt: str = "cs
         raise FileNotFoundError(f"no score store at {store_path} (the --store of a correlate/grid/search run)")
     out = Path(out)
     if out.is_dir():
-        raise ValueError(f"--out {out} is a folder; give the file to write, e.g. {out / ('scores.' + fmt.split('-')[0])}")
+        raise ValueError(f"--out {out} is a folder; give the file to write, e.g. "
+                         f"{out / ('scores.csv' if fmt == 'csv' else 'zc.json')}")
     if out.exists() and out.resolve() == Path(store_path).resolve():
         raise ValueError(f"--out {out} is the store itself; give another file to write")
     if Path(store_path).stat().st_size == 0:
