@@ -87,10 +87,9 @@ def check_store(path: str | os.PathLike) -> StoreCheck:
     except sqlite3.DatabaseError as exc:
         report.problems = [str(exc)]
         return report
-    if not report.problems and not db.execute("SELECT 1 FROM sqlite_master WHERE name = 'scores'").fetchone():
-        db.close()
-        raise ValueError(f"{p} is a sound SQLite database but not a swapnas score store (it has no scores table)")
     with _closing(db):
+        if not report.problems and not db.execute("SELECT 1 FROM sqlite_master WHERE name = 'scores'").fetchone():
+            raise ValueError(f"{p} is a sound SQLite database but not a swapnas score store (it has no scores table)")
         report.scores = _try(db, "SELECT count(*) FROM scores NOT INDEXED")  # type: ignore[assignment]
         report.failed = _try(db, "SELECT count(*) FROM scores NOT INDEXED WHERE status = 'failed'")  # type: ignore
         try:
