@@ -234,14 +234,16 @@ def _score_structural(p: Proxy, structure: Callable[[], nn.Module], batch: Batch
     return _finish([value] * protocol.repeats, time.perf_counter() - t0, mem.peak_bytes)
 
 
-def _score_derived(p: Proxy, bases: list[Record], model: nn.Module) -> Record:
-    """A derived proxy (e.g. ``swap_reg``) from its bases' per-repeat values and the network's structure."""
+def _score_derived(p: Proxy, bases: list[Record], structure: Callable[[], nn.Module]) -> Record:
+    """A derived proxy (e.g. ``swap_reg``) from its bases' per-repeat values and the network's structure
+    (built only when every base succeeded; a failed build is this proxy's failure, not an exception)."""
     t0 = time.perf_counter()
     bad = [(b, rec) for b, rec in zip(p.base_names, bases) if not rec.ok]
     if bad:
         errors = "; ".join(f"base proxy {b!r} failed: {rec.error}" for b, rec in bad)
         return Record("failed", None, None, [], 0.0, None, errors)
     try:
+        model = structure()
         per_repeat = zip(*(rec.values for rec in bases))
         if isinstance(p.base, str):
             values = [float(p.fn(v, model, **p.options)) for (v,) in per_repeat]
@@ -306,5 +308,5 @@ def score_arch(
         prebuilt = None if p.keeps_model else prebuilt
         save(p, _score_base(p, arch, build, batch, protocol, device, first))
     for p in [p for p in todo if p.base is not None]:
-        save(p, _score_derived(p, [out[b] for b in p.base_names], structure()))
+        save(p, _score_derived(p, [out[b] for b in p.base_names], structure))
     return out
