@@ -147,6 +147,27 @@ def test_killed_worker_loses_only_its_arch_which_is_retried(ray_cluster, setup, 
     assert rows == [r for r in _rows(local_path) if r[0] in keys]
 
 
+def _swap_or_always_die(model, batch, *, swap_fn, target: str, **options):
+    """``swap``, except that the worker process dies whenever it meets the target arch."""
+    if _fingerprint(model) == target:
+        os._exit(1)
+    return swap_fn(model, batch, **options)
+
+
+def test_a_chunk_whose_worker_dies_is_retried_one_arch_per_task(ray_cluster, setup, local) -> None:
+    protocol, batch, proxies, archs = setup
+    archs = archs[:8]
+    target = _fingerprint(nb201.build(archs[5], num_classes=batch.num_classes, **protocol.net))
+    swap = get_proxy("swap")
+    dying = dataclasses.replace(swap, fn=functools.partial(_swap_or_always_die, swap_fn=swap.fn, target=target))
+    with RayExecutor(max_retries=0, chunk_size=4) as ex, ScoreStore(":memory:") as store:
+        recs = score_archs(archs, "nb201", [dying], protocol, batch, store, CPU, progress=False, executor=ex)
+    # only the arch that kills its worker failed; the other three of its chunk were scored on their own
+    assert [r.ok for r in recs["swap"]] == [i != 5 for i in range(8)]
+    assert "Ray worker died 1 times" in (recs["swap"][5].error or "")
+    assert [r.value for r in recs["swap"]][:5] == [r.value for r in local[0]["swap"][:5]]
+
+
 @pytest.mark.bundle  # the NB201 table (all 15,625 rows)
 def test_cli_correlate_with_ray(ray_cluster, data_dir, tmp_path, capsys) -> None:
     small = ["--archs", "6", "--batch-size", "8", "--repeats", "1", "--channels", "4", "--cells", "1",

@@ -18,8 +18,8 @@ the same store as a local run on the same kind of device.
 * :class:`RayExecutor`: one Ray task per arch (or per ``chunk_size`` archs). The protocol,
   the input batch and the proxies go to the object store once. A task whose worker dies
   (segfault, ``os._exit``, the OOM killer, a lost node) is retried up to ``max_retries``
-  times, so a crash loses only the arch in flight; an arch whose worker dies every time is
-  stored as a failure (rerun with ``--retry-failed``) and the sweep goes on. CPU tasks use
+  times, so a crash loses only the arch in flight; an arch whose worker dies every time (the
+  archs of a chunk are then retried one per task) is stored as a failure (rerun with ``--retry-failed``) and the sweep goes on. CPU tasks use
   ``cpus_per_task`` torch threads (1 by default). With ``num_gpus_per_task > 0`` every task
   asks Ray for that share of a GPU (0.25: four tasks per GPU) and scores on ``cuda``; Ray
   sets ``CUDA_VISIBLE_DEVICES`` per task. On a cluster, install swapnas (with the same
@@ -295,6 +295,9 @@ class RayExecutor(Executor):
                     try:
                         outs = ray.get(ref)
                     except (WorkerCrashedError, OutOfMemoryError) as exc:
+                        if len(chunk) > 1:  # retry each arch alone, so only the one that kills its worker fails
+                            pending.update({self._remote.remote([payload], [item]): [item] for item in chunk})
+                            continue
                         # the worker died on every one of 1 + max_retries tries: store failures, go on
                         msg = f"Ray worker died {1 + self.max_retries} times: {type(exc).__name__}: {exc}"
                         log.warning("%d arch(s) failed: %s", len(chunk), msg[:300])
