@@ -90,6 +90,8 @@ class Protocol:
     net: dict = field(default_factory=dict)
     batch_digest: str = ""
     inputs: str = "real"
+    #: the network's outputs when the user set them (``--num-classes`` with ``--image-root``); None: the dataset's
+    classes: int | None = None
 
     def __post_init__(self) -> None:
         if self.init not in INITS:
@@ -106,10 +108,15 @@ class Protocol:
         """Hash of the parts not stored in their own column (inputs, init, BN mode)."""
         parts = {"dataset": self.dataset, "init": self.init, "bn_train": self.bn_train,
                  "batch": self.batch_digest, "inputs": self.inputs}
+        if self.classes is not None:  # only then: the keys of every other protocol stay as they were
+            parts["classes"] = self.classes
         return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
 
     def describe(self) -> dict:
-        return {**asdict(self), "fingerprint": self.fingerprint}
+        out = {**asdict(self), "fingerprint": self.fingerprint}
+        if self.classes is None:
+            del out["classes"]
+        return out
 
     def key(self, arch_key: str, proxy: Proxy) -> ScoreKey:
         return ScoreKey(self.space, arch_key, proxy.key, self.fingerprint, self.seed,

@@ -162,7 +162,8 @@ def prepare(
     batch = load_batch(dataset, batch_size, data_dir=data_dir, image_root=image_root,
                        inputs=inputs, seed=seed, fill=fill, **options)
     protocol = Protocol(space=space, dataset=dataset, batch_size=batch_size, repeats=repeats, seed=seed,
-                        init=init, net=dict(net), batch_digest=batch.digest, inputs=inputs)
+                        init=init, net=dict(net), batch_digest=batch.digest, inputs=inputs,
+                        classes=(images or {}).get("num_classes") if image_root else None)
     return protocol, batch
 
 
@@ -322,4 +323,4 @@ def stored_run(protocol: dict, data_dir: str | None = None) -> tuple[Protocol, B
                          "pass the data directory the run used")
     return Protocol(protocol["space"], protocol["dataset"], protocol["batch_size"], repeats=1, seed=protocol["seed"],
                     init=protocol["init"], bn_train=protocol["bn_train"], net=protocol["net"],
-                    batch_digest=batch.digest, inputs=inputs), batch
+                    batch_digest=batch.digest, inputs=inputs, classes=protocol.get("classes")), batch
