@@ -16,7 +16,7 @@ from .benchmarks import Benchmark
 from .data import Batch
 from .executors import Executor
 from .patterns import SATURATION
-from .proxies import Proxy, resolve
+from .proxies import Proxy, get_proxy, resolve
 from .report import correlation_report, scatter_plot
 from .results import CorrelateRun, ProxyResult, provenance, strict_json
 from .scoring import Protocol
@@ -27,12 +27,36 @@ from .store import Record, ScoreStore
 log = logging.getLogger(__name__)
 
 
+def _filled_part(name: str, records: list[Record]) -> tuple[np.ndarray, int]:
+    """The part's values with every failed arch given the part's worst value over the set (NaN when it
+    failed everywhere), and how many were filled."""
+    values = np.array([r.value if r.ok else np.nan for r in records], dtype=float)
+    failed = np.isnan(values)
+    if failed.any() and not failed.all():
+        good = values[~failed]
+        values[failed] = good.min() if get_proxy(name).higher_is_better else good.max()
+        return values, int(failed.sum())
+    return values, 0
+
+
 def set_level_records(proxy: Proxy, records: dict[str, list[Record]]) -> list[Record]:
-    """Per-arch records of a set-level proxy: ``combine`` over the archs whose parts all succeeded."""
-    parts = [records[name] for name in proxy.parts]
+    """Per-arch records of a set-level proxy: ``combine`` over the archs whose parts all succeeded, where
+    a failed part named in ``proxy.fill_failed`` counts as its worst value over the set (a warning says how
+    many)."""
     assert proxy.combine is not None, f"{proxy.name} is not set-level"
-    ok = np.array([all(r[i].ok for r in parts) for i in range(len(parts[0]))])
-    combined = proxy.combine([np.array([r.value for r, good in zip(rs, ok) if good]) for rs in parts])
+    parts = [records[name] for name in proxy.parts]
+    values = []
+    for name, rs in zip(proxy.parts, parts):
+        if name in proxy.fill_failed:
+            filled, count = _filled_part(name, rs)
+            if count:
+                log.warning("%s: %s failed on %d of %d archs; they get its worst value over the set", proxy.name,
+                            name, count, len(rs))
+        else:
+            filled = np.array([r.value if r.ok else np.nan for r in rs], dtype=float)
+        values.append(filled)
+    ok = np.all([np.isfinite(v) for v in values], axis=0) if values else np.zeros(0, dtype=bool)
+    combined = proxy.combine([v[ok] for v in values])
     it = iter(combined)
     out = []
     for i, good in enumerate(ok):
@@ -41,7 +65,7 @@ def set_level_records(proxy: Proxy, records: dict[str, list[Record]]) -> list[Re
             out.append(Record("ok", float(next(it)), 0.0, [], seconds, None, None))
         else:
             errors = "; ".join(f"{n}: {rs[i].error}" for n, rs in zip(proxy.parts, parts) if not rs[i].ok)
-            out.append(Record("failed", None, None, [], seconds, None, f"part failed: {errors}"))
+            out.append(Record("failed", None, None, [], seconds, None, f"part failed: {errors or 'a non-finite value'}"))
     return out
 
 

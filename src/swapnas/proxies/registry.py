@@ -49,6 +49,9 @@ class Proxy:
     options: dict[str, Any] = field(default_factory=dict)
     parts: tuple[str, ...] = ()
     combine: Callable[[list[np.ndarray]], np.ndarray] | None = None
+    #: set-level only: parts whose failure on an arch is filled with that part's worst value over the
+    #: set (the lowest when higher is better) instead of leaving the arch out of the ranking
+    fill_failed: tuple[str, ...] = ()
     #: what the model must have (``swapnas.api.REQUIREMENTS``: "relu", "conv_blocks", "no_attention",
     #: "global_pool"); the API refuses other models with the reason instead of running
     requires: tuple[str, ...] = ()
@@ -130,21 +133,25 @@ def register(
 
 def register_set(
     name: str, parts: tuple[str, ...], combine: Callable[[list[np.ndarray]], np.ndarray], *,
-    description: str, higher_is_better: bool = True, version: str = "1",
+    description: str, higher_is_better: bool = True, version: str = "1", fill_failed: tuple[str, ...] = (),
 ) -> None:
     """Register a set-level proxy: ``combine([part scores over the set]) -> scores``.
 
     Its per-arch values depend on the candidate set, so they are never stored;
-    the parts are scored and stored as ordinary proxies.
+    the parts are scored and stored as ordinary proxies. An arch whose part failed is
+    left out of the ranking, unless that part is in ``fill_failed``: then it gets the
+    part's worst value over the set (see ``correlate.set_level_records``).
     """
     if name in _REGISTRY:
         raise ValueError(f"proxy {name!r} is registered twice")
+    if not set(fill_failed) <= set(parts):
+        raise ValueError(f"{name}: fill_failed {sorted(set(fill_failed) - set(parts))} are not among its parts {parts}")
     members = [_REGISTRY[p] for p in parts]  # parts register first; KeyError names a missing one
     _REGISTRY[name] = Proxy(
         name=name, fn=_no_per_arch_value, higher_is_better=higher_is_better,
         needs_grad=any(m.needs_grad for m in members), needs_labels=any(m.needs_labels for m in members),
         input_kind=members[0].input_kind, version=version, description=description,
-        parts=tuple(parts), combine=combine,
+        parts=tuple(parts), combine=combine, fill_failed=tuple(fill_failed),
     )
 
 

@@ -79,8 +79,10 @@ C=16/N=5: 21 + 45 × the number of conv edges, all 15 cells counted, dead edges 
   AZ-NAS expressivity and trainability (``az_nas_expressivity``,
   ``az_nas_trainability``)}, r_m the average rank (ties share) of m oriented so that
   better is larger (by each part's ``higher_is_better``), n the number of candidates.
-  Deviation: an arch whose part fails is left out of the ranking (the framework's rule
-  for set-level proxies); the authors instead gave a failed Jacov the worst Jacov value.
+  An arch whose Jacov fails (constant Jacobian rows: a cell with no path from input to
+  output) gets the lowest Jacov value over the set, as the authors' code does
+  (``fillna(min)`` before ranking; version 2, session 16: version 1 left such archs out);
+  an arch whose other part fails is left out (the framework's rule for set-level proxies).
 """
 
 from __future__ import annotations
@@ -375,7 +377,7 @@ register_set(
                 "set (Týbl & Neumann, CVPR 2025).",
 )
 register_set(
-    "vkdnw_agg", AGG_PARTS, agg_rank, version="1",
+    "vkdnw_agg", AGG_PARTS, agg_rank, version="2", fill_failed=("jacob_cov",),
     description="VKDNW_agg: sum of log-ranks of VKDNW_single, FLOPs, Jacov, AZ-NAS expressivity and trainability "
                 "over the candidate set (Týbl & Neumann, CVPR 2025).",
 )
