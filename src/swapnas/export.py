@@ -80,7 +80,7 @@ def export(store_path: str | os.PathLike, out: str | os.PathLike, fmt: str = "cs
         raise ValueError(f"--out {out} is the store itself; give another file to write")
     if Path(store_path).stat().st_size == 0:
         raise ValueError(f"{store_path} is an empty file, not a score store (the --store of a correlate/grid/search run)")
-    with ScoreStore(store_path) as store:
+    with ScoreStore(store_path, read_only=True) as store:
         rows = store.rows()
     if protocol is not None:
         known = sorted({r["protocol"] for r in rows})

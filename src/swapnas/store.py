@@ -39,6 +39,16 @@ CREATE TABLE IF NOT EXISTS protocols (fingerprint TEXT PRIMARY KEY, description 
 QUICK_CHECK_MAX_BYTES = 256 * 2**20
 
 
+#: write a score, replacing a stored one unless that is a success and this a failure (two runs sharing a
+#: store may score one arch at once: the one that failed, e.g. out of GPU memory, must not undo the other)
+_KEY_COLUMNS = ("space", "arch", "proxy", "protocol", "seed", "batch_size", "repeats", "net")
+_VALUE_COLUMNS = ("status", "value", "std", "values_json", "seconds", "peak_mem_bytes", "error", "device", "created")
+_UPSERT = (f"INSERT INTO scores VALUES ({','.join('?' * (len(_KEY_COLUMNS) + len(_VALUE_COLUMNS)))}) "
+           f"ON CONFLICT ({', '.join(_KEY_COLUMNS)}) DO UPDATE SET "
+           f"{', '.join(f'{c} = excluded.{c}' for c in _VALUE_COLUMNS)} "
+           "WHERE scores.status <> 'ok' OR excluded.status = 'ok'")
+
+
 class StoreError(ValueError):
     """A score store that cannot be used as asked (damaged, read-only, disk full, locked); the
     message names the file and what to do."""
@@ -60,6 +70,11 @@ def connect_read_only(path: Path) -> sqlite3.Connection:
         return db
     except sqlite3.OperationalError:
         db.close()
+        wal = Path(f"{path}-wal")
+        if wal.is_file() and wal.stat().st_size > 0:  # immutable would silently skip the scores it holds
+            raise StoreError(f"the score store {path} has scores in {wal.name} (not yet merged into the file) and its "
+                             "folder is read-only, so they cannot be read: copy the store with its -wal file to a "
+                             "writable folder and pass --store COPY") from None
         return sqlite3.connect(uri + "&immutable=1", uri=True)
 
 
@@ -76,6 +91,9 @@ def _connect(path: Path) -> tuple[sqlite3.Connection, str]:
         if not os.access(path.parent, os.W_OK):
             raise StoreError(f"cannot create the score store {path}: the folder {path.parent} is not writable; "
                              "give a --store in a writable folder")
+        if path.is_symlink():
+            raise StoreError(f"the score store {path} is a link to {os.readlink(path)}, which does not exist; "
+                             "fix the link or give another --store")
         return sqlite3.connect(path, timeout=60), ""
     if not os.access(path, os.R_OK):
         raise StoreError(f"cannot read the score store {path} (permission denied); fix its permissions or give "
@@ -145,11 +163,15 @@ class ScoreStore:
     opens read-only (``read_only`` says why): reads work, a write raises :class:`StoreError`.
     """
 
-    def __init__(self, path: str | os.PathLike):
+    def __init__(self, path: str | os.PathLike, read_only: bool = False):
         self.path = str(path)
         self.read_only = ""
         if self.path == ":memory:":
             self._db = sqlite3.connect(self.path)
+        elif read_only:  # a reader (export, check): the file is left exactly as it is
+            if not Path(self.path).is_file():
+                raise StoreError(f"no score store at {self.path}")
+            self._db, self.read_only = connect_read_only(Path(self.path)), "opened for reading"
         else:
             self._db, self.read_only = _connect(Path(self.path))
         try:
@@ -165,7 +187,8 @@ class ScoreStore:
             if problems != ["ok"]:
                 raise sqlite3.DatabaseError(" ".join("; ".join(problems).split()))
         columns = tuple(row[1] for row in self._db.execute("PRAGMA table_info(scores)"))
-        if (columns or self.read_only) and columns != self.COLUMNS:
+        tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if (columns or self.read_only or tables - {"protocols"}) and columns != self.COLUMNS:
             raise StoreError(f"{self.path} is not a swapnas score store (it has no scores table with the columns "
                              f"{', '.join(self.COLUMNS)}); give another --store")
         if not self.read_only:
@@ -242,8 +265,7 @@ class ScoreStore:
         if self.read_only:
             raise self._read_only_error(self.read_only)
         with self._guard(saving=True):
-            self._db.execute(
-                "INSERT OR REPLACE INTO scores VALUES (?,?,?,?,?,?,?,?, ?,?,?,?,?,?, ?,?,?)",
+            self._db.execute(_UPSERT,
                 (*key.as_tuple(), record.status, record.value, record.std, json.dumps(record.values),
                  record.seconds, record.peak_mem_bytes, record.error, device, time.time()),
             )
@@ -275,8 +297,7 @@ class ScoreStore:
             return int(self._db.execute("SELECT COUNT(*) FROM scores").fetchone()[0])
 
     #: the columns :meth:`rows` yields, in order
-    COLUMNS = ("space", "arch", "proxy", "protocol", "seed", "batch_size", "repeats", "net", "status", "value", "std",
-               "values_json", "seconds", "peak_mem_bytes", "error", "device", "created")
+    COLUMNS = _KEY_COLUMNS + _VALUE_COLUMNS
 
     def rows(self) -> list[dict]:
         """Every stored score (failures included) as a dict of :attr:`COLUMNS`, in a stable order."""
