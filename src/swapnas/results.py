@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import math
 import platform
+import shlex
 import sys
 import time
 from dataclasses import asdict, dataclass, field, is_dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -78,8 +80,17 @@ def reused_text(reused: int, n: int) -> str:
     return f" (stored scores of {reused} of {n} archs reused)" if reused else ""
 
 
+def command_line() -> str:
+    """This process's command line as a shell would rerun it (``swapnas …`` or ``python -m swapnas …``;
+    arguments quoted where needed)."""
+    prog = sys.argv[0] if sys.argv else ""
+    name = ("swapnas" if prog.endswith("swapnas") else
+            "python -m swapnas" if Path(prog).name == "__main__.py" and Path(prog).parent.name == "swapnas" else prog)
+    return " ".join(filter(None, [name, shlex.join(sys.argv[1:])]))
+
+
 def provenance() -> dict:
     """Who made an output file: swapnas, torch and Python versions, the command line, the time (UTC)."""
     return {"swapnas": __version__, "torch": torch.__version__, "python": platform.python_version(),
-            "command": " ".join(["swapnas" if sys.argv[0].endswith("swapnas") else sys.argv[0], *sys.argv[1:]]),
+            "command": command_line(),
             "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}

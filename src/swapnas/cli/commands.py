@@ -25,7 +25,7 @@ from ..grid import run_grid, select_columns, write_grid
 from ..malloc import keep_freed_memory, pad_mib
 from ..proxies import ALIASES, get_proxy, list_proxies, resolve
 from ..report import failure_lines, protocol_text, results_table
-from ..results import reused_text
+from ..results import command_line, reused_text
 from ..search import (
     SEARCH_EXTRAS,
     EAConfig,
@@ -119,6 +119,15 @@ def _report(args: argparse.Namespace, text: str, written: list[Path], doc: Path 
     print("wrote " + ", ".join(str(w) for w in written))
 
 
+def _shard_done(args: argparse.Namespace, what: str, counts: dict, failed: int, store: str, then: str) -> None:
+    """What a --shard run did: one line, or with --json one JSON document."""
+    i, n = args.shard
+    if getattr(args, "json", False):
+        print(json.dumps({"shard": [i, n], **counts, "failed_scores": failed, "store": store}))
+    else:
+        print(f"scored shard {i}/{n}: {what}, {failed} failed scores, in {store}; rerun without --shard for {then}")
+
+
 def _exit_for(args: argparse.Namespace, failures: int) -> int:
     """0, or EXIT_FAILED_ARCHS when some archs failed and --allow-failures is not given."""
     if failures and not getattr(args, "allow_failures", False):
@@ -184,8 +193,7 @@ def correlate(args: argparse.Namespace) -> int:
             recs = score_archs(archs, bench.space, proxies, protocol, batch, store, device, args.retry_failed,
                                _progress(args), f"shard {args.shard[0]}/{args.shard[1]}", executor)
             failed = sum(not r.ok for rs in recs.values() for r in rs)
-            print(f"scored shard {args.shard[0]}/{args.shard[1]}: {len(archs)} archs, {failed} failed scores, "
-                  f"in {store.path}; rerun without --shard for the table")
+            _shard_done(args, f"{len(archs)} archs", {"archs": len(archs)}, failed, store.path, "the table")
             return _exit_for(args, failed)
         run = run_correlation(
             bench=bench, task=task, proxies=proxies, n_archs=args.archs, protocol=protocol, batch=batch,
@@ -217,10 +225,10 @@ def grid(args: argparse.Namespace) -> int:
                         retry_failed=args.retry_failed, progress=_progress(args), executor=executor, counts=counts)
     if args.shard is not None:
         failed = counts.get("failed", 0)
-        print(f"scored shard {args.shard[0]}/{args.shard[1]} of {len(columns)} columns, {failed} failed scores, into "
-              f"{args.store or out / 'scores.sqlite'}; rerun without --shard for the grid")
+        _shard_done(args, f"{len(columns)} columns", {"columns": len(columns)}, failed,
+                    str(args.store or out / "scores.sqlite"), "the grid")
         return _exit_for(args, failed)
-    command = "swapnas " + " ".join(sys.argv[1:]) if sys.argv and sys.argv[0].endswith("swapnas") else ""
+    command = command_line()
     paths = write_grid(cols, out, command)
     _report(args, (out / "grid.md").read_text(), paths, out / "grid.json")
     return _exit_for(args, sum(r["failures"] for c in cols for r in c.results))
