@@ -2,14 +2,18 @@
 
 ``inputs`` may be a tensor (S samples), an ``(x, y)`` pair, a :class:`~swapnas.data.Batch`, a
 DataLoader / iterable of ``(x, y)`` batches (its first batch is used), or the inputs of a model
-with several: a dict of tensors (``model(**kw)``) or ``((x1, x2, …), y)`` / ``((x1, x2, …), None)``
+with several: a dict / mapping of tensors (``model(**kw)``; a Hugging Face ``BatchEncoding`` too) or
+``((x1, x2, …), y)`` / ``((x1, x2, …), None)``
 (``model(x1, x2, …)``; only proxies registered with ``multi_input``, e.g. swap, swap_ext and
 params, take those). Each proxy runs on a
 copy of the model (yours is never changed), initialised per repeat: ``init="gaussian"`` (the
 SWAP paper's N(0, 1) weights; repeat r draws from ``seed + r``) or ``init="none"`` (the
 weights as they are; one repeat). BatchNorm is in train mode (batch statistics), as in every
 protocol of this package, and dropout is active; the process-wide RNG is seeded with ``seed + r``
-for repeat r's pass (and restored after it), so a score is the same on every call. Proxies that
+for repeat r's pass (and restored after it), so a score is the same on every call. Every parameter
+of the copy takes part in gradient proxies (whatever the caller froze), and ``score`` works inside
+``torch.no_grad()`` and ``torch.inference_mode()``. A proxy value that is not finite (NaN / inf: an
+overflow at this init) is an :class:`UnsupportedModel` error, never a score. Proxies that
 need labels need ``y``; set-level proxies (which rank a whole set) are for :func:`rank`'s users to
 run through ``swapnas correlate`` instead.
 """
@@ -18,6 +22,8 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
+import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -27,7 +33,7 @@ from torch import nn
 from .act_functions import activation_like
 from .bundle import Batch
 from .patterns import EXTENDED_ACTIVATIONS, call_model, input_tensors
-from .proxies import Proxy, get_proxy, list_proxies, resolve
+from .proxies import ALIASES, Proxy, get_proxy, list_proxies, resolve
 from .scoring import gaussian_init, with_bases
 
 INIT_CHOICES = ("gaussian", "none")
@@ -70,13 +76,13 @@ def check_supported(p: Proxy, model: nn.Module) -> None:
 
 def _is_multi(x: Any) -> bool:
     """A tuple/list/dict of tensors: the inputs of a model called as ``model(*xs)`` / ``model(**kw)``."""
-    values = list(x.values()) if isinstance(x, dict) else x if isinstance(x, (tuple, list)) else None
+    values = list(x.values()) if isinstance(x, Mapping) else x if isinstance(x, (tuple, list)) else None
     return values is not None and len(values) > 0 and all(isinstance(v, torch.Tensor) for v in values)
 
 
 def _split(inputs: Any) -> tuple[Any, torch.Tensor | None]:
     """``inputs`` as (model inputs, labels or None); see :func:`as_batch` for the forms."""
-    if isinstance(inputs, torch.Tensor) or isinstance(inputs, dict) and _is_multi(inputs):
+    if isinstance(inputs, torch.Tensor) or isinstance(inputs, Mapping) and _is_multi(inputs):
         return inputs, None
     if isinstance(inputs, (tuple, list)) and len(inputs) == 2 and (
             isinstance(inputs[0], torch.Tensor) or _is_multi(inputs[0])):
@@ -98,7 +104,7 @@ def as_batch(inputs: Any, num_classes: int | None = None) -> tuple[Batch, bool]:
     if isinstance(inputs, Batch):
         _check_finite(inputs.inputs, "inputs")
         return inputs, True
-    if isinstance(inputs, Iterable) and not isinstance(inputs, (str, bytes, torch.Tensor, tuple, list, dict)):
+    if isinstance(inputs, Iterable) and not isinstance(inputs, (str, bytes, torch.Tensor, tuple, list, Mapping)):
         first = next(iter(inputs), None)
         if first is None:
             raise ValueError("inputs is an empty iterable/DataLoader: it yielded no batch")
@@ -133,8 +139,18 @@ def _check_finite(inputs: Any, what: str) -> None:
                              "score noise: clean or re-normalise the batch")
 
 
+def _copy(model: nn.Module) -> nn.Module:
+    """A deep copy; a lazy module's uninitialised buffers (which cannot be deep-copied) become fresh ones."""
+    lazy = [b for b in model.buffers() if nn.parameter.is_lazy(b)]
+    fresh = nn.parameter.UninitializedBuffer  # torch declares its device / dtype in __new__ only
+    memo: dict[int, Any] = {id(b): fresh(device=b.device, dtype=b.dtype) for b in lazy}  # type: ignore[call-arg]
+    return copy.deepcopy(model, memo)
+
+
 def _initialised(model: nn.Module, init: str, seed: int, repeat: int) -> nn.Module:
-    m = copy.deepcopy(model)
+    """A copy for one repeat: initialised, in train mode, every parameter trainable (whatever the caller froze:
+    gradient proxies measure the architecture, not the caller's fine-tuning choice)."""
+    m = _copy(model).requires_grad_(True)
     if init == "gaussian":
         gaussian_init(m, torch.Generator().manual_seed(seed + repeat))
     return m.train(True)
@@ -145,7 +161,7 @@ def _materialised(model: nn.Module, batch: Batch) -> nn.Module:
     no-grad pass over ``batch`` in eval mode (nothing else changes), so that they can be initialised."""
     if not any(nn.parameter.is_lazy(t) for t in (*model.parameters(), *model.buffers())):
         return model
-    m, training = copy.deepcopy(model), model.training
+    m, training = _copy(model), model.training
     with torch.no_grad():
         call_model(m.eval(), batch.inputs)
     return m.train(training)
@@ -163,18 +179,24 @@ def _seeded(seed: int, repeat: int, device: torch.device) -> Iterator[None]:
 
 def _run(p: Proxy, model: nn.Module, batch: Batch) -> float:
     try:
-        return float(p.fn(model, batch, **p.options))
+        with torch.enable_grad():  # gradient proxies work under the caller's no_grad too
+            value = float(p.fn(model, batch, **p.options))
     except UnsupportedModel:
         raise
     except Exception as exc:  # noqa: BLE001 - re-raised with the proxy's name and the model's kind
         raise UnsupportedModel(f"{p.name} could not score {type(model).__name__}: {type(exc).__name__}: {exc}") from exc
+    if not math.isfinite(value):
+        raise UnsupportedModel(f"{p.name} gave {value} on {type(model).__name__}: its activations or gradients "
+                               "overflow or vanish at this init (a very deep network without normalisation?)")
+    return value
 
 
 def auto_proxy(models: Iterable[nn.Module]) -> str:
-    """What ``proxies="auto"`` means for these models: ``swap`` (the paper's ReLU count) when every
-    activation module they hold from :data:`~swapnas.patterns.EXTENDED_ACTIVATIONS` is an
-    ``nn.ReLU`` (a CNN), ``swap_ext`` (ReLU, GELU, SiLU, … and token activations: the
-    journal extension's universal SWAP, e.g. for a Transformer) when some are others, and ``swap_fn``
+    """What ``proxies="auto"`` means for these models: ``swap`` (the paper's ReLU count on conv maps) when
+    every model has an ``nn.Conv2d`` and every activation module they hold from
+    :data:`~swapnas.patterns.EXTENDED_ACTIVATIONS` is an ``nn.ReLU`` (a CNN), ``swap_ext`` (ReLU, GELU,
+    SiLU, … and token activations: the journal extension's universal SWAP, e.g. for a Transformer or an
+    MLP) when some are others or some model has no ``nn.Conv2d``, and ``swap_fn``
     (``swap_ext`` plus activation functions such as ``F.relu`` and ``F.gelu`` and activation modules of
     other kinds such as ``NewGELUActivation``) when some model holds none (``nn.TransformerEncoder``, Hugging
     Face encoders) or holds such modules. One answer for all of them, so that a
@@ -184,7 +206,9 @@ def auto_proxy(models: Iterable[nn.Module]) -> str:
                                                                      for m in models):
         return "swap_fn"
     others = tuple(a for a in EXTENDED_ACTIVATIONS if a is not nn.ReLU)
-    return "swap_ext" if any(_has(m, others) for m in models) else "swap"
+    if any(_has(m, others) for m in models) or not all(_has(m, (nn.Conv2d,)) for m in models):
+        return "swap_ext"  # swap reads only ReLUs on conv maps: an MLP's or a token model's ReLUs need swap_ext
+    return "swap"
 
 
 def _names(proxies: str | Sequence[str], models: Iterable[nn.Module]) -> str:
@@ -198,7 +222,7 @@ def score(model: nn.Module, inputs: Any, proxies: str | Sequence[str] = "auto", 
     """Every proxy's score of ``model`` on ``inputs`` (mean over ``repeats`` initialisations).
 
     ``proxies``: names (a list or a comma-separated string); ``"auto"`` (the default) is ``swap``
-    for a model whose activation modules are all ``nn.ReLU``, ``swap_ext`` for one with others and
+    for a CNN whose activation modules are all ``nn.ReLU``, ``swap_ext`` for one with others (or an MLP) and
     ``swap_fn`` for one whose activations are functions (:func:`auto_proxy`; the returned key names
     which). ``options``: per proxy, e.g. ``{"swap_reg": {"mu": 300.0, "sigma": 9e4}}``. ``device``:
     where to score (default: where the model's parameters are). Lazy modules are materialised on a
@@ -210,19 +234,46 @@ def score(model: nn.Module, inputs: Any, proxies: str | Sequence[str] = "auto", 
         >>> score(net, torch.randn(16, 3, 64, 64))["swap"] > 0
         True
     """
+    _check_call(model, init, repeats, seed)
+    wanted = _wanted(proxies, model, options)
+    with torch.inference_mode(False):  # also inside the caller's inference_mode: the copies and passes need autograd
+        batch, labels = as_batch(inputs, num_classes)
+        _check_inputs_for(wanted, model, batch, labels)
+        dev = torch.device(device) if device is not None else next(model.parameters(), torch.empty(0)).device
+        batch = _plain(batch.to(dev))
+        return _values(wanted, _materialised(model, batch), batch, repeats, init, seed, dev)
+
+
+def _check_call(model: nn.Module, init: str, repeats: int, seed: int) -> None:
     if not isinstance(model, nn.Module):
         raise TypeError(f"score takes a torch.nn.Module, got {type(model).__name__}")
     if init not in INIT_CHOICES:
         raise ValueError(f"init must be one of {INIT_CHOICES} (got {init!r})")
+    for name, value in (("repeats", repeats), ("seed", seed)):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"{name} must be an int (got {value!r})")
     if repeats < 1 or (init == "none" and repeats > 1):
         raise ValueError(f"repeats must be >= 1, and 1 with init='none' (the same weights every time; got {repeats})")
+
+
+def _wanted(proxies: str | Sequence[str], model: nn.Module,
+            options: Mapping[str, Mapping[str, Any]] | None) -> list[Proxy]:
+    """The proxies to score, configured with ``options`` (keyed by proxy name; options for a registered proxy
+    not scored here are ignored, so one dict may serve several calls)."""
     wanted = resolve(_names(proxies, [model]))
+    unknown = sorted(set(options or {}) - set(list_proxies()) - set(ALIASES))  # a typo would be ignored silently
+    if unknown:
+        raise ValueError(f"options for {', '.join(unknown)}: no proxy of that name (swapnas.list_proxies() lists "
+                         "them); options are keyed by proxy name, e.g. {'swap_reg': {'mu': 300.0, 'sigma': 9e4}}")
     wanted = [p.configure(**(options or {}).get(p.name, {})) for p in wanted]
     set_level = [p.name for p in wanted if p.parts]
     if set_level:
         raise ValueError(f"{', '.join(set_level)} rank a whole set of archs (no per-model value): "
                          "use `swapnas correlate` or score their parts")
-    batch, labels = as_batch(inputs, num_classes)
+    return wanted
+
+
+def _check_inputs_for(wanted: list[Proxy], model: nn.Module, batch: Batch, labels: bool) -> None:
     for p in wanted:
         check_supported(p, model)
     if not isinstance(batch.inputs, torch.Tensor):
@@ -234,9 +285,23 @@ def score(model: nn.Module, inputs: Any, proxies: str | Sequence[str] = "auto", 
     needs = [p.name for p in with_bases(wanted) if p.needs_labels and not labels]
     if needs:
         raise ValueError(f"{', '.join(needs)} need labels: pass inputs as an (x, y) pair or a DataLoader")
-    dev = torch.device(device) if device is not None else next(model.parameters(), torch.empty(0)).device
-    batch = batch.to(dev)
-    model = _materialised(model, batch)
+
+
+def _plain(batch: Batch) -> Batch:
+    """``batch`` with every tensor made under ``torch.inference_mode`` copied to an ordinary one (autograd
+    refuses inference tensors)."""
+    def plain(t: torch.Tensor) -> torch.Tensor:
+        return t.clone() if t.is_inference() else t
+
+    x = batch.inputs
+    x = ({k: plain(v) for k, v in x.items()} if isinstance(x, Mapping) else
+         type(x)(plain(v) for v in x) if isinstance(x, (tuple, list)) else plain(x))
+    return dataclasses.replace(batch, inputs=x, targets=plain(batch.targets))
+
+
+def _values(wanted: list[Proxy], model: nn.Module, batch: Batch, repeats: int, init: str, seed: int,
+            dev: torch.device) -> dict[str, float]:
+    """Each proxy's mean over ``repeats``: base proxies on a fresh copy per repeat, derived ones from them."""
     values: dict[str, list[float]] = {}
     for p in with_bases(wanted):
         if p.base is None:
@@ -249,6 +314,9 @@ def score(model: nn.Module, inputs: Any, proxies: str | Sequence[str] = "auto", 
             per_repeat = zip(*(values[b] for b in p.base_names))
             arg = (lambda vs: vs[0]) if isinstance(p.base, str) else tuple
             values[p.name] = [float(p.fn(arg(vs), model, **p.options)) for vs in per_repeat]
+            if not all(math.isfinite(v) for v in values[p.name]):
+                raise UnsupportedModel(f"{p.name} gave {values[p.name]} on {type(model).__name__} from its bases "
+                                       f"{', '.join(p.base_names)}")
     return {p.name: sum(values[p.name]) / repeats for p in wanted}
 
 
@@ -277,7 +345,10 @@ def rank(models: Mapping[str, nn.Module] | Iterable[nn.Module], inputs: Any,
         except UnsupportedModel as exc:
             rows.append({"model": name, **dict.fromkeys(names), "error": str(exc)})
     sign = 1.0 if first.higher_is_better else -1.0
-    rows.sort(key=lambda r: (r[first.name] is None, -sign * (r[first.name] or 0.0)))
+    def unscored(v: float | None) -> bool:
+        return v is None or not math.isfinite(v)
+
+    rows.sort(key=lambda r: (unscored(r[first.name]), 0.0 if unscored(r[first.name]) else -sign * r[first.name]))
     for i, row in enumerate(rows, 1):
         row["rank"] = i
     return rows

@@ -12,7 +12,7 @@ import hashlib
 import json
 import os
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,7 +69,7 @@ class Batch:
     def to(self, device: torch.device | str) -> Batch:
         """The batch on ``device``; inputs may also be a tuple/list/dict of tensors (``swapnas.score``)."""
         x = self.inputs
-        if isinstance(x, dict):
+        if isinstance(x, Mapping):
             x = {k: v.to(device) for k, v in x.items()}
         elif isinstance(x, (tuple, list)):
             x = type(x)(v.to(device) for v in x)

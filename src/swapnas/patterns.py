@@ -18,12 +18,13 @@ import contextlib
 import math
 import warnings
 import weakref
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 
 import torch
 from torch import nn
 
 from .act_functions import activation_calls, activation_like
+from .buffers import restored_buffers
 
 __all__ = [
     "ICLR_ACTIVATIONS",
@@ -168,32 +169,6 @@ def _count_distinct_rows(rows: torch.Tensor) -> int:
 
 
 @contextlib.contextmanager
-def _restored_buffers(model: nn.Module) -> Iterator[None]:
-    """Leave every buffer (e.g. BatchNorm running statistics) as it was.
-
-    BatchNorm layers that track running statistics stop tracking for the duration (in
-    training mode they normalise by the batch either way, in eval mode they read the running
-    statistics either way, so outputs are unchanged); any other buffer is copied and put back.
-    """
-    bns, saved = [], []
-    for m in model.modules():
-        if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats:
-            bns.append(m)
-        else:
-            saved += [(b, b.detach().clone()) for b in m._buffers.values() if b is not None]
-    for m in bns:
-        m.track_running_stats = False
-    try:
-        yield
-    finally:
-        for m in bns:
-            m.track_running_stats = True
-        with torch.no_grad():
-            for buf, copy in saved:
-                buf.copy_(copy)
-
-
-@contextlib.contextmanager
 def hooked_activations(
     model: nn.Module,
     activations: Sequence[type[nn.Module]] = ICLR_ACTIVATIONS,
@@ -220,8 +195,9 @@ def hooked_activations(
     taken: dict[tuple, tuple[weakref.ref, int]] = {}
 
     def repeated(kind: tuple, x: torch.Tensor) -> bool:
-        key = (id(x), *kind)
-        prev = taken.get(key)
+        if x.is_inference():  # no version counter (torch.inference_mode): an in-place change would go unseen
+            return False
+        prev = taken.get(key := (id(x), *kind))
         if prev is not None and prev[0]() is x and prev[1] == x._version:
             return True
         taken[key] = (weakref.ref(x), x._version)
@@ -304,7 +280,7 @@ def swap_score(
         True
     """
     check_inputs(model, inputs)
-    restore = _restored_buffers(model) if restore_buffers else contextlib.nullcontext()
+    restore = restored_buffers(model) if restore_buffers else contextlib.nullcontext()
     patterns = _DistinctPatterns()
     hooks = hooked_activations(model, activations, input_dims, sink=patterns.add, skip_repeats=True,
                                functions=functions)
@@ -313,7 +289,7 @@ def swap_score(
     count = patterns.count()
     if count is None:
         raise NoActivationError(_no_activation_message(model, activations, input_dims, functions))
-    _warn_if_saturated(count, num_samples(inputs), patterns.neurons)
+    _warn_if_saturated(count, patterns.s or num_samples(inputs), patterns.neurons)  # the maps' samples (9·S tiles …)
     return count
 
 
@@ -340,16 +316,17 @@ def _warn_if_saturated(count: int, samples: int, neurons: int) -> None:
             stacklevel=3)
 
 
-Inputs = torch.Tensor | tuple | list | dict
+Inputs = torch.Tensor | tuple | list | Mapping
 """What a model is called with: a tensor (``model(x)``), a tuple/list of tensors (``model(*xs)``)
-or a dict of tensors (``model(**kw)``, e.g. ``input_ids`` and ``attention_mask``)."""
+or a dict / mapping of tensors (``model(**kw)``, e.g. ``input_ids`` and ``attention_mask``; a Hugging Face
+``BatchEncoding`` too)."""
 
 
 def input_tensors(inputs: Inputs) -> list:
     """The tensors a model is called with: ``[x]``, the tuple/list's items or the dict's values."""
     if isinstance(inputs, torch.Tensor):
         return [inputs]
-    if isinstance(inputs, dict):
+    if isinstance(inputs, Mapping):
         return list(inputs.values())
     if isinstance(inputs, (tuple, list)):
         return list(inputs)
@@ -358,7 +335,7 @@ def input_tensors(inputs: Inputs) -> list:
 
 def call_model(model: nn.Module, inputs: Inputs) -> object:
     """``model`` called with ``inputs`` (a tensor, a tuple/list of tensors, or a dict of tensors)."""
-    if isinstance(inputs, dict):
+    if isinstance(inputs, Mapping):
         return model(**inputs)
     if isinstance(inputs, (tuple, list)):
         return model(*inputs)

@@ -1,0 +1,45 @@
+"""Leave a model's buffers as they were after a pass: BatchNorm running statistics and every other buffer."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import torch
+from torch import nn
+from torch.nn.modules.batchnorm import _BatchNorm
+from torch.nn.modules.lazy import LazyModuleMixin
+
+
+@contextlib.contextmanager
+def restored_buffers(model: nn.Module) -> Iterator[None]:
+    """Leave every buffer (e.g. BatchNorm running statistics) as it was.
+
+    BatchNorm layers that track running statistics stop tracking for the duration (in
+    training mode they normalise by the batch either way, in eval mode they read the running
+    statistics either way, so outputs are unchanged). Every other buffer is put back: its
+    value, and the tensor itself where the pass re-assigned it (``self.n = self.n + 1``, a
+    cache re-registered for a longer input); a buffer the pass registered is removed. A lazy
+    module not yet materialised (``nn.LazyBatchNorm2d`` …) is left to the pass, which
+    materialises it: its buffers then hold what that pass left.
+    """
+    lazy = {m for m in model.modules() if isinstance(m, LazyModuleMixin) and m.has_uninitialized_params()}
+    bns = [m for m in model.modules() if isinstance(m, _BatchNorm) and m.track_running_stats and m not in lazy]
+    saved = {m: {name: (b, None if b is None else b.detach().clone()) for name, b in m._buffers.items()}
+             for m in model.modules() if m not in lazy and m not in bns}
+    for m in bns:
+        m.track_running_stats = False
+    try:
+        yield
+    finally:
+        for m in bns:
+            m.track_running_stats = True
+        with torch.no_grad():
+            for module, buffers in saved.items():
+                for name in [n for n in module._buffers if n not in buffers]:  # registered by the pass
+                    del module._buffers[name]
+                    module._non_persistent_buffers_set.discard(name)
+                for name, (buf, value) in buffers.items():
+                    if buf is not None and value is not None:
+                        buf.copy_(value)
+                    module._buffers[name] = buf
