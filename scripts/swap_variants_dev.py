@@ -15,7 +15,10 @@ neuron (repeated inputs taken once, as ``swap_score`` does). From the same patte
 - ``maps``: the number of maps taken (a depth count).
 
 The table gives each variant's Spearman ρ with the run's accuracy, alone (ln of counts) and
-added to the run's recommended fitness as a z-scored term with weights from a fixed grid.
+added to a fitness (``best`` in the table: ``--fitness``, by default the one each space
+recommended when docs/generated/dev/swap_variants.md was made: ``swap_prog`` on NB201,
+``swap_darts`` on DARTS) as a z-scored term with weights from a fixed grid. The fitness is
+computed from the run's stored scores of its bases, so the runs must have scored them.
 Every figure is in-sample (dev labels); nothing here changes a default unless it wins.
 
     python scripts/swap_variants_dev.py runs/dev_nb201_c10_R1_default/results.json \\
@@ -85,19 +88,49 @@ def run_variants(doc: dict, data_dir: str) -> dict[str, np.ndarray]:
     return out
 
 
-def _fitness(doc: dict) -> np.ndarray:
-    """The space's recommended fitness (``best``, docs/protocol.md) per arch, from the run's stored bases,
+#: the fitness of each space that docs/generated/dev/swap_variants.md was made with (the spaces'
+#: ``best`` at the time); a space not listed takes its current ``best`` (session.best_for)
+DOCUMENTED_FITNESS = "nb201=swap_prog,darts=swap_darts"
+
+
+def parse_fitness(spec: str) -> dict[str | None, str]:
+    """``--fitness``: ``NAME`` (every run) or comma-separated ``SPACE=NAME``; key None = every space."""
+    out: dict[str | None, str] = {}
+    for item in filter(None, (x.strip() for x in spec.split(","))):
+        space, _, name = item.rpartition("=")
+        get_proxy(name)  # an unknown proxy name is an error here, before any network is built
+        out[space.strip() or None] = name.strip()
+    return out
+
+
+def fitness_name(space: str, fitness: dict[str | None, str]) -> str:
+    return fitness.get(space) or fitness.get(None) or best_for(space)
+
+
+def _fitness(doc: dict, name: str, run: str = "the run") -> np.ndarray:
+    """Fitness ``name`` per arch, from the run's stored scores (of its bases, for a derived proxy),
     computed by the registered proxy itself."""
-    best = get_proxy(best_for(doc["protocol"]["space"]))
-    bases = [doc["scores"][b] for b in best.base_names]
-    return np.array([best.fn(values, None, **best.options) for values in zip(*bases)])
+    proxy = get_proxy(name)
+    if proxy.parts:
+        raise SystemExit(f"--fitness {name}: a set-level proxy; give a per-arch or derived one")
+    needed = proxy.base_names or (proxy.name,)
+    missing = [b for b in needed if b not in doc["scores"]]
+    if missing:
+        what = f"{', '.join(missing)} (base{'s' if len(missing) > 1 else ''} of fitness {name})" \
+            if proxy.base_names else f"fitness {name}"
+        raise SystemExit(f"{run}: no stored scores of {what}; the run has {', '.join(sorted(doc['scores']))}. "
+                         f"Choose another --fitness (documented: {DOCUMENTED_FITNESS}) or score the run with it.")
+    if not proxy.base_names:
+        return np.array(doc["scores"][name], dtype=float)
+    bases = [doc["scores"][b] for b in needed]
+    return np.array([proxy.fn(values, None, **proxy.options) for values in zip(*bases)])
 
 
-def scans(doc: dict, var: dict[str, np.ndarray]) -> dict[str, dict[float, float]]:
-    """Per variant: ρ alone (key None) and ρ of best + w · z(variant) for every w of the grid (key w)."""
+def scans(doc: dict, var: dict[str, np.ndarray], base: np.ndarray) -> dict[str, dict[float, float]]:
+    """Per variant: ρ alone (key None) and ρ of best + w · z(variant) for every w of the grid (key w);
+    ``base``: the fitness (``best``) per arch."""
     acc = np.array(doc["accuracy"], dtype=float)
     rho = lambda x: float(stats.spearmanr(x, acc)[0])  # noqa: E731
-    base = _fitness(doc)
     out = {}
     for k in VARIANTS:
         x = var[k]
@@ -132,14 +165,23 @@ def main() -> int:
     ap.add_argument("runs", nargs="+", help="dev runs' results.json")
     ap.add_argument("--data-dir", default="../shared/data", help="the swapnas data bundle")
     ap.add_argument("--out", default="docs/generated/dev/swap_variants.md", help="the markdown table to write")
+    ap.add_argument("--fitness", default=DOCUMENTED_FITNESS, metavar="NAME|SPACE=NAME,…",
+                    help="the fitness the variants are added to (`best` in the table), computed from the run's "
+                         "stored scores: one proxy name for every run, or SPACE=NAME pairs (a space not named takes "
+                         "its current `best`); the default is the documented table's")
     args = ap.parse_args()
+    try:
+        fitness = parse_fitness(args.fitness)
+    except (KeyError, ValueError) as e:
+        ap.error(f"--fitness: {e}")
     torch.set_num_threads(1)
     lines = ["SWAP variants on dev data (`python scripts/swap_variants_dev.py` with the runs below); every "
              "figure is in-sample. z(variant): the variant standardised over the run's archs.", ""]
     by_space: dict[str, list[tuple[str, dict]]] = {}
     for path in args.runs:
         doc = json.loads(Path(path).read_text())
-        scan = scans(doc, run_variants(doc, args.data_dir))
+        base = _fitness(doc, fitness_name(doc["protocol"]["space"], fitness), path)  # before the slow part
+        scan = scans(doc, run_variants(doc, args.data_dir), base)
         lines += table(f"`{path}`", len(doc["archs"]), scan)
         by_space.setdefault(doc["protocol"]["space"], []).append((Path(path).parent.name, scan))
     for space, runs in by_space.items():
