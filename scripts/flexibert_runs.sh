@@ -2,11 +2,12 @@
 # Every FlexiBERT-500 number of docs/transformers.md, one run at a time on one thread.
 # Dev half first (the choices), then the chosen protocol on the test half and on all 491 archs.
 # Scores are cached in runs/flexibert/scores.sqlite, so a rerun only reads them back.
+# Run from the repository root; the data bundle: $SWAPNAS_DATA, else ../shared/data.
 set -euo pipefail
-export OMP_NUM_THREADS=1 SWAPNAS_DATA=${SWAPNAS_DATA:-shared/data}
+export OMP_NUM_THREADS=1 SWAPNAS_DATA=${SWAPNAS_DATA:-../shared/data}
 out=runs/flexibert
 mkdir -p "$out"
-study() { python scripts/flexibert_study.py --store "$out/scores.sqlite" "$@"; }
+study() { python scripts/flexibert_study.py --data-dir "$SWAPNAS_DATA" --store "$out/scores.sqlite" "$@"; }
 # dev half: size reading, S, L, init, inputs
 study --half dev --sizes authors --batch-size 32 --seq-len 128 --json "$out/dev_authors_s32_l128.json"
 study --half dev --sizes design  --batch-size 32 --seq-len 128 --json "$out/dev_design_s32_l128.json"
@@ -36,4 +37,4 @@ python scripts/flexibert_table.py --tasks "$out/dev_authors_s32_l16.json" "$out/
     "$out/all_authors_s32_l16.json"
 # the same through the CLI (the space's defaults; reuses the stored scores)
 swapnas correlate --space flexibert --dataset glue --proxies swap_ext,params --archs all --workers 1 \
-    --store "$out/scores.sqlite" --out "$out/correlate_glue" --no-progress
+    --data-dir "$SWAPNAS_DATA" --store "$out/scores.sqlite" --out "$out/correlate_glue" --no-progress

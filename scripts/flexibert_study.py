@@ -7,7 +7,7 @@ other 246. Defaults (S, L, size reading, init) are chosen on dev only; test and 
 Scores are computed once per protocol (task ``glue``: every GLUE task uses the same token batch)
 and correlated with each task's scores. Example::
 
-    OMP_NUM_THREADS=1 SWAPNAS_DATA=shared/data python scripts/flexibert_study.py --half dev \\
+    OMP_NUM_THREADS=1 python scripts/flexibert_study.py --half dev --data-dir ../shared/data \\
         --sizes authors --batch-size 32 --seq-len 128 --store runs/flexibert/scores.sqlite
 """
 
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import time
 
@@ -47,6 +48,9 @@ def main() -> None:
                     help="tokens per sequence (default: the space's, %(default)s)")
     ap.add_argument("--init", default="default", choices=["default", "gaussian"])
     ap.add_argument("--inputs", default="real", choices=["real", "synthetic"])
+    ap.add_argument("--data-dir", default=os.environ.get("SWAPNAS_DATA") or "../shared/data",
+                    help="the swapnas data bundle (default: $SWAPNAS_DATA, else ../shared/data, relative to the "
+                         "repository root)")
     ap.add_argument("--store", default="runs/flexibert/scores.sqlite")
     ap.add_argument("--json", default=None, help="write the result here as well")
     ap.add_argument("--limit", type=int, default=None, help="only the first N archs of the half (timing runs)")
@@ -64,7 +68,7 @@ def main() -> None:
                          "SWAP authors' code: LT without dense/residual/LayerNorm, unnormalised DCT, DSC conv init)")
     args = ap.parse_args()
     torch.set_num_threads(1)
-    bench = get_benchmark("flexibert")
+    bench = get_benchmark("flexibert", args.data_dir)
     archs = halves(bench.archs_for("glue"))[args.half][:args.limit]
     names = ",".join(["swap_ext", "params", *[n for n in args.others.split(",") if n]])
     protocol, batch, proxies = configure("flexibert", "glue", names, seed=0, batch_size=args.batch_size,
@@ -72,7 +76,7 @@ def main() -> None:
                                               **({"objective": "mlm"} if args.objective == "mlm" else {}),
                                               **({"dropout": args.dropout} if args.dropout else {}),
                                               **({"layout": args.layout} if args.layout != "v1" else {})}, init=args.init,
-                                         inputs=args.inputs)
+                                         inputs=args.inputs, data_dir=args.data_dir)
     t0 = time.perf_counter()
     executor = PoolExecutor(args.workers) if args.workers > 1 else None
     records = score_archs(archs, "flexibert", proxies, protocol, batch, ScoreStore(args.store), torch.device("cpu"),
