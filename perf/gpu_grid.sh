@@ -14,12 +14,19 @@ done
 wait
 python - "$OUT/grid_$DS.sqlite" <<'PY'
 import sqlite3, sys
+from swapnas.scoring import with_bases
+from swapnas.session import resolve_for
+# what the shards store per arch: the per-arch proxies `all` resolves to (set-level ones bring their
+# parts and have no row of their own) plus the bases of the derived ones, as score_arch stores them
+need = len(with_bases(resolve_for("nb201", "all")))
 db = sqlite3.connect(sys.argv[1])
 db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 rows = db.execute("SELECT proxy, status, COUNT(*), AVG(seconds), MAX(peak_mem_bytes) FROM scores GROUP BY proxy, status").fetchall()
 for r in rows:
     print(*r)
-print("archs complete:", db.execute("SELECT COUNT(*) FROM (SELECT arch FROM scores GROUP BY arch HAVING COUNT(*) >= 18)").fetchone()[0])
+ok = db.execute("SELECT COUNT(*) FROM (SELECT arch FROM scores WHERE status = 'ok' GROUP BY arch "
+                "HAVING COUNT(DISTINCT proxy) >= ?)", (need,)).fetchone()[0]
+print(f"archs complete (all {need} per-arch proxies ok):", ok)
 db.close()
 PY
 tail -qn 2 "$OUT"/shard*.log > "$OUT/logs_grid.txt"; rm -rf "$OUT"/shard*
