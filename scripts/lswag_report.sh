@@ -7,14 +7,14 @@
 set -euo pipefail
 DATA=${DATA:-../shared/data}
 export OMP_NUM_THREADS=1
-C="--proxies lswag_grad,lswag --init default --repeats 1 --seed 0 --data-dir $DATA --store runs/lswag.sqlite --workers 2 --no-progress --allow-failures"
+C=(--proxies lswag_grad,lswag --init default --repeats 1 --seed 0 --data-dir "$DATA" --store runs/lswag.sqlite --workers 2 --no-progress --allow-failures)
 for ds in cifar100 imagenet16-120; do
-  swapnas correlate --space nb201 --dataset $ds --archs 1000 $C --out runs/lswag_nb201_$ds
+  swapnas correlate --space nb201 --dataset "$ds" --archs 1000 "${C[@]}" --out "runs/lswag_nb201_$ds"
 done
-swapnas correlate --space nb101 --net C=16,stacks=3,cells=1 --archs all $C --out runs/lswag_nb101
+swapnas correlate --space nb101 --net C=16,stacks=3,cells=1 --archs all "${C[@]}" --out runs/lswag_nb101
 for sp in transnas_micro transnas_macro; do
   for t in class_object class_scene room_layout jigsaw autoencoder normal segmentsemantic; do
-    swapnas correlate --space $sp --dataset $t --net C=16,resolution=64 --archs 100 $C --out runs/lswag_${sp}_$t
+    swapnas correlate --space "$sp" --dataset "$t" --net C=16,resolution=64 --archs 100 "${C[@]}" --out "runs/lswag_${sp}_$t"
   done
 done
 # the table: each lswag run beside the documented run of `best` on the same archs (docs/results.md)
