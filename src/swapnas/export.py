@@ -2,9 +2,12 @@
 
 - ``csv``: one row per stored score (failures included) with every key column, so the store
   can be read without SQLite.
-- ``naslib-zc``: ``{space: {arch: {proxy: {"score": value, "time": seconds}}}}``, NASLib's
-  ``zc_*.json`` nesting, arch keys in NASLib's encoding where the space has one
-  (``to_naslib``; nb201 and others without one keep our canonical string). Only successful scores;
+- ``naslib-zc``: ``{space: {arch: {proxy: {"score": value, "time": seconds}}}}``, the nesting of
+  NASLib's ``zc_*.json`` files below their top level, arch keys in NASLib's encoding where the space
+  has one (``to_naslib``; nb201 and others without one keep our canonical string). It is not a file
+  NASLib's own reader loads: NASLib's files are keyed by dataset at the top and write NB201 archs as
+  op-index tuples. Two stored archs that NASLib's encoding writes alike (a DARTS genotype's concat is
+  not encoded) are refused. Only successful scores;
   when one (space, arch, proxy) was stored under several settings (protocol, seed, batch, repeats,
   network, proxy version and options), it refuses; ``--protocol`` keeps one protocol fingerprint
   (in both formats).
@@ -50,16 +53,18 @@ def _naslib_doc(rows: list[dict]) -> dict:
     for r in rows:
         if r["status"] != "ok":
             continue
-        name = r["proxy"].split("@")[0]
-        where = (r["space"], r["arch"], name)
-        first = seen.setdefault(where, r)
+        name, key = r["proxy"].split("@")[0], _arch_key(r["space"], r["arch"])
+        first = seen.setdefault((r["space"], key, name), r)
+        if first["arch"] != r["arch"]:
+            raise ValueError(f"{first['arch']} and {r['arch']} are both written {key} in NASLib's encoding (it does "
+                             "not encode what tells them apart): use --format csv, which keeps every arch")
         if any(first[k] != r[k] for k in SETTING):
             fix = ("choose one with --protocol" if first["protocol"] != r["protocol"] else
                    "the protocol fingerprint is the same, so --protocol cannot choose: export from a store that "
                    "holds one setting (each run's own --store), or use --format csv, which keeps every row")
             raise ValueError(f"{name} of {r['arch']} is stored under two settings ({_setting(first)}) and "
                              f"({_setting(r)}); NASLib's layout holds one score per arch and proxy: {fix}")
-        arch = doc.setdefault(r["space"], {}).setdefault(_arch_key(r["space"], r["arch"]), {})
+        arch = doc.setdefault(r["space"], {}).setdefault(key, {})
         arch[name] = {"score": r["value"], "time": r["seconds"]}
     return doc
 

@@ -88,8 +88,10 @@ def check_store(path: str | os.PathLike) -> StoreCheck:
         report.problems = [str(exc)]
         return report
     with _closing(db):
-        if not report.problems and not db.execute("SELECT 1 FROM sqlite_master WHERE name = 'scores'").fetchone():
-            raise ValueError(f"{p} is a sound SQLite database but not a swapnas score store (it has no scores table)")
+        columns = tuple(row[1] for row in db.execute("PRAGMA table_info(scores)")) if not report.problems else ()
+        if not report.problems and columns != ScoreStore.COLUMNS:
+            raise ValueError(f"{p} is a sound SQLite database but not a swapnas score store (it has "
+                             f"{'a scores table with other columns' if columns else 'no scores table'})")
         report.scores = _try(db, "SELECT count(*) FROM scores NOT INDEXED")  # type: ignore[assignment]
         report.failed = _try(db, "SELECT count(*) FROM scores NOT INDEXED WHERE status = 'failed'")  # type: ignore
         try:

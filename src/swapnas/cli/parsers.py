@@ -252,9 +252,10 @@ def add_train(sub: Sub) -> None:
 def add_export(sub: Sub) -> None:
     p = sub.add_parser(
         "export", parents=[global_parent()], formatter_class=HelpFormatter,
-        help="write a score store as CSV or in NASLib's zero-cost JSON layout",
+        help="write a score store as CSV or in a NASLib-like zero-cost JSON layout",
         description="Export every score of a SQLite score store: csv (one row per stored score, failures "
-        "included) or naslib-zc (NASLib's zc_*.json nesting: space -> arch -> proxy -> score, time).",
+        "included) or naslib-zc (the nesting of NASLib's zc_*.json files: space -> arch -> proxy -> score, time; "
+        "keyed by space, not by dataset as NASLib's own files).",
         epilog="example:\n  swapnas export runs/c100/scores.sqlite --format csv --out runs/c100/scores.csv")
     p.add_argument("store", help="the SQLite score store (a run's OUT/scores.sqlite or its --store)")
     p.add_argument("--format", default="csv", choices=list(FORMATS), help="output format")
