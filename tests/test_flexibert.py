@@ -132,6 +132,8 @@ def test_token_batches() -> None:
     assert tokens.tokenize("The the, ====") == [tokens.token_id("the")] * 2 + [tokens.token_id(","), tokens.token_id("====")]
     with pytest.raises(ValueError, match="sequences of 512 tokens, the batch needs 5000"):
         load_batch("glue", 5000, resolution=512)
+    with pytest.raises(ValueError, match="sequence length must be an int >= 1"):  # was silently 128
+        tokens.token_batch("glue", 4, length=0)
 
 
 def test_scoring_path_default_and_gaussian_init() -> None:

@@ -113,7 +113,9 @@ def token_batch(task: str, size: int, *, inputs: str = "real", seed: int = 0, le
     ``objective``: ``cls`` (surrogate labels ``i % 2`` for a [CLS] classifier) or ``mlm`` (masked-token
     targets over the vocabulary, :func:`mask_tokens`, for a network built with ``objective="mlm"``).
     """
-    length = length or SEQ_LEN
+    if length is not None and (isinstance(length, bool) or not isinstance(length, int) or length < 1):
+        raise ValueError(f"sequence length must be an int >= 1 (got {length!r}; None: {SEQ_LEN})")
+    length = SEQ_LEN if length is None else length
     if size < 1:
         raise ValueError(f"batch size must be >= 1 (got {size})")
     if objective not in ("cls", "mlm"):
