@@ -149,3 +149,22 @@ def test_the_saturation_ceiling_counts_the_maps_samples_not_the_inputs() -> None
         warnings.simplefilter("error", SaturationWarning)  # 16 tile samples: far below min(2**16, 8192)
         psi = swap_score(_Tiles(), torch.randn(4, 3, 16, 16))
     assert 16 < psi < 0.95 * 8192
+
+
+class _KeywordAct(nn.Module):
+    def __init__(self, keyword: bool) -> None:
+        super().__init__()
+        self.conv, self.act, self.keyword = nn.Conv2d(3, 6, 3), nn.ReLU(), keyword
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.conv(x)
+        return self.act(input=h) if self.keyword else self.act(h)
+
+
+def test_an_activation_called_with_its_input_as_a_keyword_is_counted() -> None:
+    x = torch.randn(9, 3, 6, 6, generator=torch.Generator().manual_seed(4))
+    torch.manual_seed(1)
+    positional = _KeywordAct(False)
+    keyword = _KeywordAct(True)
+    keyword.load_state_dict(positional.state_dict())
+    assert swap_score(keyword, x) == swap_score(positional, x) > 0

@@ -168,6 +168,11 @@ def _count_distinct_rows(rows: torch.Tensor) -> int:
     return int((ranked[1:] != ranked[:-1]).any(dim=1).sum()) + 1
 
 
+def _positional(args: tuple, kwargs: dict) -> tuple:
+    """An activation's arguments with its input first, also when it was passed as ``input=``."""
+    return args if args or "input" not in kwargs else (kwargs["input"],)
+
+
 @contextlib.contextmanager
 def hooked_activations(
     model: nn.Module,
@@ -203,8 +208,7 @@ def hooked_activations(
         taken[key] = (weakref.ref(x), x._version)
         return False
 
-    def take(kind: tuple | None, args: tuple, output: torch.Tensor) -> None:
-        """``kind``: what makes two activations equal (None: never skipped)."""
+    def take(kind: tuple | None, args: tuple, output: torch.Tensor) -> None:  # kind: what makes two equal (None: never)
         if args and isinstance(args[0], torch.Tensor) and args[0].dim() in dims:
             if kind is not None and repeated(kind, args[0]):
                 return
@@ -213,15 +217,16 @@ def hooked_activations(
             else:
                 collected.append(pack_patterns(output.detach()))
 
-    def hook(module: nn.Module, args: tuple, output: torch.Tensor) -> None:
+    def hook(module: nn.Module, args: tuple, kwargs: dict, output: torch.Tensor) -> None:
         equal = skip_repeats and not module._parameters
-        take((type(module), module.extra_repr()) if equal else None, args, output)
+        take((type(module), module.extra_repr()) if equal else None, _positional(args, kwargs), output)
 
     def call(func: Callable, args: tuple, kwargs: dict, output: torch.Tensor) -> None:
-        take((func, repr(args[1:]), repr(sorted(kwargs.items()))) if skip_repeats else None, args, output)
+        take((func, repr(args[1:]), repr(sorted(kwargs.items()))) if skip_repeats else None,
+             _positional(args, kwargs), output)
 
     hooked = [m for m in model.modules() if isinstance(m, kinds)] + (activation_like(model, kinds) if functions else [])
-    handles = [m.register_forward_hook(hook) for m in hooked]
+    handles = [m.register_forward_hook(hook, with_kwargs=True) for m in hooked]
     calls = activation_calls(hooked, kinds, call) if functions else contextlib.nullcontext()
     try:
         with calls:
