@@ -7,7 +7,9 @@ with several: a dict / mapping of tensors (``model(**kw)``; a Hugging Face ``Bat
 (``model(x1, x2, …)``; only proxies registered with ``multi_input``, e.g. swap, swap_ext and
 params, take those). Each proxy runs on a
 copy of the model (yours is never changed), initialised per repeat: ``init="gaussian"`` (the
-SWAP paper's N(0, 1) weights; repeat r draws from ``seed + r``) or ``init="none"`` (the
+SWAP paper's N(0, 1) Conv/Linear weights, zero biases, BatchNorm γ=1, β=0; repeat r draws from
+``seed + r``; embeddings, LayerNorm and attention's packed projections keep the model's values:
+:func:`~swapnas.scoring.gaussian_init`) or ``init="none"`` (the
 weights as they are; one repeat). BatchNorm is in train mode (batch statistics), as in every
 protocol of this package, and dropout is active; the process-wide RNG is seeded with ``seed + r``
 for repeat r's pass (and restored after it), so a score is the same on every call. Every parameter

@@ -49,9 +49,11 @@ def _normal_(t: torch.Tensor, generator: torch.Generator) -> None:
 
 
 def gaussian_init(model: nn.Module, generator: torch.Generator) -> None:
-    """The spec's init: Conv/Linear weights ~ N(0, 1), biases 0; BatchNorm γ=1, β=0. Transposed
-    convolutions (``nn.ConvTranspose*``, e.g. TransNAS decoders) are not Conv1d/2d/3d subclasses and
-    keep the builder's init, as in the stored scores."""
+    """The spec's init: Conv/Linear weights ~ N(0, 1), biases 0; BatchNorm γ=1, β=0. Everything else
+    keeps its values (the builder's init, or in ``swapnas.score`` the model's own): transposed
+    convolutions (``nn.ConvTranspose*``, e.g. TransNAS decoders: not Conv1d/2d/3d subclasses, as in the
+    stored scores), embeddings, LayerNorm, and ``nn.MultiheadAttention``'s packed ``in_proj_weight`` (its
+    ``out_proj`` is a Linear and is drawn), so on such models the repeats differ in the drawn layers only."""
     with torch.no_grad():
         for m in model.modules():
             if isinstance(m, _CONV_LINEAR):
