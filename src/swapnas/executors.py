@@ -32,6 +32,7 @@ import itertools
 import logging
 import multiprocessing
 import os
+import signal
 from collections import deque
 from collections.abc import Generator, Sequence
 from concurrent.futures import (
@@ -335,6 +336,9 @@ _POOL_TASK: dict[str, ScoreTask] = {}
 def _pool_init(threads: int) -> None:
     torch.set_num_threads(threads)
     keep_freed_memory()
+    # Ctrl-C reaches the terminal's whole process group: the driver alone handles it (and ends the workers,
+    # PoolExecutor.__exit__), so a worker neither prints a traceback nor dies mid-chunk on its own
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _pool_score_chunk(token: str, spec: tuple, device_name: str, chunk: list[Item]) -> list[dict[str, Record]]:
@@ -408,6 +412,14 @@ class PoolExecutor(Executor):
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        if exc_type is KeyboardInterrupt and self._pool is not None:  # interrupted: end the chunks in flight now
+            for process in list(getattr(self._pool, "_processes", {}).values()):  # ProcessPoolExecutor's workers
+                process.terminate()
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+        self.close()
 
 
 def make_executor(name: str = "local", *, address: str | None = None, num_cpus: int | None = None,
