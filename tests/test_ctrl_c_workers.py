@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -16,18 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.test_faults_kill import stored_rows as _rows
+
 pytestmark = pytest.mark.slow  # starts a run with two worker processes
-
-
-def _rows(store: Path) -> int:
-    try:
-        db = sqlite3.connect(f"file:{store}?mode=ro", uri=True, timeout=1)
-        try:
-            return int(db.execute("SELECT COUNT(*) FROM scores").fetchone()[0])
-        finally:
-            db.close()
-    except sqlite3.Error:
-        return 0
 
 
 def test_ctrl_c_with_workers_stops_cleanly_and_keeps_the_scores(small_bundle: Path, tmp_path: Path) -> None:

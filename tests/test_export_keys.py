@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import random
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ from swapnas.export import export
 from swapnas.spaces import get_space
 from swapnas.store import Record, ScoreKey, ScoreStore
 from swapnas.store_tools import check_store
+from tests.test_store_sharing import foreign_database
 
 
 def test_two_darts_archs_that_naslib_writes_alike_are_refused(tmp_path: Path) -> None:
@@ -31,10 +31,6 @@ def test_two_darts_archs_that_naslib_writes_alike_are_refused(tmp_path: Path) ->
 
 
 def test_store_check_on_a_scores_table_with_other_columns_is_not_a_store(tmp_path: Path) -> None:
-    path = tmp_path / "other.sqlite"
-    db = sqlite3.connect(path)
-    db.execute("CREATE TABLE scores (a INTEGER, b TEXT)")
-    db.commit()
-    db.close()
+    path = foreign_database(tmp_path / "other.sqlite", "CREATE TABLE scores (a INTEGER, b TEXT)")
     with pytest.raises(ValueError, match="not a swapnas score store .*a scores table with other columns"):
         check_store(path)

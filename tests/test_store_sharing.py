@@ -37,16 +37,21 @@ def test_a_failure_never_replaces_a_stored_score_but_a_score_replaces_a_failure(
         assert b.get(other) == OK
 
 
+def foreign_database(path: Path, ddl: str) -> Path:
+    """An SQLite file another program made: one table from ``ddl``."""
+    db = sqlite3.connect(path)
+    db.execute(ddl)
+    db.commit()
+    db.close()
+    return path
+
+
 def _md5(path: Path) -> str:
     return hashlib.md5(path.read_bytes()).hexdigest()
 
 
 def test_another_programs_database_is_refused_and_left_unchanged(tmp_path: Path) -> None:
-    path = tmp_path / "app.sqlite"
-    db = sqlite3.connect(path)
-    db.execute("CREATE TABLE users (id INTEGER, name TEXT)")
-    db.commit()
-    db.close()
+    path = foreign_database(tmp_path / "app.sqlite", "CREATE TABLE users (id INTEGER, name TEXT)")
     before = _md5(path)
     with pytest.raises(StoreError, match="is not a swapnas score store"):
         ScoreStore(path)
