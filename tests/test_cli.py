@@ -107,3 +107,9 @@ def test_executor_ray_without_ray_is_a_clear_error(data_dir, tmp_path, capsys, m
     assert "pip install 'swapnas[ray]'" in capsys.readouterr().err
     assert main([*base, "--address", "auto"]) == 2  # a Ray option without --executor ray
     assert "only apply with --executor ray" in capsys.readouterr().err
+
+
+def test_proxies_lists_what_a_derived_proxy_needs_through_its_bases(capsys) -> None:
+    assert main(["proxies", "lswag*"]) == 0
+    rows = {line.split()[0]: line.split()[2:4] for line in capsys.readouterr().out.splitlines()[1:]}
+    assert rows["lswag"] == ["True", "True"] and rows["lswag_ext"] == ["True", "True"]  # lswag_grad's needs

@@ -49,6 +49,7 @@ from ..session import (
 from ..spaces import SPACES, get_space
 from ..store import ScoreStore, StoreError, damaged_advice
 from ..store_tools import check_store, check_text, salvage_store, salvage_text
+from ..scoring import with_bases
 from ..train import TrainConfig, run_train
 from .args import EXIT_FAILED_ARCHS, EXIT_OK, DefaultArchs
 
@@ -318,7 +319,9 @@ def proxies(args: argparse.Namespace) -> int:
     print(f"{'name':<20} {'higher_better':<13} {'grad':<5} {'labels':<6} {'input':<6} {'version':<7} description")
     for name in names:
         p = get_proxy(name)
-        print(f"{p.name:<20} {str(p.higher_is_better):<13} {str(p.needs_grad):<5} {str(p.needs_labels):<6} "
+        runs = with_bases([p]) + [get_proxy(part) for part in p.parts]  # what scoring it runs: its needs
+        grad, labels = any(q.needs_grad for q in runs), any(q.needs_labels for q in runs)
+        print(f"{p.name:<20} {str(p.higher_is_better):<13} {str(grad):<5} {str(labels):<6} "
               f"{p.input_kind:<6} {p.version:<7} {p.description}")
     for alias, target in sorted(ALIASES.items()):
         if fnmatch.fnmatch(alias, args.pattern):
