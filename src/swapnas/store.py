@@ -43,10 +43,11 @@ QUICK_CHECK_MAX_BYTES = 256 * 2**20
 #: store may score one arch at once: the one that failed, e.g. out of GPU memory, must not undo the other)
 _KEY_COLUMNS = ("space", "arch", "proxy", "protocol", "seed", "batch_size", "repeats", "net")
 _VALUE_COLUMNS = ("status", "value", "std", "values_json", "seconds", "peak_mem_bytes", "error", "device", "created")
-_UPSERT = (f"INSERT INTO scores VALUES ({','.join('?' * (len(_KEY_COLUMNS) + len(_VALUE_COLUMNS)))}) "
-           f"ON CONFLICT ({', '.join(_KEY_COLUMNS)}) DO UPDATE SET "
-           f"{', '.join(f'{c} = excluded.{c}' for c in _VALUE_COLUMNS)} "
-           "WHERE scores.status <> 'ok' OR excluded.status = 'ok'")
+#: (two statements, one transaction: SQLite's UPSERT needs 3.24, and clusters still run older libraries)
+_INSERT_NEW = f"INSERT OR IGNORE INTO scores VALUES ({','.join('?' * (len(_KEY_COLUMNS) + len(_VALUE_COLUMNS)))})"
+_REPLACE_UNLESS_LOSING_A_SCORE = (
+    f"UPDATE scores SET {', '.join(f'{c} = ?' for c in _VALUE_COLUMNS)} "
+    f"WHERE {' AND '.join(f'{c} = ?' for c in _KEY_COLUMNS)} AND (status <> 'ok' OR ? = 'ok')")
 
 
 class StoreError(ValueError):
@@ -265,10 +266,10 @@ class ScoreStore:
         if self.read_only:
             raise self._read_only_error(self.read_only)
         with self._guard(saving=True):
-            self._db.execute(_UPSERT,
-                (*key.as_tuple(), record.status, record.value, record.std, json.dumps(record.values),
-                 record.seconds, record.peak_mem_bytes, record.error, device, time.time()),
-            )
+            values = (record.status, record.value, record.std, json.dumps(record.values), record.seconds,
+                      record.peak_mem_bytes, record.error, device, time.time())
+            if self._db.execute(_INSERT_NEW, (*key.as_tuple(), *values)).rowcount == 0:  # stored before
+                self._db.execute(_REPLACE_UNLESS_LOSING_A_SCORE, (*values, *key.as_tuple(), record.status))
             self._db.commit()
 
     def insert_rows(self, rows: Iterable[tuple], protocols: Iterable[tuple[str, str]] = ()) -> None:
