@@ -98,6 +98,8 @@ def test_bad_options_seed_and_repeats_are_clear_errors() -> None:
         swapnas.score(model, x, ["swap"], options={"swapreg": {"mu": 1.0, "sigma": 1.0}})
     # options for a registered proxy not scored in this call are allowed (one dict for several calls)
     assert "swap" in swapnas.score(model, x, ["swap"], options={"swap_reg": {"mu": 1.0, "sigma": 1.0}})
+    with pytest.raises(ValueError, match="has no option"):  # options keyed by an alias reach its target
+        swapnas.score(model, x, ["best"], options={"best": {"bogus_option": 1}})
     with pytest.raises(TypeError, match="seed must be an int"):
         swapnas.score(model, x, seed=None)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="repeats must be an int"):
@@ -131,6 +133,29 @@ def test_buffers_the_pass_reassigns_or_adds_are_put_back() -> None:
     before = model.n
     swap_score(model, torch.randn(8, 3, 6, 6), activations=(nn.ReLU,), functions=True)
     assert model.n is before and float(model.n) == 0.0 and "cache" not in dict(model.named_buffers())
+
+
+class _Reshuffle(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+        self.register_buffer("cache", torch.zeros(3), persistent=False)
+        self.register_buffer("stat", torch.zeros(3))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        del self.cache  # dropped and registered again, persistent this time
+        self.register_buffer("cache", torch.ones(5))
+        self.register_buffer("stat", torch.ones(3), persistent=False)
+        self.stat.resize_(6).fill_(1.0)  # resized in place
+        return torch.relu(self.conv(x))
+
+
+def test_buffers_keep_their_shape_and_persistence_whatever_the_pass_did() -> None:
+    model = _Reshuffle()
+    keys, before = sorted(model.state_dict()), {n: b.clone() for n, b in model.named_buffers()}
+    swap_score(model, torch.randn(8, 3, 6, 6), activations=(nn.ReLU,), functions=True)
+    assert sorted(model.state_dict()) == keys == ["conv.bias", "conv.weight", "stat"]
+    assert all(torch.equal(b, before[n]) for n, b in model.named_buffers())
 
 
 class _Tiles(nn.Module):  # each image cut into 4 tiles that go through the trunk as samples (jigsaw-style)

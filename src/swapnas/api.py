@@ -263,11 +263,12 @@ def _wanted(proxies: str | Sequence[str], model: nn.Module,
     """The proxies to score, configured with ``options`` (keyed by proxy name; options for a registered proxy
     not scored here are ignored, so one dict may serve several calls)."""
     wanted = resolve(_names(proxies, [model]))
-    unknown = sorted(set(options or {}) - set(list_proxies()) - set(ALIASES))  # a typo would be ignored silently
+    options = {ALIASES.get(name, name): opts for name, opts in (options or {}).items()}  # "best": its target's
+    unknown = sorted(set(options) - set(list_proxies()))  # a typo would be ignored silently
     if unknown:
         raise ValueError(f"options for {', '.join(unknown)}: no proxy of that name (swapnas.list_proxies() lists "
                          "them); options are keyed by proxy name, e.g. {'swap_reg': {'mu': 300.0, 'sigma': 9e4}}")
-    wanted = [p.configure(**(options or {}).get(p.name, {})) for p in wanted]
+    wanted = [p.configure(**options.get(p.name, {})) for p in wanted]
     set_level = [p.name for p in wanted if p.parts]
     if set_level:
         raise ValueError(f"{', '.join(set_level)} rank a whole set of archs (no per-model value): "

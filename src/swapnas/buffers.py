@@ -19,7 +19,8 @@ def restored_buffers(model: nn.Module) -> Iterator[None]:
     training mode they normalise by the batch either way, in eval mode they read the running
     statistics either way, so outputs are unchanged). Every other buffer is put back: its
     value, and the tensor itself where the pass re-assigned it (``self.n = self.n + 1``, a
-    cache re-registered for a longer input); a buffer the pass registered is removed. A lazy
+    cache re-registered for a longer input, a buffer resized in place) and whether it is persistent
+    (in ``state_dict``); a buffer the pass registered is removed. A lazy
     module not yet materialised (``nn.LazyBatchNorm2d`` …) is left to the pass, which
     materialises it: its buffers then hold what that pass left.
     """
@@ -27,6 +28,7 @@ def restored_buffers(model: nn.Module) -> Iterator[None]:
     bns = [m for m in model.modules() if isinstance(m, _BatchNorm) and m.track_running_stats and m not in lazy]
     saved = {m: {name: (b, None if b is None else b.detach().clone()) for name, b in m._buffers.items()}
              for m in model.modules() if m not in lazy and m not in bns}
+    transient = {m: set(m._non_persistent_buffers_set) for m in saved}  # which buffers stay out of state_dict
     for m in bns:
         m.track_running_stats = False
     try:
@@ -38,8 +40,11 @@ def restored_buffers(model: nn.Module) -> Iterator[None]:
             for module, buffers in saved.items():
                 for name in [n for n in module._buffers if n not in buffers]:  # registered by the pass
                     del module._buffers[name]
-                    module._non_persistent_buffers_set.discard(name)
                 for name, (buf, value) in buffers.items():
-                    if buf is not None and value is not None:
+                    if buf is not None and value is not None and buf.shape != value.shape:  # resized in place
+                        buf.set_(value)
+                    elif buf is not None and value is not None:
                         buf.copy_(value)
                     module._buffers[name] = buf
+                module._non_persistent_buffers_set.clear()
+                module._non_persistent_buffers_set.update(transient[module])
