@@ -130,7 +130,7 @@ def _add_search_size(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tolerance", type=positive_float, default=0.1, help="relative width of --target-params, > 0 (default 0.1)")
     p.add_argument("--prior", type=finite_float, nargs=2, default=None, metavar=("CENTRE", "WIDTH"),
                    help="size-prior rule: mu = lo + CENTRE*(hi-lo), sigma = (WIDTH*(hi-lo))^2 over the proxy "
-                   "net's size range (swap_reg only; default: nb201 0.95 0.5, chosen on the CIFAR-10 dev sample; darts "
+                   "net's size range (swap_reg only; default: nb201 0.8 0.5, chosen on the CIFAR-10 dev sample; darts "
                    "0.8 1.0)")
     p.add_argument("--max-params", type=millions, default=None, metavar="5M", help="hard limit, final network")
     p.add_argument("--max-macs", type=millions, default=None, metavar="600M",
