@@ -42,7 +42,7 @@ def restored_buffers(model: nn.Module) -> Iterator[None]:
                     del module._buffers[name]
                 for name, (buf, value) in buffers.items():
                     if buf is not None and value is not None and buf.shape != value.shape:  # resized in place
-                        buf.set_(value)
+                        buf.set_(value.untyped_storage(), value.storage_offset(), value.shape, value.stride())
                     elif buf is not None and value is not None:
                         buf.copy_(value)
                     module._buffers[name] = buf

@@ -28,13 +28,15 @@ the same store as a local run on the same kind of device.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import multiprocessing
 import os
 import signal
+import threading
 from collections import deque
-from collections.abc import Generator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from concurrent.futures import (
     FIRST_COMPLETED,
     Future,
@@ -333,11 +335,26 @@ def usable_cores() -> int:
 _POOL_TASK: dict[str, ScoreTask] = {}
 
 
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """SIGINT ignored in this process for the duration (main thread only; elsewhere nothing changes): a
+    process spawned meanwhile starts with it ignored (Python keeps an inherited SIG_IGN), so a Ctrl-C during
+    its start-up cannot print its traceback."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _pool_init(threads: int) -> None:
     torch.set_num_threads(threads)
     keep_freed_memory()
-    # Ctrl-C reaches the terminal's whole process group: the driver alone handles it (and ends the workers,
-    # PoolExecutor.__exit__), so a worker neither prints a traceback nor dies mid-chunk on its own
+    # Ctrl-C reaches the terminal's whole process group: the driver alone handles it (its pool shutdown lets
+    # the chunks in flight finish, at most chunk_size archs per worker), so no worker prints a traceback
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
@@ -392,8 +409,9 @@ class PoolExecutor(Executor):
         pending: dict[Future, list[Item]] = {}
 
         def refill() -> None:
-            while len(pending) < 2 * self.workers and (chunk := next(chunks, None)) is not None:
-                pending[pool.submit(_pool_score_chunk, token, spec, str(device), chunk)] = chunk
+            with _sigint_ignored():  # workers start (on submit) with Ctrl-C ignored, even while importing torch
+                while len(pending) < 2 * self.workers and (chunk := next(chunks, None)) is not None:
+                    pending[pool.submit(_pool_score_chunk, token, spec, str(device), chunk)] = chunk
 
         refill()
         try:
@@ -413,13 +431,6 @@ class PoolExecutor(Executor):
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
 
-    def __exit__(self, exc_type: object, *exc: object) -> None:
-        if exc_type is KeyboardInterrupt and self._pool is not None:  # interrupted: end the chunks in flight now
-            for process in list(getattr(self._pool, "_processes", {}).values()):  # ProcessPoolExecutor's workers
-                process.terminate()
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
-        self.close()
 
 
 def make_executor(name: str = "local", *, address: str | None = None, num_cpus: int | None = None,
