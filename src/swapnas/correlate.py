@@ -65,7 +65,8 @@ def set_level_records(proxy: Proxy, records: dict[str, list[Record]]) -> list[Re
             out.append(Record("ok", float(next(it)), 0.0, [], seconds, None, None))
         else:
             errors = "; ".join(f"{n}: {rs[i].error}" for n, rs in zip(proxy.parts, parts) if not rs[i].ok)
-            out.append(Record("failed", None, None, [], seconds, None, f"part failed: {errors or 'a non-finite value'}"))
+            error = f"part failed: {errors or 'a non-finite value'}"
+            out.append(Record("failed", None, None, [], seconds, None, error))
     return out
 
 

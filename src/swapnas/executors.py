@@ -19,11 +19,12 @@ the same store as a local run on the same kind of device.
   the input batch and the proxies go to the object store once. A task whose worker dies
   (segfault, ``os._exit``, the OOM killer, a lost node) is retried up to ``max_retries``
   times, so a crash loses only the arch in flight; an arch whose worker dies every time (the
-  archs of a chunk are then retried one per task) is stored as a failure (rerun with ``--retry-failed``) and the sweep goes on. CPU tasks use
-  ``cpus_per_task`` torch threads (1 by default). With ``num_gpus_per_task > 0`` every task
-  asks Ray for that share of a GPU (0.25: four tasks per GPU) and scores on ``cuda``; Ray
-  sets ``CUDA_VISIBLE_DEVICES`` per task. On a cluster, install swapnas (with the same
-  torch) on every node; the data bundle is needed by the driver only.
+  archs of a chunk are then retried one per task) is stored as a failure (rerun with
+  ``--retry-failed``) and the sweep goes on. CPU tasks use ``cpus_per_task`` torch threads
+  (1 by default). With ``num_gpus_per_task > 0`` every task asks Ray for that share of a
+  GPU (0.25: four tasks per GPU) and scores on ``cuda``; Ray sets ``CUDA_VISIBLE_DEVICES``
+  per task. On a cluster, install swapnas (with the same torch) on every node; the data
+  bundle is needed by the driver only.
 """
 
 from __future__ import annotations
@@ -430,7 +431,6 @@ class PoolExecutor(Executor):
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
-
 
 
 def make_executor(name: str = "local", *, address: str | None = None, num_cpus: int | None = None,
