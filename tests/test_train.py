@@ -115,6 +115,7 @@ def test_ctrl_c_during_a_step_is_held_to_the_batch_end_and_resume_matches(tmp_pa
 
     out = tmp_path / "run"
     real, calls = loop._train_step, []
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # Python's own, whatever an earlier test left
 
     def signalled(*a, **k):
         result = real(*a, **k)

@@ -11,8 +11,8 @@ An executor evaluates :func:`swapnas.scoring.score_arch` without a store and yie
 the process that computes them (every (arch, repeat) has its own seed), so a Ray run gives
 the same store as a local run on the same kind of device.
 
-* :class:`LocalExecutor`: in this process, in order; ``prefetch`` > 0 builds the next archs'
-  networks in a thread while the current one is scored (throughput mode).
+* :class:`LocalExecutor`: in this process, in order; ``prefetch`` > 0 builds the next archs' networks in
+  a thread while the current one is scored (throughput mode).
 * :class:`PoolExecutor`: ``workers`` spawned local processes with ``threads`` torch threads
   each (the CLI's default on a CPU: one single-thread worker per core).
 * :class:`RayExecutor`: one Ray task per arch (or per ``chunk_size`` archs). The protocol,
@@ -29,15 +29,13 @@ the same store as a local run on the same kind of device.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import logging
 import multiprocessing
 import os
 import signal
-import threading
 from collections import deque
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Generator, Sequence
 from concurrent.futures import (
     FIRST_COMPLETED,
     Future,
@@ -107,9 +105,8 @@ class Executor:
 
     def score(self, task: ScoreTask, device: torch.device,
               items: Sequence[Item]) -> Generator[tuple[object, dict[str, Record]], None, None]:
-        """A generator of ``(arch, {proxy_name: Record})``, one per item, in any order; ``known``
-        (the item's second part) holds the arch's stored records, which ``score_arch`` reuses.
-        Closing the generator early stops what is in flight."""
+        """A generator of ``(arch, {proxy_name: Record})``, one per item, in any order; ``known`` (the item's
+        second part) holds its stored records, which ``score_arch`` reuses; closing it stops what is in flight."""
         raise NotImplementedError
 
     def close(self) -> None:
@@ -336,27 +333,10 @@ def usable_cores() -> int:
 _POOL_TASK: dict[str, ScoreTask] = {}
 
 
-@contextlib.contextmanager
-def _sigint_ignored() -> Iterator[None]:
-    """SIGINT ignored in this process for the duration (main thread only; elsewhere nothing changes): a
-    process spawned meanwhile starts with it ignored (Python keeps an inherited SIG_IGN), so a Ctrl-C during
-    its start-up cannot print its traceback."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
 def _pool_init(threads: int) -> None:
     torch.set_num_threads(threads)
     keep_freed_memory()
-    # Ctrl-C reaches the terminal's whole process group: the driver alone handles it (its pool shutdown lets
-    # the chunks in flight finish, at most chunk_size archs per worker), so no worker prints a traceback
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's: its shutdown lets the chunks finish
 
 
 def _pool_score_chunk(token: str, spec: tuple, device_name: str, chunk: list[Item]) -> list[dict[str, Record]]:
@@ -395,6 +375,14 @@ class PoolExecutor(Executor):
             ctx = multiprocessing.get_context("spawn")
             self._pool = ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_pool_init,
                                              initargs=(self.threads,))
+            # spawn every worker now (a no-op task each) with SIGINT blocked here: a Ctrl-C meanwhile waits (it is
+            # not lost), and the workers start with it blocked (the mask is inherited), so none prints a traceback
+            mask = getattr(signal, "pthread_sigmask", lambda *_: None)  # POSIX only
+            mask(signal.SIG_BLOCK, {signal.SIGINT})
+            try:
+                [self._pool.submit(int) for _ in range(self.workers)]
+            finally:
+                mask(signal.SIG_UNBLOCK, {signal.SIGINT})
         return self._pool
 
     def score(self, task: ScoreTask, device: torch.device,
@@ -410,9 +398,8 @@ class PoolExecutor(Executor):
         pending: dict[Future, list[Item]] = {}
 
         def refill() -> None:
-            with _sigint_ignored():  # workers start (on submit) with Ctrl-C ignored, even while importing torch
-                while len(pending) < 2 * self.workers and (chunk := next(chunks, None)) is not None:
-                    pending[pool.submit(_pool_score_chunk, token, spec, str(device), chunk)] = chunk
+            while len(pending) < 2 * self.workers and (chunk := next(chunks, None)) is not None:
+                pending[pool.submit(_pool_score_chunk, token, spec, str(device), chunk)] = chunk
 
         refill()
         try:
