@@ -25,8 +25,11 @@ def test_ctrl_c_with_workers_stops_cleanly_and_keeps_the_scores(small_bundle: Pa
     args = ["correlate", "--space", "nb301", "--proxies", "swap,params", "--archs", "all", "--batch-size", "16",
             "--workers", "2", "--device", "cpu", "--no-progress", "-q", "--data-dir", str(small_bundle),
             "--out", str(tmp_path / "run"), "--store", str(store)]
+    # the run starts with SIGINT's default action even where this test's process ignores it (a shell starts
+    # background jobs with SIGINT ignored, and Python keeps that): a terminal's Ctrl-C reaches it
     proc = subprocess.Popen([sys.executable, "-m", "swapnas", *args], env={**os.environ, "OMP_NUM_THREADS": "1"},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         start = time.monotonic()
         while proc.poll() is None and _rows(store) < 4 and time.monotonic() - start < 120:
