@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import dataclasses
 import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
@@ -293,13 +292,7 @@ def _check_inputs_for(wanted: list[Proxy], model: nn.Module, batch: Batch, label
 def _plain(batch: Batch) -> Batch:
     """``batch`` with every tensor made under ``torch.inference_mode`` copied to an ordinary one (autograd
     refuses inference tensors)."""
-    def plain(t: torch.Tensor) -> torch.Tensor:
-        return t.clone() if t.is_inference() else t
-
-    x = batch.inputs
-    x = ({k: plain(v) for k, v in x.items()} if isinstance(x, Mapping) else
-         type(x)(plain(v) for v in x) if isinstance(x, (tuple, list)) else plain(x))
-    return dataclasses.replace(batch, inputs=x, targets=plain(batch.targets))
+    return batch.map(lambda t: t.clone() if t.is_inference() else t)
 
 
 def _values(wanted: list[Proxy], model: nn.Module, batch: Batch, repeats: int, init: str, seed: int,

@@ -12,7 +12,7 @@ import hashlib
 import json
 import os
 import zipfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,17 +66,22 @@ class Batch:
             h.update(self.loss.encode())
         return h.hexdigest()[:16]
 
-    def to(self, device: torch.device | str) -> Batch:
-        """The batch on ``device``; inputs may also be a tuple/list/dict of tensors (``swapnas.score``)."""
+    def map(self, fn: Callable[[torch.Tensor], torch.Tensor]) -> Batch:
+        """The batch with ``fn`` applied to every input tensor (a tuple/list/dict of them too: ``swapnas.score``)
+        and to the targets."""
         x = self.inputs
         if isinstance(x, Mapping):
-            x = {k: v.to(device) for k, v in x.items()}
+            x = {k: fn(v) for k, v in x.items()}
         elif isinstance(x, (tuple, list)):
-            x = type(x)(v.to(device) for v in x)
+            x = type(x)(fn(v) for v in x)
         else:
-            x = x.to(device)
-        return Batch(x, self.targets.to(device), self.num_classes, self.dataset, self.source, self.n_real,
-                     self.note, self.loss)
+            x = fn(x)
+        return Batch(x, fn(self.targets), self.num_classes, self.dataset, self.source, self.n_real, self.note,
+                     self.loss)
+
+    def to(self, device: torch.device | str) -> Batch:
+        """The batch on ``device``."""
+        return self.map(lambda t: t.to(device))
 
 
 def resolve_data_dir(data_dir: str | os.PathLike | None) -> Path:

@@ -27,16 +27,14 @@ from .store import Record, ScoreStore
 log = logging.getLogger(__name__)
 
 
-def _filled_part(name: str, records: list[Record]) -> tuple[np.ndarray, int]:
-    """The part's values with every failed arch given the part's worst value over the set (NaN when it
-    failed everywhere), and how many were filled."""
-    values = np.array([r.value if r.ok else np.nan for r in records], dtype=float)
+def _filled(values: np.ndarray, higher_is_better: bool) -> int:
+    """Give every NaN of ``values`` (failed archs) the part's worst value over the set, in place (none when
+    it failed everywhere); returns how many were filled."""
     failed = np.isnan(values)
-    if failed.any() and not failed.all():
-        good = values[~failed]
-        values[failed] = good.min() if get_proxy(name).higher_is_better else good.max()
-        return values, int(failed.sum())
-    return values, 0
+    if not failed.any() or failed.all():
+        return 0
+    values[failed] = values[~failed].min() if higher_is_better else values[~failed].max()
+    return int(failed.sum())
 
 
 def set_level_records(proxy: Proxy, records: dict[str, list[Record]]) -> list[Record]:
@@ -45,16 +43,12 @@ def set_level_records(proxy: Proxy, records: dict[str, list[Record]]) -> list[Re
     many)."""
     assert proxy.combine is not None, f"{proxy.name} is not set-level"
     parts = [records[name] for name in proxy.parts]
-    values = []
-    for name, rs in zip(proxy.parts, parts):
-        if name in proxy.fill_failed:
-            filled, count = _filled_part(name, rs)
-            if count:
-                log.warning("%s: %s failed on %d of %d archs; they get its worst value over the set", proxy.name,
-                            name, count, len(rs))
-        else:
-            filled = np.array([r.value if r.ok else np.nan for r in rs], dtype=float)
-        values.append(filled)
+    values = [np.array([r.value if r.ok else np.nan for r in rs], dtype=float) for rs in parts]
+    for name, v in zip(proxy.parts, values):
+        count = _filled(v, get_proxy(name).higher_is_better) if name in proxy.fill_failed else 0
+        if count:
+            log.warning("%s: %s failed on %d of %d archs; they get its worst value over the set", proxy.name,
+                        name, count, len(v))
     ok = np.all([np.isfinite(v) for v in values], axis=0) if values else np.zeros(0, dtype=bool)
     combined = proxy.combine([v[ok] for v in values])
     it = iter(combined)
