@@ -18,7 +18,7 @@ import sqlite3
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Protocol
 
@@ -39,9 +39,25 @@ CREATE TABLE IF NOT EXISTS protocols (fingerprint TEXT PRIMARY KEY, description 
 QUICK_CHECK_MAX_BYTES = 256 * 2**20
 
 
+@dataclass(frozen=True)
+class ScoreKey:
+    space: str
+    arch: str
+    proxy: str
+    protocol: str
+    seed: int
+    batch_size: int
+    repeats: int
+    net: str
+
+    def as_tuple(self) -> tuple:
+        """The key's values in the order of the store's key columns (the fields' order)."""
+        return tuple(getattr(self, c) for c in _KEY_COLUMNS)
+
+
+_KEY_COLUMNS = tuple(f.name for f in fields(ScoreKey))  # the table's key columns: ScoreKey's fields, in order
 #: write a score, replacing a stored one unless that is a success and this a failure (two runs sharing a
 #: store may score one arch at once: the one that failed, e.g. out of GPU memory, must not undo the other)
-_KEY_COLUMNS = ("space", "arch", "proxy", "protocol", "seed", "batch_size", "repeats", "net")
 _VALUE_COLUMNS = ("status", "value", "std", "values_json", "seconds", "peak_mem_bytes", "error", "device", "created")
 #: (two statements, one transaction: SQLite's UPSERT needs 3.24, and clusters still run older libraries)
 _INSERT_NEW = f"INSERT OR IGNORE INTO scores VALUES ({','.join('?' * (len(_KEY_COLUMNS) + len(_VALUE_COLUMNS)))})"
@@ -102,21 +118,6 @@ def _connect(path: Path) -> tuple[sqlite3.Connection, str]:
     why = ("the file is not writable" if not os.access(path, os.W_OK) else
            f"its folder {path.parent} is not writable" if not os.access(path.parent, os.W_OK) else "")
     return (connect_read_only(path), why) if why else (sqlite3.connect(path, timeout=60), "")
-
-
-@dataclass(frozen=True)
-class ScoreKey:
-    space: str
-    arch: str
-    proxy: str
-    protocol: str
-    seed: int
-    batch_size: int
-    repeats: int
-    net: str
-
-    def as_tuple(self) -> tuple:
-        return (self.space, self.arch, self.proxy, self.protocol, self.seed, self.batch_size, self.repeats, self.net)
 
 
 @dataclass(frozen=True)
