@@ -17,6 +17,8 @@ import re
 import warnings
 from dataclasses import dataclass
 
+from .protocol import tuple_field
+
 OPS: tuple[str, ...] = (
     "none", "max_pool_3x3", "avg_pool_3x3", "skip_connect",
     "sep_conv_3x3", "sep_conv_5x5", "dil_conv_3x3", "dil_conv_5x5",
@@ -53,6 +55,8 @@ class Genotype:
     reduce_concat: tuple[int, ...] = DEFAULT_CONCAT
 
     def __post_init__(self) -> None:
+        for name in ("normal", "reduce", "normal_concat", "reduce_concat"):  # the DARTS repo's lists and range()
+            tuple_field(self, name, "a DARTS Genotype")
         _check_cell(self.normal, "normal")
         _check_cell(self.reduce, "reduce")
         for name, concat in (("normal_concat", self.normal_concat), ("reduce_concat", self.reduce_concat)):

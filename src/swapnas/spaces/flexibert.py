@@ -29,7 +29,7 @@ import torch
 
 from .. import patterns as _swap
 from .flexibert_net import Encoder, EncoderLayer
-from .protocol import CanonicalString, as_arch
+from .protocol import CanonicalString, as_arch, tuple_field
 
 NAME = "flexibert"
 HIDDEN: tuple[int, ...] = (128, 256)
@@ -79,6 +79,7 @@ class Arch(CanonicalString):
     layers: tuple[Layer, ...]
 
     def __post_init__(self) -> None:
+        tuple_field(self, "layers", "a FlexiBERT Arch")
         if self.hidden not in HIDDEN:
             raise ValueError(f"FlexiBERT hidden size must be one of {HIDDEN} (got {self.hidden!r})")
         if len(self.layers) not in DEPTHS:

@@ -19,7 +19,7 @@ from torch import nn
 
 from .. import patterns as _swap
 from .ops import AvgPool2d, ReLUConvBN, ResNetBasicBlock, Zero
-from .protocol import CanonicalString, as_arch
+from .protocol import CanonicalString, as_arch, tuple_field
 
 NAME = "nb201"
 OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
@@ -37,6 +37,7 @@ class Arch(CanonicalString):
     ops: tuple[str, ...]
 
     def __post_init__(self) -> None:
+        tuple_field(self, "ops", "an NB201 Arch")
         if len(self.ops) != len(EDGES):
             raise ValueError(f"an NB201 arch has {len(EDGES)} edges, got {len(self.ops)} ops: {self.ops}")
         for op in self.ops:

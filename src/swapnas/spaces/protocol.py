@@ -36,6 +36,17 @@ def as_arch(arch: Any, kind: type[A], parse: Callable[[str], A], space: str) -> 
                     f"{kind.__name__}, or a string {space}'s parse reads)")
 
 
+def tuple_field(arch: Any, name: str, what: str) -> None:
+    """Store the field ``name`` of the frozen arch dataclass ``arch`` as a tuple when it was given as a
+    list or a ``range`` (as the DARTS repository writes genotypes), so the arch hashes and equals the
+    arch ``parse`` reads from its string; any other non-tuple is a ValueError naming ``what``."""
+    value = getattr(arch, name)
+    if isinstance(value, (list, range)):
+        object.__setattr__(arch, name, tuple(value))
+    elif not isinstance(value, tuple):
+        raise ValueError(f"{what}: {name} must be a tuple or list, got {type(value).__name__} {value!r}")
+
+
 class CanonicalString:
     """Base of every space's arch class: ``str(arch)`` and ``arch.key`` (the store key) are the
     ``format_arch`` of the module that defines the class, so the two can never disagree."""

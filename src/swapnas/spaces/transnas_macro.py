@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from . import transnas as tn
-from .protocol import CanonicalString, as_arch
+from .protocol import CanonicalString, as_arch, tuple_field
 
 NAME = "transnas_macro"
 MIN_MODULES, MAX_MODULES = 4, 6
@@ -56,6 +56,7 @@ class Arch(CanonicalString):
     codes: tuple[int, ...]
 
     def __post_init__(self) -> None:
+        tuple_field(self, "codes", "a TransNAS macro Arch")
         if not all(isinstance(c, int) and not isinstance(c, bool) for c in self.codes):
             raise ValueError(f"TransNAS macro module codes must be ints 1..4, got {self.codes}")
         problem = _problems(self.codes)

@@ -22,7 +22,7 @@ from torch import nn
 
 from . import transnas as tn
 from .ops import ReLUConvBN
-from .protocol import CanonicalString, as_arch
+from .protocol import CanonicalString, as_arch, tuple_field
 
 NAME = "transnas_micro"
 OPS: tuple[str, ...] = ("none", "skip_connect", "conv_1x1", "conv_3x3")
@@ -44,6 +44,7 @@ class Arch(CanonicalString):
     ops: tuple[int, ...]
 
     def __post_init__(self) -> None:
+        tuple_field(self, "ops", "a TransNAS micro Arch")
         if len(self.ops) != len(EDGES):
             raise ValueError(f"a TransNAS micro cell has {len(EDGES)} edges, got {len(self.ops)} ops: {self.ops}")
         for op in self.ops:

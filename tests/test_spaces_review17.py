@@ -1,0 +1,70 @@
+"""Session 17 review of the spaces and benchmarks: each test pins one fixed finding (docs/reliability.md)."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from swapnas.spaces import darts
+from swapnas.spaces import flexibert as fb
+from swapnas.spaces import nb201
+from swapnas.spaces import transnas_macro as tM
+from swapnas.spaces import transnas_micro as tm
+
+# DARTS-V2 as the DARTS repository writes it: lists, and range() for a concat
+DARTS_V2_REPO = dict(
+    normal=[("sep_conv_3x3", 0), ("sep_conv_3x3", 1), ("sep_conv_3x3", 0), ("sep_conv_3x3", 1),
+            ("sep_conv_3x3", 1), ("skip_connect", 0), ("skip_connect", 0), ("dil_conv_3x3", 2)],
+    normal_concat=[2, 3, 4, 5],
+    reduce=[("max_pool_3x3", 0), ("max_pool_3x3", 1), ("skip_connect", 2), ("max_pool_3x3", 1),
+            ("max_pool_3x3", 0), ("skip_connect", 2), ("skip_connect", 2), ("max_pool_3x3", 1)],
+    reduce_concat=range(2, 6),
+)
+
+LIST_BUILT = {
+    "darts": (darts, lambda: darts.Genotype(**DARTS_V2_REPO)),
+    "nb201": (nb201, lambda: nb201.Arch(["nor_conv_3x3", "none", "skip_connect", "avg_pool_3x3", "none", "nor_conv_1x1"])),
+    "transnas_micro": (tm, lambda: tm.Arch([1, 0, 2, 3, 3, 3])),
+    "transnas_macro": (tM, lambda: tM.Arch([1, 2, 3, 4])),
+    "flexibert": (fb, lambda: fb.Arch(256, [fb.Layer("SA", "SDP", 4, 512, 1), fb.Layer("DSC", "5", 2, 1024, 3)])),
+}
+
+
+@pytest.mark.parametrize("name", LIST_BUILT)
+def test_an_arch_built_from_lists_equals_its_parsed_twin_and_hashes(name: str) -> None:
+    mod, make = LIST_BUILT[name]
+    arch = make()
+    twin = mod.parse(str(arch))
+    assert arch == twin and hash(arch) == hash(twin)
+    assert len({arch, twin}) == 1
+    assert mod.iso_key(arch) == mod.iso_key(twin)
+    assert mod.mutate(arch, random.Random(0)) == mod.mutate(twin, random.Random(0))
+
+
+def test_a_range_concat_is_stored_as_a_tuple() -> None:
+    g = darts.Genotype(**DARTS_V2_REPO)
+    assert g.reduce_concat == (2, 3, 4, 5) and isinstance(g.normal, tuple) and isinstance(g.normal_concat, tuple)
+    assert darts.Genotype(g.normal, g.reduce, range(2, 4)).normal_concat == (2, 3)
+    assert tM.Arch(range(1, 5)).codes == (1, 2, 3, 4)
+
+
+@pytest.mark.parametrize("make, what", [
+    (lambda: nb201.Arch("nor_conv_3x3"), "ops"),
+    (lambda: darts.Genotype("sep_conv_3x3", DARTS_V2_REPO["reduce"]), "normal"),
+    (lambda: darts.Genotype(DARTS_V2_REPO["normal"], DARTS_V2_REPO["reduce"], 5), "normal_concat"),
+    (lambda: fb.Arch(256, {fb.Layer("SA", "SDP", 4, 512, 1), fb.Layer("DSC", "5", 2, 1024, 3)}), "layers"),
+])
+def test_a_field_that_is_no_sequence_is_a_clear_error(make, what: str) -> None:
+    with pytest.raises(ValueError, match=f"{what}.*tuple or list"):
+        make()
+
+
+def test_a_darts_repo_genotype_is_found_in_nb301(small_bundle) -> None:
+    from swapnas.benchmarks.nb301 import NB301Benchmark
+
+    bench = NB301Benchmark(small_bundle)
+    stored = bench.archs[0]
+    as_repo = darts.Genotype(list(stored.normal), list(stored.reduce), [2, 3, 4, 5], range(2, 6))
+    assert as_repo == stored
+    assert bench.accuracies([as_repo])[0] == bench.accuracies([stored])[0]
