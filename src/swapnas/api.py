@@ -109,10 +109,15 @@ def as_batch(inputs: Any, num_classes: int | None = None) -> tuple[Batch, bool]:
         first = next(iter(inputs), None)
         if first is None:
             raise ValueError("inputs is an empty iterable/DataLoader: it yielded no batch")
+        if isinstance(first, (tuple, list)) and len(first) == 1:  # DataLoader(TensorDataset(x)) yields [x]
+            first = first[0]
         return as_batch(tuple(first) if isinstance(first, (tuple, list)) else first, num_classes)
     x, y = _split(inputs)
     tensors = input_tensors(x)
-    if tensors[0].ndim < 2 or tensors[0].shape[0] < 1:
+    if tensors[0].ndim < 2:
+        raise ValueError(f"inputs must be a batch: S samples along dim 0, then each sample's dims (got shape "
+                         f"{tuple(tensors[0].shape)}); for one sample x, pass x.unsqueeze(0)")
+    if tensors[0].shape[0] < 1:
         raise ValueError(f"inputs must hold S >= 1 samples along dim 0 (got shape {tuple(tensors[0].shape)})")
     if len({t.shape[0] for t in tensors}) > 1:
         raise ValueError(f"the input tensors disagree on the number of samples S (dim 0): "
@@ -213,8 +218,12 @@ def auto_proxy(models: Iterable[nn.Module]) -> str:
 
 
 def _names(proxies: str | Sequence[str], models: Iterable[nn.Module]) -> str:
-    text = proxies if isinstance(proxies, str) else ",".join(proxies)
-    return auto_proxy(models) if text == "auto" else text
+    """The proxies asked for as one comma-separated string without blanks (``"auto"``: :func:`auto_proxy`'s)."""
+    names = [n.strip() for n in (proxies.split(",") if isinstance(proxies, str) else proxies) if n.strip()]
+    if not names:
+        raise ValueError(f"no proxy named in {proxies!r}: name one or more (swapnas.list_proxies() lists them), "
+                         "or 'auto'")
+    return auto_proxy(models) if names == ["auto"] else ",".join(names)
 
 
 def score(model: nn.Module, inputs: Any, proxies: str | Sequence[str] = "auto", *, repeats: int = 1,
@@ -309,7 +318,11 @@ def _values(wanted: list[Proxy], model: nn.Module, batch: Batch, repeats: int, i
         if p.base is not None:
             per_repeat = zip(*(values[b] for b in p.base_names))
             arg = (lambda vs: vs[0]) if isinstance(p.base, str) else tuple
-            values[p.name] = [float(p.fn(arg(vs), model, **p.options)) for vs in per_repeat]
+            try:
+                values[p.name] = [float(p.fn(arg(vs), model, **p.options)) for vs in per_repeat]
+            except Exception as exc:  # noqa: BLE001 - re-raised with the proxy's name, as _run does
+                raise UnsupportedModel(f"{p.name} could not score {type(model).__name__} from its bases "
+                                       f"{', '.join(p.base_names)}: {type(exc).__name__}: {exc}") from exc
             if not all(math.isfinite(v) for v in values[p.name]):
                 raise UnsupportedModel(f"{p.name} gave {values[p.name]} on {type(model).__name__} from its bases "
                                        f"{', '.join(p.base_names)}")
@@ -333,7 +346,7 @@ def rank(models: Mapping[str, nn.Module] | Iterable[nn.Module], inputs: Any,
     named = dict(models) if isinstance(models, Mapping) else {f"model_{i}": m for i, m in enumerate(models)}
     proxies = _names(proxies, named.values())
     names = [p.name for p in resolve(proxies)]  # per-arch first, derived next: not the caller's order
-    first = get_proxy(proxies.split(",")[0].strip())  # rank by the first proxy as given (an alias: its target)
+    first = resolve(proxies.split(",")[0])[0]  # rank by the first proxy as given (an alias: its target)
     rows: list[dict[str, Any]] = []
     for name, model in named.items():
         try:

@@ -25,6 +25,8 @@ from torch import nn
 
 from .act_functions import activation_calls, activation_like
 from .buffers import restored_buffers
+from .size_prior import (  # noqa: F401  (re-exported: the size prior lived here)
+    PRIOR_CENTRE, PRIOR_WIDTH, count_params_k, prior_from_range, regularise, size_prior)
 
 __all__ = [
     "ICLR_ACTIVATIONS",
@@ -169,8 +171,14 @@ def _count_distinct_rows(rows: torch.Tensor) -> int:
 
 
 def _positional(args: tuple, kwargs: dict) -> tuple:
-    """An activation's arguments with its input first, also when it was passed as ``input=``."""
-    return args if args or "input" not in kwargs else (kwargs["input"],)
+    """An activation's arguments with its input first, also when it was passed by keyword: ``input=``, or the
+    one tensor among the keywords whatever its name (``act(hidden_states=h)``)."""
+    if args:
+        return args
+    if "input" in kwargs:
+        return (kwargs["input"],)
+    tensors = [v for v in kwargs.values() if isinstance(v, torch.Tensor)]
+    return (tensors[0],) if len(tensors) == 1 else ()
 
 
 @contextlib.contextmanager
@@ -255,9 +263,8 @@ def swap_score(
         model: any ``nn.Module``; it must run ``model(inputs)`` (``model(*inputs)`` for a tuple,
             ``model(**inputs)`` for a dict).
         inputs: a batch whose first dimension is the S samples.
-        activations: module types to hook. Default ``(nn.ReLU,)`` as in the
-            ICLR paper; :data:`EXTENDED_ACTIVATIONS` adds ReLU6, LeakyReLU, GELU
-            and SiLU (bit = output > 0, which equals input > 0 for all of them).
+        activations: module types to hook. Default ``(nn.ReLU,)`` as in the ICLR paper;
+            :data:`EXTENDED_ACTIVATIONS` adds ReLU6, LeakyReLU, GELU, SiLU, Hardswish, ELU, SELU, CELU, Mish.
         input_dims: hook an activation only when its input has one of these
             numbers of dimensions. Default ``(4,)`` (conv maps, as the authors'
             code); ``(2, 3, 4)`` also takes linear and token activations.
@@ -272,6 +279,7 @@ def swap_score(
 
     Raises:
         NoActivationError: no hooked activation fired.
+        ValueError: the model's output holds NaN (its activations overflowed: no sign pattern to count).
 
     Ceiling: Ψ ≤ min(2**S, N) for N hooked neurons. At or above ``SATURATION`` (95 %) of it a
     :class:`SaturationWarning` is issued: Ψ then ranks nothing (torchvision's resnet18 at 224 px
@@ -290,12 +298,27 @@ def swap_score(
     hooks = hooked_activations(model, activations, input_dims, sink=patterns.add, skip_repeats=True,
                                functions=functions)
     with restore, hooks, torch.no_grad():
-        call_model(model, inputs)
+        _refuse_nan(call_model(model, inputs))
     count = patterns.count()
     if count is None:
         raise NoActivationError(_no_activation_message(model, activations, input_dims, functions))
     _warn_if_saturated(count, patterns.s or num_samples(inputs), patterns.neurons)  # the maps' samples (9·S tiles …)
     return count
+
+
+def _refuse_nan(output: object) -> None:
+    """ValueError when the model's output holds NaN: its activations overflowed (an inf that met another inf or a
+    zero), and a NaN map has no sign, so the patterns would be noise. One check of the output, not of every
+    hooked map (a NaN reaches the output through every later layer; checking each map costs a pass over it)."""
+    tensors = (list(output.values()) if isinstance(output, Mapping) else list(output)
+               if isinstance(output, (tuple, list)) else [output])
+    for t in tensors:
+        if isinstance(t, (tuple, list, Mapping)):
+            _refuse_nan(t)
+        elif isinstance(t, torch.Tensor) and t.is_floating_point() and bool(t.detach().sum().isnan()):
+            raise ValueError("the model's output holds NaN: its activations overflow at this init (a very deep "
+                             "network without normalisation?), and a NaN map has no sign pattern; use another init "
+                             "or add normalisation")
 
 
 def _warn_if_saturated(count: int, samples: int, neurons: int) -> None:
@@ -385,47 +408,11 @@ def _no_activation_message(model: nn.Module, activations: Sequence[type[nn.Modul
     found = (f"it has {', '.join(present)} module(s)" if present else "it has no activation module at all")
     hint = ("" if functions else " Activations called as functions (F.relu, torch.relu, F.gelu, …) are hooked "
             "with functions=True (the proxy swap_fn).")
+    wider = [what for what, missing in (
+        ("activations= (e.g. swapnas.EXTENDED_ACTIVATIONS)", not set(EXTENDED_ACTIVATIONS) <= set(activations)),
+        ("input_dims=(2, 3, 4)", not {2, 3, 4} <= set(input_dims))) if missing]
+    advice = (f"Pass {' or '.join(wider)} to hook others." if wider else
+              "The proxies hook 2-, 3- and 4-D maps only; for other ranks (5-D Conv3d maps) call "
+              "swapnas.swap_score(model, x, input_dims=(5,)).")
     return (f"no hooked activation fired: the model called no {names} {'module or function' if functions else 'module'}"
-            f" with a {'/'.join(map(str, sorted(input_dims)))}-D input; {found}. Pass activations= (e.g. "
-            f"swapnas.EXTENDED_ACTIVATIONS) or input_dims=(2, 3, 4) to hook others.{hint}")
-
-
-def count_params_k(model: nn.Module, exclude: str = "auxiliary") -> float:
-    """Parameters of ``model`` in THOUSANDS, skipping names containing ``exclude``."""
-    return sum(p.numel() for n, p in model.named_parameters() if exclude not in n) / 1e3
-
-
-def size_prior(theta_k: float, mu: float, sigma: float) -> float:
-    """f(Θ) = exp(−(Θ − μ)² / σ), Θ and μ in thousands of parameters.
-
-    σ is not squared and there is no factor 2: f = 1/e at |Θ − μ| = √σ.
-    """
-    if not (math.isfinite(mu) and math.isfinite(sigma)):
-        raise ValueError(f"mu and sigma must be finite numbers (got mu={mu}, sigma={sigma})")
-    if sigma <= 0:
-        raise ValueError(f"sigma must be > 0 (got {sigma}); it is the width of the size prior")
-    return math.exp(-((theta_k - mu) ** 2) / sigma)
-
-
-#: Label-free size-prior rule (chosen on NB201 CIFAR-10 labels only, docs/results.md): μ sits at
-#: PRIOR_CENTRE of the space's scored-net size range and √σ spans PRIOR_WIDTH of it.
-PRIOR_CENTRE = 0.8
-PRIOR_WIDTH = 1.0
-
-
-def prior_from_range(lo_k: float, hi_k: float, centre: float = PRIOR_CENTRE,
-                     width: float = PRIOR_WIDTH) -> tuple[float, float]:
-    """μ = lo + centre·(hi − lo), σ = (width·(hi − lo))² from a space's size range (thousands)."""
-    if not hi_k > lo_k:
-        raise ValueError(f"the size range must have hi > lo (got lo={lo_k}, hi={hi_k} thousand params)")
-    return lo_k + centre * (hi_k - lo_k), (width * (hi_k - lo_k)) ** 2
-
-
-def regularise(score: float, model: nn.Module, mu: float, sigma: float) -> float:
-    """Regularised SWAP-Score Ψ' = Ψ · exp(−(Θ − μ)² / σ).
-
-    Θ is the parameter count of ``model`` in thousands, excluding any auxiliary
-    head; μ (thousands of parameters) and σ (thousands², unsquared) set the
-    target size and the width of the prior.
-    """
-    return score * size_prior(count_params_k(model), mu, sigma)
+            f" with a {'/'.join(map(str, sorted(input_dims)))}-D input; {found}. {advice}{hint}")
