@@ -64,9 +64,14 @@ def set_level_records(proxy: Proxy, records: dict[str, list[Record]]) -> list[Re
     return out
 
 
+#: the proxies whose value is a SWAP-Score Ψ (a count of distinct S-bit patterns)
+PSI_PROXIES = ("swap", "swap_ext", "swap_fn")
+
+
 def _saturated(proxy: Proxy, values: np.ndarray, samples: int) -> int:
-    """How many SWAP-Scores sit at >= ``SATURATION`` of their 2**S ceiling (0 for other proxies)."""
-    return int((values >= SATURATION * 2.0**samples).sum()) if proxy.name == "swap" else 0
+    """How many SWAP-Scores sit at >= ``SATURATION`` of their 2**S ceiling (0 for other proxies). The other
+    ceiling, the hooked neuron count, is not stored with a score: ``swap_score``'s warning names it while scoring."""
+    return int((values >= SATURATION * 2.0**samples).sum()) if proxy.name in PSI_PROXIES else 0
 
 
 def run_correlation(

@@ -23,6 +23,8 @@ def results_table(results: Sequence[ProxyResult], markdown: bool = False) -> str
          _f(r.top10_spearman), _f(r.spearman_given_params), str(r.n), str(r.failures), _f(r.seconds_per_arch, 4)]
         for r in results
     ]
+    if not rows:
+        raise ValueError("results_table needs at least one result (a correlate run with no proxy?)")
     if markdown:
         lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
@@ -34,10 +36,18 @@ def results_table(results: Sequence[ProxyResult], markdown: bool = False) -> str
 def failure_lines(results: Sequence) -> list[str]:
     """One line per distinct failure message of each proxy (results need proxy, failures, errors),
     and a warning for a SWAP-Score at its ceiling on some archs (``saturated``)."""
-    lines = [f"FAILED {r.proxy} ({r.failures} archs): {e}" for r in results for e in r.errors]
-    return lines + [f"SATURATED {r.proxy}: {r.saturated} of {r.n} archs score >= 95% of the 2**S ceiling, where "
-                    "it cannot rank them; use a larger --batch-size or a smaller scored network (--net)"
+    lines = [f"FAILED {r.proxy} ({r.failures} archs in all; {_which(i, len(r.errors))}): {e}"
+             for r in results for i, e in enumerate(r.errors)]
+    return lines + [f"SATURATED {r.proxy}: {r.saturated} of {r.n} archs score >= 95% of the 2**S ceiling (S = the "
+                    "batch size), where it cannot rank them; use a larger --batch-size or a smaller scored network "
+                    "(--net). (A Ψ at its other ceiling, the hooked neuron count, is named by the SaturationWarning "
+                    "printed while scoring.)"
                     for r in results if getattr(r, "saturated", 0)]
+
+
+def _which(i: int, shown: int) -> str:
+    """Which of a proxy's distinct failure messages a line shows (correlate keeps the first 5)."""
+    return f"message {i + 1} of {shown}{'+' if shown >= 5 else ''}" if shown > 1 else "their message"
 
 
 def correlation_report(run: CorrelateRun, prov: dict, plots: Sequence[str]) -> str:

@@ -75,10 +75,18 @@ def correlate(
     """ρ, τ, bootstrap 95% CI of ρ, top-10% ρ and ρ given #params.
 
     ``higher_is_better=False`` negates the scores, so a good metric has ρ > 0;
-    no ``abs()`` is ever taken.
+    no ``abs()`` is ever taken. Pairs whose score or truth is not finite (NaN / inf) are left out
+    (``n`` counts the rest); ρ given #params uses those of them whose #params is finite.
     """
-    x = np.asarray(scores, dtype=float) * (1.0 if higher_is_better else -1.0)
-    y = np.asarray(truth, dtype=float)
+    x = np.asarray(scores, dtype=float).reshape(-1) * (1.0 if higher_is_better else -1.0)
+    y = np.asarray(truth, dtype=float).reshape(-1)
+    if len(x) != len(y) or (params is not None and len(np.asarray(params).reshape(-1)) != len(x)):
+        raise ValueError(f"scores, truth and params must have one value per arch (got {len(x)}, {len(y)}"
+                         f"{'' if params is None else f', {len(np.asarray(params).reshape(-1))}'})")
+    keep = np.isfinite(x) & np.isfinite(y)
+    x, y = x[keep], y[keep]
+    if params is not None:
+        params = np.asarray(params, dtype=float).reshape(-1)[keep]
     n = len(x)
     if n < 3:
         nan = float("nan")
@@ -95,5 +103,9 @@ def correlate(
     xt, yt = x[top], y[top]
     defined = top.sum() >= 3 and np.ptp(xt) > 0 and np.ptp(yt) > 0
     top_rho = float(stats.spearmanr(xt, yt)[0]) if defined else float("nan")
-    given = _partial_spearman(x, y, np.asarray(params, float)) if params is not None else float("nan")
+    given = float("nan")
+    if params is not None:
+        sized = np.isfinite(params)
+        if sized.sum() >= 3 and np.ptp(x[sized]) > 0 and np.ptp(y[sized]) > 0:
+            given = _partial_spearman(x[sized], y[sized], params[sized])
     return Correlation(n, rho, tau, ci, top_rho, given)
