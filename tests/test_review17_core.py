@@ -157,3 +157,44 @@ def test_proxy_names_are_read_alike_by_score_and_rank() -> None:
 def test_a_one_dimensional_input_is_told_to_add_the_batch_dim() -> None:
     with pytest.raises(ValueError, match=r"x.unsqueeze\(0\)"):
         swapnas.score(nn.Sequential(nn.Linear(5, 4), nn.ReLU()), torch.randn(5))
+
+
+def test_a_log_score_axis_labels_its_decades() -> None:
+    from matplotlib.figure import Figure
+
+    from swapnas.report import score_axis
+
+    for scores, scale in ((np.array([1.0, 30.0, 900.0, 44277.0]), "log"), (np.array([2e5, 5e5, 9e5]), "linear")):
+        ax = Figure().subplots()
+        ax.scatter(scores, np.arange(len(scores)))
+        score_axis(ax, scores)
+        ax.figure.canvas.draw()
+        labels = [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
+        assert ax.get_xscale() == scale and len(labels) >= 2, labels
+
+
+class _TupleOut(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.net = _cnn()
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor]:
+        return (self.net(x),)
+
+
+def test_bad_inputs_and_outputs_are_named_with_their_fix() -> None:
+    torch.manual_seed(0)
+    x, y, net = torch.randn(16, 3, 12, 12), torch.randint(0, 10, (16,)), _cnn()
+    cases = [((x * 50).clamp(0, 255).to(torch.uint8), "swap", r"x.float\(\) / 255"),
+             (x.double(), "swap", r"pass x.to\(torch.float32\)"),
+             (x[0], "swap", r"x.unsqueeze\(0\)")]
+    for inputs, proxy, fix in cases:
+        with pytest.raises(UnsupportedModel, match=fix):
+            swapnas.score(net, inputs, proxy)
+    with pytest.raises(UnsupportedModel, match=r"returns a tuple: wrap it to return e.g. out\[0\]"):
+        swapnas.score(_TupleOut(), (x, y), "snip")
+    with pytest.raises(TypeError, match=r"numpy ndarray: pass a torch tensor, e.g. torch.from_numpy"):
+        swapnas.score(net, x.numpy())
+    with pytest.raises(ValueError, match="snip needs labels"):
+        swapnas.score(net, x, "snip")
+    assert "swap" in swapnas.list_proxies()  # the options error points here

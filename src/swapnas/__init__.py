@@ -12,6 +12,7 @@ Public API::
 from ._version import __version__
 from .api import UnsupportedModel, rank, score
 from .data import Batch, load_batch
+from .proxies import list_proxies
 from .patterns import (
     EXTENDED_ACTIVATIONS,
     ICLR_ACTIVATIONS,
@@ -35,6 +36,7 @@ __all__ = [
     "correlate",
     "count_params_k",
     "gaussian_init",
+    "list_proxies",
     "load_batch",
     "rank",
     "regularise",

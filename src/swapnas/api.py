@@ -105,6 +105,9 @@ def as_batch(inputs: Any, num_classes: int | None = None) -> tuple[Batch, bool]:
     if isinstance(inputs, Batch):
         _check_finite(inputs.inputs, "inputs")
         return inputs, True
+    if type(inputs).__module__ == "numpy":
+        raise TypeError(f"inputs is a numpy {type(inputs).__name__}: pass a torch tensor, e.g. "
+                        "torch.from_numpy(x).float()")
     if isinstance(inputs, Iterable) and not isinstance(inputs, (str, bytes, torch.Tensor, tuple, list, Mapping)):
         first = next(iter(inputs), None)
         if first is None:
@@ -190,11 +193,35 @@ def _run(p: Proxy, model: nn.Module, batch: Batch) -> float:
     except UnsupportedModel:
         raise
     except Exception as exc:  # noqa: BLE001 - re-raised with the proxy's name and the model's kind
-        raise UnsupportedModel(f"{p.name} could not score {type(model).__name__}: {type(exc).__name__}: {exc}") from exc
+        raise UnsupportedModel(f"{p.name} could not score {type(model).__name__}: {type(exc).__name__}: {exc}"
+                               f"{_hint(p, model, batch)}") from exc
     if not math.isfinite(value):
         raise UnsupportedModel(f"{p.name} gave {value} on {type(model).__name__}: its activations or gradients "
                                "overflow or vanish at this init (a very deep network without normalisation?)")
     return value
+
+
+def _hint(p: Proxy, model: nn.Module, batch: Batch) -> str:
+    """What in the inputs or the model's output may have made ``p`` fail, and the fix ('' if nothing is seen)."""
+    x = input_tensors(batch.inputs)[0]
+    weights = next((t.dtype for t in model.parameters() if t.is_floating_point()), None)
+    if not x.is_floating_point() and not _has(model, (nn.Embedding, nn.EmbeddingBag)):
+        return (f" (the inputs are {x.dtype} and the model has no embedding to take integer ids: images need float "
+                "inputs, e.g. x.float() / 255, then normalised)")
+    if x.is_floating_point() and weights is not None and x.dtype != weights:
+        return f" (the inputs are {x.dtype} and the weights {weights}: pass x.to({weights}))"
+    if _has(model, (nn.Conv2d,)) and x.ndim == 3:
+        return " (a CNN takes (S, C, H, W) inputs and these are 3-D: one sample needs x.unsqueeze(0))"
+    if p.needs_labels or p.needs_grad:
+        try:
+            with torch.no_grad():
+                out = call_model(model, batch.inputs)  # the proxy's own copy: nothing of the caller's changes
+        except Exception:  # noqa: BLE001 - the model fails by itself: the error above says how
+            return ""
+        if not isinstance(out, torch.Tensor):
+            return (f" ({p.name} needs the model to return its output tensor (logits), and it returns a "
+                    f"{type(out).__name__}: wrap it to return e.g. out[0] or out['logits'])")
+    return ""
 
 
 def auto_proxy(models: Iterable[nn.Module]) -> str:
@@ -295,7 +322,8 @@ def _check_inputs_for(wanted: list[Proxy], model: nn.Module, batch: Batch, label
                                    f"a {type(batch.inputs).__name__} of tensors; proxies that take several: {takes}")
     needs = [p.name for p in with_bases(wanted) if p.needs_labels and not labels]
     if needs:
-        raise ValueError(f"{', '.join(needs)} need labels: pass inputs as an (x, y) pair or a DataLoader")
+        raise ValueError(f"{', '.join(needs)} need{'s' if len(needs) == 1 else ''} labels: pass inputs as an (x, y) "
+                         "pair or a DataLoader")
 
 
 def _plain(batch: Batch) -> Batch:
