@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 from pathlib import Path
 
 import numpy as np
@@ -82,12 +83,24 @@ def protocol_text(protocol: dict, ground_truth: str, batch_note: str = "") -> st
     return "\n".join(lines)
 
 
+def score_axis(ax: Any, scores: np.ndarray) -> None:
+    """The scores' axis: logarithmic (decades labelled) when the positive scores span over two decades, else
+    linear with at most 5 ticks in scientific notation for large values (params no longer overlap)."""
+    from matplotlib.ticker import MaxNLocator
+
+    pos = scores[scores > 0]
+    if len(pos) == len(scores) and len(pos) > 1 and pos.max() / pos.min() > 100:
+        ax.set_xscale("log")  # its own locator: a MaxNLocator's ticks fall between decades and get no label
+    else:
+        ax.xaxis.set_major_locator(MaxNLocator(5))
+        ax.ticklabel_format(axis="x", style="sci", scilimits=(-3, 4))
+
+
 def scatter_plot(scores: Sequence[float | None], accuracy: Sequence[float], result: ProxyResult,
                  ground_truth: str, out: Path) -> Path:
     """Left: score vs accuracy (log x-axis when the positive scores span over two decades); right:
     rank vs rank (what Spearman's ρ measures), both ranks as percentiles, best at the top right."""
     from matplotlib.figure import Figure  # matplotlib and scipy.stats load where used: ~1.5 s together
-    from matplotlib.ticker import MaxNLocator
     from scipy.stats import rankdata
 
     s = np.array([np.nan if v is None else v for v in scores], dtype=float)
@@ -96,12 +109,7 @@ def scatter_plot(scores: Sequence[float | None], accuracy: Sequence[float], resu
     fig = Figure(figsize=(8.5, 3.8), dpi=120)
     ax, rk = fig.subplots(1, 2)
     ax.scatter(s[ok], a[ok], s=5, alpha=0.5, linewidths=0)
-    pos = s[ok & (s > 0)]
-    if len(pos) == ok.sum() and len(pos) > 1 and pos.max() / pos.min() > 100:
-        ax.set_xscale("log")
-    ax.xaxis.set_major_locator(MaxNLocator(5))  # large counts (params) no longer overlap
-    if ax.get_xscale() == "linear":
-        ax.ticklabel_format(axis="x", style="sci", scilimits=(-3, 4))
+    score_axis(ax, s[ok])
     ax.set_xlabel(f"{result.proxy} score")
     ax.set_ylabel("accuracy (%)")
     sign = 1.0 if result.higher_is_better else -1.0
@@ -114,7 +122,7 @@ def scatter_plot(scores: Sequence[float | None], accuracy: Sequence[float], resu
     rk.set_ylim(0, 100)
     fig.suptitle(f"{result.space} {result.dataset}: {result.proxy}  "
                  f"ρ={_f(result.spearman)} τ={_f(result.kendall)} n={result.n}", fontsize=9)
-    fig.text(0.01, 0.005, ground_truth[:160], fontsize=5.5)
+    fig.text(0.01, 0.005, ground_truth[:160], fontsize=7)
     fig.tight_layout(rect=(0, 0.03, 1, 1))
     path = out / f"scatter_{result.proxy}.png"
     fig.savefig(path)
