@@ -55,8 +55,8 @@ REQUIREMENTS: dict[str, tuple[Any, str]] = {
              "SiLU, ReLU6, Hardswish, … and token activations; swap_fn also activation functions such as F.relu "
              "and F.gelu)"),
     "conv_blocks": (lambda m: _has(m, (nn.Conv2d,)) and not _has(m, (nn.MultiheadAttention,)),
-                    "it reads 4-D (S, C, H, W) block features of a convolutional network; attention blocks "
-                    "produce token features"),
+                    "it reads 4-D (S, C, H, W) block features of a convolutional network (nn.Conv2d, and no "
+                    "attention blocks, which produce token features)"),
     "no_attention": (lambda m: not _has(m, (nn.MultiheadAttention,)),
                      "it needs per-parameter second-order terms or tensor outputs that PyTorch's fused "
                      "attention (nn.MultiheadAttention) does not provide"),

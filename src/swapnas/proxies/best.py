@@ -74,7 +74,7 @@ def register_log_linear(name: str, terms: dict[str, tuple[Transform, float]], de
 register_log_linear(
     "swap_prog", {"swap": ("log", 1.0), "az_nas_progressivity": ("lin", 1.5)},
     "ln SWAP + w·AZ-NAS progressivity: expressivity count plus the growth of feature isotropy with depth "
-    "(the recommended NB201 fitness until session 10, chosen on NB201 CIFAR-10 dev data; swap_nb201 since).",
+    "(the former NB201 fitness, chosen on NB201 CIFAR-10 dev data; swap_nb201 replaced it).",
 )
 
 # DARTS: ``scripts/choose_fitness.py`` over the components scored on both DARTS dev sets (NB301's
@@ -85,7 +85,7 @@ register_log_linear(
 register_log_linear(
     "swap_expr", {"swap": ("log", 1.0), "az_nas_expressivity": ("log", 1.0)},
     "ln SWAP + w·ln AZ-NAS expressivity: pattern count times feature isotropy "
-    "(the recommended DARTS fitness, chosen on NB301 and darts_swap dev data).",
+    "(the first DARTS fitness, chosen on NB301 and darts_swap dev data; swap_darts, then swap_fisher replaced it).",
 )
 
 # DARTS, second look (docs/generated/dev/darts_fitness.md, joint grid): the same components searched
@@ -96,7 +96,8 @@ register_log_linear(
     "swap_darts", {"swap": ("log", 1.0), "az_nas_expressivity": ("log", 1.0), "az_nas_progressivity": ("lin", 0.25),
                    "params": ("log", 0.5)},
     "ln SWAP + ln AZ-NAS expressivity + w·progressivity + w·ln #params "
-    "(the recommended DARTS fitness, chosen jointly on NB301 and darts_swap dev data).",
+    "(the universal fitness: `best` for models outside a space, chosen on every dev set of every space; the DARTS "
+    "fitness before swap_fisher).",
 )
 
 # DARTS, third look (session 10, docs/generated/dev/darts_fitness_more.md): thirteen more metrics scored on
@@ -110,7 +111,7 @@ register_log_linear(
     "swap_fisher", {"swap": ("log", 1.0), "az_nas_progressivity": ("lin", 0.25), "params": ("log", 0.5),
                     "l2_norm": ("log", 1.0), "fisher": ("log", -0.25)},
     "ln SWAP + w·progressivity + w·ln #params + w·ln ‖θ‖ − w·ln Fisher saliency "
-    "(the recommended DARTS fitness since session 10, chosen jointly on NB301 and darts_swap dev data).",
+    "(the recommended DARTS fitness, chosen jointly on NB301 and darts_swap dev data).",
 )
 
 # NB201, second look (session 10 scored eight more metrics on the dev sample, 18 components in all;
@@ -124,7 +125,7 @@ register_log_linear(
     "swap_nb201", {"swap": ("log", 1.0), "az_nas_progressivity": ("lin", 1.816), "meco": ("log", 0.1),
                    "az_nas_trainability": ("lin", 8.216e-07), "fisher": ("log", -0.1), "l2_norm": ("log", 0.25)},
     "ln SWAP + w·progressivity + w·ln MeCo + w·AZ-NAS trainability − w·ln Fisher saliency + w·ln ‖θ‖ "
-    "(the recommended NB201 fitness since session 11, chosen on NB201 CIFAR-10 dev data).",
+    "(the recommended NB201 fitness, chosen on NB201 CIFAR-10 dev data).",
 )
 
 # FlexiBERT (docs/generated/dev/flexibert_fitness_forward.md): scripts/choose_fitness.py --anchor swap_ext on
