@@ -68,3 +68,38 @@ def test_a_darts_repo_genotype_is_found_in_nb301(small_bundle) -> None:
     as_repo = darts.Genotype(list(stored.normal), list(stored.reduce), [2, 3, 4, 5], range(2, 6))
     assert as_repo == stored
     assert bench.accuracies([as_repo])[0] == bench.accuracies([stored])[0]
+
+
+SMALL_BENCHMARKS = ("nb101", "nb301", "darts_swap", "transnas_micro", "transnas_macro", "flexibert")
+
+
+@pytest.mark.parametrize("name", SMALL_BENCHMARKS)
+def test_a_benchmark_looks_up_an_arch_given_as_its_string(name: str, small_bundle) -> None:
+    from swapnas.benchmarks import get_benchmark
+
+    bench = get_benchmark(name, small_bundle)
+    task = bench.tasks[-1]
+    archs = bench.archs_for(task)[:3]
+    assert list(bench.accuracies([str(a) for a in archs], task)) == list(bench.accuracies(archs, task))
+    assert bench.params_m(str(archs[0]), task) == bench.params_m(archs[0], task)
+
+
+@pytest.mark.parametrize("name", SMALL_BENCHMARKS)
+def test_a_string_that_is_no_arch_names_the_spaces_format(name: str, small_bundle) -> None:
+    from swapnas.benchmarks import get_benchmark
+
+    bench = get_benchmark(name, small_bundle)
+    with pytest.raises(ValueError, match="must"):
+        bench.accuracies(["not an arch"], bench.tasks[0])
+
+
+@pytest.mark.bundle
+def test_nb201_looks_up_an_arch_given_as_its_string(data_dir) -> None:
+    from swapnas.benchmarks.nb201 import NB201Benchmark
+
+    bench = NB201Benchmark(data_dir)
+    archs = bench.archs[100:103]
+    assert list(bench.accuracies([str(a) for a in archs], "cifar100")) == list(bench.accuracies(archs, "cifar100"))
+    assert bench.accuracy(str(archs[0]), "cifar10") == bench.accuracy(archs[0], "cifar10")
+    assert bench.index_of(str(archs[1])) == 101
+

@@ -65,17 +65,23 @@ class FlexiBERTBenchmark:
         self._check(task)
         return list(self.archs)
 
-    def accuracies(self, archs: list[fb.Arch], task: str = "glue") -> np.ndarray:
+    def accuracies(self, archs: list[fb.Arch] | list[str], task: str = "glue") -> np.ndarray:
         """The task's score per arch (mean over an arch's records)."""
         scores = self._scores[self._check(task)]
-        try:
-            return np.array([scores[self._index[a]] for a in archs])
-        except KeyError as exc:
-            raise KeyError(f"{exc.args[0]} is not among the {len(self)} FlexiBERT archs of {self.path}") from None
+        return np.array([scores[self.index_of(a)] for a in archs])
 
-    def nearest(self, arch: fb.Arch) -> tuple[fb.Arch, int]:
+    def index_of(self, arch: fb.Arch | str) -> int:
+        """The arch's position in :attr:`archs`; a string is read with ``flexibert.parse``."""
+        arch = fb.parse(arch) if isinstance(arch, str) else arch
+        try:
+            return self._index[arch]
+        except KeyError:
+            raise KeyError(f"{arch} is not among the {len(self)} FlexiBERT archs of {self.path}") from None
+
+    def nearest(self, arch: fb.Arch | str) -> tuple[fb.Arch, int]:
         """The benchmark arch closest to ``arch`` (:func:`~swapnas.spaces.flexibert.distance`; ties: the
         smallest canonical string) and the distance; ``arch`` itself at 0 when it is in the benchmark."""
+        arch = fb.parse(arch) if isinstance(arch, str) else arch
         found = min(self.archs, key=lambda b: (fb.distance(arch, b), str(b)))
         return found, fb.distance(arch, found)
 

@@ -70,8 +70,10 @@ class NB101Benchmark:
         self._check_task(task)
         return list(self.archs)
 
-    def index_of(self, arch: nb101.Arch, task: str = "cifar10") -> int:
+    def index_of(self, arch: nb101.Arch | str, task: str = "cifar10") -> int:
+        """The arch's entry; a string (ours or a NASLib key) is read with ``nb101.parse``."""
         self._check_task(task)
+        arch = nb101.parse(arch) if isinstance(arch, str) else arch
         try:
             return self._index[arch]
         except KeyError:
@@ -93,7 +95,7 @@ class NB101Benchmark:
         h = nb101.graph_hash(arch)
         return [i for i, x in enumerate(self._hashes) if x == h]
 
-    def accuracies(self, archs: list[nb101.Arch], task: str = "cifar10") -> np.ndarray:
+    def accuracies(self, archs: list[nb101.Arch] | list[str], task: str = "cifar10") -> np.ndarray:
         """Stored validation accuracy (%) of each arch, in the given order."""
         return np.array([self._acc[self.index_of(a, task)] for a in archs])
 

@@ -102,12 +102,14 @@ class NB201Benchmark:
     def __len__(self) -> int:
         return len(self.archs)
 
-    def index_of(self, arch: nb201.Arch) -> int:
+    def index_of(self, arch: nb201.Arch | str) -> int:
+        """The arch's row; a string is read with ``nb201.parse``."""
+        arch = nb201.parse(arch) if isinstance(arch, str) else arch
         try:
             return self._index[arch]
-        except KeyError:
-            raise KeyError(f"{arch!r} is not an NB201 arch of {self.path}; pass an nb201.Arch "
-                           "(e.g. nb201.parse('|…|+|…|+|…|'))") from None
+        except (KeyError, TypeError):  # TypeError: an unhashable non-arch
+            raise KeyError(f"{arch!r} is not an NB201 arch of {self.path}; pass an nb201.Arch or its string "
+                           "('|…|+|…|+|…|')") from None
 
     @cached_property
     def _numeric(self) -> dict[str, np.ndarray]:
@@ -140,12 +142,12 @@ class NB201Benchmark:
         self.truth(task)
         return self.archs
 
-    def accuracy(self, arch: nb201.Arch, truth: GroundTruth | str) -> float:
+    def accuracy(self, arch: nb201.Arch | str, truth: GroundTruth | str) -> float:
         truth = self.truth(truth) if isinstance(truth, str) else truth
         return float(self.column(truth.column)[self.index_of(arch)])
 
-    def accuracies(self, archs: list[nb201.Arch], truth: GroundTruth | str) -> np.ndarray:
-        """Accuracies for ``archs`` under ``truth`` (a GroundTruth, or a task name)."""
+    def accuracies(self, archs: list[nb201.Arch] | list[str], truth: GroundTruth | str) -> np.ndarray:
+        """Accuracies for ``archs`` (archs or their strings) under ``truth`` (a GroundTruth, or a task name)."""
         truth = self.truth(truth) if isinstance(truth, str) else truth
         col = self.column(truth.column)
         return np.array([col[self.index_of(a)] for a in archs])

@@ -45,7 +45,11 @@ class GenotypeTable:
     def __len__(self) -> int:
         return len(self.archs)
 
-    def index_of(self, arch: dg.Genotype) -> int:
+    def index_of(self, arch: dg.Genotype | str) -> int:
+        """The genotype's row; a string is read with ``darts.parse`` (``Genotype(normal=[…], …)``) or,
+        starting with ``[``, ``darts.parse_naslib`` (NASLib's NB301 key)."""
+        if isinstance(arch, str):
+            arch = dg.parse_naslib(arch) if arch.lstrip().startswith("[") else dg.parse(arch)
         try:
             return self._index[arch]
         except KeyError:
@@ -64,7 +68,7 @@ class GenotypeTable:
         self._check(task)
         return self.protocol
 
-    def accuracies(self, archs: list[dg.Genotype], task: str = "cifar10") -> np.ndarray:
+    def accuracies(self, archs: list[dg.Genotype] | list[str], task: str = "cifar10") -> np.ndarray:
         self._check(task)
         return np.array([self._acc[self.index_of(a)] for a in archs])
 

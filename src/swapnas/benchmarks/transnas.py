@@ -74,8 +74,11 @@ class _TransNASBenchmark:
         return list(self._archs[self._check(task)])
 
     def index_of(self, arch, task: str) -> int:
+        """The arch's entry for ``task``; a string (ours or a NASLib key) is read with the space's ``parse``."""
+        index = self._index[self._check(task)]
+        arch = self.space_module.parse(arch) if isinstance(arch, str) else arch
         try:
-            return self._index[self._check(task)][arch]
+            return index[arch]
         except KeyError:
             raise KeyError(f"{arch} is not among the {len(self._archs[task])} {self.name} archs of task {task} in "
                            f"{self.path}; ground truth exists only for NASLib's stored archs "
