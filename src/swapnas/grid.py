@@ -21,7 +21,7 @@ from .correlate import run_correlation
 from .executors import Executor
 from .proxies import get_proxy
 from .results import CorrelateRun, provenance, strict_json
-from .session import check_task, configure, pick_archs, score_archs, shard_of
+from .session import best_for, check_task, configure, pick_archs, score_archs, shard_of
 from .store import ScoreStore
 
 #: The columns: every task of every registered benchmark, in ``BENCHMARKS`` order (the paper's
@@ -39,6 +39,8 @@ class GridColumn:
     n_archs: int
     wall_seconds: float
     results: list[dict]  # asdict(ProxyResult)
+    #: the proxy ``best`` named in this column (the space's recommended fitness) when --proxies had ``best``
+    best: str | None = None
 
     @property
     def label(self) -> str:
@@ -81,6 +83,7 @@ def run_grid(
         raise ValueError(f"--archs-per names benchmark(s) not in the grid: {', '.join(sorted(unknown))}")
     out: list[GridColumn] = []
     benches: dict[str, Benchmark] = {}
+    asked_best = "best" in {n.strip() for n in proxies.split(",")}
     for name, task in columns:
         bench = benches.setdefault(name, get_benchmark(name, data_dir))
         n = n_archs_per.get(name, n_archs)
@@ -100,19 +103,26 @@ def run_grid(
             store=store, device=device, retry_failed=retry_failed, progress=progress, executor=executor,
         )
         out.append(GridColumn(name, task, run.ground_truth, run.protocol, run.batch_note, len(run.archs),
-                              run.wall_seconds, [asdict(r) for r in run.results]))
+                              run.wall_seconds, [asdict(r) for r in run.results],
+                              best_for(bench.space) if asked_best else None))
     return out
 
 
+def _result(col: GridColumn, proxy: str) -> dict | None:
+    """The column's result of ``proxy`` (None: the column did not score it)."""
+    return next((r for r in col.results if r["proxy"] == proxy), None)
+
+
 def _rho(col: GridColumn, proxy: str) -> float:
-    r = next(r for r in col.results if r["proxy"] == proxy)
-    return float("nan") if r["spearman"] is None else float(r["spearman"])
+    r = _result(col, proxy)
+    return float("nan") if r is None or r["spearman"] is None else float(r["spearman"])
 
 
 def metric_names(cols: list[GridColumn]) -> list[str]:
-    """The metrics of the grid, in the first column's order, without the parts of set-level metrics
-    (e.g. te_nas's te_nas_ntk / te_nas_lr), which are kept in grid.json."""
-    names = [r["proxy"] for r in cols[0].results]
+    """The metrics of the grid (every column's, in order of first appearance: with ``best`` each space
+    scores its own fitness), without the parts of set-level metrics (e.g. te_nas's te_nas_ntk /
+    te_nas_lr), which are kept in grid.json."""
+    names = list(dict.fromkeys(r["proxy"] for c in cols for r in c.results))
     parts = {part for n in names for part in get_proxy(n).parts}
     return [n for n in names if n not in parts]
 
@@ -123,8 +133,31 @@ def rho_matrix(cols: list[GridColumn]) -> tuple[list[str], np.ndarray]:
     return names, np.array([[_rho(c, n) for c in cols] for n in names], dtype=float)
 
 
+def _empty_cells(cols: list[GridColumn], names: list[str]) -> list[str]:
+    """One line per cell without ρ: why (not scored in the column, every arch failed, too few, constant)."""
+    lines = []
+    for c in cols:
+        for name in names:
+            r = _result(c, name)
+            if r is None:
+                lines.append(f"- {c.label} {name}: not scored in this column"
+                             + (f" (`best` here is {c.best})" if c.best else ""))
+            elif r["spearman"] is None or math.isnan(r["spearman"]):
+                why = (f"every arch failed: {r['errors'][0][:140]}" if r["n"] == 0 and r["errors"]
+                       else f"only {r['n']} arch(s) scored; ρ needs at least 3" if r["n"] < 3
+                       else f"the score is the same for all {r['n']} archs, so ρ is undefined")
+                lines.append(f"- {c.label} {name}: {why}")
+    return lines
+
+
+def _cost_cell(col: GridColumn, name: str) -> str:
+    r = _result(col, name)
+    return "—" if r is None else f"{r['n']} ({r['failures']}) {r['seconds_per_arch']:.3f}s"
+
+
 def markdown(cols: list[GridColumn], command: str = "") -> str:
-    """ρ table (best per column in bold), n / failures / seconds per arch table, protocol per column."""
+    """ρ table (best per column in bold), n / failures / seconds per arch table, protocol per column.
+    A metric a column did not score (``best`` is another proxy per space) is — there."""
     names, rho = rho_matrix(cols)
     best = np.nanmax(np.where(np.isnan(rho), -np.inf, rho), axis=0)
     order = np.argsort(-np.nanmean(np.where(np.isnan(rho), 0.0, rho), axis=1), kind="stable")
@@ -141,14 +174,15 @@ def markdown(cols: list[GridColumn], command: str = "") -> str:
             v = rho[i, j]
             text = "—" if math.isnan(v) else f"{v:.3f}"
             cells.append(f"**{text}**" if not math.isnan(v) and v == best[j] else text)
-        lines.append(f"| {names[i]} | " + " | ".join(cells) + f" | {np.nanmean(rho[i]):.3f} |")
+        mean = "—" if np.isnan(rho[i]).all() else f"{np.nanmean(rho[i]):.3f}"
+        lines.append(f"| {names[i]} | " + " | ".join(cells) + f" | {mean} |")
+    if any(c.best for c in cols):
+        lines += ["", "`best` is each space's recommended fitness: "
+                  + ", ".join(f"{c.label} {c.best}" for c in cols if c.best) + "; its row is — where a column "
+                  "scored another one."]
     lines += ["", "n scored (failures) and seconds per arch:", "", head.replace(" mean |", ""), sep[:-4]]
     for i in order:
-        cells = []
-        for c in cols:
-            r = next(r for r in c.results if r["proxy"] == names[i])
-            cells.append(f"{r['n']} ({r['failures']}) {r['seconds_per_arch']:.3f}s")
-        lines.append(f"| {names[i]} | " + " | ".join(cells) + " |")
+        lines.append(f"| {names[i]} | " + " | ".join(_cost_cell(c, names[i]) for c in cols) + " |")
     lines += ["", "Protocol per column:", ""]
     for c in cols:
         p = c.protocol
@@ -156,15 +190,9 @@ def markdown(cols: list[GridColumn], command: str = "") -> str:
         lines.append(f"- **{c.label}**: {c.n_archs} archs; net {net}; S={p['batch_size']}, R={p['repeats']}, "
                      f"init {p['init']}, seed {p['seed']}; ground truth: {c.ground_truth}"
                      + (f"; NOTE: {c.batch_note}" if c.batch_note else ""))
-    empty = [(c.label, r) for c in cols for r in c.results if r["proxy"] in names
-             and (r["spearman"] is None or math.isnan(r["spearman"]))]
+    empty = _empty_cells(cols, names)
     if empty:
-        lines += ["", "Cells without ρ (—):", ""]
-        for label, r in empty:
-            why = (f"every arch failed: {r['errors'][0][:140]}" if r["n"] == 0 and r["errors"]
-                   else f"only {r['n']} arch(s) scored; ρ needs at least 3" if r["n"] < 3
-                   else f"the score is the same for all {r['n']} archs, so ρ is undefined")
-            lines.append(f"- {label} {r['proxy']}: {why}")
+        lines += ["", "Cells without ρ (—):", "", *empty]
     failures = sorted({(c.label, r["proxy"], e) for c in cols for r in c.results for e in r["errors"]})
     if failures:
         lines += ["", "Failure messages (first per metric and column):", ""]
