@@ -103,3 +103,29 @@ def test_nb201_looks_up_an_arch_given_as_its_string(data_dir) -> None:
     assert bench.accuracy(str(archs[0]), "cifar10") == bench.accuracy(archs[0], "cifar10")
     assert bench.index_of(str(archs[1])) == 101
 
+
+def test_nb201_params_m_for_an_unknown_dataset_names_the_datasets() -> None:
+    from swapnas.benchmarks.nb201 import NB201Benchmark
+
+    bench = NB201Benchmark.__new__(NB201Benchmark)  # params_m reads no table
+    arch = nb201.parse("|nor_conv_3x3~0|+|none~0|skip_connect~1|+|nor_conv_1x1~0|none~1|avg_pool_3x3~2|")
+    assert bench.params_m(arch, "cifar100") == nb201.count_params(arch, num_classes=100) / 1e6
+    for bad in ("mnist", "ImageNet16-120"):
+        with pytest.raises(ValueError, match=f"{bad!r}.*cifar10, cifar100, imagenet16-120"):
+            bench.params_m(arch, bad)
+
+
+def test_nb201_ground_truth_quotes_a_wrong_type_of_epochs() -> None:
+    from swapnas.benchmarks.nb201 import GroundTruth
+
+    with pytest.raises(ValueError, match=r"epochs='200'"):
+        GroundTruth("cifar10", "valid", "200")  # type: ignore[arg-type]
+
+
+def test_nb301_params_m_refuses_a_task_it_has_no_ground_truth_for(small_bundle) -> None:
+    from swapnas.benchmarks.nb301 import NB301Benchmark
+
+    bench = NB301Benchmark(small_bundle)
+    assert bench.params_m(bench.archs[0], "cifar10") > 0
+    with pytest.raises(ValueError, match="only for cifar10.*'cifar100'"):
+        bench.params_m(bench.archs[0], "cifar100")

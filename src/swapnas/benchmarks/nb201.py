@@ -58,7 +58,7 @@ class GroundTruth:
         if (self.dataset, self.metric, self.epochs) not in _COLUMNS:
             raise ValueError(
                 f"NB201 has no ground truth for dataset={self.dataset!r}, metric={self.metric!r}, "
-                f"epochs={self.epochs}; datasets: cifar10, cifar100, imagenet16-120; metric: valid or test; "
+                f"epochs={self.epochs!r}; datasets: cifar10, cifar100, imagenet16-120; metric: valid or test; "
                 "epochs: 200 or 12"
             )
 
@@ -152,10 +152,12 @@ class NB201Benchmark:
         col = self.column(truth.column)
         return np.array([col[self.index_of(a)] for a in archs])
 
-    def params_m(self, arch: nb201.Arch, dataset: str) -> float:
+    def params_m(self, arch: nb201.Arch | str, dataset: str) -> float:
         """Parameters (millions) of the benchmark's full network (C=16, N=5) for ``dataset``.
 
         Counted from the built network, not read from the table: the table's params
         column is wrong for 150 archs (see docs/protocol.md).
         """
+        if dataset not in _NUM_CLASSES:
+            raise ValueError(f"NB201 has no dataset {dataset!r}; datasets: {', '.join(_NUM_CLASSES)}")
         return nb201.count_params(arch, num_classes=_NUM_CLASSES[dataset]) / 1e6

@@ -74,6 +74,7 @@ class GenotypeTable:
 
     def params_m(self, arch: dg.Genotype, task: str = "cifar10") -> float:
         """Parameters (millions) of the NB301 training network (C=32, 8 cells) for ``arch``."""
+        self._check(task)
         with torch.device("meta"):
             return count_params_k(build(arch, **NETS["nb301"])) / 1e3
 
