@@ -1,5 +1,6 @@
 """Search: the ask/tell evolutionary algorithm (:mod:`.evolution`), the SWAP-NAS driver that
-scores and resumes it (:mod:`.driver`), and the final networks and size control (:mod:`.final`)."""
+scores and resumes it (:mod:`.driver`), its fitness, size prior and second stage (:mod:`.fitness`),
+and the final networks and size control (:mod:`.final`)."""
 
 from __future__ import annotations
 

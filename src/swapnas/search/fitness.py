@@ -1,0 +1,139 @@
+"""The search's fitness and its second stage.
+
+:class:`Fitness` is what the EA maximises; :func:`choose_fitness` picks the proxy and the second stage
+(:class:`SecondStage`) from ``--fitness`` and the ``--refine*`` flags; :func:`size_prior` sets μ/σ from
+the size flags; :func:`second_stage` re-scores the fittest archs under a costlier protocol.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from types import ModuleType
+from typing import Any
+
+import torch
+
+from ..patterns import count_params_k
+from ..proxies import Proxy, get_proxy
+from ..scoring import Protocol
+from ..session import best_for
+from ..spaces import get_space
+from ..store import Record
+from .evolution import Evolution
+from .final import range_prior, target_prior
+
+
+@dataclass(frozen=True)
+class Fitness:
+    """What the EA maximises: the proxy's score (signed so higher is better), plus, for a fitness
+    other than ``swap_reg`` with a size prior, ln f(Θ) = −(Θ−μ)²/σ of the scored network's size."""
+
+    proxy: Proxy
+    mod: ModuleType
+    net: dict
+    num_classes: int
+    mu: float | None = None
+    sigma: float | None = None
+
+    @property
+    def paper(self) -> bool:
+        return self.proxy.name == "swap_reg"
+
+    def size_term(self, arch: Any) -> float:
+        if self.paper or self.mu is None or self.sigma is None:
+            return 0.0
+        with torch.device("meta"):
+            theta = count_params_k(self.mod.build(arch, num_classes=self.num_classes, **self.net))
+        return -((theta - self.mu) ** 2) / self.sigma
+
+    def value(self, arch: Any, rec: Record) -> float:
+        sign = 1.0 if self.proxy.higher_is_better else -1.0
+        return sign * rec.value + self.size_term(arch) if rec.ok and rec.value is not None else math.nan
+
+
+@dataclass(frozen=True)
+class SecondStage:
+    """The search's second stage: re-score the ``k`` fittest archs of the search under a costlier
+    protocol and return the best of them (``k`` ≤ 1: none). ``net`` overrides entries of the first
+    stage's scored network, ``batch_size`` and ``repeats`` replace its S and R (None: the first
+    stage's)."""
+
+    k: int = 0
+    repeats: int | None = None
+    net: dict = field(default_factory=dict)
+    batch_size: int | None = None
+
+
+def choose_fitness(space: str, fitness: str, refine: int | None = None, refine_repeats: int | None = None,
+                   refine_net: dict | None = None, refine_batch_size: int | None = None) -> tuple[Proxy, SecondStage]:
+    """The fitness proxy and its second stage: ``best`` reads the space's ``FITNESS_PROTOCOL`` (its
+    proxy and ``refine``); any other proxy has no second stage unless ``refine`` asks for one (then
+    4 repeats of the first stage's network). Each given argument replaces that part of the default."""
+    own = getattr(get_space(space), "FITNESS_PROTOCOL", {}) if fitness == "best" else {}
+    chosen = get_proxy(best_for(space) if fitness == "best" else fitness)
+    if chosen.parts:
+        raise ValueError(f"--fitness {fitness}: a set-level proxy ranks a whole candidate set and has no per-arch "
+                         "value; choose a per-arch or derived proxy (`swapnas proxies`)")
+    d = SecondStage(**own.get("refine", {"k": 0, "repeats": 4}))
+    return chosen, SecondStage(d.k if refine is None else refine, d.repeats if refine_repeats is None else refine_repeats,
+                               d.net if refine_net is None else dict(refine_net),
+                               d.batch_size if refine_batch_size is None else refine_batch_size)
+
+
+def size_prior(space: str, chosen: Proxy, proxy_net: dict, final: dict, *, mu: float | None, sigma: float | None,
+               target_params: float | None, tolerance: float,
+               prior: tuple[float, float] | None, progress: bool = True) -> tuple[float | None, float | None, dict | None]:
+    """μ, σ and how they were set: ``mu``/``sigma``; else ``target_params``; else, for ``swap_reg``
+    only, the rule ``prior`` (default: the space's ``SEARCH_PRIOR``; without one, ``swap_reg``'s
+    own label-free rule applies later, in :func:`session.configure`)."""
+    mod = get_space(space)
+    paper = chosen.name == "swap_reg"
+    rule = prior or getattr(mod, "SEARCH_PRIOR", None)
+    if prior is not None and (target_params is not None or mu is not None or sigma is not None):
+        raise ValueError("--prior sets swap_reg's size rule from the network's size range: give it or "
+                         "--target-params or --mu/--sigma, not both")
+    if target_params is not None:
+        if mu is not None or sigma is not None:
+            raise ValueError("give either --target-params or --mu/--sigma, not both")
+        return target_prior(mod, proxy_net, final, target_params, tolerance, num_classes=final["net"]["num_classes"],
+                            progress=progress)
+    if paper and mu is None and sigma is None and rule:
+        return range_prior(mod, proxy_net, final["net"]["num_classes"], rule)
+    if prior is not None:
+        raise ValueError("--prior sets swap_reg's size rule; with another fitness give --target-params or --mu/--sigma")
+    if not paper and (mu is None) != (sigma is None):
+        raise ValueError("give both --mu and --sigma")
+    return mu, sigma, None
+
+
+def refine_stage(history: list[dict], mod: ModuleType, k: int, score: Callable[[list], list[Record]],
+                 fitness: Fitness) -> tuple[list[dict], tuple[Any, float] | None]:
+    """Re-score the ``k`` fittest archs of ``history`` (``score`` uses the second stage's protocol);
+    the shortlist and the best of it (None if every re-score failed)."""
+    ranked = sorted((h for h in history if math.isfinite(h["fitness"])), key=lambda h: -h["fitness"])
+    archs = [mod.parse(h["arch"]) for h in ranked[:k]]
+    recs = score(archs) if archs else []
+    shortlist = [{"arch": h["arch"], "fitness": h["fitness"], "refined": fitness.value(a, r)}
+                 for h, a, r in zip(ranked, archs, recs)]
+    top = max((c for c in shortlist if math.isfinite(c["refined"])), key=lambda c: c["refined"], default=None)
+    return shortlist, None if top is None else (mod.parse(top["arch"]), top["refined"])
+
+
+def second_stage(ea: Evolution, stage: SecondStage, first: Protocol, fit: Fitness, net: dict,
+                 configure_stage: Callable[..., tuple[Protocol, Any, list[Proxy]]],
+                 scorer: Callable[[Proxy, Protocol, Any], Callable[[list], list[Record]]],
+                 ) -> tuple[tuple[Any, float], dict | None]:
+    """The search's answer and its second stage's record: the EA's best, or, when ``stage`` asks for
+    a second stage whose protocol differs from the ``first`` (``net``: the first stage's network
+    overrides, which ``stage.net`` extends), the best of its shortlist (``fit``'s size term kept)."""
+    if stage.k <= 1:
+        return ea.best, None
+    protocol, batch, (proxy,) = configure_stage(batch_size=stage.batch_size or first.batch_size,
+                                                repeats=stage.repeats or first.repeats, net={**net, **stage.net})
+    if protocol == first:
+        return ea.best, None
+    shortlist, top = refine_stage(ea.history, fit.mod, stage.k, scorer(proxy, protocol, batch), replace(fit, proxy=proxy))
+    return top or ea.best, {"k": stage.k, "repeats": protocol.repeats, "batch_size": protocol.batch_size,
+                            "net": protocol.net, "shortlist": shortlist}
