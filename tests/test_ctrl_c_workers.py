@@ -1,5 +1,7 @@
 """Ctrl-C during ``correlate --workers 2``: the terminal's SIGINT reaches the whole process group; the run
-stops with exit 130 and its one message, no worker prints a traceback, and every stored score is kept.
+stops with exit 130 and its one message, no worker prints a traceback, and every stored score is kept. A
+scheduler's SIGTERM to the group (SLURM) ends it the same way (session 17; it exited 143 with leaked
+semaphores).
 
 Before session 16 each worker died of the SIGINT and printed its own KeyboardInterrupt traceback.
 """
@@ -20,7 +22,8 @@ from tests.test_faults_kill import stored_rows as _rows
 pytestmark = pytest.mark.slow  # starts a run with two worker processes
 
 
-def test_ctrl_c_with_workers_stops_cleanly_and_keeps_the_scores(small_bundle: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_with_workers_stops_cleanly_and_keeps_the_scores(stop: int, small_bundle: Path, tmp_path: Path) -> None:
     store = tmp_path / "scores.sqlite"
     args = ["correlate", "--space", "nb301", "--proxies", "swap,params", "--archs", "all", "--batch-size", "16",
             "--workers", "2", "--device", "cpu", "--no-progress", "-q", "--data-dir", str(small_bundle),
@@ -35,7 +38,7 @@ def test_ctrl_c_with_workers_stops_cleanly_and_keeps_the_scores(small_bundle: Pa
         while proc.poll() is None and _rows(store) < 4 and time.monotonic() - start < 120:
             time.sleep(0.01)
         assert proc.poll() is None, "the run ended before it could be interrupted"
-        os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: the driver and its workers
+        os.killpg(proc.pid, stop)  # what Ctrl-C in a terminal (or a scheduler's stop) does: driver and workers
         code = proc.wait(timeout=60)
     finally:
         if proc.poll() is None:

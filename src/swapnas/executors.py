@@ -6,15 +6,14 @@ it, so a derived proxy such as ``swap_reg`` reuses a stored base exactly as the 
 does), and writes every result the executor yields to the store as soon as it arrives: the
 driver is the store's only writer, and a crash of the driver loses only the archs in flight.
 
-An executor evaluates :func:`swapnas.scoring.score_arch` without a store and yields
-``(arch, {proxy_name: Record})`` as archs complete, in any order. Scores do not depend on
-the process that computes them (every (arch, repeat) has its own seed), so a Ray run gives
-the same store as a local run on the same kind of device.
+An executor evaluates :func:`swapnas.scoring.score_arch` without a store and yields ``(arch, {proxy_name:
+Record})`` as archs complete, in any order. Scores do not depend on the process (every (arch, repeat) has
+its own seed): a Ray run gives the same store as a local run on the same kind of device.
 
 * :class:`LocalExecutor`: in this process, in order; ``prefetch`` > 0 builds the next archs' networks in
   a thread while the current one is scored (throughput mode).
-* :class:`PoolExecutor`: ``workers`` spawned local processes with ``threads`` torch threads
-  each (the CLI's default on a CPU: one single-thread worker per core).
+* :class:`PoolExecutor`: ``workers`` spawned local processes with ``threads`` torch threads each (the CLI's
+  default on a CPU: one single-thread worker per core); they leave Ctrl-C and SIGTERM to the driver.
 * :class:`RayExecutor`: one Ray task per arch (or per ``chunk_size`` archs). The protocol,
   the input batch and the proxies go to the object store once. A task whose worker dies
   (segfault, ``os._exit``, the OOM killer, a lost node) is retried up to ``max_retries``
@@ -331,12 +330,14 @@ def usable_cores() -> int:
 
 #: per pool worker: the latest task (proxies resolved by name), keyed by its call's token
 _POOL_TASK: dict[str, ScoreTask] = {}
+_STOPS = {signal.SIGINT, signal.SIGTERM}  # Ctrl-C and a scheduler's stop (SLURM, timeout): the driver's to handle
 
 
 def _pool_init(threads: int) -> None:
     torch.set_num_threads(threads)
     keep_freed_memory()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's: its shutdown lets the chunks finish
+    for stop in _STOPS:  # the driver's shutdown lets the chunks in flight finish
+        signal.signal(stop, signal.SIG_IGN)
 
 
 def _pool_score_chunk(token: str, spec: tuple, device_name: str, chunk: list[Item]) -> list[dict[str, Record]]:
@@ -375,14 +376,14 @@ class PoolExecutor(Executor):
             ctx = multiprocessing.get_context("spawn")
             self._pool = ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_pool_init,
                                              initargs=(self.threads,))
-            # spawn every worker now (a no-op task each) with SIGINT blocked here: a Ctrl-C meanwhile waits (it is
+            # spawn every worker now (a no-op task each) with SIGINT/TERM blocked here: a Ctrl-C meanwhile waits (it is
             # not lost), and the workers start with it blocked (the mask is inherited), so none prints a traceback
             mask = getattr(signal, "pthread_sigmask", lambda *_: None)  # POSIX only
-            mask(signal.SIG_BLOCK, {signal.SIGINT})
+            mask(signal.SIG_BLOCK, _STOPS)
             try:
                 [self._pool.submit(int) for _ in range(self.workers)]
             finally:
-                mask(signal.SIG_UNBLOCK, {signal.SIGINT})
+                mask(signal.SIG_UNBLOCK, _STOPS)
         return self._pool
 
     def score(self, task: ScoreTask, device: torch.device,
@@ -443,6 +444,6 @@ def make_executor(name: str = "local", *, address: str | None = None, num_cpus: 
     raise ValueError(f"unknown executor {name!r}; choose one of {', '.join(EXECUTORS)}")
 
 
-__all__ = ["EXECUTORS", "Executor", "LocalExecutor", "PoolExecutor", "RayExecutor", "usable_cores", "ScoreTask", "make_executor", "require_ray",
-           "score_item"]
+__all__ = ["EXECUTORS", "Executor", "LocalExecutor", "PoolExecutor", "RayExecutor", "usable_cores", "ScoreTask",
+           "make_executor", "require_ray", "score_item"]
 

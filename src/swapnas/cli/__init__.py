@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
+import threading
 
 from .._version import __version__
 from .args import (
@@ -33,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="swapnas", description="Training-free NAS with the SWAP-Score.", parents=[global_parent(top=True)],
         epilog=f"exit codes: {EXIT_OK} done; {EXIT_ERROR} bad input or missing data (the message says what to fix); "
         f"{EXIT_FAILED_ARCHS} finished, but some archs failed (outputs written; --allow-failures: 0); "
-        f"{EXIT_INTERRUPTED} interrupted (rerun the same command to resume)")
+        f"{EXIT_INTERRUPTED} interrupted by Ctrl-C or SIGTERM (rerun the same command to resume)")
     parser.add_argument("--version", action="version", version=f"swapnas {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     for add in (add_correlate, add_grid, add_search, add_train, add_conformance, add_proxies, add_export, add_store):
@@ -41,7 +43,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _stop(signum: int, frame: object) -> None:
+    """SIGTERM (a scheduler's stop: SLURM, timeout, kill) ends a run as Ctrl-C does: scores kept, exit 130."""
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; SIGTERM stops it like Ctrl-C while it runs (where its handler is the default)."""
+    own = threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+    if own:
+        signal.signal(signal.SIGTERM, _stop)
+    try:
+        return _main(argv)
+    finally:
+        if own:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _main(argv: list[str] | None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
