@@ -129,3 +129,32 @@ def test_nb301_params_m_refuses_a_task_it_has_no_ground_truth_for(small_bundle) 
     assert bench.params_m(bench.archs[0], "cifar10") > 0
     with pytest.raises(ValueError, match="only for cifar10.*'cifar100'"):
         bench.params_m(bench.archs[0], "cifar100")
+
+
+@pytest.mark.parametrize("space", ["transnas_micro", "transnas_macro"])
+def test_a_csv_truths_params_are_the_network_of_the_rows_task(space: str, small_bundle, tmp_path) -> None:
+    from swapnas.benchmarks import get_benchmark
+    from swapnas.benchmarks.csv_truth import CsvBenchmark
+    from swapnas.spaces import get_space
+
+    bench, mod = get_benchmark(space, small_bundle), get_space(space)
+    tasks = ("autoencoder", "class_object", "segmentsemantic")
+    rows = [(str(a), t) for t in tasks for a in bench.archs_for(t)[:2]]
+    path = tmp_path / "truth.csv"
+    path.write_text("arch,task,accuracy\n" + "".join(f"{a},{t},{i}\n" for i, (a, t) in enumerate(rows)))
+    csv_bench = CsvBenchmark(path, space, "autoencoder")
+    sizes = {t: [csv_bench.params_m(a, t) for a in csv_bench.archs_for(t)] for t in tasks}
+    for t in tasks:
+        assert sizes[t] == pytest.approx([mod.count_params(a, task=t) / 1e6 for a in csv_bench.archs_for(t)], rel=1e-12)
+    assert sizes["autoencoder"] != [csv_bench.params_m(a, "class_object") for a in csv_bench.archs_for("autoencoder")]
+
+
+def test_a_csv_truth_of_a_space_without_tasks_keeps_its_final_network(tmp_path) -> None:
+    from swapnas.benchmarks.csv_truth import CsvBenchmark
+
+    archs = [nb201.sample(random.Random(i)) for i in range(3)]
+    path = tmp_path / "truth.csv"
+    path.write_text("arch,acc\n" + "".join(f"{a},{i}\n" for i, a in enumerate(archs)))
+    csv_bench = CsvBenchmark(path, "nb201", "cifar100")
+    assert [csv_bench.params_m(a, "cifar100") for a in archs] == pytest.approx(
+        [nb201.count_params(a, num_classes=100) / 1e6 for a in archs], rel=1e-12)

@@ -97,12 +97,16 @@ class CsvBenchmark:
                 f"{len(self._task(task))} archs of {self.space}, task {task})")
 
     def params_m(self, arch: Any, task: str) -> float:
-        """Millions of parameters of the space's final network for ``task`` (else its default build)."""
+        """Millions of parameters of the space's final network for ``task`` (else its default build);
+        a space with several tasks (``TASKS``: TransNAS) builds ``task``'s network (its head)."""
         mod = get_space(self.space)
         final = self._final.get(task, {})
         build = final.get("builder", mod.build)
+        net = dict(final.get("net", {}))
+        if hasattr(mod, "TASKS"):
+            net.setdefault("task", task)
         with torch.device("meta"):
-            return count_params_k(build(arch, **final.get("net", {}))) / 1e3
+            return count_params_k(build(arch, **net)) / 1e3
 
 
 __all__ = ["CsvBenchmark"]
