@@ -8,6 +8,7 @@ import fnmatch
 import json
 import os
 import sys
+from collections.abc import Sequence
 from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
@@ -110,7 +111,7 @@ def _progress(args: argparse.Namespace) -> bool:
     return not (args.no_progress or getattr(args, "quiet", False) or getattr(args, "json", False))
 
 
-def _report(args: argparse.Namespace, text: str, written: list[Path], doc: Path | None = None) -> None:
+def _report(args: argparse.Namespace, text: str, written: Sequence[Path | str], doc: Path | None = None) -> None:
     """``text`` and the files written; with --quiet only the files; with --json only ``doc``'s JSON."""
     if getattr(args, "json", False):
         print(doc.read_text() if doc is not None else json.dumps({"written": [str(w) for w in written]}))
@@ -208,7 +209,8 @@ def correlate(args: argparse.Namespace) -> int:
                       *(f"{p.name}: {p.key}" for p in proxies if p.options),
                       f"{where} | wall {run.wall_seconds:.1f} s{reused_text(run.reused, len(run.archs))}\n",
                       results_table(run.results), *failure_lines(run.results), ""])
-    _report(args, text, written[:3], out / "results.json")
+    plots = f"{len(written) - 3} plot(s) {out / 'scatter_*.png'}"
+    _report(args, text, [*written[:3], plots, f"scores in {args.store or out / 'scores.sqlite'}"], out / "results.json")
     return _exit_for(args, sum(r.failures for r in run.results))
 
 
