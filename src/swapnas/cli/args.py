@@ -189,6 +189,22 @@ def millions(text: str) -> float:
     return v
 
 
+class DefaultSample(int):
+    """The default of search's --sample (K): lowered to --population by :class:`PopulationAction` when
+    only a smaller --population is given (a --sample given on the command line is kept)."""
+
+
+class PopulationAction(argparse.Action):
+    """--population P: also lowers --sample's default K to P when K > P and --sample was not given."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object,
+                 option_string: str | None = None) -> None:
+        setattr(namespace, self.dest, values)
+        k = getattr(namespace, "sample", None)
+        if isinstance(k, DefaultSample) and isinstance(values, int) and values < k:
+            namespace.sample = DefaultSample(values)
+
+
 class HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
     """Shows each option's default (unless it is None/False or the help already says it) and keeps
     the examples in the epilog as written."""

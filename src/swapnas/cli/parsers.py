@@ -14,7 +14,9 @@ from ..spaces import SPACES, get_space, searchable_spaces
 from ..train import RECIPES, SCHEDULES, TrainConfig
 from . import commands
 from .args import (
+    DefaultSample,
     HelpFormatter,
+    PopulationAction,
     archs,
     archs_per,
     data_parent,
@@ -90,8 +92,10 @@ def add_grid(sub: Sub) -> None:
 
 def _add_search_budget(p: argparse.ArgumentParser) -> None:
     d = EAConfig()
-    p.add_argument("--population", type=positive_int, default=d.population, help=f"P (default {d.population})")
-    p.add_argument("--sample", type=positive_int, default=d.sample, help=f"K, tournament size (default {d.sample})")
+    p.add_argument("--population", type=positive_int, default=d.population, action=PopulationAction,
+                   help=f"P (default {d.population})")
+    p.add_argument("--sample", type=positive_int, default=DefaultSample(d.sample),
+                   help=f"K, tournament size (default {d.sample}, or P when only a smaller --population is given)")
     p.add_argument("--mutations", type=positive_int, default=d.mutations, help=f"M, children per cycle (default {d.mutations})")
     p.add_argument("--cycles", type=non_negative_int, default=d.cycles, help=f"(default {d.cycles})")
     p.add_argument("--crossover", type=probability, default=d.crossover, help=f"crossover probability in [0, 1] (default {d.crossover})")

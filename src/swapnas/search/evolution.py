@@ -38,13 +38,14 @@ class EAConfig:
 
     def __post_init__(self) -> None:
         if self.population < 2:
-            raise ValueError(f"population must be >= 2 (got {self.population})")
+            raise ValueError(f"--population must be >= 2 (got {self.population})")
         if not 1 <= self.sample <= self.population:
-            raise ValueError(f"sample K must be in 1..population={self.population} (got {self.sample})")
+            raise ValueError(f"--sample K must be in 1..population={self.population} (got {self.sample}): lower "
+                             "--sample or raise --population")
         if self.mutations < 1 or self.cycles < 0:
-            raise ValueError(f"mutations must be >= 1 and cycles >= 0 (got {self.mutations}, {self.cycles})")
+            raise ValueError(f"--mutations must be >= 1 and --cycles >= 0 (got {self.mutations}, {self.cycles})")
         if not 0.0 <= self.crossover <= 1.0:
-            raise ValueError(f"crossover probability must be in [0, 1] (got {self.crossover})")
+            raise ValueError(f"--crossover probability must be in [0, 1] (got {self.crossover})")
 
     @property
     def max_evaluations(self) -> int:
@@ -105,7 +106,7 @@ class Evolution:
             archs = self._fresh(lambda: self.space.sample(self.rng), self.config.population)
             if len(archs) < 2:
                 raise ValueError("could not find 2 feasible distinct archs for the initial population; "
-                                 "loosen the constraints (--max-params / --max-flops)")
+                                 "loosen the constraints (--max-params / --max-macs)")
             if len(archs) < self.config.population:
                 log.warning("only %d feasible distinct archs found for a population of %d: the constraints "
                             "leave few archs; the search goes on with them", len(archs), self.config.population)
@@ -132,6 +133,8 @@ class Evolution:
             raise ValueError(f"got {len(fitness)} fitness values for {len(archs)} archs")
         fitness = [float(f) if f == f else float("-inf") for f in fitness]  # NaN (failed) ranks last
         initial = not self.population
+        if not initial:
+            self.cycle += 1  # these are cycle `self.cycle`'s children (the initial population: cycle 0)
         for a, f in zip(archs, fitness):
             self.seen[self.space.iso_key(a)] = f
             self.history.append({"evaluation": len(self.history) + 1, "cycle": self.cycle, "arch": str(a),
@@ -140,7 +143,6 @@ class Evolution:
         if initial:
             self.population = list(zip(archs, fitness))
         else:
-            self.cycle += 1
             if archs:  # (all mutations of the parent already seen: the cycle adds nothing)
                 self.population.append(max(zip(archs, fitness), key=lambda t: t[1]))
                 worst = min(range(len(self.population)), key=lambda i: self.population[i][1])
