@@ -12,6 +12,18 @@ from swapnas.spaces import nb201
 from swapnas.spaces import transnas_macro as tM
 from swapnas.spaces import transnas_micro as tm
 
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _meta_init_imported():
+    """The first weight init on the meta device imports torch._dynamo (seconds, once per process): pay it
+    here, not in whichever test counts parameters first."""
+    import torch
+
+    with torch.device("meta"):
+        torch.nn.init.normal_(torch.empty(1))
+
+
 # DARTS-V2 as the DARTS repository writes it: lists, and range() for a concat
 DARTS_V2_REPO = dict(
     normal=[("sep_conv_3x3", 0), ("sep_conv_3x3", 1), ("sep_conv_3x3", 0), ("sep_conv_3x3", 1),
@@ -158,3 +170,40 @@ def test_a_csv_truth_of_a_space_without_tasks_keeps_its_final_network(tmp_path) 
     csv_bench = CsvBenchmark(path, "nb201", "cifar100")
     assert [csv_bench.params_m(a, "cifar100") for a in archs] == pytest.approx(
         [nb201.count_params(a, num_classes=100) / 1e6 for a in archs], rel=1e-12)
+
+
+def _built_params(arch: fb.Arch, **net) -> int:
+    import torch
+
+    with torch.device("meta"):
+        return sum(p.numel() for p in fb.build(arch, **net).parameters())
+
+
+@pytest.mark.parametrize("sizes", fb.SIZES)
+def test_flexibert_count_params_counts_the_objectives_head(sizes: str) -> None:
+    rng = random.Random(17)
+    for arch in (fb.sample(rng) for _ in range(2)):
+        for objective in ("cls", "mlm"):
+            assert fb.count_params(arch, sizes=sizes, objective=objective) == _built_params(
+                arch, sizes=sizes, objective=objective)
+        assert fb.count_params(arch, sizes=sizes) == _built_params(arch, sizes=sizes)  # the default: cls
+
+
+def test_flexibert_size_prior_of_the_mlm_encoder_is_its_own_range() -> None:
+    from swapnas.patterns import prior_from_range
+
+    arch = fb.sample(random.Random(3))
+    head_k = (_built_params(arch, objective="mlm") - _built_params(arch)) / 1e3  # authors: one hidden size
+    (lo, hi), (lo_m, hi_m) = fb.param_range_k(), fb.param_range_k(objective="mlm")
+    assert (lo_m - lo, hi_m - hi) == pytest.approx((head_k, head_k))
+    net = {"sizes": "authors", "resolution": 16, "objective": "mlm"}
+    assert fb.default_size_prior(net) == prior_from_range(lo_m, hi_m)
+    assert fb.default_size_prior({"sizes": "authors", "resolution": 16}) == prior_from_range(lo, hi)
+
+
+def test_flexibert_count_params_refuses_an_option_that_is_no_build_option() -> None:
+    arch = fb.sample(random.Random(5))
+    assert fb.count_params(arch, dropout=0.1, init_std=0.05, resolution=32) == fb.count_params(arch)
+    for call in (lambda: fb.count_params(arch, objectiv="mlm"), lambda: fb.param_range_k(objectiv="mlm")):
+        with pytest.raises(ValueError, match="objectiv.*options"):
+            call()

@@ -258,36 +258,55 @@ def _layer_params(spec: tuple[str, str, int, int, int], hidden: int, layout: str
 
 
 @functools.lru_cache(maxsize=64)
-def _base_params(hidden: int, num_classes: int, max_len: int) -> int:
+def _base_params(hidden: int, num_classes: int, max_len: int, objective: str = "cls") -> int:
+    """Embeddings and the ``objective``'s head (:class:`Encoder` without layers)."""
     with torch.device("meta"):
-        return sum(p.numel() for p in Encoder(hidden, [], num_classes=num_classes, max_len=max_len).parameters())
+        return sum(p.numel() for p in Encoder(hidden, [], num_classes=num_classes, max_len=max_len,
+                                              head=objective).parameters())
+
+
+#: build options that do not change the parameter count (``count_params`` accepts and ignores them)
+SIZE_NEUTRAL_OPTIONS = ("dropout", "init_std", "resolution")
+
+
+def _check_size_options(net: dict[str, object], what: str) -> None:
+    if set(net) - set(SIZE_NEUTRAL_OPTIONS):
+        raise ValueError(f"{what}: unknown option(s) {', '.join(sorted(set(net) - set(SIZE_NEUTRAL_OPTIONS)))}; "
+                         "the FlexiBERT network's options: num_classes, sizes, max_len, layout, objective, "
+                         f"{', '.join(SIZE_NEUTRAL_OPTIONS)}")
 
 
 def count_params(arch: Arch | str, num_classes: int = 2, sizes: str = "authors", max_len: int = 512,
-                 layout: str = "v1", **_: object) -> int:
-    """Parameters of ``build(arch, num_classes, sizes, max_len=max_len, layout=layout)``, from cached
-    per-layer counts."""
+                 layout: str = "v1", objective: str = "cls", **net: object) -> int:
+    """Parameters of ``build(arch, num_classes, sizes, max_len=max_len, layout=layout, objective=objective)``
+    (the ``mlm`` head included), from cached per-layer counts. ``net`` may hold the build options that
+    do not change the size (:data:`SIZE_NEUTRAL_OPTIONS`); any other is a ValueError."""
+    _check_size_options(net, "flexibert.count_params")
     if isinstance(arch, str):
         arch = parse(arch)
     hidden, specs = layer_specs(arch, sizes)
-    return _base_params(hidden, num_classes, max_len) + sum(_layer_params(tuple(s), hidden, layout) for s in specs)
+    return (_base_params(hidden, num_classes, max_len, objective)
+            + sum(_layer_params(tuple(s), hidden, layout) for s in specs))
 
 
 def param_range_k(num_classes: int = 2, sizes: str = "authors", max_len: int = 512, layout: str = "v1",
-                  **_: object) -> tuple[float, float]:
-    """Smallest and largest parameter count (thousands) of the scored encoder over the space."""
+                  objective: str = "cls", **net: object) -> tuple[float, float]:
+    """Smallest and largest parameter count (thousands) of the scored encoder over the space (options
+    as :func:`count_params`)."""
+    _check_size_options(net, "flexibert.param_range_k")
     layers = [Layer(op, p, h, f, n) for op, params in OPERATIONS.items() for p in params
               for h in HEADS for f in FF_DIMS for n in FF_COUNTS]
-    lo = min(count_params(Arch(h, (la,) * min(DEPTHS)), num_classes, sizes, max_len, layout)
+    lo = min(count_params(Arch(h, (la,) * min(DEPTHS)), num_classes, sizes, max_len, layout, objective)
              for h in HIDDEN for la in layers)
-    hi = max(count_params(Arch(h, (la,) * max(DEPTHS)), num_classes, sizes, max_len, layout)
+    hi = max(count_params(Arch(h, (la,) * max(DEPTHS)), num_classes, sizes, max_len, layout, objective)
              for h in HIDDEN for la in layers)
     return lo / 1e3, hi / 1e3
 
 
 def default_size_prior(net: dict, num_classes: int = 2) -> tuple[float, float]:
-    """Label-free μ, σ for ``swap_reg`` on the scored encoder ``net`` (the shared size-prior rule)."""
-    opts = {k: v for k, v in net.items() if k in ("sizes", "max_len", "layout")}
+    """Label-free μ, σ for ``swap_reg`` on the scored encoder ``net`` (the shared size-prior rule; the
+    ``objective`` option's head counts)."""
+    opts = {k: v for k, v in net.items() if k in ("sizes", "max_len", "layout", "objective")}
     return _swap.prior_from_range(*param_range_k(num_classes=num_classes, **opts))
 
 
