@@ -207,3 +207,71 @@ def test_flexibert_count_params_refuses_an_option_that_is_no_build_option() -> N
     for call in (lambda: fb.count_params(arch, objectiv="mlm"), lambda: fb.param_range_k(objectiv="mlm")):
         with pytest.raises(ValueError, match="objectiv.*options"):
             call()
+
+
+def test_the_docs_name_every_space_search_runs_on() -> None:
+    from pathlib import Path
+
+    from swapnas.spaces import searchable_spaces
+
+    text = " ".join((Path(__file__).resolve().parents[1] / "docs" / "spaces.md").read_text().split())
+    sentence = text[text.index("the spaces `swapnas search` runs on"):].split(")")[0]
+    assert [s for s in searchable_spaces() if s not in sentence] == []
+
+
+def test_the_darts_genotype_module_names_its_builder() -> None:
+    from swapnas.spaces import darts_genotype, darts_net
+
+    assert "not written yet" not in (darts_genotype.__doc__ or "")
+    assert "darts_net.build" in (darts_genotype.__doc__ or "") and callable(darts_net.build)
+
+
+def _same_outputs(build, a, b, x) -> bool:
+    import torch
+
+    torch.manual_seed(0)
+    net_a = build(a).eval()
+    torch.manual_seed(0)
+    net_b = build(b).eval()
+    with torch.no_grad():
+        return torch.equal(net_a(x), net_b(x))
+
+
+def test_documented_iso_key_limits_one_network_under_two_keys() -> None:
+    """Pins what the iso_key docstrings and docs/spaces.md say (behaviour unchanged: keys are store-visible)."""
+    import torch
+
+    # DARTS: the input of a 'none' edge does not matter
+    cell = (("sep_conv_3x3", 0), ("sep_conv_3x3", 1), ("dil_conv_3x3", 0), ("dil_conv_3x3", 1),
+            ("skip_connect", 2), ("skip_connect", 3), ("avg_pool_3x3", 2), ("avg_pool_3x3", 4))
+    g0, g1 = (darts.Genotype(c, c) for c in ((("none", 0), *cell[1:]), (("none", 1), *cell[1:])))
+    assert darts.iso_key(g0) != darts.iso_key(g1)
+    assert _same_outputs(lambda g: darts.build(g, C=4, layers=3), g0, g1, torch.randn(2, 3, 16, 16))
+    # NB201: an op on an all-zero node that is not spelt '#'
+    a = nb201.parse("|none~0|+|none~0|none~1|+|skip_connect~0|none~1|avg_pool_3x3~2|")
+    b = nb201.parse("|none~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|")
+    assert nb201.iso_key(a) != nb201.iso_key(b)
+    assert _same_outputs(lambda x: nb201.build(x, C=4, N=1), a, b, torch.randn(2, 3, 16, 16))
+    # FlexiBERT, sizes="authors": the hidden size and FF widths are not built
+    f, g = fb.parse("h128|DSC.5.h4.f512x3|SA.SDP.h2.f512x1"), fb.parse("h256|DSC.5.h4.f1024x3|SA.SDP.h2.f1024x1")
+    assert fb.iso_key(f) != fb.iso_key(g)
+    assert _same_outputs(fb.build, f, g, torch.randint(1, 30522, (2, 8)))
+
+
+def test_nb201_classes_if_every_all_zero_node_were_zero() -> None:
+    """The figures nb201.iso_key's docstring gives: 6,466 classes, 5,390 with every all-zero node as '#'."""
+    def zero_aware(arch: nb201.Arch) -> str:
+        nodes = ["0"]
+        for j in (1, 2, 3):
+            terms = [nodes[src] if op == "skip_connect" else f"({nodes[src]})@{op}"
+                     for (dst, src), op in zip(nb201.EDGES, arch.ops)
+                     if dst == j and op != "none" and nodes[src] != "#"]
+            nodes.append("+".join(sorted(terms)) or "#")
+        return nodes[3]
+
+    keys: dict[str, set[str]] = {}
+    for arch in nb201.all_archs():
+        keys.setdefault(zero_aware(arch), set()).add(nb201.iso_key(arch))
+    assert len(set().union(*keys.values())) == 6466
+    assert (len(keys), sum(len(v) > 1 for v in keys.values())) == (5390, 394)
+    assert "5,390" in (nb201.iso_key.__doc__ or "") and "394" in (nb201.iso_key.__doc__ or "")

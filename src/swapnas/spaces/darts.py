@@ -95,7 +95,8 @@ def cell_edges(g: Genotype) -> dict[str, list[tuple[str, str, str]]]:
 
 
 def iso_key(g: Genotype) -> str:
-    """Canonical string: each node's two edges in sorted order."""
+    """Canonical string: each node's two edges in sorted order (not a full isomorphism test: see
+    :attr:`Genotype.iso_key`)."""
     return g.iso_key
 
 

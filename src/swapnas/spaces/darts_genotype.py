@@ -5,8 +5,8 @@ and 4 intermediate nodes (2..5); intermediate node k (0-based among the four)
 takes two edges, each ``(op, input)`` with input in ``0 .. k + 1``. The cell
 output concatenates ``*_concat`` (default nodes 2, 3, 4, 5).
 
-The network builder for this space is not written yet; this module holds the
-arch value only.
+This module holds the arch value only; the networks are built by :func:`.darts_net.build`
+(and :func:`.darts_imagenet.build_imagenet`), the space's module is :mod:`.darts`.
 """
 
 from __future__ import annotations
@@ -73,7 +73,16 @@ class Genotype:
 
     @property
     def iso_key(self) -> str:
-        """Canonical string: each node's two edges sorted, so swapped inputs give one key."""
+        """Canonical string: each node's two edges sorted, so swapped inputs give one key.
+
+        Not a full isomorphism test; two cases of one network get different keys: (1) a permutation
+        of intermediate nodes that do not feed each other (nodes 2 and 3 on the cell inputs only,
+        swapped along with every reference to them); (2) the input of a ``none`` edge, which does
+        not matter. ``sample`` never writes ``none``, but :func:`mutate` can change only a ``none``
+        edge's input (genotypes with ``none``: 190 of ``darts_swap``) and so give the same network
+        under a new key. The store keys on the string as written, so neither changes a score; the
+        search (which never proposes an arch whose key it has seen) may score such a twin again.
+        """
         return format_genotype(canonical(self))
 
 

@@ -200,7 +200,12 @@ def distance(a: Arch, b: Arch) -> int:
 
 
 def iso_key(arch: Arch) -> str:
-    """The canonical string: layer order matters and no two distinct archs compute the same function."""
+    """The canonical string: layer order matters, so two archs share a key only when they are equal.
+
+    Under ``sizes="design"`` distinct archs are distinct networks. Under the default ``sizes="authors"``
+    the hidden size and FF widths are not built (256 and 1024 for every arch), so archs that differ only
+    in them are one network with several keys: the benchmark's 491 archs are 457 networks
+    (``scripts/flexibert_distinct.py``, docs/transformers.md)."""
     return format_arch(arch)
 
 
