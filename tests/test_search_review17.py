@@ -13,14 +13,23 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import logging
+import sqlite3
 
 import pytest
 import torch
 
 from swapnas.cli import build_parser
-from swapnas.search import EAConfig, Evolution
+from swapnas.proxies import get_proxy
+from swapnas.search import EAConfig, Evolution, final_net, run_search
+from swapnas.search import driver
+from swapnas.search.driver import Fitness, evolve
+from swapnas.search.final import range_prior
+from swapnas.search.fitness import choose_fitness, size_prior
+from swapnas.session import scoring_net
 from swapnas.spaces import nb201
-from swapnas.store import Record
+from swapnas.store import Record, ScoreStore
 
 TINY = EAConfig(population=4, sample=2, mutations=2, cycles=1)
 
@@ -42,18 +51,63 @@ def _common(small_bundle, tmp_path) -> dict:
 # ----------------------------------------------------------------------------- 2: swap_reg's second stage
 
 
+def test_swap_reg_second_stage_on_another_network_gets_its_own_prior(small_bundle, tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(driver, "final_macs", lambda *a: 0.0)  # FlopCounterMode's first use imports torch._dynamo
+    with ScoreStore(tmp_path / "s.sqlite") as store:
+        res = run_search("nb201", "cifar10", store=store, fitness="swap_reg", net={"C": 4}, repeats=1, refine=3,
+                         refine_repeats=1, refine_net={"N": 2}, **_common(small_bundle, tmp_path))
+    first = range_prior(nb201, {"C": 4, "N": 1}, 10, nb201.SEARCH_PRIOR)[:2]
+    second = range_prior(nb201, {"C": 4, "N": 2}, 10, nb201.SEARCH_PRIOR)[:2]
+    assert (res.mu, res.sigma) == pytest.approx(first)
+    assert (res.refine["mu"], res.refine["sigma"]) == pytest.approx(second)  # was the first network's
+    assert res.refine["net"] == {"C": 4, "N": 2}
+    rows = sqlite3.connect(tmp_path / "s.sqlite").execute("SELECT DISTINCT proxy, net FROM scores").fetchall()
+    keys = {json.loads(net)["N"]: proxy for proxy, net in rows}
+    swap_reg = get_proxy("swap_reg")
+    assert keys == {1: swap_reg.configure(mu=res.mu, sigma=res.sigma).key,
+                    2: swap_reg.configure(mu=res.refine["mu"], sigma=res.refine["sigma"]).key}
 
 
+def test_explicit_mu_sigma_are_kept_for_the_second_stage(small_bundle, tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(driver, "final_macs", lambda *a: 0.0)
+    with ScoreStore(tmp_path / "s.sqlite") as store:
+        res = run_search("nb201", "cifar10", store=store, fitness="swap_reg", net={"C": 4}, repeats=1, refine=3,
+                         refine_repeats=1, refine_net={"N": 2}, mu=50.0, sigma=400.0, **_common(small_bundle, tmp_path))
+    assert (res.refine["mu"], res.refine["sigma"]) == (50.0, 400.0)
 
 
 # ----------------------------------------------------------------------------- 3: an idle --refine
 
 
+@pytest.mark.parametrize("fitness", ["params", "swap_reg"])
+def test_refine_equal_to_the_first_stage_warns_before_the_search(small_bundle, tmp_path, monkeypatch, caplog,
+                                                                  fitness) -> None:
+    def stop(*args, **kwargs):
+        raise _Stop
+
+    monkeypatch.setattr(driver, "evolve", stop)  # the warning must come before the search runs
+    with ScoreStore(":memory:") as store, caplog.at_level(logging.WARNING), pytest.raises(_Stop):
+        run_search("nb201", "cifar10", store=store, fitness=fitness, refine=5, **_common(small_bundle, tmp_path))
+    text = caplog.text
+    assert "--refine 5 does nothing" in text and "--refine-repeats" in text and "--refine-net" in text
+    caplog.clear()
+    with ScoreStore(":memory:") as store, caplog.at_level(logging.WARNING), pytest.raises(_Stop):
+        run_search("nb201", "cifar10", store=store, fitness=fitness, refine=5, refine_net={"N": 2},
+                   **_common(small_bundle, tmp_path))
+    assert "does nothing" not in caplog.text
 
 
 # ----------------------------------------------------------------------------- 4: half a prior
 
 
+@pytest.mark.parametrize("mu, sigma", [(200.0, None), (None, 500.0)])
+@pytest.mark.parametrize("fitness", ["swap_reg", "best"])
+def test_mu_without_sigma_is_refused_for_every_fitness(mu, sigma, fitness) -> None:
+    chosen, _ = choose_fitness("nb201", fitness)
+    net = scoring_net("nb201", "cifar10", {}, nb201.SCORING_DEFAULTS["net"])
+    with pytest.raises(ValueError, match="give both --mu and --sigma"):
+        size_prior("nb201", chosen, net, final_net("nb201", "cifar10"), mu=mu, sigma=sigma, target_params=None,
+                   tolerance=0.1, prior=None)
 
 
 # ----------------------------------------------------------------------------- 5: constraints
@@ -65,6 +119,13 @@ def test_no_feasible_arch_names_the_real_flags() -> None:
     assert "--max-macs" in str(err.value) and "--max-flops" not in str(err.value)
 
 
+def test_max_params_below_every_final_network_is_refused_at_once(small_bundle, tmp_path) -> None:
+    with ScoreStore(":memory:") as store, pytest.raises(ValueError) as err:
+        run_search("nb201", "cifar10", store=store, fitness="params", max_params=0.01,
+                   **_common(small_bundle, tmp_path))
+    assert "--max-params 0.01M is below the smallest final network" in str(err.value)
+    assert "0.073" in str(err.value)  # the range, so the user can pick a limit
+    assert not (tmp_path / "out").exists()  # refused before OUT was made
 
 
 # ----------------------------------------------------------------------------- 6: cycle labels
@@ -107,3 +168,17 @@ def test_population_alone_lowers_the_default_tournament(argv, sample) -> None:
 # ----------------------------------------------------------------------------- 11: wall seconds
 
 
+def test_wall_seconds_of_a_resumed_search_count_every_process(tmp_path) -> None:
+    fit = Fitness(get_proxy("params"), nb201, {}, 10)
+    ea = Evolution(nb201, EAConfig(population=4, sample=2, mutations=2, cycles=3), 0)
+    state = tmp_path / "state.json"
+    evolve(ea, _score, fit, state, {}, max_evals=4, progress=False)
+    saved = json.loads(state.read_text())
+    saved["seconds"] = 100.0  # as if the first process had run for 100 s
+    state.write_text(json.dumps(saved))
+    resumed = Evolution(nb201, EAConfig(population=4, sample=2, mutations=2, cycles=3), 0)
+    before = driver._resume(resumed, state, {})
+    assert before == 100.0
+    spent = evolve(resumed, _score, fit, state, {}, progress=False, seconds_before=before)
+    assert 100.0 < json.loads(state.read_text())["seconds"] <= 100.0 + spent  # up to the last saved cycle
+    assert resumed.cycle == 3

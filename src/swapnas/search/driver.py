@@ -26,8 +26,8 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from functools import partial
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import torch
@@ -43,8 +43,18 @@ from ..session import configure, protocol_defaults, score_archs, scoring_net
 from ..spaces import get_space
 from ..store import Record, ScoreStore
 from .evolution import EAConfig, Evolution
-from .final import final_macs, final_net, final_size
-from .fitness import Fitness, SecondStage, choose_fitness, refine_stage, second_stage, size_prior
+from .final import check_max_params, final_macs, final_net, final_size
+from .fitness import (
+    Fitness,
+    SecondStage,
+    check_size_flags,
+    choose_fitness,
+    refine_stage,
+    second_stage,
+    size_prior,
+    stage_configure,
+    warn_idle_stage,
+)
 
 #: the search's public names (``Fitness``, ``SecondStage`` and the stage functions live in :mod:`.fitness`)
 __all__ = ["Fitness", "SEARCH_EXTRAS", "SearchResult", "SecondStage", "choose_fitness", "evolve", "flexibert_extras",
@@ -138,28 +148,34 @@ def _damaged_state(state_path: Path, exc: Exception) -> ValueError:
                       "settings: the same trajectory, every stored score reused), or restore it from a backup")
 
 
-def _resume(ea: Evolution, state_path: Path, fitness_id: dict) -> None:
+def _resume(ea: Evolution, state_path: Path, fitness_id: dict) -> float:
+    """Load the saved search state into ``ea`` (none: a new search); the seconds the earlier processes
+    spent in the search loop (0 for a state written before they were kept)."""
     if not state_path.is_file():
-        return
+        return 0.0
     try:
         saved = json.loads(state_path.read_text())
-        fitness, state = saved.get("fitness"), saved["ea"]
+        fitness, state, seconds = saved.get("fitness"), saved["ea"], saved.get("seconds", 0.0)
     except (ValueError, KeyError, TypeError, AttributeError) as exc:  # bad JSON or UTF-8, not a state document
         raise _damaged_state(state_path, exc) from exc
     if fitness != fitness_id:
         raise ValueError(f"{state_path} holds a search with another fitness or constraints "
                          f"({fitness}); use another --out folder or the same settings")
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not math.isfinite(seconds) or seconds < 0:
+        raise _damaged_state(state_path, ValueError(f"seconds {seconds!r} is not a number of seconds"))
     try:
         ea.load_state_dict(state)
     except (KeyError, TypeError, IndexError, AttributeError) as exc:
         raise _damaged_state(state_path, exc) from exc
+    return float(seconds)
 
 
 def evolve(ea: Evolution, score: Callable[[list], list[Record]], fitness: Fitness, state_path: Path,
            fitness_id: dict, *, max_evals: int | None = None, max_seconds: float | None = None,
-           progress: bool = True, desc: str = "search") -> float:
-    """Ask, score, tell until the EA is done or a budget is spent; state saved after every cycle.
-    Returns the seconds spent."""
+           progress: bool = True, desc: str = "search", seconds_before: float = 0.0) -> float:
+    """Ask, score, tell until the EA is done or a budget is spent; state saved after every cycle, with
+    the loop's seconds over every process (``seconds_before``: the earlier ones'). Returns the seconds
+    spent here."""
     t0 = time.perf_counter()
     with tqdm(total=ea.config.cycles + 1, initial=ea.cycle + bool(ea.population), desc=desc, unit="cycle",
               disable=not progress, dynamic_ncols=True) as bar:
@@ -171,7 +187,8 @@ def evolve(ea: Evolution, score: Callable[[list], list[Record]], fitness: Fitnes
             archs = ea.ask()
             recs = score(archs) if archs else []
             ea.tell(archs, [fitness.value(a, r) for a, r in zip(archs, recs)])
-            _save(state_path, {"fitness": fitness_id, "ea": ea.state_dict()})
+            _save(state_path, {"fitness": fitness_id, "ea": ea.state_dict(),
+                               "seconds": seconds_before + time.perf_counter() - t0})
             bar.update(1)
             bar.set_postfix(best=f"{ea.best[1]:.4g}", evals=len(ea.history))
     return time.perf_counter() - t0
@@ -184,6 +201,15 @@ def _scorer(space: str, proxy: Proxy, protocol: Protocol, batch: Any, store: Sco
         return score_archs(archs, space, [proxy], protocol, batch, store, device, progress=False,
                            executor=executor)[proxy.name]
     return score
+
+
+def _feasible(mod: ModuleType, final: dict, max_params: float | None, max_macs: float | None) -> Callable[[Any], bool]:
+    """Whether an arch's final network is within ``--max-params`` / ``--max-macs`` (millions)."""
+    def feasible(arch: Any) -> bool:
+        if max_params is not None and final_size(mod, arch, final) > max_params:
+            return False
+        return max_macs is None or final_macs(mod, arch, final) <= max_macs
+    return feasible
 
 
 def run_search(
@@ -207,33 +233,30 @@ def run_search(
     ``executor`` scores the archs (default: this process).
     """
     mod, final = get_space(space), final_net(space, dataset)
+    check_max_params(mod, final, max_params)
     chosen, stage = choose_fitness(space, fitness, refine, refine_repeats, refine_net, refine_batch_size)
+    sizes: dict[str, Any] = {"mu": mu, "sigma": sigma, "target_params": target_params, "tolerance": tolerance,
+                             "prior": prior, "progress": progress}
+    check_size_flags(chosen, mu=mu, sigma=sigma, target_params=target_params, prior=prior)
     proxy_net = scoring_net(space, dataset, net, protocol_defaults(space, [chosen])["net"])
-    mu, sigma, mapping = size_prior(space, chosen, proxy_net, final, mu=mu, sigma=sigma, target_params=target_params,
-                                    tolerance=tolerance, prior=prior, progress=progress)
+    mu, sigma, mapping = size_prior(space, chosen, proxy_net, final, **sizes)
     protocol, batch, (proxy,) = configure(space, dataset, [chosen], seed=score_seed, batch_size=batch_size,
                                           repeats=repeats, net=net, data_dir=data_dir, mu=mu, sigma=sigma)
     if proxy.name == "swap_reg":
         mu, sigma = proxy.options["mu"], proxy.options["sigma"]
+    warn_idle_stage(space, dataset, chosen, stage, protocol, net)
     fit = Fitness(proxy, mod, protocol.net, batch.num_classes, mu, sigma)
-
-    def feasible(arch: Any) -> bool:
-        if max_params is not None and final_size(mod, arch, final) > max_params:
-            return False
-        return max_macs is None or final_macs(mod, arch, final) <= max_macs
-
-    ea = Evolution(mod, config, seed, feasible)
+    ea = Evolution(mod, config, seed, _feasible(mod, final, max_params, max_macs))
     fitness_id = {"proxy": proxy.key, "size_prior": None if fit.paper else [mu, sigma],
                   "protocol": protocol.fingerprint, "net": protocol.net_key, "batch_size": protocol.batch_size,
                   "repeats": protocol.repeats, "score_seed": score_seed, "constraints": [max_params, max_macs]}
     with out_lock(out):
-        _resume(ea, out / "state.json", fitness_id)
-        wall = evolve(ea, _scorer(space, proxy, protocol, batch, store, device, executor), fit, out / "state.json",
-                      fitness_id, max_evals=max_evals, max_seconds=max_seconds, progress=progress,
-                      desc=f"search {space}/{dataset}")
-
-        stage_protocol = partial(configure, space, dataset, [chosen], seed=score_seed, data_dir=data_dir, mu=mu,
-                                 sigma=sigma)
+        before = _resume(ea, out / "state.json", fitness_id)
+        wall = before + evolve(ea, _scorer(space, proxy, protocol, batch, store, device, executor), fit,
+                               out / "state.json", fitness_id, max_evals=max_evals, max_seconds=max_seconds,
+                               progress=progress, desc=f"search {space}/{dataset}", seconds_before=before)
+        stage_protocol = stage_configure(space, dataset, chosen, final, protocol, (mu, sigma), sizes, seed=score_seed,
+                                         data_dir=data_dir)
         t0 = time.perf_counter()
         (best, value), refined = second_stage(ea, stage, protocol, fit, net or {}, stage_protocol,
                                               lambda p, pr, b: _scorer(space, p, pr, b, store, device, executor))

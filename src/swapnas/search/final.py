@@ -98,6 +98,17 @@ def target_prior(mod: ModuleType, proxy_net: dict, final: dict, target_m: float,
     return mu, (tolerance * mu) ** 2, info
 
 
+def check_max_params(mod: ModuleType, final: dict, max_params: float | None) -> None:
+    """``--max-params`` (millions) against the final network's exact size range, where the space has one
+    (not for a final network with another builder): a limit below its smallest network leaves no arch."""
+    if max_params is None or "builder" in final:
+        return
+    lo, hi = (v / 1e3 for v in mod.param_range_k(**final["net"]))  # thousands -> millions
+    if max_params < lo:
+        raise ValueError(f"--max-params {max_params:g}M is below the smallest final network of this space "
+                         f"({lo:.3f}M; its range is {lo:.3f}-{hi:.3f}M): no arch is feasible; raise the limit")
+
+
 def _check_target(target_m: float, lo: float, hi: float) -> None:
     if not lo <= target_m <= hi:
         raise ValueError(f"--target-params {target_m}M is outside this space's range: {lo:.3f}-{hi:.3f}M "

@@ -7,6 +7,7 @@ the size flags; :func:`second_stage` re-scores the fittest archs under a costlie
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -18,11 +19,13 @@ import torch
 from ..patterns import count_params_k
 from ..proxies import Proxy, get_proxy
 from ..scoring import Protocol
-from ..session import best_for
+from ..session import best_for, configure, protocol_defaults, scoring_net
 from ..spaces import get_space
 from ..store import Record
 from .evolution import Evolution
 from .final import range_prior, target_prior
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -82,29 +85,38 @@ def choose_fitness(space: str, fitness: str, refine: int | None = None, refine_r
                                d.batch_size if refine_batch_size is None else refine_batch_size)
 
 
-def size_prior(space: str, chosen: Proxy, proxy_net: dict, final: dict, *, mu: float | None, sigma: float | None,
-               target_params: float | None, tolerance: float,
-               prior: tuple[float, float] | None, progress: bool = True) -> tuple[float | None, float | None, dict | None]:
-    """μ, σ and how they were set: ``mu``/``sigma``; else ``target_params``; else, for ``swap_reg``
-    only, the rule ``prior`` (default: the space's ``SEARCH_PRIOR``; without one, ``swap_reg``'s
-    own label-free rule applies later, in :func:`session.configure`)."""
-    mod = get_space(space)
-    paper = chosen.name == "swap_reg"
-    rule = prior or getattr(mod, "SEARCH_PRIOR", None)
+def check_size_flags(chosen: Proxy, *, mu: float | None, sigma: float | None, target_params: float | None,
+                     prior: tuple[float, float] | None) -> None:
+    """The size flags' conflicts, found before any work: ``--prior`` with another size setting or with a
+    fitness other than ``swap_reg``, ``--target-params`` with ``--mu/--sigma``, one of ``--mu/--sigma`` alone."""
     if prior is not None and (target_params is not None or mu is not None or sigma is not None):
         raise ValueError("--prior sets swap_reg's size rule from the network's size range: give it or "
                          "--target-params or --mu/--sigma, not both")
+    if target_params is not None and (mu is not None or sigma is not None):
+        raise ValueError("give either --target-params or --mu/--sigma, not both")
+    if prior is not None and chosen.name != "swap_reg":
+        raise ValueError("--prior sets swap_reg's size rule; with another fitness give --target-params or --mu/--sigma")
+    if (mu is None) != (sigma is None):
+        given, missing = ("--mu", "--sigma") if sigma is None else ("--sigma", "--mu")
+        raise ValueError(f"give both --mu and --sigma (got {given} without {missing}): a size prior needs its centre "
+                         "and its width; give neither for the space's rule, or --target-params")
+
+
+def size_prior(space: str, chosen: Proxy, proxy_net: dict, final: dict, *, mu: float | None, sigma: float | None,
+               target_params: float | None, tolerance: float,
+               prior: tuple[float, float] | None, progress: bool = True) -> tuple[float | None, float | None, dict | None]:
+    """μ, σ and how they were set: ``mu``/``sigma`` (both or neither: :func:`check_size_flags`); else
+    ``target_params``; else, for ``swap_reg`` only, the rule ``prior`` (default: the space's
+    ``SEARCH_PRIOR``; without one, ``swap_reg``'s own label-free rule applies later, in
+    :func:`session.configure`)."""
+    check_size_flags(chosen, mu=mu, sigma=sigma, target_params=target_params, prior=prior)
+    mod = get_space(space)
+    rule = prior or getattr(mod, "SEARCH_PRIOR", None)
     if target_params is not None:
-        if mu is not None or sigma is not None:
-            raise ValueError("give either --target-params or --mu/--sigma, not both")
         return target_prior(mod, proxy_net, final, target_params, tolerance, num_classes=final["net"]["num_classes"],
                             progress=progress)
-    if paper and mu is None and sigma is None and rule:
+    if chosen.name == "swap_reg" and mu is None and rule:
         return range_prior(mod, proxy_net, final["net"]["num_classes"], rule)
-    if prior is not None:
-        raise ValueError("--prior sets swap_reg's size rule; with another fitness give --target-params or --mu/--sigma")
-    if not paper and (mu is None) != (sigma is None):
-        raise ValueError("give both --mu and --sigma")
     return mu, sigma, None
 
 
@@ -121,13 +133,54 @@ def refine_stage(history: list[dict], mod: ModuleType, k: int, score: Callable[[
     return shortlist, None if top is None else (mod.parse(top["arch"]), top["refined"])
 
 
+def stage_net(space: str, dataset: str, chosen: Proxy, stage: SecondStage, net: dict | None) -> dict:
+    """The second stage's scored network: the first stage's (``net``: its overrides) changed by ``stage.net``."""
+    return scoring_net(space, dataset, {**(net or {}), **stage.net}, protocol_defaults(space, [chosen])["net"],
+                       flag="--refine-net")
+
+
+def warn_idle_stage(space: str, dataset: str, chosen: Proxy, stage: SecondStage, first: Protocol,
+                    net: dict | None) -> None:
+    """A warning, before the search runs, when ``stage`` asks for a second stage whose network, S and R are
+    the ``first`` stage's: it would re-score the same scores, so :func:`second_stage` skips it."""
+    if stage.k <= 1:
+        return
+    same = (stage_net(space, dataset, chosen, stage, net), stage.batch_size or first.batch_size,
+            stage.repeats or first.repeats) == (first.net, first.batch_size, first.repeats)
+    if same:
+        shown = ",".join(f"{k}={v}" for k, v in first.net.items())
+        log.warning("--refine %d does nothing: its second stage would score under the first stage's protocol (%s, "
+                    "S=%d, R=%d), so the search returns the first stage's best; give --refine-repeats R (other than "
+                    "%d), --refine-net K=V (e.g. a larger network) or --refine-batch-size S to re-score the %d "
+                    "fittest under another protocol", stage.k, shown, first.batch_size, first.repeats,
+                    first.repeats, stage.k)
+
+
+def stage_configure(space: str, dataset: str, chosen: Proxy, final: dict, first: Protocol,
+                    prior: tuple[float | None, float | None], sizes: dict, *, seed: int,
+                    data_dir: str | None) -> Callable[..., tuple[Protocol, Any, list[Proxy]]]:
+    """:func:`session.configure` for the second stage. ``swap_reg``'s size prior is in units of the
+    scored network, so a stage on another network gets μ/σ by the first stage's rule (``sizes``: the
+    size flags of :func:`size_prior`; ``--mu/--sigma`` as given); otherwise the first stage's ``prior``."""
+    def configure_stage(*, batch_size: int, repeats: int, net: dict) -> tuple[Protocol, Any, list[Proxy]]:
+        mu, sigma = prior
+        full = scoring_net(space, dataset, net, protocol_defaults(space, [chosen])["net"], flag="--refine-net")
+        if chosen.name == "swap_reg" and full != first.net:
+            mu, sigma, _ = size_prior(space, chosen, full, final, **sizes)
+        return configure(space, dataset, [chosen], seed=seed, batch_size=batch_size, repeats=repeats, net=net,
+                         data_dir=data_dir, mu=mu, sigma=sigma)
+    return configure_stage
+
+
 def second_stage(ea: Evolution, stage: SecondStage, first: Protocol, fit: Fitness, net: dict,
                  configure_stage: Callable[..., tuple[Protocol, Any, list[Proxy]]],
                  scorer: Callable[[Proxy, Protocol, Any], Callable[[list], list[Record]]],
                  ) -> tuple[tuple[Any, float], dict | None]:
     """The search's answer and its second stage's record: the EA's best, or, when ``stage`` asks for
     a second stage whose protocol differs from the ``first`` (``net``: the first stage's network
-    overrides, which ``stage.net`` extends), the best of its shortlist (``fit``'s size term kept)."""
+    overrides, which ``stage.net`` extends), the best of its shortlist. A fitness other than
+    ``swap_reg`` keeps ``fit``'s size term (of the first stage's network); ``swap_reg``'s μ/σ are
+    the stage's own (:func:`stage_configure`), recorded as ``mu``/``sigma``."""
     if stage.k <= 1:
         return ea.best, None
     protocol, batch, (proxy,) = configure_stage(batch_size=stage.batch_size or first.batch_size,
@@ -135,5 +188,6 @@ def second_stage(ea: Evolution, stage: SecondStage, first: Protocol, fit: Fitnes
     if protocol == first:
         return ea.best, None
     shortlist, top = refine_stage(ea.history, fit.mod, stage.k, scorer(proxy, protocol, batch), replace(fit, proxy=proxy))
+    prior = {"mu": proxy.options["mu"], "sigma": proxy.options["sigma"]} if proxy.name == "swap_reg" else {}
     return top or ea.best, {"k": stage.k, "repeats": protocol.repeats, "batch_size": protocol.batch_size,
-                            "net": protocol.net, "shortlist": shortlist}
+                            "net": protocol.net, **prior, "shortlist": shortlist}
