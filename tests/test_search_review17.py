@@ -182,3 +182,27 @@ def test_wall_seconds_of_a_resumed_search_count_every_process(tmp_path) -> None:
     spent = evolve(resumed, _score, fit, state, {}, progress=False, seconds_before=before)
     assert 100.0 < json.loads(state.read_text())["seconds"] <= 100.0 + spent  # up to the last saved cycle
     assert resumed.cycle == 3
+
+
+# ----------------------------------------------------------------------------- 7: exporting a search's store
+
+
+def test_naslib_export_of_a_search_store_names_what_differs(tmp_path, capsys) -> None:
+    """A search's own store holds both stages under one fingerprint (other net and repeats): the advice
+    was "export from a store that holds one setting (each run's own --store)", which that store is."""
+    from swapnas.cli import main
+    from swapnas.store import ScoreKey
+
+    store = tmp_path / "s.sqlite"
+    arch = "|nor_conv_3x3~0|+|none~0|skip_connect~1|+|none~0|none~1|skip_connect~2|"
+    with ScoreStore(store) as s:
+        for net, repeats in (('{"C": 16, "N": 1}', 1), ('{"C": 16, "N": 2}', 4)):
+            s.put(ScoreKey("nb201", arch, "swap_nb201@1", "fp1", 0, 16, repeats, net),
+                  Record("ok", float(repeats), 0.0, [float(repeats)], 0.5, None, None))
+    assert main(["export", str(store), "--format", "naslib-zc", "--out", str(tmp_path / "zc.json")]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert 'differ in repeats (1 / 4) and net ({"C": 16, "N": 1} / {"C": 16, "N": 2})' in err
+    assert "a search stores its two stages so" in err and "--protocol cannot choose" in err
+    assert "--format csv, which keeps every row with its repeats and net columns" in err
+    assert "each run's own --store" not in err
+    assert not (tmp_path / "zc.json").exists()

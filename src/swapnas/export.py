@@ -9,8 +9,9 @@
   op-index tuples. Two stored archs that NASLib's encoding writes alike (a DARTS genotype's concat is
   not encoded) are refused. Only successful scores;
   when one (space, arch, proxy) was stored under several settings (protocol, seed, batch, repeats,
-  network, proxy version and options), it refuses; ``--protocol`` keeps one protocol fingerprint
-  (in both formats).
+  network, proxy version and options), it refuses, naming what differs; ``--protocol`` keeps one
+  protocol fingerprint (in both formats). A search's store holds its two stages under one fingerprint
+  (another net and repeats): its naslib-zc export is refused, its csv has every row.
 """
 
 from __future__ import annotations
@@ -46,6 +47,18 @@ def _setting(row: dict) -> str:
     return ", ".join(f"{k} {row[k]}" for k in SETTING)
 
 
+def _fix(first: dict, other: dict) -> str:
+    """How to export one of two settings of one (arch, proxy): ``--protocol`` where their fingerprints differ;
+    else what differs (a search stores its two stages under one fingerprint, with another net and repeats)."""
+    if first["protocol"] != other["protocol"]:
+        return "choose one with --protocol"
+    diff = [k for k in SETTING if first[k] != other[k]]
+    what = " and ".join(f"{k} ({first[k]} / {other[k]})" for k in diff)
+    return (f"they differ in {what} under one protocol fingerprint (a search stores its two stages so), which "
+            f"--protocol cannot choose: use --format csv, which keeps every row with its {' and '.join(diff)} "
+            f"column{'s' if len(diff) > 1 else ''}")
+
+
 def _naslib_doc(rows: list[dict]) -> dict:
     """NASLib's nesting of successful scores; one setting per (space, arch, proxy name), else a ValueError."""
     doc: dict = {}
@@ -59,11 +72,8 @@ def _naslib_doc(rows: list[dict]) -> dict:
             raise ValueError(f"{first['arch']} and {r['arch']} are both written {key} in NASLib's encoding (it does "
                              "not encode what tells them apart): use --format csv, which keeps every arch")
         if any(first[k] != r[k] for k in SETTING):
-            fix = ("choose one with --protocol" if first["protocol"] != r["protocol"] else
-                   "the protocol fingerprint is the same, so --protocol cannot choose: export from a store that "
-                   "holds one setting (each run's own --store), or use --format csv, which keeps every row")
             raise ValueError(f"{name} of {r['arch']} is stored under two settings ({_setting(first)}) and "
-                             f"({_setting(r)}); NASLib's layout holds one score per arch and proxy: {fix}")
+                             f"({_setting(r)}); NASLib's layout holds one score per arch and proxy: {_fix(first, r)}")
         arch = doc.setdefault(r["space"], {}).setdefault(key, {})
         arch[name] = {"score": r["value"], "time": r["seconds"]}
     return doc
