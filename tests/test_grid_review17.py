@@ -69,3 +69,35 @@ def test_grid_best_over_two_spaces_writes_the_table(small_bundle, tmp_path, monk
         plain = grid.run_grid([("nb301", "cifar10")], proxies="params", n_archs=5, seed=0, repeats=1, store=store,
                               device=torch.device("cpu"), data_dir=str(small_bundle), progress=False)
     assert plain[0].best is None and "`best` is" not in markdown(plain)
+
+
+# ----------------------------------------------------------------------------- conformance: NASLib's names
+
+
+def _naslib_scores():
+    from pathlib import Path
+
+    import numpy as np
+
+    from swapnas.conformance import NaslibScores
+
+    vals = np.arange(3, dtype=float)
+    return NaslibScores("nb201", "cifar10", Path("zc.json"), ["(0, 0, 0, 0, 0, 0)"] * 3, [None] * 3, vals,
+                        {"jacob_cov": vals, "params": vals}, {"jacob_cov": "jacov", "params": "params"},
+                        {"jacob_cov": 0.1, "params": 0.0})
+
+
+def test_conformance_takes_naslibs_own_names() -> None:
+    """`--proxies jacov` (the name the table's naslib column shows) was refused with the whole registry."""
+    import pytest
+
+    from swapnas.conformance import select_proxies
+
+    naslib = _naslib_scores()
+    assert [p.name for p in select_proxies(naslib, "jacov")] == ["jacob_cov"]
+    assert [p.name for p in select_proxies(naslib, "jacov,jacob_cov,params")] == ["jacob_cov", "params"]
+    for bad, phrase in (("nosuch", "unknown metric 'nosuch'"), ("swap", "NASLib stores no swap scores")):
+        with pytest.raises(ValueError) as err:
+            select_proxies(naslib, bad)
+        assert phrase in str(err.value) and "jacob_cov (NASLib: jacov), params" in str(err.value)
+        assert "swap_nb201" not in str(err.value)  # not the whole registry
