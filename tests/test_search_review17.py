@@ -206,3 +206,43 @@ def test_naslib_export_of_a_search_store_names_what_differs(tmp_path, capsys) ->
     assert "--format csv, which keeps every row with its repeats and net columns" in err
     assert "each run's own --store" not in err
     assert not (tmp_path / "zc.json").exists()
+
+
+# ----------------------------------------------------------------------------- 9, 10: --help
+
+
+def _help(command: str) -> dict[str, str]:
+    """Each option's line(s) in `swapnas COMMAND --help`, by its flag."""
+    import argparse
+
+    from swapnas.cli.args import HelpFormatter
+
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)).choices[command]
+    fmt = HelpFormatter(command, width=10_000)
+    return {a.option_strings[-1]: " ".join(fmt._format_action(a).split()) for a in sub._actions if a.option_strings}
+
+
+def test_search_dataset_help_names_every_searchable_space() -> None:
+    from swapnas.spaces import get_space, searchable_spaces
+
+    text = _help("search")["--dataset"]
+    for space in searchable_spaces():
+        assert f"{space}: {', '.join(get_space(space).FINAL_NETS)}" in text  # flexibert: glue was left out
+
+
+@pytest.mark.parametrize("command, flag, shown", [
+    *[(c, "--seed", "(default: 0)") for c in ("correlate", "grid", "search", "conformance", "train")],
+    ("search", "--score-seed", "(default: 0)"),
+    *[("search", f, "default: no limit)") for f in ("--max-evals", "--max-seconds", "--max-params", "--max-macs")],
+    ("search", "--mu", "default: swap_reg: the space's rule"), ("search", "--sigma", "default: swap_reg: the space's"),
+    ("search", "--data-dir", "~/.local/share/swapnas/data"), ("train", "--epochs", "--epochs N "),
+    ("train", "--channels", "--channels C "), ("train", "--lr", "--lr X "),
+])
+def test_help_shows_each_default(command, flag, shown) -> None:
+    assert shown in _help(command)[flag] + " "
+
+
+def test_help_shows_every_set_default_and_leaks_no_internal_name() -> None:
+    for command in ("correlate", "grid", "search", "conformance", "train", "export"):
+        for flag, text in _help(command).items():
+            assert "CFG_" not in text and "(default: {})" not in text, (command, text)

@@ -211,7 +211,9 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefau
 
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""
-        if action.default in (None, False, argparse.SUPPRESS) or "default" in text or not action.option_strings:
+        d = action.default
+        unset = d is None or d is False or d is argparse.SUPPRESS or (isinstance(d, (dict, list)) and not d)
+        if unset or "default" in text or not action.option_strings:  # (a default of 0 is shown)
             return text
         return super()._get_help_string(action) or text
 
@@ -248,7 +250,8 @@ def device_parent() -> argparse.ArgumentParser:
 def data_parent() -> argparse.ArgumentParser:
     """--data-dir: every command that reads the data bundle."""
     p = _parent()
-    p.add_argument("--data-dir", default=None, help="swapnas data bundle (else $SWAPNAS_DATA)")
+    p.add_argument("--data-dir", default=None, help="swapnas data bundle (default: $SWAPNAS_DATA, else "
+                   "$XDG_DATA_HOME/swapnas/data, i.e. ~/.local/share/swapnas/data, if it exists)")
     return p
 
 

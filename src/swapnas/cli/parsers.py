@@ -100,8 +100,10 @@ def _add_search_budget(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cycles", type=non_negative_int, default=d.cycles, help=f"(default {d.cycles})")
     p.add_argument("--crossover", type=probability, default=d.crossover, help=f"crossover probability in [0, 1] (default {d.crossover})")
     p.add_argument("--max-evals", type=positive_int, default=None, help="start no cycle once this many evaluations are done (the running cycle, or the initial "
-                   "population, is finished, so up to M - 1 (P - 1) more are made and a resumed run equals one run)")
-    p.add_argument("--max-seconds", type=positive_float, default=None, help="stop after this many seconds (this process)")
+                   "population, is finished, so up to M - 1 (P - 1) more are made and a resumed run equals one run; "
+                   "default: no limit)")
+    p.add_argument("--max-seconds", type=positive_float, default=None,
+                   help="stop after this many seconds (this process; default: no limit)")
 
 
 def _add_search_stage(p: argparse.ArgumentParser) -> None:
@@ -127,8 +129,11 @@ def _add_search_stage(p: argparse.ArgumentParser) -> None:
 
 
 def _add_search_size(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--mu", type=finite_float, default=None, help="size-prior centre, thousands of params of the proxy net")
-    p.add_argument("--sigma", type=positive_float, default=None, help="size-prior width, thousands^2 (unsquared), > 0")
+    rule = "default: swap_reg: the space's rule (--prior); other fitnesses: no size prior"
+    p.add_argument("--mu", type=finite_float, default=None,
+                   help=f"size-prior centre, thousands of params of the proxy net; with --sigma ({rule})")
+    p.add_argument("--sigma", type=positive_float, default=None,
+                   help=f"size-prior width, thousands^2 (unsquared), > 0; with --mu ({rule})")
     p.add_argument("--target-params", type=millions, default=None, metavar="4.0M",
                    help="aim at this final-network size instead of --mu/--sigma (mapping in docs/search.md)")
     p.add_argument("--tolerance", type=positive_float, default=0.1, help="relative width of --target-params, > 0 (default 0.1)")
@@ -136,9 +141,10 @@ def _add_search_size(p: argparse.ArgumentParser) -> None:
                    help="size-prior rule: mu = lo + CENTRE*(hi-lo), sigma = (WIDTH*(hi-lo))^2 over the proxy "
                    "net's size range (swap_reg only; default: nb201 0.8 0.5, chosen on the CIFAR-10 dev sample; darts "
                    "0.8 1.0)")
-    p.add_argument("--max-params", type=millions, default=None, metavar="5M", help="hard limit, final network")
+    p.add_argument("--max-params", type=millions, default=None, metavar="5M",
+                   help="hard limit on the final network's parameters (default: no limit)")
     p.add_argument("--max-macs", type=millions, default=None, metavar="600M",
-                   help="hard limit on multiply-adds of the final network (one image)")
+                   help="hard limit on multiply-adds of the final network (one image; default: no limit)")
 
 
 def add_search(sub: Sub) -> None:
@@ -153,7 +159,8 @@ def add_search(sub: Sub) -> None:
     )
     p.add_argument("--space", default="nb201", choices=searchable_spaces(),
                    help="search space (every registered space with crossover, cell drawing and final networks)")
-    p.add_argument("--dataset", default="cifar10", help="nb201: cifar10, cifar100, imagenet16-120; darts: cifar10, imagenet")
+    p.add_argument("--dataset", default="cifar10", help="the final network's dataset or task: " + "; ".join(
+        f"{s}: {', '.join(get_space(s).FINAL_NETS)}" for s in searchable_spaces()))
     p.add_argument("--fitness", default="best", help="any per-arch proxy (`swapnas proxies`); best (default) = the "
                    "recommended fitness under the space's fitness protocol; swap_reg = the paper's SWAP-NAS")
     p.add_argument("--seed", type=seed_int, default=0, help="the EA's seed (sampling, parents, mutations)")
@@ -197,8 +204,9 @@ def add_proxies(sub: Sub) -> None:
     p.set_defaults(func=commands.proxies)
 
 
-#: TrainConfig fields → flag names where the field name is not the flag
+#: TrainConfig fields → flag names where the field name is not the flag, and metavars other than N / X
 _FLAG_NAMES = {"C": "--channels"}
+_METAVARS = {"C": "C"}
 _FLAG_HELP = {
     "epochs": "training epochs", "batch_size": "batch size", "lr": "initial learning rate",
     "momentum": "SGD momentum", "weight_decay": "weight decay", "schedule": "lr schedule: cosine or step",
@@ -218,9 +226,11 @@ def _add_recipe_flags(p: argparse.ArgumentParser) -> None:
         kind = finite_float if kind is float else kind  # ranges: TrainConfig's check
         flag = _FLAG_NAMES.get(f.name, "--" + f.name.replace("_", "-"))
         extra: dict[str, Any] = {"choices": list(SCHEDULES)} if f.name == "schedule" else {}
+        if f.name != "schedule":  # (its choices are its metavar)
+            extra["metavar"] = _METAVARS.get(f.name) or ("N" if kind is int else "X")
         p.add_argument(flag, dest=f"cfg_{f.name}", type=kind, default=None, help=f"{_FLAG_HELP[f.name]} "
-                       f"(cifar10 {getattr(RECIPES['cifar10'], f.name)}, imagenet {getattr(RECIPES['imagenet'], f.name)})",
-                       **extra)
+                       f"(default: the recipe's, cifar10 {getattr(RECIPES['cifar10'], f.name)}, imagenet "
+                       f"{getattr(RECIPES['imagenet'], f.name)})", **extra)
 
 
 def add_train(sub: Sub) -> None:
