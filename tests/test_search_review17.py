@@ -246,3 +246,18 @@ def test_help_shows_every_set_default_and_leaks_no_internal_name() -> None:
     for command in ("correlate", "grid", "search", "conformance", "train", "export"):
         for flag, text in _help(command).items():
             assert "CFG_" not in text and "(default: {})" not in text, (command, text)
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--prior", "0.9", "0.5"], "--prior"),
+    (["--mu", "300"], "give both --mu and --sigma"),
+    (["--fitness", "params", "--max-params", "0.01M"], "below the smallest final network"),
+])
+def test_size_flags_are_refused_before_out_or_the_store_exist(flags, message, small_bundle, tmp_path, capsys) -> None:
+    from swapnas.cli import main
+
+    out = tmp_path / "out"
+    code = main(["search", "--space", "nb201", "--dataset", "cifar10", "--data-dir", str(small_bundle),
+                 "--out", str(out), "--no-progress", *flags])
+    assert code == 2 and message in capsys.readouterr().err
+    assert not out.exists()  # no OUT, no .lock, no empty scores.sqlite

@@ -36,6 +36,8 @@ from ..search import (
     write_result,
 )
 from ..search.driver import choose_fitness, out_lock, stage_text
+from ..search.final import check_max_params
+from ..search.fitness import check_size_flags
 from ..session import (
     check_archs,
     check_task,
@@ -259,11 +261,15 @@ def _search_text(result: SearchResult) -> str:
 
 
 def _search_checks(args: argparse.Namespace) -> None:
-    """What `swapnas search` checks before it takes OUT and opens the store: the dataset, the fitness,
-    --net and the second stage's network (one arch built on the meta device) and --prior's width."""
-    final_net(args.space, args.dataset)
+    """What `swapnas search` checks before it takes OUT and opens the store: the dataset, the fitness, the size
+    flags' conflicts, --max-params against the final network's sizes, --net and the second stage's network
+    (one arch built on the meta device) and --prior's width."""
+    final = final_net(args.space, args.dataset)
     chosen, stage = choose_fitness(args.space, args.fitness, args.refine, args.refine_repeats, args.refine_net,
                                    args.refine_batch_size)
+    check_size_flags(chosen, mu=args.mu, sigma=args.sigma, target_params=args.target_params,
+                     prior=tuple(args.prior) if args.prior else None)
+    check_max_params(get_space(args.space), final, args.max_params)
     base = protocol_defaults(args.space, [chosen])["net"]
     scoring_net(args.space, args.dataset, args.net, base)
     if stage.k > 1 and stage.net:  # the second stage's network: --net, then --refine-net on top
