@@ -89,6 +89,25 @@ def test_an_overflowing_network_is_an_error_not_a_count() -> None:
         swap_score(deep, x, activations=EXTENDED_ACTIVATIONS, input_dims=(2,))
 
 
+class _Extremes(nn.Module):  # no NaN in the output, but its sum is NaN (±inf, or finite values that overflow)
+    def __init__(self, values: list[float]) -> None:
+        super().__init__()
+        self.conv, self.relu, self.values = nn.Conv2d(3, 8, 3), nn.ReLU(), values
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.tensor(self.values).repeat(x.shape[0], 1) + 0 * self.relu(self.conv(x)).mean()
+
+
+def test_an_output_without_nan_is_scored_whatever_its_sum() -> None:
+    x = torch.randn(8, 3, 16, 16)
+    for values in ([3e38, 3e38, -3e38, -3e38], [float("inf"), -float("inf")]):
+        torch.manual_seed(0)
+        model = _Extremes(values)
+        torch.manual_seed(0)
+        plain = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU())
+        assert swap_score(model, x) == swap_score(plain, x)
+
+
 def test_a_conv3d_model_is_told_how_to_hook_5d_maps_not_to_pass_what_it_already_has() -> None:
     net = nn.Sequential(nn.Conv3d(3, 4, 3), nn.ReLU())
     x = torch.randn(8, 3, 6, 6, 6)

@@ -308,14 +308,14 @@ def swap_score(
 
 def _refuse_nan(output: object) -> None:
     """ValueError when the model's output holds NaN: its activations overflowed (an inf that met another inf or a
-    zero), and a NaN map has no sign, so the patterns would be noise. One check of the output, not of every
-    hooked map (a NaN reaches the output through every later layer; checking each map costs a pass over it)."""
+    zero), and a NaN map has no sign, so the patterns would be noise. One check of the output (±inf is no NaN),
+    not of every hooked map (a NaN reaches the output through every later layer; checking each costs a pass)."""
     tensors = (list(output.values()) if isinstance(output, Mapping) else list(output)
                if isinstance(output, (tuple, list)) else [output])
     for t in tensors:
         if isinstance(t, (tuple, list, Mapping)):
             _refuse_nan(t)
-        elif isinstance(t, torch.Tensor) and t.is_floating_point() and bool(t.detach().sum().isnan()):
+        elif isinstance(t, torch.Tensor) and t.is_floating_point() and bool(t.detach().isnan().any()):
             raise ValueError("the model's output holds NaN: its activations overflow at this init (a very deep "
                              "network without normalisation?), and a NaN map has no sign pattern; use another init "
                              "or add normalisation")
