@@ -7,8 +7,7 @@ does), and writes every result the executor yields to the store as soon as it ar
 driver is the store's only writer, and a crash of the driver loses only the archs in flight.
 
 An executor evaluates :func:`swapnas.scoring.score_arch` without a store and yields ``(arch, {proxy_name:
-Record})`` as archs complete, in any order. Scores do not depend on the process (every (arch, repeat) has
-its own seed): a Ray run gives the same store as a local run on the same kind of device.
+Record})`` as archs complete, in any order; scores do not depend on the process (each (arch, repeat) has its seed).
 
 * :class:`LocalExecutor`: in this process, in order; ``prefetch`` > 0 builds the next archs' networks in
   a thread while the current one is scored (throughput mode).
@@ -121,10 +120,9 @@ class Executor:
 class LocalExecutor(Executor):
     """In this process, one arch after the other, in the given order.
 
-    ``prefetch`` > 0 (throughput mode): a builder thread builds and initialises the networks of
-    the next ``prefetch`` archs (CPU work: module construction, N(0, 1) draws, the copy to the
-    device) while this thread scores the current one, so the device does not wait for Python.
-    It applies when every proxy keeps the model (e.g. SWAP sweeps); scores are unchanged.
+    ``prefetch`` > 0 (throughput mode): a builder thread builds and initialises the next ``prefetch`` archs'
+    networks (module construction, N(0, 1) draws, the copy to the device) while this thread scores the current
+    one, so the device does not wait for Python; when every proxy keeps the model (SWAP sweeps); same scores.
     """
 
     name = "local"
@@ -417,6 +415,9 @@ class PoolExecutor(Executor):
 
     def close(self) -> None:
         if self._pool is not None:
+            if getattr(self._pool, "_broken", False):  # a worker died: the pool's SIGTERM to the others is ignored
+                for process in (getattr(self._pool, "_processes", None) or {}).values():
+                    process.kill()
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
 
