@@ -149,7 +149,7 @@ def test_failure_lines_say_the_count_is_for_all_messages() -> None:
     lines = failure_lines([_result(["a: CUDA out of memory", "b: NoActivationError"])])
     assert lines == ["FAILED swap (10 archs in all; message 1 of 2): a: CUDA out of memory",
                      "FAILED swap (10 archs in all; message 2 of 2): b: NoActivationError"]
-    assert "message 1 of 5+" in failure_lines([_result([f"e{i}" for i in range(5)])])[0]
+    assert "message 1 of 5 (at most 5 are kept)" in failure_lines([_result([f"e{i}" for i in range(5)])])[0]
     assert failure_lines([_result(["x"], failures=3)]) == ["FAILED swap (3 archs in all; their message): x"]
     with pytest.raises(ValueError, match="at least one result"):
         results_table([])

@@ -248,9 +248,11 @@ def test_second_stage_rescores_the_shortlist(small_bundle, tmp_path) -> None:
     assert res.best == winner["arch"] and res.fitness == winner["refined"]
     rank = [c["arch"] for c in shortlist].index(res.best) + 1
     assert stage_text(res) == (f"Second stage: the 3 fittest re-scored on C=4,N=2, S=20, R=2; returned #{rank} of them "
-                               "by the first stage")
+                               "by the first stage (the fitness shown is the second stage's)")
     failed = replace(res, refine={**res.refine, "shortlist": [{**c, "refined": math.nan} for c in shortlist]})
     assert stage_text(failed).endswith("returned the first stage's best (every re-score failed)")
+    reg = replace(res, refine={**res.refine, "mu": 539.9, "sigma": 85058.0})  # swap_reg's own prior is named
+    assert ", R=2, its size prior mu=539.9, sigma=85058; returned" in str(stage_text(reg))
     # the refined values are the stored second-stage scores, not the first stage's
     stored = dict(db.execute("SELECT arch, value FROM scores WHERE repeats = 2 AND proxy LIKE 'swap_nb201%'").fetchall())
     assert {c["arch"]: c["refined"] for c in shortlist} == {a: pytest.approx(v) for a, v in stored.items()}

@@ -48,7 +48,7 @@ def failure_lines(results: Sequence) -> list[str]:
 
 def _which(i: int, shown: int) -> str:
     """Which of a proxy's distinct failure messages a line shows (correlate keeps the first 5)."""
-    return f"message {i + 1} of {shown}{'+' if shown >= 5 else ''}" if shown > 1 else "their message"
+    return f"message {i + 1} of {shown}{' (at most 5 are kept)' if shown >= 5 else ''}" if shown > 1 else "their message"
 
 
 def correlation_report(run: CorrelateRun, prov: dict, plots: Sequence[str]) -> str:

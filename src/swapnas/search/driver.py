@@ -324,9 +324,11 @@ def stage_text(result: SearchResult) -> str | None:
     scored = any(isinstance(c["refined"], float) and math.isfinite(c["refined"]) for c in r["shortlist"])
     rank = next((i for i, c in enumerate(r["shortlist"], 1) if c["arch"] == result.best), None)
     net = ",".join(f"{k}={v}" for k, v in r["net"].items())
-    where = f"#{rank} of them by the first stage" if scored else "the first stage's best (every re-score failed)"
+    where = (f"#{rank} of them by the first stage (the fitness shown is the second stage's)" if scored else
+             "the first stage's best (every re-score failed)")
+    prior = f", its size prior mu={r['mu']:g}, sigma={r['sigma']:g}" if r.get("mu") is not None else ""
     return (f"Second stage: the {len(r['shortlist'])} fittest re-scored on {net}, S={r['batch_size']}, "
-            f"R={r['repeats']}; returned {where}")
+            f"R={r['repeats']}{prior}; returned {where}")
 
 
 def search_report(result: SearchResult, prov: dict) -> str:
