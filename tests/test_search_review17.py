@@ -261,3 +261,23 @@ def test_size_flags_are_refused_before_out_or_the_store_exist(flags, message, sm
                  "--out", str(out), "--no-progress", *flags])
     assert code == 2 and message in capsys.readouterr().err
     assert not out.exists()  # no OUT, no .lock, no empty scores.sqlite
+
+
+def test_an_out_of_range_target_leaves_no_empty_store(small_bundle, tmp_path, capsys) -> None:
+    from swapnas.cli import main
+
+    out = tmp_path / "out"
+    code = main(["search", "--space", "nb201", "--dataset", "cifar10", "--target-params", "50M",
+                 "--data-dir", str(small_bundle), "--out", str(out), "--no-progress"])
+    assert code == 2 and "outside this space's range: 0.073-1.532M" in capsys.readouterr().err
+    assert not out.exists()  # refused before the store (and OUT) were made
+
+
+def test_conformance_archs_beyond_naslibs_leave_no_empty_store(data_dir, tmp_path, capsys) -> None:
+    from swapnas.cli import main
+
+    out = tmp_path / "out"
+    code = main(["conformance", "--space", "nb201", "--dataset", "cifar10", "--archs", "999999",
+                 "--data-dir", str(data_dir), "--out", str(out), "--no-progress"])
+    assert code == 2 and "archs in NASLib's nb201/cifar10 file" in capsys.readouterr().err
+    assert not out.exists()

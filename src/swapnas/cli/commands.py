@@ -17,7 +17,7 @@ import torch
 
 from ..benchmarks import BENCHMARKS, Benchmark, get_benchmark
 from ..benchmarks.csv_truth import CsvBenchmark
-from ..conformance import conformance_table, header_text, run_conformance
+from ..conformance import conformance_table, header_text, load_naslib, run_conformance
 from ..conformance import write_outputs as write_conformance
 from ..correlate import run_correlation, write_outputs
 from ..executors import Executor, make_executor, usable_cores
@@ -36,7 +36,7 @@ from ..search import (
     write_result,
 )
 from ..search.driver import choose_fitness, out_lock, stage_text
-from ..search.final import check_max_params
+from ..search.final import check_max_params, check_target_params
 from ..search.fitness import check_size_flags
 from ..session import (
     check_archs,
@@ -270,6 +270,7 @@ def _search_checks(args: argparse.Namespace) -> None:
     check_size_flags(chosen, mu=args.mu, sigma=args.sigma, target_params=args.target_params,
                      prior=tuple(args.prior) if args.prior else None)
     check_max_params(get_space(args.space), final, args.max_params)
+    check_target_params(get_space(args.space), final, args.target_params)
     base = protocol_defaults(args.space, [chosen])["net"]
     scoring_net(args.space, args.dataset, args.net, base)
     if stage.k > 1 and stage.net:  # the second stage's network: --net, then --refine-net on top
@@ -308,6 +309,8 @@ def conformance(args: argparse.Namespace) -> int:
     """``swapnas conformance``: run, print the protocol and the table, write the outputs."""
     out = _out_folder(args)
     device = resolve_device(args.device)
+    naslib = load_naslib(args.space, args.dataset, args.data_dir)  # a bad --archs is refused before the store exists
+    check_archs(args.archs, len(naslib.archs), f"NASLib's {args.space}/{args.dataset} file {naslib.path}")
     with _store(args, out) as store:
         run = run_conformance(
             space=args.space, dataset=args.dataset, proxies=args.proxies, n_archs=args.archs, store=store,

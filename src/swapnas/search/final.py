@@ -109,6 +109,13 @@ def check_max_params(mod: ModuleType, final: dict, max_params: float | None) -> 
                          f"({lo:.3f}M; its range is {lo:.3f}-{hi:.3f}M): no arch is feasible; raise the limit")
 
 
+def check_target_params(mod: ModuleType, final: dict, target_m: float | None) -> None:
+    """``--target-params`` (millions) against the final network's exact size range, before any work (a final
+    network with another builder has only a sampled range: :func:`target_prior` checks it then)."""
+    if target_m is not None and "builder" not in final and math.isfinite(target_m):
+        _check_target(target_m, *(v / 1e3 for v in mod.param_range_k(**final["net"])))
+
+
 def _check_target(target_m: float, lo: float, hi: float) -> None:
     if not lo <= target_m <= hi:
         raise ValueError(f"--target-params {target_m}M is outside this space's range: {lo:.3f}-{hi:.3f}M "
