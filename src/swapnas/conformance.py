@@ -265,17 +265,17 @@ def run_conformance(
     net: dict | None = None,
     seed: int = 0,
     retry_failed: bool = False,
-    progress: bool = True,
+    progress: bool = True, naslib: NaslibScores | None = None,
 ) -> ConformanceRun:
     """Score NASLib's archs (all, or ``n_archs`` drawn with seed 0) and compare with its stored scores.
 
     ``net`` overrides the network config (tests only: a conformance claim needs
     the benchmark's full network, :data:`NASLIB_PROTOCOL`). ``seed`` changes the
     init draws and the input batch, never which archs are drawn: two seeds give two
-    independent runs of our implementation on the same archs.
+    independent runs of our implementation on the same archs. ``naslib``: the file if already loaded.
     """
     device = torch.device(device)
-    naslib = load_naslib(space, dataset, data_dir)
+    naslib = naslib if naslib is not None else load_naslib(space, dataset, data_dir)
     proxy_list = select_proxies(naslib, proxies)
     cfg = {**NASLIB_PROTOCOL, "seed": seed, "net": dict(net if net is not None else NASLIB_PROTOCOL["net"])}
     protocol, batch = prepare(space=space, dataset=dataset, data_dir=data_dir, image_root=None, **cfg)

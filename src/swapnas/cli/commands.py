@@ -315,7 +315,7 @@ def conformance(args: argparse.Namespace) -> int:
         run = run_conformance(
             space=args.space, dataset=args.dataset, proxies=args.proxies, n_archs=args.archs, store=store,
             device=device, data_dir=args.data_dir, seed=args.seed,
-            retry_failed=args.retry_failed, progress=_progress(args),
+            retry_failed=args.retry_failed, progress=_progress(args), naslib=naslib,
         )
     paths = write_conformance(run, out)
     text = "\n".join([header_text(run, note=False) + "\n", conformance_table(run.results), *failure_lines(run.results), ""])
