@@ -133,10 +133,10 @@ def refine_stage(history: list[dict], mod: ModuleType, k: int, score: Callable[[
     return shortlist, None if top is None else (mod.parse(top["arch"]), top["refined"])
 
 
-def stage_net(space: str, dataset: str, chosen: Proxy, stage: SecondStage, net: dict | None) -> dict:
-    """The second stage's scored network: the first stage's (``net``: its overrides) changed by ``stage.net``."""
-    return scoring_net(space, dataset, {**(net or {}), **stage.net}, protocol_defaults(space, [chosen])["net"],
-                       flag="--refine-net")
+def stage_net(space: str, dataset: str, chosen: Proxy, net: dict) -> dict:
+    """The second stage's whole scored network from its overrides ``net`` (the first stage's overrides
+    changed by the stage's own) on ``chosen``'s default network."""
+    return scoring_net(space, dataset, net, protocol_defaults(space, [chosen])["net"], flag="--refine-net")
 
 
 def warn_idle_stage(space: str, dataset: str, chosen: Proxy, stage: SecondStage, first: Protocol,
@@ -145,7 +145,7 @@ def warn_idle_stage(space: str, dataset: str, chosen: Proxy, stage: SecondStage,
     the ``first`` stage's: it would re-score the same scores, so :func:`second_stage` skips it."""
     if stage.k <= 1:
         return
-    same = (stage_net(space, dataset, chosen, stage, net), stage.batch_size or first.batch_size,
+    same = (stage_net(space, dataset, chosen, {**(net or {}), **stage.net}), stage.batch_size or first.batch_size,
             stage.repeats or first.repeats) == (first.net, first.batch_size, first.repeats)
     if same:
         shown = ",".join(f"{k}={v}" for k, v in first.net.items())
@@ -164,7 +164,7 @@ def stage_configure(space: str, dataset: str, chosen: Proxy, final: dict, first:
     size flags of :func:`size_prior`; ``--mu/--sigma`` as given); otherwise the first stage's ``prior``."""
     def configure_stage(*, batch_size: int, repeats: int, net: dict) -> tuple[Protocol, Any, list[Proxy]]:
         mu, sigma = prior
-        full = scoring_net(space, dataset, net, protocol_defaults(space, [chosen])["net"], flag="--refine-net")
+        full = stage_net(space, dataset, chosen, net)
         if chosen.name == "swap_reg" and full != first.net:
             mu, sigma, _ = size_prior(space, chosen, full, final, **sizes)
         return configure(space, dataset, [chosen], seed=seed, batch_size=batch_size, repeats=repeats, net=net,
