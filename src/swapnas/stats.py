@@ -80,13 +80,13 @@ def correlate(
     """
     x = np.asarray(scores, dtype=float).reshape(-1) * (1.0 if higher_is_better else -1.0)
     y = np.asarray(truth, dtype=float).reshape(-1)
-    if len(x) != len(y) or (params is not None and len(np.asarray(params).reshape(-1)) != len(x)):
+    z = None if params is None else np.asarray(params, dtype=float).reshape(-1)
+    if len(x) != len(y) or (z is not None and len(z) != len(x)):
         raise ValueError(f"scores, truth and params must have one value per arch (got {len(x)}, {len(y)}"
-                         f"{'' if params is None else f', {len(np.asarray(params).reshape(-1))}'})")
+                         f"{'' if z is None else f', {len(z)}'})")
     keep = np.isfinite(x) & np.isfinite(y)
     x, y = x[keep], y[keep]
-    if params is not None:
-        params = np.asarray(params, dtype=float).reshape(-1)[keep]
+    z = None if z is None else z[keep]
     n = len(x)
     if n < 3:
         nan = float("nan")
@@ -104,8 +104,8 @@ def correlate(
     defined = top.sum() >= 3 and np.ptp(xt) > 0 and np.ptp(yt) > 0
     top_rho = float(stats.spearmanr(xt, yt)[0]) if defined else float("nan")
     given = float("nan")
-    if params is not None:
-        sized = np.isfinite(params)
+    if z is not None:
+        sized = np.isfinite(z)
         if sized.sum() >= 3 and np.ptp(x[sized]) > 0 and np.ptp(y[sized]) > 0:
-            given = _partial_spearman(x[sized], y[sized], params[sized])
+            given = _partial_spearman(x[sized], y[sized], z[sized])
     return Correlation(n, rho, tau, ci, top_rho, given)

@@ -269,8 +269,9 @@ def _search_checks(args: argparse.Namespace) -> None:
                                    args.refine_batch_size)
     check_size_flags(chosen, mu=args.mu, sigma=args.sigma, target_params=args.target_params,
                      prior=tuple(args.prior) if args.prior else None)
-    check_max_params(get_space(args.space), final, args.max_params)
-    check_target_params(get_space(args.space), final, args.target_params)
+    mod = get_space(args.space)
+    check_max_params(mod, final, args.max_params)
+    check_target_params(mod, final, args.target_params)
     base = protocol_defaults(args.space, [chosen])["net"]
     scoring_net(args.space, args.dataset, args.net, base)
     if stage.k > 1 and stage.net:  # the second stage's network: --net, then --refine-net on top
