@@ -41,8 +41,8 @@ def failure_lines(results: Sequence) -> list[str]:
              for r in results for i, e in enumerate(r.errors)]
     return lines + [f"SATURATED {r.proxy}: {r.saturated} of {r.n} archs score >= 95% of the 2**S ceiling (S = the "
                     "batch size), where it cannot rank them; use a larger --batch-size or a smaller scored network "
-                    "(--net). (A Ψ at its other ceiling, the hooked neuron count, is named by the SaturationWarning "
-                    "printed while scoring.)"
+                    "(--net). (A Ψ at its other ceiling, the hooked neuron count, is named by the first "
+                    "SaturationWarning printed while scoring, one per proxy and process.)"
                     for r in results if getattr(r, "saturated", 0)]
 
 

@@ -1,0 +1,71 @@
+"""Session 18's fixes, each with a test that fails without it."""
+
+from __future__ import annotations
+
+import random
+import warnings
+
+import pytest
+import torch
+
+from swapnas import SaturationWarning, scoring
+from swapnas.data import load_batch
+from swapnas.proxies import Proxy, get_proxy, register, resolve
+from swapnas.proxies.registry import _REGISTRY
+from swapnas.scoring import Protocol, score_arch
+from swapnas.spaces import nb201
+
+CPU = torch.device("cpu")
+
+
+@pytest.fixture()
+def fresh_warning_state(monkeypatch):
+    monkeypatch.setattr(scoring, "_SATURATION_SHOWN", set())
+    monkeypatch.setattr(scoring, "_REEMITTED", {})
+
+
+def _saturated_run(proxies: list[Proxy], n: int) -> list[warnings.WarningMessage]:
+    """``n`` NB201 archs on S = 2 samples: 2**S = 4 patterns, far below the network's neurons, so Ψ = 4."""
+    batch = load_batch("cifar10", 2, inputs="synthetic", seed=1)
+    prot = Protocol("nb201", "cifar10", 2, repeats=2, seed=0, net={"C": 4, "N": 1}, batch_digest=batch.digest)
+    rng = random.Random(0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _ in range(n):
+            recs = score_arch(nb201.sample(rng), nb201.build, proxies, batch, prot, CPU)
+            assert all(r.ok for r in recs.values())
+    return caught
+
+
+def test_a_saturated_run_shows_one_saturation_warning_per_proxy(fresh_warning_state) -> None:
+    proxies = [get_proxy("swap"), get_proxy("swap_reg").configure(mu=1.0, sigma=1.0), get_proxy("swap_ext")]
+    caught = _saturated_run(proxies, 4)  # 4 archs x 2 repeats: 8 saturated scores per proxy
+    sat = [w for w in caught if issubclass(w.category, SaturationWarning)]
+    assert len(sat) == 2, [str(w.message) for w in sat]  # swap's and swap_ext's first (swap_reg reuses swap's)
+    assert "the first for 'swap' in this process" in str(sat[0].message)
+    assert "the first for 'swap_ext' in this process" in str(sat[1].message)
+    assert "SWAP-Score 4 is 100% of its ceiling" in str(sat[0].message)
+    assert _saturated_run([get_proxy("swap")], 2) == []  # the same process: already shown
+
+
+def test_other_warnings_pass_through_and_a_failing_proxy_keeps_its_warnings(fresh_warning_state) -> None:
+    def noisy(model, batch):
+        warnings.warn("a proxy's own warning", RuntimeWarning)
+        raise ValueError("boom")
+
+    register("noisy_review18")(noisy)
+    try:
+        caught = _saturated_run_failing("noisy_review18")
+    finally:
+        _REGISTRY.pop("noisy_review18")
+    assert [str(w.message) for w in caught if w.category is RuntimeWarning] == ["a proxy's own warning"]
+
+
+def _saturated_run_failing(proxy: str) -> list[warnings.WarningMessage]:
+    batch = load_batch("cifar10", 2, inputs="synthetic", seed=1)
+    prot = Protocol("nb201", "cifar10", 2, repeats=1, seed=0, net={"C": 4, "N": 1}, batch_digest=batch.digest)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        rec = score_arch(nb201.sample(random.Random(0)), nb201.build, resolve(proxy), batch, prot, CPU)[proxy]
+    assert not rec.ok and "ValueError: boom" in rec.error
+    return caught
