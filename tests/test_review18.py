@@ -69,3 +69,23 @@ def _saturated_run_failing(proxy: str) -> list[warnings.WarningMessage]:
         rec = score_arch(nb201.sample(random.Random(0)), nb201.build, resolve(proxy), batch, prot, CPU)[proxy]
     assert not rec.ok and "ValueError: boom" in rec.error
     return caught
+
+
+def _cnn(width: int) -> torch.nn.Module:
+    return torch.nn.Sequential(torch.nn.Conv2d(3, width, 3), torch.nn.ReLU(), torch.nn.AdaptiveAvgPool2d(1),
+                               torch.nn.Flatten(), torch.nn.Linear(width, 10))
+
+
+def test_rank_gives_equal_values_one_rank_and_the_unscored_share_the_last() -> None:
+    import swapnas
+
+    x = torch.randn(4, 3, 8, 8)
+    models = {"narrow": _cnn(2), "wide": _cnn(8), "wide_too": _cnn(8), "mid": _cnn(4),
+              "mlp": torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(192, 10)),  # no ReLU: nwot cannot
+              "mlp_too": torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(192, 10))}
+    rows = swapnas.rank(models, x, ["params"])
+    assert [(r["model"], r["rank"]) for r in rows] == [("mlp", 1), ("mlp_too", 1), ("wide", 3), ("wide_too", 3),
+                                                       ("mid", 5), ("narrow", 6)]
+    rows = swapnas.rank(models, x, ["nwot"])
+    assert [r["rank"] for r in rows][-2:] == [5, 5] and {r["model"] for r in rows[-2:]} == {"mlp", "mlp_too"}
+    assert all(r["nwot"] is None for r in rows[-2:])

@@ -361,8 +361,10 @@ def rank(models: Mapping[str, nn.Module] | Iterable[nn.Module], inputs: Any,
          proxies: str | Sequence[str] = "auto", *, frame: bool = False, **kwargs: Any) -> Any:
     """Score every model (:func:`score`'s keyword arguments apply) and rank them by the first proxy
     (``"auto"``: one of swap / swap_ext / swap_fn for all the models, :func:`auto_proxy`):
-    rows ``{"model", <proxy>: value, …, "rank"}``, best first (rank 1). A model a proxy cannot
-    score gets ``None`` and the reason under ``"error"``, and ranks last. ``frame=True`` returns
+    rows ``{"model", <proxy>: value, …, "rank"}``, best first (rank 1); models with equal values share the
+    lowest rank of their group (1, 2, 2, 4: a saturated SWAP ties models it cannot tell apart), listed in the
+    order given. A model a proxy cannot score gets ``None`` and the reason under ``"error"``, and ranks last
+    (the unscored share one rank). ``frame=True`` returns
     the rows as a ``pandas.DataFrame`` indexed by rank (pandas is not a dependency: install it)."""
     if frame:
         try:
@@ -385,9 +387,12 @@ def rank(models: Mapping[str, nn.Module] | Iterable[nn.Module], inputs: Any,
     def unscored(v: float | None) -> bool:
         return v is None or not math.isfinite(v)
 
-    rows.sort(key=lambda r: (unscored(r[first.name]), 0.0 if unscored(r[first.name]) else -sign * r[first.name]))
+    def order(row: dict[str, Any]) -> tuple[bool, float]:
+        return unscored(row[first.name]), 0.0 if unscored(row[first.name]) else -sign * row[first.name]
+
+    rows.sort(key=order)
     for i, row in enumerate(rows, 1):
-        row["rank"] = i
+        row["rank"] = rows[i - 2]["rank"] if i > 1 and order(rows[i - 2]) == order(row) else i
     return rows
 
 
