@@ -45,9 +45,9 @@ def test_columns_with_different_metrics_get_a_row_each_with_a_dash_where_missing
 
 
 def _fake_correlation(*, bench, task, proxies, n_archs, protocol, batch, **_) -> CorrelateRun:
-    """A stand-in for the scoring: a ρ per proxy, no network built."""
-    res = [ProxyResult(p.name, p.key, bench.space, task, 5, 0, 0.1 * (i + 1), 0.1, (0.0, 0.2), 0.1, 0.1, 0.01,
-                       p.higher_is_better) for i, p in enumerate(proxies)]
+    """A stand-in for the scoring: a ρ per proxy (params 0.1, any other 0.2), no network built."""
+    res = [ProxyResult(p.name, p.key, bench.space, task, 5, 0, 0.1 if p.name == "params" else 0.2, 0.1, (0.0, 0.2),
+                       0.1, 0.1, 0.01, p.higher_is_better) for p in proxies]
     return CorrelateRun(protocol.describe(), "gt", "", res, {}, [], ["a"] * 5, 0.5)
 
 

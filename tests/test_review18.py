@@ -89,3 +89,9 @@ def test_rank_gives_equal_values_one_rank_and_the_unscored_share_the_last() -> N
     rows = swapnas.rank(models, x, ["nwot"])
     assert [r["rank"] for r in rows][-2:] == [5, 5] and {r["model"] for r in rows[-2:]} == {"mlp", "mlp_too"}
     assert all(r["nwot"] is None for r in rows[-2:])
+
+
+def test_proxies_keep_the_order_asked_and_a_set_level_one_brings_its_parts_after() -> None:
+    assert [p.name for p in resolve("swap_reg,params,swap")] == ["swap_reg", "params", "swap"]
+    assert [p.name for p in resolve("te_nas,swap")] == ["te_nas", "swap", "te_nas_ntk", "te_nas_lr"]
+    assert [p.name for p in resolve("swap,best,swap_darts")] == ["swap", "swap_darts"]  # an alias and its target once

@@ -375,7 +375,7 @@ def rank(models: Mapping[str, nn.Module] | Iterable[nn.Module], inputs: Any,
         return pd.DataFrame(rank(models, inputs, proxies, **kwargs)).set_index("rank")
     named = dict(models) if isinstance(models, Mapping) else {f"model_{i}": m for i, m in enumerate(models)}
     proxies = _names(proxies, named.values())
-    names = [p.name for p in resolve(proxies)]  # per-arch first, derived next: not the caller's order
+    names = [p.name for p in resolve(proxies)]
     first = resolve(proxies.split(",")[0])[0]  # rank by the first proxy as given (an alias: its target)
     rows: list[dict[str, Any]] = []
     for name, model in named.items():

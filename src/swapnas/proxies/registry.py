@@ -183,9 +183,8 @@ def list_proxies(pattern: str = "*") -> list[str]:
 
 
 def resolve(names: str | list[str]) -> list[Proxy]:
-    """Parse ``"swap,swap_reg"`` or ``"all"`` into proxies: per-arch first, derived next, set-level last.
-
-    A set-level proxy brings its parts along.
+    """Parse ``"swap,swap_reg"`` or ``"all"`` into proxies, in the order given (each once: an alias and its
+    target count as one); a set-level proxy brings its parts along, after the proxies named.
     """
     if isinstance(names, str):
         names = [n.strip() for n in names.split(",") if n.strip()]
@@ -198,4 +197,4 @@ def resolve(names: str | list[str]) -> list[Proxy]:
             if part not in have:
                 proxies.append(get_proxy(part))
                 have.add(part)
-    return sorted(proxies, key=lambda p: (bool(p.parts), p.base is not None))
+    return proxies
