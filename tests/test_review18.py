@@ -95,3 +95,78 @@ def test_proxies_keep_the_order_asked_and_a_set_level_one_brings_its_parts_after
     assert [p.name for p in resolve("swap_reg,params,swap")] == ["swap_reg", "params", "swap"]
     assert [p.name for p in resolve("te_nas,swap")] == ["te_nas", "swap", "te_nas_ntk", "te_nas_lr"]
     assert [p.name for p in resolve("swap,best,swap_darts")] == ["swap", "swap_darts"]  # an alias and its target once
+
+
+# ----------------------------------------------------------------------------- a proxy's code beside its scores
+
+
+def _logit_mean(model, batch):
+    """Docstring and comments do not count."""
+    return float(model(batch.inputs).mean())  # a comment
+
+
+def _logit_max(model, batch):
+    """Docstring and comments do not count."""
+    return float(model(batch.inputs).max())
+
+
+_VARIANTS = {
+    "plain": "def f(model, batch):\n    return float(model(batch.inputs).mean())\n",
+    "layout": ('@register("x", version="2")\ndef f(model,\n      batch):\n    """A docstring."""\n'
+               '    # a comment\n    return float(model(batch.inputs).mean())  # another\n'),
+    "body": "def f(model, batch):\n    return float(model(batch.inputs).max())\n",
+}
+
+
+def test_code_digest_reads_the_code_not_its_comments_docstring_or_decorator(tmp_path, monkeypatch) -> None:
+    import importlib
+
+    from swapnas.proxies.code import code_digest
+
+    monkeypatch.syspath_prepend(str(tmp_path))
+    digests = {}
+    for name, src in _VARIANTS.items():
+        (tmp_path / f"variant_{name}.py").write_text("register = lambda *a, **k: (lambda f: f)\n" + src)
+        digests[name] = code_digest(importlib.import_module(f"variant_{name}").f)
+    assert digests["plain"] is not None and len(digests["plain"]) == 16
+    assert digests["layout"] == digests["plain"] and digests["body"] != digests["plain"]
+    assert code_digest(len) is None  # a built-in: no source
+
+
+def _run(store_path, proxy_fn, tmp_name: str):
+    from swapnas.session import score_archs
+    from swapnas.store import ScoreStore
+
+    _REGISTRY.pop(tmp_name, None)
+    register(tmp_name, version="3")(proxy_fn)
+    batch = load_batch("cifar10", 4, inputs="synthetic", seed=1)
+    prot = Protocol("nb201", "cifar10", 4, repeats=1, seed=0, net={"C": 4, "N": 1}, batch_digest=batch.digest)
+    archs = [nb201.sample(random.Random(i)) for i in range(2)]
+    with ScoreStore(store_path) as store, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        recs = score_archs(archs, "nb201", resolve(tmp_name), prot, batch, store, CPU, progress=False)
+    _REGISTRY.pop(tmp_name)
+    return [r.value for r in recs[tmp_name]], [str(w.message) for w in caught if w.category.__name__ ==
+                                               "ProxyCodeWarning"]
+
+
+def test_a_proxy_edited_under_the_same_version_warns_once_and_reuses_its_scores(tmp_path, monkeypatch) -> None:
+    from swapnas import session
+
+    monkeypatch.setattr(session, "_CODE_CHECKED", set())
+    path = tmp_path / "s.sqlite"
+    first, warned = _run(path, _logit_mean, "review18_code")
+    assert warned == []
+    monkeypatch.setattr(session, "_CODE_CHECKED", set())  # a new process
+    again, warned = _run(path, _logit_max, "review18_code")
+    assert again == first  # reused as stored: the key names the version, not the code
+    assert len(warned) == 1 and "proxy 'review18_code': its function differs" in warned[0]
+    assert 'version="4"' in warned[0] and str(path) in warned[0]
+    monkeypatch.setattr(session, "_CODE_CHECKED", set())
+    assert _run(path, _logit_max, "review18_code")[1] == []  # the store now records the new code
+    monkeypatch.setattr(session, "_CODE_CHECKED", set())
+    import sqlite3
+
+    with sqlite3.connect(path) as db:  # a store made before digests were recorded: no table, no warning
+        db.execute("DROP TABLE proxy_code")
+    assert _run(path, _logit_mean, "review18_code")[1] == []

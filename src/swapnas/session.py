@@ -12,6 +12,7 @@ from __future__ import annotations
 import inspect
 import math
 import random
+import time
 import warnings
 from collections import Counter
 from contextlib import closing
@@ -23,6 +24,7 @@ from .benchmarks import Benchmark
 from .data import Batch, load_batch
 from .executors import Executor, LocalExecutor, ScoreTask
 from .proxies import Proxy, get_proxy, resolve
+from .proxies.code import ProxyCodeWarning, code_digest
 from .proxies.registry import ALIASES
 from .scoring import Protocol, with_bases
 from .spaces import get_space
@@ -76,6 +78,30 @@ def pick_archs(all_archs: list, n: int | None, seed: int) -> list:
     return random.Random(seed).sample(list(all_archs), n)
 
 
+#: (store file, proxy@version) pairs checked by this process (a search scores every cycle into one store)
+_CODE_CHECKED: set[tuple[str, str]] = set()
+
+
+def warn_changed_code(store: ScoreStore, proxies: list[Proxy]) -> None:
+    """A :class:`~swapnas.proxies.code.ProxyCodeWarning` for each proxy whose function differs from the code
+    ``store`` recorded beside its scores under the same name and version (once per store file and proxy in a
+    process; the store then records the new code, so the next run is quiet)."""
+    for p in proxies:
+        name, digest = f"{p.name}@{p.version}", code_digest(p.fn)
+        if digest is None or store.path == ":memory:" or (store.path, name) in _CODE_CHECKED:
+            continue
+        _CODE_CHECKED.add((store.path, name))
+        since = store.code_changed(name, digest)
+        if since is not None:
+            bump = str(int(p.version) + 1) if p.version.isdigit() else f"{p.version}.1"
+            warnings.warn(ProxyCodeWarning(
+                f"proxy {p.name!r}: its function differs from the code recorded beside its scores in {store.path} "
+                f"({time.strftime('%Y-%m-%d %H:%M', time.localtime(since))}), under the same version {p.version}, so "
+                f"those scores are reused as they are. If the change alters the values, give the proxy a new version "
+                f"(@register(..., version=\"{bump}\")) to score them again; if not, ignore this: the store now "
+                "records the new code"), stacklevel=3)
+
+
 def score_archs(
     archs: list, space: str, proxies: list[Proxy], protocol: Protocol, batch: Batch, store: ScoreStore,
     device: torch.device, retry_failed: bool = False, progress: bool = True, desc: str = "",
@@ -93,6 +119,7 @@ def score_archs(
     store.add_protocol(protocol.fingerprint, protocol.describe())
     per_arch = [p for p in proxies if not p.parts]
     needed = with_bases(per_arch)  # what score_arch stores: the proxies and the bases they derive from
+    warn_changed_code(store, needed)
 
     def missing(rec: Record | None) -> bool:
         return rec is None or (retry_failed and not rec.ok)

@@ -32,6 +32,7 @@ CREATE TABLE IF NOT EXISTS scores (
     PRIMARY KEY (space, arch, proxy, protocol, seed, batch_size, repeats, net)
 );
 CREATE TABLE IF NOT EXISTS protocols (fingerprint TEXT PRIMARY KEY, description TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS proxy_code (proxy TEXT PRIMARY KEY, digest TEXT NOT NULL, created REAL NOT NULL);
 """
 
 #: above this size the open skips ``PRAGMA quick_check`` (it reads every page: about 2 ms per MB, so
@@ -261,6 +262,20 @@ class ScoreStore:
             self._db.execute("INSERT OR IGNORE INTO protocols VALUES (?, ?)",
                              (fingerprint, json.dumps(description, sort_keys=True)))
             self._db.commit()
+
+    def code_changed(self, proxy: str, digest: str) -> float | None:
+        """Compare ``digest`` (:func:`~swapnas.proxies.code.code_digest`) with the code recorded for ``proxy``
+        (``name@version``) and record it: the time the other digest was recorded if they differ, else None.
+        A read-only store, or one made before digests were recorded, compares what it has and records nothing."""
+        with self._guard(saving=not self.read_only):
+            if self.read_only and not self._db.execute(
+                    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'proxy_code'").fetchone():
+                return None
+            row = self._db.execute("SELECT digest, created FROM proxy_code WHERE proxy=?", (proxy,)).fetchone()
+            if not self.read_only and (row is None or row[0] != digest):
+                self._db.execute("INSERT OR REPLACE INTO proxy_code VALUES (?, ?, ?)", (proxy, digest, time.time()))
+                self._db.commit()
+        return float(row[1]) if row is not None and row[0] != digest else None
 
     def put(self, key: ScoreKey, record: Record, device: str = "") -> None:
         """Write one score (or failure) and commit at once."""
