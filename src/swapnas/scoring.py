@@ -42,12 +42,12 @@ _INIT_SETS = ((_CONV_LINEAR, {"weight", "bias"}),
 
 
 def _normal_(t: torch.Tensor, generator: torch.Generator) -> None:
-    """N(0, 1) draws from ``generator`` on its own device, copied into ``t`` if it lives elsewhere
-    (so a network initialised on a GPU equals one initialised on the CPU and moved there)."""
-    if t.device == generator.device:
-        t.normal_(0.0, 1.0, generator=generator)
-    else:
-        t.copy_(torch.empty(t.shape, dtype=t.dtype, device=generator.device).normal_(0.0, 1.0, generator=generator))
+    """N(0, 1) draws from ``generator``: a fresh contiguous float32 tensor of ``t``'s shape, drawn on the
+    generator's device and copied into ``t``. So the values depend on the shape alone, not on ``t``'s memory
+    format (``channels_last``), dtype (float64 gets the same float32 draws) or device (a network initialised
+    on a GPU equals one initialised on the CPU and moved there); a contiguous float32 ``t`` gets exactly what
+    ``t.normal_(0, 1, generator=generator)`` gave it (the stored scores)."""
+    t.copy_(torch.empty(t.shape, dtype=torch.float32, device=generator.device).normal_(0.0, 1.0, generator=generator))
 
 
 def gaussian_init(model: nn.Module, generator: torch.Generator) -> None:
