@@ -254,9 +254,11 @@ def test_parse_fuzz_mutated_arch_strings(name: str, quote: bool) -> None:
 @pytest.mark.parametrize("name", SPACE_NAMES)
 def test_valid_strings_round_trip(name: str) -> None:
     seen: Counter = Counter()
-    for text in valid_strings(name):
+    texts = valid_strings(name)
+    for text in texts:
         check_parse(get_space(name), text, seen)
-    assert seen["parsed"] >= 40 and not seen["rejected"]
+    # 40 seeded samples, fewer distinct ones in a small space (a new space of 36 archs failed here)
+    assert seen["parsed"] >= min(40, len(texts)) and not seen["rejected"]
 
 
 def test_quotes_bad_part() -> None:

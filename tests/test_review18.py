@@ -170,3 +170,16 @@ def test_a_proxy_edited_under_the_same_version_warns_once_and_reuses_its_scores(
     with sqlite3.connect(path) as db:  # a store made before digests were recorded: no table, no warning
         db.execute("DROP TABLE proxy_code")
     assert _run(path, _logit_mean, "review18_code")[1] == []
+
+
+def test_the_toy_space_passes_the_space_parametrised_checks(monkeypatch) -> None:
+    """The documented example of a new space (tests/toy_space.py) meets what the registry-parametrised tests ask
+    of every space: a newcomer copying it failed two of them (a non-arch raised AttributeError; a space of fewer
+    than 40 archs could not pass the round trip)."""
+    from swapnas.spaces import SPACES
+    from tests.test_fuzz import test_valid_strings_round_trip
+    from tests.test_validation import test_build_and_parse_refuse_non_archs
+
+    monkeypatch.setitem(SPACES, "toy", "tests.toy_space")
+    test_valid_strings_round_trip("toy")  # 27 archs: 40 samples give fewer distinct strings
+    test_build_and_parse_refuse_non_archs("toy")

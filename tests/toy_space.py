@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from torch import nn
 
 from swapnas.patterns import count_params_k, prior_from_range
-from swapnas.spaces.protocol import CanonicalString
+from swapnas.spaces.protocol import CanonicalString, as_arch
 
 NAME = "toy"
 OPS = ("conv3", "conv1", "skip")
@@ -32,6 +32,8 @@ def format_arch(arch: Arch) -> str:
 
 
 def parse(text: str) -> Arch:
+    if not isinstance(text, str):  # tests/test_validation.py: a non-string is a TypeError naming the space
+        raise TypeError(f"{NAME}: expected an arch string, got {type(text).__name__}")
     ops = tuple(text.strip().split("|"))
     if len(ops) != DEPTH or any(op not in OPS for op in ops):
         raise ValueError(f"a toy arch is {DEPTH} ops from {OPS} joined by '|', not {text!r}")
@@ -69,7 +71,7 @@ def _op(op: str, c: int) -> nn.Module:
 
 
 def build(arch: Arch | str, num_classes: int = 10, C: int = 4) -> nn.Module:
-    arch = parse(arch) if isinstance(arch, str) else arch
+    arch = as_arch(arch, Arch, parse, NAME)  # an Arch, its string, or a TypeError naming the space
     return nn.Sequential(nn.Conv2d(3, C, 3, padding=1, bias=False), nn.BatchNorm2d(C), nn.ReLU(),
                          *(_op(op, C) for op in arch.ops), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
                          nn.Linear(C, num_classes))
