@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
 
 import swapnas
 from swapnas.scoring import gaussian_init
@@ -37,3 +38,43 @@ def test_gaussian_init_keeps_contiguous_float32_draws_and_ignores_layout_and_dty
     got = swapnas.score(_cnn().to(memory_format=torch.channels_last), (x, y), ["swap", "grad_norm"])
     assert got == pytest.approx(want, rel=1e-5)  # the same weights; the kernels' sums differ in the last bits
     assert swapnas.score(_cnn().double(), x.double(), "swap") == {"swap": want["swap"]}
+
+
+def test_rank_scores_every_model_on_the_one_batch_it_reads_from_a_loader_or_an_iterator() -> None:
+    torch.manual_seed(0)
+    net = _cnn()
+    x, y = torch.randn(64, 3, 5, 5), torch.randint(0, 10, (64,))
+    same = {f"copy_{i}": net for i in range(3)}  # one model three times: it must tie with itself
+    loader = DataLoader(TensorDataset(x, y), batch_size=16, shuffle=True)
+    rows = swapnas.rank(same, loader, ["swap", "grad_norm"])
+    assert len({(r["swap"], r["grad_norm"]) for r in rows}) == 1 and [r["rank"] for r in rows] == [1, 1, 1]
+    one = iter([(x[:16], y[:16])])  # an iterator of one batch: the second model got "empty iterable"
+    assert [r["rank"] for r in swapnas.rank(same, one, "swap")] == [1, 1, 1]
+    batches = ((x[i:i + 16], y[i:i + 16]) for i in range(0, 64, 16))
+    assert len({r["swap"] for r in swapnas.rank(same, batches, "swap")}) == 1
+    state = torch.get_rng_state()  # a shuffled loader's first batch: the same on every call, the caller's RNG kept
+    assert swapnas.score(net, loader, "grad_norm") == swapnas.score(net, loader, "grad_norm")
+    assert torch.equal(state, torch.get_rng_state())
+
+
+class _InPlaceInput(nn.Module):  # normalises its input in place, as deployment code often does
+    def __init__(self) -> None:
+        super().__init__()
+        self.body = _cnn()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x.sub_(0.5)
+        return self.body(x)
+
+
+def test_a_model_that_changes_its_input_in_place_changes_neither_the_callers_tensor_nor_the_next_pass() -> None:
+    torch.manual_seed(0)
+    net, x = _InPlaceInput(), torch.randn(16, 3, 4, 4)
+    x0 = x.clone()
+    got = swapnas.score(net, x, ["swap", "swap_ext", "swap_fn"])
+    assert torch.equal(x, x0)
+    assert got["swap"] == got["swap_ext"] == got["swap_fn"]  # all three count the same ReLU modules
+    assert swapnas.score(net, x, "swap") == {"swap": got["swap"]}
+    each = [swapnas.score(net, x, "swap", seed=s)["swap"] for s in range(3)]
+    assert swapnas.score(net, x, "swap", repeats=3)["swap"] == pytest.approx(sum(each) / 3)
+    assert torch.equal(x, x0)

@@ -5,7 +5,11 @@ DataLoader / iterable of ``(x, y)`` batches (its first batch is used), or the in
 with several: a dict / mapping of tensors (``model(**kw)``; a Hugging Face ``BatchEncoding`` too) or
 ``((x1, x2, …), y)`` / ``((x1, x2, …), None)``
 (``model(x1, x2, …)``; only proxies registered with ``multi_input``, e.g. swap, swap_ext and
-params, take those). Each proxy runs on a
+params, take those). The inputs are read once (:func:`rank` scores every model on that one batch),
+with the process-wide RNG seeded with ``seed`` and restored after, so a shuffled DataLoader gives the
+same first batch on every call (its own ``generator=``, if any, decides instead), and each pass gets
+its own copy of the input tensors (a model that changes its input in place changes neither yours nor
+the next pass's). Each proxy runs on a
 copy of the model (yours is never changed), initialised per repeat: ``init="gaussian"`` (the
 SWAP paper's N(0, 1) Conv/Linear weights, zero biases, BatchNorm γ=1, β=0; repeat r draws from
 ``seed + r``; embeddings, LayerNorm and attention's packed projections keep the model's values:
@@ -165,6 +169,28 @@ def _initialised(model: nn.Module, init: str, seed: int, repeat: int) -> nn.Modu
     return m.train(True)
 
 
+class _Inputs:
+    """``inputs`` read into one batch at first use (the RNG seeded with ``seed``, restored after) and kept:
+    :func:`rank` scores every model on the same batch, also from a shuffled DataLoader or a generator."""
+
+    def __init__(self, inputs: Any, num_classes: int | None, seed: int) -> None:
+        self.inputs, self.num_classes, self.seed = inputs, num_classes, seed
+        self.read: tuple[Batch, bool] | None = None
+
+    def batch(self) -> tuple[Batch, bool]:
+        if self.read is None:
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(self.seed)
+                self.read = as_batch(self.inputs, self.num_classes)
+        return self.read
+
+
+def _fresh(batch: Batch) -> Batch:
+    """A copy of ``batch``'s tensors for one pass: a model that changes its input in place (``x.sub_(0.5)``)
+    changes neither the caller's tensors nor what the next pass sees."""
+    return batch.map(lambda t: t.clone())
+
+
 def _materialised(model: nn.Module, batch: Batch) -> nn.Module:
     """``model``, or a copy whose lazy modules (``nn.LazyLinear`` …) got their shapes from one
     no-grad pass over ``batch`` in eval mode (nothing else changes), so that they can be initialised."""
@@ -172,7 +198,7 @@ def _materialised(model: nn.Module, batch: Batch) -> nn.Module:
         return model
     m, training = _copy(model), model.training
     with torch.no_grad():
-        call_model(m.eval(), batch.inputs)
+        call_model(m.eval(), _fresh(batch).inputs)
     return m.train(training)
 
 
@@ -271,10 +297,16 @@ def score(model: nn.Module, inputs: Any, proxies: str | Sequence[str] = "auto", 
         >>> score(net, torch.randn(16, 3, 64, 64))["swap"] > 0
         True
     """
+    return _score(model, _Inputs(inputs, num_classes, seed), proxies, repeats, init, seed, options, device)
+
+
+def _score(model: nn.Module, inputs: _Inputs, proxies: str | Sequence[str], repeats: int, init: str, seed: int,
+           options: Mapping[str, Mapping[str, Any]] | None, device: str | torch.device | None) -> dict[str, float]:
+    """:func:`score` on inputs read once (:func:`rank` passes one :class:`_Inputs` for every model)."""
     _check_call(model, init, repeats, seed)
     wanted = _wanted(proxies, model, options)
     with torch.inference_mode(False):  # also inside the caller's inference_mode: the copies and passes need autograd
-        batch, labels = as_batch(inputs, num_classes)
+        batch, labels = inputs.batch()
         _check_inputs_for(wanted, model, batch, labels)
         dev = torch.device(device) if device is not None else next(model.parameters(), torch.empty(0)).device
         batch = _plain(batch.to(dev))
@@ -341,7 +373,7 @@ def _values(wanted: list[Proxy], model: nn.Module, batch: Batch, repeats: int, i
             values[p.name] = []
             for r in range(repeats):
                 with _seeded(seed, r, dev):
-                    values[p.name].append(_run(p, _initialised(model, init, seed, r).to(dev), batch))
+                    values[p.name].append(_run(p, _initialised(model, init, seed, r).to(dev), _fresh(batch)))
     for p in with_bases(wanted):
         if p.base is not None:
             per_repeat = zip(*(values[b] for b in p.base_names))
@@ -357,9 +389,16 @@ def _values(wanted: list[Proxy], model: nn.Module, batch: Batch, repeats: int, i
     return {p.name: sum(values[p.name]) / repeats for p in wanted}
 
 
+def _score_kw(model: nn.Module, inputs: _Inputs, proxies: str, *, repeats: int = 1, init: str = "gaussian",
+              seed: int = 0, options: Mapping[str, Mapping[str, Any]] | None = None,
+              device: str | torch.device | None = None) -> dict[str, float]:
+    return _score(model, inputs, proxies, repeats, init, seed, options, device)
+
+
 def rank(models: Mapping[str, nn.Module] | Iterable[nn.Module], inputs: Any,
          proxies: str | Sequence[str] = "auto", *, frame: bool = False, **kwargs: Any) -> Any:
-    """Score every model (:func:`score`'s keyword arguments apply) and rank them by the first proxy
+    """Score every model on one batch, read once from ``inputs`` (the first of a DataLoader or generator;
+    :func:`score`'s keyword arguments apply), and rank them by the first proxy
     (``"auto"``: one of swap / swap_ext / swap_fn for all the models, :func:`auto_proxy`):
     rows ``{"model", <proxy>: value, …, "rank"}``, best first (rank 1); models with equal values share the
     lowest rank of their group (1, 2, 2, 4: a saturated SWAP ties models it cannot tell apart), listed in the
@@ -378,9 +417,10 @@ def rank(models: Mapping[str, nn.Module] | Iterable[nn.Module], inputs: Any,
     names = [p.name for p in resolve(proxies)]
     first = resolve(proxies.split(",")[0])[0]  # rank by the first proxy as given (an alias: its target)
     rows: list[dict[str, Any]] = []
+    read = _Inputs(inputs, kwargs.pop("num_classes", None), kwargs.get("seed", 0))  # one batch for every model
     for name, model in named.items():
         try:
-            rows.append({"model": name, **score(model, inputs, proxies, **kwargs)})
+            rows.append({"model": name, **_score_kw(model, read, proxies, **kwargs)})
         except UnsupportedModel as exc:
             rows.append({"model": name, **dict.fromkeys(names), "error": str(exc)})
     sign = 1.0 if first.higher_is_better else -1.0
