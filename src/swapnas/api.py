@@ -297,16 +297,11 @@ def score(model: nn.Module, inputs: Any, proxies: str | Sequence[str] = "auto", 
         >>> score(net, torch.randn(16, 3, 64, 64))["swap"] > 0
         True
     """
-    return _score(model, _Inputs(inputs, num_classes, seed), proxies, repeats, init, seed, options, device)
-
-
-def _score(model: nn.Module, inputs: _Inputs, proxies: str | Sequence[str], repeats: int, init: str, seed: int,
-           options: Mapping[str, Mapping[str, Any]] | None, device: str | torch.device | None) -> dict[str, float]:
-    """:func:`score` on inputs read once (:func:`rank` passes one :class:`_Inputs` for every model)."""
     _check_call(model, init, repeats, seed)
     wanted = _wanted(proxies, model, options)
+    read = inputs if isinstance(inputs, _Inputs) else _Inputs(inputs, num_classes, seed)  # rank's: read once for all
     with torch.inference_mode(False):  # also inside the caller's inference_mode: the copies and passes need autograd
-        batch, labels = inputs.batch()
+        batch, labels = read.batch()
         _check_inputs_for(wanted, model, batch, labels)
         dev = torch.device(device) if device is not None else next(model.parameters(), torch.empty(0)).device
         batch = _plain(batch.to(dev))
@@ -389,12 +384,6 @@ def _values(wanted: list[Proxy], model: nn.Module, batch: Batch, repeats: int, i
     return {p.name: sum(values[p.name]) / repeats for p in wanted}
 
 
-def _score_kw(model: nn.Module, inputs: _Inputs, proxies: str, *, repeats: int = 1, init: str = "gaussian",
-              seed: int = 0, options: Mapping[str, Mapping[str, Any]] | None = None,
-              device: str | torch.device | None = None) -> dict[str, float]:
-    return _score(model, inputs, proxies, repeats, init, seed, options, device)
-
-
 def rank(models: Mapping[str, nn.Module] | Iterable[nn.Module], inputs: Any,
          proxies: str | Sequence[str] = "auto", *, frame: bool = False, **kwargs: Any) -> Any:
     """Score every model on one batch, read once from ``inputs`` (the first of a DataLoader or generator;
@@ -420,7 +409,7 @@ def rank(models: Mapping[str, nn.Module] | Iterable[nn.Module], inputs: Any,
     read = _Inputs(inputs, kwargs.pop("num_classes", None), kwargs.get("seed", 0))  # one batch for every model
     for name, model in named.items():
         try:
-            rows.append({"model": name, **_score_kw(model, read, proxies, **kwargs)})
+            rows.append({"model": name, **score(model, read, proxies, **kwargs)})
         except UnsupportedModel as exc:
             rows.append({"model": name, **dict.fromkeys(names), "error": str(exc)})
     sign = 1.0 if first.higher_is_better else -1.0
