@@ -78,3 +78,25 @@ def test_a_model_that_changes_its_input_in_place_changes_neither_the_callers_ten
     each = [swapnas.score(net, x, "swap", seed=s)["swap"] for s in range(3)]
     assert swapnas.score(net, x, "swap", repeats=3)["swap"] == pytest.approx(sum(each) / 3)
     assert torch.equal(x, x0)
+
+
+def test_a_torchscript_model_is_refused_before_any_pass_and_rank_goes_on() -> None:
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+                        nn.Flatten(), nn.Linear(8, 10))
+    x = torch.randn(16, 3, 6, 6)
+    scripted = torch.jit.script(net).train()
+    stats = {k: v.clone() for k, v in scripted.state_dict().items()}
+    with pytest.raises(TypeError, match="score the eager module before scripting it"):
+        swapnas.swap_score(scripted, x)  # crashed in buffers.py after the pass, BatchNorm's stats changed
+    assert all(torch.equal(v, scripted.state_dict()[k]) for k, v in stats.items())
+    traced = torch.jit.trace(_cnn().eval(), x, check_trace=False)
+    holder = nn.Sequential(torch.jit.script(nn.Sequential(nn.Linear(4, 8), nn.ReLU())), nn.Linear(8, 2))
+    for model in (scripted, traced):
+        with pytest.raises(swapnas.UnsupportedModel, match="score the eager module before scripting it"):
+            swapnas.score(model, x, ["params"])  # was a bare RuntimeError (requires_grad_)
+    with pytest.raises(swapnas.UnsupportedModel, match="its submodule '0'"):
+        swapnas.score(holder, torch.randn(16, 4), "swap_ext")
+    rows = swapnas.rank({"scripted": scripted, "eager": net}, x, ["params", "swap"])
+    assert [(r["model"], r["params"], r["rank"]) for r in rows] == [("eager", 330.0, 1), ("scripted", None, 2)]
+    assert "TorchScript" in rows[1]["error"]

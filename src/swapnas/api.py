@@ -37,7 +37,7 @@ from torch import nn
 
 from .act_functions import activation_like
 from .bundle import Batch
-from .patterns import EXTENDED_ACTIVATIONS, call_model, input_tensors
+from .patterns import EXTENDED_ACTIVATIONS, call_model, input_tensors, scripted
 from .proxies import ALIASES, Proxy, get_proxy, list_proxies, resolve
 from .scoring import gaussian_init, with_bases
 
@@ -311,6 +311,8 @@ def score(model: nn.Module, inputs: Any, proxies: str | Sequence[str] = "auto", 
 def _check_call(model: nn.Module, init: str, repeats: int, seed: int) -> None:
     if not isinstance(model, nn.Module):
         raise TypeError(f"score takes a torch.nn.Module, got {type(model).__name__}")
+    if (why := scripted(model)) is not None:  # UnsupportedModel: rank goes on, this model gets None and the reason
+        raise UnsupportedModel(f"swapnas cannot score {why}")
     if init not in INIT_CHOICES:
         raise ValueError(f"init must be one of {INIT_CHOICES} (got {init!r})")
     for name, value in (("repeats", repeats), ("seed", seed)):

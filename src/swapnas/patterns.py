@@ -279,6 +279,7 @@ def swap_score(
 
     Raises:
         NoActivationError: no hooked activation fired.
+        TypeError: a TorchScript model (scripted or traced): score the eager module, before any pass.
         ValueError: the model's output holds NaN (its activations overflowed: no sign pattern to count).
 
     Ceiling: Ψ ≤ min(2**S, N) for N hooked neurons. At or above ``SATURATION`` (95 %) of it a
@@ -375,12 +376,25 @@ def num_samples(inputs: Inputs) -> int:
     return int(input_tensors(inputs)[0].shape[0])
 
 
+def scripted(model: nn.Module) -> str | None:
+    """Why a TorchScript model (``torch.jit.script`` / ``torch.jit.trace``, or one holding such a module) cannot
+    be scored, or None: its activations are compiled calls (no hook fires) and its weights cannot be re-drawn."""
+    where = next((name for name, m in model.named_modules() if isinstance(m, torch.jit.ScriptModule)), None)
+    if where is None:
+        return None
+    return (f"a TorchScript module ({f'its submodule {where!r}' if where else type(model).__name__}, from torch.jit."
+            "script or torch.jit.trace): its activations are compiled calls that no hook sees, and its weights cannot "
+            "be re-initialised; score the eager module before scripting it")
+
+
 def check_inputs(model: nn.Module, inputs: Inputs, what: str = "swap_score") -> None:
     """TypeError unless ``model`` is an ``nn.Module`` and ``inputs`` a tensor or a tuple/list/dict of
     tensors with one number of samples; ValueError for an empty batch or one holding NaN / inf (which
     would make every sign pattern meaningless)."""
     if not isinstance(model, nn.Module):
         raise TypeError(f"{what} takes a torch.nn.Module as model, got {type(model).__name__}")
+    if (why := scripted(model)) is not None:
+        raise TypeError(f"{what} cannot score {why}")
     tensors = input_tensors(inputs)
     if not tensors or not all(isinstance(t, torch.Tensor) for t in tensors):
         kinds = ", ".join(sorted({type(t).__name__ for t in tensors})) or "nothing"
