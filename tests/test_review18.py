@@ -183,3 +183,28 @@ def test_the_toy_space_passes_the_space_parametrised_checks(monkeypatch) -> None
     monkeypatch.setitem(SPACES, "toy", "tests.toy_space")
     test_valid_strings_round_trip("toy")  # 27 archs: 40 samples give fewer distinct strings
     test_build_and_parse_refuse_non_archs("toy")
+
+
+def test_a_broken_space_leaves_the_cli_working_and_is_named_when_used(monkeypatch, capsys, tmp_path) -> None:
+    from swapnas.cli import main
+    from swapnas.spaces import SPACES
+
+    monkeypatch.setitem(SPACES, "broken", "swapnas.spaces.chian")  # a typo in the registry line
+    assert main(["proxies"]) == 0  # every command built its parser by importing every space: a traceback
+    capsys.readouterr()
+    assert main(["search", "--space", "broken", "--out", str(tmp_path / "s")]) == 2
+    assert "space 'broken' is registered as 'swapnas.spaces.chian', which cannot be imported" in capsys.readouterr().err
+    assert main(["search", "--space", "nb101", "--out", str(tmp_path / "s")]) == 2  # was "invalid choice", no reason
+    assert "space 'nb101' cannot be searched: it lacks FINAL_NETS, cell_edges, crossover" in capsys.readouterr().err
+    assert not (tmp_path / "s").exists()
+
+
+def test_an_unknown_proxy_whose_file_exists_is_told_to_import_it(monkeypatch, tmp_path) -> None:
+    from swapnas.proxies import get_proxy, registry
+
+    (tmp_path / "mean_abs_act.py").write_text("# a new metric, not yet in proxies/__init__.py\n")
+    monkeypatch.setattr(registry, "__file__", str(tmp_path / "registry.py"))
+    with pytest.raises(KeyError, match=r"proxies/mean_abs_act.py exists: add `mean_abs_act` to the `from \. import"):
+        get_proxy("mean_abs_act")
+    with pytest.raises(KeyError, match=r"^\"unknown proxy 'other'; available"):
+        get_proxy("other")

@@ -49,7 +49,7 @@ from ..session import (
     scoring_net,
     shard_of,
 )
-from ..spaces import SPACES, get_space
+from ..spaces import SPACES, SpaceError, get_space, searchable_space
 from ..store import ScoreStore, StoreError, damaged_advice
 from ..store_tools import check_store, check_text, salvage_store, salvage_text
 from ..scoring import with_bases
@@ -264,6 +264,7 @@ def _search_checks(args: argparse.Namespace) -> None:
     """What `swapnas search` checks before it takes OUT and opens the store: the dataset, the fitness, the size
     flags' conflicts, --max-params against the final network's sizes, --net and the second stage's network
     (one arch built on the meta device) and --prior's width."""
+    searchable_space(args.space)  # a space without crossover, cell drawing or final networks: what it lacks
     final = final_net(args.space, args.dataset)
     chosen, stage = choose_fitness(args.space, args.fitness, args.refine, args.refine_repeats, args.refine_net,
                                    args.refine_batch_size)
@@ -324,6 +325,15 @@ def conformance(args: argparse.Namespace) -> int:
     return _exit_for(args, sum(r.failures for r in run.results))
 
 
+def _own_fitness(space: str) -> str | None:
+    """The space's recommended fitness, if it names one (None for a space whose module does not load: the
+    listing still works, and a command on that space says what is wrong)."""
+    try:
+        return getattr(get_space(space), "FITNESS_PROTOCOL", {}).get("proxy")
+    except SpaceError:
+        return None
+
+
 def proxies(args: argparse.Namespace) -> int:
     names = list_proxies(args.pattern)
     if not names and not any(fnmatch.fnmatch(alias, args.pattern) for alias in ALIASES):
@@ -337,8 +347,7 @@ def proxies(args: argparse.Namespace) -> int:
               f"{p.input_kind:<6} {p.version:<7} {p.description}")
     for alias, target in sorted(ALIASES.items()):
         if fnmatch.fnmatch(alias, args.pattern):
-            own = {s: get_space(s).FITNESS_PROTOCOL["proxy"] for s in SPACES
-                   if "proxy" in getattr(get_space(s), "FITNESS_PROTOCOL", {})}
+            own = {s: fit for s in SPACES if (fit := _own_fitness(s))}
             where = "; ".join(f"{s}: {n}" for s, n in own.items())
             print(f"alias {alias} = {target}" + (f" (per space: {where})" if where else ""))
     return 0

@@ -52,7 +52,7 @@ def add_correlate(sub: Sub) -> None:
                    "truth); with --truth: the space of the file's archs")
     p.add_argument("--truth", default=None, metavar="FILE.csv",
                    help="your own ground truth: a CSV with an arch column (archs of --space) and an accuracy column "
-                   "[and a task column]; columns found by name (docs/spaces.md)")
+                   "[and a task column]; columns found by name (README, 'Your own ground truth')")
     p.add_argument("--arch-column", default=None, help="--truth: the column holding the archs (default: the first "
                    "column that parses as archs of --space)")
     p.add_argument("--accuracy-column", default=None, help="--truth: the accuracy column (default: the one column "
@@ -109,7 +109,7 @@ def _add_search_budget(p: argparse.ArgumentParser) -> None:
 def _add_search_stage(p: argparse.ArgumentParser) -> None:
     """The search's second stage (``search.driver.SecondStage``); the help reads each space's
     ``FITNESS_PROTOCOL["refine"]`` (read once here), e.g. 'nb201 20, darts 20'."""
-    own = {s: r for s in SPACES if (r := getattr(get_space(s), "FITNESS_PROTOCOL", {}).get("refine"))}
+    own = {s: r for s in searchable_spaces() if (r := getattr(get_space(s), "FITNESS_PROTOCOL", {}).get("refine"))}
 
     def _stage_default(key: str, fmt: Callable[[Any], str] = str) -> str:
         return ", ".join(f"{s} {fmt(r[key])}" for s, r in own.items())
@@ -157,8 +157,9 @@ def add_search(sub: Sub) -> None:
         "of the space's proxy network (--fitness: best by default, swap_reg for the paper's SWAP-NAS). Scores go "
         "to --store; the state to OUT/state.json after every cycle: rerun the same command to resume.",
     )
-    p.add_argument("--space", default="nb201", choices=searchable_spaces(),
-                   help="search space (every registered space with crossover, cell drawing and final networks)")
+    p.add_argument("--space", default="nb201", choices=list(SPACES), help="search space: "
+                   f"{', '.join(searchable_spaces())} (a registered space with crossover, cell drawing and final "
+                   "networks; another one is refused with what it lacks)")
     p.add_argument("--dataset", default="cifar10", help="the final network's dataset or task: " + "; ".join(
         f"{s}: {', '.join(get_space(s).FINAL_NETS)}" for s in searchable_spaces()))
     p.add_argument("--fitness", default="best", help="any per-arch proxy (`swapnas proxies`); best (default) = the "

@@ -16,8 +16,10 @@ Add a metric: write ``proxies/<name>.py`` with a function decorated by
 from __future__ import annotations
 
 import fnmatch
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -173,7 +175,10 @@ def get_proxy(name: str) -> Proxy:
         return _REGISTRY[ALIASES.get(name, name)]
     except KeyError:
         aliases = ", ".join(f"{a} (= {n})" for a, n in sorted(ALIASES.items()))
-        raise KeyError(f"unknown proxy {name!r}; available: {', '.join(sorted(_REGISTRY))}"
+        unimported = Path(__file__).with_name(f"{name}.py")  # a new metric's file, its import line forgotten
+        hint = (f" (proxies/{name}.py exists: add `{name}` to the `from . import (…)` list in proxies/__init__.py)"
+                if name.isidentifier() and unimported.is_file() and f"{__package__}.{name}" not in sys.modules else "")
+        raise KeyError(f"unknown proxy {name!r}{hint}; available: {', '.join(sorted(_REGISTRY))}"
                        + (f"; aliases: {aliases}" if aliases else "")) from None
 
 

@@ -36,22 +36,51 @@ def missing_members(module: object, protocol: type) -> list[str]:
     return sorted(n for n in set(names) if not hasattr(module, n))
 
 
+class SpaceError(ValueError, TypeError):
+    """A registered space that cannot be used: its module does not import, or lacks a member (a ValueError, so
+    the CLI prints it and exits 2; a TypeError too, as it was)."""
+
+
 def get_space(name: str) -> ModuleType:
     """The module of space ``name``; it must have every member of :class:`Space`."""
     try:
         path = SPACES[name]
     except KeyError:
         raise ValueError(f"unknown space {name!r}; available: {', '.join(SPACES)}") from None
-    module = importlib.import_module(path)
+    try:
+        module = importlib.import_module(path)
+    except ImportError as exc:
+        raise SpaceError(f"space {name!r} is registered as {path!r}, which cannot be imported ({exc}); fix its "
+                         "line in swapnas.spaces.SPACES or the module") from exc
     if not isinstance(module, Space):
-        raise TypeError(f"space {name!r} ({path}) lacks {', '.join(missing_members(module, Space))} "
-                        "(see swapnas.spaces.protocol.Space)")
+        raise SpaceError(f"space {name!r} ({path}) lacks {', '.join(missing_members(module, Space))} "
+                         "(see swapnas.spaces.protocol.Space)")
     return module
 
 
 def searchable_spaces() -> list[str]:
-    """The registered spaces ``swapnas search`` runs on (those that are a :class:`SearchableSpace`)."""
-    return [name for name in SPACES if isinstance(get_space(name), SearchableSpace)]
+    """The registered spaces ``swapnas search`` runs on (those that are a :class:`SearchableSpace`); a space
+    that cannot be imported is left out here (:func:`get_space` and :func:`searchable_space` say why)."""
+    out = []
+    for name in SPACES:
+        try:
+            if isinstance(get_space(name), SearchableSpace):
+                out.append(name)
+        except SpaceError:
+            pass
+    return out
 
 
-__all__ = ["SPACES", "SearchableSpace", "Space", "darts", "get_space", "missing_members", "nb201", "searchable_spaces"]
+def searchable_space(name: str) -> ModuleType:
+    """The module of space ``name`` if ``swapnas search`` runs on it, else a :class:`SpaceError` naming what it
+    lacks."""
+    module = get_space(name)
+    if not isinstance(module, SearchableSpace):
+        raise SpaceError(f"space {name!r} cannot be searched: it lacks "
+                         f"{', '.join(missing_members(module, SearchableSpace))} (see "
+                         "swapnas.spaces.protocol.SearchableSpace); searchable: " + ", ".join(searchable_spaces()))
+    return module
+
+
+__all__ = ["SPACES", "SearchableSpace", "Space", "SpaceError", "darts", "get_space", "missing_members", "nb201", "searchable_space",
+           "searchable_spaces"]
