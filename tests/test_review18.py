@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import warnings
 
@@ -208,3 +209,18 @@ def test_an_unknown_proxy_whose_file_exists_is_told_to_import_it(monkeypatch, tm
         get_proxy("mean_abs_act")
     with pytest.raises(KeyError, match=r"^\"unknown proxy 'other'; available"):
         get_proxy("other")
+
+
+def test_a_run_adding_a_proxy_says_the_archs_were_partly_reused(small_bundle, tmp_path, capsys) -> None:
+    from swapnas.cli import main
+
+    out = tmp_path / "run"
+    argv = ["correlate", "--space", "nb301", "--archs", "2", "--repeats", "1", "--batch-size", "4", "--inputs",
+            "synthetic", "--no-progress", "--data-dir", str(small_bundle), "--out", str(out), "--proxies"]
+    assert main([*argv, "params"]) == 0
+    capsys.readouterr()
+    assert main([*argv, "params,flops"]) == 0  # every arch had params stored: it said "2 of 2 archs reused"
+    text = capsys.readouterr().out
+    assert "(some proxies' stored scores of 2 of 2 archs reused, the others scored now)" in text
+    doc = json.loads((out / "results.json").read_text())
+    assert doc["reused_archs"] == 0 and doc["partly_reused_archs"] == 2

@@ -118,7 +118,7 @@ def run_correlation(
         ))
         scores[p.name] = [float(v) if np.isfinite(v) else None for v in vals]
     return CorrelateRun(protocol.describe(), bench.truth_text(task), batch.note, results, scores,
-                        [float(a) for a in acc], [str(a) for a in archs], wall, reused)
+                        [float(a) for a in acc], [str(a) for a in archs], wall, reused, counts["partly"])
 
 
 def write_outputs(run: CorrelateRun, out: Path) -> list[Path]:
@@ -132,6 +132,7 @@ def write_outputs(run: CorrelateRun, out: Path) -> list[Path]:
         "batch_note": run.batch_note,
         "wall_seconds": run.wall_seconds,
         "reused_archs": run.reused,
+        "partly_reused_archs": run.partly_reused,
         "results": [asdict(r) for r in run.results],
         "archs": run.archs,
         "accuracy": run.accuracy,

@@ -48,8 +48,10 @@ class CorrelateRun:
     accuracy: list[float]
     archs: list[str]
     wall_seconds: float
-    #: archs whose stored scores were reused rather than computed (0: everything was scored now)
+    #: archs whose every score was stored (reused, nothing computed; 0: everything was scored now)
     reused: int = 0
+    #: archs with some proxies' scores stored and others computed now (a proxy added or given a new version)
+    partly_reused: int = 0
 
 
 
@@ -75,9 +77,14 @@ def strict_json(obj: Any, indent: int | None = 1) -> str:
     return json.dumps(finite_or_none(obj), indent=indent, allow_nan=False)
 
 
-def reused_text(reused: int, n: int) -> str:
-    """`` (stored scores of R of N archs reused)`` when some were, else nothing."""
-    return f" (stored scores of {reused} of {n} archs reused)" if reused else ""
+def reused_text(reused: int, n: int, partly: int = 0) -> str:
+    """`` (stored scores of R of N archs reused)`` when some archs' every score was stored, and a note of the
+    archs with only some proxies' scores stored (the others scored now), else nothing."""
+    parts = [f"stored scores of {reused} of {n} archs reused"] if reused else []
+    if partly:
+        parts.append(f"some proxies' stored scores of {partly} {'more ' if reused else f'of {n} '}archs reused, "
+                     "the others scored now")
+    return f" ({'; '.join(parts)})" if parts else ""
 
 
 def command_line() -> str:

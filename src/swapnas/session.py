@@ -112,8 +112,9 @@ def score_archs(
     Archs whose records are all stored are not scored again; the others go to ``executor``
     (default: :class:`~swapnas.executors.LocalExecutor`, in this process), which may run them
     anywhere and in any order. Each result is written to ``store`` here, as soon as it arrives.
-    ``counts``, if given, receives ``reused``: the distinct archs with at least one stored record
-    used, read in the same pass (no second read of the store).
+    ``counts``, if given, receives ``reused``: the distinct archs whose every record was stored, and
+    ``partly``: those with some records stored and others to score, read in the same pass (no second read of
+    the store).
     """
     executor = executor or LocalExecutor()
     store.add_protocol(protocol.fingerprint, protocol.describe())
@@ -137,7 +138,8 @@ def score_archs(
         else:
             done[k] = {name: known[key] for name, key in keys.items()}
     if counts is not None:
-        counts["reused"] = len(done) + sum(any(not missing(r) for r in known.values()) for _, known in todo.values())
+        counts["reused"] = len(done)  # every score stored; and archs with some stored, some to score now:
+        counts["partly"] = sum(any(not missing(r) for r in known.values()) for _, known in todo.values())
     if todo and bool(getattr(store, "read_only", "")):  # refuse before any work, not at the first write
         raise StoreError(f"the score store {store.path} is read-only ({store.read_only}): its {store.count()} scores "
                          f"can be read, but {len(todo)} arch(s) still need scoring; copy it somewhere writable and "

@@ -209,7 +209,7 @@ def correlate(args: argparse.Namespace) -> int:
     # the batch note (labels mapped, images filled) was logged once as the batch loaded: not repeated here
     text = "\n".join([protocol_text(run.protocol, run.ground_truth),
                       *(f"{p.name}: {p.key}" for p in proxies if p.options),
-                      f"{where} | wall {run.wall_seconds:.1f} s{reused_text(run.reused, len(run.archs))}\n",
+                      f"{where} | wall {run.wall_seconds:.1f} s{reused_text(run.reused, len(run.archs), run.partly_reused)}\n",
                       results_table(run.results), *failure_lines(run.results), ""])
     plots = f"{len(written) - 3} plot(s) {out / 'scatter_*.png'}"
     _report(args, text, [*written[:3], plots, f"scores in {args.store or out / 'scores.sqlite'}"], out / "results.json")
