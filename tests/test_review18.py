@@ -224,3 +224,19 @@ def test_a_run_adding_a_proxy_says_the_archs_were_partly_reused(small_bundle, tm
     assert "(some proxies' stored scores of 2 of 2 archs reused, the others scored now)" in text
     doc = json.loads((out / "results.json").read_text())
     assert doc["reused_archs"] == 0 and doc["partly_reused_archs"] == 2
+
+
+def test_best_on_a_space_that_recommends_no_fitness_says_so(monkeypatch, caplog) -> None:
+    from swapnas.search.fitness import choose_fitness
+    from swapnas.spaces import SPACES
+
+    monkeypatch.setitem(SPACES, "toy", "tests.toy_space")
+    with caplog.at_level("WARNING"):
+        chosen, _ = choose_fitness("toy", "best")
+    assert f"space toy recommends no fitness (no FITNESS_PROTOCOL): --fitness best is the registry's alias, " \
+           f"{chosen.name}" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        choose_fitness("nb201", "best")
+        choose_fitness("toy", "swap")
+    assert "recommends no fitness" not in caplog.text
