@@ -100,3 +100,57 @@ def test_a_torchscript_model_is_refused_before_any_pass_and_rank_goes_on() -> No
     rows = swapnas.rank({"scripted": scripted, "eager": net}, x, ["params", "swap"])
     assert [(r["model"], r["params"], r["rank"]) for r in rows] == [("eager", 330.0, 1), ("scripted", None, 2)]
     assert "TorchScript" in rows[1]["error"]
+
+
+def _encoder(batch_first: bool) -> nn.Module:
+    layer = nn.TransformerEncoderLayer(16, 2, 32, dropout=0.0, batch_first=batch_first)
+    return nn.TransformerEncoder(layer, 1, enable_nested_tensor=False)
+
+
+class _Transposing(nn.Module):  # takes (S, L, E) and runs a seq-first encoder inside, then a ReLU head
+    def __init__(self, batch_first: bool) -> None:
+        super().__init__()
+        self.batch_first, self.enc, self.head = batch_first, _encoder(batch_first), nn.Sequential(nn.Linear(16, 8),
+                                                                                                    nn.ReLU())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.enc(x) if self.batch_first else self.enc(x.transpose(0, 1)).transpose(0, 1))
+
+
+class _SeqFirstLSTM(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.rnn, self.head = nn.LSTM(16, 8), nn.Sequential(nn.Linear(8, 8), nn.ReLU())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.rnn(x)[0][-1])
+
+
+def test_a_batch_first_false_module_is_refused_not_read_with_tokens_as_samples() -> None:
+    torch.manual_seed(0)
+    seq, x = _encoder(False), torch.randn(16, 8, 16)  # S = 16 samples of L = 8 tokens
+    kw = {"activations": swapnas.EXTENDED_ACTIVATIONS, "input_dims": (2, 3, 4), "functions": True}
+    with pytest.raises(ValueError, match=r"TransformerEncoderLayer 'layers.0' has batch_first=False: its input "
+                                         r"\(8, 16, 16\) holds 16 samples on dim 1.*batch_first=True"):
+        swapnas.swap_score(seq, x.transpose(0, 1), **kw)  # fed as it expects, (L, S, E): Ψ read 8 "samples"
+    with pytest.raises(swapnas.UnsupportedModel, match="batch_first=False"):
+        swapnas.score(_SeqFirstLSTM(), x.transpose(0, 1))
+    inner, twin = _Transposing(False), _Transposing(True)
+    twin.load_state_dict(inner.state_dict())
+    with pytest.raises(ValueError, match=r"an activation inside it gives maps \(8, 16, 32\) with the sequence on dim 0"):
+        swapnas.swap_score(inner, x, **kw)  # its encoder's F.relu sees (L, S, F) maps
+    ext = {"activations": swapnas.EXTENDED_ACTIVATIONS, "input_dims": (2, 3, 4)}
+    assert swapnas.swap_score(inner, x, **ext) == swapnas.swap_score(twin, x, **ext) > 1  # only the head: (S, L, 8)
+
+
+def test_a_map_whose_dim_0_is_not_the_samples_is_refused() -> None:
+    class Transposed(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.lin, self.relu = nn.Linear(8, 10), nn.ReLU()
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.relu(self.lin(x).t())  # (10, S): features on dim 0
+
+    with pytest.raises(ValueError, match=r"a hooked map holds 10 rows on dim 0 and the inputs S = 6 samples"):
+        swapnas.swap_score(Transposed(), torch.randn(6, 8), input_dims=(2,))

@@ -1,15 +1,13 @@
 """The SWAP-Score: distinct sample-wise activation patterns, counted exactly.
 
-For a batch of S samples, every neuron (each element of each hooked activation
-map) gets an S-bit pattern: bit s is 1 iff the neuron's pre-activation is
-positive for sample s. The SWAP-Score is the number of distinct patterns over
-all neurons of all hooked layers together (a global union, not a per-layer sum).
+For a batch of S samples, every neuron (each element of each hooked activation map) gets an S-bit pattern: bit s is 1
+iff the neuron's pre-activation is positive for sample s. The SWAP-Score is the number of distinct patterns over all
+neurons of all hooked layers together (a global union, not a per-layer sum).
 
-Up to 20 samples, each layer's patterns are marked in a 2**S presence table as the
-layer runs (nothing kept per layer). Beyond, the patterns are bit-packed on the fly
-(8 samples per byte, in the narrowest integer word that holds S bits, int64 words
-beyond 64 samples), so memory is about S/8 bytes per neuron and any batch size works,
-and the packed rows are counted by sorting. Both are exact: no hashing.
+Up to 20 samples, each layer's patterns are marked in a 2**S presence table as the layer runs (nothing kept per
+layer). Beyond, the patterns are bit-packed on the fly (8 samples per byte, in the narrowest integer word that holds S
+bits, int64 words beyond 64 samples), so memory is about S/8 bytes per neuron and any batch size works, and the packed
+rows are counted by sorting. Both are exact: no hashing.
 """
 
 from __future__ import annotations
@@ -28,34 +26,14 @@ from .buffers import restored_buffers
 from .size_prior import (  # noqa: F401  (re-exported: the size prior lived here)
     PRIOR_CENTRE, PRIOR_WIDTH, count_params_k, prior_from_range, regularise, size_prior)
 
-__all__ = [
-    "ICLR_ACTIVATIONS",
-    "EXTENDED_ACTIVATIONS",
-    "NoActivationError",
-    "SATURATION",
-    "SaturationWarning",
-    "swap_score",
-    "pack_patterns",
-    "count_params_k",
-    "size_prior",
-    "regularise",
-]
+__all__ = ["ICLR_ACTIVATIONS", "EXTENDED_ACTIVATIONS", "NoActivationError", "SATURATION", "SaturationWarning",
+           "swap_score", "pack_patterns", "count_params_k", "size_prior", "regularise"]
 
 #: The ICLR 2024 behaviour: only ``nn.ReLU`` modules are hooked.
 ICLR_ACTIVATIONS: tuple[type[nn.Module], ...] = (nn.ReLU,)
 #: The TPAMI extension: other activations whose output is positive iff the input is.
-EXTENDED_ACTIVATIONS: tuple[type[nn.Module], ...] = (
-    nn.ReLU,
-    nn.ReLU6,
-    nn.LeakyReLU,
-    nn.GELU,
-    nn.SiLU,
-    nn.Hardswish,
-    nn.ELU,
-    nn.SELU,
-    nn.CELU,
-    nn.Mish,
-)
+EXTENDED_ACTIVATIONS: tuple[type[nn.Module], ...] = (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.GELU, nn.SiLU, nn.Hardswish,
+                                                       nn.ELU, nn.SELU, nn.CELU, nn.Mish)
 _KNOWN_ACTIVATIONS = {"ReLU", "ReLU6", "LeakyReLU", "GELU", "SiLU", "Hardswish", "ELU", "SELU", "CELU", "Mish",
                       "Tanh", "Sigmoid", "Softplus", "PReLU", "RReLU", "Hardtanh", "Hardsigmoid"}
 #: Ψ at or above this share of its ceiling min(2**S, hooked neurons) is saturated (see swap_score)
@@ -97,6 +75,49 @@ def pack_patterns(maps: torch.Tensor) -> torch.Tensor:
     return packed.t().contiguous().view(_WORD_DTYPES.get(width, torch.int64))  # (V, W)
 
 
+_FIX = "build such modules with batch_first=True and pass (S, L, …) inputs; inputs as (L, S, …) are not supported"
+#: modules that put the sequence on dim 0 of a 3-D input unless built with ``batch_first=True``
+_SEQ_FIRST = (nn.MultiheadAttention, nn.TransformerEncoderLayer, nn.TransformerDecoderLayer, nn.RNNBase)
+
+
+@contextlib.contextmanager
+def _batch_first(model: nn.Module, samples: int, sink: Callable[[torch.Tensor], None]) -> Iterator[Callable]:
+    """``sink`` guarded against ``batch_first=False`` modules (:data:`_SEQ_FIRST`) on 3-D inputs: refused if its dim 1 is
+    not the S samples (inputs passed as (L, S, …)) or a map is hooked inside one (the sequence on its dim 0)."""
+    inside: list[nn.Module] = []
+
+    def refuse(m: nn.Module, why: str) -> ValueError:
+        name = next(n for n, k in model.named_modules() if k is m)
+        return ValueError(f"{type(m).__name__} {name or 'model'!r} has batch_first=False: {why}, and SWAP reads dim 0 "
+                          f"as the S = {samples} samples (tokens would count as samples): {_FIX}")
+
+    def enter(m: nn.Module, args: tuple, kwargs: dict) -> None:
+        x = (_positional(args, kwargs) or (None,))[0]
+        if isinstance(x, torch.Tensor) and x.dim() == 3:
+            if x.shape[1] != samples:
+                raise refuse(m, f"its input {tuple(x.shape)} holds {x.shape[1]} samples on dim 1")
+            inside.append(m)
+
+    def leave(m: nn.Module, args: tuple, output: object) -> None:  # returns None: the output stays
+        if inside and inside[-1] is m:
+            inside.pop()
+
+    def guarded(out: torch.Tensor) -> None:
+        if inside:
+            raise refuse(inside[-1], f"an activation inside it gives maps {tuple(out.shape)} with the sequence on dim 0")
+        sink(out)
+
+    seq = [m for m in model.modules() if isinstance(m, _SEQ_FIRST)  # an encoder layer: its attention's batch_first
+           and getattr(getattr(m, "self_attn", m), "batch_first", True) is False]
+    handles = [h for m in seq for h in (m.register_forward_pre_hook(enter, with_kwargs=True),
+                                        m.register_forward_hook(leave))]
+    try:
+        yield guarded
+    finally:
+        for h in handles:
+            h.remove()
+
+
 #: Up to this many samples, distinct patterns are counted with a 2**S presence table (O(V))
 #: instead of sorting (O(V log V)); 2**20 booleans = 1 MiB.
 TABLE_MAX_SAMPLES = 20
@@ -113,7 +134,8 @@ class _DistinctPatterns:
     packed rows are kept and counted exactly at the end.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, samples: int) -> None:
+        self.samples = samples  # S of the inputs: every map's dim 0 must be S or k·S (tiles)
         self.s: int | None = None
         self.seen: torch.Tensor | None = None
         self.weights: torch.Tensor | None = None
@@ -125,6 +147,11 @@ class _DistinctPatterns:
         s = output.shape[0]
         self.neurons += output[0].numel()
         if self.s is None:
+            if s % self.samples:
+                raise ValueError(f"a hooked map holds {s} rows on dim 0 and the inputs S = {self.samples} samples: SWAP "
+                                 f"reads dim 0 of every map as the samples (or k·S tiles). Likely a batch_first=False module "
+                                 "(PyTorch's default for nn.TransformerEncoderLayer, nn.MultiheadAttention, "
+                                 f"nn.LSTM/GRU/RNN) or samples folded into another dim: {_FIX}")
             self.s = s
             if s <= TABLE_MAX_SAMPLES:
                 self.seen = torch.zeros(2**s, dtype=torch.bool, device=output.device)
@@ -182,14 +209,9 @@ def _positional(args: tuple, kwargs: dict) -> tuple:
 
 
 @contextlib.contextmanager
-def hooked_activations(
-    model: nn.Module,
-    activations: Sequence[type[nn.Module]] = ICLR_ACTIVATIONS,
-    input_dims: Collection[int] = (4,),
-    sink: Callable[[torch.Tensor], None] | None = None,
-    skip_repeats: bool = False,
-    functions: bool = False,
-) -> Iterator[list[torch.Tensor]]:
+def hooked_activations(model: nn.Module, activations: Sequence[type[nn.Module]] = ICLR_ACTIVATIONS,
+                       input_dims: Collection[int] = (4,), sink: Callable[[torch.Tensor], None] | None = None,
+                       skip_repeats: bool = False, functions: bool = False) -> Iterator[list[torch.Tensor]]:
     """Collect packed patterns of matching activations (or pass each output to ``sink``);
     hooks are always removed.
 
@@ -244,15 +266,8 @@ def hooked_activations(
             h.remove()
 
 
-def swap_score(
-    model: nn.Module,
-    inputs: Inputs,
-    *,
-    activations: Sequence[type[nn.Module]] = ICLR_ACTIVATIONS,
-    input_dims: Collection[int] = (4,),
-    restore_buffers: bool = True,
-    functions: bool = False,
-) -> int:
+def swap_score(model: nn.Module, inputs: Inputs, *, activations: Sequence[type[nn.Module]] = ICLR_ACTIVATIONS,
+               input_dims: Collection[int] = (4,), restore_buffers: bool = True, functions: bool = False) -> int:
     """Exact SWAP-Score Ψ of ``model`` for one forward pass of ``inputs``.
 
     The model is used as it is: no re-initialisation, its train/eval mode is
@@ -280,7 +295,8 @@ def swap_score(
     Raises:
         NoActivationError: no hooked activation fired.
         TypeError: a TorchScript model (scripted or traced): score the eager module, before any pass.
-        ValueError: the model's output holds NaN (its activations overflowed: no sign pattern to count).
+        ValueError: the model's output holds NaN (its activations overflowed: no sign pattern to count), or a
+            hooked map's dim 0 is not the S samples (a ``batch_first=False`` module: build it with ``batch_first=True``).
 
     Ceiling: Ψ ≤ min(2**S, N) for N hooked neurons. At or above ``SATURATION`` (95 %) of it a
     :class:`SaturationWarning` is issued: Ψ then ranks nothing (torchvision's resnet18 at 224 px
@@ -295,10 +311,9 @@ def swap_score(
     """
     check_inputs(model, inputs)
     restore = restored_buffers(model) if restore_buffers else contextlib.nullcontext()
-    patterns = _DistinctPatterns()
-    hooks = hooked_activations(model, activations, input_dims, sink=patterns.add, skip_repeats=True,
-                               functions=functions)
-    with restore, hooks, torch.no_grad():
+    patterns = _DistinctPatterns(num_samples(inputs))
+    with restore, _batch_first(model, num_samples(inputs), patterns.add) as sink, torch.no_grad(), \
+            hooked_activations(model, activations, input_dims, sink=sink, skip_repeats=True, functions=functions):
         _refuse_nan(call_model(model, inputs))
     count = patterns.count()
     if count is None:
@@ -311,9 +326,7 @@ def _refuse_nan(output: object) -> None:
     """ValueError when the model's output holds NaN: its activations overflowed (an inf that met another inf or a
     zero), and a NaN map has no sign, so the patterns would be noise. One check of the output (±inf is no NaN),
     not of every hooked map (a NaN reaches the output through every later layer; checking each costs a pass)."""
-    tensors = (list(output.values()) if isinstance(output, Mapping) else list(output)
-               if isinstance(output, (tuple, list)) else [output])
-    for t in tensors:
+    for t in input_tensors(output):  # type: ignore[arg-type]
         if isinstance(t, (tuple, list, Mapping)):
             _refuse_nan(t)
         elif isinstance(t, torch.Tensor) and t.is_floating_point() and bool(t.detach().isnan().any()):
@@ -353,22 +366,14 @@ or a dict / mapping of tensors (``model(**kw)``, e.g. ``input_ids`` and ``attent
 
 def input_tensors(inputs: Inputs) -> list:
     """The tensors a model is called with: ``[x]``, the tuple/list's items or the dict's values."""
-    if isinstance(inputs, torch.Tensor):
-        return [inputs]
-    if isinstance(inputs, Mapping):
-        return list(inputs.values())
-    if isinstance(inputs, (tuple, list)):
-        return list(inputs)
-    return [inputs]
+    return (list(inputs.values()) if isinstance(inputs, Mapping) else list(inputs)
+            if isinstance(inputs, (tuple, list)) else [inputs])
 
 
 def call_model(model: nn.Module, inputs: Inputs) -> object:
     """``model`` called with ``inputs`` (a tensor, a tuple/list of tensors, or a dict of tensors)."""
-    if isinstance(inputs, Mapping):
-        return model(**inputs)
-    if isinstance(inputs, (tuple, list)):
-        return model(*inputs)
-    return model(inputs)
+    return (model(**inputs) if isinstance(inputs, Mapping) else model(*inputs) if isinstance(inputs, (tuple, list))
+            else model(inputs))
 
 
 def num_samples(inputs: Inputs) -> int:
@@ -380,9 +385,7 @@ def scripted(model: nn.Module) -> str | None:
     """Why a TorchScript model (``torch.jit.script`` / ``torch.jit.trace``, or one holding such a module) cannot
     be scored, or None: its activations are compiled calls (no hook fires) and its weights cannot be re-drawn."""
     where = next((name for name, m in model.named_modules() if isinstance(m, torch.jit.ScriptModule)), None)
-    if where is None:
-        return None
-    return (f"a TorchScript module ({f'its submodule {where!r}' if where else type(model).__name__}, from torch.jit."
+    return None if where is None else (f"a TorchScript module ({f'its submodule {where!r}' if where else type(model).__name__}, from torch.jit."
             "script or torch.jit.trace): its activations are compiled calls that no hook sees, and its weights cannot "
             "be re-initialised; score the eager module before scripting it")
 
@@ -407,12 +410,10 @@ def check_inputs(model: nn.Module, inputs: Inputs, what: str = "swap_score") -> 
     if len({t.shape[0] for t in tensors}) > 1:
         raise ValueError(f"{what}: the input tensors disagree on the number of samples (dim 0): "
                          f"{[t.shape[0] for t in tensors]}")
-    for t in tensors:
-        if t.is_floating_point() or t.is_complex():
-            bad = int((~torch.isfinite(t)).sum())
-            if bad:
-                raise ValueError(f"{what}: inputs hold {bad} non-finite value(s) (NaN/inf) of {t.numel()}; "
-                                 "clean or re-normalise the batch")
+    for t in (t for t in tensors if t.is_floating_point() or t.is_complex()):
+        if bad := int((~torch.isfinite(t)).sum()):
+            raise ValueError(f"{what}: inputs hold {bad} non-finite value(s) (NaN/inf) of {t.numel()}; "
+                             "clean or re-normalise the batch")
 
 
 def _no_activation_message(model: nn.Module, activations: Sequence[type[nn.Module]],
