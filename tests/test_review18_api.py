@@ -154,3 +154,23 @@ def test_a_map_whose_dim_0_is_not_the_samples_is_refused() -> None:
 
     with pytest.raises(ValueError, match=r"a hooked map holds 10 rows on dim 0 and the inputs S = 6 samples"):
         swapnas.swap_score(Transposed(), torch.randn(6, 8), input_dims=(2,))
+
+
+def test_no_activation_advice_names_what_was_found_and_the_route_that_works() -> None:
+    torch.manual_seed(0)
+    x = torch.randn(8, 3, 6, 6)
+    prelu = nn.Sequential(nn.Conv2d(3, 4, 3), nn.PReLU(), nn.Sigmoid())
+    with pytest.raises(swapnas.UnsupportedModel) as info:
+        swapnas.score(prelu, x)
+    text = str(info.value)
+    assert "Conv3d" not in text and "input_dims=(5,)" not in text  # it told every such model to hook 5-D maps
+    assert "PReLU is not hooked by default" in text and "activations=(nn.PReLU,)" in text
+    assert "Sigmoid gives a positive output for every input" in text
+    assert swapnas.swap_score(prelu, x, activations=(nn.PReLU,), input_dims=(2, 3, 4)) > 1  # the route named works
+    for model, inputs in ((nn.Sequential(nn.Flatten(), nn.Linear(108, 3)), x),
+                          (nn.LSTM(4, 8, batch_first=True), torch.randn(8, 5, 4))):
+        with pytest.raises(swapnas.UnsupportedModel) as info:
+            swapnas.score(model, inputs)
+        text = str(info.value)
+        assert "no activation module at all" in text and "SWAP has no activation to count" in text
+        assert "Conv3d" not in text and ("computes its gates inside its kernel" in text) == isinstance(model, nn.LSTM)

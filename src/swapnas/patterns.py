@@ -418,16 +418,33 @@ def check_inputs(model: nn.Module, inputs: Inputs, what: str = "swap_score") -> 
 
 def _no_activation_message(model: nn.Module, activations: Sequence[type[nn.Module]],
                            input_dims: Collection[int], functions: bool = False) -> str:
-    names = ", ".join(k.__name__ for k in activations)
+    """What was found and the route that works: wider settings, the kind to hook, or that SWAP has nothing to count."""
+    names, kinds = ", ".join(k.__name__ for k in activations), {k.__name__ for k in activations}
     present = sorted({type(m).__name__ for m in model.modules() if type(m).__name__ in _KNOWN_ACTIVATIONS})
-    found = (f"it has {', '.join(present)} module(s)" if present else "it has no activation module at all")
-    hint = ("" if functions else " Activations called as functions (F.relu, torch.relu, F.gelu, …) are hooked "
-            "with functions=True (the proxy swap_fn).")
-    wider = [what for what, missing in (
-        ("activations= (e.g. swapnas.EXTENDED_ACTIVATIONS)", not set(EXTENDED_ACTIVATIONS) <= set(activations)),
-        ("input_dims=(2, 3, 4)", not {2, 3, 4} <= set(input_dims))) if missing]
-    advice = (f"Pass {' or '.join(wider)} to hook others." if wider else
-              "The proxies hook 2-, 3- and 4-D maps only; for other ranks (5-D Conv3d maps) call "
-              "swapnas.swap_score(model, x, input_dims=(5,)).")
+    extended = [n for n in present if n not in kinds and n in {k.__name__ for k in EXTENDED_ACTIVATIONS}]
+    positive = [n for n in present if n in ("Sigmoid", "Softplus", "Hardsigmoid")]  # > 0 for every input
+    signed = [n for n in present if n not in kinds and n not in extended + positive]
+    wide = {2, 3, 4} <= set(input_dims)
+    wider = (["activations= (e.g. swapnas.EXTENDED_ACTIVATIONS)"] if extended else []) + (
+        ["input_dims=(2, 3, 4)"] if not wide and (extended or set(present) & kinds) else [])
+    advice = [f"Pass {' or '.join(wider)} to hook others."] if wider else [
+        "The proxies hook 2-, 3- and 4-D maps only; for other ranks (5-D Conv3d maps) call swapnas.swap_score("
+        "model, x, input_dims=(5,))."] if set(present) & kinds else []
+    if signed:
+        advice.append(f"{', '.join(signed)} {'is' if len(signed) == 1 else 'are'} not hooked by default: count the "
+                      f"sign patterns with swapnas.swap_score(model, x, activations=("
+                      f"{', '.join(f'nn.{n}' for n in signed)},), input_dims=(2, 3, 4)).")
+    if positive:
+        advice.append(f"{', '.join(positive)} {'gives' if len(positive) == 1 else 'give'} a positive output for "
+                      "every input: no sign pattern to count.")
+    if not functions:
+        advice.append("Activations called as functions (F.relu, torch.relu, F.gelu, …) are hooked with functions=True "
+                      f"(the proxy swap_fn){'' if wide else ', with input_dims=(2, 3, 4) for linear and token maps'}.")
+    if not present:
+        rnn = " (an nn.LSTM/GRU/RNN computes its gates inside its kernel, where no hook reaches)" if any(
+            isinstance(m, nn.RNNBase) for m in model.modules()) else ""
+        advice.append(f"{'Without them, ' if not functions else ''}SWAP has no activation to count{rnn}: score it "
+                      "with a proxy that needs none (params, grad_norm, synflow, …).")
+    found = f"it has {', '.join(present)} module(s)" if present else "it has no activation module at all"
     return (f"no hooked activation fired: the model called no {names} {'module or function' if functions else 'module'}"
-            f" with a {'/'.join(map(str, sorted(input_dims)))}-D input; {found}. {advice}{hint}")
+            f" with a {'/'.join(map(str, sorted(input_dims)))}-D input; {found}. {' '.join(advice)}")
