@@ -174,3 +174,12 @@ def test_no_activation_advice_names_what_was_found_and_the_route_that_works() ->
         text = str(info.value)
         assert "no activation module at all" in text and "SWAP has no activation to count" in text
         assert "Conv3d" not in text and ("computes its gates inside its kernel" in text) == isinstance(model, nn.LSTM)
+
+
+def test_swap_reg_without_mu_sigma_tells_a_python_user_the_options_and_the_cli_its_flags() -> None:
+    net, x = _cnn(), torch.randn(16, 3, 4, 4)
+    with pytest.raises(swapnas.UnsupportedModel) as info:
+        swapnas.score(net, x, "swap_reg")
+    assert "options={'swap_reg': {'mu': …, 'sigma': …}}" in str(info.value) and "--mu/--sigma" in str(info.value)
+    mu_sigma = {"swap_reg": {"mu": 1.0, "sigma": 1e3}}
+    assert swapnas.score(net, x, "swap_reg", options=mu_sigma)["swap_reg"] > 0  # the named route works

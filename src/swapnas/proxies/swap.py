@@ -53,7 +53,7 @@ def swap_reg(value: float, model: nn.Module, mu: float | None, sigma: float | No
     """Regularised SWAP Ψ·exp(−(Θ−μ)²/σ), Θ = params of the scored net in thousands."""
     if mu is None or sigma is None:
         raise ValueError(
-            "swap_reg needs mu and sigma (thousands of parameters of the scored network); "
-            "set them with --mu/--sigma or use the space's defaults"
+            "swap_reg needs mu and sigma (thousands of parameters of the scored network): in Python "
+            "options={'swap_reg': {'mu': …, 'sigma': …}}; on the command line --mu/--sigma, or the space's defaults"
         )
     return regularise(value, model, mu, sigma)
