@@ -183,3 +183,54 @@ def test_swap_reg_without_mu_sigma_tells_a_python_user_the_options_and_the_cli_i
     assert "options={'swap_reg': {'mu': …, 'sigma': …}}" in str(info.value) and "--mu/--sigma" in str(info.value)
     mu_sigma = {"swap_reg": {"mu": 1.0, "sigma": 1e3}}
     assert swapnas.score(net, x, "swap_reg", options=mu_sigma)["swap_reg"] > 0  # the named route works
+
+
+class _Tokens(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.emb, self.ff, self.head = nn.Embedding(50, 16), nn.Sequential(nn.Linear(16, 64), nn.ReLU()), nn.Linear(64, 3)
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
+        h = self.emb(input_ids)
+        return self.head(self.ff(h * attention_mask.unsqueeze(-1) if attention_mask is not None else h).mean(1))
+
+
+def test_an_attention_mask_in_the_labels_place_is_refused_and_mlm_labels_are_not() -> None:
+    torch.manual_seed(0)
+    net, ids = _Tokens(), torch.randint(0, 50, (16, 8))
+    mask = torch.ones(16, 8, dtype=torch.long)
+    mask[:, 3:] = 0
+    for second in (mask, mask.bool()):  # was read as labels y, and model(ids) ran without its mask
+        with pytest.raises(ValueError, match=r"looks like an attention mask, not labels: pass \(\(x, mask\), None\)"):
+            swapnas.score(net, (ids, second), init="none")
+        with pytest.raises(ValueError, match="attention mask"):
+            swapnas.rank([net], (ids, second), init="none")
+    want = swapnas.swap_score(net, (ids, mask), activations=swapnas.EXTENDED_ACTIVATIONS, input_dims=(2, 3))
+    assert swapnas.score(net, ((ids, mask), None), "swap_ext", init="none") == {"swap_ext": want}
+    mlm = torch.full((16, 8), -100)  # MLM labels: token ids at a few places, -100 elsewhere
+    mlm[:, 2] = ids[:, 2]
+    assert "swap_ext" in swapnas.score(net, (ids, mlm), "swap_ext", init="none")
+    assert "swap_ext" in swapnas.score(net, (ids, torch.randint(0, 3, (16,))), "swap_ext", init="none")
+
+
+def test_common_failures_get_a_hint_naming_the_fix() -> None:
+    torch.manual_seed(0)
+    net, x, y = _cnn(), torch.randn(8, 3, 6, 6), torch.randint(0, 10, (8,))
+    with pytest.raises(swapnas.UnsupportedModel, match=r"out of bounds.*the labels run to 1\d.*class labels 0 … C-1"):
+        swapnas.score(net, (x, y + 10), "grad_norm")  # bare IndexError "Target 10 is out of bounds"
+    bn = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(), nn.Linear(64, 2),
+                       nn.BatchNorm1d(2))
+    with pytest.raises(swapnas.UnsupportedModel, match=r"value per channel.*pass S >= 2 samples"):
+        swapnas.score(bn, torch.randn(1, 3, 6, 6), "swap")
+    with pytest.raises(swapnas.UnsupportedModel, match=r"missing 1 required positional argument.*"
+                                                        r"pass \(\(x1, x2, …\), y\) or \(\(x1, x2, …\), None\)"):
+        swapnas.score(_TwoInputs(), torch.randn(8, 4), "swap_ext")
+
+
+class _TwoInputs(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.a, self.b, self.relu = nn.Linear(4, 8), nn.Linear(4, 8), nn.ReLU()
+
+    def forward(self, x1: torch.Tensor, x2: torch.Tensor) -> torch.Tensor:
+        return self.relu(self.a(x1) + self.b(x2))

@@ -1,27 +1,22 @@
 """Score and rank any PyTorch model from Python: :func:`score` and :func:`rank`.
 
-``inputs`` may be a tensor (S samples), an ``(x, y)`` pair, a :class:`~swapnas.data.Batch`, a
-DataLoader / iterable of ``(x, y)`` batches (its first batch is used), or the inputs of a model
-with several: a dict / mapping of tensors (``model(**kw)``; a Hugging Face ``BatchEncoding`` too) or
-``((x1, x2, …), y)`` / ``((x1, x2, …), None)``
-(``model(x1, x2, …)``; only proxies registered with ``multi_input``, e.g. swap, swap_ext and
-params, take those). The inputs are read once (:func:`rank` scores every model on that one batch),
-with the process-wide RNG seeded with ``seed`` and restored after, so a shuffled DataLoader gives the
-same first batch on every call (its own ``generator=``, if any, decides instead), and each pass gets
-its own copy of the input tensors (a model that changes its input in place changes neither yours nor
-the next pass's). Each proxy runs on a
-copy of the model (yours is never changed), initialised per repeat: ``init="gaussian"`` (the
-SWAP paper's N(0, 1) Conv/Linear weights, zero biases, BatchNorm γ=1, β=0; repeat r draws from
-``seed + r``; embeddings, LayerNorm and attention's packed projections keep the model's values:
-:func:`~swapnas.scoring.gaussian_init`) or ``init="none"`` (the
-weights as they are; one repeat). BatchNorm is in train mode (batch statistics), as in every
-protocol of this package, and dropout is active; the process-wide RNG is seeded with ``seed + r``
-for repeat r's pass (and restored after it), so a score is the same on every call. Every parameter
-of the copy takes part in gradient proxies (whatever the caller froze), and ``score`` works inside
-``torch.no_grad()`` and ``torch.inference_mode()``. A proxy value that is not finite (NaN / inf: an
-overflow at this init) is an :class:`UnsupportedModel` error, never a score. Proxies that
-need labels need ``y``; set-level proxies (which rank a whole set) are for :func:`rank`'s users to
-run through ``swapnas correlate`` instead.
+``inputs`` may be a tensor (S samples), an ``(x, y)`` pair, a :class:`~swapnas.data.Batch`, a DataLoader / iterable of
+``(x, y)`` batches (its first batch is used), or the inputs of a model with several: a dict / mapping of tensors
+(``model(**kw)``; a Hugging Face ``BatchEncoding`` too) or ``((x1, x2, …), y)`` / ``((x1, x2, …), None)`` (``model(x1,
+x2, …)``; only proxies registered with ``multi_input``, e.g. swap, swap_ext and params, take those). The inputs are
+read once (:func:`rank` scores every model on that one batch), with the process-wide RNG seeded with ``seed`` and
+restored after, so a shuffled DataLoader gives the same first batch on every call (its own ``generator=``, if any,
+decides instead), and each pass gets its own copy of the input tensors (a model that changes its input in place
+changes neither yours nor the next pass's). Each proxy runs on a copy of the model (yours is never changed),
+initialised per repeat: ``init="gaussian"`` (the SWAP paper's N(0, 1) Conv/Linear weights, zero biases, BatchNorm γ=1,
+β=0; repeat r draws from ``seed + r``; embeddings, LayerNorm and attention's packed projections keep the model's
+values: :func:`~swapnas.scoring.gaussian_init`) or ``init="none"`` (the weights as they are; one repeat). BatchNorm is
+in train mode (batch statistics), as in every protocol of this package, and dropout is active; the process-wide RNG is
+seeded with ``seed + r`` for repeat r's pass (and restored after it), so a score is the same on every call. Every
+parameter of the copy takes part in gradient proxies (whatever the caller froze), and ``score`` works inside
+``torch.no_grad()`` and ``torch.inference_mode()``. A proxy value that is not finite (NaN / inf: an overflow at this
+init) is an :class:`UnsupportedModel` error, never a score. Proxies that need labels need ``y``; set-level proxies
+(which rank a whole set) are for :func:`rank`'s users to run through ``swapnas correlate`` instead.
 """
 
 from __future__ import annotations
@@ -102,9 +97,10 @@ def _split(inputs: Any) -> tuple[Any, torch.Tensor | None]:
 def as_batch(inputs: Any, num_classes: int | None = None) -> tuple[Batch, bool]:
     """``inputs`` as a :class:`Batch` and whether it holds real labels (NaN / inf in it: ValueError).
 
-    Forms: a tensor ``x``; an ``(x, y)`` pair; a dict of tensors (``model(**kw)``, no labels); a pair
-    whose first item is a tuple/list/dict of tensors (``model(*xs)`` / ``model(**kw)``) and whose
-    second is ``y`` or None; a :class:`Batch`; a DataLoader / iterable (its first batch).
+    Forms: a tensor ``x``; an ``(x, y)`` pair; a dict of tensors (``model(**kw)``, no labels); a pair whose first item
+    is a tuple/list/dict of tensors (``model(*xs)`` / ``model(**kw)``) and whose second is ``y`` or None; a
+    :class:`Batch`; a DataLoader / iterable (its first batch). A ``y`` that looks like an attention mask (bool, or 0/1
+    padding shaped like integer ids: :func:`_mask_like`) is refused: pass ``((x, mask), None)``.
     """
     if isinstance(inputs, Batch):
         _check_finite(inputs.inputs, "inputs")
@@ -131,6 +127,9 @@ def as_batch(inputs: Any, num_classes: int | None = None) -> tuple[Batch, bool]:
                          f"{[t.shape[0] for t in tensors]}")
     if y is not None and not isinstance(y, torch.Tensor):
         raise TypeError(f"the labels y of an (x, y) pair must be a tensor, not {type(y).__name__}")
+    if y is not None and _mask_like(x, y):  # model(x) would run without its mask, the mask scored as labels
+        raise ValueError("the second item looks like an attention mask, not labels: pass ((x, mask), None), or "
+                         "((x, mask), y) with labels (bool labels: y.long())")
     _check_finite(x, "inputs")
     if y is not None:
         _check_finite(y, "labels")
@@ -142,6 +141,18 @@ def as_batch(inputs: Any, num_classes: int | None = None) -> tuple[Batch, bool]:
         raise ValueError(f"x and y disagree on the number of samples: {s} vs {y.shape[0]}")
     classes = num_classes or (int(y.max()) + 1 if labels and not y.is_floating_point() else 1)
     return Batch(x, y, classes, "user", "user", s, "", "ce" if not y.is_floating_point() else "mse"), labels
+
+
+def _mask_like(x: Any, y: torch.Tensor) -> bool:
+    """``y`` is bool, or 0/1 integers shaped like integer ids ``x`` with each row a run of ones and a run of zeros
+    (padding): an attention mask. MLM labels (-100 and token ids) and per-sample labels are not."""
+    if y.dtype == torch.bool:
+        return True
+    if (not isinstance(x, torch.Tensor) or x.is_floating_point() or y.is_floating_point() or y.shape != x.shape
+            or y[0].numel() < 2):
+        return False
+    steps = y.reshape(y.shape[0], -1).diff(dim=1)
+    return bool(((y == 0) | (y == 1)).all() and ((steps <= 0).all(1) | (steps >= 0).all(1)).all())
 
 
 def _check_finite(inputs: Any, what: str) -> None:
@@ -172,10 +183,10 @@ def _initialised(model: nn.Module, init: str, seed: int, repeat: int) -> nn.Modu
 class _Inputs:
     """``inputs`` read into one batch at first use (the RNG seeded with ``seed``, restored after) and kept:
     :func:`rank` scores every model on the same batch, also from a shuffled DataLoader or a generator."""
+    read: tuple[Batch, bool] | None
 
     def __init__(self, inputs: Any, num_classes: int | None, seed: int) -> None:
-        self.inputs, self.num_classes, self.seed = inputs, num_classes, seed
-        self.read: tuple[Batch, bool] | None = None
+        self.inputs, self.num_classes, self.seed, self.read = inputs, num_classes, seed, None
 
     def batch(self) -> tuple[Batch, bool]:
         if self.read is None:
@@ -186,8 +197,7 @@ class _Inputs:
 
 
 def _fresh(batch: Batch) -> Batch:
-    """A copy of ``batch``'s tensors for one pass: a model that changes its input in place (``x.sub_(0.5)``)
-    changes neither the caller's tensors nor what the next pass sees."""
+    """A copy for one pass: a model that changes its input in place (``x.sub_``) changes no one else's."""
     return batch.map(lambda t: t.clone())
 
 
@@ -220,15 +230,23 @@ def _run(p: Proxy, model: nn.Module, batch: Batch) -> float:
         raise
     except Exception as exc:  # noqa: BLE001 - re-raised with the proxy's name and the model's kind
         raise UnsupportedModel(f"{p.name} could not score {type(model).__name__}: {type(exc).__name__}: {exc}"
-                               f"{_hint(p, model, batch)}") from exc
+                               f"{_hint(p, model, batch, exc)}") from exc
     if not math.isfinite(value):
         raise UnsupportedModel(f"{p.name} gave {value} on {type(model).__name__}: its activations or gradients "
                                "overflow or vanish at this init (a very deep network without normalisation?)")
     return value
 
 
-def _hint(p: Proxy, model: nn.Module, batch: Batch) -> str:
+def _hint(p: Proxy, model: nn.Module, batch: Batch, exc: Exception) -> str:
     """What in the inputs or the model's output may have made ``p`` fail, and the fix ('' if nothing is seen)."""
+    if isinstance(exc, IndexError) and "out of bounds" in str(exc) and not batch.targets.is_floating_point():
+        return (f" (the labels run to {int(batch.targets.max())}, and a model with C outputs takes class labels 0 … C-1: "
+                "remap them, e.g. y = torch.unique(y, return_inverse=True)[1], or give the model more outputs)")
+    if "Expected more than 1 value per channel" in str(exc):
+        return " (BatchNorm normalises by the batch in train mode, as every proxy runs it: pass S >= 2 samples)"
+    if isinstance(exc, TypeError) and "required positional argument" in str(exc):
+        return (" (the model takes more inputs than it was given: pass ((x1, x2, …), y) or ((x1, x2, …), None) for "
+                "model(x1, x2, …), or a dict of tensors for model(**kw))")
     x = input_tensors(batch.inputs)[0]
     weights = next((t.dtype for t in model.parameters() if t.is_floating_point()), None)
     if not x.is_floating_point() and not _has(model, (nn.Embedding, nn.EmbeddingBag)):
