@@ -23,6 +23,7 @@ from torch import nn
 
 from .act_functions import activation_calls, activation_like
 from .buffers import restored_buffers
+from .seq_first import FIX as _FIX, batch_first_guard, positional as _positional
 from .size_prior import (  # noqa: F401  (re-exported: the size prior lived here)
     PRIOR_CENTRE, PRIOR_WIDTH, count_params_k, prior_from_range, regularise, size_prior)
 
@@ -73,49 +74,6 @@ def pack_patterns(maps: torch.Tensor) -> torch.Tensor:
     # distinct powers of two below 256: the uint8 sum never overflows
     packed = (b << shifts).sum(dim=1, dtype=torch.uint8)  # (width bytes, V)
     return packed.t().contiguous().view(_WORD_DTYPES.get(width, torch.int64))  # (V, W)
-
-
-_FIX = "build such modules with batch_first=True and pass (S, L, …) inputs; inputs as (L, S, …) are not supported"
-#: modules that put the sequence on dim 0 of a 3-D input unless built with ``batch_first=True``
-_SEQ_FIRST = (nn.MultiheadAttention, nn.TransformerEncoderLayer, nn.TransformerDecoderLayer, nn.RNNBase)
-
-
-@contextlib.contextmanager
-def _batch_first(model: nn.Module, samples: int, sink: Callable[[torch.Tensor], None]) -> Iterator[Callable]:
-    """``sink`` guarded against ``batch_first=False`` modules (:data:`_SEQ_FIRST`) on 3-D inputs: refused if its dim 1 is
-    not the S samples (inputs passed as (L, S, …)) or a map is hooked inside one (the sequence on its dim 0)."""
-    inside: list[nn.Module] = []
-
-    def refuse(m: nn.Module, why: str) -> ValueError:
-        name = next(n for n, k in model.named_modules() if k is m)
-        return ValueError(f"{type(m).__name__} {name or 'model'!r} has batch_first=False: {why}, and SWAP reads dim 0 "
-                          f"as the S = {samples} samples (tokens would count as samples): {_FIX}")
-
-    def enter(m: nn.Module, args: tuple, kwargs: dict) -> None:
-        x = (_positional(args, kwargs) or (None,))[0]
-        if isinstance(x, torch.Tensor) and x.dim() == 3:
-            if x.shape[1] != samples:
-                raise refuse(m, f"its input {tuple(x.shape)} holds {x.shape[1]} samples on dim 1")
-            inside.append(m)
-
-    def leave(m: nn.Module, args: tuple, output: object) -> None:  # returns None: the output stays
-        if inside and inside[-1] is m:
-            inside.pop()
-
-    def guarded(out: torch.Tensor) -> None:
-        if inside:
-            raise refuse(inside[-1], f"an activation inside it gives maps {tuple(out.shape)} with the sequence on dim 0")
-        sink(out)
-
-    seq = [m for m in model.modules() if isinstance(m, _SEQ_FIRST)  # an encoder layer: its attention's batch_first
-           and getattr(getattr(m, "self_attn", m), "batch_first", True) is False]
-    handles = [h for m in seq for h in (m.register_forward_pre_hook(enter, with_kwargs=True),
-                                        m.register_forward_hook(leave))]
-    try:
-        yield guarded
-    finally:
-        for h in handles:
-            h.remove()
 
 
 #: Up to this many samples, distinct patterns are counted with a 2**S presence table (O(V))
@@ -195,17 +153,6 @@ def _count_distinct_rows(rows: torch.Tensor) -> int:
         order = order[torch.argsort(rows[order, w], stable=True)]
     ranked = rows[order]
     return int((ranked[1:] != ranked[:-1]).any(dim=1).sum()) + 1
-
-
-def _positional(args: tuple, kwargs: dict) -> tuple:
-    """An activation's arguments with its input first, also when it was passed by keyword: ``input=``, or the
-    one tensor among the keywords whatever its name (``act(hidden_states=h)``)."""
-    if args:
-        return args
-    if "input" in kwargs:
-        return (kwargs["input"],)
-    tensors = [v for v in kwargs.values() if isinstance(v, torch.Tensor)]
-    return (tensors[0],) if len(tensors) == 1 else ()
 
 
 @contextlib.contextmanager
@@ -312,7 +259,7 @@ def swap_score(model: nn.Module, inputs: Inputs, *, activations: Sequence[type[n
     check_inputs(model, inputs)
     restore = restored_buffers(model) if restore_buffers else contextlib.nullcontext()
     patterns = _DistinctPatterns(num_samples(inputs))
-    with restore, _batch_first(model, num_samples(inputs), patterns.add) as sink, torch.no_grad(), \
+    with restore, batch_first_guard(model, num_samples(inputs), patterns.add) as sink, torch.no_grad(), \
             hooked_activations(model, activations, input_dims, sink=sink, skip_repeats=True, functions=functions):
         _refuse_nan(call_model(model, inputs))
     count = patterns.count()

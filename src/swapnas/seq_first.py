@@ -1,0 +1,69 @@
+"""SWAP reads dim 0 of every hooked map as the S samples; modules that put the sequence first do not.
+
+``nn.MultiheadAttention``, ``nn.Transformer{En,De}coderLayer`` and the RNNs take (L, S, …) inputs unless built with
+``batch_first=True`` (PyTorch's default is False). :func:`batch_first_guard` refuses such a module fed without the
+samples on dim 1 and reads the maps hooked inside one samples first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+
+import torch
+from torch import nn
+
+
+def positional(args: tuple, kwargs: dict) -> tuple:
+    """An activation's arguments with its input first, also when it was passed by keyword: ``input=``, or the
+    one tensor among the keywords whatever its name (``act(hidden_states=h)``)."""
+    if args:
+        return args
+    if "input" in kwargs:
+        return (kwargs["input"],)
+    tensors = [v for v in kwargs.values() if isinstance(v, torch.Tensor)]
+    return (tensors[0],) if len(tensors) == 1 else ()
+
+
+FIX = ("pass the inputs samples first, (S, L, …), and build such modules with batch_first=True (or transpose to "
+       "(L, S, …) inside the model, before them)")
+#: modules that put the sequence on dim 0 of a 3-D input unless built with ``batch_first=True``
+_SEQ_FIRST = (nn.MultiheadAttention, nn.TransformerEncoderLayer, nn.TransformerDecoderLayer, nn.RNNBase)
+
+
+@contextlib.contextmanager
+def batch_first_guard(model: nn.Module, samples: int, sink: Callable[[torch.Tensor], None]) -> Iterator[Callable]:
+    """``sink`` guarded against ``batch_first=False`` modules (:data:`_SEQ_FIRST`) on 3-D inputs: refused unless dim 1 holds
+    the S samples; a map hooked inside one ((L, S, …): sequence first) reaches ``sink`` transposed, samples first."""
+    inside: list[nn.Module] = []
+
+    def refuse(m: nn.Module, why: str) -> ValueError:
+        name = next(n for n, k in model.named_modules() if k is m)
+        return ValueError(f"{type(m).__name__} {name or 'model'!r} has batch_first=False: {why}, and SWAP reads dim 0 "
+                          f"as the S = {samples} samples (tokens would count as samples): {FIX}")
+
+    def enter(m: nn.Module, args: tuple, kwargs: dict) -> None:
+        x = (positional(args, kwargs) or (None,))[0]
+        if isinstance(x, torch.Tensor) and x.dim() == 3:
+            if x.shape[1] != samples:
+                raise refuse(m, f"its input {tuple(x.shape)} holds {x.shape[1]} samples on dim 1")
+            inside.append(m)
+
+    def leave(m: nn.Module, args: tuple, output: object) -> None:  # returns None: the output stays
+        if inside and inside[-1] is m:
+            inside.pop()
+
+    def guarded(out: torch.Tensor) -> None:  # inside such a module a map is (L, S, …): read with the samples first
+        if inside and (out.dim() < 2 or out.shape[1] != samples):
+            raise refuse(inside[-1], f"an activation inside it gives maps {tuple(out.shape)} without the samples on dim 1")
+        sink(out.transpose(0, 1) if inside else out)
+
+    seq = [m for m in model.modules() if isinstance(m, _SEQ_FIRST)  # an encoder layer: its attention's batch_first
+           and getattr(getattr(m, "self_attn", m), "batch_first", True) is False]
+    handles = [h for m in seq for h in (m.register_forward_pre_hook(enter, with_kwargs=True),
+                                        m.register_forward_hook(leave))]
+    try:
+        yield guarded
+    finally:
+        for h in handles:
+            h.remove()
