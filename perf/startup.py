@@ -3,7 +3,8 @@
 ``--readme-job DATA`` instead times the README's main job (default workers, a fresh store file) ``--runs``
 times: the seconds from the command's start to its first stored score (the start-up: the command imports
 torch, loads the benchmark and the batch, starts its worker processes, each importing torch), and to its end;
-with ``--src`` alternating with the other checkout, and checking that both wrote the same ``results.csv``.
+with ``--src`` alternating with the other checkout, and checking that both wrote the same ``results.csv`` columns
+(each column's values; the columns' order may differ).
 
 ``--src DIR`` times another checkout's ``src`` (e.g. a ``git worktree`` of an older commit) in the same
 run, alternating with this one, so that drift in the machine's speed hits both alike.
@@ -15,6 +16,8 @@ run, alternating with this one, so that drift in the machine's speed hits both a
 from __future__ import annotations
 
 import argparse
+import csv
+import json
 import os
 import sqlite3
 import statistics
@@ -35,9 +38,9 @@ def seconds(src: Path, args: list[str]) -> float:
     return time.perf_counter() - start
 
 
-def readme_job(data_dir: str, src: Path) -> tuple[float, float, bytes]:
-    """(seconds to the first stored score, seconds to the end, results.csv) of one README job on a fresh
-    store, with the code in ``src``."""
+def readme_job(data_dir: str, src: Path) -> tuple[float, float, str]:
+    """(seconds to the first stored score, seconds to the end, results.csv's columns as sorted JSON: the column
+    order may differ between versions) of one README job on a fresh store, with the code in ``src``."""
     with tempfile.TemporaryDirectory() as tmp:
         store = Path(tmp, "scores.sqlite")
         cmd = [sys.executable, "-m", "swapnas", "-q", "correlate", "--space", "nb201", "--dataset", "cifar100",
@@ -49,7 +52,10 @@ def readme_job(data_dir: str, src: Path) -> tuple[float, float, bytes]:
         end = time.time()
         with sqlite3.connect(store) as db:
             (first,) = db.execute("SELECT MIN(created) FROM scores").fetchone()
-        return first - start, end - start, Path(tmp, "out", "results.csv").read_bytes()
+        with open(Path(tmp, "out", "results.csv"), newline="") as f:
+            rows = list(csv.DictReader(f))
+        table = json.dumps({c: [r[c] for r in rows] for c in rows[0]}, sort_keys=True)
+        return first - start, end - start, table
 
 
 def main() -> None:
@@ -68,7 +74,8 @@ def main() -> None:
                 first, total, table = readme_job(args.readme_job, src)
                 tables.add(table)
                 print(f"| {i + 1} | {name} | {first:.1f} | {total:.1f} |", flush=True)
-        print("results.csv identical in every run" if len(tables) == 1 else "results.csv DIFFERS between runs")
+        print("results.csv: the same columns and values in every run" if len(tables) == 1 else
+              "results.csv DIFFERS between runs")
         return
     times: dict[tuple[str, str], list[float]] = {(s, j): [] for s in sources for j in JOBS}
     for _ in range(args.runs):
