@@ -13,6 +13,7 @@ rows are counted by sorting. Both are exact: no hashing.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import math
 import warnings
 import weakref
@@ -258,8 +259,8 @@ def swap_score(model: nn.Module, inputs: Inputs, *, activations: Sequence[type[n
     """
     check_inputs(model, inputs)
     restore = restored_buffers(model) if restore_buffers else contextlib.nullcontext()
-    patterns = _DistinctPatterns(num_samples(inputs))
-    with restore, batch_first_guard(model, num_samples(inputs), patterns.add) as sink, torch.no_grad(), \
+    patterns, fed = _DistinctPatterns(num_samples(inputs)), {tuple(t.shape) for t in input_tensors(inputs)}
+    with restore, batch_first_guard(model, num_samples(inputs), patterns.add, fed) as sink, torch.no_grad(), \
             hooked_activations(model, activations, input_dims, sink=sink, skip_repeats=True, functions=functions):
         _refuse_nan(call_model(model, inputs))
     count = patterns.count()
@@ -282,6 +283,22 @@ def _refuse_nan(output: object) -> None:
                              "or add normalisation")
 
 
+#: set by a scorer that scores arch after arch: (the proxy whose passes run, the proxies whose first warning was shown)
+_ONCE: contextvars.ContextVar[tuple[str, set[str]] | None] = contextvars.ContextVar("swapnas_saturation", default=None)
+
+
+@contextlib.contextmanager
+def saturation_once(proxy: str, shown: set[str]) -> Iterator[None]:
+    """Within the block, a :class:`SaturationWarning` is issued only if ``proxy`` is not in ``shown`` (then added):
+    a run over many saturated archs shows each proxy's first one (``scoring._score_base``, per process). Other
+    warnings are not touched; the setting is this thread's (a context variable)."""
+    token = _ONCE.set((proxy, shown))
+    try:
+        yield
+    finally:
+        _ONCE.reset(token)
+
+
 def _warn_if_saturated(count: int, samples: int, neurons: int) -> None:
     """A :class:`SaturationWarning` (to swap_score's caller) when Ψ is within ``SATURATION`` of
     min(2**S, neurons). The advice names S = round(log2(neurons)), where 2**S meets the neuron count: on
@@ -299,9 +316,16 @@ def _warn_if_saturated(count: int, samples: int, neurons: int) -> None:
                       "smaller scored network")
         else:
             advice = "2**S already meets the neuron count: use a smaller scored network or other inputs"
+        once, note = _ONCE.get(), ""
+        if once is not None:
+            if once[0] in once[1]:
+                return
+            once[1].add(once[0])
+            note = (f" [the first for {once[0]!r} in this process; later ones are not shown, the report's SATURATED "
+                    "line counts the archs at the 2**S ceiling]")
         warnings.warn(SaturationWarning(
             f"SWAP-Score {count} is {count / ceiling:.0%} of its ceiling min(2**S, neurons) = {ceiling} "
-            f"(S = {samples} samples, {neurons} hooked neurons): it cannot rank such networks; {advice}"),
+            f"(S = {samples} samples, {neurons} hooked neurons): it cannot rank such networks; {advice}{note}"),
             stacklevel=3)
 
 

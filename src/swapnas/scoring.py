@@ -13,7 +13,6 @@ import json
 import math
 import threading
 import time
-import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 
@@ -22,7 +21,7 @@ from torch import nn
 
 from .data import Batch
 from .memory import PeakMemory
-from .patterns import SaturationWarning
+from .patterns import saturation_once
 from .proxies import Proxy, get_proxy
 from .store import Record, RecordStore, ScoreKey
 
@@ -194,33 +193,8 @@ def forward_rng(model: nn.Module, arch: object, protocol: Protocol, repeat: int)
     return stack
 
 
-#: proxies whose first SaturationWarning this process has shown, and the registry of re-emitted warnings
-#: (a warning repeated word for word still shows once, as from its own module)
+#: proxies whose first SaturationWarning this process has shown (:func:`~swapnas.patterns.saturation_once`)
 _SATURATION_SHOWN: set[str] = set()
-_REEMITTED: dict = {}
-
-
-@contextlib.contextmanager
-def _first_saturation_warning(proxy: str) -> Iterator[None]:
-    """Scoring arch after arch, show the first :class:`SaturationWarning` of ``proxy`` in this process and drop
-    the rest (a saturated run printed one per arch; the report's SATURATED line counts the archs); every
-    other warning passes through unchanged."""
-    caught: list[warnings.WarningMessage] = []
-    try:
-        with warnings.catch_warnings(record=True) as caught:  # type: ignore[assignment]
-            warnings.simplefilter("always")
-            yield
-    finally:  # outside the block: the re-emitted warnings meet the caller's filters (also when the proxy failed)
-        for w in caught:
-            message = w.message
-            if isinstance(message, SaturationWarning):
-                if proxy in _SATURATION_SHOWN:
-                    continue
-                _SATURATION_SHOWN.add(proxy)
-                message = SaturationWarning(f"{message} [the first for {proxy!r} in this process; later ones are "
-                                            "not shown, the report's SATURATED line counts the archs at the 2**S "
-                                            "ceiling]")
-            warnings.warn_explicit(message, w.category, w.filename, w.lineno, registry=_REEMITTED)
 
 
 def _failure(exc: BaseException, seconds: float) -> Record:
@@ -249,7 +223,7 @@ def _score_base(p: Proxy, arch: object, build: Callable[..., nn.Module], batch: 
     """One base proxy over every repeat (``first``: repeat 0's network, if already built)."""
     values, t0 = [], time.perf_counter()
     try:
-        with PeakMemory(device) as mem, _first_saturation_warning(p.name):
+        with PeakMemory(device) as mem, saturation_once(p.name, _SATURATION_SHOWN):
             for r, model in enumerate(_repeat_nets(p, arch, build, protocol, batch.num_classes, device, first)):
                 with forward_rng(model, arch, protocol, r):
                     values.append(float(p.fn(model, batch, **p.options)))
