@@ -98,8 +98,8 @@ def warn_changed_code(store: ScoreStore, proxies: list[Proxy]) -> None:
                 f"proxy {p.name!r}: its function differs from the code recorded beside its scores in {store.path} "
                 f"({time.strftime('%Y-%m-%d %H:%M', time.localtime(since))}), under the same version {p.version}, so "
                 f"those scores are reused as they are. If the change alters the values, give the proxy a new version "
-                f"(@register(..., version=\"{bump}\")) to score them again; if not, ignore this: the store now "
-                "records the new code"), stacklevel=3)
+                f"(@register(..., version=\"{bump}\")) to score them again; if not, ignore this"
+                + ("" if store.read_only else ": the store now records the new code")), stacklevel=3)
 
 
 def score_archs(

@@ -33,4 +33,6 @@ def code_digest(fn: Callable | None) -> str | None:
         first = node.body[0]
         if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
             node.body = node.body[1:] or [ast.Pass()]
-    return hashlib.sha256(ast.dump(tree).encode()).hexdigest()[:16]
+    # unparse, not ast.dump: the dump's form changes between Python versions (a store shared by machines on
+    # 3.11 and 3.12 would warn for every proxy), the code it prints does not
+    return hashlib.sha256(ast.unparse(tree).encode()).hexdigest()[:16]
