@@ -216,8 +216,9 @@ class ConformanceRun:
     accuracy: list[float]
     scores: dict[str, list[float | None]]
     naslib_scores: dict[str, list[float | None]]
-    #: archs whose stored scores were reused rather than computed
+    #: archs whose every score was stored (reused), and archs with only some stored (the rest scored now)
     reused: int = 0
+    partly_reused: int = 0
 
 
 def spearman(x: np.ndarray, y: np.ndarray) -> float:
@@ -311,7 +312,7 @@ def run_conformance(
     return ConformanceRun(
         protocol.describe(), reference, naslib.describe(), batch.note, str(device), wall, results,
         naslib.unsupported, [str(a) for a in archs], [naslib.keys[i] for i in rows],
-        [float(a) for a in acc], ours_out, theirs_out, reused,
+        [float(a) for a in acc], ours_out, theirs_out, reused, counts["partly"],
     )
 
 
@@ -342,7 +343,7 @@ def header_text(run: ConformanceRun, note: bool = True) -> str:
     lines = [protocol_text(run.protocol, run.ground_truth, run.batch_note if note else ""),
              f"reference: {run.reference}",
              f"device {run.device} | {len(run.archs)} archs | wall {run.wall_seconds:.1f} s"
-             f"{reused_text(run.reused, len(run.archs))}"]
+             f"{reused_text(run.reused, len(run.archs), run.partly_reused)}"]
     if run.unsupported:
         lines.append(f"NASLib metrics without an implementation here (skipped): {', '.join(run.unsupported)}")
     return "\n".join(lines)

@@ -49,9 +49,9 @@ def get_space(name: str) -> ModuleType:
         raise ValueError(f"unknown space {name!r}; available: {', '.join(SPACES)}") from None
     try:
         module = importlib.import_module(path)
-    except ImportError as exc:
-        raise SpaceError(f"space {name!r} is registered as {path!r}, which cannot be imported ({exc}); fix its "
-                         "line in swapnas.spaces.SPACES or the module") from exc
+    except Exception as exc:  # a wrong path, or any error while the module runs (NameError, SyntaxError, …)
+        raise SpaceError(f"space {name!r} is registered as {path!r}, which cannot be imported "
+                         f"({type(exc).__name__}: {exc}); fix its line in swapnas.spaces.SPACES or the module") from exc
     if not isinstance(module, Space):
         raise SpaceError(f"space {name!r} ({path}) lacks {', '.join(missing_members(module, Space))} "
                          "(see swapnas.spaces.protocol.Space)")
