@@ -22,7 +22,6 @@ CPU = torch.device("cpu")
 @pytest.fixture()
 def fresh_warning_state(monkeypatch):
     monkeypatch.setattr(scoring, "_SATURATION_SHOWN", set())
-    monkeypatch.setattr(scoring, "_REEMITTED", {})
 
 
 def _saturated_run(proxies: list[Proxy], n: int) -> list[warnings.WarningMessage]:
@@ -60,6 +59,34 @@ def test_other_warnings_pass_through_and_a_failing_proxy_keeps_its_warnings(fres
     finally:
         _REGISTRY.pop("noisy_review18")
     assert [str(w.message) for w in caught if w.category is RuntimeWarning] == ["a proxy's own warning"]
+
+
+def test_a_proxys_own_repeated_warning_meets_the_callers_filters_unchanged(fresh_warning_state) -> None:
+    """The first version re-emitted every warning of a pass (catch_warnings + warn_explicit): a repeated
+    warning showed once per arch instead of once, and a module filter no longer matched."""
+    def repeating(model, batch):
+        warnings.warn("the same words every time", RuntimeWarning)
+        return 1.0
+
+    register("repeating_review18")(repeating)
+    batch = load_batch("cifar10", 2, inputs="synthetic", seed=1)
+    prot = Protocol("nb201", "cifar10", 2, repeats=1, seed=0, net={"C": 4, "N": 1}, batch_digest=batch.digest)
+    try:
+        for action, shown in (("default", 1), ("always", 3)):
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter(action)
+                warnings.filterwarnings("ignore", category=UserWarning)
+                for i in range(3):
+                    score_arch(nb201.sample(random.Random(i)), nb201.build, resolve("repeating_review18"), batch,
+                               prot, CPU)
+            assert len([w for w in caught if w.category is RuntimeWarning]) == shown, action
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            warnings.filterwarnings("ignore", module=__name__)  # the proxy's module: it was no longer matched
+            score_arch(nb201.sample(random.Random(0)), nb201.build, resolve("repeating_review18"), batch, prot, CPU)
+        assert [w for w in caught if w.category is RuntimeWarning] == []
+    finally:
+        _REGISTRY.pop("repeating_review18")
 
 
 def _saturated_run_failing(proxy: str) -> list[warnings.WarningMessage]:
@@ -131,10 +158,12 @@ def test_code_digest_reads_the_code_not_its_comments_docstring_or_decorator(tmp_
         digests[name] = code_digest(importlib.import_module(f"variant_{name}").f)
     assert digests["plain"] is not None and len(digests["plain"]) == 16
     assert digests["layout"] == digests["plain"] and digests["body"] != digests["plain"]
+    # the printed code's hash, the same on Python 3.10 to 3.13 (ast.dump's form, hashed first, differed from 3.12 on)
+    assert digests["plain"] == "064ad7ef668d3a62"
     assert code_digest(len) is None  # a built-in: no source
 
 
-def _run(store_path, proxy_fn, tmp_name: str):
+def _run(store_path, proxy_fn, tmp_name: str, read_only: bool = False):
     from swapnas.session import score_archs
     from swapnas.store import ScoreStore
 
@@ -143,7 +172,7 @@ def _run(store_path, proxy_fn, tmp_name: str):
     batch = load_batch("cifar10", 4, inputs="synthetic", seed=1)
     prot = Protocol("nb201", "cifar10", 4, repeats=1, seed=0, net={"C": 4, "N": 1}, batch_digest=batch.digest)
     archs = [nb201.sample(random.Random(i)) for i in range(2)]
-    with ScoreStore(store_path) as store, warnings.catch_warnings(record=True) as caught:
+    with ScoreStore(store_path, read_only=read_only) as store, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         recs = score_archs(archs, "nb201", resolve(tmp_name), prot, batch, store, CPU, progress=False)
     _REGISTRY.pop(tmp_name)
@@ -165,6 +194,9 @@ def test_a_proxy_edited_under_the_same_version_warns_once_and_reuses_its_scores(
     assert 'version="4"' in warned[0] and str(path) in warned[0]
     monkeypatch.setattr(session, "_CODE_CHECKED", set())
     assert _run(path, _logit_max, "review18_code")[1] == []  # the store now records the new code
+    monkeypatch.setattr(session, "_CODE_CHECKED", set())
+    warned = _run(path, _logit_mean, "review18_code", read_only=True)[1]  # compared, not recorded
+    assert len(warned) == 1 and "records the new code" not in warned[0]
     monkeypatch.setattr(session, "_CODE_CHECKED", set())
     import sqlite3
 
@@ -190,9 +222,14 @@ def test_a_broken_space_leaves_the_cli_working_and_is_named_when_used(monkeypatc
     from swapnas.cli import main
     from swapnas.spaces import SPACES
 
+    (tmp_path / "space_with_a_bug.py").write_text("NAME = undefined_name\n")  # fails as it runs: NameError
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setitem(SPACES, "buggy", "space_with_a_bug")
     monkeypatch.setitem(SPACES, "broken", "swapnas.spaces.chian")  # a typo in the registry line
     assert main(["proxies"]) == 0  # every command built its parser by importing every space: a traceback
     capsys.readouterr()
+    assert main(["search", "--space", "buggy", "--out", str(tmp_path / "s")]) == 2
+    assert "which cannot be imported (NameError: name 'undefined_name' is not defined)" in capsys.readouterr().err
     assert main(["search", "--space", "broken", "--out", str(tmp_path / "s")]) == 2
     assert "space 'broken' is registered as 'swapnas.spaces.chian', which cannot be imported" in capsys.readouterr().err
     assert main(["search", "--space", "nb101", "--out", str(tmp_path / "s")]) == 2  # was "invalid choice", no reason

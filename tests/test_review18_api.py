@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import pytest
 import torch
 from torch import nn
@@ -131,7 +133,7 @@ def test_a_batch_first_false_module_is_refused_not_read_with_tokens_as_samples()
     seq, x = _encoder(False), torch.randn(16, 8, 16)  # S = 16 samples of L = 8 tokens
     kw = {"activations": swapnas.EXTENDED_ACTIVATIONS, "input_dims": (2, 3, 4), "functions": True}
     with pytest.raises(ValueError, match=r"TransformerEncoderLayer 'layers.0' has batch_first=False: its input "
-                                         r"\(8, 16, 16\) holds 16 samples on dim 1.*batch_first=True"):
+                                         r"\(8, 16, 16\), the model's own, holds 16 samples on dim 1.*batch_first=True"):
         swapnas.swap_score(seq, x.transpose(0, 1), **kw)  # fed as it expects, (L, S, E): Ψ read 8 "samples"
     with pytest.raises(swapnas.UnsupportedModel, match="batch_first=False"):
         swapnas.score(_SeqFirstLSTM(), x.transpose(0, 1))
@@ -200,11 +202,21 @@ def test_an_attention_mask_in_the_labels_place_is_refused_and_mlm_labels_are_not
     net, ids = _Tokens(), torch.randint(0, 50, (16, 8))
     mask = torch.ones(16, 8, dtype=torch.long)
     mask[:, 3:] = 0
-    for second in (mask, mask.bool()):  # was read as labels y, and model(ids) ran without its mask
-        with pytest.raises(ValueError, match=r"looks like an attention mask, not labels: pass \(\(x, mask\), None\)"):
-            swapnas.score(net, (ids, second), init="none")
-        with pytest.raises(ValueError, match="attention mask"):
-            swapnas.rank([net], (ids, second), init="none")
+    # was read as labels y, and model(ids) ran without its mask: a bool mask is refused (no labels are bool),
+    # 0/1 integers with padding-like rows are read as labels with a warning (per-token labels can look alike)
+    with pytest.raises(ValueError, match=r"looks like an attention mask, not labels: pass \(\(x, mask\), None\)"):
+        swapnas.score(net, (ids, mask.bool()), init="none")
+    with pytest.raises(ValueError, match="attention mask"):
+        swapnas.rank([net], (ids, mask.bool()), init="none")
+    with pytest.warns(UserWarning, match=r"looks like an attention mask.*read as labels y here"):
+        swapnas.score(net, (ids, mask), "swap_ext", init="none")
+    labels = torch.zeros(16, 8, dtype=torch.long)  # per-token 0/1 labels, a batch without positives: no warning
+    labels[0, 5] = 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        warnings.simplefilter("ignore", swapnas.SaturationWarning)  # this small net saturates: not the point here
+        swapnas.score(net, (ids, labels), "swap_ext", init="none")
+        swapnas.score(net, (torch.randint(0, 5, (16, 2)), torch.randint(0, 2, (16, 2))), "params", init="none")
     want = swapnas.swap_score(net, (ids, mask), activations=swapnas.EXTENDED_ACTIVATIONS, input_dims=(2, 3))
     assert swapnas.score(net, ((ids, mask), None), "swap_ext", init="none") == {"swap_ext": want}
     mlm = torch.full((16, 8), -100)  # MLM labels: token ids at a few places, -100 elsewhere
@@ -234,3 +246,24 @@ class _TwoInputs(nn.Module):
 
     def forward(self, x1: torch.Tensor, x2: torch.Tensor) -> torch.Tensor:
         return self.relu(self.a(x1) + self.b(x2))
+
+
+class _Axial(nn.Module):  # conv + ReLU, then attention along W over S·H sequences: a common axial layout
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv, self.relu, self.attn = nn.Conv2d(3, 16, 3, padding=1), nn.ReLU(), nn.MultiheadAttention(16, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.relu(self.conv(x))
+        s, c, hh, w = h.shape
+        seq = h.permute(3, 0, 2, 1).reshape(w, s * hh, c)
+        return self.attn(seq, seq, seq)[0].sum(0)
+
+
+def test_a_seq_first_module_on_folded_samples_without_hooked_maps_inside_is_scored() -> None:
+    """The first guard refused any batch_first=False module whose dim 1 was not S: an axial attention over
+    (W, S·H, C), scored before (its only hooked map is the ReLU's, samples first), was refused."""
+    torch.manual_seed(0)
+    net, x = _Axial(), torch.randn(8, 3, 6, 6)
+    plain = nn.Sequential(net.conv, net.relu)  # the same hooked map without the attention after it
+    assert swapnas.swap_score(net, x) == swapnas.swap_score(plain, x) > 1

@@ -31,6 +31,7 @@ import torch
 from torch import nn
 
 from .act_functions import activation_like
+from .api_inputs import as_batch
 from .bundle import Batch
 from .patterns import EXTENDED_ACTIVATIONS, call_model, input_tensors, scripted
 from .proxies import ALIASES, Proxy, get_proxy, list_proxies, resolve
@@ -72,95 +73,6 @@ def check_supported(p: Proxy, model: nn.Module) -> None:
             ok, why = REQUIREMENTS[need]
             if not ok(model):
                 raise UnsupportedModel(f"{p.name} cannot score {type(model).__name__}: {why}")
-
-
-def _is_multi(x: Any) -> bool:
-    """A tuple/list/dict of tensors: the inputs of a model called as ``model(*xs)`` / ``model(**kw)``."""
-    values = list(x.values()) if isinstance(x, Mapping) else x if isinstance(x, (tuple, list)) else None
-    return values is not None and len(values) > 0 and all(isinstance(v, torch.Tensor) for v in values)
-
-
-def _split(inputs: Any) -> tuple[Any, torch.Tensor | None]:
-    """``inputs`` as (model inputs, labels or None); see :func:`as_batch` for the forms."""
-    if isinstance(inputs, torch.Tensor) or isinstance(inputs, Mapping) and _is_multi(inputs):
-        return inputs, None
-    if isinstance(inputs, (tuple, list)) and len(inputs) == 2 and (
-            isinstance(inputs[0], torch.Tensor) or _is_multi(inputs[0])):
-        return inputs[0], inputs[1]
-    if isinstance(inputs, (tuple, list)) and _is_multi(inputs):
-        raise TypeError(f"inputs is a {type(inputs).__name__} of {len(inputs)} tensors: an (x, y) pair needs exactly "
-                        "two; for a model called as model(x1, x2, …) pass ((x1, x2, …), y) or ((x1, x2, …), None)")
-    raise TypeError("inputs must be a tensor, an (x, y) pair, a dict of tensors (model(**kw)), ((x1, x2, …), y), "
-                    f"a Batch or a DataLoader, not {type(inputs).__name__}")
-
-
-def as_batch(inputs: Any, num_classes: int | None = None) -> tuple[Batch, bool]:
-    """``inputs`` as a :class:`Batch` and whether it holds real labels (NaN / inf in it: ValueError).
-
-    Forms: a tensor ``x``; an ``(x, y)`` pair; a dict of tensors (``model(**kw)``, no labels); a pair whose first item
-    is a tuple/list/dict of tensors (``model(*xs)`` / ``model(**kw)``) and whose second is ``y`` or None; a
-    :class:`Batch`; a DataLoader / iterable (its first batch). A ``y`` that looks like an attention mask (bool, or 0/1
-    padding shaped like integer ids: :func:`_mask_like`) is refused: pass ``((x, mask), None)``.
-    """
-    if isinstance(inputs, Batch):
-        _check_finite(inputs.inputs, "inputs")
-        return inputs, True
-    if type(inputs).__module__ == "numpy":
-        raise TypeError(f"inputs is a numpy {type(inputs).__name__}: pass a torch tensor, e.g. "
-                        "torch.from_numpy(x).float()")
-    if isinstance(inputs, Iterable) and not isinstance(inputs, (str, bytes, torch.Tensor, tuple, list, Mapping)):
-        first = next(iter(inputs), None)
-        if first is None:
-            raise ValueError("inputs is an empty iterable/DataLoader: it yielded no batch")
-        if isinstance(first, (tuple, list)) and len(first) == 1:  # DataLoader(TensorDataset(x)) yields [x]
-            first = first[0]
-        return as_batch(tuple(first) if isinstance(first, (tuple, list)) else first, num_classes)
-    x, y = _split(inputs)
-    tensors = input_tensors(x)
-    if tensors[0].ndim < 2:
-        raise ValueError(f"inputs must be a batch: S samples along dim 0, then each sample's dims (got shape "
-                         f"{tuple(tensors[0].shape)}); for one sample x, pass x.unsqueeze(0)")
-    if tensors[0].shape[0] < 1:
-        raise ValueError(f"inputs must hold S >= 1 samples along dim 0 (got shape {tuple(tensors[0].shape)})")
-    if len({t.shape[0] for t in tensors}) > 1:
-        raise ValueError(f"the input tensors disagree on the number of samples S (dim 0): "
-                         f"{[t.shape[0] for t in tensors]}")
-    if y is not None and not isinstance(y, torch.Tensor):
-        raise TypeError(f"the labels y of an (x, y) pair must be a tensor, not {type(y).__name__}")
-    if y is not None and _mask_like(x, y):  # model(x) would run without its mask, the mask scored as labels
-        raise ValueError("the second item looks like an attention mask, not labels: pass ((x, mask), None), or "
-                         "((x, mask), y) with labels (bool labels: y.long())")
-    _check_finite(x, "inputs")
-    if y is not None:
-        _check_finite(y, "labels")
-    labels = y is not None
-    s = tensors[0].shape[0]
-    if y is None:
-        y = torch.zeros(s, dtype=torch.long)
-    elif y.shape[0] != s:
-        raise ValueError(f"x and y disagree on the number of samples: {s} vs {y.shape[0]}")
-    classes = num_classes or (int(y.max()) + 1 if labels and not y.is_floating_point() else 1)
-    return Batch(x, y, classes, "user", "user", s, "", "ce" if not y.is_floating_point() else "mse"), labels
-
-
-def _mask_like(x: Any, y: torch.Tensor) -> bool:
-    """``y`` is bool, or 0/1 integers shaped like integer ids ``x`` with each row a run of ones and a run of zeros
-    (padding): an attention mask. MLM labels (-100 and token ids) and per-sample labels are not."""
-    if y.dtype == torch.bool:
-        return True
-    if (not isinstance(x, torch.Tensor) or x.is_floating_point() or y.is_floating_point() or y.shape != x.shape
-            or y[0].numel() < 2):
-        return False
-    steps = y.reshape(y.shape[0], -1).diff(dim=1)
-    return bool(((y == 0) | (y == 1)).all() and ((steps <= 0).all(1) | (steps >= 0).all(1)).all())
-
-
-def _check_finite(inputs: Any, what: str) -> None:
-    for t in input_tensors(inputs):
-        bad = int((~torch.isfinite(t)).sum()) if t.is_floating_point() else 0
-        if bad:
-            raise ValueError(f"{what} hold {bad} non-finite value(s) (NaN/inf) of {t.numel()}; every proxy would "
-                             "score noise: clean or re-normalise the batch")
 
 
 def _copy(model: nn.Module) -> nn.Module:

@@ -8,7 +8,7 @@ samples on dim 1 and reads the maps hooked inside one samples first.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 
 import torch
 from torch import nn
@@ -32,9 +32,13 @@ _SEQ_FIRST = (nn.MultiheadAttention, nn.TransformerEncoderLayer, nn.TransformerD
 
 
 @contextlib.contextmanager
-def batch_first_guard(model: nn.Module, samples: int, sink: Callable[[torch.Tensor], None]) -> Iterator[Callable]:
-    """``sink`` guarded against ``batch_first=False`` modules (:data:`_SEQ_FIRST`) on 3-D inputs: refused unless dim 1 holds
-    the S samples; a map hooked inside one ((L, S, …): sequence first) reaches ``sink`` transposed, samples first."""
+def batch_first_guard(model: nn.Module, samples: int, sink: Callable[[torch.Tensor], None],
+                      fed: Collection[tuple[int, ...]] = ()) -> Iterator[Callable]:
+    """``sink`` guarded against ``batch_first=False`` modules (:data:`_SEQ_FIRST`) on 3-D inputs. A map hooked inside one
+    ((L, S, …) or (L, k·S, …) folded: sequence first) reaches ``sink`` transposed, samples first; refused are a map
+    inside one without the samples on dim 1, and such a module fed one of the model's own input shapes ``fed``
+    without them on dim 0 (the whole batch given as (L, S, …)). Other uses (axial attention over (W, S·H, C) on maps
+    not hooked) pass."""
     inside: list[nn.Module] = []
 
     def refuse(m: nn.Module, why: str) -> ValueError:
@@ -45,8 +49,8 @@ def batch_first_guard(model: nn.Module, samples: int, sink: Callable[[torch.Tens
     def enter(m: nn.Module, args: tuple, kwargs: dict) -> None:
         x = (positional(args, kwargs) or (None,))[0]
         if isinstance(x, torch.Tensor) and x.dim() == 3:
-            if x.shape[1] != samples:
-                raise refuse(m, f"its input {tuple(x.shape)} holds {x.shape[1]} samples on dim 1")
+            if tuple(x.shape) in fed and x.shape[1] != samples:
+                raise refuse(m, f"its input {tuple(x.shape)}, the model's own, holds {x.shape[1]} samples on dim 1")
             inside.append(m)
 
     def leave(m: nn.Module, args: tuple, output: object) -> None:  # returns None: the output stays
@@ -54,7 +58,7 @@ def batch_first_guard(model: nn.Module, samples: int, sink: Callable[[torch.Tens
             inside.pop()
 
     def guarded(out: torch.Tensor) -> None:  # inside such a module a map is (L, S, …): read with the samples first
-        if inside and (out.dim() < 2 or out.shape[1] != samples):
+        if inside and (out.dim() < 2 or out.shape[1] % samples):
             raise refuse(inside[-1], f"an activation inside it gives maps {tuple(out.shape)} without the samples on dim 1")
         sink(out.transpose(0, 1) if inside else out)
 

@@ -1,0 +1,109 @@
+"""What :func:`swapnas.score` and :func:`swapnas.rank` accept as inputs, read into a :class:`~swapnas.bundle.Batch`."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import torch
+
+from .bundle import Batch
+from .patterns import input_tensors
+
+
+def _is_multi(x: Any) -> bool:
+    """A tuple/list/dict of tensors: the inputs of a model called as ``model(*xs)`` / ``model(**kw)``."""
+    values = list(x.values()) if isinstance(x, Mapping) else x if isinstance(x, (tuple, list)) else None
+    return values is not None and len(values) > 0 and all(isinstance(v, torch.Tensor) for v in values)
+
+
+def _split(inputs: Any) -> tuple[Any, torch.Tensor | None]:
+    """``inputs`` as (model inputs, labels or None); see :func:`as_batch` for the forms."""
+    if isinstance(inputs, torch.Tensor) or isinstance(inputs, Mapping) and _is_multi(inputs):
+        return inputs, None
+    if isinstance(inputs, (tuple, list)) and len(inputs) == 2 and (
+            isinstance(inputs[0], torch.Tensor) or _is_multi(inputs[0])):
+        return inputs[0], inputs[1]
+    if isinstance(inputs, (tuple, list)) and _is_multi(inputs):
+        raise TypeError(f"inputs is a {type(inputs).__name__} of {len(inputs)} tensors: an (x, y) pair needs exactly "
+                        "two; for a model called as model(x1, x2, …) pass ((x1, x2, …), y) or ((x1, x2, …), None)")
+    raise TypeError("inputs must be a tensor, an (x, y) pair, a dict of tensors (model(**kw)), ((x1, x2, …), y), "
+                    f"a Batch or a DataLoader, not {type(inputs).__name__}")
+
+
+def as_batch(inputs: Any, num_classes: int | None = None) -> tuple[Batch, bool]:
+    """``inputs`` as a :class:`Batch` and whether it holds real labels (NaN / inf in it: ValueError).
+
+    Forms: a tensor ``x``; an ``(x, y)`` pair; a dict of tensors (``model(**kw)``, no labels); a pair whose first item
+    is a tuple/list/dict of tensors (``model(*xs)`` / ``model(**kw)``) and whose second is ``y`` or None; a
+    :class:`Batch`; a DataLoader / iterable (its first batch). A ``y`` that looks like an attention mask (bool, or 0/1
+    padding shaped like integer ids: :func:`_mask_like`) is refused: pass ``((x, mask), None)``.
+    """
+    if isinstance(inputs, Batch):
+        _check_finite(inputs.inputs, "inputs")
+        return inputs, True
+    if type(inputs).__module__ == "numpy":
+        raise TypeError(f"inputs is a numpy {type(inputs).__name__}: pass a torch tensor, e.g. "
+                        "torch.from_numpy(x).float()")
+    if isinstance(inputs, Iterable) and not isinstance(inputs, (str, bytes, torch.Tensor, tuple, list, Mapping)):
+        first = next(iter(inputs), None)
+        if first is None:
+            raise ValueError("inputs is an empty iterable/DataLoader: it yielded no batch")
+        if isinstance(first, (tuple, list)) and len(first) == 1:  # DataLoader(TensorDataset(x)) yields [x]
+            first = first[0]
+        return as_batch(tuple(first) if isinstance(first, (tuple, list)) else first, num_classes)
+    x, y = _split(inputs)
+    tensors = input_tensors(x)
+    if tensors[0].ndim < 2:
+        raise ValueError(f"inputs must be a batch: S samples along dim 0, then each sample's dims (got shape "
+                         f"{tuple(tensors[0].shape)}); for one sample x, pass x.unsqueeze(0)")
+    if tensors[0].shape[0] < 1:
+        raise ValueError(f"inputs must hold S >= 1 samples along dim 0 (got shape {tuple(tensors[0].shape)})")
+    if len({t.shape[0] for t in tensors}) > 1:
+        raise ValueError(f"the input tensors disagree on the number of samples S (dim 0): "
+                         f"{[t.shape[0] for t in tensors]}")
+    if y is not None and not isinstance(y, torch.Tensor):
+        raise TypeError(f"the labels y of an (x, y) pair must be a tensor, not {type(y).__name__}")
+    if y is not None and (kind := _mask_like(x, y)):  # model(x) would run without its mask, the mask read as labels
+        text = ("the second item looks like an attention mask, not labels: pass ((x, mask), None), or ((x, mask), y) "
+                "with labels")
+        if kind == "bool":
+            raise ValueError(text)
+        warnings.warn(f"{text}; it is read as labels y here (0/1 per token, padding-like rows)", stacklevel=3)
+    _check_finite(x, "inputs")
+    if y is not None:
+        _check_finite(y, "labels")
+    labels = y is not None
+    s = tensors[0].shape[0]
+    if y is None:
+        y = torch.zeros(s, dtype=torch.long)
+    elif y.shape[0] != s:
+        raise ValueError(f"x and y disagree on the number of samples: {s} vs {y.shape[0]}")
+    classes = num_classes or (int(y.max()) + 1 if labels and not y.is_floating_point() else 1)
+    return Batch(x, y, classes, "user", "user", s, "", "ce" if not y.is_floating_point() else "mse"), labels
+
+
+def _mask_like(x: Any, y: torch.Tensor) -> str:
+    """``"bool"`` for a bool ``y`` shaped like integer ids ``x`` (no class labels are bool: an attention mask),
+    ``"padding"`` for 0/1 integers shaped like them with each row of at least 3 a run of ones and a run of zeros
+    holding a one (a mask never hides a whole row), else ``""``. MLM labels (-100 and token ids), per-sample labels and
+    a batch of per-token labels with a row of zeros are not."""
+    if (not isinstance(x, torch.Tensor) or x.is_floating_point() or y.is_floating_point() or y.shape != x.shape
+            or y.dim() < 2 or y[0].numel() < 3):
+        return ""
+    if y.dtype == torch.bool:
+        return "bool"
+    rows = y.reshape(y.shape[0], -1)
+    steps = rows.diff(dim=1)
+    padding = (((rows == 0) | (rows == 1)).all() and (rows == 1).any(1).all()
+               and ((steps <= 0).all(1) | (steps >= 0).all(1)).all())
+    return "padding" if bool(padding) else ""
+
+
+def _check_finite(inputs: Any, what: str) -> None:
+    for t in input_tensors(inputs):
+        bad = int((~torch.isfinite(t)).sum()) if t.is_floating_point() else 0
+        if bad:
+            raise ValueError(f"{what} hold {bad} non-finite value(s) (NaN/inf) of {t.numel()}; every proxy would "
+                             "score noise: clean or re-normalise the batch")
