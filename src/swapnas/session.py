@@ -85,13 +85,15 @@ _CODE_CHECKED: set[tuple[str, str]] = set()
 def warn_changed_code(store: ScoreStore, proxies: list[Proxy]) -> None:
     """A :class:`~swapnas.proxies.code.ProxyCodeWarning` for each proxy whose function differs from the code
     ``store`` recorded beside its scores under the same name and version (once per store file and proxy in a
-    process; the store then records the new code, so the next run is quiet)."""
+    process; a writable store then records the new code, so the next run is quiet). The digest is read once per
+    store and proxy: a search calls this every cycle."""
     for p in proxies:
-        name, digest = f"{p.name}@{p.version}", code_digest(p.fn)
-        if digest is None or store.path == ":memory:" or (store.path, name) in _CODE_CHECKED:
+        name = f"{p.name}@{p.version}"
+        if store.path == ":memory:" or (store.path, name) in _CODE_CHECKED:
             continue
         _CODE_CHECKED.add((store.path, name))
-        since = store.code_changed(name, digest)
+        digest = code_digest(p.fn)
+        since = None if digest is None else store.code_changed(name, digest)
         if since is not None:
             bump = str(int(p.version) + 1) if p.version.isdigit() else f"{p.version}.1"
             warnings.warn(ProxyCodeWarning(

@@ -266,7 +266,8 @@ class ScoreStore:
     def code_changed(self, proxy: str, digest: str) -> float | None:
         """Compare ``digest`` (:func:`~swapnas.proxies.code.code_digest`) with the code recorded for ``proxy``
         (``name@version``) and record it: the time the other digest was recorded if they differ, else None.
-        A read-only store, or one made before digests were recorded, compares what it has and records nothing."""
+        A read-only store compares what it has (nothing, if it was made before digests were recorded) and records
+        nothing; a writable one made before gets the table when opened."""
         with self._guard(saving=not self.read_only):
             if self.read_only and not self._db.execute(
                     "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'proxy_code'").fetchone():

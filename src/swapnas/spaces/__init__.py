@@ -82,5 +82,5 @@ def searchable_space(name: str) -> ModuleType:
     return module
 
 
-__all__ = ["SPACES", "SearchableSpace", "Space", "SpaceError", "darts", "get_space", "missing_members", "nb201", "searchable_space",
-           "searchable_spaces"]
+__all__ = ["SPACES", "SearchableSpace", "Space", "SpaceError", "darts", "get_space", "missing_members", "nb201",
+           "searchable_space", "searchable_spaces"]
