@@ -267,3 +267,22 @@ def test_a_seq_first_module_on_folded_samples_without_hooked_maps_inside_is_scor
     net, x = _Axial(), torch.randn(8, 3, 6, 6)
     plain = nn.Sequential(net.conv, net.relu)  # the same hooked map without the attention after it
     assert swapnas.swap_score(net, x) == swapnas.swap_score(plain, x) > 1
+
+
+def test_lazy_modules_are_materialised_with_the_seed_and_the_callers_rng_is_left_alone() -> None:
+    """Lazy modules drew their first weights from the caller's RNG: with init="none" the score depended on the
+    RNG's state, and score moved it."""
+    def lazy() -> nn.Module:
+        return nn.Sequential(nn.Flatten(), nn.LazyLinear(32), nn.ReLU(), nn.Linear(32, 10))
+
+    x = torch.randn(8, 3, 4, 4)
+    torch.manual_seed(1)
+    state = torch.get_rng_state()
+    first = swapnas.score(lazy(), x, "swap_ext", init="none")
+    after = torch.get_rng_state()
+    torch.manual_seed(2)
+    again = swapnas.score(lazy(), x, "swap_ext", init="none")
+    torch.manual_seed(1)
+    lazy()  # building draws the Linear's weights: the same draws in both runs above
+    assert torch.equal(torch.get_rng_state(), after) and not torch.equal(state, after)
+    assert first == again

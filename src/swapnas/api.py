@@ -113,13 +113,14 @@ def _fresh(batch: Batch) -> Batch:
     return batch.map(lambda t: t.clone())
 
 
-def _materialised(model: nn.Module, batch: Batch) -> nn.Module:
+def _materialised(model: nn.Module, batch: Batch, seed: int, device: torch.device) -> nn.Module:
     """``model``, or a copy whose lazy modules (``nn.LazyLinear`` …) got their shapes from one
-    no-grad pass over ``batch`` in eval mode (nothing else changes), so that they can be initialised."""
+    no-grad pass over ``batch`` in eval mode (nothing else changes), so that they can be initialised; their
+    first weights are drawn with the RNG seeded with ``seed`` (and restored after), not from the caller's."""
     if not any(nn.parameter.is_lazy(t) for t in (*model.parameters(), *model.buffers())):
         return model
     m, training = _copy(model), model.training
-    with torch.no_grad():
+    with torch.no_grad(), _seeded(seed, 0, device):
         call_model(m.eval(), _fresh(batch).inputs)
     return m.train(training)
 
@@ -235,7 +236,7 @@ def score(model: nn.Module, inputs: Any, proxies: str | Sequence[str] = "auto", 
         _check_inputs_for(wanted, model, batch, labels)
         dev = torch.device(device) if device is not None else next(model.parameters(), torch.empty(0)).device
         batch = _plain(batch.to(dev))
-        return _values(wanted, _materialised(model, batch), batch, repeats, init, seed, dev)
+        return _values(wanted, _materialised(model, batch, seed, dev), batch, repeats, init, seed, dev)
 
 
 def _check_call(model: nn.Module, init: str, repeats: int, seed: int) -> None:
