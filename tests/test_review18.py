@@ -277,3 +277,39 @@ def test_best_on_a_space_that_recommends_no_fitness_says_so(monkeypatch, caplog)
         choose_fitness("nb201", "best")
         choose_fitness("toy", "swap")
     assert "recommends no fitness" not in caplog.text
+
+
+@pytest.mark.parametrize("space, task, net", [("flexibert", "glue", {}), ("transnas_micro", "class_object",
+                                                                          {"resolution": 32}),
+                                              ("flexibert", "glue", {"objective": "mlm"})])
+def test_stored_run_rebuilds_the_batch_of_token_task_and_resized_runs(small_bundle, space, task, net) -> None:
+    """stored_run read the batch at the dataset's default size (FlexiBERT's 16 tokens became 128) and without
+    the masked-token objective, then blamed the data directory."""
+    from swapnas.session import configure, stored_run
+
+    protocol, batch, _ = configure(space, task, "swap", repeats=1, batch_size=8, data_dir=str(small_bundle), net=net)
+    again, rebuilt = stored_run(protocol.describe(), str(small_bundle))
+    assert again.fingerprint == protocol.fingerprint and rebuilt.digest == batch.digest
+
+
+def test_a_damaged_image_root_file_is_named_not_a_traceback(tmp_path) -> None:
+    """A non-image .png in a class folder (e.g. macOS's ._x.png) raised PIL's UnidentifiedImageError, a truncated
+    CIFAR pickle an UnpicklingError (tracebacks, exit 1), a pickle without 'data' a bare KeyError ('data')."""
+    import pickle
+
+    from swapnas.bundle import DataFileError
+
+    bad = tmp_path / "folders" / "cat"
+    bad.mkdir(parents=True)
+    (bad / "._x.png").write_bytes(b"not an image")
+    with pytest.raises(DataFileError, match=r"_x\.png: not a readable image"):
+        load_batch("cifar10", 1, image_root=str(tmp_path / "folders"))
+    pickles = tmp_path / "pickles" / "cifar-10-batches-py"
+    pickles.mkdir(parents=True)
+    whole = pickle.dumps({"data": [[0] * 3072] * 4, "labels": [0, 1, 2, 3]})
+    (pickles / "test_batch").write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(DataFileError, match=r"test_batch: not a readable pickle \(UnpicklingError"):
+        load_batch("cifar10", 2, image_root=str(tmp_path / "pickles"))
+    (pickles / "test_batch").write_bytes(pickle.dumps({"pixels": [], "labels": []}))
+    with pytest.raises(DataFileError, match=r"test_batch: the pickle has no data \(it has pixels, labels\)"):
+        load_batch("cifar10", 2, image_root=str(tmp_path / "pickles"))

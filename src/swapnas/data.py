@@ -99,9 +99,27 @@ def _bundled_images(info: DatasetInfo, data_dir: Path) -> tuple[np.ndarray, np.n
     return x, y, f"{rel}:{xkey}"
 
 
-def _unpickle(path: Path) -> dict:
-    with open(path, "rb") as f:
-        return pickle.load(f, encoding="latin1")
+def _unpickle(path: Path, keys: tuple[str, ...]) -> dict:
+    """The pickle's dict; a truncated or foreign file, or one without ``keys``, raises a DataFileError naming it."""
+    try:
+        with open(path, "rb") as f:
+            d = pickle.load(f, encoding="latin1")
+        missing = [k for k in keys if k not in d]
+    except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError) as exc:
+        raise damaged(path, "your --image-root", f"not a readable pickle ({type(exc).__name__}: {exc})") from None
+    if missing:
+        raise damaged(path, "your --image-root", f"the pickle has no {', '.join(missing)} (it has "
+                      f"{', '.join(map(str, d)) or 'nothing'})")
+    return d
+
+
+def _image(path: Path, side: int) -> np.ndarray:
+    """One class-folder image as (side, side, 3) uint8; a file that is not a readable image is a DataFileError."""
+    try:
+        with Image.open(path) as img:
+            return np.asarray(img.convert("RGB").resize((side, side)))
+    except (OSError, ValueError) as exc:  # PIL's UnidentifiedImageError is an OSError
+        raise damaged(path, "your --image-root", f"not a readable image ({exc}); remove or replace it") from None
 
 
 def _pickle_images(path: Path, raw: np.ndarray, y: np.ndarray, resolution: int) -> tuple[np.ndarray, np.ndarray]:
@@ -131,7 +149,7 @@ def _folder_images(info: DatasetInfo, root: Path, size: int,
     for sub, fname, lkey in candidates:
         path = root / sub / fname
         if path.is_file():
-            d = _unpickle(path)
+            d = _unpickle(path, ("data", lkey))
             raw = np.asarray(d["data"])
             if raw.dtype.kind == "f" and not np.isfinite(raw).all():
                 raise damaged(path, "your --image-root", f"{int((~np.isfinite(raw)).sum())} non-finite pixel value(s) "
@@ -152,7 +170,7 @@ def _folder_images(info: DatasetInfo, root: Path, size: int,
         )
     r = info.resolution
     chosen = [files[i] for i in np.random.default_rng(seed).permutation(len(files))[:size]]
-    x = np.stack([np.asarray(Image.open(f).convert("RGB").resize((r, r))) for f, _ in chosen])
+    x = np.stack([_image(f, r) for f, _ in chosen])
     return x, np.array([i for _, i in chosen], dtype=np.int64), str(root), len(files)
 
 

@@ -181,15 +181,19 @@ def check_task(bench: Benchmark, task: str) -> None:
         raise ValueError(f"{bench.name} has no task {task!r}; its tasks: {', '.join(bench.tasks)}")
 
 
+def _batch_options(net: dict) -> dict:
+    """What of the scored network's options the batch depends on: its input size (images' resolution, tokens'
+    sequence length) and FlexiBERT's masked-token objective (the batch masks its words to match the head)."""
+    return {"resolution": net.get("resolution"), **({"objective": net["objective"]} if "objective" in net else {})}
+
+
 def prepare(
     *, space: str, dataset: str, batch_size: int, repeats: int, seed: int, init: str,
     net: dict, inputs: str, data_dir: str | None, image_root: str | None, fill: str, images: dict | None = None,
 ) -> tuple[Protocol, Batch]:
     """Load the input batch and fix the protocol (whose fingerprint includes the batch hash).
     ``images``: with ``image_root``, your own images' ``num_classes`` / ``resolution`` / ``mean`` / ``std``."""
-    options = {"resolution": net.get("resolution"), **(images or {})}
-    if "objective" in net:  # FlexiBERT's masked-token objective: the batch masks its words to match the head
-        options["objective"] = net["objective"]
+    options = {**_batch_options(net), **(images or {})}
     batch = load_batch(dataset, batch_size, data_dir=data_dir, image_root=image_root,
                        inputs=inputs, seed=seed, fill=fill, **options)
     protocol = Protocol(space=space, dataset=dataset, batch_size=batch_size, repeats=repeats, seed=seed,
@@ -348,9 +352,10 @@ def stored_run(protocol: dict, data_dir: str | None = None) -> tuple[Protocol, B
     results.json), for rebuilding the run's scored networks exactly; an error when the batch is not the run's."""
     inputs = protocol.get("inputs", "real")
     batch = load_batch(protocol["dataset"], protocol["batch_size"], seed=protocol["seed"], data_dir=data_dir,
-                       inputs=inputs)
+                       inputs=inputs, **_batch_options(protocol["net"]))
     if batch.digest != protocol["batch_digest"]:
-        raise ValueError(f"the batch differs from the run's ({batch.digest} vs {protocol['batch_digest']}): "
+        own = " (the run scored your own --image-root images: this reads the bundle's)" if protocol.get("classes") else ""
+        raise ValueError(f"the batch differs from the run's ({batch.digest} vs {protocol['batch_digest']}){own}: "
                          "pass the data directory the run used")
     return Protocol(protocol["space"], protocol["dataset"], protocol["batch_size"], repeats=1, seed=protocol["seed"],
                     init=protocol["init"], bn_train=protocol["bn_train"], net=protocol["net"],
