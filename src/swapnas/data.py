@@ -255,7 +255,7 @@ def _draw(info: DatasetInfo, dataset: str, x: np.ndarray, y: np.ndarray, source:
         if fill != "augment":
             raise ValueError(
                 f"{dataset}: only {n_real} real images in {source}, the batch needs {size}; "
-                "use a smaller batch, a full dataset folder (--image-root), or fill='augment'"
+                "use a smaller batch, a full dataset folder (--image-root), or --fill augment (fill='augment' in Python)"
             )
         x, y = _augment_fill(x, y, size - n_real, rng)
         notes.append(f"{dataset}: {n_real} real images available, batch needs {size}; "
