@@ -104,12 +104,14 @@ def _unpickle(path: Path, keys: tuple[str, ...]) -> dict:
     try:
         with open(path, "rb") as f:
             d = pickle.load(f, encoding="latin1")
+        if not isinstance(d, dict):
+            raise TypeError(f"it holds a {type(d).__name__}, not a dict of data and labels")
         missing = [k for k in keys if k not in d]
     except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError) as exc:
         raise damaged(path, "your --image-root", f"not a readable pickle ({type(exc).__name__}: {exc})") from None
     if missing:
         raise damaged(path, "your --image-root", f"the pickle has no {', '.join(missing)} (it has "
-                      f"{', '.join(map(str, d)) or 'nothing'})")
+                      f"{', '.join(map(str, list(d)[:10])) or 'nothing'})")
     return d
 
 
