@@ -313,3 +313,16 @@ def test_a_damaged_image_root_file_is_named_not_a_traceback(tmp_path) -> None:
     (pickles / "test_batch").write_bytes(pickle.dumps({"pixels": [], "labels": []}))
     with pytest.raises(DataFileError, match=r"test_batch: the pickle has no data \(it has pixels, labels\)"):
         load_batch("cifar10", 2, image_root=str(tmp_path / "pickles"))
+
+
+def test_class_folders_read_the_image_kinds_torchvision_reads(tmp_path) -> None:
+    """Class folders read .png/.jpg/.jpeg only: .bmp, .webp and .tif images were skipped without a word."""
+    from PIL import Image
+
+    for i, suffix in enumerate((".bmp", ".webp", ".tif")):
+        folder = tmp_path / f"class{i}"
+        folder.mkdir()
+        Image.new("RGB", (8, 8), (40 * (i + 1), 0, 0)).save(folder / f"img{suffix}")
+    (tmp_path / "class0" / "notes.txt").write_text("not an image: skipped")
+    batch = load_batch("cifar10", 3, image_root=str(tmp_path))
+    assert batch.n_real == 3 and sorted(batch.targets.tolist()) == [0, 1, 2]

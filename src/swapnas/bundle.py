@@ -22,6 +22,8 @@ import numpy as np
 import torch
 
 DATA_ENV = "SWAPNAS_DATA"
+#: the image files a class folder is read for (torchvision's ImageFolder reads the same; others are skipped)
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp"})
 DATA_ORIGIN = (
     "the swapnas shared data bundle (shared/data, see its SOURCES.md); point --data-dir "
     f"or ${DATA_ENV} at the folder that holds it, or copy it to the user default folder"

@@ -31,6 +31,7 @@ from PIL import Image
 from .bundle import (
     DATA_ENV,
     DATA_ORIGIN,
+    IMAGE_SUFFIXES,
     Batch,
     damaged,
     read_npz,
@@ -163,7 +164,7 @@ def _folder_images(info: DatasetInfo, root: Path, size: int,
             return x, y, str(path), None
     classes = sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
     files = [(f, i) for i, c in enumerate(classes) for f in sorted(c.iterdir())
-             if f.suffix.lower() in {".png", ".jpg", ".jpeg"}]
+             if f.suffix.lower() in IMAGE_SUFFIXES]
     if not files:
         wanted = ", ".join(f"{s}/{f}" for s, f, _ in candidates)
         raise FileNotFoundError(

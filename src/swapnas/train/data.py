@@ -20,6 +20,7 @@ import torch
 from PIL import Image
 from torch import nn
 
+from ..bundle import IMAGE_SUFFIXES
 from ..data import DATASETS
 from .recipe import RECIPES
 from .rng import RunRng
@@ -34,7 +35,6 @@ CIFAR_ORIGIN = ("download the CIFAR-10 python version (cifar-10-python.tar.gz) f
 IMAGENET_ORIGIN = ("ILSVRC-2012 from https://image-net.org, the training images in train/<wnid>/*.JPEG and the 50,000 "
                    "validation images sorted into val/<wnid>/ (e.g. with the usual valprep.sh); nothing is "
                    "downloaded at run time")
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png"}
 
 
 class TensorSplit:
