@@ -102,8 +102,7 @@ class _Inputs:
 
     def batch(self) -> tuple[Batch, bool]:
         if self.read is None:
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(self.seed)
+            with _seeded(self.seed, 0, torch.device("cpu")):  # a shuffled DataLoader draws its order here
                 self.read = as_batch(self.inputs, self.num_classes)
         return self.read
 
@@ -346,11 +345,10 @@ def rank(models: Mapping[str, nn.Module] | Iterable[nn.Module], inputs: Any,
         except UnsupportedModel as exc:
             rows.append({"model": name, **dict.fromkeys(names), "error": str(exc)})
     sign = 1.0 if first.higher_is_better else -1.0
-    def unscored(v: float | None) -> bool:
-        return v is None or not math.isfinite(v)
 
-    def order(row: dict[str, Any]) -> tuple[bool, float]:
-        return unscored(row[first.name]), 0.0 if unscored(row[first.name]) else -sign * row[first.name]
+    def order(row: dict[str, Any]) -> tuple[bool, float]:  # the unscored last, all alike; then best first
+        v = row[first.name]
+        return (True, 0.0) if v is None or not math.isfinite(v) else (False, -sign * v)
 
     rows.sort(key=order)
     for i, row in enumerate(rows, 1):

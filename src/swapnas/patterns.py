@@ -259,8 +259,9 @@ def swap_score(model: nn.Module, inputs: Inputs, *, activations: Sequence[type[n
     """
     check_inputs(model, inputs)
     restore = restored_buffers(model) if restore_buffers else contextlib.nullcontext()
-    patterns, fed = _DistinctPatterns(num_samples(inputs)), {tuple(t.shape) for t in input_tensors(inputs)}
-    with restore, batch_first_guard(model, num_samples(inputs), patterns.add, fed) as sink, torch.no_grad(), \
+    samples, fed = num_samples(inputs), {tuple(t.shape) for t in input_tensors(inputs)}
+    patterns = _DistinctPatterns(samples)
+    with restore, batch_first_guard(model, samples, patterns.add, fed) as sink, torch.no_grad(), \
             hooked_activations(model, activations, input_dims, sink=sink, skip_repeats=True, functions=functions):
         _refuse_nan(call_model(model, inputs))
     count = patterns.count()
@@ -337,14 +338,20 @@ or a dict / mapping of tensors (``model(**kw)``, e.g. ``input_ids`` and ``attent
 
 def input_tensors(inputs: Inputs) -> list:
     """The tensors a model is called with: ``[x]``, the tuple/list's items or the dict's values."""
-    return (list(inputs.values()) if isinstance(inputs, Mapping) else list(inputs)
-            if isinstance(inputs, (tuple, list)) else [inputs])
+    if isinstance(inputs, Mapping):
+        return list(inputs.values())
+    if isinstance(inputs, (tuple, list)):
+        return list(inputs)
+    return [inputs]
 
 
 def call_model(model: nn.Module, inputs: Inputs) -> object:
     """``model`` called with ``inputs`` (a tensor, a tuple/list of tensors, or a dict of tensors)."""
-    return (model(**inputs) if isinstance(inputs, Mapping) else model(*inputs) if isinstance(inputs, (tuple, list))
-            else model(inputs))
+    if isinstance(inputs, Mapping):
+        return model(**inputs)
+    if isinstance(inputs, (tuple, list)):
+        return model(*inputs)
+    return model(inputs)
 
 
 def num_samples(inputs: Inputs) -> int:
@@ -356,9 +363,12 @@ def scripted(model: nn.Module) -> str | None:
     """Why a TorchScript model (``torch.jit.script`` / ``torch.jit.trace``, or one holding such a module) cannot
     be scored, or None: its activations are compiled calls (no hook fires) and its weights cannot be re-drawn."""
     where = next((name for name, m in model.named_modules() if isinstance(m, torch.jit.ScriptModule)), None)
-    return None if where is None else (f"a TorchScript module ({f'its submodule {where!r}' if where else type(model).__name__}, from torch.jit."
-            "script or torch.jit.trace): its activations are compiled calls that no hook sees, and its weights cannot "
-            "be re-initialised; score the eager module before scripting it")
+    if where is None:
+        return None
+    which = f"its submodule {where!r}" if where else type(model).__name__
+    return (f"a TorchScript module ({which}, from torch.jit.script or torch.jit.trace): its activations are compiled "
+            "calls that no hook sees, and its weights cannot be re-initialised; score the eager module before "
+            "scripting it")
 
 
 def check_inputs(model: nn.Module, inputs: Inputs, what: str = "swap_score") -> None:
