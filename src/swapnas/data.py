@@ -100,8 +100,10 @@ def _bundled_images(info: DatasetInfo, data_dir: Path) -> tuple[np.ndarray, np.n
     return x, y, f"{rel}:{xkey}"
 
 
-def _unpickle(path: Path, keys: tuple[str, ...]) -> dict:
-    """The pickle's dict; a truncated or foreign file, or one without ``keys``, raises a DataFileError naming it."""
+def read_pickle(path: Path, keys: tuple[str, ...], origin: str = "your --image-root") -> dict:
+    """A CIFAR / ImageNet16-style pickle's dict; a truncated or foreign file, or one without ``keys``, raises a
+    DataFileError naming it and ``origin`` (where it comes from). Scoring's --image-root and ``swapnas train`` read
+    their pickles here."""
     try:
         with open(path, "rb") as f:
             d = pickle.load(f, encoding="latin1")
@@ -109,9 +111,9 @@ def _unpickle(path: Path, keys: tuple[str, ...]) -> dict:
             raise TypeError(f"it holds a {type(d).__name__}, not a dict of data and labels")
         missing = [k for k in keys if k not in d]
     except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError) as exc:
-        raise damaged(path, "your --image-root", f"not a readable pickle ({type(exc).__name__}: {exc})") from None
+        raise damaged(path, origin, f"not a readable pickle ({type(exc).__name__}: {exc})") from None
     if missing:
-        raise damaged(path, "your --image-root", f"the pickle has no {', '.join(missing)} (it has "
+        raise damaged(path, origin, f"the pickle has no {', '.join(missing)} (it has "
                       f"{', '.join(map(str, list(d)[:10])) or 'nothing'})")
     return d
 
@@ -152,7 +154,7 @@ def _folder_images(info: DatasetInfo, root: Path, size: int,
     for sub, fname, lkey in candidates:
         path = root / sub / fname
         if path.is_file():
-            d = _unpickle(path, ("data", lkey))
+            d = read_pickle(path, ("data", lkey))
             raw = np.asarray(d["data"])
             if raw.dtype.kind == "f" and not np.isfinite(raw).all():
                 raise damaged(path, "your --image-root", f"{int((~np.isfinite(raw)).sum())} non-finite pixel value(s) "

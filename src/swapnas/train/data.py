@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import os
-import pickle
 from collections.abc import Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from PIL import Image
 from torch import nn
 
 from ..bundle import IMAGE_SUFFIXES
-from ..data import DATASETS
+from ..data import DATASETS, read_pickle
 from .recipe import RECIPES
 from .rng import RunRng
 
@@ -134,11 +133,6 @@ class TrainData:
     workers: int = 4
 
 
-def _unpickle(path: Path) -> dict:
-    with open(path, "rb") as f:
-        return pickle.load(f, encoding="latin1")
-
-
 def load_cifar10(root: str | os.PathLike) -> TrainData:
     """CIFAR-10 from the python-version pickles under ``root`` (or ``root`` being that folder)."""
     root = Path(root).expanduser()
@@ -155,7 +149,7 @@ def load_cifar10(root: str | os.PathLike) -> TrainData:
     def read(names: tuple[str, ...]) -> TensorSplit:
         xs, ys = [], []
         for name in names:
-            d = _unpickle(folder / name)
+            d = read_pickle(folder / name, ("data", "labels"), CIFAR_ORIGIN)
             xs.append(np.asarray(d["data"], dtype=np.uint8).reshape(-1, 3, 32, 32))
             ys.append(np.asarray(d["labels"], dtype=np.int64))
         return TensorSplit(torch.from_numpy(np.concatenate(xs)), torch.from_numpy(np.concatenate(ys)))
