@@ -118,11 +118,21 @@ def read_pickle(path: Path, keys: tuple[str, ...], origin: str = "your --image-r
     return d
 
 
+def rgb_image(img: Image.Image) -> Image.Image:
+    """``img`` as 8-bit RGB. 16-bit greyscale (Pillow's modes ``I;16*`` and ``I``, e.g. a 16-bit PNG) is
+    scaled by 255/65535 first: Pillow's ``convert("RGB")`` (and so torchvision's default loader) clips its
+    values at 255, which turns nearly every such image white."""
+    if img.mode == "I" or img.mode.startswith("I;16"):
+        wide = np.asarray(img, dtype=np.float64)
+        img = Image.fromarray(np.clip(np.rint(wide / 257.0), 0, 255).astype(np.uint8), mode="L")
+    return img.convert("RGB")
+
+
 def _image(path: Path, side: int) -> np.ndarray:
     """One class-folder image as (side, side, 3) uint8; a file that is not a readable image is a DataFileError."""
     try:
         with Image.open(path) as img:
-            return np.asarray(img.convert("RGB").resize((side, side)))
+            return np.asarray(rgb_image(img).resize((side, side)))
     except (OSError, ValueError) as exc:  # PIL's UnidentifiedImageError is an OSError
         raise damaged(path, "your --image-root", f"not a readable image ({exc}); remove or replace it") from None
 

@@ -20,7 +20,7 @@ from PIL import Image
 from torch import nn
 
 from ..bundle import IMAGE_SUFFIXES
-from ..data import DATASETS, read_pickle
+from ..data import DATASETS, read_pickle, rgb_image
 from .recipe import RECIPES
 from .rng import RunRng
 
@@ -71,7 +71,7 @@ class FolderSplit(torch.utils.data.Dataset):
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
         with Image.open(self.files[i]) as im:
-            img = im.convert("RGB")
+            img = rgb_image(im)
         img = _random_resized_crop(img, self.size) if self.train else _resize_center_crop(img, self.resize, self.size)
         if self.train and torch.rand(()) < 0.5:
             img = img.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
