@@ -60,13 +60,15 @@ def test_best_alias_and_space_resolution() -> None:
 def test_fitness_protocol_only_for_the_fitness_alone(small_bundle) -> None:
     alone = protocol_defaults("nb201", resolve("swap_nb201"))  # NB201's best since session 11
     assert alone == {"net": {"C": 16, "N": 1}, "batch_size": 16, "repeats": 1, "init": "default"}
-    assert protocol_defaults("nb201", resolve("swap_nb201,swap,fisher")) == alone  # with its own bases
+    # with its own bases: the bases are metrics of their own, with the SWAP protocol (session 19; a mixed run)
+    assert protocol_defaults("nb201", resolve("swap_nb201,swap,fisher"))["init"] == "gaussian"
     assert protocol_defaults("nb201", resolve("swap_prog")) == alone  # the former best keeps its protocol
     mixed = protocol_defaults("nb201", resolve("swap_prog,params"))
     assert mixed["init"] == "gaussian" and mixed["repeats"] == 4  # the space's SWAP defaults for every proxy
     darts_fit = {"net": {"C": 8, "layers": 5}, "batch_size": 16, "repeats": 1, "init": "default"}
     assert protocol_defaults("darts", resolve("swap_fisher")) == darts_fit  # DARTS best since session 10
-    assert protocol_defaults("darts", resolve("swap_darts,swap")) == darts_fit  # a former best keeps its protocol
+    assert protocol_defaults("darts", resolve("swap_darts")) == darts_fit  # a former best keeps its protocol
+    assert protocol_defaults("darts", resolve("swap_darts,swap_expr")) == darts_fit  # two of them: one protocol
     assert protocol_defaults("darts", resolve("swap_darts,meco"))["init"] == "gaussian"
     assert protocol_defaults("nb201", resolve("swap_darts"))["init"] == "gaussian"  # not NB201's fitness, ever
     prot, _, proxies = configure("nb201", "cifar10", "best", data_dir=str(small_bundle))

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 from PIL import Image
 
 from swapnas.data import load_batch
+from swapnas.session import configure
 from swapnas.train.data import FolderSplit
 
 
@@ -36,3 +38,72 @@ def test_swapnas_train_reads_16_bit_greyscale_images_like_the_scorer(tmp_path) -
     split = FolderSplit(files, [0, 0], train=False, size=24, resize=32)
     (x_wide, _), (x_narrow, _) = split[0], split[1]
     assert torch.equal(x_wide, x_narrow) and int(x_wide.max()) > 200 and int(x_wide.min()) < 50
+
+
+# ---------------------------------------------------------------- one run, one protocol (output review)
+
+def test_best_beside_other_metrics_is_refused_until_the_settings_that_differ_are_given(small_bundle) -> None:
+    """`--proxies swap,params,best` scored swap_nb201 under the SWAP protocol (Gaussian init, R = 4: failures) and
+    `--proxies swap,best` scored swap under the fitness protocol: a proxy's figure depended on its companions."""
+    data = str(small_bundle)
+    for names in ("swap,params,best", "swap,best", "swap_nb201,swap,fisher"):
+        with pytest.raises(ValueError, match=r"different protocols on nb201 .*give --init and --repeats .*"
+                                             r"--init default --repeats 1"):
+            configure("nb201", "cifar10", names, data_dir=data)
+    with pytest.raises(ValueError, match=r"give --repeats to score"):  # init given: only what is still open
+        configure("nb201", "cifar10", "swap,best", init="default", data_dir=data)
+    prot, _, proxies = configure("nb201", "cifar10", "swap,params,best", init="default", repeats=1, data_dir=data)
+    assert (prot.init, prot.repeats) == ("default", 1) and [p.name for p in proxies] == ["swap", "params", "swap_nb201"]
+    prot, _, _ = configure("nb201", "cifar10", "swap,params", data_dir=data)  # one protocol: as before
+    assert (prot.init, prot.repeats) == ("gaussian", 4)
+    prot, _, _ = configure("nb201", "cifar10", "best", data_dir=data)
+    assert (prot.init, prot.repeats) == ("default", 1)
+    # DARTS differs in init only
+    with pytest.raises(ValueError, match=r"give --init to score .*--init default\)"):
+        configure("darts", "cifar10", "swap,best", data_dir=data)
+
+
+def test_the_grid_scores_best_beside_other_metrics_under_its_swap_protocol_and_says_so(small_bundle) -> None:
+    from swapnas.grid import _column_init
+    with pytest.warns(UserWarning, match=r"on nb201, swap_nb201 \(`best`\) is scored under the grid's SWAP protocol"):
+        assert _column_init("nb201", "swap,params,best") == "gaussian"
+    assert _column_init("nb201", "best") is None  # its own protocol
+    assert _column_init("nb201", "swap,params") is None
+
+
+# ---------------------------------------------------------------- meco_all: MeCo as the authors' code hooks it
+
+def _naive_meco_all(model: torch.nn.Module, x: torch.Tensor) -> float:
+    """Every module's output (the network, containers and leaves), first sample, rows = dim 1, corrcoef with its
+    undefined entries set to 0, the smallest eigenvalue; summed. Written from the authors' description."""
+    outs: list[np.ndarray] = []
+    handles = [m.register_forward_hook(lambda _m, _a, o: outs.append(o[0].detach().double().numpy().copy()))
+               for m in model.modules()]
+    with torch.no_grad():
+        model(x[:1])
+    for h in handles:
+        h.remove()
+    total = 0.0
+    for fea in outs:
+        rows = fea.reshape(fea.shape[0], -1)
+        with np.errstate(all="ignore"):
+            corr = np.atleast_2d(np.corrcoef(rows))
+        corr[~np.isfinite(corr)] = 0.0
+        total += float(np.linalg.eigvalsh(corr).min())
+    return total
+
+
+def test_meco_all_sums_every_modules_output_as_the_authors_code() -> None:
+    from swapnas.data import Batch
+    from swapnas.proxies import get_proxy
+
+    torch.manual_seed(0)
+    block = torch.nn.Sequential(torch.nn.Conv2d(3, 6, 3, padding=1), torch.nn.BatchNorm2d(6), torch.nn.ReLU())
+    model = torch.nn.Sequential(block, torch.nn.Conv2d(6, 5, 3), torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(),
+                                torch.nn.Linear(5, 4))
+    x = torch.randn(4, 3, 8, 8)
+    batch = Batch(inputs=x, targets=torch.zeros(4, dtype=torch.long), num_classes=4, dataset="x", source="x", n_real=4)
+    got = get_proxy("meco_all").fn(model, batch)
+    assert got == pytest.approx(_naive_meco_all(model, x), rel=1e-9, abs=1e-12)
+    conv_only = get_proxy("meco").fn(model, batch)  # the two convs' outputs alone: a different, smaller sum
+    assert got != pytest.approx(conv_only)

@@ -10,6 +10,7 @@ store, so a grid resumes, and ``shard=(i, k)`` scores only a slice of every colu
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from .correlate import run_correlation
 from .executors import Executor
 from .proxies import get_proxy
 from .results import CorrelateRun, provenance, strict_json
-from .session import best_for, check_task, configure, pick_archs, score_archs, shard_of
+from .session import best_for, check_task, configure, pick_archs, protocol_groups, resolve_for, score_archs, shard_of
 from .store import ScoreStore
 
 #: The columns: every task of every registered benchmark, in ``BENCHMARKS`` order (the paper's
@@ -65,7 +66,7 @@ def select_columns(benchmarks: str = "all", tasks: str = "all") -> list[tuple[st
 
 def run_grid(
     columns: list[tuple[str, str]], *, proxies: str, n_archs: int | None, seed: int, repeats: int,
-    n_archs_per: dict[str, int | None] | None = None,
+    init: str | None = None, n_archs_per: dict[str, int | None] | None = None,
     store: ScoreStore, device: torch.device, data_dir: str | None = None, shard: tuple[int, int] | None = None,
     retry_failed: bool = False, progress: bool = True, executor: Executor | None = None,
     counts: dict[str, int] | None = None,
@@ -90,7 +91,7 @@ def run_grid(
         check_task(bench, task)
         # the names, not resolved proxies: configure reads `best` as this space's recommended fitness
         protocol, batch, proxy_list = configure(bench.space, task, proxies, seed=seed, repeats=repeats,
-                                                data_dir=data_dir)
+                                                init=init or _column_init(bench.space, proxies), data_dir=data_dir)
         if shard is not None:
             archs = shard_of(pick_archs(bench.archs_for(task), n, seed), shard)
             recs = score_archs(archs, bench.space, proxy_list, protocol, batch, store, device, retry_failed, progress,
@@ -106,6 +107,19 @@ def run_grid(
                               run.wall_seconds, [asdict(r) for r in run.results],
                               best_for(bench.space) if asked_best else None))
     return out
+
+
+def _column_init(space: str, proxies: str) -> str | None:
+    """None (the column's own protocol) unless ``proxies`` mix protocols on ``space`` (``best`` beside other
+    metrics): then the SWAP protocol's N(0, 1) init for all, with a warning, as the grid's other columns."""
+    groups = protocol_groups(space, resolve_for(space, proxies))
+    if len(groups) < 2:
+        return None
+    fitness = [n for d, names in groups if d.get("init") != "gaussian" for n in names]
+    warnings.warn(f"grid: on {space}, {', '.join(fitness)} (`best`) is scored under the grid's SWAP protocol "
+                  "(N(0, 1) init) beside the other metrics, not under its fitness protocol; `swapnas grid --proxies "
+                  "best` scores it under its own", stacklevel=3)
+    return "gaussian"
 
 
 def _result(col: GridColumn, proxy: str) -> dict | None:

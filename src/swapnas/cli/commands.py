@@ -226,7 +226,7 @@ def grid(args: argparse.Namespace) -> int:
     counts: dict[str, int] = {}
     with executor, _store(args, out) as store:
         cols = run_grid(columns, proxies=args.proxies, n_archs=args.archs, n_archs_per=args.archs_per, seed=args.seed,
-                        repeats=args.repeats, store=store, device=device, data_dir=args.data_dir, shard=args.shard,
+                        repeats=args.repeats, init=args.init, store=store, device=device, data_dir=args.data_dir, shard=args.shard,
                         retry_failed=args.retry_failed, progress=_progress(args), executor=executor, counts=counts)
     if args.shard is not None:
         failed = counts.get("failed", 0)

@@ -85,6 +85,10 @@ def add_grid(sub: Sub) -> None:
                    help="per-benchmark override of --archs, e.g. nb201=1000,transnas_macro=100")
     p.add_argument("--seed", type=seed_int, default=0, help="seed of each column's arch sample, batch and inits")
     p.add_argument("--repeats", type=positive_int, default=1, help="re-initialisations per arch for every metric (default 1)")
+    p.add_argument("--init", default=None, choices=["gaussian", "default"],
+                   help="init of every metric: gaussian (N(0,1), the SWAP protocol) or default (PyTorch's). Default: "
+                   "each column's space protocol; `best` alone gets its fitness protocol; `best` beside other metrics "
+                   "gets gaussian with them (a warning says so)")
     p.add_argument("--shard", type=shard, default=None, metavar="I/K", help="score only shard I of K of every column")
     p.add_argument("--out", required=True, help="output folder for grid.md, grid.json and grid.png")
     p.set_defaults(func=commands.grid)
