@@ -16,6 +16,17 @@ def _f(x: float, digits: int = 3) -> str:
     return "nan" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
 
 
+def md_cell(text: object) -> str:
+    """``text`` for a markdown table cell: each pipe escaped (``\\|``), which would otherwise end the cell (in GFM
+    also inside backticks; the escaped pipe renders as ``|``)."""
+    return str(text).replace("|", "\\|")
+
+
+def md_row(cells: Sequence[object]) -> str:
+    """One markdown table row of ``cells`` (pipes in them escaped)."""
+    return "| " + " | ".join(md_cell(c) for c in cells) + " |"
+
+
 def results_table(results: Sequence[ProxyResult], markdown: bool = False) -> str:
     """A fixed-width (or markdown) table: ρ, τ, CI, top-10% ρ, ρ|params, n, failures, s/arch."""
     head = ["proxy", "spearman", "kendall", "rho 95% CI", "top10% rho", "rho|params", "n", "fail", "s/arch"]
@@ -27,8 +38,7 @@ def results_table(results: Sequence[ProxyResult], markdown: bool = False) -> str
     if not rows:
         raise ValueError("results_table needs at least one result (a correlate run with no proxy?)")
     if markdown:
-        lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-        return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
+        return "\n".join([md_row(head), "|" + "---|" * len(head), *(md_row(r) for r in rows)])
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
     fmt = "  ".join(f"{{:<{w}}}" if i == 0 else f"{{:>{w}}}" for i, w in enumerate(widths))
     return "\n".join([fmt.format(*head), fmt.format(*("-" * w for w in widths))] + [fmt.format(*r) for r in rows])

@@ -36,7 +36,7 @@ from tqdm import tqdm
 from ..benchmarks import get_benchmark
 from ..executors import Executor
 from ..proxies import Proxy
-from ..report import draw_cells, search_curve
+from ..report import draw_cells, md_row, search_curve
 from ..results import provenance, strict_json
 from ..scoring import Protocol
 from ..session import configure, protocol_defaults, score_archs, scoring_net
@@ -279,7 +279,8 @@ def nb201_extras(result: SearchResult, data_dir: str | None) -> dict:
         acc = float(col[bench.index_of(mod.parse(result.best))])
         out[f"{metric}_accuracy"] = acc
         out[f"{metric}_optimum"] = float(col.max())
-        out[f"{metric}_rank"] = int((col > acc).sum()) + 1
+        out[f"{metric}_rank"] = int((col > acc).sum()) + 1  # the best rank of archs tied with it
+        out[f"{metric}_tied"] = int((col == acc).sum())  # archs with its accuracy, itself included
         out[f"{metric}_regret"] = float(col.max()) - acc
     return out
 
@@ -287,15 +288,15 @@ def nb201_extras(result: SearchResult, data_dir: str | None) -> dict:
 def flexibert_extras(result: SearchResult, data_dir: str | None) -> dict:
     """The found FlexiBERT arch's score on the search's task if the benchmark has it; otherwise its
     nearest benchmark arch's (fewest differing design choices), with that arch and the distance.
-    ``rank``: among the benchmark's distinct archs on that task."""
+    ``rank``: among the benchmark's distinct archs on that task (the best of ``tied`` archs with that score)."""
     bench: Any = get_benchmark("flexibert", data_dir)  # FlexiBERT's table: nearest
     found = get_space("flexibert").parse(result.best)
     near, dist = bench.nearest(found)
     scores = bench.accuracies(bench.archs_for(result.dataset), result.dataset)
     score = float(bench.accuracies([near], result.dataset)[0])
     return {"in_benchmark": int(dist == 0), "benchmark_arch": str(near), "distance": dist,
-            f"{result.dataset}_score": score, "rank": int((scores > score).sum()) + 1, "of": len(scores),
-            "optimum": float(scores.max())}
+            f"{result.dataset}_score": score, "rank": int((scores > score).sum()) + 1,
+            "tied": int((scores == score).sum()), "of": len(scores), "optimum": float(scores.max())}
 
 
 #: space → the ground truth of a found arch added to its search result (``extra``), where a benchmark has it
@@ -331,20 +332,34 @@ def stage_text(result: SearchResult) -> str | None:
             f"R={r['repeats']}{prior}; returned {where}")
 
 
+def extra_cells(extra: dict) -> dict[str, str]:
+    """The ground-truth table's cells: accuracies, scores and regrets to two decimals, ranks and counts as integers;
+    a rank shared with other archs (``…_tied`` > 1) is the best of them: ``1154 (8 tied)``."""
+    cells = {}
+    for key, v in extra.items():
+        if key.endswith("tied"):
+            continue
+        tied = extra.get(key[:-len("rank")] + "tied", 1) if key.endswith("rank") else 1
+        text = f"{v:.2f}" if isinstance(v, float) else f"{v}"
+        cells[key] = f"{text} ({tied} tied)" if tied > 1 else text
+    return cells
+
+
 def search_report(result: SearchResult, prov: dict) -> str:
     """``report.md`` of a search: the returned arch, its size, its ground truth if known, the plots."""
     lines = [f"# Search: {result.space} / {result.dataset}, seed {result.seed}", "",
              f"Made by `{prov['command']}` (swapnas {prov['swapnas']}, torch {prov['torch']}, {prov['created_utc']}).",
              "", "| returned arch | fitness | proxy | evaluations | cycles | params (M) | multiply-adds (M) | wall (s) |",
              "|---|---|---|---|---|---|---|---|",
-             f"| `{result.best}` | {result.fitness:.6g} | {result.fitness_proxy} | {result.evaluations} | {result.cycles} "
-             f"| {result.params_m:.3f} | {result.macs_m:.1f} | {result.wall_seconds:.1f} |", ""]
+             md_row([f"`{result.best}`", f"{result.fitness:.6g}", result.fitness_proxy, result.evaluations,
+                     result.cycles, f"{result.params_m:.3f}", f"{result.macs_m:.1f}", f"{result.wall_seconds:.1f}"]),
+             ""]
     if result.refine:
         lines += [f"{stage_text(result)}.", ""]
     if result.extra:
-        lines += ["| ground truth | " + " | ".join(result.extra) + " |", "|---" * (len(result.extra) + 1) + "|",
-                  "| " + result.dataset + " | " + " | ".join(f"{v:.4g}" if isinstance(v, float) else f"{v}"
-                                                              for v in result.extra.values()) + " |", ""]
+        shown = extra_cells(result.extra)
+        lines += [md_row(["ground truth", *shown]), "|---" * (len(shown) + 1) + "|",
+                  md_row([result.dataset, *shown.values()]), ""]
     lines += ["![search curve](search_curve.png)", "", "![cell](cell.png)", "",
               "Data: [result.json](result.json) (config, protocol, every evaluation).", ""]
     return "\n".join(lines)

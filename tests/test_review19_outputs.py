@@ -1,0 +1,100 @@
+"""Session-19 review of the research outputs (report.md, results.json / .csv, plots, grid, search, export).
+
+Each test fails on the code before its fix.
+"""
+
+from __future__ import annotations
+
+import re
+
+from swapnas.report import results_table
+from swapnas.results import ProxyResult
+
+
+def _result(proxy: str = "swap", **kw) -> ProxyResult:
+    base = dict(proxy=proxy, key="k", space="nb201", dataset="cifar10", n=30, failures=0, spearman=0.5,
+                kendall=0.4, spearman_ci=(0.1, 0.9), top10_spearman=0.8, spearman_given_params=0.3,
+                seconds_per_arch=0.01, higher_is_better=True)
+    return ProxyResult(**{**base, **kw})
+
+
+def _md_tables(text: str) -> list[list[str]]:
+    """Each markdown table of ``text``: its consecutive lines that start with a pipe."""
+    tables, cur = [], []
+    for line in text.splitlines() + [""]:
+        if line.startswith("|"):
+            cur.append(line)
+        elif cur:
+            tables.append(cur)
+            cur = []
+    return tables
+
+
+def _cells(row: str) -> list[str]:
+    """A row's cells, split on unescaped pipes (GFM splits on them even inside backticks)."""
+    return re.split(r"(?<!\\)\|", row.strip())[1:-1]
+
+
+def _assert_renders(table: list[str]) -> None:
+    assert re.fullmatch(r"\|(-+\|)+", table[1]), table[1]
+    width = len(_cells(table[1]))
+    for row in table:
+        assert len(_cells(row)) == width, row
+
+
+def test_results_table_markdown_escapes_the_pipe_of_rho_given_params():
+    table = results_table([_result(), _result("params")], markdown=True)
+    (rows,) = _md_tables(table)
+    _assert_renders(rows)
+    assert "rho\\|params" in rows[0]
+
+
+def _search_result(extra: dict, best: str = "|nor_conv_3x3~0|+|none~0|skip_connect~1|+|a~0|b~1|c~2|"):
+    from swapnas.search.driver import SearchResult
+
+    return SearchResult("nb201", "cifar10", best, 13.78, 0.83, 117.9, 23, 3, 76.8, 0, {}, {}, None, None, None, {},
+                        [], [], extra=extra, fitness_proxy="swap_nb201@1[w_swap=1]")
+
+
+_PROV = {"command": "swapnas search", "swapnas": "0", "torch": "0", "created_utc": "now"}
+_NB201_EXTRA = {"valid_accuracy": 89.85, "valid_optimum": 91.606, "valid_rank": 1154, "valid_tied": 8,
+                "valid_regret": 1.755, "test_accuracy": 93.57, "test_optimum": 94.37, "test_rank": 345,
+                "test_tied": 1, "test_regret": 0.8000000000000114}
+
+
+def test_search_report_tables_escape_the_pipes_of_the_arch_string():
+    from swapnas.search.driver import search_report
+
+    text = search_report(_search_result(_NB201_EXTRA), _PROV)
+    tables = _md_tables(text)
+    assert len(tables) == 2
+    for table in tables:
+        _assert_renders(table)
+    assert "`\\|nor_conv_3x3~0\\|+\\|none~0\\|" in tables[0][2]
+
+
+def test_search_report_prints_accuracies_and_regrets_to_two_decimals_and_names_tied_ranks():
+    from swapnas.search.driver import extra_cells
+
+    cells = extra_cells(_NB201_EXTRA)
+    assert cells == {"valid_accuracy": "89.85", "valid_optimum": "91.61", "valid_rank": "1154 (8 tied)",
+                     "valid_regret": "1.75", "test_accuracy": "93.57", "test_optimum": "94.37", "test_rank": "345",
+                     "test_regret": "0.80"}
+
+
+def test_nb201_extras_count_the_archs_tied_with_the_returned_one(monkeypatch):
+    import types
+
+    import numpy as np
+
+    from swapnas.search import driver
+    from swapnas.spaces import get_space
+
+    arch = get_space("nb201").parse("|nor_conv_3x3~0|+|none~0|skip_connect~1|+|none~0|none~1|avg_pool_3x3~2|")
+    col = np.array([91.0, 89.85, 89.85, 70.0, 89.85])  # the returned arch is #2, tied with #1 and #4
+    bench = types.SimpleNamespace(truth=lambda task: types.SimpleNamespace(column="acc"), column=lambda name: col,
+                                  index_of=lambda a: 2 if a == arch else -1)
+    monkeypatch.setattr(driver, "get_benchmark", lambda *a, **k: bench)
+    extra = driver.nb201_extras(_search_result({}, best=str(arch)), None)
+    assert (extra["valid_rank"], extra["valid_tied"], extra["test_rank"], extra["test_tied"]) == (2, 3, 2, 3)
+    assert "| 2 (3 tied) |" in driver.search_report(_search_result(extra), _PROV)
