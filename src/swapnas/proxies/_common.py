@@ -36,6 +36,18 @@ def layer_weights(model: nn.Module) -> list[torch.Tensor]:
     return weights
 
 
+@contextlib.contextmanager
+def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
+    """``model`` in eval mode inside the block; every module's ``training`` flag restored after it, even on error."""
+    modes = {m: m.training for m in model.modules()}
+    model.eval()
+    try:
+        yield model
+    finally:
+        for m, mode in modes.items():
+            m.training = mode
+
+
 def output_loss(output: torch.Tensor, targets: torch.Tensor, loss: str = "ce", temperature: float = 1.0) -> torch.Tensor:
     """The batch's training loss on a model output.
 

@@ -12,6 +12,7 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from ..data import Batch
+from ._common import eval_mode
 from .registry import register
 
 
@@ -20,13 +21,13 @@ def flops(model: nn.Module, batch: Batch) -> float:
     """FLOPs of one forward pass of one sample, counted by torch's FlopCounterMode.
 
     Definition: ``torch.utils.flop_counter.FlopCounterMode`` total over one
-    forward of ``batch.inputs[:1]`` (eval mode, no gradient). Its convention
+    forward of ``batch.inputs[:1]`` (eval mode, no gradient; every module's
+    train/eval flag is restored afterwards). Its convention
     counts a multiply-add as 2 FLOPs for matmuls and convolutions and ignores
     element-wise ops (BatchNorm, activations, pooling, bias additions). Higher
     is better.
     """
-    model.eval()
     counter = FlopCounterMode(display=False)
-    with torch.no_grad(), counter:
+    with eval_mode(model), torch.no_grad(), counter:
         model(batch.inputs[:1])
     return float(counter.get_total_flops())

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from ..data import Batch
-from ._common import layer_weights, require_float_inputs
+from ._common import eval_mode, layer_weights, require_float_inputs
 from .registry import register
 
 
@@ -27,15 +27,16 @@ def synflow(model: nn.Module, batch: Batch) -> float:
     input is all ones with the batch's shape. R is the sum of the outputs and
     the proxy is Σ θ ⊙ ∂R/∂θ over all Conv/Linear weights (biases excluded;
     every term is ≥ 0 by construction, no extra absolute value). Higher is
-    better. Modifies ``model`` (signs, dtype, mode): the caller gives a fresh one.
+    better. Modifies ``model`` (signs, dtype): the caller gives a fresh one. Every
+    module's train/eval flag is restored afterwards.
     """
     require_float_inputs(batch.inputs, "synflow", "feeds an all-ones float input of the batch's shape")
-    model.eval()
-    model.double()
-    with torch.no_grad():
-        for p in model.parameters():
-            p.abs_()
-    weights = layer_weights(model)
-    ones = torch.ones(batch.inputs.shape, dtype=torch.float64, device=batch.inputs.device)
-    grads = torch.autograd.grad(model(ones).sum(), weights, allow_unused=True)
+    with eval_mode(model):
+        model.double()
+        with torch.no_grad():
+            for p in model.parameters():
+                p.abs_()
+        weights = layer_weights(model)
+        ones = torch.ones(batch.inputs.shape, dtype=torch.float64, device=batch.inputs.device)
+        grads = torch.autograd.grad(model(ones).sum(), weights, allow_unused=True)
     return float(sum((w.detach() * g).sum() for w, g in zip(weights, grads) if g is not None))
