@@ -23,7 +23,7 @@ from torch import nn
 from ..data import Batch
 from . import swap  # noqa: F401  (registers Ψ, a base of lswag)
 from .registry import register
-from .zico import split_gradients
+from .zico import require_finite, split_gradients
 
 
 def inverse_std_term(grads: torch.Tensor) -> float | None:
@@ -54,7 +54,8 @@ def lswag_grad(model: nn.Module, batch: Batch, splits: int = 2, start: float = 0
     [``start``, ``stop``) percent of the depth (default: every layer). Higher is better.
 
     Raises:
-        ValueError: fewer samples than splits, an empty interval, or no kept layer's gradient varies.
+        ValueError: fewer samples than splits, an empty interval, a gradient that is not finite (NaN/inf), or
+            no kept layer's gradient varies.
     """
     if splits < 2 or batch.inputs.shape[0] < splits:
         raise ValueError(f"lswag_grad needs splits >= 2 and at least that many samples (splits={splits}, "
@@ -62,6 +63,7 @@ def lswag_grad(model: nn.Module, batch: Batch, splits: int = 2, start: float = 0
     if not 0.0 <= start < stop <= 100.0:
         raise ValueError(f"lswag_grad needs 0 <= start < stop <= 100 (percent of depth); got start={start}, stop={stop}")
     grads = split_gradients(model, batch, splits)
+    require_finite(grads, "lswag_grad")
     kept = [g for i, g in enumerate(grads) if in_interval(i, len(grads), start, stop)]
     terms = [t for t in (inverse_std_term(g) for g in kept) if t is not None]
     if not terms:

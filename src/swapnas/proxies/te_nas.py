@@ -32,6 +32,8 @@ def ntk_condition_number(model: nn.Module, inputs: torch.Tensor) -> float:
         grads = torch.autograd.grad(out[i].sum(), params, retain_graph=True, allow_unused=True)
         rows.append(torch.cat([(torch.zeros_like(p) if g is None else g).reshape(-1) for p, g in zip(params, grads)]))
     g = torch.stack(rows).double()
+    if not bool(torch.isfinite(g).all()):
+        raise ValueError("te_nas_ntk: the gradients are not finite (NaN/inf: the network overflows at this init)")
     eig = torch.linalg.eigvalsh(g @ g.T)
     lo, hi = eig[0].item(), eig[-1].item()
     if not lo > 0:
@@ -55,7 +57,7 @@ def te_nas_ntk(model: nn.Module, batch: Batch) -> float:
     outputs (one backward per sample, BatchNorm as the caller left it).
 
     Raises:
-        ValueError: the NTK is singular.
+        ValueError: the gradients are not finite (NaN/inf), or the NTK is singular.
     """
     return ntk_condition_number(model, batch.inputs)
 

@@ -44,7 +44,8 @@ def zen(model: nn.Module, batch: Batch, alpha: float = 0.01, seed: int = 0) -> f
     Higher is better.
 
     Raises:
-        ValueError: the model has no global average pool, or Δ = 0.
+        ValueError: the model has no global average pool, feature maps or BatchNorm variances that are
+            not finite (NaN/inf), or Δ = 0.
     """
     g = torch.Generator().manual_seed(seed)
     require_float_inputs(batch.inputs, "zen", "feeds N(0, 1) float inputs and their perturbation")
@@ -60,6 +61,9 @@ def zen(model: nn.Module, batch: Batch, alpha: float = 0.01, seed: int = 0) -> f
         with forward_hooks(model, (_BatchNorm,), hook):
             clean = global_pool_input(model, x).detach().clone()
         noisy = global_pool_input(model, x + alpha * eps)
+    if not (bool(torch.isfinite(clean).all()) and bool(torch.isfinite(noisy).all())
+            and all(bool(torch.isfinite(v).all()) for v in variances)):
+        raise ValueError("zen: the feature maps are not finite (NaN/inf: the network overflows at this init)")
     delta = (clean.double() - noisy.double()).flatten(1).norm(dim=1).mean().item()
     if not delta > 0:
         raise ValueError(f"zen: the feature map does not change under input perturbation (Δ = {delta})")

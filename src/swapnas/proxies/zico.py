@@ -26,6 +26,13 @@ def split_gradients(model: nn.Module, batch: Batch, splits: int) -> list[torch.T
     return [torch.stack(layer).double() for layer in zip(*per_split)]
 
 
+def require_finite(grads: list[torch.Tensor], name: str) -> None:
+    """Error unless every split gradient is finite (NaN/inf would read as "no gradient varies")."""
+    if not all(bool(torch.isfinite(g).all()) for g in grads):
+        raise ValueError(f"{name}: the gradients are not finite (NaN/inf: the network overflows at this init, "
+                         "or the inputs are not finite)")
+
+
 def layer_term(grads: torch.Tensor) -> float | None:
     """log Σ_θ mean|g_θ| / std(g_θ) over the layer's weights with std > 0; None when no weight has std > 0."""
     std = grads.std(dim=0, unbiased=False)
@@ -51,12 +58,15 @@ def zico(model: nn.Module, batch: Batch, splits: int = 2) -> float:
     the outer sum. Higher is better.
 
     Raises:
-        ValueError: fewer samples than splits, or no layer has a varying gradient.
+        ValueError: fewer samples than splits, a gradient that is not finite (NaN/inf), or no layer has a
+            varying gradient.
     """
     if splits < 2 or batch.inputs.shape[0] < splits:
         raise ValueError(f"zico needs splits >= 2 and at least that many samples (splits={splits}, "
                          f"batch={batch.inputs.shape[0]})")
-    terms = [t for t in (layer_term(g) for g in split_gradients(model, batch, splits)) if t is not None]
+    grads = split_gradients(model, batch, splits)
+    require_finite(grads, "zico")
+    terms = [t for t in (layer_term(g) for g in grads) if t is not None]
     if not terms:
         raise ValueError("zico: no layer's gradient varies across the mini-batch splits")
     return float(sum(terms))
