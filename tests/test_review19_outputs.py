@@ -98,3 +98,32 @@ def test_nb201_extras_count_the_archs_tied_with_the_returned_one(monkeypatch):
     extra = driver.nb201_extras(_search_result({}, best=str(arch)), None)
     assert (extra["valid_rank"], extra["valid_tied"], extra["test_rank"], extra["test_tied"]) == (2, 3, 2, 3)
     assert "| 2 (3 tied) |" in driver.search_report(_search_result(extra), _PROV)
+
+
+_NB201_TRUTH = ("NB201 valid accuracy (%), 200 epochs, mean over seeds; cifar10-valid: trained on the 25k train split, "
+                "evaluated on the 25k x-valid split")
+_ROOM_TRUTH = ("TransNAS-Bench-101 micro room_layout: validation negative L2 (MSE) loss of the 9-d room layout, higher "
+               "is better (benchmark field valid_neg_loss), as stored in NASLib's NAS-Bench-Suite-Zero file (711 archs)")
+
+
+def test_scatter_y_axis_names_the_ground_truths_metric_not_always_accuracy():
+    from swapnas.report import truth_label
+
+    assert truth_label("nb201", "cifar10", _NB201_TRUTH) == "valid accuracy (%)"
+    assert truth_label("transnas_micro", "jigsaw", "") == "validation top-1 accuracy (%)"
+    assert truth_label("transnas_micro", "room_layout", _ROOM_TRUTH) == "validation negative L2 (MSE) loss"
+    assert truth_label("transnas_macro", "autoencoder", "") == "validation SSIM"
+    assert truth_label("transnas_micro", "normal", "") == "validation SSIM"
+    assert truth_label("flexibert", "glue", "FlexiBERT-500 GLUE score (mean of the eight tasks) after ELECTRA-style "
+                       "pre-training") == "GLUE score (mean of the eight tasks)"
+    assert truth_label("csv:mine.csv", "t", "mine.csv (column 'top1', archs from column 'arch'; 9 archs of nb201, "
+                       "task t)") == "ground truth (top1)"
+
+
+def test_scatter_footnote_is_wrapped_not_cut():
+    from swapnas.report import footnote_lines
+
+    long = _ROOM_TRUTH + " " + _NB201_TRUTH  # 343 characters
+    lines = footnote_lines(long)
+    assert len(lines) > 1 and all(len(line) <= 150 for line in lines)
+    assert " ".join(lines) == long

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import re
+import textwrap
 from collections.abc import Sequence
 from typing import Any
 from pathlib import Path
@@ -106,34 +108,60 @@ def score_axis(ax: Any, scores: np.ndarray) -> None:
         ax.ticklabel_format(axis="x", style="sci", scilimits=(-3, 4))
 
 
+def truth_label(space: str, task: str, ground_truth: str) -> str:
+    """The scatter plots' y-axis label: what the ground truth measures, in short. A TransNAS-Bench-101 task's
+    metric (top-1 / pixel accuracy (%), negative L2 (MSE) loss, SSIM), a FlexiBERT task's score, else the
+    ground truth's "… accuracy (%)", else a CSV ground truth's column, else "ground truth"."""
+    if space.startswith("transnas_"):
+        from .spaces.transnas import task_info
+
+        return re.split(r" of the | over |, ", task_info(task).metric)[0]
+    if m := re.match(r"FlexiBERT-500 (.+?) after ", ground_truth):
+        return m.group(1)
+    if m := re.search(r"(?:[\w-]+ )?accuracy \(%\)", ground_truth):
+        return m.group(0)
+    if m := re.search(r"\(column '([^']+)'", ground_truth):
+        return f"ground truth ({m.group(1)})"
+    return "ground truth"
+
+
+def footnote_lines(text: str, width: int = 150) -> list[str]:
+    """``text`` wrapped to lines of at most ``width`` characters (a plot's footnote: nothing cut)."""
+    return textwrap.wrap(text, width) or [""]
+
+
 def scatter_plot(scores: Sequence[float | None], accuracy: Sequence[float], result: ProxyResult,
                  ground_truth: str, out: Path) -> Path:
-    """Left: score vs accuracy (log x-axis when the positive scores span over two decades); right:
-    rank vs rank (what Spearman's ρ measures), both ranks as percentiles, best at the top right."""
+    """Left: score vs ground truth (log x-axis when the positive scores span over two decades); right:
+    rank vs rank (what Spearman's ρ measures), both ranks as percentiles, best at the top right. The y-axes
+    name the ground truth's metric (:func:`truth_label`); its full text is the footnote, wrapped."""
     from matplotlib.figure import Figure  # matplotlib and scipy.stats load where used: ~1.5 s together
     from scipy.stats import rankdata
 
     s = np.array([np.nan if v is None else v for v in scores], dtype=float)
     a = np.asarray(accuracy, dtype=float)
     ok = np.isfinite(s)
-    fig = Figure(figsize=(8.5, 3.8), dpi=120)
+    note = footnote_lines(ground_truth)
+    height = 3.8 + 0.13 * (len(note) - 1)  # each footnote line adds its own height: the plots keep theirs
+    fig = Figure(figsize=(8.5, height), dpi=120)
     ax, rk = fig.subplots(1, 2)
+    label = truth_label(result.space, result.dataset, ground_truth)
     ax.scatter(s[ok], a[ok], s=5, alpha=0.5, linewidths=0)
     score_axis(ax, s[ok])
     ax.set_xlabel(f"{result.proxy} score")
-    ax.set_ylabel("accuracy (%)")
+    ax.set_ylabel(label)
     sign = 1.0 if result.higher_is_better else -1.0
     if ok.sum() > 1:
         rk.scatter(rankdata(sign * s[ok]) / ok.sum() * 100, rankdata(a[ok]) / ok.sum() * 100, s=5, alpha=0.5,
                    linewidths=0, color="C1")
     rk.set_xlabel(f"{result.proxy} rank (percentile, best right)")
-    rk.set_ylabel("accuracy rank (percentile)")
+    rk.set_ylabel("ground-truth rank (percentile)")
     rk.set_xlim(0, 100)
     rk.set_ylim(0, 100)
     fig.suptitle(f"{result.space} {result.dataset}: {result.proxy}  "
                  f"ρ={_f(result.spearman)} τ={_f(result.kendall)} n={result.n}", fontsize=9)
-    fig.text(0.01, 0.005, ground_truth[:160], fontsize=7)
-    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    fig.text(0.01, 0.005, "\n".join(note), fontsize=7, va="bottom")
+    fig.tight_layout(rect=(0, (0.05 + 0.13 * len(note)) / height, 1, 1))
     path = out / f"scatter_{result.proxy}.png"
     fig.savefig(path)
     return path
