@@ -127,3 +127,23 @@ def test_scatter_footnote_is_wrapped_not_cut():
     lines = footnote_lines(long)
     assert len(lines) > 1 and all(len(line) <= 150 for line in lines)
     assert " ".join(lines) == long
+
+
+def test_rho_given_params_is_nan_for_a_proxy_that_ranks_as_the_control():
+    import math
+
+    import numpy as np
+    from scipy import stats as sst
+
+    from swapnas.stats import correlate
+
+    rng = np.random.default_rng(0)
+    params = np.arange(30, dtype=float) + 1.0
+    x = params.copy()
+    x[[10, 11]] = x[[11, 10]]  # one adjacent swap in 30: ρ(x, params) = 0.99955
+    assert sst.spearmanr(x, params)[0] > 0.999
+    y = params + rng.normal(0, 12, 30)
+    assert math.isnan(correlate(x, y, params).spearman_given_params)
+    x[[3, 4, 20, 21]] = x[[4, 3, 21, 20]]  # three swaps: ρ = 0.9987, still defined
+    assert sst.spearmanr(x, params)[0] < 0.999
+    assert math.isfinite(correlate(x, y, params).spearman_given_params)
