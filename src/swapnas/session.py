@@ -23,7 +23,7 @@ from tqdm import tqdm
 from .benchmarks import Benchmark
 from .data import Batch, load_batch
 from .executors import Executor, LocalExecutor, ScoreTask
-from .proxies import Proxy, get_proxy, resolve
+from .proxies import Proxy, resolve
 from .proxies.code import ProxyCodeWarning, code_digest
 from .proxies.registry import ALIASES
 from .scoring import Protocol, with_bases
