@@ -147,3 +147,25 @@ def test_rho_given_params_is_nan_for_a_proxy_that_ranks_as_the_control():
     x[[3, 4, 20, 21]] = x[[4, 3, 21, 20]]  # three swaps: ρ = 0.9987, still defined
     assert sst.spearmanr(x, params)[0] < 0.999
     assert math.isfinite(correlate(x, y, params).spearman_given_params)
+
+
+def test_top10_rho_records_and_shows_the_size_of_its_subset():
+    import dataclasses
+    import json
+
+    import numpy as np
+
+    from swapnas.results import strict_json
+    from swapnas.stats import correlate
+
+    rng = np.random.default_rng(1)
+    y = rng.normal(size=40)
+    c = correlate(y + rng.normal(size=40), y, np.arange(40.0))
+    assert c.top10_n == 4  # 10 % of 40 archs
+    r = _result(top10_spearman=c.top10_spearman, top10_n=c.top10_n)
+    assert json.loads(strict_json(dataclasses.asdict(r)))["top10_n"] == 4
+    table = results_table([r], markdown=True)
+    assert f"| {c.top10_spearman:.3f} (n=4) |" in table
+    old = {k: v for k, v in dataclasses.asdict(_result()).items() if k != "top10_n"}  # a results.json of before
+    assert ProxyResult(**old).top10_n is None
+    assert "| 0.800 |" in results_table([ProxyResult(**old)], markdown=True)

@@ -114,7 +114,7 @@ def run_correlation(
         results.append(ProxyResult(
             p.name, p.key, bench.name, task, c.n, int((~ok).sum()), c.spearman, c.kendall, c.spearman_ci,
             c.top10_spearman, c.spearman_given_params, float(np.mean(secs)) if secs else float("nan"),
-            p.higher_is_better, errors[:5], _saturated(p, vals[ok], protocol.batch_size),
+            p.higher_is_better, errors[:5], _saturated(p, vals[ok], protocol.batch_size), c.top10_n,
         ))
         scores[p.name] = [float(v) if np.isfinite(v) else None for v in vals]
     return CorrelateRun(protocol.describe(), bench.truth_text(task), batch.note, results, scores,

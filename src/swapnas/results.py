@@ -36,6 +36,8 @@ class ProxyResult:
     errors: list[str] = field(default_factory=list)
     #: archs whose SWAP-Score Ψ is at >= 95 % of its 2**S ceiling (``swap`` only; 0 otherwise)
     saturated: int = 0
+    #: archs in the top-10 % subset behind ``top10_spearman`` (None: a results.json written before it was recorded)
+    top10_n: int | None = None
 
 
 @dataclass

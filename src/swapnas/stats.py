@@ -15,6 +15,8 @@ class Correlation:
     spearman_ci: tuple[float, float]
     top10_spearman: float
     spearman_given_params: float
+    #: archs in the top-10 % subset (ground truth >= its 90th percentile) that ``top10_spearman`` ranks
+    top10_n: int = 0
 
 
 #: |Spearman ρ| of x (or y) with the control z at or above which ρ(x, y | z) is undefined (NaN)
@@ -85,7 +87,7 @@ def correlate(
     scores: np.ndarray, truth: np.ndarray, params: np.ndarray | None = None,
     higher_is_better: bool = True, n_boot: int = 1000, seed: int = 0,
 ) -> Correlation:
-    """ρ, τ, bootstrap 95% CI of ρ, top-10% ρ and ρ given #params.
+    """ρ, τ, bootstrap 95% CI of ρ, top-10% ρ (with its subset's size, ``top10_n``) and ρ given #params.
 
     ``higher_is_better=False`` negates the scores, so a good metric has ρ > 0;
     no ``abs()`` is ever taken. Pairs whose score or truth is not finite (NaN / inf) are left out
@@ -121,4 +123,4 @@ def correlate(
         sized = np.isfinite(z)
         if sized.sum() >= 3 and np.ptp(x[sized]) > 0 and np.ptp(y[sized]) > 0:
             given = _partial_spearman(x[sized], y[sized], z[sized])
-    return Correlation(n, rho, tau, ci, top_rho, given)
+    return Correlation(n, rho, tau, ci, top_rho, given, int(top.sum()))
