@@ -169,3 +169,52 @@ def test_top10_rho_records_and_shows_the_size_of_its_subset():
     old = {k: v for k, v in dataclasses.asdict(_result()).items() if k != "top10_n"}  # a results.json of before
     assert ProxyResult(**old).top10_n is None
     assert "| 0.800 |" in results_table([ProxyResult(**old)], markdown=True)
+
+
+def _correlate_cli(small_bundle, out):
+    from swapnas.cli import main
+
+    return main(["correlate", "--space", "nb301", "--proxies", "params", "--archs", "5", "--batch-size", "4",
+                 "--data-dir", str(small_bundle), "--out", str(out), "--no-progress", "--quiet", "--workers", "1",
+                 "--device", "cpu"])
+
+
+def test_results_record_device_bootstrap_versions_proxy_keys_and_the_params_control(small_bundle, tmp_path):
+    import csv
+    import json
+
+    import numpy as np
+    import scipy
+
+    out = tmp_path / "run"
+    assert _correlate_cli(small_bundle, out) == 0
+    doc = json.loads((out / "results.json").read_text())
+    prov = doc["provenance"]
+    assert prov["device"] == "cpu" and prov["numpy"] == np.__version__ and prov["scipy"] == scipy.__version__
+    assert doc["bootstrap"]["resamples"] == 1000 and doc["bootstrap"]["seed"] == doc["protocol"]["seed"]
+    rows = list(csv.DictReader((out / "results.csv").open()))
+    assert [float(r["params_m"]) for r in rows] == doc["params_m"] and len(rows) == 5
+    report = (out / "report.md").read_text()
+    assert f"numpy {np.__version__}, scipy {scipy.__version__}, device cpu" in report
+    assert "1000 resamples, seed 0" in report and "params `params@" in report and "`params_m` in results.csv" in report
+    assert "read from the store" not in report
+
+
+def test_rho_given_params_can_be_recomputed_from_results_csv_and_a_rerun_says_all_scores_were_stored(small_bundle, tmp_path):
+    import csv
+    import json
+
+    import numpy as np
+
+    from swapnas.stats import _partial_spearman
+
+    out = tmp_path / "run"
+    assert _correlate_cli(small_bundle, out) == 0
+    assert _correlate_cli(small_bundle, out) == 0  # the same run again: every score is stored
+    assert "All 5 archs' scores read from the store" in (out / "report.md").read_text()
+    rows = list(csv.DictReader((out / "results.csv").open()))
+    acc, size = (np.array([float(r[k]) for r in rows]) for k in ("accuracy", "params_m"))
+    score = np.array([float(r["params"]) for r in rows])
+    got = json.loads((out / "results.json").read_text())["results"][0]["spearman_given_params"]
+    want = _partial_spearman(score, acc, size)
+    assert (got is None and np.isnan(want)) or got == want

@@ -21,7 +21,7 @@ from .report import correlation_report, scatter_plot
 from .results import CorrelateRun, ProxyResult, provenance, strict_json
 from .scoring import Protocol
 from .session import check_task, pick_archs, score_archs
-from .stats import correlate
+from .stats import BOOTSTRAP_RESAMPLES, correlate
 from .store import Record, ScoreStore
 
 log = logging.getLogger(__name__)
@@ -108,7 +108,7 @@ def run_correlation(
         recs = records[p.name]
         ok = np.array([r.ok for r in recs])
         vals = np.array([r.value if r.ok else np.nan for r in recs], dtype=float)
-        c = correlate(vals[ok], acc[ok], params[ok], p.higher_is_better, seed=protocol.seed)
+        c = correlate(vals[ok], acc[ok], params[ok], p.higher_is_better, BOOTSTRAP_RESAMPLES, protocol.seed)
         secs = [r.seconds for r in recs if r.ok and r.seconds is not None]
         errors = sorted({r.error or "" for r in recs if not r.ok})
         results.append(ProxyResult(
@@ -117,25 +117,31 @@ def run_correlation(
             p.higher_is_better, errors[:5], _saturated(p, vals[ok], protocol.batch_size), c.top10_n,
         ))
         scores[p.name] = [float(v) if np.isfinite(v) else None for v in vals]
+    where = f"{device}" + (" on Ray workers" if executor is not None and executor.name == "ray" else "")
+    boot = {"resamples": BOOTSTRAP_RESAMPLES, "seed": protocol.seed, "interval": "percentile 95 %, paired resamples"}
     return CorrelateRun(protocol.describe(), bench.truth_text(task), batch.note, results, scores,
-                        [float(a) for a in acc], [str(a) for a in archs], wall, reused, counts["partly"])
+                        [float(a) for a in acc], [str(a) for a in archs], wall, reused, counts["partly"], where, boot,
+                        [float(v) if np.isfinite(v) else None for v in params])
 
 
 def write_outputs(run: CorrelateRun, out: Path) -> list[Path]:
-    """``results.json`` (with provenance), ``results.csv`` (one row per arch: accuracy and every
-    proxy's score), ``report.md`` (protocol, table, plots) and one scatter plot per proxy under ``out``."""
+    """``results.json`` (with provenance), ``results.csv`` (one row per arch: accuracy, every proxy's score
+    and ``params_m``, the benchmark's #params that ρ|params controls for), ``report.md`` (protocol, table,
+    plots) and one scatter plot per proxy under ``out``."""
     out.mkdir(parents=True, exist_ok=True)
     doc: dict[str, Any] = {
-        "provenance": provenance(),
+        "provenance": {**provenance(), "device": run.device},
         "protocol": run.protocol,
         "ground_truth": run.ground_truth,
         "batch_note": run.batch_note,
         "wall_seconds": run.wall_seconds,
         "reused_archs": run.reused,
         "partly_reused_archs": run.partly_reused,
+        "bootstrap": run.bootstrap,
         "results": [asdict(r) for r in run.results],
         "archs": run.archs,
         "accuracy": run.accuracy,
+        "params_m": run.params_m,
         "scores": run.scores,
     }
     path = out / "results.json"
@@ -143,9 +149,11 @@ def write_outputs(run: CorrelateRun, out: Path) -> list[Path]:
     table = out / "results.csv"
     with table.open("w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["arch", "accuracy", *run.scores])
+        writer.writerow(["arch", "accuracy", *run.scores, "params_m"])  # params_m: ρ|params's control
+        sizes = run.params_m or [None] * len(run.archs)
         for i, arch in enumerate(run.archs):
-            writer.writerow([arch, run.accuracy[i], *("" if v[i] is None else v[i] for v in run.scores.values())])
+            writer.writerow([arch, run.accuracy[i], *("" if v[i] is None else v[i] for v in run.scores.values()),
+                             "" if sizes[i] is None else sizes[i]])
     plots = [scatter_plot(run.scores[r.proxy], run.accuracy, r, run.ground_truth, out) for r in run.results]
     report = out / "report.md"
     report.write_text(correlation_report(run, doc["provenance"], [p.name for p in plots]))

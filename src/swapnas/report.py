@@ -11,7 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .results import CorrelateRun, ProxyResult
+from .results import CorrelateRun, ProxyResult, reused_text
+from .stats import ILL_CONDITIONED
 
 
 def _f(x: float, digits: int = 3) -> str:
@@ -69,13 +70,39 @@ def _which(i: int, shown: int) -> str:
     return f"message {i + 1} of {shown}{' (at most 5 are kept)' if shown >= 5 else ''}" if shown > 1 else "their message"
 
 
+def made_with(prov: dict) -> str:
+    """Versions, device and time of a provenance dict (keys a provenance of before lacks are left out)."""
+    parts = [f"{name} {prov[name]}" for name in ("swapnas", "torch", "numpy", "scipy") if prov.get(name)]
+    return ", ".join([*parts, *([f"device {prov['device']}"] if prov.get("device") else []), prov["created_utc"]])
+
+
+def run_notes(run: CorrelateRun) -> list[str]:
+    """How the table was computed: the CI's bootstrap, ρ|params's control, each proxy's store key (its
+    options) and where the scores came from (all read from the store, some, or none)."""
+    boot = run.bootstrap
+    lines = [f"ρ 95 % CI: bootstrap ({boot.get('interval', 'percentile')}), {boot['resamples']} resamples, "
+             f"seed {boot['seed']}." if boot else "",
+             "ρ|params: partial Spearman ρ controlling for the benchmark's #params (`params_m` in results.csv); "
+             f"NaN where the proxy ranks as #params (|ρ| >= {ILL_CONDITIONED}).",
+             "Proxies as scored (store keys, with their options): "
+             + ", ".join(f"{r.proxy} `{r.key}`" for r in run.results) + "."]
+    n = len(run.archs)
+    if n and run.reused == n:
+        lines.append(f"All {n} archs' scores read from the store (none scored by this run; s/arch is the time "
+                     "stored with each score).")
+    elif run.reused or run.partly_reused:
+        lines.append(f"Scores:{reused_text(run.reused, n, run.partly_reused)[:-1].replace(' (', ' ', 1)}.")
+    return [f"- {line}" for line in lines if line]
+
+
 def correlation_report(run: CorrelateRun, prov: dict, plots: Sequence[str]) -> str:
     """``report.md`` of a correlation run: what was run, the table, failures, the plots."""
     lines = [f"# {run.results[0].space if run.results else ''} / {run.results[0].dataset if run.results else ''}: "
              "training-free proxies against the ground truth", "",
-             f"Made by `{prov['command']}` (swapnas {prov['swapnas']}, torch {prov['torch']}, {prov['created_utc']}).",
+             f"Made by `{prov['command']}` ({made_with(prov)}).",
              "", "## Protocol", "", "```", protocol_text(run.protocol, run.ground_truth, run.batch_note), "```", "",
-             "## Rank correlation with the ground truth", "", results_table(run.results, markdown=True), ""]
+             "## Rank correlation with the ground truth", "", results_table(run.results, markdown=True), "",
+             *run_notes(run), ""]
     problems = failure_lines(run.results)
     if problems:
         lines += ["## Failures and warnings", "", *(f"- {p}" for p in problems), ""]

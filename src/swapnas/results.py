@@ -9,6 +9,7 @@ import shlex
 import sys
 import time
 from dataclasses import asdict, dataclass, field, is_dataclass
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,12 @@ class CorrelateRun:
     reused: int = 0
     #: archs with some proxies' scores stored and others computed now (a proxy added or given a new version)
     partly_reused: int = 0
+    #: where the archs were scored: the device, and "on Ray workers" with the Ray executor ("": not recorded)
+    device: str = ""
+    #: the rho CI's bootstrap: {"resamples", "seed", "interval"}
+    bootstrap: dict = field(default_factory=dict)
+    #: the benchmark's #params (millions) per arch, ρ|params's control (None: unknown)
+    params_m: list[float | None] = field(default_factory=list)
 
 
 
@@ -98,8 +105,16 @@ def command_line() -> str:
     return " ".join(filter(None, [name, shlex.join(sys.argv[1:])]))
 
 
+def _version(package: str) -> str:
+    """An installed package's version, without importing it ("" if it is not installed)."""
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return ""
+
+
 def provenance() -> dict:
-    """Who made an output file: swapnas, torch and Python versions, the command line, the time (UTC)."""
-    return {"swapnas": __version__, "torch": torch.__version__, "python": platform.python_version(),
-            "command": command_line(),
+    """Who made an output file: swapnas, torch, numpy, scipy and Python versions, the command line, the time (UTC)."""
+    return {"swapnas": __version__, "torch": torch.__version__, "numpy": np.__version__, "scipy": _version("scipy"),
+            "python": platform.python_version(), "command": command_line(),
             "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}

@@ -44,6 +44,9 @@ def _partial_spearman(x: np.ndarray, y: np.ndarray, z: np.ndarray) -> float:
     return float(stats.pearsonr(res[0], res[1])[0])
 
 
+#: resamples of the bootstrap CI of ρ (``correlate``'s default)
+BOOTSTRAP_RESAMPLES = 1000
+
 #: values ranked at once by the bootstrap (resamples × n): ~1e6, i.e. tens of MiB of temporaries
 _CHUNK_VALUES = 1_000_000
 
@@ -85,7 +88,7 @@ def _bootstrap_ci(x: np.ndarray, y: np.ndarray, n_boot: int, seed: int) -> tuple
 
 def correlate(
     scores: np.ndarray, truth: np.ndarray, params: np.ndarray | None = None,
-    higher_is_better: bool = True, n_boot: int = 1000, seed: int = 0,
+    higher_is_better: bool = True, n_boot: int = BOOTSTRAP_RESAMPLES, seed: int = 0,
 ) -> Correlation:
     """ρ, τ, bootstrap 95% CI of ρ, top-10% ρ (with its subset's size, ``top10_n``) and ρ given #params.
 
