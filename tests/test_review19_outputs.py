@@ -218,3 +218,29 @@ def test_rho_given_params_can_be_recomputed_from_results_csv_and_a_rerun_says_al
     got = json.loads((out / "results.json").read_text())["results"][0]["spearman_given_params"]
     want = _partial_spearman(score, acc, size)
     assert (got is None and np.isnan(want)) or got == want
+
+
+def test_grid_heatmap_grows_from_a_readable_minimum_and_shows_a_cells_own_n(tmp_path, monkeypatch):
+    from matplotlib.figure import Figure
+
+    from swapnas.grid import GridColumn, heatmap
+
+    drawn: list = []
+    monkeypatch.setattr(Figure, "savefig", lambda fig, *a, **k: drawn.append(fig))  # the figure, not the PNG
+
+    def col(task, results):
+        return GridColumn("nb201", task, "gt", {}, "", 20, 1.0,
+                          [{"proxy": p, "spearman": rho, "n": n, "failures": 20 - n, "seconds_per_arch": 0.1,
+                            "errors": []} for p, rho, n in results])
+
+    small = [col("cifar10", [("swap", 0.8, 20), ("params", 0.6, 20)]),
+             col("cifar100", [("swap", 0.5, 17), ("params", 0.4, 20)])]
+    heatmap(small, tmp_path / "small.png")
+    w, h = drawn[-1].get_size_inches()
+    assert w >= 4.8 and h >= 3.2  # was 2.1 × 1.84 in: the title was cut and the colour bar squeezed
+    texts = [t.get_text() for t in drawn[-1].axes[0].texts]
+    assert "0.50\nn=17" in texts and "0.80" in texts  # a cell with failures shows its own n
+    assert "n=20" in texts and "n≤20" in texts  # the column with that cell says n≤
+    big = [col(f"t{i}", [("swap", 0.1 * i, 20)]) for i in range(8)]
+    heatmap(big, tmp_path / "big.png")
+    assert drawn[-1].get_size_inches()[0] > w  # grows with the columns

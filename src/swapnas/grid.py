@@ -219,28 +219,42 @@ def markdown(cols: list[GridColumn], command: str = "") -> str:
 
 
 def heatmap(cols: list[GridColumn], path: Path) -> Path:
-    """ρ per metric (rows) and column, annotated, like the paper's Fig. 4."""
+    """ρ per metric (rows) and column, annotated, like the paper's Fig. 4. The figure grows with the grid
+    from a minimum that holds the title (wrapped), the cells' values and the colour bar; a cell whose n
+    (archs scored) is below its column's archs shows its own n, and the column's label then says n≤."""
+    import textwrap
+
     from matplotlib.figure import Figure  # loaded where used (see report.scatter_plot)
 
     names, rho = rho_matrix(cols)
     order = np.argsort(-np.nanmean(np.where(np.isnan(rho), 0.0, rho), axis=1), kind="stable")
     names, rho = [names[i] for i in order], rho[order]
-    fig = Figure(figsize=(1.0 + 0.55 * len(cols), 1.2 + 0.32 * len(names)), dpi=130)
+    counts = np.array([[(_result(c, n) or {"n": c.n_archs})["n"] or 0 for c in cols] for n in names], dtype=int)
+    short = [bool((counts[:, j] < c.n_archs).any()) for j, c in enumerate(cols)]  # a cell not scored is not short
+    width = max(4.8, 2.8 + 0.55 * len(cols))  # y labels and the colour bar beside the columns
+    height = max(3.2, 2.0 + 0.32 * len(names))  # the title above, the rotated column labels below
+    size = 7 if len(cols) <= 6 else 5  # the cells' values: larger where the cells are
+    fig = Figure(figsize=(width, height), dpi=130)
     ax = fig.subplots()
     im = ax.imshow(np.ma.masked_invalid(rho), cmap="RdYlGn", vmin=-1, vmax=1, aspect="auto")
     ax.set_xticks(range(len(cols)), [c.label.replace("transnas_", "") for c in cols], rotation=60, ha="right",
                   fontsize=6)
     ax.set_yticks(range(len(names)), names, fontsize=7)
     for i in range(len(names)):
-        for j in range(len(cols)):
+        for j, c in enumerate(cols):
             v = rho[i, j]
-            ax.text(j, i, "—" if math.isnan(v) else f"{v:.2f}", ha="center", va="center", fontsize=5)
+            text = "—" if math.isnan(v) else f"{v:.2f}"
+            if counts[i, j] < c.n_archs and not math.isnan(v):
+                text += f"\nn={counts[i, j]}"  # failures: fewer archs than the column's
+            ax.text(j, i, text, ha="center", va="center", fontsize=size, linespacing=0.9)
     for j, c in enumerate(cols):  # n per column under its label
-        ax.text(j, len(names) - 0.35, f"n={c.n_archs}", ha="center", va="top", fontsize=4.5, color="dimgrey")
+        ax.text(j, len(names) - 0.35, f"n{'≤' if short[j] else '='}{c.n_archs}", ha="center", va="top",
+                fontsize=size - 0.5, color="dimgrey")
     ax.set_ylim(len(names) - 0.1, -0.5)
-    ax.set_title("Spearman ρ of each metric (rows) with each benchmark task's ground truth (columns); "
-                 "— = not run or failed", fontsize=7)
-    fig.colorbar(im, ax=ax, fraction=0.03, label="Spearman ρ")
+    title = ("Spearman ρ of each metric (rows) with each benchmark task's ground truth (columns); "
+             "— = not run or failed" + ("; n≤: some cells scored fewer archs (their n is shown)" if any(short) else ""))
+    ax.set_title(textwrap.fill(title, int(width * 14)), fontsize=7)
+    fig.colorbar(im, ax=ax, fraction=0.03 if len(cols) > 6 else 0.06, label="Spearman ρ")
     fig.tight_layout()
     fig.savefig(path)
     return path
