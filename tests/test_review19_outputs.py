@@ -12,9 +12,9 @@ from swapnas.results import ProxyResult
 
 
 def _result(proxy: str = "swap", **kw) -> ProxyResult:
-    base = dict(proxy=proxy, key="k", space="nb201", dataset="cifar10", n=30, failures=0, spearman=0.5,
-                kendall=0.4, spearman_ci=(0.1, 0.9), top10_spearman=0.8, spearman_given_params=0.3,
-                seconds_per_arch=0.01, higher_is_better=True)
+    base = {"proxy": proxy, "key": "k", "space": "nb201", "dataset": "cifar10", "n": 30, "failures": 0,
+            "spearman": 0.5, "kendall": 0.4, "spearman_ci": (0.1, 0.9), "top10_spearman": 0.8,
+            "spearman_given_params": 0.3, "seconds_per_arch": 0.01, "higher_is_better": True}
     return ProxyResult(**{**base, **kw})
 
 
@@ -244,3 +244,52 @@ def test_grid_heatmap_grows_from_a_readable_minimum_and_shows_a_cells_own_n(tmp_
     big = [col(f"t{i}", [("swap", 0.1 * i, 20)]) for i in range(8)]
     heatmap(big, tmp_path / "big.png")
     assert drawn[-1].get_size_inches()[0] > w  # grows with the columns
+
+
+def _small_nb201(small_bundle):
+    import csv
+    import json
+
+    rows = list(csv.DictReader((small_bundle / "nb201" / "nb201_all_15625.csv").open()))
+    naslib = json.loads((small_bundle / "nb201" / "naslib_zc_nasbench201.json").read_text())["cifar10"]
+    return rows, naslib
+
+
+def test_nb201_naslib_key_round_trips_through_the_tables_key_and_naslibs_own_index(small_bundle):
+    import pytest
+
+    from swapnas.spaces import nb201
+
+    rows, naslib = _small_nb201(small_bundle)
+    by_key = {r["naslib_op_indices"]: r for r in rows}  # the bundle's key column (computed from NASLib's encoding)
+    for row in rows:
+        arch = nb201.parse(row["arch_str"])
+        key = nb201.to_naslib(arch)
+        assert key == row["naslib_op_indices"] and by_key[key]["arch_str"] == str(arch)
+        assert nb201.parse_naslib(key) == arch
+    for key in naslib:  # each key of NASLib's own file names the arch the table gives it
+        arch = nb201.parse_naslib(key)
+        assert str(arch) == by_key[key]["arch_str"] and nb201.to_naslib(arch) == key
+    assert nb201.to_naslib(nb201.parse("|nor_conv_3x3~0|+|nor_conv_1x1~0|nor_conv_1x1~1|+|nor_conv_3x3~0|"
+                                       "avg_pool_3x3~1|nor_conv_1x1~2|")) == "(2, 3, 2, 3, 4, 3)"
+    for bad in ("(0, 2, 3, 2, 3)", "(0, 2, 3, 2, 3, 5)", "0, 2, 3, 2, 3, 1", None):
+        with pytest.raises(ValueError, match="NASLib NB201 key"):
+            nb201.parse_naslib(bad)
+
+
+def test_naslib_zc_export_keys_nb201_archs_as_naslib_does(small_bundle, tmp_path):
+    import json
+
+    from swapnas.export import export
+    from swapnas.store import Record, ScoreKey, ScoreStore
+
+    rows, naslib = _small_nb201(small_bundle)
+    path = tmp_path / "s.sqlite"
+    with ScoreStore(path) as s:
+        for i, row in enumerate(rows[:5]):
+            s.put(ScoreKey("nb201", row["arch_str"], "params@1", "fp0", 0, 16, 1, "{}"),
+                  Record("ok", float(i), 0.0, [float(i)], 0.1, None, None))
+    doc = json.loads(export(path, tmp_path / "zc.json", "naslib-zc").read_text())
+    assert set(doc["nb201"]) == {r["naslib_op_indices"] for r in rows[:5]} and set(doc["nb201"]) <= set(naslib)
+    for i, row in enumerate(rows[:5]):
+        assert doc["nb201"][row["naslib_op_indices"]]["params"]["score"] == float(i)

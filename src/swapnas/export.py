@@ -4,9 +4,9 @@
   can be read without SQLite.
 - ``naslib-zc``: ``{space: {arch: {proxy: {"score": value, "time": seconds}}}}``, the nesting of
   NASLib's ``zc_*.json`` files below their top level, arch keys in NASLib's encoding where the space
-  has one (``to_naslib``; nb201 and others without one keep our canonical string). It is not a file
-  NASLib's own reader loads: NASLib's files are keyed by dataset at the top and write NB201 archs as
-  op-index tuples. Two stored archs that NASLib's encoding writes alike (a DARTS genotype's concat is
+  has one (``to_naslib``: NB201's op-index tuple such as ``"(0, 2, 3, 2, 3, 1)"``, NB101's, DARTS's and
+  TransNAS's; spaces without one keep our canonical string). It is not a file NASLib's own reader
+  loads: NASLib's files are keyed by dataset at the top. Two stored archs that NASLib's encoding writes alike (a DARTS genotype's concat is
   not encoded) are refused. Only successful scores;
   when one (space, arch, proxy) was stored under several settings (protocol, seed, batch, repeats,
   network, proxy version and options), it refuses, naming what differs; ``--protocol`` keeps one

@@ -80,6 +80,30 @@ def parse(text: str) -> Arch:
     return Arch(tuple(ops))
 
 
+#: NASLib's NB201 encoding (the keys of its zc_nasbench201.json; the bundle's ``naslib_op_indices`` column): one
+#: op index per edge, ops numbered as here, edges in its order (1,2),(1,3),(1,4),(2,3),(2,4),(3,4) of its
+#: 1-based nodes, i.e. our ``EDGES`` 0, 1, 3, 2, 4, 5
+NASLIB_OPS: tuple[str, ...] = ("skip_connect", "none", "nor_conv_3x3", "nor_conv_1x1", "avg_pool_3x3")
+NASLIB_EDGE_ORDER: tuple[int, ...] = (0, 1, 3, 2, 4, 5)
+_NASLIB_KEY = re.compile(r"\(\s*" + r"\s*,\s*".join(["([0-4])"] * len(EDGES)) + r"\s*\)")
+
+
+def to_naslib(arch: Arch) -> str:
+    """NASLib's key of ``arch``: its op indices as a tuple's text, e.g. ``"(0, 2, 3, 2, 3, 1)"``."""
+    return str(tuple(NASLIB_OPS.index(arch.ops[e]) for e in NASLIB_EDGE_ORDER))
+
+
+def parse_naslib(text: str) -> Arch:
+    """The arch of a NASLib key (:func:`to_naslib`'s inverse); errors quote the key."""
+    m = _NASLIB_KEY.fullmatch(text.strip()) if isinstance(text, str) else None
+    if m is None:
+        raise ValueError(f"NASLib NB201 key {text!r} must look like '(i, j, k, l, m, n)' with op indices 0-4")
+    ops = [""] * len(EDGES)
+    for pos, edge in enumerate(NASLIB_EDGE_ORDER):
+        ops[edge] = NASLIB_OPS[int(m.group(pos + 1))]
+    return Arch(tuple(ops))
+
+
 def all_archs() -> Iterator[Arch]:
     """All 15,625 archs in product order (the benchmark's index order is in the NB201 table)."""
     for ops in itertools.product(OPS, repeat=len(EDGES)):
