@@ -1,0 +1,13 @@
+#!/bin/bash
+# MeCo against its paper's NB201 protocol (session 19; docs/conformance.md#meco): the full benchmark network
+# (C=16, N=5), PyTorch's default init, BatchNorm in training mode, one real CIFAR-10 image (MeCo's "one data": the
+# first image of the seed-0 batch), the 1000-arch seed-0 sample; meco_all hooks every module as the authors' code,
+# meco the Conv2d outputs only. Validation and test accuracy (the second run reads every score from the store).
+#   bash scripts/meco_conformance.sh [DATA] [STORE]
+set -euo pipefail
+DATA=${1:-../shared/data}; STORE=${2:-runs/meco19.sqlite}
+export OMP_NUM_THREADS=1
+for M in valid test; do
+  swapnas correlate --space nb201 --dataset cifar10 --proxies meco_all,meco --net N=5 --init default --repeats 1 \
+    --archs 1000 --seed 0 --metric $M --data-dir "$DATA" --store "$STORE" --out runs/meco19_conf_c10_$M --no-progress
+done
