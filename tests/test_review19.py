@@ -65,7 +65,8 @@ def test_best_beside_other_metrics_is_refused_until_the_settings_that_differ_are
 
 def test_the_grid_scores_best_beside_other_metrics_under_its_swap_protocol_and_says_so(small_bundle) -> None:
     from swapnas.grid import _column_init
-    with pytest.warns(UserWarning, match=r"on nb201, swap_nb201 \(`best`\) is scored under the grid's SWAP protocol"):
+    with pytest.warns(UserWarning, match=r"on nb201, swap_nb201 \(the space's recommended fitness `best`, or one "
+                                         r"it recommended before\) is scored under the grid's SWAP protocol"):
         assert _column_init("nb201", "swap,params,best") == "gaussian"
     assert _column_init("nb201", "best") is None  # its own protocol
     assert _column_init("nb201", "swap,params") is None
@@ -107,3 +108,14 @@ def test_meco_all_sums_every_modules_output_as_the_authors_code() -> None:
     assert got == pytest.approx(_naive_meco_all(model, x), rel=1e-9, abs=1e-12)
     conv_only = get_proxy("meco").fn(model, batch)  # the two convs' outputs alone: a different, smaller sum
     assert got != pytest.approx(conv_only)
+
+
+def test_a_32_bit_integer_image_with_8_bit_values_keeps_them(tmp_path) -> None:
+    """Mode "I" (int32) was divided by 257 whatever its range: an image of 0..255 values read nearly black."""
+    from swapnas.data import rgb_image
+
+    values = (np.arange(16 * 16).reshape(16, 16) % 256).astype(np.int32)
+    Image.fromarray(values).save(tmp_path / "img.tif")
+    with Image.open(tmp_path / "img.tif") as img:
+        assert img.mode == "I"
+        assert np.array_equal(np.asarray(rgb_image(img))[..., 0], values.astype(np.uint8))

@@ -119,12 +119,15 @@ def read_pickle(path: Path, keys: tuple[str, ...], origin: str = "your --image-r
 
 
 def rgb_image(img: Image.Image) -> Image.Image:
-    """``img`` as 8-bit RGB. 16-bit greyscale (Pillow's modes ``I;16*`` and ``I``, e.g. a 16-bit PNG) is
-    scaled by 255/65535 first: Pillow's ``convert("RGB")`` (and so torchvision's default loader) clips its
-    values at 255, which turns nearly every such image white."""
+    """``img`` as 8-bit RGB. 16-bit greyscale (Pillow's modes ``I;16*``, e.g. a 16-bit PNG; and mode ``I``, 32-bit
+    integers, when a value exceeds 255: older Pillows open 16-bit PNGs so) is scaled by 255/65535 first: Pillow's
+    ``convert("RGB")`` (and so torchvision's default loader) clips its values at 255, which turns nearly every such
+    image white. A mode-``I`` image whose values all fit in 0..255 keeps them."""
     if img.mode == "I" or img.mode.startswith("I;16"):
         wide = np.asarray(img, dtype=np.float64)
-        img = Image.fromarray(np.clip(np.rint(wide / 257.0), 0, 255).astype(np.uint8), mode="L")
+        if img.mode != "I" or wide.max(initial=0) > 255:
+            wide = np.rint(wide / 257.0)
+        img = Image.fromarray(np.clip(wide, 0, 255).astype(np.uint8), mode="L")
     return img.convert("RGB")
 
 
