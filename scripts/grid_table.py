@@ -1,4 +1,6 @@
-"""Markdown table of all metrics on several datasets from `swapnas correlate --proxies all` runs.
+"""Markdown table of all metrics on several datasets from `swapnas correlate` runs of many metrics (the all-metrics
+table of docs/results.md names its proxies; `--proxies all` now also holds `best`, whose protocol differs: give
+`--init` and `--repeats` with it).
 
     python scripts/grid_table.py runs/grid_cifar10/results.json runs/grid_cifar100/results.json \
         runs/grid_imagenet16-120/results.json

@@ -116,9 +116,10 @@ def _column_init(space: str, proxies: str) -> str | None:
     if len(groups) < 2:
         return None
     fitness = [n for d, names in groups if d.get("init") != "gaussian" for n in names]
-    warnings.warn(f"grid: on {space}, {', '.join(fitness)} (`best`) is scored under the grid's SWAP protocol "
-                  "(N(0, 1) init) beside the other metrics, not under its fitness protocol; `swapnas grid --proxies "
-                  "best` scores it under its own", stacklevel=3)
+    warnings.warn(f"grid: on {space}, {', '.join(fitness)} (the space's recommended fitness `best`, or one it "
+                  "recommended before) is scored under the grid's SWAP protocol (N(0, 1) init) beside the other "
+                  "metrics, not under its fitness protocol; `swapnas grid --proxies best` scores `best` under its own",
+                  stacklevel=2)
     return "gaussian"
 
 
@@ -230,7 +231,9 @@ def heatmap(cols: list[GridColumn], path: Path) -> Path:
     order = np.argsort(-np.nanmean(np.where(np.isnan(rho), 0.0, rho), axis=1), kind="stable")
     names, rho = [names[i] for i in order], rho[order]
     counts = np.array([[(_result(c, n) or {"n": c.n_archs})["n"] or 0 for c in cols] for n in names], dtype=int)
-    short = [bool((counts[:, j] < c.n_archs).any()) for j, c in enumerate(cols)]  # a cell not scored is not short
+    # a cell shows its own n where it has a ρ and fewer archs than its column (one not scored, or whose every
+    # arch failed, shows — and does not count)
+    short = [bool(((counts[:, j] < c.n_archs) & ~np.isnan(rho[:, j])).any()) for j, c in enumerate(cols)]
     width = max(4.8, 2.8 + 0.55 * len(cols))  # y labels and the colour bar beside the columns
     height = max(3.2, 2.0 + 0.32 * len(names))  # the title above, the rotated column labels below
     size = 7 if len(cols) <= 6 else 5  # the cells' values: larger where the cells are
