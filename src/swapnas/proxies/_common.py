@@ -8,7 +8,7 @@ only inside context managers that always remove them, and never touches
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -183,3 +183,11 @@ def global_pool_input(model: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
             "this metric needs the feature map before global pooling"
         )
     return seen[-1]
+
+
+def require_finite(tensors: Iterable[torch.Tensor], name: str, what: str = "gradients") -> None:
+    """A ValueError unless every tensor is finite: NaN/inf (a network that overflows at its init, or inputs that
+    are not finite) would otherwise end in another proxy's message (no variation, a singular matrix)."""
+    if not all(bool(torch.isfinite(t).all()) for t in tensors):
+        raise ValueError(f"{name}: the {what} are not finite (NaN/inf: the network overflows at this init, "
+                         "or the inputs are not finite)")

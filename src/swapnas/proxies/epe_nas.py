@@ -27,7 +27,9 @@ def many_class_score(groups: list[np.ndarray], k: float) -> float:
     per_sample = [class_term(g, k) / g.shape[0] for g in groups if g.shape[0] > 1]
     if not per_sample:
         raise ValueError("epe_nas: with more than 100 classes the score needs a class with at least 2 samples in "
-                         "the batch (single-sample classes are left out, as in the authors' code); none has")
+                         "the batch (single-sample classes are left out, as in the authors' code); none has: use a larger "
+                         "--batch-size, so that some class is drawn twice. With one sample per class (e.g. TransNAS "
+                         "jigsaw's 1000 classes) the metric does not apply")
     e = np.array(per_sample)
     return float(np.abs(e[:, None] - e[None, :]).sum() / len(e))
 

@@ -23,7 +23,8 @@ from torch import nn
 from ..data import Batch
 from . import swap  # noqa: F401  (registers Ψ, a base of lswag)
 from .registry import register
-from .zico import require_finite, split_gradients
+from ._common import require_finite
+from .zico import split_gradients
 
 
 def inverse_std_term(grads: torch.Tensor) -> float | None:

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from ..data import Batch
-from ._common import relu_codes
+from ._common import relu_codes, require_finite
 from .registry import register, register_set
 
 
@@ -32,8 +32,7 @@ def ntk_condition_number(model: nn.Module, inputs: torch.Tensor) -> float:
         grads = torch.autograd.grad(out[i].sum(), params, retain_graph=True, allow_unused=True)
         rows.append(torch.cat([(torch.zeros_like(p) if g is None else g).reshape(-1) for p, g in zip(params, grads)]))
     g = torch.stack(rows).double()
-    if not bool(torch.isfinite(g).all()):
-        raise ValueError("te_nas_ntk: the gradients are not finite (NaN/inf: the network overflows at this init)")
+    require_finite([g], "te_nas_ntk")
     eig = torch.linalg.eigvalsh(g @ g.T)
     lo, hi = eig[0].item(), eig[-1].item()
     if not lo > 0:

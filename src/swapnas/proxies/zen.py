@@ -13,7 +13,7 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from ..data import Batch
-from ._common import forward_hooks, global_pool_input, require_float_inputs
+from ._common import forward_hooks, global_pool_input, require_finite, require_float_inputs
 from .registry import register
 
 
@@ -61,9 +61,7 @@ def zen(model: nn.Module, batch: Batch, alpha: float = 0.01, seed: int = 0) -> f
         with forward_hooks(model, (_BatchNorm,), hook):
             clean = global_pool_input(model, x).detach().clone()
         noisy = global_pool_input(model, x + alpha * eps)
-    if not (bool(torch.isfinite(clean).all()) and bool(torch.isfinite(noisy).all())
-            and all(bool(torch.isfinite(v).all()) for v in variances)):
-        raise ValueError("zen: the feature maps are not finite (NaN/inf: the network overflows at this init)")
+    require_finite([clean, noisy, *variances], "zen", "feature maps")
     delta = (clean.double() - noisy.double()).flatten(1).norm(dim=1).mean().item()
     if not delta > 0:
         raise ValueError(f"zen: the feature map does not change under input perturbation (Δ = {delta})")

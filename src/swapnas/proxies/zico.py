@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from ..data import Batch
-from ._common import batch_loss, layer_weights
+from ._common import batch_loss, layer_weights, require_finite
 from .registry import register
 
 
@@ -24,13 +24,6 @@ def split_gradients(model: nn.Module, batch: Batch, splits: int) -> list[torch.T
         grads = torch.autograd.grad(batch_loss(model, xs, ys, batch.loss), weights, allow_unused=True)
         per_split.append([torch.zeros_like(w) if g is None else g.detach() for w, g in zip(weights, grads)])
     return [torch.stack(layer).double() for layer in zip(*per_split)]
-
-
-def require_finite(grads: list[torch.Tensor], name: str) -> None:
-    """Error unless every split gradient is finite (NaN/inf would read as "no gradient varies")."""
-    if not all(bool(torch.isfinite(g).all()) for g in grads):
-        raise ValueError(f"{name}: the gradients are not finite (NaN/inf: the network overflows at this init, "
-                         "or the inputs are not finite)")
 
 
 def layer_term(grads: torch.Tensor) -> float | None:
