@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from swapnas.report import results_table
 from swapnas.results import ProxyResult
 
@@ -171,10 +173,10 @@ def test_top10_rho_records_and_shows_the_size_of_its_subset():
     assert "| 0.800 |" in results_table([ProxyResult(**old)], markdown=True)
 
 
-def _correlate_cli(small_bundle, out):
+def _correlate_cli(small_bundle, out, proxies="params"):
     from swapnas.cli import main
 
-    return main(["correlate", "--space", "nb301", "--proxies", "params", "--archs", "5", "--batch-size", "4",
+    return main(["correlate", "--space", "nb301", "--proxies", proxies, "--archs", "5", "--batch-size", "4",
                  "--data-dir", str(small_bundle), "--out", str(out), "--no-progress", "--quiet", "--workers", "1",
                  "--device", "cpu"])
 
@@ -209,15 +211,17 @@ def test_rho_given_params_can_be_recomputed_from_results_csv_and_a_rerun_says_al
     from swapnas.stats import _partial_spearman
 
     out = tmp_path / "run"
-    assert _correlate_cli(small_bundle, out) == 0
-    assert _correlate_cli(small_bundle, out) == 0  # the same run again: every score is stored
+    assert _correlate_cli(small_bundle, out, "params,meco") == 0
+    assert _correlate_cli(small_bundle, out, "params,meco") == 0  # the same run again: every score is stored
     assert "All 5 archs' scores read from the store" in (out / "report.md").read_text()
     rows = list(csv.DictReader((out / "results.csv").open()))
     acc, size = (np.array([float(r[k]) for r in rows]) for k in ("accuracy", "params_m"))
-    score = np.array([float(r["params"]) for r in rows])
-    got = json.loads((out / "results.json").read_text())["results"][0]["spearman_given_params"]
-    want = _partial_spearman(score, acc, size)
-    assert (got is None and np.isnan(want)) or got == want
+    results = {r["proxy"]: r for r in json.loads((out / "results.json").read_text())["results"]}
+    for name in ("params", "meco"):
+        score = np.array([float(r[name]) for r in rows])
+        got, want = results[name]["spearman_given_params"], _partial_spearman(score, acc, size)
+        assert (got is None and np.isnan(want)) or got == pytest.approx(want, abs=1e-12)
+    assert results["meco"]["spearman_given_params"] is not None  # a finite value, recomputed from the CSV alone
 
 
 def test_grid_heatmap_grows_from_a_readable_minimum_and_shows_a_cells_own_n(tmp_path, monkeypatch):
