@@ -119,3 +119,20 @@ def test_a_32_bit_integer_image_with_8_bit_values_keeps_them(tmp_path) -> None:
     with Image.open(tmp_path / "img.tif") as img:
         assert img.mode == "I"
         assert np.array_equal(np.asarray(rgb_image(img))[..., 0], values.astype(np.uint8))
+
+
+def test_the_heatmap_says_n_le_only_for_cells_that_show_their_own_n(tmp_path, monkeypatch) -> None:
+    """A cell whose every arch failed (n = 0, ρ NaN) shows —, yet its column read n≤20 under a title saying such
+    cells show their n."""
+    from matplotlib.figure import Figure
+
+    from swapnas.grid import GridColumn, heatmap
+
+    drawn: list = []
+    monkeypatch.setattr(Figure, "savefig", lambda fig, *a, **k: drawn.append(fig))
+    results = [{"proxy": p, "spearman": rho, "n": n, "failures": 20 - n, "seconds_per_arch": 0.1, "errors": []}
+               for p, rho, n in (("swap", 0.8, 20), ("zen", float("nan"), 0))]
+    heatmap([GridColumn("nb201", "cifar10", "gt", {}, "", 20, 1.0, results)], tmp_path / "g.png")
+    texts = [t.get_text() for t in drawn[-1].axes[0].texts]
+    assert "—" in texts and "n=20" in texts and "n≤20" not in texts
+    assert "n≤" not in drawn[-1].axes[0].get_title()
