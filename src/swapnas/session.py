@@ -226,35 +226,20 @@ def check_prior(mu: float | None, sigma: float | None) -> None:
         raise ValueError(f"--sigma must be a finite number > 0 (thousands^2, unsquared), got {sigma!r}")
 
 
+def _swap_protocol(space: str) -> dict:
+    """The space's ``SCORING_DEFAULTS`` with the paper's Gaussian init unless they name another."""
+    return {"init": "gaussian", **get_space(space).SCORING_DEFAULTS}
+
+
 def own_protocol(space: str, proxy: Proxy) -> dict:
     """The defaults (net, batch_size, repeats, init) ``proxy`` is scored under on ``space`` by itself: the
     space's ``FITNESS_PROTOCOL`` for its recommended fitness (the proxy ``best`` names) and the fitnesses it
     recommended before (its ``"former"``, so their documented runs still reproduce), chosen with the fitness
     on the space's dev sets; the space's ``SCORING_DEFAULTS`` (the paper's Gaussian init) for every other."""
-    mod = get_space(space)
-    own = getattr(mod, "FITNESS_PROTOCOL", None)
+    own = getattr(get_space(space), "FITNESS_PROTOCOL", None)
     if own is not None and proxy.name in {best_for(space), *own.get("former", ())}:
         return {k: v for k, v in own.items() if k not in ("proxy", "refine", "former")}
-    return {"init": "gaussian", **mod.SCORING_DEFAULTS}
-
-
-def protocol_defaults(space: str, proxies: list[Proxy]) -> dict:
-    """The defaults (net, batch_size, repeats, init) of a run scoring ``proxies`` on ``space``: their
-    :func:`own_protocol` when they share one; for proxies of different protocols (the recommended fitness
-    beside other metrics) the space's ``SCORING_DEFAULTS``, which :func:`configure` applies only to what the
-    caller pins (it refuses such a run while a setting in which they differ is left open)."""
-    protocols = [own_protocol(space, p) for p in proxies]
-    if protocols and all(d == protocols[0] for d in protocols):
-        return protocols[0]
-    return {"init": "gaussian", **get_space(space).SCORING_DEFAULTS}
-
-
-#: the flag that sets each protocol entry, for the message of a mixed run
-_FLAGS = {"init": "--init", "repeats": "--repeats", "batch_size": "--batch-size", "net": "--net"}
-
-
-def _describe(d: dict) -> str:
-    return ", ".join(f"{k} {v}" for k, v in d.items())
+    return _swap_protocol(space)
 
 
 def protocol_groups(space: str, proxies: list[Proxy]) -> list[tuple[dict, list[str]]]:
@@ -266,18 +251,25 @@ def protocol_groups(space: str, proxies: list[Proxy]) -> list[tuple[dict, list[s
     return list(groups.values())
 
 
-def check_one_protocol(space: str, proxies: list[Proxy], given: dict) -> None:
-    """A ValueError when ``proxies`` are scored under different protocols by themselves (:func:`own_protocol`)
-    and a setting in which those differ is not in ``given`` (the caller's init / repeats / batch_size, and
-    ``net``: the entries it overrides). One run scores one protocol: until session 18 such a run fell back to
-    the space's SWAP defaults for all, silently, so a proxy's figure depended on its companions."""
+def protocol_defaults(space: str, proxies: list[Proxy]) -> dict:
+    """The defaults (net, batch_size, repeats, init) of a run scoring ``proxies`` on ``space``: their
+    :func:`own_protocol` when they share one; for proxies of different protocols (the recommended fitness
+    beside other metrics) the space's ``SCORING_DEFAULTS``, which :func:`configure` applies only to what the
+    caller pins (it refuses such a run while a setting in which they differ is left open)."""
     groups = protocol_groups(space, proxies)
-    if len(groups) < 2:
-        return
-    protos = [d for d, _ in groups]
+    return groups[0][0] if len(groups) == 1 else _swap_protocol(space)
+
+
+#: the flag that sets each protocol entry, for the message of a mixed run
+_FLAGS = {"init": "--init", "repeats": "--repeats", "batch_size": "--batch-size", "net": "--net"}
+
+
+def _open_settings(protocols: list[dict], given: dict) -> list[str]:
+    """The entries (init, repeats, batch_size, net) in which ``protocols`` differ and ``given`` sets nothing
+    (``net``: a differing network option that ``given["net"]`` does not override)."""
     open_keys = []
-    for key in ("init", "repeats", "batch_size", "net"):
-        values = [d.get(key) for d in protos]
+    for key in _FLAGS:
+        values = [d.get(key) for d in protocols]
         if key == "net":
             nets = [dict(v or {}) for v in values]
             differ = {k for n in nets for k in n if any(m.get(k) != n.get(k) for m in nets)}
@@ -285,18 +277,32 @@ def check_one_protocol(space: str, proxies: list[Proxy], given: dict) -> None:
                 open_keys.append(key)
         elif any(v != values[0] for v in values) and given.get(key) is None:
             open_keys.append(key)
+    return open_keys
+
+
+def check_one_protocol(space: str, proxies: list[Proxy], given: dict) -> None:
+    """A ValueError when ``proxies`` are scored under different protocols by themselves (:func:`own_protocol`)
+    and a setting in which those differ is not in ``given`` (the caller's init / repeats / batch_size, and
+    ``net``: the entries it overrides). One run scores one protocol: until session 18 such a run fell back to
+    the space's SWAP defaults for all, silently, so a proxy's figure depended on its companions."""
+    groups = protocol_groups(space, proxies)
+    open_keys = _open_settings([d for d, _ in groups], given) if len(groups) > 1 else []
     if not open_keys:
         return
-    swap_defaults = {"init": "gaussian", **get_space(space).SCORING_DEFAULTS}
-    fitness = next((d for d in protos if d != swap_defaults), protos[0])  # the example pins the fitness's settings
-    pins = " ".join(f"{_FLAGS[k]} {fitness[k] if k != 'net' else ','.join(f'{a}={b}' for a, b in fitness['net'].items())}"
-                    for k in open_keys)
-    listing = "; ".join(f"{', '.join(names)}: {_describe({k: d[k] for k in open_keys})}" for d, names in groups)
+    fitness = next((d for d, _ in groups if d != _swap_protocol(space)), groups[0][0])  # the example pins these
+
+    def setting(d: dict, k: str) -> str:
+        return ",".join(f"{a}={b}" for a, b in d[k].items()) if k == "net" else str(d[k])
+
+    pins = " ".join(f"{_FLAGS[k]} {setting(fitness, k)}" for k in open_keys)
+    listing = "; ".join(f"{', '.join(names)}: " + ", ".join(f"{k} {setting(d, k)}" for k in open_keys)
+                        for d, names in groups)
     raise ValueError(
-        f"the proxies asked for are scored under different protocols on {space} ({listing}): "
-        f"the recommended fitness (`best`, or one the space recommended before) under the space's fitness "
-        f"protocol, the other metrics under its SWAP protocol. One run scores one protocol: give {' and '.join(_FLAGS[k] for k in open_keys)} to score them "
-        f"all under one (e.g. {pins}), or score them in separate runs (one --store can serve both)")
+        f"the proxies asked for are scored under different protocols on {space} ({listing}): the recommended "
+        f"fitness (`best`, or one the space recommended before) under the space's fitness protocol, the other "
+        f"metrics under its SWAP protocol. One run scores one protocol: give "
+        f"{' and '.join(_FLAGS[k] for k in open_keys)} to score them all under one (e.g. {pins}), or score them "
+        f"in separate runs (one --store can serve both)")
 
 
 def scoring_net(space: str, task: str, overrides: dict | None = None, base: dict | None = None,
