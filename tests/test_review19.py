@@ -136,3 +136,18 @@ def test_the_heatmap_says_n_le_only_for_cells_that_show_their_own_n(tmp_path, mo
     texts = [t.get_text() for t in drawn[-1].axes[0].texts]
     assert "—" in texts and "n=20" in texts and "n≤20" not in texts
     assert "n≤" not in drawn[-1].axes[0].get_title()
+
+
+def test_the_search_console_line_names_tied_ranks_as_report_md_does() -> None:
+    """report.md read "1154 (8 tied)" but the console line printed the bare rank."""
+    from swapnas.cli.commands import _search_text
+    from swapnas.search.driver import SearchResult
+
+    extra = {"valid_accuracy": 89.85, "valid_optimum": 91.606, "valid_rank": 1154, "valid_tied": 8,
+             "valid_regret": 1.755, "test_accuracy": 93.57, "test_optimum": 94.37, "test_rank": 345,
+             "test_tied": 1, "test_regret": 0.8}
+    result = SearchResult("nb201", "cifar10", "|nor_conv_3x3~0|+|none~0|none~1|+|none~0|none~1|none~2|", 13.78,
+                          0.83, 117.9, 23, 3, 76.8, 0, {}, {}, None, None, None, {}, [], [], extra=extra,
+                          fitness_proxy="swap_nb201@1[w_swap=1]")
+    text = _search_text(result)
+    assert "valid 89.85 (rank 1154 (8 tied)), test 93.57 (rank 345, optimum 94.37, regret 0.80)" in text

@@ -35,7 +35,7 @@ from ..search import (
     run_search,
     write_result,
 )
-from ..search.driver import choose_fitness, out_lock, stage_text
+from ..search.driver import choose_fitness, extra_cells, out_lock, stage_text
 from ..search.final import check_max_params, check_target_params
 from ..search.fitness import check_size_flags
 from ..session import (
@@ -248,15 +248,16 @@ def _search_text(result: SearchResult) -> str:
     if result.refine and (stage := stage_text(result)):
         lines.append(stage)
     e = result.extra
+    ranks = extra_cells(e) if e else {}  # a rank shared with tied archs reads "1154 (8 tied)", as in report.md
     if e and result.space == "nb201":
-        lines.append(f"NB201 {result.dataset}: valid {e['valid_accuracy']:.2f} (rank {e['valid_rank']}), test "
-                     f"{e['test_accuracy']:.2f} (rank {e['test_rank']}, optimum {e['test_optimum']:.2f}, regret "
+        lines.append(f"NB201 {result.dataset}: valid {e['valid_accuracy']:.2f} (rank {ranks['valid_rank']}), test "
+                     f"{e['test_accuracy']:.2f} (rank {ranks['test_rank']}, optimum {e['test_optimum']:.2f}, regret "
                      f"{e['test_regret']:.2f})")
     elif e and result.space == "flexibert":
         where = "in the benchmark" if e["in_benchmark"] else \
             f"not in the benchmark; nearest benchmark arch ({e['distance']} choices differ): {e['benchmark_arch']}"
         lines.append(f"FlexiBERT-500 {result.dataset}: {where}, score {e[f'{result.dataset}_score']:.2f} "
-                     f"(rank {e['rank']} of {e['of']}, optimum {e['optimum']:.2f})")
+                     f"(rank {ranks['rank']} of {e['of']}, optimum {e['optimum']:.2f})")
     return "\n".join(lines)
 
 
