@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .results import CorrelateRun, ProxyResult, reused_text
+from .results import CorrelateRun, ProxyResult, reused_parts
 from .stats import ILL_CONDITIONED
 
 
@@ -32,8 +32,8 @@ def md_row(cells: Sequence[object]) -> str:
 
 def _top10(r: ProxyResult) -> str:
     """Top-10 % ρ with the size of its subset (a few archs in a small run): ``0.800 (n=4)``."""
-    n = getattr(r, "top10_n", None)  # None: read from a results.json written before it was recorded; 0: no subset
-    return f"{_f(r.top10_spearman)} (n={n})" if n else _f(r.top10_spearman)
+    # top10_n None: read from a results.json written before it was recorded; 0: no subset
+    return f"{_f(r.top10_spearman)} (n={r.top10_n})" if r.top10_n else _f(r.top10_spearman)
 
 
 def results_table(results: Sequence[ProxyResult], markdown: bool = False) -> str:
@@ -91,7 +91,7 @@ def run_notes(run: CorrelateRun) -> list[str]:
         lines.append(f"All {n} archs' scores read from the store (none scored by this run; s/arch is the time "
                      "stored with each score).")
     elif run.reused or run.partly_reused:
-        lines.append(f"Scores:{reused_text(run.reused, n, run.partly_reused)[:-1].replace(' (', ' ', 1)}.")
+        lines.append(f"Scores: {'; '.join(reused_parts(run.reused, n, run.partly_reused))}.")
     return [f"- {line}" for line in lines if line]
 
 

@@ -86,13 +86,19 @@ def strict_json(obj: Any, indent: int | None = 1) -> str:
     return json.dumps(finite_or_none(obj), indent=indent, allow_nan=False)
 
 
-def reused_text(reused: int, n: int, partly: int = 0) -> str:
-    """`` (stored scores of R of N archs reused)`` when some archs' every score was stored, and a note of the
-    archs with only some proxies' scores stored (the others scored now), else nothing."""
+def reused_parts(reused: int, n: int, partly: int = 0) -> list[str]:
+    """``stored scores of R of N archs reused`` when some archs' every score was stored, and a note of the
+    archs with only some proxies' scores stored (the others scored now); empty when neither."""
     parts = [f"stored scores of {reused} of {n} archs reused"] if reused else []
     if partly:
         parts.append(f"some proxies' stored scores of {partly} {'more ' if reused else f'of {n} '}archs reused, "
                      "the others scored now")
+    return parts
+
+
+def reused_text(reused: int, n: int, partly: int = 0) -> str:
+    """:func:`reused_parts` as `` (…; …)`` after a console line, else nothing."""
+    parts = reused_parts(reused, n, partly)
     return f" ({'; '.join(parts)})" if parts else ""
 
 
