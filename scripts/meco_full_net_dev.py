@@ -18,9 +18,11 @@ import random
 from pathlib import Path
 
 import numpy as np
+from choose_stage2_net import simulate  # scripts/ is on sys.path when this file runs as a script
 from scipy.stats import spearmanr
 
 WEIGHTS = (0.0, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0)
+KS = (3, 5, 10, 20)
 #: swap_nb201's terms (src/swapnas/proxies/best.py): base -> (transform, weight)
 SWAP_NB201 = {"swap": ("log", 1.0), "az_nas_progressivity": ("lin", 1.816), "meco": ("log", 0.1),
               "az_nas_trainability": ("lin", 8.216e-07), "fisher": ("log", -0.1), "l2_norm": ("log", 0.25)}
@@ -30,11 +32,28 @@ def rho(x: np.ndarray, y: np.ndarray) -> float:
     return float(spearmanr(x, y)[0])
 
 
+def pick_table(acc: np.ndarray, base: np.ndarray, term: np.ndarray, draws: int) -> list[str]:
+    """Simulated two-stage searches: stage 1 ``base``, stage 2 ``base + w·term`` (or ``term`` alone)."""
+    top5 = acc >= np.quantile(acc, 0.95)
+    budget = round(0.2 * len(acc))
+    k1 = simulate(acc, base, {}, 1, budget, draws, top5)[0]
+    lines = [f"Simulated searches ({draws} random 20 % subsets, the draws of scripts/choose_stage2_net.py), "
+             f"stage 1 swap_nb201, K = 1 (no second stage): {k1:.3f}. Mean dev accuracy of the pick:", "",
+             "| second stage | " + " | ".join(f"K={k}" for k in KS) + " |", "|---" * (len(KS) + 1) + "|"]
+    stages = [(f"swap_nb201 + {w:g} · ln meco_all (full net)", base + w * term) for w in WEIGHTS[1:]]
+    for label, f2 in stages + [("ln meco_all (full net) alone", term)]:
+        vals = dict(enumerate(map(float, f2)))
+        lines.append(f"| {label} | " + " | ".join(f"{simulate(acc, base, vals, k, budget, draws, top5)[0]:.3f}"
+                                                   for k in KS) + " |")
+    return lines
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("fitness_run", help="results.json of the fitness-protocol run with swap_nb201's bases")
     ap.add_argument("full_net_run", help="results.json of a meco_all run on the full network, same archs")
     ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--draws", type=int, default=2000)
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     a, b = (json.loads(Path(p).read_text()) for p in (args.fitness_run, args.full_net_run))
@@ -60,7 +79,8 @@ def main() -> None:
             new, old = rho((base + w * term)[y], acc[y]), rho(base[y], acc[y])
             wins += new > old
             lines.append(f"| {seed} | {'AB'[h]} | {w:g} | {new:.4f} | {old:.4f} |")
-    lines += ["", f"held out, the term wins on {wins} of {2 * args.seeds} halves"]
+    lines += ["", f"held out, the term wins on {wins} of {2 * args.seeds} halves", ""]
+    lines += pick_table(acc, base, term, args.draws)
     Path(args.out).write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
