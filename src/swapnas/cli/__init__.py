@@ -44,7 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _stop(signum: int, frame: object) -> None:
-    """SIGTERM (a scheduler's stop: SLURM, timeout, kill) ends a run as Ctrl-C does: scores kept, exit 130."""
+    """SIGTERM (a scheduler's stop: SLURM, timeout, kill) ends a run as Ctrl-C does: scores kept, exit 130
+    (``swapnas train`` holds it, as Ctrl-C, until the batch in progress is applied whole)."""
     raise KeyboardInterrupt
 
 

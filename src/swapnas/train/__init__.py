@@ -38,9 +38,10 @@ Randomness: everything a run draws (initial weights, augmentation, drop-path, lo
 comes from ``--seed`` through the run's own generators (:mod:`swapnas.train.rng`); the
 library seeds nothing global and sets no cuDNN flag (the command turns cuDNN autotuning on).
 
-Outputs in ``OUT``: ``checkpoint.pt`` after every epoch and on Ctrl-C (mid-epoch: the resumed run redoes the
-interrupted batch from the RNG state before it, so on in-memory data a resumed run equals an
-uninterrupted one; ImageNet loader workers are reseeded),
+Outputs in ``OUT``: ``checkpoint.pt`` after every epoch and on Ctrl-C or (under ``swapnas train``)
+SIGTERM (a training step in progress is finished first; a batch still being loaded is redone on
+resume from the RNG state before it), so on in-memory data a resumed run equals an uninterrupted
+one (ImageNet loader workers are reseeded),
 ``history.json`` (per epoch: train loss — the optimised objective, auxiliary term and label
 smoothing included — train accuracy, test loss/accuracy/top-5 when evaluated, lr,
 drop-path, steps, seconds) and ``result.json`` at the end. Accuracies are percentages.

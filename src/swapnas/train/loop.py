@@ -204,21 +204,30 @@ def evaluate(model: nn.Module, data: TrainData, device: torch.device, batch_size
 
 @contextlib.contextmanager
 def _whole_batch() -> Iterator[None]:
-    """Ctrl-C (SIGINT) inside the block is held until the block ends, then raised as KeyboardInterrupt:
-    a batch is applied whole (weights, optimiser, BatchNorm statistics, step count) or not at all, so
-    the checkpoint saved on Ctrl-C resumes to the uninterrupted run. Outside the main thread (where
-    Python delivers no signal) the block runs as it is."""
+    """Ctrl-C (SIGINT) and SIGTERM inside the block are held until the block ends, then delivered to the
+    handler they would have reached (SIGINT: KeyboardInterrupt; SIGTERM: the handler ``swapnas`` installs,
+    which raises KeyboardInterrupt): a batch is applied whole (weights, optimiser, BatchNorm statistics,
+    step count) or not at all, so the checkpoint saved on the interrupt resumes to the uninterrupted run.
+    SIGTERM is held only when a Python handler is installed (with the default one the process ends at
+    once, as it would anyway). Outside the main thread (where Python delivers no signal) the block runs as it is."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     held: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: held.append(signum))
+    hold = [signal.SIGINT, signal.SIGTERM] if callable(signal.getsignal(signal.SIGTERM)) else [signal.SIGINT]
+    previous = {signum: signal.signal(signum, lambda signum, frame: held.append(signum)) for signum in hold}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
-    if held:
-        raise KeyboardInterrupt
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    for signum in dict.fromkeys(held):  # each held signal once, in the order it came
+        handler = previous[signum]
+        if handler == signal.SIG_IGN:
+            continue
+        if not callable(handler):  # SIGINT set to SIG_DFL (or by C code): a KeyboardInterrupt, as before
+            raise KeyboardInterrupt
+        handler(signum, None)
 
 
 def _train_batches(run: _Run, epoch: int, batches: list[torch.Tensor], stats: dict, lr: float) -> None:

@@ -1,0 +1,67 @@
+"""Review 20 of `swapnas train`: SIGTERM held to the batch end, the auxiliary head's ReLU, --json/-q,
+clear errors for bad input and damaged checkpoints, evaluation off the training stream, the OUT lock."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from pathlib import Path
+
+import pytest
+import torch
+
+from swapnas.cli import main
+from swapnas.train import loop
+from tests.test_darts_genotype import DARTS_V2
+
+TINY_CLI = ["train", "--genotype", DARTS_V2, "--synthetic", "64", "--channels", "4", "--layers", "3",
+            "--batch-size", "16", "--epochs", "2", "--max-steps", "2", "--device", "cpu", "--no-progress"]
+
+
+def _history(out: Path) -> list[dict]:
+    return json.loads((out / "history.json").read_text())
+
+
+def test_sigterm_during_a_step_is_held_to_the_batch_end_and_resume_matches(tmp_path, monkeypatch, capsys) -> None:
+    """SIGTERM (SLURM, timeout, kill) arriving after the optimiser step: `swapnas train` exits 130 with the
+    batch counted in the checkpoint, and the resumed run equals an uninterrupted one (it used to train
+    that batch twice: only SIGINT was held)."""
+    assert main([*TINY_CLI, "--out", str(tmp_path / "straight")]) == 0
+    straight = _history(tmp_path / "straight")
+    out = tmp_path / "run"
+    real, calls = loop._train_step, []
+
+    def signalled(*a, **k):
+        result = real(*a, **k)
+        calls.append(1)
+        if len(calls) == 3:  # epoch 2, first batch: after its SGD step
+            os.kill(os.getpid(), signal.SIGTERM)
+        return result
+
+    previous = signal.signal(signal.SIGTERM, signal.SIG_DFL)  # main() installs its own handler over the default
+    try:
+        monkeypatch.setattr(loop, "_train_step", signalled)
+        assert main([*TINY_CLI, "--out", str(out)]) == 130
+        assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL  # given back
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert "rerun the same command to resume" in capsys.readouterr().err
+    ck = torch.load(out / "checkpoint.pt", weights_only=True)
+    assert (ck["epoch"], ck["step"]) == (1, 1)  # the signalled batch is counted: it was applied
+    monkeypatch.setattr(loop, "_train_step", real)
+    assert main([*TINY_CLI, "--out", str(out)]) == 0
+    hist = _history(out)
+    assert [h["train_loss"] for h in hist] == pytest.approx([h["train_loss"] for h in straight], rel=1e-6)
+    assert [h["test_acc"] for h in hist] == [h["test_acc"] for h in straight]
+
+
+def test_whole_batch_leaves_sigterm_alone_without_a_python_handler() -> None:
+    """Without a Python SIGTERM handler (the library, not the command) the default stays: nothing to hold."""
+    previous = signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        with loop._whole_batch():
+            assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+            assert signal.getsignal(signal.SIGINT) is not signal.default_int_handler  # SIGINT is held
+    finally:
+        signal.signal(signal.SIGTERM, previous)
