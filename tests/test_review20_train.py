@@ -3,6 +3,7 @@ clear errors for bad input and damaged checkpoints, evaluation off the training 
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import signal
@@ -12,6 +13,9 @@ import pytest
 import torch
 
 from swapnas.cli import main
+from swapnas.spaces import darts
+from swapnas.spaces.darts_imagenet import build_imagenet
+from swapnas.spaces.darts_net import build
 from swapnas.train import loop
 from tests.test_darts_genotype import DARTS_V2
 
@@ -65,3 +69,30 @@ def test_whole_batch_leaves_sigterm_alone_without_a_python_handler() -> None:
             assert signal.getsignal(signal.SIGINT) is not signal.default_int_handler  # SIGINT is held
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+@pytest.mark.parametrize("make,size", [
+    (lambda: build(DARTS_V2, C=4, layers=3, auxiliary=True), 32),  # aux head after the last cell
+    (lambda: build(DARTS_V2, C=4, layers=4, auxiliary=True), 32),
+    (lambda: build_imagenet(DARTS_V2, C=4, layers=2, num_classes=10, auxiliary=True), 224),
+])
+def test_auxiliary_head_leaves_the_main_logits_alone(make, size) -> None:
+    """The head's first ReLU was in place: with the aux cell last, the main head saw ReLU'd features in
+    training mode only, so the network trained differed from the one evaluated."""
+    torch.manual_seed(0)
+    net = make().train()
+    plain = copy.deepcopy(net)
+    plain.auxiliary_head = None
+    x = torch.randn(2, 3, size, size)
+    with torch.no_grad():
+        logits, _ = net(x)
+        assert torch.equal(logits, plain(x))
+
+
+def test_no_scoring_network_has_an_auxiliary_head() -> None:
+    """The head is built for `swapnas train` only: the ReLU fix changes no stored score."""
+    with torch.device("meta"):
+        nets = [build(DARTS_V2, **darts.SCORING_DEFAULTS["net"]), build(DARTS_V2, **darts.FITNESS_PROTOCOL["net"])]
+        nets += [build(DARTS_V2, **cfg) for cfg in darts.NETS.values()]
+        nets += [build(DARTS_V2, **{**darts.FITNESS_PROTOCOL["net"], **darts.FITNESS_PROTOCOL["refine"]["net"]})]
+    assert all(net.auxiliary_head is None for net in nets)

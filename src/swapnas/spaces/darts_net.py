@@ -125,7 +125,9 @@ class AuxiliaryHead(nn.Module):
     def __init__(self, c: int, num_classes: int, pool_stride: int = 3, global_pool: bool = False):
         super().__init__()
         self.features = nn.Sequential(
-            nn.ReLU(inplace=True),
+            # not in place: when the head's cell is the last one (CIFAR layers 2-3, ImageNet 1-3) its output
+            # also feeds the main classifier, which must not see it ReLU'd in training mode only
+            nn.ReLU(inplace=False),
             nn.AvgPool2d(5, stride=pool_stride, padding=0, count_include_pad=False),
             nn.Conv2d(c, 128, 1, bias=False), nn.BatchNorm2d(128), nn.ReLU(inplace=True),
             nn.Conv2d(128, 768, 2, bias=False), nn.BatchNorm2d(768), nn.ReLU(inplace=True),
