@@ -96,3 +96,24 @@ def test_no_scoring_network_has_an_auxiliary_head() -> None:
         nets += [build(DARTS_V2, **cfg) for cfg in darts.NETS.values()]
         nets += [build(DARTS_V2, **{**darts.FITNESS_PROTOCOL["net"], **darts.FITNESS_PROTOCOL["refine"]["net"]})]
     assert all(net.auxiliary_head is None for net in nets)
+
+
+SMOKE = ["train", "--genotype", DARTS_V2, "--synthetic", "16", "--channels", "4", "--layers", "4", "--batch-size", "8",
+         "--epochs", "1", "--max-steps", "1", "--device", "cpu"]
+
+
+def test_train_json_prints_one_json_document_and_no_progress(tmp_path, capsys) -> None:
+    """`swapnas train --json`: result.json on stdout, nothing else (it printed text and a progress bar)."""
+    out = tmp_path / "run"
+    assert main([*SMOKE, "--json", "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out) == json.loads((out / "result.json").read_text())
+    assert "epoch" not in captured.err and "%|" not in captured.err
+
+
+def test_train_quiet_prints_only_what_was_written(tmp_path, capsys) -> None:
+    out = tmp_path / "run"
+    assert main([*SMOKE, "-q", "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.splitlines() == [f"wrote {out / 'result.json'}, {out / 'history.json'}, {out / 'checkpoint.pt'}"]
+    assert "epoch" not in captured.err and "%|" not in captured.err

@@ -368,7 +368,7 @@ def train(args: argparse.Namespace) -> int:
     try:
         result = run_train(args.genotype, recipe=args.dataset, out=out, data_root=args.data_root,
                            synthetic=args.synthetic, workers=args.workers, device=args.device, seed=args.seed,
-                           progress=not args.no_progress, max_steps=args.max_steps, eval_every=args.eval_every,
+                           progress=_progress(args), max_steps=args.max_steps, eval_every=args.eval_every,
                            amp=not args.no_amp, **train_overrides(args))
     except KeyboardInterrupt:
         saved = (out / "checkpoint.pt").is_file()
@@ -377,11 +377,11 @@ def train(args: argparse.Namespace) -> int:
         return 130
     top5 = f", top-5 {result['test_top5']:.2f}%" if args.dataset == "imagenet" else ""
     note = " (partial epochs: --max-steps)" if result["max_steps"] else ""
-    print(f"final test accuracy {result['test_acc']:.2f}%{top5} on {result['test_n']} {result['dataset']} test images "
-          f"after {result['epochs']} epochs{note}")
-    print(f"{result['params_m']:.3f} M params (auxiliary head excluded), wall {result['wall_seconds']:.1f} s, "
-          f"device {result['device']}")
-    print(f"wrote {out / 'result.json'}, {out / 'history.json'}, {out / 'checkpoint.pt'}")
+    text = (f"final test accuracy {result['test_acc']:.2f}%{top5} on {result['test_n']} {result['dataset']} test images "
+            f"after {result['epochs']} epochs{note}\n"
+            f"{result['params_m']:.3f} M params (auxiliary head excluded), wall {result['wall_seconds']:.1f} s, "
+            f"device {result['device']}")
+    _report(args, text, [out / "result.json", out / "history.json", out / "checkpoint.pt"], out / "result.json")
     return 0
 
 
