@@ -213,21 +213,21 @@ def _whole_batch() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    held: list[int] = []
+    held: list[signal.Signals] = []
     hold = [signal.SIGINT, signal.SIGTERM] if callable(signal.getsignal(signal.SIGTERM)) else [signal.SIGINT]
-    previous = {signum: signal.signal(signum, lambda signum, frame: held.append(signum)) for signum in hold}
+    previous = {sig: signal.signal(sig, lambda signum, frame: held.append(signal.Signals(signum))) for sig in hold}
     try:
         yield
     finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-    for signum in dict.fromkeys(held):  # each held signal once, in the order it came
-        handler = previous[signum]
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    for sig in dict.fromkeys(held):  # each held signal once, in the order it came
+        handler = previous[sig]
         if handler == signal.SIG_IGN:
             continue
         if not callable(handler):  # SIGINT set to SIG_DFL (or by C code): a KeyboardInterrupt, as before
             raise KeyboardInterrupt
-        handler(signum, None)
+        handler(sig, None)
 
 
 def _train_batches(run: _Run, epoch: int, batches: list[torch.Tensor], stats: dict, lr: float) -> None:
