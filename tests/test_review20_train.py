@@ -7,11 +7,13 @@ import copy
 import json
 import os
 import signal
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import torch
 
+from swapnas import train as tr
 from swapnas.cli import main
 from swapnas.spaces import darts
 from swapnas.spaces.darts_imagenet import build_imagenet
@@ -117,3 +119,59 @@ def test_train_quiet_prints_only_what_was_written(tmp_path, capsys) -> None:
     captured = capsys.readouterr()
     assert captured.out.splitlines() == [f"wrote {out / 'result.json'}, {out / 'history.json'}, {out / 'checkpoint.pt'}"]
     assert "epoch" not in captured.err and "%|" not in captured.err
+
+
+TINY = replace(tr.RECIPES["cifar10"], C=4, layers=3, batch_size=16, epochs=1)
+
+
+def test_one_cifar_cell_with_the_auxiliary_head_is_a_clear_error(tmp_path, capsys) -> None:
+    """--layers 1 on CIFAR gave `mat1 and mat2 shapes cannot be multiplied` with a traceback: the head
+    needs the 8x8 map after two reductions (2 cells). ImageNet's head pools globally: 1 cell trains."""
+    layers1 = [a if i != SMOKE.index("--layers") + 1 else "1" for i, a in enumerate(SMOKE)]
+    assert main([*layers1, "--out", str(tmp_path / "a")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("swapnas: error: layers 1 (--layers)") and "--layers 2 or more" in err
+    assert "--auxiliary-weight 0" in err and not (tmp_path / "a").exists()  # refused before anything ran
+    with pytest.raises(ValueError, match="--layers 2 or more"):
+        tr.build_model(tr.load_genotype(DARTS_V2), replace(TINY, layers=1), "cifar10", 10)
+    tr.build_model(tr.load_genotype(DARTS_V2), replace(TINY, layers=1, auxiliary_weight=0.0), "cifar10", 10)
+    tr.build_model(tr.load_genotype(DARTS_V2), replace(TINY, layers=2), "cifar10", 10)
+    tr.build_model(tr.load_genotype(DARTS_V2), replace(TINY, layers=1), "imagenet", 10)
+
+
+def test_batch_size_one_with_the_auxiliary_head_is_a_clear_error(tmp_path) -> None:
+    """--batch-size 1 failed after the model was built, in the aux head's BatchNorm on a 1x1 map."""
+    with pytest.raises(ValueError, match=r"batch_size 1 \(--batch-size\).*--batch-size 2 or more.*--auxiliary-weight 0"):
+        replace(TINY, batch_size=1)
+    replace(TINY, batch_size=1, auxiliary_weight=0.0)  # no head, no limit
+    one = tr.synthetic_data(2)
+    one.train = tr.TensorSplit(one.train.images[:1], one.train.labels[:1])
+    with pytest.raises(ValueError, match="1 training image.*--auxiliary-weight 0"):
+        tr.train(DARTS_V2, TINY, one, tmp_path / "one", "cpu", progress=False)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "empty", "list", "foreign_dict", "incomplete"])
+def test_a_damaged_checkpoint_is_a_clear_error(tmp_path, capsys, damage) -> None:
+    """A truncated (a crash, a full disk), empty or foreign checkpoint.pt gave a RuntimeError, a bare EOFError
+    or an AttributeError with a traceback; now `swapnas: error:` naming the file and the fix, exit 2."""
+    out = tmp_path / "run"
+    assert main([*SMOKE, "-q", "--out", str(out)]) == 0
+    path = out / "checkpoint.pt"
+    good = path.read_bytes()
+    if damage == "truncated":
+        path.write_bytes(good[: len(good) // 2])
+    elif damage == "empty":
+        path.write_bytes(b"")
+    elif damage == "list":
+        torch.save([1, 2], path)
+    elif damage == "foreign_dict":
+        torch.save(torch.nn.Linear(2, 2).state_dict(), path)
+    else:
+        ck = torch.load(path, weights_only=True)
+        del ck["model"]
+        torch.save(ck, path)
+    capsys.readouterr()
+    assert main([*SMOKE, "-q", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"swapnas: error: {path} is ") and "Traceback" not in err
+    assert err.rstrip().endswith(f"use another --out, or delete {path} to start afresh")

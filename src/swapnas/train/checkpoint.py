@@ -4,14 +4,40 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 from dataclasses import asdict
 from pathlib import Path
+
+import torch
 
 from ..spaces.darts_genotype import Genotype, format_genotype
 from .data import TrainData
 from .recipe import TrainConfig
 
 CHECKPOINT_FORMAT = 1
+
+
+#: the keys every checkpoint of CHECKPOINT_FORMAT holds (what a resume reads)
+CHECKPOINT_KEYS = ("model", "optimizer", "scaler", "rng", "epoch", "step", "partial", "config", "genotype", "data",
+                   "seed", "history", "wall_seconds")
+
+
+def load_checkpoint(path: Path) -> dict:
+    """``path`` read with ``torch.load(weights_only=True)``; a ValueError that names it and the fix when it is
+    not a readable ``swapnas train`` checkpoint (truncated, empty, another program's file)."""
+    fix = f"use another --out, or delete {path} to start afresh"
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except (RuntimeError, EOFError, pickle.UnpicklingError, ValueError, AttributeError, ImportError) as exc:
+        why = str(exc).split(". ")[0] if str(exc) else f"{type(exc).__name__}: the file is empty or cut short"
+        raise ValueError(f"{path} is not a readable `swapnas train` checkpoint (damaged, truncated or another "
+                         f"program's file: {why}); {fix}") from exc
+    if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
+        raise ValueError(f"{path} is not a `swapnas train` checkpoint of format {CHECKPOINT_FORMAT}; {fix}")
+    missing = [k for k in CHECKPOINT_KEYS if k not in ckpt]
+    if missing:
+        raise ValueError(f"{path} is an incomplete `swapnas train` checkpoint (no {', '.join(missing)}); {fix}")
+    return ckpt
 
 
 def write_atomic(path: Path, write) -> None:

@@ -24,7 +24,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ..spaces.darts_genotype import Genotype, format_genotype
-from .checkpoint import CHECKPOINT_FORMAT, check_resume, write_atomic, write_json
+from .checkpoint import CHECKPOINT_FORMAT, check_resume, load_checkpoint, write_atomic, write_json
 from .data import TensorSplit, TrainData, _batch_indices, _batches
 from .recipe import (
     TrainConfig,
@@ -90,6 +90,9 @@ def _start(genotype: Genotype | str, config: TrainConfig, data: TrainData, out: 
         raise ValueError(f"max_steps must be >= 1 (got {max_steps})")
     if eval_every < 1:
         raise ValueError(f"eval_every must be >= 1 (got {eval_every})")
+    if config.auxiliary_weight > 0 and len(data.train) < 2:
+        raise ValueError(f"{data.name} has {len(data.train)} training image: the auxiliary head's BatchNorm needs "
+                         "batches of 2 or more; give more images, or --auxiliary-weight 0 (no auxiliary head)")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     device = torch.device(device)
@@ -112,7 +115,7 @@ def _start(genotype: Genotype | str, config: TrainConfig, data: TrainData, out: 
 
 def _resume(run: _Run) -> None:
     """Load ``run.ckpt_path`` (after checking it is the same run) into ``run``."""
-    ckpt = torch.load(run.ckpt_path, map_location="cpu", weights_only=True)
+    ckpt = load_checkpoint(run.ckpt_path)
     check_resume(ckpt, run.ckpt_path, run.genotype, run.config, run.data, run.seed, run.max_steps)
     run.model.load_state_dict(ckpt["model"])
     run.optimizer.load_state_dict(ckpt["optimizer"])

@@ -53,6 +53,10 @@ class TrainConfig:
                              f"{self.label_smoothing})")
         if self.C < 1 or self.layers < 1:
             raise ValueError(f"C and layers must be >= 1 (got {self.C}, {self.layers})")
+        if self.auxiliary_weight > 0 and self.batch_size < 2:
+            raise ValueError("batch_size 1 (--batch-size): the auxiliary head's BatchNorm needs at least 2 images "
+                             "per batch in training mode; give --batch-size 2 or more, or --auxiliary-weight 0 "
+                             "(no auxiliary head)")
 
 
 SCHEDULES = ("cosine", "step")
@@ -82,12 +86,24 @@ def drop_path_at(config: TrainConfig, epoch: int) -> float:
     return config.drop_path * epoch / config.epochs
 
 
+def check_network(config: TrainConfig, dataset: str) -> None:
+    """Refuse a network the recipe cannot train: the CIFAR auxiliary head reads the 8×8 map after the
+    second reduction cell, which needs ``layers >= 2`` (with one cell both reductions fall on it: 16×16).
+    The ImageNet head pools globally and takes any depth."""
+    if dataset == "cifar10" and config.auxiliary_weight > 0 and config.layers < 2:
+        raise ValueError(f"layers {config.layers} (--layers): the CIFAR auxiliary head needs at least 2 cells "
+                         "(its input is the 8x8 map after the second reduction cell); give --layers 2 or more, "
+                         "or --auxiliary-weight 0 (no auxiliary head)")
+
+
 def build_model(genotype: Genotype, config: TrainConfig, dataset: str, num_classes: int) -> nn.Module:
-    """The DARTS CIFAR network (``cifar10``) or ImageNet network (``imagenet``) for the recipe.
+    """The DARTS CIFAR network (``cifar10``) or ImageNet network (``imagenet``) for the recipe
+    (:func:`check_network` first).
 
     The initial weights come from the global torch generator (nn.Module constructors); :func:`swapnas.train.train`
     builds the model inside :meth:`RunRng.installed <swapnas.train.rng.RunRng.installed>`.
     """
+    check_network(config, dataset)
     builder = darts.FINAL_NETS[dataset].get("builder", darts.build)  # the space's final network for the dataset
     return builder(genotype, C=config.C, layers=config.layers, num_classes=num_classes,
                    auxiliary=config.auxiliary_weight > 0)

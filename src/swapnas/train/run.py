@@ -13,7 +13,7 @@ from ..session import resolve_device
 from ..spaces.darts_genotype import Genotype
 from .data import load_data
 from .loop import train
-from .recipe import RECIPES, TrainConfig, load_genotype
+from .recipe import RECIPES, TrainConfig, check_network, load_genotype
 
 
 def run_train(genotype: Genotype | str, *, recipe: str = "cifar10", out: str | os.PathLike,
@@ -38,6 +38,7 @@ def run_train(genotype: Genotype | str, *, recipe: str = "cifar10", out: str | o
     genotype = load_genotype(genotype) if isinstance(genotype, str) else genotype
     given: dict[str, Any] = {k: v for k, v in overrides.items() if v is not None}
     config = replace(RECIPES[recipe], **given)
+    check_network(config, recipe)  # before the data is read
     data = load_data(recipe, data_root, synthetic, workers=workers)
     device = resolve_device(device) if isinstance(device, str) else torch.device(device)
     return train(genotype, config, data, Path(out), device=device, seed=seed, progress=progress,
