@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import logging
 import time
+from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,13 @@ def _saturated(proxy: Proxy, values: np.ndarray, samples: int) -> int:
     return int((values >= SATURATION * 2.0**samples).sum()) if proxy.name in PSI_PROXIES else 0
 
 
+def error_messages(recs: list[Record]) -> list[str]:
+    """The distinct failure messages of ``recs``, the most frequent first (ties alphabetically), so that the first
+    one shown for a proxy is why most of its archs failed."""
+    counts = Counter(r.error or "" for r in recs if not r.ok)
+    return sorted(counts, key=lambda e: (-counts[e], e))
+
+
 def run_correlation(
     *,
     bench: Benchmark,
@@ -110,7 +118,7 @@ def run_correlation(
         vals = np.array([r.value if r.ok else np.nan for r in recs], dtype=float)
         c = correlate(vals[ok], acc[ok], params[ok], p.higher_is_better, BOOTSTRAP_RESAMPLES, protocol.seed)
         secs = [r.seconds for r in recs if r.ok and r.seconds is not None]
-        errors = sorted({r.error or "" for r in recs if not r.ok})
+        errors = error_messages(recs)
         results.append(ProxyResult(
             p.name, p.key, bench.name, task, c.n, int((~ok).sum()), c.spearman, c.kendall, c.spearman_ci,
             c.top10_spearman, c.spearman_given_params, float(np.mean(secs)) if secs else float("nan"),

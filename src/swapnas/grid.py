@@ -167,7 +167,10 @@ def _empty_cells(cols: list[GridColumn], names: list[str]) -> list[str]:
 
 def _cost_cell(col: GridColumn, name: str) -> str:
     r = _result(col, name)
-    return "—" if r is None else f"{r['n']} ({r['failures']}) {r['seconds_per_arch']:.3f}s"
+    if r is None:
+        return "—"
+    secs = r["seconds_per_arch"]  # NaN when every arch failed: null in a grid.json read back
+    return f"{r['n']} ({r['failures']}) " + ("—" if secs is None or math.isnan(secs) else f"{secs:.3f}s")
 
 
 def markdown(cols: list[GridColumn], command: str = "") -> str:
@@ -208,14 +211,10 @@ def markdown(cols: list[GridColumn], command: str = "") -> str:
     empty = _empty_cells(cols, names)
     if empty:
         lines += ["", "Cells without ρ (—):", "", *empty]
-    failures = sorted({(c.label, r["proxy"], e) for c in cols for r in c.results for e in r["errors"]})
+    failures = sorted((c.label, r["proxy"], r["errors"][0]) for c in cols for r in c.results if r["errors"])
     if failures:
-        lines += ["", "Failure messages (first per metric and column):", ""]
-        seen: set[tuple[str, str]] = set()
-        for label, proxy, e in failures:
-            if (label, proxy) not in seen:
-                seen.add((label, proxy))
-                lines.append(f"- {label} {proxy}: {e[:160]}")
+        lines += ["", "Failure messages (the most frequent per metric and column):", ""]
+        lines += [f"- {label} {proxy}: {e[:160]}" for label, proxy, e in failures]
     return "\n".join(lines) + "\n"
 
 

@@ -128,7 +128,11 @@ def input_jacobian(model: nn.Module, inputs: torch.Tensor, what: str = "this met
     """J: (S, D) rows ∂(Σ_k f_k)/∂x_i, the input gradient of the summed outputs, flattened per sample."""
     require_float_inputs(inputs, what, "differentiates the outputs with respect to the inputs")
     x = inputs.detach().clone().requires_grad_(True)
-    (grad,) = torch.autograd.grad(model(x).sum(), x)
+    out = model(x).sum()
+    (grad,) = torch.autograd.grad(out, x, allow_unused=True) if out.requires_grad else (None,)
+    if grad is None:
+        raise ValueError(f"{what}: the outputs do not depend on the inputs (no path from the input to the output, "
+                         "e.g. a cell whose edges are all 'none'), so the input gradient is undefined")
     return grad.reshape(grad.shape[0], -1)
 
 

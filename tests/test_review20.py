@@ -1,0 +1,77 @@
+"""Session 20: found while patching the grid's stale cells (scripts/grid_patch.py)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from swapnas.correlate import error_messages
+from swapnas.bundle import Batch
+from swapnas.grid import GridColumn, markdown, write_grid
+from swapnas.proxies import get_proxy
+from swapnas.store import Record
+
+PROTOCOL = {"net": {}, "batch_size": 16, "repeats": 1, "init": "gaussian", "seed": 0}
+
+
+def _column(results: list[dict]) -> GridColumn:
+    return GridColumn("transnas_micro", "jigsaw", "gt", PROTOCOL, "", 10, 1.0, results)
+
+
+def _failed(n: int, errors: list[str]) -> dict:
+    return {"proxy": "epe_nas", "key": "epe_nas@2", "spearman": float("nan"), "kendall": float("nan"), "n": 0,
+            "failures": n, "seconds_per_arch": float("nan"), "errors": errors, "spearman_given_params": float("nan")}
+
+
+def test_a_grid_with_an_all_failed_cell_renders_again_from_its_own_json(tmp_path) -> None:
+    """Every arch failed → no seconds (NaN, null in grid.json): the table said `nans`, and a grid read back
+    from its grid.json crashed in the cost table."""
+    ok = {"proxy": "swap", "key": "swap@1", "spearman": 0.5, "kendall": 0.4, "n": 10, "failures": 0,
+          "seconds_per_arch": 0.1, "errors": [], "spearman_given_params": 0.2}
+    cols = [_column([ok, _failed(10, ["ValueError: no class with 2 samples"])])]
+    assert "| epe_nas | 0 (10) — |" in markdown(cols)
+    write_grid(cols, tmp_path)
+    back = [GridColumn(**c) for c in json.loads((tmp_path / "grid.json").read_text())["columns"]]
+    assert back[0].results[1]["seconds_per_arch"] is None
+    assert "| epe_nas | 0 (10) — |" in markdown(back)
+
+
+def test_failure_messages_lead_with_the_most_frequent() -> None:
+    """The grid showed the alphabetically first message of a cell: one arch's RuntimeError hid why the other 99
+    failed (a ValueError)."""
+    def failed(e: str) -> Record:
+        return Record("failed", None, None, [], None, None, e)
+
+    recs = [failed("ValueError: why most failed") for _ in range(3)]
+    recs += [failed("RuntimeError: one arch"), Record("ok", 1.0, 0.0, [1.0], 0.1, None, None)]
+    assert error_messages(recs) == ["ValueError: why most failed", "RuntimeError: one arch"]
+    text = markdown([_column([_failed(4, error_messages(recs))])])
+    assert "- transnas_micro/jigsaw epe_nas: ValueError: why most failed" in text
+    assert "RuntimeError" not in text.split("Failure messages")[1]
+
+
+class _NoInputPath(nn.Module):
+    """The output does not depend on the input (a cell whose edges are all 'none', as on TransNAS micro)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.bias = nn.Parameter(torch.zeros(3))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.bias.expand(x.shape[0], 3) * 1.0
+
+
+@pytest.mark.parametrize("name", ["jacob_cov", "epe_nas"])
+def test_input_gradient_metrics_say_when_the_output_ignores_the_input(name: str) -> None:
+    """Was autograd's "One of the differentiated Tensors appears to not have been used in the graph"."""
+    batch = Batch(torch.randn(4, 2), torch.tensor([0, 1, 0, 1]), 3, "cifar10", "test", 4)
+    with pytest.raises(ValueError, match=f"{name}: the outputs do not depend on the inputs"):
+        get_proxy(name).fn(_NoInputPath(), batch)
+    frozen = _NoInputPath().requires_grad_(False)  # no parameter needs a gradient either
+    with pytest.raises(ValueError, match="do not depend on the inputs"):
+        get_proxy(name).fn(frozen, batch)
+    assert math.isfinite(get_proxy(name).fn(nn.Sequential(nn.Linear(2, 3), nn.Tanh()), batch))
