@@ -175,3 +175,35 @@ def test_a_damaged_checkpoint_is_a_clear_error(tmp_path, capsys, damage) -> None
     err = capsys.readouterr().err
     assert err.startswith(f"swapnas: error: {path} is ") and "Traceback" not in err
     assert err.rstrip().endswith(f"use another --out, or delete {path} to start afresh")
+
+
+def _image_folder(root: Path) -> Path:
+    """A 3-class ImageNet-style folder of 2 small images per class and split."""
+    from PIL import Image
+
+    gen = torch.Generator().manual_seed(0)
+    for split in ("train", "val"):
+        for c in ("n0", "n1", "n2"):
+            (root / split / c).mkdir(parents=True)
+            for k in range(2):
+                pixels = torch.randint(0, 256, (20, 24, 3), dtype=torch.uint8, generator=gen).numpy()
+                Image.fromarray(pixels).save(root / split / c / f"{k}.JPEG")
+    return root
+
+
+def test_evaluation_does_not_move_the_training_stream(tmp_path) -> None:
+    """On image folders each evaluation drew the loader's base seed from the run's stream, so every later
+    epoch's augmentation, and the training losses, depended on --eval-every (a resume with another value
+    changed the rest of the run quietly)."""
+    root = _image_folder(tmp_path / "folder")
+    config = replace(tr.RECIPES["imagenet"], C=2, layers=1, batch_size=3, epochs=2, auxiliary_weight=0.0)
+    losses = []
+    for every in (1, 2):
+        data = tr.load_data("imagenet", root, workers=0)
+        tr.train(DARTS_V2, config, data, tmp_path / f"every{every}", "cpu", progress=False, eval_every=every)
+        losses.append([h["train_loss"] for h in _history(tmp_path / f"every{every}")])
+    assert losses[0] == losses[1]
+    model = torch.nn.Sequential(torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(3, 3))
+    state = torch.get_rng_state()
+    assert tr.evaluate(model, data, torch.device("cpu"), 3)["test_n"] == 6
+    assert torch.equal(torch.get_rng_state(), state)  # nor from the caller's global generator

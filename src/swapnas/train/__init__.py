@@ -35,7 +35,8 @@ Data (nothing is downloaded at run time; normalisation statistics from :data:`sw
   224 px for ``imagenet`` (flip only), for tests and smoke runs.
 
 Randomness: everything a run draws (initial weights, augmentation, drop-path, loader seeds)
-comes from ``--seed`` through the run's own generators (:mod:`swapnas.train.rng`); the
+comes from ``--seed`` through the run's own generators (:mod:`swapnas.train.rng`); evaluation's
+loader has a fixed stream of its own, so the training does not depend on ``--eval-every``. The
 library seeds nothing global and sets no cuDNN flag (the command turns cuDNN autotuning on).
 
 Outputs in ``OUT``: ``checkpoint.pt`` after every epoch and on Ctrl-C or (under ``swapnas train``)

@@ -181,8 +181,11 @@ def evaluate(model: nn.Module, data: TrainData, device: torch.device, batch_size
              rng: RunRng | None = None) -> dict:
     """Test loss (plain cross-entropy), top-1 and top-5 accuracy (%) and the number of images seen.
 
-    ``rng`` seeds the image-folder loader (the only draw); None: the global generator.
+    ``rng`` seeds the image-folder loader (its only draw: the workers' base seed; the test transforms are
+    fixed); None: a private stream of seed 0, so evaluating draws neither from the global generators nor
+    from a run's stream (a run's training does not depend on how often it evaluates: ``--eval-every``).
     """
+    rng = rng or RunRng(0, torch.device("cpu"))
     model.eval()
     batches = _batch_indices(len(data.test), batch_size, False, 0, 0)[:max_steps]
     criterion = nn.CrossEntropyLoss(reduction="sum")
@@ -267,7 +270,7 @@ def _epoch_entry(run: _Run, epoch: int, stats: dict, lr: float) -> dict:
              "drop_path_prob": run.model.drop_path_prob, "steps": run.step, "train_n": stats["n"]}
     if (epoch + 1) % run.eval_every == 0 or epoch + 1 == run.config.epochs:
         entry.update(evaluate(run.model, run.data, run.device, run.config.batch_size, run.max_steps, run.use_amp,
-                              run.progress, rng=run.rng))
+                              run.progress))  # its own loader stream: the run's is left for training
     else:
         entry.update({"test_loss": None, "test_acc": None, "test_top5": None, "test_n": 0})
     return entry
