@@ -75,3 +75,37 @@ def test_input_gradient_metrics_say_when_the_output_ignores_the_input(name: str)
     with pytest.raises(ValueError, match="do not depend on the inputs"):
         get_proxy(name).fn(frozen, batch)
     assert math.isfinite(get_proxy(name).fn(nn.Sequential(nn.Linear(2, 3), nn.Tanh()), batch))
+
+
+def _grid_patch():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "grid_patch.py"
+    spec = importlib.util.spec_from_file_location("grid_patch", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_grid_patch_replaces_cells_only_where_archs_and_protocol_agree() -> None:
+    gp = _grid_patch()
+    cell = {"proxy": "epe_nas", "key": "epe_nas@1", "spearman": 0.4, "kendall": 0.3, "n": 9, "failures": 1,
+            "seconds_per_arch": 0.1, "errors": [], "spearman_given_params": 0.2}
+    params = {**cell, "proxy": "params", "key": "params@1", "spearman": 0.7, "spearman_given_params": 0.1}
+    old = [_column([cell, params])]
+    count = [0]
+    new = [_column([{**cell, "key": "epe_nas@2", "spearman": -0.1}, {**params, "spearman_given_params": float("nan")}])]
+    lines = gp.patch(old, new, count)
+    assert count == [2] and len(lines) == 2 and "epe_nas@1 ρ 0.400" in lines[0] and "epe_nas@2 ρ -0.100" in lines[0]
+    assert old[0].results[0]["spearman"] == -0.1 and math.isnan(old[0].results[1]["spearman_given_params"])
+    unchanged = gp.patch(old, [_column([{**params, "spearman_given_params": float("nan")}])], count)
+    assert unchanged == [] and count == [3]  # replaced, but nothing to report
+    with pytest.raises(SystemExit, match="same key params@1 but ρ"):  # same code, another ρ: other archs
+        gp.patch(old, [_column([{**params, "spearman": 0.6}])], count)
+    other = GridColumn("transnas_micro", "jigsaw", "gt", {**PROTOCOL, "seed": 1}, "", 10, 1.0, [params])
+    with pytest.raises(SystemExit, match="protocol or arch count differs"):
+        gp.patch(old, [other], count)
+    with pytest.raises(SystemExit, match="adds none"):
+        gp.patch(old, [_column([{**params, "proxy": "zen"}])], count)
