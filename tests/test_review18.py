@@ -181,7 +181,7 @@ def _run(store_path, proxy_fn, tmp_name: str, read_only: bool = False):
 
 
 def test_a_proxy_edited_under_the_same_version_warns_once_and_reuses_its_scores(tmp_path, monkeypatch) -> None:
-    from swapnas import session
+    from swapnas import code_changes as session
 
     monkeypatch.setattr(session, "_CODE_CHECKED", set())
     path = tmp_path / "s.sqlite"

@@ -109,3 +109,57 @@ def test_grid_patch_replaces_cells_only_where_archs_and_protocol_agree() -> None
         gp.patch(old, [other], count)
     with pytest.raises(SystemExit, match="adds none"):
         gp.patch(old, [_column([{**params, "proxy": "zen"}])], count)
+
+
+def test_a_network_version_other_than_1_enters_the_key_and_version_1_keys_stay_as_stored() -> None:
+    from swapnas.scoring import Protocol
+
+    def prot(version: str) -> Protocol:
+        return Protocol("nb201", "cifar10", 16, repeats=1, seed=0, init="default", net={"C": 16, "N": 1},
+                        batch_digest="c9d2889e331436c7", inputs="real", net_version=version)
+
+    # the fingerprint runs/ stores and results.json files hold for this protocol (made before network versions)
+    assert prot("1").fingerprint == "2a0ca293ab322668" and "net_version" not in prot("1").describe()
+    assert prot("2").fingerprint != prot("1").fingerprint and prot("2").describe()["net_version"] == "2"
+
+
+def _score_toy(store_path, monkeypatch, version: str = "1") -> tuple[list, list[str]]:
+    import random
+    import warnings
+
+    from swapnas.session import configure, score_archs
+    from swapnas.spaces import SPACES, get_space
+    from swapnas.store import ScoreStore
+
+    monkeypatch.setitem(SPACES, "toy", "tests.toy_space")
+    monkeypatch.setattr(get_space("toy"), "NET_VERSION", version, raising=False)
+    protocol, batch, proxies = configure("toy", "cifar10", "params", inputs="synthetic")
+    archs = [get_space("toy").sample(random.Random(i)) for i in range(2)]
+    with ScoreStore(store_path) as store, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        score_archs(archs, "toy", proxies, protocol, batch, store, torch.device("cpu"), progress=False)
+    return [protocol.fingerprint, protocol.net_version], [str(w.message) for w in caught
+                                                         if w.category.__name__ == "NetworkCodeWarning"]
+
+
+def test_a_space_whose_network_code_changed_warns_once_per_store_and_version(tmp_path, monkeypatch) -> None:
+    from swapnas import code_changes
+    from swapnas.spaces import SPACES, network_modules
+
+    monkeypatch.setitem(SPACES, "toy", "tests.toy_space")
+    assert [m.__name__ for m in network_modules("toy")] == ["tests.toy_space"]
+    assert [m.__name__.rsplit(".", 1)[1] for m in network_modules("nb201")] == ["nb201", "ops", "protocol"]
+    path = tmp_path / "s.sqlite"
+    monkeypatch.setattr(code_changes, "_CODE_CHECKED", set())
+    (fp1, v1), warned = _score_toy(path, monkeypatch)
+    assert v1 == "1" and warned == []  # first sight: recorded, nothing to compare
+    monkeypatch.setattr(code_changes, "_CODE_CHECKED", set())  # a new process, after an edit of the network code
+    monkeypatch.setattr(code_changes, "modules_digest", lambda modules: "fedcba9876543210")
+    _, warned = _score_toy(path, monkeypatch)
+    assert len(warned) == 1 and "space 'toy': the code of the modules that build its networks (tests.toy_space)" in warned[0]
+    assert 'NET_VERSION = "2"' in warned[0] and str(path) in warned[0]
+    monkeypatch.setattr(code_changes, "_CODE_CHECKED", set())
+    assert _score_toy(path, monkeypatch)[1] == []  # the store now records the new code
+    monkeypatch.setattr(code_changes, "_CODE_CHECKED", set())
+    (fp2, v2), warned = _score_toy(path, monkeypatch, version="2")  # the space raised its version: new keys
+    assert v2 == "2" and fp2 != fp1 and warned == []

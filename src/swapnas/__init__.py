@@ -13,7 +13,7 @@ from ._version import __version__
 from .api import UnsupportedModel, rank, score
 from .data import Batch, load_batch
 from .proxies import list_proxies
-from .proxies.code import ProxyCodeWarning
+from .proxies.code import NetworkCodeWarning, ProxyCodeWarning
 from .patterns import (
     EXTENDED_ACTIVATIONS,
     ICLR_ACTIVATIONS,
@@ -31,6 +31,7 @@ __all__ = [
     "EXTENDED_ACTIVATIONS",
     "ICLR_ACTIVATIONS",
     "Batch",
+    "NetworkCodeWarning",
     "NoActivationError",
     "ProxyCodeWarning",
     "SaturationWarning",

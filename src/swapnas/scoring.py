@@ -95,6 +95,8 @@ class Protocol:
     inputs: str = "real"
     #: the network's outputs when the user set them (``--num-classes`` with ``--image-root``); None: the dataset's
     classes: int | None = None
+    #: the space's network version (:func:`swapnas.spaces.net_version`)
+    net_version: str = "1"
 
     def __post_init__(self) -> None:
         if self.init not in INITS:
@@ -113,12 +115,16 @@ class Protocol:
                  "batch": self.batch_digest, "inputs": self.inputs}
         if self.classes is not None:  # only then: the keys of every other protocol stay as they were
             parts["classes"] = self.classes
+        if self.net_version != "1":  # likewise: networks of version 1 keep the keys they were stored under
+            parts["net_version"] = self.net_version
         return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
 
     def describe(self) -> dict:
         out = {**asdict(self), "fingerprint": self.fingerprint}
         if self.classes is None:
             del out["classes"]
+        if self.net_version == "1":
+            del out["net_version"]
         return out
 
     def key(self, arch_key: str, proxy: Proxy) -> ScoreKey:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import inspect
 import math
 import random
-import time
 import warnings
 from collections import Counter
 from contextlib import closing
@@ -24,10 +23,10 @@ from .benchmarks import Benchmark
 from .data import Batch, load_batch
 from .executors import Executor, LocalExecutor, ScoreTask
 from .proxies import Proxy, resolve
-from .proxies.code import ProxyCodeWarning, code_digest
+from .code_changes import warn_changed_code
 from .proxies.registry import ALIASES
 from .scoring import Protocol, with_bases
-from .spaces import get_space
+from .spaces import get_space, net_version
 from .store import Record, ScoreKey, ScoreStore, StoreError
 
 
@@ -78,32 +77,6 @@ def pick_archs(all_archs: list, n: int | None, seed: int) -> list:
     return random.Random(seed).sample(list(all_archs), n)
 
 
-#: (store file, proxy@version) pairs checked by this process (a search scores every cycle into one store)
-_CODE_CHECKED: set[tuple[str, str]] = set()
-
-
-def warn_changed_code(store: ScoreStore, proxies: list[Proxy]) -> None:
-    """A :class:`~swapnas.proxies.code.ProxyCodeWarning` for each proxy whose function differs from the code
-    ``store`` recorded beside its scores under the same name and version (once per store file and proxy in a
-    process; a writable store then records the new code, so the next run is quiet). The digest is read once per
-    store and proxy: a search calls this every cycle."""
-    for p in proxies:
-        name = f"{p.name}@{p.version}"
-        if store.path == ":memory:" or (store.path, name) in _CODE_CHECKED:
-            continue
-        _CODE_CHECKED.add((store.path, name))
-        digest = code_digest(p.fn)
-        since = None if digest is None else store.code_changed(name, digest)
-        if since is not None:
-            bump = str(int(p.version) + 1) if p.version.isdigit() else f"{p.version}.1"
-            warnings.warn(ProxyCodeWarning(
-                f"proxy {p.name!r}: its function differs from the code recorded beside its scores in {store.path} "
-                f"({time.strftime('%Y-%m-%d %H:%M', time.localtime(since))}), under the same version {p.version}, so "
-                f"those scores are reused as they are. If the change alters the values, give the proxy a new version "
-                f"(@register(..., version=\"{bump}\")) to score them again; if not, ignore this"
-                + ("" if store.read_only else ": the store now records the new code")), stacklevel=3)
-
-
 def score_archs(
     archs: list, space: str, proxies: list[Proxy], protocol: Protocol, batch: Batch, store: ScoreStore,
     device: torch.device, retry_failed: bool = False, progress: bool = True, desc: str = "",
@@ -122,7 +95,7 @@ def score_archs(
     store.add_protocol(protocol.fingerprint, protocol.describe())
     per_arch = [p for p in proxies if not p.parts]
     needed = with_bases(per_arch)  # what score_arch stores: the proxies and the bases they derive from
-    warn_changed_code(store, needed)
+    warn_changed_code(store, needed, space, protocol.net_version)
 
     def missing(rec: Record | None) -> bool:
         return rec is None or (retry_failed and not rec.ok)
@@ -198,7 +171,8 @@ def prepare(
                        inputs=inputs, seed=seed, fill=fill, **options)
     protocol = Protocol(space=space, dataset=dataset, batch_size=batch_size, repeats=repeats, seed=seed,
                         init=init, net=dict(net), batch_digest=batch.digest, inputs=inputs,
-                        classes=(images or {}).get("num_classes") if image_root else None)
+                        classes=(images or {}).get("num_classes") if image_root else None,
+                        net_version=net_version(space))
     return protocol, batch
 
 
@@ -418,4 +392,5 @@ def stored_run(protocol: dict, data_dir: str | None = None) -> tuple[Protocol, B
                          "pass the data directory the run used")
     return Protocol(protocol["space"], protocol["dataset"], protocol["batch_size"], repeats=1, seed=protocol["seed"],
                     init=protocol["init"], bn_train=protocol["bn_train"], net=protocol["net"],
-                    batch_digest=batch.digest, inputs=inputs, classes=protocol.get("classes")), batch
+                    batch_digest=batch.digest, inputs=inputs, classes=protocol.get("classes"),
+                    net_version=protocol.get("net_version", "1")), batch

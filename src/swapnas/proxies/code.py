@@ -11,11 +11,17 @@ import ast
 import hashlib
 import inspect
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from types import ModuleType
 
 
 class ProxyCodeWarning(UserWarning):
     """A proxy's function differs from the one that stored scores under the same name and version."""
+
+
+class NetworkCodeWarning(UserWarning):
+    """The code that builds a space's networks differs from the code that stored scores under the same network
+    version (the space module's ``NET_VERSION``)."""
 
 
 def code_digest(fn: Callable | None) -> str | None:
@@ -36,3 +42,26 @@ def code_digest(fn: Callable | None) -> str | None:
     # unparse, not ast.dump: the dump's form changes between Python versions (a store shared by machines on
     # 3.11 and 3.12 would warn for every proxy), the code it prints does not
     return hashlib.sha256(ast.unparse(tree).encode()).hexdigest()[:16]
+
+
+def _without_docstrings(tree: ast.AST) -> ast.AST:
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and body
+                and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)):
+            node.body = body[1:] or [ast.Pass()]
+    return tree
+
+
+def modules_digest(modules: Iterable[ModuleType]) -> str | None:
+    """16 hex digits of sha256 over the modules' source as Python parses it (comments, layout and docstrings left
+    out), in the order given; None where a source cannot be read."""
+    h = hashlib.sha256()
+    for module in modules:
+        try:
+            tree = ast.parse(inspect.getsource(module))
+        except (OSError, TypeError, SyntaxError):
+            return None
+        h.update(module.__name__.encode() + b"\0" + ast.unparse(_without_docstrings(tree)).encode() + b"\0")
+    return h.hexdigest()[:16]

@@ -11,6 +11,8 @@ one line to ``SPACES``: ``"name": "package.module"``.
 from __future__ import annotations
 
 import importlib
+import inspect
+import sys
 from types import ModuleType
 
 from . import darts, nb201
@@ -82,5 +84,32 @@ def searchable_space(name: str) -> ModuleType:
     return module
 
 
+def net_version(name: str) -> str:
+    """The version of space ``name``'s networks: its module's optional ``NET_VERSION`` (default "1"). A space that
+    changes what its networks compute raises it, so that scores stored for the old networks are not reused
+    (:class:`~swapnas.scoring.Protocol` puts a version other than "1" into the protocol's fingerprint)."""
+    return str(getattr(get_space(name), "NET_VERSION", "1"))
+
+
+def network_modules(name: str) -> list[ModuleType]:
+    """The modules whose code builds space ``name``'s networks, as far as can be seen without building one: the
+    space's module and every module of its package that it reaches through its names (imported classes, functions
+    and modules), transitively, ordered by name (:class:`~swapnas.proxies.code.NetworkCodeWarning` digests them)."""
+    root = get_space(name)
+    package = root.__name__.rpartition(".")[0]
+    seen: dict[str, ModuleType] = {}
+    todo = [root]
+    while todo:
+        module = todo.pop()
+        if module.__name__ in seen:
+            continue
+        seen[module.__name__] = module
+        for value in vars(module).values():
+            home = value if inspect.ismodule(value) else sys.modules.get(getattr(value, "__module__", None) or "")
+            if home is not None and home.__name__.startswith(package + ".") and home.__name__ not in seen:
+                todo.append(home)
+    return [seen[k] for k in sorted(seen)]
+
+
 __all__ = ["SPACES", "SearchableSpace", "Space", "SpaceError", "darts", "get_space", "missing_members", "nb201",
-           "searchable_space", "searchable_spaces"]
+           "net_version", "network_modules", "searchable_space", "searchable_spaces"]
