@@ -7,6 +7,9 @@ import copy
 import json
 import os
 import signal
+import subprocess
+import sys
+import textwrap
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,7 +21,7 @@ from swapnas.cli import main
 from swapnas.spaces import darts
 from swapnas.spaces.darts_imagenet import build_imagenet
 from swapnas.spaces.darts_net import build
-from swapnas.train import loop
+from swapnas.train import checkpoint, loop
 from tests.test_darts_genotype import DARTS_V2
 
 TINY_CLI = ["train", "--genotype", DARTS_V2, "--synthetic", "64", "--channels", "4", "--layers", "3",
@@ -207,3 +210,66 @@ def test_evaluation_does_not_move_the_training_stream(tmp_path) -> None:
     state = torch.get_rng_state()
     assert tr.evaluate(model, data, torch.device("cpu"), 3)["test_n"] == 6
     assert torch.equal(torch.get_rng_state(), state)  # nor from the caller's global generator
+
+
+_HOLD = textwrap.dedent("""
+    import fcntl, os, sys, time
+    f = open(sys.argv[1], "a+")
+    fcntl.flock(f, fcntl.LOCK_EX)
+    f.truncate(0); f.write(str(os.getpid())); f.flush()
+    print("held", flush=True)
+    time.sleep(60)
+""")
+
+
+def test_a_second_train_on_a_busy_out_is_refused(tmp_path, capsys) -> None:
+    """Two `swapnas train` on one --out both ran (the second resumed from the first's checkpoint mid-run and
+    both wrote it): OUT is now locked as a search's is, and the second run fails at once."""
+    out = tmp_path / "run"
+    out.mkdir()
+    holder = subprocess.Popen([sys.executable, "-c", _HOLD, str(out / ".lock")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        assert main([*SMOKE, "--out", str(out)]) == 2
+        assert (f"swapnas: error: another swapnas train is using {out} (pid {holder.pid}); wait for it or use "
+                "another --out") in capsys.readouterr().err
+        with pytest.raises(ValueError, match="another swapnas train is using"):
+            tr.train(DARTS_V2, TINY, tr.synthetic_data(16), out, "cpu", progress=False, max_steps=1)
+        assert sorted(p.name for p in out.iterdir()) == [".lock"]
+    finally:
+        holder.kill()
+        holder.wait()
+    assert main([*SMOKE, "-q", "--out", str(out)]) == 0  # a killed holder leaves no lock behind
+
+
+def test_checkpoint_writes_use_a_unique_temporary_and_fsync(tmp_path, monkeypatch) -> None:
+    """The temporary was always `checkpoint.pt.tmp` (shared by two writers) and never fsync'ed before the
+    rename (a power loss could publish an empty file)."""
+    path = tmp_path / "checkpoint.pt"
+    path.write_bytes(b"old")
+    synced, seen = [], []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real_fsync(fd)))
+
+    def write(f) -> None:
+        seen.extend(p.name for p in tmp_path.iterdir() if p != path)  # the temporary, in the same folder
+        f.write(b"new")
+
+    checkpoint.write_atomic(path, write)
+    assert path.read_bytes() == b"new" and synced and len(seen) == 1 and seen[0] != "checkpoint.pt.tmp"
+    assert seen[0].startswith(".checkpoint.pt.") and not (tmp_path / seen[0]).exists()
+    assert path.stat().st_mode & 0o777 == 0o666 & ~_umask()  # not mkstemp's 0600
+
+    def broken(f) -> None:
+        f.write(b"half")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError):
+        checkpoint.write_atomic(path, broken)
+    assert path.read_bytes() == b"new" and sorted(tmp_path.iterdir()) == [path]  # no temporary left
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -9,7 +9,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import asdict, fields
+from dataclasses import asdict, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +53,7 @@ from ..spaces import SPACES, SpaceError, get_space, searchable_space
 from ..store import ScoreStore, StoreError, damaged_advice
 from ..store_tools import check_store, check_text, salvage_store, salvage_text
 from ..scoring import with_bases
-from ..train import TrainConfig, run_train
+from ..train import RECIPES, TrainConfig, check_network, load_genotype, run_train
 from .args import EXIT_FAILED_ARCHS, EXIT_OK, DefaultArchs
 
 
@@ -365,11 +365,14 @@ def train(args: argparse.Namespace) -> int:
     # library's: run_train/train set no backend flag. It has no effect when the device is the CPU.
     torch.backends.cudnn.benchmark = True
     out = _out_folder(args)
+    genotype = load_genotype(args.genotype)  # what is wrong with the arguments is said before OUT is made
+    check_network(replace(RECIPES[args.dataset], **train_overrides(args)), args.dataset)
     try:
-        result = run_train(args.genotype, recipe=args.dataset, out=out, data_root=args.data_root,
-                           synthetic=args.synthetic, workers=args.workers, device=args.device, seed=args.seed,
-                           progress=_progress(args), max_steps=args.max_steps, eval_every=args.eval_every,
-                           amp=not args.no_amp, **train_overrides(args))
+        with out_lock(out, "train"):  # before the data is read: a second run on OUT fails at once
+            result = run_train(genotype, recipe=args.dataset, out=out, data_root=args.data_root,
+                               synthetic=args.synthetic, workers=args.workers, device=args.device, seed=args.seed,
+                               progress=_progress(args), max_steps=args.max_steps, eval_every=args.eval_every,
+                               amp=not args.no_amp, **train_overrides(args))
     except KeyboardInterrupt:
         saved = (out / "checkpoint.pt").is_file()
         print("swapnas: interrupted; " + (f"the state is in {out / 'checkpoint.pt'}: rerun the same command to resume"

@@ -96,9 +96,10 @@ class SearchResult:
 
 
 @contextmanager
-def out_lock(out: Path) -> Iterator[None]:
-    """Hold ``OUT/.lock`` (``fcntl.flock``) while a search runs, so a second search on the same OUT
-    fails at once; the OS releases it when the process ends, even when killed. Re-entrant in a process."""
+def out_lock(out: Path, what: str = "search") -> Iterator[None]:
+    """Hold ``OUT/.lock`` (``fcntl.flock``) while a search (``swapnas train``: ``what="train"``) runs, so a
+    second one on the same OUT fails at once; the OS releases it when the process ends, even when killed.
+    Re-entrant in a process."""
     out.mkdir(parents=True, exist_ok=True)
     path = out / ".lock"
     key = str(path.resolve())
@@ -111,7 +112,7 @@ def out_lock(out: Path) -> Iterator[None]:
         except BlockingIOError:
             f.seek(0)
             pid = f.read().strip() or "unknown"
-            raise ValueError(f"another swapnas search is using {out} (pid {pid}); wait for it or use another "
+            raise ValueError(f"another swapnas {what} is using {out} (pid {pid}); wait for it or use another "
                              "--out") from None
         f.truncate(0)
         f.write(str(os.getpid()))

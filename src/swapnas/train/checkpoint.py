@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import tempfile
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
+from typing import BinaryIO
 
 import torch
 
@@ -40,15 +43,27 @@ def load_checkpoint(path: Path) -> dict:
     return ckpt
 
 
-def write_atomic(path: Path, write) -> None:
-    """``write(tmp)`` to a sibling ``.tmp`` file, then rename it over ``path``."""
-    tmp = path.with_name(path.name + ".tmp")
-    write(tmp)
-    os.replace(tmp, path)
+def write_atomic(path: Path, write: Callable[[BinaryIO], object]) -> None:
+    """``write(f)`` into a unique temporary file next to ``path`` (``tempfile.mkstemp``), flushed to disk
+    (``fsync``), then renamed over ``path``: a crash or a power loss leaves the previous file whole, and no
+    two writers share a temporary file. The file gets the usual permissions (0666 less the umask)."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def write_json(path: Path, value) -> None:
-    write_atomic(path, lambda p: p.write_text(json.dumps(value, indent=1)))
+    write_atomic(path, lambda f: f.write(json.dumps(value, indent=1).encode()))
 
 
 def check_resume(ckpt: dict, path: Path, genotype: Genotype, config: TrainConfig, data: TrainData, seed: int,

@@ -143,7 +143,7 @@ def _save(run: _Run, epoch: int, step: int, stats: dict | None, rng: dict | None
         "data": run.data.name, "seed": run.seed, "history": run.history, "wall_seconds": run.wall,
         "max_steps": run.max_steps,
     }
-    write_atomic(run.ckpt_path, lambda p: torch.save(state, p))
+    write_atomic(run.ckpt_path, lambda f: torch.save(state, f))
 
 
 # ----------------------------------------------------------------------------- steps
@@ -345,11 +345,15 @@ def train(genotype: Genotype | str, config: TrainConfig, data: TrainData, out: s
 
     Writes ``checkpoint.pt`` and ``history.json`` after every epoch and ``result.json`` at the end;
     returns the result dict (``test_acc`` is the final epoch's test accuracy in %). On Ctrl-C a
-    checkpoint of the current (mid-epoch) state is saved, then KeyboardInterrupt propagates.
+    checkpoint of the current (mid-epoch) state is saved, then KeyboardInterrupt propagates. ``out`` is locked
+    (``out/.lock``, as a search's) while the run lasts: a second run on it is refused with a ValueError.
     All randomness comes from ``seed`` through a :class:`RunRng`; the caller's global generators
     (torch CPU and CUDA, ``random``, NumPy) are left as they were, and no cuDNN flag is set.
     """
-    run = _start(genotype, config, data, out, device, seed, progress, max_steps, eval_every, amp)
-    for epoch in range(run.start_epoch, config.epochs):
-        _run_epoch(run, epoch)
-    return _finish(run)
+    from ..search.driver import out_lock  # (here: importing the search side costs a second)
+
+    with out_lock(Path(out), "train"):  # OUT is this run's until it returns; a second run on it fails at once
+        run = _start(genotype, config, data, out, device, seed, progress, max_steps, eval_every, amp)
+        for epoch in range(run.start_epoch, config.epochs):
+            _run_epoch(run, epoch)
+        return _finish(run)
