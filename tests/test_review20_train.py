@@ -273,3 +273,37 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def _strict(text: str):
+    def refuse(token: str):
+        raise ValueError(f"non-standard JSON token {token}")
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_a_diverged_run_warns_once_and_writes_strict_json(tmp_path, caplog) -> None:
+    """A huge lr without clipping: the loss went NaN with no word, and history.json held bare NaN tokens."""
+    config = replace(TINY, epochs=3, lr=1e30, grad_clip=0.0)
+    with caplog.at_level("WARNING", logger="swapnas.train.loop"):
+        tr.train(DARTS_V2, config, tr.synthetic_data(32), tmp_path, "cpu", progress=False, max_steps=1)
+    hist = _strict((tmp_path / "history.json").read_text())
+    assert hist[0]["train_loss"] is not None and [h["train_loss"] for h in hist[1:]] == [None, None]
+    _strict((tmp_path / "result.json").read_text())
+    diverged = [r.getMessage() for r in caplog.records if "diverged" in r.getMessage()]
+    assert len(diverged) == 1 and "epoch 2 is nan" in diverged[0] and "--lr" in diverged[0]  # once, not per epoch
+
+
+def test_cutout_on_an_image_folder_warns_that_it_is_ignored(tmp_path, caplog) -> None:
+    root = _image_folder(tmp_path / "folder")
+    config = replace(tr.RECIPES["imagenet"], C=2, layers=1, batch_size=3, epochs=1, auxiliary_weight=0.0, cutout=16)
+    with caplog.at_level("WARNING", logger="swapnas.train.loop"):
+        tr.train(DARTS_V2, config, tr.load_data("imagenet", root, workers=0), tmp_path / "run", "cpu",
+                 progress=False, max_steps=1)
+    assert any("--cutout 16 is ignored on image folders" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize("field,value", [("epochs", 1.5), ("batch_size", 16.0), ("layers", True), ("C", "4")])
+def test_integer_fields_must_be_integers(field, value) -> None:
+    """TrainConfig(epochs=1.5) was accepted and train() failed later inside range()."""
+    with pytest.raises(TypeError, match=f"TrainConfig fields must be integers: {field}="):
+        replace(TINY, **{field: value})

@@ -215,7 +215,8 @@ _METAVARS = {"C": "C"}
 _FLAG_HELP = {
     "epochs": "training epochs", "batch_size": "batch size", "lr": "initial learning rate",
     "momentum": "SGD momentum", "weight_decay": "weight decay", "schedule": "lr schedule: cosine or step",
-    "lr_gamma": "step schedule: lr factor per epoch", "cutout": "cutout square side, 0 = off",
+    "lr_gamma": "step schedule: lr factor per epoch",
+    "cutout": "cutout square side, 0 = off (ignored on ImageNet image folders)",
     "drop_path": "final drop-path probability (ramped linearly), 0 = off",
     "auxiliary_weight": "auxiliary-head loss weight, 0 = no auxiliary head",
     "grad_clip": "gradient-norm clip, 0 = off", "label_smoothing": "label smoothing",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import pickle
 import tempfile
@@ -13,6 +12,7 @@ from typing import BinaryIO
 
 import torch
 
+from ..results import strict_json
 from ..spaces.darts_genotype import Genotype, format_genotype
 from .data import TrainData
 from .recipe import TrainConfig
@@ -63,7 +63,8 @@ def write_atomic(path: Path, write: Callable[[BinaryIO], object]) -> None:
 
 
 def write_json(path: Path, value) -> None:
-    write_atomic(path, lambda f: f.write(json.dumps(value, indent=1).encode()))
+    """Strict JSON (a NaN or infinite number, e.g. a diverged loss, is written as null)."""
+    write_atomic(path, lambda f: f.write(strict_json(value).encode()))
 
 
 def check_resume(ckpt: dict, path: Path, genotype: Genotype, config: TrainConfig, data: TrainData, seed: int,

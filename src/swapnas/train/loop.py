@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
 import signal
 import sys
@@ -276,6 +277,15 @@ def _epoch_entry(run: _Run, epoch: int, stats: dict, lr: float) -> dict:
     return entry
 
 
+def _warn_if_diverged(run: _Run, entry: dict) -> None:
+    """A warning at the first epoch whose training loss is not finite (the run goes on: NaN stays NaN)."""
+    if math.isfinite(entry["train_loss"]) or (run.history and not math.isfinite(run.history[-1]["train_loss"])):
+        return
+    log.warning("training diverged: the train loss of epoch %d is %s (the run goes on, but the weights are "
+                "lost; lower --lr, or keep --grad-clip > 0); history.json records it as null", entry["epoch"],
+                entry["train_loss"])
+
+
 def _run_epoch(run: _Run, epoch: int) -> None:
     """Train (the rest of) ``epoch``, evaluate, append to the history, save; on Ctrl-C save where it stands."""
     config = run.config
@@ -302,6 +312,7 @@ def _run_epoch(run: _Run, epoch: int) -> None:
     seconds = time.perf_counter() - t0
     run.wall += seconds
     entry["seconds"] = stats["seconds"] + seconds
+    _warn_if_diverged(run, entry)
     run.history.append(entry)
     _save(run, epoch + 1, 0, None)
     write_json(run.out / "history.json", run.history)
@@ -354,6 +365,9 @@ def train(genotype: Genotype | str, config: TrainConfig, data: TrainData, out: s
 
     with out_lock(Path(out), "train"):  # OUT is this run's until it returns; a second run on it fails at once
         run = _start(genotype, config, data, out, device, seed, progress, max_steps, eval_every, amp)
+        if config.cutout > 0 and data.augment == "folder":
+            log.warning("--cutout %d is ignored on image folders (ImageNet: random-resized-crop and flip only); "
+                        "it applies to 32-px CIFAR and --synthetic data", config.cutout)
         for epoch in range(run.start_epoch, config.epochs):
             _run_epoch(run, epoch)
         return _finish(run)

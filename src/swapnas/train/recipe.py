@@ -24,7 +24,7 @@ class TrainConfig:
     weight_decay: float = 3e-4
     schedule: str = "cosine"  # "cosine" (to 0 over the epochs) or "step" (lr * lr_gamma ** epoch)
     lr_gamma: float = 0.97  # step schedule only
-    cutout: int = 16  # side of the cutout square, 0 = off (in-memory 32-px data only)
+    cutout: int = 16  # side of the cutout square, 0 = off (in-memory data: CIFAR, --synthetic; not image folders)
     drop_path: float = 0.2  # final drop-path probability, ramped linearly from 0
     auxiliary_weight: float = 0.4  # 0 = no auxiliary head
     grad_clip: float = 5.0  # max gradient norm, 0 = off
@@ -33,6 +33,10 @@ class TrainConfig:
     layers: int = 20  # cells
 
     def __post_init__(self) -> None:
+        ints = [f"{f.name}={getattr(self, f.name)!r}" for f in fields(self) if f.type in ("int", int)
+                and type(getattr(self, f.name)) is not int]
+        if ints:
+            raise TypeError(f"TrainConfig fields must be integers: {', '.join(ints)}")
         bad = [f.name for f in fields(self) if isinstance(getattr(self, f.name), float)
                and not math.isfinite(getattr(self, f.name))]
         if bad:
