@@ -307,3 +307,10 @@ def test_integer_fields_must_be_integers(field, value) -> None:
     """TrainConfig(epochs=1.5) was accepted and train() failed later inside range()."""
     with pytest.raises(TypeError, match=f"TrainConfig fields must be integers: {field}="):
         replace(TINY, **{field: value})
+
+
+def test_evaluate_gives_the_model_its_mode_back(tmp_path) -> None:
+    """evaluate() is public but left a training-mode model in eval mode."""
+    net = tr.build_model(tr.load_genotype(DARTS_V2), replace(TINY, auxiliary_weight=0.0), "cifar10", 10).train()
+    assert tr.evaluate(net, tr.synthetic_data(8), torch.device("cpu"), 8)["test_n"] == 8
+    assert net.training

@@ -47,7 +47,8 @@ one (ImageNet loader workers are reseeded),
 smoothing included — train accuracy, test loss/accuracy/top-5 when evaluated, lr,
 drop-path, steps, seconds) and ``result.json`` at the end. Accuracies are percentages.
 Rerunning the same command resumes from ``checkpoint.pt``; only ``--epochs`` may differ
-(to extend a run: the schedule then follows the new length from the next epoch on).
+(to extend a run: the schedule then follows the new length from the next epoch on — from the
+rest of the interrupted epoch when the checkpoint was saved mid-epoch).
 ``--max-steps N`` caps the training AND evaluation batches of every epoch (smoke runs;
 ``result.json`` then says ``complete: false``). AMP (float16 autocast + GradScaler) is used
 on CUDA only.

@@ -180,28 +180,33 @@ def _train_step(model: nn.Module, x: torch.Tensor, y: torch.Tensor, optimizer: t
 def evaluate(model: nn.Module, data: TrainData, device: torch.device, batch_size: int,
              max_steps: int | None = None, use_amp: bool = False, progress: bool = False, *,
              rng: RunRng | None = None) -> dict:
-    """Test loss (plain cross-entropy), top-1 and top-5 accuracy (%) and the number of images seen.
+    """Test loss (plain cross-entropy), top-1 and top-5 accuracy (%) and the number of images seen, in
+    eval mode (the model's mode is given back after).
 
     ``rng`` seeds the image-folder loader (its only draw: the workers' base seed; the test transforms are
     fixed); None: a private stream of seed 0, so evaluating draws neither from the global generators nor
     from a run's stream (a run's training does not depend on how often it evaluates: ``--eval-every``).
     """
     rng = rng or RunRng(0, torch.device("cpu"))
+    was_training = model.training
     model.eval()
     batches = _batch_indices(len(data.test), batch_size, False, 0, 0)[:max_steps]
     criterion = nn.CrossEntropyLoss(reduction="sum")
     loss = top1 = top5 = n = 0.0
     k = min(5, data.num_classes)
-    for x, y in tqdm(_batches(data, data.test, batches, False, device, 0, rng), total=len(batches), desc="  test",
-                     disable=not progress, leave=False):
-        with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=use_amp):
-            logits = model(x)
-        logits = logits.float()
-        loss += criterion(logits, y).item()
-        top = logits.topk(k, dim=1).indices
-        top1 += (top[:, 0] == y).sum().item()
-        top5 += (top == y[:, None]).any(1).sum().item()
-        n += len(y)
+    try:
+        for x, y in tqdm(_batches(data, data.test, batches, False, device, 0, rng), total=len(batches),
+                         desc="  test", disable=not progress, leave=False):
+            with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=use_amp):
+                logits = model(x)
+            logits = logits.float()
+            loss += criterion(logits, y).item()
+            top = logits.topk(k, dim=1).indices
+            top1 += (top[:, 0] == y).sum().item()
+            top5 += (top == y[:, None]).any(1).sum().item()
+            n += len(y)
+    finally:
+        model.train(was_training)  # the caller's mode, as before the call
     n = max(n, 1)
     return {"test_loss": loss / n, "test_acc": 100.0 * top1 / n, "test_top5": 100.0 * top5 / n, "test_n": int(n)}
 
