@@ -1,0 +1,62 @@
+"""Would the search's second stage pick better with the first stage's fitness added to it? (NB201 dev data only.)
+
+The second stage re-ranks the K fittest archs by ``best`` on C=16, N=2, S=20 (f2) and returns the first
+(docs/search.md). This asks whether w · f1 + f2 (f1: the first stage's fitness, on C=16, N=1) picks better, in the
+simulated searches of ``scripts/choose_stage2_net.py`` (same draws) on the NB201 CIFAR-10 dev sample and on its two
+halves (index parity); every figure in-sample. Stage-2 scores are read from (or written to) ``--store``.
+
+    python scripts/stage2_ensemble_dev.py runs/dev20_nb201_c10_best/results.json --data-dir ../shared/data \\
+        --store runs/dev20.sqlite --out docs/generated/dev/nb201_stage2_ensemble.md
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+from choose_stage2_net import DevRun, simulate_paired  # scripts/ is on sys.path when this file runs as a script
+
+from swapnas.store import ScoreStore
+
+WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0)
+KS = (5, 10, 20)
+
+
+def rows(run: DevRun, f2: dict[int, float], idx: np.ndarray, draws: int) -> list[str]:
+    a, g1 = run.acc[idx], run.f1[idx]
+    where = {int(j): i for i, j in enumerate(idx)}
+    n, top5 = max(KS[-1] + 1, round(0.2 * len(idx))), a >= np.quantile(a, 0.95)
+    g2 = {where[j]: v for j, v in f2.items() if j in where}
+    out = []
+    for w in WEIGHTS:
+        g = {i: w * g1[i] + v for i, v in g2.items()}
+        cells = [simulate_paired(a, g1, g, k, n, draws, top5)[0] for k in KS]
+        out.append(f"| {w:g} · f1 + f2 | " + " | ".join(f"{c:.3f}" for c in cells) + " |")
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("run", help="results.json of `swapnas correlate --proxies best` on the NB201 CIFAR-10 dev sample")
+    ap.add_argument("--data-dir", required=True)
+    ap.add_argument("--store", required=True)
+    ap.add_argument("--top", type=int, default=300, help="stage 2 on the TOP fittest dev archs (default 300)")
+    ap.add_argument("--draws", type=int, default=2000)
+    ap.add_argument("--out", required=True)
+    args = ap.parse_args()
+    run = DevRun("nb201", args.run, args.data_dir)
+    f2 = run.stage2(args.top, {"N": 2}, 20, 1, args.data_dir, ScoreStore(args.store))[0]
+    head = ["| second stage | " + " | ".join(f"K={k}" for k in KS) + " |", "|---" * (len(KS) + 1) + "|"]
+    every = np.arange(len(run.archs))
+    text = [f"Mean dev accuracy of the simulated searches' pick ({args.draws} draws of 20 % of the archs, the draws of "
+            f"scripts/choose_stage2_net.py; the first row is the default second stage). Run: `{args.run}`.", ""]
+    for label, idx in (("all 1000", every), ("index % 2 = 0", every[every % 2 == 0]),
+                       ("index % 2 = 1", every[every % 2 == 1])):
+        text += [f"**{label}**:", "", *head, *rows(run, f2, idx, args.draws), ""]
+    Path(args.out).write_text("\n".join(text))
+    print("\n".join(text))
+
+
+if __name__ == "__main__":
+    main()
