@@ -95,9 +95,10 @@ class SelfAttention(nn.Module):
 @functools.lru_cache(maxsize=32)
 def _dct_matrix(n: int, ortho: bool = True) -> torch.Tensor:
     """The DCT-II matrix C (n × n), DCT(x) = C @ x: orthonormal, or (``ortho=False``) unnormalised,
-    C[k, i] = 2 cos(π k (i + ½) / n), as scipy's ``dct(norm=None)`` and the FlexiBERT code."""
-    k = torch.arange(n, dtype=torch.float64)[:, None]
-    i = torch.arange(n, dtype=torch.float64)[None, :]
+    C[k, i] = 2 cos(π k (i + ½) / n), as scipy's ``dct(norm=None)`` and the FlexiBERT code. Always built on
+    the CPU (the cache must not keep a meta or GPU tensor made under a ``torch.device`` context); callers move it."""
+    k = torch.arange(n, dtype=torch.float64, device="cpu")[:, None]
+    i = torch.arange(n, dtype=torch.float64, device="cpu")[None, :]
     c = torch.cos(math.pi / n * (i + 0.5) * k)
     if not ortho:
         return (2.0 * c).float()
