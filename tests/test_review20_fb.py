@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-import torch
+import warnings
 
+import pytest
+import torch
+from torch import nn
+
+import swapnas
 from swapnas.search.final import final_macs
 from swapnas.spaces import flexibert as fb
 from swapnas.spaces.flexibert_net import VOCAB, _dct_matrix
@@ -23,3 +28,89 @@ def test_a_meta_device_forward_leaves_no_meta_tensor_in_the_dct_cache() -> None:
     net = fb.build(DCT_ARCH, sizes="design")
     out = net(torch.randint(999, VOCAB, (2, 128)))  # L = 128 and head size 128: the entries final_macs cached
     assert out.shape == (2, 2) and torch.isfinite(out).all()
+
+
+class _SeqFirstTokens(nn.Module):
+    """A correct seq-first model: (S, L) ids -> (L, S, E) -> a batch_first=False layer, called positionally or by
+    keyword (``layer(src=h, …)``)."""
+
+    def __init__(self, keyword: bool) -> None:
+        super().__init__()
+        self.keyword, self.emb = keyword, nn.Embedding(1000, 32)
+        self.layer = nn.TransformerEncoderLayer(32, 4, 64, dropout=0.0, activation=nn.GELU())
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        h, pad = self.emb(ids).transpose(0, 1), ids == 0
+        out = self.layer(src=h, src_key_padding_mask=pad) if self.keyword else self.layer(h, src_key_padding_mask=pad)
+        return out[0]
+
+
+@pytest.mark.parametrize("samples,length", [(8, 16), (8, 12), (8, 8)])
+def test_a_seq_first_layer_called_with_keyword_inputs_is_read_as_its_positional_twin(samples: int,
+                                                                                       length: int) -> None:
+    """The guard found a module's input among positional arguments only: with ``src=h`` the layer was not seen, its
+    (L, S, F) maps were read untransposed (Ψ 509 > 2^8 at S = 8, L = 16) or refused (L = 12)."""
+    torch.manual_seed(0)
+    positional, keyword = _SeqFirstTokens(False), _SeqFirstTokens(True)
+    keyword.load_state_dict(positional.state_dict())
+    ids = torch.randint(1, 1000, (samples, length))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", swapnas.SaturationWarning)  # S = 8 saturates: not the point here
+        want = swapnas.score(positional, ids, "swap_ext", init="none")["swap_ext"]
+        assert swapnas.score(keyword, ids, "swap_ext", init="none")["swap_ext"] == want <= 2 ** samples
+
+
+def test_first_input_binds_the_call_to_the_forward_signature() -> None:
+    from swapnas.seq_first import first_input  # new in session 20
+    q, k = torch.zeros(3, 2, 8), torch.ones(3, 2, 8)
+    attn, rnn = nn.MultiheadAttention(8, 2), nn.GRU(8, 4)
+    assert first_input(attn, (), {"key": k, "value": k, "query": q}) is q
+    assert first_input(attn, (q, k, k), {}) is q and first_input(rnn, (), {"input": q}) is q
+    assert first_input(attn, (), {"key": k, "value": k}) is None  # no query given: nothing to read
+
+
+class _SamplesFirstIntoSeqFirst(nn.Module):
+    """The misuse the guard exists for: (S, L, E) embeddings fed to a batch_first=False encoder."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.emb, self.head = nn.Embedding(1000, 32), nn.Linear(32, 2)
+        layer = nn.TransformerEncoderLayer(32, 4, 64, dropout=0.0, activation=nn.GELU())
+        self.enc = nn.TransformerEncoder(layer, 2, enable_nested_tensor=False)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        return self.head(self.enc(self.emb(ids))[:, 0])
+
+
+@pytest.mark.parametrize("samples,length", [(8, 16), (4, 64), (32, 16), (8, 12)])
+def test_samples_given_first_to_a_seq_first_module_are_refused_also_when_l_is_a_multiple_of_s(
+        samples: int, length: int) -> None:
+    """With L a multiple of S the (S, L, F) maps passed as "k·S tiles": S = 8, L = 16 gave Ψ 873 > 2^8."""
+    torch.manual_seed(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(swapnas.UnsupportedModel, match="TransformerEncoderLayer 'enc.layers.0' has batch_first="
+                                                           "False: (its input|an activation inside it)"):
+            swapnas.score(_SamplesFirstIntoSeqFirst(), torch.randint(0, 1000, (samples, length)), "swap_ext",
+                          init="none")
+
+
+class _Transposing(nn.Module):  # (S, L, E) in, a seq-first encoder fed (L, S, E) inside: correct
+    def __init__(self, batch_first: bool) -> None:
+        super().__init__()
+        layer = nn.TransformerEncoderLayer(16, 2, 32, dropout=0.0, batch_first=batch_first, activation=nn.GELU())
+        self.batch_first, self.enc = batch_first, nn.TransformerEncoder(layer, 1, enable_nested_tensor=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.enc(x) if self.batch_first else self.enc(x.transpose(0, 1)).transpose(0, 1)
+
+
+@pytest.mark.parametrize("length", [8, 16, 4])
+def test_a_correct_seq_first_model_still_scores_as_its_batch_first_twin_when_l_is_s_or_a_multiple(length: int) -> None:
+    """The new refusal reads the module's input (S on dim 0, not on dim 1): (L, S, E) with L = S or L = 2·S passes."""
+    torch.manual_seed(0)
+    seq, twin = _Transposing(False), _Transposing(True)
+    twin.load_state_dict(seq.state_dict())
+    x = torch.randn(8, length, 16)
+    kw = {"activations": swapnas.EXTENDED_ACTIVATIONS, "input_dims": (2, 3, 4)}
+    assert swapnas.swap_score(seq, x, **kw) == swapnas.swap_score(twin, x, **kw) > 1

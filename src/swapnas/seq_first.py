@@ -8,6 +8,7 @@ samples on dim 1 and reads the maps hooked inside one samples first.
 from __future__ import annotations
 
 import contextlib
+import inspect
 from collections.abc import Callable, Collection, Iterator
 
 import torch
@@ -25,6 +26,19 @@ def positional(args: tuple, kwargs: dict) -> tuple:
     return (tensors[0],) if len(tensors) == 1 else ()
 
 
+def first_input(module: nn.Module, args: tuple, kwargs: dict) -> object:
+    """The value a call of ``module`` binds to its forward's first parameter (``src``, ``query``, ``input``),
+    positional or by keyword (``layer(src=h, src_key_padding_mask=pad)``); None when it is not given. A call
+    that does not bind to the signature falls back to :func:`positional`."""
+    try:
+        signature = inspect.signature(module.forward)
+        bound = signature.bind_partial(*args, **kwargs)
+    except (TypeError, ValueError):
+        return (positional(args, kwargs) or (None,))[0]
+    first = next(iter(signature.parameters), None)
+    return bound.arguments.get(first) if first is not None else None
+
+
 FIX = ("pass the inputs samples first, (S, L, …), and build such modules with batch_first=True (or transpose to "
        "(L, S, …) inside the model, before them)")
 #: modules that put the sequence on dim 0 of a 3-D input unless built with ``batch_first=True``
@@ -34,12 +48,15 @@ _SEQ_FIRST = (nn.MultiheadAttention, nn.TransformerEncoderLayer, nn.TransformerD
 @contextlib.contextmanager
 def batch_first_guard(model: nn.Module, samples: int, sink: Callable[[torch.Tensor], None],
                       fed: Collection[tuple[int, ...]] = ()) -> Iterator[Callable]:
-    """``sink`` guarded against ``batch_first=False`` modules (:data:`_SEQ_FIRST`) on 3-D inputs. A map hooked inside one
-    ((L, S, …) or (L, k·S, …) folded: sequence first) reaches ``sink`` transposed, samples first; refused are a map
-    inside one without the samples on dim 1, and such a module fed one of the model's own input shapes ``fed``
-    without them on dim 0 (the whole batch given as (L, S, …)). Other uses (axial attention over (W, S·H, C) on maps
-    not hooked) pass."""
-    inside: list[nn.Module] = []
+    """``sink`` guarded against ``batch_first=False`` modules (:data:`_SEQ_FIRST`) on 3-D inputs (the input: the
+    forward's first argument, positional or by keyword). A map hooked inside one ((L, S, …) or (L, k·S, …) folded:
+    sequence first) reaches ``sink`` transposed, samples first. Refused are: such a module fed one of the model's
+    own input shapes ``fed`` without the samples on dim 0 (the whole batch given as (L, S, …)); a map inside one
+    without the samples on dim 1; and a map inside one whose input has the S samples on dim 0 and not on dim 1
+    (samples given first to a sequence-first module, (S, L, …) with L ≠ S, also when L is a multiple of S). Not
+    told apart: such a module fed (S, L, …) with L = S (the shape is the right one), and a folded (L, k·S, …)
+    input with L = S (refused, rare). Other uses (axial attention over (W, S·H, C) on maps not hooked) pass."""
+    inside: list[tuple[nn.Module, tuple[int, ...]]] = []
 
     def refuse(m: nn.Module, why: str) -> ValueError:
         name = next(n for n, k in model.named_modules() if k is m)
@@ -47,19 +64,24 @@ def batch_first_guard(model: nn.Module, samples: int, sink: Callable[[torch.Tens
                           f"as the S = {samples} samples (tokens would count as samples): {FIX}")
 
     def enter(m: nn.Module, args: tuple, kwargs: dict) -> None:
-        x = (positional(args, kwargs) or (None,))[0]
+        x = first_input(m, args, kwargs)
         if isinstance(x, torch.Tensor) and x.dim() == 3:
             if tuple(x.shape) in fed and x.shape[1] != samples:
                 raise refuse(m, f"its input {tuple(x.shape)}, the model's own, holds {x.shape[1]} samples on dim 1")
-            inside.append(m)
+            inside.append((m, tuple(x.shape)))
 
     def leave(m: nn.Module, args: tuple, output: object) -> None:  # returns None: the output stays
-        if inside and inside[-1] is m:
+        if inside and inside[-1][0] is m:
             inside.pop()
 
     def guarded(out: torch.Tensor) -> None:  # inside such a module a map is (L, S, …): read with the samples first
-        if inside and (out.dim() < 2 or out.shape[1] % samples):
-            raise refuse(inside[-1], f"an activation inside it gives maps {tuple(out.shape)} without the samples on dim 1")
+        if inside:
+            m, shape = inside[-1]
+            if out.dim() < 2 or out.shape[1] % samples:
+                raise refuse(m, f"an activation inside it gives maps {tuple(out.shape)} without the samples on dim 1")
+            if shape[0] == samples and shape[1] != samples:
+                raise refuse(m, f"its input {shape} holds the samples on dim 0 and {shape[1]} rows on dim 1 "
+                                "(it reads dim 0 as the sequence)")
         sink(out.transpose(0, 1) if inside else out)
 
     seq = [m for m in model.modules() if isinstance(m, _SEQ_FIRST)  # an encoder layer: its attention's batch_first
