@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 import swapnas
+from swapnas.act_functions import ACTIVATION_NAME, activation_like
 from swapnas.search.final import final_macs
 from swapnas.spaces import flexibert as fb
 from swapnas.spaces.flexibert_net import VOCAB, _dct_matrix
@@ -114,3 +115,35 @@ def test_a_correct_seq_first_model_still_scores_as_its_batch_first_twin_when_l_i
     x = torch.randn(8, length, 16)
     kw = {"activations": swapnas.EXTENDED_ACTIVATIONS, "input_dims": (2, 3, 4)}
     assert swapnas.swap_score(seq, x, **kw) == swapnas.swap_score(twin, x, **kw) > 1
+
+
+ACTIVATIONS = ["GELU", "NewGELUActivation", "QuickGELUActivation", "GELUTanh", "SiLU", "Swish", "ReLU", "Mish",
+               "ELU", "CELU", "SELU", "LeakyReLU", "gelu_new", "GeluActivation", "SiLUActivation", "HardSwish",
+               "SwishMe", "FastGELUActivation", "ReLU6", "XIELUActivation"]
+NOT_ACTIVATIONS = ["ChannelUnitNorm", "LevelUp", "ModelUpdate", "Reluctant", "LinearActivation", "Sigmoid", "Tanh",
+                   "GELUs"]
+
+
+def test_activation_names_match_whole_name_parts_only() -> None:
+    assert [n for n in ACTIVATIONS if not ACTIVATION_NAME.search(n)] == []
+    assert [n for n in NOT_ACTIVATIONS if ACTIVATION_NAME.search(n)] == []
+
+
+class ChannelUnitNorm(nn.Module):  # a normalisation: "channEL Unit" held "elu"
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x / (x.norm(dim=-1, keepdim=True) + 1e-6)
+
+
+class NewGELUActivation(nn.Module):  # the GPT-2 formula: still found by name and probe
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return 0.5 * x * (1.0 + torch.tanh(0.7978845608028654 * (x + 0.044715 * x ** 3)))
+
+
+def test_a_normalisation_whose_name_holds_elu_is_not_taken_for_an_activation() -> None:
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(16, 32), ChannelUnitNorm(), nn.Linear(32, 32), nn.GELU())
+    x = torch.randn(8, 16)
+    assert activation_like(net, swapnas.EXTENDED_ACTIVATIONS) == []
+    assert swapnas.score(net, x, init="none") == swapnas.score(net, x, "swap_ext", init="none")  # auto: swap_ext
+    found = activation_like(nn.Sequential(nn.Linear(4, 4), NewGELUActivation()), swapnas.EXTENDED_ACTIVATIONS)
+    assert [type(m).__name__ for m in found] == ["NewGELUActivation"]

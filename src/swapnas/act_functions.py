@@ -43,8 +43,11 @@ FUNCTIONS: dict[type[nn.Module], tuple[Callable[..., Any], ...]] = {
 }
 
 #: class names of activation modules that :func:`activation_like` probes (GELU, SiLU/Swish, ReLU, Mish, ELU
-#: variants; not Tanh or Sigmoid, which SWAP does not count)
-ACTIVATION_NAME = re.compile(r"gelu|silu|swish|relu|mish|elu", re.IGNORECASE)
+#: variants; not Tanh or Sigmoid, which SWAP does not count): the name, in any case, as a whole part of the
+#: class name: it starts the name, follows a non-letter or starts with a capital (``NewGELUActivation``,
+#: ``QuickGELU``, ``LeakyReLU``), and no lower-case letter follows it (``GELUTanh``, ``gelu_new``). So ``elu``
+#: inside a word (``ChannelUnitNorm``, ``ModelUpdate``, ``Reluctant``) is not an activation's name.
+ACTIVATION_NAME = re.compile(r"(?:(?<![A-Za-z])|(?=[A-Z]))(?i:gelu|silu|swish|relu|mish|celu|selu|elu)(?![a-z])")
 
 #: the probe: values both sides of zero, zero itself, and large ones (where clipped or saturating maps differ)
 _PROBE = torch.linspace(-12.0, 12.0, 2401).reshape(1, 1, -1)
