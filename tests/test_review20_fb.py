@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -147,3 +148,51 @@ def test_a_normalisation_whose_name_holds_elu_is_not_taken_for_an_activation() -
     assert swapnas.score(net, x, init="none") == swapnas.score(net, x, "swap_ext", init="none")  # auto: swap_ext
     found = activation_like(nn.Sequential(nn.Linear(4, 4), NewGELUActivation()), swapnas.EXTENDED_ACTIVATIONS)
     assert [type(m).__name__ for m in found] == ["NewGELUActivation"]
+
+
+def _record(hidden: object = 256, heads: object = 4, ff: object = 512) -> dict:
+    layer = {"operation_type": "SA", "operation_parameter": "SDP", "num_operation_heads": heads,
+             "feed_forward_dimension": ff, "num_feed_forward": 1}
+    dsc = {"operation_type": "DSC", "operation_parameter": 5, "num_operation_heads": 2,
+           "feed_forward_dimension": 1024, "num_feed_forward": 3}
+    return {"hidden_size": hidden, "nas_config": {"encoder_layers": [layer, dsc]}}
+
+
+def test_from_record_refuses_sizes_that_are_not_whole_numbers() -> None:
+    """256.7 was read as 256, 4.9 heads as 4, 512.5 as 512, with no error."""
+    assert str(fb.from_record(_record(256.0, 4.0, 512.0))) == "h256|SA.SDP.h4.f512x1|DSC.5.h2.f1024x3"
+    with pytest.raises(ValueError, match=r"hidden_size must be a whole number, got float 256\.7"):
+        fb.from_record(_record(hidden=256.7))
+    with pytest.raises(ValueError, match=r"layer 1's num_operation_heads must be a whole number, got float 4\.9"):
+        fb.from_record(_record(heads=4.9))
+    with pytest.raises(ValueError, match=r"layer 1's feed_forward_dimension must be a whole number"):
+        fb.from_record(_record(ff=512.5))
+    with pytest.raises(ValueError, match=r"hidden_size must be a whole number, got bool"):
+        fb.from_record(_record(hidden=True))
+
+
+def test_arch_and_layer_refuse_floats_and_bools_whose_strings_would_not_parse_back() -> None:
+    sa = fb.Layer("SA", "SDP", 4, 512, 1)
+    for make, message in ((lambda: fb.Layer("SA", "SDP", 4.0, 512, 1), "heads must be an int, got float 4.0"),
+                          (lambda: fb.Layer("SA", "SDP", 4, 512, True), "feed-forward layer count must be an int"),
+                          (lambda: fb.Layer("SA", "SDP", 4, 512.0, 1), "feed-forward width must be an int"),
+                          (lambda: fb.Arch(256.0, (sa, sa)), "hidden size must be an int, got float 256.0"),
+                          (lambda: fb.Arch(256, (("SA", "SDP", 4, 512, 1),) * 2), "must be Layer objects; layer 1")):
+        with pytest.raises(ValueError, match=message):
+            make()
+    numpy_ints = fb.Arch(np.int64(256), (fb.Layer("SA", "SDP", np.int64(4), np.int64(512), 1), sa))
+    assert type(numpy_ints.hidden) is int and type(numpy_ints.layers[0].heads) is int
+    assert fb.parse(str(numpy_ints)) == numpy_ints
+
+
+def test_parse_is_exact_and_cuts_long_values_in_its_messages() -> None:
+    with pytest.raises(ValueError, match="must look like"):
+        fb.parse("h256|SA.SDP.h4.f512x1\n|SA.SDP.h4.f512x1")  # "$" matched before the newline
+    for text in ("h256|SA.SDP.h" + "9" * 5000 + ".f512x1|SA.SDP.h4.f512x1", "h" + "9" * 5000 + "|SA.SDP.h4.f512x1",
+                 "h256|" + "X" * 5000 + "|SA.SDP.h4.f512x1"):
+        with pytest.raises(ValueError) as info:
+            fb.parse(text)
+        assert len(str(info.value)) < 600 and "characters)" in str(info.value)
+    with pytest.raises(ValueError) as info:
+        fb.Layer("X" * 5000, "SDP", 4, 512, 1)
+    assert len(str(info.value)) < 300

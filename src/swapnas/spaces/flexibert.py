@@ -20,6 +20,7 @@ Two size readings (network option ``sizes``):
 from __future__ import annotations
 
 import functools
+import numbers
 import random
 import re
 from dataclasses import dataclass, replace
@@ -43,7 +44,24 @@ SIZES = ("authors", "design")
 #: the SWAP authors' fixed sizes (``sizes="authors"``)
 AUTHORS_HIDDEN, AUTHORS_FF = 256, 1024
 
-_LAYER = re.compile(r"^([A-Z]+)\.([A-Z0-9]+)\.h([1-9][0-9]*)\.f([1-9][0-9]*)x([1-9][0-9]*)$")
+_LAYER = re.compile(r"([A-Z]+)\.([A-Z0-9]+)\.h([1-9][0-9]*)\.f([1-9][0-9]*)x([1-9][0-9]*)")  # fullmatch: no "\n"
+
+
+def _quote(value: object, limit: int = 80) -> str:
+    """``value`` for a message: a string's repr (a long one: the repr of its first ``limit`` characters, then its
+    length, so the quote is still a piece of the text), else the repr, cut the same way."""
+    if isinstance(value, str):
+        return repr(value) if len(value) <= limit else f"{value[:limit]!r}… ({len(value)} characters)"
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} characters)"
+
+
+def _whole(value: object, what: str) -> int:
+    """An integer field as an ``int`` (numpy's integers too); a bool, float or string is refused by name: its
+    string would not parse back (``h256.0``, ``xTrue``)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"FlexiBERT {what} must be an int, got {type(value).__name__} {_quote(value)}")
+    return int(value)
 
 
 @dataclass(frozen=True, order=True)
@@ -57,10 +75,12 @@ class Layer:
     n_ff: int
 
     def __post_init__(self) -> None:
-        if self.op not in OPERATIONS:
-            raise ValueError(f"unknown FlexiBERT operation type {self.op!r}; valid: {', '.join(OPERATIONS)}")
-        if self.param not in OPERATIONS[self.op]:
-            raise ValueError(f"unknown parameter {self.param!r} for operation {self.op}; "
+        for name, what in (("heads", "heads"), ("ff", "feed-forward width"), ("n_ff", "feed-forward layer count")):
+            object.__setattr__(self, name, _whole(getattr(self, name), what))
+        if not isinstance(self.op, str) or self.op not in OPERATIONS:
+            raise ValueError(f"unknown FlexiBERT operation type {_quote(self.op)}; valid: {', '.join(OPERATIONS)}")
+        if not isinstance(self.param, str) or self.param not in OPERATIONS[self.op]:
+            raise ValueError(f"unknown parameter {_quote(self.param)} for operation {self.op}; "
                              f"valid: {', '.join(OPERATIONS[self.op])}")
         for what, value, valid in (("heads", self.heads, HEADS), ("feed-forward width", self.ff, FF_DIMS),
                                    ("feed-forward layer count", self.n_ff, FF_COUNTS)):
@@ -80,6 +100,11 @@ class Arch(CanonicalString):
 
     def __post_init__(self) -> None:
         tuple_field(self, "layers", "a FlexiBERT Arch")
+        object.__setattr__(self, "hidden", _whole(self.hidden, "hidden size"))
+        for i, layer in enumerate(self.layers):
+            if not isinstance(layer, Layer):
+                raise ValueError(f"a FlexiBERT Arch's layers must be Layer objects; layer {i + 1} is "
+                                 f"{type(layer).__name__} {_quote(layer)}")
         if self.hidden not in HIDDEN:
             raise ValueError(f"FlexiBERT hidden size must be one of {HIDDEN} (got {self.hidden!r})")
         if len(self.layers) not in DEPTHS:
@@ -97,7 +122,7 @@ def format_arch(arch: Arch) -> str:
 
 def _int(text: str, what: str, whole: str) -> int:
     if not re.fullmatch(r"[1-9][0-9]{0,8}", text):
-        raise ValueError(f"FlexiBERT {what} {text!r} in {whole!r} is not a positive integer "
+        raise ValueError(f"FlexiBERT {what} {_quote(text)} in {_quote(whole)} is not a positive integer "
                          "(ASCII digits, no leading zero, at most 9 digits)")
     return int(text)
 
@@ -108,33 +133,48 @@ def parse(text: str) -> Arch:
         raise TypeError(f"flexibert: expected an arch string, got {type(text).__name__}")
     head, *parts = text.strip().split("|")
     if not head.startswith("h"):
-        raise ValueError(f"FlexiBERT arch {text!r} must start with the hidden size, e.g. 'h256|SA.SDP.h4.f512x1|…'")
+        raise ValueError(f"FlexiBERT arch {_quote(text)} must start with the hidden size, e.g. 'h256|SA.SDP.h4.f512x1|…'")
     hidden = _int(head[1:], "hidden size", text)
     layers = []
     for part in parts:
-        m = _LAYER.match(part)
+        m = _LAYER.fullmatch(part)
         if not m:
-            raise ValueError(f"FlexiBERT layer {part!r} in {text!r} must look like 'OP.PARAM.hHEADS.fWIDTHxCOUNT' "
-                             "(e.g. 'SA.SDP.h4.f512x1')")
+            raise ValueError(f"FlexiBERT layer {_quote(part)} in {_quote(text)} must look like "
+                             "'OP.PARAM.hHEADS.fWIDTHxCOUNT' (e.g. 'SA.SDP.h4.f512x1')")
         op, param, heads, ff, n_ff = m.groups()
         try:
-            layers.append(Layer(op, param, int(heads), int(ff), int(n_ff)))
+            layers.append(Layer(op, param, *(_int(v, w, text) for v, w in ((heads, "head count"), (ff, "FF width"),
+                                                                          (n_ff, "FF layer count")))))
         except ValueError as exc:  # a range check of the layer: quote the part and the arch
-            raise ValueError(f"FlexiBERT layer {part!r} in {text!r}: {exc}") from None
+            raise ValueError(f"FlexiBERT layer {_quote(part)} in {_quote(text)}: {exc}") from None
     try:
         return Arch(hidden, tuple(layers))
     except ValueError as exc:
-        raise ValueError(f"FlexiBERT arch {text!r}: {exc}") from None
+        raise ValueError(f"FlexiBERT arch {_quote(text)}: {exc}") from None
 
+
+
+def _record_int(value: object, field: str) -> int:
+    """A record's size field: an int, or a float or digit string holding one; anything else (``256.7``,
+    ``True``) is a ValueError naming the field, not truncated."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and re.fullmatch(r"[0-9]{1,9}", value.strip()):
+        return int(value)
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"FlexiBERT record: {field} must be a whole number, got {type(value).__name__} "
+                         f"{_quote(value)}")
+    return int(value)
 
 
 def from_record(record: dict) -> Arch:
     """The arch of a FlexiBERT-500 record (``hparams.model_hparam_overrides``: hidden size, nas_config)."""
     over = record["hparams"]["model_hparam_overrides"] if "hparams" in record else record
-    layers = tuple(Layer(str(d["operation_type"]), str(d["operation_parameter"]), int(d["num_operation_heads"]),
-                         int(d["feed_forward_dimension"]), int(d["num_feed_forward"]))
-                   for d in over["nas_config"]["encoder_layers"])
-    return Arch(int(over["hidden_size"]), layers)
+    layers = tuple(Layer(str(d["operation_type"]), str(d["operation_parameter"]),
+                         *(_record_int(d[k], f"layer {i + 1}'s {k}")
+                           for k in ("num_operation_heads", "feed_forward_dimension", "num_feed_forward")))
+                   for i, d in enumerate(over["nas_config"]["encoder_layers"]))
+    return Arch(_record_int(over["hidden_size"], "hidden_size"), layers)
 
 
 def _sample_layer(rng: random.Random) -> Layer:
@@ -236,7 +276,8 @@ def build(arch: Arch | str, num_classes: int = 2, sizes: str = "authors", dropou
     ``dropout`` (default 0: scores stay deterministic; the authors' ELECTRA had 0.1 in training mode),
     ``max_len`` positions, Linear/Embedding weights ~ N(0, ``init_std``). ``resolution`` is the scored
     batch's sequence length L (the input size, as for image spaces: ``load_batch`` reads it); the
-    network takes any length up to ``max_len``. ``objective``: ``cls`` (a [CLS] classifier of
+    network takes any length up to ``max_len``. Its default 128 is ``load_batch``'s; the scoring protocol's
+    L = 16 comes from :data:`SCORING_DEFAULTS` (docs/transformers.md, "Token inputs"). ``objective``: ``cls`` (a [CLS] classifier of
     ``num_classes``) or ``mlm`` (a masked-token head over the vocabulary; the batch then masks 15 % of
     its words and the label-based metrics use that loss, :func:`swapnas.tokens.mask_tokens`).
 
