@@ -14,6 +14,7 @@ from swapnas.act_functions import ACTIVATION_NAME, activation_like
 from swapnas.search.final import final_macs
 from swapnas.spaces import flexibert as fb
 from swapnas.spaces.flexibert_net import VOCAB, _dct_matrix
+from swapnas.tokens import mask_tokens
 
 DCT_ARCH = "h256|LT.DCT.h2.f512x1|LT.DCT.h4.f512x1"
 
@@ -196,3 +197,17 @@ def test_parse_is_exact_and_cuts_long_values_in_its_messages() -> None:
     with pytest.raises(ValueError) as info:
         fb.Layer("X" * 5000, "SDP", 4, 512, 1)
     assert len(str(info.value)) < 300
+
+
+def test_token_ids_outside_the_vocabulary_are_refused_naming_its_size() -> None:
+    """Ids >= 30522 or < 0 gave a bare "IndexError: index out of range in self"."""
+    torch.manual_seed(0)
+    net = fb.build("h128|SA.SDP.h2.f512x1|LT.DFT.h4.f1024x3", sizes="design")
+    for ids in (torch.full((4, 8), 40000), -torch.ones(4, 8, dtype=torch.long)):
+        with pytest.raises(ValueError, match=r"vocabulary of 30522 ids, so every id must be in 0 … 30521"):
+            net(ids)
+        with pytest.raises(swapnas.UnsupportedModel, match="vocabulary of 30522 ids"):
+            swapnas.score(net, ids, "swap_ext", init="none")
+        with pytest.raises(ValueError, match="vocabulary has 30522 ids"):
+            mask_tokens(ids)
+    assert net(torch.tensor([[0, 101, 30521, 102]])).shape == (1, 2)  # the range's ends pass

@@ -92,7 +92,11 @@ def sequences(length: int = SEQ_LEN) -> np.ndarray:
 def mask_tokens(ids: torch.Tensor, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """Masked-token inputs and targets: in each row, round(MASK_RATE · words) (at least one) of the
     word positions (not [CLS] / [SEP] / [PAD]), drawn with a generator seeded by ``seed``, become
-    [MASK]; the targets hold the original id there and -100 (ignored by ``F.cross_entropy``) elsewhere."""
+    [MASK]; the targets hold the original id there and -100 (ignored by ``F.cross_entropy``) elsewhere.
+    Ids outside the vocabulary (0 … ``VOCAB_SIZE`` - 1) are a ValueError naming its size."""
+    if ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= VOCAB_SIZE):
+        raise ValueError(f"token ids run from {int(ids.min())} to {int(ids.max())}; the vocabulary has {VOCAB_SIZE} "
+                         f"ids, so every id must be in 0 … {VOCAB_SIZE - 1}")
     g = torch.Generator().manual_seed(seed)
     masked, targets = ids.clone(), torch.full_like(ids, -100)
     for row in range(ids.shape[0]):

@@ -54,6 +54,12 @@ class Embeddings(nn.Module):
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
         if ids.shape[1] > self.position.num_embeddings:
             raise ValueError(f"sequence length {ids.shape[1]} exceeds the {self.position.num_embeddings} positions")
+        vocab = self.word.num_embeddings
+        if ids.device.type != "meta" and ids.numel() and not ids.is_floating_point():
+            low, high = int(ids.min()), int(ids.max())
+            if low < 0 or high >= vocab:
+                raise ValueError(f"token ids run from {low} to {high}; the word embedding has a vocabulary of {vocab} "
+                                 f"ids, so every id must be in 0 … {vocab - 1}")
         pos = torch.arange(ids.shape[1], device=ids.device)
         x = self.word(ids) + self.position(pos)[None] + self.token_type(torch.zeros_like(ids))
         return self.project(self.drop(self.norm(x)))
