@@ -163,3 +163,20 @@ def test_a_space_whose_network_code_changed_warns_once_per_store_and_version(tmp
     monkeypatch.setattr(code_changes, "_CODE_CHECKED", set())
     (fp2, v2), warned = _score_toy(path, monkeypatch, version="2")  # the space raised its version: new keys
     assert v2 == "2" and fp2 != fp1 and warned == []
+
+
+def test_proxies_json_prints_one_json_document(capsys) -> None:
+    """`swapnas proxies --json` printed the text table (the audit of session 20)."""
+    from swapnas.cli import main
+
+    assert main(["proxies", "swap*", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    names = [r["name"] for r in doc["proxies"]]
+    assert names[0] == "swap" and "swap_reg" in names and all(n.startswith("swap") for n in names)
+    swap = doc["proxies"][0]
+    assert swap["higher_is_better"] is True and swap["grad"] is False and swap["version"] == "1"
+    assert doc["aliases"] == []  # no alias matches swap*
+    assert main(["proxies", "best", "--json"]) == 0
+    (alias,) = json.loads(capsys.readouterr().out)["aliases"]
+    assert alias["alias"] == "best" and alias["per_space"]["nb201"] == "swap_nb201"
+    assert main(["proxies", "swap"]) == 0 and capsys.readouterr().out.startswith("name ")  # the text table as before

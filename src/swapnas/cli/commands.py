@@ -339,18 +339,25 @@ def proxies(args: argparse.Namespace) -> int:
     names = list_proxies(args.pattern)
     if not names and not any(fnmatch.fnmatch(alias, args.pattern) for alias in ALIASES):
         raise ValueError(f"no proxy matches {args.pattern!r}; see `swapnas proxies`")
-    print(f"{'name':<20} {'higher_better':<13} {'grad':<5} {'labels':<6} {'input':<6} {'version':<7} description")
+    rows = []
     for name in names:
         p = get_proxy(name)
         runs = with_bases([p]) + [get_proxy(part) for part in p.parts]  # what scoring it runs: its needs
-        grad, labels = any(q.needs_grad for q in runs), any(q.needs_labels for q in runs)
-        print(f"{p.name:<20} {str(p.higher_is_better):<13} {str(grad):<5} {str(labels):<6} "
-              f"{p.input_kind:<6} {p.version:<7} {p.description}")
-    for alias, target in sorted(ALIASES.items()):
-        if fnmatch.fnmatch(alias, args.pattern):
-            own = {s: fit for s in SPACES if (fit := _own_fitness(s))}
-            where = "; ".join(f"{s}: {n}" for s, n in own.items())
-            print(f"alias {alias} = {target}" + (f" (per space: {where})" if where else ""))
+        rows.append({"name": p.name, "higher_is_better": p.higher_is_better, "grad": any(q.needs_grad for q in runs),
+                     "labels": any(q.needs_labels for q in runs), "input": p.input_kind, "version": p.version,
+                     "description": p.description})
+    aliases = [{"alias": alias, "target": target, "per_space": {s: fit for s in SPACES if (fit := _own_fitness(s))}}
+               for alias, target in sorted(ALIASES.items()) if fnmatch.fnmatch(alias, args.pattern)]
+    if getattr(args, "json", False):
+        print(json.dumps({"proxies": rows, "aliases": aliases}))
+        return 0
+    print(f"{'name':<20} {'higher_better':<13} {'grad':<5} {'labels':<6} {'input':<6} {'version':<7} description")
+    for r in rows:
+        print(f"{r['name']:<20} {str(r['higher_is_better']):<13} {str(r['grad']):<5} {str(r['labels']):<6} "
+              f"{r['input']:<6} {r['version']:<7} {r['description']}")
+    for a in aliases:
+        where = "; ".join(f"{s}: {n}" for s, n in a["per_space"].items())
+        print(f"alias {a['alias']} = {a['target']}" + (f" (per space: {where})" if where else ""))
     return 0
 
 
