@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -35,6 +34,7 @@ from tqdm import tqdm
 
 from ..benchmarks import get_benchmark
 from ..executors import Executor
+from ..files import write_atomic
 from ..proxies import Proxy
 from ..report import draw_cells, md_row, search_curve
 from ..results import provenance, strict_json
@@ -125,22 +125,13 @@ def out_lock(out: Path, what: str = "search") -> Iterator[None]:
 
 
 def _save(path: Path, doc: dict) -> None:
-    """Write ``doc`` through a unique temporary file in the same folder, then ``os.replace``: a crash
-    leaves the previous state intact, and no two writers share a temporary file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    """Write ``doc`` atomically (:func:`~swapnas.files.write_atomic`): a crash leaves the previous state intact."""
     try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(doc, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException as exc:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise ValueError(f"cannot write the search state {path} ({exc.strerror or exc}); every score so far is "
-                             "in the store: free space or fix the folder, then rerun the same command to resume "
-                             "from the last saved cycle") from exc
-        raise
+        write_atomic(path, lambda f: f.write(json.dumps(doc).encode()))
+    except OSError as exc:
+        raise ValueError(f"cannot write the search state {path} ({exc.strerror or exc}); every score so far is "
+                         "in the store: free space or fix the folder, then rerun the same command to resume "
+                         "from the last saved cycle") from exc
 
 
 def _damaged_state(state_path: Path, exc: Exception) -> ValueError:

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import pickle
-import tempfile
-from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import BinaryIO
 
 import torch
 
+from ..files import write_atomic
 from ..results import strict_json
 from ..spaces.darts_genotype import Genotype, format_genotype
 from .data import TrainData
@@ -41,25 +38,6 @@ def load_checkpoint(path: Path) -> dict:
     if missing:
         raise ValueError(f"{path} is an incomplete `swapnas train` checkpoint (no {', '.join(missing)}); {fix}")
     return ckpt
-
-
-def write_atomic(path: Path, write: Callable[[BinaryIO], object]) -> None:
-    """``write(f)`` into a unique temporary file next to ``path`` (``tempfile.mkstemp``), flushed to disk
-    (``fsync``), then renamed over ``path``: a crash or a power loss leaves the previous file whole, and no
-    two writers share a temporary file. The file gets the usual permissions (0666 less the umask)."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.fchmod(fd, 0o666 & ~umask)
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def write_json(path: Path, value) -> None:

@@ -25,7 +25,8 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ..spaces.darts_genotype import Genotype, format_genotype
-from .checkpoint import CHECKPOINT_FORMAT, check_resume, load_checkpoint, write_atomic, write_json
+from ..files import write_atomic
+from .checkpoint import CHECKPOINT_FORMAT, check_resume, load_checkpoint, write_json
 from .data import TensorSplit, TrainData, _batch_indices, _batches
 from .recipe import (
     TrainConfig,
