@@ -104,6 +104,8 @@ def test_grid_patch_replaces_cells_only_where_archs_and_protocol_agree() -> None
     assert unchanged == [] and count == [3]  # replaced, but nothing to report
     with pytest.raises(SystemExit, match="same key params@1 but ρ"):  # same code, another ρ: other archs
         gp.patch(old, [_column([{**params, "spearman": 0.6}])], count)
+    with pytest.raises(SystemExit, match="same key params@1 but ρ"):  # one ρ null (NaN in JSON): a TypeError before
+        gp.patch(old, [_column([{**params, "spearman": None}])], count)
     other = GridColumn("transnas_micro", "jigsaw", "gt", {**PROTOCOL, "seed": 1}, "", 10, 1.0, [params])
     with pytest.raises(SystemExit, match="protocol or arch count differs"):
         gp.patch(old, [other], count)
@@ -148,7 +150,9 @@ def test_a_space_whose_network_code_changed_warns_once_per_store_and_version(tmp
 
     monkeypatch.setitem(SPACES, "toy", "tests.toy_space")
     assert [m.__name__ for m in network_modules("toy")] == ["tests.toy_space"]
-    assert [m.__name__.rsplit(".", 1)[1] for m in network_modules("nb201")] == ["nb201", "ops", "protocol"]
+    nb201_modules = [m.__name__ for m in network_modules("nb201")]
+    assert {"swapnas.spaces.nb201", "swapnas.spaces.ops"} <= set(nb201_modules)  # the space and its layers
+    assert "swapnas.spaces.protocol" not in nb201_modules  # imported by every space, builds nothing
     path = tmp_path / "s.sqlite"
     monkeypatch.setattr(code_changes, "_CODE_CHECKED", set())
     (fp1, v1), warned = _score_toy(path, monkeypatch)
@@ -180,3 +184,73 @@ def test_proxies_json_prints_one_json_document(capsys) -> None:
     (alias,) = json.loads(capsys.readouterr().out)["aliases"]
     assert alias["alias"] == "best" and alias["per_space"]["nb201"] == "swap_nb201"
     assert main(["proxies", "swap"]) == 0 and capsys.readouterr().out.startswith("name ")  # the text table as before
+
+
+@pytest.mark.parametrize("name", ["hswish", "Hswish", "Hardswish", "hardswish", "HardSwish", "h_swish", "Hardmish",
+                                  "fastgelu", "quickgelu", "QuickGELU", "NewGELUActivation", "GELUTanh", "gelu_new",
+                                  "MemoryEfficientSwish", "LeakyRelu", "ReLU6", "SiLU", "CELU", "ELU"])
+def test_activation_names_of_public_model_code_are_still_activations(name: str) -> None:
+    """The whole-name rule of session 20 first lost MobileNetV3's `hswish`, YOLOv5's `Hardswish`, `fastgelu` and
+    `quickgelu`, which the old substring rule found (swap_fn then changed value under the same key)."""
+    from swapnas.act_functions import ACTIVATION_NAME
+
+    assert ACTIVATION_NAME.search(name)
+
+
+@pytest.mark.parametrize("name", ["ChannelUnitNorm", "ModelUpdate", "Reluctant", "Hardsigmoid", "Tanh"])
+def test_names_that_only_contain_an_activations_letters_are_not_activations(name: str) -> None:
+    from swapnas.act_functions import ACTIVATION_NAME
+
+    assert not ACTIVATION_NAME.search(name)
+
+
+def test_a_hswish_module_is_hooked_by_swap_fn_and_makes_auto_choose_it() -> None:
+    import torch.nn.functional as F
+
+    import swapnas
+    from swapnas.api import auto_proxy
+
+    class hswish(nn.Module):  # noqa: N801 - the class name public MobileNetV3 code uses
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x * F.relu6(x + 3) / 6
+
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), hswish(), nn.Conv2d(8, 8, 3, padding=1), nn.ReLU(),
+                        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 10))
+    assert auto_proxy([net]) == "swap_fn"
+    x = torch.randn(8, 3, 6, 6)
+    with_act = swapnas.score(net, x, "swap_fn", init="none")["swap_fn"]
+    net[1] = nn.Identity()  # the same network without the activation: fewer maps hooked, another count
+    assert swapnas.score(net, x, "swap_fn", init="none")["swap_fn"] != with_act
+
+
+def test_a_seq_first_layer_whose_forward_is_wrapped_without_its_signature_is_still_guarded() -> None:
+    """A (*args, **kwargs) wrapper (no functools.wraps) hid the layer's input from the batch-first guard: a correct
+    model was refused at L = 12 and counted wrongly at L = 16."""
+    import swapnas
+
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.layer = nn.TransformerEncoderLayer(16, 2, 32, dropout=0.0, activation=nn.GELU())  # batch_first=False
+            inner = self.layer.forward
+            self.layer.forward = lambda *args, **kwargs: inner(*args, **kwargs)  # type: ignore[method-assign]
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:  # (S, L, E) -> (L, S, E) for the layer: correct use
+            return self.layer(x.transpose(0, 1)).transpose(0, 1)
+
+    class Twin(nn.Module):  # the same weights, batch first
+        def __init__(self, layer: nn.TransformerEncoderLayer) -> None:
+            super().__init__()
+            self.layer = nn.TransformerEncoderLayer(16, 2, 32, dropout=0.0, activation=nn.GELU(), batch_first=True)
+            self.layer.load_state_dict(layer.state_dict())
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.layer(x)
+
+    torch.manual_seed(0)
+    net = Net()
+    kw = {"activations": swapnas.EXTENDED_ACTIVATIONS, "input_dims": (2, 3, 4)}
+    for length in (12, 16):
+        x = torch.randn(8, length, 16)
+        assert swapnas.swap_score(net, x, **kw) == swapnas.swap_score(Twin(net.layer), x, **kw) <= 2**8

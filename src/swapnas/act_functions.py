@@ -46,8 +46,11 @@ FUNCTIONS: dict[type[nn.Module], tuple[Callable[..., Any], ...]] = {
 #: variants; not Tanh or Sigmoid, which SWAP does not count): the name, in any case, as a whole part of the
 #: class name: it starts the name, follows a non-letter or starts with a capital (``NewGELUActivation``,
 #: ``QuickGELU``, ``LeakyReLU``), and no lower-case letter follows it (``GELUTanh``, ``gelu_new``). So ``elu``
-#: inside a word (``ChannelUnitNorm``, ``ModelUpdate``, ``Reluctant``) is not an activation's name.
-ACTIVATION_NAME = re.compile(r"(?:(?<![A-Za-z])|(?=[A-Z]))(?i:gelu|silu|swish|relu|mish|celu|selu|elu)(?![a-z])")
+#: inside a word (``ChannelUnitNorm``, ``ModelUpdate``, ``Reluctant``) is not an activation's name. A lower-case
+#: prefix ``h``, ``hard``, ``fast``, ``quick`` or ``new`` (``_`` optional) belongs to the name: ``hswish``
+#: (MobileNetV3 code), ``Hardswish`` (YOLOv5), ``fastgelu``, ``quickgelu``.
+ACTIVATION_NAME = re.compile(r"(?:(?<![A-Za-z])|(?=[A-Z]))"
+                             r"(?i:(?:h|hard|fast|quick|new)?_?(?:gelu|silu|swish|relu|mish|celu|selu|elu))(?![a-z])")
 
 #: the probe: values both sides of zero, zero itself, and large ones (where clipped or saturating maps differ)
 _PROBE = torch.linspace(-12.0, 12.0, 2401).reshape(1, 1, -1)

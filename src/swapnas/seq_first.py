@@ -35,8 +35,10 @@ def first_input(module: nn.Module, args: tuple, kwargs: dict) -> object:
         bound = signature.bind_partial(*args, **kwargs)
     except (TypeError, ValueError):
         return (positional(args, kwargs) or (None,))[0]
-    first = next(iter(signature.parameters), None)
-    return bound.arguments.get(first) if first is not None else None
+    params = list(signature.parameters.values())
+    if not params or params[0].kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
+        return (positional(args, kwargs) or (None,))[0]  # a (*args, **kwargs) wrapper: no name to bind
+    return bound.arguments.get(params[0].name)
 
 
 FIX = ("pass the inputs samples first, (S, L, …), and build such modules with batch_first=True (or transpose to "
@@ -81,7 +83,9 @@ def batch_first_guard(model: nn.Module, samples: int, sink: Callable[[torch.Tens
                 raise refuse(m, f"an activation inside it gives maps {tuple(out.shape)} without the samples on dim 1")
             if shape[0] == samples and shape[1] != samples:
                 raise refuse(m, f"its input {shape} holds the samples on dim 0 and {shape[1]} rows on dim 1 "
-                                "(it reads dim 0 as the sequence)")
+                                "(it reads dim 0 as the sequence; if this is a folded (L, k·S, …) input, e.g. axial "
+                                f"attention, whose length L happens to equal S = {samples}, score with another "
+                                "batch size)")
         sink(out.transpose(0, 1) if inside else out)
 
     seq = [m for m in model.modules() if isinstance(m, _SEQ_FIRST)  # an encoder layer: its attention's batch_first
