@@ -50,8 +50,9 @@ def patch(old: list[GridColumn], new: list[GridColumn], same_cells: list[int]) -
                 raise SystemExit(f"{col.label} {r['proxy']}: not in the old grid (a patch replaces cells, it adds none)")
             o = base.results[i]
             if o["key"] == r["key"]:
-                same = (o["spearman"] is None and r["spearman"] is None) or math.isclose(
-                    o["spearman"], r["spearman"], rel_tol=0, abs_tol=1e-12)
+                rhos = (o["spearman"], r["spearman"])
+                same = (rhos[0] is None and rhos[1] is None) or (None not in rhos and math.isclose(
+                    rhos[0], rhos[1], rel_tol=0, abs_tol=1e-12))
                 if not same or o["n"] != r["n"]:
                     raise SystemExit(f"{col.label} {r['proxy']}: same key {r['key']} but ρ {o['spearman']} / n {o['n']} "
                                      f"became {r['spearman']} / {r['n']}: not the same archs or protocol")

@@ -31,8 +31,8 @@ def rows(run: DevRun, f2: dict[int, float], idx: np.ndarray, draws: int) -> list
     out = []
     for w in WEIGHTS:
         g = {i: w * g1[i] + v for i, v in g2.items()}
-        cells = [simulate_paired(a, g1, g, k, n, draws, top5)[0] for k in KS]
-        out.append(f"| {w:g} · f1 + f2 | " + " | ".join(f"{c:.3f}" for c in cells) + " |")
+        cells = [simulate_paired(a, g1, g, k, n, draws, top5) for k in KS]
+        out.append(f"| {w:g} · f1 + f2 | " + " | ".join(f"{c[0]:.3f} ({draws - c[2]})" for c in cells) + " |")
     return out
 
 
@@ -50,7 +50,9 @@ def main() -> None:
     head = ["| second stage | " + " | ".join(f"K={k}" for k in KS) + " |", "|---" * (len(KS) + 1) + "|"]
     every = np.arange(len(run.archs))
     text = [f"Mean dev accuracy of the simulated searches' pick ({args.draws} draws of 20 % of the archs, the draws of "
-            f"scripts/choose_stage2_net.py; the first row is the default second stage). Run: `{args.run}`.", ""]
+            f"scripts/choose_stage2_net.py; the first row is the default second stage; in brackets the draws kept: a draw "
+            f"whose short list reaches below the {args.top} archs with a second-stage score is left out). Run: "
+            f"`{args.run}`.", ""]
     for label, idx in (("all 1000", every), ("index % 2 = 0", every[every % 2 == 0]),
                        ("index % 2 = 1", every[every % 2 == 1])):
         text += [f"**{label}**:", "", *head, *rows(run, f2, idx, args.draws), ""]

@@ -181,23 +181,23 @@ def _run(store_path, proxy_fn, tmp_name: str, read_only: bool = False):
 
 
 def test_a_proxy_edited_under_the_same_version_warns_once_and_reuses_its_scores(tmp_path, monkeypatch) -> None:
-    from swapnas import code_changes as session
+    from swapnas import code_changes
 
-    monkeypatch.setattr(session, "_CODE_CHECKED", set())
+    monkeypatch.setattr(code_changes, "_CODE_CHECKED", set())
     path = tmp_path / "s.sqlite"
     first, warned = _run(path, _logit_mean, "review18_code")
     assert warned == []
-    monkeypatch.setattr(session, "_CODE_CHECKED", set())  # a new process
+    monkeypatch.setattr(code_changes, "_CODE_CHECKED", set())  # a new process
     again, warned = _run(path, _logit_max, "review18_code")
     assert again == first  # reused as stored: the key names the version, not the code
     assert len(warned) == 1 and "proxy 'review18_code': its function differs" in warned[0]
     assert 'version="4"' in warned[0] and str(path) in warned[0]
-    monkeypatch.setattr(session, "_CODE_CHECKED", set())
+    monkeypatch.setattr(code_changes, "_CODE_CHECKED", set())
     assert _run(path, _logit_max, "review18_code")[1] == []  # the store now records the new code
-    monkeypatch.setattr(session, "_CODE_CHECKED", set())
+    monkeypatch.setattr(code_changes, "_CODE_CHECKED", set())
     warned = _run(path, _logit_mean, "review18_code", read_only=True)[1]  # compared, not recorded
     assert len(warned) == 1 and "records the new code" not in warned[0]
-    monkeypatch.setattr(session, "_CODE_CHECKED", set())
+    monkeypatch.setattr(code_changes, "_CODE_CHECKED", set())
     import sqlite3
 
     with sqlite3.connect(path) as db:  # a store made before digests were recorded: no table, no warning

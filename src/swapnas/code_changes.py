@@ -21,6 +21,24 @@ from .store import ScoreStore
 _CODE_CHECKED: set[tuple[str, str]] = set()
 
 
+def _changed_since(store: ScoreStore, name: str, digest: str | None) -> str | None:
+    """Once per store file and ``name`` in a process: when ``store`` recorded another digest under ``name`` (a
+    writable store then records ``digest``), the date it did, else None."""
+    if store.path == ":memory:" or (store.path, name) in _CODE_CHECKED:
+        return None
+    _CODE_CHECKED.add((store.path, name))
+    since = None if digest is None else store.code_changed(name, digest)
+    return None if since is None else time.strftime("%Y-%m-%d %H:%M", time.localtime(since))
+
+
+def _next(version: str) -> str:
+    return str(int(version) + 1) if version.isdigit() else f"{version}.1"
+
+
+def _tail(store: ScoreStore) -> str:
+    return "" if store.read_only else ": the store now records the new code"
+
+
 def warn_changed_code(store: ScoreStore, proxies: list[Proxy], space: str | None = None, net_version: str = "1") -> None:
     """A :class:`~swapnas.proxies.code.ProxyCodeWarning` for each proxy whose function differs from the code
     ``store`` recorded beside its scores under the same name and version (once per store file and proxy in a
@@ -30,19 +48,15 @@ def warn_changed_code(store: ScoreStore, proxies: list[Proxy], space: str | None
         warn_changed_network(store, space, net_version)
     for p in proxies:
         name = f"{p.name}@{p.version}"
-        if store.path == ":memory:" or (store.path, name) in _CODE_CHECKED:
+        if (store.path, name) in _CODE_CHECKED:
             continue
-        _CODE_CHECKED.add((store.path, name))
-        digest = code_digest(p.fn)
-        since = None if digest is None else store.code_changed(name, digest)
+        since = _changed_since(store, name, code_digest(p.fn))
         if since is not None:
-            bump = str(int(p.version) + 1) if p.version.isdigit() else f"{p.version}.1"
             warnings.warn(ProxyCodeWarning(
                 f"proxy {p.name!r}: its function differs from the code recorded beside its scores in {store.path} "
-                f"({time.strftime('%Y-%m-%d %H:%M', time.localtime(since))}), under the same version {p.version}, so "
-                f"those scores are reused as they are. If the change alters the values, give the proxy a new version "
-                f"(@register(..., version=\"{bump}\")) to score them again; if not, ignore this"
-                + ("" if store.read_only else ": the store now records the new code")), stacklevel=3)
+                f"({since}), under the same version {p.version}, so those scores are reused as they are. If the change "
+                f"alters the values, give the proxy a new version (@register(..., version=\"{_next(p.version)}\")) to "
+                f"score them again; if not, ignore this{_tail(store)}"), stacklevel=3)
 
 
 def warn_changed_network(store: ScoreStore, space: str, version: str) -> None:
@@ -51,18 +65,14 @@ def warn_changed_network(store: ScoreStore, space: str, version: str) -> None:
     same network version (once per store file and space in a process; a writable store then records the new code).
     The digest covers whole modules, so an edit that leaves the networks alone (parsing, mutation) warns too."""
     name = f"net:{space}@{version}"
-    if store.path == ":memory:" or (store.path, name) in _CODE_CHECKED or space not in SPACES:
+    if space not in SPACES or (store.path, name) in _CODE_CHECKED:
         return
-    _CODE_CHECKED.add((store.path, name))
     modules = network_modules(space)
-    digest = modules_digest(modules)
-    since = None if digest is None else store.code_changed(name, digest)
+    since = _changed_since(store, name, modules_digest(modules))
     if since is not None:
-        bump = str(int(version) + 1) if version.isdigit() else f"{version}.1"
         warnings.warn(NetworkCodeWarning(
             f"space {space!r}: the code of the modules that build its networks ({', '.join(m.__name__ for m in modules)}) "
-            f"differs from the code recorded beside the scores in {store.path} "
-            f"({time.strftime('%Y-%m-%d %H:%M', time.localtime(since))}), under the same network version {version}, so "
-            f"those scores are reused as they are. If the networks changed, set NET_VERSION = \"{bump}\" in the space's "
-            "module to score them again; if only other code changed (parsing, mutation, docs), ignore this"
-            + ("" if store.read_only else ": the store now records the new code")), stacklevel=3)
+            f"differs from the code recorded beside the scores in {store.path} ({since}), under the same network "
+            f"version {version}, so those scores are reused as they are. If the networks changed, set NET_VERSION = "
+            f"\"{_next(version)}\" in the space's module to score them again; if only other code changed (parsing, "
+            f"mutation, docs), ignore this{_tail(store)}"), stacklevel=3)

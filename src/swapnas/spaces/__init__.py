@@ -94,7 +94,8 @@ def net_version(name: str) -> str:
 def network_modules(name: str) -> list[ModuleType]:
     """The modules whose code builds space ``name``'s networks, as far as can be seen without building one: the
     space's module and every module of its package that it reaches through its names (imported classes, functions
-    and modules), transitively, ordered by name (:class:`~swapnas.proxies.code.NetworkCodeWarning` digests them)."""
+    and modules), transitively, ordered by name, without :mod:`swapnas.spaces.protocol` (the protocol every space
+    module imports, which builds nothing); :class:`~swapnas.proxies.code.NetworkCodeWarning` digests them."""
     root = get_space(name)
     package = root.__name__.rpartition(".")[0]
     seen: dict[str, ModuleType] = {}
@@ -106,7 +107,8 @@ def network_modules(name: str) -> list[ModuleType]:
         seen[module.__name__] = module
         for value in vars(module).values():
             home = value if inspect.ismodule(value) else sys.modules.get(getattr(value, "__module__", None) or "")
-            if home is not None and home.__name__.startswith(package + ".") and home.__name__ not in seen:
+            if (home is not None and home.__name__.startswith(package + ".") and home.__name__ not in seen
+                    and home.__name__ != __name__ + ".protocol"):
                 todo.append(home)
     return [seen[k] for k in sorted(seen)]
 

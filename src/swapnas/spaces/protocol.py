@@ -6,7 +6,9 @@ needs :class:`SearchableSpace`, which adds crossover, the cell drawing and the f
 (trained) networks. Optional members, read with ``getattr``: ``TASKS`` (a space with several
 tasks takes ``task`` as a network option), ``FITNESS_PROTOCOL`` (the recommended fitness and
 its protocol, docs/protocol.md; ``refine``: the search's second stage; ``former``: earlier
-recommended fitnesses scored under the same protocol) and ``SEARCH_PRIOR`` (the search's size-prior rule).
+recommended fitnesses scored under the same protocol), ``SEARCH_PRIOR`` (the search's size-prior rule) and
+``NET_VERSION`` (default "1"; raise it when the networks ``build`` makes change, so that their stored scores are
+not reused: :func:`swapnas.spaces.net_version`).
 
 Every arch has ``arch.key == str(arch)``: the canonical string that ``parse`` reads back and
 the score store's key; ``iso_key(arch)`` is equal for isomorphic archs (the search never
