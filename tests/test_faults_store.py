@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import sqlite3
 import subprocess
 import sys
-import textwrap
 import threading
 import time
 from pathlib import Path
@@ -20,6 +18,7 @@ import pytest
 from swapnas.cli import main
 from swapnas.search.driver import _save, out_lock
 from swapnas.store import Record, ScoreKey, ScoreStore, StoreError
+from tests.process_helpers import lock_holder
 
 PAGE = 4096  # SQLite's default page size, the stores' page size
 
@@ -333,31 +332,16 @@ def test_full_disk_in_search_resumes_to_the_uninterrupted_result(small_bundle, t
 
 # --- concurrent searches and the search state --------------------------------------------------------------
 
-_HOLD = textwrap.dedent("""
-    import fcntl, os, sys, time
-    f = open(sys.argv[1], "a+")
-    fcntl.flock(f, fcntl.LOCK_EX)
-    f.truncate(0); f.write(str(os.getpid())); f.flush()
-    print("held", flush=True)
-    time.sleep(120)
-""")
-
-
 def test_second_search_on_a_busy_out_fails_at_once(small_bundle, tmp_path, capsys) -> None:
     out = tmp_path / "s"
     out.mkdir()
-    holder = subprocess.Popen([sys.executable, "-c", _HOLD, str(out / ".lock")], stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "held"
+    with lock_holder(out / ".lock") as holder:
         t0 = time.perf_counter()
         assert main(_search(small_bundle, out)) == 2
         assert time.perf_counter() - t0 < 30
         assert f"another swapnas search is using {out} (pid {holder.pid}); wait for it or use another --out" \
             in _error(capsys)
         assert not (out / "scores.sqlite").exists() and not (out / "state.json").exists()
-    finally:
-        holder.send_signal(signal.SIGKILL)
-        holder.wait()
     with out_lock(out):  # a killed search leaves no lock behind
         assert (out / ".lock").read_text() == str(os.getpid())
 
@@ -438,7 +422,7 @@ def test_state_is_written_through_unique_temporary_files(tmp_path, monkeypatch) 
     def full(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(json, "dump", full)
+    monkeypatch.setattr(os, "fsync", full)  # the disk fills as the temporary is flushed
     with pytest.raises(ValueError, match="cannot write the search state .*No space left on device.*rerun the same"):
         _save(path, {"new": 1})
     assert json.loads(path.read_text())["i"] == 49  # the previous state is intact

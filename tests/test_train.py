@@ -20,6 +20,7 @@ from swapnas.cli.commands import train_overrides
 from swapnas.spaces import darts_genotype as dg
 from swapnas.spaces.darts_imagenet import build_imagenet
 from swapnas.train import loop
+from tests.process_helpers import signal_after
 from tests.test_darts_genotype import DARTS_V2
 
 TINY = replace(tr.RECIPES["cifar10"], C=4, layers=3, batch_size=16, epochs=2)
@@ -110,21 +111,12 @@ def test_ctrl_c_saves_mid_epoch_checkpoint_and_resume_matches(tmp_path, straight
 def test_ctrl_c_during_a_step_is_held_to_the_batch_end_and_resume_matches(tmp_path, straight, monkeypatch) -> None:
     """Regression (review, session 15): a real SIGINT arriving after the optimiser step saved the updated
     weights with the batch not counted, so the resumed run applied that batch twice."""
-    import os
     import signal
 
     out = tmp_path / "run"
-    real, calls = loop._train_step, []
+    real = loop._train_step
     signal.signal(signal.SIGINT, signal.default_int_handler)  # Python's own, whatever an earlier test left
-
-    def signalled(*a, **k):
-        result = real(*a, **k)
-        calls.append(1)
-        if len(calls) == 4:  # epoch 2, second batch: after its SGD step
-            os.kill(os.getpid(), signal.SIGINT)
-        return result
-
-    monkeypatch.setattr(loop, "_train_step", signalled)
+    monkeypatch.setattr(loop, "_train_step", signal_after(real, 4, signal.SIGINT))  # epoch 2, second batch
     with pytest.raises(KeyboardInterrupt):
         _run(out)
     ck = torch.load(out / "checkpoint.pt", weights_only=True)

@@ -346,7 +346,7 @@ def proxies(args: argparse.Namespace) -> int:
         rows.append({"name": p.name, "higher_is_better": p.higher_is_better, "grad": any(q.needs_grad for q in runs),
                      "labels": any(q.needs_labels for q in runs), "input": p.input_kind, "version": p.version,
                      "description": p.description})
-    aliases = [{"alias": alias, "target": target, "per_space": {s: fit for s in SPACES if (fit := _own_fitness(s))}}
+    aliases: list[dict[str, Any]] = [{"alias": alias, "target": target, "per_space": {s: fit for s in SPACES if (fit := _own_fitness(s))}}
                for alias, target in sorted(ALIASES.items()) if fnmatch.fnmatch(alias, args.pattern)]
     if getattr(args, "json", False):
         print(json.dumps({"proxies": rows, "aliases": aliases}))
@@ -374,12 +374,11 @@ def train(args: argparse.Namespace) -> int:
     out = _out_folder(args)
     genotype = load_genotype(args.genotype)  # what is wrong with the arguments is said before OUT is made
     check_network(replace(RECIPES[args.dataset], **train_overrides(args)), args.dataset)
-    try:
-        with out_lock(out, "train"):  # before the data is read: a second run on OUT fails at once
-            result = run_train(genotype, recipe=args.dataset, out=out, data_root=args.data_root,
-                               synthetic=args.synthetic, workers=args.workers, device=args.device, seed=args.seed,
-                               progress=_progress(args), max_steps=args.max_steps, eval_every=args.eval_every,
-                               amp=not args.no_amp, **train_overrides(args))
+    try:  # train() locks OUT (a second run on it is refused) after the data is read: bad data makes no OUT
+        result = run_train(genotype, recipe=args.dataset, out=out, data_root=args.data_root,
+                           synthetic=args.synthetic, workers=args.workers, device=args.device, seed=args.seed,
+                           progress=_progress(args), max_steps=args.max_steps, eval_every=args.eval_every,
+                           amp=not args.no_amp, **train_overrides(args))
     except KeyboardInterrupt:
         saved = (out / "checkpoint.pt").is_file()
         print("swapnas: interrupted; " + (f"the state is in {out / 'checkpoint.pt'}: rerun the same command to resume"
