@@ -27,6 +27,7 @@ from ..malloc import keep_freed_memory, pad_mib
 from ..proxies import ALIASES, get_proxy, list_proxies, resolve
 from ..report import failure_lines, protocol_text, results_table
 from ..results import command_line, reused_text
+from ..scoring import with_bases
 from ..search import (
     SEARCH_EXTRAS,
     EAConfig,
@@ -52,7 +53,6 @@ from ..session import (
 from ..spaces import SPACES, SpaceError, get_space, searchable_space
 from ..store import ScoreStore, StoreError, damaged_advice
 from ..store_tools import check_store, check_text, salvage_store, salvage_text
-from ..scoring import with_bases
 from ..train import RECIPES, TrainConfig, check_network, load_genotype, run_train
 from .args import EXIT_FAILED_ARCHS, EXIT_OK, DefaultArchs
 
