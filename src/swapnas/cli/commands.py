@@ -346,8 +346,9 @@ def proxies(args: argparse.Namespace) -> int:
         rows.append({"name": p.name, "higher_is_better": p.higher_is_better, "grad": any(q.needs_grad for q in runs),
                      "labels": any(q.needs_labels for q in runs), "input": p.input_kind, "version": p.version,
                      "description": p.description})
-    aliases: list[dict[str, Any]] = [{"alias": alias, "target": target, "per_space": {s: fit for s in SPACES if (fit := _own_fitness(s))}}
-               for alias, target in sorted(ALIASES.items()) if fnmatch.fnmatch(alias, args.pattern)]
+    per_space = {s: fit for s in SPACES if (fit := _own_fitness(s))}
+    aliases: list[dict[str, Any]] = [{"alias": alias, "target": target, "per_space": per_space}
+                                     for alias, target in sorted(ALIASES.items()) if fnmatch.fnmatch(alias, args.pattern)]
     if getattr(args, "json", False):
         print(json.dumps({"proxies": rows, "aliases": aliases}))
         return 0
