@@ -1,12 +1,22 @@
-"""Atomic file writes: a crash, Ctrl-C or power loss leaves the previous file whole."""
+"""Output files: atomic writes (a crash, Ctrl-C or power loss leaves the previous file whole) and the lock that
+keeps a second job off an output folder."""
 
 from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
+
+try:
+    import fcntl
+except ImportError:  # no flock (Windows): OUT is not locked there
+    fcntl = None  # type: ignore[assignment]
+
+#: OUT/.lock files this process holds (the lock is re-entrant within its process)
+_HELD: set[str] = set()
 
 
 def write_atomic(path: Path, write: Callable[[BinaryIO], object]) -> None:
@@ -31,3 +41,32 @@ def write_atomic(path: Path, write: Callable[[BinaryIO], object]) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+@contextmanager
+def out_lock(out: Path, what: str = "search") -> Iterator[None]:
+    """Hold ``OUT/.lock`` (``fcntl.flock``) while a job (``what``: ``swapnas search``, ``swapnas train``) runs, so a
+    second one on the same OUT fails at once; the OS releases it when the process ends, even when killed.
+    Re-entrant in a process."""
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / ".lock"
+    key = str(path.resolve())
+    if fcntl is None or key in _HELD:
+        yield
+        return
+    with open(path, "a+") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            pid = f.read().strip() or "unknown"
+            raise ValueError(f"another swapnas {what} is using {out} (pid {pid}); wait for it or use another "
+                             "--out") from None
+        f.truncate(0)
+        f.write(str(os.getpid()))
+        f.flush()
+        _HELD.add(key)
+        try:
+            yield
+        finally:
+            _HELD.discard(key)

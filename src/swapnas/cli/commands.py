@@ -9,7 +9,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import asdict, fields, replace
+from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +53,7 @@ from ..session import (
 from ..spaces import SPACES, SpaceError, get_space, searchable_space
 from ..store import ScoreStore, StoreError, damaged_advice
 from ..store_tools import check_store, check_text, salvage_store, salvage_text
-from ..train import RECIPES, TrainConfig, check_network, load_genotype, run_train
+from ..train import TrainConfig, load_genotype, run_train
 from .args import EXIT_FAILED_ARCHS, EXIT_OK, DefaultArchs
 
 
@@ -374,7 +374,6 @@ def train(args: argparse.Namespace) -> int:
     torch.backends.cudnn.benchmark = True
     out = _out_folder(args)
     genotype = load_genotype(args.genotype)  # what is wrong with the arguments is said before OUT is made
-    check_network(replace(RECIPES[args.dataset], **train_overrides(args)), args.dataset)
     try:  # train() locks OUT (a second run on it is refused) after the data is read: bad data makes no OUT
         result = run_train(genotype, recipe=args.dataset, out=out, data_root=args.data_root,
                            synthetic=args.synthetic, workers=args.workers, device=args.device, seed=args.seed,

@@ -20,10 +20,8 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -34,7 +32,7 @@ from tqdm import tqdm
 
 from ..benchmarks import get_benchmark
 from ..executors import Executor
-from ..files import write_atomic
+from ..files import out_lock, write_atomic
 from ..proxies import Proxy
 from ..report import draw_cells, md_row, search_curve
 from ..results import provenance, strict_json
@@ -61,14 +59,6 @@ __all__ = ["Fitness", "SEARCH_EXTRAS", "SearchResult", "SecondStage", "choose_fi
            "nb201_extras", "out_lock", "refine_stage", "run_search", "search_report", "second_stage", "size_prior",
            "stage_text", "write_result"]
 
-try:
-    import fcntl
-except ImportError:  # no flock (Windows): OUT is not locked there
-    fcntl = None  # type: ignore[assignment]
-
-#: OUT/.lock files this process holds (a search's lock is re-entrant within its process)
-_HELD: set[str] = set()
-
 
 @dataclass
 class SearchResult:
@@ -93,35 +83,6 @@ class SearchResult:
     extra: dict = field(default_factory=dict)
     fitness_proxy: str = "swap_reg"
     refine: dict | None = None
-
-
-@contextmanager
-def out_lock(out: Path, what: str = "search") -> Iterator[None]:
-    """Hold ``OUT/.lock`` (``fcntl.flock``) while a search (``swapnas train``: ``what="train"``) runs, so a
-    second one on the same OUT fails at once; the OS releases it when the process ends, even when killed.
-    Re-entrant in a process."""
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / ".lock"
-    key = str(path.resolve())
-    if fcntl is None or key in _HELD:
-        yield
-        return
-    with open(path, "a+") as f:
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            f.seek(0)
-            pid = f.read().strip() or "unknown"
-            raise ValueError(f"another swapnas {what} is using {out} (pid {pid}); wait for it or use another "
-                             "--out") from None
-        f.truncate(0)
-        f.write(str(os.getpid()))
-        f.flush()
-        _HELD.add(key)
-        try:
-            yield
-        finally:
-            _HELD.discard(key)
 
 
 def _save(path: Path, doc: dict) -> None:

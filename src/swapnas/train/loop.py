@@ -25,7 +25,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ..spaces.darts_genotype import Genotype, format_genotype
-from ..files import write_atomic
+from ..files import out_lock, write_atomic
 from .checkpoint import CHECKPOINT_FORMAT, check_resume, load_checkpoint, write_json
 from .data import TensorSplit, TrainData, _batch_indices, _batches
 from .recipe import (
@@ -367,8 +367,6 @@ def train(genotype: Genotype | str, config: TrainConfig, data: TrainData, out: s
     All randomness comes from ``seed`` through a :class:`RunRng`; the caller's global generators
     (torch CPU and CUDA, ``random``, NumPy) are left as they were, and no cuDNN flag is set.
     """
-    from ..search.driver import out_lock  # (here: importing the search side costs a second)
-
     with out_lock(Path(out), "train"):  # OUT is this run's until it returns; a second run on it fails at once
         run = _start(genotype, config, data, out, device, seed, progress, max_steps, eval_every, amp)
         if config.cutout > 0 and data.augment == "folder":
