@@ -153,7 +153,6 @@ def parse(text: str) -> Arch:
         raise ValueError(f"FlexiBERT arch {_quote(text)}: {exc}") from None
 
 
-
 def _record_int(value: object, field: str) -> int:
     """A record's size field: an int, or a float or digit string holding one; anything else (``256.7``,
     ``True``) is a ValueError naming the field, not truncated."""
