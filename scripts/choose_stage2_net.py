@@ -53,6 +53,12 @@ CANDIDATES = {
         ("C=16,N=2, S=20, R=1", {"N": 2}, 20, 1),
         ("C=32,N=1, S=20, R=1", {"C": 32}, 20, 1),
         ("C=16,N=5, S=20, R=1 (the benchmark's depth)", {"N": 5}, 20, 1),
+        # session 21: around the chosen C=16, N=2, S=20 (more inits, one more cell, wider, larger batch)
+        ("C=16,N=2, S=20, R=2", {"N": 2}, 20, 2),
+        ("C=16,N=2, S=20, R=4", {"N": 2}, 20, 4),
+        ("C=16,N=3, S=20, R=1", {"N": 3}, 20, 1),
+        ("C=24,N=2, S=20, R=1", {"C": 24, "N": 2}, 20, 1),
+        ("C=16,N=2, S=24, R=1", {"N": 2}, 24, 1),
     ),
     "darts": (
         ("C=8, 5 cells, S=16, R=4", {}, 16, 4),

@@ -34,12 +34,18 @@ def test_stemless_single_cell_network_runs_on_the_image() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.bundle  # every arch of NASLib's full NB301 file (725)
-def test_nb301_params_equal_naslib_for_all_archs(data_dir) -> None:
+@pytest.mark.bundle  # NASLib's full NB301 file (725 archs)
+def test_nb301_params_equal_naslib_for_every_fifth_arch_and_the_extremes(data_dir) -> None:
+    """Every 5th arch of the file and its smallest and largest (all 725 took 82 s of CI; each arch builds the
+    same few cell layouts, so a fifth of them covers every op on every edge many times over)."""
     records = json.loads((data_dir / "nb301" / "naslib_zc_nasbench301.json").read_text())["cifar10"]
     assert len(records) == 725
+    by_size = sorted(records, key=lambda k: records[k]["params"]["score"])
+    keys = dict.fromkeys([*list(records)[::5], by_size[0], by_size[-1]])
+    assert len(keys) >= 145
     with torch.device("meta"):
-        for key, rec in records.items():
+        for key in keys:
+            rec = records[key]
             net = dn.build(dg.parse_naslib(key), **dn.NETS["nb301"])
             assert _params(net) == round(rec["params"]["score"] * 1e6), key
 
