@@ -19,6 +19,7 @@ The fitness, its size prior and the second stage are :mod:`.fitness`.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import time
 from collections.abc import Callable
@@ -58,6 +59,8 @@ from .fitness import (
 __all__ = ["Fitness", "SEARCH_EXTRAS", "SearchResult", "SecondStage", "choose_fitness", "evolve", "flexibert_extras",
            "nb201_extras", "out_lock", "refine_stage", "run_search", "search_report", "second_stage", "size_prior",
            "stage_text", "write_result"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -147,6 +150,19 @@ def evolve(ea: Evolution, score: Callable[[list], list[Record]], fitness: Fitnes
     return time.perf_counter() - t0
 
 
+def check_failures(history: list[dict], proxy: Proxy) -> None:
+    """Refuse a search whose every evaluation failed to score (it has no answer: every arch ranks last, at
+    -inf); warn when some did (they rank last)."""
+    failed = sum(not math.isfinite(h["fitness"]) for h in history)
+    if failed and failed == len(history):
+        raise ValueError(f"all {failed} evaluated archs failed to score with {proxy.key} (the store's records name "
+                         "the error): the search has no answer; failed scores are not retried, so fix the cause, "
+                         "then rerun with a new --store and another --out (or delete OUT/state.json)")
+    if failed:
+        log.warning("%d of the %d evaluated archs failed to score with %s: they rank last (the store's records "
+                    "name the error)", failed, len(history), proxy.key)
+
+
 def _scorer(space: str, proxy: Proxy, protocol: Protocol, batch: Any, store: ScoreStore, device: torch.device,
             executor: Executor | None) -> Callable[[list], list[Record]]:
     """The fitness proxy's records for a list of archs, through :func:`session.score_archs`."""
@@ -208,6 +224,7 @@ def run_search(
         wall = before + evolve(ea, _scorer(space, proxy, protocol, batch, store, device, executor), fit,
                                out / "state.json", fitness_id, max_evals=max_evals, max_seconds=max_seconds,
                                progress=progress, desc=f"search {space}/{dataset}", seconds_before=before)
+        check_failures(ea.history, proxy)
         stage_protocol = stage_configure(space, dataset, chosen, final, protocol, (mu, sigma), sizes, seed=score_seed,
                                          data_dir=data_dir)
         t0 = time.perf_counter()
