@@ -12,7 +12,9 @@ Record})`` as archs complete, in any order; scores do not depend on the process 
 * :class:`LocalExecutor`: in this process, in order; ``prefetch`` > 0 builds the next archs' networks in
   a thread while the current one is scored (throughput mode).
 * :class:`PoolExecutor`: ``workers`` spawned local processes with ``threads`` torch threads each (the CLI's
-  default on a CPU: one single-thread worker per core); they leave Ctrl-C and SIGTERM to the driver.
+  default on a CPU: one single-thread worker per core); they leave Ctrl-C and SIGTERM to the driver. A worker
+  that dies (the OOM killer, a segfault) is replaced and the archs in flight are scored again one at a time
+  (:mod:`swapnas.pool_retry`): one whose worker dies every time alone is stored as a failure, as under Ray.
 * :class:`RayExecutor`: one Ray task per arch (or per ``chunk_size`` archs). The protocol,
   the input batch and the proxies go to the object store once. A task whose worker dies
   (segfault, ``os._exit``, the OOM killer, a lost node) is retried up to ``max_retries``
@@ -34,19 +36,14 @@ import os
 import signal
 from collections import deque
 from collections.abc import Generator, Sequence
-from concurrent.futures import (
-    FIRST_COMPLETED,
-    Future,
-    ProcessPoolExecutor,
-    ThreadPoolExecutor,
-    wait,
-)
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import torch
 
 from .data import Batch
 from .malloc import keep_freed_memory
+from .pool_retry import run_chunks
 from .proxies import Proxy, get_proxy
 from .scoring import Protocol, build_scored_net, score_arch, with_bases
 from .spaces import get_space
@@ -361,11 +358,11 @@ class PoolExecutor(Executor):
 
     name = "pool"
 
-    def __init__(self, workers: int, threads: int = 1, chunk_size: int = 2):
-        if workers < 1 or threads < 1 or chunk_size < 1:
-            raise ValueError(f"the pool needs workers, threads and chunk_size >= 1 (got {workers}, {threads}, "
-                             f"{chunk_size})")
-        self.workers, self.threads, self.chunk_size = workers, threads, chunk_size
+    def __init__(self, workers: int, threads: int = 1, chunk_size: int = 2, max_retries: int = 1):
+        if workers < 1 or threads < 1 or chunk_size < 1 or max_retries < 0:
+            raise ValueError(f"the pool needs workers, threads and chunk_size >= 1 and max_retries >= 0 (got {workers}, "
+                             f"{threads}, {chunk_size}, {max_retries})")
+        self.workers, self.threads, self.chunk_size, self.max_retries = workers, threads, chunk_size, max_retries
         self._pool: ProcessPoolExecutor | None = None
         self._calls = itertools.count()
 
@@ -392,26 +389,19 @@ class PoolExecutor(Executor):
         spec = (task.space, tuple((p.name, dict(p.options)) for p in task.proxies), task.batch.to("cpu"),
                 task.protocol, task.retry_failed)
         token = f"{os.getpid()}-{id(self)}-{next(self._calls)}"
-        pool = self._ensure_pool()
-        chunks = iter([items[i:i + self.chunk_size] for i in range(0, len(items), self.chunk_size)])
-        pending: dict[Future, list[Item]] = {}
 
-        def refill() -> None:
-            while len(pending) < 2 * self.workers and (chunk := next(chunks, None)) is not None:
-                pending[pool.submit(_pool_score_chunk, token, spec, str(device), chunk)] = chunk
+        def submit(chunk: list[Item]) -> Future:
+            return self._ensure_pool().submit(_pool_score_chunk, token, spec, str(device), chunk)
 
-        refill()
-        try:
-            while pending:
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    chunk = pending.pop(future)
-                    for (arch, _known), recs in zip(chunk, future.result()):
-                        yield arch, recs
-                refill()
-        finally:
-            for future in pending:  # interrupted: drop what is queued
-                future.cancel()
+        def dead(item: Item, deaths: int, exc: BaseException) -> dict[str, Record]:
+            msg = (f"its scoring process died each of the {deaths} time(s) it was scored alone (killed by the system, "
+                   f"e.g. out of memory, or crashed): {type(exc).__name__}: {exc}")
+            log.warning("arch %s failed: %s", item[0], msg[:300])
+            return _crash_records(task, item[0], item[1], msg)
+
+        chunks = [items[i:i + self.chunk_size] for i in range(0, len(items), self.chunk_size)]
+        for (arch, _known), recs in run_chunks(submit, self.close, chunks, 2 * self.workers, self.max_retries, dead):
+            yield arch, recs
 
     def close(self) -> None:
         if self._pool is not None:

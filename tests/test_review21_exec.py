@@ -1,0 +1,158 @@
+"""Session 21 review of the executors, the scoring session and the store: each test fails on the code before
+its fix."""
+
+from __future__ import annotations
+
+import functools
+import operator
+import os
+import random
+from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
+
+import pytest
+import torch
+
+from swapnas import executors
+from swapnas.session import configure, score_archs
+from swapnas.spaces import nb201
+from swapnas.store import ScoreStore
+
+CPU = torch.device("cpu")
+
+
+@pytest.fixture(scope="module")
+def setup():
+    protocol, batch, proxies = configure("nb201", "cifar10", "swap,swap_reg", batch_size=8, repeats=1,
+                                         net={"C": 4, "N": 1}, inputs="synthetic")
+    return protocol, batch, proxies, random.Random(3).sample(list(nb201.all_archs()), 8)
+
+
+def _table(recs: dict) -> dict:
+    return {name: [(r.status, r.values) for r in rs] for name, rs in recs.items()}
+
+
+# ----------------------------------------------------------------------------- a pool worker that dies
+
+class _DyingPool:
+    """A stand-in for ``ProcessPoolExecutor`` that scores in this process, except that a chunk holding a
+    killer arch breaks it, as a worker killed by the OOM killer does: that chunk fails with
+    ``BrokenProcessPool``, and so does every later submit until the pool is replaced."""
+
+    killers: set[str] = set()
+    runs: list[list[str]] = []  # the chunks each pool was given, killers included
+
+    def __init__(self, *args, **kwargs):
+        self._broken, self._processes = False, {}
+
+    def submit(self, fn, *args):
+        if self._broken:
+            raise BrokenProcessPool("A child process terminated abruptly, the process pool is not usable anymore")
+        future: Future = Future()
+        if fn is int:  # the pool's start-up no-ops
+            future.set_result(0)
+            return future
+        chunk = [str(arch) for arch, _ in args[-1]]
+        type(self).runs.append(chunk)
+        if self.killers & set(chunk):
+            self._broken = True
+            future.set_exception(BrokenProcessPool("A process in the process pool was terminated abruptly while the "
+                                                   "future was running or pending."))
+        else:
+            future.set_result(fn(*args))
+        return future
+
+    def shutdown(self, wait=True, cancel_futures=False):
+        pass
+
+
+def test_a_pool_worker_that_dies_costs_its_arch_only_not_the_sweep(setup, monkeypatch) -> None:
+    """Before: the first worker death (OOM killer, segfault) raised ``BrokenProcessPool`` out of
+    ``score_archs`` (the CLI printed a traceback, exit 1) and every rerun died again at the same arch. Now the
+    archs in flight are scored again one at a time on a fresh pool; the arch whose worker dies every time it
+    runs alone is stored as a failure and every other arch gets the in-process scores."""
+    protocol, batch, proxies, archs = setup
+    with ScoreStore(":memory:") as store:
+        plain = score_archs(archs, "nb201", proxies, protocol, batch, store, CPU, progress=False)
+    killer = str(archs[5])
+    monkeypatch.setattr(executors, "ProcessPoolExecutor", _DyingPool)
+    monkeypatch.setattr(_DyingPool, "killers", {killer})
+    monkeypatch.setattr(_DyingPool, "runs", [])
+    with ScoreStore(":memory:") as store, executors.PoolExecutor(2, chunk_size=2) as pool:
+        pooled = score_archs(archs, "nb201", proxies, protocol, batch, store, CPU, progress=False, executor=pool)
+        assert store.count() == 2 * len(archs)
+    want = _table(plain)
+    for name in want:
+        want[name][5] = ("failed", [])
+    assert _table(pooled) == want
+    assert "died each of the 2 time(s) it was scored alone" in (pooled["swap"][5].error or "")
+    assert pooled["swap_reg"][5].status == "failed"
+    # the killer's chunk-mate was scored again by itself; the killer alone twice (max_retries=1), then given up
+    lone = [run for run in _DyingPool.runs if len(run) == 1]
+    assert lone.count([killer]) == 2 and [str(archs[4])] in lone
+
+
+def test_pool_workers_that_cannot_run_at_all_stop_the_sweep_instead_of_failing_every_arch() -> None:
+    """When every arch's worker dies, even alone, the pool gives up after a few archs (an error) rather than
+    storing every arch of the sweep as a failure."""
+    from swapnas import pool_retry
+
+    pool = _DyingPool()
+    restarts = []
+
+    def restart() -> None:
+        pool._broken = False
+        restarts.append(1)
+
+    _DyingPool.killers = {f"a{i}" for i in range(10)}
+    try:
+        items = [(f"a{i}", {}) for i in range(10)]
+        run = pool_retry.run_chunks(lambda chunk: pool.submit(len, chunk), restart,
+                                    [items[i:i + 2] for i in range(0, 10, 2)], 4, 0, lambda item, n, exc: "dead")
+        given_up = []
+        with pytest.raises(BrokenProcessPool, match="died on 3 archs in a row"):
+            for item, out in run:
+                given_up.append(item[0])
+        assert given_up == ["a0", "a1"]
+    finally:
+        _DyingPool.killers = set()
+
+
+class _KillerClass:
+    """Unpickles as the class ``Killer(int)`` whose ``str`` is ``os._exit``: a pool worker dies of it."""
+
+    def __reduce__(self):
+        return (type, ("Killer", (int,), {"__str__": functools.partialmethod(os._exit)}))
+
+
+class _KillerArch:
+    """An NB201 arch here; in a pool worker, an object whose ``str`` (the first thing scoring asks) ends the
+    process with exit code 1, as a segfault or the OOM killer would end it."""
+
+    def __init__(self, arch):
+        self.arch = arch
+
+    def __str__(self) -> str:
+        return str(self.arch)
+
+    def __reduce__(self):
+        return (operator.call, (_KillerClass(), 1))
+
+
+@pytest.mark.slow  # starts a one-worker process pool four times
+def test_a_real_pool_worker_that_dies_is_replaced_and_its_arch_stored_as_failed(setup, tmp_path) -> None:
+    protocol, batch, proxies, archs = setup
+    archs = archs[:4]
+    with ScoreStore(":memory:") as store:
+        plain = score_archs(archs, "nb201", proxies, protocol, batch, store, CPU, progress=False)
+    dying = [*archs[:2], _KillerArch(archs[2]), archs[3]]
+    with ScoreStore(tmp_path / "s.sqlite") as store, executors.PoolExecutor(1, chunk_size=2) as pool:
+        pooled = score_archs(dying, "nb201", proxies, protocol, batch, store, CPU, progress=False, executor=pool)
+        assert store.count() == 2 * len(archs)
+        again = score_archs(archs[:2], "nb201", proxies, protocol, batch, store, CPU, progress=False, executor=pool)
+    want = _table(plain)
+    for name in want:
+        want[name][2] = ("failed", [])
+    assert _table(pooled) == want
+    assert "died each of the 2 time(s)" in (pooled["swap"][2].error or "")
+    assert _table(again) == {k: v[:2] for k, v in _table(plain).items()}  # the replaced pool serves the next call
