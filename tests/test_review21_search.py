@@ -2,6 +2,8 @@
 
 - A search whose every evaluation failed to score returned an arbitrary arch (the first sampled, fitness
   -inf) with exit 0 and no word of the failures; a search where some failed said nothing of them either.
+- The initial population stopped after 1000 draws in all: ``--population 1000`` on NB201 (no constraint) got 677
+  archs and a warning blaming the constraints; it now stops only after 1000 draws in a row bring nothing new.
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ import pytest
 import torch
 
 from swapnas.proxies.registry import _REGISTRY, register
-from swapnas.search import EAConfig, run_search
+from swapnas.search import EAConfig, Evolution, run_search
 from swapnas.search import driver
+from swapnas.spaces import nb201
 from swapnas.store import ScoreStore
 
 TINY = EAConfig(population=4, sample=2, mutations=2, cycles=2)
@@ -66,3 +69,14 @@ def test_a_search_with_some_failed_evaluations_warns(small_bundle, tmp_path, fla
     failed = sum(h["fitness"] == float("-inf") for h in res.history)
     assert 0 < failed < len(res.history) and res.fitness > float("-inf")
     assert f"{failed} of the {len(res.history)} evaluated archs failed to score" in caplog.text
+
+
+def test_a_large_initial_population_is_filled_when_the_space_allows(caplog) -> None:
+    ea = Evolution(nb201, EAConfig(population=1000, sample=5, mutations=5, cycles=0), 0)
+    with caplog.at_level(logging.WARNING, logger="swapnas.search.evolution"):
+        archs = ea.ask()  # was 677 archs and "the constraints leave few archs" (there are none)
+    assert len(archs) == 1000 and len({nb201.iso_key(a) for a in archs}) == 1000 and "only" not in caplog.text
+    few = Evolution(nb201, EAConfig(population=1000, sample=5, mutations=5, cycles=0), 0,
+                    feasible=lambda a: a.ops.count("none") == 6, max_tries=200)
+    with caplog.at_level(logging.WARNING, logger="swapnas.search.evolution"), pytest.raises(ValueError):
+        few.ask()  # one feasible arch: still refused after max_tries draws in a row bring nothing new

@@ -82,16 +82,20 @@ class Evolution:
     def done(self) -> bool:
         return bool(self.population) and self.cycle >= self.config.cycles and not self._pending
 
-    def _fresh(self, make: Callable[[], Any], n: int) -> list[Any]:
-        """Up to ``n`` new feasible archs from ``make`` that are unseen up to isomorphism."""
+    def _fresh(self, make: Callable[[], Any], n: int, in_a_row: bool = False) -> list[Any]:
+        """Up to ``n`` new feasible archs from ``make`` that are unseen up to isomorphism: ``max_tries`` draws in
+        all, or (``in_a_row``: the initial population, whose ``n`` may exceed ``max_tries``) until ``max_tries``
+        draws in a row bring nothing new."""
         out: list[Any] = []
-        for _ in range(self.max_tries):
-            if len(out) == n:
-                break
+        tries = misses = 0
+        while len(out) < n and (misses if in_a_row else tries) < self.max_tries:
+            tries += 1
             arch = make()
             key = self.space.iso_key(arch)
             if key in self.seen or not self.feasible(arch):
+                misses += 1
                 continue
+            misses = 0
             self.seen[key] = None
             out.append(arch)
         return out
@@ -103,13 +107,14 @@ class Evolution:
         if self.done:
             return []
         if not self.population:
-            archs = self._fresh(lambda: self.space.sample(self.rng), self.config.population)
+            archs = self._fresh(lambda: self.space.sample(self.rng), self.config.population, in_a_row=True)
             if len(archs) < 2:
                 raise ValueError("could not find 2 feasible distinct archs for the initial population; "
                                  "loosen the constraints (--max-params / --max-macs)")
             if len(archs) < self.config.population:
                 log.warning("only %d feasible distinct archs found for a population of %d: the constraints "
-                            "leave few archs; the search goes on with them", len(archs), self.config.population)
+                            "(or the space) leave few archs; the search goes on with them", len(archs),
+                            self.config.population)
         else:
             parent = self._parent()
             archs = self._fresh(lambda: self.space.mutate(parent, self.rng), self.config.mutations)
