@@ -4,6 +4,9 @@
   -inf) with exit 0 and no word of the failures; a search where some failed said nothing of them either.
 - The initial population stopped after 1000 draws in all: ``--population 1000`` on NB201 (no constraint) got 677
   archs and a warning blaming the constraints; it now stops only after 1000 draws in a row bring nothing new.
+- ``--max-macs`` below every final network was refused only after 1000 draws with a final-network size check
+  each (about 13 min on NB201, an hour on DARTS); it is now refused before any draw, against the space's
+  ``smallest_arch``.
 """
 
 from __future__ import annotations
@@ -80,3 +83,42 @@ def test_a_large_initial_population_is_filled_when_the_space_allows(caplog) -> N
                     feasible=lambda a: a.ops.count("none") == 6, max_tries=200)
     with caplog.at_level(logging.WARNING, logger="swapnas.search.evolution"), pytest.raises(ValueError):
         few.ask()  # one feasible arch: still refused after max_tries draws in a row bring nothing new
+
+
+@pytest.mark.parametrize("space, final", [
+    ("nb201", {"net": {"C": 4, "N": 1, "num_classes": 10}, "resolution": 8}),
+    ("darts", {"net": {"C": 4, "layers": 3, "num_classes": 10}, "resolution": 8}),
+])
+def test_smallest_arch_has_the_fewest_macs_and_params_of_sampled_archs(space, final) -> None:
+    import random
+
+    from swapnas.search.final import final_macs, final_size
+    from swapnas.spaces import get_space
+
+    mod, rng = get_space(space), random.Random(0)
+    small = mod.smallest_arch()
+    lo_macs, lo_params = final_macs(mod, small, final), final_size(mod, small, final)
+    others = [mod.sample(rng) for _ in range(12)]
+    sizes = [(final_macs(mod, a, final), final_size(mod, a, final)) for a in others]
+    assert all(m >= lo_macs and p >= lo_params for m, p in sizes) and max(sizes) > (lo_macs, lo_params)
+
+
+def test_max_macs_below_the_smallest_final_network_is_refused_before_any_draw(small_bundle, tmp_path,
+                                                                              monkeypatch) -> None:
+    def no_draws(*args, **kwargs):
+        raise AssertionError("the search drew an arch")
+    monkeypatch.setattr(nb201, "sample", no_draws)
+    with ScoreStore(tmp_path / "s.sqlite") as store, \
+            pytest.raises(ValueError, match=r"--max-macs 1M is below the smallest final network of this space "
+                                            r"\(\d+\.\dM multiply-adds\): no arch is feasible; raise the limit"):
+        run_search("nb201", "cifar10", store=store, max_macs=1.0, **_common(small_bundle, tmp_path))
+    assert not (tmp_path / "out").exists()
+
+
+def test_max_macs_below_every_network_leaves_no_out_from_the_command_line(small_bundle, tmp_path, capsys) -> None:
+    from swapnas.cli import main
+
+    assert main(["search", "--space", "nb201", "--max-macs", "1", "--data-dir", str(small_bundle),
+                 "--out", str(tmp_path / "o"), "--no-progress"]) == 2
+    assert "--max-macs 1M is below the smallest final network" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()

@@ -37,7 +37,7 @@ from ..search import (
     write_result,
 )
 from ..search.driver import choose_fitness, extra_cells, out_lock, stage_text
-from ..search.final import check_max_params, check_target_params
+from ..search.final import check_max_macs, check_max_params, check_target_params
 from ..search.fitness import check_size_flags
 from ..session import (
     check_archs,
@@ -142,10 +142,21 @@ def _exit_for(args: argparse.Namespace, failures: int) -> int:
 
 
 def _out_folder(args: argparse.Namespace) -> Path:
-    """``--out``, checked before anything runs: a folder to write (created later if missing), not a file."""
+    """``--out``, checked before anything runs: a folder to write (created later if missing), not a file, and one
+    that can be made or written here (the nearest existing folder on its path is writable), so that no run scores
+    every arch and then fails to write its outputs."""
     out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"--out {out} is a file; give a folder for the outputs (it is created if missing)")
+    try:
+        if out.exists() and not out.is_dir():
+            raise ValueError(f"--out {out} is a file; give a folder for the outputs (it is created if missing)")
+        near = next((p for p in (out, *out.parents) if p.exists()), Path("."))
+    except OSError as exc:  # e.g. a name too long for the file system
+        raise ValueError(f"--out {out}: {exc.strerror}; give another folder for the outputs") from None
+    if not near.is_dir():
+        raise ValueError(f"--out {out}: {near} is a file, so the folder cannot be made; give another folder")
+    if not os.access(near, os.W_OK | os.X_OK):
+        raise ValueError(f"--out {out}: {'it' if near == out else f'the folder {near}'} is not writable (permissions "
+                         "or a read-only file system); give a folder you can write")
     return out
 
 
@@ -156,6 +167,11 @@ def _store(args: argparse.Namespace, out: Path) -> ScoreStore:
 def _benchmark(args: argparse.Namespace) -> Benchmark:
     """The ground truth of ``correlate``: a registered benchmark, or ``--truth FILE.csv`` over a space."""
     if args.truth is None:
+        given = [f"{flag} {v}" for flag, v in (("--arch-column", args.arch_column),
+                                                ("--accuracy-column", args.accuracy_column)) if v is not None]
+        if given:
+            raise ValueError(f"{' and '.join(given)}: these name columns of your own ground truth, --truth FILE.csv; "
+                             f"give --truth, or leave them out for the {args.space} benchmark's own")
         if args.space not in BENCHMARKS:
             raise ValueError(f"{args.space} is a space without a benchmark of its own: give --truth FILE.csv, or "
                              f"one of the benchmarks {', '.join(BENCHMARKS)}")
@@ -269,10 +285,17 @@ def _search_checks(args: argparse.Namespace) -> None:
     final = final_net(args.space, args.dataset)
     chosen, stage = choose_fitness(args.space, args.fitness, args.refine, args.refine_repeats, args.refine_net,
                                    args.refine_batch_size)
+    refine_flags = [flag for flag, v in (("--refine-repeats", args.refine_repeats), ("--refine-net", args.refine_net),
+                                         ("--refine-batch-size", args.refine_batch_size)) if v is not None]
+    if stage.k <= 1 and refine_flags:  # they would be ignored: no second stage runs
+        why = f"--refine {args.refine}" if args.refine is not None else f"--fitness {args.fitness} on {args.space}"
+        raise ValueError(f"{', '.join(refine_flags)} set the second stage, and this search has none ({why}: a second "
+                         "stage re-scores the K >= 2 fittest archs); add --refine K, or leave them out")
     check_size_flags(chosen, mu=args.mu, sigma=args.sigma, target_params=args.target_params,
                      prior=tuple(args.prior) if args.prior else None)
     mod = get_space(args.space)
     check_max_params(mod, final, args.max_params)
+    check_max_macs(mod, final, args.max_macs)
     check_target_params(mod, final, args.target_params)
     base = protocol_defaults(args.space, [chosen])["net"]
     scoring_net(args.space, args.dataset, args.net, base)

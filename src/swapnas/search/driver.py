@@ -42,7 +42,7 @@ from ..session import configure, protocol_defaults, score_archs, scoring_net
 from ..spaces import get_space
 from ..store import Record, ScoreStore
 from .evolution import EAConfig, Evolution
-from .final import check_max_params, final_macs, final_net, final_size
+from .final import check_max_macs, check_max_params, final_macs, final_net, final_size
 from .fitness import (
     Fitness,
     SecondStage,
@@ -203,6 +203,7 @@ def run_search(
     """
     mod, final = get_space(space), final_net(space, dataset)
     check_max_params(mod, final, max_params)
+    check_max_macs(mod, final, max_macs)
     chosen, stage = choose_fitness(space, fitness, refine, refine_repeats, refine_net, refine_batch_size)
     sizes: dict[str, Any] = {"mu": mu, "sigma": sigma, "target_params": target_params, "tolerance": tolerance,
                              "prior": prior, "progress": progress}

@@ -109,6 +109,18 @@ def check_max_params(mod: ModuleType, final: dict, max_params: float | None) -> 
                          f"({lo:.3f}M; its range is {lo:.3f}-{hi:.3f}M): no arch is feasible; raise the limit")
 
 
+def check_max_macs(mod: ModuleType, final: dict, max_macs: float | None) -> None:
+    """``--max-macs`` (millions) against the space's smallest final network, where the space names it
+    (``smallest_arch``): a limit below it leaves no arch, which the search would otherwise learn only
+    after 1000 draws of a final-network size check each (minutes)."""
+    if max_macs is None or not hasattr(mod, "smallest_arch"):
+        return
+    lo = final_macs(mod, mod.smallest_arch(), final)
+    if max_macs < lo:
+        raise ValueError(f"--max-macs {max_macs:g}M is below the smallest final network of this space "
+                         f"({lo:.1f}M multiply-adds): no arch is feasible; raise the limit")
+
+
 def check_target_params(mod: ModuleType, final: dict, target_m: float | None) -> None:
     """``--target-params`` (millions) against the final network's exact size range, before any work (a final
     network with another builder has only a sampled range: :func:`target_prior` checks it then)."""

@@ -56,6 +56,12 @@ def _uniform(op: str) -> Genotype:
     return Genotype(cell, cell)
 
 
+def smallest_arch() -> Genotype:
+    """The genotype whose network has the fewest parameters and multiply-adds: ``max_pool_3x3`` on every edge
+    (each edge's op adds its own; the search's ``--max-macs`` check)."""
+    return _uniform("max_pool_3x3")
+
+
 def param_range_k(num_classes: int = 10, **net: Any) -> tuple[float, float]:
     """Smallest and largest size (thousands of params) of the scored net over the DARTS space.
 
@@ -101,6 +107,6 @@ def iso_key(g: Genotype) -> str:
 
 
 __all__ = [
-    "FINAL_NETS", "NAME", "NASLIB_OPS", "build_imagenet", "SCORING_DEFAULTS", "cell_edges", "default_size_prior", "param_range_k", "NETS", "OPS", "Arch", "Genotype", "Network", "build", "canonical", "crossover",
+    "FINAL_NETS", "NAME", "NASLIB_OPS", "build_imagenet", "SCORING_DEFAULTS", "cell_edges", "default_size_prior", "param_range_k", "smallest_arch", "NETS", "OPS", "Arch", "Genotype", "Network", "build", "canonical", "crossover",
     "format_arch", "iso_key", "mutate", "parse", "parse_naslib", "sample", "to_naslib",
 ]

@@ -306,6 +306,12 @@ FINAL_NETS: dict[str, dict] = {
 SEARCH_PRIOR: tuple[float, float] = (0.8, 0.5)
 
 
+def smallest_arch() -> Arch:
+    """The cell whose network has the fewest parameters and multiply-adds: every edge ``none`` (each other op
+    adds its own; the search's ``--max-macs`` check)."""
+    return Arch(("none",) * 6)
+
+
 def param_range_k(C: int = 16, N: int = 5, num_classes: int = 10) -> tuple[float, float]:
     """Smallest and largest parameter count (thousands) of the NB201 net over the space.
 
