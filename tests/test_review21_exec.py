@@ -156,3 +156,24 @@ def test_a_real_pool_worker_that_dies_is_replaced_and_its_arch_stored_as_failed(
     assert _table(pooled) == want
     assert "died each of the 2 time(s)" in (pooled["swap"][2].error or "")
     assert _table(again) == {k: v[:2] for k, v in _table(plain).items()}  # the replaced pool serves the next call
+
+
+def test_a_ray_address_nothing_answers_at_is_refused_at_once_and_a_listening_one_passes() -> None:
+    """``ray.init`` on an address nobody listens at retried for minutes (about 210 s of Ray's log lines) and then
+    called ``sys.exit(15)``: no ``swapnas: error:`` line. The address is now checked first."""
+    import socket
+
+    from swapnas.executors import make_executor
+    from swapnas.ray_address import check_ray_address
+
+    pytest.importorskip("ray")
+    with pytest.raises(ValueError, match=r"no Ray cluster answers at --address 127\.0\.0\.1:1 .*ray start --head"):
+        make_executor("ray", address="127.0.0.1:1")
+    with pytest.raises(ValueError, match="ray://127.0.0.1:1"):
+        check_ray_address("ray://127.0.0.1:1")
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        for address in (f"127.0.0.1:{server.getsockname()[1]}", f"ray://127.0.0.1:{server.getsockname()[1]}",
+                        None, "auto", "local"):
+            check_ray_address(address)

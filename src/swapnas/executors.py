@@ -44,6 +44,7 @@ import torch
 from .data import Batch
 from .malloc import keep_freed_memory
 from .pool_retry import run_chunks
+from .ray_address import check_ray_address
 from .proxies import Proxy, get_proxy
 from .scoring import Protocol, build_scored_net, score_arch, with_bases
 from .spaces import get_space
@@ -228,6 +229,7 @@ class RayExecutor(Executor):
         self.chunk_size = chunk_size
         self._owns = not ray.is_initialized()
         if self._owns:
+            check_ray_address(address)
             kwargs: dict = {"address": address, "ignore_reinit_error": True}
             if address is None:
                 kwargs.update(num_cpus=num_cpus, include_dashboard=False)
