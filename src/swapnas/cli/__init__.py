@@ -74,6 +74,10 @@ def _main(argv: list[str] | None) -> int:
     except BrokenPipeError:  # `swapnas proxies | head`: the reader left; not an error of ours
         sys.stderr.close()
         return EXIT_OK
+    except OSError as exc:  # a file that cannot be read or written (read-only file system, disk full, name too long)
+        print(f"swapnas: error: {exc.filename}: {exc.strerror}" if exc.filename and exc.strerror else
+              f"swapnas: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
     except KeyboardInterrupt:
         print("swapnas: interrupted; every finished score is in the store, rerun the same command to resume",
               file=sys.stderr)

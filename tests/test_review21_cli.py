@@ -1,0 +1,79 @@
+"""Session 21 review of the command line and the Python API: each test failed on the code before its fix.
+
+- an ``--out`` that cannot be made or written (below a file, not writable, a name too long) was found only after every
+  arch was scored (correlate with ``--store`` elsewhere), or ended in an OSError traceback;
+- ``swapnas export`` of a file that is not SQLite at all ended in a ``sqlite3.DatabaseError`` traceback, and an
+  ``--out`` it cannot write in an OSError traceback;
+- ``correlate --arch-column/--accuracy-column`` without ``--truth`` were ignored silently;
+- ``search --refine-net/--refine-repeats/--refine-batch-size`` without a second stage were ignored silently (a bad
+  ``--refine-net`` value too);
+- the help of ``correlate --init`` and ``export --protocol`` said other than what the code does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+import pytest
+
+from swapnas.cli import build_parser, main
+from swapnas.proxies import get_proxy
+from swapnas.session import protocol_defaults
+from swapnas.spaces import SPACES
+from swapnas.store import ScoreStore
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+FAST = ["--batch-size", "8", "--repeats", "1", "--device", "cpu", "--no-progress", "--workers", "1"]
+
+
+def _run(argv: list[str], capsys) -> tuple[int, str, str]:
+    try:
+        code = main(argv)
+    except SystemExit as exc:
+        code = exc.code
+    cap = capsys.readouterr()
+    return code, cap.out, cap.err
+
+
+def _bad(code: int, err: str, *phrases: str) -> None:
+    assert code == 2, err
+    assert "Traceback" not in err
+    for phrase in phrases:
+        assert phrase in err, (phrase, err)
+
+
+def _correlate(bundle: Path, out: Path | str, store: Path, *extra: str) -> list[str]:
+    return ["correlate", "--space", "nb301", "--proxies", "params", "--archs", "3", *FAST, "--data-dir", str(bundle),
+            "--out", str(out), "--store", str(store), *extra]
+
+
+def test_an_out_below_a_file_is_refused_before_any_arch_is_scored(small_bundle, tmp_path, capsys) -> None:
+    (tmp_path / "file").write_text("not a folder")
+    store = tmp_path / "scores.sqlite"
+    code, _, err = _run(_correlate(small_bundle, tmp_path / "file" / "run", store), capsys)
+    _bad(code, err, "--out", "is a file, so the folder cannot be made")
+    assert not store.exists()  # was: every arch scored into it, then NotADirectoryError on writing the outputs
+
+
+def test_an_out_that_cannot_be_written_is_refused_before_any_arch_is_scored(small_bundle, tmp_path, capsys,
+                                                                            monkeypatch) -> None:
+    locked = tmp_path / "read_only"
+    locked.mkdir()
+    access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode, **kw: Path(p) != locked and access(p, mode, **kw))
+    store = tmp_path / "scores.sqlite"
+    code, _, err = _run(_correlate(small_bundle, locked / "run", store), capsys)
+    _bad(code, err, f"--out {locked / 'run'}: the folder {locked} is not writable")
+    assert not store.exists()
+
+
+def test_a_name_too_long_is_a_clear_error_not_a_traceback(small_bundle, tmp_path, capsys) -> None:
+    long = tmp_path / ("x" * 300)
+    code, _, err = _run(_correlate(small_bundle, long, tmp_path / "s.sqlite"), capsys)
+    _bad(code, err, "--out", "File name too long")
+    ScoreStore(tmp_path / "scores.sqlite").close()  # an empty store
+    code, _, err = _run(["export", str(tmp_path / "scores.sqlite"), "--out", f"{long}.csv"], capsys)
+    _bad(code, err, "File name too long")
