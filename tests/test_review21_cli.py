@@ -77,3 +77,22 @@ def test_a_name_too_long_is_a_clear_error_not_a_traceback(small_bundle, tmp_path
     ScoreStore(tmp_path / "scores.sqlite").close()  # an empty store
     code, _, err = _run(["export", str(tmp_path / "scores.sqlite"), "--out", f"{long}.csv"], capsys)
     _bad(code, err, "File name too long")
+
+
+def test_export_of_a_file_that_is_not_sqlite_names_it(tmp_path, capsys) -> None:
+    bad = tmp_path / "notes.sqlite"
+    bad.write_text("hello, not a database\n" * 20)
+    code, _, err = _run(["export", str(bad), "--out", str(tmp_path / "x.csv")], capsys)
+    _bad(code, err, f"{bad} is not a readable score store", "swapnas store salvage")
+    assert not (tmp_path / "x.csv").exists()
+
+
+def test_export_to_an_out_it_cannot_write_names_the_flag(tmp_path, capsys, monkeypatch) -> None:
+    ScoreStore(tmp_path / "scores.sqlite").close()  # an empty store
+
+    def refuse(self, *args, **kwargs):
+        raise OSError(30, "Read-only file system", str(self))
+
+    monkeypatch.setattr(Path, "open", refuse)
+    code, _, err = _run(["export", str(tmp_path / "scores.sqlite"), "--out", str(tmp_path / "x.csv")], capsys)
+    _bad(code, err, f"--out {tmp_path / 'x.csv'}: cannot write it (Read-only file system)")

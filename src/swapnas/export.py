@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import csv
 import os
+import sqlite3
 from pathlib import Path
 
 from .results import provenance, strict_json
 from .spaces import SPACES, get_space
-from .store import ScoreStore
+from .store import ScoreStore, StoreError, damaged_advice
 
 FORMATS = ("csv", "naslib-zc")
 
@@ -95,22 +96,30 @@ def export(store_path: str | os.PathLike, out: str | os.PathLike, fmt: str = "cs
         raise ValueError(f"--out {out} is the store itself; give another file to write")
     if Path(store_path).stat().st_size == 0:
         raise ValueError(f"{store_path} is an empty file, not a score store (the --store of a correlate/grid/search run)")
-    with ScoreStore(store_path, read_only=True) as store:
-        rows = store.rows()
+    try:
+        with ScoreStore(store_path, read_only=True) as store:
+            rows = store.rows()
+    except sqlite3.DatabaseError as exc:  # not an SQLite file at all: refused on open, before the store's own checks
+        raise StoreError(f"{store_path} is not a readable score store ({exc}); if it is one, it is damaged: "
+                         f"{damaged_advice(store_path)}") from None
     if protocol is not None:
         known = sorted({r["protocol"] for r in rows})
         rows = [r for r in rows if r["protocol"] == protocol]
         if not rows:
             raise ValueError(f"--protocol {protocol}: no score of that protocol fingerprint in {store_path}; "
                              f"its fingerprints: {', '.join(known) or 'none (the store is empty)'}")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if fmt == "csv":
+    text = None if fmt == "csv" else strict_json({"provenance": provenance(), **_naslib_doc(rows)})
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if text is not None:
+            out.write_text(text)
+            return out
         with out.open("w", newline="") as f:
             writer = csv.DictWriter(f, fieldnames=list(ScoreStore.COLUMNS))
             writer.writeheader()
             writer.writerows(rows)
-        return out
-    out.write_text(strict_json({"provenance": provenance(), **_naslib_doc(rows)}))
+    except OSError as exc:  # a read-only file system, a full disk, …: named, not a traceback
+        raise ValueError(f"--out {out}: cannot write it ({exc.strerror}); give a file in a writable folder") from None
     return out
 
 
