@@ -50,6 +50,11 @@ def _correlate(bundle: Path, out: Path | str, store: Path, *extra: str) -> list[
             "--out", str(out), "--store", str(store), *extra]
 
 
+def _search(bundle: Path, out: Path, *extra: str) -> list[str]:
+    return ["search", "--space", "nb201", "--population", "2", "--sample", "2", "--cycles", "0", *FAST,
+            "--data-dir", str(bundle), "--out", str(out), *extra]
+
+
 def test_an_out_below_a_file_is_refused_before_any_arch_is_scored(small_bundle, tmp_path, capsys) -> None:
     (tmp_path / "file").write_text("not a folder")
     store = tmp_path / "scores.sqlite"
@@ -96,3 +101,22 @@ def test_export_to_an_out_it_cannot_write_names_the_flag(tmp_path, capsys, monke
     monkeypatch.setattr(Path, "open", refuse)
     code, _, err = _run(["export", str(tmp_path / "scores.sqlite"), "--out", str(tmp_path / "x.csv")], capsys)
     _bad(code, err, f"--out {tmp_path / 'x.csv'}: cannot write it (Read-only file system)")
+
+
+@pytest.mark.parametrize("flag", ["--arch-column", "--accuracy-column"])
+def test_truth_columns_without_truth_are_refused(flag, small_bundle, tmp_path, capsys) -> None:
+    store = tmp_path / "scores.sqlite"
+    code, _, err = _run(_correlate(small_bundle, tmp_path / "run", store, flag, "genotype"), capsys)
+    _bad(code, err, f"{flag} genotype", "--truth FILE.csv")
+    assert not store.exists()
+
+
+@pytest.mark.parametrize("extra", [["--fitness", "swap", "--refine-net", "N=2"],
+                                   ["--fitness", "swap", "--refine-net", "N=two"],
+                                   ["--refine", "1", "--refine-repeats", "2"],
+                                   ["--refine", "0", "--refine-batch-size", "20"]])
+def test_second_stage_flags_without_a_second_stage_are_refused(extra, small_bundle, tmp_path, capsys) -> None:
+    out = tmp_path / "search"
+    code, _, err = _run(_search(small_bundle, out, *extra), capsys)
+    _bad(code, err, extra[2], "add --refine K")
+    assert not out.exists()
