@@ -120,3 +120,24 @@ def test_second_stage_flags_without_a_second_stage_are_refused(extra, small_bund
     code, _, err = _run(_search(small_bundle, out, *extra), capsys)
     _bad(code, err, extra[2], "add --refine K")
     assert not out.exists()
+
+
+def _help(command: str, dest: str) -> str:
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices[command]
+    return next(a for a in sub._actions if a.dest == dest).help or ""
+
+
+def test_correlate_init_help_names_the_spaces_whose_default_is_pytorchs() -> None:
+    text = _help("correlate", "init")
+    for space in SPACES:
+        init = protocol_defaults(space, [get_proxy("swap")])["init"]
+        assert (space in text) == (init == "default"), (space, init, text)
+
+
+def test_export_protocol_help_says_it_filters_csv_too(small_bundle, tmp_path, capsys) -> None:
+    assert "csv" in _help("export", "protocol")
+    ScoreStore(tmp_path / "scores.sqlite").close()  # an empty store
+    code, _, err = _run(["export", str(tmp_path / "scores.sqlite"), "--out", str(tmp_path / "x.csv"),
+                         "--protocol", "zzz"], capsys)
+    _bad(code, err, "--protocol zzz: no score of that protocol fingerprint")
