@@ -7,7 +7,10 @@
 - ``correlate --arch-column/--accuracy-column`` without ``--truth`` were ignored silently;
 - ``search --refine-net/--refine-repeats/--refine-batch-size`` without a second stage were ignored silently (a bad
   ``--refine-net`` value too);
-- the help of ``correlate --init`` and ``export --protocol`` said other than what the code does.
+- the help of ``correlate --init`` and ``export --protocol`` said other than what the code does;
+- (applied from the review's notes) a store that is not SQLite opened read-only ended in a ``sqlite3.DatabaseError``
+  traceback; ``--arch-column``/``--accuracy-column`` naming no column of ``--truth`` were answered "name it with
+  --arch-column"; ``search --refine`` did not say that K = 1 is no second stage.
 """
 
 from __future__ import annotations
@@ -88,7 +91,7 @@ def test_export_of_a_file_that_is_not_sqlite_names_it(tmp_path, capsys) -> None:
     bad = tmp_path / "notes.sqlite"
     bad.write_text("hello, not a database\n" * 20)
     code, _, err = _run(["export", str(bad), "--out", str(tmp_path / "x.csv")], capsys)
-    _bad(code, err, f"{bad} is not a readable score store", "swapnas store salvage")
+    _bad(code, err, f"{bad} is damaged (file is not a database)", "swapnas store salvage")  # the store's own message
     assert not (tmp_path / "x.csv").exists()
 
 
@@ -141,3 +144,37 @@ def test_export_protocol_help_says_it_filters_csv_too(small_bundle, tmp_path, ca
     code, _, err = _run(["export", str(tmp_path / "scores.sqlite"), "--out", str(tmp_path / "x.csv"),
                          "--protocol", "zzz"], capsys)
     _bad(code, err, "--protocol zzz: no score of that protocol fingerprint")
+
+
+def test_a_store_that_is_not_sqlite_opened_read_only_is_a_store_error(tmp_path, monkeypatch) -> None:
+    """``correlate --store`` on a file that is not SQLite, in a read-only folder (here: ``os.access`` says so)."""
+    from swapnas.store import StoreError
+
+    bad = tmp_path / "notes.sqlite"
+    bad.write_text("these are my notes, not a score store\n" * 200)
+    monkeypatch.setattr(os, "access", lambda path, mode: mode == os.R_OK)
+    with pytest.raises(StoreError, match=r"notes\.sqlite is damaged \(file is not a database\).*swapnas store salvage"):
+        ScoreStore(bad)
+    with pytest.raises(StoreError, match=r"notes\.sqlite is damaged \(file is not a database\)"):
+        ScoreStore(bad, read_only=True)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"arch_column": "nope"}, "--arch-column nope: no such column in --truth"),
+    ({"accuracy_column": "nope"}, "--accuracy-column nope: no such numeric column in --truth"),
+    ({"accuracy_column": "genotype"}, "--accuracy-column genotype: no such numeric column in --truth"),
+])
+def test_truth_columns_that_name_no_column_say_so(kwargs, message, tmp_path) -> None:
+    from swapnas.benchmarks.csv_truth import CsvBenchmark
+
+    csv = tmp_path / "t.csv"
+    csv.write_text("genotype,acc\n|nor_conv_3x3~0|+|none~0|skip_connect~1|+|none~0|none~1|avg_pool_3x3~2|,91.5\n"
+                   "|none~0|+|none~0|skip_connect~1|+|none~0|none~1|avg_pool_3x3~2|,80.0\n")
+    assert CsvBenchmark(csv, "nb201", "cifar10").accuracy_column == "acc"  # the file itself is fine
+    with pytest.raises(ValueError, match=message.replace("-", r"\-")) as info:
+        CsvBenchmark(csv, "nb201", "cifar10", **kwargs)
+    assert "name it with" not in str(info.value) and "columns: " in str(info.value)
+
+
+def test_refine_help_says_k_1_is_no_second_stage() -> None:
+    assert "0 or 1 = none" in _help("search", "refine")

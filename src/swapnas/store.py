@@ -174,9 +174,11 @@ class ScoreStore:
         elif read_only:  # a reader (export, check): the file is left exactly as it is
             if not Path(self.path).is_file():
                 raise StoreError(f"no score store at {self.path}")
-            self._db, self.read_only = connect_read_only(Path(self.path)), "opened for reading"
+            with self._guard():  # a file that is not SQLite fails here when opened read-only
+                self._db, self.read_only = connect_read_only(Path(self.path)), "opened for reading"
         else:
-            self._db, self.read_only = _connect(Path(self.path))
+            with self._guard():
+                self._db, self.read_only = _connect(Path(self.path))
         try:
             with self._guard():
                 self._open()

@@ -61,12 +61,18 @@ class CsvBenchmark:
         columns = list(rows[0])
         self.arch_column = arch_column or next(
             (c for c in columns if all(_parses(mod.parse, r[c]) for r in rows)), None)
+        if arch_column is not None and arch_column not in columns:
+            raise ValueError(f"--arch-column {arch_column}: no such column in --truth {self.path} (columns: "
+                             f"{', '.join(columns)})")
         if self.arch_column not in columns:
             raise ValueError(f"--truth {self.path}: no column holds {space} archs in every row (columns: "
                              f"{', '.join(columns)}); name it with --arch-column")
         numeric = [c for c in columns if c != self.arch_column and _numeric([r[c] for r in rows])]
         named = [c for c in numeric if "acc" in c.lower()]
         self.accuracy_column = accuracy_column or (named[0] if len(named) == 1 else numeric[-1] if numeric else None)
+        if accuracy_column is not None and accuracy_column not in numeric:
+            raise ValueError(f"--accuracy-column {accuracy_column}: no such numeric column in --truth {self.path} "
+                             f"(numeric columns: {', '.join(numeric) or 'none'})")
         if self.accuracy_column not in numeric:
             raise ValueError(f"--truth {self.path}: no numeric accuracy column (numeric columns: "
                              f"{', '.join(numeric) or 'none'}); name it with --accuracy-column")

@@ -120,7 +120,8 @@ def _add_search_stage(p: argparse.ArgumentParser) -> None:
 
     nets = _stage_default("net", lambda net: ",".join(f"{k}={v}" for k, v in net.items()))
     p.add_argument("--refine", type=non_negative_int, default=None, metavar="K",
-                   help="second stage: re-score the K fittest archs under the --refine-* protocol, return the best "
+                   help="second stage: re-score the K fittest archs (K >= 2; 0 or 1 = none) under the --refine-* "
+                   "protocol, return the best "
                    f"(default for best: the space's, {_stage_default('k')}; else 0 = none)")
     p.add_argument("--refine-repeats", type=positive_int, default=None, metavar="R",
                    help=f"repeats of the second stage (default for best: the space's, {_stage_default('repeats')}; else 4)")
