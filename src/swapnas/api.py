@@ -31,7 +31,7 @@ import torch
 from torch import nn
 
 from .act_functions import activation_like
-from .api_inputs import as_batch
+from .api_inputs import as_batch, as_device, check_num_classes, check_seed
 from .bundle import Batch
 from .patterns import EXTENDED_ACTIVATIONS, call_model, input_tensors, scripted
 from .proxies import ALIASES, Proxy, get_proxy, list_proxies, resolve
@@ -98,6 +98,7 @@ class _Inputs:
     read: tuple[Batch, bool] | None
 
     def __init__(self, inputs: Any, num_classes: int | None, seed: int) -> None:
+        check_num_classes(num_classes)  # now, not at the first read: rank refuses it even if no model gets that far
         self.inputs, self.num_classes, self.seed, self.read = inputs, num_classes, seed, None
 
     def batch(self) -> tuple[Batch, bool]:
@@ -202,7 +203,11 @@ def auto_proxy(models: Iterable[nn.Module]) -> str:
 
 def _names(proxies: str | Sequence[str], models: Iterable[nn.Module]) -> str:
     """The proxies asked for as one comma-separated string without blanks (``"auto"``: :func:`auto_proxy`'s)."""
-    names = [n.strip() for n in (proxies.split(",") if isinstance(proxies, str) else proxies) if n.strip()]
+    given = proxies.split(",") if isinstance(proxies, str) else list(proxies) if isinstance(proxies, Iterable) else None
+    if given is None or not all(isinstance(n, str) for n in given):
+        raise TypeError(f"proxies must be 'auto', a proxy name, a comma-separated string of names or a list of names "
+                        f"(swapnas.list_proxies() lists them), not {proxies!r}")
+    names = [n.strip() for n in given if n.strip()]
     if not names:
         raise ValueError(f"no proxy named in {proxies!r}: name one or more (swapnas.list_proxies() lists them), "
                          "or 'auto'")
@@ -218,8 +223,10 @@ def score(model: nn.Module, inputs: Any, proxies: str | Sequence[str] = "auto", 
     for a CNN whose activation modules are all ``nn.ReLU``, ``swap_ext`` for one with others (or an MLP) and
     ``swap_fn`` for one whose activations are functions (:func:`auto_proxy`; the returned key names
     which). ``options``: per proxy, e.g. ``{"swap_reg": {"mu": 300.0, "sigma": 9e4}}``. ``device``:
-    where to score (default: where the model's parameters are). Lazy modules are materialised on a
-    copy by one pass first. Raises
+    where to score (default: where the model's parameters are; one this machine lacks is a ValueError).
+    ``num_classes``: the labels' class count, the model's output size, >= 1 (default: the largest label + 1).
+    ``seed``: repeat r draws from ``seed + r``, which must be in torch's seed range [-2**63, 2**64 - 1].
+    Lazy modules are materialised on a copy by one pass first. Raises
     :class:`UnsupportedModel` (a ValueError) naming the proxy and why it cannot score this model.
 
     Example:
@@ -227,22 +234,21 @@ def score(model: nn.Module, inputs: Any, proxies: str | Sequence[str] = "auto", 
         >>> score(net, torch.randn(16, 3, 64, 64))["swap"] > 0
         True
     """
-    _check_call(model, init, repeats, seed)
+    asked = _check_call(model, init, repeats, seed, device)
     wanted = _wanted(proxies, model, options)
     read = inputs if isinstance(inputs, _Inputs) else _Inputs(inputs, num_classes, seed)  # rank's: read once for all
     with torch.inference_mode(False):  # also inside the caller's inference_mode: the copies and passes need autograd
         batch, labels = read.batch()
         _check_inputs_for(wanted, model, batch, labels)
-        dev = torch.device(device) if device is not None else next(model.parameters(), torch.empty(0)).device
+        dev = asked if asked is not None else next(model.parameters(), torch.empty(0)).device
         batch = _plain(batch.to(dev))
         return _values(wanted, _materialised(model, batch, seed, dev), batch, repeats, init, seed, dev)
 
 
-def _check_call(model: nn.Module, init: str, repeats: int, seed: int) -> None:
+def _check_call(model: nn.Module, init: str, repeats: int, seed: int, device: Any) -> torch.device | None:
+    """The arguments checked (a TorchScript model last: :func:`rank` goes on after it); ``device`` as a torch.device."""
     if not isinstance(model, nn.Module):
         raise TypeError(f"score takes a torch.nn.Module, got {type(model).__name__}")
-    if (why := scripted(model)) is not None:  # UnsupportedModel: rank goes on, this model gets None and the reason
-        raise UnsupportedModel(f"swapnas cannot score {why}")
     if init not in INIT_CHOICES:
         raise ValueError(f"init must be one of {INIT_CHOICES} (got {init!r})")
     for name, value in (("repeats", repeats), ("seed", seed)):
@@ -250,6 +256,11 @@ def _check_call(model: nn.Module, init: str, repeats: int, seed: int) -> None:
             raise TypeError(f"{name} must be an int (got {value!r})")
     if repeats < 1 or (init == "none" and repeats > 1):
         raise ValueError(f"repeats must be >= 1, and 1 with init='none' (the same weights every time; got {repeats})")
+    check_seed(seed, repeats)
+    asked = as_device(device)
+    if (why := scripted(model)) is not None:  # UnsupportedModel: rank goes on, this model gets None and the reason
+        raise UnsupportedModel(f"swapnas cannot score {why}")
+    return asked
 
 
 def _wanted(proxies: str | Sequence[str], model: nn.Module,

@@ -1,4 +1,5 @@
-"""What :func:`swapnas.score` and :func:`swapnas.rank` accept as inputs, read into a :class:`~swapnas.bundle.Batch`."""
+"""What :func:`swapnas.score` and :func:`swapnas.rank` accept: inputs, read into a :class:`~swapnas.bundle.Batch`, and
+the ``seed``, ``device`` and ``num_classes`` arguments, checked with errors that name them."""
 
 from __future__ import annotations
 
@@ -10,6 +11,53 @@ import torch
 
 from .bundle import Batch
 from .patterns import input_tensors
+from .session import available_devices
+
+#: the seeds torch's generators take (a negative one is mapped to 2**64 + seed)
+SEED_RANGE = (-2**63, 2**64 - 1)
+
+
+def check_seed(seed: int, repeats: int) -> None:
+    """``seed`` and ``seed + repeats - 1`` (repeat r draws from ``seed + r``) must be seeds torch takes."""
+    lo, hi = SEED_RANGE
+    if not lo <= seed <= seed + repeats - 1 <= hi:
+        raise ValueError(f"seed must be in [-2**63, 2**64 - repeats] = [{lo}, {hi - repeats + 1}] with repeats="
+                         f"{repeats} (torch's seed range; repeat r draws from seed + r); got seed={seed}")
+
+
+def as_device(device: Any) -> torch.device | None:
+    """``device`` as a :class:`torch.device` (None: None, the model's), checked against this machine: a ValueError
+    names ``device``, its value and the devices available here."""
+    if device is None:
+        return None
+    here = ", ".join(repr(d) for d in available_devices())
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError, ValueError) as exc:
+        why = "an unknown device type" if "Expected one of" in str(exc) else str(exc).splitlines()[0]
+        raise ValueError(f"device={device!r} is not a device torch can use here ({why}); give a torch.device or a "
+                         f"device string such as 'cpu' or 'cuda:0' (available here: {here})") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={device!r}: CUDA is not available here (no GPU, or torch built without CUDA); "
+                         f"available here: {here}")
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise ValueError(f"device={device!r}: this machine has {torch.cuda.device_count()} CUDA device(s); "
+                         f"available here: {here}")
+    if dev.type == "mps" and "mps" not in available_devices():
+        raise ValueError(f"device={device!r}: MPS is not available here; available here: {here}")
+    return dev
+
+
+def check_num_classes(num_classes: Any) -> None:
+    """``num_classes`` (the labels' class count, the model's output size; None: from the labels) must be an int >= 1."""
+    if num_classes is None:
+        return
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int):
+        raise TypeError(f"num_classes must be an int >= 1 (the number of classes, the model's output size) or None "
+                        f"(counted from the labels), not {num_classes!r}")
+    if num_classes < 1:
+        raise ValueError(f"num_classes must be >= 1 (the number of classes, the model's output size), or None to "
+                         f"count them from the labels; got {num_classes}")
 
 
 def _is_multi(x: Any) -> bool:
@@ -40,6 +88,7 @@ def as_batch(inputs: Any, num_classes: int | None = None) -> tuple[Batch, bool]:
     :class:`Batch`; a DataLoader / iterable (its first batch). A ``y`` that looks like an attention mask (bool, or 0/1
     padding shaped like integer ids: :func:`_mask_like`) is refused: pass ``((x, mask), None)``.
     """
+    check_num_classes(num_classes)
     if isinstance(inputs, Batch):
         _check_finite(inputs.inputs, "inputs")
         return inputs, True
@@ -80,7 +129,8 @@ def as_batch(inputs: Any, num_classes: int | None = None) -> tuple[Batch, bool]:
         y = torch.zeros(s, dtype=torch.long)
     elif y.shape[0] != s:
         raise ValueError(f"x and y disagree on the number of samples: {s} vs {y.shape[0]}")
-    classes = num_classes or (int(y.max()) + 1 if labels and not y.is_floating_point() else 1)
+    classes = num_classes if num_classes is not None else (
+        int(y.max()) + 1 if labels and not y.is_floating_point() else 1)
     return Batch(x, y, classes, "user", "user", s, "", "ce" if not y.is_floating_point() else "mse"), labels
 
 
