@@ -3,18 +3,24 @@ docs/reliability.md): each test failed on the code before its fix.
 
 - ``swapnas.score`` / ``rank``: a ``seed`` past torch's seed range gave torch's "Overflow when unpacking long long";
   ``device="cuda"`` without CUDA torch's AssertionError and ``device="tpu"`` its device-string RuntimeError;
-  ``proxies=None`` "'NoneType' object is not iterable"; ``num_classes=0`` was taken as not given.
+  ``proxies=None`` "'NoneType' object is not iterable"; ``num_classes=0`` was taken as not given;
+- ``search --tolerance`` without ``--target-params`` was ignored without a word (its default 0.1 hid whether it was
+  given).
 """
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 import torch
 from torch import nn
 
 import swapnas
+from swapnas.cli import commands
+
+from .test_review21_cli import _bad, _run, _search
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -62,3 +68,26 @@ def test_num_classes_below_one_or_not_an_int_is_refused(num_classes, error) -> N
         with pytest.raises(error, match=f"num_classes must be .*>= 1 .*{num_classes}"):
             call()
     assert swapnas.score(_net(), (X, Y), "swap", num_classes=3)["swap"] > 0
+
+
+def test_tolerance_without_target_params_is_refused_before_out(small_bundle: Path, tmp_path, capsys) -> None:
+    out = tmp_path / "search"
+    code, _, err = _run(_search(small_bundle, out, "--tolerance", "0.3"), capsys)
+    _bad(code, err, "--tolerance 0.3 is the relative width of --target-params, which is not given",
+         "add --target-params SIZE")
+    assert not out.exists()
+
+
+def test_target_params_without_tolerance_still_gets_the_default_0_1(small_bundle: Path, tmp_path, capsys,
+                                                                     monkeypatch) -> None:
+    seen: dict = {}
+
+    def stop(*args, **kwargs):  # the search itself is not run: what it is given is the point
+        seen.update(kwargs)
+        raise ValueError("stopped here")
+
+    monkeypatch.setattr(commands, "run_search", stop)
+    for extra, tolerance in (([], 0.1), (["--tolerance", "0.25"], 0.25)):
+        code, _, err = _run(_search(small_bundle, tmp_path / "s", "--target-params", "0.5M", *extra), capsys)
+        _bad(code, err, "stopped here")
+        assert seen["tolerance"] == tolerance and seen["target_params"] == 0.5

@@ -221,6 +221,9 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefau
 #: exit codes of every command (README "Exit codes")
 EXIT_OK, EXIT_ERROR, EXIT_FAILED_ARCHS, EXIT_INTERRUPTED = 0, 2, 3, 130
 
+#: search --tolerance when --target-params is given without it (the flag's own default is None: given or not)
+DEFAULT_TOLERANCE = 0.1
+
 
 def _parent() -> argparse.ArgumentParser:
     return argparse.ArgumentParser(add_help=False)

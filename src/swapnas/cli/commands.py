@@ -54,7 +54,7 @@ from ..spaces import SPACES, SpaceError, get_space, searchable_space
 from ..store import ScoreStore, StoreError, damaged_advice
 from ..store_tools import check_store, check_text, salvage_store, salvage_text
 from ..train import TrainConfig, load_genotype, run_train
-from .args import EXIT_FAILED_ARCHS, EXIT_OK, DefaultArchs
+from .args import DEFAULT_TOLERANCE, EXIT_FAILED_ARCHS, EXIT_OK, DefaultArchs
 
 
 def default_workers(device: torch.device) -> int:
@@ -293,6 +293,9 @@ def _search_checks(args: argparse.Namespace) -> None:
                          "stage re-scores the K >= 2 fittest archs); add --refine K, or leave them out")
     check_size_flags(chosen, mu=args.mu, sigma=args.sigma, target_params=args.target_params,
                      prior=tuple(args.prior) if args.prior else None)
+    if args.tolerance is not None and args.target_params is None:  # it would be ignored: only a target has a width
+        raise ValueError(f"--tolerance {args.tolerance:g} is the relative width of --target-params, which is not "
+                         "given; add --target-params SIZE (e.g. 4.0M), or leave --tolerance out")
     mod = get_space(args.space)
     check_max_params(mod, final, args.max_params)
     check_max_macs(mod, final, args.max_macs)
@@ -315,7 +318,8 @@ def search(args: argparse.Namespace) -> int:
             result = run_search(
                 args.space, args.dataset, config=config, seed=args.seed, store=store, out=out, device=device,
                 score_seed=args.score_seed, mu=args.mu, sigma=args.sigma, target_params=args.target_params,
-                tolerance=args.tolerance, prior=tuple(args.prior) if args.prior else None,
+                tolerance=DEFAULT_TOLERANCE if args.tolerance is None else args.tolerance,
+                prior=tuple(args.prior) if args.prior else None,
                 max_params=args.max_params, max_macs=args.max_macs, max_evals=args.max_evals,
                 max_seconds=args.max_seconds, net=args.net, batch_size=args.batch_size, repeats=args.repeats,
                 data_dir=args.data_dir, progress=_progress(args), fitness=args.fitness, refine=args.refine,

@@ -14,6 +14,7 @@ from ..spaces import SPACES, get_space, searchable_spaces
 from ..train import RECIPES, SCHEDULES, TrainConfig
 from . import commands
 from .args import (
+    DEFAULT_TOLERANCE,
     DefaultSample,
     HelpFormatter,
     PopulationAction,
@@ -141,7 +142,8 @@ def _add_search_size(p: argparse.ArgumentParser) -> None:
                    help=f"size-prior width, thousands^2 (unsquared), > 0; with --mu ({rule})")
     p.add_argument("--target-params", type=millions, default=None, metavar="4.0M",
                    help="aim at this final-network size instead of --mu/--sigma (mapping in docs/search.md)")
-    p.add_argument("--tolerance", type=positive_float, default=0.1, help="relative width of --target-params, > 0 (default 0.1)")
+    p.add_argument("--tolerance", type=positive_float, default=None,
+                   help=f"relative width of --target-params, > 0; only with it (default {DEFAULT_TOLERANCE})")
     p.add_argument("--prior", type=finite_float, nargs=2, default=None, metavar=("CENTRE", "WIDTH"),
                    help="size-prior rule: mu = lo + CENTRE*(hi-lo), sigma = (WIDTH*(hi-lo))^2 over the proxy "
                    "net's size range (swap_reg only; default: nb201 0.8 0.5, chosen on the CIFAR-10 dev sample; darts "
