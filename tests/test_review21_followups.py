@@ -5,7 +5,8 @@ docs/reliability.md): each test failed on the code before its fix.
   ``device="cuda"`` without CUDA torch's AssertionError and ``device="tpu"`` its device-string RuntimeError;
   ``proxies=None`` "'NoneType' object is not iterable"; ``num_classes=0`` was taken as not given;
 - ``search --tolerance`` without ``--target-params`` was ignored without a word (its default 0.1 hid whether it was
-  given).
+  given);
+- ``search --max-seconds 1e-9`` stopped before the initial population with "nothing evaluated yet".
 """
 
 from __future__ import annotations
@@ -91,3 +92,10 @@ def test_target_params_without_tolerance_still_gets_the_default_0_1(small_bundle
         code, _, err = _run(_search(small_bundle, tmp_path / "s", "--target-params", "0.5M", *extra), capsys)
         _bad(code, err, "stopped here")
         assert seen["tolerance"] == tolerance and seen["target_params"] == 0.5
+
+
+def test_a_max_seconds_spent_before_the_first_evaluation_says_so(small_bundle: Path, tmp_path, capsys) -> None:
+    code, _, err = _run(_search(small_bundle, tmp_path / "search", "--max-seconds", "1e-9"), capsys)
+    _bad(code, err, "--max-seconds 1e-09 ran out before the first evaluation: nothing was evaluated",
+         "rerun with a larger --max-seconds")
+    assert "nothing evaluated yet" not in err

@@ -150,6 +150,16 @@ def evolve(ea: Evolution, score: Callable[[list], list[Record]], fitness: Fitnes
     return time.perf_counter() - t0
 
 
+def check_started(ea: Evolution, max_seconds: float | None) -> None:
+    """Refuse a search whose ``--max-seconds`` ran out before its first evaluation (it has no answer; was
+    :attr:`Evolution.best`'s bare "nothing evaluated yet")."""
+    if not ea.history and max_seconds is not None:
+        raise ValueError(f"--max-seconds {max_seconds:g} ran out before the first evaluation: nothing was "
+                         "evaluated, so the search has no answer; rerun with a larger --max-seconds (it is checked "
+                         "before each cycle, and the first cycle scores the whole initial population of "
+                         f"{ea.config.population} archs)")
+
+
 def check_failures(history: list[dict], proxy: Proxy) -> None:
     """Refuse a search whose every evaluation failed to score (it has no answer: every arch ranks last, at
     -inf); warn when some did (they rank last)."""
@@ -225,6 +235,7 @@ def run_search(
         wall = before + evolve(ea, _scorer(space, proxy, protocol, batch, store, device, executor), fit,
                                out / "state.json", fitness_id, max_evals=max_evals, max_seconds=max_seconds,
                                progress=progress, desc=f"search {space}/{dataset}", seconds_before=before)
+        check_started(ea, max_seconds)
         check_failures(ea.history, proxy)
         stage_protocol = stage_configure(space, dataset, chosen, final, protocol, (mu, sigma), sizes, seed=score_seed,
                                          data_dir=data_dir)
