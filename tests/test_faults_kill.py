@@ -1,10 +1,10 @@
 """Faults: ``kill -9`` at random points, then the same command again, ends where an uninterrupted run ends.
 
 For ``correlate`` (NB301 on the small bundle, all 30 archs, swap + params), ``grid`` (two small columns)
-and ``search`` (NB201, population 6, 4 cycles): the real command runs as a subprocess
-(``python -m swapnas …``) and gets SIGKILL after a seeded random delay or once its store holds a seeded
-random number of rows (the store is polled); the same command is then run to completion (in this
-process, through ``swapnas.cli.main``) and its store rows and outputs must equal those of an
+and ``search`` (NB201, population 6, 4 cycles, fitness swap, a 3-arch second stage): the real command
+runs as a subprocess (``python -m swapnas …``) and gets SIGKILL after a seeded random delay or once its
+store holds a seeded random number of rows (the store is polled); the same command is then run to
+completion (in this process, through ``swapnas.cli.main``) and its store rows and outputs must equal those of an
 uninterrupted run: every score, ρ and CI; for search the best arch, its fitness, the refined shortlist
 and the whole evaluation history. Also: two ``correlate`` runs at once on one store, and NaN inputs.
 """
@@ -41,6 +41,7 @@ VOLATILE = {"provenance", "wall_seconds", "seconds_per_arch", "created_utc", "co
 RNG = random.Random(20_240_607)
 CORRELATE_ROWS = 60  # 30 archs x 2 proxies
 GRID_ROWS = 48  # 2 columns x 12 archs x 2 proxies
+SEARCH_ROWS = 21  # 6 + 4 x 3 archs of the first stage, 3 re-scored by the second (rows 19-21)
 
 
 def correlate_args(data: Path, out: Path, store: Path | None = None) -> list[str]:
@@ -56,9 +57,11 @@ def grid_args(data: Path, out: Path) -> list[str]:
 
 
 def search_args(data: Path, out: Path) -> list[str]:
+    # fitness swap (one row per arch) with a 3-arch second stage: the kill/resume path is the same for every
+    # fitness, and `best` (several proxies and backward passes per arch, a 15-arch second stage) cost ~60 s of CI
     return ["search", "--space", "nb201", "--dataset", "cifar10", "--population", "6", "--cycles", "4", "--sample",
-            "3", "--mutations", "3", "--repeats", "1", "--net", "C=4", "--workers", "1", "--device", "cpu",
-            "--no-progress", "-q", "--data-dir", str(data), "--out", str(out)]
+            "3", "--mutations", "3", "--repeats", "1", "--net", "C=4", "--fitness", "swap", "--refine", "3",
+            "--workers", "1", "--device", "cpu", "--no-progress", "-q", "--data-dir", str(data), "--out", str(out)]
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -206,10 +209,11 @@ def test_killed_grid_resumes_to_the_same_grid(rows: int, reference: dict, small_
     assert outputs(out, ("grid.json",)) == reference["grid"]["outputs"]
 
 
-@pytest.mark.parametrize("rows", [RNG.randint(3, 15), RNG.randint(21, 50)], ids=["population", "cycles"])
+@pytest.mark.parametrize("rows", [RNG.randint(2, 5), RNG.randint(8, SEARCH_ROWS - 3)], ids=["population", "cycles"])
 def test_killed_search_resumes_to_the_same_result(rows: int, reference: dict, small_bundle: Path,
                                                   tmp_path: Path) -> None:
     out = tmp_path / "run"
+    assert len(reference["search"]["scores"]) == SEARCH_ROWS  # the kill points above fall inside the run
     kill_and_resume(search_args(small_bundle, out), out / "scores.sqlite", rows)
     done, ref = json.loads((out / "result.json").read_text()), json.loads(reference["search"]["outputs"]["result.json"])
     for key in ("best", "fitness", "history", "evaluations", "cycles", "refine", "snapshots"):
