@@ -29,8 +29,8 @@ def _correlate(small_bundle: Path, out: Path, store: Path, archs: int = 6) -> li
             "--no-progress"]
 
 
-def _search(small_bundle: Path, out: Path, *extra: str, cycles: int = 2) -> list[str]:
-    return ["search", "--space", "darts", "--dataset", "cifar10", "--fitness", "swap", "--population", "4",
+def _search(small_bundle: Path, out: Path, *extra: str, cycles: int = 2, space: str = "darts") -> list[str]:
+    return ["search", "--space", space, "--dataset", "cifar10", "--fitness", "swap", "--population", "4",
             "--sample", "2", "--mutations", "2", "--cycles", str(cycles), "--repeats", "1", "--net", "C=4",
             "--refine", "0", "--device", "cpu", "--no-progress", "--data-dir", str(small_bundle), "--out", str(out),
             *extra]
@@ -346,9 +346,11 @@ def test_second_search_on_a_busy_out_fails_at_once(small_bundle, tmp_path, capsy
         assert (out / ".lock").read_text() == str(os.getpid())
 
 
-def _search_process(small_bundle: Path, out: Path, *extra: str, cycles: int = 2) -> subprocess.Popen:
+def _search_process(small_bundle: Path, out: Path, *extra: str, cycles: int = 2,
+                    space: str = "darts") -> subprocess.Popen:
     env = {**os.environ, "SWAPNAS_WORKERS": "1", "OMP_NUM_THREADS": "1"}
-    return subprocess.Popen([sys.executable, "-m", "swapnas", *_search(small_bundle, out, *extra, cycles=cycles)],
+    return subprocess.Popen([sys.executable, "-m", "swapnas", *_search(small_bundle, out, *extra, cycles=cycles,
+                                                                       space=space)],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -370,9 +372,11 @@ def test_two_searches_on_one_out_the_second_refused(small_bundle, tmp_path, caps
 
 @pytest.mark.slow
 def test_two_searches_with_different_outs_share_one_store(small_bundle, tmp_path, capsys) -> None:
+    # NB201: sharing a store is the same in every space, and DARTS' bigger nets (and its final network's
+    # MAC count, in each of four runs) made this test take ~45 s of CI
     store = tmp_path / "shared.sqlite"
-    procs = [_search_process(small_bundle, tmp_path / f"s{seed}", "--store", str(store), "--seed", str(seed))
-             for seed in (1, 2)]
+    procs = [_search_process(small_bundle, tmp_path / f"s{seed}", "--store", str(store), "--seed", str(seed),
+                             space="nb201") for seed in (1, 2)]
     for proc in procs:
         assert proc.wait(timeout=300) == 0, proc.communicate()[1]
     assert main(["store", "check", str(store)]) == 0
@@ -381,7 +385,8 @@ def test_two_searches_with_different_outs_share_one_store(small_bundle, tmp_path
     stored = {k[1] for k in rows}
     assert all(h["arch"] in stored for r in results for h in r["history"])  # every evaluation is in the store
     for seed, result in zip((1, 2), results):  # rerun: nothing new to score, the same search
-        assert main(_search(small_bundle, tmp_path / f"s{seed}", "--store", str(store), "--seed", str(seed))) == 0
+        assert main(_search(small_bundle, tmp_path / f"s{seed}", "--store", str(store), "--seed", str(seed),
+                            space="nb201")) == 0
         assert json.loads((tmp_path / f"s{seed}" / "result.json").read_text())["history"] == result["history"]
     assert _rows(store) == rows
 
