@@ -59,6 +59,7 @@ CANDIDATES = {
         ("C=16,N=3, S=20, R=1", {"N": 3}, 20, 1),
         ("C=24,N=2, S=20, R=1", {"C": 24, "N": 2}, 20, 1),
         ("C=16,N=2, S=24, R=1", {"N": 2}, 24, 1),
+        ("C=16,N=4, S=20, R=1", {"N": 4}, 20, 1),  # session 21: N = 3 led the first five; N from 2 to 5 in full
     ),
     "darts": (
         ("C=8, 5 cells, S=16, R=4", {}, 16, 4),

@@ -52,9 +52,9 @@ def main() -> None:
             by_valid.append(t[int(np.argmax(v))])
             any_arch.append(t.mean())
         ea = np.array([r["ea_test"] for r in rows])
-        rs = np.array([r["rs_test"] for r in rows])
+        rs = np.array([r["rs_test"] for r in rows if r["rs_test"] is not None])  # None: run with --no-random
         ranks = sorted({r["ea_test_rank"] for r in rows})
-        print(f"| {ds} ({len(rows)} seeds) | **{ea.mean():.2f} ± {ea.std():.2f}** | {rs.mean():.2f} ± {rs.std():.2f} | "
+        print(f"| {ds} ({len(rows)} seeds) | **{ea.mean():.2f} ± {ea.std():.2f}** | {f'{rs.mean():.2f} ± {rs.std():.2f}' if len(rs) else '—'} | "
               f"{np.mean(by_valid):.2f} ± {np.std(by_valid):.2f} | {np.mean(any_arch):.2f} | "
               f"{rows[0]['optimum']:.2f} | {np.mean([r['evaluations'] for r in rows]):.0f} | "
               f"{', '.join(map(str, ranks))} |")

@@ -139,7 +139,7 @@ def test_search_cli_resumes_without_rescoring(data_dir, tmp_path, capsys) -> Non
     text = capsys.readouterr().out
     assert "NB201 cifar10: valid" in text and "regret" in text
     # NB201's default second stage on the user's C=4 network: all 15 evaluated archs (K = 20 > 15)
-    assert "Second stage: the 15 fittest re-scored on C=4,N=2, S=20, R=1; returned #" in text
+    assert "Second stage: the 15 fittest re-scored on C=4,N=5, S=20, R=1; returned #" in text
     assert "Second stage: the 15 fittest" in (out2 / "report.md").read_text()
     for name in ("search_curve.png", "cell.png"):
         assert (out / name).stat().st_size > 5000
@@ -239,16 +239,16 @@ def test_second_stage_rescores_the_shortlist(small_bundle, tmp_path) -> None:
     shortlist = res.refine["shortlist"]
     top3 = sorted(res.history, key=lambda h: -h["fitness"])[:3]
     assert [c["arch"] for c in shortlist] == [h["arch"] for h in top3]
-    # NB201's own second stage (2 cells per stage, S = 20) with the repeats asked for, on the first stage's C = 4
-    assert (res.refine["repeats"], res.refine["batch_size"], res.refine["net"]) == (2, 20, {"C": 4, "N": 2})
+    # NB201's own second stage (5 cells per stage, S = 20) with the repeats asked for, on the first stage's C = 4
+    assert (res.refine["repeats"], res.refine["batch_size"], res.refine["net"]) == (2, 20, {"C": 4, "N": 5})
     db = sqlite3.connect(tmp_path / "s.sqlite")
     rows = db.execute("SELECT net, batch_size, COUNT(*) FROM scores WHERE repeats = 2 AND proxy LIKE 'swap_nb201%' "
                       "GROUP BY net, batch_size").fetchall()
-    assert rows == [(json.dumps({"C": 4, "N": 2}), 20, 3)]  # the second stage's scores are stored (a rerun reuses them)
+    assert rows == [(json.dumps({"C": 4, "N": 5}), 20, 3)]  # the second stage's scores are stored (a rerun reuses them)
     winner = max(shortlist, key=lambda c: c["refined"])
     assert res.best == winner["arch"] and res.fitness == winner["refined"]
     rank = [c["arch"] for c in shortlist].index(res.best) + 1
-    assert stage_text(res) == (f"Second stage: the 3 fittest re-scored on C=4,N=2, S=20, R=2; returned #{rank} of them "
+    assert stage_text(res) == (f"Second stage: the 3 fittest re-scored on C=4,N=5, S=20, R=2; returned #{rank} of them "
                                "by the first stage (the fitness shown is the second stage's)")
     failed = replace(res, refine={**res.refine, "shortlist": [{**c, "refined": math.nan} for c in shortlist]})
     assert stage_text(failed).endswith("returned the first stage's best (every re-score failed)")
@@ -264,7 +264,7 @@ def test_second_stage_defaults_and_overrides() -> None:
 
     proxy, stage = choose_fitness("nb201", "best")
     assert proxy.name == "swap_nb201"
-    assert stage == SecondStage(k=20, repeats=1, net={"N": 2}, batch_size=20)  # nb201.FITNESS_PROTOCOL
+    assert stage == SecondStage(k=20, repeats=1, net={"N": 5}, batch_size=20)  # nb201.FITNESS_PROTOCOL
     _, stage = choose_fitness("nb201", "best", refine=5, refine_net={"C": 8})
     assert stage == SecondStage(k=5, repeats=1, net={"C": 8}, batch_size=20)
     proxy, stage = choose_fitness("nb201", "swap_reg")  # the paper's fitness: no second stage unless asked for

@@ -283,11 +283,13 @@ SCORING_DEFAULTS: dict = {"net": {"C": 16, "N": 1}, "batch_size": 16, "repeats":
 #: ``swap_nb201`` since session 11, ``swap_prog`` until then, which keeps this protocol): the SWAP network with
 #: PyTorch's default init (the AZ-NAS part needs a non-saturated classifier) and one repeat;
 #: ``refine`` (the search's second stage, ``search.driver.SecondStage``): re-score the 20 fittest archs
-#: on the network with 2 cells per stage and S = 20 (docs/generated/dev/nb201_stage2.md, session 9, checked for
-#: ``swap_nb201`` in nb201_stage2_nb201.md; until then the 3 fittest with 4 repeats, nb201_refine.md).
+#: on the benchmark's own depth, 5 cells per stage, with S = 20 (session 21, chosen among eight candidates on the
+#: CIFAR-10 dev sample: docs/generated/dev/nb201_stage2_depth.md). Sessions 9-20: 2 cells per stage
+#: (nb201_stage2.md, chosen for ``swap_prog``; checked for ``swap_nb201`` in nb201_stage2_nb201.md); until
+#: session 8 the 3 fittest with 4 repeats (nb201_refine.md).
 FITNESS_PROTOCOL: dict = {"proxy": "swap_nb201", "net": {"C": 16, "N": 1}, "batch_size": 16, "repeats": 1,
                           "init": "default", "former": ("swap_prog",),
-                          "refine": {"k": 20, "repeats": 1, "net": {"N": 2}, "batch_size": 20}}
+                          "refine": {"k": 20, "repeats": 1, "net": {"N": 5}, "batch_size": 20}}
 #: Size-prior rule constants, chosen on CIFAR-10 labels only by scripts/tune_size_prior.py
 #: (see :func:`default_size_prior` and docs/results.md); shared by every space.
 PRIOR_CENTRE = _swap.PRIOR_CENTRE
