@@ -177,3 +177,20 @@ def test_a_ray_address_nothing_answers_at_is_refused_at_once_and_a_listening_one
         for address in (f"127.0.0.1:{server.getsockname()[1]}", f"ray://127.0.0.1:{server.getsockname()[1]}",
                         None, "auto", "local"):
             check_ray_address(address)
+
+
+def test_workers_that_cannot_run_end_the_command_with_a_clear_error_not_a_traceback(small_bundle, tmp_path, capsys,
+                                                                                  monkeypatch) -> None:
+    """pool_retry gives up with ``BrokenProcessPool`` (a RuntimeError) when the workers die on archs in a row; the
+    command line printed it as a traceback (exit 1)."""
+    from swapnas.cli import commands, main
+
+    def give_up(*args, **kwargs):
+        raise BrokenProcessPool("the scoring processes died on 3 archs in a row, each scored alone 2 times, and "
+                                "scored none: they cannot run here (try --workers 1 to see why)")
+    monkeypatch.setattr(commands, "run_correlation", give_up)
+    code = main(["correlate", "--space", "nb301", "--proxies", "params", "--archs", "3", "--workers", "1",
+                 "--no-progress", "--data-dir", str(small_bundle), "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    assert "swapnas: error: the scoring processes died on 3 archs in a row" in err and "--workers 1" in err

@@ -9,6 +9,7 @@ import logging
 import signal
 import sys
 import threading
+from concurrent.futures import BrokenExecutor
 
 from .._version import __version__
 from .args import (
@@ -70,6 +71,9 @@ def _main(argv: list[str] | None) -> int:
             PermissionError) as exc:  # bad input, or a path that cannot be written: the message says which
         msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         print(f"swapnas: error: {msg}", file=sys.stderr)
+        return EXIT_ERROR
+    except BrokenExecutor as exc:  # the scoring processes cannot run here at all (pool_retry gives up)
+        print(f"swapnas: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except BrokenPipeError:  # `swapnas proxies | head`: the reader left; not an error of ours
         sys.stderr.close()
