@@ -18,12 +18,11 @@ from __future__ import annotations
 
 import csv
 import os
-import sqlite3
 from pathlib import Path
 
 from .results import provenance, strict_json
 from .spaces import SPACES, get_space
-from .store import ScoreStore, StoreError, damaged_advice
+from .store import ScoreStore
 
 FORMATS = ("csv", "naslib-zc")
 
@@ -96,12 +95,8 @@ def export(store_path: str | os.PathLike, out: str | os.PathLike, fmt: str = "cs
         raise ValueError(f"--out {out} is the store itself; give another file to write")
     if Path(store_path).stat().st_size == 0:
         raise ValueError(f"{store_path} is an empty file, not a score store (the --store of a correlate/grid/search run)")
-    try:
-        with ScoreStore(store_path, read_only=True) as store:
-            rows = store.rows()
-    except sqlite3.DatabaseError as exc:  # not an SQLite file at all: refused on open, before the store's own checks
-        raise StoreError(f"{store_path} is not a readable score store ({exc}); if it is one, it is damaged: "
-                         f"{damaged_advice(store_path)}") from None
+    with ScoreStore(store_path, read_only=True) as store:  # not SQLite at all: the store's damaged-store error
+        rows = store.rows()
     if protocol is not None:
         known = sorted({r["protocol"] for r in rows})
         rows = [r for r in rows if r["protocol"] == protocol]
