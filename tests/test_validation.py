@@ -136,7 +136,7 @@ def test_unavailable_cuda_names_the_devices(small_bundle, tmp_path, capsys, monk
 def test_cuda_index_beyond_the_devices(monkeypatch) -> None:
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
-    with pytest.raises(ValueError, match=r"this machine has 1 CUDA device\(s\) \(available here: cpu, cuda:0"):
+    with pytest.raises(ValueError, match=r"this machine has 1 CUDA device\(s\); use --device cpu or auto \(available here: cpu, cuda:0"):
         resolve_device("cuda:3")
     assert resolve_device("cuda:0") == torch.device("cuda:0")
 

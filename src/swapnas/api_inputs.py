@@ -11,7 +11,7 @@ import torch
 
 from .bundle import Batch
 from .patterns import input_tensors
-from .session import available_devices
+from .session import available_devices, unavailable
 
 #: the seeds torch's generators take (a negative one is mapped to 2**64 + seed)
 SEED_RANGE = (-2**63, 2**64 - 1)
@@ -37,14 +37,8 @@ def as_device(device: Any) -> torch.device | None:
         why = "an unknown device type" if "Expected one of" in str(exc) else str(exc).splitlines()[0]
         raise ValueError(f"device={device!r} is not a device torch can use here ({why}); give a torch.device or a "
                          f"device string such as 'cpu' or 'cuda:0' (available here: {here})") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device={device!r}: CUDA is not available here (no GPU, or torch built without CUDA); "
-                         f"available here: {here}")
-    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
-        raise ValueError(f"device={device!r}: this machine has {torch.cuda.device_count()} CUDA device(s); "
-                         f"available here: {here}")
-    if dev.type == "mps" and "mps" not in available_devices():
-        raise ValueError(f"device={device!r}: MPS is not available here; available here: {here}")
+    if (reason := unavailable(dev)) is not None:  # the command line's --device check (session.resolve_device)
+        raise ValueError(f"device={device!r}: {reason}; available here: {here}")
     return dev
 
 

@@ -50,15 +50,21 @@ def resolve_device(name: str | torch.device) -> torch.device:
     if dev is None or dev.type not in ("cpu", "cuda", "mps"):
         raise ValueError(f"unknown device {str(name)!r}; accepted: auto, cpu, cuda, cuda:N, mps (available here: "
                          f"{', '.join(here)})")
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {str(name)!r} asked for, but CUDA is not available here; use --device cpu or auto "
-                         f"(available here: {', '.join(here)})")
-    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
-        raise ValueError(f"device {str(name)!r} asked for, but this machine has {torch.cuda.device_count()} CUDA "
-                         f"device(s) (available here: {', '.join(here)})")
-    if dev.type == "mps" and "mps" not in here:
-        raise ValueError(f"device 'mps' asked for, but it is not available here (available here: {', '.join(here)})")
+    if (why := unavailable(dev)) is not None:
+        raise ValueError(f"device {str(name)!r} asked for, but {why}; use --device cpu or auto (available here: "
+                         f"{', '.join(here)})")
     return dev
+
+
+def unavailable(dev: torch.device) -> str | None:
+    """Why this machine cannot run on ``dev`` (a CUDA or MPS device it lacks), or None."""
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        return "CUDA is not available here (no GPU, or torch built without CUDA)"
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        return f"this machine has {torch.cuda.device_count()} CUDA device(s)"
+    if dev.type == "mps" and "mps" not in available_devices():
+        return "MPS is not available here"
+    return None
 
 
 def check_archs(n: int | None, available: int, where: str) -> None:
