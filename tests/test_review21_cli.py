@@ -21,24 +21,16 @@ from pathlib import Path
 
 import pytest
 
-from swapnas.cli import build_parser, main
+from swapnas.cli import build_parser
 from swapnas.proxies import get_proxy
 from swapnas.session import protocol_defaults
 from swapnas.spaces import SPACES
 from swapnas.store import ScoreStore
+from tests.test_validation import run_cli as _run
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 FAST = ["--batch-size", "8", "--repeats", "1", "--device", "cpu", "--no-progress", "--workers", "1"]
-
-
-def _run(argv: list[str], capsys) -> tuple[int, str, str]:
-    try:
-        code = main(argv)
-    except SystemExit as exc:
-        code = exc.code
-    cap = capsys.readouterr()
-    return code, cap.out, cap.err
 
 
 def _bad(code: int, err: str, *phrases: str) -> None:
