@@ -128,7 +128,7 @@ def test_truth_csv_over_a_space(small_bundle, tmp_path, capsys) -> None:
     assert sorted(doc["accuracy"]) == sorted(acc.values())
     capsys.readouterr()
     assert main([*argv, "--accuracy-column", "nope"]) == 2
-    assert "no numeric accuracy column" in capsys.readouterr().err
+    assert "--accuracy-column nope: no such numeric column in --truth" in capsys.readouterr().err
     assert main(["correlate", "--space", "darts", "--data-dir", str(small_bundle), "--out", str(tmp_path)]) == 2
     assert "give --truth FILE.csv" in capsys.readouterr().err
 
