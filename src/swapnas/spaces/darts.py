@@ -70,8 +70,8 @@ def param_range_k(num_classes: int = 10, **net: Any) -> tuple[float, float]:
     largest: two meta-device builds give the exact range.
     """
     with torch.device("meta"):
-        lo, hi = (_swap.count_params_k(build(_uniform(op), num_classes=num_classes, **net))
-                  for op in ("max_pool_3x3", "sep_conv_5x5"))
+        lo, hi = (_swap.count_params_k(build(g, num_classes=num_classes, **net))
+                  for g in (smallest_arch(), _uniform("sep_conv_5x5")))
     return lo, hi
 
 

@@ -320,7 +320,7 @@ def param_range_k(C: int = 16, N: int = 5, num_classes: int = 10) -> tuple[float
     The smallest cell has no conv op and the largest has six 3×3 convs, so two
     (cached) counts give the exact range.
     """
-    lo = count_params(Arch(("none",) * 6), C=C, N=N, num_classes=num_classes)
+    lo = count_params(smallest_arch(), C=C, N=N, num_classes=num_classes)
     hi = count_params(Arch(("nor_conv_3x3",) * 6), C=C, N=N, num_classes=num_classes)
     return lo / 1e3, hi / 1e3
 
