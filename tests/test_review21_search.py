@@ -88,6 +88,7 @@ def test_a_large_initial_population_is_filled_when_the_space_allows(caplog) -> N
 @pytest.mark.parametrize("space, final", [
     ("nb201", {"net": {"C": 4, "N": 1, "num_classes": 10}, "resolution": 8}),
     ("darts", {"net": {"C": 4, "layers": 3, "num_classes": 10}, "resolution": 8}),
+    ("flexibert", {"net": {"sizes": "design", "num_classes": 2, "resolution": 16}, "resolution": 16}),
 ])
 def test_smallest_arch_has_the_fewest_macs_and_params_of_sampled_archs(space, final) -> None:
     import random

@@ -334,6 +334,24 @@ def count_params(arch: Arch | str, num_classes: int = 2, sizes: str = "authors",
             + sum(_layer_params(tuple(s), hidden, layout) for s in specs))
 
 
+def smallest_arch() -> Arch:
+    """The arch whose final network (``sizes="design"``, :data:`FINAL_NETS`) has the fewest parameters and
+    multiply-adds: hidden 128 and two ``LT.DFT.h8.f512x1`` layers (the search's ``--max-macs`` check).
+
+    Why: every layer maps (S, L, hidden) to the same shape and adds its own cost, and the embeddings and
+    head depend on the hidden size only (hidden 128 has no projection after the 128-wide embeddings), so the
+    minimum is the fewer layers (2) and the smaller hidden size (128) with the cheapest layer repeated. Every
+    term of a layer grows with the hidden size, the FF width (512 < 1024) and the FF depth (1 < 3). Of the
+    mixers, an LT has one hidden × hidden dense map (SA has three, WMA four; DSC's halves come to about
+    2.5), and the 2-D DFT adds neither parameters nor counted multiply-adds (an FFT; ``FlopCounterMode``
+    counts matrix products and convolutions only) while the DCT is two matrix products. Heads add no
+    parameters to an LT layer and, for the DFT, no counted multiply-adds: the archs with 2, 4 or 8 heads tie
+    on both counts; 8 is taken as its FFTs are the smallest (L × hidden/8 each). The same arch is the smallest
+    under ``sizes="authors"`` (hidden 256 and FF 1024 for every arch) and under both layouts, so
+    :func:`param_range_k`'s lower end, found by trying every layer option, is this arch's size."""
+    return Arch(min(HIDDEN), (Layer("LT", "DFT", max(HEADS), min(FF_DIMS), min(FF_COUNTS)),) * min(DEPTHS))
+
+
 def param_range_k(num_classes: int = 2, sizes: str = "authors", max_len: int = 512, layout: str = "v1",
                   objective: str = "cls", **net: object) -> tuple[float, float]:
     """Smallest and largest parameter count (thousands) of the scored encoder over the space (options
