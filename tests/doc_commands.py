@@ -183,6 +183,25 @@ def _unknown_proxies(ns: argparse.Namespace) -> str | None:
     return f"unknown proxy name(s) {', '.join(unknown)}" if unknown else None
 
 
+def _unbuildable_net(ns: argparse.Namespace) -> str | None:
+    """None unless ``--net`` / ``--refine-net`` name options the space's network cannot be built with."""
+    from swapnas.benchmarks import BENCHMARKS, benchmark_class
+    from swapnas.session import check_net
+    from swapnas.spaces import get_space
+
+    space = getattr(ns, "space", None)
+    if not isinstance(space, str):
+        return None
+    space = benchmark_class(space).space if space in BENCHMARKS else space
+    for flag, given in (("--net", getattr(ns, "net", None)), ("--refine-net", getattr(ns, "refine_net", None))):
+        if given:
+            try:
+                check_net(space, {**get_space(space).SCORING_DEFAULTS["net"], **given}, given, flag)
+            except ValueError as exc:
+                return str(exc)
+    return None
+
+
 def check_cli(words: tuple[str, ...], fragment: bool = False) -> str | None:
     """None if the CLI takes ``words`` (after ``swapnas``), else what it said. A template only has its
     flags checked; so has a ``fragment`` (a mention in prose) that leaves out required arguments or the
@@ -194,15 +213,15 @@ def check_cli(words: tuple[str, ...], fragment: bool = False) -> str | None:
     err = io.StringIO()
     try:
         with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
-            return _unknown_proxies(parser.parse_args(args))
+            ns = parser.parse_args(args)
     except SystemExit as exc:
-        if exc.code in (0, None):
+        if exc.code in (0, None):  # --help
             return None
         said = err.getvalue().strip().splitlines()[-1] if err.getvalue().strip() else f"exit {exc.code}"
         elided = "arguments are required" in said or (args and args[-1].startswith("--")
                                                       and said.endswith("expected one argument"))
         return _known_flags(parser, args) if fragment and elided else said
-    return None
+    return _unknown_proxies(ns) or _unbuildable_net(ns)
 
 
 def _script_sources(path: Path) -> str:

@@ -69,6 +69,10 @@ def test_placeholders_make_a_template(words, template) -> None:
     ("```\nswapnas correlate --space nb201 --dataset cifar10 --proxies swap,nope --out x\n```\n",
      "unknown proxy name(s) nope"),
     ("```\nswapnas search --space nb201 --fitness nope --out x\n```\n", "unknown proxy name(s) nope"),
+    ("```\nswapnas correlate --space darts_swap --net C=8,cells=5 --out x\n```\n",
+     "--net C=8,cells=5: the darts network cannot be built"),
+    ("```\nswapnas search --space nb201 --refine 20 --refine-net N=0 --out x\n```\n",
+     "--refine-net N=0: the nb201 network cannot be built"),
     ("```\nswapnas correlate --space nb201 --dataset D --no-such-flag 3\n```\n", "unknown option(s) --no-such-flag"),
     ("```\nswapnas correlate --space nb201\n```\n", "the following arguments are required: --out"),  # a block: whole
     ("`swapnas correlate --space nb201 --no-such-flag`\n", "unknown option(s) --no-such-flag"),
