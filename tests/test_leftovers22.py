@@ -81,3 +81,132 @@ def test_flexibert_max_macs_below_the_smallest_final_network_is_refused_before_a
     assert code == 2, err
     assert "--max-macs 0.001M is below the smallest final network of this space (41.9M multiply-adds)" in err
     assert not (tmp_path / "o").exists()
+
+
+# ----------------------------------------------------------------------------- Ray: a lost node
+
+
+class _FakeRef:
+    """What the stand-in for ``ray.remote(...).remote`` returns: the task's arguments, scored on ``ray.get``."""
+
+    def __init__(self, box: list, chunk: list) -> None:
+        self.box, self.chunk = box, chunk
+
+
+class _FakePut:
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+
+class _NodeLosingRay:
+    """Ray's driver calls as :meth:`RayExecutor.score` makes them (``put``, ``wait``, ``get``, ``cancel``), run in
+    this process: ``get`` scores the chunk as ``_ray_score_chunk`` does, except that a chunk holding a ``killer``
+    arch raises ``NodeDiedError`` (the node running it died on its last try) ``deaths`` times per killer."""
+
+    def __init__(self, killers: set[str], deaths: int) -> None:
+        self.killers, self.left = killers, {k: deaths for k in killers}
+        self.tasks: list[list[str]] = []
+
+    def remote(self, box: list, chunk: list) -> _FakeRef:
+        self.tasks.append([str(arch) for arch, _ in chunk])
+        return _FakeRef(box, chunk)
+
+    def put(self, value: object) -> _FakePut:
+        return _FakePut(value)
+
+    def wait(self, refs: list, num_returns: int = 1) -> tuple[list, list]:
+        return refs[:num_returns], refs[num_returns:]
+
+    def get(self, ref: _FakeRef) -> list:
+        import torch
+        from ray.exceptions import NodeDiedError
+
+        from swapnas import executors
+
+        hit = [str(arch) for arch, _ in ref.chunk if str(arch) in self.killers and self.left[str(arch)] > 0]
+        if hit:
+            for arch in hit:
+                self.left[arch] -= 1
+            raise NodeDiedError("Task failed due to the node (where this task was running) was dead or unavailable.")
+        task, device_name, _threads = ref.box[0].value
+        device = torch.device(device_name)
+        return [executors.score_item(task, task.batch.to(device), device, arch, known) for arch, known in ref.chunk]
+
+    def cancel(self, ref: _FakeRef) -> None:
+        pass
+
+
+def _node_losing_executor(monkeypatch, fake: _NodeLosingRay, chunk_size: int):
+    """A :class:`RayExecutor` whose Ray calls go to ``fake``: its ``score`` is the real one, Ray's cluster is not
+    started (``__init__`` only starts or joins one and sizes the tasks)."""
+    ray = pytest.importorskip("ray")
+    from swapnas.executors import RayExecutor
+
+    for name in ("put", "wait", "get", "cancel"):
+        monkeypatch.setattr(ray, name, getattr(fake, name))
+    ex = object.__new__(RayExecutor)
+    ex.address, ex.num_gpus_per_task, ex.cpus_per_task, ex.threads = None, 0.0, 1, 1
+    ex.max_retries, ex.chunk_size, ex.max_in_flight, ex._owns = 2, chunk_size, 4, False
+    ex._remote = fake
+    return ex
+
+
+@pytest.fixture(scope="module")
+def tiny_nb201():
+    from swapnas.session import configure
+    from swapnas.spaces import nb201
+
+    protocol, batch, proxies = configure("nb201", "cifar10", "swap,params", batch_size=8, repeats=1,
+                                         net={"C": 4, "N": 1}, inputs="synthetic")
+    return protocol, batch, proxies, random.Random(5).sample(list(nb201.all_archs()), 6)
+
+
+def _table(recs: dict) -> dict:
+    return {name: [(r.status, r.values) for r in rs] for name, rs in recs.items()}
+
+
+def test_a_ray_node_lost_for_good_costs_its_arch_only_not_the_run(tiny_nb201, monkeypatch) -> None:
+    """Before: ``NodeDiedError`` from ``ray.get`` propagated out of ``score_archs`` (the whole sweep crashed).
+    Now it is handled as a dead worker: the chunk's archs are tried alone, and the arch whose node dies every
+    time gets failure records naming the exception; the others get the in-process scores."""
+    import torch
+
+    from swapnas.session import score_archs
+    from swapnas.store import ScoreStore
+
+    protocol, batch, proxies, archs = tiny_nb201
+    cpu = torch.device("cpu")
+    with ScoreStore(":memory:") as store:
+        plain = score_archs(archs, "nb201", proxies, protocol, batch, store, cpu, progress=False)
+    killer = str(archs[4])
+    fake = _NodeLosingRay({killer}, deaths=10**6)
+    with ScoreStore(":memory:") as store, _node_losing_executor(monkeypatch, fake, chunk_size=3) as ex:
+        lost = score_archs(archs, "nb201", proxies, protocol, batch, store, cpu, progress=False, executor=ex)
+        assert store.count() == len(proxies) * len(archs)
+    want = _table(plain)
+    for name in want:
+        want[name][4] = ("failed", [])
+    assert _table(lost) == want
+    for name in want:
+        error = lost[name][4].error or ""
+        assert "NodeDiedError" in error and "node" in error and "dead or unavailable" in error, error
+    # the killer's chunk (archs 3-5) went again one arch per task; the killer alone once, then given up
+    assert fake.tasks.count([killer]) == 1 and [str(archs[3])] in fake.tasks and [str(archs[5])] in fake.tasks
+
+
+def test_a_ray_node_lost_once_costs_nothing(tiny_nb201, monkeypatch) -> None:
+    """A node that died under a chunk of several archs: each is tried alone, on a live node, and scored."""
+    import torch
+
+    from swapnas.session import score_archs
+    from swapnas.store import ScoreStore
+
+    protocol, batch, proxies, archs = tiny_nb201
+    cpu = torch.device("cpu")
+    with ScoreStore(":memory:") as store:
+        plain = score_archs(archs, "nb201", proxies, protocol, batch, store, cpu, progress=False)
+    fake = _NodeLosingRay({str(archs[1])}, deaths=1)
+    with ScoreStore(":memory:") as store, _node_losing_executor(monkeypatch, fake, chunk_size=3) as ex:
+        lost = score_archs(archs, "nb201", proxies, protocol, batch, store, cpu, progress=False, executor=ex)
+    assert _table(lost) == _table(plain)
+    assert [str(archs[1])] in fake.tasks

@@ -206,7 +206,7 @@ class RayExecutor(Executor):
     ``num_cpus`` sizes a local instance started here (default: all CPUs); it is ignored when
     connecting to a cluster or when Ray is already initialised in this process (that instance
     is used and left running). ``num_gpus_per_task`` > 0 scores on ``cuda`` with that share of
-    a GPU per task. ``max_retries``: retries of a task whose worker process dies.
+    a GPU per task. ``max_retries``: retries of a task whose worker process or node dies.
     ``max_in_flight``: tasks submitted at once (default: twice the task slots of the cluster).
     """
 
@@ -265,8 +265,21 @@ class RayExecutor(Executor):
     def score(self, task: ScoreTask, device: torch.device,
               items: Sequence[Item]) -> Generator[tuple[object, dict[str, Record]], None, None]:
         import ray
-        from ray.exceptions import OutOfMemoryError, WorkerCrashedError
+        from ray.exceptions import NodeDiedError, OutOfMemoryError, WorkerCrashedError
 
+        # The exceptions of ``ray.get`` that mean the arch's task could not run to its end because the process or
+        # the node running it is gone, after Ray's own ``max_retries`` tries: the worker process died
+        # (WorkerCrashedError: killed, segfault), the node's memory monitor killed it (OutOfMemoryError), or the
+        # node running it died or stopped answering (NodeDiedError: Ray's NODE_DIED, "Task failed due to the node
+        # (where this task was running) was dead or unavailable"). Each costs the archs of its task, not the run.
+        # Not here, so they still stop the run: LocalRayletDiedError (the raylet of this driver's own node died: no
+        # later task can be submitted, so every arch would be recorded as failed); ObjectLostError and its
+        # subclasses (OwnerDiedError, ObjectReconstructionFailedError, ObjectFetchTimedOutError: a finished task's
+        # result lost; a task's result here is a few records, returned inline to this driver, which owns it, so they
+        # would mean a failure of Ray or of this process, not of a node under one arch); TaskUnschedulableError
+        # (a scheduling rule no node can meet, e.g. affinity to a dead node, which these tasks do not use: it
+        # would hit every task alike).
+        lost = (WorkerCrashedError, OutOfMemoryError, NodeDiedError)
         items = list(items)
         if not items:
             return
@@ -291,12 +304,16 @@ class RayExecutor(Executor):
                     chunk = pending.pop(ref)
                     try:
                         outs = ray.get(ref)
-                    except (WorkerCrashedError, OutOfMemoryError) as exc:
+                    except lost as exc:
                         if len(chunk) > 1:  # retry each arch alone, so only the one that kills its worker fails
                             pending.update({self._remote.remote([payload], [item]): [item] for item in chunk})
                             continue
-                        # the worker died on every one of 1 + max_retries tries: store failures, go on
-                        msg = f"Ray worker died {1 + self.max_retries} times: {type(exc).__name__}: {exc}"
+                        # the worker (or its node) died on every one of 1 + max_retries tries: store failures, go on
+                        if isinstance(exc, NodeDiedError):  # Ray retries a task whose node died as one whose worker did
+                            msg = (f"the Ray node running it was lost on the last of its {1 + self.max_retries} tries: "
+                                   f"{type(exc).__name__}: {exc}")
+                        else:
+                            msg = f"Ray worker died {1 + self.max_retries} times: {type(exc).__name__}: {exc}"
                         log.warning("%d arch(s) failed: %s", len(chunk), msg[:300])
                         outs = [_crash_records(cpu_task, arch, known, msg) for arch, known in chunk]
                     for (arch, _known), recs in zip(chunk, outs):
