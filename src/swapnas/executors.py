@@ -38,6 +38,8 @@ from collections import deque
 from collections.abc import Generator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
 
 import torch
 
@@ -158,7 +160,7 @@ class LocalExecutor(Executor):
                     future.cancel()
 
 
-def require_ray():
+def require_ray() -> ModuleType:
     """The ``ray`` module, or an ImportError that says how to install it."""
     try:
         import ray
@@ -248,7 +250,7 @@ class RayExecutor(Executor):
         self._remote = ray.remote(_ray_score_chunk).options(
             num_cpus=cpus_per_task, num_gpus=self.num_gpus_per_task, max_retries=max_retries)
 
-    def _slots(self, ray) -> int:
+    def _slots(self, ray: ModuleType) -> int:
         res = ray.cluster_resources()
         slots = int(res.get("CPU", 1) // self.cpus_per_task)
         if self.num_gpus_per_task:
@@ -433,7 +435,7 @@ class PoolExecutor(Executor):
 
 def make_executor(name: str = "local", *, address: str | None = None, num_cpus: int | None = None,
                   num_gpus_per_task: float = 0, prefetch: int = 0, workers: int = 1, threads: int = 1,
-                  **ray_options) -> Executor:
+                  **ray_options: Any) -> Executor:
     """An executor by name (``local`` or ``ray``); a missing Ray is a ValueError saying how to get it.
     ``local`` with ``workers`` > 1 is a :class:`PoolExecutor` of that many ``threads``-thread
     processes; ``prefetch`` applies to one in-process worker only."""

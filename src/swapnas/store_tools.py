@@ -225,7 +225,7 @@ def salvage_store(src: str | os.PathLike, out: str | os.PathLike) -> Salvage:
             protocols, more = _scan(db, "protocols", ("fingerprint", "description"))
             indexed = _try(db, f"SELECT count(*) FROM (SELECT rowid FROM scores INDEXED BY {_PK_INDEX})")
     with ScoreStore(dest) as new:
-        new.insert_rows(rows, protocols)  # type: ignore[arg-type]
+        new.insert_rows(rows, protocols)
         recovered, kept = new.count(), len(new.protocols())
     lost = (0 if not stretches else None if indexed is None  # read to the end without damage: nothing lost
             else max(int(indexed) - recovered, 0))  # type: ignore[call-overload]

@@ -27,6 +27,8 @@ on these tasks measures each metric on the task's network and head, not on its d
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -86,7 +88,7 @@ def luminance_levels(x: torch.Tensor, k: int) -> torch.Tensor:
     return torch.bucketize(lum, edges).long()
 
 
-def task_batch(task: str, size: int, *, data_dir=None, seed: int = 0, resolution: int | None = None,
+def task_batch(task: str, size: int, *, data_dir: str | os.PathLike | None = None, seed: int = 0, resolution: int | None = None,
                num_classes: int | None = None) -> Batch:
     """The stand-in batch of ``size`` images for a TransNAS task (see the module docstring).
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 
@@ -73,7 +74,7 @@ class _TransNASBenchmark:
         """The task's archs in file order."""
         return list(self._archs[self._check(task)])
 
-    def index_of(self, arch, task: str) -> int:
+    def index_of(self, arch: Any, task: str) -> int:
         """The arch's entry for ``task``; a string (ours or a NASLib key) is read with the space's ``parse``."""
         index = self._index[self._check(task)]
         arch = self.space_module.parse(arch) if isinstance(arch, str) else arch
@@ -99,7 +100,7 @@ class _TransNASBenchmark:
     def protocol(self) -> str:
         return f"TransNAS-Bench-101 {self.name} validation metrics per task, as stored by NASLib ({self.file})"
 
-    def params_m(self, arch, task: str, naslib_heads: bool = False) -> float:
+    def params_m(self, arch: Any, task: str, naslib_heads: bool = False) -> float:
         """Parameters (millions) of the benchmark network (C=64) for ``arch`` on ``task``.
 
         ``naslib_heads=True`` sizes the class_object/class_scene heads as NASLib does

@@ -142,7 +142,7 @@ def triple(text: str) -> tuple[float, float, float]:
         raise argparse.ArgumentTypeError(f"expected three numbers R,G,B, got {len(values)} in {text!r}")
     if not all(math.isfinite(v) for v in values):
         raise argparse.ArgumentTypeError(f"expected three finite numbers R,G,B, not {text!r}")
-    return values  # type: ignore[return-value]
+    return values
 
 
 def positive_triple(text: str) -> tuple[float, float, float]:

@@ -48,7 +48,9 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -216,7 +218,7 @@ class Encoder(nn.Module):
     modules (the output is 1 / 2**(2 + n_down) of the input resolution, rounded up).
     """
 
-    def __init__(self, skeleton: str, C: int, unit, units_per_module: int = 2):
+    def __init__(self, skeleton: str, C: int, unit: Callable[..., nn.Module], units_per_module: int = 2) -> None:
         super().__init__()
         self.stem = Stem(C)
         modules = []
@@ -378,7 +380,7 @@ def param_count(model: nn.Module) -> int:
 # sums against whole-network builds.
 
 @functools.lru_cache(maxsize=None)
-def _meta_count(factory, *args) -> int:
+def _meta_count(factory: Callable[..., nn.Module], *args: Any) -> int:
     with torch.device("meta"):
         return param_count(factory(*args))
 
@@ -396,7 +398,7 @@ def head_params(task: str, c_enc: int, n_down: int, n_out: int | None, C: int = 
     return _meta_count(make_head, task, c_enc, n_down, n, C)
 
 
-def meta_params(factory, *args) -> int:
+def meta_params(factory: Callable[..., nn.Module], *args: Any) -> int:
     """Parameters of ``factory(*args)`` (hashable args), built once on the meta device."""
     return _meta_count(factory, *args)
 
@@ -416,7 +418,8 @@ def size_prior_from_range(lo_k: float, hi_k: float) -> tuple[float, float]:
     return lo_k + PRIOR_CENTRE * (hi_k - lo_k), (PRIOR_WIDTH * (hi_k - lo_k)) ** 2
 
 
-def size_prior_for(param_range_k, net: dict, num_classes: int | None) -> tuple[float, float]:
+def size_prior_for(param_range_k: Callable[..., tuple[float, float]], net: dict,
+                   num_classes: int | None) -> tuple[float, float]:
     """A TransNAS space's label-free μ, σ for ``swap_reg`` on the scored ``net``, from its
     ``param_range_k(task=, num_classes=, C=)``."""
     opts = {k: v for k, v in net.items() if k in ("task", "C")}

@@ -18,6 +18,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import torch
 from torch import nn
 
 from . import transnas as tn
@@ -174,7 +175,7 @@ class Cell(nn.Module):
                 self.edges[name] = _edge_op(op, c_out, c_out, 1)
             self.wiring.append((dst, src, name))
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         nodes = [x]
         for j in (1, 2, 3):
             inputs = [self.edges[name](nodes[src]) for dst, src, name in self.wiring if dst == j]

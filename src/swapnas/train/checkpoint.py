@@ -40,7 +40,7 @@ def load_checkpoint(path: Path) -> dict:
     return ckpt
 
 
-def write_json(path: Path, value) -> None:
+def write_json(path: Path, value: object) -> None:
     """Strict JSON (a NaN or infinite number, e.g. a diverged loss, is written as null)."""
     write_atomic(path, lambda f: f.write(strict_json(value).encode()))
 

@@ -79,7 +79,8 @@ class FolderSplit(torch.utils.data.Dataset):
         return torch.from_numpy(arr.copy()).permute(2, 0, 1), self.labels[i]
 
 
-def _random_resized_crop(img, size: int, scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3)):
+def _random_resized_crop(img: Image.Image, size: int, scale: tuple[float, float] = (0.08, 1.0),
+                         ratio: tuple[float, float] = (3 / 4, 4 / 3)) -> Image.Image:
     """A random crop of ``scale`` of the area and aspect ratio in ``ratio`` (log-uniform), resized to size²."""
     w, h = img.size
     area = w * h
@@ -104,7 +105,7 @@ def _random_resized_crop(img, size: int, scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3)
     return img.resize((size, size), Image.Resampling.BILINEAR, box=(x0, y0, x0 + cw, y0 + ch))
 
 
-def _resize_center_crop(img, resize: int, size: int):
+def _resize_center_crop(img: Image.Image, resize: int, size: int) -> Image.Image:
     w, h = img.size
     s = resize / min(w, h)
     nw, nh = max(size, round(w * s)), max(size, round(h * s))
