@@ -60,6 +60,11 @@ CANDIDATES = {
         ("C=24,N=2, S=20, R=1", {"C": 24, "N": 2}, 20, 1),
         ("C=16,N=2, S=24, R=1", {"N": 2}, 24, 1),
         ("C=16,N=4, S=20, R=1", {"N": 4}, 20, 1),  # session 21: N = 3 led the first five; N from 2 to 5 in full
+        # session 22: around the chosen C=16, N=5, S=20 (two inits, a larger batch, wider). Rule stated before the
+        # run: one replaces it only if its pick is ahead on the whole dev sample AND on both halves
+        ("C=16,N=5, S=20, R=2", {"N": 5}, 20, 2),
+        ("C=16,N=5, S=24, R=1", {"N": 5}, 24, 1),
+        ("C=24,N=5, S=20, R=1", {"C": 24, "N": 5}, 20, 1),
     ),
     "darts": (
         ("C=8, 5 cells, S=16, R=4", {}, 16, 4),
