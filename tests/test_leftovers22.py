@@ -2,6 +2,10 @@
 
 - FlexiBERT had no ``smallest_arch``, so ``swapnas search --space flexibert --max-macs`` below every final
   network was refused only after 1000 draws with a final-network size check each; it is now refused up front.
+- Under Ray a task whose node died (``NodeDiedError``) stopped the whole run; it now costs its arch(s) failure
+  records, as a crashed worker does.
+- ``swapnas grid --archs N`` above a column's arch count scored all of that column's archs without a word; it now
+  says so once per such column (the column's n, in grid.json, grid.md and the heat map, was already the true one).
 """
 
 from __future__ import annotations
@@ -210,3 +214,99 @@ def test_a_ray_node_lost_once_costs_nothing(tiny_nb201, monkeypatch) -> None:
         lost = score_archs(archs, "nb201", proxies, protocol, batch, store, cpu, progress=False, executor=ex)
     assert _table(lost) == _table(plain)
     assert [str(archs[1])] in fake.tasks
+
+
+# ----------------------------------------------------------------------------- grid: --archs above a column's archs
+
+
+def _quick_scores(monkeypatch) -> None:
+    """Scores, and the DARTS benchmarks' sizes, without building networks (the grid's arch counts, warnings and
+    reports are under test, not the scoring; the slow test below scores for real)."""
+    import importlib
+
+    from swapnas.benchmarks.nb301 import GenotypeTable
+    from swapnas.store import Record
+
+    monkeypatch.setattr(GenotypeTable, "params_m", lambda self, arch, task="cifar10": float(len(str(arch))))
+
+    correlate = importlib.import_module("swapnas.correlate")  # the package's `correlate` is a function
+
+    def score_archs(archs, space, proxies, protocol, batch, store, device, retry_failed=False, progress=True,
+                    desc="", executor=None, counts=None):
+        if counts is not None:
+            counts.update(reused=0, partly=0)
+        return {p.name: [Record("ok", float(len(str(a))), 0.0, [float(len(str(a)))], 0.001, None, None)
+                         for a in archs] for p in proxies}
+    monkeypatch.setattr(correlate, "score_archs", score_archs)
+
+
+def test_grid_archs_above_a_columns_count_warns_per_column_and_reports_the_true_n(small_bundle, monkeypatch,
+                                                                                    caplog) -> None:
+    import json
+    import logging
+
+    import torch
+
+    from dataclasses import asdict
+
+    from swapnas.grid import markdown, run_grid
+    from swapnas.results import strict_json
+    from swapnas.store import ScoreStore
+
+    _quick_scores(monkeypatch)
+    columns = [("nb101", "cifar10"), ("nb301", "cifar10"), ("darts_swap", "cifar10")]  # 40, 30 and 30 archs
+    with ScoreStore(":memory:") as store, caplog.at_level(logging.WARNING):
+        cols = run_grid(columns, proxies="params", n_archs=35, n_archs_per={"nb101": 41, "darts_swap": 3}, seed=0,
+                        repeats=1, store=store, device=torch.device("cpu"), data_dir=str(small_bundle),
+                        progress=False)
+    warned = [r.getMessage() for r in caplog.records if "archs" in r.getMessage()]
+    assert warned == [  # was: nothing
+        "nb101/cifar10 has 40 archs, fewer than --archs-per nb101=41 asks for: all 40 are scored, and its n "
+        "is 40",
+        "nb301/cifar10 has 30 archs, fewer than --archs 35 asks for: all 30 are scored, and its n is 30"]
+    assert [(c.label, c.n_archs, [r["n"] for r in c.results]) for c in cols] == [
+        ("nb101/cifar10", 40, [40]), ("nb301/cifar10", 30, [30]), ("darts_swap/cifar10", 3, [3])]
+    # grid.json holds asdict of each column; grid.md is markdown(); the heat map labels each column n=<n_archs>
+    assert [json.loads(strict_json(asdict(c)))["n_archs"] for c in cols] == [40, 30, 3]
+    text = markdown(cols)
+    assert "- **nb101/cifar10**: 40 archs;" in text and "- **nb301/cifar10**: 30 archs;" in text
+    assert "41 archs" not in text and "35 archs" not in text
+
+
+def test_grid_archs_all_or_within_every_column_says_nothing(small_bundle, monkeypatch, caplog) -> None:
+    import logging
+
+    import torch
+
+    from swapnas.grid import run_grid
+    from swapnas.store import ScoreStore
+
+    _quick_scores(monkeypatch)
+    for n, per in ((None, {}), (30, {}), (41, {"nb101": 3, "nb301": None})):
+        caplog.clear()
+        with ScoreStore(":memory:") as store, caplog.at_level(logging.WARNING):
+            run_grid([("nb101", "cifar10"), ("nb301", "cifar10")], proxies="params", n_archs=n, n_archs_per=per,
+                     seed=0, repeats=1, store=store, device=torch.device("cpu"), data_dir=str(small_bundle),
+                     progress=False)
+        assert not [r for r in caplog.records if "archs" in r.getMessage()], (n, per)
+
+
+@pytest.mark.slow  # about 10 s: 30 DARTS networks built and scored
+def test_grid_cli_archs_above_a_columns_count_scores_them_all_and_says_so(small_bundle, tmp_path, capsys,
+                                                                         caplog) -> None:
+    import json
+    import logging
+
+    from swapnas.cli import main
+
+    out = tmp_path / "g"
+    with caplog.at_level(logging.WARNING):  # the command line's stderr handler is pytest's here
+        code = main(["grid", "--benchmarks", "nb101,nb301", "--archs", "31", "--archs-per", "nb101=3", "--proxies",
+                     "params", "--device", "cpu", "--no-progress", "--data-dir", str(small_bundle), "--out", str(out)])
+    assert code == 0, capsys.readouterr().err
+    warned = [r.getMessage() for r in caplog.records if "archs" in r.getMessage()]
+    assert warned == ["nb301/cifar10 has 30 archs, fewer than --archs 31 asks for: all 30 are scored, and its "
+                      "n is 30"]
+    cols = json.loads((out / "grid.json").read_text())["columns"]
+    assert [(c["n_archs"], c["results"][0]["n"]) for c in cols] == [(3, 3), (30, 30)]
+    assert "- **nb301/cifar10**: 30 archs;" in (out / "grid.md").read_text()

@@ -9,6 +9,7 @@ store, so a grid resumes, and ``shard=(i, k)`` scores only a slice of every colu
 
 from __future__ import annotations
 
+import logging
 import math
 import warnings
 from dataclasses import asdict, dataclass
@@ -24,6 +25,8 @@ from .proxies import get_proxy
 from .results import CorrelateRun, provenance, strict_json
 from .session import best_for, check_task, configure, pick_archs, protocol_groups, resolve_for, score_archs, shard_of
 from .store import ScoreStore
+
+log = logging.getLogger(__name__)
 
 #: The columns: every task of every registered benchmark, in ``BENCHMARKS`` order (the paper's
 #: Fig. 4, with the SWAP authors' DARTS set after NB301). A new benchmark adds its columns.
@@ -74,7 +77,8 @@ def run_grid(
     """Score and correlate every column (resuming from ``store``); with ``shard`` only score.
 
     ``counts``, if given, receives ``failed``: the failed scores of a ``shard`` run (which returns no column).
-    ``n_archs`` archs are drawn per column (``n_archs_per[benchmark]`` where given; None = all).
+    ``n_archs`` archs are drawn per column (``n_archs_per[benchmark]`` where given; None = all); a column with
+    fewer archs than that has all of them scored, with a warning naming it (its ``n_archs`` is the true count).
     ``executor`` scores the archs (default: in this process; a :class:`~swapnas.executors.RayExecutor`
     spreads them over Ray workers, the results still go to ``store`` from this process).
     """
@@ -89,6 +93,11 @@ def run_grid(
         bench = benches.setdefault(name, get_benchmark(name, data_dir))
         n = n_archs_per.get(name, n_archs)
         check_task(bench, task)
+        available = len(bench.archs_for(task))
+        if n is not None and n > available:  # all of them are scored: say so, once per column (columns differ)
+            flag = f"--archs-per {name}={n}" if name in n_archs_per else f"--archs {n}"
+            log.warning("%s/%s has %d archs, fewer than %s asks for: all %d are scored, and its n is %d",
+                        name, task, available, flag, available, available)
         # the names, not resolved proxies: configure reads `best` as this space's recommended fitness
         protocol, batch, proxy_list = configure(bench.space, task, proxies, seed=seed, repeats=repeats,
                                                 init=init or _column_init(bench.space, proxies), data_dir=data_dir)
