@@ -310,3 +310,24 @@ def test_grid_cli_archs_above_a_columns_count_scores_them_all_and_says_so(small_
     cols = json.loads((out / "grid.json").read_text())["columns"]
     assert [(c["n_archs"], c["results"][0]["n"]) for c in cols] == [(3, 3), (30, 30)]
     assert "- **nb301/cifar10**: 30 archs;" in (out / "grid.md").read_text()
+
+
+def test_grid_default_archs_is_at_most_and_warns_only_where_archs_per_asked(small_bundle, monkeypatch,
+                                                                            caplog) -> None:
+    import logging
+
+    import torch
+
+    from swapnas.cli import build_parser
+    from swapnas.grid import run_grid
+    from swapnas.store import ScoreStore
+
+    args = build_parser().parse_args(["grid", "--out", "x"])
+    assert args.archs == 1000 and type(args.archs).__name__ == "DefaultArchs"  # the default is "at most", as correlate's
+    _quick_scores(monkeypatch)
+    with ScoreStore(":memory:") as store, caplog.at_level(logging.WARNING):
+        run_grid([("nb101", "cifar10"), ("nb301", "cifar10")], proxies="params", n_archs=1000,
+                 n_archs_per={"nb101": 41}, seed=0, repeats=1, store=store, device=torch.device("cpu"),
+                 data_dir=str(small_bundle), progress=False, archs_given=False)
+    assert [r.getMessage() for r in caplog.records if "archs" in r.getMessage()] == [
+        "nb101/cifar10 has 40 archs, fewer than --archs-per nb101=41 asks for: all 40 are scored, and its n is 40"]

@@ -72,13 +72,14 @@ def run_grid(
     init: str | None = None, n_archs_per: dict[str, int | None] | None = None,
     store: ScoreStore, device: torch.device, data_dir: str | None = None, shard: tuple[int, int] | None = None,
     retry_failed: bool = False, progress: bool = True, executor: Executor | None = None,
-    counts: dict[str, int] | None = None,
+    counts: dict[str, int] | None = None, archs_given: bool = True,
 ) -> list[GridColumn]:
     """Score and correlate every column (resuming from ``store``); with ``shard`` only score.
 
     ``counts``, if given, receives ``failed``: the failed scores of a ``shard`` run (which returns no column).
     ``n_archs`` archs are drawn per column (``n_archs_per[benchmark]`` where given; None = all); a column with
-    fewer archs than that has all of them scored, with a warning naming it (its ``n_archs`` is the true count).
+    fewer archs than that has all of them scored, with a warning naming it (its ``n_archs`` is the true count)
+    unless ``n_archs`` is a default "at most" (``archs_given`` False) and no ``n_archs_per`` entry set it.
     ``executor`` scores the archs (default: in this process; a :class:`~swapnas.executors.RayExecutor`
     spreads them over Ray workers, the results still go to ``store`` from this process).
     """
@@ -94,7 +95,8 @@ def run_grid(
         n = n_archs_per.get(name, n_archs)
         check_task(bench, task)
         available = len(bench.archs_for(task))
-        if n is not None and n > available:  # all of them are scored: say so, once per column (columns differ)
+        if n is not None and n > available and (name in n_archs_per or archs_given):  # all are scored: say so, once
+            # per column (columns differ); a default --archs means "at most", as for correlate
             flag = f"--archs-per {name}={n}" if name in n_archs_per else f"--archs {n}"
             log.warning("%s/%s has %d archs, fewer than %s asks for: all %d are scored, and its n is %d",
                         name, task, available, flag, available, available)

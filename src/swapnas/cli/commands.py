@@ -243,7 +243,8 @@ def grid(args: argparse.Namespace) -> int:
     with executor, _store(args, out) as store:
         cols = run_grid(columns, proxies=args.proxies, n_archs=args.archs, n_archs_per=args.archs_per, seed=args.seed,
                         repeats=args.repeats, init=args.init, store=store, device=device, data_dir=args.data_dir, shard=args.shard,
-                        retry_failed=args.retry_failed, progress=_progress(args), executor=executor, counts=counts)
+                        retry_failed=args.retry_failed, progress=_progress(args), executor=executor, counts=counts,
+                        archs_given=not isinstance(args.archs, DefaultArchs))
     if args.shard is not None:
         failed = counts.get("failed", 0)
         _shard_done(args, f"{len(columns)} columns", {"columns": len(columns)}, failed,

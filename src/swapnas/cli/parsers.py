@@ -15,6 +15,7 @@ from ..train import RECIPES, SCHEDULES, TrainConfig
 from . import commands
 from .args import (
     DEFAULT_TOLERANCE,
+    DefaultArchs,
     DefaultSample,
     HelpFormatter,
     PopulationAction,
@@ -81,7 +82,9 @@ def add_grid(sub: Sub) -> None:
     p.add_argument("--benchmarks", default="all", help=f"comma-separated: {','.join(BENCHMARKS)}")
     p.add_argument("--tasks", default="all", help="comma-separated datasets/tasks to keep (default all)")
     p.add_argument("--proxies", default="all", help="comma-separated names, or 'all'")
-    p.add_argument("--archs", type=archs, default=1000, help="archs sampled with --seed per column, or 'all'")
+    p.add_argument("--archs", type=archs, default=DefaultArchs(1000),
+                   help="archs sampled with --seed per column (at most; a number given above a column's count is "
+                   "warned about), or 'all'")
     p.add_argument("--archs-per", type=archs_per, default={}, metavar="BENCH=N,…",
                    help="per-benchmark override of --archs, e.g. nb201=1000,transnas_macro=100")
     p.add_argument("--seed", type=seed_int, default=0, help="seed of each column's arch sample, batch and inits")
