@@ -92,7 +92,8 @@ def test_what_the_code_does_take_passes(tmp_path) -> None:
     root = _docs(tmp_path, (
         "`swapnas correlate` and `swapnas search --space nb201 --max-macs` mentioned in prose: elided arguments.\n\n"
         "```\nswapnas correlate --space nb201 --dataset cifar10 --proxies swap,best --out x\n"
-        "python -m swapnas proxies\nSTEPS=full bash scripts/r.sh D\npython scripts/t.py --fast --help-me\n```\n"),
+        "python -m swapnas proxies\nSTEPS=full bash scripts/r.sh D\npython scripts/t.py --fast --help-me\n"
+        "bash scripts/X.sh\n```\n"),
         {"scripts/t.py": 'from helper import x\nap.add_argument("--fast")\n',
          "scripts/helper.py": "P.add_argument('--help-me')\n", "scripts/r.sh": 'echo "${STEPS:-x}"\n'})
     assert dc.failures(root) == []
