@@ -8,7 +8,7 @@ import threading
 import pytest
 import torch
 
-from swapnas import executors
+from swapnas import executor_local, executors
 from swapnas.cli import main
 from swapnas.executors import LocalExecutor, ScoreTask
 from swapnas.session import configure, score_archs
@@ -36,13 +36,13 @@ def test_prefetch_gives_the_same_store_as_in_order(setup, tmp_path, monkeypatch)
     with ScoreStore(tmp_path / "a.sqlite") as store:
         plain = score_archs(archs, "nb201", proxies, protocol, batch, store, CPU, progress=False)
     builders = set()
-    real = executors._prebuild
+    real = executor_local._prebuild
 
     def spy(*args):
         builders.add(threading.current_thread().name)
         return real(*args)
 
-    monkeypatch.setattr(executors, "_prebuild", spy)
+    monkeypatch.setattr(executor_local, "_prebuild", spy)
     with ScoreStore(tmp_path / "b.sqlite") as store:
         # a third of the archs already have their swap record: the builder skips them
         score_archs(archs[::3], "nb201", proxies[:1], protocol, batch, store, CPU, progress=False)
@@ -58,7 +58,7 @@ def test_prefetch_stays_off_for_proxies_that_rebuild(setup, monkeypatch) -> None
                               inputs="synthetic")
     task = ScoreTask("nb201", tuple(proxies), batch, protocol)
     called = []
-    monkeypatch.setattr(executors, "_prebuild", lambda *a: called.append(a))
+    monkeypatch.setattr(executor_local, "_prebuild", lambda *a: called.append(a))
     out = list(LocalExecutor(prefetch=2).score(task, CPU, [(a, {}) for a in archs[:3]]))
     assert not called and [a for a, _ in out] == archs[:3]
 
@@ -71,7 +71,7 @@ def test_prefetch_ignores_structural_proxies(setup, monkeypatch) -> None:
     protocol, batch, _, archs = setup
     swap, params = get_proxy("swap"), replace(get_proxy("params"), keeps_model=False)
     called = []
-    monkeypatch.setattr(executors, "_prebuild", lambda *a: called.append(a[2]))
+    monkeypatch.setattr(executor_local, "_prebuild", lambda *a: called.append(a[2]))
     for proxies, want in (((swap, params), archs[:3]), ((params,), [])):
         called.clear()
         task = ScoreTask("nb201", proxies, batch, protocol)

@@ -10,7 +10,8 @@ An executor evaluates :func:`swapnas.scoring.score_arch` without a store and yie
 Record})`` as archs complete, in any order; scores do not depend on the process (each (arch, repeat) has its seed).
 
 * :class:`LocalExecutor`: in this process, in order; ``prefetch`` > 0 builds the next archs' networks in
-  a thread while the current one is scored (throughput mode).
+  a thread while the current one is scored (throughput mode). It and the interface (:class:`Executor`,
+  :class:`ScoreTask`, :func:`score_item`) live in :mod:`swapnas.executor_local` and are re-exported here.
 * :class:`PoolExecutor`: ``workers`` spawned local processes with ``threads`` torch threads each (the CLI's
   default on a CPU: one single-thread worker per core); they leave Ctrl-C and SIGTERM to the driver. A worker
   that dies (the OOM killer, a segfault) is replaced and the archs in flight are scored again one at a time
@@ -34,131 +35,28 @@ import logging
 import multiprocessing
 import os
 import signal
-from collections import deque
 from collections.abc import Generator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
-from dataclasses import dataclass
+from concurrent.futures import Future, ProcessPoolExecutor
 from types import ModuleType
 from typing import Any
 
 import torch
 
 from .data import Batch
+from .executor_local import Executor, Item, LocalExecutor, ScoreTask, crash_records, score_item
 from .malloc import keep_freed_memory
 from .pool_retry import run_chunks
 from .ray_address import check_ray_address
-from .proxies import Proxy, get_proxy
-from .scoring import Protocol, build_scored_net, score_arch, with_bases
-from .spaces import get_space
-from .store import PreloadedRecords, Record, ScoreKey
+from .proxies import get_proxy
+from .store import Record
+
+__all__ = ["EXECUTORS", "Executor", "Item", "LocalExecutor", "PoolExecutor", "RayExecutor", "ScoreTask",
+           "make_executor", "require_ray", "score_item", "usable_cores"]
 
 log = logging.getLogger(__name__)
 
 RAY_HINT = "pip install 'swapnas[ray]'"
 EXECUTORS = ("local", "ray")
-
-#: what an executor gets per arch: the arch and the records already stored for it
-Item = tuple[object, dict[ScoreKey, Record]]
-
-
-@dataclass(frozen=True)
-class ScoreTask:
-    """What every arch of one ``score_archs`` call shares."""
-
-    space: str
-    proxies: tuple[Proxy, ...]  # per-arch proxies (no set-level ones)
-    batch: Batch
-    protocol: Protocol
-    retry_failed: bool = False
-
-
-def score_item(task: ScoreTask, batch: Batch, device: torch.device, arch: object,
-               known: dict[ScoreKey, Record], prebuilt: torch.nn.Module | None = None) -> dict[str, Record]:
-    """Score one arch on ``device`` (``batch`` already there), reusing the ``known`` records;
-    ``prebuilt``: its repeat-0 network, if a builder thread made it already."""
-    build = get_space(task.space).build
-    return score_arch(arch, build, task.proxies, batch, task.protocol, device, PreloadedRecords(known), task.retry_failed,
-                      prebuilt)
-
-
-def _prebuild(task: ScoreTask, device: torch.device, arch: object, known: dict[ScoreKey, Record]) -> torch.nn.Module | None:
-    """Repeat 0's network for ``arch`` on ``device`` if a proxy that keeps the model still needs scoring."""
-    for p in with_bases(task.proxies):
-        if p.base is None and p.keeps_model and not p.structural:
-            rec = known.get(task.protocol.key(str(arch), p))
-            if rec is None or (task.retry_failed and not rec.ok):
-                return build_scored_net(get_space(task.space).build, arch, task.protocol, task.batch.num_classes, 0,
-                                        device)
-    return None
-
-
-class Executor:
-    """Runs ``score_item`` over archs and yields ``(arch, records)`` as they complete."""
-
-    name = "executor"
-
-    def device_for(self, device: torch.device) -> torch.device:
-        """The device the archs are scored on when the caller asks for ``device``."""
-        return device
-
-    def score(self, task: ScoreTask, device: torch.device,
-              items: Sequence[Item]) -> Generator[tuple[object, dict[str, Record]], None, None]:
-        """A generator of ``(arch, {proxy_name: Record})``, one per item, in any order; ``known`` (the item's
-        second part) holds its stored records, which ``score_arch`` reuses; closing it stops what is in flight."""
-        raise NotImplementedError
-
-    def close(self) -> None:
-        pass
-
-    def __enter__(self) -> Executor:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-class LocalExecutor(Executor):
-    """In this process, one arch after the other, in the given order.
-
-    ``prefetch`` > 0 (throughput mode): a builder thread builds and initialises the next ``prefetch`` archs'
-    networks (module construction, N(0, 1) draws, the copy to the device) while this thread scores the current
-    one, so the device does not wait for Python; when every proxy keeps the model (SWAP sweeps); same scores.
-    """
-
-    name = "local"
-
-    def __init__(self, prefetch: int = 0):
-        if prefetch < 0:
-            raise ValueError(f"prefetch must be >= 0 archs (got {prefetch})")
-        self.prefetch = prefetch
-
-    def score(self, task: ScoreTask, device: torch.device,
-              items: Sequence[Item]) -> Generator[tuple[object, dict[str, Record]], None, None]:
-        batch = task.batch.to(device)
-        bases = [p for p in with_bases(task.proxies) if p.base is None and not p.structural]  # those need a network
-        if not self.prefetch or not bases or not all(p.keeps_model for p in bases):
-            for arch, known in items:
-                yield arch, score_item(task, batch, device, arch, known)
-            return
-        pending: deque = deque()
-        todo = iter(items)
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="swapnas-build") as pool:
-            try:
-                for item in itertools.islice(todo, self.prefetch):
-                    pending.append((item, pool.submit(_prebuild, task, device, *item)))
-                while pending:
-                    (arch, known), future = pending.popleft()
-                    for item in itertools.islice(todo, 1):
-                        pending.append((item, pool.submit(_prebuild, task, device, *item)))
-                    try:
-                        net = future.result()
-                    except Exception:  # noqa: BLE001 - scored the plain way, which records the error
-                        net = None
-                    yield arch, score_item(task, batch, device, arch, known, net)
-            finally:
-                for _, future in pending:  # closed early (Ctrl-C, an error): drop what is queued
-                    future.cancel()
-
 
 def require_ray() -> ModuleType:
     """The ``ray`` module, or an ImportError that says how to install it."""
@@ -190,16 +88,6 @@ def _ray_score_chunk(box: list, chunk: list[Item]) -> list[dict[str, Record]]:
     if threads and torch.get_num_threads() != threads:
         torch.set_num_threads(threads)
     return [score_item(task, batch, device, arch, known) for arch, known in chunk]
-
-
-def _crash_records(task: ScoreTask, arch: object, known: dict[ScoreKey, Record], error: str) -> dict[str, Record]:
-    """Records for an arch whose worker died on every try: stored ones kept, the rest failures."""
-    out: dict[str, Record] = {}
-    for p in with_bases(task.proxies):
-        rec = known.get(task.protocol.key(str(arch), p))
-        keep = rec is not None and (rec.ok or not task.retry_failed)
-        out[p.name] = rec if rec is not None and keep else Record("failed", None, None, [], None, None, error[:2000])
-    return out
 
 
 class RayExecutor(Executor):
@@ -269,18 +157,10 @@ class RayExecutor(Executor):
         import ray
         from ray.exceptions import NodeDiedError, OutOfMemoryError, WorkerCrashedError
 
-        # The exceptions of ``ray.get`` that mean the arch's task could not run to its end because the process or
-        # the node running it is gone, after Ray's own ``max_retries`` tries: the worker process died
-        # (WorkerCrashedError: killed, segfault), the node's memory monitor killed it (OutOfMemoryError), or the
-        # node running it died or stopped answering (NodeDiedError: Ray's NODE_DIED, "Task failed due to the node
-        # (where this task was running) was dead or unavailable"). Each costs the archs of its task, not the run.
-        # Not here, so they still stop the run: LocalRayletDiedError (the raylet of this driver's own node died: no
-        # later task can be submitted, so every arch would be recorded as failed); ObjectLostError and its
-        # subclasses (OwnerDiedError, ObjectReconstructionFailedError, ObjectFetchTimedOutError: a finished task's
-        # result lost; a task's result here is a few records, returned inline to this driver, which owns it, so they
-        # would mean a failure of Ray or of this process, not of a node under one arch); TaskUnschedulableError
-        # (a scheduling rule no node can meet, e.g. affinity to a dead node, which these tasks do not use: it
-        # would hit every task alike).
+        # ``ray.get``'s errors after Ray's own max_retries that cost one task's archs, not the run: its worker died
+        # (killed, segfault, the memory monitor) or its node did (NODE_DIED). LocalRayletDiedError (this driver's own
+        # node), ObjectLostError & subclasses (results are small and owned here) and TaskUnschedulableError (no
+        # scheduling rules are set) would hit every task alike, so they stop the run (docs/reliability.md, session 22).
         lost = (WorkerCrashedError, OutOfMemoryError, NodeDiedError)
         items = list(items)
         if not items:
@@ -311,13 +191,11 @@ class RayExecutor(Executor):
                             pending.update({self._remote.remote([payload], [item]): [item] for item in chunk})
                             continue
                         # the worker (or its node) died on every one of 1 + max_retries tries: store failures, go on
-                        if isinstance(exc, NodeDiedError):  # Ray retries a task whose node died as one whose worker did
-                            msg = (f"the Ray node running it was lost on the last of its {1 + self.max_retries} tries: "
-                                   f"{type(exc).__name__}: {exc}")
-                        else:
-                            msg = f"Ray worker died {1 + self.max_retries} times: {type(exc).__name__}: {exc}"
+                        msg = (f"the Ray node running it was lost on the last of its {1 + self.max_retries} tries"
+                               if isinstance(exc, NodeDiedError) else f"Ray worker died {1 + self.max_retries} times")
+                        msg += f": {type(exc).__name__}: {exc}"
                         log.warning("%d arch(s) failed: %s", len(chunk), msg[:300])
-                        outs = [_crash_records(cpu_task, arch, known, msg) for arch, known in chunk]
+                        outs = [crash_records(cpu_task, arch, known, msg) for arch, known in chunk]
                     for (arch, _known), recs in zip(chunk, outs):
                         yield arch, recs
                 refill()
@@ -418,7 +296,7 @@ class PoolExecutor(Executor):
             msg = (f"its scoring process died each of the {deaths} time(s) it was scored alone (killed by the system, "
                    f"e.g. out of memory, or crashed): {type(exc).__name__}: {exc}")
             log.warning("arch %s failed: %s", item[0], msg[:300])
-            return _crash_records(task, item[0], item[1], msg)
+            return crash_records(task, item[0], item[1], msg)
 
         chunks = [items[i:i + self.chunk_size] for i in range(0, len(items), self.chunk_size)]
         for (arch, _known), recs in run_chunks(submit, self.close, chunks, 2 * self.workers, self.max_retries, dead):
