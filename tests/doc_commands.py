@@ -12,6 +12,8 @@ indented code blocks and in inline code spans, and checks it against the code as
 * ``bash scripts/X.sh`` / ``bash perf/X.sh``: the file exists and every ``NAME=`` set before it
   is read by the script.
 
+And every ``swapnas`` import of scripts/ and perf/ must name what the package has (:func:`stale_imports`).
+
 Run as ``python tests/doc_commands.py`` for the list of commands that fail, with where they stand.
 """
 
@@ -256,6 +258,31 @@ def check_command(cmd: DocCommand, root: Path = ROOT) -> str | None:
     return f"{words[1]} has no option {', '.join(unknown)}" if unknown else None
 
 
+def stale_imports(root: Path = ROOT) -> list[str]:
+    """``file:line: what`` for each ``from swapnas… import name`` / ``import swapnas…`` in scripts/ and perf/
+    that the package no longer has (a script the docs name would fail at its first line)."""
+    import ast
+    import importlib
+
+    out = []
+    for path in sorted([*(root / "scripts").glob("*.py"), *(root / "perf").glob("*.py")]):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").startswith("swapnas"):
+                wanted = [(node.module or "", a.name) for a in node.names]
+            elif isinstance(node, ast.Import):
+                wanted = [(a.name, "") for a in node.names if a.name.startswith("swapnas")]
+            else:
+                continue
+            for module, name in wanted:
+                try:
+                    mod = importlib.import_module(module)
+                    if name and name != "*" and not hasattr(mod, name):
+                        importlib.import_module(f"{module}.{name}")  # a submodule not yet imported
+                except ImportError as exc:
+                    out.append(f"{path.relative_to(root)}:{node.lineno}: {exc}")
+    return out
+
+
 def failures(root: Path = ROOT) -> list[tuple[DocCommand, str]]:
     """Every documented command the code no longer takes, with why."""
     out = []
@@ -272,3 +299,6 @@ if __name__ == "__main__":
     for cmd, why in bad:
         print(f"{cmd.doc}:{cmd.line}: {why}\n    {cmd.text[:300]}")
     print(f"{len(bad)} of {len(cmds)} documented commands fail")
+    stale = stale_imports()
+    print("\n".join(stale))
+    print(f"{len(stale)} stale imports of swapnas in scripts/ and perf/")

@@ -104,3 +104,17 @@ def test_every_command_the_docs_give_is_taken_by_the_code() -> None:
     assert len(cmds) > 250  # the docs name their commands: a broken extractor finds none
     bad = [f"{c.doc}:{c.line}: {why}: {c.text[:200]}" for c, why in dc.failures()]
     assert not bad, "documented commands the code no longer takes:\n" + "\n".join(bad)
+
+
+def test_a_script_importing_what_the_package_no_longer_has_is_found(tmp_path) -> None:
+    (tmp_path / "scripts").mkdir()
+    (tmp_path / "perf").mkdir()
+    (tmp_path / "scripts" / "a.py").write_text("import os\nfrom swapnas.executors import make_executor, _gone\n")
+    (tmp_path / "perf" / "b.py").write_text("import swapnas.no_such_module\nfrom swapnas import executor_local\n")
+    assert dc.stale_imports(tmp_path) == [
+        "perf/b.py:1: No module named 'swapnas.no_such_module'",
+        "scripts/a.py:2: No module named 'swapnas.executors._gone'; 'swapnas.executors' is not a package"]
+
+
+def test_scripts_and_perf_import_only_what_the_package_has() -> None:
+    assert dc.stale_imports() == []
