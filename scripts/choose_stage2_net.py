@@ -71,6 +71,10 @@ CANDIDATES = {
         ("C=8, 8 cells, S=20, R=1", {"layers": 8}, 20, 1),
         ("C=16, 5 cells, S=20, R=1", {"C": 16}, 20, 1),
         ("C=3, 1 cell, no stem, S=16, R=8 (the authors' network)", {"C": 3, "layers": 1, "stem": False}, 16, 8),
+        # session 22: deeper than the chosen C=16, 5 cells (NB201's stage gained with depth), and two inits of it.
+        # Rule stated before the run: one replaces C=16, 5 cells only if it is ahead of it on both dev sets
+        ("C=16, 8 cells, S=20, R=1", {"C": 16, "layers": 8}, 20, 1),
+        ("C=16, 5 cells, S=20, R=2", {"C": 16}, 20, 2),
     ),
 }
 KS = (1, 3, 5, 10, 20)
