@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 
 import pytest
@@ -53,8 +54,12 @@ def test_naslib_params_equal_our_builder(c10) -> None:
 
 def test_key_parser_rejects_bad_keys() -> None:
     assert parse_int_tuple(" (4, 3,3, 0, 0, 0) ", 6, 4) == (4, 3, 3, 0, 0, 0)
-    for bad in ("4, 3, 3, 0, 0, 0", "(4, 3, 3, 0, 0)", "(4, 3, 3, 0, 0, x)", "(5, 3, 3, 0, 0, 0)", "(-1, 3, 3, 0, 0, 0)"):
-        with pytest.raises(ValueError):
+    for bad, why in (("4, 3, 3, 0, 0, 0", r"must look like '\(i, j, …\)'"),
+                     ("(4, 3, 3, 0, 0)", "must hold 6 non-negative integers"),
+                     ("(4, 3, 3, 0, 0, x)", "must hold 6 non-negative integers"),
+                     ("(5, 3, 3, 0, 0, 0)", "has an op index above 4"),
+                     ("(-1, 3, 3, 0, 0, 0)", "must hold 6 non-negative integers")):
+        with pytest.raises(ValueError, match=rf"NASLib key {re.escape(repr(bad))} {why}"):
             parse_int_tuple(bad, 6, 4)
 
 
