@@ -79,10 +79,14 @@ def test_a_large_initial_population_is_filled_when_the_space_allows(caplog) -> N
     with caplog.at_level(logging.WARNING, logger="swapnas.search.evolution"):
         archs = ea.ask()  # was 677 archs and "the constraints leave few archs" (there are none)
     assert len(archs) == 1000 and len({nb201.iso_key(a) for a in archs}) == 1000 and "only" not in caplog.text
+    draws: list[int] = []
     few = Evolution(nb201, EAConfig(population=1000, sample=5, mutations=5, cycles=0), 0,
-                    feasible=lambda a: a.ops.count("none") == 6, max_tries=200)
-    with caplog.at_level(logging.WARNING, logger="swapnas.search.evolution"), pytest.raises(ValueError):
+                    feasible=lambda a: draws.append(1) or a.ops.count("none") == 6, max_tries=200)
+    with caplog.at_level(logging.WARNING, logger="swapnas.search.evolution"), \
+            pytest.raises(ValueError, match=r"could not find 2 feasible distinct archs for the initial population; "
+                                            r"loosen the constraints \(--max-params / --max-macs\)"):
         few.ask()  # one feasible arch: still refused after max_tries draws in a row bring nothing new
+    assert len(draws) == 200 and few.seen == {}  # refused after max_tries draws in a row, none feasible here
 
 
 @pytest.mark.parametrize("space, final", [
