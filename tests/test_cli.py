@@ -49,9 +49,9 @@ def test_missing_data_dir_is_a_clear_error(tmp_path, capsys, monkeypatch) -> Non
 
 
 def test_bad_archs_argument(capsys) -> None:
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as exit_:
         main(["correlate", "--out", "x", "--archs", "many"])
-    assert "number or 'all'" in capsys.readouterr().err
+    assert exit_.value.code == 2 and "number or 'all'" in capsys.readouterr().err
 
 
 def test_proxies_lists_metadata(capsys) -> None:
@@ -73,8 +73,11 @@ def test_shards_fill_the_store_then_the_table_reuses_it(data_dir, tmp_path, caps
     assert main([*base, "--out", str(tmp_path / "all")]) == 0
     assert db.execute("SELECT arch, created FROM scores ORDER BY arch").fetchall() == stamps
     assert json.loads((tmp_path / "all" / "results.json").read_text())["results"][0]["n"] == 12
-    with pytest.raises(SystemExit):
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_:
         main([*base, "--out", str(tmp_path), "--shard", "3/3"])
+    assert exit_.value.code == 2
+    assert "argument --shard: --shard I/K needs 0 <= I < K (got 3/3)" in capsys.readouterr().err
 
 
 @pytest.mark.bundle  # the NB201 table (all 15,625 rows)

@@ -106,9 +106,9 @@ def test_prefetch_option_errors(small_bundle, tmp_path, capsys) -> None:
             "--data-dir", str(small_bundle), "--out", str(tmp_path)]
     assert main([*base, "--executor", "ray", "--prefetch", "2"]) == 2
     assert "--prefetch applies to --executor local" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as exit_:
         main([*base, "--prefetch", "-1"])
-    assert "expected an integer >= 0" in capsys.readouterr().err
+    assert exit_.value.code == 2 and "argument --prefetch: expected an integer >= 0" in capsys.readouterr().err
 
 
 @pytest.mark.slow  # spawns two worker processes
@@ -146,6 +146,6 @@ def test_worker_defaults_and_errors(monkeypatch, small_bundle, tmp_path, capsys)
     assert "--workers applies to --executor local" in capsys.readouterr().err
     assert main([*base, "--workers", "2", "--prefetch", "1"]) == 2
     assert "--prefetch applies to one in-process worker" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as exit_:
         main([*base, "--workers", "0"])
-    assert "expected a positive integer" in capsys.readouterr().err
+    assert exit_.value.code == 2 and "argument --workers: expected a positive integer" in capsys.readouterr().err

@@ -80,8 +80,11 @@ def test_correlate_other_space_and_net_option(small_bundle, tmp_path, capsys) ->
     assert main(["correlate", "--space", "nb301", "--cells", "2", "--data-dir", str(small_bundle), "--out", str(out),
                  *FAST]) == 2
     assert "--cells is an nb201 shortcut" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as exit_:
         main(["correlate", "--net", "C16", "--out", str(out)])
+    assert exit_.value.code == 2
+    assert "argument --net: --net takes KEY=VALUE pairs joined by ',', e.g. C=16,N=2; bad item 'C16'" in \
+        capsys.readouterr().err
 
 
 @pytest.mark.bundle  # the NB201 table (all 15,625 rows)
@@ -130,7 +133,7 @@ def test_grid_markdown_marks_best_per_column() -> None:
 
 @pytest.mark.slow  # > 5 s
 @pytest.mark.bundle  # the NB201 table (all 15,625 rows)
-def test_grid_archs_per_benchmark(data_dir, tmp_path) -> None:
+def test_grid_archs_per_benchmark(data_dir, tmp_path, capsys) -> None:
     out = tmp_path / "g"
     assert main(["grid", "--benchmarks", "nb201,nb301", "--tasks", "cifar10", "--archs-per", "nb301=3",
                  "--data-dir", str(data_dir), "--out", str(out), *FAST]) == 0
@@ -138,6 +141,7 @@ def test_grid_archs_per_benchmark(data_dir, tmp_path) -> None:
     assert [c["n_archs"] for c in cols] == [5, 3]
     assert main(["grid", "--benchmarks", "nb201", "--archs-per", "nb999=3", "--data-dir", str(data_dir),
                  "--out", str(out), *FAST]) == 2
+    assert "--archs-per names benchmark(s) not in the grid: nb999" in capsys.readouterr().err
 
 
 def test_grid_markdown_explains_empty_cells() -> None:

@@ -154,8 +154,11 @@ def test_search_cli_errors(small_bundle, tmp_path, capsys) -> None:
     assert main(["search", "--target-params", "1.0M", "--mu", "3", "--data-dir", str(small_bundle),
                  "--out", str(tmp_path), *SMALL]) == 2
     assert "either --target-params or --mu/--sigma" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as exit_:
         main(["search", "--target-params", "big", "--out", str(tmp_path)])
+    assert exit_.value.code == 2
+    assert "argument --target-params: expected a size in millions like 4.0M or 4.0, not 'big'" in \
+        capsys.readouterr().err
     assert main(["search", "--fitness", "te_nas", "--data-dir", str(small_bundle), "--out", str(tmp_path), *SMALL]) == 2
     assert "set-level proxy" in capsys.readouterr().err
     assert main(["search", "--prior", "1", "0.3", "--data-dir", str(small_bundle), "--out", str(tmp_path), *SMALL]) == 2

@@ -54,9 +54,9 @@ def test_numeric_flags_are_validated(capsys, tmp_path) -> None:
                           (["correlate", "--repeats", "-1"], "expected a positive integer (got -1)"),
                           (["search", "--population", "0"], "expected a positive integer (got 0)"),
                           (["search", "--cycles", "-2"], "expected an integer >= 0 (got -2)")):
-        with pytest.raises(SystemExit):
+        with pytest.raises(SystemExit) as exit_:
             main([*argv, "--out", str(tmp_path)])
-        assert message in capsys.readouterr().err
+        assert exit_.value.code == 2 and message in capsys.readouterr().err
 
 
 def test_json_quiet_and_the_outputs(small_bundle, tmp_path, capsys) -> None:
