@@ -98,11 +98,19 @@ def test_sample_mutate_crossover_stay_in_the_design_space() -> None:
     archs = [fb.sample(rng) for _ in range(200)]
     assert {len(a.layers) for a in archs} == {2, 4} and {a.hidden for a in archs} == {128, 256}
     assert {la.heads for a in archs for la in a.layers} == {2, 4, 8}
-    for a in archs[:50]:
+    mixed = 0
+    for a, b in zip(archs[:50], archs[50:100]):
         child = fb.mutate(a, rng)
         assert child != a and fb.parse(str(child)) == child
-        assert fb.parse(str(fb.crossover(a, child, rng))) is not None
+        # crossover: depth and hidden size from either parent, each layer from a parent that has one there
+        x = fb.crossover(a, b, rng)
+        assert fb.parse(str(x)) == x and len(x.layers) in {len(a.layers), len(b.layers)}
+        assert x.hidden in {a.hidden, b.hidden}
+        assert all(la in [p.layers[i] for p in (a, b) if i < len(p.layers)] for i, la in enumerate(x.layers))
+        assert fb.crossover(a, a, rng) == a
+        mixed += x not in (a, b)
         assert fb.cell_edges(a)["encoder"][0][0] == "emb"
+    assert mixed > 25  # a child is mostly neither parent (not a copy of one)
 
 
 def test_records_round_trip_and_benchmark(data_dir) -> None:
@@ -162,7 +170,9 @@ def test_tiny_correlate_run(data_dir, tmp_path, capsys) -> None:
     assert code == 0, capsys.readouterr().err
     result = json.loads((out / "results.json").read_text())
     assert result["protocol"]["space"] == "flexibert" and len(result["archs"]) == 5
-    assert all(fb.parse(a) for a in result["archs"]) and len(set(result["scores"]["swap_ext"])) > 1
+    assert [str(fb.parse(a)) for a in result["archs"]] == result["archs"] and len(set(result["scores"]["swap_ext"])) > 1
+    # params: the designed encoder counted by hand from its shapes (the scored network is built as designed)
+    assert result["scores"]["params"] == [hand_count(fb.parse(a), "design") for a in result["archs"]]
 
 
 def test_tiny_search_runs_and_reports_the_nearest_benchmark_arch(small_bundle, tmp_path, capsys) -> None:

@@ -35,7 +35,9 @@ def test_space_protocol(name: str) -> None:
     if name in searchable_spaces():
         assert isinstance(mod, SearchableSpace)
         other = mod.sample(rng)
-        assert mod.parse(str(mod.crossover(arch, other, rng))) is not None
+        child = mod.crossover(arch, other, rng)
+        assert mod.parse(str(child)) == child and str(child) == child.key  # a canonical arch of the space
+        assert mod.crossover(arch, arch, rng) == arch  # nothing but the parents' choices
         edges = mod.cell_edges(arch)
         assert edges and all(len(e) == 3 for cell in edges.values() for e in cell)
         for final in mod.FINAL_NETS.values():
@@ -67,8 +69,9 @@ def test_toy_space_is_one_module_and_one_registry_line(small_bundle, tmp_path, m
     assert code == 0, capsys.readouterr().err
     result = json.loads((out / "result.json").read_text())
     assert result["space"] == "toy" and result["evaluations"] == 4 + 2 * 2
-    assert toy.parse(result["best"]) is not None
+    assert str(toy.parse(result["best"])) == result["best"]  # the toy space's canonical string
     assert result["fitness"] == max(h["fitness"] for h in result["history"])
+    assert result["best"] in {h["arch"] for h in result["history"] if h["fitness"] == result["fitness"]}
     assert (out / "cell.png").is_file() and (out / "search_curve.png").is_file()
     report = (out / "report.md").read_text()
     best = result["best"].replace("|", "\\|")  # a markdown table cell: its pipes escaped
