@@ -99,7 +99,10 @@ def test_darts_swap_benchmark_table(small_bundle, tmp_path) -> None:
         assert g.normal == g.reduce  # the authors tie the two cells
         assert str(g.normal[0]) in rows[i][1] and bench.rows[i] == int(rows[i][0])
         assert bench.accuracies([g])[0] == float(rows[i][2])
-    assert bench.params_m(bench.archs[0]) > 0
+    # the NB301 training network (C=32, 8 cells, non-affine op BatchNorms), built and counted here
+    with torch.device("meta"):
+        net = dn.build(bench.archs[0], C=32, layers=8, affine_ops=False)
+    assert bench.params_m(bench.archs[0]) == pytest.approx(_params(net) / 1e6, rel=1e-12)
     with pytest.raises(ValueError, match="only for cifar10"):
         bench.accuracies(bench.archs[:1], "cifar100")
     bad = tmp_path / "darts"
