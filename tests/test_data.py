@@ -76,4 +76,11 @@ def test_imagenet_stand_in_labels_are_mapped_into_range(small_bundle) -> None:
     b = load_batch("imagenet16-120", 16, data_dir=small_bundle)
     assert int(b.targets.min()) >= 0 and int(b.targets.max()) < 120
     assert "label % 120" in b.note
+    # the real images' labels are the file's ImageNet-1k labels mod 120 (a seeded draw: compared as a multiset);
+    # the 6 filled copies keep the labels of the images they copy
+    with np.load(small_bundle / "images" / "foolbox_real_samples.npz") as f:
+        raw = f["imagenet_y_in1k"].astype(int)
+    assert b.n_real == len(raw) == 10 and raw.max() >= 120  # the mapping is exercised
+    assert sorted(b.targets[:10].tolist()) == sorted((raw % 120).tolist())
+    assert set(b.targets[10:].tolist()) <= set((raw % 120).tolist())
     assert load_batch("cifar10", 16, data_dir=small_bundle).note == ""
