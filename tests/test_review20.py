@@ -220,8 +220,15 @@ def test_a_hswish_module_is_hooked_by_swap_fn_and_makes_auto_choose_it() -> None
     assert auto_proxy([net]) == "swap_fn"
     x = torch.randn(8, 3, 6, 6)
     with_act = swapnas.score(net, x, "swap_fn", init="none")["swap_fn"]
+    with torch.no_grad():  # naive: distinct sign patterns over hswish's map (its sign is its input's) and the ReLU's
+        h1 = net[0](x)
+        h2 = net[2](net[1](h1))
+    maps = torch.cat([(h > 0).reshape(8, -1) for h in (h1, h2)], 1)
+    assert with_act == len(set(map(tuple, maps.T.tolist())))
     net[1] = nn.Identity()  # the same network without the activation: fewer maps hooked, another count
-    assert swapnas.score(net, x, "swap_fn", init="none")["swap_fn"] != with_act
+    without = swapnas.score(net, x, "swap_fn", init="none")["swap_fn"]
+    with torch.no_grad():
+        assert without == len(set(map(tuple, (net[2](net[0](x)) > 0).reshape(8, -1).T.tolist()))) != with_act
 
 
 def test_a_seq_first_layer_whose_forward_is_wrapped_without_its_signature_is_still_guarded() -> None:
