@@ -19,6 +19,7 @@ from swapnas.cli import build_parser
 from swapnas.cli.commands import train_overrides
 from swapnas.spaces import darts_genotype as dg
 from swapnas.spaces.darts_imagenet import build_imagenet
+from swapnas.spaces.darts_net import AuxiliaryHead
 from swapnas.train import loop
 from tests.process_helpers import signal_after
 from tests.test_darts_genotype import DARTS_V2
@@ -64,9 +65,9 @@ def test_cli_end_to_end_writes_checkpoint_history_result(tmp_path, capsys) -> No
     assert res["epochs"] == 2 and res["test_acc"] == hist[-1]["test_acc"] and not res["complete"]
     assert res["genotype"] == DARTS_V2 and res["config"]["C"] == 4
     net = tr.build_model(dg.parse(DARTS_V2), TINY, "cifar10", 10)
-    assert hasattr(net, "auxiliary_head") and net.auxiliary_head is not None
-    assert res["params_m"] == pytest.approx(sum(p.numel() for n, p in net.named_parameters()
-                                                if "auxiliary" not in n) / 1e6)
+    assert isinstance(net.auxiliary_head, AuxiliaryHead)  # trained with the head: its weights are left out below
+    aux = sum(p.numel() for p in net.auxiliary_head.parameters())
+    assert aux > 0 and res["params_m"] == pytest.approx((sum(p.numel() for p in net.parameters()) - aux) / 1e6)
     ck = torch.load(out / "checkpoint.pt", weights_only=True)
     assert ck["epoch"] == 2 and ck["step"] == 0 and len(ck["history"]) == 2 and ck["genotype"] == DARTS_V2
     assert not (out / "checkpoint.pt.tmp").exists()
