@@ -254,11 +254,15 @@ def test_empty_batch_rejected() -> None:
 def test_pack_patterns_bits() -> None:
     maps = torch.tensor([[1.0, -1.0, 0.5], [1.0, 2.0, -3.0], [-1.0, 1.0, 1.0]])  # (S=3, V=3)
     words = pack_patterns(maps)
-    assert words.shape == (3, 1)
+    assert words.shape == (3, 1) and words.dtype == torch.uint8  # the narrowest word for S <= 8
     # neuron v's bit s is 2**s when maps[s, v] > 0
     assert words.view(-1).tolist() == [0b011, 0b110, 0b101]
+    # S = 65: two int64 words per neuron, samples 0-63 in the first (bit 63 is the sign bit), sample 64 in the second
     wide = pack_patterns(torch.ones(65, 2))
-    assert wide.shape == (2, 2)
+    assert wide.shape == (2, 2) and wide.dtype == torch.int64 and wide.tolist() == [[-1, 1], [-1, 1]]
+    sparse = torch.full((65, 2), -1.0)
+    sparse[0, 0] = sparse[64, 0] = sparse[63, 1] = 1.0
+    assert pack_patterns(sparse).tolist() == [[1, 1], [-2**63, 0]]
 
 
 def test_size_prior_and_regularise() -> None:
