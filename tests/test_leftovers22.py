@@ -282,13 +282,15 @@ def test_grid_archs_all_or_within_every_column_says_nothing(small_bundle, monkey
     from swapnas.store import ScoreStore
 
     _quick_scores(monkeypatch)
-    for n, per in ((None, {}), (30, {}), (41, {"nb101": 3, "nb301": None})):
+    # (--archs, --archs-per) -> the columns' arch counts (nb101 holds 40 archs, nb301 30; None = all)
+    for n, per, want in ((None, {}, [40, 30]), (30, {}, [30, 30]), (41, {"nb101": 3, "nb301": None}, [3, 30])):
         caplog.clear()
         with ScoreStore(":memory:") as store, caplog.at_level(logging.WARNING):
-            run_grid([("nb101", "cifar10"), ("nb301", "cifar10")], proxies="params", n_archs=n, n_archs_per=per,
-                     seed=0, repeats=1, store=store, device=torch.device("cpu"), data_dir=str(small_bundle),
-                     progress=False)
+            cols = run_grid([("nb101", "cifar10"), ("nb301", "cifar10")], proxies="params", n_archs=n,
+                            n_archs_per=per, seed=0, repeats=1, store=store, device=torch.device("cpu"),
+                            data_dir=str(small_bundle), progress=False)
         assert not [r for r in caplog.records if "archs" in r.getMessage()], (n, per)
+        assert [(c.n_archs, c.results[0]["n"]) for c in cols] == [(k, k) for k in want], (n, per)
 
 
 @pytest.mark.slow  # about 10 s: 30 DARTS networks built and scored
