@@ -333,3 +333,13 @@ def test_grid_default_archs_is_at_most_and_warns_only_where_archs_per_asked(smal
                  data_dir=str(small_bundle), progress=False, archs_given=False)
     assert [r.getMessage() for r in caplog.records if "archs" in r.getMessage()] == [
         "nb101/cifar10 has 40 archs, fewer than --archs-per nb101=41 asks for: all 40 are scored, and its n is 40"]
+
+
+def test_grid_archs_per_naming_no_column_leaves_no_out_folder(small_bundle, tmp_path, capsys) -> None:
+    from swapnas.cli import main
+
+    out = tmp_path / "g"
+    code = main(["grid", "--benchmarks", "nb301", "--archs-per", "nb999=3", "--proxies", "params", "--archs", "2",
+                 "--device", "cpu", "--no-progress", "--data-dir", str(small_bundle), "--out", str(out)])
+    assert code == 2 and "--archs-per names benchmark(s) not in the grid: nb999" in capsys.readouterr().err
+    assert not out.exists()  # was: OUT/scores.sqlite, empty, made before the check

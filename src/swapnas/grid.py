@@ -67,6 +67,14 @@ def select_columns(benchmarks: str = "all", tasks: str = "all") -> list[tuple[st
     return cols
 
 
+def check_archs_per(columns: list[tuple[str, str]], n_archs_per: dict[str, int | None]) -> None:
+    """A ValueError when ``--archs-per`` names a benchmark that has no column in the grid (a typo, or one
+    that ``--benchmarks`` / ``--tasks`` left out)."""
+    unknown = set(n_archs_per) - {name for name, _ in columns}
+    if unknown:
+        raise ValueError(f"--archs-per names benchmark(s) not in the grid: {', '.join(sorted(unknown))}")
+
+
 def run_grid(
     columns: list[tuple[str, str]], *, proxies: str, n_archs: int | None, seed: int, repeats: int,
     init: str | None = None, n_archs_per: dict[str, int | None] | None = None,
@@ -84,9 +92,7 @@ def run_grid(
     spreads them over Ray workers, the results still go to ``store`` from this process).
     """
     n_archs_per = dict(n_archs_per or {})
-    unknown = set(n_archs_per) - {name for name, _ in columns}
-    if unknown:
-        raise ValueError(f"--archs-per names benchmark(s) not in the grid: {', '.join(sorted(unknown))}")
+    check_archs_per(columns, n_archs_per)
     out: list[GridColumn] = []
     benches: dict[str, Benchmark] = {}
     asked_best = "best" in {n.strip() for n in proxies.split(",")}

@@ -22,7 +22,7 @@ from ..conformance import write_outputs as write_conformance
 from ..correlate import run_correlation, write_outputs
 from ..executors import Executor, make_executor, usable_cores
 from ..export import export
-from ..grid import run_grid, select_columns, write_grid
+from ..grid import check_archs_per, run_grid, select_columns, write_grid
 from ..malloc import keep_freed_memory, pad_mib
 from ..proxies import ALIASES, get_proxy, list_proxies, resolve
 from ..report import failure_lines, protocol_text, results_table
@@ -237,6 +237,7 @@ def grid(args: argparse.Namespace) -> int:
     if not resolve(args.proxies):  # unknown names raise here too: before the store is opened
         raise ValueError(f"--proxies needs at least one proxy name, comma-separated, or 'all' (got {args.proxies!r}); "
                          "see `swapnas proxies`")
+    check_archs_per(columns, args.archs_per)  # before OUT and its store exist
     out = _out_folder(args)
     executor, device = executor_of(args)
     counts: dict[str, int] = {}
