@@ -165,6 +165,7 @@ def test_search_cli_errors(small_bundle, tmp_path, capsys) -> None:
     assert "--prior sets swap_reg's size rule" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # about 20 s: two searches with best and its second stage
 def test_search_fitness_choice_and_size_prior_on_best(small_bundle, tmp_path) -> None:
     """Default fitness is ``best`` under the fitness protocol; swap_reg is the paper's; a size prior on
     ``best`` is ln f(Θ) added to the stored value."""
