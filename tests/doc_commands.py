@@ -87,22 +87,21 @@ def _commands_in(snippet: str) -> list[tuple[int, str]]:
     """(line offset, command text) of each command in a snippet: continuations joined, split at ``&&``,
     ``;``, ``|`` and ``&``, comments dropped."""
     joined: list[tuple[int, str]] = []
-    offset, buf, start = 0, "", 0
+    buf, start = "", 0
     for k, raw in enumerate(snippet.split("\n")):
-        line = re.sub(r"(^|\s)#.*$", "", raw) if not raw.lstrip().startswith(("#!",)) else ""
+        line = re.sub(r"(^|\s)#.*$", "", raw).rstrip()  # a comment (a shebang too) dropped
         if not buf:
             start = k
-        buf += (" " if buf else "") + line.rstrip().rstrip("\\")
-        if not line.rstrip().endswith("\\"):
+        buf += (" " if buf else "") + line.rstrip("\\")
+        if not line.endswith("\\"):
             joined.append((start, buf))
             buf = ""
-        offset = k
-    if buf:
-        joined.append((offset, buf))
+    if buf:  # the snippet ends inside a continuation
+        joined.append((start, buf))
     out = []
     for k, line in joined:
         for part in re.split(r"&&|\|\||;|(?<![<>&])\|(?!\|)|(?<![>&])&(?!&)", line):
-            part = " ".join(part.replace("\n", " ").split())
+            part = " ".join(part.split())
             if part:
                 out.append((k, part))
     return out
