@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 import threading
 
 import pytest
@@ -15,19 +14,15 @@ from swapnas.session import configure, score_archs
 from swapnas.proxies import get_proxy
 from swapnas.spaces import nb201
 from swapnas.store import ScoreStore
+from tests.tiny_tasks import record_table, tiny_nb201_task
 
 CPU = torch.device("cpu")
 
 
 @pytest.fixture(scope="module")
 def setup():
-    protocol, batch, proxies = configure("nb201", "cifar10", "swap,swap_reg", batch_size=16, repeats=2,
-                                         net={"C": 4, "N": 1}, inputs="synthetic")
-    return protocol, batch, proxies, random.Random(1).sample(list(nb201.all_archs()), 24)
+    return tiny_nb201_task("swap,swap_reg", batch_size=16, repeats=2, n_archs=24, seed=1)
 
-
-def _values(recs: dict) -> dict:
-    return {name: [(r.status, r.values) for r in rs] for name, rs in recs.items()}
 
 
 @pytest.mark.slow  # > 5 s
@@ -48,7 +43,7 @@ def test_prefetch_gives_the_same_store_as_in_order(setup, tmp_path, monkeypatch)
         score_archs(archs[::3], "nb201", proxies[:1], protocol, batch, store, CPU, progress=False)
         ahead = score_archs(archs, "nb201", proxies, protocol, batch, store, CPU, progress=False,
                             executor=LocalExecutor(prefetch=3))
-    assert _values(ahead) == _values(plain)
+    assert record_table(ahead) == record_table(plain)
     assert builders and all(name.startswith("swapnas-build") for name in builders)
 
 
@@ -121,8 +116,8 @@ def test_pool_gives_the_same_records_as_in_process(setup, tmp_path) -> None:
         score_archs(archs[:8:2], "nb201", proxies[:1], protocol, batch, store, CPU, progress=False)
         pooled = score_archs(archs[:8], "nb201", proxies, protocol, batch, store, CPU, progress=False, executor=pool)
         again = score_archs(archs[4:8], "nb201", proxies, protocol, batch, store, CPU, progress=False, executor=pool)
-    assert _values(pooled) == _values(plain)
-    assert _values(again) == {k: v[4:] for k, v in _values(plain).items()}
+    assert record_table(pooled) == record_table(plain)
+    assert record_table(again) == {k: v[4:] for k, v in record_table(plain).items()}
 
 
 def test_worker_defaults_and_errors(monkeypatch, small_bundle, tmp_path, capsys) -> None:

@@ -15,6 +15,7 @@ import random
 import pytest
 
 from swapnas.spaces import flexibert as fx
+from tests.tiny_tasks import record_table, tiny_nb201_task
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -157,16 +158,8 @@ def _node_losing_executor(monkeypatch, fake: _NodeLosingRay, chunk_size: int):
 
 @pytest.fixture(scope="module")
 def tiny_nb201():
-    from swapnas.session import configure
-    from swapnas.spaces import nb201
+    return tiny_nb201_task("swap,params", batch_size=8, repeats=1, n_archs=6, seed=5)
 
-    protocol, batch, proxies = configure("nb201", "cifar10", "swap,params", batch_size=8, repeats=1,
-                                         net={"C": 4, "N": 1}, inputs="synthetic")
-    return protocol, batch, proxies, random.Random(5).sample(list(nb201.all_archs()), 6)
-
-
-def _table(recs: dict) -> dict:
-    return {name: [(r.status, r.values) for r in rs] for name, rs in recs.items()}
 
 
 def test_a_ray_node_lost_for_good_costs_its_arch_only_not_the_run(tiny_nb201, monkeypatch) -> None:
@@ -187,10 +180,10 @@ def test_a_ray_node_lost_for_good_costs_its_arch_only_not_the_run(tiny_nb201, mo
     with ScoreStore(":memory:") as store, _node_losing_executor(monkeypatch, fake, chunk_size=3) as ex:
         lost = score_archs(archs, "nb201", proxies, protocol, batch, store, cpu, progress=False, executor=ex)
         assert store.count() == len(proxies) * len(archs)
-    want = _table(plain)
+    want = record_table(plain)
     for name in want:
         want[name][4] = ("failed", [])
-    assert _table(lost) == want
+    assert record_table(lost) == want
     for name in want:
         error = lost[name][4].error or ""
         assert "NodeDiedError" in error and "node" in error and "dead or unavailable" in error, error
@@ -212,7 +205,7 @@ def test_a_ray_node_lost_once_costs_nothing(tiny_nb201, monkeypatch) -> None:
     fake = _NodeLosingRay({str(archs[1])}, deaths=1)
     with ScoreStore(":memory:") as store, _node_losing_executor(monkeypatch, fake, chunk_size=3) as ex:
         lost = score_archs(archs, "nb201", proxies, protocol, batch, store, cpu, progress=False, executor=ex)
-    assert _table(lost) == _table(plain)
+    assert record_table(lost) == record_table(plain)
     assert [str(archs[1])] in fake.tasks
 
 

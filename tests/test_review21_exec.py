@@ -6,7 +6,6 @@ from __future__ import annotations
 import functools
 import operator
 import os
-import random
 from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 
@@ -14,22 +13,17 @@ import pytest
 import torch
 
 from swapnas import executors
-from swapnas.session import configure, score_archs
-from swapnas.spaces import nb201
+from swapnas.session import score_archs
 from swapnas.store import ScoreStore
+from tests.tiny_tasks import record_table, tiny_nb201_task
 
 CPU = torch.device("cpu")
 
 
 @pytest.fixture(scope="module")
 def setup():
-    protocol, batch, proxies = configure("nb201", "cifar10", "swap,swap_reg", batch_size=8, repeats=1,
-                                         net={"C": 4, "N": 1}, inputs="synthetic")
-    return protocol, batch, proxies, random.Random(3).sample(list(nb201.all_archs()), 8)
+    return tiny_nb201_task("swap,swap_reg", batch_size=8, repeats=1, n_archs=8, seed=3)
 
-
-def _table(recs: dict) -> dict:
-    return {name: [(r.status, r.values) for r in rs] for name, rs in recs.items()}
 
 
 # ----------------------------------------------------------------------------- a pool worker that dies
@@ -81,10 +75,10 @@ def test_a_pool_worker_that_dies_costs_its_arch_only_not_the_sweep(setup, monkey
     with ScoreStore(":memory:") as store, executors.PoolExecutor(2, chunk_size=2) as pool:
         pooled = score_archs(archs, "nb201", proxies, protocol, batch, store, CPU, progress=False, executor=pool)
         assert store.count() == 2 * len(archs)
-    want = _table(plain)
+    want = record_table(plain)
     for name in want:
         want[name][5] = ("failed", [])
-    assert _table(pooled) == want
+    assert record_table(pooled) == want
     assert "died each of the 2 time(s) it was scored alone" in (pooled["swap"][5].error or "")
     assert pooled["swap_reg"][5].status == "failed"
     # the killer's chunk-mate was scored again by itself; the killer alone twice (max_retries=1), then given up
@@ -150,12 +144,12 @@ def test_a_real_pool_worker_that_dies_is_replaced_and_its_arch_stored_as_failed(
         pooled = score_archs(dying, "nb201", proxies, protocol, batch, store, CPU, progress=False, executor=pool)
         assert store.count() == 2 * len(archs)
         again = score_archs(archs[:2], "nb201", proxies, protocol, batch, store, CPU, progress=False, executor=pool)
-    want = _table(plain)
+    want = record_table(plain)
     for name in want:
         want[name][2] = ("failed", [])
-    assert _table(pooled) == want
+    assert record_table(pooled) == want
     assert "died each of the 2 time(s)" in (pooled["swap"][2].error or "")
-    assert _table(again) == {k: v[:2] for k, v in _table(plain).items()}  # the replaced pool serves the next call
+    assert record_table(again) == {k: v[:2] for k, v in record_table(plain).items()}  # the replaced pool serves the next call
 
 
 def test_a_ray_address_nothing_answers_at_is_refused_at_once_and_a_listening_one_passes() -> None:
