@@ -28,6 +28,7 @@ from swapnas.search import EAConfig
 from swapnas.session import configure
 from swapnas.spaces import nb201
 from swapnas.store import ScoreStore
+from search_table import mean_std  # scripts/ is on sys.path when run as a script
 
 DATASETS = ("cifar10", "cifar100", "imagenet16-120")
 
@@ -107,10 +108,7 @@ def main() -> None:
     print("|---|---|---|---|---|---|")
     for ds in args.datasets.split(","):
         rows = [r for r in summary["runs"] if r["dataset"] == ds]
-        ea = np.array([r["ea_test"] for r in rows])
-        rs = np.array([r["rs_test"] for r in rows if r["rs_test"] is not None])
-        rs_cell = f"{rs.mean():.2f} ± {rs.std():.2f}" if len(rs) else "—"
-        print(f"| {ds} | {ea.mean():.2f} ± {ea.std():.2f} | {rs_cell} | "
+        print(f"| {ds} | {mean_std([r['ea_test'] for r in rows])} | {mean_std([r['rs_test'] for r in rows])} | "
               f"{rows[0]['optimum']:.2f} | {np.mean([r['evaluations'] for r in rows]):.0f} | "
               f"{np.mean([r['ea_test_rank'] for r in rows]):.0f} |")
 

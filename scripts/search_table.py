@@ -31,6 +31,12 @@ def random_archs(n: int, seed: int) -> list[nb201.Arch]:
     return out
 
 
+def mean_std(values: list) -> str:
+    """``mean ± std`` (two decimals) of the values that are not None; "—" when none are (``--no-random`` runs)."""
+    x = np.array([v for v in values if v is not None], dtype=float)
+    return f"{x.mean():.2f} ± {x.std():.2f}" if len(x) else "—"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("summary")
@@ -51,11 +57,9 @@ def main() -> None:
             t = test.accuracies(archs, ds)
             by_valid.append(t[int(np.argmax(v))])
             any_arch.append(t.mean())
-        ea = np.array([r["ea_test"] for r in rows])
-        rs = np.array([r["rs_test"] for r in rows if r["rs_test"] is not None])  # None: run with --no-random
         ranks = sorted({r["ea_test_rank"] for r in rows})
-        print(f"| {ds} ({len(rows)} seeds) | **{ea.mean():.2f} ± {ea.std():.2f}** | {f'{rs.mean():.2f} ± {rs.std():.2f}' if len(rs) else '—'} | "
-              f"{np.mean(by_valid):.2f} ± {np.std(by_valid):.2f} | {np.mean(any_arch):.2f} | "
+        print(f"| {ds} ({len(rows)} seeds) | **{mean_std([r['ea_test'] for r in rows])}** | "
+              f"{mean_std([r['rs_test'] for r in rows])} | {mean_std(by_valid)} | {np.mean(any_arch):.2f} | "
               f"{rows[0]['optimum']:.2f} | {np.mean([r['evaluations'] for r in rows]):.0f} | "
               f"{', '.join(map(str, ranks))} |")
 

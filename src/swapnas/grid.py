@@ -100,17 +100,16 @@ def run_grid(
         bench = benches.setdefault(name, get_benchmark(name, data_dir))
         n = n_archs_per.get(name, n_archs)
         check_task(bench, task)
-        available = len(bench.archs_for(task))
-        if n is not None and n > available and (name in n_archs_per or archs_given):  # all are scored: say so, once
-            # per column (columns differ); a default --archs means "at most", as for correlate
+        pool = bench.archs_for(task)
+        if n is not None and n > len(pool) and (name in n_archs_per or archs_given):  # a default --archs: "at most"
             flag = f"--archs-per {name}={n}" if name in n_archs_per else f"--archs {n}"
             log.warning("%s/%s has %d archs, fewer than %s asks for: all %d are scored, and its n is %d",
-                        name, task, available, flag, available, available)
+                        name, task, len(pool), flag, len(pool), len(pool))
         # the names, not resolved proxies: configure reads `best` as this space's recommended fitness
         protocol, batch, proxy_list = configure(bench.space, task, proxies, seed=seed, repeats=repeats,
                                                 init=init or _column_init(bench.space, proxies), data_dir=data_dir)
         if shard is not None:
-            archs = shard_of(pick_archs(bench.archs_for(task), n, seed), shard)
+            archs = shard_of(pick_archs(pool, n, seed), shard)
             recs = score_archs(archs, bench.space, proxy_list, protocol, batch, store, device, retry_failed, progress,
                                f"{name}/{task} shard {shard[0]}/{shard[1]}", executor)
             if counts is not None:

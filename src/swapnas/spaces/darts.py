@@ -45,7 +45,8 @@ SCORING_DEFAULTS: dict = {"net": {"C": 8, "layers": 5}, "batch_size": 16, "repea
 #: the greedy path's end, is dominated by it on both dev sets) until session 10, ``swap_fisher`` since
 #: (the same rule over thirteen more metrics, docs/generated/dev/darts_fitness_more.md). ``refine``: the
 #: search re-scores its 20 fittest archs on C=16 (5 cells) at S = 20 (session 10, the rule of NB201's
-#: second stage on both DARTS dev sets, docs/generated/dev/darts_stage2_fisher.md; a small gain on both).
+#: second stage on both DARTS dev sets, docs/generated/dev/darts_stage2_fisher.md; a small gain on both; 8 cells
+#: and R=2 checked in session 22, neither ahead on both: darts_stage2_deeper.md).
 FITNESS_PROTOCOL: dict = {"proxy": "swap_fisher", "net": {"C": 8, "layers": 5}, "batch_size": 16, "repeats": 1,
                           "init": "default", "former": ("swap_darts", "swap_expr"),
                           "refine": {"k": 20, "repeats": 1, "net": {"C": 16}, "batch_size": 20}}

@@ -284,7 +284,8 @@ SCORING_DEFAULTS: dict = {"net": {"C": 16, "N": 1}, "batch_size": 16, "repeats":
 #: PyTorch's default init (the AZ-NAS part needs a non-saturated classifier) and one repeat;
 #: ``refine`` (the search's second stage, ``search.driver.SecondStage``): re-score the 20 fittest archs
 #: on the benchmark's own depth, 5 cells per stage, with S = 20 (session 21, chosen among eight candidates on the
-#: CIFAR-10 dev sample: docs/generated/dev/nb201_stage2_depth.md). Sessions 9-20: 2 cells per stage
+#: CIFAR-10 dev sample: docs/generated/dev/nb201_stage2_depth.md; R=2, S=24 and C=24 around it, session 22,
+#: gain at most 0.03: nb201_stage2_n5.md). Sessions 9-20: 2 cells per stage
 #: (nb201_stage2.md, chosen for ``swap_prog``; checked for ``swap_nb201`` in nb201_stage2_nb201.md); until
 #: session 8 the 3 fittest with 4 repeats (nb201_refine.md).
 FITNESS_PROTOCOL: dict = {"proxy": "swap_nb201", "net": {"C": 16, "N": 1}, "batch_size": 16, "repeats": 1,
