@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -62,11 +64,27 @@ def test_an_out_that_cannot_be_written_is_refused_before_any_arch_is_scored(smal
                                                                             monkeypatch) -> None:
     locked = tmp_path / "read_only"
     locked.mkdir()
-    access = os.access
-    monkeypatch.setattr(os, "access", lambda p, mode, **kw: Path(p) != locked and access(p, mode, **kw))
+    real = tempfile.TemporaryFile
+
+    def refuse(*args: Any, dir: Any = None, **kw: Any) -> Any:  # root passes chmod, so the write is refused here
+        if dir is not None and Path(dir) == locked:
+            raise PermissionError(13, "Permission denied")
+        return real(*args, dir=dir, **kw)
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", refuse)
     store = tmp_path / "scores.sqlite"
     code, _, err = _run(_correlate(small_bundle, locked / "run", store), capsys)
-    _bad(code, err, f"--out {locked / 'run'}: the folder {locked} is not writable")
+    _bad(code, err, f"--out {locked / 'run'}: the folder {locked} is not writable (Permission denied)")
+    assert not store.exists()
+
+
+@pytest.mark.skipif(not Path("/sys/kernel").is_dir(), reason="needs Linux's /sys")
+def test_an_out_in_a_pseudo_file_system_is_refused_even_as_root(small_bundle, tmp_path, capsys) -> None:
+    # session 22 left this: as root os.access("/sys", W_OK) is True, so the check passed and the run
+    # scored every arch before failing on mkdir; a real test write is refused for every user
+    store = tmp_path / "scores.sqlite"
+    code, _, err = _run(_correlate(small_bundle, Path("/sys/run"), store), capsys)
+    _bad(code, err, "--out /sys/run: the folder /sys is not writable")
     assert not store.exists()
 
 

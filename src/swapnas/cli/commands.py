@@ -8,6 +8,7 @@ import fnmatch
 import json
 import os
 import sys
+import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict, fields
 from pathlib import Path
@@ -154,9 +155,11 @@ def _out_folder(args: argparse.Namespace) -> Path:
         raise ValueError(f"--out {out}: {exc.strerror}; give another folder for the outputs") from None
     if not near.is_dir():
         raise ValueError(f"--out {out}: {near} is a file, so the folder cannot be made; give another folder")
-    if not os.access(near, os.W_OK | os.X_OK):
-        raise ValueError(f"--out {out}: {'it' if near == out else f'the folder {near}'} is not writable (permissions "
-                         "or a read-only file system); give a folder you can write")
+    try:  # a real write, not os.access: root passes the permission bits of /sys or a read-only mount
+        tempfile.TemporaryFile(dir=near).close()
+    except OSError as exc:
+        raise ValueError(f"--out {out}: {'it' if near == out else f'the folder {near}'} is not writable "
+                         f"({exc.strerror}); give a folder you can write") from None
     return out
 
 
