@@ -8,6 +8,10 @@ step try every unused component with every weight of a grid and keep the one tha
 WORST Spearman ρ over the dev sets most; stop when the gain is below ``--min-gain``.
 T = ln when a component is positive on every dev arch, else the identity; an identity
 component's weights are in units of 1 / (its std over the first dev run) so one grid fits all.
+Every candidate is judged on all archs of every dev run: an arch whose fitness is not finite (a failed
+component, ln 0) ranks last, as a search never returns it (``search/fitness.py`` ranks finite fitness
+only), so a component's failures are neither dropped from its ρ nor counted for it. The runs must be
+dev runs (docs/protocol.md, label hygiene; any other run is refused).
 
     python scripts/choose_fitness.py runs/dev_nb201_c10/results.json runs/dev_nb301/results.json \\
         runs/dev_darts_swap/results.json --out docs/generated/dev/fitness.md [--scan az_nas_progressivity]
@@ -33,6 +37,8 @@ def load(paths: list[str]) -> list[dict]:
     runs = []
     for path in paths:
         docs = [json.loads(Path(p).read_text()) for p in path.split("+")]
+        for p, d in zip(path.split("+"), docs):
+            check_dev(d, p)
         if any(d["archs"] != docs[0]["archs"] for d in docs):
             raise SystemExit(f"{path}: the merged runs hold different archs")
         scores = {k: np.array([np.nan if v is None else v for v in vals], dtype=float)
@@ -40,6 +46,33 @@ def load(paths: list[str]) -> list[dict]:
         runs.append({"path": path, "name": f"{docs[0]['protocol']['space']}:{Path(path.split('+')[0]).parent.name}",
                      "acc": np.array(docs[0]["accuracy"], dtype=float), "scores": scores})
     return runs
+
+
+#: (dataset, archs, start of the ground-truth text) of each space's dev run (docs/protocol.md, label hygiene);
+#: every DARTS ground truth the package has is dev (NB301's 725, darts_swap's 300)
+DEV_RUNS = {"nb201": ("cifar10", 1000, "NB201 valid accuracy (%), 200 epochs,"),
+            "flexibert": ("glue", 245, "FlexiBERT-500 GLUE score (mean of the eight tasks)"),
+            "darts": ("cifar10", None, "")}
+
+
+def dev_problems(doc: dict) -> list[str]:
+    """Why a ``correlate`` results.json is not a dev run whose labels may steer a choice ([] if it is one)."""
+    prot = doc["protocol"]
+    if prot["space"] not in DEV_RUNS:
+        return [f"space {prot['space']} has no dev set"]
+    dataset, n, truth = DEV_RUNS[prot["space"]]
+    return [what for what, bad in (
+        (f"dataset {dataset}", prot["dataset"] != dataset),
+        ("seed 0 (the dev sample)", n is not None and prot["seed"] != 0),
+        (f"{n} archs", n is not None and len(doc["archs"]) != n),
+        (f"ground truth {truth!r}…", not doc.get("ground_truth", "").startswith(truth)),
+    ) if bad]
+
+
+def check_dev(doc: dict, path: str) -> None:
+    problems = dev_problems(doc)
+    if problems:
+        raise SystemExit(f"{path} is not a dev run (docs/protocol.md, label hygiene): it needs {', '.join(problems)}")
 
 
 def features(runs: list[dict], exclude: set[str]) -> tuple[list[str], dict[str, str], dict[str, float]]:
@@ -63,8 +96,12 @@ def value(run: dict, terms: dict[str, float], transform: dict[str, str]) -> np.n
 
 
 def rho(run: dict, f: np.ndarray) -> float:
+    """Spearman ρ of ``f`` over every arch of ``run``; a non-finite fitness ranks last (a search never picks it),
+    so every candidate is judged on the same archs. −1 when fewer than 11 archs have a finite fitness."""
     ok = np.isfinite(f)
-    return float(stats.spearmanr(f[ok], run["acc"][ok])[0]) if ok.sum() > 10 else -1.0
+    if ok.sum() <= 10:
+        return -1.0
+    return float(stats.spearmanr(np.where(ok, f, -np.inf), run["acc"])[0])
 
 
 def worst(runs: list[dict], terms: dict[str, float], transform: dict[str, str]) -> tuple[float, list[float]]:
@@ -161,6 +198,25 @@ def parse_grid(text: str) -> dict[str, list[float]]:
         raise SystemExit(f"--joint {text!r}: expected NAME=w,w,…;NAME=w,… ({exc})") from None
 
 
+def joint_table(runs: list[dict], names: list[str], transform: dict[str, str],
+                args: argparse.Namespace) -> tuple[list, list[str]]:
+    """The joint grid's 10 best rows and their table."""
+    grid = parse_grid(args.joint)
+    unknown = sorted(set(grid) - set(names))
+    if unknown:
+        raise SystemExit(f"--joint: {unknown} not scored in every dev run (scored: {names})")
+    top = joint(runs, grid, transform, anchor=args.anchor)
+    lines = ["", "Joint grid over raw weights: " + "; ".join(f"{n} ∈ {{{', '.join(f'{w:g}' for w in g)}}}"
+                                                         for n, g in grid.items()) +
+             f" (with 1·ln {args.anchor}); the 10 best by worst ρ, ties by mean ρ:", "",
+             "| rank | terms (raw weights) | " + " | ".join(r["name"] for r in runs) + " | worst |",
+             "|---|---|" + "---|" * (len(runs) + 1)]
+    for i, (terms, w, rhos) in enumerate(top, 1):
+        text = terms_text(terms, transform)
+        lines.append(f"| {i} | {text} | " + " | ".join(f"{x:.3f}" for x in rhos) + f" | {w:.3f} |")
+    return top, lines
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("runs", nargs="+", help="results.json of correlate runs on DEV sets only")
@@ -208,19 +264,8 @@ def main() -> None:
         lines += split_check(runs, names, transform, scale, args)
     top = []
     if args.joint:
-        grid = parse_grid(args.joint)
-        unknown = sorted(set(grid) - set(names))
-        if unknown:
-            raise SystemExit(f"--joint: {unknown} not scored in every dev run (scored: {names})")
-        top = joint(runs, grid, transform, anchor=args.anchor)
-        lines += ["", "Joint grid over raw weights: " + "; ".join(f"{n} ∈ {{{', '.join(f'{w:g}' for w in g)}}}"
-                                                               for n, g in grid.items()) +
-                  f" (with 1·ln {args.anchor}); the 10 best by worst ρ, ties by mean ρ:", "",
-                  "| rank | terms (raw weights) | " + " | ".join(r["name"] for r in runs) + " | worst |",
-                  "|---|---|" + "---|" * (len(runs) + 1)]
-        for i, (terms, w, rhos) in enumerate(top, 1):
-            text = terms_text(terms, transform)
-            lines.append(f"| {i} | {text} | " + " | ".join(f"{x:.3f}" for x in rhos) + f" | {w:.3f} |")
+        top, joint_lines = joint_table(runs, names, transform, args)
+        lines += joint_lines
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(lines) + "\n")

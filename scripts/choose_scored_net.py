@@ -26,6 +26,22 @@ from swapnas.session import configure, resolve_device
 from swapnas.store import ScoreStore
 
 DEV = {"darts": ("nb301", "darts_swap"), "nb201": ("nb201",)}
+#: the NB201 dev set is exactly the 1000-arch seed-0 sample (docs/protocol.md, label hygiene)
+NB201_DEV_ARCHS = 1000
+
+
+def dev_sets(space: str, dev: str | None, archs: int | None) -> list[tuple[str, int | None]]:
+    """(benchmark, archs to score) per dev set of ``space``; a benchmark or NB201 sample outside the dev sets is
+    refused (their labels only report)."""
+    names = dev.split(",") if dev else list(DEV[space])
+    out = []
+    for name in names:
+        n = archs or (NB201_DEV_ARCHS if name == "nb201" else None)
+        if name not in DEV[space] or (name == "nb201" and n != NB201_DEV_ARCHS):
+            raise SystemExit(f"{name} with --archs {archs} is not a dev set of {space} (docs/protocol.md, label "
+                             f"hygiene: {', '.join(DEV[space])}; NB201: its {NB201_DEV_ARCHS}-arch seed-0 sample)")
+        out.append((name, n))
+    return out
 
 
 def parse_candidate(text: str) -> tuple[dict, int, int]:
@@ -36,16 +52,17 @@ def parse_candidate(text: str) -> tuple[dict, int, int]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--space", required=True, choices=sorted(DEV))
-    ap.add_argument("--dev", default=None, help="comma-separated dev benchmarks (default: the space's)")
+    ap.add_argument("--dev", default=None, help="comma-separated dev benchmarks (default: the space's; others refused)")
     ap.add_argument("--candidates", required=True, help="NET|S|R;NET|S|R;…")
     ap.add_argument("--proxy", default="swap", help="the proxy the choice is made for")
     ap.add_argument("--also", default="swap_reg,params", help="proxies reported beside it")
-    ap.add_argument("--archs", type=int, default=None, help="archs per dev set (default: NB201 1000, else all)")
+    ap.add_argument("--archs", type=int, default=None, help="archs per DARTS dev set (default all; NB201: its 1000)")
     ap.add_argument("--data-dir", default=None)
     ap.add_argument("--store", required=True)
     ap.add_argument("--out", required=True, help="markdown table (a .json beside it)")
     args = ap.parse_args()
-    dev = args.dev.split(",") if args.dev else list(DEV[args.space])
+    sets = dev_sets(args.space, args.dev, args.archs)
+    dev = [name for name, _ in sets]
     names = [args.proxy] + [p for p in args.also.split(",") if p and p != args.proxy]
     store = ScoreStore(args.store)
     device = resolve_device("cpu")
@@ -54,10 +71,9 @@ def main() -> None:
         net, s, r = parse_candidate(cand)
         rhos: dict[str, dict[str, float]] = {}
         secs = []
-        for name in dev:
+        for name, n in sets:
             bench = get_benchmark(name, args.data_dir)
             task = bench.tasks[0]
-            n = args.archs or (1000 if name == "nb201" else None)
             protocol, batch, proxies = configure(bench.space, task, ",".join(names), seed=0, batch_size=s,
                                                  repeats=r, net=net, data_dir=args.data_dir)
             run = run_correlation(bench=bench, task=task, proxies=proxies, n_archs=n, protocol=protocol, batch=batch,

@@ -2,8 +2,8 @@
 
 The search's second stage re-scores its K fittest archs under a costlier protocol and returns the
 best of them (``docs/search.md``). For each dev run given (a ``swapnas correlate --proxies best``
-run of a dev set at the space's fitness protocol, docs/protocol.md), this script scores ``best``
-under each candidate protocol on the ``--top`` fittest archs of the run (all by default; into
+run of a dev set at the space's fitness protocol, docs/protocol.md; any other run is refused), this
+script scores ``best`` under each candidate protocol on the ``--top`` fittest archs of the run (all by default; into
 ``--store``, stored scores are reused) and simulates ``--draws`` searches: a random subset of
 ``--budget`` × the dev set's archs, its K fittest by the run's fitness (stage 1), the pick by
 stage 2 (the same draws for every row). A draw whose short list leaves the scored top is left out
@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +39,11 @@ from swapnas.benchmarks import get_benchmark
 from swapnas.session import configure, resolve_device, score_archs
 from swapnas.spaces import get_space
 from swapnas.store import ScoreStore
+
+if str(Path(__file__).resolve().parent) not in sys.path:  # loaded by path (tests): its neighbour choose_fitness.py
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+# the dev-run rule (docs/protocol.md, label hygiene)
+from choose_fitness import check_dev
 
 #: (label, scored-network overrides, S, R) per space: the fitness network with more repeats, then
 #: larger networks. S grows with the hooked neurons V so that Ψ stays about as far below its ceiling
@@ -85,6 +91,7 @@ class DevRun:
 
     def __init__(self, bench_name: str, path: str, data_dir: str, fitness: str = "best") -> None:
         doc = json.load(open(path))
+        check_dev(doc, path)
         self.name, self.bench = bench_name, get_benchmark(bench_name, data_dir)
         self.space, self.task = self.bench.space, doc["protocol"]["dataset"]
         self.fitness = fitness
@@ -167,16 +174,28 @@ HEAD = ("| stage 2 | " + " | ".join(f"K={k}: acc / P(top 5 %) / gain" for k in K
 def choose(runs: list[DevRun], means: dict[str, dict], k1: dict[str, float | dict]) -> tuple[str, int] | None:
     """The (candidate, K) with the highest worst normalised gain over K = 1; None if none gains on every set.
     ``k1[run]``: K = 1's mean accuracy, one float (every key drew the same draws) or per key (K = 1 on the
-    draws that key kept)."""
+    draws that key kept). A key without a kept draw on a set (mean NaN) has no gain there: it is never chosen."""
     keys = next(iter(means.values())).keys()
 
     def gain(r: DevRun, key: tuple[str, int]) -> float:
         b = k1[r.name][key] if isinstance(k1[r.name], dict) else k1[r.name]
-        return (means[r.name][key] - b) / (r.acc.std() if len(runs) > 1 else 1.0)
+        g = (means[r.name][key] - b) / (r.acc.std() if len(runs) > 1 else 1.0)
+        return g if np.isfinite(g) else -np.inf
 
     score = {key: min(gain(r, key) for r in runs) for key in keys}
     best = max(score, key=score.get)
     return best if score[best] > 0 else None
+
+
+def made_by(args: argparse.Namespace) -> str:
+    """The command that wrote the table (the flags that differ from their defaults)."""
+    return "Made by `python scripts/choose_stage2_net.py " + " ".join(
+        [*args.runs, "--data-dir", args.data_dir, "--store", args.store, "--out", args.out,
+         *(["--fitness", args.fitness] if args.fitness != "best" else []),
+         *(["--only", ",".join(map(str, args.only))] if args.only else []),
+         *(["--top", str(args.top)] if args.top is not None else []),
+         *(["--budget", f"{args.budget:g}"] if args.budget != 0.2 else []),
+         *(["--draws", str(args.draws)] if args.draws != 2000 else [])]) + "`."
 
 
 def main() -> None:
@@ -204,13 +223,7 @@ def main() -> None:
             "picks in the dev set's top 5 % / gain: the mean accuracy of the pick minus K = 1's on the same kept "
             "draws; `draws kept`: the draws whose short list stayed within the scored archs (the others are left "
             "out of that cell and of its K = 1 baseline).",
-            "", "Made by `python scripts/choose_stage2_net.py " + " ".join(
-                [*args.runs, "--data-dir", args.data_dir, "--store", args.store, "--out", args.out,
-                 *(["--fitness", args.fitness] if args.fitness != "best" else []),
-                 *(["--only", ",".join(map(str, args.only))] if args.only else []),
-                 *(["--top", str(args.top)] if args.top is not None else []),
-                 *(["--budget", f"{args.budget:g}"] if args.budget != 0.2 else []),
-                 *(["--draws", str(args.draws)] if args.draws != 2000 else [])]) + "`.", ""]
+            "", made_by(args), ""]
     candidates = [c for i, c in enumerate(CANDIDATES[space]) if args.only is None or i in args.only]
     means, k1, base, halves, cost, half_means = {}, {}, {}, [], [], []
     for run in runs:

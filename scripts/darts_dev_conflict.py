@@ -4,9 +4,11 @@ Reads ``swapnas correlate`` runs on the two DARTS dev sets (docs/protocol.md) wi
 per set: the 5-cell fitness network (``A``) and the authors' one-cell network with the normal cell
 only (``B``, C=3, no stem, no reduction, S=16, R=8). Prints (1) each set's accuracy range, (2) ρ of
 every component inside the top fraction of each set (the search lives there), (3) the trade-off
-curve ln Ψ_A + ln expressivity_A + w · ln Ψ_B, and (4) the best worst-case ρ of a random search
-over log-linear weights of all components (seeded), binned by the NB301 ρ it keeps. Dev labels
-only; every figure is in-sample. Produces docs/generated/dev/darts_conflict.md:
+curve ln Ψ_A + ln expressivity_A + w · ln Ψ_B, and (4) a random search over log-linear weights of
+all components (seeded; each transformed component standardised by its NB301 mean and std, so one
+weighting is one fitness on both sets): for each NB301 floor (0.40–0.60), the highest darts_swap ρ
+among the weightings whose NB301 ρ is at or above it. Dev labels only; every figure is in-sample.
+Produces docs/generated/dev/darts_conflict.md:
 
     for B in nb301 darts_swap; do
       swapnas correlate --space $B --proxies swap,az_nas_progressivity,az_nas_expressivity,meco,params \\

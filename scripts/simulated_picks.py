@@ -1,7 +1,7 @@
 """Simulated one-stage searches on dev sets: how good an arch each fitness would pick.
 
-For every ``correlate`` run given (``LABEL=results.json``; dev sets only, docs/protocol.md) and
-every proxy in it, draw ``--draws`` random subsets of ``--budget`` × the run's archs (the archs a
+For every ``correlate`` run given (``LABEL=results.json``; dev sets only, docs/protocol.md; any other
+run is refused) and every proxy in it, draw ``--draws`` random subsets of ``--budget`` × the run's archs (the archs a
 search would have evaluated; the same draws for every proxy of a run, seed 0, as
 ``scripts/choose_stage2_net.py`` draws them) and report the mean accuracy of each subset's fittest arch
 and how often it lies in the run's top 5 % by accuracy (a lower-is-better proxy is negated first).
@@ -19,11 +19,15 @@ import argparse
 import json
 
 import numpy as np
-from choose_stage2_net import simulate  # scripts/ is on sys.path when this file runs as a script
+
+# scripts/ is on sys.path when this file runs as a script
+from choose_fitness import check_dev
+from choose_stage2_net import simulate
 
 
 def rows(label: str, path: str, budget: float, draws: int) -> list[str]:
     doc = json.load(open(path))
+    check_dev(doc, path)
     acc = np.array(doc["accuracy"], dtype=float)
     top5 = acc >= np.quantile(acc, 0.95)
     sign = {r["proxy"]: 1.0 if r.get("higher_is_better", True) else -1.0 for r in doc["results"]}
