@@ -10,6 +10,12 @@ the device, `swap_score` (exact) on S real CIFAR-10 images, one committed store 
 Authors' style (as described in the spec): the same network and init, hooks that keep the
 float sign maps, concatenate per sample, transpose and `torch.unique(dim=0)`. Both give the
 same number (checked on every arch both score). Prints wall time, ms per arch and the ratio.
+
+The archs are drawn with random.Random(0): a sample, or for the whole space a permutation, so that the
+authors'-style subset (the first ``--authors-archs`` of them) is a random draw, not the first archs of the
+product order (which all have 'none' on the first two edges). ``--budget S`` scores in chunks of
+``CHUNK`` archs and stops before a chunk that would end past S seconds, printing the rate over the archs
+scored (for a run under ``timeout``, which would otherwise end it without a figure).
 """
 
 from __future__ import annotations
@@ -52,6 +58,37 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+#: archs per ``score_archs`` call under ``--budget`` (the clock is read between calls)
+CHUNK = 250
+
+
+def sweep_archs(n: int) -> list:
+    """``n`` NB201 archs in random.Random(0) order (for ``n`` < 15,625 the sample the docs' runs used)."""
+    archs = list(nb201.all_archs())
+    return random.Random(0).sample(archs, min(n, len(archs)))
+
+
+def score_ours(archs: list, proxies: list, protocol, batch, store, device: torch.device,
+               args: argparse.Namespace) -> tuple[list, float]:
+    """Our swap records of the first archs, all of them unless ``args.budget`` > 0 stops the chunks, and
+    the seconds they took."""
+    executor = LocalExecutor(prefetch=args.prefetch)
+    step = CHUNK if args.budget > 0 else max(len(archs), 1)
+    recs: list = []
+    elapsed = 0.0
+    sync(device)
+    t0 = time.perf_counter()
+    while len(recs) < len(archs):
+        chunk = archs[len(recs):len(recs) + step]
+        recs += score_archs(chunk, "nb201", proxies, protocol, batch, store, device, progress=args.progress,
+                            executor=executor)["swap"]
+        sync(device)
+        elapsed = time.perf_counter() - t0
+        if args.budget > 0 and elapsed * (len(recs) + step) / len(recs) > args.budget:
+            break  # the next chunk would end past the budget, at this rate
+    return recs, elapsed
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
@@ -62,28 +99,25 @@ def main() -> None:
     ap.add_argument("--prefetch", type=int, default=0, help="archs built ahead by a thread (throughput mode)")
     ap.add_argument("--cells", type=int, default=5, help="cells per stage N (5: the benchmark network)")
     ap.add_argument("--progress", action="store_true")
+    ap.add_argument("--budget", type=float, default=0,
+                    help="seconds: score in chunks, stop before one that would end past this (0: score all)")
     args = ap.parse_args()
     device = torch.device(args.device)
-    archs = list(nb201.all_archs())
-    archs = random.Random(0).sample(archs, args.archs) if args.archs < len(archs) else archs
+    archs = sweep_archs(args.archs)
     protocol, batch, proxies = configure("nb201", "cifar10", "swap", batch_size=args.batch_size, repeats=1,
                                          net={"C": 16, "N": args.cells}, data_dir=args.data_dir)
     x = batch.inputs.to(device)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu, {torch.get_num_threads()} threads"
     print(f"device {name} | torch {torch.__version__} | S={args.batch_size}, 1 init, NB201 C=16 N={args.cells} | "
-          f"{len(archs)} archs (ours, prefetch {args.prefetch}), {min(args.authors_archs, len(archs))} (authors' style)")
+          f"{len(archs)} archs (ours, prefetch {args.prefetch}), {min(args.authors_archs, len(archs))} (authors' style)"
+          + (f" | budget {args.budget:g} s" if args.budget > 0 else ""))
     with tempfile.TemporaryDirectory() as tmp, ScoreStore(Path(tmp) / "sweep.sqlite") as store:
-        sync(device)
-        t0 = time.perf_counter()
-        recs = score_archs(archs, "nb201", proxies, protocol, batch, store, device, progress=args.progress,
-                           executor=LocalExecutor(prefetch=args.prefetch))
-        sync(device)
-        t_ours = time.perf_counter() - t0
-    failed = [r.error for r in recs["swap"] if not r.ok]
+        recs, t_ours = score_ours(archs, proxies, protocol, batch, store, device, args)
+    failed = [r.error for r in recs if not r.ok]
     if failed:
         raise SystemExit(f"{len(failed)} arch(s) failed, e.g. {failed[0]}")
-    ours = [int(r.value) for r in recs["swap"]]
-    n_auth = min(args.authors_archs, len(archs))
+    ours = [int(r.value) for r in recs]
+    n_auth = min(args.authors_archs, len(ours))
     t0 = time.perf_counter()
     theirs = []
     for a in archs[:n_auth]:
@@ -92,8 +126,11 @@ def main() -> None:
     sync(device)
     t_auth = time.perf_counter() - t0
     same = sum(o == t for o, t in zip(ours, theirs))
-    per_ours, per_auth = 1e3 * t_ours / len(archs), 1e3 * t_auth / max(n_auth, 1)
-    print(f"ours: {t_ours:.1f} s for {len(archs)} archs = {per_ours:.2f} ms/arch ({len(archs) / t_ours:.1f} archs/s)")
+    per_ours, per_auth = 1e3 * t_ours / len(ours), 1e3 * t_auth / max(n_auth, 1)
+    print(f"ours: {t_ours:.1f} s for {len(ours)} archs = {per_ours:.2f} ms/arch ({len(ours) / t_ours:.1f} archs/s)")
+    if len(ours) < len(archs):
+        print(f"budget reached: {len(ours)} of {len(archs)} archs scored; all {len(archs)} at this rate would take "
+              f"~{t_ours * len(archs) / len(ours):.0f} s")
     if n_auth:
         print(f"authors' style: {t_auth:.1f} s for {n_auth} archs = {per_auth:.2f} ms/arch")
         print(f"speed-up per arch: {per_auth / per_ours:.2f}x | identical scores on {same}/{n_auth} archs")

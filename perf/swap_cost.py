@@ -1,8 +1,9 @@
 """Cost of swap_score against one plain forward pass, on NB201 networks.
 
-Prints, per network configuration: median forward time, median swap_score time,
-their ratio, and memory (CUDA: peak allocated bytes of each; CPU: the packed
-pattern bytes against the float pattern matrix a naive scorer would hold).
+Prints, per network configuration: median forward time, median swap_score time, the
+median over archs of each arch's swap_score / forward ratio (not the quotient of the two
+medians), and memory (CUDA: peak allocated bytes of each; CPU: the packed pattern bytes
+against the float pattern matrix a naive scorer would hold).
 
     python perf/swap_cost.py [--device auto] [--archs 20] [--repeat 9]
     python perf/swap_cost.py --profile   # torch.profiler table of swap_score, default net
@@ -104,7 +105,8 @@ def main() -> None:
         return
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
     print(f"device: {name} | torch {torch.__version__} | {args.archs} NB201 archs (random.Random(0)), "
-          f"forward and swap_score alternated, median of {args.repeat} runs each; times are medians over archs")
+          f"forward and swap_score alternated, median of {args.repeat} runs each; times are medians over archs, "
+          "ratio the median over archs of each arch's swap/forward (not the quotient of the two time columns)")
     print(f"{'config':<24} {'forward ms':>10} {'swap ms':>9} {'ratio':>6} {'mem':>34}")
     for label, C, N, S in CONFIGS:
         x = torch.randn(S, 3, 32, 32, generator=torch.Generator().manual_seed(0)).to(device)

@@ -1,0 +1,131 @@
+"""Session-23 review of the perf scripts: what they measure, as the docs and the GPU run need it.
+
+The scripts are loaded from perf/ by path; their heavy parts (data, scoring, the clock) are replaced by
+fakes, so every test checks behaviour in well under a second, never a timing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import random
+import re
+import sys
+import types
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import torch
+
+from swapnas.spaces import nb201
+from swapnas.store import Record
+
+PERF = Path(__file__).resolve().parents[1] / "perf"
+
+
+def _load(name: str) -> types.ModuleType:
+    spec = importlib.util.spec_from_file_location(f"perf_{name}_review23", PERF / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+class _Clock:
+    """A fake ``time`` module: ``perf_counter`` moves only when scoring says so."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def perf_counter(self) -> float:
+        return self.now
+
+
+def _fake_sweep(monkeypatch: pytest.MonkeyPatch, seconds_per_arch: float = 0.001) -> dict:
+    """nb201_sweep with every heavy part faked; returns what it saw: the archs we scored (in calls), the
+    archs scored the authors' way, the fake clock."""
+    mod = _load("nb201_sweep")
+    seen: dict = {"ours": [], "calls": 0, "authors": [], "clock": _Clock()}
+
+    def score_archs(archs, space, proxies, protocol, batch, store, device, progress=False, executor=None):
+        seen["ours"] += list(archs)
+        seen["calls"] += 1
+        seen["clock"].now += seconds_per_arch * len(archs)
+        return {"swap": [Record("ok", 7.0, 0.0, [7.0], 0.0, None, None) for _ in archs]}
+
+    monkeypatch.setattr(mod, "configure", lambda *a, **k: (None, types.SimpleNamespace(inputs=torch.zeros(1)), []))
+    monkeypatch.setattr(mod, "score_archs", score_archs)
+    monkeypatch.setattr(mod, "ScoreStore", lambda path: contextlib.nullcontext())
+    monkeypatch.setattr(mod, "build_scored_net", lambda build, arch, *a: arch)
+    monkeypatch.setattr(mod, "authors_style", lambda arch, x: seen["authors"].append(arch) or 7)
+    monkeypatch.setattr(mod, "time", seen["clock"])
+    seen["main"] = mod.main
+    return seen
+
+
+def _run_sweep(monkeypatch: pytest.MonkeyPatch, seen: dict, *argv: str) -> None:
+    monkeypatch.setattr(sys, "argv", ["nb201_sweep.py", "--device", "cpu", *argv])
+    seen["main"]()
+
+
+def test_sweep_authors_subset_of_the_whole_space_is_a_random_draw(monkeypatch, capsys):
+    """The GPU run scores all 15,625 archs and the authors'-style scorer its first 300: in product order those
+    all have 'none' on the first two edges (half their ops 'none', a fifth of them convs), so the speed-up
+    compared the authors' cost on cheap archs with ours on the whole space. They must be a random draw."""
+    seen = _fake_sweep(monkeypatch)
+    _run_sweep(monkeypatch, seen, "--archs", str(nb201.NUM_ARCHS), "--authors-archs", "300")
+    assert sorted(map(str, seen["ours"])) == sorted(map(str, nb201.all_archs()))  # still the whole space, once each
+    ops = Counter(op for a in seen["authors"] for op in a.ops)
+    assert len(seen["authors"]) == 300
+    assert ops["none"] / sum(ops.values()) < 0.3  # 0.2 expected at random; 0.51 in product order
+    assert seen["authors"] == seen["ours"][:300]  # the first archs we scored, so both scored each of them
+    assert "identical scores on 300/300 archs" in capsys.readouterr().out
+
+
+def test_sweep_sample_of_the_space_is_unchanged(monkeypatch):
+    """--archs N < 15,625 keeps drawing random.Random(0).sample, so the documented CPU figures' archs stay."""
+    seen = _fake_sweep(monkeypatch)
+    _run_sweep(monkeypatch, seen, "--archs", "100", "--authors-archs", "30")
+    assert seen["ours"] == random.Random(0).sample(list(nb201.all_archs()), 100)
+    assert seen["authors"] == seen["ours"][:30]
+    assert seen["calls"] == 1  # no budget: one score_archs call, as documented
+
+
+def test_sweep_budget_stops_between_chunks_and_reports_the_rate(monkeypatch, capsys):
+    """Under `timeout`, a sweep that runs long printed nothing; --budget stops scoring before the next chunk
+    would pass it, then prints the rate over the archs scored (and scores the authors' way among those)."""
+    seen = _fake_sweep(monkeypatch, seconds_per_arch=0.02)  # 15,625 archs would take 312.5 s
+    _run_sweep(monkeypatch, seen, "--archs", str(nb201.NUM_ARCHS), "--authors-archs", "300", "--budget", "100")
+    done = len(seen["ours"])
+    assert 0 < done < nb201.NUM_ARCHS and seen["calls"] > 1
+    assert done * 0.02 <= 100  # no chunk was started that would end past the budget
+    assert seen["authors"] == seen["ours"][:300]
+    out = capsys.readouterr().out
+    assert f"for {done} archs = 20.00 ms/arch" in out
+    assert f"{done} of {nb201.NUM_ARCHS} archs" in out and "budget" in out
+
+
+def _timeouts(script: str, small: bool) -> list[tuple[int, str]]:
+    """(seconds, command line) of each `timeout` in a GPU script, for the full (or SMALL=1) sizes."""
+    text = (PERF / script).read_text()
+    branch = re.search(r'if \[ "\$\{SMALL:-0\}" = 1 \]; then\n(.*?)\nelse\n(.*?)\nfi', text, re.DOTALL)
+    assert branch is not None
+    env = dict(re.findall(r"(\w+)=(\d+)", branch.group(1 if small else 2)))
+    lines = re.sub(r"\\\n\s*", " ", text).splitlines()
+    return [(int(env.get(m.group(1).strip('"$'), m.group(1))), line)
+            for line in lines if (m := re.match(r'\s*timeout ("\$\w+"|\d+) ', line))]
+
+
+def test_gpu_search_sweep_fits_one_device_call():
+    """The GPU script runs unattended as one command of at most 600 s: its steps' time limits must add up to
+    less, and each sweep must stop itself (--budget) well before its `timeout` kills it without output."""
+    steps = _timeouts("gpu_search_sweep.sh", small=False)
+    assert len(steps) == 5
+    assert sum(s for s, _ in steps) <= 590
+    sweeps = [(s, line) for s, line in steps if "nb201_sweep.py" in line]
+    assert len(sweeps) == 2
+    for limit, line in sweeps:
+        budget = re.search(r"--budget (\d+)", line)
+        assert budget is not None, line
+        assert int(budget.group(1)) <= limit - 20, line
