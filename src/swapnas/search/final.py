@@ -49,15 +49,20 @@ def final_macs(mod: ModuleType, arch: Any, final: dict) -> float:
     (of one input ``mod.final_input(resolution)`` where the space defines it: token spaces).
 
     ``FlopCounterMode`` counts 2 FLOPs per multiply-add; DARTS-style papers quote
-    multiply-adds as "FLOPs", so this is FlopCounterMode's total / 2.
+    multiply-adds as "FLOPs", so this is FlopCounterMode's total / 2. A space may give the same count
+    without building the network (``final_flops``, DARTS since session 23: ``spaces/darts_macs.py``).
     """
-    r = final["resolution"]
-    with torch.device("meta"):
-        model = _builder(mod, final)(arch, **final["net"]).eval()
-        counter = FlopCounterMode(display=False)
-        with torch.no_grad(), counter:
-            model(mod.final_input(r) if hasattr(mod, "final_input") else torch.empty(1, 3, r, r))
-    return counter.get_total_flops() / 2 / 1e6
+    fast = getattr(mod, "final_flops", None)
+    flops = fast(arch, final) if fast is not None else None
+    if flops is None:
+        r = final["resolution"]
+        with torch.device("meta"):
+            model = _builder(mod, final)(arch, **final["net"]).eval()
+            counter = FlopCounterMode(display=False)
+            with torch.no_grad(), counter:
+                model(mod.final_input(r) if hasattr(mod, "final_input") else torch.empty(1, 3, r, r))
+        flops = counter.get_total_flops()
+    return flops / 2 / 1e6
 
 
 def target_prior(mod: ModuleType, proxy_net: dict, final: dict, target_m: float, tolerance: float = 0.1,

@@ -7,11 +7,13 @@ Arch values, parsing and variation live in :mod:`darts_genotype`, the network in
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import torch
 
 from .. import patterns as _swap
+from . import darts_macs
 from .darts_genotype import (
     NASLIB_OPS,
     OPS,
@@ -101,6 +103,23 @@ def cell_edges(g: Genotype) -> dict[str, list[tuple[str, str, str]]]:
     return out
 
 
+def final_flops(arch: Genotype | str, final: dict) -> int | None:
+    """FLOPs of ``final``'s network for ``arch`` without building it (:mod:`darts_macs`: the reference count minus
+    its edges plus this arch's edges, each op counted once); None where that does not apply (other concat lists,
+    unhashable options): ``search.final.final_macs`` then counts the whole network."""
+    try:
+        plan = _final_layout(final.get("builder", build), tuple(sorted(final["net"].items())), final["resolution"])
+    except TypeError:  # an unhashable network option
+        return None
+    return plan.flops(parse(arch) if isinstance(arch, str) else arch)
+
+
+@functools.lru_cache(maxsize=8)
+def _final_layout(builder: Any, net: tuple, resolution: int) -> darts_macs.Layout:
+    return darts_macs.layout(lambda g: builder(g, **dict(net)), smallest_arch(),
+                             torch.empty(1, 3, resolution, resolution))
+
+
 def iso_key(g: Genotype) -> str:
     """Canonical string: each node's two edges in sorted order (not a full isomorphism test: see
     :attr:`Genotype.iso_key`)."""
@@ -108,6 +127,6 @@ def iso_key(g: Genotype) -> str:
 
 
 __all__ = [
-    "FINAL_NETS", "NAME", "NASLIB_OPS", "build_imagenet", "SCORING_DEFAULTS", "cell_edges", "default_size_prior", "param_range_k", "smallest_arch", "NETS", "OPS", "Arch", "Genotype", "Network", "build", "canonical", "crossover",
+    "FINAL_NETS", "NAME", "NASLIB_OPS", "build_imagenet", "SCORING_DEFAULTS", "cell_edges", "default_size_prior", "final_flops", "param_range_k", "smallest_arch", "NETS", "OPS", "Arch", "Genotype", "Network", "build", "canonical", "crossover",
     "format_arch", "iso_key", "mutate", "parse", "parse_naslib", "sample", "to_naslib",
 ]

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
 
 from .. import patterns as _swap
 from .ops import AvgPool2d, ReLUConvBN, ResNetBasicBlock, Zero
@@ -257,6 +258,36 @@ def _edge_share(op: str, C: int, N: int, num_classes: int) -> int:
     if extra % len(EDGES):
         raise AssertionError(f"{op} adds {extra} parameters over {len(EDGES)} edges: not the same on every edge")
     return extra // len(EDGES)
+
+
+@functools.lru_cache(maxsize=256)
+def _flops_uniform(op: str, resolution: int, C: int = 16, N: int = 5, num_classes: int = 10) -> int:
+    """FLOPs (FlopCounterMode's count) of one image through the network whose six edges all hold ``op``."""
+    with torch.device("meta"):
+        net = Network(Arch((op,) * len(EDGES)), C=C, N=N, num_classes=num_classes).eval()
+        counter = FlopCounterMode(display=False)
+        with torch.no_grad(), counter:
+            net(torch.empty(1, 3, resolution, resolution))
+    return int(counter.get_total_flops())
+
+
+def final_flops(arch: Arch | str, final: dict) -> int | None:
+    """FLOPs of ``final``'s network for ``arch`` without building it (session 23; ``search.final.final_macs``).
+
+    As :func:`count_params`: every cell holds the same op on edge e, and an edge's op sees the cell's C channels
+    and resolution whichever edge it is, so each op adds the same count on every edge: the all-``none``
+    network's count plus ``(uniform(op) - uniform(none)) / 6`` per edge (tested against a full count). None for
+    a final network with other build options (then the whole network is counted)."""
+    if isinstance(arch, str):
+        arch = parse(arch)
+    try:
+        none = _flops_uniform("none", final["resolution"], **final["net"])
+        extra = [_flops_uniform(op, final["resolution"], **final["net"]) - none for op in arch.ops]
+    except TypeError:  # a build option Network does not take, or an unhashable one
+        return None
+    if any(e % len(EDGES) for e in extra):
+        raise AssertionError("an NB201 op adds a count that is not the same on every edge")
+    return none + sum(e // len(EDGES) for e in extra)
 
 
 def build(arch: Arch | str, C: int = 16, N: int = 5, num_classes: int = 10) -> Network:

@@ -1,0 +1,96 @@
+"""Final-network multiply-adds without building the network (DARTS: spaces/darts_macs.py; NB201: nb201.final_flops),
+equal to the full FlopCounterMode count (session 23)."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+import torch
+
+from swapnas.search.final import final_macs, final_net
+from swapnas.spaces import darts, nb201
+from swapnas.spaces.darts_macs import count_flops, edge_flops
+
+
+def _full(arch: darts.Genotype, final: dict) -> float:
+    """The count before session 23: the whole final network built on the meta device, one forward counted."""
+    r = final["resolution"]
+    with torch.device("meta"):
+        model = final.get("builder", darts.build)(arch, **final["net"]).eval()
+    return count_flops(model, torch.empty(1, 3, r, r, device="meta")) / 2 / 1e6
+
+
+SMALL = {  # two small final networks of each builder, so the full count stays quick
+    "cifar": {"net": {"C": 8, "layers": 5, "num_classes": 10}, "resolution": 32},
+    "imagenet": {"net": {"C": 8, "layers": 5, "num_classes": 100}, "resolution": 64, "builder": darts.build_imagenet},
+    "odd": {"net": {"C": 6, "layers": 4, "num_classes": 10}, "resolution": 28},  # 28 → 14 → 7: odd sizes
+}
+
+
+@pytest.mark.parametrize("name", sorted(SMALL))
+def test_fast_count_equals_the_full_count_on_random_genotypes(name: str) -> None:
+    final = SMALL[name]
+    rng = random.Random(0)
+    archs = [darts.sample(rng) for _ in range(4)] + [darts.smallest_arch()]
+    fast = [final_macs(darts, a, final) for a in archs]
+    assert fast == [_full(a, final) for a in archs]
+    assert len(set(fast)) == 5  # the genotypes' counts differ, so a constant would fail
+    assert darts.final_flops(str(archs[0]), final) == 2e6 * fast[0]  # an arch string too
+
+
+def test_other_concat_lists_fall_back_to_the_full_count() -> None:
+    final = SMALL["cifar"]
+    g = darts.sample(random.Random(1))
+    short = darts.Genotype(g.normal, g.reduce, (2, 3, 5), (2, 3, 4, 5))
+    assert darts.final_flops(short, final) is None  # its cells have other channel counts: not the reference's layout
+    assert final_macs(darts, short, final) == _full(short, final) != _full(g, final)
+
+
+def test_an_edge_op_is_counted_on_its_own_input_size() -> None:
+    # by hand: sep_conv_3x3 on C=4, 8×8, stride 1 = two blocks of (depthwise 3×3 + pointwise 1×1):
+    # 2 · (4·9 + 4·4) · 64 multiply-adds (FLOPs: twice that); with stride 2 the first block's depthwise conv
+    # strides, so every conv after it sees 4×4: 2 · (4·9 + 4·4) · 16
+    assert edge_flops("sep_conv_3x3", 4, 1, 8, 8) == (2 * 2 * (4 * 9 + 4 * 4) * 64, 8, 8)
+    assert edge_flops("sep_conv_3x3", 4, 2, 8, 8) == (2 * 2 * (4 * 9 + 4 * 4) * 16, 4, 4)
+    assert edge_flops("max_pool_3x3", 4, 2, 7, 7) == (0, 4, 4)
+    assert edge_flops("skip_connect", 4, 2, 8, 8) == (2 * 2 * (4 * 2) * 16, 4, 4)  # FactorizedReduce: two 1×1 convs
+
+
+@pytest.mark.slow  # the real final networks: ~1 s per full count
+@pytest.mark.parametrize("dataset", ["cifar10", "imagenet"])
+def test_fast_count_equals_the_full_count_on_the_real_final_networks(dataset: str) -> None:
+    final = final_net("darts", dataset)
+    rng = random.Random(2)
+    archs = [darts.sample(rng) for _ in range(3)]
+    assert [final_macs(darts, a, final) for a in archs] == [_full(a, final) for a in archs]
+
+
+# ----------------------------------------------------------------------------- NB201: one share per edge op
+
+def _full_nb201(arch: str, final: dict) -> float:
+    r = final["resolution"]
+    with torch.device("meta"):
+        model = nb201.build(arch, **final["net"]).eval()
+    return count_flops(model, torch.empty(1, 3, r, r, device="meta")) / 2 / 1e6
+
+
+@pytest.mark.parametrize("dataset", ["cifar100", "imagenet16-120"])
+def test_nb201_count_without_a_build_equals_the_full_count(dataset: str) -> None:
+    final = final_net("nb201", dataset)
+    rng = random.Random(3)
+    archs = [nb201.sample(rng) for _ in range(4)] + [nb201.parse("|none~0|+|none~0|none~1|+|none~0|none~1|none~2|")]
+    fast = [final_macs(nb201, a, final) for a in archs]
+    assert fast == [_full_nb201(str(a), final) for a in archs]
+    assert len(set(fast)) == 4  # two of the draws hold the same convolutions (only convs and the head count)
+
+
+def test_nb201_count_by_hand_for_one_conv_edge() -> None:
+    # one nor_conv_3x3 edge more (here on edge 1<-0, in place of none) adds, in each of the N cells per stage, a 3×3
+    # conv of c → c channels at the stage's size: Σ over stages 9 · c² · s² with (c, s) = (4, 8), (8, 4), (16, 2)
+    final = {"net": {"C": 4, "N": 2, "num_classes": 10}, "resolution": 8}
+    empty = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
+    one = "|nor_conv_3x3~0|+|none~0|none~1|+|none~0|none~1|none~2|"
+    added = 2 * sum(9 * c * c * s * s for c, s in ((4, 8), (8, 4), (16, 2)))  # N = 2 cells per stage
+    assert nb201.final_flops(one, final) - nb201.final_flops(empty, final) == 2 * added  # FLOPs: 2 per multiply-add
+    assert nb201.final_flops(one, {"net": {"C": 4, "N": 2, "width": 3}, "resolution": 8}) is None  # not a build option
