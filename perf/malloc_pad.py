@@ -38,7 +38,8 @@ def run(data_dir: str, archs: int, pad: int, out: Path) -> dict[str, float]:
     cmd = [sys.executable, "-m", "swapnas", "-q", "correlate", "--space", "nb201", "--dataset", "cifar100",
            "--proxies", "swap,swap_reg,params", "--archs", str(archs), "--seed", "0", "--data-dir", data_dir,
            "--store", ":memory:", "--out", str(out)]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")} | {"SWAPNAS_MALLOC_PAD_MIB": str(pad)}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_") and k != "SWAPNAS_WORKERS"} | {
+        "SWAPNAS_MALLOC_PAD_MIB": str(pad)}  # default workers: the README job's
     # a fresh parent per run, so that its children's largest resident set is this run's alone
     done = subprocess.run([sys.executable, "-c", _WRAP, *cmd], env=env, check=True, capture_output=True, text=True)
     return json.loads(done.stdout.strip().splitlines()[-1])

@@ -31,8 +31,13 @@ HERE = Path(__file__).resolve().parents[1] / "src"
 JOBS = {"import swapnas": ["-c", "import swapnas"], "swapnas --help": ["-m", "swapnas", "--help"]}
 
 
+def _env(src: Path) -> dict[str, str]:
+    """This environment with ``src`` on the path and without SWAPNAS_WORKERS, so "default workers" means the default."""
+    return {k: v for k, v in os.environ.items() if k != "SWAPNAS_WORKERS"} | {"PYTHONPATH": str(src)}
+
+
 def seconds(src: Path, args: list[str]) -> float:
-    env = os.environ | {"PYTHONPATH": str(src)}
+    env = _env(src)
     start = time.perf_counter()
     subprocess.run([sys.executable, *args], env=env, check=True, stdout=subprocess.DEVNULL)
     return time.perf_counter() - start
@@ -46,7 +51,7 @@ def readme_job(data_dir: str, src: Path) -> tuple[float, float, str]:
         cmd = [sys.executable, "-m", "swapnas", "-q", "correlate", "--space", "nb201", "--dataset", "cifar100",
                "--proxies", "swap,swap_reg,params", "--archs", "1000", "--seed", "0", "--data-dir", data_dir,
                "--store", str(store), "--out", str(Path(tmp, "out"))]
-        env = os.environ | {"PYTHONPATH": str(src)}
+        env = _env(src)
         start = time.time()
         subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL)
         end = time.time()
