@@ -94,3 +94,22 @@ def test_nb201_count_by_hand_for_one_conv_edge() -> None:
     added = 2 * sum(9 * c * c * s * s for c, s in ((4, 8), (8, 4), (16, 2)))  # N = 2 cells per stage
     assert nb201.final_flops(one, final) - nb201.final_flops(empty, final) == 2 * added  # FLOPs: 2 per multiply-add
     assert nb201.final_flops(one, {"net": {"C": 4, "N": 2, "width": 3}, "resolution": 8}) is None  # not a build option
+
+
+# ----------------------------------------------------------------------------- parameters (--max-params)
+
+def test_final_size_without_a_build_equals_the_built_networks_count() -> None:
+    from swapnas.search.final import final_size
+    from swapnas.size_prior import count_params_k
+
+    cases = [(darts, SMALL["cifar"]), (darts, SMALL["imagenet"]), (nb201, final_net("nb201", "imagenet16-120"))]
+    for mod, final in cases:
+        rng = random.Random(4)
+        archs = [mod.sample(rng) for _ in range(4)]
+        with torch.device("meta"):
+            built = [count_params_k(final.get("builder", mod.build)(a, **final["net"])) / 1e3 for a in archs]
+        assert [final_size(mod, a, final) for a in archs] == built
+        assert len(set(built)) >= 3  # the draws differ in size (two NB201 draws hold the same convs)
+    g = darts.sample(random.Random(5))  # other concat lists: no shortcut, the built network's count
+    assert darts.final_params(darts.Genotype(g.normal, g.reduce, (2, 3, 5), (2, 3, 4, 5)), SMALL["cifar"]) is None
+    assert nb201.final_params(nb201.sample(random.Random(0)), {"net": {"C": 4, "width": 2}, "resolution": 8}) is None

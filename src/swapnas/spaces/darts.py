@@ -114,6 +114,16 @@ def final_flops(arch: Genotype | str, final: dict) -> int | None:
     return plan.flops(parse(arch) if isinstance(arch, str) else arch)
 
 
+def final_params(arch: Genotype | str, final: dict) -> int | None:
+    """Parameters of ``final``'s network for ``arch`` (auxiliary head excluded) without building it; None where
+    :func:`final_flops` is None (``search.final.final_size`` then builds it)."""
+    try:
+        plan = _final_layout(final.get("builder", build), tuple(sorted(final["net"].items())), final["resolution"])
+    except TypeError:
+        return None
+    return plan.params(parse(arch) if isinstance(arch, str) else arch)
+
+
 @functools.lru_cache(maxsize=8)
 def _final_layout(builder: Any, net: tuple, resolution: int) -> darts_macs.Layout:
     return darts_macs.layout(lambda g: builder(g, **dict(net)), smallest_arch(),
@@ -127,6 +137,6 @@ def iso_key(g: Genotype) -> str:
 
 
 __all__ = [
-    "FINAL_NETS", "NAME", "NASLIB_OPS", "build_imagenet", "SCORING_DEFAULTS", "cell_edges", "default_size_prior", "final_flops", "param_range_k", "smallest_arch", "NETS", "OPS", "Arch", "Genotype", "Network", "build", "canonical", "crossover",
+    "FINAL_NETS", "NAME", "NASLIB_OPS", "build_imagenet", "SCORING_DEFAULTS", "cell_edges", "default_size_prior", "final_flops", "final_params", "param_range_k", "smallest_arch", "NETS", "OPS", "Arch", "Genotype", "Network", "build", "canonical", "crossover",
     "format_arch", "iso_key", "mutate", "parse", "parse_naslib", "sample", "to_naslib",
 ]

@@ -290,6 +290,15 @@ def final_flops(arch: Arch | str, final: dict) -> int | None:
     return none + sum(e // len(EDGES) for e in extra)
 
 
+def final_params(arch: Arch | str, final: dict) -> int | None:
+    """Parameters of ``final``'s network for ``arch`` without building it (:func:`count_params`); None for other
+    build options (``search.final.final_size`` then builds it)."""
+    try:
+        return count_params(arch, **final["net"])
+    except TypeError:
+        return None
+
+
 def build(arch: Arch | str, C: int = 16, N: int = 5, num_classes: int = 10) -> Network:
     """The NB201 network for ``arch`` (C initial channels, N cells per stage).
 
