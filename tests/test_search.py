@@ -90,6 +90,27 @@ def test_constraint_is_never_violated() -> None:
     assert all(final_size(nb201, nb201.parse(h["arch"]), final) <= limit for h in ea.history)
 
 
+def test_feasibility_is_asked_once_per_arch_and_the_run_is_unchanged() -> None:
+    # session 23: a tight limit rejects most of a parent's few neighbours, which mutate() draws again and again
+    # (up to max_tries per cycle), and each check could build a network; now each distinct arch is checked once
+    final = final_net("nb201", "cifar10")
+    calls: list[str] = []
+
+    def counted(a: nb201.Arch) -> bool:
+        calls.append(str(a))
+        return final_size(nb201, a, final) <= 0.3
+
+    ea = run_ea(0, ea=Evolution(nb201, CFG, 0, feasible=counted))
+    assert len(calls) == len(set(calls)) and len(calls) > len(ea.history)  # rejected archs were proposed too
+
+    class Forgetful(Evolution):  # the same EA asking feasible() every time, as before session 23
+        def _is_feasible(self, arch: nb201.Arch) -> bool:
+            return bool(self.feasible(arch))
+
+    again = run_ea(0, ea=Forgetful(nb201, CFG, 0, feasible=lambda a: final_size(nb201, a, final) <= 0.3))
+    assert again.history == ea.history and again.snapshots == ea.snapshots
+
+
 def test_darts_space_runs_with_crossover() -> None:
     ea = Evolution(darts, EAConfig(population=4, sample=2, mutations=2, cycles=3, crossover=1.0), 0)
     while not ea.done:

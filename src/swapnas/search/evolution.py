@@ -75,6 +75,7 @@ class Evolution:
         self.cycle = 0
         self.snapshots: list[dict] = []  # population statistics after each tell()
         self._pending: list[Any] = []
+        self._checked: dict[str, bool] = {}  # str(arch) -> feasible: a cache (not state), each arch checked once
 
     # ------------------------------------------------------------------ ask / tell
 
@@ -92,13 +93,22 @@ class Evolution:
             tries += 1
             arch = make()
             key = self.space.iso_key(arch)
-            if key in self.seen or not self.feasible(arch):
+            if key in self.seen or not self._is_feasible(arch):
                 misses += 1
                 continue
             misses = 0
             self.seen[key] = None
             out.append(arch)
         return out
+
+    def _is_feasible(self, arch: Any) -> bool:
+        """``feasible(arch)``, asked once per arch: a parent's few neighbours are drawn again and again when the
+        limits reject most of them, and each check may build a network (by its string, not its iso_key: two
+        isomorphic archs may differ in size)."""
+        name = str(arch)
+        if name not in self._checked:
+            self._checked[name] = bool(self.feasible(arch))
+        return self._checked[name]
 
     def ask(self) -> list[Any]:
         """The archs to evaluate next (the initial population, or one cycle's children)."""
