@@ -61,11 +61,13 @@ def main() -> None:
     ap.add_argument("--refine-net", type=net_options, default=None, metavar="K=V,…",
                     help="second stage network changes ('' = none; default: the fitness protocol's)")
     ap.add_argument("--refine-batch-size", type=int, default=None, help="second stage S (default: the fitness protocol's)")
+    ap.add_argument("--cycles", type=int, default=EAConfig().cycles,
+                    help="EA cycles (default 40, the search's; 80: session 23's budget study, not adopted)")
     ap.add_argument("--no-random", action="store_true",
                     help="skip the random search with the same fitness (it scores as many new archs as the search)")
     args = ap.parse_args()
     prior = tuple(args.prior) if args.prior else None
-    device, out, config = torch.device("cpu"), Path(args.out), EAConfig()
+    device, out, config = torch.device("cpu"), Path(args.out), EAConfig(cycles=args.cycles)
     summary: dict = {"config": asdict(config), "prior": prior, "fitness": args.fitness, "refine": args.refine,
                      "refine_repeats": args.refine_repeats, "refine_net": args.refine_net,
                      "refine_batch_size": args.refine_batch_size,
