@@ -19,7 +19,7 @@ import torch
 
 from swapnas.search.final import final_macs, final_net
 from swapnas.spaces import get_space
-from swapnas.spaces.darts_macs import count_flops
+from swapnas.size_prior import count_flops
 
 FINALS = (("nb201", "cifar10"), ("nb201", "imagenet16-120"), ("darts", "cifar10"), ("darts", "imagenet"))
 

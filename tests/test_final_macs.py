@@ -10,7 +10,8 @@ import torch
 
 from swapnas.search.final import final_macs, final_net
 from swapnas.spaces import darts, nb201
-from swapnas.spaces.darts_macs import count_flops, edge_flops
+from swapnas.size_prior import count_flops
+from swapnas.spaces.darts_macs import edge_flops
 
 
 def _full(arch: darts.Genotype, final: dict) -> float:

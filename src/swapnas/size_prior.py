@@ -1,15 +1,27 @@
-"""The regularised SWAP-Score's size prior: Ψ' = Ψ · exp(−(Θ − μ)² / σ), Θ the scored network's size."""
+"""Network sizes (parameters, FLOPs) and the regularised SWAP-Score's size prior: Ψ' = Ψ · exp(−(Θ − μ)² / σ),
+Θ the scored network's size."""
 
 from __future__ import annotations
 
 import math
 
+import torch
 from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
 
 
 def count_params_k(model: nn.Module, exclude: str = "auxiliary") -> float:
     """Parameters of ``model`` in THOUSANDS, skipping names containing ``exclude``."""
     return sum(p.numel() for n, p in model.named_parameters() if exclude not in n) / 1e3
+
+
+def count_flops(model: nn.Module, x: torch.Tensor) -> int:
+    """FLOPs of one forward pass of ``x`` (no gradient) as ``FlopCounterMode`` counts them: 2 per multiply-add of
+    matmuls and convolutions, element-wise ops ignored. The model's train/eval mode is the caller's."""
+    counter = FlopCounterMode(display=False)
+    with torch.no_grad(), counter:
+        model(x)
+    return int(counter.get_total_flops())
 
 
 def size_prior(theta_k: float, mu: float, sigma: float) -> float:

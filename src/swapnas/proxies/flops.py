@@ -7,11 +7,10 @@ NeurIPS 2022 Datasets and Benchmarks.
 
 from __future__ import annotations
 
-import torch
 from torch import nn
-from torch.utils.flop_counter import FlopCounterMode
 
 from ..data import Batch
+from ..size_prior import count_flops
 from ._common import eval_mode
 from .registry import register
 
@@ -27,7 +26,5 @@ def flops(model: nn.Module, batch: Batch) -> float:
     element-wise ops (BatchNorm, activations, pooling, bias additions). Higher
     is better.
     """
-    counter = FlopCounterMode(display=False)
-    with eval_mode(model), torch.no_grad(), counter:
-        model(batch.inputs[:1])
-    return float(counter.get_total_flops())
+    with eval_mode(model):
+        return float(count_flops(model, batch.inputs[:1]))

@@ -17,10 +17,10 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.flop_counter import FlopCounterMode
 from tqdm import tqdm
 
 from ..patterns import count_params_k, prior_from_range
+from ..size_prior import count_flops
 from ..spaces import get_space, searchable_spaces
 
 
@@ -40,7 +40,7 @@ def _builder(mod: ModuleType, final: dict) -> Callable[..., nn.Module]:
 
 def final_size(mod: ModuleType, arch: Any, final: dict) -> float:
     """Parameters (millions) of the final network, auxiliary head excluded (meta device; or the space's
-    ``final_params`` without a build, DARTS since session 23)."""
+    ``final_params`` without a build, NB201 and DARTS since session 23)."""
     fast = getattr(mod, "final_params", None)
     count = fast(arch, final) if fast is not None else None
     if count is not None:
@@ -55,7 +55,7 @@ def final_macs(mod: ModuleType, arch: Any, final: dict) -> float:
 
     ``FlopCounterMode`` counts 2 FLOPs per multiply-add; DARTS-style papers quote
     multiply-adds as "FLOPs", so this is FlopCounterMode's total / 2. A space may give the same count
-    without building the network (``final_flops``, DARTS since session 23: ``spaces/darts_macs.py``).
+    without building the network (``final_flops``; NB201 and DARTS since session 23, ``spaces/darts_macs.py``).
     """
     fast = getattr(mod, "final_flops", None)
     flops = fast(arch, final) if fast is not None else None
@@ -63,10 +63,7 @@ def final_macs(mod: ModuleType, arch: Any, final: dict) -> float:
         r = final["resolution"]
         with torch.device("meta"):
             model = _builder(mod, final)(arch, **final["net"]).eval()
-            counter = FlopCounterMode(display=False)
-            with torch.no_grad(), counter:
-                model(mod.final_input(r) if hasattr(mod, "final_input") else torch.empty(1, 3, r, r))
-        flops = counter.get_total_flops()
+            flops = count_flops(model, mod.final_input(r) if hasattr(mod, "final_input") else torch.empty(1, 3, r, r))
     return flops / 2 / 1e6
 
 

@@ -107,21 +107,22 @@ def final_flops(arch: Genotype | str, final: dict) -> int | None:
     """FLOPs of ``final``'s network for ``arch`` without building it (:mod:`darts_macs`: the reference count minus
     its edges plus this arch's edges, each op counted once); None where that does not apply (other concat lists,
     unhashable options): ``search.final.final_macs`` then counts the whole network."""
-    try:
-        plan = _final_layout(final.get("builder", build), tuple(sorted(final["net"].items())), final["resolution"])
-    except TypeError:  # an unhashable network option
-        return None
-    return plan.flops(parse(arch) if isinstance(arch, str) else arch)
+    plan = _plan(final)
+    return None if plan is None else plan.flops(parse(arch) if isinstance(arch, str) else arch)
 
 
 def final_params(arch: Genotype | str, final: dict) -> int | None:
     """Parameters of ``final``'s network for ``arch`` (auxiliary head excluded) without building it; None where
     :func:`final_flops` is None (``search.final.final_size`` then builds it)."""
+    plan = _plan(final)
+    return None if plan is None else plan.params(parse(arch) if isinstance(arch, str) else arch)
+
+
+def _plan(final: dict) -> darts_macs.Layout | None:
     try:
-        plan = _final_layout(final.get("builder", build), tuple(sorted(final["net"].items())), final["resolution"])
-    except TypeError:
+        return _final_layout(final.get("builder", build), tuple(sorted(final["net"].items())), final["resolution"])
+    except TypeError:  # an unhashable network option
         return None
-    return plan.params(parse(arch) if isinstance(arch, str) else arch)
 
 
 @functools.lru_cache(maxsize=8)

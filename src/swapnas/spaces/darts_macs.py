@@ -25,18 +25,10 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
-from torch.utils.flop_counter import FlopCounterMode
 
+from ..size_prior import count_flops
 from .darts_genotype import Genotype
 from .darts_net import Cell, make_op
-
-
-def count_flops(model: nn.Module, x: torch.Tensor) -> int:
-    """FLOPs (2 per multiply-add) of one forward pass, as ``FlopCounterMode`` counts them."""
-    counter = FlopCounterMode(display=False)
-    with torch.no_grad(), counter:
-        model(x)
-    return int(counter.get_total_flops())
 
 
 @functools.lru_cache(maxsize=4096)

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
-from torch.utils.flop_counter import FlopCounterMode
 
 from .. import patterns as _swap
+from ..size_prior import count_flops
 from .ops import AvgPool2d, ReLUConvBN, ResNetBasicBlock, Zero
 from .protocol import CanonicalString, as_arch, tuple_field
 
@@ -265,10 +265,7 @@ def _flops_uniform(op: str, resolution: int, C: int = 16, N: int = 5, num_classe
     """FLOPs (FlopCounterMode's count) of one image through the network whose six edges all hold ``op``."""
     with torch.device("meta"):
         net = Network(Arch((op,) * len(EDGES)), C=C, N=N, num_classes=num_classes).eval()
-        counter = FlopCounterMode(display=False)
-        with torch.no_grad(), counter:
-            net(torch.empty(1, 3, resolution, resolution))
-    return int(counter.get_total_flops())
+        return count_flops(net, torch.empty(1, 3, resolution, resolution))
 
 
 def final_flops(arch: Arch | str, final: dict) -> int | None:
