@@ -1,6 +1,11 @@
 """Are two runs identical? Compares two ``results.json`` (correlate: archs, per-arch scores,
-ρ, τ, CIs) or two ``result.json`` (search: the returned arch, its fitness, every evaluation
-in order). Prints one line per checked field and exits 1 if any differs.
+ρ, τ, CIs, each proxy's key) or two ``result.json`` (search: the returned arch, its fitness, every
+evaluation in order, the second stage, and what the run reports of the arch: its final size and
+multiply-adds, the fitness's key, μ/σ, the limits and the benchmark figures). Prints one line per
+checked field and exits 1 if any differs.
+
+A field that only one of the two files holds because it was added to the output after the older run
+(``LATER_FIELDS``) is listed as not compared; every other field must be equal.
 
     python scripts/compare_runs.py runs/nb201_cifar100/results.json runs/refactor_check/readme_c100/results.json
 """
@@ -11,6 +16,13 @@ import argparse
 import json
 import sys
 
+#: search fields beside the evaluations: what result.json reports of the run and of its returned arch
+SEARCH_REPORTED = ("fitness_proxy", "params_m", "macs_m", "mu", "sigma", "size_mapping", "constraints", "extra",
+                   "config", "cycles", "seed", "space", "dataset")
+#: fields compared only when both files hold them (results written before the field existed lack it)
+LATER_FIELDS = frozenset(SEARCH_REPORTED) | {"key"}
+_ABSENT = object()
+
 
 def _fields(doc: dict) -> dict[str, object]:
     if "results" in doc:  # correlate
@@ -19,9 +31,30 @@ def _fields(doc: dict) -> dict[str, object]:
             out[f"{r['proxy']} scores"] = doc["scores"][r["proxy"]]
             for k in ("spearman", "kendall", "spearman_ci", "top10_spearman", "spearman_given_params", "n", "failures"):
                 out[f"{r['proxy']} {k}"] = r[k]
+            out[f"{r['proxy']} key"] = r.get("key", _ABSENT)
         return out
-    return {"best": doc["best"], "fitness": doc["fitness"], "evaluations": doc["evaluations"],
-            "history": [(h["arch"], h["fitness"]) for h in doc["history"]], "refine": doc.get("refine")}
+    out = {"best": doc["best"], "fitness": doc["fitness"], "evaluations": doc["evaluations"],
+           "history": [(h["arch"], h["fitness"]) for h in doc["history"]], "refine": doc.get("refine")}
+    return out | {k: doc.get(k, _ABSENT) for k in SEARCH_REPORTED}
+
+
+def _later(key: str) -> bool:
+    return key.rsplit(" ", 1)[-1] in LATER_FIELDS
+
+
+def compare(a: dict[str, object], b: dict[str, object]) -> tuple[bool, list[str]]:
+    """(same, one line per field) of two runs' fields."""
+    same, lines = True, []
+    for key in sorted(set(a) | set(b)):
+        va, vb = a.get(key, _ABSENT), b.get(key, _ABSENT)
+        if _later(key) and (va is _ABSENT) != (vb is _ABSENT):
+            lines.append(f"not compared  {key}: in one run only (added to the output since the other)")
+            continue
+        ok = va == vb
+        same &= ok
+        shown = va if not isinstance(va, list) else f"{len(va)} values"
+        lines.append(f"{'identical' if ok else 'DIFFERENT'}  {key}: {'absent' if va is _ABSENT else shown}")
+    return same, lines
 
 
 def main() -> int:
@@ -30,12 +63,8 @@ def main() -> int:
     ap.add_argument("b")
     args = ap.parse_args()
     a, b = (_fields(json.load(open(p))) for p in (args.a, args.b))
-    same = True
-    for key in sorted(set(a) | set(b)):
-        ok = a.get(key) == b.get(key)
-        same &= ok
-        shown = a.get(key) if not isinstance(a.get(key), list) else f"{len(a.get(key))} values"
-        print(f"{'identical' if ok else 'DIFFERENT'}  {key}: {shown}")
+    same, lines = compare(a, b)
+    print("\n".join(lines))
     print("IDENTICAL" if same else "DIFFERENT")
     return 0 if same else 1
 

@@ -16,8 +16,9 @@ def _proto(d: dict) -> str:
     p = d["protocol"]
     mlm = ", masked-token head" if p["net"].get("objective") == "mlm" else ""
     drop = f", dropout {p['net']['dropout']:g}" if p["net"].get("dropout") else ""
+    layout = f", layout {p['net']['layout']}" if p["net"].get("layout", "v1") != "v1" else ""  # v1: the default
     return (f"{p['net']['sizes']}, S={p['batch_size']}, L={p['net']['resolution']}, init {p['init']}, {p['inputs']}"
-            f"{mlm}{drop}")
+            f"{mlm}{drop}{layout}")
 
 
 def runs_table(files: list[str]) -> str:

@@ -97,6 +97,9 @@ def bins_of_run(path: str, data_dir: str) -> dict[str, np.ndarray]:
     """Per-arch bins of a dev run (cached in ``lswag_bins.npz`` beside it), checked against its stored values."""
     cache = Path(path).parent / "lswag_bins.npz"
     doc = json.loads(Path(path).read_text())
+    from choose_fitness import check_dev  # scripts/ is on sys.path when run as a script (here: no import at load)
+
+    check_dev(doc, path)  # the interval is a choice: dev labels only
     if cache.exists():
         cached = dict(np.load(cache))
         if _cache_fits(cached, doc):
@@ -121,13 +124,15 @@ def bins_of_run(path: str, data_dir: str) -> dict[str, np.ndarray]:
 
 
 def interval_value(d: dict[str, np.ndarray], a: int, b: int) -> np.ndarray:
+    """ln Ψ_≤b + ln Σ Λ over bins a..b per arch: −inf where those bins hold no layer term (Λ·Ψ = 0, ranked
+    last, so every interval is judged on the same archs), NaN only where the run's lswag_grad failed."""
     lam = d["lam"][:, a:b + 1].sum(1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(lam > 0, np.log(d["psi"][:, b]) + np.log(lam), np.nan)
+        return np.where(lam > 0, np.log(d["psi"][:, b]) + np.log(lam), np.where(np.isnan(lam), np.nan, -np.inf))
 
 
 def rho(x: np.ndarray, acc: np.ndarray, idx: np.ndarray | None = None) -> float:
-    ok = np.isfinite(x) if idx is None else np.isin(np.arange(len(x)), idx) & np.isfinite(x)
+    ok = ~np.isnan(x) if idx is None else np.isin(np.arange(len(x)), idx) & ~np.isnan(x)
     return float(stats.spearmanr(x[ok], acc[ok])[0])
 
 

@@ -9,6 +9,11 @@ import json
 import sys
 
 
+def _f(v: float | None) -> str:
+    """Three decimals; "nan" for a statistic results.json stores as null (undefined: top-10 % ρ at S = 8)."""
+    return "nan" if v is None else f"{v:.3f}"
+
+
 def main(paths: list[str]) -> None:
     rows = []
     for path in paths:
@@ -21,8 +26,8 @@ def main(paths: list[str]) -> None:
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for c, n, s, rep, r, path in rows:
         lo, hi = r["spearman_ci"]
-        print(f"| {c} | {n} | {s} | {rep} | {r['spearman']:.3f} | [{lo:.3f}, {hi:.3f}] | {r['kendall']:.3f} | "
-              f"{r['top10_spearman']:.3f} | {r['n']} | {r['seconds_per_arch']:.3f} | `{path.split('/')[-2]}` |")
+        print(f"| {c} | {n} | {s} | {rep} | {_f(r['spearman'])} | [{_f(lo)}, {_f(hi)}] | {_f(r['kendall'])} | "
+              f"{_f(r['top10_spearman'])} | {r['n']} | {_f(r['seconds_per_arch'])} | `{path.split('/')[-2]}` |")
 
 
 if __name__ == "__main__":

@@ -174,12 +174,15 @@ def main() -> int:
         fitness = parse_fitness(args.fitness)
     except (KeyError, ValueError) as e:
         ap.error(f"--fitness: {e}")
+    from choose_fitness import check_dev  # scripts/ is on sys.path when run as a script (here: no import at load)
+
     torch.set_num_threads(1)
     lines = ["SWAP variants on dev data (`python scripts/swap_variants_dev.py` with the runs below); every "
              "figure is in-sample. z(variant): the variant standardised over the run's archs.", ""]
     by_space: dict[str, list[tuple[str, dict]]] = {}
     for path in args.runs:
         doc = json.loads(Path(path).read_text())
+        check_dev(doc, path)  # a variant or weight that wins here would be adopted: dev labels only
         base = _fitness(doc, fitness_name(doc["protocol"]["space"], fitness), path)  # before the slow part
         scan = scans(doc, run_variants(doc, args.data_dir), base)
         lines += table(f"`{path}`", len(doc["archs"]), scan)

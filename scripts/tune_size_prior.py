@@ -4,7 +4,8 @@ mu = lo + c * (hi - lo), sigma = (w * (hi - lo))**2, with lo / hi the smallest a
 largest scored-network size in the space (thousands of params, no labels). This script
 reads the swap scores of a CIFAR-10 `swapnas correlate` run, prints Spearman rho of
 swap_reg for a grid of (c, w) and the argmax, which is what `nb201.PRIOR_CENTRE` /
-`nb201.PRIOR_WIDTH` ship. Other datasets' labels are never read.
+`nb201.PRIOR_WIDTH` ship. Without ``--oracle`` the run must be the dev run (docs/protocol.md, label
+hygiene: CIFAR-10 validation accuracy of the 1000-arch seed-0 sample); no other labels are read.
 
     python scripts/tune_size_prior.py runs/c10_C16_N1_S16_R4/results.json
     python scripts/tune_size_prior.py --oracle runs/nb201_cifar100/results.json   # analysis only
@@ -22,6 +23,7 @@ import numpy as np
 from scipy import stats
 
 from swapnas.spaces import nb201
+from choose_fitness import dev_problems  # scripts/ is on sys.path when run as a script
 
 CENTRES = np.round(np.arange(0.3, 1.51, 0.1), 2)
 WIDTHS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.7, 1.0, 1.5, 2.0)
@@ -30,8 +32,10 @@ WIDTHS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.7, 1.0, 1.5, 2.0)
 def main(path: str, oracle: bool = False) -> None:
     doc = json.loads(open(path).read())
     prot = doc["protocol"]
-    if prot["dataset"] != "cifar10" and not oracle:
-        raise SystemExit(f"{path} is a {prot['dataset']} run: tune on cifar10 only (--oracle for analysis)")
+    problems = [] if oracle else dev_problems(doc)
+    if problems:
+        raise SystemExit(f"{path} is not the dev run (docs/protocol.md, label hygiene): it needs "
+                         f"{', '.join(problems)} (--oracle for analysis)")
     net = prot["net"]
     swap = np.array(doc["scores"]["swap"], dtype=float)
     acc = np.array(doc["accuracy"])
