@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 from scipy import stats
 
+from tests.script_tools import load_script
+
 
 def _script() -> ModuleType:
-    path = Path(__file__).resolve().parent.parent / "scripts" / "darts_cell_shape.py"
-    spec = importlib.util.spec_from_file_location("darts_cell_shape", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("darts_cell_shape")
 
 
 NORMAL = ("[('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('skip_connect', 0), ('sep_conv_3x3', 2), "

@@ -3,36 +3,19 @@ choose_stage2_net.py, simulated_picks.py, choose_scored_net.py. Golden values co
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
-SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
+from tests.script_tools import load_script, naive_spearman
 
 
 def _script(name: str):
-    if str(SCRIPTS) not in sys.path:  # the scripts import each other as they do when run from scripts/
-        sys.path.insert(0, str(SCRIPTS))
-    spec = importlib.util.spec_from_file_location(f"review23_{name}", SCRIPTS / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-def _naive_spearman(x: list[float], y: list[float]) -> float:
-    """Pearson correlation of average ranks, by loops (ties share the mean of their ranks)."""
-    def ranks(v: list[float]) -> list[float]:
-        return [sum(b < a for b in v) + (sum(b == a for b in v) + 1) / 2 for a in v]
-    rx, ry = ranks(x), ranks(y)
-    mx, my = sum(rx) / len(rx), sum(ry) / len(ry)
-    cov = sum((a - mx) * (b - my) for a, b in zip(rx, ry))
-    return cov / math.sqrt(sum((a - mx) ** 2 for a in rx) * sum((b - my) ** 2 for b in ry))
+    return load_script(name, "review23")
 
 
 # --- choose_fitness.py: every candidate is judged on the same archs --------------------------------------------------
@@ -49,8 +32,8 @@ def test_choose_fitness_ranks_a_failed_score_last_instead_of_dropping_the_arch()
     b = np.where(acc >= 30, np.nan, acc)
     run = {"acc": acc, "scores": {"a": a, "b": b}}
     transform = {"a": "lin", "b": "lin"}
-    want_b = _naive_spearman([-math.inf if math.isnan(v) else float(v) for v in b], acc.tolist())
-    want_a = _naive_spearman(a.tolist(), acc.tolist())
+    want_b = naive_spearman([-math.inf if math.isnan(v) else float(v) for v in b], acc.tolist())
+    want_a = naive_spearman(a.tolist(), acc.tolist())
     assert cf.worst([run], {"b": 1.0}, transform)[0] == pytest.approx(want_b, abs=1e-12)
     assert cf.worst([run], {"a": 1.0}, transform)[0] == pytest.approx(want_a, abs=1e-12)
     assert want_b < want_a  # so a, not the failing b, is the better fitness
@@ -63,7 +46,7 @@ def test_choose_fitness_log_of_zero_ranks_last_too() -> None:
     v = np.arange(20, dtype=float) + 1.0
     v[[3, 15]] = 0.0
     run = {"acc": acc, "scores": {"v": v}}
-    want = _naive_spearman([math.log(x) if x > 0 else -math.inf for x in v], acc.tolist())
+    want = naive_spearman([math.log(x) if x > 0 else -math.inf for x in v], acc.tolist())
     assert cf.rho(run, cf.value(run, {"v": 1.0}, {"v": "log"})) == pytest.approx(want, abs=1e-12)
 
 

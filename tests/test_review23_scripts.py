@@ -4,7 +4,6 @@ swap_variants_dev.py). Golden values come from plain loops here."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 import random
@@ -14,27 +13,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
-DEV_TRUTH = "NB201 valid accuracy (%), 200 epochs, mean over seeds; cifar10-valid: …"
+from tests.script_tools import load_script, naive_spearman
 
 
 def _script(name: str):
-    if str(SCRIPTS) not in sys.path:  # the scripts import each other as they do when run from scripts/
-        sys.path.insert(0, str(SCRIPTS))
-    spec = importlib.util.spec_from_file_location(f"review23s_{name}", SCRIPTS / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script(name, "review23s")
 
 
-def _naive_spearman(x: list[float], y: list[float]) -> float:
-    """Pearson correlation of average ranks, by loops (ties share the mean of their ranks)."""
-    def ranks(v: list[float]) -> list[float]:
-        return [sum(b < a for b in v) + (sum(b == a for b in v) + 1) / 2 for a in v]
-    rx, ry = ranks(x), ranks(y)
-    mx, my = sum(rx) / len(rx), sum(ry) / len(ry)
-    cov = sum((a - mx) * (b - my) for a, b in zip(rx, ry))
-    return cov / math.sqrt(sum((a - mx) ** 2 for a in rx) * sum((b - my) ** 2 for b in ry))
+DEV_TRUTH = "NB201 valid accuracy (%), 200 epochs, mean over seeds; cifar10-valid: …"
 
 
 def _nb201_run(truth: str, dataset: str = "cifar10", n: int = 1000, seed: int = 0) -> dict:
@@ -193,7 +179,7 @@ def test_lswag_interval_without_layer_terms_ranks_the_arch_last_instead_of_dropp
     d = {"lam": lam, "psi": np.full((6, mod.BINS), 100.0), "acc": acc}
     keep = [0, 1, 3, 4, 5]
     values = [math.log(100.0) + math.log(v) if v > 0 else -1e9 for v in lam[keep, 9]]
-    assert mod.rho(mod.interval_value(d, 9, 9), acc) == pytest.approx(_naive_spearman(values, list(acc[keep])))
+    assert mod.rho(mod.interval_value(d, 9, 9), acc) == pytest.approx(naive_spearman(values, list(acc[keep])))
     assert mod.rho(mod.interval_value(d, 9, 9), acc) < 0.5
     whole = [math.log(100.0) + math.log(lam[i].sum()) for i in keep]
-    assert mod.rho(mod.interval_value(d, 0, 9), acc) == pytest.approx(_naive_spearman(whole, list(acc[keep])))
+    assert mod.rho(mod.interval_value(d, 0, 9), acc) == pytest.approx(naive_spearman(whole, list(acc[keep])))
