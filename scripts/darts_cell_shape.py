@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
+from choose_fitness import check_dev  # scripts/ is on sys.path when run as a script
 from swapnas.spaces import darts
 
 CONVS = ("sep_conv_3x3", "sep_conv_5x5", "dil_conv_3x3", "dil_conv_5x5")
@@ -72,6 +73,7 @@ def rho(x: np.ndarray, y: np.ndarray) -> float:
 def load(spec: str) -> tuple[str, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
     name, path = spec.split("=", 1)
     doc = json.loads(Path(path).read_text())
+    check_dev(doc, path)  # the rule below may propose a term: dev runs only
     (fitness,) = doc["scores"].values()
     shapes = [cell_shape(a) for a in doc["archs"]]
     feats = {k: np.array([s[k] for s in shapes], dtype=float) for k in shapes[0]}
