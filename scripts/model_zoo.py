@@ -72,10 +72,11 @@ def timm_zoo() -> Zoo:
 
 
 def neurons(model: nn.Module, inputs: object) -> int:
-    """Hooked neurons of the pass swap_fn makes (the size of every map it takes)."""
+    """Hooked neurons of the pass swap_fn makes (the size of every map it takes; an activation repeated on the same
+    tensor counted once, as ``swap_score`` does since ``skip_repeats``)."""
     sizes: list[int] = []
     with torch.no_grad(), hooked_activations(model, EXTENDED_ACTIVATIONS, (2, 3, 4), functions=True,
-                                             sink=lambda out: sizes.append(out[0].numel())):
+                                             skip_repeats=True, sink=lambda out: sizes.append(out[0].numel())):
         swapnas.patterns.call_model(model, inputs)
     return sum(sizes)
 

@@ -36,6 +36,7 @@ def main() -> None:
             x = torch.randn(s, 3, 224, 224, generator=torch.Generator().manual_seed(0))
             sizes: list[int] = []
             with torch.no_grad(), hooked_activations(model, EXTENDED_ACTIVATIONS, (2, 3, 4), functions=True,
+                                                     skip_repeats=True,  # the maps swap_score counts
                                                      sink=lambda out: sizes.append(out[0].numel())):
                 call_model(model, x)
             with warnings.catch_warnings():

@@ -183,3 +183,24 @@ def test_lswag_interval_without_layer_terms_ranks_the_arch_last_instead_of_dropp
     assert mod.rho(mod.interval_value(d, 9, 9), acc) < 0.5
     whole = [math.log(100.0) + math.log(lam[i].sum()) for i in keep]
     assert mod.rho(mod.interval_value(d, 0, 9), acc) == pytest.approx(naive_spearman(whole, list(acc[keep])))
+
+
+# --- model_zoo.py: the neurons it reports are the maps swap_score counts -------------------------------------------
+
+def test_model_zoo_counts_an_activation_repeated_on_one_tensor_once() -> None:
+    # the review's doubt, settled after it: neurons() hooked without skip_repeats, so a model applying an equal
+    # activation twice to the same tensor reported twice the neurons swap_score counts (and a ceiling too high)
+    import torch
+    from torch import nn
+
+    class Twice(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv, self.act = nn.Conv2d(3, 4, 1), nn.ReLU()
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            h = self.conv(x)
+            return self.act(h) + self.act(h)  # the same map twice: one set of patterns
+
+    x = torch.randn(5, 3, 6, 6, generator=torch.Generator().manual_seed(0))
+    assert _script("model_zoo").neurons(Twice(), x) == 4 * 6 * 6  # one map of C × H × W per sample
