@@ -299,7 +299,8 @@ def test_full_disk_in_correlate_keeps_every_saved_score_and_resumes(small_bundle
 @pytest.mark.parametrize("exc, says", [
     (sqlite3.OperationalError("database or disk is full"), "is full (1 score saved in it, all kept)"),
     (sqlite3.OperationalError("attempt to write a readonly database"), "is read-only (the file system refused"),
-    (sqlite3.OperationalError("database is locked"), "locked by another process for over 60 s"),
+    (sqlite3.OperationalError("database is locked"), "locked by another process (database is locked, after 0.0 s of "
+                                                      "the up to 60 s SQLite waits)"),
     (sqlite3.DatabaseError("database disk image is malformed"), "is damaged (database disk image is malformed)"),
     (sqlite3.OperationalError("disk I/O error"), "cannot use the score store"),
 ], ids=["full", "read_only", "locked", "corrupt", "io"])

@@ -208,15 +208,16 @@ class ScoreStore:
     @contextmanager
     def _guard(self, saving: bool = False) -> Iterator[None]:
         """SQLite errors as :class:`StoreError` naming the file and what to do."""
+        start = time.monotonic()
         try:
             yield
         except sqlite3.DatabaseError as exc:
             if saving:
                 with _quiet():
                     self._db.rollback()
-            raise self._error(exc) from exc
+            raise self._error(exc, time.monotonic() - start) from exc
 
-    def _error(self, exc: sqlite3.DatabaseError) -> StoreError:
+    def _error(self, exc: sqlite3.DatabaseError, waited: float = 0.0) -> StoreError:
         name, text = getattr(exc, "sqlite_errorname", "") or "", str(exc).lower()
         if name == "SQLITE_FULL" or "disk is full" in text:
             return StoreError(f"the disk holding the score store {self.path} is full ({self._saved()} saved in it, "
@@ -225,8 +226,10 @@ class ScoreStore:
         if name.startswith("SQLITE_READONLY") or "readonly" in text:
             return self._read_only_error("the file system refused the write")
         if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in text:
-            return StoreError(f"the score store {self.path} stayed locked by another process for over 60 s ({exc}); "
-                              "rerun when that process is done, or use another --store")
+            # SQLite waits up to 60 s for a lock, but some conflicts (e.g. two connections upgrading at once) it
+            # reports at once: the time says which it was
+            return StoreError(f"the score store {self.path} was locked by another process ({exc}, after {waited:.1f} s "
+                              "of the up to 60 s SQLite waits); rerun when that process is done, or use another --store")
         if isinstance(exc, sqlite3.OperationalError) and not name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")):
             return StoreError(f"cannot use the score store {self.path} ({exc}); check the file and its disk, or give "
                               "another --store")
