@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import sys
 from pathlib import Path
@@ -14,6 +13,7 @@ import torch
 from swapnas.data import Batch
 from swapnas.patterns import swap_score
 from swapnas.proxies import get_proxy
+from tests.script_tools import load_script
 from tests.test_proxies import naive_loss_grads, run, tiny_batch, tiny_net
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -73,11 +73,7 @@ def test_lswag_grad_empty_interval_is_an_error() -> None:
 
 
 def _script(name: str):
-    path = Path(__file__).resolve().parent.parent / "scripts" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(name, path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script(name)
 
 
 def _split_table(path: Path, held: dict[tuple[int, str], float]) -> None:

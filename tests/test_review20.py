@@ -78,15 +78,9 @@ def test_input_gradient_metrics_say_when_the_output_ignores_the_input(name: str)
 
 
 def _grid_patch():
-    import importlib.util
-    from pathlib import Path
+    from tests.script_tools import load_script
 
-    path = Path(__file__).resolve().parents[1] / "scripts" / "grid_patch.py"
-    spec = importlib.util.spec_from_file_location("grid_patch", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("grid_patch")
 
 
 def test_grid_patch_replaces_cells_only_where_archs_and_protocol_agree() -> None:

@@ -320,14 +320,9 @@ def test_second_stage_is_skipped_when_its_protocol_equals_the_first(small_bundle
 
 
 def _stage2_script():
-    import importlib.util
-    from pathlib import Path
+    from tests.script_tools import load_script
 
-    path = Path(__file__).resolve().parent.parent / "scripts" / "choose_stage2_net.py"
-    spec = importlib.util.spec_from_file_location("choose_stage2_net", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("choose_stage2_net")
 
 
 def test_stage2_dev_simulation_against_a_plain_loop() -> None:

@@ -299,15 +299,12 @@ def test_distinct_rows_multiword_matches_unique() -> None:
 def test_swap_variants_dev_script_matches_a_naive_count_per_map() -> None:
     """scripts/swap_variants_dev.py (the dev study in docs/generated/dev/swap_variants.md) against
     tuples of booleans counted with Python sets and Counters."""
-    import importlib.util
     import math
     from collections import Counter
-    from pathlib import Path
 
-    path = Path(__file__).resolve().parent.parent / "scripts" / "swap_variants_dev.py"
-    spec = importlib.util.spec_from_file_location("swap_variants_dev", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    from tests.script_tools import load_script
+
+    mod = load_script("swap_variants_dev")
 
     torch.manual_seed(0)
     relu = nn.ReLU()  # one module used twice on the same tensor: the second use is not a new map
