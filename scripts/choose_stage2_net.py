@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -40,9 +39,7 @@ from swapnas.session import configure, resolve_device, score_archs
 from swapnas.spaces import get_space
 from swapnas.store import ScoreStore
 
-if str(Path(__file__).resolve().parent) not in sys.path:  # loaded by path (tests): its neighbour choose_fitness.py
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-# the dev-run rule (docs/protocol.md, label hygiene)
+# the dev-run rule (docs/protocol.md, label hygiene); scripts/ is on sys.path when run as a script
 from choose_fitness import check_dev
 
 #: (label, scored-network overrides, S, R) per space: the fitness network with more repeats, then

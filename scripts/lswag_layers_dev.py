@@ -41,6 +41,8 @@ from swapnas.scoring import build_scored_net
 from swapnas.session import stored_run
 from swapnas.spaces import get_space
 
+from choose_fitness import check_dev  # scripts/ is on sys.path when run as a script
+
 BINS = 10
 INTERVALS = [(a, b) for a in range(BINS) for b in range(a, BINS)]
 
@@ -97,8 +99,6 @@ def bins_of_run(path: str, data_dir: str) -> dict[str, np.ndarray]:
     """Per-arch bins of a dev run (cached in ``lswag_bins.npz`` beside it), checked against its stored values."""
     cache = Path(path).parent / "lswag_bins.npz"
     doc = json.loads(Path(path).read_text())
-    from choose_fitness import check_dev  # scripts/ is on sys.path when run as a script (here: no import at load)
-
     check_dev(doc, path)  # the interval is a choice: dev labels only
     if cache.exists():
         cached = dict(np.load(cache))

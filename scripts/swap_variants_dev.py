@@ -44,6 +44,8 @@ from swapnas.scoring import build_scored_net
 from swapnas.session import best_for, stored_run
 from swapnas.spaces import get_space
 
+from choose_fitness import check_dev  # scripts/ is on sys.path when run as a script
+
 VARIANTS = ("swap", "layer_logsum", "layer_logmean", "layer_norm", "union_entropy", "layer_entropy", "maps")
 WEIGHTS = (-0.5, -0.2, -0.1, -0.05, 0.05, 0.1, 0.2, 0.5)
 
@@ -174,8 +176,6 @@ def main() -> int:
         fitness = parse_fitness(args.fitness)
     except (KeyError, ValueError) as e:
         ap.error(f"--fitness: {e}")
-    from choose_fitness import check_dev  # scripts/ is on sys.path when run as a script (here: no import at load)
-
     torch.set_num_threads(1)
     lines = ["SWAP variants on dev data (`python scripts/swap_variants_dev.py` with the runs below); every "
              "figure is in-sample. z(variant): the variant standardised over the run's archs.", ""]
