@@ -25,6 +25,7 @@ from torch import nn
 import swapnas
 from swapnas.act_functions import activation_like
 from swapnas.patterns import EXTENDED_ACTIVATIONS, hooked_activations
+from swapnas.proxies.swap import PSI_SETTINGS
 
 SMALL = {"num_hidden_layers": 2, "hidden_size": 64, "num_attention_heads": 4, "intermediate_size": 256,
          "vocab_size": 1000}
@@ -71,12 +72,13 @@ def timm_zoo() -> Zoo:
     return {f"timm {name}": entry(name) for name in TIMM}
 
 
-def neurons(model: nn.Module, inputs: object) -> int:
-    """Hooked neurons of the pass swap_fn makes (the size of every map it takes; an activation repeated on the same
-    tensor counted once, as ``swap_score`` does since ``skip_repeats``)."""
+def neurons(model: nn.Module, inputs: object, proxy: str) -> int:
+    """Hooked neurons of the pass ``proxy`` (swap, swap_ext or swap_fn) makes: the size of every map it takes, an
+    activation repeated on the same tensor counted once, as ``swap_score`` does since ``skip_repeats``. Until session
+    24 this counted swap_fn's pass whatever proxy ``"auto"`` had picked."""
     sizes: list[int] = []
-    with torch.no_grad(), hooked_activations(model, EXTENDED_ACTIVATIONS, (2, 3, 4), functions=True,
-                                             skip_repeats=True, sink=lambda out: sizes.append(out[0].numel())):
+    with torch.no_grad(), hooked_activations(model, **PSI_SETTINGS[proxy], skip_repeats=True,
+                                             sink=lambda out: sizes.append(out[0].numel())):
         swapnas.patterns.call_model(model, inputs)
     return sum(sizes)
 
@@ -92,7 +94,7 @@ def row(name: str, model: nn.Module, inputs: torch.Tensor) -> str:
     except ValueError as exc:  # UnsupportedModel: the message says why
         return f"| {name} | {', '.join(leaves) or 'none'} | refused: {str(exc).split(': ', 1)[-1]} | | | | |"
     seconds = time.perf_counter() - start
-    n = neurons(model, inputs)
+    n = neurons(model, inputs, proxy)
     return (f"| {name} | {', '.join(leaves) or 'none'} | `{proxy}` | {psi:,.0f} | {n:,} | "
             f"{min(2 ** inputs.shape[0], n):,} | {seconds:.2f} |")
 

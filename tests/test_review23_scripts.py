@@ -203,4 +203,28 @@ def test_model_zoo_counts_an_activation_repeated_on_one_tensor_once() -> None:
             return self.act(h) + self.act(h)  # the same map twice: one set of patterns
 
     x = torch.randn(5, 3, 6, 6, generator=torch.Generator().manual_seed(0))
-    assert _script("model_zoo").neurons(Twice(), x) == 4 * 6 * 6  # one map of C × H × W per sample
+    assert _script("model_zoo").neurons(Twice(), x, "swap_fn") == 4 * 6 * 6  # one map of C × H × W per sample
+
+
+def test_model_zoo_counts_the_neurons_of_the_pass_the_reported_proxy_makes() -> None:
+    # session 24: neurons() counted swap_fn's pass even where "auto" had picked swap or swap_ext, so the ceiling of
+    # a CNN with a functional ReLU in its head was too high for the Ψ beside it
+    import torch
+    import torch.nn.functional as F
+    from torch import nn
+
+    class Head(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv, self.act, self.fc = nn.Conv2d(3, 4, 1), nn.ReLU(), nn.Linear(4 * 6 * 6, 5)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return F.relu(self.fc(self.act(self.conv(x)).flatten(1)))  # a module ReLU on a map, a function on a vector
+
+    model, x = Head(), torch.randn(5, 3, 6, 6, generator=torch.Generator().manual_seed(0))
+    mod = _script("model_zoo")
+    counts = {proxy: mod.neurons(model, x, proxy) for proxy in ("swap", "swap_ext", "swap_fn")}
+    assert counts == {"swap": 144, "swap_ext": 144, "swap_fn": 149}  # 4 × 6 × 6 map; + the 5 linear outputs
+    import swapnas
+    # auto sees only nn.ReLU modules and a conv: swap, whose ceiling must use 144 neurons (149 before the fix)
+    assert list(swapnas.score(model, x, init="none")) == ["swap"]

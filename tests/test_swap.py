@@ -359,3 +359,29 @@ def test_maps_with_patches_folded_into_the_samples_are_refused_with_the_way_out(
         swapnas.swap_score(model, x, activations=EXTENDED_ACTIVATIONS, input_dims=(2, 3, 4))
     conv_only = swapnas.swap_score(model, x, activations=EXTENDED_ACTIVATIONS, input_dims=(4,))
     assert conv_only == naive_swap(model, x, kinds=EXTENDED_ACTIVATIONS, dims=(4,)) > 1
+
+
+def test_psi_settings_are_the_pass_each_psi_proxy_makes() -> None:
+    # PSI_SETTINGS (scripts' copy of each proxy's swap_score settings) must agree with the registered proxies; the
+    # model makes the three passes differ: a ReLU module on a map, a GELU module on a vector, F.relu on a vector
+    import torch.nn.functional as F
+
+    from swapnas.patterns import swap_score
+    from swapnas.proxies.swap import PSI_SETTINGS
+
+    class Mixed(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv, self.relu = nn.Conv2d(3, 4, 3, padding=1), nn.ReLU()
+            self.fc1, self.gelu, self.fc2 = nn.Linear(4 * 5 * 5, 12), nn.GELU(), nn.Linear(12, 10)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return F.relu(self.fc2(self.gelu(self.fc1(self.relu(self.conv(x)).flatten(1)))))
+
+    torch.manual_seed(0)
+    model, x = Mixed(), torch.randn(8, 3, 5, 5, generator=torch.Generator().manual_seed(1))
+    values = {}
+    for name, settings in PSI_SETTINGS.items():
+        values[name] = swapnas.score(model, x, proxies=name, init="none")[name]
+        assert values[name] == swap_score(model, x, **settings)
+    assert len(set(values.values())) == 3, values  # three different passes, so the check above can fail

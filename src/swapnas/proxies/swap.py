@@ -7,8 +7,17 @@ from typing import Any
 from torch import nn
 
 from ..data import Batch
-from ..patterns import EXTENDED_ACTIVATIONS, NoActivationError, regularise, swap_score
+from ..patterns import EXTENDED_ACTIVATIONS, ICLR_ACTIVATIONS, NoActivationError, regularise, swap_score
 from .registry import register
+
+#: the pass each Ψ proxy makes, as ``swap_score``'s (and ``hooked_activations``') settings, for code that needs the
+#: same pass (scripts/model_zoo.py). The proxies spell them out, so that their code digests (and stores' records of
+#: them) stay as they were; tests/test_swap.py checks the two agree.
+PSI_SETTINGS: dict[str, dict[str, Any]] = {
+    "swap": {"activations": ICLR_ACTIVATIONS, "input_dims": (4,), "functions": False},
+    "swap_ext": {"activations": EXTENDED_ACTIVATIONS, "input_dims": (2, 3, 4), "functions": False},
+    "swap_fn": {"activations": EXTENDED_ACTIVATIONS, "input_dims": (2, 3, 4), "functions": True},
+}
 
 
 def _psi(batch: Batch, model: nn.Module, **settings: Any) -> float:
