@@ -7,10 +7,12 @@ Public API::
     swapnas.rank({"a": net_a, "b": net_b}, (x, y))            # rows, best first
     psi = swapnas.swap_score(model, inputs)                   # exact SWAP-Score of the model as it is
     psi_reg = swapnas.regularise(psi, model, mu=..., sigma=...)  # size-regularised
+    result = swapnas.search_arch("nb201", "cifar10", out="runs/s0")  # `swapnas search`, returning the result
 """
 
 from ._version import __version__
 from .api import UnsupportedModel, rank, score
+from .api_search import search_arch
 from .data import Batch, load_batch
 from .proxies import list_proxies
 from .proxies.code import NetworkCodeWarning, ProxyCodeWarning
@@ -44,6 +46,7 @@ __all__ = [
     "rank",
     "regularise",
     "score",
+    "search_arch",
     "size_prior",
     "swap_score",
     "__version__",

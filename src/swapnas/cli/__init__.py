@@ -31,8 +31,10 @@ from .parsers import (
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+def build_parser(parser_class: type[argparse.ArgumentParser] = argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Every command's parser; ``parser_class`` for the top parser and the subcommands' (:func:`swapnas.search_arch`
+    passes one whose errors raise instead of exiting)."""
+    parser = parser_class(
         prog="swapnas", description="Training-free NAS with the SWAP-Score.", parents=[global_parent(top=True)],
         epilog=f"exit codes: {EXIT_OK} done; {EXIT_ERROR} bad input or missing data (the message says what to fix); "
         f"{EXIT_FAILED_ARCHS} finished, but some archs failed (outputs written; --allow-failures: 0); "

@@ -12,7 +12,7 @@ from ..export import FORMATS
 from ..search import EAConfig
 from ..spaces import SPACES, get_space, searchable_spaces
 from ..train import RECIPES, SCHEDULES, TrainConfig
-from . import commands
+from . import commands, search_command
 from .args import (
     DEFAULT_TOLERANCE,
     DefaultArchs,
@@ -184,7 +184,7 @@ def add_search(sub: Sub) -> None:
     p.add_argument("--batch-size", type=positive_int, default=None, help="samples S (default: the space's)")
     p.add_argument("--repeats", type=positive_int, default=None, help="re-initialisations (default: the space's)")
     p.add_argument("--out", required=True, help="output folder: result.json, state.json, search_curve.png, cell.png")
-    p.set_defaults(func=commands.search)
+    p.set_defaults(func=search_command.search)
 
 
 def add_conformance(sub: Sub) -> None:

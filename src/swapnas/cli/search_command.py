@@ -1,0 +1,105 @@
+"""``swapnas search``: its checks, the run and the printout (:func:`search_run` is shared with
+:func:`swapnas.search_arch`)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..search import SEARCH_EXTRAS, EAConfig, SearchResult, final_net, run_search, write_result
+from ..search.driver import choose_fitness, extra_cells, out_lock, stage_text
+from ..search.final import check_max_macs, check_max_params, check_target_params
+from ..search.fitness import check_size_flags
+from ..session import protocol_defaults, scoring_net
+from ..spaces import get_space, searchable_space
+from .args import DEFAULT_TOLERANCE, EXIT_OK
+from .commands import _out_folder, _progress, _report, _store, executor_of
+
+
+def _search_text(result: SearchResult) -> str:
+    prior = "none" if result.mu is None else f"mu={result.mu:.4g} sigma={result.sigma:.4g}"
+    lines = [f"best {result.space} arch (fitness {result.fitness:.6g}, {result.evaluations} evaluations, "
+             f"{result.cycles} cycles, {result.wall_seconds:.1f} s):\n{result.best}",
+             f"fitness {result.fitness_proxy} | final network: {result.params_m:.3f} M params, "
+             f"{result.macs_m:.1f} M multiply-adds | size prior {prior}"]
+    if result.refine and (stage := stage_text(result)):
+        lines.append(stage)
+    e = result.extra
+    ranks = extra_cells(e) if e else {}  # a rank shared with tied archs reads "1154 (8 tied)", as in report.md
+    if e and result.space == "nb201":
+        lines.append(f"NB201 {result.dataset}: valid {e['valid_accuracy']:.2f} (rank {ranks['valid_rank']}), test "
+                     f"{e['test_accuracy']:.2f} (rank {ranks['test_rank']}, optimum {e['test_optimum']:.2f}, regret "
+                     f"{e['test_regret']:.2f})")
+    elif e and result.space == "flexibert":
+        where = "in the benchmark" if e["in_benchmark"] else \
+            f"not in the benchmark; nearest benchmark arch ({e['distance']} choices differ): {e['benchmark_arch']}"
+        lines.append(f"FlexiBERT-500 {result.dataset}: {where}, score {e[f'{result.dataset}_score']:.2f} "
+                     f"(rank {ranks['rank']} of {e['of']}, optimum {e['optimum']:.2f})")
+    return "\n".join(lines)
+
+
+def _search_checks(args: argparse.Namespace) -> None:
+    """What `swapnas search` checks before it takes OUT and opens the store: the dataset, the fitness, the size
+    flags' conflicts, --max-params against the final network's sizes, --net and the second stage's network
+    (one arch built on the meta device) and --prior's width."""
+    searchable_space(args.space)  # a space without crossover, cell drawing or final networks: what it lacks
+    final = final_net(args.space, args.dataset)
+    chosen, stage = choose_fitness(args.space, args.fitness, args.refine, args.refine_repeats, args.refine_net,
+                                   args.refine_batch_size)
+    refine_flags = [flag for flag, v in (("--refine-repeats", args.refine_repeats), ("--refine-net", args.refine_net),
+                                         ("--refine-batch-size", args.refine_batch_size)) if v is not None]
+    if stage.k <= 1 and refine_flags:  # they would be ignored: no second stage runs
+        why = f"--refine {args.refine}" if args.refine is not None else f"--fitness {args.fitness} on {args.space}"
+        raise ValueError(f"{', '.join(refine_flags)} set the second stage, and this search has none ({why}: a second "
+                         "stage re-scores the K >= 2 fittest archs); add --refine K, or leave them out")
+    check_size_flags(chosen, mu=args.mu, sigma=args.sigma, target_params=args.target_params,
+                     prior=tuple(args.prior) if args.prior else None)
+    if args.tolerance is not None and args.target_params is None:  # it would be ignored: only a target has a width
+        raise ValueError(f"--tolerance {args.tolerance:g} is the relative width of --target-params, which is not "
+                         "given; add --target-params SIZE (e.g. 4.0M), or leave --tolerance out")
+    mod = get_space(args.space)
+    check_max_params(mod, final, args.max_params)
+    check_max_macs(mod, final, args.max_macs)
+    check_target_params(mod, final, args.target_params)
+    base = protocol_defaults(args.space, [chosen])["net"]
+    scoring_net(args.space, args.dataset, args.net, base)
+    if stage.k > 1 and stage.net:  # the second stage's network: --net, then --refine-net on top
+        scoring_net(args.space, args.dataset, {**args.net, **stage.net}, base, flag="--refine-net")
+    if args.prior is not None and args.prior[1] <= 0:
+        raise ValueError(f"--prior CENTRE WIDTH: WIDTH must be > 0 (got {args.prior[1]})")
+
+
+def search_run(args: argparse.Namespace) -> tuple[SearchResult, list[Path]]:
+    """``swapnas search`` without its printout: checks, OUT's lock, the executor and the store, the search, the found
+    arch's ground truth (where the space has one) and the outputs written; the result and the files written
+    (:func:`swapnas.search_arch` returns the result)."""
+    config = EAConfig(args.population, args.sample, args.mutations, args.cycles, args.crossover)
+    _search_checks(args)
+    out = _out_folder(args)
+    with out_lock(out):  # OUT is this search's until its outputs are written; a second one fails at once
+        executor, device = executor_of(args)
+        with executor, _store(args, out) as store:
+            result = run_search(
+                args.space, args.dataset, config=config, seed=args.seed, store=store, out=out, device=device,
+                score_seed=args.score_seed, mu=args.mu, sigma=args.sigma, target_params=args.target_params,
+                tolerance=DEFAULT_TOLERANCE if args.tolerance is None else args.tolerance,
+                prior=tuple(args.prior) if args.prior else None,
+                max_params=args.max_params, max_macs=args.max_macs, max_evals=args.max_evals,
+                max_seconds=args.max_seconds, net=args.net, batch_size=args.batch_size, repeats=args.repeats,
+                data_dir=args.data_dir, progress=_progress(args), fitness=args.fitness, refine=args.refine,
+                refine_repeats=args.refine_repeats, refine_net=args.refine_net,
+                refine_batch_size=args.refine_batch_size, executor=executor,
+            )
+        if args.space in SEARCH_EXTRAS:
+            try:  # the ground truth of the found arch is a bonus: without it the result is still written
+                result.extra = SEARCH_EXTRAS[args.space](result, args.data_dir)
+            except (FileNotFoundError, ValueError) as exc:
+                print(f"swapnas: warning: no {args.space} ground truth for the found arch ({exc})", file=sys.stderr)
+        return result, write_result(result, out)
+
+
+def search(args: argparse.Namespace) -> int:
+    result, written = search_run(args)
+    _report(args, _search_text(result), written, Path(args.out) / "result.json")
+    return EXIT_OK

@@ -1,0 +1,75 @@
+"""swapnas.search_arch: `swapnas search` as a Python function (the command's parser, checks and outputs)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import swapnas
+from swapnas.cli import main
+
+#: a tiny NB201 search on the small bundle, as keywords and as the command's flags
+OPTIONS = {"fitness": "swap", "population": 4, "sample": 2, "mutations": 2, "cycles": 2, "repeats": 1,
+           "net": {"C": 4}, "refine": 0, "device": "cpu", "no_progress": True, "seed": 3}
+FLAGS = ["--fitness", "swap", "--population", "4", "--sample", "2", "--mutations", "2", "--cycles", "2", "--repeats",
+         "1", "--net", "C=4", "--refine", "0", "--device", "cpu", "--no-progress", "--seed", "3"]
+
+
+def test_search_arch_returns_what_the_command_writes(small_bundle: Path, tmp_path: Path, capsys) -> None:
+    result = swapnas.search_arch("nb201", "cifar10", out=tmp_path / "py", data_dir=str(small_bundle), **OPTIONS)
+    assert main(["search", "--space", "nb201", "--dataset", "cifar10", *FLAGS, "--data-dir", str(small_bundle),
+                 "--out", str(tmp_path / "cli")]) == 0
+    written = {run: json.loads((tmp_path / run / "result.json").read_text()) for run in ("py", "cli")}
+    assert written["py"]["history"] == written["cli"]["history"]  # the same search, through the same parser
+    assert result.best == written["py"]["best"] == written["cli"]["best"]
+    assert [h["arch"] for h in result.history] == [h["arch"] for h in written["py"]["history"]]
+    assert result.evaluations == len(result.history) and result.seed == 3
+    assert (tmp_path / "py" / "scores.sqlite").is_file()  # the store defaults to OUT/scores.sqlite, as the command's
+    assert capsys.readouterr().out.count("wrote ") == 1  # only the command prints; the function returns
+
+
+def test_search_arch_resumes_from_its_state(small_bundle: Path, tmp_path: Path) -> None:
+    out, args = tmp_path / "s", {**OPTIONS, "data_dir": str(small_bundle)}
+    first = swapnas.search_arch("nb201", "cifar10", out=out, **args)
+    again = swapnas.search_arch("nb201", "cifar10", out=out, **args)  # the state says it is done: same result
+    assert again.history == first.history and again.best == first.best
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"max_params": -1}, "argument --max-params: size must be a finite number > 0 (got -1)"),
+    ({"population": 1}, "--population must be >= 2 (got 1)"),
+    ({"tolerance": 0.2}, "--tolerance 0.2 is the relative width of --target-params, which is not given"),
+])
+def test_search_arch_bad_input_raises_value_error_naming_it(small_bundle: Path, tmp_path: Path, options: dict,
+                                                            message: str) -> None:
+    with pytest.raises(ValueError) as info:
+        swapnas.search_arch("nb201", "cifar10", out=tmp_path / "s", data_dir=str(small_bundle),
+                            **{**OPTIONS, **options})
+    assert message in str(info.value)
+    assert not (tmp_path / "s" / "result.json").exists()
+
+
+def test_search_arch_unknown_fitness_is_a_key_error_listing_the_proxies(small_bundle: Path, tmp_path: Path) -> None:
+    with pytest.raises(KeyError) as info:  # as swapnas.score's for an unknown proxy
+        swapnas.search_arch("nb201", "cifar10", out=tmp_path / "s", data_dir=str(small_bundle),
+                            **{**OPTIONS, "fitness": "no_such_proxy"})
+    assert "unknown proxy 'no_such_proxy'" in str(info.value) and "swap_reg" in str(info.value)
+
+
+def test_search_arch_unknown_option_is_a_type_error_listing_the_options(tmp_path: Path) -> None:
+    with pytest.raises(TypeError) as info:
+        swapnas.search_arch("nb201", "cifar10", out=tmp_path / "s", max_param=5.0)
+    assert "unknown option(s) max_param" in str(info.value) and "max_params" in str(info.value)
+
+
+def test_search_arch_keywords_become_the_commands_tokens() -> None:
+    from swapnas.api_search import _tokens
+
+    assert _tokens("max_params", 5.0) == ["--max-params", "5.0"]
+    assert _tokens("net", {"C": 16, "N": 5}) == ["--net", "C=16,N=5"]
+    assert _tokens("prior", (0.8, 0.5)) == ["--prior", "0.8", "0.5"]
+    assert _tokens("no_progress", True) == ["--no-progress"]
+    assert _tokens("no_progress", False) == [] and _tokens("mu", None) == []
+    assert _tokens("crossover", 0) == ["--crossover", "0"]  # 0 is a value, not False
