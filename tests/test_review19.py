@@ -140,7 +140,7 @@ def test_the_heatmap_says_n_le_only_for_cells_that_show_their_own_n(tmp_path, mo
 
 def test_the_search_console_line_names_tied_ranks_as_report_md_does() -> None:
     """report.md read "1154 (8 tied)" but the console line printed the bare rank."""
-    from swapnas.cli.commands import _search_text
+    from swapnas.cli.search_command import _search_text
     from swapnas.search.driver import SearchResult
 
     extra = {"valid_accuracy": 89.85, "valid_optimum": 91.606, "valid_rank": 1154, "valid_tied": 8,

@@ -97,11 +97,11 @@ def _net_overrides(args: argparse.Namespace) -> dict:
     return net
 
 
-def _progress(args: argparse.Namespace) -> bool:
+def show_progress(args: argparse.Namespace) -> bool:
     return not (args.no_progress or getattr(args, "quiet", False) or getattr(args, "json", False))
 
 
-def _report(args: argparse.Namespace, text: str, written: Sequence[Path | str], doc: Path | None = None) -> None:
+def print_report(args: argparse.Namespace, text: str, written: Sequence[Path | str], doc: Path | None = None) -> None:
     """``text`` and the files written; with --quiet only the files; with --json only ``doc``'s JSON."""
     if getattr(args, "json", False):
         print(doc.read_text() if doc is not None else json.dumps({"written": [str(w) for w in written]}))
@@ -129,7 +129,7 @@ def _exit_for(args: argparse.Namespace, failures: int) -> int:
     return EXIT_OK
 
 
-def _out_folder(args: argparse.Namespace) -> Path:
+def out_folder(args: argparse.Namespace) -> Path:
     """``--out``, checked before anything runs: a folder to write (created later if missing), not a file, and one
     that can be made or written here (the nearest existing folder on its path is writable), so that no run scores
     every arch and then fails to write its outputs."""
@@ -150,7 +150,7 @@ def _out_folder(args: argparse.Namespace) -> Path:
     return out
 
 
-def _store(args: argparse.Namespace, out: Path) -> ScoreStore:
+def store_for(args: argparse.Namespace, out: Path) -> ScoreStore:
     return ScoreStore(args.store or out / "scores.sqlite")
 
 
@@ -195,19 +195,19 @@ def correlate(args: argparse.Namespace) -> int:
     )
     if args.archs is not None and not isinstance(args.archs, DefaultArchs):  # a number given must exist
         check_archs(args.archs, len(bench.archs_for(task)), f"{bench.name} {task}")
-    out = _out_folder(args)
+    out = out_folder(args)
     executor, device = executor_of(args)
-    with executor, _store(args, out) as store:
+    with executor, store_for(args, out) as store:
         if args.shard is not None:
             archs = shard_of(pick_archs(bench.archs_for(task), args.archs, args.seed), args.shard)
             recs = score_archs(archs, bench.space, proxies, protocol, batch, store, device, args.retry_failed,
-                               _progress(args), f"shard {args.shard[0]}/{args.shard[1]}", executor)
+                               show_progress(args), f"shard {args.shard[0]}/{args.shard[1]}", executor)
             failed = sum(not r.ok for rs in recs.values() for r in rs)
             _shard_done(args, f"{len(archs)} archs", {"archs": len(archs)}, failed, store.path, "the table")
             return _exit_for(args, failed)
         run = run_correlation(
             bench=bench, task=task, proxies=proxies, n_archs=args.archs, protocol=protocol, batch=batch,
-            store=store, device=device, retry_failed=args.retry_failed, progress=_progress(args),
+            store=store, device=device, retry_failed=args.retry_failed, progress=show_progress(args),
             executor=executor,
         )
     written = write_outputs(run, out)
@@ -218,7 +218,7 @@ def correlate(args: argparse.Namespace) -> int:
                       f"{where} | wall {run.wall_seconds:.1f} s{reused_text(run.reused, len(run.archs), run.partly_reused)}\n",
                       results_table(run.results), *failure_lines(run.results), ""])
     plots = f"{len(written) - 3} plot(s) {out / 'scatter_*.png'}"
-    _report(args, text, [*written[:3], plots, f"scores in {args.store or out / 'scores.sqlite'}"], out / "results.json")
+    print_report(args, text, [*written[:3], plots, f"scores in {args.store or out / 'scores.sqlite'}"], out / "results.json")
     return _exit_for(args, sum(r.failures for r in run.results))
 
 
@@ -228,13 +228,13 @@ def grid(args: argparse.Namespace) -> int:
         raise ValueError(f"--proxies needs at least one proxy name, comma-separated, or 'all' (got {args.proxies!r}); "
                          "see `swapnas proxies`")
     check_archs_per(columns, args.archs_per)  # before OUT and its store exist
-    out = _out_folder(args)
+    out = out_folder(args)
     executor, device = executor_of(args)
     counts: dict[str, int] = {}
-    with executor, _store(args, out) as store:
+    with executor, store_for(args, out) as store:
         cols = run_grid(columns, proxies=args.proxies, n_archs=args.archs, n_archs_per=args.archs_per, seed=args.seed,
                         repeats=args.repeats, init=args.init, store=store, device=device, data_dir=args.data_dir, shard=args.shard,
-                        retry_failed=args.retry_failed, progress=_progress(args), executor=executor, counts=counts,
+                        retry_failed=args.retry_failed, progress=show_progress(args), executor=executor, counts=counts,
                         archs_given=not isinstance(args.archs, DefaultArchs))
     if args.shard is not None:
         failed = counts.get("failed", 0)
@@ -243,25 +243,25 @@ def grid(args: argparse.Namespace) -> int:
         return _exit_for(args, failed)
     command = command_line()
     paths = write_grid(cols, out, command)
-    _report(args, (out / "grid.md").read_text(), paths, out / "grid.json")
+    print_report(args, (out / "grid.md").read_text(), paths, out / "grid.json")
     return _exit_for(args, sum(r["failures"] for c in cols for r in c.results))
 
 
 def conformance(args: argparse.Namespace) -> int:
     """``swapnas conformance``: run, print the protocol and the table, write the outputs."""
-    out = _out_folder(args)
+    out = out_folder(args)
     device = resolve_device(args.device)
     naslib = load_naslib(args.space, args.dataset, args.data_dir)  # a bad --archs is refused before the store exists
     check_archs(args.archs, len(naslib.archs), f"NASLib's {args.space}/{args.dataset} file {naslib.path}")
-    with _store(args, out) as store:
+    with store_for(args, out) as store:
         run = run_conformance(
             space=args.space, dataset=args.dataset, proxies=args.proxies, n_archs=args.archs, store=store,
             device=device, data_dir=args.data_dir, seed=args.seed,
-            retry_failed=args.retry_failed, progress=_progress(args), naslib=naslib,
+            retry_failed=args.retry_failed, progress=show_progress(args), naslib=naslib,
         )
     paths = write_conformance(run, out)
     text = "\n".join([header_text(run, note=False) + "\n", conformance_table(run.results), *failure_lines(run.results), ""])
-    _report(args, text, paths, paths[0])
+    print_report(args, text, paths, paths[0])
     return _exit_for(args, sum(r.failures for r in run.results))
 
 
@@ -311,12 +311,12 @@ def train(args: argparse.Namespace) -> int:
     # cuDNN autotuning is the command's choice (speed; CUDA runs were never bit-reproducible), not the
     # library's: run_train/train set no backend flag. It has no effect when the device is the CPU.
     torch.backends.cudnn.benchmark = True
-    out = _out_folder(args)
+    out = out_folder(args)
     genotype = load_genotype(args.genotype)  # what is wrong with the arguments is said before OUT is made
     try:  # train() locks OUT (a second run on it is refused) after the data is read: bad data makes no OUT
         result = run_train(genotype, recipe=args.dataset, out=out, data_root=args.data_root,
                            synthetic=args.synthetic, workers=args.workers, device=args.device, seed=args.seed,
-                           progress=_progress(args), max_steps=args.max_steps, eval_every=args.eval_every,
+                           progress=show_progress(args), max_steps=args.max_steps, eval_every=args.eval_every,
                            amp=not args.no_amp, **train_overrides(args))
     except KeyboardInterrupt:
         saved = (out / "checkpoint.pt").is_file()
@@ -329,13 +329,13 @@ def train(args: argparse.Namespace) -> int:
             f"after {result['epochs']} epochs{note}\n"
             f"{result['params_m']:.3f} M params (auxiliary head excluded), wall {result['wall_seconds']:.1f} s, "
             f"device {result['device']}")
-    _report(args, text, [out / "result.json", out / "history.json", out / "checkpoint.pt"], out / "result.json")
+    print_report(args, text, [out / "result.json", out / "history.json", out / "checkpoint.pt"], out / "result.json")
     return 0
 
 
 def export_store(args: argparse.Namespace) -> int:
     path = export(args.store, args.out, args.format, args.protocol)
-    _report(args, "", [path], path if args.format == "naslib-zc" else None)
+    print_report(args, "", [path], path if args.format == "naslib-zc" else None)
     return EXIT_OK
 
 

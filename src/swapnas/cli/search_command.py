@@ -14,7 +14,7 @@ from ..search.fitness import check_size_flags
 from ..session import protocol_defaults, scoring_net
 from ..spaces import get_space, searchable_space
 from .args import DEFAULT_TOLERANCE, EXIT_OK
-from .commands import _out_folder, _progress, _report, _store, executor_of
+from .commands import executor_of, out_folder, print_report, show_progress, store_for
 
 
 def _search_text(result: SearchResult) -> str:
@@ -76,10 +76,10 @@ def search_run(args: argparse.Namespace) -> tuple[SearchResult, list[Path]]:
     (:func:`swapnas.search_arch` returns the result)."""
     config = EAConfig(args.population, args.sample, args.mutations, args.cycles, args.crossover)
     _search_checks(args)
-    out = _out_folder(args)
+    out = out_folder(args)
     with out_lock(out):  # OUT is this search's until its outputs are written; a second one fails at once
         executor, device = executor_of(args)
-        with executor, _store(args, out) as store:
+        with executor, store_for(args, out) as store:
             result = run_search(
                 args.space, args.dataset, config=config, seed=args.seed, store=store, out=out, device=device,
                 score_seed=args.score_seed, mu=args.mu, sigma=args.sigma, target_params=args.target_params,
@@ -87,7 +87,7 @@ def search_run(args: argparse.Namespace) -> tuple[SearchResult, list[Path]]:
                 prior=tuple(args.prior) if args.prior else None,
                 max_params=args.max_params, max_macs=args.max_macs, max_evals=args.max_evals,
                 max_seconds=args.max_seconds, net=args.net, batch_size=args.batch_size, repeats=args.repeats,
-                data_dir=args.data_dir, progress=_progress(args), fitness=args.fitness, refine=args.refine,
+                data_dir=args.data_dir, progress=show_progress(args), fitness=args.fitness, refine=args.refine,
                 refine_repeats=args.refine_repeats, refine_net=args.refine_net,
                 refine_batch_size=args.refine_batch_size, executor=executor,
             )
@@ -101,5 +101,5 @@ def search_run(args: argparse.Namespace) -> tuple[SearchResult, list[Path]]:
 
 def search(args: argparse.Namespace) -> int:
     result, written = search_run(args)
-    _report(args, _search_text(result), written, Path(args.out) / "result.json")
+    print_report(args, _search_text(result), written, Path(args.out) / "result.json")
     return EXIT_OK
