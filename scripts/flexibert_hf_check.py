@@ -60,14 +60,13 @@ def electra_twin(ours: Encoder, hidden: int, heads: int, ff: int, layers: int) -
                               max_position_embeddings=MAX_POSITIONS, type_vocab_size=2, layer_norm_eps=1e-12,
                               pad_token_id=0)
     twin = tf.ElectraModel(config)
-    state = ours.state_dict()
     names = hf_names(layers)
-    theirs = {names[k]: v for k, v in state.items() if not k.startswith("classifier.")}
-    missing = set(twin.state_dict()) - set(theirs)
-    extra = [k for k in twin.state_dict() if k.endswith("position_ids") or k.endswith("token_type_ids")]
-    if missing - set(extra):
-        raise SystemExit(f"no weight of ours for {sorted(missing - set(extra))}")
-    twin.load_state_dict(theirs, strict=False)
+    loaded = twin.load_state_dict({names[k]: v for k, v in ours.state_dict().items() if not k.startswith("classifier.")},
+                                  strict=False)
+    missing = [k for k in loaded.missing_keys if not k.endswith(("position_ids", "token_type_ids"))]  # HF's buffers
+    if missing or loaded.unexpected_keys:
+        raise SystemExit(f"the name map does not fit ElectraModel: no weight of ours for {missing}, "
+                         f"names it lacks {loaded.unexpected_keys}")
     return twin
 
 
