@@ -31,10 +31,14 @@ def test_search_arch_returns_what_the_command_writes(small_bundle: Path, tmp_pat
 
 
 def test_search_arch_resumes_from_its_state(small_bundle: Path, tmp_path: Path) -> None:
-    out, args = tmp_path / "s", {**OPTIONS, "data_dir": str(small_bundle)}
-    first = swapnas.search_arch("nb201", "cifar10", out=out, **args)
-    again = swapnas.search_arch("nb201", "cifar10", out=out, **args)  # the state says it is done: same result
-    assert again.history == first.history and again.best == first.best
+    args = {**OPTIONS, "data_dir": str(small_bundle)}
+    partial = swapnas.search_arch("nb201", "cifar10", out=tmp_path / "s", max_evals=5, **args)  # stops after a cycle
+    resumed = swapnas.search_arch("nb201", "cifar10", out=tmp_path / "s", **args)
+    whole = swapnas.search_arch("nb201", "cifar10", out=tmp_path / "w", **args)
+    assert len(partial.history) < len(resumed.history)
+    assert resumed.history[:len(partial.history)] == partial.history and resumed.history == whole.history
+    with pytest.raises(ValueError, match="holds a search with another fitness"):  # the state is read, not replaced
+        swapnas.search_arch("nb201", "cifar10", out=tmp_path / "s", **{**args, "fitness": "params"})
 
 
 @pytest.mark.parametrize(("options", "message"), [
