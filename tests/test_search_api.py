@@ -77,3 +77,13 @@ def test_search_arch_keywords_become_the_commands_tokens() -> None:
     assert _tokens("no_progress", True) == ["--no-progress"]
     assert _tokens("no_progress", False) == [] and _tokens("mu", None) == []
     assert _tokens("crossover", 0) == ["--crossover", "0"]  # 0 is a value, not False
+
+
+def test_search_arch_without_data_raises_file_not_found_saying_where_to_point_it(tmp_path: Path, monkeypatch) -> None:
+    # the docstring's third error type: the command reports missing data as bad input (exit 2)
+    monkeypatch.delenv("SWAPNAS_DATA", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    with pytest.raises(FileNotFoundError) as info:
+        swapnas.search_arch("nb201", "cifar10", out=tmp_path / "s", **OPTIONS)
+    assert "no data directory given: pass --data-dir DIR, set $SWAPNAS_DATA" in str(info.value)
