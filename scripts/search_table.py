@@ -6,6 +6,8 @@ Per dataset, the test accuracy (mean ± std over seeds) of: the SWAP-NAS arch; r
 with the same fitness and the same number of evaluations (as run by search_nb201.py); random
 search that picks the best of the same random archs by the benchmark's 200-epoch validation
 accuracy (the classic baseline: it needs every sampled arch trained); and a random arch.
+Then the found archs on every NB201 dataset (the NAS-Bench-201 paper's table: the arch found on one
+dataset, evaluated on all three; test accuracy, mean ± std over seeds, and the ranks).
 """
 
 from __future__ import annotations
@@ -62,6 +64,24 @@ def main() -> None:
               f"{mean_std([r['rs_test'] for r in rows])} | {mean_std(by_valid)} | {np.mean(any_arch):.2f} | "
               f"{rows[0]['optimum']:.2f} | {np.mean([r['evaluations'] for r in rows]):.0f} | "
               f"{', '.join(map(str, ranks))} |")
+    print()
+    print(on_every_dataset(runs, test))
+
+
+def on_every_dataset(runs: list[dict], test) -> str:
+    """Markdown: per searched dataset, its found archs' test accuracy (mean ± std) and distinct test ranks on every
+    NB201 dataset; rows of summaries without the found arch (``best``) are left out."""
+    lines = ["| searched on | " + " | ".join(f"{d}: test acc / ranks" for d in test.tasks) + " |",
+             "|---" * (len(test.tasks) + 1) + "|"]
+    for ds in dict.fromkeys(r["dataset"] for r in runs if r.get("best")):
+        archs = [nb201.parse(r["best"]) for r in runs if r["dataset"] == ds and r.get("best")]
+        cells = []
+        for task in test.tasks:
+            acc, col = test.accuracies(archs, task), test.column(test.truth(task).column)
+            ranks = sorted({int((col > a).sum()) + 1 for a in acc})
+            cells.append(f"{mean_std(list(acc))} / {', '.join(map(str, ranks))}")
+        lines.append(f"| {ds} ({len(archs)} seeds) | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

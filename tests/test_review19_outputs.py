@@ -94,7 +94,8 @@ def test_nb201_extras_count_the_archs_tied_with_the_returned_one(monkeypatch):
 
     arch = get_space("nb201").parse("|nor_conv_3x3~0|+|none~0|skip_connect~1|+|none~0|none~1|avg_pool_3x3~2|")
     col = np.array([91.0, 89.85, 89.85, 70.0, 89.85])  # the returned arch is #2, tied with #1 and #4
-    bench = types.SimpleNamespace(truth=lambda task: types.SimpleNamespace(column="acc"), column=lambda name: col,
+    bench = types.SimpleNamespace(tasks=("cifar10",), truth=lambda task: types.SimpleNamespace(column="acc"),
+                                  column=lambda name: col,
                                   index_of=lambda a: 2 if a == arch else -1)
     monkeypatch.setattr(driver, "get_benchmark", lambda *a, **k: bench)
     extra = driver.nb201_extras(_search_result({}, best=str(arch)), None)

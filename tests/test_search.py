@@ -159,6 +159,7 @@ def test_search_cli_resumes_without_rescoring(data_dir, tmp_path, capsys) -> Non
     assert json.loads((out2 / "result.json").read_text())["history"] == again["history"]
     text = capsys.readouterr().out
     assert "NB201 cifar10: valid" in text and "regret" in text
+    assert "the same arch on the other NB201 datasets: cifar100 test " in text and ", imagenet16-120 test " in text
     # NB201's default second stage on the user's C=4 network: all 15 evaluated archs (K = 20 > 15)
     assert "Second stage: the 15 fittest re-scored on C=4,N=5, S=20, R=1; returned #" in text
     assert "Second stage: the 15 fittest" in (out2 / "report.md").read_text()

@@ -31,6 +31,10 @@ def _search_text(result: SearchResult) -> str:
         lines.append(f"NB201 {result.dataset}: valid {e['valid_accuracy']:.2f} (rank {ranks['valid_rank']}), test "
                      f"{e['test_accuracy']:.2f} (rank {ranks['test_rank']}, optimum {e['test_optimum']:.2f}, regret "
                      f"{e['test_regret']:.2f})")
+        others = [f"{d} test {o['test_accuracy']:.2f} (rank {extra_cells(o)['test_rank']})"
+                  for d, o in e.get("datasets", {}).items() if d != result.dataset]
+        if others:
+            lines.append(f"the same arch on the other NB201 datasets: {', '.join(others)}")
     elif e and result.space == "flexibert":
         where = "in the benchmark" if e["in_benchmark"] else \
             f"not in the benchmark; nearest benchmark arch ({e['distance']} choices differ): {e['benchmark_arch']}"
