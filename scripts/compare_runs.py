@@ -5,7 +5,8 @@ multiply-adds, the fitness's key, μ/σ, the limits and the benchmark figures). 
 checked field and exits 1 if any differs.
 
 A field that only one of the two files holds because it was added to the output after the older run
-(``LATER_FIELDS``) is listed as not compared; every other field must be equal.
+(``LATER_FIELDS``, and each benchmark figure under a search's ``extra``, e.g. session 25's ``datasets``) is listed
+as not compared; every other field must be equal.
 
     python scripts/compare_runs.py runs/nb201_cifar100/results.json runs/refactor_check/readme_c100/results.json
 """
@@ -35,11 +36,13 @@ def _fields(doc: dict) -> dict[str, object]:
         return out
     out = {"best": doc["best"], "fitness": doc["fitness"], "evaluations": doc["evaluations"],
            "history": [(h["arch"], h["fitness"]) for h in doc["history"]], "refine": doc.get("refine")}
-    return out | {k: doc.get(k, _ABSENT) for k in SEARCH_REPORTED}
+    extra = doc.get("extra") or {}  # the benchmark figures, key by key: later runs report more of them
+    return (out | {k: doc.get(k, _ABSENT) for k in SEARCH_REPORTED if k != "extra"}
+            | {f"extra {k}": v for k, v in extra.items()})
 
 
 def _later(key: str) -> bool:
-    return key.rsplit(" ", 1)[-1] in LATER_FIELDS
+    return key.startswith("extra ") or key.rsplit(" ", 1)[-1] in LATER_FIELDS
 
 
 def compare(a: dict[str, object], b: dict[str, object]) -> tuple[bool, list[str]]:

@@ -66,7 +66,7 @@ def test_compare_runs_search_sees_a_changed_reported_field(tmp_path, capsys, fie
     """Before: only best, fitness, evaluations, history and refine were compared, so a refactor that changed the
     reported final size (0c4d4e5: parameters without a build), the MACs or the fitness's key said IDENTICAL."""
     rc, out = _compare(tmp_path, _search_doc(), _search_doc(**{field: value}), capsys)
-    assert rc == 1 and out.splitlines()[-1] == "DIFFERENT" and f"DIFFERENT  {field}:" in out
+    assert rc == 1 and out.splitlines()[-1] == "DIFFERENT" and f"DIFFERENT  {field}" in out  # extra: key by key
 
 
 def test_compare_runs_search_identical_and_timing_ignored(tmp_path, capsys) -> None:
@@ -79,6 +79,17 @@ def test_compare_runs_field_of_a_newer_output_is_not_a_difference(tmp_path, caps
     del old["macs_m"], old["constraints"]  # a run written before these fields existed
     rc, out = _compare(tmp_path, old, _search_doc(), capsys)
     assert rc == 0 and "not compared  macs_m" in out and "not compared  constraints" in out
+
+
+def test_compare_runs_benchmark_figure_of_a_newer_output_is_not_a_difference(tmp_path, capsys) -> None:
+    """Session 25 added ``extra["datasets"]`` (the arch on every NB201 dataset): before, ``extra`` was compared as
+    one dict, so every new search differed from its pre-session-25 run. A figure both hold is still compared."""
+    new = _search_doc(extra={"test_accuracy": 94.37, "datasets": {"cifar100": {"test_accuracy": 73.5}}})
+    rc, out = _compare(tmp_path, _search_doc(), new, capsys)
+    assert rc == 0 and "not compared  extra datasets" in out and "identical  extra test_accuracy" in out
+    changed = _search_doc(extra={"test_accuracy": 93.0, "datasets": {}})
+    rc, out = _compare(tmp_path, _search_doc(), changed, capsys)
+    assert rc == 1 and "DIFFERENT  extra test_accuracy" in out
 
 
 def test_compare_runs_correlate_sees_a_changed_proxy_key(tmp_path, capsys) -> None:

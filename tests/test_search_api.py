@@ -69,14 +69,18 @@ def test_search_arch_unknown_option_is_a_type_error_listing_the_options(tmp_path
 
 
 def test_search_arch_keywords_become_the_commands_tokens() -> None:
-    from swapnas.api_search import _tokens
+    from swapnas.api_search import _actions, _tokens
+    from swapnas.cli import build_parser
 
-    assert _tokens("max_params", 5.0) == ["--max-params", "5.0"]
-    assert _tokens("net", {"C": 16, "N": 5}) == ["--net", "C=16,N=5"]
-    assert _tokens("prior", (0.8, 0.5)) == ["--prior", "0.8", "0.5"]
-    assert _tokens("no_progress", True) == ["--no-progress"]
-    assert _tokens("no_progress", False) == [] and _tokens("mu", None) == []
-    assert _tokens("crossover", 0) == ["--crossover", "0"]  # 0 is a value, not False
+    actions = _actions(build_parser())
+    assert _tokens(actions, "max_params", 5.0) == ["--max-params=5.0"]
+    assert _tokens(actions, "net", {"C": 16, "N": 5}) == ["--net=C=16,N=5"]
+    assert _tokens(actions, "prior", (0.8, 0.5)) == ["--prior", "0.8", "0.5"]
+    assert _tokens(actions, "prior", (-1e-05, 0.5)) == ["--prior", "-0.00001", "0.5"]  # no exponent's "-" left
+    assert _tokens(actions, "no_progress", True) == ["--no-progress"]
+    assert _tokens(actions, "no_progress", False) == [] and _tokens(actions, "mu", None) == []
+    assert _tokens(actions, "crossover", 0) == ["--crossover=0"]  # 0 is a value, not False
+    assert _tokens(actions, "data_dir", "-d") == ["--data-dir=-d"]  # a global option; a value with a leading "-"
 
 
 def test_search_arch_without_data_raises_file_not_found_saying_where_to_point_it(tmp_path: Path, monkeypatch) -> None:
@@ -87,3 +91,65 @@ def test_search_arch_without_data_raises_file_not_found_saying_where_to_point_it
     with pytest.raises(FileNotFoundError) as info:
         swapnas.search_arch("nb201", "cifar10", out=tmp_path / "s", **OPTIONS)
     assert "no data directory given: pass --data-dir DIR, set $SWAPNAS_DATA" in str(info.value)
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"refine": False}, "refine takes a value (--refine K), not False"),  # was dropped: the default stage ran
+    ({"cycles": True}, "cycles takes a value (--cycles"),
+    ({"no_progress": 0}, "no_progress is a flag: pass True or False (got 0)"),  # was "unrecognized arguments: 0"
+])
+def test_search_arch_a_bool_for_a_value_or_a_non_bool_for_a_flag_is_a_type_error(small_bundle: Path, tmp_path: Path,
+                                                                                 options: dict, message: str) -> None:
+    with pytest.raises(TypeError) as info:
+        swapnas.search_arch("nb201", "cifar10", out=tmp_path / "s", data_dir=str(small_bundle),
+                            **{**OPTIONS, **options})
+    assert message in str(info.value)
+    assert not (tmp_path / "s").exists()  # refused before the search takes OUT
+
+
+def test_search_arch_values_that_start_with_a_minus_reach_the_command(small_bundle: Path, tmp_path: Path) -> None:
+    """``--mu -1e-05`` reads as an option to argparse ("expected one argument"); the function passes ``--mu=-1e-05``."""
+    result = swapnas.search_arch("nb201", "cifar10", out=tmp_path / "s", data_dir=str(small_bundle),
+                                 **{**OPTIONS, "fitness": "swap_reg", "mu": -1e-05, "sigma": 1.0})
+    assert (result.mu, result.sigma) == (-1e-05, 1.0)
+
+
+def test_search_arch_gives_the_callers_torch_threads_back(small_bundle: Path, tmp_path: Path) -> None:
+    """The command sets --threads (default 1) in its process, which is the caller's here."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        swapnas.search_arch("nb201", "cifar10", out=tmp_path / "s", data_dir=str(small_bundle), **OPTIONS)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_two_threads_cannot_search_into_one_out(tmp_path: Path) -> None:
+    """OUT's lock was re-entrant in the whole process, so a second thread's search_arch wrote the same state.json."""
+    import threading
+
+    from swapnas.files import out_lock
+
+    held, release, seen = threading.Event(), threading.Event(), []
+
+    def first() -> None:
+        with out_lock(tmp_path), out_lock(tmp_path):  # re-entrant in its own thread
+            held.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    held.wait(10)
+    try:
+        with out_lock(tmp_path):
+            seen.append("entered")
+    except ValueError as exc:
+        seen.append(str(exc))
+    release.set()
+    thread.join()
+    assert len(seen) == 1 and "another swapnas search is using" in seen[0] and "another thread of this process" in seen[0]
+    with out_lock(tmp_path):  # released: this thread may take it now
+        pass

@@ -13,6 +13,9 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NoReturn
 
+import numpy as np
+import torch
+
 if TYPE_CHECKING:
     from .search import SearchResult
 
@@ -27,19 +30,34 @@ class _RaisingParser(argparse.ArgumentParser):
         raise ValueError(f"swapnas.search_arch: {message}")
 
 
-def _tokens(key: str, value: Any) -> list[str]:
-    """One keyword as the command line's tokens: None or False leaves it out (the default), True is a bare flag,
-    a mapping ``K=V,…`` (``net``, ``refine_net``), a list or tuple several values (``prior``)."""
+def _actions(parser: argparse.ArgumentParser) -> dict[str, argparse.Action]:
+    """Every option of ``swapnas search`` by its flag: the search subcommand's and the global ones."""
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return {**parser._option_string_actions, **sub.choices["search"]._option_string_actions}
+
+
+def _tokens(actions: dict[str, argparse.Action], key: str, value: Any) -> list[str]:
+    """One keyword as the command line's tokens. A flag (``no_progress``) takes True (given) or False (left out);
+    an option with a value takes None (its default) or a value: a mapping as ``K=V,…`` (``net``, ``refine_net``),
+    a list or tuple as several values (``prior``), anything else as ``--flag=value`` (so a value that starts with
+    ``-`` is not read as an option). A bool for an option with a value, or a non-bool for a flag, raises
+    ``TypeError`` naming the option (``refine=False`` would otherwise leave the default second stage on)."""
     flag = "--" + key.replace("_", "-")
-    if value is None or value is False:
+    action = actions[flag]
+    if action.nargs == 0:  # store_true
+        if not isinstance(value, bool):
+            raise TypeError(f"swapnas.search_arch: {key} is a flag: pass True or False (got {value!r})")
+        return [flag] if value else []
+    if isinstance(value, bool):
+        raise TypeError(f"swapnas.search_arch: {key} takes a value ({flag} {action.metavar or action.dest.upper()}),"
+                        f" not {value!r}; pass None (or leave it out) for the default")
+    if value is None:
         return []
-    if value is True:
-        return [flag]
     if isinstance(value, Mapping):
-        return [flag, ",".join(f"{k}={v}" for k, v in value.items())]
-    if isinstance(value, (list, tuple)):
-        return [flag, *map(str, value)]
-    return [flag, str(value)]
+        return [f"{flag}={','.join(f'{k}={v}' for k, v in value.items())}"]
+    if isinstance(value, (list, tuple)):  # several values: a float keeps its digits without an exponent's '-'
+        return [flag, *(np.format_float_positional(v) if isinstance(v, float) else str(v) for v in value)]
+    return [f"{flag}={value}"]
 
 
 def search_arch(space: str = "nb201", dataset: str = "cifar10", *, out: str | os.PathLike,
@@ -52,14 +70,17 @@ def search_arch(space: str = "nb201", dataset: str = "cifar10", *, out: str | os
     or ``"5M"``), ``net={"C": 16}``, ``prior=(0.8, 0.5)``, ``workers=2``, ``data_dir="../shared/data"``,
     ``no_progress=True``. Bad input raises what the command reports as such (exit 2), with the same message:
     ``ValueError`` for a bad value, ``KeyError`` for an unknown proxy, ``FileNotFoundError`` for missing data; an
-    unknown option raises ``TypeError``. Ctrl-C raises ``KeyboardInterrupt`` with every finished score in the store.
+    unknown option, a bool for an option that takes a value (``refine=False``) or a non-bool for a flag raises
+    ``TypeError``. The caller's torch thread count is given back; OUT is locked against other processes and threads.
+    Ctrl-C raises ``KeyboardInterrupt`` with every finished score in the store.
 
     Example::
 
         result = swapnas.search_arch("nb201", "cifar10", out="runs/s0", data_dir="../shared/data")
         result.best, result.params_m, result.extra["test_accuracy"]   # NB201: the found arch's ground truth
     """
-    from .cli import build_parser  # here, not at import: the command line imports every job
+    # here, not at import: the command line imports every job
+    from .cli import build_parser
     from .cli.search_command import search_run
 
     parser = build_parser(_RaisingParser)
@@ -69,6 +90,11 @@ def search_arch(space: str = "nb201", dataset: str = "cifar10", *, out: str | os
         raise TypeError(f"swapnas.search_arch() got unknown option(s) {', '.join(unknown)}; it takes swapnas search's "
                         f"options with _ for -: {', '.join(sorted(known))}")
     argv = ["search", "--space", space, "--dataset", dataset, "--out", os.fspath(out)]
+    actions = _actions(parser)  # argparse has no public lookup of an option by its flag
     for key, value in options.items():
-        argv += _tokens(key, value)
-    return search_run(parser.parse_args(argv))[0]
+        argv += _tokens(actions, key, value)
+    threads = torch.get_num_threads()  # the command sets --threads (default 1) in this process: give it back
+    try:
+        return search_run(parser.parse_args(argv))[0]
+    finally:
+        torch.set_num_threads(threads)

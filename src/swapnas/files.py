@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,8 +16,8 @@ try:
 except ImportError:  # no flock (Windows): OUT is not locked there
     fcntl = None  # type: ignore[assignment]
 
-#: OUT/.lock files this process holds (the lock is re-entrant within its process)
-_HELD: set[str] = set()
+#: OUT/.lock files this process holds → the thread holding each (the lock is re-entrant within that thread only)
+_HELD: dict[str, int] = {}
 
 
 def write_atomic(path: Path, write: Callable[[BinaryIO], object]) -> None:
@@ -47,11 +48,16 @@ def write_atomic(path: Path, write: Callable[[BinaryIO], object]) -> None:
 def out_lock(out: Path, what: str = "search") -> Iterator[None]:
     """Hold ``OUT/.lock`` (``fcntl.flock``) while a job (``what``: ``swapnas search``, ``swapnas train``) runs, so a
     second one on the same OUT fails at once; the OS releases it when the process ends, even when killed.
-    Re-entrant in a process."""
+    Re-entrant in the thread that holds it; another thread of the process (two ``search_arch`` calls) is refused
+    as another process is."""
     out.mkdir(parents=True, exist_ok=True)
     path = out / ".lock"
     key = str(path.resolve())
-    if fcntl is None or key in _HELD:
+    holder = _HELD.get(key)
+    if holder is not None and holder != threading.get_ident():
+        raise ValueError(f"another swapnas {what} is using {out} (another thread of this process, pid {os.getpid()});"
+                         " wait for it or use another --out")
+    if fcntl is None or holder is not None:
         yield
         return
     with open(path, "a+") as f:
@@ -65,8 +71,8 @@ def out_lock(out: Path, what: str = "search") -> Iterator[None]:
         f.truncate(0)
         f.write(str(os.getpid()))
         f.flush()
-        _HELD.add(key)
+        _HELD[key] = threading.get_ident()
         try:
             yield
         finally:
-            _HELD.discard(key)
+            _HELD.pop(key, None)
