@@ -1,6 +1,7 @@
 """Table of the NB201 search study from `scripts/search_nb201.py`'s summary.json.
 
     python scripts/search_table.py runs/search_nb201/summary.json --data-dir ../shared/data
+    python scripts/search_table.py runs/a/summary.json runs/b/summary.json --data-dir ../shared/data   # one study
 
 Per dataset, the test accuracy (mean ± std over seeds) of: the SWAP-NAS arch; random search
 with the same fitness and the same number of evaluations (as run by search_nb201.py); random
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+from pathlib import Path
 
 import numpy as np
 
@@ -41,10 +43,10 @@ def mean_std(values: list) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("summary")
+    ap.add_argument("summary", nargs="+", help="summary.json files; their runs are read as one study")
     ap.add_argument("--data-dir", required=True)
     args = ap.parse_args()
-    runs = json.loads(open(args.summary).read())["runs"]
+    runs = [r for path in args.summary for r in json.loads(Path(path).read_text())["runs"]]
     valid = get_benchmark("nb201", args.data_dir, metric="valid")
     test = get_benchmark("nb201", args.data_dir, metric="test")
     print("| dataset | SWAP-NAS | random search, same fitness | random search by validation accuracy (trains "
