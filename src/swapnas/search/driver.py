@@ -255,12 +255,10 @@ def nb201_extras(result: SearchResult, data_dir: str | None) -> dict:
     """True validation / test accuracy of the found NB201 arch on the searched dataset, its rank in the space and
     the regret; under ``datasets`` the same for every NB201 dataset (the NAS-Bench-201 paper's table: the arch
     found on one dataset, evaluated on all three)."""
-    mod = get_space("nb201")
-    index: int | None = None
+    benches: dict[str, Any] = {m: get_benchmark("nb201", data_dir, metric=m) for m in ("valid", "test")}  # NB201's table
+    index = benches["valid"].index_of(get_space("nb201").parse(result.best))  # one table: the same row in both
     per: dict[str, dict] = {}
-    for metric in ("valid", "test"):
-        bench: Any = get_benchmark("nb201", data_dir, metric=metric)  # NB201's table: column, truth, index_of, tasks
-        index = bench.index_of(mod.parse(result.best)) if index is None else index
+    for metric, bench in benches.items():
         for dataset in bench.tasks:
             col = bench.column(bench.truth(dataset).column)
             acc = float(col[index])
@@ -345,11 +343,11 @@ def search_report(result: SearchResult, prov: dict) -> str:
         lines += [f"{stage_text(result)}.", ""]
     if result.extra:
         shown = extra_cells(result.extra)
-        rows = [md_row([result.dataset, *shown.values()])]
+        # NB201: the arch found on the searched dataset, evaluated on every dataset, the searched one first
         others = {d: e for d, e in result.extra.get("datasets", {}).items() if d != result.dataset}
-        if others:  # NB201: the arch found on the searched dataset, evaluated on every dataset
-            rows = [md_row([f"{result.dataset} (searched)", *shown.values()])]
-            rows += [md_row([d, *(extra_cells(e)[k] for k in shown)]) for d, e in others.items()]
+        label = f"{result.dataset} (searched)" if others else result.dataset
+        rows = [md_row([label, *shown.values()]), *(md_row([d, *(extra_cells(e)[k] for k in shown)])
+                                                     for d, e in others.items())]
         lines += [md_row(["ground truth", *shown]), "|---" * (len(shown) + 1) + "|", *rows, ""]
     lines += ["![search curve](search_curve.png)", "", "![cell](cell.png)", "",
               "Data: [result.json](result.json) (config, protocol, every evaluation).", ""]
