@@ -8,6 +8,7 @@ normalised input batch every metric is scored on. :mod:`swapnas.taskonomy` and
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import os
@@ -127,7 +128,7 @@ def parsing(path: str | os.PathLike, origin: str = DATA_ORIGIN) -> Iterator[None
         yield
     except DataFileError:
         raise
-    except (ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError, csv.Error) as exc:
         detail = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         raise damaged(path, origin, f"bad content ({type(exc).__name__}: {detail})") from None
 

@@ -4,8 +4,9 @@
 
 - the arch column: the first column whose every value parses as an arch of SPACE
   (``SPACE.parse``), unless ``--arch-column`` names it;
-- the accuracy column: ``--accuracy-column``, else the only column whose name contains
-  ``acc``, else the last numeric column that is not the arch column;
+- the accuracy column: ``--accuracy-column``, else the only numeric column whose name contains
+  ``acc`` (two or more such columns: an error asking for ``--accuracy-column``), else the last
+  numeric column that is not the arch column;
 - an optional ``task`` column (dataset or task per row); without one every row belongs to the
   run's ``--dataset``.
 
@@ -69,7 +70,16 @@ class CsvBenchmark:
                              f"{', '.join(columns)}); name it with --arch-column")
         numeric = [c for c in columns if c != self.arch_column and _numeric([r[c] for r in rows])]
         named = [c for c in numeric if "acc" in c.lower()]
-        self.accuracy_column = accuracy_column or (named[0] if len(named) == 1 else numeric[-1] if numeric else None)
+        if accuracy_column is None and len(named) > 1:  # the last numeric column could be any of them, or #params
+            raise ValueError(f"--truth {self.path}: several columns look like accuracies ({', '.join(named)}); "
+                             "name the one to correlate with --accuracy-column")
+        self.accuracy_column = accuracy_column or (named[0] if named else numeric[-1] if numeric else None)
+        given = [r[accuracy_column] for r in rows] if accuracy_column in columns else []
+        if accuracy_column not in numeric and any(_numeric([v]) for v in given):  # a numeric column with a bad cell
+            line, bad = next((i, r[accuracy_column]) for i, r in enumerate(rows, 2)
+                             if not _numeric([r[accuracy_column]]))
+            raise ValueError(f"--accuracy-column {accuracy_column}: line {line} of --truth {self.path} holds "
+                             f"{bad!r}, not a finite number; fix or remove that row")
         if accuracy_column is not None and accuracy_column not in numeric:
             raise ValueError(f"--accuracy-column {accuracy_column}: no such numeric column in --truth {self.path} "
                              f"(numeric columns: {', '.join(numeric) or 'none'})")
@@ -95,8 +105,15 @@ class CsvBenchmark:
         return list(self._task(task))
 
     def accuracies(self, archs: list, task: str) -> np.ndarray:
-        rows = self._task(task)
-        return np.array([rows[a] for a in archs], dtype=float)
+        """The archs' accuracies on ``task``; an arch may be given as its string (the space's ``parse``)."""
+        rows, parse = self._task(task), get_space(self.space).parse
+        out = []
+        for a in archs:
+            arch = parse(a) if isinstance(a, str) else a
+            if arch not in rows:
+                raise KeyError(f"{a} is not an arch of --truth {self.path} for task {task}")
+            out.append(rows[arch])
+        return np.array(out, dtype=float)
 
     def truth_text(self, task: str) -> str:
         return (f"{self.path} (column {self.accuracy_column!r}, archs from column {self.arch_column!r}; "

@@ -98,6 +98,11 @@ class NB201Benchmark:
         with parsing(self.path, ORIGIN):
             self.archs: list[nb201.Arch] = [nb201.parse(r["arch_str"]) for r in rows]
         self._index = {a: i for i, a in enumerate(self.archs)}
+        if len(self._index) != len(self.archs):  # a repeated arch_str: the last row would shadow the first
+            first = next(i for i, a in enumerate(self.archs) if self._index[a] != i)
+            raise damaged(self.path, ORIGIN, f"arch {rows[first]['arch_str']} is on rows {first} and "
+                                             f"{self._index[self.archs[first]]} ({len(self.archs) - len(self._index)} "
+                                             "repeated archs)")
 
     def __len__(self) -> int:
         return len(self.archs)

@@ -28,6 +28,14 @@ from ..spaces import darts_genotype as dg
 from ..spaces.darts_net import NETS, build
 
 
+def _genotype(arch: dg.Genotype | str) -> dg.Genotype:
+    """A genotype, or a string read with ``darts.parse`` (``Genotype(normal=[…], …)``) or, starting with ``[``,
+    ``darts.parse_naslib`` (NASLib's NB301 key)."""
+    if isinstance(arch, str):
+        return dg.parse_naslib(arch) if arch.lstrip().startswith("[") else dg.parse(arch)
+    return arch
+
+
 class GenotypeTable:
     """DARTS genotypes (in file order) with one CIFAR-10 accuracy each."""
 
@@ -48,8 +56,7 @@ class GenotypeTable:
     def index_of(self, arch: dg.Genotype | str) -> int:
         """The genotype's row; a string is read with ``darts.parse`` (``Genotype(normal=[…], …)``) or,
         starting with ``[``, ``darts.parse_naslib`` (NASLib's NB301 key)."""
-        if isinstance(arch, str):
-            arch = dg.parse_naslib(arch) if arch.lstrip().startswith("[") else dg.parse(arch)
+        arch = _genotype(arch)
         try:
             return self._index[arch]
         except KeyError:
@@ -72,11 +79,12 @@ class GenotypeTable:
         self._check(task)
         return np.array([self._acc[self.index_of(a)] for a in archs])
 
-    def params_m(self, arch: dg.Genotype, task: str = "cifar10") -> float:
-        """Parameters (millions) of the NB301 training network (C=32, 8 cells) for ``arch``."""
+    def params_m(self, arch: dg.Genotype | str, task: str = "cifar10") -> float:
+        """Parameters (millions) of the NB301 training network (C=32, 8 cells) for ``arch`` (a string as in
+        :meth:`index_of`)."""
         self._check(task)
         with torch.device("meta"):
-            return count_params_k(build(arch, **NETS["nb301"])) / 1e3
+            return count_params_k(build(_genotype(arch), **NETS["nb301"])) / 1e3
 
 
 class NB301Benchmark(GenotypeTable):

@@ -106,7 +106,7 @@ def cell_edges(g: Genotype) -> dict[str, list[tuple[str, str, str]]]:
 def final_flops(arch: Genotype | str, final: dict) -> int | None:
     """FLOPs of ``final``'s network for ``arch`` without building it (:mod:`darts_macs`: the reference count minus
     its edges plus this arch's edges, each op counted once); None where that does not apply (other concat lists,
-    unhashable options): ``search.final.final_macs`` then counts the whole network."""
+    unhashable options, ``affine_ops=False``): ``search.final.final_macs`` then counts the whole network."""
     plan = _plan(final)
     return None if plan is None else plan.flops(parse(arch) if isinstance(arch, str) else arch)
 
@@ -119,6 +119,8 @@ def final_params(arch: Genotype | str, final: dict) -> int | None:
 
 
 def _plan(final: dict) -> darts_macs.Layout | None:
+    if final["net"].get("affine_ops", True) is False:  # the layout counts edge ops with affine BatchNorms
+        return None
     try:
         return _final_layout(final.get("builder", build), tuple(sorted(final["net"].items())), final["resolution"])
     except TypeError:  # an unhashable network option

@@ -210,6 +210,9 @@ def to_naslib(g: Genotype) -> str:
     """NASLib's compact key for ``g`` (no 'none' ops, default concat)."""
     if "none" in {op for op, _ in g.normal + g.reduce}:
         raise ValueError("NASLib's NB301 keys have no 'none' op")
+    if (g.normal_concat, g.reduce_concat) != (DEFAULT_CONCAT, DEFAULT_CONCAT):
+        raise ValueError(f"NASLib's NB301 keys concatenate every intermediate node {DEFAULT_CONCAT}; this genotype "
+                         f"concatenates {g.normal_concat} / {g.reduce_concat}, which the key cannot hold")
     cells = [", ".join(f"({src}, {NASLIB_OPS.index(op)})" for op, src in c) for c in (g.normal, g.reduce)]
     return f"[[{cells[0]}], [{cells[1]}]]"
 

@@ -8,7 +8,8 @@ tasks takes ``task`` as a network option), ``FITNESS_PROTOCOL`` (the recommended
 its protocol, docs/protocol.md; ``refine``: the search's second stage; ``former``: earlier
 recommended fitnesses scored under the same protocol), ``SEARCH_PRIOR`` (the search's size-prior rule) and
 ``NET_VERSION`` (default "1"; raise it when the networks ``build`` makes change, so that their stored scores are
-not reused: :func:`swapnas.spaces.net_version`).
+not reused: :func:`swapnas.spaces.net_version`) and ``MAP_ROWS_PER_SAMPLE`` (task → how many rows a hooked map holds
+per input sample, default 1: TransNAS jigsaw's siamese encoder sees 9 tiles per image, so Ψ's ceiling is 2**(9·S)).
 
 Every arch has ``arch.key == str(arch)``: the canonical string that ``parse`` reads back and
 the score store's key; ``iso_key(arch)`` is equal for isomorphic archs (the search never
@@ -17,6 +18,7 @@ proposes an arch isomorphic to one it has seen).
 
 from __future__ import annotations
 
+import numbers
 import random
 import sys
 from collections.abc import Callable
@@ -38,15 +40,26 @@ def as_arch(arch: Any, kind: type[A], parse: Callable[[str], A], space: str) -> 
                     f"{kind.__name__}, or a string {space}'s parse reads)")
 
 
+def _plain_ints(value: Any) -> Any:
+    """``value`` with numpy's (or any other non-bool) integers made ``int``, inside tuples too."""
+    if isinstance(value, tuple):
+        return tuple(_plain_ints(v) for v in value)
+    if isinstance(value, numbers.Integral) and not isinstance(value, (bool, int)):
+        return int(value)
+    return value
+
+
 def tuple_field(arch: Any, name: str, what: str) -> None:
     """Store the field ``name`` of the frozen arch dataclass ``arch`` as a tuple when it was given as a
-    list or a ``range`` (as the DARTS repository writes genotypes), so the arch hashes and equals the
-    arch ``parse`` reads from its string; any other non-tuple is a ValueError naming ``what``."""
+    list or a ``range`` (as the DARTS repository writes genotypes), and numpy integers in it as ``int``
+    (``np.arange``'s codes), so the arch hashes and equals the arch ``parse`` reads from its string; any
+    other non-tuple is a ValueError naming ``what``."""
     value = getattr(arch, name)
     if isinstance(value, (list, range)):
-        object.__setattr__(arch, name, tuple(value))
+        value = tuple(value)
     elif not isinstance(value, tuple):
         raise ValueError(f"{what}: {name} must be a tuple or list, got {type(value).__name__} {value!r}")
+    object.__setattr__(arch, name, _plain_ints(value))
 
 
 class CanonicalString:
