@@ -43,9 +43,9 @@ from .benchmarks.nb201 import NB201Benchmark
 from .bundle import parsing, read_json
 from .data import require_file, resolve_data_dir
 from .proxies import ALIASES, Proxy, get_proxy, list_proxies
-from .report import protocol_text
-from .results import reused_text, strict_json
-from .session import check_archs, pick_archs, prepare, score_archs
+from .report import failure_lines, made_with, protocol_text
+from .results import provenance, reused_text, strict_json
+from .session import check_archs, error_messages, pick_archs, prepare, score_archs
 from .store import ScoreStore
 
 #: NASLib metric name -> our registry name (names not listed are the same); ``--proxies`` takes either.
@@ -303,7 +303,7 @@ def run_conformance(
             spearman(ours[both], theirs[both]), spearman(ours[both], acc[both]), spearman(theirs[both], acc[both]),
             sum(not r.ok for r in recs), int((~np.isfinite(theirs)).sum()),
             float(np.mean(secs)) if secs else float("nan"), naslib.seconds[p.name], p.higher_is_better,
-            sorted({r.error or "" for r in recs if not r.ok})[:5],
+            error_messages(recs)[:5],
         ))
         ours_out[p.name] = _finite_list(ours)
         theirs_out[p.name] = _finite_list(theirs)
@@ -352,10 +352,13 @@ def header_text(run: ConformanceRun, note: bool = True) -> str:
 def write_outputs(run: ConformanceRun, out: Path) -> list[Path]:
     """``conformance.json`` (everything, per-arch scores included) and ``conformance.md``."""
     out.mkdir(parents=True, exist_ok=True)
-    doc = asdict(run)
+    prov = {**provenance(), "device": run.device}
     js = out / "conformance.json"
-    js.write_text(strict_json(doc))
+    js.write_text(strict_json({"provenance": prov, **asdict(run)}))
+    problems = failure_lines(run.results)
     md = out / "conformance.md"
-    md.write_text("# Conformance with NASLib's stored zero-cost scores\n\n```\n" + header_text(run) + "\n```\n\n"
-                  + conformance_table(run.results, markdown=True) + "\n")
+    md.write_text("# Conformance with NASLib's stored zero-cost scores\n\n"
+                  f"Made by `{prov['command']}` ({made_with(prov)}).\n\n```\n" + header_text(run) + "\n```\n\n"
+                  + conformance_table(run.results, markdown=True) + "\n"
+                  + ("\n## Failures and warnings\n\n" + "".join(f"- {line}\n" for line in problems) if problems else ""))
     return [js, md]

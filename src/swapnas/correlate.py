@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import logging
 import time
-from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,8 @@ from .proxies import Proxy, get_proxy, resolve
 from .report import correlation_report, scatter_plot
 from .results import CorrelateRun, ProxyResult, provenance, strict_json
 from .scoring import Protocol
-from .session import check_task, pick_archs, score_archs
+from .session import check_task, error_messages, pick_archs, score_archs
+from .spaces import get_space
 from .stats import BOOTSTRAP_RESAMPLES, correlate
 from .store import Record, ScoreStore
 
@@ -70,16 +70,10 @@ PSI_PROXIES = ("swap", "swap_ext", "swap_fn")
 
 
 def _saturated(proxy: Proxy, values: np.ndarray, samples: int) -> int:
-    """How many SWAP-Scores sit at >= ``SATURATION`` of their 2**S ceiling (0 for other proxies). The other
+    """How many SWAP-Scores sit at >= ``SATURATION`` of their 2**S ceiling, S = ``samples``: the rows each hooked map
+    holds (the batch size, times the space's ``MAP_ROWS_PER_SAMPLE``; 0 for other proxies). The other
     ceiling, the hooked neuron count, is not stored with a score: ``swap_score``'s warning names it while scoring."""
     return int((values >= SATURATION * 2.0**samples).sum()) if proxy.name in PSI_PROXIES else 0
-
-
-def error_messages(recs: list[Record]) -> list[str]:
-    """The distinct failure messages of ``recs``, the most frequent first (ties alphabetically), so that the first
-    one shown for a proxy is why most of its archs failed."""
-    counts = Counter(r.error or "" for r in recs if not r.ok)
-    return sorted(counts, key=lambda e: (-counts[e], e))
 
 
 def run_correlation(
@@ -112,6 +106,7 @@ def run_correlation(
     acc = bench.accuracies(archs, task)
     params = np.array([bench.params_m(a, task) for a in archs])
     results, scores = [], {}
+    rows = getattr(get_space(bench.space), "MAP_ROWS_PER_SAMPLE", {}).get(task, 1)  # samples a hooked map holds: S·rows
     for p in proxy_list:
         recs = records[p.name]
         ok = np.array([r.ok for r in recs])
@@ -122,7 +117,7 @@ def run_correlation(
         results.append(ProxyResult(
             p.name, p.key, bench.name, task, c.n, int((~ok).sum()), c.spearman, c.kendall, c.spearman_ci,
             c.top10_spearman, c.spearman_given_params, float(np.mean(secs)) if secs else float("nan"),
-            p.higher_is_better, errors[:5], _saturated(p, vals[ok], protocol.batch_size), c.top10_n,
+            p.higher_is_better, errors[:5], _saturated(p, vals[ok], protocol.batch_size * rows), c.top10_n,
         ))
         scores[p.name] = [float(v) if np.isfinite(v) else None for v in vals]
     where = f"{device}" + (" on Ray workers" if executor is not None and executor.name == "ray" else "")

@@ -59,7 +59,7 @@ def failure_lines(results: Sequence) -> list[str]:
     lines = [f"FAILED {r.proxy} ({r.failures} archs in all; {_which(i, len(r.errors))}): {e}"
              for r in results for i, e in enumerate(r.errors)]
     return lines + [f"SATURATED {r.proxy}: {r.saturated} of {r.n} archs score >= 95% of the 2**S ceiling (S = the "
-                    "batch size), where it cannot rank them; use a larger --batch-size or a smaller scored network "
+                    "batch size; TransNAS jigsaw: 9 tiles per image), where it cannot rank them; use a larger --batch-size or a smaller scored network "
                     "(--net). (A Ψ at its other ceiling, the hooked neuron count, is named by the first "
                     "SaturationWarning printed while scoring, one per proxy and process.)"
                     for r in results if getattr(r, "saturated", 0)]
@@ -83,7 +83,8 @@ def run_notes(run: CorrelateRun) -> list[str]:
     lines = [f"ρ 95 % CI: bootstrap ({boot.get('interval', 'percentile')}), {boot['resamples']} resamples, "
              f"seed {boot['seed']}." if boot else "",
              "ρ|params: partial Spearman ρ controlling for the benchmark's #params (`params_m` in results.csv); "
-             f"NaN where the proxy ranks as #params (|ρ| >= {ILL_CONDITIONED}).",
+             f"NaN where the proxy, or the ground truth itself (then in every row), ranks as #params "
+             f"(|ρ| >= {ILL_CONDITIONED}).",
              "Proxies as scored (store keys, with their options): "
              + ", ".join(f"{r.proxy} `{r.key}`" for r in run.results) + "."]
     n = len(run.archs)
@@ -185,7 +186,8 @@ def scatter_plot(scores: Sequence[float | None], accuracy: Sequence[float], resu
     ax.set_ylabel(label)
     sign = 1.0 if result.higher_is_better else -1.0
     if ok.sum() > 1:
-        rk.scatter(rankdata(sign * s[ok]) / ok.sum() * 100, rankdata(a[ok]) / ok.sum() * 100, s=5, alpha=0.5,
+        n = ok.sum()  # ranks at the middle of their percentile bin: the best arch is not cut in half by the frame
+        rk.scatter((rankdata(sign * s[ok]) - 0.5) / n * 100, (rankdata(a[ok]) - 0.5) / n * 100, s=5, alpha=0.5,
                    linewidths=0, color="C1")
     rk.set_xlabel(f"{result.proxy} rank (percentile, best right)")
     rk.set_ylabel("ground-truth rank (percentile)")

@@ -74,6 +74,13 @@ def check_archs(n: int | None, available: int, where: str) -> None:
                          f"{available})")
 
 
+def error_messages(recs: list[Record]) -> list[str]:
+    """The distinct failure messages of ``recs``, the most frequent first (ties alphabetically), so that the first
+    one shown for a proxy is why most of its archs failed (correlate's and conformance's FAILED lines)."""
+    counts = Counter(r.error or "" for r in recs if not r.ok)
+    return sorted(counts, key=lambda e: (-counts[e], e))
+
+
 def pick_archs(all_archs: list, n: int | None, seed: int) -> list:
     """``n`` archs drawn without replacement by ``random.Random(seed)``; None = all, in index order."""
     if n is None or n >= len(all_archs):

@@ -120,13 +120,23 @@ def _shard_done(args: argparse.Namespace, what: str, counts: dict, failed: int, 
         print(f"scored shard {i}/{n}: {what}, {failed} failed scores, in {store}; rerun without --shard for {then}")
 
 
-def _exit_for(args: argparse.Namespace, failures: int) -> int:
-    """0, or EXIT_FAILED_ARCHS when some archs failed and --allow-failures is not given."""
+def _exit_for(args: argparse.Namespace, failures: int, why: str) -> int:
+    """0, or EXIT_FAILED_ARCHS when some archs failed and --allow-failures is not given; ``why``: where their
+    failure messages are (which output, or that a shard leaves them to the final run)."""
     if failures and not getattr(args, "allow_failures", False):
-        print(f"swapnas: {failures} arch score(s) failed (the FAILED lines and the outputs say which); exit "
-              f"{EXIT_FAILED_ARCHS} (--allow-failures: exit 0)", file=sys.stderr)
+        print(f"swapnas: {failures} arch score(s) failed ({why}); exit {EXIT_FAILED_ARCHS} (--allow-failures: exit 0)",
+              file=sys.stderr)
         return EXIT_FAILED_ARCHS
     return EXIT_OK
+
+
+def _failed_scores(results: list) -> int:
+    """Failed scores of a run's rows, a set-level metric's (e.g. te_nas) left out: its failures are its parts'."""
+    return sum(r.failures for r in results if not get_proxy(r.proxy).parts)
+
+
+#: where a finished shard's failures are told: only the run without --shard writes the outputs
+_SHARD_WHY = "their messages are in the store; the run without --shard reports them"
 
 
 def out_folder(args: argparse.Namespace) -> Path:
@@ -204,7 +214,7 @@ def correlate(args: argparse.Namespace) -> int:
                                show_progress(args), f"shard {args.shard[0]}/{args.shard[1]}", executor)
             failed = sum(not r.ok for rs in recs.values() for r in rs)
             _shard_done(args, f"{len(archs)} archs", {"archs": len(archs)}, failed, store.path, "the table")
-            return _exit_for(args, failed)
+            return _exit_for(args, failed, _SHARD_WHY)
         run = run_correlation(
             bench=bench, task=task, proxies=proxies, n_archs=args.archs, protocol=protocol, batch=batch,
             store=store, device=device, retry_failed=args.retry_failed, progress=show_progress(args),
@@ -217,9 +227,9 @@ def correlate(args: argparse.Namespace) -> int:
                       *(f"{p.name}: {p.key}" for p in proxies if p.options),
                       f"{where} | wall {run.wall_seconds:.1f} s{reused_text(run.reused, len(run.archs), run.partly_reused)}\n",
                       results_table(run.results), *failure_lines(run.results), ""])
-    plots = f"{len(written) - 3} plot(s) {out / 'scatter_*.png'}"
+    plots = f"{len(written) - 3} plot(s) in {out}: {', '.join(p.name for p in written[3:])}"
     print_report(args, text, [*written[:3], plots, f"scores in {args.store or out / 'scores.sqlite'}"], out / "results.json")
-    return _exit_for(args, sum(r.failures for r in run.results))
+    return _exit_for(args, _failed_scores(run.results), "report.md and results.json give their messages")
 
 
 def grid(args: argparse.Namespace) -> int:
@@ -240,11 +250,11 @@ def grid(args: argparse.Namespace) -> int:
         failed = counts.get("failed", 0)
         _shard_done(args, f"{len(columns)} columns", {"columns": len(columns)}, failed,
                     str(args.store or out / "scores.sqlite"), "the grid")
-        return _exit_for(args, failed)
+        return _exit_for(args, failed, _SHARD_WHY)
     command = command_line()
     paths = write_grid(cols, out, command)
     print_report(args, (out / "grid.md").read_text(), paths, out / "grid.json")
-    return _exit_for(args, sum(r["failures"] for c in cols for r in c.results))
+    return _exit_for(args, sum(r["failures"] for c in cols for r in c.results), "grid.md lists their messages")
 
 
 def conformance(args: argparse.Namespace) -> int:
@@ -262,7 +272,7 @@ def conformance(args: argparse.Namespace) -> int:
     paths = write_conformance(run, out)
     text = "\n".join([header_text(run, note=False) + "\n", conformance_table(run.results), *failure_lines(run.results), ""])
     print_report(args, text, paths, paths[0])
-    return _exit_for(args, sum(r.failures for r in run.results))
+    return _exit_for(args, _failed_scores(run.results), "conformance.md and conformance.json give their messages")
 
 
 def _own_fitness(space: str) -> str | None:

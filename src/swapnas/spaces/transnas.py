@@ -64,6 +64,8 @@ BENCH_C = 64
 #: input resolution of the benchmark (all tasks but jigsaw; jigsaw tiles are 64×64)
 BENCH_RESOLUTION = 256
 JIGSAW_TILES = 9
+#: task → rows of a hooked map per input sample (the space protocol's optional member): jigsaw's tiles
+MAP_ROWS_PER_SAMPLE = {"jigsaw": JIGSAW_TILES}
 
 
 @dataclass(frozen=True)

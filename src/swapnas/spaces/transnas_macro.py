@@ -29,6 +29,7 @@ MIN_DOUBLE, MAX_DOUBLE = 1, 3
 NASLIB_LEN = 6
 NUM_ARCHS = 3256
 TASKS = tn.TASKS
+MAP_ROWS_PER_SAMPLE = tn.MAP_ROWS_PER_SAMPLE
 CODES = {1: "normal", 2: "channels x2", 3: "resolution /2", 4: "channels x2 and resolution /2"}
 
 _STRING = re.compile(r"([0-9]+)-([0-9]+)-([a-z]+)")  # ASCII digits, fullmatch

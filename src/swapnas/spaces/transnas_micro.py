@@ -33,6 +33,7 @@ SKELETON = "41414"
 PREFIX = f"{tn.BENCH_C}-{SKELETON}-"
 NUM_ARCHS = len(OPS) ** len(EDGES)  # 4,096
 TASKS = tn.TASKS
+MAP_ROWS_PER_SAMPLE = tn.MAP_ROWS_PER_SAMPLE
 
 _OP_LIST = ", ".join(f"{i} {o}" for i, o in enumerate(OPS))
 _CELL = re.compile(r"^([0-3])_([0-3]{2})_([0-3]{3})$")
