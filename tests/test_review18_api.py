@@ -237,7 +237,7 @@ def test_an_attention_mask_in_the_labels_place_is_refused_and_mlm_labels_are_not
 def test_common_failures_get_a_hint_naming_the_fix() -> None:
     torch.manual_seed(0)
     net, x, y = _cnn(), torch.randn(8, 3, 6, 6), torch.randint(0, 10, (8,))
-    with pytest.raises(swapnas.UnsupportedModel, match=r"out of bounds.*the labels run to 1\d.*class labels 0 … C-1"):
+    with pytest.raises(swapnas.UnsupportedModel, match=r"out of bounds.*the labels run from 1\d to 1\d.*class labels 0 … C-1"):
         swapnas.score(net, (x, y + 10), "grad_norm")  # bare IndexError "Target 10 is out of bounds"
     bn = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(), nn.Linear(64, 2),
                        nn.BatchNorm1d(2))

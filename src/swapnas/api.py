@@ -153,8 +153,15 @@ def _run(p: Proxy, model: nn.Module, batch: Batch) -> float:
 def _hint(p: Proxy, model: nn.Module, batch: Batch, exc: Exception) -> str:
     """What in the inputs or the model's output may have made ``p`` fail, and the fix ('' if nothing is seen)."""
     if isinstance(exc, IndexError) and "out of bounds" in str(exc) and not batch.targets.is_floating_point():
-        return (f" (the labels run to {int(batch.targets.max())}, and a model with C outputs takes class labels 0 … C-1: "
-                "remap them, e.g. y = torch.unique(y, return_inverse=True)[1], or give the model more outputs)")
+        return (f" (the labels run from {int(batch.targets.min())} to {int(batch.targets.max())}, and a model with C "
+                "outputs takes class labels 0 … C-1: remap them, e.g. y = torch.unique(y, return_inverse=True)[1], or "
+                "give the model more outputs)")
+    ids = input_tensors(batch.inputs)[0]
+    tables = [m.num_embeddings for m in model.modules() if isinstance(m, (nn.Embedding, nn.EmbeddingBag))]
+    if isinstance(exc, IndexError) and "index out of range" in str(exc) and not ids.is_floating_point() and tables:
+        return (f" (the ids run from {int(ids.min())} to {int(ids.max())}, and the model's embeddings have "
+                f"{', '.join(map(str, tables))} rows: ids must be 0 … rows - 1; tokenize with the model's own "
+                "vocabulary)")
     if "Expected more than 1 value per channel" in str(exc):
         return " (BatchNorm normalises by the batch in train mode, as every proxy runs it: pass S >= 2 samples)"
     if isinstance(exc, TypeError) and "required positional argument" in str(exc):

@@ -108,6 +108,9 @@ def as_batch(inputs: Any, num_classes: int | None = None) -> tuple[Batch, bool]:
                          f"{[t.shape[0] for t in tensors]}")
     if y is not None and not isinstance(y, torch.Tensor):
         raise TypeError(f"the labels y of an (x, y) pair must be a tensor, not {type(y).__name__}")
+    if y is not None and y.dim() == 0:
+        raise ValueError(f"the labels y need one entry per sample along dim 0 (shape (S,) for class labels); got a "
+                         f"scalar tensor ({y.item()!r})")
     if y is not None and (kind := _mask_like(x, y)):  # model(x) would run without its mask, the mask read as labels
         text = ("the second item looks like an attention mask, not labels: pass ((x, mask), None), or ((x, mask), y) "
                 "with labels")
@@ -123,9 +126,33 @@ def as_batch(inputs: Any, num_classes: int | None = None) -> tuple[Batch, bool]:
         y = torch.zeros(s, dtype=torch.long)
     elif y.shape[0] != s:
         raise ValueError(f"x and y disagree on the number of samples: {s} vs {y.shape[0]}")
+    if labels and not y.is_floating_point():
+        y = _class_labels(y, num_classes)
+    elif labels and y.dim() == 1 and bool((y == y.round()).all()):
+        warnings.warn("float labels are read as regression targets (an mse loss); for class labels pass y.long()",
+                      stacklevel=3)
     classes = num_classes if num_classes is not None else (
         int(y.max()) + 1 if labels and not y.is_floating_point() else 1)
     return Batch(x, y, classes, "user", "user", s, "", "ce" if not y.is_floating_point() else "mse"), labels
+
+
+#: the label cross-entropy ignores (masked-token labels mark the unmasked tokens with it)
+IGNORE_INDEX = -100
+
+
+def _class_labels(y: torch.Tensor, num_classes: int | None) -> torch.Tensor:
+    """Integer labels as int64 (the losses take no other integer type), checked to be classes 0 … C-1
+    (``IGNORE_INDEX`` aside): a label beyond ``num_classes`` or below 0 would fail inside a loss or skew a metric."""
+    y = y.long()
+    used = y[y != IGNORE_INDEX]
+    if used.numel():
+        low, high = int(used.min()), int(used.max())
+        if low < 0 or (num_classes is not None and high >= num_classes):
+            top = f"num_classes - 1 = {num_classes - 1}" if num_classes is not None else "C - 1"
+            raise ValueError(f"class labels must run from 0 to {top} ({IGNORE_INDEX}: ignored); these run from "
+                             f"{low} to {high}: remap them, e.g. y = torch.unique(y, return_inverse=True)[1]"
+                             + (", or give num_classes the model's output size" if num_classes is not None else ""))
+    return y
 
 
 def _mask_like(x: Any, y: torch.Tensor) -> str:

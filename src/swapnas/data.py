@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import math
+import numbers
 import os
 import pickle
 from dataclasses import dataclass, replace
@@ -259,6 +260,9 @@ def _draw(info: DatasetInfo, dataset: str, x: np.ndarray, y: np.ndarray, source:
 
     Returns (images, labels, the number of real images, the note on what was mapped or filled).
     """
+    if not len(x):  # e.g. an ImageNet16 pickle whose every label is beyond the 120 classes
+        raise ValueError(f"{dataset}: {source} holds no usable images; check the folder (--image-root) or the data "
+                         "bundle")
     rng = np.random.default_rng(seed)
     order = rng.permutation(drawn_from or len(x))[:size]
     if drawn_from is None:
@@ -306,7 +310,7 @@ def load_batch(
     """One input batch of ``size`` samples for ``dataset``.
 
     Args:
-        dataset, size: ``cifar10``, ``cifar100`` or ``imagenet16-120``; the number of samples S.
+        dataset, size: ``cifar10``, ``cifar100``, ``imagenet16-120`` or ``imagenet``; the number of samples S.
         data_dir: the swapnas data bundle (bundled npz images), else ``$SWAPNAS_DATA``.
         image_root: a torchvision-format dataset folder; takes precedence over ``data_dir``.
         inputs: ``real`` (default) or ``synthetic`` (standard normal noise, explicit only).
@@ -322,26 +326,26 @@ def load_batch(
     A TransNAS-Bench-101 task name (``class_object`` … ``segmentsemantic``) gives that task's
     stand-in batch (:mod:`swapnas.taskonomy`: no Taskonomy images exist offline).
     """
+    _check_draw(size, seed)  # first: every kind of batch (a task slices its images by size)
     if is_token_task(dataset) or objective not in (None, "cls"):  # FlexiBERT GLUE tasks: token ids (S, L)
         return _token_batch(dataset, size, image_root=image_root, inputs=inputs, seed=seed, length=resolution,
                             objective=objective)
     if is_task(dataset):
         return _task_batch(dataset, size, data_dir=data_dir, image_root=image_root, inputs=inputs, seed=seed,
                            resolution=resolution)
-    info = dataset_info(dataset)
-    if size < 1:
-        raise ValueError(f"batch size must be >= 1 (got {size})")
+    info, own = dataset_info(dataset), {"num_classes": num_classes, "mean": mean, "std": std, "resolution": resolution}
     if inputs == "synthetic":
-        _no_image_options(dataset, image_root=image_root, num_classes=num_classes, mean=mean, std=std)
+        _no_image_options(dataset, image_root=image_root, **own)
         return _synthetic_batch(info, dataset, size, seed)
     if inputs != "real":
         raise ValueError(f"inputs must be 'real' or 'synthetic' (got {inputs!r})")
     drawn_from = None
     if image_root is not None:
-        info = replace(info, **_own_images(num_classes=num_classes, resolution=resolution, mean=mean, std=std))
+        info = replace(info, **_own_images(**own))
         x, y, source, drawn_from = _folder_images(info, Path(image_root), size, seed)
-    elif (num_classes, mean, std) != (None, None, None):
-        raise ValueError("--num-classes, --mean and --std describe your own images: they need --image-root")
+    elif any(v is not None for v in own.values()):
+        raise ValueError("--num-classes, --mean, --std and --resolution describe your own images: they need "
+                         f"--image-root (image_root); the bundled {dataset} images keep their classes and size")
     else:
         x, y, source = _bundled_images(info, resolve_data_dir(data_dir))
     x, y, n_real, note = _draw(info, dataset, x, y, source, size, seed, fill, drawn_from)
@@ -349,6 +353,14 @@ def load_batch(
         log.warning(note)
     return Batch(_finite(_normalise(info, x), dataset, source), torch.from_numpy(y), info.num_classes, dataset,
                  source, n_real, note)
+
+
+def _check_draw(size: object, seed: object) -> None:
+    """``size`` a whole number >= 1 and ``seed`` one >= 0 (numpy's integers too), else a ValueError naming it."""
+    if isinstance(size, bool) or not isinstance(size, numbers.Integral) or size < 1:
+        raise ValueError(f"batch size must be a whole number >= 1 (got {size!r})")
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise ValueError(f"seed must be a whole number >= 0 (got {seed!r})")
 
 
 def _finite(inputs: torch.Tensor, dataset: str, source: str) -> torch.Tensor:
@@ -364,6 +376,10 @@ def _own_images(**options: object) -> dict:
     """The given (not None) ``num_classes`` / ``resolution`` / ``mean`` / ``std`` of your images, checked:
     mean and std three finite numbers each, std > 0."""
     given: dict[str, Any] = {k: v for k, v in options.items() if v is not None}
+    for name in ("num_classes", "resolution"):
+        v = given.get(name)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1):
+            raise ValueError(f"--{name.replace('_', '-')} must be a whole number >= 1 (got {v!r})")
     for name in ("mean", "std"):
         v = given.get(name)
         if v is not None and (len(v) != 3 or not all(isinstance(c, (int, float)) and math.isfinite(c) for c in v)):

@@ -258,6 +258,9 @@ def swap_score(model: nn.Module, inputs: Inputs, *, activations: Sequence[type[n
         True
     """
     check_inputs(model, inputs)
+    if isinstance(activations, type) or isinstance(input_dims, int):  # one type or one rank, not a collection
+        raise TypeError("activations and input_dims take collections: e.g. activations=(nn.ReLU,), input_dims=(4,) "
+                        f"(got activations={activations!r}, input_dims={input_dims!r})")
     restore = restored_buffers(model) if restore_buffers else contextlib.nullcontext()
     samples, fed = num_samples(inputs), {tuple(t.shape) for t in input_tensors(inputs)}
     patterns = _DistinctPatterns(samples)
