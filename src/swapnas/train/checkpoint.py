@@ -72,3 +72,7 @@ def check_resume(ckpt: dict, path: Path, genotype: Genotype, config: TrainConfig
     if ckpt["epoch"] > config.epochs:
         raise ValueError(f"cannot resume from {path}: it has {ckpt['epoch']} epochs done, more than the "
                          f"{config.epochs} asked; {fix}")
+    if ckpt["epoch"] == config.epochs and ckpt["step"] > 0:  # its weights hold batches of one more epoch
+        raise ValueError(f"cannot resume from {path}: it has {ckpt['epoch']} epochs and {ckpt['step']} batches of "
+                         f"epoch {ckpt['epoch'] + 1} done, so its weights are not those of {config.epochs} epochs; "
+                         f"give --epochs {ckpt['epoch'] + 1} or more; {fix}")

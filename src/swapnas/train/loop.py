@@ -374,4 +374,8 @@ def train(genotype: Genotype | str, config: TrainConfig, data: TrainData, out: s
                         "it applies to 32-px CIFAR and --synthetic data", config.cutout)
         for epoch in range(run.start_epoch, config.epochs):
             _run_epoch(run, epoch)
+        if run.history and run.history[-1]["test_acc"] is None:  # --epochs cut back to an epoch --eval-every skipped
+            run.history[-1].update(evaluate(run.model, run.data, run.device, config.batch_size, run.max_steps,
+                                            run.use_amp, run.progress))
+            _save(run, len(run.history), 0, None)
         return _finish(run)

@@ -42,21 +42,22 @@ class TrainConfig:
         if bad:
             raise ValueError(f"TrainConfig fields must be finite numbers: {', '.join(bad)}")
         if self.epochs < 1 or self.batch_size < 1:
-            raise ValueError(f"epochs and batch_size must be >= 1 (got {self.epochs}, {self.batch_size})")
+            raise ValueError(f"--epochs and --batch-size must be >= 1 (got {self.epochs}, {self.batch_size})")
         if self.lr <= 0 or self.momentum < 0 or self.weight_decay < 0:
-            raise ValueError(f"need lr > 0, momentum >= 0, weight_decay >= 0 (got {self.lr}, {self.momentum}, "
+            raise ValueError(f"need --lr > 0, --momentum >= 0, --weight-decay >= 0 (got {self.lr}, {self.momentum}, "
                              f"{self.weight_decay})")
         if self.schedule not in SCHEDULES:
             raise ValueError(f"schedule must be one of {', '.join(SCHEDULES)} (got {self.schedule!r})")
         if not 0 < self.lr_gamma <= 1:
-            raise ValueError(f"lr_gamma must be in (0, 1] (got {self.lr_gamma})")
+            raise ValueError(f"--lr-gamma must be in (0, 1] (got {self.lr_gamma})")
         if self.cutout < 0 or self.grad_clip < 0 or self.auxiliary_weight < 0:
-            raise ValueError("cutout, grad_clip and auxiliary_weight must be >= 0")
+            raise ValueError(f"--cutout, --grad-clip and --auxiliary-weight must be >= 0 (got {self.cutout}, "
+                             f"{self.grad_clip}, {self.auxiliary_weight})")
         if not 0 <= self.drop_path < 1 or not 0 <= self.label_smoothing < 1:
-            raise ValueError(f"drop_path and label_smoothing must be in [0, 1) (got {self.drop_path}, "
+            raise ValueError(f"--drop-path and --label-smoothing must be in [0, 1) (got {self.drop_path}, "
                              f"{self.label_smoothing})")
         if self.C < 1 or self.layers < 1:
-            raise ValueError(f"C and layers must be >= 1 (got {self.C}, {self.layers})")
+            raise ValueError(f"--channels (C) and --layers must be >= 1 (got {self.C}, {self.layers})")
         if self.auxiliary_weight > 0 and self.batch_size < 2:
             raise ValueError("batch_size 1 (--batch-size): the auxiliary head's BatchNorm needs at least 2 images "
                              "per batch in training mode; give --batch-size 2 or more, or --auxiliary-weight 0 "
@@ -93,7 +94,9 @@ def drop_path_at(config: TrainConfig, epoch: int) -> float:
 def check_network(config: TrainConfig, dataset: str) -> None:
     """Refuse a network the recipe cannot train: the CIFAR auxiliary head reads the 8×8 map after the
     second reduction cell, which needs ``layers >= 2`` (with one cell both reductions fall on it: 16×16).
-    The ImageNet head pools globally and takes any depth."""
+    The ImageNet head pools globally and takes any depth; its stem halves C, which must be even."""
+    if dataset == "imagenet" and config.C % 2:
+        raise ValueError(f"channels {config.C} (--channels): the ImageNet stem halves C; give an even --channels")
     if dataset == "cifar10" and config.auxiliary_weight > 0 and config.layers < 2:
         raise ValueError(f"layers {config.layers} (--layers): the CIFAR auxiliary head needs at least 2 cells "
                          "(its input is the 8x8 map after the second reduction cell); give --layers 2 or more, "
