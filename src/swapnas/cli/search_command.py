@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 
@@ -16,6 +17,8 @@ from ..spaces import get_space, searchable_space
 from .args import DEFAULT_TOLERANCE, EXIT_OK
 from .commands import executor_of, out_folder, print_report, show_progress, store_for
 
+log = logging.getLogger(__name__)
+
 
 def _search_text(result: SearchResult) -> str:
     prior = "none" if result.mu is None else f"mu={result.mu:.4g} sigma={result.sigma:.4g}"
@@ -23,6 +26,15 @@ def _search_text(result: SearchResult) -> str:
              f"{result.cycles} cycles, {result.wall_seconds:.1f} s):\n{result.best}",
              f"fitness {result.fitness_proxy} | final network: {result.params_m:.3f} M params, "
              f"{result.macs_m:.1f} M multiply-adds | size prior {prior}"]
+    if result.cycles < result.config.get("cycles", result.cycles):
+        lines.append(f"stopped after cycle {result.cycles} of {result.config['cycles']} by --max-evals / --max-seconds: "
+                     "rerun the same command with a larger budget (or none) to continue it")
+    mapping = result.size_mapping or {}
+    target, tolerance = mapping.get("target_m"), mapping.get("tolerance", 0.0)
+    if target and abs(result.params_m - target) > tolerance * target:
+        lines.append(f"the final network's {result.params_m:.3f} M params miss --target-params {target:g}M by more "
+                     f"than --tolerance {tolerance:g} (the size prior aims, it does not constrain: add --max-params "
+                     "for a limit)")
     if result.refine and (stage := stage_text(result)):
         lines.append(stage)
     e = result.extra
@@ -65,7 +77,7 @@ def _search_checks(args: argparse.Namespace) -> None:
     mod = get_space(args.space)
     check_max_params(mod, final, args.max_params)
     check_max_macs(mod, final, args.max_macs)
-    check_target_params(mod, final, args.target_params)
+    check_target_params(mod, final, args.target_params, args.max_params)
     base = protocol_defaults(args.space, [chosen])["net"]
     scoring_net(args.space, args.dataset, args.net, base)
     if stage.k > 1 and stage.net:  # the second stage's network: --net, then --refine-net on top
@@ -80,6 +92,9 @@ def search_run(args: argparse.Namespace) -> tuple[SearchResult, list[Path]]:
     (:func:`swapnas.search_arch` returns the result)."""
     config = EAConfig(args.population, args.sample, args.mutations, args.cycles, args.crossover)
     _search_checks(args)
+    if config.sample < 2 and config.crossover > 0:  # the EA's crossover takes the tournament's best two
+        log.warning("--sample 1: a crossover takes the best two of the tournament, so --crossover %g does nothing; "
+                    "give --sample 2 or more, or --crossover 0", config.crossover)
     out = out_folder(args)
     with out_lock(out):  # OUT is this search's until its outputs are written; a second one fails at once
         executor, device = executor_of(args)

@@ -313,8 +313,10 @@ def stage_text(result: SearchResult) -> str | None:
     where = (f"#{rank} of them by the first stage (the fitness shown is the second stage's)" if scored else
              "the first stage's best (every re-score failed)")
     prior = f", its size prior mu={r['mu']:g}, sigma={r['sigma']:g}" if r.get("mu") is not None else ""
+    failed = sum(not (isinstance(c["refined"], float) and math.isfinite(c["refined"])) for c in r["shortlist"])
+    lost = f" ({failed} of the re-scores failed: they rank last)" if failed and scored else ""
     return (f"Second stage: the {len(r['shortlist'])} fittest re-scored on {net}, S={r['batch_size']}, "
-            f"R={r['repeats']}{prior}; returned {where}")
+            f"R={r['repeats']}{prior}; returned {where}{lost}")
 
 
 def extra_cells(extra: dict) -> dict[str, str]:

@@ -82,9 +82,9 @@ def target_prior(mod: ModuleType, proxy_net: dict, final: dict, target_m: float,
     t0 = time.perf_counter()
     if not (math.isfinite(target_m) and target_m > 0 and math.isfinite(tolerance) and tolerance > 0):
         raise ValueError(f"--target-params and --tolerance must be finite numbers > 0 (got {target_m}, {tolerance})")
-    exact = "builder" not in final  # another builder has no exact range: the sampled one, checked below
-    if exact:
-        lo, hi = (v / 1e3 for v in mod.param_range_k(**final["net"]))  # exact, thousands -> millions
+    exact = final_range(mod, final)  # None: no exact range (another builder): the sampled one, checked below
+    if exact is not None:
+        lo, hi = exact
         _check_target(target_m, lo, hi)
     rng = random.Random(seed)
     archs = [mod.sample(rng) for _ in range(n)]
@@ -97,21 +97,34 @@ def target_prior(mod: ModuleType, proxy_net: dict, final: dict, target_m: float,
     theta_k, sizes = np.array(theta), np.array(sizes_m)
     a, b = np.polyfit(sizes, theta_k, 1)
     r2 = float(np.corrcoef(sizes, theta_k)[0, 1] ** 2)
-    if not exact:
+    if exact is None:
         lo, hi = float(sizes.min()), float(sizes.max())
-        _check_target(target_m, lo, hi)
+        _check_target(target_m, lo, hi, "the sampled range:")
     mu = float(a * target_m + b)
     info = {"slope_k_per_M": float(a), "intercept_k": float(b), "r2": r2, "n": n,
-            "final_range_m": [lo, hi], "seconds": time.perf_counter() - t0}
+            "final_range_m": [lo, hi], "target_m": target_m, "tolerance": tolerance, "seconds": time.perf_counter() - t0}
     return mu, (tolerance * mu) ** 2, info
 
 
+def final_range(mod: ModuleType, final: dict) -> tuple[float, float] | None:
+    """The final network's exact size range (millions of params): the space's ``param_range_k`` on the final
+    network's options, or for a final network with its own builder (DARTS ImageNet) the sizes of the space's
+    ``smallest_arch`` and ``largest_arch``; None where the space names neither."""
+    if "builder" not in final:
+        lo, hi = mod.param_range_k(**final["net"])
+        return lo / 1e3, hi / 1e3  # thousands -> millions
+    if hasattr(mod, "smallest_arch") and hasattr(mod, "largest_arch"):
+        return final_size(mod, mod.smallest_arch(), final), final_size(mod, mod.largest_arch(), final)
+    return None
+
+
 def check_max_params(mod: ModuleType, final: dict, max_params: float | None) -> None:
-    """``--max-params`` (millions) against the final network's exact size range, where the space has one
-    (not for a final network with another builder): a limit below its smallest network leaves no arch."""
-    if max_params is None or "builder" in final:
+    """``--max-params`` (millions) against the final network's exact size range (:func:`final_range`, where the
+    space has one): a limit below its smallest network leaves no arch."""
+    span = final_range(mod, final) if max_params is not None else None
+    if max_params is None or span is None:
         return
-    lo, hi = (v / 1e3 for v in mod.param_range_k(**final["net"]))  # thousands -> millions
+    lo, hi = span
     if max_params < lo:
         raise ValueError(f"--max-params {max_params:g}M is below the smallest final network of this space "
                          f"({lo:.3f}M; its range is {lo:.3f}-{hi:.3f}M): no arch is feasible; raise the limit")
@@ -129,17 +142,23 @@ def check_max_macs(mod: ModuleType, final: dict, max_macs: float | None) -> None
                          f"({lo:.1f}M multiply-adds): no arch is feasible; raise the limit")
 
 
-def check_target_params(mod: ModuleType, final: dict, target_m: float | None) -> None:
-    """``--target-params`` (millions) against the final network's exact size range, before any work (a final
-    network with another builder has only a sampled range: :func:`target_prior` checks it then)."""
-    if target_m is not None and "builder" not in final and math.isfinite(target_m):
-        _check_target(target_m, *(v / 1e3 for v in mod.param_range_k(**final["net"])))
+def check_target_params(mod: ModuleType, final: dict, target_m: float | None, max_params: float | None = None) -> None:
+    """``--target-params`` (millions) against the final network's exact size range (:func:`final_range`; where the
+    space has none, :func:`target_prior` checks the sampled range then) and against ``--max-params``, before any
+    work."""
+    if target_m is None or not math.isfinite(target_m):
+        return
+    if max_params is not None and target_m > max_params:
+        raise ValueError(f"--target-params {target_m:g}M is above --max-params {max_params:g}M: no feasible arch has "
+                         "that size; lower the target or raise the limit")
+    span = final_range(mod, final)
+    if span is not None:
+        _check_target(target_m, *span)
 
 
-def _check_target(target_m: float, lo: float, hi: float) -> None:
+def _check_target(target_m: float, lo: float, hi: float, what: str = "this space's range:") -> None:
     if not lo <= target_m <= hi:
-        raise ValueError(f"--target-params {target_m}M is outside this space's range: {lo:.3f}-{hi:.3f}M "
-                         "for the final network")
+        raise ValueError(f"--target-params {target_m}M is outside {what} {lo:.3f}-{hi:.3f}M for the final network")
 
 
 def range_prior(mod: ModuleType, proxy_net: dict, num_classes: int,

@@ -134,6 +134,11 @@ def refine_stage(history: list[dict], mod: ModuleType, k: int, score: Callable[[
     shortlist = [{"arch": h["arch"], "fitness": h["fitness"], "refined": fitness.value(a, r)}
                  for h, a, r in zip(ranked, archs, recs)]
     top = max((c for c in shortlist if math.isfinite(c["refined"])), key=lambda c: c["refined"], default=None)
+    failed = sum(not math.isfinite(c["refined"]) for c in shortlist)
+    if failed:  # as the first stage's check_failures: said, not silent (the store's records name the errors)
+        log.warning("%d of the %d second-stage re-scores failed: those archs rank last%s (the store's records "
+                    "name the errors; a rerun reads the same failures)", failed, len(shortlist),
+                    "" if top else ", so the search returns the first stage's best")
     return shortlist, None if top is None else (mod.parse(top["arch"]), top["refined"])
 
 

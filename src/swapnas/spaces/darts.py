@@ -65,6 +65,12 @@ def smallest_arch() -> Genotype:
     return _uniform("max_pool_3x3")
 
 
+def largest_arch() -> Genotype:
+    """The genotype whose network has the most parameters: ``sep_conv_5x5`` on every edge (each edge's op adds its
+    own); with :func:`smallest_arch` the exact size range of any final network (the ImageNet one too)."""
+    return _uniform("sep_conv_5x5")
+
+
 def param_range_k(num_classes: int = 10, **net: Any) -> tuple[float, float]:
     """Smallest and largest size (thousands of params) of the scored net over the DARTS space.
 
@@ -140,6 +146,6 @@ def iso_key(g: Genotype) -> str:
 
 
 __all__ = [
-    "FINAL_NETS", "NAME", "NASLIB_OPS", "build_imagenet", "SCORING_DEFAULTS", "cell_edges", "default_size_prior", "final_flops", "final_params", "param_range_k", "smallest_arch", "NETS", "OPS", "Arch", "Genotype", "Network", "build", "canonical", "crossover",
+    "FINAL_NETS", "NAME", "NASLIB_OPS", "build_imagenet", "largest_arch", "SCORING_DEFAULTS", "cell_edges", "default_size_prior", "final_flops", "final_params", "param_range_k", "smallest_arch", "NETS", "OPS", "Arch", "Genotype", "Network", "build", "canonical", "crossover",
     "format_arch", "iso_key", "mutate", "parse", "parse_naslib", "sample", "to_naslib",
 ]
