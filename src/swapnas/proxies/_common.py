@@ -99,12 +99,17 @@ def forward_hooks(model: nn.Module, kinds: Sequence[type[nn.Module]], hook: Hook
 def relu_codes(model: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
     """Binary ReLU codes: (S, N_A) bool, bit = unit is active (output > 0), all ``nn.ReLU`` units concatenated.
 
-    Raises ``ValueError`` when the model has no ``nn.ReLU`` module or none ran.
+    Raises ``ValueError`` when the model has no ``nn.ReLU`` module or none ran, or when an activation holds NaN
+    (its activations overflowed: a NaN unit has no code, and ``NaN > 0`` would read it as off).
     """
     codes: list[torch.Tensor] = []
 
     def hook(module: nn.Module, args: tuple, output: torch.Tensor) -> None:
-        codes.append((output.detach() > 0).reshape(output.shape[0], -1))
+        out = output.detach()
+        if out.is_floating_point() and bool(torch.isnan(out).any()):
+            raise ValueError(f"an nn.ReLU output holds {int(torch.isnan(out).sum())} NaN value(s): the activations "
+                             "overflowed (or the inputs hold NaN), so the units have no binary code")
+        codes.append((out > 0).reshape(output.shape[0], -1))
 
     with forward_hooks(model, (nn.ReLU,), hook) as n, torch.no_grad():
         if n == 0:

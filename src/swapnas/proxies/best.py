@@ -42,7 +42,9 @@ def register_log_linear(name: str, terms: dict[str, tuple[Transform, float]], de
     """Register ``name`` = Σ w·T(base) over ``terms`` = {base: (transform, default weight)}.
 
     Every base must be a per-arch proxy (scored on the network); the weights become the
-    options ``w_<base>``.
+    options ``w_<base>``. The transforms are not in the store key (only the weights are) nor in the code digest
+    (every combination shares the inner ``fn``): changing a term's transform must raise ``version``, or stored
+    scores of the old form are reused without a warning.
     """
     bases = tuple(terms)
     transforms = tuple(t for t, _ in terms.values())

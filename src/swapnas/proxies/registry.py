@@ -112,12 +112,13 @@ def register(
         if name in _REGISTRY:
             raise ValueError(f"proxy {name!r} is registered twice")
         doc = " ".join((fn.__doc__ or "").strip().split("\n\n")[0].split())  # the first paragraph, on one line
+        bases = [_REGISTRY[b] for b in ((base,) if isinstance(base, str) else base or ()) if b in _REGISTRY]
         _REGISTRY[name] = Proxy(
             name=name,
             fn=fn,
             higher_is_better=higher_is_better,
-            needs_grad=needs_grad,
-            needs_labels=needs_labels,
+            needs_grad=needs_grad or any(b.needs_grad for b in bases),  # a derived proxy needs what its bases need
+            needs_labels=needs_labels or any(b.needs_labels for b in bases),
             input_kind=input_kind,
             version=version,
             description=doc,
