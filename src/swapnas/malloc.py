@@ -10,8 +10,8 @@ the pages stay mapped; scores do not change (only where memory comes from), peak
 Set for the processes ``swapnas`` scores in: pool workers, the command line process, Ray workers (on a
 cluster, ``SWAPNAS_MALLOC_PAD_MIB`` counts where it is set in the workers' environment). Not set by the
 Python API (a library call should not change its caller's allocator). ``SWAPNAS_MALLOC_PAD_MIB`` sets the
-pad (0: leave glibc's default); any ``MALLOC_*_`` environment variable (glibc's own tuning) also leaves it
-alone. Elsewhere than on glibc (macOS, musl) nothing happens.
+pad (0: leave glibc's default); any ``MALLOC_*_`` environment variable or a ``glibc.malloc.`` tunable in
+``GLIBC_TUNABLES`` (glibc's own tuning) also leaves it alone. Elsewhere than on glibc (macOS, musl) nothing happens.
 """
 
 from __future__ import annotations
@@ -46,7 +46,8 @@ def pad_mib() -> int:
 def keep_freed_memory() -> bool:
     """Set glibc's ``M_TOP_PAD`` to :func:`pad_mib` MiB in this process; returns whether it was set."""
     pad = pad_mib()
-    tuned = any(k.startswith("MALLOC_") and k.endswith("_") for k in os.environ)
+    tuned = (any(k.startswith("MALLOC_") and k.endswith("_") for k in os.environ)
+             or "glibc.malloc." in os.environ.get("GLIBC_TUNABLES", ""))  # glibc's own tuning, old and new form
     if pad == 0 or tuned or not sys.platform.startswith("linux"):
         return False
     try:

@@ -224,6 +224,18 @@ def with_bases(proxies: Iterable[Proxy]) -> list[Proxy]:
     return out + [get_proxy(b) for b in sorted({b for p in out for b in p.base_names} - names)]
 
 
+def check_stored_bases(proxies: Iterable[Proxy]) -> None:
+    """Refuse a configured base beside a proxy derived from it, where scores are stored: the derived proxy's key
+    holds its own options, not its bases', so its score from the configured base would be stored under its usual
+    key and reused later as if it came from the default base."""
+    out = list(proxies)
+    for p in out:
+        for b in (q for q in out if q.name in p.base_names and q.options != get_proxy(q.name).options):
+            raise ValueError(f"{b.name} is configured ({b.key}) and is also a base of {p.name}, whose stored score "
+                             f"would then come from it under {p.name}'s usual key; score {p.name} and the configured "
+                             f"{b.name} in two calls")
+
+
 def _score_base(p: Proxy, arch: object, build: Callable[..., nn.Module], batch: Batch, protocol: Protocol,
                 device: torch.device, first: nn.Module | None) -> Record:
     """One base proxy over every repeat (``first``: repeat 0's network, if already built)."""

@@ -25,7 +25,7 @@ from .executors import Executor, LocalExecutor, ScoreTask
 from .proxies import Proxy, resolve
 from .code_changes import warn_changed_code
 from .proxies.registry import ALIASES
-from .scoring import Protocol, with_bases
+from .scoring import Protocol, check_stored_bases, with_bases
 from .spaces import get_space, net_version
 from .store import Record, ScoreKey, ScoreStore, StoreError
 
@@ -105,8 +105,9 @@ def score_archs(
     the store).
     """
     executor = executor or LocalExecutor()
-    store.add_protocol(protocol.fingerprint, protocol.describe())
     per_arch = [p for p in proxies if not p.parts]
+    check_stored_bases(per_arch)  # before anything is written
+    store.add_protocol(protocol.fingerprint, protocol.describe())
     needed = with_bases(per_arch)  # what score_arch stores: the proxies and the bases they derive from
     warn_changed_code(store, needed, space, protocol.net_version)
 

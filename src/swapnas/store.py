@@ -171,7 +171,7 @@ class ScoreStore:
         self.read_only = ""
         if self.path == ":memory:":
             self._db = sqlite3.connect(self.path)
-        elif read_only:  # a reader (export, check): the file is left exactly as it is
+        elif read_only:  # a reader (export, check): no row is written (SQLite may add a WAL store's -shm/-wal files)
             if not Path(self.path).is_file():
                 raise StoreError(f"no score store at {self.path}")
             with self._guard():  # a file that is not SQLite fails here when opened read-only

@@ -37,6 +37,10 @@ class StoreCheck:
     scores: int | None = None
     failed: int | None = None
     protocols: dict[str, str] = field(default_factory=dict)
+    #: (protocol fingerprint, space, seed, batch size, repeats, network, scores): the settings scores were stored
+    #: under (a protocol's description names the first run's network, seed and repeats only: they are not in its
+    #: fingerprint, they are in every score's key)
+    settings: list[tuple] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -98,6 +102,11 @@ def check_store(path: str | os.PathLike) -> StoreCheck:
             report.protocols = dict(db.execute("SELECT fingerprint, description FROM protocols"))
         except sqlite3.DatabaseError as exc:
             report.problems.append(f"protocols table: {exc}")
+        try:
+            report.settings = db.execute("SELECT protocol, space, seed, batch_size, repeats, net, count(*) FROM scores "
+                                         "NOT INDEXED GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6").fetchall()
+        except sqlite3.DatabaseError as exc:
+            report.problems.append(f"scores table: {exc}")
     return report
 
 
@@ -198,7 +207,16 @@ def _open_source(src: Path, work: Path) -> tuple[sqlite3.Connection, int | None]
         db = None
     tables = None if db is None else _try(db, "SELECT count(*) FROM sqlite_master WHERE name = 'scores'")
     if tables == 1:
-        return db, None  # type: ignore[return-value]
+        assert db is not None
+        try:
+            columns = tuple(row[1] for row in db.execute("PRAGMA table_info(scores)"))
+        except sqlite3.DatabaseError:  # a damaged schema: the scan steps over what it cannot read
+            columns = ScoreStore.COLUMNS
+        if columns != ScoreStore.COLUMNS:  # another program's table of that name: nothing of ours to salvage
+            db.close()
+            raise StoreError(f"{src} is not a swapnas score store (its scores table has the columns "
+                             f"{', '.join(columns) or 'none'}, not {', '.join(ScoreStore.COLUMNS)})")
+        return db, None
     if db is not None:
         db.close()
     if tables == 0:
@@ -217,8 +235,13 @@ def salvage_store(src: str | os.PathLike, out: str | os.PathLike) -> Salvage:
     source, dest = _existing(src), Path(out)
     if dest.exists():
         raise StoreError(f"--out {dest} exists; salvage writes a new store only: give a new file name")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=dest.parent, prefix=".salvage.") as tmp:
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        work = tempfile.TemporaryDirectory(dir=dest.parent, prefix=".salvage.")
+    except OSError as exc:
+        raise StoreError(f"--out {dest}: cannot write there ({exc.strerror or exc}); give a path in a folder you "
+                         "can write") from None
+    with work as tmp:
         db, page_size = _open_source(source, Path(tmp))
         with _closing(db):
             rows, stretches = _scan(db, "scores", ScoreStore.COLUMNS)
@@ -239,6 +262,8 @@ def check_text(report: StoreCheck) -> str:
     lines = [f"{report.path}: {state} | {count} | {len(report.protocols)} protocols | "
              f"{report.size_bytes / 2**20:.1f} MiB"]
     lines += [f"  protocol {fp}: {desc}" for fp, desc in sorted(report.protocols.items())]
+    lines += [f"  scored under {fp}: {space}, seed {seed}, S={batch}, R={repeats}, net {net}: {n} scores"
+              for fp, space, seed, batch, repeats, net, n in report.settings]
     lines += [f"  problem: {p}" for p in report.problems]
     return "\n".join(lines)
 
