@@ -24,7 +24,7 @@ SMALL = ["--population", "4", "--sample", "1", "--mutations", "2", "--cycles", "
          "--fitness", "swap", "--no-progress", "--device", "cpu"]
 
 
-def test_darts_imagenet_size_range_is_exact_and_checked_before_out(tmp_path, capsys) -> None:
+def test_darts_imagenet_size_range_is_exact_and_checked_before_out(tmp_path, small_bundle, capsys) -> None:
     """Before: the ImageNet final network's range was a sample of 100 archs (3.109-5.524M, narrower than the real
     one), checked only inside the search after OUT and its store were made; --max-params was not checked at all."""
     from swapnas.search.final import final_range
@@ -39,7 +39,7 @@ def test_darts_imagenet_size_range_is_exact_and_checked_before_out(tmp_path, cap
         check_max_params(darts, final, 2.0)
     out = tmp_path / "d"
     assert main(["search", "--space", "darts", "--dataset", "imagenet", "--target-params", "1.0M", "--out", str(out),
-                 *SMALL]) == 2
+                 "--data-dir", str(small_bundle), *SMALL]) == 2
     assert f"--target-params 1.0M is outside this space's range: {lo:.3f}-{hi:.3f}M" in capsys.readouterr().err
     assert not out.exists()
 

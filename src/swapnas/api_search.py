@@ -72,7 +72,9 @@ def search_arch(space: str = "nb201", dataset: str = "cifar10", *, out: str | os
     ``ValueError`` for a bad value, ``KeyError`` for an unknown proxy, ``FileNotFoundError`` for missing data; an
     unknown option, a bool for an option that takes a value (``refine=False``) or a non-bool for a flag raises
     ``TypeError``. The caller's torch thread count is given back; OUT is locked against other processes and threads.
-    Ctrl-C raises ``KeyboardInterrupt`` with every finished score in the store.
+    Ctrl-C raises ``KeyboardInterrupt`` with every finished score in the store. In a script, call it under
+    ``if __name__ == "__main__":`` (the scoring workers are spawned processes that import the script again), or pass
+    ``workers=1``.
 
     Example::
 

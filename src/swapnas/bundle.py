@@ -27,7 +27,8 @@ DATA_ENV = "SWAPNAS_DATA"
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp"})
 DATA_ORIGIN = (
     "the swapnas shared data bundle (shared/data, see its SOURCES.md); point --data-dir "
-    f"or ${DATA_ENV} at the folder that holds it, or copy it to the user default folder"
+    f"or ${DATA_ENV} at that folder itself (the one with SOURCES.md, e.g. ../shared/data), or copy it to the user "
+    "default folder"
 )
 
 
@@ -137,7 +138,9 @@ def require_file(data_dir: Path, relative: str, origin: str = DATA_ORIGIN) -> Pa
     """The path of a data file, or an error naming the file, the folder searched and its origin."""
     path = data_dir / relative
     if not path.is_file():
-        raise FileNotFoundError(f"missing data file {relative!r} (searched in {data_dir}); it comes from {origin}")
+        inside = next((d for d in (data_dir / "data", data_dir / "shared" / "data") if (d / relative).is_file()), None)
+        hint = f"; did you mean --data-dir {inside} (the bundle folder itself, with SOURCES.md)?" if inside else ""
+        raise FileNotFoundError(f"missing data file {relative!r} (searched in {data_dir}); it comes from {origin}{hint}")
     return path
 
 

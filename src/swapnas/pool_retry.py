@@ -82,7 +82,7 @@ def run_chunks(
                     if streak >= GIVE_UP:
                         raise BrokenProcessPool(f"the scoring processes died on {streak} archs in a row, each scored "
                                                 f"alone {deaths + 1} times, and scored none: they cannot run here "
-                                                "(try --workers 1 to see why)") from error
+                                                "(try --workers 1, or workers=1 from Python, to see why)") from error
                     yield item, dead(item, deaths + 1, error)  # type: ignore[arg-type]
                 else:
                     alone.appendleft((item, deaths + 1))

@@ -100,9 +100,8 @@ def score_archs(
     Archs whose records are all stored are not scored again; the others go to ``executor``
     (default: :class:`~swapnas.executors.LocalExecutor`, in this process), which may run them
     anywhere and in any order. Each result is written to ``store`` here, as soon as it arrives.
-    ``counts``, if given, receives ``reused``: the distinct archs whose every record was stored, and
-    ``partly``: those with some records stored and others to score, read in the same pass (no second read of
-    the store).
+    ``counts``, if given, receives ``reused``: the distinct archs whose every record was stored, and ``partly``:
+    those with some records stored and others to score, read in the same pass (no second read of the store).
     """
     executor = executor or LocalExecutor()
     per_arch = [p for p in proxies if not p.parts]

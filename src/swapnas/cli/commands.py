@@ -18,6 +18,7 @@ import torch
 
 from ..benchmarks import BENCHMARKS, Benchmark, get_benchmark
 from ..benchmarks.csv_truth import CsvBenchmark
+from ..bundle import resolve_data_dir
 from ..conformance import conformance_table, header_text, load_naslib, run_conformance
 from ..conformance import write_outputs as write_conformance
 from ..correlate import run_correlation, write_outputs
@@ -238,6 +239,7 @@ def grid(args: argparse.Namespace) -> int:
         raise ValueError(f"--proxies needs at least one proxy name, comma-separated, or 'all' (got {args.proxies!r}); "
                          "see `swapnas proxies`")
     check_archs_per(columns, args.archs_per)  # before OUT and its store exist
+    resolve_data_dir(args.data_dir)  # every column reads the bundle: no OUT made without it
     out = out_folder(args)
     executor, device = executor_of(args)
     counts: dict[str, int] = {}

@@ -43,7 +43,7 @@ Sub = argparse._SubParsersAction
 
 def add_correlate(sub: Sub) -> None:
     p = sub.add_parser(
-        "correlate", formatter_class=HelpFormatter, epilog="example:\n  swapnas correlate --space nb201 --dataset cifar100 --proxies swap,swap_reg,params --archs 1000 --out runs/c100\n  swapnas correlate --space darts --truth my_archs.csv --proxies best --archs all --out runs/mine",
+        "correlate", formatter_class=HelpFormatter, epilog="example:\n  swapnas correlate --space nb201 --dataset cifar100 --proxies swap,swap_reg,params --archs 1000 --data-dir ../shared/data --out runs/c100\n  swapnas correlate --space darts --truth my_archs.csv --proxies best --archs all --data-dir ../shared/data --out runs/mine",
         parents=[global_parent(), scoring_parent(), device_parent(), data_parent(), store_parent(), executor_parent()],
         help="score sampled archs with proxies and correlate with the benchmark's ground truth",
         description="Score archs of a benchmark with training-free proxies and report rank correlations "
@@ -72,7 +72,7 @@ def add_correlate(sub: Sub) -> None:
 
 def add_grid(sub: Sub) -> None:
     p = sub.add_parser(
-        "grid", formatter_class=HelpFormatter, epilog="example:\n  swapnas grid --benchmarks nb201 --proxies swap,params,nwot --archs 200 --out runs/grid",
+        "grid", formatter_class=HelpFormatter, epilog="example:\n  swapnas grid --benchmarks nb201 --proxies swap,params,nwot --archs 200 --data-dir ../shared/data --out runs/grid",
         parents=[global_parent(), device_parent(), data_parent(), store_parent(), executor_parent()],
         help="every metric on every benchmark task (the paper's Fig. 4): grid.md, grid.json, grid.png",
         description="Score sampled archs of every benchmark task with every metric under each space's default "
@@ -159,7 +159,7 @@ def _add_search_size(p: argparse.ArgumentParser) -> None:
 
 def add_search(sub: Sub) -> None:
     p = sub.add_parser(
-        "search", formatter_class=HelpFormatter, epilog="example:\n  swapnas search --space nb201 --dataset cifar10 --seed 0 --out runs/search\n  swapnas search --space darts --dataset cifar10 --target-params 4.0M --out runs/darts",
+        "search", formatter_class=HelpFormatter, epilog="example:\n  swapnas search --space nb201 --dataset cifar10 --seed 0 --data-dir ../shared/data --out runs/search\n  swapnas search --space darts --dataset cifar10 --target-params 4.0M --data-dir ../shared/data --out runs/darts",
         parents=[global_parent(), device_parent(), data_parent(), store_parent(retry=False), executor_parent()],
         help="SWAP-NAS: evolutionary search with a training-free fitness (default: best; resumable)",
         description="Evolutionary search (random scored population; each cycle: sample K, best parent or crossover "
@@ -189,7 +189,7 @@ def add_search(sub: Sub) -> None:
 
 def add_conformance(sub: Sub) -> None:
     p = sub.add_parser(
-        "conformance", formatter_class=HelpFormatter, epilog="example:\n  swapnas conformance --dataset cifar10 --proxies nwot,synflow --archs 100 --out runs/conf",
+        "conformance", formatter_class=HelpFormatter, epilog="example:\n  swapnas conformance --dataset cifar10 --proxies nwot,synflow --archs 100 --data-dir ../shared/data --out runs/conf",
         parents=[global_parent(), device_parent(), data_parent(), store_parent()],
         help="score NASLib's archs with our metrics and compare with NASLib's stored zero-cost scores",
         description="Score the archs of NASLib's stored zero-cost file with our implementation of every metric "

@@ -11,6 +11,7 @@ from pathlib import Path
 from ..search import SEARCH_EXTRAS, EAConfig, SearchResult, final_net, run_search, write_result
 from ..search.driver import choose_fitness, extra_cells, out_lock, stage_text
 from ..search.final import check_max_macs, check_max_params, check_target_params
+from ..bundle import resolve_data_dir
 from ..search.fitness import check_size_flags
 from ..session import protocol_defaults, scoring_net
 from ..spaces import get_space, searchable_space
@@ -60,6 +61,7 @@ def _search_checks(args: argparse.Namespace) -> None:
     flags' conflicts, --max-params against the final network's sizes, --net and the second stage's network
     (one arch built on the meta device) and --prior's width."""
     searchable_space(args.space)  # a space without crossover, cell drawing or final networks: what it lacks
+    resolve_data_dir(args.data_dir)  # the batch and the benchmark come from the bundle: no OUT made without it
     final = final_net(args.space, args.dataset)
     chosen, stage = choose_fitness(args.space, args.fitness, args.refine, args.refine_repeats, args.refine_net,
                                    args.refine_batch_size)

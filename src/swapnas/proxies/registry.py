@@ -15,6 +15,7 @@ Add a metric: write ``proxies/<name>.py`` with a function decorated by
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 import sys
 from collections.abc import Callable
@@ -175,11 +176,14 @@ def get_proxy(name: str) -> Proxy:
     try:
         return _REGISTRY[ALIASES.get(name, name)]
     except KeyError:
-        aliases = ", ".join(f"{a} (= {n})" for a, n in sorted(ALIASES.items()))
+        aliases = ", ".join(f"{a} (the recommended fitness of each space; without a space: {n})"
+                            for a, n in sorted(ALIASES.items()))
         unimported = Path(__file__).with_name(f"{name}.py")  # a new metric's file, its import line forgotten
         hint = (f" (proxies/{name}.py exists: add `{name}` to the `from . import (…)` list in proxies/__init__.py)"
                 if name.isidentifier() and unimported.is_file() and f"{__package__}.{name}" not in sys.modules else "")
-        raise KeyError(f"unknown proxy {name!r}{hint}; available: {', '.join(sorted(_REGISTRY))}"
+        close = difflib.get_close_matches(name, [*_REGISTRY, *ALIASES], n=3, cutoff=0.7)
+        near = f"; did you mean {' or '.join(map(repr, close))}?" if close and not hint else ""
+        raise KeyError(f"unknown proxy {name!r}{hint}{near}; available: {', '.join(sorted(_REGISTRY))}"
                        + (f"; aliases: {aliases}" if aliases else "")) from None
 
 
