@@ -78,7 +78,7 @@ def _topics() -> tuple[tuple[int, ...], ...]:
 def sequences(length: int = SEQ_LEN) -> np.ndarray:
     """Every ``[CLS] window [SEP]`` sequence of ``length`` tokens of the text (rule: module doc), (N, length)."""
     if length < 4:
-        raise ValueError(f"sequence length must be >= 4 (got {length})")
+        raise ValueError(f"sequence length (--net resolution) must be >= 4: [CLS], words and [SEP] (got {length})")
     width, rows = length - 2, []
     for ids in _topics():
         for start in range(0, len(ids), width):

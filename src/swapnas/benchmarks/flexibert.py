@@ -41,9 +41,12 @@ class FlexiBERTBenchmark:
     def __init__(self, data_dir: str | os.PathLike | None = None):
         self.path = require_file(resolve_data_dir(data_dir), self.FILE, ORIGIN)
         self.records = read_json(self.path, ORIGIN)
-        with parsing(self.path, ORIGIN):
-            self.record_archs = [fb.from_record(r) for r in self.records]
-            self._scores_of = {t: [float(r["scores"][t]) for r in self.records] for t in TASKS}
+        self.record_archs, scores = [], []
+        for i, r in enumerate(self.records):  # the error names the record (0-based) of a 500-record file
+            with parsing(self.path, f"{ORIGIN}; the bad entry is record {i}"):
+                self.record_archs.append(fb.from_record(r))
+                scores.append({t: float(r["scores"][t]) for t in TASKS})
+        self._scores_of = {t: [row[t] for row in scores] for t in TASKS}
         self.ids: dict[fb.Arch, list[int]] = {}
         for i, arch in enumerate(self.record_archs):
             self.ids.setdefault(arch, []).append(i)

@@ -80,8 +80,8 @@ class Layer:
         if not isinstance(self.op, str) or self.op not in OPERATIONS:
             raise ValueError(f"unknown FlexiBERT operation type {_quote(self.op)}; valid: {', '.join(OPERATIONS)}")
         if not isinstance(self.param, str) or self.param not in OPERATIONS[self.op]:
-            raise ValueError(f"unknown parameter {_quote(self.param)} for operation {self.op}; "
-                             f"valid: {', '.join(OPERATIONS[self.op])}")
+            raise ValueError(f"unknown parameter {self.param!r} for operation {self.op}; "
+                             f"valid: {', '.join(map(repr, OPERATIONS[self.op]))} (strings)")
         for what, value, valid in (("heads", self.heads, HEADS), ("feed-forward width", self.ff, FF_DIMS),
                                    ("feed-forward layer count", self.n_ff, FF_COUNTS)):
             if value not in valid:
@@ -169,11 +169,15 @@ def _record_int(value: object, field: str) -> int:
 def from_record(record: dict) -> Arch:
     """The arch of a FlexiBERT-500 record (``hparams.model_hparam_overrides``: hidden size, nas_config)."""
     over = record["hparams"]["model_hparam_overrides"] if "hparams" in record else record
-    layers = tuple(Layer(str(d["operation_type"]), str(d["operation_parameter"]),
-                         *(_record_int(d[k], f"layer {i + 1}'s {k}")
-                           for k in ("num_operation_heads", "feed_forward_dimension", "num_feed_forward")))
-                   for i, d in enumerate(over["nas_config"]["encoder_layers"]))
-    return Arch(_record_int(over["hidden_size"], "hidden_size"), layers)
+    layers = []
+    for i, d in enumerate(over["nas_config"]["encoder_layers"]):
+        try:
+            layers.append(Layer(str(d["operation_type"]), str(d["operation_parameter"]),
+                                *(_record_int(d[k], f"layer {i + 1}'s {k}")
+                                  for k in ("num_operation_heads", "feed_forward_dimension", "num_feed_forward"))))
+        except (ValueError, KeyError) as exc:  # which layer: a record has up to four
+            raise ValueError(f"layer {i + 1}: {exc.args[0] if exc.args else exc}") from None
+    return Arch(_record_int(over["hidden_size"], "hidden_size"), tuple(layers))
 
 
 def _sample_layer(rng: random.Random) -> Layer:
@@ -286,8 +290,8 @@ def build(arch: Arch | str, num_classes: int = 2, sizes: str = "authors", dropou
         torch.Size([2, 2])
     """
     arch = as_arch(arch, Arch, parse, "flexibert")
-    if not 1 <= resolution <= max_len:
-        raise ValueError(f"resolution (sequence length) must be in 1..{max_len} (got {resolution})")
+    if not 4 <= resolution <= max_len:  # a token batch needs [CLS], one word, [SEP] and room to pad (tokens.py)
+        raise ValueError(f"resolution (sequence length) must be in 4..{max_len} (got {resolution})")
     hidden, specs = layer_specs(arch, sizes)
     return Encoder(hidden, specs, num_classes=num_classes, dropout=dropout, max_len=max_len, init_std=init_std,
                    head=objective, layout=layout)
