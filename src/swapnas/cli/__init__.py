@@ -66,7 +66,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def _main(argv: list[str] | None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # -v: swapnas's own debug lines; other libraries' stay at INFO (matplotlib's font search printed ~200 lines)
+    logging.getLogger("swapnas").setLevel(logging.DEBUG if args.verbose else logging.NOTSET)
     try:
         return args.func(args)
     except (FileNotFoundError, ValueError, KeyError, IsADirectoryError, NotADirectoryError, FileExistsError,

@@ -6,6 +6,8 @@ import argparse
 import math
 import re
 
+from ..search.evolution import EAConfig
+
 
 def _int_at_least(text: str, low: int, what: str) -> int:
     try:
@@ -117,6 +119,8 @@ def net_options(text: str) -> dict:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise argparse.ArgumentTypeError(f"--net takes KEY=VALUE pairs joined by ',', e.g. C=16,N=2; bad item {item!r}")
+        if key.strip() in out:
+            raise argparse.ArgumentTypeError(f"--net names {key.strip()} twice ({text!r}); give each key once")
         v: object = value.strip()
         for cast in (int, float):
             try:
@@ -130,6 +134,22 @@ def net_options(text: str) -> dict:
             v = v.lower() == "true"
         out[key.strip()] = v
     return out
+
+
+class MergeNet(argparse.Action):
+    """``--net`` (and ``--refine-net``) given more than once: the pairs are merged (``--net C=4 --net N=1`` is
+    ``--net C=4,N=1``); a key named twice is refused, as within one value."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object,
+                 option_string: str | None = None) -> None:
+        given = getattr(namespace, self.dest, None)
+        merged = dict(given) if isinstance(given, dict) and given is not self.default else {}  # the default: a 1st
+        pairs = dict(values) if isinstance(values, dict) else {}  # net_options made it
+        twice = sorted(set(merged) & set(pairs))
+        if twice:
+            parser.error(f"{option_string} names {', '.join(twice)} twice; give each key once")
+        merged.update(pairs)
+        setattr(namespace, self.dest, merged)
 
 
 def triple(text: str) -> tuple[float, float, float]:
@@ -179,7 +199,8 @@ def ray_gpus(text: str) -> float:
 
 def millions(text: str) -> float:
     """argparse type for sizes in millions: ``4.0M`` or ``4.0``, > 0."""
-    t = text.strip().upper().rstrip("M")
+    t = text.strip().upper()
+    t = t[:-1] if t.endswith("M") else t  # one unit: "5MMM" is no size
     try:
         v = float(t)
     except ValueError:
@@ -193,6 +214,9 @@ class DefaultSample(int):
     """The default of search's --sample (K): lowered to --population by :class:`PopulationAction` when
     only a smaller --population is given (a --sample given on the command line is kept)."""
 
+    #: K when nothing lowers it
+    DEFAULT = EAConfig.sample
+
 
 class PopulationAction(argparse.Action):
     """--population P: also lowers --sample's default K to P when K > P and --sample was not given."""
@@ -201,8 +225,8 @@ class PopulationAction(argparse.Action):
                  option_string: str | None = None) -> None:
         setattr(namespace, self.dest, values)
         k = getattr(namespace, "sample", None)
-        if isinstance(k, DefaultSample) and isinstance(values, int) and values < k:
-            namespace.sample = DefaultSample(values)
+        if isinstance(k, DefaultSample) and isinstance(values, int):  # from the parser's default, not an earlier P
+            namespace.sample = DefaultSample(min(values, DefaultSample.DEFAULT))
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
@@ -303,7 +327,7 @@ def scoring_parent() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=seed_int, default=0, help="seed of the arch sample, the input batch and the inits")
     p.add_argument("--batch-size", type=positive_int, default=None, help="samples S per forward pass (default: the space's; nb201 16)")
     p.add_argument("--repeats", type=positive_int, default=None, help="re-initialisations averaged per arch (default: the space's; nb201 4)")
-    p.add_argument("--net", type=net_options, default={}, metavar="K=V,…",
+    p.add_argument("--net", type=net_options, default={}, action=MergeNet, metavar="K=V,…",
                    help="override options of the scored network, e.g. C=32,N=2 (nb201), C=3,layers=1,stem=false (darts)")
     p.add_argument("--init", default=None, choices=["gaussian", "default"], help="gaussian: N(0,1) weights (the paper's); default: PyTorch's init (default: the space's protocol: gaussian, "
                    "but PyTorch's on flexibert and in a run that scores `best`)")

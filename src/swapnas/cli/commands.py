@@ -19,7 +19,7 @@ import torch
 from ..benchmarks import BENCHMARKS, Benchmark, get_benchmark
 from ..benchmarks.csv_truth import CsvBenchmark
 from ..bundle import resolve_data_dir
-from ..conformance import conformance_table, header_text, load_naslib, run_conformance
+from ..conformance import conformance_table, header_text, load_naslib, run_conformance, select_proxies
 from ..conformance import write_outputs as write_conformance
 from ..correlate import run_correlation, write_outputs
 from ..executors import Executor, make_executor, usable_cores
@@ -199,6 +199,9 @@ def correlate(args: argparse.Namespace) -> int:
     bench = _benchmark(args)
     task = args.dataset or bench.tasks[0]
     check_task(bench, task)
+    if (args.mu is not None or args.sigma is not None) and "swap_reg" not in {p.name for p in resolve(args.proxies)}:
+        raise ValueError(f"--mu/--sigma set swap_reg's size prior, and --proxies {args.proxies} has no swap_reg: add "
+                         "swap_reg, or leave them out")
     protocol, batch, proxies = configure(
         bench.space, task, args.proxies, seed=args.seed, batch_size=args.batch_size, repeats=args.repeats,
         net=_net_overrides(args), init=args.init, inputs=args.inputs, data_dir=args.data_dir,
@@ -265,6 +268,7 @@ def conformance(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
     naslib = load_naslib(args.space, args.dataset, args.data_dir)  # a bad --archs is refused before the store exists
     check_archs(args.archs, len(naslib.archs), f"NASLib's {args.space}/{args.dataset} file {naslib.path}")
+    select_proxies(naslib, args.proxies)  # a bad --proxies too
     with store_for(args, out) as store:
         run = run_conformance(
             space=args.space, dataset=args.dataset, proxies=args.proxies, n_archs=args.archs, store=store,

@@ -18,6 +18,7 @@ from .args import (
     DefaultArchs,
     DefaultSample,
     HelpFormatter,
+    MergeNet,
     PopulationAction,
     archs,
     archs_per,
@@ -129,7 +130,7 @@ def _add_search_stage(p: argparse.ArgumentParser) -> None:
                    f"(default for best: the space's, {_stage_default('k')}; else 0 = none)")
     p.add_argument("--refine-repeats", type=positive_int, default=None, metavar="R",
                    help=f"repeats of the second stage (default for best: the space's, {_stage_default('repeats')}; else 4)")
-    p.add_argument("--refine-net", type=net_options, default=None, metavar="K=V,…",
+    p.add_argument("--refine-net", type=net_options, default=None, action=MergeNet, metavar="K=V,…",
                    help=f"second stage: options changed on the scored network ('' = none; default for best: the space's, "
                    f"{nets}; else none)")
     p.add_argument("--refine-batch-size", type=positive_int, default=None, metavar="S",
@@ -180,7 +181,8 @@ def add_search(sub: Sub) -> None:
     _add_search_budget(p)
     _add_search_size(p)
     _add_search_stage(p)
-    p.add_argument("--net", type=net_options, default={}, metavar="K=V,…", help="override the scored proxy network")
+    p.add_argument("--net", type=net_options, default={}, action=MergeNet, metavar="K=V,…",
+                   help="override the scored proxy network")
     p.add_argument("--batch-size", type=positive_int, default=None, help="samples S (default: the space's)")
     p.add_argument("--repeats", type=positive_int, default=None, help="re-initialisations (default: the space's)")
     p.add_argument("--out", required=True, help="output folder: result.json, state.json, search_curve.png, cell.png")
