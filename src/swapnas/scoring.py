@@ -230,7 +230,8 @@ def check_stored_bases(proxies: Iterable[Proxy]) -> None:
     key and reused later as if it came from the default base."""
     out = list(proxies)
     for p in out:
-        for b in (q for q in out if q.name in p.base_names and q.options != get_proxy(q.name).options):
+        b = next((q for q in out if q.name in p.base_names and q.options != get_proxy(q.name).options), None)
+        if b is not None:
             raise ValueError(f"{b.name} is configured ({b.key}) and is also a base of {p.name}, whose stored score "
                              f"would then come from it under {p.name}'s usual key; score {p.name} and the configured "
                              f"{b.name} in two calls")

@@ -77,6 +77,11 @@ def _try(db: sqlite3.Connection, sql: str, default: object = None) -> object:
     return default if row is None else row[0]
 
 
+def _score_columns(db: sqlite3.Connection) -> tuple[str, ...]:
+    """The columns of the file's ``scores`` table (none: no such table); a swapnas store's are ``ScoreStore.COLUMNS``."""
+    return tuple(row[1] for row in db.execute("PRAGMA table_info(scores)"))
+
+
 def check_store(path: str | os.PathLike) -> StoreCheck:
     """Full ``PRAGMA integrity_check`` (every page, every index entry), score and failure counts, and
     the protocols of the store at ``path``, read-only."""
@@ -92,7 +97,7 @@ def check_store(path: str | os.PathLike) -> StoreCheck:
         report.problems = [str(exc)]
         return report
     with _closing(db):
-        columns = tuple(row[1] for row in db.execute("PRAGMA table_info(scores)")) if not report.problems else ()
+        columns = _score_columns(db) if not report.problems else ()
         if not report.problems and columns != ScoreStore.COLUMNS:
             raise ValueError(f"{p} is a sound SQLite database but not a swapnas score store (it has "
                              f"{'a scores table with other columns' if columns else 'no scores table'})")
@@ -209,7 +214,7 @@ def _open_source(src: Path, work: Path) -> tuple[sqlite3.Connection, int | None]
     if tables == 1:
         assert db is not None
         try:
-            columns = tuple(row[1] for row in db.execute("PRAGMA table_info(scores)"))
+            columns = _score_columns(db)
         except sqlite3.DatabaseError:  # a damaged schema: the scan steps over what it cannot read
             columns = ScoreStore.COLUMNS
         if columns != ScoreStore.COLUMNS:  # another program's table of that name: nothing of ours to salvage

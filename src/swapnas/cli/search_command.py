@@ -8,10 +8,10 @@ import logging
 import sys
 from pathlib import Path
 
+from ..bundle import resolve_data_dir
 from ..search import SEARCH_EXTRAS, EAConfig, SearchResult, final_net, run_search, write_result
 from ..search.driver import choose_fitness, extra_cells, out_lock, stage_text
 from ..search.final import check_max_macs, check_max_params, check_target_params
-from ..bundle import resolve_data_dir
 from ..search.fitness import check_size_flags
 from ..session import protocol_defaults, scoring_net
 from ..spaces import get_space, searchable_space

@@ -61,8 +61,7 @@ def register_log_linear(name: str, terms: dict[str, tuple[Transform, float]], de
 
     fn.__doc__ = description  # a base where lower is better enters with a negative weight
     weights: dict[str, Any] = {f"w_{b}": float(w) for b, (_, w) in terms.items()}
-    register(name, base=bases, version=version, needs_grad=any(m.needs_grad for m in members),
-             needs_labels=any(m.needs_labels for m in members), input_kind="data", **weights)(fn)
+    register(name, base=bases, version=version, input_kind="data", **weights)(fn)  # needs: its bases' (register)
 
 
 # --------------------------------------------------------------------------- the recommended fitness

@@ -121,8 +121,7 @@ def final_range(mod: ModuleType, final: dict) -> tuple[float, float] | None:
 def check_max_params(mod: ModuleType, final: dict, max_params: float | None) -> None:
     """``--max-params`` (millions) against the final network's exact size range (:func:`final_range`, where the
     space has one): a limit below its smallest network leaves no arch."""
-    span = final_range(mod, final) if max_params is not None else None
-    if max_params is None or span is None:
+    if max_params is None or (span := final_range(mod, final)) is None:
         return
     lo, hi = span
     if max_params < lo:

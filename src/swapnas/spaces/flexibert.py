@@ -173,7 +173,7 @@ def from_record(record: dict) -> Arch:
     for i, d in enumerate(over["nas_config"]["encoder_layers"]):
         try:
             layers.append(Layer(str(d["operation_type"]), str(d["operation_parameter"]),
-                                *(_record_int(d[k], f"layer {i + 1}'s {k}")
+                                *(_record_int(d[k], k)
                                   for k in ("num_operation_heads", "feed_forward_dimension", "num_feed_forward"))))
         except (ValueError, KeyError) as exc:  # which layer: a record has up to four
             raise ValueError(f"layer {i + 1}: {exc.args[0] if exc.args else exc}") from None
