@@ -173,10 +173,11 @@ def from_record(record: dict) -> Arch:
     for i, d in enumerate(over["nas_config"]["encoder_layers"]):
         try:
             layers.append(Layer(str(d["operation_type"]), str(d["operation_parameter"]),
-                                *(_record_int(d[k], k)
+                                *(_record_int(d[k], f"layer {i + 1}'s {k}")
                                   for k in ("num_operation_heads", "feed_forward_dimension", "num_feed_forward"))))
-        except (ValueError, KeyError) as exc:  # which layer: a record has up to four
-            raise ValueError(f"layer {i + 1}: {exc.args[0] if exc.args else exc}") from None
+        except (ValueError, KeyError) as exc:  # which layer (once: an integer field's message names it already)
+            text = str(exc.args[0] if exc.args else exc)
+            raise ValueError(text if f"layer {i + 1}'s" in text else f"layer {i + 1}: {text}") from None
     return Arch(_record_int(over["hidden_size"], "hidden_size"), tuple(layers))
 
 
