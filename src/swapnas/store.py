@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
@@ -72,6 +73,10 @@ class StoreError(ValueError):
     message names the file and what to do."""
 
 
+#: seconds a store waits for a lock another process holds (SQLite's busy timeout; opening also retries for as long)
+LOCK_WAIT_S = 60.0
+
+
 def damaged_advice(path: str | os.PathLike) -> str:
     """What to do with a damaged store at ``path``."""
     return (f"restore it from a backup, start a fresh store with --store NEW.sqlite, or copy every readable "
@@ -82,7 +87,7 @@ def connect_read_only(path: Path) -> sqlite3.Connection:
     """A read-only connection (``mode=ro`` URI). A WAL store in a read-only folder cannot get its
     ``-shm`` file made: it is then opened ``immutable`` (no locking; a ``-wal`` left by a crash is not read)."""
     uri = path.resolve().as_uri() + "?mode=ro"
-    db = sqlite3.connect(uri, uri=True, timeout=60)
+    db = sqlite3.connect(uri, uri=True, timeout=LOCK_WAIT_S)
     try:
         db.execute("SELECT count(*) FROM sqlite_master").fetchone()
         return db
@@ -112,13 +117,13 @@ def _connect(path: Path) -> tuple[sqlite3.Connection, str]:
         if path.is_symlink():
             raise StoreError(f"the score store {path} is a link to {os.readlink(path)}, which does not exist; "
                              "fix the link or give another --store")
-        return sqlite3.connect(path, timeout=60), ""
+        return sqlite3.connect(path, timeout=LOCK_WAIT_S), ""
     if not os.access(path, os.R_OK):
         raise StoreError(f"cannot read the score store {path} (permission denied); fix its permissions or give "
                          "another --store")
     why = ("the file is not writable" if not os.access(path, os.W_OK) else
            f"its folder {path.parent} is not writable" if not os.access(path.parent, os.W_OK) else "")
-    return (connect_read_only(path), why) if why else (sqlite3.connect(path, timeout=60), "")
+    return (connect_read_only(path), why) if why else (sqlite3.connect(path, timeout=LOCK_WAIT_S), "")
 
 
 @dataclass(frozen=True)
@@ -181,10 +186,27 @@ class ScoreStore:
                 self._db, self.read_only = _connect(Path(self.path))
         try:
             with self._guard():
-                self._open()
+                self._open_waiting()
         except BaseException:
             self._db.close()
             raise
+
+    def _open_waiting(self) -> None:
+        """:meth:`_open`, tried again for up to :data:`LOCK_WAIT_S` while another process holds a lock it needs.
+        SQLite's busy wait does not cover every conflict: a statement that reads before it writes (the change to WAL
+        mode does) gets SQLITE_BUSY at once when another connection holds the write lock, so two processes opening
+        one new store at the same moment could fail without waiting."""
+        start = time.monotonic()
+        while True:
+            try:
+                self._open()
+                return
+            except sqlite3.OperationalError as exc:
+                if not _is_lock_conflict(exc) or time.monotonic() - start >= LOCK_WAIT_S:
+                    raise
+                with _quiet():
+                    self._db.rollback()
+                time.sleep(random.uniform(0.01, 0.05))
 
     def _open(self) -> None:
         if self.path != ":memory:" and os.path.getsize(self.path) <= QUICK_CHECK_MAX_BYTES:
@@ -225,11 +247,12 @@ class ScoreStore:
                               "--store, then rerun the same command: it resumes from the stored scores")
         if name.startswith("SQLITE_READONLY") or "readonly" in text:
             return self._read_only_error("the file system refused the write")
-        if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in text:
-            # SQLite waits up to 60 s for a lock, but some conflicts (e.g. two connections upgrading at once) it
+        if _is_lock_conflict(exc):
+            # SQLite waits up to LOCK_WAIT_S for a lock, but some conflicts (e.g. two connections upgrading at once) it
             # reports at once: the time says which it was
             return StoreError(f"the score store {self.path} was locked by another process ({exc}, after {waited:.1f} s "
-                              "of the up to 60 s SQLite waits); rerun when that process is done, or use another --store")
+                              f"of the up to {LOCK_WAIT_S:g} s SQLite waits); rerun when that process is done, or use "
+                              "another --store")
         if isinstance(exc, sqlite3.OperationalError) and not name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")):
             return StoreError(f"cannot use the score store {self.path} ({exc}); check the file and its disk, or give "
                               "another --store")
@@ -333,6 +356,12 @@ class ScoreStore:
         """Fingerprint → the protocol's description, for every protocol in the store."""
         with self._guard():
             return {fp: json.loads(d) for fp, d in self._db.execute("SELECT fingerprint, description FROM protocols")}
+
+
+def _is_lock_conflict(exc: sqlite3.DatabaseError) -> bool:
+    """Whether SQLite refused ``exc``'s statement because another connection held a lock."""
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    return name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in str(exc).lower()
 
 
 @contextmanager
