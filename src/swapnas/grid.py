@@ -22,6 +22,7 @@ from .benchmarks import BENCHMARKS, Benchmark, benchmark_class, get_benchmark
 from .correlate import run_correlation
 from .executors import Executor
 from .proxies import get_proxy
+from .report import fixed
 from .results import CorrelateRun, provenance, strict_json
 from .session import best_for, check_task, configure, pick_archs, protocol_groups, resolve_for, score_archs, shard_of
 from .store import ScoreStore
@@ -193,7 +194,7 @@ def markdown(cols: list[GridColumn], command: str = "") -> str:
     """ρ table (best per column in bold), n / failures / seconds per arch table, protocol per column.
     A metric a column did not score (``best`` is another proxy per space) is — there."""
     names, rho = rho_matrix(cols)
-    best = np.nanmax(np.where(np.isnan(rho), -np.inf, rho), axis=0)
+    best = [fixed(v) for v in np.nanmax(np.where(np.isnan(rho), -np.inf, rho), axis=0)]  # as printed: ties all bold
     order = np.argsort(-np.nanmean(np.where(np.isnan(rho), 0.0, rho), axis=1), kind="stable")
     head = "| metric | " + " | ".join(c.label for c in cols) + " | mean |"
     sep = "|---|" + "---|" * (len(cols) + 1)
@@ -206,9 +207,9 @@ def markdown(cols: list[GridColumn], command: str = "") -> str:
         cells = []
         for j in range(len(cols)):
             v = rho[i, j]
-            text = "—" if math.isnan(v) else f"{v:.3f}"
-            cells.append(f"**{text}**" if not math.isnan(v) and v == best[j] else text)
-        mean = "—" if np.isnan(rho[i]).all() else f"{np.nanmean(rho[i]):.3f}"
+            text = "—" if math.isnan(v) else fixed(v)
+            cells.append(f"**{text}**" if not math.isnan(v) and text == best[j] else text)
+        mean = "—" if np.isnan(rho[i]).all() else fixed(float(np.nanmean(rho[i])))
         lines.append(f"| {names[i]} | " + " | ".join(cells) + f" | {mean} |")
     if any(c.best for c in cols):
         lines += ["", "`best` is each space's recommended fitness: "

@@ -15,8 +15,13 @@ from .results import CorrelateRun, ProxyResult, reused_parts
 from .stats import ILL_CONDITIONED
 
 
-def _f(x: float, digits: int = 3) -> str:
-    return "nan" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
+def fixed(x: float | None, digits: int = 3) -> str:
+    """``x`` to ``digits`` decimals; ``nan`` for None or NaN; a value that rounds to zero without a sign (ρ -0.0004
+    printed as "0.000", not "-0.000")."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "nan"
+    text = f"{x:.{digits}f}"
+    return text[1:] if text.startswith("-") and float(text) == 0 else text
 
 
 def md_cell(text: object) -> str:
@@ -33,15 +38,15 @@ def md_row(cells: Sequence[object]) -> str:
 def _top10(r: ProxyResult) -> str:
     """Top-10 % ρ with the size of its subset (a few archs in a small run): ``0.800 (n=4)``."""
     # top10_n None: read from a results.json written before it was recorded; 0: no subset
-    return f"{_f(r.top10_spearman)} (n={r.top10_n})" if r.top10_n else _f(r.top10_spearman)
+    return f"{fixed(r.top10_spearman)} (n={r.top10_n})" if r.top10_n else fixed(r.top10_spearman)
 
 
 def results_table(results: Sequence[ProxyResult], markdown: bool = False) -> str:
     """A fixed-width (or markdown) table: ρ, τ, CI, top-10% ρ (n of its subset), ρ|params, n, failures, s/arch."""
     head = ["proxy", "spearman", "kendall", "rho 95% CI", "top10% rho", "rho|params", "n", "fail", "s/arch"]
     rows = [
-        [r.proxy, _f(r.spearman), _f(r.kendall), f"[{_f(r.spearman_ci[0])}, {_f(r.spearman_ci[1])}]",
-         _top10(r), _f(r.spearman_given_params), str(r.n), str(r.failures), _f(r.seconds_per_arch, 4)]
+        [r.proxy, fixed(r.spearman), fixed(r.kendall), f"[{fixed(r.spearman_ci[0])}, {fixed(r.spearman_ci[1])}]",
+         _top10(r), fixed(r.spearman_given_params), str(r.n), str(r.failures), fixed(r.seconds_per_arch, 4)]
         for r in results
     ]
     if not rows:
@@ -81,7 +86,8 @@ def run_notes(run: CorrelateRun) -> list[str]:
     options) and where the scores came from (all read from the store, some, or none)."""
     boot = run.bootstrap
     lines = [f"ρ 95 % CI: bootstrap ({boot.get('interval', 'percentile')}), {boot['resamples']} resamples, "
-             f"seed {boot['seed']}." if boot else "",
+             f"seed {boot['seed']} (a resample whose scores or ground truth are all equal has no ρ and is left out; "
+             "the CI is nan when more than half are)." if boot else "",
              "ρ|params: partial Spearman ρ controlling for the benchmark's #params (`params_m` in results.csv); "
              f"NaN where the proxy, or the ground truth itself (then in every row), ranks as #params "
              f"(|ρ| >= {ILL_CONDITIONED}).",
@@ -194,7 +200,7 @@ def scatter_plot(scores: Sequence[float | None], accuracy: Sequence[float], resu
     rk.set_xlim(0, 100)
     rk.set_ylim(0, 100)
     fig.suptitle(f"{result.space} {result.dataset}: {result.proxy}  "
-                 f"ρ={_f(result.spearman)} τ={_f(result.kendall)} n={result.n}", fontsize=9)
+                 f"ρ={fixed(result.spearman)} τ={fixed(result.kendall)} n={result.n}", fontsize=9)
     fig.text(0.01, 0.005, "\n".join(note), fontsize=7, va="bottom")
     fig.tight_layout(rect=(0, (0.05 + 0.13 * len(note)) / height, 1, 1))
     path = out / f"scatter_{result.proxy}.png"

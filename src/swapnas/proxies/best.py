@@ -121,7 +121,8 @@ register_log_linear(
 # random half of the dev sample the greedy rule beats swap_prog on the other half in 6 of 6 draws
 # (0.934 vs 0.926 on average). Weights are the path's raw weights (grid weight / the component's dev std
 # for a linear term), rounded to four digits. Trainability is bimodal on NB201: 4.3 % of the dev cells sit at
-# ≈ -6e5 (a degenerate Jacobian), so its term is in effect a -0.49 penalty on those cells.# Session 24 remade the table with session 23's handling of failed scores (they rank last): the path now takes
+# ≈ -6e5 (a degenerate Jacobian), so its term is in effect a -0.49 penalty on those cells.
+# Session 24 remade the table with session 23's handling of failed scores (they rank last): the path now takes
 # jacob_cov and ln flops instead (dev ρ 0.937); chosen on random halves it never beats swap_nb201 on the other
 # half (docs/generated/dev/nb201_fitness_more_vs_best.md), so swap_nb201 stays. NB201 ``best``.
 register_log_linear(
