@@ -333,7 +333,8 @@ def train(args: argparse.Namespace) -> int:
         result = run_train(genotype, recipe=args.dataset, out=out, data_root=args.data_root,
                            synthetic=args.synthetic, workers=args.workers, device=args.device, seed=args.seed,
                            progress=show_progress(args), max_steps=args.max_steps, eval_every=args.eval_every,
-                           amp=not args.no_amp, **train_overrides(args))
+                           amp=not args.no_amp, lines=not (getattr(args, "quiet", False) or getattr(args, "json", False)),
+                           **train_overrides(args))
     except KeyboardInterrupt:
         saved = (out / "checkpoint.pt").is_file()
         print("swapnas: interrupted; " + (f"the state is in {out / 'checkpoint.pt'}: rerun the same command to resume"

@@ -48,7 +48,9 @@ smoothing included — train accuracy, test loss/accuracy/top-5 when evaluated, 
 drop-path, steps, seconds) and ``result.json`` at the end. Accuracies are percentages.
 Rerunning the same command resumes from ``checkpoint.pt``; only ``--epochs`` may differ
 (to extend a run: the schedule then follows the new length from the next epoch on — from the
-rest of the interrupted epoch when the checkpoint was saved mid-epoch).
+rest of the interrupted epoch when the checkpoint was saved mid-epoch; a warning says so, and
+``result.json``'s ``schedule_epochs`` lists each length the epochs ran on, ``[2, 4]`` for a 2-epoch
+run extended to 4, which does not equal a fresh 4-epoch run).
 ``--max-steps N`` caps the training AND evaluation batches of every epoch (smoke runs;
 ``result.json`` then says ``complete: false``). AMP (float16 autocast + GradScaler) is used
 on CUDA only.

@@ -67,13 +67,14 @@ class _Run:
     wall: float = 0.0
     step: int = 0  # batches of the current epoch done
     mark: dict | None = None  # the RNG state before the batch in progress: what a Ctrl-C checkpoint saves
+    lines: bool = False  # the resume note and one line per epoch on stderr (else log.info), bars or not
 
     @property
     def ckpt_path(self) -> Path:
         return self.out / "checkpoint.pt"
 
     def say(self, msg: str) -> None:
-        if self.progress:
+        if self.lines:
             print(msg, file=sys.stderr)
         else:
             log.info(msg)
@@ -84,7 +85,7 @@ class _Run:
 
 def _start(genotype: Genotype | str, config: TrainConfig, data: TrainData, out: str | os.PathLike,
            device: str | torch.device, seed: int, progress: bool, max_steps: int | None, eval_every: int,
-           amp: bool) -> _Run:
+           amp: bool, lines: bool) -> _Run:
     """Check the arguments, build the model and optimiser, resume from ``out/checkpoint.pt`` if present."""
     if isinstance(genotype, str):
         genotype = load_genotype(genotype)
@@ -107,7 +108,7 @@ def _start(genotype: Genotype | str, config: TrainConfig, data: TrainData, out: 
                                 weight_decay=config.weight_decay, nesterov=False)
     run = _Run(genotype, config, data, out, device, seed, progress, max_steps, eval_every, use_amp, rng, model,
                optimizer, torch.amp.GradScaler("cuda", enabled=use_amp),
-               nn.CrossEntropyLoss(label_smoothing=config.label_smoothing))
+               nn.CrossEntropyLoss(label_smoothing=config.label_smoothing), lines=lines)
     if run.ckpt_path.exists():
         _resume(run)
     if isinstance(data.train, TensorSplit) and isinstance(data.test, TensorSplit):  # both, from one loader
@@ -132,6 +133,13 @@ def _resume(run: _Run) -> None:
     else:
         where = f"epoch {run.start_epoch + 1}" + (f", batch {run.start_step + 1}" if run.start_step else "")
         run.say(f"resuming {run.ckpt_path} at {where} of {epochs}")
+        before = ckpt["config"].get("epochs")
+        if before != epochs and (run.start_epoch or run.start_step):
+            log.warning("resuming with --epochs %d a run that trained %s on a %s-epoch schedule: the learning rate "
+                        "and drop-path now follow %d epochs from here on, so the result will not equal a fresh "
+                        "%d-epoch run (result.json: schedule_epochs lists both)", epochs,
+                        f"{run.start_epoch} epoch(s)" + (f" and {run.start_step} batch(es)" if run.start_step else ""),
+                        before, epochs, epochs)
 
 
 def _save(run: _Run, epoch: int, step: int, stats: dict | None, rng: dict | None = None) -> None:
@@ -274,7 +282,8 @@ def _epoch_entry(run: _Run, epoch: int, stats: dict, lr: float) -> dict:
     """The epoch's history entry (without seconds), evaluating on the test split when it is due."""
     entry = {"epoch": epoch + 1, "train_loss": stats["loss"] / max(stats["n"], 1),
              "train_acc": 100.0 * stats["correct"] / max(stats["n"], 1), "lr": lr,
-             "drop_path_prob": run.model.drop_path_prob, "steps": run.step, "train_n": stats["n"]}
+             "drop_path_prob": run.model.drop_path_prob, "steps": run.step, "train_n": stats["n"],
+             "schedule_epochs": run.config.epochs}
     if (epoch + 1) % run.eval_every == 0 or epoch + 1 == run.config.epochs:
         entry.update(evaluate(run.model, run.data, run.device, run.config.batch_size, run.max_steps, run.use_amp,
                               run.progress))  # its own loader stream: the run's is left for training
@@ -322,7 +331,7 @@ def _run_epoch(run: _Run, epoch: int) -> None:
     run.history.append(entry)
     _save(run, epoch + 1, 0, None)
     write_json(run.out / "history.json", run.history)
-    if run.progress:
+    if run.lines:
         test = f", test acc {entry['test_acc']:.2f}%" if entry["test_acc"] is not None else ""
         tqdm.write(f"epoch {epoch + 1}/{config.epochs}: train loss {entry['train_loss']:.4f}, "
                    f"train acc {entry['train_acc']:.2f}%{test}, lr {lr:.4g}, {entry['seconds']:.1f} s",
@@ -344,6 +353,9 @@ def _finish(run: _Run) -> dict:
         "epochs": len(run.history),
         "wall_seconds": run.wall,
         "complete": run.max_steps is None and len(run.history) == run.config.epochs,
+        # the --epochs whose schedule each epoch ran on, in order (more than one: a run extended on resume; an
+        # epoch of a checkpoint written before session 26 has none)
+        "schedule_epochs": list(dict.fromkeys(h["schedule_epochs"] for h in run.history if "schedule_epochs" in h)),
         "max_steps": run.max_steps,
         "eval_every": run.eval_every,
         "seed": run.seed,
@@ -357,18 +369,20 @@ def _finish(run: _Run) -> dict:
 
 def train(genotype: Genotype | str, config: TrainConfig, data: TrainData, out: str | os.PathLike,
           device: str | torch.device = "cpu", seed: int = 0, progress: bool = True, *,
-          max_steps: int | None = None, eval_every: int = 1, amp: bool = True) -> dict:
+          max_steps: int | None = None, eval_every: int = 1, amp: bool = True, lines: bool | None = None) -> dict:
     """Train ``genotype`` with ``config`` on ``data``, resuming from ``out/checkpoint.pt`` if present.
 
     Writes ``checkpoint.pt`` and ``history.json`` after every epoch and ``result.json`` at the end;
     returns the result dict (``test_acc`` is the final epoch's test accuracy in %). On Ctrl-C a
     checkpoint of the current (mid-epoch) state is saved, then KeyboardInterrupt propagates. ``out`` is locked
     (``out/.lock``, as a search's) while the run lasts: a second run on it is refused with a ValueError.
-    All randomness comes from ``seed`` through a :class:`RunRng`; the caller's global generators
+    ``progress``: tqdm bars; ``lines``: the resume note and one summary line per epoch on stderr (None: as
+    ``progress``; else they go to ``log.info``). All randomness comes from ``seed`` through a :class:`RunRng`; the caller's global generators
     (torch CPU and CUDA, ``random``, NumPy) are left as they were, and no cuDNN flag is set.
     """
     with out_lock(Path(out), "train"):  # OUT is this run's until it returns; a second run on it fails at once
-        run = _start(genotype, config, data, out, device, seed, progress, max_steps, eval_every, amp)
+        run = _start(genotype, config, data, out, device, seed, progress, max_steps, eval_every, amp,
+                     progress if lines is None else lines)
         if config.cutout > 0 and data.augment == "folder":
             log.warning("--cutout %d is ignored on image folders (ImageNet: random-resized-crop and flip only); "
                         "it applies to 32-px CIFAR and --synthetic data", config.cutout)

@@ -19,7 +19,7 @@ from .recipe import RECIPES, TrainConfig, check_network, load_genotype
 def run_train(genotype: Genotype | str, *, recipe: str = "cifar10", out: str | os.PathLike,
               data_root: str | os.PathLike | None = None, synthetic: int | None = None, workers: int = 4,
               device: str | torch.device = "auto", seed: int = 0, progress: bool = True,
-              max_steps: int | None = None, eval_every: int = 1, amp: bool = True,
+              max_steps: int | None = None, eval_every: int = 1, amp: bool = True, lines: bool | None = None,
               **overrides: float | str | None) -> dict:
     """What ``swapnas train`` does: train ``genotype`` with ``RECIPES[recipe]`` on that recipe's data; the result.
 
@@ -42,4 +42,4 @@ def run_train(genotype: Genotype | str, *, recipe: str = "cifar10", out: str | o
     data = load_data(recipe, data_root, synthetic, workers=workers)
     device = resolve_device(device) if isinstance(device, str) else torch.device(device)
     return train(genotype, config, data, Path(out), device=device, seed=seed, progress=progress,
-                 max_steps=max_steps, eval_every=eval_every, amp=amp)
+                 max_steps=max_steps, eval_every=eval_every, amp=amp, lines=lines)
