@@ -60,7 +60,7 @@ def _tokens(actions: dict[str, argparse.Action], key: str, value: Any) -> list[s
     return [f"{flag}={value}"]
 
 
-def search_arch(space: str = "nb201", dataset: str = "cifar10", *, out: str | os.PathLike,
+def search_arch(space: str = "nb201", dataset: str | None = None, *, out: str | os.PathLike,
                 **options: Any) -> SearchResult:
     """Run (or resume) ``swapnas search`` and return its :class:`~swapnas.search.SearchResult`.
 
@@ -91,7 +91,8 @@ def search_arch(space: str = "nb201", dataset: str = "cifar10", *, out: str | os
     if unknown:
         raise TypeError(f"swapnas.search_arch() got unknown option(s) {', '.join(unknown)}; it takes swapnas search's "
                         f"options with _ for -: {', '.join(sorted(known))}")
-    argv = ["search", "--space", space, "--dataset", dataset, "--out", os.fspath(out)]
+    argv = ["search", "--space", space, *(["--dataset", dataset] if dataset is not None else []), "--out",
+            os.fspath(out)]
     actions = _actions(parser)  # argparse has no public lookup of an option by its flag
     for key, value in options.items():
         argv += _tokens(actions, key, value)

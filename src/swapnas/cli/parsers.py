@@ -171,8 +171,8 @@ def add_search(sub: Sub) -> None:
     p.add_argument("--space", default="nb201", choices=list(SPACES), help="search space: "
                    f"{', '.join(searchable_spaces())} (a registered space with crossover, cell drawing and final "
                    "networks; another one is refused with what it lacks)")
-    p.add_argument("--dataset", default="cifar10", help="the final network's dataset or task: " + "; ".join(
-        f"{s}: {', '.join(get_space(s).FINAL_NETS)}" for s in searchable_spaces()))
+    p.add_argument("--dataset", default=None, help="the final network's dataset or task (default: the space's "
+                   "first): " + "; ".join(f"{s}: {', '.join(get_space(s).FINAL_NETS)}" for s in searchable_spaces()))
     p.add_argument("--fitness", default="best", help="any per-arch proxy (`swapnas proxies`); best (default) = the "
                    "recommended fitness under the space's fitness protocol; swap_reg = the paper's SWAP-NAS")
     p.add_argument("--seed", type=seed_int, default=0, help="the EA's seed (sampling, parents, mutations)")

@@ -61,6 +61,8 @@ def _search_checks(args: argparse.Namespace) -> None:
     flags' conflicts, --max-params against the final network's sizes, --net and the second stage's network
     (one arch built on the meta device) and --prior's width."""
     searchable_space(args.space)  # a space without crossover, cell drawing or final networks: what it lacks
+    if args.dataset is None:  # the space's first final network: cifar10 for nb201 and darts, glue for flexibert
+        args.dataset = next(iter(get_space(args.space).FINAL_NETS))
     resolve_data_dir(args.data_dir)  # the batch and the benchmark come from the bundle: no OUT made without it
     final = final_net(args.space, args.dataset)
     chosen, stage = choose_fitness(args.space, args.fitness, args.refine, args.refine_repeats, args.refine_net,

@@ -1,0 +1,35 @@
+"""Session 26's fresh-machine walkthrough: what `swapnas search` takes by default."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import swapnas
+from swapnas.cli import main
+
+TINY = ["--fitness", "swap_ext", "--population", "3", "--sample", "2", "--mutations", "1", "--cycles", "1",
+        "--device", "cpu", "--batch-size", "16", "--net", "resolution=8", "--no-progress"]
+
+
+def test_a_flexibert_search_without_dataset_searches_glue(small_bundle: Path, tmp_path: Path, capsys) -> None:
+    """Before: --dataset defaulted to cifar10 for every space, so `--space flexibert` alone stopped with
+    'unknown dataset cifar10' (search_arch("flexibert") too)."""
+    code = main(["search", "--space", "flexibert", *TINY, "--data-dir", str(small_bundle), "--out", str(tmp_path / "s")])
+    assert code == 0, capsys.readouterr().err
+    result = json.loads((tmp_path / "s" / "result.json").read_text())
+    assert result["dataset"] == "glue" and "glue_score" in result["extra"]
+    found = swapnas.search_arch("flexibert", out=tmp_path / "api", fitness="swap_ext", population=3, sample=2,
+                                mutations=1, cycles=1, device="cpu", batch_size=16, net={"resolution": 8},
+                                no_progress=True, data_dir=str(small_bundle))
+    assert found.best == result["best"]
+
+
+def test_nb201_and_darts_still_default_to_cifar10() -> None:
+    from swapnas.cli import build_parser
+
+    args = build_parser().parse_args(["search", "--out", "x"])
+    assert args.dataset is None  # resolved per space when the search starts
+    from swapnas.spaces import get_space
+    assert [next(iter(get_space(s).FINAL_NETS)) for s in ("nb201", "darts", "flexibert")] == ["cifar10", "cifar10",
+                                                                                                 "glue"]
