@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ..bundle import resolve_data_dir
 from ..search import SEARCH_EXTRAS, EAConfig, SearchResult, final_net, run_search, write_result
-from ..search.driver import choose_fitness, extra_cells, out_lock, stage_text
+from ..search.driver import choose_fitness, extra_cells, out_lock, prior_text, search_notes, stage_text
 from ..search.final import check_max_macs, check_max_params, check_target_params
 from ..search.fitness import check_size_flags
 from ..session import protocol_defaults, scoring_net
@@ -22,20 +22,10 @@ log = logging.getLogger(__name__)
 
 
 def _search_text(result: SearchResult) -> str:
-    prior = "none" if result.mu is None else f"mu={result.mu:.4g} sigma={result.sigma:.4g}"
     lines = [f"best {result.space} arch (fitness {result.fitness:.6g}, {result.evaluations} evaluations, "
              f"{result.cycles} cycles, {result.wall_seconds:.1f} s):\n{result.best}",
              f"fitness {result.fitness_proxy} | final network: {result.params_m:.3f} M params, "
-             f"{result.macs_m:.1f} M multiply-adds | size prior {prior}"]
-    if result.cycles < result.config.get("cycles", result.cycles):
-        lines.append(f"stopped after cycle {result.cycles} of {result.config['cycles']} by --max-evals / --max-seconds: "
-                     "rerun the same command with a larger budget (or none) to continue it")
-    mapping = result.size_mapping or {}
-    target, tolerance = mapping.get("target_m"), mapping.get("tolerance", 0.0)
-    if target and abs(result.params_m - target) > tolerance * target:
-        lines.append(f"the final network's {result.params_m:.3f} M params miss --target-params {target:g}M by more "
-                     f"than --tolerance {tolerance:g} (the size prior aims, it does not constrain: add --max-params "
-                     "for a limit)")
+             f"{result.macs_m:.1f} M multiply-adds | size prior {prior_text(result)}", *search_notes(result)]
     if result.refine and (stage := stage_text(result)):
         lines.append(stage)
     e = result.extra

@@ -332,6 +332,27 @@ def extra_cells(extra: dict) -> dict[str, str]:
     return cells
 
 
+def prior_text(result: SearchResult) -> str:
+    """The size prior the fitness used: ``mu=… sigma=…``, or ``none``."""
+    return "none" if result.mu is None else f"mu={result.mu:.4g} sigma={result.sigma:.4g}"
+
+
+def search_notes(result: SearchResult) -> list[str]:
+    """What the printout and report.md both say beside the arch: a search stopped early by its budget, a missed
+    ``--target-params``."""
+    lines = []
+    if result.cycles < result.config.get("cycles", result.cycles):
+        lines.append(f"stopped after cycle {result.cycles} of {result.config['cycles']} by --max-evals / --max-seconds: "
+                     "rerun the same command with a larger budget (or none) to continue it")
+    mapping = result.size_mapping or {}
+    target, tolerance = mapping.get("target_m"), mapping.get("tolerance", 0.0)
+    if target and abs(result.params_m - target) > tolerance * target:
+        lines.append(f"the final network's {result.params_m:.3f} M params miss --target-params {target:g}M by more "
+                     f"than --tolerance {tolerance:g} (the size prior aims, it does not constrain: add --max-params "
+                     "for a limit)")
+    return lines
+
+
 def search_report(result: SearchResult, prov: dict) -> str:
     """``report.md`` of a search: the returned arch, its size, its ground truth if known, the plots."""
     lines = [f"# Search: {result.space} / {result.dataset}, seed {result.seed}", "",
@@ -340,7 +361,10 @@ def search_report(result: SearchResult, prov: dict) -> str:
              "|---|---|---|---|---|---|---|---|",
              md_row([f"`{result.best}`", f"{result.fitness:.6g}", result.fitness_proxy, result.evaluations,
                      result.cycles, f"{result.params_m:.3f}", f"{result.macs_m:.1f}", f"{result.wall_seconds:.1f}"]),
-             ""]
+             "", f"Size prior of the fitness: {prior_text(result)}"
+             + (f" (--target-params {result.size_mapping['target_m']:g}M)"
+                if (result.size_mapping or {}).get("target_m") else "") + ".", "",
+             *(f"**Note:** {note}." for note in search_notes(result)), *([""] if search_notes(result) else [])]
     if result.refine:
         lines += [f"{stage_text(result)}.", ""]
     if result.extra:
