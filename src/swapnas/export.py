@@ -21,6 +21,7 @@ import os
 from pathlib import Path
 
 from .results import provenance, strict_json
+from .scoring import fingerprinted
 from .spaces import SPACES, get_space
 from .store import ScoreStore
 
@@ -47,11 +48,25 @@ def _setting(row: dict) -> str:
     return ", ".join(f"{k} {row[k]}" for k in SETTING)
 
 
-def _fix(first: dict, other: dict) -> str:
+def _named(fingerprints: list[str], protocols: dict[str, dict]) -> str:
+    """Each fingerprint with what tells it apart, e.g. ``9c55e00a644d8a46 (cifar100)``: the dataset, and
+    the other fingerprinted parts where two share a dataset."""
+    parts = {fp: fingerprinted(protocols.get(fp, {})) for fp in fingerprints}
+    out = []
+    for fp in fingerprints:
+        mine = parts[fp]
+        twins = [p for f, p in parts.items() if f != fp and p.get("dataset") == mine.get("dataset")]
+        what = [str(mine["dataset"])] if "dataset" in mine else []
+        what += [f"{k} {mine[k]}" for k in sorted(mine) if k != "dataset" and any(t.get(k) != mine[k] for t in twins)]
+        out.append(f"{fp} ({', '.join(what)})" if what else fp)  # a store without its protocols table's row
+    return ", ".join(out)
+
+
+def _fix(first: dict, other: dict, protocols: dict[str, dict]) -> str:
     """How to export one of two settings of one (arch, proxy): ``--protocol`` where their fingerprints differ;
     else what differs (a search stores its two stages under one fingerprint, with another net and repeats)."""
     if first["protocol"] != other["protocol"]:
-        return "choose one with --protocol"
+        return f"choose one with --protocol: {_named([first['protocol'], other['protocol']], protocols)}"
     diff = [k for k in SETTING if first[k] != other[k]]
     what = " and ".join(f"{k} ({first[k]} / {other[k]})" for k in diff)
     return (f"they differ in {what} under one protocol fingerprint (a search stores its two stages so), which "
@@ -59,7 +74,7 @@ def _fix(first: dict, other: dict) -> str:
             f"column{'s' if len(diff) > 1 else ''}")
 
 
-def _naslib_doc(rows: list[dict]) -> dict:
+def _naslib_doc(rows: list[dict], protocols: dict[str, dict]) -> dict:
     """NASLib's nesting of successful scores; one setting per (space, arch, proxy name), else a ValueError."""
     doc: dict = {}
     seen: dict[tuple, dict] = {}
@@ -73,7 +88,8 @@ def _naslib_doc(rows: list[dict]) -> dict:
                              "not encode what tells them apart): use --format csv, which keeps every arch")
         if any(first[k] != r[k] for k in SETTING):
             raise ValueError(f"{name} of {r['arch']} is stored under two settings ({_setting(first)}) and "
-                             f"({_setting(r)}); NASLib's layout holds one score per arch and proxy: {_fix(first, r)}")
+                             f"({_setting(r)}); NASLib's layout holds one score per arch and proxy: "
+                             f"{_fix(first, r, protocols)}")
         arch = doc.setdefault(r["space"], {}).setdefault(key, {})
         arch[name] = {"score": r["value"], "time": r["seconds"]}
     return doc
@@ -96,14 +112,14 @@ def export(store_path: str | os.PathLike, out: str | os.PathLike, fmt: str = "cs
     if Path(store_path).stat().st_size == 0:
         raise ValueError(f"{store_path} is an empty file, not a score store (the --store of a correlate/grid/search run)")
     with ScoreStore(store_path, read_only=True) as store:  # not SQLite at all: the store's damaged-store error
-        rows = store.rows()
+        rows, protocols = store.rows(), store.protocols()
     if protocol is not None:
         known = sorted({r["protocol"] for r in rows})
         rows = [r for r in rows if r["protocol"] == protocol]
         if not rows:
             raise ValueError(f"--protocol {protocol}: no score of that protocol fingerprint in {store_path}; "
-                             f"its fingerprints: {', '.join(known) or 'none (the store is empty)'}")
-    text = None if fmt == "csv" else strict_json({"provenance": provenance(), **_naslib_doc(rows)})
+                             f"its fingerprints: {_named(known, protocols) or 'none (the store is empty)'}")
+    text = None if fmt == "csv" else strict_json({"provenance": provenance(), **_naslib_doc(rows, protocols)})
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         if text is not None:

@@ -120,6 +120,8 @@ class Protocol:
         return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
 
     def describe(self) -> dict:
+        """The protocol as the store records it (with its ``fingerprint``); :func:`fingerprinted` keeps the parts
+        the fingerprint covers."""
         out = {**asdict(self), "fingerprint": self.fingerprint}
         if self.classes is None:
             del out["classes"]
@@ -130,6 +132,18 @@ class Protocol:
     def key(self, arch_key: str, proxy: Proxy) -> ScoreKey:
         return ScoreKey(self.space, arch_key, proxy.key, self.fingerprint, self.seed,
                         self.batch_size, self.repeats, self.net_key)
+
+
+#: a protocol description's fields that every score's key holds in its own column, so they are not in the
+#: fingerprint: one fingerprint's scores may have several (nb201 and darts scores on CIFAR-10 share one)
+PER_SCORE = ("space", "net", "seed", "batch_size", "repeats")
+
+
+def fingerprinted(description: dict) -> dict:
+    """The parts of a stored protocol ``description`` that its fingerprint covers (dataset, inputs, init, BN mode,
+    batch digest, …): the store keeps one description per fingerprint, from the first run, whose space, network,
+    seed, batch size and repeats need not be those of the fingerprint's other scores."""
+    return {k: v for k, v in description.items() if k not in (*PER_SCORE, "fingerprint")}
 
 
 #: builds (the space's own init) and stochastic scoring passes (dropout, drop path) seed and use the

@@ -11,6 +11,7 @@ scores those again.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sqlite3
@@ -21,6 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .scoring import PER_SCORE, fingerprinted
 from .store import ScoreStore, StoreError, connect_read_only
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -36,10 +38,12 @@ class StoreCheck:
     problems: list[str]
     scores: int | None = None
     failed: int | None = None
-    protocols: dict[str, str] = field(default_factory=dict)
+    #: fingerprint → what it covers (:func:`~swapnas.scoring.fingerprinted`: dataset, inputs, init, BN mode, …);
+    #: a description SQLite returns but JSON cannot read is kept as ``{"unreadable": text}``
+    protocols: dict[str, dict] = field(default_factory=dict)
     #: (protocol fingerprint, space, seed, batch size, repeats, network, scores): the settings scores were stored
-    #: under (a protocol's description names the first run's network, seed and repeats only: they are not in its
-    #: fingerprint, they are in every score's key)
+    #: under (the space, network, seed, batch size and repeats are not in a fingerprint, they are in every
+    #: score's key: nb201 and darts scores on CIFAR-10 share one)
     settings: list[tuple] = field(default_factory=list)
 
     @property
@@ -104,7 +108,8 @@ def check_store(path: str | os.PathLike) -> StoreCheck:
         report.scores = _try(db, "SELECT count(*) FROM scores NOT INDEXED")  # type: ignore[assignment]
         report.failed = _try(db, "SELECT count(*) FROM scores NOT INDEXED WHERE status = 'failed'")  # type: ignore
         try:
-            report.protocols = dict(db.execute("SELECT fingerprint, description FROM protocols"))
+            report.protocols = {fp: _described(d) for fp, d in db.execute("SELECT fingerprint, description "
+                                                                            "FROM protocols")}
         except sqlite3.DatabaseError as exc:
             report.problems.append(f"protocols table: {exc}")
         try:
@@ -113,6 +118,13 @@ def check_store(path: str | os.PathLike) -> StoreCheck:
         except sqlite3.DatabaseError as exc:
             report.problems.append(f"scores table: {exc}")
     return report
+
+
+def _described(text: str) -> dict:
+    try:
+        return fingerprinted(json.loads(text))
+    except (TypeError, ValueError, AttributeError):
+        return {"unreadable": text}
 
 
 @contextmanager
@@ -266,7 +278,9 @@ def check_text(report: StoreCheck) -> str:
     count = "?" if report.scores is None else f"{report.scores} scores ({report.failed} failed)"
     lines = [f"{report.path}: {state} | {count} | {len(report.protocols)} protocols | "
              f"{report.size_bytes / 2**20:.1f} MiB"]
-    lines += [f"  protocol {fp}: {desc}" for fp, desc in sorted(report.protocols.items())]
+    lines += [f"  protocol {fp}: {json.dumps(desc, sort_keys=True)}" for fp, desc in sorted(report.protocols.items())]
+    if report.protocols:
+        lines.append(f"  (a fingerprint leaves out {', '.join(PER_SCORE)}: each score's are on its 'scored under' line)")
     lines += [f"  scored under {fp}: {space}, seed {seed}, S={batch}, R={repeats}, net {net}: {n} scores"
               for fp, space, seed, batch, repeats, net, n in report.settings]
     lines += [f"  problem: {p}" for p in report.problems]
