@@ -103,7 +103,7 @@ def test_cli_params_on_full_network_agree_exactly(data_dir, tmp_path, capsys) ->
     assert main(args) == 0
     text = capsys.readouterr().out
     assert "network C=16, N=5" in text and "init=default" in text and "S=64 samples" in text
-    assert "BatchNorm train mode" in text and "rho(ours,NASLib)" in text
+    assert "train mode (BatchNorm, if any: batch statistics)" in text and "rho(ours,NASLib)" in text
     doc = json.loads((out / "conformance.json").read_text())
     (row,) = doc["results"]
     assert row["proxy"] == "params" and row["n"] == 8 and row["failures"] == 0

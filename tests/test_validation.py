@@ -570,18 +570,20 @@ def test_grid_json_is_strict(tmp_path) -> None:
     assert first["spearman"] is None and first["kendall"] is None and first["spearman_ci"] == [None, None]
 
 
-def test_the_label_note_is_printed_once(small_bundle, tmp_path, capsys, caplog) -> None:
-    """ImageNet16-120 with the bundled ImageNet-1k labels: the mapping note is logged once, not also printed."""
+@pytest.mark.parametrize("proxy", ["params", "snip"])
+def test_the_label_note_is_printed_once(small_bundle, tmp_path, capsys, caplog, proxy) -> None:
+    """ImageNet16-120 with the bundled ImageNet-1k labels: the mapping note is logged once, not also printed;
+    a warning only where a metric reads the labels (snip), else at INFO (session 26)."""
     truth = tmp_path / "truth.csv"
     archs = [str(nb201.sample(random.Random(i))) for i in range(3)]
     truth.write_text("arch,accuracy\n" + "".join(f"{a},{70 + i}\n" for i, a in enumerate(archs)))
-    caplog.set_level(logging.WARNING)
+    caplog.set_level(logging.INFO)
     code, text, err = run_cli(["correlate", "--space", "nb201", "--truth", str(truth), "--dataset", "imagenet16-120",
-                               "--proxies", "params", "--archs", "all", *FAST, "--data-dir", str(small_bundle),
+                               "--proxies", proxy, "--archs", "all", *FAST, "--data-dir", str(small_bundle),
                                "--out", str(tmp_path / "run")], capsys)
     assert code == 0, err
     logged = [r for r in caplog.records if "labels outside" in r.getMessage()]
-    assert len(logged) == 1
+    assert [r.levelno for r in logged] == [logging.WARNING if proxy == "snip" else logging.INFO]
     assert "labels outside" not in text and err.count("labels outside") <= 1  # on stderr at most the one log line
     assert "labels outside" in (tmp_path / "run" / "report.md").read_text()  # the report keeps it
 

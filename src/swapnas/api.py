@@ -33,7 +33,7 @@ from torch import nn
 from .act_functions import activation_like
 from .api_inputs import as_batch, as_device, check_num_classes, check_seed
 from .bundle import Batch
-from .patterns import EXTENDED_ACTIVATIONS, call_model, input_tensors, scripted
+from .patterns import EXTENDED_ACTIVATIONS, call_model, input_tensors, saturation_once, scripted
 from .proxies import ALIASES, Proxy, get_proxy, list_proxies, resolve
 from .scoring import gaussian_init, with_bases
 
@@ -313,11 +313,14 @@ def _values(wanted: list[Proxy], model: nn.Module, batch: Batch, repeats: int, i
             dev: torch.device) -> dict[str, float]:
     """Each proxy's mean over ``repeats``: base proxies on a fresh copy per repeat, derived ones from them."""
     values: dict[str, list[float]] = {}
+    shown: set[str] = set()  # one SaturationWarning per proxy and call, not one per repeat
     for p in with_bases(wanted):
         if p.base is None:
             values[p.name] = []
+            note = f"one warning for the {repeats} repeats of this call"
             for r in range(repeats):
-                with _seeded(seed, r, dev):
+                once = saturation_once(p.name, shown, note) if repeats > 1 else contextlib.nullcontext()
+                with _seeded(seed, r, dev), once:
                     values[p.name].append(_run(p, _initialised(model, init, seed, r).to(dev), _fresh(batch)))
     for p in with_bases(wanted):
         if p.base is not None:

@@ -279,7 +279,8 @@ def run_conformance(
     naslib = naslib if naslib is not None else load_naslib(space, dataset, data_dir)
     proxy_list = select_proxies(naslib, proxies)
     cfg = {**NASLIB_PROTOCOL, "seed": seed, "net": dict(net if net is not None else NASLIB_PROTOCOL["net"])}
-    protocol, batch = prepare(space=space, dataset=dataset, data_dir=data_dir, image_root=None, **cfg)
+    protocol, batch = prepare(space=space, dataset=dataset, data_dir=data_dir, image_root=None,
+                              labels=any(p.needs_labels for p in proxy_list), **cfg)
     idx = {str(a): i for i, a in enumerate(naslib.archs)}
     check_archs(n_archs, len(naslib.archs), f"NASLib's {space}/{dataset} file {naslib.path}")
     archs = pick_archs(naslib.archs, n_archs, 0)

@@ -253,12 +253,13 @@ def _synthetic_batch(info: DatasetInfo, dataset: str, size: int, seed: int) -> B
 
 
 def _draw(info: DatasetInfo, dataset: str, x: np.ndarray, y: np.ndarray, source: str, size: int, seed: int,
-          fill: str, drawn_from: int | None = None) -> tuple[np.ndarray, np.ndarray, int, str]:
+          fill: str, drawn_from: int | None = None) -> tuple[np.ndarray, np.ndarray, int, dict[str, str]]:
     """The seeded draw of ``size`` images: labels mapped into range, a shortfall filled by the ``fill`` rule.
     ``drawn_from``: ``x`` is already the draw from that many images (class folders: only the drawn
     files were opened); the generator advances exactly as if the draw were made here.
 
-    Returns (images, labels, the number of real images, the note on what was mapped or filled).
+    Returns (images, labels, the number of real images, the notes on what was mapped or filled, by kind:
+    ``labels``, ``fill``).
     """
     if not len(x):  # e.g. an ImageNet16 pickle whose every label is beyond the 120 classes
         raise ValueError(f"{dataset}: {source} holds no usable images; check the folder (--image-root) or the data "
@@ -267,12 +268,12 @@ def _draw(info: DatasetInfo, dataset: str, x: np.ndarray, y: np.ndarray, source:
     order = rng.permutation(drawn_from or len(x))[:size]
     if drawn_from is None:
         x, y = x[order], y[order]
-    n_real, notes = len(x), []
+    n_real, notes = len(x), {}
     if len(y) and (y.min() < 0 or y.max() >= info.num_classes):
         # the bundled ImageNet stand-in carries ImageNet-1k labels, not ImageNet16-120 ones
         y = y % info.num_classes
-        notes.append(f"{dataset}: labels outside 0..{info.num_classes - 1} in {source} were mapped to "
-                     f"label % {info.num_classes} (surrogate labels for label-based metrics)")
+        notes["labels"] = (f"{dataset}: labels outside 0..{info.num_classes - 1} in {source} were mapped to "
+                           f"label % {info.num_classes} (surrogate labels for label-based metrics)")
     if n_real < size:
         if fill != "augment":
             raise ValueError(
@@ -280,9 +281,9 @@ def _draw(info: DatasetInfo, dataset: str, x: np.ndarray, y: np.ndarray, source:
                 "use a smaller batch, a full dataset folder (--image-root), or --fill augment (fill='augment' in Python)"
             )
         x, y = _augment_fill(x, y, size - n_real, rng)
-        notes.append(f"{dataset}: {n_real} real images available, batch needs {size}; "
-                     f"{size - n_real} filled with flipped / shifted copies (rule: fill=augment)")
-    return x, y, n_real, "; ".join(notes)
+        notes["fill"] = (f"{dataset}: {n_real} real images available, batch needs {size}; "
+                         f"{size - n_real} filled with flipped / shifted copies (rule: fill=augment)")
+    return x, y, n_real, notes
 
 
 def _normalise(info: DatasetInfo, x: np.ndarray) -> torch.Tensor:
@@ -306,6 +307,7 @@ def load_batch(
     num_classes: int | None = None,
     mean: tuple[float, float, float] | None = None, std: tuple[float, float, float] | None = None,
     objective: str | None = None,
+    labels: bool = True,
 ) -> Batch:
     """One input batch of ``size`` samples for ``dataset``.
 
@@ -320,6 +322,8 @@ def load_batch(
             ``image_root``: the size the images are resized to (default: the dataset's).
         num_classes, mean, std: with ``image_root``, your own images' classes (the scored network's
             output size) and per-channel normalisation (default: the dataset's).
+        labels: whether a scored metric reads the labels; without one, that labels were mapped into range
+            (the bundled ImageNet16-120 stand-in) is logged at INFO, not as a warning (the batch's note keeps it).
 
     A GLUE task name (``glue``, ``cola`` … ``sts``) gives a batch of token ids (:mod:`swapnas.tokens`;
     ``resolution`` is the sequence length, default 128; ``objective``: ``cls`` or masked-token ``mlm``).
@@ -348,9 +352,10 @@ def load_batch(
                          f"--image-root (image_root); the bundled {dataset} images keep their classes and size")
     else:
         x, y, source = _bundled_images(info, resolve_data_dir(data_dir))
-    x, y, n_real, note = _draw(info, dataset, x, y, source, size, seed, fill, drawn_from)
-    if note:  # logged once here; the CLI's printed protocol leaves it out (report.md and the JSON keep it)
-        log.warning(note)
+    x, y, n_real, notes = _draw(info, dataset, x, y, source, size, seed, fill, drawn_from)
+    for kind, text in notes.items():  # logged once here; the CLI's printed protocol leaves it out (report.md keeps it)
+        log.log(logging.WARNING if labels or kind != "labels" else logging.INFO, text)
+    note = "; ".join(notes.values())
     return Batch(_finite(_normalise(info, x), dataset, source), torch.from_numpy(y), info.num_classes, dataset,
                  source, n_real, note)
 

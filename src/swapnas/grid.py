@@ -23,7 +23,7 @@ from .correlate import run_correlation
 from .executors import Executor
 from .proxies import get_proxy
 from .report import fixed
-from .results import CorrelateRun, provenance, strict_json
+from .results import CorrelateRun, provenance, reused_parts, strict_json
 from .session import best_for, check_task, configure, pick_archs, protocol_groups, resolve_for, score_archs, shard_of
 from .store import ScoreStore
 
@@ -46,6 +46,9 @@ class GridColumn:
     results: list[dict]  # asdict(ProxyResult)
     #: the proxy ``best`` named in this column (the space's recommended fitness) when --proxies had ``best``
     best: str | None = None
+    #: archs whose every score was read from the store, and archs with some of theirs stored (a resumed grid)
+    reused: int = 0
+    partly_reused: int = 0
 
     @property
     def label(self) -> str:
@@ -122,7 +125,7 @@ def run_grid(
         )
         out.append(GridColumn(name, task, run.ground_truth, run.protocol, run.batch_note, len(run.archs),
                               run.wall_seconds, [asdict(r) for r in run.results],
-                              best_for(bench.space) if asked_best else None))
+                              best_for(bench.space) if asked_best else None, run.reused, run.partly_reused))
     return out
 
 
@@ -224,6 +227,7 @@ def markdown(cols: list[GridColumn], command: str = "") -> str:
         net = ", ".join(f"{k}={v}" for k, v in p["net"].items())
         lines.append(f"- **{c.label}**: {c.n_archs} archs; net {net}; S={p['batch_size']}, R={p['repeats']}, "
                      f"init {p['init']}, seed {p['seed']}; ground truth: {c.ground_truth}"
+                     + "".join(f"; {part}" for part in reused_parts(c.reused, c.n_archs, c.partly_reused))
                      + (f"; NOTE: {c.batch_note}" if c.batch_note else ""))
     empty = _empty_cells(cols, names)
     if empty:

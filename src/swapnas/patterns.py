@@ -287,16 +287,22 @@ def _refuse_nan(output: object) -> None:
                              "or add normalisation")
 
 
-#: set by a scorer that scores arch after arch: (the proxy whose passes run, the proxies whose first warning was shown)
-_ONCE: contextvars.ContextVar[tuple[str, set[str]] | None] = contextvars.ContextVar("swapnas_saturation", default=None)
+#: set by a scorer that scores arch after arch: (the proxy whose passes run, the proxies whose first warning was shown,
+#: the note the first one ends with)
+_ONCE: contextvars.ContextVar[tuple[str, set[str], str] | None] = contextvars.ContextVar("swapnas_saturation",
+                                                                                        default=None)
 
 
 @contextlib.contextmanager
-def saturation_once(proxy: str, shown: set[str]) -> Iterator[None]:
+def saturation_once(proxy: str, shown: set[str], note: str | None = None) -> Iterator[None]:
     """Within the block, a :class:`SaturationWarning` is issued only if ``proxy`` is not in ``shown`` (then added):
-    a run over many saturated archs shows each proxy's first one (``scoring._score_base``, per process). Other
+    a run over many saturated archs shows each proxy's first one (``scoring._score_base``, per process; ``note``,
+    which the warning ends with, says so by default), ``swapnas.score`` one per call over its repeats. Other
     warnings are not touched; the setting is this thread's (a context variable)."""
-    token = _ONCE.set((proxy, shown))
+    if note is None:
+        note = (f"the first for {proxy!r} in this process; later ones are not shown, the report's SATURATED line "
+                "counts the archs at the 2**S ceiling")
+    token = _ONCE.set((proxy, shown, note))
     try:
         yield
     finally:
@@ -322,11 +328,11 @@ def _warn_if_saturated(count: int, samples: int, neurons: int) -> None:
             advice = "2**S already meets the neuron count: use a smaller scored network or other inputs"
         once, note = _ONCE.get(), ""
         if once is not None:
-            if once[0] in once[1]:
+            proxy, shown, text = once
+            if proxy in shown:
                 return
-            once[1].add(once[0])
-            note = (f" [the first for {once[0]!r} in this process; later ones are not shown, the report's SATURATED "
-                    "line counts the archs at the 2**S ceiling]")
+            shown.add(proxy)
+            note = f" [{text}]"
         warnings.warn(SaturationWarning(
             f"SWAP-Score {count} is {count / ceiling:.0%} of its ceiling min(2**S, neurons) = {ceiling} "
             f"(S = {samples} samples, {neurons} hooked neurons): it cannot rank such networks; {advice}{note}"),

@@ -122,11 +122,13 @@ def correlation_report(run: CorrelateRun, prov: dict, plots: Sequence[str]) -> s
 def protocol_text(protocol: dict, ground_truth: str, batch_note: str = "") -> str:
     """The protocol printed beside every table."""
     net = ", ".join(f"{k}={v}" for k, v in protocol["net"].items()) or "space default"
+    train = protocol["bn_train"]
+    mode = f"{'train' if train else 'eval'} mode (BatchNorm, if any: {'batch' if train else 'running'} statistics)"
     lines = [
         f"space {protocol['space']} | dataset {protocol['dataset']} | inputs {protocol['inputs']} "
         f"(batch sha256 {protocol['batch_digest']})",
         f"S={protocol['batch_size']} samples | repeats={protocol['repeats']} (mean over re-inits) | "
-        f"init={protocol['init']} | BatchNorm {'train' if protocol['bn_train'] else 'eval'} mode | "
+        f"init={protocol['init']} | {mode} | "
         f"network {net} | seed={protocol['seed']} (per-arch seeds from sha256(seed, arch))",
         f"ground truth: {ground_truth}",
     ]

@@ -176,12 +176,14 @@ def _batch_options(net: dict) -> dict:
 def prepare(
     *, space: str, dataset: str, batch_size: int, repeats: int, seed: int, init: str,
     net: dict, inputs: str, data_dir: str | None, image_root: str | None, fill: str, images: dict | None = None,
+    labels: bool = True,
 ) -> tuple[Protocol, Batch]:
     """Load the input batch and fix the protocol (whose fingerprint includes the batch hash).
-    ``images``: with ``image_root``, your own images' ``num_classes`` / ``resolution`` / ``mean`` / ``std``."""
+    ``images``: with ``image_root``, your own images' ``num_classes`` / ``resolution`` / ``mean`` / ``std``;
+    ``labels``: whether a scored metric reads the labels (:func:`~swapnas.data.load_batch`)."""
     options = {**_batch_options(net), **(images or {})}
     batch = load_batch(dataset, batch_size, data_dir=data_dir, image_root=image_root,
-                       inputs=inputs, seed=seed, fill=fill, **options)
+                       inputs=inputs, seed=seed, fill=fill, labels=labels, **options)
     protocol = Protocol(space=space, dataset=dataset, batch_size=batch_size, repeats=repeats, seed=seed,
                         init=init, net=dict(net), batch_digest=batch.digest, inputs=inputs,
                         classes=(images or {}).get("num_classes") if image_root else None,
@@ -383,6 +385,7 @@ def configure(
         space=space, dataset=task, batch_size=batch_size or d["batch_size"],
         repeats=repeats or d["repeats"], seed=seed, init=init or d["init"], net=full_net, inputs=inputs,
         data_dir=data_dir, image_root=image_root, fill=fill, images=images,
+        labels=any(p.needs_labels for p in proxy_list),
     )
     if any(p.name == "swap_reg" for p in proxy_list):
         if mu is None or sigma is None:

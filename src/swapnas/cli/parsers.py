@@ -272,7 +272,8 @@ def add_train(sub: Sub) -> None:
     p.add_argument("--eval-every", type=positive_int, default=1, metavar="E",
                    help="evaluate on the test split every E epochs (and after the last)")
     p.add_argument("--seed", type=seed_int, default=0, help="seed of the init, the data order and the augmentation")
-    p.add_argument("--workers", type=non_negative_int, default=4, help="image-loading processes (imagenet folders only)")
+    p.add_argument("--workers", type=non_negative_int, default=4, help="DataLoader processes that read images (imagenet folders only); not "
+                   "correlate/grid/search's scoring workers: training runs in this process")
     p.add_argument("--no-amp", action="store_true", help="no mixed precision on CUDA")
     p.add_argument("--out", required=True, help="output folder: checkpoint.pt, history.json, result.json")
     p.set_defaults(func=commands.train)

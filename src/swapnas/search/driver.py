@@ -133,8 +133,8 @@ def evolve(ea: Evolution, score: Callable[[list], list[Record]], fitness: Fitnes
     the loop's seconds over every process (``seconds_before``: the earlier ones'). Returns the seconds
     spent here."""
     t0 = time.perf_counter()
-    with tqdm(total=ea.config.cycles + 1, initial=ea.cycle + bool(ea.population), desc=desc, unit="cycle",
-              disable=not progress, dynamic_ncols=True) as bar:
+    with tqdm(total=ea.config.cycles + 1, initial=ea.cycle + bool(ea.population), desc=desc, unit="step",
+              disable=not progress, dynamic_ncols=True) as bar:  # steps: the initial population, then each cycle
         while not ea.done:
             if max_evals is not None and len(ea.history) >= max_evals:
                 break
@@ -146,7 +146,7 @@ def evolve(ea: Evolution, score: Callable[[list], list[Record]], fitness: Fitnes
             _save(state_path, {"fitness": fitness_id, "ea": ea.state_dict(),
                                "seconds": seconds_before + time.perf_counter() - t0})
             bar.update(1)
-            bar.set_postfix(best=f"{ea.best[1]:.4g}", evals=len(ea.history))
+            bar.set_postfix(cycle=f"{ea.cycle}/{ea.config.cycles}", best=f"{ea.best[1]:.4g}", evals=len(ea.history))
     return time.perf_counter() - t0
 
 
