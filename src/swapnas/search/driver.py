@@ -355,6 +355,7 @@ def search_notes(result: SearchResult) -> list[str]:
 
 def search_report(result: SearchResult, prov: dict) -> str:
     """``report.md`` of a search: the returned arch, its size, its ground truth if known, the plots."""
+    target = (result.size_mapping or {}).get("target_m")
     lines = [f"# Search: {result.space} / {result.dataset}, seed {result.seed}", "",
              f"Made by `{prov['command']}` (swapnas {prov['swapnas']}, torch {prov['torch']}, {prov['created_utc']}).",
              "", "| returned arch | fitness | proxy | evaluations | cycles | params (M) | multiply-adds (M) | wall (s) |",
@@ -362,8 +363,7 @@ def search_report(result: SearchResult, prov: dict) -> str:
              md_row([f"`{result.best}`", f"{result.fitness:.6g}", result.fitness_proxy, result.evaluations,
                      result.cycles, f"{result.params_m:.3f}", f"{result.macs_m:.1f}", f"{result.wall_seconds:.1f}"]),
              "", f"Size prior of the fitness: {prior_text(result)}"
-             + (f" (--target-params {result.size_mapping['target_m']:g}M)"
-                if (result.size_mapping or {}).get("target_m") else "") + ".", "",
+             + (f" (--target-params {target:g}M)" if target else "") + ".", "",
              *(f"**Note:** {note}." for note in search_notes(result)), *([""] if search_notes(result) else [])]
     if result.refine:
         lines += [f"{stage_text(result)}.", ""]
