@@ -309,7 +309,8 @@ def executor_parent() -> argparse.ArgumentParser:
                    "on cuda (default: 1 when --device is cuda, or auto and this machine has CUDA; else 0)")
     p.add_argument("--workers", type=positive_int, default=None, metavar="N",
                    help="--executor local: scoring processes (default on a CPU: one per usable core, or "
-                   "$SWAPNAS_WORKERS; on a GPU: 1); 1 = score in this process")
+                   "$SWAPNAS_WORKERS; on a GPU: 1; with --prefetch: 1, and it cannot be larger); "
+                   "1 = score in this process")
     p.add_argument("--threads", type=positive_int, default=1, metavar="T",
                    help="torch threads per local worker (default 1: the cores go to --workers)")
     p.add_argument("--prefetch", type=non_negative_int, default=0, metavar="K",
