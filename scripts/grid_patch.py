@@ -44,6 +44,7 @@ def patch(old: list[GridColumn], new: list[GridColumn], same_cells: list[int]) -
         if not _same_protocol(base.protocol, col.protocol) or base.n_archs != col.n_archs:
             raise SystemExit(f"{col.label}: protocol or arch count differs from the old grid's "
                              f"({base.protocol}, {base.n_archs} vs {col.protocol}, {col.n_archs})")
+        base.reused_archs = base.partly_reused_archs = 0  # the column now mixes two runs: neither's reuse count holds
         for r in col.results:
             i = next((k for k, o in enumerate(base.results) if o["proxy"] == r["proxy"]), None)
             if i is None:

@@ -36,7 +36,8 @@ pytestmark = pytest.mark.slow  # runs and kills subprocesses
 #: store columns that are the same in any run (timings, device and time of writing are not)
 SCORE_COLUMNS = "space, arch, proxy, protocol, seed, batch_size, repeats, net, status, value, std, values_json"
 #: output fields that measure time, name the run or count what a resumed run reused
-VOLATILE = {"provenance", "wall_seconds", "seconds_per_arch", "created_utc", "command", "reused_archs"}
+VOLATILE = {"provenance", "wall_seconds", "seconds_per_arch", "created_utc", "command", "reused_archs",
+            "partly_reused_archs"}
 #: seeded kill points: (kind, value); "delay" in seconds after the start, "rows" stored before the kill
 RNG = random.Random(20_240_607)
 CORRELATE_ROWS = 60  # 30 archs x 2 proxies

@@ -37,7 +37,7 @@ def test_score_warns_once_per_call_over_its_repeats(repeats: int) -> None:
             swapnas.score(model, x, "swap", repeats=repeats)
         sat = [str(w.message) for w in caught if issubclass(w.category, swapnas.SaturationWarning)]
         assert len(sat) == 1
-        assert sat[0].endswith(f"[one warning for the {repeats} repeats of this call]") == (repeats > 1)
+        assert sat[0].endswith(f"[later repeats of this call (of {repeats}) are not warned about]") == (repeats > 1)
 
 
 @pytest.mark.parametrize("bn_train, words", [(True, "train mode (BatchNorm, if any: batch statistics)"),
@@ -56,7 +56,7 @@ def test_a_resumed_grid_says_which_stored_scores_it_reused(small_bundle, tmp_pat
         first = grid.run_grid([("nb301", "cifar10")], store=store, **kw)
         again = grid.run_grid([("nb301", "cifar10")], store=store, **kw)
     n = first[0].n_archs
-    assert (first[0].reused, again[0].reused) == (0, n)
+    assert (first[0].reused_archs, again[0].reused_archs) == (0, n)
     assert "reused" not in grid.markdown(first)
     assert f"stored scores of {n} of {n} archs reused" in grid.markdown(again)
 

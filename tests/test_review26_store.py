@@ -15,7 +15,7 @@ import pytest
 from swapnas.cli import main
 from swapnas.scoring import PER_SCORE, Protocol, fingerprinted
 from swapnas.store import Record, ScoreKey, ScoreStore
-from swapnas.store_tools import check_store, check_text
+from swapnas.store_tools import check_store, check_text, salvage_store
 
 BASE = Protocol(space="nb201", dataset="cifar10", batch_size=16, repeats=4, seed=0, net={"C": 16, "N": 1},
                 batch_digest="abc")
@@ -53,7 +53,7 @@ def test_store_check_describes_a_fingerprint_by_what_it_covers(tmp_path, capsys)
     line = next(x for x in text.splitlines() if x.startswith(f"  protocol {c10}:"))
     assert '"dataset": "cifar10"' in line and "nb201" not in line and '"C"' not in line and "repeats" not in line
     assert f"scored under {c10}: darts, seed 0, S=16, R=1" in text and f"scored under {c10}: nb201" in text
-    assert "a fingerprint leaves out space, net, seed, batch_size, repeats" in text
+    assert "(space, net, seed, batch_size, repeats are not part of a fingerprint: see the 'scored under' lines)" in text
     assert main(["store", "check", str(path), "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["protocols"][c100]["dataset"] == "cifar100"  # an object, not a JSON string
@@ -90,3 +90,26 @@ def test_two_fingerprints_of_one_dataset_are_told_apart_by_what_differs(tmp_path
     assert main(["export", str(path), "--format", "naslib-zc", "--out", str(tmp_path / "zc.json")]) == 2
     err = capsys.readouterr().err
     assert f"{BASE.fingerprint} (cifar10, inputs real)" in err and f"{noise.fingerprint} (cifar10, inputs noise)" in err
+
+
+@pytest.mark.parametrize("damage", ["not json", "[1]", "drop"])
+def test_export_and_salvage_read_a_store_whose_protocol_descriptions_are_damaged(tmp_path, capsys, damage) -> None:
+    """Found in the review of the change above: export read every description (json.loads) to name fingerprints,
+    so a not-JSON row or a dropped protocols table stopped even --format csv; salvage stopped on a not-JSON row."""
+    path = tmp_path / "s.sqlite"
+    c10, c100 = _shared_store(path)
+    with ScoreStore(path) as s:
+        if damage == "drop":
+            s._db.execute("DROP TABLE protocols")
+        else:
+            s._db.execute("UPDATE protocols SET description = ? WHERE fingerprint = ?", (damage, c10))
+        s._db.commit()
+    assert main(["export", str(path), "--format", "csv", "--out", str(tmp_path / "s.csv")]) == 0
+    assert main(["export", str(path), "--format", "naslib-zc", "--out", str(tmp_path / "zc.json")]) == 2
+    err = capsys.readouterr().err
+    assert "choose one with --protocol:" in err and (f"{c100} (cifar100)" in err) == (damage != "drop")
+    if damage != "drop":
+        assert check_store(path).protocols[c10] == {"unreadable": damage}
+        salvage_store(path, tmp_path / "new.sqlite")
+        with ScoreStore(tmp_path / "new.sqlite") as new:
+            assert new.protocols()[c10] == {"unreadable": damage} and new.count() == 6

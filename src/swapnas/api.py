@@ -317,7 +317,7 @@ def _values(wanted: list[Proxy], model: nn.Module, batch: Batch, repeats: int, i
     for p in with_bases(wanted):
         if p.base is None:
             values[p.name] = []
-            note = f"one warning for the {repeats} repeats of this call"
+            note = f"later repeats of this call (of {repeats}) are not warned about"
             for r in range(repeats):
                 once = saturation_once(p.name, shown, note) if repeats > 1 else contextlib.nullcontext()
                 with _seeded(seed, r, dev), once:

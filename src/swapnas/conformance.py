@@ -278,9 +278,9 @@ def run_conformance(
     device = torch.device(device)
     naslib = naslib if naslib is not None else load_naslib(space, dataset, data_dir)
     proxy_list = select_proxies(naslib, proxies)
-    cfg = {**NASLIB_PROTOCOL, "seed": seed, "net": dict(net if net is not None else NASLIB_PROTOCOL["net"])}
-    protocol, batch = prepare(space=space, dataset=dataset, data_dir=data_dir, image_root=None,
-                              labels=any(p.needs_labels for p in proxy_list), **cfg)
+    cfg = {**NASLIB_PROTOCOL, "seed": seed, "net": dict(net if net is not None else NASLIB_PROTOCOL["net"]),
+           "labels": any(p.needs_labels for p in proxy_list)}
+    protocol, batch = prepare(space=space, dataset=dataset, data_dir=data_dir, image_root=None, **cfg)
     idx = {str(a): i for i, a in enumerate(naslib.archs)}
     check_archs(n_archs, len(naslib.archs), f"NASLib's {space}/{dataset} file {naslib.path}")
     archs = pick_archs(naslib.archs, n_archs, 0)
@@ -289,7 +289,6 @@ def run_conformance(
     t0 = time.perf_counter()
     records = score_archs(archs, space, proxy_list, protocol, batch, store, device, retry_failed, progress,
                           f"conformance {space}/{dataset}", counts=counts)
-    reused = counts["reused"]
     wall = time.perf_counter() - t0
     acc = naslib.accuracy[rows]
     results, ours_out, theirs_out = [], {}, {}
@@ -313,7 +312,7 @@ def run_conformance(
     return ConformanceRun(
         protocol.describe(), reference, naslib.describe(), batch.note, str(device), wall, results,
         naslib.unsupported, [str(a) for a in archs], [naslib.keys[i] for i in rows],
-        [float(a) for a in acc], ours_out, theirs_out, reused, counts["partly"],
+        [float(a) for a in acc], ours_out, theirs_out, counts["reused"], counts["partly"],
     )
 
 

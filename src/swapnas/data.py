@@ -306,8 +306,7 @@ def load_batch(
     resolution: int | None = None,
     num_classes: int | None = None,
     mean: tuple[float, float, float] | None = None, std: tuple[float, float, float] | None = None,
-    objective: str | None = None,
-    labels: bool = True,
+    objective: str | None = None, labels: bool = True,
 ) -> Batch:
     """One input batch of ``size`` samples for ``dataset``.
 
@@ -353,11 +352,16 @@ def load_batch(
     else:
         x, y, source = _bundled_images(info, resolve_data_dir(data_dir))
     x, y, n_real, notes = _draw(info, dataset, x, y, source, size, seed, fill, drawn_from)
-    for kind, text in notes.items():  # logged once here; the CLI's printed protocol leaves it out (report.md keeps it)
-        log.log(logging.WARNING if labels or kind != "labels" else logging.INFO, text)
-    note = "; ".join(notes.values())
     return Batch(_finite(_normalise(info, x), dataset, source), torch.from_numpy(y), info.num_classes, dataset,
-                 source, n_real, note)
+                 source, n_real, _logged(notes, labels))
+
+
+def _logged(notes: dict[str, str], labels: bool) -> str:
+    """The batch's note from :func:`_draw`'s, each logged once here (the CLI's printed protocol leaves it out;
+    report.md keeps it): a warning, but remapped labels only at INFO where no scored metric reads ``labels``."""
+    for kind, text in notes.items():
+        log.log(logging.WARNING if labels or kind != "labels" else logging.INFO, text)
+    return "; ".join(notes.values())
 
 
 def _check_draw(size: object, seed: object) -> None:

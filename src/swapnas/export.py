@@ -23,7 +23,7 @@ from pathlib import Path
 from .results import provenance, strict_json
 from .scoring import fingerprinted
 from .spaces import SPACES, get_space
-from .store import ScoreStore
+from .store import ScoreStore, StoreError
 
 FORMATS = ("csv", "naslib-zc")
 
@@ -112,7 +112,11 @@ def export(store_path: str | os.PathLike, out: str | os.PathLike, fmt: str = "cs
     if Path(store_path).stat().st_size == 0:
         raise ValueError(f"{store_path} is an empty file, not a score store (the --store of a correlate/grid/search run)")
     with ScoreStore(store_path, read_only=True) as store:  # not SQLite at all: the store's damaged-store error
-        rows, protocols = store.rows(), store.protocols()
+        rows = store.rows()
+        try:  # only to name fingerprints in messages: a store without a readable protocols table still exports
+            protocols = store.protocols()
+        except StoreError:
+            protocols = {}
     if protocol is not None:
         known = sorted({r["protocol"] for r in rows})
         rows = [r for r in rows if r["protocol"] == protocol]

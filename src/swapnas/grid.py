@@ -47,8 +47,8 @@ class GridColumn:
     #: the proxy ``best`` named in this column (the space's recommended fitness) when --proxies had ``best``
     best: str | None = None
     #: archs whose every score was read from the store, and archs with some of theirs stored (a resumed grid)
-    reused: int = 0
-    partly_reused: int = 0
+    reused_archs: int = 0
+    partly_reused_archs: int = 0
 
     @property
     def label(self) -> str:
@@ -227,7 +227,7 @@ def markdown(cols: list[GridColumn], command: str = "") -> str:
         net = ", ".join(f"{k}={v}" for k, v in p["net"].items())
         lines.append(f"- **{c.label}**: {c.n_archs} archs; net {net}; S={p['batch_size']}, R={p['repeats']}, "
                      f"init {p['init']}, seed {p['seed']}; ground truth: {c.ground_truth}"
-                     + "".join(f"; {part}" for part in reused_parts(c.reused, c.n_archs, c.partly_reused))
+                     + "".join(f"; {part}" for part in reused_parts(c.reused_archs, c.n_archs, c.partly_reused_archs))
                      + (f"; NOTE: {c.batch_note}" if c.batch_note else ""))
     empty = _empty_cells(cols, names)
     if empty:

@@ -353,9 +353,19 @@ class ScoreStore:
             return [dict(zip(self.COLUMNS, row)) for row in cur]
 
     def protocols(self) -> dict[str, dict]:
-        """Fingerprint → the protocol's description, for every protocol in the store."""
+        """Fingerprint → the protocol's description, for every protocol in the store (:func:`description`)."""
         with self._guard():
-            return {fp: json.loads(d) for fp, d in self._db.execute("SELECT fingerprint, description FROM protocols")}
+            return {fp: description(d) for fp, d in self._db.execute("SELECT fingerprint, description FROM protocols")}
+
+
+def description(text: object) -> dict:
+    """A stored protocol description read back; ``{"unreadable": text}`` where it is not a JSON object (a damaged or
+    hand-edited row: the tools that read descriptions report it instead of stopping)."""
+    try:
+        doc = json.loads(text)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return {"unreadable": text}
+    return doc if isinstance(doc, dict) else {"unreadable": text}
 
 
 def _is_lock_conflict(exc: sqlite3.DatabaseError) -> bool:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .scoring import PER_SCORE, fingerprinted
-from .store import ScoreStore, StoreError, connect_read_only
+from .store import ScoreStore, StoreError, connect_read_only, description
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _PK_INDEX = "sqlite_autoindex_scores_1"
@@ -108,8 +108,8 @@ def check_store(path: str | os.PathLike) -> StoreCheck:
         report.scores = _try(db, "SELECT count(*) FROM scores NOT INDEXED")  # type: ignore[assignment]
         report.failed = _try(db, "SELECT count(*) FROM scores NOT INDEXED WHERE status = 'failed'")  # type: ignore
         try:
-            report.protocols = {fp: _described(d) for fp, d in db.execute("SELECT fingerprint, description "
-                                                                            "FROM protocols")}
+            report.protocols = {fp: fingerprinted(description(d)) for fp, d in db.execute(
+                "SELECT fingerprint, description FROM protocols")}
         except sqlite3.DatabaseError as exc:
             report.problems.append(f"protocols table: {exc}")
         try:
@@ -118,13 +118,6 @@ def check_store(path: str | os.PathLike) -> StoreCheck:
         except sqlite3.DatabaseError as exc:
             report.problems.append(f"scores table: {exc}")
     return report
-
-
-def _described(text: str) -> dict:
-    try:
-        return fingerprinted(json.loads(text))
-    except (TypeError, ValueError, AttributeError):
-        return {"unreadable": text}
 
 
 @contextmanager
@@ -280,7 +273,7 @@ def check_text(report: StoreCheck) -> str:
              f"{report.size_bytes / 2**20:.1f} MiB"]
     lines += [f"  protocol {fp}: {json.dumps(desc, sort_keys=True)}" for fp, desc in sorted(report.protocols.items())]
     if report.protocols:
-        lines.append(f"  (a fingerprint leaves out {', '.join(PER_SCORE)}: each score's are on its 'scored under' line)")
+        lines.append(f"  ({', '.join(PER_SCORE)} are not part of a fingerprint: see the 'scored under' lines)")
     lines += [f"  scored under {fp}: {space}, seed {seed}, S={batch}, R={repeats}, net {net}: {n} scores"
               for fp, space, seed, batch, repeats, net, n in report.settings]
     lines += [f"  problem: {p}" for p in report.problems]
