@@ -7,6 +7,7 @@ description as a JSON string; ``export --format naslib-zc`` asked for ``--protoc
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import json
 
@@ -74,9 +75,16 @@ def test_export_names_each_fingerprint_by_its_dataset(tmp_path, capsys) -> None:
     assert main(["export", str(path), "--format", "naslib-zc", "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert "choose one with --protocol:" in err and f"{c10} (cifar10)" in err and f"{c100} (cifar100)" in err
-    assert main(["export", str(path), "--format", "naslib-zc", "--protocol", "cifar10", "--out", str(out)]) == 2
+    assert main(["export", str(path), "--format", "naslib-zc", "--protocol", "imagenet16-120", "--out", str(out)]) == 2
     named = {c10: f"{c10} (cifar10)", c100: f"{c100} (cifar100)"}
-    assert f"its fingerprints: {', '.join(named[fp] for fp in sorted(named))}" in capsys.readouterr().err
+    assert (f"no score of that protocol fingerprint or dataset in {path}; its fingerprints: "
+            f"{', '.join(named[fp] for fp in sorted(named))}") in capsys.readouterr().err
+    # a dataset name picks the store's only fingerprint of that dataset (nb201's and darts's scores on CIFAR-10)
+    assert main(["export", str(path), "--format", "naslib-zc", "--protocol", "cifar10", "--out", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    assert sorted(doc) == ["darts", "nb201", "provenance"] and all(len(doc[s]) == 2 for s in ("darts", "nb201"))
+    assert main(["export", str(path), "--protocol", "cifar100", "--out", str(tmp_path / "c100.csv")]) == 0
+    assert {row["protocol"] for row in csv.DictReader((tmp_path / "c100.csv").open())} == {c100}
 
 
 def test_two_fingerprints_of_one_dataset_are_told_apart_by_what_differs(tmp_path, capsys) -> None:
@@ -90,6 +98,9 @@ def test_two_fingerprints_of_one_dataset_are_told_apart_by_what_differs(tmp_path
     assert main(["export", str(path), "--format", "naslib-zc", "--out", str(tmp_path / "zc.json")]) == 2
     err = capsys.readouterr().err
     assert f"{BASE.fingerprint} (cifar10, inputs real)" in err and f"{noise.fingerprint} (cifar10, inputs noise)" in err
+    assert main(["export", str(path), "--protocol", "cifar10", "--out", str(tmp_path / "x.csv")]) == 2
+    assert "the store has 2 protocol fingerprints of that dataset" in capsys.readouterr().err
+    assert not (tmp_path / "x.csv").exists()
 
 
 @pytest.mark.parametrize("damage", ["not json", "[1]", "drop"])

@@ -10,7 +10,7 @@
   not encoded) are refused. Only successful scores;
   when one (space, arch, proxy) was stored under several settings (protocol, seed, batch, repeats,
   network, proxy version and options), it refuses, naming what differs; ``--protocol`` keeps one
-  protocol fingerprint (in both formats). A search's store holds its two stages under one fingerprint
+  protocol fingerprint (in both formats; a dataset name picks the store's only fingerprint of that dataset). A search's store holds its two stages under one fingerprint
   (another net and repeats): its naslib-zc export is refused, its csv has every row.
 """
 
@@ -95,10 +95,26 @@ def _naslib_doc(rows: list[dict], protocols: dict[str, dict]) -> dict:
     return doc
 
 
+def _fingerprint_of(asked: str, known: list[str], protocols: dict[str, dict], store_path: object) -> str:
+    """``--protocol``'s fingerprint: one of the store's (``known``) as given, or the only one of the dataset
+    ``asked`` (e.g. ``cifar10``); else a ValueError naming the store's fingerprints with their datasets."""
+    if asked in known:
+        return asked
+    of_dataset = [fp for fp in known if fingerprinted(protocols.get(fp, {})).get("dataset") == asked]
+    if len(of_dataset) == 1:
+        return of_dataset[0]
+    if of_dataset:
+        raise ValueError(f"--protocol {asked}: the store has {len(of_dataset)} protocol fingerprints of that dataset, "
+                         f"{_named(of_dataset, protocols)}; give one of them")
+    raise ValueError(f"--protocol {asked}: no score of that protocol fingerprint or dataset in {store_path}; "
+                     f"its fingerprints: {_named(known, protocols) or 'none (the store is empty)'}")
+
+
 def export(store_path: str | os.PathLike, out: str | os.PathLike, fmt: str = "csv",
            protocol: str | None = None) -> Path:
     """Write the store at ``store_path`` to ``out`` in ``fmt`` (``FORMATS``), only the scores of the
-    protocol fingerprint ``protocol`` if given; the path written."""
+    protocol fingerprint ``protocol`` if given (or of the store's only fingerprint of that dataset name);
+    the path written."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
     if not Path(store_path).is_file():
@@ -118,11 +134,8 @@ def export(store_path: str | os.PathLike, out: str | os.PathLike, fmt: str = "cs
         except StoreError:
             protocols = {}
     if protocol is not None:
-        known = sorted({r["protocol"] for r in rows})
-        rows = [r for r in rows if r["protocol"] == protocol]
-        if not rows:
-            raise ValueError(f"--protocol {protocol}: no score of that protocol fingerprint in {store_path}; "
-                             f"its fingerprints: {_named(known, protocols) or 'none (the store is empty)'}")
+        chosen = _fingerprint_of(protocol, sorted({r["protocol"] for r in rows}), protocols, store_path)
+        rows = [r for r in rows if r["protocol"] == chosen]
     text = None if fmt == "csv" else strict_json({"provenance": provenance(), **_naslib_doc(rows, protocols)})
     try:
         out.parent.mkdir(parents=True, exist_ok=True)

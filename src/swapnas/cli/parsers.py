@@ -289,8 +289,9 @@ def add_export(sub: Sub) -> None:
         epilog="example:\n  swapnas export runs/c100/scores.sqlite --format csv --out runs/c100/scores.csv")
     p.add_argument("store", help="the SQLite score store (a run's OUT/scores.sqlite or its --store)")
     p.add_argument("--format", default="csv", choices=list(FORMATS), help="output format")
-    p.add_argument("--protocol", default=None, help="keep only the scores of this protocol fingerprint (csv and "
-                   "naslib-zc; naslib-zc needs it when one arch and proxy were scored under several)")
+    p.add_argument("--protocol", default=None, help="keep only the scores of this protocol fingerprint, or of the "
+                   "store's only fingerprint of this dataset (e.g. cifar100; `swapnas store check` lists them), in csv "
+                   "and naslib-zc; naslib-zc needs it when one arch and proxy were scored under several")
     p.add_argument("--out", required=True, help="the file to write")
     p.set_defaults(func=commands.export_store)
 
