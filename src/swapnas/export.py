@@ -10,8 +10,9 @@
   not encoded) are refused. Only successful scores;
   when one (space, arch, proxy) was stored under several settings (protocol, seed, batch, repeats,
   network, proxy version and options), it refuses, naming what differs; ``--protocol`` keeps one
-  protocol fingerprint (in both formats; a dataset name picks the store's only fingerprint of that dataset). A search's store holds its two stages under one fingerprint
-  (another net and repeats): its naslib-zc export is refused, its csv has every row.
+  protocol fingerprint (in both formats; a dataset name picks the store's only fingerprint of that
+  dataset). A search's store holds its two stages under one fingerprint (another net and repeats): its
+  naslib-zc export is refused, its csv has every row.
 """
 
 from __future__ import annotations
