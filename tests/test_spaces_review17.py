@@ -219,7 +219,9 @@ def test_the_docs_name_every_space_search_runs_on() -> None:
 
     text = " ".join((Path(__file__).resolve().parents[1] / "docs" / "spaces.md").read_text().split())
     sentence = text[text.index("the spaces `swapnas search` runs on"):].split(")")[0]
-    assert [s for s in searchable_spaces() if s not in sentence] == []
+    missing = [s for s in searchable_spaces() if s not in sentence]
+    assert missing == [], (f"add {', '.join(missing)} to the first paragraph of docs/spaces.md (the list of the spaces "
+                           "`swapnas search` runs on): a searchable space is documented where users look for one")
 
 
 def test_the_darts_genotype_module_names_its_builder() -> None:

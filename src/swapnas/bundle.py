@@ -99,7 +99,9 @@ def resolve_data_dir(data_dir: str | os.PathLike | None) -> Path:
                                 f"at {user_data_dir()}; the bundle is {DATA_ORIGIN}")
     path = Path(chosen).expanduser()
     if not path.is_dir():
-        raise FileNotFoundError(f"data directory {path} does not exist; it should hold {DATA_ORIGIN}")
+        where = "" if path.is_absolute() else (f" (looked for {path.resolve()}: a relative path is read from the "
+                                               "folder the command runs in)")
+        raise FileNotFoundError(f"data directory {path} does not exist{where}; it should hold {DATA_ORIGIN}")
     return path
 
 

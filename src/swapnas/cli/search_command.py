@@ -56,7 +56,7 @@ def _search_checks(args: argparse.Namespace) -> None:
     resolve_data_dir(args.data_dir)  # the batch and the benchmark come from the bundle: no OUT made without it
     final = final_net(args.space, args.dataset)
     chosen, stage = choose_fitness(args.space, args.fitness, args.refine, args.refine_repeats, args.refine_net,
-                                   args.refine_batch_size)
+                                   args.refine_batch_size, warn=False)  # the search itself warns, once
     refine_flags = [flag for flag, v in (("--refine-repeats", args.refine_repeats), ("--refine-net", args.refine_net),
                                          ("--refine-batch-size", args.refine_batch_size)) if v is not None]
     if stage.k <= 1 and refine_flags:  # they would be ignored: no second stage runs

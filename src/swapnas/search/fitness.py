@@ -70,13 +70,15 @@ class SecondStage:
 
 
 def choose_fitness(space: str, fitness: str, refine: int | None = None, refine_repeats: int | None = None,
-                   refine_net: dict | None = None, refine_batch_size: int | None = None) -> tuple[Proxy, SecondStage]:
+                   refine_net: dict | None = None, refine_batch_size: int | None = None,
+                   warn: bool = True) -> tuple[Proxy, SecondStage]:
     """The fitness proxy and its second stage: ``best`` reads the space's ``FITNESS_PROTOCOL`` (its
     proxy and ``refine``); any other proxy has no second stage unless ``refine`` asks for one (then
-    4 repeats of the first stage's network). Each given argument replaces that part of the default."""
+    4 repeats of the first stage's network). Each given argument replaces that part of the default.
+    ``warn=False``: no warning for a space without a recommended fitness (a check before the search, which warns)."""
     own = getattr(get_space(space), "FITNESS_PROTOCOL", {}) if fitness == "best" else {}
     chosen = get_proxy(best_for(space) if fitness == "best" else fitness)
-    if fitness == "best" and "proxy" not in own:
+    if fitness == "best" and "proxy" not in own and warn:
         log.warning("space %s recommends no fitness (no FITNESS_PROTOCOL): --fitness best is the registry's "
                     "alias, %s, under the space's scoring defaults, chosen on no data of this space; name one "
                     "with --fitness (e.g. swap, swap_reg)", space, chosen.name)

@@ -57,6 +57,9 @@ def get_space(name: str) -> ModuleType:
     if not isinstance(module, Space):
         raise SpaceError(f"space {name!r} ({path}) lacks {', '.join(missing_members(module, Space))} "
                          "(see swapnas.spaces.protocol.Space)")
+    if module.NAME != name:  # the store keys and reports use the registry's name, the module's own code its NAME
+        raise SpaceError(f"space {name!r} ({path}) has NAME {module.NAME!r}: its line in swapnas.spaces.SPACES must "
+                         f"use the same name ({module.NAME!r}: {path!r})")
     return module
 
 
