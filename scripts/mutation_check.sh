@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Mutation testing of one module with mutmut (a dev check, not part of CI): which small changes to the code
+# (an operator, a constant, a dropped argument) no test notices. Session 28 ran it on swapnas.stats.
+#
+#   pip install mutmut==3.3.1
+#   bash scripts/mutation_check.sh stats [DATA_DIR]    # module under src/swapnas, e.g. stats, size_prior
+#
+# It works in a throw-away clone of HEAD (/tmp/swapnas_mutation): mutmut rewrites the sources it mutates, so never
+# in this checkout. Only the named module is mutated (mutmut's trampolines break some of the spaces' classes,
+# so the rest is listed under do_not_mutate), and only the test files that import it are run. It prints the
+# killed / survived counts and the diff of every survivor; many survivors are equivalent (float("NAN"),
+# dtype=None on floats, a scale of the scores that ranks the same), the others are tests to write.
+set -euo pipefail
+module=${1:?usage: mutation_check.sh MODULE [DATA_DIR]}
+data=$(cd "${2:-../shared/data}" && pwd)
+src="src/swapnas/${module//.//}.py"
+[ -f "$src" ] || { echo "no $src: give a module under src/swapnas (e.g. stats)" >&2; exit 2; }
+command -v mutmut >/dev/null || { echo "mutmut not found: pip install mutmut==3.3.1" >&2; exit 2; }
+work=/tmp/swapnas_mutation
+rm -rf "$work" && git clone -q "$(git rev-parse --show-toplevel)" "$work" && cd "$work"
+mod="swapnas.${module//\//.}"
+mapfile -t tests < <(grep -lE "from $mod import|import $mod\b|from swapnas import .*\b${module##*/}\b" tests/test_*.py)
+[ ${#tests[@]} -gt 0 ] || { echo "no test file imports $mod" >&2; exit 2; }
+{
+  echo "[mutmut]"
+  echo "paths_to_mutate=src/"
+  echo "do_not_mutate="
+  find src/swapnas -name '*.py' ! -path "$src" | sort | sed 's/^/    /'
+  echo "tests_dir="
+  printf '    %s\n' "${tests[@]}"
+} >> setup.cfg
+echo "mutating $src; tests: ${tests[*]}"
+SWAPNAS_DATA=$data OMP_NUM_THREADS=1 mutmut run "$mod*" --max-children "$(nproc)" > mutmut.log 2>&1 || {
+  tail -20 mutmut.log; exit 1; }
+mutmut results --all true | awk '{print $NF}' | grep -E "killed|survived|timeout" | sort | uniq -c
+for m in $(mutmut results | awk -F: '/survived/ {print $1}'); do
+  echo "== $m"; mutmut show "$m" | grep -E '^[-+] ' || true
+done
