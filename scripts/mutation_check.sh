@@ -30,8 +30,10 @@ mapfile -t tests < <(grep -lE "from $mod import|import $mod\b|from swapnas impor
   printf '    %s\n' "${tests[@]}"
 } >> setup.cfg
 echo "mutating $src; tests: ${tests[*]}"
+SECONDS=0
 SWAPNAS_DATA=$data OMP_NUM_THREADS=1 mutmut run "$mod*" --max-children "$(nproc)" > mutmut.log 2>&1 || {
   tail -20 mutmut.log; exit 1; }
+echo "mutation run: ${SECONDS} s on $(nproc) processes"
 mutmut results --all true | awk '{print $NF}' | grep -E "killed|survived|timeout" | sort | uniq -c
 for m in $(mutmut results | awk -F: '/survived/ {print $1}'); do
   echo "== $m"; mutmut show "$m" | grep -E '^[-+] ' || true
