@@ -19,8 +19,12 @@ command -v mutmut >/dev/null || { echo "mutmut not found: pip install mutmut==3.
 work=/tmp/swapnas_mutation
 rm -rf "$work" && git clone -q "$(git rev-parse --show-toplevel)" "$work" && cd "$work"
 mod="swapnas.${module//\//.}"
-mapfile -t tests < <(grep -lE "from $mod import|import $mod\b|from swapnas import .*\b${module##*/}\b" tests/test_*.py)
-[ ${#tests[@]} -gt 0 ] || { echo "no test file imports $mod" >&2; exit 2; }
+# the test files that import the module or name one of its top-level functions or constants (a test may reach
+# it through another module: swap_reg's prior through patterns); mutmut then runs, per mutant, only the tests
+# whose run entered the mutated function
+names=$(grep -oE '^(def [A-Za-z_][A-Za-z0-9_]*|[A-Z][A-Z0-9_]+ *[:=])' "$src" | sed -E 's/^def //; s/ *[:=]$//' | sort -u | paste -sd'|')
+mapfile -t tests < <(grep -lE "from $mod import|import $mod\b|from swapnas import .*\b${module##*/}\b${names:+|\b($names)\b}" tests/test_*.py)
+[ ${#tests[@]} -gt 0 ] || { echo "no test file imports $mod or names its functions" >&2; exit 2; }
 {
   echo "[mutmut]"
   echo "paths_to_mutate=src/"
@@ -34,7 +38,7 @@ SECONDS=0
 SWAPNAS_DATA=$data OMP_NUM_THREADS=1 mutmut run "$mod*" --max-children "$(nproc)" > mutmut.log 2>&1 || {
   tail -20 mutmut.log; exit 1; }
 echo "mutation run: ${SECONDS} s on $(nproc) processes"
-mutmut results --all true | awk '{print $NF}' | grep -E "killed|survived|timeout" | sort | uniq -c
+mutmut results --all true | sed 's/.*: //' | sort | uniq -c   # "no tests": no chosen test entered the function
 for m in $(mutmut results | awk -F: '/survived/ {print $1}'); do
-  echo "== $m"; mutmut show "$m" | grep -E '^[-+] ' || true
+  echo "== $m"; mutmut show "$m" | grep -E '^[-+]([^-+]|$)' || true
 done
