@@ -28,6 +28,7 @@ mapfile -t tests < <(grep -lE "from $mod import|import $mod\b|from swapnas impor
 {
   echo "[mutmut]"
   echo "paths_to_mutate=src/"
+  printf 'also_copy=\n    scripts/\n    perf/\n    docs/\n    README.md\n    .ci/\n'   # tests that read them
   echo "do_not_mutate="
   find src/swapnas -name '*.py' ! -path "$src" | sort | sed 's/^/    /'
   echo "tests_dir="
