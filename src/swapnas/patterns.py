@@ -407,7 +407,7 @@ def check_inputs(model: nn.Module, inputs: Inputs, what: str = "swap_score") -> 
 
 
 def _no_activation_message(model: nn.Module, activations: Sequence[type[nn.Module]],
-                           input_dims: Collection[int], functions: bool = False) -> str:
+                           input_dims: Collection[int], functions: bool) -> str:
     """What was found and the route that works: wider settings, the kind to hook, or that SWAP has nothing to count."""
     names, kinds = ", ".join(k.__name__ for k in activations), {k.__name__ for k in activations}
     present = sorted({type(m).__name__ for m in model.modules() if type(m).__name__ in _KNOWN_ACTIVATIONS})

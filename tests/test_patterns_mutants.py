@@ -1,0 +1,124 @@
+"""What mutation testing of ``swapnas.patterns`` found untested (session 29,
+``bash scripts/mutation_check.sh patterns``).
+
+The error raised when no hooked activation fired was only checked for a few phrases, so most of its wording could
+change unnoticed: the separators of the names it lists (which break the code it tells the user to run), the
+singular/plural, which sentence each kind of model gets, and the ``input_dims`` test behind the advice
+(``{2, 3, 4} <= dims`` mutated to ``{3, 3, 4}``). Here the whole message is compared for one model of each kind, and
+every call the message suggests is run. ``pack_patterns`` built its shift table on the default device
+(``device=None``) unnoticed: on the meta device it must stay on the input's device.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+import torch
+from torch import nn
+
+import swapnas
+from swapnas.patterns import pack_patterns
+
+FUNCTIONS = ("Activations called as functions (F.relu, torch.relu, F.gelu, …) are hooked with functions=True "
+             "(the proxy swap_fn)")
+FUNCTIONS_NARROW = FUNCTIONS + ", with input_dims=(2, 3, 4) for linear and token maps."
+NOTHING = "SWAP has no activation to count{}: score it with a proxy that needs none (params, grad_norm, synflow, …)."
+RNN = " (an nn.LSTM/GRU/RNN computes its gates inside its kernel, where no hook reaches)"
+
+
+def _head(dims: str, found: str, functions: bool = False) -> str:
+    kind = "module or function" if functions else "module"
+    return f"no hooked activation fired: the model called no ReLU {kind} with a {dims}-D input; {found}."
+
+
+def _x4() -> torch.Tensor:
+    return torch.randn(8, 3, 6, 6, generator=torch.Generator().manual_seed(0))
+
+
+def _cases() -> dict[str, tuple[nn.Module, torch.Tensor, dict[str, Any], str]]:
+    """name: (model, inputs, swap_score keywords, the whole message)."""
+    return {
+        "signed and positive": (
+            nn.Sequential(nn.Conv2d(3, 4, 3), nn.PReLU(), nn.Tanh(), nn.Sigmoid(), nn.Softplus(), nn.Hardsigmoid()),
+            _x4(), {},
+            " ".join([_head("4", "it has Hardsigmoid, PReLU, Sigmoid, Softplus, Tanh module(s)"),
+                      "PReLU, Tanh are not hooked by default: count the sign patterns with swapnas.swap_score("
+                      "model, x, activations=(nn.PReLU, nn.Tanh,), input_dims=(2, 3, 4)).",
+                      "Hardsigmoid, Sigmoid, Softplus give a positive output for every input: no sign pattern to "
+                      "count.", FUNCTIONS_NARROW])),
+        "one signed": (
+            nn.Sequential(nn.Conv2d(3, 4, 3), nn.Tanh()), _x4(), {},
+            " ".join([_head("4", "it has Tanh module(s)"),
+                      "Tanh is not hooked by default: count the sign patterns with swapnas.swap_score(model, x, "
+                      "activations=(nn.Tanh,), input_dims=(2, 3, 4)).", FUNCTIONS_NARROW])),
+        "one positive": (
+            nn.Sequential(nn.Conv2d(3, 4, 3), nn.Softplus()), _x4(), {},
+            " ".join([_head("4", "it has Softplus module(s)"),
+                      "Softplus gives a positive output for every input: no sign pattern to count.",
+                      FUNCTIONS_NARROW])),
+        "extended": (
+            nn.Sequential(nn.Conv2d(3, 4, 3), nn.GELU()), _x4(), {},
+            " ".join([_head("4", "it has GELU module(s)"),
+                      "Pass activations= (e.g. swapnas.EXTENDED_ACTIVATIONS) or input_dims=(2, 3, 4) to hook others.",
+                      FUNCTIONS_NARROW])),
+        "ReLU on a linear map, 3/4-D hooked": (
+            nn.Sequential(nn.Flatten(), nn.Linear(108, 256), nn.ReLU()), _x4(), {"input_dims": (3, 4)},
+            " ".join([_head("3/4", "it has ReLU module(s)"), "Pass input_dims=(2, 3, 4) to hook others.",
+                      FUNCTIONS_NARROW])),
+        "ReLU on a token map, 2/4-D hooked": (
+            nn.Sequential(nn.Linear(6, 64), nn.ReLU()), torch.randn(8, 4, 6), {"input_dims": (2, 4)},
+            " ".join([_head("2/4", "it has ReLU module(s)"), "Pass input_dims=(2, 3, 4) to hook others.",
+                      FUNCTIONS_NARROW])),
+        "ReLU on a 5-D map": (
+            nn.Sequential(nn.Conv3d(1, 2, 3), nn.ReLU()), torch.randn(8, 1, 5, 5, 5), {"input_dims": (2, 3, 4)},
+            " ".join([_head("2/3/4", "it has ReLU module(s)"),
+                      "The proxies hook 2-, 3- and 4-D maps only; for other ranks (5-D Conv3d maps) call "
+                      "swapnas.swap_score(model, x, input_dims=(5,)).", FUNCTIONS + "."])),
+        "no activation, functions hooked": (
+            nn.Sequential(nn.Flatten(), nn.Linear(108, 3)), _x4(), {"functions": True, "input_dims": (2, 3, 4)},
+            " ".join([_head("2/3/4", "it has no activation module at all", functions=True), NOTHING.format("")])),
+        "an LSTM": (
+            nn.LSTM(4, 8, batch_first=True), torch.randn(8, 5, 4), {},
+            " ".join([_head("4", "it has no activation module at all"), FUNCTIONS_NARROW,
+                      "Without them, " + NOTHING.format(RNN)])),
+    }
+
+
+@pytest.mark.parametrize("name", list(_cases()))
+def test_no_activation_message_whole(name: str) -> None:
+    model, x, kwargs, expected = _cases()[name]
+    with pytest.raises(swapnas.NoActivationError) as info:
+        swapnas.swap_score(model, x, **kwargs)
+    assert str(info.value) == expected
+
+
+@pytest.mark.parametrize("name", ["signed and positive", "one signed", "ReLU on a 5-D map"])
+def test_the_call_the_message_suggests_runs(name: str) -> None:
+    model, x, kwargs, expected = _cases()[name]
+    found = re.search(r"swapnas\.swap_score\(model, x, (.*?\))\)", expected)
+    assert found is not None
+    score = eval(f"swapnas.swap_score(model, x, {found.group(1)})",  # noqa: S307 (the message's own advice)
+                 {"swapnas": swapnas, "nn": nn, "model": model, "x": x})
+    assert score > 1
+
+
+@pytest.mark.parametrize(("name", "fix"), [
+    ("extended", {"activations": swapnas.EXTENDED_ACTIVATIONS}),
+    ("ReLU on a linear map, 3/4-D hooked", {"input_dims": (2, 3, 4)}),
+    ("ReLU on a token map, 2/4-D hooked", {"input_dims": (2, 3, 4)}),
+])
+def test_the_settings_the_message_names_work(name: str, fix: dict[str, Any]) -> None:
+    model, x, kwargs, _ = _cases()[name]
+    assert swapnas.swap_score(model, x, **{**kwargs, **fix}) > 1
+
+
+@pytest.mark.parametrize("samples", [5, 8, 9, 16, 20, 33, 64, 70])
+def test_pack_patterns_stays_on_the_input_device(samples: int) -> None:
+    packed = pack_patterns(torch.empty(samples, 7, 3, device="meta"))
+    words = {8: torch.uint8, 16: torch.int16, 32: torch.int32}
+    expected = next((dt for bits, dt in words.items() if samples <= bits), torch.int64)
+    assert packed.device.type == "meta"
+    assert packed.dtype == expected
+    assert packed.shape == (21, 1 if samples <= 64 else -(-samples // 64))
