@@ -40,6 +40,16 @@ SWAPNAS_DATA=$data OMP_NUM_THREADS=1 mutmut run "$mod*" --max-children "$(nproc)
   tail -20 mutmut.log; exit 1; }
 echo "mutation run: ${SECONDS} s on $(nproc) processes"
 mutmut results --all true | sed 's/.*: //' | sort | uniq -c   # "no tests": no chosen test entered the function
-for m in $(mutmut results | awk -F: '/survived/ {print $1}'); do
+# mutmut's "timeout" is no verdict (see scripts/mutation_rerun.py): run those mutants' tests again without its limit
+mapfile -t timeouts < <(mutmut results --all true | awk -F': ' '/: timeout$/ {gsub(/ /, "", $1); print $1}')
+survivors=$(mutmut results | awk -F: '/survived/ {print $1}')
+if [ ${#timeouts[@]} -gt 0 ]; then
+  SECONDS=0
+  SWAPNAS_DATA=$data python scripts/mutation_rerun.py "${timeouts[@]}" --jobs "$(nproc)" > rerun.log
+  grep "(re-run)" rerun.log
+  echo "re-run of ${#timeouts[@]} timeouts: ${SECONDS} s"
+  survivors="$survivors $(awk '/^survived: / {print $2}' rerun.log)"
+fi
+for m in $survivors; do
   echo "== $m"; mutmut show "$m" | grep -E '^[-+]([^-+]|$)' || true
 done

@@ -28,9 +28,9 @@ NOTHING = "SWAP has no activation to count{}: score it with a proxy that needs n
 RNN = " (an nn.LSTM/GRU/RNN computes its gates inside its kernel, where no hook reaches)"
 
 
-def _head(dims: str, found: str, functions: bool = False) -> str:
+def _head(dims: str, found: str, functions: bool = False, hooked: str = "ReLU") -> str:
     kind = "module or function" if functions else "module"
-    return f"no hooked activation fired: the model called no ReLU {kind} with a {dims}-D input; {found}."
+    return f"no hooked activation fired: the model called no {hooked} {kind} with a {dims}-D input; {found}."
 
 
 def _x4() -> torch.Tensor:
@@ -79,6 +79,11 @@ def _cases() -> dict[str, tuple[nn.Module, torch.Tensor, dict[str, Any], str]]:
         "no activation, functions hooked": (
             nn.Sequential(nn.Flatten(), nn.Linear(108, 3)), _x4(), {"functions": True, "input_dims": (2, 3, 4)},
             " ".join([_head("2/3/4", "it has no activation module at all", functions=True), NOTHING.format("")])),
+        "two kinds hooked, none present": (
+            nn.Sequential(nn.Flatten(), nn.Linear(108, 3)), _x4(),
+            {"activations": (nn.ReLU, nn.GELU), "input_dims": (2, 3, 4)},
+            " ".join([_head("2/3/4", "it has no activation module at all", hooked="ReLU, GELU"), FUNCTIONS + ".",
+                      "Without them, " + NOTHING.format("")])),
         "an LSTM": (
             nn.LSTM(4, 8, batch_first=True), torch.randn(8, 5, 4), {},
             " ".join([_head("4", "it has no activation module at all"), FUNCTIONS_NARROW,
