@@ -5,8 +5,10 @@ The error raised when no hooked activation fired was only checked for a few phra
 change unnoticed: the separators of the names it lists (which break the code it tells the user to run), the
 singular/plural, which sentence each kind of model gets, and the ``input_dims`` test behind the advice
 (``{2, 3, 4} <= dims`` mutated to ``{3, 3, 4}``). Here the whole message is compared for one model of each kind, and
-every call the message suggests is run. ``pack_patterns`` built its shift table on the default device
-(``device=None``) unnoticed: on the meta device it must stay on the input's device.
+every call the message suggests is run; so is the message for a map without the samples on dim 0. Where tensors
+are made (``pack_patterns``' shifts, the presence table and its weights) ``device=None`` survived, and so did a table
+for 19 samples at most or none at all (the packed path counts the same): on the meta device nothing may land on the
+CPU, and the table is used up to 20 samples exactly.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import torch
 from torch import nn
 
 import swapnas
-from swapnas.patterns import pack_patterns
+from swapnas.patterns import _DistinctPatterns, pack_patterns
 
 FUNCTIONS = ("Activations called as functions (F.relu, torch.relu, F.gelu, …) are hooked with functions=True "
              "(the proxy swap_fn)")
@@ -127,3 +129,43 @@ def test_pack_patterns_stays_on_the_input_device(samples: int) -> None:
     assert packed.device.type == "meta"
     assert packed.dtype == expected
     assert packed.shape == (21, 1 if samples <= 64 else -(-samples // 64))
+
+
+class _SamplesMovedOffDim0(nn.Module):
+    """Moves the samples to dim 1 before its ReLU: the hooked map holds L rows on dim 0."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.linear, self.relu = nn.Linear(6, 8), nn.ReLU()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.relu(self.linear(x).transpose(0, 1))
+
+
+def test_a_map_without_the_samples_on_dim_0_is_refused_with_the_fix() -> None:
+    with pytest.raises(ValueError) as info:
+        swapnas.swap_score(_SamplesMovedOffDim0(), torch.randn(4, 5, 6), input_dims=(2, 3, 4))
+    assert str(info.value) == (
+        "a hooked map holds 5 rows on dim 0 and the inputs S = 4 samples: SWAP reads dim 0 of every map as the "
+        "samples (or k·S tiles). Likely a batch_first=False module (PyTorch's default for nn.TransformerEncoderLayer, "
+        "nn.MultiheadAttention, nn.LSTM/GRU/RNN) or samples folded into another dim: pass the inputs with the samples "
+        "on dim 0, (S, L, …), and build such modules with batch_first=True (or transpose to (L, S, …) inside the "
+        "model, before them)")
+
+
+@pytest.mark.parametrize(("samples", "table"), [(8, True), (20, True), (21, False), (24, False)])
+def test_the_presence_table_up_to_20_samples_on_the_maps_device(samples: int, table: bool) -> None:
+    """Up to TABLE_MAX_SAMPLES = 20 samples the patterns are marked in a 2**S boolean table (1 MiB at 20) made on
+    the maps' device, beyond it packed rows are kept there: on the meta device nothing may land on the CPU."""
+    counter = _DistinctPatterns(samples)
+    counter.add(torch.empty(samples, 4, 5, 5, device="meta"))
+    counter.add(torch.empty(samples, 3, device="meta"))
+    assert counter.neurons == 103
+    if table:
+        assert counter.seen is not None and counter.weights is not None and counter.buffer is not None
+        assert (counter.seen.device.type, counter.seen.dtype, counter.seen.shape) == ("meta", torch.bool, (2**samples,))
+        assert (counter.weights.device.type, counter.buffer.device.type) == ("meta", "meta")
+        assert counter.rows == []
+    else:
+        assert counter.seen is None
+        assert [(r.device.type, r.shape[0]) for r in counter.rows] == [("meta", 100), ("meta", 3)]

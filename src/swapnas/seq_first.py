@@ -41,8 +41,8 @@ def first_input(module: nn.Module, args: tuple, kwargs: dict) -> object:
     return bound.arguments.get(params[0].name)
 
 
-FIX = ("pass the inputs samples first, (S, L, …), and build such modules with batch_first=True (or transpose to "
-       "(L, S, …) inside the model, before them)")
+FIX = ("pass the inputs with the samples on dim 0, (S, L, …), and build such modules with batch_first=True "
+       "(or transpose to (L, S, …) inside the model, before them)")
 #: modules that put the sequence on dim 0 of a 3-D input unless built with ``batch_first=True``
 _SEQ_FIRST = (nn.MultiheadAttention, nn.TransformerEncoderLayer, nn.TransformerDecoderLayer, nn.RNNBase)
 
