@@ -169,3 +169,35 @@ def test_the_presence_table_up_to_20_samples_on_the_maps_device(samples: int, ta
     else:
         assert counter.seen is None
         assert [(r.device.type, r.shape[0]) for r in counter.rows] == [("meta", 100), ("meta", 3)]
+
+
+class _TilesMidway(nn.Module):
+    """Folds channel pairs into dim 0 after its first ReLU: its two ReLUs see 4 and 8 rows."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv, self.first, self.second = nn.Conv2d(3, 4, 3), nn.ReLU(), nn.ReLU()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.first(self.conv(x))
+        return self.second(y.reshape(-1, 2, *y.shape[2:]))
+
+
+def test_maps_that_disagree_on_the_samples_are_refused_with_the_route() -> None:
+    with pytest.raises(ValueError) as info:
+        swapnas.swap_score(_TilesMidway(), _x4()[:4])
+    assert str(info.value) == (
+        "hooked activations disagree on the number of samples (dim 0): 4 and 8; SWAP needs one S-bit pattern per "
+        "neuron, so every hooked map must hold the same samples. A model that moves patches or windows into dim 0 "
+        "(MobileViT) can be scored on its conv maps alone: swap_score(model, x, activations=..., input_dims=(4,))")
+
+
+@pytest.mark.parametrize(("kwargs", "got"), [
+    ({"activations": nn.ReLU}, "activations=<class 'torch.nn.modules.activation.ReLU'>, input_dims=(4,)"),
+    ({"input_dims": 4}, "activations=(<class 'torch.nn.modules.activation.ReLU'>,), input_dims=4"),
+])
+def test_one_type_or_one_rank_is_refused_with_the_collection_to_pass(kwargs: dict[str, Any], got: str) -> None:
+    with pytest.raises(TypeError) as info:
+        swapnas.swap_score(nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU()), _x4(), **kwargs)
+    assert str(info.value) == ("activations and input_dims take collections: e.g. activations=(nn.ReLU,), "
+                               f"input_dims=(4,) (got {got})")
