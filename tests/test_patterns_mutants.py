@@ -201,3 +201,44 @@ def test_one_type_or_one_rank_is_refused_with_the_collection_to_pass(kwargs: dic
         swapnas.swap_score(nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU()), _x4(), **kwargs)
     assert str(info.value) == ("activations and input_dims take collections: e.g. activations=(nn.ReLU,), "
                                f"input_dims=(4,) (got {got})")
+
+
+class _ReluTwice(nn.Module):
+    """Applies its ReLU twice to one unchanged map (as the three edges leaving one NB201 node do)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv, self.relu = nn.Conv2d(3, 4, 3), nn.ReLU()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.conv(x)
+        return self.relu(y) + self.relu(y)
+
+
+def test_a_map_taken_twice_counts_its_neurons_once() -> None:
+    """Ψ is the same either way, but the saturation ceiling min(2**S, neurons) counts the 64 neurons once: taken
+    twice (skip_repeats off), Ψ = 64 would read as half of 128 and go unwarned."""
+    x = torch.randn(16, 3, 6, 6, generator=torch.Generator().manual_seed(0))
+    with pytest.warns(swapnas.SaturationWarning) as caught:
+        assert swapnas.swap_score(_ReluTwice(), x) == 64
+    assert "ceiling min(2**S, neurons) = 64 (S = 16 samples, 64 hooked neurons)" in str(caught[0].message)
+
+
+class _NanInside(nn.Module):
+    """Returns a dict whose NaN map sits inside a list."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv, self.relu = nn.Conv2d(3, 4, 3), nn.ReLU()
+
+    def forward(self, x: torch.Tensor) -> dict[str, Any]:
+        y = self.relu(self.conv(x))
+        return {"maps": [y * float("nan")], "y": y}
+
+
+def test_a_nan_nested_in_the_output_is_refused() -> None:
+    with pytest.raises(ValueError) as info:
+        swapnas.swap_score(_NanInside(), _x4()[:4])
+    assert str(info.value) == (
+        "the model's output holds NaN: its activations overflow at this init (a very deep network without "
+        "normalisation?), and a NaN map has no sign pattern; use another init or add normalisation")

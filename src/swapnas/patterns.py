@@ -268,9 +268,9 @@ def swap_score(model: nn.Module, inputs: Inputs, *, activations: Sequence[type[n
             hooked_activations(model, activations, input_dims, sink=sink, skip_repeats=True, functions=functions):
         _refuse_nan(call_model(model, inputs))
     count = patterns.count()
-    if count is None:
+    if count is None or patterns.s is None:  # (s is set by the first hooked map, with the count)
         raise NoActivationError(_no_activation_message(model, activations, input_dims, functions))
-    _warn_if_saturated(count, patterns.s or num_samples(inputs), patterns.neurons)  # the maps' samples (9·S tiles …)
+    _warn_if_saturated(count, patterns.s, patterns.neurons)  # the maps' samples (9·S tiles …)
     return count
 
 
