@@ -14,6 +14,7 @@ CPU, and the table is used up to 20 samples exactly.
 from __future__ import annotations
 
 import re
+import warnings
 from typing import Any
 
 import pytest
@@ -21,13 +22,19 @@ import torch
 from torch import nn
 
 import swapnas
-from swapnas.patterns import _DistinctPatterns, pack_patterns
+from swapnas.patterns import SATURATION, _DistinctPatterns, _warn_if_saturated, pack_patterns, saturation_once
 
 FUNCTIONS = ("Activations called as functions (F.relu, torch.relu, F.gelu, …) are hooked with functions=True "
              "(the proxy swap_fn)")
 FUNCTIONS_NARROW = FUNCTIONS + ", with input_dims=(2, 3, 4) for linear and token maps."
 NOTHING = "SWAP has no activation to count{}: score it with a proxy that needs none (params, grad_norm, synflow, …)."
 RNN = " (an nn.LSTM/GRU/RNN computes its gates inside its kernel, where no hook reaches)"
+
+
+@pytest.fixture(autouse=True)
+def _seeded() -> None:
+    """Every model's init and every input here is drawn after this seed: Ψ is the same on every run and order."""
+    torch.manual_seed(0)
 
 
 def _head(dims: str, found: str, functions: bool = False, hooked: str = "ReLU") -> str:
@@ -242,3 +249,48 @@ def test_a_nan_nested_in_the_output_is_refused() -> None:
     assert str(info.value) == (
         "the model's output holds NaN: its activations overflow at this init (a very deep network without "
         "normalisation?), and a NaN map has no sign pattern; use another init or add normalisation")
+
+
+def _saturation_message(count: int, samples: int, neurons: int) -> str | None:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _warn_if_saturated(count, samples, neurons)
+    assert all(w.category is swapnas.SaturationWarning for w in caught) and len(caught) <= 1
+    return str(caught[0].message) if caught else None
+
+
+@pytest.mark.parametrize(("count", "samples", "neurons", "advice"), [
+    (16, 4, 1024, "use more samples (S = 10, where 2**S meets the 1024 hooked neurons) or a smaller scored network"),
+    (62, 8, 64, "nearly every hooked neuron has a pattern of its own, so Ψ only counts neurons; use fewer samples "
+                "(S = 6, where 2**S meets the 64 hooked neurons; more samples only raise Ψ towards the neuron count) "
+                "or a smaller scored network"),
+    (250, 8, 256, "2**S already meets the neuron count: use a smaller scored network or other inputs"),
+])
+def test_the_saturation_warning_whole(count: int, samples: int, neurons: int, advice: str) -> None:
+    ceiling = min(2**samples, neurons)
+    assert _saturation_message(count, samples, neurons) == (
+        f"SWAP-Score {count} is {count / ceiling:.0%} of its ceiling min(2**S, neurons) = {ceiling} (S = {samples} "
+        f"samples, {neurons} hooked neurons): it cannot rank such networks; {advice}")
+
+
+def test_saturation_starts_at_95_percent_of_the_ceiling() -> None:
+    assert SATURATION == 0.95
+    assert _saturation_message(19, 8, 20) is not None   # 19 = 0.95 · 20 exactly
+    assert _saturation_message(18, 8, 20) is None
+
+
+def test_saturation_once_shows_each_proxys_first_warning_with_its_note() -> None:
+    shown: set[str] = set()
+    with saturation_once("swap", shown, note="first of many"):
+        first = _saturation_message(16, 4, 1024)
+        assert _saturation_message(16, 4, 1024) is None
+    assert shown == {"swap"}
+    assert first is not None and first.endswith("or a smaller scored network [first of many]")
+    with saturation_once("swap_reg", shown):
+        other = _saturation_message(16, 4, 1024)
+    assert shown == {"swap", "swap_reg"}
+    assert other is not None and other.endswith(" [the first for 'swap_reg' in this process; later ones are not "
+                                                "shown, the report's SATURATED line counts the archs at the 2**S "
+                                                "ceiling]")
+    with saturation_once("swap", shown):
+        assert _saturation_message(16, 4, 1024) is None
