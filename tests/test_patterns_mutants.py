@@ -13,6 +13,7 @@ CPU, and the table is used up to 20 samples exactly.
 
 from __future__ import annotations
 
+import os
 import re
 import warnings
 from typing import Any
@@ -294,3 +295,23 @@ def test_saturation_once_shows_each_proxys_first_warning_with_its_note() -> None
                                                 "ceiling]")
     with saturation_once("swap", shown):
         assert _saturation_message(16, 4, 1024) is None
+
+
+def test_a_traced_model_and_a_non_module_are_refused_by_name() -> None:
+    traced = torch.jit.trace(nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU()), _x4(), check_trace=False)
+    with pytest.raises(TypeError) as info:
+        swapnas.swap_score(traced, _x4())
+    assert str(info.value) == (
+        "swap_score cannot score a TorchScript module (TopLevelTracedModule, from torch.jit.script or "
+        "torch.jit.trace): its activations are compiled calls that no hook sees, and its weights cannot be "
+        "re-initialised; score the eager module before scripting it")
+    with pytest.raises(TypeError) as info:
+        swapnas.swap_score("net", _x4())
+    assert str(info.value) == "swap_score takes a torch.nn.Module as model, got str"
+
+
+@pytest.mark.skipif(bool(os.environ.get("MUTANT_UNDER_TEST")), reason="mutmut's trampolines add stack frames")
+def test_the_saturation_warning_points_at_the_callers_line() -> None:
+    with pytest.warns(swapnas.SaturationWarning) as caught:
+        swapnas.swap_score(_ReluTwice(), torch.randn(16, 3, 6, 6))
+    assert caught[0].filename == __file__
