@@ -297,6 +297,7 @@ def test_saturation_once_shows_each_proxys_first_warning_with_its_note() -> None
         assert _saturation_message(16, 4, 1024) is None
 
 
+@pytest.mark.filterwarnings("ignore:`torch.jit.trace:DeprecationWarning")
 def test_a_traced_model_and_a_non_module_are_refused_by_name() -> None:
     traced = torch.jit.trace(nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU()), _x4(), check_trace=False)
     with pytest.raises(TypeError) as info:
