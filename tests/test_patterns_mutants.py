@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import re
 import warnings
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import torch
@@ -307,7 +307,7 @@ def test_a_traced_model_and_a_non_module_are_refused_by_name() -> None:
         "torch.jit.trace): its activations are compiled calls that no hook sees, and its weights cannot be "
         "re-initialised; score the eager module before scripting it")
     with pytest.raises(TypeError) as info:
-        swapnas.swap_score("net", _x4())
+        swapnas.swap_score(cast(Any, "net"), _x4())
     assert str(info.value) == "swap_score takes a torch.nn.Module as model, got str"
 
 
@@ -316,3 +316,42 @@ def test_the_saturation_warning_points_at_the_callers_line() -> None:
     with pytest.warns(swapnas.SaturationWarning) as caught:
         swapnas.swap_score(_ReluTwice(), torch.randn(16, 3, 6, 6))
     assert caught[0].filename == __file__
+
+
+@pytest.mark.parametrize(("inputs", "got"), [
+    ([1.0, 2.0], "list (of float)"),
+    ((), "tuple (of nothing)"),
+    ({"x": "a", "y": torch.zeros(2)}, "dict (of Tensor, str)"),
+])
+def test_inputs_that_are_not_tensors_are_refused_with_what_they_hold(inputs: Any, got: str) -> None:
+    with pytest.raises(TypeError) as info:
+        swapnas.swap_score(nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU()), inputs)
+    assert str(info.value) == ("swap_score takes a torch.Tensor of inputs (S samples on dim 0), or a tuple/dict of "
+                               f"tensors, got {got}; convert it with torch.as_tensor(…, dtype=torch.float32)")
+
+
+class _Scalars(nn.Module):
+    """Takes a 1-D batch of S scalars and a second input of S rows."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.linear, self.relu = nn.Linear(2, 64), nn.ReLU()
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return self.relu(self.linear(torch.stack([x, y.sum(1)], dim=1)))
+
+
+def test_a_batch_of_scalars_is_scored_and_bad_batches_are_named() -> None:
+    x, y = torch.randn(8), torch.randn(8, 3)
+    assert swapnas.swap_score(_Scalars(), (x, y), input_dims=(2,)) > 1   # (S,) is S samples, not an empty batch
+    cases = [((x, torch.zeros(0, 3)), "swap_score needs at least one sample in inputs (got an empty batch, shape "
+                                      "(0, 3))"),
+             ((torch.tensor(1.0), y), "swap_score needs at least one sample in inputs (got an empty batch, shape ())"),
+             ((x, y[:5]), "swap_score: the input tensors disagree on the number of samples (dim 0): [8, 5]"),
+             ((x, torch.where(y > 1, torch.inf, y).index_fill(0, torch.tensor([0]), torch.nan)),
+              f"swap_score: inputs hold {int(((y > 1) | (torch.arange(8) == 0)[:, None]).sum())} non-finite "
+              "value(s) (NaN/inf) of 24; clean or re-normalise the batch")]
+    for inputs, message in cases:
+        with pytest.raises(ValueError) as info:
+            swapnas.swap_score(_Scalars(), inputs, input_dims=(2,))
+        assert str(info.value) == message

@@ -394,9 +394,9 @@ def check_inputs(model: nn.Module, inputs: Inputs, what: str = "swap_score") -> 
         raise TypeError(f"{what} takes a torch.Tensor of inputs (S samples on dim 0), or a tuple/dict of tensors, "
                         f"got {type(inputs).__name__} (of {kinds}); convert it with torch.as_tensor(…, "
                         "dtype=torch.float32)")
-    if any(t.dim() < 1 or t.shape[0] < 1 for t in tensors):
+    if (empty := next((t for t in tensors if t.dim() < 1 or t.shape[0] < 1), None)) is not None:
         raise ValueError(f"{what} needs at least one sample in inputs (got an empty batch, shape "
-                         f"{tuple(tensors[0].shape)})")
+                         f"{tuple(empty.shape)})")
     if len({t.shape[0] for t in tensors}) > 1:
         raise ValueError(f"{what}: the input tensors disagree on the number of samples (dim 0): "
                          f"{[t.shape[0] for t in tensors]}")
