@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Mutation testing of one module with mutmut (a dev check, not part of CI): which small changes to the code
-# (an operator, a constant, a dropped argument) no test notices. Session 28 ran it on swapnas.stats.
+# (an operator, a constant, a dropped argument) no test notices. Session 28 ran it on swapnas.stats, session 29 on
+# size_prior and patterns (docs/reliability.md).
 #
 #   pip install mutmut==3.3.1
 #   bash scripts/mutation_check.sh stats [DATA_DIR]    # module under src/swapnas, e.g. stats, size_prior
 #
 # It works in a throw-away clone of HEAD (/tmp/swapnas_mutation): mutmut rewrites the sources it mutates, so never
 # in this checkout. Only the named module is mutated (mutmut's trampolines break some of the spaces' classes,
-# so the rest is listed under do_not_mutate), and only the test files that import it are run. It prints the
-# killed / survived counts and the diff of every survivor; many survivors are equivalent (float("NAN"),
+# so the rest is listed under do_not_mutate), and only the test files that import it or name its functions are
+# run. mutmut's timeouts are re-run without its time limit (scripts/mutation_rerun.py). It prints the killed /
+# survived counts of both runs and the diff of every survivor; many survivors are equivalent (float("NAN"),
 # dtype=None on floats, a scale of the scores that ranks the same), the others are tests to write.
 set -euo pipefail
 module=${1:?usage: mutation_check.sh MODULE [DATA_DIR]}
