@@ -20,7 +20,7 @@ TEST = '''import os, time
 def test_f():
     mutant = os.environ["MUTANT_UNDER_TEST"]
     if mutant.endswith("__mutmut_3"):
-        time.sleep(30)
+        time.sleep(60)
     assert mutant != "m.x_f__mutmut_1"
 '''
 
@@ -42,7 +42,7 @@ def test_covering_tests_strip_the_mutant_number() -> None:
 
 
 def test_each_mutant_is_classed_by_its_tests(mutants: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    rerun_script.main(["m.x_f__mutmut_1", "m.x_f__mutmut_2", "m.x_f__mutmut_3", "--limit", "5", "--jobs", "3",
+    rerun_script.main(["m.x_f__mutmut_1", "m.x_f__mutmut_2", "m.x_f__mutmut_3", "--limit", "12", "--jobs", "3",
                        "--mutants-dir", str(mutants)])
     lines = capsys.readouterr().out.splitlines()
     assert sorted(lines[:3]) == ["killed: m.x_f__mutmut_1", "survived: m.x_f__mutmut_2", "timeout: m.x_f__mutmut_3"]
