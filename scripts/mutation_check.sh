@@ -21,10 +21,11 @@ command -v mutmut >/dev/null || { echo "mutmut not found: pip install mutmut==3.
 work=/tmp/swapnas_mutation
 rm -rf "$work" && git clone -q "$(git rev-parse --show-toplevel)" "$work" && cd "$work"
 mod="swapnas.${module//\//.}"
-# the test files that import the module or name one of its top-level functions or constants (a test may reach
+# the test files that import the module or name one of its top-level functions, classes or constants (a test may reach
 # it through another module: swap_reg's prior through patterns); mutmut then runs, per mutant, only the tests
 # whose run entered the mutated function
-names=$(grep -oE '^(def [A-Za-z_][A-Za-z0-9_]*|[A-Z][A-Z0-9_]+ *[:=])' "$src" | sed -E 's/^def //; s/ *[:=]$//' | sort -u | paste -sd'|')
+names=$({ grep -oE '^((def|class) [A-Za-z_][A-Za-z0-9_]*|[A-Z][A-Z0-9_]+ *[:=])' "$src" || true; } |
+  sed -E 's/^(def|class) //; s/ *[:=]$//' | sort -u | paste -sd'|')
 mapfile -t tests < <(grep -lE "from $mod import|import $mod\b|from swapnas import .*\b${module##*/}\b${names:+|\b($names)\b}" tests/test_*.py)
 [ ${#tests[@]} -gt 0 ] || { echo "no test file imports $mod or names its functions" >&2; exit 2; }
 {
