@@ -1,7 +1,8 @@
 """scripts/mutation_rerun.py: mutmut's timeouts re-run without its limit, each classed by pytest's exit status.
 
 A throw-away mutants folder holds one test that fails only under the mutant ``m.x_f__mutmut_1``, one that sleeps
-under ``m.x_f__mutmut_3``, and mutmut's stats file naming the test as the one that entered ``m.x_f``.
+under ``m.x_f__mutmut_3`` (past its limit: 5 times the unmutated run's second, but at least 12 s), and mutmut's
+stats file naming the test as the one that entered ``m.x_f``.
 """
 
 from __future__ import annotations
@@ -34,17 +35,24 @@ def mutants(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def test_covering_tests_strip_the_mutant_number() -> None:
+def test_covering_tests_of_a_mutants_function() -> None:
     stats = {"tests_by_mangled_function_name": {"pkg.mod.xǁCǁadd": ["b::t", "a::t"], "pkg.mod.x_f": ["c::t"]}}
-    assert rerun_script.covering_tests(stats, "pkg.mod.xǁCǁadd__mutmut_12") == ["a::t", "b::t"]
+    assert rerun_script.function_of("pkg.mod.xǁCǁadd__mutmut_12") == "pkg.mod.xǁCǁadd"
+    assert rerun_script.covering_tests(stats, "pkg.mod.xǁCǁadd") == ["a::t", "b::t"]
     with pytest.raises(SystemExit, match="no test entered pkg.mod.x_g"):
-        rerun_script.covering_tests(stats, "pkg.mod.x_g__mutmut_1")
+        rerun_script.covering_tests(stats, "pkg.mod.x_g")
 
 
 def test_each_mutant_is_classed_by_its_tests(mutants: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    rerun_script.main(["m.x_f__mutmut_1", "m.x_f__mutmut_2", "m.x_f__mutmut_3", "--limit", "12", "--jobs", "3",
+    rerun_script.main(["m.x_f__mutmut_1", "m.x_f__mutmut_2", "m.x_f__mutmut_3", "--min-limit", "12", "--jobs", "3",
                        "--mutants-dir", str(mutants)])
     lines = capsys.readouterr().out.splitlines()
     assert sorted(lines[:3]) == ["killed: m.x_f__mutmut_1", "survived: m.x_f__mutmut_2", "timeout: m.x_f__mutmut_3"]
     assert lines[3:] == ["      1 killed (re-run)", "      1 survived (re-run)", "      1 timeout (re-run)"]
     assert not list(mutants.glob(".rerun_*"))  # no test list left behind
+
+
+def test_tests_that_fail_on_the_unmutated_code_give_no_verdict(mutants: Path) -> None:
+    (mutants / "tests" / "test_m.py").write_text("def test_f():\n    assert False\n")
+    with pytest.raises(SystemExit, match=r"the tests of m\.x_f do not pass on the unmutated code \(killed\)"):
+        rerun_script.main(["m.x_f__mutmut_2", "--jobs", "1", "--mutants-dir", str(mutants)])
