@@ -56,3 +56,29 @@ def test_a_cycle_draws_at_most_max_tries_mutations_in_all() -> None:
     ea.tell(initial, [1.0, 2.0])
     assert ea.ask() == ["child5"]
     assert len(draws) == 7
+
+
+def test_the_initial_population_counts_misses_in_a_row() -> None:
+    """sample gives a new arch on draws 1, 5, 9, … and the first one otherwise: with max_tries = 4 draws in a row
+    without a new arch, the three archs of the population are all found (3 misses between each)."""
+    draws: list[int] = []
+
+    def sample(rng: random.Random) -> str:
+        draws.append(1)
+        return f"arch{len(draws)}" if len(draws) % 4 == 1 else "arch1"
+
+    space = SimpleNamespace(sample=sample, mutate=lambda a, rng: a, iso_key=str, parse=str)
+    ea = Evolution(cast(Any, space), EAConfig(population=3, sample=2, mutations=1, cycles=1), seed=0, max_tries=4)
+    assert ea.ask() == ["arch1", "arch5", "arch9"]
+
+
+def test_two_feasible_archs_make_a_population_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    allowed = {"conv3|conv1|skip", "skip|skip|conv3"}
+    ea = Evolution(cast(Any, toy_space), CONFIG, seed=0, feasible=lambda a: str(a) in allowed, max_tries=300)
+    with caplog.at_level("WARNING", logger="swapnas.search.evolution"):
+        assert sorted(str(a) for a in ea.ask()) == sorted(allowed)
+    assert caplog.messages == ["only 2 feasible distinct archs found for a population of 4: the constraints (or the "
+                               "space) leave few archs; the search goes on with them"]
+    with pytest.raises(RuntimeError) as info:
+        ea.ask()
+    assert str(info.value) == "tell() the fitness of the archs from the last ask() first"
