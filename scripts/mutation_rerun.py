@@ -38,16 +38,16 @@ def covering_tests(stats: dict, function: str) -> list[str]:
     """The tests mutmut saw entering ``function`` (mangled, as :func:`function_of` gives it)."""
     tests = sorted(stats["tests_by_mangled_function_name"].get(function, []))
     if not tests:
-        raise SystemExit(f"no test entered {function}: was mutmut run on it in {Path.cwd()}?")
+        raise SystemExit(f"no test entered {function} in mutmut-stats.json: give mutants of a module that "
+                         "mutation_check.sh (mutmut run) has just run on, from its clone")
     return tests
 
 
 def rerun(mutant: str, tests: list[str], limit: float, workdir: Path) -> tuple[str, float]:
     """The verdict on ``mutant`` ("" runs the code as it is) and the seconds its tests took."""
-    handle, name = tempfile.mkstemp(prefix=".rerun_", suffix=".txt", dir=workdir)
-    os.close(handle)
-    listing = Path(name).resolve()   # read from inside workdir
-    listing.write_text("\n".join(tests) + "\n")
+    with tempfile.NamedTemporaryFile("w", prefix=".rerun_", suffix=".txt", dir=workdir, delete=False) as f:
+        f.write("\n".join(tests) + "\n")
+    listing = Path(f.name).resolve()   # read from inside workdir
     env = {**os.environ, "MUTANT_UNDER_TEST": mutant, "PYTHONPATH": "src", "OMP_NUM_THREADS": "1"}
     start = time.perf_counter()
     try:
