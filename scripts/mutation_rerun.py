@@ -10,6 +10,7 @@ unmutated code (run once per function first; a mutated loop bound may never end)
 ``--limit`` seconds.
 
     python scripts/mutation_rerun.py MUTANT... [--factor 5] [--jobs 2]    # prints one line per mutant, then counts
+    python scripts/mutation_rerun.py MUTANT... --only 'store'              # only tests whose id matches: quicker
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import argparse
 import collections
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -34,13 +36,17 @@ def function_of(mutant: str) -> str:
     return mutant.rpartition("__mutmut_")[0]
 
 
-def covering_tests(stats: dict, function: str) -> list[str]:
-    """The tests mutmut saw entering ``function`` (mangled, as :func:`function_of` gives it)."""
+def covering_tests(stats: dict, function: str, only: str = "") -> list[str]:
+    """The tests mutmut saw entering ``function`` (mangled, as :func:`function_of` gives it); with ``only``, those
+    whose id matches that regular expression."""
     tests = sorted(stats["tests_by_mangled_function_name"].get(function, []))
     if not tests:
         raise SystemExit(f"no test entered {function} in mutmut-stats.json: give mutants of a module that "
                          "mutation_check.sh (mutmut run) has just run on, from its clone")
-    return tests
+    chosen = [t for t in tests if re.search(only, t)]
+    if not chosen:
+        raise SystemExit(f"none of the {len(tests)} tests that entered {function} matches --only {only!r}")
+    return chosen
 
 
 def rerun(mutant: str, tests: list[str], limit: float, workdir: Path) -> tuple[str, float]:
@@ -72,6 +78,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--min-limit", type=float, default=30.0, help="... but no sooner than this many seconds ...")
     ap.add_argument("--limit", type=float, default=1200.0, help="... and no later than this many")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--only", default="", metavar="REGEX",
+                    help="run only the covering tests whose id matches (a quicker, partial verdict: a survivor may "
+                         "be killed by a test left out; a kill stands)")
     ap.add_argument("--mutants-dir", type=Path, default=Path("mutants"))
     args = ap.parse_args(argv)
     stats = json.loads((args.mutants_dir / "mutmut-stats.json").read_text())
@@ -79,14 +88,15 @@ def main(argv: list[str] | None = None) -> None:
     verdicts: dict[str, str] = {}
 
     def clean(function: str) -> None:
-        verdict, seconds = rerun("", covering_tests(stats, function), args.limit, args.mutants_dir)
+        verdict, seconds = rerun("", covering_tests(stats, function, args.only), args.limit, args.mutants_dir)
         if verdict != "survived":
             raise SystemExit(f"the tests of {function} do not pass on the unmutated code ({verdict})")
         limits[function] = min(args.limit, max(args.min_limit, args.factor * seconds))
 
     def one(mutant: str) -> None:
         function = function_of(mutant)
-        verdicts[mutant] = rerun(mutant, covering_tests(stats, function), limits[function], args.mutants_dir)[0]
+        tests = covering_tests(stats, function, args.only)
+        verdicts[mutant] = rerun(mutant, tests, limits[function], args.mutants_dir)[0]
         print(f"{verdicts[mutant]}: {mutant}", flush=True)
 
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:

@@ -41,6 +41,9 @@ def test_covering_tests_of_a_mutants_function() -> None:
     assert rerun_script.covering_tests(stats, "pkg.mod.xǁCǁadd") == ["a::t", "b::t"]
     with pytest.raises(SystemExit, match="no test entered pkg.mod.x_g"):
         rerun_script.covering_tests(stats, "pkg.mod.x_g")
+    assert rerun_script.covering_tests(stats, "pkg.mod.xǁCǁadd", only="^b") == ["b::t"]
+    with pytest.raises(SystemExit, match=r"none of the 1 tests that entered pkg.mod.x_f matches --only 'store'"):
+        rerun_script.covering_tests(stats, "pkg.mod.x_f", only="store")
 
 
 def test_each_mutant_is_classed_by_its_tests(mutants: Path, capsys: pytest.CaptureFixture[str]) -> None:
