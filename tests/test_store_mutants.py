@@ -134,7 +134,8 @@ def test_the_errors_known_by_name_say_what_to_do(store: ScoreStore) -> None:
             f"the score store {p} is damaged (boom); restore it from a backup, start a fresh store with --store "
             f"NEW.sqlite, or copy every readable score into a new store with `swapnas store salvage {p} --out "
             "NEW.sqlite`"), name
-    assert str(store._error(_named("SQLITE_ERROR", sqlite3.DatabaseError))).startswith(f"the score store {p} is damaged")
+    damaged = str(store._error(_named("SQLITE_ERROR", sqlite3.DatabaseError)))   # not an OperationalError
+    assert damaged.startswith(f"the score store {p} is damaged")
 
 
 def test_the_count_in_a_message_is_plural_or_left_out(store: ScoreStore) -> None:
@@ -161,3 +162,65 @@ def test_insert_rows_failing_part_way_keeps_none_of_its_rows(store: ScoreStore) 
         store.insert_rows(rows, protocols=[("fp", "{}", "extra")])  # type: ignore[list-item]
     store.put(_key("c"), OK)                                 # a later commit must not carry the failed rows
     assert sorted(r["arch"] for r in store.rows()) == ["a", "c"]
+
+
+# ---------------------------------------------------------------- opening: the messages and the read-only reasons
+
+def _denied(monkeypatch: pytest.MonkeyPatch, denied: set[tuple[str, int]]) -> None:
+    """os.access as for a user without the (path, mode) pairs in ``denied`` (the tests run as root)."""
+    real = store_mod.os.access
+    monkeypatch.setattr(store_mod.os, "access", lambda p, mode: (str(p), mode) not in denied and real(p, mode))
+
+
+def test_the_messages_on_opening_are_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def message(path: Path) -> str:
+        with pytest.raises(StoreError) as info:
+            ScoreStore(path)
+        return str(info.value)
+
+    assert message(tmp_path) == (f"the score store {tmp_path} is a folder; give a file, e.g. --store "
+                                 f"{tmp_path}/scores.sqlite")
+    (tmp_path / "plain").write_text("")
+    assert message(tmp_path / "plain" / "s.sqlite") == (
+        f"cannot create the score store {tmp_path}/plain/s.sqlite (File exists); give a --store in a writable folder")
+    (tmp_path / "link.sqlite").symlink_to(tmp_path / "gone.sqlite")
+    assert message(tmp_path / "link.sqlite") == (
+        f"the score store {tmp_path}/link.sqlite is a link to {tmp_path}/gone.sqlite, which does not exist; fix the "
+        "link or give another --store")
+    with ScoreStore(tmp_path / "s.sqlite") as s:
+        s.put(_key("a"), OK)
+    _denied(monkeypatch, {(str(tmp_path), store_mod.os.W_OK), (str(tmp_path / "s.sqlite"), store_mod.os.R_OK)})
+    assert message(tmp_path / "new.sqlite") == (f"cannot create the score store {tmp_path}/new.sqlite: the folder "
+                                                f"{tmp_path} is not writable; give a --store in a writable folder")
+    assert message(tmp_path / "s.sqlite") == (f"cannot read the score store {tmp_path}/s.sqlite (permission denied); "
+                                              "fix its permissions or give another --store")
+
+
+def test_a_store_opens_read_only_saying_why(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "deep" / "er" / "s.sqlite"             # missing folders are made
+    with ScoreStore(path) as s:
+        assert s.read_only == ""
+        s.put(_key("a"), OK)
+    with monkeypatch.context() as m:
+        _denied(m, {(str(path), store_mod.os.W_OK)})
+        with ScoreStore(path) as s:
+            assert s.read_only == "the file is not writable" and s.count() == 1
+    _denied(monkeypatch, {(str(path.parent), store_mod.os.W_OK)})
+    with ScoreStore(path) as s:
+        assert s.read_only == f"its folder {path.parent} is not writable" and s.get(_key("a")) == OK
+
+
+def test_an_in_memory_store_is_writable_and_leaves_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    with ScoreStore(":memory:") as s:
+        assert s.read_only == "" and s.read_only is not None
+        s.put(_key("a"), OK)
+        assert s.count() == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_preloaded_records_give_what_they_hold_and_keep_nothing_put() -> None:
+    records = store_mod.PreloadedRecords({_key("a"): OK})
+    assert records.get(_key("a")) == OK and records.get(_key("b")) is None
+    records.put(_key("b"), OK)
+    assert records.get(_key("b")) is None
