@@ -86,6 +86,7 @@ def test_a_read_only_folder_without_wal_scores_opens_immutable(tmp_path: Path, m
 
 
 def test_a_single_byte_in_the_wal_refuses_the_immutable_open(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """(Replaces test_store_sharing's check of a 64-byte -wal, matched in part.)"""
     path = tmp_path / "s.sqlite"
     path.write_bytes(b"")
     Path(f"{path}-wal").write_bytes(b"\0")

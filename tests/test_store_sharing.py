@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from swapnas import store as store_mod
 from swapnas.cli import main
 from swapnas.export import export as export_store
 from swapnas.store import Record, ScoreKey, ScoreStore, StoreError
@@ -81,25 +80,3 @@ def test_a_dangling_store_link_is_a_clear_error(tmp_path: Path, capsys, small_bu
     rc = main(["correlate", "--space", "nb301", "--proxies", "params", "--archs", "3", "--batch-size", "8",
                "--data-dir", str(small_bundle), "--store", str(link), "--out", str(tmp_path / "o"), "--no-progress"])
     assert rc == 2 and "which does not exist" in capsys.readouterr().err
-
-
-def test_a_read_only_store_whose_wal_cannot_be_read_says_so(tmp_path: Path, monkeypatch) -> None:
-    path = tmp_path / "scores.sqlite"
-    path.write_bytes(b"")
-    Path(f"{path}-wal").write_bytes(b"\0" * 64)  # scores not yet merged into the file
-    real = sqlite3.connect
-
-    class _NoShm:  # the mode=ro connection of a WAL store whose folder cannot hold a -shm file
-        def __init__(self, db: sqlite3.Connection):
-            self._db = db
-
-        def execute(self, *args: object) -> None:
-            raise sqlite3.OperationalError("unable to open database file")
-
-        def __getattr__(self, name: str) -> object:
-            return getattr(self._db, name)
-
-    monkeypatch.setattr(store_mod.sqlite3, "connect",
-                        lambda db, *a, **k: real(db, *a, **k) if "immutable" in db else _NoShm(real(db, *a, **k)))
-    with pytest.raises(StoreError, match=r"has scores in scores.sqlite-wal .* copy the store with its -wal file"):
-        store_mod.connect_read_only(path)
