@@ -225,3 +225,31 @@ def test_preloaded_records_give_what_they_hold_and_keep_nothing_put() -> None:
     assert records.get(_key("a")) == OK and records.get(_key("b")) is None
     records.put(_key("b"), OK)
     assert records.get(_key("b")) is None
+
+
+# ---------------------------------------------------------------- a read-only store's protocols and code digests
+
+def test_a_read_only_store_compares_code_digests_and_records_none(store: ScoreStore) -> None:
+    assert store.code_changed("swap@1", "d1") is None              # first seen: recorded
+    assert store.code_changed("swap@1", "d1") is None
+    store.add_protocol("fp", {"b": 1, "a": 2})
+    path = store.path
+    store.close()
+    with ScoreStore(path, read_only=True) as reader:
+        assert reader.code_changed("swap@1", "d1") is None
+        changed = reader.code_changed("swap@1", "d2")               # the time d1 was recorded
+        assert changed is not None and changed > 0
+        assert reader.code_changed("swap@1", "d2") == changed      # nothing recorded: still d1
+        assert reader.code_changed("other@1", "d") is None
+        reader.add_protocol("fp", {"b": 1, "a": 2})                 # one it holds: accepted
+        with pytest.raises(StoreError) as info:
+            reader.add_protocol("fp2", {})
+        assert str(info.value).startswith(f"the score store {path} is read-only (opened for reading): its 1 score")
+        assert reader.protocols() == {"fp": {"a": 2, "b": 1}}
+    raw = sqlite3.connect(path)
+    assert raw.execute("SELECT description FROM protocols").fetchone()[0] == '{"a": 2, "b": 1}'  # keys sorted
+    raw.execute("DROP TABLE proxy_code")                            # a store made before digests were recorded
+    raw.commit()
+    raw.close()
+    with ScoreStore(path, read_only=True) as reader:
+        assert reader.code_changed("swap@1", "d2") is None
