@@ -253,3 +253,16 @@ def test_a_read_only_store_compares_code_digests_and_records_none(store: ScoreSt
     raw.close()
     with ScoreStore(path, read_only=True) as reader:
         assert reader.code_changed("swap@1", "d2") is None
+
+
+def test_every_field_of_a_record_round_trips_and_a_read_only_put_says_why(store: ScoreStore) -> None:
+    failed = Record("failed", None, None, [], 2.5, 123456789, "RuntimeError: out of memory")
+    full = Record("ok", 3.0, 0.5, [2.5, 3.5], 1.25, 987654321, None)
+    store.put(_key("f"), failed)
+    store.put(_key("g"), full)
+    assert store.get(_key("f")) == failed and store.get(_key("g")) == full and store.get(_key("zz")) is None
+    path = store.path
+    store.close()
+    with ScoreStore(path, read_only=True) as reader, pytest.raises(StoreError) as info:
+        reader.put(_key("h"), OK)
+    assert str(info.value).startswith(f"the score store {path} is read-only (opened for reading): its 3 scores")
