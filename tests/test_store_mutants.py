@@ -3,9 +3,11 @@
 
 Every SQLite error the tests raised also said what it was in its text ("database is locked", "disk is full"), so
 the classification by SQLite's error name (``sqlite_errorname``) could be dropped unnoticed, and the messages were
-matched in part. The read-only open was only tried where its first connection fails, so opening ``mode=ro`` as a
-plain file name (``uri`` dropped) fell through to the immutable open and passed; a read-only folder without a
-``-wal`` file was never tried. ``insert_rows`` failing part-way was never tried (the rows stay uncommitted).
+matched in part. The read-only open's fallback was tried only with a 64-byte ``-wal`` (``> 0`` → ``> 1``
+survived) and never in a folder without a ``-wal`` (``and`` → ``or`` survived: it stats a missing file), so the
+immutable URI itself was never opened. (Dropping ``uri=True`` survives too, and is equivalent here: this SQLite
+build reads ``file:`` names as URIs anyway.) ``insert_rows`` failing part-way was never tried (the rows stay
+uncommitted).
 """
 
 from __future__ import annotations
@@ -45,7 +47,8 @@ def test_a_read_only_open_reads_the_scores_still_in_the_wal(tmp_path: Path) -> N
         with pytest.raises(sqlite3.OperationalError, match="readonly"):
             db.execute("DELETE FROM scores")
         db.close()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.sqlite"]   # no file made from the URI as a name
+    # no file made from the URI as a name (on an SQLite build that does not read file: names as URIs by default)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.sqlite"]
 
 
 class _NoShm:
