@@ -43,6 +43,15 @@ def pytest_collection_modifyitems(config, items) -> None:
             item.add_marker(pytest.mark.bundle)
 
 
+@pytest.fixture
+def scratch_registry():
+    """A test that registers proxies (or replaces one): the registry is restored afterwards, whatever happened."""
+    from tests.registry_tools import registry_snapshot
+
+    with registry_snapshot():
+        yield
+
+
 @pytest.fixture(scope="module")
 def one_torch_thread():
     """One torch thread for a module's tests (timing-free, but deterministic and quiet on 2 cores)."""

@@ -10,22 +10,11 @@ zero-weight term last (``continue`` → ``break`` survived) and never with terms
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 
 import pytest
 
 from swapnas.proxies import get_proxy
 from swapnas.proxies.best import log_linear, register_log_linear
-from swapnas.proxies.registry import _REGISTRY
-
-
-@pytest.fixture
-def temp_combo() -> Iterator[list[str]]:
-    """Names registered in a test; removed afterwards so the registry stays as imported."""
-    names: list[str] = []
-    yield names
-    for name in names:
-        _REGISTRY.pop(name, None)
 
 
 def test_a_zero_weight_term_is_skipped_wherever_it_stands() -> None:
@@ -42,8 +31,7 @@ def test_terms_of_unequal_lengths_are_an_error() -> None:
         log_linear((1.0,), ("a",), ("lin",), (1.0, 1.0), "f")
 
 
-def test_a_registered_combination_carries_its_bases_weights_and_description(temp_combo: list[str]) -> None:
-    temp_combo.append("combo_mutant_test")
+def test_a_registered_combination_carries_its_bases_weights_and_description(scratch_registry: None) -> None:
     register_log_linear("combo_mutant_test", {"swap": ("log", 1), "params": ("log", 0.5),
                                               "az_nas_progressivity": ("lin", -2)},
                         "A test combination.\n\nSecond paragraph, not in the description.")
@@ -63,8 +51,7 @@ def test_a_registered_combination_carries_its_bases_weights_and_description(temp
         p.fn((100.0, -1.0, 0.25), None, **p.options)
 
 
-def test_a_combination_takes_its_version_and_inherits_what_its_bases_need(temp_combo: list[str]) -> None:
-    temp_combo.append("combo_mutant_grad")
+def test_a_combination_takes_its_version_and_inherits_what_its_bases_need(scratch_registry: None) -> None:
     register_log_linear("combo_mutant_grad", {"swap": ("log", 1.0), "fisher": ("log", -0.5)}, "d", version="3")
     p = get_proxy("combo_mutant_grad")
     assert p.version == "3" and p.key.startswith("combo_mutant_grad@3[")
@@ -72,16 +59,14 @@ def test_a_combination_takes_its_version_and_inherits_what_its_bases_need(temp_c
 
 
 @pytest.mark.parametrize("transform", ["log", "lin"])
-def test_both_transforms_are_accepted(transform: str, temp_combo: list[str]) -> None:
-    temp_combo.append(f"combo_mutant_{transform}")
+def test_both_transforms_are_accepted(transform: str, scratch_registry: None) -> None:
     register_log_linear(f"combo_mutant_{transform}", {"swap": (transform, 1.0)}, "d")  # type: ignore[dict-item]
     p = get_proxy(f"combo_mutant_{transform}")
     expected = math.log(8.0) if transform == "log" else 8.0
     assert p.fn((8.0,), None, **p.options) == pytest.approx(expected, rel=1e-12)
 
 
-def test_a_name_registered_twice_is_refused(temp_combo: list[str]) -> None:
-    temp_combo.append("combo_mutant_twice")
+def test_a_name_registered_twice_is_refused(scratch_registry: None) -> None:
     register_log_linear("combo_mutant_twice", {"swap": ("log", 1.0)}, "d")
     with pytest.raises(ValueError, match="proxy 'combo_mutant_twice' is registered twice"):
         register_log_linear("combo_mutant_twice", {"swap": ("log", 1.0)}, "d")

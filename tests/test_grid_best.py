@@ -38,23 +38,19 @@ def test_grid_best_is_each_spaces_fitness(data_dir, monkeypatch) -> None:
 
 
 @pytest.mark.bundle  # the NB301 benchmark
-def test_grid_shard_with_failed_scores_exits_3_and_counts_them(data_dir, tmp_path, capsys) -> None:
+def test_grid_shard_with_failed_scores_exits_3_and_counts_them(data_dir, tmp_path, capsys, scratch_registry) -> None:
     """Regression (review, session 15): a grid shard always exited 0, whatever failed."""
     from swapnas.cli import main
     from swapnas.cli.args import EXIT_FAILED_ARCHS
     from swapnas.proxies import register
-    from swapnas.proxies.registry import _REGISTRY
 
     @register("grid_shard_fails_test", version="1")
     def fails(model, batch) -> float:
         raise RuntimeError("this proxy always fails")
 
-    try:
-        args = ["grid", "--benchmarks", "nb301", "--tasks", "cifar10", "--proxies", "params,grid_shard_fails_test",
-                "--archs", "3", "--device", "cpu", "--no-progress", "--data-dir", str(data_dir),
-                "--out", str(tmp_path), "--shard", "0/1"]
-        assert main(args) == EXIT_FAILED_ARCHS
-        assert "3 failed scores" in capsys.readouterr().out
-        assert main([*args, "--allow-failures"]) == 0
-    finally:
-        _REGISTRY.pop("grid_shard_fails_test")
+    args = ["grid", "--benchmarks", "nb301", "--tasks", "cifar10", "--proxies", "params,grid_shard_fails_test",
+            "--archs", "3", "--device", "cpu", "--no-progress", "--data-dir", str(data_dir),
+            "--out", str(tmp_path), "--shard", "0/1"]
+    assert main(args) == EXIT_FAILED_ARCHS
+    assert "3 failed scores" in capsys.readouterr().out
+    assert main([*args, "--allow-failures"]) == 0

@@ -12,9 +12,9 @@ import torch
 from swapnas import SaturationWarning, scoring
 from swapnas.data import load_batch
 from swapnas.proxies import Proxy, get_proxy, register, resolve
-from swapnas.proxies.registry import _REGISTRY
 from swapnas.scoring import Protocol, score_arch
 from swapnas.spaces import nb201
+from tests.registry_tools import registry_snapshot
 
 CPU = torch.device("cpu")
 
@@ -48,20 +48,19 @@ def test_a_saturated_run_shows_one_saturation_warning_per_proxy(fresh_warning_st
     assert _saturated_run([get_proxy("swap")], 2) == []  # the same process: already shown
 
 
-def test_other_warnings_pass_through_and_a_failing_proxy_keeps_its_warnings(fresh_warning_state) -> None:
+def test_other_warnings_pass_through_and_a_failing_proxy_keeps_its_warnings(fresh_warning_state,
+                                                                           scratch_registry) -> None:
     def noisy(model, batch):
         warnings.warn("a proxy's own warning", RuntimeWarning)
         raise ValueError("boom")
 
     register("noisy_review18")(noisy)
-    try:
-        caught = _saturated_run_failing("noisy_review18")
-    finally:
-        _REGISTRY.pop("noisy_review18")
+    caught = _saturated_run_failing("noisy_review18")
     assert [str(w.message) for w in caught if w.category is RuntimeWarning] == ["a proxy's own warning"]
 
 
-def test_a_proxys_own_repeated_warning_meets_the_callers_filters_unchanged(fresh_warning_state) -> None:
+def test_a_proxys_own_repeated_warning_meets_the_callers_filters_unchanged(fresh_warning_state,
+                                                                          scratch_registry) -> None:
     """The first version re-emitted every warning of a pass (catch_warnings + warn_explicit): a repeated
     warning showed once per arch instead of once, and a module filter no longer matched."""
     def repeating(model, batch):
@@ -71,22 +70,19 @@ def test_a_proxys_own_repeated_warning_meets_the_callers_filters_unchanged(fresh
     register("repeating_review18")(repeating)
     batch = load_batch("cifar10", 2, inputs="synthetic", seed=1)
     prot = Protocol("nb201", "cifar10", 2, repeats=1, seed=0, net={"C": 4, "N": 1}, batch_digest=batch.digest)
-    try:
-        for action, shown in (("default", 1), ("always", 3)):
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter(action)
-                warnings.filterwarnings("ignore", category=UserWarning)
-                for i in range(3):
-                    score_arch(nb201.sample(random.Random(i)), nb201.build, resolve("repeating_review18"), batch,
-                               prot, CPU)
-            assert len([w for w in caught if w.category is RuntimeWarning]) == shown, action
+    for action, shown in (("default", 1), ("always", 3)):
         with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            warnings.filterwarnings("ignore", module=__name__)  # the proxy's module: it was no longer matched
-            score_arch(nb201.sample(random.Random(0)), nb201.build, resolve("repeating_review18"), batch, prot, CPU)
-        assert [w for w in caught if w.category is RuntimeWarning] == []
-    finally:
-        _REGISTRY.pop("repeating_review18")
+            warnings.simplefilter(action)
+            warnings.filterwarnings("ignore", category=UserWarning)
+            for i in range(3):
+                score_arch(nb201.sample(random.Random(i)), nb201.build, resolve("repeating_review18"), batch,
+                           prot, CPU)
+        assert len([w for w in caught if w.category is RuntimeWarning]) == shown, action
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        warnings.filterwarnings("ignore", module=__name__)  # the proxy's module: it was no longer matched
+        score_arch(nb201.sample(random.Random(0)), nb201.build, resolve("repeating_review18"), batch, prot, CPU)
+    assert [w for w in caught if w.category is RuntimeWarning] == []
 
 
 def _saturated_run_failing(proxy: str) -> list[warnings.WarningMessage]:
@@ -167,15 +163,14 @@ def _run(store_path, proxy_fn, tmp_name: str, read_only: bool = False):
     from swapnas.session import score_archs
     from swapnas.store import ScoreStore
 
-    _REGISTRY.pop(tmp_name, None)
-    register(tmp_name, version="3")(proxy_fn)
     batch = load_batch("cifar10", 4, inputs="synthetic", seed=1)
     prot = Protocol("nb201", "cifar10", 4, repeats=1, seed=0, net={"C": 4, "N": 1}, batch_digest=batch.digest)
     archs = [nb201.sample(random.Random(i)) for i in range(2)]
-    with ScoreStore(store_path, read_only=read_only) as store, warnings.catch_warnings(record=True) as caught:
+    with registry_snapshot(), ScoreStore(store_path, read_only=read_only) as store, \
+            warnings.catch_warnings(record=True) as caught:
+        register(tmp_name, version="3")(proxy_fn)  # the same name, other code: a proxy edited between two runs
         warnings.simplefilter("always")
         recs = score_archs(archs, "nb201", resolve(tmp_name), prot, batch, store, CPU, progress=False)
-    _REGISTRY.pop(tmp_name)
     return [r.value for r in recs[tmp_name]], [str(w.message) for w in caught if w.category.__name__ ==
                                                "ProxyCodeWarning"]
 

@@ -16,7 +16,7 @@ import logging
 import pytest
 import torch
 
-from swapnas.proxies.registry import _REGISTRY, register
+from swapnas.proxies.registry import register
 from swapnas.search import EAConfig, Evolution, run_search
 from swapnas.search import driver
 from swapnas.spaces import nb201
@@ -31,10 +31,8 @@ def _common(small_bundle, tmp_path) -> dict:
 
 
 @pytest.fixture
-def flaky_proxy():
+def flaky_proxy(scratch_registry):
     """A proxy that fails on every network with an even number of convolutions (``always``: on every network)."""
-    names = []
-
     def make(always: bool) -> str:
         name = f"review21_{'always' if always else 'sometimes'}_fails"
 
@@ -45,12 +43,9 @@ def flaky_proxy():
                 raise RuntimeError("this proxy fails here")
             return float(n)
 
-        names.append(name)
         return name
 
-    yield make
-    for name in names:
-        _REGISTRY.pop(name)
+    return make
 
 
 def test_a_search_whose_every_evaluation_failed_is_refused(small_bundle, tmp_path, flaky_proxy) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+from dataclasses import replace
 
 import pytest
 import torch
@@ -15,6 +16,7 @@ from swapnas.proxies.registry import _REGISTRY
 from swapnas.scoring import Protocol, arch_seed, build_scored_net, gaussian_init, score_arch
 from swapnas.spaces import nb201
 from swapnas.store import ScoreStore
+from tests.registry_tools import registry_snapshot
 
 NET = {"C": 4, "N": 1}
 
@@ -83,21 +85,18 @@ def test_store_resume_skips_and_swap_reg_is_derived(batch, tmp_path) -> None:
     factor = math.exp(-((size_k - 5.0) ** 2) / 4.0)
     assert first["swap_reg"].value == pytest.approx(first["swap"].value * factor)
     calls = []
-    original = _REGISTRY["swap"]
-    _REGISTRY["swap"] = original.__class__(**{**original.__dict__, "fn": lambda *x, **k: calls.append(1) or 0.0})
-    try:
+    with registry_snapshot():  # swap's code replaced by one that records its calls
+        _REGISTRY["swap"] = replace(_REGISTRY["swap"], fn=lambda *x, **k: calls.append(1) or 0.0)
         with ScoreStore(tmp_path / "s.sqlite") as store:
             again = score_arch(a, nb201.build, resolve("swap"), batch, prot, torch.device("cpu"), store)
             # a new mu needs no new forward pass: it is derived from the stored swap values
             other = get_proxy("swap_reg").configure(mu=6.0, sigma=4.0)
             derived = score_arch(a, nb201.build, [other], batch, prot, torch.device("cpu"), store)
-    finally:
-        _REGISTRY["swap"] = original
     assert calls == [] and again["swap"].values == first["swap"].values
     assert derived["swap_reg"].value == pytest.approx(first["swap"].value * math.exp(-((size_k - 6) ** 2) / 4))
 
 
-def test_failures_are_stored_and_reported(batch, tmp_path) -> None:
+def test_failures_are_stored_and_reported(batch, tmp_path, scratch_registry) -> None:
     @register("_test_nan")
     def nan_proxy(model, batch):
         """always NaN"""
@@ -108,18 +107,15 @@ def test_failures_are_stored_and_reported(batch, tmp_path) -> None:
         """always raises"""
         raise RuntimeError("exploded on purpose")
 
-    try:
-        prot = _protocol(batch, repeats=1)
-        with ScoreStore(tmp_path / "f.sqlite") as store:
-            out = score_arch(_archs(1)[0], nb201.build, resolve("_test_nan,_test_raise"), batch, prot,
-                             torch.device("cpu"), store)
-            assert not out["_test_nan"].ok and "non-finite" in out["_test_nan"].error
-            assert not out["_test_raise"].ok and "RuntimeError: exploded on purpose" in out["_test_raise"].error
-            assert store.count() == 2
-            stored = store.get(prot.key(str(_archs(1)[0]), get_proxy("_test_raise")))
-            assert stored is not None and stored.status == "failed"
-    finally:
-        del _REGISTRY["_test_nan"], _REGISTRY["_test_raise"]
+    prot = _protocol(batch, repeats=1)
+    with ScoreStore(tmp_path / "f.sqlite") as store:
+        out = score_arch(_archs(1)[0], nb201.build, resolve("_test_nan,_test_raise"), batch, prot,
+                         torch.device("cpu"), store)
+        assert not out["_test_nan"].ok and "non-finite" in out["_test_nan"].error
+        assert not out["_test_raise"].ok and "RuntimeError: exploded on purpose" in out["_test_raise"].error
+        assert store.count() == 2
+        stored = store.get(prot.key(str(_archs(1)[0]), get_proxy("_test_raise")))
+        assert stored is not None and stored.status == "failed"
 
 
 def test_protocol_fingerprint_tracks_the_batch(small_bundle) -> None:
@@ -132,7 +128,7 @@ def test_protocol_fingerprint_tracks_the_batch(small_bundle) -> None:
         Protocol("nb201", "cifar10", 8, init="xavier")
 
 
-def test_interrupt_loses_at_most_the_arch_in_flight(batch, tmp_path) -> None:
+def test_interrupt_loses_at_most_the_arch_in_flight(batch, tmp_path, scratch_registry) -> None:
     from swapnas.session import score_archs
 
     seen: list[int] = []
@@ -145,23 +141,20 @@ def test_interrupt_loses_at_most_the_arch_in_flight(batch, tmp_path) -> None:
             raise KeyboardInterrupt
         return float(len(seen))
 
-    try:
-        prot = _protocol(batch, repeats=1)
-        archs = _archs(6)
-        proxies = resolve("_test_interrupt")
-        with ScoreStore(tmp_path / "k.sqlite") as store:
-            with pytest.raises(KeyboardInterrupt):
-                score_archs(archs, "nb201", proxies, prot, batch, store, torch.device("cpu"), progress=False)
-            assert store.count() == 3  # the three finished archs are committed, nothing else
-            recs = score_archs(archs, "nb201", proxies, prot, batch, store, torch.device("cpu"), progress=False)
-        # the rerun scored only the three missing archs and kept the stored three
-        assert [r.value for r in recs["_test_interrupt"]][:3] == [1.0, 2.0, 3.0]
-        assert len(seen) == 4 + 3 and store.path.endswith("k.sqlite")
-    finally:
-        del _REGISTRY["_test_interrupt"]
+    prot = _protocol(batch, repeats=1)
+    archs = _archs(6)
+    proxies = resolve("_test_interrupt")
+    with ScoreStore(tmp_path / "k.sqlite") as store:
+        with pytest.raises(KeyboardInterrupt):
+            score_archs(archs, "nb201", proxies, prot, batch, store, torch.device("cpu"), progress=False)
+        assert store.count() == 3  # the three finished archs are committed, nothing else
+        recs = score_archs(archs, "nb201", proxies, prot, batch, store, torch.device("cpu"), progress=False)
+    # the rerun scored only the three missing archs and kept the stored three
+    assert [r.value for r in recs["_test_interrupt"]][:3] == [1.0, 2.0, 3.0]
+    assert len(seen) == 4 + 3 and store.path.endswith("k.sqlite")
 
 
-def test_peak_memory_is_stored_per_metric(batch, tmp_path) -> None:
+def test_peak_memory_is_stored_per_metric(batch, tmp_path, scratch_registry) -> None:
     @register("_test_hungry")
     def hungry(model, batch):
         """holds 200 MB for a moment"""
@@ -171,14 +164,11 @@ def test_peak_memory_is_stored_per_metric(batch, tmp_path) -> None:
         time.sleep(0.05)
         return float(big[0])
 
-    try:
-        with ScoreStore(tmp_path / "m.sqlite") as store:
-            out = score_arch(_archs(1)[0], nb201.build, resolve("_test_hungry,params"), batch, _protocol(batch, 1),
-                             torch.device("cpu"), store)
-        assert out["_test_hungry"].peak_mem_bytes >= 150e6
-        assert out["params"].peak_mem_bytes < 150e6
-    finally:
-        del _REGISTRY["_test_hungry"]
+    with ScoreStore(tmp_path / "m.sqlite") as store:
+        out = score_arch(_archs(1)[0], nb201.build, resolve("_test_hungry,params"), batch, _protocol(batch, 1),
+                         torch.device("cpu"), store)
+    assert out["_test_hungry"].peak_mem_bytes >= 150e6
+    assert out["params"].peak_mem_bytes < 150e6
 
 
 def _state(model: nn.Module) -> dict:

@@ -17,7 +17,6 @@ from swapnas.bundle import resolve_data_dir, user_data_dir
 from swapnas.cli import build_parser, main
 from swapnas.cli.args import EXIT_FAILED_ARCHS
 from swapnas.proxies import register
-from swapnas.proxies.registry import _REGISTRY
 
 #: a cheap correlate run on the small bundle (NB301: a table the fixture holds whole)
 def _run(small_bundle, out, *extra: str) -> list[str]:
@@ -79,13 +78,12 @@ def test_json_quiet_and_the_outputs(small_bundle, tmp_path, capsys) -> None:
 
 
 @pytest.fixture
-def failing_proxy():
+def failing_proxy(scratch_registry):
     @register("always_fails_test", version="1")
     def always_fails(model, batch) -> float:
         raise RuntimeError("this proxy always fails")
 
-    yield "always_fails_test"
-    _REGISTRY.pop("always_fails_test")
+    return "always_fails_test"
 
 
 def test_failed_archs_exit_3_unless_allowed(small_bundle, tmp_path, capsys, failing_proxy) -> None:
