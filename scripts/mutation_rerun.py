@@ -11,6 +11,7 @@ unmutated code (run once per function first; a mutated loop bound may never end)
 
     python scripts/mutation_rerun.py MUTANT... [--factor 5] [--jobs 2]    # prints one line per mutant, then counts
     python scripts/mutation_rerun.py MUTANT... --only 'store'              # only tests whose id matches: quicker
+                                                                           # (a function none of them entered: not run)
 """
 
 from __future__ import annotations
@@ -38,15 +39,12 @@ def function_of(mutant: str) -> str:
 
 def covering_tests(stats: dict, function: str, only: str = "") -> list[str]:
     """The tests mutmut saw entering ``function`` (mangled, as :func:`function_of` gives it); with ``only``, those
-    whose id matches that regular expression."""
+    whose id matches that regular expression (possibly none: that function's mutants are then not run)."""
     tests = sorted(stats["tests_by_mangled_function_name"].get(function, []))
     if not tests:
         raise SystemExit(f"no test entered {function} in mutmut-stats.json: give mutants of a module that "
                          "mutation_check.sh (mutmut run) has just run on, from its clone")
-    chosen = [t for t in tests if re.search(only, t)]
-    if not chosen:
-        raise SystemExit(f"none of the {len(tests)} tests that entered {function} matches --only {only!r}")
-    return chosen
+    return [t for t in tests if re.search(only, t)]
 
 
 def rerun(mutant: str, tests: list[str], limit: float, workdir: Path) -> tuple[str, float]:
@@ -87,21 +85,27 @@ def main(argv: list[str] | None = None) -> None:
     limits: dict[str, float] = {}
     verdicts: dict[str, str] = {}
 
+    functions = sorted({function_of(m) for m in args.mutants})
+    tests = {f: covering_tests(stats, f, args.only) for f in functions}
+    for f in functions:
+        if not tests[f]:  # said once per function; its mutants keep their timeout, counted as not run
+            print(f"not run: no test that entered {f} matches --only {args.only!r}", flush=True)
+
     def clean(function: str) -> None:
-        verdict, seconds = rerun("", covering_tests(stats, function, args.only), args.limit, args.mutants_dir)
+        verdict, seconds = rerun("", tests[function], args.limit, args.mutants_dir)
         if verdict != "survived":
             raise SystemExit(f"the tests of {function} do not pass on the unmutated code ({verdict})")
         limits[function] = min(args.limit, max(args.min_limit, args.factor * seconds))
 
     def one(mutant: str) -> None:
         function = function_of(mutant)
-        tests = covering_tests(stats, function, args.only)
-        verdicts[mutant] = rerun(mutant, tests, limits[function], args.mutants_dir)[0]
+        verdicts[mutant] = rerun(mutant, tests[function], limits[function], args.mutants_dir)[0]
         print(f"{verdicts[mutant]}: {mutant}", flush=True)
 
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        list(pool.map(clean, sorted({function_of(m) for m in args.mutants})))
-        list(pool.map(one, args.mutants))
+        list(pool.map(clean, [f for f in functions if tests[f]]))
+        list(pool.map(one, [m for m in args.mutants if tests[function_of(m)]]))
+    verdicts.update({m: "not run" for m in args.mutants if not tests[function_of(m)]})
     for verdict, n in sorted(collections.Counter(verdicts.values()).items()):
         print(f"{n:7d} {verdict} (re-run)")
 

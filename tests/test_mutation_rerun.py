@@ -42,8 +42,7 @@ def test_covering_tests_of_a_mutants_function() -> None:
     with pytest.raises(SystemExit, match="no test entered pkg.mod.x_g"):
         rerun_script.covering_tests(stats, "pkg.mod.x_g")
     assert rerun_script.covering_tests(stats, "pkg.mod.xǁCǁadd", only="^b") == ["b::t"]
-    with pytest.raises(SystemExit, match=r"none of the 1 tests that entered pkg.mod.x_f matches --only 'store'"):
-        rerun_script.covering_tests(stats, "pkg.mod.x_f", only="store")
+    assert rerun_script.covering_tests(stats, "pkg.mod.x_f", only="store") == []
 
 
 def test_each_mutant_is_classed_by_its_tests(mutants: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -59,3 +58,16 @@ def test_tests_that_fail_on_the_unmutated_code_give_no_verdict(mutants: Path) ->
     (mutants / "tests" / "test_m.py").write_text("def test_f():\n    assert False\n")
     with pytest.raises(SystemExit, match=r"the tests of m\.x_f do not pass on the unmutated code \(killed\)"):
         rerun_script.main(["m.x_f__mutmut_2", "--jobs", "1", "--mutants-dir", str(mutants)])
+
+
+def test_with_only_a_function_no_chosen_test_entered_is_named_and_its_mutants_not_run(mutants: Path,
+                                                                                       capsys) -> None:
+    stats = {"tests_by_mangled_function_name": {"m.x_f": ["tests/test_m.py::test_f"],
+                                                "m.x_g": ["tests/test_other.py::test_g"]}}
+    (mutants / "mutmut-stats.json").write_text(json.dumps(stats))
+    # was: the whole re-run stopped at m.x_g, whose only test does not match
+    rerun_script.main(["m.x_g__mutmut_1", "m.x_f__mutmut_1", "--only", "test_m", "--jobs", "1",
+                       "--mutants-dir", str(mutants)])
+    assert capsys.readouterr().out.splitlines() == [
+        "not run: no test that entered m.x_g matches --only 'test_m'", "killed: m.x_f__mutmut_1",
+        "      1 killed (re-run)", "      1 not run (re-run)"]
