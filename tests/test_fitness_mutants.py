@@ -22,18 +22,8 @@ import pytest
 from swapnas.proxies import get_proxy
 from swapnas.search.final import final_net, range_prior, target_prior
 from swapnas.scoring import Protocol
-from swapnas.search.fitness import (
-    Fitness,
-    SecondStage,
-    check_size_flags,
-    choose_fitness,
-    refine_stage,
-    second_stage,
-    size_prior,
-    stage_configure,
-    stage_net,
-    warn_idle_stage,
-)
+from swapnas.search.fitness import (Fitness, SecondStage, check_size_flags, choose_fitness, refine_stage,
+                                    second_stage, size_prior, stage_configure, stage_net, warn_idle_stage)
 from swapnas.spaces import SPACES, nb201
 from swapnas.store import Record
 
