@@ -66,7 +66,7 @@ def test_a_part_failed_everywhere_leaves_every_arch_out() -> None:
     assert [r.status for r in out] == ["failed"] * 4 and out[0].error == "part failed: jacob_cov: constant"
 
 
-def test_fill_failed_must_name_a_part() -> None:
+def test_fill_failed_must_name_a_part(scratch_registry: None) -> None:
     with pytest.raises(ValueError, match=r"fill_failed \['params'\] are not among its parts"):
         register_set("fill_test_bad", ("flops", "jacob_cov"), lambda parts: parts[0], description="x",
                      fill_failed=("params",))
