@@ -265,3 +265,15 @@ def test_score_arch_passes_the_batch_to_a_structural_proxy_and_the_prebuilt_net_
     out = score_arch("a", _linear, [get_proxy(n) for n in ("mut_size", "mut_fresh", "mut_keeper")], batch, protocol,
                      CPU, prebuilt=prebuilt)
     assert out["mut_size"].values == [10.0] and seen == [prebuilt] and seen[0] is prebuilt
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="a network on a GPU (the CUDA RNG)")
+def test_a_pass_of_a_network_on_a_gpu_is_seeded_and_restores_the_cuda_rng() -> None:
+    x = torch.ones(4000, device="cuda")
+    model = nn.Sequential(nn.Dropout(0.5)).cuda().train()
+    state = torch.cuda.get_rng_state()
+    with forward_rng(model, "a", _protocol(), 1):
+        y = model(x)
+    assert torch.equal(torch.cuda.get_rng_state(), state)
+    torch.manual_seed(_naive_seed(5, "sp", "a#forward", 1))
+    assert torch.equal(y, nn.functional.dropout(x, 0.5))
