@@ -2,7 +2,7 @@
 # Mutation testing of one module with mutmut (a dev check, not part of CI): which small changes to the code
 # (an operator, a constant, a dropped argument) no test notices. Session 28 ran it on swapnas.stats, session 29 on
 # size_prior and patterns, session 30 on proxies/best, search/evolution and store, session 31 on search/fitness and
-# search/final (docs/reliability.md).
+# search/final, session 32 on scoring and search/driver (docs/reliability.md).
 #
 #   pip install mutmut==3.3.1
 #   bash scripts/mutation_check.sh stats [DATA_DIR]    # module under src/swapnas, e.g. stats, size_prior

@@ -219,7 +219,7 @@ def test_evolve_shows_its_steps_cycles_best_and_evaluations(tmp_path, capsys) ->
     assert capsys.readouterr().err == ""
 
 
-def test_run_search_keeps_every_setting_in_its_result_and_its_state(small_bundle, tmp_path) -> None:
+def test_run_search_keeps_every_setting_in_its_result_and_its_state(small_bundle, tmp_path, capsys) -> None:
     cfg, final = EAConfig(population=4, sample=2, mutations=2, cycles=2), final_net("nb201", "cifar10")
     t0 = time.perf_counter()
     with ScoreStore(tmp_path / "s.sqlite") as store:
@@ -229,6 +229,7 @@ def test_run_search_keeps_every_setting_in_its_result_and_its_state(small_bundle
                          progress=False, fitness="swap", refine=0)
         rows = store._db.execute("SELECT DISTINCT proxy, seed, batch_size, repeats, net FROM scores").fetchall()
     wall = time.perf_counter() - t0
+    assert "%|" not in capsys.readouterr().err  # progress=False: no bar
     proxy, best = get_proxy("swap"), max(res.history, key=lambda h: h["fitness"])
     assert rows == [(proxy.key, 3, 20, 2, json.dumps({"C": 4, "N": 1}))]  # the scores' seed, not the EA's
     assert (res.space, res.dataset, res.seed, res.config, res.fitness_proxy) == \
@@ -320,8 +321,13 @@ def test_run_search_budgets_resume_and_the_papers_default_prior(small_bundle, tm
         with pytest.raises(ValueError, match="^--max-seconds 0 ran out before the first evaluation"):
             run_search("nb201", "cifar10", store=store, max_seconds=0.0, **common)
         part = run_search("nb201", "cifar10", store=store, max_evals=4, **common)
+        saved_part = json.loads((tmp_path / "out" / "state.json").read_text())["seconds"]
         whole = run_search("nb201", "cifar10", store=store, **common)
+        saved_whole = json.loads((tmp_path / "out" / "state.json").read_text())["seconds"]
     assert (part.evaluations, part.cycles, whole.cycles) == (4, 0, 2) and whole.history[:4] == part.history
-    assert whole.wall_seconds > part.wall_seconds  # a resumed search counts the earlier process's seconds
+    # a resumed search counts the earlier process's seconds, in its result and in its saved state (which the
+    # result's seconds exceed only by the moments after the last save)
+    assert whole.wall_seconds > part.wall_seconds and saved_part < saved_whole <= whole.wall_seconds
+    assert whole.wall_seconds - saved_whole < saved_part
     assert part.mu is not None and part.sigma is not None  # swap_reg's prior from the space's rule, not the flags
     assert part.fitness_proxy == get_proxy("swap_reg").configure(mu=part.mu, sigma=part.sigma).key
