@@ -331,3 +331,18 @@ def test_run_search_budgets_resume_and_the_papers_default_prior(small_bundle, tm
     assert whole.wall_seconds - saved_whole < saved_part
     assert part.mu is not None and part.sigma is not None  # swap_reg's prior from the space's rule, not the flags
     assert part.fitness_proxy == get_proxy("swap_reg").configure(mu=part.mu, sigma=part.sigma).key
+
+
+@pytest.mark.parametrize("max_params, max_macs", [(0.3, None), (None, 30.0)])
+def test_run_search_keeps_each_size_limit_alone(small_bundle, tmp_path, max_params, max_macs) -> None:
+    final = final_net("nb201", "cifar10")
+    with ScoreStore(tmp_path / "s.sqlite") as store:
+        res = run_search("nb201", "cifar10", config=EAConfig(population=8, sample=2, mutations=4, cycles=2), seed=0,
+                         store=store, out=tmp_path / "out", device=torch.device("cpu"), max_params=max_params,
+                         max_macs=max_macs, data_dir=str(small_bundle), progress=False, fitness="params", refine=0)
+    archs = [nb201.parse(h["arch"]) for h in res.history]
+    assert len(archs) == 16
+    if max_params is not None:
+        assert max(final_size(nb201, a, final) for a in archs) <= max_params
+    else:
+        assert max(final_macs(nb201, a, final) for a in archs) <= max_macs
