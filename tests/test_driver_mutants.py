@@ -12,6 +12,7 @@ import logging
 import math
 import random
 import re
+import sqlite3
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -19,12 +20,14 @@ from pathlib import Path
 import pytest
 import torch
 
+from swapnas.benchmarks import get_benchmark
 from swapnas.executor_local import LocalExecutor
 from swapnas.proxies import get_proxy
 from swapnas.search import EAConfig, Evolution
 from swapnas.search.driver import (SearchResult, _feasible, _resume, _save, check_failures, check_started, evolve,
-                                   prior_text, run_search, search_notes)
+                                   flexibert_extras, prior_text, run_search, search_notes)
 from swapnas.search.final import final_macs, final_net, final_size
+from swapnas.spaces import flexibert as fb
 from swapnas.spaces import nb201
 from swapnas.store import Record, ScoreStore
 
@@ -227,8 +230,9 @@ def test_run_search_keeps_every_setting_in_its_result_and_its_state(small_bundle
                          device=torch.device("cpu"), score_seed=3, mu=40.0, sigma=900.0, max_params=0.4,
                          max_macs=50.0, net={"C": 4, "N": 1}, batch_size=20, repeats=2, data_dir=str(small_bundle),
                          progress=False, fitness="swap", refine=0)
-        rows = store._db.execute("SELECT DISTINCT proxy, seed, batch_size, repeats, net FROM scores").fetchall()
     wall = time.perf_counter() - t0
+    rows = sqlite3.connect(tmp_path / "s.sqlite").execute(
+        "SELECT DISTINCT proxy, seed, batch_size, repeats, net FROM scores").fetchall()
     assert "%|" not in capsys.readouterr().err  # progress=False: no bar
     proxy, best = get_proxy("swap"), max(res.history, key=lambda h: h["fitness"])
     assert rows == [(proxy.key, 3, 20, 2, json.dumps({"C": 4, "N": 1}))]  # the scores' seed, not the EA's
@@ -291,10 +295,6 @@ def test_run_search_with_the_papers_fitness_a_target_and_a_second_stage(small_bu
 
 
 def test_flexibert_extras_against_the_raw_scores(small_bundle) -> None:
-    from swapnas.benchmarks import get_benchmark
-    from swapnas.search.driver import flexibert_extras
-    from swapnas.spaces import flexibert as fb
-
     bench = get_benchmark("flexibert", str(small_bundle))
     records = json.loads((small_bundle / "flexibert" / "flexibert_glue_500.json").read_text())
     raw: dict[str, list[float]] = {}
