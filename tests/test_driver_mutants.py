@@ -14,6 +14,7 @@ import random
 import re
 import sqlite3
 import time
+from contextlib import closing
 from dataclasses import asdict
 from pathlib import Path
 
@@ -231,8 +232,8 @@ def test_run_search_keeps_every_setting_in_its_result_and_its_state(small_bundle
                          max_macs=50.0, net={"C": 4, "N": 1}, batch_size=20, repeats=2, data_dir=str(small_bundle),
                          progress=False, fitness="swap", refine=0)
     wall = time.perf_counter() - t0
-    rows = sqlite3.connect(tmp_path / "s.sqlite").execute(
-        "SELECT DISTINCT proxy, seed, batch_size, repeats, net FROM scores").fetchall()
+    with closing(sqlite3.connect(tmp_path / "s.sqlite")) as db:
+        rows = db.execute("SELECT DISTINCT proxy, seed, batch_size, repeats, net FROM scores").fetchall()
     assert "%|" not in capsys.readouterr().err  # progress=False: no bar
     proxy, best = get_proxy("swap"), max(res.history, key=lambda h: h["fitness"])
     assert rows == [(proxy.key, 3, 20, 2, json.dumps({"C": 4, "N": 1}))]  # the scores' seed, not the EA's
