@@ -27,7 +27,7 @@ from swapnas.proxies import get_proxy
 from swapnas.search import EAConfig, Evolution
 from swapnas.search.driver import (SearchResult, _feasible, _resume, _save, check_failures, check_started, evolve,
                                    flexibert_extras, prior_text, run_search, search_notes)
-from swapnas.search.final import final_macs, final_net, final_size
+from swapnas.search.final import final_macs, final_net, final_size, range_prior
 from swapnas.spaces import flexibert as fb
 from swapnas.spaces import nb201
 from swapnas.store import Record, ScoreStore
@@ -347,3 +347,21 @@ def test_run_search_keeps_each_size_limit_alone(small_bundle, tmp_path, max_para
         assert max(final_size(nb201, a, final) for a in archs) <= max_params
     else:
         assert max(final_macs(nb201, a, final) for a in archs) <= max_macs
+
+
+def test_run_search_hands_its_network_and_data_folder_to_every_step(small_bundle, tmp_path, monkeypatch,
+                                                                    caplog) -> None:
+    monkeypatch.setenv("SWAPNAS_DATA", str(tmp_path / "nowhere"))  # only the data_dir given can find the bundle
+    net = {"C": 4, "N": 1}
+    with ScoreStore(tmp_path / "s.sqlite") as store, caplog.at_level(logging.WARNING, logger="swapnas"):
+        res = run_search("nb201", "cifar10", config=EAConfig(population=4, sample=2, mutations=2, cycles=1), seed=0,
+                         store=store, out=tmp_path / "out", device=torch.device("cpu"), net=net, batch_size=16,
+                         repeats=1, data_dir=str(small_bundle), progress=False, fitness="swap_reg", refine=2,
+                         refine_repeats=1)
+    # the space's rule over the size range of the network scored (C=4), not of the default one (C=16)
+    mu, sigma, mapping = range_prior(nb201, net, 10, nb201.SEARCH_PRIOR)
+    assert (res.mu, res.sigma, res.size_mapping) == (mu, sigma, mapping)
+    assert range_prior(nb201, nb201.SCORING_DEFAULTS["net"], 10, nb201.SEARCH_PRIOR)[0] != mu
+    # the second stage asked for scores under the first stage's network, S and R: said before the search
+    assert [r.getMessage().split(":")[0] for r in caplog.records] == ["--refine 2 does nothing"]
+    assert res.refine is None
