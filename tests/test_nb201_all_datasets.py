@@ -81,3 +81,14 @@ def test_search_table_on_every_dataset_matches_the_naive_read(data_dir) -> None:
             std = (sum((a - mean) ** 2 for a in accs) / len(accs)) ** 0.5
             ranks = sorted({1 + sum(v > a for v in values) for a in accs})
             assert cell.strip() == f"{mean:.2f} ± {std:.2f} / {', '.join(map(str, ranks))}"
+
+
+def test_extras_read_the_data_folder_given(data_dir, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("SWAPNAS_DATA", str(tmp_path / "nowhere"))  # only the folder given holds the table
+    rows = _rows(data_dir)
+    row = rows[4321]
+    extra = nb201_extras(_result(row["arch_str"], "cifar10"), str(data_dir))
+    for (ds, metric), col in _COLUMNS.items():
+        values, acc = [float(r[col]) for r in rows], float(row[col])
+        assert extra["datasets"][ds][f"{metric}_accuracy"] == acc
+        assert extra["datasets"][ds][f"{metric}_rank"] == 1 + sum(v > acc for v in values)
