@@ -2,11 +2,14 @@
 # Mutation testing of one module with mutmut (a dev check, not part of CI): which small changes to the code
 # (an operator, a constant, a dropped argument) no test notices. Session 28 ran it on swapnas.stats, session 29 on
 # size_prior and patterns, session 30 on proxies/best, search/evolution and store, session 31 on search/fitness and
-# search/final, session 32 on scoring and search/driver (docs/reliability.md).
+# search/final, session 32 on scoring and search/driver, session 33 on the driver's report functions
+# (docs/reliability.md).
 #
 #   pip install mutmut==3.3.1
 #   bash scripts/mutation_check.sh stats [DATA_DIR]    # module under src/swapnas, e.g. stats, size_prior
 #   MUTATION_SKIP='executors|ray' bash scripts/mutation_check.sh store   # without the test files matching
+#   MUTATION_TESTS='tests/test_a.py tests/test_b.py' MUTATION_NAMES='x_search_report* x_extra_cells*' \
+#     bash scripts/mutation_check.sh search/driver   # only these test files; only the functions named
 #
 # It works in a throw-away clone of HEAD (/tmp/swapnas_mutation): mutmut rewrites the sources it mutates, so never
 # in this checkout. Only the named module is mutated (mutmut's trampolines break some of the spaces' classes,
@@ -35,6 +38,7 @@ mapfile -t tests < <(grep -lE "from $mod import|import $mod\b|from swapnas impor
 if [ -n "${MUTATION_SKIP:-}" ]; then
   mapfile -t tests < <(printf '%s\n' "${tests[@]}" | grep -vE "$MUTATION_SKIP" || true)
 fi
+if [ -n "${MUTATION_TESTS:-}" ]; then read -ra tests <<< "$MUTATION_TESTS"; fi
 [ ${#tests[@]} -gt 0 ] || { echo "no test file imports $mod or names its functions" >&2; exit 2; }
 {
   echo "[mutmut]"
@@ -46,8 +50,10 @@ fi
   printf '    %s\n' "${tests[@]}"
 } >> setup.cfg
 echo "mutating $src; tests: ${tests[*]}"
+names_run=("$mod*")
+if [ -n "${MUTATION_NAMES:-}" ]; then read -ra globs <<< "$MUTATION_NAMES"; names_run=("${globs[@]/#/$mod.}"); fi
 SECONDS=0
-SWAPNAS_DATA=$data OMP_NUM_THREADS=1 mutmut run "$mod*" --max-children "$(nproc)" > mutmut.log 2>&1 || {
+SWAPNAS_DATA=$data OMP_NUM_THREADS=1 mutmut run "${names_run[@]}" --max-children "$(nproc)" > mutmut.log 2>&1 || {
   tail -20 mutmut.log; exit 1; }
 echo "mutation run: ${SECONDS} s on $(nproc) processes"
 mutmut results --all true | sed 's/.*: //' | sort | uniq -c   # "no tests": no chosen test entered the function
