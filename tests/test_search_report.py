@@ -1,8 +1,10 @@
 """report.md of a search, written out line by line here: every part (the header, the table, the size prior, the notes,
-the second stage, the ground truth on every dataset, the plots) in its place.
+the second stage, the ground truth on every dataset, the plots) in its place; the second stage's line and the files
+``write_result`` writes.
 
-Written against the survivors of mutation testing ``search_report`` and ``extra_cells`` (session 33,
-docs/reliability.md): their tests matched parts of the text (a table's pipes, a column's cells), not the whole."""
+Written against the survivors of mutation testing ``search_report``, ``extra_cells``, ``stage_text`` and
+``write_result`` (session 33, docs/reliability.md): their tests matched parts of the text (a table's pipes, a column's
+cells) or ran only inside whole searches."""
 
 from __future__ import annotations
 
