@@ -25,12 +25,13 @@ from swapnas.benchmarks import get_benchmark
 from swapnas.executor_local import LocalExecutor
 from swapnas.proxies import get_proxy
 from swapnas.search import EAConfig, Evolution
-from swapnas.search.driver import (SearchResult, _feasible, _resume, _save, check_failures, check_started, evolve,
+from swapnas.search.driver import (_feasible, _resume, _save, check_failures, check_started, evolve,
                                    flexibert_extras, prior_text, run_search, search_notes)
 from swapnas.search.final import final_macs, final_net, final_size, range_prior
 from swapnas.spaces import flexibert as fb
 from swapnas.spaces import nb201
 from swapnas.store import Record, ScoreStore
+from tests.search_tools import search_result
 
 CFG = EAConfig(population=4, sample=2, mutations=2, cycles=3)
 FIT_ID = {"proxy": "probe@1", "size_prior": [1.0, 2.0]}
@@ -176,33 +177,25 @@ def test_feasible_allows_a_final_network_at_each_limit() -> None:
     assert _feasible(nb201, final, size * 2, macs)(arch)
 
 
-def _result(**kw) -> SearchResult:
-    fields = dict(space="nb201", dataset="cifar10", best="|none~0|+|none~0|none~1|+|none~0|none~1|none~2|",
-                  fitness=1.0, params_m=0.5, macs_m=1.0, evaluations=8, cycles=3, wall_seconds=1.0, seed=0,
-                  config={"cycles": 3}, protocol={}, mu=None, sigma=None, size_mapping=None, constraints={},
-                  history=[], snapshots=[])
-    return SearchResult(**{**fields, **kw})
-
-
 def test_prior_text_names_the_prior_to_four_digits() -> None:
-    assert prior_text(_result()) == "none"
-    assert prior_text(_result(mu=539.91234, sigma=85058.0)) == "mu=539.9 sigma=8.506e+04"
+    assert prior_text(search_result()) == "none"
+    assert prior_text(search_result(mu=539.91234, sigma=85058.0)) == "mu=539.9 sigma=8.506e+04"
 
 
 def test_search_notes_at_their_bounds() -> None:
-    assert search_notes(_result()) == []
-    assert search_notes(_result(config={})) == []  # a config without cycles: no budget note
-    assert search_notes(_result(cycles=2)) == [
+    assert search_notes(search_result()) == []
+    assert search_notes(search_result(config={})) == []  # a config without cycles: no budget note
+    assert search_notes(search_result(cycles=2)) == [
         "stopped after cycle 2 of 3 by --max-evals / --max-seconds: rerun the same command with a larger budget "
         "(or none) to continue it"]
     mapping = {"target_m": 0.5, "tolerance": 0.25}
-    assert search_notes(_result(size_mapping=mapping, params_m=0.625)) == []  # at the tolerance (exact in binary)
-    assert search_notes(_result(size_mapping=mapping, params_m=0.375)) == []
-    assert search_notes(_result(size_mapping={"target_m": 0.5}, params_m=0.5)) == []  # tolerance 0: exact
-    assert search_notes(_result(size_mapping=mapping, params_m=0.626)) == [
+    assert search_notes(search_result(size_mapping=mapping, params_m=0.625)) == []  # at the tolerance (exact in binary)
+    assert search_notes(search_result(size_mapping=mapping, params_m=0.375)) == []
+    assert search_notes(search_result(size_mapping={"target_m": 0.5}, params_m=0.5)) == []  # tolerance 0: exact
+    assert search_notes(search_result(size_mapping=mapping, params_m=0.626)) == [
         "the final network's 0.626 M params miss --target-params 0.5M by more than --tolerance 0.25 (the size prior "
         "aims, it does not constrain: add --max-params for a limit)"]
-    assert len(search_notes(_result(size_mapping={"target_m": 0.5}, params_m=0.501, cycles=1))) == 2
+    assert len(search_notes(search_result(size_mapping={"target_m": 0.5}, params_m=0.501, cycles=1))) == 2
 
 
 def test_evolve_shows_its_steps_cycles_best_and_evaluations(tmp_path, capsys) -> None:
@@ -305,7 +298,7 @@ def test_flexibert_extras_against_the_raw_scores(small_bundle) -> None:
     near = bench.archs[3]
     found = fb.mutate(near, random.Random(0))
     for arch, dist in ((near, 0), (found, fb.distance(found, near))):
-        out = flexibert_extras(_result(space="flexibert", dataset="rte", best=str(arch)), str(small_bundle))
+        out = flexibert_extras(search_result(space="flexibert", dataset="rte", best=str(arch)), str(small_bundle))
         score = scores[str(near)]
         assert out == {"in_benchmark": int(dist == 0), "benchmark_arch": str(near), "distance": dist,
                        "rte_score": score, "rank": 1 + sum(s > score for s in scores.values()),

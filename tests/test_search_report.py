@@ -15,6 +15,7 @@ import pytest
 
 from swapnas.search.driver import SearchResult, extra_cells, search_report, stage_text, write_result
 from swapnas.spaces import nb201
+from tests.search_tools import search_result
 
 _BEST = "|nor_conv_3x3~0|+|none~0|skip_connect~1|+|avg_pool_3x3~0|none~1|nor_conv_1x1~2|"
 _OTHER = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
@@ -26,11 +27,9 @@ def _truth(acc: float, rank: int, tied: int) -> dict:
 
 
 def _result(**kw) -> SearchResult:
-    fields = {"space": "nb201", "dataset": "cifar100", "best": _BEST, "fitness": 13.781234, "params_m": 0.95,
-              "macs_m": 117.94, "evaluations": 23, "cycles": 3, "wall_seconds": 76.84, "seed": 7,
-              "config": {"cycles": 3}, "protocol": {}, "mu": None, "sigma": None, "size_mapping": None,
-              "constraints": {}, "history": [], "snapshots": [], "fitness_proxy": "swap_nb201@1"}
-    return SearchResult(**{**fields, **kw})
+    return search_result(**{"dataset": "cifar100", "best": _BEST, "fitness": 13.781234, "params_m": 0.95,
+                            "macs_m": 117.94, "evaluations": 23, "wall_seconds": 76.84, "seed": 7,
+                            "fitness_proxy": "swap_nb201@1", **kw})
 
 
 _HEAD = ["# Search: nb201 / cifar100, seed 7",
