@@ -70,3 +70,8 @@ def test_fill_failed_must_name_a_part(scratch_registry: None) -> None:
     with pytest.raises(ValueError, match=r"fill_failed \['params'\] are not among its parts"):
         register_set("fill_test_bad", ("flops", "jacob_cov"), lambda parts: parts[0], description="x",
                      fill_failed=("params",))
+
+
+def test_a_set_level_proxy_needs_a_part(scratch_registry: None) -> None:
+    with pytest.raises(ValueError, match=r"fill_test_empty: a set-level proxy combines at least one part"):
+        register_set("fill_test_empty", (), lambda parts: parts[0], description="x")

@@ -50,7 +50,7 @@ def set_level_records(proxy: Proxy, records: dict[str, list[Record]]) -> list[Re
         if count:
             log.warning("%s: %s failed on %d of %d archs; they get its worst value over the set", proxy.name,
                         name, count, len(v))
-    ok = np.all([np.isfinite(v) for v in values], axis=0) if values else np.zeros(0, dtype=bool)
+    ok = np.all([np.isfinite(v) for v in values], axis=0)  # register_set refuses a proxy without parts
     combined = proxy.combine([v[ok] for v in values])
     it = iter(combined)
     out = []

@@ -148,6 +148,8 @@ def register_set(
     """
     if name in _REGISTRY:
         raise ValueError(f"proxy {name!r} is registered twice")
+    if not parts:
+        raise ValueError(f"{name}: a set-level proxy combines at least one part; give parts=(name, ...)")
     if not set(fill_failed) <= set(parts):
         raise ValueError(f"{name}: fill_failed {sorted(set(fill_failed) - set(parts))} are not among its parts {parts}")
     members = [_REGISTRY[p] for p in parts]  # parts register first; KeyError names a missing one
