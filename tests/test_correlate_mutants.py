@@ -48,18 +48,26 @@ SEED, N = 2, 9  # Random(2).sample picks arch02 (no seconds), arch05 (swap faile
 
 
 class FakeBench:
+    """The benchmark's four reads, each refusing a task it does not have."""
     name, space, tasks = "fakebench", "transnas_micro", ("jigsaw",)
 
+    def _has(self, task: str) -> None:
+        assert task in self.tasks, f"asked for task {task!r}"
+
     def archs_for(self, task: str) -> list:
+        self._has(task)
         return list(ARCHS)
 
     def accuracies(self, archs: list, task: str) -> np.ndarray:
+        self._has(task)
         return np.array([ACC[ARCHS.index(a)] for a in archs])
 
     def params_m(self, arch: str, task: str) -> float:
+        self._has(task)
         return PARAMS[ARCHS.index(arch)]
 
     def truth_text(self, task: str) -> str:
+        self._has(task)
         return "fake accuracy"
 
 
