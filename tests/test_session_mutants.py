@@ -196,7 +196,7 @@ def _protocol_space(monkeypatch, fitness: dict | None, tasks: bool = False) -> N
         mod.FITNESS_PROTOCOL = fitness
     if tasks:
         mod.TASKS = ("a", "b")
-    monkeypatch.setattr(session, "get_space", lambda space: mod)
+    monkeypatch.setattr(session, "get_space", lambda space: {"fake": mod}[space])  # KeyError for another name
 
 
 FITNESS = {"proxy": "swap", "net": {"C": 16, "N": 1, "k": 2}, "batch_size": 16, "repeats": 1, "init": "default",
@@ -262,3 +262,19 @@ def test_check_prior_bounds_and_resolve_for_message() -> None:
         session.resolve_for("nb201", " , ")
     assert str(e.value) == ("--proxies needs at least one proxy name, comma-separated, or 'all' (got ' , '); "
                             "see `swapnas proxies`")
+
+
+def test_scoring_net_takes_a_task_the_build_does_not_name_and_lists_options_without_the_arch(monkeypatch) -> None:
+    """A multi-task space may take ``task`` without a build parameter of that name; a DARTS-like build's first
+    parameter, ``genotype``, and ``num_classes`` are not offered as options."""
+    def build(genotype: str, C: int = 8, num_classes: int = 10) -> torch.nn.Module:
+        return torch.nn.Linear(C, num_classes)
+    mod = types.SimpleNamespace(SCORING_DEFAULTS={"net": {"C": 8}}, build=build, TASKS=("a",))
+    monkeypatch.setattr(session, "get_space", lambda space: {"fake": mod}[space])
+    checked: list = []
+    monkeypatch.setattr(session, "check_net", lambda space, net, overrides, flag: checked.append((net, overrides)))
+    assert session.scoring_net("fake", "a", {"task": "a", "C": 4}) == {"C": 4, "task": "a"}
+    assert checked == [({"C": 4, "task": "a"}, {"task": "a", "C": 4})]
+    with pytest.raises(ValueError) as e:
+        session.scoring_net("fake", "a", {"width": 1})
+    assert str(e.value) == "--net option(s) width are not options of the fake network; options: C"

@@ -278,7 +278,8 @@ def check_one_protocol(space: str, proxies: list[Proxy], given: dict) -> None:
     open_keys = _open_settings([d for d, _ in groups], given) if len(groups) > 1 else []
     if not open_keys:
         return
-    fitness = next((d for d, _ in groups if d != _swap_protocol(space)), groups[0][0])  # the example pins these
+    # the example pins the fitness's settings: of the two protocols (own_protocol's only two), the one that is not SWAP's
+    fitness = next(d for d, _ in groups if d != _swap_protocol(space))
 
     def setting(d: dict, k: str) -> str:
         return ",".join(f"{a}={b}" for a, b in d[k].items()) if k == "net" else str(d[k])
