@@ -85,7 +85,7 @@ def test_check_archs_at_the_limit() -> None:
 
 def test_pick_archs_all_or_a_seeded_sample() -> None:
     archs = [f"a{i}" for i in range(10)]
-    assert pick_archs(archs, None, 3) == archs and pick_archs(archs, 10, 3) == archs and pick_archs(archs, 11, 3) == archs
+    assert pick_archs(archs, None, 3) == pick_archs(archs, 10, 3) == pick_archs(archs, 11, 3) == archs
     assert pick_archs(archs, 4, 3) == random.Random(3).sample(archs, 4) != random.Random(4).sample(archs, 4)
     assert pick_archs(archs, 1, 3) == random.Random(3).sample(archs, 1)
     for n in (0, -2):
@@ -181,7 +181,8 @@ def test_check_net_hint_only_for_sizes_below_one(monkeypatch) -> None:
     _fake_space(monkeypatch)
     with pytest.raises(ValueError) as e:
         check_net("fake", {"width": "wide", "depth": 1})
-    assert str(e.value) == "--net width=wide,depth=1: the fake network cannot be built: ValueError: width 'wide' is not a size"
+    assert str(e.value) == ("--net width=wide,depth=1: the fake network cannot be built: ValueError: width 'wide' "
+                            "is not a size")
 
 
 def _build(arch: str, C: int = 8, N: int = 1, k: int = 0, num_classes: int = 10, task: str = "a") -> torch.nn.Module:
@@ -224,7 +225,8 @@ def test_check_one_protocol_names_what_differs_and_pins_the_fitness(monkeypatch)
         "C=16,N=1,k=2): " + middle + "--net to score them all under one (e.g. --net C=16,N=1,k=2), " + end)
     session.check_one_protocol("fake", [get_proxy("flops"), get_proxy("swap")], {"init": "gaussian", "repeats": 1,
                                                                      "net": {"C": 4, "k": 0}})
-    session.check_one_protocol("fake", [get_proxy("swap"), get_proxy("params")], {})  # the fitness and a former one: one protocol
+    # the fitness and a former one: one protocol
+    session.check_one_protocol("fake", [get_proxy("swap"), get_proxy("params")], {})
     session.check_one_protocol("fake", [get_proxy("flops")], {})
 
 

@@ -278,7 +278,7 @@ def check_one_protocol(space: str, proxies: list[Proxy], given: dict) -> None:
     open_keys = _open_settings([d for d, _ in groups], given) if len(groups) > 1 else []
     if not open_keys:
         return
-    # the example pins the fitness's settings: of the two protocols (own_protocol's only two), the one that is not SWAP's
+    # the example pins the fitness's settings: of own_protocol's two protocols, the one that is not SWAP's
     fitness = next(d for d, _ in groups if d != _swap_protocol(space))
 
     def setting(d: dict, k: str) -> str:
