@@ -33,6 +33,7 @@ from swapnas.results import CorrelateRun, ProxyResult
 from swapnas.scoring import Protocol
 from swapnas.stats import BOOTSTRAP_RESAMPLES, correlate
 from swapnas.store import Record, ScoreStore
+from tests.score_tools import fake_scores
 
 corr = importlib.import_module("swapnas.correlate")  # the module: swapnas.correlate is also a function
 ARCHS = [f"arch{i:02d}" for i in range(12)]
@@ -168,9 +169,7 @@ def test_a_proxy_list_is_taken_as_given(calls) -> None:
 
 
 def test_no_seconds_anywhere_gives_nan(calls, monkeypatch) -> None:
-    monkeypatch.setattr(corr, "score_archs", lambda archs, space, proxies, *a: (
-        a[-1].update(reused=0, partly=0), {p.name: [Record("ok", float(i), 0.0, [], None, None, None)
-                                                     for i, _ in enumerate(archs)] for p in proxies})[1])
+    monkeypatch.setattr(corr, "score_archs", fake_scores([float(i) for i in range(N)], seconds=None))
     assert np.isnan(_run(proxies="swap").results[0].seconds_per_arch)
 
 
@@ -182,12 +181,7 @@ class OneRowBench(FakeBench):
 def test_six_failures_keep_five_messages_and_one_row_per_sample(monkeypatch) -> None:
     """NB201 has no ``MAP_ROWS_PER_SAMPLE``: a batch of 2 gives Ψ's ceiling 2**2 = 4."""
     values = [4.0, 3.8, 3.7, 2.0, 1.0, 3.0, *(f"error {k}" for k in range(6))]
-
-    def score_archs(archs, space, proxies, *args):
-        args[-1].update(reused=0, partly=0)
-        return {p.name: [Record("failed", None, None, [], None, None, v) if isinstance(v, str) else
-                         Record("ok", v, 0.0, [v], 1.0, None, None) for v in values] for p in proxies}
-    monkeypatch.setattr(corr, "score_archs", score_archs)
+    monkeypatch.setattr(corr, "score_archs", fake_scores(values))
     run = run_correlation(bench=OneRowBench(), task="cifar10", proxies="swap", n_archs=None,
                           protocol=Protocol("nb201", "cifar10", batch_size=2), batch=types.SimpleNamespace(note=""),
                           store=ScoreStore(":memory:"), device="cpu", progress=False)

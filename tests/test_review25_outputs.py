@@ -9,19 +9,8 @@ import types
 import numpy as np
 
 from swapnas.cli import main
-from swapnas.store import Record, ScoreStore
-
-
-def _fake_scores(values_or_errors: list):
-    """A score_archs stand-in: every proxy gets these records (a float: a score; a string: a failure message)."""
-    def score_archs(archs, space, proxies, *args, **kwargs):
-        counts = kwargs.get("counts", args[-1] if args and isinstance(args[-1], dict) else None)  # by name or place
-        if counts is not None:
-            counts.update(reused=0, partly=0)
-        recs = [Record("ok", float(v), 0.0, [float(v)], 0.01, None, None) if not isinstance(v, str) else
-                Record("failed", None, None, [], None, None, v) for v in values_or_errors]
-        return {p.name: recs[:len(archs)] for p in proxies}
-    return score_archs
+from swapnas.store import ScoreStore
+from tests.score_tools import fake_scores
 
 
 def test_jigsaw_psi_above_2_to_the_s_is_not_called_saturated(data_dir, monkeypatch) -> None:
@@ -34,7 +23,7 @@ def test_jigsaw_psi_above_2_to_the_s_is_not_called_saturated(data_dir, monkeypat
     bench = get_benchmark("transnas_micro", str(data_dir))
     protocol, batch, proxies = configure("transnas_micro", "jigsaw", "swap", data_dir=str(data_dir),
                                          net={"C": 8, "resolution": 32})
-    monkeypatch.setattr(corr, "score_archs", _fake_scores([83275.0, 64000.0, 70000.0]))
+    monkeypatch.setattr(corr, "score_archs", fake_scores([83275.0, 64000.0, 70000.0]))
     run = corr.run_correlation(bench=bench, task="jigsaw", proxies=proxies, n_archs=3, protocol=protocol, batch=batch,
                                store=ScoreStore(":memory:"), device="cpu", progress=False)
     assert protocol.batch_size == 16 and run.results[0].saturated == 0
@@ -68,7 +57,7 @@ def test_conformance_keeps_the_most_frequent_failure_first_and_records_provenanc
     from swapnas import conformance as conf
 
     messages = ["B: common"] * 9 + [f"A{i}: rare" for i in range(1, 6)]
-    monkeypatch.setattr(conf, "score_archs", _fake_scores(messages))
+    monkeypatch.setattr(conf, "score_archs", fake_scores(messages))
     run = conf.run_conformance(space="nb201", dataset="cifar10", proxies="params", n_archs=14,
                                store=ScoreStore(":memory:"), data_dir=str(data_dir), net={"C": 4, "N": 1},
                                progress=False)

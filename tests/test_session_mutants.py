@@ -142,6 +142,11 @@ def test_option_problem_accepts(value, default) -> None:
     assert _option_problem("opt", value, default) is None
 
 
+def _use_space(monkeypatch, mod: types.SimpleNamespace) -> None:
+    """``session`` sees ``mod`` as the space named ``fake`` (a KeyError for any other name)."""
+    monkeypatch.setattr(session, "get_space", lambda space: {"fake": mod}[space])
+
+
 def _fake_space(monkeypatch) -> list:
     """A space whose network is Linear(3, width) after depth − 1 Linear(3, 3) (and Linear(3, extra) if given): width 0
     builds, but empty; a negative size fails; a width that is a string fails with a message of its own. Its arch is
@@ -154,8 +159,7 @@ def _fake_space(monkeypatch) -> list:
             raise ValueError(f"width {width!r} is not a size")
         layers = [*(torch.nn.Linear(3, 3) for _ in range(depth - 1)), torch.nn.Linear(3, width or 0)]
         return torch.nn.Sequential(*layers, *([] if extra is None else [torch.nn.Linear(3, extra)]))
-    monkeypatch.setattr(session, "get_space", lambda space: types.SimpleNamespace(build=build,
-                                                                                   sample=lambda rng: rng.random()))
+    _use_space(monkeypatch, types.SimpleNamespace(build=build, sample=lambda rng: rng.random()))
     return built
 
 
@@ -197,7 +201,7 @@ def _protocol_space(monkeypatch, fitness: dict | None, tasks: bool = False) -> N
         mod.FITNESS_PROTOCOL = fitness
     if tasks:
         mod.TASKS = ("a", "b")
-    monkeypatch.setattr(session, "get_space", lambda space: {"fake": mod}[space])  # KeyError for another name
+    _use_space(monkeypatch, mod)
 
 
 FITNESS = {"proxy": "swap", "net": {"C": 16, "N": 1, "k": 2}, "batch_size": 16, "repeats": 1, "init": "default",
@@ -272,7 +276,7 @@ def test_scoring_net_takes_a_task_the_build_does_not_name_and_lists_options_with
     def build(genotype: str, C: int = 8, num_classes: int = 10) -> torch.nn.Module:
         return torch.nn.Linear(C, num_classes)
     mod = types.SimpleNamespace(SCORING_DEFAULTS={"net": {"C": 8}}, build=build, TASKS=("a",))
-    monkeypatch.setattr(session, "get_space", lambda space: {"fake": mod}[space])
+    _use_space(monkeypatch, mod)
     checked: list = []
     monkeypatch.setattr(session, "check_net", lambda space, net, overrides, flag: checked.append((net, overrides)))
     assert session.scoring_net("fake", "a", {"task": "a", "C": 4}) == {"C": 4, "task": "a"}
