@@ -139,9 +139,9 @@ def test_complexity_is_flops() -> None:
 
 
 def test_trainability_probes_are_local_and_seeded() -> None:
-    batch = tiny_batch()
+    batch, model = tiny_batch(), tiny_net()  # tiny_net seeds the global RNG: build it before reading the state
     state = torch.get_rng_state()
-    a = run("az_nas_trainability", tiny_net(), batch)
+    a = run("az_nas_trainability", model, batch)
     assert torch.equal(state, torch.get_rng_state())  # the global RNG is not used
     model = tiny_net()
     torch.manual_seed(12345)
