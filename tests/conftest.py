@@ -35,12 +35,27 @@ def small_bundle() -> Path:
     return SMALL_BUNDLE
 
 
+def _reorder(items: list, order: str) -> None:
+    """SWAPNAS_TEST_ORDER=reverse|shuffle:SEED (a dev check, scripts/test_order_check.sh): every test must pass
+    in any order, so one that leans on what an earlier test left behind (the global RNG, the registry) fails."""
+    import random
+
+    if order == "reverse":
+        items.reverse()
+    elif order.startswith("shuffle:") and order[8:].isdigit():
+        random.Random(int(order[8:])).shuffle(items)
+    else:
+        raise pytest.UsageError(f"SWAPNAS_TEST_ORDER={order!r}: give 'reverse' or 'shuffle:SEED' (e.g. shuffle:1)")
+
+
 def pytest_collection_modifyitems(config, items) -> None:
     # a test that reads the real bundle is a `bundle` test even where its decorator was forgotten,
     # so `-m "not bundle"` never selects one
     for item in items:
         if "data_dir" in getattr(item, "fixturenames", ()) and item.get_closest_marker("bundle") is None:
             item.add_marker(pytest.mark.bundle)
+    if os.environ.get("SWAPNAS_TEST_ORDER"):
+        _reorder(items, os.environ["SWAPNAS_TEST_ORDER"])
 
 
 @pytest.fixture
