@@ -259,8 +259,8 @@ def test_stored_run_rebuilds_the_runs_protocol_with_one_repeat(monkeypatch) -> N
     assert (protocol.inputs, protocol.classes, protocol.net_version) == ("synthetic", 7, "2")
     assert calls[1][2]["inputs"] == "synthetic"
     other = tiny_batch(1.0).digest
-    with pytest.raises(ValueError, match=exact(f"the batch differs from the run's ({batch.digest} vs {other}): pass the "
-                                               "data directory the run used")):
+    differs = f"the batch differs from the run's ({batch.digest} vs {other})"
+    with pytest.raises(ValueError, match=exact(f"{differs}: pass the data directory the run used")):
         session.stored_run({**run, "batch_digest": other})
     with pytest.raises(ValueError, match=exact(
             f"the batch differs from the run's ({batch.digest} vs {other}) (the run scored your own --image-root "
