@@ -7,14 +7,11 @@ probe seed worked out from its definition, the probes' dtype, and space_to_depth
 from __future__ import annotations
 
 import hashlib
-import re
 
 import pytest
 import torch
 from torch import nn
 
-from swapnas.data import Batch
-from swapnas.proxies import get_proxy
 from swapnas.proxies.az_nas import (
     block_features,
     block_modules,
@@ -26,24 +23,14 @@ from swapnas.proxies.az_nas import (
     spectral_entropy,
 )
 
+from .message_tools import exact
+from .test_az_nas import run, toy_batch
+
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
-
-
-def exact(message: str) -> str:
-    return "^" + re.escape(message) + "$"
 
 
 def conv() -> nn.Conv2d:
     return nn.Conv2d(3, 3, 3, padding=1)
-
-
-def batch(x: torch.Tensor) -> Batch:
-    return Batch(x, torch.zeros(x.shape[0], dtype=torch.int64), 10, "toy", "test", 0)
-
-
-def run(name: str, model: nn.Module, x: torch.Tensor, **options) -> float:
-    p = get_proxy(name)
-    return p.fn(model, batch(x), **{**p.options, **options})
 
 
 class Holder(nn.Module):
@@ -135,7 +122,7 @@ def test_trainability_on_integer_inputs_names_what_it_needs() -> None:
             "ids into nn.Embedding): it follows gradients from the network input through its blocks. On such a model "
             "use one that reads activations or weights, e.g. swap_ext, l2_norm, zico, vkdnw_layers or params "
             "(docs/transformers.md)")):
-        run("az_nas_trainability", model, torch.zeros(2, 3, 4, 4, dtype=torch.int64))
+        run("az_nas_trainability", model, toy_batch(torch.zeros(2, 3, 4, 4, dtype=torch.int64)))
 
 
 # ----------------------------------------------------------------------------- the probes

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import random
-import re
 
 import pytest
 
 from tests.conftest import _reorder
+
+from .message_tools import exact
 
 
 def test_reverse_and_seeded_shuffle() -> None:
@@ -22,6 +23,6 @@ def test_reverse_and_seeded_shuffle() -> None:
 
 @pytest.mark.parametrize("order", ["backwards", "shuffle:", "shuffle:x", "shuffle:-1"])
 def test_an_unknown_order_is_refused_by_name(order: str) -> None:
-    with pytest.raises(pytest.UsageError, match="^" + re.escape(f"SWAPNAS_TEST_ORDER={order!r}: give 'reverse' or "
-                                                                "'shuffle:SEED' (e.g. shuffle:1)") + "$"):
+    with pytest.raises(pytest.UsageError, match=exact(f"SWAPNAS_TEST_ORDER={order!r}: give 'reverse' or "
+                                                      "'shuffle:SEED' (e.g. shuffle:1)")):
         _reorder([1, 2], order)

@@ -9,8 +9,6 @@ so each argument they pass on and each protocol field is checked against the val
 
 from __future__ import annotations
 
-import re
-
 import pytest
 import torch
 
@@ -22,13 +20,11 @@ from swapnas.scoring import Protocol
 from swapnas.spaces import get_space
 from swapnas.store import Record, ScoreStore, StoreError
 
+from .message_tools import exact
+
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 PROXIES = [get_proxy("params"), get_proxy("flops")]
-
-
-def exact(message: str) -> str:
-    return "^" + re.escape(message) + "$"
 
 
 def ok(value: float) -> Record:

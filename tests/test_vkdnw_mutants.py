@@ -8,7 +8,6 @@ spectrum, the rankings' secondary key and sizes, and every error message in full
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable
 
 import numpy as np
@@ -20,11 +19,9 @@ from swapnas.data import Batch
 from swapnas.proxies import get_proxy
 from swapnas.proxies.vkdnw import _oriented, agg_rank, decile_entropy, first_entry_jacobian, fisher_matrix, single_rank
 
+from .message_tools import exact
+
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
-
-
-def exact(message: str) -> str:
-    return "^" + re.escape(message) + "$"
 
 
 def vkdnw(model: nn.Module, x: torch.Tensor, **options) -> float:
