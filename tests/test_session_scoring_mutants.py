@@ -65,19 +65,22 @@ def devices(store: ScoreStore) -> dict[tuple[str, str], tuple]:
     return {(r["arch"], r["proxy"].split("@")[0]): (r["status"], r["value"], r["device"]) for r in store.rows()}
 
 
-def stored_setup(tmp_path) -> tuple[ScoreStore, Protocol]:
-    """a: params stored (scored 'elsewhere'), flops not; b: params failed, flops stored; c: nothing."""
+@pytest.fixture
+def stored(tmp_path):
+    """(store, protocol) where a: params stored (scored 'elsewhere'), flops not; b: params failed, flops stored;
+    c: nothing. The store is closed afterwards."""
     store = ScoreStore(tmp_path / "s.sqlite")
     protocol = Protocol("nb201", "cifar10", 2, batch_digest=tiny_batch().digest)
     params, flops = PROXIES
     store.put(protocol.key("a", params), ok(1.0), device="elsewhere")
     store.put(protocol.key("b", params), FAILED, device="elsewhere")
     store.put(protocol.key("b", flops), ok(2.0), device="elsewhere")
-    return store, protocol
+    yield store, protocol
+    store.close()
 
 
-def test_score_archs_sends_only_what_is_missing_and_writes_only_that(tmp_path, capsys) -> None:
-    store, protocol = stored_setup(tmp_path)
+def test_score_archs_sends_only_what_is_missing_and_writes_only_that(stored, capsys) -> None:
+    store, protocol = stored
     fake, counts = Recorder(), {}
     recs = session.score_archs(["a", "b", "a", "c"], "nb201", PROXIES, protocol, tiny_batch(), store,
                                torch.device("cpu"), executor=fake, counts=counts)
@@ -96,8 +99,8 @@ def test_score_archs_sends_only_what_is_missing_and_writes_only_that(tmp_path, c
     assert bar.startswith("nb201: 100%") and "| 4/4 [" in bar and "arch/s]" in bar  # b counted from the start
 
 
-def test_retry_failed_sends_the_failures_and_nothing_that_is_stored_ok(tmp_path, capsys) -> None:
-    store, protocol = stored_setup(tmp_path)
+def test_retry_failed_sends_the_failures_and_nothing_that_is_stored_ok(stored, capsys) -> None:
+    store, protocol = stored
     fake = Recorder()
     session.score_archs(["a", "b"], "nb201", PROXIES, protocol, tiny_batch(), store, torch.device("cpu"),
                         retry_failed=True, progress=False, executor=fake)
@@ -113,8 +116,8 @@ def test_retry_failed_sends_the_failures_and_nothing_that_is_stored_ok(tmp_path,
     assert capsys.readouterr().err == ""  # progress=False: no bar
 
 
-def test_a_read_only_store_refuses_before_any_work_and_serves_what_it_holds(tmp_path) -> None:
-    store, protocol = stored_setup(tmp_path)
+def test_a_read_only_store_refuses_before_any_work_and_serves_what_it_holds(stored, tmp_path) -> None:
+    store, protocol = stored
     store.add_protocol(protocol.fingerprint, protocol.describe())
     store.close()
     with ScoreStore(tmp_path / "s.sqlite", read_only=True) as reader:
@@ -131,8 +134,8 @@ def test_a_read_only_store_refuses_before_any_work_and_serves_what_it_holds(tmp_
         assert [recs["params"][0].status, recs["flops"][0].value] == ["failed", 2.0]
 
 
-def test_an_executor_that_drops_an_arch_is_named(tmp_path) -> None:
-    store, protocol = stored_setup(tmp_path)
+def test_an_executor_that_drops_an_arch_is_named(stored) -> None:
+    store, protocol = stored
     with pytest.raises(RuntimeError, match=exact("the fake executor returned no result for 1 arch(s)")):
         session.score_archs(["a", "c"], "nb201", PROXIES, protocol, tiny_batch(), store, torch.device("cpu"),
                             progress=False, executor=Recorder(skip=("c",)))
@@ -141,10 +144,10 @@ def test_an_executor_that_drops_an_arch_is_named(tmp_path) -> None:
 def test_the_network_version_reaches_the_code_check(tmp_path, monkeypatch) -> None:
     seen: list = []
     monkeypatch.setattr(session, "warn_changed_code", lambda *args: seen.append(args))
-    store = ScoreStore(tmp_path / "v.sqlite")
     protocol = Protocol("nb201", "cifar10", 2, batch_digest="d", net_version="7")
-    session.score_archs([], "nb201", PROXIES, protocol, tiny_batch(), store, torch.device("cpu"), progress=False,
-                        executor=Recorder())
+    with ScoreStore(tmp_path / "v.sqlite") as store:
+        session.score_archs([], "nb201", PROXIES, protocol, tiny_batch(), store, torch.device("cpu"), progress=False,
+                            executor=Recorder())
     assert seen == [(store, PROXIES, "nb201", "7")]
 
 
