@@ -3,7 +3,8 @@
 # (an operator, a constant, a dropped argument) no test notices. Session 28 ran it on swapnas.stats, session 29 on
 # size_prior and patterns, session 30 on proxies/best, search/evolution and store, session 31 on search/fitness and
 # search/final, session 32 on scoring and search/driver, session 33 on the driver's report functions, session 34 on
-# correlate and session, session 35 on proxies/az_nas, proxies/vkdnw, proxies/_common and the rest of session
+# correlate and session, session 35 on proxies/az_nas, proxies/vkdnw, proxies/_common, proxies/registry and the
+# rest of session
 # (docs/reliability.md).
 #
 #   pip install mutmut==3.3.1
