@@ -18,6 +18,9 @@
 # run. mutmut's timeouts are re-run without its time limit (scripts/mutation_rerun.py). It prints the killed /
 # survived counts of both runs and the diff of every survivor; many survivors are equivalent (float("NAN"),
 # dtype=None on floats, a scale of the scores that ranks the same), the others are tests to write.
+# mutmut imports the package once and forks a process per mutant, so code that runs at import (the proxies'
+# register/register_set calls) runs unmutated and its mutants "survive"; judge those in a fresh process each:
+#   cd /tmp/swapnas_mutation/mutants && MUTANT_UNDER_TEST=<mutant name> PYTHONPATH=src python -m pytest -x -q TESTS
 set -euo pipefail
 module=${1:?usage: mutation_check.sh MODULE [DATA_DIR]}
 data=$(cd "${2:-../shared/data}" && pwd)
