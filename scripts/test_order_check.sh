@@ -3,7 +3,7 @@
 # test that leans on what an earlier one left behind (the global RNG state, the registry, an environment variable)
 # is found. Runs the README's test command once per order given (tests/conftest.py reads SWAPNAS_TEST_ORDER):
 #
-#   bash scripts/test_order_check.sh                      # reverse, then shuffle:1 (about 11 min each on 2 cores)
+#   bash scripts/test_order_check.sh                      # reverse, then shuffle:1 (9 and 11 min in session 35)
 #   bash scripts/test_order_check.sh shuffle:7 -- -m "not slow"   # the orders, then pytest's own arguments
 #
 # Session 35 found one such test by chance (mutmut runs tests in its own order): test_az_nas's probe test passed only
@@ -18,6 +18,8 @@ export SWAPNAS_DATA="${SWAPNAS_DATA:-$(cd .. && pwd)/shared/data}" OMP_NUM_THREA
 status=0
 for order in "${orders[@]}"; do
   echo "== SWAPNAS_TEST_ORDER=$order"
-  SWAPNAS_TEST_ORDER=$order python -m pytest -q -p no:cacheprovider tests "$@" | tail -15 || status=1
+  # every failing test's line and the count (a tail could cut the list; the warnings would bury it)
+  SWAPNAS_TEST_ORDER=$order python -m pytest -q -p no:cacheprovider tests "$@" |
+    grep -E "^(FAILED |ERROR)|[0-9]+ (passed|failed|error)" || status=1
 done
 exit $status
