@@ -23,14 +23,16 @@ GIVE_UP = 3
 
 def _fill(submit: Callable[[list[T]], Future], todo: deque[list[T]], alone: deque[tuple[T, int]],
           pending: dict[Future, tuple[list[T], int]], in_flight: int) -> bool:
-    """Submit what may run now: the next lone arch when nothing runs, else chunks up to ``in_flight``; False if
-    the pool broke since the last wait (what was not submitted waits for the next pool)."""
+    """Submit what may run now: the next lone arch when nothing runs, else (no lone arch waiting or running) chunks
+    up to ``in_flight``; False if the pool broke since the last wait (what was not submitted waits for the next
+    pool)."""
     try:
-        if alone:  # one at a time: a death while it runs is its own
+        if alone:  # one at a time, with nothing beside it: a death while it runs is its own
             if not pending:
                 pending[submit([alone[0][0]])] = ([alone[0][0]], alone[0][1])
                 alone.popleft()
-        while not alone and todo and len(pending) < in_flight:
+            return True  # the last lone arch too runs alone: chunks wait for its result
+        while todo and len(pending) < in_flight:
             pending[submit(todo[0])] = (todo[0], 0)
             todo.popleft()
     except BrokenProcessPool:
