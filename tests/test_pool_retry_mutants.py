@@ -9,6 +9,7 @@ when it gives up, and what closing the generator cancels.
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 
@@ -21,15 +22,21 @@ from .message_tools import exact
 DIED = "A process in the process pool was terminated abruptly"
 
 
+def _fail(futures: list[Future]) -> None:
+    for future in futures:
+        future.set_exception(BrokenProcessPool(DIED))
+
+
 class ScriptedPool:
     """``submit(chunk)``: a future of ``[item * 10 for item in chunk]``, done at once; a chunk holding a killer
     item breaks the pool (its future fails, and so does every later submit until ``restart``). ``hold``: items
     whose chunk's future is left running: it fails when a later chunk breaks the pool (a real pool fails every
     chunk in flight then), and never completes otherwise (still in flight when the generator is closed)."""
 
-    def __init__(self, killers: dict[int, int] | None = None, hold: set[int] | None = None):
+    def __init__(self, killers: dict[int, int] | None = None, hold: set[int] | None = None, lag: float = 0.0):
         self.killers = dict(killers or {})  # item -> how many more times it kills its worker (-1: always)
         self.hold = set(hold or ())
+        self.lag = lag  # seconds after a break before the other chunks in flight fail (0: at once)
         self.broken = False
         self.events: list[tuple[str, object]] = []
         self.futures: list[Future] = []
@@ -45,9 +52,12 @@ class ScriptedPool:
         if killer is not None:
             self.killers[killer] -= 1
             self.broken = True
-            # every chunk in flight fails with it
-            for running in [f for f in self.futures if not f.done() and f is not future]:
-                running.set_exception(BrokenProcessPool(DIED))
+            # every chunk in flight fails with it (a real pool's manager thread fails them a moment later)
+            running = [f for f in self.futures if not f.done() and f is not future]
+            if self.lag:
+                threading.Timer(self.lag, _fail, (running,)).start()
+            else:
+                _fail(running)
             future.set_exception(BrokenProcessPool(DIED))
         elif self.hold & set(chunk):
             self.hold -= set(chunk)  # held once: a rerun completes
@@ -149,6 +159,17 @@ def test_two_chunks_lost_together_are_rerun_alone_and_neither_death_is_blamed_on
     assert pool.events[:3] == [("submit", [1, 2]), ("submit", [3, 4]), ("restart", None)]
     lone = [chunk for kind, chunk in pool.events[3:] if kind == "submit"]
     assert sorted(lone) == [[1], [2], [3], [4]]
+
+
+def test_a_chunk_that_fails_a_moment_after_the_break_is_lost_with_it_not_left_for_the_next_round() -> None:
+    """As a real pool: [3] kills the pool and fails at once, [1] (in flight) fails 0.2 s later. The first wait
+    returns with [3] alone; run_chunks waits for everything in flight before it blames anybody, so both are lost
+    together and neither death is blamed (retries=0 would give up a blamed item at once)."""
+    pool = ScriptedPool(killers={3: 1}, hold={1}, lag=0.2)
+    out = pool.run([[1], [3]], in_flight=2, retries=0)
+    assert sorted(out) == [(1, 10), (3, 30)]
+    assert "dead" not in pool.kinds()
+    assert pool.events[:3] == [("submit", [1]), ("submit", [3]), ("restart", None)]
 
 
 def test_one_item_lost_alone_is_blamed_even_beside_a_finished_chunk() -> None:
