@@ -6,12 +6,24 @@ written out here (no scoring): each result row as ``grid.json`` holds it.
 from __future__ import annotations
 
 import math
+import warnings
 
 import pytest
 from matplotlib.figure import Figure
 
-from swapnas.grid import GridColumn, heatmap, markdown, write_grid
+from swapnas.grid import (
+    COLUMNS,
+    GridColumn,
+    _column_init,
+    check_archs_per,
+    heatmap,
+    markdown,
+    select_columns,
+    write_grid,
+)
 from swapnas.proxies import get_proxy, list_proxies
+
+from .message_tools import exact
 
 #: 30 registered metrics that are nobody's part (a part is left out of the grid's rows)
 _NAMES = list(list_proxies())
@@ -92,3 +104,127 @@ def test_write_grid_makes_missing_folders_and_puts_the_command_in_the_table(tmp_
     assert table in (out / "report.md").read_text()
     write_grid([_column("cifar10", {"swap": 0.5})], out)
     assert "Produced by" not in (out / "grid.md").read_text()
+
+
+# ---------------------------------------------------------------- the table, whole
+
+def _row(proxy: str, rho: float, n: int, failures: int, secs: float | None, errors: tuple[str, ...] = ()) -> dict:
+    return {"proxy": proxy, "spearman": rho, "n": n, "failures": failures, "seconds_per_arch": secs,
+            "errors": list(errors)}
+
+
+def _two_spaces() -> list[GridColumn]:
+    """``--proxies best,params,meco,zen`` on NB201 and NB301: each space's own `best`, a metric failing on every
+    arch (a 200-character message), one scoring 3 archs alike, one scoring 2, a cost of None (grid.json's null)."""
+    net201 = {"net": {"C": 16, "N": 1}, "batch_size": 16, "repeats": 1, "init": "gaussian", "seed": 0}
+    net301 = {"net": {"C": 8, "cells": 5}, "batch_size": 16, "repeats": 1, "init": "default", "seed": 0}
+    a = GridColumn("nb201", "cifar10", "valid_acc", net201, "", 10, 2.0, [
+        _row("swap_nb201", 0.8, 10, 0, 0.1234), _row("params", 0.6, 10, 0, 0.001),
+        _row("meco", math.nan, 0, 10, math.nan, ("ValueError: " + "x" * 200,)), _row("zen", math.nan, 3, 7, 0.5)],
+        best="swap_nb201")
+    b = GridColumn("nb301", "cifar10", "val_accuracy", net301, "synthetic inputs", 10, 3.0, [
+        _row("swap_fisher", 0.7, 10, 0, 0.2), _row("params", 0.65, 9, 1, None, ("RuntimeError: out of memory",)),
+        _row("meco", math.nan, 2, 8, 0.3, ("E",))], best="swap_fisher", reused_archs=4, partly_reused_archs=2)
+    return [a, b]
+
+
+TABLE = [
+    "Produced by:", "", "```bash", "swapnas grid --proxies best,params", "```", "",
+    "Spearman ρ with the ground truth (best per column in **bold**; rows by mean ρ, a cell without ρ counting as 0; "
+    "the mean column averages the cells with ρ):",
+    "",
+    "| metric | nb201/cifar10 | nb301/cifar10 | mean |",
+    "|---|---|---|---|",
+    "| params | 0.600 | 0.650 | 0.625 |",
+    "| swap_nb201 | **0.800** | — | 0.800 |",
+    "| swap_fisher | — | **0.700** | 0.700 |",
+    "| meco | — | — | — |",
+    "| zen | — | — | — |",
+    "",
+    "`best` is each space's recommended fitness: nb201/cifar10 swap_nb201, nb301/cifar10 swap_fisher; its row is — "
+    "where a column scored another one.",
+    "",
+    "n scored (failures) and seconds per arch:",
+    "",
+    "| metric | nb201/cifar10 | nb301/cifar10 |",
+    "|---|---|---|",
+    "| params | 10 (0) 0.001s | 9 (1) — |",
+    "| swap_nb201 | 10 (0) 0.123s | — |",
+    "| swap_fisher | — | 10 (0) 0.200s |",
+    "| meco | 0 (10) — | 2 (8) 0.300s |",
+    "| zen | 3 (7) 0.500s | — |",
+    "",
+    "Protocol per column:",
+    "",
+    "- **nb201/cifar10**: 10 archs; net C=16, N=1; S=16, R=1, init gaussian, seed 0; ground truth: valid_acc",
+    "- **nb301/cifar10**: 10 archs; net C=8, cells=5; S=16, R=1, init default, seed 0; ground truth: val_accuracy; "
+    "stored scores of 4 of 10 archs reused; some proxies' stored scores of 2 more archs reused, the others scored "
+    "now; NOTE: synthetic inputs",
+    "",
+    "Cells without ρ (—):",
+    "",
+    "- nb201/cifar10 meco: every arch failed: ValueError: " + "x" * 128,  # the message's first 140 characters
+    "- nb201/cifar10 zen: the score is the same for all 3 archs, so ρ is undefined",
+    "- nb201/cifar10 swap_fisher: not scored in this column (`best` here is swap_nb201)",
+    "- nb301/cifar10 swap_nb201: not scored in this column (`best` here is swap_fisher)",
+    "- nb301/cifar10 meco: only 2 arch(s) scored; ρ needs at least 3",  # though it has an error: not every arch
+    "- nb301/cifar10 zen: not scored in this column (`best` here is swap_fisher)",
+    "",
+    "Failure messages (the most frequent per metric and column):",
+    "",
+    "- nb201/cifar10 meco: ValueError: " + "x" * 148,  # the first 160 characters
+    "- nb301/cifar10 meco: E",
+    "- nb301/cifar10 params: RuntimeError: out of memory",
+]
+
+
+def test_the_table_whole_for_two_spaces_with_every_kind_of_cell() -> None:
+    assert markdown(_two_spaces(), "swapnas grid --proxies best,params") == "\n".join(TABLE) + "\n"
+    assert markdown(_two_spaces()) == "\n".join(TABLE[6:]) + "\n"  # no command: no "Produced by"
+
+
+def test_a_column_whose_every_metric_failed_warns_nothing_and_bolds_nothing() -> None:
+    failed = GridColumn("nb201", "cifar100", "gt", PROTOCOL, "", 10, 1.0,
+                        [_row("swap", math.nan, 0, 10, math.nan, ("E",))])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy's "All-NaN slice encountered" if the NaN were not masked first
+        text = markdown([_column("cifar10", {"swap": 0.5}), failed])
+    assert "| swap | **0.500** | — | 0.500 |" in text
+
+
+def test_the_columns_default_to_every_benchmark_and_task_and_bad_names_are_listed_whole() -> None:
+    assert select_columns() == list(COLUMNS)
+    benchmarks = ", ".join(sorted({name for name, _ in COLUMNS}))
+    tasks = ", ".join(sorted({task for _, task in COLUMNS}))
+    with pytest.raises(ValueError, match=exact(f"unknown benchmark(s) nb999, nb998; known: {benchmarks}")):
+        select_columns("nb999,nb201, nb998")
+    with pytest.raises(ValueError, match=exact(f"unknown task(s) cifar7, x; known: {tasks}")):
+        select_columns(tasks="cifar7,x")
+    with pytest.raises(ValueError, match=exact("--archs-per names benchmark(s) not in the grid: nb999, zz")):
+        check_archs_per([("nb201", "cifar10")], {"zz": 3, "nb201": 2, "nb999": None})
+
+
+def test_mixing_best_with_other_metrics_warns_in_full() -> None:
+    with pytest.warns(UserWarning) as caught:
+        assert _column_init("nb201", "best,params") == "gaussian"
+    assert len(caught) == 1 and str(caught[0].message) == (
+        "grid: on nb201, swap_nb201 (the space's recommended fitness `best`, or one it recommended before) is scored "
+        "under the grid's SWAP protocol (N(0, 1) init) beside the other metrics, not under its fitness protocol; "
+        "`swapnas grid --proxies best` scores `best` under its own")
+    with pytest.warns(UserWarning, match=r"^grid: on nb201, swap_nb201, swap_prog \(the space's recommended"):
+        _column_init("nb201", "best,swap_prog,params")  # a fitness recommended before has that protocol too
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert _column_init("nb201", "swap,params") is None  # one protocol: nothing to warn of
+
+
+def test_the_mixing_warning_points_at_its_callers_line() -> None:
+    """stacklevel=2 (under mutmut a trampoline frame comes between: run this one in the package itself)."""
+    with pytest.warns(UserWarning) as caught:
+        _column_init("nb201", "best,params")
+    assert caught[0].filename == __file__
+
+
+def test_a_metric_another_column_lacks_is_not_scored_there_with_no_best_to_name() -> None:
+    text = markdown([_column("cifar10", {"swap": 0.5, "params": 0.4}), _column("cifar100", {"swap": 0.3})])
+    assert text.endswith("Cells without ρ (—):\n\n- nb201/cifar100 params: not scored in this column\n")
