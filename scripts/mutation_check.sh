@@ -4,7 +4,7 @@
 # size_prior and patterns, session 30 on proxies/best, search/evolution and store, session 31 on search/fitness and
 # search/final, session 32 on scoring and search/driver, session 33 on the driver's report functions, session 34 on
 # correlate and session, session 35 on proxies/az_nas, proxies/vkdnw, proxies/_common, proxies/registry and the
-# rest of session (docs/reliability.md).
+# rest of session, session 36 on pool_retry, executor_local, executors and grid (docs/reliability.md).
 #
 #   pip install mutmut==3.3.1
 #   bash scripts/mutation_check.sh stats [DATA_DIR]    # module under src/swapnas, e.g. stats, size_prior
@@ -39,6 +39,8 @@ mapfile -t tests < <(grep -lE "from $mod import|import $mod\b|from swapnas impor
 # MUTATION_SKIP (a grep -E pattern) leaves test files out: those that spawn worker processes fail under mutmut
 # (its trampoline imports mutmut's entry module in the worker, which sets the start method a second time), e.g.
 # MUTATION_SKIP='executors|ray|review21_exec|leftovers22|ctrl_c_workers' for store
+# MUTATION_TESTS takes test ids as well as files (tests/test_x.py::test_y): a file's in-process tests without its
+# worker-spawning ones (session 36: pool_retry, executor_local, executors)
 if [ -n "${MUTATION_SKIP:-}" ]; then
   mapfile -t tests < <(printf '%s\n' "${tests[@]}" | grep -vE "$MUTATION_SKIP" || true)
 fi
