@@ -29,6 +29,9 @@ src="src/swapnas/${module//.//}.py"
 command -v mutmut >/dev/null || { echo "mutmut not found: pip install mutmut==3.3.1" >&2; exit 2; }
 work=/tmp/swapnas_mutation
 rm -rf "$work" && git clone -q "$(git rev-parse --show-toplevel)" "$work" && cd "$work"
+# mutmut never mutates a decorated function: the registered metrics' bodies (@register) become plain functions
+# registered after their definition, in this clone only (scripts/undecorate.py)
+python scripts/undecorate.py "$src"
 mod="swapnas.${module//\//.}"
 # the test files that import the module or name one of its top-level functions, classes or constants (a test may reach
 # it through another module: swap_reg's prior through patterns); mutmut then runs, per mutant, only the tests
