@@ -4,7 +4,7 @@
 # size_prior and patterns, session 30 on proxies/best, search/evolution and store, session 31 on search/fitness and
 # search/final, session 32 on scoring and search/driver, session 33 on the driver's report functions, session 34 on
 # correlate and session, session 35 on proxies/az_nas, proxies/vkdnw, proxies/_common, proxies/registry and the
-# rest of session, session 36 on pool_retry, executor_local, executors and grid (docs/reliability.md).
+# rest of session, session 36 on pool_retry, executor_local, executors, grid and proxies/meco (docs/reliability.md).
 #
 #   pip install mutmut==3.3.1
 #   bash scripts/mutation_check.sh stats [DATA_DIR]    # module under src/swapnas, e.g. stats, size_prior
