@@ -11,8 +11,6 @@ import logging
 import os
 import signal
 import sys
-from concurrent.futures import Future
-from concurrent.futures.process import BrokenProcessPool
 
 import pytest
 import torch
@@ -21,6 +19,7 @@ from swapnas import executors
 from swapnas.executors import LocalExecutor, PoolExecutor, ScoreTask, make_executor, usable_cores
 from swapnas.proxies import get_proxy
 from swapnas.store import Record
+from tests.pool_tools import StandInPool
 from tests.tiny_tasks import tiny_nb201_task
 
 from .message_tools import exact
@@ -36,44 +35,15 @@ def setup():
     return tiny_nb201_task("swap", batch_size=8, repeats=1, n_archs=4, seed=11)
 
 
-class InProcessPool:
-    """``ProcessPoolExecutor`` in this process: records its arguments, its submits and its shutdown; a chunk
-    with an arch in ``killers`` breaks it."""
-
-    made: list[InProcessPool] = []
-    killers: set[str] = set()
-
-    def __init__(self, workers, mp_context=None, initializer=None, initargs=()):
-        self.args = (workers, mp_context, initializer, initargs)
-        self.submitted: list = []
-        self.shut: tuple | None = None
-        self._broken = False
-        self._processes = {}
-        type(self).made.append(self)
-
-    def submit(self, fn, *args):
-        self.submitted.append((fn, args))
-        future: Future = Future()
-        if fn is int:
-            future.set_result(0)
-        elif self.killers & {str(arch) for arch, _ in args[-1]}:
-            self._broken = True
-            future.set_exception(BrokenProcessPool(DIED))
-        else:
-            future.set_result(fn(*args))
-        return future
-
-    def shutdown(self, wait=True, cancel_futures=False):
-        self.shut = (wait, cancel_futures)
-
-
 @pytest.fixture
 def pool_class(monkeypatch):
-    monkeypatch.setattr(executors, "ProcessPoolExecutor", InProcessPool)
-    monkeypatch.setattr(InProcessPool, "made", [])
-    monkeypatch.setattr(InProcessPool, "killers", set())
+    monkeypatch.setattr(executors, "ProcessPoolExecutor", StandInPool)
+    monkeypatch.setattr(StandInPool, "made", [])
+    monkeypatch.setattr(StandInPool, "killers", set())
+    monkeypatch.setattr(StandInPool, "runs", [])
+    monkeypatch.setattr(StandInPool, "died", DIED)
     monkeypatch.setattr(executors, "_POOL_TASK", {})
-    return InProcessPool
+    return StandInPool
 
 
 def test_the_pool_is_made_once_spawned_with_its_workers_threads_and_signals_blocked(pool_class, monkeypatch) -> None:
@@ -127,8 +97,8 @@ def test_every_chunk_goes_to_the_worker_with_its_records_and_retry(setup, pool_c
 def test_two_chunks_per_worker_are_sent_before_the_first_result(setup, pool_class, monkeypatch, workers) -> None:
     protocol, batch, _, archs = setup
     events: list[str] = []
-    real = InProcessPool.submit
-    monkeypatch.setattr(InProcessPool, "submit", lambda self, fn, *a: events.append("submit") or real(self, fn, *a))
+    real = StandInPool.submit
+    monkeypatch.setattr(StandInPool, "submit", lambda self, fn, *a: events.append("submit") or real(self, fn, *a))
     task = ScoreTask("nb201", (get_proxy("params"),), batch, protocol)
     with PoolExecutor(workers, chunk_size=1) as pool:
         for _ in pool.score(task, CPU, [(a, {}) for a in archs]):

@@ -6,7 +6,6 @@ from __future__ import annotations
 import functools
 import operator
 import os
-from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 
 import pytest
@@ -15,6 +14,7 @@ import torch
 from swapnas import executors
 from swapnas.session import score_archs
 from swapnas.store import ScoreStore
+from tests.pool_tools import StandInPool
 from tests.tiny_tasks import record_table, tiny_nb201_task
 
 CPU = torch.device("cpu")
@@ -28,38 +28,6 @@ def setup():
 
 # ----------------------------------------------------------------------------- a pool worker that dies
 
-class _DyingPool:
-    """A stand-in for ``ProcessPoolExecutor`` that scores in this process, except that a chunk holding a
-    killer arch breaks it, as a worker killed by the OOM killer does: that chunk fails with
-    ``BrokenProcessPool``, and so does every later submit until the pool is replaced."""
-
-    killers: set[str] = set()
-    runs: list[list[str]] = []  # the chunks each pool was given, killers included
-
-    def __init__(self, *args, **kwargs):
-        self._broken, self._processes = False, {}
-
-    def submit(self, fn, *args):
-        if self._broken:
-            raise BrokenProcessPool("A child process terminated abruptly, the process pool is not usable anymore")
-        future: Future = Future()
-        if fn is int:  # the pool's start-up no-ops
-            future.set_result(0)
-            return future
-        chunk = [str(arch) for arch, _ in args[-1]]
-        type(self).runs.append(chunk)
-        if self.killers & set(chunk):
-            self._broken = True
-            future.set_exception(BrokenProcessPool("A process in the process pool was terminated abruptly while the "
-                                                   "future was running or pending."))
-        else:
-            future.set_result(fn(*args))
-        return future
-
-    def shutdown(self, wait=True, cancel_futures=False):
-        pass
-
-
 def test_a_pool_worker_that_dies_costs_its_arch_only_not_the_sweep(setup, monkeypatch) -> None:
     """Before: the first worker death (OOM killer, segfault) raised ``BrokenProcessPool`` out of
     ``score_archs`` (the CLI printed a traceback, exit 1) and every rerun died again at the same arch. Now the
@@ -69,9 +37,9 @@ def test_a_pool_worker_that_dies_costs_its_arch_only_not_the_sweep(setup, monkey
     with ScoreStore(":memory:") as store:
         plain = score_archs(archs, "nb201", proxies, protocol, batch, store, CPU, progress=False)
     killer = str(archs[5])
-    monkeypatch.setattr(executors, "ProcessPoolExecutor", _DyingPool)
-    monkeypatch.setattr(_DyingPool, "killers", {killer})
-    monkeypatch.setattr(_DyingPool, "runs", [])
+    monkeypatch.setattr(executors, "ProcessPoolExecutor", StandInPool)
+    monkeypatch.setattr(StandInPool, "killers", {killer})
+    monkeypatch.setattr(StandInPool, "runs", [])
     with ScoreStore(":memory:") as store, executors.PoolExecutor(2, chunk_size=2) as pool:
         pooled = score_archs(archs, "nb201", proxies, protocol, batch, store, CPU, progress=False, executor=pool)
         assert store.count() == 2 * len(archs)
@@ -82,7 +50,7 @@ def test_a_pool_worker_that_dies_costs_its_arch_only_not_the_sweep(setup, monkey
     assert "died each of the 2 time(s) it was scored alone" in (pooled["swap"][5].error or "")
     assert pooled["swap_reg"][5].status == "failed"
     # the killer's chunk-mate was scored again by itself; the killer alone twice (max_retries=1), then given up
-    lone = [run for run in _DyingPool.runs if len(run) == 1]
+    lone = [run for run in StandInPool.runs if len(run) == 1]
     assert lone.count([killer]) == 2 and [str(archs[4])] in lone
 
 
@@ -91,14 +59,14 @@ def test_pool_workers_that_cannot_run_at_all_stop_the_sweep_instead_of_failing_e
     storing every arch of the sweep as a failure."""
     from swapnas import pool_retry
 
-    pool = _DyingPool()
+    pool = StandInPool()
     restarts = []
 
     def restart() -> None:
         pool._broken = False
         restarts.append(1)
 
-    _DyingPool.killers = {f"a{i}" for i in range(10)}
+    StandInPool.killers = {f"a{i}" for i in range(10)}
     try:
         items = [(f"a{i}", {}) for i in range(10)]
         run = pool_retry.run_chunks(lambda chunk: pool.submit(len, chunk), restart,
@@ -109,7 +77,7 @@ def test_pool_workers_that_cannot_run_at_all_stop_the_sweep_instead_of_failing_e
                 given_up.append(item[0])
         assert given_up == ["a0", "a1"]
     finally:
-        _DyingPool.killers = set()
+        StandInPool.killers = set()
 
 
 class _KillerClass:
