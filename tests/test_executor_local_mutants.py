@@ -41,16 +41,22 @@ def _task(setup, names: str = "swap", retry_failed: bool = False) -> ScoreTask:
     return ScoreTask("nb201", tuple(get_proxy(n) for n in names.split(",")), batch, protocol, retry_failed)
 
 
+class Builds(Counter):
+    """How many networks were built for each arch, and on which threads, in order."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.threads: list[str] = []
+
+
 @pytest.fixture
-def builds(monkeypatch) -> Counter:
-    """How many networks were built for each arch, and on which threads (``threads``)."""
-    counts: Counter = Counter()
-    counts.threads = []  # type: ignore[attr-defined]
+def builds(monkeypatch) -> Builds:
+    counts = Builds()
     real = nb201.build
 
     def build(arch, **kw):
         counts[str(arch)] += 1
-        counts.threads.append(threading.current_thread().name)  # type: ignore[attr-defined]
+        counts.threads.append(threading.current_thread().name)
         return real(arch, **kw)
 
     monkeypatch.setattr(nb201, "build", build)
