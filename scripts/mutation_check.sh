@@ -4,7 +4,8 @@
 # size_prior and patterns, session 30 on proxies/best, search/evolution and store, session 31 on search/fitness and
 # search/final, session 32 on scoring and search/driver, session 33 on the driver's report functions, session 34 on
 # correlate and session, session 35 on proxies/az_nas, proxies/vkdnw, proxies/_common, proxies/registry and the
-# rest of session, session 36 on pool_retry, executor_local, executors, grid and proxies/meco (docs/reliability.md).
+# rest of session, session 36 on pool_retry, executor_local, executors, grid and proxies/meco, session 37 on the
+# other metrics' bodies and the decorated definitions (docs/reliability.md).
 #
 #   pip install mutmut==3.3.1
 #   bash scripts/mutation_check.sh stats [DATA_DIR]    # module under src/swapnas, e.g. stats, size_prior
@@ -29,8 +30,9 @@ src="src/swapnas/${module//.//}.py"
 command -v mutmut >/dev/null || { echo "mutmut not found: pip install mutmut==3.3.1" >&2; exit 2; }
 work=/tmp/swapnas_mutation
 rm -rf "$work" && git clone -q "$(git rev-parse --show-toplevel)" "$work" && cd "$work"
-# mutmut never mutates a decorated function: the registered metrics' bodies (@register) become plain functions
-# registered after their definition, in this clone only (scripts/undecorate.py)
+# mutmut never mutates a decorated function or class: the registered metrics' bodies (@register), context managers,
+# cached functions, dataclasses and properties become plain definitions decorated after their definition, in this
+# clone only (scripts/undecorate.py; session 36: @register only, session 37: the others)
 python scripts/undecorate.py "$src"
 mod="swapnas.${module//\//.}"
 # the test files that import the module or name one of its top-level functions, classes or constants (a test may reach

@@ -1,41 +1,77 @@
-"""Rewrite ``@deco(...)`` / ``def f`` as ``def f`` / ``f = deco(...)(f)`` in one file, for mutation testing.
+"""Rewrite ``@deco(...)`` / ``def f`` as ``def f`` / ``f = (deco(...))(f)`` in one file, for mutation testing.
 
-mutmut 3 never mutates a decorated function (its trampoline cannot copy one safely), so the body of every
-registered metric (``@register(...)``) was outside every mutation run. ``scripts/mutation_check.sh`` runs this on the
-module under test in its throw-away clone, so that mutmut mutates those bodies too; the decorator is then applied to
-mutmut's trampoline, which picks the mutant at call time, and the trampoline gets the function's docstring. The
-behaviour is the same: a decorator is a call on the function defined just before.
+mutmut 3 never mutates a decorated function or anything inside a decorated class (its trampoline cannot copy one
+safely), so the body of every registered metric (``@register(...)``), every ``@contextmanager`` (the SWAP hooks), every
+``@functools.lru_cache`` function (the spaces' parameter counts) and every method of a ``@dataclass`` (the protocol's
+key, the genotypes' checks) was outside every mutation run. ``scripts/mutation_check.sh`` runs this on the module under
+test in its throw-away clone, so that mutmut mutates those bodies too: a decorated top-level function or class
+becomes a plain one followed by ``name = (deco)(name)``, and a ``@property`` / ``@functools.cached_property`` method
+in a class body a plain method followed by the same line, indented. The decorators then apply to mutmut's trampoline,
+which picks the mutant at call time; the trampoline gets the function's docstring. The behaviour is the same: a
+decorator is a call on what was defined just before. A definition is left alone unless every one of its decorators is
+named (``@staticmethod``, ``@classmethod``, ``@torch.jit.script`` and the like are not).
 
-    python scripts/undecorate.py FILE [NAME ...]    # only decorators called NAME (default: register)
+    python scripts/undecorate.py FILE [NAME ...]    # only decorators called NAME (default: DEFAULT below)
 """
 
 from __future__ import annotations
 
 import ast
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
+DEFAULT = frozenset({
+    "register", "contextmanager", "contextlib.contextmanager", "functools.lru_cache", "functools.cache",
+    "torch.no_grad", "dataclass", "dataclasses.dataclass", "property", "functools.cached_property"})
+_Def = ast.FunctionDef | ast.ClassDef
 
-def undecorate(source: str, names: set[str]) -> tuple[str, int]:
-    """``source`` with the top-level functions decorated by a call of one of ``names`` rewritten, and how many."""
-    tree = ast.parse(source)
+
+def _dotted(expr: ast.expr) -> str | None:
+    """``a.b.c`` for a name or an attribute chain, else None."""
+    if isinstance(expr, ast.Name):
+        return expr.id
+    if isinstance(expr, ast.Attribute):
+        head = _dotted(expr.value)
+        return None if head is None else f"{head}.{expr.attr}"
+    return None
+
+
+def _named(node: _Def, names: set[str] | frozenset[str]) -> bool:
+    return bool(node.decorator_list) and all(
+        _dotted(deco.func if isinstance(deco, ast.Call) else deco) in names for deco in node.decorator_list)
+
+
+def _rewrite(source: str, defs: Sequence[_Def], names: set[str] | frozenset[str]) -> tuple[str, int]:
+    """``source`` with each of ``defs`` whose decorators are all in ``names`` rewritten, and how many."""
     lines = source.splitlines(keepends=True)
     edits: list[tuple[int, int, int, str]] = []  # (first decorator line, def line, line after the body, text)
-    for node in tree.body:
-        if not isinstance(node, ast.FunctionDef) or len(node.decorator_list) != 1:
+    for node in defs:
+        if not _named(node, names):
             continue
-        deco = node.decorator_list[0]
-        called = deco.func if isinstance(deco, ast.Call) else deco
-        if not (isinstance(called, ast.Name) and called.id in names):
-            continue
-        text = ast.get_source_segment(source, deco)
-        doc = ast.get_docstring(node, clean=False)  # mutmut's trampoline has none; the registry reads it
-        wrapped = (f"{node.name}.__doc__ = {doc!r}\n" if doc else "") + f"{node.name} = ({text})({node.name})\n"
-        edits.append((deco.lineno - 1, node.lineno - 1, node.end_lineno or node.lineno, wrapped))
-    for first, def_line, end, text in reversed(edits):
+        indent = " " * node.col_offset
+        wrapped = node.name
+        for deco in reversed(node.decorator_list):
+            wrapped = f"({ast.get_source_segment(source, deco)})({wrapped})"
+        doc = ast.get_docstring(node, clean=False) if isinstance(node, ast.FunctionDef) else None
+        text = (f"{indent}{node.name}.__doc__ = {doc!r}\n" if doc else "") + f"{indent}{node.name} = {wrapped}\n"
+        first = min(deco.lineno for deco in node.decorator_list) - 1
+        edits.append((first, node.lineno - 1, node.end_lineno or node.lineno, text))
+    for first, def_line, end, text in sorted(edits, reverse=True):
         lines[end:end] = ["\n", text]
         del lines[first:def_line]
     return "".join(lines), len(edits)
+
+
+def undecorate(source: str, names: set[str] | frozenset[str] = DEFAULT) -> tuple[str, int]:
+    """``source`` with its decorated top-level functions and classes, and the decorated methods of its top-level
+    classes, rewritten where every decorator is one of ``names``; and how many definitions were rewritten."""
+    methods = [node for cls in ast.parse(source).body if isinstance(cls, ast.ClassDef)
+               for node in cls.body if isinstance(node, ast.FunctionDef)]
+    source, inner = _rewrite(source, methods, names)  # first, so that the classes' line numbers are read afresh
+    tops = [node for node in ast.parse(source).body if isinstance(node, (ast.FunctionDef, ast.ClassDef))]
+    source, outer = _rewrite(source, tops, names)
+    return source, inner + outer
 
 
 def main(argv: list[str]) -> int:
@@ -43,9 +79,9 @@ def main(argv: list[str]) -> int:
         print(__doc__.strip().splitlines()[-1].strip(), file=sys.stderr)
         return 2
     path = Path(argv[0])
-    out, count = undecorate(path.read_text(), set(argv[1:]) or {"register"})
+    out, count = undecorate(path.read_text(), set(argv[1:]) or DEFAULT)
     path.write_text(out)
-    print(f"{path}: {count} decorated function(s) rewritten")
+    print(f"{path}: {count} decorated definition(s) rewritten")
     return 0
 
 
