@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import swapnas
-from swapnas.act_functions import FUNCTIONS, functions_of
+from swapnas.act_functions import FUNCTIONS, activation_calls, functions_of
 from swapnas.patterns import EXTENDED_ACTIVATIONS, NoActivationError, hooked_activations, swap_score
 
 EXT = {"activations": EXTENDED_ACTIVATIONS, "input_dims": (2, 3, 4)}
@@ -177,3 +177,24 @@ def test_score_is_reproducible_on_a_model_with_dropout_and_leaves_the_global_rng
     assert swapnas.score(encoder, x, repeats=2) == first
     own = [swapnas.score(encoder, x, init="none", seed=s)["swap_fn"] for s in (0, 0, 1, 2)]  # weights as they are
     assert own[0] == own[1] and len(set(own[1:])) == 3  # the seed alone moves the dropout masks
+
+
+class _Outer(nn.Module):
+    """A hooked module that runs another hooked module, then calls ReLU itself."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inner = nn.ReLU()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.relu(self.inner(x) - 1.0)
+
+
+def test_a_call_inside_nested_hooked_modules_is_not_passed_on_but_one_after_them_is():
+    outer = _Outer()
+    seen: list[object] = []
+    with activation_calls([outer, outer.inner], [nn.ReLU], lambda func, args, kwargs, out: seen.append(func)):
+        x = outer(torch.randn(4, 3))  # F.relu runs after inner has left, while outer still runs: not passed on
+        assert seen == []
+        F.relu(x)  # outside every hooked module: passed on
+    assert seen == [F.relu]
