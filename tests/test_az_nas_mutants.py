@@ -7,12 +7,17 @@ probe seed worked out from its definition, the probes' dtype, and space_to_depth
 from __future__ import annotations
 
 import hashlib
+import math
 
 import pytest
 import torch
 from torch import nn
 
 from swapnas.proxies.az_nas import (
+    DEAD_PAIR,
+    az_nas_expressivity,
+    az_nas_progressivity,
+    az_nas_trainability,
     block_features,
     block_modules,
     log_rank_sum,
@@ -24,7 +29,7 @@ from swapnas.proxies.az_nas import (
 )
 
 from .message_tools import exact
-from .test_az_nas import run, toy_batch
+from .test_az_nas import _Scale, _Toy, run, toy_batch
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -164,3 +169,80 @@ def test_pair_and_combination_messages_in_full() -> None:
         pair_spectral_norm(torch.zeros(2, 3, 4, 4), torch.zeros(3, 5, 4, 4))
     with pytest.raises(ValueError, match=exact("az_nas: no part scores to combine")):
         log_rank_sum([])
+
+
+# ----------------------------------------------------------------------------- session 37's run: the registered bodies
+
+
+def pair(sigma: float) -> float:
+    """The documented pair score −σ − 1/(σ + ε) + 2."""
+    return -sigma - 1.0 / (sigma + 1e-6) + 2.0
+
+
+def test_direct_calls_default_to_the_auto_blocks_and_seed_0() -> None:
+    model = Holder(cells=nn.Sequential(conv(), conv()))
+    batch = toy_batch(torch.randn(2, 3, 4, 4))
+    assert az_nas_expressivity(model, batch) == az_nas_expressivity(model, batch, "cells")
+    assert az_nas_progressivity(model, batch) == az_nas_progressivity(model, batch, "cells")
+    assert az_nas_trainability(model, batch) == az_nas_trainability(model, batch, "cells", 0)
+    assert az_nas_trainability(model, batch) != az_nas_trainability(model, batch, "cells", 1)  # another probe
+
+
+def test_trainability_follows_its_blocks_option() -> None:
+    # one channel: M = w · mean(g_out²) = w exactly, so σ = |w| per block (test_az_nas' _Scale)
+    model = Holder(cells=nn.Sequential(_Scale([[2.0]])), other=nn.Sequential(_Scale([[3.0]]), _Scale([[-0.5]])))
+    batch = toy_batch(torch.randn(2, 1, 4, 4))
+    assert az_nas_trainability(model, batch) == pytest.approx(pair(2.0), rel=1e-12)
+    assert az_nas_trainability(model, batch, "other") == pytest.approx((pair(3.0) + pair(0.5)) / 2, rel=1e-12)
+
+
+def test_progressivity_of_exactly_two_maps() -> None:
+    x = torch.tensor([[[[2.0, 2.0], [-2.0, -2.0]], [[1.0, -1.0], [1.0, -1.0]]]])  # covariance diag(4, 1)
+    model = _Toy(_Scale([[1.0, 0.0], [0.0, 2.0]]))  # diag(4, 4): entropy log 2
+    h0 = -(0.8 * math.log(0.8) + 0.2 * math.log(0.2))
+    assert az_nas_progressivity(model, toy_batch(x)) == pytest.approx(math.log(2) - h0, rel=1e-12)
+
+
+class _Constant(nn.Module):
+    """A block whose output ignores its input: a learnt map (it carries a gradient) or a fixed one (none)."""
+
+    def __init__(self, learnt: bool) -> None:
+        super().__init__()
+        value = torch.ones(1, 1, 4, 4)
+        if learnt:
+            self.value = nn.Parameter(value)
+        else:
+            self.register_buffer("value", value)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.value.expand(x.shape[0], -1, -1, -1)
+
+
+@pytest.mark.parametrize("learnt", [True, False])
+def test_a_block_that_ignores_its_input_scores_as_dead(learnt: bool) -> None:
+    model = _Toy(_Scale([[2.0]]), _Constant(learnt))  # g_in = 0: σ = 0, the pair scores 2 − 1/ε
+    batch = toy_batch(torch.randn(2, 1, 4, 4))
+    assert DEAD_PAIR == pair(0.0)
+    assert az_nas_trainability(model, batch) == pytest.approx((pair(2.0) + DEAD_PAIR) / 2, rel=1e-12)
+
+
+def test_non_finite_trainability_messages_in_full() -> None:
+    class Kink(nn.Module):  # finite forward; at x = 0 the backward of |x| times sqrt's inf gives NaN
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x + 0.0 * torch.sqrt(x.abs())
+
+    x = torch.randn(2, 1, 4, 4)
+    x[0, 0, 0, 0] = 0.0
+    with pytest.raises(ValueError, match=exact("az_nas: the gradient of feature map 2 with respect to map 1 holds NaN "
+                                               "or inf (a block's backward is not finite on this batch)")):
+        az_nas_trainability(_Toy(_Scale([[2.0]]), Kink()), toy_batch(x))
+    # nine channels, one output channel reads each with weight 8e307: g_in = (8e307 · g_0, …) and M (rank one, over
+    # n = 2 positions) stay finite, M's norm (≥ 3 · 8e307) does not
+    w = torch.zeros(9, 9, dtype=torch.float64)
+    w[0] = 8e307
+    huge = _Toy(_Scale([[0.0] * 9] * 9)).double()
+    with torch.no_grad():
+        huge.cells[0].w.copy_(w)
+    with pytest.raises(ValueError, match=exact("az_nas: non-finite trainability (-inf): a block's gradient gain σ "
+                                               "overflows float64")):
+        az_nas_trainability(huge, toy_batch(torch.randn(2, 9, 1, 1, dtype=torch.float64) * 1e-300))

@@ -303,20 +303,24 @@ def az_nas_trainability(model: nn.Module, batch: Batch, blocks: str = "auto", se
     an identity block scores like a dead one. See the module docstring.
 
     Raises:
-        ValueError: fewer than two block maps, a block that raises the resolution, or as for expressivity.
+        ValueError: fewer than two block maps, a block that raises the resolution, a gradient that is not
+            finite or a gain that overflows float64, or as for expressivity.
     """
     maps = block_features(model, batch.inputs, blocks, keep_graph=True)
     if len(maps) < 2:
         raise ValueError(f"az_nas: trainability needs at least two block feature maps, found {len(maps)}")
     gen = probe_generator(batch.inputs, seed)
     scores = []
-    for f_in, f_out in zip(maps, maps[1:]):
+    for pair, (f_in, f_out) in enumerate(zip(maps, maps[1:]), start=1):
         g_out = rademacher(f_out.shape, gen).to(device=f_out.device, dtype=f_out.dtype)
         g_in = None
         if f_in.requires_grad and f_out.requires_grad:
             (g_in,) = torch.autograd.grad(f_out, f_in, grad_outputs=g_out, retain_graph=True, allow_unused=True)
         if g_in is None:  # f_out does not depend on f_in
             g_in = torch.zeros_like(f_in)
+        if not torch.isfinite(g_in).all():  # else the spectral norm's SVD fails with torch's own message
+            raise ValueError(f"az_nas: the gradient of feature map {pair} with respect to map {pair - 1} holds NaN or "
+                             "inf (a block's backward is not finite on this batch)")
         if g_in.shape == g_out.shape and torch.equal(g_in, g_out):
             scores.append(DEAD_PAIR)
         else:
@@ -324,7 +328,7 @@ def az_nas_trainability(model: nn.Module, batch: Batch, blocks: str = "auto", se
     del maps
     value = float(np.mean(scores))
     if not math.isfinite(value):
-        raise ValueError(f"az_nas: non-finite trainability ({value}); a block's gradient holds NaN or inf")
+        raise ValueError(f"az_nas: non-finite trainability ({value}): a block's gradient gain σ overflows float64")
     return value
 
 
