@@ -17,7 +17,16 @@ from torch import nn
 
 from swapnas.data import Batch
 from swapnas.proxies import get_proxy
-from swapnas.proxies.vkdnw import _oriented, agg_rank, decile_entropy, first_entry_jacobian, fisher_matrix, single_rank
+from swapnas.proxies.vkdnw import (
+    _oriented,
+    agg_rank,
+    decile_entropy,
+    first_entry_jacobian,
+    fisher_matrix,
+    single_rank,
+    vkdnw_layers,
+)
+from swapnas.proxies.vkdnw import vkdnw as vkdnw_fn
 
 from .message_tools import exact
 
@@ -236,3 +245,57 @@ def test_ranking_messages_in_full() -> None:
         single_rank([np.zeros(2), np.zeros(1)])
     with pytest.raises(ValueError, match=exact("vkdnw_agg: part 'flops' has non-finite values")):
         agg_rank([np.zeros(2), np.zeros(2), np.array([1.0, None])])
+
+
+# ----------------------------------------------------------------------------- session 37's run: the registered bodies
+
+
+def toy(x: torch.Tensor) -> Batch:
+    return Batch(x, torch.zeros(x.shape[0], dtype=torch.int64), 4, "toy", "test", 0)
+
+
+class Heads(nn.Module):
+    """65 Linear(1, 3) heads side by side, one per input feature, summed: 130 trainable tensors in one layer."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.heads = nn.ModuleList(nn.Linear(1, 3) for _ in range(65))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.stack([h(x[:, i:i + 1]) for i, h in enumerate(self.heads)]).sum(0)
+
+
+def test_a_direct_call_defaults_to_128_tensors_smoothing_005_and_random_inputs_of_seed_0() -> None:
+    torch.manual_seed(0)
+    model, batch = Heads(), toy(torch.randn(64, 65))
+    default = vkdnw_fn(model, batch)
+    assert default == vkdnw_fn(model, batch, tensors=128, smoothing=0.05, inputs="random", seed=0)
+    for other in ({"tensors": 129}, {"smoothing": 0.2}, {"inputs": "data"}, {"seed": 1}):
+        assert vkdnw_fn(model, batch, **other) != default, other
+
+
+def test_random_inputs_are_drawn_in_the_batchs_dtype_from_the_seed() -> None:
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 5), nn.ReLU(), nn.Linear(5, 4)).double()
+    batch = toy(torch.zeros(8, 3, dtype=torch.float64))
+    drawn = torch.randn(8, 3, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+    assert vkdnw_fn(model, batch, seed=2) == vkdnw_fn(model, toy(drawn), inputs="data")
+
+
+def test_registered_body_messages_in_full() -> None:
+    frozen = nn.Linear(3, 4).requires_grad_(False)
+    x = torch.randn(5, 3)
+    with pytest.raises(ValueError, match=exact("vkdnw: the model has no trainable parameters")):
+        vkdnw_fn(frozen, toy(x))
+    with pytest.raises(ValueError, match=exact("vkdnw_layers: the model has no trainable parameters")):
+        vkdnw_layers(frozen, toy(x))
+    with pytest.raises(ValueError, match=exact(
+            "vkdnw is not applicable to a model whose inputs are integer ids (torch.int64, e.g. token ids into "
+            "nn.Embedding): it feeds N(0, 1) float inputs of the batch's shape (its option inputs='data' scores on the "
+            "batch itself). On such a model use one that reads activations or weights, e.g. swap_ext, l2_norm, zico, "
+            "vkdnw_layers or params (docs/transformers.md)")):
+        vkdnw_fn(nn.Linear(3, 4), toy(torch.zeros(5, 3, dtype=torch.int64)))
+    huge = torch.randn(5, 3, dtype=torch.float64) * 1e200  # J ~ the inputs: JᵀJ ~ 1e400 overflows float64
+    with pytest.raises(ValueError, match=exact("vkdnw: the Fisher matrix is not finite (the outputs or their "
+                                               "gradients overflow)")):
+        vkdnw_fn(nn.Linear(3, 4).double(), toy(huge), inputs="data")
