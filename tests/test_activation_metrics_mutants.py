@@ -10,17 +10,13 @@ import pytest
 import torch
 from torch import nn
 
-from swapnas.data import Batch
 from swapnas.proxies.nwot import nwot
 from swapnas.proxies.params import params
 from swapnas.proxies.swap import swap, swap_reg
 from swapnas.proxies.zen import zen
 
 from .message_tools import exact
-
-
-def _batch(x: torch.Tensor) -> Batch:
-    return Batch(x, torch.zeros(x.shape[0], dtype=torch.long), 2, "t", "t", 0)
+from .test_proxies import unlabelled
 
 
 def _cnn(eps: float = 1e-5) -> nn.Sequential:
@@ -39,7 +35,7 @@ def test_swap_leaves_the_buffers_to_the_scorer() -> None:
     allows a proxy to change buffers), so a pass in train mode moves BatchNorm's running mean."""
     model = _cnn()
     before = model[1].running_mean.clone()
-    assert swap(model, _batch(_images())) > 0
+    assert swap(model, unlabelled(_images())) > 0
     assert not torch.equal(model[1].running_mean, before) and int(model[1].num_batches_tracked) == 1
 
 
@@ -55,7 +51,7 @@ def test_nwot_on_two_samples_with_one_code() -> None:
     x = _images()[:1].repeat(2, 1, 1, 1)
     with pytest.raises(ValueError, match=exact(
             "nwot: the ReLU-code kernel K_H is singular (some samples share an activation code), so log|K_H| = -inf")):
-        nwot(_cnn(), _batch(x))
+        nwot(_cnn(), unlabelled(x))
 
 
 def _zen_reference(model: nn.Sequential, shape: torch.Size, dtype: torch.dtype, train: bool) -> float:
@@ -75,20 +71,20 @@ def _zen_reference(model: nn.Sequential, shape: torch.Size, dtype: torch.dtype, 
 
 def test_zen_reads_the_batch_variance_in_train_mode_and_the_running_one_in_eval_mode() -> None:
     x = _images()
-    assert zen(_cnn(eps=0.5), _batch(x)) == pytest.approx(
+    assert zen(_cnn(eps=0.5), unlabelled(x)) == pytest.approx(
         _zen_reference(_cnn(eps=0.5), x.shape, x.dtype, train=True), rel=1e-6)
     frozen = _cnn(eps=0.5)
     frozen[1].running_var.copy_(torch.tensor([1.0, 4.0, 9.0, 16.0]))
     frozen.eval()
     want = _zen_reference(frozen, x.shape, x.dtype, train=False)
-    assert zen(frozen, _batch(x)) == pytest.approx(want, rel=1e-6)
+    assert zen(frozen, unlabelled(x)) == pytest.approx(want, rel=1e-6)
     assert frozen[1].running_var.tolist() == [1.0, 4.0, 9.0, 16.0]
 
 
 def test_zen_draws_its_inputs_in_the_batchs_dtype() -> None:
     x = _images(torch.float64)
     model = _cnn().double()
-    assert zen(model, _batch(x)) == pytest.approx(_zen_reference(_cnn().double(), x.shape, x.dtype, train=True),
+    assert zen(model, unlabelled(x)) == pytest.approx(_zen_reference(_cnn().double(), x.shape, x.dtype, train=True),
                                                   rel=1e-12)
 
 
@@ -97,7 +93,7 @@ def test_zen_on_token_ids() -> None:
             "zen is not applicable to a model whose inputs are integer ids (torch.int64, e.g. token ids into "
             "nn.Embedding): it feeds N(0, 1) float inputs and their perturbation. On such a model use one that reads "
             "activations or weights, e.g. swap_ext, l2_norm, zico, vkdnw_layers or params (docs/transformers.md)")):
-        zen(_cnn(), _batch(torch.zeros(2, 3, dtype=torch.long)))
+        zen(_cnn(), unlabelled(torch.zeros(2, 3, dtype=torch.long)))
 
 
 class WithAuxiliary(nn.Module):
@@ -110,4 +106,4 @@ class WithAuxiliary(nn.Module):
 
 
 def test_params_leaves_every_parameter_named_auxiliary_out() -> None:
-    assert params(WithAuxiliary(), _batch(torch.zeros(1, 3))) == float(3 * 4 + 4 + 4 * 1 + 1)
+    assert params(WithAuxiliary(), unlabelled(torch.zeros(1, 3))) == float(3 * 4 + 4 + 4 * 1 + 1)

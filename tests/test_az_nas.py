@@ -23,7 +23,7 @@ from swapnas.proxies import get_proxy
 from swapnas.proxies.az_nas import DEAD_PAIR, block_features, block_modules, log_rank_sum, spectral_entropy
 from swapnas.spaces import darts, nb101, transnas_macro
 
-from .test_proxies import tiny_batch, tiny_net
+from .test_proxies import tiny_batch, tiny_net, unlabelled
 
 PARTS = ("az_nas_expressivity", "az_nas_progressivity", "az_nas_trainability", "az_nas_complexity")
 
@@ -34,10 +34,6 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 def run(name: str, model: nn.Module, batch: Batch, **options) -> float:
     p = get_proxy(name)
     return p.fn(model, batch, **{**p.options, **options})
-
-
-def toy_batch(x: torch.Tensor) -> Batch:
-    return Batch(x, torch.zeros(x.shape[0], dtype=torch.int64), 2, "toy", "test", 0)
 
 
 # ----------------------------------------------------------------------------- naive reference
@@ -194,8 +190,8 @@ def test_expressivity_progressivity_by_hand() -> None:
     # block 1 scales channel 1 by 2: diag(4, 4), entropy log 2; block 2 drops channel 1: entropy 0
     model = _Toy(_Scale([[1.0, 0.0], [0.0, 2.0]]), _Scale([[1.0, 0.0], [0.0, 0.0]]))
     h0 = -(0.8 * math.log(0.8) + 0.2 * math.log(0.2))
-    assert run("az_nas_expressivity", model, toy_batch(x)) == pytest.approx(h0 + math.log(2), rel=1e-12)
-    assert run("az_nas_progressivity", model, toy_batch(x)) == pytest.approx(-math.log(2), rel=1e-12)
+    assert run("az_nas_expressivity", model, unlabelled(x)) == pytest.approx(h0 + math.log(2), rel=1e-12)
+    assert run("az_nas_progressivity", model, unlabelled(x)) == pytest.approx(-math.log(2), rel=1e-12)
 
 
 def test_trainability_by_hand() -> None:
@@ -203,13 +199,13 @@ def test_trainability_by_hand() -> None:
     x = torch.randn(2, 1, 4, 4, generator=torch.Generator().manual_seed(0))
     model = _Toy(_Scale([[2.0]]), _Scale([[-0.5]]))
     expected = np.mean([-2 - 1 / (2 + 1e-6) + 2, -0.5 - 1 / (0.5 + 1e-6) + 2])
-    assert run("az_nas_trainability", model, toy_batch(x)) == pytest.approx(expected, rel=1e-12)
+    assert run("az_nas_trainability", model, unlabelled(x)) == pytest.approx(expected, rel=1e-12)
     # an identity block scores like a dead (zero-Jacobian) one: 2 − 1/ε
     identity = _Toy(_Scale([[2.0]]), _Scale([[1.0]]))
     expected = np.mean([-2 - 1 / (2 + 1e-6) + 2, DEAD_PAIR])
-    assert run("az_nas_trainability", identity, toy_batch(x)) == pytest.approx(expected, rel=1e-12)
+    assert run("az_nas_trainability", identity, unlabelled(x)) == pytest.approx(expected, rel=1e-12)
     dead = _Toy(_Scale([[2.0]]), _Scale([[0.0]]))
-    assert run("az_nas_trainability", dead, toy_batch(x)) == pytest.approx(expected, rel=1e-9)
+    assert run("az_nas_trainability", dead, unlabelled(x)) == pytest.approx(expected, rel=1e-9)
 
 
 def test_trainability_stride_two_block_by_hand() -> None:
@@ -220,7 +216,7 @@ def test_trainability_stride_two_block_by_hand() -> None:
             return 3.0 * nn.functional.avg_pool2d(x, 2)
 
     x = torch.randn(2, 1, 4, 4, generator=torch.Generator().manual_seed(1))
-    assert run("az_nas_trainability", _Toy(Pool()), toy_batch(x)) == pytest.approx(-1.5 - 1 / (1.5 + 1e-6) + 2)
+    assert run("az_nas_trainability", _Toy(Pool()), unlabelled(x)) == pytest.approx(-1.5 - 1 / (1.5 + 1e-6) + 2)
 
 
 # ----------------------------------------------------------------------------- assembly over the set
@@ -318,7 +314,7 @@ def test_too_few_maps_raise() -> None:
             return x.reshape(x.shape[0], 1, 2, 2)
 
     single = _Toy(ToMap())  # its input is 2-D, so its output is the only map
-    assert run("az_nas_expressivity", single, toy_batch(torch.randn(2, 4))) == 0.0
+    assert run("az_nas_expressivity", single, unlabelled(torch.randn(2, 4))) == 0.0
     for name in ("az_nas_progressivity", "az_nas_trainability"):
         with pytest.raises(ValueError, match="at least two"):
-            run(name, single, toy_batch(torch.randn(2, 4)))
+            run(name, single, unlabelled(torch.randn(2, 4)))

@@ -29,7 +29,8 @@ from swapnas.proxies.az_nas import (
 )
 
 from .message_tools import exact
-from .test_az_nas import _Scale, _Toy, run, toy_batch
+from .test_az_nas import _Scale, _Toy, run
+from .test_proxies import unlabelled
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -127,7 +128,7 @@ def test_trainability_on_integer_inputs_names_what_it_needs() -> None:
             "ids into nn.Embedding): it follows gradients from the network input through its blocks. On such a model "
             "use one that reads activations or weights, e.g. swap_ext, l2_norm, zico, vkdnw_layers or params "
             "(docs/transformers.md)")):
-        run("az_nas_trainability", model, toy_batch(torch.zeros(2, 3, 4, 4, dtype=torch.int64)))
+        run("az_nas_trainability", model, unlabelled(torch.zeros(2, 3, 4, 4, dtype=torch.int64)))
 
 
 # ----------------------------------------------------------------------------- the probes
@@ -181,7 +182,7 @@ def pair(sigma: float) -> float:
 
 def test_direct_calls_default_to_the_auto_blocks_and_seed_0() -> None:
     model = Holder(cells=nn.Sequential(conv(), conv()))
-    batch = toy_batch(torch.randn(2, 3, 4, 4))
+    batch = unlabelled(torch.randn(2, 3, 4, 4))
     assert az_nas_expressivity(model, batch) == az_nas_expressivity(model, batch, "cells")
     assert az_nas_progressivity(model, batch) == az_nas_progressivity(model, batch, "cells")
     assert az_nas_trainability(model, batch) == az_nas_trainability(model, batch, "cells", 0)
@@ -191,7 +192,7 @@ def test_direct_calls_default_to_the_auto_blocks_and_seed_0() -> None:
 def test_trainability_follows_its_blocks_option() -> None:
     # one channel: M = w · mean(g_out²) = w exactly, so σ = |w| per block (test_az_nas' _Scale)
     model = Holder(cells=nn.Sequential(_Scale([[2.0]])), other=nn.Sequential(_Scale([[3.0]]), _Scale([[-0.5]])))
-    batch = toy_batch(torch.randn(2, 1, 4, 4))
+    batch = unlabelled(torch.randn(2, 1, 4, 4))
     assert az_nas_trainability(model, batch) == pytest.approx(pair(2.0), rel=1e-12)
     assert az_nas_trainability(model, batch, "other") == pytest.approx((pair(3.0) + pair(0.5)) / 2, rel=1e-12)
 
@@ -200,7 +201,7 @@ def test_progressivity_of_exactly_two_maps() -> None:
     x = torch.tensor([[[[2.0, 2.0], [-2.0, -2.0]], [[1.0, -1.0], [1.0, -1.0]]]])  # covariance diag(4, 1)
     model = _Toy(_Scale([[1.0, 0.0], [0.0, 2.0]]))  # diag(4, 4): entropy log 2
     h0 = -(0.8 * math.log(0.8) + 0.2 * math.log(0.2))
-    assert az_nas_progressivity(model, toy_batch(x)) == pytest.approx(math.log(2) - h0, rel=1e-12)
+    assert az_nas_progressivity(model, unlabelled(x)) == pytest.approx(math.log(2) - h0, rel=1e-12)
 
 
 class _Constant(nn.Module):
@@ -221,7 +222,7 @@ class _Constant(nn.Module):
 @pytest.mark.parametrize("learnt", [True, False])
 def test_a_block_that_ignores_its_input_scores_as_dead(learnt: bool) -> None:
     model = _Toy(_Scale([[2.0]]), _Constant(learnt))  # g_in = 0: σ = 0, the pair scores 2 − 1/ε
-    batch = toy_batch(torch.randn(2, 1, 4, 4))
+    batch = unlabelled(torch.randn(2, 1, 4, 4))
     assert DEAD_PAIR == pair(0.0)
     assert az_nas_trainability(model, batch) == pytest.approx((pair(2.0) + DEAD_PAIR) / 2, rel=1e-12)
 
@@ -235,7 +236,7 @@ def test_non_finite_trainability_messages_in_full() -> None:
     x[0, 0, 0, 0] = 0.0
     with pytest.raises(ValueError, match=exact("az_nas: the gradient of feature map 2 with respect to map 1 holds NaN "
                                                "or inf (a block's backward is not finite on this batch)")):
-        az_nas_trainability(_Toy(_Scale([[2.0]]), Kink()), toy_batch(x))
+        az_nas_trainability(_Toy(_Scale([[2.0]]), Kink()), unlabelled(x))
     # nine channels, one output channel reads each with weight 8e307: g_in = (8e307 · g_0, …) and M (rank one, over
     # n = 2 positions) stay finite, M's norm (≥ 3 · 8e307) does not
     w = torch.zeros(9, 9, dtype=torch.float64)
@@ -245,4 +246,4 @@ def test_non_finite_trainability_messages_in_full() -> None:
         huge.cells[0].w.copy_(w)
     with pytest.raises(ValueError, match=exact("az_nas: non-finite trainability (-inf): a block's gradient gain σ "
                                                "overflows float64")):
-        az_nas_trainability(huge, toy_batch(torch.randn(2, 9, 1, 1, dtype=torch.float64) * 1e-300))
+        az_nas_trainability(huge, unlabelled(torch.randn(2, 9, 1, 1, dtype=torch.float64) * 1e-300))

@@ -10,14 +10,10 @@ import pytest
 import torch
 from torch import nn
 
-from swapnas.data import Batch
 from swapnas.proxies.meco import channel_correlation, meco, meco_all
 
 from .message_tools import exact
-
-
-def _batch(x: torch.Tensor) -> Batch:
-    return Batch(x, torch.zeros(x.shape[0], dtype=torch.long), 10, "t", "t", 0)
+from .test_proxies import unlabelled
 
 
 def _lambda_min(fmap: torch.Tensor) -> float:
@@ -49,22 +45,23 @@ def inputs() -> torch.Tensor:
 
 def test_one_conv_one_sample_by_default_and_the_samples_averaged(inputs) -> None:
     model = Maps()
-    first = meco(model, _batch(inputs))
+    first = meco(model, unlabelled(inputs, 10))
     assert first == pytest.approx(_lambda_min(model.c[0].detach()), abs=1e-9)
-    both = meco(model, _batch(inputs), samples=2)
+    both = meco(model, unlabelled(inputs, 10), samples=2)
     want = (_lambda_min(model.c[0].detach()) + _lambda_min(model.c[1].detach())) / 2
     assert both == pytest.approx(want, abs=1e-9) and both != pytest.approx(first)
 
 
 def test_relu_reads_4d_maps_only_and_all_reads_3d_ones_too(inputs) -> None:
     model = Maps()
-    assert meco(model, _batch(inputs), layers="relu") == pytest.approx(_lambda_min(model.r4[0].detach()), abs=1e-9)
-    value = meco_all(model, _batch(inputs))
+    relu = meco(model, unlabelled(inputs, 10), layers="relu")
+    assert relu == pytest.approx(_lambda_min(model.r4[0].detach()), abs=1e-9)
+    value = meco_all(model, unlabelled(inputs, 10))
     maps = [model.c[0], model.r4[0], model.r3[0]]  # the model's 0-D output adds nothing
     assert value == pytest.approx(sum(_lambda_min(m.detach()) for m in maps), abs=1e-9)
-    assert meco_all(model, _batch(inputs), samples=2) == pytest.approx(
-        meco(model, _batch(inputs), samples=2, layers="all"), abs=1e-12)
-    assert meco_all(model, _batch(inputs), samples=2) != pytest.approx(value)
+    assert meco_all(model, unlabelled(inputs, 10), samples=2) == pytest.approx(
+        meco(model, unlabelled(inputs, 10), samples=2, layers="all"), abs=1e-12)
+    assert meco_all(model, unlabelled(inputs, 10), samples=2) != pytest.approx(value)
 
 
 class Tokens(nn.Module):
@@ -88,7 +85,7 @@ class Pair(nn.Module):
 def test_all_counts_3d_token_maps_and_skips_outputs_that_are_not_tensors() -> None:
     x = torch.randn(2, 3, 4, generator=torch.Generator().manual_seed(2))  # 3 tokens of 8 features: full rank
     model = Tokens()
-    value = meco_all(model, _batch(x))
+    value = meco_all(model, unlabelled(x, 10))
     one = _lambda_min(model.h[0].detach())
     # the linear's map and the model's output; the pair's tuple adds nothing
     assert one > 1e-3 and value == pytest.approx(2 * one, abs=1e-9)
@@ -96,17 +93,17 @@ def test_all_counts_3d_token_maps_and_skips_outputs_that_are_not_tensors() -> No
 
 def test_each_refusal_in_full(inputs) -> None:
     with pytest.raises(ValueError, match=exact("meco: layers must be one of ['all', 'conv', 'relu'] (got 'bn')")):
-        meco(Maps(), _batch(inputs), layers="bn")
+        meco(Maps(), unlabelled(inputs, 10), layers="bn")
     with pytest.raises(ValueError, match=exact("meco: samples must be >= 1 (got 0)")):
-        meco(Maps(), _batch(inputs), samples=0)
+        meco(Maps(), unlabelled(inputs, 10), samples=0)
     flat = nn.Sequential(nn.Flatten(), nn.Linear(48, 2))
     with pytest.raises(ValueError, match=exact("meco: no conv layer with a 4-D output ran in the forward pass")):
-        meco(flat, _batch(inputs))
+        meco(flat, unlabelled(inputs, 10))
     with pytest.raises(ValueError, match=exact("meco: no relu layer with a 4-D output ran in the forward pass")):
-        meco(flat, _batch(inputs), layers="relu")
+        meco(flat, unlabelled(inputs, 10), layers="relu")
     with pytest.raises(ValueError, match=exact("meco: no module with a 3-D or larger output ran in the forward "
                                                "pass")):
-        meco_all(flat, _batch(inputs))
+        meco_all(flat, unlabelled(inputs, 10))
 
 
 class Raises(nn.Module):
@@ -124,9 +121,9 @@ def test_a_one_sample_batchnorm_error_is_explained_and_any_other_error_passes_th
     with pytest.raises(ValueError, match=exact("meco scores 1 sample(s) (the paper's one data); a train-mode "
                                                "BatchNorm cannot normalise a 1x1 map of one sample: use larger "
                                                "inputs, or samples=2+")):
-        meco(bn, _batch(inputs))
+        meco(bn, unlabelled(inputs, 10))
     with pytest.raises(ValueError, match=exact("something else")):
-        meco(Raises("something else"), _batch(inputs))
+        meco(Raises("something else"), unlabelled(inputs, 10))
 
 
 def test_small_channels_are_correlated_not_zeroed() -> None:

@@ -50,6 +50,11 @@ def tiny_batch(n: int = 8, seed: int = 1) -> Batch:
     return Batch(x, y, 10, "cifar10", "test noise", 0)
 
 
+def unlabelled(x: torch.Tensor, classes: int = 2) -> Batch:
+    """A batch of ``x`` whose targets are all 0: for the metrics that read no label."""
+    return Batch(x, torch.zeros(x.shape[0], dtype=torch.int64), classes, "t", "t", 0)
+
+
 def run(name: str, model: nn.Module | None = None, batch: Batch | None = None) -> float:
     p = get_proxy(name)
     return p.fn(tiny_net() if model is None else model, tiny_batch() if batch is None else batch, **p.options)

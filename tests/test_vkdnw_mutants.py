@@ -15,7 +15,6 @@ import pytest
 import torch
 from torch import nn
 
-from swapnas.data import Batch
 from swapnas.proxies import get_proxy
 from swapnas.proxies.vkdnw import (
     _oriented,
@@ -29,14 +28,14 @@ from swapnas.proxies.vkdnw import (
 from swapnas.proxies.vkdnw import vkdnw as vkdnw_fn
 
 from .message_tools import exact
+from .test_proxies import unlabelled
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def vkdnw(model: nn.Module, x: torch.Tensor, **options) -> float:
     p = get_proxy("vkdnw")
-    batch = Batch(x, torch.zeros(x.shape[0], dtype=torch.int64), 4, "toy", "test", 0)
-    return p.fn(model, batch, **{**p.options, "inputs": "data", **options})
+    return p.fn(model, unlabelled(x, 4), **{**p.options, "inputs": "data", **options})
 
 
 # ----------------------------------------------------------------------------- the Jacobian
@@ -250,10 +249,6 @@ def test_ranking_messages_in_full() -> None:
 # ----------------------------------------------------------------------------- session 37's run: the registered bodies
 
 
-def toy(x: torch.Tensor) -> Batch:
-    return Batch(x, torch.zeros(x.shape[0], dtype=torch.int64), 4, "toy", "test", 0)
-
-
 class Heads(nn.Module):
     """65 Linear(1, 3) heads side by side, one per input feature, summed: 130 trainable tensors in one layer."""
 
@@ -267,7 +262,7 @@ class Heads(nn.Module):
 
 def test_a_direct_call_defaults_to_128_tensors_smoothing_005_and_random_inputs_of_seed_0() -> None:
     torch.manual_seed(0)
-    model, batch = Heads(), toy(torch.randn(64, 65))
+    model, batch = Heads(), unlabelled(torch.randn(64, 65))
     default = vkdnw_fn(model, batch)
     assert default == vkdnw_fn(model, batch, tensors=128, smoothing=0.05, inputs="random", seed=0)
     for other in ({"tensors": 129}, {"smoothing": 0.2}, {"inputs": "data"}, {"seed": 1}):
@@ -277,25 +272,25 @@ def test_a_direct_call_defaults_to_128_tensors_smoothing_005_and_random_inputs_o
 def test_random_inputs_are_drawn_in_the_batchs_dtype_from_the_seed() -> None:
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(3, 5), nn.ReLU(), nn.Linear(5, 4)).double()
-    batch = toy(torch.zeros(8, 3, dtype=torch.float64))
+    batch = unlabelled(torch.zeros(8, 3, dtype=torch.float64))
     drawn = torch.randn(8, 3, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
-    assert vkdnw_fn(model, batch, seed=2) == vkdnw_fn(model, toy(drawn), inputs="data")
+    assert vkdnw_fn(model, batch, seed=2) == vkdnw_fn(model, unlabelled(drawn), inputs="data")
 
 
 def test_registered_body_messages_in_full() -> None:
     frozen = nn.Linear(3, 4).requires_grad_(False)
     x = torch.randn(5, 3)
     with pytest.raises(ValueError, match=exact("vkdnw: the model has no trainable parameters")):
-        vkdnw_fn(frozen, toy(x))
+        vkdnw_fn(frozen, unlabelled(x, 4))
     with pytest.raises(ValueError, match=exact("vkdnw_layers: the model has no trainable parameters")):
-        vkdnw_layers(frozen, toy(x))
+        vkdnw_layers(frozen, unlabelled(x, 4))
     with pytest.raises(ValueError, match=exact(
             "vkdnw is not applicable to a model whose inputs are integer ids (torch.int64, e.g. token ids into "
             "nn.Embedding): it feeds N(0, 1) float inputs of the batch's shape (its option inputs='data' scores on the "
             "batch itself). On such a model use one that reads activations or weights, e.g. swap_ext, l2_norm, zico, "
             "vkdnw_layers or params (docs/transformers.md)")):
-        vkdnw_fn(nn.Linear(3, 4), toy(torch.zeros(5, 3, dtype=torch.int64)))
+        vkdnw_fn(nn.Linear(3, 4), unlabelled(torch.zeros(5, 3, dtype=torch.int64)))
     huge = torch.randn(5, 3, dtype=torch.float64) * 1e200  # J ~ the inputs: JᵀJ ~ 1e400 overflows float64
     with pytest.raises(ValueError, match=exact("vkdnw: the Fisher matrix is not finite (the outputs or their "
                                                "gradients overflow)")):
-        vkdnw_fn(nn.Linear(3, 4).double(), toy(huge), inputs="data")
+        vkdnw_fn(nn.Linear(3, 4).double(), unlabelled(huge), inputs="data")
