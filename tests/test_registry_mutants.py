@@ -137,3 +137,13 @@ def test_resolve_all_and_the_parts_a_set_level_proxy_brings() -> None:
         "az_nas_trainability", "az_nas", "swap", "az_nas_expressivity", "az_nas_progressivity", "az_nas_complexity"]
     both = [p.name for p in resolve("az_nas,vkdnw_agg")]  # parts the two share come once
     assert both == ["az_nas", "vkdnw_agg", *parts, "vkdnw_layers", "vkdnw", "flops", "jacob_cov"]
+
+
+def test_configure_replaces_known_options_on_a_copy_and_names_unknown_ones_whole() -> None:
+    p = Proxy("p", documented, options={"k": 2, "mu": 0.5})
+    q = p.configure(k=3)
+    assert (q.options, p.options, q.key, p.key) == ({"k": 3, "mu": 0.5}, {"k": 2, "mu": 0.5}, "p@1[k=3,mu=0.5]",
+                                                      "p@1[k=2,mu=0.5]")
+    with pytest.raises(ValueError, match=exact("proxy 'p' has no option(s) ['sigma', 'z']; its options are ['k', "
+                                               "'mu']")):
+        p.configure(z=1, sigma=2.0, k=4)
