@@ -9,6 +9,7 @@ an independent computation (the digest read with ``struct``, the draws made by h
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import statistics
 import struct
@@ -26,6 +27,8 @@ from swapnas.scoring import (
     build_scored_net, check_stored_bases, forward_rng, gaussian_init, init_scored_net, reinitialisable, score_arch,
 )
 from swapnas.store import Record, ScoreKey
+
+from .message_tools import exact
 
 CPU, META = torch.device("cpu"), torch.device("meta")
 
@@ -277,3 +280,39 @@ def test_a_pass_of_a_network_on_a_gpu_is_seeded_and_restores_the_cuda_rng() -> N
     assert torch.equal(torch.cuda.get_rng_state(), state)
     torch.manual_seed(_naive_seed(5, "sp", "a#forward", 1))
     assert torch.equal(y, nn.functional.dropout(x, 0.5))
+
+
+# ----------------------------------------------------------------------------- session 38: Protocol's methods
+
+
+def test_the_net_key_is_the_net_as_sorted_json() -> None:
+    a = Protocol("nb201", "cifar10", 16, net={"N": 1, "C": 8})
+    b = Protocol("nb201", "cifar10", 16, net={"C": 8, "N": 1})
+    assert a.net_key == b.net_key == '{"C": 8, "N": 1}'
+    assert a.key("arch", get_proxy("params")).net == '{"C": 8, "N": 1}'
+
+
+def test_the_fingerprint_is_sha256_of_the_documented_parts() -> None:
+    def expected(**extra: object) -> str:
+        parts = {"dataset": "cifar100", "init": "default", "bn_train": False, "batch": "abc", "inputs": "synthetic",
+                 **extra}
+        return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
+
+    base = {"init": "default", "bn_train": False, "batch_digest": "abc", "inputs": "synthetic"}
+    plain = Protocol("nb201", "cifar100", 8, **base)
+    assert plain.fingerprint == expected()
+    assert plain.describe() == {"space": "nb201", "dataset": "cifar100", "batch_size": 8, "repeats": 1, "seed": 0,
+                                "net": {}, "fingerprint": plain.fingerprint, **base}  # no classes, version 1
+    assert Protocol("nb201", "cifar100", 8, classes=5, **base).fingerprint == expected(classes=5)
+    assert Protocol("nb201", "cifar100", 8, net_version="3", **base).fingerprint == expected(net_version="3")
+    both = Protocol("nb201", "cifar100", 8, classes=7, net_version="2", **base)
+    assert both.fingerprint == expected(classes=7, net_version="2")
+    assert both.describe() == {"space": "nb201", "dataset": "cifar100", "batch_size": 8, "repeats": 1, "seed": 0,
+                               "net": {}, "classes": 7, "net_version": "2", "fingerprint": both.fingerprint, **base}
+
+
+def test_protocol_refusals_in_full() -> None:
+    with pytest.raises(ValueError, match=exact("repeats must be >= 1 (got 0)")):
+        Protocol("nb201", "cifar10", 16, repeats=0)
+    with pytest.raises(ValueError, match=exact("init must be one of ('gaussian', 'default') (got 'kaiming')")):
+        Protocol("nb201", "cifar10", 16, init="kaiming")
