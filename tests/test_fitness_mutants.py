@@ -15,6 +15,7 @@ kill 62 of the 66; the other 4 are equivalent on every searchable space (see doc
 from __future__ import annotations
 
 import logging
+import math
 import random
 
 import pytest
@@ -241,3 +242,37 @@ def test_second_stage_runs_from_two_archs_on_and_records_its_protocol_and_shortl
     assert record == {"k": 2, "repeats": 2, "batch_size": 16, "net": {"C": 16, "N": 2}, "shortlist": [
         {"arch": ea.history[2]["arch"], "fitness": 5.0, "refined": 1.0},
         {"arch": ea.history[4]["arch"], "fitness": 4.0, "refined": 9.0}]}
+
+
+# ----------------------------------------------------------------------------- session 38: Fitness's methods
+
+ARCH = nb201.parse("|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|+|avg_pool_3x3~0|none~1|nor_conv_3x3~2|")
+
+
+def _thousands(num_classes: int, **net: int) -> float:
+    """The scored network's parameters, in thousands, counted on a real build."""
+    return sum(p.numel() for p in nb201.build(ARCH, num_classes=num_classes, **net).parameters()) / 1e3
+
+
+def test_the_size_term_is_minus_the_squared_distance_over_sigma_of_the_scored_networks_size() -> None:
+    theta = _thousands(100, C=4, N=1)
+    assert theta != _thousands(10, C=4, N=1) and theta != _thousands(100, C=8, N=1)  # classes and net both count
+    fit = Fitness(SWAP, nb201, {"C": 4, "N": 1}, 100, mu=theta + 3.0, sigma=2.0)
+    assert fit.size_term(ARCH) == pytest.approx(-(3.0 ** 2) / 2.0, rel=1e-9)
+    assert Fitness(SWAP, nb201, {"C": 4, "N": 1}, 100, mu=theta - 5.0, sigma=4.0).size_term(ARCH) == \
+        pytest.approx(-(5.0 ** 2) / 4.0, rel=1e-9)
+    for mu, sigma in ((None, 2.0), (theta + 3.0, None), (None, None)):  # a prior needs both
+        assert Fitness(SWAP, nb201, {"C": 4, "N": 1}, 100, mu=mu, sigma=sigma).size_term(ARCH) == 0.0
+    assert Fitness(SWAP_REG, nb201, {"C": 4, "N": 1}, 100, mu=theta + 3.0, sigma=2.0).size_term(ARCH) == 0.0
+
+
+def test_the_value_is_the_signed_score_plus_the_size_term_and_nan_without_a_score() -> None:
+    theta = _thousands(10, C=4, N=1)
+    ok = Record("ok", 7.0, 0.0, [7.0], 1.0, None, None)
+    higher = Fitness(SWAP, nb201, {"C": 4, "N": 1}, 10, mu=theta + 1.0, sigma=0.5)
+    assert higher.value(ARCH, ok) == pytest.approx(7.0 - 2.0, rel=1e-9)
+    lower = Fitness(get_proxy("te_nas_ntk"), nb201, {"C": 4, "N": 1}, 10, mu=theta + 1.0, sigma=0.5)
+    assert not lower.proxy.higher_is_better
+    assert lower.value(ARCH, ok) == pytest.approx(-7.0 - 2.0, rel=1e-9)
+    for rec in (Record("failed", 7.0, None, [], 1.0, None, "boom"), Record("ok", None, None, [], 1.0, None, None)):
+        assert math.isnan(higher.value(ARCH, rec))
