@@ -1,0 +1,53 @@
+"""Tests written against the survivors of session 38's mutation run of ``swapnas.bundle.Batch``'s methods
+(docs/reliability.md, "Session 38"): the digest, which enters every protocol's fingerprint, worked out from its
+definition for integer labels of any width, float targets and a loss other than cross-entropy; ``map`` keeping every
+field and the container of a multi-input batch; ``to`` moving every tensor.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pytest
+import torch
+
+from swapnas.bundle import Batch
+
+X = torch.arange(24, dtype=torch.float32).reshape(2, 3, 2, 2) / 7
+
+
+def sha16(*parts: bytes) -> str:
+    return hashlib.sha256(b"".join(parts)).hexdigest()[:16]
+
+
+def test_the_digest_hashes_the_inputs_the_labels_as_int64_and_a_regression_loss() -> None:
+    labels = torch.tensor([3, 1], dtype=torch.int32)
+    expected = sha16(X.numpy().tobytes(), np.array([3, 1], dtype=np.int64).tobytes())
+    assert Batch(X, labels, 4, "d", "s", 2).digest == expected
+    assert Batch(X, labels.long(), 4, "d", "s", 2).digest == expected  # the width of the labels does not count
+    targets = torch.tensor([[0.5, -1.0], [2.0, 0.25]])
+    for loss in ("mse", "l1"):
+        assert Batch(X, targets, 2, "d", "s", 2, loss=loss).digest == sha16(
+            X.numpy().tobytes(), targets.numpy().tobytes(), loss.encode())
+    assert Batch(X, targets, 2, "d", "s", 2, loss="ce").digest == sha16(X.numpy().tobytes(), targets.numpy().tobytes())
+
+
+@pytest.mark.parametrize("inputs", [X, (X, X + 1), [X, X + 1], {"a": X, "b": X + 1}])
+def test_map_applies_to_every_tensor_and_keeps_every_other_field(inputs: object) -> None:
+    batch = Batch(inputs, torch.tensor([1.0, 2.0]), 3, "cifar10", "synthetic", 1, note="n", loss="l1")
+    doubled = batch.map(lambda t: t * 2)
+    assert (doubled.num_classes, doubled.dataset, doubled.source, doubled.n_real, doubled.note, doubled.loss) == \
+        (3, "cifar10", "synthetic", 1, "n", "l1")
+    assert torch.equal(doubled.targets, torch.tensor([2.0, 4.0]))
+    assert type(doubled.inputs) is type(inputs)
+    pairs = inputs.items() if isinstance(inputs, dict) else enumerate(inputs) if isinstance(inputs, (tuple, list)) \
+        else [(None, inputs)]
+    for k, v in pairs:
+        got = doubled.inputs if k is None else doubled.inputs[k]  # type: ignore[index]
+        assert torch.equal(got, v * 2)
+
+
+def test_to_moves_every_tensor() -> None:
+    moved = Batch((X, X), torch.tensor([1, 0]), 2, "d", "s", 2).to("meta")
+    assert [t.device.type for t in (*moved.inputs, moved.targets)] == ["meta"] * 3
