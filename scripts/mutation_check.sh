@@ -5,7 +5,8 @@
 # search/final, session 32 on scoring and search/driver, session 33 on the driver's report functions, session 34 on
 # correlate and session, session 35 on proxies/az_nas, proxies/vkdnw, proxies/_common, proxies/registry and the
 # rest of session, session 36 on pool_retry, executor_local, executors, grid and proxies/meco, session 37 on the
-# other metrics' bodies and the decorated definitions (docs/reliability.md).
+# other metrics' bodies and the decorated definitions, session 38 on files and the dataclass methods
+# (docs/reliability.md).
 #
 #   pip install mutmut==3.3.1
 #   bash scripts/mutation_check.sh stats [DATA_DIR]    # module under src/swapnas, e.g. stats, size_prior
@@ -22,6 +23,8 @@
 # mutmut imports the package once and forks a process per mutant, so code that runs at import (the proxies'
 # register/register_set calls) runs unmutated and its mutants "survive"; judge those in a fresh process each:
 #   cd /tmp/swapnas_mutation/mutants && MUTANT_UNDER_TEST=<mutant name> PYTHONPATH=src python -m pytest -x -q TESTS
+# The same holds for functools.lru_cache'd functions (session 38: spaces/darts_macs): the forked mutants read the
+# values its first, unmutated pass cached, so every one of their mutants "survives"; judge them the same way.
 set -euo pipefail
 module=${1:?usage: mutation_check.sh MODULE [DATA_DIR]}
 data=$(cd "${2:-../shared/data}" && pwd)

@@ -11,7 +11,7 @@ import torch
 from swapnas.search.final import final_macs, final_net
 from swapnas.spaces import darts, nb201
 from swapnas.size_prior import count_flops
-from swapnas.spaces.darts_macs import edge_flops
+from swapnas.spaces.darts_macs import cell_flops, count_params, edge_flops, layout
 
 
 def _full(arch: darts.Genotype, final: dict) -> float:
@@ -114,3 +114,39 @@ def test_final_size_without_a_build_equals_the_built_networks_count() -> None:
     g = darts.sample(random.Random(5))  # other concat lists: no shortcut, the built network's count
     assert darts.final_params(darts.Genotype(g.normal, g.reduce, (2, 3, 5), (2, 3, 4, 5)), SMALL["cifar"]) is None
     assert nb201.final_params(nb201.sample(random.Random(0)), {"net": {"C": 4, "width": 2}, "resolution": 8}) is None
+
+
+# ----------------------------------------------------------------------------- session 38: darts_macs by itself
+
+
+def _net(g: darts.Genotype) -> torch.nn.Module:
+    return darts.build(g, C=8, layers=5, num_classes=10).eval()
+
+
+def test_a_layout_read_from_any_reference_counts_any_genotype_on_non_square_inputs() -> None:
+    """``layout`` by itself: a reference whose edges have FLOPs and parameters of their own (``final_flops`` always
+    passes ``smallest_arch``, whose edges have none), a 32×24 input (height and width apart), and a genotype whose
+    reduction cell takes a skip from node 2 (stride 1 there: no parameters) and from an input (stride 2: a
+    FactorizedReduce)."""
+    rng = random.Random(6)
+    ref, g = darts.sample(rng), darts.sample(rng)
+    reduce = list(g.reduce)
+    reduce[4], reduce[5] = ("skip_connect", 2), ("skip_connect", 0)
+    g = darts.Genotype(g.normal, tuple(reduce), g.normal_concat, g.reduce_concat)
+    x = torch.empty(1, 3, 32, 24)
+    lay = layout(_net, ref, x)
+    for arch in (ref, g, darts.smallest_arch()):
+        with torch.device("meta"):
+            model = _net(arch)
+        assert lay.flops(arch) == count_flops(model, x.to("meta"))
+        assert lay.params(arch) == sum(p.numel() for p in model.parameters())
+
+
+def test_cell_flops_count_the_edges_alone_and_count_params_leaves_out_an_auxiliary_head() -> None:
+    free = (("max_pool_3x3", 0), ("skip_connect", 1)) * 4  # no multiply-adds on any edge
+    assert cell_flops(free, 4, False, (8, 6)) == 0
+    one = (("sep_conv_3x3", 0),) + free[1:]
+    assert cell_flops(one, 4, False, (8, 6)) == edge_flops("sep_conv_3x3", 4, 1, 8, 6)[0]
+    assert edge_flops("sep_conv_3x3", 4, 2, 8, 6)[1:] == (4, 3)  # height and width apart
+    heads = torch.nn.ModuleDict({"body": torch.nn.Linear(2, 2), "auxiliary_head": torch.nn.Linear(3, 3)})
+    assert count_params(heads) == 6
