@@ -150,3 +150,16 @@ def test_cell_flops_count_the_edges_alone_and_count_params_leaves_out_an_auxilia
     assert edge_flops("sep_conv_3x3", 4, 2, 8, 6)[1:] == (4, 3)  # height and width apart
     heads = torch.nn.ModuleDict({"body": torch.nn.Linear(2, 2), "auxiliary_head": torch.nn.Linear(3, 3)})
     assert count_params(heads) == 6
+
+
+def test_nb201_counts_take_an_arch_string_keep_the_build_defaults_and_are_integers() -> None:
+    arch = nb201.sample(random.Random(7))
+    with torch.device("meta"):
+        built = nb201.build(arch).eval()  # C=16, N=5, 10 classes: the benchmark's network
+    params = sum(p.numel() for p in built.parameters())
+    flops = count_flops(built, torch.empty(1, 3, 8, 8, device="meta"))
+    final = {"net": {}, "resolution": 8}  # no build option given: the build's defaults
+    counts = [nb201.count_params(str(arch)), nb201.count_params(arch), nb201.final_params(str(arch), final),
+              nb201.final_flops(str(arch), final)]
+    assert counts == [params, params, params, flops]
+    assert all(type(c) is int for c in counts)
