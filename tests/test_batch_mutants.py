@@ -17,6 +17,13 @@ from swapnas.bundle import Batch
 X = torch.arange(24, dtype=torch.float32).reshape(2, 3, 2, 2) / 7
 
 
+def tensors(inputs: object) -> list:
+    """The batch's input tensors in order: one, or those of a tuple, list or dict."""
+    if isinstance(inputs, dict):
+        return list(inputs.values())
+    return list(inputs) if isinstance(inputs, (tuple, list)) else [inputs]
+
+
 def sha16(*parts: bytes) -> str:
     return hashlib.sha256(b"".join(parts)).hexdigest()[:16]
 
@@ -41,11 +48,9 @@ def test_map_applies_to_every_tensor_and_keeps_every_other_field(inputs: object)
         (3, "cifar10", "synthetic", 1, "n", "l1")
     assert torch.equal(doubled.targets, torch.tensor([2.0, 4.0]))
     assert type(doubled.inputs) is type(inputs)
-    pairs = inputs.items() if isinstance(inputs, dict) else enumerate(inputs) if isinstance(inputs, (tuple, list)) \
-        else [(None, inputs)]
-    for k, v in pairs:
-        got = doubled.inputs if k is None else doubled.inputs[k]  # type: ignore[index]
-        assert torch.equal(got, v * 2)
+    if isinstance(inputs, dict):
+        assert list(doubled.inputs) == list(inputs)  # type: ignore[arg-type]
+    assert all(torch.equal(got, given * 2) for got, given in zip(tensors(doubled.inputs), tensors(inputs), strict=True))
 
 
 def test_to_moves_every_tensor() -> None:
