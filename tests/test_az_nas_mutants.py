@@ -117,7 +117,9 @@ def test_feature_map_messages_in_full() -> None:
     no_map = "az_nas: the blocks of Holder produced no 4-D (S, C, H, W) feature map"
     with pytest.raises(ValueError, match=exact(no_map)):
         block_features(flat, torch.randn(2, 4))
-    with pytest.raises(ValueError, match=exact("az_nas: a block's feature map holds NaN or inf")):
+    with pytest.raises(ValueError, match=exact("az_nas: a block's feature map holds NaN or inf: check the model's "
+                                               "weights and the batch for NaN or inf, or leave the az_nas metrics out "
+                                               "for this model")):
         spectral_entropy(torch.tensor([float("nan")]).reshape(1, 1, 1, 1))
 
 
@@ -235,7 +237,8 @@ def test_non_finite_trainability_messages_in_full() -> None:
     x = torch.randn(2, 1, 4, 4)
     x[0, 0, 0, 0] = 0.0
     with pytest.raises(ValueError, match=exact("az_nas: the gradient of feature map 2 with respect to map 1 holds NaN "
-                                               "or inf (a block's backward is not finite on this batch)")):
+                                               "or inf (a block's backward is not finite on this batch): leave "
+                                               "az_nas_trainability out for this model")):
         az_nas_trainability(_Toy(_Scale([[2.0]]), Kink()), unlabelled(x))
     # nine channels, one output channel reads each with weight 8e307: g_in = (8e307 · g_0, …) and M (rank one, over
     # n = 2 positions) stay finite, M's norm (≥ 3 · 8e307) does not
@@ -245,5 +248,6 @@ def test_non_finite_trainability_messages_in_full() -> None:
     with torch.no_grad():
         huge.cells[0].w.copy_(w)
     with pytest.raises(ValueError, match=exact("az_nas: non-finite trainability (-inf): a block's gradient gain σ "
-                                               "overflows float64")):
+                                               "overflows float64; check the model's weights for huge values, or "
+                                               "leave az_nas_trainability out for this model")):
         az_nas_trainability(huge, unlabelled(torch.randn(2, 9, 1, 1, dtype=torch.float64) * 1e-300))

@@ -211,7 +211,8 @@ def spectral_entropy(fmap: torch.Tensor) -> float:
         ValueError: the map holds NaN or ±inf.
     """
     if not torch.isfinite(fmap).all():
-        raise ValueError("az_nas: a block's feature map holds NaN or inf")
+        raise ValueError("az_nas: a block's feature map holds NaN or inf: check the model's weights and the batch for "
+                         "NaN or inf, or leave the az_nas metrics out for this model")
     c = fmap.shape[1]
     x = fmap.detach().double().permute(0, 2, 3, 1).reshape(-1, c)
     x = x - x.mean(dim=0, keepdim=True)
@@ -320,7 +321,8 @@ def az_nas_trainability(model: nn.Module, batch: Batch, blocks: str = "auto", se
             g_in = torch.zeros_like(f_in)
         if not torch.isfinite(g_in).all():  # else the spectral norm's SVD fails with torch's own message
             raise ValueError(f"az_nas: the gradient of feature map {pair} with respect to map {pair - 1} holds NaN or "
-                             "inf (a block's backward is not finite on this batch)")
+                             "inf (a block's backward is not finite on this batch): leave az_nas_trainability out "
+                             "for this model")
         if g_in.shape == g_out.shape and torch.equal(g_in, g_out):
             scores.append(DEAD_PAIR)
         else:
@@ -328,7 +330,8 @@ def az_nas_trainability(model: nn.Module, batch: Batch, blocks: str = "auto", se
     del maps
     value = float(np.mean(scores))
     if not math.isfinite(value):
-        raise ValueError(f"az_nas: non-finite trainability ({value}): a block's gradient gain σ overflows float64")
+        raise ValueError(f"az_nas: non-finite trainability ({value}): a block's gradient gain σ overflows float64; "
+                         "check the model's weights for huge values, or leave az_nas_trainability out for this model")
     return value
 
 
