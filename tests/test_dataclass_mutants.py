@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import math
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -168,9 +167,11 @@ def test_training_recipe_takes_every_setting_on_its_bound() -> None:
 
 def test_a_training_runs_note_goes_to_the_log_or_to_stderr(caplog: pytest.LogCaptureFixture,
                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    quiet, loud = object.__new__(_Run), object.__new__(_Run)  # only `lines` is read: no model, data or optimiser
+    quiet.lines, loud.lines = False, True
     with caplog.at_level(logging.INFO, logger="swapnas.train.loop"):
-        _Run.say(SimpleNamespace(lines=False), "epoch 3: loss 1.25")  # type: ignore[arg-type]
-        _Run.say(SimpleNamespace(lines=True), "resumed at epoch 4")  # type: ignore[arg-type]
+        quiet.say("epoch 3: loss 1.25")
+        loud.say("resumed at epoch 4")
     assert [(r.name, r.levelno, r.getMessage()) for r in caplog.records] == [
         ("swapnas.train.loop", logging.INFO, "epoch 3: loss 1.25")]
     assert capsys.readouterr().err == "resumed at epoch 4\n"
