@@ -1,7 +1,8 @@
 """Tests written against the survivors of session 39's mutation runs of the dataclasses' methods (docs/reliability.md,
 "Session 39"): the EA's settings (each bound, accepted and refused, each refusal whole, the evaluation budget), the
-NB201 ground truth's refusal, the archs of NB101, FlexiBERT and TransNAS (each refusal whole, numpy integers stored as
-ints), the training recipe (each bound, each refusal whole) and a training run's notes (to the log or to stderr).
+NB201 ground truth's refusal, the archs of NB201, NB101, FlexiBERT and TransNAS (each refusal whole, numpy integers
+stored as ints), the training recipe (each bound, each refusal whole) and a training run's notes (to the log or to
+stderr).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import pytest
 
 from swapnas.benchmarks import GroundTruth
 from swapnas.search.evolution import EAConfig
-from swapnas.spaces import flexibert, transnas_macro, transnas_micro
+from swapnas.spaces import flexibert, nb201, transnas_macro, transnas_micro
 from swapnas.spaces.nb101_cell import CONV3X3, INPUT, OUTPUT, Arch
 from swapnas.train.loop import _Run
 from swapnas.train.recipe import TrainConfig
@@ -69,6 +70,17 @@ def test_nb101_cell_with_too_many_edges_is_refused_whole() -> None:
     with pytest.raises(ValueError, match=exact("NB101 allows at most 9 edges after pruning, this cell has 12: "
                                                "remove edges")):
         Arch(tuple(map(tuple, fan)), (INPUT,) + (CONV3X3,) * 5 + (OUTPUT,))
+
+
+@pytest.mark.parametrize(("ops", "message"), [
+    ("ops", "an NB201 Arch: ops must be a tuple or list, got str 'ops'"),
+    (("none",) * 3, "an NB201 arch has 6 edges, got 3 ops: ('none', 'none', 'none')"),
+    (("none",) * 5 + ("conv_5x5",),
+     "unknown NB201 op 'conv_5x5'; valid ops: none, skip_connect, nor_conv_1x1, nor_conv_3x3, avg_pool_3x3"),
+])
+def test_nb201_arch_refusals_are_whole(ops: object, message: str) -> None:
+    with pytest.raises(ValueError, match=exact(message)):
+        nb201.Arch(ops)  # type: ignore[arg-type]
 
 
 _LAYER = flexibert.Layer("SA", "SDP", 2, 512, 1)
