@@ -302,13 +302,13 @@ def build(arch: Arch | str, num_classes: int = 2, sizes: str = "authors", dropou
 
 
 @functools.lru_cache(maxsize=256)
-def _layer_params(spec: tuple[str, str, int, int, int], hidden: int, layout: str = "v1") -> int:
+def _layer_params(spec: tuple[str, str, int, int, int], hidden: int, layout: str) -> int:
     with torch.device("meta"):
         return sum(p.numel() for p in EncoderLayer(*spec[:2], hidden, *spec[2:], layout=layout).parameters())
 
 
 @functools.lru_cache(maxsize=64)
-def _base_params(hidden: int, num_classes: int, max_len: int, objective: str = "cls") -> int:
+def _base_params(hidden: int, num_classes: int, max_len: int, objective: str) -> int:
     """Embeddings and the ``objective``'s head (:class:`Encoder` without layers)."""
     with torch.device("meta"):
         return sum(p.numel() for p in Encoder(hidden, [], num_classes=num_classes, max_len=max_len,
