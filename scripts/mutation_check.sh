@@ -5,7 +5,8 @@
 # search/final, session 32 on scoring and search/driver, session 33 on the driver's report functions, session 34 on
 # correlate and session, session 35 on proxies/az_nas, proxies/vkdnw, proxies/_common, proxies/registry and the
 # rest of session, session 36 on pool_retry, executor_local, executors, grid and proxies/meco, session 37 on the
-# other metrics' bodies and the decorated definitions, session 38 on files and the dataclass methods
+# other metrics' bodies and the decorated definitions, session 38 on files and the dataclass methods, session 39 on
+# the other dataclasses, the other lru_cache'd functions, tokens, api_inputs and benchmarks/flexibert
 # (docs/reliability.md).
 #
 #   pip install mutmut==3.3.1
