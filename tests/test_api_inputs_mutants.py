@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from swapnas.api_inputs import as_batch, as_device, check_num_classes, check_seed
+from swapnas.api_inputs import _mask_like, as_batch, as_device, check_num_classes, check_seed
 from swapnas.bundle import Batch
 from swapnas.session import available_devices
 
@@ -135,3 +135,108 @@ def test_a_second_item_shaped_like_an_attention_mask() -> None:
         as_batch((ids, torch.tensor([[1, 1, 1, 0, 0], [0, 0, 0, 0, 0]])))
         as_batch((ids, torch.tensor([[-100, 5, -100, 7, -100], [1, -100, -100, -100, -100]])))
         as_batch((ids[:, :2], torch.tensor([[1, 0], [1, 1]])))
+
+
+def test_padding_masks_on_either_side_and_of_three_tokens_warn_alternating_labels_do_not() -> None:
+    ids = torch.randint(0, 100, (2, 5))
+    text = _MASK + "; it is read as labels y here (0/1 per token, padding-like rows)"
+    for y in ([[1, 1, 1, 0, 0], [0, 0, 1, 1, 1]],  # right and left padding in one batch
+              [[1, 1, 0], [1, 0, 0]]):  # three tokens a row, the shortest row checked
+        x = ids[:, :len(y[0])]
+        with pytest.warns(UserWarning, match=exact(text)):
+            as_batch((x, torch.tensor(y)))
+    with pytest.warns(UserWarning, match=exact(text)):
+        as_batch((ids[:1], torch.tensor([[1, 1, 1, 0, 0]])))  # a batch of one
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # per-token labels: not a run of ones then zeros; another shape; float inputs
+        as_batch((ids, torch.tensor([[1, 0, 1, 0, 1], [1, 1, 0, 0, 0]])))
+        as_batch((ids, torch.tensor([[1, 1, 0, 0], [1, 1, 1, 0]])))
+        as_batch((ids.float(), torch.tensor([[1, 1, 0, 0, 0], [1, 1, 1, 1, 0]])))
+
+
+def test_the_mask_check_names_what_it_found() -> None:
+    ids = torch.randint(0, 100, (2, 4))
+    assert _mask_like(ids, torch.ones(2, 4, dtype=torch.bool)) == "bool"
+    assert _mask_like(ids, torch.tensor([[1, 1, 0, 0], [1, 1, 1, 1]])) == "padding"
+    assert _mask_like(ids, torch.tensor([[1, 0, 1, 0], [1, 1, 1, 1]])) == ""
+
+
+def _warning_at_the_callers_line(call: object, y: torch.Tensor) -> tuple[str, int, str]:
+    def score_like(inputs: object) -> object:  # as swapnas.score calls as_batch: the warning names score's caller
+        return as_batch(inputs)
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        line = _line() + 1
+        score_like((call, y))
+    assert len(caught) == 1
+    return caught[0].filename, caught[0].lineno - line, str(caught[0].message)
+
+
+def _line() -> int:
+    import inspect
+
+    frame = inspect.currentframe()
+    assert frame is not None and frame.f_back is not None
+    return frame.f_back.f_lineno
+
+
+def test_both_label_warnings_point_at_the_line_that_called_the_api() -> None:
+    ids = torch.randint(0, 100, (2, 5))
+    where, offset, message = _warning_at_the_callers_line(ids, torch.tensor([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]]))
+    assert (where, offset) == (__file__, 0) and message.startswith(_MASK)
+    where, offset, message = _warning_at_the_callers_line(torch.randn(2, 3), torch.tensor([0.0, 1.0]))
+    assert (where, offset) == (__file__, 0)
+    assert message == "float labels are read as regression targets (an mse loss); for class labels pass y.long()"
+
+
+def test_float_labels_are_regression_targets_and_warn_only_when_they_look_like_classes() -> None:
+    x = torch.randn(2, 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        batch, labels = as_batch((x, torch.tensor([0.5, 1.25])))
+        as_batch((x, torch.tensor([[0.0, 1.0], [1.0, 0.0]])))  # (S, 2) float targets: not class labels
+    assert labels and (batch.num_classes, batch.loss) == (1, "mse")
+    with pytest.warns(UserWarning, match=exact("float labels are read as regression targets (an mse loss); for class "
+                                               "labels pass y.long()")):
+        classes, _ = as_batch((x, torch.tensor([0.0, 1.0])))
+    assert (classes.num_classes, classes.loss) == (1, "mse")
+
+
+def test_inputs_without_labels_get_one_class_of_zeros_and_the_user_provenance() -> None:
+    batch, labels = as_batch(torch.randn(3, 2))
+    assert not labels and batch.targets.dtype == torch.int64 and batch.targets.tolist() == [0, 0, 0]
+    assert (batch.num_classes, batch.dataset, batch.source, batch.n_real, batch.note, batch.loss) == (
+        1, "user", "user", 3, "", "ce")
+
+
+def test_a_label_equal_to_the_class_count_is_refused() -> None:
+    with pytest.raises(ValueError, match="these run from 0 to 3"):
+        as_batch((torch.randn(2, 3), torch.tensor([0, 3])), num_classes=3)
+
+
+def test_loaders_give_their_first_batch_and_keep_the_class_count() -> None:
+    x, y = torch.randn(6, 3), torch.tensor([0, 1, 0, 1, 0, 1])
+    batch, labels = as_batch(torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=4),
+                             num_classes=5)
+    assert labels and torch.equal(batch.inputs, x[:4]) and batch.targets.tolist() == [0, 1, 0, 1]
+    assert batch.num_classes == 5
+    alone, labels = as_batch(torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x), batch_size=4))
+    assert not labels and torch.equal(alone.inputs, x[:4])
+
+
+@pytest.mark.parametrize(("inputs", "error", "message"), [
+    (torch.randn(5), ValueError, "inputs must be a batch: S samples along dim 0, then each sample's dims (got shape "
+                                 "(5,)); for one sample x, pass x.unsqueeze(0)"),
+    (torch.randn(0, 3), ValueError, "inputs must hold S >= 1 samples along dim 0 (got shape (0, 3))"),
+    (((torch.randn(2, 3), torch.randn(3, 3)), None), ValueError,
+     "the input tensors disagree on the number of samples S (dim 0): [2, 3]"),
+    ((torch.randn(2, 3), [0, 1]), TypeError, "the labels y of an (x, y) pair must be a tensor, not list"),
+    ((torch.randn(2, 3), torch.tensor(3)), ValueError, "the labels y need one entry per sample along dim 0 (shape "
+                                                       "(S,) for class labels); got a scalar tensor (3)"),
+    (torch.tensor([[float("nan"), 1.0]]), ValueError, "inputs hold 1 non-finite value(s) (NaN/inf) of 2; every proxy "
+                                                      "would score noise: clean or re-normalise the batch"),
+])
+def test_bad_shapes_and_labels_are_refused_whole(inputs: object, error: type, message: str) -> None:
+    with pytest.raises(error, match=exact(message)):
+        as_batch(inputs)
