@@ -5,6 +5,7 @@ ends, devices, class counts, every input form and every refusal whole, the label
 
 from __future__ import annotations
 
+import sys
 import warnings
 
 import numpy as np
@@ -161,24 +162,18 @@ def test_the_mask_check_names_what_it_found() -> None:
     assert _mask_like(ids, torch.tensor([[1, 0, 1, 0], [1, 1, 1, 1]])) == ""
 
 
-def _warning_at_the_callers_line(call: object, y: torch.Tensor) -> tuple[str, int, str]:
-    def score_like(inputs: object) -> object:  # as swapnas.score calls as_batch: the warning names score's caller
+def _warning_at_the_callers_line(x: object, y: torch.Tensor) -> tuple[str, int, str]:
+    """(file, line of the warning − line of the call, message) of the one warning ``as_batch`` gives, called from a
+    function as ``swapnas.score`` calls it: the warning must name the line that called that function."""
+    def score_like(inputs: object) -> object:
         return as_batch(inputs)
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        line = _line() + 1
-        score_like((call, y))
+        score_like((x, y))
+        called_at = sys._getframe().f_lineno - 1
     assert len(caught) == 1
-    return caught[0].filename, caught[0].lineno - line, str(caught[0].message)
-
-
-def _line() -> int:
-    import inspect
-
-    frame = inspect.currentframe()
-    assert frame is not None and frame.f_back is not None
-    return frame.f_back.f_lineno
+    return caught[0].filename, caught[0].lineno - called_at, str(caught[0].message)
 
 
 def test_both_label_warnings_point_at_the_line_that_called_the_api() -> None:
