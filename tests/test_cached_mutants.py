@@ -2,7 +2,7 @@
 "Session 39"; each mutant judged in a fresh process, because a forked mutant reads what the unmutated pass cached):
 NB101's parameter range over its fixed sample, by every option and by its defaults; FlexiBERT's cached count under each
 build option away from its default, against the network built; the DCT matrix at the authors' sequence length, against
-scipy's DCT.
+scipy's DCT; TransNAS macro's parameter range by every option and by its defaults.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pytest
 import scipy.fft
 import torch
 
-from swapnas.spaces import flexibert, nb101
+from swapnas.spaces import flexibert, nb101, transnas_macro
 from swapnas.spaces.flexibert_net import _dct_matrix
 
 
@@ -71,3 +71,27 @@ def test_dct_matrix_is_float32_rounding_of_the_exact_dct_at_length_512(ortho: bo
     got = _dct_matrix(512, ortho)
     assert got.dtype == torch.float32 and got.shape == (512, 512)
     assert np.abs(got.double().numpy() - exact).max() < 1.2e-7
+
+
+@pytest.fixture
+def three_skeletons(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[transnas_macro.Arch, ...]]:
+    """Three of the 3,256 skeletons in place of all, with param_range_k's cache emptied before and after."""
+    archs = tuple(transnas_macro.parse(f"64-{s}-basic") for s in ("1114", "444311", "124134"))
+    monkeypatch.setattr(transnas_macro, "_all", lambda: archs)
+    transnas_macro.param_range_k.cache_clear()
+    yield archs
+    transnas_macro.param_range_k.cache_clear()
+
+
+def _built_macro_params(arch: transnas_macro.Arch, **options: object) -> int:
+    with torch.device("meta"):
+        return sum(p.numel() for p in transnas_macro.build(arch, **options).parameters())  # type: ignore[arg-type]
+
+
+def test_transnas_macro_parameter_range_passes_every_option_and_defaults_to_the_benchmark_network(
+        three_skeletons: tuple[transnas_macro.Arch, ...]) -> None:
+    options = {"task": "segmentsemantic", "num_classes": 7, "C": 16}
+    sizes = [_built_macro_params(a, **options) for a in three_skeletons]
+    assert transnas_macro.param_range_k(**options) == (min(sizes) / 1e3, max(sizes) / 1e3)
+    default = [_built_macro_params(a, task="class_object", C=64) for a in three_skeletons]
+    assert transnas_macro.param_range_k() == (min(default) / 1e3, max(default) / 1e3)
