@@ -8,7 +8,7 @@ scipy's DCT; TransNAS macro's parameter range by every option and by its default
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import pytest
@@ -19,9 +19,10 @@ from swapnas.spaces import flexibert, nb101, transnas_macro
 from swapnas.spaces.flexibert_net import _dct_matrix
 
 
-def _built_params(arch: nb101.Arch, **options: int) -> int:
+def built_params(build: Callable[..., torch.nn.Module], arch: object, **options: object) -> int:
+    """Parameters of ``build(arch, **options)`` built on the meta device: what a cached count must equal."""
     with torch.device("meta"):
-        return sum(p.numel() for p in nb101.build(arch, **options).parameters())
+        return sum(p.numel() for p in build(arch, **options).parameters())
 
 
 @pytest.fixture
@@ -39,7 +40,7 @@ def test_nb101_parameter_range_passes_every_option_to_the_network(small_range_sa
     # would count the default's network
     options = {"num_classes": 100, "C": 16, "stacks": 2, "cells": 1}
     rng = random.Random(nb101.RANGE_SEED)
-    sizes = [_built_params(nb101.sample(rng), **options) for _ in range(small_range_sample)]
+    sizes = [built_params(nb101.build, nb101.sample(rng), **options) for _ in range(small_range_sample)]
     assert nb101.param_range_k(**options) == (min(sizes) / 1e3, max(sizes) / 1e3)
 
 
@@ -58,15 +59,14 @@ def test_nb101_parameter_range_defaults_to_the_benchmark_network(small_range_sam
 def test_flexibert_cached_count_equals_the_network_under_each_option(options: dict) -> None:
     # an LT layer: under the `flexibert` layout it has no dense, residual or LayerNorm after its mixer
     arch = flexibert.parse("h128|LT.DCT.h2.f512x3|SA.WMA.h4.f1024x1")
-    with torch.device("meta"):
-        built = sum(p.numel() for p in flexibert.build(arch, **options).parameters())
-    assert flexibert.count_params(arch, **options) == built
+    assert flexibert.count_params(arch, **options) == built_params(flexibert.build, arch, **options)
 
 
 @pytest.mark.parametrize(("ortho", "norm"), [(True, "ortho"), (False, None)])
 def test_dct_matrix_is_float32_rounding_of_the_exact_dct_at_length_512(ortho: bool, norm: str | None) -> None:
-    # built in float64, then rounded: within float32's rounding of entries up to 2 (6e-8); angles summed in float32
-    # (up to π · 512) would be off by 9e-6 (orthonormal) and 3e-4 (unnormalised)
+    # built in float64, then rounded to float32: off by at most half a float32 step, 6e-8 for entries in [1, 2) (the
+    # bound allows one step); angles summed in float32 (up to π · 512) would be off by 9e-6 (orthonormal) and 3e-4
+    # (unnormalised)
     exact = scipy.fft.dct(np.eye(512), norm=norm, axis=0)
     got = _dct_matrix(512, ortho)
     assert got.dtype == torch.float32 and got.shape == (512, 512)
@@ -83,15 +83,10 @@ def three_skeletons(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[transnas_
     transnas_macro.param_range_k.cache_clear()
 
 
-def _built_macro_params(arch: transnas_macro.Arch, **options: object) -> int:
-    with torch.device("meta"):
-        return sum(p.numel() for p in transnas_macro.build(arch, **options).parameters())  # type: ignore[arg-type]
-
-
 def test_transnas_macro_parameter_range_passes_every_option_and_defaults_to_the_benchmark_network(
         three_skeletons: tuple[transnas_macro.Arch, ...]) -> None:
     options = {"task": "segmentsemantic", "num_classes": 7, "C": 16}
-    sizes = [_built_macro_params(a, **options) for a in three_skeletons]
+    sizes = [built_params(transnas_macro.build, a, **options) for a in three_skeletons]
     assert transnas_macro.param_range_k(**options) == (min(sizes) / 1e3, max(sizes) / 1e3)
-    default = [_built_macro_params(a, task="class_object", C=64) for a in three_skeletons]
+    default = [built_params(transnas_macro.build, a, task="class_object", C=64) for a in three_skeletons]
     assert transnas_macro.param_range_k() == (min(default) / 1e3, max(default) / 1e3)

@@ -21,6 +21,7 @@ from swapnas.train.loop import _Run
 from swapnas.train.recipe import TrainConfig
 
 from .message_tools import exact
+from .test_nb101 import TWELVE_EDGES
 
 _SAMPLE = "--sample K must be in 1..population=3 (got {}): lower --sample or raise --population"
 
@@ -65,11 +66,9 @@ def test_nb201_ground_truth_refusal_names_every_choice() -> None:
 
 
 def test_nb101_cell_with_too_many_edges_is_refused_whole() -> None:
-    fan = [[0, 1, 1, 1, 1, 1, 1], [0, 0, 1, 1, 0, 0, 0], [0, 0, 0, 1, 0, 0, 0], [0, 0, 0, 0, 1, 0, 0],
-           [0, 0, 0, 0, 0, 1, 0], [0, 0, 0, 0, 0, 0, 1], [0] * 7]  # 12 edges, all on a path from input to output
     with pytest.raises(ValueError, match=exact("NB101 allows at most 9 edges after pruning, this cell has 12: "
                                                "remove edges")):
-        Arch(tuple(map(tuple, fan)), (INPUT,) + (CONV3X3,) * 5 + (OUTPUT,))
+        Arch(tuple(map(tuple, TWELVE_EDGES)), (INPUT,) + (CONV3X3,) * 5 + (OUTPUT,))
 
 
 @pytest.mark.parametrize(("ops", "message"), [

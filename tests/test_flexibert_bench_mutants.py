@@ -9,12 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from swapnas.benchmarks.flexibert import FlexiBERTBenchmark
 from swapnas.spaces import flexibert
 
 from .message_tools import exact
+from .test_cached_mutants import built_params
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +54,4 @@ def test_an_unknown_task_and_an_arch_outside_the_benchmark_are_refused_whole(ben
 
 def test_params_m_is_the_designed_encoder_in_millions(bench: FlexiBERTBenchmark) -> None:
     arch = bench.archs[0]
-    with torch.device("meta"):
-        built = sum(p.numel() for p in flexibert.build(arch, sizes="design").parameters())
-    assert bench.params_m(arch) == built / 1e6
+    assert bench.params_m(arch) == built_params(flexibert.build, arch, sizes="design") / 1e6

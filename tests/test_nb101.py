@@ -132,11 +132,13 @@ def test_ten_edges_that_prune_to_nine_are_valid() -> None:
 
 _CHAIN = [[int(j == i + 1) for j in range(7)] for i in range(7)]
 _OPS7 = [INPUT] + [CONV3X3] * 5 + [OUTPUT]
+#: 12 edges, all on a path from input to output: too many after pruning
+TWELVE_EDGES = [[0, 1, 1, 1, 1, 1, 1], [0, 0, 1, 1, 0, 0, 0], [0, 0, 0, 1, 0, 0, 0], [0, 0, 0, 0, 1, 0, 0],
+                [0, 0, 0, 0, 0, 1, 0], [0, 0, 0, 0, 0, 0, 1], [0] * 7]
 
 
 @pytest.mark.parametrize("matrix, ops, match", [
-    ([[0, 1, 1, 1, 1, 1, 1], [0, 0, 1, 1, 0, 0, 0], [0, 0, 0, 1, 0, 0, 0], [0, 0, 0, 0, 1, 0, 0],
-      [0, 0, 0, 0, 0, 1, 0], [0, 0, 0, 0, 0, 0, 1], [0] * 7], _OPS7, "at most 9 edges after pruning, this cell has 12"),
+    (TWELVE_EDGES, _OPS7, "at most 9 edges after pruning, this cell has 12"),
     ([[0, 1, 0], [0, 0, 1], [0, 1, 0]], [INPUT, CONV3X3, OUTPUT], "edge 2→1 goes backwards"),
     ([[0, 1, 0], [0, 0, 0], [0, 0, 0]], [INPUT, CONV3X3, OUTPUT], "output vertex cannot be reached"),
     ([[0, 1, 0], [0, 0, 1], [0, 0, 0]], [INPUT, "conv5x5", OUTPUT], "unknown NB101 op 'conv5x5'"),

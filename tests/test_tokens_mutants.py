@@ -7,6 +7,7 @@ and every field, default, bound and refusal of ``token_batch``.
 from __future__ import annotations
 
 import hashlib
+import string
 from pydoc_data import topics as pydoc_topics
 
 import numpy as np
@@ -23,6 +24,9 @@ def _naive_id(word: str) -> int:
     return 999 + number % (30522 - 999)
 
 
+_WORD_CHARS = string.ascii_lowercase + string.digits
+
+
 def _naive_words(text: str) -> list[str]:
     """Lower-cased runs of [a-z0-9], and runs of one repeated other non-space character, by a character loop."""
     out: list[str] = []
@@ -34,8 +38,8 @@ def _naive_words(text: str) -> list[str]:
         if ch.isspace():
             i = j
             continue
-        if ch in "abcdefghijklmnopqrstuvwxyz0123456789":
-            while j < len(text) and text[j] in "abcdefghijklmnopqrstuvwxyz0123456789":
+        if ch in _WORD_CHARS:
+            while j < len(text) and text[j] in _WORD_CHARS:
                 j += 1
         else:
             while j < len(text) and text[j] == ch:
