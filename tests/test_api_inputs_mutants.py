@@ -231,8 +231,11 @@ def test_loaders_give_their_first_batch_and_keep_the_class_count() -> None:
                                  "(5,)); for one sample x, pass x.unsqueeze(0)"),
     (torch.randn(0, 3), ValueError, "inputs must hold S >= 1 samples along dim 0 (got shape (0, 3))"),
     (((torch.randn(2, 3), torch.randn(3, 3)), None), ValueError,
-     "the input tensors disagree on the number of samples S (dim 0): [2, 3]"),
-    ((torch.randn(2, 3), [0, 1]), TypeError, "the labels y of an (x, y) pair must be a tensor, not list"),
+     "the input tensors disagree on the number of samples S (dim 0): [2, 3]; give each the same S samples"),
+    ((torch.randn(2, 3), [0, 1]), TypeError, "the labels y of an (x, y) pair must be a tensor, not list: pass "
+                                             "torch.as_tensor(y)"),
+    ((torch.randn(2, 3), torch.tensor([0, 1, 0])), ValueError,
+     "x and y disagree on the number of samples: 2 vs 3; give one label per sample"),
     ((torch.randn(2, 3), torch.tensor(3)), ValueError, "the labels y need one entry per sample along dim 0 (shape "
                                                        "(S,) for class labels); got a scalar tensor (3)"),
     (torch.tensor([[float("nan"), 1.0]]), ValueError, "inputs hold 1 non-finite value(s) (NaN/inf) of 2; every proxy "

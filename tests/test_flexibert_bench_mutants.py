@@ -49,7 +49,8 @@ def test_an_unknown_task_and_an_arch_outside_the_benchmark_are_refused_whole(ben
     assert outside not in bench.archs
     with pytest.raises(KeyError) as missing:  # a KeyError's str() is the repr of its message
         bench.index_of(outside)
-    assert missing.value.args == (f"{outside} is not among the 10 FlexiBERT archs of {bench.path}",)
+    assert missing.value.args == (f"{outside} is not among the 10 FlexiBERT archs of {bench.path}; nearest(arch) "
+                                  "gives the closest one",)
 
 
 def test_params_m_is_the_designed_encoder_in_millions(bench: FlexiBERTBenchmark) -> None:

@@ -105,9 +105,10 @@ def as_batch(inputs: Any, num_classes: int | None = None) -> tuple[Batch, bool]:
         raise ValueError(f"inputs must hold S >= 1 samples along dim 0 (got shape {tuple(tensors[0].shape)})")
     if len({t.shape[0] for t in tensors}) > 1:
         raise ValueError(f"the input tensors disagree on the number of samples S (dim 0): "
-                         f"{[t.shape[0] for t in tensors]}")
+                         f"{[t.shape[0] for t in tensors]}; give each the same S samples")
     if y is not None and not isinstance(y, torch.Tensor):
-        raise TypeError(f"the labels y of an (x, y) pair must be a tensor, not {type(y).__name__}")
+        raise TypeError(f"the labels y of an (x, y) pair must be a tensor, not {type(y).__name__}: pass "
+                        "torch.as_tensor(y)")
     if y is not None and y.dim() == 0:
         raise ValueError(f"the labels y need one entry per sample along dim 0 (shape (S,) for class labels); got a "
                          f"scalar tensor ({y.item()!r})")
@@ -125,7 +126,7 @@ def as_batch(inputs: Any, num_classes: int | None = None) -> tuple[Batch, bool]:
     if y is None:
         y = torch.zeros(s, dtype=torch.long)
     elif y.shape[0] != s:
-        raise ValueError(f"x and y disagree on the number of samples: {s} vs {y.shape[0]}")
+        raise ValueError(f"x and y disagree on the number of samples: {s} vs {y.shape[0]}; give one label per sample")
     if labels and not y.is_floating_point():
         y = _class_labels(y, num_classes)
     elif labels and y.dim() == 1 and bool((y == y.round()).all()):

@@ -79,7 +79,8 @@ class FlexiBERTBenchmark:
         try:
             return self._index[arch]
         except KeyError:
-            raise KeyError(f"{arch} is not among the {len(self)} FlexiBERT archs of {self.path}") from None
+            raise KeyError(f"{arch} is not among the {len(self)} FlexiBERT archs of {self.path}; nearest(arch) gives "
+                           "the closest one") from None
 
     def nearest(self, arch: fb.Arch | str) -> tuple[fb.Arch, int]:
         """The benchmark arch closest to ``arch`` (:func:`~swapnas.spaces.flexibert.distance`; ties: the
