@@ -232,7 +232,7 @@ def test_loaders_give_their_first_batch_and_keep_the_class_count() -> None:
     (torch.randn(0, 3), ValueError, "inputs must hold S >= 1 samples along dim 0 (got shape (0, 3))"),
     (((torch.randn(2, 3), torch.randn(3, 3)), None), ValueError,
      "the input tensors disagree on the number of samples S (dim 0): [2, 3]; give each the same S samples"),
-    ((torch.randn(2, 3), [0, 1]), TypeError, "the labels y of an (x, y) pair must be a tensor, not list: pass "
+    ((torch.randn(2, 3), [0, 1]), TypeError, "the labels y of an (x, y) pair must be a tensor, not list: "
                                              "torch.as_tensor(y)"),
     ((torch.randn(2, 3), torch.tensor([0, 1, 0])), ValueError,
      "x and y disagree on the number of samples: 2 vs 3; give one label per sample"),

@@ -107,8 +107,7 @@ def as_batch(inputs: Any, num_classes: int | None = None) -> tuple[Batch, bool]:
         raise ValueError(f"the input tensors disagree on the number of samples S (dim 0): "
                          f"{[t.shape[0] for t in tensors]}; give each the same S samples")
     if y is not None and not isinstance(y, torch.Tensor):
-        raise TypeError(f"the labels y of an (x, y) pair must be a tensor, not {type(y).__name__}: pass "
-                        "torch.as_tensor(y)")
+        raise TypeError(f"the labels y of an (x, y) pair must be a tensor, not {type(y).__name__}: torch.as_tensor(y)")
     if y is not None and y.dim() == 0:
         raise ValueError(f"the labels y need one entry per sample along dim 0 (shape (S,) for class labels); got a "
                          f"scalar tensor ({y.item()!r})")
