@@ -6,7 +6,8 @@
 Ours: the package's own path end to end (`session.score_archs` into a fresh SQLite store):
 per arch, build the benchmark network (C=16, N=5), N(0,1) init with the arch's seed, move to
 the device, `swap_score` (exact) on S real CIFAR-10 images, one committed store row;
-``--prefetch K`` builds the next K archs' networks in a thread meanwhile (throughput mode).
+``--prefetch K`` builds the next K archs' networks in a thread meanwhile (throughput mode); ``--workers N``
+scores in N spawned processes sharing the device instead (the CLI's ``--workers``; the pool's start is timed).
 Authors' style (as described in the spec): the same network and init, hooks that keep the
 float sign maps, concatenate per sample, transpose and `torch.unique(dim=0)`. Both give the
 same number (checked on every arch both score). Prints wall time, ms per arch and the ratio.
@@ -29,7 +30,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from swapnas.executors import LocalExecutor
+from swapnas.executors import make_executor
 from swapnas.scoring import build_scored_net
 from swapnas.session import configure, score_archs
 from swapnas.spaces import nb201
@@ -72,20 +73,23 @@ def score_ours(archs: list, proxies: list, protocol, batch, store, device: torch
                args: argparse.Namespace) -> tuple[list, float]:
     """Our swap records of the first archs, all of them unless ``args.budget`` > 0 stops the chunks, and
     the seconds they took."""
-    executor = LocalExecutor(prefetch=args.prefetch)
-    step = CHUNK if args.budget > 0 else max(len(archs), 1)
+    executor = make_executor("local", prefetch=args.prefetch, workers=args.workers)
+    step = CHUNK * args.workers if args.budget > 0 else max(len(archs), 1)
     recs: list = []
     elapsed = 0.0
     sync(device)
-    t0 = time.perf_counter()
-    while len(recs) < len(archs):
-        chunk = archs[len(recs):len(recs) + step]
-        recs += score_archs(chunk, "nb201", proxies, protocol, batch, store, device, progress=args.progress,
-                            executor=executor)["swap"]
-        sync(device)
-        elapsed = time.perf_counter() - t0
-        if args.budget > 0 and elapsed * (len(recs) + step) / len(recs) > args.budget:
-            break  # the next chunk would end past the budget, at this rate
+    t0 = time.perf_counter()  # a pool's start (its processes, their CUDA contexts) is counted in
+    try:
+        while len(recs) < len(archs):
+            chunk = archs[len(recs):len(recs) + step]
+            recs += score_archs(chunk, "nb201", proxies, protocol, batch, store, device, progress=args.progress,
+                                executor=executor)["swap"]
+            sync(device)
+            elapsed = time.perf_counter() - t0
+            if args.budget > 0 and elapsed * (len(recs) + step) / len(recs) > args.budget:
+                break  # the next chunk would end past the budget, at this rate
+    finally:
+        executor.close()
     return recs, elapsed
 
 
@@ -97,6 +101,8 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--data-dir", default=None)
     ap.add_argument("--prefetch", type=int, default=0, help="archs built ahead by a thread (throughput mode)")
+    ap.add_argument("--workers", type=int, default=1,
+                    help="scoring processes sharing the device (a pool; 1: in this process, where --prefetch applies)")
     ap.add_argument("--cells", type=int, default=5, help="cells per stage N (5: the benchmark network)")
     ap.add_argument("--progress", action="store_true")
     ap.add_argument("--budget", type=float, default=0,
@@ -109,7 +115,8 @@ def main() -> None:
     x = batch.inputs.to(device)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu, {torch.get_num_threads()} threads"
     print(f"device {name} | torch {torch.__version__} | S={args.batch_size}, 1 init, NB201 C=16 N={args.cells} | "
-          f"{len(archs)} archs (ours, prefetch {args.prefetch}), {min(args.authors_archs, len(archs))} (authors' style)"
+          f"{len(archs)} archs (ours, prefetch {args.prefetch}, workers {args.workers}), "
+          f"{min(args.authors_archs, len(archs))} (authors' style)"
           + (f" | budget {args.budget:g} s" if args.budget > 0 else ""))
     with tempfile.TemporaryDirectory() as tmp, ScoreStore(Path(tmp) / "sweep.sqlite") as store:
         recs, t_ours = score_ours(archs, proxies, protocol, batch, store, device, args)

@@ -106,13 +106,18 @@ def test_sweep_budget_stops_between_chunks_and_reports_the_rate(monkeypatch, cap
     assert f"{done} of {nb201.NUM_ARCHS} archs" in out and "budget" in out
 
 
-def _timeouts(script: str, small: bool) -> list[tuple[int, str]]:
-    """(seconds, command line) of each `timeout` in a GPU script, for the full (or SMALL=1) sizes."""
+def _sizes(script: str, small: bool) -> dict[str, str]:
+    """The NAME=value settings of a GPU script's full (or SMALL=1) branch."""
     text = (PERF / script).read_text()
     branch = re.search(r'if \[ "\$\{SMALL:-0\}" = 1 \]; then\n(.*?)\nelse\n(.*?)\nfi', text, re.DOTALL)
     assert branch is not None
-    env = dict(re.findall(r"(\w+)=(\d+)", branch.group(1 if small else 2)))
-    lines = re.sub(r"\\\n\s*", " ", text).splitlines()
+    return dict(re.findall(r"(\w+)=(\d+)", branch.group(1 if small else 2)))
+
+
+def _timeouts(script: str, small: bool) -> list[tuple[int, str]]:
+    """(seconds, command line) of each `timeout` in a GPU script, for the full (or SMALL=1) sizes."""
+    env = _sizes(script, small)
+    lines = re.sub(r"\\\n\s*", " ", (PERF / script).read_text()).splitlines()
     return [(int(env.get(m.group(1).strip('"$'), m.group(1))), line)
             for line in lines if (m := re.match(r'\s*timeout ("\$\w+"|\d+) ', line))]
 
@@ -121,11 +126,12 @@ def test_gpu_search_sweep_fits_one_device_call():
     """The GPU script runs unattended as one command of at most 600 s: its steps' time limits must add up to
     less, and each sweep must stop itself (--budget) well before its `timeout` kills it without output."""
     steps = _timeouts("gpu_search_sweep.sh", small=False)
-    assert len(steps) == 5
-    assert sum(s for s, _ in steps) <= 590
+    assert len(steps) == 8
+    assert sum(s for s, _ in steps) <= 560
+    env = _sizes("gpu_search_sweep.sh", small=False)
     sweeps = [(s, line) for s, line in steps if "nb201_sweep.py" in line]
-    assert len(sweeps) == 2
+    assert len(sweeps) == 3
     for limit, line in sweeps:
-        budget = re.search(r"--budget (\d+)", line)
+        budget = re.search(r'--budget "\$(\w+)"', line)
         assert budget is not None, line
-        assert int(budget.group(1)) <= limit - 20, line
+        assert 0 < int(env[budget.group(1)]) <= limit - 20, line
