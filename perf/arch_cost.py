@@ -19,10 +19,11 @@ import time
 
 import torch
 
+from swapnas.module_tools import to_device
+from swapnas.patterns import swap_score
 from swapnas.scoring import gaussian_init, score_arch
 from swapnas.session import configure
 from swapnas.spaces import nb201
-from swapnas.patterns import swap_score
 
 PROTOCOLS = [("search: C16 N1, S=16, R=4", {"C": 16, "N": 1}, 16, 4),
              ("sweep: C16 N5, S=64, R=1", {"C": 16, "N": 5}, 64, 1)]
@@ -46,14 +47,17 @@ def main() -> None:
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--archs", type=int, default=20)
     ap.add_argument("--data-dir", default=None)
+    ap.add_argument("--threads", type=int, default=1, help="torch threads (the CLI's default, 1)")
     args = ap.parse_args()
     device = torch.device(args.device)
+    torch.set_num_threads(args.threads)
     archs = random.Random(0).sample(list(nb201.all_archs()), args.archs)
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu, {torch.get_num_threads()} threads"
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
+    name += f", {torch.get_num_threads()} threads"
     print(f"device {name} | torch {torch.__version__} | {args.archs} NB201 archs (random.Random(0)); "
           "medians per arch, ms")
-    print(f"{'protocol':<27} {'build':>6} {'init':>6} {'to dev':>6} {'fwd':>7} {'swap':>7} "
-          f"{'score_arch, build per repeat':>28} {'one build (lean)':>17}")
+    print(f"{'protocol':<27} {'build':>6} {'init':>6} {'.to()':>6} {'1 copy':>6} {'fwd':>7} {'swap':>7} "
+          f"{'swap/fwd':>8} {'score_arch, build per repeat':>28} {'one build (lean)':>17}")
     for label, net, s, r in PROTOCOLS:
         protocol, batch, proxies = configure("nb201", "cifar10", "swap", batch_size=s, repeats=r, net=net,
                                              data_dir=args.data_dir)
@@ -61,17 +65,29 @@ def main() -> None:
         rebuild = dataclasses.replace(swap, keeps_model=False)
         x = batch.inputs.to(device)
         dev_batch = batch.to(device)
-        cols: dict[str, list[float]] = {k: [] for k in ("build", "init", "move", "fwd", "swap", "old", "lean")}
+        cols: dict[str, list[float]] = {k: [] for k in ("build", "init", "move", "flat", "fwd", "swap", "ratio", "old",
+                                                        "lean")}
         for a in archs:
             t, model = _ms(lambda a=a: nb201.build(a, num_classes=10, **net), device)
             cols["build"].append(t)
             cols["init"].append(_ms(lambda m=model: gaussian_init(m, torch.Generator().manual_seed(0)), device)[0])
-            t, model = _ms(lambda m=model: m.to(device).train(), device)
+            t, moved = _ms(lambda m=model: m.to(device).train(), device)
             cols["move"].append(t)
+            model = nb201.build(a, num_classes=10, **net)  # again, moved by swapnas's one-copy move
+            gaussian_init(model, torch.Generator().manual_seed(0))
+            t, model = _ms(lambda m=model: to_device(m, device).train(), device)
+            cols["flat"].append(t)
+            if not all(torch.equal(p, q) for p, q in zip([*moved.parameters(), *moved.buffers()],
+                                                         [*model.parameters(), *model.buffers()])):
+                raise SystemExit(f"the one-copy move differs from .to() on {a}")
             with torch.no_grad():
                 model(x)  # warm-up
                 cols["fwd"].append(_ms(lambda m=model: m(x), device)[0])
-            cols["swap"].append(_ms(lambda m=model: swap_score(m, x), device)[0])
+            t, score = _ms(lambda m=model: swap_score(m, x), device)
+            cols["swap"].append(t)
+            cols["ratio"].append(t / cols["fwd"][-1])
+            if score != swap_score(moved, x):
+                raise SystemExit(f"swap_score differs between the two moves on {a}")
             t_old, old = _ms(lambda a=a: score_arch(a, nb201.build, [rebuild], dev_batch, protocol, device), device)
             t_new, new = _ms(lambda a=a: score_arch(a, nb201.build, [swap], dev_batch, protocol, device), device)
             if old["swap"].values != new["swap"].values:
@@ -79,8 +95,8 @@ def main() -> None:
             cols["old"].append(t_old)
             cols["lean"].append(t_new)
         med = {k: statistics.median(v) for k, v in cols.items()}
-        print(f"{label:<27} {med['build']:>6.2f} {med['init']:>6.2f} {med['move']:>6.2f} {med['fwd']:>7.2f} "
-              f"{med['swap']:>7.2f} {med['old']:>28.2f} {med['lean']:>17.2f}")
+        print(f"{label:<27} {med['build']:>6.2f} {med['init']:>6.2f} {med['move']:>6.2f} {med['flat']:>6.2f} "
+              f"{med['fwd']:>7.2f} {med['swap']:>7.2f} {med['ratio']:>8.2f} {med['old']:>28.2f} {med['lean']:>17.2f}")
 
 
 if __name__ == "__main__":

@@ -69,28 +69,43 @@ def sweep_archs(n: int) -> list:
     return random.Random(0).sample(archs, min(n, len(archs)))
 
 
+def _next_chunk(done: int, elapsed: float, warm: tuple[int, float], args: argparse.Namespace) -> int:
+    """How many archs to score next under ``--budget`` (0: stop). One process: ``CHUNK`` while the chunk would end
+    within the budget at the rate so far. A pool (``--workers`` > 1): the first chunk, 2 archs per worker, holds the
+    pool's start, so a probe of 8 per worker follows it, and chunks of ``CHUNK`` go on at the rate after the first."""
+    if args.workers == 1:
+        return CHUNK if elapsed * (done + CHUNK) / done <= args.budget else 0
+    if done == warm[0]:
+        return 8 * args.workers if elapsed < args.budget else 0
+    return CHUNK if elapsed + (elapsed - warm[1]) / (done - warm[0]) * CHUNK <= args.budget else 0
+
+
 def score_ours(archs: list, proxies: list, protocol, batch, store, device: torch.device,
-               args: argparse.Namespace) -> tuple[list, float]:
-    """Our swap records of the first archs, all of them unless ``args.budget`` > 0 stops the chunks, and
-    the seconds they took."""
+               args: argparse.Namespace) -> tuple[list, float, tuple[int, float]]:
+    """Our swap records of the first archs, all of them unless ``args.budget`` > 0 stops the chunks, the seconds
+    they took, and (archs, seconds) of the first chunk: with ``--workers`` > 1 that chunk is 2 archs per worker and
+    its time holds the pool's start, so the rate after it is the steady state."""
     executor = make_executor("local", prefetch=args.prefetch, workers=args.workers)
-    step = CHUNK * args.workers if args.budget > 0 else max(len(archs), 1)
+    size = (2 * args.workers if args.workers > 1 else CHUNK) if args.budget > 0 else max(len(archs), 1)
     recs: list = []
     elapsed = 0.0
+    warm = (0, 0.0)
     sync(device)
     t0 = time.perf_counter()  # a pool's start (its processes, their CUDA contexts) is counted in
     try:
-        while len(recs) < len(archs):
-            chunk = archs[len(recs):len(recs) + step]
+        while len(recs) < len(archs) and size:
+            chunk = archs[len(recs):len(recs) + size]
             recs += score_archs(chunk, "nb201", proxies, protocol, batch, store, device, progress=args.progress,
                                 executor=executor)["swap"]
             sync(device)
             elapsed = time.perf_counter() - t0
-            if args.budget > 0 and elapsed * (len(recs) + step) / len(recs) > args.budget:
-                break  # the next chunk would end past the budget, at this rate
+            if warm[0] == 0:
+                warm = (len(recs), elapsed)
+            if args.budget > 0:
+                size = _next_chunk(len(recs), elapsed, warm, args)
     finally:
         executor.close()
-    return recs, elapsed
+    return recs, elapsed, warm
 
 
 def main() -> None:
@@ -103,23 +118,26 @@ def main() -> None:
     ap.add_argument("--prefetch", type=int, default=0, help="archs built ahead by a thread (throughput mode)")
     ap.add_argument("--workers", type=int, default=1,
                     help="scoring processes sharing the device (a pool; 1: in this process, where --prefetch applies)")
+    ap.add_argument("--threads", type=int, default=1, help="torch threads of this process (the CLI's default, 1)")
     ap.add_argument("--cells", type=int, default=5, help="cells per stage N (5: the benchmark network)")
     ap.add_argument("--progress", action="store_true")
     ap.add_argument("--budget", type=float, default=0,
                     help="seconds: score in chunks, stop before one that would end past this (0: score all)")
     args = ap.parse_args()
     device = torch.device(args.device)
+    torch.set_num_threads(args.threads)
     archs = sweep_archs(args.archs)
     protocol, batch, proxies = configure("nb201", "cifar10", "swap", batch_size=args.batch_size, repeats=1,
                                          net={"C": 16, "N": args.cells}, data_dir=args.data_dir)
     x = batch.inputs.to(device)
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu, {torch.get_num_threads()} threads"
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
+    name += f", {torch.get_num_threads()} threads"
     print(f"device {name} | torch {torch.__version__} | S={args.batch_size}, 1 init, NB201 C=16 N={args.cells} | "
           f"{len(archs)} archs (ours, prefetch {args.prefetch}, workers {args.workers}), "
           f"{min(args.authors_archs, len(archs))} (authors' style)"
           + (f" | budget {args.budget:g} s" if args.budget > 0 else ""))
     with tempfile.TemporaryDirectory() as tmp, ScoreStore(Path(tmp) / "sweep.sqlite") as store:
-        recs, t_ours = score_ours(archs, proxies, protocol, batch, store, device, args)
+        recs, t_ours, (n_warm, t_warm) = score_ours(archs, proxies, protocol, batch, store, device, args)
     failed = [r.error for r in recs if not r.ok]
     if failed:
         raise SystemExit(f"{len(failed)} arch(s) failed, e.g. {failed[0]}")
@@ -135,6 +153,9 @@ def main() -> None:
     same = sum(o == t for o, t in zip(ours, theirs))
     per_ours, per_auth = 1e3 * t_ours / len(ours), 1e3 * t_auth / max(n_auth, 1)
     print(f"ours: {t_ours:.1f} s for {len(ours)} archs = {per_ours:.2f} ms/arch ({len(ours) / t_ours:.1f} archs/s)")
+    if args.workers > 1 and len(ours) > n_warm:
+        print(f"pool start and the first {n_warm} archs: {t_warm:.1f} s; after them {len(ours) - n_warm} archs at "
+              f"{(len(ours) - n_warm) / (t_ours - t_warm):.1f} archs/s")
     if len(ours) < len(archs):
         print(f"budget reached: {len(ours)} of {len(archs)} archs scored; all {len(archs)} at this rate would take "
               f"~{t_ours * len(archs) / len(ours):.0f} s")

@@ -10,6 +10,8 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.modules.lazy import LazyModuleMixin
 
+from .module_tools import all_modules
+
 
 @contextlib.contextmanager
 def restored_buffers(model: nn.Module) -> Iterator[None]:
@@ -24,10 +26,11 @@ def restored_buffers(model: nn.Module) -> Iterator[None]:
     module not yet materialised (``nn.LazyBatchNorm2d`` …) is left to the pass, which
     materialises it: its buffers then hold what that pass left.
     """
-    lazy = {m for m in model.modules() if isinstance(m, LazyModuleMixin) and m.has_uninitialized_params()}
-    bns = [m for m in model.modules() if isinstance(m, _BatchNorm) and m.track_running_stats and m not in lazy]
+    mods = all_modules(model)
+    lazy = {m for m in mods if isinstance(m, LazyModuleMixin) and m.has_uninitialized_params()}
+    bns = [m for m in mods if isinstance(m, _BatchNorm) and m.track_running_stats and m not in lazy]
     saved = {m: {name: (b, None if b is None else b.detach().clone()) for name, b in m._buffers.items()}
-             for m in model.modules() if m not in lazy and m not in bns}
+             for m in mods if m not in lazy and m not in bns}
     transient = {m: set(m._non_persistent_buffers_set) for m in saved}  # which buffers stay out of state_dict
     for m in bns:
         m.track_running_stats = False

@@ -24,6 +24,7 @@ from torch import nn
 
 from .act_functions import activation_calls, activation_like
 from .buffers import restored_buffers
+from .module_tools import all_modules
 from .seq_first import FIX as _FIX, batch_first_guard, positional as _positional
 from .size_prior import (  # noqa: F401  (re-exported: the size prior lived here)
     PRIOR_CENTRE, PRIOR_WIDTH, count_params_k, prior_from_range, regularise, size_prior)
@@ -203,7 +204,8 @@ def hooked_activations(model: nn.Module, activations: Sequence[type[nn.Module]] 
         take((func, repr(args[1:]), repr(sorted(kwargs.items()))) if skip_repeats else None,
              _positional(args, kwargs), output)
 
-    hooked = [m for m in model.modules() if isinstance(m, kinds)] + (activation_like(model, kinds) if functions else [])
+    hooked = [m for m in all_modules(model) if isinstance(m, kinds)]
+    hooked += activation_like(model, kinds) if functions else []
     handles = [m.register_forward_hook(hook, with_kwargs=True) for m in hooked]
     calls = activation_calls(hooked, kinds, call) if functions else contextlib.nullcontext()
     try:

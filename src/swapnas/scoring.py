@@ -21,6 +21,7 @@ from torch import nn
 
 from .data import Batch
 from .memory import PeakMemory
+from .module_tools import to_device
 from .patterns import saturation_once
 from .proxies import Proxy, get_proxy
 from .store import Record, RecordStore, ScoreKey
@@ -168,7 +169,7 @@ def build_scored_net(
         torch.manual_seed(arch_seed(protocol.seed, protocol.space, str(arch), repeat))
         model = build(arch, num_classes=num_classes, **protocol.net)
     init_scored_net(model, arch, protocol, repeat)
-    return model.to(device)
+    return to_device(model, device)
 
 
 def _repeat_nets(

@@ -14,6 +14,8 @@ from collections.abc import Callable, Collection, Iterator
 import torch
 from torch import nn
 
+from .module_tools import all_modules
+
 
 def positional(args: tuple, kwargs: dict) -> tuple:
     """An activation's arguments with its input first, also when it was passed by keyword: ``input=``, or the
@@ -88,7 +90,7 @@ def batch_first_guard(model: nn.Module, samples: int, sink: Callable[[torch.Tens
                                 "batch size)")
         sink(out.transpose(0, 1) if inside else out)
 
-    seq = [m for m in model.modules() if isinstance(m, _SEQ_FIRST)  # an encoder layer: its attention's batch_first
+    seq = [m for m in all_modules(model) if isinstance(m, _SEQ_FIRST)  # an encoder layer: its attention's batch_first
            and getattr(getattr(m, "self_attn", m), "batch_first", True) is False]
     handles = [h for m in seq for h in (m.register_forward_pre_hook(enter, with_kwargs=True),
                                         m.register_forward_hook(leave))]
