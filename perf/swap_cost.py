@@ -7,6 +7,7 @@ against the float pattern matrix a naive scorer would hold).
 
     python perf/swap_cost.py [--device auto] [--archs 20] [--repeat 9]
     python perf/swap_cost.py --profile   # torch.profiler table of swap_score, default net
+    python perf/swap_cost.py --device cpu --only default   # the default net alone
 """
 
 from __future__ import annotations
@@ -95,6 +96,9 @@ def main() -> None:
     ap.add_argument("--archs", type=int, default=20)
     ap.add_argument("--repeat", type=int, default=9)
     ap.add_argument("--profile", action="store_true", help="only profile swap_score on the default net (5 archs × 5)")
+    ap.add_argument("--resolution", type=int, default=32,
+                    help="input height and width (small: overhead-bound, as small networks on a GPU)")
+    ap.add_argument("--only", default="", help="only the configurations whose label holds this text (e.g. default)")
     args = ap.parse_args()
     device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else
                           ("cpu" if args.device == "auto" else args.device))
@@ -105,11 +109,12 @@ def main() -> None:
         return
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
     print(f"device: {name} | torch {torch.__version__} | {args.archs} NB201 archs (random.Random(0)), "
-          f"forward and swap_score alternated, median of {args.repeat} runs each; times are medians over archs, "
+          f"{args.resolution}x{args.resolution} inputs, forward and swap_score alternated, median of "
+          f"{args.repeat} runs each; times are medians over archs, "
           "ratio the median over archs of each arch's swap/forward (not the quotient of the two time columns)")
     print(f"{'config':<24} {'forward ms':>10} {'swap ms':>9} {'ratio':>6} {'mem':>34}")
-    for label, C, N, S in CONFIGS:
-        x = torch.randn(S, 3, 32, 32, generator=torch.Generator().manual_seed(0)).to(device)
+    for label, C, N, S in [c for c in CONFIGS if args.only in c[0]]:
+        x = torch.randn(S, 3, args.resolution, args.resolution, generator=torch.Generator().manual_seed(0)).to(device)
         fwd, swp, ratios, mem = [], [], [], []
         for a in archs:
             net = nb201.build(a, C=C, N=N)

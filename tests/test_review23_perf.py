@@ -42,16 +42,17 @@ class _Clock:
         return self.now
 
 
-def _fake_sweep(monkeypatch: pytest.MonkeyPatch, seconds_per_arch: float = 0.001) -> dict:
+def _fake_sweep(monkeypatch: pytest.MonkeyPatch, seconds_per_arch: float = 0.001, start: float = 0.0) -> dict:
     """nb201_sweep with every heavy part faked; returns what it saw: the archs we scored (in calls), the
-    archs scored the authors' way, the fake clock."""
+    archs scored the authors' way, the fake clock. The first call also costs ``start`` seconds (a pool's start)."""
     mod = _load("nb201_sweep")
-    seen: dict = {"ours": [], "calls": 0, "authors": [], "clock": _Clock()}
+    seen: dict = {"ours": [], "calls": 0, "sizes": [], "authors": [], "clock": _Clock()}
 
     def score_archs(archs, space, proxies, protocol, batch, store, device, progress=False, executor=None):
         seen["ours"] += list(archs)
         seen["calls"] += 1
-        seen["clock"].now += seconds_per_arch * len(archs)
+        seen["sizes"].append(len(archs))
+        seen["clock"].now += seconds_per_arch * len(archs) + (start if seen["calls"] == 1 else 0.0)
         return {"swap": [Record("ok", 7.0, 0.0, [7.0], 0.0, None, None) for _ in archs]}
 
     monkeypatch.setattr(mod, "configure", lambda *a, **k: (None, types.SimpleNamespace(inputs=torch.zeros(1)), []))
@@ -135,3 +136,42 @@ def test_gpu_search_sweep_fits_one_device_call():
         budget = re.search(r'--budget "\$(\w+)"', line)
         assert budget is not None, line
         assert 0 < int(env[budget.group(1)]) <= limit - 20, line
+
+
+def test_sweep_with_a_pool_takes_its_rate_after_the_pools_start(monkeypatch, capsys):
+    """With --workers W the first chunk (2 per worker) holds the pool's start: a probe of 8 per worker follows
+    whatever it cost, then chunks of CHUNK while they end within the budget at the rate after the first chunk, and
+    that rate is printed beside the end-to-end one."""
+    seen = _fake_sweep(monkeypatch, seconds_per_arch=0.01, start=9.0)  # 9 s of start: an end-to-end projection stops
+    _run_sweep(monkeypatch, seen, "--archs", str(nb201.NUM_ARCHS), "--authors-archs", "0", "--workers", "4",
+               "--budget", "20")
+    mod = _load("nb201_sweep")
+    assert seen["sizes"][:2] == [8, 32] and set(seen["sizes"][2:]) == {mod.CHUNK}
+    done = sum(seen["sizes"])
+    assert 9.0 + 0.01 * done <= 20 < 9.0 + 0.01 * (done + mod.CHUNK)  # every chunk that fits, and no more
+    out = capsys.readouterr().out
+    assert "workers 4" in out
+    assert f"pool start and the first 8 archs: 9.1 s; after them {done - 8} archs at 100.0 archs/s" in out
+
+
+def test_sweep_with_a_pool_stops_after_its_start_when_that_took_the_budget(monkeypatch, capsys):
+    seen = _fake_sweep(monkeypatch, seconds_per_arch=0.01, start=25.0)
+    _run_sweep(monkeypatch, seen, "--archs", "500", "--authors-archs", "0", "--workers", "2", "--budget", "20")
+    assert seen["sizes"] == [4]
+    assert "budget reached: 4 of 500 archs scored" in capsys.readouterr().out
+
+
+def test_gpu_throughput_fits_the_rest_of_a_device_session():
+    """perf/gpu_throughput.sh's time limits: one command of at most 390 s (what was left of the first GPU
+    session's 15 minutes after its first run and a machine's start), each sweep stopping itself (--budget) well
+    before its limit."""
+    env = _sizes("gpu_throughput.sh", small=False)
+    text = (PERF / "gpu_throughput.sh").read_text()
+    workers = re.search(r'WORKERS="([\d ]+)"', text.split("else", 1)[1])
+    assert workers is not None
+    sweeps = 2 + len(workers.group(1).split())  # 2a, 2b and one per worker count (sweep() carries the limit)
+    total = int(env["COST_TO"]) + sweeps * int(env["SWEEP_TO"]) + int(env["MPS_TO"]) + int(env["SEARCH_TO"])
+    assert total <= 390
+    assert int(env["BUDGET"]) <= int(env["SWEEP_TO"]) - 20
+    assert "--budget 15" in text and int(env["MPS_TO"]) - 15 >= 20
+    assert 'echo quit | nvidia-cuda-mps-control' in text  # the daemon is stopped after its step
