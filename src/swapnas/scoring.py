@@ -22,6 +22,7 @@ from torch import nn
 from .data import Batch
 from .memory import PeakMemory
 from .module_tools import to_device
+from .net_pool import NetPool
 from .patterns import saturation_once
 from .proxies import Proxy, get_proxy
 from .store import Record, RecordStore, ScoreKey
@@ -174,12 +175,25 @@ def build_scored_net(
 
 def _repeat_nets(
     p: Proxy, arch: object, build: Callable[..., nn.Module], protocol: Protocol, num_classes: int,
-    device: torch.device, prebuilt: nn.Module | None,
+    device: torch.device, prebuilt: nn.Module | None, pool: NetPool | None = None,
 ) -> Iterator[nn.Module]:
     """The initialised network of every repeat. For a proxy that keeps the model and a network
     that :func:`gaussian_init` covers, one build serves all repeats (re-initialised in place,
-    identical to a new build); ``prebuilt`` is repeat 0's network if the caller built it."""
-    model = prebuilt if prebuilt is not None else build_scored_net(build, arch, protocol, num_classes, 0, device)
+    identical to a new build); ``prebuilt`` is repeat 0's network if the caller built it. With a ``pool``
+    (:class:`~swapnas.net_pool.NetPool`), a repeat's network that an earlier proxy of the arch had is put back
+    from its snapshot instead of built again, and every network built here is snapshotted before its first use."""
+
+    def fresh(r: int) -> nn.Module:
+        model = pool.take(r) if pool is not None else None
+        if model is None:
+            model = build_scored_net(build, arch, protocol, num_classes, r, device)
+            if pool is not None:
+                pool.keep(r, model)
+        return model
+
+    if prebuilt is not None and pool is not None:
+        pool.keep(0, prebuilt)
+    model = prebuilt if prebuilt is not None else fresh(0)
     reuse = p.keeps_model and protocol.init == "gaussian" and reinitialisable(model)
     for r in range(protocol.repeats):
         if r:
@@ -187,8 +201,10 @@ def _repeat_nets(
                 for param in model.parameters():
                     param.grad = None
                 init_scored_net(model, arch, protocol, r)
+                if pool is not None and pool.model is model:
+                    pool.keep(r, model)
             else:
-                model = build_scored_net(build, arch, protocol, num_classes, r, device)
+                model = fresh(r)
         yield model
 
 
@@ -213,6 +229,10 @@ def forward_rng(model: nn.Module, arch: object, protocol: Protocol, repeat: int)
     torch.manual_seed(arch_seed(protocol.seed, protocol.space, f"{arch}#forward", repeat))
     return stack
 
+
+#: :func:`score_arch` keeps an arch's network between its proxies (:class:`~swapnas.net_pool.NetPool`) when at least
+#: this many of them build one (``perf/proxy_builds.py`` sets it out of reach to time the path without)
+POOL_MIN_PROXIES = 2
 
 #: proxies whose first SaturationWarning this process has shown (:func:`~swapnas.patterns.saturation_once`)
 _SATURATION_SHOWN: set[str] = set()
@@ -253,17 +273,21 @@ def check_stored_bases(proxies: Iterable[Proxy]) -> None:
 
 
 def _score_base(p: Proxy, arch: object, build: Callable[..., nn.Module], batch: Batch, protocol: Protocol,
-                device: torch.device, first: nn.Module | None) -> Record:
-    """One base proxy over every repeat (``first``: repeat 0's network, if already built)."""
+                device: torch.device, first: nn.Module | None, pool: NetPool | None = None) -> Record:
+    """One base proxy over every repeat (``first``: repeat 0's network, if already built; ``pool``: the arch's
+    network kept between its proxies)."""
     values, t0 = [], time.perf_counter()
     try:
         with PeakMemory(device) as mem, saturation_once(p.name, _SATURATION_SHOWN):
-            for r, model in enumerate(_repeat_nets(p, arch, build, protocol, batch.num_classes, device, first)):
+            nets = _repeat_nets(p, arch, build, protocol, batch.num_classes, device, first, pool)
+            for r, model in enumerate(nets):
                 with forward_rng(model, arch, protocol, r):
                     values.append(float(p.fn(model, batch, **p.options)))
             del model, first
         return _finish(values, time.perf_counter() - t0, mem.peak_bytes)
     except Exception as exc:  # recorded, never swallowed: the caller reports failures
+        if pool is not None:
+            pool.drop()  # (its network may be what ran out of memory)
         if device.type == "cuda":
             torch.cuda.empty_cache()
         return _failure(exc, time.perf_counter() - t0)
@@ -348,13 +372,15 @@ def score_arch(
                 meta.append(build(arch, num_classes=batch.num_classes, **protocol.net))
         return meta[0]
 
+    built = [p for p in todo if p.base is None and not p.structural]
+    pool = NetPool() if len(built) >= POOL_MIN_PROXIES else None  # one build for all of them (net_pool)
     for p in [p for p in todo if p.base is None]:
         if p.structural:
             save(p, _score_structural(p, structure, batch, protocol, device))
             continue
         first = prebuilt if p.keeps_model else None
         prebuilt = None if p.keeps_model else prebuilt
-        save(p, _score_base(p, arch, build, batch, protocol, device, first))
+        save(p, _score_base(p, arch, build, batch, protocol, device, first, pool))
     for p in [p for p in todo if p.base is not None]:
         save(p, _score_derived(p, [out[b] for b in p.base_names], structure))
     return out
