@@ -18,7 +18,8 @@ import warnings
 import torch
 
 from swapnas import scoring
-from swapnas.scoring import score_arch
+from swapnas.net_pool import NetPool
+from swapnas.scoring import build_scored_net, score_arch
 from swapnas.session import configure
 from swapnas.spaces import get_space
 
@@ -38,6 +39,24 @@ def _timed(arch, space, proxies, batch, protocol, device, pool: bool) -> tuple[f
     return time.perf_counter() - t, {k: r.values for k, r in out.items()}
 
 
+def _pool_costs(arch, space, protocol, batch, device, n: int = 10) -> tuple[float, float, float]:
+    """Median ms of a build (with init and move), of a snapshot (``NetPool.keep``) and of putting it back
+    (``NetPool.take``) for one arch's network."""
+    build, keep, take = [], [], []
+    for _ in range(n):
+        t = time.perf_counter()
+        model = build_scored_net(space.build, arch, protocol, batch.num_classes, 0, device)
+        build.append(time.perf_counter() - t)
+        pool = NetPool()
+        t = time.perf_counter()
+        pool.keep(0, model)
+        keep.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        assert pool.take(0) is model
+        take.append(time.perf_counter() - t)
+    return tuple(1e3 * statistics.median(v) for v in (build, keep, take))  # type: ignore[return-value]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--archs", type=int, default=20)
@@ -50,7 +69,8 @@ def main() -> None:
     warnings.simplefilter("ignore")
     print(f"device {device}, {torch.get_num_threads()} threads | torch {torch.__version__} | {args.archs} archs "
           "(random.Random(0)) per case, both ways per arch, which first alternating; medians per arch")
-    print(f"{'space':<6} {'proxies':<28} {'one build (pool) ms':>20} {'a build per proxy ms':>21} {'ratio':>6}")
+    print(f"{'space':<6} {'proxies':<28} {'one build (pool) ms':>20} {'a build per proxy ms':>21} {'ratio':>6}"
+          f" {'build ms':>9} {'snapshot ms':>12} {'put back ms':>12}")
     for name, which, label in CASES:
         space = get_space(name)
         protocol, batch, proxies = configure(name, "cifar10", which, data_dir=args.data_dir)
@@ -68,7 +88,9 @@ def main() -> None:
             pooled.append(t1)
             plain.append(t2)
         p, q = 1e3 * statistics.median(pooled), 1e3 * statistics.median(plain)
-        print(f"{name:<6} {label:<28} {p:>20.1f} {q:>21.1f} {q / p:>6.2f}x")
+        costs = _pool_costs(archs[0], space, protocol, batch, device)
+        print(f"{name:<6} {label:<28} {p:>20.1f} {q:>21.1f} {q / p:>6.2f}x"
+              + "".join(f" {c:>{w}.2f}" for c, w in zip(costs, (9, 12, 12))))
     scoring.POOL_MIN_PROXIES = 2
 
 

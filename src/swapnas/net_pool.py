@@ -2,8 +2,8 @@
 is put back instead of building the network again.
 
 Every base proxy of an arch gets, per repeat, the network that :func:`~swapnas.scoring.build_scored_net` builds
-for that repeat. Building costs more than the scoring pass of most proxies on small networks (a DARTS C=8 5-cell
-network: 38 ms to build, 3 ms to put its 350 tensors back; ``docs/performance.md``), so :func:`score_arch` keeps the
+for that repeat. On small networks a build costs as much as a cheap proxy's pass (a DARTS C=8 5-cell network: 40 ms
+to build and initialise, 4.5 ms to put its tensors back; ``docs/performance.md``), so :func:`score_arch` keeps the
 first build and, for each later proxy, copies the snapshot's values back into it, unless the network is no longer
 the one that was built. A proxy may change values (``synflow`` takes the absolute value of every weight), gradients,
 the train/eval mode and other plain settings: all are put back. It may not be relied on to leave the structure alone
