@@ -113,6 +113,42 @@ def test_a_module_with_its_own_move_or_an_odd_tensor_is_moved_by_to():
     assert not _movable(all_modules(lin))  # a gradient would be left behind
 
 
+def test_flat_move_returns_the_network_and_replaces_buffers_as_to_does():
+    net = _nets()[1]
+    bn = next(m for m in net.modules() if isinstance(m, nn.BatchNorm2d))
+    old, ptr = bn.running_mean, bn.running_mean.data_ptr()
+    assert flat_move(all_modules(net), torch.device("cpu")) is net
+    assert bn.running_mean is not old and old.data_ptr() == ptr  # a new tensor; the old one untouched, as with .to()
+
+
+def test_flat_move_sends_every_dtype_to_the_device_asked_for():
+    holder = nn.Module()
+    holder.register_buffer("a", torch.ones(3))
+    holder.register_buffer("steps", torch.tensor(4))
+    holder.register_buffer("empty", torch.zeros(0))
+    flat_move(all_modules(holder), torch.device("meta"))  # buffers only: the meta device takes them
+    assert holder.a.is_meta and holder.steps.is_meta and holder.empty.is_meta
+    assert holder.steps.dtype == torch.int64 and holder.empty.shape == (0,)
+
+
+def test_to_device_sends_a_movable_network_to_cuda_in_one_copy_and_the_rest_to_to(monkeypatch):
+    """(The CUDA copy itself needs a GPU: perf/arch_cost.py checks it there.) Which path each network takes."""
+    from swapnas import module_tools
+
+    calls: list = []
+    monkeypatch.setattr(module_tools, "flat_move", lambda mods, device: calls.append(("flat", mods, device)) or "moved")
+    cuda = torch.device("cuda")
+    net = _nets()[1]
+    assert to_device(net, cuda) == "moved"
+    assert calls[0][0] == "flat" and calls[0][2] == cuda
+    assert len(calls[0][1]) == len(list(net.modules())) and all(a is b for a, b in zip(calls[0][1], net.modules()))
+    for other, device in ((nn.Sequential(nn.Linear(3, 3), nn.LSTM(3, 3)), cuda), (_nets()[1], torch.device("meta"))):
+        other.to = lambda d, other=other: calls.append(("to", d)) or other  # type: ignore[method-assign]
+        assert to_device(other, device) is other
+        assert calls[-1] == ("to", device)
+    assert len(calls) == 3
+
+
 def test_to_device_on_the_cpu_leaves_the_tensors_where_they_are():
     net = _nets()[1]
     ptrs = [t.data_ptr() for t in (*net.parameters(), *net.buffers())]

@@ -67,7 +67,8 @@ def test_each_repeat_has_its_own_snapshot():
     assert pool.take(2) is None  # no snapshot of repeat 2: the caller builds it
 
 
-@pytest.mark.parametrize("change", ["double", "hook", "child", "parameter", "attribute", "requires_grad", "buffer"])
+@pytest.mark.parametrize("change", ["double", "hook", "child", "parameter", "same_storage", "attribute", "setting",
+                                    "requires_grad", "buffer"])
 def test_a_changed_network_is_not_handed_on(change):
     model = _net()
     pool = NetPool()
@@ -81,6 +82,10 @@ def test_a_changed_network_is_not_handed_on(change):
         model.classifier = nn.Linear(model.classifier.in_features, 10)
     elif change == "parameter":
         conv.weight = nn.Parameter(conv.weight.detach().clone())
+    elif change == "same_storage":
+        conv.weight = nn.Parameter(conv.weight.data)  # a new Parameter over the same memory
+    elif change == "setting":
+        conv.padding = (2, 2)  # a tuple: not a plain value that is put back, so compared
     elif change == "attribute":
         conv.weight_mask = torch.ones_like(conv.weight)  # a pruning proxy's mask as a plain attribute
     elif change == "requires_grad":
@@ -97,10 +102,24 @@ def test_a_changed_network_is_not_handed_on(change):
 
 def test_a_network_larger_than_the_cap_is_not_kept(monkeypatch):
     model = _net()
-    monkeypatch.setattr(net_pool, "MAX_ELEMENTS", sum(t.numel() for t in (*model.parameters(), *model.buffers())) - 1)
+    size = sum(t.numel() for t in (*model.parameters(), *model.buffers()))
+    monkeypatch.setattr(net_pool, "MAX_ELEMENTS", size)
+    pool = NetPool()
+    pool.keep(0, model)
+    assert pool.take(0) is model  # at the cap: kept
+    monkeypatch.setattr(net_pool, "MAX_ELEMENTS", size - 1)
     pool = NetPool()
     pool.keep(0, model)
     assert pool.model is None and pool.take(0) is None
+
+
+def test_another_network_kept_drops_snapshots_that_do_not_fit_it():
+    pool = NetPool()
+    pool.keep(0, _net())
+    other = build_scored_net(nb201.build, CELL, _protocol(net={"C": 4, "N": 1}), 10, 0, CPU)  # other shapes
+    pool.keep(1, other)
+    assert pool.take(0) is None  # repeat 0's snapshot was of 8-channel tensors
+    assert pool.take(1) is other
 
 
 def _counting_build(calls: list):

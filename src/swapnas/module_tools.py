@@ -72,11 +72,11 @@ def flat_move(mods: list[nn.Module], device: torch.device) -> nn.Module:
     moved: dict[int, torch.Tensor] = {}
     with torch.no_grad():
         for dtype, tensors in by_dtype.items():
-            step = max(1, _ALIGN_BYTES // tensors[0].element_size())
+            step = _ALIGN_BYTES // tensors[0].element_size()  # (no dtype is wider than 16 bytes)
             offsets, total = [], 0
             for t in tensors:
                 offsets.append(total)
-                total += -(-max(t.numel(), 1) // step) * step
+                total += -(-t.numel() // step) * step  # (an empty tensor takes no room)
             flat = torch.zeros(total, dtype=dtype)
             for t, off in zip(tensors, offsets):
                 flat[off:off + t.numel()] = t.reshape(-1)

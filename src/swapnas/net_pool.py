@@ -28,14 +28,15 @@ _PLAIN_TYPES = frozenset(_PLAIN)
 
 
 def _structure(mods: list[nn.Module]) -> list:
-    """What a proxy must leave as it was for the network to be reused, as one flat list: per module, its
-    identity and number of attributes; each attribute that is not a plain value (bool, number, string, None, dtype,
-    device) by identity, and for a dict (parameters, buffers, children, each kind of hook) also its size; each
-    parameter and buffer tensor's identity, storage, dtype and shape. (Plain values are put back, not compared.)"""
+    """What a proxy must leave as it was for the network to be reused, as one flat list (the list of modules
+    itself is compared apart): per module, its number of attributes; each attribute that is not a plain value
+    (bool, number, string, None, dtype, device) by identity, and for a dict (parameters, buffers, children, each
+    kind of hook) also its size; each parameter and buffer tensor's identity, storage, dtype and shape. (Plain
+    values are put back, not compared.)"""
     out: list = []
     for m in mods:
         d = m.__dict__
-        out += (id(m), len(d))
+        out.append(len(d))
         for v in d.values():
             kind = type(v)
             if kind in _PLAIN_TYPES:
