@@ -68,7 +68,7 @@ def test_each_repeat_has_its_own_snapshot():
 
 
 @pytest.mark.parametrize("change", ["double", "hook", "child", "parameter", "same_storage", "attribute", "setting",
-                                    "requires_grad", "buffer"])
+                                    "new_setting", "requires_grad", "buffer"])
 def test_a_changed_network_is_not_handed_on(change):
     model = _net()
     pool = NetPool()
@@ -86,6 +86,8 @@ def test_a_changed_network_is_not_handed_on(change):
         conv.weight = nn.Parameter(conv.weight.data)  # a new Parameter over the same memory
     elif change == "setting":
         conv.padding = (2, 2)  # a tuple: not a plain value that is put back, so compared
+    elif change == "new_setting":
+        conv.pruned = True  # a plain value, but one the build did not have: putting back the others leaves it
     elif change == "attribute":
         conv.weight_mask = torch.ones_like(conv.weight)  # a pruning proxy's mask as a plain attribute
     elif change == "requires_grad":
