@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The GPU throughput checks that follow the first GPU run (docs/performance.md, "On the GPU"), one command, at most
-# 390 s: where one arch's time goes (the one-copy move against .to(), swap/forward); the NB201 sweep (C=16 N=5,
+# 450 s: where one arch's time goes (the one-copy move against .to(), swap/forward); the NB201 sweep (C=16 N=5,
 # S=64, 1 init) in this process without and with --prefetch 4 (the first also times the authors'-style scorer on 100
 # archs); then with --workers 4, 8 and 12 processes sharing the GPU, each rate taken after the pool's start; and,
 # where the machine has NVIDIA's MPS control daemon, --workers 12 again under MPS (started for that step, stopped
 # after it), which lets the workers' kernels run side by side instead of in turns; last, the default DARTS CIFAR-10
-# search with --workers 8 (stopped at 80 s; the first GPU run timed it with one worker).
+# search with --workers 8 (stopped at 80 s; the first GPU run timed it with one worker); and one build per arch for
+# all its proxies against a build per proxy (perf/proxy_builds.py on the GPU, 5 archs per case).
 # Everything is appended to OUT/log.txt as it runs.
 # Usage: bash perf/gpu_throughput.sh DATA_DIR OUT_DIR
 # Dry run on a CPU machine (small sizes, same commands): DEVICE=cpu SMALL=1 bash perf/gpu_throughput.sh ...
@@ -13,10 +14,11 @@ set -uo pipefail
 DATA=$1; OUT=$2
 DEVICE=${DEVICE:-cuda}
 if [ "${SMALL:-0}" = 1 ]; then
-  ARCHS=2; AUTH=3; BUDGET=8; COST_TO=300; SWEEP_TO=300; WORKERS="2"; MPS_TO=300; SEARCH_TO=300
+  ARCHS=2; AUTH=3; BUDGET=8; COST_TO=300; SWEEP_TO=300; WORKERS="2"; MPS_TO=300; SEARCH_TO=300; POOL_TO=600
   SEARCH="--population 4 --sample 2 --mutations 2 --cycles 2"
 else
   ARCHS=20; AUTH=100; BUDGET=20; COST_TO=45; SWEEP_TO=45; WORKERS="4 8 12"; MPS_TO=40; SEARCH_TO=80; SEARCH=""
+  POOL_TO=60
 fi
 export PYTHONPATH=src PYTHONUNBUFFERED=1
 mkdir -p "$OUT"
@@ -52,6 +54,8 @@ sweep() { timeout "$SWEEP_TO" python perf/nb201_sweep.py --device "$DEVICE" --da
   timeout "$SEARCH_TO" python -m swapnas.cli search --space darts --dataset cifar10 --device "$DEVICE" --data-dir "$DATA" \
     --workers "${SEARCH_WORKERS:-8}" --store "$OUT/work/darts.sqlite" --out "$OUT/work/darts_c10" --no-progress $SEARCH
   echo "darts search (best, --workers 8) wall $(( $(date +%s) - start )) s"
+  step "4. one build per arch for all its proxies, against a build per proxy"
+  timeout "$POOL_TO" python perf/proxy_builds.py --device "$DEVICE" --archs 5 --data-dir "$DATA"
   step "done"
 } 2>&1 | grep --line-buffered -v "SaturationWarning\|return float(swap_score\|^  swap_score(\|cols\[\"swap\"\]\|t, score = _ms" | tee -a "$OUT/log.txt"
 [ -f "$OUT/work/darts_c10/result.json" ] && cp "$OUT/work/darts_c10/result.json" "$OUT/darts_c10_w8.json"

@@ -56,6 +56,18 @@ def test_take_puts_back_values_gradients_and_plain_settings():
     assert relu.inplace is False  # nb201's ReLUs are built with inplace=False
 
 
+def test_values_are_put_back_without_torchs_foreach_copy_too(monkeypatch):
+    monkeypatch.setattr(net_pool, "_FOREACH_COPY", None)
+    model = _net()
+    fresh = _values(model)
+    pool = NetPool()
+    pool.keep(0, model)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.mul_(-2.0)
+    assert pool.take(0) is model and _same(_values(model), fresh)
+
+
 def test_each_repeat_has_its_own_snapshot():
     pool = NetPool()
     model = _net(0, init="gaussian", repeats=2)

@@ -25,6 +25,7 @@ MAX_ELEMENTS = 1 << 26
 
 _PLAIN = (bool, int, float, str, type(None), torch.dtype, torch.device)
 _PLAIN_TYPES = frozenset(_PLAIN)
+_FOREACH_COPY = getattr(torch, "_foreach_copy_", None)
 
 
 def _structure(mods: list[nn.Module]) -> list:
@@ -99,7 +100,11 @@ class NetPool:
             self._forget()
             return None
         with torch.no_grad():
-            torch._foreach_copy_(self._tensors, snap)
+            if _FOREACH_COPY is not None:  # one call for every tensor (a private torch function: kept optional)
+                _FOREACH_COPY(self._tensors, snap)
+            else:
+                for t, value in zip(self._tensors, snap):
+                    t.copy_(value)
         for t in self._tensors:
             t.grad = None
         for m, plain in zip(self._mods, self._plain):
