@@ -83,9 +83,9 @@ class CsvBenchmark:
         if accuracy_column is not None and accuracy_column not in numeric:
             raise ValueError(f"--accuracy-column {accuracy_column}: no such numeric column in --truth {self.path} "
                              f"(numeric columns: {', '.join(numeric) or 'none'})")
-        if self.accuracy_column not in numeric:
-            raise ValueError(f"--truth {self.path}: no numeric accuracy column (numeric columns: "
-                             f"{', '.join(numeric) or 'none'}); name it with --accuracy-column")
+        if self.accuracy_column not in numeric:  # (only where no column but the archs' is numeric)
+            raise ValueError(f"--truth {self.path}: no numeric accuracy column (numeric columns: none); name it "
+                             "with --accuracy-column")
         tasks = [r.get("task") or dataset for r in rows]
         self.tasks = tuple(dict.fromkeys(tasks))
         self._rows: dict[str, dict[Any, float]] = {t: {} for t in self.tasks}
@@ -113,7 +113,7 @@ class CsvBenchmark:
             if arch not in rows:
                 raise KeyError(f"{a} is not an arch of --truth {self.path} for task {task}")
             out.append(rows[arch])
-        return np.array(out, dtype=float)
+        return np.array(out)  # (floats, from float() of each cell: float64, also when empty)
 
     def truth_text(self, task: str) -> str:
         return (f"{self.path} (column {self.accuracy_column!r}, archs from column {self.arch_column!r}; "

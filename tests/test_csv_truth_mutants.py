@@ -1,0 +1,110 @@
+"""A user's CSV ground truth (benchmarks/csv_truth): each refusal whole, the accuracy column's fallback, and the
+parameter count's fast path and build path (session 40's mutation run: docs/reliability.md)."""
+
+from __future__ import annotations
+
+import random
+import re
+
+import pytest
+import torch
+
+from swapnas.benchmarks import csv_truth
+from swapnas.benchmarks.csv_truth import CsvBenchmark
+from swapnas.patterns import count_params_k
+from swapnas.spaces import darts, flexibert
+
+A = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
+B = "|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_1x1~0|skip_connect~1|skip_connect~2|"
+
+
+def _csv(tmp_path, *lines: str):
+    path = tmp_path / "truth.csv"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _refusal(exc_type, call) -> str:
+    with pytest.raises(exc_type) as info:
+        call()
+    return str(info.value)
+
+
+def test_each_refusal_of_a_file_whole(tmp_path):
+    missing = tmp_path / "nothing.csv"
+    assert _refusal(FileNotFoundError, lambda: CsvBenchmark(missing, "nb201", "cifar10")) == (
+        f"--truth {missing}: no such file (a CSV with an arch column and an accuracy column)")
+    empty = _csv(tmp_path, "arch,acc")
+    assert _refusal(ValueError, lambda: CsvBenchmark(empty, "nb201", "cifar10")) == (
+        f"--truth {empty}: no data rows under a header line")
+
+
+def test_each_refusal_of_a_column_whole(tmp_path):
+    path = _csv(tmp_path, "name,acc,params", f"{A},91.0,1.2", "not an arch,90.0,0.8")
+    assert _refusal(ValueError, lambda: CsvBenchmark(path, "nb201", "cifar10")) == (
+        f"--truth {path}: no column holds nb201 archs in every row (columns: name, acc, params); name it with "
+        "--arch-column")
+    assert _refusal(ValueError, lambda: CsvBenchmark(path, "nb201", "cifar10", arch_column="cell")) == (
+        f"--arch-column cell: no such column in --truth {path} (columns: name, acc, params)")
+    words = _csv(tmp_path, "arch,note", f"{A},good", f"{B},bad")
+    assert _refusal(ValueError, lambda: CsvBenchmark(words, "nb201", "cifar10")) == (
+        f"--truth {words}: no numeric accuracy column (numeric columns: none); name it with --accuracy-column")
+    assert _refusal(ValueError, lambda: CsvBenchmark(words, "nb201", "cifar10", accuracy_column="note")) == (
+        f"--accuracy-column note: no such numeric column in --truth {words} (numeric columns: none)")
+    two = _csv(tmp_path, "arch,acc,params", f"{A},91.0,1.2", f"{B},90.0,0.8")
+    assert _refusal(ValueError, lambda: CsvBenchmark(two, "nb201", "cifar10", accuracy_column="size")) == (
+        f"--accuracy-column size: no such numeric column in --truth {two} (numeric columns: acc, params)")
+
+
+def test_a_repeated_arch_and_an_unknown_task_are_refused_whole(tmp_path):
+    path = _csv(tmp_path, "arch,acc,task", f"{A},91.0,cifar10", f"{A},90.0,cifar10")
+    assert _refusal(ValueError, lambda: CsvBenchmark(path, "nb201", "cifar10")) == (
+        f"--truth {path}: {A} appears twice for task cifar10")
+    bench = CsvBenchmark(_csv(tmp_path, "arch,acc,task", f"{A},91.0,cifar10", f"{B},70.0,cifar100"), "nb201",
+                         "cifar10")
+    assert bench.tasks == ("cifar10", "cifar100")
+    assert _refusal(ValueError, lambda: bench.archs_for("svhn")) == (
+        "csv:truth.csv has ground truth only for cifar10, cifar100 (got task 'svhn')")
+
+
+def test_without_an_acc_column_the_last_numeric_column_is_the_accuracy(tmp_path):
+    bench = CsvBenchmark(_csv(tmp_path, "row,arch,params,score,note", f"1,{A},1.2,91.5,x", f"2,{B},0.8,88.25,y"),
+                         "nb201", "cifar10")
+    assert (bench.arch_column, bench.accuracy_column) == ("arch", "score")
+    assert bench.accuracies([A, B], "cifar10").tolist() == [91.5, 88.25]
+
+
+def test_darts_params_come_without_a_build_where_the_space_counts_them(tmp_path, monkeypatch):
+    geno = darts.sample(random.Random(0))
+    bench = CsvBenchmark(_csv(tmp_path, "arch,acc", f'"{darts.format_arch(geno)}",91.0'), "darts", "cifar10")
+    want = darts.final_params(geno, darts.FINAL_NETS["cifar10"])
+    assert want is not None
+
+    def no_count(model):
+        raise AssertionError("built and counted a network that final_params counts without one")
+
+    monkeypatch.setattr(csv_truth, "count_params_k", no_count)
+    assert bench.params_m(geno, "cifar10") == want / 1e3 / 1e3
+
+
+def test_the_build_path_uses_the_tasks_builder_and_network(tmp_path, monkeypatch):
+    """Where the fast count gives nothing (None), the final network of the task is built: ImageNet's own builder
+    and settings, not the CIFAR network."""
+    geno = darts.sample(random.Random(1))
+    bench = CsvBenchmark(_csv(tmp_path, "arch,acc", f'"{darts.format_arch(geno)}",75.0'), "darts", "imagenet")
+    monkeypatch.setattr(darts, "final_params", lambda arch, final: None)
+    with torch.device("meta"):
+        want = count_params_k(darts.build_imagenet(geno, **darts.FINAL_NETS["imagenet"]["net"])) / 1e3
+    assert bench.params_m(geno, "imagenet") == pytest.approx(want, rel=0, abs=0)
+
+
+def test_a_space_without_a_fast_count_is_built(tmp_path):
+    """FlexiBERT has final networks (a "net" entry) but no final_params: its count comes from a build."""
+    arch = flexibert.sample(random.Random(0))
+    text = flexibert.format_arch(arch)
+    bench = CsvBenchmark(_csv(tmp_path, "arch,glue", f'"{text}",70.0'), "flexibert", "glue")
+    assert not hasattr(flexibert, "final_params")
+    with torch.device("meta"):
+        want = count_params_k(flexibert.build(arch, **flexibert.FINAL_NETS["glue"]["net"])) / 1e3
+    assert bench.params_m(arch, "glue") == want
+    assert re.search(r"1 archs of flexibert, task glue", bench.truth_text("glue"))
