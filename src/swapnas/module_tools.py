@@ -49,10 +49,10 @@ def to_device(model: nn.Module, device: torch.device) -> nn.Module:
     ``nn.Parameter`` objects (as ``.to`` keeps them), shared ones stay shared. Falls back to ``model.to(device)``
     where that moves more than tensors (a module with its own ``_apply``) or a tensor is not a plain contiguous
     CPU tensor."""
-    mods = all_modules(model)
-    if device.type != "cuda" or not _movable(mods):  # (meta, MPS …: .to's own rules, e.g. for new Parameters)
+    if device.type != "cuda":  # (the CPU: nothing to move; meta, MPS …: .to's own rules, e.g. for new Parameters)
         return model.to(device)
-    return flat_move(mods, device)
+    mods = all_modules(model)
+    return flat_move(mods, device) if _movable(mods) else model.to(device)
 
 
 def flat_move(mods: list[nn.Module], device: torch.device) -> nn.Module:
