@@ -30,8 +30,11 @@ CASES = [  # (space, proxies, what it is)
 ]
 
 
+DEFAULT_MIN = scoring.POOL_MIN_PROXIES
+
+
 def _timed(arch, space, proxies, batch, protocol, device, pool: bool) -> tuple[float, dict]:
-    scoring.POOL_MIN_PROXIES = 2 if pool else 1 << 30
+    scoring.POOL_MIN_PROXIES = DEFAULT_MIN if pool else 1 << 30
     t = time.perf_counter()
     out = score_arch(arch, space.build, proxies, batch, protocol, device)
     if device.type == "cuda":
@@ -57,6 +60,29 @@ def _pool_costs(arch, space, protocol, batch, device, n: int = 10) -> tuple[floa
     return tuple(1e3 * statistics.median(v) for v in (build, keep, take))  # type: ignore[return-value]
 
 
+def _case(name: str, which: str, label: str, args: argparse.Namespace, device: torch.device) -> None:
+    """One row: ``which`` proxies of ``name`` scored both ways on the same archs, values checked equal."""
+    space = get_space(name)
+    protocol, batch, proxies = configure(name, "cifar10", which, data_dir=args.data_dir)
+    batch = batch.to(device)
+    rng = random.Random(0)
+    archs = [space.sample(rng) for _ in range(args.archs)]
+    _timed(archs[0], space, proxies, batch, protocol, device, True)  # warm-up
+    pooled, plain = [], []
+    for i, a in enumerate(archs):  # who goes first alternates too (a second run of an arch finds warm caches)
+        first = _timed(a, space, proxies, batch, protocol, device, i % 2 == 0)
+        second = _timed(a, space, proxies, batch, protocol, device, i % 2 == 1)
+        (t1, v1), (t2, v2) = (first, second) if i % 2 == 0 else (second, first)
+        if v1 != v2:
+            raise SystemExit(f"{name} {which}: the pool changed a score of {a}: {v1} vs {v2}")
+        pooled.append(t1)
+        plain.append(t2)
+    p, q = 1e3 * statistics.median(pooled), 1e3 * statistics.median(plain)
+    costs = _pool_costs(archs[0], space, protocol, batch, device)
+    print(f"{name:<6} {label:<28} {p:>20.1f} {q:>21.1f} {q / p:>6.2f}x"
+          + "".join(f" {c:>{w}.2f}" for c, w in zip(costs, (9, 12, 12))))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--archs", type=int, default=20)
@@ -71,27 +97,11 @@ def main() -> None:
           "(random.Random(0)) per case, both ways per arch, which first alternating; medians per arch")
     print(f"{'space':<6} {'proxies':<28} {'one build (pool) ms':>20} {'a build per proxy ms':>21} {'ratio':>6}"
           f" {'build ms':>9} {'snapshot ms':>12} {'put back ms':>12}")
-    for name, which, label in CASES:
-        space = get_space(name)
-        protocol, batch, proxies = configure(name, "cifar10", which, data_dir=args.data_dir)
-        batch = batch.to(device)
-        rng = random.Random(0)
-        archs = [space.sample(rng) for _ in range(args.archs)]
-        _timed(archs[0], space, proxies, batch, protocol, device, True)  # warm-up
-        pooled, plain = [], []
-        for i, a in enumerate(archs):  # who goes first alternates too (a second run of an arch finds warm caches)
-            first = _timed(a, space, proxies, batch, protocol, device, i % 2 == 0)
-            second = _timed(a, space, proxies, batch, protocol, device, i % 2 == 1)
-            (t1, v1), (t2, v2) = (first, second) if i % 2 == 0 else (second, first)
-            if v1 != v2:
-                raise SystemExit(f"{name} {which}: the pool changed a score of {a}: {v1} vs {v2}")
-            pooled.append(t1)
-            plain.append(t2)
-        p, q = 1e3 * statistics.median(pooled), 1e3 * statistics.median(plain)
-        costs = _pool_costs(archs[0], space, protocol, batch, device)
-        print(f"{name:<6} {label:<28} {p:>20.1f} {q:>21.1f} {q / p:>6.2f}x"
-              + "".join(f" {c:>{w}.2f}" for c, w in zip(costs, (9, 12, 12))))
-    scoring.POOL_MIN_PROXIES = 2
+    try:
+        for name, which, label in CASES:
+            _case(name, which, label, args, device)
+    finally:
+        scoring.POOL_MIN_PROXIES = DEFAULT_MIN
 
 
 if __name__ == "__main__":

@@ -4,7 +4,6 @@ parameter count's fast path and build path (session 40's mutation run: docs/reli
 from __future__ import annotations
 
 import random
-import re
 
 import pytest
 import torch
@@ -95,7 +94,7 @@ def test_the_build_path_uses_the_tasks_builder_and_network(tmp_path, monkeypatch
     monkeypatch.setattr(darts, "final_params", lambda arch, final: None)
     with torch.device("meta"):
         want = count_params_k(darts.build_imagenet(geno, **darts.FINAL_NETS["imagenet"]["net"])) / 1e3
-    assert bench.params_m(geno, "imagenet") == pytest.approx(want, rel=0, abs=0)
+    assert bench.params_m(geno, "imagenet") == want
 
 
 def test_a_space_without_a_fast_count_is_built(tmp_path):
@@ -107,4 +106,4 @@ def test_a_space_without_a_fast_count_is_built(tmp_path):
     with torch.device("meta"):
         want = count_params_k(flexibert.build(arch, **flexibert.FINAL_NETS["glue"]["net"])) / 1e3
     assert bench.params_m(arch, "glue") == want
-    assert re.search(r"1 archs of flexibert, task glue", bench.truth_text("glue"))
+    assert "1 archs of flexibert, task glue" in bench.truth_text("glue")

@@ -143,7 +143,7 @@ def _counting_build(calls: list):
     return build
 
 
-def _Batch() -> Batch:
+def _batch() -> Batch:
     gen = torch.Generator().manual_seed(0)
     return Batch(torch.randn(8, 3, 16, 16, generator=gen), torch.randint(0, 10, (8,), generator=gen), 10, "cifar10",
                  "random", 0)
@@ -156,7 +156,7 @@ def test_score_arch_builds_once_and_gives_every_proxy_the_scores_of_its_own_buil
     proxies = [*resolve("swap,l2_norm,synflow,snip,grad_norm,nwot,params"),
                get_proxy("swap_reg").configure(mu=20.0, sigma=100.0)]
     protocol = _protocol(init=init, repeats=repeats)
-    batch = _Batch()
+    batch = _batch()
     with_pool: list = []
     got = score_arch(CELL, _counting_build(with_pool), proxies, batch, protocol, CPU)
     monkeypatch.setattr(scoring, "POOL_MIN_PROXIES", 10**9)
@@ -175,9 +175,9 @@ def test_score_arch_builds_once_and_gives_every_proxy_the_scores_of_its_own_buil
 def test_one_proxy_alone_keeps_no_pool(monkeypatch):
     made: list = []
     monkeypatch.setattr(scoring, "NetPool", lambda: made.append(1) or NetPool())
-    score_arch(CELL, nb201.build, resolve("swap"), _Batch(), _protocol(), CPU)
+    score_arch(CELL, nb201.build, resolve("swap"), _batch(), _protocol(), CPU)
     assert made == []
-    score_arch(CELL, nb201.build, resolve("swap,l2_norm"), _Batch(), _protocol(), CPU)
+    score_arch(CELL, nb201.build, resolve("swap,l2_norm"), _batch(), _protocol(), CPU)
     assert made == [1]
 
 

@@ -161,7 +161,7 @@ def test_sweep_with_a_pool_stops_after_its_start_when_that_took_the_budget(monke
     assert "budget reached: 4 of 500 archs scored" in capsys.readouterr().out
 
 
-def test_gpu_throughput_fits_the_rest_of_a_device_session():
+def test_gpu_throughput_fits_half_a_device_session():
     """perf/gpu_throughput.sh's time limits: one command of at most 450 s (half a session's 15 device-minutes,
     beside the machine's start and a rerun of part of it), each sweep stopping itself (--budget) well before its
     limit."""

@@ -23,8 +23,9 @@ from .module_tools import all_modules
 #: a network with more parameter and buffer elements than this is not kept (a snapshot holds a copy of each)
 MAX_ELEMENTS = 1 << 26
 
-_PLAIN = (bool, int, float, str, type(None), torch.dtype, torch.device)
-_PLAIN_TYPES = frozenset(_PLAIN)
+#: the plain values of a module's attributes (exact types: a subclass such as an IntEnum is compared by identity):
+#: put back, not compared
+_PLAIN = frozenset((bool, int, float, str, type(None), torch.dtype, torch.device))
 _FOREACH_COPY = getattr(torch, "_foreach_copy_", None)
 
 
@@ -39,8 +40,7 @@ def _structure(mods: list[nn.Module]) -> list:
         d = m.__dict__
         out.append(len(d))
         for v in d.values():
-            kind = type(v)
-            if kind in _PLAIN_TYPES:
+            if type(v) in _PLAIN:
                 continue
             out.append(id(v))
             if isinstance(v, dict):
@@ -85,7 +85,7 @@ class NetPool:
                 self._snaps, self._kinds = {}, kinds
             self.model, self._mods, self._tensors = model, mods, tensors
             self._shape = _structure(mods)
-            self._plain = [{k: v for k, v in m.__dict__.items() if isinstance(v, _PLAIN)} for m in mods]
+            self._plain = [{k: v for k, v in m.__dict__.items() if type(v) in _PLAIN} for m in mods]
         with torch.no_grad():
             self._snaps[repeat] = [t.detach().clone() for t in self._tensors]
 
