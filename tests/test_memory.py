@@ -25,3 +25,44 @@ def test_cpu_peak_of_small_work_is_small() -> None:
     with PeakMemory(torch.device("cpu")) as m:
         torch.ones(1000).sum()
     assert m.peak_bytes is not None and m.peak_bytes < 50e6
+
+
+def test_cpu_peak_reads_rss_once_more_at_exit() -> None:
+    # the sampler sleeps through the block (interval 60 s): only the reading at exit sees the tensor
+    with PeakMemory(torch.device("cpu"), interval=60.0) as m:
+        big = torch.ones(50_000_000)
+        assert m._thread is not None and m._thread.daemon  # a sampler never keeps the interpreter alive
+    assert m.peak_bytes is not None and m.peak_bytes >= 150e6
+    del big
+
+
+def test_without_proc_the_peak_stays_unknown(monkeypatch) -> None:
+    monkeypatch.setattr("swapnas.memory._rss_bytes", lambda: None)
+    m = PeakMemory(torch.device("cpu"))
+    assert m.peak_bytes is None
+    with m:
+        torch.ones(1000).sum()
+    assert m.peak_bytes is None and m._thread is None
+
+
+def test_cuda_peak_is_the_allocator_peak_above_entry_on_that_device(monkeypatch) -> None:
+    # the allocator's calls, recorded (no GPU needed): each one must name the measured device
+    calls: list[tuple[str, object]] = []
+    stats = {"allocated": 1_000, "peak": 5_000}
+
+    def fake(name, value=None):
+        def call(device=None):
+            calls.append((name, device))
+            return value() if value else None
+        return call
+
+    monkeypatch.setattr(torch.cuda, "synchronize", fake("synchronize"))
+    monkeypatch.setattr(torch.cuda, "memory_allocated", fake("memory_allocated", lambda: stats["allocated"]))
+    monkeypatch.setattr(torch.cuda, "reset_peak_memory_stats", fake("reset_peak_memory_stats"))
+    monkeypatch.setattr(torch.cuda, "max_memory_allocated", fake("max_memory_allocated", lambda: stats["peak"]))
+    dev = torch.device("cuda", 1)
+    with PeakMemory(dev) as m:
+        assert m._thread is None
+    assert m.peak_bytes == 4_000
+    assert calls == [("synchronize", dev), ("memory_allocated", dev), ("reset_peak_memory_stats", dev),
+                     ("synchronize", dev), ("max_memory_allocated", dev)]

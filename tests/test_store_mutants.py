@@ -283,3 +283,18 @@ def test_every_field_of_a_record_round_trips_and_a_read_only_put_says_why(store:
     with ScoreStore(path, read_only=True) as reader, pytest.raises(StoreError) as info:
         reader.put(_key("h"), OK)
     assert str(info.value).startswith(f"the score store {path} is read-only (opened for reading): its 3 scores")
+
+
+def test_a_record_the_table_would_drop_silently_is_refused_by_name(tmp_path: Path) -> None:
+    # found by session 41's export tests: INSERT OR IGNORE also ignores the CHECK and NOT NULL constraints, so a
+    # status other than ok/failed, or a key field left None, used to vanish without an error
+    with ScoreStore(tmp_path / "s.sqlite") as store:
+        with pytest.raises(ValueError) as info:
+            store.put(_key("a"), Record("error", None, None, [], 0.1, None, "boom"))
+        assert str(info.value) == ("a score record's status is one of ok, failed, not 'error'; nothing was saved "
+                                   "for a")
+        with pytest.raises(ValueError) as info:
+            store.put(ScoreKey("nb201", "a", "swap@1", None, 0, 8, None, "{}"), OK)  # type: ignore[arg-type]
+        assert str(info.value) == "a score key needs every field; None in protocol, repeats (nothing was saved)"
+        store.put(_key("b"), Record("failed", None, None, [], 0.1, None, "boom"))
+        assert store.count() == 1 and store.get(_key("b")) == Record("failed", None, None, [], 0.1, None, "boom")

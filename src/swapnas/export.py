@@ -58,7 +58,8 @@ def _named(fingerprints: list[str], protocols: dict[str, dict]) -> str:
         mine = parts[fp]
         twins = [p for f, p in parts.items() if f != fp and p.get("dataset") == mine.get("dataset")]
         what = [str(mine["dataset"])] if "dataset" in mine else []
-        what += [f"{k} {mine[k]}" for k in sorted(mine) if k != "dataset" and any(t.get(k) != mine[k] for t in twins)]
+        # the twins share the dataset, so it is never among what differs
+        what += [f"{k} {mine[k]}" for k in sorted(mine) if any(t.get(k) != mine[k] for t in twins)]
         out.append(f"{fp} ({', '.join(what)})" if what else fp)  # a store without its protocols table's row
     return ", ".join(out)
 

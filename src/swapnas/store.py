@@ -57,6 +57,8 @@ class ScoreKey:
         return tuple(getattr(self, c) for c in _KEY_COLUMNS)
 
 
+#: a record's status: a score, or a failure with its message (the table's CHECK)
+STATUSES = ("ok", "failed")
 _KEY_COLUMNS = tuple(f.name for f in fields(ScoreKey))  # the table's key columns: ScoreKey's fields, in order
 #: write a score, replacing a stored one unless that is a success and this a failure (two runs sharing a
 #: store may score one arch at once: the one that failed, e.g. out of GPU memory, must not undo the other)
@@ -310,6 +312,13 @@ class ScoreStore:
         """Write one score (or failure) and commit at once."""
         if self.read_only:
             raise self._read_only_error(self.read_only)
+        # the table's constraints would drop such a row without a word (INSERT OR IGNORE ignores them too)
+        if record.status not in STATUSES:
+            raise ValueError(f"a score record's status is one of {', '.join(STATUSES)}, not {record.status!r}; "
+                             f"nothing was saved for {key.arch}")
+        empty = [f.name for f in fields(ScoreKey) if getattr(key, f.name) is None]
+        if empty:
+            raise ValueError(f"a score key needs every field; None in {', '.join(empty)} (nothing was saved)")
         with self._guard(saving=True):
             values = (record.status, record.value, record.std, json.dumps(record.values), record.seconds,
                       record.peak_mem_bytes, record.error, device, time.time())

@@ -1,0 +1,134 @@
+"""``swapnas export`` (export.py): each refusal whole, the keys of spaces without NASLib's encoding, failures skipped
+without ending the export, an existing --out replaced, nested folders made, and the store left as it was (session
+41's mutation run: docs/reliability.md)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from swapnas.export import export
+from swapnas.spaces import nb201
+from swapnas.store import Record, ScoreKey, ScoreStore
+
+NB201 = ("|nor_conv_3x3~0|+|none~0|skip_connect~1|+|none~0|none~1|skip_connect~2|",
+         "|skip_connect~0|+|none~0|skip_connect~1|+|none~0|none~1|skip_connect~2|")
+FLEXI = "h256|SA.WMA.h8.f1024x3|LT.DCT.h4.f512x1|LT.DFT.h2.f1024x1|LT.DFT.h8.f512x3"
+
+
+def _ok(value: float) -> Record:
+    return Record("ok", value, 0.0, [value], 0.5, None, None)
+
+
+def _put(path: Path, rows: list[tuple[ScoreKey, Record]], protocols: dict[str, dict] | None = None) -> Path:
+    with ScoreStore(path) as store:
+        for key, rec in rows:
+            store.put(key, rec)
+        for fp, desc in (protocols or {}).items():
+            store.add_protocol(fp, desc)
+    return path
+
+
+def _key(space: str = "nb201", arch: str = NB201[0], protocol: str = "fp1", repeats: int = 1,
+         net: str = '{"C": 4}') -> ScoreKey:
+    return ScoreKey(space, arch, "swap@1", protocol, 0, 8, repeats, net)
+
+
+def _refusal(call) -> str:
+    with pytest.raises(ValueError) as info:
+        call()
+    return str(info.value)
+
+
+def test_unknown_format_and_a_folder_named_whole(tmp_path):
+    store = _put(tmp_path / "s.sqlite", [(_key(), _ok(1.0))])
+    assert _refusal(lambda: export(store, tmp_path / "x", "json")) == (
+        "unknown export format 'json'; choose one of csv, naslib-zc")
+    for fmt, name in (("csv", "scores.csv"), ("naslib-zc", "zc.json")):
+        assert _refusal(lambda: export(store, tmp_path, fmt)) == (
+            f"--out {tmp_path} is a folder; give the file to write, e.g. {tmp_path / name}")
+
+
+def test_an_existing_out_file_is_replaced_and_nested_folders_are_made(tmp_path):
+    store = _put(tmp_path / "s.sqlite", [(_key(), _ok(1.0))])
+    old = tmp_path / "old.csv"
+    old.write_text("stale\n")
+    assert export(store, old) == old
+    assert [r["arch"] for r in csv.DictReader(old.open())] == [NB201[0]]
+    deep = tmp_path / "a" / "b" / "zc.json"
+    assert json.loads(export(store, deep, "naslib-zc").read_text())["nb201"] == {
+        nb201.to_naslib(nb201.parse(NB201[0])): {"swap": {"score": 1.0, "time": 0.5}}}
+
+
+def test_the_store_is_read_without_a_write(tmp_path):
+    store = _put(tmp_path / "s.sqlite", [(_key(), _ok(1.0))])
+    with sqlite3.connect(store) as db:  # a store made before the proxy_code table: a writable open would add it
+        db.execute("DROP TABLE proxy_code")
+    export(store, tmp_path / "out.csv")
+    with sqlite3.connect(store) as db:
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert "proxy_code" not in tables and "scores" in tables
+
+
+def test_a_space_without_naslib_keys_and_an_unknown_space_keep_our_strings(tmp_path):
+    store = _put(tmp_path / "s.sqlite", [(_key("flexibert", FLEXI), _ok(2.0)), (_key("mine", "cell-7"), _ok(3.0))])
+    doc = json.loads(export(store, tmp_path / "zc.json", "naslib-zc").read_text())
+    assert doc["flexibert"] == {FLEXI: {"swap": {"score": 2.0, "time": 0.5}}}
+    assert doc["mine"] == {"cell-7": {"swap": {"score": 3.0, "time": 0.5}}}
+
+
+def test_a_failed_score_is_skipped_and_the_rest_exported(tmp_path):
+    # rows come in (space, proxy, …, arch) order: the first one fails
+    first, second = sorted(NB201)
+    failed = Record("failed", None, None, [], 0.1, None, "boom")
+    store = _put(tmp_path / "s.sqlite", [(_key(arch=first), failed), (_key(arch=second), _ok(4.0))])
+    doc = json.loads(export(store, tmp_path / "zc.json", "naslib-zc").read_text())
+    assert list(doc["nb201"].values()) == [{"swap": {"score": 4.0, "time": 0.5}}]
+
+
+def test_two_settings_under_one_fingerprint_named_whole(tmp_path):
+    one = _put(tmp_path / "one.sqlite", [(_key(net='{"C": 4}'), _ok(1.0)), (_key(net='{"C": 8}'), _ok(2.0))])
+    setting = "proxy swap@1, protocol fp1, seed 0, batch_size 8, repeats 1, net"
+    assert _refusal(lambda: export(one, tmp_path / "zc.json", "naslib-zc")) == (
+        f"swap of {NB201[0]} is stored under two settings ({setting} {{\"C\": 4}}) and "
+        f"({setting} {{\"C\": 8}}); NASLib's layout holds one score per arch and proxy: they differ in net "
+        '({"C": 4} / {"C": 8}) under one protocol fingerprint (a search stores its two stages so), which --protocol '
+        "cannot choose: use --format csv, which keeps every row with its net column")
+    two = _put(tmp_path / "two.sqlite", [(_key(), _ok(1.0)), (_key(repeats=4, net='{"C": 8}'), _ok(2.0))])
+    assert _refusal(lambda: export(two, tmp_path / "zc.json", "naslib-zc")).endswith(
+        'they differ in repeats (1 / 4) and net ({"C": 4} / {"C": 8}) under one protocol fingerprint (a search '
+        "stores its two stages so), which --protocol cannot choose: use --format csv, which keeps every row with its "
+        "repeats and net columns")
+
+
+def test_fingerprints_of_one_dataset_are_told_apart_by_what_differs(tmp_path):
+    store = _put(tmp_path / "s.sqlite", [(_key(protocol="fpA"), _ok(1.0)), (_key(protocol="fpB"), _ok(2.0)),
+                                         (_key(protocol="fpC"), _ok(3.0))],
+                 {"fpA": {"dataset": "cifar10", "init": "default"}, "fpB": {"dataset": "cifar10", "init": "kaiming"},
+                  "fpC": {"dataset": "cifar100", "init": "default"}})
+    assert _refusal(lambda: export(store, tmp_path / "zc.json", "naslib-zc", protocol="cifar10")) == (
+        "--protocol cifar10: the store has 2 protocol fingerprints of that dataset, fpA (cifar10, init default), "
+        "fpB (cifar10, init kaiming); give one of them")
+    assert export(store, tmp_path / "c100.csv", protocol="cifar100").read_text().count("\n") == 2
+
+
+def test_an_empty_store_says_so_when_a_protocol_is_asked(tmp_path):
+    store = tmp_path / "empty.sqlite"
+    ScoreStore(store).close()
+    assert _refusal(lambda: export(store, tmp_path / "x.csv", protocol="fp1")) == (
+        f"--protocol fp1: no score of that protocol fingerprint or dataset in {store}; its fingerprints: none (the "
+        "store is empty)")
+
+
+def test_two_archs_written_alike_are_named_whole(tmp_path, monkeypatch):
+    from swapnas import export as exp
+
+    store = _put(tmp_path / "s.sqlite", [(_key(arch=NB201[0]), _ok(1.0)), (_key(arch=NB201[1]), _ok(2.0))])
+    monkeypatch.setattr(exp, "_arch_key", lambda space, arch: "(0, 0)")  # an encoding that loses a difference
+    assert _refusal(lambda: export(store, tmp_path / "zc.json", "naslib-zc")) == (
+        f"{NB201[0]} and {NB201[1]} are both written (0, 0) in NASLib's encoding (it does not encode what tells them "
+        "apart): use --format csv, which keeps every arch")
