@@ -45,7 +45,7 @@ def warn_changed_code(store: ScoreStore, proxies: list[Proxy], space: str | None
     process; a writable store then records the new code, so the next run is quiet). The digest is read once per
     store and proxy: a search calls this every cycle. With ``space``, :func:`warn_changed_network` too."""
     if space is not None:
-        warn_changed_network(store, space, net_version)
+        warn_changed_network(store, space, net_version, stacklevel=4)  # at the same frame as the proxies' warnings
     for p in proxies:
         name = f"{p.name}@{p.version}"
         if (store.path, name) in _CODE_CHECKED:
@@ -59,11 +59,12 @@ def warn_changed_code(store: ScoreStore, proxies: list[Proxy], space: str | None
                 f"score them again; if not, ignore this{_tail(store)}"), stacklevel=3)
 
 
-def warn_changed_network(store: ScoreStore, space: str, version: str) -> None:
+def warn_changed_network(store: ScoreStore, space: str, version: str, stacklevel: int = 3) -> None:
     """A :class:`~swapnas.proxies.code.NetworkCodeWarning` when the code of ``space``'s network modules
     (:func:`~swapnas.spaces.network_modules`) differs from the code ``store`` recorded beside its scores under the
     same network version (once per store file and space in a process; a writable store then records the new code).
-    The digest covers whole modules, so an edit that leaves the networks alone (parsing, mutation) warns too."""
+    The digest covers whole modules, so an edit that leaves the networks alone (parsing, mutation) warns too.
+    ``stacklevel`` as :func:`warnings.warn`'s: the default points at the caller's caller."""
     name = f"net:{space}@{version}"
     if space not in SPACES or (store.path, name) in _CODE_CHECKED:
         return
@@ -75,4 +76,4 @@ def warn_changed_network(store: ScoreStore, space: str, version: str) -> None:
             f"differs from the code recorded beside the scores in {store.path} ({since}), under the same network "
             f"version {version}, so those scores are reused as they are. If the networks changed, set NET_VERSION = "
             f"\"{_next(version)}\" in the space's module to score them again; if only other code changed (parsing, "
-            f"mutation, docs), ignore this{_tail(store)}"), stacklevel=3)
+            f"mutation, docs), ignore this{_tail(store)}"), stacklevel=stacklevel)
