@@ -27,6 +27,7 @@ from .store import ScoreStore, StoreError, connect_read_only, description
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _PK_INDEX = "sqlite_autoindex_scores_1"
+_HEADER_BYTES = 100
 
 
 @dataclass
@@ -91,8 +92,11 @@ def check_store(path: str | os.PathLike) -> StoreCheck:
     the protocols of the store at ``path``, read-only."""
     p = _existing(path)
     report = StoreCheck(str(p), p.stat().st_size, [])
-    if report.size_bytes == 0:
-        raise ValueError(f"{p} is an empty file, not a swapnas score store (nothing to check or salvage)")
+    if report.size_bytes < _HEADER_BYTES:  # SQLite reads a 1-byte file as a sound empty database
+        what = "an empty file" if report.size_bytes == 0 else (
+            f"{report.size_bytes} byte{'s' * (report.size_bytes > 1)} long, shorter than an SQLite header "
+            f"({_HEADER_BYTES} bytes)")
+        raise ValueError(f"{p} is {what}, not a swapnas score store (nothing to check or salvage)")
     try:
         db = connect_read_only(p)
         found = [line for r in db.execute("PRAGMA integrity_check(20)") for line in r[0].splitlines()]
@@ -192,8 +196,10 @@ def _header(page_size: int, pages: int) -> bytes:
 
 def _rebuild_header(src: Path, work: Path) -> tuple[sqlite3.Connection, int] | None:
     """A read-only connection to a copy of ``src`` with a rebuilt header, and its page size; None if
-    no page size makes the schema readable."""
-    size = src.stat().st_size
+    no page size makes the schema readable. The first page size under which the whole scores table reads is
+    taken, else the first under which the schema reads: a wrong one can read the schema (page 1 starts at byte
+    0 under every page size) and then no score."""
+    size, fallback = src.stat().st_size, None
     for page_size in (4096, 1024, 2048, 8192, 16384, 32768, 65536, 512):
         if size < page_size or size % page_size:
             continue
@@ -202,10 +208,17 @@ def _rebuild_header(src: Path, work: Path) -> tuple[sqlite3.Connection, int] | N
         with open(copy, "r+b") as f:
             f.write(_header(page_size, size // page_size))
         db = sqlite3.connect(copy.resolve().as_uri() + "?mode=ro", uri=True)
-        if _try(db, "SELECT count(*) FROM sqlite_master WHERE name = 'scores'") == 1:
+        if _try(db, "SELECT count(*) FROM sqlite_master WHERE name = 'scores'") != 1:
+            db.close()
+        elif _try(db, "SELECT count(*) FROM scores NOT INDEXED") is not None:
+            if fallback is not None:
+                fallback[0].close()
             return db, page_size
-        db.close()
-    return None
+        elif fallback is None:
+            fallback = (db, page_size)
+        else:
+            db.close()
+    return fallback
 
 
 def _open_source(src: Path, work: Path) -> tuple[sqlite3.Connection, int | None]:
