@@ -134,19 +134,11 @@ def test_salvage_to_a_path_it_cannot_write_says_so_whole(tmp_path):
                                "path in a folder you can write")
 
 
-def test_check_refusals_and_a_file_that_is_not_a_database_whole(tmp_path):
+def test_check_and_salvage_refusals_whole(tmp_path):
     with pytest.raises(StoreError) as info:
         check_store(tmp_path / "none.sqlite")
     assert str(info.value) == (f"no score store at {tmp_path / 'none.sqlite'} (the --store of a correlate/grid/search "
                                "run, default OUT/scores.sqlite)")
-    for n in (0, 1, 99):  # SQLite itself reads a 1-byte file as a sound empty database
-        short = tmp_path / f"short{n}.sqlite"
-        short.write_bytes(b"x" * n)
-        with pytest.raises(ValueError) as err:
-            check_store(short)
-        what = {0: "an empty file", 1: "1 byte long", 99: "99 bytes long"}[n]
-        what += ", shorter than an SQLite header (100 bytes)" * (n > 0)
-        assert str(err.value) == f"{short} is {what}, not a swapnas score store (nothing to check or salvage)"
     junk = tmp_path / "junk.sqlite"
     junk.write_bytes(b"x" * 100)  # as long as a header: checked, and found to be no database
     report = check_store(junk)
@@ -159,6 +151,52 @@ def test_check_refusals_and_a_file_that_is_not_a_database_whole(tmp_path):
         check_store(other)
     assert str(err.value) == (f"{other} is a sound SQLite database but not a swapnas score store (it has no scores "
                               "table)")
+    with pytest.raises(StoreError) as info:
+        salvage_store(other, tmp_path / "out.sqlite")
+    assert str(info.value) == f"{other} is an SQLite file without a scores table: not a swapnas score store"
+    for name, sql, has in (("cols.sqlite", "CREATE TABLE scores (a, b)", "a, b"),
+                           ("index.sqlite", "CREATE TABLE t (a); CREATE INDEX scores ON t (a)", "none")):
+        foreign = tmp_path / name
+        with sqlite3.connect(foreign) as db:
+            db.executescript(sql)
+        db.close()
+        with pytest.raises(StoreError) as info:
+            salvage_store(foreign, tmp_path / "out.sqlite")
+        assert str(info.value) == (f"{foreign} is not a swapnas score store (its scores table has the columns {has}, "
+                                   f"not {', '.join(ScoreStore.COLUMNS)})")
+    with pytest.raises(ValueError) as err:
+        check_store(tmp_path / "cols.sqlite")
+    assert str(err.value) == (f"{tmp_path / 'cols.sqlite'} is a sound SQLite database but not a swapnas score store "
+                              "(it has a scores table with other columns)")
+    garbage = tmp_path / "garbage.sqlite"
+    garbage.write_bytes(b"\xab" * 8192)
+    with pytest.raises(StoreError) as info:
+        salvage_store(garbage, tmp_path / "out.sqlite")
+    assert str(info.value) == (f"no page of {garbage} can be read as a score store (its header and schema page are "
+                               "damaged): no score can be recovered; restore it from a backup, or start a fresh "
+                               "store with --store NEW.sqlite")
+
+
+def test_a_file_shorter_than_a_header_is_refused_by_its_length(tmp_path):
+    for n in (0, 1, 99):  # SQLite itself reads a 1-byte file as a sound empty database
+        short = tmp_path / f"short{n}.sqlite"
+        short.write_bytes(b"x" * n)
+        with pytest.raises(ValueError) as err:
+            check_store(short)
+        what = {0: "an empty file", 1: "1 byte long", 99: "99 bytes long"}[n]
+        what += ", shorter than an SQLite header (100 bytes)" * (n > 0)
+        assert str(err.value) == f"{short} is {what}, not a swapnas score store (nothing to check or salvage)"
+
+
+def test_a_damaged_protocols_page_is_a_stretch_of_its_own(tmp_path):
+    src = tmp_path / "s.sqlite"
+    _store_with_page_size(src, 4096, 40)
+    data = bytearray(src.read_bytes())
+    page = data.find(b'{"made": "up"}') // 4096
+    data[page * 4096:(page + 1) * 4096] = b"\xab" * 4096
+    src.write_bytes(bytes(data))
+    out = tmp_path / "new.sqlite"
+    assert salvage_store(src, out) == Salvage(str(src), str(out), 40, 0, 0, 1, None)  # every score, no protocol
 
 
 def test_check_text_whole():
