@@ -97,6 +97,65 @@ def test_with_a_damaged_table_page_too_the_first_page_size_that_reads_the_schema
     assert report.header_rebuilt == 4096 and report.damaged_stretches == 1 and 150 < report.recovered < 200
 
 
+def _damage_leaves(path: Path, names: tuple[str, ...]) -> set[str]:
+    """Overwrite the table-leaf pages (4096 bytes) that hold each of ``names`` with garbage; the archs those pages
+    held, read from the bytes before the damage (what an exact salvage must lose)."""
+    data = bytearray(path.read_bytes())
+    held: set[str] = set()
+    for name in names:
+        page = data.find(name.encode()) // 4096
+        assert page > 2 and data[page * 4096] == 0x0D
+        chunk = bytes(data[page * 4096:(page + 1) * 4096])
+        held |= {f"arch-{i:04d}-" for i in range(1000) if f"arch-{i:04d}-".encode() in chunk}
+        data[page * 4096:(page + 1) * 4096] = b"\xab" * 4096
+    path.write_bytes(bytes(data))
+    return held
+
+
+@pytest.mark.parametrize("names", [("arch-0100-",), ("arch-0050-", "arch-0150-"), ("arch-0000-",), ("arch-0199-",)],
+                         ids=["middle", "two_pages", "first", "last"])
+def test_salvage_loses_exactly_the_rows_of_the_damaged_pages(tmp_path, names):
+    src = tmp_path / "s.sqlite"
+    rows = _store_with_page_size(src, 4096, 200)
+    lost = _damage_leaves(src, names)
+    assert 0 < len(lost) < 30 * len(names)  # a page holds some 26 of these rows
+    out = tmp_path / "new.sqlite"
+    report = salvage_store(src, out)
+    assert report == Salvage(str(src), str(out), 200 - len(lost), len(lost), 1, len(names), None)
+    with ScoreStore(out) as new:
+        assert new.rows() == [r for r in rows if r["arch"][:10] not in lost]
+
+
+def test_stepping_over_damage_jumps_the_gaps_deleted_rows_left(tmp_path):
+    # the rows right after the damaged page were deleted: the step past the damage meets missing rowids, not errors
+    src = tmp_path / "s.sqlite"
+    rows = _store_with_page_size(src, 4096, 200)
+    data = src.read_bytes()
+    page = data.find(b"arch-0100-") // 4096
+    last = max(i for i in range(200) if f"arch-{i:04d}-".encode() in data[page * 4096:(page + 1) * 4096])
+    gone = {f"arch-{i:04d}-" for i in range(last + 1, last + 6)}
+    with sqlite3.connect(src) as db:
+        for name in gone:
+            db.execute("DELETE FROM scores WHERE arch LIKE ?", (name + "%",))
+    db.close()
+    lost = _damage_leaves(src, ("arch-0100-",))
+    out = tmp_path / "new.sqlite"
+    report = salvage_store(src, out)
+    assert (report.recovered, report.lost, report.damaged_stretches) == (200 - 5 - len(lost), len(lost), 1)
+    with ScoreStore(out) as new:
+        assert new.rows() == [r for r in rows if r["arch"][:10] not in lost | gone]
+
+
+def test_a_store_without_a_protocols_table_is_no_damage(tmp_path):
+    src = tmp_path / "s.sqlite"
+    _store_with_page_size(src, 4096, 3)
+    with sqlite3.connect(src) as db:
+        db.execute("DROP TABLE protocols")
+    db.close()
+    out = tmp_path / "new.sqlite"
+    assert salvage_store(src, out) == Salvage(str(src), str(out), 3, 0, 0, 0, None)
+
+
 def test_salvage_works_beside_its_output_and_reports_whole(tmp_path, monkeypatch):
     src = tmp_path / "s.sqlite"
     _store_with_page_size(src, 4096, 5)
