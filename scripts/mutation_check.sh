@@ -6,8 +6,9 @@
 # correlate and session, session 35 on proxies/az_nas, proxies/vkdnw, proxies/_common, proxies/registry and the
 # rest of session, session 36 on pool_retry, executor_local, executors, grid and proxies/meco, session 37 on the
 # other metrics' bodies and the decorated definitions, session 38 on files and the dataclass methods, session 39 on
-# the other dataclasses, the other lru_cache'd functions, tokens, api_inputs and benchmarks/flexibert
-# (docs/reliability.md).
+# the other dataclasses, the other lru_cache'd functions, tokens, api_inputs and benchmarks/flexibert, session 40 on
+# net_pool, module_tools and benchmarks/csv_truth, session 41 on the other benchmark loaders, export, memory,
+# code_changes, taskonomy and store_tools (docs/reliability.md).
 #
 #   pip install mutmut==3.3.1
 #   bash scripts/mutation_check.sh stats [DATA_DIR]    # module under src/swapnas, e.g. stats, size_prior
