@@ -84,6 +84,24 @@ def test_a_page_size_that_reads_only_the_schema_is_passed_over(tmp_path):
     assert salvage_store(src, tmp_path / "new.sqlite").header_rebuilt == 2048
 
 
+def test_the_header_search_keeps_at_most_two_copies_on_disk(tmp_path, monkeypatch):
+    src = tmp_path / "s.sqlite"
+    _store_with_page_size(src, 2048, 40)  # 4096 reads its schema only (kept as the fallback), 1024 nothing
+    with open(src, "r+b") as f:
+        f.write(b"garbage " * 12)
+    on_disk = []
+    real = store_tools.shutil.copyfile
+
+    def copyfile(a, b):
+        real(a, b)
+        on_disk.append(sorted(p.name for p in Path(b).parent.glob("header_*.sqlite")))
+
+    monkeypatch.setattr(store_tools.shutil, "copyfile", copyfile)
+    assert salvage_store(src, tmp_path / "new.sqlite").header_rebuilt == 2048
+    assert on_disk == [["header_4096.sqlite"], ["header_1024.sqlite", "header_4096.sqlite"],
+                       ["header_2048.sqlite", "header_4096.sqlite"]]
+
+
 def test_with_a_damaged_table_page_too_the_first_page_size_that_reads_the_schema_is_kept(tmp_path):
     src = tmp_path / "s.sqlite"
     _store_with_page_size(src, 4096, 200)

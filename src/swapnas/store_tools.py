@@ -198,8 +198,9 @@ def _rebuild_header(src: Path, work: Path) -> tuple[sqlite3.Connection, int] | N
     """A read-only connection to a copy of ``src`` with a rebuilt header, and its page size; None if
     no page size makes the schema readable. The first page size under which the whole scores table reads is
     taken, else the first under which the schema reads: a wrong one can read the schema (page 1 starts at byte
-    0 under every page size) and then no score."""
-    size, fallback = src.stat().st_size, None
+    0 under every page size) and then no score. At most two copies are kept on disk at a time."""
+    size = src.stat().st_size
+    fallback: tuple[sqlite3.Connection, int, Path] | None = None
     for page_size in (4096, 1024, 2048, 8192, 16384, 32768, 65536, 512):
         if size < page_size or size % page_size:
             continue
@@ -208,17 +209,21 @@ def _rebuild_header(src: Path, work: Path) -> tuple[sqlite3.Connection, int] | N
         with open(copy, "r+b") as f:
             f.write(_header(page_size, size // page_size))
         db = sqlite3.connect(copy.resolve().as_uri() + "?mode=ro", uri=True)
-        if _try(db, "SELECT count(*) FROM sqlite_master WHERE name = 'scores'") != 1:
-            db.close()
-        elif _try(db, "SELECT count(*) FROM scores NOT INDEXED") is not None:
-            if fallback is not None:
-                fallback[0].close()
-            return db, page_size
-        elif fallback is None:
-            fallback = (db, page_size)
-        else:
-            db.close()
-    return fallback
+        if _try(db, "SELECT count(*) FROM sqlite_master WHERE name = 'scores'") == 1:
+            if _try(db, "SELECT count(*) FROM scores NOT INDEXED") is not None:
+                if fallback is not None:
+                    _drop(fallback[0], fallback[2])
+                return db, page_size
+            if fallback is None:
+                fallback = (db, page_size, copy)
+                continue
+        _drop(db, copy)
+    return None if fallback is None else fallback[:2]
+
+
+def _drop(db: sqlite3.Connection, copy: Path) -> None:
+    db.close()
+    copy.unlink(missing_ok=True)
 
 
 def _open_source(src: Path, work: Path) -> tuple[sqlite3.Connection, int | None]:
