@@ -14,13 +14,9 @@ from swapnas.benchmarks.nb301 import DartsSwapBenchmark, GenotypeTable, NB301Ben
 from swapnas.benchmarks.transnas import TransNASMacroBenchmark, TransNASMicroBenchmark
 from swapnas.spaces import nb101
 
+from .message_tools import refusal
+
 BUNDLE = Path(__file__).resolve().parent / "data" / "bundle"
-
-
-def _refusal(exc_type, call) -> str:
-    with pytest.raises(exc_type) as info:
-        call()
-    return info.value.args[0]
 
 
 def test_nb301_reads_a_naslib_key_with_leading_spaces_and_a_genotype_string():
@@ -35,9 +31,9 @@ def test_nb301_default_task_and_refusals_whole():
     assert bench.archs_for() == bench.archs and len(bench.archs) == 30
     assert bench.truth_text() == bench.protocol
     other = DartsSwapBenchmark(BUNDLE).archs[0]
-    assert _refusal(KeyError, lambda: bench.index_of(other)) == (
+    assert refusal(KeyError, lambda: bench.index_of(other)) == (
         f"{other} is not among the 30 archs of {bench.path}; nb301 ground truth exists only for its stored archs")
-    assert _refusal(ValueError, lambda: bench.archs_for("cifar100")) == (
+    assert refusal(ValueError, lambda: bench.archs_for("cifar100")) == (
         "nb301 has ground truth only for cifar10 (got task 'cifar100')")
 
 
@@ -45,7 +41,7 @@ def test_a_genotype_table_with_two_tasks_names_both():
     class Two(GenotypeTable):
         name, tasks = "two", ("a", "b")
 
-    assert _refusal(ValueError, lambda: Two(Path("t.csv"), [], []).truth_text("c")) == (
+    assert refusal(ValueError, lambda: Two(Path("t.csv"), [], []).truth_text("c")) == (
         "two has ground truth only for a, b (got task 'c')")
 
 
@@ -62,7 +58,7 @@ def test_nb101_default_task_in_every_lookup():
 
 def test_nb101_passes_the_task_on_to_each_arch():
     bench = NB101Benchmark(BUNDLE)
-    assert _refusal(ValueError, lambda: bench.accuracies([bench.archs[0]], "cifar100")) == (
+    assert refusal(ValueError, lambda: bench.accuracies([bench.archs[0]], "cifar100")) == (
         "NB101 ground truth has no task 'cifar100'; tasks: cifar10")
 
 
@@ -71,11 +67,11 @@ def test_nb101_missing_arch_whole_with_and_without_an_isomorphic_entry():
     alone = nb101.Arch(((0, 1, 0), (0, 0, 1), (0, 0, 0)), ("input", "conv3x3-bn-relu", "output"))
     want = (f"{alone} is not among the 40 NB101 specs of {bench.path}: ground truth exists only for NASLib's "
             "stored keys, matched as stored (unpruned)")
-    assert _refusal(KeyError, lambda: bench.index_of(alone)) == want
-    assert _refusal(KeyError, lambda: bench.index_of(str(alone))) == want
+    assert refusal(KeyError, lambda: bench.index_of(alone)) == want
+    assert refusal(KeyError, lambda: bench.index_of(str(alone))) == want
     twin = next(nb101.prune(a) for a in bench.archs if nb101.prune(a) not in bench.archs and bench.iso_indices(a))
     iso = bench.iso_indices(twin)
-    assert _refusal(KeyError, lambda: bench.index_of(twin)).endswith(
+    assert refusal(KeyError, lambda: bench.index_of(twin)).endswith(
         f"; it is isomorphic to {len(iso)} stored entries (first: index {iso[0]}, {bench.archs[iso[0]]}), "
         "see iso_indices()")
 
@@ -84,14 +80,14 @@ def test_nb101_with_two_tasks_names_both():
     class Two(NB101Benchmark):
         tasks = ("cifar10", "x")
 
-    assert _refusal(ValueError, lambda: Two(BUNDLE).archs_for("y")) == (
+    assert refusal(ValueError, lambda: Two(BUNDLE).archs_for("y")) == (
         "NB101 ground truth has no task 'y'; tasks: cifar10, x")
 
 
 def test_nb101_stored_scores_listed_whole_from_the_first_record(tmp_path):
     bench = NB101Benchmark(BUNDLE)
     stored = "epe_nas, fisher, flops, grad_norm, grasp, jacov, l2_norm, params, plain, snip, synflow"
-    assert _refusal(KeyError, lambda: bench.naslib_score("cifar10", "val_accuracy")) == (
+    assert refusal(KeyError, lambda: bench.naslib_score("cifar10", "val_accuracy")) == (
         f"{bench.path} stores no NB101 score 'val_accuracy'; stored: {stored}")
     raw = json.loads((BUNDLE / "nb101" / "naslib_zc_nasbench101.json").read_text())
     key = next(iter(raw["nasbench101"]["cifar10"]))
@@ -107,9 +103,9 @@ def test_nb101_stored_scores_listed_whole_from_the_first_record(tmp_path):
 def test_transnas_refusals_whole(cls):
     bench = cls(BUNDLE)
     tasks = "class_object, class_scene, room_layout, jigsaw, autoencoder, normal, segmentsemantic"
-    assert _refusal(ValueError, lambda: bench.archs_for("x")) == (
+    assert refusal(ValueError, lambda: bench.archs_for("x")) == (
         f"unknown TransNAS-Bench-101 task 'x'; choose one of {tasks}")
-    assert _refusal(KeyError, lambda: bench.naslib_score("jigsaw", "x")) == (
+    assert refusal(KeyError, lambda: bench.naslib_score("jigsaw", "x")) == (
         f"NASLib stores no 'x' score for {bench.name} jigsaw; available: {', '.join(bench.proxies('jigsaw'))}")
     assert len(bench.proxies("jigsaw")) > 1
 
@@ -119,6 +115,6 @@ def test_transnas_reads_strings_and_refuses_a_missing_arch_whole():
     arch = bench.archs_for("jigsaw")[2]
     assert bench.index_of(str(arch), "jigsaw") == 2
     missing = "64-41414-0_00_000"
-    assert _refusal(KeyError, lambda: bench.index_of(missing, "jigsaw")) == (
+    assert refusal(KeyError, lambda: bench.index_of(missing, "jigsaw")) == (
         f"{missing} is not among the 10 transnas_micro archs of task jigsaw in {bench.path}; ground truth exists "
         "only for NASLib's stored archs (see archs_for(task))")

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import random
 
-import pytest
 import torch
 
 from swapnas.benchmarks import csv_truth
 from swapnas.benchmarks.csv_truth import CsvBenchmark
 from swapnas.patterns import count_params_k
 from swapnas.spaces import darts, flexibert
+
+from .message_tools import refusal
 
 A = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
 B = "|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_1x1~0|skip_connect~1|skip_connect~2|"
@@ -23,46 +24,40 @@ def _csv(tmp_path, *lines: str):
     return path
 
 
-def _refusal(exc_type, call) -> str:
-    with pytest.raises(exc_type) as info:
-        call()
-    return str(info.value)
-
-
 def test_each_refusal_of_a_file_whole(tmp_path):
     missing = tmp_path / "nothing.csv"
-    assert _refusal(FileNotFoundError, lambda: CsvBenchmark(missing, "nb201", "cifar10")) == (
+    assert refusal(FileNotFoundError, lambda: CsvBenchmark(missing, "nb201", "cifar10")) == (
         f"--truth {missing}: no such file (a CSV with an arch column and an accuracy column)")
     empty = _csv(tmp_path, "arch,acc")
-    assert _refusal(ValueError, lambda: CsvBenchmark(empty, "nb201", "cifar10")) == (
+    assert refusal(ValueError, lambda: CsvBenchmark(empty, "nb201", "cifar10")) == (
         f"--truth {empty}: no data rows under a header line")
 
 
 def test_each_refusal_of_a_column_whole(tmp_path):
     path = _csv(tmp_path, "name,acc,params", f"{A},91.0,1.2", "not an arch,90.0,0.8")
-    assert _refusal(ValueError, lambda: CsvBenchmark(path, "nb201", "cifar10")) == (
+    assert refusal(ValueError, lambda: CsvBenchmark(path, "nb201", "cifar10")) == (
         f"--truth {path}: no column holds nb201 archs in every row (columns: name, acc, params); name it with "
         "--arch-column")
-    assert _refusal(ValueError, lambda: CsvBenchmark(path, "nb201", "cifar10", arch_column="cell")) == (
+    assert refusal(ValueError, lambda: CsvBenchmark(path, "nb201", "cifar10", arch_column="cell")) == (
         f"--arch-column cell: no such column in --truth {path} (columns: name, acc, params)")
     words = _csv(tmp_path, "arch,note", f"{A},good", f"{B},bad")
-    assert _refusal(ValueError, lambda: CsvBenchmark(words, "nb201", "cifar10")) == (
+    assert refusal(ValueError, lambda: CsvBenchmark(words, "nb201", "cifar10")) == (
         f"--truth {words}: no numeric accuracy column (numeric columns: none); name it with --accuracy-column")
-    assert _refusal(ValueError, lambda: CsvBenchmark(words, "nb201", "cifar10", accuracy_column="note")) == (
+    assert refusal(ValueError, lambda: CsvBenchmark(words, "nb201", "cifar10", accuracy_column="note")) == (
         f"--accuracy-column note: no such numeric column in --truth {words} (numeric columns: none)")
     two = _csv(tmp_path, "arch,acc,params", f"{A},91.0,1.2", f"{B},90.0,0.8")
-    assert _refusal(ValueError, lambda: CsvBenchmark(two, "nb201", "cifar10", accuracy_column="size")) == (
+    assert refusal(ValueError, lambda: CsvBenchmark(two, "nb201", "cifar10", accuracy_column="size")) == (
         f"--accuracy-column size: no such numeric column in --truth {two} (numeric columns: acc, params)")
 
 
 def test_a_repeated_arch_and_an_unknown_task_are_refused_whole(tmp_path):
     path = _csv(tmp_path, "arch,acc,task", f"{A},91.0,cifar10", f"{A},90.0,cifar10")
-    assert _refusal(ValueError, lambda: CsvBenchmark(path, "nb201", "cifar10")) == (
+    assert refusal(ValueError, lambda: CsvBenchmark(path, "nb201", "cifar10")) == (
         f"--truth {path}: {A} appears twice for task cifar10")
     bench = CsvBenchmark(_csv(tmp_path, "arch,acc,task", f"{A},91.0,cifar10", f"{B},70.0,cifar100"), "nb201",
                          "cifar10")
     assert bench.tasks == ("cifar10", "cifar100")
-    assert _refusal(ValueError, lambda: bench.archs_for("svhn")) == (
+    assert refusal(ValueError, lambda: bench.archs_for("svhn")) == (
         "csv:truth.csv has ground truth only for cifar10, cifar100 (got task 'svhn')")
 
 

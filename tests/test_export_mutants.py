@@ -9,11 +9,11 @@ import json
 import sqlite3
 from pathlib import Path
 
-import pytest
-
 from swapnas.export import export
 from swapnas.spaces import nb201
 from swapnas.store import Record, ScoreKey, ScoreStore
+
+from .message_tools import refusal
 
 NB201 = ("|nor_conv_3x3~0|+|none~0|skip_connect~1|+|none~0|none~1|skip_connect~2|",
          "|skip_connect~0|+|none~0|skip_connect~1|+|none~0|none~1|skip_connect~2|")
@@ -38,18 +38,12 @@ def _key(space: str = "nb201", arch: str = NB201[0], protocol: str = "fp1", repe
     return ScoreKey(space, arch, "swap@1", protocol, 0, 8, repeats, net)
 
 
-def _refusal(call) -> str:
-    with pytest.raises(ValueError) as info:
-        call()
-    return str(info.value)
-
-
 def test_unknown_format_and_a_folder_named_whole(tmp_path):
     store = _put(tmp_path / "s.sqlite", [(_key(), _ok(1.0))])
-    assert _refusal(lambda: export(store, tmp_path / "x", "json")) == (
+    assert refusal(ValueError, lambda: export(store, tmp_path / "x", "json")) == (
         "unknown export format 'json'; choose one of csv, naslib-zc")
     for fmt, name in (("csv", "scores.csv"), ("naslib-zc", "zc.json")):
-        assert _refusal(lambda: export(store, tmp_path, fmt)) == (
+        assert refusal(ValueError, lambda: export(store, tmp_path, fmt)) == (
             f"--out {tmp_path} is a folder; give the file to write, e.g. {tmp_path / name}")
 
 
@@ -93,13 +87,13 @@ def test_a_failed_score_is_skipped_and_the_rest_exported(tmp_path):
 def test_two_settings_under_one_fingerprint_named_whole(tmp_path):
     one = _put(tmp_path / "one.sqlite", [(_key(net='{"C": 4}'), _ok(1.0)), (_key(net='{"C": 8}'), _ok(2.0))])
     setting = "proxy swap@1, protocol fp1, seed 0, batch_size 8, repeats 1, net"
-    assert _refusal(lambda: export(one, tmp_path / "zc.json", "naslib-zc")) == (
+    assert refusal(ValueError, lambda: export(one, tmp_path / "zc.json", "naslib-zc")) == (
         f"swap of {NB201[0]} is stored under two settings ({setting} {{\"C\": 4}}) and "
         f"({setting} {{\"C\": 8}}); NASLib's layout holds one score per arch and proxy: they differ in net "
         '({"C": 4} / {"C": 8}) under one protocol fingerprint (a search stores its two stages so), which --protocol '
         "cannot choose: use --format csv, which keeps every row with its net column")
     two = _put(tmp_path / "two.sqlite", [(_key(), _ok(1.0)), (_key(repeats=4, net='{"C": 8}'), _ok(2.0))])
-    assert _refusal(lambda: export(two, tmp_path / "zc.json", "naslib-zc")).endswith(
+    assert refusal(ValueError, lambda: export(two, tmp_path / "zc.json", "naslib-zc")).endswith(
         'they differ in repeats (1 / 4) and net ({"C": 4} / {"C": 8}) under one protocol fingerprint (a search '
         "stores its two stages so), which --protocol cannot choose: use --format csv, which keeps every row with its "
         "repeats and net columns")
@@ -110,7 +104,7 @@ def test_fingerprints_of_one_dataset_are_told_apart_by_what_differs(tmp_path):
                                          (_key(protocol="fpC"), _ok(3.0))],
                  {"fpA": {"dataset": "cifar10", "init": "default"}, "fpB": {"dataset": "cifar10", "init": "kaiming"},
                   "fpC": {"dataset": "cifar100", "init": "default"}})
-    assert _refusal(lambda: export(store, tmp_path / "zc.json", "naslib-zc", protocol="cifar10")) == (
+    assert refusal(ValueError, lambda: export(store, tmp_path / "zc.json", "naslib-zc", protocol="cifar10")) == (
         "--protocol cifar10: the store has 2 protocol fingerprints of that dataset, fpA (cifar10, init default), "
         "fpB (cifar10, init kaiming); give one of them")
     assert export(store, tmp_path / "c100.csv", protocol="cifar100").read_text().count("\n") == 2
@@ -119,7 +113,7 @@ def test_fingerprints_of_one_dataset_are_told_apart_by_what_differs(tmp_path):
 def test_an_empty_store_says_so_when_a_protocol_is_asked(tmp_path):
     store = tmp_path / "empty.sqlite"
     ScoreStore(store).close()
-    assert _refusal(lambda: export(store, tmp_path / "x.csv", protocol="fp1")) == (
+    assert refusal(ValueError, lambda: export(store, tmp_path / "x.csv", protocol="fp1")) == (
         f"--protocol fp1: no score of that protocol fingerprint or dataset in {store}; its fingerprints: none (the "
         "store is empty)")
 
@@ -129,6 +123,6 @@ def test_two_archs_written_alike_are_named_whole(tmp_path, monkeypatch):
 
     store = _put(tmp_path / "s.sqlite", [(_key(arch=NB201[0]), _ok(1.0)), (_key(arch=NB201[1]), _ok(2.0))])
     monkeypatch.setattr(exp, "_arch_key", lambda space, arch: "(0, 0)")  # an encoding that loses a difference
-    assert _refusal(lambda: export(store, tmp_path / "zc.json", "naslib-zc")) == (
+    assert refusal(ValueError, lambda: export(store, tmp_path / "zc.json", "naslib-zc")) == (
         f"{NB201[0]} and {NB201[1]} are both written (0, 0) in NASLib's encoding (it does not encode what tells them "
         "apart): use --format csv, which keeps every arch")
