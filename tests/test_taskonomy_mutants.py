@@ -43,6 +43,8 @@ def test_another_resolution_is_pil_bilinear_antialiased(small_bundle):
     want = _images(small_bundle, 4, 0, resolution=24)
     assert b.inputs.shape == (4, 3, 24, 24)
     assert np.abs(b.inputs.numpy() - want).max() < 1e-5
+    native = task_batch("autoencoder", 4, data_dir=small_bundle, seed=0, resolution=64)
+    assert torch.equal(native.inputs, task_batch("autoencoder", 4, data_dir=small_bundle, seed=0).inputs)
 
 
 def test_the_default_seed_is_zero(small_bundle):
