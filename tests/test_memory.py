@@ -48,18 +48,17 @@ def test_without_proc_the_peak_stays_unknown(monkeypatch) -> None:
 def test_cuda_peak_is_the_allocator_peak_above_entry_on_that_device(monkeypatch) -> None:
     # the allocator's calls, recorded (no GPU needed): each one must name the measured device
     calls: list[tuple[str, object]] = []
-    stats = {"allocated": 1_000, "peak": 5_000}
 
     def fake(name, value=None):
         def call(device=None):
             calls.append((name, device))
-            return value() if value else None
+            return value
         return call
 
     monkeypatch.setattr(torch.cuda, "synchronize", fake("synchronize"))
-    monkeypatch.setattr(torch.cuda, "memory_allocated", fake("memory_allocated", lambda: stats["allocated"]))
+    monkeypatch.setattr(torch.cuda, "memory_allocated", fake("memory_allocated", 1_000))
     monkeypatch.setattr(torch.cuda, "reset_peak_memory_stats", fake("reset_peak_memory_stats"))
-    monkeypatch.setattr(torch.cuda, "max_memory_allocated", fake("max_memory_allocated", lambda: stats["peak"]))
+    monkeypatch.setattr(torch.cuda, "max_memory_allocated", fake("max_memory_allocated", 5_000))
     dev = torch.device("cuda", 1)
     with PeakMemory(dev) as m:
         assert m._thread is None
