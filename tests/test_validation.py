@@ -523,6 +523,10 @@ def _image_folder(root: Path) -> Path:
     ({"std": (0.2, 0.0, 0.2)}, "--std must be > 0 in every channel"),
     ({"std": (0.2, float("inf"), 0.2)}, "--std takes three finite numbers"),
     ({"mean": (0.5, 0.5)}, "--mean takes three finite numbers"),
+    # session 42: a bare number was a TypeError (len() of a float), bools passed as numbers
+    ({"mean": 0.5}, r"--mean takes three finite numbers R,G,B \(got 0\.5\)$"),
+    ({"mean": "0.5"}, r"--mean takes three finite numbers R,G,B \(got '0\.5'\)$"),
+    ({"std": (True, 1, 1)}, "--std takes three finite numbers"),
 ])
 def test_load_batch_checks_your_images_normalisation(kwargs, match, tmp_path) -> None:
     root = _image_folder(tmp_path / "imgs")
@@ -530,6 +534,15 @@ def test_load_batch_checks_your_images_normalisation(kwargs, match, tmp_path) ->
         load_batch("cifar10", 4, image_root=root, **kwargs)
     batch = load_batch("cifar10", 4, image_root=root, std=(0.5, 0.5, 0.5))
     assert torch.isfinite(batch.inputs).all()
+
+
+def test_load_batch_takes_numpy_numbers_for_your_images_normalisation(tmp_path) -> None:
+    # session 42: numpy's float32 (not a float subclass) was refused as "not three finite numbers"
+    root = _image_folder(tmp_path / "imgs")
+    plain = load_batch("cifar10", 4, image_root=root, mean=(0.25, 0.5, 0.75), std=(0.5, 0.25, 0.5))
+    for mean, std in [(tuple(np.float32(c) for c in (0.25, 0.5, 0.75)), np.array([0.5, 0.25, 0.5])),
+                      ([0.25, 0.5, 0.75], (np.float64(0.5), 0.25, np.int64(1) / 2))]:
+        assert torch.equal(load_batch("cifar10", 4, image_root=root, mean=mean, std=std).inputs, plain.inputs)
 
 
 # ----------------------------------------------------------------------------- outputs: strict JSON, true messages

@@ -20,6 +20,7 @@ import math
 import numbers
 import os
 import pickle
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -391,8 +392,14 @@ def _own_images(**options: object) -> dict:
             raise ValueError(f"--{name.replace('_', '-')} must be a whole number >= 1 (got {v!r})")
     for name in ("mean", "std"):
         v = given.get(name)
-        if v is not None and (len(v) != 3 or not all(isinstance(c, (int, float)) and math.isfinite(c) for c in v)):
+        if v is not None and not _three_finite(v):
             raise ValueError(f"--{name} takes three finite numbers R,G,B (got {v!r})")
     if "std" in given and min(given["std"]) <= 0:
         raise ValueError(f"--std must be > 0 in every channel (got {given['std']!r})")
     return given
+
+
+def _three_finite(v: object) -> bool:
+    """Whether ``v`` is a sequence of three finite real numbers (numpy's too; not bools, not a string)."""
+    return (isinstance(v, Sequence | np.ndarray) and not isinstance(v, str) and len(v) == 3
+            and all(isinstance(c, numbers.Real) and not isinstance(c, bool | np.bool_) and math.isfinite(c) for c in v))
