@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 import sqlite3
 
+import numpy as np
 import pytest
 
 from swapnas.cli import main
 from swapnas.conformance import (
-    NASLIB_PROTOCOL, load_naslib, parse_int_tuple, run_conformance, write_outputs,
+    NASLIB_PROTOCOL, SOURCES, load_naslib, parse_int_tuple, run_conformance, write_outputs,
 )
-from swapnas.spaces import nb201
+from swapnas.spaces import darts_genotype as dg
+from swapnas.spaces import nb101, nb201
 from swapnas.store import ScoreStore
+
+from .message_tools import exact
 
 # NASLib's NB201 encoding (documented in the data bundle's SOURCES.md), written out independently of the
 # table: edges (1,2),(1,3),(1,4),(2,3),(2,4),(3,4) in its node numbering = our edges 1<-0, 2<-0, 3<-0, 2<-1,
@@ -120,3 +125,72 @@ def test_cli_rejects_a_metric_naslib_does_not_store(data_dir, tmp_path, capsys) 
     assert code == 2
     err = capsys.readouterr().err
     assert "NASLib stores no swap scores" in err and "jacob_cov" in err
+
+
+# ----------------------------------------------------------------------------- NB101 and NB301 (session 42)
+
+
+def _naive_records(root, space: str) -> dict:
+    """NASLib's records for CIFAR-10, read by hand: NB101's file nests them under "nasbench101"."""
+    path = root / space / f"naslib_zc_nas{'bench101' if space == 'nb101' else 'bench301'}.json"
+    doc = json.loads(path.read_text())
+    return doc["nasbench101"]["cifar10"] if space == "nb101" else doc["cifar10"]
+
+
+@pytest.mark.parametrize("space, count, parse_back", [("nb101", 40, nb101.to_naslib), ("nb301", 30, dg.to_naslib)])
+def test_nb101_and_nb301_files_load_against_a_naive_read(small_bundle, space, count, parse_back) -> None:
+    ns = load_naslib(space, "cifar10", str(small_bundle))
+    records = _naive_records(small_bundle, space)
+    assert ns.keys == list(records) and len(ns.keys) == len(set(ns.archs)) == count
+    assert [parse_back(a) for a in ns.archs] == ns.keys  # the key written back from our arch is NASLib's own
+    assert ns.accuracy.tolist() == [r["val_accuracy"] for r in records.values()]
+    stored = {"epe_nas", "fisher", "flops", "grad_norm", "grasp", "jacob_cov", "l2_norm", "params", "plain", "snip",
+              "synflow"} | ({"nwot"} if space == "nb301" else set())  # NB101's file has no nwot
+    assert set(ns.scores) == stored and ns.unsupported == [] and ns.naslib_names["jacob_cov"] == "jacov"
+    for ours, theirs in ns.naslib_names.items():
+        if space == "nb101":  # bare numbers, no time
+            assert ns.scores[ours].tolist() == [r[theirs] for r in records.values()]
+            assert math.isnan(ns.seconds[ours])
+        else:
+            assert ns.scores[ours].tolist() == [r[theirs]["score"] for r in records.values()]
+            assert ns.seconds[ours] == pytest.approx(np.mean([r[theirs]["time"] for r in records.values()]))
+
+
+def test_naslib_entries_that_are_not_numbers_read_as_missing(small_bundle, tmp_path) -> None:
+    doc = json.loads((small_bundle / "nb101" / "naslib_zc_nasbench101.json").read_text())
+    records = doc["nasbench101"]["cifar10"]
+    first, second, third = list(records)[:3]
+    records[first]["synflow"] = float("inf")
+    records[second]["synflow"] = True  # a bool is not a score
+    del records[third]["synflow"]
+    records[first]["zen_like"] = "text"  # not a metric: text
+    (tmp_path / "nb101").mkdir()
+    (tmp_path / "nb101" / "naslib_zc_nasbench101.json").write_text(json.dumps(doc))
+    ns = load_naslib("nb101", "cifar10", str(tmp_path))
+    synflow = ns.scores["synflow"]
+    assert np.isnan(synflow[:3]).all() and np.isfinite(synflow[3:]).all()
+    assert "zen_like" not in ns.scores and ns.unsupported == []
+    with pytest.raises(ValueError, match=exact("NASLib stores no nb101 scores for dataset 'cifar100'; it has cifar10")):
+        load_naslib("nb101", "cifar100", str(tmp_path))
+
+
+@pytest.mark.parametrize("space, net", [("nb101", "network C=128, stacks=3, cells=3"),
+                                        ("nb301", "network C=32, layers=8, affine_ops=False")])
+def test_cli_params_on_the_network_naslib_scored_agree_exactly(small_bundle, tmp_path, capsys, space, net) -> None:
+    out = tmp_path / "conf"
+    assert main(["conformance", "--space", space, "--proxies", "params", "--archs", "5", "--device", "cpu",
+                 "--data-dir", str(small_bundle), "--out", str(out), "--no-progress"]) == 0
+    text = capsys.readouterr().out
+    assert net in text and f"space {'darts' if space == 'nb301' else space} |" in text
+    doc = json.loads((out / "conformance.json").read_text())
+    (row,) = doc["results"]
+    assert row["n"] == 5 and row["failures"] == 0 and row["rho_ours_naslib"] == pytest.approx(1.0, abs=1e-12)
+    assert [round(v) for v in doc["scores"]["params"]] == [round(v * 1e6) for v in doc["naslib_scores"]["params"]]
+
+
+def test_cli_offers_every_naslib_source() -> None:
+    from swapnas.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    space = next(a for a in sub.choices["conformance"]._actions if a.dest == "space")
+    assert list(space.choices) == list(SOURCES)

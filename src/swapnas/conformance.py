@@ -6,10 +6,13 @@ metrics and each arch's validation accuracy. This module scores the same archs
 with our implementation of every metric NASLib stores (and that our registry
 has), under a protocol as close as we can get to NASLib's zero-cost setup, and
 reports per metric the Spearman ρ between our scores and NASLib's, and each one's
-ρ with the accuracy NASLib stores.
+ρ with the accuracy NASLib stores. Sources (:data:`SOURCES`): NB201 (three datasets),
+NB101 and NB301 (CIFAR-10; NB301's archs are scored in our ``darts`` space).
 
-The protocol (:data:`NASLIB_PROTOCOL`): the benchmark's full network (NB201:
-C=16, N=5), PyTorch's default init, BatchNorm in train mode, one batch of 64 real
+The protocol (:data:`NASLIB_PROTOCOL`): the network whose size NASLib stores
+(:attr:`NaslibSource.net`; NB201: C=16, N=5; NB101: C=128, 3 stacks of 3 cells;
+NB301: C=32, 8 cells, edge ops' BatchNorms without scale/shift, whose
+``params`` NASLib stores), PyTorch's default init, BatchNorm in train mode, one batch of 64 real
 images, one repeat, seed 0. Differences that remain: NASLib draws its batch from
 the training split with its own transforms; ours is the bundled batch of
 ``data.load_batch`` (for datasets with fewer bundled images than 64, filled by the
@@ -29,9 +32,10 @@ our archs.
 from __future__ import annotations
 
 import math
+import numbers
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,15 +50,17 @@ from .proxies import ALIASES, Proxy, get_proxy, list_proxies
 from .report import failure_lines, made_with, protocol_text
 from .results import provenance, reused_text, strict_json
 from .session import check_archs, error_messages, pick_archs, prepare, score_archs
+from .spaces import darts_genotype, nb101
+from .spaces.darts_net import NETS
 from .store import ScoreStore
 
 #: NASLib metric name -> our registry name (names not listed are the same); ``--proxies`` takes either.
 NASLIB_TO_OURS: dict[str, str] = {"jacov": "jacob_cov"}
 
-#: Everything of the scoring protocol but the space and dataset: NASLib's zero-cost setup.
+#: Everything of the scoring protocol but the space, the dataset and the network (each source's
+#: :attr:`NaslibSource.net`): NASLib's zero-cost setup.
 NASLIB_PROTOCOL: dict[str, Any] = {
-    "batch_size": 64, "repeats": 1, "seed": 0, "init": "default", "net": {"C": 16, "N": 5},
-    "inputs": "real", "fill": "augment",
+    "batch_size": 64, "repeats": 1, "seed": 0, "init": "default", "inputs": "real", "fill": "augment",
 }
 
 _NASLIB_ORIGIN = "NASLib (automl/NASLib naslib/data/zc_*.json), in the swapnas data bundle (see SOURCES.md)"
@@ -95,23 +101,30 @@ def _nb201_archs(data_dir: str | None) -> dict[tuple, Any]:
 
 @dataclass(frozen=True)
 class NaslibSource:
-    """Where NASLib's stored scores for one space live and how its keys map to our archs."""
+    """Where NASLib's stored scores for one benchmark live, how its keys map to our archs, and which of our
+    spaces and networks scores them."""
 
-    space: str
+    space: str  # our space whose archs the keys name (NB301: darts)
     file: str  # relative to the data dir
-    datasets: dict[str, str]  # our dataset name -> NASLib's top-level key
-    parse_key: Callable[[str], tuple]  # NASLib key text -> canonical key
-    arch_table: Callable[[str | None], dict[tuple, Any]]  # data_dir -> {canonical key: our arch}
+    datasets: dict[str, str]  # our dataset name -> NASLib's key for it
+    parse_key: Callable[[str], Hashable]  # NASLib key text -> canonical key
+    #: data_dir -> {canonical key: our arch}; None: the canonical key is our arch
+    arch_table: Callable[[str | None], dict[Any, Any]] | None
+    net: dict[str, Any]  # the network NASLib scored: its stored params are this network's
+    top: tuple[str, ...] = ()  # the file's keys above the datasets (NB101: "nasbench101")
 
 
 SOURCES: dict[str, NaslibSource] = {
     "nb201": NaslibSource(
         "nb201", "nb201/naslib_zc_nasbench201.json",
         {"cifar10": "cifar10", "cifar100": "cifar100", "imagenet16-120": "ImageNet16-120"},
-        _nb201_key, _nb201_archs,
+        _nb201_key, _nb201_archs, {"C": 16, "N": 5},
     ),
-    # nb101: "nb101/naslib_zc_nasbench101.json", 56-tuple keys, once the space exists here
-    # nb301: "nb301/naslib_zc_nasbench301.json", nested-list keys, once the space exists here
+    # raw (unpruned) 7x7 specs, as NASLib sampled them: keys that prune to one cell stay distinct archs
+    "nb101": NaslibSource("nb101", "nb101/naslib_zc_nasbench101.json", {"cifar10": "cifar10"}, nb101.parse_naslib,
+                          None, {"C": 128, "stacks": 3, "cells": 3}, top=("nasbench101",)),
+    "nb301": NaslibSource("darts", "nb301/naslib_zc_nasbench301.json", {"cifar10": "cifar10"},
+                          darts_genotype.parse_naslib, None, dict(NETS["nb301"])),
 }
 
 
@@ -120,6 +133,24 @@ def get_source(space: str) -> NaslibSource:
         return SOURCES[space]
     except KeyError:
         raise ValueError(f"no NASLib scores wired up for space {space!r}; available: {', '.join(SOURCES)}") from None
+
+
+def _stored(value: object) -> tuple[float, float]:
+    """A record's metric entry as (score, seconds): NB201 / NB301 files store ``{"score", "time"}``, NB101's
+    the score alone (no time: nan). A missing or non-numeric part is nan."""
+    def number(v: object) -> float:
+        return float(v) if isinstance(v, numbers.Real) and not isinstance(v, bool) else math.nan
+
+    if isinstance(value, dict):
+        return number(value.get("score")), number(value.get("time"))
+    return number(value), math.nan
+
+
+def _metric_names(records: dict[str, dict]) -> list[str]:
+    """NASLib's metric names in the records: entries that are a number or a ``{"score": …}`` dict, not the
+    accuracy (``idx`` and ``arch`` are text)."""
+    return sorted({m for r in records.values() for m, v in r.items() if m != "val_accuracy" and (
+        (isinstance(v, dict) and "score" in v) or (isinstance(v, numbers.Real) and not isinstance(v, bool)))})
 
 
 @dataclass
@@ -149,33 +180,32 @@ def load_naslib(space: str, dataset: str, data_dir: str | None = None) -> Naslib
         raise ValueError(f"NASLib stores no {space} scores for dataset {dataset!r}; it has {', '.join(src.datasets)}")
     path = require_file(resolve_data_dir(data_dir), src.file, _NASLIB_ORIGIN)
     with parsing(path, _NASLIB_ORIGIN):
-        records: dict[str, dict] = read_json(path, _NASLIB_ORIGIN)[src.datasets[dataset]]
-    table = src.arch_table(data_dir)
-    keys: list[str] = []
+        records: Any = read_json(path, _NASLIB_ORIGIN)
+        for part in (*src.top, src.datasets[dataset]):
+            records = records[part]
+        keys: list[str] = list(records)
+        parsed = [src.parse_key(text) for text in keys]
+    table = src.arch_table(data_dir) if src.arch_table is not None else {k: k for k in parsed}
     archs: list = []
     seen: dict[Any, str] = {}
-    for text in records:
-        key = src.parse_key(text)
+    for text, key in zip(keys, parsed):
         if key not in table:
             raise ValueError(f"{path}: NASLib key {text} matches no {space} arch")
         if key in seen:
             raise ValueError(f"{path}: NASLib keys {seen[key]} and {text} name the same arch")
         seen[key] = text
-        keys.append(text)
         archs.append(table[key])
-    names = sorted({m for r in records.values() for m, v in r.items() if isinstance(v, dict) and "score" in v})
     known = set(list_proxies())
-    ours = {NASLIB_TO_OURS.get(m, m): m for m in names}
+    ours = {NASLIB_TO_OURS.get(m, m): m for m in _metric_names(records)}
     scores, seconds = {}, {}
     for name, theirs in sorted(ours.items()):
         if name not in known:
             continue
-        vals = [records[k].get(theirs, {}).get("score") for k in keys]
-        scores[name] = np.array([v if isinstance(v, (int, float)) else np.nan for v in vals], dtype=float)
-        scores[name][~np.isfinite(scores[name])] = np.nan
-        times = [records[k].get(theirs, {}).get("time") for k in keys]
-        times = [t for t in times if isinstance(t, (int, float)) and math.isfinite(t)]
-        seconds[name] = float(np.mean(times)) if times else float("nan")
+        stored = np.array([_stored(records[k].get(theirs)) for k in keys], dtype=float).reshape(len(keys), 2)
+        stored[~np.isfinite(stored)] = np.nan
+        scores[name] = stored[:, 0]
+        times = stored[np.isfinite(stored[:, 1]), 1]
+        seconds[name] = float(times.mean()) if len(times) else float("nan")
     accuracy = np.array([records[k]["val_accuracy"] for k in keys], dtype=float)
     return NaslibScores(space, dataset, path, keys, archs, accuracy, scores,
                         {n: t for n, t in ours.items() if n in scores}, seconds,
@@ -271,23 +301,24 @@ def run_conformance(
     """Score NASLib's archs (all, or ``n_archs`` drawn with seed 0) and compare with its stored scores.
 
     ``net`` overrides the network config (tests only: a conformance claim needs
-    the benchmark's full network, :data:`NASLIB_PROTOCOL`). ``seed`` changes the
+    the network NASLib scored, the source's :attr:`NaslibSource.net`). ``seed`` changes the
     init draws and the input batch, never which archs are drawn: two seeds give two
     independent runs of our implementation on the same archs. ``naslib``: the file if already loaded.
     """
     device = torch.device(device)
     naslib = naslib if naslib is not None else load_naslib(space, dataset, data_dir)
     proxy_list = select_proxies(naslib, proxies)
-    cfg = {**NASLIB_PROTOCOL, "seed": seed, "net": dict(net if net is not None else NASLIB_PROTOCOL["net"]),
+    src = get_source(space)
+    cfg = {**NASLIB_PROTOCOL, "seed": seed, "net": dict(net if net is not None else src.net),
            "labels": any(p.needs_labels for p in proxy_list)}
-    protocol, batch = prepare(space=space, dataset=dataset, data_dir=data_dir, image_root=None, **cfg)
+    protocol, batch = prepare(space=src.space, dataset=dataset, data_dir=data_dir, image_root=None, **cfg)
     idx = {str(a): i for i, a in enumerate(naslib.archs)}
     check_archs(n_archs, len(naslib.archs), f"NASLib's {space}/{dataset} file {naslib.path}")
     archs = pick_archs(naslib.archs, n_archs, 0)
     rows = [idx[str(a)] for a in archs]
     counts: dict[str, int] = {}
     t0 = time.perf_counter()
-    records = score_archs(archs, space, proxy_list, protocol, batch, store, device, retry_failed, progress,
+    records = score_archs(archs, src.space, proxy_list, protocol, batch, store, device, retry_failed, progress,
                           f"conformance {space}/{dataset}", counts=counts)
     wall = time.perf_counter() - t0
     acc = naslib.accuracy[rows]

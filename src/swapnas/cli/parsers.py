@@ -195,13 +195,14 @@ def add_conformance(sub: Sub) -> None:
         parents=[global_parent(), device_parent(), data_parent(), store_parent()],
         help="score NASLib's archs with our metrics and compare with NASLib's stored zero-cost scores",
         description="Score the archs of NASLib's stored zero-cost file with our implementation of every metric "
-        "it stores, under NASLib's setup (full network, PyTorch default init, BatchNorm train mode, 64 real "
-        "images, 1 repeat, seed 0), and report Spearman rho(ours, NASLib), rho(ours, acc) and rho(NASLib, acc) "
-        "against NASLib's stored val_accuracy. Resumes from --store.",
+        "it stores, under NASLib's setup (the network whose size NASLib stores, PyTorch default init, BatchNorm "
+        "train mode, 64 real images, 1 repeat, seed 0), and report Spearman rho(ours, NASLib), rho(ours, acc) and "
+        "rho(NASLib, acc) against NASLib's stored val_accuracy. Resumes from --store.",
     )
-    p.add_argument("--space", default="nb201", choices=["nb201"], help="NASLib's stored scores exist for nb201")
+    p.add_argument("--space", default="nb201", choices=["nb201", "nb101", "nb301"],
+                   help="the benchmark of NASLib's file (nb301's archs are scored in the darts space)")
     p.add_argument("--dataset", default="cifar10", choices=["cifar10", "cifar100", "imagenet16-120"],
-                   help="the NB201 dataset of NASLib's file")
+                   help="the dataset of NASLib's file (nb101 and nb301: cifar10 only)")
     p.add_argument("--proxies", default="all", help="comma-separated names, or 'all' (every metric NASLib stores)")
     p.add_argument("--archs", type=archs, default=None, help="number of NASLib's archs drawn with seed 0, or 'all' (default)")
     p.add_argument("--seed", type=seed_int, default=0, help="init and batch seed (not the arch draw): compare two seeds "
