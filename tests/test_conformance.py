@@ -10,6 +10,7 @@ import sqlite3
 import numpy as np
 import pytest
 
+from swapnas.bundle import DataFileError
 from swapnas.cli import main
 from swapnas.conformance import (
     NASLIB_PROTOCOL, SOURCES, load_naslib, parse_int_tuple, run_conformance, write_outputs,
@@ -194,3 +195,21 @@ def test_cli_offers_every_naslib_source() -> None:
     sub = next(a for a in build_parser()._actions if a.dest == "command")
     space = next(a for a in sub.choices["conformance"]._actions if a.dest == "space")
     assert list(space.choices) == list(SOURCES)
+
+
+@pytest.mark.parametrize("space", ["nb201", "nb101", "nb301"])
+@pytest.mark.parametrize("accuracy, why", [(None, "KeyError: val_accuracy"), ("high", "ValueError: could not convert")])
+def test_a_record_without_a_numeric_accuracy_names_the_file(small_bundle, tmp_path, space, accuracy, why) -> None:
+    # session 42: a record without val_accuracy ended the command with "error: val_accuracy" (the KeyError's text)
+    name = {"nb201": "nasbench201", "nb101": "nasbench101", "nb301": "nasbench301"}[space]
+    doc = json.loads((small_bundle / space / f"naslib_zc_{name}.json").read_text())
+    records = (doc["nasbench101"] if space == "nb101" else doc)["cifar10"]
+    record = records[list(records)[1]]
+    if accuracy is None:
+        del record["val_accuracy"]
+    else:
+        record["val_accuracy"] = accuracy
+    (tmp_path / space).mkdir()
+    (tmp_path / space / f"naslib_zc_{name}.json").write_text(json.dumps(doc))
+    with pytest.raises(DataFileError, match=rf"naslib_zc_{name}.json: bad content \({why}.*NASLib"):
+        load_naslib(space, "cifar10", str(tmp_path))

@@ -185,6 +185,7 @@ def load_naslib(space: str, dataset: str, data_dir: str | None = None) -> Naslib
             records = records[part]
         keys: list[str] = list(records)
         parsed = [src.parse_key(text) for text in keys]
+        accuracy = np.array([records[k]["val_accuracy"] for k in keys], dtype=float)
     table = src.arch_table(data_dir) if src.arch_table is not None else {k: k for k in parsed}
     archs: list = []
     seen: dict[Any, str] = {}
@@ -206,7 +207,6 @@ def load_naslib(space: str, dataset: str, data_dir: str | None = None) -> Naslib
         scores[name] = stored[:, 0]
         times = stored[np.isfinite(stored[:, 1]), 1]
         seconds[name] = float(times.mean()) if len(times) else float("nan")
-    accuracy = np.array([records[k]["val_accuracy"] for k in keys], dtype=float)
     return NaslibScores(space, dataset, path, keys, archs, accuracy, scores,
                         {n: t for n, t in ours.items() if n in scores}, seconds,
                         sorted(t for n, t in ours.items() if n not in known))
