@@ -24,9 +24,9 @@ or skip edges tie where NASLib's values separate some; docs/conformance.md).
 Every ρ here is Spearman's on the raw values: no sign flips (``higher_is_better``
 is reported beside, not applied), so the three columns are directly comparable.
 
-Add a space: one :class:`NaslibSource` in :data:`SOURCES` with its file, the
-dataset names used in the file and a function mapping NASLib's key strings to
-our archs.
+Add a benchmark: one :class:`NaslibSource` in :data:`SOURCES` with our space, its file, the
+dataset names used in the file, a function mapping NASLib's key strings to our archs and the
+network NASLib scored.
 """
 
 from __future__ import annotations
@@ -135,22 +135,24 @@ def get_source(space: str) -> NaslibSource:
         raise ValueError(f"no NASLib scores wired up for space {space!r}; available: {', '.join(SOURCES)}") from None
 
 
+def _number(v: object) -> float | None:
+    """``v`` as a float if it is a number (not a bool), else None."""
+    return float(v) if isinstance(v, numbers.Real) and not isinstance(v, bool) else None
+
+
 def _stored(value: object) -> tuple[float, float]:
     """A record's metric entry as (score, seconds): NB201 / NB301 files store ``{"score", "time"}``, NB101's
     the score alone (no time: nan). A missing or non-numeric part is nan."""
-    def number(v: object) -> float:
-        return float(v) if isinstance(v, numbers.Real) and not isinstance(v, bool) else math.nan
-
-    if isinstance(value, dict):
-        return number(value.get("score")), number(value.get("time"))
-    return number(value), math.nan
+    score, seconds = (value.get("score"), value.get("time")) if isinstance(value, dict) else (value, None)
+    s, t = _number(score), _number(seconds)
+    return (math.nan if s is None else s, math.nan if t is None else t)
 
 
 def _metric_names(records: dict[str, dict]) -> list[str]:
     """NASLib's metric names in the records: entries that are a number or a ``{"score": …}`` dict, not the
     accuracy (``idx`` and ``arch`` are text)."""
-    return sorted({m for r in records.values() for m, v in r.items() if m != "val_accuracy" and (
-        (isinstance(v, dict) and "score" in v) or (isinstance(v, numbers.Real) and not isinstance(v, bool)))})
+    return sorted({m for r in records.values() for m, v in r.items()
+                   if m != "val_accuracy" and ((isinstance(v, dict) and "score" in v) or _number(v) is not None)})
 
 
 @dataclass
