@@ -326,18 +326,9 @@ def run_conformance(
     acc = naslib.accuracy[rows]
     results, ours_out, theirs_out = [], {}, {}
     for p in proxy_list:
-        recs = records[p.name]
-        ours = np.array([r.value if r.ok and r.value is not None else np.nan for r in recs], dtype=float)
+        ours = np.array([r.value if r.ok and r.value is not None else np.nan for r in records[p.name]], dtype=float)
         theirs = naslib.scores[p.name][rows]
-        both = np.isfinite(ours) & np.isfinite(theirs)
-        secs = [r.seconds for r in recs if r.ok and r.seconds is not None]
-        results.append(ConformanceRow(
-            p.name, naslib.naslib_names[p.name], int(both.sum()),
-            spearman(ours[both], theirs[both]), spearman(ours[both], acc[both]), spearman(theirs[both], acc[both]),
-            sum(not r.ok for r in recs), int((~np.isfinite(theirs)).sum()),
-            float(np.mean(secs)) if secs else float("nan"), naslib.seconds[p.name], p.higher_is_better,
-            error_messages(recs)[:5],
-        ))
+        results.append(_row(p, records[p.name], ours, theirs, acc, naslib))
         ours_out[p.name] = _finite_list(ours)
         theirs_out[p.name] = _finite_list(theirs)
     reference = (f"NASLib stored zero-cost scores {naslib.path.name}[{naslib.space}/{dataset}] "
@@ -346,6 +337,20 @@ def run_conformance(
         protocol.describe(), reference, naslib.describe(), batch.note, str(device), wall, results,
         naslib.unsupported, [str(a) for a in archs], [naslib.keys[i] for i in rows],
         [float(a) for a in acc], ours_out, theirs_out, counts["reused"], counts["partly"],
+    )
+
+
+def _row(p: Proxy, recs: list, ours: np.ndarray, theirs: np.ndarray, acc: np.ndarray,
+         naslib: NaslibScores) -> ConformanceRow:
+    """One metric's row: the three ρ over the archs where both scores are finite, failures, seconds."""
+    both = np.isfinite(ours) & np.isfinite(theirs)
+    secs = [r.seconds for r in recs if r.ok and r.seconds is not None]
+    return ConformanceRow(
+        p.name, naslib.naslib_names[p.name], int(both.sum()),
+        spearman(ours[both], theirs[both]), spearman(ours[both], acc[both]), spearman(theirs[both], acc[both]),
+        sum(not r.ok for r in recs), int((~np.isfinite(theirs)).sum()),
+        float(np.mean(secs)) if secs else float("nan"), naslib.seconds[p.name], p.higher_is_better,
+        error_messages(recs)[:5],
     )
 
 
