@@ -131,11 +131,18 @@ def test_cli_rejects_a_metric_naslib_does_not_store(data_dir, tmp_path, capsys) 
 # ----------------------------------------------------------------------------- NB101 and NB301 (session 42)
 
 
+_NASLIB_FILES = {"nb201": "naslib_zc_nasbench201.json", "nb101": "naslib_zc_nasbench101.json",
+                 "nb301": "naslib_zc_nasbench301.json"}
+
+
+def _naive_doc(root, space: str) -> tuple[dict, dict]:
+    """NASLib's whole file and its CIFAR-10 records, read by hand: NB101's file nests them under "nasbench101"."""
+    doc = json.loads((root / space / _NASLIB_FILES[space]).read_text())
+    return doc, (doc["nasbench101"] if space == "nb101" else doc)["cifar10"]
+
+
 def _naive_records(root, space: str) -> dict:
-    """NASLib's records for CIFAR-10, read by hand: NB101's file nests them under "nasbench101"."""
-    path = root / space / f"naslib_zc_nas{'bench101' if space == 'nb101' else 'bench301'}.json"
-    doc = json.loads(path.read_text())
-    return doc["nasbench101"]["cifar10"] if space == "nb101" else doc["cifar10"]
+    return _naive_doc(root, space)[1]
 
 
 @pytest.mark.parametrize("space, count, parse_back", [("nb101", 40, nb101.to_naslib), ("nb301", 30, dg.to_naslib)])
@@ -158,15 +165,14 @@ def test_nb101_and_nb301_files_load_against_a_naive_read(small_bundle, space, co
 
 
 def test_naslib_entries_that_are_not_numbers_read_as_missing(small_bundle, tmp_path) -> None:
-    doc = json.loads((small_bundle / "nb101" / "naslib_zc_nasbench101.json").read_text())
-    records = doc["nasbench101"]["cifar10"]
+    doc, records = _naive_doc(small_bundle, "nb101")
     first, second, third = list(records)[:3]
     records[first]["synflow"] = float("inf")
     records[second]["synflow"] = True  # a bool is not a score
     del records[third]["synflow"]
     records[first]["zen_like"] = "text"  # not a metric: text
     (tmp_path / "nb101").mkdir()
-    (tmp_path / "nb101" / "naslib_zc_nasbench101.json").write_text(json.dumps(doc))
+    (tmp_path / "nb101" / _NASLIB_FILES["nb101"]).write_text(json.dumps(doc))
     ns = load_naslib("nb101", "cifar10", str(tmp_path))
     synflow = ns.scores["synflow"]
     assert np.isnan(synflow[:3]).all() and np.isfinite(synflow[3:]).all()
@@ -201,15 +207,13 @@ def test_cli_offers_every_naslib_source() -> None:
 @pytest.mark.parametrize("accuracy, why", [(None, "KeyError: val_accuracy"), ("high", "ValueError: could not convert")])
 def test_a_record_without_a_numeric_accuracy_names_the_file(small_bundle, tmp_path, space, accuracy, why) -> None:
     # session 42: a record without val_accuracy ended the command with "error: val_accuracy" (the KeyError's text)
-    name = {"nb201": "nasbench201", "nb101": "nasbench101", "nb301": "nasbench301"}[space]
-    doc = json.loads((small_bundle / space / f"naslib_zc_{name}.json").read_text())
-    records = (doc["nasbench101"] if space == "nb101" else doc)["cifar10"]
+    doc, records = _naive_doc(small_bundle, space)
     record = records[list(records)[1]]
     if accuracy is None:
         del record["val_accuracy"]
     else:
         record["val_accuracy"] = accuracy
     (tmp_path / space).mkdir()
-    (tmp_path / space / f"naslib_zc_{name}.json").write_text(json.dumps(doc))
-    with pytest.raises(DataFileError, match=rf"naslib_zc_{name}.json: bad content \({why}.*NASLib"):
+    (tmp_path / space / _NASLIB_FILES[space]).write_text(json.dumps(doc))
+    with pytest.raises(DataFileError, match=rf"{_NASLIB_FILES[space]}: bad content \({why}.*NASLib"):
         load_naslib(space, "cifar10", str(tmp_path))

@@ -402,4 +402,4 @@ def _own_images(**options: object) -> dict:
 def _three_finite(v: object) -> bool:
     """Whether ``v`` is a sequence of three finite real numbers (numpy's too; not bools, not a string)."""
     return (isinstance(v, Sequence | np.ndarray) and not isinstance(v, str) and len(v) == 3
-            and all(isinstance(c, numbers.Real) and not isinstance(c, bool | np.bool_) and math.isfinite(c) for c in v))
+            and all(isinstance(c, numbers.Real) and not isinstance(c, bool) and math.isfinite(c) for c in v))
