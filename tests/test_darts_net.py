@@ -127,3 +127,27 @@ def test_reduction_cells_placement() -> None:
     assert [c.reduction for c in dn.build(g, C=4, layers=2, reductions=1).cells] == [False, True]
     with pytest.raises(ValueError, match="reductions='7'.*0..1"):
         dn.build(g, C=4, layers=2, reductions="7")
+
+
+def test_pool_bn_follows_each_pool_with_a_parameter_free_batchnorm() -> None:
+    """NASLib's NB301 network (its MaxPool/AvgPool with use_bn=True): every cell pool, and nothing else, gets a
+    BatchNorm without scale/shift, so the size is unchanged and a pool's output is normalised per channel."""
+    genotype = dg.parse(DARTS_V2) if isinstance(DARTS_V2, str) else DARTS_V2
+    torch.manual_seed(0)
+    plain = dn.build(genotype, C=8, layers=5, affine_ops=False)
+    torch.manual_seed(0)
+    with_bn = dn.build(genotype, C=8, layers=5, affine_ops=False, pool_bn=True)
+    pools = [m for m in plain.modules() if isinstance(m, (torch.nn.MaxPool2d, torch.nn.AvgPool2d))]
+    wrapped = [m for m in with_bn.modules() if isinstance(m, torch.nn.Sequential)
+               and isinstance(m[0], (torch.nn.MaxPool2d, torch.nn.AvgPool2d))]
+    assert len(pools) == len(wrapped) > 0
+    for seq in wrapped:
+        assert len(seq) == 2 and isinstance(seq[1], torch.nn.BatchNorm2d) and not seq[1].affine
+    n_bn = sum(isinstance(m, torch.nn.BatchNorm2d) for m in plain.modules())
+    assert sum(isinstance(m, torch.nn.BatchNorm2d) for m in with_bn.modules()) == n_bn + len(pools)
+    assert _params(with_bn) == _params(plain)
+    with_bn.train()
+    x = torch.randn(4, 3, 32, 32)
+    out = wrapped[0](torch.relu(x[:, :1].repeat(1, wrapped[0][1].num_features, 1, 1)))
+    assert out.mean(dim=(0, 2, 3)).abs().max() < 1e-5  # batch statistics: each channel centred
+    assert with_bn(x).shape == plain(x).shape == (4, 10)

@@ -60,14 +60,15 @@ class FactorizedReduce(nn.Module):
         return self.bn(torch.cat([self.conv_1(x), self.conv_2(shifted)], dim=1))
 
 
-def make_op(name: str, c: int, stride: int, affine: bool = True) -> nn.Module:
-    """One of the eight DARTS ops on C channels (``affine``: learnable BatchNorm scale and shift)."""
+def make_op(name: str, c: int, stride: int, affine: bool = True, pool_bn: bool = False) -> nn.Module:
+    """One of the eight DARTS ops on C channels (``affine``: learnable BatchNorm scale and shift; ``pool_bn``: each
+    pool followed by a BatchNorm without scale/shift, as NASLib's NB301 network has it)."""
     if name == "none":
         return Zero(stride)
-    if name == "avg_pool_3x3":
-        return AvgPool2d(3, stride=stride, padding=1, count_include_pad=False)
-    if name == "max_pool_3x3":
-        return MaxPool2d(3, stride=stride, padding=1)
+    if name in ("avg_pool_3x3", "max_pool_3x3"):
+        pool = (AvgPool2d(3, stride=stride, padding=1, count_include_pad=False) if name == "avg_pool_3x3"
+                else MaxPool2d(3, stride=stride, padding=1))
+        return nn.Sequential(pool, nn.BatchNorm2d(c, affine=False)) if pool_bn else pool
     if name == "skip_connect":
         return nn.Identity() if stride == 1 else FactorizedReduce(c, c, affine)
     if name in ("sep_conv_3x3", "sep_conv_5x5"):
@@ -87,7 +88,7 @@ def drop_path(x: torch.Tensor, p: float) -> torch.Tensor:
 
 class Cell(nn.Module):
     def __init__(self, genotype: Genotype, c_pp: int, c_p: int, c: int, reduction: bool, reduction_prev: bool,
-                 affine_ops: bool = True):
+                 affine_ops: bool = True, pool_bn: bool = False):
         super().__init__()
         self.reduction = reduction
         self.preprocess0 = FactorizedReduce(c_pp, c) if reduction_prev else ReLUConvBN(c_pp, c, 1, 1, 0)
@@ -96,7 +97,7 @@ class Cell(nn.Module):
         self.concat = genotype.reduce_concat if reduction else genotype.normal_concat
         self.inputs = [src for _, src in edges]
         self.edge_ops = nn.ModuleList(
-            make_op(op, c, 2 if reduction and src < 2 else 1, affine_ops) for op, src in edges
+            make_op(op, c, 2 if reduction and src < 2 else 1, affine_ops, pool_bn) for op, src in edges
         )
         self.multiplier = len(self.concat)
 
@@ -157,7 +158,8 @@ def reduction_cells(layers: int, reductions: str | int = "auto") -> tuple[int, .
 
 
 def stack_cells(genotype: Genotype, layers: int, c_pp: int, c_p: int, C: int, reduction_prev: bool,
-                affine: bool = True, reductions: str | int = "auto") -> tuple[nn.ModuleList, int, int | None]:
+                affine: bool = True, reductions: str | int = "auto",
+                pool_bn: bool = False) -> tuple[nn.ModuleList, int, int | None]:
     """The DARTS cell stack: reduction cells (by default at ``layers//3`` and ``2*layers//3``,
     see :func:`reduction_cells`) double the channels.
 
@@ -171,7 +173,7 @@ def stack_cells(genotype: Genotype, layers: int, c_pp: int, c_p: int, C: int, re
         reduction = i in at
         if reduction:
             c_curr *= 2
-        cell = Cell(genotype, c_pp, c_p, c_curr, reduction, reduction_prev, affine)
+        cell = Cell(genotype, c_pp, c_p, c_curr, reduction, reduction_prev, affine, pool_bn)
         cells.append(cell)
         reduction_prev = reduction
         c_pp, c_p = c_p, cell.multiplier * c_curr
@@ -201,19 +203,20 @@ class Network(nn.Module):
     ``stem=False`` feeds the image to the first cell as both inputs (the SWAP
     authors' small scoring network). ``drop_path_prob`` applies in training mode.
     ``affine_ops=False`` gives the edge ops' BatchNorms no scale/shift: with C=32,
-    layers=8 that is the NAS-Bench-301 network whose size NASLib stores.
+    layers=8 that is the NAS-Bench-301 network whose size NASLib stores. ``pool_bn=True`` follows each pool with
+    a BatchNorm without scale/shift (no parameters), as NASLib's NB301 network does (``swapnas conformance``).
     """
 
     def __init__(self, genotype: Genotype, C: int = 36, layers: int = 20, num_classes: int = 10,
                  auxiliary: bool = False, stem: bool = True, drop_path_prob: float = 0.0,
-                 affine_ops: bool = True, reductions: str | int = "auto"):
+                 affine_ops: bool = True, reductions: str | int = "auto", pool_bn: bool = False):
         super().__init__()
         self.drop_path_prob = drop_path_prob
         c_curr = 3 * C
         self.stem = nn.Sequential(nn.Conv2d(3, c_curr, 3, padding=1, bias=False), nn.BatchNorm2d(c_curr)) \
             if stem else nn.Identity()
         c_in = c_curr if stem else 3
-        self.cells, c_p, c_aux = stack_cells(genotype, layers, c_in, c_in, C, False, affine_ops, reductions)
+        self.cells, c_p, c_aux = stack_cells(genotype, layers, c_in, c_in, C, False, affine_ops, reductions, pool_bn)
         self.aux_index = 2 * layers // 3
         self.auxiliary_head = AuxiliaryHead(c_aux, num_classes) if auxiliary and c_aux else None
         self.global_pooling = nn.AdaptiveAvgPool2d(1)
@@ -237,11 +240,11 @@ NETS: dict[str, dict] = {
 
 def build(genotype: Genotype | str, C: int = 36, layers: int = 20, num_classes: int = 10,
           auxiliary: bool = False, stem: bool = True, drop_path_prob: float = 0.0,
-          affine_ops: bool = True, reductions: str | int = "auto") -> Network:
+          affine_ops: bool = True, reductions: str | int = "auto", pool_bn: bool = False) -> Network:
     """The DARTS network for ``genotype`` (defaults: the CIFAR-10 evaluation network, 36 channels, 20 cells).
 
     ``reductions`` places the reduction cells (:func:`reduction_cells`; default the DARTS rule).
     """
     genotype = as_arch(genotype, Genotype, parse, "darts")
     return Network(genotype, C=C, layers=layers, num_classes=num_classes, auxiliary=auxiliary, stem=stem,
-                   drop_path_prob=drop_path_prob, affine_ops=affine_ops, reductions=reductions)
+                   drop_path_prob=drop_path_prob, affine_ops=affine_ops, reductions=reductions, pool_bn=pool_bn)
