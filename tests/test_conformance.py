@@ -101,6 +101,16 @@ def test_table_on_a_tiny_subset_and_resume(data_dir, tmp_path) -> None:
     assert again.archs == run.archs and again.scores == run.scores
 
 
+def test_naslibs_fisher_is_compared_with_both_of_our_readings(data_dir, tmp_path) -> None:
+    with ScoreStore(tmp_path / "scores.sqlite") as store:
+        run = run_conformance(space="nb201", dataset="cifar10", proxies="fisher_fanin,fisher", n_archs=4, store=store,
+                              device="cpu", data_dir=str(data_dir), net={"C": 4, "N": 1}, progress=False)
+    assert [(r.proxy, r.naslib_name) for r in run.results] == [("fisher_fanin", "fisher"), ("fisher", "fisher")]
+    assert run.naslib_scores["fisher_fanin"] == run.naslib_scores["fisher"]
+    ours, fanin = np.array(run.scores["fisher"]), np.array(run.scores["fisher_fanin"])
+    assert (fanin > ours).all()  # every layer's fan-in is above 1 (the stem: 3 · 3 · 3)
+
+
 @pytest.mark.bundle  # the NB201 table (all 15,625 rows)
 def test_cli_params_on_full_network_agree_exactly(data_dir, tmp_path, capsys) -> None:
     out = tmp_path / "conf"
@@ -154,7 +164,9 @@ def test_nb101_and_nb301_files_load_against_a_naive_read(small_bundle, space, co
     assert ns.accuracy.tolist() == [r["val_accuracy"] for r in records.values()]
     stored = {"epe_nas", "fisher", "flops", "grad_norm", "grasp", "jacob_cov", "l2_norm", "params", "plain", "snip",
               "synflow"} | ({"nwot"} if space == "nb301" else set())  # NB101's file has no nwot
-    assert set(ns.scores) == stored and ns.unsupported == [] and ns.naslib_names["jacob_cov"] == "jacov"
+    # NASLib's fisher is compared with our fisher_fanin too (its reading: each channel weighted by its fan-in)
+    assert set(ns.scores) == stored | {"fisher_fanin"} and ns.unsupported == []
+    assert ns.naslib_names["jacob_cov"] == "jacov" and ns.naslib_names["fisher_fanin"] == "fisher"
     for ours, theirs in ns.naslib_names.items():
         if space == "nb101":  # bare numbers, no time
             assert ns.scores[ours].tolist() == [r[theirs] for r in records.values()]
@@ -182,7 +194,7 @@ def test_naslib_entries_that_are_not_numbers_read_as_missing(small_bundle, tmp_p
 
 
 @pytest.mark.parametrize("space, net", [("nb101", "network C=128, stacks=3, cells=3"),
-                                        ("nb301", "network C=32, layers=8, affine_ops=False")])
+                                        ("nb301", "network C=32, layers=8, affine_ops=False, pool_bn=True")])
 def test_cli_params_on_the_network_naslib_scored_agree_exactly(small_bundle, tmp_path, capsys, space, net) -> None:
     out = tmp_path / "conf"
     assert main(["conformance", "--space", space, "--proxies", "params", "--archs", "5", "--device", "cpu",

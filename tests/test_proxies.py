@@ -147,12 +147,14 @@ def test_gradient_saliencies_golden() -> None:
 
 
 def test_fisher_golden() -> None:
+    """fisher sums each channel's Δ_c; fisher_fanin copies Δ_c into every weight of the channel and sums the
+    weights, as Abdelfattah et al.'s code and NASLib do (``reshape_elements`` then ``sum_arr``)."""
     model, batch = tiny_net(), tiny_batch()
-    acts: list[torch.Tensor] = []
+    acts: list[tuple[nn.Module, torch.Tensor]] = []
 
     def keep(module: nn.Module, args: tuple, out: torch.Tensor) -> None:
         out.retain_grad()
-        acts.append(out)
+        acts.append((module, out))
 
     handles = [m.register_forward_hook(keep) for m in model.modules() if isinstance(m, CONV_LINEAR)]
     try:
@@ -160,15 +162,20 @@ def test_fisher_golden() -> None:
     finally:
         for h in handles:
             h.remove()
-    total = 0.0
-    for a in acts:
+    total = per_weight = 0.0
+    for module, a in acts:
         if a.grad is None:
             continue
         an, gn = a.detach().numpy().astype(np.float64), a.grad.numpy().astype(np.float64)
         n, c = an.shape[:2]
-        for ch in range(c):
-            total += sum((an[i, ch] * gn[i, ch]).sum() ** 2 for i in range(n)) / (2 * n)
+        delta = np.array([sum((an[i, ch] * gn[i, ch]).sum() ** 2 for i in range(n)) / (2 * n) for ch in range(c)])
+        total += delta.sum()
+        shape = tuple(module.weight.shape)
+        per_weight += np.broadcast_to(delta.reshape(-1, *([1] * (len(shape) - 1))), shape).sum()
+    assert len({type(m) for m, _ in acts}) == 2  # a Conv and a Linear layer: two kinds of fan-in
     assert run("fisher") == pytest.approx(total, rel=1e-5)
+    assert run("fisher_fanin") == pytest.approx(per_weight, rel=1e-5)
+    assert per_weight > 2 * total  # the weighting matters on this net
 
 
 def test_grasp_golden_finite_differences() -> None:

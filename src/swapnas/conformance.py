@@ -11,12 +11,13 @@ NB101 and NB301 (CIFAR-10; NB301's archs are scored in our ``darts`` space).
 
 The protocol (:data:`NASLIB_PROTOCOL`): the network whose size NASLib stores
 (:attr:`NaslibSource.net`; NB201: C=16, N=5; NB101: C=128, 3 stacks of 3 cells;
-NB301: C=32, 8 cells, edge ops' BatchNorms without scale/shift, whose
-``params`` NASLib stores), PyTorch's default init, BatchNorm in train mode, one batch of 64 real
-images, one repeat, seed 0. Differences that remain: NASLib draws its batch from
-the training split with its own transforms; ours is the bundled batch of
+NB301: C=32, 8 cells, edge ops' BatchNorms without scale/shift, each pool followed by a BatchNorm
+without scale/shift, as NASLib built it; NB101 and NB301's ``params`` equal NASLib's), PyTorch's default
+init, BatchNorm in train mode, one batch of 64 real images, one repeat, seed 0. Differences that remain:
+NASLib draws a new batch for every arch from the training split with its own transforms (random crop and
+flip; 32 images for ``jacov``), and its NB101 network has its own init; ours is the bundled batch of
 ``data.load_batch`` (for datasets with fewer bundled images than 64, filled by the
-documented ``fill="augment"`` rule). So ρ(ours, NASLib) near 1 means the same
+documented ``fill="augment"`` rule), the same for every arch. So ρ(ours, NASLib) near 1 means the same
 metric. A deterministic metric agrees up to how it counts: params gives exactly 1; flops 0.996 on
 NB201 CIFAR-10 (ours counts convolutions and linear layers only, so archs that differ only in pooling
 or skip edges tie where NASLib's values separate some; docs/conformance.md).
@@ -56,6 +57,9 @@ from .store import ScoreStore
 
 #: NASLib metric name -> our registry name (names not listed are the same); ``--proxies`` takes either.
 NASLIB_TO_OURS: dict[str, str] = {"jacov": "jacob_cov"}
+#: NASLib metric name -> more of our metrics compared with its scores: NASLib's ``fisher`` weights each channel by
+#: its layer's fan-in (Abdelfattah et al.'s code), our ``fisher`` does not and ``fisher_fanin`` does.
+NASLIB_ALSO: dict[str, tuple[str, ...]] = {"fisher": ("fisher_fanin",)}
 
 #: Everything of the scoring protocol but the space, the dataset and the network (each source's
 #: :attr:`NaslibSource.net`): NASLib's zero-cost setup.
@@ -123,8 +127,10 @@ SOURCES: dict[str, NaslibSource] = {
     # raw (unpruned) 7x7 specs, as NASLib sampled them: keys that prune to one cell stay distinct archs
     "nb101": NaslibSource("nb101", "nb101/naslib_zc_nasbench101.json", {"cifar10": "cifar10"}, nb101.parse_naslib,
                           None, {"C": 128, "stacks": 3, "cells": 3}, top=("nasbench101",)),
+    # NASLib's NB301 network follows each pool with a BatchNorm without scale/shift (its MaxPool/AvgPool with
+    # use_bn=True; no parameters, so the params check cannot see it); since session 43 (docs/conformance.md)
     "nb301": NaslibSource("darts", "nb301/naslib_zc_nasbench301.json", {"cifar10": "cifar10"},
-                          darts_genotype.parse_naslib, None, dict(NETS["nb301"])),
+                          darts_genotype.parse_naslib, None, {**NETS["nb301"], "pool_bn": True}),
 }
 
 
@@ -200,6 +206,7 @@ def load_naslib(space: str, dataset: str, data_dir: str | None = None) -> Naslib
         archs.append(table[key])
     known = set(list_proxies())
     ours = {NASLIB_TO_OURS.get(m, m): m for m in _metric_names(records)}
+    ours.update({extra: m for m in list(ours.values()) for extra in NASLIB_ALSO.get(m, ())})
     scores, seconds = {}, {}
     for name, theirs in sorted(ours.items()):
         if name not in known:

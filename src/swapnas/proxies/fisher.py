@@ -9,6 +9,8 @@ proxy by Abdelfattah et al., "Zero-Cost Proxies for Lightweight NAS", ICLR 2021.
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
@@ -34,11 +36,30 @@ def fisher(model: nn.Module, batch: Batch) -> float:
     over all channels of all those layers. Higher is better. "Channel" is the output's dimension 1, as
     the reference implementation reduces: for a Linear layer applied to (N, L, D) token maps that is
     the L positions, summed over the D features (the scores on Transformer spaces use this reading).
+    Abdelfattah et al.'s code and NASLib weight each channel by its layer's fan-in: ``fisher_fanin``.
     """
-    acts: list[torch.Tensor] = []
+    return _fisher(model, batch, fan_in=False)
+
+
+@register("fisher_fanin", higher_is_better=True, needs_grad=True, needs_labels=True, input_kind="data", version="1")
+def fisher_fanin(model: nn.Module, batch: Batch) -> float:
+    """Fisher saliency as Abdelfattah et al.'s code and NASLib sum it: each channel's Δ_c times its layer's fan-in.
+
+    Definition: Σ_layers fan_in · Σ_c Δ_c, with Δ_c as in ``fisher`` and fan_in the number of weights of
+    one output channel (``weight.shape[1:]``'s product: C_in/groups · kh · kw for a Conv, in_features for a
+    Linear). Their code gives every weight of channel c the channel's Δ_c and sums all the weights, which is
+    this sum. ρ with NASLib's stored ``fisher`` (docs/conformance.md): 0.983 on 60 NB101 archs, against
+    0.841 for ``fisher``. Higher is better.
+    """
+    return _fisher(model, batch, fan_in=True)
+
+
+def _fisher(model: nn.Module, batch: Batch, fan_in: bool) -> float:
+    """Σ over the Conv/Linear layers of Σ_c Δ_c, each layer's sum times its fan-in if ``fan_in``."""
+    acts: list[tuple[nn.Module, torch.Tensor]] = []
 
     def hook(module: nn.Module, args: tuple, output: torch.Tensor) -> torch.Tensor:
-        acts.append(output)
+        acts.append((module, output))
         return output.clone()  # later in-place ops act on the copy; ``output`` keeps a's value and graph
 
     with forward_hooks(model, WEIGHT_LAYERS, hook):
@@ -46,5 +67,11 @@ def fisher(model: nn.Module, batch: Batch) -> float:
     if not acts:
         raise ValueError("fisher: no Conv/Linear layer ran in the forward pass")
     loss = output_loss(logits, batch.targets, batch.loss)
-    grads = torch.autograd.grad(loss, acts, allow_unused=True)
-    return float(sum(_channel_fisher(a.detach(), g) for a, g in zip(acts, grads) if g is not None))
+    grads = torch.autograd.grad(loss, [a for _, a in acts], allow_unused=True)
+    total = 0.0
+    for (module, a), g in zip(acts, grads):
+        if g is not None:
+            weight = module.weight
+            assert isinstance(weight, torch.Tensor)  # a Conv/Linear layer's
+            total += float(_channel_fisher(a.detach(), g)) * (math.prod(weight.shape[1:]) if fan_in else 1)
+    return total
