@@ -8,13 +8,16 @@
 # other metrics' bodies and the decorated definitions, session 38 on files and the dataclass methods, session 39 on
 # the other dataclasses, the other lru_cache'd functions, tokens, api_inputs and benchmarks/flexibert, session 40 on
 # net_pool, module_tools and benchmarks/csv_truth, session 41 on the other benchmark loaders, export, memory,
-# code_changes, taskonomy and store_tools, session 42 on results (docs/reliability.md).
+# code_changes, taskonomy and store_tools, session 42 on results, session 43 on report's table and text functions
+# (docs/reliability.md).
 #
 #   pip install mutmut==3.3.1
 #   bash scripts/mutation_check.sh stats [DATA_DIR]    # module under src/swapnas, e.g. stats, size_prior
 #   MUTATION_SKIP='executors|ray' bash scripts/mutation_check.sh store   # without the test files matching
 #   MUTATION_TESTS='tests/test_a.py tests/test_b.py' MUTATION_NAMES='x_search_report* x_extra_cells*' \
 #     bash scripts/mutation_check.sh search/driver   # only these test files; only the functions named
+#   (mutmut's progress line still counts every mutant of the module; those of the functions not named stay
+#   "not checked" in the counts printed after the run)
 #
 # It works in a throw-away clone of HEAD (/tmp/swapnas_mutation): mutmut rewrites the sources it mutates, so never
 # in this checkout. Only the named module is mutated (mutmut's trampolines break some of the spaces' classes,
