@@ -51,9 +51,13 @@ def test_the_fixed_width_table_whole_and_its_default_is_not_markdown():
 
 
 def test_an_empty_table_is_refused_with_the_likely_cause():
-    with pytest.raises(ValueError, match=exact("results_table needs at least one result (a correlate run with no "
-                                               "proxy?)")):
+    message = exact("results_table needs at least one result (a correlate run with no proxy?)")
+    with pytest.raises(ValueError, match=message):
         results_table([])
+    empty = _run()
+    empty.results = []
+    with pytest.raises(ValueError, match=message):  # the report of a run with no result: the same refusal
+        correlation_report(empty, {"command": "c", "created_utc": "T"}, [])
 
 
 def test_the_markdown_table_whole():

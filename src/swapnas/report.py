@@ -104,11 +104,11 @@ def run_notes(run: CorrelateRun) -> list[str]:
 
 def correlation_report(run: CorrelateRun, prov: dict, plots: Sequence[str]) -> str:
     """``report.md`` of a correlation run: what was run, the table, failures, the plots."""
-    lines = [f"# {run.results[0].space if run.results else ''} / {run.results[0].dataset if run.results else ''}: "
-             "training-free proxies against the ground truth", "",
+    table = results_table(run.results, markdown=True)  # refuses a run with no result
+    lines = [f"# {run.results[0].space} / {run.results[0].dataset}: training-free proxies against the ground truth", "",
              f"Made by `{prov['command']}` ({made_with(prov)}).",
              "", "## Protocol", "", "```", protocol_text(run.protocol, run.ground_truth, run.batch_note), "```", "",
-             "## Rank correlation with the ground truth", "", results_table(run.results, markdown=True), "",
+             "## Rank correlation with the ground truth", "", table, "",
              *run_notes(run), ""]
     problems = failure_lines(run.results)
     if problems:
