@@ -42,7 +42,7 @@ from scipy import stats
 from torch import nn
 
 from swapnas.bundle import Batch
-from swapnas.conformance import NASLIB_PROTOCOL, get_source
+from swapnas.conformance import NASLIB_PROTOCOL, get_source, load_naslib
 from swapnas.data import dataset_info, load_batch
 from swapnas.proxies import get_proxy
 from swapnas.scoring import arch_seed, build_scored_net
@@ -100,15 +100,32 @@ def rho(a: list[float], b: list[float]) -> float:
     return float(stats.spearmanr(x[ok], y[ok])[0])
 
 
+def jacov_spread(data_dir: str | None) -> None:
+    """NASLib's stored jacov over each whole CIFAR-10 file: quantiles, maximum (at most −N for N images) and the
+    share below −33 (NB201's degenerate cells)."""
+    print("file: jacov 5 / 25 / 50 / 75 / 95 % quantiles, max, share below -33")
+    for space in ("nb101", "nb201", "nb301"):
+        v = load_naslib(space, "cifar10", data_dir).scores["jacob_cov"]
+        v = v[np.isfinite(v)]
+        q = " / ".join(f"{x:.3f}" for x in np.percentile(v, [5, 25, 50, 75, 95]))
+        print(f"{space} ({len(v)} archs): {q}, max {v.max():.3f}, {np.mean(v < -33):.3f}")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("conformance", type=Path, help="a `swapnas conformance` run's conformance.json (seed 0)")
-    ap.add_argument("--space", choices=sorted(VARIANTS), required=True)
+    ap.add_argument("conformance", type=Path, nargs="?", help="a `swapnas conformance` run's conformance.json (seed 0)")
+    ap.add_argument("--spread", action="store_true", help="only print NASLib's stored jacov spread per benchmark")
+    ap.add_argument("--space", choices=sorted(VARIANTS))
     ap.add_argument("--data-dir", default=None)
     ap.add_argument("--variants", default=None, help="comma-separated; default all of the space's")
     ap.add_argument("--limit", type=int, default=None, help="the run's first N archs only (a quick check)")
-    ap.add_argument("--out", type=Path, required=True, help="JSON of every score and every ρ")
+    ap.add_argument("--out", type=Path, help="JSON of every score and every ρ")
     args = ap.parse_args(argv)
+    if args.spread:
+        jacov_spread(args.data_dir)
+        return 0
+    if args.conformance is None or args.space is None or args.out is None:
+        ap.error("give a conformance.json, --space and --out (or --spread)")
     run = json.loads(args.conformance.read_text())
     if args.limit is not None:
         for k in ("archs", "accuracy"):

@@ -39,3 +39,14 @@ def test_the_augmented_batch_is_a_padded_crop_or_its_mirror_of_distinct_images()
         padded = torch.nn.functional.pad(pool_x[label], (4, 4, 4, 4))
         crops = [padded[:, i:i + 4, j:j + 4] for i in range(9) for j in range(9)]
         assert any(torch.equal(img, c) or torch.equal(img, c.flip(-1)) for c in crops)
+
+
+def test_the_spread_of_naslibs_jacov_shows_its_32_image_bound(data_dir, capsys) -> None:
+    assert gaps.main(["--spread", "--data-dir", str(data_dir)]) == 0
+    lines = capsys.readouterr().out.splitlines()[1:]
+    assert [line.split(" ")[0] for line in lines] == ["nb101", "nb201", "nb301"]
+    for line in lines:
+        top = float(line.split("max ")[1].split(",")[0])
+        assert -33 < top <= -32  # jacov <= -N for N images: NASLib used 32
+    with pytest.raises(SystemExit):
+        gaps.main(["--space", "nb101"])  # a run needs its conformance.json and --out
