@@ -38,11 +38,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from scipy import stats
 from torch import nn
 
 from swapnas.bundle import Batch
-from swapnas.conformance import NASLIB_PROTOCOL, get_source, load_naslib
+from swapnas.conformance import NASLIB_ALSO, NASLIB_PROTOCOL, get_source, load_naslib, spearman
 from swapnas.data import dataset_info, load_batch
 from swapnas.proxies import get_proxy
 from swapnas.scoring import arch_seed, build_scored_net
@@ -95,9 +94,10 @@ def score(model: nn.Module, batch: Batch) -> dict[str, float]:
 
 
 def rho(a: list[float], b: list[float]) -> float:
+    """The conformance table's Spearman ρ over the archs where both scores are finite."""
     x, y = np.asarray(a, float), np.asarray(b, float)
     ok = np.isfinite(x) & np.isfinite(y)
-    return float(stats.spearmanr(x[ok], y[ok])[0])
+    return spearman(x[ok], y[ok])
 
 
 def jacov_spread(data_dir: str | None) -> None:
@@ -172,9 +172,10 @@ def main(argv: list[str] | None = None) -> int:
     table: dict[str, dict[str, dict[str, float]]] = {}
     print(f"\n{'metric':<13}" + "".join(f"{v:>22}" for v in variants))
     print(" " * 13 + "".join(f"{'(NASLib / ours)':>22}" for _ in variants))
+    theirs = {extra: name for name, extras in NASLIB_ALSO.items() for extra in extras}  # fisher_fanin -> fisher
     for m in METRICS:
-        ref = naslib.get("fisher" if m == "fisher_fanin" else m)
-        ours = stored.get("fisher" if m == "fisher_fanin" else m)
+        ref = naslib.get(theirs.get(m, m))
+        ours = stored.get(theirs.get(m, m))
         cells = {v: {"rho_naslib": rho(scores[v][m], ref) if ref else float("nan"),
                      "rho_ours": rho(scores[v][m], ours) if ours else float("nan")} for v in variants}
         table[m] = cells
