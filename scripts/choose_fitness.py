@@ -6,7 +6,8 @@ f = Σ w_i · T_i(component_i) by greedy forward selection: start from ln(swap) 
 names another SWAP proxy, e.g. swap_ext on Transformers); at each
 step try every unused component with every weight of a grid and keep the one that raises the
 WORST Spearman ρ over the dev sets most; stop when the gain is below ``--min-gain``.
-T = ln when a component is positive on every dev arch, else the identity; an identity
+T = ln when a component is positive on every dev arch, else the identity (``--transform rank``: T = ln(rank / n)
+inside the set judged for every component, AZ-NAS's aggregation; the incumbent stays a log-linear sum); an identity
 component's weights are in units of 1 / (its std over the first dev run) so one grid fits all.
 Every candidate is judged on all archs of every dev run: an arch whose fitness is not finite (a failed
 component, ln 0) ranks last, as a search never returns it (``search/fitness.py`` ranks finite fitness
@@ -75,10 +76,14 @@ def check_dev(doc: dict, path: str) -> None:
         raise SystemExit(f"{path} is not a dev run (docs/protocol.md, label hygiene): it needs {', '.join(problems)}")
 
 
-def features(runs: list[dict], exclude: set[str]) -> tuple[list[str], dict[str, str], dict[str, float]]:
+def features(runs: list[dict], exclude: set[str],
+             rank: bool = False) -> tuple[list[str], dict[str, str], dict[str, float]]:
     names = sorted(set.intersection(*(set(r["scores"]) for r in runs)) - exclude)
     transform, scale = {}, {}
     for n in names:
+        if rank:
+            transform[n], scale[n] = "rank", 1.0
+            continue
         positive = all(np.all(r["scores"][n][np.isfinite(r["scores"][n])] > 0) for r in runs)
         transform[n] = "log" if positive else "lin"
         first = runs[0]["scores"][n]
@@ -86,12 +91,24 @@ def features(runs: list[dict], exclude: set[str]) -> tuple[list[str], dict[str, 
     return names, transform, scale
 
 
+def log_rank(v: np.ndarray, reverse: bool = False) -> np.ndarray:
+    """ln(r / n): r the rank of each value among the n of ``v`` (1 = lowest, or highest with ``reverse``; ties get
+    their average rank); a non-finite value gives −inf (AZ-NAS's aggregation, docs/protocol.md, session 44)."""
+    ok = np.isfinite(v)
+    out = np.full(len(v), -np.inf)
+    out[ok] = np.log(stats.rankdata(-v[ok] if reverse else v[ok]) / len(v))
+    return out
+
+
 def value(run: dict, terms: dict[str, float], transform: dict[str, str]) -> np.ndarray:
     total = np.zeros(len(run["acc"]))
     with np.errstate(divide="ignore", invalid="ignore"):
         for n, w in terms.items():
             v = run["scores"][n]
-            total = total + w * (np.log(v) if transform[n] == "log" else v)
+            if transform[n] == "rank":
+                total = total + abs(w) * log_rank(v, reverse=w < 0)
+            else:
+                total = total + w * (np.log(v) if transform[n] == "log" else v)
     return total
 
 
@@ -163,13 +180,15 @@ def parse_terms(text: str) -> dict[str, float]:
 
 
 def terms_text(terms: dict[str, float], transform: dict[str, str]) -> str:
-    return " + ".join(f"{v:.4g}·{'ln ' if transform[n] == 'log' else ''}{n}" for n, v in terms.items())
+    prefix = {"log": "ln ", "lin": "", "rank": "ln rank "}
+    return " + ".join(f"{v:.4g}·{prefix[transform[n]]}{n}" for n, v in terms.items())
 
 
 def split_check(runs: list[dict], names: list[str], transform: dict[str, str], scale: dict[str, float],
-                args: argparse.Namespace) -> list[str]:
+                args: argparse.Namespace, inc_transform: dict[str, str]) -> list[str]:
     """Each rule (greedy path; joint grid's first row) chosen on one half of every dev run and read on
-    the other, beside the incumbent and the anchor alone: how much of a gain is over-fitting."""
+    the other, beside the incumbent (a log-linear sum, read with ``inc_transform``) and the anchor alone:
+    how much of a gain is over-fitting."""
     lines = ["", "Split-half check (seeds " + ", ".join(map(str, args.split_seeds)) + "; each rule chosen on one "
              "random half of every dev run, read on the other half; worst ρ over the dev runs):", "",
              "| seed | chosen on | rule | terms | worst ρ there | worst ρ on the other half | incumbent there | "
@@ -182,7 +201,7 @@ def split_check(runs: list[dict], names: list[str], transform: dict[str, str], s
             rules = [("greedy", greedy(fit, names, transform, scale, args.min_gain, args.max_terms, args.anchor)[-1])]
             if grid:
                 rules.append(("joint", joint(fit, grid, transform, top=1, anchor=args.anchor)[0]))
-            inc = f"{worst(held, incumbent, transform)[0]:.3f}" if incumbent else "—"
+            inc = f"{worst(held, incumbent, inc_transform)[0]:.3f}" if incumbent else "—"
             for rule, (terms, w, _) in rules:
                 lines.append(f"| {seed} | {label} | {rule} | {terms_text(terms, transform)} | {w:.3f} | "
                              f"{worst(held, terms, transform)[0]:.3f} | {inc} | "
@@ -234,10 +253,14 @@ def main() -> None:
                     help="also choose by each rule on a random half of every dev run and read it on the other half")
     ap.add_argument("--incumbent", default=None, metavar="NAME=w,…",
                     help="the current fitness's raw weights, read on the same held-out halves for comparison")
+    ap.add_argument("--transform", choices=("auto", "rank"), default="auto",
+                    help="auto: ln of a component positive on every dev arch, else the component itself; rank: "
+                         "ln(rank / n) of every component inside the set judged (AZ-NAS's aggregation)")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     runs = load(args.runs)
-    names, transform, scale = features(runs, set(args.exclude.split(",")))
+    names, transform, scale = features(runs, set(args.exclude.split(",")), rank=args.transform == "rank")
+    inc_transform = features(runs, set(args.exclude.split(",")))[1]
     lines = ["Dev runs (every figure in-sample): " + ", ".join(f"`{r['path']}`" for r in runs), "",
              "Single components, Spearman ρ per dev run (sign as registered; T = ln if positive everywhere):", "",
              "| component | T | " + " | ".join(r["name"] for r in runs) + " |", "|---|---|" + "---|" * len(runs)]
@@ -261,7 +284,7 @@ def main() -> None:
             rhos = worst(runs, {args.anchor: 1.0, args.scan: float(w)}, transform)[1]
             lines.append(f"| {w:g} | " + " | ".join(f"{x:.4f}" for x in rhos) + f" | {min(rhos):.4f} |")
     if args.split_seeds:
-        lines += split_check(runs, names, transform, scale, args)
+        lines += split_check(runs, names, transform, scale, args, inc_transform)
     top = []
     if args.joint:
         top, joint_lines = joint_table(runs, names, transform, args)
