@@ -22,12 +22,14 @@ def main(a_path: str, b_path: str) -> None:
     pos = {arch: i for i, arch in enumerate(b["archs"])}
     common = [(i, pos[arch]) for i, arch in enumerate(a["archs"]) if arch in pos]
     print(f"{len(common)} common archs; seeds {a['protocol']['seed']} vs {b['protocol']['seed']}")
-    print(f"{'metric':<10} {'n':>4} {'rho(seed a, seed b)':>20}")
-    for name in sorted(set(a["scores"]) & set(b["scores"])):
+    names = sorted(set(a["scores"]) & set(b["scores"]))
+    width = max([10, *map(len, names)])
+    print(f"{'metric':<{width}} {'n':>4} {'rho(seed a, seed b)':>20}")
+    for name in names:
         x = np.array([a["scores"][name][i] for i, _ in common], dtype=float)
         y = np.array([b["scores"][name][j] for _, j in common], dtype=float)
         ok = np.isfinite(x) & np.isfinite(y)
-        print(f"{name:<10} {int(ok.sum()):>4} {stats.spearmanr(x[ok], y[ok])[0]:>20.3f}")
+        print(f"{name:<{width}} {int(ok.sum()):>4} {stats.spearmanr(x[ok], y[ok])[0]:>20.3f}")
 
 
 if __name__ == "__main__":
