@@ -55,7 +55,8 @@ def test_rank_features_and_the_incumbent_read_as_a_log_linear_sum() -> None:
     lin = acc + rng.normal(0.0, 0.5, 60)
     run = {"acc": acc, "scores": {"swap": pos, "lin": lin}}
     names, transform, scale = cf.features([run], set(), rank=True)
-    assert names == ["lin", "swap"] and transform == {"lin": "rank", "swap": "rank"} and scale == {"lin": 1.0, "swap": 1.0}
+    assert names == ["lin", "swap"] and transform == {"lin": "rank", "swap": "rank"}
+    assert scale == {"lin": 1.0, "swap": 1.0}
     auto = cf.features([run], set())[1]
     assert auto == {"lin": "lin", "swap": "log"}
     args = Namespace(split_seeds=[0], incumbent="swap=1,lin=0.5", joint=None, min_gain=0.005, max_terms=2,
