@@ -210,7 +210,7 @@ def test_number_format() -> None:
 
 def _rows() -> list[conf.ConformanceRow]:
     return [conf.ConformanceRow("jacob_cov", "jacov", 12, 0.5, -0.25, float("nan"), 1, 2, 0.123456, 1.5, True,
-                                ["boom"]),
+                                ["boom", "bang"]),
             conf.ConformanceRow("params", "params", 7, 1.0, 0.75, 0.75, 0, 0, float("nan"), 0.02, True)]
 
 
@@ -271,7 +271,8 @@ def test_the_report_whole_in_a_new_nested_folder(tmp_path: Path) -> None:
     assert text.startswith("# Conformance with NASLib's stored zero-cost scores\n\n" + made)
     body = text.split(").\n\n", 1)[1]
     assert body == ("```\n" + conf.header_text(_run()) + "\n```\n\n" + conf.conformance_table(_rows(), markdown=True)
-                    + "\n\n## Failures and warnings\n\n- FAILED jacob_cov (1 archs in all; their message): boom\n")
+                    + "\n\n## Failures and warnings\n\n- FAILED jacob_cov (1 archs in all; message 1 of 2): boom\n"
+                    "- FAILED jacob_cov (1 archs in all; message 2 of 2): bang\n")
     js, md = conf.write_outputs(_run(results=_rows()[1:]), out)
     assert md.read_text().endswith("```\n\n" + conf.conformance_table(_rows()[1:], markdown=True) + "\n")
 

@@ -274,7 +274,7 @@ def select_proxies(naslib: NaslibScores, names: str | None) -> list[Proxy]:
     """Our proxies for ``names`` (comma-separated, 'all' or None = every metric NASLib stores); NASLib's
     own names (``jacov``) are accepted for ours (``jacob_cov``)."""
     stored = sorted(naslib.scores)
-    both = ", ".join(n if naslib.naslib_names.get(n, n) == n else f"{n} (NASLib: {naslib.naslib_names[n]})"
+    both = ", ".join(n if naslib.naslib_names[n] == n else f"{n} (NASLib: {naslib.naslib_names[n]})"
                      for n in stored)
     wanted = stored if names in (None, "", "all") else [n.strip() for n in str(names).split(",") if n.strip()]
     unknown = [n for n in wanted if NASLIB_TO_OURS.get(n, n) not in list_proxies() and n not in ALIASES]
