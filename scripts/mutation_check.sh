@@ -8,8 +8,8 @@
 # other metrics' bodies and the decorated definitions, session 38 on files and the dataclass methods, session 39 on
 # the other dataclasses, the other lru_cache'd functions, tokens, api_inputs and benchmarks/flexibert, session 40 on
 # net_pool, module_tools and benchmarks/csv_truth, session 41 on the other benchmark loaders, export, memory,
-# code_changes, taskonomy and store_tools, session 42 on results, session 43 on report's table and text functions
-# (docs/reliability.md).
+# code_changes, taskonomy and store_tools, session 42 on results, session 43 on report's table and text functions,
+# session 44 on conformance (docs/reliability.md).
 #
 #   pip install mutmut==3.3.1
 #   bash scripts/mutation_check.sh stats [DATA_DIR]    # module under src/swapnas, e.g. stats, size_prior
