@@ -176,7 +176,7 @@ def _folder_images(info: DatasetInfo, root: Path, size: int,
                               "(NaN/inf); images must hold 0..255 values")
             x, y = _pickle_images(path, raw, np.asarray(d[lkey], dtype=np.int64), info.resolution)
             if info.name == "imagenet16-120":  # labels 1..1000; the benchmark keeps classes 1..120
-                keep = y <= 120
+                keep = (y >= 1) & (y <= 120)
                 x, y = x[keep], y[keep] - 1
             return x, y, str(path), None
     classes = sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
