@@ -76,14 +76,10 @@ def check_dev(doc: dict, path: str) -> None:
         raise SystemExit(f"{path} is not a dev run (docs/protocol.md, label hygiene): it needs {', '.join(problems)}")
 
 
-def features(runs: list[dict], exclude: set[str],
-             rank: bool = False) -> tuple[list[str], dict[str, str], dict[str, float]]:
+def features(runs: list[dict], exclude: set[str]) -> tuple[list[str], dict[str, str], dict[str, float]]:
     names = sorted(set.intersection(*(set(r["scores"]) for r in runs)) - exclude)
     transform, scale = {}, {}
     for n in names:
-        if rank:
-            transform[n], scale[n] = "rank", 1.0
-            continue
         positive = all(np.all(r["scores"][n][np.isfinite(r["scores"][n])] > 0) for r in runs)
         transform[n] = "log" if positive else "lin"
         first = runs[0]["scores"][n]
@@ -259,8 +255,9 @@ def main() -> None:
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     runs = load(args.runs)
-    names, transform, scale = features(runs, set(args.exclude.split(",")), rank=args.transform == "rank")
-    inc_transform = features(runs, set(args.exclude.split(",")))[1]
+    names, inc_transform, inc_scale = features(runs, set(args.exclude.split(",")))
+    transform, scale = (({n: "rank" for n in names}, {n: 1.0 for n in names}) if args.transform == "rank"
+                        else (inc_transform, inc_scale))
     lines = ["Dev runs (every figure in-sample): " + ", ".join(f"`{r['path']}`" for r in runs), "",
              "Single components, Spearman ρ per dev run (sign as registered; T = ln if positive everywhere):", "",
              "| component | T | " + " | ".join(r["name"] for r in runs) + " |", "|---|---|" + "---|" * len(runs)]

@@ -54,11 +54,9 @@ def test_rank_features_and_the_incumbent_read_as_a_log_linear_sum() -> None:
     pos = np.exp(acc + rng.normal(0.0, 1.0, 60))
     lin = acc + rng.normal(0.0, 0.5, 60)
     run = {"acc": acc, "scores": {"swap": pos, "lin": lin}}
-    names, transform, scale = cf.features([run], set(), rank=True)
-    assert names == ["lin", "swap"] and transform == {"lin": "rank", "swap": "rank"}
-    assert scale == {"lin": 1.0, "swap": 1.0}
-    auto = cf.features([run], set())[1]
-    assert auto == {"lin": "lin", "swap": "log"}
+    names, auto, _ = cf.features([run], set())
+    assert names == ["lin", "swap"] and auto == {"lin": "lin", "swap": "log"}
+    transform, scale = {"lin": "rank", "swap": "rank"}, {"lin": 1.0, "swap": 1.0}  # what --transform rank gives
     args = Namespace(split_seeds=[0], incumbent="swap=1,lin=0.5", joint=None, min_gain=0.005, max_terms=2,
                      anchor="swap")
     rows = [r for r in cf.split_check([run], names, transform, scale, args, auto) if r.startswith("| 0 |")]
