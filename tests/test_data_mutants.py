@@ -8,10 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from swapnas.bundle import DataFileError
-from swapnas.data import _folder_images, dataset_info, read_pickle, rgb_image
+from swapnas.data import _check_draw, _finite, _folder_images, _logged, dataset_info, read_pickle, rgb_image
 
 from .message_tools import refusal
 
@@ -153,3 +154,34 @@ def test_a_pickle_whose_rows_and_labels_differ_is_named(tmp_path: Path) -> None:
     assert refusal(DataFileError, lambda: _folder_images(dataset_info("cifar10"), tmp_path, 2, 0)) == (
         f"{path}: data has shape (2, 3072) and 3 labels; expected one row of 3 x side x side pixel values per label"
         + TAIL.format("your --image-root"))
+
+
+# --- the small checks: dataset names, batch size and seed, finiteness, the batch note ------------------------------
+
+def test_an_unknown_dataset_lists_the_known_ones() -> None:
+    assert refusal(ValueError, lambda: dataset_info("mnist")) == \
+        "unknown dataset 'mnist'; choose one of cifar10, cifar100, imagenet16-120, imagenet"
+
+
+def test_batch_size_and_seed_are_whole_numbers() -> None:
+    _check_draw(1, 0)
+    _check_draw(np.int64(3), np.uint8(2))
+    for size in (0, -2, True, 2.0):
+        assert refusal(ValueError, lambda: _check_draw(size, 0)) == \
+            f"batch size must be a whole number >= 1 (got {size!r})"
+    for seed in (-1, True, 1.5):
+        assert refusal(ValueError, lambda: _check_draw(4, seed)) == f"seed must be a whole number >= 0 (got {seed!r})"
+
+
+def test_a_non_finite_batch_is_counted() -> None:
+    ok = torch.zeros(2, 3)
+    assert _finite(ok, "cifar10", "x") is ok
+    bad = torch.tensor([[float("nan"), 1.0, float("inf")], [0.0, -float("inf"), 2.0]])
+    assert refusal(ValueError, lambda: _finite(bad, "cifar100", "your --image-root")) == (
+        "cifar100: the batch from your --image-root holds 3 non-finite value(s) (NaN/inf) after normalisation; "
+        "check the images and --mean/--std")
+
+
+def test_the_batch_note_joins_every_note() -> None:
+    assert _logged({"fill": "20 real images", "labels": "labels remapped"}, labels=True) == \
+        "20 real images; labels remapped"
