@@ -259,7 +259,9 @@ def main() -> None:
     transform, scale = (({n: "rank" for n in names}, {n: 1.0 for n in names}) if args.transform == "rank"
                         else (inc_transform, inc_scale))
     lines = ["Dev runs (every figure in-sample): " + ", ".join(f"`{r['path']}`" for r in runs), "",
-             "Single components, Spearman ρ per dev run (sign as registered; T = ln if positive everywhere):", "",
+             "Single components, Spearman ρ per dev run (sign as registered; " + (
+                 "T = ln(rank / n) inside the set judged" if args.transform == "rank"
+                 else "T = ln if positive everywhere") + "):", "",
              "| component | T | " + " | ".join(r["name"] for r in runs) + " |", "|---|---|" + "---|" * len(runs)]
     for n in names:
         lines.append(f"| {n} | {transform[n]} | " + " | ".join(f"{rho(r, value(r, {n: 1.0}, transform)):.3f}"
