@@ -236,7 +236,7 @@ def search_curve(snapshots: Sequence[dict], history: Sequence[dict], path: Path,
 
 
 def draw_cells(cells: dict[str, list[tuple[str, str, str]]], path: Path) -> Path:
-    """Each cell as a left-to-right DAG: nodes in order of appearance, arcs labelled with their op."""
+    """Each cell as a left-to-right DAG (inputs left, the output right), arcs labelled with their op."""
     from matplotlib.figure import Figure
     from matplotlib.patches import FancyArrowPatch
 
@@ -248,7 +248,10 @@ def draw_cells(cells: dict[str, list[tuple[str, str, str]]], path: Path) -> Path
             for n in (src, dst):
                 if n not in nodes:
                     nodes.append(n)
-        nodes.sort(key=lambda n: (not n.startswith("c_{k-"), n == "c_{k}", n.replace("k-2", "k-0")))
+        # inputs first (DARTS' c_{k-2} before c_{k-1}), then named nodes (FlexiBERT's emb), numbered ones in
+        # numeric order, the output c_{k} last
+        nodes.sort(key=lambda n: (not n.startswith("c_{k-"), n == "c_{k}", int(n) if n.isdigit() else -1,
+                                  n.replace("k-2", "k-0")))
         pos = {n: (i, 0.0) for i, n in enumerate(nodes)}
         for k, (src, dst, op) in enumerate(edges):
             (x0, _), (x1, _) = pos[src], pos[dst]
