@@ -85,6 +85,15 @@ def test_a_scatter_of_one_score_has_no_rank_points_and_of_two_has_them(tmp_path:
     assert saved[1].axes[1].collections[0].get_offsets().tolist() == [[25.0, 75.0], [75.0, 25.0]]
 
 
+def test_the_footnote_keeps_a_band_of_its_own_below_the_plots(tmp_path: Path, saved: list[Figure]) -> None:
+    scatter_plot([1.0, 2.0, 3.0], [1.0, 2.0, 3.0], _result("swap", True), "word " * 120, tmp_path)
+    band = (0.05 + 0.13 * 4) / (3.8 + 0.13 * 3)  # four footnote lines, in figure fractions
+    for a in saved[0].axes:  # above the band by the x-axis labels' height, inside the figure
+        x0, y0, x1, y1 = a.get_position().extents
+        assert band + 0.1 < y0 < band + 0.2 and 0 < x0 < x1 <= 1 and y1 <= 1
+    assert saved[0].axes[0].get_position().x0 < 0.1
+
+
 def test_a_transnas_scatter_names_its_task_s_metric(tmp_path: Path, saved: list[Figure]) -> None:
     r = ProxyResult("swap", "k", "transnas_micro", "room_layout", 2, 0, 0.5, 0.5, (0.1, 0.9), 0.2, 0.3, 0.01, True)
     scatter_plot([1.0, 2.0], [-0.5, -0.4], r, "", tmp_path)
@@ -124,7 +133,7 @@ def test_a_search_curve_whose_first_fitness_is_minus_infinity(tmp_path: Path, sa
 
 CELLS = {
     "normal": [("c_{k-2}", "0", "sep_conv_3x3"), ("c_{k-1}", "0", "skip_connect"), ("c_{k-2}", "1", "max_pool_3x3"),
-               ("0", "1", "dil_conv_5x5"), ("0", "c_{k}", ""), ("1", "c_{k}", "")],
+               ("0", "1", "dil_conv_5x5"), ("0", "c_{k}", ""), ("1", "c_{k}", ""), ("c_{k-1}", "1", "avg_pool_3x3")],
     "reduce": [("c_{k-1}", "0", "avg_pool_3x3"), ("0", "c_{k}", "")],
 }
 
@@ -151,15 +160,31 @@ def test_cells_are_drawn_as_dags_with_their_nodes_in_order(tmp_path: Path, saved
     assert _arcs(normal) == [
         (((0, 0), (2, 0)), -0.35, "-", c0), (((1, 0), (2, 0)), 0.0, "-", c0), (((0, 0), (3, 0)), -0.51, "-", c0),
         (((2, 0), (3, 0)), 0.0, "-", c0), (((2, 0), (4, 0)), -0.35 - 0.08, "--", grey),
-        (((3, 0), (4, 0)), 0.0, "--", grey)]
+        (((3, 0), (4, 0)), 0.0, "--", grey), (((1, 0), (3, 0)), -0.35, "-", c0)]
+    assert {p.get_linewidth() for p in normal.patches} == {0.8}
+    assert {(type(p.get_arrowstyle()).__name__, p.get_mutation_scale(), p.shrinkA, p.shrinkB)
+            for p in normal.patches} == {("CurveFilledB", 8, 9, 9)}
+    assert {(t.get_ha(), t.get_va()) for t in normal.texts} == {("center", "center")}
+    assert {t.get_bbox_patch().get_linewidth() for t in normal.texts if t.get_text()[0] not in "sdam"} == {0.6}
     # op labels: underscores as spaces, at t = 0.5 on a straight arc and 0.3 + 0.2 (k mod 3) on a curved one
     labels = [(t.get_text(), t.get_position()) for t in normal.texts if t.get_text()[0] in "sdam"]
-    assert [name for name, _ in labels] == ["sep conv 3x3", "skip connect", "max pool 3x3", "dil conv 5x5"]
+    assert [name for name, _ in labels] == \
+        ["sep conv 3x3", "skip connect", "max pool 3x3", "dil conv 5x5", "avg pool 3x3"]
     assert np.allclose([xy for _, xy in labels], [(0.6, 2 * 0.3 * 0.7 * 2 * 0.35), (1.5, 0.0),
-                                                  (0 + 0.7 * 3, 2 * 0.7 * 0.3 * 3 * 0.51), (2.5, 0.0)])
+                                                  (0 + 0.7 * 3, 2 * 0.7 * 0.3 * 3 * 0.51), (2.5, 0.0),
+                                                  (1 + 0.3 * 2, 2 * 0.3 * 0.7 * 2 * 0.35)])
+    assert {t.get_fontsize() for t in normal.texts if t.get_text()[0] in "sdam"} == {5.5}
+    assert {t.get_fontsize() for t in normal.texts if t.get_text()[0] not in "sdam"} == {8}
+    assert normal.title.get_fontsize() == 9
     assert normal.get_xlim() == (-0.9, 4.9) and normal.get_ylim() == pytest.approx((-0.5, 3 * 0.36))
     assert reduce.get_xlim() == (-0.9, 2.9) and reduce.get_ylim() == (-0.5, 0.7)
     assert normal.get_aspect() == 1.0 and fig.dpi == 120
+
+
+def test_a_cell_without_edges_is_an_empty_panel(tmp_path: Path, saved: list[Figure]) -> None:
+    draw_cells({"cell": []}, tmp_path / "c.png")  # an NB201 cell whose every op is none
+    (ax,) = saved[0].axes
+    assert not ax.texts and not ax.patches and ax.get_ylim() == (-0.5, 0.7) and ax.get_title() == "cell"
 
 
 def _node_order(tmp_path: Path, saved: list[Figure], edges: list[tuple[str, str, str]]) -> list[str]:
