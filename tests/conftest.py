@@ -29,6 +29,13 @@ def data_dir() -> Path:
     return d
 
 
+@pytest.fixture
+def no_default_data(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No data directory but the one a call is given: a dropped ``data_dir`` fails instead of finding the bundle."""
+    monkeypatch.delenv("SWAPNAS_DATA", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "no_xdg"))
+
+
 @pytest.fixture(scope="session")
 def small_bundle() -> Path:
     """The committed small bundle: the real bundle's layout and file formats, a few archs / images per file."""

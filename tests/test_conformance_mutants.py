@@ -22,14 +22,6 @@ from swapnas.store import Record, ScoreStore
 from .message_tools import refusal
 from .script_tools import naive_spearman
 
-
-@pytest.fixture
-def no_default_data(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No data directory but the one a call is given: a dropped ``data_dir`` fails instead of finding the bundle."""
-    monkeypatch.delenv("SWAPNAS_DATA", raising=False)
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "no_xdg"))
-
-
 # --- NASLib keys --------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("bad", ["(1, 2, 3", "1, 2, 3)"])

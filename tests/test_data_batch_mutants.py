@@ -25,13 +25,6 @@ from .message_tools import refusal
 TAIL = "; the file is damaged, truncated or not the expected one (it comes from {}: restore it from there)"
 
 
-@pytest.fixture
-def no_default_data(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No data directory but the one a call is given: a dropped ``data_dir`` fails instead of finding the bundle."""
-    monkeypatch.delenv("SWAPNAS_DATA", raising=False)
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "no_xdg"))
-
-
 def _same(a: Batch, b: Batch) -> None:
     """Every field of two batches equal (tensors value by value, with their dtype)."""
     for f in fields(Batch):
