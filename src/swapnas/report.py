@@ -243,15 +243,11 @@ def draw_cells(cells: dict[str, list[tuple[str, str, str]]], path: Path) -> Path
     fig = Figure(figsize=(6.5 * len(cells), 3.8), dpi=120)
     axes = fig.subplots(1, len(cells), squeeze=False)
     for ax, (name, edges) in zip(axes[0], cells.items()):
-        nodes: list[str] = []
-        for src, dst, _ in edges:
-            for n in (src, dst):
-                if n not in nodes:
-                    nodes.append(n)
         # inputs first (DARTS' c_{k-2} before c_{k-1}), then named nodes (FlexiBERT's emb), numbered ones in
         # numeric order, the output c_{k} last
-        nodes.sort(key=lambda n: (not n.startswith("c_{k-"), n == "c_{k}", int(n) if n.isdigit() else -1,
-                                  n.replace("k-2", "k-0")))
+        nodes = sorted({n for src, dst, _ in edges for n in (src, dst)},
+                       key=lambda n: (not n.startswith("c_{k-"), n == "c_{k}", int(n) if n.isdigit() else -1,
+                                      n.replace("k-2", "k-0")))
         pos = {n: (i, 0.0) for i, n in enumerate(nodes)}
         for k, (src, dst, op) in enumerate(edges):
             (x0, _), (x1, _) = pos[src], pos[dst]
