@@ -76,6 +76,11 @@ def check_dev(doc: dict, path: str) -> None:
         raise SystemExit(f"{path} is not a dev run (docs/protocol.md, label hygiene): it needs {', '.join(problems)}")
 
 
+def rank_features(names: list[str]) -> tuple[dict[str, str], dict[str, float]]:
+    """--transform rank: every component as ln(rank / n) within the set judged, unscaled."""
+    return {n: "rank" for n in names}, {n: 1.0 for n in names}
+
+
 def features(runs: list[dict], exclude: set[str]) -> tuple[list[str], dict[str, str], dict[str, float]]:
     names = sorted(set.intersection(*(set(r["scores"]) for r in runs)) - exclude)
     transform, scale = {}, {}
@@ -256,8 +261,7 @@ def main() -> None:
     args = ap.parse_args()
     runs = load(args.runs)
     names, inc_transform, inc_scale = features(runs, set(args.exclude.split(",")))
-    transform, scale = (({n: "rank" for n in names}, {n: 1.0 for n in names}) if args.transform == "rank"
-                        else (inc_transform, inc_scale))
+    transform, scale = rank_features(names) if args.transform == "rank" else (inc_transform, inc_scale)
     lines = ["Dev runs (every figure in-sample): " + ", ".join(f"`{r['path']}`" for r in runs), "",
              "Single components, Spearman ρ per dev run (sign as registered; " + (
                  "T = ln(rank / n) inside the set judged" if args.transform == "rank"

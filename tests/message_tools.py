@@ -19,3 +19,7 @@ def refusal(exc_type: type[BaseException], call: Callable[[], object]) -> str:
     with pytest.raises(exc_type) as info:
         call()
     return str(info.value.args[0]) if isinstance(info.value, KeyError) else str(info.value)
+
+
+#: the end of a data-file refusal (swapnas.bundle.damaged), typed out; ``.format(origin)``
+DAMAGED_TAIL = "; the file is damaged, truncated or not the expected one (it comes from {}: restore it from there)"

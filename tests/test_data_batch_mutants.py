@@ -20,9 +20,8 @@ from swapnas.data import _augment_fill, _draw, _own_images, dataset_info, load_b
 from swapnas.taskonomy import task_batch
 from swapnas.tokens import token_batch
 
+from .message_tools import DAMAGED_TAIL as TAIL
 from .message_tools import refusal
-
-TAIL = "; the file is damaged, truncated or not the expected one (it comes from {}: restore it from there)"
 
 
 def _same(a: Batch, b: Batch) -> None:

@@ -14,9 +14,8 @@ from PIL import Image
 from swapnas.bundle import DataFileError
 from swapnas.data import _check_draw, _finite, _folder_images, _logged, dataset_info, read_pickle, rgb_image
 
+from .message_tools import DAMAGED_TAIL as TAIL
 from .message_tools import refusal
-
-TAIL = "; the file is damaged, truncated or not the expected one (it comes from {}: restore it from there)"
 
 
 def _pickled(tmp_path: Path, obj: object, name: str) -> Path:

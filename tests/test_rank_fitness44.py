@@ -56,7 +56,8 @@ def test_rank_features_and_the_incumbent_read_as_a_log_linear_sum() -> None:
     run = {"acc": acc, "scores": {"swap": pos, "lin": lin}}
     names, auto, _ = cf.features([run], set())
     assert names == ["lin", "swap"] and auto == {"lin": "lin", "swap": "log"}
-    transform, scale = {"lin": "rank", "swap": "rank"}, {"lin": 1.0, "swap": 1.0}  # what --transform rank gives
+    transform, scale = cf.rank_features(names)  # what --transform rank uses
+    assert transform == {"lin": "rank", "swap": "rank"} and scale == {"lin": 1.0, "swap": 1.0}
     args = Namespace(split_seeds=[0], incumbent="swap=1,lin=0.5", joint=None, min_gain=0.005, max_terms=2,
                      anchor="swap")
     rows = [r for r in cf.split_check([run], names, transform, scale, args, auto) if r.startswith("| 0 |")]

@@ -138,6 +138,11 @@ CELLS = {
 }
 
 
+def _node_texts(ax: object) -> list:
+    """The node labels (the texts in circles), left to right."""
+    return [t for t in ax.texts if type(t.get_bbox_patch().get_boxstyle()).__name__ == "Circle"]
+
+
 def _arcs(ax: object) -> list[tuple]:
     return [(tuple(map(tuple, p._posA_posB)), p.get_connectionstyle().rad, p.get_linestyle(), p.get_edgecolor())
             for p in ax.patches if isinstance(p, FancyArrowPatch)]
@@ -151,8 +156,7 @@ def test_cells_are_drawn_as_dags_with_their_nodes_in_order(tmp_path: Path, saved
     assert tuple(fig.get_size_inches()) == pytest.approx((13.0, 3.8))
     assert (normal.get_title(), reduce.get_title()) == ("normal", "reduce") and not normal.axison
     # nodes: the inputs first (k-2 before k-1), then the intermediate nodes, the output last
-    nodes = [(t.get_text(), t.get_position()) for t in normal.texts if t.get_bbox_patch().get_boxstyle().__class__
-             .__name__ == "Circle"]
+    nodes = [(t.get_text(), t.get_position()) for t in _node_texts(normal)]
     assert nodes == [("$c_{k-2}$", (0, 0.0)), ("$c_{k-1}$", (1, 0.0)), ("0", (2, 0.0)), ("1", (3, 0.0)),
                      ("$c_{k}$", (4, 0.0))]
     # arcs: straight between neighbours, curved (their own radius by position) over longer spans; dashed when no op
@@ -189,8 +193,7 @@ def test_a_cell_without_edges_is_an_empty_panel(tmp_path: Path, saved: list[Figu
 
 def _node_order(tmp_path: Path, saved: list[Figure], edges: list[tuple[str, str, str]]) -> list[str]:
     draw_cells({"cell": edges}, tmp_path / "c.png")
-    return [t.get_text() for t in saved[-1].axes[0].texts
-            if t.get_bbox_patch().get_boxstyle().__class__.__name__ == "Circle"]
+    return [t.get_text() for t in _node_texts(saved[-1].axes[0])]
 
 
 def test_nodes_run_from_the_inputs_to_the_output_in_every_space(tmp_path: Path, saved: list[Figure]) -> None:
