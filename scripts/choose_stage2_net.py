@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -81,6 +82,8 @@ CANDIDATES = {
     ),
 }
 KS = (1, 3, 5, 10, 20)
+#: a second stage's choice from its short list: (stage-1 values, stage-2 values) -> the position picked
+Pick = Callable[[np.ndarray, np.ndarray], int]
 
 
 class DevRun:
@@ -114,9 +117,11 @@ class DevRun:
 
 
 def simulate_paired(acc: np.ndarray, f1: np.ndarray, f2: dict[int, float], k: int, budget: int, draws: int,
-                    top5: np.ndarray) -> tuple[float, float, int, float, float]:
+                    top5: np.ndarray, pick: Pick | None = None) -> tuple[float, float, int, float, float]:
     """Mean accuracy of the pick, its share in the top 5 %, the draws left out, and K = 1's mean accuracy
-    and top-5 % share *on the same kept draws* (the baseline a K > 1 row is compared with)."""
+    and top-5 % share *on the same kept draws* (the baseline a K > 1 row is compared with). ``pick`` chooses
+    from a short list given its stage-1 and stage-2 values (the position in the list); default: the
+    highest stage-2 value, the first of equals."""
     rng = np.random.default_rng(0)  # the same draws for every candidate and K
     picks, firsts, missed = [], [], 0
     for _ in range(draws):
@@ -125,7 +130,8 @@ def simulate_paired(acc: np.ndarray, f1: np.ndarray, f2: dict[int, float], k: in
         if k > 1 and any(int(i) not in f2 for i in short):
             missed += 1
             continue
-        picks.append(short[int(np.argmax([f2[int(i)] for i in short]))] if k > 1 else short[0])
+        v2 = np.array([f2[int(i)] for i in short])
+        picks.append(short[int(np.argmax(v2)) if pick is None else pick(f1[short], v2)] if k > 1 else short[0])
         firsts.append(short[0])  # K = 1's pick of this draw (the stable sort's first)
     if not picks:
         return float("nan"), float("nan"), missed, float("nan"), float("nan")
