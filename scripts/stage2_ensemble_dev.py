@@ -87,8 +87,9 @@ def main() -> None:
     f2 = run.stage2(args.top, {"N": args.cells}, 20, 1, args.data_dir, ScoreStore(args.store))[0]
     head = ["| second stage | " + " | ".join(f"K={k}" for k in KS) + " |", "|---" * (len(KS) + 1) + "|"]
     every = np.arange(len(run.archs))
-    text = [f"Second stage: `best` on C=16, N={args.cells}, S=20, R=1. Mean dev accuracy of the simulated searches' pick ({args.draws} draws of 20 % of the archs, the draws of "
-            f"scripts/choose_stage2_net.py; the first row is the default second stage; in brackets the draws kept: a draw "
+    text = [f"Second stage: `best` on C=16, N={args.cells}, S=20, R=1. Mean dev accuracy of the simulated searches' "
+            f"pick ({args.draws} draws of 20 % of the archs, the draws of scripts/choose_stage2_net.py; the first row "
+            f"is the default second stage; in brackets the draws kept: a draw "
             f"whose short list reaches below the {args.top} archs with a second-stage score is left out). Run: "
             f"`{args.run}`.", ""]
     for label, idx in (("all 1000", every), ("index % 2 = 0", every[every % 2 == 0]),
