@@ -56,18 +56,18 @@ def z_sum(v1: np.ndarray, v2: np.ndarray) -> int:
 RULES = {"rank_1 + rank_2 (session 46)": rank_sum, "z_1 + z_2 (session 46)": z_sum}
 
 
-def rows(run: DevRun, f2: dict[int, float], idx: np.ndarray, draws: int) -> list[str]:
+def rows(run: DevRun, f2: dict[int, float], idx: np.ndarray, draws: int, ks: tuple[int, ...] = KS) -> list[str]:
     a, g1 = run.acc[idx], run.f1[idx]
     where = {int(j): i for i, j in enumerate(idx)}
-    n, top5 = max(KS[-1] + 1, round(0.2 * len(idx))), a >= np.quantile(a, 0.95)
+    n, top5 = max(max(ks) + 1, round(0.2 * len(idx))), a >= np.quantile(a, 0.95)
     g2 = {where[j]: v for j, v in f2.items() if j in where}
     out = []
     for w in WEIGHTS:
         g = {i: w * g1[i] + v for i, v in g2.items()}
-        cells = [simulate_paired(a, g1, g, k, n, draws, top5) for k in KS]
+        cells = [simulate_paired(a, g1, g, k, n, draws, top5) for k in ks]
         out.append(f"| {w:g} · f1 + f2 | " + " | ".join(f"{c[0]:.3f} ({draws - c[2]})" for c in cells) + " |")
     for label, pick in RULES.items():
-        cells = [simulate_paired(a, g1, g2, k, n, draws, top5, pick) for k in KS]
+        cells = [simulate_paired(a, g1, g2, k, n, draws, top5, pick) for k in ks]
         out.append(f"| {label} | " + " | ".join(f"{c[0]:.3f} ({draws - c[2]})" for c in cells) + " |")
     return out
 
@@ -81,11 +81,13 @@ def main() -> None:
     ap.add_argument("--draws", type=int, default=2000)
     ap.add_argument("--cells", type=int, default=2, help="N of the second stage's network (C=16, S=20; default 2, the "
                     "stage of sessions 9-20; the default search's since session 21: 5)")
+    ap.add_argument("--ks", type=lambda t: tuple(int(x) for x in t.split(",")), default=KS, metavar="K,K",
+                    help="short-list lengths, one column each (default 5,10,20; session 46 also asked 20,30,40)")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     run = DevRun("nb201", args.run, args.data_dir)
     f2 = run.stage2(args.top, {"N": args.cells}, 20, 1, args.data_dir, ScoreStore(args.store))[0]
-    head = ["| second stage | " + " | ".join(f"K={k}" for k in KS) + " |", "|---" * (len(KS) + 1) + "|"]
+    head = ["| second stage | " + " | ".join(f"K={k}" for k in args.ks) + " |", "|---" * (len(args.ks) + 1) + "|"]
     every = np.arange(len(run.archs))
     text = [f"Second stage: `best` on C=16, N={args.cells}, S=20, R=1. Mean dev accuracy of the simulated searches' "
             f"pick ({args.draws} draws of 20 % of the archs, the draws of scripts/choose_stage2_net.py; the first row "
@@ -94,7 +96,7 @@ def main() -> None:
             f"`{args.run}`.", ""]
     for label, idx in (("all 1000", every), ("index % 2 = 0", every[every % 2 == 0]),
                        ("index % 2 = 1", every[every % 2 == 1])):
-        text += [f"**{label}**:", "", *head, *rows(run, f2, idx, args.draws), ""]
+        text += [f"**{label}**:", "", *head, *rows(run, f2, idx, args.draws, args.ks), ""]
     Path(args.out).write_text("\n".join(text))
     print("\n".join(text))
 
