@@ -486,8 +486,8 @@ def _proxy(name: str, options: dict | None = None) -> SimpleNamespace:
 @pytest.fixture
 def correlate_parts(monkeypatch, tmp_path) -> SimpleNamespace:
     """A correlate run whose benchmark, configuration, scoring, outputs and texts are recorders."""
-    bench = SimpleNamespace(name="nb201", space="nb201", tasks=["cifar10", "cifar100"],
-                            archs_for=lambda task: [f"a{i}" for i in range(50)])
+    per_task = {"cifar10": [f"a{i}" for i in range(50)], "cifar100": [f"c{i}" for i in range(60)]}
+    bench = SimpleNamespace(name="nb201", space="nb201", tasks=["cifar10", "cifar100"], archs_for=per_task.__getitem__)
     parts = SimpleNamespace(bench=bench, executor=FakeExecutor(), out=tmp_path / "out",
                             proxies=[_proxy("swap"), _proxy("swap_reg", {"o": 1}), _proxy("params")])
     parts.get_benchmark = Recorder(bench)
@@ -512,7 +512,7 @@ def correlate_parts(monkeypatch, tmp_path) -> SimpleNamespace:
     monkeypatch.setattr(commands, "protocol_text", lambda p, g: f"PROTO {p} {g}")
     monkeypatch.setattr(commands, "reused_text", lambda reused, n, partly: f" (reused {reused}/{n}/{partly})")
     monkeypatch.setattr(commands, "results_table", lambda results: f"TABLE {len(results)}")
-    monkeypatch.setattr(commands, "failure_lines", lambda results: ["FAIL-A", "FAIL-B"])
+    monkeypatch.setattr(commands, "failure_lines", lambda results: ["FAIL-A", f"FAIL-B {len(results)}"])
     return parts
 
 
@@ -539,7 +539,7 @@ def test_correlate_passes_every_option_on_and_prints_the_report(correlate_parts,
     assert p.write_outputs.one == ((p.run, out), {})
     assert not p.score_archs.calls
     assert capsys.readouterr().out == (
-        "PROTO P G\nswap_reg: swap_reg@1[o=1]\ndevice cpu | wall 1.3 s (reused 3/10/1)\n\nTABLE 2\nFAIL-A\nFAIL-B\n\n"
+        "PROTO P G\nswap_reg: swap_reg@1[o=1]\ndevice cpu | wall 1.3 s (reused 3/10/1)\n\nTABLE 2\nFAIL-A\nFAIL-B 2\n\n"
         f"wrote {out / 'results.json'}, {out / 'results.csv'}, {out / 'report.md'}, 2 plot(s) in {out}: "
         f"scatter_swap.png, scatter_params.png, scores in {out / 'scores.sqlite'}\n")
 
@@ -634,7 +634,8 @@ def grid_parts(monkeypatch, tmp_path) -> SimpleNamespace:
     monkeypatch.setattr(commands, "write_grid", parts.write_grid)
     monkeypatch.setattr(commands, "resolve_data_dir", parts.data)
     monkeypatch.setattr(commands, "command_line", lambda: "CMD")
-    monkeypatch.setattr(commands, "executor_of", lambda args: (parts.executor, torch.device("cpu")))
+    parts.executor_of = Recorder((parts.executor, torch.device("cpu")))
+    monkeypatch.setattr(commands, "executor_of", parts.executor_of)
     return parts
 
 
@@ -651,7 +652,7 @@ def test_grid_passes_every_option_on_and_prints_the_table(grid_parts, capsys) ->
     assert kw == {"proxies": "swap,params", "n_archs": 30, "n_archs_per": {"nb201": 20}, "seed": 2, "repeats": 3,
                   "init": "gaussian", "device": torch.device("cpu"), "data_dir": "D", "shard": None,
                   "retry_failed": True, "progress": False, "executor": p.executor, "counts": {}, "archs_given": True}
-    assert p.executor.entered == p.executor.exited == 1
+    assert p.executor.entered == p.executor.exited == 1 and p.executor_of.one == ((args,), {})
     assert p.write_grid.one == ((p.cols, p.out, "CMD"), {})
     captured = capsys.readouterr()
     assert captured.out == f"GRID TABLE\nwrote {p.out / 'grid.json'}, {p.out / 'grid.md'}\n"
@@ -720,9 +721,9 @@ def conformance_parts(monkeypatch, tmp_path) -> SimpleNamespace:
                         ("run_conformance", parts.run_conformance), ("write_conformance", parts.write),
                         ("resolve_device", parts.device)):
         monkeypatch.setattr(commands, name, value)
-    monkeypatch.setattr(commands, "header_text", lambda run, note=True: f"HEAD note={note}")
+    monkeypatch.setattr(commands, "header_text", lambda run, note=True: f"HEAD {len(run.results)} note={note}")
     monkeypatch.setattr(commands, "conformance_table", lambda results: f"CTABLE {len(results)}")
-    monkeypatch.setattr(commands, "failure_lines", lambda results: ["F1"])
+    monkeypatch.setattr(commands, "failure_lines", lambda results: [f"F{len(results)}"])
     return parts
 
 
@@ -742,7 +743,7 @@ def test_conformance_passes_every_option_on_and_prints_the_table(conformance_par
                   "naslib": p.naslib}
     assert p.write.one == ((p.run, p.out), {})
     paths = f"{p.out / 'conformance.json'}, {p.out / 'conformance.md'}"
-    assert capsys.readouterr().out == f"HEAD note=False\n\nCTABLE 1\nF1\n\nwrote {paths}\n"
+    assert capsys.readouterr().out == f"HEAD 1 note=False\n\nCTABLE 1\nF1\n\nwrote {paths}\n"
     p.run.results[0].failures = 2
     assert commands.conformance(_args("--json", "conformance", "--out", str(p.out))) == EXIT_FAILED_ARCHS
     captured = capsys.readouterr()
@@ -878,3 +879,57 @@ def test_train_reads_the_genotype_before_out_is_checked_against_a_file(train_par
     args = _args("train", "--genotype", "g", "--out", str(f))
     assert refusal(ValueError, lambda: commands.train(args)).startswith(f"--out {f} is a file")
     assert not p.load.calls and not p.run_train.calls
+
+
+# --- what each command does with --allow-failures, --json after --shard, and namespaces without the global flags ----
+
+def test_correlate_shard_json_on_another_task_and_allowed_failures(correlate_parts, capsys) -> None:
+    p = correlate_parts
+    args = _args("--json", "correlate", "--out", str(p.out), "--dataset", "cifar100", "--shard", "0/4", "--archs",
+                 "all", "--allow-failures")
+    assert commands.correlate(args) == EXIT_OK  # one failed score, allowed
+    assert p.score_archs.one[0][0] == [f"c{i}" for i in range(60)][0::4]
+    assert json.loads(capsys.readouterr().out) == {"shard": [0, 4], "archs": 15, "failed_scores": 1,
+                                                   "store": str(p.out / "scores.sqlite")}
+    p.run.results[1].failures = 4
+    assert commands.correlate(_args("correlate", "--out", str(p.out), "--allow-failures")) == EXIT_OK
+    assert capsys.readouterr().err == ""
+
+
+def test_grid_shard_json_and_allowed_failures(grid_parts, capsys) -> None:
+    p = grid_parts
+    args = _args("--json", "grid", "--out", str(p.out), "--benchmarks", "nb201", "--proxies", "swap", "--shard",
+                 "0/2", "--allow-failures")
+    assert commands.grid(args) == EXIT_OK
+    assert json.loads(capsys.readouterr().out) == {"shard": [0, 2], "columns": 3, "failed_scores": 4,
+                                                   "store": str(p.out / "scores.sqlite")}
+
+
+def test_conformance_allowed_failures_exit_0(conformance_parts, capsys) -> None:
+    p = conformance_parts
+    p.run.results[0].failures = 2
+    assert commands.conformance(_args("conformance", "--out", str(p.out), "--allow-failures")) == EXIT_OK
+    assert capsys.readouterr().err == ""
+
+
+def test_own_fitness_of_a_space_without_a_fitness_protocol(monkeypatch) -> None:
+    monkeypatch.setattr(commands, "get_space", lambda name: SimpleNamespace())
+    assert commands._own_fitness("nb201") is None
+
+
+def test_proxies_and_train_without_the_global_flags(train_parts, capsys) -> None:
+    """A namespace without --quiet/--json (a caller's own) gets the plain table and the training's lines."""
+    assert commands.proxies(argparse.Namespace(pattern="swap")) == 0
+    assert capsys.readouterr().out.startswith(HEADER + "\nswap ")
+    args = _args("train", "--genotype", "g", "--out", str(train_parts.out))
+    del args.quiet, args.json
+    assert commands.train(args) == 0
+    assert train_parts.run_train.one[1]["lines"] is True
+    assert capsys.readouterr().out.startswith("final test accuracy 97.12% on 10000 CIFAR-10 test images")
+
+
+def test_store_check_without_the_global_flags_prints_its_report(monkeypatch, capsys) -> None:
+    monkeypatch.setattr(commands, "check_store", lambda path: _check([]))
+    monkeypatch.setattr(commands, "check_text", lambda r: "CHECKED")
+    assert commands.store(argparse.Namespace(store_action="check", store="s.sqlite")) == EXIT_OK
+    assert capsys.readouterr().out == "CHECKED\n"
