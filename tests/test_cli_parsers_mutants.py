@@ -298,3 +298,33 @@ def test_store_actions_check_and_salvage() -> None:
     assert list(helps) == ["check", "salvage"] and all(helps.values())
     args = build_parser().parse_args(["store", "salvage", "a.sqlite", "--out", "b.sqlite"])
     assert (args.store_action, args.store, args.out, args.func) == ("salvage", "a.sqlite", "b.sqlite", commands.store)
+
+
+def test_store_action_arguments_are_explained() -> None:
+    for name, p in _subparsers(_command("store")).choices.items():
+        for a in p._actions[len(GLOBAL):]:
+            assert a.help and a.help.strip(), f"store {name} {_flag(a)}"
+
+
+def test_search_stage_help_of_spaces_with_and_without_a_second_stage(monkeypatch) -> None:
+    """The help lists the spaces whose FITNESS_PROTOCOL names a second stage, its network's options joined by
+    commas; a space without a FITNESS_PROTOCOL (or without a stage in it) is left out."""
+    from types import SimpleNamespace
+
+    from swapnas.cli import parsers
+    stage = {"k": 3, "repeats": 2, "net": {"C": 8, "N": 2}, "batch_size": 9}
+    real = parsers.get_space
+
+    def changed(space: str) -> SimpleNamespace:  # nb201 without a FITNESS_PROTOCOL, darts with another stage
+        module = dict(vars(real(space)))
+        if space == "nb201":
+            del module["FITNESS_PROTOCOL"]
+        elif space == "darts":
+            module["FITNESS_PROTOCOL"] = {**module["FITNESS_PROTOCOL"], "refine": stage}
+        return SimpleNamespace(**module)
+    monkeypatch.setattr(parsers, "get_space", changed)
+    helps = {a.dest: a.help for a in _command("search")._actions}
+    assert helps["refine"].endswith("(default for best: the space's, darts 3; else 0 = none)")
+    assert helps["refine_repeats"].endswith("(default for best: the space's, darts 2; else 4)")
+    assert helps["refine_net"].endswith("default for best: the space's, darts C=8,N=2; else none)")
+    assert helps["refine_batch_size"].endswith("(default for best: the space's, darts 9; else the first stage's)")
