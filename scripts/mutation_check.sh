@@ -10,7 +10,8 @@
 # net_pool, module_tools and benchmarks/csv_truth, session 41 on the other benchmark loaders, export, memory,
 # code_changes, taskonomy and store_tools, session 42 on results, session 43 on report's table and text functions,
 # session 44 on conformance and data's image readers, session 45 on the rest of data, cli/args and report's
-# plots (docs/reliability.md).
+# plots, session 46 on cli/commands and cli/parsers (scripts/mutation_batch.py: many mutants in one process;
+# docs/reliability.md).
 #
 #   pip install mutmut==3.3.1
 #   bash scripts/mutation_check.sh stats [DATA_DIR]    # module under src/swapnas, e.g. stats, size_prior

@@ -1,0 +1,42 @@
+"""Judge many mutants of a mutation clone in one Python process (session 46, cli/parsers): for each mutant name in
+LIST, ``pytest.main`` runs the given tests with ``MUTANT_UNDER_TEST`` set to it (mutmut's trampolines read the variable
+at every call), and one line says ``killed NAME`` or ``survived NAME``. A run with no mutant comes first and must pass.
+
+Only for code that the tests call afresh (a parser built in every test): a module-level value computed once, or a
+cached function, keeps its first, unmutated value in this process; judge those in fresh processes
+(scripts/mutation_check.sh's header). Re-judge a sample of the kills in fresh processes too.
+
+    cd /tmp/swapnas_mutation/mutants
+    PYTHONPATH=src OMP_NUM_THREADS=1 python /path/to/scripts/mutation_batch.py LIST tests/test_x.py [-k EXPR]
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import sys
+
+import pytest
+
+
+def judge(mutant: str, args: list[str]) -> bool:
+    """True when the tests pass with ``mutant`` active (it survived)."""
+    os.environ["MUTANT_UNDER_TEST"] = mutant
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+        return pytest.main(["-x", "-q", "--tb=no", "-p", "no:cacheprovider", *args]) == 0
+
+
+def main() -> None:
+    if len(sys.argv) < 3:
+        raise SystemExit("usage: mutation_batch.py LIST TESTS... (run in the clone's mutants/ folder)")
+    names = [line.strip() for line in open(sys.argv[1]) if line.strip()]
+    if not judge("none", sys.argv[2:]):
+        raise SystemExit("the tests fail with no mutant active: fix them first")
+    for name in names:
+        print(("survived " if judge(name, sys.argv[2:]) else "killed ") + name, flush=True)
+
+
+if __name__ == "__main__":
+    main()
