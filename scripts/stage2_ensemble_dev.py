@@ -8,7 +8,7 @@ halves (index parity); every figure in-sample. Stage-2 scores are read from (or 
 
     python scripts/stage2_ensemble_dev.py runs/dev20_nb201_c10_best/results.json --data-dir ../shared/data \\
         --store runs/dev20.sqlite --out docs/generated/dev/nb201_stage2_ensemble.md
-    python scripts/stage2_ensemble_dev.py runs/dev46_nb201_c10_best/results.json --cells 5 --data-dir ../shared/data \
+    python scripts/stage2_ensemble_dev.py runs/dev46_nb201_c10_best/results.json --cells 5 --data-dir ../shared/data \\
         --store runs/dev46.sqlite --out docs/generated/dev/nb201_stage2_ensemble_n5.md
 """
 
