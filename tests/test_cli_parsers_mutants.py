@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import fields
+from types import SimpleNamespace
 
 import pytest
 
-from swapnas.cli import build_parser, commands, search_command
+from swapnas.cli import build_parser, commands, parsers, search_command
 from swapnas.cli.args import (
     DEFAULT_TOLERANCE,
     HelpFormatter,
@@ -309,9 +310,6 @@ def test_store_action_arguments_are_explained() -> None:
 def test_search_stage_help_of_spaces_with_and_without_a_second_stage(monkeypatch) -> None:
     """The help lists the spaces whose FITNESS_PROTOCOL names a second stage, its network's options joined by
     commas; a space without a FITNESS_PROTOCOL (or without a stage in it) is left out."""
-    from types import SimpleNamespace
-
-    from swapnas.cli import parsers
     stage = {"k": 3, "repeats": 2, "net": {"C": 8, "N": 2}, "batch_size": 9}
     real = parsers.get_space
 
