@@ -1,0 +1,185 @@
+"""The command line's entry (``swapnas.cli``: ``build_parser``, ``main``), from its mutation run (session 47): the top
+parser's text and subcommands, SIGTERM taken as Ctrl-C only while a command runs, the log levels, and each kind of
+failure turned into its message and exit code, written out whole."""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import io
+import logging
+import signal
+import sys
+import threading
+from concurrent.futures import BrokenExecutor
+from typing import Any
+
+import pytest
+
+import swapnas.cli as cli
+from swapnas import __version__
+from swapnas.cli.args import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK
+
+COMMANDS = ["correlate", "grid", "search", "train", "conformance", "proxies", "export", "store"]
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> argparse._SubParsersAction:
+    return next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+
+
+def test_the_top_parser_names_the_program_its_exit_codes_and_every_command() -> None:
+    parser = cli.build_parser()
+    assert (parser.prog, parser.description) == ("swapnas", "Training-free NAS with the SWAP-Score.")
+    assert parser.epilog == (
+        "exit codes: 0 done; 2 bad input or missing data (the message says what to fix); 3 finished, but some archs "
+        "failed (outputs written; --allow-failures: 0); 130 interrupted by Ctrl-C or SIGTERM (rerun the same command "
+        "to resume)")
+    sub = _subparsers(parser)
+    assert list(sub.choices) == COMMANDS and sub.dest == "command" and sub.required
+    assert parser.parse_args(["-v", "proxies"]).verbose  # the global options come from global_parent(top=True)
+
+
+def test_the_parser_class_is_used_for_the_top_parser_and_every_command() -> None:
+    class Mine(argparse.ArgumentParser):
+        pass
+    parser = cli.build_parser(Mine)
+    assert type(parser) is Mine and all(type(p) is Mine for p in _subparsers(parser).choices.values())
+    assert type(cli.build_parser()) is argparse.ArgumentParser
+
+
+def test_the_version_and_a_missing_command(capsys) -> None:
+    parser = cli.build_parser()
+    with pytest.raises(SystemExit) as info:
+        parser.parse_args(["--version"])
+    assert info.value.code == 0 and capsys.readouterr().out == f"swapnas {__version__}\n"
+    with pytest.raises(SystemExit) as info:
+        parser.parse_args([])
+    assert info.value.code == 2
+    assert capsys.readouterr().err.endswith("swapnas: error: the following arguments are required: command\n")
+
+
+def test_sigterm_stops_a_command_as_ctrl_c_does() -> None:
+    with pytest.raises(KeyboardInterrupt):
+        cli._stop(signal.SIGTERM, None)
+
+
+@pytest.fixture
+def inner(monkeypatch) -> list:
+    """``_main`` replaced: the arguments it gets and the SIGTERM handler while it runs."""
+    seen: list = []
+
+    def fake(argv: list[str] | None) -> int:
+        seen.append((argv, signal.getsignal(signal.SIGTERM)))
+        return 7
+    monkeypatch.setattr(cli, "_main", fake)
+    return seen
+
+
+def test_main_takes_sigterm_while_the_command_runs_and_gives_it_back(inner) -> None:
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+    assert cli.main(["proxies"]) == 7
+    assert inner == [(["proxies"], cli._stop)]
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+    assert cli.main() == 7 and inner[1][0] is None
+
+
+def test_main_gives_sigterm_back_when_the_command_raises(monkeypatch) -> None:
+    def fails(argv: list[str] | None) -> int:
+        raise RuntimeError("a bug")
+    monkeypatch.setattr(cli, "_main", fails)
+    with pytest.raises(RuntimeError):
+        cli.main([])
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+
+
+def test_main_leaves_a_handler_of_the_callers_alone(inner) -> None:
+    def mine(signum: int, frame: object) -> None:
+        pass
+    old = signal.signal(signal.SIGTERM, mine)
+    try:
+        assert cli.main([]) == 7
+        assert inner[0][1] is mine and signal.getsignal(signal.SIGTERM) is mine
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        cli.main([])
+        assert inner[1][1] == signal.SIG_IGN and signal.getsignal(signal.SIGTERM) == signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
+def test_main_in_another_thread_sets_no_handler(inner) -> None:
+    got: list = []
+    thread = threading.Thread(target=lambda: got.append(cli.main([])))
+    thread.start()
+    thread.join()
+    assert got == [7] and inner[0][1] == signal.SIG_DFL
+
+
+@pytest.fixture
+def swapnas_logger() -> Any:
+    """The ``swapnas`` logger's level, put back after the test."""
+    logger = logging.getLogger("swapnas")
+    level = logger.level
+    yield logger
+    logger.setLevel(level)
+
+
+@pytest.mark.parametrize(("verbose", "root", "own"), [(False, logging.WARNING, logging.NOTSET),
+                                                      (True, logging.INFO, logging.DEBUG)])
+def test_the_log_levels(monkeypatch, swapnas_logger, verbose, root, own) -> None:
+    calls: list = []
+    monkeypatch.setattr(cli.logging, "basicConfig", lambda **kw: calls.append(kw))
+    assert cli._main(["-v", "proxies", "--json"] if verbose else ["proxies", "--json"]) == EXIT_OK
+    assert calls == [{"level": root, "format": "%(levelname)s %(name)s: %(message)s"}]
+    assert swapnas_logger.level == own
+
+
+def _raising(monkeypatch, exc: BaseException) -> None:
+    """The parsed command raises ``exc``."""
+    def func(args: argparse.Namespace) -> int:
+        raise exc
+    parser = cli.build_parser()
+    monkeypatch.setattr(cli, "build_parser", lambda: parser)
+    monkeypatch.setattr(parser, "parse_args", lambda argv: argparse.Namespace(verbose=False, func=func))
+
+
+@pytest.mark.parametrize(("exc", "message"), [
+    (FileNotFoundError("no data directory given"), "no data directory given"),
+    (ValueError("--seed must be >= 0"), "--seed must be >= 0"),
+    (KeyError("unknown proxy 'x'"), "unknown proxy 'x'"),
+    (KeyError(), ""),
+    (IsADirectoryError(errno.EISDIR, "Is a directory", "d"), "[Errno 21] Is a directory: 'd'"),
+    (NotADirectoryError(errno.ENOTDIR, "Not a directory", "f"), "[Errno 20] Not a directory: 'f'"),
+    (FileExistsError(errno.EEXIST, "File exists", "g"), "[Errno 17] File exists: 'g'"),
+    (PermissionError(errno.EACCES, "Permission denied", "h"), "[Errno 13] Permission denied: 'h'"),
+    (FileNotFoundError(errno.ENOENT, "No such file or directory", "i"), "[Errno 2] No such file or directory: 'i'"),
+    (BrokenExecutor("the scoring processes died"), "the scoring processes died"),
+    (OSError(errno.ENOSPC, "No space left on device", "big.sqlite"), "big.sqlite: No space left on device"),
+    (OSError(errno.EROFS, "Read-only file system"), "[Errno 30] Read-only file system"),
+    (OSError("plain"), "plain"),
+])
+def test_each_failure_is_one_line_and_exit_2(monkeypatch, capsys, exc, message) -> None:
+    _raising(monkeypatch, exc)
+    assert cli._main([]) == EXIT_ERROR
+    assert capsys.readouterr() == ("", f"swapnas: error: {message}\n")
+
+
+def test_ctrl_c_says_the_scores_are_kept_and_exits_130(monkeypatch, capsys) -> None:
+    _raising(monkeypatch, KeyboardInterrupt())
+    assert cli._main([]) == EXIT_INTERRUPTED == 130
+    assert capsys.readouterr().err == ("swapnas: interrupted; every finished score is in the store, rerun the same "
+                                       "command to resume\n")
+
+
+def test_a_reader_that_left_is_no_error(monkeypatch) -> None:
+    _raising(monkeypatch, BrokenPipeError(errno.EPIPE, "Broken pipe"))
+    err = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", err)
+    assert cli._main([]) == EXIT_OK
+    assert err.closed
+
+
+def test_other_errors_are_not_caught(monkeypatch) -> None:
+    for exc in (RuntimeError("a bug"), TypeError("a bug")):
+        _raising(monkeypatch, exc)
+        with pytest.raises(type(exc)):
+            cli._main([])
