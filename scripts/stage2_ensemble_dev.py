@@ -6,8 +6,8 @@ or a label-free mix of both inside the short list (session 46: rank sum, z sum; 
 simulated searches of ``scripts/choose_stage2_net.py`` (same draws) on the NB201 CIFAR-10 dev sample and on its two
 halves (index parity); every figure in-sample. Stage-2 scores are read from (or written to) ``--store``.
 
-    python scripts/stage2_ensemble_dev.py runs/dev20_nb201_c10_best/results.json --data-dir ../shared/data \\
-        --store runs/dev20.sqlite --out docs/generated/dev/nb201_stage2_ensemble.md
+    python scripts/stage2_ensemble_dev.py runs/dev20_nb201_c10_best/results.json --weights-only --data-dir \\
+        ../shared/data --store runs/dev20.sqlite --out docs/generated/dev/nb201_stage2_ensemble.md
     python scripts/stage2_ensemble_dev.py runs/dev46_nb201_c10_best/results.json --cells 5 --data-dir ../shared/data \\
         --store runs/dev46.sqlite --out docs/generated/dev/nb201_stage2_ensemble_n5.md
 """
@@ -56,7 +56,8 @@ def z_sum(v1: np.ndarray, v2: np.ndarray) -> int:
 RULES = {"rank_1 + rank_2 (session 46)": rank_sum, "z_1 + z_2 (session 46)": z_sum}
 
 
-def rows(run: DevRun, f2: dict[int, float], idx: np.ndarray, draws: int, ks: tuple[int, ...] = KS) -> list[str]:
+def rows(run: DevRun, f2: dict[int, float], idx: np.ndarray, draws: int, ks: tuple[int, ...] = KS,
+         rules: dict = RULES) -> list[str]:
     a, g1 = run.acc[idx], run.f1[idx]
     where = {int(j): i for i, j in enumerate(idx)}
     n, top5 = max(max(ks) + 1, round(0.2 * len(idx))), a >= np.quantile(a, 0.95)
@@ -66,7 +67,7 @@ def rows(run: DevRun, f2: dict[int, float], idx: np.ndarray, draws: int, ks: tup
         g = {i: w * g1[i] + v for i, v in g2.items()}
         cells = [simulate_paired(a, g1, g, k, n, draws, top5) for k in ks]
         out.append(f"| {w:g} · f1 + f2 | " + " | ".join(f"{c[0]:.3f} ({draws - c[2]})" for c in cells) + " |")
-    for label, pick in RULES.items():
+    for label, pick in rules.items():
         cells = [simulate_paired(a, g1, g2, k, n, draws, top5, pick) for k in ks]
         out.append(f"| {label} | " + " | ".join(f"{c[0]:.3f} ({draws - c[2]})" for c in cells) + " |")
     return out
@@ -83,20 +84,24 @@ def main() -> None:
                     "stage of sessions 9-20; the default search's since session 21: 5)")
     ap.add_argument("--ks", type=lambda t: tuple(int(x) for x in t.split(",")), default=KS, metavar="K,K",
                     help="short-list lengths, one column each (default 5,10,20; session 46 also asked 20,30,40)")
+    ap.add_argument("--weights-only", action="store_true", help="only the w · f1 + f2 rows, without the session-46 "
+                    "mixes and the 'Second stage' line: session 20's table (nb201_stage2_ensemble.md)")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     run = DevRun("nb201", args.run, args.data_dir)
     f2 = run.stage2(args.top, {"N": args.cells}, 20, 1, args.data_dir, ScoreStore(args.store))[0]
     head = ["| second stage | " + " | ".join(f"K={k}" for k in args.ks) + " |", "|---" * (len(args.ks) + 1) + "|"]
     every = np.arange(len(run.archs))
-    text = [f"Second stage: `best` on C=16, N={args.cells}, S=20, R=1. Mean dev accuracy of the simulated searches' "
-            f"pick ({args.draws} draws of 20 % of the archs, the draws of scripts/choose_stage2_net.py; the first row "
-            f"is the default second stage; in brackets the draws kept: a draw "
-            f"whose short list reaches below the {args.top} archs with a second-stage score is left out). Run: "
-            f"`{args.run}`.", ""]
+    # session 20's table had no "Second stage" sentence
+    stage = "" if args.weights_only else f"Second stage: `best` on C=16, N={args.cells}, S=20, R=1. "
+    text = [f"{stage}Mean dev accuracy of the simulated searches' pick ({args.draws} draws of 20 % of the archs, the "
+            f"draws of scripts/choose_stage2_net.py; the first row is the default second stage; in brackets the draws "
+            f"kept: a draw whose short list reaches below the {args.top} archs with a second-stage score is left out). "
+            f"Run: `{args.run}`.", ""]
     for label, idx in (("all 1000", every), ("index % 2 = 0", every[every % 2 == 0]),
                        ("index % 2 = 1", every[every % 2 == 1])):
-        text += [f"**{label}**:", "", *head, *rows(run, f2, idx, args.draws, args.ks), ""]
+        mixes = {} if args.weights_only else RULES
+        text += [f"**{label}**:", "", *head, *rows(run, f2, idx, args.draws, args.ks, mixes), ""]
     Path(args.out).write_text("\n".join(text))
     print("\n".join(text))
 
