@@ -216,8 +216,8 @@ def evaluate(model: nn.Module, data: TrainData, device: torch.device, batch_size
             n += len(y)
     finally:
         model.train(was_training)  # the caller's mode, as before the call
-    n = max(n, 1)
-    return {"test_loss": loss / n, "test_acc": 100.0 * top1 / n, "test_top5": 100.0 * top5 / n, "test_n": int(n)}
+    seen, n = int(n), max(n, 1)  # no test image: 0 seen, and the figures 0 (not 0 / 0)
+    return {"test_loss": loss / n, "test_acc": 100.0 * top1 / n, "test_top5": 100.0 * top5 / n, "test_n": seen}
 
 
 # ----------------------------------------------------------------------------- epochs
