@@ -8,6 +8,11 @@ cached function, keeps its first, unmutated value in this process; judge those i
 
     cd /tmp/swapnas_mutation/mutants
     PYTHONPATH=src OMP_NUM_THREADS=1 python /path/to/scripts/mutation_batch.py LIST tests/test_x.py [-k EXPR]
+
+Two such processes side by side (each on half of the list, ``split -n l/2``) need a ``--basetemp=DIR`` each among the
+test arguments (pytest would otherwise number, and clean up, one shared temporary folder). A process started in the
+background (``&``) ignores SIGINT: a test that sends itself Ctrl-C must install Python's handler first (session 47's
+``tests/test_train_loop_mutants.py`` does, in a fixture), or the run with no mutant already fails.
 """
 
 from __future__ import annotations
