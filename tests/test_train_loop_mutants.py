@@ -520,3 +520,255 @@ def test_lines_follow_progress_unless_given(tmp_path: Path, monkeypatch) -> None
     loop.train(GENOTYPE, CONFIG, _data(), tmp_path / "b", progress=True)
     loop.train(GENOTYPE, CONFIG, _data(), tmp_path / "c", progress=True, lines=False)
     assert seen == [False, True, False]
+
+
+# --- what each part is given (from the survivors of the first pass) -----------------------------------------------
+
+class Bar:
+    """tqdm's stand-in: records its keywords, the postfixes and the close; iterates over what it wraps."""
+
+    made: list = []
+
+    def __init__(self, iterable: Any, **kw: Any) -> None:
+        self.iterable, self.kw, self.postfix, self.closed = iterable, kw, [], False
+        Bar.made.append(self)
+
+    def __iter__(self) -> Any:
+        return iter(self.iterable)
+
+    def set_postfix(self, **kw: Any) -> None:
+        self.postfix.append(kw)
+
+    def close(self) -> None:
+        self.closed = True
+
+
+@pytest.fixture
+def bars(monkeypatch) -> list:
+    Bar.made = []
+    monkeypatch.setattr(loop, "tqdm", Bar)
+    return Bar.made
+
+
+def test_the_training_batches_come_from_the_runs_stream_with_a_bar(tmp_path: Path, monkeypatch, bars) -> None:
+    run = _run(tmp_path, progress=True)
+    run.step = 1
+    seen: list = []
+    pairs = [(torch.zeros(2, 3, 4, 4), torch.tensor([0, 1])), (torch.zeros(3, 3, 4, 4), torch.tensor([0, 1, 2]))]
+
+    def batches(*a: Any) -> Any:
+        seen.append(a)
+        return iter(pairs)
+    steps = iter([(1.5, 1), (0.5, 3)])
+    monkeypatch.setattr(loop, "_batches", batches)
+    monkeypatch.setattr(loop, "_train_step", lambda *a: next(steps))
+    order = [torch.tensor([0, 1]), torch.tensor([2, 3]), torch.tensor([4, 5, 6])]
+    stats = {"loss": 10.0, "correct": 2, "n": 4}
+    loop._train_batches(run, 1, order, stats, 0.0123456)
+    assert len(seen) == 1 and seen[0][:3] == (run.data, run.data.train, order[1:])
+    assert seen[0][3:] == (True, run.device, 0, run.rng)
+    assert stats == {"loss": 10.0 + 1.5 * 2 + 0.5 * 3, "correct": 6, "n": 9} and run.step == 3
+    (bar,) = bars
+    assert bar.kw == {"total": 3, "initial": 1, "desc": "epoch 2/3", "disable": False, "leave": False}
+    assert bar.postfix == [{"loss": f"{13.0 / 6:.3f}", "acc": f"{100 * 3 / 6:.1f}", "lr": "0.01235"},
+                           {"loss": f"{14.5 / 9:.3f}", "acc": f"{100 * 6 / 9:.1f}", "lr": "0.01235"}]
+    assert bar.closed and run.mark is not None
+    run.progress, run.step = False, 0
+    steps = iter([(1.0, 1), (1.0, 1)])
+    loop._train_batches(run, 0, order, {"loss": 0.0, "correct": 0, "n": 0}, 0.1)
+    assert bars[1].kw["disable"] is True and bars[1].kw["desc"] == "epoch 1/3"
+
+
+def test_evaluation_reads_the_test_split_in_order_with_its_own_stream(tmp_path: Path, monkeypatch, bars) -> None:
+    data = _data(test=7)
+    seen: list = []
+    real = td._batches
+
+    def batches(*a: Any) -> Any:
+        seen.append(a)
+        return real(*a)
+    monkeypatch.setattr(loop, "_batches", batches)
+    loop.evaluate(Tiny(3), data, torch.device("cpu"), 3)
+    (d, split, order, train, device, cutout, rng), = seen
+    assert (d, split, train, device, cutout) == (data, data.test, False, torch.device("cpu"), 0)
+    assert [b.tolist() for b in order] == [[0, 1, 2], [3, 4, 5], [6]]
+    assert isinstance(rng, loop.RunRng) and torch.equal(rng.cpu.get_state(), loop.RunRng(0, device).cpu.get_state())
+    assert bars[0].kw == {"total": 3, "desc": "  test", "disable": True, "leave": False}
+    mine = loop.RunRng(5, torch.device("cpu"))
+    loop.evaluate(Tiny(3), data, torch.device("cpu"), 3, 2, progress=True, rng=mine)
+    assert seen[1][6] is mine and len(seen[1][2]) == 2 and bars[1].kw["disable"] is False
+
+
+class Fixed(nn.Module):
+    """Logits that rank class 2 first, class 0 second, then the rest."""
+
+    def __init__(self, classes: int) -> None:
+        super().__init__()
+        self.classes = classes
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        row = torch.arange(self.classes, 0, -1, dtype=torch.float32) - 10
+        row[2], row[0] = 5.0, 4.0
+        return row.expand(len(x), -1).clone()
+
+
+def test_evaluation_counts_the_first_and_the_first_five_guesses() -> None:
+    data = _data(test=4, classes=8)
+    data.test.labels = torch.tensor([2, 0, 7, 1])  # first; second; last (8th); third
+    got = loop.evaluate(Fixed(8), data, torch.device("cpu"), 3)
+    assert (got["test_acc"], got["test_top5"], got["test_n"]) == (25.0, 75.0, 4)
+    one = _data(test=1, classes=8)
+    one.test.labels = torch.tensor([2])
+    got = loop.evaluate(Fixed(8), one, torch.device("cpu"), 3)
+    assert (got["test_acc"], got["test_top5"], got["test_n"]) == (100.0, 100.0, 1)
+    assert got["test_loss"] == pytest.approx(float(nn.functional.cross_entropy(Fixed(8)(torch.zeros(1)),
+                                                                               torch.tensor([2]))))
+
+
+def test_an_ignored_ctrl_c_does_not_stop_a_held_sigterm() -> None:
+    calls: list = []
+    old_int = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    old_term = signal.signal(signal.SIGTERM, lambda signum, frame: calls.append(signum))
+    try:
+        with loop._whole_batch():
+            os.kill(os.getpid(), signal.SIGINT)
+            os.kill(os.getpid(), signal.SIGTERM)
+        assert calls == [signal.SIGTERM]
+    finally:
+        signal.signal(signal.SIGINT, old_int)
+        signal.signal(signal.SIGTERM, old_term)
+
+
+def test_start_builds_the_spaces_network_for_the_data(tmp_path: Path, monkeypatch) -> None:
+    seen: list = []
+    monkeypatch.setattr(loop, "build_model", lambda *a: seen.append(a) or Tiny(3))
+    data = _data(n=2)  # two images: enough for the auxiliary head
+    run = _run(tmp_path, data=data)
+    assert seen == [(GENOTYPE, CONFIG, "cifar10", 3)] and run.data is data
+
+
+def test_start_moves_the_model_and_in_memory_data_to_the_device(tmp_path: Path) -> None:
+    data = _data()
+    run = loop._start(GENOTYPE, CONFIG, data, tmp_path, "meta", 0, False, None, 1, True, False)
+    assert run.device == torch.device("meta") and run.model.fc.weight.device.type == "meta"
+    assert data.train.images.device.type == "meta" and data.test.images.device.type == "meta"
+
+
+def test_start_leaves_an_image_folder_beside_a_tensor_split_where_it_is(tmp_path: Path) -> None:
+    data = _data()
+    folder = td.FolderSplit([], [], train=True)
+    data.train = folder
+    run = loop._start(GENOTYPE, TrainConfig(auxiliary_weight=0.0), data, tmp_path, "meta", 0, False, None, 1, True,
+                      False)
+    assert run.data.train is folder and run.data.test.images.device.type == "cpu"
+
+
+def test_an_epoch_of_one_image_and_an_evaluation_every_third_epoch(tmp_path: Path, monkeypatch) -> None:
+    run = _run(tmp_path, config=TrainConfig(**{**CONFIG.__dict__, "epochs": 5}), eval_every=3)
+    monkeypatch.setattr(loop, "evaluate", lambda *a: {"test_acc": 1.0})
+    entries = [loop._epoch_entry(run, e, {"loss": 0.75, "correct": 1, "n": 1}, 0.1) for e in range(5)]
+    assert [e["test_acc"] for e in entries] == [None, None, 1.0, None, 1.0]
+    assert (entries[0]["train_loss"], entries[0]["train_acc"]) == (0.75, 100.0)
+
+
+def test_an_epoch_resumed_after_its_first_batch_goes_on_from_it(tmp_path: Path, monkeypatch) -> None:
+    run = _run(tmp_path)
+    run.start_epoch, run.start_step, run.partial = 0, 1, {"loss": 1.0, "correct": 1, "n": 4, "seconds": 0.5}
+    seen: list = []
+    monkeypatch.setattr(loop, "_train_batches", lambda r, e, b, stats, lr: seen.append((r.step, dict(stats))))
+    monkeypatch.setattr(loop, "_epoch_entry", lambda r, e, s, lr: {"train_loss": 1.0, "test_acc": None, "epoch": 1})
+    loop._run_epoch(run, 0)
+    assert seen == [(1, {"loss": 1.0, "correct": 1, "n": 4, "seconds": 0.5})]
+
+
+def test_ctrl_c_in_a_resumed_epoch_keeps_its_seconds_and_the_mark(tmp_path: Path, monkeypatch) -> None:
+    run = _run(tmp_path)
+    run.start_epoch, run.start_step, run.partial = 0, 1, {"loss": 1.0, "correct": 1, "n": 4, "seconds": 4.0}
+    other = loop.RunRng(99, torch.device("cpu")).state()  # a mark unlike the stream's state now
+
+    def interrupted(r: loop._Run, epoch: int, batches: list, stats: dict, lr: float) -> None:
+        r.mark = other
+        raise KeyboardInterrupt
+    monkeypatch.setattr(loop, "_train_batches", interrupted)
+    clock = iter([0.0, 1.0, 1.5])
+    monkeypatch.setattr(loop.time, "perf_counter", lambda: next(clock))
+    with pytest.raises(KeyboardInterrupt):
+        loop._run_epoch(run, 0)
+    ck = torch.load(run.ckpt_path, weights_only=True)
+    assert ck["partial"]["seconds"] == 5.0 and ck["step"] == 1 and torch.equal(ck["rng"]["torch"], other["torch"])
+
+
+def test_an_epoch_takes_its_seconds_from_the_clock_and_warns_when_it_diverged(tmp_path: Path, monkeypatch,
+                                                                             caplog) -> None:
+    run = _run(tmp_path)
+    run.wall = 10.0
+    monkeypatch.setattr(loop, "_train_batches", lambda *a: None)
+    monkeypatch.setattr(loop, "_epoch_entry", lambda r, e, s, lr: {"train_loss": math.nan, "test_acc": None,
+                                                                   "epoch": e + 1})
+    clock = iter([100.0, 102.5])
+    monkeypatch.setattr(loop.time, "perf_counter", lambda: next(clock))
+    with caplog.at_level(logging.WARNING, logger="swapnas"):
+        loop._run_epoch(run, 0)
+    assert run.history[0]["seconds"] == 2.5 and run.wall == 12.5
+    assert [r.getMessage()[:51] for r in caplog.records] == ["training diverged: the train loss of epoch 1 is nan"]
+
+
+def test_a_run_cut_back_to_an_epoch_without_evaluation_is_evaluated_and_saved(tmp_path: Path, bars) -> None:
+    long = TrainConfig(**{**CONFIG.__dict__, "epochs": 5})
+    run = _run(tmp_path, config=long, eval_every=2, max_steps=1)
+    for epoch in range(3):
+        loop._run_epoch(run, epoch)
+    assert [h["test_acc"] is None for h in run.history] == [True, False, True]
+    second = dict(run.history[1])
+    short = TrainConfig(**{**CONFIG.__dict__, "epochs": 3})
+    result = loop.train(GENOTYPE, short, _data(), tmp_path, progress=True, eval_every=2, max_steps=1)
+    want = _naive_eval(copy.deepcopy(run.model), _data(), 4, max_batches=1)  # --max-steps 1: one test batch
+    assert result["test_acc"] == pytest.approx(want["test_acc"]) and result["test_n"] == 4 and result["epochs"] == 3
+    ck = torch.load(run.ckpt_path, weights_only=True)
+    assert (ck["epoch"], ck["step"], ck["partial"]) == (3, 0, None)
+    assert ck["history"][-1]["test_loss"] == pytest.approx(want["test_loss"], rel=1e-5)
+    assert ck["history"][1] == second and ck["history"][0]["test_acc"] is None  # the earlier epochs as they were
+    assert json.loads((tmp_path / "history.json").read_text())[-1]["test_top5"] == pytest.approx(want["test_top5"])
+    assert bars[-1].kw == {"total": 1, "desc": "  test", "disable": False, "leave": False}  # with the run's bars
+
+
+def test_train_defaults_and_its_lock(tmp_path: Path, monkeypatch) -> None:
+    seen: list = []
+    real = loop._start
+    monkeypatch.setattr(loop, "_start", lambda *a: seen.append(a[4:]) or real(*a))
+    monkeypatch.setattr(loop, "_run_epoch", lambda run, epoch: None)
+    loop.train(GENOTYPE, CONFIG, _data(), tmp_path / "d")
+    assert seen == [("cpu", 0, True, None, 1, True, True)]
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with loop.out_lock(tmp_path / "d", "search"):
+            held.set()
+            release.wait(10)
+    thread = threading.Thread(target=hold)
+    thread.start()
+    held.wait(10)
+    try:
+        assert refusal(ValueError, lambda: loop.train(GENOTYPE, CONFIG, _data(), tmp_path / "d", progress=False)) \
+            .startswith(f"another swapnas train is using {tmp_path / 'd'} (another thread of this process")
+    finally:
+        release.set()
+        thread.join()
+
+
+@pytest.mark.parametrize(("cutout", "warned"), [(0, False), (1, True)])
+def test_the_cutout_warning_at_its_edges(tmp_path: Path, caplog, monkeypatch, cutout: int, warned: bool) -> None:
+    monkeypatch.setattr(loop, "_run_epoch", lambda run, epoch: None)
+    with caplog.at_level(logging.WARNING, logger="swapnas"):
+        loop.train(GENOTYPE, TrainConfig(**{**CONFIG.__dict__, "cutout": cutout}), _data(augment="folder"), tmp_path,
+                   progress=False)
+    assert len(caplog.records) == int(warned)
+
+
+def test_finish_writes_the_history_and_reads_the_last_epoch(tmp_path: Path) -> None:
+    run = _run(tmp_path)
+    run.history = [{"epoch": 1, "test_acc": 1.0, "test_top5": 2.0, "test_n": 3, "schedule_epochs": 3},
+                   {"epoch": 2, "test_acc": 4.0, "test_top5": 5.0, "test_n": 6, "schedule_epochs": 3}]
+    result = loop._finish(run)
+    assert (result["test_acc"], result["test_top5"], result["test_n"]) == (4.0, 5.0, 6)
+    assert json.loads((tmp_path / "history.json").read_text()) == run.history
