@@ -1,5 +1,5 @@
 """Helpers shared by the tests of interrupted and concurrent runs: a signal sent from inside a training step,
-and another process holding an OUT folder's lock."""
+and another process, or another thread, holding an OUT folder's lock."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ import select
 import subprocess
 import sys
 import textwrap
+import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 #: a process that takes ``sys.argv[1]``'s flock as `out_lock` does (its pid in the file), says "held", then waits
@@ -51,3 +52,25 @@ def lock_holder(lock: Path, timeout: float = 30.0) -> Iterator[subprocess.Popen]
     finally:
         holder.kill()
         holder.wait()
+
+
+@contextmanager
+def lock_in_thread(out: Path, what: str = "search", twice: bool = False) -> Iterator[None]:
+    """``out_lock(out, what)`` held by another thread of this process while the block runs (``twice``: that thread
+    takes it again inside, as the lock is re-entrant in its own thread)."""
+    from swapnas.files import out_lock
+
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with out_lock(out, what), (out_lock(out, what) if twice else nullcontext()):
+            held.set()
+            release.wait(10)
+    thread = threading.Thread(target=hold)
+    thread.start()
+    held.wait(10)
+    try:
+        yield
+    finally:
+        release.set()
+        thread.join()

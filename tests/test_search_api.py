@@ -9,6 +9,9 @@ import pytest
 
 import swapnas
 from swapnas.cli import main
+from swapnas.files import out_lock
+
+from .process_helpers import lock_in_thread
 
 #: a tiny NB201 search on the small bundle, as keywords and as the command's flags
 OPTIONS = {"fitness": "swap", "population": 4, "sample": 2, "mutations": 2, "cycles": 2, "repeats": 1,
@@ -129,27 +132,13 @@ def test_search_arch_gives_the_callers_torch_threads_back(small_bundle: Path, tm
 
 def test_two_threads_cannot_search_into_one_out(tmp_path: Path) -> None:
     """OUT's lock was re-entrant in the whole process, so a second thread's search_arch wrote the same state.json."""
-    import threading
-
-    from swapnas.files import out_lock
-
-    held, release, seen = threading.Event(), threading.Event(), []
-
-    def first() -> None:
-        with out_lock(tmp_path), out_lock(tmp_path):  # re-entrant in its own thread
-            held.set()
-            release.wait(10)
-
-    thread = threading.Thread(target=first)
-    thread.start()
-    held.wait(10)
-    try:
-        with out_lock(tmp_path):
-            seen.append("entered")
-    except ValueError as exc:
-        seen.append(str(exc))
-    release.set()
-    thread.join()
+    seen = []
+    with lock_in_thread(tmp_path, twice=True):  # re-entrant in its own thread
+        try:
+            with out_lock(tmp_path):
+                seen.append("entered")
+        except ValueError as exc:
+            seen.append(str(exc))
     assert len(seen) == 1 and "another swapnas search is using" in seen[0] and "another thread of this process" in seen[0]
     with out_lock(tmp_path):  # released: this thread may take it now
         pass

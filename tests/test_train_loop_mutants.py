@@ -25,6 +25,7 @@ from swapnas.train import loop
 from swapnas.train.recipe import TrainConfig
 
 from .message_tools import refusal
+from .process_helpers import lock_in_thread
 from .test_darts_genotype import DARTS_V2
 
 GENOTYPE = dg.parse(DARTS_V2)
@@ -739,21 +740,9 @@ def test_train_defaults_and_its_lock(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr(loop, "_run_epoch", lambda run, epoch: None)
     loop.train(GENOTYPE, CONFIG, _data(), tmp_path / "d")
     assert seen == [("cpu", 0, True, None, 1, True, True)]
-    held, release = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        with loop.out_lock(tmp_path / "d", "search"):
-            held.set()
-            release.wait(10)
-    thread = threading.Thread(target=hold)
-    thread.start()
-    held.wait(10)
-    try:
+    with lock_in_thread(tmp_path / "d"):
         assert refusal(ValueError, lambda: loop.train(GENOTYPE, CONFIG, _data(), tmp_path / "d", progress=False)) \
             .startswith(f"another swapnas train is using {tmp_path / 'd'} (another thread of this process")
-    finally:
-        release.set()
-        thread.join()
 
 
 @pytest.mark.parametrize(("cutout", "warned"), [(0, False), (1, True)])
