@@ -46,7 +46,7 @@ def test_a_tensor_split_holds_uint8_images_and_long_labels() -> None:
         == "2 images but 3 labels"
 
 
-def test_a_tensor_split_moves_to_another_device(monkeypatch) -> None:
+def test_a_tensor_split_moves_to_another_device() -> None:
     split = td.TensorSplit(torch.zeros(2, 3, 1, 1, dtype=torch.uint8), torch.tensor([1, 0]))
     moved = split.to(torch.device("meta"))
     assert moved is not split and moved.images.device.type == "meta" and moved.labels.device.type == "meta"
@@ -575,7 +575,7 @@ def test_synthetic_data_refuses_what_it_cannot_make() -> None:
         "unknown dataset 'mnist'; choose one of cifar10, imagenet"
 
 
-def test_load_data_dispatches_and_says_where_data_comes_from(tmp_path: Path, monkeypatch) -> None:
+def test_load_data_dispatches_and_says_where_data_comes_from(monkeypatch) -> None:
     assert refusal(ValueError, lambda: td.load_data("mnist")) == \
         "unknown dataset 'mnist'; choose one of cifar10, imagenet"
     assert refusal(ValueError, lambda: td.load_data("mnist", synthetic=4)).startswith("unknown dataset 'mnist'")

@@ -580,7 +580,7 @@ def test_the_training_batches_come_from_the_runs_stream_with_a_bar(tmp_path: Pat
     assert bars[1].kw["disable"] is True and bars[1].kw["desc"] == "epoch 1/3"
 
 
-def test_evaluation_reads_the_test_split_in_order_with_its_own_stream(tmp_path: Path, monkeypatch, bars) -> None:
+def test_evaluation_reads_the_test_split_in_order_with_its_own_stream(monkeypatch, bars) -> None:
     data = _data(test=7)
     seen: list = []
     real = td._batches
