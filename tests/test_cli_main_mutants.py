@@ -63,6 +63,14 @@ def test_sigterm_stops_a_command_as_ctrl_c_does() -> None:
         cli._stop(signal.SIGTERM, None)
 
 
+@pytest.fixture(autouse=True)
+def default_sigterm() -> Any:
+    """SIGTERM as a fresh Python has it (Ray, once started by an earlier test, leaves a handler), given back after."""
+    old = signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    yield
+    signal.signal(signal.SIGTERM, old)
+
+
 @pytest.fixture
 def inner(monkeypatch) -> list:
     """``_main`` replaced: the arguments it gets and the SIGTERM handler while it runs."""

@@ -161,11 +161,13 @@ def test_evaluate_gives_the_mode_back_when_the_model_fails() -> None:
 # --- the signals of one batch --------------------------------------------------------------------------------------
 
 @pytest.fixture(autouse=True)
-def python_sigint() -> Any:
-    """SIGINT as an interactive Python has it (a process started in the background ignores it), given back after."""
-    old = signal.signal(signal.SIGINT, signal.default_int_handler)
+def python_signals() -> Any:
+    """SIGINT and SIGTERM as a fresh interactive Python has them (a process started in the background ignores SIGINT;
+    Ray, once started by an earlier test, leaves a SIGTERM handler), given back after."""
+    old = signal.signal(signal.SIGINT, signal.default_int_handler), signal.signal(signal.SIGTERM, signal.SIG_DFL)
     yield
-    signal.signal(signal.SIGINT, old)
+    signal.signal(signal.SIGINT, old[0])
+    signal.signal(signal.SIGTERM, old[1])
 
 
 def test_ctrl_c_inside_a_batch_is_delivered_after_it() -> None:
