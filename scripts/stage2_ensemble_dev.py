@@ -98,9 +98,9 @@ def main() -> None:
             f"draws of scripts/choose_stage2_net.py; the first row is the default second stage; in brackets the draws "
             f"kept: a draw whose short list reaches below the {args.top} archs with a second-stage score is left out). "
             f"Run: `{args.run}`.", ""]
+    mixes = {} if args.weights_only else RULES
     for label, idx in (("all 1000", every), ("index % 2 = 0", every[every % 2 == 0]),
                        ("index % 2 = 1", every[every % 2 == 1])):
-        mixes = {} if args.weights_only else RULES
         text += [f"**{label}**:", "", *head, *rows(run, f2, idx, args.draws, args.ks, mixes), ""]
     Path(args.out).write_text("\n".join(text))
     print("\n".join(text))
