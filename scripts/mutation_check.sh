@@ -13,7 +13,7 @@
 # plots, session 46 on cli/commands and cli/parsers (scripts/mutation_batch.py: many mutants in one process;
 # docs/reliability.md), session 47 on cli/search_command, api_search, cli/__init__ and swapnas train's modules
 # (train/checkpoint, train/data, train/recipe, train/loop, train/rng), spaces/ops, spaces/darts,
-# spaces/darts_net and flexibert_net's embeddings and attention.
+# spaces/darts_net and flexibert_net's embeddings, attention, linear transforms and FF stack.
 #
 #   pip install mutmut==3.3.1
 #   bash scripts/mutation_check.sh stats [DATA_DIR]    # module under src/swapnas, e.g. stats, size_prior

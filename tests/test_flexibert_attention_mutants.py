@@ -110,3 +110,64 @@ def test_self_attention_refuses_heads_that_do_not_divide_its_size() -> None:
         "4 attention heads do not divide the attention size 10"
     default = fn.SelfAttention(6, 10, 5, dropout=0.5)
     assert default.drop.p == 0.5 and default.weight is None  # scaled dot-product unless wma is asked for
+
+
+def _naive_dft_real(h: torch.Tensor) -> torch.Tensor:
+    """Re of the 2-D DFT over the last two dimensions, summed out: sum x[s, f] cos(2π (a s / L + b f / d))."""
+    n, d = h.shape[-2:]
+    out = torch.zeros_like(h)
+    for a in range(n):
+        for b in range(d):
+            angle = torch.tensor([[2 * math.pi * (a * s / n + b * f / d) for f in range(d)] for s in range(n)])
+            out[..., a, b] = (h * torch.cos(angle)).sum((-2, -1))
+    return out
+
+
+def _naive_dct(n: int, ortho: bool) -> torch.Tensor:
+    """DCT-II as a matrix, by its formula: 2 cos(π k (i + ½) / n), or orthonormal (√(1/n) for k = 0, √(2/n) else)."""
+    c = torch.tensor([[math.cos(math.pi * k * (i + 0.5) / n) for i in range(n)] for k in range(n)])
+    if not ortho:
+        return 2 * c
+    scale = torch.tensor([math.sqrt(1 / n)] + [math.sqrt(2 / n)] * (n - 1))[:, None]
+    return c * scale
+
+
+@pytest.mark.parametrize(("kind", "ortho", "heads"), [("DFT", True, 2), ("DCT", True, 2), ("DCT", False, 4),
+                                                       ("DCT", True, 1)])
+def test_the_linear_transform_by_its_definition(kind: str, ortho: bool, heads: int) -> None:
+    torch.manual_seed(heads)
+    lt = fn.LinearTransform(8, heads, kind, ortho)
+    assert (lt.heads, lt.kind, lt.ortho) == (heads, kind, ortho)
+    assert (lt.dense.in_features, lt.dense.out_features) == (8, 8) and lt.dense.bias is not None
+    x = torch.randn(2, 5, 8)
+    h = fn._heads(lt.dense(x), heads)
+    if kind == "DFT":
+        want = _naive_dft_real(h)
+    else:
+        want = _naive_dct(5, ortho) @ h @ _naive_dct(8 // heads, ortho).T
+    assert torch.allclose(lt(x), fn._merge(want), atol=1e-4)
+    assert fn.LinearTransform(8, 2, "DCT").ortho is True
+
+
+def test_the_linear_transform_refuses_heads_that_do_not_divide_the_hidden_size() -> None:
+    assert refusal(ValueError, lambda: fn.LinearTransform(10, 4, "DFT")) == "4 heads do not divide the hidden size 10"
+
+
+def test_the_feed_forward_stack() -> None:
+    ff = fn.feed_forward(6, 10, 3)
+    assert [type(m).__name__ for m in ff] == ["Linear", "GELU", "Linear", "GELU", "Linear", "GELU", "Linear"]
+    assert [(m.in_features, m.out_features) for m in ff if isinstance(m, nn.Linear)] == \
+        [(6, 10), (10, 10), (10, 10), (10, 6)]
+    one = fn.feed_forward(4, 7, 1)
+    assert [(m.in_features, m.out_features) for m in one if isinstance(m, nn.Linear)] == [(4, 7), (7, 4)]
+    assert all(m.approximate == "none" for m in ff if isinstance(m, nn.GELU))
+
+
+def test_the_dct_follows_the_maps_dtype() -> None:
+    torch.manual_seed(0)
+    lt = fn.LinearTransform(4, 2, "DCT").double()
+    x = torch.randn(1, 3, 4, dtype=torch.float64)
+    h = fn._heads(lt.dense(x), 2)
+    want = _naive_dct(3, True).double() @ h @ _naive_dct(2, True).double().T
+    got = lt(x)
+    assert got.dtype == torch.float64 and torch.allclose(got, fn._merge(want), atol=1e-6)
