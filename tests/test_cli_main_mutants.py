@@ -103,15 +103,12 @@ def test_main_gives_sigterm_back_when_the_command_raises(monkeypatch) -> None:
 def test_main_leaves_a_handler_of_the_callers_alone(inner) -> None:
     def mine(signum: int, frame: object) -> None:
         pass
-    old = signal.signal(signal.SIGTERM, mine)
-    try:
-        assert cli.main([]) == 7
-        assert inner[0][1] is mine and signal.getsignal(signal.SIGTERM) is mine
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        cli.main([])
-        assert inner[1][1] == signal.SIG_IGN and signal.getsignal(signal.SIGTERM) == signal.SIG_IGN
-    finally:
-        signal.signal(signal.SIGTERM, old)
+    signal.signal(signal.SIGTERM, mine)  # the fixture puts the default back
+    assert cli.main([]) == 7
+    assert inner[0][1] is mine and signal.getsignal(signal.SIGTERM) is mine
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    cli.main([])
+    assert inner[1][1] == signal.SIG_IGN and signal.getsignal(signal.SIGTERM) == signal.SIG_IGN
 
 
 def test_main_in_another_thread_sets_no_handler(inner) -> None:

@@ -15,15 +15,9 @@ from swapnas.spaces.darts_genotype import Genotype, parse
 
 from .message_tools import refusal
 from .test_darts_genotype import DARTS_V2
+from .test_ops_mutants import _conv
 
 V2 = parse(DARTS_V2)
-
-
-def _conv(conv: nn.Module, c_in: int, c_out: int, k: int, stride: int, padding: int, dilation: int,
-          groups: int) -> None:
-    assert type(conv) is nn.Conv2d and conv.bias is None and conv.groups == groups
-    assert (conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding, conv.dilation) == \
-        (c_in, c_out, (k, k), (stride, stride), (padding, padding), (dilation, dilation))
 
 
 def _bn(bn: nn.Module, c: int, affine: bool) -> None:

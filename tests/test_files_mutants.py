@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import fcntl
 import os
-import threading
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,7 @@ from swapnas import files
 from swapnas.files import out_lock, write_atomic
 
 from .message_tools import exact
+from .process_helpers import lock_in_thread
 
 
 def test_a_temporary_name_already_taken_is_drawn_again_and_left_alone(tmp_path: Path,
@@ -39,17 +39,8 @@ def test_the_lock_makes_the_out_folder_with_its_parents(tmp_path: Path) -> None:
 
 
 def test_two_threads_lock_two_folders_and_not_one(tmp_path: Path) -> None:
-    held, release, seen = threading.Event(), threading.Event(), []
-
-    def hold() -> None:
-        with out_lock(tmp_path / "a"):
-            held.set()
-            release.wait(10)
-
-    thread = threading.Thread(target=hold)
-    thread.start()
-    try:
-        assert held.wait(10)
+    seen = []
+    with lock_in_thread(tmp_path / "a"):
         with out_lock(tmp_path / "b"):  # another folder: free
             pass
         try:
@@ -57,9 +48,6 @@ def test_two_threads_lock_two_folders_and_not_one(tmp_path: Path) -> None:
                 pass
         except ValueError as e:
             seen.append(str(e))
-    finally:
-        release.set()
-        thread.join()
     assert seen == [f"another swapnas train is using {tmp_path / 'a'} (another thread of this process, pid "
                     f"{os.getpid()}); wait for it or use another --out"]
 

@@ -11,8 +11,10 @@ from torch import nn
 from swapnas.spaces import ops
 
 
-def _conv(conv: nn.Module, c_in: int, c_out: int, kernel: int, stride: int, padding: int, dilation: int = 1) -> None:
-    assert type(conv) is nn.Conv2d and conv.bias is None
+def _conv(conv: nn.Module, c_in: int, c_out: int, kernel: int, stride: int, padding: int, dilation: int = 1,
+          groups: int = 1) -> None:
+    """``conv`` is a bias-free ``nn.Conv2d`` with these settings (also the DARTS network's tests)."""
+    assert type(conv) is nn.Conv2d and conv.bias is None and conv.groups == groups
     assert (conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding, conv.dilation) == \
         (c_in, c_out, (kernel, kernel), (stride, stride), (padding, padding), (dilation, dilation))
 

@@ -182,31 +182,25 @@ def test_ctrl_c_inside_a_batch_is_delivered_after_it() -> None:
 
 def test_sigterm_inside_a_batch_reaches_its_handler_after_it_once() -> None:
     calls: list = []
-    old = signal.signal(signal.SIGTERM, lambda signum, frame: calls.append(signum))
-    try:
-        with loop._whole_batch():
-            os.kill(os.getpid(), signal.SIGTERM)
-            os.kill(os.getpid(), signal.SIGTERM)
-            assert calls == []
-        assert calls == [signal.SIGTERM]
-    finally:
-        signal.signal(signal.SIGTERM, old)
+    signal.signal(signal.SIGTERM, lambda signum, frame: calls.append(signum))  # the fixture puts it back
+    with loop._whole_batch():
+        os.kill(os.getpid(), signal.SIGTERM)
+        os.kill(os.getpid(), signal.SIGTERM)
+        assert calls == []
+    assert calls == [signal.SIGTERM]
 
 
 def test_an_ignored_ctrl_c_stays_ignored_and_a_default_one_interrupts() -> None:
     for handler, raised in ((signal.SIG_IGN, False), (signal.SIG_DFL, True)):
-        old = signal.signal(signal.SIGINT, handler)
-        try:
-            if raised:
-                with pytest.raises(KeyboardInterrupt):
-                    with loop._whole_batch():
-                        os.kill(os.getpid(), signal.SIGINT)
-            else:
+        signal.signal(signal.SIGINT, handler)  # the fixture puts Python's back
+        if raised:
+            with pytest.raises(KeyboardInterrupt):
                 with loop._whole_batch():
                     os.kill(os.getpid(), signal.SIGINT)
-            assert signal.getsignal(signal.SIGINT) == handler
-        finally:
-            signal.signal(signal.SIGINT, old)
+        else:
+            with loop._whole_batch():
+                os.kill(os.getpid(), signal.SIGINT)
+        assert signal.getsignal(signal.SIGINT) == handler
 
 
 def test_no_signal_no_change_and_the_default_sigterm_is_not_held() -> None:
@@ -630,16 +624,12 @@ def test_evaluation_counts_the_first_and_the_first_five_guesses() -> None:
 
 def test_an_ignored_ctrl_c_does_not_stop_a_held_sigterm() -> None:
     calls: list = []
-    old_int = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    old_term = signal.signal(signal.SIGTERM, lambda signum, frame: calls.append(signum))
-    try:
-        with loop._whole_batch():
-            os.kill(os.getpid(), signal.SIGINT)
-            os.kill(os.getpid(), signal.SIGTERM)
-        assert calls == [signal.SIGTERM]
-    finally:
-        signal.signal(signal.SIGINT, old_int)
-        signal.signal(signal.SIGTERM, old_term)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # both put back by the fixture
+    signal.signal(signal.SIGTERM, lambda signum, frame: calls.append(signum))
+    with loop._whole_batch():
+        os.kill(os.getpid(), signal.SIGINT)
+        os.kill(os.getpid(), signal.SIGTERM)
+    assert calls == [signal.SIGTERM]
 
 
 def test_start_builds_the_spaces_network_for_the_data(tmp_path: Path, monkeypatch) -> None:
