@@ -1,7 +1,7 @@
 """The FlexiBERT encoder's embeddings and self-attention (``swapnas.spaces.flexibert_net``: ``Embeddings``, ``_heads``,
 ``_merge``, ``SelfAttention``), from their mutation run (session 47): each layer's sizes written out, the embedding sum
 and self-attention against loops over positions and heads written here, and every refusal whole. (The token
-mixers LT and DSC, the layers and the encoder are not in this run.)"""
+mixer DSC, the layers and the encoder: `test_flexibert_layers_mutants.py`.)"""
 
 from __future__ import annotations
 
