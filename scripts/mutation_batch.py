@@ -13,6 +13,10 @@ Two such processes side by side (each on half of the list, ``split -n l/2``) nee
 test arguments (pytest would otherwise number, and clean up, one shared temporary folder). A process started in the
 background (``&``) ignores SIGINT: a test that sends itself Ctrl-C must install Python's handler first (session 47's
 ``tests/test_train_loop_mutants.py`` does, in a fixture), or the run with no mutant already fails.
+
+A mutant that runs longer than ``MUTATION_TIMEOUT`` seconds (default 120; session 48: a loop condition's ``and`` made
+``or`` never ended) is stopped by SIGALRM, which fails the running test, and is reported ``killed NAME (timeout)``,
+as mutmut counts a timeout.
 """
 
 from __future__ import annotations
@@ -20,27 +24,48 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import signal
 import sys
+from types import FrameType
 
 import pytest
 
 
-def judge(mutant: str, args: list[str]) -> bool:
-    """True when the tests pass with ``mutant`` active (it survived)."""
+class _TooLong(Exception):
+    """Raised in the running test when the mutant's time is up."""
+
+
+def judge(mutant: str, args: list[str]) -> tuple[bool, bool]:
+    """(survived, timed out): survived when the tests pass with ``mutant`` active."""
     os.environ["MUTANT_UNDER_TEST"] = mutant
     out = io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
-        return pytest.main(["-x", "-q", "--tb=no", "-p", "no:cacheprovider", *args]) == 0
+    seconds = int(os.environ.get("MUTATION_TIMEOUT", "120"))
+    fired: list[int] = []
+
+    def too_long(signum: int, frame: FrameType | None) -> None:
+        fired.append(signum)
+        raise _TooLong(f"over {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, too_long)
+    signal.alarm(seconds)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+            passed = pytest.main(["-x", "-q", "--tb=no", "-p", "no:cacheprovider", *args]) == 0
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    return passed and not fired, bool(fired)
 
 
 def main() -> None:
     if len(sys.argv) < 3:
         raise SystemExit("usage: mutation_batch.py LIST TESTS... (run in the clone's mutants/ folder)")
     names = [line.strip() for line in open(sys.argv[1]) if line.strip()]
-    if not judge("none", sys.argv[2:]):
+    if not judge("none", sys.argv[2:])[0]:
         raise SystemExit("the tests fail with no mutant active: fix them first")
     for name in names:
-        print(("survived " if judge(name, sys.argv[2:]) else "killed ") + name, flush=True)
+        survived, timed_out = judge(name, sys.argv[2:])
+        print(("survived " if survived else "killed ") + name + (" (timeout)" if timed_out else ""), flush=True)
 
 
 if __name__ == "__main__":
