@@ -32,8 +32,7 @@ SPACES: dict[str, str] = {
 def missing_members(module: object, protocol: type) -> list[str]:
     """The members of ``protocol`` (:class:`Space` or :class:`SearchableSpace`) that ``module`` lacks."""
     names = [n for n in dir(protocol) if not n.startswith("_")]
-    names += [n for n in getattr(protocol, "__annotations__", {}) if n not in names]
-    for base in protocol.__mro__:
+    for base in protocol.__mro__:  # the protocol itself first: its annotated members (NAME, …) are not in dir()
         names += [n for n in getattr(base, "__annotations__", {}) if n not in names and not n.startswith("_")]
     return sorted(n for n in set(names) if not hasattr(module, n))
 
