@@ -1,0 +1,215 @@
+"""Four small modules, from their mutation runs (session 48): the benchmark registry (``swapnas.benchmarks``), the Ray
+address check (``swapnas.ray_address``), ``swapnas.train.run_train`` (``swapnas.train.run``) and the heap pad
+(``swapnas.malloc``, beside ``test_malloc.py``): each refusal whole and every argument passed on, against recorders
+put in place of the heavy calls."""
+
+from __future__ import annotations
+
+import ctypes
+import dataclasses
+import os
+import socket
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from swapnas import benchmarks, malloc, ray_address
+from swapnas.benchmarks.flexibert import FlexiBERTBenchmark
+from swapnas.benchmarks.nb101 import NB101Benchmark
+from swapnas.benchmarks.nb301 import DartsSwapBenchmark, NB301Benchmark
+from swapnas.benchmarks.transnas import TransNASMacroBenchmark, TransNASMicroBenchmark
+from swapnas.train import recipe, run
+
+from .message_tools import refusal
+
+# ----------------------------------------------------------------------------- benchmarks
+
+
+def test_each_benchmarks_class() -> None:
+    assert list(benchmarks.BENCHMARKS) == ["nb101", "nb201", "nb301", "darts_swap", "transnas_micro",
+                                           "transnas_macro", "flexibert"]
+    classes = [benchmarks.benchmark_class(n) for n in benchmarks.BENCHMARKS]
+    assert classes == [NB101Benchmark, benchmarks.NB201Benchmark, NB301Benchmark, DartsSwapBenchmark,
+                       TransNASMicroBenchmark, TransNASMacroBenchmark, FlexiBERTBenchmark]
+    assert refusal(ValueError, lambda: benchmarks.benchmark_class("nb999")) == \
+        "no ground truth for 'nb999'; benchmarks: nb101, nb201, nb301, darts_swap, transnas_micro, transnas_macro, " \
+        "flexibert"
+
+
+class _Made:
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        self.args, self.kwargs = args, kwargs
+
+
+def test_the_benchmark_is_made_with_its_options(monkeypatch: pytest.MonkeyPatch) -> None:
+    asked: list[str] = []
+    monkeypatch.setattr(benchmarks, "benchmark_class", lambda name: asked.append(name) or _Made)
+    nb201 = benchmarks.get_benchmark("nb201", "DIR", metric="test", epochs=12)
+    assert (nb201.args, nb201.kwargs) == (("DIR",), {"metric": "test", "epochs": 12})
+    default = benchmarks.get_benchmark("nb201")
+    assert (default.args, default.kwargs) == ((None,), {"metric": "valid", "epochs": 200})
+    other = benchmarks.get_benchmark("nb301", "DIR")
+    assert (other.args, other.kwargs) == (("DIR",), {})
+    assert asked == ["nb201", "nb201", "nb301"]
+    for metric, epochs in (("test", 200), ("valid", 12)):
+        assert refusal(ValueError, lambda: benchmarks.get_benchmark("nb301", "DIR", metric=metric, epochs=epochs)) == (
+            f"nb301 stores only validation accuracy (one schedule); metric={metric!r} and epochs={epochs} exist only "
+            "for nb201")
+
+
+# ----------------------------------------------------------------------------- ray address
+
+
+def test_addresses_left_to_ray(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(socket, "create_connection", lambda *a, **k: pytest.fail("no connection expected"))
+    for address in (None, "auto", "local", "ray://headnode", "headnode:port", ":6379", "ray://:6379"):
+        ray_address.check_ray_address(address)
+
+
+class _Connection:
+    def __init__(self, calls: list, address: tuple, timeout: float) -> None:
+        calls.append((address, timeout))
+        self.closed = False
+
+    def close(self) -> None:
+        pass
+
+
+def test_the_address_is_tried_with_its_host_port_and_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list = []
+    monkeypatch.setattr(socket, "create_connection", lambda address, timeout: _Connection(calls, address, timeout))
+    ray_address.check_ray_address("ray://10.0.0.1:6379")
+    ray_address.check_ray_address("[::1]:10001", timeout=0.5)
+    ray_address.check_ray_address("head:1")
+    ray_address.check_ray_address("XnodeX:7")  # only the brackets of an IPv6 host are stripped
+    assert calls == [(("10.0.0.1", 6379), 5.0), (("::1", 10001), 0.5), (("head", 1), 5.0), (("XnodeX", 7), 5.0)]
+
+
+def test_nothing_answering_is_refused_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    with socket.socket() as probe:  # a port that was free a moment ago: nothing listens there
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    assert refusal(ValueError, lambda: ray_address.check_ray_address(f"127.0.0.1:{port}")) == (
+        f"no Ray cluster answers at --address 127.0.0.1:{port} (Connection refused): start one there (`ray start "
+        "--head`), give its address, or leave --address out to start Ray on this machine")
+
+    def silent(address: tuple, timeout: float) -> None:
+        raise OSError("no reason given")
+
+    monkeypatch.setattr(socket, "create_connection", silent)
+    assert refusal(ValueError, lambda: ray_address.check_ray_address("h:1")).startswith(
+        "no Ray cluster answers at --address h:1 (no reason given): start one there")
+
+
+# ----------------------------------------------------------------------------- run_train
+
+
+@pytest.fixture
+def recorded(monkeypatch: pytest.MonkeyPatch) -> list[tuple]:
+    """Every heavy call of run_train replaced by a recorder; the log of calls."""
+    log: list[tuple] = []
+    monkeypatch.setattr(run, "load_genotype", lambda text: log.append(("genotype", text)) or "GENOTYPE")
+    monkeypatch.setattr(run, "check_network", lambda config, name: log.append(("check", config, name)))
+    monkeypatch.setattr(run, "load_data", lambda name, root, synthetic, workers: log.append(
+        ("data", name, root, synthetic, workers)) or "DATA")
+    monkeypatch.setattr(run, "resolve_device", lambda text: log.append(("device", text)) or torch.device("meta"))
+
+    def train(genotype: object, config: object, data: object, out: Path, **kwargs: object) -> dict:
+        log.append(("train", genotype, config, data, out, kwargs))
+        return {"done": True}
+
+    monkeypatch.setattr(run, "train", train)
+    return log
+
+
+def test_run_train_passes_everything_on(recorded: list[tuple]) -> None:
+    result = run.run_train("Genotype(...)", recipe="imagenet", out="OUT", data_root="ROOT", synthetic=9, workers=3,
+                           device="cpu", seed=4, progress=False, max_steps=5, eval_every=2, amp=False, lines=True,
+                           epochs=3, C=None, lr=0.5)
+    config = dataclasses.replace(recipe.RECIPES["imagenet"], epochs=3, lr=0.5)  # None: the recipe's own
+    assert result == {"done": True}
+    assert recorded == [
+        ("genotype", "Genotype(...)"), ("check", config, "imagenet"), ("data", "imagenet", "ROOT", 9, 3),
+        ("device", "cpu"),
+        ("train", "GENOTYPE", config, "DATA", Path("OUT"), {
+            "device": torch.device("meta"), "seed": 4, "progress": False, "max_steps": 5, "eval_every": 2,
+            "amp": False, "lines": True})]
+
+
+def test_run_train_defaults_and_a_device_object(recorded: list[tuple]) -> None:
+    genotype = object()
+    run.run_train(genotype, out=Path("O"), device=torch.device("cpu"))  # type: ignore[arg-type]
+    assert recorded == [
+        ("check", recipe.RECIPES["cifar10"], "cifar10"), ("data", "cifar10", None, None, 4),
+        ("train", genotype, recipe.RECIPES["cifar10"], "DATA", Path("O"), {
+            "device": torch.device("cpu"), "seed": 0, "progress": True, "max_steps": None, "eval_every": 1,
+            "amp": True, "lines": None})]
+
+
+def test_run_train_resolves_the_default_device(recorded: list[tuple]) -> None:
+    run.run_train("g", out="O")
+    assert ("device", "auto") in recorded
+
+
+def test_run_train_refuses_an_unknown_recipe_or_field(recorded: list[tuple]) -> None:
+    assert refusal(ValueError, lambda: run.run_train("g", recipe="mnist", out="O")) == \
+        "unknown recipe 'mnist'; choose one of cifar10, imagenet"
+    assert refusal(TypeError, lambda: run.run_train("g", out="O", width=3, depth=None)) == \
+        "run_train() got unknown TrainConfig fields: depth, width"
+    assert recorded == []
+
+
+# ----------------------------------------------------------------------------- malloc
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
+    calls: list[tuple[int, int]] = []
+
+    class FakeLibc:
+        def mallopt(self, option: int, value: int) -> int:
+            calls.append((option, value))
+            return 0 if value == 7 << 20 else 1
+
+    monkeypatch.setattr(ctypes, "CDLL", lambda name: calls.append(("CDLL", name)) or FakeLibc())
+    monkeypatch.setattr(sys, "platform", "linux2")
+    monkeypatch.delenv("GLIBC_TUNABLES", raising=False)
+    for key in [k for k in os.environ if k.startswith("MALLOC_") or k == "SWAPNAS_MALLOC_PAD_MIB"]:
+        monkeypatch.delenv(key)
+    return calls
+
+
+def test_the_pad_read_from_the_environment(clean_env: list, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert malloc.pad_mib() == 64 == malloc.TOP_PAD_MIB
+    for text, value in ((" 128 ", 128), ("0", 0), ("2047", 2047), ("   ", 64)):
+        monkeypatch.setenv("SWAPNAS_MALLOC_PAD_MIB", text)
+        assert malloc.pad_mib() == value
+    monkeypatch.setenv("SWAPNAS_MALLOC_PAD_MIB", " 2048 ")
+    assert refusal(ValueError, malloc.pad_mib) == (
+        "SWAPNAS_MALLOC_PAD_MIB must be a whole number of MiB from 0 to 2047 (got '2048'); 0 leaves glibc's default")
+
+
+def test_when_the_pad_is_set(clean_env: list, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert malloc.keep_freed_memory() is True and clean_env == [("CDLL", None), (-2, 64 << 20)]
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "2")  # no trailing underscore: not glibc's old tuning variable
+    monkeypatch.setenv("GLIBC_TUNABLES", "glibc.pthread.mutex_spin_count=1")
+    assert malloc.keep_freed_memory() is True
+    monkeypatch.setenv("SWAPNAS_MALLOC_PAD_MIB", "7")
+    assert malloc.keep_freed_memory() is False  # mallopt said no
+    monkeypatch.setenv("GLIBC_TUNABLES", "glibc.malloc.top_pad=1")
+    assert malloc.keep_freed_memory() is False
+    monkeypatch.setenv("GLIBC_TUNABLES", "")
+    monkeypatch.setenv("XMALLOC_TOP_PAD_", "1")  # the prefix is MALLOC_
+    monkeypatch.setenv("SWAPNAS_MALLOC_PAD_MIB", "1")
+    assert malloc.keep_freed_memory() is True
+    assert [c for c in clean_env if c[0] != "CDLL"] == [(-2, 64 << 20), (-2, 64 << 20), (-2, 7 << 20), (-2, 1 << 20)]
+
+
+def test_a_c_library_that_cannot_be_opened(clean_env: list, monkeypatch: pytest.MonkeyPatch) -> None:
+    def fails(name: object) -> None:
+        raise OSError("no libc")
+
+    monkeypatch.setattr(ctypes, "CDLL", fails)
+    assert malloc.keep_freed_memory() is False
