@@ -13,6 +13,7 @@ from swapnas.spaces import darts_net
 from swapnas.spaces.darts_genotype import parse
 
 from .message_tools import refusal
+from .net_tools import randomise_batchnorm
 from .test_darts_genotype import DARTS_V2
 
 V2 = parse(DARTS_V2)
@@ -60,17 +61,10 @@ def test_refusals_are_whole() -> None:
             f"layers must be >= 1 (got {layers})"
 
 
-def _randomise_batchnorm(module: nn.Module) -> None:
-    for m in module.modules():
-        if isinstance(m, nn.BatchNorm2d) and m.affine:
-            nn.init.uniform_(m.weight, 0.5, 1.5)
-            nn.init.uniform_(m.bias, -0.5, 0.5)
-
-
 def test_the_forward_from_its_parts() -> None:
     torch.manual_seed(0)
     net = di.NetworkImageNet(V2, C=8, layers=3, num_classes=5, auxiliary=True)
-    _randomise_batchnorm(net)
+    randomise_batchnorm(net)
     net.eval()
     x = torch.randn(2, 3, 64, 64)
     s0 = net.stem0(x)

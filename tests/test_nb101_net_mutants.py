@@ -16,6 +16,8 @@ from swapnas.spaces import nb101_net as net
 from swapnas.spaces.nb101_cell import _pruned
 from swapnas.spaces.ops import MaxPool2d
 
+from .net_tools import randomise_batchnorm
+
 C1, C3, MP = net.CONV1X1, net.CONV3X3, net.MAXPOOL3X3
 
 
@@ -116,14 +118,6 @@ def _naive_cell(cell: net.Cell, x: torch.Tensor) -> torch.Tensor:
     return out + cell.proj[str(n - 1)](x) if m[0][n - 1] else out
 
 
-def _randomise_batchnorm(module: nn.Module) -> None:
-    """Non-trivial affine BatchNorm parameters, so that a projection or op applied twice or not at all shows."""
-    for m in module.modules():
-        if isinstance(m, nn.BatchNorm2d):
-            nn.init.uniform_(m.weight, 0.5, 1.5)
-            nn.init.uniform_(m.bias, -0.5, 0.5)
-
-
 def test_a_cell_by_its_definition_on_sampled_and_edge_cells() -> None:
     torch.manual_seed(0)
     cells = _cells(40) + [
@@ -133,7 +127,7 @@ def test_a_cell_by_its_definition_on_sampled_and_edge_cells() -> None:
     ]
     for matrix, ops in cells:
         cell = net.Cell(matrix, ops, 6, 10)
-        _randomise_batchnorm(cell)
+        randomise_batchnorm(cell)
         cell.eval()
         n = len(ops)
         assert (cell.matrix, cell.ops, cell.channels) == (matrix, ops, net.vertex_channels(6, 10, matrix))
@@ -175,7 +169,7 @@ def test_the_network_by_its_definition(stacks: int, cells: int, C: int, classes:
     assert all(c.matrix == matrix and c.ops == ops for c in model.cells if isinstance(c, net.Cell))
     assert type(model.global_pooling) is nn.AdaptiveAvgPool2d and model.global_pooling.output_size == 1
     assert (model.classifier.in_features, model.classifier.out_features) == (c_prev, classes)
-    _randomise_batchnorm(model)
+    randomise_batchnorm(model)
     model.eval()
     x = torch.randn(2, 3, 9, 9)  # odd sides: the pools round up (TF 'same')
     h = model.stem(x)

@@ -16,6 +16,7 @@ from swapnas.spaces.nb101 import CONV1X1, CONV3X3, INPUT, MAXPOOL3X3, OUTPUT, Ar
 from swapnas.spaces.nb101_net import Network
 
 from .message_tools import refusal
+from .net_tools import size
 
 SMALL = Arch(((0, 1, 1), (0, 0, 1), (0, 0, 0)), (INPUT, CONV3X3, OUTPUT))
 DEAD = Arch(((0, 1, 0, 1, 0), (0, 0, 0, 0, 0), (0, 0, 0, 1, 1), (0, 0, 0, 0, 1), (0, 0, 0, 0, 0)),
@@ -120,10 +121,6 @@ def test_mutation_gives_up_after_its_steps() -> None:
         "mutate found no valid different cell for nb101:01.00|IO in 10000 steps"
 
 
-def _size(net: torch.nn.Module) -> int:
-    return sum(p.numel() for p in net.parameters())
-
-
 def test_build_takes_an_arch_or_its_string_builds_the_pruned_cell_and_passes_the_sizes() -> None:
     with torch.device("meta"):
         net = nb101.build(DEAD, num_classes=7, C=8, stacks=2, cells=1)
@@ -148,11 +145,11 @@ def test_counts_without_a_build(options: dict) -> None:
     for arch in (SMALL, DEAD, nb101.sample(random.Random(4))):
         with torch.device("meta"):
             pruned = nb101.prune(arch)
-            want = _size(Network(arch, pruned.matrix, pruned.ops, **options))
+            want = size(Network(arch, pruned.matrix, pruned.ops, **options))
         assert nb101.count_params(arch, **options) == want == nb101.count_params(str(arch), **options)
     positional = (5, 8, 2, 2)
     with torch.device("meta"):
-        want = _size(Network(None, SMALL.matrix, SMALL.ops, num_classes=5, C=8, stacks=2, cells=2))
+        want = size(Network(None, SMALL.matrix, SMALL.ops, num_classes=5, C=8, stacks=2, cells=2))
     assert nb101.count_params(SMALL, *positional) == want
 
 

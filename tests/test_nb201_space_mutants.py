@@ -17,6 +17,7 @@ from swapnas.spaces import nb201
 from swapnas.spaces.ops import AvgPool2d, ReLUConvBN, ResNetBasicBlock, Zero
 
 from .message_tools import refusal
+from .net_tools import randomise_batchnorm
 
 NONE, SKIP, C1, C3, POOL = nb201.OPS
 MIXED = nb201.Arch((SKIP, NONE, C3, C1, POOL, C3))
@@ -177,13 +178,6 @@ def test_each_edge_op() -> None:
     assert pool.count_include_pad is False and pool.ceil_mode is False
 
 
-def _randomise_batchnorm(module: nn.Module) -> None:
-    for m in module.modules():
-        if isinstance(m, nn.BatchNorm2d):
-            nn.init.uniform_(m.weight, 0.5, 1.5)
-            nn.init.uniform_(m.bias, -0.5, 0.5)
-
-
 def _naive_cell(cell: nb201.Cell, arch: nb201.Arch, x: torch.Tensor) -> torch.Tensor:
     nodes = [x]
     for j in (1, 2, 3):
@@ -211,7 +205,7 @@ def test_a_cell_by_its_definition(text: str) -> None:
     for (dst, src), op in zip(nb201.EDGES, arch.ops):
         if op != NONE:
             assert type(cell.edges[f"{dst}<-{src}"]) is type(nb201._edge_op(op, 4))
-    _randomise_batchnorm(cell)
+    randomise_batchnorm(cell)
     cell.eval()
     x = torch.randn(2, 4, 5, 5)
     got = cell(x)
@@ -239,7 +233,7 @@ def test_the_network_by_its_definition(C: int, N: int, classes: int) -> None:
     assert relu.inplace is True
     assert type(net.global_pooling) is nn.AdaptiveAvgPool2d and net.global_pooling.output_size == 1
     assert (net.classifier.in_features, net.classifier.out_features) == (4 * C, classes)
-    _randomise_batchnorm(net)
+    randomise_batchnorm(net)
     net.eval()
     x = torch.randn(2, 3, 8, 8)
     h = net.stem(x)

@@ -16,15 +16,7 @@ from swapnas.spaces import transnas as tn
 from swapnas.spaces.ops import ReLUConvBN
 
 from .message_tools import refusal
-
-
-def _randomise_batchnorm(module: nn.Module) -> None:
-    for m in module.modules():
-        if isinstance(m, nn.BatchNorm2d):
-            nn.init.uniform_(m.weight, 0.5, 1.5)
-            nn.init.uniform_(m.bias, -0.5, 0.5)
-            m.running_mean.uniform_(-0.2, 0.2)
-            m.running_var.uniform_(0.5, 1.5)
+from .net_tools import randomise_batchnorm, size
 
 
 def _conv(m: nn.Module) -> tuple:
@@ -92,7 +84,7 @@ def test_the_factorized_reduce_by_its_definition() -> None:
         assert refusal(ValueError, lambda: tn.FactorizedReduce(4, odd, 2)) == \
             f"FactorizedReduce needs an even output channel count, got {odd}"
     assert tn.FactorizedReduce(4, 4, 2).bn.num_features == 4
-    _randomise_batchnorm(fr)
+    randomise_batchnorm(fr)
     fr.eval()
     x = torch.randn(2, 4, 7, 7)
     r = torch.relu(x)
@@ -118,7 +110,7 @@ def test_the_basic_block_by_its_definition(c_in: int, c_out: int, stride: int) -
         conv, bn = block.shortcut
         assert _conv(conv) == ("Conv2d", c_in, c_out, (1, 1), (stride, stride), (0, 0), False)
         assert bn.num_features == c_out
-    _randomise_batchnorm(block)
+    randomise_batchnorm(block)
     block.eval()
     x = torch.randn(2, c_in, 6, 6)
     assert torch.allclose(block(x), block.shortcut(x) + block.conv_b(block.conv_a(x)), atol=1e-6)
@@ -153,7 +145,7 @@ def test_the_encoder_and_its_modules() -> None:
     assert tn.Encoder("444", 4, unit).n_down == 3 and tn.Encoder("4", 4, unit).n_down == 1
     bare = tn.Encoder("", 6, unit)
     assert (bare.c_out, bare.n_down, len(bare.layers)) == (6, 0, 0)
-    _randomise_batchnorm(enc)
+    randomise_batchnorm(enc)
     enc.eval()
     x = torch.randn(2, 3, 32, 32)
     assert torch.allclose(enc(x), enc.layers(enc.stem(x))) and enc(x).shape == (2, 16, 2, 2)
@@ -278,12 +270,12 @@ def test_a_task_net_is_built_for_its_task() -> None:
 def test_a_task_nets_forward() -> None:
     torch.manual_seed(0)
     net = tn.TaskNet(_encoder(), "room_layout", num_classes=3)
-    _randomise_batchnorm(net)
+    randomise_batchnorm(net)
     net.eval()
     x = torch.randn(2, 3, 32, 32)
     assert torch.allclose(net(x), net.head(net.encoder(x)), atol=1e-6)
     dense = tn.TaskNet(_encoder(), "normal", num_classes=3, C=8)
-    _randomise_batchnorm(dense)
+    randomise_batchnorm(dense)
     dense.eval()
     exact = torch.randn(1, 3, 64, 64)  # a multiple of 2**(2 + 1): the decoder's own size
     assert torch.allclose(dense(exact), dense.head(dense.encoder(exact)), atol=1e-6)
@@ -299,7 +291,7 @@ def test_a_task_nets_forward() -> None:
 def test_jigsaw_cuts_a_grid_of_tiles_and_reads_them_side_by_side() -> None:
     torch.manual_seed(1)
     net = tn.TaskNet(_encoder(), "jigsaw", num_classes=4)
-    _randomise_batchnorm(net)
+    randomise_batchnorm(net)
     net.eval()
     x = torch.randn(2, 3, 50, 47)  # 16×15 tiles; the last rows and columns are left out
     feats = []
@@ -319,24 +311,20 @@ def test_jigsaw_cuts_a_grid_of_tiles_and_reads_them_side_by_side() -> None:
     assert net(torch.randn(1, 3, 3, 3)).shape == (1, 4)  # 1×1 tiles are enough
 
 
-def _size(module: nn.Module) -> int:
-    return sum(p.numel() for p in module.parameters())
-
-
 def test_the_counts_of_parts_and_nets() -> None:
     assert tn.param_count(nn.Linear(3, 4)) == 16 and tn.param_count(nn.ReLU()) == 0
-    assert tn.stem_params(8) == _size(tn.Stem(8))
-    assert tn.block_params(4, 8, 2) == _size(tn.BasicBlock(4, 8, 2))
-    assert tn.block_params(4, 4, 1) == _size(tn.BasicBlock(4, 4, 1))  # no shortcut convolution
-    assert tn.head_params("segmentsemantic", 16, 1, None, 8) == _size(tn.make_head("segmentsemantic", 16, 1, 17, 8))
-    assert tn.head_params("normal", 16, 1, 5.0, 8) == _size(tn.make_head("normal", 16, 1, 5, 8))  # type: ignore[arg-type]
+    assert tn.stem_params(8) == size(tn.Stem(8))
+    assert tn.block_params(4, 8, 2) == size(tn.BasicBlock(4, 8, 2))
+    assert tn.block_params(4, 4, 1) == size(tn.BasicBlock(4, 4, 1))  # no shortcut convolution
+    assert tn.head_params("segmentsemantic", 16, 1, None, 8) == size(tn.make_head("segmentsemantic", 16, 1, 17, 8))
+    assert tn.head_params("normal", 16, 1, 5.0, 8) == size(tn.make_head("normal", 16, 1, 5, 8))  # type: ignore[arg-type]
     assert tn.head_params("room_layout", 16, 0, None) == 16 * 9 + 9
-    assert tn.meta_params(tn.FactorizedReduce, 4, 6, 2) == _size(tn.FactorizedReduce(4, 6, 2))
+    assert tn.meta_params(tn.FactorizedReduce, 4, 6, 2) == size(tn.FactorizedReduce(4, 6, 2))
     plan = tn.skeleton_plan("14", 8)
     enc = _encoder()
-    body = sum(_size(m) for m in enc.layers)
+    body = sum(size(m) for m in enc.layers)
     for task, n in (("class_object", None), ("segmentsemantic", 4), ("jigsaw", 2)):
-        assert tn.net_params(body, plan, task, n, 8) == _size(tn.TaskNet(enc, task, n, C=8))
+        assert tn.net_params(body, plan, task, n, 8) == size(tn.TaskNet(enc, task, n, C=8))
     assert refusal(ValueError, lambda: tn.net_params(0, plan, "depth", None, 8)).startswith("unknown TransNAS")
     # the head reads the last module's channels and counts the stride-2 modules: the dense decoders need 2..6
     # upsamplings, so five or more downsamplings are refused and none is two upsamplings
@@ -344,7 +332,7 @@ def test_the_counts_of_parts_and_nets() -> None:
     assert tn.net_params(0, three, "room_layout", 3, 8) == tn.stem_params(8) + 32 * 3 + 3
     for skeleton, task in (("41414", "segmentsemantic"), ("11111", "normal"), ("4444", "autoencoder")):
         with torch.device("meta"):
-            head = _size(tn.make_head(task, tn.skeleton_plan(skeleton, 8)[-1][1], skeleton.count("4"), 3, 8))
+            head = size(tn.make_head(task, tn.skeleton_plan(skeleton, 8)[-1][1], skeleton.count("4"), 3, 8))
         assert tn.net_params(0, tn.skeleton_plan(skeleton, 8), task, 3, 8) == tn.stem_params(8) + head
     assert refusal(ValueError, lambda: tn.net_params(0, tn.skeleton_plan("33333", 8), "normal", 3, 8)) == \
         "a TransNAS dense decoder needs 2..6 upsamplings (2 + downsampling modules), got 7"

@@ -19,14 +19,10 @@ from swapnas.spaces import transnas_micro as micro
 from swapnas.spaces.ops import ReLUConvBN
 
 from .message_tools import refusal
-from .test_transnas_parts_mutants import _randomise_batchnorm
+from .net_tools import randomise_batchnorm, size
 
 CELL = micro.Arch((1, 0, 2, 3, 3, 3))
 OP_LIST = "0 none, 1 skip_connect, 2 conv_1x1, 3 conv_3x3"
-
-
-def _size(module: nn.Module) -> int:
-    return sum(p.numel() for p in module.parameters())
 
 
 # ----------------------------------------------------------------------------- micro
@@ -126,8 +122,8 @@ def test_a_micro_cell_by_its_definition(c_in: int, c_out: int, stride: int) -> N
     for (dst, src), op in zip(micro.EDGES, arch.ops):
         want = micro._edge_op(op, c_in, c_out, stride) if src == 0 else micro._edge_op(op, c_out, c_out, 1)
         got = cell.edges[f"{dst}<-{src}"]
-        assert type(got) is type(want) and _size(got) == _size(want)
-    _randomise_batchnorm(cell)
+        assert type(got) is type(want) and size(got) == size(want)
+    randomise_batchnorm(cell)
     cell.eval()
     x = torch.randn(2, c_in, 6, 6)
     e = cell.edges
@@ -162,19 +158,19 @@ def test_the_micro_encoder_and_build() -> None:
 def test_micro_counts_without_a_build(task: str, n: int | None, C: int) -> None:
     for arch in (CELL, micro.parse("0_00_000"), micro.parse("3_33_333"), micro.parse("1_11_111")):
         with torch.device("meta"):
-            want = _size(micro.build(arch, n, task, C))
+            want = size(micro.build(arch, n, task, C))
         assert micro.count_params(arch, task, n, C, resolution=32, anything=1) == want
         assert micro.count_params(micro.format_arch(arch), task=task, num_classes=n, C=C) == want
-    assert micro._cell_params(CELL.ops, 8, 16, 2) == _size(micro.Cell(CELL, 8, 16, 2))
+    assert micro._cell_params(CELL.ops, 8, 16, 2) == size(micro.Cell(CELL, 8, 16, 2))
     with torch.device("meta"):
-        assert micro.count_params(CELL) == _size(micro.build(CELL))  # the defaults: class_object at C = 64
+        assert micro.count_params(CELL) == size(micro.build(CELL))  # the defaults: class_object at C = 64
 
 
 def test_the_micro_range_and_prior() -> None:
     with torch.device("meta"):
-        lo = _size(micro.build(micro.Arch((0,) * 6), 7, "room_layout", 8))
-        hi = _size(micro.build(micro.Arch((3,) * 6), 7, "room_layout", 8))
-        default = (_size(micro.build(micro.Arch((0,) * 6))), _size(micro.build(micro.Arch((3,) * 6))))
+        lo = size(micro.build(micro.Arch((0,) * 6), 7, "room_layout", 8))
+        hi = size(micro.build(micro.Arch((3,) * 6), 7, "room_layout", 8))
+        default = (size(micro.build(micro.Arch((0,) * 6))), size(micro.build(micro.Arch((3,) * 6))))
     assert micro.param_range_k("room_layout", 7, 8, resolution=32) == (lo / 1e3, hi / 1e3)
     assert micro.param_range_k() == (default[0] / 1e3, default[1] / 1e3)
     assert micro.default_size_prior({"task": "room_layout", "C": 8, "resolution": 64}, 7) == \
@@ -284,10 +280,10 @@ def test_the_macro_encoder_build_and_counts() -> None:
         assert default.encoder.stem[0].out_channels == 32
         for task, n, C in (("class_object", None, 8), ("segmentsemantic", 4, 8), ("jigsaw", None, 16)):
             for a in (arch, macro.Arch((4, 4, 4, 1, 3, 1))):
-                want = _size(macro.build(a, n, task, C))
+                want = size(macro.build(a, n, task, C))
                 assert macro.count_params(a, task, n, C, resolution=16, other=0) == want
                 assert macro.count_params(macro.format_arch(a), task=task, num_classes=n, C=C) == want
-        assert macro.count_params(arch) == _size(macro.build(arch))  # the defaults: class_object at C = 64
+        assert macro.count_params(arch) == size(macro.build(arch))  # the defaults: class_object at C = 64
     assert refusal(TypeError, lambda: macro.build(None)) == (  # type: ignore[arg-type]
         "transnas_macro: expected an arch or its string, got NoneType (a transnas_macro Arch, or a string "
         "transnas_macro's parse reads)")
