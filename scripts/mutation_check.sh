@@ -13,7 +13,10 @@
 # plots, session 46 on cli/commands and cli/parsers (scripts/mutation_batch.py: many mutants in one process;
 # docs/reliability.md), session 47 on cli/search_command, api_search, cli/__init__ and swapnas train's modules
 # (train/checkpoint, train/data, train/recipe, train/loop, train/rng), spaces/ops, spaces/darts,
-# spaces/darts_net and flexibert_net's embeddings, attention, linear transforms and FF stack.
+# spaces/darts_net and flexibert_net's embeddings, attention, linear transforms and FF stack, session 48 on the
+# spaces' other modules (flexibert_net, nb101_net, nb201, flexibert, nb101_cell, nb101, transnas, transnas_micro,
+# transnas_macro, darts_genotype, darts_imagenet, protocol, spaces/__init__), api, benchmarks/__init__, ray_address,
+# train/run, malloc and proxies/code (mutation_batch.py with a per-mutant time limit, MUTATION_TIMEOUT).
 #
 #   pip install mutmut==3.3.1
 #   bash scripts/mutation_check.sh stats [DATA_DIR]    # module under src/swapnas, e.g. stats, size_prior
