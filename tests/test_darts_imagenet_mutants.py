@@ -15,23 +15,23 @@ from swapnas.spaces.darts_genotype import parse
 from .message_tools import refusal
 from .net_tools import randomise_batchnorm
 from .test_darts_genotype import DARTS_V2
+from .test_ops_mutants import _conv
 
 V2 = parse(DARTS_V2)
-
-
-def _conv(m: nn.Conv2d) -> tuple:
-    return (m.in_channels, m.out_channels, m.kernel_size, m.stride, m.padding, m.bias is not None)
 
 
 def test_the_two_stems() -> None:
     net = di.NetworkImageNet(V2, C=8, layers=3, num_classes=5)
     assert [type(m) for m in net.stem0] == [nn.Conv2d, nn.BatchNorm2d, nn.ReLU, nn.Conv2d, nn.BatchNorm2d]
-    assert _conv(net.stem0[0]) == (3, 4, (3, 3), (2, 2), (1, 1), False) and net.stem0[1].num_features == 4
+    _conv(net.stem0[0], 3, 4, 3, 2, 1)
+    assert net.stem0[1].num_features == 4
     assert net.stem0[2].inplace is True
-    assert _conv(net.stem0[3]) == (4, 8, (3, 3), (2, 2), (1, 1), False) and net.stem0[4].num_features == 8
+    _conv(net.stem0[3], 4, 8, 3, 2, 1)
+    assert net.stem0[4].num_features == 8
     assert [type(m) for m in net.stem1] == [nn.ReLU, nn.Conv2d, nn.BatchNorm2d]
     assert net.stem1[0].inplace is False  # stem0's output is also the first cell's s0
-    assert _conv(net.stem1[1]) == (8, 8, (3, 3), (2, 2), (1, 1), False) and net.stem1[2].num_features == 8
+    _conv(net.stem1[1], 8, 8, 3, 2, 1)
+    assert net.stem1[2].num_features == 8
 
 
 @pytest.mark.parametrize(("layers", "reductions"), [(3, (1, 2)), (6, (2, 4)), (1, (0,))])
