@@ -22,6 +22,7 @@ from swapnas.patterns import SaturationWarning
 from swapnas.proxies import get_proxy
 
 from .message_tools import refusal
+from .test_api import TwoInputs
 
 
 class Tiny(nn.Module):
@@ -89,19 +90,9 @@ def test_options_and_set_level_proxies_are_refused_whole() -> None:
         "az_nas, te_nas rank a whole set of archs (no per-model value): use `swapnas correlate` or score their parts"
 
 
-class TwoInputs(nn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        self.conv = nn.Conv2d(3, 4, 3)
-        self.relu = nn.ReLU()
-
-    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-        return self.relu(self.conv(a + b)).mean((2, 3))
-
-
 def test_inputs_a_proxy_cannot_take_are_refused_whole() -> None:
     x, _ = _data()
-    kw = {"a": x, "b": x}
+    kw = {"x": x, "mask": torch.ones(8, 4, 6, 6)}
     assert refusal(api.UnsupportedModel, lambda: api.score(TwoInputs(), kw, "swap,l2_norm,jacob_cov")) == (
         "l2_norm, jacob_cov call the model with one input tensor, and these inputs are a dict of tensors; proxies that "
         "take several: params, swap, swap_ext, swap_fn")
@@ -234,7 +225,7 @@ def test_each_hint_whole() -> None:
         "e.g. x.float() / 255, then normalised)")
     assert _hint(ValueError("Expected more than 1 value per channel when training"), _net(), x) == \
         " (BatchNorm normalises by the batch in train mode, as every proxy runs it: pass S >= 2 samples)"
-    assert _hint(TypeError("forward() missing 1 required positional argument: 'b'"), TwoInputs(), x) == (
+    assert _hint(TypeError("forward() missing 1 required positional argument: 'mask'"), TwoInputs(), x) == (
         " (the model takes more inputs than it was given: pass ((x1, x2, …), y) or ((x1, x2, …), None) for "
         "model(x1, x2, …), or a dict of tensors for model(**kw))")
     assert _hint(RuntimeError("x"), _net(), x.double()) == \
