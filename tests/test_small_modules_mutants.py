@@ -1,21 +1,18 @@
-"""Four small modules, from their mutation runs (session 48): the benchmark registry (``swapnas.benchmarks``), the Ray
-address check (``swapnas.ray_address``), ``swapnas.train.run_train`` (``swapnas.train.run``) and the heap pad
-(``swapnas.malloc``, beside ``test_malloc.py``): each refusal whole and every argument passed on, against recorders
-put in place of the heavy calls."""
+"""Three small modules, from their mutation runs (session 48): the benchmark registry (``swapnas.benchmarks``), the Ray
+address check (``swapnas.ray_address``) and ``swapnas.train.run_train`` (``swapnas.train.run``): each refusal whole and
+every argument passed on, against recorders put in place of the heavy calls. (The heap pad's, ``swapnas.malloc``, are
+in ``test_malloc.py``.)"""
 
 from __future__ import annotations
 
-import ctypes
 import dataclasses
-import os
 import socket
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 
-from swapnas import benchmarks, malloc, ray_address
+from swapnas import benchmarks, ray_address
 from swapnas.benchmarks.flexibert import FlexiBERTBenchmark
 from swapnas.benchmarks.nb101 import NB101Benchmark
 from swapnas.benchmarks.nb301 import DartsSwapBenchmark, NB301Benchmark
@@ -159,57 +156,3 @@ def test_run_train_refuses_an_unknown_recipe_or_field(recorded: list[tuple]) -> 
     assert refusal(TypeError, lambda: run.run_train("g", out="O", width=3, depth=None)) == \
         "run_train() got unknown TrainConfig fields: depth, width"
     assert recorded == []
-
-
-# ----------------------------------------------------------------------------- malloc
-
-
-@pytest.fixture
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
-    calls: list[tuple[int, int]] = []
-
-    class FakeLibc:
-        def mallopt(self, option: int, value: int) -> int:
-            calls.append((option, value))
-            return 0 if value == 7 << 20 else 1
-
-    monkeypatch.setattr(ctypes, "CDLL", lambda name: calls.append(("CDLL", name)) or FakeLibc())
-    monkeypatch.setattr(sys, "platform", "linux2")
-    monkeypatch.delenv("GLIBC_TUNABLES", raising=False)
-    for key in [k for k in os.environ if k.startswith("MALLOC_") or k == "SWAPNAS_MALLOC_PAD_MIB"]:
-        monkeypatch.delenv(key)
-    return calls
-
-
-def test_the_pad_read_from_the_environment(clean_env: list, monkeypatch: pytest.MonkeyPatch) -> None:
-    assert malloc.pad_mib() == 64 == malloc.TOP_PAD_MIB
-    for text, value in ((" 128 ", 128), ("0", 0), ("2047", 2047), ("   ", 64)):
-        monkeypatch.setenv("SWAPNAS_MALLOC_PAD_MIB", text)
-        assert malloc.pad_mib() == value
-    monkeypatch.setenv("SWAPNAS_MALLOC_PAD_MIB", " 2048 ")
-    assert refusal(ValueError, malloc.pad_mib) == (
-        "SWAPNAS_MALLOC_PAD_MIB must be a whole number of MiB from 0 to 2047 (got '2048'); 0 leaves glibc's default")
-
-
-def test_when_the_pad_is_set(clean_env: list, monkeypatch: pytest.MonkeyPatch) -> None:
-    assert malloc.keep_freed_memory() is True and clean_env == [("CDLL", None), (-2, 64 << 20)]
-    monkeypatch.setenv("MALLOC_ARENA_MAX", "2")  # no trailing underscore: not glibc's old tuning variable
-    monkeypatch.setenv("GLIBC_TUNABLES", "glibc.pthread.mutex_spin_count=1")
-    assert malloc.keep_freed_memory() is True
-    monkeypatch.setenv("SWAPNAS_MALLOC_PAD_MIB", "7")
-    assert malloc.keep_freed_memory() is False  # mallopt said no
-    monkeypatch.setenv("GLIBC_TUNABLES", "glibc.malloc.top_pad=1")
-    assert malloc.keep_freed_memory() is False
-    monkeypatch.setenv("GLIBC_TUNABLES", "")
-    monkeypatch.setenv("XMALLOC_TOP_PAD_", "1")  # the prefix is MALLOC_
-    monkeypatch.setenv("SWAPNAS_MALLOC_PAD_MIB", "1")
-    assert malloc.keep_freed_memory() is True
-    assert [c for c in clean_env if c[0] != "CDLL"] == [(-2, 64 << 20), (-2, 64 << 20), (-2, 7 << 20), (-2, 1 << 20)]
-
-
-def test_a_c_library_that_cannot_be_opened(clean_env: list, monkeypatch: pytest.MonkeyPatch) -> None:
-    def fails(name: object) -> None:
-        raise OSError("no libc")
-
-    monkeypatch.setattr(ctypes, "CDLL", fails)
-    assert malloc.keep_freed_memory() is False
