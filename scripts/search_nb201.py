@@ -3,10 +3,10 @@
     python scripts/search_nb201.py --data-dir ../shared/data --store runs/nb201.sqlite --out runs/search_nb201
 
 For each dataset and seed: one `swapnas search` (default EA; ``--fitness``, default ``best`` under
-its fitness protocol; ``swap_reg`` with the default NB201 size prior is the paper's), then random search: the same number of distinct random archs (seeded by the
-same seed), the best by the same fitness. Prints a markdown table of the found archs' test
-accuracy (mean ± std over seeds) and writes summary.json. Scores come from / go to --store,
-so reruns are cheap and an interrupted run resumes.
+its fitness protocol; ``swap_reg`` with the default NB201 size prior is the paper's), then random search:
+the same number of distinct random archs (seeded by the same seed), the best by the same fitness. Prints a
+markdown table of the found archs' test accuracy (mean ± std over seeds) and writes summary.json. Scores
+come from / go to --store, so reruns are cheap and an interrupted run resumes.
 """
 
 from __future__ import annotations
@@ -34,16 +34,33 @@ DATASETS = ("cifar10", "cifar100", "imagenet16-120")
 
 
 def random_search(n: int, seed: int, fitness) -> tuple[nb201.Arch, float]:
-    rng, seen, best = random.Random(seed), set(), (None, float("-inf"))
+    """The fittest of ``n`` random cells of distinct isomorphism classes (drawn with ``random.Random(seed)``; the
+    first of equally fit ones, and the first drawn when none could be scored: fitness -inf)."""
+    if n < 1:
+        raise ValueError(f"random search needs n >= 1 cells (got {n})")
+    rng, seen, best = random.Random(seed), set(), None
     while len(seen) < n:
         a = nb201.sample(rng)
         if nb201.iso_key(a) in seen:
             continue
         seen.add(nb201.iso_key(a))
         f = fitness(a)
-        if f > best[1]:
+        if best is None or f > best[1]:
             best = (a, f)
     return best
+
+
+def summary_table(runs: list[dict], datasets: list[str], fitness: str) -> list[str]:
+    """The markdown table of the study's runs (``summary.json``'s rows): per dataset, the searches' and random
+    searches' test accuracy (mean ± population std), the optimum, the mean evaluations and the mean test rank."""
+    lines = [f"| dataset | search test acc, fitness {fitness} (mean ± std) | random search, same evaluations | "
+             "optimum | evaluations | mean rank of the found arch (test) |", "|---|---|---|---|---|---|"]
+    for ds in datasets:
+        rows = [r for r in runs if r["dataset"] == ds]
+        lines.append(f"| {ds} | {mean_std([r['ea_test'] for r in rows])} | {mean_std([r['rs_test'] for r in rows])} | "
+                     f"{rows[0]['optimum']:.2f} | {np.mean([r['evaluations'] for r in rows]):.0f} | "
+                     f"{np.mean([r['ea_test_rank'] for r in rows]):.0f} |")
+    return lines
 
 
 def main() -> None:
@@ -60,7 +77,8 @@ def main() -> None:
     ap.add_argument("--refine-repeats", type=int, default=None, help="second stage R (default: the fitness protocol's)")
     ap.add_argument("--refine-net", type=net_options, default=None, metavar="K=V,…",
                     help="second stage network changes ('' = none; default: the fitness protocol's)")
-    ap.add_argument("--refine-batch-size", type=int, default=None, help="second stage S (default: the fitness protocol's)")
+    ap.add_argument("--refine-batch-size", type=int, default=None,
+                    help="second stage S (default: the fitness protocol's)")
     ap.add_argument("--cycles", type=int, default=EAConfig().cycles,
                     help="EA cycles (default 40, the search's; 80: session 23's budget study, not adopted)")
     ap.add_argument("--no-random", action="store_true",
@@ -101,18 +119,13 @@ def main() -> None:
                        "sigma": res.sigma,
                        "ea_test": res.extra["test_accuracy"], "ea_valid": res.extra["valid_accuracy"],
                        "ea_test_rank": res.extra["test_rank"], "ea_seconds": res.wall_seconds,
-                       "rs_best": None if rs_arch is None else str(rs_arch), "rs_test": rs_test, "optimum": res.extra["test_optimum"]}
+                       "rs_best": None if rs_arch is None else str(rs_arch), "rs_test": rs_test,
+                       "optimum": res.extra["test_optimum"]}
                 summary["runs"].append(row)
                 print(json.dumps(row), flush=True)
     (out / "summary.json").write_text(json.dumps(summary, indent=1))
-    print(f"\n| dataset | search test acc, fitness {args.fitness} (mean ± std) | random search, same evaluations | optimum | "
-          "evaluations | mean rank of the found arch (test) |")
-    print("|---|---|---|---|---|---|")
-    for ds in args.datasets.split(","):
-        rows = [r for r in summary["runs"] if r["dataset"] == ds]
-        print(f"| {ds} | {mean_std([r['ea_test'] for r in rows])} | {mean_std([r['rs_test'] for r in rows])} | "
-              f"{rows[0]['optimum']:.2f} | {np.mean([r['evaluations'] for r in rows]):.0f} | "
-              f"{np.mean([r['ea_test_rank'] for r in rows]):.0f} |")
+    print()
+    print("\n".join(summary_table(summary["runs"], args.datasets.split(","), args.fitness)))
 
 
 if __name__ == "__main__":
