@@ -282,3 +282,38 @@ def test_two_stage_ceiling_refuses_a_run_that_is_not_full_space_or_lacks_the_fit
         _run(script, monkeypatch, str(path), *common)
     assert str(exc.value) == (f"{path} holds no scores of swap_nb201 (it has swap, params); give --fitness NAME for "
                               "a run of another fitness")
+
+
+# ---- tune_size_prior.py (it chose nb201.PRIOR_CENTRE / PRIOR_WIDTH; only its dev guard had tests) ----
+
+def test_tune_size_prior_grid_is_the_spearman_rho_of_the_packages_regularised_swap(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.script_tools import naive_spearman
+
+    script = load_script("tune_size_prior", "t49u")
+    archs = _distinct_archs(12, 5)
+    rng = np.random.default_rng(5)
+    swap = [float(v) for v in rng.integers(1000, 60000, size=12)]
+    acc = [float(v) for v in rng.uniform(60, 94, size=12)]
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps({"protocol": {"dataset": "cifar100", "net": {"C": 16, "N": 1}},
+                                "archs": [str(a) for a in archs], "scores": {"swap": swap}, "accuracy": acc}))
+    script.main(str(path), oracle=True)
+    out = capsys.readouterr().out.splitlines()
+    theta = [count_params_k(nb201.build(a, C=16, N=1)) for a in archs]
+    lo = count_params_k(nb201.build(nb201.Arch(("none",) * 6), C=16, N=1))
+    hi = count_params_k(nb201.build(nb201.Arch(("nor_conv_3x3",) * 6), C=16, N=1))
+    assert out[0] == (f"{path}: n=12, scored net {{'C': 16, 'N': 1}}, size range {lo:.1f}..{hi:.1f} thousand params; "
+                      f"rho(swap)={naive_spearman(swap, acc):.4f}")
+    grid = {float(line.split()[0]): [float(v) for v in line.split()[1:]] for line in out[2:-1]}
+    assert sorted(grid) == pytest.approx([0.3 + 0.1 * i for i in range(13)])
+    best = (-2.0, 0.0, 0.0)
+    for c, row in grid.items():
+        for w, got in zip(script.WIDTHS, row, strict=True):
+            mu, sigma = lo + c * (hi - lo), (w * (hi - lo)) ** 2
+            rho = naive_spearman([s * size_prior(t, mu, sigma) for s, t in zip(swap, theta)], acc)
+            assert got == pytest.approx(rho, abs=5e-4)
+            best = max(best, (round(rho, 10), c, w))  # ties: the larger c, then w (the tuple order)
+    rho, c, w = best
+    assert out[-1].startswith(f"argmax: PRIOR_CENTRE={c}, PRIOR_WIDTH={w} -> rho={rho:.4f} (ORACLE, peeks at these "
+                              "labels); ")
