@@ -27,7 +27,11 @@ def main() -> None:
     rows: dict[str, list[dict]] = defaultdict(list)
     for path in sorted(Path(args.runs).glob("*_s*/result.json")):
         doc = json.loads(path.read_text())
+        if "extra" not in doc:
+            ap.error(f"{path} has no benchmark figures ('extra'): the search ran without the data bundle")
         rows[path.parent.name.rsplit("_s", 1)[0]].append(doc)
+    if not rows:
+        ap.error(f"{args.runs} holds no search outputs FITNESS_sSEED/result.json (swapnas search --out)")
     print("| fitness | seeds | GLUE score (mean ± std) | per seed | nearest benchmark arch: choices differing | "
           "rank of 491 | found arch in the benchmark | search loop (s, per seed) |")
     print("|---|---|---|---|---|---|---|---|")
