@@ -100,11 +100,36 @@ def _commands_in(snippet: str) -> list[tuple[int, str]]:
         joined.append((start, buf))
     out = []
     for k, line in joined:
-        for part in re.split(r"&&|\|\||;|(?<![<>&])\|(?!\|)|(?<![>&])&(?!&)", line):
+        for part in _split_unquoted(line):
             part = " ".join(part.split())
             if part:
                 out.append((k, part))
     return out
+
+
+_SEPARATOR = re.compile(r"&&|\|\||;|(?<![<>&])\|(?!\|)|(?<![>&])&(?![&>])")
+
+
+def _split_unquoted(line: str) -> list[str]:
+    """``line`` cut at ``&&``, ``||``, ``;``, ``|`` and ``&`` outside quotes (a quoted ``"a|b"`` or ``"x=1;y=2"`` is one
+    argument of a script, not two commands; ``>&`` and ``&>`` redirect)."""
+    quoted, quote, escaped = [False] * len(line), "", False
+    for i, ch in enumerate(line):
+        if escaped:
+            escaped, quoted[i] = False, True
+        elif ch == "\\" and quote != "'":
+            escaped, quoted[i] = True, bool(quote)
+        elif quote:
+            quoted[i] = True
+            quote = "" if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+    parts, start = [], 0
+    for m in _SEPARATOR.finditer(line):
+        if not quoted[m.start()]:
+            parts.append(line[start:m.start()])
+            start = m.end()
+    return [*parts, line[start:]]
 
 
 def _split(text: str) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
@@ -136,6 +161,26 @@ def doc_commands(root: Path = ROOT) -> list[DocCommand]:
                 split = _split(text)
                 if split is not None:
                     found.append(DocCommand(rel, line + k, inline, *split))
+    return found
+
+
+def shell_commands(root: Path = ROOT) -> list[DocCommand]:
+    """Every command of ours that the shell scripts of scripts/ and perf/ run (the runs behind documented figures):
+    from the first word that starts one (``swapnas``, ``python -m swapnas``, ``python|bash scripts/…|perf/…``), so
+    that a wrapper such as ``run NAME swapnas …`` or ``nice -n 19`` is skipped; ``$VAR`` words make it a template."""
+    found: list[DocCommand] = []
+    for path in sorted([*(root / "scripts").glob("*.sh"), *(root / "perf").glob("*.sh")]):
+        for k, text in _commands_in(path.read_text(encoding="utf-8")):
+            try:
+                words = shlex.split(text)
+            except ValueError:  # an unbalanced quote inside $( … ): not one of ours
+                continue
+            for i, w in enumerate(words):
+                if _split(" ".join(shlex.quote(x) for x in words[i:])) is not None and (
+                        w in ("swapnas", "python", "bash")):
+                    env = tuple(x for x in words[:i] if _ENV.fullmatch(x))
+                    found.append(DocCommand(str(path.relative_to(root)), k + 1, False, env, tuple(words[i:])))
+                    break
     return found
 
 
@@ -283,9 +328,9 @@ def stale_imports(root: Path = ROOT) -> list[str]:
 
 
 def failures(root: Path = ROOT) -> list[tuple[DocCommand, str]]:
-    """Every documented command the code no longer takes, with why."""
+    """Every documented command (and every command of ours in a shell script) the code no longer takes, with why."""
     out = []
-    for cmd in doc_commands(root):
+    for cmd in [*doc_commands(root), *shell_commands(root)]:
         why = check_command(cmd, root)
         if why:
             out.append((cmd, why))
@@ -297,7 +342,7 @@ if __name__ == "__main__":
     bad = failures()
     for cmd, why in bad:
         print(f"{cmd.doc}:{cmd.line}: {why}\n    {cmd.text[:300]}")
-    print(f"{len(bad)} of {len(cmds)} documented commands fail")
+    print(f"{len(bad)} of {len(cmds)} documented commands and {len(shell_commands())} commands in shell scripts fail")
     stale = stale_imports()
     print("\n".join(stale))
     print(f"{len(stale)} stale imports of swapnas in scripts/ and perf/")

@@ -99,6 +99,38 @@ def test_what_the_code_does_take_passes(tmp_path) -> None:
     assert dc.failures(root) == []
 
 
+def test_separators_inside_quotes_belong_to_an_argument(tmp_path) -> None:
+    # until session 49 a quoted `|` or `;` (rho_table's "ROW|COLUMN=…", choose_fitness's --joint "a=0,1;b=0,1") cut
+    # the command in two, and neither half was checked: 24 of the docs' commands were never read
+    text = "```\npython scripts/t.py \"A|b=1\" --joint 'x=0,1;y=2' --fast | tail -3 && echo 'a;b'\n```\n"
+    root = _docs(tmp_path, text)
+    assert [c.words for c in dc.doc_commands(root)] == [("python", "scripts/t.py", "A|b=1", "--joint", "x=0,1;y=2",
+                                                         "--fast")]
+    assert [dc._split_unquoted(t) for t in ("a 2>&1 | b", "a &> log & b", "a \\; b", 'a "x\\"|y" || b')] == [
+        ["a 2>&1 ", " b"], ["a &> log ", " b"], ["a \\; b"], ['a "x\\"|y" ', " b"]]
+
+
+def test_the_commands_of_shell_scripts_are_found_after_their_wrappers_and_checked(tmp_path) -> None:
+    root = _docs(tmp_path, "# x\n", {
+        "scripts/t.py": 'ap.add_argument("--fast")\n',
+        "scripts/a.sh": ('#!/usr/bin/env bash\nrun() { "$@"; }\n'
+                         'run one swapnas correlate --space nb201 --bogus-flag --out "$OUT/x"\n'
+                         'OMP_NUM_THREADS=1 nice -n 19 python scripts/t.py --fast \\\n  --slow "$A|b" > log 2>&1 &\n'
+                         'echo "not ours; swapnas correlate --nope"\n')})
+    found = [(c.doc, c.line, c.env, c.words[:3]) for c in dc.shell_commands(root)]
+    assert found == [("scripts/a.sh", 3, (), ("swapnas", "correlate", "--space")),
+                     ("scripts/a.sh", 4, ("OMP_NUM_THREADS=1",), ("python", "scripts/t.py", "--fast"))]
+    assert [why for _, why in dc.failures(root)] == ["unknown option(s) --bogus-flag",
+                                                     "scripts/t.py has no option --slow"]
+
+
+def test_every_command_the_shell_scripts_run_is_taken_by_the_code() -> None:
+    cmds = dc.shell_commands()
+    assert len(cmds) > 40 and {c.doc for c in cmds} >= {"scripts/rerun_documented.sh", "scripts/nb201_anchor_runs.sh"}
+    bad = [f"{c.doc}:{c.line}: {why}: {c.text[:200]}" for c in cmds if (why := dc.check_command(c))]
+    assert not bad, "commands in shell scripts the code no longer takes:\n" + "\n".join(bad)
+
+
 def test_every_command_the_docs_give_is_taken_by_the_code() -> None:
     cmds = dc.doc_commands()
     assert len(cmds) > 250  # the docs name their commands: a broken extractor finds none
