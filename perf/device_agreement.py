@@ -26,6 +26,8 @@ def main() -> None:
     ap.add_argument("--data-dir", required=True)
     ap.add_argument("--archs", type=int, default=50)
     args = ap.parse_args()
+    if args.archs < 2:
+        ap.error(f"--archs must be >= 2 (a rank correlation needs two archs; got {args.archs})")
     if not torch.cuda.is_available():
         raise SystemExit("device_agreement.py needs a CUDA device")
     d = nb201.SCORING_DEFAULTS

@@ -63,7 +63,9 @@ def _peak(fn, device: torch.device) -> int | None:
 
 
 def _pattern_bytes(net: nn.Module, x: torch.Tensor) -> tuple[int, int]:
-    """(packed bytes held by swap_score, bytes of a float32 V×S pattern matrix)."""
+    """(bytes of every hooked neuron's pattern packed at one bit per sample, bytes of a float32 V×S pattern matrix):
+    the same neurons on both sides. ``swap_score`` itself holds fewer packed bytes (it skips a repeated map and packs
+    no rows at S <= 20), so the first is an upper bound on its pattern memory."""
     with hooked_activations(net) as maps, torch.no_grad():
         net(x)
     packed = sum(m.numel() * m.element_size() for m in maps)
@@ -100,6 +102,8 @@ def main() -> None:
                     help="input height and width (small: overhead-bound, as small networks on a GPU)")
     ap.add_argument("--only", default="", help="only the configurations whose label holds this text (e.g. default)")
     args = ap.parse_args()
+    if not any(args.only in c[0] for c in CONFIGS):
+        ap.error(f"--only {args.only!r} matches no configuration: {', '.join(repr(c[0]) for c in CONFIGS)}")
     device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else
                           ("cpu" if args.device == "auto" else args.device))
     rng = random.Random(0)
