@@ -130,8 +130,11 @@ def simulate_paired(acc: np.ndarray, f1: np.ndarray, f2: dict[int, float], k: in
         if k > 1 and any(int(i) not in f2 for i in short):
             missed += 1
             continue
-        v2 = np.array([f2[int(i)] for i in short])
-        picks.append(short[int(np.argmax(v2)) if pick is None else pick(f1[short], v2)] if k > 1 else short[0])
+        if k > 1:  # K = 1 has no second stage: f2 may be empty ({} for the baseline)
+            v2 = np.array([f2[int(i)] for i in short])
+            picks.append(short[int(np.argmax(v2)) if pick is None else pick(f1[short], v2)])
+        else:
+            picks.append(short[0])
         firsts.append(short[0])  # K = 1's pick of this draw (the stable sort's first)
     if not picks:
         return float("nan"), float("nan"), missed, float("nan"), float("nan")

@@ -10,6 +10,7 @@ Each argument is ``ROW|COLUMN=results.json``; the table has one row per ROW, one
 from __future__ import annotations
 
 import json
+import math
 import sys
 
 
@@ -19,7 +20,8 @@ def rho(path: str) -> tuple[str, float, int]:
     if len(doc["results"]) != 1:
         raise SystemExit(f"{path}: expected a run of one proxy, found {[r['proxy'] for r in doc['results']]}")
     (res,) = doc["results"]
-    return res["proxy"], float(res["spearman"]), int(res["n"])
+    # a ρ correlate could not compute (a constant score, every arch failed) is null in results.json
+    return res["proxy"], math.nan if res["spearman"] is None else float(res["spearman"]), int(res["n"])
 
 
 def main(argv: list[str]) -> None:
@@ -33,7 +35,8 @@ def main(argv: list[str]) -> None:
             raise SystemExit(f"{spec!r}: expected ROW|COLUMN=results.json")
         proxy, r, n = rho(path)
         cells.setdefault(row, {})[col] = f"{r:.3f} ({proxy}, n={n})"
-        worst[row] = min(worst.get(row, 1.0), r)
+        prev = worst.get(row, 1.0)
+        worst[row] = math.nan if math.isnan(r) or math.isnan(prev) else min(prev, r)  # min(x, nan) would hide a nan
         cols += [col] if col not in cols else []
     print("Spearman ρ of each run against its ground truth (made by scripts/rho_table.py; dev labels are in-sample)")
     print()

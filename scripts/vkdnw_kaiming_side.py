@@ -48,6 +48,14 @@ def _records(values: list) -> list[Record]:
             Record("failed", None, None, [], 0.0, None, "failed in the run") for v in values]
 
 
+def _rho(x: list, y) -> float:
+    """Spearman ρ over the archs with a value on both sides (results.json holds a score that failed as null;
+    correlate's ρ leaves such archs out the same way)."""
+    a, b = (np.array([np.nan if v is None else v for v in s], dtype=float) for s in (x, y))
+    ok = np.isfinite(a) & np.isfinite(b)
+    return float(stats.spearmanr(a[ok], b[ok])[0])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("run", help="results.json of the vkdnw conformance run")
@@ -71,12 +79,11 @@ def main() -> None:
         single = [r.value for r in set_level_records(get_proxy("vkdnw_single"), parts)]
         agg = set_level_records(get_proxy("vkdnw_agg"), parts)
         ok = np.array([r.ok for r in agg])
-        rows.append((label, stats.spearmanr(values, acc)[0], stats.spearmanr(single, acc)[0],
-                     stats.spearmanr([r.value for r in agg if r.ok], acc[ok])[0], int(ok.sum())))
+        rows.append((label, _rho(values, acc), _rho(single, acc), _rho([r.value for r in agg], acc), int(ok.sum())))
     print("| init | vkdnw ρ | vkdnw_single ρ | vkdnw_agg ρ (n) |\n|---|---|---|---|")
     for label, v, s, a, n in rows:
         print(f"| {label} | {v:.3f} | {s:.3f} | {a:.3f} ({n}) |")
-    print(f"per-arch VKDNW, default vs Kaiming init: ρ = {stats.spearmanr(doc['scores']['vkdnw'], kaiming)[0]:.3f}; "
+    print(f"per-arch VKDNW, default vs Kaiming init: ρ = {_rho(doc['scores']['vkdnw'], kaiming):.3f}; "
           f"{len(kaiming)} archs in {wall:.0f} s wall, {cpu:.0f} s CPU ({wall / len(kaiming):.1f} s per arch)")
 
 

@@ -317,3 +317,26 @@ def test_tune_size_prior_grid_is_the_spearman_rho_of_the_packages_regularised_sw
     rho, c, w = best
     assert out[-1].startswith(f"argmax: PRIOR_CENTRE={c}, PRIOR_WIDTH={w} -> rho={rho:.4f} (ORACLE, peeks at these "
                               "labels); ")
+
+
+# ---- simulated_picks.py (its K = 1 simulation crashed from session 46 to 49: see test_dev_table_scripts.py) ----
+
+def test_simulated_picks_with_every_arch_in_every_draw_picks_the_fittest_and_flips_lower_is_better(
+        tmp_path: Path) -> None:
+    script = load_script("simulated_picks", "t49sp")
+    rng = np.random.default_rng(0)
+    acc = rng.uniform(80, 95, 1000)
+    up, down = rng.normal(size=1000), rng.normal(size=1000)
+    doc = {"protocol": {"space": "nb201", "dataset": "cifar10", "seed": 0},
+           "ground_truth": "NB201 valid accuracy (%), 200 epochs, mean over seeds",
+           "archs": [f"a{i}" for i in range(1000)],
+           "accuracy": acc.tolist(), "scores": {"up": [None, *up[1:].tolist()], "down": down.tolist()},
+           "results": [{"proxy": "up", "higher_is_better": True}, {"proxy": "down", "higher_is_better": False}]}
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(doc))
+    lines = script.rows("dev", str(path), 1.0, 3)  # a draw of all 1000 archs: the pick is the fittest of the set
+    cut = float(np.quantile(acc, 0.95))  # the top 5 % of the dev set
+    best_up = max(range(1, 1000), key=lambda i: up[i])  # the None scored -inf: never picked
+    best_down = min(range(1000), key=lambda i: down[i])
+    assert lines == [f"| dev | `{path}` | up | 1000 | {acc[best_up]:.2f} | {float(acc[best_up] >= cut):.3f} |",
+                     f"| dev | `{path}` | down | 1000 | {acc[best_down]:.2f} | {float(acc[best_down] >= cut):.3f} |"]
