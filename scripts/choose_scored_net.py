@@ -45,8 +45,11 @@ def dev_sets(space: str, dev: str | None, archs: int | None) -> list[tuple[str, 
 
 
 def parse_candidate(text: str) -> tuple[dict, int, int]:
-    net, s, r = text.split("|")
-    return _net(net), int(s), int(r)
+    """``NET|S|R`` -> (network options, S, R); anything else is refused with the expected form."""
+    parts = text.split("|")
+    if len(parts) != 3 or not all(p.strip().isdigit() and int(p) >= 1 for p in parts[1:]):
+        raise SystemExit(f"--candidates: {text!r} is not NET|S|R (e.g. C=8,layers=5|16|1: S and R whole numbers >= 1)")
+    return _net(parts[0]), int(parts[1]), int(parts[2])
 
 
 def main() -> None:
@@ -67,8 +70,8 @@ def main() -> None:
     store = ScoreStore(args.store)
     device = resolve_device("cpu")
     rows = []
-    for cand in args.candidates.split(";"):
-        net, s, r = parse_candidate(cand)
+    candidates = [(cand, *parse_candidate(cand)) for cand in args.candidates.split(";")]  # all before any scoring
+    for cand, net, s, r in candidates:
         rhos: dict[str, dict[str, float]] = {}
         secs = []
         for name, n in sets:
