@@ -58,7 +58,13 @@ def main() -> None:
     ap.add_argument("--draws", type=int, default=4000, help="random weight vectors in part 4")
     args = ap.parse_args()
     data = {s: load(Path(args.runs), s) for s in SETS}
-    t = {s: transformed(f) for s, (_, f) in data.items()}
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = {s: transformed(f) for s, (_, f) in data.items()}
+    bad = [f"{s} {n} ({int((~np.isfinite(v)).sum())} archs)" for s in SETS for n, v in sorted(t[s].items())
+           if not np.isfinite(v).all()]
+    if bad:  # a failed score (null) or ln of one <= 0 would make every ρ it enters nan, and part 4 reach no floor
+        raise SystemExit(f"no finite value on some archs: {', '.join(bad)}; rescore them (or leave those archs out "
+                         "of both runs)")
     acc = {s: a for s, (a, _) in data.items()}
     names = sorted(t[SETS[0]])
     out = ["# DARTS dev sets: where they disagree", "",

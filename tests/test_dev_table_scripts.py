@@ -702,3 +702,19 @@ def test_vkdnw_kaiming_side_leaves_out_an_arch_whose_vkdnw_failed_in_the_run(
     # results.json holds a failed score as null: the script used to pass the None to scipy (TypeError); the run's row
     # is now over the 4 archs with a value, as correlate's ρ is; the Kaiming row keeps all 5
     _vkdnw_check(tmp_path, small_bundle, monkeypatch, capsys, [0.5, 0.1, None, 0.4, 0.2], kaiming_vkdnw)
+
+
+def test_darts_dev_conflict_refuses_a_feature_without_a_finite_value_on_every_arch(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # session 49: a failed score (null) made every ρ it entered nan and part 4 print "none reached the floor" for
+    # every floor, silently
+    _darts_runs(tmp_path)
+    path = tmp_path / "dev_nb301_C_8_layers_5_default" / "results.json"
+    doc = json.loads(path.read_text())
+    doc["scores"]["meco"][3] = None
+    doc["scores"]["params"][0] = 0.0  # ln 0 = -inf
+    path.write_text(json.dumps(doc))
+    with pytest.raises(SystemExit) as exc:
+        _darts_main(tmp_path, 1, monkeypatch)
+    assert str(exc.value) == ("no finite value on some archs: nb301 meco_A (1 archs), nb301 params_A (1 archs); "
+                              "rescore them (or leave those archs out of both runs)")
