@@ -61,8 +61,13 @@ def main() -> None:
         raise SystemExit("the two runs must hold the same archs and the same (dev) ground truth")
     acc = np.array(a["accuracy"], dtype=float)
     s = {k: np.array([np.nan if v is None else v for v in vals], dtype=float) for k, vals in a["scores"].items()}
-    base = sum(w * (np.log(s[k]) if t == "log" else s[k]) for k, (t, w) in SWAP_NB201.items())
-    term = np.log(np.array(b["scores"]["meco_all"], dtype=float))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        base = sum(w * (np.log(s[k]) if t == "log" else s[k]) for k, (t, w) in SWAP_NB201.items())
+        term = np.log(np.array([np.nan if v is None else v for v in b["scores"]["meco_all"]], dtype=float))
+    bad = [f"{name} on {int((~np.isfinite(v)).sum())} archs"
+           for name, v in (("swap_nb201", base), ("ln meco_all", term)) if not np.isfinite(v).all()]
+    if bad:  # a nan would make every ρ nan and each half's weight max()'s first, 0, silently
+        raise SystemExit(f"no finite value of {' and '.join(bad)} (a failed or non-positive score): rescore them")
     lines = [f"Runs: `{args.fitness_run}` (swap_nb201's bases, {a['protocol']['net']}), `{args.full_net_run}` "
              f"(meco_all, {b['protocol']['net']}); ground truth: {a['ground_truth']}. In-sample unless held out.", "",
              "| w | ρ of swap_nb201 + w · ln meco_all (full net) |", "|---|---|"]

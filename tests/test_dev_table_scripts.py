@@ -457,6 +457,21 @@ def test_meco_full_net_dev_refuses_runs_that_do_not_match(tmp_path: Path, monkey
         _meco_main(monkeypatch, a, b, tmp_path / "out.md", seeds=1, draws=1)
 
 
+def test_meco_full_net_dev_refuses_a_score_without_a_finite_value(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    # session 49: a failed base made every ρ nan and each half's weight silently max()'s first, 0
+    a, b, *_ = _meco_runs(tmp_path, n=10)
+    for path, key, index in ((a, "fisher", 2), (b, "meco_all", 5), (b, "meco_all", 6)):
+        doc = json.loads(Path(path).read_text())
+        doc["scores"][key][index] = None if index != 6 else 0.0
+        Path(path).write_text(json.dumps(doc))
+    with pytest.raises(SystemExit) as exc:
+        _meco_main(monkeypatch, a, b, tmp_path / "out.md", seeds=1, draws=1)
+    assert str(exc.value) == ("no finite value of swap_nb201 on 1 archs and ln meco_all on 2 archs (a failed or "
+                              "non-positive score): rescore them")
+    assert not (tmp_path / "out.md").exists()
+
+
 # ------------------------------------------------------------------------------------- sensitivity_stats
 
 ALL_NONE = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
