@@ -100,8 +100,9 @@ def parse_fitness(spec: str) -> dict[str | None, str]:
     out: dict[str | None, str] = {}
     for item in filter(None, (x.strip() for x in spec.split(","))):
         space, _, name = item.rpartition("=")
+        name = name.strip()  # "nb201 = swap_prog" names swap_prog, as the space's name is stripped too
         get_proxy(name)  # an unknown proxy name is an error here, before any network is built
-        out[space.strip() or None] = name.strip()
+        out[space.strip() or None] = name
     return out
 
 
@@ -122,6 +123,10 @@ def _fitness(doc: dict, name: str, run: str = "the run") -> np.ndarray:
             if proxy.base_names else f"fitness {name}"
         raise SystemExit(f"{run}: no stored scores of {what}; the run has {', '.join(sorted(doc['scores']))}. "
                          f"Choose another --fitness (documented: {DOCUMENTED_FITNESS}) or score the run with it.")
+    nulls = [f"{b} on {doc['scores'][b].count(None)} archs" for b in needed if None in doc["scores"][b]]
+    if nulls:  # a derived fitness raised a TypeError on a null; a stored one made every ρ nan, silently
+        raise SystemExit(f"{run}: no value of {', '.join(nulls)} (failed scores) for fitness {name}: rescore them "
+                         "or choose another --fitness")
     if not proxy.base_names:
         return np.array(doc["scores"][name], dtype=float)
     bases = [doc["scores"][b] for b in needed]
