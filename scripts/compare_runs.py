@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 
 #: search fields beside the evaluations: what result.json reports of the run and of its returned arch
@@ -45,6 +46,11 @@ def _later(key: str) -> bool:
     return key.startswith("extra ") or key.rsplit(" ", 1)[-1] in LATER_FIELDS
 
 
+def _both_nan(a: object, b: object) -> bool:
+    """NaN == NaN: results written before strict JSON (de4346f) hold NaN tokens, e.g. params' ρ|params."""
+    return isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b)
+
+
 def compare(a: dict[str, object], b: dict[str, object]) -> tuple[bool, list[str]]:
     """(same, one line per field) of two runs' fields."""
     same, lines = True, []
@@ -53,7 +59,7 @@ def compare(a: dict[str, object], b: dict[str, object]) -> tuple[bool, list[str]
         if _later(key) and (va is _ABSENT) != (vb is _ABSENT):
             lines.append(f"not compared  {key}: in one run only (added to the output since the other)")
             continue
-        ok = va == vb
+        ok = va == vb or _both_nan(va, vb)
         same &= ok
         shown = va if not isinstance(va, list) else f"{len(va)} values"
         lines.append(f"{'identical' if ok else 'DIFFERENT'}  {key}: {'absent' if va is _ABSENT else shown}")

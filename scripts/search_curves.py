@@ -68,13 +68,13 @@ def table(per_dataset: dict[str, list[tuple[dict[str, np.ndarray], float]]]) -> 
         n_min = min(len(c["incumbent"]) for c, _ in runs)
         ks = [k for k in CHECKPOINTS if k <= n_min]
         lines += [f"**{ds}** ({len(runs)} seeds; {n_min}–{max(len(c['incumbent']) for c, _ in runs)} evaluations)", "",
-                  "| test accuracy after k evaluations | " + " | ".join(f"k={k}" for k in ks) + " | last | returned (second stage) |",
+                  "| test accuracy after k evaluations |" + "".join(f" k={k} |" for k in ks) + " last | returned (second stage) |",
                   "|---" * (len(ks) + 3) + "|"]
         for key, label in names.items():
             cells = [mean_std([c[key][k - 1] for c, _ in runs]) for k in ks]
             last = mean_std([c[key][-1] for c, _ in runs])
             returned = mean_std([r for _, r in runs]) if key == "incumbent" else "—"
-            lines.append(f"| {label} | " + " | ".join(cells) + f" | {last} | {returned} |")
+            lines.append(f"| {label} |" + "".join(f" {c} |" for c in cells) + f" {last} | {returned} |")
         lines.append("")
     return "\n".join(lines)
 
