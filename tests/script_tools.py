@@ -1,4 +1,5 @@
-"""Shared by the tests of scripts/: load a script as a module, and a Spearman ρ computed by loops (golden values)."""
+"""Shared by the tests of scripts/ and perf/: load a script as a module, a Spearman ρ computed by loops (golden
+values), and a fake clock."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 from types import ModuleType
 
 SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
+PERF = SCRIPTS.parent / "perf"
 
 
 def load_script(name: str, prefix: str = "script") -> ModuleType:
@@ -21,6 +23,29 @@ def load_script(name: str, prefix: str = "script") -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def load_perf(name: str, prefix: str = "perf") -> ModuleType:
+    """``perf/NAME.py`` as a fresh module named ``PREFIX_NAME`` (its globals can be patched without touching another
+    test's copy)."""
+    spec = importlib.util.spec_from_file_location(f"{prefix}_{name}", PERF / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class FakeClock:
+    """A fake ``time`` module: ``perf_counter`` / ``time`` move only when a fake says so (``clock.now += s``)."""
+
+    def __init__(self, now: float = 0.0) -> None:
+        self.now = now
+
+    def perf_counter(self) -> float:
+        return self.now
+
+    def time(self) -> float:
+        return self.now
 
 
 def naive_spearman(x: list[float], y: list[float]) -> float:

@@ -10,7 +10,6 @@ naive computation written here (loops, hooks that count neurons, hand-worked num
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import inspect
 import random
 import re
@@ -33,31 +32,7 @@ from swapnas.patterns import EXTENDED_ACTIVATIONS
 from swapnas.session import configure, prepare
 from swapnas.spaces import nb201
 from swapnas.store import Record, ScoreKey, ScoreStore
-from tests.script_tools import naive_spearman
-
-PERF = Path(__file__).resolve().parents[1] / "perf"
-
-
-def _load(name: str) -> types.ModuleType:
-    """``perf/NAME.py`` as a fresh module (its globals can be patched without touching another test's copy)."""
-    spec = importlib.util.spec_from_file_location(f"perf_{name}_scripts_test", PERF / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-class _Clock:
-    """A fake ``time`` module: ``perf_counter`` / ``time`` move only when a fake says so."""
-
-    def __init__(self, now: float = 0.0) -> None:
-        self.now = now
-
-    def perf_counter(self) -> float:
-        return self.now
-
-    def time(self) -> float:
-        return self.now
+from tests.script_tools import FakeClock, load_perf, naive_spearman
 
 
 @pytest.fixture
@@ -116,7 +91,7 @@ def _naive_swap(model: nn.Module, inputs: torch.Tensor, kinds: tuple, dims: tupl
 
 def test_device_agreement_without_cuda_or_data_dir_says_why(monkeypatch: pytest.MonkeyPatch,
                                                            capsys: pytest.CaptureFixture) -> None:
-    mod = _load("device_agreement")
+    mod = load_perf("device_agreement")
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     _argv(monkeypatch, "device_agreement", "--data-dir", "nowhere")
     with pytest.raises(SystemExit, match="device_agreement.py needs a CUDA device"):
@@ -144,7 +119,7 @@ def test_device_agreement_prints_naive_figures_of_the_two_devices(monkeypatch: p
     """CUDA faked: five archs' 'CPU' and 'CUDA' scores, picked by hand. Relative differences |cpu - cuda| / cpu:
     5e-4, 0.5/1000.5 = 4.9975e-4, 0, 1e-4, 2e-4 -> 1 identical, max 5.00e-04, median (the sorted middle) 2.00e-04
     (the mean would be 2.60e-04); ranks of cuda 2,1,3,4,5 against 1..5 -> rho = 1 - 6*2/(5*24) = 0.9."""
-    mod = _load("device_agreement")
+    mod = load_perf("device_agreement")
     cpu = [1000.0, 1000.5, 2000.0, 4000.0, 5000.0]
     cuda = [1000.5, 1000.0, 2000.0, 4000.4, 4999.0]
     seen: dict[str, Any] = {"moved": [], "scored": []}
@@ -191,7 +166,7 @@ def _meta_params(arch: nb201.Arch, num_classes: int) -> int:
 def test_post_scoring_old_params_count_each_arch_even_from_its_ops_multiset() -> None:
     """The old count builds one network per *sorted* op multiset; an arch with the same ops on other edges takes
     the cached count: it must still be that arch's own count (a build of the arch itself, C16 N5, 100 classes)."""
-    mod = _load("post_scoring")
+    mod = load_perf("post_scoring")
     a = nb201.Arch(("nor_conv_3x3", "none", "skip_connect", "avg_pool_3x3", "nor_conv_1x1", "nor_conv_3x3"))
     b = nb201.Arch(tuple(reversed(a.ops)))  # same multiset, other edges: served from the cache
     c = nb201.Arch(("none",) * 6)
@@ -222,7 +197,7 @@ def _naive_bootstrap(x: np.ndarray, y: np.ndarray, n_boot: int, seed: int) -> tu
     ([1.0, 2.0, 3.0, 4.0, 5.0], [1.0, 1.0, 2.0, 3.0, 3.0]),  # n = 5: some resamples have a constant side
 ])
 def test_post_scoring_old_and_new_bootstrap_agree_with_a_naive_bootstrap(x: list[float], y: list[float]) -> None:
-    mod = _load("post_scoring")
+    mod = load_perf("post_scoring")
     xa, ya = np.array(x), np.array(y)
     old = mod._old_ci(xa, ya, 300, 3)
     new = mod._bootstrap_ci(xa, ya, 300, 3)
@@ -234,8 +209,8 @@ def test_post_scoring_per_call_ms_is_the_median_of_seven_blocks_of_fifty(monkeyp
     """A fake module whose calls cost 100 ms (the warm-up), then 1, 5, 2, 7, 3, 6, 40 ms per call in blocks 0..6:
     the per-call ms of the blocks are those, so the median is 5 (their mean: 9.14); the warm-up is left out
     (counted in block 0, it would make it 2.98 ms, the median still 5: hence the call count)."""
-    mod = _load("post_scoring")
-    clock = _Clock()
+    mod = load_perf("post_scoring")
+    clock = FakeClock()
     monkeypatch.setattr(mod, "time", clock)
     per_block = [1.0, 5.0, 2.0, 7.0, 3.0, 6.0, 40.0]  # median 5, mean 9.14
     calls = [0]
@@ -250,7 +225,7 @@ def test_post_scoring_per_call_ms_is_the_median_of_seven_blocks_of_fifty(monkeyp
 
 def test_post_scoring_pools_compare_outputs_of_both_layouts(monkeypatch: pytest.MonkeyPatch,
                                                             capsys: pytest.CaptureFixture) -> None:
-    mod = _load("post_scoring")
+    mod = load_perf("post_scoring")
     ms = {("avg", False): 4.0, ("avg", True): 2.0, ("max", False): 12.0, ("max", True): 3.0}
 
     def per_call_ms(m: nn.Module, x: torch.Tensor) -> float:  # torch's op or ours (a subclass of it)
@@ -280,7 +255,7 @@ def test_post_scoring_main_reports_agreement_and_disagreement(monkeypatch: pytes
                                                               break_side: str) -> None:
     """main on a fake 12-arch benchmark (pick_archs keeps all 12): both comparisons say True; a new side that is
     wrong by one parameter, or a CI bound off by 1e-12, makes that line say False."""
-    mod = _load("post_scoring")
+    mod = load_perf("post_scoring")
     rng = random.Random(5)
     archs = [nb201.sample(rng) for _ in range(12)]
     seen: list = []
@@ -328,7 +303,7 @@ def pool_threshold() -> Any:
 def test_proxy_builds_switch_really_changes_the_builds_and_not_the_values(pool_threshold: None) -> None:
     """The script's two sides on a tiny real network (C=4, N=1, S=8, three proxies that build): the pool builds
     once, the other side once per proxy (3), and every value is the same."""
-    mod = _load("proxy_builds")
+    mod = load_perf("proxy_builds")
     protocol, batch, proxies = configure("nb201", "cifar10", "swap,nwot,synflow", batch_size=8, repeats=1,
                                          net={"C": 4, "N": 1}, inputs="synthetic")
     builds: list[dict] = []
@@ -355,7 +330,7 @@ def _fake_case(monkeypatch: pytest.MonkeyPatch, mod: types.ModuleType, pooled: l
                changed: int | None = None) -> list[tuple[str, bool]]:
     """``_case`` with score_arch, configure, the clock and the pool costs faked: arch i costs pooled[i] or plain[i]
     seconds depending on the pool setting score_arch sees; ``changed``: that arch's score differs in the pool."""
-    clock = _Clock()
+    clock = FakeClock()
     monkeypatch.setattr(mod, "time", clock)
     calls: list[tuple[str, bool]] = []
     order: list[str] = []
@@ -382,7 +357,7 @@ def test_proxy_builds_case_times_each_side_of_each_arch(monkeypatch: pytest.Monk
                                                         capsys: pytest.CaptureFixture, pool_threshold: None) -> None:
     """Two archs: pooled 10 and 30 ms, plain 20 and 50 ms -> medians 20.0 and 35.0 ms, ratio 35 / 20 = 1.75x. Had
     the second arch's (plain-first) times been swapped, the medians would be 30.0 and 25.0."""
-    mod = _load("proxy_builds")
+    mod = load_perf("proxy_builds")
     calls = _fake_case(monkeypatch, mod, pooled=[0.010, 0.030], plain=[0.020, 0.050])
     mod._case("nb201", "best", "a label", types.SimpleNamespace(archs=2, data_dir=None), torch.device("cpu"))
     rng = random.Random(0)
@@ -396,7 +371,7 @@ def test_proxy_builds_case_times_each_side_of_each_arch(monkeypatch: pytest.Monk
 
 def test_proxy_builds_case_stops_on_a_score_the_pool_changed(monkeypatch: pytest.MonkeyPatch,
                                                              pool_threshold: None) -> None:
-    mod = _load("proxy_builds")
+    mod = load_perf("proxy_builds")
     _fake_case(monkeypatch, mod, pooled=[0.01] * 3, plain=[0.01] * 3, changed=1)
     rng = random.Random(0)
     archs = [str(nb201.sample(rng)) for _ in range(3)]
@@ -408,8 +383,8 @@ def test_proxy_builds_case_stops_on_a_score_the_pool_changed(monkeypatch: pytest
 def test_proxy_builds_pool_costs_are_build_snapshot_put_back_medians_in_ms(monkeypatch: pytest.MonkeyPatch) -> None:
     """Build, keep and take of a fake pool cost 10+i, 2+i and 0.5+i ms on the i-th of n = 5 rounds (i = 0, 4, 1,
     3, 2 in turn): medians 12, 4 and 2.5 ms, in that column order."""
-    mod = _load("proxy_builds")
-    clock = _Clock()
+    mod = load_perf("proxy_builds")
+    clock = FakeClock()
     monkeypatch.setattr(mod, "time", clock)
     rounds = iter([0, 4, 1, 3, 2])
     model = nn.Linear(1, 1)
@@ -441,7 +416,7 @@ def test_proxy_builds_main_puts_the_pool_threshold_back_after_a_failure(monkeypa
                                                                         capsys: pytest.CaptureFixture,
                                                                         keep_threads: None,
                                                                         pool_threshold: None) -> None:
-    mod = _load("proxy_builds")
+    mod = load_perf("proxy_builds")
     rows: list[str] = []
 
     def case(name: str, which: str, label: str, args: Any, device: torch.device) -> None:
@@ -471,7 +446,7 @@ def _store(path: Path, rows: list[tuple[str, float]], seconds: float, device: st
 def test_ray_throughput_rows_compare_scores_not_timings(tmp_path: Path) -> None:
     """Two stores with the same scores written in another order, with other seconds, device and creation times,
     are the same; one value 1e-9 off, or one row more, is not."""
-    mod = _load("ray_throughput")
+    mod = load_perf("ray_throughput")
     _store(tmp_path / "a.sqlite", [("x", 1.0), ("y", 2.0)], 0.5, "cpu")
     _store(tmp_path / "b.sqlite", [("y", 2.0), ("x", 1.0)], 9.0, "ray")
     _store(tmp_path / "c.sqlite", [("x", 1.0), ("y", 2.0 + 1e-9)], 0.5, "cpu")
@@ -489,8 +464,8 @@ def test_ray_throughput_main_reports_rates_and_store_identity(monkeypatch: pytes
     into their stores. Fake clock: local scoring 6 s, Ray start 3 s, Ray scoring 2 s -> 3/6 = 0.5 archs/s local,
     3/5 = 0.6 end to end, 3/2 = 1.5 scoring alone; speed-ups 6/5 = 1.20x and 6/2 = 3.00x. A Ray side whose
     first score is off by one makes the stores differ."""
-    mod = _load("ray_throughput")
-    clock = _Clock()
+    mod = load_perf("ray_throughput")
+    clock = FakeClock()
     monkeypatch.setattr(mod, "time", clock)
     real_score_archs = mod.score_archs
 
@@ -553,7 +528,7 @@ def _run_worker(monkeypatch: pytest.MonkeyPatch, mod: types.ModuleType, path: Pa
 def test_store_race_worker_writes_a_protocol_a_digest_and_its_scores(monkeypatch: pytest.MonkeyPatch,
                                                                     capsys: pytest.CaptureFixture,
                                                                     tmp_path: Path) -> None:
-    mod = _load("store_race")
+    mod = load_perf("store_race")
     path = tmp_path / "shared.sqlite"
     _run_worker(monkeypatch, mod, path, "0", 3)
     _run_worker(monkeypatch, mod, path, "1", 2)
@@ -585,8 +560,8 @@ class _FakeProcess:
 
 def test_store_race_race_starts_all_together_and_keeps_each_last_line(monkeypatch: pytest.MonkeyPatch,
                                                                       tmp_path: Path) -> None:
-    mod = _load("store_race")
-    monkeypatch.setattr(mod, "time", _Clock(1000.0))
+    mod = load_perf("store_race")
+    monkeypatch.setattr(mod, "time", FakeClock(1000.0))
     outs = iter(["starting\nok\n", "", "x\nFAILED after 0.10 s: database is locked\n\n"])
     started: list[list[str]] = []
 
@@ -605,7 +580,7 @@ def test_store_race_main_counts_the_failed_processes(monkeypatch: pytest.MonkeyP
                                                      capsys: pytest.CaptureFixture) -> None:
     """3 trials of 2 processes: one failure in trial 1, a process that printed nothing (died) in trial 2 -> '2 of
     6', the first being trial 1's; the shared-store trial, all ok -> '0 of 2'."""
-    mod = _load("store_race")
+    mod = load_perf("store_race")
     calls: list[tuple[str, int, int]] = []
     lines = {"fresh1.sqlite": ["ok", "FAILED after 0.01 s: database is locked"], "fresh2.sqlite": ["no output", "ok"]}
 
@@ -630,7 +605,7 @@ def test_store_race_race_runs_real_processes_that_wait_for_the_start(monkeypatch
     arguments; the clock is moved back so that the start is 0.1 s away, not 1.5 s."""
     import time
 
-    mod = _load("store_race")
+    mod = load_perf("store_race")
     monkeypatch.setattr(mod, "time", types.SimpleNamespace(time=lambda: time.time() - 1.4))
     monkeypatch.setattr(mod, "WORKER", "import sys, time\nstart = float(sys.argv[3])\nwhile time.time() < start:\n"
                                        "    pass\nprint('started')\nprint(sys.argv[2], sys.argv[4], sys.argv[1])\n")
@@ -644,8 +619,8 @@ def test_store_race_race_runs_real_processes_that_wait_for_the_start(monkeypatch
 def test_swap_cost_time_pair_alternates_and_drops_the_warm_up(monkeypatch: pytest.MonkeyPatch) -> None:
     """f costs 9 (warm-up), 1, 5, 3 and g 9, 2, 8, 4: medians of the timed runs 3 and 4 (with the warm-up they
     would be 4 and 6)."""
-    mod = _load("swap_cost")
-    clock = _Clock()
+    mod = load_perf("swap_cost")
+    clock = FakeClock()
     monkeypatch.setattr(mod, "time", clock)
     order: list[str] = []
     costs = {"f": iter([9.0, 1.0, 5.0, 3.0]), "g": iter([9.0, 2.0, 8.0, 4.0])}
@@ -665,7 +640,7 @@ def test_swap_cost_pattern_bytes_by_hand(samples: int, width: int) -> None:
     """Two ReLUs on 4-D maps: 2 x 4 x 4 + 3 x 4 x 4 = 80 neurons per sample; the ReLU after the Linear has a 2-D
     input, which SWAP does not hook. Packed: ``width`` bytes per neuron (the narrowest word of S bits: uint8,
     int16, int32, int64, then 64-bit words); float: 80 x S x 4 bytes."""
-    mod = _load("swap_cost")
+    mod = load_perf("swap_cost")
     net = nn.Sequential(nn.Conv2d(3, 2, 1), nn.ReLU(), nn.Conv2d(2, 3, 1), nn.ReLU(), nn.Flatten(),
                         nn.Linear(48, 5), nn.ReLU())
     x = torch.randn(samples, 3, 4, 4, generator=torch.Generator().manual_seed(0))
@@ -678,7 +653,7 @@ def test_swap_cost_ratio_is_the_median_of_per_arch_ratios_and_memory_a_byte_coun
     """Three archs, fake times (forward, swap) = (10, 30), (20, 24), (40, 44) ms: ratios 3.0, 1.2, 1.1 -> median
     1.20 (the quotient of the median times, 30 / 20 = 1.5, is what the script must not print). Memory: the neurons
     of each arch's default net (C16 N1, S=16, 32x32) counted by hooks, 2 bytes each packed, 64 as float."""
-    mod = _load("swap_cost")
+    mod = load_perf("swap_cost")
     times = iter([(0.010, 0.030), (0.020, 0.024), (0.040, 0.044)])
     monkeypatch.setattr(mod, "_time_pair", lambda f, g, device, repeat: next(times))
     _argv(monkeypatch, "swap_cost", "--device", "cpu", "--archs", "3", "--repeat", "1", "--only", "default")
@@ -697,7 +672,7 @@ def test_swap_cost_ratio_is_the_median_of_per_arch_ratios_and_memory_a_byte_coun
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_swap_cost_peak_counts_what_the_function_allocates() -> None:
-    mod = _load("swap_cost")
+    mod = load_perf("swap_cost")
     device = torch.device("cuda")
     peak = mod._peak(lambda: torch.empty(2**20, dtype=torch.float32, device=device), device)
     assert 4 * 2**20 <= peak < 5 * 2**20
@@ -709,7 +684,7 @@ def test_swap_cost_peak_counts_what_the_function_allocates() -> None:
 def test_swap_fn_cost_encoder_twins_give_the_naive_count(keep_threads: None) -> None:
     """The F.gelu encoder and its nn.GELU twin share their weights; swap_fn on the first, swap_ext and swap_fn
     on the twin all give the count of distinct columns of the twin's GELU sign maps (hooked here by hand)."""
-    mod = _load("swap_fn_cost")
+    mod = load_perf("swap_fn_cost")
     torch.set_num_threads(1)
     fn, twin = mod.encoders()
     assert fn.layers[0].activation is F.gelu and all(isinstance(lay.activation, nn.GELU) for lay in twin.layers)
@@ -722,7 +697,7 @@ def test_swap_fn_cost_encoder_twins_give_the_naive_count(keep_threads: None) -> 
 
 
 def test_swap_fn_cost_flexibert_values_give_the_naive_count(keep_threads: None) -> None:
-    mod = _load("swap_fn_cost")
+    mod = load_perf("swap_fn_cost")
     torch.set_num_threads(1)
     net = mod.fb.build(mod.fb.sample(random.Random(0))).train()
     ids = mod.token_batch("glue", 32, length=16).inputs
@@ -741,7 +716,7 @@ def test_swap_fn_cost_main_labels_rows_by_their_flags_and_checks_agreement(
         values: list[int], agree: bool) -> None:
     """timed faked with docs/transformers.md's times (75.8, 63.9, 63.3, 147.0, 156.2 ms): the ratios are
     63.3 / 63.9 = 0.99x and 156.2 / 147.0 = 1.06x, the doc's figures."""
-    mod = _load("swap_fn_cost")
+    mod = load_perf("swap_fn_cost")
     seconds = [0.0758, 0.0639, 0.0633, 0.1470, 0.1562]
     calls: list[tuple] = []
 
@@ -784,7 +759,7 @@ def test_truth_sizes_compares_counted_and_built_floats(monkeypatch: pytest.Monke
                                                        off: float) -> None:
     """Every built size is checked against a count of the meta network's parameters by hand (auxiliary head
     left out, DARTS CIFAR-10 final networks: a few million); a built side one parameter off is reported."""
-    mod = _load("truth_sizes")
+    mod = load_perf("truth_sizes")
     real = mod.count_params_k
     built: list[tuple[float, int]] = []
 
@@ -806,7 +781,7 @@ def test_truth_sizes_compares_counted_and_built_floats(monkeypatch: pytest.Monke
 
 
 def test_truth_sizes_needs_a_data_dir(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
-    mod = _load("truth_sizes")
+    mod = load_perf("truth_sizes")
     _argv(monkeypatch, "truth_sizes")
     with pytest.raises(SystemExit) as exc:
         mod.main()
@@ -817,7 +792,7 @@ def test_device_agreement_and_swap_cost_refuse_arguments_that_give_no_figure(
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     # session 49: --archs 0 crashed on max() of no archs (1 gave a nan ρ); an --only that matched nothing printed
     # the headers alone
-    agree, cost = _load("device_agreement"), _load("swap_cost")
+    agree, cost = load_perf("device_agreement"), load_perf("swap_cost")
     for archs in ("0", "1"):
         monkeypatch.setattr(sys, "argv", ["device_agreement.py", "--data-dir", "x", "--archs", archs])
         with pytest.raises(SystemExit) as exc:

@@ -7,46 +7,25 @@ fakes, so every test checks behaviour in well under a second, never a timing.
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import random
 import re
 import sys
 import types
 from collections import Counter
-from pathlib import Path
 
 import pytest
 import torch
 
 from swapnas.spaces import nb201
 from swapnas.store import Record
-
-PERF = Path(__file__).resolve().parents[1] / "perf"
-
-
-def _load(name: str) -> types.ModuleType:
-    spec = importlib.util.spec_from_file_location(f"perf_{name}_review23", PERF / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-class _Clock:
-    """A fake ``time`` module: ``perf_counter`` moves only when scoring says so."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def perf_counter(self) -> float:
-        return self.now
+from tests.script_tools import PERF, FakeClock, load_perf
 
 
 def _fake_sweep(monkeypatch: pytest.MonkeyPatch, seconds_per_arch: float = 0.001, start: float = 0.0) -> dict:
     """nb201_sweep with every heavy part faked; returns what it saw: the archs we scored (in calls), the
     archs scored the authors' way, the fake clock. The first call also costs ``start`` seconds (a pool's start)."""
-    mod = _load("nb201_sweep")
-    seen: dict = {"ours": [], "calls": 0, "sizes": [], "authors": [], "clock": _Clock()}
+    mod = load_perf("nb201_sweep")
+    seen: dict = {"ours": [], "calls": 0, "sizes": [], "authors": [], "clock": FakeClock()}
 
     def score_archs(archs, space, proxies, protocol, batch, store, device, progress=False, executor=None):
         seen["ours"] += list(archs)
@@ -145,7 +124,7 @@ def test_sweep_with_a_pool_takes_its_rate_after_the_pools_start(monkeypatch, cap
     seen = _fake_sweep(monkeypatch, seconds_per_arch=0.01, start=9.0)  # 9 s of start: an end-to-end projection stops
     _run_sweep(monkeypatch, seen, "--archs", str(nb201.NUM_ARCHS), "--authors-archs", "0", "--workers", "4",
                "--budget", "20")
-    mod = _load("nb201_sweep")
+    mod = load_perf("nb201_sweep")
     assert seen["sizes"][:2] == [8, 32] and set(seen["sizes"][2:]) == {mod.CHUNK}
     done = sum(seen["sizes"])
     assert 9.0 + 0.01 * done <= 20 < 9.0 + 0.01 * (done + mod.CHUNK)  # every chunk that fits, and no more
