@@ -150,3 +150,16 @@ def test_a_script_importing_what_the_package_no_longer_has_is_found(tmp_path) ->
 
 def test_scripts_and_perf_import_only_what_the_package_has() -> None:
     assert dc.stale_imports() == []
+
+
+@pytest.mark.slow  # subprocesses (0.1 s in all)
+def test_every_shell_script_parses() -> None:
+    """`bash -n` on each shell script the docs and CI run: a broken quote or a missing `fi` shows here, not hours into
+    a run (its commands are checked above; this reads the script as bash does)."""
+    import subprocess
+
+    scripts = sorted([*(dc.ROOT / "scripts").glob("*.sh"), *(dc.ROOT / "perf").glob("*.sh"), dc.ROOT / ".ci" / "run"])
+    assert len(scripts) > 15
+    bad = {str(p.relative_to(dc.ROOT)): r.stderr for p in scripts
+           if (r := subprocess.run(["bash", "-n", str(p)], capture_output=True, text=True)).returncode != 0}
+    assert not bad, bad
