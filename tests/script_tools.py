@@ -8,6 +8,7 @@ import math
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
 PERF = SCRIPTS.parent / "perf"
@@ -33,6 +34,12 @@ def load_perf(name: str, prefix: str = "perf") -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def run_main(script: ModuleType, monkeypatch: Any, *argv: str) -> Any:
+    """``script.main()`` as the command line ``python SCRIPT.py ARGV…`` runs it (``sys.argv`` patched for the test)."""
+    monkeypatch.setattr(sys, "argv", [Path(script.__file__ or "script.py").name, *argv])
+    return script.main()
 
 
 class FakeClock:

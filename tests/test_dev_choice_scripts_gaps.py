@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -20,14 +19,9 @@ import pytest
 import torch
 from torch import nn
 
-from tests.script_tools import load_script, naive_spearman
+from tests.script_tools import load_script, naive_spearman, run_main
 
 NAN = float("nan")
-
-
-def _main(script, monkeypatch: pytest.MonkeyPatch, *argv: str):
-    monkeypatch.setattr(sys, "argv", ["script", *argv])
-    return script.main()
 
 
 def _std(v: list[float]) -> float:
@@ -324,7 +318,7 @@ def test_main_tables_every_candidate_and_chooses_by_the_worst_normalised_gain(
     out = tmp_path / "stage2.md"
     argv = [f"nb301={paths['nb301']}", f"darts_swap={paths['darts_swap']}", "--data-dir", "data", "--store",
             "dev.sqlite", "--out", str(out), "--only", "0,2", "--top", "40", "--budget", "0.4", "--draws", "40"]
-    _main(s2, monkeypatch, *argv)
+    run_main(s2, monkeypatch, *argv)
     printed = capsys.readouterr().out
     assert out.read_text() == printed
     lines = printed.splitlines()
@@ -378,7 +372,7 @@ def test_main_with_one_dev_set_and_no_gain_chooses_nothing(
     _, values, seconds, paths = _stage2_world(tmp_path, -1.0, (0.0, 0.0))
     _stage2_fakes(s2, monkeypatch, values, seconds)
     out = tmp_path / "stage2.md"
-    _main(s2, monkeypatch, f"nb301={paths['nb301']}", "--data-dir", "d", "--store", "s", "--out", str(out),
+    run_main(s2, monkeypatch, f"nb301={paths['nb301']}", "--data-dir", "d", "--store", "s", "--out", str(out),
           "--only", "0,2", "--draws", "30")
     lines = capsys.readouterr().out.splitlines()
     assert lines[2] == (f"Made by `python scripts/choose_stage2_net.py nb301={paths['nb301']} --data-dir d --store s "
@@ -473,7 +467,7 @@ def test_ensemble_main_tables_the_whole_sample_and_its_halves(
     for name, fake in (("DevRun", _FakeDevRun), ("ScoreStore", lambda p: f"store {p}"), ("RULES", rules)):
         monkeypatch.setattr(ens, name, fake)
     out = tmp_path / "ens.md"
-    _main(ens, monkeypatch, "dev.json", "--data-dir", "data", "--store", "s.sqlite", "--top", "150", "--draws", "25",
+    run_main(ens, monkeypatch, "dev.json", "--data-dir", "data", "--store", "s.sqlite", "--top", "150", "--draws", "25",
           "--cells", "5", "--ks", "5,20", *(["--weights-only"] if weights_only else []), "--out", str(out))
     printed = capsys.readouterr().out
     assert out.read_text() + "\n" == printed
@@ -703,7 +697,7 @@ def test_swap_variants_main_tables_each_run_and_one_weight_per_space(
 
     monkeypatch.setattr(sv, "run_variants", run_variants)
     out = tmp_path / "variants.md"
-    assert _main(sv, monkeypatch, *map(str, paths), "--data-dir", "data", "--out", str(out)) == 0
+    assert run_main(sv, monkeypatch, *map(str, paths), "--data-dir", "data", "--out", str(out)) == 0
     printed = capsys.readouterr().out
     assert out.read_text() + "\n" == printed
     assert seen == ["n0", "s0", "b0"]  # every run's variants, in the order given
@@ -933,7 +927,8 @@ def test_lswag_main_tables_each_run_the_choice_and_the_split_check(
                                          "archs": [f"x{i}" for i in range(len(d["acc"]))]}))
     monkeypatch.setattr(ly, "bins_of_run", lambda path, data_dir: worlds[Path(path).parent.name])
     out = tmp_path / "layers.md"
-    _main(ly, monkeypatch, *map(str, paths), "--data-dir", "data", "--out", str(out), "--split-seeds", "1,2", "--write")
+    run_main(ly, monkeypatch, *map(str, paths), "--data-dir", "data", "--out", str(out), "--split-seeds", "1,2",
+             "--write")
     printed = capsys.readouterr().out
     assert out.read_text() == printed
     runs = list(worlds.values())

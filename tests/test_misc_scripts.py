@@ -11,7 +11,6 @@ import itertools
 import json
 import math
 import random
-import sys
 from dataclasses import asdict
 from pathlib import Path
 from types import SimpleNamespace
@@ -22,7 +21,7 @@ from swapnas import tokens
 from swapnas.results import provenance, strict_json
 from swapnas.search import write_result
 from swapnas.store import Record
-from tests.script_tools import load_script, naive_spearman
+from tests.script_tools import load_script, naive_spearman, run_main
 from tests.search_tools import search_result
 
 TASKS = ("glue", "cola", "mnli", "mrpc", "qnli", "qqp", "rte", "sst", "sts")
@@ -69,11 +68,6 @@ def _naive_glue_by_arch(records: list[dict]) -> list[float]:
     return [sum(v) / len(v) for v in sums.values()]
 
 
-def _run_main(mod, argv: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sys, "argv", argv)
-    mod.main()
-
-
 # ------------------------------------------------------------------ flexibert_distinct
 
 
@@ -88,7 +82,7 @@ def test_flexibert_distinct_counts_hand_built_records(tmp_path: Path, monkeypatc
         _fb_record(256, ["SA.SDP.h4.f512x3", "LT.DFT.h2.f1024x3"], 67.0),  # FF depth differs: its own network
         _fb_record(128, ["DSC.5.h8.f512x1", "DSC.9.h8.f512x1", "SA.WMA.h2.f1024x1", "LT.DCT.h4.f512x3"], 66.0),
     ]
-    _run_main(load_script("flexibert_distinct", "tmisc"), ["x", str(_write_records(tmp_path, records))], monkeypatch)
+    run_main(load_script("flexibert_distinct", "tmisc"), monkeypatch, str(_write_records(tmp_path, records)))
     # by hand: 6 records, 5 archs (r0 = r1); authors: {r0, r2, r3}, r4, r5 = 3 networks, 1 shared; design: the 5 archs.
     # heads over the records' 14 layers: r0-r4 have one h4 and one h2 layer each (5 + 5), r5 two h8, one h2, one h4
     assert capsys.readouterr().out.splitlines() == [
@@ -106,7 +100,7 @@ def test_flexibert_distinct_on_the_real_bundle_matches_a_naive_count_and_the_doc
     # the authors' reading builds hidden 256 and FF 1024 whatever the arch says: drop the hidden size and FF widths
     authors = collections.Counter(tuple((op, p, h, n) for op, p, h, _, n in layers) for _, layers in archs)
     heads = collections.Counter(d["num_operation_heads"] for r in records for d in _raw_layers(r))
-    _run_main(load_script("flexibert_distinct", "tmisc"), ["x", str(data_dir)], monkeypatch)
+    run_main(load_script("flexibert_distinct", "tmisc"), monkeypatch, str(data_dir))
     want = [f"{len(records)} records, {len(archs)} distinct archs",
             f"sizes=authors: {len(authors)} distinct networks "
             f"({sum(n > 1 for n in authors.values())} of them built from more than one arch)",
@@ -142,7 +136,7 @@ def _flexibert_result(seed: int, proxy: str, score: float, distance: int, rank: 
 
 
 def _search_table(runs: Path, data: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> list:
-    _run_main(load_script("flexibert_search_table", "tmisc"), ["x", str(runs), "--data-dir", str(data)], monkeypatch)
+    run_main(load_script("flexibert_search_table", "tmisc"), monkeypatch, str(runs), "--data-dir", str(data))
     return capsys.readouterr().out.splitlines()
 
 
@@ -266,7 +260,7 @@ def _study(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, bench
     monkeypatch.setattr(mod, "score_archs", score_archs)
     monkeypatch.setattr(mod, "ScoreStore", lambda path: path)
     monkeypatch.setattr(mod.torch, "set_num_threads", lambda n: seen.setdefault("threads", n))
-    _run_main(mod, ["x", *argv], monkeypatch)
+    run_main(mod, monkeypatch, *argv)
     return json.loads(capsys.readouterr().out), seen
 
 
@@ -438,8 +432,8 @@ def _size_control(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
     monkeypatch.setattr(mod, "nb201_extras", nb201_extras)
     monkeypatch.setattr(mod, "write_result", lambda res, out: calls["write"].append((dict(res.extra), out)))
     monkeypatch.setattr(mod, "ScoreStore", _FakeStore)
-    _run_main(mod, ["x", "--space", space, "--targets", targets, "--seed", "3", "--data-dir", "D", "--store",
-                    "S.sqlite", "--out", str(tmp_path)], monkeypatch)
+    run_main(mod, monkeypatch, "--space", space, "--targets", targets, "--seed", "3", "--data-dir", "D", "--store",
+             "S.sqlite", "--out", str(tmp_path))
     return capsys.readouterr().out.splitlines(), calls
 
 
@@ -544,12 +538,12 @@ def test_flexibert_search_table_refuses_a_folder_without_searches_or_without_ben
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     mod = load_script("flexibert_search_table", "tmisc_empty")
     with pytest.raises(SystemExit):  # was an UnboundLocalError on `task`
-        _run_main(mod, ["flexibert_search_table.py", str(tmp_path)], monkeypatch)
+        run_main(mod, monkeypatch, str(tmp_path))
     assert capsys.readouterr().err.endswith(f"error: {tmp_path} holds no search outputs FITNESS_sSEED/result.json "
                                             "(swapnas search --out)\n")
     (tmp_path / "best_s0").mkdir()
     (tmp_path / "best_s0" / "result.json").write_text(json.dumps({"dataset": "glue", "fitness_proxy": "x@1"}))
     with pytest.raises(SystemExit):  # was a KeyError on 'extra'
-        _run_main(mod, ["flexibert_search_table.py", str(tmp_path)], monkeypatch)
+        run_main(mod, monkeypatch, str(tmp_path))
     assert capsys.readouterr().err.endswith(f"error: {tmp_path / 'best_s0' / 'result.json'} has no benchmark figures "
                                             "('extra'): the search ran without the data bundle\n")

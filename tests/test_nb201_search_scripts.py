@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import random
 import statistics
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,12 +17,7 @@ import torch
 
 from swapnas.size_prior import count_params_k, size_prior
 from swapnas.spaces import nb201
-from tests.script_tools import load_script
-
-
-def _run(script, monkeypatch: pytest.MonkeyPatch, *argv: str) -> None:
-    monkeypatch.setattr(sys, "argv", ["script", *argv])
-    script.main()
+from tests.script_tools import load_script, naive_spearman, run_main
 
 
 def _distinct_archs(n: int, seed: int) -> list[nb201.Arch]:
@@ -103,7 +97,7 @@ def test_choose_search_prior_chooses_by_top10_then_top1_then_nearness_to_the_for
     rows = _fake_rows(script, best)
     monkeypatch.setattr(script, "_dev_run", lambda path: {})
     monkeypatch.setattr(script, "table", lambda doc: rows)
-    _run(script, monkeypatch, "results.json")
+    run_main(script, monkeypatch, "results.json")
     out = capsys.readouterr().out.splitlines()
     t10, t1 = best[chosen]
     assert out[-1] == f"chosen on dev: c={chosen[0]}, w={chosen[1]} (top-10 {t10:.2f}, top-1 {t1:.2f})"
@@ -125,7 +119,7 @@ def test_choose_search_prior_with_every_accuracy_equal_keeps_the_former_rule(
     archs = _distinct_archs(12, 7)
     doc = _dev_doc([str(a) for a in archs], [float(1000 + i) for i in range(12)], [85.0] * 12)
     monkeypatch.setattr(script, "_dev_run", lambda path: doc)
-    _run(script, monkeypatch, "results.json")
+    run_main(script, monkeypatch, "results.json")
     assert capsys.readouterr().out.splitlines()[-1] == "chosen on dev: c=1.0, w=0.3 (top-10 85.00, top-1 85.00)"
 
 
@@ -148,7 +142,7 @@ def test_choose_refine_with_every_arch_in_every_draw_matches_the_picks_worked_by
     acc = [90.0, 91.0, 92.0, 93.0, 94.0, 99.0]
     one = _refine_run(tmp_path / "r1.json", archs, [5, 4, 3, 2, 1, 0], acc)
     two = _refine_run(tmp_path / "r2.json", archs, [0, 1, 9, None, 2, 10], acc)
-    _run(script, monkeypatch, one, two, "--budget", "6", "--draws", "3")
+    run_main(script, monkeypatch, one, two, "--budget", "6", "--draws", "3")
     out = capsys.readouterr().out
     assert out.splitlines()[0] == "dev: 6 archs, 3 simulated searches of 6 evaluations (in-sample)"
     # stage 1 keeps a0, a1, … in that order; stage 2 picks the best of the short list by f2 (None: never):
@@ -165,7 +159,7 @@ def test_choose_refine_gives_every_k_the_same_pick_when_both_stages_agree_on_the
     archs, f, acc = [f"a{i}" for i in range(40)], rng.normal(size=40).tolist(), rng.uniform(80, 95, 40).tolist()
     one = _refine_run(tmp_path / "r1.json", archs, f, acc, "best")
     two = _refine_run(tmp_path / "r2.json", archs, f, acc, "best")
-    _run(script, monkeypatch, one, two, "--proxy", "best", "--budget", "10", "--draws", "50")
+    run_main(script, monkeypatch, one, two, "--proxy", "best", "--budget", "10", "--draws", "50")
     table = _table(capsys.readouterr().out)
     # every K is judged on the same draws (until session 49 each K drew its own, and these rows differed)
     assert sorted(table) == [1, 3, 5, 10, 20] and len(set(table.values())) == 1
@@ -179,12 +173,12 @@ def test_choose_refine_refuses_runs_of_different_archs_and_a_budget_the_runs_can
     one = _refine_run(tmp_path / "r1.json", ["a", "b"], [1, 2], [90.0, 91.0])
     other = _refine_run(tmp_path / "r2.json", ["a", "c"], [1, 2], [90.0, 91.0])
     with pytest.raises(SystemExit, match="^the two runs hold different archs$"):
-        _run(script, monkeypatch, one, other)
+        run_main(script, monkeypatch, one, other)
     with pytest.raises(SystemExit) as exc:
-        _run(script, monkeypatch, one, one, "--budget", "3")
+        run_main(script, monkeypatch, one, one, "--budget", "3")
     assert str(exc.value) == "--budget must be 1 … 2 (the runs' archs; got 3) and --draws >= 1 (got 2000)"
     with pytest.raises(SystemExit, match=r"and --draws >= 1 \(got 0\)$"):
-        _run(script, monkeypatch, one, one, "--budget", "2", "--draws", "0")
+        run_main(script, monkeypatch, one, one, "--budget", "2", "--draws", "0")
 
 
 # ---- search_nb201.py ----
@@ -275,11 +269,11 @@ def test_two_stage_ceiling_refuses_a_run_that_is_not_full_space_or_lacks_the_fit
                                 "scores": {"swap_nb201": [1.0, 2.0, 3.0]}}))
     common = ["--data-dir", str(small_bundle), "--store", str(tmp_path / "s.sqlite")]
     with pytest.raises(SystemExit, match=r"is not a full-space run \(it holds 3 archs\)$"):
-        _run(script, monkeypatch, str(path), *common)
+        run_main(script, monkeypatch, str(path), *common)
     path.write_text(json.dumps({"protocol": {"dataset": "cifar10", "net": {"C": 16, "N": 1}}, "archs": archs,
                                 "scores": {"swap": [1.0] * len(archs), "params": [1.0] * len(archs)}}))
     with pytest.raises(SystemExit) as exc:
-        _run(script, monkeypatch, str(path), *common)
+        run_main(script, monkeypatch, str(path), *common)
     assert str(exc.value) == (f"{path} holds no scores of swap_nb201 (it has swap, params); give --fitness NAME for "
                               "a run of another fitness")
 
@@ -288,7 +282,7 @@ def test_two_stage_ceiling_refuses_a_run_that_is_not_full_space_or_lacks_the_fit
 
 def test_tune_size_prior_grid_is_the_spearman_rho_of_the_packages_regularised_swap(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from tests.script_tools import naive_spearman
+
 
     script = load_script("tune_size_prior", "t49u")
     archs = _distinct_archs(12, 5)

@@ -29,13 +29,8 @@ from torch import nn
 from swapnas.bundle import Batch
 from swapnas.results import provenance, strict_json
 from swapnas.spaces import nb201
-from tests.script_tools import load_script, naive_spearman
+from tests.script_tools import load_script, naive_spearman, run_main
 from tests.search_tools import search_result
-
-
-def _run_main(mod: ModuleType, argv: list[str], monkeypatch: pytest.MonkeyPatch) -> object:
-    monkeypatch.setattr(sys, "argv", ["script.py", *argv])
-    return mod.main()
 
 
 def _ms(values: list[float]) -> str:
@@ -136,8 +131,8 @@ def test_search_table_prints_each_datasets_row_and_the_on_every_dataset_table(
     for name, rows in (("one", first), ("two", second)):
         (tmp_path / name).mkdir()
         (tmp_path / name / "summary.json").write_text(json.dumps({"config": {}, "runs": rows}))
-    _run_main(st, [str(tmp_path / "one" / "summary.json"), str(tmp_path / "two" / "summary.json"),
-                   "--data-dir", "DATA"], monkeypatch)
+    run_main(st, monkeypatch, str(tmp_path / "one" / "summary.json"), str(tmp_path / "two" / "summary.json"),
+             "--data-dir", "DATA")
     lines = capsys.readouterr().out.splitlines()
     assert lines[1] == "|---|---|---|---|---|---|---|---|"
     runs = first + second
@@ -257,8 +252,8 @@ def test_search_curves_main_reads_every_summarys_runs_and_tables_the_curves_work
             _result_json(tmp_path / folder / f"{ds}_seed{seed}", ds, seed, histories[ds, seed], archs[-1])
             rows.append({"dataset": ds, "seed": seed})
         (tmp_path / folder / "summary.json").write_text(json.dumps({"runs": rows}))
-    _run_main(sc, [str(tmp_path / "a" / "summary.json"), str(tmp_path / "b" / "summary.json"), "--data-dir", "DATA",
-                   "--out", str(tmp_path / "c.png")], monkeypatch)
+    run_main(sc, monkeypatch, str(tmp_path / "a" / "summary.json"), str(tmp_path / "b" / "summary.json"),
+             "--data-dir", "DATA", "--out", str(tmp_path / "c.png"))
     out = capsys.readouterr().out.splitlines()
     assert out[-1] == f"wrote {tmp_path / 'c.png'}"
     per, optimum, path = drawn[0]
@@ -524,8 +519,8 @@ def _compare_files(tmp_path: Path, a: dict, b: dict, monkeypatch: pytest.MonkeyP
                    capsys: pytest.CaptureFixture[str]) -> tuple[int, list[str]]:
     (tmp_path / "a.json").write_text(json.dumps(a))
     (tmp_path / "b.json").write_text(json.dumps(b))
-    rc = _run_main(load_script("compare_runs", "gaps_cr"), [str(tmp_path / "a.json"), str(tmp_path / "b.json")],
-                   monkeypatch)
+    rc = run_main(load_script("compare_runs", "gaps_cr"), monkeypatch, str(tmp_path / "a.json"),
+                  str(tmp_path / "b.json"))
     return rc, capsys.readouterr().out.splitlines()
 
 
@@ -698,7 +693,7 @@ def test_model_zoo_main_tables_each_timm_model_and_names_a_zoo_not_installed(
     log: list[str] = []
     monkeypatch.setitem(sys.modules, "timm", _fake_timm(specs, log))
     monkeypatch.setitem(sys.modules, "transformers", None)  # an import of it fails
-    _run_main(mz, ["--zoo", "hf,timm", "--samples", "5"], monkeypatch)
+    run_main(mz, monkeypatch, "--zoo", "hf,timm", "--samples", "5")
     lines = capsys.readouterr().out.splitlines()
     assert lines[:3] == ["| model | activation modules | auto proxy | Ψ | hooked neurons | ceiling | s |",
                          "|---|---|---|---|---|---|---|", "| hf: not installed (transformers) | | | | | | |"]
@@ -771,7 +766,7 @@ def test_saturation_prints_log2_n_psi_ceiling_and_ratio_of_the_maps_swap_fn_coun
     timm = ModuleType("timm")
     timm.create_model = lambda name, pretrained: Net(channels[name])
     monkeypatch.setitem(sys.modules, "timm", timm)
-    _run_main(sat, ["--samples", "3,5"], monkeypatch)
+    run_main(sat, monkeypatch, "--samples", "3,5")
     lines = capsys.readouterr().out.splitlines()
     assert lines[:2] == ["| model | log2 N | S | Ψ | ceiling | Ψ / ceiling |", "|---|---|---|---|---|---|"]
     rows = iter(lines[2:])
@@ -859,7 +854,7 @@ def test_grid_patch_main_writes_the_patched_grid_and_the_note_of_each_change(
     for name, doc in (("old.json", old), ("p1.json", {"columns": p1}), ("p2.json", {"columns": p2})):
         (tmp_path / name).write_text(json.dumps(doc))
     paths = [str(tmp_path / n) for n in ("old.json", "p1.json", "p2.json")]
-    _run_main(gp, [*paths, "--out", str(tmp_path / "out"), "--command", "swapnas grid …"], monkeypatch)
+    run_main(gp, monkeypatch, *paths, "--out", str(tmp_path / "out"), "--command", "swapnas grid …")
     cols, command = written[0]
     assert command == "swapnas grid …"
     assert cols[0]["results"] == p1[0]["results"] and cols[1]["results"][0] == p2[0]["results"][0]
