@@ -4,7 +4,8 @@ For each NB201 ``swapnas correlate`` run given (its ``results.json``, with a ``s
 batch size S, the median Ψ over the run's archs (Ψ averaged over the run's repeats, as stored), the share of
 archs within 1 % of the ceiling 2**S, and the range over the run's archs of N, the hooked neurons per
 sample (the ReLU outputs on conv maps that ``swap`` counts, each activation input once, as ``swap_score``
-takes them) of the run's scored network (its C and N cells; one CIFAR-sized sample, no weights needed).
+takes them) of the run's scored network (its C and N cells; one sample at the run's dataset's resolution, no weights
+needed).
 
     python scripts/sensitivity_stats.py runs/c10_C16_N1_S8_R4/results.json runs/c10_C16_N1_S16_R4/results.json ...
 """
@@ -19,16 +20,18 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from swapnas.data import dataset_info
 from swapnas.patterns import hooked_activations
 from swapnas.spaces import nb201
 
 
-def neurons_per_sample(arch: str, channels: int, cells: int) -> int:
-    """Hooked ReLU outputs on conv maps for one 32 × 32 sample, each activation input counted once."""
+def neurons_per_sample(arch: str, channels: int, cells: int, resolution: int = 32) -> int:
+    """Hooked ReLU outputs on conv maps for one sample of ``resolution`` × ``resolution`` pixels (the run's dataset's:
+    CIFAR 32, ImageNet16-120 16), each activation input counted once."""
     sizes: list[int] = []
     net = nb201.build(arch, C=channels, N=cells)
     with torch.no_grad(), hooked_activations(net, sink=lambda out: sizes.append(out[0].numel()), skip_repeats=True):
-        net(torch.randn(1, 3, 32, 32))
+        net(torch.randn(1, 3, resolution, resolution))
     return sum(sizes)
 
 
@@ -43,7 +46,8 @@ def run_row(path: Path) -> str:
     channels, cells = int(net.get("C", 16)), int(net.get("N", 5))
     psi = np.array([v for v in data["scores"]["swap"] if v is not None], dtype=float)
     near = float(np.mean(psi >= 0.99 * 2 ** s))
-    counts = [neurons_per_sample(a, channels, cells) for a in data["archs"]]
+    resolution = dataset_info(protocol.get("dataset", "cifar10")).resolution  # until session 49 always 32
+    counts = [neurons_per_sample(a, channels, cells, resolution) for a in data["archs"]]
     return (f"| {s} | {channels} | {cells} | {len(psi)} | {np.median(psi):,.0f} | {2 ** s:,} | {near:.1%} | "
             f"{min(counts):,}–{max(counts):,} | `{path.parent.name}` |")
 

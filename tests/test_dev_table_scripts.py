@@ -496,8 +496,8 @@ def test_sensitivity_stats_neurons_per_sample_is_a_hand_count(arch: str, cells: 
 
 
 def _sens_run(path: Path, space: str, swap: list[float | None] | None, archs: list[str], s: int = 16,
-              net: dict | None = None) -> Path:
-    protocol = {"space": space, "batch_size": s} | ({"net": net} if net is not None else {})
+              net: dict | None = None, dataset: str = "cifar10") -> Path:
+    protocol = {"space": space, "batch_size": s, "dataset": dataset} | ({"net": net} if net is not None else {})
     scores = {"meco": [1.0] * len(archs)} | ({"swap": swap} if swap is not None else {})
     _write(path, {"protocol": protocol, "archs": archs, "scores": scores})
     return path
@@ -521,6 +521,19 @@ def test_sensitivity_stats_rows_median_share_at_the_ceiling_and_neuron_range(
         "| 16 | 2 | 1 | 4 | 44,602 | 65,536 | 50.0% | 5,120–15,872 | `c10_C2_N1_S16` |",  # 65,536 and 65,000 of 4
         "| 8 | 16 | 5 | 2 | 253 | 256 | 50.0% | 40,960–40,960 | `old` |",  # 0.99 · 256 = 253.44: 255 is near, 251 not
     ]
+
+
+def test_sensitivity_stats_counts_at_the_runs_dataset_resolution(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    # session 49: an ImageNet16-120 run was counted on 32 px samples; at 16 px every map has a quarter of the
+    # positions: the all-none cell's 2560 C becomes 640 C (1,280 at C = 2), the all-conv cell's (3 · 1792 N + 2560) C
+    # becomes (3 · 448 N + 640) C (3,968 at C = 2, N = 1)
+    mod = load_script("sensitivity_stats", "tdev")
+    run = _sens_run(tmp_path / "in16" / "results.json", "nb201", [1.0, 2.0], [ALL_NONE, ALL_CONV], s=8,
+                    net={"C": 2, "N": 1}, dataset="imagenet16-120")
+    monkeypatch.setattr(sys, "argv", ["sensitivity_stats.py", str(run)])
+    mod.main()
+    assert _lines(capsys)[2] == "| 8 | 2 | 1 | 2 | 2 | 256 | 0.0% | 1,280–3,968 | `in16` |"
 
 
 @pytest.mark.parametrize("space, swap, got", [("darts", [1.0], "got space 'darts', columns ['meco', 'swap']"),
