@@ -78,6 +78,9 @@ def arch_variants(model: torch.nn.Module, inputs: torch.Tensor) -> dict[str, flo
 
 
 def run_variants(doc: dict, data_dir: str) -> dict[str, np.ndarray]:
+    failed = [a for a, v in zip(doc["archs"], doc["scores"]["swap"]) if v is None]
+    if failed:  # checked before any network is built; a null swap would also read as "not the run's protocol" below
+        raise SystemExit(f"the run's swap failed on {len(failed)} archs (first {failed[0]}): rescore them first")
     prot, batch = stored_run(doc["protocol"], data_dir)
     space = get_space(prot.space)
     rows = []
@@ -85,8 +88,11 @@ def run_variants(doc: dict, data_dir: str) -> dict[str, np.ndarray]:
         model = build_scored_net(space.build, space.parse(arch), prot, batch.num_classes, 0, torch.device("cpu"))
         rows.append(arch_variants(model, batch.inputs))
     out = {k: np.array([r[k] for r in rows]) for k in VARIANTS}
-    if not np.array_equal(out["swap"], np.array(doc["scores"]["swap"], dtype=float)):
-        raise SystemExit("the recomputed SWAP differs from the run's stored swap: not the run's protocol")
+    stored = np.array(doc["scores"]["swap"], dtype=float)
+    if not np.array_equal(out["swap"], stored):
+        i = int(np.flatnonzero(out["swap"] != stored)[0])
+        raise SystemExit(f"the recomputed SWAP differs from the run's stored swap (first at {doc['archs'][i]}: "
+                         f"{out['swap'][i]:g} against {stored[i]:g}): not the run's protocol")
     return out
 
 

@@ -655,8 +655,15 @@ def test_run_variants_checks_the_recomputed_swap_against_the_run(monkeypatch: py
     assert out["maps"].tolist() == [6.0, 16.0, 26.0] and out["swap"].tolist() == [0.0, 10.0, 20.0]
     assert built == [("build", f"parsed x{i}", prot, 10, 0, "cpu") for i in range(3)]
     doc["scores"]["swap"] = [0.0, 10.0, 21.0]
-    with pytest.raises(SystemExit, match="the recomputed SWAP differs from the run's stored swap"):
+    with pytest.raises(SystemExit) as exc:
         sv.run_variants(doc, "data")
+    assert str(exc.value) == ("the recomputed SWAP differs from the run's stored swap (first at x2: 20 against 21): "
+                              "not the run's protocol")
+    doc["scores"]["swap"] = [0.0, None, None]  # a failed score: refused before any network is built
+    built.clear()
+    with pytest.raises(SystemExit) as exc:
+        sv.run_variants(doc, "data")
+    assert str(exc.value) == "the run's swap failed on 2 archs (first x1): rescore them first" and built == []
 
 
 def test_swap_variants_main_tables_each_run_and_one_weight_per_space(
