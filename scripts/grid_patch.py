@@ -89,7 +89,7 @@ def main() -> None:
                   + " ".join([args.old, *args.patches]) + f"`): {replaced[0]} cells, these changed "
                   "(old -> new; the others' statistics are identical, their seconds are the new run's):\n\n"
                   + "\n".join(f"- {line}" for line in changes) + "\n")
-    print("\n".join(changes), f"\n{replaced[0]} cells replaced, {len(changes)} changed")
+    print("\n".join([*changes, f"{replaced[0]} cells replaced, {len(changes)} changed"]))
     print("wrote", ", ".join(map(str, paths)))
 
 
