@@ -25,7 +25,11 @@ def main() -> None:
     ap.add_argument("--data-dir", default=None, help="the swapnas data bundle (default: $SWAPNAS_DATA or ../shared/data)")
     args = ap.parse_args()
     rows: dict[str, list[dict]] = defaultdict(list)
-    for path in sorted(Path(args.runs).glob("*_s*/result.json")):
+    def seed_order(path: Path) -> tuple[str, int, str]:  # FITNESS_s10 after FITNESS_s9, not after FITNESS_s1
+        fitness, _, seed = path.parent.name.rpartition("_s")
+        return (fitness, int(seed), "") if seed.isdigit() else (fitness, -1, seed)
+
+    for path in sorted(Path(args.runs).glob("*_s*/result.json"), key=seed_order):
         doc = json.loads(path.read_text())
         if "extra" not in doc:
             ap.error(f"{path} has no benchmark figures ('extra'): the search ran without the data bundle")

@@ -547,3 +547,15 @@ def test_flexibert_search_table_refuses_a_folder_without_searches_or_without_ben
         run_main(mod, monkeypatch, str(tmp_path))
     assert capsys.readouterr().err.endswith(f"error: {tmp_path / 'best_s0' / 'result.json'} has no benchmark figures "
                                             "('extra'): the search ran without the data bundle\n")
+
+
+def test_flexibert_search_table_lists_seeds_in_numeric_order(tmp_path: Path, small_bundle: Path,
+                                                             monkeypatch: pytest.MonkeyPatch,
+                                                             capsys: pytest.CaptureFixture) -> None:
+    # session 49: the folders were read in path order, so seed 10 came between seeds 1 and 2
+    runs = tmp_path / "runs"
+    for seed in (0, 1, 2, 10):
+        (runs / f"best_s{seed}").mkdir(parents=True)
+        write_result(_flexibert_result(seed, "swap_ext_layers", 70.0 + seed, 0, 1, 1.0), runs / f"best_s{seed}")
+    row = _search_table(runs, small_bundle, monkeypatch, capsys)[2]
+    assert row.split(" | ")[3] == "70.00, 71.00, 72.00, 80.00"
