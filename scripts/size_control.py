@@ -16,16 +16,27 @@ from pathlib import Path
 
 import torch
 
-from swapnas.search import nb201_extras, run_search, write_result
-from swapnas.search import EAConfig
+from swapnas.search import EAConfig, nb201_extras, run_search, write_result
 from swapnas.store import ScoreStore
+
+
+def _targets(text: str) -> list[float]:
+    """``0.4,0.8`` -> [0.4, 0.8], read before any search runs (a bad entry used to stop the study after the earlier
+    searches)."""
+    try:
+        values = [float(t) for t in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: give sizes in millions of parameters, e.g. 0.4,0.8,1.2") from None
+    if not all(v > 0 for v in values):
+        raise argparse.ArgumentTypeError(f"{text!r}: every size must be > 0 million parameters")
+    return values
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--space", required=True)
     ap.add_argument("--dataset", default="cifar10")
-    ap.add_argument("--targets", required=True, help="comma-separated final sizes in millions")
+    ap.add_argument("--targets", required=True, type=_targets, help="comma-separated final sizes in millions")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--data-dir", required=True)
     ap.add_argument("--store", required=True)
@@ -33,7 +44,7 @@ def main() -> None:
     args = ap.parse_args()
     rows = []
     with ScoreStore(args.store) as store:
-        for target in (float(t) for t in args.targets.split(",")):
+        for target in args.targets:
             out = Path(args.out) / f"target_{target}M"
             res = run_search(args.space, args.dataset, config=EAConfig(), seed=args.seed, store=store, out=out,
                              device=torch.device("cpu"), target_params=target, data_dir=args.data_dir,

@@ -559,3 +559,15 @@ def test_flexibert_search_table_lists_seeds_in_numeric_order(tmp_path: Path, sma
         write_result(_flexibert_result(seed, "swap_ext_layers", 70.0 + seed, 0, 1, 1.0), runs / f"best_s{seed}")
     row = _search_table(runs, small_bundle, monkeypatch, capsys)[2]
     assert row.split(" | ")[3] == "70.00, 71.00, 72.00, 80.00"
+
+
+@pytest.mark.parametrize("targets, error", [
+    ("0.4,x", "'0.4,x': give sizes in millions of parameters, e.g. 0.4,0.8,1.2"),
+    ("0.4,0", "'0.4,0': every size must be > 0 million parameters")])
+def test_size_control_refuses_bad_targets_before_any_search(targets: str, error: str, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch,
+                                                            capsys: pytest.CaptureFixture) -> None:
+    # session 49: "0.4,x" ran the 0.4 M search first, then stopped on float("x")
+    with pytest.raises(SystemExit) as exc:
+        _size_control(monkeypatch, capsys, tmp_path, "nb201", targets, {}, {})
+    assert exc.value.code == 2 and capsys.readouterr().err.endswith(f"argument --targets: {error}\n")
