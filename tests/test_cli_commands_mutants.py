@@ -770,9 +770,12 @@ def test_proxies_lists_names_needs_and_aliases(capsys) -> None:
         f"{HEADER}\nswap                 True          False False  data   1       SWAP-Score Ψ: distinct sample-wise "
         "ReLU patterns (ICLR 2024).\n")
     assert commands.proxies(_args("proxies", "best")) == 0
-    assert capsys.readouterr().out == (
-        f"{HEADER}\nalias best = swap_darts (per space: nb201: swap_nb201; darts: swap_fisher; flexibert: "
-        "swap_ext_layers)\n")
+    lines = capsys.readouterr().out.splitlines()
+    # the alias's metrics, each once, then the alias (until session 49 the header stood alone above the alias)
+    assert [line.split()[0] for line in lines[1:-1]] == ["swap_darts", "swap_nb201", "swap_fisher", "swap_ext_layers"]
+    assert lines[3].startswith("swap_fisher          True          True  True   data   1       ")
+    assert lines[-1] == ("alias best = swap_darts (per space: nb201: swap_nb201; darts: swap_fisher; flexibert: "
+                         "swap_ext_layers)")
     commands.proxies(_args("proxies", "te_nas*"))
     lines = capsys.readouterr().out.splitlines()
     # te_nas needs gradients through its part te_nas_ntk; te_nas_lr does not
@@ -795,11 +798,15 @@ def test_proxies_json_and_a_pattern_that_matches_nothing(monkeypatch, capsys) ->
     doc = json.loads(capsys.readouterr().out)
     assert doc["aliases"] == [{"alias": "best", "target": "swap_darts", "per_space": {
         "nb201": "swap_nb201", "darts": "swap_fisher", "flexibert": "swap_ext_layers"}}]
+    assert [r["name"] for r in doc["proxies"]] == ["swap_darts", "swap_nb201", "swap_fisher", "swap_ext_layers"]
     assert refusal(ValueError, lambda: commands.proxies(_args("proxies", "zzz*"))) == \
         "no proxy matches 'zzz*'; see `swapnas proxies`"
     monkeypatch.setattr(commands, "_own_fitness", lambda space: None)  # no space names a fitness: no per-space list
     commands.proxies(_args("proxies", "best"))
-    assert capsys.readouterr().out == f"{HEADER}\nalias best = swap_darts\n"
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == HEADER and out[1].startswith("swap_darts ") and out[2:] == ["alias best = swap_darts"]
+    commands.proxies(_args("proxies", "swap_darts"))  # a name and the alias's target: listed once, no alias line
+    assert [line.split()[0] for line in capsys.readouterr().out.splitlines()[1:]] == ["swap_darts"]
 
 
 # --- train ---------------------------------------------------------------------------------------------------------

@@ -294,6 +294,11 @@ def proxies(args: argparse.Namespace) -> int:
     names = list_proxies(args.pattern)
     if not names and not any(fnmatch.fnmatch(alias, args.pattern) for alias in ALIASES):
         raise ValueError(f"no proxy matches {args.pattern!r}; see `swapnas proxies`")
+    per_space = {s: fit for s in SPACES if (fit := _own_fitness(s))}
+    aliases: list[dict[str, Any]] = [{"alias": alias, "target": target, "per_space": per_space}
+                                     for alias, target in sorted(ALIASES.items()) if fnmatch.fnmatch(alias, args.pattern)]
+    for a in aliases:  # an alias asked for shows the metrics it stands for (`swapnas proxies best`), each once
+        names += [n for n in (a["target"], *a["per_space"].values()) if n not in names]
     rows = []
     for name in names:
         p = get_proxy(name)
@@ -301,9 +306,6 @@ def proxies(args: argparse.Namespace) -> int:
         rows.append({"name": p.name, "higher_is_better": p.higher_is_better, "grad": any(q.needs_grad for q in runs),
                      "labels": any(q.needs_labels for q in runs), "input": p.input_kind, "version": p.version,
                      "description": p.description})
-    per_space = {s: fit for s in SPACES if (fit := _own_fitness(s))}
-    aliases: list[dict[str, Any]] = [{"alias": alias, "target": target, "per_space": per_space}
-                                     for alias, target in sorted(ALIASES.items()) if fnmatch.fnmatch(alias, args.pattern)]
     if getattr(args, "json", False):
         print(json.dumps({"proxies": rows, "aliases": aliases}))
         return 0
