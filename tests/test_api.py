@@ -82,6 +82,38 @@ def test_rank_orders_models_and_keeps_the_ones_it_cannot_score(data) -> None:
     assert [r["rank"] for r in rows] == [1, 2, 3]
     assert rows[-1]["nwot"] is None and "no nn.ReLU module" in rows[-1]["error"]
     assert rows[0]["params"] > rows[1]["params"]
+    # the proxy that can score the ViT keeps its value (until session 49 one failing proxy voided the whole row)
+    assert rows[-1]["params"] == swapnas.score(models["vit"], data, ["params"])["params"]
+
+
+class _DictOut(nn.Module):
+    """A CNN whose output is a dict: SWAP reads its activations, gradient proxies need a tensor output."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.Flatten(), nn.Linear(8 * 6 * 6, 10))
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {"logits": self.body(x)}
+
+
+def test_rank_keeps_what_a_model_can_be_scored_by_and_ranks_by_the_first_proxy() -> None:
+    torch.manual_seed(0)
+    x, y = torch.randn(16, 3, 8, 8), torch.randint(0, 10, (16,))
+    models = {"plain": nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 6 * 6, 10)),
+              "dict": _DictOut()}
+    own = {name: swapnas.score(m, (x, y), ["swap"])["swap"] for name, m in models.items()}
+    assert own["dict"] > own["plain"]
+    rows = swapnas.rank(models, (x, y), ["swap", "snip"])
+    assert [(r["model"], r["rank"]) for r in rows] == [("dict", 1), ("plain", 2)]  # by swap, which both have
+    assert rows[0]["swap"] == own["dict"] and rows[0]["snip"] is None and "error" not in rows[1]
+    assert rows[0]["error"].startswith("snip could not score _DictOut: ") and ";" not in rows[0]["error"]
+    rows = swapnas.rank(models, (x, y), ["snip", "swap"])  # by snip: the model without it is last, its swap kept
+    assert [(r["model"], r["rank"], r["swap"]) for r in rows] == [("plain", 1, own["plain"]), ("dict", 2, own["dict"])]
+    # a reason every proxy shares is given once
+    scripted = torch.jit.script(models["plain"])
+    (row,) = swapnas.rank({"s": scripted}, (x, y), ["swap", "params"])
+    assert row["swap"] is None and row["params"] is None and row["error"].count("swapnas cannot score") == 1
 
 
 def test_saturation_warns_and_names_the_ceiling() -> None:

@@ -337,6 +337,25 @@ def _values(wanted: list[Proxy], model: nn.Module, batch: Batch, repeats: int, i
     return {p.name: sum(values[p.name]) / repeats for p in wanted}
 
 
+def _scored_row(model: nn.Module, read: _Inputs, proxies: str, names: list[str],
+                kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Every proxy's value for one model of :func:`rank`; if some cannot score it, each proxy is scored on its own so
+    that the others keep their values (``None`` and the reasons, each once, under ``"error"`` for those that fail)."""
+    try:
+        return score(model, read, proxies, **kwargs)
+    except UnsupportedModel as exc:
+        if len(names) == 1:
+            return {names[0]: None, "error": str(exc)}
+    row: dict[str, Any] = dict.fromkeys(names)
+    errors: list[str] = []
+    for given in proxies.split(","):
+        try:
+            row.update(score(model, read, given, **kwargs))
+        except UnsupportedModel as exc:
+            errors += [str(exc)] if str(exc) not in errors else []
+    return {**row, "error": "; ".join(errors)}
+
+
 def rank(models: Mapping[str, nn.Module] | Iterable[nn.Module], inputs: Any,
          proxies: str | Sequence[str] = "auto", *, frame: bool = False, **kwargs: Any) -> Any:
     """Score every model on one batch, read once from ``inputs`` (the first of a DataLoader or generator;
@@ -344,8 +363,9 @@ def rank(models: Mapping[str, nn.Module] | Iterable[nn.Module], inputs: Any,
     (``"auto"``: one of swap / swap_ext / swap_fn for all the models, :func:`auto_proxy`):
     rows ``{"model", <proxy>: value, …, "rank"}``, best first (rank 1); models with equal values share the
     lowest rank of their group (1, 2, 2, 4: a saturated SWAP ties models it cannot tell apart), listed in the
-    order given. A model a proxy cannot score gets ``None`` and the reason under ``"error"``, and ranks last
-    (the unscored share one rank). ``frame=True`` returns
+    order given. A proxy that cannot score a model gets ``None`` there and its reason under ``"error"`` (the model's
+    other proxies keep their values); a model without a value of the first proxy ranks last (the unscored share one
+    rank). ``frame=True`` returns
     the rows as a ``pandas.DataFrame`` indexed by rank (pandas is not a dependency: install it)."""
     if frame:
         try:
@@ -361,10 +381,7 @@ def rank(models: Mapping[str, nn.Module] | Iterable[nn.Module], inputs: Any,
     rows: list[dict[str, Any]] = []
     read = _Inputs(inputs, kwargs.pop("num_classes", None), kwargs.get("seed", 0))  # one batch for every model
     for name, model in named.items():
-        try:
-            rows.append({"model": name, **score(model, read, proxies, **kwargs)})
-        except UnsupportedModel as exc:
-            rows.append({"model": name, **dict.fromkeys(names), "error": str(exc)})
+        rows.append({"model": name, **_scored_row(model, read, proxies, names, kwargs)})
     sign = 1.0 if first.higher_is_better else -1.0
 
     def order(row: dict[str, Any]) -> tuple[bool, float]:  # the unscored last, all alike; then best first
