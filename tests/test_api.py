@@ -286,3 +286,22 @@ def test_rank_is_by_the_first_proxy_as_given_even_when_derived() -> None:
         assert values == sorted(values, reverse=True) and [r["rank"] for r in rows] == [1, 2, 3]
     assert len({tuple(r["model"] for r in swapnas.rank(models, x, o, options=options))
                 for o in (["swap_reg", "params"], ["params", "swap_reg"])}) == 2  # the two orders differ here
+
+
+def test_a_proxy_that_finds_no_activation_names_proxies_first_and_swap_scores_settings_after() -> None:
+    # session 49: a fresh user's MLP got "Pass input_dims=(2, 3, 4)" first, an argument score() does not take
+    mlp = nn.Sequential(nn.Flatten(), nn.Linear(3 * 8 * 8, 32), nn.ReLU(), nn.Linear(32, 10))
+    x = torch.randn(16, 3, 8, 8)
+    with pytest.raises(swapnas.NoActivationError) as direct:
+        swapnas.swap_score(mlp, x)
+    finding = "no hooked activation fired: the model called no ReLU module with a 4-D input; it has ReLU module(s)"
+    assert direct.value.finding == finding and str(direct.value) == f"{finding}. {direct.value.advice}"
+    assert direct.value.advice.startswith("Pass input_dims=(2, 3, 4) to hook others.")
+    with pytest.raises(swapnas.UnsupportedModel) as exc:
+        swapnas.score(mlp, x, ["swap"])
+    assert str(exc.value) == (
+        f"swap could not score Sequential: NoActivationError: {finding}. As a proxy: swap (and what is derived from "
+        "it: swap_reg, lswag, …) counts nn.ReLU modules on 4-D maps; use swap_ext (and lswag_ext, swap_ext_layers) for "
+        "other activations and token maps, swap_fn for activations called as functions. (Calling swapnas.swap_score "
+        f"itself: {direct.value.advice})")
+    assert swapnas.score(mlp, x, ["swap_ext"])["swap_ext"] > 0  # the advice works

@@ -44,7 +44,12 @@ SATURATION = 0.95
 
 
 class NoActivationError(RuntimeError):
-    """Raised when no hooked activation fired during the forward pass."""
+    """Raised when no hooked activation fired during the forward pass: ``finding`` says what the model holds,
+    ``advice`` the settings of :func:`swap_score` that work (a proxy's error gives proxies instead)."""
+
+    def __init__(self, finding: str, advice: str = "") -> None:
+        super().__init__(f"{finding}. {advice}")
+        self.finding, self.advice = finding, advice
 
 
 class SaturationWarning(UserWarning):
@@ -271,7 +276,7 @@ def swap_score(model: nn.Module, inputs: Inputs, *, activations: Sequence[type[n
         _refuse_nan(call_model(model, inputs))
     count = patterns.count()
     if count is None or patterns.s is None:  # (s is set by the first hooked map, with the count)
-        raise NoActivationError(_no_activation_message(model, activations, input_dims, functions))
+        raise NoActivationError(*_no_activation_message(model, activations, input_dims, functions))
     _warn_if_saturated(count, patterns.s, patterns.neurons)  # the maps' samples (9·S tiles …)
     return count
 
@@ -409,8 +414,9 @@ def check_inputs(model: nn.Module, inputs: Inputs, what: str = "swap_score") -> 
 
 
 def _no_activation_message(model: nn.Module, activations: Sequence[type[nn.Module]],
-                           input_dims: Collection[int], functions: bool) -> str:
-    """What was found and the route that works: wider settings, the kind to hook, or that SWAP has nothing to count."""
+                           input_dims: Collection[int], functions: bool) -> tuple[str, str]:
+    """What was found, and the route that works: wider settings, the kind to hook, or that SWAP has nothing to
+    count."""
     names, kinds = ", ".join(k.__name__ for k in activations), {k.__name__ for k in activations}
     present = sorted({type(m).__name__ for m in model.modules() if type(m).__name__ in _KNOWN_ACTIVATIONS})
     extended = [n for n in present if n not in kinds and n in {k.__name__ for k in EXTENDED_ACTIVATIONS}]
@@ -439,4 +445,4 @@ def _no_activation_message(model: nn.Module, activations: Sequence[type[nn.Modul
                       "with a proxy that needs none (params, grad_norm, synflow, …).")
     found = f"it has {', '.join(present)} module(s)" if present else "it has no activation module at all"
     return (f"no hooked activation fired: the model called no {names} {'module or function' if functions else 'module'}"
-            f" with a {'/'.join(map(str, sorted(input_dims)))}-D input; {found}. {' '.join(advice)}")
+            f" with a {'/'.join(map(str, sorted(input_dims)))}-D input; {found}", " ".join(advice))

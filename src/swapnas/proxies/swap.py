@@ -25,11 +25,12 @@ def _psi(batch: Batch, model: nn.Module, **settings: Any) -> float:
     picks proxies, not swap_score's arguments)."""
     try:
         return float(swap_score(model, batch.inputs, restore_buffers=False, **settings))
-    except NoActivationError as exc:
+    except NoActivationError as exc:  # the proxies first; swap_score's own settings only for a direct call
+        direct = f" (Calling swapnas.swap_score itself: {exc.advice})" if exc.advice else ""
         raise NoActivationError(
-            f"{exc} As a proxy: swap (and what is derived from it: swap_reg, lswag, …) counts nn.ReLU modules on 4-D "
-            "maps; use swap_ext (and lswag_ext, swap_ext_layers) for other activations and token maps, swap_fn for "
-            "activations called as functions") from exc
+            exc.finding, "As a proxy: swap (and what is derived from it: swap_reg, lswag, …) counts nn.ReLU modules on "
+            "4-D maps; use swap_ext (and lswag_ext, swap_ext_layers) for other activations and token maps, swap_fn for "
+            f"activations called as functions.{direct}") from exc
 
 
 @register("swap", version="1", keeps_model=True, requires=("relu",), multi_input=True)
