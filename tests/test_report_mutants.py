@@ -107,26 +107,31 @@ CI = ("- ρ 95 % CI: bootstrap (percentile), 1000 resamples, seed 0 (a resample 
 PARAMS = ("- ρ|params: partial Spearman ρ controlling for the benchmark's #params (`params_m` in results.csv); NaN "
           "where the proxy, or the ground truth itself (then in every row), ranks as #params (|ρ| >= 0.999).")
 KEYS = "- Proxies as scored (store keys, with their options): swap `k1`, params `k2`."
+#: the two columns a fresh user could not read from the table (session 49)
+LEGEND = ("- top10% ρ: Spearman ρ over the archs whose ground truth is at or above its 90th percentile (n of them in "
+          "brackets): how well the proxy orders the best archs.",
+          "- s/arch: mean seconds of one arch's scoring in one process (the stored time of each score); the run's wall "
+          "time is shorter with several worker processes.")
 
 
 def test_run_notes_for_each_way_the_scores_came():
-    assert run_notes(_run()) == [CI, PARAMS, KEYS]
-    assert run_notes(_run(reused=3)) == [CI, PARAMS, KEYS, "- All 3 archs' scores read from the store (none scored "
-                                         "by this run; s/arch is the time stored with each score)."]
-    assert run_notes(_run(reused=1, partly=1))[3] == (
+    assert run_notes(_run()) == [CI, PARAMS, *LEGEND, KEYS]
+    assert run_notes(_run(reused=3)) == [CI, PARAMS, *LEGEND, KEYS, "- All 3 archs' scores read from the store (none "
+                                         "scored by this run; s/arch is the time stored with each score)."]
+    assert run_notes(_run(reused=1, partly=1))[5] == (
         "- Scores: stored scores of 1 of 3 archs reused; some proxies' stored scores of 1 more archs reused, the "
         "others scored now.")
-    assert run_notes(_run(reused=1))[3] == "- Scores: stored scores of 1 of 3 archs reused."
-    assert run_notes(_run(partly=2))[3] == (
+    assert run_notes(_run(reused=1))[5] == "- Scores: stored scores of 1 of 3 archs reused."
+    assert run_notes(_run(partly=2))[5] == (
         "- Scores: some proxies' stored scores of 2 of 3 archs reused, the others scored now.")
-    assert run_notes(_run(archs=0)) == [CI, PARAMS, KEYS]  # no arch: no line on the store
+    assert run_notes(_run(archs=0)) == [CI, PARAMS, *LEGEND, KEYS]  # no arch: no line on the store
 
 
 def test_run_notes_name_the_interval_and_leave_out_a_missing_bootstrap():
     assert run_notes(_run(bootstrap={"resamples": 200, "seed": 7, "interval": "bca"}))[0] == (
         "- ρ 95 % CI: bootstrap (bca), 200 resamples, seed 7 (a resample whose scores or ground truth are all "
         "equal has no ρ and is left out; the CI is nan when more than half are).")
-    assert run_notes(_run(bootstrap={})) == [PARAMS, KEYS]
+    assert run_notes(_run(bootstrap={})) == [PARAMS, *LEGEND, KEYS]
 
 
 def _protocol(**changes) -> dict:
@@ -161,7 +166,7 @@ def test_the_report_whole():
         "Made by `swapnas correlate --space nb201` (swapnas 1.0, T).", "",
         "## Protocol", "", "```", PROTOCOL + "\nNOTE: few images", "```", "",
         "## Rank correlation with the ground truth", "", results_table(results, markdown=True), "",
-        CI, PARAMS, KEYS, "",
+        CI, PARAMS, *LEGEND, KEYS, "",
         "## Failures and warnings", "", "- FAILED params (2 archs in all; their message): boom", "",
         "## Plots", "", "![swap.png](swap.png)", "",
         "Data: [results.json](results.json) (everything above), [results.csv](results.csv) (one row per arch).", "",

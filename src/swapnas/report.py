@@ -91,6 +91,10 @@ def run_notes(run: CorrelateRun) -> list[str]:
              "ρ|params: partial Spearman ρ controlling for the benchmark's #params (`params_m` in results.csv); "
              f"NaN where the proxy, or the ground truth itself (then in every row), ranks as #params "
              f"(|ρ| >= {ILL_CONDITIONED}).",
+             "top10% ρ: Spearman ρ over the archs whose ground truth is at or above its 90th percentile (n of them in "
+             "brackets): how well the proxy orders the best archs.",
+             "s/arch: mean seconds of one arch's scoring in one process (the stored time of each score); the run's "
+             "wall time is shorter with several worker processes.",
              "Proxies as scored (store keys, with their options): "
              + ", ".join(f"{r.proxy} `{r.key}`" for r in run.results) + "."]
     n = len(run.archs)
