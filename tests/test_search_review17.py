@@ -16,6 +16,7 @@ import hashlib
 import json
 import logging
 import sqlite3
+import time
 
 import pytest
 import torch
@@ -182,6 +183,43 @@ def test_wall_seconds_of_a_resumed_search_count_every_process(tmp_path) -> None:
     spent = evolve(resumed, _score, fit, state, {}, progress=False, seconds_before=before)
     assert 100.0 < json.loads(state.read_text())["seconds"] <= 100.0 + spent  # up to the last saved cycle
     assert resumed.cycle == 3
+
+
+def test_the_second_stages_seconds_are_saved_once_and_reread_for_the_same_stage(tmp_path) -> None:
+    # session 49: each run added its own second stage's seconds, so a rerun of a finished search (its stage read from
+    # the store in a fraction of the time) rewrote result.json and report.md with a shorter wall time
+    state = tmp_path / "state.json"
+    state.write_text(json.dumps({"fitness": {}, "ea": {}, "seconds": 24.5}))
+    assert driver._stage2_seconds(state, "stage A", 9.5) == 9.5
+    assert json.loads(state.read_text()) == {"fitness": {}, "ea": {}, "seconds": 24.5,
+                                             "stage2": {"key": "stage A", "seconds": 9.5}}
+    assert driver._stage2_seconds(state, "stage A", 0.3) == 9.5  # the rerun: the time it took, unchanged
+    assert json.loads(state.read_text())["stage2"] == {"key": "stage A", "seconds": 9.5}
+    assert driver._stage2_seconds(state, "stage B", 4.0) == 4.0  # another stage: its own time, saved
+    assert json.loads(state.read_text())["stage2"] == {"key": "stage B", "seconds": 4.0}
+    for bad in (True, "9.5", None):  # not a number of seconds: timed again
+        state.write_text(json.dumps({"seconds": 1.0, "stage2": {"key": "stage B", "seconds": bad}}))
+        assert driver._stage2_seconds(state, "stage B", 2.0) == 2.0
+
+
+def test_a_rerun_of_a_finished_search_reports_its_wall_time_unchanged(small_bundle, tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(driver, "final_macs", lambda *a: 0.0)  # FlopCounterMode's first use imports torch._dynamo
+    real, calls = driver.second_stage, []
+
+    def second_stage(*args, **kwargs):  # the first run's stage scores its short list: 0.5 s; the rerun reads it
+        calls.append(1)
+        if len(calls) == 1:
+            time.sleep(0.5)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(driver, "second_stage", second_stage)
+    with ScoreStore(tmp_path / "s.sqlite") as store:
+        kw = dict(store=store, fitness="params", refine=3, refine_net={"N": 2}, **_common(small_bundle, tmp_path))
+        first = run_search("nb201", "cifar10", **kw)
+        again = run_search("nb201", "cifar10", **kw)
+    saved = json.loads((tmp_path / "out" / "state.json").read_text())
+    assert saved["stage2"]["seconds"] >= 0.5 and again.best == first.best and len(calls) == 2
+    assert again.wall_seconds == pytest.approx(first.wall_seconds, abs=0.1)  # not 0.5 s shorter
 
 
 # ----------------------------------------------------------------------------- 7: exporting a search's store

@@ -98,6 +98,17 @@ def _save(path: Path, doc: dict) -> None:
                          "from the last saved cycle") from exc
 
 
+def _stage2_seconds(state_path: Path, stage_key: str, spent: float) -> float:
+    """The second stage's seconds: those saved in the state by the process that finished it under the same stage (a
+    rerun of a finished search reports the time it took, and rewrites the same figures), else ``spent``, saved."""
+    saved = json.loads(state_path.read_text())
+    done = saved.get("stage2")
+    if isinstance(done, dict) and done.get("key") == stage_key and type(done.get("seconds")) in (int, float):
+        return float(done["seconds"])
+    _save(state_path, {**saved, "stage2": {"key": stage_key, "seconds": spent}})
+    return spent
+
+
 def _damaged_state(state_path: Path, exc: Exception) -> ValueError:
     return ValueError(f"the search state {state_path} is damaged ({type(exc).__name__}: {exc}); it holds only the "
                       "search's progress (every score is in the store): delete it to restart the search (same "
@@ -242,7 +253,7 @@ def run_search(
         t0 = time.perf_counter()
         (best, value), refined = second_stage(ea, stage, protocol, fit, net or {}, stage_protocol,
                                               lambda p, pr, b: _scorer(space, p, pr, b, store, device, executor))
-        wall += time.perf_counter() - t0  # the search's seconds include its second stage
+        wall += _stage2_seconds(out / "state.json", repr(stage), time.perf_counter() - t0)  # the search's include it
     return SearchResult(
         space, dataset, str(best), value, final_size(mod, best, final), final_macs(mod, best, final),
         len(ea.history), ea.cycle, wall + (mapping or {}).get("seconds", 0.0), seed, asdict(config), protocol.describe(), mu, sigma, mapping,
