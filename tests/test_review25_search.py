@@ -66,8 +66,9 @@ def test_failed_second_stage_rescores_are_said(caplog) -> None:
     result = SearchResult("nb201", "cifar10", shortlist[2]["arch"], 2.0, 1.0, 1.0, 5, 0, 1.0, 0, {}, {}, None, None,
                           None, {}, [], [], refine={"k": 3, "repeats": 1, "batch_size": 20, "net": {"C": 16, "N": 5},
                                                     "shortlist": shortlist})
-    assert "returned #3 of them by the first stage (the fitness shown is the second stage's) (1 of the re-scores " \
-           "failed: they rank last)" in stage_text(result)
+    assert (f"returned the arch the first stage ranked #3 (first-stage fitness {shortlist[2]['fitness']:.4g}; the "
+            f"first stage's best {shortlist[0]['fitness']:.4g}): the fitness shown is its second-stage value (1 of "
+            "the re-scores failed: they rank last)") in stage_text(result)
 
 
 def test_sample_one_says_crossover_does_nothing(tmp_path, small_bundle, caplog) -> None:

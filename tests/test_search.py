@@ -161,7 +161,8 @@ def test_search_cli_resumes_without_rescoring(data_dir, tmp_path, capsys) -> Non
     assert "NB201 cifar10: valid" in text and "regret" in text
     assert "the same arch on the other NB201 datasets: cifar100 test " in text and ", imagenet16-120 test " in text
     # NB201's default second stage on the user's C=4 network: all 15 evaluated archs (K = 20 > 15)
-    assert "Second stage: the 15 fittest re-scored on C=4,N=5, S=20, R=1; returned #" in text
+    assert ("Second stage: the 15 fittest re-scored on C=4,N=5, S=20, R=1; returned the arch the first stage "
+            "ranked #") in text
     assert "Second stage: the 15 fittest" in (out2 / "report.md").read_text()
     for name in ("search_curve.png", "cell.png"):
         assert (out / name).stat().st_size > 5000
@@ -277,8 +278,10 @@ def test_second_stage_rescores_the_shortlist(small_bundle, tmp_path) -> None:
     winner = max(shortlist, key=lambda c: c["refined"])
     assert res.best == winner["arch"] and res.fitness == winner["refined"]
     rank = [c["arch"] for c in shortlist].index(res.best) + 1
-    assert stage_text(res) == (f"Second stage: the 3 fittest re-scored on C=4,N=5, S=20, R=2; returned #{rank} of them "
-                               "by the first stage (the fitness shown is the second stage's)")
+    assert stage_text(res) == (f"Second stage: the 3 fittest re-scored on C=4,N=5, S=20, R=2; returned the arch the "
+                               f"first stage ranked #{rank} (first-stage fitness {shortlist[rank - 1]['fitness']:.4g}; "
+                               f"the first stage's best {shortlist[0]['fitness']:.4g}): the fitness shown is its "
+                               "second-stage value")
     failed = replace(res, refine={**res.refine, "shortlist": [{**c, "refined": math.nan} for c in shortlist]})
     assert stage_text(failed).endswith("returned the first stage's best (every re-score failed)")
     reg = replace(res, refine={**res.refine, "mu": 539.9, "sigma": 85058.0})  # swap_reg's own prior is named

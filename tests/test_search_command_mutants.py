@@ -59,8 +59,8 @@ def test_the_printout_names_the_prior_the_notes_and_the_second_stage() -> None:
         "(or none) to continue it\n"
         "the final network's 0.123 M params miss --target-params 5M by more than --tolerance 0.1 (the size prior "
         "aims, it does not constrain: add --max-params for a limit)\n"
-        "Second stage: the 2 fittest re-scored on C=16,N=5, S=20, R=1; returned #2 of them by the first stage (the "
-        "fitness shown is the second stage's)")
+        "Second stage: the 2 fittest re-scored on C=16,N=5, S=20, R=1; returned the arch the first stage ranked #2: "
+        "the fitness shown is its second-stage value")
 
 
 def _nb201_extra(datasets: dict) -> dict:

@@ -69,8 +69,8 @@ def test_a_search_report_with_every_part_line_by_line() -> None:
         "**Note:** the final network's 0.950 M params miss --target-params 0.8M by more than --tolerance 0.1 (the size "
         "prior aims, it does not constrain: add --max-params for a limit).",
         "",
-        "Second stage: the 2 fittest re-scored on C=4,N=5, S=20, R=2; returned #2 of them by the first stage (the "
-        "fitness shown is the second stage's).",
+        "Second stage: the 2 fittest re-scored on C=4,N=5, S=20, R=2; returned the arch the first stage ranked #2 "
+        "(first-stage fitness 1.5; the first stage's best 2): the fitness shown is its second-stage value.",
         "",
         "| ground truth | valid_accuracy | valid_rank | test_regret |",
         "|---|---|---|---|",
@@ -101,17 +101,22 @@ def _stage(shortlist: list[dict], **kw) -> SearchResult:
 
 
 def test_stage_text_says_how_the_arch_was_returned() -> None:
-    ok, other, nan = ({"arch": _BEST, "refined": 2.5}, {"arch": _OTHER, "refined": 1.0},
-                      {"arch": _OTHER, "refined": float("nan")})
+    ok, other, nan = ({"arch": _BEST, "fitness": 13.18, "refined": 2.5},
+                      {"arch": _OTHER, "fitness": 14.0, "refined": 1.0},
+                      {"arch": _OTHER, "fitness": 14.25, "refined": float("nan")})
     head = "Second stage: the 2 fittest re-scored on C=8, S=16, R=3"
+    tail = ": the fitness shown is its second-stage value"
     assert stage_text(_result()) is None and stage_text(_result(refine={})) is None
-    assert stage_text(_stage([ok, other])) == (f"{head}; returned #1 of them by the first stage (the fitness shown "
-                                               "is the second stage's)")
+    assert stage_text(_stage([ok, other])) == (f"{head}; returned the arch the first stage ranked #1 (first-stage "
+                                               f"fitness 13.18; the first stage's best 13.18){tail}")
     assert stage_text(_stage([other, ok], mu=12.5, sigma=0.25)) == (
-        f"{head}, its size prior mu=12.5, sigma=0.25; returned #2 of them by the first stage (the fitness shown is the "
-        "second stage's)")
-    assert stage_text(_stage([nan, ok])) == (f"{head}; returned #2 of them by the first stage (the fitness shown is "
-                                             "the second stage's) (1 of the re-scores failed: they rank last)")
+        f"{head}, its size prior mu=12.5, sigma=0.25; returned the arch the first stage ranked #2 (first-stage fitness "
+        f"13.18; the first stage's best 14){tail}")
+    assert stage_text(_stage([nan, ok])) == (f"{head}; returned the arch the first stage ranked #2 (first-stage "
+                                             f"fitness 13.18; the first stage's best 14.25){tail} (1 of the re-scores "
+                                             "failed: they rank last)")
+    no_fitness = [{k: v for k, v in c.items() if k != "fitness"} for c in (other, ok)]  # a shortlist without them
+    assert stage_text(_stage(no_fitness)) == f"{head}; returned the arch the first stage ranked #2{tail}"
     assert stage_text(_stage([nan, {**nan, "refined": None}])) == (f"{head}; returned the first stage's best (every "
                                                                    "re-score failed)")
 

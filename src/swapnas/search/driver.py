@@ -321,8 +321,11 @@ def stage_text(result: SearchResult) -> str | None:
     scored = any(isinstance(c["refined"], float) and math.isfinite(c["refined"]) for c in r["shortlist"])
     rank = next((i for i, c in enumerate(r["shortlist"], 1) if c["arch"] == result.best), None)
     net = ",".join(f"{k}={v}" for k, v in r["net"].items())
-    where = (f"#{rank} of them by the first stage (the fitness shown is the second stage's)" if scored else
-             "the first stage's best (every re-score failed)")
+    fitness = [c.get("fitness") for c in r["shortlist"]]  # the first stage's values, best first
+    first = (f" (first-stage fitness {fitness[rank - 1]:.4g}; the first stage's best {fitness[0]:.4g})"
+             if rank and all(isinstance(f, float) for f in (fitness[0], fitness[rank - 1])) else "")
+    where = (f"the arch the first stage ranked #{rank}{first}: the fitness shown is its second-stage value" if scored
+             else "the first stage's best (every re-score failed)")
     prior = f", its size prior mu={r['mu']:g}, sigma={r['sigma']:g}" if r.get("mu") is not None else ""
     failed = sum(not (isinstance(c["refined"], float) and math.isfinite(c["refined"])) for c in r["shortlist"])
     lost = f" ({failed} of the re-scores failed: they rank last)" if failed and scored else ""
