@@ -233,6 +233,13 @@ def test_each_hint_whole() -> None:
     assert _hint(RuntimeError("x"), _net(), torch.randn(2, 8, 8)) == \
         " (a CNN takes (S, C, H, W) inputs and these are 3-D: one sample needs x.unsqueeze(0))"
     assert _hint(RuntimeError("x"), _net(), x) == ""
+    # session 49: channels-last images got the raw torch error alone
+    assert _hint(RuntimeError("x"), _net(), torch.randn(2, 8, 8, 3)) == (
+        " (the inputs (2, 8, 8, 3) look channels-last (S, H, W, C); a CNN takes (S, C, H, W): pass "
+        "x.permute(0, 3, 1, 2))")
+    for shape in ((2, 3, 8, 3), (2, 8, 8, 5), (2, 1, 8, 1), (2, 4, 8, 4)):  # channels first already, or no C last
+        assert _hint(RuntimeError("x"), _net(), torch.randn(*shape)) == ""
+    assert _hint(RuntimeError("x"), nn.Sequential(nn.Linear(3, 3)), torch.randn(2, 8, 8, 3)) == ""  # no CNN
 
 
 class TupleOut(nn.Module):
