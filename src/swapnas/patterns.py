@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from .act_functions import activation_calls, activation_like
+from .callers import user_stacklevel
 from .buffers import restored_buffers
 from .module_tools import all_modules
 from .seq_first import FIX as _FIX, batch_first_guard, positional as _positional
@@ -343,7 +344,7 @@ def _warn_if_saturated(count: int, samples: int, neurons: int) -> None:
         warnings.warn(SaturationWarning(
             f"SWAP-Score {count} is {count / ceiling:.0%} of its ceiling min(2**S, neurons) = {ceiling} "
             f"(S = {samples} samples, {neurons} hooked neurons): it cannot rank such networks; {advice}{note}"),
-            stacklevel=3)
+            stacklevel=user_stacklevel())
 
 
 Inputs = torch.Tensor | tuple | list | Mapping
