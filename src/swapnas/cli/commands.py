@@ -24,6 +24,7 @@ from ..conformance import write_outputs as write_conformance
 from ..correlate import run_correlation, write_outputs
 from ..executors import Executor, make_executor, usable_cores
 from ..export import export
+from ..fit_check import refuse_unfit
 from ..grid import check_archs_per, run_grid, select_columns, write_grid
 from ..malloc import keep_freed_memory, pad_mib
 from ..proxies import ALIASES, get_proxy, list_proxies, resolve
@@ -207,6 +208,7 @@ def correlate(args: argparse.Namespace) -> int:
         net=_net_overrides(args), init=args.init, inputs=args.inputs, data_dir=args.data_dir,
         image_root=args.image_root, fill=args.fill, mu=args.mu, sigma=args.sigma, images=_own_images(args),
     )
+    refuse_unfit(bench.space, proxies, protocol, batch, "--proxies")  # before any arch is scored
     if args.archs is not None and not isinstance(args.archs, DefaultArchs):  # a number given must exist
         check_archs(args.archs, len(bench.archs_for(task)), f"{bench.name} {task}")
     out = out_folder(args)

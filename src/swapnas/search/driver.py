@@ -34,6 +34,7 @@ from tqdm import tqdm
 from ..benchmarks import get_benchmark
 from ..executors import Executor
 from ..files import out_lock, write_atomic
+from ..fit_check import refuse_unfit
 from ..proxies import Proxy
 from ..report import draw_cells, md_row, search_curve
 from ..results import provenance, strict_json
@@ -235,6 +236,7 @@ def run_search(
                                           repeats=repeats, net=net, data_dir=data_dir, mu=mu, sigma=sigma)
     if proxy.name == "swap_reg":
         mu, sigma = proxy.options["mu"], proxy.options["sigma"]
+    refuse_unfit(space, [proxy], protocol, batch, "--fitness")  # before the EA spends its budget
     warn_idle_stage(space, dataset, chosen, stage, protocol, net)
     fit = Fitness(proxy, mod, protocol.net, batch.num_classes, mu, sigma)
     ea = Evolution(mod, config, seed, _feasible(mod, final, max_params, max_macs))
