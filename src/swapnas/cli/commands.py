@@ -141,6 +141,16 @@ def _failed_scores(results: list) -> int:
 _SHARD_WHY = "their messages are in the store; the run without --shard reports them"
 
 
+#: the file a command's --out folder always holds: a folder holding another command's is that run's (session 49)
+OWN_FILES = {"correlate": "results.json", "grid": "grid.json", "conformance": "conformance.json",
+             "search": "state.json", "train": "history.json"}
+
+
+def owner(folder: Path) -> str | None:
+    """The command whose outputs ``folder`` holds (None: none of them)."""
+    return next((c for c, f in OWN_FILES.items() if (folder / f).is_file()), None)
+
+
 def out_folder(args: argparse.Namespace) -> Path:
     """``--out``, checked before anything runs: a folder to write (created later if missing), not a file, and one
     that can be made or written here (the nearest existing folder on its path is writable), so that no run scores
@@ -159,6 +169,10 @@ def out_folder(args: argparse.Namespace) -> Path:
     except OSError as exc:
         raise ValueError(f"--out {out}: {'it' if near == out else f'the folder {near}'} is not writable "
                          f"({exc.strerror}); give a folder you can write") from None
+    command = getattr(args, "command", None)
+    if command in OWN_FILES and (other := owner(out)) not in (None, command):
+        raise ValueError(f"--out {out} holds the outputs of `swapnas {other}` ({OWN_FILES[other]}): {command} would "
+                         "replace its report and mix its scores into that folder's store; give another folder")
     return out
 
 
@@ -355,6 +369,9 @@ def train(args: argparse.Namespace) -> int:
 
 
 def export_store(args: argparse.Namespace) -> int:
+    if Path(args.out).is_file() and (other := owner(Path(args.out).parent)) is not None:
+        raise ValueError(f"--out {args.out} is in the output folder of `swapnas {other}` ({OWN_FILES[other]}) and "
+                         "would replace one of its files: give another path for the export")
     path = export(args.store, args.out, args.format, args.protocol)
     print_report(args, "", [path], path if args.format == "naslib-zc" else None)
     return EXIT_OK
