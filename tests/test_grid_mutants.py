@@ -5,6 +5,7 @@ written out here (no scoring): each result row as ``grid.json`` holds it.
 
 from __future__ import annotations
 
+import logging
 import math
 import warnings
 
@@ -202,6 +203,19 @@ def test_the_columns_default_to_every_benchmark_and_task_and_bad_names_are_liste
         select_columns(tasks="cifar7,x")
     with pytest.raises(ValueError, match=exact("--archs-per names benchmark(s) not in the grid: nb999, zz")):
         check_archs_per([("nb201", "cifar10")], {"zz": 3, "nb201": 2, "nb999": None})
+
+
+def test_a_benchmark_that_the_tasks_leave_without_a_column_is_said(caplog: pytest.LogCaptureFixture) -> None:
+    # session 49: `--benchmarks nb201,nb101 --tasks cifar100` dropped nb101 without a word
+    with caplog.at_level(logging.WARNING, logger="swapnas.grid"):
+        assert select_columns("nb201,nb101, nb101", "cifar100") == [("nb201", "cifar100")]
+    assert caplog.messages == ["--benchmarks nb101: none of its tasks (cifar10) is in --tasks cifar100, so it has no "
+                               "column"]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="swapnas.grid"):
+        select_columns("nb201", "cifar100")
+        select_columns("all", "cifar100")
+    assert caplog.messages == []
 
 
 def test_mixing_best_with_other_metrics_warns_in_full() -> None:

@@ -68,6 +68,11 @@ def select_columns(benchmarks: str = "all", tasks: str = "all") -> list[tuple[st
             cols = [c for c in cols if c[pos] in wanted]
     if not cols:
         raise ValueError(f"no grid column matches benchmarks={benchmarks!r}, tasks={tasks!r}")
+    if benchmarks != "all":  # a benchmark asked for by name that --tasks leaves without a column: said, not dropped
+        kept = {name for name, _ in cols}
+        for b in (b for b in dict.fromkeys(w.strip() for w in benchmarks.split(",")) if b and b not in kept):
+            log.warning("--benchmarks %s: none of its tasks (%s) is in --tasks %s, so it has no column", b,
+                        ", ".join(t for n, t in COLUMNS if n == b), tasks)
     return cols
 
 
