@@ -319,3 +319,23 @@ def test_conformance_archs_beyond_naslibs_leave_no_empty_store(data_dir, tmp_pat
                  "--data-dir", str(data_dir), "--out", str(out), "--no-progress"])
     assert code == 2 and "archs in NASLib's nb201/cifar10 file" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_a_resumed_search_says_where_it_resumes(tmp_path) -> None:
+    # session 49: only the progress bar's start said that a search went on from a saved state
+    from swapnas.cli.search_command import resume_line
+
+    config = EAConfig(population=4, sample=2, mutations=2, cycles=3)
+    assert resume_line(tmp_path, config, 0) is None  # nothing saved
+    ea = Evolution(nb201, config, 0)
+    evolve(ea, _score, Fitness(get_proxy("params"), nb201, {}, 10), tmp_path / "state.json", {}, max_evals=4,
+           progress=False)
+    assert resume_line(tmp_path, config, 0) == (f"resuming the search saved in {tmp_path / 'state.json'} at cycle "
+                                                f"{ea.cycle} of 3 ({len(ea.history)} evaluations)")
+    assert resume_line(tmp_path, config, 1) is None  # another seed: the search refuses the state with its reason
+    assert resume_line(tmp_path, EAConfig(population=4, sample=2, mutations=2, cycles=5), 0) is None
+    evolve(ea, _score, Fitness(get_proxy("params"), nb201, {}, 10), tmp_path / "state.json", {}, progress=False)
+    assert resume_line(tmp_path, config, 0) == (f"the search saved in {tmp_path / 'state.json'} is complete "
+                                                f"({len(ea.history)} evaluations): its answer is read back")
+    (tmp_path / "state.json").write_text("{damaged")
+    assert resume_line(tmp_path, config, 0) is None  # the search names the damage itself

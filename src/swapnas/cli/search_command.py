@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 from ..bundle import resolve_data_dir
@@ -80,6 +82,23 @@ def _search_checks(args: argparse.Namespace) -> None:
         raise ValueError(f"--prior CENTRE WIDTH: WIDTH must be > 0 (got {args.prior[1]})")
 
 
+def resume_line(out: Path, config: EAConfig, seed: int) -> str | None:
+    """What a search resumes from (None: nothing saved in OUT, or a state of other settings, which the search refuses
+    with its reason): the saved cycle and evaluations, or that the saved search is complete."""
+    try:
+        ea = json.loads((out / "state.json").read_text())["ea"]
+        if ea["config"] != asdict(config) or ea["seed"] != seed:
+            return None
+        cycle, evaluations = int(ea["cycle"]), len(ea["history"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if cycle >= config.cycles:
+        return (f"the search saved in {out / 'state.json'} is complete ({evaluations} evaluations): its answer is "
+                "read back")
+    return f"resuming the search saved in {out / 'state.json'} at cycle {cycle} of {config.cycles} ({evaluations} " \
+           "evaluations)"
+
+
 def search_run(args: argparse.Namespace) -> tuple[SearchResult, list[Path]]:
     """``swapnas search`` without its printout: checks, OUT's lock, the executor and the store, the search, the found
     arch's ground truth (where the space has one) and the outputs written; the result and the files written
@@ -91,6 +110,9 @@ def search_run(args: argparse.Namespace) -> tuple[SearchResult, list[Path]]:
                     "give --sample 2 or more, or --crossover 0", config.crossover)
     out = out_folder(args)
     with out_lock(out):  # OUT is this search's until its outputs are written; a second one fails at once
+        if (line := resume_line(out, config, args.seed)) and not (getattr(args, "quiet", False) or
+                                                                 getattr(args, "json", False)):
+            print(f"swapnas: {line}", file=sys.stderr)  # until session 49 only the progress bar's start said so
         executor, device = executor_of(args)
         with executor, store_for(args, out) as store:
             result = run_search(
