@@ -25,7 +25,7 @@ from swapnas.benchmarks import get_benchmark
 from swapnas.executor_local import LocalExecutor
 from swapnas.proxies import get_proxy
 from swapnas.search import EAConfig, Evolution
-from swapnas.search.driver import (_feasible, _resume, _save, check_failures, check_started, evolve,
+from swapnas.search.driver import (FITNESS_FLAGS, _feasible, _resume, _save, check_failures, check_started, evolve,
                                    flexibert_extras, prior_text, run_search, search_notes)
 from swapnas.search.final import final_macs, final_net, final_size, range_prior
 from swapnas.spaces import flexibert as fb
@@ -93,8 +93,19 @@ def test_resume_refuses_another_fitness_and_names_a_damaged_state(tmp_path) -> N
     path.write_text(json.dumps({"fitness": {"proxy": "other"}, "ea": state}))
     with pytest.raises(ValueError) as err:
         _resume(Evolution(nb201, CFG, 0), path, FIT_ID)
-    assert str(err.value) == (f"{path} holds a search with another fitness or constraints ({{'proxy': 'other'}}); "
+    shown = ", ".join(f"{FITNESS_FLAGS[k]} {('other' if k == 'proxy' else None)!r} (now {v!r})"
+                      for k, v in FIT_ID.items())
+    assert str(err.value) == (f"{path} holds a search with another fitness or constraints: {shown}; "
                               "use another --out folder or the same settings")
+    path.write_text(json.dumps({"fitness": {**FIT_ID, "size_prior": [9, 9], "old": 1}, "ea": state}))
+    with pytest.raises(ValueError) as err:
+        _resume(Evolution(nb201, CFG, 0), path, FIT_ID)
+    assert str(err.value) == (f"{path} holds a search with another fitness or constraints: the size prior (--mu/--sigma, "
+                              "--target-params, --prior) [9, 9] (now [1.0, 2.0]), old 1 (now None); use another --out "
+                              "folder or the same settings")
+    path.write_text(json.dumps({"fitness": None, "ea": state}))
+    with pytest.raises(ValueError, match=r"constraints: None; use another"):
+        _resume(Evolution(nb201, CFG, 0), path, FIT_ID)
     for doc, why in (("{", "JSONDecodeError"), ("[]", "AttributeError"), ('{"fitness": 1}', "KeyError: 'ea'"),
                      (json.dumps({"fitness": FIT_ID, "ea": {}}), "KeyError: 'config'"),
                      (json.dumps({"fitness": FIT_ID, "ea": state, "seconds": True}), "seconds True is not"),

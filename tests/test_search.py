@@ -62,8 +62,40 @@ def test_state_round_trip_resumes_identically() -> None:
     resumed.load_state_dict(state)
     run_ea(5, ea=resumed)
     assert resumed.history == whole.history and resumed.snapshots == whole.snapshots
-    with pytest.raises(ValueError, match="made with config"):
+    with pytest.raises(ValueError, match=r"made with --seed 5 \(now 6\)"):
         Evolution(nb201, CFG, 6).load_state_dict(state)
+
+
+@pytest.mark.parametrize("stop_after", [3, None])  # an interrupted search, and a finished one
+def test_a_larger_cycles_extends_a_saved_search_to_the_longer_searchs_trajectory(stop_after: int | None) -> None:
+    longer = EAConfig(population=8, sample=3, mutations=4, cycles=16, crossover=0.5)
+    whole = run_ea(5, longer)
+    part = run_ea(5, stop_after=stop_after)
+    state = json.loads(json.dumps(part.state_dict()))
+    extended = Evolution(nb201, longer, 5)
+    extended.load_state_dict(state)
+    run_ea(5, ea=extended)
+    assert extended.cycle == 16 and len(extended.history) > len(part.history)
+    assert extended.history == whole.history and extended.snapshots == whole.snapshots
+    assert extended.state_dict()["config"]["cycles"] == 16  # saved from now on with the new budget
+
+
+def test_a_saved_search_cannot_be_shortened_or_resumed_with_other_settings() -> None:
+    state = json.loads(json.dumps(run_ea(5, stop_after=6).state_dict()))  # at cycle 5
+    shorter = EAConfig(population=8, sample=3, mutations=4, cycles=4, crossover=0.5)
+    with pytest.raises(ValueError) as info:
+        Evolution(nb201, shorter, 5).load_state_dict(state)
+    assert str(info.value) == ("the saved search has run 5 cycles, more than --cycles 4: a search cannot be shortened; "
+                               "give --cycles 5 or more (more extends it), or use another --out folder")
+    same = Evolution(nb201, EAConfig(population=8, sample=3, mutations=4, cycles=5, crossover=0.5), 5)
+    same.load_state_dict(state)  # exactly the saved cycle: complete
+    assert same.done
+    other = EAConfig(population=8, sample=2, mutations=4, cycles=10, crossover=0.25)
+    with pytest.raises(ValueError) as other_info:
+        Evolution(nb201, other, 6).load_state_dict(state)
+    assert str(other_info.value) == (
+        "the saved search state was made with --seed 5 (now 6), --sample 3 (now 2), --crossover 0.5 (now 0.25); use "
+        "another --out folder or the same settings (only --cycles may change, to extend a search)")
 
 
 def test_ask_tell_contract_and_config_errors() -> None:

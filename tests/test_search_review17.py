@@ -333,9 +333,34 @@ def test_a_resumed_search_says_where_it_resumes(tmp_path) -> None:
     assert resume_line(tmp_path, config, 0) == (f"resuming the search saved in {tmp_path / 'state.json'} at cycle "
                                                 f"{ea.cycle} of 3 ({len(ea.history)} evaluations)")
     assert resume_line(tmp_path, config, 1) is None  # another seed: the search refuses the state with its reason
-    assert resume_line(tmp_path, EAConfig(population=4, sample=2, mutations=2, cycles=5), 0) is None
+    assert resume_line(tmp_path, EAConfig(population=5, sample=2, mutations=2, cycles=3), 0) is None
+    assert resume_line(tmp_path, EAConfig(population=4, sample=2, mutations=2, cycles=5), 0) == (
+        f"extending the search saved in {tmp_path / 'state.json'} from 3 to 5 cycles (at cycle {ea.cycle}, "
+        f"{len(ea.history)} evaluations)")
     evolve(ea, _score, Fitness(get_proxy("params"), nb201, {}, 10), tmp_path / "state.json", {}, progress=False)
     assert resume_line(tmp_path, config, 0) == (f"the search saved in {tmp_path / 'state.json'} is complete "
                                                 f"({len(ea.history)} evaluations): its answer is read back")
     (tmp_path / "state.json").write_text("{damaged")
     assert resume_line(tmp_path, config, 0) is None  # the search names the damage itself
+
+
+def test_a_finished_search_given_more_cycles_ends_where_the_longer_search_does(small_bundle, tmp_path,
+                                                                                monkeypatch) -> None:
+    # session 50: a finished search could not be given more cycles (the saved state's settings had to match whole)
+    monkeypatch.setattr(driver, "final_macs", lambda *a: 0.0)  # FlopCounterMode's first use imports torch._dynamo
+    longer = EAConfig(population=4, sample=2, mutations=2, cycles=4)
+    with ScoreStore(tmp_path / "s.sqlite") as store:
+        kw = dict(store=store, fitness="params", refine=3, refine_net={"N": 2}, seed=0, device=torch.device("cpu"),
+                  data_dir=str(small_bundle), progress=False)
+        short = run_search("nb201", "cifar10", config=TINY, out=tmp_path / "out", **kw)
+        extended = run_search("nb201", "cifar10", config=longer, out=tmp_path / "out", **kw)
+        fresh = run_search("nb201", "cifar10", config=longer, out=tmp_path / "fresh", **kw)
+    assert short.cycles == 1 and extended.cycles == fresh.cycles == 4
+    assert extended.history[:len(short.history)] == short.history and len(extended.history) > len(short.history)
+    assert (extended.best, extended.fitness, extended.history, extended.snapshots, extended.refine) == \
+        (fresh.best, fresh.fitness, fresh.history, fresh.snapshots, fresh.refine)
+    assert extended.config["cycles"] == 4
+    saved = json.loads((tmp_path / "out" / "state.json").read_text())
+    assert saved["ea"]["config"]["cycles"] == 4 and saved["ea"]["cycle"] == 4
+    with ScoreStore(tmp_path / "s.sqlite") as store, pytest.raises(ValueError, match="cannot be shortened"):
+        run_search("nb201", "cifar10", config=TINY, out=tmp_path / "out", **kw | {"store": store})

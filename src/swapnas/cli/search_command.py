@@ -7,12 +7,12 @@ import argparse
 import json
 import logging
 import sys
-from dataclasses import asdict
 from pathlib import Path
 
 from ..bundle import resolve_data_dir
 from ..search import SEARCH_EXTRAS, EAConfig, SearchResult, final_net, run_search, write_result
 from ..search.driver import choose_fitness, extra_cells, out_lock, prior_text, search_notes, stage_text
+from ..search.evolution import state_mismatch
 from ..search.final import check_max_macs, check_max_params, check_target_params
 from ..search.fitness import check_size_flags
 from ..session import protocol_defaults, scoring_net
@@ -84,19 +84,21 @@ def _search_checks(args: argparse.Namespace) -> None:
 
 def resume_line(out: Path, config: EAConfig, seed: int) -> str | None:
     """What a search resumes from (None: nothing saved in OUT, or a state of other settings, which the search refuses
-    with its reason): the saved cycle and evaluations, or that the saved search is complete."""
+    with its reason): the saved cycle and evaluations, that a larger --cycles extends it, or that it is complete."""
     try:
         ea = json.loads((out / "state.json").read_text())["ea"]
-        if ea["config"] != asdict(config) or ea["seed"] != seed:
+        if state_mismatch(ea, config, seed) is not None:
             return None
-        cycle, evaluations = int(ea["cycle"]), len(ea["history"])
+        cycle, evaluations, before = int(ea["cycle"]), len(ea["history"]), int(ea["config"]["cycles"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
+    saved = out / "state.json"
     if cycle >= config.cycles:
-        return (f"the search saved in {out / 'state.json'} is complete ({evaluations} evaluations): its answer is "
-                "read back")
-    return f"resuming the search saved in {out / 'state.json'} at cycle {cycle} of {config.cycles} ({evaluations} " \
-           "evaluations)"
+        return f"the search saved in {saved} is complete ({evaluations} evaluations): its answer is read back"
+    if before < config.cycles:
+        return (f"extending the search saved in {saved} from {before} to {config.cycles} cycles (at cycle {cycle}, "
+                f"{evaluations} evaluations)")
+    return f"resuming the search saved in {saved} at cycle {cycle} of {config.cycles} ({evaluations} evaluations)"
 
 
 def search_run(args: argparse.Namespace) -> tuple[SearchResult, list[Path]]:

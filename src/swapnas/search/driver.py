@@ -116,6 +116,20 @@ def _damaged_state(state_path: Path, exc: Exception) -> ValueError:
                       "settings: the same trajectory, every stored score reused), or restore it from a backup")
 
 
+#: the search's fitness identity (``fitness_id`` of :func:`run_search`) → the flags that set each part
+FITNESS_FLAGS = {"proxy": "--fitness", "size_prior": "the size prior (--mu/--sigma, --target-params, --prior)",
+                 "protocol": "the scoring protocol", "net": "--net", "batch_size": "--batch-size",
+                 "repeats": "--repeats", "score_seed": "--score-seed", "constraints": "--max-params/--max-macs"}
+
+
+def _fitness_differences(saved: Any, mine: dict) -> str:
+    """The parts of a saved search's fitness identity that differ from this search's, each with its flag."""
+    if not isinstance(saved, dict):
+        return f"{saved!r}"
+    return ", ".join(f"{FITNESS_FLAGS.get(k, k)} {saved.get(k)!r} (now {mine.get(k)!r})"
+                     for k in [*mine, *(k for k in saved if k not in mine)] if saved.get(k) != mine.get(k))
+
+
 def _resume(ea: Evolution, state_path: Path, fitness_id: dict) -> float:
     """Load the saved search state into ``ea`` (none: a new search); the seconds the earlier processes
     spent in the search loop (0 for a state written before they were kept)."""
@@ -127,8 +141,8 @@ def _resume(ea: Evolution, state_path: Path, fitness_id: dict) -> float:
     except (ValueError, KeyError, TypeError, AttributeError) as exc:  # bad JSON or UTF-8, not a state document
         raise _damaged_state(state_path, exc) from exc
     if fitness != fitness_id:
-        raise ValueError(f"{state_path} holds a search with another fitness or constraints "
-                         f"({fitness}); use another --out folder or the same settings")
+        raise ValueError(f"{state_path} holds a search with another fitness or constraints: "
+                         f"{_fitness_differences(fitness, fitness_id)}; use another --out folder or the same settings")
     if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not math.isfinite(seconds) or seconds < 0:
         raise _damaged_state(state_path, ValueError(f"seconds {seconds!r} is not a number of seconds"))
     try:

@@ -190,10 +190,11 @@ class Evolution:
         }
 
     def load_state_dict(self, state: dict) -> None:
-        if state["config"] != asdict(self.config) or state["seed"] != self.seed:
-            raise ValueError(f"the saved search state was made with config {state['config']} and seed "
-                             f"{state['seed']}, not {asdict(self.config)} and seed {self.seed}; use another "
-                             "--out folder or the same settings")
+        """Resume from :meth:`state_dict`'s document; its settings must be this EA's, except ``cycles``, which may be
+        raised to extend a search (the trajectory is that of a search run with the new ``cycles`` from the start:
+        ``cycles`` only decides when the EA stops)."""
+        if (why := state_mismatch(state, self.config, self.seed)) is not None:
+            raise ValueError(why)
         version, internal, gauss = state["rng"]
         self.rng.setstate((version, tuple(internal), gauss))
         self.cycle = state["cycle"]
@@ -201,3 +202,22 @@ class Evolution:
         self.seen = dict(state["seen"])
         self.history = list(state["history"])
         self.snapshots = list(state["snapshots"])
+
+
+def state_mismatch(state: dict, config: EAConfig, seed: int) -> str | None:
+    """Why a saved search state (:meth:`Evolution.state_dict`) cannot be resumed with ``config`` and ``seed``, or None
+    when it can: the same seed and settings, and ``cycles`` no fewer than the saved cycle (a larger ``--cycles``
+    extends a search, even a finished one)."""
+    saved, mine = state["config"], asdict(config)
+    differ = [f"--{k} {saved.get(k)!r} (now {v!r})" for k, v in mine.items() if k != "cycles" and saved.get(k) != v]
+    differ += [f"--{k} {saved[k]!r} (now absent)" for k in saved if k not in mine]
+    if state["seed"] != seed:
+        differ.insert(0, f"--seed {state['seed']!r} (now {seed!r})")
+    if differ:
+        return (f"the saved search state was made with {', '.join(differ)}; use another --out folder or the same "
+                "settings (only --cycles may change, to extend a search)")
+    if state["cycle"] > config.cycles:
+        return (f"the saved search has run {state['cycle']} cycles, more than --cycles {config.cycles}: a search "
+                f"cannot be shortened; give --cycles {state['cycle']} or more (more extends it), or use another "
+                "--out folder")
+    return None
