@@ -33,6 +33,7 @@ from swapnas.cli.args import (
     probability,
     ray_gpus,
     scoring_parent,
+    search_space,
     seed_int,
     shard,
     store_parent,
@@ -116,6 +117,23 @@ def test_archs_per_benchmark() -> None:
     assert _refused(archs_per, "nb201=5, nb201 =6") == "--archs-per names 'nb201' twice"
     assert _refused(archs_per, "nb201=0") == "--archs must be >= 1 (got 0)"
     assert _refused(archs_per, "nb201=5=6") == "--archs takes a number or 'all', not '5=6'"
+
+
+
+def test_search_space_names_the_space_of_a_benchmark(capsys: pytest.CaptureFixture[str]) -> None:
+    # session 50: `search --space nb301` got argparse's list of choices, not "the DARTS space"
+    assert search_space("darts") == "darts" and search_space("nb201") == "nb201" and search_space("foo") == "foo"
+    assert _refused(search_space, "nb301") == ("'nb301' is a benchmark (ground truth) of the darts space, not a search "
+                                               "space: search its archs with --space darts")
+    assert _refused(search_space, "darts_swap").startswith("'darts_swap' is a benchmark (ground truth) of the darts ")
+    from swapnas.cli import main
+    with pytest.raises(SystemExit):
+        main(["search", "--space", "nb301", "--out", "unused"])
+    assert capsys.readouterr().err.endswith("argument --space: 'nb301' is a benchmark (ground truth) of the darts "
+                                            "space, not a search space: search its archs with --space darts\n")
+    with pytest.raises(SystemExit):
+        main(["search", "--space", "foo", "--out", "unused"])
+    assert "argument --space: invalid choice: 'foo' (choose from 'nb101', 'nb201', 'darts'" in capsys.readouterr().err
 
 
 # --- --net and --mean / --std ---------------------------------------------------------------------------------------

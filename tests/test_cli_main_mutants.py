@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import errno
 import io
+import json
 import logging
 import signal
 import sys
@@ -138,13 +139,13 @@ def test_the_log_levels(monkeypatch, swapnas_logger, verbose, root, own) -> None
     assert swapnas_logger.level == own
 
 
-def _raising(monkeypatch, exc: BaseException) -> None:
-    """The parsed command raises ``exc``."""
+def _raising(monkeypatch, exc: BaseException, **flags: bool) -> None:
+    """The parsed command raises ``exc`` (``flags``: the global flags parsed, e.g. json=True)."""
     def func(args: argparse.Namespace) -> int:
         raise exc
     parser = cli.build_parser()
     monkeypatch.setattr(cli, "build_parser", lambda: parser)
-    monkeypatch.setattr(parser, "parse_args", lambda argv: argparse.Namespace(verbose=False, func=func))
+    monkeypatch.setattr(parser, "parse_args", lambda argv: argparse.Namespace(verbose=False, func=func, **flags))
 
 
 @pytest.mark.parametrize(("exc", "message"), [
@@ -166,6 +167,22 @@ def test_each_failure_is_one_line_and_exit_2(monkeypatch, capsys, exc, message) 
     _raising(monkeypatch, exc)
     assert cli._main([]) == EXIT_ERROR
     assert capsys.readouterr() == ("", f"swapnas: error: {message}\n")
+
+
+def test_with_json_a_failure_is_also_one_json_document_on_stdout(monkeypatch, capsys) -> None:
+    # session 50: --json promised one JSON document on stdout, and an error left stdout empty
+    _raising(monkeypatch, ValueError("--seed must be >= 0"), json=True)
+    assert cli._main([]) == EXIT_ERROR
+    out, err = capsys.readouterr()
+    assert err == "swapnas: error: --seed must be >= 0\n"
+    assert json.loads(out) == {"error": "--seed must be >= 0", "exit": EXIT_ERROR} and out.count("\n") == 1
+    _raising(monkeypatch, KeyboardInterrupt(), json=True)
+    assert cli._main([]) == EXIT_INTERRUPTED
+    assert json.loads(capsys.readouterr().out) == {
+        "error": "interrupted; every finished score is in the store, rerun the same command to resume",
+        "exit": EXIT_INTERRUPTED}
+    _raising(monkeypatch, ValueError("x"), json=False)
+    assert cli._main([]) == EXIT_ERROR and capsys.readouterr() == ("", "swapnas: error: x\n")
 
 
 def test_ctrl_c_says_the_scores_are_kept_and_exits_130(monkeypatch, capsys) -> None:

@@ -27,6 +27,7 @@ from swapnas.cli.args import (
     positive_float,
     positive_int,
     probability,
+    search_space,
     seed_int,
     shard,
 )
@@ -95,7 +96,7 @@ OWN = {
         ("--out", "out", None, None, None, True, None, None, Store),
     ],
     "search": [
-        ("--space", "space", "nb201", None,
+        ("--space", "space", "nb201", search_space,
          ["nb101", "nb201", "darts", "transnas_micro", "transnas_macro", "flexibert"], False, None, None, Store),
         ("--dataset", "dataset", None, None, None, False, None, None, Store),
         ("--fitness", "fitness", "best", None, None, False, None, None, Store),

@@ -5,6 +5,7 @@ functions."""
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import signal
 import sys
@@ -73,23 +74,25 @@ def _main(argv: list[str] | None) -> int:
         return args.func(args)
     except (FileNotFoundError, ValueError, KeyError, IsADirectoryError, NotADirectoryError, FileExistsError,
             PermissionError) as exc:  # bad input, or a path that cannot be written: the message says which
-        msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-        print(f"swapnas: error: {msg}", file=sys.stderr)
-        return EXIT_ERROR
+        return _fail(args, f"{exc.args[0] if isinstance(exc, KeyError) and exc.args else exc}", EXIT_ERROR)
     except BrokenExecutor as exc:  # the scoring processes cannot run here at all (pool_retry gives up)
-        print(f"swapnas: error: {exc}", file=sys.stderr)
-        return EXIT_ERROR
+        return _fail(args, f"{exc}", EXIT_ERROR)
     except BrokenPipeError:  # `swapnas proxies | head`: the reader left; not an error of ours
         sys.stderr.close()
         return EXIT_OK
     except OSError as exc:  # a file that cannot be read or written (read-only file system, disk full, name too long)
-        print(f"swapnas: error: {exc.filename}: {exc.strerror}" if exc.filename and exc.strerror else
-              f"swapnas: error: {exc}", file=sys.stderr)
-        return EXIT_ERROR
+        return _fail(args, f"{exc.filename}: {exc.strerror}" if exc.filename and exc.strerror else f"{exc}", EXIT_ERROR)
     except KeyboardInterrupt:
-        print("swapnas: interrupted; every finished score is in the store, rerun the same command to resume",
-              file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return _fail(args, "interrupted; every finished score is in the store, rerun the same command to resume",
+                     EXIT_INTERRUPTED, prefix="swapnas: ")
 
+
+def _fail(args: argparse.Namespace, message: str, code: int, prefix: str = "swapnas: error: ") -> int:
+    """``code``, the message printed on stderr and, with --json, as ``{"error": …, "exit": code}`` on stdout (a
+    script reading stdout gets one JSON document whatever happened)."""
+    print(prefix + message, file=sys.stderr)
+    if getattr(args, "json", False):
+        print(json.dumps({"error": message, "exit": code}))
+    return code
 
 __all__ = ["build_parser", "main"]

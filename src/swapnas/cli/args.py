@@ -186,6 +186,19 @@ def archs_per(text: str) -> dict[str, int | None]:
     return out
 
 
+def search_space(text: str) -> str:
+    """argparse type for ``search --space``: a benchmark's name (nb301, darts_swap) is refused with its search space
+    (argparse's ``choices`` then checks the rest)."""
+    from ..benchmarks import BENCHMARKS, benchmark_class
+    from ..spaces import SPACES
+
+    if text not in SPACES and text in BENCHMARKS:
+        space = benchmark_class(text).space
+        raise argparse.ArgumentTypeError(f"{text!r} is a benchmark (ground truth) of the {space} space, not a search "
+                                         f"space: search its archs with --space {space}")
+    return text
+
+
 def ray_gpus(text: str) -> float:
     """argparse type for --ray-gpus: GPUs per task, >= 0."""
     try:
@@ -262,7 +275,7 @@ def global_parent(top: bool = False) -> argparse.ArgumentParser:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars and no table: only what was "
                    "written, warnings and errors", **default)
     p.add_argument("--json", action="store_true", help="print the result as one JSON document on stdout "
-                   "(nothing else there)", **default)
+                   "(nothing else there; an error as {\"error\": MESSAGE, \"exit\": CODE})", **default)
     return p
 
 
