@@ -16,9 +16,9 @@ from swapnas.session import configure
 from swapnas.store import ScoreStore
 from tests.test_validation import run_cli
 
-REASON = ("swap cannot score Encoder: it counts nn.ReLU activation patterns and the model has no nn.ReLU module "
-          "(swap_ext takes GELU, SiLU, ReLU6, Hardswish, … and token activations; swap_fn also activation functions "
-          "such as F.relu and F.gelu)")
+WHY = ("it counts nn.ReLU activation patterns and the model has no nn.ReLU module (swap_ext takes GELU, SiLU, ReLU6, "
+       "Hardswish, … and token activations; swap_fn also activation functions such as F.relu and F.gelu)")
+REASON = f"swap cannot score Encoder: {WHY}"
 
 
 def test_a_proxy_no_network_of_the_space_meets_is_named_with_its_reason(small_bundle: Path) -> None:
@@ -30,6 +30,20 @@ def test_a_proxy_no_network_of_the_space_meets_is_named_with_its_reason(small_bu
     assert str(exc.value).endswith(". No network of flexibert has what swap, az_nas_expressivity need: give --proxies "
                                    "other proxies (`swapnas proxies` lists them; `best` is each space's recommended "
                                    "fitness)")
+    # session 50: proxies refused for one reason share one sentence (it was repeated whole for each)
+    protocol, batch, proxies = configure("flexibert", "glue", "swap,az_nas_expressivity,swap_reg,nwot",
+                                         data_dir=str(small_bundle), batch_size=4)
+    with pytest.raises(ValueError) as exc:
+        refuse_unfit("flexibert", proxies, protocol, batch, "--fitness")
+    assert str(exc.value).startswith(f"swap, swap_reg, nwot cannot score Encoder: {WHY}; az_nas_expressivity cannot "
+                                     "score Encoder: it reads 4-D")
+    assert str(exc.value).count(WHY) == 1
+    protocol, batch, proxies = configure("flexibert", "glue", "swap", data_dir=str(small_bundle), batch_size=4)
+    with pytest.raises(ValueError, match=r"\. No network of flexibert has what swap needs: give --fitness other"):
+        refuse_unfit("flexibert", proxies, protocol, batch, "--fitness")
+    assert str(exc.value).endswith(". No network of flexibert has what swap, swap_reg, nwot, az_nas_expressivity need: "
+                                   "give --fitness other proxies (`swapnas proxies` lists them; `best` is each space's "
+                                   "recommended fitness)")
     for space, task, names in (("flexibert", "glue", "swap_ext,params,best"), ("nb201", "cifar10", "swap,nwot"),
                                ("darts", "cifar10", "swap,az_nas_expressivity")):
         protocol, batch, proxies = configure(space, task, names, data_dir=str(small_bundle), batch_size=4)
@@ -39,7 +53,8 @@ def test_a_proxy_no_network_of_the_space_meets_is_named_with_its_reason(small_bu
 def test_correlate_refuses_before_scoring(small_bundle: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     code, _, err = run_cli(["correlate", "--space", "flexibert", "--dataset", "glue", "--archs", "5", "--data-dir",
                             str(small_bundle), "--out", str(tmp_path / "out"), "--no-progress"], capsys)
-    assert code == 2 and REASON in err and "give --proxies other proxies" in err and "Traceback" not in err
+    assert code == 2 and f"swap, swap_reg cannot score Encoder: {WHY}. No network" in err and err.count(WHY) == 1
+    assert "give --proxies other proxies" in err and "Traceback" not in err
     assert not (tmp_path / "out" / "results.json").exists()
 
 

@@ -41,7 +41,12 @@ INIT_CHOICES = ("gaussian", "none")
 
 
 class UnsupportedModel(ValueError):
-    """A proxy that cannot score this kind of model: the message says why and what works instead."""
+    """A proxy that cannot score this kind of model: the message says why and what works instead (``why``: the
+    reason alone, without the proxy and the model)."""
+
+    def __init__(self, message: str, why: str = "") -> None:
+        super().__init__(message)
+        self.why = why or message
 
 
 def _has(model: nn.Module, kinds: tuple[type[nn.Module], ...]) -> bool:
@@ -72,7 +77,7 @@ def check_supported(p: Proxy, model: nn.Module) -> None:
         for need in q.requires:
             ok, why = REQUIREMENTS[need]
             if not ok(model):
-                raise UnsupportedModel(f"{p.name} cannot score {type(model).__name__}: {why}")
+                raise UnsupportedModel(f"{p.name} cannot score {type(model).__name__}: {why}", why)
 
 
 def _copy(model: nn.Module) -> nn.Module:

@@ -27,17 +27,20 @@ def refuse_unfit(space: str, proxies: list[Proxy], protocol: Protocol, batch: Ba
             nets = [mod.build(mod.sample(rng), num_classes=batch.num_classes, **protocol.net) for _ in range(samples)]
     except Exception:  # noqa: BLE001 - a build that needs real tensors: left to the scoring, which names the error
         return
-    unfit = {}
+    unfit: dict[str, list[str]] = {}  # reason -> the proxies refused for it (one sentence per reason)
+    model = type(nets[0]).__name__ if nets else space
     for p in proxies:
         reasons = []
         for net in nets:
             try:
                 check_supported(p, net)
             except UnsupportedModel as exc:
-                reasons.append(str(exc))
-        if len(reasons) == len(nets):
-            unfit[p.name] = reasons[0]
+                reasons.append(exc.why)
+        if reasons and len(reasons) == len(nets):
+            unfit.setdefault(reasons[0], []).append(p.name)
     if unfit:
-        raise ValueError(f"{'; '.join(unfit.values())}. No network of {space} has what {', '.join(unfit)} "
-                         f"need{'s' if len(unfit) == 1 else ''}: give {flag} other proxies (`swapnas proxies` lists "
-                         "them; `best` is each space's recommended fitness)")
+        names = [n for group in unfit.values() for n in group]
+        why = "; ".join(f"{', '.join(group)} cannot score {model}: {reason}" for reason, group in unfit.items())
+        need = "needs" if len(names) == 1 else "need"
+        raise ValueError(f"{why}. No network of {space} has what {', '.join(names)} {need}: give {flag} other proxies "
+                         "(`swapnas proxies` lists them; `best` is each space's recommended fitness)")
