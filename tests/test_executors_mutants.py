@@ -11,11 +11,13 @@ import logging
 import os
 import signal
 import sys
+import warnings
 
 import pytest
 import torch
 
 from swapnas import executors
+from swapnas.callers import brief_warning
 from swapnas.executors import LocalExecutor, PoolExecutor, ScoreTask, make_executor, usable_cores
 from swapnas.proxies import get_proxy
 from swapnas.store import Record
@@ -164,7 +166,9 @@ def test_a_pool_worker_ignores_ctrl_c_and_sigterm_and_takes_its_threads(monkeypa
     monkeypatch.setattr(torch, "set_num_threads", lambda n: calls.append(("threads", n)))
     monkeypatch.setattr(executors, "keep_freed_memory", lambda: calls.append(("malloc",)))
     monkeypatch.setattr(signal, "signal", lambda sig, handler: calls.append((sig, handler)))
+    monkeypatch.setattr(warnings, "showwarning", warnings.showwarning)  # restored after the test
     executors._pool_init(3)
+    assert warnings.showwarning is brief_warning  # session 50: Python named the pool's file as the place
     assert calls[:2] == [("threads", 3), ("malloc",)]
     assert sorted(calls[2:]) == sorted([(signal.SIGINT, signal.SIG_IGN), (signal.SIGTERM, signal.SIG_IGN)])
 

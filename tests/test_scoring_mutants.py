@@ -158,6 +158,36 @@ def _timed(fn, *args):
     return rec, time.perf_counter() - t0
 
 
+def test_a_saturation_warning_on_jigsaw_says_that_s_counts_its_tiles(batch, monkeypatch) -> None:
+    # session 50: TransNAS jigsaw's warning said "S = 144 samples" under a protocol of S = 16, without the reason
+    import warnings
+
+    from swapnas import scoring
+    from swapnas.patterns import _warn_if_saturated
+    from swapnas.spaces import map_rows
+
+    assert map_rows("transnas_micro", "jigsaw") == map_rows("transnas_macro", "jigsaw") == 9
+    assert map_rows("transnas_micro", "autoencoder") == map_rows("nb201", "cifar10") == map_rows("sp", "x") == 1
+    jigsaw = _protocol(space="transnas_micro", dataset="jigsaw", batch_size=16)
+    assert scoring._rows_note(jigsaw) == ("; on transnas_micro/jigsaw each input gives 9 rows, so S = 16 inputs x 9: "
+                                          "--batch-size sets the inputs")
+    assert scoring._rows_note(_protocol()) == scoring._rows_note(_protocol(space="nb201")) == ""
+    monkeypatch.setattr(scoring, "_SATURATION_SHOWN", set())
+
+    def saturated(model, batch) -> float:
+        _warn_if_saturated(6280, 144, 6280)
+        return 1.0
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _score_base(Proxy("probe", fn=saturated), "a", _linear, batch, jigsaw, CPU, None)
+        _score_base(Proxy("other", fn=saturated), "a", _linear, batch, _protocol(), CPU, None)
+    texts = [str(w.message) for w in caught]
+    assert len(texts) == 2 and texts[0].endswith("ceiling; on transnas_micro/jigsaw each input gives 9 rows, so S = 16 "
+                                                 "inputs x 9: --batch-size sets the inputs]")
+    assert texts[1].endswith("counts the archs at the 2**S ceiling]")
+
+
 def test_a_base_proxy_runs_with_its_options_on_the_device_and_times_itself(batch) -> None:
     proxy = Proxy("probe", fn=lambda model, batch, scale=1.0: scale * next(model.parameters()).is_meta,
                   options={"scale": 3.0})

@@ -2,7 +2,7 @@
 
 import sys
 
-from .cli import main
+from .cli import command
 
 if __name__ == "__main__":  # guarded: spawned worker processes import this module too
-    sys.exit(main())
+    sys.exit(command())

@@ -21,7 +21,7 @@ from .report import correlation_report, scatter_plot
 from .results import CorrelateRun, ProxyResult, provenance, strict_json
 from .scoring import Protocol
 from .session import check_task, error_messages, pick_archs, score_archs
-from .spaces import get_space
+from .spaces import map_rows
 from .stats import BOOTSTRAP_RESAMPLES, correlate
 from .store import Record, ScoreStore
 
@@ -106,7 +106,7 @@ def run_correlation(
     acc = bench.accuracies(archs, task)
     params = np.array([bench.params_m(a, task) for a in archs])
     results, scores = [], {}
-    rows = getattr(get_space(bench.space), "MAP_ROWS_PER_SAMPLE", {}).get(task, 1)  # samples a hooked map holds: S·rows
+    rows = map_rows(bench.space, task)  # samples a hooked map holds: S·rows
     for p in proxy_list:
         recs = records[p.name]
         ok = np.array([r.ok for r in recs])

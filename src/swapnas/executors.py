@@ -35,6 +35,7 @@ import logging
 import multiprocessing
 import os
 import signal
+import warnings
 from collections.abc import Generator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from types import ModuleType
@@ -42,6 +43,7 @@ from typing import Any
 
 import torch
 
+from .callers import brief_warning
 from .data import Batch
 from .executor_local import Executor, Item, LocalExecutor, ScoreTask, crash_records, score_item
 from .malloc import keep_freed_memory
@@ -229,6 +231,7 @@ _STOPS = {signal.SIGINT, signal.SIGTERM}  # Ctrl-C and a scheduler's stop (SLURM
 
 def _pool_init(threads: int) -> None:
     torch.set_num_threads(threads)
+    warnings.showwarning = brief_warning  # Python would name the pool's own file as the place of swapnas's warnings
     keep_freed_memory()
     for stop in _STOPS:  # the driver's shutdown lets the chunks in flight finish
         signal.signal(stop, signal.SIG_IGN)

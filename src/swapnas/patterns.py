@@ -302,14 +302,13 @@ _ONCE: contextvars.ContextVar[tuple[str, set[str], str] | None] = contextvars.Co
 
 
 @contextlib.contextmanager
-def saturation_once(proxy: str, shown: set[str], note: str | None = None) -> Iterator[None]:
+def saturation_once(proxy: str, shown: set[str], note: str | None = None, extra: str = "") -> Iterator[None]:
     """Within the block, a :class:`SaturationWarning` is issued only if ``proxy`` is not in ``shown`` (then added):
     a run over many saturated archs shows each proxy's first one (``scoring._score_base``, per process; ``note``,
-    which the warning ends with, says so by default), ``swapnas.score`` one per call over its repeats. Other
+    which the warning ends with, says so by default; ``extra`` is added to it), ``swapnas.score`` one per call. Other
     warnings are not touched; the setting is this thread's (a context variable)."""
-    if note is None:
-        note = (f"the first for {proxy!r} in this process; later ones are not shown, the report's SATURATED line "
-                "counts the archs at the 2**S ceiling")
+    note = (f"the first for {proxy!r} in this process; later ones are not shown, the report's SATURATED line counts "
+            "the archs at the 2**S ceiling" if note is None else note) + extra
     token = _ONCE.set((proxy, shown, note))
     try:
         yield

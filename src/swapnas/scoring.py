@@ -25,6 +25,7 @@ from .module_tools import to_device
 from .net_pool import NetPool
 from .patterns import saturation_once
 from .proxies import Proxy, get_proxy
+from .spaces import map_rows
 from .store import Record, RecordStore, ScoreKey
 
 INITS = ("gaussian", "default")
@@ -272,13 +273,21 @@ def check_stored_bases(proxies: Iterable[Proxy]) -> None:
                              f"{b.name} in two calls")
 
 
+def _rows_note(protocol: Protocol) -> str:
+    """What a SaturationWarning adds where each input gives a hooked map several rows (TransNAS jigsaw's 9 tiles):
+    its S counts rows, not the inputs that --batch-size sets."""
+    rows = map_rows(protocol.space, protocol.dataset)
+    return "" if rows == 1 else (f"; on {protocol.space}/{protocol.dataset} each input gives {rows} rows, so S = "
+                                 f"{protocol.batch_size} inputs x {rows}: --batch-size sets the inputs")
+
+
 def _score_base(p: Proxy, arch: object, build: Callable[..., nn.Module], batch: Batch, protocol: Protocol,
                 device: torch.device, first: nn.Module | None, pool: NetPool | None = None) -> Record:
     """One base proxy over every repeat (``first``: repeat 0's network, if already built; ``pool``: the arch's
     network kept between its proxies)."""
     values, t0 = [], time.perf_counter()
     try:
-        with PeakMemory(device) as mem, saturation_once(p.name, _SATURATION_SHOWN):
+        with PeakMemory(device) as mem, saturation_once(p.name, _SATURATION_SHOWN, extra=_rows_note(protocol)):
             nets = _repeat_nets(p, arch, build, protocol, batch.num_classes, device, first, pool)
             for r, model in enumerate(nets):
                 with forward_rng(model, arch, protocol, r):

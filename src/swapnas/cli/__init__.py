@@ -13,6 +13,7 @@ import threading
 from concurrent.futures import BrokenExecutor
 
 from .._version import __version__
+from ..callers import with_brief_warnings
 from .args import (
     EXIT_ERROR,
     EXIT_FAILED_ARCHS,
@@ -45,6 +46,12 @@ def build_parser(parser_class: type[argparse.ArgumentParser] = argparse.Argument
     for add in (add_correlate, add_grid, add_search, add_train, add_conformance, add_proxies, add_export, add_store):
         add(sub)
     return parser
+
+
+def command() -> int:
+    """The ``swapnas`` script (and ``python -m swapnas``): :func:`main` with swapnas's own warnings shown as one
+    ``swapnas: warning: …`` line each (Python names the script's line, which says nothing to its user)."""
+    return int(with_brief_warnings(main))
 
 
 def _stop(signum: int, frame: object) -> None:
@@ -95,4 +102,4 @@ def _fail(args: argparse.Namespace, message: str, code: int, prefix: str = "swap
         print(json.dumps({"error": message, "exit": code}))
     return code
 
-__all__ = ["build_parser", "main"]
+__all__ = ["build_parser", "command", "main"]

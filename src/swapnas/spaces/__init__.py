@@ -93,6 +93,12 @@ def net_version(name: str) -> str:
     return str(getattr(get_space(name), "NET_VERSION", "1"))
 
 
+def map_rows(name: str, task: str) -> int:
+    """How many rows a hooked map holds per input sample on space ``name``'s ``task`` networks: the module's optional
+    ``MAP_ROWS_PER_SAMPLE`` (TransNAS jigsaw: 9 tiles), else 1 (an unregistered space too)."""
+    return int(getattr(get_space(name), "MAP_ROWS_PER_SAMPLE", {}).get(task, 1)) if name in SPACES else 1
+
+
 def network_modules(name: str) -> list[ModuleType]:
     """The modules whose code builds space ``name``'s networks, as far as can be seen without building one: the
     space's module and every module of its package that it reaches through its names (imported classes, functions
@@ -115,5 +121,5 @@ def network_modules(name: str) -> list[ModuleType]:
     return [seen[k] for k in sorted(seen)]
 
 
-__all__ = ["SPACES", "SearchableSpace", "Space", "SpaceError", "darts", "get_space", "missing_members", "nb201",
-           "net_version", "network_modules", "searchable_space", "searchable_spaces"]
+__all__ = ["SPACES", "SearchableSpace", "Space", "SpaceError", "darts", "get_space", "map_rows", "missing_members",
+           "nb201", "net_version", "network_modules", "searchable_space", "searchable_spaces"]
