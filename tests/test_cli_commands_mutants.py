@@ -657,7 +657,10 @@ def test_grid_passes_every_option_on_and_prints_the_table(grid_parts, capsys) ->
     assert p.write_grid.one == ((p.cols, p.out, "CMD"), {})
     captured = capsys.readouterr()
     assert captured.out == f"GRID TABLE\nwrote {p.out / 'grid.json'}, {p.out / 'grid.md'}\n"
-    assert captured.err == (f"swapnas: 3 arch score(s) failed (grid.md lists their messages); exit "
+    assert captured.err == ("swapnas: grid: 2 columns x 2 proxies, archs per column: nb201 20 = at most 80 scores "
+                            "(those in the store are read back); one progress bar per column, in turn; rerun the same "
+                            "command to resume, or split it over processes or machines with --shard I/K\n"
+                            f"swapnas: 3 arch score(s) failed (grid.md lists their messages); exit "
                             f"{EXIT_FAILED_ARCHS} (--allow-failures: exit 0)\n")
 
 
@@ -669,7 +672,10 @@ def test_grid_defaults_json_and_allowed_failures(grid_parts, capsys) -> None:
     assert p.run_grid.one[0] == ([("nb101", "cifar10")],)
     assert kw["archs_given"] is False and kw["n_archs"] == 1000 and kw["progress"] is False  # --json: no bars
     assert kw["init"] is None and kw["repeats"] == 1 and kw["seed"] == 0 and kw["data_dir"] is None
-    assert capsys.readouterr().out == '{"grid": 1}\n'
+    assert capsys.readouterr() == ('{"grid": 1}\n', "")  # --json: no plan line either
+    assert commands.grid(_args("-q", "grid", "--out", str(p.out), "--benchmarks", "nb101", "--proxies", "swap",
+                               "--allow-failures")) == EXIT_OK
+    assert "grid:" not in capsys.readouterr().err
 
 
 def test_grid_shard_reports_the_failures_counted(grid_parts, capsys, tmp_path) -> None:
@@ -682,7 +688,7 @@ def test_grid_shard_reports_the_failures_counted(grid_parts, capsys, tmp_path) -
     captured = capsys.readouterr()
     assert captured.out == (f"scored shard 0/2: 3 columns, 4 failed scores, in {store}; rerun without --shard for "
                             "the grid\n")
-    assert f"4 arch score(s) failed ({commands._SHARD_WHY})" in captured.err
+    assert f"4 arch score(s) failed ({commands._SHARD_WHY})" in captured.err and "grid:" not in captured.err
     p.run_grid.calls.clear()
     p.run_grid.value = lambda columns, **kw: p.cols  # a shard that counted no failure
     args = _args("grid", "--out", str(p.out), "--benchmarks", "nb201", "--proxies", "swap", "--shard", "1/2")

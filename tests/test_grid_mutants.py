@@ -242,3 +242,15 @@ def test_the_mixing_warning_points_at_its_callers_line() -> None:
 def test_a_metric_another_column_lacks_is_not_scored_there_with_no_best_to_name() -> None:
     text = markdown([_column("cifar10", {"swap": 0.5, "params": 0.4}), _column("cifar100", {"swap": 0.3})])
     assert text.endswith("Cells without ρ (—):\n\n- nb201/cifar100 params: not scored in this column\n")
+
+
+def test_the_grid_plan_names_its_columns_proxies_archs_and_most_scores() -> None:
+    # session 50: a plain `swapnas grid` started 42 proxies on 29 columns without a word on its size
+    from swapnas.grid import grid_plan
+    tail = ("(those in the store are read back); one progress bar per column, in turn; rerun the same command to "
+            "resume, or split it over processes or machines with --shard I/K")
+    cols = [("nb201", "cifar10"), ("nb201", "cifar100"), ("nb101", "cifar10")]
+    assert grid_plan(cols, 3, 200, {"nb201": 1000}) == (
+        f"grid: 3 columns x 3 proxies, archs per column: nb201 1000, nb101 200 = at most 6,600 scores {tail}")
+    assert grid_plan(cols, 2, None, {"nb201": 5}) == (
+        f"grid: 3 columns x 2 proxies, archs per column: nb201 5, nb101 all {tail}")  # 'all': no count before loading

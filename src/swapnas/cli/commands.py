@@ -25,7 +25,7 @@ from ..correlate import run_correlation, write_outputs
 from ..executors import Executor, make_executor, usable_cores
 from ..export import export
 from ..fit_check import refuse_unfit
-from ..grid import check_archs_per, run_grid, select_columns, write_grid
+from ..grid import check_archs_per, grid_plan, run_grid, select_columns, write_grid
 from ..malloc import keep_freed_memory, pad_mib
 from ..proxies import ALIASES, get_proxy, list_proxies, resolve
 from ..report import failure_lines, protocol_text, results_table
@@ -260,6 +260,8 @@ def grid(args: argparse.Namespace) -> int:
     check_archs_per(columns, args.archs_per)  # before OUT and its store exist
     resolve_data_dir(args.data_dir)  # every column reads the bundle: no OUT made without it
     out = out_folder(args)
+    if args.shard is None and not (getattr(args, "quiet", False) or getattr(args, "json", False)):
+        print(f"swapnas: {grid_plan(columns, len(resolve(args.proxies)), args.archs, args.archs_per)}", file=sys.stderr)
     executor, device = executor_of(args)
     counts: dict[str, int] = {}
     with executor, store_for(args, out) as store:
