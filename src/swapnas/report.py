@@ -255,7 +255,8 @@ def draw_cells(cells: dict[str, list[tuple[str, str, str]]], path: Path) -> Path
         pos = {n: (i, 0.0) for i, n in enumerate(nodes)}
         for k, (src, dst, op) in enumerate(edges):
             (x0, _), (x1, _) = pos[src], pos[dst]
-            rad = 0.35 + 0.08 * (k % 3) if x1 - x0 > 1 else 0.0
+            # arcs over an even span above the nodes, over an odd one below: two arcs leaving one node part
+            rad = (0.35 + 0.08 * (k % 3)) * (1 if (x1 - x0) % 2 == 0 else -1) if x1 - x0 > 1 else 0.0
             ax.add_patch(FancyArrowPatch((x0, 0), (x1, 0), connectionstyle=f"arc3,rad={-rad}", arrowstyle="-|>",
                                          mutation_scale=8, lw=0.8, color="C0" if op else "grey",
                                          linestyle="-" if op else "--", shrinkA=9, shrinkB=9))
@@ -269,8 +270,9 @@ def draw_cells(cells: dict[str, list[tuple[str, str, str]]], path: Path) -> Path
                     bbox={"boxstyle": "circle", "fc": "#f3e6c4", "ec": "black", "lw": 0.6})
         ax.set_aspect("equal")  # arc3 curvature is in display units: equal aspect keeps labels on their arcs
         ax.set_xlim(-0.9, len(nodes) - 0.1)  # room for the outer nodes' labels
-        span = max((pos[d][0] - pos[s][0] for s, d, _ in edges), default=1)
-        ax.set_ylim(-0.5, max(0.7, span * 0.36))
+        spans = [pos[d][0] - pos[s][0] for s, d, _ in edges]
+        ax.set_ylim(-max([0.5] + [x * 0.36 for x in spans if x > 1 and x % 2]),
+                    max([0.7] + [x * 0.36 for x in spans if x % 2 == 0]))
         ax.set_title(name, fontsize=9)
         ax.axis("off")
     fig.tight_layout()
