@@ -88,13 +88,14 @@ def _copy(model: nn.Module) -> nn.Module:
     return copy.deepcopy(model, memo)
 
 
-def _initialised(model: nn.Module, init: str, seed: int, repeat: int) -> nn.Module:
-    """A copy for one repeat: initialised, in train mode, every parameter trainable (whatever the caller froze:
-    gradient proxies measure the architecture, not the caller's fine-tuning choice)."""
+def _initialised(model: nn.Module, init: str, seed: int, repeat: int, train: bool = True) -> nn.Module:
+    """A copy for one repeat: initialised, in train mode (``train`` False: each module in its own mode), every
+    parameter trainable (whatever the caller froze: gradient proxies measure the architecture, not the caller's
+    fine-tuning choice)."""
     m = _copy(model).requires_grad_(True)
     if init == "gaussian":
         gaussian_init(m, torch.Generator().manual_seed(seed + repeat))
-    return m.train(True)
+    return m.train(True) if train else m
 
 
 class _Inputs:
@@ -231,7 +232,8 @@ def _names(proxies: str | Sequence[str], models: Iterable[nn.Module]) -> str:
 
 def score(model: nn.Module, inputs: Any, proxies: str | Sequence[str] = "auto", *, repeats: int = 1,
           init: str = "gaussian", seed: int = 0, options: Mapping[str, Mapping[str, Any]] | None = None,
-          num_classes: int | None = None, device: str | torch.device | None = None) -> dict[str, float]:
+          num_classes: int | None = None, device: str | torch.device | None = None,
+          train: bool = True) -> dict[str, float]:
     """Every proxy's score of ``model`` on ``inputs`` (mean over ``repeats`` initialisations).
 
     ``proxies``: names (a list or a comma-separated string); ``"auto"`` (the default) is ``swap``
@@ -241,7 +243,10 @@ def score(model: nn.Module, inputs: Any, proxies: str | Sequence[str] = "auto", 
     where to score (default: where the model's parameters are; one this machine lacks is a ValueError).
     ``num_classes``: the labels' class count, the model's output size, >= 1 (default: the largest label + 1).
     ``seed``: repeat r draws from ``seed + r``, which must be in torch's seed range [-2**63, 2**64 - 1].
-    Lazy modules are materialised on a copy by one pass first. Raises
+    ``init``: ``"gaussian"`` (N(0, 1) weights, the paper's) or ``"none"`` (the weights as they are, one repeat).
+    ``train``: True (the protocol) scores every module in train mode (BatchNorm on the batch's statistics, dropout
+    active, drawn from ``seed``); False keeps each module's own mode (a pretrained model left in ``eval()``).
+    The caller's model is never changed (each repeat scores a copy). Lazy modules are materialised on a copy by one pass first. Raises
     :class:`UnsupportedModel` (a ValueError) naming the proxy and why it cannot score this model.
 
     Example:
@@ -250,6 +255,9 @@ def score(model: nn.Module, inputs: Any, proxies: str | Sequence[str] = "auto", 
         True
     """
     asked = _check_call(model, init, repeats, seed, device)
+    if not isinstance(train, bool):
+        raise TypeError(f"train must be True (train mode, the protocol) or False (each module's own mode), not "
+                        f"{train!r}")
     wanted = _wanted(proxies, model, options)
     read = inputs if isinstance(inputs, _Inputs) else _Inputs(inputs, num_classes, seed)  # rank's: read once for all
     with torch.inference_mode(False):  # also inside the caller's inference_mode: the copies and passes need autograd
@@ -257,7 +265,7 @@ def score(model: nn.Module, inputs: Any, proxies: str | Sequence[str] = "auto", 
         _check_inputs_for(wanted, model, batch, labels)
         dev = asked if asked is not None else next(model.parameters(), torch.empty(0)).device
         batch = _plain(batch.to(dev))
-        return _values(wanted, _materialised(model, batch, seed, dev), batch, repeats, init, seed, dev)
+        return _values(wanted, _materialised(model, batch, seed, dev), batch, repeats, init, seed, dev, train)
 
 
 def _check_call(model: nn.Module, init: str, repeats: int, seed: int, device: Any) -> torch.device | None:
@@ -318,7 +326,7 @@ def _plain(batch: Batch) -> Batch:
 
 
 def _values(wanted: list[Proxy], model: nn.Module, batch: Batch, repeats: int, init: str, seed: int,
-            dev: torch.device) -> dict[str, float]:
+            dev: torch.device, train: bool = True) -> dict[str, float]:
     """Each proxy's mean over ``repeats``: base proxies on a fresh copy per repeat, derived ones from them."""
     values: dict[str, list[float]] = {}
     shown: set[str] = set()  # one SaturationWarning per proxy and call, not one per repeat
@@ -329,7 +337,7 @@ def _values(wanted: list[Proxy], model: nn.Module, batch: Batch, repeats: int, i
             for r in range(repeats):
                 once = saturation_once(p.name, shown, note) if repeats > 1 else contextlib.nullcontext()
                 with _seeded(seed, r, dev), once:
-                    values[p.name].append(_run(p, _initialised(model, init, seed, r).to(dev), _fresh(batch)))
+                    values[p.name].append(_run(p, _initialised(model, init, seed, r, train).to(dev), _fresh(batch)))
     for p in with_bases(wanted):
         if p.base is not None:
             per_repeat = zip(*(values[b] for b in p.base_names))
