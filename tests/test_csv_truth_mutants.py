@@ -28,16 +28,30 @@ def test_each_refusal_of_a_file_whole(tmp_path):
     missing = tmp_path / "nothing.csv"
     assert refusal(FileNotFoundError, lambda: CsvBenchmark(missing, "nb201", "cifar10")) == (
         f"--truth {missing}: no such file (a CSV with an arch column and an accuracy column)")
-    empty = _csv(tmp_path, "arch,acc")
+    header = _csv(tmp_path, "arch,acc")
+    assert refusal(ValueError, lambda: CsvBenchmark(header, "nb201", "cifar10")) == (
+        f"--truth {header}: no data rows under its header line (arch,acc)")
+    empty = tmp_path / "empty.csv"  # session 50: an empty file was said to have no rows "under a header line"
+    empty.write_text("")
     assert refusal(ValueError, lambda: CsvBenchmark(empty, "nb201", "cifar10")) == (
-        f"--truth {empty}: no data rows under a header line")
+        f"--truth {empty} is empty: give a header line (e.g. arch,accuracy) and one row per arch")
 
 
 def test_each_refusal_of_a_column_whole(tmp_path):
     path = _csv(tmp_path, "name,acc,params", f"{A},91.0,1.2", "not an arch,90.0,0.8")
+    # session 50: the column that comes closest, and its first row that is no arch, are named
+    why = csv_truth._parse_error(csv_truth.get_space("nb201").parse, "not an arch")
+    assert why is not None and csv_truth._parse_error(csv_truth.get_space("nb201").parse, A) is None
     assert refusal(ValueError, lambda: CsvBenchmark(path, "nb201", "cifar10")) == (
-        f"--truth {path}: no column holds nb201 archs in every row (columns: name, acc, params); name it with "
-        "--arch-column")
+        f"--truth {path}: no column holds nb201 archs in every row; column 'name' does in 1 of 2, but line 3 holds "
+        f"'not an arch' ({why}); fix or remove that row (or name the arch column with --arch-column)")
+    assert refusal(ValueError, lambda: CsvBenchmark(path, "nb201", "cifar10", arch_column="name")) == (
+        f"--arch-column name: line 3 of --truth {path} holds 'not an arch', not an arch of nb201 ({why}); fix or "
+        "remove that row")
+    none = tmp_path / "none.csv"
+    none.write_text("name,acc\nx,91.0\ny,90.0\n")
+    assert refusal(ValueError, lambda: CsvBenchmark(none, "nb201", "cifar10")) == (
+        f"--truth {none}: no column holds nb201 archs (columns: name, acc); name it with --arch-column")
     assert refusal(ValueError, lambda: CsvBenchmark(path, "nb201", "cifar10", arch_column="cell")) == (
         f"--arch-column cell: no such column in --truth {path} (columns: name, acc, params)")
     words = _csv(tmp_path, "arch,note", f"{A},good", f"{B},bad")
@@ -45,6 +59,10 @@ def test_each_refusal_of_a_column_whole(tmp_path):
         f"--truth {words}: no numeric accuracy column (numeric columns: none); name it with --accuracy-column")
     assert refusal(ValueError, lambda: CsvBenchmark(words, "nb201", "cifar10", accuracy_column="note")) == (
         f"--accuracy-column note: no such numeric column in --truth {words} (numeric columns: none)")
+    bad = _csv(tmp_path, "arch,val_acc,params", f"{A},91.0,1.2", f"{B},nan,0.8")  # not params, silently
+    assert refusal(ValueError, lambda: CsvBenchmark(bad, "nb201", "cifar10")) == (
+        f"the accuracy column val_acc: line 3 of --truth {bad} holds 'nan', not a finite number; fix or remove that "
+        "row")
     two = _csv(tmp_path, "arch,acc,params", f"{A},91.0,1.2", f"{B},90.0,0.8")
     assert refusal(ValueError, lambda: CsvBenchmark(two, "nb201", "cifar10", accuracy_column="size")) == (
         f"--accuracy-column size: no such numeric column in --truth {two} (numeric columns: acc, params)")
@@ -101,4 +119,30 @@ def test_a_space_without_a_fast_count_is_built(tmp_path):
     with torch.device("meta"):
         want = count_params_k(flexibert.build(arch, **flexibert.FINAL_NETS["glue"]["net"])) / 1e3
     assert bench.params_m(arch, "glue") == want
-    assert "1 archs of flexibert, task glue" in bench.truth_text("glue")
+    assert "1 archs of flexibert in the file, task glue" in bench.truth_text("glue")
+
+
+def test_the_csvs_tasks_are_named_when_one_is_taken_or_names_no_dataset(tmp_path, small_bundle, capsys):
+    # session 50: a CSV with two tasks was correlated on its first without a word, and a task of the file that
+    # names no dataset got "unknown dataset 'mydata'" without saying where the name came from
+    from tests.test_validation import run_cli
+
+    two = _csv(tmp_path, "arch,acc,task", f"{A},91.0,cifar10", f"{B},90.0,cifar10", f"{A},71.0,cifar100",
+               f"{B},70.0,cifar100")
+    base = ["correlate", "--space", "nb201", "--proxies", "params", "--data-dir", str(small_bundle), "--no-progress",
+            "--truth"]
+    code, _, err = run_cli([*base, str(two), "--out", str(tmp_path / "a")], capsys)
+    assert code == 0 and err.startswith(f"swapnas: warning: --truth {two} has the tasks cifar10, cifar100: this run "
+                                        "correlates the first, cifar10; give --dataset to choose another\n")
+    code, _, err = run_cli([*base, str(two), "--dataset", "cifar100", "--out", str(tmp_path / "b")], capsys)
+    assert code == 0 and "has the tasks" not in err
+    mine = tmp_path / "mine.csv"
+    mine.write_text(f"arch,acc,task\n{A},91.0,mydata\n{B},90.0,mydata\n")
+    code, _, err = run_cli([*base, str(mine), "--out", str(tmp_path / "c")], capsys)
+    assert code == 2 and err.startswith("swapnas: error: unknown dataset 'mydata'; choose one of ")
+    assert err.endswith(f" (the task 'mydata' comes from the task column of --truth {mine}: a task names the dataset "
+                        "whose images score the archs: rename it in the file)\n")
+    plain = tmp_path / "plain.csv"  # no task column: the dataset is --dataset's, and its own error is left alone
+    plain.write_text(f"arch,acc\n{A},91.0\n{B},90.0\n")
+    code, _, err = run_cli([*base, str(plain), "--dataset", "mydata", "--out", str(tmp_path / "d")], capsys)
+    assert code == 2 and "task column" not in err and "unknown dataset 'mydata'" in err

@@ -28,12 +28,17 @@ from ..patterns import count_params_k
 from ..spaces import get_space
 
 
-def _parses(parse: Any, value: str) -> bool:
+def _parse_error(parse: Any, value: str) -> str | None:
+    """Why ``value`` is not an arch (``parse``'s error), or None when it is one."""
     try:
         parse(value)
-        return True
-    except (ValueError, KeyError, TypeError, SyntaxError):
-        return False
+        return None
+    except (ValueError, KeyError, TypeError, SyntaxError) as exc:
+        return str(exc)
+
+
+def _parses(parse: Any, value: str) -> bool:
+    return _parse_error(parse, value) is None
 
 
 def _numeric(values: list[str]) -> bool:
@@ -54,32 +59,38 @@ class CsvBenchmark:
             raise FileNotFoundError(f"--truth {self.path}: no such file (a CSV with an arch column and an accuracy column)")
         try:
             with self.path.open(newline="") as f:
-                rows = list(csv.DictReader(f))
+                reader = csv.DictReader(f)
+                rows, header = list(reader), reader.fieldnames
         except (UnicodeDecodeError, csv.Error) as exc:
             raise ValueError(f"--truth {self.path}: not a readable CSV file ({exc})") from None
+        if not header:
+            raise ValueError(f"--truth {self.path} is empty: give a header line (e.g. arch,accuracy) and one row per "
+                             "arch")
         if not rows:
-            raise ValueError(f"--truth {self.path}: no data rows under a header line")
+            raise ValueError(f"--truth {self.path}: no data rows under its header line ({','.join(header)})")
         columns = list(rows[0])
+        self.has_task_column = "task" in columns  # each row's task from the file, not --dataset
         self.arch_column = arch_column or next(
             (c for c in columns if all(_parses(mod.parse, r[c]) for r in rows)), None)
         if arch_column is not None and arch_column not in columns:
             raise ValueError(f"--arch-column {arch_column}: no such column in --truth {self.path} (columns: "
                              f"{', '.join(columns)})")
         if self.arch_column not in columns:
-            raise ValueError(f"--truth {self.path}: no column holds {space} archs in every row (columns: "
-                             f"{', '.join(columns)}); name it with --arch-column")
+            raise ValueError(self._no_arch_column(rows, columns, mod.parse))
         numeric = [c for c in columns if c != self.arch_column and _numeric([r[c] for r in rows])]
         named = [c for c in numeric if "acc" in c.lower()]
         if accuracy_column is None and len(named) > 1:  # the last numeric column could be any of them, or #params
             raise ValueError(f"--truth {self.path}: several columns look like accuracies ({', '.join(named)}); "
                              "name the one to correlate with --accuracy-column")
+        # the column meant: the one named, else one whose name says accuracy (numeric or not: a bad cell is named)
+        meant = accuracy_column or next((c for c in columns if c != self.arch_column and "acc" in c.lower()), None)
         self.accuracy_column = accuracy_column or (named[0] if named else numeric[-1] if numeric else None)
-        given = [r[accuracy_column] for r in rows] if accuracy_column in columns else []
-        if accuracy_column not in numeric and any(_numeric([v]) for v in given):  # a numeric column with a bad cell
-            line, bad = next((i, r[accuracy_column]) for i, r in enumerate(rows, 2)
-                             if not _numeric([r[accuracy_column]]))
-            raise ValueError(f"--accuracy-column {accuracy_column}: line {line} of --truth {self.path} holds "
-                             f"{bad!r}, not a finite number; fix or remove that row")
+        given = [r[meant] for r in rows] if meant in columns else []
+        if meant not in numeric and any(_numeric([v]) for v in given):  # a numeric column with a bad cell
+            line, bad = next((i, r[meant]) for i, r in enumerate(rows, 2) if not _numeric([r[meant]]))
+            where = f"--accuracy-column {meant}" if accuracy_column else f"the accuracy column {meant}"
+            raise ValueError(f"{where}: line {line} of --truth {self.path} holds {bad!r}, not a finite number; fix "
+                             "or remove that row")
         if accuracy_column is not None and accuracy_column not in numeric:
             raise ValueError(f"--accuracy-column {accuracy_column}: no such numeric column in --truth {self.path} "
                              f"(numeric columns: {', '.join(numeric) or 'none'})")
@@ -89,12 +100,30 @@ class CsvBenchmark:
         tasks = [r.get("task") or dataset for r in rows]
         self.tasks = tuple(dict.fromkeys(tasks))
         self._rows: dict[str, dict[Any, float]] = {t: {} for t in self.tasks}
-        for r, t in zip(rows, tasks):
-            arch = mod.parse(r[self.arch_column])
+        for line, (r, t) in enumerate(zip(rows, tasks), 2):
+            try:
+                arch = mod.parse(r[self.arch_column])
+            except (ValueError, KeyError, TypeError, SyntaxError) as exc:
+                raise ValueError(f"--arch-column {self.arch_column}: line {line} of --truth {self.path} holds "
+                                 f"{r[self.arch_column]!r}, not an arch of {space} ({exc}); fix or remove that "
+                                 "row") from None
             if arch in self._rows[t]:
                 raise ValueError(f"--truth {self.path}: {arch} appears twice for task {t}")
             self._rows[t][arch] = float(r[self.accuracy_column])
         self._final = getattr(mod, "FINAL_NETS", {})
+
+    def _no_arch_column(self, rows: list[dict], columns: list[str], parse: Any) -> str:
+        """Why no column was taken for the archs: the column most of whose rows parse, with its first row that does
+        not, or that none does."""
+        counts = {c: sum(_parses(parse, r[c]) for r in rows) for c in columns}
+        near = max(columns, key=lambda c: counts[c])
+        if not counts[near]:
+            return (f"--truth {self.path}: no column holds {self.space} archs (columns: {', '.join(columns)}); name "
+                    "it with --arch-column")
+        line, bad = next((i, r[near]) for i, r in enumerate(rows, 2) if not _parses(parse, r[near]))
+        return (f"--truth {self.path}: no column holds {self.space} archs in every row; column {near!r} does in "
+                f"{counts[near]} of {len(rows)}, but line {line} holds {bad!r} ({_parse_error(parse, bad)}); fix or "
+                "remove that row (or name the arch column with --arch-column)")
 
     def _task(self, task: str) -> dict[Any, float]:
         if task not in self._rows:
@@ -117,7 +146,7 @@ class CsvBenchmark:
 
     def truth_text(self, task: str) -> str:
         return (f"{self.path} (column {self.accuracy_column!r}, archs from column {self.arch_column!r}; "
-                f"{len(self._task(task))} archs of {self.space}, task {task})")
+                f"{len(self._task(task))} archs of {self.space} in the file, task {task})")
 
     def params_m(self, arch: Any, task: str) -> float:
         """Millions of parameters of the space's final network for ``task`` (else its default build);

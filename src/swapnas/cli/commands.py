@@ -210,18 +210,33 @@ def _own_images(args: argparse.Namespace) -> dict:
     return given
 
 
+def _csv_task(args: argparse.Namespace, bench: Benchmark) -> str:
+    """The task of a run over ``bench``: --dataset, else its first; a CSV with several tasks says which it takes."""
+    task = args.dataset or bench.tasks[0]
+    if isinstance(bench, CsvBenchmark) and args.dataset is None and len(bench.tasks) > 1:
+        print(f"swapnas: warning: --truth {bench.path} has the tasks {', '.join(bench.tasks)}: this run correlates "
+              f"the first, {task}; give --dataset to choose another", file=sys.stderr)
+    return task
+
+
 def correlate(args: argparse.Namespace) -> int:
     bench = _benchmark(args)
-    task = args.dataset or bench.tasks[0]
+    task = _csv_task(args, bench)
     check_task(bench, task)
     if (args.mu is not None or args.sigma is not None) and "swap_reg" not in {p.name for p in resolve(args.proxies)}:
         raise ValueError(f"--mu/--sigma set swap_reg's size prior, and --proxies {args.proxies} has no swap_reg: add "
                          "swap_reg, or leave them out")
-    protocol, batch, proxies = configure(
-        bench.space, task, args.proxies, seed=args.seed, batch_size=args.batch_size, repeats=args.repeats,
-        net=_net_overrides(args), init=args.init, inputs=args.inputs, data_dir=args.data_dir,
-        image_root=args.image_root, fill=args.fill, mu=args.mu, sigma=args.sigma, images=_own_images(args),
-    )
+    try:
+        protocol, batch, proxies = configure(
+            bench.space, task, args.proxies, seed=args.seed, batch_size=args.batch_size, repeats=args.repeats,
+            net=_net_overrides(args), init=args.init, inputs=args.inputs, data_dir=args.data_dir,
+            image_root=args.image_root, fill=args.fill, mu=args.mu, sigma=args.sigma, images=_own_images(args),
+        )
+    except ValueError as exc:  # a task written in the CSV's task column that names no dataset of the images
+        if isinstance(bench, CsvBenchmark) and bench.has_task_column and args.dataset is None:
+            raise ValueError(f"{exc} (the task {task!r} comes from the task column of --truth {bench.path}: a task "
+                             "names the dataset whose images score the archs: rename it in the file)") from exc
+        raise
     refuse_unfit(bench.space, proxies, protocol, batch, "--proxies")  # before any arch is scored
     if args.archs is not None and not isinstance(args.archs, DefaultArchs):  # a number given must exist
         check_archs(args.archs, len(bench.archs_for(task)), f"{bench.name} {task}")
