@@ -217,9 +217,19 @@ def test_check_and_salvage_refusals_whole(tmp_path):
     assert str(info.value) == (f"no score store at {tmp_path / 'none.sqlite'} (the --store of a correlate/grid/search "
                                "run, default OUT/scores.sqlite)")
     junk = tmp_path / "junk.sqlite"
-    junk.write_bytes(b"x" * 100)  # as long as a header: checked, and found to be no database
+    junk.write_bytes(b"x" * 50 + b"\0" * 50)  # as long as a header, binary: checked, and found to be no database
     report = check_store(junk)
     assert (report.problems, report.scores, report.size_bytes) == (["file is not a database"], None, 100)
+    # session 50: a CSV given as the store was called DAMAGED, and salvage then found no page to read
+    text = tmp_path / "truth.csv"
+    text.write_text("arch,val_acc\r\n" + "|x~0|,91.0\r\n" * 10)
+    for call in (lambda: check_store(text), lambda: salvage_store(text, tmp_path / "out.sqlite")):
+        with pytest.raises(StoreError) as info:
+            call()
+        assert str(info.value) == (f"{text} is a text file (its first line: 'arch,val_acc'), not a swapnas score "
+                                   "store: give the store's path (the --store of a correlate/grid/search run, default "
+                                   "OUT/scores.sqlite)")
+    assert not (tmp_path / "out.sqlite").exists()
     other = tmp_path / "other.sqlite"
     with sqlite3.connect(other) as db:
         db.execute("CREATE TABLE t (a)")
@@ -286,3 +296,10 @@ def test_check_text_whole():
         "  scored under fpA: nb201, seed 0, S=8, R=1, net {}: 12 scores")
     assert check_text(StoreCheck("s.sqlite", 0, ["bad page"])) == (
         "s.sqlite: DAMAGED | ? | 0 protocols | 0.0 MiB\n  problem: bad page")
+
+
+def test_text_is_utf8_without_a_nul_a_character_cut_at_the_end_allowed():
+    from swapnas.store_tools import _is_text
+    assert _is_text(b"arch,acc\n") and _is_text(("é" * 3000).encode()[:4095])  # 'é' cut in two at the end
+    assert not _is_text(b"ar\0ch") and not _is_text(b"\xab" * 100) and not _is_text(b"\xab" + b"a" * 99)
+    assert not _is_text(("é" * 10).encode()[:5] + b"\0")
