@@ -110,6 +110,24 @@ def test_fingerprints_of_one_dataset_are_told_apart_by_what_differs(tmp_path):
     assert export(store, tmp_path / "c100.csv", protocol="cifar100").read_text().count("\n") == 2
 
 
+def test_twins_of_one_dataset_are_also_told_apart_by_the_settings_scored_under_them(tmp_path):
+    # session 50: two fingerprints of one dataset differed only in their batch digests; which run made each (S, R,
+    # network, as a search's second stage differs from its first) was not said
+    store = _put(tmp_path / "s.sqlite", [(_key(protocol="fpA"), _ok(1.0)), (_key(protocol="fpB", net='{"C": 8}'),
+                                                                            _ok(2.0)),
+                                         (_key(protocol="fpB", arch=NB201[1], repeats=4), _ok(2.5)),
+                                         (_key(protocol="fpC"), _ok(3.0))],
+                 {"fpA": {"dataset": "cifar10", "batch_digest": "a1"},
+                  "fpB": {"dataset": "cifar10", "batch_digest": "b2"},
+                  "fpC": {"dataset": "cifar100", "batch_digest": "c3"}})
+    assert refusal(ValueError, lambda: export(store, tmp_path / "zc.json", "naslib-zc", protocol="cifar10")) == (
+        '--protocol cifar10: the store has 2 protocol fingerprints of that dataset, fpA (cifar10, batch_digest a1, '
+        'scored at S=8, R=1, net {"C": 4}), fpB (cifar10, batch_digest b2, scored at S=8, R=1, net {"C": 8} and '
+        'S=8, R=4, net {"C": 4}); give one of them')
+    assert refusal(ValueError, lambda: export(store, tmp_path / "zc.json", "naslib-zc", protocol="x")).endswith(
+        "fpC (cifar100)")  # the only one of its dataset: nothing more is needed to tell it apart
+
+
 def test_an_empty_store_says_so_when_a_protocol_is_asked(tmp_path):
     store = tmp_path / "empty.sqlite"
     ScoreStore(store).close()

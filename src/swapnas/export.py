@@ -49,26 +49,39 @@ def _setting(row: dict) -> str:
     return ", ".join(f"{k} {row[k]}" for k in SETTING)
 
 
-def _named(fingerprints: list[str], protocols: dict[str, dict]) -> str:
-    """Each fingerprint with what tells it apart, e.g. ``9c55e00a644d8a46 (cifar100)``: the dataset, and
-    the other fingerprinted parts where two share a dataset."""
+def _scored_with(rows: list[dict]) -> dict[str, str]:
+    """Each protocol fingerprint's scoring settings in ``rows`` (not part of a fingerprint), e.g. ``S=16, R=1, net
+    {"C": 16, "N": 1}``; a fingerprint scored under several (a search's two stages) lists each."""
+    settings: dict[str, dict[tuple, None]] = {}
+    for r in rows:
+        settings.setdefault(r["protocol"], {})[(r["batch_size"], r["repeats"], r["net"])] = None
+    return {fp: " and ".join(f"S={b}, R={k}, net {n}" for b, k, n in sorted(s, key=str)) for fp, s in settings.items()}
+
+
+def _named(fingerprints: list[str], protocols: dict[str, dict], scored: dict[str, str] | None = None) -> str:
+    """Each fingerprint with what tells it apart, e.g. ``9c55e00a644d8a46 (cifar100)``: the dataset, and the other
+    fingerprinted parts where two share a dataset, and then the settings ``scored`` under them where theirs differ
+    (a batch digest alone does not say which run made a fingerprint; S, R and the network do)."""
     parts = {fp: fingerprinted(protocols.get(fp, {})) for fp in fingerprints}
+    scored = scored or {}
     out = []
     for fp in fingerprints:
         mine = parts[fp]
-        twins = [p for f, p in parts.items() if f != fp and p.get("dataset") == mine.get("dataset")]
+        twins = [f for f, p in parts.items() if f != fp and p.get("dataset") == mine.get("dataset")]
         what = [str(mine["dataset"])] if "dataset" in mine else []
         # the twins share the dataset, so it is never among what differs
-        what += [f"{k} {mine[k]}" for k in sorted(mine) if any(t.get(k) != mine[k] for t in twins)]
+        what += [f"{k} {mine[k]}" for k in sorted(mine) if any(parts[t].get(k) != mine[k] for t in twins)]
+        if fp in scored and any(scored.get(t) != scored[fp] for t in twins):
+            what.append(f"scored at {scored[fp]}")
         out.append(f"{fp} ({', '.join(what)})" if what else fp)  # a store without its protocols table's row
     return ", ".join(out)
 
 
-def _fix(first: dict, other: dict, protocols: dict[str, dict]) -> str:
+def _fix(first: dict, other: dict, protocols: dict[str, dict], scored: dict[str, str] | None = None) -> str:
     """How to export one of two settings of one (arch, proxy): ``--protocol`` where their fingerprints differ;
     else what differs (a search stores its two stages under one fingerprint, with another net and repeats)."""
     if first["protocol"] != other["protocol"]:
-        return f"choose one with --protocol: {_named([first['protocol'], other['protocol']], protocols)}"
+        return f"choose one with --protocol: {_named([first['protocol'], other['protocol']], protocols, scored)}"
     diff = [k for k in SETTING if first[k] != other[k]]
     what = " and ".join(f"{k} ({first[k]} / {other[k]})" for k in diff)
     return (f"they differ in {what} under one protocol fingerprint (a search stores its two stages so), which "
@@ -91,13 +104,14 @@ def _naslib_doc(rows: list[dict], protocols: dict[str, dict]) -> dict:
         if any(first[k] != r[k] for k in SETTING):
             raise ValueError(f"{name} of {r['arch']} is stored under two settings ({_setting(first)}) and "
                              f"({_setting(r)}); NASLib's layout holds one score per arch and proxy: "
-                             f"{_fix(first, r, protocols)}")
+                             f"{_fix(first, r, protocols, _scored_with(rows))}")
         arch = doc.setdefault(r["space"], {}).setdefault(key, {})
         arch[name] = {"score": r["value"], "time": r["seconds"]}
     return doc
 
 
-def _fingerprint_of(asked: str, known: list[str], protocols: dict[str, dict], store_path: object) -> str:
+def _fingerprint_of(asked: str, known: list[str], protocols: dict[str, dict], store_path: object,
+                    scored: dict[str, str] | None = None) -> str:
     """``--protocol``'s fingerprint: one of the store's (``known``) as given, or the only one of the dataset
     ``asked`` (e.g. ``cifar10``); else a ValueError naming the store's fingerprints with their datasets."""
     if asked in known:
@@ -107,9 +121,9 @@ def _fingerprint_of(asked: str, known: list[str], protocols: dict[str, dict], st
         return of_dataset[0]
     if of_dataset:
         raise ValueError(f"--protocol {asked}: the store has {len(of_dataset)} protocol fingerprints of that dataset, "
-                         f"{_named(of_dataset, protocols)}; give one of them")
+                         f"{_named(of_dataset, protocols, scored)}; give one of them")
     raise ValueError(f"--protocol {asked}: no score of that protocol fingerprint or dataset in {store_path}; "
-                     f"its fingerprints: {_named(known, protocols) or 'none (the store is empty)'}")
+                     f"its fingerprints: {_named(known, protocols, scored) or 'none (the store is empty)'}")
 
 
 def export(store_path: str | os.PathLike, out: str | os.PathLike, fmt: str = "csv",
@@ -136,7 +150,8 @@ def export(store_path: str | os.PathLike, out: str | os.PathLike, fmt: str = "cs
         except StoreError:
             protocols = {}
     if protocol is not None:
-        chosen = _fingerprint_of(protocol, sorted({r["protocol"] for r in rows}), protocols, store_path)
+        chosen = _fingerprint_of(protocol, sorted({r["protocol"] for r in rows}), protocols, store_path,
+                                 _scored_with(rows))
         rows = [r for r in rows if r["protocol"] == chosen]
     text = None if fmt == "csv" else strict_json({"provenance": provenance(), **_naslib_doc(rows, protocols)})
     try:
