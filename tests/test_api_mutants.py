@@ -231,7 +231,8 @@ def test_each_hint_whole() -> None:
     assert _hint(RuntimeError("x"), _net(), x.double()) == \
         " (the inputs are torch.float64 and the weights torch.float32: pass x.to(torch.float32))"
     assert _hint(RuntimeError("x"), _net(), torch.randn(2, 8, 8)) == \
-        " (a CNN takes (S, C, H, W) inputs and these are 3-D: one sample needs x.unsqueeze(0))"
+        (" (a CNN takes (S, C, H, W) inputs and these are 3-D, (2, 8, 8): S one-channel images need x.unsqueeze(1), "
+         "one sample of C channels x.unsqueeze(0))")  # session 50: the first reading alone was offered before
     assert _hint(RuntimeError("x"), _net(), x) == ""
     # session 49: channels-last images got the raw torch error alone
     assert _hint(RuntimeError("x"), _net(), torch.randn(2, 8, 8, 3)) == (

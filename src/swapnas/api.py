@@ -181,7 +181,8 @@ def _hint(p: Proxy, model: nn.Module, batch: Batch, exc: Exception) -> str:
     if x.is_floating_point() and weights is not None and x.dtype != weights:
         return f" (the inputs are {x.dtype} and the weights {weights}: pass x.to({weights}))"
     if _has(model, (nn.Conv2d,)) and x.ndim == 3:
-        return " (a CNN takes (S, C, H, W) inputs and these are 3-D: one sample needs x.unsqueeze(0))"
+        return (f" (a CNN takes (S, C, H, W) inputs and these are 3-D, {tuple(x.shape)}: S one-channel images need "
+                "x.unsqueeze(1), one sample of C channels x.unsqueeze(0))")
     if _has(model, (nn.Conv2d,)) and x.ndim == 4 and x.shape[-1] in (1, 3, 4) and x.shape[1] not in (1, 3, 4):
         return (f" (the inputs {tuple(x.shape)} look channels-last (S, H, W, C); a CNN takes (S, C, H, W): pass "
                 "x.permute(0, 3, 1, 2))")
