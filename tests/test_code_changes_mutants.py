@@ -56,20 +56,21 @@ def _warned(call) -> list[warnings.WarningMessage]:
     return list(caught)
 
 
-def _caller(store, proxies, **kw):  # the warning points here: at the line that called warn's caller
-    _inner(store, proxies, **kw)
+# frames of "swapnas" (as score_archs and run_correlation are): a warning skips them and names the first line outside
+_SWAPNAS_FRAMES: dict = {"__name__": "swapnas._frames_of_a_test", "warn_changed_code": warn_changed_code,
+                         "warn_changed_network": warn_changed_network}
+exec("def _inner(store, proxies, **kw):\n    warn_changed_code(store, proxies, **kw)\n\n"
+     "def _outer(store, proxies, **kw):\n    _inner(store, proxies, **kw)\n\n"  # two frames, as run_correlation's
+     "def _direct_inner(store):\n    warn_changed_network(store, 'nb201', '1')\n\n"
+     "def _direct_outer(store):\n    _direct_inner(store)\n", _SWAPNAS_FRAMES)
 
 
-def _inner(store, proxies, **kw):
-    warn_changed_code(store, proxies, **kw)
+def _caller(store, proxies, **kw):  # the warning points here: the first line outside swapnas
+    _SWAPNAS_FRAMES["_outer"](store, proxies, **kw)
 
 
 def _direct(store):
-    _direct_inner(store)
-
-
-def _direct_inner(store):
-    warn_changed_network(store, "nb201", "1")
+    _SWAPNAS_FRAMES["_direct_outer"](store)
 
 
 def test_a_changed_proxy_warns_whole_once_with_the_date(tmp_path, utc):
@@ -143,8 +144,8 @@ def test_the_network_warning_whole_and_its_default_version(tmp_path, utc, monkey
 
 
 def test_each_warning_points_at_the_callers_caller(tmp_path, utc, monkeypatch):
-    # as score_archs calls warn_changed_code: both warnings point at the line that called score_archs (not run
-    # under mutmut, whose trampolines add frames: session 41 judged its stacklevel mutants by hand)
+    # as score_archs calls warn_changed_code: both warnings point at the first line outside swapnas (session 50: a
+    # user's script that called run_correlation got the line of correlate.py that called score_archs)
     path = tmp_path / "s.sqlite"
     digest = {"net": "0000000000000000"}
     monkeypatch.setattr(code_changes, "modules_digest", lambda modules: digest["net"])
@@ -161,5 +162,5 @@ def test_each_warning_points_at_the_callers_caller(tmp_path, utc, monkeypatch):
     code_changes._CODE_CHECKED.clear()
     digest["net"] = "3333333333333333"
     with ScoreStore(path) as store:
-        [w] = _warned(lambda: _direct(store))  # called directly, it points at its caller's caller too
+        [w] = _warned(lambda: _direct(store))  # warn_changed_network alone: the first line outside swapnas too
     assert (w.filename, w.lineno) == (__file__, _direct.__code__.co_firstlineno + 1)

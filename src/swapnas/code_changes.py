@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 import warnings
 
+from .callers import user_stacklevel
 from .proxies import Proxy
 from .proxies.code import NetworkCodeWarning, ProxyCodeWarning, code_digest, modules_digest
 from .spaces import SPACES, network_modules
@@ -45,7 +46,7 @@ def warn_changed_code(store: ScoreStore, proxies: list[Proxy], space: str | None
     process; a writable store then records the new code, so the next run is quiet). The digest is read once per
     store and proxy: a search calls this every cycle. With ``space``, :func:`warn_changed_network` too."""
     if space is not None:
-        warn_changed_network(store, space, net_version, stacklevel=4)  # at the same frame as the proxies' warnings
+        warn_changed_network(store, space, net_version)
     for p in proxies:
         name = f"{p.name}@{p.version}"
         if (store.path, name) in _CODE_CHECKED:
@@ -56,15 +57,15 @@ def warn_changed_code(store: ScoreStore, proxies: list[Proxy], space: str | None
                 f"proxy {p.name!r}: its function differs from the code recorded beside its scores in {store.path} "
                 f"({since}), under the same version {p.version}, so those scores are reused as they are. If the change "
                 f"alters the values, give the proxy a new version (@register(..., version=\"{_next(p.version)}\")) to "
-                f"score them again; if not, ignore this{_tail(store)}"), stacklevel=3)
+                f"score them again; if not, ignore this{_tail(store)}"), stacklevel=user_stacklevel())
 
 
-def warn_changed_network(store: ScoreStore, space: str, version: str, stacklevel: int = 3) -> None:
+def warn_changed_network(store: ScoreStore, space: str, version: str) -> None:
     """A :class:`~swapnas.proxies.code.NetworkCodeWarning` when the code of ``space``'s network modules
     (:func:`~swapnas.spaces.network_modules`) differs from the code ``store`` recorded beside its scores under the
     same network version (once per store file and space in a process; a writable store then records the new code).
     The digest covers whole modules, so an edit that leaves the networks alone (parsing, mutation) warns too.
-    ``stacklevel`` as :func:`warnings.warn`'s: the default points at the caller's caller."""
+    The warning names the first line outside swapnas (:func:`~swapnas.callers.user_stacklevel`)."""
     name = f"net:{space}@{version}"
     if space not in SPACES or (store.path, name) in _CODE_CHECKED:
         return
@@ -76,4 +77,4 @@ def warn_changed_network(store: ScoreStore, space: str, version: str, stacklevel
             f"differs from the code recorded beside the scores in {store.path} ({since}), under the same network "
             f"version {version}, so those scores are reused as they are. If the networks changed, set NET_VERSION = "
             f"\"{_next(version)}\" in the space's module to score them again; if only other code changed (parsing, "
-            f"mutation, docs), ignore this{_tail(store)}"), stacklevel=stacklevel)
+            f"mutation, docs), ignore this{_tail(store)}"), stacklevel=user_stacklevel())
