@@ -364,3 +364,11 @@ def test_a_finished_search_given_more_cycles_ends_where_the_longer_search_does(s
     assert saved["ea"]["config"]["cycles"] == 4 and saved["ea"]["cycle"] == 4
     with ScoreStore(tmp_path / "s.sqlite") as store, pytest.raises(ValueError, match="cannot be shortened"):
         run_search("nb201", "cifar10", config=TINY, out=tmp_path / "out", **kw | {"store": store})
+
+
+def test_a_search_results_repr_leaves_out_its_long_lists() -> None:
+    # session 50: repr(SearchResult) ran to 5,302 characters, the second stage's short list among them
+    from dataclasses import fields
+
+    from swapnas.search import SearchResult
+    assert {f.name for f in fields(SearchResult) if not f.repr} == {"history", "snapshots", "refine"}

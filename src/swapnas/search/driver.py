@@ -86,7 +86,7 @@ class SearchResult:
     snapshots: list[dict] = field(repr=False)
     extra: dict = field(default_factory=dict)
     fitness_proxy: str = "swap_reg"
-    refine: dict | None = None
+    refine: dict | None = field(default=None, repr=False)  # the second stage's short list (``stage_text`` sums it up)
 
 
 def _save(path: Path, doc: dict) -> None:
