@@ -290,7 +290,7 @@ def test_check_text_whole():
     report = StoreCheck("s.sqlite", 3 * 2**20 + 2**19, [], 12, 2, {"fpA": {"z": 1, "a": "b"}},
                         [("fpA", "nb201", 0, 8, 1, "{}", 12)])
     assert check_text(report) == (
-        "s.sqlite: ok | 12 scores (2 failed) | 1 protocols | 3.5 MiB\n"
+        "s.sqlite: ok | 12 scores (2 failed) | 1 protocol | 3.5 MiB\n"
         '  protocol fpA: {"a": "b", "z": 1}\n'
         "  (space, net, seed, batch_size, repeats are not part of a fingerprint: see the 'scored under' lines)\n"
         "  scored under fpA: nb201, seed 0, S=8, R=1, net {}: 12 scores")

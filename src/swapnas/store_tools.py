@@ -304,7 +304,8 @@ def check_text(report: StoreCheck) -> str:
     """``swapnas store check``'s lines."""
     state = "ok" if report.ok else "DAMAGED"
     count = "?" if report.scores is None else f"{report.scores} scores ({report.failed} failed)"
-    lines = [f"{report.path}: {state} | {count} | {len(report.protocols)} protocols | "
+    n = len(report.protocols)
+    lines = [f"{report.path}: {state} | {count} | {n} protocol{'' if n == 1 else 's'} | "
              f"{report.size_bytes / 2**20:.1f} MiB"]
     lines += [f"  protocol {fp}: {json.dumps(desc, sort_keys=True)}" for fp, desc in sorted(report.protocols.items())]
     if report.protocols:
