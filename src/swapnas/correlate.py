@@ -94,6 +94,9 @@ def run_correlation(
     check_task(bench, task)
     proxy_list = resolve(proxies) if isinstance(proxies, str) else list(proxies)
     archs = pick_archs(bench.archs_for(task), n_archs, protocol.seed)
+    if len(archs) < 3:  # (stats.correlate: ρ and τ need three pairs)
+        log.warning("%s/%s: %d arch%s: a rank correlation needs at least 3, so every statistic will be NaN",
+                    bench.name, task, len(archs), "" if len(archs) == 1 else "s")
     counts: dict[str, int] = {}
     t0 = time.perf_counter()
     records = score_archs(archs, bench.space, proxy_list, protocol, batch, store, device, retry_failed, progress,
