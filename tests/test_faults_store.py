@@ -183,7 +183,7 @@ def test_store_check_reports_counts_and_protocols(tmp_path, capsys) -> None:
         s.put(ScoreKey("fake", "bad", "swap", "p0", 0, 8, 1, "C=4"), Record("failed", None, None, [], 0.1, None, "x"))
     assert main(["store", "check", str(store)]) == 0
     out = capsys.readouterr().out
-    assert f"{store}: ok | 6 scores (1 failed) | 1 protocols" in out and "protocol p0:" in out
+    assert f"{store}: ok | 6 scores (1 failed) | 1 protocol |" in out and "protocol p0:" in out
     assert main(["store", "check", str(tmp_path / "none.sqlite")]) == 2
     assert "no score store at" in _error(capsys)
 

@@ -190,7 +190,7 @@ def test_salvage_works_beside_its_output_and_reports_whole(tmp_path, monkeypatch
     assert report == Salvage(str(src), str(out), 5, 0, 1, 0, None)
     assert seen[0].parent == out.parent and seen[0].name.startswith(".salvage.")  # on the output's disk
     assert not seen[0].exists()
-    assert salvage_text(report) == f"salvaged {src} into {out}: 5 scores recovered, 0 lost, 1 protocols"
+    assert salvage_text(report) == f"salvaged {src} into {out}: 5 scores recovered, 0 lost, 1 protocol"
 
 
 def test_salvage_text_of_a_bad_case_whole():

@@ -319,7 +319,8 @@ def check_text(report: StoreCheck) -> str:
 def salvage_text(s: Salvage) -> str:
     """``swapnas store salvage``'s lines."""
     lost = "an unknown number of scores lost (the key index is damaged too)" if s.lost is None else f"{s.lost} lost"
-    lines = [f"salvaged {s.source} into {s.out}: {s.recovered} scores recovered, {lost}, {s.protocols} protocols"]
+    lines = [f"salvaged {s.source} into {s.out}: {s.recovered} scores recovered, {lost}, {s.protocols} protocol"
+             f"{'' if s.protocols == 1 else 's'}"]
     if s.header_rebuilt:
         lines.append(f"  the damaged header was rebuilt (page size {s.header_rebuilt})")
     if s.damaged_stretches:
