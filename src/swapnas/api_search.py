@@ -65,7 +65,8 @@ def search_arch(space: str = "nb201", dataset: str | None = None, *, out: str | 
     """Run (or resume) ``swapnas search`` and return its :class:`~swapnas.search.SearchResult`.
 
     ``out`` is the command's ``--out`` (``result.json``, ``state.json``, plots, ``report.md``; the score store
-    ``scores.sqlite`` unless ``store=`` names another); rerunning the same call resumes from its state. ``options``
+    ``scores.sqlite`` unless ``store=`` names another); rerunning the same call resumes from its state, and with a
+    larger ``cycles=`` extends it (finished or not) to the search with that budget. ``options``
     are the command's options with ``_`` for ``-``: ``seed=1``, ``fitness="swap_reg"``, ``max_params=5.0`` (millions,
     or ``"5M"``), ``net={"C": 16}``, ``prior=(0.8, 0.5)``, ``workers=2``, ``data_dir="../shared/data"``,
     ``no_progress=True``. Bad input raises what the command reports as such (exit 2), with the same message:
