@@ -17,8 +17,8 @@ import pytest
 import torch
 
 from swapnas.proxies.registry import register
-from swapnas.search import EAConfig, Evolution, run_search
-from swapnas.search import driver
+from swapnas.search import EAConfig, Evolution, driver, final_net, run_search
+from swapnas.search.evolution import NoFeasibleArchs
 from swapnas.spaces import nb201
 from swapnas.store import ScoreStore
 
@@ -78,10 +78,46 @@ def test_a_large_initial_population_is_filled_when_the_space_allows(caplog) -> N
     few = Evolution(nb201, EAConfig(population=1000, sample=5, mutations=5, cycles=0), 0,
                     feasible=lambda a: draws.append(1) or a.ops.count("none") == 6, max_tries=200)
     with caplog.at_level(logging.WARNING, logger="swapnas.search.evolution"), \
-            pytest.raises(ValueError, match=r"could not find 2 feasible distinct archs for the initial population; "
-                                            r"loosen the constraints \(--max-params / --max-macs\)"):
+            pytest.raises(ValueError, match=r"^random draws found 0 feasible distinct archs for the initial "
+                                            r"population of 1000, and a search needs 2; loosen the constraints "
+                                            r"\(--max-params / --max-macs\)$"):
         few.ask()  # one feasible arch: still refused after max_tries draws in a row bring nothing new
     assert len(draws) == 200 and few.seen == {}  # refused after max_tries draws in a row, none feasible here
+    first: list[str] = []  # one arch feasible: the first drawn
+    one = Evolution(nb201, EAConfig(population=10, sample=5, mutations=5, cycles=0), 0, max_tries=50,
+                    feasible=lambda a: (first.append(str(a)) or True) if not first else str(a) == first[0])
+    with pytest.raises(NoFeasibleArchs, match=r"^random draws found 1 feasible distinct arch for the initial "
+                                              r"population of 10, and a search needs 2;"):
+        one.ask()
+
+
+def test_a_limit_random_draws_rarely_meet_is_told_with_the_sizes_random_archs_have(small_bundle, tmp_path,
+                                                                                   monkeypatch) -> None:
+    # session 50: --max-params 1.6M on DARTS passed the range check (1.370-5.144M) and then failed with "could not
+    # find 2 feasible distinct archs", though smaller archs exist: random draws rarely reach them
+    import random
+
+    from swapnas.search.final import final_macs, final_size
+    final = final_net("nb201", "cifar10")
+    rng = random.Random(0)
+    sizes = sorted(final_size(nb201, nb201.sample(rng), final) for _ in range(100))
+    rng = random.Random(0)
+    macs = sorted(final_macs(nb201, nb201.sample(rng), final) for _ in range(100))
+    fit = sum(v <= 0.5 for v in sizes)
+    assert driver.random_sizes(nb201, final, 0.5, 100.0, draws=100) == (
+        f"--max-params 0.5M: of 100 random archs' final networks {fit} fit; the smallest has {sizes[0]:.3f}M params, "
+        f"1 % have <= {sizes[1]:.3f}, 5 % <= {sizes[5]:.3f}, half <= {sizes[50]:.3f}; --max-macs 100M: of 100 random "
+        f"archs' final networks {sum(v <= 100 for v in macs)} fit; the smallest has {macs[0]:.3f}M multiply-adds, 1 % "
+        f"have <= {macs[1]:.3f}, 5 % <= {macs[5]:.3f}, half <= {macs[50]:.3f}. The initial population is drawn at "
+        "random (up to 1000 draws in a row for each new arch), so smaller archs exist that it rarely reaches: a limit "
+        "that 1 % of random archs meet leaves it enough")
+    monkeypatch.setattr(driver, "_feasible", lambda *a: lambda arch: False)  # as a limit no random draw meets
+    monkeypatch.setattr(driver, "random_sizes", lambda *a: "SIZES")
+    with ScoreStore(tmp_path / "s.sqlite") as store, pytest.raises(NoFeasibleArchs) as exc:
+        run_search("nb201", "cifar10", store=store, fitness="params", max_params=5.0,
+                   **_common(small_bundle, tmp_path))
+    assert str(exc.value).startswith("random draws found 0 feasible distinct archs") and str(exc.value).endswith(
+        "loosen the constraints (--max-params / --max-macs). SIZES")
 
 
 @pytest.mark.parametrize("space, final", [

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import random
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -42,7 +43,7 @@ from ..scoring import Protocol
 from ..session import configure, protocol_defaults, score_archs, scoring_net
 from ..spaces import get_space
 from ..store import Record, ScoreStore
-from .evolution import EAConfig, Evolution
+from .evolution import EAConfig, Evolution, NoFeasibleArchs
 from .final import check_max_macs, check_max_params, final_macs, final_net, final_size
 from .fitness import (
     Fitness,
@@ -208,6 +209,27 @@ def _scorer(space: str, proxy: Proxy, protocol: Protocol, batch: Any, store: Sco
     return score
 
 
+def random_sizes(mod: ModuleType, final: dict, max_params: float | None, max_macs: float | None,
+                 draws: int = 200) -> str:
+    """What the final networks of ``draws`` random archs (``random.Random(0)``) measure against the limits given: the
+    smallest, the 1 % and 5 % quantiles and the median (the EA's initial population is drawn at random, so a limit that
+    few random archs meet leaves it without a population even where smaller archs exist)."""
+    rng = random.Random(0)
+    archs = [mod.sample(rng) for _ in range(draws)]
+    parts = []
+    for flag, limit, unit, measure in (("--max-params", max_params, "M params", final_size),
+                                       ("--max-macs", max_macs, "M multiply-adds", final_macs)):
+        if limit is not None:
+            v = sorted(measure(mod, a, final) for a in archs)
+            fit = sum(x <= limit for x in v)
+            parts.append(f"{flag} {limit:g}M: of {draws} random archs' final networks {fit} fit; the smallest has "
+                         f"{v[0]:.3f}{unit}, 1 % have <= {v[draws // 100]:.3f}, 5 % <= {v[draws // 20]:.3f}, half <= "
+                         f"{v[draws // 2]:.3f}")
+    return ("; ".join(parts) + ". The initial population is drawn at random (up to 1000 draws in a row for each new "
+            "arch), so smaller archs exist that it rarely reaches: a limit that 1 % of random archs meet leaves it "
+            "enough")
+
+
 def _feasible(mod: ModuleType, final: dict, max_params: float | None, max_macs: float | None) -> Callable[[Any], bool]:
     """Whether an arch's final network is within ``--max-params`` / ``--max-macs`` (millions)."""
     def feasible(arch: Any) -> bool:
@@ -259,9 +281,12 @@ def run_search(
                   "repeats": protocol.repeats, "score_seed": score_seed, "constraints": [max_params, max_macs]}
     with out_lock(out):
         before = _resume(ea, out / "state.json", fitness_id)
-        wall = before + evolve(ea, _scorer(space, proxy, protocol, batch, store, device, executor), fit,
-                               out / "state.json", fitness_id, max_evals=max_evals, max_seconds=max_seconds,
-                               progress=progress, desc=f"search {space}/{dataset}", seconds_before=before)
+        try:
+            wall = before + evolve(ea, _scorer(space, proxy, protocol, batch, store, device, executor), fit,
+                                   out / "state.json", fitness_id, max_evals=max_evals, max_seconds=max_seconds,
+                                   progress=progress, desc=f"search {space}/{dataset}", seconds_before=before)
+        except NoFeasibleArchs as exc:
+            raise NoFeasibleArchs(f"{exc}. {random_sizes(mod, final, max_params, max_macs)}") from None
         check_started(ea, max_seconds)
         check_failures(ea.history, proxy)
         stage_protocol = stage_configure(space, dataset, chosen, final, protocol, (mu, sigma), sizes, seed=score_seed,

@@ -26,6 +26,11 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 
+class NoFeasibleArchs(ValueError):
+    """Fewer than 2 feasible distinct archs were drawn for the initial population (the driver adds what sizes random
+    archs of the space have)."""
+
+
 @dataclass(frozen=True)
 class EAConfig:
     """EA hyper-parameters (defaults documented in docs/search.md)."""
@@ -119,8 +124,10 @@ class Evolution:
         if not self.population:
             archs = self._fresh(lambda: self.space.sample(self.rng), self.config.population, in_a_row=True)
             if len(archs) < 2:
-                raise ValueError("could not find 2 feasible distinct archs for the initial population; "
-                                 "loosen the constraints (--max-params / --max-macs)")
+                found = f"{len(archs)} feasible distinct arch{'' if len(archs) == 1 else 's'}"
+                raise NoFeasibleArchs(f"random draws found {found} for the initial population of "
+                                      f"{self.config.population}, and a search needs 2; loosen the constraints "
+                                      "(--max-params / --max-macs)")
             if len(archs) < self.config.population:
                 log.warning("only %d feasible distinct archs found for a population of %d: the constraints "
                             "(or the space) leave few archs; the search goes on with them", len(archs),
