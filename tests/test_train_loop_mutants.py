@@ -290,7 +290,7 @@ def test_resume_loads_the_checkpoint_and_says_where(tmp_path: Path, caplog) -> N
         (1, 2, {"loss": 2.0, "correct": 1, "n": 4, "seconds": 0.5}, [{"epoch": 1}], 3.5)
     assert torch.equal(again.rng.cpu.get_state(), run.rng.cpu.get_state())
     assert again.optimizer.state_dict()["param_groups"] == run.optimizer.state_dict()["param_groups"]
-    assert [r.getMessage() for r in caplog.records] == [f"resuming {run.ckpt_path} at epoch 2, batch 3 of 3"]
+    assert [r.getMessage() for r in caplog.records] == [f"resuming {run.ckpt_path} at epoch 2 of 3, batch 3"]
     loop._save(run, 1, 0, None)
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="swapnas"):

@@ -131,8 +131,8 @@ def _resume(run: _Run) -> None:
     if run.start_epoch == epochs:
         run.say(f"{run.ckpt_path} has all {epochs} epochs done: nothing to train, rewriting result.json")
     else:
-        where = f"epoch {run.start_epoch + 1}" + (f", batch {run.start_step + 1}" if run.start_step else "")
-        run.say(f"resuming {run.ckpt_path} at {where} of {epochs}")
+        where = f"epoch {run.start_epoch + 1} of {epochs}" + (f", batch {run.start_step + 1}" if run.start_step else "")
+        run.say(f"resuming {run.ckpt_path} at {where}")  # (it read "batch 7 of 3", the epochs after the batch)
         before = ckpt["config"].get("epochs")
         if before != epochs and (run.start_epoch or run.start_step):
             log.warning("resuming with --epochs %d a run that trained %s on a %s-epoch schedule: the learning rate "
