@@ -338,6 +338,11 @@ def test_a_resumed_search_says_where_it_resumes(tmp_path) -> None:
         f"extending the search saved in {tmp_path / 'state.json'} from 3 to 5 cycles (at cycle {ea.cycle}, "
         f"{len(ea.history)} evaluations)")
     evolve(ea, _score, Fitness(get_proxy("params"), nb201, {}, 10), tmp_path / "state.json", {}, progress=False)
+    # session 50: a search stopped in its second stage was said to be "complete", and its stage then ran again
+    assert resume_line(tmp_path, config, 0) == (f"the search saved in {tmp_path / 'state.json'} finished its cycles "
+                                                f"({len(ea.history)} evaluations): its second stage runs now (scores "
+                                                "stored before are read back)")
+    driver._stage2_seconds(tmp_path / "state.json", "stage", 1.0)  # what a finished second stage saves
     assert resume_line(tmp_path, config, 0) == (f"the search saved in {tmp_path / 'state.json'} is complete "
                                                 f"({len(ea.history)} evaluations): its answer is read back")
     (tmp_path / "state.json").write_text("{damaged")
@@ -372,3 +377,21 @@ def test_a_search_results_repr_leaves_out_its_long_lists() -> None:
 
     from swapnas.search import SearchResult
     assert {f.name for f in fields(SearchResult) if not f.repr} == {"history", "snapshots", "refine"}
+
+
+@pytest.mark.parametrize("progress", [True, False])
+def test_the_second_stage_shows_its_own_progress_bar(small_bundle, tmp_path, monkeypatch, progress) -> None:
+    # session 50: after the EA's bar reached its end, the second stage ran ~10 s without a line
+    monkeypatch.setattr(driver, "final_macs", lambda *a: 0.0)  # FlopCounterMode's first use imports torch._dynamo
+    real, calls = driver.score_archs, []
+
+    def score_archs(*args, **kwargs):
+        calls.append((kwargs["progress"], kwargs["desc"]))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(driver, "score_archs", score_archs)
+    with ScoreStore(tmp_path / "s.sqlite") as store:
+        run_search("nb201", "cifar10", store=store, fitness="params", refine=3, refine_net={"N": 2},
+                   **{**_common(small_bundle, tmp_path), "progress": progress})
+    stage = (True, "second stage") if progress else (False, "")
+    assert calls[-1] == stage and set(calls[:-1]) == {(False, "")}  # the EA's cycles: its own bar only

@@ -86,13 +86,17 @@ def resume_line(out: Path, config: EAConfig, seed: int) -> str | None:
     """What a search resumes from (None: nothing saved in OUT, or a state of other settings, which the search refuses
     with its reason): the saved cycle and evaluations, that a larger --cycles extends it, or that it is complete."""
     try:
-        ea = json.loads((out / "state.json").read_text())["ea"]
+        doc = json.loads((out / "state.json").read_text())
+        ea = doc["ea"]
         if state_mismatch(ea, config, seed) is not None:
             return None
         cycle, evaluations, before = int(ea["cycle"]), len(ea["history"]), int(ea["config"]["cycles"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
     saved = out / "state.json"
+    if cycle >= config.cycles and "stage2" not in doc:  # (saved once the second stage, if any, is done)
+        return (f"the search saved in {saved} finished its cycles ({evaluations} evaluations): its second stage runs "
+                "now (scores stored before are read back)")
     if cycle >= config.cycles:
         return f"the search saved in {saved} is complete ({evaluations} evaluations): its answer is read back"
     if before < config.cycles:

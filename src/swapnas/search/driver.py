@@ -201,10 +201,11 @@ def check_failures(history: list[dict], proxy: Proxy) -> None:
 
 
 def _scorer(space: str, proxy: Proxy, protocol: Protocol, batch: Any, store: ScoreStore, device: torch.device,
-            executor: Executor | None) -> Callable[[list], list[Record]]:
-    """The fitness proxy's records for a list of archs, through :func:`session.score_archs`."""
+            executor: Executor | None, desc: str = "") -> Callable[[list], list[Record]]:
+    """The fitness proxy's records for a list of archs, through :func:`session.score_archs` (``desc``: with its
+    progress bar, which the second stage shows: the EA's loop has its own)."""
     def score(archs: list) -> list[Record]:
-        return score_archs(archs, space, [proxy], protocol, batch, store, device, progress=False,
+        return score_archs(archs, space, [proxy], protocol, batch, store, device, progress=bool(desc), desc=desc,
                            executor=executor)[proxy.name]
     return score
 
@@ -293,7 +294,8 @@ def run_search(
                                          data_dir=data_dir)
         t0 = time.perf_counter()
         (best, value), refined = second_stage(ea, stage, protocol, fit, net or {}, stage_protocol,
-                                              lambda p, pr, b: _scorer(space, p, pr, b, store, device, executor))
+                                              lambda p, pr, b: _scorer(space, p, pr, b, store, device, executor,
+                                                                       "second stage" if progress else ""))
         wall += _stage2_seconds(out / "state.json", repr(stage), time.perf_counter() - t0)  # the search's include it
     return SearchResult(
         space, dataset, str(best), value, final_size(mod, best, final), final_macs(mod, best, final),
