@@ -299,7 +299,31 @@ def test_check_text_whole():
 
 
 def test_text_is_utf8_without_a_nul_a_character_cut_at_the_end_allowed():
-    from swapnas.store_tools import _is_text
-    assert _is_text(b"arch,acc\n") and _is_text(("é" * 3000).encode()[:4095])  # 'é' cut in two at the end
-    assert not _is_text(b"ar\0ch") and not _is_text(b"\xab" * 100) and not _is_text(b"\xab" + b"a" * 99)
-    assert not _is_text(("é" * 10).encode()[:5] + b"\0")
+    from swapnas.store import is_text
+    assert is_text(b"arch,acc\n") and is_text(("é" * 3000).encode()[:4095])  # 'é' cut in two at the end
+    assert not is_text(b"ar\0ch") and not is_text(b"\xab" * 100) and not is_text(b"\xab" + b"a" * 99)
+    assert not is_text(("é" * 10).encode()[:5] + b"\0")
+
+
+def test_a_file_that_cannot_be_a_store_is_named_so_when_a_command_opens_it(tmp_path):
+    # session 50: a CSV or a 3-byte file given as --store was "damaged", with advice to salvage it, which found nothing
+    from swapnas.store import not_a_store
+    short, text, empty = tmp_path / "short", tmp_path / "truth.csv", tmp_path / "empty.sqlite"
+    short.write_bytes(b"abc")
+    text.write_text("arch,acc\r\n" + "x,1\r\n" * 40)
+    empty.write_bytes(b"")
+    assert not_a_store(short) == "3 bytes long, shorter than an SQLite header"
+    assert not_a_store(text) == "a text file, its first line 'arch,acc'"
+    assert not_a_store(empty) is None and not_a_store(tmp_path / "none") is None  # SQLite makes a store of either
+    for path, why in ((short, "3 bytes long, shorter than an SQLite header"),
+                      (text, "a text file, its first line 'arch,acc'")):
+        with pytest.raises(StoreError) as info:
+            with ScoreStore(path) as store:
+                store.count()
+        assert str(info.value) == (f"--store {path} is not a swapnas score store ({why}): give the path of a store, "
+                                   "or a new path for a new one")
+    junk = tmp_path / "junk.sqlite"
+    junk.write_bytes(b"x" * 50 + b"\0" * 5000)  # binary: a damaged store, which salvage may read
+    with pytest.raises(StoreError, match=r"is damaged .*swapnas store salvage"):
+        with ScoreStore(junk) as store:
+            store.count()

@@ -79,6 +79,33 @@ class StoreError(ValueError):
 LOCK_WAIT_S = 60.0
 
 
+def is_text(head: bytes) -> bool:
+    """Whether a file's first bytes are UTF-8 text without a NUL (a character cut at their end allowed)."""
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return b"\0" not in head and exc.start >= len(head) - 3 and exc.reason == "unexpected end of data"
+    return b"\0" not in head
+
+
+def not_a_store(path: str | os.PathLike) -> str | None:
+    """Why the existing file at ``path`` cannot be a score store, even a damaged one (a text file, or one shorter than
+    an SQLite header), or None."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4096)
+    except OSError:
+        return None
+    if not head:  # SQLite makes a new store of an empty file
+        return None
+    if len(head) < 100:
+        return f"{len(head)} byte{'s' * (len(head) > 1)} long, shorter than an SQLite header"
+    if not head.startswith(b"SQLite format 3\0") and is_text(head):
+        first = head.split(b"\n", 1)[0].rstrip(b"\r")[:60].decode("utf-8", "replace")
+        return f"a text file, its first line {first!r}"
+    return None
+
+
 def damaged_advice(path: str | os.PathLike) -> str:
     """What to do with a damaged store at ``path``."""
     return (f"restore it from a backup, start a fresh store with --store NEW.sqlite, or copy every readable "
@@ -258,6 +285,9 @@ class ScoreStore:
         if isinstance(exc, sqlite3.OperationalError) and not name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")):
             return StoreError(f"cannot use the score store {self.path} ({exc}); check the file and its disk, or give "
                               "another --store")
+        if (why := not_a_store(self.path)) is not None:  # e.g. a CSV given as --store: nothing to salvage
+            return StoreError(f"--store {self.path} is not a swapnas score store ({why}): give the path of a store, "
+                              "or a new path for a new one")
         return StoreError(f"the score store {self.path} is damaged ({exc}); {damaged_advice(self.path)}")
 
     def _saved(self) -> str:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .scoring import PER_SCORE, fingerprinted
-from .store import ScoreStore, StoreError, connect_read_only, description
+from .store import ScoreStore, StoreError, connect_read_only, description, is_text
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _PK_INDEX = "sqlite_autoindex_scores_1"
@@ -65,15 +65,6 @@ class Salvage:
     header_rebuilt: int | None = None  # the page size, when the header was rebuilt
 
 
-def _is_text(head: bytes) -> bool:
-    """Whether a file's first bytes are UTF-8 text without a NUL (a character cut at their end allowed)."""
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return b"\0" not in head and exc.start >= len(head) - 3 and exc.reason == "unexpected end of data"
-    return b"\0" not in head
-
-
 def _existing(path: str | os.PathLike) -> Path:
     """``path``, a file that may be a score store: not a text file (an SQLite file, even one with a damaged header,
     holds NUL bytes in its first page; a CSV or JSON file holds none, and is UTF-8)."""
@@ -83,7 +74,7 @@ def _existing(path: str | os.PathLike) -> Path:
                          "OUT/scores.sqlite)")
     with p.open("rb") as f:
         head = f.read(4096)
-    if len(head) >= _HEADER_BYTES and not head.startswith(b"SQLite format 3\0") and _is_text(head):
+    if len(head) >= _HEADER_BYTES and not head.startswith(b"SQLite format 3\0") and is_text(head):
         first = head.split(b"\n", 1)[0].rstrip(b"\r")[:60].decode("utf-8", "replace")
         raise StoreError(f"{p} is a text file (its first line: {first!r}), not a swapnas score store: give the "
                          "store's path (the --store of a correlate/grid/search run, default OUT/scores.sqlite)")
