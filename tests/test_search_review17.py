@@ -332,8 +332,11 @@ def test_a_resumed_search_says_where_it_resumes(tmp_path) -> None:
            progress=False)
     assert resume_line(tmp_path, config, 0) == (f"resuming the search saved in {tmp_path / 'state.json'} at cycle "
                                                 f"{ea.cycle} of 3 ({len(ea.history)} evaluations)")
-    assert resume_line(tmp_path, config, 1) is None  # another seed: the search refuses the state with its reason
-    assert resume_line(tmp_path, EAConfig(population=5, sample=2, mutations=2, cycles=3), 0) is None
+    # another seed or population: refused here, before the search's setup, with the reason the EA would give
+    with pytest.raises(ValueError, match=r"^the saved search state was made with --seed 0 \(now 1\); use another"):
+        resume_line(tmp_path, config, 1)
+    with pytest.raises(ValueError, match=r"made with --population 4 \(now 5\); use another --out folder"):
+        resume_line(tmp_path, EAConfig(population=5, sample=2, mutations=2, cycles=3), 0)
     assert resume_line(tmp_path, EAConfig(population=4, sample=2, mutations=2, cycles=5), 0) == (
         f"extending the search saved in {tmp_path / 'state.json'} from 3 to 5 cycles (at cycle {ea.cycle}, "
         f"{len(ea.history)} evaluations)")

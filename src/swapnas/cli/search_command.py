@@ -83,16 +83,18 @@ def _search_checks(args: argparse.Namespace) -> None:
 
 
 def resume_line(out: Path, config: EAConfig, seed: int) -> str | None:
-    """What a search resumes from (None: nothing saved in OUT, or a state of other settings, which the search refuses
-    with its reason): the saved cycle and evaluations, that a larger --cycles extends it, or that it is complete."""
+    """What a search resumes from (None: nothing saved in OUT, or a damaged state, which the search names): the saved
+    cycle and evaluations, that a larger --cycles extends it, or that it is complete; a state of other settings is
+    refused here (ValueError) with the reason the search would give."""
     try:
         doc = json.loads((out / "state.json").read_text())
         ea = doc["ea"]
-        if state_mismatch(ea, config, seed) is not None:
-            return None
+        why = state_mismatch(ea, config, seed)
         cycle, evaluations, before = int(ea["cycle"]), len(ea["history"]), int(ea["config"]["cycles"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
+    if why is not None:  # refused now, before the search's setup (a --target-params mapping takes seconds)
+        raise ValueError(why)
     saved = out / "state.json"
     if cycle >= config.cycles and "stage2" not in doc:  # (saved once the second stage, if any, is done)
         return (f"the search saved in {saved} finished its cycles ({evaluations} evaluations): its second stage runs "
