@@ -254,3 +254,6 @@ def test_the_grid_plan_names_its_columns_proxies_archs_and_most_scores() -> None
         f"grid: 3 columns x 3 proxies, archs per column: nb201 1000, nb101 200 = at most 6,600 scores {tail}")
     assert grid_plan(cols, 2, None, {"nb201": 5}) == (
         f"grid: 3 columns x 2 proxies, archs per column: nb201 5, nb101 all {tail}")  # 'all': no count before loading
+    assert grid_plan(cols, 2, None, {"nb201": 5}, progress=False) == (
+        f"grid: 3 columns x 2 proxies, archs per column: nb201 5, nb101 all {tail}").replace(
+        "one progress bar per column, in turn; ", "")

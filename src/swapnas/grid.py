@@ -77,16 +77,17 @@ def select_columns(benchmarks: str = "all", tasks: str = "all") -> list[tuple[st
 
 
 def grid_plan(columns: list[tuple[str, str]], n_proxies: int, n_archs: int | None,
-              n_archs_per: dict[str, int | None]) -> str:
+              n_archs_per: dict[str, int | None], progress: bool = True) -> str:
     """What a grid run is about to do, before it starts: its columns, proxies and the most scores it may make (a
     column with fewer archs scores all of them; scores already in the store are read back, not made again)."""
     per = [n_archs_per.get(name, n_archs) for name, _ in columns]
     most = "" if None in per else f" = at most {n_proxies * sum(n for n in per if n is not None):,} scores"
     archs = ", ".join(f"{b} {'all' if n is None else n}" for b, n in
                       dict.fromkeys((name, n) for (name, _), n in zip(columns, per)))
+    bars = "one progress bar per column, in turn; " if progress else ""
     return (f"grid: {len(columns)} columns x {n_proxies} proxies, archs per column: {archs}{most} (those in the store "
-            "are read back); one progress bar per column, in turn; rerun the same command to resume, or split it "
-            "over processes or machines with --shard I/K")
+            f"are read back); {bars}rerun the same command to resume, or split it over processes or machines with "
+            "--shard I/K")
 
 
 def check_archs_per(columns: list[tuple[str, str]], n_archs_per: dict[str, int | None]) -> None:

@@ -276,7 +276,8 @@ def grid(args: argparse.Namespace) -> int:
     resolve_data_dir(args.data_dir)  # every column reads the bundle: no OUT made without it
     out = out_folder(args)
     if args.shard is None and not (getattr(args, "quiet", False) or getattr(args, "json", False)):
-        print(f"swapnas: {grid_plan(columns, len(resolve(args.proxies)), args.archs, args.archs_per)}", file=sys.stderr)
+        plan = grid_plan(columns, len(resolve(args.proxies)), args.archs, args.archs_per, show_progress(args))
+        print(f"swapnas: {plan}", file=sys.stderr)
     executor, device = executor_of(args)
     counts: dict[str, int] = {}
     with executor, store_for(args, out) as store:
