@@ -111,6 +111,13 @@ def test_a_limit_random_draws_rarely_meet_is_told_with_the_sizes_random_archs_ha
         f"have <= {macs[1]:.3f}, 5 % <= {macs[5]:.3f}, half <= {macs[50]:.3f}. The initial population is drawn at "
         "random (up to 1000 draws in a row for each new arch), so smaller archs exist that it rarely reaches: a limit "
         "that 1 % of random archs meet leaves it enough")
+    import itertools
+    from types import SimpleNamespace
+    counter = itertools.count()  # 200 distinct sizes, 0.0 to 199.0 (M params), each arch its own
+    monkeypatch.setattr(driver, "final_size", lambda mod, arch, final: float(arch))
+    text = driver.random_sizes(SimpleNamespace(sample=lambda rng: next(counter)), {}, 7.0, None)
+    assert text.startswith("--max-params 7M: of 200 random archs' final networks 8 fit; the smallest has 0.000M "
+                           "params, 1 % have <= 2.000, 5 % <= 10.000, half <= 100.000. The initial population")
     monkeypatch.setattr(driver, "_feasible", lambda *a: lambda arch: False)  # as a limit no random draw meets
     monkeypatch.setattr(driver, "random_sizes", lambda *a: "SIZES")
     with ScoreStore(tmp_path / "s.sqlite") as store, pytest.raises(NoFeasibleArchs) as exc:
