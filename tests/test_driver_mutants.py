@@ -282,7 +282,8 @@ def test_run_search_with_the_papers_fitness_a_target_and_a_second_stage(small_bu
                          batch_size=16, repeats=1, data_dir=str(small_bundle), fitness="swap_reg",
                          refine=2, refine_repeats=2, refine_batch_size=20, executor=executor)
     bars = {line.split(":")[0] for line in capsys.readouterr().err.replace("\r", "\n").split("\n") if "%|" in line}
-    assert bars == {"size prior (--target-params)", "search nb201/cifar10"}  # no bar per cycle's scoring
+    # no bar per cycle's scoring; the second stage's own (session 50)
+    assert bars == {"size prior (--target-params)", "search nb201/cifar10", "second stage"}
     mapping = res.size_mapping
     assert mapping["target_m"] == 0.5 and mapping["tolerance"] == 0.1 and mapping["seconds"] > 0
     assert res.protocol["seed"] == 0  # the default score seed

@@ -101,7 +101,8 @@ def test_export_of_a_file_that_is_not_sqlite_names_it(tmp_path, capsys) -> None:
     bad = tmp_path / "notes.sqlite"
     bad.write_text("hello, not a database\n" * 20)
     code, _, err = _run(["export", str(bad), "--out", str(tmp_path / "x.csv")], capsys)
-    _bad(code, err, f"{bad} is damaged (file is not a database)", "swapnas store salvage")  # the store's own message
+    # session 50: a text file is named as not a store (it was "damaged", with advice to salvage it)
+    _bad(code, err, f"{bad} is not a swapnas score store (a text file, its first line 'hello, not a database')")
     assert not (tmp_path / "x.csv").exists()
 
 
@@ -161,11 +162,14 @@ def test_a_store_that_is_not_sqlite_opened_read_only_is_a_store_error(tmp_path, 
     from swapnas.store import StoreError
 
     bad = tmp_path / "notes.sqlite"
-    bad.write_text("these are my notes, not a score store\n" * 200)
+    bad.write_bytes(b"these are my notes, not a score store\n\0" * 200)  # binary: maybe a damaged store
     monkeypatch.setattr(os, "access", lambda path, mode: mode == os.R_OK)
     with pytest.raises(StoreError, match=r"notes\.sqlite is damaged \(file is not a database\).*swapnas store salvage"):
         ScoreStore(bad)
     with pytest.raises(StoreError, match=r"notes\.sqlite is damaged \(file is not a database\)"):
+        ScoreStore(bad, read_only=True)
+    bad.write_text("these are my notes, not a score store\n" * 200)  # text: no store at all (session 50)
+    with pytest.raises(StoreError, match=r"notes\.sqlite is not a swapnas score store \(a text file, its first line"):
         ScoreStore(bad, read_only=True)
 
 

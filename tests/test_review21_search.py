@@ -114,12 +114,16 @@ def test_a_limit_random_draws_rarely_meet_is_told_with_the_sizes_random_archs_ha
     import itertools
     from types import SimpleNamespace
     counter = itertools.count()  # 200 distinct sizes, 0.0 to 199.0 (M params), each arch its own
-    monkeypatch.setattr(driver, "final_size", lambda mod, arch, final: float(arch))
+    from swapnas.search import final as final_module
+    monkeypatch.setattr(final_module, "final_size", lambda mod, arch, final: float(arch))
     text = driver.random_sizes(SimpleNamespace(sample=lambda rng: next(counter)), {}, 7.0, None)
     assert text.startswith("--max-params 7M: of 200 random archs' final networks 8 fit; the smallest has 0.000M "
                            "params, 1 % have <= 2.000, 5 % <= 10.000, half <= 100.000. The initial population")
+    assert "(up to 50 draws in a row" in driver.random_sizes(SimpleNamespace(sample=lambda rng: next(counter)), {},
+                                                             7.0, None, tries=50)
+    assert driver.random_sizes(SimpleNamespace(sample=lambda rng: next(counter)), {}, None, None) == ""
     monkeypatch.setattr(driver, "_feasible", lambda *a: lambda arch: False)  # as a limit no random draw meets
-    monkeypatch.setattr(driver, "random_sizes", lambda *a: "SIZES")
+    monkeypatch.setattr(driver, "random_sizes", lambda *a, **k: "SIZES")
     with ScoreStore(tmp_path / "s.sqlite") as store, pytest.raises(NoFeasibleArchs) as exc:
         run_search("nb201", "cifar10", store=store, fitness="params", max_params=5.0,
                    **_common(small_bundle, tmp_path))

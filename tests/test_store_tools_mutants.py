@@ -320,8 +320,8 @@ def test_a_file_that_cannot_be_a_store_is_named_so_when_a_command_opens_it(tmp_p
         with pytest.raises(StoreError) as info:
             with ScoreStore(path) as store:
                 store.count()
-        assert str(info.value) == (f"--store {path} is not a swapnas score store ({why}): give the path of a store, "
-                                   "or a new path for a new one")
+        assert str(info.value) == (f"{path} is not a swapnas score store ({why}): give the path of a store (the "
+                                   "--store of a correlate/grid/search run), or a new path for a new one")
     junk = tmp_path / "junk.sqlite"
     junk.write_bytes(b"x" * 50 + b"\0" * 5000)  # binary: a damaged store, which salvage may read
     with pytest.raises(StoreError, match=r"is damaged .*swapnas store salvage"):

@@ -286,8 +286,8 @@ class ScoreStore:
             return StoreError(f"cannot use the score store {self.path} ({exc}); check the file and its disk, or give "
                               "another --store")
         if (why := not_a_store(self.path)) is not None:  # e.g. a CSV given as --store: nothing to salvage
-            return StoreError(f"--store {self.path} is not a swapnas score store ({why}): give the path of a store, "
-                              "or a new path for a new one")
+            return StoreError(f"{self.path} is not a swapnas score store ({why}): give the path of a store (the "
+                              "--store of a correlate/grid/search run), or a new path for a new one")
         return StoreError(f"the score store {self.path} is damaged ({exc}); {damaged_advice(self.path)}")
 
     def _saved(self) -> str:

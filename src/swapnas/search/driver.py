@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import random
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -44,7 +43,7 @@ from ..session import configure, protocol_defaults, score_archs, scoring_net
 from ..spaces import get_space
 from ..store import Record, ScoreStore
 from .evolution import EAConfig, Evolution, NoFeasibleArchs
-from .final import check_max_macs, check_max_params, final_macs, final_net, final_size
+from .final import check_max_macs, check_max_params, final_macs, final_net, final_size, random_sizes
 from .fitness import (
     Fitness,
     SecondStage,
@@ -201,34 +200,32 @@ def check_failures(history: list[dict], proxy: Proxy) -> None:
 
 
 def _scorer(space: str, proxy: Proxy, protocol: Protocol, batch: Any, store: ScoreStore, device: torch.device,
-            executor: Executor | None, desc: str = "") -> Callable[[list], list[Record]]:
-    """The fitness proxy's records for a list of archs, through :func:`session.score_archs` (``desc``: with its
-    progress bar, which the second stage shows: the EA's loop has its own)."""
+            executor: Executor | None, stage_bar: bool = False) -> Callable[[list], list[Record]]:
+    """The fitness proxy's records for a list of archs, through :func:`session.score_archs` (``stage_bar``: with a
+    progress bar named "second stage"; the EA's loop has its own)."""
     def score(archs: list) -> list[Record]:
-        return score_archs(archs, space, [proxy], protocol, batch, store, device, progress=bool(desc), desc=desc,
-                           executor=executor)[proxy.name]
+        return score_archs(archs, space, [proxy], protocol, batch, store, device, progress=stage_bar,
+                           desc="second stage" if stage_bar else "", executor=executor)[proxy.name]
     return score
 
 
-def random_sizes(mod: ModuleType, final: dict, max_params: float | None, max_macs: float | None,
-                 draws: int = 200) -> str:
-    """What the final networks of ``draws`` random archs (``random.Random(0)``) measure against the limits given: the
-    smallest, the 1 % and 5 % quantiles and the median (the EA's initial population is drawn at random, so a limit that
-    few random archs meet leaves it without a population even where smaller archs exist)."""
-    rng = random.Random(0)
-    archs = [mod.sample(rng) for _ in range(draws)]
-    parts = []
-    for flag, limit, unit, measure in (("--max-params", max_params, "M params", final_size),
-                                       ("--max-macs", max_macs, "M multiply-adds", final_macs)):
-        if limit is not None:
-            v = sorted(measure(mod, a, final) for a in archs)
-            fit = sum(x <= limit for x in v)
-            parts.append(f"{flag} {limit:g}M: of {draws} random archs' final networks {fit} fit; the smallest has "
-                         f"{v[0]:.3f}{unit}, 1 % have <= {v[draws // 100]:.3f}, 5 % <= {v[draws // 20]:.3f}, half <= "
-                         f"{v[draws // 2]:.3f}")
-    return ("; ".join(parts) + ". The initial population is drawn at random (up to 1000 draws in a row for each new "
-            "arch), so smaller archs exist that it rarely reaches: a limit that 1 % of random archs meet leaves it "
-            "enough")
+def _fitness_id(fit: Fitness, protocol: Protocol, score_seed: int, constraints: list) -> dict:
+    """What a saved search state must have been made with besides the EA's settings (its ``fitness`` entry): the
+    proxy, its size prior, the scoring protocol and the constraints (:data:`FITNESS_FLAGS` names the flag of each)."""
+    return {"proxy": fit.proxy.key, "size_prior": None if fit.paper else [fit.mu, fit.sigma],
+            "protocol": protocol.fingerprint, "net": protocol.net_key, "batch_size": protocol.batch_size,
+            "repeats": protocol.repeats, "score_seed": score_seed, "constraints": constraints}
+
+
+def _evolve_explained(ea: Evolution, limits: tuple[ModuleType, dict, float | None, float | None], *args: Any,
+                      **kwargs: Any) -> float:
+    """:func:`evolve`; a :class:`NoFeasibleArchs` gets what random archs measure against ``limits`` (the space's module,
+    its final network, --max-params and --max-macs: :func:`random_sizes`)."""
+    try:
+        return evolve(ea, *args, **kwargs)
+    except NoFeasibleArchs as exc:
+        text = random_sizes(*limits, tries=ea.max_tries)
+        raise NoFeasibleArchs(f"{exc}. {text}" if text else f"{exc}") from None
 
 
 def _feasible(mod: ModuleType, final: dict, max_params: float | None, max_macs: float | None) -> Callable[[Any], bool]:
@@ -277,25 +274,21 @@ def run_search(
     warn_idle_stage(space, dataset, chosen, stage, protocol, net)
     fit = Fitness(proxy, mod, protocol.net, batch.num_classes, mu, sigma)
     ea = Evolution(mod, config, seed, _feasible(mod, final, max_params, max_macs))
-    fitness_id = {"proxy": proxy.key, "size_prior": None if fit.paper else [mu, sigma],
-                  "protocol": protocol.fingerprint, "net": protocol.net_key, "batch_size": protocol.batch_size,
-                  "repeats": protocol.repeats, "score_seed": score_seed, "constraints": [max_params, max_macs]}
+    fitness_id = _fitness_id(fit, protocol, score_seed, [max_params, max_macs])
     with out_lock(out):
         before = _resume(ea, out / "state.json", fitness_id)
-        try:
-            wall = before + evolve(ea, _scorer(space, proxy, protocol, batch, store, device, executor), fit,
-                                   out / "state.json", fitness_id, max_evals=max_evals, max_seconds=max_seconds,
-                                   progress=progress, desc=f"search {space}/{dataset}", seconds_before=before)
-        except NoFeasibleArchs as exc:
-            raise NoFeasibleArchs(f"{exc}. {random_sizes(mod, final, max_params, max_macs)}") from None
+        wall = before + _evolve_explained(ea, (mod, final, max_params, max_macs),
+                                          _scorer(space, proxy, protocol, batch, store, device, executor), fit,
+                                          out / "state.json", fitness_id, max_evals=max_evals, max_seconds=max_seconds,
+                                          progress=progress, desc=f"search {space}/{dataset}", seconds_before=before)
         check_started(ea, max_seconds)
         check_failures(ea.history, proxy)
         stage_protocol = stage_configure(space, dataset, chosen, final, protocol, (mu, sigma), sizes, seed=score_seed,
                                          data_dir=data_dir)
         t0 = time.perf_counter()
-        (best, value), refined = second_stage(ea, stage, protocol, fit, net or {}, stage_protocol,
-                                              lambda p, pr, b: _scorer(space, p, pr, b, store, device, executor,
-                                                                       "second stage" if progress else ""))
+        (best, value), refined = second_stage(
+            ea, stage, protocol, fit, net or {}, stage_protocol,
+            lambda p, pr, b: _scorer(space, p, pr, b, store, device, executor, progress))
         wall += _stage2_seconds(out / "state.json", repr(stage), time.perf_counter() - t0)  # the search's include it
     return SearchResult(
         space, dataset, str(best), value, final_size(mod, best, final), final_macs(mod, best, final),

@@ -167,3 +167,25 @@ def range_prior(mod: ModuleType, proxy_net: dict, num_classes: int,
     lo, hi = mod.param_range_k(num_classes=num_classes, **proxy_net)
     mu, sigma = prior_from_range(lo, hi, centre, width)
     return mu, sigma, {"prior_centre": centre, "prior_width": width, "proxy_range_k": [lo, hi]}
+
+
+def random_sizes(mod: ModuleType, final: dict, max_params: float | None, max_macs: float | None,
+                 draws: int = 200, tries: int = 1000) -> str:
+    """What the final networks of ``draws`` random archs (``random.Random(0)``) measure against the limits given: the
+    smallest, the 1 % and 5 % quantiles and the median (the EA's initial population is drawn at random, up to
+    ``tries`` draws in a row for each new arch, so a limit that few random archs meet leaves it without a population
+    even where smaller archs exist); "" without a limit."""
+    rng = random.Random(0)
+    archs = [mod.sample(rng) for _ in range(draws)]
+    parts = []
+    for flag, limit, unit, measure in (("--max-params", max_params, "M params", final_size),
+                                       ("--max-macs", max_macs, "M multiply-adds", final_macs)):
+        if limit is not None:
+            v = sorted(measure(mod, a, final) for a in archs)
+            fit = sum(x <= limit for x in v)
+            parts.append(f"{flag} {limit:g}M: of {draws} random archs' final networks {fit} fit; the smallest has "
+                         f"{v[0]:.3f}{unit}, 1 % have <= {v[draws // 100]:.3f}, 5 % <= {v[draws // 20]:.3f}, half <= "
+                         f"{v[draws // 2]:.3f}")
+    return "; ".join(parts) + (f". The initial population is drawn at random (up to {tries} draws in a row for each "
+                               "new arch), so smaller archs exist that it rarely reaches: a limit that 1 % of random "
+                               "archs meet leaves it enough") if parts else ""
