@@ -107,8 +107,8 @@ def _add_search_budget(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sample", type=positive_int, default=DefaultSample(d.sample),
                    help=f"K, tournament size (default {d.sample}, or P when only a smaller --population is given)")
     p.add_argument("--mutations", type=positive_int, default=d.mutations, help=f"M, children per cycle (default {d.mutations})")
-    p.add_argument("--cycles", type=non_negative_int, default=d.cycles, help=f"EA cycles after the initial population; a larger value given to a saved search in --out "
-                   f"extends it (default {d.cycles})")
+    p.add_argument("--cycles", type=non_negative_int, default=d.cycles, help="EA cycles after the initial population; "
+                   f"a larger value given to a saved search in --out extends it (default {d.cycles})")
     p.add_argument("--crossover", type=probability, default=d.crossover, help=f"crossover probability in [0, 1] (default {d.crossover})")
     p.add_argument("--max-evals", type=positive_int, default=None, help="start no cycle once this many evaluations are done (the running cycle, or the initial "
                    "population, is finished, so up to M - 1 (P - 1) more are made and a resumed run equals one run; "
