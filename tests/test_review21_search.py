@@ -122,7 +122,7 @@ def test_a_limit_random_draws_rarely_meet_is_told_with_the_sizes_random_archs_ha
     assert "(up to 50 draws in a row" in driver.random_sizes(SimpleNamespace(sample=lambda rng: next(counter)), {},
                                                              7.0, None, tries=50)
     assert driver.random_sizes(SimpleNamespace(sample=lambda rng: next(counter)), {}, None, None) == ""
-    monkeypatch.setattr(driver, "_feasible", lambda *a: lambda arch: False)  # as a limit no random draw meets
+    monkeypatch.setattr(driver, "_limits", lambda *a: {"feasible": lambda arch: False})  # no arch within the limit
     monkeypatch.setattr(driver, "random_sizes", lambda *a, **k: "SIZES")
     with ScoreStore(tmp_path / "s.sqlite") as store, pytest.raises(NoFeasibleArchs) as exc:
         run_search("nb201", "cifar10", store=store, fitness="params", max_params=5.0,
@@ -169,3 +169,37 @@ def test_max_macs_below_every_network_leaves_no_out_from_the_command_line(small_
                  "--out", str(tmp_path / "o"), "--no-progress"]) == 2
     assert "--max-macs 1M is below the smallest final network" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_limits_random_draws_rarely_meet_are_reached_by_descent() -> None:
+    # session 50: DARTS --max-params 1.6M (or 1.4M) was refused, random draws never reaching such cells; now the
+    # initial population descends from random draws to the limits (only when random draws leave fewer than 2)
+    def nones(a) -> int:
+        return list(a.ops).count("none")
+
+    cfg = EAConfig(population=6, sample=2, mutations=2, cycles=0)
+    plain = Evolution(nb201, cfg, 3, feasible=lambda a: nones(a) >= 5, max_tries=30)
+    with pytest.raises(NoFeasibleArchs, match=r"^random draws found [01] feasible distinct archs? for the initial"):
+        plain.ask()
+    runs = []
+    for _ in range(2):
+        ea = Evolution(nb201, cfg, 3, feasible=lambda a: nones(a) >= 5, max_tries=30, excess=lambda a: 5 - nones(a))
+        runs.append([str(a) for a in ea.ask()])
+    archs = [nb201.parse(a) for a in runs[0]]
+    assert runs[0] == runs[1] and len(archs) == 6 and all(nones(a) >= 5 for a in archs)  # seeded, all feasible
+    assert len({nb201.iso_key(a) for a in archs}) == 6
+    never = Evolution(nb201, cfg, 3, feasible=lambda a: False, max_tries=5, excess=lambda a: 1.0)
+    with pytest.raises(NoFeasibleArchs, match=r"^random draws and descents from them toward the limits found 0 "):
+        never.ask()
+
+
+def test_the_excess_is_the_largest_relative_overshoot_of_the_limits_given() -> None:
+    from swapnas.search.final import final_macs, final_size
+    final, arch = final_net("nb201", "cifar10"), nb201.parse(
+        "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_1x1~1|nor_conv_3x3~2|")
+    size, macs = final_size(nb201, arch, final), final_macs(nb201, arch, final)
+    assert driver._limits(nb201, final, None, None)["excess"] is None
+    assert driver._limits(nb201, final, 0.5, None)["excess"](arch) == pytest.approx(size / 0.5 - 1)
+    both = driver._limits(nb201, final, 2 * size, macs / 2)
+    assert both["excess"](arch) == pytest.approx(1.0) and not both["feasible"](arch)  # macs twice their limit
+    assert driver._limits(nb201, final, 2 * size, 2 * macs)["feasible"](arch)

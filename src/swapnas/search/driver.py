@@ -228,6 +228,16 @@ def _evolve_explained(ea: Evolution, limits: tuple[ModuleType, dict, float | Non
         raise NoFeasibleArchs(f"{exc}. {text}" if text else f"{exc}") from None
 
 
+def _limits(mod: ModuleType, final: dict, max_params: float | None, max_macs: float | None) -> dict[str, Any]:
+    """The EA's ``feasible`` and ``excess`` for ``--max-params`` / ``--max-macs``: the excess is the largest relative
+    overshoot of the final network's size over a limit (<= 0 within them; None without a limit)."""
+    def excess(arch: Any) -> float:
+        over = [] if max_params is None else [final_size(mod, arch, final) / max_params - 1]
+        return max(over + ([] if max_macs is None else [final_macs(mod, arch, final) / max_macs - 1]))
+    return {"feasible": _feasible(mod, final, max_params, max_macs),
+            "excess": None if max_params is None and max_macs is None else excess}
+
+
 def _feasible(mod: ModuleType, final: dict, max_params: float | None, max_macs: float | None) -> Callable[[Any], bool]:
     """Whether an arch's final network is within ``--max-params`` / ``--max-macs`` (millions)."""
     def feasible(arch: Any) -> bool:
@@ -273,7 +283,7 @@ def run_search(
     refuse_unfit(space, [proxy], protocol, batch, "--fitness")  # before the EA spends its budget
     warn_idle_stage(space, dataset, chosen, stage, protocol, net)
     fit = Fitness(proxy, mod, protocol.net, batch.num_classes, mu, sigma)
-    ea = Evolution(mod, config, seed, _feasible(mod, final, max_params, max_macs))
+    ea = Evolution(mod, config, seed, **_limits(mod, final, max_params, max_macs))
     fitness_id = _fitness_id(fit, protocol, score_seed, [max_params, max_macs])
     with out_lock(out):
         before = _resume(ea, out / "state.json", fitness_id)

@@ -26,6 +26,10 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 
+#: the initial population's descent toward limits that random draws rarely meet (:meth:`Evolution._descended`)
+DESCENT_STEPS, DESCENT_CHILDREN = 50, 8
+
+
 class NoFeasibleArchs(ValueError):
     """Fewer than 2 feasible distinct archs were drawn for the initial population (the driver adds what sizes random
     archs of the space have)."""
@@ -69,9 +73,11 @@ class Evolution:
     """
 
     def __init__(self, space: ModuleType, config: EAConfig, seed: int = 0,
-                 feasible: Callable[[Any], bool] | None = None, max_tries: int = 1000):
+                 feasible: Callable[[Any], bool] | None = None, max_tries: int = 1000,
+                 excess: Callable[[Any], float] | None = None):
         self.space, self.config, self.seed = space, config, seed
         self.feasible = feasible or (lambda arch: True)
+        self.excess = excess  # how far an arch is beyond the constraints (> 0): the initial population's descent
         self.max_tries = max_tries
         self.rng = random.Random(seed)
         self.population: list[tuple[Any, float]] = []
@@ -123,9 +129,13 @@ class Evolution:
             return []
         if not self.population:
             archs = self._fresh(lambda: self.space.sample(self.rng), self.config.population, in_a_row=True)
+            how = "random draws"
+            if len(archs) < 2 and self.excess is not None:  # limits that random draws rarely meet: descend to them
+                archs += self._fresh(self._descended, self.config.population - len(archs), in_a_row=True)
+                how = "random draws and descents from them toward the limits"
             if len(archs) < 2:
                 found = f"{len(archs)} feasible distinct arch{'' if len(archs) == 1 else 's'}"
-                raise NoFeasibleArchs(f"random draws found {found} for the initial population of "
+                raise NoFeasibleArchs(f"{how} found {found} for the initial population of "
                                       f"{self.config.population}, and a search needs 2; loosen the constraints "
                                       "(--max-params / --max-macs)")
             if len(archs) < self.config.population:
@@ -137,6 +147,17 @@ class Evolution:
             archs = self._fresh(lambda: self.space.mutate(parent, self.rng), self.config.mutations)
         self._pending = archs
         return list(archs)
+
+    def _descended(self) -> Any:
+        """A random arch, then, while it is infeasible, the child with the least :attr:`excess` of ``DESCENT_CHILDREN``
+        mutations, up to ``DESCENT_STEPS`` times (an infeasible result is skipped by :meth:`_fresh`)."""
+        assert self.excess is not None
+        arch = self.space.sample(self.rng)
+        for _ in range(DESCENT_STEPS):
+            if self._is_feasible(arch):
+                break
+            arch = min((self.space.mutate(arch, self.rng) for _ in range(DESCENT_CHILDREN)), key=self.excess)
+        return arch
 
     def _parent(self) -> Any:
         # a population smaller than K (constraints that let few distinct archs through): all of it
