@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import sys
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO, TypeVar
 
 #: the package's folder: a warning made there (or of a category defined there) is swapnas's own
 PACKAGE = str(Path(__file__).resolve().parent)
+T = TypeVar("T")
 
 #: modules whose frames are ours or run ours (a ``with`` block's helpers, a ``functools`` wrapper, torch's dispatch)
 _INSIDE = ("swapnas", "torch", "contextlib", "functools")
@@ -37,7 +39,7 @@ def brief_warning(message: Warning | str, category: type[Warning], filename: str
         (file or sys.stderr).write(warnings.formatwarning(message, category, filename, lineno, line))
 
 
-def with_brief_warnings(run: Any) -> Any:
+def with_brief_warnings(run: Callable[[], T]) -> T:
     """``run()`` with :func:`brief_warning` showing the warnings (Python's own handler restored after)."""
     with warnings.catch_warnings():
         warnings.showwarning = brief_warning

@@ -88,6 +88,14 @@ def is_text(head: bytes) -> bool:
     return b"\0" not in head
 
 
+def text_first_line(head: bytes) -> str | None:
+    """The first line of a file whose first bytes ``head`` are a text file's (a CSV, JSON: UTF-8, no NUL, not SQLite's
+    header), else None (an SQLite file, even one with a damaged header, holds NUL bytes in its first page)."""
+    if len(head) < 100 or head.startswith(b"SQLite format 3\0") or not is_text(head):
+        return None
+    return head.split(b"\n", 1)[0].rstrip(b"\r")[:60].decode("utf-8", "replace")
+
+
 def not_a_store(path: str | os.PathLike) -> str | None:
     """Why the existing file at ``path`` cannot be a score store, even a damaged one (a text file, or one shorter than
     an SQLite header), or None."""
@@ -100,10 +108,8 @@ def not_a_store(path: str | os.PathLike) -> str | None:
         return None
     if len(head) < 100:
         return f"{len(head)} byte{'s' * (len(head) > 1)} long, shorter than an SQLite header"
-    if not head.startswith(b"SQLite format 3\0") and is_text(head):
-        first = head.split(b"\n", 1)[0].rstrip(b"\r")[:60].decode("utf-8", "replace")
-        return f"a text file, its first line {first!r}"
-    return None
+    first = text_first_line(head)
+    return None if first is None else f"a text file, its first line {first!r}"
 
 
 def damaged_advice(path: str | os.PathLike) -> str:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .scoring import PER_SCORE, fingerprinted
-from .store import ScoreStore, StoreError, connect_read_only, description, is_text
+from .store import ScoreStore, StoreError, connect_read_only, description, text_first_line
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _PK_INDEX = "sqlite_autoindex_scores_1"
@@ -66,16 +66,14 @@ class Salvage:
 
 
 def _existing(path: str | os.PathLike) -> Path:
-    """``path``, a file that may be a score store: not a text file (an SQLite file, even one with a damaged header,
-    holds NUL bytes in its first page; a CSV or JSON file holds none, and is UTF-8)."""
+    """``path``, a file that may be a score store: not a text file (:func:`~swapnas.store.text_first_line`)."""
     p = Path(path)
     if not p.is_file():
         raise StoreError(f"no score store at {p} (the --store of a correlate/grid/search run, default "
                          "OUT/scores.sqlite)")
     with p.open("rb") as f:
         head = f.read(4096)
-    if len(head) >= _HEADER_BYTES and not head.startswith(b"SQLite format 3\0") and is_text(head):
-        first = head.split(b"\n", 1)[0].rstrip(b"\r")[:60].decode("utf-8", "replace")
+    if (first := text_first_line(head)) is not None:
         raise StoreError(f"{p} is a text file (its first line: {first!r}), not a swapnas score store: give the "
                          "store's path (the --store of a correlate/grid/search run, default OUT/scores.sqlite)")
     return p

@@ -51,7 +51,7 @@ def build_parser(parser_class: type[argparse.ArgumentParser] = argparse.Argument
 def command() -> int:
     """The ``swapnas`` script (and ``python -m swapnas``): :func:`main` with swapnas's own warnings shown as one
     ``swapnas: warning: …`` line each (Python names the script's line, which says nothing to its user)."""
-    return int(with_brief_warnings(main))
+    return with_brief_warnings(main)
 
 
 def _stop(signum: int, frame: object) -> None:
