@@ -67,7 +67,7 @@ def test_a_model_a_proxy_cannot_score_is_named_with_the_reason() -> None:
     x = torch.randn(4, 4)
     assert refusal(api.UnsupportedModel, lambda: api.score(Gelu(), x, "swap")) == \
         f"swap cannot score Gelu: {RELU_WHY}"
-    assert refusal(api.UnsupportedModel, lambda: api.score(Gelu(), x, "swap_reg")) == \
+    assert refusal(api.UnsupportedModel, lambda: api.score(Gelu(), x, "swap_reg", options={"swap_reg": {"mu": 1.0, "sigma": 9.0}})) == \
         f"swap_reg cannot score Gelu: {RELU_WHY}"  # a derived proxy, refused for what its base needs
     assert refusal(api.UnsupportedModel, lambda: api.score(Gelu(), x, "zen")) == (
         "zen cannot score Gelu: it reads the features before a global average pool (nn.AdaptiveAvgPool2d), which the "
@@ -89,6 +89,22 @@ def test_options_and_set_level_proxies_are_refused_whole() -> None:
     assert refusal(ValueError, lambda: api.score(_net(), x, "swap,az_nas,te_nas")) == \
         "az_nas, te_nas rank a whole set of archs (no per-model value): use `swapnas correlate` or score their parts"
 
+
+
+def test_an_option_without_a_default_is_refused_before_any_pass(monkeypatch) -> None:
+    # session 51: swap_reg without mu or sigma was refused by its own function, after swap's pass
+    x, _ = _data()
+    calls: list[int] = []
+    monkeypatch.setattr(api, "_values", lambda *a, **k: calls.append(1) or {})
+    why = "Regularised SWAP Ψ·exp(−(Θ−μ)²/σ), Θ = params of the scored net in thousands"
+    assert refusal(ValueError, lambda: api.score(_net(), x, "swap,swap_reg")) == (
+        f"swap_reg needs mu and sigma, which have no default ({why}): give options={{'swap_reg': {{'mu': …, "
+        "'sigma': …}}")
+    assert refusal(ValueError, lambda: api.rank([_net()], x, "swap_reg", options={"swap_reg": {"mu": 3.0}})) == (
+        f"swap_reg needs sigma, which has no default ({why}): give options={{'swap_reg': {{'sigma': …}}}}")
+    assert calls == []
+    assert api.score(_net(), x, "best,swap_reg", options={"swap_reg": {"mu": 3.0, "sigma": 9.0}}) == {}
+    assert calls == [1]
 
 def test_inputs_a_proxy_cannot_take_are_refused_whole() -> None:
     x, _ = _data()

@@ -302,6 +302,11 @@ def _wanted(proxies: str | Sequence[str], model: nn.Module,
     if set_level:
         raise ValueError(f"{', '.join(set_level)} rank a whole set of archs (no per-model value): "
                          "use `swapnas correlate` or score their parts")
+    for p in wanted:  # an option without a default (swap_reg's mu and sigma): refused before any pass (session 51)
+        if unset := [k for k, v in p.options.items() if v is None]:
+            given = ", ".join(f"'{k}': …" for k in unset)
+            raise ValueError(f"{p.name} needs {' and '.join(unset)}, which {'has' if len(unset) == 1 else 'have'} no "
+                             f"default ({p.description.rstrip('.')}): give options={{'{p.name}': {{{given}}}}}")
     return wanted
 
 
