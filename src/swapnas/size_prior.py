@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import torch
 from torch import nn
-from torch.utils.flop_counter import FlopCounterMode
+from torch.utils.flop_counter import FlopCounterMode, sdpa_flop_count
 
 
 def count_params_k(model: nn.Module, exclude: str = "auxiliary") -> float:
@@ -15,11 +17,39 @@ def count_params_k(model: nn.Module, exclude: str = "auxiliary") -> float:
     return sum(p.numel() for n, p in model.named_parameters() if exclude not in n) / 1e3
 
 
+def _sdpa_flops(query: torch.Size, key: torch.Size, value: torch.Size, *args: object, out_shape: object = None,
+                **kwargs: object) -> int:
+    return int(sdpa_flop_count(query, key, value))
+
+
+#: attention kernels FlopCounterMode has no formula for (torch 2.13: the CPU one), counted as its GPU kernels are
+_MORE_FORMULAS = {op: _sdpa_flops for op in (getattr(torch.ops.aten, "_scaled_dot_product_flash_attention_for_cpu",
+                                                     None),) if op is not None}
+
+
+@contextmanager
+def _unfused_attention() -> Iterator[None]:
+    """PyTorch's fused fast path of ``nn.MultiheadAttention`` / ``nn.TransformerEncoderLayer`` off (it runs in eval
+    mode without gradients, in one kernel FlopCounterMode cannot see: such an encoder counted 0 FLOPs until session
+    51); the flag restored afterwards. Torch before 2.3 has no such flag."""
+    mha = getattr(torch.backends, "mha", None)
+    if mha is None or not hasattr(mha, "set_fastpath_enabled"):
+        yield
+        return
+    was = mha.get_fastpath_enabled()
+    mha.set_fastpath_enabled(False)
+    try:
+        yield
+    finally:
+        mha.set_fastpath_enabled(was)
+
+
 def count_flops(model: nn.Module, x: torch.Tensor) -> int:
     """FLOPs of one forward pass of ``x`` (no gradient) as ``FlopCounterMode`` counts them: 2 per multiply-add of
-    matmuls and convolutions, element-wise ops ignored. The model's train/eval mode is the caller's."""
-    counter = FlopCounterMode(display=False)
-    with torch.no_grad(), counter:
+    matmuls and convolutions (attention's too, on every device), element-wise ops ignored. The model's train/eval
+    mode is the caller's."""
+    counter = FlopCounterMode(display=False, custom_mapping=_MORE_FORMULAS)
+    with torch.no_grad(), _unfused_attention(), counter:
         model(x)
     return int(counter.get_total_flops())
 

@@ -21,7 +21,10 @@ def flops(model: nn.Module, batch: Batch) -> float:
 
     Definition: ``torch.utils.flop_counter.FlopCounterMode`` total over one
     forward of ``batch.inputs[:1]`` (eval mode, no gradient; every module's
-    train/eval flag is restored afterwards). Its convention
+    train/eval flag is restored afterwards; PyTorch's fused attention fast path
+    off and the CPU attention kernel given torch's GPU formula, so
+    ``nn.MultiheadAttention`` / ``nn.TransformerEncoder`` count in full on every
+    device since session 51; the spaces' networks count as before). Its convention
     counts a multiply-add as 2 FLOPs for matmuls and convolutions and ignores
     element-wise ops (BatchNorm, activations, pooling, bias additions). Higher
     is better.

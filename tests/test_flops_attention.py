@@ -1,0 +1,63 @@
+"""FLOPs of PyTorch's own attention layers (session 51): in eval mode without gradients ``nn.TransformerEncoder`` and
+``nn.MultiheadAttention`` run a fused kernel FlopCounterMode cannot see (an encoder of any depth counted 0), and on the
+CPU FlopCounterMode has no formula for the attention product itself. Checked against a count by hand:
+2 FLOPs per multiply-add of each matmul."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+import swapnas
+from swapnas.size_prior import count_flops
+
+D, HEADS, FF, L = 32, 4, 48, 10
+
+
+def _by_hand(layers: int, length: int = L) -> int:
+    per_layer = (length * D * 3 * D  # the packed q, k, v projection
+                 + 2 * length * length * D  # q·kᵀ and the weights times v, over all heads
+                 + length * D * D  # the output projection
+                 + 2 * length * D * FF)  # the feed-forward pair
+    return 2 * layers * per_layer
+
+
+class Encoder(nn.Module):
+    def __init__(self, layers: int) -> None:
+        super().__init__()
+        self.emb = nn.Embedding(50, D)
+        layer = nn.TransformerEncoderLayer(D, HEADS, FF, dropout=0.0, batch_first=True)
+        self.enc, self.head = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False), nn.Linear(D, 3)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        return self.head(self.enc(self.emb(ids)).mean(1))
+
+
+@pytest.mark.parametrize("layers", [1, 3])
+def test_an_encoder_in_eval_mode_counts_every_matmul(layers: int) -> None:
+    model, ids = Encoder(layers).eval(), torch.randint(0, 50, (4, L))
+    head = 2 * D * 3
+    assert count_flops(model, ids[:1]) == _by_hand(layers) + head
+    assert swapnas.score(model, ids, "flops", init="none", train=False)["flops"] == _by_hand(layers) + head
+    assert swapnas.score(model, ids, "flops")["flops"] == _by_hand(layers) + head  # train mode: the same
+    assert torch.backends.mha.get_fastpath_enabled()  # the global flag is restored
+
+
+def test_attention_alone_counts_its_product_and_restores_the_flag_after_an_error() -> None:
+    mha = nn.MultiheadAttention(D, HEADS, batch_first=True).eval()
+
+    class Self(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.mha = mha
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            if x.shape[1] == 1:
+                raise RuntimeError("boom")
+            return self.mha(x, x, x, need_weights=False)[0]
+
+    assert count_flops(Self(), torch.randn(1, L, D)) == 2 * (L * D * 3 * D + 2 * L * L * D + L * D * D)
+    with pytest.raises(RuntimeError, match="boom"):
+        count_flops(Self(), torch.randn(1, 1, D))
+    assert torch.backends.mha.get_fastpath_enabled()
