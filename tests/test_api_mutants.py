@@ -106,6 +106,20 @@ def test_an_option_without_a_default_is_refused_before_any_pass(monkeypatch) -> 
     assert api.score(_net(), x, "best,swap_reg", options={"swap_reg": {"mu": 3.0, "sigma": 9.0}}) == {}
     assert calls == [1]
 
+
+def test_auto_is_read_beside_other_names() -> None:
+    # session 51: "auto,params" and ["params", "auto"] raised KeyError "unknown proxy 'auto'"
+    x, _ = _data()
+    net = _net()
+    alone = api.score(net, x)
+    both = api.score(net, x, "auto,params")
+    assert list(alone) == ["swap"] and list(both) == ["swap", "params"] and both["swap"] == alone["swap"]
+    assert list(api.score(net, x, ["params", " auto "])) == ["params", "swap"]
+    wide = nn.Sequential(nn.Conv2d(3, 12, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(12, 3))
+    rows = api.rank({"a": net, "b": wide}, x, ["params", "auto"])
+    sizes = [r["params"] for r in rows]  # ranked by the first name given: params, higher first
+    assert sizes[0] > sizes[1] and set(rows[0]) == {"model", "params", "swap", "rank"}
+
 def test_inputs_a_proxy_cannot_take_are_refused_whole() -> None:
     x, _ = _data()
     kw = {"x": x, "mask": torch.ones(8, 4, 6, 6)}

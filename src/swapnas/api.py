@@ -219,7 +219,8 @@ def auto_proxy(models: Iterable[nn.Module]) -> str:
 
 
 def _names(proxies: str | Sequence[str], models: Iterable[nn.Module]) -> str:
-    """The proxies asked for as one comma-separated string without blanks (``"auto"``: :func:`auto_proxy`'s)."""
+    """The proxies asked for as one comma-separated string without blanks (``"auto"``, alone or among others:
+    :func:`auto_proxy`'s)."""
     given = proxies.split(",") if isinstance(proxies, str) else list(proxies) if isinstance(proxies, Iterable) else None
     if given is None or not all(isinstance(n, str) for n in given):
         raise TypeError(f"proxies must be 'auto', a proxy name, a comma-separated string of names or a list of names "
@@ -228,7 +229,10 @@ def _names(proxies: str | Sequence[str], models: Iterable[nn.Module]) -> str:
     if not names:
         raise ValueError(f"no proxy named in {proxies!r}: name one or more (swapnas.list_proxies() lists them), "
                          "or 'auto'")
-    return auto_proxy(models) if names == ["auto"] else ",".join(names)
+    if "auto" in names:  # also beside others ("auto,params"), since session 51
+        auto = auto_proxy(models)
+        names = [auto if n == "auto" else n for n in names]
+    return ",".join(names)
 
 
 def score(model: nn.Module, inputs: Any, proxies: str | Sequence[str] = "auto", *, repeats: int = 1,
@@ -237,7 +241,8 @@ def score(model: nn.Module, inputs: Any, proxies: str | Sequence[str] = "auto", 
           train: bool = True) -> dict[str, float]:
     """Every proxy's score of ``model`` on ``inputs`` (mean over ``repeats`` initialisations).
 
-    ``proxies``: names (a list or a comma-separated string); ``"auto"`` (the default) is ``swap``
+    ``proxies``: names (a list or a comma-separated string); ``"auto"`` (the default; also beside other names,
+    ``"auto,params"``) is ``swap``
     for a CNN whose activation modules are all ``nn.ReLU``, ``swap_ext`` for one with others (or an MLP) and
     ``swap_fn`` for one whose activations are functions (:func:`auto_proxy`; the returned key names
     which). ``options``: per proxy, e.g. ``{"swap_reg": {"mu": 300.0, "sigma": 9e4}}``. ``device``:
