@@ -123,9 +123,14 @@ def test_auto_is_read_beside_other_names() -> None:
 def test_inputs_a_proxy_cannot_take_are_refused_whole() -> None:
     x, _ = _data()
     kw = {"x": x, "mask": torch.ones(8, 4, 6, 6)}
-    assert refusal(api.UnsupportedModel, lambda: api.score(TwoInputs(), kw, "swap,l2_norm,jacob_cov")) == (
-        "l2_norm, jacob_cov call the model with one input tensor, and these inputs are a dict of tensors; proxies that "
-        "take several: params, swap, swap_ext, swap_fn")
+    takes = "l2_norm, params, swap, swap_ext, swap_fn, vkdnw_layers"  # l2_norm, vkdnw_layers since session 51
+    assert refusal(api.UnsupportedModel, lambda: api.score(TwoInputs(), kw, "swap,snip,l2_norm,jacob_cov")) == (
+        f"snip, jacob_cov call the model with one input tensor, and these inputs are a dict of tensors; proxies that "
+        f"take several: {takes}")
+    assert refusal(api.UnsupportedModel, lambda: api.score(TwoInputs(), kw, "swap_darts")) == (  # a derived one
+        "swap_darts (through az_nas_expressivity, az_nas_progressivity) calls the model with one input tensor, and "
+        f"these inputs are a dict of tensors; proxies that take several: {takes}")
+    assert api.score(TwoInputs(), kw, "swap_ext_layers,l2_norm")["l2_norm"] > 0  # they read weights, not inputs
     assert refusal(ValueError, lambda: api.score(_net(), x, "grad_norm")) == \
         "grad_norm needs labels: pass inputs as an (x, y) pair or a DataLoader"
     assert refusal(ValueError, lambda: api.score(_net(), x, "swap,grad_norm,snip")) == \

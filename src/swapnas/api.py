@@ -35,49 +35,11 @@ from .api_inputs import as_batch, as_device, check_num_classes, check_seed
 from .bundle import Batch
 from .patterns import EXTENDED_ACTIVATIONS, call_model, input_tensors, saturation_once, scripted
 from .proxies import ALIASES, Proxy, get_proxy, list_proxies, resolve
+from .requirements import REQUIREMENTS, UnsupportedModel, check_supported
+from .requirements import has as _has
 from .scoring import gaussian_init, with_bases
 
 INIT_CHOICES = ("gaussian", "none")
-
-
-class UnsupportedModel(ValueError):
-    """A proxy that cannot score this kind of model: the message says why and what works instead (``why``: the
-    reason alone, without the proxy and the model)."""
-
-    def __init__(self, message: str, why: str = "") -> None:
-        super().__init__(message)
-        self.why = why or message
-
-
-def _has(model: nn.Module, kinds: tuple[type[nn.Module], ...]) -> bool:
-    return any(isinstance(m, kinds) for m in model.modules())
-
-
-#: what a proxy may require of a model (``Proxy.requires``): the check and the reason to refuse
-REQUIREMENTS: dict[str, tuple[Any, str]] = {
-    "relu": (lambda m: _has(m, (nn.ReLU,)),
-             "it counts nn.ReLU activation patterns and the model has no nn.ReLU module (swap_ext takes GELU, "
-             "SiLU, ReLU6, Hardswish, … and token activations; swap_fn also activation functions such as F.relu "
-             "and F.gelu)"),
-    "conv_blocks": (lambda m: _has(m, (nn.Conv2d,)) and not _has(m, (nn.MultiheadAttention,)),
-                    "it reads 4-D (S, C, H, W) block features of a convolutional network (nn.Conv2d, and no "
-                    "attention blocks, which produce token features)"),
-    "no_attention": (lambda m: not _has(m, (nn.MultiheadAttention,)),
-                     "it needs per-parameter second-order terms or tensor outputs that PyTorch's fused "
-                     "attention (nn.MultiheadAttention) does not provide"),
-    "global_pool": (lambda m: _has(m, (nn.AdaptiveAvgPool2d,)),
-                    "it reads the features before a global average pool (nn.AdaptiveAvgPool2d), "
-                    "which the model lacks"),
-}
-
-
-def check_supported(p: Proxy, model: nn.Module) -> None:
-    """Raise :class:`UnsupportedModel` if ``model`` lacks what ``p`` (or a proxy it derives from) requires."""
-    for q in with_bases([p]):
-        for need in q.requires:
-            ok, why = REQUIREMENTS[need]
-            if not ok(model):
-                raise UnsupportedModel(f"{p.name} cannot score {type(model).__name__}: {why}", why)
 
 
 def _copy(model: nn.Module) -> nn.Module:
@@ -317,13 +279,15 @@ def _wanted(proxies: str | Sequence[str], model: nn.Module,
 
 def _check_inputs_for(wanted: list[Proxy], model: nn.Module, batch: Batch, labels: bool) -> None:
     for p in wanted:
-        check_supported(p, model)
+        check_supported(p, model, batch)
     if not isinstance(batch.inputs, torch.Tensor):
-        single = [q.name for q in with_bases(wanted) if q.base is None and not q.multi_input]
-        if single:
+        single = {p.name: [q.name for q in with_bases([p]) if q.base is None and not q.multi_input] for p in wanted}
+        named = [n if one == [n] else f"{n} (through {', '.join(one)})" for n, one in single.items() if one]
+        if named:
             takes = ", ".join(n for n in list_proxies() if get_proxy(n).multi_input)
-            raise UnsupportedModel(f"{', '.join(single)} call the model with one input tensor, and these inputs are "
-                                   f"a {type(batch.inputs).__name__} of tensors; proxies that take several: {takes}")
+            raise UnsupportedModel(f"{', '.join(named)} call{'s' if len(named) == 1 else ''} the model with one input "
+                                   f"tensor, and these inputs are a {type(batch.inputs).__name__} of tensors; proxies "
+                                   f"that take several: {takes}")
     needs = [p.name for p in with_bases(wanted) if p.needs_labels and not labels]
     if needs:
         raise ValueError(f"{', '.join(needs)} need{'s' if len(needs) == 1 else ''} labels: pass inputs as an (x, y) "

@@ -24,7 +24,7 @@ def jacobian_score(corr: np.ndarray, k: float) -> float:
 
 
 @register("jacob_cov", higher_is_better=True, needs_grad=True, needs_labels=False, input_kind="data", version="1",
-          k=1e-5)
+          k=1e-5, requires=("float_inputs",))
 def jacob_cov(model: nn.Module, batch: Batch, k: float = 1e-5) -> float:
     """Jacobian-covariance score −Σ[log(λ+k) + 1/(λ+k)] (Mellor et al., arXiv v1 2020).
 

@@ -14,7 +14,8 @@ from ..data import Batch
 from .registry import register
 
 
-@register("l2_norm", higher_is_better=True, needs_grad=False, needs_labels=False, input_kind="data", version="1")
+@register("l2_norm", higher_is_better=True, needs_grad=False, needs_labels=False, input_kind="data", version="1",
+          multi_input=True)
 def l2_norm(model: nn.Module, batch: Batch) -> float:
     """Sum over parameter tensors of their L2 norm ‖θ_t‖₂ (Krishnakumar et al., NeurIPS 2022).
 

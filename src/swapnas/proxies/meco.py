@@ -50,7 +50,7 @@ def min_eigenvalue(fmap: torch.Tensor) -> float:
 
 
 @register("meco", higher_is_better=True, needs_grad=False, needs_labels=False, input_kind="data", version="1",
-          samples=1, layers="conv")
+          samples=1, layers="conv", requires=("conv:layers=conv", "relu:layers=relu"))
 def meco(model: nn.Module, batch: Batch, samples: int = 1, layers: str = "conv") -> float:
     """MeCo Σ_layers λ_min(P(f_i(x))), P the channel Pearson correlation, one sample (Jiang et al., NeurIPS 2023).
 

@@ -55,8 +55,9 @@ class Proxy:
     #: set-level only: parts whose failure on an arch is filled with that part's worst value over the
     #: set (the lowest when higher is better) instead of leaving the arch out of the ranking
     fill_failed: tuple[str, ...] = ()
-    #: what the model must have (``swapnas.api.REQUIREMENTS``: "relu", "conv_blocks", "no_attention",
-    #: "global_pool"); the API refuses other models with the reason instead of running
+    #: what the model or its inputs must have (``swapnas.requirements``: "relu", "conv_blocks", "conv",
+    #: "no_attention", "global_pool", "float_inputs"; "name:option=value" only while that option has that value);
+    #: the API refuses other models, and correlate/grid/search a space whose networks lack it, before any pass
     requires: tuple[str, ...] = ()
     #: ``fn`` takes a batch whose inputs are a tuple/dict of tensors (a model called as
     #: ``model(*xs)`` / ``model(**kw)``); the others need one input tensor

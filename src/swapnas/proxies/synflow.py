@@ -16,7 +16,8 @@ from ._common import eval_mode, layer_weights, require_float_inputs
 from .registry import register
 
 
-@register("synflow", higher_is_better=True, needs_grad=True, needs_labels=False, input_kind="ones", version="1")
+@register("synflow", higher_is_better=True, needs_grad=True, needs_labels=False, input_kind="ones", version="1",
+          requires=("float_inputs",))
 def synflow(model: nn.Module, batch: Batch) -> float:
     """SynFlow Σ θ ⊙ ∂R/∂θ, R = 1ᵀ(Π|θ|)1, in float64 with BN in eval mode (Tanaka et al., NeurIPS 2020).
 

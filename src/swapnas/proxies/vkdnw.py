@@ -244,7 +244,7 @@ def _check_options(tensors: int, smoothing: float, inputs: str) -> None:
 
 
 @register("vkdnw", higher_is_better=True, needs_grad=True, needs_labels=False, input_kind="random", version="1",
-          requires=("no_attention",),
+          requires=("no_attention", "float_inputs:inputs=random"),
           keeps_model=True, tensors=128, smoothing=0.05, inputs="random", seed=0)
 def vkdnw(model: nn.Module, batch: Batch, tensors: int = 128, smoothing: float = 0.05, inputs: str = "random",
           seed: int = 0) -> float:
@@ -287,7 +287,7 @@ def vkdnw(model: nn.Module, batch: Batch, tensors: int = 128, smoothing: float =
 
 
 @register("vkdnw_layers", higher_is_better=True, needs_grad=False, needs_labels=False, input_kind="data",
-          version="1", keeps_model=True, structural=True)
+          version="1", keeps_model=True, structural=True, multi_input=True)
 def vkdnw_layers(model: nn.Module, batch: Batch) -> float:
     """ℵ, VKDNW's "number of trainable layers": the number of trainable parameter tensors.
 

@@ -28,7 +28,7 @@ def _bn_variance(module: _BatchNorm, x: torch.Tensor) -> torch.Tensor:
 
 
 @register("zen", higher_is_better=True, needs_grad=False, needs_labels=False, input_kind="random", version="1",
-          requires=("global_pool",),
+          requires=("global_pool", "float_inputs"),
           alpha=0.01, seed=0)
 def zen(model: nn.Module, batch: Batch, alpha: float = 0.01, seed: int = 0) -> float:
     """Zen-score log E‖f(x) − f(x + αε)‖_F + Σ_i log σ̄_i, Gaussian x, ε (Lin et al., ICCV 2021).

@@ -1,0 +1,85 @@
+"""What a proxy requires of a model and of its inputs (``Proxy.requires``), checked before any pass: by
+:func:`swapnas.score` and, for a space's networks, by ``correlate``/``grid``/``search`` before any arch is scored
+(:mod:`swapnas.fit_check`). A refusal is an :class:`UnsupportedModel` naming the proxy, the model and the reason."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from .bundle import Batch
+from .proxies import Proxy
+from .scoring import with_bases
+
+
+class UnsupportedModel(ValueError):
+    """A proxy that cannot score this kind of model: the message says why and what works instead (``why``: the
+    reason alone, without the proxy and the model)."""
+
+    def __init__(self, message: str, why: str = "") -> None:
+        super().__init__(message)
+        self.why = why or message
+
+
+def has(model: nn.Module, kinds: tuple[type[nn.Module], ...]) -> bool:
+    return any(isinstance(m, kinds) for m in model.modules())
+
+
+#: what a proxy may require of a model (``Proxy.requires``): the check and the reason to refuse
+REQUIREMENTS: dict[str, tuple[Any, str]] = {
+    "relu": (lambda m: has(m, (nn.ReLU,)),
+             "it counts nn.ReLU activation patterns and the model has no nn.ReLU module (swap_ext takes GELU, "
+             "SiLU, ReLU6, Hardswish, … and token activations; swap_fn also activation functions such as F.relu "
+             "and F.gelu)"),
+    "conv_blocks": (lambda m: has(m, (nn.Conv2d,)) and not has(m, (nn.MultiheadAttention,)),
+                    "it reads 4-D (S, C, H, W) block features of a convolutional network (nn.Conv2d, and no "
+                    "attention blocks, which produce token features)"),
+    "conv": (lambda m: has(m, (nn.Conv2d,)),
+             "it reads the 4-D maps of nn.Conv2d layers and the model has none"),
+    "no_attention": (lambda m: not has(m, (nn.MultiheadAttention,)),
+                     "it needs per-parameter second-order terms or tensor outputs that PyTorch's fused "
+                     "attention (nn.MultiheadAttention) does not provide"),
+    "global_pool": (lambda m: has(m, (nn.AdaptiveAvgPool2d,)),
+                    "it reads the features before a global average pool (nn.AdaptiveAvgPool2d), "
+                    "which the model lacks"),
+}
+#: what a proxy may require of the inputs (``Proxy.requires`` too), checked where a batch is given
+INPUT_REQUIREMENTS: dict[str, tuple[Any, str]] = {
+    "float_inputs": (lambda x: not isinstance(x, torch.Tensor) or x.is_floating_point(),
+                     "it feeds synthetic float inputs of the batch's shape or differentiates with respect to the "
+                     "inputs, and these are integer ids (a model that embeds tokens); on such a model use one that "
+                     "reads activations or weights, e.g. swap_ext, l2_norm, zico, vkdnw_layers or params "
+                     "(docs/transformers.md)"),
+}
+
+
+def applies(proxy: Proxy, need: str) -> str | None:
+    """The requirement ``need`` names (``"relu"``; ``"conv:layers=conv"``: only while the proxy's option ``layers``
+    is ``conv``), or None where the proxy's options waive it."""
+    name, _, when = need.partition(":")
+    if when:
+        option, _, value = when.partition("=")
+        if str(proxy.options.get(option)) != value:
+            return None
+    if name not in REQUIREMENTS and name not in INPUT_REQUIREMENTS:
+        known = sorted({*REQUIREMENTS, *INPUT_REQUIREMENTS})
+        raise KeyError(f"{proxy.name} requires {name!r}, which is none of {known}")
+    return name
+
+
+def check_supported(p: Proxy, model: nn.Module, batch: Batch | None = None) -> None:
+    """Raise :class:`UnsupportedModel` if ``model`` (or ``batch``'s inputs, where given) lacks what ``p`` (or a proxy
+    it derives from) requires."""
+    for q in with_bases([p]):
+        for need in q.requires:
+            name = applies(q, need)
+            if name in REQUIREMENTS:
+                ok, why = REQUIREMENTS[name]
+                if not ok(model):
+                    raise UnsupportedModel(f"{p.name} cannot score {type(model).__name__}: {why}", why)
+            elif name is not None and batch is not None:
+                ok, why = INPUT_REQUIREMENTS[name]
+                if not ok(batch.inputs):
+                    raise UnsupportedModel(f"{p.name} cannot score {type(model).__name__}: {why}", why)
