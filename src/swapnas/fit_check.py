@@ -8,39 +8,51 @@ import random
 
 import torch
 
-from .api import UnsupportedModel, check_supported
 from .bundle import Batch
 from .proxies import Proxy
+from .requirements import UnsupportedModel, check_supported
 from .scoring import Protocol
 from .spaces import get_space
 
 
-def refuse_unfit(space: str, proxies: list[Proxy], protocol: Protocol, batch: Batch, flag: str,
-                 samples: int = 3) -> None:
-    """A ValueError naming each proxy whose requirement (``Proxy.requires``: a ReLU module, convolutional blocks, …)
-    none of ``samples`` networks of ``space`` (drawn with ``random.Random(0)``, built on the meta device: no
-    memory, no compute) meets, with the reason and what to give ``flag`` instead. A space whose networks cannot
-    be built that way is not checked here (its scoring says what is wrong)."""
+def unfit(space: str, proxies: list[Proxy], protocol: Protocol, batch: Batch, samples: int = 3) -> dict[str, list[str]]:
+    """"cannot score NET: reason" -> the proxies of ``proxies`` whose requirement (``Proxy.requires``: a ReLU
+    module, convolutional blocks, float inputs, …) none of ``samples`` networks of ``space`` (drawn with
+    ``random.Random(0)``, built on the meta device: no memory, no compute) and ``batch`` meet. A space whose networks
+    cannot be built that way is not checked here (its scoring says what is wrong)."""
     mod, rng = get_space(space), random.Random(0)
     try:
         with torch.device("meta"):
             nets = [mod.build(mod.sample(rng), num_classes=batch.num_classes, **protocol.net) for _ in range(samples)]
     except Exception:  # noqa: BLE001 - a build that needs real tensors: left to the scoring, which names the error
-        return
-    unfit: dict[str, list[str]] = {}  # reason -> the proxies refused for it (one sentence per reason)
-    model = type(nets[0]).__name__ if nets else space
+        return {}
+    found: dict[str, list[str]] = {}  # one sentence per reason
     for p in proxies:
         reasons = []
         for net in nets:
             try:
-                check_supported(p, net)
+                check_supported(p, net, batch)
             except UnsupportedModel as exc:
                 reasons.append(exc.why)
         if reasons and len(reasons) == len(nets):
-            unfit.setdefault(reasons[0], []).append(p.name)
-    if unfit:
-        names = [n for group in unfit.values() for n in group]
-        why = "; ".join(f"{', '.join(group)} cannot score {model}: {reason}" for reason, group in unfit.items())
+            found.setdefault(f"cannot score {type(nets[0]).__name__}: {reasons[0]}", []).append(p.name)
+    return found
+
+
+def unfit_text(found: dict[str, list[str]]) -> str:
+    """:func:`unfit`'s answer as text: "a, b cannot score Net: reason; c cannot score Net: another"."""
+    return "; ".join(f"{', '.join(names)} {what}" for what, names in found.items())
+
+
+def refuse_unfit(space: str, proxies: list[Proxy], protocol: Protocol, batch: Batch, flag: str,
+                 samples: int = 3) -> None:
+    """A ValueError naming each proxy that no network of ``space`` can be scored by (:func:`unfit`), with the
+    reason and what to give ``flag`` instead."""
+    found = unfit(space, proxies, protocol, batch, samples)
+    if found:
+        names = [n for group in found.values() for n in group]
         need = "needs" if len(names) == 1 else "need"
-        raise ValueError(f"{why}. No network of {space} has what {', '.join(names)} {need}: give {flag} other proxies "
-                         "(`swapnas proxies` lists them; `best` is each space's recommended fitness)")
+        task = f" ({protocol.dataset})" if hasattr(get_space(space), "TASKS") else ""  # TransNAS: one head per task
+        raise ValueError(f"{unfit_text(found)}. No network of {space}{task} has what "
+                         f"{', '.join(names)} {need}: give {flag} other proxies (`swapnas proxies` lists them; `best` "
+                         "is each space's recommended fitness)")

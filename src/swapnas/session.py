@@ -295,6 +295,19 @@ def check_one_protocol(space: str, proxies: list[Proxy], given: dict) -> None:
         f"in separate runs (one --store can serve both)")
 
 
+def pins_for_all(space: str, proxies: list[Proxy], given: dict) -> tuple[dict, list[str]]:
+    """``--proxies all``: ``given`` (init, repeats, batch_size, net) with each setting in which the proxies' own
+    protocols differ and the caller left open taken from the space's SWAP protocol, so that every metric is scored
+    under that one (until session 51 such a run was refused, and `all` with it on every space); and the proxies
+    whose own protocol (the recommended fitness's) is thereby not theirs."""
+    groups = protocol_groups(space, proxies)
+    open_keys = _open_settings([d for d, _ in groups], given) if len(groups) > 1 else []
+    swap, pinned = _swap_protocol(space), dict(given)
+    for k in open_keys:
+        pinned[k] = {**swap["net"], **(given.get("net") or {})} if k == "net" else swap[k]
+    return pinned, [n for d, names in groups if open_keys and d != swap for n in names]
+
+
 def scoring_net(space: str, task: str, overrides: dict | None = None, base: dict | None = None,
                 flag: str = "--net") -> dict:
     """The space's default scored network (``base``, else ``SCORING_DEFAULTS["net"]``), its task,

@@ -335,7 +335,8 @@ def executor_parent() -> argparse.ArgumentParser:
 def scoring_parent() -> argparse.ArgumentParser:
     """The scoring protocol of a correlation run over a benchmark's archs."""
     p = _parent()
-    p.add_argument("--proxies", default="swap,swap_reg,params", help="comma-separated names, or 'all' (see `swapnas proxies`)")
+    p.add_argument("--proxies", default="swap,swap_reg,params", help="comma-separated names (see `swapnas proxies`), "
+                   "or 'all': every proxy the space's networks can take, under the space's SWAP protocol")
     p.add_argument("--archs", type=archs, default=DefaultArchs(1000), help="number of archs sampled with --seed per "
                    "task (at most the benchmark's), or 'all'")
     p.add_argument("--seed", type=seed_int, default=0, help="seed of the arch sample, the input batch and the inits")

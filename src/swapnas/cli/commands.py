@@ -18,25 +18,27 @@ import torch
 
 from ..benchmarks import BENCHMARKS, Benchmark, get_benchmark
 from ..benchmarks.csv_truth import CsvBenchmark
-from ..bundle import resolve_data_dir
+from ..bundle import Batch, resolve_data_dir
 from ..conformance import conformance_table, header_text, load_naslib, run_conformance, select_proxies
 from ..conformance import write_outputs as write_conformance
 from ..correlate import run_correlation, write_outputs
 from ..executors import Executor, make_executor, usable_cores
 from ..export import export
-from ..fit_check import refuse_unfit
+from ..fit_check import refuse_unfit, unfit, unfit_text
 from ..grid import check_archs_per, grid_plan, run_grid, select_columns, write_grid
 from ..malloc import keep_freed_memory, pad_mib
-from ..proxies import ALIASES, get_proxy, list_proxies, resolve
+from ..proxies import ALIASES, Proxy, get_proxy, list_proxies, resolve
 from ..report import failure_lines, protocol_text, results_table
 from ..results import command_line, reused_text
-from ..scoring import with_bases
+from ..scoring import Protocol, with_bases
 from ..session import (
     check_archs,
     check_task,
     configure,
     pick_archs,
+    pins_for_all,
     resolve_device,
+    resolve_for,
     score_archs,
     shard_of,
 )
@@ -219,6 +221,43 @@ def _csv_task(args: argparse.Namespace, bench: Benchmark) -> str:
     return task
 
 
+def _configured(args: argparse.Namespace, bench: Benchmark, task: str) -> tuple[Protocol, Batch, list[Proxy]]:
+    """``correlate``'s protocol, batch and proxies; a proxy no network of the space can be scored by is refused
+    before any arch is scored. ``--proxies all`` (since session 51) scores every metric under the space's SWAP
+    protocol where the recommended fitness has another, and leaves out those the space's networks cannot take, each
+    said in a note (it was refused on every space)."""
+    every = args.proxies.strip() == "all"
+    given = {"init": args.init, "repeats": args.repeats, "batch_size": args.batch_size, "net": _net_overrides(args)}
+    given, moved = pins_for_all(bench.space, resolve_for(bench.space, "all"), given) if every else (given, [])
+    try:
+        protocol, batch, proxies = configure(
+            bench.space, task, args.proxies, seed=args.seed, batch_size=given["batch_size"],
+            repeats=given["repeats"], net=given["net"], init=given["init"], inputs=args.inputs,
+            data_dir=args.data_dir, image_root=args.image_root, fill=args.fill, mu=args.mu, sigma=args.sigma,
+            images=_own_images(args))
+    except ValueError as exc:  # a task written in the CSV's task column that names no dataset of the images
+        if isinstance(bench, CsvBenchmark) and bench.has_task_column and args.dataset is None:
+            raise ValueError(f"{exc} (the task {task!r} comes from the task column of --truth {bench.path}: a task "
+                             "names the dataset whose images score the archs: rename it in the file)") from exc
+        raise
+    if not every:
+        refuse_unfit(bench.space, proxies, protocol, batch, "--proxies")  # before any arch is scored
+        return protocol, batch, proxies
+    found = unfit(bench.space, proxies, protocol, batch)
+    out = {n for names in found.values() for n in names}
+    sets = [p.name for p in proxies if out & set(p.parts)]  # a set-level proxy needs every part
+    proxies = [p for p in proxies if p.name not in out and p.name not in sets]
+    also = f" (and {', '.join(sets)}, which rank with some of them)" if sets else ""
+    quiet = getattr(args, "quiet", False) or getattr(args, "json", False)
+    if moved and not quiet:
+        print(f"swapnas: note: --proxies all scores every metric under the {bench.space} SWAP protocol, "
+              f"{', '.join(moved)} too (their own: --proxies {','.join(moved)})", file=sys.stderr)
+    if found and not quiet:
+        print(f"swapnas: note: --proxies all leaves out what no network of {bench.space} can take: "
+              f"{unfit_text(found)}{also}", file=sys.stderr)
+    return protocol, batch, proxies
+
+
 def correlate(args: argparse.Namespace) -> int:
     bench = _benchmark(args)
     task = _csv_task(args, bench)
@@ -226,18 +265,7 @@ def correlate(args: argparse.Namespace) -> int:
     if (args.mu is not None or args.sigma is not None) and "swap_reg" not in {p.name for p in resolve(args.proxies)}:
         raise ValueError(f"--mu/--sigma set swap_reg's size prior, and --proxies {args.proxies} has no swap_reg: add "
                          "swap_reg, or leave them out")
-    try:
-        protocol, batch, proxies = configure(
-            bench.space, task, args.proxies, seed=args.seed, batch_size=args.batch_size, repeats=args.repeats,
-            net=_net_overrides(args), init=args.init, inputs=args.inputs, data_dir=args.data_dir,
-            image_root=args.image_root, fill=args.fill, mu=args.mu, sigma=args.sigma, images=_own_images(args),
-        )
-    except ValueError as exc:  # a task written in the CSV's task column that names no dataset of the images
-        if isinstance(bench, CsvBenchmark) and bench.has_task_column and args.dataset is None:
-            raise ValueError(f"{exc} (the task {task!r} comes from the task column of --truth {bench.path}: a task "
-                             "names the dataset whose images score the archs: rename it in the file)") from exc
-        raise
-    refuse_unfit(bench.space, proxies, protocol, batch, "--proxies")  # before any arch is scored
+    protocol, batch, proxies = _configured(args, bench, task)
     if args.archs is not None and not isinstance(args.archs, DefaultArchs):  # a number given must exist
         check_archs(args.archs, len(bench.archs_for(task)), f"{bench.name} {task}")
     out = out_folder(args)
