@@ -65,3 +65,14 @@ def test_a_search_refuses_before_its_first_evaluation(small_bundle: Path, tmp_pa
                    device=torch.device("cpu"))
     assert sqlite3.connect(tmp_path / "s.sqlite").execute("SELECT COUNT(*) FROM scores").fetchone() == (0,)
     assert not (tmp_path / "out" / "state.json").exists()
+
+
+def test_a_transnas_refusal_names_the_task_whose_head_lacks_it(small_bundle: Path) -> None:
+    # session 51: "No network of transnas_micro has what zen needs", though zen scores its classification tasks
+    protocol, batch, proxies = configure("transnas_micro", "autoencoder", "zen", data_dir=str(small_bundle),
+                                         batch_size=4)
+    with pytest.raises(ValueError, match=r"\. No network of transnas_micro \(autoencoder\) has what zen needs: give"):
+        refuse_unfit("transnas_micro", proxies, protocol, batch, "--proxies")
+    protocol, batch, proxies = configure("transnas_micro", "class_object", "zen", data_dir=str(small_bundle),
+                                         batch_size=4)
+    refuse_unfit("transnas_micro", proxies, protocol, batch, "--proxies")
