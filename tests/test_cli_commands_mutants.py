@@ -492,7 +492,7 @@ def correlate_parts(monkeypatch, tmp_path) -> SimpleNamespace:
     parts.get_benchmark = Recorder(bench)
     parts.configure = Recorder(("PROTOCOL", "BATCH", parts.proxies))
     parts.run = SimpleNamespace(protocol="P", ground_truth="G", wall_seconds=1.26, reused=3, archs=["x"] * 10,
-                                partly_reused=1, results=[SimpleNamespace(proxy="swap", failures=0),
+                                partly_reused=1, scores={}, results=[SimpleNamespace(proxy="swap", failures=0),
                                                           SimpleNamespace(proxy="params", failures=0)])
     parts.run_correlation = Recorder(parts.run)
 
@@ -514,6 +514,7 @@ def correlate_parts(monkeypatch, tmp_path) -> SimpleNamespace:
     monkeypatch.setattr(commands, "reused_text", lambda reused, n, partly: f" (reused {reused}/{n}/{partly})")
     monkeypatch.setattr(commands, "results_table", lambda results: f"TABLE {len(results)}")
     monkeypatch.setattr(commands, "failure_lines", lambda results: ["FAIL-A", f"FAIL-B {len(results)}"])
+    monkeypatch.setattr(commands, "constant_lines", lambda results, scores: [f"CONST {len(results)}"])
     return parts
 
 
@@ -541,7 +542,7 @@ def test_correlate_passes_every_option_on_and_prints_the_report(correlate_parts,
     assert p.write_outputs.one == ((p.run, out), {})
     assert not p.score_archs.calls
     assert capsys.readouterr().out == (
-        "PROTO P G\nswap_reg: swap_reg@1[o=1]\ndevice cpu | wall 1.3 s (reused 3/10/1)\n\nTABLE 2\nFAIL-A\nFAIL-B 2\n\n"
+        "PROTO P G\nswap_reg: swap_reg@1[o=1]\ndevice cpu | wall 1.3 s (reused 3/10/1)\n\nTABLE 2\nFAIL-A\nFAIL-B 2\nCONST 2\n\n"
         f"wrote {out / 'results.json'}, {out / 'results.csv'}, {out / 'report.md'}, 2 plot(s) in {out}: "
         f"scatter_swap.png, scatter_params.png, scores in {out / 'scores.sqlite'}\n")
 

@@ -70,6 +70,18 @@ def failure_lines(results: Sequence) -> list[str]:
                     for r in results if getattr(r, "saturated", 0)]
 
 
+def constant_lines(results: Sequence[ProxyResult], scores: dict[str, list[float | None]]) -> list[str]:
+    """A line for each proxy whose every scored arch (two or more) has one value: its ρ and τ are nan with no failure
+    to explain them (synflow 0.0 on TransNAS macro, whose Tanh saturates)."""
+    lines = []
+    for r in results:
+        values = {v for v in scores.get(r.proxy, []) if v is not None and math.isfinite(v)}
+        if r.n >= 2 and len(values) == 1:
+            lines.append(f"CONSTANT {r.proxy}: all {r.n} scored archs have the value {values.pop():g}, so it cannot "
+                         "rank them (ρ and τ undefined)")
+    return lines
+
+
 def _which(i: int, shown: int) -> str:
     """Which of a proxy's distinct failure messages a line shows (correlate keeps the first 5)."""
     return f"message {i + 1} of {shown}{' (at most 5 are kept)' if shown >= 5 else ''}" if shown > 1 else "their message"
@@ -92,7 +104,8 @@ def run_notes(run: CorrelateRun) -> list[str]:
              f"NaN where the proxy, or the ground truth itself (then in every row), ranks as #params "
              f"(|ρ| >= {ILL_CONDITIONED}).",
              "top10% ρ: Spearman ρ over the archs whose ground truth is at or above its 90th percentile (n of them in "
-             "brackets): how well the proxy orders the best archs.",
+             "brackets): how well the proxy orders the best archs; nan where fewer than 3 archs are in it, or its "
+             "scores or ground truth are all equal.",
              "s/arch: mean seconds of one arch's scoring in one process (the stored time of each score); the run's "
              "wall time is shorter with several worker processes.",
              "Proxies as scored (store keys, with their options): "
@@ -114,7 +127,7 @@ def correlation_report(run: CorrelateRun, prov: dict, plots: Sequence[str]) -> s
              "", "## Protocol", "", "```", protocol_text(run.protocol, run.ground_truth, run.batch_note), "```", "",
              "## Rank correlation with the ground truth", "", table, "",
              *run_notes(run), ""]
-    problems = failure_lines(run.results)
+    problems = failure_lines(run.results) + constant_lines(run.results, run.scores)
     if problems:
         lines += ["## Failures and warnings", "", *(f"- {p}" for p in problems), ""]
     lines += ["## Plots", "", *(f"![{name}]({name})" for name in plots), "",

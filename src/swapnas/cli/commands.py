@@ -28,7 +28,7 @@ from ..fit_check import refuse_unfit, unfit, unfit_text
 from ..grid import check_archs_per, grid_plan, run_grid, select_columns, write_grid
 from ..malloc import keep_freed_memory, pad_mib
 from ..proxies import ALIASES, Proxy, get_proxy, list_proxies, resolve
-from ..report import failure_lines, protocol_text, results_table
+from ..report import constant_lines, failure_lines, protocol_text, results_table
 from ..results import command_line, reused_text
 from ..scoring import Protocol, with_bases
 from ..session import (
@@ -289,7 +289,8 @@ def correlate(args: argparse.Namespace) -> int:
     text = "\n".join([protocol_text(run.protocol, run.ground_truth),
                       *(f"{p.name}: {p.key}" for p in proxies if p.options),
                       f"{where} | wall {run.wall_seconds:.1f} s{reused_text(run.reused, len(run.archs), run.partly_reused)}\n",
-                      results_table(run.results), *failure_lines(run.results), ""])
+                      results_table(run.results), *failure_lines(run.results),
+                      *constant_lines(run.results, run.scores), ""])
     plots = f"{len(written) - 3} plot(s) in {out}: {', '.join(p.name for p in written[3:])}"
     print_report(args, text, [*written[:3], plots, f"scores in {args.store or out / 'scores.sqlite'}"], out / "results.json")
     return _exit_for(args, _failed_scores(run.results), "report.md and results.json give their messages")
