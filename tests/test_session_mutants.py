@@ -181,6 +181,16 @@ def test_check_net_messages_in_full(monkeypatch) -> None:
                             "not 0.5")
 
 
+def test_check_net_names_the_scored_network_s_default(monkeypatch) -> None:
+    # session 51: FlexiBERT's `--net resolution=0` was told "(default 128)", the build's, under a protocol of L = 16
+    from swapnas import session
+
+    _fake_space(monkeypatch)
+    monkeypatch.setattr(session.get_space("fake"), "SCORING_DEFAULTS", {"net": {"depth": 3}}, raising=False)
+    with pytest.raises(ValueError, match=r"depth is a size \(default 3\): it must be >= 1, not 0$"):
+        check_net("fake", {"width": 2, "depth": 0}, {"depth": 0})
+
+
 def test_check_net_hint_only_for_sizes_below_one(monkeypatch) -> None:
     _fake_space(monkeypatch)
     with pytest.raises(ValueError) as e:

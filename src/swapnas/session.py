@@ -9,6 +9,7 @@ executor into a score store, reusing what is stored.
 
 from __future__ import annotations
 
+import difflib
 import inspect
 import math
 import random
@@ -163,8 +164,11 @@ def shard_of(archs: list, shard: tuple[int, int] | None) -> list:
 
 
 def check_task(bench: Benchmark, task: str) -> None:
-    if task not in bench.tasks:
-        raise ValueError(f"{bench.name} has no task {task!r}; its tasks: {', '.join(bench.tasks)}")
+    if task not in bench.tasks:  # a near name suggested (GLUE's sst2 for sst, a capital letter) since session 51
+        lower = {t.lower(): t for t in bench.tasks}
+        close = [lower[t] for t in difflib.get_close_matches(task.lower(), list(lower), n=2, cutoff=0.6)]
+        near = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
+        raise ValueError(f"{bench.name} has no task {task!r}{near}; its tasks: {', '.join(bench.tasks)}")
 
 
 def _batch_options(net: dict) -> dict:
@@ -353,9 +357,9 @@ def check_net(space: str, net: dict, overrides: dict | None = None, flag: str = 
     option they came from (for the message)."""
     mod = get_space(space)
     given = ",".join(f"{k}={v}" for k, v in (overrides if overrides is not None else net).items())
-    params = inspect.signature(mod.build).parameters
-    for name, value in net.items():
-        default = params[name].default if name in params else inspect.Parameter.empty
+    params, scored = inspect.signature(mod.build).parameters, getattr(mod, "SCORING_DEFAULTS", {}).get("net", {})
+    for name, value in net.items():  # the default named: the scored network's, else the build's (flexibert L: 16)
+        default = scored.get(name, params[name].default) if name in params else inspect.Parameter.empty
         why = None if default is inspect.Parameter.empty else _option_problem(name, value, default)
         if why:
             raise ValueError(f"{flag} {given}: the {space} network cannot be built: {why}")

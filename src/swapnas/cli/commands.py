@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import fnmatch
+import inspect
 import json
 import os
 import sys
@@ -206,7 +207,12 @@ def _own_images(args: argparse.Namespace) -> dict:
     given = {k: v for k, v in (("num_classes", args.num_classes), ("resolution", args.resolution),
                                ("mean", args.mean), ("std", args.std)) if v is not None}
     if given and args.image_root is None:
-        raise ValueError("--num-classes, --resolution, --mean and --std describe your own images: give --image-root")
+        size = ("resolution" in given and args.space in SPACES
+                and "resolution" in inspect.signature(get_space(args.space).build).parameters)
+        hint = (f"; the scored network's input size is --net resolution={args.resolution}"
+                + (" (the sequence length in tokens)" if args.space == "flexibert" else "")) if size else ""
+        raise ValueError("--num-classes, --resolution, --mean and --std describe your own images: give --image-root"
+                         + hint)
     if args.std is not None and min(args.std) <= 0:
         raise ValueError(f"--std must be > 0 in every channel (got {args.std})")
     return given

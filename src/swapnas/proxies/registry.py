@@ -179,15 +179,23 @@ def get_proxy(name: str) -> Proxy:
     try:
         return _REGISTRY[ALIASES.get(name, name)]
     except KeyError:
-        aliases = ", ".join(f"{a} (the recommended fitness of each space; without a space: {n})"
-                            for a, n in sorted(ALIASES.items()))
-        unimported = Path(__file__).with_name(f"{name}.py")  # a new metric's file, its import line forgotten
-        hint = (f" (proxies/{name}.py exists: add `{name}` to the `from . import (…)` list in proxies/__init__.py)"
-                if name.isidentifier() and unimported.is_file() and f"{__package__}.{name}" not in sys.modules else "")
-        close = difflib.get_close_matches(name, [*_REGISTRY, *ALIASES], n=3, cutoff=0.7)
-        near = f"; did you mean {' or '.join(map(repr, close))}?" if close and not hint else ""
-        raise KeyError(f"unknown proxy {name!r}{hint}{near}; available: {', '.join(sorted(_REGISTRY))}"
-                       + (f"; aliases: {aliases}" if aliases else "")) from None
+        raise KeyError(f"unknown proxy {_about(name)}; {_available()}") from None
+
+
+def _about(name: str, several: bool = False) -> str:
+    """An unknown proxy name with what may be meant: a new metric's file not imported, or near names."""
+    unimported = Path(__file__).with_name(f"{name}.py")  # a new metric's file, its import line forgotten
+    hint = (f" (proxies/{name}.py exists: add `{name}` to the `from . import (…)` list in proxies/__init__.py)"
+            if name.isidentifier() and unimported.is_file() and f"{__package__}.{name}" not in sys.modules else "")
+    close = " or ".join(map(repr, difflib.get_close_matches(name, [*_REGISTRY, *ALIASES], n=3, cutoff=0.7)))
+    near = "" if not close or hint else f" (did you mean {close}?)" if several else f"; did you mean {close}?"
+    return f"{name!r}{hint}{near}"
+
+
+def _available() -> str:
+    aliases = ", ".join(f"{a} (the recommended fitness of each space; without a space: {n})"
+                        for a, n in sorted(ALIASES.items()))
+    return f"available: {', '.join(sorted(_REGISTRY))}" + (f"; aliases: {aliases}" if aliases else "")
 
 
 def list_proxies(pattern: str = "*") -> list[str]:
@@ -203,6 +211,9 @@ def resolve(names: str | list[str]) -> list[Proxy]:
         names = [n.strip() for n in names.split(",") if n.strip()]
     if names == ["all"]:
         names = list_proxies()
+    unknown = [n for n in names if ALIASES.get(n, n) not in _REGISTRY]
+    if len(unknown) > 1:  # each named at once (until session 51 only the first, the next on the next try)
+        raise KeyError(f"unknown proxies {', '.join(_about(n, several=True) for n in unknown)}; {_available()}")
     proxies = list({p.name: p for p in map(get_proxy, names)}.values())  # an alias and its target once
     have = {p.name for p in proxies}
     for p in list(proxies):

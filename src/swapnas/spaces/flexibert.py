@@ -293,6 +293,8 @@ def build(arch: Arch | str, num_classes: int = 2, sizes: str = "authors", dropou
     arch = as_arch(arch, Arch, parse, "flexibert")
     if not 4 <= resolution <= max_len:  # a token batch needs [CLS], one word, [SEP] and room to pad (tokens.py)
         raise ValueError(f"resolution (sequence length) must be in 4..{max_len} (got {resolution})")
+    if objective not in ("cls", "mlm"):  # the encoder's own message names its argument, head
+        raise ValueError(f"objective must be 'cls' or 'mlm' (got {objective!r})")
     hidden, specs = layer_specs(arch, sizes)
     return Encoder(hidden, specs, num_classes=num_classes, dropout=dropout, max_len=max_len, init_std=init_std,
                    head=objective, layout=layout)

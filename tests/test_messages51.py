@@ -1,0 +1,56 @@
+"""Messages mended from session 51's user runs (each shown whole or by its new part)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from swapnas.benchmarks import get_benchmark
+from swapnas.proxies import resolve
+from swapnas.session import check_task
+from swapnas.spaces import flexibert
+from tests.test_validation import run_cli
+
+
+def test_every_unknown_proxy_is_named_at_once_with_its_near_names() -> None:
+    with pytest.raises(KeyError) as exc:
+        resolve("swpa,params,param,zzz")
+    assert str(exc.value).startswith("\"unknown proxies 'swpa' (did you mean 'swap'?), 'param' (did you mean "
+                                     "'params'?), 'zzz'; available: az_nas, ")
+    with pytest.raises(KeyError, match=r"^\"unknown proxy 'swpa'; did you mean 'swap'\?; available: az_nas, "):
+        resolve("swpa,params")
+
+
+def test_a_task_near_a_known_one_is_suggested(small_bundle: Path) -> None:
+    glue = get_benchmark("flexibert", str(small_bundle))
+    with pytest.raises(ValueError, match=r"^flexibert has no task 'sst2'; did you mean 'sst'\?; its tasks: glue, "):
+        check_task(glue, "sst2")
+    with pytest.raises(ValueError, match=r"^flexibert has no task 'GLUE'; did you mean 'glue'\?; its tasks: "):
+        check_task(glue, "GLUE")
+    with pytest.raises(ValueError, match=r"^flexibert has no task 'cifar10'; its tasks: glue, cola, "):
+        check_task(glue, "cifar10")
+
+
+def test_a_benchmark_without_nb201_s_choices_names_only_the_one_given(small_bundle: Path) -> None:
+    with pytest.raises(ValueError, match=r"^nb101 stores only validation accuracy \(one schedule\); metric='test' "
+                                         r"exists only for nb201$"):
+        get_benchmark("nb101", str(small_bundle), metric="test")
+    with pytest.raises(ValueError, match=r"; metric='test' and epochs=12 exist only for nb201$"):
+        get_benchmark("nb301", str(small_bundle), metric="test", epochs=12)
+
+
+def test_flexibert_s_objective_is_named_as_its_option() -> None:
+    with pytest.raises(ValueError, match=r"^objective must be 'cls' or 'mlm' \(got 'xx'\)$"):
+        flexibert.build("h128|SA.SDP.h2.f512x1|LT.DFT.h4.f1024x3", objective="xx")
+
+
+@pytest.mark.parametrize("space, hint", [
+    ("flexibert", "; the scored network's input size is --net resolution=32 (the sequence length in tokens)"),
+    ("transnas_micro", "; the scored network's input size is --net resolution=32"),
+    ("nb301", "")])
+def test_resolution_without_image_root_names_the_network_s_own_size(space, hint, small_bundle, tmp_path,
+                                                                     capsys) -> None:
+    code, _, err = run_cli(["correlate", "--space", space, "--resolution", "32", "--data-dir", str(small_bundle),
+                            "--out", str(tmp_path / "o")], capsys)
+    assert code == 2 and err.strip().endswith("describe your own images: give --image-root" + hint)
