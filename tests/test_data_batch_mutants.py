@@ -75,7 +75,7 @@ def test_synthetic_batches_are_the_seeded_generator_s_draw() -> None:
     g = torch.Generator().manual_seed(7)
     x = torch.randn(4, 3, 32, 32, generator=g)
     _same(got, Batch(x, torch.randint(0, 100, (4,), generator=g), 100, "cifar100", "synthetic N(0,1) noise", 0,
-                     "synthetic inputs (asked for)"))
+                     "synthetic inputs (asked for): N(0, 1) noise"))
     # many draws: the labels cover 0 and stay below the class count
     t = load_batch("cifar10", 400, inputs="synthetic", seed=0).targets
     assert int(t.min()) == 0 and int(t.max()) == 9

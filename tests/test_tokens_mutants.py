@@ -131,7 +131,8 @@ def test_a_synthetic_token_batch_is_seeded_in_range_and_says_so() -> None:
     again = tokens.token_batch("glue", 4, inputs="synthetic", seed=5, length=9)
     expect = torch.randint(999, 30522, (4, 9), generator=torch.Generator().manual_seed(5))
     assert torch.equal(batch.inputs, again.inputs) and torch.equal(batch.inputs, expect)
-    assert _fields(batch) == (2, "glue", "synthetic uniform token ids", 0, "synthetic inputs (asked for)", "ce")
+    assert _fields(batch) == (2, "glue", "synthetic uniform token ids", 0, "synthetic inputs (asked for): word ids "
+                              "drawn uniformly from 999..30521", "ce")
     assert tokens.token_batch("glue", 2, inputs="synthetic", length=1).inputs.shape == (2, 1)  # L = 1 is allowed
     assert tokens.token_batch("glue", 1, length=16).inputs.shape == (1, 16)  # a batch of one
 
@@ -144,8 +145,8 @@ def test_a_masked_token_batch_masks_its_own_sequences_with_its_seed() -> None:
     assert _fields(batch) == (30522, "sst", "pydoc_data.topics, L=16, masked", 6, f"sst: {tokens.SOURCE}, 6 sequences "
                               "of 16 tokens; masked-token targets (15% of the words -> [MASK])", "ce")
     synthetic = tokens.token_batch("sst", 2, inputs="synthetic", length=8, objective="mlm")
-    assert _fields(synthetic)[2:5] == ("synthetic uniform token ids, masked", 0, "synthetic inputs (asked for); "
-                                       "masked-token targets (15% of the words -> [MASK])")
+    assert _fields(synthetic)[2:5] == ("synthetic uniform token ids, masked", 0, "synthetic inputs (asked for): word ids "
+                                       "drawn uniformly from 999..30521; masked-token targets (15% of the words -> [MASK])")
 
 
 def test_a_batch_may_take_every_sequence_of_the_text_but_no_more() -> None:

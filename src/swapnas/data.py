@@ -250,7 +250,8 @@ def _synthetic_batch(info: DatasetInfo, dataset: str, size: int, seed: int) -> B
     g = torch.Generator().manual_seed(seed)
     x = torch.randn(size, 3, r, r, generator=g)
     t = torch.randint(0, info.num_classes, (size,), generator=g)
-    return Batch(x, t, info.num_classes, dataset, "synthetic N(0,1) noise", 0, "synthetic inputs (asked for)")
+    return Batch(x, t, info.num_classes, dataset, "synthetic N(0,1) noise", 0,
+                 "synthetic inputs (asked for): N(0, 1) noise")
 
 
 def _draw(info: DatasetInfo, dataset: str, x: np.ndarray, y: np.ndarray, source: str, size: int, seed: int,
@@ -315,7 +316,8 @@ def load_batch(
         dataset, size: ``cifar10``, ``cifar100``, ``imagenet16-120`` or ``imagenet``; the number of samples S.
         data_dir: the swapnas data bundle (bundled npz images), else ``$SWAPNAS_DATA``.
         image_root: a torchvision-format dataset folder; takes precedence over ``data_dir``.
-        inputs: ``real`` (default) or ``synthetic`` (standard normal noise, explicit only).
+        inputs: ``real`` (default) or ``synthetic`` (standard normal noise; for a GLUE task uniform random word
+            ids; explicit only).
         seed: picks which images form the batch (not the architecture seeds).
         fill: ``augment`` or ``error`` when fewer real images than ``size`` exist.
         resolution: TransNAS tasks: the image size of the stand-in batch (default 64); with

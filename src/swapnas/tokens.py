@@ -127,7 +127,8 @@ def token_batch(task: str, size: int, *, inputs: str = "real", seed: int = 0, le
     if inputs == "synthetic":
         g = torch.Generator().manual_seed(seed)
         ids = torch.randint(FIRST_WORD_ID, VOCAB_SIZE, (size, length), generator=g)
-        source, n_real, note = "synthetic uniform token ids", 0, "synthetic inputs (asked for)"
+        source, n_real = "synthetic uniform token ids", 0
+        note = f"synthetic inputs (asked for): word ids drawn uniformly from {FIRST_WORD_ID}..{VOCAB_SIZE - 1}"
     elif inputs == "real":
         rows = sequences(length)
         if size > len(rows):

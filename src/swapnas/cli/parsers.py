@@ -157,7 +157,8 @@ def _add_search_size(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-params", type=millions, default=None, metavar="5M",
                    help="hard limit on the final network's parameters (default: no limit)")
     p.add_argument("--max-macs", type=millions, default=None, metavar="600M",
-                   help="hard limit on multiply-adds of the final network (one image; default: no limit)")
+                   help="hard limit on multiply-adds of the final network (one input: an image, on flexibert a "
+                   "sequence of the final network's length; default: no limit)")
 
 
 def add_search(sub: Sub) -> None:
