@@ -97,6 +97,10 @@ def test_the_printout_of_a_flexibert_search_names_the_benchmark_arch() -> None:
     assert text.splitlines()[3] == ("FlexiBERT-500 glue: not in the benchmark; nearest benchmark arch (3 choices "
                                     "differ): B, score 78.46 (rank 7 of 491, optimum 80.10)")
     assert len(text.splitlines()) == 4
+    assert text.splitlines()[2].startswith("fitness swap_nb201 | final network: 0.123 M params, 17.3 M multiply-adds "
+                                           "(one sequence of 128 tokens) | size prior")  # session 51: of what
+    one = search_command._search_text(_result(space="flexibert", dataset="glue", extra={**outside, "distance": 1}))
+    assert "nearest benchmark arch (1 choice differs): B" in one  # was "(1 choices differ)"
 
 
 # --- _search_checks ------------------------------------------------------------------------------------------------

@@ -142,3 +142,9 @@ def test_write_result_writes_the_result_its_plots_and_report(tmp_path, monkeypat
     assert (tmp_path / "report.md").read_text() == search_report(result, prov)
     assert drawn == [("curve", snapshots, history, tmp_path / "search_curve.png", "nb201/cifar100 seed 7"),
                      ("cell", nb201.cell_edges(nb201.parse(_BEST)), tmp_path / "cell.png")]
+
+
+def test_a_flexibert_report_names_the_input_its_multiply_adds_are_of() -> None:
+    # session 51: "668.0 M multiply-adds" of a FlexiBERT search did not say for a sequence of how many tokens
+    text = search_report(_result(space="flexibert", dataset="glue", best="ARCH"), _PROV)
+    assert "| params (M) | multiply-adds (M, one sequence of 128 tokens) | wall (s) |" in text

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..bundle import resolve_data_dir
 from ..search import SEARCH_EXTRAS, EAConfig, SearchResult, final_net, run_search, write_result
-from ..search.driver import choose_fitness, extra_cells, out_lock, prior_text, search_notes, stage_text
+from ..search.driver import choose_fitness, extra_cells, out_lock, per_input, prior_text, search_notes, stage_text
 from ..search.evolution import state_mismatch
 from ..search.final import check_max_macs, check_max_params, check_target_params
 from ..search.fitness import check_size_flags
@@ -30,7 +30,8 @@ def _search_text(result: SearchResult) -> str:
     lines = [f"best {result.space} arch (fitness {result.fitness:.6g}, {result.evaluations} evaluations, "
              f"{result.cycles} cycles, {result.wall_seconds:.1f} s):\n{result.best}",
              f"fitness {result.fitness_proxy} | final network: {result.params_m:.3f} M params, "
-             f"{result.macs_m:.1f} M multiply-adds | size prior {prior_text(result)}", *search_notes(result)]
+             f"{result.macs_m:.1f} M multiply-adds{per_input(result, ' (one {})')} | size prior {prior_text(result)}",
+             *search_notes(result)]
     if result.refine and (stage := stage_text(result)):
         lines.append(stage)
     e = result.extra
@@ -45,7 +46,8 @@ def _search_text(result: SearchResult) -> str:
             lines.append(f"the same arch on the other NB201 datasets: {', '.join(others)}")
     elif e and result.space == "flexibert":
         where = "in the benchmark" if e["in_benchmark"] else \
-            f"not in the benchmark; nearest benchmark arch ({e['distance']} choices differ): {e['benchmark_arch']}"
+            (f"not in the benchmark; nearest benchmark arch ({e['distance']} choice{'' if e['distance'] == 1 else 's'} "
+             f"differ{'s' if e['distance'] == 1 else ''}): {e['benchmark_arch']}")
         lines.append(f"FlexiBERT-500 {result.dataset}: {where}, score {e[f'{result.dataset}_score']:.2f} "
                      f"(rank {ranks['rank']} of {e['of']}, optimum {e['optimum']:.2f})")
     return "\n".join(lines)

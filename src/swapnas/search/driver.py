@@ -413,12 +413,19 @@ def search_notes(result: SearchResult) -> list[str]:
     return lines
 
 
+def per_input(result: SearchResult, form: str) -> str:
+    """``form`` naming one input of the multiply-add count where it is no image (flexibert: "sequence of L tokens")."""
+    return form.format(f"sequence of {final_net(result.space, result.dataset)['resolution']} tokens") \
+        if result.space == "flexibert" else ""
+
+
 def search_report(result: SearchResult, prov: dict) -> str:
     """``report.md`` of a search: the returned arch, its size, its ground truth if known, the plots."""
     target = (result.size_mapping or {}).get("target_m")
     lines = [f"# Search: {result.space} / {result.dataset}, seed {result.seed}", "",
              f"Made by `{prov['command']}` (swapnas {prov['swapnas']}, torch {prov['torch']}, {prov['created_utc']}).",
-             "", "| returned arch | fitness | proxy | evaluations | cycles | params (M) | multiply-adds (M) | wall (s) |",
+             "", "| returned arch | fitness | proxy | evaluations | cycles | params (M) | multiply-adds (M"
+             f"{per_input(result, ', one {}')}) | wall (s) |",
              "|---|---|---|---|---|---|---|---|",
              md_row([f"`{result.best}`", f"{result.fitness:.6g}", result.fitness_proxy, result.evaluations,
                      result.cycles, f"{result.params_m:.3f}", f"{result.macs_m:.1f}", f"{result.wall_seconds:.1f}"]),
