@@ -54,3 +54,30 @@ def test_resolution_without_image_root_names_the_network_s_own_size(space, hint,
     code, _, err = run_cli(["correlate", "--space", space, "--resolution", "32", "--data-dir", str(small_bundle),
                             "--out", str(tmp_path / "o")], capsys)
     assert code == 2 and err.strip().endswith("describe your own images: give --image-root" + hint)
+
+
+def test_float_ids_into_an_embedding_are_told_to_be_integers() -> None:
+    import torch
+    from torch import nn
+
+    import swapnas
+
+    model = nn.Sequential(nn.Embedding(50, 8), nn.GELU(), nn.Flatten(), nn.Linear(40, 2))
+    ids = torch.randint(0, 50, (6, 5))
+    with pytest.raises(swapnas.UnsupportedModel) as exc:
+        swapnas.score(model, ids.float())
+    assert str(exc.value).endswith("(the inputs are torch.float32 and the model embeds integer ids (nn.Embedding): "
+                                   "pass token ids as integers, x.long())")
+    assert swapnas.score(model, ids)["swap_ext"] > 0
+
+
+def test_the_command_line_s_init_default_is_named_in_python() -> None:
+    import torch
+
+    import swapnas
+
+    with pytest.raises(ValueError, match=r"^init must be one of \('gaussian', 'none'\) \(got 'default'\) \(the command "
+                                         r"line's --init default is init='none' here: the weights as built\)$"):
+        swapnas.score(torch.nn.Linear(3, 3), torch.randn(4, 3), init="default")
+    with pytest.raises(ValueError, match=r"^init must be one of \('gaussian', 'none'\) \(got 'kaiming'\)$"):
+        swapnas.score(torch.nn.Linear(3, 3), torch.randn(4, 3), init="kaiming")

@@ -130,6 +130,9 @@ def _hint(p: Proxy, model: nn.Module, batch: Batch, exc: Exception) -> str:
         return (f" (the ids run from {int(ids.min())} to {int(ids.max())}, and the model's embeddings have "
                 f"{', '.join(map(str, tables))} rows: ids must be 0 … rows - 1; tokenize with the model's own "
                 "vocabulary)")
+    if "'indices'" in str(exc) and ids.is_floating_point() and tables:  # float ids into nn.Embedding (session 51)
+        return (f" (the inputs are {ids.dtype} and the model embeds integer ids (nn.Embedding): pass token ids as "
+                "integers, x.long())")
     if "Expected more than 1 value per channel" in str(exc):
         return " (BatchNorm normalises by the batch in train mode, as every proxy runs it: pass S >= 2 samples)"
     if isinstance(exc, TypeError) and "required positional argument" in str(exc):
@@ -241,7 +244,9 @@ def _check_call(model: nn.Module, init: str, repeats: int, seed: int, device: An
     if not isinstance(model, nn.Module):
         raise TypeError(f"score takes a torch.nn.Module, got {type(model).__name__}")
     if init not in INIT_CHOICES:
-        raise ValueError(f"init must be one of {INIT_CHOICES} (got {init!r})")
+        also = " (the command line's --init default is init='none' here: the weights as built)" \
+            if init == "default" else ""
+        raise ValueError(f"init must be one of {INIT_CHOICES} (got {init!r}){also}")
     for name, value in (("repeats", repeats), ("seed", seed)):
         if isinstance(value, bool) or not isinstance(value, int):
             raise TypeError(f"{name} must be an int (got {value!r})")
