@@ -81,3 +81,22 @@ def test_the_command_line_s_init_default_is_named_in_python() -> None:
         swapnas.score(torch.nn.Linear(3, 3), torch.randn(4, 3), init="default")
     with pytest.raises(ValueError, match=r"^init must be one of \('gaussian', 'none'\) \(got 'kaiming'\)$"):
         swapnas.score(torch.nn.Linear(3, 3), torch.randn(4, 3), init="kaiming")
+
+
+def test_best_outside_a_space_on_a_transformer_points_to_the_transformer_fitness() -> None:
+    import torch
+    from torch import nn
+
+    import swapnas
+
+    model = nn.Sequential(nn.Embedding(50, 8), nn.GELU(), nn.Flatten(), nn.Linear(40, 2))
+    ids = torch.randint(0, 50, (6, 5))
+    with pytest.raises(swapnas.UnsupportedModel) as exc:
+        swapnas.score(model, ids, "best")
+    assert str(exc.value).startswith("swap_darts cannot score Sequential: it reads 4-D (S, C, H, W) block features")
+    assert str(exc.value).endswith("(`best` outside a space is swap_darts, a fitness for CNNs; on a Transformer use "
+                                   "swap_ext_layers, FlexiBERT's `best`, or swap_ext)")
+    assert swapnas.score(model, ids, "swap_ext_layers")["swap_ext_layers"] > 0
+    with pytest.raises(swapnas.UnsupportedModel) as other:
+        swapnas.score(model, ids, "swap")
+    assert "`best`" not in str(other.value)
