@@ -65,7 +65,8 @@ def meco(model: nn.Module, batch: Batch, samples: int = 1, layers: str = "conv")
     values) count as 0. Higher is better.
 
     Raises:
-        ValueError: unknown ``layers``, ``samples`` < 1, or no hooked layer ran.
+        ValueError: unknown ``layers``, ``samples`` < 1, no hooked layer ran, or every hooked map has no more
+            values per channel than channels (each λ_min is then 0 up to rounding: a ViT's patch embedding).
     """
     if layers not in LAYERS:
         raise ValueError(f"meco: layers must be one of {sorted(LAYERS)} (got {layers!r})")
@@ -89,6 +90,12 @@ def meco(model: nn.Module, batch: Batch, samples: int = 1, layers: str = "conv")
     if not maps:
         what = "module with a 3-D or larger output" if layers == "all" else f"{layers} layer with a 4-D output"
         raise ValueError(f"meco: no {what} ran in the forward pass")
+    singular = [(f.shape[1], f[0].numel() // f.shape[1]) for f in maps]  # (rows, observations) of each map
+    if all(seen <= rows for rows, seen in singular):  # every λ_min is 0 up to rounding: a sum of noise (session 51)
+        rows, seen = singular[0]
+        raise ValueError(f"meco: every hooked map has no more observations than channels (the first: {rows} channels "
+                         f"of {seen} values), so each correlation matrix is singular and its λ_min is 0 up to "
+                         "rounding: MeCo cannot rank such models (give larger inputs)")
     n = maps[0].shape[0]
     return sum(min_eigenvalue(f[s]) for f in maps for s in range(n)) / n
 
