@@ -164,7 +164,7 @@ TABLE = [
     "",
     "Cells without ρ (—):",
     "",
-    "- nb201/cifar10 meco: every arch failed: ValueError: " + "x" * 128,  # the message's first 140 characters
+    "- nb201/cifar10 meco: every arch failed: ValueError: " + "x" * 126 + " …",  # at most 140 characters
     "- nb201/cifar10 zen: the score is the same for all 3 archs, so ρ is undefined",
     "- nb201/cifar10 swap_fisher: not scored in this column (`best` here is swap_nb201)",
     "- nb301/cifar10 swap_nb201: not scored in this column (`best` here is swap_fisher)",
@@ -173,7 +173,7 @@ TABLE = [
     "",
     "Failure messages (the most frequent per metric and column):",
     "",
-    "- nb201/cifar10 meco: ValueError: " + "x" * 148,  # the first 160 characters
+    "- nb201/cifar10 meco: ValueError: " + "x" * 146 + " …",  # at most 160 characters
     "- nb301/cifar10 meco: E",
     "- nb301/cifar10 params: RuntimeError: out of memory",
 ]
@@ -257,3 +257,12 @@ def test_the_grid_plan_names_its_columns_proxies_archs_and_most_scores() -> None
     assert grid_plan(cols, 2, None, {"nb201": 5}, progress=False) == (
         f"grid: 3 columns x 2 proxies, archs per column: nb201 5, nb101 all {tail}").replace(
         "one progress bar per column, in turn; ", "")
+
+
+def test_a_long_message_is_cut_at_a_word_s_end() -> None:
+    from swapnas.grid import _short
+
+    text = "ValueError: epe_nas: with more than 100 classes the score needs a class with two samples (left out, as here)"
+    assert _short(text, len(text)) == text
+    assert _short(text, 60) == "ValueError: epe_nas: with more than 100 classes the score …"
+    assert len(_short(text, 60)) <= 60 and _short("x" * 80, 60) == "x" * 58 + " …"

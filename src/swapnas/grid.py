@@ -187,6 +187,15 @@ def rho_matrix(cols: list[GridColumn]) -> tuple[list[str], np.ndarray]:
     return names, np.array([[_rho(c, n) for c in cols] for n in names], dtype=float)
 
 
+def _short(text: str, width: int) -> str:
+    """``text`` in at most ``width`` characters: cut at a word's end with " …" (until session 51 mid-word)."""
+    if len(text) <= width:
+        return text
+    cut = text[:width - 2]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > width // 2 else cut) + " …"  # a long word (a path) is cut where it must be
+
+
 def _empty_cells(cols: list[GridColumn], names: list[str]) -> list[str]:
     """One line per cell without ρ: why (not scored in the column, every arch failed, too few, constant)."""
     lines = []
@@ -197,7 +206,7 @@ def _empty_cells(cols: list[GridColumn], names: list[str]) -> list[str]:
                 lines.append(f"- {c.label} {name}: not scored in this column"
                              + (f" (`best` here is {c.best})" if c.best else ""))
             elif r["spearman"] is None or math.isnan(r["spearman"]):
-                why = (f"every arch failed: {r['errors'][0][:140]}" if r["n"] == 0 and r["errors"]
+                why = (f"every arch failed: {_short(r['errors'][0], 140)}" if r["n"] == 0 and r["errors"]
                        else f"only {r['n']} arch(s) scored; ρ needs at least 3" if r["n"] < 3
                        else f"the score is the same for all {r['n']} archs, so ρ is undefined")
                 lines.append(f"- {c.label} {name}: {why}")
@@ -254,7 +263,7 @@ def markdown(cols: list[GridColumn], command: str = "") -> str:
     failures = sorted((c.label, r["proxy"], r["errors"][0]) for c in cols for r in c.results if r["errors"])
     if failures:
         lines += ["", "Failure messages (the most frequent per metric and column):", ""]
-        lines += [f"- {label} {proxy}: {e[:160]}" for label, proxy, e in failures]
+        lines += [f"- {label} {proxy}: {_short(e, 160)}" for label, proxy, e in failures]
     return "\n".join(lines) + "\n"
 
 
