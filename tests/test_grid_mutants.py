@@ -248,7 +248,8 @@ def test_the_grid_plan_names_its_columns_proxies_archs_and_most_scores() -> None
     # session 50: a plain `swapnas grid` started 42 proxies on 29 columns without a word on its size
     from swapnas.grid import grid_plan
     tail = ("(those in the store are read back); one progress bar per column, in turn; rerun the same command to "
-            "resume, or split it over processes or machines with --shard I/K")
+            "resume, or split it over processes or machines with --shard I/K (machines without a shared --store: "
+            "`swapnas store merge` their stores)")
     cols = [("nb201", "cifar10"), ("nb201", "cifar100"), ("nb101", "cifar10")]
     assert grid_plan(cols, 3, 200, {"nb201": 1000}) == (
         f"grid: 3 columns x 3 proxies, archs per column: nb201 1000, nb101 200 = at most 6,600 scores {tail}")

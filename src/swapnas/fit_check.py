@@ -44,6 +44,17 @@ def unfit_text(found: dict[str, list[str]]) -> str:
     return "; ".join(f"{', '.join(names)} {what}" for what, names in found.items())
 
 
+def fit_for_all(space: str, proxies: list[Proxy], protocol: Protocol, batch: Batch) -> tuple[list[Proxy], str]:
+    """``--proxies all``: the proxies the networks of ``space`` can take (:func:`unfit`; a set-level proxy only with
+    every part), and a sentence on those left out ('' if none)."""
+    found = unfit(space, proxies, protocol, batch)
+    out = {n for names in found.values() for n in names}
+    sets = [p.name for p in proxies if out & set(p.parts)]  # a set-level proxy needs every part
+    also = f" (and {', '.join(sets)}, which rank with some of them)" if sets else ""
+    kept = [p for p in proxies if p.name not in out and p.name not in sets]
+    return kept, f"{unfit_text(found)}{also}" if found else ""
+
+
 def refuse_unfit(space: str, proxies: list[Proxy], protocol: Protocol, batch: Batch, flag: str,
                  samples: int = 3) -> None:
     """A ValueError naming each proxy that no network of ``space`` can be scored by (:func:`unfit`), with the

@@ -87,7 +87,7 @@ def grid_plan(columns: list[tuple[str, str]], n_proxies: int, n_archs: int | Non
     bars = "one progress bar per column, in turn; " if progress else ""
     return (f"grid: {len(columns)} columns x {n_proxies} proxies, archs per column: {archs}{most} (those in the store "
             f"are read back); {bars}rerun the same command to resume, or split it over processes or machines with "
-            "--shard I/K")
+            "--shard I/K (machines without a shared --store: `swapnas store merge` their stores)")
 
 
 def check_archs_per(columns: list[tuple[str, str]], n_archs_per: dict[str, int | None]) -> None:

@@ -68,6 +68,7 @@ _INSERT_NEW = f"INSERT OR IGNORE INTO scores VALUES ({','.join('?' * (len(_KEY_C
 _REPLACE_UNLESS_LOSING_A_SCORE = (
     f"UPDATE scores SET {', '.join(f'{c} = ?' for c in _VALUE_COLUMNS)} "
     f"WHERE {' AND '.join(f'{c} = ?' for c in _KEY_COLUMNS)} AND (status <> 'ok' OR ? = 'ok')")
+_SCORE_OVER_FAILURE = _REPLACE_UNLESS_LOSING_A_SCORE.replace("(status <> 'ok' OR ? = 'ok')", "status <> 'ok'")
 
 
 class StoreError(ValueError):
@@ -362,15 +363,26 @@ class ScoreStore:
                 self._db.execute(_REPLACE_UNLESS_LOSING_A_SCORE, (*values, *key.as_tuple(), record.status))
             self._db.commit()
 
-    def insert_rows(self, rows: Iterable[tuple], protocols: Iterable[tuple[str, str]] = ()) -> None:
+    def insert_rows(self, rows: Iterable[tuple], protocols: Iterable[tuple[str, str]] = (),
+                    over_failures: bool = False) -> tuple[int, int]:
         """Copy raw rows (:attr:`COLUMNS` order) and (fingerprint, description JSON) pairs in one
-        transaction, keeping what is stored (``swapnas store salvage``); rows SQLite rejects are skipped."""
+        transaction, keeping what is stored (``swapnas store salvage``) but, with ``over_failures``, a stored
+        failure whose row here is a score (``swapnas store merge``); rows SQLite rejects are skipped. The rows
+        added and the failures replaced."""
         if self.read_only:
             raise self._read_only_error(self.read_only)
+        added = replaced = 0
+        n = len(_KEY_COLUMNS)
+        ok = n + _VALUE_COLUMNS.index("status")
         with self._guard(saving=True):
-            self._db.executemany(f"INSERT OR IGNORE INTO scores VALUES ({','.join('?' * len(self.COLUMNS))})", rows)
+            for row in rows:
+                added += self._db.execute(f"INSERT OR IGNORE INTO scores VALUES ({','.join('?' * len(row))})",
+                                          row).rowcount
+                if over_failures and row[ok] == "ok":  # the stored one a failure: the score takes its place
+                    replaced += self._db.execute(_SCORE_OVER_FAILURE, (*row[n:], *row[:n])).rowcount
             self._db.executemany("INSERT OR IGNORE INTO protocols VALUES (?, ?)", protocols)
             self._db.commit()
+        return added, replaced
 
     def get(self, key: ScoreKey) -> Record | None:
         with self._guard():

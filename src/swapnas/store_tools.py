@@ -1,5 +1,6 @@
-"""``swapnas store check`` and ``swapnas store salvage``: a score store's health, and every readable
-score of a damaged one copied into a fresh store.
+"""``swapnas store check``, ``salvage`` and ``merge``: a score store's health, every readable score of a damaged
+one copied into a fresh store, and the scores of several stores (e.g. grid shards run on machines without a shared
+file system) gathered into one.
 
 Salvage reads the ``scores`` table in rowid order with a cursor; where a damaged page stops the
 cursor it steps over the damaged stretch rowid by rowid (a point lookup fails only inside the
@@ -63,6 +64,19 @@ class Salvage:
     protocols: int
     damaged_stretches: int
     header_rebuilt: int | None = None  # the page size, when the header was rebuilt
+
+
+@dataclass
+class Merge:
+    """What ``swapnas store merge`` did: every source row was added, replaced a failure, or was kept out."""
+
+    into: str
+    sources: list[str]
+    added: int  # rows (scores and failures) new to INTO
+    replaced: int  # failures of INTO that a source's score replaced
+    kept: int  # rows INTO had already: a score, or a failure beside a source's failure
+    differing: int  # of those kept, scores a source gives another value (INTO's stays)
+    protocols: int  # protocols INTO holds now
 
 
 def _existing(path: str | os.PathLike) -> Path:
@@ -289,6 +303,50 @@ def salvage_store(src: str | os.PathLike, out: str | os.PathLike) -> Salvage:
     return Salvage(str(source), str(dest), recovered, lost, kept, stretches + more, page_size)
 
 
+def merge_stores(sources: list[str | os.PathLike], into: str | os.PathLike) -> Merge:
+    """Copy every score, failure and protocol of the stores ``sources`` (only read) into the store ``into`` (made if
+    missing) by the rule of a run's own writes, except that a stored score stays: a key new to ``into`` is added, a
+    failure there gives way to a source's score, and a score there is kept (one a source gives another value is
+    counted in ``differing``). In one transaction per source: an interrupted merge leaves whole sources."""
+    paths, dest = [_existing(s) for s in sources], Path(into)
+    if not paths:
+        raise StoreError("store merge needs at least one source store")
+    same = [str(p) for p in paths if dest.exists() and p.resolve() == dest.resolve()]
+    if same or len({p.resolve() for p in paths}) < len(paths):
+        raise StoreError(f"{(same or [str(paths[-1])])[0]} is given twice (as a source, or as a source and --into): "
+                         "name each store once")
+    for path in paths:
+        with ScoreStore(path, read_only=True):  # refuses what is not a healthy swapnas store, before any write
+            pass
+    n = ScoreStore.COLUMNS.index("status")  # a row: its key's n columns, then status, value, …
+    added = replaced = kept = differing = 0
+    with ScoreStore(dest) as out:
+        stored = {tuple(r[c] for c in ScoreStore.COLUMNS[:n]): (r["status"], r["value"]) for r in out.rows()}
+        for path in paths:
+            with _closing(connect_read_only(path)) as db:
+                rows = db.execute(f"SELECT {', '.join(ScoreStore.COLUMNS)} FROM scores").fetchall()
+                protocols = db.execute("SELECT fingerprint, description FROM protocols").fetchall()
+            differing += sum(1 for r in rows if stored.get(r[:n], ("", None))[0] == "ok" and r[n] == "ok"
+                             and stored[r[:n]][1] != r[n + 1])
+            a, b = out.insert_rows(rows, protocols, over_failures=True)
+            added, replaced, kept = added + a, replaced + b, kept + len(rows) - a - b
+            for r in rows:
+                if stored.get(r[:n], ("failed",))[0] != "ok":
+                    stored[r[:n]] = (r[n], r[n + 1])
+        return Merge(str(dest), [str(p) for p in paths], added, replaced, kept, differing, len(out.protocols()))
+
+
+def merge_text(m: Merge) -> str:
+    """``swapnas store merge``'s lines."""
+    lines = [f"merged {len(m.sources)} store{'' if len(m.sources) == 1 else 's'} into {m.into}: {m.added} rows added, "
+             f"{m.replaced} failures replaced by scores, {m.kept} already there; {m.protocols} protocol"
+             f"{'' if m.protocols == 1 else 's'}"]
+    if m.differing:
+        lines.append(f"  {m.differing} score(s) a source gives another value were kept as {m.into} had them "
+                     "(other code or hardware made them: `swapnas export` both to compare)")
+    return "\n".join(lines)
+
+
 def check_text(report: StoreCheck) -> str:
     """``swapnas store check``'s lines."""
     state = "ok" if report.ok else "DAMAGED"
@@ -319,4 +377,5 @@ def salvage_text(s: Salvage) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["Salvage", "StoreCheck", "check_store", "check_text", "salvage_store", "salvage_text"]
+__all__ = ["Merge", "Salvage", "StoreCheck", "check_store", "check_text", "merge_stores", "merge_text",
+           "salvage_store", "salvage_text"]

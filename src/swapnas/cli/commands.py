@@ -25,7 +25,7 @@ from ..conformance import write_outputs as write_conformance
 from ..correlate import run_correlation, write_outputs
 from ..executors import Executor, make_executor, usable_cores
 from ..export import export
-from ..fit_check import refuse_unfit, unfit, unfit_text
+from ..fit_check import fit_for_all, refuse_unfit
 from ..grid import check_archs_per, grid_plan, run_grid, select_columns, write_grid
 from ..malloc import keep_freed_memory, pad_mib
 from ..proxies import ALIASES, Proxy, get_proxy, list_proxies, resolve
@@ -45,7 +45,7 @@ from ..session import (
 )
 from ..spaces import SPACES, SpaceError, get_space
 from ..store import ScoreStore, StoreError, damaged_advice
-from ..store_tools import check_store, check_text, salvage_store, salvage_text
+from ..store_tools import check_store, check_text, merge_stores, merge_text, salvage_store, salvage_text
 from ..train import TrainConfig, load_genotype, run_train
 from .args import EXIT_FAILED_ARCHS, EXIT_OK, DefaultArchs
 
@@ -249,18 +249,14 @@ def _configured(args: argparse.Namespace, bench: Benchmark, task: str) -> tuple[
     if not every:
         refuse_unfit(bench.space, proxies, protocol, batch, "--proxies")  # before any arch is scored
         return protocol, batch, proxies
-    found = unfit(bench.space, proxies, protocol, batch)
-    out = {n for names in found.values() for n in names}
-    sets = [p.name for p in proxies if out & set(p.parts)]  # a set-level proxy needs every part
-    proxies = [p for p in proxies if p.name not in out and p.name not in sets]
-    also = f" (and {', '.join(sets)}, which rank with some of them)" if sets else ""
+    proxies, left = fit_for_all(bench.space, proxies, protocol, batch)
     quiet = getattr(args, "quiet", False) or getattr(args, "json", False)
     if moved and not quiet:
         print(f"swapnas: note: --proxies all scores every metric under the {bench.space} SWAP protocol, "
               f"{', '.join(moved)} too (their own: --proxies {','.join(moved)})", file=sys.stderr)
-    if found and not quiet:
-        print(f"swapnas: note: --proxies all leaves out what no network of {bench.space} can take: "
-              f"{unfit_text(found)}{also}", file=sys.stderr)
+    if left and not quiet:
+        print(f"swapnas: note: --proxies all leaves out what no network of {bench.space} can take: {left}",
+              file=sys.stderr)
     return protocol, batch, proxies
 
 
@@ -431,17 +427,20 @@ def export_store(args: argparse.Namespace) -> int:
 
 
 def store(args: argparse.Namespace) -> int:
-    """``swapnas store check|salvage``: print the report (--json: as JSON); a damaged store exits 2."""
+    """``swapnas store check|salvage|merge``: print the report (--json: as JSON); a damaged store exits 2."""
     checked = None
     if args.store_action == "salvage":
         report: Any = salvage_store(args.store, args.out)
         text = salvage_text(report)
+    elif args.store_action == "merge":
+        report = merge_stores(args.sources, args.into)
+        text = merge_text(report)
     else:
         report = checked = check_store(args.store)
         text = check_text(checked)
     if getattr(args, "json", False):
         print(json.dumps({**asdict(report), **({"ok": checked.ok} if checked is not None else {})}))
-    elif not getattr(args, "quiet", False) or args.store_action == "salvage":
+    elif not getattr(args, "quiet", False) or args.store_action != "check":
         print(text)
     if checked is not None and not checked.ok:
         raise StoreError(f"the score store {args.store} is damaged; {damaged_advice(args.store)}")

@@ -303,14 +303,14 @@ def add_export(sub: Sub) -> None:
 def add_store(sub: Sub) -> None:
     p = sub.add_parser(
         "store", parents=[global_parent()], formatter_class=HelpFormatter,
-        help="check a score store's integrity, or salvage the readable scores of a damaged one",
+        help="check a score store's integrity, salvage the readable scores of a damaged one, or merge stores",
         description="check: full SQLite integrity check, score and failure counts, protocols (exit 2 when damaged). "
         "salvage: copy every readable score and protocol of a damaged store into a new store (the damaged one is "
         "only read) and report how many were recovered and lost; rerunning a command with --store NEW scores the "
         "lost ones again.",
         epilog="example:\n  swapnas store check runs/c100/scores.sqlite\n  swapnas store salvage runs/c100/scores.sqlite "
         "--out runs/c100/salvaged.sqlite")
-    actions = p.add_subparsers(dest="store_action", required=True, metavar="{check,salvage}")
+    actions = p.add_subparsers(dest="store_action", required=True, metavar="{check,salvage,merge}")
     check = actions.add_parser("check", parents=[global_parent()], formatter_class=HelpFormatter,
                                help="integrity, counts and protocols of a store",
                                epilog="example:\n  swapnas store check runs/c100/scores.sqlite")
@@ -321,4 +321,14 @@ def add_store(sub: Sub) -> None:
                                  "runs/c100/salvaged.sqlite")
     salvage.add_argument("store", help="the damaged SQLite score store (only read)")
     salvage.add_argument("--out", required=True, help="the new store to write (must not exist)")
+    merge = actions.add_parser("merge", parents=[global_parent()], formatter_class=HelpFormatter,
+                               help="copy the scores of several stores into one (e.g. grid shards run apart)",
+                               description="Copy every score, failure and protocol of the source stores (only read) "
+                               "into --into (made if missing): a key new there is added, a failure there gives way "
+                               "to a source's score, a score there stays (the count of those a source gives another "
+                               "value is printed).",
+                               epilog="example:\n  swapnas store merge runs/shard0.sqlite runs/shard1.sqlite --into "
+                               "runs/grid/scores.sqlite")
+    merge.add_argument("sources", nargs="+", help="the stores to copy from (only read)")
+    merge.add_argument("--into", required=True, help="the store to copy into (made if missing)")
     p.set_defaults(func=commands.store)
