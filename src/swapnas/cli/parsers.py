@@ -200,7 +200,9 @@ def add_conformance(sub: Sub) -> None:
         description="Score the archs of NASLib's stored zero-cost file with our implementation of every metric "
         "it stores, under NASLib's setup (the network whose size NASLib stores, PyTorch default init, BatchNorm "
         "train mode, 64 real images, 1 repeat, seed 0), and report Spearman rho(ours, NASLib), rho(ours, acc) and "
-        "rho(NASLib, acc) against NASLib's stored val_accuracy. Resumes from --store.",
+        "rho(NASLib, acc) against NASLib's stored val_accuracy. Resumes from --store. NASLib's networks are the "
+        "benchmarks' full ones: on one CPU thread NB101's metrics together take about a minute per arch "
+        "(docs/conformance.md); a small --archs first gives an idea.",
     )
     p.add_argument("--space", default="nb201", choices=["nb201", "nb101", "nb301"],
                    help="the benchmark of NASLib's file (nb301's archs are scored in the darts space)")
