@@ -100,3 +100,31 @@ def test_best_outside_a_space_on_a_transformer_points_to_the_transformer_fitness
     with pytest.raises(swapnas.UnsupportedModel) as other:
         swapnas.score(model, ids, "swap")
     assert "`best`" not in str(other.value)
+
+
+def test_a_hugging_face_batch_s_labels_are_the_labels_not_a_model_argument() -> None:
+    import torch
+    from torch import nn
+    from torch.utils.data import DataLoader
+
+    import swapnas
+
+    class Tokens(nn.Module):  # forward takes no labels= (a Hugging Face model without them computes no loss)
+        def __init__(self) -> None:
+            super().__init__()
+            self.emb, self.ff = nn.Embedding(50, 8), nn.Sequential(nn.Linear(8, 16), nn.GELU(), nn.Linear(16, 2))
+
+        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+            return self.ff(self.emb(input_ids) * attention_mask.unsqueeze(-1)).mean(1)
+
+    g = torch.Generator().manual_seed(0)
+    rows = [{"input_ids": torch.randint(0, 50, (6,), generator=g), "attention_mask": torch.ones(6, dtype=torch.long),
+             "labels": torch.tensor(i % 2)} for i in range(8)]
+    batch = next(iter(DataLoader(rows, batch_size=8)))
+    plain = {k: v for k, v in batch.items() if k != "labels"}
+    model = Tokens()  # (one model: score keeps its embedding weights)
+    assert swapnas.score(model, DataLoader(rows, batch_size=8), "swap_ext,params") == \
+        swapnas.score(model, plain, "swap_ext,params")
+    only = {"labels": torch.zeros(4, dtype=torch.long)}  # nothing else: not a model's inputs
+    with pytest.raises(ValueError, match="^inputs must be a batch"):  # read as the model's inputs, as before
+        swapnas.score(Tokens(), only, "params")

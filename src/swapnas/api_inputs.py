@@ -62,6 +62,8 @@ def _is_multi(x: Any) -> bool:
 
 def _split(inputs: Any) -> tuple[Any, torch.Tensor | None]:
     """``inputs`` as (model inputs, labels or None); see :func:`as_batch` for the forms."""
+    if isinstance(inputs, Mapping) and "labels" in inputs and len(inputs) > 1 and _is_multi(inputs):  # Hugging Face's
+        return {k: v for k, v in inputs.items() if k != "labels"}, inputs["labels"]
     if isinstance(inputs, torch.Tensor) or isinstance(inputs, Mapping) and _is_multi(inputs):
         return inputs, None
     if isinstance(inputs, (tuple, list)) and len(inputs) == 2 and (
@@ -77,7 +79,8 @@ def _split(inputs: Any) -> tuple[Any, torch.Tensor | None]:
 def as_batch(inputs: Any, num_classes: int | None = None) -> tuple[Batch, bool]:
     """``inputs`` as a :class:`Batch` and whether it holds real labels (NaN / inf in it: ValueError).
 
-    Forms: a tensor ``x``; an ``(x, y)`` pair; a dict of tensors (``model(**kw)``, no labels); a pair whose first item
+    Forms: a tensor ``x``; an ``(x, y)`` pair; a dict of tensors (``model(**kw)``; its ``"labels"``, as a Hugging
+    Face batch holds them, are the labels ``y`` and are not passed to the model); a pair whose first item
     is a tuple/list/dict of tensors (``model(*xs)`` / ``model(**kw)``) and whose second is ``y`` or None; a
     :class:`Batch`; a DataLoader / iterable (its first batch). A ``y`` that looks like an attention mask (bool, or 0/1
     padding shaped like integer ids: :func:`_mask_like`) is refused: pass ``((x, mask), None)``.
