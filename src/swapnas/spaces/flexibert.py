@@ -396,6 +396,10 @@ def final_input(resolution: int) -> torch.Tensor:
     return torch.zeros(1, resolution, dtype=torch.long)
 
 
-#: A FlexiBERT network is not trained here; the entry only records the design's own sizes.
-FINAL_NETS: dict[str, dict] = {"glue": {"net": {"sizes": "design", "num_classes": 2, "resolution": 128},
-                                   "resolution": 128}}
+#: A FlexiBERT network is not trained here; the entry only records the design's own sizes. One per GLUE task (since
+#: session 51: a search may report a task's own score), its head the task's (MNLI 3 classes, STS-B 1 score, the
+#: others 2); ``glue`` (the mean) first, the default.
+FINAL_NETS: dict[str, dict] = {
+    task: {"net": {"sizes": "design", "num_classes": classes, "resolution": 128}, "resolution": 128}
+    for task, classes in (("glue", 2), ("cola", 2), ("mnli", 3), ("mrpc", 2), ("qnli", 2), ("qqp", 2), ("rte", 2),
+                          ("sst", 2), ("sts", 1))}
