@@ -660,7 +660,8 @@ def test_grid_passes_every_option_on_and_prints_the_table(grid_parts, capsys) ->
     assert captured.out == f"GRID TABLE\nwrote {p.out / 'grid.json'}, {p.out / 'grid.md'}\n"
     assert captured.err == ("swapnas: grid: 2 columns x 2 proxies, archs per column: nb201 20 = at most 80 scores "
                             "(those in the store are read back); rerun the same command to resume, or split it over "
-                            "processes or machines with --shard I/K\n"  # (--no-progress: no bars announced)
+                            "processes or machines with --shard I/K (machines without a shared --store: `swapnas store "
+                            "merge` their stores)\n"  # (--no-progress: no bars announced)
                             f"swapnas: 3 arch score(s) failed (grid.md lists their messages); exit "
                             f"{EXIT_FAILED_ARCHS} (--allow-failures: exit 0)\n")
 

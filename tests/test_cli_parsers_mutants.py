@@ -166,7 +166,7 @@ OWN = {
         ("--protocol", "protocol", None, None, None, False, None, None, Store),
         ("--out", "out", None, None, None, True, None, None, Store),
     ],
-    "store": [("store_action", "store_action", None, None, ["check", "salvage"], True, "{check,salvage}",
+    "store": [("store_action", "store_action", None, None, ["check", "salvage", "merge"], True, "{check,salvage,merge}",
                argparse.PARSER, argparse._SubParsersAction)],
 }
 SHARED = {
@@ -284,9 +284,9 @@ def test_train_data_root_and_synthetic_exclude_each_other(capsys) -> None:
     assert "not allowed with argument" in capsys.readouterr().err
 
 
-def test_store_actions_check_and_salvage() -> None:
+def test_store_actions_check_salvage_and_merge() -> None:
     actions = _subparsers(_command("store")).choices
-    assert list(actions) == ["check", "salvage"]
+    assert list(actions) == ["check", "salvage", "merge"]
     for name, p in actions.items():
         assert p.formatter_class is HelpFormatter and p.epilog.startswith("example:\n  swapnas store " + name)
     assert [_row(a) for a in actions["check"]._actions[len(GLOBAL):]] == [
@@ -297,9 +297,14 @@ def test_store_actions_check_and_salvage() -> None:
     assert [_flag(a) for a in actions["check"]._actions[:len(GLOBAL)]] == GLOBAL
     assert [_flag(a) for a in actions["salvage"]._actions[:len(GLOBAL)]] == GLOBAL
     helps = {a.dest: a.help for a in _subparsers(_command("store"))._choices_actions}
-    assert list(helps) == ["check", "salvage"] and all(helps.values())
+    assert list(helps) == ["check", "salvage", "merge"] and all(helps.values())
     args = build_parser().parse_args(["store", "salvage", "a.sqlite", "--out", "b.sqlite"])
     assert (args.store_action, args.store, args.out, args.func) == ("salvage", "a.sqlite", "b.sqlite", commands.store)
+    assert [_row(a) for a in actions["merge"]._actions[len(GLOBAL):]] == [
+        ("sources", "sources", None, None, None, True, None, "+", Store),
+        ("--into", "into", None, None, None, True, None, None, Store)]
+    args = build_parser().parse_args(["store", "merge", "a.sqlite", "b.sqlite", "--into", "c.sqlite"])
+    assert (args.store_action, args.sources, args.into) == ("merge", ["a.sqlite", "b.sqlite"], "c.sqlite")
 
 
 def test_store_action_arguments_are_explained() -> None:

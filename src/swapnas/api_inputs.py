@@ -79,9 +79,8 @@ def _split(inputs: Any) -> tuple[Any, torch.Tensor | None]:
 def as_batch(inputs: Any, num_classes: int | None = None) -> tuple[Batch, bool]:
     """``inputs`` as a :class:`Batch` and whether it holds real labels (NaN / inf in it: ValueError).
 
-    Forms: a tensor ``x``; an ``(x, y)`` pair; a dict of tensors (``model(**kw)``; its ``"labels"``, as a Hugging
-    Face batch holds them, are the labels ``y`` and are not passed to the model); a pair whose first item
-    is a tuple/list/dict of tensors (``model(*xs)`` / ``model(**kw)``) and whose second is ``y`` or None; a
+    Forms: a tensor ``x``; an ``(x, y)`` pair; a dict of tensors (``model(**kw)``; a Hugging Face batch's ``"labels"``
+    are ``y``); a pair of a tuple/list/dict of tensors (``model(*xs)`` / ``model(**kw)``) and ``y`` or None; a
     :class:`Batch`; a DataLoader / iterable (its first batch). A ``y`` that looks like an attention mask (bool, or 0/1
     padding shaped like integer ids: :func:`_mask_like`) is refused: pass ``((x, mask), None)``.
     """

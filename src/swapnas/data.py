@@ -316,8 +316,7 @@ def load_batch(
         dataset, size: ``cifar10``, ``cifar100``, ``imagenet16-120`` or ``imagenet``; the number of samples S.
         data_dir: the swapnas data bundle (bundled npz images), else ``$SWAPNAS_DATA``.
         image_root: a torchvision-format dataset folder; takes precedence over ``data_dir``.
-        inputs: ``real`` (default) or ``synthetic`` (standard normal noise; for a GLUE task uniform random word
-            ids; explicit only).
+        inputs: ``real`` (default) or ``synthetic`` (N(0, 1) noise, a GLUE task's uniform word ids; explicit only).
         seed: picks which images form the batch (not the architecture seeds).
         fill: ``augment`` or ``error`` when fewer real images than ``size`` exist.
         resolution: TransNAS tasks: the image size of the stand-in batch (default 64); with
