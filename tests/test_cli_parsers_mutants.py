@@ -12,6 +12,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from swapnas.benchmarks import BENCHMARKS
 from swapnas.cli import build_parser, commands, parsers, search_command
 from swapnas.cli.args import (
     DEFAULT_TOLERANCE,
@@ -32,7 +33,7 @@ from swapnas.cli.args import (
     shard,
 )
 from swapnas.search import EAConfig
-from swapnas.spaces import get_space, searchable_spaces
+from swapnas.spaces import SPACES, get_space, searchable_spaces
 from swapnas.train import RECIPES, SCHEDULES, TrainConfig
 
 Store, StoreTrue = argparse._StoreAction, argparse._StoreTrueAction
@@ -68,11 +69,15 @@ RECIPE_FLAGS = ["--epochs", "--batch-size", "--lr", "--momentum", "--weight-deca
                 "--cutout", "--drop-path", "--auxiliary-weight", "--grad-clip", "--label-smoothing", "--channels",
                 "--layers"]
 
+#: the built-in benchmarks and spaces; one added later (a newcomer's own) comes after them in the choices
+BUILT_IN_BENCHMARKS = ["nb101", "nb201", "nb301", "darts_swap", "transnas_micro", "transnas_macro", "flexibert"]
+BUILT_IN_SPACES = ["nb101", "nb201", "darts", "transnas_micro", "transnas_macro", "flexibert"]
+assert list(BENCHMARKS)[:7] == BUILT_IN_BENCHMARKS and list(SPACES)[:6] == BUILT_IN_SPACES
+CORRELATE_SPACES = list(dict.fromkeys([*BENCHMARKS, *SPACES]))  # benchmarks, then the spaces without one (darts)
+
 OWN = {
     "correlate": [
-        ("--space", "space", "nb201", None,
-         ["nb101", "nb201", "nb301", "darts_swap", "transnas_micro", "transnas_macro", "flexibert", "darts"],
-         False, None, None, Store),
+        ("--space", "space", "nb201", None, CORRELATE_SPACES, False, None, None, Store),
         ("--truth", "truth", None, None, None, False, "FILE.csv", None, Store),
         ("--arch-column", "arch_column", None, None, None, False, None, None, Store),
         ("--accuracy-column", "accuracy_column", None, None, None, False, None, None, Store),
@@ -96,8 +101,7 @@ OWN = {
         ("--out", "out", None, None, None, True, None, None, Store),
     ],
     "search": [
-        ("--space", "space", "nb201", search_space,
-         ["nb101", "nb201", "darts", "transnas_micro", "transnas_macro", "flexibert"], False, None, None, Store),
+        ("--space", "space", "nb201", search_space, list(SPACES), False, None, None, Store),
         ("--dataset", "dataset", None, None, None, False, None, None, Store),
         ("--fitness", "fitness", "best", None, None, False, None, None, Store),
         ("--seed", "seed", 0, seed_int, None, False, None, None, Store),
