@@ -75,11 +75,12 @@ def check_supported(p: Proxy, model: nn.Module, batch: Batch | None = None) -> N
     for q in with_bases([p]):
         for need in q.requires:
             name = applies(q, need)
+            subject: object  # the model, or the inputs, that the check reads
             if name in REQUIREMENTS:
-                ok, why = REQUIREMENTS[name]
-                if not ok(model):
-                    raise UnsupportedModel(f"{p.name} cannot score {type(model).__name__}: {why}", why)
+                (ok, why), subject = REQUIREMENTS[name], model
             elif name is not None and batch is not None:
-                ok, why = INPUT_REQUIREMENTS[name]
-                if not ok(batch.inputs):
-                    raise UnsupportedModel(f"{p.name} cannot score {type(model).__name__}: {why}", why)
+                (ok, why), subject = INPUT_REQUIREMENTS[name], batch.inputs
+            else:  # waived by an option, or an input requirement with no inputs to check
+                continue
+            if not ok(subject):
+                raise UnsupportedModel(f"{p.name} cannot score {type(model).__name__}: {why}", why)
