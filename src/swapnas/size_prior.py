@@ -9,7 +9,8 @@ from contextlib import contextmanager
 
 import torch
 from torch import nn
-from torch.utils.flop_counter import FlopCounterMode, sdpa_flop_count
+from torch.utils import flop_counter
+from torch.utils.flop_counter import FlopCounterMode
 
 
 def count_params_k(model: nn.Module, exclude: str = "auxiliary") -> float:
@@ -19,12 +20,12 @@ def count_params_k(model: nn.Module, exclude: str = "auxiliary") -> float:
 
 def _sdpa_flops(query: torch.Size, key: torch.Size, value: torch.Size, *args: object, out_shape: object = None,
                 **kwargs: object) -> int:
-    return int(sdpa_flop_count(query, key, value))
+    return int(flop_counter.sdpa_flop_count(query, key, value))
 
 
 #: attention kernels FlopCounterMode has no formula for (torch 2.13: the CPU one), counted as its GPU kernels are
-_MORE_FORMULAS = {op: _sdpa_flops for op in (getattr(torch.ops.aten, "_scaled_dot_product_flash_attention_for_cpu",
-                                                     None),) if op is not None}
+_CPU_ATTENTION = getattr(torch.ops.aten, "_scaled_dot_product_flash_attention_for_cpu", None)
+_MORE_FORMULAS = {_CPU_ATTENTION: _sdpa_flops} if _CPU_ATTENTION and hasattr(flop_counter, "sdpa_flop_count") else {}
 
 
 @contextmanager
