@@ -364,5 +364,6 @@ def scoring_parent() -> argparse.ArgumentParser:
                    help="--image-root: per-channel std of your images, > 0 (default: the dataset's)")
     p.add_argument("--shard", type=shard, default=None, metavar="I/K",
                    help="score only shard I of K (archs I, I+K, …) into --store and skip the table; "
-                   "run K shards in parallel, then once without --shard for the table")
+                   "run K shards in parallel, then once without --shard for the table (shards on machines "
+                   "without a shared --store: `swapnas store merge` their stores first)")
     return p

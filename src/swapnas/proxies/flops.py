@@ -24,7 +24,8 @@ def flops(model: nn.Module, batch: Batch) -> float:
     train/eval flag is restored afterwards; PyTorch's fused attention fast path
     off and the CPU attention kernel given torch's GPU formula, so
     ``nn.MultiheadAttention`` / ``nn.TransformerEncoder`` count in full on every
-    device since session 51; the spaces' networks count as before). Its convention
+    device since session 51; the spaces' networks count as before, so the version
+    stays 1: flops stored for your own models with such layers are the old count). Its convention
     counts a multiply-add as 2 FLOPs for matmuls and convolutions and ignores
     element-wise ops (BatchNorm, activations, pooling, bias additions). Higher
     is better.
