@@ -60,17 +60,17 @@ def test_the_scatter_plot_shows_scores_and_ranks(tmp_path: Path, saved: list[Fig
     assert np.allclose(rk.collections[0].get_offsets(), want)
     assert (ax.get_xlabel(), ax.get_ylabel()) == ("swap score", "valid accuracy (%)")
     assert (rk.get_xlabel(), rk.get_ylabel()) == \
-        ("swap rank (percentile, best right)", "ground-truth rank (percentile)")
+        ("swap rank (percentile, best right)", "ground-truth rank (percentile, best top)")
     assert rk.get_xlim() == (0, 100) and rk.get_ylim() == (0, 100) and ax.get_xscale() == "linear"
     assert fig._suptitle.get_text() == "nb201 cifar10: swap  ρ=0.800 τ=0.667 n=4"
     lines = [TRUTH[:150].rsplit(" ", 1)[0], TRUTH[len(TRUTH[:150].rsplit(" ", 1)[0]) + 1:].strip()]
     assert [t.get_text() for t in fig.texts if t is not fig._suptitle] == ["\n".join(lines)]
     assert tuple(fig.get_size_inches()) == pytest.approx((8.5, 3.8 + 0.13)) and fig.dpi == 120
     assert ax.get_position().x1 < rk.get_position().x0  # side by side
-    # the style: small, half-transparent dots without edges, the ranks in the second colour
+    # the style: dots without edges, sized for 4 points (session 51), the ranks in the second colour
     for dots, colour in ((ax.collections[0], "C0"), (rk.collections[0], "C1")):
-        assert dots.get_sizes().tolist() == [5] and dots.get_alpha() == 0.5 and dots.get_linewidths().tolist() == [0]
-        assert tuple(dots.get_facecolor()[0]) == to_rgba(colour, 0.5)
+        assert dots.get_sizes().tolist() == [18] and dots.get_alpha() == 0.8 and dots.get_linewidths().tolist() == [0]
+        assert tuple(dots.get_facecolor()[0]) == to_rgba(colour, 0.8)
     assert fig._suptitle.get_fontsize() == 9
     (note,) = (t for t in fig.texts if t is not fig._suptitle)
     assert (note.get_fontsize(), note.get_position(), note.get_va()) == (7, (0.01, 0.005), "bottom")
@@ -208,3 +208,10 @@ def test_nodes_run_from_the_inputs_to_the_output_in_every_space(tmp_path: Path, 
     # the output last even after a node whose name sorts after its own
     assert _node_order(tmp_path, saved, [("c_{k-1}", "x", "a"), ("x", "c_{k}", ""), ("c_{k-2}", "x", "b")]) == \
         ["$c_{k-2}$", "$c_{k-1}$", "x", "$c_{k}$"]
+
+
+def test_markers_shrink_and_fade_as_the_points_grow() -> None:
+    from swapnas.report import marker_for
+
+    assert [marker_for(n) for n in (1, 100, 101, 300, 301, 1000)] == [
+        (18.0, 0.8), (18.0, 0.8), (10.0, 0.65), (10.0, 0.65), (5.0, 0.5), (5.0, 0.5)]

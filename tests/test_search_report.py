@@ -148,3 +148,17 @@ def test_a_flexibert_report_names_the_input_its_multiply_adds_are_of() -> None:
     # session 51: "668.0 M multiply-adds" of a FlexiBERT search did not say for a sequence of how many tokens
     text = search_report(_result(space="flexibert", dataset="glue", best="ARCH"), _PROV)
     assert "| params (M) | multiply-adds (M, one sequence of 128 tokens) | wall (s) |" in text
+
+
+def test_a_flexibert_report_says_the_row_is_the_nearest_arch_s_when_the_found_one_is_not_in_the_benchmark() -> None:
+    # session 51: "glue_score 73.98 | rank 14" read as the returned arch's, which the benchmark does not hold
+    extra = {"in_benchmark": 0, "benchmark_arch": "B", "distance": 7, "glue_score": 73.98, "rank": 14, "tied": 1,
+             "of": 491, "optimum": 75.13}
+    text = search_report(_result(space="flexibert", dataset="glue", best="ARCH", extra=extra), _PROV)
+    assert ("The returned arch is not in the benchmark: the score, rank and optimum are those of its nearest benchmark "
+            "arch (`benchmark_arch`, 7 design choices differ), not its own.") in text
+    one = search_report(_result(space="flexibert", dataset="glue", best="ARCH", extra={**extra, "distance": 1}), _PROV)
+    assert "(`benchmark_arch`, 1 design choice differs)" in one
+    inside = search_report(_result(space="flexibert", dataset="glue", best="B",
+                                   extra={**extra, "in_benchmark": 1, "distance": 0}), _PROV)
+    assert "not in the benchmark" not in inside

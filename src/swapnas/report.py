@@ -189,6 +189,12 @@ def footnote_lines(text: str, width: int = 150) -> list[str]:
     return textwrap.wrap(text, width) or [""]
 
 
+def marker_for(n: int) -> tuple[float, float]:
+    """Marker size and opacity for ``n`` points: small pale dots for 1000 archs, visible ones for a few dozen (until
+    session 51 every plot had the 1000-arch dots)."""
+    return (5.0, 0.5) if n > 300 else (10.0, 0.65) if n > 100 else (18.0, 0.8)
+
+
 def scatter_plot(scores: Sequence[float | None], accuracy: Sequence[float], result: ProxyResult,
                  ground_truth: str, out: Path) -> Path:
     """Left: score vs ground truth (log x-axis when the positive scores span over two decades); right:
@@ -205,17 +211,18 @@ def scatter_plot(scores: Sequence[float | None], accuracy: Sequence[float], resu
     fig = Figure(figsize=(8.5, height), dpi=120)
     ax, rk = fig.subplots(1, 2)
     label = truth_label(result.space, result.dataset, ground_truth)
-    ax.scatter(s[ok], a[ok], s=5, alpha=0.5, linewidths=0)
+    size, alpha = marker_for(int(ok.sum()))
+    ax.scatter(s[ok], a[ok], s=size, alpha=alpha, linewidths=0)
     score_axis(ax, s[ok])
     ax.set_xlabel(f"{result.proxy} score")
     ax.set_ylabel(label)
     sign = 1.0 if result.higher_is_better else -1.0
     if ok.sum() > 1:
         n = ok.sum()  # ranks at the middle of their percentile bin: the best arch is not cut in half by the frame
-        rk.scatter((rankdata(sign * s[ok]) - 0.5) / n * 100, (rankdata(a[ok]) - 0.5) / n * 100, s=5, alpha=0.5,
+        rk.scatter((rankdata(sign * s[ok]) - 0.5) / n * 100, (rankdata(a[ok]) - 0.5) / n * 100, s=size, alpha=alpha,
                    linewidths=0, color="C1")
     rk.set_xlabel(f"{result.proxy} rank (percentile, best right)")
-    rk.set_ylabel("ground-truth rank (percentile)")
+    rk.set_ylabel("ground-truth rank (percentile, best top)")
     rk.set_xlim(0, 100)
     rk.set_ylim(0, 100)
     fig.suptitle(f"{result.space} {result.dataset}: {result.proxy}  "

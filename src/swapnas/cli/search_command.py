@@ -13,9 +13,9 @@ from pathlib import Path
 
 from ..bundle import resolve_data_dir
 from ..search import SEARCH_EXTRAS, EAConfig, SearchResult, final_net, run_search, write_result
-from ..search.driver import choose_fitness, extra_cells, out_lock, per_input, prior_text, search_notes, stage_text
+from ..search.driver import choose_fitness, extra_cells, out_lock, prior_text, search_notes, stage_text
 from ..search.evolution import state_mismatch
-from ..search.final import check_max_macs, check_max_params, check_target_params
+from ..search.final import check_max_macs, check_max_params, check_target_params, per_input
 from ..search.fitness import check_size_flags
 from ..session import protocol_defaults, scoring_net
 from ..spaces import get_space, searchable_space
@@ -30,7 +30,8 @@ def _search_text(result: SearchResult) -> str:
     lines = [f"best {result.space} arch (fitness {result.fitness:.6g}, {result.evaluations} evaluations, "
              f"{result.cycles} cycles, {result.wall_seconds:.1f} s):\n{result.best}",
              f"fitness {result.fitness_proxy} | final network: {result.params_m:.3f} M params, "
-             f"{result.macs_m:.1f} M multiply-adds{per_input(result, ' (one {})')} | size prior {prior_text(result)}",
+             f"{result.macs_m:.1f} M multiply-adds{per_input(result.space, result.dataset, ' (one {})')} | size prior "
+             f"{prior_text(result)}",
              *search_notes(result)]
     if result.refine and (stage := stage_text(result)):
         lines.append(stage)

@@ -43,7 +43,7 @@ from ..session import configure, protocol_defaults, score_archs, scoring_net
 from ..spaces import get_space
 from ..store import Record, ScoreStore
 from .evolution import EAConfig, Evolution, NoFeasibleArchs
-from .final import check_max_macs, check_max_params, final_macs, final_net, final_size, random_sizes
+from .final import check_max_macs, check_max_params, final_macs, final_net, final_size, per_input, random_sizes
 from .fitness import (
     Fitness,
     SecondStage,
@@ -413,19 +413,13 @@ def search_notes(result: SearchResult) -> list[str]:
     return lines
 
 
-def per_input(result: SearchResult, form: str) -> str:
-    """``form`` naming one input of the multiply-add count where it is no image (flexibert: "sequence of L tokens")."""
-    return form.format(f"sequence of {final_net(result.space, result.dataset)['resolution']} tokens") \
-        if result.space == "flexibert" else ""
-
-
 def search_report(result: SearchResult, prov: dict) -> str:
     """``report.md`` of a search: the returned arch, its size, its ground truth if known, the plots."""
     target = (result.size_mapping or {}).get("target_m")
     lines = [f"# Search: {result.space} / {result.dataset}, seed {result.seed}", "",
              f"Made by `{prov['command']}` (swapnas {prov['swapnas']}, torch {prov['torch']}, {prov['created_utc']}).",
              "", "| returned arch | fitness | proxy | evaluations | cycles | params (M) | multiply-adds (M"
-             f"{per_input(result, ', one {}')}) | wall (s) |",
+             f"{per_input(result.space, result.dataset, ', one {}')}) | wall (s) |",
              "|---|---|---|---|---|---|---|---|",
              md_row([f"`{result.best}`", f"{result.fitness:.6g}", result.fitness_proxy, result.evaluations,
                      result.cycles, f"{result.params_m:.3f}", f"{result.macs_m:.1f}", f"{result.wall_seconds:.1f}"]),
@@ -442,6 +436,11 @@ def search_report(result: SearchResult, prov: dict) -> str:
         rows = [md_row([label, *shown.values()]), *(md_row([d, *(extra_cells(e)[k] for k in shown)])
                                                      for d, e in others.items())]
         lines += [md_row(["ground truth", *shown]), "|---" * (len(shown) + 1) + "|", *rows, ""]
+        if result.extra.get("in_benchmark") == 0:  # FlexiBERT: the row is another arch's (session 51)
+            d = result.extra["distance"]
+            lines += [f"The returned arch is not in the benchmark: the score, rank and optimum are those of its "
+                      f"nearest benchmark arch (`benchmark_arch`, {d} design choice{'' if d == 1 else 's'} differ"
+                      f"{'s' if d == 1 else ''}), not its own.", ""]
     lines += ["![search curve](search_curve.png)", "", "![cell](cell.png)", "",
               "Data: [result.json](result.json) (config, protocol, every evaluation).", ""]
     return "\n".join(lines)

@@ -33,6 +33,12 @@ def final_net(space: str, dataset: str) -> dict:
     return finals[dataset]
 
 
+def per_input(space: str, dataset: str, form: str) -> str:
+    """``form`` naming one input of the final network's multiply-add count where it is no image (flexibert: "sequence
+    of L tokens"); '' for an image."""
+    return form.format(f"sequence of {final_net(space, dataset)['resolution']} tokens") if space == "flexibert" else ""
+
+
 def _builder(mod: ModuleType, final: dict) -> Callable[..., nn.Module]:
     """The final network's build function (the space's ``build`` unless the entry names another)."""
     return final.get("builder", mod.build)
