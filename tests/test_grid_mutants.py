@@ -267,3 +267,15 @@ def test_a_long_message_is_cut_at_a_word_s_end() -> None:
     assert _short(text, len(text)) == text
     assert _short(text, 60) == "ValueError: epe_nas: with more than 100 classes the score …"
     assert len(_short(text, 60)) <= 60 and _short("x" * 80, 60) == "x" * 58 + " …"
+
+
+def test_the_heat_map_is_red_blue_and_its_title_names_every_kind_of_dash(tmp_path, monkeypatch) -> None:
+    from matplotlib.figure import Figure
+
+    drawn: list = []
+    monkeypatch.setattr(Figure, "savefig", lambda self, path, **kw: drawn.append(self))
+    heatmap([_column("a", {"swap": 0.5, "params": 0.4}), _column("b", {"swap": 0.3, "params": 0.2})],
+            tmp_path / "g.png")
+    ax = drawn[-1].axes[0]
+    assert ax.images[0].get_cmap().name == "RdBu"
+    assert "— = not run, failed, or one score for every arch" in ax.get_title().replace("\n", " ")

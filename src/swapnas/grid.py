@@ -287,7 +287,8 @@ def heatmap(cols: list[GridColumn], path: Path) -> Path:
     size = 7 if len(cols) <= 6 else 5  # the cells' values: larger where the cells are
     fig = Figure(figsize=(width, height), dpi=130)
     ax = fig.subplots()
-    im = ax.imshow(np.ma.masked_invalid(rho), cmap="RdYlGn", vmin=-1, vmax=1, aspect="auto")
+    # red-blue, not red-green (session 51): readable with the commonest colour-vision deficiencies
+    im = ax.imshow(np.ma.masked_invalid(rho), cmap="RdBu", vmin=-1, vmax=1, aspect="auto")
     ax.set_xticks(range(len(cols)), [c.label.replace("transnas_", "") for c in cols], rotation=60, ha="right",
                   fontsize=6)
     ax.set_yticks(range(len(names)), names, fontsize=7)
@@ -303,7 +304,7 @@ def heatmap(cols: list[GridColumn], path: Path) -> Path:
                 fontsize=size - 0.5, color="dimgrey")
     ax.set_ylim(len(names) - 0.1, -0.5)
     title = ("Spearman ρ of each metric (rows) with each benchmark task's ground truth (columns); "
-             "— = not run or failed" + ("; n≤: some cells scored fewer archs (their n is shown)" if any(short) else ""))
+             "— = not run, failed, or one score for every arch" + ("; n≤: some cells scored fewer archs (their n is shown)" if any(short) else ""))
     ax.set_title(textwrap.fill(title, int(width * 14)), fontsize=7)
     fig.colorbar(im, ax=ax, fraction=0.03 if len(cols) > 6 else 0.06, label="Spearman ρ")
     fig.tight_layout()
