@@ -14,7 +14,15 @@ from torch import nn
 from swapnas.bundle import Batch
 from swapnas.fit_check import refuse_unfit
 from swapnas.proxies import get_proxy, list_proxies
-from swapnas.requirements import INPUT_REQUIREMENTS, REQUIREMENTS, UnsupportedModel, applies, check_supported
+from swapnas.requirements import (
+    INPUT_REQUIREMENTS,
+    OUTPUT_REQUIREMENTS,
+    REQUIREMENTS,
+    UnsupportedModel,
+    applies,
+    check_output,
+    check_supported,
+)
 from swapnas.session import configure
 
 FLOAT_WHY = INPUT_REQUIREMENTS["float_inputs"][1]
@@ -38,7 +46,7 @@ def test_every_registered_requirement_is_known_and_its_option_exists() -> None:
         p = get_proxy(name)
         for need in p.requires:
             base, _, when = need.partition(":")
-            assert base in REQUIREMENTS or base in INPUT_REQUIREMENTS, (name, need)
+            assert base in REQUIREMENTS or base in INPUT_REQUIREMENTS or base in OUTPUT_REQUIREMENTS, (name, need)
             assert not when or when.partition("=")[0] in p.options, (name, need)
 
 
@@ -100,3 +108,25 @@ def test_several_inputs_are_left_to_the_api_s_own_refusal() -> None:
     with pytest.raises(UnsupportedModel, match="^synflow calls the model with one input tensor, and these inputs are "
                                                "a dict of tensors"):
         swapnas.score(TwoInputs(), kw, "synflow")
+
+
+def test_vkdnw_needs_a_classifier_s_logits() -> None:
+    # session 51: under `--proxies all` vkdnw failed on every arch of a dense TransNAS task
+    why = OUTPUT_REQUIREMENTS["logits"][1]
+    with pytest.raises(UnsupportedModel) as exc:
+        check_output(get_proxy("vkdnw"), Tokens(), torch.empty(4, 3, 8, 8, device="meta"))
+    assert str(exc.value) == f"vkdnw cannot score Tokens: {why}"
+    check_output(get_proxy("vkdnw"), Tokens(), torch.empty(4, 10, device="meta"))
+    check_output(get_proxy("params"), Tokens(), torch.empty(4, 3, 8, 8, device="meta"))  # no such need
+    check_supported(get_proxy("vkdnw"), nn.Linear(3, 2), _batch(torch.randn(4, 3)))  # no output: not checked here
+
+
+@pytest.mark.parametrize("task, refused", [("autoencoder", True), ("class_object", False)])
+def test_a_dense_transnas_task_refuses_vkdnw_before_scoring(small_bundle: Path, task: str, refused: bool) -> None:
+    protocol, batch, proxies = configure("transnas_micro", task, "vkdnw,params", data_dir=str(small_bundle),
+                                         batch_size=4)
+    if not refused:
+        refuse_unfit("transnas_micro", proxies, protocol, batch, "--proxies")
+        return
+    with pytest.raises(ValueError, match=r"^vkdnw cannot score TaskNet: it needs a classifier's \(S, outputs\) logits"):
+        refuse_unfit("transnas_micro", proxies, protocol, batch, "--proxies")

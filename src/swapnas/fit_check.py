@@ -10,8 +10,8 @@ import torch
 
 from .bundle import Batch
 from .proxies import Proxy
-from .requirements import UnsupportedModel, check_supported
-from .scoring import Protocol
+from .requirements import OUTPUT_REQUIREMENTS, UnsupportedModel, applies, check_output, check_supported
+from .scoring import Protocol, with_bases
 from .spaces import get_space
 
 
@@ -27,16 +27,36 @@ def unfit(space: str, proxies: list[Proxy], protocol: Protocol, batch: Batch, sa
     except Exception:  # noqa: BLE001 - a build that needs real tensors: left to the scoring, which names the error
         return {}
     found: dict[str, list[str]] = {}  # one sentence per reason
+    outputs = _meta_outputs(nets, batch) if any(_reads_output(p) for p in proxies) else [None] * len(nets)
     for p in proxies:
         reasons = []
-        for net in nets:
+        for net, out in zip(nets, outputs):
             try:
                 check_supported(p, net, batch)
+                if out is not None:
+                    check_output(p, net, out)
             except UnsupportedModel as exc:
                 reasons.append(exc.why)
         if reasons and len(reasons) == len(nets):
             found.setdefault(f"cannot score {type(nets[0]).__name__}: {reasons[0]}", []).append(p.name)
     return found
+
+
+def _reads_output(p: Proxy) -> bool:
+    return any(applies(q, need) in OUTPUT_REQUIREMENTS for q in with_bases([p]) for need in q.requires)
+
+
+def _meta_outputs(nets: list[torch.nn.Module], batch: Batch) -> list[object]:
+    """Each network's output for the batch on the meta device (its shape only); None where the pass cannot run
+    there (the scoring then says what is wrong)."""
+    outs: list[object] = []
+    for net in nets:
+        try:
+            with torch.no_grad():
+                outs.append(net(batch.map(lambda t: t.to("meta")).inputs))
+        except Exception:  # noqa: BLE001 - an op without a meta kernel: no output check
+            outs.append(None)
+    return outs
 
 
 def unfit_text(found: dict[str, list[str]]) -> str:

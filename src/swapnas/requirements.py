@@ -55,6 +55,14 @@ INPUT_REQUIREMENTS: dict[str, tuple[Any, str]] = {
 }
 
 
+#: what a proxy may require of the model's output (``Proxy.requires`` too), checked only where an output is at hand:
+#: the up-front check of a space's networks runs one pass on the meta device (:mod:`swapnas.fit_check`)
+OUTPUT_REQUIREMENTS: dict[str, tuple[Any, str]] = {
+    "logits": (lambda out: not isinstance(out, torch.Tensor) or out.dim() == 2,
+               "it needs a classifier's (S, outputs) logits, and these networks output maps (a dense task's head)"),
+}
+
+
 def applies(proxy: Proxy, need: str) -> str | None:
     """The requirement ``need`` names (``"relu"``; ``"conv:layers=conv"``: only while the proxy's option ``layers``
     is ``conv``), or None where the proxy's options waive it."""
@@ -63,8 +71,8 @@ def applies(proxy: Proxy, need: str) -> str | None:
         option, _, value = when.partition("=")
         if str(proxy.options.get(option)) != value:
             return None
-    if name not in REQUIREMENTS and name not in INPUT_REQUIREMENTS:
-        known = sorted({*REQUIREMENTS, *INPUT_REQUIREMENTS})
+    if name not in REQUIREMENTS and name not in INPUT_REQUIREMENTS and name not in OUTPUT_REQUIREMENTS:
+        known = sorted({*REQUIREMENTS, *INPUT_REQUIREMENTS, *OUTPUT_REQUIREMENTS})
         raise KeyError(f"{proxy.name} requires {name!r}, which is none of {known}")
     return name
 
@@ -78,9 +86,20 @@ def check_supported(p: Proxy, model: nn.Module, batch: Batch | None = None) -> N
             subject: object  # the model, or the inputs, that the check reads
             if name in REQUIREMENTS:
                 (ok, why), subject = REQUIREMENTS[name], model
-            elif name is not None and batch is not None:
+            elif name in INPUT_REQUIREMENTS and batch is not None:
                 (ok, why), subject = INPUT_REQUIREMENTS[name], batch.inputs
-            else:  # waived by an option, or an input requirement with no inputs to check
+            else:  # waived by an option, an input requirement with no inputs, or one of the output (check_output)
                 continue
             if not ok(subject):
                 raise UnsupportedModel(f"{p.name} cannot score {type(model).__name__}: {why}", why)
+
+
+def check_output(p: Proxy, model: nn.Module, out: object) -> None:
+    """Raise :class:`UnsupportedModel` if ``out``, ``model``'s output (of a pass on the meta device), is not what ``p``
+    (or a proxy it derives from) requires of it."""
+    for q in with_bases([p]):
+        for need in q.requires:
+            if (name := applies(q, need)) in OUTPUT_REQUIREMENTS:
+                ok, why = OUTPUT_REQUIREMENTS[name]
+                if not ok(out):
+                    raise UnsupportedModel(f"{p.name} cannot score {type(model).__name__}: {why}", why)

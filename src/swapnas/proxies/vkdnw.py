@@ -244,7 +244,7 @@ def _check_options(tensors: int, smoothing: float, inputs: str) -> None:
 
 
 @register("vkdnw", higher_is_better=True, needs_grad=True, needs_labels=False, input_kind="random", version="1",
-          requires=("no_attention", "float_inputs:inputs=random"),
+          requires=("no_attention", "float_inputs:inputs=random", "logits"),
           keeps_model=True, tensors=128, smoothing=0.05, inputs="random", seed=0)
 def vkdnw(model: nn.Module, batch: Batch, tensors: int = 128, smoothing: float = 0.05, inputs: str = "random",
           seed: int = 0) -> float:
