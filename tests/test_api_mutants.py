@@ -67,7 +67,8 @@ def test_a_model_a_proxy_cannot_score_is_named_with_the_reason() -> None:
     x = torch.randn(4, 4)
     assert refusal(api.UnsupportedModel, lambda: api.score(Gelu(), x, "swap")) == \
         f"swap cannot score Gelu: {RELU_WHY}"
-    assert refusal(api.UnsupportedModel, lambda: api.score(Gelu(), x, "swap_reg", options={"swap_reg": {"mu": 1.0, "sigma": 9.0}})) == \
+    both = {"swap_reg": {"mu": 1.0, "sigma": 9.0}}
+    assert refusal(api.UnsupportedModel, lambda: api.score(Gelu(), x, "swap_reg", options=both)) == \
         f"swap_reg cannot score Gelu: {RELU_WHY}"  # a derived proxy, refused for what its base needs
     assert refusal(api.UnsupportedModel, lambda: api.score(Gelu(), x, "zen")) == (
         "zen cannot score Gelu: it reads the features before a global average pool (nn.AdaptiveAvgPool2d), which the "

@@ -543,7 +543,8 @@ def test_correlate_passes_every_option_on_and_prints_the_report(correlate_parts,
     assert p.write_outputs.one == ((p.run, out), {})
     assert not p.score_archs.calls
     assert capsys.readouterr().out == (
-        "PROTO P G\nswap_reg: swap_reg@1[o=1]\ndevice cpu | wall 1.3 s (reused 3/10/1)\n\nTABLE 2\nFAIL-A\nFAIL-B 2\nCONST 2\n\n"
+        "PROTO P G\nswap_reg: swap_reg@1[o=1]\ndevice cpu | wall 1.3 s (reused 3/10/1)\n\nTABLE 2\nFAIL-A\nFAIL-B 2\n"
+        "CONST 2\n\n"
         f"wrote {out / 'results.json'}, {out / 'results.csv'}, {out / 'report.md'}, 2 plot(s) in {out}: "
         f"scatter_swap.png, scatter_params.png, scores in {out / 'scores.sqlite'}\n")
 

@@ -263,7 +263,7 @@ def test_the_grid_plan_names_its_columns_proxies_archs_and_most_scores() -> None
 def test_a_long_message_is_cut_at_a_word_s_end() -> None:
     from swapnas.grid import _short
 
-    text = "ValueError: epe_nas: with more than 100 classes the score needs a class with two samples (left out, as here)"
+    text = "ValueError: epe_nas: with more than 100 classes the score needs a class with two samples (left out, here)"
     assert _short(text, len(text)) == text
     assert _short(text, 60) == "ValueError: epe_nas: with more than 100 classes the score …"
     assert len(_short(text, 60)) <= 60 and _short("x" * 80, 60) == "x" * 58 + " …"

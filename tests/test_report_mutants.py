@@ -109,8 +109,8 @@ PARAMS = ("- ρ|params: partial Spearman ρ controlling for the benchmark's #par
 KEYS = "- Proxies as scored (store keys, with their options): swap `k1`, params `k2`."
 #: the two columns a fresh user could not read from the table (session 49)
 LEGEND = ("- top10% ρ: Spearman ρ over the archs whose ground truth is at or above its 90th percentile (n of them in "
-          "brackets): how well the proxy orders the best archs; nan where fewer than 3 archs are in it, or its scores or "
-          "ground truth are all equal.",
+          "brackets): how well the proxy orders the best archs; nan where fewer than 3 archs are in it, or its scores "
+          "or ground truth are all equal.",
           "- s/arch: mean seconds of one arch's scoring in one process (the stored time of each score); the run's wall "
           "time is shorter with several worker processes.")
 

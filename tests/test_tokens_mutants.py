@@ -145,8 +145,9 @@ def test_a_masked_token_batch_masks_its_own_sequences_with_its_seed() -> None:
     assert _fields(batch) == (30522, "sst", "pydoc_data.topics, L=16, masked", 6, f"sst: {tokens.SOURCE}, 6 sequences "
                               "of 16 tokens; masked-token targets (15% of the words -> [MASK])", "ce")
     synthetic = tokens.token_batch("sst", 2, inputs="synthetic", length=8, objective="mlm")
-    assert _fields(synthetic)[2:5] == ("synthetic uniform token ids, masked", 0, "synthetic inputs (asked for): word ids "
-                                       "drawn uniformly from 999..30521; masked-token targets (15% of the words -> [MASK])")
+    assert _fields(synthetic)[2:5] == ("synthetic uniform token ids, masked", 0, "synthetic inputs (asked for): "
+                                       "word ids drawn uniformly from 999..30521; masked-token targets (15% of the "
+                                       "words -> [MASK])")
 
 
 def test_a_batch_may_take_every_sequence_of_the_text_but_no_more() -> None:

@@ -76,7 +76,7 @@ def assert_bad_input(code: int, err: str, *phrases: str) -> None:
 
 CORRELATE_CASES = {
     "net_not_a_number": (["--net", "C=abc"], ["--net C=abc: the darts network cannot be built", "C takes an integer"]),
-    "net_zero_channels": (["--net", "C=0"], ["--net C=0: the darts network cannot be built", "C is a size (default 8): it must be >= 1, not 0"]),  # the scored net's
+    "net_zero_channels": (["--net", "C=0"], ["--net C=0: the darts network cannot be built", "C is a size (default 8): it must be >= 1, not 0"]),
     "net_negative": (["--net", "layers=-2"], ["--net layers=-2: the darts network cannot be built", "layers is a size"]),
     "net_nan": (["--net", "C=nan"], ["--net values must be finite numbers", "C=nan"]),
     "net_bool_option": (["--net", "stem=3"], ["--net stem=3", "stem is true or false"]),
