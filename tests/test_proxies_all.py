@@ -72,3 +72,13 @@ def test_a_network_the_protocols_differ_in_is_the_swap_protocol_s_under_the_call
     monkeypatch.setattr(session, "_swap_protocol", lambda space: swap)
     monkeypatch.setattr(session, "protocol_groups", lambda space, proxies: [(swap, ["a"]), (fit, ["b", "c"])])
     assert session.pins_for_all("x", [], {**OPEN, "net": {"N": 2}}) == ({**OPEN, "net": {"C": 16, "N": 2}}, ["b", "c"])
+
+
+def test_all_on_a_transnas_task_names_the_task_in_its_note(small_bundle: Path, capsys, tmp_path) -> None:
+    args = build_parser().parse_args(["correlate", "--space", "transnas_micro", "--dataset", "autoencoder",
+                                      "--proxies", "all", "--init", "gaussian", "--data-dir", str(small_bundle),
+                                      "--out", str(tmp_path), "--batch-size", "4"])
+    _, _, proxies = _configured(args, get_benchmark("transnas_micro", str(small_bundle)), "autoencoder")
+    err = capsys.readouterr().err
+    assert "swapnas: note: --proxies all leaves out what no network of transnas_micro (autoencoder) can take: " in err
+    assert {"zen", "vkdnw", "vkdnw_agg", "vkdnw_single"}.isdisjoint(p.name for p in proxies)

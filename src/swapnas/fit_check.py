@@ -59,6 +59,11 @@ def _meta_outputs(nets: list[torch.nn.Module], batch: Batch) -> list[object]:
     return outs
 
 
+def space_text(space: str, protocol: Protocol) -> str:
+    """The space, and the task where networks differ by task (TransNAS: one head per task)."""
+    return f"{space} ({protocol.dataset})" if hasattr(get_space(space), "TASKS") else space
+
+
 def unfit_text(found: dict[str, list[str]]) -> str:
     """:func:`unfit`'s answer as text: "a, b cannot score Net: reason; c cannot score Net: another"."""
     return "; ".join(f"{', '.join(names)} {what}" for what, names in found.items())
@@ -83,7 +88,6 @@ def refuse_unfit(space: str, proxies: list[Proxy], protocol: Protocol, batch: Ba
     if found:
         names = [n for group in found.values() for n in group]
         need = "needs" if len(names) == 1 else "need"
-        task = f" ({protocol.dataset})" if hasattr(get_space(space), "TASKS") else ""  # TransNAS: one head per task
-        raise ValueError(f"{unfit_text(found)}. No network of {space}{task} has what "
+        raise ValueError(f"{unfit_text(found)}. No network of {space_text(space, protocol)} has what "
                          f"{', '.join(names)} {need}: give {flag} other proxies (`swapnas proxies` lists them; `best` "
                          "is each space's recommended fitness)")

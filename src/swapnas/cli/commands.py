@@ -25,7 +25,7 @@ from ..conformance import write_outputs as write_conformance
 from ..correlate import run_correlation, write_outputs
 from ..executors import Executor, make_executor, usable_cores
 from ..export import export
-from ..fit_check import fit_for_all, refuse_unfit
+from ..fit_check import fit_for_all, refuse_unfit, space_text
 from ..grid import check_archs_per, grid_plan, run_grid, select_columns, write_grid
 from ..malloc import keep_freed_memory, pad_mib
 from ..proxies import ALIASES, Proxy, get_proxy, list_proxies, resolve
@@ -255,8 +255,8 @@ def _configured(args: argparse.Namespace, bench: Benchmark, task: str) -> tuple[
         print(f"swapnas: note: --proxies all scores every metric under the {bench.space} SWAP protocol, "
               f"{', '.join(moved)} too (their own: --proxies {','.join(moved)})", file=sys.stderr)
     if left and not quiet:
-        print(f"swapnas: note: --proxies all leaves out what no network of {bench.space} can take: {left}",
-              file=sys.stderr)
+        print(f"swapnas: note: --proxies all leaves out what no network of {space_text(bench.space, protocol)} can "
+              f"take: {left}", file=sys.stderr)
     return protocol, batch, proxies
 
 
