@@ -460,6 +460,8 @@ def test_size_control_nb201_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert [(s, d, kw["target_params"], kw["seed"], kw["data_dir"], kw["out"]) for s, d, kw in calls["search"]] == [
         ("nb201", "cifar10", t, 3, "D", tmp_path / f"target_{t}M") for t in (0.4, 0.8, 1.2)]
     assert all(kw["store"].path == "S.sqlite" and kw["progress"] is False for _, _, kw in calls["search"])
+    # session 51: the table is swap_reg's (the search's default, best, gave other archs): the script's own default
+    assert {kw["fitness"] for _, _, kw in calls["search"]} == {"swap_reg"}
     # each result is written once, with its test accuracy already in `extra`
     assert calls["extras"] == ["D"] * 3
     assert [(e["test_accuracy"], out) for e, out in calls["write"]] == [
