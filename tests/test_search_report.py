@@ -60,8 +60,8 @@ def test_a_search_report_with_every_part_line_by_line() -> None:
     per = {"cifar10": _truth(93.5, 40, 1), "cifar100": _truth(70.125, 3, 2), "imagenet16-120": _truth(44.0, 7, 5)}
     result = _result(mu=540.123456, sigma=85058.0, size_mapping={"target_m": 0.8, "tolerance": 0.1},
                      config={"cycles": 5}, refine=refine, extra={**per["cifar100"], "datasets": per})
-    assert search_report(result, _PROV).split("\n") == [
-        *_HEAD,
+    assert search_report(result, _PROV).split("\n") == [  # session 51: the header says whose fitness the table shows
+        *_HEAD[:4], _HEAD[4].replace("| fitness |", "| fitness (second stage, below) |"), *_HEAD[5:],
         "Size prior of the fitness: mu=540.1 sigma=8.506e+04 (--target-params 0.8M).",
         "",
         "**Note:** stopped after cycle 3 of 5 by --max-evals / --max-seconds: rerun the same command with a larger "

@@ -418,7 +418,8 @@ def search_report(result: SearchResult, prov: dict) -> str:
     target = (result.size_mapping or {}).get("target_m")
     lines = [f"# Search: {result.space} / {result.dataset}, seed {result.seed}", "",
              f"Made by `{prov['command']}` (swapnas {prov['swapnas']}, torch {prov['torch']}, {prov['created_utc']}).",
-             "", "| returned arch | fitness | proxy | evaluations | cycles | params (M) | multiply-adds (M"
+             "", f"| returned arch | fitness{' (second stage, below)' if result.refine else ''} | proxy | evaluations | "
+             "cycles | params (M) | multiply-adds (M"
              f"{per_input(result.space, result.dataset, ', one {}')}) | wall (s) |",
              "|---|---|---|---|---|---|---|---|",
              md_row([f"`{result.best}`", f"{result.fitness:.6g}", result.fitness_proxy, result.evaluations,
