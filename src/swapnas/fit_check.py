@@ -50,10 +50,11 @@ def _meta_outputs(nets: list[torch.nn.Module], batch: Batch) -> list[object]:
     """Each network's output for the batch on the meta device (its shape only); None where the pass cannot run
     there (the scoring then says what is wrong)."""
     outs: list[object] = []
+    inputs = batch.map(lambda t: t.to("meta")).inputs  # once for every network
     for net in nets:
         try:
             with torch.no_grad():
-                outs.append(net(batch.map(lambda t: t.to("meta")).inputs))
+                outs.append(net(inputs))
         except Exception:  # noqa: BLE001 - an op without a meta kernel: no output check
             outs.append(None)
     return outs

@@ -376,8 +376,7 @@ class ScoreStore:
         ok = n + _VALUE_COLUMNS.index("status")
         with self._guard(saving=True):
             for row in rows:
-                added += self._db.execute(f"INSERT OR IGNORE INTO scores VALUES ({','.join('?' * len(row))})",
-                                          row).rowcount
+                added += self._db.execute(_INSERT_NEW, row).rowcount
                 if over_failures and row[ok] == "ok":  # the stored one a failure: the score takes its place
                     replaced += self._db.execute(_SCORE_OVER_FAILURE, (*row[n:], *row[:n])).rowcount
             self._db.executemany("INSERT OR IGNORE INTO protocols VALUES (?, ?)", protocols)
