@@ -21,7 +21,7 @@ import numpy as np
 
 from swapnas.benchmarks import get_benchmark
 from swapnas.cli.args import net_options as _net
-from swapnas.correlate import run_correlation
+from swapnas.correlation import run_correlation
 from swapnas.session import configure, resolve_device
 from swapnas.store import ScoreStore
 

@@ -21,7 +21,7 @@ import torch
 from scipy import stats
 from torch import nn
 
-from swapnas.correlate import set_level_records
+from swapnas.correlation import set_level_records
 from swapnas.proxies import get_proxy
 from swapnas.scoring import arch_seed, build_scored_net
 from swapnas.session import stored_run

@@ -1,4 +1,4 @@
-"""``swapnas.correlate`` pinned field by field: the survivors of its mutation run (docs/reliability.md, session 34).
+"""``swapnas.correlation`` (the module behind `swapnas correlate`) pinned field by field: the survivors of its mutation run (docs/reliability.md, session 34).
 
 A hand-made benchmark of 12 archs and a ``score_archs`` stand-in with fixed records (a failure of each per-arch
 proxy, a record without seconds) drive ``run_correlation``; every expected figure is worked out here: ρ and τ by
@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from swapnas.correlate import (
+from swapnas.correlation import (
     _filled,
     _saturated,
     run_correlation,
@@ -35,7 +35,7 @@ from swapnas.stats import BOOTSTRAP_RESAMPLES, correlate
 from swapnas.store import Record, ScoreStore
 from tests.score_tools import fake_scores
 
-corr = importlib.import_module("swapnas.correlate")  # the module: swapnas.correlate is also a function
+corr = importlib.import_module("swapnas.correlation")
 ARCHS = [f"arch{i:02d}" for i in range(12)]
 ACC = [71.0, 65.5, 80.2, 77.7, 60.1, 90.3, 85.0, 70.4, 66.6, 88.8, 74.4, 79.9]
 PARAMS = [2.0, 0.5, 1.1, 1.9, 0.3, 3.1, 0.9, float("nan"), 2.2, 2.9, 1.4, 1.2]

@@ -155,14 +155,14 @@ def test_fewer_than_three_archs_are_said_to_give_no_statistic(tmp_path, small_bu
     from tests.test_validation import run_cli
     base = ["correlate", "--space", "nb201", "--proxies", "params", "--data-dir", str(small_bundle), "--no-progress",
             "--truth"]
-    with caplog.at_level(logging.WARNING, logger="swapnas.correlate"):
+    with caplog.at_level(logging.WARNING, logger="swapnas.correlation"):
         code, _, _ = run_cli([*base, str(_csv(tmp_path, "arch,acc", f"{A},91.0", f"{B},90.0")), "--out",
                               str(tmp_path / "a")], capsys)
     assert code == 0 and [r.getMessage() for r in caplog.records] == [
         "csv:truth.csv/cifar10: 2 archs: a rank correlation needs at least 3, so every statistic will be NaN"]
     caplog.clear()
     c = "|none~0|+|none~0|none~1|+|none~0|none~1|nor_conv_3x3~2|"
-    with caplog.at_level(logging.WARNING, logger="swapnas.correlate"):
+    with caplog.at_level(logging.WARNING, logger="swapnas.correlation"):
         code, _, _ = run_cli([*base, str(_csv(tmp_path, "arch,acc", f"{A},91.0", f"{B},90.0", f"{c},80.0")),
                               "--out", str(tmp_path / "b")], capsys)
     assert code == 0 and not caplog.records

@@ -222,7 +222,7 @@ def _quick_scores(monkeypatch) -> None:
 
     monkeypatch.setattr(GenotypeTable, "params_m", lambda self, arch, task="cifar10": float(len(str(arch))))
 
-    correlate = importlib.import_module("swapnas.correlate")  # the package's `correlate` is a function
+    correlate = importlib.import_module("swapnas.correlation")
 
     def score_archs(archs, space, proxies, protocol, batch, store, device, retry_failed=False, progress=True,
                     desc="", executor=None, counts=None):

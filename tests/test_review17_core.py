@@ -12,7 +12,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 import swapnas
 from swapnas.api import UnsupportedModel
-from swapnas.correlate import _saturated
+from swapnas.correlation import _saturated
 from swapnas.patterns import EXTENDED_ACTIVATIONS, swap_score
 from swapnas.proxies import get_proxy
 from swapnas.report import failure_lines, results_table

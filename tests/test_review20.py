@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-from swapnas.correlate import error_messages
+from swapnas.correlation import error_messages
 from swapnas.bundle import Batch
 from swapnas.grid import GridColumn, markdown, write_grid
 from swapnas.proxies import get_proxy

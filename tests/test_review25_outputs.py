@@ -16,7 +16,7 @@ from tests.score_tools import fake_scores
 def test_jigsaw_psi_above_2_to_the_s_is_not_called_saturated(data_dir, monkeypatch) -> None:
     """TransNAS jigsaw's encoder sees 9 tiles per image, so Ψ's ceiling is 2**(9·S), not 2**S. Before: a Ψ of
     83,275 at S = 16 (above 2**16 = 65,536) was reported SATURATED with the advice to raise --batch-size."""
-    from swapnas import correlate as corr
+    from swapnas import correlation as corr
     from swapnas.benchmarks import get_benchmark
     from swapnas.session import configure
 

@@ -12,7 +12,7 @@ import logging
 import numpy as np
 import pytest
 
-from swapnas.correlate import set_level_records
+from swapnas.correlation import set_level_records
 from swapnas.proxies import get_proxy
 from swapnas.proxies.registry import register_set
 from swapnas.store import Record

@@ -76,7 +76,7 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 def test_the_import_walk_sees_relative_and_local_imports() -> None:
     mods = _modules()
     graph = {n: _imports(n, p, set(mods)) for n, p in mods.items()}
-    assert "swapnas.session" in graph["swapnas.correlate"]
+    assert "swapnas.session" in graph["swapnas.correlation"]
     assert "swapnas.spaces.darts" in graph["swapnas.spaces"]  # from . import darts
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
 

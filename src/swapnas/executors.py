@@ -335,8 +335,3 @@ def make_executor(name: str = "local", *, address: str | None = None, num_cpus: 
             raise ValueError(str(exc)) from None
         return RayExecutor(address=address, num_cpus=num_cpus, num_gpus_per_task=num_gpus_per_task, **ray_options)
     raise ValueError(f"unknown executor {name!r}; choose one of {', '.join(EXECUTORS)}")
-
-
-__all__ = ["EXECUTORS", "Executor", "LocalExecutor", "PoolExecutor", "RayExecutor", "usable_cores", "ScoreTask",
-           "make_executor", "require_ray", "score_item"]
-

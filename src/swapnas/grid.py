@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from .benchmarks import BENCHMARKS, Benchmark, benchmark_class, get_benchmark
-from .correlate import run_correlation
+from .correlation import run_correlation
 from .executors import Executor
 from .proxies import get_proxy
 from .report import fixed

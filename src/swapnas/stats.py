@@ -81,7 +81,7 @@ def _bootstrap_ci(x: np.ndarray, y: np.ndarray, n_boot: int, seed: int) -> tuple
             for b in np.flatnonzero(~constant):
                 rhos[start + b] = np.corrcoef(np.column_stack((rx[b], ry[b])), rowvar=False)[1, 0]
     rhos = rhos[np.isfinite(rhos)]
-    if len(rhos) < n_boot // 2:
+    if not len(rhos) or len(rhos) < n_boot // 2:  # n_boot = 0: no interval
         return float("nan"), float("nan")
     return float(np.percentile(rhos, 2.5)), float(np.percentile(rhos, 97.5))
 
@@ -96,6 +96,8 @@ def correlate(
     no ``abs()`` is ever taken. Pairs whose score or truth is not finite (NaN / inf) are left out
     (``n`` counts the rest); ρ given #params uses those of them whose #params is finite.
     """
+    if n_boot < 0:
+        raise ValueError(f"n_boot is the number of bootstrap resamples, 0 or more (got {n_boot}); 0 gives no interval")
     x = np.asarray(scores, dtype=float).reshape(-1) * (1.0 if higher_is_better else -1.0)
     y = np.asarray(truth, dtype=float).reshape(-1)
     z = None if params is None else np.asarray(params, dtype=float).reshape(-1)

@@ -44,7 +44,7 @@ def _parses(parse: Any, value: str) -> bool:
 def _numeric(values: list[str]) -> bool:
     try:
         return all(math.isfinite(float(v)) for v in values)
-    except ValueError:
+    except (ValueError, TypeError):  # TypeError: a short row's missing cell (None)
         return False
 
 
@@ -89,8 +89,8 @@ class CsvBenchmark:
         if meant not in numeric and any(_numeric([v]) for v in given):  # a numeric column with a bad cell
             line, bad = next((i, r[meant]) for i, r in enumerate(rows, 2) if not _numeric([r[meant]]))
             where = f"--accuracy-column {meant}" if accuracy_column else f"the accuracy column {meant}"
-            raise ValueError(f"{where}: line {line} of --truth {self.path} holds {bad!r}, not a finite number; fix "
-                             "or remove that row")
+            held = "no cell there (the row is short)" if bad is None else f"{bad!r}, not a finite number"
+            raise ValueError(f"{where}: line {line} of --truth {self.path} holds {held}; fix or remove that row")
         if accuracy_column is not None and accuracy_column not in numeric:
             raise ValueError(f"--accuracy-column {accuracy_column}: no such numeric column in --truth {self.path} "
                              f"(numeric columns: {', '.join(numeric) or 'none'})")

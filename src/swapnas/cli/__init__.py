@@ -14,6 +14,7 @@ from concurrent.futures import BrokenExecutor
 
 from .._version import __version__
 from ..callers import with_brief_warnings
+from ..malloc import keep_freed_memory
 from .args import (
     EXIT_ERROR,
     EXIT_FAILED_ARCHS,
@@ -78,6 +79,8 @@ def _main(argv: list[str] | None) -> int:
     # -v: swapnas's own debug lines; other libraries' stay at INFO (matplotlib's font search printed ~200 lines)
     logging.getLogger("swapnas").setLevel(logging.DEBUG if args.verbose else logging.NOTSET)
     try:
+        if getattr(args, "executor", None) == "local":  # this process scores too when --workers is 1
+            keep_freed_memory()  # here, not in the jobs: swapnas.search_arch leaves its caller's allocator alone
         return args.func(args)
     except (FileNotFoundError, ValueError, KeyError, IsADirectoryError, NotADirectoryError, FileExistsError,
             PermissionError) as exc:  # bad input, or a path that cannot be written: the message says which

@@ -22,12 +22,12 @@ from ..benchmarks.csv_truth import CsvBenchmark
 from ..bundle import Batch, resolve_data_dir
 from ..conformance import conformance_table, header_text, load_naslib, run_conformance, select_proxies
 from ..conformance import write_outputs as write_conformance
-from ..correlate import run_correlation, write_outputs
+from ..correlation import run_correlation, write_outputs
 from ..executors import Executor, make_executor, usable_cores
 from ..export import export
 from ..fit_check import fit_for_all, refuse_unfit, space_text
 from ..grid import check_archs_per, grid_plan, run_grid, select_columns, write_grid
-from ..malloc import keep_freed_memory, pad_mib
+from ..malloc import pad_mib
 from ..proxies import ALIASES, Proxy, get_proxy, list_proxies, resolve
 from ..report import constant_lines, failure_lines, protocol_text, results_table
 from ..results import command_line, reused_text
@@ -72,8 +72,7 @@ def executor_of(args: argparse.Namespace) -> tuple[Executor, torch.device]:
             raise ValueError(f"{', '.join(given)} only apply with --executor ray")
         device = resolve_device(args.device)
         workers = args.workers or (1 if args.prefetch else default_workers(device))
-        torch.set_num_threads(args.threads)
-        keep_freed_memory()  # this process scores too when --workers is 1
+        torch.set_num_threads(args.threads)  # the heap pad of this process: cli._main (not search_arch's caller's)
         return make_executor("local", prefetch=args.prefetch, workers=workers, threads=args.threads), device
     if args.workers is not None:
         raise ValueError("--workers applies to --executor local (Ray sizes its own workers: --ray-cpus)")

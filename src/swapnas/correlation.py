@@ -73,7 +73,10 @@ def _saturated(proxy: Proxy, values: np.ndarray, samples: int) -> int:
     """How many SWAP-Scores sit at >= ``SATURATION`` of their 2**S ceiling, S = ``samples``: the rows each hooked map
     holds (the batch size, times the space's ``MAP_ROWS_PER_SAMPLE``; 0 for other proxies). The other
     ceiling, the hooked neuron count, is not stored with a score: ``swap_score``'s warning names it while scoring."""
-    return int((values >= SATURATION * 2.0**samples).sum()) if proxy.name in PSI_PROXIES else 0
+    if proxy.name not in PSI_PROXIES:
+        return 0
+    with np.errstate(divide="ignore", invalid="ignore"):  # log2: 2**S overflows a float from S = 1024 on
+        return int((np.log2(values) >= np.log2(SATURATION) + samples).sum())
 
 
 def run_correlation(
