@@ -24,7 +24,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import math
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import torch
@@ -37,6 +37,7 @@ from .patterns import EXTENDED_ACTIVATIONS, call_model, input_tensors, saturatio
 from .proxies import ALIASES, Proxy, get_proxy, list_proxies, resolve
 from .requirements import REQUIREMENTS, UnsupportedModel, check_supported
 from .requirements import has as _has
+from .rng import seeded
 from .scoring import gaussian_init, with_bases
 
 INIT_CHOICES = ("gaussian", "none")
@@ -71,7 +72,7 @@ class _Inputs:
 
     def batch(self) -> tuple[Batch, bool]:
         if self.read is None:
-            with _seeded(self.seed, 0, torch.device("cpu")):  # a shuffled DataLoader draws its order here
+            with seeded(self.seed):  # a shuffled DataLoader draws its order here
                 self.read = as_batch(self.inputs, self.num_classes)
         return self.read
 
@@ -88,19 +89,9 @@ def _materialised(model: nn.Module, batch: Batch, seed: int, device: torch.devic
     if not any(nn.parameter.is_lazy(t) for t in (*model.parameters(), *model.buffers())):
         return model
     m, training = _copy(model), model.training
-    with torch.no_grad(), _seeded(seed, 0, device):
+    with torch.no_grad(), seeded(seed, device):
         call_model(m.eval(), _fresh(batch).inputs)
     return m.train(training)
-
-
-@contextlib.contextmanager
-def _seeded(seed: int, repeat: int, device: torch.device) -> Iterator[None]:
-    """The process-wide RNG seeded with ``seed + repeat`` for one pass and restored after it, so that what
-    draws from it (dropout in training mode, functional attention dropout, a proxy's random inputs) is
-    the same on every call."""
-    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-        torch.manual_seed(seed + repeat)
-        yield
 
 
 def _run(p: Proxy, model: nn.Module, batch: Batch) -> float:
@@ -322,7 +313,8 @@ def _values(wanted: list[Proxy], model: nn.Module, batch: Batch, repeats: int, i
             note = f"later repeats of this call (of {repeats}) are not warned about"
             for r in range(repeats):
                 once = saturation_once(p.name, shown, note) if repeats > 1 else contextlib.nullcontext()
-                with _seeded(seed, r, dev), once:
+                # the global RNG seeded per pass: dropout in training mode, a proxy's random inputs, the same each call
+                with seeded(seed + r, dev), once:
                     values[p.name].append(_run(p, _initialised(model, init, seed, r, train).to(dev), _fresh(batch)))
     for p in with_bases(wanted):
         if p.base is not None:

@@ -25,6 +25,7 @@ from .module_tools import to_device
 from .net_pool import NetPool
 from .patterns import saturation_once
 from .proxies import Proxy, get_proxy
+from .rng import seeded
 from .spaces import map_rows
 from .store import Record, RecordStore, ScoreKey
 
@@ -167,8 +168,7 @@ def build_scored_net(
     repeat: int, device: torch.device,
 ) -> nn.Module:
     """Build and initialise the network for one repeat, on ``device``, in the protocol's BN mode."""
-    with _RNG_LOCK, torch.random.fork_rng(devices=[]):
-        torch.manual_seed(arch_seed(protocol.seed, protocol.space, str(arch), repeat))
+    with _RNG_LOCK, seeded(arch_seed(protocol.seed, protocol.space, str(arch), repeat)):
         model = build(arch, num_classes=num_classes, **protocol.net)
     init_scored_net(model, arch, protocol, repeat)
     return to_device(model, device)
@@ -226,8 +226,7 @@ def forward_rng(model: nn.Module, arch: object, protocol: Protocol, repeat: int)
     device = next((t.device for t in model.parameters()), torch.device("cpu"))
     stack = contextlib.ExitStack()
     stack.enter_context(_RNG_LOCK)
-    stack.enter_context(torch.random.fork_rng(devices=[device] if device.type == "cuda" else []))
-    torch.manual_seed(arch_seed(protocol.seed, protocol.space, f"{arch}#forward", repeat))
+    stack.enter_context(seeded(arch_seed(protocol.seed, protocol.space, f"{arch}#forward", repeat), device))
     return stack
 
 
