@@ -168,6 +168,14 @@ def test_the_mask_check_names_what_it_found() -> None:
     assert _mask_like(ids, torch.ones(2, 4, dtype=torch.bool)) == "bool"
     assert _mask_like(ids, torch.tensor([[1, 1, 0, 0], [1, 1, 1, 1]])) == "padding"
     assert _mask_like(ids, torch.tensor([[1, 0, 1, 0], [1, 1, 1, 1]])) == ""
+    # session 52: a bool mask beside embeddings (a model called as model(x, src_key_padding_mask)) was read as
+    # labels and left out of the pass; a bool (S,) is binary class labels
+    embedded = torch.randn(2, 4, 8)
+    assert _mask_like(embedded, torch.zeros(2, 4, dtype=torch.bool)) == "bool"
+    assert _mask_like(embedded, torch.zeros(2, dtype=torch.bool)) == ""
+    with pytest.raises(ValueError, match=exact(_MASK)):
+        as_batch((embedded, torch.zeros(2, 4, dtype=torch.bool)))
+    assert as_batch((embedded, torch.tensor([True, False])))[0].targets.tolist() == [1, 0]
 
 
 def _warning_at_the_callers_line(x: object, y: torch.Tensor) -> tuple[str, int, str]:

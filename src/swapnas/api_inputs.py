@@ -158,15 +158,16 @@ def _class_labels(y: torch.Tensor, num_classes: int | None) -> torch.Tensor:
 
 
 def _mask_like(x: Any, y: torch.Tensor) -> str:
-    """``"bool"`` for a bool ``y`` shaped like integer ids ``x`` (no class labels are bool: an attention mask),
-    ``"padding"`` for 0/1 integers shaped like them with each row of at least 3 a run of ones and a run of zeros
+    """``"bool"`` for a bool ``y`` with at least two dims, whatever ``x`` is (token ids or embeddings: no loss takes
+    bool labels, and a bool (S, L) tensor is a padding mask; session 52), ``"padding"`` for 0/1 integers shaped like
+    integer ids ``x`` with each row of at least 3 a run of ones and a run of zeros
     holding a one (a mask never hides a whole row), else ``""``. MLM labels (-100 and token ids), per-sample labels and
     a batch of per-token labels with a row of zeros are not."""
+    if y.dtype == torch.bool and y.dim() >= 2:
+        return "bool"
     if (not isinstance(x, torch.Tensor) or x.is_floating_point() or y.is_floating_point() or y.shape != x.shape
             or y.dim() < 2 or y[0].numel() < 3):
         return ""
-    if y.dtype == torch.bool:
-        return "bool"
     rows = y.reshape(y.shape[0], -1)
     steps = rows.diff(dim=1)
     padding = (((rows == 0) | (rows == 1)).all() and (rows == 1).any(1).all()
