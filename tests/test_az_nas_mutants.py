@@ -88,8 +88,18 @@ def test_block_rule_messages_in_full() -> None:
         block_modules(model, "acts")
     with pytest.raises(ValueError, match=exact(
             "az_nas: Holder has no hookable blocks: no nn.Sequential/nn.ModuleList holds a block (looked for cells, "
-            "layers, blocks, stages, features first); pass blocks='<submodule path>'")):
-        block_modules(Holder(a=conv(), b=conv()))
+            "layers, blocks, stages, features first) and none of its own children is one; pass "
+            "blocks='<submodule path>'")):
+        block_modules(Holder(act=nn.ReLU(), pool=nn.AvgPool2d(2)))
+
+
+def test_a_flat_model_s_own_children_are_its_blocks() -> None:
+    """Session 52: a CNN whose layers are attributes was refused, and with it the universal `best`."""
+    a, b = conv(), conv()
+    model = Holder(a=a, act=nn.ReLU(), b=b, norm=nn.BatchNorm2d(3))
+    assert block_modules(model) == [a, b]
+    inner = nn.Sequential(conv())
+    assert block_modules(Holder(a=conv(), wrap=Holder(stack=inner))) == [inner[0]]  # a container still comes first
 
 
 # ----------------------------------------------------------------------------- the feature maps

@@ -133,10 +133,15 @@ def checks(monkeypatch) -> list:
     return log
 
 
+class _Chosen(str):
+    """The chosen proxy as the log names it, with the key the checks return (session 52: resume_line reads it)."""
+    key = "F@1[w=1]"
+
+
 def _choose(monkeypatch, log: list, stage: SecondStage) -> None:
     def choose(*a: Any, **kw: Any) -> tuple:
         log.append(("choose_fitness", a, kw))
-        return "CHOSEN", stage
+        return _Chosen("CHOSEN"), stage
     monkeypatch.setattr(search_command, "choose_fitness", choose)
 
 
@@ -146,7 +151,7 @@ def test_the_checks_get_every_flag_and_default_the_dataset_to_the_first_final_ne
     args = _args("--space", "darts", "--data-dir", "DD", "--fitness", "F", "--refine", "20", "--refine-repeats", "2",
                  "--refine-net", "N=5", "--refine-batch-size", "24", "--mu", "4", "--sigma", "0.5", "--max-params",
                  "3.5", "--max-macs", "600", "--net", "C=8")
-    search_command._search_checks(args)
+    assert search_command._search_checks(args) == "F@1[w=1]"
     assert args.dataset == "first"
     assert checks == [
         ("searchable_space", ("darts",), {}), ("get_space", ("darts",), {}), ("resolve_data_dir", ("DD",), {}),

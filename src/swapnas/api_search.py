@@ -71,8 +71,8 @@ def search_arch(space: str = "nb201", dataset: str | None = None, *, out: str | 
     or ``"5M"``), ``net={"C": 16}``, ``prior=(0.8, 0.5)``, ``workers=2``, ``data_dir="../shared/data"``,
     ``no_progress=True``. Bad input raises what the command reports as such (exit 2), with the same message:
     ``ValueError`` for a bad value, ``KeyError`` for an unknown proxy, ``FileNotFoundError`` for missing data; an
-    unknown option, a bool for an option that takes a value (``refine=False``) or a non-bool for a flag raises
-    ``TypeError``. The caller's torch thread count is given back; OUT is locked against other processes and threads.
+    unknown option, a bool for an option that takes a value (``refine=False``), a non-bool for a flag or a
+    ``space``, ``dataset`` or ``out`` of another type raises ``TypeError``. The caller's torch thread count is given back; OUT is locked against other processes and threads.
     Ctrl-C raises ``KeyboardInterrupt`` with every finished score in the store. In a script, call it under
     ``if __name__ == "__main__":`` (the scoring workers are spawned processes that import the script again), or pass
     ``workers=1``.
@@ -86,6 +86,13 @@ def search_arch(space: str = "nb201", dataset: str | None = None, *, out: str | 
     from .cli import build_parser
     from .cli.search_command import search_run
 
+    for name, value, what in (("space", space, "a space name such as 'nb201'"), ("dataset", dataset, "a dataset or task "
+                              "name such as 'cifar10', or None for the space's default")):
+        if not isinstance(value, str) and not (name == "dataset" and value is None):
+            raise TypeError(f"swapnas.search_arch: {name} must be {what}, not {value!r}")
+    if not isinstance(out, (str, os.PathLike)):
+        raise TypeError(f"swapnas.search_arch: out must be the output folder, a str or os.PathLike (the command's "
+                        f"--out), not {out!r}")
     parser = build_parser(_RaisingParser)
     known = set(vars(parser.parse_args(["search", "--out", os.fspath(out)]))) - _NOT_OPTIONS
     unknown = sorted(set(options) - known)

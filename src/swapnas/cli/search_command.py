@@ -13,7 +13,9 @@ from pathlib import Path
 
 from ..bundle import resolve_data_dir
 from ..search import SEARCH_EXTRAS, EAConfig, SearchResult, final_net, run_search, write_result
-from ..search.driver import choose_fitness, extra_cells, out_lock, prior_text, search_notes, stage_text
+from ..search.driver import (
+    choose_fitness, extra_cells, fitness_mismatch, out_lock, prior_text, search_notes, stage_text,
+)
 from ..search.evolution import state_mismatch
 from ..search.final import check_max_macs, check_max_params, check_target_params, per_input
 from ..search.fitness import check_size_flags
@@ -54,10 +56,10 @@ def _search_text(result: SearchResult) -> str:
     return "\n".join(lines)
 
 
-def _search_checks(args: argparse.Namespace) -> None:
+def _search_checks(args: argparse.Namespace) -> str:
     """What `swapnas search` checks before it takes OUT and opens the store: the dataset, the fitness, the size
     flags' conflicts, --max-params against the final network's sizes, --net and the second stage's network
-    (one arch built on the meta device) and --prior's width."""
+    (one arch built on the meta device) and --prior's width; the fitness proxy's key (``swap@1``)."""
     searchable_space(args.space)  # a space without crossover, cell drawing or final networks: what it lacks
     if args.dataset is None:  # the space's first final network: cifar10 for nb201 and darts, glue for flexibert
         args.dataset = next(iter(get_space(args.space).FINAL_NETS))
@@ -86,16 +88,21 @@ def _search_checks(args: argparse.Namespace) -> None:
         scoring_net(args.space, args.dataset, {**args.net, **stage.net}, base, flag="--refine-net")
     if args.prior is not None and args.prior[1] <= 0:
         raise ValueError(f"--prior CENTRE WIDTH: WIDTH must be > 0 (got {args.prior[1]})")
+    return chosen.key
 
 
-def resume_line(out: Path, config: EAConfig, seed: int) -> str | None:
+def resume_line(out: Path, config: EAConfig, seed: int, proxy_key: str | None = None) -> str | None:
     """What a search resumes from (None: nothing saved in OUT, or a damaged state, which the search names): the saved
-    cycle and evaluations, that a larger --cycles extends it, or that it is complete; a state of other settings is
-    refused here (ValueError) with the reason the search would give."""
+    cycle and evaluations, that a larger --cycles extends it, or that it is complete; a state of other settings or
+    of another fitness proxy (``proxy_key``'s name@version, e.g. ``swap@1``) is refused here (ValueError) with the
+    reason the search would give (the rest of the fitness identity, such as swap_reg's prior, the search checks)."""
     try:
         doc = json.loads((out / "state.json").read_text())
-        ea = doc["ea"]
+        ea, fit = doc["ea"], doc.get("fitness")
         why = state_mismatch(ea, config, seed)
+        named, saved = (proxy_key or "").split("[")[0], fit.get("proxy") if isinstance(fit, dict) else None
+        if why is None and named and isinstance(saved, str) and saved.split("[")[0] != named:
+            why = fitness_mismatch(out / "state.json", fit, {**fit, "proxy": named})
         cycle, evaluations, before = int(ea["cycle"]), len(ea["history"]), int(ea["config"]["cycles"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
@@ -143,13 +150,13 @@ def search_run(args: argparse.Namespace) -> tuple[SearchResult, list[Path]]:
     arch's ground truth (where the space has one) and the outputs written; the result and the files written
     (:func:`swapnas.search_arch` returns the result)."""
     config = EAConfig(args.population, args.sample, args.mutations, args.cycles, args.crossover)
-    _search_checks(args)
+    proxy_key = _search_checks(args)
     if config.sample < 2 and config.crossover > 0:  # the EA's crossover takes the tournament's best two
         log.warning("--sample 1: a crossover takes the best two of the tournament, so --crossover %g does nothing; "
                     "give --sample 2 or more, or --crossover 0", config.crossover)
     out = out_folder(args)
     with out_lock(out):  # OUT is this search's until its outputs are written; a second one fails at once
-        if (line := resume_line(out, config, args.seed)) and not (getattr(args, "quiet", False) or
+        if (line := resume_line(out, config, args.seed, proxy_key)) and not (getattr(args, "quiet", False) or
                                                                  getattr(args, "json", False)):
             print(f"swapnas: {line}", file=sys.stderr)  # until session 49 only the progress bar's start said so
         executor, device = executor_of(args)

@@ -20,7 +20,9 @@ the *block container* is
    ``encoder.layers``, torchvision's ``features``; else
 3. every ``nn.Sequential``/``nn.ModuleList`` at the shallowest depth that
    holds one with a block (e.g. ``layer1`` … ``layer4`` of a torchvision ResNet),
-   in module order.
+   in module order; else
+4. the model's own children (a flat model whose layers are attributes, ``self.conv1``, ``self.conv2``, …; session
+   52: it was refused, and so was ``best``, whose universal form reads expressivity and progressivity).
 
 The *blocks* are the container's children, except bare torch.nn layers that
 only pool, activate, normalise, drop out, flatten or pass through (classes
@@ -132,7 +134,7 @@ def block_modules(model: nn.Module, blocks: str = "auto") -> list[nn.Module]:
     """The blocks of ``model`` under the rule in the module docstring, in module order.
 
     Raises:
-        ValueError: ``blocks`` names no container, or the model has no block container.
+        ValueError: ``blocks`` names no container, or the model has neither a block container nor a block child.
     """
     if blocks != "auto":
         try:
@@ -153,10 +155,13 @@ def block_modules(model: nn.Module, blocks: str = "auto") -> list[nn.Module]:
     if named:
         depth = min(n.count(".") for n, _ in named)
         return _block_children(next(m for n, m in named if n.count(".") == depth))
+    if not containers and _block_children(model):
+        return _block_children(model)
     if not containers:
         raise ValueError(
             f"az_nas: {type(model).__name__} has no hookable blocks: no nn.Sequential/nn.ModuleList holds a block "
-            f"(looked for {', '.join(CONTAINER_NAMES)} first); pass blocks='<submodule path>'"
+            f"(looked for {', '.join(CONTAINER_NAMES)} first) and none of its own children is one; pass "
+            "blocks='<submodule path>'"
         )
     depth = min(-1 if n == "" else n.count(".") for n, _ in containers)
     return [b for n, m in containers if (-1 if n == "" else n.count(".")) == depth for b in _block_children(m)]

@@ -122,12 +122,16 @@ FITNESS_FLAGS = {"proxy": "--fitness", "size_prior": "the size prior (--mu/--sig
                  "repeats": "--repeats", "score_seed": "--score-seed", "constraints": "--max-params/--max-macs"}
 
 
-def _fitness_differences(saved: Any, mine: dict) -> str:
-    """The parts of a saved search's fitness identity that differ from this search's, each with its flag."""
-    if not isinstance(saved, dict):
-        return f"{saved!r}"
-    return ", ".join(f"{FITNESS_FLAGS.get(k, k)} {saved.get(k)!r} (now {mine.get(k)!r})"
-                     for k in [*mine, *(k for k in saved if k not in mine)] if saved.get(k) != mine.get(k))
+def fitness_mismatch(state_path: Path, saved: Any, mine: dict) -> str | None:
+    """Why the search saved at ``state_path`` (fitness identity ``saved``) is not this one (None: it is), each part
+    that differs with its flag."""
+    if saved == mine:
+        return None
+    what = f"{saved!r}" if not isinstance(saved, dict) else ", ".join(
+        f"{FITNESS_FLAGS.get(k, k)} {saved.get(k)!r} (now {mine.get(k)!r})"
+        for k in [*mine, *(k for k in saved if k not in mine)] if saved.get(k) != mine.get(k))
+    return f"{state_path} holds a search with another fitness or constraints: {what}; use another --out folder or " \
+        "the same settings"
 
 
 def _resume(ea: Evolution, state_path: Path, fitness_id: dict) -> float:
@@ -140,9 +144,8 @@ def _resume(ea: Evolution, state_path: Path, fitness_id: dict) -> float:
         fitness, state, seconds = saved.get("fitness"), saved["ea"], saved.get("seconds", 0.0)
     except (ValueError, KeyError, TypeError, AttributeError) as exc:  # bad JSON or UTF-8, not a state document
         raise _damaged_state(state_path, exc) from exc
-    if fitness != fitness_id:
-        raise ValueError(f"{state_path} holds a search with another fitness or constraints: "
-                         f"{_fitness_differences(fitness, fitness_id)}; use another --out folder or the same settings")
+    if (why := fitness_mismatch(state_path, fitness, fitness_id)) is not None:
+        raise ValueError(why)
     if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not math.isfinite(seconds) or seconds < 0:
         raise _damaged_state(state_path, ValueError(f"seconds {seconds!r} is not a number of seconds"))
     try:
