@@ -212,7 +212,7 @@ class Broken(nn.Module):
 def test_a_failing_or_non_finite_proxy_is_named_with_the_model() -> None:
     x, _ = _data()
     assert refusal(api.UnsupportedModel, lambda: api.score(Broken(), x, "swap_ext")) == \
-        "swap_ext could not score Broken: RuntimeError: boom"
+        "swap_ext could not score Broken: its forward fails on these inputs (shape (8, 3, 8, 8)): RuntimeError: boom"
     batch, _ = as_batch(x)
     nan = dataclasses.replace(get_proxy("params"), fn=lambda model, batch: float("nan"))
     assert refusal(api.UnsupportedModel, lambda: api._run(nan, Tiny(), batch)) == (

@@ -80,3 +80,18 @@ def test_a_finished_search_of_another_fitness_is_refused_before_it_is_said_to_be
         "'swap_reg@1[mu=306.6,sigma=21264.6]' (now 'params@1'); use another --out folder or the same settings")
     _saved(tmp_path, None)  # a state without the proxy's key: the search's own check decides
     assert "is complete" in resume_line(tmp_path, config, 0, "params@1")
+
+
+def test_inputs_the_model_cannot_take_are_said_to_fail_its_own_forward() -> None:
+    """A 1-channel batch for a 3-channel CNN read "swap could not score Sequential: RuntimeError …" (the metric or
+    the model blamed); with lazy modules it was torch's bare RuntimeError."""
+    x = torch.randn(4, 1, 8, 8)
+    conv = "Given groups=1, weight of size [4, 3, 3, 3], expected input[4, 1, 8, 8] to have 3 channels"
+    net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 6 * 6, 2))
+    assert refusal(swapnas.UnsupportedModel, lambda: swapnas.score(net, x, "swap")).startswith(
+        f"swap could not score Sequential: its forward fails on these inputs (shape (4, 1, 8, 8)): RuntimeError: {conv}")
+    lazy = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Flatten(), nn.LazyLinear(2))
+    assert refusal(swapnas.UnsupportedModel, lambda: swapnas.score(lazy, x, "swap")).startswith(
+        "Sequential's lazy modules take their shapes from one pass, and its forward fails on these inputs (shape "
+        f"(4, 1, 8, 8)): RuntimeError: {conv}")
+    # a model that runs, and a metric that fails on it, keeps the old text (tests/test_api.py, NoActivationError)

@@ -90,8 +90,28 @@ def _materialised(model: nn.Module, batch: Batch, seed: int, device: torch.devic
         return model
     m, training = _copy(model), model.training
     with torch.no_grad(), seeded(seed, device):
-        call_model(m.eval(), _fresh(batch).inputs)
+        try:
+            call_model(m.eval(), _fresh(batch).inputs)
+        except Exception as exc:  # noqa: BLE001 - the model and these inputs do not go together
+            raise UnsupportedModel(f"{type(model).__name__}'s lazy modules take their shapes from one pass, and its "
+                                   f"forward fails on these inputs ({_shapes(batch)}): {type(exc).__name__}: {exc}"
+                                   ) from exc
     return m.train(training)
+
+
+def _shapes(batch: Batch) -> str:
+    shapes = [str(tuple(t.shape)) for t in input_tensors(batch.inputs)]
+    return f"shape{'s' if len(shapes) > 1 else ''} {', '.join(shapes)}"
+
+
+def _fails_alone(model: nn.Module, batch: Batch) -> bool:
+    """Whether the model's own forward, no proxy around it, fails on ``batch`` (the proxy's copy: nothing changes)."""
+    try:
+        with torch.no_grad():
+            call_model(model, batch.inputs)
+    except Exception:  # noqa: BLE001 - any failure: the model and these inputs do not go together
+        return True
+    return False
 
 
 def _run(p: Proxy, model: nn.Module, batch: Batch) -> float:
@@ -101,7 +121,8 @@ def _run(p: Proxy, model: nn.Module, batch: Batch) -> float:
     except UnsupportedModel:
         raise
     except Exception as exc:  # noqa: BLE001 - re-raised with the proxy's name and the model's kind
-        raise UnsupportedModel(f"{p.name} could not score {type(model).__name__}: {type(exc).__name__}: {exc}"
+        alone = f"its forward fails on these inputs ({_shapes(batch)}): " if _fails_alone(model, batch) else ""
+        raise UnsupportedModel(f"{p.name} could not score {type(model).__name__}: {alone}{type(exc).__name__}: {exc}"
                                f"{_hint(p, model, batch, exc)}") from exc
     if not math.isfinite(value):
         raise UnsupportedModel(f"{p.name} gave {value} on {type(model).__name__}: its activations or gradients "
