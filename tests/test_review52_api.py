@@ -95,3 +95,15 @@ def test_inputs_the_model_cannot_take_are_said_to_fail_its_own_forward() -> None
         "Sequential's lazy modules take their shapes from one pass, and its forward fails on these inputs (shape "
         f"(4, 1, 8, 8)): RuntimeError: {conv}")
     # a model that runs, and a metric that fails on it, keeps the old text (tests/test_api.py, NoActivationError)
+
+
+def test_float_class_labels_that_fail_a_loss_get_the_fix() -> None:
+    net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 6 * 6, 3))
+    x, y = torch.randn(4, 3, 8, 8), torch.tensor([0.0, 1.0, 2.0, 1.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # the read's own warning ("float labels are read as …")
+        message = refusal(swapnas.UnsupportedModel, lambda: swapnas.score(net, (x, y), "snip"))
+    assert message == ("snip could not score Sequential: ValueError: a mse loss needs targets of the output's shape; "
+                       "got output (4, 3), targets (4,) (float labels are read as regression targets: for class labels "
+                       "pass y.long())")
+    assert swapnas.score(net, (x, y.long()), "snip")["snip"] > 0

@@ -145,6 +145,9 @@ def _hint(p: Proxy, model: nn.Module, batch: Batch, exc: Exception) -> str:
     if "'indices'" in str(exc) and ids.is_floating_point() and tables:  # float ids into nn.Embedding (session 51)
         return (f" (the inputs are {ids.dtype} and the model embeds integer ids (nn.Embedding): pass token ids as "
                 "integers, x.long())")
+    if "loss needs targets of the output's shape" in str(exc) and batch.targets.is_floating_point() \
+            and batch.targets.dim() == 1:  # session 52: the read's warning alone said so
+        return " (float labels are read as regression targets: for class labels pass y.long())"
     if "Expected more than 1 value per channel" in str(exc):
         return " (BatchNorm normalises by the batch in train mode, as every proxy runs it: pass S >= 2 samples)"
     if isinstance(exc, TypeError) and "required positional argument" in str(exc):
