@@ -107,3 +107,32 @@ def test_float_class_labels_that_fail_a_loss_get_the_fix() -> None:
                        "got output (4, 3), targets (4,) (float labels are read as regression targets: for class labels "
                        "pass y.long())")
     assert swapnas.score(net, (x, y.long()), "snip")["snip"] > 0
+
+
+class TwoStacks(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.cells = nn.Sequential(nn.Conv2d(3, 6, 3, padding=1), nn.ReLU(), nn.Conv2d(6, 6, 3, padding=1))
+        self.other = nn.Sequential(nn.Conv2d(6, 6, 3, padding=1), nn.ReLU())
+        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(6, 2))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.other(self.cells(x)))
+
+
+def test_options_for_a_part_of_best_are_refused_unless_the_part_is_scored_by_name() -> None:
+    """Session 52: {'az_nas_expressivity': {'blocks': …}} beside `best` was ignored without a word."""
+    x = torch.randn(8, 3, 6, 6, generator=torch.Generator().manual_seed(1))
+    other = {"az_nas_expressivity": {"blocks": "other"}}
+    assert refusal(ValueError, lambda: swapnas.score(TwoStacks(), x, "best", options=other)) == (
+        "options for az_nas_expressivity: it is scored here only as a part of swap_darts, with its defaults; score it "
+        "by name too (proxies=[…, 'az_nas_expressivity']) and swap_darts reads it with these options")
+    names = ("best", "az_nas_expressivity", "swap", "az_nas_progressivity", "params")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", swapnas.SaturationWarning)
+        default, given = swapnas.score(TwoStacks(), x, names), swapnas.score(TwoStacks(), x, names, options=other)
+    assert given["az_nas_expressivity"] != default["az_nas_expressivity"]  # the blocks option took effect
+    for got in (default, given):
+        assert got["swap_darts"] == pytest.approx(math.log(got["swap"]) + math.log(got["az_nas_expressivity"])
+                                                  + 0.25 * got["az_nas_progressivity"] + 0.5 * math.log(got["params"]))
+    assert swapnas.score(TwoStacks(), x, "swap", options={"meco": {}})  # not a part: one dict may serve many calls

@@ -277,7 +277,8 @@ def _check_call(model: nn.Module, init: str, repeats: int, seed: int, device: An
 def _wanted(proxies: str | Sequence[str], model: nn.Module,
             options: Mapping[str, Mapping[str, Any]] | None) -> list[Proxy]:
     """The proxies to score, configured with ``options`` (keyed by proxy name; options for a registered proxy
-    not scored here are ignored, so one dict may serve several calls)."""
+    not scored here are ignored, so one dict may serve several calls, but not for a part of a combination scored
+    here: a ValueError says to score that part by name, which the combination then reads)."""
     wanted = resolve(_names(proxies, [model]))
     options = {ALIASES.get(name, name): opts for name, opts in (options or {}).items()}  # "best": its target's
     unknown = sorted(set(options) - set(list_proxies()))  # a typo would be ignored silently
@@ -285,6 +286,12 @@ def _wanted(proxies: str | Sequence[str], model: nn.Module,
         raise ValueError(f"options for {', '.join(unknown)}: no proxy of that name (swapnas.list_proxies() lists "
                          "them); options are keyed by proxy name, e.g. {'swap_reg': {'mu': 300.0, 'sigma': 9e4}}")
     wanted = [p.configure(**options.get(p.name, {})) for p in wanted]
+    names = {p.name for p in wanted}
+    for part in sorted(set(options) - names):  # session 52: {'az_nas_expressivity': …} beside `best` did nothing
+        if whole := [p.name for p in wanted if part in p.base_names]:
+            raise ValueError(f"options for {part}: it is scored here only as a part of {', '.join(whole)}, with its "
+                             f"defaults; score it by name too (proxies=[…, '{part}']) and {whole[0]} reads it with "
+                             "these options")
     set_level = [p.name for p in wanted if p.parts]
     if set_level:
         raise ValueError(f"{', '.join(set_level)} rank a whole set of archs (no per-model value): "
