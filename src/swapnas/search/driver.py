@@ -23,7 +23,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -43,6 +43,7 @@ from ..session import configure, protocol_defaults, score_archs, scoring_net
 from ..spaces import get_space
 from ..store import Record, ScoreStore
 from .evolution import EAConfig, Evolution, NoFeasibleArchs
+from .result import SearchResult
 from .final import check_max_macs, check_max_params, final_macs, final_net, final_size, per_input, random_sizes
 from .fitness import (
     Fitness,
@@ -62,31 +63,6 @@ __all__ = ["Fitness", "SEARCH_EXTRAS", "SearchResult", "SecondStage", "choose_fi
            "stage_text", "write_result"]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class SearchResult:
-    space: str
-    dataset: str
-    best: str
-    fitness: float
-    params_m: float
-    macs_m: float
-    evaluations: int
-    cycles: int
-    wall_seconds: float
-    seed: int
-    config: dict
-    protocol: dict
-    mu: float | None
-    sigma: float | None
-    size_mapping: dict | None
-    constraints: dict
-    history: list[dict] = field(repr=False)
-    snapshots: list[dict] = field(repr=False)
-    extra: dict = field(default_factory=dict)
-    fitness_proxy: str = "swap_reg"
-    refine: dict | None = field(default=None, repr=False)  # the second stage's short list (``stage_text`` sums it up)
 
 
 def _save(path: Path, doc: dict) -> None:
