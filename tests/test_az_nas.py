@@ -295,9 +295,18 @@ def test_model_without_blocks_raises() -> None:
         def forward(self, x):
             return self.fc(self.conv(x).mean((2, 3)))
 
+    class OnlyActivations(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.act, self.pool = nn.ReLU(), nn.AdaptiveAvgPool2d(1)
+
+        def forward(self, x):
+            return self.pool(self.act(x)).flatten(1)
+
     for name in PARTS[:3]:
+        assert math.isfinite(run(name, Flat(), tiny_batch()))  # session 52: a flat model's own children are blocks
         with pytest.raises(ValueError, match="no hookable blocks"):
-            run(name, Flat(), tiny_batch())
+            run(name, OnlyActivations(), tiny_batch())
     with pytest.raises(ValueError, match="no submodule 'nope'"):
         run("az_nas_expressivity", tiny_net(), tiny_batch(), blocks="nope")
     with pytest.raises(ValueError, match="not an nn.Sequential"):

@@ -20,6 +20,7 @@ import pytest
 import swapnas.cli as cli
 from swapnas import __version__
 from swapnas.cli.args import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK
+from swapnas.errors import NotFound
 
 COMMANDS = ["correlate", "grid", "search", "train", "conformance", "proxies", "export", "store"]
 
@@ -151,8 +152,8 @@ def _raising(monkeypatch, exc: BaseException, **flags: bool) -> None:
 @pytest.mark.parametrize(("exc", "message"), [
     (FileNotFoundError("no data directory given"), "no data directory given"),
     (ValueError("--seed must be >= 0"), "--seed must be >= 0"),
-    (KeyError("unknown proxy 'x'"), "unknown proxy 'x'"),
-    (KeyError(), ""),
+    (NotFound("unknown proxy 'x'"), "unknown proxy 'x'"),
+    (NotFound(), ""),
     (IsADirectoryError(errno.EISDIR, "Is a directory", "d"), "[Errno 21] Is a directory: 'd'"),
     (NotADirectoryError(errno.ENOTDIR, "Not a directory", "f"), "[Errno 20] Not a directory: 'f'"),
     (FileExistsError(errno.EEXIST, "File exists", "g"), "[Errno 17] File exists: 'g'"),
@@ -167,6 +168,15 @@ def test_each_failure_is_one_line_and_exit_2(monkeypatch, capsys, exc, message) 
     _raising(monkeypatch, exc)
     assert cli._main([]) == EXIT_ERROR
     assert capsys.readouterr() == ("", f"swapnas: error: {message}\n")
+
+
+def test_a_keyerror_that_is_no_lookup_of_the_users_is_a_bug_with_its_traceback(monkeypatch, capsys) -> None:
+    """Session 52: every KeyError was printed as bad input, a bug's bare 'x' too (`swapnas: error: 'x'`)."""
+    _raising(monkeypatch, KeyError("x"))
+    with pytest.raises(KeyError, match="x"):
+        cli._main([])
+    assert capsys.readouterr() == ("", "")
+    assert str(NotFound("unknown proxy 'x'")) == "unknown proxy 'x'"  # no repr quotes, unlike KeyError's str()
 
 
 def test_with_json_a_failure_is_also_one_json_document_on_stdout(monkeypatch, capsys) -> None:

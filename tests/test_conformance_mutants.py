@@ -196,8 +196,10 @@ def test_a_row_reads_only_archs_finite_on_both_sides() -> None:
 # --- text ---------------------------------------------------------------------------------------------------------
 
 def test_number_format() -> None:
-    assert [conf._f(0.12345), conf._f(0.5), conf._f(2, 4), conf._f(None), conf._f(float("nan"))] == \
-        ["0.123", "0.500", "2.0000", "nan", "nan"]
+    """The table's numbers are report.fixed's (session 52: its own copy printed ρ −0.0004 as "-0.000")."""
+    row = conf.ConformanceRow("params", "params", 7, -0.0004, 0.5, float("nan"), 0, 0, 2.0, None, True)
+    cells = conf.conformance_table([row]).splitlines()[-1].split()
+    assert cells[3:6] == ["0.000", "0.500", "nan"] and cells[-2:] == ["2.0000", "nan"]
 
 
 def _rows() -> list[conf.ConformanceRow]:

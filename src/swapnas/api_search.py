@@ -70,9 +70,10 @@ def search_arch(space: str = "nb201", dataset: str | None = None, *, out: str | 
     are the command's options with ``_`` for ``-``: ``seed=1``, ``fitness="swap_reg"``, ``max_params=5.0`` (millions,
     or ``"5M"``), ``net={"C": 16}``, ``prior=(0.8, 0.5)``, ``workers=2``, ``data_dir="../shared/data"``,
     ``no_progress=True``. Bad input raises what the command reports as such (exit 2), with the same message:
-    ``ValueError`` for a bad value, ``KeyError`` for an unknown proxy, ``FileNotFoundError`` for missing data; an
-    unknown option, a bool for an option that takes a value (``refine=False``), a non-bool for a flag or a
-    ``space``, ``dataset`` or ``out`` of another type raises ``TypeError``. The caller's torch thread count is given back; OUT is locked against other processes and threads.
+    ``ValueError`` for a bad value, ``swapnas.errors.NotFound`` (a ``KeyError``) for an unknown proxy,
+    ``FileNotFoundError`` for missing data; an unknown option, a bool for an option that takes a value
+    (``refine=False``), a non-bool for a flag or a ``space``, ``dataset`` or ``out`` of another type raises
+    ``TypeError``. The caller's torch thread count is given back; OUT is locked against other processes and threads.
     Ctrl-C raises ``KeyboardInterrupt`` with every finished score in the store. In a script, call it under
     ``if __name__ == "__main__":`` (the scoring workers are spawned processes that import the script again), or pass
     ``workers=1``.

@@ -48,7 +48,7 @@ from .benchmarks.nb201 import NB201Benchmark
 from .bundle import parsing, read_json
 from .data import require_file, resolve_data_dir
 from .proxies import ALIASES, Proxy, get_proxy, list_proxies
-from .report import failure_lines, made_with, protocol_text
+from .report import failure_lines, fixed, made_with, protocol_text
 from .results import provenance, reused_text, strict_json
 from .session import check_archs, error_messages, pick_archs, prepare, score_archs
 from .spaces import darts_genotype, nb101
@@ -364,15 +364,12 @@ def _row(p: Proxy, recs: list, ours: np.ndarray, theirs: np.ndarray, acc: np.nda
 # ----------------------------------------------------------------------------- output
 
 
-def _f(x: float | None, digits: int = 3) -> str:
-    return "nan" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
-
-
 def conformance_table(results: list[ConformanceRow], markdown: bool = False) -> str:
     head = ["proxy", "naslib", "n", "rho(ours,NASLib)", "rho(ours,acc)", "rho(NASLib,acc)", "fail", "naslib_missing",
             "s/arch", "naslib s/arch"]
-    rows = [[r.proxy, r.naslib_name, str(r.n), _f(r.rho_ours_naslib), _f(r.rho_ours_truth), _f(r.rho_naslib_truth),
-             str(r.failures), str(r.naslib_missing), _f(r.seconds_per_arch, 4), _f(r.naslib_seconds_per_arch, 4)]
+    rows = [[r.proxy, r.naslib_name, str(r.n), fixed(r.rho_ours_naslib), fixed(r.rho_ours_truth),
+             fixed(r.rho_naslib_truth), str(r.failures), str(r.naslib_missing), fixed(r.seconds_per_arch, 4),
+             fixed(r.naslib_seconds_per_arch, 4)]
             for r in results]
     if markdown:
         lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]

@@ -17,6 +17,7 @@ from .data import Batch
 from .executors import Executor
 from .patterns import SATURATION
 from .proxies import Proxy, get_proxy, resolve
+from .proxies.swap import PSI_SETTINGS
 from .report import correlation_report, scatter_plot
 from .results import CorrelateRun, ProxyResult, provenance, strict_json
 from .scoring import Protocol
@@ -66,7 +67,7 @@ def set_level_records(proxy: Proxy, records: dict[str, list[Record]]) -> list[Re
 
 
 #: the proxies whose value is a SWAP-Score Ψ (a count of distinct S-bit patterns)
-PSI_PROXIES = ("swap", "swap_ext", "swap_fn")
+PSI_PROXIES = tuple(PSI_SETTINGS)
 
 
 def _saturated(proxy: Proxy, values: np.ndarray, samples: int) -> int:

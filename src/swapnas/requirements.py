@@ -9,6 +9,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from .errors import NotFound
 from .bundle import Batch
 from .proxies import Proxy
 from .scoring import with_bases
@@ -73,7 +74,7 @@ def applies(proxy: Proxy, need: str) -> str | None:
             return None
     if name not in REQUIREMENTS and name not in INPUT_REQUIREMENTS and name not in OUTPUT_REQUIREMENTS:
         known = sorted({*REQUIREMENTS, *INPUT_REQUIREMENTS, *OUTPUT_REQUIREMENTS})
-        raise KeyError(f"{proxy.name} requires {name!r}, which is none of {known}")
+        raise NotFound(f"{proxy.name} requires {name!r}, which is none of {known}")
     return name
 
 

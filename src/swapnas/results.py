@@ -35,7 +35,7 @@ class ProxyResult:
     seconds_per_arch: float
     higher_is_better: bool
     errors: list[str] = field(default_factory=list)
-    #: archs whose SWAP-Score Ψ is at >= 95 % of its 2**S ceiling (``swap`` only; 0 otherwise)
+    #: archs whose SWAP-Score Ψ is at >= 95 % of its 2**S ceiling (``swap``, ``swap_ext``, ``swap_fn``; 0 otherwise)
     saturated: int = 0
     #: archs in the top-10 % subset behind ``top10_spearman`` (None: a results.json written before it was recorded)
     top10_n: int | None = None
@@ -82,7 +82,9 @@ def finite_or_none(obj: Any) -> Any:
 
 def strict_json(obj: Any, indent: int | None = 1) -> str:
     """Strict JSON text of ``obj`` (RFC 8259: no NaN / Infinity tokens): every non-finite number is
-    written as ``null``. Every JSON file swapnas writes goes through here."""
+    written as ``null``. Every JSON file swapnas writes for its readers goes through here; the search's
+    ``state.json``, which only a resumed search reads, keeps a failed arch's fitness as ``-Infinity`` (Python's
+    json reads it back as −inf)."""
     return json.dumps(finite_or_none(obj), indent=indent, allow_nan=False)
 
 

@@ -24,8 +24,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..patterns import count_params_k
+from ..size_prior import count_params_k
 from ..spaces import get_space
+from ..errors import NotFound
 
 
 def _parse_error(parse: Any, value: str) -> str | None:
@@ -140,7 +141,7 @@ class CsvBenchmark:
         for a in archs:
             arch = parse(a) if isinstance(a, str) else a
             if arch not in rows:
-                raise KeyError(f"{a} is not an arch of --truth {self.path} for task {task}")
+                raise NotFound(f"{a} is not an arch of --truth {self.path} for task {task}")
             out.append(rows[arch])
         return np.array(out)  # (floats, from float() of each cell: float64, also when empty)
 

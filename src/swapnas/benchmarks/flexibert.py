@@ -21,6 +21,7 @@ import torch
 from ..bundle import parsing, read_json
 from ..data import require_file, resolve_data_dir
 from ..spaces import flexibert as fb
+from ..errors import NotFound
 
 ORIGIN = ("the SWAP authors' BERT_benchmark.json (pym1024/SWAP_Universal, FlexiBERT design space), in the swapnas "
           "data bundle (see SOURCES.md)")
@@ -79,7 +80,7 @@ class FlexiBERTBenchmark:
         try:
             return self._index[arch]
         except KeyError:
-            raise KeyError(f"{arch} is not among the {len(self)} FlexiBERT archs of {self.path}; nearest(arch) gives "
+            raise NotFound(f"{arch} is not among the {len(self)} FlexiBERT archs of {self.path}; nearest(arch) gives "
                            "the closest one") from None
 
     def nearest(self, arch: fb.Arch | str) -> tuple[fb.Arch, int]:

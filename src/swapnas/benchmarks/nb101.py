@@ -18,6 +18,7 @@ import numpy as np
 from ..bundle import damaged, parsing, read_json
 from ..data import require_file, resolve_data_dir
 from ..spaces import nb101
+from ..errors import NotFound
 
 FILE = "nb101/naslib_zc_nasbench101.json"
 ORIGIN = "NASLib (automl/NASLib naslib/data/zc_nasbench101.json), in the swapnas data bundle (see SOURCES.md)"
@@ -84,7 +85,7 @@ class NB101Benchmark:
             if iso:
                 hint = (f"; it is isomorphic to {len(iso)} stored entries (first: index {iso[0]}, "
                         f"{self.archs[iso[0]]}), see iso_indices()")
-        raise KeyError(f"{arch} is not among the {len(self)} NB101 specs of {self.path}: ground truth exists only "
+        raise NotFound(f"{arch} is not among the {len(self)} NB101 specs of {self.path}: ground truth exists only "
                        f"for NASLib's stored keys, matched as stored (unpruned){hint}") from None
 
     def iso_indices(self, arch: nb101.Arch, task: str = "cifar10") -> list[int]:
@@ -114,5 +115,5 @@ class NB101Benchmark:
         self._check_task(task)
         available = sorted(k for k in self._records[0] if k != "val_accuracy")
         if proxy not in available:
-            raise KeyError(f"{self.path} stores no NB101 score {proxy!r}; stored: {', '.join(available)}")
+            raise NotFound(f"{self.path} stores no NB101 score {proxy!r}; stored: {', '.join(available)}")
         return {a: float(r[proxy]) for a, r in zip(self.archs, self._records)}

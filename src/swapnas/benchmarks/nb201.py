@@ -17,6 +17,7 @@ import numpy as np
 from ..bundle import damaged, parsing
 from ..data import require_file, resolve_data_dir
 from ..spaces import nb201
+from ..errors import NotFound
 
 TABLE = "nb201/nb201_all_15625.csv"
 ORIGIN = "the swapnas data bundle (shared/data/nb201, built from the NAS-Bench-201 / NATS-Bench releases; see SOURCES.md)"
@@ -113,7 +114,7 @@ class NB201Benchmark:
         try:
             return self._index[arch]
         except (KeyError, TypeError):  # TypeError: an unhashable non-arch
-            raise KeyError(f"{arch!r} is not an NB201 arch of {self.path}; pass an nb201.Arch or its string "
+            raise NotFound(f"{arch!r} is not an NB201 arch of {self.path}; pass an nb201.Arch or its string "
                            "('|…|+|…|+|…|')") from None
 
     @cached_property
@@ -127,12 +128,12 @@ class NB201Benchmark:
         try:
             return self._numeric[name]
         except KeyError:
-            raise KeyError(f"{self.path} has no column {name!r}; columns: {', '.join(self._numeric)}") from None
+            raise NotFound(f"{self.path} has no column {name!r}; columns: {', '.join(self._numeric)}") from None
 
     def column_text(self, name: str) -> list[str]:
         """A text column (e.g. ``naslib_op_indices``) for all archs in index order."""
         if name not in self._rows[0]:
-            raise KeyError(f"{self.path} has no column {name!r}")
+            raise NotFound(f"{self.path} has no column {name!r}")
         return [r[name] for r in self._rows]
 
     def truth(self, task: str) -> GroundTruth:

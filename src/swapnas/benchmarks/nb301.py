@@ -23,9 +23,10 @@ import torch
 
 from ..bundle import damaged, parsing, read_json
 from ..data import require_file, resolve_data_dir
-from ..patterns import count_params_k
+from ..size_prior import count_params_k
 from ..spaces import darts_genotype as dg
 from ..spaces.darts_net import NETS, build
+from ..errors import NotFound
 
 
 def _genotype(arch: dg.Genotype | str) -> dg.Genotype:
@@ -60,7 +61,7 @@ class GenotypeTable:
         try:
             return self._index[arch]
         except KeyError:
-            raise KeyError(f"{arch} is not among the {len(self)} archs of {self.path}; "
+            raise NotFound(f"{arch} is not among the {len(self)} archs of {self.path}; "
                            f"{self.name} ground truth exists only for its stored archs") from None
 
     def _check(self, task: str) -> None:

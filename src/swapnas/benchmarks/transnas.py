@@ -28,6 +28,7 @@ from ..bundle import parsing, read_json
 from ..data import require_file, resolve_data_dir
 from ..spaces import transnas as tn
 from ..spaces import transnas_macro, transnas_micro
+from ..errors import NotFound
 
 ORIGIN = ("NASLib (automl/NASLib naslib/data/zc_transbench101_{micro,macro}.json), in the swapnas data bundle "
           "(see SOURCES.md)")
@@ -81,7 +82,7 @@ class _TransNASBenchmark:
         try:
             return index[arch]
         except KeyError:
-            raise KeyError(f"{arch} is not among the {len(self._archs[task])} {self.name} archs of task {task} in "
+            raise NotFound(f"{arch} is not among the {len(self._archs[task])} {self.name} archs of task {task} in "
                            f"{self.path}; ground truth exists only for NASLib's stored archs "
                            "(see archs_for(task))") from None
 
@@ -119,7 +120,7 @@ class _TransNASBenchmark:
         """NASLib's stored ``proxy`` score for each of the task's archs."""
         records = self._records[self._check(task)]
         if proxy not in self.proxies(task):
-            raise KeyError(f"NASLib stores no {proxy!r} score for {self.name} {task}; "
+            raise NotFound(f"NASLib stores no {proxy!r} score for {self.name} {task}; "
                            f"available: {', '.join(self.proxies(task))}")
         return {a: float(r[proxy]["score"]) for a, r in zip(self._archs[task], records.values())}
 

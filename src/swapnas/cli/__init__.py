@@ -14,6 +14,7 @@ from concurrent.futures import BrokenExecutor
 
 from .._version import __version__
 from ..callers import with_brief_warnings
+from ..errors import NotFound
 from ..malloc import keep_freed_memory
 from .args import (
     EXIT_ERROR,
@@ -82,9 +83,9 @@ def _main(argv: list[str] | None) -> int:
         if getattr(args, "executor", None) == "local":  # this process scores too when --workers is 1
             keep_freed_memory()  # here, not in the jobs: swapnas.search_arch leaves its caller's allocator alone
         return args.func(args)
-    except (FileNotFoundError, ValueError, KeyError, IsADirectoryError, NotADirectoryError, FileExistsError,
+    except (FileNotFoundError, ValueError, NotFound, IsADirectoryError, NotADirectoryError, FileExistsError,
             PermissionError) as exc:  # bad input, or a path that cannot be written: the message says which
-        return _fail(args, f"{exc.args[0] if isinstance(exc, KeyError) and exc.args else exc}", EXIT_ERROR)
+        return _fail(args, f"{exc}", EXIT_ERROR)  # another KeyError is a bug: its traceback is shown
     except BrokenExecutor as exc:  # the scoring processes cannot run here at all (pool_retry gives up)
         return _fail(args, f"{exc}", EXIT_ERROR)
     except BrokenPipeError:  # `swapnas proxies | head`: the reader left; not an error of ours

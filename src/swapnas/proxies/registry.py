@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+from ..errors import NotFound
 
 InputKind = Literal["data", "ones", "random"]
 
@@ -179,7 +180,7 @@ def get_proxy(name: str) -> Proxy:
     try:
         return _REGISTRY[ALIASES.get(name, name)]
     except KeyError:
-        raise KeyError(f"unknown proxy {_about(name)}; {_available()}") from None
+        raise NotFound(f"unknown proxy {_about(name)}; {_available()}") from None
 
 
 def _about(name: str, several: bool = False) -> str:
@@ -213,7 +214,7 @@ def resolve(names: str | list[str]) -> list[Proxy]:
         names = list_proxies()
     unknown = [n for n in names if ALIASES.get(n, n) not in _REGISTRY]
     if len(unknown) > 1:  # each named at once (until session 51 only the first, the next on the next try)
-        raise KeyError(f"unknown proxies {', '.join(_about(n, several=True) for n in unknown)}; {_available()}")
+        raise NotFound(f"unknown proxies {', '.join(_about(n, several=True) for n in unknown)}; {_available()}")
     proxies = list({p.name: p for p in map(get_proxy, names)}.values())  # an alias and its target once
     have = {p.name for p in proxies}
     for p in list(proxies):

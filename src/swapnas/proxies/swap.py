@@ -7,7 +7,8 @@ from typing import Any
 from torch import nn
 
 from ..data import Batch
-from ..patterns import EXTENDED_ACTIVATIONS, ICLR_ACTIVATIONS, NoActivationError, regularise, swap_score
+from ..patterns import EXTENDED_ACTIVATIONS, ICLR_ACTIVATIONS, NoActivationError, swap_score
+from ..size_prior import regularise
 from .registry import register
 
 #: the pass each Ψ proxy makes, as ``swap_score``'s (and ``hooked_activations``') settings, for code that needs the

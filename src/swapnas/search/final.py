@@ -19,7 +19,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from ..patterns import count_params_k, prior_from_range
+from ..size_prior import count_params_k, prior_from_range
 from ..size_prior import count_flops
 from ..spaces import get_space, searchable_spaces
 

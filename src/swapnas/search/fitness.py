@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from ..patterns import count_params_k
+from ..size_prior import count_params_k
 from ..proxies import Proxy, get_proxy
 from ..scoring import Protocol
 from ..session import best_for, configure, protocol_defaults, scoring_net
