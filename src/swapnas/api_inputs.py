@@ -11,7 +11,7 @@ import torch
 
 from .bundle import Batch
 from .patterns import input_tensors
-from .session import available_devices, unavailable
+from .devices import available_devices, unavailable
 
 #: the seeds torch's generators take (a negative one is mapped to 2**64 + seed)
 SEED_RANGE = (-2**63, 2**64 - 1)
@@ -37,7 +37,7 @@ def as_device(device: Any) -> torch.device | None:
         why = "an unknown device type" if "Expected one of" in str(exc) else str(exc).splitlines()[0]
         raise ValueError(f"device={device!r} is not a device torch can use here ({why}); give a torch.device or a "
                          f"device string such as 'cpu' or 'cuda:0' (available here: {here})") from None
-    if (reason := unavailable(dev)) is not None:  # the command line's --device check (session.resolve_device)
+    if (reason := unavailable(dev)) is not None:  # the command line's --device check (devices.resolve_device)
         raise ValueError(f"device={device!r}: {reason}; available here: {here}")
     return dev
 

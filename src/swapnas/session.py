@@ -1,4 +1,4 @@
-"""The shared scoring session: device, arch picking, sharding, protocol, batch and ``score_archs``.
+"""The shared scoring session: arch picking, sharding, protocol, batch and ``score_archs``.
 
 Every job (``correlate``, ``grid``, ``conformance``, ``search``, ``train``) sets up its scoring
 through this module: :func:`configure` fixes the protocol, the input batch and the proxies
@@ -22,6 +22,7 @@ from tqdm import tqdm
 
 from .benchmarks import Benchmark
 from .data import Batch, load_batch
+from .devices import available_devices, resolve_device, unavailable  # noqa: F401  (the device helpers lived here)
 from .executors import Executor, LocalExecutor, ScoreTask
 from .proxies import Proxy, resolve
 from .code_changes import warn_changed_code
@@ -29,43 +30,6 @@ from .proxies.registry import ALIASES
 from .scoring import Protocol, check_stored_bases, with_bases
 from .spaces import get_space, net_version
 from .store import Record, ScoreKey, ScoreStore, StoreError
-
-
-def available_devices() -> list[str]:
-    """The devices this machine has: ``cpu``, ``cuda:0`` … and ``mps``."""
-    mps = getattr(torch.backends, "mps", None)
-    return ["cpu", *(f"cuda:{i}" for i in range(torch.cuda.device_count() if torch.cuda.is_available() else 0)),
-            *(["mps"] if mps is not None and mps.is_available() else [])]
-
-
-def resolve_device(name: str | torch.device) -> torch.device:
-    """``auto`` (cuda if available, else cpu), ``cpu``, ``cuda``, ``cuda:N`` or ``mps``, checked against this
-    machine: a ValueError names the accepted devices and the ones available here."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    here = available_devices()
-    try:
-        dev = torch.device(name)
-    except (RuntimeError, TypeError, ValueError):
-        dev = None
-    if dev is None or dev.type not in ("cpu", "cuda", "mps"):
-        raise ValueError(f"unknown device {str(name)!r}; accepted: auto, cpu, cuda, cuda:N, mps (available here: "
-                         f"{', '.join(here)})")
-    if (why := unavailable(dev)) is not None:
-        raise ValueError(f"device {str(name)!r} asked for, but {why}; use --device cpu or auto (available here: "
-                         f"{', '.join(here)})")
-    return dev
-
-
-def unavailable(dev: torch.device) -> str | None:
-    """Why this machine cannot run on ``dev`` (a CUDA or MPS device it lacks), or None."""
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        return "CUDA is not available here (no GPU, or torch built without CUDA)"
-    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
-        return f"this machine has {torch.cuda.device_count()} CUDA device(s)"
-    if dev.type == "mps" and "mps" not in available_devices():
-        return "MPS is not available here"
-    return None
 
 
 def check_archs(n: int | None, available: int, where: str) -> None:

@@ -72,7 +72,7 @@ def probability(text: str) -> float:
     return v
 
 
-#: what --device accepts (availability is checked when the run starts: session.resolve_device)
+#: what --device accepts (availability is checked when the run starts: devices.resolve_device)
 DEVICE_PATTERN = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
 
 

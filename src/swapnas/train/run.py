@@ -9,7 +9,7 @@ from typing import Any
 
 import torch
 
-from ..session import resolve_device
+from ..devices import resolve_device
 from ..spaces.darts_genotype import Genotype
 from .data import load_data
 from .loop import train
