@@ -185,15 +185,19 @@ def _step_over(db: sqlite3.Connection, table: str, cols: str, start: int,
 
 def _scan(db: sqlite3.Connection, table: str, columns: tuple[str, ...]) -> tuple[list[tuple], int]:
     """Every readable row of ``table`` (``columns``), in rowid order, and how many damaged stretches
-    were stepped over."""
+    were stepped over. Rowids start at 1, and a row that reads as one below the next expected (a zeroed cell reads
+    as rowid 0) is damage, not a row: until session 52 it sent the scan back to rowid 1, over and over, until the
+    memory ran out (a store whose tail was zeroed, as after a power loss)."""
     if _try(db, f"SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '{table}'") != 1:
         return [], 0
     cols, top = ", ".join(columns), _top_rowid(db, table)
     rows: list[tuple] = []
-    start, stretches = 0, 0
+    start, stretches = 1, 0
     while True:
         try:
             for row in db.execute(f"SELECT rowid, {cols} FROM {table} WHERE rowid >= ? ORDER BY rowid", (start,)):
+                if row[0] < start:
+                    continue
                 rows.append(row[1:])
                 start = row[0] + 1
             return rows, stretches
@@ -218,19 +222,22 @@ def _rebuild_header(src: Path, work: Path) -> tuple[sqlite3.Connection, int] | N
     """A read-only connection to a copy of ``src`` with a rebuilt header, and its page size; None if
     no page size makes the schema readable. The first page size under which the whole scores table reads is
     taken, else the first under which the schema reads: a wrong one can read the schema (page 1 starts at byte
-    0 under every page size) and then no score. At most two copies are kept on disk at a time."""
+    0 under every page size) and then no score. A page size the file's own header still gives (a file cut short,
+    its header whole) is tried first and taken once the schema reads under it. At most two copies are kept on disk
+    at a time."""
     size = src.stat().st_size
     fallback: tuple[sqlite3.Connection, int, Path] | None = None
-    for page_size in (4096, 1024, 2048, 8192, 16384, 32768, 65536, 512):
-        if size < page_size or size % page_size:
+    declared = _declared_page_size(src)
+    for page_size in dict.fromkeys((declared, 4096, 1024, 2048, 8192, 16384, 32768, 65536, 512)):
+        if page_size is None or size < page_size:
             continue
-        copy = work / f"header_{page_size}.sqlite"
+        copy, pages = work / f"header_{page_size}.sqlite", -(-size // page_size)
         shutil.copyfile(src, copy)
-        with open(copy, "r+b") as f:
-            f.write(_header(page_size, size // page_size))
+        with open(copy, "r+b") as f:  # a file cut mid-page (an interrupted copy): its last page counts, SQLite reads
+            f.write(_header(page_size, pages))  # the missing part as zeros (until session 52 such a file was refused)
         db = sqlite3.connect(copy.resolve().as_uri() + "?mode=ro", uri=True)
         if _try(db, "SELECT count(*) FROM sqlite_master WHERE name = 'scores'") == 1:
-            if _try(db, "SELECT count(*) FROM scores NOT INDEXED") is not None:
+            if page_size == declared or _try(db, "SELECT count(*) FROM scores NOT INDEXED") is not None:
                 if fallback is not None:
                     _drop(fallback[0], fallback[2])
                 return db, page_size
@@ -239,6 +246,17 @@ def _rebuild_header(src: Path, work: Path) -> tuple[sqlite3.Connection, int] | N
                 continue
         _drop(db, copy)
     return None if fallback is None else fallback[:2]
+
+
+def _declared_page_size(src: Path) -> int | None:
+    """The page size in ``src``'s header where the header still starts with SQLite's magic and gives a valid one."""
+    with open(src, "rb") as f:
+        head = f.read(18)
+    if len(head) < 18 or not head.startswith(_SQLITE_MAGIC):
+        return None
+    size = struct.unpack(">H", head[16:18])[0]
+    size = 65536 if size == 1 else size
+    return size if 512 <= size <= 65536 and size & (size - 1) == 0 else None
 
 
 def _drop(db: sqlite3.Connection, copy: Path) -> None:
@@ -298,8 +316,10 @@ def salvage_store(src: str | os.PathLike, out: str | os.PathLike) -> Salvage:
     with ScoreStore(dest) as new:
         new.insert_rows(rows, protocols)
         recovered, kept = new.count(), len(new.protocols())
-    lost = (0 if not stretches else None if indexed is None  # read to the end without damage: nothing lost
-            else max(int(indexed) - recovered, 0))  # type: ignore[call-overload]
+    # the primary-key index counts the rows that were stored (rows read whole but unreadable as scores, such as
+    # zeroed cells, are lost too: session 52 said "0 lost" for them); without it, a scan with no damage lost none
+    lost = (max(int(indexed) - recovered, 0) if indexed is not None  # type: ignore[call-overload]
+            else None if stretches else 0)
     return Salvage(str(source), str(dest), recovered, lost, kept, stretches + more, page_size)
 
 

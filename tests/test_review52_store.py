@@ -1,0 +1,125 @@
+"""Session 52, interrupted and damaged stores (docs/reliability.md, "Session 52"): each test failed on the code
+before its fix (the first ran until the memory was gone)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from typing import Any
+
+from swapnas import store_tools
+from swapnas.store import ScoreStore
+from swapnas.store_tools import salvage_store
+
+from .test_store_tools_mutants import _store_with_page_size
+
+
+class _ZeroedCells:
+    """A connection to a table as SQLite read ztail.sqlite of session 52's run: a leaf whose cells were zeroed
+    yields rows of rowid 0 (cell pointers kept, cells gone) and the scan fails one row later (sqlite3 steps ahead)."""
+
+    def __init__(self, first_zeroed: bool = False) -> None:
+        self.order = [(1, "a"), (2, "b"), (0, None), (0, None), (3, "c"), (4, "d")]  # as the b-tree gives them
+        if first_zeroed:  # the first leaf's first cells zeroed: no row before them
+            self.order = [(0, None), *self.order]
+        self.bad, self.calls = {3}, 0
+
+    def execute(self, sql: str, params: tuple = ()) -> Any:
+        self.calls += 1
+        if self.calls > 200:
+            raise AssertionError("the scan does not end")
+        if "sqlite_master" in sql or "max(rowid)" in sql:
+            return _Rows([(1,) if "sqlite_master" in sql else (4,)])
+        if "rowid = ?" in sql:
+            if params[0] in self.bad:
+                raise sqlite3.DatabaseError("database disk image is malformed")
+            return _Rows([r for r in self.order if r[0] == params[0]][:1])
+        if "rowid > ?" in sql:
+            return _Rows(sorted(r for r in self.order if r[0] > params[0])[:1])
+        return self._from(params[0])
+
+    def _from(self, start: int) -> Iterator[tuple]:
+        seek = next((i for i, r in enumerate(self.order) if r[0] >= start), len(self.order))
+        for i, row in enumerate(self.order[seek:], seek):
+            if i + 1 < len(self.order) and self.order[i + 1][0] in self.bad:  # stepping ahead reads the bad one
+                raise sqlite3.DatabaseError("database disk image is malformed")
+            yield row
+
+
+class _Rows(list):
+    def fetchone(self) -> tuple | None:
+        return self[0] if self else None
+
+
+def test_zeroed_cells_read_as_rowid_0_do_not_send_the_scan_back_to_the_start() -> None:
+    """A zeroed cell read as rowid 0 set the next rowid to 1: the scan read the table again and again (23.7 GB of
+    rows, then the OOM killer; correlate's own error message had advised this salvage)."""
+    for first in (False, True):
+        rows, stretches = store_tools._scan(_ZeroedCells(first), "scores", ("v",))  # type: ignore[arg-type]
+        assert rows == [("a",), ("b",), ("d",)] and stretches == 1
+
+
+def test_a_store_whose_tail_is_zeroed_is_salvaged_once(tmp_path) -> None:
+    src = tmp_path / "s.sqlite"
+    rows = _store_with_page_size(src, 4096, 300)
+    data = bytearray(src.read_bytes())
+    page = data.find(b"arch-0150-") // 4096
+    assert data[page * 4096] == 0x0D  # a table leaf: its cell pointers stay, the cells they point at are zeroed
+    cut = page * 4096 + 800  # from the middle of that page on: zeros, as a power loss leaves them
+    data[cut:] = bytes(len(data) - cut)
+    src.write_bytes(bytes(data))
+    report = salvage_store(src, tmp_path / "new.sqlite")
+    with ScoreStore(tmp_path / "new.sqlite") as new:
+        got = new.rows()
+    assert got == [r for r in rows if r in got] and len(got) == report.recovered  # no row twice, each one stored
+    assert 0 < report.recovered < 300 and report.damaged_stretches >= 1
+
+
+def test_rows_read_whole_but_unreadable_as_scores_are_counted_lost(tmp_path) -> None:
+    """A page whose back was zeroed gave rows of NULLs that the new store refused: "888 recovered, 0 lost"."""
+    src = tmp_path / "s.sqlite"
+    _store_with_page_size(src, 4096, 200)
+    data = bytearray(src.read_bytes())
+    page = data.find(b"arch-0100-") // 4096
+    data[(page + 1) * 4096 - 1000:(page + 1) * 4096] = bytes(1000)  # its last cells: rows of NULLs, no read error
+    src.write_bytes(bytes(data))
+    report = salvage_store(src, tmp_path / "new.sqlite")
+    assert report.damaged_stretches == 0 and report.lost is not None and report.lost > 0
+    assert report.recovered + report.lost == 200
+
+
+def test_a_store_cut_mid_page_is_salvaged_as_one_cut_at_the_page_before(tmp_path) -> None:
+    """A store cut off mid-page (an interrupted copy) was "its header and schema page are damaged"."""
+    src = tmp_path / "s.sqlite"
+    _store_with_page_size(src, 4096, 300)
+    whole = src.read_bytes()
+    at_page = tmp_path / "page.sqlite"
+    at_page.write_bytes(whole[:12 * 4096])
+    src.write_bytes(whole[:12 * 4096 + 1500])
+    mid, clean = salvage_store(src, tmp_path / "a.sqlite"), salvage_store(at_page, tmp_path / "b.sqlite")
+    assert mid.recovered >= clean.recovered > 0
+    with sqlite3.connect(tmp_path / "b.sqlite") as b, sqlite3.connect(tmp_path / "a.sqlite") as a:
+        assert set(b.execute("SELECT arch FROM scores")) <= set(a.execute("SELECT arch FROM scores"))
+
+
+def test_a_cut_store_keeps_the_page_size_its_header_gives(tmp_path) -> None:
+    """Cut mid-page, a store of a real run's shape (NB201 archs, three proxies, 900 rows) read as a whole scores table
+    under a wrong page size too (32768: 24 "scores" of garbage), and that one was taken over the header's 4096."""
+    import random
+
+    from swapnas.spaces import nb201
+    from swapnas.store import Record, ScoreKey
+
+    src, rng = tmp_path / "s.sqlite", random.Random(0)
+    with ScoreStore(src) as store:
+        store.add_protocol("p0", {"made": "up"})
+        for i in range(300):
+            arch = str(nb201.sample(rng))
+            for proxy in ("swap", "swap_reg", "params"):
+                store.put(ScoreKey("nb201", arch, proxy, "p0", 0, 16, 1, "C=16,N=1"),
+                          Record("ok", float(i), 0.1, [float(i)], 0.01, None, None))
+    whole = src.read_bytes()
+    assert len(whole) > 56 * 4096
+    src.write_bytes(whole[:55 * 4096 + 100])
+    report = salvage_store(src, tmp_path / "new.sqlite")
+    assert report.header_rebuilt == 4096 and report.recovered > 600
