@@ -7,6 +7,8 @@ import sqlite3
 from collections.abc import Iterator
 from typing import Any
 
+import pytest
+
 from swapnas import store_tools
 from swapnas.store import ScoreStore
 from swapnas.store_tools import salvage_store
@@ -123,3 +125,26 @@ def test_a_cut_store_keeps_the_page_size_its_header_gives(tmp_path) -> None:
     src.write_bytes(whole[:55 * 4096 + 100])
     report = salvage_store(src, tmp_path / "new.sqlite")
     assert report.header_rebuilt == 4096 and report.recovered > 600
+
+
+def test_a_store_s_main_file_copied_without_its_wal_is_named_so(tmp_path) -> None:
+    """After a kill -9, a store's schema and scores are only in FILE-wal until the first checkpoint; a shard copied
+    without it was "not a swapnas score store (it has no scores table …)" to merge, check and salvage alike."""
+    from swapnas.store_tools import check_store, merge_stores
+
+    main = tmp_path / "shard.sqlite"
+    sqlite3.connect(main).execute("PRAGMA journal_mode=WAL").close()  # what the copy holds: a header, no table
+    hint = ("; it has no table at all, as a store's main file has none until its first checkpoint: if it was copied "
+            "from a store whose run was killed or still running, copy shard.sqlite-wal beside it too")
+    for call in (lambda: check_store(main), lambda: salvage_store(main, tmp_path / "new.sqlite"),
+                 lambda: merge_stores([main], tmp_path / "merged.sqlite")):
+        with pytest.raises(ValueError) as err:
+            call()
+        assert str(err.value).split(" (it has")[0].startswith(str(main)) and hint in str(err.value)
+    other = tmp_path / "other.sqlite"
+    with sqlite3.connect(other) as db:
+        db.execute("CREATE TABLE t (a)")
+    db.close()
+    with pytest.raises(ValueError) as err:
+        check_store(other)
+    assert "-wal" not in str(err.value)  # another program's database: no such hint

@@ -71,6 +71,17 @@ _REPLACE_UNLESS_LOSING_A_SCORE = (
 _SCORE_OVER_FAILURE = _REPLACE_UNLESS_LOSING_A_SCORE.replace("(status <> 'ok' OR ? = 'ok')", "status <> 'ok'")
 
 
+def without_wal(path: str | os.PathLike, tables: set[str] | int) -> str:
+    """What an SQLite file without any table (``tables``: its tables or their count) may be: a store's main file
+    copied without its ``-wal`` file (until its first checkpoint a store's schema and scores are only there: a run
+    killed before it, or still running); '' for a file with tables (session 52: `store merge` of such a shard said
+    only "no scores table")."""
+    if tables:
+        return ""
+    return (f"; it has no table at all, as a store's main file has none until its first checkpoint: if it was copied "
+            f"from a store whose run was killed or still running, copy {Path(path).name}-wal beside it too")
+
+
 class StoreError(ValueError):
     """A score store that cannot be used as asked (damaged, read-only, disk full, locked); the
     message names the file and what to do."""
@@ -253,7 +264,7 @@ class ScoreStore:
         tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         if (columns or self.read_only or tables - {"protocols"}) and columns != self.COLUMNS:
             raise StoreError(f"{self.path} is not a swapnas score store (it has no scores table with the columns "
-                             f"{', '.join(self.COLUMNS)}); give another --store")
+                             f"{', '.join(self.COLUMNS)}){without_wal(self.path, tables)}; give another --store")
         if not self.read_only:
             if self.path != ":memory:":
                 # WAL, no fsync per commit: a crash of the process loses no committed score (a power

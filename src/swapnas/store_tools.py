@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .scoring import PER_SCORE, fingerprinted
-from .store import ScoreStore, StoreError, connect_read_only, description, text_first_line
+from .store import ScoreStore, StoreError, connect_read_only, description, text_first_line, without_wal
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _PK_INDEX = "sqlite_autoindex_scores_1"
@@ -127,8 +127,10 @@ def check_store(path: str | os.PathLike) -> StoreCheck:
     with _closing(db):
         columns = _score_columns(db) if not report.problems else ()
         if not report.problems and columns != ScoreStore.COLUMNS:
+            tables = _try(db, "SELECT count(*) FROM sqlite_master")
             raise ValueError(f"{p} is a sound SQLite database but not a swapnas score store (it has "
-                             f"{'a scores table with other columns' if columns else 'no scores table'})")
+                             f"{'a scores table with other columns' if columns else 'no scores table'})"
+                             f"{without_wal(p, tables if isinstance(tables, int) else 1)}")
         report.scores = _try(db, "SELECT count(*) FROM scores NOT INDEXED")  # type: ignore[assignment]
         report.failed = _try(db, "SELECT count(*) FROM scores NOT INDEXED WHERE status = 'failed'")  # type: ignore
         try:
@@ -283,10 +285,12 @@ def _open_source(src: Path, work: Path) -> tuple[sqlite3.Connection, int | None]
             raise StoreError(f"{src} is not a swapnas score store (its scores table has the columns "
                              f"{', '.join(columns) or 'none'}, not {', '.join(ScoreStore.COLUMNS)})")
         return db, None
+    anything = None if db is None else _try(db, "SELECT count(*) FROM sqlite_master")
     if db is not None:
         db.close()
     if tables == 0:
-        raise StoreError(f"{src} is an SQLite file without a scores table: not a swapnas score store")
+        raise StoreError(f"{src} is an SQLite file without a scores table: not a swapnas score store"
+                         f"{without_wal(src, anything if isinstance(anything, int) else 1)}")
     rebuilt = _rebuild_header(src, work)
     if rebuilt is None:
         raise StoreError(f"no page of {src} can be read as a score store (its header and schema page are damaged): "
