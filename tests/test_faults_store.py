@@ -344,7 +344,7 @@ def test_second_search_on_a_busy_out_fails_at_once(small_bundle, tmp_path, capsy
             in _error(capsys)
         assert not (out / "scores.sqlite").exists() and not (out / "state.json").exists()
     with out_lock(out):  # a killed search leaves no lock behind
-        assert (out / ".lock").read_text() == str(os.getpid())
+        assert (out / ".lock").read_text() == f"{os.getpid()} search"
 
 
 def _search_process(small_bundle: Path, out: Path, *extra: str, cycles: int = 2,
@@ -360,7 +360,7 @@ def test_two_searches_on_one_out_the_second_refused(small_bundle, tmp_path, caps
     out = tmp_path / "s"
     first = _search_process(small_bundle, out, cycles=4)
     deadline = time.time() + 120
-    while not ((out / ".lock").is_file() and (out / ".lock").read_text() == str(first.pid)):
+    while not ((out / ".lock").is_file() and (out / ".lock").read_text() == f"{first.pid} search"):
         assert first.poll() is None and time.time() < deadline, first.communicate()
         time.sleep(0.05)
     assert main(_search(small_bundle, out, cycles=4)) == 2

@@ -35,7 +35,7 @@ def test_a_temporary_name_already_taken_is_drawn_again_and_left_alone(tmp_path: 
 def test_the_lock_makes_the_out_folder_with_its_parents(tmp_path: Path) -> None:
     out = tmp_path / "runs" / "nb201" / "seed0"
     with out_lock(out):
-        assert (out / ".lock").read_text() == str(os.getpid())
+        assert (out / ".lock").read_text() == f"{os.getpid()} search"
 
 
 def test_two_threads_lock_two_folders_and_not_one(tmp_path: Path) -> None:
@@ -48,7 +48,8 @@ def test_two_threads_lock_two_folders_and_not_one(tmp_path: Path) -> None:
                 pass
         except ValueError as e:
             seen.append(str(e))
-    assert seen == [f"another swapnas train is using {tmp_path / 'a'} (another thread of this process, pid "
+    # the holder's job is named (a search holds it), not the asker's (session 52: a grid was told a grid held it)
+    assert seen == [f"another swapnas search is using {tmp_path / 'a'} (another thread of this process, pid "
                     f"{os.getpid()}); wait for it or use another --out"]
 
 
@@ -58,4 +59,18 @@ def test_a_holder_that_wrote_no_pid_is_named_unknown(tmp_path: Path) -> None:
         with pytest.raises(ValueError, match=exact(f"another swapnas search is using {tmp_path} (pid unknown); wait "
                                                    "for it or use another --out")):
             with out_lock(tmp_path):
+                pass
+
+
+def test_a_refusal_names_the_job_that_holds_out(tmp_path: Path) -> None:
+    """The lock file holds the holder's pid and job; one of before session 52 holds the pid alone."""
+    with out_lock(tmp_path, "correlate"):
+        assert (tmp_path / ".lock").read_text() == f"{os.getpid()} correlate"
+    with open(tmp_path / ".lock", "w") as f:  # another process's lock: flock refuses another open file the same way
+        f.write("4242 grid")
+        f.flush()
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(ValueError, match=exact(f"another swapnas grid is using {tmp_path} (pid 4242); wait for it "
+                                                   "or use another --out")):
+            with out_lock(tmp_path, "correlate"):
                 pass

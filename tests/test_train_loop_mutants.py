@@ -732,7 +732,7 @@ def test_train_defaults_and_its_lock(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr(loop, "_run_epoch", lambda run, epoch: None)
     loop.train(GENOTYPE, CONFIG, _data(), tmp_path / "d")
     assert seen == [("cpu", 0, True, None, 1, True, True)]
-    with lock_in_thread(tmp_path / "d"):
+    with lock_in_thread(tmp_path / "d", "train"):
         assert refusal(ValueError, lambda: loop.train(GENOTYPE, CONFIG, _data(), tmp_path / "d", progress=False)) \
             .startswith(f"another swapnas train is using {tmp_path / 'd'} (another thread of this process")
 

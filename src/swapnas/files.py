@@ -7,7 +7,7 @@ import os
 import secrets
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import BinaryIO
 
@@ -15,9 +15,9 @@ try:
     import fcntl
 except ImportError:  # no flock (Windows): OUT is not locked there
     fcntl = None  # type: ignore[assignment]
-
+#: OUT/.lock files this process holds → the thread holding each and its job (re-entrant within that thread only)
 #: OUT/.lock files this process holds → the thread holding each (the lock is re-entrant within that thread only)
-_HELD: dict[str, int] = {}
+_HELD: dict[str, tuple[int, str]] = {}
 
 
 def write_atomic(path: Path, write: Callable[[BinaryIO], object]) -> None:
@@ -44,18 +44,25 @@ def write_atomic(path: Path, write: Callable[[BinaryIO], object]) -> None:
         raise
 
 
+def outputs_lock(out: Path, what: str, shard: object = None) -> AbstractContextManager:
+    """:func:`out_lock` for a run of ``swapnas correlate`` or ``grid`` that writes its outputs in OUT, so a second one
+    on it fails at once (session 52: two correlates into one OUT both exited 0, each file from one of them); a shard
+    (``shard`` given) writes no outputs and shards share an OUT by design (docs/results.md): no lock."""
+    return nullcontext() if shard is not None else out_lock(out, what)
+
+
 @contextmanager
 def out_lock(out: Path, what: str = "search") -> Iterator[None]:
     """Hold ``OUT/.lock`` (``fcntl.flock``) while a job (``what``: ``swapnas search``, ``swapnas train``) runs, so a
     second one on the same OUT fails at once; the OS releases it when the process ends, even when killed.
     Re-entrant in the thread that holds it; another thread of the process (two ``search_arch`` calls) is refused
-    as another process is."""
+    as another process is. The refusal names the job that holds OUT (the lock file holds its pid and job)."""
     out.mkdir(parents=True, exist_ok=True)
     path = out / ".lock"
     key = str(path.resolve())
-    holder = _HELD.get(key)
+    holder, job = _HELD.get(key, (None, what))
     if holder is not None and holder != threading.get_ident():
-        raise ValueError(f"another swapnas {what} is using {out} (another thread of this process, pid {os.getpid()});"
+        raise ValueError(f"another swapnas {job} is using {out} (another thread of this process, pid {os.getpid()});"
                          " wait for it or use another --out")
     if fcntl is None or holder is not None:
         yield
@@ -65,13 +72,13 @@ def out_lock(out: Path, what: str = "search") -> Iterator[None]:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             f.seek(0)
-            pid = f.read().strip() or "unknown"
-            raise ValueError(f"another swapnas {what} is using {out} (pid {pid}); wait for it or use another "
-                             "--out") from None
+            pid, _, job = f.read().strip().partition(" ")  # a lock file of before session 52 holds the pid alone
+            raise ValueError(f"another swapnas {job or what} is using {out} (pid {pid or 'unknown'}); wait for it or "
+                             "use another --out") from None
         f.truncate(0)
-        f.write(str(os.getpid()))
+        f.write(f"{os.getpid()} {what}")
         f.flush()
-        _HELD[key] = threading.get_ident()
+        _HELD[key] = (threading.get_ident(), what)
         try:
             yield
         finally:

@@ -25,6 +25,7 @@ from ..conformance import write_outputs as write_conformance
 from ..correlation import run_correlation, write_outputs
 from ..executors import Executor, make_executor, usable_cores
 from ..export import export
+from ..files import outputs_lock
 from ..fit_check import fit_for_all, refuse_unfit, space_text
 from ..grid import check_archs_per, grid_plan, run_grid, select_columns, write_grid
 from ..malloc import pad_mib
@@ -271,7 +272,7 @@ def correlate(args: argparse.Namespace) -> int:
         check_archs(args.archs, len(bench.archs_for(task)), f"{bench.name} {task}")
     out = out_folder(args)
     executor, device = executor_of(args)
-    with executor, store_for(args, out) as store:
+    with outputs_lock(out, "correlate", args.shard), executor, store_for(args, out) as store:
         if args.shard is not None:
             archs = shard_of(pick_archs(bench.archs_for(task), args.archs, args.seed), args.shard)
             recs = score_archs(archs, bench.space, proxies, protocol, batch, store, device, args.retry_failed,
@@ -284,7 +285,7 @@ def correlate(args: argparse.Namespace) -> int:
             store=store, device=device, retry_failed=args.retry_failed, progress=show_progress(args),
             executor=executor,
         )
-    written = write_outputs(run, out)
+        written = write_outputs(run, out)
     where = f"device {device}" + (" on Ray workers" if args.executor == "ray" else "")
     # the batch note (labels mapped, images filled) was logged once as the batch loaded: not repeated here
     text = "\n".join([protocol_text(run.protocol, run.ground_truth),
@@ -310,18 +311,19 @@ def grid(args: argparse.Namespace) -> int:
         print(f"swapnas: {plan}", file=sys.stderr)
     executor, device = executor_of(args)
     counts: dict[str, int] = {}
-    with executor, store_for(args, out) as store:
-        cols = run_grid(columns, proxies=args.proxies, n_archs=args.archs, n_archs_per=args.archs_per, seed=args.seed,
-                        repeats=args.repeats, init=args.init, store=store, device=device, data_dir=args.data_dir, shard=args.shard,
-                        retry_failed=args.retry_failed, progress=show_progress(args), executor=executor, counts=counts,
-                        archs_given=not isinstance(args.archs, DefaultArchs))
-    if args.shard is not None:
-        failed = counts.get("failed", 0)
-        _shard_done(args, f"{len(columns)} columns", {"columns": len(columns)}, failed,
-                    str(args.store or out / "scores.sqlite"), "the grid")
-        return _exit_for(args, failed, _SHARD_WHY)
-    command = command_line()
-    paths = write_grid(cols, out, command)
+    with outputs_lock(out, "grid", args.shard):
+        with executor, store_for(args, out) as store:
+            cols = run_grid(columns, proxies=args.proxies, n_archs=args.archs, n_archs_per=args.archs_per,
+                            seed=args.seed, repeats=args.repeats, init=args.init, store=store, device=device,
+                            data_dir=args.data_dir, shard=args.shard, retry_failed=args.retry_failed,
+                            progress=show_progress(args), executor=executor, counts=counts,
+                            archs_given=not isinstance(args.archs, DefaultArchs))
+        if args.shard is not None:
+            failed = counts.get("failed", 0)
+            _shard_done(args, f"{len(columns)} columns", {"columns": len(columns)}, failed,
+                        str(args.store or out / "scores.sqlite"), "the grid")
+            return _exit_for(args, failed, _SHARD_WHY)
+        paths = write_grid(cols, out, command_line())
     print_report(args, (out / "grid.md").read_text(), paths, out / "grid.json")
     return _exit_for(args, sum(r["failures"] for c in cols for r in c.results), "grid.md lists their messages")
 
