@@ -181,3 +181,13 @@ def test_a_second_correlate_or_grid_on_one_out_is_refused_and_shards_share_it(sm
         thread.join()
     assert main(["correlate", "--space", "darts_swap", "--archs", "4", "--workers", "1", *base]) == 0
     assert (out / "results.json").exists()
+
+
+def test_a_data_dir_that_is_a_file_is_called_a_file(tmp_path) -> None:
+    from swapnas.bundle import resolve_data_dir
+
+    (tmp_path / "afile").write_text("")
+    with pytest.raises(FileNotFoundError, match=f"^data directory {tmp_path / 'afile'} is a file, not a folder; "):
+        resolve_data_dir(tmp_path / "afile")
+    with pytest.raises(FileNotFoundError, match=f"^data directory {tmp_path / 'none'} does not exist; "):
+        resolve_data_dir(tmp_path / "none")

@@ -186,7 +186,8 @@ def test_the_messages_on_opening_are_whole(tmp_path: Path, monkeypatch: pytest.M
                                  f"{tmp_path}/scores.sqlite")
     (tmp_path / "plain").write_text("")
     assert message(tmp_path / "plain" / "s.sqlite") == (
-        f"cannot create the score store {tmp_path}/plain/s.sqlite (File exists); give a --store in a writable folder")
+        f"cannot create the score store {tmp_path}/plain/s.sqlite ({tmp_path}/plain is a file, not a folder); give a "
+        "--store in a writable folder")
     (tmp_path / "link.sqlite").symlink_to(tmp_path / "gone.sqlite")
     assert message(tmp_path / "link.sqlite") == (
         f"the score store {tmp_path}/link.sqlite is a link to {tmp_path}/gone.sqlite, which does not exist; fix the "

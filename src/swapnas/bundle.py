@@ -101,7 +101,8 @@ def resolve_data_dir(data_dir: str | os.PathLike | None) -> Path:
     if not path.is_dir():
         where = "" if path.is_absolute() else (f" (looked for {path.resolve()}: a relative path is read from the "
                                                "folder the command runs in)")
-        raise FileNotFoundError(f"data directory {path} does not exist{where}; it should hold {DATA_ORIGIN}")
+        what = "is a file, not a folder" if path.exists() else "does not exist"  # session 52: a file "did not exist"
+        raise FileNotFoundError(f"data directory {path} {what}{where}; it should hold {DATA_ORIGIN}")
     return path
 
 

@@ -155,8 +155,10 @@ def _connect(path: Path) -> tuple[sqlite3.Connection, str]:
     if not path.exists():
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StoreError(f"cannot create the score store {path} ({exc.strerror}); give a --store in a "
+        except OSError as exc:  # a file where a folder of the path should be: named (it was "(File exists)")
+            blocker = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+            why = f"{blocker} is a file, not a folder" if blocker is not None else exc.strerror
+            raise StoreError(f"cannot create the score store {path} ({why}); give a --store in a "
                              "writable folder") from exc
         if not os.access(path.parent, os.W_OK):
             raise StoreError(f"cannot create the score store {path}: the folder {path.parent} is not writable; "
