@@ -215,3 +215,12 @@ def test_other_errors_are_not_caught(monkeypatch) -> None:
         _raising(monkeypatch, exc)
         with pytest.raises(type(exc)):
             cli._main([])
+
+
+def test_a_second_ctrl_c_while_the_first_is_handled_exits_130_without_a_traceback(monkeypatch, capsys) -> None:
+    def interrupted_twice(argv: object = None) -> int:
+        raise KeyboardInterrupt  # what escapes main() when Ctrl-C comes again inside its handler or its finally
+
+    monkeypatch.setattr(cli, "main", interrupted_twice)
+    assert cli.command() == EXIT_INTERRUPTED
+    assert capsys.readouterr() == ("", "")

@@ -52,8 +52,12 @@ def build_parser(parser_class: type[argparse.ArgumentParser] = argparse.Argument
 
 def command() -> int:
     """The ``swapnas`` script (and ``python -m swapnas``): :func:`main` with swapnas's own warnings shown as one
-    ``swapnas: warning: …`` line each (Python names the script's line, which says nothing to its user)."""
-    return with_brief_warnings(main)
+    ``swapnas: warning: …`` line each (Python names the script's line, which says nothing to its user). A second
+    Ctrl-C while the first is handled ends it with exit 130 too (session 52: a traceback from the handler's end)."""
+    try:
+        return with_brief_warnings(main)
+    except KeyboardInterrupt:  # every finished score is in the store: each one is committed as it arrives
+        return EXIT_INTERRUPTED
 
 
 def _stop(signum: int, frame: object) -> None:
