@@ -191,3 +191,16 @@ def test_a_data_dir_that_is_a_file_is_called_a_file(tmp_path) -> None:
         resolve_data_dir(tmp_path / "afile")
     with pytest.raises(FileNotFoundError, match=f"^data directory {tmp_path / 'none'} does not exist; "):
         resolve_data_dir(tmp_path / "none")
+
+
+def test_merge_names_its_into_flag_when_the_target_cannot_be_made(tmp_path) -> None:
+    from swapnas.store import StoreError
+    from swapnas.store_tools import merge_stores
+
+    src = tmp_path / "s.sqlite"
+    _store_with_page_size(src, 4096, 3)
+    (tmp_path / "plain").write_text("")
+    with pytest.raises(StoreError) as err:
+        merge_stores([src], tmp_path / "plain" / "m.sqlite")
+    assert str(err.value) == (f"cannot create the score store {tmp_path}/plain/m.sqlite ({tmp_path}/plain is a file, "
+                              "not a folder); give an --into in a writable folder")

@@ -344,7 +344,11 @@ def merge_stores(sources: list[str | os.PathLike], into: str | os.PathLike) -> M
             pass
     n = ScoreStore.COLUMNS.index("status")  # a row: its key's n columns, then status, value, …
     added = replaced = kept = differing = 0
-    with ScoreStore(dest) as out:
+    try:
+        into_store = ScoreStore(dest)
+    except StoreError as exc:  # the store's messages name --store, a run's flag: here the flag is --into
+        raise StoreError(str(exc).replace("a --store", "an --into").replace("--store", "--into")) from exc
+    with into_store as out:
         stored = {tuple(r[c] for c in ScoreStore.COLUMNS[:n]): (r["status"], r["value"]) for r in out.rows()}
         for path in paths:
             with _closing(connect_read_only(path)) as db:
