@@ -204,3 +204,15 @@ def test_merge_names_its_into_flag_when_the_target_cannot_be_made(tmp_path) -> N
         merge_stores([src], tmp_path / "plain" / "m.sqlite")
     assert str(err.value) == (f"cannot create the score store {tmp_path}/plain/m.sqlite ({tmp_path}/plain is a file, "
                               "not a folder); give an --into in a writable folder")
+
+
+def test_a_rerun_with_fewer_proxies_removes_only_the_earlier_run_s_plots(small_bundle, tmp_path, capsys) -> None:
+    from swapnas.cli import main
+
+    out = tmp_path / "run"
+    base = ["correlate", "--space", "darts_swap", "--archs", "4", "--workers", "1", "--data-dir", str(small_bundle),
+            "--out", str(out), "--no-progress"]
+    assert main([*base, "--proxies", "params,flops"]) == 0
+    (out / "scatter_mine.png").write_bytes(b"a user's own file")
+    assert main([*base, "--proxies", "params"]) == 0
+    assert sorted(p.name for p in out.glob("scatter_*.png")) == ["scatter_mine.png", "scatter_params.png"]

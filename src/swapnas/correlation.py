@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import logging
 import time
 from dataclasses import asdict
@@ -134,11 +135,22 @@ def run_correlation(
                         [float(v) if np.isfinite(v) else None for v in params])
 
 
+def _plots_of_earlier_run(out: Path) -> set[Path]:
+    """The scatter plots an earlier correlate wrote in ``out``: one per proxy its ``results.json`` names."""
+    try:
+        names = [f"scatter_{r['proxy']}.png" for r in json.loads((out / "results.json").read_text())["results"]]
+    except (OSError, ValueError, KeyError, TypeError):  # none, or not ours: nothing is removed
+        return set()
+    return {out / n for n in names if (out / n).parent == out}  # a file name, never a path elsewhere
+
+
 def write_outputs(run: CorrelateRun, out: Path) -> list[Path]:
     """``results.json`` (with provenance), ``results.csv`` (one row per arch: accuracy, every proxy's score
     and ``params_m``, the benchmark's #params that ρ|params controls for), ``report.md`` (protocol, table,
-    plots) and one scatter plot per proxy under ``out``."""
+    plots) and one scatter plot per proxy under ``out``; the plots of an earlier run in ``out`` of proxies this run
+    has not are removed (session 52: they stayed beside the new report, as if of this run)."""
     out.mkdir(parents=True, exist_ok=True)
+    earlier = _plots_of_earlier_run(out)
     doc: dict[str, Any] = {
         "provenance": {**provenance(), "device": run.device},
         "protocol": run.protocol,
@@ -165,6 +177,8 @@ def write_outputs(run: CorrelateRun, out: Path) -> list[Path]:
             writer.writerow([arch, run.accuracy[i], *("" if v[i] is None else v[i] for v in run.scores.values()),
                              "" if sizes[i] is None else sizes[i]])
     plots = [scatter_plot(run.scores[r.proxy], run.accuracy, r, run.ground_truth, out) for r in run.results]
+    for stale in earlier - set(plots):
+        stale.unlink(missing_ok=True)
     report = out / "report.md"
     report.write_text(correlation_report(run, doc["provenance"], [p.name for p in plots]))
     return [path, table, report, *plots]
