@@ -38,6 +38,7 @@ def test_a_darts_arch_naslib_cannot_encode_is_written_under_its_own_string(tmp_p
     with pytest.raises(ValueError, match="which the key cannot hold"):
         darts.to_naslib(darts.parse(b))
     doc = json.loads(export(path, tmp_path / "zc.json", "naslib-zc").read_text())["darts"]
+    (doc,) = doc.values()  # one dataset
     assert doc == {darts.to_naslib(darts.parse(a)): {"params": {"score": 1.0, "time": 0.1}},
                    b: {"params": {"score": 2.0, "time": 0.1}}}
 

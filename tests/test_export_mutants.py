@@ -54,8 +54,9 @@ def test_an_existing_out_file_is_replaced_and_nested_folders_are_made(tmp_path):
     assert export(store, old) == old
     assert [r["arch"] for r in csv.DictReader(old.open())] == [NB201[0]]
     deep = tmp_path / "a" / "b" / "zc.json"
-    assert json.loads(export(store, deep, "naslib-zc").read_text())["nb201"] == {
-        nb201.to_naslib(nb201.parse(NB201[0])): {"swap": {"score": 1.0, "time": 0.5}}}
+    # a fingerprint without its protocol's row (this store has none) names itself where the dataset would be
+    assert json.loads(export(store, deep, "naslib-zc").read_text())["nb201"] == {"protocol fp1": {
+        nb201.to_naslib(nb201.parse(NB201[0])): {"swap": {"score": 1.0, "time": 0.5}}}}
 
 
 def test_the_store_is_read_without_a_write(tmp_path):
@@ -71,8 +72,8 @@ def test_the_store_is_read_without_a_write(tmp_path):
 def test_a_space_without_naslib_keys_and_an_unknown_space_keep_our_strings(tmp_path):
     store = _put(tmp_path / "s.sqlite", [(_key("flexibert", FLEXI), _ok(2.0)), (_key("mine", "cell-7"), _ok(3.0))])
     doc = json.loads(export(store, tmp_path / "zc.json", "naslib-zc").read_text())
-    assert doc["flexibert"] == {FLEXI: {"swap": {"score": 2.0, "time": 0.5}}}
-    assert doc["mine"] == {"cell-7": {"swap": {"score": 3.0, "time": 0.5}}}
+    assert doc["flexibert"] == {"protocol fp1": {FLEXI: {"swap": {"score": 2.0, "time": 0.5}}}}
+    assert doc["mine"] == {"protocol fp1": {"cell-7": {"swap": {"score": 3.0, "time": 0.5}}}}
 
 
 def test_a_failed_score_is_skipped_and_the_rest_exported(tmp_path):
@@ -81,7 +82,7 @@ def test_a_failed_score_is_skipped_and_the_rest_exported(tmp_path):
     failed = Record("failed", None, None, [], 0.1, None, "boom")
     store = _put(tmp_path / "s.sqlite", [(_key(arch=first), failed), (_key(arch=second), _ok(4.0))])
     doc = json.loads(export(store, tmp_path / "zc.json", "naslib-zc").read_text())
-    assert list(doc["nb201"].values()) == [{"swap": {"score": 4.0, "time": 0.5}}]
+    assert list(doc["nb201"]["protocol fp1"].values()) == [{"swap": {"score": 4.0, "time": 0.5}}]
 
 
 def test_two_settings_under_one_fingerprint_named_whole(tmp_path):
@@ -89,7 +90,7 @@ def test_two_settings_under_one_fingerprint_named_whole(tmp_path):
     setting = "proxy swap@1, protocol fp1, seed 0, batch_size 8, repeats 1, net"
     assert refusal(ValueError, lambda: export(one, tmp_path / "zc.json", "naslib-zc")) == (
         f"swap of {NB201[0]} is stored under two settings ({setting} {{\"C\": 4}}) and "
-        f"({setting} {{\"C\": 8}}); NASLib's layout holds one score per arch and proxy: they differ in net "
+        f"({setting} {{\"C\": 8}}); NASLib's layout holds one score per dataset, arch and proxy: they differ in net "
         '({"C": 4} / {"C": 8}) under one protocol fingerprint (a search stores its two stages so), which --protocol '
         "cannot choose: use --format csv, which keeps every row with its net column")
     two = _put(tmp_path / "two.sqlite", [(_key(), _ok(1.0)), (_key(repeats=4, net='{"C": 8}'), _ok(2.0))])
@@ -144,3 +145,18 @@ def test_two_archs_written_alike_are_named_whole(tmp_path, monkeypatch):
     assert refusal(ValueError, lambda: export(store, tmp_path / "zc.json", "naslib-zc")) == (
         f"{NB201[0]} and {NB201[1]} are both written (0, 0) in NASLib's encoding (it does not encode what tells them "
         "apart): use --format csv, which keeps every arch")
+
+
+def test_naslib_zc_is_keyed_by_dataset_in_naslibs_spelling_with_naslibs_proxy_names(tmp_path):
+    """Session 52: the layout lacked the dataset level of NASLib's zc_<space>.json (a store of two datasets could
+    not be exported in one file), wrote imagenet16-120 and jacob_cov where NASLib writes ImageNet16-120 and jacov."""
+    rows = [(ScoreKey("nb201", NB201[0], "jacob_cov@1", "fpA", 0, 8, 1, "{}"), _ok(1.0)),
+            (ScoreKey("nb201", NB201[0], "swap@1", "fpB", 0, 8, 1, "{}"), _ok(2.0)),
+            (ScoreKey("transnas_micro", "64-41414-3_33_333", "swap@1", "fpC", 0, 8, 1, "{}"), _ok(3.0))]
+    store = _put(tmp_path / "s.sqlite", rows, {"fpA": {"dataset": "cifar10"}, "fpB": {"dataset": "imagenet16-120"},
+                                               "fpC": {"dataset": "jigsaw"}})
+    doc = json.loads(export(store, tmp_path / "zc.json", "naslib-zc").read_text())
+    key = nb201.to_naslib(nb201.parse(NB201[0]))
+    assert doc["nb201"] == {"cifar10": {key: {"jacov": {"score": 1.0, "time": 0.5}}},
+                            "ImageNet16-120": {key: {"swap": {"score": 2.0, "time": 0.5}}}}
+    assert list(doc["transnas_micro"]) == ["jigsaw"] and sorted(doc) == ["nb201", "provenance", "transnas_micro"]

@@ -106,7 +106,8 @@ def test_export_csv_and_naslib_layout(small_bundle, tmp_path, capsys) -> None:
     assert len(rows) == n == 12 and {r["proxy"].split("@")[0] for r in rows} == {"swap", "params"}
     assert main(["export", str(store), "--format", "naslib-zc", "--out", str(tmp_path / "zc.json")]) == 0
     zc = json.loads((tmp_path / "zc.json").read_text())
-    archs = zc["darts"]
+    assert list(zc["darts"]) == ["cifar10"]  # NASLib's zc files are keyed by dataset
+    archs = zc["darts"]["cifar10"]
     assert len(archs) == 6 and all(set(v) == {"swap", "params"} and "score" in v["swap"] for v in archs.values())
     assert all(k.startswith("[[") for k in archs)  # NASLib's compact NB301 keys
     assert main(["export", str(tmp_path / "none.sqlite"), "--out", str(tmp_path / "x.csv")]) == 2

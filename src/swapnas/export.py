@@ -2,13 +2,16 @@
 
 - ``csv``: one row per stored score (failures included) with every key column, so the store
   can be read without SQLite.
-- ``naslib-zc``: ``{space: {arch: {proxy: {"score": value, "time": seconds}}}}``, the nesting of
-  NASLib's ``zc_*.json`` files below their top level, arch keys in NASLib's encoding where the space
-  has one (``to_naslib``: NB201's op-index tuple such as ``"(0, 2, 3, 2, 3, 1)"``, NB101's, DARTS's and
-  TransNAS's; spaces without one keep our canonical string). It is not a file NASLib's own reader
-  loads: NASLib's files are keyed by dataset at the top. Two stored archs that NASLib's encoding writes alike (a DARTS genotype's concat is
-  not encoded) are refused. Only successful scores;
-  when one (space, arch, proxy) was stored under several settings (protocol, seed, batch, repeats,
+- ``naslib-zc``: ``{"provenance": …, space: {dataset: {arch: {proxy: {"score": value, "time": seconds}}}}}``:
+  under each space, the layout of NASLib's ``zc_<space>.json`` files (``doc["nb201"]`` saved alone is one: its
+  top-level keys are datasets, or TransNAS tasks, in NASLib's spelling, e.g. ``ImageNet16-120``; since session 52,
+  which added the dataset level); arch keys in NASLib's encoding where the space has one (``to_naslib``: NB201's
+  op-index tuple such as ``"(0, 2, 3, 2, 3, 1)"``, NB101's, DARTS's and TransNAS's; an arch NASLib cannot encode,
+  such as a DARTS genotype with a ``none`` op, keeps our string); proxies by NASLib's names where they differ
+  (``jacov`` for ``jacob_cov``). The records hold no ``val_accuracy`` (NASLib's do), and ``params`` and ``flops``
+  are counts of the scored network, not NASLib's millions of the benchmark's network. Two stored archs that
+  NASLib's encoding writes alike (a DARTS genotype's concat is not encoded) are refused. Only successful scores;
+  when one (space, dataset, arch, proxy) was stored under several settings (protocol, seed, batch, repeats,
   network, proxy version and options), it refuses, naming what differs; ``--protocol`` keeps one
   protocol fingerprint (in both formats; a dataset name picks the store's only fingerprint of that
   dataset). A search's store holds its two stages under one fingerprint (another net and repeats): its
@@ -22,6 +25,7 @@ import os
 from pathlib import Path
 
 from .results import provenance, strict_json
+from .conformance import NASLIB_TO_OURS
 from .scoring import fingerprinted
 from .spaces import SPACES, get_space
 from .store import ScoreStore, StoreError
@@ -89,24 +93,39 @@ def _fix(first: dict, other: dict, protocols: dict[str, dict], scored: dict[str,
             f"column{'s' if len(diff) > 1 else ''}")
 
 
+#: our dataset names that NASLib's zc files write otherwise (their top-level keys)
+NASLIB_DATASETS = {"imagenet16-120": "ImageNet16-120"}
+#: our metric names that NASLib's zc files write otherwise
+NASLIB_PROXIES = {ours: theirs for theirs, ours in NASLIB_TO_OURS.items()}
+
+
+def _dataset_key(fingerprint: str, protocols: dict[str, dict]) -> str:
+    """NASLib's name of the dataset (TransNAS: the task) a protocol fingerprint scored on; the fingerprint itself
+    where the store lacks its protocol's row."""
+    dataset = fingerprinted(protocols.get(fingerprint, {})).get("dataset")
+    return NASLIB_DATASETS.get(dataset, dataset) if dataset else f"protocol {fingerprint}"
+
+
 def _naslib_doc(rows: list[dict], protocols: dict[str, dict]) -> dict:
-    """NASLib's nesting of successful scores; one setting per (space, arch, proxy name), else a ValueError."""
+    """NASLib's nesting of successful scores under each space: dataset → arch → proxy; one setting per (space,
+    dataset, arch, proxy name), else a ValueError."""
     doc: dict = {}
     seen: dict[tuple, dict] = {}
     for r in rows:
         if r["status"] != "ok":
             continue
         name, key = r["proxy"].split("@")[0], _arch_key(r["space"], r["arch"])
-        first = seen.setdefault((r["space"], key, name), r)
+        dataset = _dataset_key(r["protocol"], protocols)
+        first = seen.setdefault((r["space"], dataset, key, name), r)
         if first["arch"] != r["arch"]:
             raise ValueError(f"{first['arch']} and {r['arch']} are both written {key} in NASLib's encoding (it does "
                              "not encode what tells them apart): use --format csv, which keeps every arch")
         if any(first[k] != r[k] for k in SETTING):
             raise ValueError(f"{name} of {r['arch']} is stored under two settings ({_setting(first)}) and "
-                             f"({_setting(r)}); NASLib's layout holds one score per arch and proxy: "
+                             f"({_setting(r)}); NASLib's layout holds one score per dataset, arch and proxy: "
                              f"{_fix(first, r, protocols, _scored_with(rows))}")
-        arch = doc.setdefault(r["space"], {}).setdefault(key, {})
-        arch[name] = {"score": r["value"], "time": r["seconds"]}
+        arch = doc.setdefault(r["space"], {}).setdefault(dataset, {}).setdefault(key, {})
+        arch[NASLIB_PROXIES.get(name, name)] = {"score": r["value"], "time": r["seconds"]}
     return doc
 
 

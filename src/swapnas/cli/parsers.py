@@ -288,16 +288,17 @@ def add_train(sub: Sub) -> None:
 def add_export(sub: Sub) -> None:
     p = sub.add_parser(
         "export", parents=[global_parent()], formatter_class=HelpFormatter,
-        help="write a score store as CSV or in a NASLib-like zero-cost JSON layout",
+        help="write a score store as CSV or in NASLib's zero-cost JSON layout",
         description="Export every score of a SQLite score store: csv (one row per stored score, failures "
-        "included) or naslib-zc (the nesting of NASLib's zc_*.json files: space -> arch -> proxy -> score, time; "
-        "keyed by space, not by dataset as NASLib's own files).",
+        "included) or naslib-zc (per space, the layout of NASLib's zc_<space>.json files: dataset or task -> arch "
+        "-> proxy -> score, time, in NASLib's spelling: doc['nb201'] saved alone is such a file; beside it a "
+        "'provenance' key).",
         epilog="example:\n  swapnas export runs/c100/scores.sqlite --format csv --out runs/c100/scores.csv")
     p.add_argument("store", help="the SQLite score store (a run's OUT/scores.sqlite or its --store)")
     p.add_argument("--format", default="csv", choices=list(FORMATS), help="output format")
     p.add_argument("--protocol", default=None, help="keep only the scores of this protocol fingerprint, or of the "
                    "store's only fingerprint of this dataset (e.g. cifar100; `swapnas store check` lists them), in csv "
-                   "and naslib-zc; naslib-zc needs it when one arch and proxy were scored under several")
+                   "and naslib-zc; naslib-zc needs it when one arch and proxy of a dataset were scored under several")
     p.add_argument("--out", required=True, help="the file to write")
     p.set_defaults(func=commands.export_store)
 
