@@ -114,7 +114,9 @@ def test_run_correlation_scores_the_seeded_pick_and_hands_score_archs_every_sett
     assert calls[1][7:9] == (True, False)
     assert (run.reused, run.partly_reused, run.device, run.batch_note) == (2, 1, "cpu", "the batch")
     assert run.bootstrap == {"resamples": BOOTSTRAP_RESAMPLES, "seed": SEED,
-                             "interval": "percentile 95 %, paired resamples"}
+                             "interval": "percentile 95 %, paired resamples",
+                             "draws": "numpy.random.default_rng(seed).integers over the archs with a score, in the "
+                                      "order of archs"}
     assert 0.0 <= run.wall_seconds < 60.0 and run.ground_truth == "fake accuracy"
     assert run.protocol == protocol.describe()
     params = [PARAMS[ARCHS.index(a)] for a in picked]

@@ -91,12 +91,13 @@ def test_two_settings_under_one_fingerprint_named_whole(tmp_path):
     assert refusal(ValueError, lambda: export(one, tmp_path / "zc.json", "naslib-zc")) == (
         f"swap of {NB201[0]} is stored under two settings ({setting} {{\"C\": 4}}) and "
         f"({setting} {{\"C\": 8}}); NASLib's layout holds one score per dataset, arch and proxy: they differ in net "
-        '({"C": 4} / {"C": 8}) under one protocol fingerprint (a search stores its two stages so), which --protocol '
-        "cannot choose: use --format csv, which keeps every row with its net column")
+        '({"C": 4} / {"C": 8}) under one protocol fingerprint (S, R and the network are not part of it: a search\'s '
+        "two stages, or runs of other --repeats, share one), which --protocol cannot choose: use --format csv, which keeps every row with its net column")
     two = _put(tmp_path / "two.sqlite", [(_key(), _ok(1.0)), (_key(repeats=4, net='{"C": 8}'), _ok(2.0))])
     assert refusal(ValueError, lambda: export(two, tmp_path / "zc.json", "naslib-zc")).endswith(
-        'they differ in repeats (1 / 4) and net ({"C": 4} / {"C": 8}) under one protocol fingerprint (a search '
-        "stores its two stages so), which --protocol cannot choose: use --format csv, which keeps every row with its "
+        'they differ in repeats (1 / 4) and net ({"C": 4} / {"C": 8}) under one protocol fingerprint (S, R and '
+        "the network are not part of it: a search's two stages, or runs of other --repeats, share one), which "
+        "--protocol cannot choose: use --format csv, which keeps every row with its "
         "repeats and net columns")
 
 
@@ -160,3 +161,13 @@ def test_naslib_zc_is_keyed_by_dataset_in_naslibs_spelling_with_naslibs_proxy_na
     assert doc["nb201"] == {"cifar10": {key: {"jacov": {"score": 1.0, "time": 0.5}}},
                             "ImageNet16-120": {key: {"swap": {"score": 2.0, "time": 0.5}}}}
     assert list(doc["transnas_micro"]) == ["jigsaw"] and sorted(doc) == ["nb201", "provenance", "transnas_micro"]
+
+
+def test_the_csv_names_each_row_s_dataset_from_its_protocol(tmp_path):
+    """Session 52: rows of two datasets in one store were told apart only by a fingerprint's hex."""
+    rows = [(_key(protocol="fpA"), _ok(1.0)), (_key(arch=NB201[1], protocol="fpB"), _ok(2.0)),
+            (_key(arch=NB201[1], protocol="fpX"), _ok(3.0))]
+    store = _put(tmp_path / "s.sqlite", rows, {"fpA": {"dataset": "cifar10"}, "fpB": {"dataset": "cifar100"}})
+    got = list(csv.DictReader(export(store, tmp_path / "s.csv").open()))
+    assert list(got[0])[-1] == "dataset" and {r["protocol"]: r["dataset"] for r in got} == {
+        "fpA": "cifar10", "fpB": "cifar100", "fpX": ""}

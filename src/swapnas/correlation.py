@@ -129,7 +129,8 @@ def run_correlation(
         ))
         scores[p.name] = [float(v) if np.isfinite(v) else None for v in vals]
     where = f"{device}" + (" on Ray workers" if executor is not None and executor.name == "ray" else "")
-    boot = {"resamples": BOOTSTRAP_RESAMPLES, "seed": protocol.seed, "interval": "percentile 95 %, paired resamples"}
+    boot = {"resamples": BOOTSTRAP_RESAMPLES, "seed": protocol.seed, "interval": "percentile 95 %, paired resamples",
+            "draws": "numpy.random.default_rng(seed).integers over the archs with a score, in the order of archs"}
     return CorrelateRun(protocol.describe(), bench.truth_text(task), batch.note, results, scores,
                         [float(a) for a in acc], [str(a) for a in archs], wall, reused, counts["partly"], where, boot,
                         [float(v) if np.isfinite(v) else None for v in params])

@@ -1,7 +1,15 @@
 """``swapnas export``: a score store as CSV, or in NASLib's zero-cost JSON layout.
 
 - ``csv``: one row per stored score (failures included) with every key column, so the store
-  can be read without SQLite.
+  can be read without SQLite: ``space`` (the space the archs are of: ``darts`` for NB301 and ``darts_swap``),
+  ``arch``, ``proxy`` (``name@version[options]``), ``protocol`` (its fingerprint; ``swapnas store check`` describes
+  it), ``seed``, ``batch_size`` (S), ``repeats`` (R), ``net`` (JSON), ``status`` (``ok`` / ``failed``), ``value``
+  (the mean over the repeats), ``std`` (their population std), ``values_json`` (each repeat's value), ``seconds``
+  (per arch; a derived proxy's includes its bases'), ``peak_mem_bytes`` (on a GPU the allocator's peak above its level at the
+  start; on the CPU the resident set's growth sampled every 10 ms, a lower bound that a process which already
+  holds the memory shows as 0),
+  ``error``, ``device``, ``created`` (Unix time), and ``dataset`` (the protocol's dataset or task; empty where the
+  store lacks the protocol's row; since session 52).
 - ``naslib-zc``: ``{"provenance": …, space: {dataset: {arch: {proxy: {"score": value, "time": seconds}}}}}``:
   under each space, the layout of NASLib's ``zc_<space>.json`` files (``doc["nb201"]`` saved alone is one: its
   top-level keys are datasets, or TransNAS tasks, in NASLib's spelling, e.g. ``ImageNet16-120``; since session 52,
@@ -88,7 +96,8 @@ def _fix(first: dict, other: dict, protocols: dict[str, dict], scored: dict[str,
         return f"choose one with --protocol: {_named([first['protocol'], other['protocol']], protocols, scored)}"
     diff = [k for k in SETTING if first[k] != other[k]]
     what = " and ".join(f"{k} ({first[k]} / {other[k]})" for k in diff)
-    return (f"they differ in {what} under one protocol fingerprint (a search stores its two stages so), which "
+    return (f"they differ in {what} under one protocol fingerprint (S, R and the network are not part of it: a "
+            f"search's two stages, or runs of other --repeats, share one), which "
             f"--protocol cannot choose: use --format csv, which keeps every row with its {' and '.join(diff)} "
             f"column{'s' if len(diff) > 1 else ''}")
 
@@ -179,9 +188,10 @@ def export(store_path: str | os.PathLike, out: str | os.PathLike, fmt: str = "cs
             out.write_text(text)
             return out
         with out.open("w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=list(ScoreStore.COLUMNS))
+            writer = csv.DictWriter(f, fieldnames=[*ScoreStore.COLUMNS, "dataset"])
             writer.writeheader()
-            writer.writerows(rows)
+            writer.writerows({**r, "dataset": fingerprinted(protocols.get(r["protocol"], {})).get("dataset", "")}
+                             for r in rows)
     except OSError as exc:  # a read-only file system, a full disk, …: named, not a traceback
         raise ValueError(f"--out {out}: cannot write it ({exc.strerror}); give a file in a writable folder") from None
     return out

@@ -57,7 +57,7 @@ class CorrelateRun:
     partly_reused: int = 0
     #: where the archs were scored: the device, and "on Ray workers" with the Ray executor ("": not recorded)
     device: str = ""
-    #: the rho CI's bootstrap: {"resamples", "seed", "interval"}
+    #: the rho CI's bootstrap: {"resamples", "seed", "interval", "draws"} (draws: what to redo it from, session 52)
     bootstrap: dict = field(default_factory=dict)
     #: the benchmark's #params (millions) per arch, ρ|params's control (None: unknown)
     params_m: list[float | None] = field(default_factory=list)
