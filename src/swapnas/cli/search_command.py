@@ -99,10 +99,11 @@ def resume_line(out: Path, config: EAConfig, seed: int, proxy_key: str | None = 
     try:
         doc = json.loads((out / "state.json").read_text())
         ea, fit = doc["ea"], doc.get("fitness")
-        why = state_mismatch(ea, config, seed)
         named, saved = (proxy_key or "").split("[")[0], fit.get("proxy") if isinstance(fit, dict) else None
-        if why is None and named and isinstance(saved, str) and saved.split("[")[0] != named:
+        why = None  # the fitness first, as the search checks it before the EA's settings
+        if named and isinstance(saved, str) and saved.split("[")[0] != named:
             why = fitness_mismatch(out / "state.json", fit, {**fit, "proxy": named})
+        why = why or state_mismatch(ea, config, seed)
         cycle, evaluations, before = int(ea["cycle"]), len(ea["history"]), int(ea["config"]["cycles"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
