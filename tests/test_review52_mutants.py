@@ -144,3 +144,17 @@ def test_a_saved_search_of_another_fitness_and_seed_is_refused_for_its_fitness_a
         resume_line(tmp_path, config, 3, "params@1")
     with pytest.raises(ValueError, match=r"^the saved search state was made with --seed 0 \(now 3\)"):
         resume_line(tmp_path, config, 3, "swap@1")
+
+
+def test_the_earlier_run_s_plots_are_files_in_out_only(tmp_path):
+    """A results.json naming a proxy with a path in it (edited, or not ours) never sends a removal outside OUT."""
+    import json
+
+    from swapnas.correlation import _plots_of_earlier_run
+
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "results.json").write_text(json.dumps({"results": [{"proxy": "swap"}, {"proxy": "x/../../victim"}]}))
+    assert _plots_of_earlier_run(out) == {out / "scatter_swap.png"}
+    (out / "results.json").write_text("{not json")
+    assert _plots_of_earlier_run(out) == set()
