@@ -1,4 +1,5 @@
-"""``swapnas.correlation`` (the module behind `swapnas correlate`) pinned field by field: the survivors of its mutation run (docs/reliability.md, session 34).
+"""``swapnas.correlation`` (the module behind `swapnas correlate`) pinned field by field: the survivors of its
+mutation run (docs/reliability.md, session 34).
 
 A hand-made benchmark of 12 archs and a ``score_archs`` stand-in with fixed records (a failure of each per-arch
 proxy, a record without seconds) drive ``run_correlation``; every expected figure is worked out here: ρ and τ by

@@ -82,8 +82,8 @@ def test_export_names_each_fingerprint_by_its_dataset(tmp_path, capsys) -> None:
     # a dataset name picks the store's only fingerprint of that dataset (nb201's and darts's scores on CIFAR-10)
     assert main(["export", str(path), "--format", "naslib-zc", "--protocol", "cifar10", "--out", str(out)]) == 0
     doc = json.loads(out.read_text())
-    assert sorted(doc) == ["darts", "nb201", "provenance"] and all(list(doc[s]) == ["cifar10"] and
-                                                                    len(doc[s]["cifar10"]) == 2 for s in ("darts", "nb201"))
+    assert sorted(doc) == ["darts", "nb201", "provenance"]
+    assert all(list(doc[s]) == ["cifar10"] and len(doc[s]["cifar10"]) == 2 for s in ("darts", "nb201"))
     assert main(["export", str(path), "--protocol", "cifar100", "--out", str(tmp_path / "c100.csv")]) == 0
     assert {row["protocol"] for row in csv.DictReader((tmp_path / "c100.csv").open())} == {c100}
 

@@ -31,7 +31,8 @@ class FlatCNN(nn.Module):
 
 def test_best_scores_a_flat_cnn_as_its_parts_do() -> None:
     """`best` (swap_darts outside a space) was refused on a flat CNN: AZ-NAS found no blocks, and no option reached
-    them. Its value is its formula over its parts' values (ln Ψ + ln expressivity + 0.25·progressivity + 0.5·ln #params)."""
+    them. Its value is its formula over its parts' values (ln Ψ + ln expressivity + 0.25·progressivity
+    + 0.5·ln #params)."""
     x = torch.randn(16, 3, 8, 8, generator=torch.Generator().manual_seed(0))
     y = torch.arange(16) % 10
     with warnings.catch_warnings():
@@ -89,7 +90,8 @@ def test_inputs_the_model_cannot_take_are_said_to_fail_its_own_forward() -> None
     conv = "Given groups=1, weight of size [4, 3, 3, 3], expected input[4, 1, 8, 8] to have 3 channels"
     net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 6 * 6, 2))
     assert refusal(swapnas.UnsupportedModel, lambda: swapnas.score(net, x, "swap")).startswith(
-        f"swap could not score Sequential: its forward fails on these inputs (shape (4, 1, 8, 8)): RuntimeError: {conv}")
+        "swap could not score Sequential: its forward fails on these inputs (shape (4, 1, 8, 8)): RuntimeError: "
+        f"{conv}")
     lazy = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Flatten(), nn.LazyLinear(2))
     assert refusal(swapnas.UnsupportedModel, lambda: swapnas.score(lazy, x, "swap")).startswith(
         "Sequential's lazy modules take their shapes from one pass, and its forward fails on these inputs (shape "

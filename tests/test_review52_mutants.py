@@ -117,7 +117,8 @@ def test_cut_mid_page_keeps_the_rows_of_the_part_page(tmp_path):
     whole = src.read_bytes()
     (tmp_path / "page.sqlite").write_bytes(whole[:12 * 4096])
     src.write_bytes(whole[:12 * 4096 + 4000])  # all of page 13 but its last 96 bytes
-    mid, clean = salvage_store(src, tmp_path / "a.sqlite"), salvage_store(tmp_path / "page.sqlite", tmp_path / "b.sqlite")
+    mid = salvage_store(src, tmp_path / "a.sqlite")
+    clean = salvage_store(tmp_path / "page.sqlite", tmp_path / "b.sqlite")
     assert mid.recovered > clean.recovered > 0
 
 

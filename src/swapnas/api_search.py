@@ -87,8 +87,9 @@ def search_arch(space: str = "nb201", dataset: str | None = None, *, out: str | 
     from .cli import build_parser
     from .cli.search_command import search_run
 
-    for name, value, what in (("space", space, "a space name such as 'nb201'"), ("dataset", dataset, "a dataset or task "
-                              "name such as 'cifar10', or None for the space's default")):
+    for name, value, what in (("space", space, "a space name such as 'nb201'"),
+                              ("dataset", dataset, "a dataset or task name such as 'cifar10', or None for the space's "
+                               "default")):
         if not isinstance(value, str) and not (name == "dataset" and value is None):
             raise TypeError(f"swapnas.search_arch: {name} must be {what}, not {value!r}")
     if not isinstance(out, (str, os.PathLike)):

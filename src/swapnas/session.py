@@ -365,7 +365,8 @@ def configure(
     full_net = scoring_net(space, task, net, d["net"])
     protocol, batch = prepare(
         space=space, dataset=task, batch_size=d["batch_size"] if batch_size is None else batch_size,
-        repeats=d["repeats"] if repeats is None else repeats, seed=seed, init=init or d["init"], net=full_net, inputs=inputs,
+        repeats=d["repeats"] if repeats is None else repeats, seed=seed, init=init or d["init"], net=full_net,
+        inputs=inputs,
         data_dir=data_dir, image_root=image_root, fill=fill, images=images,
         labels=any(p.needs_labels for p in proxy_list),
     )
