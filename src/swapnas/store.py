@@ -72,10 +72,8 @@ _SCORE_OVER_FAILURE = _REPLACE_UNLESS_LOSING_A_SCORE.replace("(status <> 'ok' OR
 
 
 def without_wal(path: str | os.PathLike, tables: set[str] | int) -> str:
-    """What an SQLite file without any table (``tables``: its tables or their count) may be: a store's main file
-    copied without its ``-wal`` file (until its first checkpoint a store's schema and scores are only there: a run
-    killed before it, or still running); '' for a file with tables (session 52: `store merge` of such a shard said
-    only "no scores table")."""
+    """What an SQLite file with no ``tables`` may be: a store's main file copied without its ``-wal`` file, where a
+    store keeps its schema and scores until its first checkpoint (session 52); '' for a file with tables."""
     if tables:
         return ""
     return (f"; it has no table at all, as a store's main file has none until its first checkpoint: if it was copied "
