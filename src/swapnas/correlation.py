@@ -155,6 +155,8 @@ def write_outputs(run: CorrelateRun, out: Path) -> list[Path]:
     doc: dict[str, Any] = {
         "provenance": {**provenance(), "device": run.device},
         "protocol": run.protocol,
+        # the benchmark by its own name (the protocol names the space: darts for nb301 and darts_swap; session 52)
+        "benchmark": {"name": run.results[0].space, "task": run.results[0].dataset} if run.results else None,
         "ground_truth": run.ground_truth,
         "batch_note": run.batch_note,
         "wall_seconds": run.wall_seconds,
