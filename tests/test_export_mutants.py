@@ -91,13 +91,14 @@ def test_two_settings_under_one_fingerprint_named_whole(tmp_path):
     assert refusal(ValueError, lambda: export(one, tmp_path / "zc.json", "naslib-zc")) == (
         f"swap of {NB201[0]} is stored under two settings ({setting} {{\"C\": 4}}) and "
         f"({setting} {{\"C\": 8}}); NASLib's layout holds one score per dataset, arch and proxy: they differ in net "
-        '({"C": 4} / {"C": 8}) under one protocol fingerprint (S, R and the network are not part of it: a search\'s '
-        "two stages, or runs of other --repeats, share one), which --protocol cannot choose: use --format csv, which "
+        '({"C": 4} / {"C": 8}) under one protocol fingerprint (R and the network are not part of it: a search\'s '
+        "two stages under one S, or runs of other --repeats, share one), which --protocol cannot choose: use --format csv, which "
         "keeps every row with its net column")
     two = _put(tmp_path / "two.sqlite", [(_key(), _ok(1.0)), (_key(repeats=4, net='{"C": 8}'), _ok(2.0))])
     assert refusal(ValueError, lambda: export(two, tmp_path / "zc.json", "naslib-zc")).endswith(
-        'they differ in repeats (1 / 4) and net ({"C": 4} / {"C": 8}) under one protocol fingerprint (S, R and '
-        "the network are not part of it: a search's two stages, or runs of other --repeats, share one), which "
+        'they differ in repeats (1 / 4) and net ({"C": 4} / {"C": 8}) under one protocol fingerprint (R and '
+        "the network are not part of it: a search's two stages under one S, or runs of other --repeats, share one), "
+        "which "
         "--protocol cannot choose: use --format csv, which keeps every row with its "
         "repeats and net columns")
 

@@ -198,3 +198,24 @@ def test_a_rerun_with_fewer_proxies_removes_only_the_earlier_run_s_plots(small_b
     (out / "scatter_mine.png").write_bytes(b"a user's own file")
     assert main([*base, "--proxies", "params"]) == 0
     assert sorted(p.name for p in out.glob("scatter_*.png")) == ["scatter_mine.png", "scatter_params.png"]
+
+
+def test_export_and_merge_name_their_store_arguments_not_a_run_s_store_flag(tmp_path) -> None:
+    """The docs audit: a copy of a store's main file alone ended "give another --store" in export and merge, which
+    take the store as an argument; a dataset in NASLib's spelling (the naslib-zc file's) picks its fingerprint."""
+    from swapnas.export import export
+    from swapnas.store import Record, ScoreKey, StoreError
+    from swapnas.store_tools import merge_stores
+
+    main = tmp_path / "shard.sqlite"
+    sqlite3.connect(main).execute("PRAGMA journal_mode=WAL").close()
+    for call in (lambda: export(main, tmp_path / "x.csv"), lambda: merge_stores([main], tmp_path / "m.sqlite")):
+        with pytest.raises(StoreError) as err:
+            call()
+        assert str(err.value).endswith("; give another store") and "--store" not in str(err.value)
+    store = tmp_path / "s.sqlite"
+    with ScoreStore(store) as s:
+        s.add_protocol("fpI", {"dataset": "imagenet16-120"})
+        s.put(ScoreKey("nb201", "a", "swap@1", "fpI", 0, 8, 1, "{}"), Record("ok", 1.0, 0.0, [1.0], 0.1, None, None))
+    for spelling in ("ImageNet16-120", "imagenet16-120"):
+        assert export(store, tmp_path / "i.csv", protocol=spelling).read_text().count("\n") == 2

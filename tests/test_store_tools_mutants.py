@@ -197,7 +197,8 @@ def test_salvage_text_of_a_bad_case_whole():
     s = Salvage("a.sqlite", "b.sqlite", 7, None, 2, 3, 1024)
     assert salvage_text(s) == (
         "salvaged a.sqlite into b.sqlite: 7 scores recovered, an unknown number of scores lost (the key index is "
-        "damaged too), 2 protocols\n  the damaged header was rebuilt (page size 1024)\n  3 damaged stretch(es) "
+        "damaged too), 2 protocols\n  its header was rebuilt (page size 1024): the file's own was damaged or the "
+        "file cut short\n  3 damaged stretch(es) "
         "stepped over")
 
 
@@ -259,8 +260,8 @@ def test_check_and_salvage_refusals_whole(tmp_path):
     garbage.write_bytes(b"\xab" * 8192)
     with pytest.raises(StoreError) as info:
         salvage_store(garbage, tmp_path / "out.sqlite")
-    assert str(info.value) == (f"no page of {garbage} can be read as a score store (its header and schema page are "
-                               "damaged): no score can be recovered; restore it from a backup, or start a fresh "
+    assert str(info.value) == (f"no page of {garbage} can be read as a score store (its header or its schema's pages "
+                               "are damaged, or the file is cut short before them): no score can be recovered; restore it from a backup, or start a fresh "
                                "store with --store NEW.sqlite")
 
 

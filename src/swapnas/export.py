@@ -21,9 +21,10 @@
   NASLib's encoding writes alike (a DARTS genotype's concat is not encoded) are refused. Only successful scores;
   when one (space, dataset, arch, proxy) was stored under several settings (protocol, seed, batch, repeats,
   network, proxy version and options), it refuses, naming what differs; ``--protocol`` keeps one
-  protocol fingerprint (in both formats; a dataset name picks the store's only fingerprint of that
-  dataset). A search's store holds its two stages under one fingerprint (another net and repeats): its
-  naslib-zc export is refused, its csv has every row.
+  protocol fingerprint (in both formats; a dataset name, in our spelling or NASLib's, picks the store's only
+  fingerprint of that dataset). A fingerprint covers the batch (so S) but not R or the network: a search's two
+  stages under one S, or runs of other ``--repeats``, share one, which ``--protocol`` cannot split (csv has every
+  row); a search's stages of two S (NB201's and DARTS's defaults) are two fingerprints, one exported at a time.
 """
 
 from __future__ import annotations
@@ -96,8 +97,8 @@ def _fix(first: dict, other: dict, protocols: dict[str, dict], scored: dict[str,
         return f"choose one with --protocol: {_named([first['protocol'], other['protocol']], protocols, scored)}"
     diff = [k for k in SETTING if first[k] != other[k]]
     what = " and ".join(f"{k} ({first[k]} / {other[k]})" for k in diff)
-    return (f"they differ in {what} under one protocol fingerprint (S, R and the network are not part of it: a "
-            f"search's two stages, or runs of other --repeats, share one), which "
+    return (f"they differ in {what} under one protocol fingerprint (R and the network are not part of it: a "
+            f"search's two stages under one S, or runs of other --repeats, share one), which "
             f"--protocol cannot choose: use --format csv, which keeps every row with its {' and '.join(diff)} "
             f"column{'s' if len(diff) > 1 else ''}")
 
@@ -144,7 +145,8 @@ def _fingerprint_of(asked: str, known: list[str], protocols: dict[str, dict], st
     ``asked`` (e.g. ``cifar10``); else a ValueError naming the store's fingerprints with their datasets."""
     if asked in known:
         return asked
-    of_dataset = [fp for fp in known if fingerprinted(protocols.get(fp, {})).get("dataset") == asked]
+    of_dataset = [fp for fp in known  # our spelling or NASLib's (imagenet16-120 / ImageNet16-120)
+                  if str(fingerprinted(protocols.get(fp, {})).get("dataset")).lower() == asked.lower()]
     if len(of_dataset) == 1:
         return of_dataset[0]
     if of_dataset:
@@ -171,12 +173,15 @@ def export(store_path: str | os.PathLike, out: str | os.PathLike, fmt: str = "cs
         raise ValueError(f"--out {out} is the store itself; give another file to write")
     if Path(store_path).stat().st_size == 0:
         raise ValueError(f"{store_path} is an empty file, not a score store (the --store of a correlate/grid/search run)")
-    with ScoreStore(store_path, read_only=True) as store:  # not SQLite at all: the store's damaged-store error
-        rows = store.rows()
-        try:  # only to name fingerprints in messages: a store without a readable protocols table still exports
-            protocols = store.protocols()
-        except StoreError:
-            protocols = {}
+    try:
+        with ScoreStore(store_path, read_only=True) as store:  # not SQLite at all: the store's damaged-store error
+            rows = store.rows()
+            try:  # only to name fingerprints in messages: a store without a readable protocols table still exports
+                protocols = store.protocols()
+            except StoreError:
+                protocols = {}
+    except StoreError as exc:  # STORE is an argument here, not a run's --store
+        raise StoreError(str(exc).replace("give another --store", "give another store")) from exc
     if protocol is not None:
         chosen = _fingerprint_of(protocol, sorted({r["protocol"] for r in rows}), protocols, store_path,
                                  _scored_with(rows))

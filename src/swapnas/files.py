@@ -16,7 +16,6 @@ try:
 except ImportError:  # no flock (Windows): OUT is not locked there
     fcntl = None  # type: ignore[assignment]
 #: OUT/.lock files this process holds → the thread holding each and its job (re-entrant within that thread only)
-#: OUT/.lock files this process holds → the thread holding each (the lock is re-entrant within that thread only)
 _HELD: dict[str, tuple[int, str]] = {}
 
 
@@ -53,7 +52,7 @@ def outputs_lock(out: Path, what: str, shard: object = None) -> AbstractContextM
 
 @contextmanager
 def out_lock(out: Path, what: str = "search") -> Iterator[None]:
-    """Hold ``OUT/.lock`` (``fcntl.flock``) while a job (``what``: ``swapnas search``, ``swapnas train``) runs, so a
+    """Hold ``OUT/.lock`` (``fcntl.flock``) while a job (``what``: search, train, correlate, grid) runs, so a
     second one on the same OUT fails at once; the OS releases it when the process ends, even when killed.
     Re-entrant in the thread that holds it; another thread of the process (two ``search_arch`` calls) is refused
     as another process is. The refusal names the job that holds OUT (the lock file holds its pid and job)."""

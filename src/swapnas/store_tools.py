@@ -293,7 +293,8 @@ def _open_source(src: Path, work: Path) -> tuple[sqlite3.Connection, int | None]
                          f"{without_wal(src, anything if isinstance(anything, int) else 1)}")
     rebuilt = _rebuild_header(src, work)
     if rebuilt is None:
-        raise StoreError(f"no page of {src} can be read as a score store (its header and schema page are damaged): "
+        raise StoreError(f"no page of {src} can be read as a score store (its header or its schema's pages are "
+                         "damaged, or the file is cut short before them): "
                          "no score can be recovered; restore it from a backup, or start a fresh store with "
                          "--store NEW.sqlite")
     return rebuilt
@@ -340,8 +341,11 @@ def merge_stores(sources: list[str | os.PathLike], into: str | os.PathLike) -> M
         raise StoreError(f"{(same or [str(paths[-1])])[0]} is given twice (as a source, or as a source and --into): "
                          "name each store once")
     for path in paths:
-        with ScoreStore(path, read_only=True):  # refuses what is not a healthy swapnas store, before any write
-            pass
+        try:
+            with ScoreStore(path, read_only=True):  # refuses what is not a healthy swapnas store, before any write
+                pass
+        except StoreError as exc:  # a source is an argument, not a run's --store
+            raise StoreError(str(exc).replace("give another --store", "give another store")) from exc
     n = ScoreStore.COLUMNS.index("status")  # a row: its key's n columns, then status, value, …
     added = replaced = kept = differing = 0
     try:
@@ -397,7 +401,8 @@ def salvage_text(s: Salvage) -> str:
     lines = [f"salvaged {s.source} into {s.out}: {s.recovered} scores recovered, {lost}, {s.protocols} protocol"
              f"{'' if s.protocols == 1 else 's'}"]
     if s.header_rebuilt:
-        lines.append(f"  the damaged header was rebuilt (page size {s.header_rebuilt})")
+        lines.append(f"  its header was rebuilt (page size {s.header_rebuilt}): the file's own was damaged or the file "
+                     "cut short")
     if s.damaged_stretches:
         lines.append(f"  {s.damaged_stretches} damaged stretch(es) stepped over")
     if s.lost:

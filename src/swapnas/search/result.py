@@ -26,8 +26,9 @@ class SearchResult:
             ``--target-params`` set them (None otherwise).
         constraints: ``max_params_m`` and ``max_macs_m`` (None where not given).
         history: one dict per evaluation in order: ``evaluation``, ``cycle``, ``arch``, ``fitness``.
-        snapshots: one dict per cycle: ``evaluations``, ``cycle``, ``best``, ``population_mean``,
-            ``population_min`` (the fitness of the population; the search curve's data).
+        snapshots: one dict per cycle, the initial population's (cycle 0) first: ``evaluations``, ``cycle``,
+            ``best``, ``population_mean``, ``population_min`` (the fitness of the population; the search curve's
+            data).
         extra: what the benchmark says of ``best``, filled by ``swapnas search`` / ``search_arch`` where the
             space has a benchmark: on NB201 ``valid_accuracy``, ``test_accuracy``, their ``*_rank`` (1 = best; archs
             tied with it share its best rank), ``*_tied``, ``*_optimum`` and ``*_regret`` on the searched dataset,
