@@ -38,6 +38,7 @@ from .conformance import NASLIB_TO_OURS
 from .scoring import fingerprinted
 from .spaces import SPACES, get_space
 from .store import ScoreStore, StoreError
+from .store_tools import given_as
 
 FORMATS = ("csv", "naslib-zc")
 
@@ -181,7 +182,7 @@ def export(store_path: str | os.PathLike, out: str | os.PathLike, fmt: str = "cs
             except StoreError:
                 protocols = {}
     except StoreError as exc:  # STORE is an argument here, not a run's --store
-        raise StoreError(str(exc).replace("give another --store", "give another store")) from exc
+        raise given_as(exc, None) from exc
     if protocol is not None:
         chosen = _fingerprint_of(protocol, sorted({r["protocol"] for r in rows}), protocols, store_path,
                                  _scored_with(rows))

@@ -79,6 +79,12 @@ class Merge:
     protocols: int  # protocols INTO holds now
 
 
+def given_as(exc: StoreError, flag: str | None) -> StoreError:
+    """``exc`` for a store given by ``flag`` (``--into``), or as an argument (None), not by a run's ``--store``."""
+    text = str(exc).replace("a --store", "an --into") if flag == "--into" else str(exc)
+    return StoreError(text.replace("--store", flag) if flag else text.replace("another --store", "another store"))
+
+
 def _existing(path: str | os.PathLike) -> Path:
     """``path``, a file that may be a score store: not a text file (:func:`~swapnas.store.text_first_line`)."""
     p = Path(path)
@@ -345,13 +351,13 @@ def merge_stores(sources: list[str | os.PathLike], into: str | os.PathLike) -> M
             with ScoreStore(path, read_only=True):  # refuses what is not a healthy swapnas store, before any write
                 pass
         except StoreError as exc:  # a source is an argument, not a run's --store
-            raise StoreError(str(exc).replace("give another --store", "give another store")) from exc
+            raise given_as(exc, None) from exc
     n = ScoreStore.COLUMNS.index("status")  # a row: its key's n columns, then status, value, …
     added = replaced = kept = differing = 0
     try:
         into_store = ScoreStore(dest)
     except StoreError as exc:  # the store's messages name --store, a run's flag: here the flag is --into
-        raise StoreError(str(exc).replace("a --store", "an --into").replace("--store", "--into")) from exc
+        raise given_as(exc, "--into") from exc
     with into_store as out:
         stored = {tuple(r[c] for c in ScoreStore.COLUMNS[:n]): (r["status"], r["value"]) for r in out.rows()}
         for path in paths:
