@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+
 from ..errors import NotFound
 
 InputKind = Literal["data", "ones", "random"]
