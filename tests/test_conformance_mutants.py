@@ -140,8 +140,13 @@ def test_load_names_the_missing_file_and_the_datasets(tmp_path: Path) -> None:
 
 def test_select_proxies_all_by_default_and_whole_refusals(tmp_path: Path) -> None:
     ns = conf.load_naslib("nb101", "cifar10", str(_nb101_dir(tmp_path)))
-    for names in (None, "", "all"):
+    for names in (None, "all"):
         assert [p.name for p in conf.select_proxies(ns, names)] == ["flops", "jacob_cov", "params"]
+    stored = "flops, jacob_cov (NASLib: jacov), params"
+    for empty in ("", " , "):  # session 52: an empty --proxies scored every metric, as grid refuses it
+        assert refusal(ValueError, lambda: conf.select_proxies(ns, empty)) == (
+            f"--proxies needs at least one metric name, comma-separated, or 'all' (got {empty!r}); NASLib stores (and "
+            f"we implement) for nb101/cifar10: {stored}")
     assert [p.name for p in conf.select_proxies(ns, "jacov, params")] == ["jacob_cov", "params"]
     stored = "flops, jacob_cov (NASLib: jacov), params"
     assert refusal(ValueError, lambda: conf.select_proxies(ns, "foo,params,bar")) == \

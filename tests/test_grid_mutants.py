@@ -19,6 +19,7 @@ from swapnas.grid import (
     check_archs_per,
     heatmap,
     markdown,
+    metric_names,
     select_columns,
     write_grid,
 )
@@ -131,8 +132,8 @@ def _two_spaces() -> list[GridColumn]:
 
 TABLE = [
     "Produced by:", "", "```bash", "swapnas grid --proxies best,params", "```", "",
-    "Spearman ρ with the ground truth (best per column in **bold**; rows by mean ρ, a cell without ρ counting as 0; "
-    "the mean column averages the cells with ρ):",
+    "Spearman ρ with the ground truth (a lower-is-better metric's values negated, so a good metric has ρ > 0; best per "
+    "column in **bold**; rows by mean ρ, a cell without ρ counting as 0; the mean column averages the cells with ρ):",
     "",
     "| metric | nb201/cifar10 | nb301/cifar10 | mean |",
     "|---|---|---|---|",
@@ -279,3 +280,14 @@ def test_the_heat_map_is_red_blue_and_its_title_names_every_kind_of_dash(tmp_pat
     ax = drawn[-1].axes[0]
     assert ax.images[0].get_cmap().name == "RdBu"
     assert "— = not run, failed, or one score for every arch" in ax.get_title().replace("\n", " ")
+
+
+def test_a_part_named_in_proxies_gets_a_row_and_an_unnamed_one_none() -> None:
+    """Session 52: `--proxies te_nas_ntk,te_nas,params` scored te_nas_ntk and gave it no row (te_nas's parts never
+    had one); a grid.json of before (hidden None) keeps that."""
+    net = {"net": {"C": 16, "N": 1}, "batch_size": 16, "repeats": 1, "init": "gaussian", "seed": 0}
+    rows = [_row(p, 0.5, 8, 0, 0.1) for p in ("te_nas_ntk", "te_nas_lr", "te_nas", "params")]
+    col = GridColumn("nb201", "cifar10", "valid_acc", net, "", 8, 1.0, rows, hidden=["te_nas_lr"])
+    assert metric_names([col]) == ["te_nas_ntk", "te_nas", "params"]
+    old = GridColumn("nb201", "cifar10", "valid_acc", net, "", 8, 1.0, rows)
+    assert metric_names([old]) == metric_names([col, old]) == ["te_nas", "params"]

@@ -159,3 +159,33 @@ def test_the_earlier_run_s_plots_are_files_in_out_only(tmp_path):
     assert _plots_of_earlier_run(out) == {out / "scatter_swap.png"}
     (out / "results.json").write_text("{not json")
     assert _plots_of_earlier_run(out) == set()
+
+
+def test_a_grid_names_the_parts_it_hides(small_bundle, tmp_path, capsys):
+    """The conformance/grid user's run: a part named in --proxies (te_nas_ntk) was scored and given no row."""
+    import json
+
+    from swapnas.cli import main
+
+    out = tmp_path / "g"
+    assert main(["grid", "--benchmarks", "darts_swap", "--proxies", "te_nas_ntk,te_nas,params", "--archs", "4",
+                 "--workers", "1", "--data-dir", str(small_bundle), "--out", str(out), "--no-progress"]) in (0, 3)
+    (col,) = json.loads((out / "grid.json").read_text())["columns"]
+    assert col["hidden"] == ["te_nas_lr"]
+    rows = [line.split("|")[1].strip() for line in (out / "grid.md").read_text().splitlines()
+            if line.startswith("| ") and not line.startswith("| metric")]
+    assert "te_nas_ntk" in rows and "te_nas_lr" not in rows
+
+
+def test_proxies_name_adds_what_the_one_line_table_cannot_say(capsys):
+    """The conformance/grid user's run: `swapnas proxies NAME` printed the list's one line, nothing more."""
+    from swapnas.cli import main
+
+    assert main(["proxies", "az_nas_expressivity"]) == 0
+    tail = capsys.readouterr().out.split("\n\n", 1)[1].splitlines()
+    assert tail[0].startswith("az_nas_expressivity: AZ-NAS expressivity: Σ over block maps of the entropy")
+    assert tail[1:] == ["options (with defaults): blocks='auto'",
+                        "needs of a model or its inputs: conv_blocks (swapnas.requirements)",
+                        "code: swapnas.proxies.az_nas.az_nas_expressivity (help() on its module explains it)"]
+    assert main(["proxies", "te_nas"]) == 0 and "computed from: te_nas_ntk, te_nas_lr" in capsys.readouterr().out
+    assert main(["proxies", "te_nas*"]) == 0 and "computed from" not in capsys.readouterr().out  # a list: the table

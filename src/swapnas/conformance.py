@@ -276,7 +276,10 @@ def select_proxies(naslib: NaslibScores, names: str | None) -> list[Proxy]:
     stored = sorted(naslib.scores)
     both = ", ".join(n if naslib.naslib_names[n] == n else f"{n} (NASLib: {naslib.naslib_names[n]})"
                      for n in stored)
-    wanted = stored if names in (None, "", "all") else [n.strip() for n in str(names).split(",") if n.strip()]
+    wanted = stored if names in (None, "all") else [n.strip() for n in str(names).split(",") if n.strip()]
+    if not wanted:  # session 52: an empty --proxies scored every metric (grid refuses it)
+        raise ValueError(f"--proxies needs at least one metric name, comma-separated, or 'all' (got {names!r}); NASLib "
+                         f"stores (and we implement) for {naslib.space}/{naslib.dataset}: {both}")
     unknown = [n for n in wanted if NASLIB_TO_OURS.get(n, n) not in list_proxies() and n not in ALIASES]
     if unknown:
         raise ValueError(f"unknown metric {', '.join(map(repr, unknown))}; NASLib stores (and we implement) for "

@@ -49,6 +49,9 @@ class GridColumn:
     #: archs whose every score was read from the store, and archs with some of theirs stored (a resumed grid)
     reused_archs: int = 0
     partly_reused_archs: int = 0
+    #: parts of set-level metrics scored for them but not named in --proxies (te_nas_lr for te_nas): no row; None in a
+    #: grid.json of before session 52, when every part had none (a part named, such as te_nas_ntk, got none either)
+    hidden: list[str] | None = None
 
     @property
     def label(self) -> str:
@@ -118,7 +121,8 @@ def run_grid(
     check_archs_per(columns, n_archs_per)
     out: list[GridColumn] = []
     benches: dict[str, Benchmark] = {}
-    asked_best = "best" in {n.strip() for n in proxies.split(",")}
+    named = {n.strip() for n in proxies.split(",")}  # `all` names no part: te_nas's parts then get no row
+    asked_best = "best" in named
     for name, task in columns:
         bench = benches.setdefault(name, get_benchmark(name, data_dir))
         n = n_archs_per.get(name, n_archs)
@@ -144,7 +148,8 @@ def run_grid(
         )
         out.append(GridColumn(name, task, run.ground_truth, run.protocol, run.batch_note, len(run.archs),
                               run.wall_seconds, [asdict(r) for r in run.results],
-                              best_for(bench.space) if asked_best else None, run.reused, run.partly_reused))
+                              best_for(bench.space) if asked_best else None, run.reused, run.partly_reused,
+                              sorted({part for p in proxy_list for part in p.parts} - named)))
     return out
 
 
@@ -175,9 +180,11 @@ def _rho(col: GridColumn, proxy: str) -> float:
 def metric_names(cols: list[GridColumn]) -> list[str]:
     """The metrics of the grid (every column's, in order of first appearance: with ``best`` each space
     scores its own fitness), without the parts of set-level metrics (e.g. te_nas's te_nas_ntk /
-    te_nas_lr), which are kept in grid.json."""
+    te_nas_lr) that --proxies did not name, which are kept in grid.json."""
     names = list(dict.fromkeys(r["proxy"] for c in cols for r in c.results))
     parts = {part for n in names for part in get_proxy(n).parts}
+    if all(c.hidden is not None for c in cols):
+        parts &= {part for c in cols for part in c.hidden or []}
     return [n for n in names if n not in parts]
 
 
@@ -232,8 +239,9 @@ def markdown(cols: list[GridColumn], command: str = "") -> str:
     lines = []
     if command:
         lines += ["Produced by:", "", "```bash", command, "```", ""]
-    lines += ["Spearman ρ with the ground truth (best per column in **bold**; rows by mean ρ, a cell without ρ "
-              "counting as 0; the mean column averages the cells with ρ):", "", head, sep]
+    lines += ["Spearman ρ with the ground truth (a lower-is-better metric's values negated, so a good metric has "
+              "ρ > 0; best per column in **bold**; rows by mean ρ, a cell without ρ counting as 0; the mean column "
+              "averages the cells with ρ):", "", head, sep]
     for i in order:
         cells = []
         for j in range(len(cols)):

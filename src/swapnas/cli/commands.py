@@ -29,7 +29,7 @@ from ..files import outputs_lock
 from ..fit_check import fit_for_all, refuse_unfit, space_text
 from ..grid import check_archs_per, grid_plan, run_grid, select_columns, write_grid
 from ..malloc import pad_mib
-from ..proxies import ALIASES, Proxy, get_proxy, list_proxies, resolve
+from ..proxies import ALIASES, Proxy, details, get_proxy, list_proxies, resolve
 from ..report import constant_lines, failure_lines, protocol_text, results_table
 from ..results import command_line, reused_text
 from ..scoring import Protocol, with_bases
@@ -382,6 +382,8 @@ def proxies(args: argparse.Namespace) -> int:
     for a in aliases:
         where = "; ".join(f"{s}: {n}" for s, n in a["per_space"].items())
         print(f"alias {a['alias']} = {a['target']}" + (f" (per space: {where})" if where else ""))
+    if names == [args.pattern]:  # one proxy by name: what the table's one line cannot say
+        print("", *details(get_proxy(names[0])), sep="\n")
     return 0
 
 

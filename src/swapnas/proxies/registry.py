@@ -200,6 +200,23 @@ def _available() -> str:
     return f"available: {', '.join(sorted(_REGISTRY))}" + (f"; aliases: {aliases}" if aliases else "")
 
 
+def details(p: Proxy) -> list[str]:
+    """What ``swapnas proxies NAME`` adds under the table for one proxy: its function's docstring (what is computed
+    and when it fails), its options with their defaults, its bases or parts, what it needs of a model (session 52:
+    the table's one line was all)."""
+    doc = [line.strip() for line in (p.fn.__doc__ or "").strip().splitlines()] if p.fn is not None else []
+    lines = [f"{p.name}: " + " ".join(doc).split("Raises:")[0].strip()] if doc else []
+    if p.options:
+        lines.append("options (with defaults): " + ", ".join(f"{k}={v!r}" for k, v in p.options.items()))
+    if p.base_names or p.parts:
+        lines.append(f"computed from: {', '.join(p.base_names or p.parts)}")
+    if p.requires:
+        lines.append(f"needs of a model or its inputs: {', '.join(p.requires)} (swapnas.requirements)")
+    if p.fn is not None and getattr(p.fn, "__module__", None):
+        lines.append(f"code: {p.fn.__module__}.{getattr(p.fn, '__name__', p.name)} (help() on its module explains it)")
+    return lines
+
+
 def list_proxies(pattern: str = "*") -> list[str]:
     """Names of registered proxies matching a glob ``pattern``, sorted."""
     return sorted(n for n in _REGISTRY if fnmatch.fnmatch(n, pattern))
