@@ -92,8 +92,8 @@ def test_two_settings_under_one_fingerprint_named_whole(tmp_path):
         f"swap of {NB201[0]} is stored under two settings ({setting} {{\"C\": 4}}) and "
         f"({setting} {{\"C\": 8}}); NASLib's layout holds one score per dataset, arch and proxy: they differ in net "
         '({"C": 4} / {"C": 8}) under one protocol fingerprint (R and the network are not part of it: a search\'s '
-        "two stages under one S, or runs of other --repeats, share one), which --protocol cannot choose: use --format csv, which "
-        "keeps every row with its net column")
+        "two stages under one S, or runs of other --repeats, share one), which --protocol cannot choose: use --format "
+        "csv, which keeps every row with its net column")
     two = _put(tmp_path / "two.sqlite", [(_key(), _ok(1.0)), (_key(repeats=4, net='{"C": 8}'), _ok(2.0))])
     assert refusal(ValueError, lambda: export(two, tmp_path / "zc.json", "naslib-zc")).endswith(
         'they differ in repeats (1 / 4) and net ({"C": 4} / {"C": 8}) under one protocol fingerprint (R and '

@@ -261,8 +261,8 @@ def test_check_and_salvage_refusals_whole(tmp_path):
     with pytest.raises(StoreError) as info:
         salvage_store(garbage, tmp_path / "out.sqlite")
     assert str(info.value) == (f"no page of {garbage} can be read as a score store (its header or its schema's pages "
-                               "are damaged, or the file is cut short before them): no score can be recovered; restore it from a backup, or start a fresh "
-                               "store with --store NEW.sqlite")
+                               "are damaged, or the file is cut short before them): no score can be recovered; "
+                               "restore it from a backup, or start a fresh store with --store NEW.sqlite")
 
 
 def test_a_file_shorter_than_a_header_is_refused_by_its_length(tmp_path):
