@@ -73,7 +73,7 @@ def executor_of(args: argparse.Namespace) -> tuple[Executor, torch.device]:
             raise ValueError(f"{', '.join(given)} only apply with --executor ray")
         device = resolve_device(args.device)
         workers = args.workers or (1 if args.prefetch else default_workers(device))
-        torch.set_num_threads(args.threads)  # the heap pad of this process: cli._main (not search_arch's caller's)
+        torch.set_num_threads(args.threads)  # (this process's heap pad is cli._main's: search_arch's caller keeps its)
         return make_executor("local", prefetch=args.prefetch, workers=workers, threads=args.threads), device
     if args.workers is not None:
         raise ValueError("--workers applies to --executor local (Ray sizes its own workers: --ray-cpus)")
@@ -272,19 +272,18 @@ def correlate(args: argparse.Namespace) -> int:
         check_archs(args.archs, len(bench.archs_for(task)), f"{bench.name} {task}")
     out = out_folder(args)
     executor, device = executor_of(args)
-    with outputs_lock(out, "correlate", args.shard), executor, store_for(args, out) as store:
-        if args.shard is not None:
-            archs = shard_of(pick_archs(bench.archs_for(task), args.archs, args.seed), args.shard)
-            recs = score_archs(archs, bench.space, proxies, protocol, batch, store, device, args.retry_failed,
-                               show_progress(args), f"shard {args.shard[0]}/{args.shard[1]}", executor)
-            failed = sum(not r.ok for rs in recs.values() for r in rs)
-            _shard_done(args, f"{len(archs)} archs", {"archs": len(archs)}, failed, store.path, "the table")
-            return _exit_for(args, failed, _SHARD_WHY)
-        run = run_correlation(
-            bench=bench, task=task, proxies=proxies, n_archs=args.archs, protocol=protocol, batch=batch,
-            store=store, device=device, retry_failed=args.retry_failed, progress=show_progress(args),
-            executor=executor,
-        )
+    with outputs_lock(out, "correlate", args.shard):  # held until the outputs are written; the workers end first
+        with executor, store_for(args, out) as store:
+            if args.shard is not None:
+                archs = shard_of(pick_archs(bench.archs_for(task), args.archs, args.seed), args.shard)
+                recs = score_archs(archs, bench.space, proxies, protocol, batch, store, device, args.retry_failed,
+                                   show_progress(args), f"shard {args.shard[0]}/{args.shard[1]}", executor)
+                failed = sum(not r.ok for rs in recs.values() for r in rs)
+                _shard_done(args, f"{len(archs)} archs", {"archs": len(archs)}, failed, store.path, "the table")
+                return _exit_for(args, failed, _SHARD_WHY)
+            run = run_correlation(bench=bench, task=task, proxies=proxies, n_archs=args.archs, protocol=protocol,
+                                  batch=batch, store=store, device=device, retry_failed=args.retry_failed,
+                                  progress=show_progress(args), executor=executor)
         written = write_outputs(run, out)
     where = f"device {device}" + (" on Ray workers" if args.executor == "ray" else "")
     # the batch note (labels mapped, images filled) was logged once as the batch loaded: not repeated here
