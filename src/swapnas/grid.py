@@ -14,6 +14,7 @@ import math
 import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -275,6 +276,15 @@ def markdown(cols: list[GridColumn], command: str = "") -> str:
     return "\n".join(lines) + "\n"
 
 
+def _ink(image: Any, value: float) -> str:
+    """White on the colour map's dark cells (|ρ| near 1 in RdBu), black elsewhere and on a blank cell (session 53:
+    black on dark blue was hard to read): by the cell colour's luma (ITU-R BT.601 weights)."""
+    if math.isnan(value):
+        return "black"
+    r, g, b, _ = image.cmap(image.norm(value))
+    return "white" if 0.299 * r + 0.587 * g + 0.114 * b < 0.5 else "black"
+
+
 def heatmap(cols: list[GridColumn], path: Path) -> Path:
     """ρ per metric (rows) and column, annotated, like the paper's Fig. 4. The figure grows with the grid
     from a minimum that holds the title (wrapped), the cells' values and the colour bar; a cell whose n
@@ -306,7 +316,7 @@ def heatmap(cols: list[GridColumn], path: Path) -> Path:
             text = "—" if math.isnan(v) else f"{v:.2f}"
             if counts[i, j] < c.n_archs and not math.isnan(v):
                 text += f"\nn={counts[i, j]}"  # failures: fewer archs than the column's
-            ax.text(j, i, text, ha="center", va="center", fontsize=size, linespacing=0.9)
+            ax.text(j, i, text, ha="center", va="center", fontsize=size, linespacing=0.9, color=_ink(im, v))
     for j, c in enumerate(cols):  # n per column under its label
         ax.text(j, len(names) - 0.35, f"n{'≤' if short[j] else '='}{c.n_archs}", ha="center", va="top",
                 fontsize=size - 0.5, color="dimgrey")
