@@ -26,6 +26,7 @@ from .act_functions import activation_calls, activation_like
 from .callers import user_stacklevel
 from .buffers import restored_buffers
 from .module_tools import all_modules
+from .padding import live_positions, unfused_attention, without_padding
 from .seq_first import FIX as _FIX, batch_first_guard, positional as _positional
 from .size_prior import (  # noqa: F401  (re-exported: the size prior lived here)
     PRIOR_CENTRE, PRIOR_WIDTH, count_params_k, prior_from_range, regularise, size_prior)
@@ -233,7 +234,7 @@ def swap_score(model: nn.Module, inputs: Inputs, *, activations: Sequence[type[n
     Args:
         model: any ``nn.Module``; it must run ``model(inputs)`` (``model(*inputs)`` for a tuple,
             ``model(**inputs)`` for a dict).
-        inputs: a batch whose first dimension is the S samples.
+        inputs: a batch whose first dimension is the S samples (a named padding mask's pads left out: swapnas.padding).
         activations: module types to hook. Default ``(nn.ReLU,)`` as in the ICLR paper;
             :data:`EXTENDED_ACTIVATIONS` adds ReLU6, LeakyReLU, GELU, SiLU, Hardswish, ELU, SELU, CELU, Mish.
         input_dims: hook an activation only when its input has one of these
@@ -272,7 +273,8 @@ def swap_score(model: nn.Module, inputs: Inputs, *, activations: Sequence[type[n
     restore = restored_buffers(model) if restore_buffers else contextlib.nullcontext()
     samples, fed = num_samples(inputs), {tuple(t.shape) for t in input_tensors(inputs)}
     patterns = _DistinctPatterns(samples)
-    with restore, batch_first_guard(model, samples, patterns.add, fed) as sink, torch.no_grad(), \
+    add = without_padding(live_positions(inputs), patterns.add)  # padded positions as 0 (``swapnas.padding``)
+    with restore, batch_first_guard(model, samples, add, fed) as sink, torch.no_grad(), unfused_attention(), \
             hooked_activations(model, activations, input_dims, sink=sink, skip_repeats=True, functions=functions):
         _refuse_nan(call_model(model, inputs))
     count = patterns.count()

@@ -1,0 +1,84 @@
+"""Padded token positions left out of SWAP's patterns (session 53).
+
+A batch of token sequences of unequal length is padded, and a model given its padding mask keeps the padded positions
+out of its output; but its activations at those positions still exist, and they depend on what the pad positions
+hold. Counted as neurons, they made Ψ of one model change with the pad ids (up to 2× in a user's test) though its
+output did not. Where the inputs name their mask in a way whose meaning is known, the hooked maps shaped
+``(S, L, …)`` get 0 (a 0 bit) at every padded position, so Ψ no longer depends on the pad contents:
+
+- ``attention_mask`` (Hugging Face): non-zero at a real token, 0 at a pad;
+- ``src_key_padding_mask`` / ``key_padding_mask`` (PyTorch): True (or non-zero in a float, additive mask) at a pad.
+
+A mask of another name (a key with "mask" in it), or a bool one passed by position (``(ids, mask)``), cannot be read
+safely (the two conventions are opposite): it gets a warning, as it did not before. The benchmarks' token batches (FlexiBERT) have no mask, as in the
+SWAP authors' scoring: their scores are unchanged.
+
+SWAP's pass also runs with PyTorch's fused attention fast path off (:func:`unfused_attention`): in eval mode with a
+padding mask ``nn.TransformerEncoder`` packed the batch into a nested tensor, which the hooks cannot read ("NestedTensorImpl
+doesn't support sizes"); unfused, the layers run their modules on ordinary tensors.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import torch
+
+from .callers import user_stacklevel
+from .size_prior import _unfused_attention as unfused_attention  # noqa: F401  (swap_score's too: see below)
+
+#: keyword names of masks that are non-zero at the real tokens (Hugging Face)
+TOKEN_MASKS = ("attention_mask",)
+#: keyword names of masks that are True (or non-zero) at the pads (PyTorch's nn.Transformer* and nn.MultiheadAttention)
+PAD_MASKS = ("src_key_padding_mask", "key_padding_mask")
+
+Sink = Callable[[torch.Tensor], None]
+
+
+def live_positions(inputs: Any) -> torch.Tensor | None:
+    """``(S, L)`` bool, True at the real tokens, from the inputs' ``attention_mask`` (or PyTorch's key padding mask);
+    None where the inputs name no such mask or it pads nothing. A mask that may be one but cannot be read safely gets
+    a warning (see the module's docstring)."""
+    named = dict(inputs) if isinstance(inputs, Mapping) else {}
+    for key in TOKEN_MASKS + PAD_MASKS:
+        mask = named.pop(key, None)
+        if isinstance(mask, torch.Tensor) and mask.dim() == 2:
+            live = (mask != 0) if key in TOKEN_MASKS else (mask == 0) if mask.is_floating_point() else ~mask.bool()
+            return None if bool(live.all()) else live
+    named = {k: t for k, t in named.items() if "mask" in str(k).lower()}  # not token_type_ids (0/1 too)
+    if isinstance(inputs, (tuple, list)):  # by position: a bool one only (integer 0/1 may be token types)
+        named = {f"item {i}": t for i, t in enumerate(inputs) if i and getattr(t, "dtype", None) == torch.bool}
+    unread = [name for name, t in named.items() if _padding_like(t)]
+    if unread:
+        warnings.warn(f"the inputs' {unread[0]!r} looks like a padding mask: SWAP counts the neurons at every position, "
+                      "padded ones too, so Ψ depends on what the pad positions hold. Pass it by keyword as "
+                      f"attention_mask (non-zero at tokens) or {PAD_MASKS[0]} (True at pads), whose padded positions "
+                      "are left out, or score sequences of one length (no padding)",
+                      UserWarning, stacklevel=user_stacklevel())
+    return None
+
+
+def _padding_like(t: object) -> bool:
+    """A 2-D bool or integer tensor of 0s and 1s holding both."""
+    if not isinstance(t, torch.Tensor) or t.dim() != 2 or t.is_floating_point() or t.is_complex():
+        return False
+    values = set(torch.unique(t.to(torch.int64)).tolist())
+    return values == {0, 1}
+
+
+def without_padding(live: torch.Tensor | None, sink: Sink) -> Sink:
+    """``sink`` given each map with 0 at the padded positions of ``live`` (maps shaped ``(S, L, …)``, samples first;
+    others unchanged: a conv map ``(S, C, L)`` is not told apart from its channels); ``sink`` itself without a mask."""
+    if live is None:
+        return sink
+    shape = tuple(live.shape)
+
+    def masked(out: torch.Tensor) -> None:
+        if out.dim() >= 3 and tuple(out.shape[:2]) == shape:
+            pads = ~live.to(out.device).view(*shape, *[1] * (out.dim() - 2))
+            out = out.masked_fill(pads, 0)
+        sink(out)
+
+    return masked

@@ -1,0 +1,122 @@
+"""Padded token positions are left out of SWAP's patterns where the inputs name their mask (``swapnas.padding``,
+session 53: a user's model scored 4451 with pad ids 0 and 6890 with random pad ids, its output the same), and an
+``nn.TransformerEncoder`` in eval mode with a padding mask is scored (it packed a nested tensor the hooks could not
+read). Golden values from a count written here: the map computed by hand, its padded rows zeroed, the distinct
+columns of sign bits put in a Python set."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+import torch
+from torch import nn
+
+from swapnas import EXTENDED_ACTIVATIONS, swap_score
+
+
+class _Tokens(nn.Module):
+    """Embedding → Linear → ReLU (the hooked (S, L, 10) map) → masked mean → head."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.emb, self.ff, self.act, self.head = nn.Embedding(50, 6), nn.Linear(6, 10), nn.ReLU(), nn.Linear(10, 2)
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
+                mask: torch.Tensor | None = None) -> torch.Tensor:
+        h = self.act(self.ff(self.emb(input_ids)))
+        keep = (attention_mask if attention_mask is not None else torch.ones_like(input_ids)).unsqueeze(-1)
+        return self.head((h * keep).sum(1) / keep.sum(1))
+
+
+def _batch(pad_id: int | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """12 sequences of length 7, row i holding 7 - i % 4 tokens; the pads hold ``pad_id`` (None: random ids)."""
+    g = torch.Generator().manual_seed(1)
+    ids = torch.randint(1, 50, (12, 7), generator=g)
+    mask = (torch.arange(7)[None] < (7 - torch.arange(12) % 4)[:, None]).long()
+    pads = torch.randint(1, 50, ids.shape, generator=g) if pad_id is None else torch.full_like(ids, pad_id)
+    return torch.where(mask.bool(), ids, pads), mask
+
+
+def _naive(model: _Tokens, ids: torch.Tensor, mask: torch.Tensor) -> int:
+    with torch.no_grad():
+        pre = model.ff(model.emb(ids)) * mask.unsqueeze(-1)  # (S, L, 10), padded rows 0 (no bit)
+    bits = (pre > 0).reshape(ids.shape[0], -1)
+    return len({tuple(bits[:, v].tolist()) for v in range(bits.shape[1])})
+
+
+def _psi(model: nn.Module, inputs: object) -> int:
+    return swap_score(model, inputs, input_dims=(3,))
+
+
+def test_padded_positions_are_left_out_whatever_the_pads_hold() -> None:
+    model = _Tokens()
+    (ids0, mask), (ids_r, _) = _batch(0), _batch(None)
+    want = _naive(model, ids0, mask)
+    assert want == _naive(model, ids_r, mask)
+    assert _psi(model, {"input_ids": ids0, "attention_mask": mask}) == want
+    assert _psi(model, {"input_ids": ids_r, "attention_mask": mask}) == want
+    # counted over every position (the mask not given), the pads' contents change Ψ: what was fixed
+    assert _psi(model, {"input_ids": ids0}) != _psi(model, {"input_ids": ids_r})
+
+
+def test_pytorch_key_padding_masks_bool_and_additive_float_read_as_pads() -> None:
+    class Pads(_Tokens):
+        def forward(self, input_ids: torch.Tensor, src_key_padding_mask: torch.Tensor) -> torch.Tensor:
+            return super().forward(input_ids, (src_key_padding_mask == 0).long())
+
+    model = Pads()
+    ids, mask = _batch(None)
+    want = _naive(model, ids, mask)
+    additive = torch.zeros(mask.shape).masked_fill(mask == 0, -1e9)
+    assert _psi(model, {"input_ids": ids, "src_key_padding_mask": mask == 0}) == want
+    assert _psi(model, {"input_ids": ids, "src_key_padding_mask": additive}) == want
+
+
+def test_a_mask_that_pads_nothing_changes_nothing() -> None:
+    model, ids = _Tokens(), _batch(None)[0]
+    assert _psi(model, {"input_ids": ids, "attention_mask": torch.ones_like(ids)}) == _psi(model, {"input_ids": ids})
+
+
+def test_a_mask_that_cannot_be_read_safely_is_warned_about_and_token_types_are_not() -> None:
+    model = _Tokens()
+    ids, mask = _batch(None)
+    with pytest.warns(UserWarning, match=r"the inputs' 'mask' looks like a padding mask: SWAP counts the neurons at "
+                                         r"every position, padded ones too.*Pass it by keyword as attention_mask"):
+        _psi(model, {"input_ids": ids, "mask": mask})
+
+    class Positional(_Tokens):
+        def forward(self, input_ids: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+            return super().forward(input_ids, keep.long())
+
+    with pytest.warns(UserWarning, match="the inputs' 'item 1' looks like a padding mask"):
+        _psi(Positional(), (ids, mask.bool()))
+
+    class Typed(_Tokens):
+        def forward(self, input_ids: torch.Tensor, token_type_ids: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+            return super().forward((input_ids + token_type_ids) % 50)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _psi(Typed(), {"input_ids": ids, "token_type_ids": 1 - mask})  # 0/1, not a mask: no warning
+        _psi(Positional(), (ids, mask))  # integer 0/1 by position: may be token types, no warning
+        _psi(model, {"input_ids": ids, "mask": torch.ones_like(mask)})  # pads nothing
+
+
+def test_an_encoder_in_eval_mode_with_a_padding_mask_is_scored_as_in_train_mode() -> None:
+    """Eval mode, no gradient and a key padding mask: ``nn.TransformerEncoder`` packed the batch into a nested tensor
+    ("NestedTensorImpl doesn't support sizes"). The fast path is off for the pass and restored after it."""
+    torch.manual_seed(0)
+    layer = nn.TransformerEncoderLayer(16, 2, 32, dropout=0.0, activation=nn.GELU(), batch_first=True)
+    encoder = nn.TransformerEncoder(layer, 2, enable_nested_tensor=True)
+    x = torch.randn(8, 6, 16)
+    pads = torch.arange(6)[None] >= torch.tensor([6, 5, 4, 3, 6, 5, 4, 3])[:, None]
+    inputs = {"src": x, "src_key_padding_mask": pads}
+    fast = torch.backends.mha.get_fastpath_enabled()
+    psi_eval = swap_score(encoder.eval(), inputs, activations=EXTENDED_ACTIVATIONS, input_dims=(3,))
+    assert torch.backends.mha.get_fastpath_enabled() == fast
+    psi_train = swap_score(encoder.train(), inputs, activations=EXTENDED_ACTIVATIONS, input_dims=(3,))
+    assert psi_eval == psi_train > 1
+    noisy = {"src": torch.where(pads.unsqueeze(-1), torch.randn(8, 6, 16) * 9, x), "src_key_padding_mask": pads}
+    assert swap_score(encoder.eval(), noisy, activations=EXTENDED_ACTIVATIONS, input_dims=(3,)) == psi_eval
