@@ -450,3 +450,47 @@ def test_loss_shape_errors() -> None:
         output_loss(torch.zeros(2, 3, 4, 4), torch.zeros(2, dtype=torch.long), "ce")
     with pytest.raises(ValueError, match="unknown loss 'hinge'"):
         output_loss(torch.zeros(2, 3), torch.zeros(2, dtype=torch.long), "hinge")
+
+
+def _synflow_terms(model: nn.Module, shape: tuple[int, ...]) -> list[torch.Tensor]:
+    """θ ⊙ ∂R/∂θ of every Conv/Linear weight, computed here (float64, eval mode, |θ|, all-ones input)."""
+    model = model.double().eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.abs_()
+    out = model(torch.ones(shape, dtype=torch.float64))
+    (out if isinstance(out, torch.Tensor) else out[0]).sum().backward()
+    return [m.weight.detach() * m.weight.grad for m in model.modules()
+            if isinstance(m, CONV_LINEAR) and m.weight.grad is not None]
+
+
+@pytest.mark.parametrize("space", ["nb101", "nb201", "darts", "transnas_micro", "transnas_macro"])
+def test_synflow_terms_are_never_negative_on_the_benchmark_spaces_networks(space: str) -> None:
+    """So the absolute value (session 53) changed no stored synflow@1 score: Σ|t| = Σ t on these networks."""
+    import random
+
+    from swapnas.spaces import get_space
+
+    mod = get_space(space)
+    net = dict(mod.SCORING_DEFAULTS["net"])
+    side = net.get("resolution", 32)
+    for arch in (mod.sample(random.Random(i)) for i in range(2)):
+        torch.manual_seed(0)
+        terms = _synflow_terms(mod.build(arch, **net), (2, 3, side, side))
+        assert terms and min(float(t.min()) for t in terms) >= 0.0
+
+
+def test_synflow_sums_absolute_terms_where_layernorm_and_gelu_make_some_negative() -> None:
+    """A ViT-like block (LayerNorm, GELU): signed terms sum below zero; SynFlow is Σ|θ ⊙ ∂R/∂θ| (NASLib's)."""
+
+    def block() -> nn.Module:
+        torch.manual_seed(3)
+        return nn.Sequential(nn.Linear(8, 16), nn.LayerNorm(16), nn.GELU(), nn.Linear(16, 8), nn.LayerNorm(8),
+                             nn.Linear(8, 4))
+
+    terms = _synflow_terms(block(), (4, 5, 8))
+    assert min(float(t.min()) for t in terms) < 0
+    batch = Batch(torch.randn(4, 5, 8), torch.zeros(4, dtype=torch.int64), 4, "t", "t", 0)
+    value = get_proxy("synflow").fn(block(), batch)
+    assert value == pytest.approx(sum(float(t.abs().sum()) for t in terms), rel=1e-9)
+    assert value > abs(sum(float(t.sum()) for t in terms))

@@ -26,9 +26,12 @@ def synflow(model: nn.Module, batch: Batch) -> float:
     batch statistics: BatchNorm applies its running statistics, as in the
     paper, so the map stays a positive multilinear function of |θ|), and the
     input is all ones with the batch's shape. R is the sum of the outputs and
-    the proxy is Σ θ ⊙ ∂R/∂θ over all Conv/Linear weights (biases excluded;
-    every term is ≥ 0 by construction, no extra absolute value). Higher is
-    better. Modifies ``model`` (signs, dtype): the caller gives a fresh one. Every
+    the proxy is Σ |θ ⊙ ∂R/∂θ| over all Conv/Linear weights (biases excluded), as
+    Abdelfattah et al.'s and NASLib's code. In a network of ReLUs, convolutions,
+    BatchNorm and pooling every term is ≥ 0 and the absolute value changes
+    nothing (every benchmark space's network, tested); LayerNorm, GELU and
+    softmax attention give negative terms, which summed to a negative SynFlow
+    on a ViT until session 53. Higher is better. Modifies ``model`` (signs, dtype): the caller gives a fresh one. Every
     module's train/eval flag is restored afterwards.
     """
     require_float_inputs(batch.inputs, "synflow", "feeds an all-ones float input of the batch's shape")
@@ -40,4 +43,4 @@ def synflow(model: nn.Module, batch: Batch) -> float:
         weights = layer_weights(model)
         ones = torch.ones(batch.inputs.shape, dtype=torch.float64, device=batch.inputs.device)
         grads = torch.autograd.grad(model(ones).sum(), weights, allow_unused=True)
-    return float(sum((w.detach() * g).sum() for w, g in zip(weights, grads) if g is not None))
+    return float(sum((w.detach() * g).abs().sum() for w, g in zip(weights, grads) if g is not None))
