@@ -16,7 +16,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from swapnas import api
+from swapnas import api, api_failures
 from swapnas.api_inputs import as_batch
 from swapnas.patterns import SaturationWarning
 from swapnas.proxies import get_proxy
@@ -215,18 +215,19 @@ def test_a_failing_or_non_finite_proxy_is_named_with_the_model() -> None:
         "swap_ext could not score Broken: its forward fails on these inputs (shape (8, 3, 8, 8)): RuntimeError: boom"
     batch, _ = as_batch(x)
     nan = dataclasses.replace(get_proxy("params"), fn=lambda model, batch: float("nan"))
-    assert refusal(api.UnsupportedModel, lambda: api._run(nan, Tiny(), batch)) == (
+    assert refusal(api.UnsupportedModel, lambda: api_failures.run_proxy(nan, Tiny(), batch)) == (
         "params gave nan on Tiny: its activations or gradients overflow or vanish at this init (a very deep network "
         "without normalisation?)")
     wrong = dataclasses.replace(get_proxy("params"), fn=lambda model, batch: float("inf"), options={})
-    assert refusal(api.UnsupportedModel, lambda: api._run(wrong, Tiny(), batch)).startswith("params gave inf on Tiny")
+    assert refusal(api.UnsupportedModel, lambda: api_failures.run_proxy(wrong, Tiny(), batch)).startswith(
+        "params gave inf on Tiny")
     assert refusal(api.UnsupportedModel, lambda: api.score(_net(), x, "swap_reg", options={
         "swap_reg": {"mu": 1.0, "sigma": -1.0}})).startswith("swap_reg could not score Tiny from its bases swap: ")
 
 
 def _hint(exc: Exception, model: nn.Module, inputs: object, proxy: str = "swap_ext") -> str:
     batch, _ = as_batch(inputs)
-    return api._hint(get_proxy(proxy), model, batch, exc)
+    return api_failures.hint(get_proxy(proxy), model, batch, exc)
 
 
 class Embedded(nn.Module):

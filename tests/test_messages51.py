@@ -95,7 +95,8 @@ def test_best_outside_a_space_on_a_transformer_points_to_the_transformer_fitness
         swapnas.score(model, ids, "best")
     assert str(exc.value).startswith("swap_darts cannot score Sequential: it reads 4-D (S, C, H, W) block features")
     assert str(exc.value).endswith("(`best` outside a space is swap_darts, a fitness for CNNs; on a Transformer use "
-                                   "swap_ext_layers, FlexiBERT's `best`, or swap_ext)")
+                                   "swap_ext_layers, FlexiBERT's `best`, or swap_ext; swap_fn where it calls its "
+                                   "activations as functions, F.gelu)")
     assert swapnas.score(model, ids, "swap_ext_layers")["swap_ext_layers"] > 0
     with pytest.raises(swapnas.UnsupportedModel) as other:
         swapnas.score(model, ids, "swap")

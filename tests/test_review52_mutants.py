@@ -88,7 +88,7 @@ def test_fitness_mismatch_names_saved_only_keys_and_non_dicts():
 
 
 def test_shapes_of_several_inputs():
-    from swapnas.api import _shapes
+    from swapnas.api_failures import shapes as _shapes
     batch = types.SimpleNamespace(inputs=(torch.zeros(4, 3), torch.zeros(4, 5)))
     assert _shapes(batch) == "shapes (4, 3), (4, 5)"
 

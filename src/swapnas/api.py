@@ -31,9 +31,10 @@ import torch
 from torch import nn
 
 from .act_functions import activation_like
+from .api_failures import run_proxy, shapes
 from .api_inputs import as_batch, as_device, check_num_classes, check_seed
 from .bundle import Batch
-from .patterns import EXTENDED_ACTIVATIONS, call_model, input_tensors, saturation_once, scripted
+from .patterns import EXTENDED_ACTIVATIONS, call_model, saturation_once, scripted
 from .proxies import ALIASES, Proxy, get_proxy, list_proxies, resolve
 from .requirements import REQUIREMENTS, UnsupportedModel, check_supported
 from .requirements import has as _has
@@ -94,88 +95,9 @@ def _materialised(model: nn.Module, batch: Batch, seed: int, device: torch.devic
             call_model(m.eval(), _fresh(batch).inputs)
         except Exception as exc:  # noqa: BLE001 - the model and these inputs do not go together
             raise UnsupportedModel(f"{type(model).__name__}'s lazy modules take their shapes from one pass, and its "
-                                   f"forward fails on these inputs ({_shapes(batch)}): {type(exc).__name__}: {exc}"
+                                   f"forward fails on these inputs ({shapes(batch)}): {type(exc).__name__}: {exc}"
                                    ) from exc
     return m.train(training)
-
-
-def _shapes(batch: Batch) -> str:
-    shapes = [str(tuple(t.shape)) for t in input_tensors(batch.inputs)]
-    return f"shape{'s' if len(shapes) > 1 else ''} {', '.join(shapes)}"
-
-
-def _fails_alone(model: nn.Module, batch: Batch) -> bool:
-    """Whether the model's own forward, no proxy around it, fails on ``batch`` (the proxy's copy: nothing changes)."""
-    try:
-        with torch.no_grad():
-            call_model(model, batch.inputs)
-    except Exception:  # noqa: BLE001 - any failure: the model and these inputs do not go together
-        return True
-    return False
-
-
-def _run(p: Proxy, model: nn.Module, batch: Batch) -> float:
-    try:
-        with torch.enable_grad():  # gradient proxies work under the caller's no_grad too
-            value = float(p.fn(model, batch, **p.options))
-    except UnsupportedModel:
-        raise
-    except Exception as exc:  # noqa: BLE001 - re-raised with the proxy's name and the model's kind
-        alone = f"its forward fails on these inputs ({_shapes(batch)}): " if _fails_alone(model, batch) else ""
-        raise UnsupportedModel(f"{p.name} could not score {type(model).__name__}: {alone}{type(exc).__name__}: {exc}"
-                               f"{_hint(p, model, batch, exc)}") from exc
-    if not math.isfinite(value):
-        raise UnsupportedModel(f"{p.name} gave {value} on {type(model).__name__}: its activations or gradients "
-                               "overflow or vanish at this init (a very deep network without normalisation?)")
-    return value
-
-
-def _hint(p: Proxy, model: nn.Module, batch: Batch, exc: Exception) -> str:
-    """What in the inputs or the model's output may have made ``p`` fail, and the fix ('' if nothing is seen)."""
-    if isinstance(exc, IndexError) and "out of bounds" in str(exc) and not batch.targets.is_floating_point():
-        return (f" (the labels run from {int(batch.targets.min())} to {int(batch.targets.max())}, and a model with C "
-                "outputs takes class labels 0 … C-1: remap them, e.g. y = torch.unique(y, return_inverse=True)[1], or "
-                "give the model more outputs)")
-    ids = input_tensors(batch.inputs)[0]
-    tables = [m.num_embeddings for m in model.modules() if isinstance(m, (nn.Embedding, nn.EmbeddingBag))]
-    if isinstance(exc, IndexError) and "index out of range" in str(exc) and not ids.is_floating_point() and tables:
-        return (f" (the ids run from {int(ids.min())} to {int(ids.max())}, and the model's embeddings have "
-                f"{', '.join(map(str, tables))} rows: ids must be 0 … rows - 1; tokenize with the model's own "
-                "vocabulary)")
-    if "'indices'" in str(exc) and ids.is_floating_point() and tables:  # float ids into nn.Embedding (session 51)
-        return (f" (the inputs are {ids.dtype} and the model embeds integer ids (nn.Embedding): pass token ids as "
-                "integers, x.long())")
-    if "loss needs targets of the output's shape" in str(exc) and batch.targets.is_floating_point() \
-            and batch.targets.dim() == 1:  # session 52: the read's warning alone said so
-        return " (float labels are read as regression targets: for class labels pass y.long())"
-    if "Expected more than 1 value per channel" in str(exc):
-        return " (BatchNorm normalises by the batch in train mode, as every proxy runs it: pass S >= 2 samples)"
-    if isinstance(exc, TypeError) and "required positional argument" in str(exc):
-        return (" (the model takes more inputs than it was given: pass ((x1, x2, …), y) or ((x1, x2, …), None) for "
-                "model(x1, x2, …), or a dict of tensors for model(**kw))")
-    x = input_tensors(batch.inputs)[0]
-    weights = next((t.dtype for t in model.parameters() if t.is_floating_point()), None)
-    if not x.is_floating_point() and not _has(model, (nn.Embedding, nn.EmbeddingBag)):
-        return (f" (the inputs are {x.dtype} and the model has no embedding to take integer ids: images need float "
-                "inputs, e.g. x.float() / 255, then normalised)")
-    if x.is_floating_point() and weights is not None and x.dtype != weights:
-        return f" (the inputs are {x.dtype} and the weights {weights}: pass x.to({weights}))"
-    if _has(model, (nn.Conv2d,)) and x.ndim == 3:
-        return (f" (a CNN takes (S, C, H, W) inputs and these are 3-D, {tuple(x.shape)}: S one-channel images need "
-                "x.unsqueeze(1), one sample of C channels x.unsqueeze(0))")
-    if _has(model, (nn.Conv2d,)) and x.ndim == 4 and x.shape[-1] in (1, 3, 4) and x.shape[1] not in (1, 3, 4):
-        return (f" (the inputs {tuple(x.shape)} look channels-last (S, H, W, C); a CNN takes (S, C, H, W): pass "
-                "x.permute(0, 3, 1, 2))")
-    if p.needs_labels or p.needs_grad:
-        try:
-            with torch.no_grad():
-                out = call_model(model, batch.inputs)  # the proxy's own copy: nothing of the caller's changes
-        except Exception:  # noqa: BLE001 - the model fails by itself: the error above says how
-            return ""
-        if not isinstance(out, torch.Tensor):
-            return (f" ({p.name} needs the model to return its output tensor (logits), and it returns a "
-                    f"{type(out).__name__}: wrap it to return e.g. out[0] or out['logits'])")
-    return ""
 
 
 def auto_proxy(models: Iterable[nn.Module]) -> str:
@@ -313,7 +235,8 @@ def _check_inputs_for(wanted: list[Proxy], model: nn.Module, batch: Batch, label
             if p.name != ALIASES.get("best"):
                 raise
             raise UnsupportedModel(f"{exc} (`best` outside a space is {p.name}, a fitness for CNNs; on a Transformer "
-                                   "use swap_ext_layers, FlexiBERT's `best`, or swap_ext)", exc.why) from None
+                                   "use swap_ext_layers, FlexiBERT's `best`, or swap_ext; swap_fn where it calls its activations as "
+                                   "functions, F.gelu)", exc.why) from None
     if not isinstance(batch.inputs, torch.Tensor):
         single = {p.name: [q.name for q in with_bases([p]) if q.base is None and not q.multi_input] for p in wanted}
         named = [n if one == [n] else f"{n} (through {', '.join(one)})" for n, one in single.items() if one]
@@ -347,7 +270,8 @@ def _values(wanted: list[Proxy], model: nn.Module, batch: Batch, repeats: int, i
                 once = saturation_once(p.name, shown, note) if repeats > 1 else contextlib.nullcontext()
                 # the global RNG seeded per pass: dropout in training mode, a proxy's random inputs, the same each call
                 with seeded(seed + r, dev), once:
-                    values[p.name].append(_run(p, _initialised(model, init, seed, r, train).to(dev), _fresh(batch)))
+                    values[p.name].append(run_proxy(p, _initialised(model, init, seed, r, train).to(dev), _fresh(batch),
+                                               _part_of(p, wanted)))
     for p in with_bases(wanted):
         if p.base is not None:
             per_repeat = zip(*(values[b] for b in p.base_names))
@@ -361,6 +285,12 @@ def _values(wanted: list[Proxy], model: nn.Module, batch: Batch, repeats: int, i
                 raise UnsupportedModel(f"{p.name} gave {values[p.name]} on {type(model).__name__} from its bases "
                                        f"{', '.join(p.base_names)}")
     return {p.name: sum(values[p.name]) / repeats for p in wanted}
+
+
+def _part_of(p: Proxy, wanted: list[Proxy]) -> str:
+    """`` (a part of swap_ext_layers)`` for a base proxy that was not asked for itself, else ''."""
+    users = [w.name for w in wanted if w is not p and p.name in w.base_names]
+    return f" (a part of {', '.join(users)})" if users and all(w.name != p.name for w in wanted) else ""
 
 
 def _scored_row(model: nn.Module, read: _Inputs, proxies: str, names: list[str],

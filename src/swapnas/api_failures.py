@@ -1,0 +1,150 @@
+"""One proxy run on a user's model (:func:`swapnas.score`), and what it says when the run fails: the proxy's name
+(and the proxy asked for, when it is a part of it), the error, and a hint at the cause in the inputs or the model
+where one is seen (out of :mod:`swapnas.api` in session 53, when the hints grew past its size)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+from .bundle import Batch
+from .patterns import call_model, input_tensors
+from .proxies import Proxy
+from .requirements import UnsupportedModel
+from .requirements import has as _has
+
+
+def shapes(batch: Batch) -> str:
+    shapes = [str(tuple(t.shape)) for t in input_tensors(batch.inputs)]
+    return f"shape{'s' if len(shapes) > 1 else ''} {', '.join(shapes)}"
+
+
+def fails_alone(model: nn.Module, batch: Batch) -> bool:
+    """Whether the model's own forward, no proxy around it, fails on ``batch`` (the proxy's copy: nothing changes)."""
+    try:
+        with torch.no_grad():
+            call_model(model, batch.inputs)
+    except Exception:  # noqa: BLE001 - any failure: the model and these inputs do not go together
+        return True
+    return False
+
+
+def run_proxy(p: Proxy, model: nn.Module, batch: Batch, part_of: str = "") -> float:
+    try:
+        with torch.enable_grad():  # gradient proxies work under the caller's no_grad too
+            value = float(p.fn(model, batch, **p.options))
+    except UnsupportedModel:
+        raise
+    except Exception as exc:  # noqa: BLE001 - re-raised with the proxy's name and the model's kind
+        alone = f"its forward fails on these inputs ({shapes(batch)}): " if fails_alone(model, batch) else ""
+        raise UnsupportedModel(f"{p.name}{part_of} could not score {type(model).__name__}: {alone}"
+                               f"{type(exc).__name__}: {exc}"
+                               f"{hint(p, model, batch, exc)}") from exc
+    if not math.isfinite(value):
+        raise UnsupportedModel(f"{p.name} gave {value} on {type(model).__name__}: " + (weights_hint(model)[2:-1] or (
+            "its activations or gradients overflow or vanish at this init (a very deep network without "
+            "normalisation?)")))
+    return value
+
+
+def weights_hint(model: nn.Module) -> str:
+    """Weights that cannot be scored, said so (session 53: a meta-device model gave "Tensor.item() cannot be called
+    on meta tensors", a NaN weight was blamed on the init), or ''."""
+    params = [(n, t) for n, t in (*model.named_parameters(), *model.named_buffers()) if t.is_floating_point()]
+    if any(t.is_meta for _, t in params):
+        return (" (the model's weights are on the meta device and hold no values (built under torch.device('meta') "
+                "or with empty weights): materialise them first, model.to_empty(device='cpu'), then load its weights)")
+    broken = [n for n, t in params if not bool(torch.isfinite(t.detach()).all())]
+    if broken:
+        return (f" (the model's own weights hold NaN or inf: {', '.join(broken[:3])}{' …' if len(broken) > 3 else ''}; "
+                "load sound weights, or score with an init that redraws them)")
+    return ""
+
+
+def _overrun(model: nn.Module, batch: Batch) -> tuple[str, int, int] | None:
+    """The first embedding of a pass over ``batch`` given an index beyond its rows: (its name, rows, the index)."""
+    found: list[tuple[str, int, int]] = []
+
+    def check(name: str) -> Callable:
+        def pre(m: nn.Embedding, args: tuple) -> None:
+            x = args[0] if args else None
+            if isinstance(x, torch.Tensor) and x.numel() and not x.is_floating_point() and x.max() >= m.num_embeddings:
+                found.append((name, m.num_embeddings, int(x.max())))
+                raise IndexError("index out of range")  # the pass stops here
+        return pre
+
+    hooks = [m.register_forward_pre_hook(check(n)) for n, m in model.named_modules()
+             if isinstance(m, (nn.Embedding, nn.EmbeddingBag))]
+    try:
+        with torch.no_grad():
+            call_model(model, batch.inputs)
+    except Exception:  # noqa: BLE001 - the failure is the point: what the hooks saw is kept
+        pass
+    finally:
+        for h in hooks:
+            h.remove()
+    return found[0] if found else None
+
+
+def _ids_hint(model: nn.Module, batch: Batch, exc: Exception) -> str:
+    """Token ids an embedding cannot take (out of its rows, or floats), said so, or ''. Ids within the largest
+    table and a table shorter than the sequence: a position embedding (session 53: the ids were blamed)."""
+    ids = input_tensors(batch.inputs)[0]
+    tables = [m.num_embeddings for m in model.modules() if isinstance(m, (nn.Embedding, nn.EmbeddingBag))]
+    if isinstance(exc, IndexError) and "index out of range" in str(exc) and not ids.is_floating_point() and tables:
+        name, rows, index = _overrun(model, batch) or ("", 0, -1)
+        if index == ids.shape[-1] - 1 != int(ids.max()):  # the last position, not an id (the ids' largest)
+            return (f" (the model's embedding {name!r} has {rows} rows and was given index {index}, the last position "
+                    f"of the {ids.shape[-1]}-token sequences, not an id: a position embedding shorter than the "
+                    f"sequences; pass sequences of at most {rows} tokens)")
+        return (f" (the ids run from {int(ids.min())} to {int(ids.max())}, and the model's embeddings have "
+                f"{', '.join(map(str, tables))} rows: ids must be 0 … rows - 1; tokenize with the model's own "
+                "vocabulary)")
+    if "'indices'" in str(exc) and ids.is_floating_point() and tables:  # float ids into nn.Embedding (session 51)
+        return (f" (the inputs are {ids.dtype} and the model embeds integer ids (nn.Embedding): pass token ids as "
+                "integers, x.long())")
+    return ""
+
+
+def hint(p: Proxy, model: nn.Module, batch: Batch, exc: Exception) -> str:
+    """What in the inputs or the model's output may have made ``p`` fail, and the fix ('' if nothing is seen)."""
+    if isinstance(exc, IndexError) and "out of bounds" in str(exc) and not batch.targets.is_floating_point():
+        return (f" (the labels run from {int(batch.targets.min())} to {int(batch.targets.max())}, and a model with C "
+                "outputs takes class labels 0 … C-1: remap them, e.g. y = torch.unique(y, return_inverse=True)[1], or "
+                "give the model more outputs)")
+    if text := weights_hint(model) or _ids_hint(model, batch, exc):
+        return text
+    if "loss needs targets of the output's shape" in str(exc) and batch.targets.is_floating_point() \
+            and batch.targets.dim() == 1:  # session 52: the read's warning alone said so
+        return " (float labels are read as regression targets: for class labels pass y.long())"
+    if "Expected more than 1 value per channel" in str(exc):
+        return " (BatchNorm normalises by the batch in train mode, as every proxy runs it: pass S >= 2 samples)"
+    if isinstance(exc, TypeError) and "required positional argument" in str(exc):
+        return (" (the model takes more inputs than it was given: pass ((x1, x2, …), y) or ((x1, x2, …), None) for "
+                "model(x1, x2, …), or a dict of tensors for model(**kw))")
+    x = input_tensors(batch.inputs)[0]
+    weights = next((t.dtype for t in model.parameters() if t.is_floating_point()), None)
+    if not x.is_floating_point() and not _has(model, (nn.Embedding, nn.EmbeddingBag)):
+        return (f" (the inputs are {x.dtype} and the model has no embedding to take integer ids: images need float "
+                "inputs, e.g. x.float() / 255, then normalised)")
+    if x.is_floating_point() and weights is not None and x.dtype != weights:
+        return f" (the inputs are {x.dtype} and the weights {weights}: pass x.to({weights}))"
+    if _has(model, (nn.Conv2d,)) and x.ndim == 3:
+        return (f" (a CNN takes (S, C, H, W) inputs and these are 3-D, {tuple(x.shape)}: S one-channel images need "
+                "x.unsqueeze(1), one sample of C channels x.unsqueeze(0))")
+    if _has(model, (nn.Conv2d,)) and x.ndim == 4 and x.shape[-1] in (1, 3, 4) and x.shape[1] not in (1, 3, 4):
+        return (f" (the inputs {tuple(x.shape)} look channels-last (S, H, W, C); a CNN takes (S, C, H, W): pass "
+                "x.permute(0, 3, 1, 2))")
+    if p.needs_labels or p.needs_grad:
+        try:
+            with torch.no_grad():
+                out = call_model(model, batch.inputs)  # the proxy's own copy: nothing of the caller's changes
+        except Exception:  # noqa: BLE001 - the model fails by itself: the error above says how
+            return ""
+        if not isinstance(out, torch.Tensor):
+            return (f" ({p.name} needs the model to return its output tensor (logits), and it returns a "
+                    f"{type(out).__name__}: wrap it to return e.g. out[0] or out['logits'])")
+    return ""
