@@ -15,7 +15,6 @@ import pytest
 
 from swapnas.bundle import resolve_data_dir
 from swapnas.cli import main
-from swapnas.proxies import list_proxies
 from swapnas.spaces import SPACES, SpaceError, get_space
 
 REPO = Path(__file__).resolve().parents[1]
@@ -40,13 +39,15 @@ def test_search_warns_once_that_a_space_recommends_no_fitness(small_bundle, tmp_
     assert sum("recommends no fitness" in r.getMessage() for r in caplog.records) == 1
 
 
-def test_the_docs_count_of_registered_proxies_is_the_registry_s() -> None:
-    counts = {f"{path.name}:{m.group(0)}": int(m.group(1))
-              for path in (REPO / "README.md", *sorted((REPO / "docs").glob("*.md")))
-              for m in re.finditer(r"all (\d+) registered proxies", " ".join(path.read_text().split()))}
-    assert counts, "the README and docs/grid.md name the number of registered proxies"
-    wrong = {k: v for k, v in counts.items() if v != len(list_proxies())}
-    assert wrong == {}, f"the registry has {len(list_proxies())} proxies: update {sorted(wrong)}"
+def test_no_doc_counts_the_registered_proxies() -> None:
+    """Session 53: a newcomer's metric made this test (then a check of "all N registered proxies" against the
+    registry) fail until five lines of four docs were edited, one a dated record in reliability.md. The docs now say
+    "every registered proxy" (``swapnas proxies`` lists them); only reliability.md's records, history, may quote a
+    count."""
+    counts = [f"{path.name}: {m.group(0)}" for path in (REPO / "README.md", *sorted((REPO / "docs").glob("*.md")))
+              if path.name != "reliability.md"
+              for m in re.finditer(r"all \d+ registered proxies", " ".join(path.read_text().split()))]
+    assert counts == [], "say 'every registered proxy' (`swapnas proxies` lists them): a count goes stale"
 
 
 def test_a_relative_data_dir_that_does_not_exist_names_where_it_was_looked_for(tmp_path, monkeypatch) -> None:
