@@ -241,6 +241,15 @@ def test_an_unknown_proxy_whose_file_exists_is_told_to_import_it(monkeypatch, tm
         get_proxy("mean_abs_act")
     with pytest.raises(KeyError, match=r"^unknown proxy 'other'; available"):
         get_proxy("other")
+    from swapnas.cli import commands  # session 53: `swapnas proxies NAME` said only "no proxy matches"
+    from .test_cli_commands_mutants import _args
+
+    with pytest.raises(ValueError) as caught:
+        commands.proxies(_args("proxies", "mean_abs_act"))
+    assert str(caught.value) == ("no proxy matches 'mean_abs_act' (proxies/mean_abs_act.py exists: add `mean_abs_act` "
+                                 "to the `from . import (…)` list in proxies/__init__.py); see `swapnas proxies`")
+    with pytest.raises(ValueError, match=r"^no proxy matches 'swpa' \(did you mean 'swap'\?\); see `swapnas proxies`$"):
+        commands.proxies(_args("proxies", "swpa"))
 
 
 def test_a_run_adding_a_proxy_says_the_archs_were_partly_reused(small_bundle, tmp_path, capsys) -> None:

@@ -11,7 +11,8 @@ import pytest
 import torch
 
 from swapnas.cli import main
-from swapnas.spaces import SPACES, SearchableSpace, Space, get_space, missing_members, searchable_spaces
+from swapnas.spaces import (SPACES, SearchableSpace, Space, SpaceError, get_space, missing_members,
+                            searchable_spaces)
 from swapnas.patterns import count_params_k
 
 
@@ -52,6 +53,31 @@ def test_get_space_names_what_a_space_lacks(monkeypatch) -> None:
     with pytest.raises(TypeError, match="lacks SCORING_DEFAULTS, build, default_size_prior"):
         get_space("half")
     assert "crossover" in missing_members(get_space("nb101"), SearchableSpace)
+
+
+@pytest.mark.parametrize(("defaults", "message"), [
+    ({"net": {"C": 4}, "batch_size": 8}, "SCORING_DEFAULTS lacks 'repeats': it holds the scored network's build "
+                                         "options, the batch size and the repeats per arch, e.g. {'net': {}, "
+                                         "'batch_size': 16, 'repeats': 1}"),
+    ({"repeats": 1}, "SCORING_DEFAULTS lacks 'net', 'batch_size':"),
+    (None, "SCORING_DEFAULTS lacks 'net', 'batch_size', 'repeats':"),
+    ({"net": {"C": 4, "mult": 2, "depth": 3}, "batch_size": 8, "repeats": 1},
+     "SCORING_DEFAULTS['net'] has 'mult', 'depth', which its build() does not take (it takes num_classes, C)"),
+])
+def test_get_space_checks_the_scoring_defaults_before_any_run(monkeypatch, defaults: dict | None, message: str) -> None:
+    """Session 53: a newcomer's space without batch_size met a KeyError traceback mid-run, and a net option its
+    build did not take stored every arch as a failure."""
+    from tests import toy_space
+
+    monkeypatch.setitem(SPACES, "toy", "tests.toy_space")
+    assert get_space("toy") is toy_space
+    monkeypatch.setattr(toy_space, "SCORING_DEFAULTS", defaults)
+    with pytest.raises(SpaceError) as caught:
+        get_space("toy")
+    assert str(caught.value).startswith(f"space 'toy' (tests.toy_space): {message}")
+    monkeypatch.setattr(toy_space, "build", lambda arch, **net: None)  # a build taking any option: not checked
+    monkeypatch.setattr(toy_space, "SCORING_DEFAULTS", {**(defaults or {}), "batch_size": 8, "repeats": 1, "net": {"x": 1}})
+    assert get_space("toy") is toy_space
 
 
 def test_toy_space_is_one_module_and_one_registry_line(small_bundle, tmp_path, monkeypatch, capsys) -> None:

@@ -29,7 +29,7 @@ from ..files import outputs_lock
 from ..fit_check import fit_for_all, refuse_unfit, space_text
 from ..grid import check_archs_per, grid_plan, run_grid, select_columns, write_grid
 from ..malloc import pad_mib
-from ..proxies import ALIASES, Proxy, details, get_proxy, list_proxies, resolve
+from ..proxies import ALIASES, Proxy, about_unknown, details, get_proxy, list_proxies, resolve
 from ..report import constant_lines, failure_lines, protocol_text, results_table
 from ..results import command_line, reused_text
 from ..scoring import Protocol, with_bases
@@ -358,7 +358,7 @@ def _own_fitness(space: str) -> str | None:
 def proxies(args: argparse.Namespace) -> int:
     names = list_proxies(args.pattern)
     if not names and not any(fnmatch.fnmatch(alias, args.pattern) for alias in ALIASES):
-        raise ValueError(f"no proxy matches {args.pattern!r}; see `swapnas proxies`")
+        raise ValueError(f"no proxy matches {about_unknown(args.pattern, several=True)}; see `swapnas proxies`")
     per_space = {s: fit for s in SPACES if (fit := _own_fitness(s))}
     aliases: list[dict[str, Any]] = [{"alias": alias, "target": target, "per_space": per_space}
                                      for alias, target in sorted(ALIASES.items()) if fnmatch.fnmatch(alias, args.pattern)]

@@ -26,6 +26,7 @@ from . import (  # noqa: F401  (registration side effects)
 from .registry import (
     ALIASES,
     Proxy,
+    about_unknown,
     details,
     get_proxy,
     list_proxies,
@@ -34,4 +35,4 @@ from .registry import (
     resolve,
 )
 
-__all__ = ["ALIASES", "Proxy", "details", "get_proxy", "list_proxies", "register", "register_alias", "resolve"]
+__all__ = ["ALIASES", "Proxy", "about_unknown", "details", "get_proxy", "list_proxies", "register", "register_alias", "resolve"]

@@ -181,10 +181,10 @@ def get_proxy(name: str) -> Proxy:
     try:
         return _REGISTRY[ALIASES.get(name, name)]
     except KeyError:
-        raise NotFound(f"unknown proxy {_about(name)}; {_available()}") from None
+        raise NotFound(f"unknown proxy {about_unknown(name)}; {_available()}") from None
 
 
-def _about(name: str, several: bool = False) -> str:
+def about_unknown(name: str, several: bool = False) -> str:
     """An unknown proxy name with what may be meant: a new metric's file not imported, or near names."""
     unimported = Path(__file__).with_name(f"{name}.py")  # a new metric's file, its import line forgotten
     hint = (f" (proxies/{name}.py exists: add `{name}` to the `from . import (…)` list in proxies/__init__.py)"
@@ -232,7 +232,7 @@ def resolve(names: str | list[str]) -> list[Proxy]:
         names = list_proxies()
     unknown = [n for n in names if ALIASES.get(n, n) not in _REGISTRY]
     if len(unknown) > 1:  # each named at once (until session 51 only the first, the next on the next try)
-        raise NotFound(f"unknown proxies {', '.join(_about(n, several=True) for n in unknown)}; {_available()}")
+        raise NotFound(f"unknown proxies {', '.join(about_unknown(n, several=True) for n in unknown)}; {_available()}")
     proxies = list({p.name: p for p in map(get_proxy, names)}.values())  # an alias and its target once
     have = {p.name for p in proxies}
     for p in list(proxies):

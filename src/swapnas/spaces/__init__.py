@@ -59,7 +59,25 @@ def get_space(name: str) -> ModuleType:
     if module.NAME != name:  # the store keys and reports use the registry's name, the module's own code its NAME
         raise SpaceError(f"space {name!r} ({path}) has NAME {module.NAME!r}: its line in swapnas.spaces.SPACES must "
                          f"use the same name ({module.NAME!r}: {path!r})")
+    _check_defaults(name, path, module)
     return module
+
+
+def _check_defaults(name: str, path: str, module: ModuleType) -> None:
+    """SpaceError where ``SCORING_DEFAULTS`` lacks a key every job reads, or its ``net`` names an option ``build``
+    does not take (session 53: a newcomer's space met a KeyError traceback in the middle of a run, or every arch
+    stored as a failure)."""
+    defaults = module.SCORING_DEFAULTS
+    where = f"space {name!r} ({path}): SCORING_DEFAULTS"
+    missing = [k for k in ("net", "batch_size", "repeats") if not isinstance(defaults, dict) or k not in defaults]
+    if missing:
+        raise SpaceError(f"{where} lacks {', '.join(map(repr, missing))}: it holds the scored network's build options, "
+                         "the batch size and the repeats per arch, e.g. {'net': {}, 'batch_size': 16, 'repeats': 1}")
+    takes = inspect.signature(module.build).parameters
+    if not any(p.kind is p.VAR_KEYWORD for p in takes.values()):
+        if unknown := [k for k in defaults["net"] if k not in takes]:
+            raise SpaceError(f"{where}['net'] has {', '.join(map(repr, unknown))}, which its build() does not take "
+                             f"(it takes {', '.join(list(takes)[1:]) or 'the arch alone'})")
 
 
 def searchable_spaces() -> list[str]:
