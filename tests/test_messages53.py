@@ -88,3 +88,17 @@ def test_nan_weights_are_named_instead_of_the_init() -> None:
             layer.weight[0, 0] = float("inf")
     assert _error(model, _ids(), "l2_norm", init="none").startswith(
         "l2_norm gave nan on _Tokens: the model's own weights hold NaN or inf: word.weight, pos.weight, ff.weight …;")
+
+
+def test_best_on_a_space_without_a_recommended_fitness_is_warned_about_in_correlate_too() -> None:
+    """Session 53: `swapnas search` warned that such a space's `best` is the registry's alias, correlate did not."""
+    import warnings
+
+    from swapnas.session import resolve_for
+
+    with pytest.warns(UserWarning, match=r"^space nb101 recommends no fitness \(no FITNESS_PROTOCOL\): `best` is the "
+                                         r"registry's alias, swap_darts, chosen on no data of this space; name a proxy"):
+        assert [p.name for p in resolve_for("nb101", "swap, best")] == ["swap", "swap_darts"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert [p.name for p in resolve_for("nb201", "best")] == ["swap_nb201"]
