@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import torch
 
-from swapnas.cli import build_parser, commands
+from swapnas.cli import build_parser, commands, executor_options
 from swapnas.cli.args import EXIT_FAILED_ARCHS, EXIT_OK, DefaultArchs
 from swapnas.spaces import SPACES
 from swapnas.store_tools import Salvage, StoreCheck
@@ -47,20 +47,20 @@ class Recorder:
 # --- default_workers -----------------------------------------------------------------------------------------------
 
 def test_default_workers_one_per_usable_core_on_cpu_and_the_environment_overrides(monkeypatch) -> None:
-    monkeypatch.setattr(commands, "usable_cores", lambda: 7)
+    monkeypatch.setattr(executor_options, "usable_cores", lambda: 7)
     monkeypatch.delenv("SWAPNAS_WORKERS", raising=False)
-    assert commands.default_workers(torch.device("cpu")) == 7
+    assert executor_options.default_workers(torch.device("cpu")) == 7
     monkeypatch.setenv("SWAPNAS_WORKERS", "")  # empty: as if unset
-    assert commands.default_workers(torch.device("cpu")) == 7
+    assert executor_options.default_workers(torch.device("cpu")) == 7
     for text, n in (("1", 1), ("3", 3), ("12", 12)):
         monkeypatch.setenv("SWAPNAS_WORKERS", text)
-        assert commands.default_workers(torch.device("cpu")) == n
+        assert executor_options.default_workers(torch.device("cpu")) == n
     monkeypatch.setenv("SWAPNAS_WORKERS", "5")
-    assert commands.default_workers(torch.device("cuda")) == 1  # a GPU: one worker, whatever the environment says
-    assert commands.default_workers(torch.device("mps")) == 1
+    assert executor_options.default_workers(torch.device("cuda")) == 1  # a GPU: one worker, whatever the environment says
+    assert executor_options.default_workers(torch.device("mps")) == 1
     for bad in ("0", "-2", "x", "1.5", " 2"):
         monkeypatch.setenv("SWAPNAS_WORKERS", bad)
-        assert refusal(ValueError, lambda: commands.default_workers(torch.device("cpu"))) == \
+        assert refusal(ValueError, lambda: executor_options.default_workers(torch.device("cpu"))) == \
             f"$SWAPNAS_WORKERS must be a positive integer (got {bad!r})"
 
 
@@ -70,37 +70,37 @@ def test_default_workers_one_per_usable_core_on_cpu_and_the_environment_override
 def executors(monkeypatch) -> SimpleNamespace:
     """make_executor, torch.set_num_threads, keep_freed_memory and pad_mib as recorders."""
     rec = SimpleNamespace(make=Recorder("EXECUTOR"), threads=Recorder(), keep=Recorder(True), pad=Recorder(0))
-    monkeypatch.setattr(commands, "make_executor", rec.make)
+    monkeypatch.setattr(executor_options, "make_executor", rec.make)
     monkeypatch.setattr(commands.torch, "set_num_threads", rec.threads)
     monkeypatch.setattr(importlib.import_module("swapnas.cli"), "keep_freed_memory", rec.keep)
-    monkeypatch.setattr(commands, "pad_mib", rec.pad)
-    monkeypatch.setattr(commands, "usable_cores", lambda: 6)
+    monkeypatch.setattr(executor_options, "pad_mib", rec.pad)
+    monkeypatch.setattr(executor_options, "usable_cores", lambda: 6)
     monkeypatch.delenv("SWAPNAS_WORKERS", raising=False)
     return rec
 
 
 def test_local_executor_gets_the_workers_threads_and_prefetch_asked_for(executors) -> None:
-    got = commands.executor_of(_args("correlate", "--out", "o", "--device", "cpu", "--threads", "3"))
+    got = executor_options.executor_of(_args("correlate", "--out", "o", "--device", "cpu", "--threads", "3"))
     assert got == ("EXECUTOR", torch.device("cpu"))
     assert executors.make.one == (("local",), {"prefetch": 0, "workers": 6, "threads": 3})
     assert executors.threads.one == ((3,), {})
     # the heap pad is the command line process's (cli._main), not the job's: search_arch's caller keeps its own
     assert not executors.keep.calls and len(executors.pad.calls) == 1
     executors.make.calls.clear()
-    commands.executor_of(_args("correlate", "--out", "o", "--device", "cpu", "--workers", "2"))
+    executor_options.executor_of(_args("correlate", "--out", "o", "--device", "cpu", "--workers", "2"))
     assert executors.make.one == (("local",), {"prefetch": 0, "workers": 2, "threads": 1})
     executors.make.calls.clear()
-    commands.executor_of(_args("correlate", "--out", "o", "--device", "cpu", "--prefetch", "4"))
+    executor_options.executor_of(_args("correlate", "--out", "o", "--device", "cpu", "--prefetch", "4"))
     assert executors.make.one == (("local",), {"prefetch": 4, "workers": 1, "threads": 1})  # prefetch: one worker
     executors.make.calls.clear()
-    commands.executor_of(_args("correlate", "--out", "o", "--device", "cpu", "--prefetch", "4", "--workers", "3"))
+    executor_options.executor_of(_args("correlate", "--out", "o", "--device", "cpu", "--prefetch", "4", "--workers", "3"))
     assert executors.make.one == (("local",), {"prefetch": 4, "workers": 3, "threads": 1})
 
 
 def test_local_executor_on_a_gpu_defaults_to_one_worker(executors, monkeypatch) -> None:
     seen = []
-    monkeypatch.setattr(commands, "resolve_device", lambda name: seen.append(name) or torch.device("cuda"))
-    got = commands.executor_of(_args("correlate", "--out", "o", "--device", "cuda"))
+    monkeypatch.setattr(executor_options, "resolve_device", lambda name: seen.append(name) or torch.device("cuda"))
+    got = executor_options.executor_of(_args("correlate", "--out", "o", "--device", "cuda"))
     assert seen == ["cuda"] and got == ("EXECUTOR", torch.device("cuda"))
     assert executors.make.one[1]["workers"] == 1
 
@@ -108,10 +108,10 @@ def test_local_executor_on_a_gpu_defaults_to_one_worker(executors, monkeypatch) 
 def test_the_malloc_pad_is_checked_before_any_executor_is_made(executors, monkeypatch) -> None:
     def bad() -> int:
         raise ValueError("pad refused")
-    monkeypatch.setattr(commands, "pad_mib", bad)
+    monkeypatch.setattr(executor_options, "pad_mib", bad)
     for argv in (("--device", "cpu"), ("--executor", "ray", "--device", "cpu")):
         args = _args("correlate", "--out", "o", *argv)
-        assert refusal(ValueError, lambda: commands.executor_of(args)) == "pad refused"
+        assert refusal(ValueError, lambda: executor_options.executor_of(args)) == "pad refused"
     assert not executors.make.calls and not executors.threads.calls
 
 
@@ -123,13 +123,14 @@ def test_the_malloc_pad_is_checked_before_any_executor_is_made(executors, monkey
 ])
 def test_ray_options_are_refused_with_the_local_executor(executors, argv, named) -> None:
     args = _args("correlate", "--out", "o", "--device", "cpu", *argv)
-    assert refusal(ValueError, lambda: commands.executor_of(args)) == f"{named} only apply with --executor ray"
+    verb = "applies" if "," not in named else "apply"  # session 53: "--ray-cpus only apply"
+    assert refusal(ValueError, lambda: executor_options.executor_of(args)) == f"{named} only {verb} with --executor ray"
     assert not executors.make.calls
 
 
 def test_ray_executor_sizes_its_gpus_from_the_device(executors, monkeypatch) -> None:
     monkeypatch.setattr(commands.torch.cuda, "is_available", lambda: False)
-    got = commands.executor_of(_args("correlate", "--out", "o", "--executor", "ray", "--device", "cpu",
+    got = executor_options.executor_of(_args("correlate", "--out", "o", "--executor", "ray", "--device", "cpu",
                                      "--address", "h:6379", "--ray-cpus", "3"))
     assert got == ("EXECUTOR", torch.device("cpu"))
     assert executors.make.one == (("ray",), {"address": "h:6379", "num_cpus": 3, "num_gpus_per_task": 0.0})
@@ -138,11 +139,11 @@ def test_ray_executor_sizes_its_gpus_from_the_device(executors, monkeypatch) -> 
                                     ("auto", False, 0.0)):
         executors.make.calls.clear()
         monkeypatch.setattr(commands.torch.cuda, "is_available", lambda c=cuda_here: c)
-        got = commands.executor_of(_args("correlate", "--out", "o", "--executor", "ray", "--device", device))
+        got = executor_options.executor_of(_args("correlate", "--out", "o", "--executor", "ray", "--device", device))
         assert executors.make.one == (("ray",), {"address": None, "num_cpus": None, "num_gpus_per_task": want})
         assert got[1] == torch.device("cuda" if want else "cpu")
     executors.make.calls.clear()
-    got = commands.executor_of(_args("correlate", "--out", "o", "--executor", "ray", "--device", "cuda",
+    got = executor_options.executor_of(_args("correlate", "--out", "o", "--executor", "ray", "--device", "cuda",
                                      "--ray-gpus", "0.5"))
     assert executors.make.one[1]["num_gpus_per_task"] == 0.5 and got[1] == torch.device("cuda")
 
@@ -156,14 +157,24 @@ def test_ray_executor_sizes_its_gpus_from_the_device(executors, monkeypatch) -> 
 ])
 def test_ray_executor_refusals(executors, argv, message) -> None:
     args = _args("correlate", "--out", "o", "--executor", "ray", *argv)
-    assert refusal(ValueError, lambda: commands.executor_of(args)) == message
+    assert refusal(ValueError, lambda: executor_options.executor_of(args)) == message
     assert not executors.make.calls
 
 
 def test_ray_with_no_gpus_and_the_cpu_device_is_accepted(executors) -> None:
-    got = commands.executor_of(_args("correlate", "--out", "o", "--executor", "ray", "--device", "cpu",
+    got = executor_options.executor_of(_args("correlate", "--out", "o", "--executor", "ray", "--device", "cpu",
                                      "--ray-gpus", "0"))
     assert got[1] == torch.device("cpu") and executors.make.one[1]["num_gpus_per_task"] == 0
+
+
+def _executor_parts(parts: SimpleNamespace) -> None:
+    """``executor_plan`` and ``make_executor`` as recorders; ``parts.held``: the OUT folders held when it is made."""
+    from swapnas import files
+
+    parts.held = []
+    parts.executor_plan = Recorder(("KIND", {"o": 1}, torch.device("cpu")))
+    parts.make_executor = Recorder(lambda *a, **kw: parts.held.extend(str(Path(k).parent) for k in files._HELD)
+                                   or parts.executor)
 
 
 # --- _net_overrides, show_progress, print_report ------------------------------------------------------------------
@@ -508,10 +519,10 @@ def correlate_parts(monkeypatch, tmp_path) -> SimpleNamespace:
     parts.score_archs = Recorder(lambda archs, *a, **kw: {
         "swap": [SimpleNamespace(ok=i != 0) for i, _ in enumerate(archs)],
         "params": [SimpleNamespace(ok=True) for _ in archs]})
-    parts.executor_of = Recorder((parts.executor, torch.device("cpu")))
+    _executor_parts(parts)
     parts.refuse_unfit = Recorder(None)
-    for name in ("get_benchmark", "configure", "run_correlation", "write_outputs", "score_archs", "executor_of",
-                 "refuse_unfit"):
+    for name in ("get_benchmark", "configure", "run_correlation", "write_outputs", "score_archs", "executor_plan",
+                 "make_executor", "refuse_unfit"):
         monkeypatch.setattr(commands, name, getattr(parts, name))
     monkeypatch.setattr(commands, "protocol_text", lambda p, g: f"PROTO {p} {g}")
     monkeypatch.setattr(commands, "reused_text", lambda reused, n, partly: f" (reused {reused}/{n}/{partly})")
@@ -535,7 +546,8 @@ def test_correlate_passes_every_option_on_and_prints_the_report(correlate_parts,
     assert p.configure.one == (("nb201", "cifar100", "swap,swap_reg,params"), {
         "seed": 3, "batch_size": 8, "repeats": 2, "net": {"C": 8, "N": 2}, "init": "default", "inputs": "synthetic",
         "data_dir": "D", "image_root": "R", "fill": "error", "mu": 1.5, "sigma": 2.5, "images": {"resolution": 16}})
-    assert p.executor_of.one == ((args,), {})
+    assert p.executor_plan.one == ((args,), {}) and p.make_executor.one == (("KIND",), {"o": 1})
+    assert p.held == [str(out)]  # Ray starts once OUT is held (session 53: a later run could take OUT meanwhile)
     (a, kw), = p.run_correlation.calls
     assert a == () and kw.pop("store").path == str(out / "scores.sqlite")
     assert kw == {"bench": p.bench, "task": "cifar100", "proxies": p.proxies, "n_archs": 40, "protocol": "PROTOCOL",
@@ -640,8 +652,9 @@ def grid_parts(monkeypatch, tmp_path) -> SimpleNamespace:
     monkeypatch.setattr(commands, "write_grid", parts.write_grid)
     monkeypatch.setattr(commands, "resolve_data_dir", parts.data)
     monkeypatch.setattr(commands, "command_line", lambda: "CMD")
-    parts.executor_of = Recorder((parts.executor, torch.device("cpu")))
-    monkeypatch.setattr(commands, "executor_of", parts.executor_of)
+    _executor_parts(parts)
+    monkeypatch.setattr(commands, "executor_plan", parts.executor_plan)
+    monkeypatch.setattr(commands, "make_executor", parts.make_executor)
     return parts
 
 
@@ -658,7 +671,8 @@ def test_grid_passes_every_option_on_and_prints_the_table(grid_parts, capsys) ->
     assert kw == {"proxies": "swap,params", "n_archs": 30, "n_archs_per": {"nb201": 20}, "seed": 2, "repeats": 3,
                   "init": "gaussian", "device": torch.device("cpu"), "data_dir": "D", "shard": None,
                   "retry_failed": True, "progress": False, "executor": p.executor, "counts": {}, "archs_given": True}
-    assert p.executor.entered == p.executor.exited == 1 and p.executor_of.one == ((args,), {})
+    assert p.executor.entered == p.executor.exited == 1 and p.executor_plan.one == ((args,), {})
+    assert p.make_executor.one == (("KIND",), {"o": 1}) and p.held == [str(p.out)]
     assert p.write_grid.one == ((p.cols, p.out, "CMD"), {})
     captured = capsys.readouterr()
     assert captured.out == f"GRID TABLE\nwrote {p.out / 'grid.json'}, {p.out / 'grid.md'}\n"

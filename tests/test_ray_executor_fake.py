@@ -265,3 +265,34 @@ def test_a_task_takes_its_torch_threads(fake_ray, setup) -> None:
         assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)
+
+
+def test_the_command_s_sigterm_handler_outlives_ray_init_and_a_default_one_is_left_to_ray(fake_ray, monkeypatch) -> None:
+    """``ray.init`` puts its own SIGTERM handler in place: a `swapnas` run under Ray then ended with Ray's stack dump
+    and exit 134, not 130 (session 53)."""
+    import signal
+
+    ray = fake_ray({"CPU": 1.0})
+
+    def rays(signum: int, frame: object) -> None:  # what ray.init installs
+        raise SystemExit(134)
+
+    def init(**kw: object) -> None:
+        ray.calls.append(("init", kw))
+        signal.signal(signal.SIGTERM, rays)
+
+    monkeypatch.setattr(ray, "init", init)
+
+    def ours(signum: int, frame: object) -> None:  # cli.main's
+        raise KeyboardInterrupt
+
+    was = signal.getsignal(signal.SIGTERM)
+    try:
+        signal.signal(signal.SIGTERM, ours)
+        RayExecutor(num_cpus=1).close()
+        assert signal.getsignal(signal.SIGTERM) is ours
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a Python caller's process: Ray's handler stays
+        RayExecutor(num_cpus=1).close()
+        assert signal.getsignal(signal.SIGTERM) is rays
+    finally:
+        signal.signal(signal.SIGTERM, was)

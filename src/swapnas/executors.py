@@ -35,8 +35,9 @@ import logging
 import multiprocessing
 import os
 import signal
+import threading
 import warnings
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from types import ModuleType
 from typing import Any
@@ -71,6 +72,17 @@ def require_ray() -> ModuleType:
 
 # per worker process: the latest shared payload, with its batch already on the device
 _PAYLOAD_CACHE: dict[str, tuple[ScoreTask, Batch, torch.device, int]] = {}
+
+
+def _keeping_sigterm(start: Callable[[], object]) -> None:
+    """``start()`` (``ray.init``) with this process's own SIGTERM handler kept: ``ray.init`` puts its own in place,
+    which ended a ``swapnas`` run under Ray with Ray's stack dump and exit 134 (session 53), not the command's exit
+    130 with every finished score kept. A default handler (a Python caller's process) is left to Ray's."""
+    main = threading.current_thread() is threading.main_thread()
+    own = signal.getsignal(signal.SIGTERM) if main else None
+    start()
+    if callable(own):
+        signal.signal(signal.SIGTERM, own)
 
 
 def _ray_score_chunk(box: list, chunk: list[Item]) -> list[dict[str, Record]]:
@@ -127,7 +139,7 @@ class RayExecutor(Executor):
                 kwargs.update(num_cpus=num_cpus, include_dashboard=False)
             elif num_cpus is not None:
                 log.warning("num_cpus=%s ignored: connecting to the Ray cluster at %s", num_cpus, address)
-            ray.init(**kwargs)
+            _keeping_sigterm(lambda: ray.init(**kwargs))
         elif num_cpus is not None or address is not None:
             log.info("Ray is already initialised in this process: using it (address/num_cpus ignored)")
         gpus = ray.cluster_resources().get("GPU", 0)

@@ -7,7 +7,6 @@ import argparse
 import fnmatch
 import inspect
 import json
-import os
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -23,12 +22,11 @@ from ..bundle import Batch, resolve_data_dir
 from ..conformance import conformance_table, header_text, load_naslib, run_conformance, select_proxies
 from ..conformance import write_outputs as write_conformance
 from ..correlation import run_correlation, write_outputs
-from ..executors import Executor, make_executor, usable_cores
+from ..executors import make_executor
 from ..export import export
 from ..files import outputs_lock
 from ..fit_check import fit_for_all, refuse_unfit, space_text
 from ..grid import check_archs_per, grid_plan, run_grid, select_columns, write_grid
-from ..malloc import pad_mib
 from ..proxies import ALIASES, Proxy, about_unknown, details, get_proxy, list_proxies, resolve
 from ..report import constant_lines, failure_lines, protocol_text, results_table
 from ..results import command_line, reused_text
@@ -49,46 +47,7 @@ from ..store import ScoreStore, StoreError, damaged_advice
 from ..store_tools import check_store, check_text, merge_stores, merge_text, salvage_store, salvage_text
 from ..train import TrainConfig, load_genotype, run_train
 from .args import EXIT_FAILED_ARCHS, EXIT_OK, DefaultArchs
-
-
-def default_workers(device: torch.device) -> int:
-    """Local scoring processes when --workers is not given: one per usable core on a CPU
-    (``$SWAPNAS_WORKERS`` overrides it), one on a GPU."""
-    if device.type != "cpu":
-        return 1
-    env = os.environ.get("SWAPNAS_WORKERS", "")
-    if env and not (env.isdigit() and int(env) >= 1):
-        raise ValueError(f"$SWAPNAS_WORKERS must be a positive integer (got {env!r})")
-    return int(env) if env else usable_cores()
-
-
-def executor_of(args: argparse.Namespace) -> tuple[Executor, torch.device]:
-    """The executor and the device the archs are scored on, from the --executor options. Local
-    scoring uses --threads torch threads per worker (this process's too, when --workers is 1)."""
-    pad_mib()  # a bad $SWAPNAS_MALLOC_PAD_MIB is refused here, before any worker starts
-    if args.executor == "local":
-        given = [o for o, v in (("--address", args.address), ("--ray-cpus", args.ray_cpus),
-                                ("--ray-gpus", args.ray_gpus)) if v is not None]
-        if given:
-            raise ValueError(f"{', '.join(given)} only apply with --executor ray")
-        device = resolve_device(args.device)
-        workers = args.workers or (1 if args.prefetch else default_workers(device))
-        torch.set_num_threads(args.threads)  # (this process's heap pad is cli._main's: search_arch's caller keeps its)
-        return make_executor("local", prefetch=args.prefetch, workers=workers, threads=args.threads), device
-    if args.workers is not None:
-        raise ValueError("--workers applies to --executor local (Ray sizes its own workers: --ray-cpus)")
-    if args.prefetch:
-        raise ValueError("--prefetch applies to --executor local (each Ray worker builds its own networks)")
-    gpus = args.ray_gpus
-    if gpus is None:  # the workers' device; this machine need not have one when --address is a cluster
-        cuda = args.device.startswith("cuda") or (args.device == "auto" and torch.cuda.is_available())
-        gpus = 1.0 if cuda else 0.0
-    elif gpus == 0 and args.device.startswith("cuda"):
-        raise ValueError("--device cuda with --executor ray needs --ray-gpus > 0")
-    if gpus > 0 and args.device == "cpu":
-        raise ValueError("--ray-gpus > 0 scores on cuda; drop --device cpu")
-    executor = make_executor("ray", address=args.address, num_cpus=args.ray_cpus, num_gpus_per_task=gpus)
-    return executor, torch.device("cuda" if gpus > 0 else "cpu")
+from .executor_options import executor_plan
 
 
 def _net_overrides(args: argparse.Namespace) -> dict:
@@ -271,9 +230,9 @@ def correlate(args: argparse.Namespace) -> int:
     if args.archs is not None and not isinstance(args.archs, DefaultArchs):  # a number given must exist
         check_archs(args.archs, len(bench.archs_for(task)), f"{bench.name} {task}")
     out = out_folder(args)
-    executor, device = executor_of(args)
+    kind, options, device = executor_plan(args)  # checked; started once OUT is held
     with outputs_lock(out, "correlate", args.shard):  # held until the outputs are written; the workers end first
-        with executor, store_for(args, out) as store:
+        with make_executor(kind, **options) as executor, store_for(args, out) as store:
             if args.shard is not None:
                 archs = shard_of(pick_archs(bench.archs_for(task), args.archs, args.seed), args.shard)
                 recs = score_archs(archs, bench.space, proxies, protocol, batch, store, device, args.retry_failed,
@@ -308,10 +267,10 @@ def grid(args: argparse.Namespace) -> int:
     if args.shard is None and not (getattr(args, "quiet", False) or getattr(args, "json", False)):
         plan = grid_plan(columns, len(resolve(args.proxies)), args.archs, args.archs_per, show_progress(args))
         print(f"swapnas: {plan}", file=sys.stderr)
-    executor, device = executor_of(args)
+    kind, options, device = executor_plan(args)  # checked; started once OUT is held
     counts: dict[str, int] = {}
     with outputs_lock(out, "grid", args.shard):
-        with executor, store_for(args, out) as store:
+        with make_executor(kind, **options) as executor, store_for(args, out) as store:
             cols = run_grid(columns, proxies=args.proxies, n_archs=args.archs, n_archs_per=args.archs_per,
                             seed=args.seed, repeats=args.repeats, init=args.init, store=store, device=device,
                             data_dir=args.data_dir, shard=args.shard, retry_failed=args.retry_failed,

@@ -23,7 +23,8 @@ from ..session import protocol_defaults, scoring_net
 from ..spaces import get_space, searchable_space
 from ..store import ScoreStore, StoreError
 from .args import DEFAULT_TOLERANCE, EXIT_OK
-from .commands import executor_of, out_folder, print_report, show_progress, store_for
+from .commands import out_folder, print_report, show_progress, store_for
+from .executor_options import executor_of
 
 log = logging.getLogger(__name__)
 
