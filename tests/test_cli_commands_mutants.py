@@ -887,6 +887,9 @@ def test_train_passes_every_option_on_and_prints_the_result(train_parts, capsys)
     assert capsys.readouterr().out.splitlines()[0] == (
         "final test accuracy 97.12%, top-5 99.46% on 10000 ImageNet test images after 600 epochs "
         "(partial epochs: --max-steps)")
+    p.result.update(epochs=1)  # session 53: "after 1 epochs"
+    commands.train(_args("train", "--genotype", "g", "--out", str(p.out), "--dataset", "imagenet"))
+    assert "test images after 1 epoch (partial" in capsys.readouterr().out
     assert p.run_train.calls[-1][1]["progress"] is True and p.run_train.calls[-1][1]["lines"] is True
     commands.train(_args("--json", "train", "--genotype", "g", "--out", str(p.out)))
     assert capsys.readouterr().out == '{"r": 3}\n'

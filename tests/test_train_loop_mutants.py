@@ -290,7 +290,7 @@ def test_resume_loads_the_checkpoint_and_says_where(tmp_path: Path, caplog) -> N
         (1, 2, {"loss": 2.0, "correct": 1, "n": 4, "seconds": 0.5}, [{"epoch": 1}], 3.5)
     assert torch.equal(again.rng.cpu.get_state(), run.rng.cpu.get_state())
     assert again.optimizer.state_dict()["param_groups"] == run.optimizer.state_dict()["param_groups"]
-    assert [r.getMessage() for r in caplog.records] == [f"resuming {run.ckpt_path} at epoch 2 of 3, batch 3"]
+    assert [r.getMessage() for r in caplog.records] == [f"resuming {run.ckpt_path} at epoch 2 of 3 after batch 2"]
     loop._save(run, 1, 0, None)
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="swapnas"):
@@ -441,7 +441,7 @@ def test_ctrl_c_saves_the_epoch_where_it_stands(tmp_path: Path, monkeypatch, cap
     ck = torch.load(run.ckpt_path, weights_only=True)
     assert (ck["epoch"], ck["step"]) == (0, 1) and ck["partial"] == {"loss": 2.0, "correct": 1, "n": 4, "seconds": 2.5}
     assert ck["wall_seconds"] == 103.0 and torch.equal(ck["rng"]["torch"], mark["torch"])
-    assert capsys.readouterr().err == f"interrupted: saved {run.ckpt_path} at epoch 1, batch 1; rerun to resume\n"
+    assert capsys.readouterr().err == f"interrupted: saved {run.ckpt_path} at epoch 1 after batch 1; rerun to resume\n"
 
 
 def test_the_batches_count_every_image_and_mark_the_stream(tmp_path: Path) -> None:

@@ -136,10 +136,13 @@ def test_what_is_no_genotype_is_refused(tmp_path: Path) -> None:
     nb201 = tmp_path / "nb201.json"
     assert refusal(ValueError, lambda: recipe.load_genotype(_write(nb201, {"space": "nb201", "best": "|x|"}))) == \
         f"{nb201} is a 'nb201' search result; `swapnas train` trains DARTS genotypes"
-    for doc in ({"space": "darts"}, {"best": 3}, {"best": None}):
+    for doc in ({"space": "darts"}, {"best": 3}, {"best": None}, {"genotype": 3}, {"best": None, "genotype": DARTS_V2}):
         path = tmp_path / "no_best.json"
         assert refusal(ValueError, lambda: recipe.load_genotype(_write(path, doc))) == \
-            f"{path} has no 'best' genotype string (expected a result.json of `swapnas search`)"
+            f"{path} has no 'best' genotype string (expected a result.json of `swapnas search`, or one of `swapnas " \
+            "train` with its 'genotype')"
+    trained = _write(tmp_path / "trained.json", {"genotype": DARTS_V2, "dataset": "cifar10"})  # swapnas train's
+    assert recipe.load_genotype(trained) == recipe.load_genotype(DARTS_V2)
     for value in ([DARTS_V2], 3, None):
         path = tmp_path / "other.json"
         assert refusal(ValueError, lambda: recipe.load_genotype(_write(path, value))) == \

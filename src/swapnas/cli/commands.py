@@ -371,7 +371,7 @@ def train(args: argparse.Namespace) -> int:
     top5 = f", top-5 {result['test_top5']:.2f}%" if args.dataset == "imagenet" else ""
     note = " (partial epochs: --max-steps)" if result["max_steps"] else ""
     text = (f"final test accuracy {result['test_acc']:.2f}%{top5} on {result['test_n']} {result['dataset']} test images "
-            f"after {result['epochs']} epochs{note}\n"
+            f"after {result['epochs']} epoch{'s' * (result['epochs'] != 1)}{note}\n"
             f"{result['params_m']:.3f} M params (auxiliary head excluded), wall {result['wall_seconds']:.1f} s, "
             f"device {result['device']}")
     print_report(args, text, [out / "result.json", out / "history.json", out / "checkpoint.pt"], out / "result.json")

@@ -131,7 +131,8 @@ def _resume(run: _Run) -> None:
     if run.start_epoch == epochs:
         run.say(f"{run.ckpt_path} has all {epochs} epochs done: nothing to train, rewriting result.json")
     else:
-        where = f"epoch {run.start_epoch + 1} of {epochs}" + (f", batch {run.start_step + 1}" if run.start_step else "")
+        # "after batch N", as the interrupt said it (session 53: "batch 17" of a 16-batch epoch, saved after its last)
+        where = f"epoch {run.start_epoch + 1} of {epochs}" + (f" after batch {run.start_step}" if run.start_step else "")
         run.say(f"resuming {run.ckpt_path} at {where}")  # (it read "batch 7 of 3", the epochs after the batch)
         before = ckpt["config"].get("epochs")
         if before != epochs and (run.start_epoch or run.start_step):
@@ -322,7 +323,7 @@ def _run_epoch(run: _Run, epoch: int) -> None:
         stats["seconds"] += time.perf_counter() - t0
         run.wall += time.perf_counter() - t0
         _save(run, epoch, run.step, stats, run.mark)
-        run.say(f"interrupted: saved {run.ckpt_path} at epoch {epoch + 1}, batch {run.step}; rerun to resume")
+        run.say(f"interrupted: saved {run.ckpt_path} at epoch {epoch + 1} after batch {run.step}; rerun to resume")
         raise
     seconds = time.perf_counter() - t0
     run.wall += seconds

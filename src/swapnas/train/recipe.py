@@ -138,9 +138,11 @@ def load_genotype(text: str) -> Genotype:
     if isinstance(value, dict):
         if value.get("space", "darts") != "darts":
             raise ValueError(f"{path} is a {value['space']!r} search result; `swapnas train` trains DARTS genotypes")
-        if not isinstance(value.get("best"), str):
-            raise ValueError(f"{path} has no 'best' genotype string (expected a result.json of `swapnas search`)")
-        return parse(value["best"])
+        text = value.get("best", value.get("genotype"))  # a search's result.json, or a train's (session 53)
+        if not isinstance(text, str):
+            raise ValueError(f"{path} has no 'best' genotype string (expected a result.json of `swapnas search`, or "
+                             "one of `swapnas train` with its 'genotype')")
+        return parse(text)
     if isinstance(value, str):
         return parse(value)
     raise ValueError(f"{path} holds no DARTS genotype (expected a result.json of `swapnas search`)")
