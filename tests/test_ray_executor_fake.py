@@ -122,7 +122,8 @@ def fake_ray(monkeypatch):
 def test_a_local_instance_is_started_sized_and_shut_down_once(fake_ray) -> None:
     ray = fake_ray({"CPU": 3.0})
     ex = RayExecutor(num_cpus=3)
-    assert ray.calls == [("init", {"address": None, "ignore_reinit_error": True, "num_cpus": 3,
+    assert ray.calls == [("init", {"address": None, "ignore_reinit_error": True, "logging_level": logging.WARNING,
+                                   "num_cpus": 3,
                                    "include_dashboard": False}),
                          ("options", {"num_cpus": 1, "num_gpus": 0.0, "max_retries": 3})]
     assert (ex.threads, ex.max_in_flight, ex.chunk_size, ex.max_retries) == (1, 6, 1, 3)
@@ -136,7 +137,8 @@ def test_a_cluster_address_is_passed_and_num_cpus_ignored_with_a_warning(fake_ra
     with caplog.at_level(logging.INFO, logger="swapnas.executors"):
         ex = RayExecutor(address="head:6379", num_cpus=8)
     assert fake_ray.checked == ["head:6379"] and ex.address == "head:6379"
-    assert ray.calls[0] == ("init", {"address": "head:6379", "ignore_reinit_error": True})
+    assert ray.calls[0] == ("init", {"address": "head:6379", "ignore_reinit_error": True,
+                                     "logging_level": logging.WARNING})
     assert [r.getMessage() for r in caplog.records] == [
         "num_cpus=8 ignored: connecting to the Ray cluster at head:6379"]
     assert ex.max_in_flight == 2  # at least two tasks in flight on one slot
@@ -174,7 +176,7 @@ def test_slots_threads_and_in_flight_follow_the_cpus_and_gpus_per_task(fake_ray)
 
 def test_gpus_asked_for_that_the_cluster_lacks_are_refused_and_an_own_instance_shut_down(fake_ray) -> None:
     message = ("0.5 GPU(s) per task asked for, but the Ray cluster has 0 GPU(s): its tasks could never run "
-               "(score on CPUs with 0 GPUs per task)")
+               "(score on CPUs: --ray-gpus 0 and --device cpu, num_gpus_per_task=0 in Python)")
     ray = fake_ray({"CPU": 4.0})
     with pytest.raises(ValueError, match=exact(message)):
         RayExecutor(num_gpus_per_task=0.5)
@@ -296,3 +298,23 @@ def test_the_command_s_sigterm_handler_outlives_ray_init_and_a_default_one_is_le
         assert signal.getsignal(signal.SIGTERM) is rays
     finally:
         signal.signal(signal.SIGTERM, was)
+
+
+def test_ray_cpus_beside_a_cluster_already_running_here_names_the_option(fake_ray, monkeypatch) -> None:
+    """Session 53: Ray's own "When connecting to an existing cluster, num_cpus and num_gpus must not be provided."."""
+    ray = fake_ray({"CPU": 1.0})
+
+    def init(**kw: object) -> None:
+        raise ValueError("When connecting to an existing cluster, num_cpus and num_gpus must not be provided.")
+
+    monkeypatch.setattr(ray, "init", init)
+    with pytest.raises(ValueError) as caught:
+        RayExecutor(num_cpus=2)
+    assert str(caught.value) == (
+        "a Ray cluster already runs on this machine (`ray start`): Ray joins it instead of starting one sized by "
+        "--ray-cpus (num_cpus); leave --ray-cpus out to use that cluster, or stop it (`ray stop`)")
+    with pytest.raises(ValueError, match="^When connecting to an existing cluster"):
+        RayExecutor(num_gpus_per_task=0)  # num_cpus not given: Ray's words stand (not this case)
+    monkeypatch.setattr(ray, "init", lambda **kw: (_ for _ in ()).throw(RuntimeError("other")))
+    with pytest.raises(RuntimeError, match="^other$"):
+        RayExecutor(num_cpus=2)

@@ -134,12 +134,20 @@ class RayExecutor(Executor):
         self._owns = not ray.is_initialized()
         if self._owns:
             check_ray_address(address)
-            kwargs: dict = {"address": address, "ignore_reinit_error": True}
+            # Ray's INFO lines ("Started a local Ray instance") broke -q's promise of warnings and errors only
+            kwargs: dict = {"address": address, "ignore_reinit_error": True, "logging_level": logging.WARNING}
             if address is None:
                 kwargs.update(num_cpus=num_cpus, include_dashboard=False)
             elif num_cpus is not None:
                 log.warning("num_cpus=%s ignored: connecting to the Ray cluster at %s", num_cpus, address)
-            _keeping_sigterm(lambda: ray.init(**kwargs))
+            try:
+                _keeping_sigterm(lambda: ray.init(**kwargs))
+            except (ValueError, RuntimeError) as exc:  # session 53: Ray's own words, which name neither option
+                if "existing cluster" not in str(exc) or num_cpus is None:
+                    raise
+                raise ValueError("a Ray cluster already runs on this machine (`ray start`): Ray joins it instead of "
+                                 "starting one sized by --ray-cpus (num_cpus); leave --ray-cpus out to use that "
+                                 "cluster, or stop it (`ray stop`)") from exc
         elif num_cpus is not None or address is not None:
             log.info("Ray is already initialised in this process: using it (address/num_cpus ignored)")
         gpus = ray.cluster_resources().get("GPU", 0)
@@ -147,7 +155,8 @@ class RayExecutor(Executor):
             if self._owns:
                 ray.shutdown()
             raise ValueError(f"{self.num_gpus_per_task:g} GPU(s) per task asked for, but the Ray cluster has "
-                             f"{gpus:g} GPU(s): its tasks could never run (score on CPUs with 0 GPUs per task)")
+                             f"{gpus:g} GPU(s): its tasks could never run (score on CPUs: --ray-gpus 0 and --device "
+                             "cpu, num_gpus_per_task=0 in Python)")
         self.max_in_flight = max_in_flight or max(2, 2 * self._slots(ray))
         self._remote = ray.remote(_ray_score_chunk).options(
             num_cpus=cpus_per_task, num_gpus=self.num_gpus_per_task, max_retries=max_retries)
