@@ -66,12 +66,24 @@ def test_addresses_left_to_ray(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 class _Connection:
-    def __init__(self, calls: list, address: tuple, timeout: float) -> None:
+    def __init__(self, calls: list, address: tuple, timeout: float, reply: bytes = b"") -> None:
         calls.append((address, timeout))
-        self.closed = False
+        self.calls, self.reply = calls, reply
 
-    def close(self) -> None:
+    def __enter__(self) -> _Connection:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
         pass
+
+    def sendall(self, data: bytes) -> None:
+        self.calls.append(data)
+
+    def settimeout(self, seconds: float) -> None:
+        self.calls.append(seconds)
+
+    def recv(self, n: int) -> bytes:
+        return self.reply[:n]
 
 
 def test_the_address_is_tried_with_its_host_port_and_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -81,7 +93,23 @@ def test_the_address_is_tried_with_its_host_port_and_timeout(monkeypatch: pytest
     ray_address.check_ray_address("[::1]:10001", timeout=0.5)
     ray_address.check_ray_address("head:1")
     ray_address.check_ray_address("XnodeX:7")  # only the brackets of an IPv6 host are stripped
-    assert calls == [(("10.0.0.1", 6379), 5.0), (("::1", 10001), 0.5), (("head", 1), 5.0), (("XnodeX", 7), 5.0)]
+    tried = [(("10.0.0.1", 6379), 5.0), (("::1", 10001), 0.5), (("head", 1), 5.0), (("XnodeX", 7), 5.0)]
+    probe = b"GET / HTTP/1.0\r\n\r\n"
+    assert calls == [tried[0], probe, 1.0, tried[1], probe, 0.5, tried[2], probe, 1.0, tried[3], probe, 1.0]
+
+
+def test_a_web_server_at_the_address_is_refused_and_a_gcs_s_reply_is_not(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Session 53: `--address` at Ray's dashboard port (8265) or any web server hung in Ray's retries for minutes.
+    Ray's GCS (gRPC) answers an HTTP/1 request with its HTTP/2 SETTINGS frame (Ray 2.x, tried), a web server with
+    ``HTTP/…``."""
+    replies = iter([b"HTTP/1.0 200 OK\r\nServer: x", b"\x00\x00\x18\x04\x00\x00\x00\x00\x00", b"", b"SSH-2.0-x"])
+    monkeypatch.setattr(socket, "create_connection", lambda a, timeout: _Connection([], a, timeout, next(replies)))
+    assert refusal(ValueError, lambda: ray_address.check_ray_address("head:8265")) == (
+        "a web server answers at --address head:8265, not a Ray cluster (Ray's dashboard is on port 8265; the "
+        "cluster's address is its GCS port, 6379 unless `ray start --head --port` set another, as `ray start` prints "
+        "it); give that address, or leave --address out to start Ray on this machine")
+    for _ in range(3):  # the GCS's frame, silence, another server: left to Ray
+        ray_address.check_ray_address("head:6379")
 
 
 def test_nothing_answering_is_refused_whole(monkeypatch: pytest.MonkeyPatch) -> None:

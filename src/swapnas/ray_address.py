@@ -2,7 +2,10 @@
 
 ``ray.init(address="HOST:PORT")`` with nothing listening there retries for minutes, printing Ray's own log
 lines, and then exits the process (``sys.exit``) without an error the command could report. A plain TCP
-connection to the address tells in a moment whether anything answers.
+connection to the address tells in a moment whether anything answers. Something that answers but is no Ray
+cluster made it hang the same way (session 53: a web server, or Ray's dashboard port 8265 given for the cluster's):
+an HTTP/1 request sent there gets an ``HTTP/…`` reply from a web server, and from Ray's GCS (gRPC, HTTP/2) its
+binary SETTINGS frame (tried on Ray 2.x); only the former is refused, anything else is left to Ray.
 """
 
 from __future__ import annotations
@@ -19,8 +22,24 @@ def check_ray_address(address: str | None, timeout: float = 5.0) -> None:
     if not host or not port.isdigit():
         return
     try:
-        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout) as conn:
+            reply = _first_reply(conn, timeout)
     except OSError as exc:
         raise ValueError(f"no Ray cluster answers at --address {address} ({exc.strerror or exc}): start one "
                          "there (`ray start --head`), give its address, or leave --address out to start Ray "
                          "on this machine") from None
+    if reply.startswith(b"HTTP/"):
+        raise ValueError(f"a web server answers at --address {address}, not a Ray cluster (Ray's dashboard is on port "
+                         "8265; the cluster's address is its GCS port, 6379 unless `ray start --head --port` set "
+                         "another, as `ray start` prints it); give that address, or leave --address out to start Ray "
+                         "on this machine")
+
+
+def _first_reply(conn: socket.socket, timeout: float) -> bytes:
+    """The first bytes the server at ``conn`` sends back to an HTTP/1 request (b'' if none within ``timeout``)."""
+    try:
+        conn.sendall(b"GET / HTTP/1.0\r\n\r\n")
+        conn.settimeout(min(timeout, 1.0))  # a GCS replies at once; a server that waits is left to Ray
+        return conn.recv(16)
+    except OSError:  # a reset or silence: nothing told apart, left to Ray
+        return b""
