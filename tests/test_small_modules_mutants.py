@@ -66,7 +66,7 @@ def test_addresses_left_to_ray(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 class _Connection:
-    def __init__(self, calls: list, address: tuple, timeout: float, reply: bytes = b"") -> None:
+    def __init__(self, calls: list, address: tuple, timeout: float, reply: bytes | Exception = b"") -> None:
         calls.append((address, timeout))
         self.calls, self.reply = calls, reply
 
@@ -83,6 +83,8 @@ class _Connection:
         self.calls.append(seconds)
 
     def recv(self, n: int) -> bytes:
+        if isinstance(self.reply, Exception):
+            raise self.reply
         return self.reply[:n]
 
 
@@ -102,13 +104,14 @@ def test_a_web_server_at_the_address_is_refused_and_a_gcs_s_reply_is_not(monkeyp
     """Session 53: `--address` at Ray's dashboard port (8265) or any web server hung in Ray's retries for minutes.
     Ray's GCS (gRPC) answers an HTTP/1 request with its HTTP/2 SETTINGS frame (Ray 2.x, tried), a web server with
     ``HTTP/…``."""
-    replies = iter([b"HTTP/1.0 200 OK\r\nServer: x", b"\x00\x00\x18\x04\x00\x00\x00\x00\x00", b"", b"SSH-2.0-x"])
+    replies = iter([b"HTTP/1.0 200 OK\r\nServer: x", b"\x00\x00\x18\x04\x00\x00\x00\x00\x00", b"", b"SSH-2.0-x",
+                    ConnectionResetError("reset")])
     monkeypatch.setattr(socket, "create_connection", lambda a, timeout: _Connection([], a, timeout, next(replies)))
     assert refusal(ValueError, lambda: ray_address.check_ray_address("head:8265")) == (
         "a web server answers at --address head:8265, not a Ray cluster (Ray's dashboard is on port 8265; the "
         "cluster's address is its GCS port, 6379 unless `ray start --head --port` set another, as `ray start` prints "
         "it); give that address, or leave --address out to start Ray on this machine")
-    for _ in range(3):  # the GCS's frame, silence, another server: left to Ray
+    for _ in range(4):  # the GCS's frame, silence, another server, a reset: left to Ray
         ray_address.check_ray_address("head:6379")
 
 
