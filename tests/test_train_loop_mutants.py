@@ -539,6 +539,10 @@ class Bar:
     def close(self) -> None:
         self.closed = True
 
+    @staticmethod
+    def write(msg: str, file: Any = None) -> None:  # tqdm.write: a line above the bars
+        print(msg, file=file)
+
 
 @pytest.fixture
 def bars(monkeypatch) -> list:

@@ -74,8 +74,8 @@ class _Run:
         return self.out / "checkpoint.pt"
 
     def say(self, msg: str) -> None:
-        if self.lines:
-            print(msg, file=sys.stderr)
+        if self.lines:  # through tqdm: a line said while a bar is drawn goes above it, not onto it (session 53)
+            tqdm.write(msg, file=sys.stderr)
         else:
             log.info(msg)
 
