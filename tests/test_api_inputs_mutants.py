@@ -128,8 +128,8 @@ def test_class_labels_become_int64_and_the_ignored_label_is_allowed() -> None:
     assert batch.num_classes == 3 and batch.loss == "ce"
 
 
-_MASK = ("the second item looks like an attention mask, not labels: pass ((x, mask), None), or ((x, mask), y) with "
-         "labels")
+_MASK = ("the second item looks like an attention mask, not labels: pass ({'input_ids': x, 'attention_mask': mask}, "
+         "None) (the padded positions left out of SWAP), ((x, mask), None), or either with labels y")
 _MASK_WARNING = _MASK + "; it is read as labels y here (0/1 per token, padding-like rows)"
 _FLOAT_LABELS = "float labels are read as regression targets (an mse loss); for class labels pass y.long()"
 

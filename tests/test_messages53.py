@@ -102,3 +102,30 @@ def test_best_on_a_space_without_a_recommended_fitness_is_warned_about_in_correl
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert [p.name for p in resolve_for("nb201", "best")] == ["swap_nb201"]
+
+
+def test_a_causal_mask_buffer_is_no_broken_weight_and_a_part_s_nan_names_the_proxy_asked_for() -> None:
+    """Review of session 53: an ordinary -inf buffer was read as NaN/inf weights, hiding the hint that applied."""
+    import dataclasses
+
+    from swapnas import api_failures
+    from swapnas.api_inputs import as_batch
+    from swapnas.proxies import get_proxy
+
+    class Causal(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.lin = nn.Linear(8, 2)
+            self.register_buffer("causal", torch.full((8, 8), float("-inf")).triu(1))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.lin(x)
+
+    ids = _ids()
+    message = _error(Causal(), ids, "swap_ext")
+    assert "weights hold NaN" not in message and message.endswith(
+        "(the inputs are torch.int64 and the model has no embedding to take integer ids: images need float inputs, "
+        "e.g. x.float() / 255, then normalised)")
+    nan = dataclasses.replace(get_proxy("params"), fn=lambda model, batch: float("nan"))
+    with pytest.raises(UnsupportedModel, match=r"^params \(a part of params_x\) gave nan on Causal: its activations"):
+        api_failures.run_proxy(nan, Causal(), as_batch(torch.randn(4, 8))[0], " (a part of params_x)")

@@ -12,6 +12,7 @@ import pytest
 import torch
 from torch import nn
 
+import swapnas
 from swapnas import EXTENDED_ACTIVATIONS, swap_score
 
 
@@ -69,9 +70,14 @@ def test_pytorch_key_padding_masks_bool_and_additive_float_read_as_pads() -> Non
     model = Pads()
     ids, mask = _batch(None)
     want = _naive(model, ids, mask)
-    additive = torch.zeros(mask.shape).masked_fill(mask == 0, -1e9)
+    additive = torch.zeros(mask.shape).masked_fill(mask == 0, float("-inf"))  # refused as non-finite before
     assert _psi(model, {"input_ids": ids, "src_key_padding_mask": mask == 0}) == want
     assert _psi(model, {"input_ids": ids, "src_key_padding_mask": additive}) == want
+    via_score = swapnas.score(model, {"input_ids": ids, "src_key_padding_mask": additive}, "swap_ext", init="none")
+    assert via_score == swapnas.score(model, {"input_ids": ids, "src_key_padding_mask": mask == 0}, "swap_ext",
+                                      init="none")
+    with pytest.raises(ValueError, match="non-finite"):  # a value input is still checked
+        _psi(model, {"input_ids": ids, "src_key_padding_mask": mask == 0, "scale": torch.full((12,), float("inf"))})
 
 
 def test_a_mask_that_pads_nothing_changes_nothing() -> None:
@@ -82,8 +88,9 @@ def test_a_mask_that_pads_nothing_changes_nothing() -> None:
 def test_a_mask_that_cannot_be_read_safely_is_warned_about_and_token_types_are_not() -> None:
     model = _Tokens()
     ids, mask = _batch(None)
-    with pytest.warns(UserWarning, match=r"the inputs' 'mask' looks like a padding mask: SWAP counts the neurons at "
-                                         r"every position, padded ones too.*Pass it by keyword as attention_mask"):
+    with pytest.warns(UserWarning, match=r"the inputs' 'mask' looks like a padding mask that SWAP cannot line up with "
+                                         r"the hooked maps: it counts the neurons at every position, padded ones too.*"
+                                         r"Pass it by keyword as attention_mask"):
         _psi(model, {"input_ids": ids, "mask": mask})
 
     class Positional(_Tokens):
@@ -120,3 +127,90 @@ def test_an_encoder_in_eval_mode_with_a_padding_mask_is_scored_as_in_train_mode(
     assert psi_eval == psi_train > 1
     noisy = {"src": torch.where(pads.unsqueeze(-1), torch.randn(8, 6, 16) * 9, x), "src_key_padding_mask": pads}
     assert swap_score(encoder.eval(), noisy, activations=EXTENDED_ACTIVATIONS, input_dims=(3,)) == psi_eval
+
+
+def test_a_mask_that_does_not_line_up_is_not_read_and_is_warned_about() -> None:
+    """Not 2-D (an extended (S, 1, 1, L) mask), no input of its (S, L) in front, or beside a decoder's inputs (whose
+    maps have their own length): the pads are counted, with a warning (session 53's review)."""
+    model = _Tokens()
+    ids, mask = _batch(None)
+    whole = _psi(model, {"input_ids": ids})
+
+    class Extended(_Tokens):
+        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,  # type: ignore[override]
+                    decoder_input_ids: torch.Tensor | None = None) -> torch.Tensor:
+            return super().forward(input_ids, attention_mask.reshape(input_ids.shape))
+
+    for inputs in ({"input_ids": ids, "attention_mask": mask[:, None, None, :]},
+                   {"input_ids": ids, "attention_mask": mask, "decoder_input_ids": ids}):
+        with pytest.warns(UserWarning, match="the inputs' 'attention_mask' looks like a padding mask that SWAP cannot"):
+            assert _psi(Extended(), inputs) == whole
+
+    class Other(_Tokens):
+        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+            return super().forward(input_ids)  # a mask of another length: of something else than these ids
+
+    longer = torch.cat([mask, torch.zeros(12, 2, dtype=torch.long)], dim=1)
+    with pytest.warns(UserWarning, match="the inputs' 'attention_mask' looks like a padding mask that SWAP cannot"):
+        assert _psi(Other(), {"input_ids": ids, "attention_mask": longer}) == whole
+
+
+class _Square(nn.Module):
+    """Embedding → two Conv1d over the sequence (C channels), each with a ReLU: maps (S, C, L)."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.emb, self.act = nn.Embedding(50, 6), nn.ReLU()
+        self.conv, self.conv2 = nn.Conv1d(6, channels, 3, padding=1), nn.Conv1d(channels, channels, 3, padding=1)
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        return self.act(self.conv2(self.act(self.conv(self.emb(input_ids).transpose(1, 2))))).mean((1, 2))
+
+
+def test_a_map_holding_the_sequence_length_twice_is_counted_whole_with_a_warning() -> None:
+    """(S, C, L) with C = L: dim 1 is the channels, not the positions; masking it zeroed the channels of padded
+    samples (Ψ 37 with the mask, 40 without, in the review's test)."""
+    ids, mask = _batch(None)
+    for channels, warns in ((5, False), (7, True)):
+        model = _Square(channels)
+        whole = swap_score(model, {"input_ids": ids, "attention_mask": torch.ones_like(mask)}, input_dims=(3,))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            psi = swap_score(model, {"input_ids": ids, "attention_mask": mask}, input_dims=(3,))
+        said = [str(w.message) for w in caught if "sequence length" in str(w.message)]
+        assert psi == whole and len(said) == warns  # two such maps: one warning
+    assert said == ["a hooked map (12, 7, 7) has the sequence length 7 on dim 1 and on a later dim: its padded "
+                    "positions cannot be told from its channels, so it is counted whole (pads too); score with another "
+                    "sequence length to leave them out"]
+
+
+def test_the_fast_path_flag_is_put_back_when_the_last_overlapping_block_ends() -> None:
+    """The flag is process-wide: a thread's block ending while another's is open left it on under that one, and the
+    other's end then set the first's value (review of session 53)."""
+    import threading
+
+    from swapnas.size_prior import unfused_attention
+
+    fast = torch.backends.mha.get_fastpath_enabled()
+    first, second = unfused_attention(), unfused_attention()
+    first.__enter__()
+    entered = threading.Event()
+    done = threading.Event()
+
+    def other() -> None:
+        with unfused_attention():
+            entered.set()
+            done.wait(5)
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    entered.wait(5)
+    second.__enter__()
+    first.__exit__(None, None, None)
+    assert torch.backends.mha.get_fastpath_enabled() is False  # two blocks still open
+    done.set()
+    thread.join(5)
+    assert torch.backends.mha.get_fastpath_enabled() is False
+    second.__exit__(None, None, None)
+    assert torch.backends.mha.get_fastpath_enabled() == fast

@@ -304,15 +304,31 @@ def test_ray_cpus_beside_a_cluster_already_running_here_names_the_option(fake_ra
     """Session 53: Ray's own "When connecting to an existing cluster, num_cpus and num_gpus must not be provided."."""
     ray = fake_ray({"CPU": 1.0})
 
-    def init(**kw: object) -> None:
+    import signal
+
+    def rays(signum: int, frame: object) -> None:
+        raise SystemExit(134)
+
+    def init(**kw: object) -> None:  # as Ray 2.60: its SIGTERM handler in place before this refusal
+        signal.signal(signal.SIGTERM, rays)
         raise ValueError("When connecting to an existing cluster, num_cpus and num_gpus must not be provided.")
 
+    def ours(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
     monkeypatch.setattr(ray, "init", init)
-    with pytest.raises(ValueError) as caught:
-        RayExecutor(num_cpus=2)
+    was = signal.getsignal(signal.SIGTERM)
+    signal.signal(signal.SIGTERM, ours)
+    try:
+        with pytest.raises(ValueError) as caught:
+            RayExecutor(num_cpus=2)
+        assert signal.getsignal(signal.SIGTERM) is ours  # kept though ray.init failed
+    finally:
+        signal.signal(signal.SIGTERM, was)
     assert str(caught.value) == (
-        "a Ray cluster already runs on this machine (`ray start`): Ray joins it instead of starting one sized by "
-        "--ray-cpus (num_cpus); leave --ray-cpus out to use that cluster, or stop it (`ray stop`)")
+        "a Ray cluster already runs on this machine (`ray start`), or $RAY_ADDRESS names one: Ray joins it instead of "
+        "starting one sized by --ray-cpus (num_cpus); leave --ray-cpus out to use that cluster, or stop it (`ray stop`) "
+        "or unset RAY_ADDRESS")
     with pytest.raises(ValueError, match="^When connecting to an existing cluster"):
         RayExecutor(num_gpus_per_task=0)  # num_cpus not given: Ray's words stand (not this case)
     monkeypatch.setattr(ray, "init", lambda **kw: (_ for _ in ()).throw(RuntimeError("other")))

@@ -61,6 +61,8 @@ def test_get_space_names_what_a_space_lacks(monkeypatch) -> None:
                                          "'batch_size': 16, 'repeats': 1}"),
     ({"repeats": 1}, "SCORING_DEFAULTS lacks 'net', 'batch_size':"),
     (None, "SCORING_DEFAULTS lacks 'net', 'batch_size', 'repeats':"),
+    ({"net": None, "batch_size": 8, "repeats": 1}, "SCORING_DEFAULTS['net'] is None: it takes the scored network's "
+                                                  "build options as a dict, e.g. {'C': 16} ({} for none)"),
     ({"net": {"C": 4, "mult": 2, "depth": 3}, "batch_size": 8, "repeats": 1},
      "SCORING_DEFAULTS['net'] has 'mult', 'depth', which its build() does not take (it takes num_classes, C)"),
 ])

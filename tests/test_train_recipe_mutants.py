@@ -146,7 +146,7 @@ def test_what_is_no_genotype_is_refused(tmp_path: Path) -> None:
     for value in ([DARTS_V2], 3, None):
         path = tmp_path / "other.json"
         assert refusal(ValueError, lambda: recipe.load_genotype(_write(path, value))) == \
-            f"{path} holds no DARTS genotype (expected a result.json of `swapnas search`)"
+            f"{path} holds no DARTS genotype (expected a result.json of `swapnas search` or `swapnas train`)"
 
 
 # --- TrainConfig's bounds, each alone (session 39 pinned the rest) -----------------------------------------------

@@ -44,7 +44,7 @@ def run_proxy(p: Proxy, model: nn.Module, batch: Batch, part_of: str = "") -> fl
                                f"{type(exc).__name__}: {exc}"
                                f"{hint(p, model, batch, exc)}") from exc
     if not math.isfinite(value):
-        raise UnsupportedModel(f"{p.name} gave {value} on {type(model).__name__}: " + (weights_hint(model)[2:-1] or (
+        raise UnsupportedModel(f"{p.name}{part_of} gave {value} on {type(model).__name__}: " + (weights_hint(model)[2:-1] or (
             "its activations or gradients overflow or vanish at this init (a very deep network without "
             "normalisation?)")))
     return value
@@ -52,9 +52,10 @@ def run_proxy(p: Proxy, model: nn.Module, batch: Batch, part_of: str = "") -> fl
 
 def weights_hint(model: nn.Module) -> str:
     """Weights that cannot be scored, said so (session 53: a meta-device model gave "Tensor.item() cannot be called
-    on meta tensors", a NaN weight was blamed on the init), or ''."""
-    params = [(n, t) for n, t in (*model.named_parameters(), *model.named_buffers()) if t.is_floating_point()]
-    if any(t.is_meta for _, t in params):
+    on meta tensors", a NaN weight was blamed on the init), or ''. Buffers may hold -inf (a causal mask's): only the
+    parameters are checked for NaN or inf."""
+    params = [(n, t) for n, t in model.named_parameters() if t.is_floating_point()]
+    if any(t.is_meta for t in (*model.parameters(), *model.buffers())):
         return (" (the model's weights are on the meta device and hold no values (built under torch.device('meta') "
                 "or with empty weights): materialise them first, model.to_empty(device='cpu'), then load its weights)")
     broken = [n for n, t in params if not bool(torch.isfinite(t.detach()).all())]

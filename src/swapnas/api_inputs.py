@@ -10,6 +10,7 @@ from typing import Any
 import torch
 
 from .bundle import Batch
+from .padding import unmasked
 from .patterns import input_tensors
 from .devices import available_devices, unavailable
 
@@ -116,8 +117,8 @@ def as_batch(inputs: Any, num_classes: int | None = None) -> tuple[Batch, bool]:
         raise ValueError(f"the labels y need one entry per sample along dim 0 (shape (S,) for class labels); got a "
                          f"scalar tensor ({y.item()!r})")
     if y is not None and (kind := _mask_like(x, y)):  # model(x) would run without its mask, the mask read as labels
-        text = ("the second item looks like an attention mask, not labels: pass ((x, mask), None), or ((x, mask), y) "
-                "with labels")
+        text = ("the second item looks like an attention mask, not labels: pass ({'input_ids': x, 'attention_mask': "
+                "mask}, None) (the padded positions left out of SWAP), ((x, mask), None), or either with labels y")
         if kind == "bool":
             raise ValueError(text)
         warnings.warn(f"{text}; it is read as labels y here (0/1 per token, padding-like rows)", stacklevel=3)
@@ -178,7 +179,7 @@ def _mask_like(x: Any, y: torch.Tensor) -> str:
 
 
 def _check_finite(inputs: Any, what: str) -> None:
-    for t in input_tensors(inputs):
+    for t in unmasked(inputs):  # an additive mask (-inf at its pads) named in a dict is no value to check
         bad = int((~torch.isfinite(t)).sum()) if t.is_floating_point() else 0
         if bad:
             raise ValueError(f"{what} hold {bad} non-finite value(s) (NaN/inf) of {t.numel()}; every proxy would "

@@ -80,9 +80,11 @@ def _keeping_sigterm(start: Callable[[], object]) -> None:
     130 with every finished score kept. A default handler (a Python caller's process) is left to Ray's."""
     main = threading.current_thread() is threading.main_thread()
     own = signal.getsignal(signal.SIGTERM) if main else None
-    start()
-    if callable(own):
-        signal.signal(signal.SIGTERM, own)
+    try:
+        start()
+    finally:  # Ray puts its handler in place before some of its refusals too (an existing cluster's)
+        if callable(own):
+            signal.signal(signal.SIGTERM, own)
 
 
 def _ray_score_chunk(box: list, chunk: list[Item]) -> list[dict[str, Record]]:
@@ -145,9 +147,9 @@ class RayExecutor(Executor):
             except (ValueError, RuntimeError) as exc:  # session 53: Ray's own words, which name neither option
                 if "existing cluster" not in str(exc) or num_cpus is None:
                     raise
-                raise ValueError("a Ray cluster already runs on this machine (`ray start`): Ray joins it instead of "
-                                 "starting one sized by --ray-cpus (num_cpus); leave --ray-cpus out to use that "
-                                 "cluster, or stop it (`ray stop`)") from exc
+                raise ValueError("a Ray cluster already runs on this machine (`ray start`), or $RAY_ADDRESS names one: "
+                                 "Ray joins it instead of starting one sized by --ray-cpus (num_cpus); leave --ray-cpus "
+                                 "out to use that cluster, or stop it (`ray stop`) or unset RAY_ADDRESS") from exc
         elif num_cpus is not None or address is not None:
             log.info("Ray is already initialised in this process: using it (address/num_cpus ignored)")
         gpus = ray.cluster_resources().get("GPU", 0)

@@ -27,7 +27,7 @@ from typing import Any
 import torch
 
 from .callers import user_stacklevel
-from .size_prior import _unfused_attention as unfused_attention  # noqa: F401  (swap_score's too: see below)
+from .size_prior import unfused_attention  # noqa: F401  (swap_score's too: see below)
 
 #: keyword names of masks that are non-zero at the real tokens (Hugging Face)
 TOKEN_MASKS = ("attention_mask",)
@@ -39,46 +39,71 @@ Sink = Callable[[torch.Tensor], None]
 
 def live_positions(inputs: Any) -> torch.Tensor | None:
     """``(S, L)`` bool, True at the real tokens, from the inputs' ``attention_mask`` (or PyTorch's key padding mask);
-    None where the inputs name no such mask or it pads nothing. A mask that may be one but cannot be read safely gets
-    a warning (see the module's docstring)."""
+    None where the inputs name no such mask or it pads nothing. The mask is read only where it is 2-D, another input
+    has its (S, L) in front (the ids or embeddings it pads) and no decoder input is there (an encoder-decoder's
+    decoder maps have their own length); a mask that may be one but is not read gets a warning."""
     named = dict(inputs) if isinstance(inputs, Mapping) else {}
+    decoder = any(str(k).startswith("decoder_") for k in named)
     for key in TOKEN_MASKS + PAD_MASKS:
         mask = named.pop(key, None)
-        if isinstance(mask, torch.Tensor) and mask.dim() == 2:
+        if (isinstance(mask, torch.Tensor) and mask.dim() == 2 and not decoder
+                and any(isinstance(t, torch.Tensor) and t.shape[:2] == mask.shape for t in named.values())):
             live = (mask != 0) if key in TOKEN_MASKS else (mask == 0) if mask.is_floating_point() else ~mask.bool()
             return None if bool(live.all()) else live
+        if mask is not None:
+            named[key] = mask  # not read: warned about below where it pads
     named = {k: t for k, t in named.items() if "mask" in str(k).lower()}  # not token_type_ids (0/1 too)
     if isinstance(inputs, (tuple, list)):  # by position: a bool one only (integer 0/1 may be token types)
         named = {f"item {i}": t for i, t in enumerate(inputs) if i and getattr(t, "dtype", None) == torch.bool}
     unread = [name for name, t in named.items() if _padding_like(t)]
     if unread:
-        warnings.warn(f"the inputs' {unread[0]!r} looks like a padding mask: SWAP counts the neurons at every position, "
-                      "padded ones too, so Ψ depends on what the pad positions hold. Pass it by keyword as "
-                      f"attention_mask (non-zero at tokens) or {PAD_MASKS[0]} (True at pads), whose padded positions "
-                      "are left out, or score sequences of one length (no padding)",
+        warnings.warn(f"the inputs' {unread[0]!r} looks like a padding mask that SWAP cannot line up with the "
+                      "hooked maps: it counts the neurons at every position, padded ones too, so Ψ depends on what "
+                      "the pad positions hold. Pass it by keyword as attention_mask (non-zero at tokens) or "
+                      f"{PAD_MASKS[0]} (True at pads), an (S, L) mask beside the (S, L) ids of an encoder, whose "
+                      "padded positions are left out, or score sequences of one length (no padding)",
                       UserWarning, stacklevel=user_stacklevel())
     return None
 
 
+def unmasked(inputs: Any) -> list:
+    """The inputs whose values must be finite: every tensor but a mask named in a dict (an additive mask holds
+    ``-inf`` at its pads, as PyTorch's; it was refused as non-finite until session 53)."""
+    if isinstance(inputs, Mapping):
+        return [t for k, t in inputs.items() if "mask" not in str(k).lower()]
+    return list(inputs) if isinstance(inputs, (tuple, list)) else [inputs]
+
+
 def _padding_like(t: object) -> bool:
-    """A 2-D bool or integer tensor of 0s and 1s holding both."""
-    if not isinstance(t, torch.Tensor) or t.dim() != 2 or t.is_floating_point() or t.is_complex():
+    """A bool or integer tensor of 0s and 1s holding both, or a float one of 0s and other values (an additive mask)."""
+    if not isinstance(t, torch.Tensor) or t.dim() < 2 or t.is_complex():
         return False
+    if t.is_floating_point():
+        return bool((t == 0).any()) and not bool((t == 0).all())
     values = set(torch.unique(t.to(torch.int64)).tolist())
     return values == {0, 1}
 
 
 def without_padding(live: torch.Tensor | None, sink: Sink) -> Sink:
-    """``sink`` given each map with 0 at the padded positions of ``live`` (maps shaped ``(S, L, …)``, samples first;
-    others unchanged: a conv map ``(S, C, L)`` is not told apart from its channels); ``sink`` itself without a mask."""
+    """``sink`` given each map with 0 at the padded positions of ``live`` (maps shaped ``(S, L, …)``, samples first);
+    ``sink`` itself without a mask. Counted whole: other maps (a conv map ``(S, C, L)``), and a map whose later dims
+    hold L too (``(S, L, L)``: a conv map of C = L channels, or a hidden size of L), where the positions cannot be
+    told apart from the channels (warned about once)."""
     if live is None:
         return sink
-    shape = tuple(live.shape)
+    shape, length, warned = tuple(live.shape), live.shape[1], [False]
 
     def masked(out: torch.Tensor) -> None:
         if out.dim() >= 3 and tuple(out.shape[:2]) == shape:
-            pads = ~live.to(out.device).view(*shape, *[1] * (out.dim() - 2))
-            out = out.masked_fill(pads, 0)
+            if length in out.shape[2:]:
+                if not warned[0]:
+                    warned[0] = True
+                    warnings.warn(f"a hooked map {tuple(out.shape)} has the sequence length {length} on dim 1 and "
+                                  "on a later dim: its padded positions cannot be told from its channels, so it is "
+                                  "counted whole (pads too); score with another sequence length to leave them out",
+                                  UserWarning, stacklevel=user_stacklevel())
+            else:
+                out = out.masked_fill(~live.to(out.device).view(*shape, *[1] * (out.dim() - 2)), 0)
         sink(out)
 
     return masked

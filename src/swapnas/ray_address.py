@@ -37,9 +37,12 @@ def check_ray_address(address: str | None, timeout: float = 5.0) -> None:
 
 def _first_reply(conn: socket.socket, timeout: float) -> bytes:
     """The first bytes the server at ``conn`` sends back to an HTTP/1 request (b'' if none within ``timeout``)."""
+    reply = b""
     try:
         conn.sendall(b"GET / HTTP/1.0\r\n\r\n")
         conn.settimeout(min(timeout, 1.0))  # a GCS replies at once; a server that waits is left to Ray
-        return conn.recv(16)
-    except OSError:  # a reset or silence: nothing told apart, left to Ray
-        return b""
+        while len(reply) < 5 and (part := conn.recv(16)):  # a reply may come in pieces
+            reply += part
+    except OSError:  # a reset or silence: what came so far is told apart, or nothing (left to Ray)
+        pass
+    return reply

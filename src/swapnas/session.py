@@ -25,6 +25,7 @@ from .data import Batch, load_batch
 from .devices import available_devices, resolve_device, unavailable  # noqa: F401  (the device helpers lived here)
 from .executors import Executor, LocalExecutor, ScoreTask
 from .proxies import Proxy, resolve
+from .callers import user_stacklevel
 from .code_changes import warn_changed_code
 from .proxies.registry import ALIASES
 from .scoring import Protocol, check_stored_bases, with_bases
@@ -172,7 +173,7 @@ def resolve_for(space: str, proxies: list[Proxy] | str) -> list[Proxy]:
     if "best" in map(str.strip, proxies.split(",")) and "proxy" not in getattr(get_space(space), "FITNESS_PROTOCOL", {}):
         warnings.warn(f"space {space} recommends no fitness (no FITNESS_PROTOCOL): `best` is the registry's alias, "
                       f"{ALIASES['best']}, chosen on no data of this space; name a proxy instead (e.g. swap, swap_ext)",
-                      UserWarning, stacklevel=2)  # session 53: `swapnas search` said so, correlate did not
+                      UserWarning, stacklevel=user_stacklevel())  # session 53: `swapnas search` said so, correlate not
     if not names:
         raise ValueError(f"--proxies needs at least one proxy name, comma-separated, or 'all' (got {proxies!r}); "
                          "see `swapnas proxies`")

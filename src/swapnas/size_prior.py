@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -28,21 +29,34 @@ _CPU_ATTENTION = getattr(torch.ops.aten, "_scaled_dot_product_flash_attention_fo
 _MORE_FORMULAS = {_CPU_ATTENTION: _sdpa_flops} if _CPU_ATTENTION and hasattr(flop_counter, "sdpa_flop_count") else {}
 
 
+#: [blocks open, the flag before the first]: the flag is process-wide, and blocks of several threads overlap
+_FASTPATH: list = [0, True]
+_FASTPATH_LOCK = threading.Lock()
+
+
 @contextmanager
-def _unfused_attention() -> Iterator[None]:
+def unfused_attention() -> Iterator[None]:
     """PyTorch's fused fast path of ``nn.MultiheadAttention`` / ``nn.TransformerEncoderLayer`` off (it runs in eval
     mode without gradients, in one kernel FlopCounterMode cannot see: such an encoder counted 0 FLOPs until session
-    51); the flag restored afterwards. Torch before 2.3 has no such flag."""
+    51; SWAP's hooks cannot read the nested tensor it packs a padded batch into, session 53); the flag restored once
+    the last block open in the process ends (two threads' blocks overlapping left it off before). Torch before 2.3
+    has no such flag."""
     mha = getattr(torch.backends, "mha", None)
     if mha is None or not hasattr(mha, "set_fastpath_enabled"):
         yield
         return
-    was = mha.get_fastpath_enabled()
-    mha.set_fastpath_enabled(False)
+    with _FASTPATH_LOCK:
+        if _FASTPATH[0] == 0:
+            _FASTPATH[1] = mha.get_fastpath_enabled()
+            mha.set_fastpath_enabled(False)
+        _FASTPATH[0] += 1
     try:
         yield
     finally:
-        mha.set_fastpath_enabled(was)
+        with _FASTPATH_LOCK:
+            _FASTPATH[0] -= 1
+            if _FASTPATH[0] == 0:
+                mha.set_fastpath_enabled(_FASTPATH[1])
 
 
 def count_flops(model: nn.Module, x: torch.Tensor) -> int:
@@ -50,7 +64,7 @@ def count_flops(model: nn.Module, x: torch.Tensor) -> int:
     matmuls and convolutions (attention's too, on every device), element-wise ops ignored. The model's train/eval
     mode is the caller's."""
     counter = FlopCounterMode(display=False, custom_mapping=_MORE_FORMULAS)
-    with torch.no_grad(), _unfused_attention(), counter:
+    with torch.no_grad(), unfused_attention(), counter:
         model(x)
     return int(counter.get_total_flops())
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import sys
+from collections.abc import Mapping
 from types import ModuleType
 
 from . import darts, nb201
@@ -69,10 +70,13 @@ def _check_defaults(name: str, path: str, module: ModuleType) -> None:
     stored as a failure)."""
     defaults = module.SCORING_DEFAULTS
     where = f"space {name!r} ({path}): SCORING_DEFAULTS"
-    missing = [k for k in ("net", "batch_size", "repeats") if not isinstance(defaults, dict) or k not in defaults]
+    missing = [k for k in ("net", "batch_size", "repeats") if not isinstance(defaults, Mapping) or k not in defaults]
     if missing:
         raise SpaceError(f"{where} lacks {', '.join(map(repr, missing))}: it holds the scored network's build options, "
                          "the batch size and the repeats per arch, e.g. {'net': {}, 'batch_size': 16, 'repeats': 1}")
+    if not isinstance(defaults["net"], Mapping):
+        raise SpaceError(f"{where}['net'] is {defaults['net']!r}: it takes the scored network's build options as a "
+                         "dict, e.g. {'C': 16} ({} for none)")
     takes = inspect.signature(module.build).parameters
     if not any(p.kind is p.VAR_KEYWORD for p in takes.values()):
         if unknown := [k for k in defaults["net"] if k not in takes]:

@@ -145,4 +145,4 @@ def load_genotype(text: str) -> Genotype:
         return parse(text)
     if isinstance(value, str):
         return parse(value)
-    raise ValueError(f"{path} holds no DARTS genotype (expected a result.json of `swapnas search`)")
+    raise ValueError(f"{path} holds no DARTS genotype (expected a result.json of `swapnas search` or `swapnas train`)")
