@@ -82,10 +82,8 @@ def as_batch(inputs: Any, num_classes: int | None = None) -> tuple[Batch, bool]:
 
     Forms: a tensor ``x``; an ``(x, y)`` pair; a dict of tensors (``model(**kw)``; a Hugging Face batch's ``"labels"``
     are ``y``); a pair of a tuple/list/dict of tensors (``model(*xs)`` / ``model(**kw)``) and ``y`` or None; a
-    :class:`Batch`; a DataLoader / iterable (its first batch). A bool ``y`` that looks like an attention mask is refused,
-    0/1 integers shaped like padding of integer ids are read as labels with a warning (per-token labels look alike:
-    :func:`_mask_like`); a mask goes with the inputs: ``((x, mask), None)``, or by keyword, ``{"input_ids": x,
-    "attention_mask": mask}``, whose padded positions SWAP leaves out (:mod:`swapnas.padding`).
+    :class:`Batch`; a DataLoader / iterable (its first batch). A mask-like ``y`` (:func:`_mask_like`) is refused if
+    bool, read as labels with a warning if 0/1 integers: a mask goes with the inputs (:mod:`swapnas.padding`).
     """
     check_num_classes(num_classes)
     if isinstance(inputs, Batch):
