@@ -344,6 +344,11 @@ def test_benchmark_refuses_a_space_without_one_and_truth_on_a_benchmark_name() -
     assert refusal(ValueError, lambda: commands._benchmark(args)) == (
         f"--truth needs --space to name a space ({', '.join(SPACES)}), not 'nb301'")
     assert list(SPACES)[:6] == ["nb101", "nb201", "darts", "transnas_micro", "transnas_macro", "flexibert"]
+    for argv in (("--metric", "test"), ("--epochs", "12")):  # session 53: ignored without a word
+        args = _args("correlate", "--out", "o", "--space", "nb201", "--truth", "t.csv", *argv)
+        assert refusal(ValueError, lambda: commands._benchmark(args)) == (
+            "--metric and --epochs pick the nb201 benchmark's own ground truth; with --truth the file's accuracy "
+            "column is the ground truth: leave them out")
 
 
 def test_benchmark_from_truth_reads_the_csv_with_the_spaces_first_dataset(monkeypatch) -> None:

@@ -16,6 +16,7 @@ from .message_tools import refusal
 
 A = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
 B = "|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_1x1~0|skip_connect~1|skip_connect~2|"
+DARTS = str(darts.sample(random.Random(0)))
 
 
 def _csv(tmp_path, *lines: str):
@@ -58,7 +59,22 @@ def test_each_refusal_of_a_column_whole(tmp_path):
     assert refusal(ValueError, lambda: CsvBenchmark(words, "nb201", "cifar10")) == (
         f"--truth {words}: no numeric accuracy column (numeric columns: none); name it with --accuracy-column")
     assert refusal(ValueError, lambda: CsvBenchmark(words, "nb201", "cifar10", accuracy_column="note")) == (
-        f"--accuracy-column note: no such numeric column in --truth {words} (numeric columns: none)")
+        f"--accuracy-column note: line 2 of --truth {words} holds 'good', not a finite number; no cell of it reads as "
+        "a number: write plain numbers (91.01, not 91.01% or 91,01), or name another with --accuracy-column (numeric "
+        "columns: none)")
+    percent = _csv(tmp_path, "arch,my_accuracy,gpu_hours", f"{A},91.01%,1.2", f"{B},87.5%,0.8")
+    assert refusal(ValueError, lambda: CsvBenchmark(percent, "nb201", "cifar10")) == (  # session 53: gpu_hours taken
+        f"the accuracy column my_accuracy: line 2 of --truth {percent} holds '91.01%', not a finite number; no cell "
+        "of it reads as a number: write plain numbers (91.01, not 91.01% or 91,01), or name another with "
+        "--accuracy-column (numeric columns: gpu_hours)")
+    semicolons = _csv(tmp_path, "arch;acc", f"{A};91.0", f"{B};90.0")
+    assert refusal(ValueError, lambda: CsvBenchmark(semicolons, "nb201", "cifar10")) == (
+        f"--truth {semicolons}: its header is one column, 'arch;acc', split by ';': give a comma-separated CSV "
+        "(arch,accuracy)")
+    darts = _csv(tmp_path, "genotype,acc", f"\"{DARTS}\",91.0", f"\"{DARTS}\",90.0")
+    assert refusal(ValueError, lambda: CsvBenchmark(darts, "nb201", "cifar10")) == (
+        f"--truth {darts}: no column holds nb201 archs (columns: genotype, acc); these look like darts archs: give "
+        "--space darts")
     bad = _csv(tmp_path, "arch,val_acc,params", f"{A},91.0,1.2", f"{B},nan,0.8")  # not params, silently
     assert refusal(ValueError, lambda: CsvBenchmark(bad, "nb201", "cifar10")) == (
         f"the accuracy column val_acc: line 3 of --truth {bad} holds 'nan', not a finite number; fix or remove that "
@@ -71,7 +87,8 @@ def test_each_refusal_of_a_column_whole(tmp_path):
 def test_a_repeated_arch_and_an_unknown_task_are_refused_whole(tmp_path):
     path = _csv(tmp_path, "arch,acc,task", f"{A},91.0,cifar10", f"{A},90.0,cifar10")
     assert refusal(ValueError, lambda: CsvBenchmark(path, "nb201", "cifar10")) == (
-        f"--truth {path}: {A} appears twice for task cifar10")
+        f"--truth {path}: {A} appears twice for task cifar10, on lines 2 and 3; keep one row per arch (e.g. its mean "
+        "accuracy)")
     bench = CsvBenchmark(_csv(tmp_path, "arch,acc,task", f"{A},91.0,cifar10", f"{B},70.0,cifar100"), "nb201",
                          "cifar10")
     assert bench.tasks == ("cifar10", "cifar100")

@@ -134,12 +134,19 @@ def test_a_root_without_images_names_what_it_expected(tmp_path: Path) -> None:
             "of images per class")
 
 
+def test_a_root_that_does_not_exist_is_said_so(tmp_path: Path) -> None:
+    assert refusal(FileNotFoundError, lambda: _folder_images(dataset_info("cifar10"), tmp_path / "nope", 2, 0)) == (
+        f"--image-root {tmp_path / 'nope'} does not exist; give the folder of your images")
+
+
 def test_class_folders_give_the_seeded_draw_and_the_file_count(tmp_path: Path) -> None:
     for c, shades in (("a_cls", (10, 20)), ("b_cls", (30, 40, 50))):
         (tmp_path / c).mkdir()
         for s in shades:
             Image.fromarray(np.full((8, 8, 3), s, dtype=np.uint8)).save(tmp_path / c / f"{s}.png")
     (tmp_path / "b_cls" / "notes.txt").write_text("not an image")
+    (tmp_path / ".ipynb_checkpoints").mkdir()  # session 53: a class of its own, label 0, the others' shifted
+    Image.fromarray(np.full((8, 8, 3), 99, dtype=np.uint8)).save(tmp_path / ".ipynb_checkpoints" / "x.png")
     x, y, source, files = _folder_images(dataset_info("imagenet16-120"), tmp_path, 3, 0)
     order = np.random.default_rng(0).permutation(5)[:3]
     files_in_order = [(10, 0), (20, 0), (30, 1), (40, 1), (50, 1)]

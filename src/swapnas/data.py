@@ -160,7 +160,10 @@ def _folder_images(info: DatasetInfo, root: Path, size: int,
     """torchvision / benchmark-format folders: CIFAR pickles, ImageNet16 pickles, or class folders.
 
     Class folders: the ``size`` files of the seeded draw are chosen from the file list before any
-    image is opened (returned in draw order, with the number of files they were drawn from)."""
+    image is opened (returned in draw order, with the number of files they were drawn from). A hidden folder
+    (``.ipynb_checkpoints``) is no class (session 53: it took label 0 and shifted the others')."""
+    if not root.exists():
+        raise FileNotFoundError(f"--image-root {root} does not exist; give the folder of your images")
     candidates = {
         "cifar10": [("cifar-10-batches-py", "test_batch", "labels")],
         "cifar100": [("cifar-100-python", "test", "fine_labels")],
@@ -179,7 +182,7 @@ def _folder_images(info: DatasetInfo, root: Path, size: int,
                 keep = (y >= 1) & (y <= 120)
                 x, y = x[keep], y[keep] - 1
             return x, y, str(path), None
-    classes = sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+    classes = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")) if root.is_dir() else []
     files = [(f, i) for i, c in enumerate(classes) for f in sorted(c.iterdir())
              if f.suffix.lower() in IMAGE_SUFFIXES]
     if not files:
@@ -335,9 +338,11 @@ def load_batch(
     if is_token_task(dataset) or objective not in (None, "cls"):  # FlexiBERT GLUE tasks: token ids (S, L)
         return _token_batch(dataset, size, image_root=image_root, inputs=inputs, seed=seed, length=resolution,
                             objective=objective)
-    if is_task(dataset):
-        return _task_batch(dataset, size, data_dir=data_dir, image_root=image_root, inputs=inputs, seed=seed,
-                           resolution=resolution)
+    if is_task(dataset):  # its note on the console where a scored metric reads the targets (docs/spaces.md)
+        batch = _task_batch(dataset, size, data_dir=data_dir, image_root=image_root, inputs=inputs, seed=seed,
+                            resolution=resolution)
+        _logged({"targets": batch.note} if labels else {}, labels)  # session 53: it went to report.md alone
+        return batch
     info, own = dataset_info(dataset), {"num_classes": num_classes, "mean": mean, "std": std, "resolution": resolution}
     if inputs == "synthetic":
         _no_image_options(dataset, image_root=image_root, **own)

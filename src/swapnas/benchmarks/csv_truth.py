@@ -16,6 +16,7 @@ Other columns (row numbers, notes) are ignored; the columns used are named in th
 from __future__ import annotations
 
 import csv
+import logging
 import math
 import os
 from pathlib import Path
@@ -27,6 +28,8 @@ import torch
 from ..size_prior import count_params_k
 from ..spaces import get_space
 from ..errors import NotFound
+
+log = logging.getLogger(__name__)
 
 
 def _parse_error(parse: Any, value: str) -> str | None:
@@ -40,6 +43,21 @@ def _parse_error(parse: Any, value: str) -> str | None:
 
 def _parses(parse: Any, value: str) -> bool:
     return _parse_error(parse, value) is None
+
+
+def _short(text: str | None, width: int = 100) -> str | None:
+    """``text`` cut to ``width`` characters with an ellipsis (a DARTS genotype is ~400 of them)."""
+    return text if text is None or len(text) <= width else text[:width - 1] + "…"
+
+
+def _space_of(values: list[str], space: str) -> str | None:
+    """Another registered space most of whose archs ``values`` parse as (in 5 rows' cells), or None."""
+    from ..spaces import SPACES
+
+    for name in SPACES:
+        if name != space and sum(_parses(get_space(name).parse, v) for v in values if v) >= 1:
+            return name
+    return None
 
 
 def _numeric(values: list[str]) -> bool:
@@ -87,11 +105,14 @@ class CsvBenchmark:
         meant = accuracy_column or next((c for c in columns if c != self.arch_column and "acc" in c.lower()), None)
         self.accuracy_column = accuracy_column or (named[0] if named else numeric[-1] if numeric else None)
         given = [r[meant] for r in rows] if meant in columns else []
-        if meant not in numeric and any(_numeric([v]) for v in given):  # a numeric column with a bad cell
+        if given and meant not in numeric:  # a bad cell; or none reads (session 53: then another column was taken)
             line, bad = next((i, r[meant]) for i, r in enumerate(rows, 2) if not _numeric([r[meant]]))
             where = f"--accuracy-column {meant}" if accuracy_column else f"the accuracy column {meant}"
             held = "no cell there (the row is short)" if bad is None else f"{bad!r}, not a finite number"
-            raise ValueError(f"{where}: line {line} of --truth {self.path} holds {held}; fix or remove that row")
+            fix = ("fix or remove that row" if any(_numeric([v]) for v in given) else "no cell of it reads as a number: "
+                   "write plain numbers (91.01, not 91.01% or 91,01), or name another with --accuracy-column (numeric "
+                   f"columns: {', '.join(numeric) or 'none'})")
+            raise ValueError(f"{where}: line {line} of --truth {self.path} holds {held}; {fix}")
         if accuracy_column is not None and accuracy_column not in numeric:
             raise ValueError(f"--accuracy-column {accuracy_column}: no such numeric column in --truth {self.path} "
                              f"(numeric columns: {', '.join(numeric) or 'none'})")
@@ -101,16 +122,23 @@ class CsvBenchmark:
         tasks = [r.get("task") or dataset for r in rows]
         self.tasks = tuple(dict.fromkeys(tasks))
         self._rows: dict[str, dict[Any, float]] = {t: {} for t in self.tasks}
+        self._lines: dict[str, dict[Any, int]] = {t: {} for t in self.tasks}  # each arch's line, for a repeat's message
+        if "dataset" in columns and not self.has_task_column:  # session 53: it was ignored without a word
+            log.warning("--truth %s: its 'dataset' column is not read (the task of each row is a column named "
+                        "'task'); every row is scored on --dataset %s", self.path, dataset)
         for line, (r, t) in enumerate(zip(rows, tasks), 2):
             try:
                 arch = mod.parse(r[self.arch_column])
             except (ValueError, KeyError, TypeError, SyntaxError) as exc:
                 raise ValueError(f"--arch-column {self.arch_column}: line {line} of --truth {self.path} holds "
-                                 f"{r[self.arch_column]!r}, not an arch of {space} ({exc}); fix or remove that "
-                                 "row") from None
+                                 f"{_short(r[self.arch_column])!r}, not an arch of {space} ({exc}); fix "
+                                 "or remove that row") from None
             if arch in self._rows[t]:
-                raise ValueError(f"--truth {self.path}: {arch} appears twice for task {t}")
+                first = self._lines[t][arch]
+                raise ValueError(f"--truth {self.path}: {_short(str(arch))} appears twice for task {t}, on lines "
+                                 f"{first} and {line}; keep one row per arch (e.g. its mean accuracy)")
             self._rows[t][arch] = float(r[self.accuracy_column])
+            self._lines[t][arch] = line
         self._final = getattr(mod, "FINAL_NETS", {})
 
     def _no_arch_column(self, rows: list[dict], columns: list[str], parse: Any) -> str:
@@ -118,13 +146,17 @@ class CsvBenchmark:
         not, or that none does."""
         counts = {c: sum(_parses(parse, r[c]) for r in rows) for c in columns}
         near = max(columns, key=lambda c: counts[c])
+        if len(columns) == 1 and (sep := next((s for s in (";", "\t", "|") if s in columns[0]), None)):
+            return (f"--truth {self.path}: its header is one column, {_short(columns[0])!r}, split by {sep!r}: give a "
+                    "comma-separated CSV (arch,accuracy)")
         if not counts[near]:
-            return (f"--truth {self.path}: no column holds {self.space} archs (columns: {', '.join(columns)}); name "
-                    "it with --arch-column")
+            other = _space_of([r[c] for r in rows[:5] for c in columns], self.space)
+            fix = f"these look like {other} archs: give --space {other}" if other else "name it with --arch-column"
+            return (f"--truth {self.path}: no column holds {self.space} archs (columns: {', '.join(columns)}); {fix}")
         line, bad = next((i, r[near]) for i, r in enumerate(rows, 2) if not _parses(parse, r[near]))
         return (f"--truth {self.path}: no column holds {self.space} archs in every row; column {near!r} does in "
-                f"{counts[near]} of {len(rows)}, but line {line} holds {bad!r} ({_parse_error(parse, bad)}); fix or "
-                "remove that row (or name the arch column with --arch-column)")
+                f"{counts[near]} of {len(rows)}, but line {line} holds {_short(bad)!r} ({_parse_error(parse, bad)}); "
+                "fix or remove that row (or name the arch column with --arch-column)")
 
     def _task(self, task: str) -> dict[Any, float]:
         if task not in self._rows:

@@ -156,6 +156,9 @@ def _benchmark(args: argparse.Namespace) -> Benchmark:
         return get_benchmark(args.space, args.data_dir, args.metric, args.epochs)
     if args.space not in SPACES:
         raise ValueError(f"--truth needs --space to name a space ({', '.join(SPACES)}), not {args.space!r}")
+    if (args.metric, args.epochs) != ("valid", 200):  # session 53: they were ignored without a word
+        raise ValueError("--metric and --epochs pick the nb201 benchmark's own ground truth; with --truth the file's "
+                         "accuracy column is the ground truth: leave them out")
     mod = get_space(args.space)
     dataset = args.dataset or next(iter(getattr(mod, "FINAL_NETS", None) or getattr(mod, "TASKS", None) or ["cifar10"]))
     return CsvBenchmark(args.truth, args.space, dataset, args.arch_column, args.accuracy_column)
