@@ -268,6 +268,7 @@ def test_the_grid_plan_names_its_columns_proxies_archs_and_most_scores() -> None
     assert grid_plan(cols, 2, None, {"nb201": 5}, progress=False) == (
         f"grid: 3 columns x 2 proxies, archs per column: nb201 5, nb101 all {tail}").replace(
         "one progress bar per column, in turn; ", "")
+    assert grid_plan(cols[:1], 1, 4, {}).startswith("grid: 1 column x 1 proxy, archs per column: nb201 4")  # session 53
 
 
 def test_a_long_message_is_cut_at_a_word_s_end() -> None:
