@@ -109,7 +109,7 @@ def test_executor_ray_without_ray_is_a_clear_error(data_dir, tmp_path, capsys, m
                  "--data-dir", str(data_dir), "--out", str(tmp_path / "g"), "--executor", "ray"]) == 2
     assert "pip install 'swapnas[ray]'" in capsys.readouterr().err
     assert main([*base, "--address", "auto"]) == 2  # a Ray option without --executor ray
-    assert "only apply with --executor ray" in capsys.readouterr().err
+    assert "--address only applies with --executor ray" in capsys.readouterr().err
 
 
 def test_proxies_lists_what_a_derived_proxy_needs_through_its_bases(capsys) -> None:

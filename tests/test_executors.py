@@ -121,7 +121,7 @@ def test_pool_gives_the_same_records_as_in_process(setup, tmp_path) -> None:
 
 
 def test_worker_defaults_and_errors(monkeypatch, small_bundle, tmp_path, capsys) -> None:
-    from swapnas.cli.commands import default_workers
+    from swapnas.cli.executor_options import default_workers
 
     monkeypatch.delenv("SWAPNAS_WORKERS", raising=False)
     assert default_workers(CPU) == executors.usable_cores() >= 1

@@ -129,3 +129,93 @@ def test_a_causal_mask_buffer_is_no_broken_weight_and_a_part_s_nan_names_the_pro
     nan = dataclasses.replace(get_proxy("params"), fn=lambda model, batch: float("nan"))
     with pytest.raises(UnsupportedModel, match=r"^params \(a part of params_x\) gave nan on Causal: its activations"):
         api_failures.run_proxy(nan, Causal(), as_batch(torch.randn(4, 8))[0], " (a part of params_x)")
+
+
+# --- from the second mutation run of session 53 (the session's own code) -------------------------------------------
+
+def test_hints_pinned_by_the_second_mutation_run(monkeypatch) -> None:
+    import dataclasses
+
+    from swapnas import api_failures
+    from swapnas.api_inputs import as_batch
+    from swapnas.proxies import get_proxy
+
+    torch.manual_seed(0)
+    bn = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 6 * 6, 2))
+    with torch.no_grad():
+        bn[1].running_var[0] = float("nan")  # synflow reads the running statistics
+    assert _error(bn, torch.randn(4, 3, 8, 8), "synflow", init="none") == (
+        "synflow gave nan on Sequential: the model's own weights hold NaN or inf: 1.running_var; load sound weights, "
+        "or score with an init that redraws them")
+    gray = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 26 * 26, 2))
+    assert _error(gray, torch.randn(4, 28, 28, 1), "swap").endswith(
+        "(the inputs (4, 28, 28, 1) look channels-last (S, H, W, C); a CNN takes (S, C, H, W): pass "
+        "x.permute(0, 3, 1, 2))")
+    refused = dataclasses.replace(get_proxy("params"), fn=lambda model, batch: (_ for _ in ()).throw(
+        UnsupportedModel("mine cannot score it: why")))
+    with pytest.raises(UnsupportedModel) as caught:  # a metric's own refusal is not wrapped again
+        api_failures.run_proxy(refused, bn, as_batch(torch.randn(4, 3, 8, 8))[0])
+    assert str(caught.value) == "mine cannot score it: why"
+    one = torch.tensor([[-1], [3], [5], [2]])  # one-token sequences, a negative id
+    assert "(the ids run from -1 to 5, and the model's embeddings have 10, 8 rows" in _error(
+        _Tokens(vocab=10), one, "swap_ext")
+    model = _Tokens()
+    with torch.no_grad():
+        for layer in (model.word, model.pos, model.ff):
+            layer.weight[0, 0] = float("inf")
+    assert "hold NaN or inf: word.weight, pos.weight, ff.weight; load" in _error(model, _ids(), "l2_norm", init="none")
+
+
+def test_a_mask_key_in_any_case_is_warned_about_and_a_2d_map_as_wide_as_the_sequence_is_not_masked() -> None:
+    import warnings
+
+    from swapnas import swap_score
+
+    from .test_padding import _batch, _psi, _Tokens as _Padded
+
+    ids, mask = _batch(None)
+
+    class Camel(_Padded):
+        def forward(self, input_ids: torch.Tensor, padMask: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+            return super().forward(input_ids, padMask)
+
+    with pytest.warns(UserWarning, match="the inputs' 'padMask' looks like a padding mask"):
+        _psi(Camel(), {"input_ids": ids, "padMask": mask})
+
+    class Pooled(nn.Module):  # a (S, 7) map after pooling: 7 units, as many as the sequence's positions
+        def __init__(self) -> None:
+            super().__init__()
+            self.emb, self.lin, self.act = nn.Embedding(50, 6), nn.Linear(6, 7), nn.ReLU()
+            with torch.no_grad():
+                self.lin.bias.fill_(10.0)
+
+        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+            return self.act(self.lin((self.emb(input_ids) * attention_mask[..., None]).sum(1)))
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a saturated count is beside the point
+        psi = swap_score(Pooled(), {"input_ids": ids, "attention_mask": mask}, input_dims=(2, 3))
+    assert psi == 1  # every unit on for every sample: one pattern (zeroing "pad columns" made 4)
+
+
+def test_a_build_taking_the_arch_alone_is_named_so(monkeypatch) -> None:
+    from swapnas.spaces import SPACES, SpaceError, get_space
+    from tests import toy_space
+
+    monkeypatch.setitem(SPACES, "toy", "tests.toy_space")
+    monkeypatch.setattr(toy_space, "build", lambda arch: None)
+    with pytest.raises(SpaceError, match=r"which its build\(\) does not take \(it takes the arch alone\)$"):
+        get_space("toy")
+
+
+def test_train_lines_go_above_the_progress_bar(tmp_path, monkeypatch) -> None:
+    import sys
+
+    from swapnas.train import loop
+
+    said: list = []
+    monkeypatch.setattr(loop.tqdm, "write", lambda *a, **kw: said.append((a, kw)))
+    run = loop._Run.__new__(loop._Run)
+    run.lines = True
+    run.say("x")
+    assert said == [(("x",), {"file": sys.stderr})]

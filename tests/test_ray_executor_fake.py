@@ -334,3 +334,6 @@ def test_ray_cpus_beside_a_cluster_already_running_here_names_the_option(fake_ra
     monkeypatch.setattr(ray, "init", lambda **kw: (_ for _ in ()).throw(RuntimeError("other")))
     with pytest.raises(RuntimeError, match="^other$"):
         RayExecutor(num_cpus=2)
+    monkeypatch.setattr(ray, "init", lambda **kw: (_ for _ in ()).throw(RuntimeError("an existing cluster")))
+    with pytest.raises(ValueError, match=r"^a Ray cluster already runs"):  # (a RuntimeError in other Ray versions?)
+        RayExecutor(num_cpus=2)

@@ -107,7 +107,7 @@ CORRELATE_CASES = {
     "workers_zero": (["--workers", "0"], ["argument --workers: expected a positive integer"]),
     "threads_negative": (["--threads", "-2"], ["argument --threads: expected a positive integer"]),
     "prefetch_negative": (["--prefetch", "-1"], ["argument --prefetch: expected an integer >= 0"]),
-    "ray_option_without_ray": (["--ray-gpus", "1"], ["--ray-gpus only apply with --executor ray"]),
+    "ray_option_without_ray": (["--ray-gpus", "1"], ["--ray-gpus only applies with --executor ray"]),
     "mean_nan": (["--image-root", "x", "--mean", "nan,0.5,0.5"], ["argument --mean: expected three finite numbers"]),
     "std_zero": (["--image-root", "x", "--std", "0.2,0,0.2"], ["argument --std: expected three numbers > 0"]),
     "std_inf": (["--image-root", "x", "--std", "inf,1,1"], ["argument --std: expected three finite numbers"]),

@@ -52,13 +52,13 @@ def run_proxy(p: Proxy, model: nn.Module, batch: Batch, part_of: str = "") -> fl
 
 def weights_hint(model: nn.Module) -> str:
     """Weights that cannot be scored, said so (session 53: a meta-device model gave "Tensor.item() cannot be called
-    on meta tensors", a NaN weight was blamed on the init), or ''. Buffers may hold -inf (a causal mask's): only the
-    parameters are checked for NaN or inf."""
-    params = [(n, t) for n, t in model.named_parameters() if t.is_floating_point()]
+    on meta tensors", a NaN weight was blamed on the init), or ''. The parameters are checked for NaN and inf, the
+    buffers for NaN (a running variance's); a buffer may hold -inf (a causal mask's)."""
     if any(t.is_meta for t in (*model.parameters(), *model.buffers())):
         return (" (the model's weights are on the meta device and hold no values (built under torch.device('meta') "
                 "or with empty weights): materialise them first, model.to_empty(device='cpu'), then load its weights)")
-    broken = [n for n, t in params if not bool(torch.isfinite(t.detach()).all())]
+    broken = [n for n, t in model.named_parameters() if t.is_floating_point() and not bool(torch.isfinite(t).all())]
+    broken += [n for n, t in model.named_buffers() if t.is_floating_point() and bool(t.isnan().any())]
     if broken:
         return (f" (the model's own weights hold NaN or inf: {', '.join(broken[:3])}{' …' if len(broken) > 3 else ''}; "
                 "load sound weights, or score with an init that redraws them)")
