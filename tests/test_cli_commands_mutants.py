@@ -56,7 +56,7 @@ def test_default_workers_one_per_usable_core_on_cpu_and_the_environment_override
         monkeypatch.setenv("SWAPNAS_WORKERS", text)
         assert executor_options.default_workers(torch.device("cpu")) == n
     monkeypatch.setenv("SWAPNAS_WORKERS", "5")
-    assert executor_options.default_workers(torch.device("cuda")) == 1  # a GPU: one worker, whatever the environment says
+    assert executor_options.default_workers(torch.device("cuda")) == 1  # a GPU: one worker, whatever the environment
     assert executor_options.default_workers(torch.device("mps")) == 1
     for bad in ("0", "-2", "x", "1.5", " 2"):
         monkeypatch.setenv("SWAPNAS_WORKERS", bad)
@@ -93,7 +93,8 @@ def test_local_executor_gets_the_workers_threads_and_prefetch_asked_for(executor
     executor_options.executor_of(_args("correlate", "--out", "o", "--device", "cpu", "--prefetch", "4"))
     assert executors.make.one == (("local",), {"prefetch": 4, "workers": 1, "threads": 1})  # prefetch: one worker
     executors.make.calls.clear()
-    executor_options.executor_of(_args("correlate", "--out", "o", "--device", "cpu", "--prefetch", "4", "--workers", "3"))
+    executor_options.executor_of(_args("correlate", "--out", "o", "--device", "cpu", "--prefetch", "4", "--workers",
+                                       "3"))
     assert executors.make.one == (("local",), {"prefetch": 4, "workers": 3, "threads": 1})
 
 

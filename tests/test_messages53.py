@@ -51,13 +51,15 @@ def test_a_failing_part_is_named_with_the_proxy_asked_for() -> None:
 
 def test_a_position_embedding_shorter_than_the_sequences_is_named_and_ids_out_of_range_still_are() -> None:
     want = ("(the model's embedding 'pos' has 8 rows and was given index 11, the last position of the 12-token "
-            "sequences, not an id: a position embedding shorter than the sequences; pass sequences of at most 8 tokens)")
+            "sequences, not an id: a position embedding shorter than the sequences; pass sequences of at most 8 "
+            "tokens)")
     assert _error(_Tokens(), _ids(length=12), "swap_ext").endswith(want)
     assert _error(_Tokens(vocab=1000), _ids(length=12, high=1000), "swap_ext").endswith(want)  # more ids than positions
     assert "was given index 8, the last position of the 9-token sequences" in _error(_Tokens(), _ids(9), "swap_ext")
     ids = _ids(length=12, high=12)
     ids[0, 0] = 11  # the ids' largest is the last position's index too: which embedding failed is not told apart
-    assert _error(_Tokens(), ids, "swap_ext").endswith("ids must be 0 … rows - 1; tokenize with the model's own vocabulary)")
+    assert _error(_Tokens(), ids, "swap_ext").endswith(
+        "ids must be 0 … rows - 1; tokenize with the model's own vocabulary)")
     ids = _ids(high=150)
     assert _error(_Tokens(), ids, "swap_ext").endswith(
         f"(the ids run from {int(ids.min())} to 149, and the model's embeddings have 100, 8 rows: ids must be "
@@ -96,8 +98,8 @@ def test_best_on_a_space_without_a_recommended_fitness_is_warned_about_in_correl
 
     from swapnas.session import resolve_for
 
-    with pytest.warns(UserWarning, match=r"^space nb101 recommends no fitness \(no FITNESS_PROTOCOL\): `best` is the "
-                                         r"registry's alias, swap_darts, chosen on no data of this space; name a proxy"):
+    with pytest.warns(UserWarning, match=r"^space nb101 recommends no fitness \(no FITNESS_PROTOCOL\): `best` is "
+                                         r"the registry's alias, swap_darts, chosen on no data of this space; name"):
         assert [p.name for p in resolve_for("nb101", "swap, best")] == ["swap", "swap_darts"]
     with warnings.catch_warnings():
         warnings.simplefilter("error")

@@ -101,7 +101,8 @@ def test_a_mask_that_cannot_be_read_safely_is_warned_about_and_token_types_are_n
         _psi(Positional(), (ids, mask.bool()))
 
     class Typed(_Tokens):
-        def forward(self, input_ids: torch.Tensor, token_type_ids: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        def forward(  # type: ignore[override]
+                self, input_ids: torch.Tensor, token_type_ids: torch.Tensor) -> torch.Tensor:
             return super().forward((input_ids + token_type_ids) % 50)
 
     with warnings.catch_warnings():
@@ -147,7 +148,8 @@ def test_a_mask_that_does_not_line_up_is_not_read_and_is_warned_about() -> None:
             assert _psi(Extended(), inputs) == whole
 
     class Other(_Tokens):
-        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        def forward(  # type: ignore[override]
+                self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
             return super().forward(input_ids)  # a mask of another length: of something else than these ids
 
     longer = torch.cat([mask, torch.zeros(12, 2, dtype=torch.long)], dim=1)

@@ -269,7 +269,8 @@ def test_a_task_takes_its_torch_threads(fake_ray, setup) -> None:
         torch.set_num_threads(before)
 
 
-def test_the_command_s_sigterm_handler_outlives_ray_init_and_a_default_one_is_left_to_ray(fake_ray, monkeypatch) -> None:
+def test_the_command_s_sigterm_handler_outlives_ray_init_and_a_default_one_is_left_to_ray(fake_ray,
+                                                                                         monkeypatch) -> None:
     """``ray.init`` puts its own SIGTERM handler in place: a `swapnas` run under Ray then ended with Ray's stack dump
     and exit 134, not 130 (session 53)."""
     import signal
@@ -327,8 +328,8 @@ def test_ray_cpus_beside_a_cluster_already_running_here_names_the_option(fake_ra
         signal.signal(signal.SIGTERM, was)
     assert str(caught.value) == (
         "a Ray cluster already runs on this machine (`ray start`), or $RAY_ADDRESS names one: Ray joins it instead of "
-        "starting one sized by --ray-cpus (num_cpus); leave --ray-cpus out to use that cluster, or stop it (`ray stop`) "
-        "or unset RAY_ADDRESS")
+        "starting one sized by --ray-cpus (num_cpus); leave --ray-cpus out to use that cluster, or stop it "
+        "(`ray stop`) or unset RAY_ADDRESS")
     with pytest.raises(ValueError, match="^When connecting to an existing cluster"):
         RayExecutor(num_gpus_per_task=0)  # num_cpus not given: Ray's words stand (not this case)
     monkeypatch.setattr(ray, "init", lambda **kw: (_ for _ in ()).throw(RuntimeError("other")))

@@ -143,7 +143,8 @@ def test_crossover_takes_the_best_two_of_the_sample() -> None:
 
     space = types.SimpleNamespace(sample=lambda rng: next(counter), mutate=lambda arch, rng: arch * 1000,
                                   iso_key=str, crossover=crossover)
-    ea = Evolution(space, EAConfig(population=3, sample=3, mutations=1, cycles=1, crossover=1.0))  # type: ignore[arg-type]
+    config = EAConfig(population=3, sample=3, mutations=1, cycles=1, crossover=1.0)
+    ea = Evolution(space, config)  # type: ignore[arg-type]
     first = ea.ask()
     ea.tell(first, [1.0, 3.0, 2.0])
     ea.ask()

@@ -78,7 +78,8 @@ def test_get_space_checks_the_scoring_defaults_before_any_run(monkeypatch, defau
         get_space("toy")
     assert str(caught.value).startswith(f"space 'toy' (tests.toy_space): {message}")
     monkeypatch.setattr(toy_space, "build", lambda arch, **net: None)  # a build taking any option: not checked
-    monkeypatch.setattr(toy_space, "SCORING_DEFAULTS", {**(defaults or {}), "batch_size": 8, "repeats": 1, "net": {"x": 1}})
+    monkeypatch.setattr(toy_space, "SCORING_DEFAULTS",
+                        {**(defaults or {}), "batch_size": 8, "repeats": 1, "net": {"x": 1}})
     assert get_space("toy") is toy_space
 
 

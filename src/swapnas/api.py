@@ -235,8 +235,8 @@ def _check_inputs_for(wanted: list[Proxy], model: nn.Module, batch: Batch, label
             if p.name != ALIASES.get("best"):
                 raise
             raise UnsupportedModel(f"{exc} (`best` outside a space is {p.name}, a fitness for CNNs; on a Transformer "
-                                   "use swap_ext_layers, FlexiBERT's `best`, or swap_ext; swap_fn where it calls its activations as "
-                                   "functions, F.gelu)", exc.why) from None
+                                   "use swap_ext_layers, FlexiBERT's `best`, or swap_ext; swap_fn where it calls its "
+                                   "activations as functions, F.gelu)", exc.why) from None
     if not isinstance(batch.inputs, torch.Tensor):
         single = {p.name: [q.name for q in with_bases([p]) if q.base is None and not q.multi_input] for p in wanted}
         named = [n if one == [n] else f"{n} (through {', '.join(one)})" for n, one in single.items() if one]

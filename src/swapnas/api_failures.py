@@ -44,7 +44,8 @@ def run_proxy(p: Proxy, model: nn.Module, batch: Batch, part_of: str = "") -> fl
                                f"{type(exc).__name__}: {exc}"
                                f"{hint(p, model, batch, exc)}") from exc
     if not math.isfinite(value):
-        raise UnsupportedModel(f"{p.name}{part_of} gave {value} on {type(model).__name__}: " + (weights_hint(model)[2:-1] or (
+        raise UnsupportedModel(f"{p.name}{part_of} gave {value} on {type(model).__name__}: " + (
+            weights_hint(model)[2:-1] or (
             "its activations or gradients overflow or vanish at this init (a very deep network without "
             "normalisation?)")))
     return value

@@ -147,9 +147,10 @@ class RayExecutor(Executor):
             except (ValueError, RuntimeError) as exc:  # session 53: Ray's own words, which name neither option
                 if "existing cluster" not in str(exc) or num_cpus is None:
                     raise
-                raise ValueError("a Ray cluster already runs on this machine (`ray start`), or $RAY_ADDRESS names one: "
-                                 "Ray joins it instead of starting one sized by --ray-cpus (num_cpus); leave --ray-cpus "
-                                 "out to use that cluster, or stop it (`ray stop`) or unset RAY_ADDRESS") from exc
+                raise ValueError("a Ray cluster already runs on this machine (`ray start`), or $RAY_ADDRESS names "
+                                 "one: Ray joins it instead of starting one sized by --ray-cpus (num_cpus); leave "
+                                 "--ray-cpus out to use that cluster, or stop it (`ray stop`) or unset RAY_ADDRESS"
+                                 ) from exc
         elif num_cpus is not None or address is not None:
             log.info("Ray is already initialised in this process: using it (address/num_cpus ignored)")
         gpus = ray.cluster_resources().get("GPU", 0)

@@ -89,9 +89,10 @@ def grid_plan(columns: list[tuple[str, str]], n_proxies: int, n_archs: int | Non
     archs = ", ".join(f"{b} {'all' if n is None else n}" for b, n in
                       dict.fromkeys((name, n) for (name, _), n in zip(columns, per)))
     bars = "one progress bar per column, in turn; " if progress else ""
-    return (f"grid: {len(columns)} column{'s' * (len(columns) != 1)} x {n_proxies} prox{'ies' if n_proxies != 1 else 'y'}, archs per column: {archs}{most} (those in the store "
-            f"are read back); {bars}rerun the same command to resume, or split it over processes or machines with "
-            "--shard I/K (machines without a shared --store: `swapnas store merge` their stores)")
+    plural = ("s" * (len(columns) != 1), "ies" if n_proxies != 1 else "y")
+    return (f"grid: {len(columns)} column{plural[0]} x {n_proxies} prox{plural[1]}, archs per column: {archs}{most} "
+            f"(those in the store are read back); {bars}rerun the same command to resume, or split it over processes "
+            "or machines with --shard I/K (machines without a shared --store: `swapnas store merge` their stores)")
 
 
 def check_archs_per(columns: list[tuple[str, str]], n_archs_per: dict[str, int | None]) -> None:

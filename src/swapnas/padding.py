@@ -10,12 +10,12 @@ output did not. Where the inputs name their mask in a way whose meaning is known
 - ``src_key_padding_mask`` / ``key_padding_mask`` (PyTorch): True (or non-zero in a float, additive mask) at a pad.
 
 A mask of another name (a key with "mask" in it), or a bool one passed by position (``(ids, mask)``), cannot be read
-safely (the two conventions are opposite): it gets a warning, as it did not before. The benchmarks' token batches (FlexiBERT) have no mask, as in the
-SWAP authors' scoring: their scores are unchanged.
+safely (the two conventions are opposite): it gets a warning, as it did not before. The benchmarks' token batches
+(FlexiBERT) have no mask, as in the SWAP authors' scoring: their scores are unchanged.
 
 SWAP's pass also runs with PyTorch's fused attention fast path off (:func:`unfused_attention`): in eval mode with a
-padding mask ``nn.TransformerEncoder`` packed the batch into a nested tensor, which the hooks cannot read ("NestedTensorImpl
-doesn't support sizes"); unfused, the layers run their modules on ordinary tensors.
+padding mask ``nn.TransformerEncoder`` packed the batch into a nested tensor, which the hooks cannot read
+("NestedTensorImpl doesn't support sizes"); unfused, the layers run their modules on ordinary tensors.
 """
 
 from __future__ import annotations

@@ -170,7 +170,8 @@ def resolve_for(space: str, proxies: list[Proxy] | str) -> list[Proxy]:
     if not isinstance(proxies, str):
         return list(proxies)
     names = [best_for(space) if n.strip() == "best" else n.strip() for n in proxies.split(",") if n.strip()]
-    if "best" in map(str.strip, proxies.split(",")) and "proxy" not in getattr(get_space(space), "FITNESS_PROTOCOL", {}):
+    own = getattr(get_space(space), "FITNESS_PROTOCOL", {})
+    if "best" in map(str.strip, proxies.split(",")) and "proxy" not in own:
         warnings.warn(f"space {space} recommends no fitness (no FITNESS_PROTOCOL): `best` is the registry's alias, "
                       f"{ALIASES['best']}, chosen on no data of this space; name a proxy instead (e.g. swap, swap_ext)",
                       UserWarning, stacklevel=user_stacklevel())  # session 53: `swapnas search` said so, correlate not

@@ -109,9 +109,9 @@ class CsvBenchmark:
             line, bad = next((i, r[meant]) for i, r in enumerate(rows, 2) if not _numeric([r[meant]]))
             where = f"--accuracy-column {meant}" if accuracy_column else f"the accuracy column {meant}"
             held = "no cell there (the row is short)" if bad is None else f"{bad!r}, not a finite number"
-            fix = ("fix or remove that row" if any(_numeric([v]) for v in given) else "no cell of it reads as a number: "
-                   "write plain numbers (91.01, not 91.01% or 91,01), or name another with --accuracy-column (numeric "
-                   f"columns: {', '.join(numeric) or 'none'})")
+            fix = ("fix or remove that row" if any(_numeric([v]) for v in given) else "no cell of it reads as a "
+                   "number: write plain numbers (91.01, not 91.01% or 91,01), or name another with "
+                   f"--accuracy-column (numeric columns: {', '.join(numeric) or 'none'})")
             raise ValueError(f"{where}: line {line} of --truth {self.path} holds {held}; {fix}")
         if accuracy_column is not None and accuracy_column not in numeric:
             raise ValueError(f"--accuracy-column {accuracy_column}: no such numeric column in --truth {self.path} "

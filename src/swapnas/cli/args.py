@@ -349,8 +349,8 @@ def scoring_parent() -> argparse.ArgumentParser:
     p.add_argument("--mu", type=finite_float, default=None, help="swap_reg size-prior centre, thousands of params of the scored net (default: the space's rule)")
     p.add_argument("--sigma", type=positive_float, default=None, help="swap_reg size-prior width, thousands^2, unsquared, > 0 (default: the space's rule)")
     p.add_argument("--inputs", default="real", choices=["real", "synthetic"],
-                   help="real: images of the dataset from the bundle (or --image-root), English prose on flexibert (the Python "
-                   "documentation's, docs/transformers.md); "
+                   help="real: images of the dataset from the bundle (or --image-root), English prose on flexibert "
+                   "(the Python documentation's, docs/transformers.md); "
                    "synthetic: N(0, 1) noise, uniform random word ids on flexibert")
     p.add_argument("--fill", default="augment", choices=["augment", "error"], help="when the dataset has fewer real images than the batch")
     p.add_argument("--image-root", default=None, help="your images: a torchvision-format dataset folder or one "

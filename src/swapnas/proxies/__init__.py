@@ -35,4 +35,5 @@ from .registry import (
     resolve,
 )
 
-__all__ = ["ALIASES", "Proxy", "about_unknown", "details", "get_proxy", "list_proxies", "register", "register_alias", "resolve"]
+__all__ = ["ALIASES", "Proxy", "about_unknown", "details", "get_proxy", "list_proxies", "register", "register_alias",
+           "resolve"]

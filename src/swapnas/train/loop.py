@@ -132,7 +132,8 @@ def _resume(run: _Run) -> None:
         run.say(f"{run.ckpt_path} has all {epochs} epochs done: nothing to train, rewriting result.json")
     else:
         # "after batch N", as the interrupt said it (session 53: "batch 17" of a 16-batch epoch, saved after its last)
-        where = f"epoch {run.start_epoch + 1} of {epochs}" + (f" after batch {run.start_step}" if run.start_step else "")
+        where = f"epoch {run.start_epoch + 1} of {epochs}" + (
+            f" after batch {run.start_step}" if run.start_step else "")
         run.say(f"resuming {run.ckpt_path} at {where}")  # (it read "batch 7 of 3", the epochs after the batch)
         before = ckpt["config"].get("epochs")
         if before != epochs and (run.start_epoch or run.start_step):

@@ -138,11 +138,11 @@ def load_genotype(text: str) -> Genotype:
     if isinstance(value, dict):
         if value.get("space", "darts") != "darts":
             raise ValueError(f"{path} is a {value['space']!r} search result; `swapnas train` trains DARTS genotypes")
-        text = value.get("best", value.get("genotype"))  # a search's result.json, or a train's (session 53)
-        if not isinstance(text, str):
+        found = value.get("best", value.get("genotype"))  # a search's result.json, or a train's (session 53)
+        if not isinstance(found, str):
             raise ValueError(f"{path} has no 'best' genotype string (expected a result.json of `swapnas search`, or "
                              "one of `swapnas train` with its 'genotype')")
-        return parse(text)
+        return parse(found)
     if isinstance(value, str):
         return parse(value)
     raise ValueError(f"{path} holds no DARTS genotype (expected a result.json of `swapnas search` or `swapnas train`)")
