@@ -59,13 +59,11 @@ def test_each_refusal_of_a_column_whole(tmp_path):
     assert refusal(ValueError, lambda: CsvBenchmark(words, "nb201", "cifar10")) == (
         f"--truth {words}: no numeric accuracy column (numeric columns: none); name it with --accuracy-column")
     assert refusal(ValueError, lambda: CsvBenchmark(words, "nb201", "cifar10", accuracy_column="note")) == (
-        f"--accuracy-column note: line 2 of --truth {words} holds 'good', not a finite number; no cell of it reads as "
-        "a number: write plain numbers (91.01, not 91.01% or 91,01), or name another with --accuracy-column (numeric "
-        "columns: none)")
+        f"--accuracy-column note: no such numeric column in --truth {words} (numeric columns: none)")
     percent = _csv(tmp_path, "arch,my_accuracy,gpu_hours", f"{A},91.01%,1.2", f"{B},87.5%,0.8")
     assert refusal(ValueError, lambda: CsvBenchmark(percent, "nb201", "cifar10")) == (  # session 53: gpu_hours taken
         f"the accuracy column my_accuracy: line 2 of --truth {percent} holds '91.01%', not a finite number; no cell "
-        "of it reads as a number: write plain numbers (91.01, not 91.01% or 91,01), or name another with "
+        "of it reads as a number: write plain numbers (91.01, not 91.01% or 91,01), or name the accuracy column with "
         "--accuracy-column (numeric columns: gpu_hours)")
     semicolons = _csv(tmp_path, "arch;acc", f"{A};91.0", f"{B};90.0")
     assert refusal(ValueError, lambda: CsvBenchmark(semicolons, "nb201", "cifar10")) == (

@@ -209,7 +209,8 @@ def test_an_attention_mask_in_the_labels_place_is_refused_and_mlm_labels_are_not
     mask[:, 3:] = 0
     # was read as labels y, and model(ids) ran without its mask: a bool mask is refused (no labels are bool),
     # 0/1 integers with padding-like rows are read as labels with a warning (per-token labels can look alike)
-    with pytest.raises(ValueError, match=r"looks like an attention mask, not labels: pass \(\(x, mask\), None\)"):
+    with pytest.raises(ValueError, match=r"looks like an attention mask, not labels: pass "
+                                         r"\({'input_ids': x, 'attention_mask'"):
         swapnas.score(net, (ids, mask.bool()), init="none")
     with pytest.raises(ValueError, match="attention mask"):
         swapnas.rank([net], (ids, mask.bool()), init="none")

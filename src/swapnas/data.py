@@ -220,12 +220,16 @@ def _augment_fill(x: np.ndarray, y: np.ndarray, need: int, rng: np.random.Genera
 
 
 def _task_batch(dataset: str, size: int, *, data_dir: str | os.PathLike | None,
-                image_root: str | os.PathLike | None, inputs: str, seed: int, resolution: int | None) -> Batch:
-    """A TransNAS task's stand-in batch; only the bundled real images are allowed."""
+                image_root: str | os.PathLike | None, inputs: str, seed: int, resolution: int | None,
+                labels: bool) -> Batch:
+    """A TransNAS task's stand-in batch; only the bundled real images are allowed. Its note (what the targets are)
+    goes to the console where a scored metric reads them (docs/spaces.md; session 53: it went to report.md alone)."""
     if inputs != "real" or image_root is not None:
         raise ValueError(f"{dataset}: TransNAS tasks are scored on the bundled stand-in images only "
                          "(no --inputs synthetic / --image-root)")
-    return task_batch(dataset, size, data_dir=data_dir, seed=seed, resolution=resolution)
+    batch = task_batch(dataset, size, data_dir=data_dir, seed=seed, resolution=resolution)
+    _logged({"targets": batch.note} if labels else {}, labels)
+    return batch
 
 
 def _token_batch(dataset: str, size: int, *, image_root: str | os.PathLike | None, inputs: str, seed: int,
@@ -338,11 +342,9 @@ def load_batch(
     if is_token_task(dataset) or objective not in (None, "cls"):  # FlexiBERT GLUE tasks: token ids (S, L)
         return _token_batch(dataset, size, image_root=image_root, inputs=inputs, seed=seed, length=resolution,
                             objective=objective)
-    if is_task(dataset):  # its note on the console where a scored metric reads the targets (docs/spaces.md)
-        batch = _task_batch(dataset, size, data_dir=data_dir, image_root=image_root, inputs=inputs, seed=seed,
-                            resolution=resolution)
-        _logged({"targets": batch.note} if labels else {}, labels)  # session 53: it went to report.md alone
-        return batch
+    if is_task(dataset):
+        return _task_batch(dataset, size, data_dir=data_dir, image_root=image_root, inputs=inputs, seed=seed,
+                           resolution=resolution, labels=labels)
     info, own = dataset_info(dataset), {"num_classes": num_classes, "mean": mean, "std": std, "resolution": resolution}
     if inputs == "synthetic":
         _no_image_options(dataset, image_root=image_root, **own)

@@ -96,29 +96,7 @@ class CsvBenchmark:
                              f"{', '.join(columns)})")
         if self.arch_column not in columns:
             raise ValueError(self._no_arch_column(rows, columns, mod.parse))
-        numeric = [c for c in columns if c != self.arch_column and _numeric([r[c] for r in rows])]
-        named = [c for c in numeric if "acc" in c.lower()]
-        if accuracy_column is None and len(named) > 1:  # the last numeric column could be any of them, or #params
-            raise ValueError(f"--truth {self.path}: several columns look like accuracies ({', '.join(named)}); "
-                             "name the one to correlate with --accuracy-column")
-        # the column meant: the one named, else one whose name says accuracy (numeric or not: a bad cell is named)
-        meant = accuracy_column or next((c for c in columns if c != self.arch_column and "acc" in c.lower()), None)
-        self.accuracy_column = accuracy_column or (named[0] if named else numeric[-1] if numeric else None)
-        given = [r[meant] for r in rows] if meant in columns else []
-        if given and meant not in numeric:  # a bad cell; or none reads (session 53: then another column was taken)
-            line, bad = next((i, r[meant]) for i, r in enumerate(rows, 2) if not _numeric([r[meant]]))
-            where = f"--accuracy-column {meant}" if accuracy_column else f"the accuracy column {meant}"
-            held = "no cell there (the row is short)" if bad is None else f"{bad!r}, not a finite number"
-            fix = ("fix or remove that row" if any(_numeric([v]) for v in given) else "no cell of it reads as a "
-                   "number: write plain numbers (91.01, not 91.01% or 91,01), or name another with "
-                   f"--accuracy-column (numeric columns: {', '.join(numeric) or 'none'})")
-            raise ValueError(f"{where}: line {line} of --truth {self.path} holds {held}; {fix}")
-        if accuracy_column is not None and accuracy_column not in numeric:
-            raise ValueError(f"--accuracy-column {accuracy_column}: no such numeric column in --truth {self.path} "
-                             f"(numeric columns: {', '.join(numeric) or 'none'})")
-        if self.accuracy_column not in numeric:  # (only where no column but the archs' is numeric)
-            raise ValueError(f"--truth {self.path}: no numeric accuracy column (numeric columns: none); name it "
-                             "with --accuracy-column")
+        self.accuracy_column = self._accuracy(rows, columns, accuracy_column)
         tasks = [r.get("task") or dataset for r in rows]
         self.tasks = tuple(dict.fromkeys(tasks))
         self._rows: dict[str, dict[Any, float]] = {t: {} for t in self.tasks}
@@ -140,6 +118,35 @@ class CsvBenchmark:
             self._rows[t][arch] = float(r[self.accuracy_column])
             self._lines[t][arch] = line
         self._final = getattr(mod, "FINAL_NETS", {})
+
+    def _accuracy(self, rows: list[dict], columns: list[str], accuracy_column: str | None) -> str:
+        """The accuracy column: the one named, else the one numeric column whose name says accuracy, else the last
+        numeric one; a column meant (named, or named *acc*) with a cell that is no number is refused naming it."""
+        numeric = [c for c in columns if c != self.arch_column and _numeric([r[c] for r in rows])]
+        named = [c for c in numeric if "acc" in c.lower()]
+        if accuracy_column is None and len(named) > 1:  # the last numeric column could be any of them, or #params
+            raise ValueError(f"--truth {self.path}: several columns look like accuracies ({', '.join(named)}); "
+                             "name the one to correlate with --accuracy-column")
+        # the column meant: the one named, else one whose name says accuracy (numeric or not: a bad cell is named)
+        meant = accuracy_column or next((c for c in columns if c != self.arch_column and "acc" in c.lower()), None)
+        chosen = accuracy_column or (named[0] if named else numeric[-1] if numeric else None)
+        given = [r[meant] for r in rows] if meant in columns else []
+        # a bad cell; or none reads in the column named *acc* (session 53: then another column was taken)
+        if given and meant not in numeric and (not accuracy_column or any(_numeric([v]) for v in given)):
+            line, bad = next((i, r[meant]) for i, r in enumerate(rows, 2) if not _numeric([r[meant]]))
+            where = f"--accuracy-column {meant}" if accuracy_column else f"the accuracy column {meant}"
+            held = "no cell there (the row is short)" if bad is None else f"{bad!r}, not a finite number"
+            fix = ("fix or remove that row" if any(_numeric([v]) for v in given) else "no cell of it reads as a "
+                   "number: write plain numbers (91.01, not 91.01% or 91,01), or name the accuracy column with "
+                   f"--accuracy-column (numeric columns: {', '.join(numeric) or 'none'})")
+            raise ValueError(f"{where}: line {line} of --truth {self.path} holds {held}; {fix}")
+        if accuracy_column is not None and accuracy_column not in numeric:
+            raise ValueError(f"--accuracy-column {accuracy_column}: no such numeric column in --truth {self.path} "
+                             f"(numeric columns: {', '.join(numeric) or 'none'})")
+        if chosen is None or chosen not in numeric:  # (only where no column but the archs' is numeric)
+            raise ValueError(f"--truth {self.path}: no numeric accuracy column (numeric columns: none); name it "
+                             "with --accuracy-column")
+        return chosen
 
     def _no_arch_column(self, rows: list[dict], columns: list[str], parse: Any) -> str:
         """Why no column was taken for the archs: the column most of whose rows parse, with its first row that does
