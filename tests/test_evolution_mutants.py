@@ -167,4 +167,5 @@ def test_the_messages_of_misuse_are_whole() -> None:
     with pytest.raises(ValueError) as load_info:
         other.load_state_dict(ea.state_dict())
     assert str(load_info.value) == ("the saved search state was made with --seed 0 (now 5); use another --out folder "
-                                    "or the same settings (only --cycles may change, to extend a search)")
+                                    "or the same settings (--cycles may grow, to extend a search; the second stage's "
+                                    "--refine options and the --max-evals/--max-seconds limits may change too)")

@@ -95,7 +95,8 @@ def test_a_saved_search_cannot_be_shortened_or_resumed_with_other_settings() -> 
         Evolution(nb201, other, 6).load_state_dict(state)
     assert str(other_info.value) == (
         "the saved search state was made with --seed 5 (now 6), --sample 3 (now 2), --crossover 0.5 (now 0.25); use "
-        "another --out folder or the same settings (only --cycles may change, to extend a search)")
+        "another --out folder or the same settings (--cycles may grow, to extend a search; the second stage's --refine "
+        "options and the --max-evals/--max-seconds limits may change too)")
 
 
 def test_ask_tell_contract_and_config_errors() -> None:

@@ -348,7 +348,8 @@ def test_a_resumed_search_says_where_it_resumes(tmp_path) -> None:
                                                 "stored before are read back)")
     driver._stage2_seconds(tmp_path / "state.json", "stage", 1.0)  # what a finished second stage saves
     assert resume_line(tmp_path, config, 0) == (f"the search saved in {tmp_path / 'state.json'} is complete "
-                                                f"({len(ea.history)} evaluations): its answer is read back")
+                                                f"({len(ea.history)} evaluations): its answer is read back "
+                                                "unless the fitness or constraints differ (checked next)")
     (tmp_path / "state.json").write_text("{damaged")
     assert resume_line(tmp_path, config, 0) is None  # the search names the damage itself
 

@@ -115,7 +115,8 @@ def resume_line(out: Path, config: EAConfig, seed: int, proxy_key: str | None = 
         return (f"the search saved in {saved} finished its cycles ({evaluations} evaluations): its second stage runs "
                 "now (scores stored before are read back)")
     if cycle >= config.cycles:
-        return f"the search saved in {saved} is complete ({evaluations} evaluations): its answer is read back"
+        return (f"the search saved in {saved} is complete ({evaluations} evaluations): its answer is read back "
+                "unless the fitness or constraints differ (checked next)")  # session 53: before the refusal
     if before < config.cycles:
         return (f"extending the search saved in {saved} from {before} to {config.cycles} cycles (at cycle {cycle}, "
                 f"{evaluations} evaluations)")

@@ -243,7 +243,8 @@ def state_mismatch(state: dict, config: EAConfig, seed: int) -> str | None:
         differ.insert(0, f"--seed {state['seed']!r} (now {seed!r})")
     if differ:
         return (f"the saved search state was made with {', '.join(differ)}; use another --out folder or the same "
-                "settings (only --cycles may change, to extend a search)")
+                "settings (--cycles may grow, to extend a search; the second stage's --refine options and the "
+                "--max-evals/--max-seconds limits may change too)")
     if state["cycle"] > config.cycles:
         return (f"the saved search has run {state['cycle']} cycles, more than --cycles {config.cycles}: a search "
                 f"cannot be shortened; give --cycles {state['cycle']} or more (more extends it), or use another "
