@@ -45,24 +45,28 @@ def run_proxy(p: Proxy, model: nn.Module, batch: Batch, part_of: str = "") -> fl
                                f"{hint(p, model, batch, exc)}") from exc
     if not math.isfinite(value):
         raise UnsupportedModel(f"{p.name}{part_of} gave {value} on {type(model).__name__}: " + (
-            weights_hint(model)[2:-1] or (
-            "its activations or gradients overflow or vanish at this init (a very deep network without "
-            "normalisation?)")))
+            _weights_problem(model) or "its activations or gradients overflow or vanish at this init (a very deep "
+            "network without normalisation?)"))
     return value
 
 
 def weights_hint(model: nn.Module) -> str:
+    """:func:`_weights_problem` as a hint in parentheses, or ''."""
+    return f" ({text})" if (text := _weights_problem(model)) else ""
+
+
+def _weights_problem(model: nn.Module) -> str:
     """Weights that cannot be scored, said so (session 53: a meta-device model gave "Tensor.item() cannot be called
     on meta tensors", a NaN weight was blamed on the init), or ''. The parameters are checked for NaN and inf, the
     buffers for NaN (a running variance's); a buffer may hold -inf (a causal mask's)."""
     if any(t.is_meta for t in (*model.parameters(), *model.buffers())):
-        return (" (the model's weights are on the meta device and hold no values (built under torch.device('meta') "
-                "or with empty weights): materialise them first, model.to_empty(device='cpu'), then load its weights)")
+        return ("the model's weights are on the meta device and hold no values (built under torch.device('meta') "
+                "or with empty weights): materialise them first, model.to_empty(device='cpu'), then load its weights")
     broken = [n for n, t in model.named_parameters() if t.is_floating_point() and not bool(torch.isfinite(t).all())]
     broken += [n for n, t in model.named_buffers() if t.is_floating_point() and bool(t.isnan().any())]
     if broken:
-        return (f" (the model's own weights hold NaN or inf: {', '.join(broken[:3])}{' …' if len(broken) > 3 else ''}; "
-                "load sound weights, or score with an init that redraws them)")
+        return (f"the model's own weights hold NaN or inf: {', '.join(broken[:3])}{' …' if len(broken) > 3 else ''}; "
+                "load sound weights, or score with an init that redraws them")
     return ""
 
 
@@ -92,8 +96,9 @@ def _overrun(model: nn.Module, batch: Batch) -> tuple[str, int, int] | None:
 
 
 def _ids_hint(model: nn.Module, batch: Batch, exc: Exception) -> str:
-    """Token ids an embedding cannot take (out of its rows, or floats), said so, or ''. Ids within the largest
-    table and a table shorter than the sequence: a position embedding (session 53: the ids were blamed)."""
+    """Token ids an embedding cannot take (out of its rows, or floats), said so, or ''. Where the embedding that
+    failed (:func:`_overrun`) was given the sequences' last position and not the ids' largest: a position embedding
+    shorter than the sequences (session 53: the ids were blamed)."""
     ids = input_tensors(batch.inputs)[0]
     tables = [m.num_embeddings for m in model.modules() if isinstance(m, (nn.Embedding, nn.EmbeddingBag))]
     if isinstance(exc, IndexError) and "index out of range" in str(exc) and not ids.is_floating_point() and tables:

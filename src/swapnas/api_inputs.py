@@ -177,7 +177,7 @@ def _mask_like(x: Any, y: torch.Tensor) -> str:
 
 
 def _check_finite(inputs: Any, what: str) -> None:
-    for t in unmasked(inputs):  # an additive mask (-inf at its pads) named in a dict is no value to check
+    for t in input_tensors(unmasked(inputs)):  # an additive mask named in a dict may hold -inf
         bad = int((~torch.isfinite(t)).sum()) if t.is_floating_point() else 0
         if bad:
             raise ValueError(f"{what} hold {bad} non-finite value(s) (NaN/inf) of {t.numel()}; every proxy would "

@@ -13,7 +13,8 @@ A mask of another name (a key with "mask" in it), or a bool one passed by positi
 safely (the two conventions are opposite): it gets a warning, as it did not before. The benchmarks' token batches
 (FlexiBERT) have no mask, as in the SWAP authors' scoring: their scores are unchanged.
 
-SWAP's pass also runs with PyTorch's fused attention fast path off (:func:`unfused_attention`): in eval mode with a
+SWAP's pass also runs with PyTorch's fused attention fast path off (:func:`swapnas.size_prior.unfused_attention`,
+also FLOP counting's): in eval mode with a
 padding mask ``nn.TransformerEncoder`` packed the batch into a nested tensor, which the hooks cannot read
 ("NestedTensorImpl doesn't support sizes"); unfused, the layers run their modules on ordinary tensors.
 """
@@ -27,7 +28,6 @@ from typing import Any
 import torch
 
 from .callers import user_stacklevel
-from .size_prior import unfused_attention  # noqa: F401  (swap_score's too: see below)
 
 #: keyword names of masks that are non-zero at the real tokens (Hugging Face)
 TOKEN_MASKS = ("attention_mask",)
@@ -52,7 +52,7 @@ def live_positions(inputs: Any) -> torch.Tensor | None:
             return None if bool(live.all()) else live
         if mask is not None:
             named[key] = mask  # not read: warned about below where it pads
-    named = {k: t for k, t in named.items() if "mask" in str(k).lower()}  # not token_type_ids (0/1 too)
+    named = {k: t for k, t in named.items() if _mask_key(k)}
     if isinstance(inputs, (tuple, list)):  # by position: a bool one only (integer 0/1 may be token types)
         named = {f"item {i}": t for i, t in enumerate(inputs) if i and getattr(t, "dtype", None) == torch.bool}
     unread = [name for name, t in named.items() if _padding_like(t)]
@@ -66,12 +66,15 @@ def live_positions(inputs: Any) -> torch.Tensor | None:
     return None
 
 
-def unmasked(inputs: Any) -> list:
-    """The inputs whose values must be finite: every tensor but a mask named in a dict (an additive mask holds
+def unmasked(inputs: Any) -> Any:
+    """``inputs`` without the masks named in a dict: the inputs whose values must be finite (an additive mask holds
     ``-inf`` at its pads, as PyTorch's; it was refused as non-finite until session 53)."""
-    if isinstance(inputs, Mapping):
-        return [t for k, t in inputs.items() if "mask" not in str(k).lower()]
-    return list(inputs) if isinstance(inputs, (tuple, list)) else [inputs]
+    return {k: t for k, t in inputs.items() if not _mask_key(k)} if isinstance(inputs, Mapping) else inputs
+
+
+def _mask_key(key: object) -> bool:
+    """Whether a dict's key names a mask (not ``token_type_ids``, which holds 0/1 too)."""
+    return "mask" in str(key).lower()
 
 
 def _padding_like(t: object) -> bool:

@@ -26,10 +26,10 @@ from .act_functions import activation_calls, activation_like
 from .callers import user_stacklevel
 from .buffers import restored_buffers
 from .module_tools import all_modules
-from .padding import live_positions, unfused_attention, unmasked, without_padding
+from .padding import live_positions, unmasked, without_padding
 from .seq_first import FIX as _FIX, batch_first_guard, positional as _positional
 from .size_prior import (  # noqa: F401  (re-exported: the size prior lived here)
-    PRIOR_CENTRE, PRIOR_WIDTH, count_params_k, prior_from_range, regularise, size_prior)
+    PRIOR_CENTRE, PRIOR_WIDTH, count_params_k, prior_from_range, regularise, size_prior, unfused_attention)
 
 __all__ = ["ICLR_ACTIVATIONS", "EXTENDED_ACTIVATIONS", "NoActivationError", "SATURATION", "SaturationWarning",
            "swap_score", "pack_patterns", "count_params_k", "size_prior", "regularise"]
@@ -409,7 +409,7 @@ def check_inputs(model: nn.Module, inputs: Inputs, what: str = "swap_score") -> 
     if len({t.shape[0] for t in tensors}) > 1:
         raise ValueError(f"{what}: the input tensors disagree on the number of samples (dim 0): "
                          f"{[t.shape[0] for t in tensors]}")
-    for t in (t for t in unmasked(inputs) if t.is_floating_point() or t.is_complex()):  # a -inf mask passes
+    for t in (t for t in input_tensors(unmasked(inputs)) if t.is_floating_point() or t.is_complex()):
         if bad := int((~torch.isfinite(t)).sum()):
             raise ValueError(f"{what}: inputs hold {bad} non-finite value(s) (NaN/inf) of {t.numel()}; "
                              "clean or re-normalise the batch")

@@ -169,9 +169,9 @@ def resolve_for(space: str, proxies: list[Proxy] | str) -> list[Proxy]:
     """:func:`proxies.resolve` with ``best`` read as the space's recommended fitness (:func:`best_for`)."""
     if not isinstance(proxies, str):
         return list(proxies)
-    names = [best_for(space) if n.strip() == "best" else n.strip() for n in proxies.split(",") if n.strip()]
-    own = getattr(get_space(space), "FITNESS_PROTOCOL", {})
-    if "best" in map(str.strip, proxies.split(",")) and "proxy" not in own:
+    asked = [n.strip() for n in proxies.split(",") if n.strip()]
+    names = [best_for(space) if n == "best" else n for n in asked]
+    if "best" in asked and "proxy" not in getattr(get_space(space), "FITNESS_PROTOCOL", {}):
         warnings.warn(f"space {space} recommends no fitness (no FITNESS_PROTOCOL): `best` is the registry's alias, "
                       f"{ALIASES['best']}, chosen on no data of this space; name a proxy instead (e.g. swap, swap_ext)",
                       UserWarning, stacklevel=user_stacklevel())  # session 53: `swapnas search` said so, correlate not

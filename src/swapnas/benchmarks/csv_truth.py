@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from ..size_prior import count_params_k
-from ..spaces import get_space
+from ..spaces import SPACES, get_space
 from ..errors import NotFound
 
 log = logging.getLogger(__name__)
@@ -52,8 +52,6 @@ def _short(text: str | None, width: int = 100) -> str | None:
 
 def _space_of(values: list[str], space: str) -> str | None:
     """Another registered space most of whose archs ``values`` parse as (in 5 rows' cells), or None."""
-    from ..spaces import SPACES
-
     for name in SPACES:
         if name != space and sum(_parses(get_space(name).parse, v) for v in values if v) >= 1:
             return name
