@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from swapnas import store as store_mod
-from swapnas.store import Record, ScoreKey, ScoreStore, StoreError, _is_lock_conflict, connect_read_only
+from swapnas.store import Record, ScoreKey, ScoreStore, StoreError, _is_lock_conflict
+from swapnas.store_files import connect_read_only
 
 OK = Record("ok", 5.0, 0.0, [5.0], 0.1, None, None)
 

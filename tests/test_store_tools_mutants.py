@@ -300,7 +300,7 @@ def test_check_text_whole():
 
 
 def test_text_is_utf8_without_a_nul_a_character_cut_at_the_end_allowed():
-    from swapnas.store import is_text
+    from swapnas.store_files import is_text
     assert is_text(b"arch,acc\n") and is_text(("é" * 3000).encode()[:4095])  # 'é' cut in two at the end
     assert not is_text(b"ar\0ch") and not is_text(b"\xab" * 100) and not is_text(b"\xab" + b"a" * 99)
     assert not is_text(("é" * 10).encode()[:5] + b"\0")
@@ -308,7 +308,7 @@ def test_text_is_utf8_without_a_nul_a_character_cut_at_the_end_allowed():
 
 def test_a_file_that_cannot_be_a_store_is_named_so_when_a_command_opens_it(tmp_path):
     # session 50: a CSV or a 3-byte file given as --store was "damaged", with advice to salvage it, which found nothing
-    from swapnas.store import not_a_store
+    from swapnas.store_files import not_a_store
     short, text, empty = tmp_path / "short", tmp_path / "truth.csv", tmp_path / "empty.sqlite"
     short.write_bytes(b"abc")
     text.write_text("arch,acc\r\n" + "x,1\r\n" * 40)

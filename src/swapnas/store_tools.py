@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .scoring import PER_SCORE, fingerprinted
-from .store import ScoreStore, StoreError, connect_read_only, description, text_first_line, without_wal
+from .store import ScoreStore, description
+from .store_files import StoreError, connect_read_only, connect_reader, text_first_line, without_wal
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _PK_INDEX = "sqlite_autoindex_scores_1"
@@ -361,7 +362,7 @@ def merge_stores(sources: list[str | os.PathLike], into: str | os.PathLike) -> M
     with into_store as out:
         stored = {tuple(r[c] for c in ScoreStore.COLUMNS[:n]): (r["status"], r["value"]) for r in out.rows()}
         for path in paths:
-            with _closing(connect_read_only(path)) as db:
+            with _closing(connect_reader(path)) as db:  # a sound store (opened above): its -shm/-wal files go
                 rows = db.execute(f"SELECT {', '.join(ScoreStore.COLUMNS)} FROM scores").fetchall()
                 protocols = db.execute("SELECT fingerprint, description FROM protocols").fetchall()
             differing += sum(1 for r in rows if stored.get(r[:n], ("", None))[0] == "ok" and r[n] == "ok"

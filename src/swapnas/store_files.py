@@ -1,0 +1,123 @@
+"""A score store's file: the SQLite connection that opens it for writing (:func:`connect`), for reading only
+(:func:`connect_reader`, :func:`connect_read_only`), and what a file that cannot be a store is (:func:`not_a_store`).
+:mod:`swapnas.store` keeps the scores in it."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+
+def without_wal(path: str | os.PathLike, tables: set[str] | int) -> str:
+    """What an SQLite file with no ``tables`` may be: a store's main file copied without its ``-wal`` file, where a
+    store keeps its schema and scores until its first checkpoint (session 52); '' for a file with tables."""
+    if tables:
+        return ""
+    return (f"; it has no table at all, as a store's main file has none until its first checkpoint: if it was copied "
+            f"from a store whose run was killed or still running, copy {Path(path).name}-wal beside it too")
+
+
+class StoreError(ValueError):
+    """A score store that cannot be used as asked (damaged, read-only, disk full, locked); the
+    message names the file and what to do."""
+
+
+#: seconds a store waits for a lock another process holds (SQLite's busy timeout; opening also retries for as long)
+LOCK_WAIT_S = 60.0
+
+
+def is_text(head: bytes) -> bool:
+    """Whether a file's first bytes are UTF-8 text without a NUL (a character cut at their end allowed)."""
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return b"\0" not in head and exc.start >= len(head) - 3 and exc.reason == "unexpected end of data"
+    return b"\0" not in head
+
+
+def text_first_line(head: bytes) -> str | None:
+    """The first line of a file whose first bytes ``head`` are a text file's (a CSV, JSON: UTF-8, no NUL, not SQLite's
+    header), else None (an SQLite file, even one with a damaged header, holds NUL bytes in its first page)."""
+    if len(head) < 100 or head.startswith(b"SQLite format 3\0") or not is_text(head):
+        return None
+    return head.split(b"\n", 1)[0].rstrip(b"\r")[:60].decode("utf-8", "replace")
+
+
+def not_a_store(path: str | os.PathLike) -> str | None:
+    """Why the existing file at ``path`` cannot be a score store, even a damaged one (a text file, or one shorter than
+    an SQLite header), or None."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4096)
+    except OSError:
+        return None
+    if not head:  # SQLite makes a new store of an empty file
+        return None
+    if len(head) < 100:
+        return f"{len(head)} byte{'s' * (len(head) > 1)} long, shorter than an SQLite header"
+    first = text_first_line(head)
+    return None if first is None else f"a text file, its first line {first!r}"
+
+
+def damaged_advice(path: str | os.PathLike) -> str:
+    """What to do with a damaged store at ``path``."""
+    return (f"restore it from a backup, start a fresh store with --store NEW.sqlite, or copy every readable "
+            f"score into a new store with `swapnas store salvage {path} --out NEW.sqlite`")
+
+
+def connect_read_only(path: Path) -> sqlite3.Connection:
+    """A read-only connection (``mode=ro`` URI). A WAL store in a read-only folder cannot get its
+    ``-shm`` file made: it is then opened ``immutable`` (no locking; a ``-wal`` left by a crash is not read)."""
+    uri = path.resolve().as_uri() + "?mode=ro"
+    db = sqlite3.connect(uri, uri=True, timeout=LOCK_WAIT_S)
+    try:
+        db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return db
+    except sqlite3.OperationalError:
+        db.close()
+        wal = Path(f"{path}-wal")
+        if wal.is_file() and wal.stat().st_size > 0:  # immutable would silently skip the scores it holds
+            raise StoreError(f"the score store {path} has scores in {wal.name} (not yet merged into the file) and its "
+                             "folder is read-only, so they cannot be read: copy the store with its -wal file to a "
+                             "writable folder and pass --store COPY") from None
+        return sqlite3.connect(uri + "&immutable=1", uri=True)
+
+
+def connect(path: Path) -> tuple[sqlite3.Connection, str]:
+    """The connection and, for a store that must be opened read-only, why ("" when writable)."""
+    if path.is_dir():
+        raise StoreError(f"the score store {path} is a folder; give a file, e.g. --store {path / 'scores.sqlite'}")
+    if not path.exists():
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # a file where a folder of the path should be: named (it was "(File exists)")
+            blocker = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+            why = f"{blocker} is a file, not a folder" if blocker is not None else exc.strerror
+            raise StoreError(f"cannot create the score store {path} ({why}); give a --store in a "
+                             "writable folder") from exc
+        if not os.access(path.parent, os.W_OK):
+            raise StoreError(f"cannot create the score store {path}: the folder {path.parent} is not writable; "
+                             "give a --store in a writable folder")
+        if path.is_symlink():
+            raise StoreError(f"the score store {path} is a link to {os.readlink(path)}, which does not exist; "
+                             "fix the link or give another --store")
+        return sqlite3.connect(path, timeout=LOCK_WAIT_S), ""
+    if not os.access(path, os.R_OK):
+        raise StoreError(f"cannot read the score store {path} (permission denied); fix its permissions or give "
+                         "another --store")
+    why = ("the file is not writable" if not os.access(path, os.W_OK) else
+           f"its folder {path.parent} is not writable" if not os.access(path.parent, os.W_OK) else "")
+    return (connect_read_only(path), why) if why else (sqlite3.connect(path, timeout=LOCK_WAIT_S), "")
+
+
+def connect_reader(path: Path) -> sqlite3.Connection:
+    """A connection to the existing store at ``path`` that writes no row. Where the file and its folder are writable
+    it is a plain one with ``PRAGMA query_only``: the last connection to close removes a WAL store's ``-shm`` and
+    ``-wal`` files, which a ``mode=ro`` connection cannot (until session 54 every export left them beside the store);
+    elsewhere :func:`connect_read_only`."""
+    if os.access(path, os.W_OK) and os.access(path.parent, os.W_OK):
+        db = sqlite3.connect(path, timeout=LOCK_WAIT_S)
+        db.execute("PRAGMA query_only = ON")
+        return db
+    return connect_read_only(path)
