@@ -40,6 +40,7 @@ from .bundle import (
     require_file,
     resolve_data_dir,
 )
+from .errors import did_you_mean
 from .taskonomy import is_task, task_batch
 from .tokens import is_token_task, token_batch
 
@@ -85,7 +86,8 @@ def dataset_info(name: str) -> DatasetInfo:
     try:
         return DATASETS[name]
     except KeyError:
-        raise ValueError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}") from None
+        raise ValueError(f"unknown dataset {name!r}{did_you_mean(name, DATASETS)}; choose one of "
+                         f"{', '.join(DATASETS)}") from None
 
 
 # ----------------------------------------------------------------------------- image sources

@@ -4,6 +4,16 @@ reported as one with its traceback (session 52: every KeyError was printed as ba
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+
+
+def did_you_mean(name: str, choices: Iterable[str]) -> str:
+    """``"; did you mean 'a' or 'b'?"``: the (at most two) ``choices`` nearest ``name``, case aside; '' for none."""
+    lower = {c.lower(): c for c in choices}
+    close = [lower[c] for c in difflib.get_close_matches(name.lower(), list(lower), n=2, cutoff=0.6)]
+    return f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
+
 
 class NotFound(KeyError):
     """An unknown proxy, an arch not in a benchmark, a column or score a file lacks; the message says what there is."""

@@ -9,7 +9,6 @@ executor into a score store, reusing what is stored.
 
 from __future__ import annotations
 
-import difflib
 import inspect
 import math
 import random
@@ -23,6 +22,7 @@ from tqdm import tqdm
 from .benchmarks import Benchmark
 from .data import Batch, load_batch
 from .devices import available_devices, resolve_device, unavailable  # noqa: F401  (the device helpers lived here)
+from .errors import did_you_mean
 from .executors import Executor, LocalExecutor, ScoreTask
 from .proxies import Proxy, resolve
 from .callers import user_stacklevel
@@ -130,10 +130,8 @@ def shard_of(archs: list, shard: tuple[int, int] | None) -> list:
 
 def check_task(bench: Benchmark, task: str) -> None:
     if task not in bench.tasks:  # a near name suggested (GLUE's sst2 for sst, a capital letter) since session 51
-        lower = {t.lower(): t for t in bench.tasks}
-        close = [lower[t] for t in difflib.get_close_matches(task.lower(), list(lower), n=2, cutoff=0.6)]
-        near = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
-        raise ValueError(f"{bench.name} has no task {task!r}{near}; its tasks: {', '.join(bench.tasks)}")
+        raise ValueError(f"{bench.name} has no task {task!r}{did_you_mean(task, bench.tasks)}; its tasks: "
+                         f"{', '.join(bench.tasks)}")
 
 
 def _batch_options(net: dict) -> dict:

@@ -58,6 +58,12 @@ def _space_of(values: list[str], space: str) -> str | None:
     return None
 
 
+def _stripped(row: dict) -> dict:
+    """``row`` with its column names and cells stripped of spaces: a hand-written ``arch, task, acc`` file's " task"
+    column was not read as the task column (every row scored on --dataset), and its " cifar10" named no dataset."""
+    return {k.strip() if isinstance(k, str) else k: v.strip() if isinstance(v, str) else v for k, v in row.items()}
+
+
 def _numeric(values: list[str]) -> bool:
     try:
         return all(math.isfinite(float(v)) for v in values)
@@ -77,7 +83,7 @@ class CsvBenchmark:
         try:
             with self.path.open(newline="") as f:
                 reader = csv.DictReader(f)
-                rows, header = list(reader), reader.fieldnames
+                rows, header = [_stripped(r) for r in reader], reader.fieldnames
         except (UnicodeDecodeError, csv.Error) as exc:
             raise ValueError(f"--truth {self.path}: not a readable CSV file ({exc})") from None
         if not header:

@@ -1,0 +1,43 @@
+"""Session 54: near names for a misspelt dataset, and hand-written ``--truth`` files with spaces after the commas."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from swapnas.benchmarks.csv_truth import CsvBenchmark
+from swapnas.data import dataset_info
+from swapnas.errors import did_you_mean
+
+A = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
+B = "|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_1x1~0|skip_connect~1|skip_connect~2|"
+
+
+@pytest.mark.parametrize(("name", "said"), [
+    ("CIFAR-100", "; did you mean 'cifar100' or 'cifar10'?"),
+    (" Cifar10 ", "; did you mean 'cifar10' or 'cifar100'?"),
+    ("imagenet16", "; did you mean 'imagenet' or 'imagenet16-120'?"),
+    ("mnist", ""),
+])
+def test_did_you_mean_names_the_two_nearest_choices_case_and_spaces_aside(name: str, said: str) -> None:
+    assert did_you_mean(name, ("cifar10", "cifar100", "imagenet16-120", "imagenet")) == said
+    assert did_you_mean("SST", ("sst2", "mnli", "Sst")) == "; did you mean 'Sst' or 'sst2'?"  # choices keep their case
+
+
+def test_an_unknown_dataset_is_named_with_the_near_ones() -> None:
+    with pytest.raises(ValueError) as info:
+        dataset_info("CIFAR-100")
+    assert str(info.value) == ("unknown dataset 'CIFAR-100'; did you mean 'cifar100' or 'cifar10'?; choose one of "
+                               "cifar10, cifar100, imagenet16-120, imagenet")
+
+
+def test_a_truth_file_with_spaces_after_its_commas_is_read_as_written(tmp_path: Path) -> None:
+    """Until session 54 the column " task" was not the task column (every row went to --dataset) and " 91.5" stayed
+    a cell with a space (float() read it, so only the names were lost)."""
+    path = tmp_path / "t.csv"
+    path.write_text(f"arch , task, val_acc\n{A}, cifar100 , 91.5\n {B},cifar100,80\n")
+    bench = CsvBenchmark(path, "nb201", "cifar10")
+    assert (bench.has_task_column, bench.tasks, bench.arch_column, bench.accuracy_column) == (
+        True, ("cifar100",), "arch", "val_acc")
+    assert bench.accuracies([A, B], "cifar100").tolist() == [91.5, 80.0]
