@@ -119,7 +119,7 @@ def damaged(path: str | os.PathLike, origin: str, detail: str) -> DataFileError:
 def read_json(path: str | os.PathLike, origin: str = DATA_ORIGIN) -> Any:
     """The JSON document in ``path``; a truncated or invalid file raises :class:`DataFileError`."""
     try:
-        return json.loads(Path(path).read_text())
+        return json.loads(Path(path).read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise damaged(path, origin, f"invalid JSON ({exc})") from None
 

@@ -399,11 +399,11 @@ def write_outputs(run: ConformanceRun, out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     prov = {**provenance(), "device": run.device}
     js = out / "conformance.json"
-    js.write_text(strict_json({"provenance": prov, **asdict(run)}))
+    js.write_text(strict_json({"provenance": prov, **asdict(run)}), encoding="utf-8")
     problems = failure_lines(run.results)
     md = out / "conformance.md"
+    failures = "\n## Failures and warnings\n\n" + "".join(f"- {line}\n" for line in problems) if problems else ""
     md.write_text("# Conformance with NASLib's stored zero-cost scores\n\n"
                   f"Made by `{prov['command']}` ({made_with(prov)}).\n\n```\n" + header_text(run) + "\n```\n\n"
-                  + conformance_table(run.results, markdown=True) + "\n"
-                  + ("\n## Failures and warnings\n\n" + "".join(f"- {line}\n" for line in problems) if problems else ""))
+                  + conformance_table(run.results, markdown=True) + "\n" + failures, encoding="utf-8")
     return [js, md]

@@ -142,7 +142,8 @@ def run_correlation(
 def _plots_of_earlier_run(out: Path) -> set[Path]:
     """The scatter plots an earlier correlate wrote in ``out``: one per proxy its ``results.json`` names."""
     try:
-        names = [f"scatter_{r['proxy']}.png" for r in json.loads((out / "results.json").read_text())["results"]]
+        results = json.loads((out / "results.json").read_text(encoding="utf-8"))["results"]
+        names = [f"scatter_{r['proxy']}.png" for r in results]
     except (OSError, ValueError, KeyError, TypeError):  # none, or not ours: nothing is removed
         return set()
     return {out / n for n in names if (out / n).parent == out}  # a file name, never a path elsewhere
@@ -173,9 +174,9 @@ def write_outputs(run: CorrelateRun, out: Path) -> list[Path]:
         "scores": run.scores,
     }
     path = out / "results.json"
-    path.write_text(strict_json(doc))
+    path.write_text(strict_json(doc), encoding="utf-8")
     table = out / "results.csv"
-    with table.open("w", newline="") as f:
+    with table.open("w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(["arch", "accuracy", *run.scores, "params_m"])  # params_m: ρ|params's control
         sizes = run.params_m or [None] * len(run.archs)
@@ -186,7 +187,7 @@ def write_outputs(run: CorrelateRun, out: Path) -> list[Path]:
     for stale in earlier - set(plots):
         stale.unlink(missing_ok=True)
     report = out / "report.md"
-    report.write_text(correlation_report(run, doc["provenance"], [p.name for p in plots]))
+    report.write_text(correlation_report(run, doc["provenance"], [p.name for p in plots]), encoding="utf-8")
     return [path, table, report, *plots]
 
 

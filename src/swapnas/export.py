@@ -191,9 +191,9 @@ def export(store_path: str | os.PathLike, out: str | os.PathLike, fmt: str = "cs
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         if text is not None:
-            out.write_text(text)
+            out.write_text(text, encoding="utf-8")
             return out
-        with out.open("w", newline="") as f:
+        with out.open("w", newline="", encoding="utf-8") as f:
             writer = csv.DictWriter(f, fieldnames=[*ScoreStore.COLUMNS, "dataset"])
             writer.writeheader()
             writer.writerows({**r, "dataset": fingerprinted(protocols.get(r["protocol"], {})).get("dataset", "")}

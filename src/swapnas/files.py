@@ -66,7 +66,7 @@ def out_lock(out: Path, what: str = "search") -> Iterator[None]:
     if fcntl is None or holder is not None:
         yield
         return
-    with open(path, "a+") as f:
+    with open(path, "a+", encoding="utf-8") as f:
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -338,13 +338,13 @@ def write_grid(cols: list[GridColumn], out: Path, command: str = "") -> list[Pat
     out.mkdir(parents=True, exist_ok=True)
     prov = provenance()
     js = out / "grid.json"
-    js.write_text(strict_json({"provenance": prov, "columns": [asdict(c) for c in cols]}))
+    js.write_text(strict_json({"provenance": prov, "columns": [asdict(c) for c in cols]}), encoding="utf-8")
     md = out / "grid.md"
     table = markdown(cols, command)
-    md.write_text(table)
+    md.write_text(table, encoding="utf-8")
     png = heatmap(cols, out / "grid.png")
     report = out / "report.md"
     report.write_text(f"# Training-free metrics × benchmark tasks\n\nMade by `{prov['command']}` (swapnas "
                       f"{prov['swapnas']}, torch {prov['torch']}, {prov['created_utc']}).\n\n![grid](grid.png)\n\n"
-                      f"{table}\n\nData: [grid.json](grid.json).\n")
+                      f"{table}\n\nData: [grid.json](grid.json).\n", encoding="utf-8")
     return [js, md, png, report]

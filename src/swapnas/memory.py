@@ -13,7 +13,7 @@ _STATM = "/proc/self/statm"
 
 def _rss_bytes() -> int | None:
     try:
-        with open(_STATM) as f:
+        with open(_STATM, encoding="utf-8") as f:
             return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
     except (OSError, ValueError, IndexError):
         return None

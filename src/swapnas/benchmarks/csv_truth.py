@@ -81,7 +81,7 @@ class CsvBenchmark:
         if not self.path.is_file():
             raise FileNotFoundError(f"--truth {self.path}: no such file (a CSV with an arch column and an accuracy column)")
         try:
-            with self.path.open(newline="") as f:
+            with self.path.open(newline="", encoding="utf-8-sig") as f:  # -sig: Excel's "CSV UTF-8" begins with a BOM
                 reader = csv.DictReader(f)
                 rows, header = [_stripped(r) for r in reader], reader.fieldnames
         except (UnicodeDecodeError, csv.Error) as exc:

@@ -91,7 +91,7 @@ class NB201Benchmark:
         GroundTruth(self.tasks[0], metric, epochs)  # validates metric and epochs
         self.metric, self.epochs = metric, epochs
         self.path = require_file(resolve_data_dir(data_dir), TABLE, ORIGIN)
-        with parsing(self.path, ORIGIN), open(self.path, newline="") as f:
+        with parsing(self.path, ORIGIN), open(self.path, newline="", encoding="utf-8") as f:
             rows = list(csv.DictReader(f))
         if len(rows) != nb201.NUM_ARCHS:
             raise damaged(self.path, ORIGIN, f"{len(rows)} rows, expected {nb201.NUM_ARCHS}")

@@ -120,7 +120,7 @@ class DartsSwapBenchmark(GenotypeTable):
     def __init__(self, data_dir: str | os.PathLike | None = None):
         path = require_file(resolve_data_dir(data_dir), self.FILE, self.ORIGIN)
         archs, acc, self.rows = [], [], []
-        with parsing(path, self.ORIGIN), path.open(newline="") as f:
+        with parsing(path, self.ORIGIN), path.open(newline="", encoding="utf-8") as f:
             reader = csv.DictReader(f)
             missing = {"row", "genotype", "cifar10_accuracy"} - set(reader.fieldnames or ())
             if missing:

@@ -5,6 +5,7 @@ functions."""
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import logging
 import signal
@@ -54,10 +55,19 @@ def command() -> int:
     """The ``swapnas`` script (and ``python -m swapnas``): :func:`main` with swapnas's own warnings shown as one
     ``swapnas: warning: …`` line each (Python names the script's line, which says nothing to its user). A second
     Ctrl-C while the first is handled ends it with exit 130 too (session 52: a traceback from the handler's end)."""
+    _printable_anywhere()
     try:
         return with_brief_warnings(main)
     except KeyboardInterrupt:  # every finished score is in the store: each one is committed as it arrives
         return EXIT_INTERRUPTED
+
+
+def _printable_anywhere() -> None:
+    """Text a console stream's encoding cannot hold (ρ, Ψ, — written to a file or a pipe on Windows, whose encoding
+    is cp1252) is written as ``\\u03c1`` escapes: it ended ``swapnas proxies > list.txt`` with UnicodeEncodeError."""
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="backslashreplace")
 
 
 def _stop(signum: int, frame: object) -> None:

@@ -69,7 +69,7 @@ def show_progress(args: argparse.Namespace) -> bool:
 def print_report(args: argparse.Namespace, text: str, written: Sequence[Path | str], doc: Path | None = None) -> None:
     """``text`` and the files written; with --quiet only the files; with --json only ``doc``'s JSON."""
     if getattr(args, "json", False):
-        print(doc.read_text() if doc is not None else json.dumps({"written": [str(w) for w in written]}))
+        print(doc.read_text(encoding="utf-8") if doc is not None else json.dumps({"written": list(map(str, written))}))
         return
     if not getattr(args, "quiet", False) and text:
         print(text)
@@ -286,7 +286,7 @@ def grid(args: argparse.Namespace) -> int:
                         str(args.store or out / "scores.sqlite"), "the grid")
             return _exit_for(args, failed, _SHARD_WHY)
         paths = write_grid(cols, out, command_line())
-    print_report(args, (out / "grid.md").read_text(), paths, out / "grid.json")
+    print_report(args, (out / "grid.md").read_text(encoding="utf-8"), paths, out / "grid.json")
     return _exit_for(args, sum(r["failures"] for c in cols for r in c.results), "grid.md lists their messages")
 
 

@@ -98,7 +98,7 @@ def resume_line(out: Path, config: EAConfig, seed: int, proxy_key: str | None = 
     of another fitness proxy (``proxy_key``'s name@version, e.g. ``swap@1``) is refused here (ValueError) with the
     reason the search would give (the rest of the fitness identity, such as swap_reg's prior, the search checks)."""
     try:
-        doc = json.loads((out / "state.json").read_text())
+        doc = json.loads((out / "state.json").read_text(encoding="utf-8"))
         ea, fit = doc["ea"], doc.get("fitness")
         named, saved = (proxy_key or "").split("[")[0], fit.get("proxy") if isinstance(fit, dict) else None
         why = None  # the fitness first, as the search checks it before the EA's settings

@@ -78,7 +78,7 @@ def _save(path: Path, doc: dict) -> None:
 def _stage2_seconds(state_path: Path, stage_key: str, spent: float) -> float:
     """The second stage's seconds: those saved in the state by the process that finished it under the same stage (a
     rerun of a finished search reports the time it took, and rewrites the same figures), else ``spent``, saved."""
-    saved = json.loads(state_path.read_text())
+    saved = json.loads(state_path.read_text(encoding="utf-8"))
     done = saved.get("stage2")
     if isinstance(done, dict) and done.get("key") == stage_key and type(done.get("seconds")) in (int, float):
         return float(done["seconds"])
@@ -116,7 +116,7 @@ def _resume(ea: Evolution, state_path: Path, fitness_id: dict) -> float:
     if not state_path.is_file():
         return 0.0
     try:
-        saved = json.loads(state_path.read_text())
+        saved = json.loads(state_path.read_text(encoding="utf-8"))
         fitness, state, seconds = saved.get("fitness"), saved["ea"], saved.get("seconds", 0.0)
     except (ValueError, KeyError, TypeError, AttributeError) as exc:  # bad JSON or UTF-8, not a state document
         raise _damaged_state(state_path, exc) from exc
@@ -328,13 +328,13 @@ def write_result(result: SearchResult, out: Path) -> list[Path]:
     """``result.json`` (with provenance), ``search_curve.png``, ``cell.png`` and ``report.md`` under ``out``."""
     prov = provenance()
     path = out / "result.json"
-    path.write_text(strict_json({"provenance": prov, **asdict(result)}))
+    path.write_text(strict_json({"provenance": prov, **asdict(result)}), encoding="utf-8")
     mod = get_space(result.space)
     curve = search_curve(result.snapshots, result.history, out / "search_curve.png",
                          f"{result.space}/{result.dataset} seed {result.seed}")
     cell = draw_cells(mod.cell_edges(mod.parse(result.best)), out / "cell.png")
     report = out / "report.md"
-    report.write_text(search_report(result, prov))
+    report.write_text(search_report(result, prov), encoding="utf-8")
     return [path, curve, cell, report]
 
 

@@ -130,7 +130,7 @@ def load_genotype(text: str) -> Genotype:
     if not path.is_file():
         raise FileNotFoundError(f"--genotype {text!r} is neither a 'Genotype(normal=[...], ...)' string nor an "
                                 "existing file (a result.json of `swapnas search --space darts`)")
-    content = path.read_text()
+    content = path.read_text(encoding="utf-8-sig")  # a BOM (Windows editors) is no text
     try:
         value = json.loads(content)
     except json.JSONDecodeError:

@@ -1,0 +1,73 @@
+"""Session 54, a review for macOS and Windows: text files are UTF-8 whatever the platform's default (Windows':
+cp1252, where ``correlate`` failed at its end writing the ρ of report.md), a console that cannot print ρ gets an
+escape instead of an error, and a ``--truth`` file saved with a byte-order mark (Excel's "CSV UTF-8") is read."""
+
+from __future__ import annotations
+
+import ast
+import io
+import sys
+from pathlib import Path
+
+import pytest
+
+from swapnas.benchmarks.csv_truth import CsvBenchmark
+from swapnas.cli import command
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "swapnas"
+A = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
+B = "|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_1x1~0|skip_connect~1|skip_connect~2|"
+
+
+def text_opens_without_encoding(tree: ast.AST) -> list[int]:
+    """Lines of ``open``/``Path.open``/``read_text``/``write_text`` calls in text mode that name no encoding (so they
+    use the platform's: cp1252 on Windows)."""
+    lines = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        builtin = isinstance(func, ast.Name) and func.id == "open"
+        method = isinstance(func, ast.Attribute) and func.attr in ("open", "read_text", "write_text") and not (
+            isinstance(func.value, ast.Name) and func.value.id in ("os", "Image"))  # os.open: bytes; PIL's Image.open
+        if not (builtin or method) or any(k.arg == "encoding" for k in node.keywords):
+            continue
+        if isinstance(func, ast.Attribute) and func.attr in ("read_text", "write_text"):
+            lines.append(node.lineno)
+            continue
+        mode = next((k.value for k in node.keywords if k.arg == "mode"), None)
+        place = 1 if builtin else 0  # open(path, mode) / path.open(mode)
+        mode = mode or (node.args[place] if len(node.args) > place else None)
+        if not (isinstance(mode, ast.Constant) and "b" in str(mode.value)):
+            lines.append(node.lineno)
+    return lines
+
+
+def test_the_check_finds_text_opens_without_an_encoding() -> None:
+    code = ("open(p)\nopen(p, 'rb')\nopen(p, 'w', encoding='utf-8')\np.open('a+')\np.open(mode='wb')\n"
+            "p.read_text()\np.write_text(t, encoding='utf-8')\nos.open(p, 1)\nImage.open(p)\nopen(p, mode)\n")
+    assert text_opens_without_encoding(ast.parse(code)) == [1, 4, 6, 10]
+
+
+def test_every_text_file_swapnas_reads_or_writes_names_its_encoding() -> None:
+    found = {str(p.relative_to(SRC)): lines for p in sorted(SRC.rglob("*.py"))
+             if (lines := text_opens_without_encoding(ast.parse(p.read_text(encoding="utf-8"))))}
+    assert found == {}, f"give these calls encoding='utf-8' (file: lines): {found}"
+
+
+def test_a_console_that_cannot_print_rho_gets_escapes_not_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    raw = io.BytesIO()
+    cp1252 = io.TextIOWrapper(raw, encoding="cp1252")  # stdout redirected to a file or pipe on Windows
+    monkeypatch.setattr(sys, "stdout", cp1252)
+    monkeypatch.setattr(sys, "argv", ["swapnas", "proxies", "swap"])
+    assert command() == 0
+    cp1252.flush()
+    assert "SWAP-Score \\u03a8: distinct sample-wise ReLU patterns" in raw.getvalue().decode("cp1252")
+
+
+def test_a_truth_file_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_bytes(f"arch,val_acc\n{A},91.5\n{B},80\n".encode("utf-8-sig"))  # \ufeff before "arch"
+    bench = CsvBenchmark(path, "nb201", "cifar10")
+    assert (bench.arch_column, bench.accuracy_column) == ("arch", "val_acc")
+    assert bench.accuracies([A, B], "cifar10").tolist() == [91.5, 80.0]
