@@ -75,7 +75,7 @@ def test_pool_workers_that_cannot_run_at_all_stop_the_sweep_instead_of_failing_e
         with pytest.raises(BrokenProcessPool, match="died on 3 archs in a row"):
             for item, out in run:
                 given_up.append(item[0])
-        assert given_up == ["a0", "a1"]
+        assert given_up == []  # session 54: the two archs before the third are no longer stored as failed
     finally:
         StandInPool.killers = set()
 

@@ -9,6 +9,7 @@ the function is called, so ``import swapnas`` stays as light as it was.
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -83,6 +84,10 @@ def search_arch(space: str = "nb201", dataset: str | None = None, *, out: str | 
         result = swapnas.search_arch("nb201", "cifar10", out="runs/s0", data_dir="../shared/data")
         result.best, result.params_m, result.extra["test_accuracy"]   # NB201: the found arch's ground truth
     """
+    if getattr(multiprocessing.current_process(), "_inheriting", False):  # (multiprocessing's own test of it)
+        raise RuntimeError("swapnas.search_arch was called while a spawned worker process imported your script again "
+                           'to start: call it under `if __name__ == "__main__":` (every worker process imports the '
+                           "script that started it), or pass workers=1")
     # here, not at import: the command line imports every job
     from .cli import build_parser
     from .cli.search_command import search_run

@@ -38,7 +38,8 @@ import signal
 import threading
 import warnings
 from collections.abc import Callable, Generator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import BrokenExecutor, Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from types import ModuleType
 from typing import Any
 
@@ -291,6 +292,7 @@ class PoolExecutor(Executor):
         self.workers, self.threads, self.chunk_size, self.max_retries = workers, threads, chunk_size, max_retries
         self._pool: ProcessPoolExecutor | None = None
         self._calls = itertools.count()
+        self._warm_up: list[Future] = []  # the first pool's no-op tasks, one per worker (see _started)
 
     def _ensure_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
@@ -302,10 +304,27 @@ class PoolExecutor(Executor):
             mask = getattr(signal, "pthread_sigmask", lambda *_: None)  # POSIX only
             mask(signal.SIG_BLOCK, _STOPS)
             try:
-                [self._pool.submit(int) for _ in range(self.workers)]
+                warm_up = [self._pool.submit(int) for _ in range(self.workers)]
             finally:
                 mask(signal.SIG_UNBLOCK, _STOPS)
+            self._warm_up = self._warm_up or warm_up
         return self._pool
+
+    def _started(self) -> None:
+        """The first pool's workers have started (their no-op tasks are done). Workers that die before that (a user's
+        script that runs swapnas at its top level: each spawned worker imports it again and runs it) stop the run
+        here, before any arch is scored: until session 54 they were retried for ~1 min and stored archs as failed."""
+        self._ensure_pool()
+        try:
+            for future in self._warm_up:
+                future.result()
+        except BrokenProcessPool as exc:
+            self.close()
+            raise BrokenExecutor(
+                "the scoring worker processes died as they started, before scoring anything: if a script of yours "
+                'calls swapnas at its top level, put that code under `if __name__ == "__main__":` (each worker '
+                "process imports the script again); else try --workers 1 (workers=1 from Python) to see the "
+                "error") from exc
 
     def score(self, task: ScoreTask, device: torch.device,
               items: Sequence[Item]) -> Generator[tuple[object, dict[str, Record]], None, None]:
@@ -315,6 +334,7 @@ class PoolExecutor(Executor):
         spec = (task.space, tuple((p.name, dict(p.options)) for p in task.proxies), task.batch.to("cpu"),
                 task.protocol, task.retry_failed)
         token = f"{os.getpid()}-{id(self)}-{next(self._calls)}"
+        self._started()
 
         def submit(chunk: list[Item]) -> Future:
             return self._ensure_pool().submit(_pool_score_chunk, token, spec, str(device), chunk)

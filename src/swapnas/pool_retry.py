@@ -4,7 +4,10 @@ A worker process that dies (the OOM killer, a segfault, ``kill -9``) breaks a ``
 chunk in flight fails with ``BrokenProcessPool``, and so does every later submit. :func:`run_chunks` then
 starts a fresh pool and scores the archs that were in flight again, one at a time with nothing beside them, so
 that a death can be blamed on its arch: an arch whose worker dies ``1 + retries`` times while it runs alone gets
-``dead(item, deaths, error)`` (stored as a failure) and the sweep goes on, as the Ray executor does.
+``dead(item, deaths, error)`` (stored as a failure) and the sweep goes on, as the Ray executor does. Those
+failures are held until an arch scores: workers that cannot start at all (a script without its ``__main__`` guard,
+an import error) stop the run with ``BrokenProcessPool`` and store nothing (until session 54 the first archs were
+stored as failed, "its scoring process died", and a rerun after the fix ranked them last).
 """
 
 from __future__ import annotations
@@ -52,6 +55,8 @@ def run_chunks(
     alone: deque[tuple[T, int]] = deque()  # what was in flight when a pool broke: each rerun alone, with its deaths
     pending: dict[Future, tuple[list[T], int]] = {}
     streak = 0  # archs given up since the last result: workers that cannot run at all must not fail every arch
+    held: list[tuple[T, R]] = []  # their failures, given once an arch scores (workers that run at all)
+    scored = False
     try:
         while todo or alone or pending:
             broken = not _fill(submit, todo, alone, pending, in_flight)
@@ -70,7 +75,9 @@ def run_chunks(
                         lost += [(item, deaths) for item in chunk]
                         error = exc
                         continue
-                    streak = 0
+                    streak, scored = 0, True
+                    yield from held
+                    held.clear()
                     yield from zip(chunk, outs)
                 # a broken pool fails everything in flight: take what finished before it broke, then start anew
                 done = wait(pending)[0] if error is not None or broken else set()
@@ -82,14 +89,23 @@ def run_chunks(
                 if deaths + 1 > retries:
                     streak += 1
                     if streak >= GIVE_UP:
-                        raise BrokenProcessPool(f"the scoring processes died on {streak} archs in a row, each scored "
-                                                f"alone {deaths + 1} times, and scored none: they cannot run here "
-                                                "(try --workers 1, or workers=1 from Python, to see why)") from error
-                    yield item, dead(item, deaths + 1, error)  # type: ignore[arg-type]
+                        raise _cannot_run(streak, deaths + 1) from error
+                    held.append((item, dead(item, deaths + 1, error)))  # type: ignore[arg-type]
                 else:
                     alone.appendleft((item, deaths + 1))
             else:
                 alone.extend(lost)
+        if held and not scored:  # every arch of the run died: the workers, not the archs
+            raise _cannot_run(len(held), retries + 1)
+        yield from held
     finally:
         for future in pending:  # closed early (Ctrl-C, an error): drop what is queued
             future.cancel()
+
+
+def _cannot_run(archs: int, tries: int) -> BrokenProcessPool:
+    return BrokenProcessPool(
+        f"the scoring processes died on {archs} arch{'s in a row' if archs > 1 else ''}, each scored alone {tries} "
+        f"time{'s' * (tries > 1)}, and scored none: they cannot run here (try --workers 1, or workers=1 from "
+        "Python, to see why; from a script of your own, call swapnas under `if __name__ == \"__main__\":`, "
+        "since each worker process imports your script again). Nothing was stored for them")
