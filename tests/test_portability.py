@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import io
+import os
 import sys
 from pathlib import Path
 
@@ -71,3 +72,51 @@ def test_a_truth_file_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
     bench = CsvBenchmark(path, "nb201", "cifar10")
     assert (bench.arch_column, bench.accuracy_column) == ("arch", "val_acc")
     assert bench.accuracies([A, B], "cifar10").tolist() == [91.5, 80.0]
+
+
+class _FakeMsvcrt:
+    """msvcrt as on Windows: ``locking(fd, mode, nbytes)`` locks from the fd's position; ``held`` makes it refuse."""
+
+    LK_NBLCK = 2
+
+    def __init__(self, held: bool = False):
+        self.held, self.calls = held, []
+
+    def locking(self, fd: int, mode: int, nbytes: int) -> None:
+        self.calls.append((os.lseek(fd, 0, os.SEEK_CUR), mode, nbytes))
+        if self.held:
+            raise PermissionError(13, "Permission denied")
+
+
+def test_out_is_locked_with_msvcrt_where_there_is_no_fcntl(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Windows has no fcntl: until session 54 OUT was not locked there (a second job wrote into a busy OUT)."""
+    from swapnas import files
+
+    fake = _FakeMsvcrt()
+    monkeypatch.setattr(files, "fcntl", None)
+    monkeypatch.setattr(files, "msvcrt", fake)
+    with files.out_lock(tmp_path / "out", "correlate"):
+        assert (tmp_path / "out" / ".lock").read_text(encoding="utf-8") == f"{os.getpid()} correlate"
+    assert fake.calls == [(2**20, 2, 1)]  # one byte far past the pid text, which the refused process reads
+    (tmp_path / "out" / ".lock").write_text("4242 search", encoding="utf-8")
+    monkeypatch.setattr(files, "msvcrt", _FakeMsvcrt(held=True))
+    with pytest.raises(ValueError) as info, files.out_lock(tmp_path / "out", "grid"):
+        pass
+    assert str(info.value) == (f"another swapnas search is using {tmp_path / 'out'} (pid 4242); wait for it or use "
+                               "another --out")
+    monkeypatch.setattr(files, "msvcrt", None)  # neither: not locked, as before
+    with files.out_lock(tmp_path / "out", "grid"):
+        assert (tmp_path / "out" / ".lock").read_text(encoding="utf-8") == "4242 search"
+
+
+def test_the_default_workers_stay_within_windows_61(monkeypatch: pytest.MonkeyPatch) -> None:
+    """ProcessPoolExecutor on Windows refuses more than 61 workers: a 64-core machine's default was refused."""
+    import torch
+
+    from swapnas.cli import executor_options
+
+    monkeypatch.delenv("SWAPNAS_WORKERS", raising=False)
+    monkeypatch.setattr(executor_options, "usable_cores", lambda: 64)
+    assert executor_options.default_workers(torch.device("cpu")) == 64
+    monkeypatch.setattr(sys, "platform", "win32")
+    assert executor_options.default_workers(torch.device("cpu")) == 61

@@ -3,18 +3,26 @@ keeps a second job off an output folder."""
 
 from __future__ import annotations
 
+import importlib
 import os
 import secrets
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, Any, BinaryIO
 
 try:
     import fcntl
-except ImportError:  # no flock (Windows): OUT is not locked there
+except ImportError:  # no flock (Windows): msvcrt's lock instead
     fcntl = None  # type: ignore[assignment]
+try:  # Windows' byte-range lock (typeshed declares the module for win32 only, hence the import by name)
+    msvcrt: Any = importlib.import_module("msvcrt")
+except ImportError:
+    msvcrt = None
+#: the byte msvcrt locks: far past the pid and job written at the start, which Windows' mandatory lock would hide
+#: from the process that is refused and names them
+_FAR_BYTE = 2**20
 #: OUT/.lock files this process holds → the thread holding each and its job (re-entrant within that thread only)
 _HELD: dict[str, tuple[int, str]] = {}
 
@@ -50,9 +58,29 @@ def outputs_lock(out: Path, what: str, shard: object = None) -> AbstractContextM
     return nullcontext() if shard is not None else out_lock(out, what)
 
 
+def _locked(f: IO[str]) -> bool:
+    """Lock the open lock file ``f`` for this process without waiting; False if another process holds it. POSIX:
+    ``flock`` on the file; Windows: ``msvcrt.locking`` of one byte far past its text (until session 54 OUT was not
+    locked there at all, so two jobs could write one OUT, each file from one of them)."""
+    if fcntl is not None:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+    os.lseek(f.fileno(), _FAR_BYTE, os.SEEK_SET)  # msvcrt locks from the file's position
+    try:
+        msvcrt.locking(f.fileno(), msvcrt.LK_NBLCK, 1)
+    except OSError:
+        return False
+    finally:
+        f.seek(0)
+    return True
+
+
 @contextmanager
 def out_lock(out: Path, what: str = "search") -> Iterator[None]:
-    """Hold ``OUT/.lock`` (``fcntl.flock``) while a job (``what``: search, train, correlate, grid) runs, so a
+    """Hold ``OUT/.lock`` (:func:`_locked`) while a job (``what``: search, train, correlate, grid) runs, so a
     second one on the same OUT fails at once; the OS releases it when the process ends, even when killed.
     Re-entrant in the thread that holds it; another thread of the process (two ``search_arch`` calls) is refused
     as another process is. The refusal names the job that holds OUT (the lock file holds its pid and job)."""
@@ -63,13 +91,11 @@ def out_lock(out: Path, what: str = "search") -> Iterator[None]:
     if holder is not None and holder != threading.get_ident():
         raise ValueError(f"another swapnas {job} is using {out} (another thread of this process, pid {os.getpid()});"
                          " wait for it or use another --out")
-    if fcntl is None or holder is not None:
+    if (fcntl is None and msvcrt is None) or holder is not None:
         yield
         return
     with open(path, "a+", encoding="utf-8") as f:
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        if not _locked(f):
             f.seek(0)
             pid, _, job = f.read().strip().partition(" ")  # a lock file of before session 52 holds the pid alone
             raise ValueError(f"another swapnas {job or what} is using {out} (pid {pid or 'unknown'}); wait for it or "

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 
 import torch
 
@@ -15,13 +16,13 @@ from ..malloc import pad_mib
 
 def default_workers(device: torch.device) -> int:
     """Local scoring processes when --workers is not given: one per usable core on a CPU
-    (``$SWAPNAS_WORKERS`` overrides it), one on a GPU."""
+    (``$SWAPNAS_WORKERS`` overrides it), one on a GPU; on Windows at most 61, the most its process pools take."""
     if device.type != "cpu":
         return 1
     env = os.environ.get("SWAPNAS_WORKERS", "")
     if env and not (env.isdigit() and int(env) >= 1):
         raise ValueError(f"$SWAPNAS_WORKERS must be a positive integer (got {env!r})")
-    return int(env) if env else usable_cores()
+    return int(env) if env else min(usable_cores(), 61 if sys.platform == "win32" else sys.maxsize)
 
 
 def executor_of(args: argparse.Namespace) -> tuple[Executor, torch.device]:
