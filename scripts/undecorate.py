@@ -37,6 +37,16 @@ def _dotted(expr: ast.expr) -> str | None:
     return None
 
 
+def _stored_doc(raw: str | None) -> str | None:
+    """The docstring as this Python stores it in ``__doc__``: Python 3.13's compiler strips its common indentation
+    (``ast.get_docstring(clean=False)`` does not), so the rewrite's ``name.__doc__ = ...`` equals the original's."""
+    if raw is None:
+        return None
+    namespace: dict = {}
+    exec(f"def f():\n    {raw!r}\n", namespace)  # noqa: S102 - a string literal only
+    return namespace["f"].__doc__
+
+
 def _named(node: _Def, names: set[str] | frozenset[str]) -> bool:
     return bool(node.decorator_list) and all(
         _dotted(deco.func if isinstance(deco, ast.Call) else deco) in names for deco in node.decorator_list)
@@ -53,7 +63,7 @@ def _rewrite(source: str, defs: Sequence[_Def], names: set[str] | frozenset[str]
         wrapped = node.name
         for deco in reversed(node.decorator_list):
             wrapped = f"({ast.get_source_segment(source, deco)})({wrapped})"
-        doc = ast.get_docstring(node, clean=False) if isinstance(node, ast.FunctionDef) else None
+        doc = _stored_doc(ast.get_docstring(node, clean=False)) if isinstance(node, ast.FunctionDef) else None
         text = (f"{indent}{node.name}.__doc__ = {doc!r}\n" if doc else "") + f"{indent}{node.name} = {wrapped}\n"
         first = min(deco.lineno for deco in node.decorator_list) - 1
         edits.append((first, node.lineno - 1, node.end_lineno or node.lineno, text))

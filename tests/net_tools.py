@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import torch
 from torch import nn
+
+
+def fastpath_flag() -> bool | None:
+    """PyTorch's fast-path flag of attention (torch >= 2.3); None in torch 2.2, which has none (swapnas keeps the fast
+    path off there with a torch-function mode: ``size_prior.unfused_attention``)."""
+    mha = getattr(torch.backends, "mha", None)
+    return mha.get_fastpath_enabled() if mha is not None else None
 
 
 def randomise_batchnorm(module: nn.Module) -> None:

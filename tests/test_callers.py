@@ -76,7 +76,10 @@ def test_the_swapnas_command_shows_brief_warnings_and_restores_pythons(monkeypat
 
 
 def test_the_installed_script_and_python_m_run_the_command_with_brief_warnings() -> None:
-    import tomllib
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10: tomllib is 3.11+; pytest depends on tomli there
+        import tomli as tomllib
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[1]

@@ -120,3 +120,42 @@ def test_the_default_workers_stay_within_windows_61(monkeypatch: pytest.MonkeyPa
     assert executor_options.default_workers(torch.device("cpu")) == 64
     monkeypatch.setattr(sys, "platform", "win32")
     assert executor_options.default_workers(torch.device("cpu")) == 61
+
+
+def test_torch_without_a_numpy_bridge_is_named_on_import(monkeypatch: pytest.MonkeyPatch) -> None:
+    """torch 2.2 beside numpy 2 (what pip installs with it): every tensor/array conversion fails, until session 54
+    deep inside a run (the batch's normalisation); ``import swapnas`` now stops with the fix."""
+    import numpy as np
+    import torch
+
+    from swapnas.versions import check_numpy_bridge
+
+    check_numpy_bridge()  # this machine's torch and numpy work together
+
+    def no_numpy(*args: object) -> None:
+        raise RuntimeError("Numpy is not available")
+
+    monkeypatch.setattr(torch, "from_numpy", no_numpy)
+    with pytest.raises(ImportError) as info:
+        check_numpy_bridge()
+    assert str(info.value) == (
+        f"torch {torch.__version__} cannot convert between tensors and numpy {np.__version__} arrays (Numpy is not "
+        "available), which swapnas needs: torch 2.2 was built against numpy 1.x, so pip install 'numpy<2', or a "
+        "torch >= 2.3")
+
+
+def test_training_takes_torch_22s_grad_scaler_where_torch_amp_has_none(monkeypatch: pytest.MonkeyPatch) -> None:
+    """torch 2.2 has no ``torch.amp.GradScaler``: every ``swapnas train`` stopped with an AttributeError there."""
+    import warnings
+
+    import torch
+
+    from swapnas.train.loop import grad_scaler
+
+    assert type(grad_scaler(False)) is torch.amp.GradScaler
+    old = torch.cuda.amp.GradScaler
+    monkeypatch.delattr(torch.amp, "GradScaler")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # newer torch calls the old name deprecated
+        scaler = grad_scaler(False)
+    assert type(scaler) is old and not scaler.is_enabled()

@@ -98,7 +98,7 @@ class _KillerArch:
         return str(self.arch)
 
     def __reduce__(self):
-        return (operator.call, (_KillerClass(), 1))
+        return (operator.methodcaller("__call__", 1), (_KillerClass(),))  # operator.call is 3.11+
 
 
 @pytest.mark.slow  # starts a one-worker process pool four times

@@ -92,7 +92,7 @@ def test_a_training_step_is_one_clipped_sgd_step(grad_clip: float) -> None:
     twin_opt = torch.optim.SGD(twin.parameters(), lr=0.1, momentum=0.9)
     for p in model.parameters():
         p.grad = torch.ones_like(p)  # left over: the step zeroes it first
-    loss, correct = loop._train_step(model, x, y, opt, torch.amp.GradScaler("cuda", enabled=False), ce, config, False)
+    loss, correct = loop._train_step(model, x, y, opt, loop.grad_scaler(False), ce, config, False)
     out, aux = twin(x)
     twin_loss = ce(out, y) + 0.4 * ce(aux, y)
     twin_loss.backward()

@@ -11,6 +11,9 @@ Public API::
 """
 
 from ._version import __version__
+from .versions import check_numpy_bridge
+
+check_numpy_bridge()  # before anything else: an old torch beside numpy 2 fails every run deep inside
 from .api import UnsupportedModel, rank, score
 from .api_search import search_arch
 from .data import Batch, load_batch

@@ -7,9 +7,11 @@ import math
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import torch
 from torch import nn
+from torch.overrides import TorchFunctionMode
 from torch.utils import flop_counter
 from torch.utils.flop_counter import FlopCounterMode
 
@@ -34,16 +36,25 @@ _FASTPATH: list = [0, True]
 _FASTPATH_LOCK = threading.Lock()
 
 
+class _PassThrough(TorchFunctionMode):
+    """Every torch function called as it is; being active is its point (see :func:`unfused_attention`)."""
+
+    def __torch_function__(self, func: Any, types: Any, args: tuple = (), kwargs: dict | None = None) -> Any:
+        return func(*args, **(kwargs or {}))
+
+
 @contextmanager
 def unfused_attention() -> Iterator[None]:
     """PyTorch's fused fast path of ``nn.MultiheadAttention`` / ``nn.TransformerEncoderLayer`` off (it runs in eval
     mode without gradients, in one kernel FlopCounterMode cannot see: such an encoder counted 0 FLOPs until session
     51; SWAP's hooks cannot read the nested tensor it packs a padded batch into, session 53); the flag restored once
-    the last block open in the process ends (two threads' blocks overlapping left it off before). Torch before 2.3
-    has no such flag."""
+    the last block open in the process ends (two threads' blocks overlapping left it off before). Torch 2.2 has no
+    such flag: there an active torch-function mode that changes no call keeps the fast paths off ("some Tensor
+    argument has_torch_function"; until session 54 nothing did, and an encoder in eval mode counted 0 FLOPs)."""
     mha = getattr(torch.backends, "mha", None)
     if mha is None or not hasattr(mha, "set_fastpath_enabled"):
-        yield
+        with _PassThrough():
+            yield
         return
     with _FASTPATH_LOCK:
         if _FASTPATH[0] == 0:

@@ -41,6 +41,14 @@ from .rng import RunRng
 log = logging.getLogger(__name__)
 
 
+def grad_scaler(enabled: bool) -> torch.amp.GradScaler:
+    """The CUDA gradient scaler: ``torch.amp.GradScaler("cuda")``, or in torch 2.2, which has no
+    ``torch.amp.GradScaler``, ``torch.cuda.amp.GradScaler`` (until session 54 every run stopped there)."""
+    if hasattr(torch.amp, "GradScaler"):
+        return torch.amp.GradScaler("cuda", enabled=enabled)
+    return torch.cuda.amp.GradScaler(enabled=enabled)
+
+
 @dataclass
 class _Run:
     """One run's settings, model and optimiser, and where it stands (what a checkpoint saves)."""
@@ -107,7 +115,7 @@ def _start(genotype: Genotype | str, config: TrainConfig, data: TrainData, out: 
     optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
                                 weight_decay=config.weight_decay, nesterov=False)
     run = _Run(genotype, config, data, out, device, seed, progress, max_steps, eval_every, use_amp, rng, model,
-               optimizer, torch.amp.GradScaler("cuda", enabled=use_amp),
+               optimizer, grad_scaler(use_amp),
                nn.CrossEntropyLoss(label_smoothing=config.label_smoothing), lines=lines)
     if run.ckpt_path.exists():
         _resume(run)
