@@ -16,8 +16,11 @@
   which added the dataset level); arch keys in NASLib's encoding where the space has one (``to_naslib``: NB201's
   op-index tuple such as ``"(0, 2, 3, 2, 3, 1)"``, NB101's, DARTS's and TransNAS's; an arch NASLib cannot encode,
   such as a DARTS genotype with a ``none`` op, keeps our string); proxies by NASLib's names where they differ
-  (``jacov`` for ``jacob_cov``). The records hold no ``val_accuracy`` (NASLib's do), and ``params`` and ``flops``
-  are counts of the scored network, not NASLib's millions of the benchmark's network. Two stored archs that
+  (``jacov`` for ``jacob_cov``; NASLib's ``fisher`` is our ``fisher_fanin``, and ours is written ``fisher_swapnas``)
+  and values as NASLib stores them (``synflow``'s log). The records hold no ``val_accuracy`` (NASLib's do), and
+  ``params`` and ``flops`` are counts of the scored network, not NASLib's millions of the benchmark's network. A
+  (space, dataset) holds scores of one setting (fingerprint, seed, S, R, network; since session 54), described in the
+  file's ``provenance`` (``settings``) with these ``conventions``. Two stored archs that
   NASLib's encoding writes alike (a DARTS genotype's concat is not encoded) are refused. Only successful scores;
   when one (space, dataset, arch, proxy) was stored under several settings (protocol, seed, batch, repeats,
   network, proxy version and options), it refuses, naming what differs; ``--protocol`` keeps one
@@ -30,6 +33,8 @@
 from __future__ import annotations
 
 import csv
+import json
+import math
 import os
 from pathlib import Path
 
@@ -59,8 +64,12 @@ def _arch_key(space: str, arch: str) -> str:
 SETTING = ("proxy", "protocol", "seed", "batch_size", "repeats", "net")
 
 
-def _setting(row: dict) -> str:
-    return ", ".join(f"{k} {row[k]}" for k in SETTING)
+#: what a NASLib zc file holds once per dataset: the setting every score under one (space, dataset) shares
+PER_DATASET = ("protocol", "seed", "batch_size", "repeats", "net")
+
+
+def _setting(row: dict, keys: tuple[str, ...] = SETTING) -> str:
+    return ", ".join(f"{k} {row[k]}" for k in keys)
 
 
 def _scored_with(rows: list[dict]) -> dict[str, str]:
@@ -91,12 +100,13 @@ def _named(fingerprints: list[str], protocols: dict[str, dict], scored: dict[str
     return ", ".join(out)
 
 
-def _fix(first: dict, other: dict, protocols: dict[str, dict], scored: dict[str, str] | None = None) -> str:
+def _fix(first: dict, other: dict, protocols: dict[str, dict], scored: dict[str, str] | None = None,
+         keys: tuple[str, ...] = SETTING) -> str:
     """How to export one of two settings of one (arch, proxy): ``--protocol`` where their fingerprints differ;
     else what differs (a search stores its two stages under one fingerprint, with another net and repeats)."""
     if first["protocol"] != other["protocol"]:
         return f"choose one with --protocol: {_named([first['protocol'], other['protocol']], protocols, scored)}"
-    diff = [k for k in SETTING if first[k] != other[k]]
+    diff = [k for k in keys if first[k] != other[k]]
     what = " and ".join(f"{k} ({first[k]} / {other[k]})" for k in diff)
     return (f"they differ in {what} under one protocol fingerprint (R and the network are not part of it: a "
             f"search's two stages under one S, or runs of other --repeats, share one), which "
@@ -106,8 +116,27 @@ def _fix(first: dict, other: dict, protocols: dict[str, dict], scored: dict[str,
 
 #: our dataset names that NASLib's zc files write otherwise (their top-level keys)
 NASLIB_DATASETS = {"imagenet16-120": "ImageNet16-120"}
-#: our metric names that NASLib's zc files write otherwise
-NASLIB_PROXIES = {ours: theirs for theirs, ours in NASLIB_TO_OURS.items()}
+#: our metric names that NASLib's zc files write otherwise: NASLib's name where it computes the same metric (its
+#: fisher weights each channel by its layer's fan-in, as our fisher_fanin does), and our fisher, which does not,
+#: under a name NASLib does not use (until session 54 it was written as NASLib's fisher, 0.004 times its values)
+NASLIB_PROXIES = {**{ours: theirs for theirs, ours in NASLIB_TO_OURS.items()}, "fisher_fanin": "fisher",
+                  "fisher": "fisher_swapnas"}
+#: what the values of a naslib-zc file are where NASLib's are not written as ours (the file's provenance says it)
+NASLIB_CONVENTIONS = {
+    "synflow": "ln of the score, as NASLib's ZeroCost.query stores it (-ln(-x) for a negative score); the csv "
+               "format has the score",
+    "fisher": "NASLib's fan-in-weighted fisher: our fisher_fanin; our fisher is written fisher_swapnas",
+    "params, flops": "counts of the scored network (flops: 2 per multiply-add of matmuls and convolutions), not "
+                     "NASLib's millions of the benchmark's network",
+    "time": "seconds to score one arch, all its repeats (R)",
+}
+
+
+def _naslib_value(name: str, value: float) -> float:
+    """A score as NASLib's zc files store it: synflow's log (NASLib's ``ZeroCost.query``), else the score."""
+    if name != "synflow" or not value:
+        return value
+    return math.log(value) if value > 0 else -math.log(-value)
 
 
 def _dataset_key(fingerprint: str, protocols: dict[str, dict]) -> str:
@@ -117,11 +146,13 @@ def _dataset_key(fingerprint: str, protocols: dict[str, dict]) -> str:
     return NASLIB_DATASETS.get(dataset, dataset) if dataset else f"protocol {fingerprint}"
 
 
-def _naslib_doc(rows: list[dict], protocols: dict[str, dict]) -> dict:
-    """NASLib's nesting of successful scores under each space: dataset → arch → proxy; one setting per (space,
-    dataset, arch, proxy name), else a ValueError."""
+def _naslib_doc(rows: list[dict], protocols: dict[str, dict]) -> tuple[dict, dict]:
+    """NASLib's nesting of successful scores under each space: dataset → arch → proxy, and each (space, dataset)'s
+    setting. One setting per (space, dataset, arch, proxy name) and one :data:`PER_DATASET` setting per (space,
+    dataset), else a ValueError (until session 54 scores of two networks or batches shared a dataset's column)."""
     doc: dict = {}
     seen: dict[tuple, dict] = {}
+    settings: dict[tuple, dict] = {}
     for r in rows:
         if r["status"] != "ok":
             continue
@@ -135,9 +166,20 @@ def _naslib_doc(rows: list[dict], protocols: dict[str, dict]) -> dict:
             raise ValueError(f"{name} of {r['arch']} is stored under two settings ({_setting(first)}) and "
                              f"({_setting(r)}); NASLib's layout holds one score per dataset, arch and proxy: "
                              f"{_fix(first, r, protocols, _scored_with(rows))}")
+        one = settings.setdefault((r["space"], dataset), r)
+        if any(one[k] != r[k] for k in PER_DATASET):
+            raise ValueError(f"{dataset} of {r['space']} holds scores of two settings, ({_setting(one, PER_DATASET)}) "
+                             f"and ({_setting(r, PER_DATASET)}), e.g. {one['proxy']} of {one['arch']} and {r['proxy']} "
+                             f"of {r['arch']}; a NASLib zc file holds one setting per dataset: "
+                             f"{_fix(one, r, protocols, _scored_with(rows), PER_DATASET)}")
         arch = doc.setdefault(r["space"], {}).setdefault(dataset, {}).setdefault(key, {})
-        arch[NASLIB_PROXIES.get(name, name)] = {"score": r["value"], "time": r["seconds"]}
-    return doc
+        arch[NASLIB_PROXIES.get(name, name)] = {"score": _naslib_value(name, r["value"]), "time": r["seconds"]}
+    described: dict[str, dict] = {}
+    for (space, dataset), r in settings.items():
+        described.setdefault(space, {})[dataset] = {
+            **{k: r[k] for k in PER_DATASET if k != "net"}, "net": json.loads(r["net"]),
+            **fingerprinted(protocols.get(r["protocol"], {}))}
+    return doc, described
 
 
 def _fingerprint_of(asked: str, known: list[str], protocols: dict[str, dict], store_path: object,
@@ -187,7 +229,12 @@ def export(store_path: str | os.PathLike, out: str | os.PathLike, fmt: str = "cs
         chosen = _fingerprint_of(protocol, sorted({r["protocol"] for r in rows}), protocols, store_path,
                                  _scored_with(rows))
         rows = [r for r in rows if r["protocol"] == chosen]
-    text = None if fmt == "csv" else strict_json({"provenance": provenance(), **_naslib_doc(rows, protocols)})
+    if fmt == "csv":
+        text = None
+    else:
+        doc, settings = _naslib_doc(rows, protocols)
+        text = strict_json({"provenance": {**provenance(), "settings": settings, "conventions": NASLIB_CONVENTIONS},
+                            **doc})
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         if text is not None:

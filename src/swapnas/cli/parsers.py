@@ -291,15 +291,19 @@ def add_export(sub: Sub) -> None:
         help="write a score store as CSV or in NASLib's zero-cost JSON layout",
         description="Export every score of a SQLite score store: csv (one row per stored score, failures "
         "included) or naslib-zc (per space, the layout of NASLib's zc_<space>.json files: dataset or task -> arch "
-        "-> proxy -> score, time, in NASLib's spelling: doc['nb201'] saved alone is such a file; beside it a "
-        "'provenance' key; no val_accuracy, and params and flops count the scored network, not NASLib's millions).",
+        "-> proxy -> score, time, in NASLib's spelling: doc['nb201'] saved alone is such a file, NASLib's "
+        "zc_nasbench201.json; nb101, darts and transnas_micro/_macro are its zc_nasbench101, zc_nasbench301 and "
+        "zc_transbench101_*; one setting per dataset (--protocol chooses), described with the conventions in a "
+        "'provenance' key beside them: synflow as NASLib stores it, its log; NASLib's fisher is our fisher_fanin, "
+        "ours is written fisher_swapnas; no val_accuracy; params and flops count the scored network, not NASLib's "
+        "millions).",
         epilog="example:\n  swapnas export runs/c100/scores.sqlite --format csv --out runs/c100/scores.csv")
     p.add_argument("store", help="the SQLite score store (a run's OUT/scores.sqlite or its --store)")
     p.add_argument("--format", default="csv", choices=list(FORMATS), help="output format")
     p.add_argument("--protocol", default=None, help="keep only the scores of this protocol fingerprint, or of the "
                    "store's only fingerprint of this dataset (e.g. cifar100; `swapnas store check` lists them), in csv "
-                   "and naslib-zc; naslib-zc needs it when one arch and proxy of a dataset were scored under several "
-                   "fingerprints (not for runs of one fingerprint and other --repeats: csv keeps those)")
+                   "and naslib-zc; naslib-zc needs it when a dataset's scores were made under several fingerprints "
+                   "(not for runs of one fingerprint and other --repeats or networks: csv keeps those)")
     p.add_argument("--out", required=True, help="the file to write")
     p.set_defaults(func=commands.export_store)
 
