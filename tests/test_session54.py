@@ -41,3 +41,22 @@ def test_a_truth_file_with_spaces_after_its_commas_is_read_as_written(tmp_path: 
     assert (bench.has_task_column, bench.tasks, bench.arch_column, bench.accuracy_column) == (
         True, ("cifar100",), "arch", "val_acc")
     assert bench.accuracies([A, B], "cifar100").tolist() == [91.5, 80.0]
+
+
+def test_nb201_reads_naslibs_keys_and_a_truth_file_of_them_names_the_look_alike_space(tmp_path: Path, caplog) -> None:
+    """A NASLib user's --truth file of NB201 keys was told "these look like transnas_micro archs: give --space
+    transnas_micro", which then scored TransNAS networks against NB201 accuracies without a word."""
+    from swapnas.spaces import nb201
+
+    c = "|nor_conv_3x3~0|+|none~0|skip_connect~1|+|nor_conv_1x1~0|none~1|skip_connect~2|"  # no op index 4
+    a, b = nb201.parse(A), nb201.parse(c)
+    assert nb201.parse(nb201.to_naslib(a)) == a and nb201.parse(" " + nb201.to_naslib(b)) == b
+    assert nb201.to_naslib(a) == "(2, 2, 0, 4, 2, 0)" and nb201.to_naslib(b) == "(2, 1, 3, 0, 1, 0)"
+    path = tmp_path / "naslib.csv"
+    path.write_text(f"arch,val_accuracy\n\"{nb201.to_naslib(a)}\",91.5\n\"{nb201.to_naslib(b)}\",80\n")
+    with caplog.at_level("WARNING", logger="swapnas"):
+        bench = CsvBenchmark(path, "nb201", "cifar10")
+    assert bench.accuracies([A, c], "cifar10").tolist() == [91.5, 80.0]
+    assert [r.getMessage() for r in caplog.records] == [
+        f"--truth {path}: its archs are NASLib keys, read as nb201 archs (--space nb201); transnas_micro's NASLib keys "
+        "look alike: if the file holds transnas_micro archs, give --space transnas_micro"]

@@ -100,6 +100,7 @@ class CsvBenchmark:
                              f"{', '.join(columns)})")
         if self.arch_column not in columns:
             raise ValueError(self._no_arch_column(rows, columns, mod.parse))
+        self._warn_naslib_keys([r[self.arch_column] for r in rows[:5]])
         self.accuracy_column = self._accuracy(rows, columns, accuracy_column)
         tasks = [r.get("task") or dataset for r in rows]
         self.tasks = tuple(dict.fromkeys(tasks))
@@ -122,6 +123,14 @@ class CsvBenchmark:
             self._rows[t][arch] = float(r[self.accuracy_column])
             self._lines[t][arch] = line
         self._final = getattr(mod, "FINAL_NETS", {})
+
+    def _warn_naslib_keys(self, values: list[str]) -> None:
+        """NASLib's keys are tuples of op indices in NB201 and both TransNAS spaces alike: say which space read them
+        where another reads them too (a NB201 file read as TransNAS micro archs scored other networks silently)."""
+        if all(v.lstrip().startswith("(") for v in values) and (other := _space_of(values, self.space)):
+            log.warning("--truth %s: its archs are NASLib keys, read as %s archs (--space %s); %s's NASLib keys look "
+                        "alike: if the file holds %s archs, give --space %s", self.path, self.space, self.space,
+                        other, other, other)
 
     def _accuracy(self, rows: list[dict], columns: list[str], accuracy_column: str | None) -> str:
         """The accuracy column: the one named, else the one numeric column whose name says accuracy, else the last

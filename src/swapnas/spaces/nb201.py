@@ -55,9 +55,13 @@ def format_arch(arch: Arch) -> str:
 
 
 def parse(text: str) -> Arch:
-    """Parse the canonical string (no ``eval``); errors quote the bad part."""
+    """Parse the canonical string, or NASLib's key ``(i, j, k, l, m, n)`` (:func:`parse_naslib`; since session 54, as
+    TransNAS's spaces read theirs: a ``--truth`` file of NASLib's keys was told they were TransNAS micro archs); no
+    ``eval``; errors quote the bad part."""
     if not isinstance(text, str):
         raise TypeError(f"nb201: expected an arch string, got {type(text).__name__}")
+    if text.lstrip().startswith("("):
+        return parse_naslib(text)
     nodes = text.strip().split("+")
     if len(nodes) != 3:
         raise ValueError(f"NB201 arch {text!r} must have 3 node groups joined by '+', found {len(nodes)}")
