@@ -60,3 +60,15 @@ def test_nb201_reads_naslibs_keys_and_a_truth_file_of_them_names_the_look_alike_
     assert [r.getMessage() for r in caplog.records] == [
         f"--truth {path}: its archs are NASLib keys, read as nb201 archs (--space nb201); transnas_micro's NASLib keys "
         "look alike: if the file holds transnas_micro archs, give --space transnas_micro"]
+
+
+def test_naslibs_failure_marker_is_a_missing_score_not_a_score() -> None:
+    """NASLib writes -1e8 where jacov or epe_nas failed (14 records of its NB201 file); conformance ranked it as a
+    score, far below every other."""
+    import math
+
+    from swapnas.conformance import _stored
+
+    score, seconds = _stored({"score": -1e8, "time": 0.25})
+    assert math.isnan(score) and seconds == 0.25
+    assert _stored({"score": -1e8 + 1, "time": 0.25}) == (-1e8 + 1, 0.25) and _stored(-330.5)[0] == -330.5

@@ -146,11 +146,17 @@ def _number(v: object) -> float | None:
     return float(v) if isinstance(v, numbers.Real) and not isinstance(v, bool) else None
 
 
+#: the score NASLib's zero-cost code writes where a metric failed (jacov and epe_nas: 14 records of its NB201
+#: file); read as missing since session 54 (it was a score, far below every other)
+NASLIB_FAILED = -1e8
+
+
 def _stored(value: object) -> tuple[float, float]:
     """A record's metric entry as (score, seconds): NB201 / NB301 files store ``{"score", "time"}``, NB101's
-    the score alone (no time: nan). A missing or non-numeric part is nan."""
+    the score alone (no time: nan). A missing or non-numeric part is nan, and so is NASLib's failure marker."""
     score, seconds = (value.get("score"), value.get("time")) if isinstance(value, dict) else (value, None)
     s, t = _number(score), _number(seconds)
+    s = None if s == NASLIB_FAILED else s
     return (math.nan if s is None else s, math.nan if t is None else t)
 
 
