@@ -776,7 +776,7 @@ def test_conformance_passes_every_option_on_and_prints_the_table(conformance_par
                   "naslib": p.naslib}
     assert p.write.one == ((p.run, p.out), {})
     paths = f"{p.out / 'conformance.json'}, {p.out / 'conformance.md'}"
-    assert capsys.readouterr().out == f"HEAD 1 note=False\n\nCTABLE 1\nF1\n\nwrote {paths}\n"
+    assert capsys.readouterr().out == f"HEAD 1 note=False\n\nCTABLE 1\n{commands.CI_NOTE}\nF1\n\nwrote {paths}\n"
     p.run.results[0].failures = 2
     assert commands.conformance(_args("--json", "conformance", "--out", str(p.out))) == EXIT_FAILED_ARCHS
     captured = capsys.readouterr()

@@ -17,6 +17,7 @@ import pytest
 from swapnas import conformance as conf
 from swapnas.proxies import get_proxy
 from swapnas.session import pick_archs
+from swapnas.stats import correlate
 from swapnas.store import Record, ScoreStore
 
 from .message_tools import refusal
@@ -194,6 +195,9 @@ def test_a_row_reads_only_archs_finite_on_both_sides() -> None:
     assert (row.failures, row.naslib_missing, row.errors) == (1, 1, ["boom"])
     assert row.seconds_per_arch == pytest.approx(6.0)  # the ok records with a time: 2, 4, 6, 8, 10
     assert row.naslib_seconds_per_arch == 0.25 and row.higher_is_better is True
+    # session 54: the CI of rho(ours, NASLib), stats.correlate's over the same archs (its golden values: test_stats)
+    assert row.ci_ours_naslib == correlate(ours[keep], theirs[keep]).spearman_ci
+    assert row.ci_ours_naslib[0] <= row.rho_ours_naslib <= row.ci_ours_naslib[1]
     row = conf._row(get_proxy("jacob_cov"), [_rec(True, 1.0, None)] * 3, ours[:3], theirs[:3], acc[:3], naslib)  # type: ignore[arg-type]
     assert math.isnan(row.seconds_per_arch)
 
@@ -204,31 +208,31 @@ def test_number_format() -> None:
     """The table's numbers are report.fixed's (session 52: its own copy printed ρ −0.0004 as "-0.000")."""
     row = conf.ConformanceRow("params", "params", 7, -0.0004, 0.5, float("nan"), 0, 0, 2.0, None, True)
     cells = conf.conformance_table([row]).splitlines()[-1].split()
-    assert cells[3:6] == ["0.000", "0.500", "nan"] and cells[-2:] == ["2.0000", "nan"]
+    assert cells[3:8] == ["0.000", "[nan,", "nan]", "0.500", "nan"] and cells[-2:] == ["2.0000", "nan"]
 
 
 def _rows() -> list[conf.ConformanceRow]:
     return [conf.ConformanceRow("jacob_cov", "jacov", 12, 0.5, -0.25, float("nan"), 1, 2, 0.123456, 1.5, True,
-                                ["boom", "bang"]),
+                                ["boom", "bang"], (-0.0004, 0.81234)),
             conf.ConformanceRow("params", "params", 7, 1.0, 0.75, 0.75, 0, 0, float("nan"), 0.02, True)]
 
 
 def test_the_table_whole_in_both_forms() -> None:
     assert conf.conformance_table(_rows()) == "\n".join([
-        "proxy      naslib   n  rho(ours,NASLib)  rho(ours,acc)  rho(NASLib,acc)  fail  naslib_missing  s/arch  "
-        "naslib s/arch",
-        "---------  ------  --  ----------------  -------------  ---------------  ----  --------------  ------  "
-        "-------------",
-        "jacob_cov  jacov   12             0.500         -0.250              nan     1               2  0.1235  "
-        "       1.5000",
-        "params     params   7             1.000          0.750            0.750     0               0     nan  "
-        "       0.0200"])
+        "proxy      naslib   n  rho(ours,NASLib)          95% CI  rho(ours,acc)  rho(NASLib,acc)  fail  naslib_missing  "
+        "s/arch  naslib s/arch",
+        "---------  ------  --  ----------------  --------------  -------------  ---------------  ----  --------------  "
+        "------  -------------",
+        "jacob_cov  jacov   12             0.500  [0.000, 0.812]         -0.250              nan     1               2  "
+        "0.1235         1.5000",
+        "params     params   7             1.000      [nan, nan]          0.750            0.750     0               0  "
+        "   nan         0.0200"])
     assert conf.conformance_table(_rows(), markdown=True) == "\n".join([
-        "| proxy | naslib | n | rho(ours,NASLib) | rho(ours,acc) | rho(NASLib,acc) | fail | naslib_missing | s/arch | "
-        "naslib s/arch |",
-        "|---|---|---|---|---|---|---|---|---|---|",
-        "| jacob_cov | jacov | 12 | 0.500 | -0.250 | nan | 1 | 2 | 0.1235 | 1.5000 |",
-        "| params | params | 7 | 1.000 | 0.750 | 0.750 | 0 | 0 | nan | 0.0200 |"])
+        "| proxy | naslib | n | rho(ours,NASLib) | 95% CI | rho(ours,acc) | rho(NASLib,acc) | fail | naslib_missing | "
+        "s/arch | naslib s/arch |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| jacob_cov | jacov | 12 | 0.500 | [0.000, 0.812] | -0.250 | nan | 1 | 2 | 0.1235 | 1.5000 |",
+        "| params | params | 7 | 1.000 | [nan, nan] | 0.750 | 0.750 | 0 | 0 | nan | 0.0200 |"])
 
 
 PROTOCOL = {"space": "nb201", "dataset": "cifar100", "inputs": "real", "batch_digest": "abc123", "batch_size": 64,
@@ -270,10 +274,12 @@ def test_the_report_whole_in_a_new_nested_folder(tmp_path: Path) -> None:
     assert text.startswith("# Conformance with NASLib's stored zero-cost scores\n\n" + made)
     body = text.split(").\n\n", 1)[1]
     assert body == ("```\n" + conf.header_text(_run()) + "\n```\n\n" + conf.conformance_table(_rows(), markdown=True)
-                    + "\n\n## Failures and warnings\n\n- FAILED jacob_cov (1 archs in all; message 1 of 2): boom\n"
+                    + "\n\n" + conf.CI_NOTE + "\n\n## Failures and warnings\n\n- FAILED jacob_cov (1 archs in all; message 1 of 2): boom\n"
                     "- FAILED jacob_cov (1 archs in all; message 2 of 2): bang\n")
     js, md = conf.write_outputs(_run(results=_rows()[1:]), out)
-    assert md.read_text().endswith("```\n\n" + conf.conformance_table(_rows()[1:], markdown=True) + "\n")
+    assert md.read_text().endswith("```\n\n" + conf.conformance_table(_rows()[1:], markdown=True) + "\n\n"
+                                   + conf.CI_NOTE + "\n")
+    assert conf.CI_NOTE.startswith("95% CI: percentile bootstrap of rho(ours,NASLib) over the n archs (1000 paired ")
 
 
 # --- a whole run (the NB201 table) --------------------------------------------------------------------------------

@@ -53,6 +53,7 @@ from .results import provenance, reused_text, strict_json
 from .session import check_archs, error_messages, pick_archs, prepare, score_archs
 from .spaces import darts_genotype, nb101
 from .spaces.darts_net import NETS
+from .stats import correlate
 from .store import ScoreStore
 
 #: NASLib metric name -> our registry name (names not listed are the same); ``--proxies`` takes either.
@@ -244,6 +245,8 @@ class ConformanceRow:
     naslib_seconds_per_arch: float  # NASLib's stored time (their hardware)
     higher_is_better: bool
     errors: list[str] = field(default_factory=list)
+    #: bootstrap 95% CI of rho_ours_naslib (stats.correlate's: 1000 paired resamples, seed 0); since session 54
+    ci_ours_naslib: tuple[float, float] = (math.nan, math.nan)
 
 
 @dataclass
@@ -366,17 +369,24 @@ def _row(p: Proxy, recs: list, ours: np.ndarray, theirs: np.ndarray, acc: np.nda
         spearman(ours[both], theirs[both]), spearman(ours[both], acc[both]), spearman(theirs[both], acc[both]),
         sum(not r.ok for r in recs), int((~np.isfinite(theirs)).sum()),
         float(np.mean(secs)) if secs else float("nan"), naslib.seconds[p.name], p.higher_is_better,
-        error_messages(recs)[:5],
+        error_messages(recs)[:5], correlate(ours[both], theirs[both]).spearman_ci,
     )
 
 
 # ----------------------------------------------------------------------------- output
 
 
+#: how to read the table's agreement (below the table on the console and in conformance.md)
+CI_NOTE = ("95% CI: percentile bootstrap of rho(ours,NASLib) over the n archs (1000 paired resamples, seed 0); the "
+           "fewer the archs, the wider it is, so compare a small run's rho with docs/conformance.md's through it; "
+           "nan where fewer than 3 archs have both scores (or one side is constant).")
+
+
 def conformance_table(results: list[ConformanceRow], markdown: bool = False) -> str:
-    head = ["proxy", "naslib", "n", "rho(ours,NASLib)", "rho(ours,acc)", "rho(NASLib,acc)", "fail", "naslib_missing",
-            "s/arch", "naslib s/arch"]
-    rows = [[r.proxy, r.naslib_name, str(r.n), fixed(r.rho_ours_naslib), fixed(r.rho_ours_truth),
+    head = ["proxy", "naslib", "n", "rho(ours,NASLib)", "95% CI", "rho(ours,acc)", "rho(NASLib,acc)", "fail",
+            "naslib_missing", "s/arch", "naslib s/arch"]
+    rows = [[r.proxy, r.naslib_name, str(r.n), fixed(r.rho_ours_naslib),
+             f"[{fixed(r.ci_ours_naslib[0])}, {fixed(r.ci_ours_naslib[1])}]", fixed(r.rho_ours_truth),
              fixed(r.rho_naslib_truth), str(r.failures), str(r.naslib_missing), fixed(r.seconds_per_arch, 4),
              fixed(r.naslib_seconds_per_arch, 4)]
             for r in results]
@@ -411,5 +421,5 @@ def write_outputs(run: ConformanceRun, out: Path) -> list[Path]:
     failures = "\n## Failures and warnings\n\n" + "".join(f"- {line}\n" for line in problems) if problems else ""
     md.write_text("# Conformance with NASLib's stored zero-cost scores\n\n"
                   f"Made by `{prov['command']}` ({made_with(prov)}).\n\n```\n" + header_text(run) + "\n```\n\n"
-                  + conformance_table(run.results, markdown=True) + "\n" + failures, encoding="utf-8")
+                  + conformance_table(run.results, markdown=True) + f"\n\n{CI_NOTE}\n" + failures, encoding="utf-8")
     return [js, md]

@@ -19,7 +19,7 @@ import torch
 from ..benchmarks import BENCHMARKS, Benchmark, get_benchmark
 from ..benchmarks.csv_truth import CsvBenchmark
 from ..bundle import Batch, resolve_data_dir
-from ..conformance import conformance_table, header_text, load_naslib, run_conformance, select_proxies
+from ..conformance import CI_NOTE, conformance_table, header_text, load_naslib, run_conformance, select_proxies
 from ..conformance import write_outputs as write_conformance
 from ..correlation import run_correlation, write_outputs
 from ..executors import make_executor
@@ -304,7 +304,8 @@ def conformance(args: argparse.Namespace) -> int:
             retry_failed=args.retry_failed, progress=show_progress(args), naslib=naslib,
         )
     paths = write_conformance(run, out)
-    text = "\n".join([header_text(run, note=False) + "\n", conformance_table(run.results), *failure_lines(run.results), ""])
+    text = "\n".join([header_text(run, note=False) + "\n", conformance_table(run.results), CI_NOTE,
+                      *failure_lines(run.results), ""])
     print_report(args, text, paths, paths[0])
     return _exit_for(args, _failed_scores(run.results), "conformance.md and conformance.json give their messages")
 

@@ -199,7 +199,9 @@ def add_conformance(sub: Sub) -> None:
         help="score NASLib's archs with our metrics and compare with NASLib's stored zero-cost scores",
         description="Score the archs of NASLib's stored zero-cost file with our implementation of every metric "
         "it stores, under NASLib's setup (the network whose size NASLib stores, PyTorch default init, BatchNorm "
-        "train mode, 64 real images, 1 repeat, seed 0), and report Spearman rho(ours, NASLib), rho(ours, acc) and "
+        "train mode, 64 images: real ones where the bundle has enough, flipped/shifted copies beside them where "
+        "not (CIFAR-100, ImageNet16-120: 20 real), 1 repeat, seed 0; the differences that remain: "
+        "docs/conformance.md), and report Spearman rho(ours, NASLib) with its bootstrap 95% CI, rho(ours, acc) and "
         "rho(NASLib, acc) against NASLib's stored val_accuracy. Resumes from --store. NASLib's networks are the "
         "benchmarks' full ones: on one CPU thread NB101's metrics together take about a minute per arch "
         "(docs/conformance.md); a small --archs first gives an idea.",
