@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 import swapnas
 from swapnas.cli import main
 from swapnas.files import out_lock
+from swapnas.results import command_line
 
 from .process_helpers import lock_in_thread
 
@@ -31,6 +33,12 @@ def test_search_arch_returns_what_the_command_writes(small_bundle: Path, tmp_pat
     assert result.evaluations == len(result.history) and result.seed == 3
     assert (tmp_path / "py" / "scores.sqlite").is_file()  # the store defaults to OUT/scores.sqlite, as the command's
     assert capsys.readouterr().out.count("wrote ") == 1  # only the command prints; the function returns
+    # session 54: the outputs record the command the call stands for (they said the caller's script: `pytest`)
+    command = written["py"]["provenance"]["command"]
+    assert command.startswith(f"swapnas search --space nb201 --dataset cifar10 --out {tmp_path / 'py'} ")
+    assert command.endswith(f" (run by swapnas.search_arch in {sys.argv[0]})") and "--data-dir=" in command
+    assert f"Made by `{command}`" in (tmp_path / "py" / "report.md").read_text()
+    assert command_line() == written["cli"]["provenance"]["command"] != command  # the process's again after it
 
 
 def test_search_arch_resumes_from_its_state(small_bundle: Path, tmp_path: Path) -> None:

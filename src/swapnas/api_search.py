@@ -91,6 +91,7 @@ def search_arch(space: str = "nb201", dataset: str | None = None, *, out: str | 
     # here, not at import: the command line imports every job
     from .cli import build_parser
     from .cli.search_command import search_run
+    from .results import run_as
 
     for name, value, what in (("space", space, "a space name such as 'nb201'"),
                               ("dataset", dataset, "a dataset or task name such as 'cifar10', or None for the space's "
@@ -113,6 +114,7 @@ def search_arch(space: str = "nb201", dataset: str | None = None, *, out: str | 
         argv += _tokens(actions, key, value)
     threads = torch.get_num_threads()  # the command sets --threads (default 1) in this process: give it back
     try:
-        return search_run(parser.parse_args(argv))[0]
+        with run_as(argv, "swapnas.search_arch"):  # the command its outputs record
+            return search_run(parser.parse_args(argv))[0]
     finally:
         torch.set_num_threads(threads)

@@ -8,6 +8,9 @@ import platform
 import shlex
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field, is_dataclass
 from importlib import metadata
 from pathlib import Path
@@ -104,9 +107,26 @@ def reused_text(reused: int, n: int, partly: int = 0) -> str:
     return f" ({'; '.join(parts)})" if parts else ""
 
 
+#: the command a Python call stands for (:func:`run_as`), which outputs record instead of the process's command line
+_CALLED_AS: ContextVar[str | None] = ContextVar("swapnas_called_as", default=None)
+
+
+@contextmanager
+def run_as(argv: list[str], call: str) -> Iterator[None]:
+    """In the block, :func:`command_line` is ``swapnas ARGV`` with the Python ``call`` that ran it (``search_arch``:
+    until session 54 its report.md said "Made by `my_script.py`", which reruns nothing)."""
+    token = _CALLED_AS.set(f"swapnas {shlex.join(argv)} (run by {call} in {sys.argv[0] if sys.argv else 'Python'})")
+    try:
+        yield
+    finally:
+        _CALLED_AS.reset(token)
+
+
 def command_line() -> str:
     """This process's command line as a shell would rerun it (``swapnas …`` or ``python -m swapnas …``;
-    arguments quoted where needed)."""
+    arguments quoted where needed), or the command a Python call stands for (:func:`run_as`)."""
+    if (called := _CALLED_AS.get()) is not None:
+        return called
     prog = sys.argv[0] if sys.argv else ""
     name = ("swapnas" if prog.endswith("swapnas") else
             "python -m swapnas" if Path(prog).name == "__main__.py" and Path(prog).parent.name == "swapnas" else prog)
