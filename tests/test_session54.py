@@ -72,3 +72,18 @@ def test_naslibs_failure_marker_is_a_missing_score_not_a_score() -> None:
     score, seconds = _stored({"score": -1e8, "time": 0.25})
     assert math.isnan(score) and seconds == 0.25
     assert _stored({"score": -1e8 + 1, "time": 0.25}) == (-1e8 + 1, 0.25) and _stored(-330.5)[0] == -330.5
+
+
+def test_a_search_refused_for_other_constraints_names_each_flag(tmp_path: Path) -> None:
+    """The refusal said "--max-params/--max-macs [None, None] (now [3.5, None])"."""
+    from swapnas.search.driver import fitness_mismatch
+
+    saved = {"proxy": "swap@1", "constraints": [None, None]}
+    assert fitness_mismatch(tmp_path / "state.json", saved, {"proxy": "swap@1", "constraints": [3.5, None]}) == (
+        f"{tmp_path / 'state.json'} holds a search with another fitness or constraints: --max-params None (now 3.5); "
+        "use another --out folder or the same settings")
+    assert fitness_mismatch(tmp_path / "s", saved, {"proxy": "swap@1", "constraints": [None, 120.0]}).startswith(
+        f"{tmp_path / 's'} holds a search with another fitness or constraints: --max-macs None (now 120.0);")
+    assert fitness_mismatch(tmp_path / "s", {"proxy": "swap@1", "constraints": [1.0]}, {"proxy": "swap@1"}) == (
+        f"{tmp_path / 's'} holds a search with another fitness or constraints: --max-params/--max-macs [1.0] (now "
+        "None); use another --out folder or the same settings")  # a state of another shape: shown as it is

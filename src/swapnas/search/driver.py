@@ -95,7 +95,17 @@ def _damaged_state(state_path: Path, exc: Exception) -> ValueError:
 #: the search's fitness identity (``fitness_id`` of :func:`run_search`) → the flags that set each part
 FITNESS_FLAGS = {"proxy": "--fitness", "size_prior": "the size prior (--mu/--sigma, --target-params, --prior)",
                  "protocol": "the scoring protocol", "net": "--net", "batch_size": "--batch-size",
-                 "repeats": "--repeats", "score_seed": "--score-seed", "constraints": "--max-params/--max-macs"}
+                 "repeats": "--repeats", "score_seed": "--score-seed", "max_params": "--max-params",
+                 "max_macs": "--max-macs", "constraints": "--max-params/--max-macs"}
+
+
+def _flagged(fitness_id: dict) -> dict:
+    """A fitness identity with its constraints, ``[max_params, max_macs]``, as two parts, each shown with its flag
+    (the refusal said "--max-params/--max-macs [None, None] (now [3.5, None])" until session 54)."""
+    out = dict(fitness_id)
+    if isinstance(out.get("constraints"), list) and len(out["constraints"]) == 2:
+        out["max_params"], out["max_macs"] = out.pop("constraints")
+    return out
 
 
 def fitness_mismatch(state_path: Path, saved: Any, mine: dict) -> str | None:
@@ -103,6 +113,8 @@ def fitness_mismatch(state_path: Path, saved: Any, mine: dict) -> str | None:
     that differs with its flag."""
     if saved == mine:
         return None
+    if isinstance(saved, dict):
+        saved, mine = _flagged(saved), _flagged(mine)
     what = f"{saved!r}" if not isinstance(saved, dict) else ", ".join(
         f"{FITNESS_FLAGS.get(k, k)} {saved.get(k)!r} (now {mine.get(k)!r})"
         for k in [*mine, *(k for k in saved if k not in mine)] if saved.get(k) != mine.get(k))
