@@ -218,15 +218,15 @@ def _rows() -> list[conf.ConformanceRow]:
 
 
 def test_the_table_whole_in_both_forms() -> None:
+    head = ("proxy      naslib   n  rho(ours,NASLib)          95% CI  rho(ours,acc)  rho(NASLib,acc)  fail  "
+            "naslib_missing  s/arch  naslib s/arch")
     assert conf.conformance_table(_rows()) == "\n".join([
-        "proxy      naslib   n  rho(ours,NASLib)          95% CI  rho(ours,acc)  rho(NASLib,acc)  fail  naslib_missing  "
-        "s/arch  naslib s/arch",
-        "---------  ------  --  ----------------  --------------  -------------  ---------------  ----  --------------  "
-        "------  -------------",
-        "jacob_cov  jacov   12             0.500  [0.000, 0.812]         -0.250              nan     1               2  "
-        "0.1235         1.5000",
-        "params     params   7             1.000      [nan, nan]          0.750            0.750     0               0  "
-        "   nan         0.0200"])
+        head, "---------  ------  --  ----------------  --------------  -------------  ---------------  ----  "
+        "--------------  ------  -------------",
+        "jacob_cov  jacov   12             0.500  [0.000, 0.812]         -0.250              nan     1               "
+        "2  0.1235         1.5000",
+        "params     params   7             1.000      [nan, nan]          0.750            0.750     0               "
+        "0     nan         0.0200"])
     assert conf.conformance_table(_rows(), markdown=True) == "\n".join([
         "| proxy | naslib | n | rho(ours,NASLib) | 95% CI | rho(ours,acc) | rho(NASLib,acc) | fail | naslib_missing | "
         "s/arch | naslib s/arch |",
@@ -274,7 +274,8 @@ def test_the_report_whole_in_a_new_nested_folder(tmp_path: Path) -> None:
     assert text.startswith("# Conformance with NASLib's stored zero-cost scores\n\n" + made)
     body = text.split(").\n\n", 1)[1]
     assert body == ("```\n" + conf.header_text(_run()) + "\n```\n\n" + conf.conformance_table(_rows(), markdown=True)
-                    + "\n\n" + conf.CI_NOTE + "\n\n## Failures and warnings\n\n- FAILED jacob_cov (1 archs in all; message 1 of 2): boom\n"
+                    + "\n\n" + conf.CI_NOTE
+                    + "\n\n## Failures and warnings\n\n- FAILED jacob_cov (1 archs in all; message 1 of 2): boom\n"
                     "- FAILED jacob_cov (1 archs in all; message 2 of 2): bang\n")
     js, md = conf.write_outputs(_run(results=_rows()[1:]), out)
     assert md.read_text().endswith("```\n\n" + conf.conformance_table(_rows()[1:], markdown=True) + "\n\n"

@@ -58,7 +58,8 @@ def test_without_the_flag_of_torch_23_the_fast_path_is_kept_off_by_a_function_mo
 
     from swapnas.size_prior import unfused_attention
 
-    monkeypatch.setattr(torch.backends, "mha", types.SimpleNamespace(), raising=False)  # as torch 2.2: no set_fastpath_enabled
+    # as torch 2.2: no set_fastpath_enabled (no mha module at all)
+    monkeypatch.setattr(torch.backends, "mha", types.SimpleNamespace(), raising=False)
     t = torch.ones(2)
     assert not has_torch_function((t,))
     with unfused_attention():

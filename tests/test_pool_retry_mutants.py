@@ -9,7 +9,6 @@ when it gives up, and what closing the generator cancels.
 
 from __future__ import annotations
 
-import re
 import threading
 from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
@@ -211,19 +210,14 @@ def test_workers_that_die_on_every_arch_stop_the_sweep_after_give_up_archs_in_a_
     assert [e for e in pool.events if e[0] == "dead"] == [("dead", (0, 2, DIED)), ("dead", (1, 2, DIED))]
 
 
-def test_a_run_whose_every_arch_died_stores_nothing_even_below_give_up() -> None:
-    """Two archs, both killing their worker every time: not GIVE_UP in a row, but none scored, so the workers are
-    to blame (a script without its guard, an import error): nothing is given, the run stops."""
+def test_a_run_whose_every_arch_died_below_give_up_gives_them_at_the_end() -> None:
+    """Two archs, both killing their worker every time, and nothing else to score (a search cycle whose only new
+    children are such archs, ``--retry-failed``, ``--archs 2``): fewer than GIVE_UP in a row, so each is given as
+    dead at the end (a review of session 54: an end-of-run refusal left such a search stuck on that cycle; workers
+    that cannot start at all are stopped before, by PoolExecutor._started)."""
     pool = ScriptedPool(killers={0: -1, 1: -1})
-    run = run_chunks(pool.submit, pool.restart, [[0], [1]], 1, 0, pool.dead)
-    message = ("the scoring processes died on 2 archs in a row, each scored alone 1 time, and scored none: they "
-               "cannot run here (try --workers 1")
-    with pytest.raises(BrokenProcessPool, match="^" + re.escape(message)):
-        assert list(run) == []
-    single = run_chunks(pool.submit, pool.restart, [[0]], 1, 1, pool.dead)
-    with pytest.raises(BrokenProcessPool, match="^" + re.escape("the scoring processes died on 1 arch, each scored "
-                                                                "alone 2 times, and scored none")):
-        next(single)
+    assert pool.run([[0], [1]], retries=0) == [(0, "dead 0"), (1, "dead 1")]
+    assert ScriptedPool(killers={0: -1}).run([[0]], retries=1) == [(0, "dead 0")]
 
 
 def test_failures_held_in_a_streak_are_given_before_the_result_that_ends_it() -> None:

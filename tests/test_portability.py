@@ -77,7 +77,7 @@ def test_a_truth_file_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
 class _FakeMsvcrt:
     """msvcrt as on Windows: ``locking(fd, mode, nbytes)`` locks from the fd's position; ``held`` makes it refuse."""
 
-    LK_NBLCK = 2
+    LK_UNLCK, LK_NBLCK = 0, 2
 
     def __init__(self, held: bool = False):
         self.held, self.calls = held, []
@@ -97,7 +97,8 @@ def test_out_is_locked_with_msvcrt_where_there_is_no_fcntl(tmp_path: Path, monke
     monkeypatch.setattr(files, "msvcrt", fake)
     with files.out_lock(tmp_path / "out", "correlate"):
         assert (tmp_path / "out" / ".lock").read_text(encoding="utf-8") == f"{os.getpid()} correlate"
-    assert fake.calls == [(2**20, 2, 1)]  # one byte far past the pid text, which the refused process reads
+    assert fake.calls == [(2**20, 2, 1), (2**20, 0, 1)]  # one byte far past the pid text (the refused read it),
+    # locked, then unlocked before the file closes
     (tmp_path / "out" / ".lock").write_text("4242 search", encoding="utf-8")
     monkeypatch.setattr(files, "msvcrt", _FakeMsvcrt(held=True))
     with pytest.raises(ValueError) as info, files.out_lock(tmp_path / "out", "grid"):
@@ -160,3 +161,53 @@ def test_training_takes_torch_22s_grad_scaler_where_torch_amp_has_none(monkeypat
         warnings.simplefilter("ignore", FutureWarning)  # newer torch calls the old name deprecated
         scaler = grad_scaler(False)
     assert type(scaler) is old and not scaler.is_enabled()
+
+
+def test_more_workers_than_windows_takes_are_refused_before_any_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    from swapnas.cli import build_parser
+    from swapnas.cli.executor_options import executor_plan
+
+    args = build_parser().parse_args(["correlate", "--workers", "64", "--device", "cpu", "--out", "o"])
+    assert executor_plan(args)[1]["workers"] == 64
+    monkeypatch.setattr(sys, "platform", "win32")
+    with pytest.raises(ValueError, match=r"^64 scoring workers \(--workers or \$SWAPNAS_WORKERS\): Windows' process "
+                                         r"pools take at most 61$"):
+        executor_plan(args)
+    monkeypatch.setenv("SWAPNAS_WORKERS", "62")
+    with pytest.raises(ValueError, match="^62 scoring workers"):
+        executor_plan(build_parser().parse_args(["correlate", "--device", "cpu", "--out", "o"]))
+
+
+@pytest.mark.slow  # a fresh interpreter: the check runs where swapnas is first imported
+def test_import_swapnas_runs_the_numpy_bridge_check() -> None:
+    import subprocess
+
+    code = ("import torch\n"
+            "def broken(*args):\n    raise RuntimeError('Numpy is not available')\n"
+            "torch.from_numpy = broken\nimport swapnas\n")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 1 and run.stderr.strip().splitlines()[-1].startswith(
+        "ImportError: torch ") and "pip install 'numpy<2', or a torch >= 2.3" in run.stderr
+
+
+def test_a_genotype_file_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
+    """Windows editors save UTF-8 with a byte-order mark; ``swapnas train --genotype FILE`` read it as text."""
+    from swapnas.spaces.darts_genotype import parse
+    from swapnas.train.recipe import load_genotype
+
+    from .test_darts_genotype import DARTS_V2
+
+    path = tmp_path / "genotype.txt"
+    path.write_bytes(DARTS_V2.encode("utf-8-sig"))
+    assert load_genotype(str(path)) == parse(DARTS_V2)
+
+
+def test_py_typed_is_package_data() -> None:
+    """The marker ships in wheels only where pyproject.toml names it (an editable install reads src/ as it is)."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10: pytest depends on tomli there
+        import tomli as tomllib
+
+    project = tomllib.loads((SRC.parents[1] / "pyproject.toml").read_text(encoding="utf-8"))
+    assert "py.typed" in project["tool"]["setuptools"]["package-data"]["swapnas"] and (SRC / "py.typed").is_file()

@@ -49,17 +49,30 @@ def test_nb201_reads_naslibs_keys_and_a_truth_file_of_them_names_the_look_alike_
     from swapnas.spaces import nb201
 
     c = "|nor_conv_3x3~0|+|none~0|skip_connect~1|+|nor_conv_1x1~0|none~1|skip_connect~2|"  # no op index 4
-    a, b = nb201.parse(A), nb201.parse(c)
+    d = "|skip_connect~0|+|none~0|nor_conv_1x1~1|+|nor_conv_3x3~0|none~1|skip_connect~2|"
+    a, b, e = nb201.parse(A), nb201.parse(c), nb201.parse(d)
     assert nb201.parse(nb201.to_naslib(a)) == a and nb201.parse(" " + nb201.to_naslib(b)) == b
     assert nb201.to_naslib(a) == "(2, 2, 0, 4, 2, 0)" and nb201.to_naslib(b) == "(2, 1, 3, 0, 1, 0)"
     path = tmp_path / "naslib.csv"
-    path.write_text(f"arch,val_accuracy\n\"{nb201.to_naslib(a)}\",91.5\n\"{nb201.to_naslib(b)}\",80\n")
+    path.write_text(f"arch,val_accuracy\n\"{nb201.to_naslib(b)}\",91.5\n\"{nb201.to_naslib(e)}\",80\n")
     with caplog.at_level("WARNING", logger="swapnas"):
         bench = CsvBenchmark(path, "nb201", "cifar10")
-    assert bench.accuracies([A, c], "cifar10").tolist() == [91.5, 80.0]
+    assert bench.accuracies([c, d], "cifar10").tolist() == [91.5, 80.0]
     assert [r.getMessage() for r in caplog.records] == [
         f"--truth {path}: its archs are NASLib keys, read as nb201 archs (--space nb201); transnas_micro's NASLib keys "
         "look alike: if the file holds transnas_micro archs, give --space transnas_micro"]
+    caplog.clear()  # a key with op index 4, which no TransNAS micro arch has: no warning
+    path.write_text(f"arch,val_accuracy\n\"{nb201.to_naslib(a)}\",91.5\n\"{nb201.to_naslib(e)}\",80\n")
+    with caplog.at_level("WARNING", logger="swapnas"):
+        assert CsvBenchmark(path, "nb201", "cifar10").accuracies([A, d], "cifar10").tolist() == [91.5, 80.0]
+    assert caplog.records == []
+
+
+def test_a_short_row_under_arch_column_is_named_not_a_traceback(tmp_path: Path) -> None:
+    path = tmp_path / "short.csv"
+    path.write_text(f"acc,arch\n80\n91,{A}\n")
+    with pytest.raises(ValueError, match=f"^--arch-column arch: line 2 of --truth {path} holds None, not an arch"):
+        CsvBenchmark(path, "nb201", "cifar10", arch_column="arch")
 
 
 def test_naslibs_failure_marker_is_a_missing_score_not_a_score() -> None:

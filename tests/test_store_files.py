@@ -1,5 +1,6 @@
-"""Session 54: a store opened for reading (``export``, ``store check``, merge's sources) leaves no ``-wal``/``-shm``
-files behind when it may (:func:`swapnas.store_files.connect_reader`), and still writes nothing."""
+"""Session 54: a store opened for reading by ``export`` and merge's sources leaves no ``-wal``/``-shm`` files behind
+where it may (:func:`swapnas.store_files.connect_reader`; ``store check`` and ``salvage`` read damaged files and stay
+``mode=ro``), and still writes nothing."""
 
 from __future__ import annotations
 
@@ -86,5 +87,55 @@ def test_where_the_store_cannot_be_written_the_reader_is_read_only(tmp_path: Pat
         assert db.execute("SELECT COUNT(*) FROM scores").fetchone() == (3,)
         with pytest.raises(sqlite3.OperationalError, match="readonly"):
             db.execute("DELETE FROM scores")
+    finally:
+        db.close()
+
+
+def test_a_link_to_a_store_in_a_folder_that_cannot_be_written_is_read_read_only(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SQLite makes its -wal and -shm beside the link's target: the target's folder decides (the review of session
+    54: a link in a writable folder to a store in a read-only one was opened plainly and could not be read)."""
+    (tmp_path / "target").mkdir()
+    _store(tmp_path / "target" / "s.sqlite")
+    (tmp_path / "links").mkdir()
+    link = tmp_path / "links" / "s.sqlite"
+    link.symlink_to(tmp_path / "target" / "s.sqlite")
+    _denied(monkeypatch, tmp_path / "target")
+    db = connect_reader(link)
+    try:
+        assert db.execute("PRAGMA query_only").fetchone() == (0,)  # the mode=ro connection
+        assert db.execute("SELECT COUNT(*) FROM scores").fetchone() == (3,)
+    finally:
+        db.close()
+
+
+def test_a_plain_reader_that_cannot_read_falls_back_to_read_only(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "s.sqlite"
+    _store(path)
+    real, opened = sqlite3.connect, []
+
+    class Unreadable:
+        """A plain connection whose first read fails as where SQLite cannot make its -shm file."""
+
+        def __init__(self, db: sqlite3.Connection):
+            self.db, self.closed = db, False
+            opened.append(self)
+
+        def execute(self, sql: str) -> sqlite3.Cursor:
+            if sql.startswith("SELECT"):
+                raise sqlite3.OperationalError("unable to open database file")
+            return self.db.execute(sql)
+
+        def close(self) -> None:
+            self.closed = True
+            self.db.close()
+
+    monkeypatch.setattr(sqlite3, "connect",
+                        lambda p, **kw: real(p, **kw) if kw.get("uri") else Unreadable(real(p, **kw)))
+    db = connect_reader(path)
+    try:
+        assert opened[0].closed and db.execute("SELECT COUNT(*) FROM scores").fetchone() == (3,)
+        assert db.execute("PRAGMA query_only").fetchone() == (0,)
     finally:
         db.close()

@@ -37,3 +37,46 @@ def test_a_script_without_its_main_guard_stops_at_once_naming_the_guard(small_bu
     assert "swapnas.search_arch was called while a spawned worker process imported your script again" in run.stderr
     assert "another swapnas search" not in run.stderr
     assert [p.name for p in (tmp_path / "out").iterdir()] == [".lock"]  # no arch stored as failed: no store made
+
+
+RECOVERING = """\
+import os
+import sys
+
+if __name__ == "__mp_main__" and os.environ.get("DIE_ON_IMPORT"):
+    raise SystemExit(3)  # a worker that cannot start: a cause that goes away before the second call
+sys.path.insert(0, {root!r})
+from concurrent.futures import BrokenExecutor
+
+import torch
+
+from swapnas.executors import PoolExecutor
+from swapnas.session import score_archs
+from swapnas.store import ScoreStore
+from tests.tiny_tasks import tiny_nb201_task
+
+if __name__ == "__main__":
+    protocol, batch, proxies, archs = tiny_nb201_task("params", batch_size=8, repeats=1, n_archs=3, seed=3)
+    with ScoreStore(":memory:") as store, PoolExecutor(2) as pool:
+        for call in (1, 2):
+            if call == 2:
+                os.environ.pop("DIE_ON_IMPORT")
+            try:
+                done = score_archs(archs, "nb201", proxies, protocol, batch, store, torch.device("cpu"),
+                                   progress=False, executor=pool)
+                print(call, [r.status for r in done["params"]], store.count())
+            except BrokenExecutor as exc:
+                print(call, type(exc).__name__, store.count())
+"""
+
+
+@pytest.mark.slow
+def test_an_executor_whose_workers_could_not_start_works_once_they_can(tmp_path: Path) -> None:
+    """The review of session 54: the first pool's failed start was kept, so every later call of the same executor
+    was refused, the cause gone or not."""
+    script = tmp_path / "recovering.py"
+    script.write_text(RECOVERING.format(root=str(Path(__file__).resolve().parents[1])), encoding="utf-8")
+    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300, cwd=tmp_path,
+                         env={"OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin", "HOME": str(tmp_path),
+                              "DIE_ON_IMPORT": "1"})
+    assert run.stdout.splitlines() == ["1 BrokenExecutor 0", "2 ['ok', 'ok', 'ok'] 3"], run.stderr[-2000:]

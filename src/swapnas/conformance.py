@@ -148,7 +148,8 @@ def _number(v: object) -> float | None:
 
 
 #: the score NASLib's zero-cost code writes where a metric failed (jacov and epe_nas: 14 records of its NB201
-#: file); read as missing since session 54 (it was a score, far below every other)
+#: file); read as missing since session 54 (it was a score, far below every other). NASLib takes synflow's log after
+#: that substitution, so a failed synflow would be -ln(1e8); its bundled files hold none, and that value is read as is
 NASLIB_FAILED = -1e8
 
 

@@ -292,7 +292,7 @@ class PoolExecutor(Executor):
         self.workers, self.threads, self.chunk_size, self.max_retries = workers, threads, chunk_size, max_retries
         self._pool: ProcessPoolExecutor | None = None
         self._calls = itertools.count()
-        self._warm_up: list[Future] = []  # the first pool's no-op tasks, one per worker (see _started)
+        self._warm_up: list[Future] = []  # the pool's no-op tasks, one per worker (see _started)
 
     def _ensure_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
@@ -307,13 +307,14 @@ class PoolExecutor(Executor):
                 warm_up = [self._pool.submit(int) for _ in range(self.workers)]
             finally:
                 mask(signal.SIG_UNBLOCK, _STOPS)
-            self._warm_up = self._warm_up or warm_up
+            self._warm_up = warm_up  # each new pool's own (a failed start is not kept)
         return self._pool
 
     def _started(self) -> None:
-        """The first pool's workers have started (their no-op tasks are done). Workers that die before that (a user's
-        script that runs swapnas at its top level: each spawned worker imports it again and runs it) stop the run
-        here, before any arch is scored: until session 54 they were retried for ~1 min and stored archs as failed."""
+        """The pool's no-op tasks are done: no worker died as the pool started (a death breaks the pool and fails
+        them). Workers that die as they start (a user's script that runs swapnas at its top level: each spawned
+        worker imports it again and runs it) stop the call here, before any arch is scored: until session 54 they
+        were retried through several pools and stored archs as failed. The next call starts a new pool."""
         self._ensure_pool()
         try:
             for future in self._warm_up:

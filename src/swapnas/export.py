@@ -123,8 +123,8 @@ NASLIB_PROXIES = {**{ours: theirs for theirs, ours in NASLIB_TO_OURS.items()}, "
                   "fisher": "fisher_swapnas"}
 #: what the values of a naslib-zc file are where NASLib's are not written as ours (the file's provenance says it)
 NASLIB_CONVENTIONS = {
-    "synflow": "ln of the score, as NASLib's ZeroCost.query stores it (-ln(-x) for a negative score); the csv "
-               "format has the score",
+    "synflow": "ln of the score, as NASLib's ZeroCost.query stores it (-ln(-x) for a negative score, 0 for 0); "
+               "the csv format has the score",
     "fisher": "NASLib's fan-in-weighted fisher: our fisher_fanin; our fisher is written fisher_swapnas",
     "params, flops": "counts of the scored network (flops: 2 per multiply-add of matmuls and convolutions), not "
                      "NASLib's millions of the benchmark's network",

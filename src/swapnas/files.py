@@ -108,3 +108,6 @@ def out_lock(out: Path, what: str = "search") -> Iterator[None]:
             yield
         finally:
             _HELD.pop(key, None)
+            if fcntl is None:  # msvcrt's lock given back before the file closes (Windows may free a closed one late)
+                os.lseek(f.fileno(), _FAR_BYTE, os.SEEK_SET)
+                msvcrt.locking(f.fileno(), msvcrt.LK_UNLCK, 1)

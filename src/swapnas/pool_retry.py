@@ -5,9 +5,10 @@ chunk in flight fails with ``BrokenProcessPool``, and so does every later submit
 starts a fresh pool and scores the archs that were in flight again, one at a time with nothing beside them, so
 that a death can be blamed on its arch: an arch whose worker dies ``1 + retries`` times while it runs alone gets
 ``dead(item, deaths, error)`` (stored as a failure) and the sweep goes on, as the Ray executor does. Those
-failures are held until an arch scores: workers that cannot start at all (a script without its ``__main__`` guard,
-an import error) stop the run with ``BrokenProcessPool`` and store nothing (until session 54 the first archs were
-stored as failed, "its scoring process died", and a rerun after the fix ranked them last).
+failures are held while no arch scores between them: :data:`GIVE_UP` of them in a row stop the run with
+``BrokenProcessPool`` and store nothing (until session 54 the first two were stored as failed, "its scoring process
+died", and a rerun after the cause was fixed ranked them last); otherwise they are given, before the next result or at
+the end. (Workers that die as they start are stopped before any arch: ``PoolExecutor._started``.)
 """
 
 from __future__ import annotations
@@ -55,8 +56,7 @@ def run_chunks(
     alone: deque[tuple[T, int]] = deque()  # what was in flight when a pool broke: each rerun alone, with its deaths
     pending: dict[Future, tuple[list[T], int]] = {}
     streak = 0  # archs given up since the last result: workers that cannot run at all must not fail every arch
-    held: list[tuple[T, R]] = []  # their failures, given once an arch scores (workers that run at all)
-    scored = False
+    held: list[tuple[T, R]] = []  # their failures, given once an arch scores or the sweep ends
     try:
         while todo or alone or pending:
             broken = not _fill(submit, todo, alone, pending, in_flight)
@@ -75,7 +75,7 @@ def run_chunks(
                         lost += [(item, deaths) for item in chunk]
                         error = exc
                         continue
-                    streak, scored = 0, True
+                    streak = 0
                     yield from held
                     held.clear()
                     yield from zip(chunk, outs)
@@ -95,8 +95,6 @@ def run_chunks(
                     alone.appendleft((item, deaths + 1))
             else:
                 alone.extend(lost)
-        if held and not scored:  # every arch of the run died: the workers, not the archs
-            raise _cannot_run(len(held), retries + 1)
         yield from held
     finally:
         for future in pending:  # closed early (Ctrl-C, an error): drop what is queued
@@ -104,8 +102,9 @@ def run_chunks(
 
 
 def _cannot_run(archs: int, tries: int) -> BrokenProcessPool:
+    """The refusal after ``archs`` (:data:`GIVE_UP`) archs in a row each died ``tries`` times alone."""
     return BrokenProcessPool(
-        f"the scoring processes died on {archs} arch{'s in a row' if archs > 1 else ''}, each scored alone {tries} "
-        f"time{'s' * (tries > 1)}, and scored none: they cannot run here (try --workers 1, or workers=1 from "
-        "Python, to see why; from a script of your own, call swapnas under `if __name__ == \"__main__\":`, "
-        "since each worker process imports your script again). Nothing was stored for them")
+        f"the scoring processes died on {archs} archs in a row, each scored alone {tries} time{'s' * (tries > 1)}, "
+        "and scored none: they cannot run here (try --workers 1, or workers=1 from Python, to see why; from a "
+        "script of your own, call swapnas under `if __name__ == \"__main__\":`, since each worker process imports "
+        "your script again). Nothing was stored for them")

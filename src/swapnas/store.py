@@ -123,7 +123,7 @@ class ScoreStore:
         self.read_only = ""
         if self.path == ":memory:":
             self._db = sqlite3.connect(self.path)
-        elif read_only:  # a reader (export, check, merge's sources): no row is written
+        elif read_only:  # a reader (export, merge's sources; store check opens its own): no row is written
             if not Path(self.path).is_file():
                 raise StoreError(f"no score store at {self.path}")
             with self._guard():  # a file that is not SQLite fails here when opened read-only

@@ -106,18 +106,29 @@ def connect(path: Path) -> tuple[sqlite3.Connection, str]:
     if not os.access(path, os.R_OK):
         raise StoreError(f"cannot read the score store {path} (permission denied); fix its permissions or give "
                          "another --store")
-    why = ("the file is not writable" if not os.access(path, os.W_OK) else
-           f"its folder {path.parent} is not writable" if not os.access(path.parent, os.W_OK) else "")
+    why = unwritable(path)
     return (connect_read_only(path), why) if why else (sqlite3.connect(path, timeout=LOCK_WAIT_S), "")
 
 
+def unwritable(path: Path) -> str:
+    """Why the existing store at ``path`` cannot be written, "" where it can: the file, or the folder it lives in,
+    where SQLite makes its ``-wal`` and ``-shm`` files (a link's target's folder, not the link's)."""
+    folder = path.resolve().parent
+    return ("the file is not writable" if not os.access(path, os.W_OK) else
+            f"its folder {folder} is not writable" if not os.access(folder, os.W_OK) else "")
+
+
 def connect_reader(path: Path) -> sqlite3.Connection:
-    """A connection to the existing store at ``path`` that writes no row. Where the file and its folder are writable
-    it is a plain one with ``PRAGMA query_only``: the last connection to close removes a WAL store's ``-shm`` and
-    ``-wal`` files, which a ``mode=ro`` connection cannot (until session 54 every export left them beside the store);
-    elsewhere :func:`connect_read_only`."""
-    if os.access(path, os.W_OK) and os.access(path.parent, os.W_OK):
+    """A connection to the existing store at ``path`` that writes no row. Where the store can be written it is a
+    plain one with ``PRAGMA query_only``: the last connection to close removes a WAL store's ``-shm`` and ``-wal``
+    files, which a ``mode=ro`` connection cannot (until session 54 every export left them beside the store);
+    elsewhere, or where that connection cannot read (SQLite cannot make its files), :func:`connect_read_only`."""
+    if not unwritable(path):
         db = sqlite3.connect(path, timeout=LOCK_WAIT_S)
-        db.execute("PRAGMA query_only = ON")
-        return db
+        try:
+            db.execute("PRAGMA query_only = ON")
+            db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return db
+        except sqlite3.OperationalError:  # e.g. a -shm it cannot make; a file that is no database is DatabaseError
+            db.close()
     return connect_read_only(path)

@@ -100,7 +100,6 @@ class CsvBenchmark:
                              f"{', '.join(columns)})")
         if self.arch_column not in columns:
             raise ValueError(self._no_arch_column(rows, columns, mod.parse))
-        self._warn_naslib_keys([r[self.arch_column] for r in rows[:5]])
         self.accuracy_column = self._accuracy(rows, columns, accuracy_column)
         tasks = [r.get("task") or dataset for r in rows]
         self.tasks = tuple(dict.fromkeys(tasks))
@@ -122,12 +121,15 @@ class CsvBenchmark:
                                  f"{first} and {line}; keep one row per arch (e.g. its mean accuracy)")
             self._rows[t][arch] = float(r[self.accuracy_column])
             self._lines[t][arch] = line
+        self._warn_naslib_keys([r[self.arch_column] for r in rows[:5]])  # after the loop: each cell is an arch
         self._final = getattr(mod, "FINAL_NETS", {})
 
     def _warn_naslib_keys(self, values: list[str]) -> None:
         """NASLib's keys are tuples of op indices in NB201 and both TransNAS spaces alike: say which space read them
         where another reads them too (a NB201 file read as TransNAS micro archs scored other networks silently)."""
-        if all(v.lstrip().startswith("(") for v in values) and (other := _space_of(values, self.space)):
+        other = next((name for name in SPACES if name != self.space
+                      and all(_parses(get_space(name).parse, v) for v in values)), None)
+        if all(v.lstrip().startswith("(") for v in values) and other is not None:
             log.warning("--truth %s: its archs are NASLib keys, read as %s archs (--space %s); %s's NASLib keys look "
                         "alike: if the file holds %s archs, give --space %s", self.path, self.space, self.space,
                         other, other, other)

@@ -14,6 +14,10 @@ from ..executors import Executor, make_executor, usable_cores
 from ..malloc import pad_mib
 
 
+#: the most workers a process pool takes on Windows (its wait on process handles)
+WINDOWS_MAX_WORKERS = 61
+
+
 def default_workers(device: torch.device) -> int:
     """Local scoring processes when --workers is not given: one per usable core on a CPU
     (``$SWAPNAS_WORKERS`` overrides it), one on a GPU; on Windows at most 61, the most its process pools take."""
@@ -22,7 +26,7 @@ def default_workers(device: torch.device) -> int:
     env = os.environ.get("SWAPNAS_WORKERS", "")
     if env and not (env.isdigit() and int(env) >= 1):
         raise ValueError(f"$SWAPNAS_WORKERS must be a positive integer (got {env!r})")
-    return int(env) if env else min(usable_cores(), 61 if sys.platform == "win32" else sys.maxsize)
+    return int(env) if env else min(usable_cores(), WINDOWS_MAX_WORKERS if sys.platform == "win32" else sys.maxsize)
 
 
 def executor_of(args: argparse.Namespace) -> tuple[Executor, torch.device]:
@@ -44,6 +48,9 @@ def executor_plan(args: argparse.Namespace) -> tuple[str, dict, torch.device]:
             raise ValueError(f"{', '.join(given)} only appl{'ies' if len(given) == 1 else 'y'} with --executor ray")
         device = resolve_device(args.device)
         workers = args.workers or (1 if args.prefetch else default_workers(device))
+        if sys.platform == "win32" and workers > WINDOWS_MAX_WORKERS:  # Python's own refusal came at pool start
+            raise ValueError(f"{workers} scoring workers (--workers or $SWAPNAS_WORKERS): Windows' process pools take "
+                             f"at most {WINDOWS_MAX_WORKERS}")
         torch.set_num_threads(args.threads)  # (this process's heap pad is cli._main's: search_arch's caller keeps its)
         return "local", {"prefetch": args.prefetch, "workers": workers, "threads": args.threads}, device
     if args.workers is not None:
