@@ -100,3 +100,28 @@ def test_a_search_refused_for_other_constraints_names_each_flag(tmp_path: Path) 
     assert fitness_mismatch(tmp_path / "s", {"proxy": "swap@1", "constraints": [1.0]}, {"proxy": "swap@1"}) == (
         f"{tmp_path / 's'} holds a search with another fitness or constraints: --max-params/--max-macs [1.0] (now "
         "None); use another --out folder or the same settings")  # a state of another shape: shown as it is
+
+
+def test_prefetch_that_cannot_build_ahead_says_so_once(caplog) -> None:
+    """``--prefetch 2 --proxies snip`` was accepted and did nothing, without a word (a README reader's finding)."""
+    import torch
+
+    from swapnas.executor_local import LocalExecutor, ScoreTask
+
+    from .tiny_tasks import tiny_nb201_task
+
+    protocol, batch, proxies, archs = tiny_nb201_task("snip,swap", batch_size=8, repeats=1, n_archs=2, seed=3)
+    executor = LocalExecutor(prefetch=2)
+    task = ScoreTask("nb201", tuple(proxies), batch, protocol)
+    with caplog.at_level("WARNING", logger="swapnas"):
+        for arch in archs:  # two calls, one warning
+            assert len(list(executor.score(task, torch.device("cpu"), [(arch, {})]))) == 1
+    assert [r.getMessage() for r in caplog.records] == [
+        "--prefetch builds networks ahead only where every metric keeps the model it scores (swap and its variants, "
+        "params, …); snip changes it, so each arch's network is built as it is scored"]
+    caplog.clear()
+    protocol, batch, proxies, archs = tiny_nb201_task("swap", batch_size=8, repeats=1, n_archs=2, seed=3)
+    with caplog.at_level("WARNING", logger="swapnas"):
+        assert len(list(LocalExecutor(prefetch=2).score(ScoreTask("nb201", tuple(proxies), batch, protocol), torch.device(
+            "cpu"), [(a, {}) for a in archs]))) == 2
+    assert caplog.records == []

@@ -5,6 +5,7 @@ re-exports these names."""
 from __future__ import annotations
 
 import itertools
+import logging
 from collections import deque
 from collections.abc import Generator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -20,6 +21,8 @@ from .store import PreloadedRecords, Record, ScoreKey
 
 #: what an executor gets per arch: the arch and the records already stored for it
 Item = tuple[object, dict[ScoreKey, Record]]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -91,13 +94,19 @@ class LocalExecutor(Executor):
     def __init__(self, prefetch: int = 0):
         if prefetch < 0:
             raise ValueError(f"prefetch must be >= 0 archs (got {prefetch})")
-        self.prefetch = prefetch
+        self.prefetch, self._said_why = prefetch, False
 
     def score(self, task: ScoreTask, device: torch.device,
               items: Sequence[Item]) -> Generator[tuple[object, dict[str, Record]], None, None]:
         batch = task.batch.to(device)
         bases = [p for p in with_bases(task.proxies) if p.base is None and not p.structural]  # those need a network
         if not self.prefetch or not bases or not all(p.keeps_model for p in bases):
+            if self.prefetch and bases and not self._said_why:  # it was accepted and did nothing, without a word
+                self._said_why = True
+                changing = sorted({p.name for p in bases if not p.keeps_model})
+                log.warning("--prefetch builds networks ahead only where every metric keeps the model it scores "
+                            "(swap and its variants, params, …); %s change%s it, so each arch's network is built as "
+                            "it is scored", ", ".join(changing), "s" * (len(changing) == 1))
             for arch, known in items:
                 yield arch, score_item(task, batch, device, arch, known)
             return
