@@ -12,6 +12,9 @@ from pathlib import Path
 
 import pytest
 
+#: the scripts' environment: this checkout's code first (a copy of the repository tests its own, not the installed one)
+_ENV = {"OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin", "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+
 SCRIPT = """\
 import swapnas
 
@@ -26,7 +29,7 @@ def test_a_script_without_its_main_guard_stops_at_once_naming_the_guard(small_bu
     script = tmp_path / "my_search.py"
     script.write_text(SCRIPT.format(out=str(tmp_path / "out"), data=str(small_bundle)), encoding="utf-8")
     run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300, cwd=tmp_path,
-                         env={"OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
+                         env={**_ENV, "HOME": str(tmp_path)})
     assert run.returncode == 1 and "finished" not in run.stdout
     last = run.stderr.strip().splitlines()[-1]
     assert last == ("concurrent.futures._base.BrokenExecutor: the scoring worker processes died as they started, "
@@ -77,6 +80,6 @@ def test_an_executor_whose_workers_could_not_start_works_once_they_can(tmp_path:
     script = tmp_path / "recovering.py"
     script.write_text(RECOVERING.format(root=str(Path(__file__).resolve().parents[1])), encoding="utf-8")
     run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300, cwd=tmp_path,
-                         env={"OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin", "HOME": str(tmp_path),
+                         env={**_ENV, "HOME": str(tmp_path),
                               "DIE_ON_IMPORT": "1"})
     assert run.stdout.splitlines() == ["1 BrokenExecutor 0", "2 ['ok', 'ok', 'ok'] 3"], run.stderr[-2000:]

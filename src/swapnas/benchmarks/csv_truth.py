@@ -91,7 +91,7 @@ class CsvBenchmark:
                              "arch")
         if not rows:
             raise ValueError(f"--truth {self.path}: no data rows under its header line ({','.join(header)})")
-        columns = list(rows[0])
+        columns = [c for c in rows[0] if c is not None]  # None: csv's key of a row's cells past the header's
         self.has_task_column = "task" in columns  # each row's task from the file, not --dataset
         self.arch_column = arch_column or next(
             (c for c in columns if all(_parses(mod.parse, r[c]) for r in rows)), None)
