@@ -129,7 +129,7 @@ def rgb_image(img: Image.Image) -> Image.Image:
     image white. A mode-``I`` image whose values all fit in 0..255 keeps them."""
     if img.mode == "I" or img.mode.startswith("I;16"):
         wide = np.asarray(img, dtype=np.float64)
-        if img.mode != "I" or wide.max(initial=0) > 255:
+        if img.mode != "I" or (wide.size > 0 and float(np.max(wide)) > 255):
             wide = np.rint(wide / 257.0)
         img = Image.fromarray(np.clip(wide, 0, 255).astype(np.uint8), mode="L")
     return img.convert("RGB")

@@ -78,7 +78,7 @@ def _bootstrap_ci(x: np.ndarray, y: np.ndarray, n_boot: int, seed: int) -> tuple
         rx, ry = _resample_ranks(x, idx), _resample_ranks(y, idx)
         constant = (rx == rx[:, :1]).all(axis=1) | (ry == ry[:, :1]).all(axis=1)
         with np.errstate(all="ignore"):
-            for b in np.flatnonzero(~constant):
+            for b in np.flatnonzero(~constant).tolist():  # ints (numpy 2.5's stubs type its items otherwise)
                 rhos[start + b] = np.corrcoef(np.column_stack((rx[b], ry[b])), rowvar=False)[1, 0]
     rhos = rhos[np.isfinite(rhos)]
     if not len(rhos) or len(rhos) < n_boot // 2:  # n_boot = 0: no interval

@@ -21,6 +21,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import numpy as np
 import torch
@@ -38,7 +39,8 @@ class RunRng:
             self.cuda_index = device.index if device.index is not None else torch.cuda.current_device()
         # The checkpoint format keeps Python's and NumPy's states next to torch's; nothing in training
         # draws from them, so they are the states `random.seed(seed)` / `np.random.seed(seed)` give.
-        np_state: tuple = np.random.RandomState(seed % 2**32).get_state()  # type: ignore[assignment]
+        # a tuple already; tuple() and Any: numpy's stubs type get_state otherwise from one version to the next
+        np_state: tuple[Any, ...] = tuple(np.random.RandomState(seed % 2**32).get_state())
         self._fixed = {"python": random.Random(seed).getstate(),
                        "numpy": (np_state[0], np_state[1].tolist(), *np_state[2:])}
 
