@@ -365,12 +365,13 @@ def _row(p: Proxy, recs: list, ours: np.ndarray, theirs: np.ndarray, acc: np.nda
     """One metric's row: the three ρ over the archs where both scores are finite, failures, seconds."""
     both = np.isfinite(ours) & np.isfinite(theirs)
     secs = [r.seconds for r in recs if r.ok and r.seconds is not None]
+    agree = correlate(ours[both], theirs[both])  # ρ (spearman's, the same float) and its bootstrap CI
     return ConformanceRow(
         p.name, naslib.naslib_names[p.name], int(both.sum()),
-        spearman(ours[both], theirs[both]), spearman(ours[both], acc[both]), spearman(theirs[both], acc[both]),
+        agree.spearman, spearman(ours[both], acc[both]), spearman(theirs[both], acc[both]),
         sum(not r.ok for r in recs), int((~np.isfinite(theirs)).sum()),
         float(np.mean(secs)) if secs else float("nan"), naslib.seconds[p.name], p.higher_is_better,
-        error_messages(recs)[:5], correlate(ours[both], theirs[both]).spearman_ci,
+        error_messages(recs)[:5], agree.spearman_ci,
     )
 
 

@@ -68,14 +68,19 @@ def _locked(f: IO[str]) -> bool:
         except BlockingIOError:
             return False
         return True
-    os.lseek(f.fileno(), _FAR_BYTE, os.SEEK_SET)  # msvcrt locks from the file's position
     try:
-        msvcrt.locking(f.fileno(), msvcrt.LK_NBLCK, 1)
+        _far_byte(f, msvcrt.LK_NBLCK)
     except OSError:
         return False
     finally:
         f.seek(0)
     return True
+
+
+def _far_byte(f: IO[str], mode: int) -> None:
+    """``msvcrt.locking`` of :data:`_FAR_BYTE` in ``mode`` (it locks from the file's position)."""
+    os.lseek(f.fileno(), _FAR_BYTE, os.SEEK_SET)
+    msvcrt.locking(f.fileno(), mode, 1)
 
 
 @contextmanager
@@ -109,5 +114,4 @@ def out_lock(out: Path, what: str = "search") -> Iterator[None]:
         finally:
             _HELD.pop(key, None)
             if fcntl is None:  # msvcrt's lock given back before the file closes (Windows may free a closed one late)
-                os.lseek(f.fileno(), _FAR_BYTE, os.SEEK_SET)
-                msvcrt.locking(f.fileno(), msvcrt.LK_UNLCK, 1)
+                _far_byte(f, msvcrt.LK_UNLCK)

@@ -50,10 +50,11 @@ def _short(text: str | None, width: int = 100) -> str | None:
     return text if text is None or len(text) <= width else text[:width - 1] + "…"
 
 
-def _space_of(values: list[str], space: str) -> str | None:
-    """Another registered space most of whose archs ``values`` parse as (in 5 rows' cells), or None."""
+def _space_of(values: list[str], space: str, every: bool = False) -> str | None:
+    """Another registered space whose parser reads one of ``values`` (``every``: each of them), or None."""
     for name in SPACES:
-        if name != space and sum(_parses(get_space(name).parse, v) for v in values if v) >= 1:
+        read = [_parses(get_space(name).parse, v) for v in values if v]
+        if name != space and read and (all(read) if every else any(read)):
             return name
     return None
 
@@ -127,9 +128,9 @@ class CsvBenchmark:
     def _warn_naslib_keys(self, values: list[str]) -> None:
         """NASLib's keys are tuples of op indices in NB201 and both TransNAS spaces alike: say which space read them
         where another reads them too (a NB201 file read as TransNAS micro archs scored other networks silently)."""
-        other = next((name for name in SPACES if name != self.space
-                      and all(_parses(get_space(name).parse, v) for v in values)), None)
-        if all(v.lstrip().startswith("(") for v in values) and other is not None:
+        if not all(v.startswith("(") for v in values):  # (the cells are stripped)
+            return
+        if (other := _space_of(values, self.space, every=True)) is not None:
             log.warning("--truth %s: its archs are NASLib keys, read as %s archs (--space %s); %s's NASLib keys look "
                         "alike: if the file holds %s archs, give --space %s", self.path, self.space, self.space,
                         other, other, other)
