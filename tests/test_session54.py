@@ -122,6 +122,6 @@ def test_prefetch_that_cannot_build_ahead_says_so_once(caplog) -> None:
     caplog.clear()
     protocol, batch, proxies, archs = tiny_nb201_task("swap", batch_size=8, repeats=1, n_archs=2, seed=3)
     with caplog.at_level("WARNING", logger="swapnas"):
-        assert len(list(LocalExecutor(prefetch=2).score(ScoreTask("nb201", tuple(proxies), batch, protocol), torch.device(
-            "cpu"), [(a, {}) for a in archs]))) == 2
+        task = ScoreTask("nb201", tuple(proxies), batch, protocol)
+        assert len(list(LocalExecutor(prefetch=2).score(task, torch.device("cpu"), [(a, {}) for a in archs]))) == 2
     assert caplog.records == []
