@@ -8,11 +8,16 @@ import difflib
 from collections.abc import Iterable
 
 
+def near_names(name: str, choices: Iterable[str], n: int = 2, cutoff: float = 0.6) -> str:
+    """``"'a' or 'b'"``: the (at most ``n``) ``choices`` nearest ``name``, case aside; '' for none."""
+    lower = {c.lower(): c for c in choices}
+    return " or ".join(repr(lower[c]) for c in difflib.get_close_matches(name.lower(), list(lower), n=n, cutoff=cutoff))
+
+
 def did_you_mean(name: str, choices: Iterable[str]) -> str:
     """``"; did you mean 'a' or 'b'?"``: the (at most two) ``choices`` nearest ``name``, case aside; '' for none."""
-    lower = {c.lower(): c for c in choices}
-    close = [lower[c] for c in difflib.get_close_matches(name.lower(), list(lower), n=2, cutoff=0.6)]
-    return f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
+    close = near_names(name, choices)
+    return f"; did you mean {close}?" if close else ""
 
 
 class NotFound(KeyError):

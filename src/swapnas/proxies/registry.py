@@ -15,7 +15,6 @@ Add a metric: write ``proxies/<name>.py`` with a function decorated by
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
 import sys
 from collections.abc import Callable
@@ -25,7 +24,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ..errors import NotFound
+from ..errors import NotFound, near_names
 
 InputKind = Literal["data", "ones", "random"]
 
@@ -189,7 +188,7 @@ def about_unknown(name: str, several: bool = False) -> str:
     unimported = Path(__file__).with_name(f"{name}.py")  # a new metric's file, its import line forgotten
     hint = (f" (proxies/{name}.py exists: add `{name}` to the `from . import (…)` list in proxies/__init__.py)"
             if name.isidentifier() and unimported.is_file() and f"{__package__}.{name}" not in sys.modules else "")
-    close = " or ".join(map(repr, difflib.get_close_matches(name, [*_REGISTRY, *ALIASES], n=3, cutoff=0.7)))
+    close = near_names(name, [*_REGISTRY, *ALIASES], n=3, cutoff=0.7)
     near = "" if not close or hint else f" (did you mean {close}?)" if several else f"; did you mean {close}?"
     return f"{name!r}{hint}{near}"
 
