@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import sqlite3
 from pathlib import Path
 
@@ -76,13 +77,19 @@ def test_a_space_without_naslib_keys_and_an_unknown_space_keep_our_strings(tmp_p
     assert doc["mine"] == {"protocol fp1": {"cell-7": {"swap": {"score": 3.0, "time": 0.5}}}}
 
 
-def test_a_failed_score_is_skipped_and_the_rest_exported(tmp_path):
-    # rows come in (space, proxy, …, arch) order: the first one fails
+def test_a_failed_score_is_written_as_naslib_writes_it_and_the_rest_exported(tmp_path):
+    # rows come in (space, proxy, …, arch) order: the first one fails; NASLib's code writes -1e8 for a failed metric
+    # and takes synflow's log after that substitution
     first, second = sorted(NB201)
     failed = Record("failed", None, None, [], 0.1, None, "boom")
-    store = _put(tmp_path / "s.sqlite", [(_key(arch=first), failed), (_key(arch=second), _ok(4.0))])
+    synflow = ScoreKey("nb201", first, "synflow@1", "fp1", 0, 8, 1, '{"C": 4}')
+    store = _put(tmp_path / "s.sqlite", [(_key(arch=first), failed), (_key(arch=second), _ok(4.0)), (synflow, failed)])
     doc = json.loads(export(store, tmp_path / "zc.json", "naslib-zc").read_text())
-    assert list(doc["nb201"]["protocol fp1"].values()) == [{"swap": {"score": 4.0, "time": 0.5}}]
+    key = {a: nb201.to_naslib(nb201.parse(a)) for a in NB201}
+    assert doc["nb201"]["protocol fp1"] == {
+        key[first]: {"swap": {"score": -1e8, "time": 0.1}, "synflow": {"score": -math.log(1e8), "time": 0.1}},
+        key[second]: {"swap": {"score": 4.0, "time": 0.5}}}
+    assert doc["provenance"]["conventions"]["failed"].startswith("-1e8 (synflow: -ln 1e8), the value NASLib's code")
 
 
 def test_two_settings_under_one_fingerprint_named_whole(tmp_path):

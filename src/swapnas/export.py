@@ -21,9 +21,10 @@
   ``params`` and ``flops`` are counts of the scored network, not NASLib's millions of the benchmark's network. A
   (space, dataset) holds scores of one setting (fingerprint, seed, S, R, network; since session 54), described in the
   file's ``provenance`` (``settings``) with these ``conventions``. Two stored archs that
-  NASLib's encoding writes alike (a DARTS genotype's concat is not encoded) are refused. Only successful scores;
-  when one (space, dataset, arch, proxy) was stored under several settings (protocol, seed, batch, repeats,
-  network, proxy version and options), it refuses, naming what differs; ``--protocol`` keeps one
+  NASLib's encoding writes alike (a DARTS genotype's concat is not encoded) are refused. A failed score is written
+  ``-1e8`` (synflow: its log), as NASLib's code writes it (until session 55 it was left out: the arch had no entry
+  for that metric); when one (space, dataset, arch, proxy) was stored under several settings (protocol, seed,
+  batch, repeats, network, proxy version and options), it refuses, naming what differs; ``--protocol`` keeps one
   protocol fingerprint (in both formats; a dataset name, in our spelling or NASLib's, picks the store's only
   fingerprint of that dataset). A fingerprint covers the batch (so S) but not R or the network: a search's two
   stages under one S, or runs of other ``--repeats``, share one, which ``--protocol`` cannot split (csv has every
@@ -39,7 +40,7 @@ import os
 from pathlib import Path
 
 from .results import provenance, strict_json
-from .conformance import NASLIB_TO_OURS
+from .conformance import NASLIB_FAILED, NASLIB_TO_OURS
 from .scoring import fingerprinted
 from .spaces import SPACES, get_space
 from .store import ScoreStore, StoreError
@@ -129,6 +130,8 @@ NASLIB_CONVENTIONS = {
     "params, flops": "counts of the scored network (flops: 2 per multiply-add of matmuls and convolutions), not "
                      "NASLib's millions of the benchmark's network",
     "time": "seconds to score one arch, all its repeats (R)",
+    "failed": "-1e8 (synflow: -ln 1e8), the value NASLib's code writes where a metric failed on an arch; the csv "
+              "format has the error",
 }
 
 
@@ -147,15 +150,13 @@ def _dataset_key(fingerprint: str, protocols: dict[str, dict]) -> str:
 
 
 def _naslib_doc(rows: list[dict], protocols: dict[str, dict]) -> tuple[dict, dict]:
-    """NASLib's nesting of successful scores under each space: dataset → arch → proxy, and each (space, dataset)'s
-    setting. One setting per (space, dataset, arch, proxy name) and one :data:`PER_DATASET` setting per (space,
-    dataset), else a ValueError (until session 54 scores of two networks or batches shared a dataset's column)."""
+    """NASLib's nesting of the scores under each space (a failed one as NASLib writes it, :data:`NASLIB_FAILED`):
+    dataset → arch → proxy, and each (space, dataset)'s setting. One setting per (space, dataset, arch, proxy name)
+    and one :data:`PER_DATASET` setting per (space, dataset), else a ValueError (until session 54 scores of two networks or batches shared a dataset's column)."""
     doc: dict = {}
     seen: dict[tuple, dict] = {}
     settings: dict[tuple, dict] = {}
     for r in rows:
-        if r["status"] != "ok":
-            continue
         name, key = r["proxy"].split("@")[0], _arch_key(r["space"], r["arch"])
         dataset = _dataset_key(r["protocol"], protocols)
         first = seen.setdefault((r["space"], dataset, key, name), r)
@@ -173,7 +174,8 @@ def _naslib_doc(rows: list[dict], protocols: dict[str, dict]) -> tuple[dict, dic
                              f"of {r['arch']}; a NASLib zc file holds one setting per dataset: "
                              f"{_fix(one, r, protocols, _scored_with(rows), PER_DATASET)}")
         arch = doc.setdefault(r["space"], {}).setdefault(dataset, {}).setdefault(key, {})
-        arch[NASLIB_PROXIES.get(name, name)] = {"score": _naslib_value(name, r["value"]), "time": r["seconds"]}
+        value = _naslib_value(name, r["value"] if r["status"] == "ok" else NASLIB_FAILED)
+        arch[NASLIB_PROXIES.get(name, name)] = {"score": value, "time": r["seconds"]}
     described: dict[str, dict] = {}
     for (space, dataset), r in settings.items():
         described.setdefault(space, {})[dataset] = {
