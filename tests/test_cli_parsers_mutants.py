@@ -170,7 +170,8 @@ OWN = {
         ("--protocol", "protocol", None, None, None, False, None, None, Store),
         ("--out", "out", None, None, None, True, None, None, Store),
     ],
-    "store": [("store_action", "store_action", None, None, ["check", "salvage", "merge"], True, "{check,salvage,merge}",
+    "store": [("store_action", "store_action", None, None, ["check", "salvage", "merge", "accept-code"], True,
+               "{check,salvage,merge,accept-code}",
                argparse.PARSER, argparse._SubParsersAction)],
 }
 SHARED = {
@@ -290,7 +291,7 @@ def test_train_data_root_and_synthetic_exclude_each_other(capsys) -> None:
 
 def test_store_actions_check_salvage_and_merge() -> None:
     actions = _subparsers(_command("store")).choices
-    assert list(actions) == ["check", "salvage", "merge"]
+    assert list(actions) == ["check", "salvage", "merge", "accept-code"]
     for name, p in actions.items():
         assert p.formatter_class is HelpFormatter and p.epilog.startswith("example:\n  swapnas store " + name)
     assert [_row(a) for a in actions["check"]._actions[len(GLOBAL):]] == [
@@ -301,7 +302,10 @@ def test_store_actions_check_salvage_and_merge() -> None:
     assert [_flag(a) for a in actions["check"]._actions[:len(GLOBAL)]] == GLOBAL
     assert [_flag(a) for a in actions["salvage"]._actions[:len(GLOBAL)]] == GLOBAL
     helps = {a.dest: a.help for a in _subparsers(_command("store"))._choices_actions}
-    assert list(helps) == ["check", "salvage", "merge"] and all(helps.values())
+    assert list(helps) == ["check", "salvage", "merge", "accept-code"] and all(helps.values())
+    assert [_row(a) for a in actions["accept-code"]._actions[len(GLOBAL):]] == [
+        ("store", "store", None, None, None, True, None, None, Store),
+        ("names", "names", None, None, None, True, "NAME", "*", Store)]
     args = build_parser().parse_args(["store", "salvage", "a.sqlite", "--out", "b.sqlite"])
     assert (args.store_action, args.store, args.out, args.func) == ("salvage", "a.sqlite", "b.sqlite", commands.store)
     assert [_row(a) for a in actions["merge"]._actions[len(GLOBAL):]] == [

@@ -84,8 +84,9 @@ def test_a_changed_proxy_warns_whole_once_with_the_date(tmp_path, utc):
         assert [str(w.message) for w in caught] == [
             f"proxy 'toy': its function differs from the code recorded beside its scores in {path} (1970-01-01 "
             "00:00), under the same version 2, so those scores are reused as they are. If the change alters the "
-            "values, give the proxy a new version (@register(..., version=\"3\")) to score them again; if not, "
-            "ignore this: the store now records the new code"]
+            "values, give the proxy a new version (@register(..., version=\"3\")) to score them again. Until then "
+            "every run on this store warns again; if the change leaves the values alone, `swapnas store accept-code "
+            f"{path}` records the code that runs now as the code of its scores"]
         # once per store and name in this process, whatever the code is now
         assert _warned(lambda: warn_changed_code(store, [_proxy(_min)])) == []
 
@@ -98,7 +99,7 @@ def test_a_read_only_store_compares_and_says_nothing_of_recording(tmp_path, utc)
     code_changes._CODE_CHECKED.clear()
     with ScoreStore(path, read_only=True) as store:
         [w] = _warned(lambda: warn_changed_code(store, [_proxy(_max, version="v")]))
-    assert str(w.message).endswith('(@register(..., version="v.1")) to score them again; if not, ignore this')
+    assert '(@register(..., version="v.1")) to score them again. Until then every run' in str(w.message)
 
 
 def test_a_proxy_checked_before_does_not_stop_the_next(tmp_path, utc):
@@ -137,8 +138,9 @@ def test_the_network_warning_whole_and_its_default_version(tmp_path, utc, monkey
             f"space 'nb201': the code of the modules that build its networks ({names}) differs from the code "
             f"recorded beside the scores in {path} (1970-01-01 00:00), under the same network version 1, so those "
             "scores are reused as they are. If the networks changed, set NET_VERSION = \"2\" in the space's module "
-            "to score them again; if only other code changed (parsing, mutation, docs), ignore this: the store now "
-            "records the new code"]
+            "to score them again. Until then every run on this store warns again; if only other code changed "
+            f"(parsing, mutation, docs), `swapnas store accept-code {path}` records the code that runs now as the "
+            "code of its scores"]
         warn_changed_network(store, "no_such_space", "1")  # an unknown space: nothing to digest, no error
     assert (str(path), "net:no_such_space@1") not in code_changes._CODE_CHECKED
 

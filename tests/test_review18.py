@@ -188,10 +188,20 @@ def test_a_proxy_edited_under_the_same_version_warns_once_and_reuses_its_scores(
     assert len(warned) == 1 and "proxy 'review18_code': its function differs" in warned[0]
     assert 'version="4"' in warned[0] and str(path) in warned[0]
     monkeypatch.setattr(code_changes, "_CODE_CHECKED", set())
-    assert _run(path, _logit_max, "review18_code")[1] == []  # the store now records the new code
+    again, warned = _run(path, _logit_max, "review18_code")  # until session 55 this run was quiet
+    assert again == first and len(warned) == 1 and f"`swapnas store accept-code {path}`" in warned[0]
+    from swapnas.proxies.code import code_digest
+    from swapnas.store import ScoreStore
+
+    with ScoreStore(path) as store:  # what `swapnas store accept-code` does for it
+        store.accept_code("review18_code@3", code_digest(_logit_max))
+    monkeypatch.setattr(code_changes, "_CODE_CHECKED", set())
+    assert _run(path, _logit_max, "review18_code")[1] == []
     monkeypatch.setattr(code_changes, "_CODE_CHECKED", set())
     warned = _run(path, _logit_mean, "review18_code", read_only=True)[1]  # compared, not recorded
-    assert len(warned) == 1 and "records the new code" not in warned[0]
+    assert len(warned) == 1 and "proxy 'review18_code': its function differs" in warned[0]
+    with ScoreStore(path) as store:
+        assert store.code_changed("review18_code@3", code_digest(_logit_max)) is None
     monkeypatch.setattr(code_changes, "_CODE_CHECKED", set())
     import sqlite3
 

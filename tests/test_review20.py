@@ -139,8 +139,11 @@ def _score_toy(store_path, monkeypatch, version: str = "1") -> tuple[list, list[
 
 
 def test_a_space_whose_network_code_changed_warns_once_per_store_and_version(tmp_path, monkeypatch) -> None:
+    import time
+
     from swapnas import code_changes
     from swapnas.spaces import SPACES, network_modules
+    from swapnas.store import ScoreStore
 
     monkeypatch.setitem(SPACES, "toy", "tests.toy_space")
     assert [m.__name__ for m in network_modules("toy")] == ["tests.toy_space"]
@@ -156,6 +159,12 @@ def test_a_space_whose_network_code_changed_warns_once_per_store_and_version(tmp
     _, warned = _score_toy(path, monkeypatch)
     assert len(warned) == 1 and "space 'toy': the code of the modules that build its networks (tests.toy_space)" in warned[0]
     assert 'NET_VERSION = "2"' in warned[0] and str(path) in warned[0]
+    monkeypatch.setattr(code_changes, "_CODE_CHECKED", set())
+    assert len(_score_toy(path, monkeypatch)[1]) == 1  # every run warns until the code is accepted (session 55)
+    with ScoreStore(path) as store:
+        recorded = store.recorded_code()["net:toy@1"][1]
+    assert code_changes.accept_code(path).accepted == {
+        "net:toy@1": time.strftime("%Y-%m-%d %H:%M", time.localtime(recorded))}
     monkeypatch.setattr(code_changes, "_CODE_CHECKED", set())
     assert _score_toy(path, monkeypatch)[1] == []  # the store now records the new code
     monkeypatch.setattr(code_changes, "_CODE_CHECKED", set())

@@ -19,3 +19,60 @@ def test_near_names_ignore_case_and_keep_the_choices_spelling() -> None:
 def test_an_unknown_proxy_in_capitals_is_pointed_to_its_lower_case_name() -> None:
     with pytest.raises(KeyError, match=r"^unknown proxy 'SYNFLOW'; did you mean 'synflow'\?; available: "):
         get_proxy("SYNFLOW")
+
+
+# ---------------------------------------------------------------- swapnas store accept-code
+
+def _store_with_codes(path, codes: dict[str, str]):
+    from swapnas.store import ScoreStore
+
+    with ScoreStore(path) as store:
+        for name, digest in codes.items():
+            assert store.code_changed(name, digest) is None  # first sight: recorded
+    return path
+
+
+def test_accept_code_records_the_running_code_of_what_differs_and_names_the_rest(tmp_path, capsys) -> None:
+    from swapnas.cli import main
+    from swapnas.code_changes import running_digest
+    from swapnas.store import ScoreStore
+
+    swap = f"swap@{get_proxy('swap').version}"
+    now = {n: running_digest(n) for n in (swap, "net:nb201@1", "params@" + get_proxy("params").version)}
+    assert all(d is not None and len(d) == 16 for d in now.values())
+    assert running_digest("swap@999") is None and running_digest("net:nb201@7") is None
+    assert running_digest("mine@1") is None and running_digest("net:nowhere@1") is None
+    codes = {swap: "0" * 16, "net:nb201@1": "1" * 16, "mine@1": "2" * 16, f"params@{get_proxy('params').version}":
+             now[f"params@{get_proxy('params').version}"]}
+    path = _store_with_codes(tmp_path / "s.sqlite", codes)
+    assert main(["store", "accept-code", str(path), "swap"]) == 0  # only the one named
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == f"{path}:" and lines[1].startswith(f"  {swap}: the code recorded on ") and len(lines) == 2
+    assert lines[1].endswith(" is replaced by the code that runs now")
+    with ScoreStore(path) as store:
+        recorded = {n: d for n, (d, _) in store.recorded_code().items()}
+    assert recorded == {**codes, swap: now[swap]}
+    assert main(["store", "accept-code", str(path)]) == 0  # every one that differs
+    out = capsys.readouterr().out
+    assert "  net:nb201@1: the code recorded on " in out and swap + ":" not in out
+    assert f"  already the code that runs now: params@{get_proxy('params').version}, {swap}\n" in out
+    assert out.endswith("(another version, or a metric of your own: accept it from the script that registers it): "
+                        "mine@1\n")
+    with ScoreStore(path) as store:
+        assert store.recorded_code()["net:nb201@1"][0] == now["net:nb201@1"]
+        assert store.recorded_code()["mine@1"][0] == "2" * 16
+
+
+def test_accept_code_refuses_a_name_the_store_does_not_record_and_a_missing_store(tmp_path, capsys) -> None:
+    from swapnas.cli import main
+
+    path = _store_with_codes(tmp_path / "s.sqlite", {"swap@1": "0" * 16})
+    assert main(["store", "accept-code", str(path), "swpa"]) == 2
+    assert (f"{path} records no code of 'swpa'; did you mean 'swap'?; it records swap@1"
+            in capsys.readouterr().err)
+    assert main(["store", "accept-code", str(tmp_path / "none.sqlite")]) == 2
+    assert f"no score store at {tmp_path / 'none.sqlite'}" in capsys.readouterr().err
+    assert not (tmp_path / "none.sqlite").exists()
+    empty = _store_with_codes(tmp_path / "e.sqlite", {})
+    assert main(["store", "accept-code", str(empty)]) == 0
+    assert capsys.readouterr().out == f"{empty}:\n  nothing recorded to accept\n"

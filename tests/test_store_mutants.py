@@ -260,18 +260,23 @@ def test_a_read_only_store_compares_code_digests_and_records_none(store: ScoreSt
         assert reader.code_changed("swap@1", "d2") is None
 
 
-def test_a_digest_is_recorded_when_first_seen_or_changed_not_on_every_call(store: ScoreStore, monkeypatch) -> None:
+def test_a_digest_is_recorded_when_first_seen_and_replaced_only_when_accepted(store: ScoreStore, monkeypatch) -> None:
     """Session 30 left a mutant that re-recorded the digest on every call: the time reported for a change was then
-    the last call's, not the time the old code was first recorded (session 36)."""
-    clock = iter([100.0, 200.0, 300.0, 400.0, 500.0])
+    the last call's, not the time the old code was first recorded (session 36). Since session 55 a changed digest is
+    not recorded by the comparison (later runs were quiet about the old code's scores), only by accept_code."""
+    clock = iter([100.0, 200.0, 300.0, 400.0])
     monkeypatch.setattr(store_mod.time, "time", lambda: next(clock))
+    assert store.recorded_code() == {}
     assert store.code_changed("swap@1", "d1") is None       # recorded at 100
     assert store.code_changed("swap@1", "d1") is None       # the same code: nothing recorded
-    assert store.code_changed("swap@1", "d2") == 100.0      # d1 was recorded at 100; d2 now, at 200
+    assert store.code_changed("swap@1", "d2") == 100.0      # d1 was recorded at 100 and stays
+    assert store.code_changed("swap@1", "d2") == 100.0
+    assert store.code_changed("other@1", "d1") is None      # recorded at 200
+    store.accept_code("swap@1", "d2")                       # at 300
     assert store.code_changed("swap@1", "d2") is None
-    assert store.code_changed("swap@1", "d1") == 200.0      # back to d1, recorded at 300
-    assert store.code_changed("other@1", "d1") is None      # recorded at 400
-    assert next(clock) == 500.0                             # four records, no more
+    assert store.code_changed("swap@1", "d1") == 300.0
+    assert store.recorded_code() == {"swap@1": ("d2", 300.0), "other@1": ("d1", 200.0)}
+    assert next(clock) == 400.0                             # three records, no more
 
 
 def test_every_field_of_a_record_round_trips_and_a_read_only_put_says_why(store: ScoreStore) -> None:

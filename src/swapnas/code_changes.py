@@ -4,27 +4,33 @@ A stored score's key names the proxy and its version (``swap@1``) and the protoc
 network version, not the code. The store records a digest of each proxy's function and of each space's network
 modules beside the scores (:meth:`~swapnas.store.ScoreStore.code_changed`); a run warns once per store and proxy
 (:class:`~swapnas.proxies.code.ProxyCodeWarning`) or space (:class:`~swapnas.proxies.code.NetworkCodeWarning`) when
-the code it runs differs, and the stored scores are reused as they are.
+the code it runs differs, and the stored scores are reused as they are. Every later run warns again until a new
+version changes the keys or :func:`accept_code` (``swapnas store accept-code``) records the running code as the
+store's (until session 55 the first warning recorded it, and later runs reused the old code's scores without a word).
 """
 
 from __future__ import annotations
 
+import os
 import time
 import warnings
+from dataclasses import dataclass, field
 
 from .callers import user_stacklevel
-from .proxies import Proxy
+from .errors import NotFound, did_you_mean
+from .proxies import Proxy, get_proxy, list_proxies
 from .proxies.code import NetworkCodeWarning, ProxyCodeWarning, code_digest, modules_digest
-from .spaces import SPACES, network_modules
+from .spaces import SPACES, net_version, network_modules
 from .store import ScoreStore
+from .store_tools import existing_store
 
 #: (store file, proxy@version or net:space@version) pairs checked by this process (a search scores every cycle into one store)
 _CODE_CHECKED: set[tuple[str, str]] = set()
 
 
 def _changed_since(store: ScoreStore, name: str, digest: str | None) -> str | None:
-    """Once per store file and ``name`` in a process: when ``store`` recorded another digest under ``name`` (a
-    writable store then records ``digest``), the date it did, else None."""
+    """Once per store file and ``name`` in a process: when ``store`` recorded another digest under ``name``, the date
+    it did, else None (a writable store that recorded none records ``digest``)."""
     if store.path == ":memory:" or (store.path, name) in _CODE_CHECKED:
         return None
     _CODE_CHECKED.add((store.path, name))
@@ -36,14 +42,15 @@ def _next(version: str) -> str:
     return str(int(version) + 1) if version.isdigit() else f"{version}.1"
 
 
-def _tail(store: ScoreStore) -> str:
-    return "" if store.read_only else ": the store now records the new code"
+def _tail(store: ScoreStore, unchanged: str) -> str:
+    return (f". Until then every run on this store warns again; {unchanged}, `swapnas store accept-code {store.path}` "
+            "records the code that runs now as the code of its scores")
 
 
 def warn_changed_code(store: ScoreStore, proxies: list[Proxy], space: str | None = None, net_version: str = "1") -> None:
     """A :class:`~swapnas.proxies.code.ProxyCodeWarning` for each proxy whose function differs from the code
     ``store`` recorded beside its scores under the same name and version (once per store file and proxy in a
-    process; a writable store then records the new code, so the next run is quiet). The digest is read once per
+    process, in every run until a new version or :func:`accept_code`). The digest is read once per
     store and proxy: a search calls this every cycle. With ``space``, :func:`warn_changed_network` too."""
     if space is not None:
         warn_changed_network(store, space, net_version)
@@ -57,13 +64,13 @@ def warn_changed_code(store: ScoreStore, proxies: list[Proxy], space: str | None
                 f"proxy {p.name!r}: its function differs from the code recorded beside its scores in {store.path} "
                 f"({since}), under the same version {p.version}, so those scores are reused as they are. If the change "
                 f"alters the values, give the proxy a new version (@register(..., version=\"{_next(p.version)}\")) to "
-                f"score them again; if not, ignore this{_tail(store)}"), stacklevel=user_stacklevel())
+                f"score them again{_tail(store, 'if the change leaves the values alone')}"), stacklevel=user_stacklevel())
 
 
 def warn_changed_network(store: ScoreStore, space: str, version: str) -> None:
     """A :class:`~swapnas.proxies.code.NetworkCodeWarning` when the code of ``space``'s network modules
     (:func:`~swapnas.spaces.network_modules`) differs from the code ``store`` recorded beside its scores under the
-    same network version (once per store file and space in a process; a writable store then records the new code).
+    same network version (once per store file and space in a process, in every run until the code is accepted).
     The digest covers whole modules, so an edit that leaves the networks alone (parsing, mutation) warns too.
     The warning names the first line outside swapnas (:func:`~swapnas.callers.user_stacklevel`)."""
     name = f"net:{space}@{version}"
@@ -76,5 +83,67 @@ def warn_changed_network(store: ScoreStore, space: str, version: str) -> None:
             f"space {space!r}: the code of the modules that build its networks ({', '.join(m.__name__ for m in modules)}) "
             f"differs from the code recorded beside the scores in {store.path} ({since}), under the same network "
             f"version {version}, so those scores are reused as they are. If the networks changed, set NET_VERSION = "
-            f"\"{_next(version)}\" in the space's module to score them again; if only other code changed (parsing, "
-            f"mutation, docs), ignore this{_tail(store)}"), stacklevel=user_stacklevel())
+            f"\"{_next(version)}\" in the space's module to score them again"
+            f"{_tail(store, 'if only other code changed (parsing, mutation, docs)')}"), stacklevel=user_stacklevel())
+
+
+@dataclass
+class AcceptedCode:
+    """What ``swapnas store accept-code`` did: the names (``swap@1``, ``net:nb201@1``) whose recorded code it replaced
+    by the running code (with the date the old one was recorded), those already recorded as they run, and those
+    this process does not run (another version, or a metric of one's own that is not imported)."""
+
+    store: str
+    accepted: dict[str, str] = field(default_factory=dict)
+    unchanged: list[str] = field(default_factory=list)
+    not_running: list[str] = field(default_factory=list)
+
+
+def running_digest(name: str) -> str | None:
+    """The digest of the code this process runs under a store's ``name`` (``proxy@version`` or ``net:space@version``);
+    None where it runs no such proxy or network version."""
+    if name.startswith("net:"):
+        space, _, version = name[4:].rpartition("@")
+        return modules_digest(network_modules(space)) if space in SPACES and net_version(space) == version else None
+    proxy, _, version = name.rpartition("@")
+    running = get_proxy(proxy) if proxy in list_proxies() else None
+    return code_digest(running.fn) if running is not None and running.version == version else None
+
+
+def accept_code(path: str | os.PathLike, names: list[str] | tuple[str, ...] = ()) -> AcceptedCode:
+    """Record the running code as the code of the store's scores, for every name it records (or those of ``names``:
+    ``swap``, ``swap@1`` or ``net:nb201``) whose code differs: the user's word that the change left the values
+    alone, which ends the warnings of :func:`warn_changed_code`. A name the store does not record is a NotFound."""
+    with ScoreStore(existing_store(path)) as store:
+        recorded = store.recorded_code()
+        wanted = set(names)
+        chosen = [n for n in sorted(recorded) if not wanted or wanted & {n, n.rpartition("@")[0]}]
+        missing = [w for w in names if not any(w in (n, n.rpartition("@")[0]) for n in recorded)]
+        if missing:
+            held = sorted({n.rpartition("@")[0] for n in recorded})
+            raise NotFound(f"{store.path} records no code of {missing[0]!r}{did_you_mean(missing[0], held)}; it records "
+                           f"{', '.join(sorted(recorded)) or 'none (no score was made since codes were recorded)'}")
+        report = AcceptedCode(str(store.path))
+        for name in chosen:
+            digest, since = recorded[name]
+            now = running_digest(name)
+            if now is None:
+                report.not_running.append(name)
+            elif now == digest:
+                report.unchanged.append(name)
+            else:
+                store.accept_code(name, now)
+                report.accepted[name] = time.strftime("%Y-%m-%d %H:%M", time.localtime(since))
+    return report
+
+
+def accept_text(report: AcceptedCode) -> str:
+    """``swapnas store accept-code``'s lines."""
+    lines = [f"{name}: the code recorded on {since} is replaced by the code that runs now"
+             for name, since in report.accepted.items()]
+    if report.unchanged:
+        lines.append(f"already the code that runs now: {', '.join(report.unchanged)}")
+    if report.not_running:
+        lines.append(f"not run by this process (another version, or a metric of your own: accept it from the script "
+                     f"that registers it): {', '.join(report.not_running)}")
+    return "\n".join([f"{report.store}:", *(f"  {line}" for line in lines or ["nothing recorded to accept"])])

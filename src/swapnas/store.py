@@ -243,18 +243,41 @@ class ScoreStore:
 
     def code_changed(self, proxy: str, digest: str) -> float | None:
         """Compare ``digest`` (:func:`~swapnas.proxies.code.code_digest`) with the code recorded for ``proxy``
-        (``name@version``) and record it: the time the other digest was recorded if they differ, else None.
-        A read-only store compares what it has (nothing, if it was made before digests were recorded) and records
-        nothing; a writable one made before gets the table when opened."""
+        (``name@version``): the time the other digest was recorded if they differ, else None. A digest is recorded
+        where none is (the code that makes the first scores); another one is kept until :meth:`accept_code`
+        replaces it (until session 55 the first run that warned replaced it, and later runs were quiet about the
+        scores the old code had made). A read-only store compares what it has (nothing, if it was made before
+        digests were recorded) and records nothing; a writable one made before gets the table when opened."""
         with self._guard(saving=not self.read_only):
-            if self.read_only and not self._db.execute(
-                    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'proxy_code'").fetchone():
+            if self.read_only and not self._has_code_table():
                 return None
             row = self._db.execute("SELECT digest, created FROM proxy_code WHERE proxy=?", (proxy,)).fetchone()
-            if not self.read_only and (row is None or row[0] != digest):
-                self._db.execute("INSERT OR REPLACE INTO proxy_code VALUES (?, ?, ?)", (proxy, digest, time.time()))
+            if not self.read_only and row is None:
+                self._db.execute("INSERT INTO proxy_code VALUES (?, ?, ?)", (proxy, digest, time.time()))
                 self._db.commit()
         return float(row[1]) if row is not None and row[0] != digest else None
+
+    def recorded_code(self) -> dict[str, tuple[str, float]]:
+        """Each ``name@version`` (proxies) or ``net:space@version`` (networks) the store records: (digest, time)."""
+        with self._guard():
+            if not self._has_code_table():
+                return {}
+            return {name: (digest, float(t)) for name, digest, t in self._db.execute("SELECT * FROM proxy_code")}
+
+    def accept_code(self, name: str, digest: str) -> None:
+        """Record ``digest`` as the code of ``name``'s stored scores (``swapnas store accept-code``: the user says
+        the change left the values alone)."""
+        with self._guard(saving=True):
+            if self.read_only:
+                raise StoreError(f"the score store {self.path} is read-only ({self.read_only}): the code it records "
+                                 "cannot change; make it writable, or copy it (with its -wal file, if any) and accept "
+                                 "the code in the copy")
+            self._db.execute("INSERT OR REPLACE INTO proxy_code VALUES (?, ?, ?)", (name, digest, time.time()))
+            self._db.commit()
+
+    def _has_code_table(self) -> bool:
+        return self._db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'proxy_code'"
+                                ).fetchone() is not None
 
     def put(self, key: ScoreKey, record: Record, device: str = "") -> None:
         """Write one score (or failure) and commit at once."""

@@ -86,7 +86,7 @@ def given_as(exc: StoreError, flag: str | None) -> StoreError:
     return StoreError(text.replace("--store", flag) if flag else text.replace("another --store", "another store"))
 
 
-def _existing(path: str | os.PathLike) -> Path:
+def existing_store(path: str | os.PathLike) -> Path:
     """``path``, a file that may be a score store: not a text file (:func:`~swapnas.store.text_first_line`)."""
     p = Path(path)
     if not p.is_file():
@@ -117,7 +117,7 @@ def _score_columns(db: sqlite3.Connection) -> tuple[str, ...]:
 def check_store(path: str | os.PathLike) -> StoreCheck:
     """Full ``PRAGMA integrity_check`` (every page, every index entry), score and failure counts, and
     the protocols of the store at ``path``, read-only."""
-    p = _existing(path)
+    p = existing_store(path)
     report = StoreCheck(str(p), p.stat().st_size, [])
     if report.size_bytes < _HEADER_BYTES:  # SQLite reads a 1-byte file as a sound empty database
         what = "an empty file" if report.size_bytes == 0 else (
@@ -310,7 +310,7 @@ def _open_source(src: Path, work: Path) -> tuple[sqlite3.Connection, int | None]
 def salvage_store(src: str | os.PathLike, out: str | os.PathLike) -> Salvage:
     """Copy every readable score and protocol of the store ``src`` into a new store ``out`` (which must
     not exist); ``src`` is only read."""
-    source, dest = _existing(src), Path(out)
+    source, dest = existing_store(src), Path(out)
     if dest.exists():
         raise StoreError(f"--out {dest} exists; salvage writes a new store only: give a new file name")
     try:
@@ -340,7 +340,7 @@ def merge_stores(sources: list[str | os.PathLike], into: str | os.PathLike) -> M
     missing) by the rule of a run's own writes, except that a stored score stays: a key new to ``into`` is added, a
     failure there gives way to a source's score, and a score there is kept (one a source gives another value is
     counted in ``differing``). In one transaction per source: an interrupted merge leaves whole sources."""
-    paths, dest = [_existing(s) for s in sources], Path(into)
+    paths, dest = [existing_store(s) for s in sources], Path(into)
     if not paths:
         raise StoreError("store merge needs at least one source store")
     same = [str(p) for p in paths if dest.exists() and p.resolve() == dest.resolve()]

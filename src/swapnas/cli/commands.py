@@ -19,6 +19,7 @@ import torch
 from ..benchmarks import BENCHMARKS, Benchmark, get_benchmark
 from ..benchmarks.csv_truth import CsvBenchmark
 from ..bundle import Batch, resolve_data_dir
+from ..code_changes import accept_code, accept_text
 from ..conformance import CI_NOTE, conformance_table, header_text, load_naslib, run_conformance, select_proxies
 from ..conformance import write_outputs as write_conformance
 from ..correlation import run_correlation, write_outputs
@@ -393,7 +394,7 @@ def export_store(args: argparse.Namespace) -> int:
 
 
 def store(args: argparse.Namespace) -> int:
-    """``swapnas store check|salvage|merge``: print the report (--json: as JSON); a damaged store exits 2."""
+    """``swapnas store check|salvage|merge|accept-code``: print the report (--json: as JSON); a damaged store exits 2."""
     checked = None
     if args.store_action == "salvage":
         report: Any = salvage_store(args.store, args.out)
@@ -401,6 +402,9 @@ def store(args: argparse.Namespace) -> int:
     elif args.store_action == "merge":
         report = merge_stores(args.sources, args.into)
         text = merge_text(report)
+    elif args.store_action == "accept-code":
+        report = accept_code(args.store, args.names)
+        text = accept_text(report)
     else:
         report = checked = check_store(args.store)
         text = check_text(checked)

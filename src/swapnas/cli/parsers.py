@@ -313,14 +313,15 @@ def add_export(sub: Sub) -> None:
 def add_store(sub: Sub) -> None:
     p = sub.add_parser(
         "store", parents=[global_parent()], formatter_class=HelpFormatter,
-        help="check a score store's integrity, salvage the readable scores of a damaged one, or merge stores",
+        help="check a score store's integrity, salvage the readable scores of a damaged one, merge stores, or "
+        "accept changed code",
         description="check: full SQLite integrity check, score and failure counts, protocols (exit 2 when damaged). "
         "salvage: copy every readable score and protocol of a damaged store into a new store (the damaged one is "
         "only read) and report how many were recovered and lost; rerunning a command with --store NEW scores the "
         "lost ones again.",
         epilog="example:\n  swapnas store check runs/c100/scores.sqlite\n  swapnas store salvage runs/c100/scores.sqlite "
         "--out runs/c100/salvaged.sqlite")
-    actions = p.add_subparsers(dest="store_action", required=True, metavar="{check,salvage,merge}")
+    actions = p.add_subparsers(dest="store_action", required=True, metavar="{check,salvage,merge,accept-code}")
     check = actions.add_parser("check", parents=[global_parent()], formatter_class=HelpFormatter,
                                help="integrity, counts and protocols of a store",
                                epilog="example:\n  swapnas store check runs/c100/scores.sqlite")
@@ -341,4 +342,16 @@ def add_store(sub: Sub) -> None:
                                "runs/grid/scores.sqlite")
     merge.add_argument("sources", nargs="+", help="the stores to copy from (only read)")
     merge.add_argument("--into", required=True, help="the store to copy into (made if missing)")
+    accept = actions.add_parser("accept-code", parents=[global_parent()], formatter_class=HelpFormatter,
+                                help="record the code that runs now as the code of a store's scores",
+                                description="A run whose metric or network code differs from the code recorded "
+                                "beside a store's scores (same version) reuses them and warns, in every run. If the "
+                                "change left the values alone, this records the running code and ends the warnings; "
+                                "if it did not, give the metric a new version= (a network: NET_VERSION) instead, "
+                                "which scores them again. A metric of your own is accepted from the script that "
+                                "registers it (python my_script.py store accept-code …).",
+                                epilog="example:\n  swapnas store accept-code runs/c100/scores.sqlite swap")
+    accept.add_argument("store", help="the SQLite score store (a run's OUT/scores.sqlite or its --store)")
+    accept.add_argument("names", nargs="*", metavar="NAME", help="only these: a metric (swap or swap@1) or a "
+                        "space's networks (net:nb201); default: every recorded code that differs")
     p.set_defaults(func=commands.store)
