@@ -10,18 +10,20 @@ build: ``nb201.count_params``) as a reference row.
     python scripts/nb201_space_table.py --no-parts runs/full11/anchors_*/results.json   # combined proxies only
 
 ``--no-parts`` leaves out the parts of a set-level proxy (az_nas's four, vkdnw_agg's) that the run lists beside it.
+Each proxy's sign is the one its run stored (``higher_is_better`` of ``results.json``'s ``results``), so a metric of
+one's own, not registered in this process, is read as well (until session 55 the sign came from the registry).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 from scipy import stats
 
-from swapnas.proxies import get_proxy
+from swapnas.proxies import get_proxy, list_proxies
 from swapnas.spaces import nb201
 
 FRACTIONS = (0.01, 0.05, 0.10)
@@ -59,11 +61,13 @@ def main(paths: list[str], no_parts: bool = False) -> None:
         doc = json.loads(Path(path).read_text())
         acc = np.array(doc["accuracy"], dtype=float)
         tag = f"`{Path(path).parent.name}` | {doc['protocol']['dataset']}"
-        inner = {b for q in doc["scores"] for b in get_proxy(q).parts} if no_parts else set()
+        higher = {r["proxy"]: r.get("higher_is_better") for r in doc.get("results", [])}
+        inner = {b for q in doc["scores"] if q in list_proxies() for b in get_proxy(q).parts} if no_parts else set()
         for name, vals in doc["scores"].items():
             if name in inner:
                 continue
-            sign = 1.0 if get_proxy(name).higher_is_better else -1.0
+            stored = higher.get(name)  # a run older than the field: the registry's
+            sign = 1.0 if (get_proxy(name).higher_is_better if stored is None else stored) else -1.0
             v = np.array([np.nan if x is None else x for x in vals], dtype=float) * sign
             ok = np.isfinite(v)
             print(f"| {tag} " + row(name, v[ok], acc[ok], int((~ok).sum())))
@@ -73,5 +77,8 @@ def main(paths: list[str], no_parts: bool = False) -> None:
 
 
 if __name__ == "__main__":
-    args = sys.argv[1:]
-    main([a for a in args if a != "--no-parts"], "--no-parts" in args)
+    cli = argparse.ArgumentParser(description="rho, tau and top-k precision of `swapnas correlate` runs on NB201")
+    cli.add_argument("results", nargs="+", help="the runs' results.json files")
+    cli.add_argument("--no-parts", action="store_true", help="leave out the parts of a set-level proxy")
+    args = cli.parse_args()
+    main(args.results, args.no_parts)

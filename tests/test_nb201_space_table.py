@@ -48,3 +48,25 @@ def test_top_k_precision_does_not_depend_on_the_order_of_the_archs() -> None:
     untied = rng.normal(size=200)  # without ties it is the plain share of the top 10 by score in the top 10 by truth
     top = set(np.argsort(-untied)[:10]) & set(np.argsort(-truth)[:10])
     assert mod.top_k_precision(untied, truth, 0.05) == len(top) / 10
+
+
+def test_a_metric_of_ones_own_is_read_with_the_sign_its_run_stored(tmp_path, capsys) -> None:
+    """Session 55: the sign came from the registry, so a results.json with a metric not registered in the script's
+    process ended in NotFound."""
+    import json
+    import random
+
+    from swapnas.spaces import nb201
+
+    mod = load_script("nb201_space_table", "t55")
+    archs = [str(nb201.sample(random.Random(i))) for i in range(8)]
+    acc = [float(i) for i in range(8)]
+    doc = {"protocol": {"dataset": "cifar10"}, "archs": archs, "accuracy": acc,
+           "scores": {"mine": [-a for a in acc[:7]] + [None], "swap": acc},
+           "results": [{"proxy": "mine", "higher_is_better": False}, {"proxy": "swap", "higher_is_better": True}]}
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "results.json").write_text(json.dumps(doc))
+    mod.main([str(tmp_path / "run" / "results.json")], no_parts=True)
+    rows = capsys.readouterr().out.splitlines()[2:]
+    assert rows[0].startswith("| `run` | cifar10 | mine | 7 | 1 | 1.000 | 1.000 |")  # lower is better: sign flipped
+    assert rows[1].startswith("| `run` | cifar10 | swap | 8 | 0 | 1.000 | 1.000 |")

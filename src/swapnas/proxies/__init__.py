@@ -23,6 +23,7 @@ from . import (  # noqa: F401  (registration side effects)
     zen,
     zico,
 )
+from ._common import loss_grads, output_loss
 from .registry import (
     ALIASES,
     Proxy,
@@ -35,5 +36,7 @@ from .registry import (
     resolve,
 )
 
-__all__ = ["ALIASES", "Proxy", "about_unknown", "details", "get_proxy", "list_proxies", "register", "register_alias",
-           "resolve"]
+#: ``output_loss`` and ``loss_grads``: the batch's task loss and its weight gradients, for a metric of one's own that
+#: reads labels (public since session 55; the docs had pointed metric authors to the private ``_common``)
+__all__ = ["ALIASES", "Proxy", "about_unknown", "details", "get_proxy", "list_proxies", "loss_grads", "output_loss",
+           "register", "register_alias", "resolve"]
