@@ -76,3 +76,63 @@ def test_accept_code_refuses_a_name_the_store_does_not_record_and_a_missing_stor
     empty = _store_with_codes(tmp_path / "e.sqlite", {})
     assert main(["store", "accept-code", str(empty)]) == 0
     assert capsys.readouterr().out == f"{empty}:\n  nothing recorded to accept\n"
+
+
+# ---------------------------------------------------------------- stats.compare_spearman
+
+def _naive_difference(a, b, y, n_boot, seed):
+    """Each resample drawn as correlate's interval draws it (one row of rng.integers per resample), ρ by scipy."""
+    import numpy as np
+    from scipy import stats
+
+    rng = np.random.default_rng(seed)
+    diffs = []
+    for _ in range(n_boot):
+        idx = rng.integers(0, len(y), len(y))
+        diffs.append(stats.spearmanr(a[idx], y[idx])[0] - stats.spearmanr(b[idx], y[idx])[0])
+    d = np.array(diffs)
+    d = d[np.isfinite(d)]
+    p = min(1.0, 2 * min((np.sum(d <= 0) + 1) / (len(d) + 1), (np.sum(d >= 0) + 1) / (len(d) + 1)))
+    return (np.percentile(d, 2.5), np.percentile(d, 97.5)), p
+
+
+def test_compare_spearman_against_a_naive_paired_bootstrap() -> None:
+    import numpy as np
+
+    from swapnas.stats import compare_spearman, correlate
+
+    rng = np.random.default_rng(5)
+    y = rng.normal(size=60)
+    a = y + rng.normal(scale=0.8, size=60)
+    b = np.round(y + rng.normal(scale=1.5, size=60))  # ties, as #params has
+    got = compare_spearman(a, b, y, n_boot=300, seed=3)
+    ci, p = _naive_difference(a, b, y, 300, 3)
+    assert got.n == 60 and got.difference == got.spearman_a - got.spearman_b
+    assert got.spearman_a == correlate(a, y, n_boot=0).spearman and got.spearman_b == correlate(b, y, n_boot=0).spearman
+    assert got.difference_ci == pytest.approx(ci, abs=1e-12) and got.p_value == pytest.approx(p, abs=1e-12)
+    assert 0 < got.p_value < 1
+    flipped = compare_spearman(b, a, y, n_boot=300, seed=3)  # the same resamples: the mirror image
+    assert flipped.difference == -got.difference and flipped.p_value == got.p_value
+    assert flipped.difference_ci == pytest.approx((-ci[1], -ci[0]), abs=1e-12)
+
+
+def test_compare_spearman_invariants_signs_and_refusals() -> None:
+    import math
+
+    import numpy as np
+
+    from swapnas.stats import compare_spearman
+
+    y = np.arange(20.0)
+    same = compare_spearman(y ** 2, y ** 3, y, n_boot=50)  # both rank as the truth: no difference in any resample
+    assert (same.difference, same.difference_ci, same.p_value) == (0.0, (0.0, 0.0), 1.0)
+    # a lower-is-better score is negated; a NaN in either score leaves that arch out of both
+    a, b = y.copy(), -(y + 3 * np.sin(y))
+    a[4] = np.nan
+    got = compare_spearman(a, b, y, higher_is_better=(True, False), n_boot=50)
+    assert got.n == 19 and got.spearman_a == 1.0 and got.spearman_b < 1.0 and got.difference > 0
+    assert math.isnan(compare_spearman(np.ones(20), y, y, n_boot=10).spearman_a)
+    with pytest.raises(ValueError, match=r"^a, b and truth must have one value per arch \(got 20, 19, 20\)$"):
+        compare_spearman(y, y[1:], y)
+    with pytest.raises(ValueError, match=r"^n_boot is the number of bootstrap resamples, 1 or more \(got 0\)$"):
+        compare_spearman(y, y, y, n_boot=0)

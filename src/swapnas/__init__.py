@@ -30,7 +30,7 @@ from .patterns import (
     swap_score,
 )
 from .scoring import gaussian_init
-from .stats import correlate
+from .stats import compare_spearman, correlate
 
 __all__ = [
     "EXTENDED_ACTIVATIONS",
@@ -41,6 +41,7 @@ __all__ = [
     "ProxyCodeWarning",
     "SaturationWarning",
     "UnsupportedModel",
+    "compare_spearman",
     "correlate",
     "count_params_k",
     "gaussian_init",

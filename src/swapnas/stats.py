@@ -63,23 +63,32 @@ def _resample_ranks(v: np.ndarray, idx: np.ndarray) -> np.ndarray:
     return np.take_along_axis(avg, drawn, axis=1)
 
 
-def _bootstrap_ci(x: np.ndarray, y: np.ndarray, n_boot: int, seed: int) -> tuple[float, float]:
-    """Percentile 95% CI of Spearman ρ over paired resamples (degenerate resamples skipped).
+def _bootstrap_rhos(xs: list[np.ndarray], y: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
+    """Spearman ρ of each score in ``xs`` with ``y`` over the same ``n_boot`` paired resamples: (len(xs), n_boot),
+    NaN where a resample leaves either side constant.
 
     Each resample's ρ is what ``scipy.stats.spearmanr`` returns, bit for bit (the same
     average ranks, the same ``np.corrcoef``; tested), without sorting each resample and without
     spearmanr's per-call checks and p-value.
     """
     rng = np.random.default_rng(seed)
-    rhos = np.full(n_boot, np.nan)
-    rows = max(1, _CHUNK_VALUES // max(1, len(x)))  # resamples per chunk: bounded memory at any n
+    rhos = np.full((len(xs), n_boot), np.nan)
+    rows = max(1, _CHUNK_VALUES // max(1, len(y)))  # resamples per chunk: bounded memory at any n
     for start in range(0, n_boot, rows):
-        idx = np.stack([rng.integers(0, len(x), len(x)) for _ in range(min(rows, n_boot - start))])
-        rx, ry = _resample_ranks(x, idx), _resample_ranks(y, idx)
-        constant = (rx == rx[:, :1]).all(axis=1) | (ry == ry[:, :1]).all(axis=1)
-        with np.errstate(all="ignore"):
-            for b in np.flatnonzero(~constant).tolist():  # ints (numpy 2.5's stubs type its items otherwise)
-                rhos[start + b] = np.corrcoef(np.column_stack((rx[b], ry[b])), rowvar=False)[1, 0]
+        idx = np.stack([rng.integers(0, len(y), len(y)) for _ in range(min(rows, n_boot - start))])
+        ry = _resample_ranks(y, idx)
+        for i, x in enumerate(xs):
+            rx = _resample_ranks(x, idx)
+            constant = (rx == rx[:, :1]).all(axis=1) | (ry == ry[:, :1]).all(axis=1)
+            with np.errstate(all="ignore"):
+                for b in np.flatnonzero(~constant).tolist():  # ints (numpy 2.5's stubs type its items otherwise)
+                    rhos[i, start + b] = np.corrcoef(np.column_stack((rx[b], ry[b])), rowvar=False)[1, 0]
+    return rhos
+
+
+def _bootstrap_ci(x: np.ndarray, y: np.ndarray, n_boot: int, seed: int) -> tuple[float, float]:
+    """Percentile 95% CI of Spearman ρ over paired resamples (degenerate resamples skipped)."""
+    rhos = _bootstrap_rhos([x], y, n_boot, seed)[0]
     rhos = rhos[np.isfinite(rhos)]
     if not len(rhos) or len(rhos) < n_boot // 2:  # n_boot = 0: no interval
         return float("nan"), float("nan")
@@ -129,3 +138,53 @@ def correlate(
         if sized.sum() >= 3 and np.ptp(x[sized]) > 0 and np.ptp(y[sized]) > 0:
             given = _partial_spearman(x[sized], y[sized], z[sized])
     return Correlation(n, rho, tau, ci, top_rho, given, int(top.sum()))
+
+
+@dataclass(frozen=True)
+class RhoDifference:
+    """:func:`compare_spearman`: ρ of two scores with one ground truth on the same archs, and their difference."""
+
+    n: int
+    spearman_a: float
+    spearman_b: float
+    #: ρ(a) − ρ(b)
+    difference: float
+    #: percentile 95 % interval of the difference over paired resamples (one draw of archs for both scores)
+    difference_ci: tuple[float, float]
+    #: two-sided bootstrap p-value of "no difference": twice the smaller share of resampled differences on either
+    #: side of 0, each share counted as (k + 1) / (B + 1), so it is never 0: with B resamples the least is 2 / (B + 1)
+    p_value: float
+
+
+def compare_spearman(
+    a: np.ndarray, b: np.ndarray, truth: np.ndarray, higher_is_better: tuple[bool, bool] = (True, True),
+    n_boot: int = BOOTSTRAP_RESAMPLES, seed: int = 0,
+) -> RhoDifference:
+    """Is score ``a``'s Spearman ρ with ``truth`` different from score ``b``'s on the same archs? ρ(a) − ρ(b) with a
+    paired bootstrap (each resample draws the archs once for both, as :func:`correlate`'s interval draws them:
+    the same ``seed`` gives the same resamples). Archs where ``a``, ``b`` or ``truth`` is not finite are left out of
+    both, so the two ρ may differ from each :func:`correlate` over its own finite pairs."""
+    if n_boot < 1:
+        raise ValueError(f"n_boot is the number of bootstrap resamples, 1 or more (got {n_boot})")
+    xa, xb, y = (np.asarray(v, dtype=float).reshape(-1) for v in (a, b, truth))
+    if not len(xa) == len(xb) == len(y):
+        raise ValueError(f"a, b and truth must have one value per arch (got {len(xa)}, {len(xb)}, {len(y)})")
+    keep = np.isfinite(xa) & np.isfinite(xb) & np.isfinite(y)
+    xa = xa[keep] * (1.0 if higher_is_better[0] else -1.0)
+    xb = xb[keep] * (1.0 if higher_is_better[1] else -1.0)
+    y = y[keep]
+    nan = float("nan")
+    if len(y) < 3 or any(np.all(v == v[0]) for v in (xa, xb, y)):  # ρ undefined on one side
+        return RhoDifference(len(y), nan, nan, nan, (nan, nan), nan)
+    from scipy import stats  # imported where used (see _partial_spearman)
+
+    rho_a, rho_b = float(stats.spearmanr(xa, y)[0]), float(stats.spearmanr(xb, y)[0])
+    rhos = _bootstrap_rhos([xa, xb], y, n_boot, seed)
+    diffs = rhos[0] - rhos[1]
+    diffs = diffs[np.isfinite(diffs)]
+    if len(diffs) < n_boot // 2:
+        return RhoDifference(len(y), rho_a, rho_b, rho_a - rho_b, (nan, nan), nan)
+    below, above = ((int(np.sum(side)) + 1) / (len(diffs) + 1) for side in (diffs <= 0, diffs >= 0))
+    p = min(1.0, 2.0 * min(below, above))
+    ci = (float(np.percentile(diffs, 2.5)), float(np.percentile(diffs, 97.5)))
+    return RhoDifference(len(y), rho_a, rho_b, rho_a - rho_b, ci, p)
