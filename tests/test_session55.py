@@ -136,3 +136,16 @@ def test_compare_spearman_invariants_signs_and_refusals() -> None:
         compare_spearman(y, y[1:], y)
     with pytest.raises(ValueError, match=r"^n_boot is the number of bootstrap resamples, 1 or more \(got 0\)$"):
         compare_spearman(y, y, y, n_boot=0)
+
+
+def test_the_citation_file_names_this_version_and_the_papers_authors() -> None:
+    """CITATION.cff (session 55: a researcher found no way to cite the package) moves with the version."""
+    from pathlib import Path
+
+    import swapnas
+
+    text = (Path(__file__).parents[1] / "CITATION.cff").read_text(encoding="utf-8")
+    assert f'\nversion: "{swapnas.__version__}"\n' in text and "\nlicense: Apache-2.0\n" in text
+    assert [line.split(": ")[1] for line in text.splitlines() if "family-names" in line] == [
+        "Peng", "Song", "Fayek", "Ciesielski", "Chang"]
+    assert 'value: "arXiv:2403.04161"' in text and "(ICLR 2024)" in text
