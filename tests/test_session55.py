@@ -149,3 +149,45 @@ def test_the_citation_file_names_this_version_and_the_papers_authors() -> None:
     assert [line.split(": ")[1] for line in text.splitlines() if "family-names" in line] == [
         "Peng", "Song", "Fayek", "Ciesielski", "Chang"]
     assert 'value: "arXiv:2403.04161"' in text and "(ICLR 2024)" in text
+
+
+# ---------------------------------------------------------------- provenance: the git commit of the code
+
+def test_source_revision_from_git_answers(monkeypatch) -> None:
+    from swapnas import results
+    from swapnas.report import made_with
+
+    def fake(answers):
+        return lambda *args: answers[args[0]]
+
+    revision = results.source_revision.__wrapped__
+    monkeypatch.setattr(results, "_git", fake({"ls-files": None}))  # a wheel, an untracked tree, or no git
+    assert revision() == ""
+    monkeypatch.setattr(results, "_git", fake({"ls-files": "__init__.py", "rev-parse": "0123456789ab", "status": ""}))
+    assert revision() == "0123456789ab"
+    monkeypatch.setattr(results, "_git", fake({"ls-files": "__init__.py", "rev-parse": "0123456789ab",
+                                               "status": "M src/swapnas/stats.py"}))
+    assert revision() == "0123456789ab+modified"
+    monkeypatch.setattr(results, "_git", fake({"ls-files": "__init__.py", "rev-parse": None, "status": None}))
+    assert revision() == ""  # a checkout without a commit yet
+    monkeypatch.setattr(results, "source_revision", lambda: "0123456789ab+modified")
+    prov = results.provenance()
+    assert list(prov)[:2] == ["swapnas", "source"] and prov["source"] == "0123456789ab+modified"
+    assert made_with(prov).startswith("swapnas 0.1.0, git 0123456789ab+modified, torch ")
+    monkeypatch.setattr(results, "source_revision", lambda: "")
+    assert "source" not in results.provenance()
+    assert ", git " not in made_with(results.provenance())
+
+
+def test_source_revision_of_this_checkout() -> None:
+    import subprocess
+    from pathlib import Path
+
+    from swapnas import results
+
+    if results._git("ls-files", "--error-unmatch", "__init__.py") is None:
+        pytest.skip("swapnas does not run from a git checkout here")
+    head = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True, check=True,
+                          cwd=Path(results.__file__).parent).stdout.strip()
+    assert results.source_revision.__wrapped__().split("+")[0] == head
+    assert results._git("no-such-git-command") is None

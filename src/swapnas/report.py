@@ -90,6 +90,8 @@ def _which(i: int, shown: int) -> str:
 def made_with(prov: dict) -> str:
     """Versions, device and time of a provenance dict (keys a provenance of before lacks are left out)."""
     parts = [f"{name} {prov[name]}" for name in ("swapnas", "torch", "numpy", "scipy") if prov.get(name)]
+    if prov.get("source"):
+        parts.insert(1, f"git {prov['source']}")
     return ", ".join([*parts, *([f"device {prov['device']}"] if prov.get("device") else []), prov["created_utc"]])
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import platform
 import shlex
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -141,8 +143,34 @@ def _version(package: str) -> str:
         return ""
 
 
+def _git(*args: str) -> str | None:
+    """``git -C <swapnas's folder> ARGS``'s output; None where git is missing or fails."""
+    try:
+        done = subprocess.run(["git", "-C", str(Path(__file__).resolve().parent), *args], capture_output=True,
+                              text=True, timeout=10, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+@functools.lru_cache(maxsize=1)
+def source_revision() -> str:
+    """The git commit swapnas's code runs from, where it runs from a git checkout that tracks it (an editable
+    install), with ``+modified`` where its tracked files under ``src/swapnas`` differ from that commit; '' elsewhere
+    (a wheel, a tree git does not track, no git). The version alone did not tell two sessions' code apart."""
+    if _git("ls-files", "--error-unmatch", "__init__.py") is None:  # not this package's own checkout
+        return ""
+    head, changed = _git("rev-parse", "--short=12", "HEAD"), _git("status", "--porcelain", "--untracked-files=no",
+                                                                  "--", ".")
+    if not head:
+        return ""
+    return head + ("+modified" if changed else "")
+
+
 def provenance() -> dict:
-    """Who made an output file: swapnas, torch, numpy, scipy and Python versions, the command line, the time (UTC)."""
-    return {"swapnas": __version__, "torch": torch.__version__, "numpy": np.__version__, "scipy": _version("scipy"),
-            "python": platform.python_version(), "command": command_line(),
-            "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    """Who made an output file: swapnas, torch, numpy, scipy and Python versions, the command line, the time (UTC);
+    ``source``: the git commit of swapnas's code where it runs from a checkout (:func:`source_revision`)."""
+    source = source_revision()
+    return {"swapnas": __version__, **({"source": source} if source else {}), "torch": torch.__version__,
+            "numpy": np.__version__, "scipy": _version("scipy"), "python": platform.python_version(),
+            "command": command_line(), "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
