@@ -191,3 +191,34 @@ def test_source_revision_of_this_checkout() -> None:
                           cwd=Path(results.__file__).parent).stdout.strip()
     assert results.source_revision.__wrapped__().split("+")[0] == head
     assert results._git("no-such-git-command") is None
+
+
+# ---------------------------------------------------------------- swapnas.score reproduces a stored repeat
+
+def test_score_with_the_arch_seed_gives_each_stored_repeat() -> None:
+    """The recipe docs/protocol.md gives (a helper's reproducibility audit, session 55): one repeat of ``score`` seeded
+    with ``arch_seed(seed, space, arch, r)`` on the space's network and the run's batch is repeat r of the store."""
+    import random
+
+    import torch
+
+    import swapnas
+    from swapnas.scoring import Protocol, arch_seed, score_arch
+    from swapnas.spaces import nb201
+
+    arch = nb201.sample(random.Random(4))
+    batch = swapnas.load_batch("cifar10", 8, inputs="synthetic", seed=1)
+    prot = Protocol("nb201", "cifar10", 8, repeats=2, seed=3, net={"C": 4, "N": 1}, batch_digest=batch.digest)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # the command line's default: float metrics' last digits depend on the thread count
+    try:
+        stored = score_arch(arch, nb201.build, [get_proxy("swap"), get_proxy("grad_norm")], batch, prot,
+                            torch.device("cpu"))
+        model = nb201.build(arch, num_classes=10, C=4, N=1)
+        for r in range(2):
+            got = swapnas.score(model, (batch.inputs, batch.targets), ["swap", "grad_norm"], num_classes=10,
+                                seed=arch_seed(3, "nb201", str(arch), r))
+            assert got == {"swap": stored["swap"].values[r], "grad_norm": stored["grad_norm"].values[r]}
+        assert stored["grad_norm"].values[0] != stored["grad_norm"].values[1]  # two draws, not one twice
+    finally:
+        torch.set_num_threads(threads)

@@ -154,8 +154,8 @@ def score(model: nn.Module, inputs: Any, proxies: str | Sequence[str] = "auto", 
     ``seed``: repeat r draws from ``seed + r``, which must be in torch's seed range [-2**63, 2**64 - 1]. The
     command line's stores draw otherwise (one seed per arch and repeat, :func:`swapnas.scoring.arch_seed`, on the
     space's scored network and its run's batch), so ``score`` on a benchmark arch's network is another draw than its
-    stored score; that one is recomputed by the run's command with ``--store NEW.sqlite`` (or
-    :func:`swapnas.scoring.score_arch` with the run's protocol).
+    stored score; repeat r of it is this function's one repeat with ``seed=arch_seed(seed, space, str(arch), r)`` on
+    the space's network and the run's batch at one torch thread (docs/protocol.md, "Threads").
     ``init``: ``"gaussian"`` (N(0, 1) weights, the paper's) or ``"none"`` (the weights as they are, one repeat).
     ``train``: True (the protocol) scores every module in train mode (BatchNorm on the batch's statistics, dropout
     active, drawn from ``seed``); False keeps each module's own mode (a pretrained model left in ``eval()``).
