@@ -222,3 +222,28 @@ def test_score_with_the_arch_seed_gives_each_stored_repeat() -> None:
         assert stored["grad_norm"].values[0] != stored["grad_norm"].values[1]  # two draws, not one twice
     finally:
         torch.set_num_threads(threads)
+
+
+# ---------------------------------------------------------------- store check leaves no -shm / -wal
+
+def _one_score_store(path):
+    from swapnas.store import Record, ScoreKey, ScoreStore
+
+    with ScoreStore(path) as store:
+        store.put(ScoreKey("nb201", "a", "swap@1", "fp", 0, 8, 1, "{}"), Record("ok", 1.0, 0.0, [1.0], 0.1, None, None))
+    return path
+
+
+def test_store_check_leaves_nothing_beside_a_sound_store_and_spares_a_running_ones_files(tmp_path) -> None:
+    from swapnas.store import Record, ScoreKey, ScoreStore
+    from swapnas.store_tools import check_store
+
+    path = _one_score_store(tmp_path / "s.sqlite")
+    assert check_store(path).ok and sorted(p.name for p in tmp_path.iterdir()) == ["s.sqlite"]
+    with ScoreStore(path) as running:  # a run still writing: its -wal and -shm stay, and so do its scores
+        running.put(ScoreKey("nb201", "b", "swap@1", "fp", 0, 8, 1, "{}"), Record("ok", 2.0, 0.0, [2.0], 0.1, None, None))
+        report = check_store(path)
+        assert report.ok and report.scores == 2
+        assert {"s.sqlite-wal", "s.sqlite-shm"} <= {p.name for p in tmp_path.iterdir()}
+        running.put(ScoreKey("nb201", "c", "swap@1", "fp", 0, 8, 1, "{}"), Record("ok", 3.0, 0.0, [3.0], 0.1, None, None))
+    assert check_store(path).scores == 3 and sorted(p.name for p in tmp_path.iterdir()) == ["s.sqlite"]

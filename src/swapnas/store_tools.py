@@ -116,7 +116,9 @@ def _score_columns(db: sqlite3.Connection) -> tuple[str, ...]:
 
 def check_store(path: str | os.PathLike) -> StoreCheck:
     """Full ``PRAGMA integrity_check`` (every page, every index entry), score and failure counts, and
-    the protocols of the store at ``path``, read-only."""
+    the protocols of the store at ``path``, read-only. A sound store is then opened and closed once by
+    :func:`~swapnas.store_files.connect_reader`, so the check leaves no ``-shm`` / ``-wal`` beside it (the last
+    connection to close removes them; a damaged store is left as it was found)."""
     p = existing_store(path)
     report = StoreCheck(str(p), p.stat().st_size, [])
     if report.size_bytes < _HEADER_BYTES:  # SQLite reads a 1-byte file as a sound empty database
@@ -150,6 +152,8 @@ def check_store(path: str | os.PathLike) -> StoreCheck:
                                          "NOT INDEXED GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6").fetchall()
         except sqlite3.DatabaseError as exc:
             report.problems.append(f"scores table: {exc}")
+    if report.ok:  # sound: one reader's open and close removes the -shm/-wal the read-only check left (session 55)
+        connect_reader(p).close()
     return report
 
 
