@@ -157,7 +157,7 @@ def _raising(monkeypatch, exc: BaseException, **flags: bool) -> None:
     (IsADirectoryError(errno.EISDIR, "Is a directory", "d"), "[Errno 21] Is a directory: 'd'"),
     (NotADirectoryError(errno.ENOTDIR, "Not a directory", "f"), "[Errno 20] Not a directory: 'f'"),
     (FileExistsError(errno.EEXIST, "File exists", "g"), "[Errno 17] File exists: 'g'"),
-    (PermissionError(errno.EACCES, "Permission denied", "h"), "[Errno 13] Permission denied: 'h'"),
+    (PermissionError(errno.EACCES, "Permission denied", "h"), "h: Permission denied"),  # session 55: as OSError
     (FileNotFoundError(errno.ENOENT, "No such file or directory", "i"), "[Errno 2] No such file or directory: 'i'"),
     (BrokenExecutor("the scoring processes died"), "the scoring processes died"),
     (OSError(errno.ENOSPC, "No space left on device", "big.sqlite"), "big.sqlite: No space left on device"),
@@ -224,3 +224,29 @@ def test_a_second_ctrl_c_while_the_first_is_handled_exits_130_without_a_tracebac
     monkeypatch.setattr(cli, "main", interrupted_twice)
     assert cli.command() == EXIT_INTERRUPTED
     assert capsys.readouterr() == ("", "")
+
+
+@pytest.mark.parametrize("command", ["correlate", "grid", "search", "conformance"])
+def test_a_scoring_commands_file_error_and_ctrl_c_name_the_store_that_keeps_its_scores(monkeypatch, capsys,
+                                                                                       command) -> None:
+    """Session 55: a folder made read-only mid-run ended in a bare "[Errno 1] Operation not permitted: …"."""
+    parser = cli.build_parser()
+    monkeypatch.setattr(cli, "build_parser", lambda: parser)
+    for store, named in ((None, "runs/x/scores.sqlite"), ("s.sqlite", "s.sqlite")):
+        for exc in (PermissionError(errno.EPERM, "Operation not permitted", "runs/x/results.json"), KeyboardInterrupt()):
+            def func(args: argparse.Namespace, exc: BaseException = exc) -> int:
+                raise exc
+            monkeypatch.setattr(parser, "parse_args", lambda argv, s=store, f=func: argparse.Namespace(
+                verbose=False, func=f, command=command, out="runs/x", store=s))
+            cli._main([])
+            err = capsys.readouterr().err
+            if isinstance(exc, KeyboardInterrupt):
+                assert err == (f"swapnas: interrupted; every finished score is in the store {named}, rerun the same "
+                               "command to resume\n")
+            else:
+                assert err == ("swapnas: error: runs/x/results.json: Operation not permitted; every finished score is "
+                               f"kept in the store {named}: fix this, then rerun the same command, which reuses them\n")
+    monkeypatch.setattr(parser, "parse_args", lambda argv: argparse.Namespace(  # export: nothing scored, no store named
+        verbose=False, func=lambda a: (_ for _ in ()).throw(OSError(errno.ENOSPC, "No space left on device", "o.csv")),
+        command="export", out="o.csv", store="s.sqlite"))
+    assert cli._main([]) == EXIT_ERROR and capsys.readouterr().err == "swapnas: error: o.csv: No space left on device\n"

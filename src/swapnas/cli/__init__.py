@@ -12,6 +12,7 @@ import signal
 import sys
 import threading
 from concurrent.futures import BrokenExecutor
+from pathlib import Path
 
 from .._version import __version__
 from ..callers import with_brief_warnings
@@ -97,19 +98,35 @@ def _main(argv: list[str] | None) -> int:
         if getattr(args, "executor", None) == "local":  # this process scores too when --workers is 1
             keep_freed_memory()  # here, not in the jobs: swapnas.search_arch leaves its caller's allocator alone
         return args.func(args)
-    except (FileNotFoundError, ValueError, NotFound, IsADirectoryError, NotADirectoryError, FileExistsError,
-            PermissionError) as exc:  # bad input, or a path that cannot be written: the message says which
-        return _fail(args, f"{exc}", EXIT_ERROR)  # another KeyError is a bug: its traceback is shown
+    except (FileNotFoundError, ValueError, NotFound, IsADirectoryError, NotADirectoryError, FileExistsError) as exc:
+        return _fail(args, f"{exc}", EXIT_ERROR)  # bad input: the message says what; another KeyError is a bug
+
     except BrokenExecutor as exc:  # the scoring processes cannot run here at all (pool_retry gives up)
         return _fail(args, f"{exc}", EXIT_ERROR)
     except BrokenPipeError:  # `swapnas proxies | head`: the reader left; not an error of ours
         sys.stderr.close()
         return EXIT_OK
-    except OSError as exc:  # a file that cannot be read or written (read-only file system, disk full, name too long)
-        return _fail(args, f"{exc.filename}: {exc.strerror}" if exc.filename and exc.strerror else f"{exc}", EXIT_ERROR)
+    except OSError as exc:  # a file that cannot be read or written (permissions, read-only or full disk, long name)
+        text = f"{exc.filename}: {exc.strerror}" if exc.filename and exc.strerror else f"{exc}"
+        kept = _kept_scores(args)
+        return _fail(args, text + (f"; every finished score is kept in {kept}: fix this, then rerun the same command, "
+                                   "which reuses them" if kept else ""), EXIT_ERROR)
     except KeyboardInterrupt:
-        return _fail(args, "interrupted; every finished score is in the store, rerun the same command to resume",
-                     EXIT_INTERRUPTED, prefix="swapnas: ")
+        kept = _kept_scores(args)
+        return _fail(args, f"interrupted; every finished score is in {kept or 'the store'}, rerun the same command "
+                     "to resume", EXIT_INTERRUPTED, prefix="swapnas: ")
+
+
+#: the commands that keep their scores in a store (--store, default OUT/scores.sqlite)
+_SCORING = ("correlate", "grid", "search", "conformance")
+
+
+def _kept_scores(args: argparse.Namespace) -> str:
+    """The store a scoring command's finished scores are in ('' for other commands): named in its error messages
+    (session 55: a folder made read-only mid-run ended in a bare "Operation not permitted")."""
+    if getattr(args, "command", None) not in _SCORING or not getattr(args, "out", None):
+        return ""
+    return f"the store {args.store or Path(args.out) / 'scores.sqlite'}"
 
 
 def _fail(args: argparse.Namespace, message: str, code: int, prefix: str = "swapnas: error: ") -> int:
