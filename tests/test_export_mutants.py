@@ -92,6 +92,29 @@ def test_a_failed_score_is_written_as_naslib_writes_it_and_the_rest_exported(tmp
     assert doc["provenance"]["conventions"]["failed"].startswith("-1e8 (synflow: -ln 1e8), the value NASLib's code")
 
 
+def test_a_failure_under_another_setting_is_left_out_and_lower_is_better_fails_high(tmp_path):
+    """The review of session 55: failures went through the one-setting checks, so a failed attempt under another
+    --repeats ended an export that worked before; -1e8 made a failed te_nas_ntk (lower is better) the best."""
+    first, second = sorted(NB201)
+    failed = Record("failed", None, None, [], 0.1, None, "boom")
+    store = _put(tmp_path / "s.sqlite", [
+        (_key(arch=first), _ok(1.0)), (_key(arch=second), _ok(2.0)),
+        (_key(arch=first, repeats=3), failed),                                    # another setting: left out
+        (ScoreKey("nb201", second, "jacob_cov@1", "fp1", 0, 8, 3, '{"C": 4}'), failed),   # likewise
+        (ScoreKey("nb201", first, "te_nas_ntk@1", "fp1", 0, 8, 1, '{"C": 4}'), failed),  # the dataset's setting
+        (ScoreKey("nb201", first, "jacob_cov@1", "fp1", 0, 8, 1, '{"C": 4}'), failed)])
+    doc = json.loads(export(store, tmp_path / "zc.json", "naslib-zc").read_text())
+    key = {a: nb201.to_naslib(nb201.parse(a)) for a in NB201}
+    assert doc["nb201"]["protocol fp1"] == {
+        key[first]: {"swap": {"score": 1.0, "time": 0.5}, "te_nas_ntk": {"score": 1e8, "time": 0.1},
+                     "jacov": {"score": -1e8, "time": 0.1}},
+        key[second]: {"swap": {"score": 2.0, "time": 0.5}}}
+    only_failures = _put(tmp_path / "f.sqlite", [(_key(arch=first, repeats=3), failed), (_key(arch=second), failed)])
+    doc = json.loads(export(only_failures, tmp_path / "f.json", "naslib-zc").read_text())
+    # failures alone: the setting of the first in the store's order (repeats before arch: repeats 1)
+    assert doc["nb201"]["protocol fp1"] == {key[second]: {"swap": {"score": -1e8, "time": 0.1}}}
+
+
 def test_two_settings_under_one_fingerprint_named_whole(tmp_path):
     one = _put(tmp_path / "one.sqlite", [(_key(net='{"C": 4}'), _ok(1.0)), (_key(net='{"C": 8}'), _ok(2.0))])
     setting = "proxy swap@1, protocol fp1, seed 0, batch_size 8, repeats 1, net"

@@ -247,3 +247,34 @@ def test_store_check_leaves_nothing_beside_a_sound_store_and_spares_a_running_on
         assert {"s.sqlite-wal", "s.sqlite-shm"} <= {p.name for p in tmp_path.iterdir()}
         running.put(ScoreKey("nb201", "c", "swap@1", "fp", 0, 8, 1, "{}"), Record("ok", 3.0, 0.0, [3.0], 0.1, None, None))
     assert check_store(path).scores == 3 and sorted(p.name for p in tmp_path.iterdir()) == ["s.sqlite"]
+
+
+def test_two_runs_recording_a_code_at_once_keep_the_first_ones_row(tmp_path) -> None:
+    """The review of session 55: a run reads no row, another run records one, then the first's plain INSERT failed
+    ('UNIQUE constraint failed', reported as a damaged store) in 11 of 20 two-process trials."""
+    import sqlite3
+
+    from swapnas.store import ScoreStore
+
+    path = tmp_path / "s.sqlite"
+    with ScoreStore(path) as store:
+        real = store._db
+
+        class Interleaved:  # another process records its code between this one's read and its write
+            def __init__(self) -> None:
+                self.done = False
+
+            def execute(self, sql: str, *args):
+                if sql.startswith("INSERT") and not self.done:
+                    self.done = True
+                    with sqlite3.connect(path) as other:
+                        other.execute("INSERT INTO proxy_code VALUES ('swap@1', 'theirs', 5.0)")
+                return real.execute(sql, *args)
+
+            def __getattr__(self, name: str):
+                return getattr(real, name)
+
+        store._db = Interleaved()  # type: ignore[assignment]
+        assert store.code_changed("swap@1", "mine") == 5.0  # theirs stands, and differs from this run's code
+        store._db = real
+        assert store.recorded_code() == {"swap@1": ("theirs", 5.0)}

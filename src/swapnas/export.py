@@ -22,8 +22,9 @@
   (space, dataset) holds scores of one setting (fingerprint, seed, S, R, network; since session 54), described in the
   file's ``provenance`` (``settings``) with these ``conventions``. Two stored archs that
   NASLib's encoding writes alike (a DARTS genotype's concat is not encoded) are refused. A failed score is written
-  ``-1e8`` (synflow: its log), as NASLib's code writes it (until session 55 it was left out: the arch had no entry
-  for that metric); when one (space, dataset, arch, proxy) was stored under several settings (protocol, seed,
+  ``-1e8`` (synflow: its log), as NASLib's code writes it, the worst value (``+1e8`` for ``te_nas_ntk``, where lower
+  is better), where its setting is the dataset's (until session 55 it was left out: the arch had no entry for that
+  metric); when one (space, dataset, arch, proxy) was stored under several settings (protocol, seed,
   batch, repeats, network, proxy version and options), it refuses, naming what differs; ``--protocol`` keeps one
   protocol fingerprint (in both formats; a dataset name, in our spelling or NASLib's, picks the store's only
   fingerprint of that dataset). A fingerprint covers the batch (so S) but not R or the network: a search's two
@@ -41,6 +42,7 @@ from pathlib import Path
 
 from .results import provenance, strict_json
 from .conformance import NASLIB_FAILED, NASLIB_TO_OURS
+from .proxies import get_proxy, list_proxies
 from .scoring import fingerprinted
 from .spaces import SPACES, get_space
 from .store import ScoreStore, StoreError
@@ -130,9 +132,16 @@ NASLIB_CONVENTIONS = {
     "params, flops": "counts of the scored network (flops: 2 per multiply-add of matmuls and convolutions), not "
                      "NASLib's millions of the benchmark's network",
     "time": "seconds to score one arch, all its repeats (R)",
-    "failed": "-1e8 (synflow: -ln 1e8), the value NASLib's code writes where a metric failed on an arch; the csv "
-              "format has the error",
+    "failed": "-1e8 (synflow: -ln 1e8), the value NASLib's code writes where a metric failed on an arch, its worst; "
+              "+1e8 for a metric where lower is better (te_nas_ntk); the csv format has the error",
 }
+
+
+def _failed_value(name: str) -> float:
+    """A failed score as NASLib's code writes it: -1e8, the worst value of a metric where higher is better (synflow:
+    its log); +1e8 for one of ours where lower is better (te_nas_ntk), the worst value there."""
+    lower = name in list_proxies() and not get_proxy(name).higher_is_better
+    return -NASLIB_FAILED if lower else _naslib_value(name, NASLIB_FAILED)
 
 
 def _naslib_value(name: str, value: float) -> float:
@@ -150,13 +159,18 @@ def _dataset_key(fingerprint: str, protocols: dict[str, dict]) -> str:
 
 
 def _naslib_doc(rows: list[dict], protocols: dict[str, dict]) -> tuple[dict, dict]:
-    """NASLib's nesting of the scores under each space (a failed one as NASLib writes it, :data:`NASLIB_FAILED`):
-    dataset → arch → proxy, and each (space, dataset)'s setting. One setting per (space, dataset, arch, proxy name)
-    and one :data:`PER_DATASET` setting per (space, dataset), else a ValueError (until session 54 scores of two networks or batches shared a dataset's column)."""
+    """NASLib's nesting of the scores under each space: dataset → arch → proxy, and each (space, dataset)'s
+    setting. One setting per (space, dataset, arch, proxy name) and one :data:`PER_DATASET` setting per (space,
+    dataset) among the scores, else a ValueError (until session 54 scores of two networks or batches shared a
+    dataset's column). A failure is written as NASLib writes one (:func:`_failed_value`) where its (space, dataset)
+    setting is the scores' and its arch has no score of that proxy; a failed attempt under another setting is left
+    out (the csv format has it), so it cannot block an export (the review of session 55)."""
     doc: dict = {}
     seen: dict[tuple, dict] = {}
     settings: dict[tuple, dict] = {}
     for r in rows:
+        if r["status"] != "ok":
+            continue
         name, key = r["proxy"].split("@")[0], _arch_key(r["space"], r["arch"])
         dataset = _dataset_key(r["protocol"], protocols)
         first = seen.setdefault((r["space"], dataset, key, name), r)
@@ -174,8 +188,18 @@ def _naslib_doc(rows: list[dict], protocols: dict[str, dict]) -> tuple[dict, dic
                              f"of {r['arch']}; a NASLib zc file holds one setting per dataset: "
                              f"{_fix(one, r, protocols, _scored_with(rows), PER_DATASET)}")
         arch = doc.setdefault(r["space"], {}).setdefault(dataset, {}).setdefault(key, {})
-        value = _naslib_value(name, r["value"] if r["status"] == "ok" else NASLIB_FAILED)
-        arch[NASLIB_PROXIES.get(name, name)] = {"score": value, "time": r["seconds"]}
+        arch[NASLIB_PROXIES.get(name, name)] = {"score": _naslib_value(name, r["value"]), "time": r["seconds"]}
+    for r in rows:
+        if r["status"] == "ok":
+            continue
+        name, key = r["proxy"].split("@")[0], _arch_key(r["space"], r["arch"])
+        dataset = _dataset_key(r["protocol"], protocols)
+        one = settings.setdefault((r["space"], dataset), r)  # a dataset of failures alone: the first one's setting
+        if (r["space"], dataset, key, name) in seen or any(one[k] != r[k] for k in PER_DATASET):
+            continue
+        seen[(r["space"], dataset, key, name)] = r
+        arch = doc.setdefault(r["space"], {}).setdefault(dataset, {}).setdefault(key, {})
+        arch[NASLIB_PROXIES.get(name, name)] = {"score": _failed_value(name), "time": r["seconds"]}
     described: dict[str, dict] = {}
     for (space, dataset), r in settings.items():
         described.setdefault(space, {})[dataset] = {

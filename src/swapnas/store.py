@@ -252,9 +252,10 @@ class ScoreStore:
             if self.read_only and not self._has_code_table():
                 return None
             row = self._db.execute("SELECT digest, created FROM proxy_code WHERE proxy=?", (proxy,)).fetchone()
-            if not self.read_only and row is None:
-                self._db.execute("INSERT INTO proxy_code VALUES (?, ?, ?)", (proxy, digest, time.time()))
+            if not self.read_only and row is None:  # two runs may start at once: the first one's row stands
+                self._db.execute("INSERT OR IGNORE INTO proxy_code VALUES (?, ?, ?)", (proxy, digest, time.time()))
                 self._db.commit()
+                row = self._db.execute("SELECT digest, created FROM proxy_code WHERE proxy=?", (proxy,)).fetchone()
         return float(row[1]) if row is not None and row[0] != digest else None
 
     def recorded_code(self) -> dict[str, tuple[str, float]]:
