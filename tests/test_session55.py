@@ -278,3 +278,28 @@ def test_two_runs_recording_a_code_at_once_keep_the_first_ones_row(tmp_path) -> 
         assert store.code_changed("swap@1", "mine") == 5.0  # theirs stands, and differs from this run's code
         store._db = real
         assert store.recorded_code() == {"swap@1": ("theirs", 5.0)}
+
+
+def test_merge_and_salvage_carry_the_recorded_code(tmp_path, capsys) -> None:
+    """The review of session 55: both dropped the proxy_code table, so the next run recorded whatever code it ran
+    as the code of the old scores, without a warning."""
+    from swapnas.cli import main
+    from swapnas.store import ScoreStore
+    from swapnas.store_tools import merge_stores, merge_text, salvage_store
+
+    a = _store_with_codes(_one_score_store(tmp_path / "a.sqlite"), {"swap@1": "aaaa", "net:nb201@1": "nnnn"})
+    b = _store_with_codes(tmp_path / "b.sqlite", {"swap@1": "bbbb", "mine@1": "mmmm"})
+    merged = merge_stores([a, b], tmp_path / "into.sqlite")
+    assert merged.other_code == ["swap@1"] and merged.added == 1
+    assert "  the sources' scores of swap@1 were made by other code than " in merge_text(merged)
+    with ScoreStore(tmp_path / "into.sqlite") as into:
+        assert {n: d for n, (d, _) in into.recorded_code().items()} == {
+            "swap@1": "aaaa", "net:nb201@1": "nnnn", "mine@1": "mmmm"}
+    assert merge_stores([b], tmp_path / "into.sqlite").other_code == ["swap@1"]  # INTO's own record counts
+    assert merge_stores([a], tmp_path / "into.sqlite").other_code == []
+    salvaged = salvage_store(a, tmp_path / "saved.sqlite")
+    assert salvaged.recovered == 1
+    with ScoreStore(tmp_path / "saved.sqlite") as saved:
+        assert {n: d for n, (d, _) in saved.recorded_code().items()} == {"swap@1": "aaaa", "net:nb201@1": "nnnn"}
+    assert main(["store", "merge", str(b), "--into", str(tmp_path / "into2.sqlite")]) == 0
+    assert "other code" not in capsys.readouterr().out

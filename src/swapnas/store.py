@@ -299,11 +299,11 @@ class ScoreStore:
             self._db.commit()
 
     def insert_rows(self, rows: Iterable[tuple], protocols: Iterable[tuple[str, str]] = (),
-                    over_failures: bool = False) -> tuple[int, int]:
-        """Copy raw rows (:attr:`COLUMNS` order) and (fingerprint, description JSON) pairs in one
-        transaction, keeping what is stored (``swapnas store salvage``) but, with ``over_failures``, a stored
-        failure whose row here is a score (``swapnas store merge``); rows SQLite rejects are skipped. The rows
-        added and the failures replaced."""
+                    over_failures: bool = False, codes: Iterable[tuple[str, str, float]] = ()) -> tuple[int, int]:
+        """Copy raw rows (:attr:`COLUMNS` order), (fingerprint, description JSON) pairs and recorded codes (name,
+        digest, time: :meth:`recorded_code`) in one transaction, keeping what is stored (``swapnas store salvage``)
+        but, with ``over_failures``, a stored failure whose row here is a score (``swapnas store merge``); rows SQLite
+        rejects are skipped. The rows added and the failures replaced."""
         if self.read_only:
             raise self._read_only_error(self.read_only)
         added = replaced = 0
@@ -315,6 +315,7 @@ class ScoreStore:
                 if over_failures and row[ok] == "ok":  # the stored one a failure: the score takes its place
                     replaced += self._db.execute(_SCORE_OVER_FAILURE, (*row[n:], *row[:n])).rowcount
             self._db.executemany("INSERT OR IGNORE INTO protocols VALUES (?, ?)", protocols)
+            self._db.executemany("INSERT OR IGNORE INTO proxy_code VALUES (?, ?, ?)", codes)
             self._db.commit()
         return added, replaced
 

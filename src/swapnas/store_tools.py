@@ -78,6 +78,9 @@ class Merge:
     kept: int  # rows INTO had already: a score, or a failure beside a source's failure
     differing: int  # of those kept, scores a source gives another value (INTO's stays)
     protocols: int  # protocols INTO holds now
+    #: metrics and networks (``swap@1``, ``net:nb201@1``) a source records other code for than INTO (or an earlier
+    #: source) does: INTO keeps the first, so a run whose code differs from it warns (session 55)
+    other_code: list[str] = field(default_factory=list)
 
 
 def given_as(exc: StoreError, flag: str | None) -> StoreError:
@@ -328,9 +331,10 @@ def salvage_store(src: str | os.PathLike, out: str | os.PathLike) -> Salvage:
         with _closing(db):
             rows, stretches = _scan(db, "scores", ScoreStore.COLUMNS)
             protocols, more = _scan(db, "protocols", ("fingerprint", "description"))
+            codes, _ = _scan(db, "proxy_code", ("proxy", "digest", "created"))
             indexed = _try(db, f"SELECT count(*) FROM (SELECT rowid FROM scores INDEXED BY {_PK_INDEX})")
     with ScoreStore(dest) as new:
-        new.insert_rows(rows, protocols)
+        new.insert_rows(rows, protocols, codes=codes)
         recovered, kept = new.count(), len(new.protocols())
     # the primary-key index counts the rows that were stored (rows read whole but unreadable as scores, such as
     # zeroed cells, are lost too: session 52 said "0 lost" for them); without it, a scan with no damage lost none
@@ -365,18 +369,24 @@ def merge_stores(sources: list[str | os.PathLike], into: str | os.PathLike) -> M
         raise given_as(exc, "--into") from exc
     with into_store as out:
         stored = {tuple(r[c] for c in ScoreStore.COLUMNS[:n]): (r["status"], r["value"]) for r in out.rows()}
+        codes = out.recorded_code()
+        other_code: set[str] = set()
         for path in paths:
             with _closing(connect_reader(path)) as db:  # a sound store (opened above): its -shm/-wal files go
                 rows = db.execute(f"SELECT {', '.join(ScoreStore.COLUMNS)} FROM scores").fetchall()
                 protocols = db.execute("SELECT fingerprint, description FROM protocols").fetchall()
+                theirs, _ = _scan(db, "proxy_code", ("proxy", "digest", "created"))
             differing += sum(1 for r in rows if stored.get(r[:n], ("", None))[0] == "ok" and r[n] == "ok"
                              and stored[r[:n]][1] != r[n + 1])
-            a, b = out.insert_rows(rows, protocols, over_failures=True)
+            other_code |= {name for name, digest, _ in theirs if name in codes and codes[name][0] != digest}
+            codes.update({name: (digest, t) for name, digest, t in theirs if name not in codes})
+            a, b = out.insert_rows(rows, protocols, over_failures=True, codes=theirs)
             added, replaced, kept = added + a, replaced + b, kept + len(rows) - a - b
             for r in rows:
                 if stored.get(r[:n], ("failed",))[0] != "ok":
                     stored[r[:n]] = (r[n], r[n + 1])
-        return Merge(str(dest), [str(p) for p in paths], added, replaced, kept, differing, len(out.protocols()))
+        return Merge(str(dest), [str(p) for p in paths], added, replaced, kept, differing, len(out.protocols()),
+                     sorted(other_code))
 
 
 def merge_text(m: Merge) -> str:
@@ -387,6 +397,9 @@ def merge_text(m: Merge) -> str:
     if m.differing:
         lines.append(f"  {m.differing} score(s) a source gives another value were kept as {m.into} had them "
                      "(other code or hardware made them: `swapnas export` both to compare)")
+    if m.other_code:
+        lines.append(f"  the sources' scores of {', '.join(m.other_code)} were made by other code than {m.into} "
+                     "records (it keeps the first: a run whose code differs from it warns)")
     return "\n".join(lines)
 
 
