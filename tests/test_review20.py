@@ -166,7 +166,7 @@ def test_a_space_whose_network_code_changed_warns_once_per_store_and_version(tmp
     assert code_changes.accept_code(path).accepted == {
         "net:toy@1": time.strftime("%Y-%m-%d %H:%M", time.localtime(recorded))}
     monkeypatch.setattr(code_changes, "_CODE_CHECKED", set())
-    assert _score_toy(path, monkeypatch)[1] == []  # the store now records the new code
+    assert _score_toy(path, monkeypatch)[1] == []  # accepted: the store records the new code
     monkeypatch.setattr(code_changes, "_CODE_CHECKED", set())
     (fp2, v2), warned = _score_toy(path, monkeypatch, version="2")  # the space raised its version: new keys
     assert v2 == "2" and fp2 != fp1 and warned == []

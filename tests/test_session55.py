@@ -68,7 +68,7 @@ def test_accept_code_refuses_a_name_the_store_does_not_record_and_a_missing_stor
 
     path = _store_with_codes(tmp_path / "s.sqlite", {"swap@1": "0" * 16})
     assert main(["store", "accept-code", str(path), "swpa"]) == 2
-    assert (f"{path} records no code of 'swpa'; did you mean 'swap'?; it records swap@1"
+    assert (f"{path} records no code of 'swpa' (did you mean 'swap'?); it records swap@1"
             in capsys.readouterr().err)
     assert main(["store", "accept-code", str(tmp_path / "none.sqlite")]) == 2
     assert f"no score store at {tmp_path / 'none.sqlite'}" in capsys.readouterr().err
@@ -173,7 +173,7 @@ def test_source_revision_from_git_answers(monkeypatch) -> None:
     monkeypatch.setattr(results, "source_revision", lambda: "0123456789ab+modified")
     prov = results.provenance()
     assert list(prov)[:2] == ["swapnas", "source"] and prov["source"] == "0123456789ab+modified"
-    assert made_with(prov).startswith("swapnas 0.1.0, git 0123456789ab+modified, torch ")
+    assert made_with(prov).startswith(f"swapnas {prov['swapnas']}, git 0123456789ab+modified, torch ")
     monkeypatch.setattr(results, "source_revision", lambda: "")
     assert "source" not in results.provenance()
     assert ", git " not in made_with(results.provenance())
@@ -303,3 +303,59 @@ def test_merge_and_salvage_carry_the_recorded_code(tmp_path, capsys) -> None:
         assert {n: d for n, (d, _) in saved.recorded_code().items()} == {"swap@1": "aaaa", "net:nb201@1": "nnnn"}
     assert main(["store", "merge", str(b), "--into", str(tmp_path / "into2.sqlite")]) == 0
     assert "other code" not in capsys.readouterr().out
+
+
+def test_review55_small_gaps(tmp_path) -> None:
+    """The review of session 55's small findings, each pinned."""
+    import math
+    import warnings
+
+    import numpy as np
+
+    from swapnas import code_changes
+    from swapnas.proxies import register
+    from swapnas.stats import compare_spearman
+    from swapnas.store import ScoreStore
+    from tests.registry_tools import registry_snapshot
+
+    # compare_spearman: one bool for both scores; a bad sign argument named; one degenerate resample, no IndexError
+    y = np.arange(10.0)
+    both = compare_spearman(-y, -(y ** 2), y, higher_is_better=False, n_boot=20)
+    assert (both.spearman_a, both.spearman_b) == pytest.approx((1.0, 1.0))
+    with pytest.raises(ValueError, match=r"^higher_is_better is a bool, or a pair of them \(one per score\), not "):
+        compare_spearman(y, y, y, higher_is_better=(True,))
+    lone = compare_spearman([1, 2, 3], [3, 1, 2], [1, 2, 3], n_boot=1, seed=4)
+    assert lone.difference == 1.5 and math.isnan(lone.p_value)
+    # a proxy name or version a store's code record could not tell apart
+    with registry_snapshot():
+        for name, version in (("a@b", "1"), ("mine", "1@x"), ("net:nb201", "1")):
+            with pytest.raises(ValueError, match=r"cannot be told apart in a score store's keys; choose another$"):
+                register(name, version=version)(lambda model, batch: 0.0)
+    # the warning quotes a path with a space and says a read-only store is accepted in a copy
+    path = tmp_path / "sp ace" / "s.sqlite"
+    with ScoreStore(path) as store:
+        assert store.code_changed("toy@1", "d1") is None
+    code_changes._CODE_CHECKED.clear()
+    with ScoreStore(path, read_only=True) as store, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        from types import SimpleNamespace
+        code_changes.warn_changed_code(store, [SimpleNamespace(name="toy", version="1", fn=_one_score_store)])
+    code_changes._CODE_CHECKED.clear()
+    assert f"`swapnas store accept-code '{path}'` (in a writable copy: this one is read-only) records" in str(
+        caught[0].message)
+
+
+def test_prefetch_names_several_metrics_that_change_the_network_in_the_plural(caplog) -> None:
+    import torch
+
+    from swapnas.executor_local import LocalExecutor, ScoreTask
+
+    from .tiny_tasks import tiny_nb201_task
+
+    protocol, batch, proxies, archs = tiny_nb201_task("snip,grad_norm,swap", batch_size=8, repeats=1, n_archs=1, seed=3)
+    with caplog.at_level("WARNING", logger="swapnas"):
+        list(LocalExecutor(prefetch=2).score(ScoreTask("nb201", tuple(proxies), batch, protocol), torch.device("cpu"),
+                                             [(archs[0], {})]))
+    assert [r.getMessage().split("…); ")[1] for r in caplog.records] == [
+        "grad_norm, snip change it, so each arch's network is built as it is scored: to build ahead, score them in a "
+        "run of their own (one store keeps both runs' scores)"]

@@ -12,12 +12,13 @@ store's (until session 55 the first warning recorded it, and later runs reused t
 from __future__ import annotations
 
 import os
+import shlex
 import time
 import warnings
 from dataclasses import dataclass, field
 
 from .callers import user_stacklevel
-from .errors import NotFound, did_you_mean
+from .errors import NotFound, near_names
 from .proxies import Proxy, get_proxy, list_proxies
 from .proxies.code import NetworkCodeWarning, ProxyCodeWarning, code_digest, modules_digest
 from .spaces import SPACES, net_version, network_modules
@@ -43,8 +44,9 @@ def _next(version: str) -> str:
 
 
 def _tail(store: ScoreStore, unchanged: str) -> str:
-    return (f". Until then every run on this store warns again; {unchanged}, `swapnas store accept-code {store.path}` "
-            "records the code that runs now as the code of its scores")
+    where = " (in a writable copy: this one is read-only)" if store.read_only else ""
+    return (f". Until then every run on this store warns again; {unchanged}, `swapnas store accept-code "
+            f"{shlex.quote(str(store.path))}`{where} records the code that runs now as the code of its scores")
 
 
 def warn_changed_code(store: ScoreStore, proxies: list[Proxy], space: str | None = None, net_version: str = "1") -> None:
@@ -121,8 +123,9 @@ def accept_code(path: str | os.PathLike, names: list[str] | tuple[str, ...] = ()
         missing = [w for w in names if not any(w in (n, n.rpartition("@")[0]) for n in recorded)]
         if missing:
             held = sorted({n.rpartition("@")[0] for n in recorded})
-            raise NotFound(f"{store.path} records no code of {missing[0]!r}{did_you_mean(missing[0], held)}; it records "
-                           f"{', '.join(sorted(recorded)) or 'none (no score was made since codes were recorded)'}")
+            near = near_names(missing[0], held)
+            raise NotFound(f"{store.path} records no code of {missing[0]!r}{f' (did you mean {near}?)' if near else ''}; "
+                           f"it records {', '.join(sorted(recorded)) or 'none (no score was made since codes were recorded)'}")
         report = AcceptedCode(str(store.path))
         for name in chosen:
             digest, since = recorded[name]

@@ -23,7 +23,7 @@ from .benchmarks import BENCHMARKS, Benchmark, benchmark_class, get_benchmark
 from .correlation import run_correlation
 from .executors import Executor
 from .proxies import get_proxy
-from .report import fixed
+from .report import code_of, fixed
 from .results import CorrelateRun, provenance, reused_parts, strict_json
 from .session import best_for, check_task, configure, pick_archs, protocol_groups, resolve_for, score_archs, shard_of
 from .store import ScoreStore
@@ -344,7 +344,7 @@ def write_grid(cols: list[GridColumn], out: Path, command: str = "") -> list[Pat
     md.write_text(table, encoding="utf-8")
     png = heatmap(cols, out / "grid.png")
     report = out / "report.md"
-    report.write_text(f"# Training-free metrics × benchmark tasks\n\nMade by `{prov['command']}` (swapnas "
-                      f"{prov['swapnas']}, torch {prov['torch']}, {prov['created_utc']}).\n\n![grid](grid.png)\n\n"
+    report.write_text(f"# Training-free metrics × benchmark tasks\n\nMade by `{prov['command']}` ("
+                      f"{code_of(prov)}, torch {prov['torch']}, {prov['created_utc']}).\n\n![grid](grid.png)\n\n"
                       f"{table}\n\nData: [grid.json](grid.json).\n", encoding="utf-8")
     return [js, md, png, report]

@@ -87,11 +87,16 @@ def _which(i: int, shown: int) -> str:
     return f"message {i + 1} of {shown}{' (at most 5 are kept)' if shown >= 5 else ''}" if shown > 1 else "their message"
 
 
+def code_of(prov: dict) -> str:
+    """``swapnas 0.1.0, git 0123456789ab`` (the commit where the provenance has one): which code made an output."""
+    return f"swapnas {prov['swapnas']}" + (f", git {prov['source']}" if prov.get("source") else "")
+
+
 def made_with(prov: dict) -> str:
     """Versions, device and time of a provenance dict (keys a provenance of before lacks are left out)."""
-    parts = [f"{name} {prov[name]}" for name in ("swapnas", "torch", "numpy", "scipy") if prov.get(name)]
-    if prov.get("source"):
-        parts.insert(1, f"git {prov['source']}")
+    parts = [f"{name} {prov[name]}" for name in ("torch", "numpy", "scipy") if prov.get(name)]
+    if prov.get("swapnas"):
+        parts.insert(0, code_of(prov))
     return ", ".join([*parts, *([f"device {prov['device']}"] if prov.get("device") else []), prov["created_utc"]])
 
 

@@ -146,8 +146,9 @@ def _version(package: str) -> str:
 def _git(*args: str) -> str | None:
     """``git -C <swapnas's folder> ARGS``'s output; None where git is missing or fails."""
     try:
-        done = subprocess.run(["git", "-C", str(Path(__file__).resolve().parent), *args], capture_output=True,
-                              text=True, timeout=10, stdin=subprocess.DEVNULL)
+        done = subprocess.run(  # no optional locks: `git status` would otherwise refresh the user's index
+            ["git", "--no-optional-locks", "-C", str(Path(__file__).resolve().parent), *args], capture_output=True,
+            text=True, encoding="utf-8", errors="replace", timeout=10, stdin=subprocess.DEVNULL)
     except (OSError, subprocess.SubprocessError):
         return None
     return done.stdout.strip() if done.returncode == 0 else None

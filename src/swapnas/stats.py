@@ -157,21 +157,25 @@ class RhoDifference:
 
 
 def compare_spearman(
-    a: np.ndarray, b: np.ndarray, truth: np.ndarray, higher_is_better: tuple[bool, bool] = (True, True),
+    a: np.ndarray, b: np.ndarray, truth: np.ndarray, higher_is_better: bool | tuple[bool, bool] = (True, True),
     n_boot: int = BOOTSTRAP_RESAMPLES, seed: int = 0,
 ) -> RhoDifference:
     """Is score ``a``'s Spearman ρ with ``truth`` different from score ``b``'s on the same archs? ρ(a) − ρ(b) with a
     paired bootstrap (each resample draws the archs once for both, as :func:`correlate`'s interval draws them:
     the same ``seed`` gives the same resamples). Archs where ``a``, ``b`` or ``truth`` is not finite are left out of
-    both, so the two ρ may differ from each :func:`correlate` over its own finite pairs."""
+    both, so the two ρ may differ from each :func:`correlate` over its own finite pairs. ``higher_is_better``: one
+    bool for both scores, or one per score. With few archs the interval is wide or degenerate: read it beside ``n``."""
+    signs = (higher_is_better, higher_is_better) if isinstance(higher_is_better, bool) else tuple(higher_is_better)
+    if len(signs) != 2 or not all(isinstance(s, bool) for s in signs):
+        raise ValueError(f"higher_is_better is a bool, or a pair of them (one per score), not {higher_is_better!r}")
     if n_boot < 1:
         raise ValueError(f"n_boot is the number of bootstrap resamples, 1 or more (got {n_boot})")
     xa, xb, y = (np.asarray(v, dtype=float).reshape(-1) for v in (a, b, truth))
     if not len(xa) == len(xb) == len(y):
         raise ValueError(f"a, b and truth must have one value per arch (got {len(xa)}, {len(xb)}, {len(y)})")
     keep = np.isfinite(xa) & np.isfinite(xb) & np.isfinite(y)
-    xa = xa[keep] * (1.0 if higher_is_better[0] else -1.0)
-    xb = xb[keep] * (1.0 if higher_is_better[1] else -1.0)
+    xa = xa[keep] * (1.0 if signs[0] else -1.0)
+    xb = xb[keep] * (1.0 if signs[1] else -1.0)
     y = y[keep]
     nan = float("nan")
     if len(y) < 3 or any(np.all(v == v[0]) for v in (xa, xb, y)):  # ρ undefined on one side
@@ -182,7 +186,7 @@ def compare_spearman(
     rhos = _bootstrap_rhos([xa, xb], y, n_boot, seed)
     diffs = rhos[0] - rhos[1]
     diffs = diffs[np.isfinite(diffs)]
-    if len(diffs) < n_boot // 2:
+    if not len(diffs) or len(diffs) < n_boot // 2:  # n_boot = 1 and its one resample degenerate: no interval
         return RhoDifference(len(y), rho_a, rho_b, rho_a - rho_b, (nan, nan), nan)
     below, above = ((int(np.sum(side)) + 1) / (len(diffs) + 1) for side in (diffs <= 0, diffs >= 0))
     p = min(1.0, 2.0 * min(below, above))

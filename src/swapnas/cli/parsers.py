@@ -318,7 +318,8 @@ def add_store(sub: Sub) -> None:
         description="check: full SQLite integrity check, score and failure counts, protocols (exit 2 when damaged). "
         "salvage: copy every readable score and protocol of a damaged store into a new store (the damaged one is "
         "only read) and report how many were recovered and lost; rerunning a command with --store NEW scores the "
-        "lost ones again.",
+        "lost ones again. merge: gather stores into one. accept-code: record the code that runs now as the code of "
+        "a store's scores (after a change that left the values alone).",
         epilog="example:\n  swapnas store check runs/c100/scores.sqlite\n  swapnas store salvage runs/c100/scores.sqlite "
         "--out runs/c100/salvaged.sqlite")
     actions = p.add_subparsers(dest="store_action", required=True, metavar="{check,salvage,merge,accept-code}")

@@ -114,6 +114,9 @@ def register(
     def deco(fn: Callable[..., float]) -> Callable[..., float]:
         if name in _REGISTRY:
             raise ValueError(f"proxy {name!r} is registered twice")
+        if "@" in name or "@" in version or name.startswith("net:"):  # a store records code as name@version
+            raise ValueError(f"proxy {name!r} version {version!r}: a name or version with '@', or a name starting "
+                             "'net:', cannot be told apart in a score store's keys; choose another")
         doc = " ".join((fn.__doc__ or "").strip().split("\n\n")[0].split())  # the first paragraph, on one line
         bases = [_REGISTRY[b] for b in ((base,) if isinstance(base, str) else base or ()) if b in _REGISTRY]
         _REGISTRY[name] = Proxy(
