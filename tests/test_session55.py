@@ -359,3 +359,46 @@ def test_prefetch_names_several_metrics_that_change_the_network_in_the_plural(ca
     assert [r.getMessage().split("…); ")[1] for r in caplog.records] == [
         "grad_norm, snip change it, so each arch's network is built as it is scored: to build ahead, score them in a "
         "run of their own (one store keeps both runs' scores)"]
+
+
+# ---------------------------------------------------------------- a caller's float64 default dtype
+
+def test_a_float64_default_dtype_changes_no_score_and_is_given_back(tmp_path) -> None:
+    """A notebook user's session 55: with torch.set_default_dtype(torch.float64), swap_score failed (its pattern
+    weights took the default dtype) and every arch of search_arch failed (networks float64 here, float32 in the
+    workers); zen's and the synthetic batch's draws took the default dtype too."""
+    import random
+
+    import torch
+    from torch import nn
+
+    import swapnas
+    from swapnas.proxies import resolve
+    from swapnas.scoring import Protocol
+    from swapnas.session import score_archs
+    from swapnas.spaces import nb201
+    from swapnas.store import ScoreStore
+
+    def run(store_name: str) -> tuple:
+        torch.manual_seed(0)
+        f32 = {"dtype": torch.float32}  # the same weights whatever the default
+        net = nn.Sequential(nn.Conv2d(3, 8, 3, **f32), nn.ReLU(), nn.Conv2d(8, 8, 3, **f32), nn.ReLU())
+        psi = swapnas.swap_score(net, torch.randn(16, 3, 8, 8, **f32))
+        batch = swapnas.load_batch("cifar10", 8, inputs="synthetic", seed=1)
+        prot = Protocol("nb201", "cifar10", 8, repeats=1, seed=0, net={"C": 4, "N": 1}, batch_digest=batch.digest)
+        archs = [nb201.sample(random.Random(i)) for i in range(2)]
+        with ScoreStore(tmp_path / store_name) as store:
+            recs = score_archs(archs, "nb201", resolve("swap,zen"), prot, batch, store, torch.device("cpu"),
+                               progress=False)
+        return psi, batch.inputs.dtype, batch.digest, {k: [r.value for r in v] for k, v in recs.items()}
+
+    plain = run("a.sqlite")
+    before = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        assert run("b.sqlite") == plain and plain[1] == torch.float32
+        assert torch.get_default_dtype() == torch.float64  # given back
+        net64 = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU())
+        assert swapnas.swap_score(net64, torch.randn(16, 3, 8, 8)) > 0  # a float64 model as it is
+    finally:
+        torch.set_default_dtype(before)

@@ -83,3 +83,18 @@ def test_an_executor_whose_workers_could_not_start_works_once_they_can(tmp_path:
                          env={**_ENV, "HOME": str(tmp_path),
                               "DIE_ON_IMPORT": "1"})
     assert run.stdout.splitlines() == ["1 BrokenExecutor 0", "2 ['ok', 'ok', 'ok'] 3"], run.stderr[-2000:]
+
+
+@pytest.mark.slow
+def test_a_script_read_from_standard_input_is_told_to_be_saved_to_a_file(small_bundle: Path, tmp_path: Path) -> None:
+    """A notebook user's session 55: `python - < script.py` (guarded) with two workers: spawn looks for a file named
+    '<stdin>', every worker died, and the message asked for the `__main__` guard the script had."""
+    guarded = "if __name__ == '__main__':\n" + "".join(f"    {line}\n" for line in SCRIPT.format(
+        out=str(tmp_path / "out"), data=str(small_bundle)).splitlines())
+    run = subprocess.run([sys.executable, "-"], input=guarded, capture_output=True, text=True, timeout=300,
+                         cwd=tmp_path, env={**_ENV, "HOME": str(tmp_path)})
+    assert run.returncode == 1 and "finished" not in run.stdout
+    assert run.stderr.strip().splitlines()[-1] == (
+        "concurrent.futures._base.BrokenExecutor: the scoring worker processes died as they started, before scoring "
+        "anything: your script is read from <stdin>, which the spawned worker processes cannot import again: save it "
+        "to a file and run that, or use --workers 1 (workers=1 from Python)")

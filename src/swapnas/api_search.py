@@ -92,6 +92,7 @@ def search_arch(space: str = "nb201", dataset: str | None = None, *, out: str | 
     from .cli import build_parser
     from .cli.search_command import search_run
     from .results import run_as
+    from .scoring import float32_default
 
     for name, value, what in (("space", space, "a space name such as 'nb201'"),
                               ("dataset", dataset, "a dataset or task name such as 'cifar10', or None for the space's "
@@ -114,7 +115,7 @@ def search_arch(space: str = "nb201", dataset: str | None = None, *, out: str | 
         argv += _tokens(actions, key, value)
     threads = torch.get_num_threads()  # the command sets --threads (default 1) in this process: give it back
     try:
-        with run_as(argv, "swapnas.search_arch"):  # the command its outputs record
+        with run_as(argv, "swapnas.search_arch"), float32_default():  # the command its outputs record
             return search_run(parser.parse_args(argv))[0]
     finally:
         torch.set_num_threads(threads)

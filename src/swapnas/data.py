@@ -257,7 +257,7 @@ def _synthetic_batch(info: DatasetInfo, dataset: str, size: int, seed: int) -> B
     """Standard normal inputs and uniform labels from a generator seeded with ``seed`` (asked for by name only)."""
     r = info.resolution
     g = torch.Generator().manual_seed(seed)
-    x = torch.randn(size, 3, r, r, generator=g)
+    x = torch.randn(size, 3, r, r, generator=g, dtype=torch.float32)  # float32 whatever the default dtype
     t = torch.randint(0, info.num_classes, (size,), generator=g)
     return Batch(x, t, info.num_classes, dataset, "synthetic N(0,1) noise", 0,
                  "synthetic inputs (asked for): N(0, 1) noise")

@@ -35,6 +35,7 @@ import logging
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 import warnings
 from collections.abc import Callable, Generator, Sequence
@@ -321,11 +322,8 @@ class PoolExecutor(Executor):
                 future.result()
         except BrokenProcessPool as exc:
             self.close()
-            raise BrokenExecutor(
-                "the scoring worker processes died as they started, before scoring anything: if a script of yours "
-                'calls swapnas at its top level, put that code under `if __name__ == "__main__":` (each worker '
-                "process imports the script again); else try --workers 1 (workers=1 from Python) to see the "
-                "error") from exc
+            raise BrokenExecutor(f"the scoring worker processes died as they started, before scoring anything: "
+                                 f"{_why_workers_die()}") from exc
 
     def score(self, task: ScoreTask, device: torch.device,
               items: Sequence[Item]) -> Generator[tuple[object, dict[str, Record]], None, None]:
@@ -380,3 +378,16 @@ def make_executor(name: str = "local", *, address: str | None = None, num_cpus: 
             raise ValueError(str(exc)) from None
         return RayExecutor(address=address, num_cpus=num_cpus, num_gpus_per_task=num_gpus_per_task, **ray_options)
     raise ValueError(f"unknown executor {name!r}; choose one of {', '.join(EXECUTORS)}")
+
+
+def _why_workers_die() -> str:
+    """What to do when spawned workers die as they start: a script read from standard input cannot be imported again
+    by them (``python - < script.py``: spawn looks for a file named ``<stdin>``; session 55), a script's top-level
+    call of swapnas runs again in each of them."""
+    main = getattr(sys.modules.get("__main__"), "__file__", None)
+    if main is not None and str(main).startswith("<"):
+        return (f"your script is read from {main}, which the spawned worker processes cannot import again: save it "
+                "to a file and run that, or use --workers 1 (workers=1 from Python)")
+    return ('if a script of yours calls swapnas at its top level, put that code under `if __name__ == "__main__":` '
+            "(each worker process imports the script again); else try --workers 1 (workers=1 from Python) to see "
+            "the error")

@@ -122,8 +122,8 @@ class _DistinctPatterns:
             self.s = s
             if s <= TABLE_MAX_SAMPLES:
                 self.seen = torch.zeros(2**s, dtype=torch.bool, device=output.device)
-                self.weights = torch.ldexp(torch.ones(1, s, device=output.device),
-                                           torch.arange(s, device=output.device))  # 2**s, float32
+                self.weights = torch.ldexp(torch.ones(1, s, dtype=torch.float32, device=output.device),
+                                           torch.arange(s, device=output.device))  # 2**s, float32 whatever the default
         elif s != self.s:
             raise ValueError(f"hooked activations disagree on the number of samples (dim 0): {self.s} and {s}; "
                              "SWAP needs one S-bit pattern per neuron, so every hooked map must hold the same samples. "

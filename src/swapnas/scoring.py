@@ -32,6 +32,19 @@ from .store import Record, RecordStore, ScoreKey
 INITS = ("gaussian", "default")
 
 
+@contextlib.contextmanager
+def float32_default() -> Iterator[None]:
+    """Networks and batches of the protocol in float32 whatever the caller's default dtype (a notebook's
+    ``torch.set_default_dtype(torch.float64)`` made every arch of a search fail: its networks were built in float64
+    here and in float32 in the workers; session 55), the caller's default given back."""
+    before = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float32)
+    try:
+        yield
+    finally:
+        torch.set_default_dtype(before)
+
+
 def arch_seed(seed: int, space: str, arch_key: str, repeat: int = 0) -> int:
     """A 63-bit seed for one (arch, repeat), independent of evaluation order."""
     digest = hashlib.sha256(f"{seed}|{space}|{arch_key}|{repeat}".encode()).digest()

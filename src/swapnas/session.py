@@ -28,7 +28,7 @@ from .proxies import Proxy, resolve
 from .callers import user_stacklevel
 from .code_changes import warn_changed_code
 from .proxies.registry import ALIASES
-from .scoring import Protocol, check_stored_bases, with_bases
+from .scoring import Protocol, check_stored_bases, float32_default, with_bases
 from .spaces import get_space, net_version
 from .store import Record, ScoreKey, ScoreStore, StoreError
 
@@ -69,6 +69,16 @@ def score_archs(
     ``counts``, if given, receives ``reused``: the distinct archs whose every record was stored, and ``partly``:
     those with some records stored and others to score, read in the same pass (no second read of the store).
     """
+    with float32_default():  # the protocol's networks are float32 whatever the caller's default dtype
+        return _score_archs(archs, space, proxies, protocol, batch, store, device, retry_failed, progress, desc,
+                            executor, counts)
+
+
+def _score_archs(
+    archs: list, space: str, proxies: list[Proxy], protocol: Protocol, batch: Batch, store: ScoreStore,
+    device: torch.device, retry_failed: bool, progress: bool, desc: str, executor: Executor | None,
+    counts: dict[str, int] | None,
+) -> dict[str, list[Record]]:
     executor = executor or LocalExecutor()
     per_arch = [p for p in proxies if not p.parts]
     check_stored_bases(per_arch)  # before anything is written

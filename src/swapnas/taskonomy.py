@@ -126,7 +126,7 @@ def task_batch(task: str, size: int, *, data_dir: str | os.PathLike | None = Non
         y = luminance_levels(x, k)
         note = f"segmentsemantic: ImageNet stand-in images, {k} luminance levels per pixel as labels (surrogate)"
     elif task == "room_layout":
-        y = torch.randn(size, k, generator=g)
+        y = torch.randn(size, k, generator=g, dtype=torch.float32)
         note = f"room_layout: ImageNet stand-in images, seeded N(0,1) {k}-d targets (synthetic)"
     else:  # pragma: no cover - task_info already rejected unknown names
         raise ValueError(task)

@@ -49,8 +49,8 @@ def zen(model: nn.Module, batch: Batch, alpha: float = 0.01, seed: int = 0) -> f
     """
     g = torch.Generator().manual_seed(seed)
     require_float_inputs(batch.inputs, "zen", "feeds N(0, 1) float inputs and their perturbation")
-    x = torch.randn(batch.inputs.shape, generator=g)
-    eps = torch.randn(batch.inputs.shape, generator=g)
+    x = torch.randn(batch.inputs.shape, generator=g, dtype=torch.float32)  # the same draws whatever the default dtype
+    eps = torch.randn(batch.inputs.shape, generator=g, dtype=torch.float32)
     x, eps = (t.to(device=batch.inputs.device, dtype=batch.inputs.dtype) for t in (x, eps))
     variances: list[torch.Tensor] = []
 
