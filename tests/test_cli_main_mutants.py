@@ -233,7 +233,8 @@ def test_a_scoring_commands_file_error_and_ctrl_c_name_the_store_that_keeps_its_
     parser = cli.build_parser()
     monkeypatch.setattr(cli, "build_parser", lambda: parser)
     for store, named in ((None, "runs/x/scores.sqlite"), ("s.sqlite", "s.sqlite")):
-        for exc in (PermissionError(errno.EPERM, "Operation not permitted", "runs/x/results.json"), KeyboardInterrupt()):
+        denied = PermissionError(errno.EPERM, "Operation not permitted", "runs/x/results.json")
+        for exc in (denied, KeyboardInterrupt()):
             def func(args: argparse.Namespace, exc: BaseException = exc) -> int:
                 raise exc
             monkeypatch.setattr(parser, "parse_args", lambda argv, s=store, f=func: argparse.Namespace(

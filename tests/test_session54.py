@@ -118,8 +118,8 @@ def test_prefetch_that_cannot_build_ahead_says_so_once(caplog) -> None:
             assert len(list(executor.score(task, torch.device("cpu"), [(arch, {})]))) == 1
     assert [r.getMessage() for r in caplog.records] == [
         "--prefetch builds networks ahead only where every metric keeps the model it scores (swap and its variants, "
-        "params, …); snip changes it, so each arch's network is built as it is scored: to build ahead, score it in a run "
-        "of its own (one store keeps both runs' scores)"]
+        "params, …); snip changes it, so each arch's network is built as it is scored: to build ahead, score it in a "
+        "run of its own (one store keeps both runs' scores)"]
     caplog.clear()
     protocol, batch, proxies, archs = tiny_nb201_task("swap", batch_size=8, repeats=1, n_archs=2, seed=3)
     with caplog.at_level("WARNING", logger="swapnas"):

@@ -241,11 +241,13 @@ def test_store_check_leaves_nothing_beside_a_sound_store_and_spares_a_running_on
     path = _one_score_store(tmp_path / "s.sqlite")
     assert check_store(path).ok and sorted(p.name for p in tmp_path.iterdir()) == ["s.sqlite"]
     with ScoreStore(path) as running:  # a run still writing: its -wal and -shm stay, and so do its scores
-        running.put(ScoreKey("nb201", "b", "swap@1", "fp", 0, 8, 1, "{}"), Record("ok", 2.0, 0.0, [2.0], 0.1, None, None))
+        running.put(ScoreKey("nb201", "b", "swap@1", "fp", 0, 8, 1, "{}"),
+                    Record("ok", 2.0, 0.0, [2.0], 0.1, None, None))
         report = check_store(path)
         assert report.ok and report.scores == 2
         assert {"s.sqlite-wal", "s.sqlite-shm"} <= {p.name for p in tmp_path.iterdir()}
-        running.put(ScoreKey("nb201", "c", "swap@1", "fp", 0, 8, 1, "{}"), Record("ok", 3.0, 0.0, [3.0], 0.1, None, None))
+        running.put(ScoreKey("nb201", "c", "swap@1", "fp", 0, 8, 1, "{}"),
+                    Record("ok", 3.0, 0.0, [3.0], 0.1, None, None))
     assert check_store(path).scores == 3 and sorted(p.name for p in tmp_path.iterdir()) == ["s.sqlite"]
 
 

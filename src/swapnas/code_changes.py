@@ -66,7 +66,8 @@ def warn_changed_code(store: ScoreStore, proxies: list[Proxy], space: str | None
                 f"proxy {p.name!r}: its function differs from the code recorded beside its scores in {store.path} "
                 f"({since}), under the same version {p.version}, so those scores are reused as they are. If the change "
                 f"alters the values, give the proxy a new version (@register(..., version=\"{_next(p.version)}\")) to "
-                f"score them again{_tail(store, 'if the change leaves the values alone')}"), stacklevel=user_stacklevel())
+                f"score them again{_tail(store, 'if the change leaves the values alone')}"),
+                stacklevel=user_stacklevel())
 
 
 def warn_changed_network(store: ScoreStore, space: str, version: str) -> None:
@@ -124,8 +125,9 @@ def accept_code(path: str | os.PathLike, names: list[str] | tuple[str, ...] = ()
         if missing:
             held = sorted({n.rpartition("@")[0] for n in recorded})
             near = near_names(missing[0], held)
-            raise NotFound(f"{store.path} records no code of {missing[0]!r}{f' (did you mean {near}?)' if near else ''}; "
-                           f"it records {', '.join(sorted(recorded)) or 'none (no score was made since codes were recorded)'}")
+            hint = f" (did you mean {near}?)" if near else ""
+            held_text = ", ".join(sorted(recorded)) or "none (no score was made since codes were recorded)"
+            raise NotFound(f"{store.path} records no code of {missing[0]!r}{hint}; it records {held_text}")
         report = AcceptedCode(str(store.path))
         for name in chosen:
             digest, since = recorded[name]

@@ -106,7 +106,8 @@ class LocalExecutor(Executor):
                 changing = sorted({p.name for p in bases if not p.keeps_model})
                 log.warning("--prefetch builds networks ahead only where every metric keeps the model it scores "
                             "(swap and its variants, params, …); %s change%s it, so each arch's network is built as "
-                            "it is scored: to build ahead, score %s in a run of %s own (one store keeps both runs' scores)",
+                            "it is scored: to build ahead, score %s in a run of %s own (one store keeps both runs' "
+                            "scores)",
                             ", ".join(changing), "s" * (len(changing) == 1), "it" if len(changing) == 1 else "them",
                             "its" if len(changing) == 1 else "their")
             for arch, known in items:

@@ -394,7 +394,8 @@ def export_store(args: argparse.Namespace) -> int:
 
 
 def store(args: argparse.Namespace) -> int:
-    """``swapnas store check|salvage|merge|accept-code``: print the report (--json: as JSON); a damaged store exits 2."""
+    """``swapnas store check|salvage|merge|accept-code``: print the report (--json: as JSON); a damaged store
+    exits 2."""
     checked = None
     if args.store_action == "salvage":
         report: Any = salvage_store(args.store, args.out)
