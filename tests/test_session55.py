@@ -404,3 +404,28 @@ def test_a_float64_default_dtype_changes_no_score_and_is_given_back(tmp_path) ->
         assert swapnas.swap_score(net64, torch.randn(16, 3, 8, 8)) > 0  # a float64 model as it is
     finally:
         torch.set_default_dtype(before)
+
+
+def test_store_check_lists_the_recorded_code(tmp_path, monkeypatch) -> None:
+    import sqlite3
+
+    from swapnas.store_tools import check_store, check_text
+
+    monkeypatch.setenv("TZ", "UTC")
+    import time
+    time.tzset()
+    try:
+        path = _store_with_codes(_one_score_store(tmp_path / "s.sqlite"), {"swap@1": "d", "net:nb201@1": "n"})
+        with sqlite3.connect(path) as db:
+            db.execute("UPDATE proxy_code SET created = 0")
+        report = check_store(path)
+        assert report.codes == {"swap@1": "1970-01-01 00:00", "net:nb201@1": "1970-01-01 00:00"}
+        assert check_text(report).splitlines()[-1] == (
+            "  code of the scores, recorded: net:nb201@1 (1970-01-01 00:00), swap@1 (1970-01-01 00:00) (a run whose "
+            "code differs warns; `swapnas store accept-code` records new code)")
+        with sqlite3.connect(path) as db:
+            db.execute("DROP TABLE proxy_code")  # a store made before codes were recorded
+        assert check_store(path).codes == {} and "code of the scores" not in check_text(check_store(path))
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()

@@ -18,6 +18,7 @@ import shutil
 import sqlite3
 import struct
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -48,6 +49,8 @@ class StoreCheck:
     #: under (the space, network, seed, batch size and repeats are not in a fingerprint, they are in every
     #: score's key: nb201 and darts scores on CIFAR-10 share one)
     settings: list[tuple] = field(default_factory=list)
+    #: ``name@version`` (or ``net:space@version``) → when the code its scores were made by was recorded
+    codes: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -155,6 +158,8 @@ def check_store(path: str | os.PathLike) -> StoreCheck:
                                          "NOT INDEXED GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6").fetchall()
         except sqlite3.DatabaseError as exc:
             report.problems.append(f"scores table: {exc}")
+        recorded, _ = _scan(db, "proxy_code", ("proxy", "created"))
+        report.codes = {str(n): time.strftime("%Y-%m-%d %H:%M", time.localtime(float(t))) for n, t in recorded}
     if report.ok:  # sound: one reader's open and close removes the -shm/-wal the read-only check left (session 55)
         connect_reader(p).close()
     return report
@@ -415,6 +420,9 @@ def check_text(report: StoreCheck) -> str:
         lines.append(f"  ({', '.join(PER_SCORE)} are not part of a fingerprint: see the 'scored under' lines)")
     lines += [f"  scored under {fp}: {space}, seed {seed}, S={batch}, R={repeats}, net {net}: {n} scores"
               for fp, space, seed, batch, repeats, net, n in report.settings]
+    if report.codes:
+        lines.append("  code of the scores, recorded: " + ", ".join(f"{n} ({t})" for n, t in sorted(report.codes.items()))
+                     + " (a run whose code differs warns; `swapnas store accept-code` records new code)")
     lines += [f"  problem: {p}" for p in report.problems]
     return "\n".join(lines)
 
