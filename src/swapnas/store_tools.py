@@ -421,8 +421,9 @@ def check_text(report: StoreCheck) -> str:
     lines += [f"  scored under {fp}: {space}, seed {seed}, S={batch}, R={repeats}, net {net}: {n} scores"
               for fp, space, seed, batch, repeats, net, n in report.settings]
     if report.codes:
-        lines.append("  code of the scores, recorded: " + ", ".join(f"{n} ({t})" for n, t in sorted(report.codes.items()))
-                     + " (a run whose code differs warns; `swapnas store accept-code` records new code)")
+        codes = ", ".join(f"{n} ({t})" for n, t in sorted(report.codes.items()))
+        lines.append(f"  code of the scores, recorded: {codes} (a run whose code differs warns; `swapnas store "
+                     "accept-code` records new code)")
     lines += [f"  problem: {p}" for p in report.problems]
     return "\n".join(lines)
 
