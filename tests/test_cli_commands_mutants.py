@@ -305,10 +305,10 @@ def test_out_folder_of_a_relative_path_writes_in_the_working_folder(tmp_path, mo
 
 
 def test_store_for_is_the_given_store_or_the_one_in_out(tmp_path) -> None:
-    with commands.store_for(_args("correlate", "--out", "o"), tmp_path) as store:
+    with commands.store_for(_args("correlate", "--out", str(tmp_path))) as store:
         assert Path(store.path) == tmp_path / "scores.sqlite"
     given = tmp_path / "mine.sqlite"
-    with commands.store_for(_args("correlate", "--out", "o", "--store", str(given)), tmp_path / "x") as store:
+    with commands.store_for(_args("correlate", "--out", str(tmp_path / "x"), "--store", str(given))) as store:
         assert Path(store.path) == given
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import shlex
-import time
 import warnings
 from dataclasses import dataclass, field
 
@@ -22,7 +21,7 @@ from .errors import NotFound, near_names
 from .proxies import Proxy, get_proxy, list_proxies
 from .proxies.code import NetworkCodeWarning, ProxyCodeWarning, code_digest, modules_digest
 from .spaces import SPACES, net_version, network_modules
-from .store import ScoreStore
+from .store import ScoreStore, local_minute
 from .store_tools import existing_store
 
 #: (store file, proxy@version or net:space@version) pairs checked by this process (a search scores every cycle into one store)
@@ -36,7 +35,7 @@ def _changed_since(store: ScoreStore, name: str, digest: str | None) -> str | No
         return None
     _CODE_CHECKED.add((store.path, name))
     since = None if digest is None else store.code_changed(name, digest)
-    return None if since is None else time.strftime("%Y-%m-%d %H:%M", time.localtime(since))
+    return None if since is None else local_minute(since)
 
 
 def _next(version: str) -> str:
@@ -119,12 +118,11 @@ def accept_code(path: str | os.PathLike, names: list[str] | tuple[str, ...] = ()
     alone, which ends the warnings of :func:`warn_changed_code`. A name the store does not record is a NotFound."""
     with ScoreStore(existing_store(path)) as store:
         recorded = store.recorded_code()
-        wanted = set(names)
-        chosen = [n for n in sorted(recorded) if not wanted or wanted & {n, n.rpartition("@")[0]}]
-        missing = [w for w in names if not any(w in (n, n.rpartition("@")[0]) for n in recorded)]
+        spelt = {n: {n, n.rpartition("@")[0]} for n in recorded}  # swap@1 is asked for as swap@1 or swap
+        chosen = [n for n in sorted(recorded) if not names or spelt[n] & set(names)]
+        missing = [w for w in names if not any(w in ways for ways in spelt.values())]
         if missing:
-            held = sorted({n.rpartition("@")[0] for n in recorded})
-            near = near_names(missing[0], held)
+            near = near_names(missing[0], sorted({n.rpartition("@")[0] for n in recorded}))
             hint = f" (did you mean {near}?)" if near else ""
             held_text = ", ".join(sorted(recorded)) or "none (no score was made since codes were recorded)"
             raise NotFound(f"{store.path} records no code of {missing[0]!r}{hint}; it records {held_text}")
@@ -138,7 +136,7 @@ def accept_code(path: str | os.PathLike, names: list[str] | tuple[str, ...] = ()
                 report.unchanged.append(name)
             else:
                 store.accept_code(name, now)
-                report.accepted[name] = time.strftime("%Y-%m-%d %H:%M", time.localtime(since))
+                report.accepted[name] = local_minute(since)
     return report
 
 

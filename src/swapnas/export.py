@@ -158,6 +158,11 @@ def _dataset_key(fingerprint: str, protocols: dict[str, dict]) -> str:
     return NASLIB_DATASETS.get(dataset, dataset) if dataset else f"protocol {fingerprint}"
 
 
+def _where(row: dict, protocols: dict[str, dict]) -> tuple[str, str, str]:
+    """Where a stored row goes in NASLib's layout: the proxy's name, the arch's key and the dataset's."""
+    return row["proxy"].split("@")[0], _arch_key(row["space"], row["arch"]), _dataset_key(row["protocol"], protocols)
+
+
 def _naslib_doc(rows: list[dict], protocols: dict[str, dict]) -> tuple[dict, dict]:
     """NASLib's nesting of the scores under each space: dataset → arch → proxy, and each (space, dataset)'s
     setting. One setting per (space, dataset, arch, proxy name) and one :data:`PER_DATASET` setting per (space,
@@ -171,8 +176,7 @@ def _naslib_doc(rows: list[dict], protocols: dict[str, dict]) -> tuple[dict, dic
     for r in rows:
         if r["status"] != "ok":
             continue
-        name, key = r["proxy"].split("@")[0], _arch_key(r["space"], r["arch"])
-        dataset = _dataset_key(r["protocol"], protocols)
+        name, key, dataset = _where(r, protocols)
         first = seen.setdefault((r["space"], dataset, key, name), r)
         if first["arch"] != r["arch"]:
             raise ValueError(f"{first['arch']} and {r['arch']} are both written {key} in NASLib's encoding (it does "
@@ -192,8 +196,7 @@ def _naslib_doc(rows: list[dict], protocols: dict[str, dict]) -> tuple[dict, dic
     for r in rows:
         if r["status"] == "ok":
             continue
-        name, key = r["proxy"].split("@")[0], _arch_key(r["space"], r["arch"])
-        dataset = _dataset_key(r["protocol"], protocols)
+        name, key, dataset = _where(r, protocols)
         one = settings.setdefault((r["space"], dataset), r)  # a dataset of failures alone: the first one's setting
         if (r["space"], dataset, key, name) in seen or any(one[k] != r[k] for k in PER_DATASET):
             continue

@@ -56,6 +56,7 @@ def pick_archs(all_archs: list, n: int | None, seed: int) -> list:
     return random.Random(seed).sample(list(all_archs), n)
 
 
+@float32_default()  # the protocol's networks are float32 whatever the caller's default dtype
 def score_archs(
     archs: list, space: str, proxies: list[Proxy], protocol: Protocol, batch: Batch, store: ScoreStore,
     device: torch.device, retry_failed: bool = False, progress: bool = True, desc: str = "",
@@ -69,16 +70,6 @@ def score_archs(
     ``counts``, if given, receives ``reused``: the distinct archs whose every record was stored, and ``partly``:
     those with some records stored and others to score, read in the same pass (no second read of the store).
     """
-    with float32_default():  # the protocol's networks are float32 whatever the caller's default dtype
-        return _score_archs(archs, space, proxies, protocol, batch, store, device, retry_failed, progress, desc,
-                            executor, counts)
-
-
-def _score_archs(
-    archs: list, space: str, proxies: list[Proxy], protocol: Protocol, batch: Batch, store: ScoreStore,
-    device: torch.device, retry_failed: bool, progress: bool, desc: str, executor: Executor | None,
-    counts: dict[str, int] | None,
-) -> dict[str, list[Record]]:
     executor = executor or LocalExecutor()
     per_arch = [p for p in proxies if not p.parts]
     check_stored_bases(per_arch)  # before anything is written

@@ -59,6 +59,11 @@ class ScoreKey:
         return tuple(getattr(self, c) for c in _KEY_COLUMNS)
 
 
+def local_minute(t: float) -> str:
+    """A stored time (Unix seconds, e.g. when a code was recorded) as the user's local ``YYYY-MM-DD HH:MM``."""
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(t))
+
+
 #: a record's status: a score, or a failure with its message (the table's CHECK)
 STATUSES = ("ok", "failed")
 _KEY_COLUMNS = tuple(f.name for f in fields(ScoreKey))  # the table's key columns: ScoreKey's fields, in order
@@ -263,7 +268,8 @@ class ScoreStore:
         with self._guard():
             if not self._has_code_table():
                 return {}
-            return {name: (digest, float(t)) for name, digest, t in self._db.execute("SELECT * FROM proxy_code")}
+            return {name: (digest, float(t)) for name, digest, t in self._db.execute(
+                "SELECT proxy, digest, created FROM proxy_code")}
 
     def accept_code(self, name: str, digest: str) -> None:
         """Record ``digest`` as the code of ``name``'s stored scores (``swapnas store accept-code``: the user says

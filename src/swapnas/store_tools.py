@@ -18,14 +18,13 @@ import shutil
 import sqlite3
 import struct
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .scoring import PER_SCORE, fingerprinted
-from .store import ScoreStore, description
+from .store import ScoreStore, description, local_minute
 from .store_files import StoreError, connect_read_only, connect_reader, text_first_line, without_wal
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -159,7 +158,7 @@ def check_store(path: str | os.PathLike) -> StoreCheck:
         except sqlite3.DatabaseError as exc:
             report.problems.append(f"scores table: {exc}")
         recorded, _ = _scan(db, "proxy_code", ("proxy", "created"))
-        report.codes = {str(n): time.strftime("%Y-%m-%d %H:%M", time.localtime(float(t))) for n, t in recorded}
+        report.codes = {str(n): local_minute(float(t)) for n, t in recorded}
     if report.ok:  # sound: one reader's open and close removes the -shm/-wal the read-only check left (session 55)
         connect_reader(p).close()
     return report

@@ -12,7 +12,6 @@ import signal
 import sys
 import threading
 from concurrent.futures import BrokenExecutor
-from pathlib import Path
 
 from .._version import __version__
 from ..callers import with_brief_warnings
@@ -24,6 +23,7 @@ from .args import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     global_parent,
+    store_path,
 )
 from .parsers import (
     add_conformance,
@@ -100,7 +100,6 @@ def _main(argv: list[str] | None) -> int:
         return args.func(args)
     except (FileNotFoundError, ValueError, NotFound, IsADirectoryError, NotADirectoryError, FileExistsError) as exc:
         return _fail(args, f"{exc}", EXIT_ERROR)  # bad input: the message says what; another KeyError is a bug
-
     except BrokenExecutor as exc:  # the scoring processes cannot run here at all (pool_retry gives up)
         return _fail(args, f"{exc}", EXIT_ERROR)
     except BrokenPipeError:  # `swapnas proxies | head`: the reader left; not an error of ours
@@ -126,7 +125,7 @@ def _kept_scores(args: argparse.Namespace) -> str:
     (session 55: a folder made read-only mid-run ended in a bare "Operation not permitted")."""
     if getattr(args, "command", None) not in _SCORING or not getattr(args, "out", None):
         return ""
-    return f"the store {args.store or Path(args.out) / 'scores.sqlite'}"
+    return f"the store {store_path(args)}"
 
 
 def _fail(args: argparse.Namespace, message: str, code: int, prefix: str = "swapnas: error: ") -> int:

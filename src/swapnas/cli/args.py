@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 import re
+from pathlib import Path
 
 from ..search.evolution import EAConfig
 
@@ -293,6 +294,11 @@ def data_parent() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", default=None, help="swapnas data bundle (default: $SWAPNAS_DATA, else "
                    "$XDG_DATA_HOME/swapnas/data, i.e. ~/.local/share/swapnas/data, if it exists)")
     return p
+
+
+def store_path(args: argparse.Namespace) -> Path:
+    """A scoring command's store: ``--store``, default OUT/scores.sqlite."""
+    return Path(args.store) if args.store else Path(args.out) / "scores.sqlite"
 
 
 def store_parent(retry: bool = True) -> argparse.ArgumentParser:

@@ -48,7 +48,7 @@ from ..store import ScoreStore
 from ..store_files import StoreError, damaged_advice
 from ..store_tools import check_store, check_text, merge_stores, merge_text, salvage_store, salvage_text
 from ..train import TrainConfig, load_genotype, run_train
-from .args import EXIT_FAILED_ARCHS, EXIT_OK, DefaultArchs
+from .args import EXIT_FAILED_ARCHS, EXIT_OK, DefaultArchs, store_path
 from .executor_options import executor_plan
 
 
@@ -140,8 +140,8 @@ def out_folder(args: argparse.Namespace) -> Path:
     return out
 
 
-def store_for(args: argparse.Namespace, out: Path) -> ScoreStore:
-    return ScoreStore(args.store or out / "scores.sqlite")
+def store_for(args: argparse.Namespace) -> ScoreStore:
+    return ScoreStore(store_path(args))
 
 
 def _benchmark(args: argparse.Namespace) -> Benchmark:
@@ -237,7 +237,7 @@ def correlate(args: argparse.Namespace) -> int:
     out = out_folder(args)
     kind, options, device = executor_plan(args)  # checked; started once OUT is held
     with outputs_lock(out, "correlate", args.shard):  # held until the outputs are written; the workers end first
-        with make_executor(kind, **options) as executor, store_for(args, out) as store:
+        with make_executor(kind, **options) as executor, store_for(args) as store:
             if args.shard is not None:
                 archs = shard_of(pick_archs(bench.archs_for(task), args.archs, args.seed), args.shard)
                 recs = score_archs(archs, bench.space, proxies, protocol, batch, store, device, args.retry_failed,
@@ -257,7 +257,7 @@ def correlate(args: argparse.Namespace) -> int:
                       results_table(run.results), *failure_lines(run.results),
                       *constant_lines(run.results, run.scores), ""])
     plots = f"{len(written) - 3} plot(s) in {out}: {', '.join(p.name for p in written[3:])}"
-    print_report(args, text, [*written[:3], plots, f"scores in {args.store or out / 'scores.sqlite'}"], out / "results.json")
+    print_report(args, text, [*written[:3], plots, f"scores in {store_path(args)}"], out / "results.json")
     return _exit_for(args, _failed_scores(run.results), "report.md and results.json give their messages")
 
 
@@ -275,7 +275,7 @@ def grid(args: argparse.Namespace) -> int:
     kind, options, device = executor_plan(args)  # checked; started once OUT is held
     counts: dict[str, int] = {}
     with outputs_lock(out, "grid", args.shard):
-        with make_executor(kind, **options) as executor, store_for(args, out) as store:
+        with make_executor(kind, **options) as executor, store_for(args) as store:
             cols = run_grid(columns, proxies=args.proxies, n_archs=args.archs, n_archs_per=args.archs_per,
                             seed=args.seed, repeats=args.repeats, init=args.init, store=store, device=device,
                             data_dir=args.data_dir, shard=args.shard, retry_failed=args.retry_failed,
@@ -284,7 +284,7 @@ def grid(args: argparse.Namespace) -> int:
         if args.shard is not None:
             failed = counts.get("failed", 0)
             _shard_done(args, f"{len(columns)} columns", {"columns": len(columns)}, failed,
-                        str(args.store or out / "scores.sqlite"), "the grid")
+                        str(store_path(args)), "the grid")
             return _exit_for(args, failed, _SHARD_WHY)
         paths = write_grid(cols, out, command_line())
     print_report(args, (out / "grid.md").read_text(encoding="utf-8"), paths, out / "grid.json")
@@ -298,7 +298,7 @@ def conformance(args: argparse.Namespace) -> int:
     naslib = load_naslib(args.space, args.dataset, args.data_dir)  # a bad --archs is refused before the store exists
     check_archs(args.archs, len(naslib.archs), f"NASLib's {args.space}/{args.dataset} file {naslib.path}")
     select_proxies(naslib, args.proxies)  # a bad --proxies too
-    with store_for(args, out) as store:
+    with store_for(args) as store:
         run = run_conformance(
             space=args.space, dataset=args.dataset, proxies=args.proxies, n_archs=args.archs, store=store,
             device=device, data_dir=args.data_dir, seed=args.seed,

@@ -131,7 +131,7 @@ def _store_in(args: argparse.Namespace, out: Path) -> Iterator[ScoreStore]:
     path = out / "scores.sqlite"
     made = args.store is None and not path.exists()
     stopped: BaseException | None = None
-    with store_for(args, out) as store:
+    with store_for(args) as store:
         try:
             yield store
         except BaseException as exc:
