@@ -261,8 +261,8 @@ def run(monkeypatch, tmp_path) -> dict:
         got["kw"] = kw
         return got["result"]
 
-    def store_for(args: argparse.Namespace, out: Path) -> Context:
-        log.append(f"store_for {args.out} {out.name}")
+    def store_for(args: argparse.Namespace) -> Context:
+        log.append(f"store_for {args.out}")
         got["store"] = Context("store", log)
         return got["store"]
 
@@ -300,7 +300,7 @@ def test_search_run_passes_every_option_to_the_search_in_order(run, tmp_path) ->
                  "--cycles", "6", "--crossover", "0.25", "--no-progress")
     result, written = search_command.search_run(args)
     assert result is run["result"] and written == ["W"] and result.extra == {"from": "extras"}
-    assert run["log"] == ["checks nb201", "out_folder", "lock o", "executor_of o", "enter executor", "store_for o o",
+    assert run["log"] == ["checks nb201", "out_folder", "lock o", "executor_of o", "enter executor", "store_for o",
                           "enter store", "run_search nb201 first", "exit store", "exit executor", "extras ARCH DD",
                           "write ARCH o", "unlock"]
     assert run["kw"] == dict(

@@ -22,7 +22,7 @@ from ..search.fitness import check_size_flags
 from ..session import protocol_defaults, scoring_net
 from ..spaces import get_space, searchable_space
 from ..store import ScoreStore, StoreError
-from .args import DEFAULT_TOLERANCE, EXIT_OK
+from .args import DEFAULT_TOLERANCE, EXIT_OK, store_path
 from .commands import out_folder, print_report, show_progress, store_for
 from .executor_options import executor_of
 
@@ -124,11 +124,11 @@ def resume_line(out: Path, config: EAConfig, seed: int, proxy_key: str | None = 
 
 
 @contextmanager
-def _store_in(args: argparse.Namespace, out: Path) -> Iterator[ScoreStore]:
+def _store_in(args: argparse.Namespace) -> Iterator[ScoreStore]:
     """The search's store. One this search made in OUT (no ``--store``) is removed again when the search stops
     before a score was stored in it (a refused search left an empty ``scores.sqlite`` until session 51); only OUT's
     own, which OUT's lock keeps to this search: a ``--store`` may be shared with other runs."""
-    path = out / "scores.sqlite"
+    path = store_path(args)
     made = args.store is None and not path.exists()
     stopped: BaseException | None = None
     with store_for(args) as store:
@@ -163,7 +163,7 @@ def search_run(args: argparse.Namespace) -> tuple[SearchResult, list[Path]]:
                                                                  getattr(args, "json", False)):
             print(f"swapnas: {line}", file=sys.stderr)  # until session 49 only the progress bar's start said so
         executor, device = executor_of(args)
-        with executor, _store_in(args, out) as store:
+        with executor, _store_in(args) as store:
             result = run_search(
                 args.space, args.dataset, config=config, seed=args.seed, store=store, out=out, device=device,
                 score_seed=args.score_seed, mu=args.mu, sigma=args.sigma, target_params=args.target_params,
