@@ -36,7 +36,7 @@ def run_proxy(p: Proxy, model: nn.Module, batch: Batch, part_of: str = "") -> fl
     try:
         with torch.enable_grad():  # gradient proxies work under the caller's no_grad too
             value = float(p.fn(model, batch, **p.options))
-    except UnsupportedModel:
+    except (UnsupportedModel, Warning):  # a warning the caller's filter made an error (-W error) is theirs, as is
         raise
     except Exception as exc:  # noqa: BLE001 - re-raised with the proxy's name and the model's kind
         alone = f"its forward fails on these inputs ({shapes(batch)}): " if fails_alone(model, batch) else ""

@@ -58,6 +58,41 @@ def outputs_lock(out: Path, what: str, shard: object = None) -> AbstractContextM
     return nullcontext() if shard is not None else out_lock(out, what)
 
 
+def refuse_taken(out: Path, what: str) -> None:
+    """Refuse OUT at once when another job holds its lock: called as a command starts, before its inputs are loaded,
+    so a second job on one OUT is told in the time of torch's import, not after its start-up (session 56: ~10 s).
+    Makes nothing: the lock itself is taken by :func:`out_lock` once the inputs are checked."""
+    path = Path(out) / ".lock"
+    if _holder(path, out, what) is not None or (fcntl is None and msvcrt is None) or not path.is_file():
+        return
+    try:
+        f = open(path, encoding="utf-8")
+    except OSError:  # unreadable: out_lock says so when it takes the lock
+        return
+    with f:
+        if not _locked(f):
+            raise ValueError(_taken(f, out, what))
+        if fcntl is None:
+            _far_byte(f, msvcrt.LK_UNLCK)  # (flock's goes with the file)
+
+
+def _holder(path: Path, out: Path, what: str) -> int | None:
+    """The thread of this process that holds the lock file ``path`` (None: none does); refused when it is not the
+    calling thread."""
+    holder, job = _HELD.get(str(path.resolve()), (None, what))
+    if holder is not None and holder != threading.get_ident():
+        raise ValueError(f"another swapnas {job} is using {out} (another thread of this process, pid {os.getpid()});"
+                         " wait for it or use another --out")
+    return holder
+
+
+def _taken(f: IO[str], out: Path, what: str) -> str:
+    """The refusal of an OUT whose open lock file ``f`` another job holds, naming that job and its pid."""
+    f.seek(0)
+    pid, _, job = f.read().strip().partition(" ")  # a lock file of before session 52 holds the pid alone
+    return f"another swapnas {job or what} is using {out} (pid {pid or 'unknown'}); wait for it or use another --out"
+
+
 def _locked(f: IO[str]) -> bool:
     """Lock the open lock file ``f`` for this process without waiting; False if another process holds it. POSIX:
     ``flock`` on the file; Windows: ``msvcrt.locking`` of one byte far past its text (until session 54 OUT was not
@@ -92,19 +127,13 @@ def out_lock(out: Path, what: str = "search") -> Iterator[None]:
     out.mkdir(parents=True, exist_ok=True)
     path = out / ".lock"
     key = str(path.resolve())
-    holder, job = _HELD.get(key, (None, what))
-    if holder is not None and holder != threading.get_ident():
-        raise ValueError(f"another swapnas {job} is using {out} (another thread of this process, pid {os.getpid()});"
-                         " wait for it or use another --out")
+    holder = _holder(path, out, what)
     if (fcntl is None and msvcrt is None) or holder is not None:
         yield
         return
     with open(path, "a+", encoding="utf-8") as f:
         if not _locked(f):
-            f.seek(0)
-            pid, _, job = f.read().strip().partition(" ")  # a lock file of before session 52 holds the pid alone
-            raise ValueError(f"another swapnas {job or what} is using {out} (pid {pid or 'unknown'}); wait for it or "
-                             "use another --out") from None
+            raise ValueError(_taken(f, out, what)) from None
         f.truncate(0)
         f.write(f"{os.getpid()} {what}")
         f.flush()

@@ -17,7 +17,7 @@ from collections import Counter
 from contextlib import closing
 
 import torch
-from tqdm import tqdm
+from tqdm.auto import tqdm
 
 from .benchmarks import Benchmark
 from .data import Batch, load_batch

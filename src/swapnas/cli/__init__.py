@@ -59,7 +59,9 @@ def command() -> int:
     _printable_anywhere()
     try:
         return with_brief_warnings(main)
-    except KeyboardInterrupt:  # every finished score is in the store: each one is committed as it arrives
+    except KeyboardInterrupt:  # outside main's own handler (after its command, or a second Ctrl-C): said, not silent
+        print("swapnas: interrupted; what was finished is kept: rerun the same command to resume or to check its "
+              "outputs", file=sys.stderr)  # every finished score is in the store: each one is committed as it arrives
         return EXIT_INTERRUPTED
 
 

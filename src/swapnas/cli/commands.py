@@ -25,7 +25,7 @@ from ..conformance import write_outputs as write_conformance
 from ..correlation import run_correlation, write_outputs
 from ..executors import make_executor
 from ..export import export
-from ..files import outputs_lock
+from ..files import outputs_lock, refuse_taken
 from ..fit_check import fit_for_all, refuse_unfit, space_text
 from ..grid import check_archs_per, grid_plan, run_grid, select_columns, write_grid
 from ..proxies import ALIASES, Proxy, about_unknown, details, get_proxy, list_proxies, resolve
@@ -140,6 +140,13 @@ def out_folder(args: argparse.Namespace) -> Path:
     return out
 
 
+def refuse_busy_out(args: argparse.Namespace, what: str) -> None:
+    """OUT held by another job (not a shard's: shards share OUT and take no lock) is refused as the command starts,
+    before its inputs load (:func:`swapnas.files.refuse_taken`)."""
+    if getattr(args, "shard", None) is None:
+        refuse_taken(Path(args.out), what)
+
+
 def store_for(args: argparse.Namespace) -> ScoreStore:
     return ScoreStore(store_path(args))
 
@@ -225,6 +232,7 @@ def _configured(args: argparse.Namespace, bench: Benchmark, task: str) -> tuple[
 
 
 def correlate(args: argparse.Namespace) -> int:
+    refuse_busy_out(args, "correlate")
     bench = _benchmark(args)
     task = _csv_task(args, bench)
     check_task(bench, task)
@@ -262,6 +270,7 @@ def correlate(args: argparse.Namespace) -> int:
 
 
 def grid(args: argparse.Namespace) -> int:
+    refuse_busy_out(args, "grid")
     columns = select_columns(args.benchmarks, args.tasks)
     if not resolve(args.proxies):  # unknown names raise here too: before the store is opened
         raise ValueError(f"--proxies needs at least one proxy name, comma-separated, or 'all' (got {args.proxies!r}); "
@@ -361,6 +370,7 @@ def train(args: argparse.Namespace) -> int:
     # cuDNN autotuning is the command's choice (speed; CUDA runs were never bit-reproducible), not the
     # library's: run_train/train set no backend flag. It has no effect when the device is the CPU.
     torch.backends.cudnn.benchmark = True
+    refuse_busy_out(args, "train")
     out = out_folder(args)
     genotype = load_genotype(args.genotype)  # what is wrong with the arguments is said before OUT is made
     try:  # train() locks OUT (a second run on it is refused) after the data is read: bad data makes no OUT

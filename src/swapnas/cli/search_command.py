@@ -23,7 +23,7 @@ from ..session import protocol_defaults, scoring_net
 from ..spaces import get_space, searchable_space
 from ..store import ScoreStore, StoreError
 from .args import DEFAULT_TOLERANCE, EXIT_OK, store_path
-from .commands import out_folder, print_report, show_progress, store_for
+from .commands import out_folder, print_report, refuse_busy_out, show_progress, store_for
 from .executor_options import executor_of
 
 log = logging.getLogger(__name__)
@@ -153,6 +153,7 @@ def search_run(args: argparse.Namespace) -> tuple[SearchResult, list[Path]]:
     arch's ground truth (where the space has one) and the outputs written; the result and the files written
     (:func:`swapnas.search_arch` returns the result)."""
     config = EAConfig(args.population, args.sample, args.mutations, args.cycles, args.crossover)
+    refuse_busy_out(args, "search")
     proxy_key = _search_checks(args)
     if config.sample < 2 and config.crossover > 0:  # the EA's crossover takes the tournament's best two
         log.warning("--sample 1: a crossover takes the best two of the tournament, so --crossover %g does nothing; "

@@ -29,7 +29,7 @@ from types import ModuleType
 from typing import Any
 
 import torch
-from tqdm import tqdm
+from tqdm.auto import tqdm
 
 from ..benchmarks import get_benchmark
 from ..executors import Executor

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from tqdm import tqdm
+from tqdm.auto import tqdm
 
 from ..size_prior import count_params_k, prior_from_range
 from ..size_prior import count_flops

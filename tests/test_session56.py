@@ -1,0 +1,141 @@
+"""Session 56: items left as found in session 55 (each test fails on the code before its change)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+import swapnas
+from swapnas import cli
+from swapnas.cli.args import EXIT_ERROR
+from swapnas.files import out_lock, refuse_taken
+
+_HOLD = """
+import fcntl, sys, time
+f = open(sys.argv[1], "a+")
+fcntl.flock(f, fcntl.LOCK_EX)
+f.truncate(0); f.write("4242 " + sys.argv[2]); f.flush()
+print("held", flush=True)
+sys.stdin.read()
+"""
+
+
+@pytest.fixture
+def held_out(tmp_path: Path):
+    """An OUT whose lock another process holds (a plain flock, as :func:`swapnas.files.out_lock` takes it)."""
+    if sys.platform == "win32":
+        pytest.skip("the holder uses fcntl")
+    out = tmp_path / "out"
+    out.mkdir()
+    proc = subprocess.Popen([sys.executable, "-c", _HOLD, str(out / ".lock"), "search"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
+        yield out
+    finally:
+        proc.communicate("")
+
+
+@pytest.mark.parametrize("argv", [
+    ["correlate", "--space", "nb201", "--dataset", "cifar10", "--archs", "3", "--data-dir", "no_bundle"],
+    ["grid", "--proxies", "params", "--archs", "3", "--data-dir", "no_bundle"],
+    ["search", "--space", "nb201", "--dataset", "cifar10", "--data-dir", "no_bundle"],
+    ["train", "--genotype", "no_such_genotype_file.txt", "--data-root", "no_images"],
+])
+def test_a_second_job_on_a_held_out_is_refused_before_its_inputs_load(held_out: Path, tmp_path: Path, capsys,
+                                                                      monkeypatch, argv: list[str]) -> None:
+    """Session 55 left as found: the refusal came after start-up (~10 s: benchmark, batch). The data (and train's
+    genotype) here do not exist, so a command that loaded its inputs first would fail on them instead."""
+    monkeypatch.chdir(tmp_path)
+    rc = cli.main([*argv, "--out", str(held_out), "--no-progress"])
+    err = capsys.readouterr().err
+    assert rc == EXIT_ERROR
+    assert f"another swapnas search is using {held_out} (pid 4242); wait for it or use another --out" in err
+    assert (held_out / ".lock").read_text() == "4242 search"  # the holder's record is left as it was
+
+
+def test_the_early_check_makes_nothing_and_passes_a_free_or_stale_out(tmp_path: Path) -> None:
+    new = tmp_path / "new"
+    refuse_taken(new, "correlate")
+    assert not new.exists()  # no OUT made before the inputs are checked
+    stale = tmp_path / "stale"
+    stale.mkdir()
+    (stale / ".lock").write_text("999999 grid")  # a killed job's file: no process holds it
+    refuse_taken(stale, "correlate")
+    assert (stale / ".lock").read_text() == "999999 grid"
+    with out_lock(stale, "correlate"):  # and the real lock is still taken afterwards, then the check passes
+        refuse_taken(stale, "correlate")  # the thread that holds it (re-entrant, as out_lock is)
+        assert (stale / ".lock").read_text().endswith(" correlate")
+
+
+def test_the_early_check_refuses_another_thread_of_this_process(tmp_path: Path) -> None:
+    import threading
+    out, got = tmp_path / "o", []
+    with out_lock(out, "search"):
+        def peek() -> None:
+            try:
+                refuse_taken(out, "correlate")
+            except ValueError as exc:
+                got.append(str(exc))
+        t = threading.Thread(target=peek)
+        t.start()
+        t.join()
+    assert len(got) == 1 and "another swapnas search is using" in got[0] and "another thread of this process" in got[0]
+
+
+def test_a_shard_does_not_check_the_lock(held_out: Path) -> None:
+    """Shards share OUT by design and take no lock: a shard beside a running job is not refused by the check."""
+    from argparse import Namespace
+
+    from swapnas.cli.commands import refuse_busy_out
+    refuse_busy_out(Namespace(out=str(held_out), shard=(1, 2)), "correlate")
+    with pytest.raises(ValueError, match="another swapnas search is using"):
+        refuse_busy_out(Namespace(out=str(held_out), shard=None), "correlate")
+
+
+def test_a_ctrl_c_outside_the_commands_handler_says_so(monkeypatch, capsys) -> None:
+    """Session 55 left as found: a Ctrl-C that landed after a search wrote its outputs exited 130 without a word."""
+    def finished_then_interrupted(argv: object = None) -> int:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "main", finished_then_interrupted)
+    assert cli.command() == 130
+    err = capsys.readouterr().err
+    assert err == ("swapnas: interrupted; what was finished is kept: rerun the same command to resume or to check its "
+                   "outputs\n")
+
+
+def _wide() -> nn.Module:
+    return nn.Sequential(nn.Conv2d(3, 128, 1), nn.ReLU())
+
+
+def test_a_warning_made_an_error_by_the_callers_filter_is_raised_as_itself() -> None:
+    """Session 55 left as found: under ``-W error`` a SaturationWarning came back as UnsupportedModel ("swap could not
+    score …: SaturationWarning: …"), so ``except SaturationWarning`` never caught it."""
+    x = torch.randn(4, 3, 2, 2, generator=torch.Generator().manual_seed(0))  # S = 4 samples, 512 neurons (128 maps of 2×2): Ψ = 16 = 2**S, saturated
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", swapnas.SaturationWarning)
+        with pytest.raises(swapnas.SaturationWarning, match="100% of its ceiling"):
+            swapnas.score(_wide(), x, ["swap"])
+    with warnings.catch_warnings(record=True) as seen:  # the default filter: a score and the warning
+        warnings.simplefilter("always")
+        assert swapnas.score(_wide(), x, ["swap"]) == {"swap": 16.0}
+    assert any(issubclass(w.category, swapnas.SaturationWarning) for w in seen)
+
+
+def test_progress_bars_pick_the_notebook_bar_where_there_is_one() -> None:
+    """Session 55 left as found: the scoring, search and size-prior bars were plain text in Jupyter (the training
+    bars used ``tqdm.auto`` already): all take ``tqdm.auto``'s choice now."""
+    from tqdm.auto import tqdm
+
+    import swapnas.search.driver
+    import swapnas.search.final
+    import swapnas.session
+    for module in (swapnas.session, swapnas.search.driver, swapnas.search.final):
+        assert module.tqdm is tqdm, module.__name__
