@@ -1,5 +1,5 @@
 """Are two runs identical? Compares two ``results.json`` (correlate: archs, per-arch scores,
-ρ, τ, CIs, each proxy's key) or two ``result.json`` (search: the returned arch, its fitness, every
+ρ, τ, CIs, P@10%, each proxy's key) or two ``result.json`` (search: the returned arch, its fitness, every
 evaluation in order, the second stage, and what the run reports of the arch: its final size and
 multiply-adds, the fitness's key, μ/σ, the limits and the benchmark figures). Prints one line per
 checked field and exits 1 if any differs.
@@ -22,7 +22,7 @@ import sys
 SEARCH_REPORTED = ("fitness_proxy", "params_m", "macs_m", "mu", "sigma", "size_mapping", "constraints", "extra",
                    "config", "cycles", "seed", "space", "dataset")
 #: fields compared only when both files hold them (results written before the field existed lack it)
-LATER_FIELDS = frozenset(SEARCH_REPORTED) | {"key"}
+LATER_FIELDS = frozenset(SEARCH_REPORTED) | {"key", "top10_precision"}
 _ABSENT = object()
 
 
@@ -34,6 +34,8 @@ def _fields(doc: dict) -> dict[str, object]:
             for k in ("spearman", "kendall", "spearman_ci", "top10_spearman", "spearman_given_params", "n", "failures"):
                 out[f"{r['proxy']} {k}"] = r[k]
             out[f"{r['proxy']} key"] = r.get("key", _ABSENT)
+            if "top10_precision" in r:  # P@10%, since session 56
+                out[f"{r['proxy']} top10_precision"] = r["top10_precision"]
         return out
     out = {"best": doc["best"], "fitness": doc["fitness"], "evaluations": doc["evaluations"],
            "history": [(h["arch"], h["fitness"]) for h in doc["history"]], "refine": doc.get("refine")}

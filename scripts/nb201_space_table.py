@@ -3,8 +3,8 @@
 Reads ``swapnas correlate`` results (``results.json``: archs, accuracy, scores) and prints, per
 run and proxy, Spearman ρ, Kendall τ and top-k precision (|top-k by score ∩ top-k by
 ground truth| / k, k = 1 % / 5 % / 10 % of the scored archs, tied archs sharing the places at the
-cut: :func:`top_k_precision`), with #params of the benchmark network (C=16, N=5, counted without a
-build: ``nb201.count_params``) as a reference row.
+cut: :func:`swapnas.stats.top_k_precision`, correlate's P@10%), with #params of the benchmark network
+(C=16, N=5, counted without a build: ``nb201.count_params``) as a reference row.
 
     python scripts/nb201_space_table.py runs/full_nb201_*_best/results.json runs/cmp_nb201_*/results.json
     python scripts/nb201_space_table.py --no-parts runs/full11/anchors_*/results.json   # combined proxies only
@@ -25,26 +25,9 @@ from scipy import stats
 
 from swapnas.proxies import get_proxy, list_proxies
 from swapnas.spaces import nb201
+from swapnas.stats import top_k_precision
 
 FRACTIONS = (0.01, 0.05, 0.10)
-
-
-def top_k_share(values: np.ndarray, k: int) -> np.ndarray:
-    """Each arch's chance of being in the top ``k`` by ``values`` when ties are broken at random:
-    1 above the k-th largest value, 0 below it, and the places left over shared evenly by the
-    archs tied at it."""
-    kth = np.sort(values)[::-1][k - 1]
-    above, tied = values > kth, values == kth
-    return above + tied * ((k - int(above.sum())) / int(tied.sum()))
-
-
-def top_k_precision(score: np.ndarray, truth: np.ndarray, frac: float) -> float:
-    """|top k by score ∩ top k by truth| / k, k = round(frac · n) (at least 1), its expected value
-    when each ranking's ties are broken at random (independently): the same for every order of the
-    archs. Until session 26 ties went to the arch listed first, so a score with many ties (#params)
-    got a P@k set by the arch order."""
-    k = max(1, int(round(frac * len(score))))
-    return float(np.dot(top_k_share(score, k), top_k_share(truth, k)) / k)
 
 
 def row(name: str, score: np.ndarray, truth: np.ndarray, failures: int) -> str:

@@ -36,17 +36,17 @@ NAN = math.nan
 
 def _results() -> list[ProxyResult]:
     swap = ProxyResult("swap", "k1", "nb201", "cifar10", 100, 0, 0.8123, 0.61234, (0.75, 0.86), -0.0004, 0.5,
-                       0.1234, True, top10_n=10)
+                       0.1234, True, top10_n=10, top10_precision=0.6)
     params = ProxyResult("params", "k2", "nb201", "cifar10", 98, 2, NAN, -0.25, (NAN, 0.1), 0.3, NAN, 1.5, True)
     return [swap, params]
 
 
 def test_the_fixed_width_table_whole_and_its_default_is_not_markdown():
     assert results_table(_results()) == "\n".join([
-        "proxy   spearman  kendall      rho 95% CI    top10% rho  rho|params    n  fail  s/arch",
-        "------  --------  -------  --------------  ------------  ----------  ---  ----  ------",
-        "swap       0.812    0.612  [0.750, 0.860]  0.000 (n=10)       0.500  100     0  0.1234",
-        "params       nan   -0.250    [nan, 0.100]         0.300         nan   98     2  1.5000",
+        "proxy   spearman  kendall      rho 95% CI    top10% rho  P@10%  rho|params    n  fail  s/arch",
+        "------  --------  -------  --------------  ------------  -----  ----------  ---  ----  ------",
+        "swap       0.812    0.612  [0.750, 0.860]  0.000 (n=10)  0.600       0.500  100     0  0.1234",
+        "params       nan   -0.250    [nan, 0.100]         0.300      -         nan   98     2  1.5000",
     ])
 
 
@@ -62,10 +62,10 @@ def test_an_empty_table_is_refused_with_the_likely_cause():
 
 def test_the_markdown_table_whole():
     assert results_table(_results(), markdown=True) == "\n".join([
-        "| proxy | spearman | kendall | rho 95% CI | top10% rho | rho\\|params | n | fail | s/arch |",
-        "|---|---|---|---|---|---|---|---|---|",
-        "| swap | 0.812 | 0.612 | [0.750, 0.860] | 0.000 (n=10) | 0.500 | 100 | 0 | 0.1234 |",
-        "| params | nan | -0.250 | [nan, 0.100] | 0.300 | nan | 98 | 2 | 1.5000 |",
+        "| proxy | spearman | kendall | rho 95% CI | top10% rho | P@10% | rho\\|params | n | fail | s/arch |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+        "| swap | 0.812 | 0.612 | [0.750, 0.860] | 0.000 (n=10) | 0.600 | 0.500 | 100 | 0 | 0.1234 |",
+        "| params | nan | -0.250 | [nan, 0.100] | 0.300 | - | nan | 98 | 2 | 1.5000 |",
     ])
 
 
@@ -111,6 +111,9 @@ KEYS = "- Proxies as scored (store keys, with their options): swap `k1`, params 
 LEGEND = ("- top10% ρ: Spearman ρ over the archs whose ground truth is at or above its 90th percentile (n of them in "
           "brackets): how well the proxy orders the best archs; nan where fewer than 3 archs are in it, or its scores "
           "or ground truth are all equal.",
+          "- P@10%: top-k precision, the share of the k = 10 % best archs by ground truth that are among the proxy's k "
+          "best (k rounded, at least 1; archs tied at the cut share its places, so the arch order does not matter): "
+          "whether the proxy finds the best archs.",
           "- s/arch: mean seconds of one arch's scoring in one process (the stored time of each score); the run's wall "
           "time is shorter with several worker processes.")
 
@@ -119,11 +122,11 @@ def test_run_notes_for_each_way_the_scores_came():
     assert run_notes(_run()) == [CI, PARAMS, *LEGEND, KEYS]
     assert run_notes(_run(reused=3)) == [CI, PARAMS, *LEGEND, KEYS, "- All 3 archs' scores read from the store (none "
                                          "scored by this run; s/arch is the time stored with each score)."]
-    assert run_notes(_run(reused=1, partly=1))[5] == (
+    assert run_notes(_run(reused=1, partly=1))[6] == (
         "- Scores: stored scores of 1 of 3 archs reused; some proxies' stored scores of 1 more archs reused, the "
         "others scored now.")
-    assert run_notes(_run(reused=1))[5] == "- Scores: stored scores of 1 of 3 archs reused."
-    assert run_notes(_run(partly=2))[5] == (
+    assert run_notes(_run(reused=1))[6] == "- Scores: stored scores of 1 of 3 archs reused."
+    assert run_notes(_run(partly=2))[6] == (
         "- Scores: some proxies' stored scores of 2 of 3 archs reused, the others scored now.")
     assert run_notes(_run(archs=0)) == [CI, PARAMS, *LEGEND, KEYS]  # no arch: no line on the store
 

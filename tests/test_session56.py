@@ -7,6 +7,7 @@ import sys
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -139,3 +140,56 @@ def test_progress_bars_pick_the_notebook_bar_where_there_is_one() -> None:
     import swapnas.session
     for module in (swapnas.session, swapnas.search.driver, swapnas.search.final):
         assert module.tqdm is tqdm, module.__name__
+
+
+def _naive_precision(score: list[float], truth: list[float], k: int) -> float:
+    """Without ties: |top k by score ∩ top k by truth| / k, by sorting index lists."""
+    by = sorted(range(len(score)), key=lambda i: -score[i])[:k]
+    true = sorted(range(len(truth)), key=lambda i: -truth[i])[:k]
+    return len(set(by) & set(true)) / k
+
+
+def test_correlate_reports_p_at_10_percent_against_a_naive_count() -> None:
+    """P@10% beside ρ (session 55 left as found: top-k precision was only in scripts/nb201_space_table.py)."""
+    from swapnas.stats import correlate, top_k_precision
+    rng = np.random.default_rng(3)
+    truth = rng.normal(size=50)
+    score = truth + rng.normal(scale=0.8, size=50)  # continuous: no ties
+    c = correlate(score, truth)
+    assert c.top10_precision == _naive_precision(list(score), list(truth), 5)
+    assert 0 < c.top10_precision < 1  # (this draw: neither all nor none of the top 5 found)
+    assert correlate(-score, truth, higher_is_better=False).top10_precision == c.top10_precision
+    assert correlate(truth, truth).top10_precision == 1.0 and correlate(-truth, truth).top10_precision == 0.0
+    nan_left_out = correlate(np.append(score, np.nan), np.append(truth, 99.0))  # a failed arch is not counted
+    assert nan_left_out.top10_precision == c.top10_precision
+    assert top_k_precision(score, truth, 0.1) == c.top10_precision
+    with pytest.raises(ValueError, match="a fraction in"):
+        top_k_precision(score, truth, 0.0)
+    with pytest.raises(ValueError, match="one truth per score"):
+        top_k_precision(score, truth[:3], 0.1)
+
+
+def test_p_at_10_percent_in_the_table_and_the_report() -> None:
+    from swapnas.report import results_table
+    from swapnas.results import ProxyResult
+    new = ProxyResult("swap", "swap@1", "nb201", "cifar10", 30, 0, 0.8, 0.6, (0.7, 0.9), 0.1, 0.5, 0.2, True,
+                      top10_n=3, top10_precision=2 / 3)
+    old = ProxyResult("params", "params@1", "nb201", "cifar10", 30, 0, 0.7, 0.5, (0.6, 0.8), 0.2, float("nan"), 0.01,
+                      True, top10_n=3)  # read from a results.json of before session 56
+    lines = results_table([new, old]).splitlines()
+    head = lines[0].split()
+    assert head[head.index("P@10%") - 2:head.index("P@10%") + 2] == ["top10%", "rho", "P@10%", "rho|params"]
+    assert "0.100 (n=3)  0.667" in lines[2] and "0.200 (n=3)      -" in lines[3]
+    assert "| 0.667 |" in results_table([new], markdown=True)
+
+
+def test_compare_runs_compares_p_at_10_percent_where_both_runs_hold_it(tmp_path: Path, monkeypatch, capsys) -> None:
+    from tests.test_report_scripts_gaps import _compare_files, _correlate_doc
+    old, new = _correlate_doc(), _correlate_doc()
+    new["results"] = [new["results"][0] | {"top10_precision": 0.5}]
+    rc, lines = _compare_files(tmp_path, old, new, monkeypatch, capsys)  # a run of before session 56 beside a new one
+    assert rc == 0 and "not compared  swap top10_precision: in one run only (added to the output since the other)" in lines
+    other = _correlate_doc()
+    other["results"] = [other["results"][0] | {"top10_precision": 0.25}]
+    rc, lines = _compare_files(tmp_path, new, other, monkeypatch, capsys)
+    assert rc == 1 and [x for x in lines if x.startswith("DIFFERENT  ")] == ["DIFFERENT  swap top10_precision: 0.5"]

@@ -129,6 +129,7 @@ def run_correlation(
             p.name, p.key, bench.name, task, c.n, int((~ok).sum()), c.spearman, c.kendall, c.spearman_ci,
             c.top10_spearman, c.spearman_given_params, float(np.mean(secs)) if secs else float("nan"),
             p.higher_is_better, errors[:5], _saturated(p, vals[ok], protocol.batch_size * rows), c.top10_n,
+            c.top10_precision,
         ))
         scores[p.name] = [float(v) if np.isfinite(v) else None for v in vals]
     where = f"{device}" + (" on Ray workers" if executor is not None and executor.name == "ray" else "")

@@ -42,11 +42,13 @@ def _top10(r: ProxyResult) -> str:
 
 
 def results_table(results: Sequence[ProxyResult], markdown: bool = False) -> str:
-    """A fixed-width (or markdown) table: ρ, τ, CI, top-10% ρ (n of its subset), ρ|params, n, failures, s/arch."""
-    head = ["proxy", "spearman", "kendall", "rho 95% CI", "top10% rho", "rho|params", "n", "fail", "s/arch"]
+    """A fixed-width (or markdown) table: ρ, τ, CI, top-10% ρ (n of its subset), P@10%, ρ|params, n, failures,
+    s/arch (P@10% "-" in a results.json written before session 56)."""
+    head = ["proxy", "spearman", "kendall", "rho 95% CI", "top10% rho", "P@10%", "rho|params", "n", "fail", "s/arch"]
     rows = [
         [r.proxy, fixed(r.spearman), fixed(r.kendall), f"[{fixed(r.spearman_ci[0])}, {fixed(r.spearman_ci[1])}]",
-         _top10(r), fixed(r.spearman_given_params), str(r.n), str(r.failures), fixed(r.seconds_per_arch, 4)]
+         _top10(r), "-" if r.top10_precision is None else fixed(r.top10_precision), fixed(r.spearman_given_params),
+         str(r.n), str(r.failures), fixed(r.seconds_per_arch, 4)]
         for r in results
     ]
     if not rows:
@@ -113,6 +115,9 @@ def run_notes(run: CorrelateRun) -> list[str]:
              "top10% ρ: Spearman ρ over the archs whose ground truth is at or above its 90th percentile (n of them in "
              "brackets): how well the proxy orders the best archs; nan where fewer than 3 archs are in it, or its "
              "scores or ground truth are all equal.",
+             "P@10%: top-k precision, the share of the k = 10 % best archs by ground truth that are among the proxy's k "
+             "best (k rounded, at least 1; archs tied at the cut share its places, so the arch order does not matter): "
+             "whether the proxy finds the best archs.",
              "s/arch: mean seconds of one arch's scoring in one process (the stored time of each score); the run's "
              "wall time is shorter with several worker processes.",
              "Proxies as scored (store keys, with their options): "

@@ -44,6 +44,8 @@ class ProxyResult:
     saturated: int = 0
     #: archs in the top-10 % subset behind ``top10_spearman`` (None: a results.json written before it was recorded)
     top10_n: int | None = None
+    #: P@10% (:func:`swapnas.stats.top_k_precision`; None: a results.json written before session 56)
+    top10_precision: float | None = None
 
 
 @dataclass

@@ -17,6 +17,8 @@ class Correlation:
     spearman_given_params: float
     #: archs in the top-10 % subset (ground truth >= its 90th percentile) that ``top10_spearman`` ranks
     top10_n: int = 0
+    #: P@10%: :func:`top_k_precision` at 10 % of the archs (the share of the true top 10 % the score puts there)
+    top10_precision: float = float("nan")
 
 
 #: |Spearman ρ| of x (or y) with the control z at or above which ρ(x, y | z) is undefined (NaN)
@@ -95,11 +97,33 @@ def _bootstrap_ci(x: np.ndarray, y: np.ndarray, n_boot: int, seed: int) -> tuple
     return float(np.percentile(rhos, 2.5)), float(np.percentile(rhos, 97.5))
 
 
+def top_k_share(values: np.ndarray, k: int) -> np.ndarray:
+    """Each arch's chance of being in the top ``k`` by ``values`` when ties are broken at random:
+    1 above the k-th largest value, 0 below it, and the places left over shared evenly by the
+    archs tied at it."""
+    kth = np.sort(values)[::-1][k - 1]
+    above, tied = values > kth, values == kth
+    return above + tied * ((k - int(above.sum())) / int(tied.sum()))
+
+
+def top_k_precision(score: np.ndarray, truth: np.ndarray, frac: float) -> float:
+    """P@k: |top k by score ∩ top k by truth| / k, k = round(frac · n) (at least 1), both higher-is-better; its
+    expected value when each ranking's ties are broken at random (independently): the same for every order of the
+    archs. Until session 26 ties went to the arch listed first, so a score with many ties (#params) got a P@k set
+    by the arch order (``scripts/nb201_space_table.py``, where it was until session 56)."""
+    score, truth = np.asarray(score, dtype=float).reshape(-1), np.asarray(truth, dtype=float).reshape(-1)
+    if len(score) != len(truth) or not len(score) or not (0 < frac <= 1):
+        raise ValueError(f"top_k_precision needs one truth per score and a fraction in (0, 1] (got {len(score)} "
+                         f"scores, {len(truth)} truths, frac {frac})")
+    k = max(1, int(round(frac * len(score))))
+    return float(np.dot(top_k_share(score, k), top_k_share(truth, k)) / k)
+
+
 def correlate(
     scores: np.ndarray, truth: np.ndarray, params: np.ndarray | None = None,
     higher_is_better: bool = True, n_boot: int = BOOTSTRAP_RESAMPLES, seed: int = 0,
 ) -> Correlation:
-    """ρ, τ, bootstrap 95% CI of ρ, top-10% ρ (with its subset's size, ``top10_n``) and ρ given #params.
+    """ρ, τ, bootstrap 95% CI of ρ, top-10% ρ (with its subset's size, ``top10_n``), ρ given #params and P@10%.
 
     ``higher_is_better=False`` negates the scores, so a good metric has ρ > 0;
     no ``abs()`` is ever taken. Pairs whose score or truth is not finite (NaN / inf) are left out
@@ -137,7 +161,7 @@ def correlate(
         sized = np.isfinite(z)
         if sized.sum() >= 3 and np.ptp(x[sized]) > 0 and np.ptp(y[sized]) > 0:
             given = _partial_spearman(x[sized], y[sized], z[sized])
-    return Correlation(n, rho, tau, ci, top_rho, given, int(top.sum()))
+    return Correlation(n, rho, tau, ci, top_rho, given, int(top.sum()), top_k_precision(x, y, 0.1))
 
 
 @dataclass(frozen=True)
