@@ -115,9 +115,9 @@ def run_notes(run: CorrelateRun) -> list[str]:
              "top10% ρ: Spearman ρ over the archs whose ground truth is at or above its 90th percentile (n of them in "
              "brackets): how well the proxy orders the best archs; nan where fewer than 3 archs are in it, or its "
              "scores or ground truth are all equal.",
-             "P@10%: top-k precision, the share of the k = 10 % best archs by ground truth that are among the proxy's k "
-             "best (k rounded, at least 1; archs tied at the cut share its places, so the arch order does not matter): "
-             "whether the proxy finds the best archs.",
+             "P@10%: top-k precision, the share of the k = 10 % best archs by ground truth that are among the "
+             "proxy's k best (k rounded, at least 1; archs tied at the cut share its places, so the arch order does "
+             "not matter): whether the proxy finds the best archs.",
              "s/arch: mean seconds of one arch's scoring in one process (the stored time of each score); the run's "
              "wall time is shorter with several worker processes.",
              "Proxies as scored (store keys, with their options): "
