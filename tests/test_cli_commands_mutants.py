@@ -519,8 +519,8 @@ def correlate_parts(monkeypatch, tmp_path) -> SimpleNamespace:
     def outputs(run: Any, out: Path) -> list[Path]:
         out.mkdir(parents=True, exist_ok=True)
         (out / "results.json").write_text('{"doc": 1}')
-        return [out / "results.json", out / "results.csv", out / "report.md", out / "scatter_swap.png",
-                out / "scatter_params.png"]
+        return [out / "results.json", out / "results.csv", out / "report.md", out / "results.tex",
+                out / "scatter_swap.png", out / "scatter_params.png"]
     parts.write_outputs = Recorder(outputs)
     parts.score_archs = Recorder(lambda archs, *a, **kw: {
         "swap": [SimpleNamespace(ok=i != 0) for i, _ in enumerate(archs)],
@@ -565,7 +565,8 @@ def test_correlate_passes_every_option_on_and_prints_the_report(correlate_parts,
     assert capsys.readouterr().out == (
         "PROTO P G\nswap_reg: swap_reg@1[o=1]\ndevice cpu | wall 1.3 s (reused 3/10/1)\n\nTABLE 2\nFAIL-A\nFAIL-B 2\n"
         "CONST 2\n\n"
-        f"wrote {out / 'results.json'}, {out / 'results.csv'}, {out / 'report.md'}, 2 plot(s) in {out}: "
+        f"wrote {out / 'results.json'}, {out / 'results.csv'}, {out / 'report.md'}, {out / 'results.tex'}, "
+        f"2 plot(s) in {out}: "
         f"scatter_swap.png, scatter_params.png, scores in {out / 'scores.sqlite'}\n")
 
 

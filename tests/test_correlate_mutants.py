@@ -256,8 +256,8 @@ def _small_run(params_m: list) -> CorrelateRun:
 def test_write_outputs_writes_every_field_into_a_new_nested_folder(tmp_path) -> None:
     out = tmp_path / "new" / "deeper"
     paths = write_outputs(_small_run([1.0, None, 2.5, 3.0]), out)
-    assert [p.name for p in paths] == ["results.json", "results.csv", "report.md", paths[3].name]
-    assert len(paths) == 4 and all(p.parent == out and p.is_file() for p in paths)
+    assert [p.name for p in paths] == ["results.json", "results.csv", "report.md", "results.tex", paths[4].name]
+    assert len(paths) == 5 and all(p.parent == out and p.is_file() for p in paths)
     doc = json.loads((out / "results.json").read_text())
     assert list(doc) == ["provenance", "protocol", "benchmark", "ground_truth", "batch_note", "wall_seconds",
                          "reused_archs", "partly_reused_archs", "bootstrap", "results", "archs", "accuracy", "params_m",

@@ -108,7 +108,7 @@ def test_rows_with_the_same_mean_keep_the_order_the_metrics_first_appear_in(tmp_
 def test_write_grid_makes_missing_folders_and_puts_the_command_in_the_table(tmp_path) -> None:
     out = tmp_path / "two" / "deep"
     paths = write_grid([_column("cifar10", {"swap": 0.5, "params": 0.4})], out, "swapnas grid --archs 10")
-    assert [p.name for p in paths] == ["grid.json", "grid.md", "grid.png", "report.md"]
+    assert [p.name for p in paths] == ["grid.json", "grid.md", "grid.tex", "grid.png", "report.md"]
     assert all(p.parent == out and p.stat().st_size > 0 for p in paths)
     table = (out / "grid.md").read_text()
     assert table.startswith("Produced by:\n\n```bash\nswapnas grid --archs 10\n```\n")

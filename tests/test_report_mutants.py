@@ -173,12 +173,14 @@ def test_the_report_whole():
         CI, PARAMS, *LEGEND, KEYS, "",
         "## Failures and warnings", "", "- FAILED params (2 archs in all; their message): boom", "",
         "## Plots", "", "![swap.png](swap.png)", "",
-        "Data: [results.json](results.json) (everything above), [results.csv](results.csv) (one row per arch).", "",
+        "Data: [results.json](results.json) (everything above), [results.csv](results.csv) (one row per arch), "
+        "[results.tex](results.tex) (the table for a paper: booktabs).", "",
     ])
     without = correlation_report(_run(), prov, [])
     assert "## Failures and warnings" not in without
     assert without.endswith("## Plots\n\n\nData: [results.json](results.json) (everything above), "
-                            "[results.csv](results.csv) (one row per arch).\n")
+                            "[results.csv](results.csv) (one row per arch), [results.tex](results.tex) (the table "
+                            "for a paper: booktabs).\n")
 
 
 def test_truth_label_falls_back_to_ground_truth():

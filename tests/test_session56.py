@@ -194,3 +194,70 @@ def test_compare_runs_compares_p_at_10_percent_where_both_runs_hold_it(tmp_path:
     other["results"] = [other["results"][0] | {"top10_precision": 0.25}]
     rc, lines = _compare_files(tmp_path, new, other, monkeypatch, capsys)
     assert rc == 1 and [x for x in lines if x.startswith("DIFFERENT  ")] == ["DIFFERENT  swap top10_precision: 0.5"]
+
+
+# ---------------------------------------------------------------- LaTeX tables (session 55 left as found: none)
+
+def test_latex_escape_typesets_every_special_character_as_itself() -> None:
+    from swapnas.latex import escape
+    assert escape("swap_reg 10% & #1 {a}~^$\\") == (r"swap\_reg 10\% \& \#1 \{a\}\textasciitilde{}"
+                                                     r"\textasciicircum{}\$\textbackslash{}")
+    assert escape("ρ|params — τ") == r"$\rho$$|$params --- $\tau$"
+    assert escape("plain text, 1.5") == "plain text, 1.5"
+
+
+def _cells(line: str) -> list[str]:
+    import re
+    return [c.strip() for c in re.split(r"(?<!\\)&", line.removesuffix(r" \\"))]
+
+
+def test_the_correlate_latex_table_against_the_markdown_table() -> None:
+    from swapnas.latex import correlate_table
+    from swapnas.report import results_table
+    from swapnas.results import ProxyResult
+    results = [ProxyResult("swap_reg", "k", "nb201", "c100", 100, 0, 0.843, 0.674, (0.744, 0.907), -0.0302, 0.67,
+                           0.58, True, top10_n=10, top10_precision=0.5),
+               ProxyResult("params", "k", "nb201", "c100", 98, 2, 0.694, 0.525, (0.577, 0.784), 0.432, float("nan"),
+                           0.03, True, top10_n=10, top10_precision=0.6)]
+    tex = correlate_table(results, "swapnas correlate --archs 100")
+    lines = tex.splitlines()
+    assert lines[:3] == ["% made by: swapnas correlate --archs 100", r"\begin{tabular}{lrrrrrrr}", r"\toprule"]
+    assert lines[3] == r"metric & $\rho$ & 95 \% CI & $\tau$ & top-10 \% $\rho$ & P@10 \% & $\rho$ $|$ \#params & n \\"
+    assert lines[4] == r"\midrule" and lines[-2:] == [r"\bottomrule", r"\end{tabular}"] and tex.endswith("\n")
+    rows = [_cells(x) for x in lines[5:7]]
+    assert rows[0] == [r"swap\_reg", r"\textbf{0.843}", "[0.744, 0.907]", r"\textbf{0.674}", "$-0.030$", "0.500",
+                       "0.670", "100"]
+    assert rows[1] == ["params", "0.694", "[0.577, 0.784]", "0.525", r"\textbf{0.432}", r"\textbf{0.600}", "---", "98"]
+    md = [_cells(x.strip("|").replace("|", "&")) for x in results_table(results, markdown=True).splitlines()[2:]]
+    for row, want in zip(rows, md):  # the same numbers as report.md's table (its CI, n, and the ρ column)
+        assert [c.replace(r"\textbf{", "").rstrip("}").strip("$") for c in row[1:3]] == [want[1], want[3]]
+        assert row[7] == want[7]
+
+
+def test_the_grid_latex_table_has_grid_mds_rows_order_and_bold_cells(tmp_path: Path) -> None:
+    from swapnas.grid import write_grid
+    from tests.test_grid_mutants import _column
+    cols = [_column("cifar10", {"swap": 0.5, "params": 0.61, "zen": float("nan")}),
+            _column("cifar100", {"swap": 0.7, "params": 0.4, "zen": 0.7})]
+    write_grid(cols, tmp_path, "swapnas grid --archs 10")
+    lines = (tmp_path / "grid.tex").read_text().splitlines()
+    assert lines[0] == "% made by: swapnas grid --archs 10" and lines[1] == r"\begin{tabular}{lrrr}"
+    body = [_cells(x) for x in lines[5:-2]]
+    md = (tmp_path / "grid.md").read_text().splitlines()
+    first = md.index("| metric | nb201/cifar10 | nb201/cifar100 | mean |")
+    order = [x.split(" | ")[0][2:] for x in md[first + 2:first + 5]]
+    assert [r[0] for r in body] == order == ["swap", "params", "zen"]  # by mean ρ, a missing cell as 0
+    assert body == [["swap", "0.500", r"\textbf{0.700}", "0.600"], ["params", r"\textbf{0.610}", "0.400", "0.505"],
+                    ["zen", "---", r"\textbf{0.700}", "0.700"]]  # ties both bold; the mean of the cells with ρ
+
+
+def test_correlate_writes_results_tex_and_names_it(tmp_path: Path) -> None:
+    from tests.test_correlate_mutants import _small_run
+    from swapnas.correlation import write_outputs
+    paths = write_outputs(_small_run([1.0, None, 2.5, 3.0]), tmp_path)
+    tex = (tmp_path / "results.tex").read_text()
+    assert paths[3] == tmp_path / "results.tex" and tex.count(r"\\") == 2 and "\\begin{tabular}" in tex
+    assert "[results.tex](results.tex)" in (tmp_path / "report.md").read_text()
+    with pytest.raises(ValueError, match="at least one row"):
+        from swapnas.latex import tabular
+        tabular(["a"], [])

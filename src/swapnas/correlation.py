@@ -20,6 +20,7 @@ from .patterns import SATURATION
 from .proxies import Proxy, get_proxy, resolve
 from .proxies.swap import PSI_SETTINGS
 from .report import correlation_report, scatter_plot
+from .latex import correlate_table
 from .results import CorrelateRun, ProxyResult, provenance, strict_json
 from .scoring import Protocol
 from .session import check_task, error_messages, pick_archs, score_archs
@@ -153,8 +154,8 @@ def _plots_of_earlier_run(out: Path) -> set[Path]:
 def write_outputs(run: CorrelateRun, out: Path) -> list[Path]:
     """``results.json`` (with provenance), ``results.csv`` (one row per arch: accuracy, every proxy's score
     and ``params_m``, the benchmark's #params that ρ|params controls for), ``report.md`` (protocol, table,
-    plots) and one scatter plot per proxy under ``out``; the plots of an earlier run in ``out`` of proxies this run
-    has not are removed (session 52: they stayed beside the new report, as if of this run)."""
+    plots), ``results.tex`` (the table for a paper) and one scatter plot per proxy under ``out``; the plots of an
+    earlier run in ``out`` of proxies this run has not are removed (session 52: they stayed beside the new report, as if of this run)."""
     out.mkdir(parents=True, exist_ok=True)
     earlier = _plots_of_earlier_run(out)
     doc: dict[str, Any] = {
@@ -189,7 +190,9 @@ def write_outputs(run: CorrelateRun, out: Path) -> list[Path]:
         stale.unlink(missing_ok=True)
     report = out / "report.md"
     report.write_text(correlation_report(run, doc["provenance"], [p.name for p in plots]), encoding="utf-8")
-    return [path, table, report, *plots]
+    tex = out / "results.tex"
+    tex.write_text(correlate_table(run.results, doc["provenance"]["command"]), encoding="utf-8")
+    return [path, table, report, tex, *plots]
 
 
 

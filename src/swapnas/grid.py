@@ -22,6 +22,7 @@ import torch
 from .benchmarks import BENCHMARKS, Benchmark, benchmark_class, get_benchmark
 from .correlation import run_correlation
 from .executors import Executor
+from .latex import grid_table
 from .proxies import get_proxy
 from .report import code_of, fixed
 from .results import CorrelateRun, provenance, reused_parts, strict_json
@@ -196,6 +197,17 @@ def rho_matrix(cols: list[GridColumn]) -> tuple[list[str], np.ndarray]:
     return names, np.array([[_rho(c, n) for c in cols] for n in names], dtype=float)
 
 
+def row_order(rho: np.ndarray) -> np.ndarray:
+    """The metrics' rows by mean ρ, a cell without ρ counting as 0 (grid.md's and grid.tex's order)."""
+    return np.argsort(-np.nanmean(np.where(np.isnan(rho), 0.0, rho), axis=1), kind="stable")
+
+
+def latex(cols: list[GridColumn], command: str = "") -> str:
+    """grid.tex: the ρ table of grid.md (its rows' order, its bold cells) as a booktabs tabular."""
+    names, rho = rho_matrix(cols)
+    return grid_table(names, [c.label for c in cols], rho, row_order(rho).tolist(), command)
+
+
 def _short(text: str, width: int) -> str:
     """``text`` in at most ``width`` characters: cut at a word's end with " …" (until session 51 mid-word)."""
     if len(text) <= width:
@@ -235,7 +247,7 @@ def markdown(cols: list[GridColumn], command: str = "") -> str:
     A metric a column did not score (``best`` is another proxy per space) is — there."""
     names, rho = rho_matrix(cols)
     best = [fixed(v) for v in np.nanmax(np.where(np.isnan(rho), -np.inf, rho), axis=0)]  # as printed: ties all bold
-    order = np.argsort(-np.nanmean(np.where(np.isnan(rho), 0.0, rho), axis=1), kind="stable")
+    order = row_order(rho)
     head = "| metric | " + " | ".join(c.label for c in cols) + " | mean |"
     sep = "|---|" + "---|" * (len(cols) + 1)
     lines = []
@@ -333,8 +345,8 @@ def heatmap(cols: list[GridColumn], path: Path) -> Path:
 
 
 def write_grid(cols: list[GridColumn], out: Path, command: str = "") -> list[Path]:
-    """``grid.json`` (``{"provenance", "columns"}``), ``grid.md``, ``grid.png`` and ``report.md``
-    (provenance, the table, the heat map) under ``out``."""
+    """``grid.json`` (``{"provenance", "columns"}``), ``grid.md``, ``grid.tex`` (the ρ table for a paper),
+    ``grid.png`` and ``report.md`` (provenance, the table, the heat map) under ``out``."""
     out.mkdir(parents=True, exist_ok=True)
     prov = provenance()
     js = out / "grid.json"
@@ -342,9 +354,11 @@ def write_grid(cols: list[GridColumn], out: Path, command: str = "") -> list[Pat
     md = out / "grid.md"
     table = markdown(cols, command)
     md.write_text(table, encoding="utf-8")
+    tex = out / "grid.tex"
+    tex.write_text(latex(cols, command), encoding="utf-8")
     png = heatmap(cols, out / "grid.png")
     report = out / "report.md"
     report.write_text(f"# Training-free metrics × benchmark tasks\n\nMade by `{prov['command']}` ("
                       f"{code_of(prov)}, torch {prov['torch']}, {prov['created_utc']}).\n\n![grid](grid.png)\n\n"
                       f"{table}\n\nData: [grid.json](grid.json).\n", encoding="utf-8")
-    return [js, md, png, report]
+    return [js, md, tex, png, report]

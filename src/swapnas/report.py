@@ -144,7 +144,7 @@ def correlation_report(run: CorrelateRun, prov: dict, plots: Sequence[str]) -> s
         lines += ["## Failures and warnings", "", *(f"- {p}" for p in problems), ""]
     lines += ["## Plots", "", *(f"![{name}]({name})" for name in plots), "",
               "Data: [results.json](results.json) (everything above), [results.csv](results.csv) "
-              "(one row per arch).", ""]
+              "(one row per arch), [results.tex](results.tex) (the table for a paper: booktabs).", ""]
     return "\n".join(lines)
 
 

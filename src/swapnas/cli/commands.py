@@ -264,8 +264,8 @@ def correlate(args: argparse.Namespace) -> int:
                       f"{where} | wall {run.wall_seconds:.1f} s{reused_text(run.reused, len(run.archs), run.partly_reused)}\n",
                       results_table(run.results), *failure_lines(run.results),
                       *constant_lines(run.results, run.scores), ""])
-    plots = f"{len(written) - 3} plot(s) in {out}: {', '.join(p.name for p in written[3:])}"
-    print_report(args, text, [*written[:3], plots, f"scores in {store_path(args)}"], out / "results.json")
+    plots = f"{len(written) - 4} plot(s) in {out}: {', '.join(p.name for p in written[4:])}"
+    print_report(args, text, [*written[:4], plots, f"scores in {store_path(args)}"], out / "results.json")
     return _exit_for(args, _failed_scores(run.results), "report.md and results.json give their messages")
 
 

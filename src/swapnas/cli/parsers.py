@@ -76,7 +76,7 @@ def add_grid(sub: Sub) -> None:
     p = sub.add_parser(
         "grid", formatter_class=HelpFormatter, epilog="example:\n  swapnas grid --benchmarks nb201 --proxies swap,params,nwot --archs 200 --data-dir ../shared/data --out runs/grid",
         parents=[global_parent(), device_parent(), data_parent(), store_parent(), executor_parent()],
-        help="every metric on every benchmark task (the paper's Fig. 4): grid.md, grid.json, grid.png",
+        help="every metric on every benchmark task (the paper's Fig. 4): grid.md, grid.json, grid.tex, grid.png",
         description="Score sampled archs of every benchmark task with every metric under each space's default "
         "protocol and write the Spearman-rho grid (markdown, JSON, heat map). Resumes from --store; "
         "--shard I/K scores one slice of every column (run K in parallel, then once without --shard).",
@@ -96,7 +96,7 @@ def add_grid(sub: Sub) -> None:
                    "each column's space protocol; `best` alone gets its fitness protocol; `best` beside other metrics "
                    "gets gaussian with them (a warning says so)")
     p.add_argument("--shard", type=shard, default=None, metavar="I/K", help="score only shard I of K of every column")
-    p.add_argument("--out", required=True, help="output folder for grid.md, grid.json and grid.png")
+    p.add_argument("--out", required=True, help="output folder for grid.md, grid.json, grid.tex and grid.png")
     p.set_defaults(func=commands.grid)
 
 
