@@ -22,7 +22,8 @@ import numpy as np
 from swapnas.benchmarks import get_benchmark
 from swapnas.cli.args import net_options as _net
 from swapnas.correlation import run_correlation
-from swapnas.session import configure, resolve_device
+from swapnas.devices import resolve_device
+from swapnas.session import configure
 from swapnas.store import ScoreStore
 
 DEV = {"darts": ("nb301", "darts_swap"), "nb201": ("nb201",)}

@@ -36,7 +36,8 @@ import torch
 from scipy import stats
 
 from swapnas.benchmarks import get_benchmark
-from swapnas.session import configure, resolve_device, score_archs
+from swapnas.devices import resolve_device
+from swapnas.session import configure, score_archs
 from swapnas.spaces import get_space
 from swapnas.store import ScoreStore
 

@@ -25,7 +25,8 @@ import torch
 
 from swapnas.benchmarks import get_benchmark
 from swapnas.search.driver import choose_fitness
-from swapnas.session import configure, resolve_device, score_archs
+from swapnas.devices import resolve_device
+from swapnas.session import configure, score_archs
 from swapnas.spaces import nb201
 from swapnas.store import ScoreStore
 

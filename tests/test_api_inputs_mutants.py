@@ -15,7 +15,7 @@ import torch
 
 from swapnas.api_inputs import _mask_like, as_batch, as_device, check_num_classes, check_seed
 from swapnas.bundle import Batch
-from swapnas.session import available_devices
+from swapnas.devices import available_devices
 
 from .message_tools import exact
 

@@ -270,8 +270,9 @@ def test_imagenet_folder_transforms(tmp_path) -> None:
     x, y = data.train[3]
     assert x.shape == (3, 224, 224) and x.dtype == torch.uint8 and y == 1
     assert data.test[0][0].shape == (3, 224, 224)
-    batches = tr._batch_indices(len(data.train), 2, True, 0, 0)
-    xb, yb = next(tr._batches(data, data.train, batches, True, torch.device("cpu"), 0))
+    from swapnas.train.data import _batch_indices, _batches
+    batches = _batch_indices(len(data.train), 2, True, 0, 0)
+    xb, yb = next(_batches(data, data.train, batches, True, torch.device("cpu"), 0))
     assert xb.shape == (2, 3, 224, 224) and xb.dtype == torch.float32
 
 

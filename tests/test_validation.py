@@ -36,7 +36,8 @@ from swapnas.grid import GridColumn, write_grid
 from swapnas.results import ProxyResult, strict_json
 from swapnas.scoring import Protocol
 from swapnas.search import EAConfig, final_net, run_search, target_prior, write_result
-from swapnas.session import check_archs, configure, resolve_device, scoring_net
+from swapnas.devices import resolve_device
+from swapnas.session import check_archs, configure, scoring_net
 from swapnas.spaces import SPACES, get_space, nb201
 from swapnas.store import ScoreStore
 

@@ -3,7 +3,8 @@
 ``resolve_data_dir`` / ``require_file`` find the swapnas data bundle (``--data-dir``, else
 ``$SWAPNAS_DATA``, else the user default :func:`user_data_dir`) and its files with errors that say where they come from; ``Batch`` is the
 normalised input batch every metric is scored on. :mod:`swapnas.taskonomy` and
-:mod:`swapnas.data` build batches on top of this module (``swapnas.data`` re-exports all of it).
+:mod:`swapnas.data` build batches on top of this module (``swapnas.data`` re-exports what its callers use:
+``Batch``, ``resolve_data_dir``, ``require_file``, ``read_npz`` …).
 """
 
 from __future__ import annotations

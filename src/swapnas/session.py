@@ -21,7 +21,6 @@ from tqdm.auto import tqdm
 
 from .benchmarks import Benchmark
 from .data import Batch, load_batch
-from .devices import available_devices, resolve_device, unavailable  # noqa: F401  (the device helpers lived here)
 from .errors import did_you_mean
 from .executors import Executor, LocalExecutor, ScoreTask
 from .proxies import Proxy, resolve

@@ -92,7 +92,7 @@ def given_as(exc: StoreError, flag: str | None) -> StoreError:
 
 
 def existing_store(path: str | os.PathLike) -> Path:
-    """``path``, a file that may be a score store: not a text file (:func:`~swapnas.store.text_first_line`)."""
+    """``path``, a file that may be a score store: not a text file (:func:`~swapnas.store_files.text_first_line`)."""
     p = Path(path)
     if not p.is_file():
         raise StoreError(f"no score store at {p} (the --store of a correlate/grid/search run, default "

@@ -20,15 +20,31 @@ from ..benchmarks import BENCHMARKS, Benchmark, get_benchmark
 from ..benchmarks.csv_truth import CsvBenchmark
 from ..bundle import Batch, resolve_data_dir
 from ..code_changes import accept_code, accept_text
-from ..conformance import CI_NOTE, conformance_table, header_text, load_naslib, run_conformance, select_proxies
+from ..conformance import (
+    CI_NOTE,
+    conformance_table,
+    header_text,
+    load_naslib,
+    run_conformance,
+    select_proxies,
+)
 from ..conformance import write_outputs as write_conformance
 from ..correlation import run_correlation, write_outputs
+from ..devices import resolve_device
 from ..executors import make_executor
 from ..export import export
 from ..files import outputs_lock, refuse_taken
 from ..fit_check import fit_for_all, refuse_unfit, space_text
 from ..grid import check_archs_per, grid_plan, run_grid, select_columns, write_grid
-from ..proxies import ALIASES, Proxy, about_unknown, details, get_proxy, list_proxies, resolve
+from ..proxies import (
+    ALIASES,
+    Proxy,
+    about_unknown,
+    details,
+    get_proxy,
+    list_proxies,
+    resolve,
+)
 from ..report import constant_lines, failure_lines, protocol_text, results_table
 from ..results import command_line, reused_text
 from ..scoring import Protocol, with_bases
@@ -38,7 +54,6 @@ from ..session import (
     configure,
     pick_archs,
     pins_for_all,
-    resolve_device,
     resolve_for,
     score_archs,
     shard_of,
@@ -46,7 +61,14 @@ from ..session import (
 from ..spaces import SPACES, SpaceError, get_space
 from ..store import ScoreStore
 from ..store_files import StoreError, damaged_advice
-from ..store_tools import check_store, check_text, merge_stores, merge_text, salvage_store, salvage_text
+from ..store_tools import (
+    check_store,
+    check_text,
+    merge_stores,
+    merge_text,
+    salvage_store,
+    salvage_text,
+)
 from ..train import TrainConfig, load_genotype, run_train
 from .args import EXIT_FAILED_ARCHS, EXIT_OK, DefaultArchs, store_path
 from .executor_options import executor_plan

@@ -149,7 +149,7 @@ def register_set(
     Its per-arch values depend on the candidate set, so they are never stored;
     the parts are scored and stored as ordinary proxies. An arch whose part failed is
     left out of the ranking, unless that part is in ``fill_failed``: then it gets the
-    part's worst value over the set (see ``correlate.set_level_records``).
+    part's worst value over the set (see ``correlation.set_level_records``).
     """
     if name in _REGISTRY:
         raise ValueError(f"proxy {name!r} is registered twice")

@@ -85,9 +85,6 @@ from .data import (
     random_flip,
     synthetic_data,
 )
-from .data import _batch_indices as _batch_indices
-from .data import _batches as _batches
-from .loop import _train_step as _train_step
 from .loop import evaluate, train
 from .recipe import (
     RECIPES,

@@ -1,4 +1,4 @@
-"""``swapnas train`` from Python (:func:`run_train`) and from the command line (:func:`add_train_parser`)."""
+"""``swapnas train`` from Python (:func:`run_train`) and from the command line (:func:`swapnas.cli.parsers.add_train`)."""
 
 from __future__ import annotations
 
