@@ -48,7 +48,7 @@ from .benchmarks.nb201 import NB201Benchmark
 from .bundle import parsing, read_json
 from .data import require_file, resolve_data_dir
 from .proxies import ALIASES, Proxy, get_proxy, list_proxies
-from .report import failure_lines, fixed, made_with, protocol_text
+from .report import failure_lines, fixed, made_with, protocol_text, table
 from .results import provenance, reused_text, strict_json
 from .session import check_archs, error_messages, pick_archs, prepare, score_archs
 from .spaces import darts_genotype, nb101
@@ -392,12 +392,7 @@ def conformance_table(results: list[ConformanceRow], markdown: bool = False) -> 
              fixed(r.rho_naslib_truth), str(r.failures), str(r.naslib_missing), fixed(r.seconds_per_arch, 4),
              fixed(r.naslib_seconds_per_arch, 4)]
             for r in results]
-    if markdown:
-        lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-        return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
-    fmt = "  ".join(f"{{:<{w}}}" if i < 2 else f"{{:>{w}}}" for i, w in enumerate(widths))
-    return "\n".join([fmt.format(*head), fmt.format(*("-" * w for w in widths))] + [fmt.format(*r) for r in rows])
+    return table(head, rows, markdown, left=2)
 
 
 def header_text(run: ConformanceRun, note: bool = True) -> str:

@@ -53,10 +53,16 @@ def results_table(results: Sequence[ProxyResult], markdown: bool = False) -> str
     ]
     if not rows:
         raise ValueError("results_table needs at least one result (a correlate run with no proxy?)")
+    return table(head, rows, markdown)
+
+
+def table(head: Sequence[str], rows: Sequence[Sequence[str]], markdown: bool = False, left: int = 1) -> str:
+    """``rows`` under ``head``: markdown (pipes in cells escaped), or fixed-width columns two spaces apart with a
+    dashed rule, the first ``left`` columns left-aligned and the others right (correlate's and conformance's)."""
     if markdown:
         return "\n".join([md_row(head), "|" + "---|" * len(head), *(md_row(r) for r in rows)])
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
-    fmt = "  ".join(f"{{:<{w}}}" if i == 0 else f"{{:>{w}}}" for i, w in enumerate(widths))
+    fmt = "  ".join(f"{{:<{w}}}" if i < left else f"{{:>{w}}}" for i, w in enumerate(widths))
     return "\n".join([fmt.format(*head), fmt.format(*("-" * w for w in widths))] + [fmt.format(*r) for r in rows])
 
 
