@@ -261,3 +261,11 @@ def test_correlate_writes_results_tex_and_names_it(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="at least one row"):
         from swapnas.latex import tabular
         tabular(["a"], [])
+
+
+def test_the_early_check_leaves_a_bad_out_to_the_commands_own_check(tmp_path: Path) -> None:
+    """A name too long raised "File name too long" from the early check, before --out's own message (which names
+    the flag) could say it (``tests/test_review21_cli.py``)."""
+    refuse_taken(tmp_path / ("x" * 300), "correlate")  # no error here: out_folder's message names --out
+    (tmp_path / "f").write_text("a file, not a folder")
+    refuse_taken(tmp_path / "f", "correlate")

@@ -13,17 +13,15 @@ import torch
 
 from swapnas import session
 from swapnas.proxies import get_proxy, resolve
+from swapnas.devices import available_devices, resolve_device, unavailable
 from swapnas.session import (
     _option_problem,
-    available_devices,
     check_archs,
     check_net,
     check_task,
     error_messages,
     pick_archs,
-    resolve_device,
     shard_of,
-    unavailable,
 )
 from swapnas.store import Record
 

@@ -63,11 +63,11 @@ def refuse_taken(out: Path, what: str) -> None:
     so a second job on one OUT is told in the time of torch's import, not after its start-up (session 56: ~10 s).
     Makes nothing: the lock itself is taken by :func:`out_lock` once the inputs are checked."""
     path = Path(out) / ".lock"
-    if _holder(path, out, what) is not None or (fcntl is None and msvcrt is None) or not path.is_file():
-        return
     try:
+        if _holder(path, out, what) is not None or (fcntl is None and msvcrt is None) or not path.is_file():
+            return
         f = open(path, encoding="utf-8")
-    except OSError:  # unreadable: out_lock says so when it takes the lock
+    except OSError:  # a name too long, a folder not readable: the command's own check of --out says what it is
         return
     with f:
         if not _locked(f):

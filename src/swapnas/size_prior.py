@@ -3,17 +3,16 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
-from torch.utils import flop_counter
-from torch.utils.flop_counter import FlopCounterMode
 
 
 def count_params_k(model: nn.Module, exclude: str = "auxiliary") -> float:
@@ -23,12 +22,18 @@ def count_params_k(model: nn.Module, exclude: str = "auxiliary") -> float:
 
 def _sdpa_flops(query: torch.Size, key: torch.Size, value: torch.Size, *args: object, out_shape: object = None,
                 **kwargs: object) -> int:
+    from torch.utils import flop_counter
     return int(flop_counter.sdpa_flop_count(query, key, value))
 
 
-#: attention kernels FlopCounterMode has no formula for (torch 2.13: the CPU one), counted as its GPU kernels are
-_CPU_ATTENTION = getattr(torch.ops.aten, "_scaled_dot_product_flash_attention_for_cpu", None)
-_MORE_FORMULAS = {_CPU_ATTENTION: _sdpa_flops} if _CPU_ATTENTION and hasattr(flop_counter, "sdpa_flop_count") else {}
+@functools.cache
+def _more_formulas() -> dict[Any, Callable[..., int]]:
+    """Attention kernels FlopCounterMode has no formula for (torch 2.13: the CPU one), counted as its GPU kernels
+    are. torch.utils.flop_counter is imported here, when FLOPs are first counted, not with swapnas (0.16 s of every
+    process's start-up, session 56's profile: it imports triton where installed)."""
+    from torch.utils import flop_counter
+    cpu_attention = getattr(torch.ops.aten, "_scaled_dot_product_flash_attention_for_cpu", None)
+    return {cpu_attention: _sdpa_flops} if cpu_attention and hasattr(flop_counter, "sdpa_flop_count") else {}
 
 
 #: [blocks open, the flag before the first]: the flag is process-wide, and blocks of several threads overlap
@@ -74,7 +79,8 @@ def count_flops(model: nn.Module, x: torch.Tensor) -> int:
     """FLOPs of one forward pass of ``x`` (no gradient) as ``FlopCounterMode`` counts them: 2 per multiply-add of
     matmuls and convolutions (attention's too, on every device), element-wise ops ignored. The model's train/eval
     mode is the caller's."""
-    counter = FlopCounterMode(display=False, custom_mapping=_MORE_FORMULAS)
+    from torch.utils.flop_counter import FlopCounterMode
+    counter = FlopCounterMode(display=False, custom_mapping=_more_formulas())
     with torch.no_grad(), unfused_attention(), counter:
         model(x)
     return int(counter.get_total_flops())
