@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import warnings
@@ -269,3 +270,120 @@ def test_the_early_check_leaves_a_bad_out_to_the_commands_own_check(tmp_path: Pa
     refuse_taken(tmp_path / ("x" * 300), "correlate")  # no error here: out_folder's message names --out
     (tmp_path / "f").write_text("a file, not a folder")
     refuse_taken(tmp_path / "f", "correlate")
+
+
+# ---------------------------------------------------------------- the session-56 audit of bad input
+
+
+def test_export_refuses_to_replace_another_score_store(tmp_path: Path, capsys) -> None:
+    """A standalone store (the README's --store runs/grid.sqlite) given as export's --out became a CSV file."""
+    from tests.test_faults_store import _fake_store
+    source, other = tmp_path / "a.sqlite", tmp_path / "grid.sqlite"
+    _fake_store(source, 3)
+    _fake_store(other, 2, tag="y")
+    before = other.read_bytes()
+    for fmt in ("csv", "naslib-zc"):
+        assert cli.main(["export", str(source), "--format", fmt, "--out", str(other)]) == EXIT_ERROR
+        assert (f"--out {other} is an SQLite database (a score store?), which the {fmt} export would replace: give a "
+                "new file name for the export") in capsys.readouterr().err
+    assert other.read_bytes() == before
+    assert cli.main(["export", str(source), "--out", str(tmp_path / "a.csv")]) == 0  # a new name is written
+
+
+@pytest.mark.parametrize("argv", [
+    ["correlate", "--space", "nb201", "--out", ""],
+    ["grid", "--out", " "],
+    ["search", "--space", "nb201", "--out", ""],
+    ["train", "--genotype", "g.txt", "--out", ""],
+    ["conformance", "--space", "nb201", "--out", ""],
+    ["export", "s.sqlite", "--out", ""],
+    ["store", "salvage", "s.sqlite", "--out", ""],
+    ["correlate", "--space", "nb201", "--out", "o", "--store", ""],
+    ["correlate", "--space", "nb201", "--out", "o", "--data-dir", ""],
+])
+def test_an_empty_path_is_refused_before_anything_is_written(tmp_path: Path, monkeypatch, capsys,
+                                                            argv: list[str]) -> None:
+    """``--out "$OUT"`` with OUT unset wrote a correlate's outputs and store into the current folder and exited 0;
+    an empty --data-dir hid $SWAPNAS_DATA."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exc:
+        cli.main(argv)
+    assert exc.value.code == EXIT_ERROR
+    assert "expected a path, not an empty string (an unset shell variable?)" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_json_gives_one_document_for_an_error_argparse_finds(capsys) -> None:
+    """--json printed nothing on stdout when argparse refused an argument (a range, a choice, a missing flag)."""
+    for argv, error in ((["--json", "correlate", "--archs", "0", "--out", "x"],
+                         "swapnas correlate: argument --archs: --archs must be >= 1 (got 0)"),
+                        (["correlate", "--json", "--bogus", "--out", "x"], "swapnas: unrecognized arguments: --bogus"),
+                        (["--json", "corelate"], None)):
+        with pytest.raises(SystemExit) as exc:
+            cli.main(argv)
+        out, err = capsys.readouterr()
+        assert exc.value.code == EXIT_ERROR and "usage:" in err  # argparse's own lines, on stderr as before
+        doc = json.loads(out)  # one document, nothing else on stdout
+        assert doc["exit"] == EXIT_ERROR and (error is None or doc["error"] == error), doc
+    with pytest.raises(SystemExit):
+        cli.main(["correlate", "--archs", "0", "--out", "x"])
+    assert capsys.readouterr().out == ""  # without --json: nothing on stdout
+
+
+def test_store_check_json_of_a_damaged_store_is_one_document(tmp_path: Path, capsys) -> None:
+    from tests.test_faults_store import _damage_page, _fake_store
+    store = tmp_path / "scores.sqlite"
+    _fake_store(store, 300)
+    _damage_page(store, "x-arch-00150-", 0x0D)
+    assert cli.main(["--json", "store", "check", str(store)]) == EXIT_ERROR
+    out, err = capsys.readouterr()
+    doc = json.loads(out)  # a second document on the next line made this fail
+    assert doc["ok"] is False and doc["exit"] == EXIT_ERROR
+    assert doc["error"].startswith(f"the score store {store} is damaged; restore it from a backup")
+    assert err == f"swapnas: error: {doc['error']}\n"
+
+
+def test_a_damaged_checkpoint_is_named_not_a_traceback(tmp_path: Path) -> None:
+    """A text checkpoint raised IndexError (a traceback, exit 1), a cut one a bare "[Errno 22] Invalid argument"."""
+    from swapnas.train.checkpoint import load_checkpoint
+    ckpt = tmp_path / "checkpoint.pt"
+    torch.save({"format": 0, "weights": torch.zeros(5000)}, ckpt)
+    whole = ckpt.read_bytes()
+    for content in (b"text\n", whole[:5000], whole[: len(whole) // 2]):
+        ckpt.write_bytes(content)
+        with pytest.raises(ValueError, match=f"{ckpt} is not a readable `swapnas train` checkpoint .*; use another "
+                                             f"--out, or delete {ckpt} to start afresh"):
+            load_checkpoint(ckpt)
+    folder = tmp_path / "dir.pt"
+    folder.mkdir()
+    with pytest.raises(ValueError, match=f"{folder} is a folder, not a `swapnas train` checkpoint"):
+        load_checkpoint(folder)
+
+
+@pytest.mark.parametrize("flag, value, says", [
+    ("--repeats", "99999999999999999999", "an integer in 1..10000, re-initialisations per arch"),
+    ("--batch-size", "99999999999999999999", "an integer in 1..65536, samples per forward pass"),
+    ("--cells", "99999999999999999999", "an integer in 1..1024"),
+    ("--channels", "1025", "an integer in 1..1024"),
+    ("--resolution", "100000", "an integer in 1..4096, pixels per side"),
+    ("--threads", "99999999999999999999", "an integer in 1..1024, torch threads per process"),
+    ("--prefetch", "99999999999999999999", "an integer in 0..1024, archs built ahead"),
+    ("--workers", "99999", "an integer in 1..1024, scoring processes"),
+])
+def test_huge_sizes_are_refused_by_name(capsys, flag: str, value: str, says: str) -> None:
+    """Session 56's audit: an SQLite OverflowError, a MemoryError, runs for hours, 99999 torch processes."""
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["correlate", "--space", "nb201", "--out", "o", flag, value])
+    assert exc.value.code == EXIT_ERROR
+    assert f"argument {flag}: expected {says} (got {int(value)})" in capsys.readouterr().err
+    ok = cli.build_parser().parse_args(["correlate", "--space", "nb201", "--out", "o", flag, "1"])
+    assert getattr(ok, flag[2:].replace("-", "_")) == 1  # the floor still passes
+
+
+def test_accept_code_refuses_an_empty_file_and_leaves_it(tmp_path: Path, capsys) -> None:
+    """It answered "nothing recorded to accept" and made a 28 KB store of the empty file (check refuses it)."""
+    empty = tmp_path / "empty.sqlite"
+    empty.touch()
+    assert cli.main(["store", "accept-code", str(empty)]) == EXIT_ERROR
+    assert f"{empty} is an empty file, not a score store" in capsys.readouterr().err
+    assert empty.stat().st_size == 0

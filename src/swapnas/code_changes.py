@@ -21,7 +21,7 @@ from .errors import NotFound, near_names
 from .proxies import Proxy, get_proxy, list_proxies
 from .proxies.code import NetworkCodeWarning, ProxyCodeWarning, code_digest, modules_digest
 from .spaces import SPACES, net_version, network_modules
-from .store import ScoreStore, local_minute
+from .store import ScoreStore, StoreError, local_minute
 from .store_tools import existing_store
 
 #: (store file, proxy@version or net:space@version) pairs checked by this process (a search scores every cycle into one store)
@@ -116,7 +116,11 @@ def accept_code(path: str | os.PathLike, names: list[str] | tuple[str, ...] = ()
     """Record the running code as the code of the store's scores, for every name it records (or those of ``names``:
     ``swap``, ``swap@1`` or ``net:nb201``) whose code differs: the user's word that the change left the values
     alone, which ends the warnings of :func:`warn_changed_code`. A name the store does not record is a NotFound."""
-    with ScoreStore(existing_store(path)) as store:
+    source = existing_store(path)
+    if source.stat().st_size == 0:  # ScoreStore would make a store of it (session 56: check and export refuse it)
+        raise StoreError(f"{source} is an empty file, not a score store (the --store of a correlate/grid/search run): "
+                         "it records no code to accept")
+    with ScoreStore(source) as store:
         recorded = store.recorded_code()
         spelt = {n: {n, n.rpartition("@")[0]} for n in recorded}  # swap@1 is asked for as swap@1 or swap
         chosen = [n for n in sorted(recorded) if not names or spelt[n] & set(names)]

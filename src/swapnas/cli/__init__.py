@@ -12,6 +12,7 @@ import signal
 import sys
 import threading
 from concurrent.futures import BrokenExecutor
+from typing import NoReturn
 
 from .._version import __version__
 from ..callers import with_brief_warnings
@@ -91,8 +92,29 @@ def main(argv: list[str] | None = None) -> int:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
+class _Parser(argparse.ArgumentParser):
+    """The command line's parser: keeps its last error's text for ``--json`` (:func:`_parsed`)."""
+
+    last_error = ""
+
+    def error(self, message: str) -> NoReturn:
+        _Parser.last_error = f"{self.prog}: {message}"
+        super().error(message)
+
+
+def _parsed(argv: list[str] | None) -> argparse.Namespace:
+    """The arguments; a bad one is argparse's usage and error (exit 2), and with --json anywhere on the line also
+    ``{"error": …, "exit": 2}`` on stdout (session 56: stdout was empty for every error argparse finds)."""
+    try:
+        return build_parser(_Parser).parse_args(argv)
+    except SystemExit as exc:
+        if exc.code == EXIT_ERROR and "--json" in (sys.argv[1:] if argv is None else argv):
+            print(json.dumps({"error": _Parser.last_error, "exit": EXIT_ERROR}))
+        raise
+
+
 def _main(argv: list[str] | None) -> int:
-    args = build_parser().parse_args(argv)
+    args = _parsed(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     # -v: swapnas's own debug lines; other libraries' stay at INFO (matplotlib's font search printed ~200 lines)
     logging.getLogger("swapnas").setLevel(logging.DEBUG if args.verbose else logging.NOTSET)

@@ -5,19 +5,47 @@ from __future__ import annotations
 import argparse
 import math
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 from ..search.evolution import EAConfig
 
 
-def _int_at_least(text: str, low: int, what: str) -> int:
+def _int_at_least(text: str, low: int, what: str, high: int | None = None) -> int:
     try:
         v = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected {what}, not {text!r}") from None
-    if v < low:
+    if v < low or (high is not None and v > high):
         raise argparse.ArgumentTypeError(f"expected {what} (got {v})")
     return v
+
+
+def _int_in(low: int, high: int, why: str) -> Callable[[str], int]:
+    """argparse type: an integer in low..high; ``why`` says what the ceiling guards (session 56: a huge --repeats
+    ended in an SQLite OverflowError, a huge --batch-size or --cells ran for hours, --threads said "Overflow when
+    unpacking long long")."""
+    def parse(text: str) -> int:
+        return _int_at_least(text, low, f"an integer in {low}..{high}{why}", high)
+    parse.__name__ = f"integer in {low}..{high}"
+    return parse
+
+
+#: ceilings of sizes and counts: far above any protocol's (S ≤ 512, R ≤ 32, C ≤ 128 …), below what runs for hours
+repeats_int = _int_in(1, 10_000, ", re-initialisations per arch")
+samples_int = _int_in(1, 1 << 16, ", samples per forward pass")
+resolution_int = _int_in(1, 4096, ", pixels per side")
+net_size_int = _int_in(1, 1024, "")
+threads_int = _int_in(1, 1024, ", torch threads per process")
+prefetch_int = _int_in(0, 1024, ", archs built ahead")
+workers_int = _int_in(1, 1024, ", scoring processes")
+
+
+def path_text(text: str) -> str:
+    """argparse type: a path, not empty (``--out "$OUT"`` with OUT unset wrote into the current folder)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a path, not an empty string (an unset shell variable?)")
+    return text
 
 
 def positive_int(text: str) -> int:
@@ -291,7 +319,7 @@ def device_parent() -> argparse.ArgumentParser:
 def data_parent() -> argparse.ArgumentParser:
     """--data-dir: every command that reads the data bundle."""
     p = _parent()
-    p.add_argument("--data-dir", default=None, help="swapnas data bundle (default: $SWAPNAS_DATA, else "
+    p.add_argument("--data-dir", type=path_text, default=None, help="swapnas data bundle (default: $SWAPNAS_DATA, else "
                    "$XDG_DATA_HOME/swapnas/data, i.e. ~/.local/share/swapnas/data, if it exists)")
     return p
 
@@ -304,7 +332,7 @@ def store_path(args: argparse.Namespace) -> Path:
 def store_parent(retry: bool = True) -> argparse.ArgumentParser:
     """--store (and --retry-failed): every command that keeps scores."""
     p = _parent()
-    p.add_argument("--store", default=None, help="SQLite score store (default OUT/scores.sqlite)")
+    p.add_argument("--store", type=path_text, default=None, help="SQLite score store (default OUT/scores.sqlite)")
     if retry:
         p.add_argument("--retry-failed", action="store_true", help="re-score archs whose stored result is a failure")
         p.add_argument("--allow-failures", action="store_true", help="exit 0 even when some archs failed "
@@ -326,13 +354,13 @@ def executor_parent() -> argparse.ArgumentParser:
     p.add_argument("--ray-gpus", type=ray_gpus, default=None, metavar="G",
                    help="--executor ray: GPUs per task, e.g. 1, or 0.25 for four tasks per GPU; tasks then score "
                    "on cuda (default: 1 when --device is cuda, or auto and this machine has CUDA; else 0)")
-    p.add_argument("--workers", type=positive_int, default=None, metavar="N",
+    p.add_argument("--workers", type=workers_int, default=None, metavar="N",
                    help="--executor local: scoring processes (default on a CPU: one per usable core, or "
                    "$SWAPNAS_WORKERS; on a GPU: 1; with --prefetch: 1, and it cannot be larger); "
                    "1 = score in this process")
-    p.add_argument("--threads", type=positive_int, default=1, metavar="T",
+    p.add_argument("--threads", type=threads_int, default=1, metavar="T",
                    help="torch threads per local worker (default 1: the cores go to --workers)")
-    p.add_argument("--prefetch", type=non_negative_int, default=0, metavar="K",
+    p.add_argument("--prefetch", type=prefetch_int, default=0, metavar="K",
                    help="--executor local, throughput mode: a thread builds and initialises the next K archs' "
                    "networks while the current one is scored (SWAP-only runs; same scores; default 0 = off)")
     return p
@@ -346,8 +374,8 @@ def scoring_parent() -> argparse.ArgumentParser:
     p.add_argument("--archs", type=archs, default=DefaultArchs(1000), help="number of archs sampled with --seed per "
                    "task (at most the benchmark's), or 'all'")
     p.add_argument("--seed", type=seed_int, default=0, help="seed of the arch sample, the input batch and the inits")
-    p.add_argument("--batch-size", type=positive_int, default=None, help="samples S per forward pass (default: the space's; nb201 16)")
-    p.add_argument("--repeats", type=positive_int, default=None, help="re-initialisations averaged per arch (default: the space's; nb201 4)")
+    p.add_argument("--batch-size", type=samples_int, default=None, help="samples S per forward pass (default: the space's; nb201 16)")
+    p.add_argument("--repeats", type=repeats_int, default=None, help="re-initialisations averaged per arch (default: the space's; nb201 4)")
     p.add_argument("--net", type=net_options, default={}, action=MergeNet, metavar="K=V,…",
                    help="override options of the scored network, e.g. C=32,N=2 (nb201), C=3,layers=1,stem=false (darts)")
     p.add_argument("--init", default=None, choices=["gaussian", "default"], help="gaussian: N(0,1) weights (the paper's); default: PyTorch's init (default: the space's protocol: gaussian, "
@@ -363,7 +391,7 @@ def scoring_parent() -> argparse.ArgumentParser:
                    "sub-folder of images per class (only the S drawn files are opened)")
     p.add_argument("--num-classes", type=positive_int, default=None, metavar="K",
                    help="--image-root: classes of your images = the scored network's outputs (default: the dataset's)")
-    p.add_argument("--resolution", type=positive_int, default=None, metavar="R",
+    p.add_argument("--resolution", type=resolution_int, default=None, metavar="R",
                    help="--image-root: resize your images to R x R (default: the dataset's)")
     p.add_argument("--mean", type=triple, default=None, metavar="R,G,B",
                    help="--image-root: per-channel mean of your images in [0, 1] (default: the dataset's)")

@@ -70,7 +70,7 @@ from ..store_tools import (
     salvage_text,
 )
 from ..train import TrainConfig, load_genotype, run_train
-from .args import EXIT_FAILED_ARCHS, EXIT_OK, DefaultArchs, store_path
+from .args import EXIT_ERROR, EXIT_FAILED_ARCHS, EXIT_OK, DefaultArchs, store_path
 from .executor_options import executor_plan
 
 
@@ -420,9 +420,21 @@ def export_store(args: argparse.Namespace) -> int:
     if Path(args.out).is_file() and (other := owner(Path(args.out).parent)) is not None:
         raise ValueError(f"--out {args.out} is in the output folder of `swapnas {other}` ({OWN_FILES[other]}) and "
                          "would replace one of its files: give another path for the export")
+    if _is_sqlite(Path(args.out)):  # session 56: a --store of its own (runs/grid.sqlite) was replaced by the export
+        raise ValueError(f"--out {args.out} is an SQLite database (a score store?), which the {args.format} export "
+                         "would replace: give a new file name for the export")
     path = export(args.store, args.out, args.format, args.protocol)
     print_report(args, "", [path], path if args.format == "naslib-zc" else None)
     return EXIT_OK
+
+
+def _is_sqlite(path: Path) -> bool:
+    """Whether ``path`` is an existing file that starts with SQLite's header."""
+    try:
+        with path.open("rb") as f:
+            return f.read(16) == b"SQLite format 3\x00"
+    except OSError:  # missing, a folder, unreadable: export says what is wrong with it
+        return False
 
 
 def store(args: argparse.Namespace) -> int:
@@ -441,10 +453,16 @@ def store(args: argparse.Namespace) -> int:
     else:
         report = checked = check_store(args.store)
         text = check_text(checked)
-    if getattr(args, "json", False):
-        print(json.dumps({**asdict(report), **({"ok": checked.ok} if checked is not None else {})}))
+    damaged = f"the score store {args.store} is damaged; {damaged_advice(args.store)}"
+    bad = checked is not None and not checked.ok
+    if getattr(args, "json", False):  # one document: a damaged store's report holds the error (session 56: two)
+        print(json.dumps({**asdict(report), **({"ok": checked.ok} if checked is not None else {}),
+                          **({"error": damaged, "exit": EXIT_ERROR} if bad else {})}))
+        if bad:
+            print(f"swapnas: error: {damaged}", file=sys.stderr)
+            return EXIT_ERROR
     elif not getattr(args, "quiet", False) or args.store_action != "check":
         print(text)
-    if checked is not None and not checked.ok:
-        raise StoreError(f"the score store {args.store} is damaged; {damaged_advice(args.store)}")
+    if bad:
+        raise StoreError(damaged)
     return EXIT_OK

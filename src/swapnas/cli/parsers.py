@@ -29,10 +29,14 @@ from .args import (
     global_parent,
     millions,
     net_options,
+    net_size_int,
     non_negative_int,
+    path_text,
     positive_float,
     positive_int,
     probability,
+    repeats_int,
+    samples_int,
     scoring_parent,
     search_space,
     seed_int,
@@ -64,11 +68,11 @@ def add_correlate(sub: Sub) -> None:
     p.add_argument("--dataset", default=None, help="dataset or task (default: the benchmark's first; nb201: cifar10, "
                    "cifar100, imagenet16-120; transnas_*: class_object, class_scene, room_layout, jigsaw, autoencoder, "
                    "normal, segmentsemantic)")
-    p.add_argument("--channels", type=positive_int, default=None, help="shortcut for --net C=…")
-    p.add_argument("--cells", type=positive_int, default=None, help="nb201 only: shortcut for --net N=… (cells per stage; the benchmark trains N=5)")
+    p.add_argument("--channels", type=net_size_int, default=None, help="shortcut for --net C=…")
+    p.add_argument("--cells", type=net_size_int, default=None, help="nb201 only: shortcut for --net N=… (cells per stage; the benchmark trains N=5)")
     p.add_argument("--metric", default="valid", choices=["valid", "test"], help="ground-truth split (nb201 only; default valid)")
     p.add_argument("--epochs", type=int, default=200, choices=[200, 12], help="ground-truth training schedule (nb201 only)")
-    p.add_argument("--out", required=True, help="output folder for results.json and plots")
+    p.add_argument("--out", type=path_text, required=True, help="output folder for results.json and plots")
     p.set_defaults(func=commands.correlate)
 
 
@@ -90,13 +94,13 @@ def add_grid(sub: Sub) -> None:
     p.add_argument("--archs-per", type=archs_per, default={}, metavar="BENCH=N,…",
                    help="per-benchmark override of --archs, e.g. nb201=1000,transnas_macro=100")
     p.add_argument("--seed", type=seed_int, default=0, help="seed of each column's arch sample, batch and inits")
-    p.add_argument("--repeats", type=positive_int, default=1, help="re-initialisations per arch for every metric (default 1)")
+    p.add_argument("--repeats", type=repeats_int, default=1, help="re-initialisations per arch for every metric (default 1)")
     p.add_argument("--init", default=None, choices=["gaussian", "default"],
                    help="init of every metric: gaussian (N(0,1), the SWAP protocol) or default (PyTorch's). Default: "
                    "each column's space protocol; `best` alone gets its fitness protocol; `best` beside other metrics "
                    "gets gaussian with them (a warning says so)")
     p.add_argument("--shard", type=shard, default=None, metavar="I/K", help="score only shard I of K of every column")
-    p.add_argument("--out", required=True, help="output folder for grid.md, grid.json, grid.tex and grid.png")
+    p.add_argument("--out", type=path_text, required=True, help="output folder for grid.md, grid.json, grid.tex and grid.png")
     p.set_defaults(func=commands.grid)
 
 
@@ -130,12 +134,12 @@ def _add_search_stage(p: argparse.ArgumentParser) -> None:
                    help="second stage: re-score the K fittest archs (K >= 2; 0 or 1 = none) under the --refine-* "
                    "protocol, return the best "
                    f"(default for best: the space's, {_stage_default('k')}; else 0 = none)")
-    p.add_argument("--refine-repeats", type=positive_int, default=None, metavar="R",
+    p.add_argument("--refine-repeats", type=repeats_int, default=None, metavar="R",
                    help=f"repeats of the second stage (default for best: the space's, {_stage_default('repeats')}; else 4)")
     p.add_argument("--refine-net", type=net_options, default=None, action=MergeNet, metavar="K=V,…",
                    help=f"second stage: options changed on the scored network ('' = none; default for best: the space's, "
                    f"{nets}; else none)")
-    p.add_argument("--refine-batch-size", type=positive_int, default=None, metavar="S",
+    p.add_argument("--refine-batch-size", type=samples_int, default=None, metavar="S",
                    help=f"samples S of the second stage (default for best: the space's, {_stage_default('batch_size')}; "
                    "else the first stage's)")
 
@@ -186,9 +190,9 @@ def add_search(sub: Sub) -> None:
     _add_search_stage(p)
     p.add_argument("--net", type=net_options, default={}, action=MergeNet, metavar="K=V,…",
                    help="override the scored proxy network")
-    p.add_argument("--batch-size", type=positive_int, default=None, help="samples S (default: the space's)")
-    p.add_argument("--repeats", type=positive_int, default=None, help="re-initialisations (default: the space's)")
-    p.add_argument("--out", required=True, help="output folder: result.json, state.json, search_curve.png, cell.png")
+    p.add_argument("--batch-size", type=samples_int, default=None, help="samples S (default: the space's)")
+    p.add_argument("--repeats", type=repeats_int, default=None, help="re-initialisations (default: the space's)")
+    p.add_argument("--out", type=path_text, required=True, help="output folder: result.json, state.json, search_curve.png, cell.png")
     p.set_defaults(func=search_command.search)
 
 
@@ -214,7 +218,7 @@ def add_conformance(sub: Sub) -> None:
     p.add_argument("--archs", type=archs, default=None, help="number of NASLib's archs drawn with seed 0, or 'all' (default)")
     p.add_argument("--seed", type=seed_int, default=0, help="init and batch seed (not the arch draw): compare two seeds "
                    "to see how far two runs of our own implementation agree")
-    p.add_argument("--out", required=True, help="output folder for conformance.json and conformance.md")
+    p.add_argument("--out", type=path_text, required=True, help="output folder for conformance.json and conformance.md")
     p.set_defaults(func=commands.conformance)
 
 
@@ -283,7 +287,7 @@ def add_train(sub: Sub) -> None:
     p.add_argument("--workers", type=non_negative_int, default=4, help="DataLoader processes that read images (imagenet folders only); not "
                    "correlate/grid/search's scoring workers: training runs in this process")
     p.add_argument("--no-amp", action="store_true", help="no mixed precision on CUDA")
-    p.add_argument("--out", required=True, help="output folder: checkpoint.pt, history.json, result.json")
+    p.add_argument("--out", type=path_text, required=True, help="output folder: checkpoint.pt, history.json, result.json")
     p.set_defaults(func=commands.train)
 
 
@@ -306,7 +310,7 @@ def add_export(sub: Sub) -> None:
                    "store's only fingerprint of this dataset (e.g. cifar100; `swapnas store check` lists them), in csv "
                    "and naslib-zc; naslib-zc needs it when a dataset's scores were made under several fingerprints "
                    "(not for runs of one fingerprint and other --repeats or networks: csv keeps those)")
-    p.add_argument("--out", required=True, help="the file to write")
+    p.add_argument("--out", type=path_text, required=True, help="the file to write")
     p.set_defaults(func=commands.export_store)
 
 
@@ -332,7 +336,7 @@ def add_store(sub: Sub) -> None:
                                  epilog="example:\n  swapnas store salvage runs/c100/scores.sqlite --out "
                                  "runs/c100/salvaged.sqlite")
     salvage.add_argument("store", help="the damaged SQLite score store (only read)")
-    salvage.add_argument("--out", required=True, help="the new store to write (must not exist)")
+    salvage.add_argument("--out", type=path_text, required=True, help="the new store to write (must not exist)")
     merge = actions.add_parser("merge", parents=[global_parent()], formatter_class=HelpFormatter,
                                help="copy the scores of several stores into one (e.g. grid shards run apart)",
                                description="Copy every score, failure and protocol of the source stores (only read) "

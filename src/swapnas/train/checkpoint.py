@@ -28,7 +28,10 @@ def load_checkpoint(path: Path) -> dict:
     fix = f"use another --out, or delete {path} to start afresh"
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except (RuntimeError, EOFError, pickle.UnpicklingError, ValueError, AttributeError, ImportError) as exc:
+    except (RuntimeError, EOFError, pickle.UnpicklingError, ValueError, AttributeError, ImportError, IndexError,
+            OSError) as exc:  # IndexError, OSError (EINVAL): a text file, a cut zip (session 56's audit)
+        if isinstance(exc, IsADirectoryError):
+            raise ValueError(f"{path} is a folder, not a `swapnas train` checkpoint; {fix}") from exc
         why = str(exc).split(". ")[0] if str(exc) else f"{type(exc).__name__}: the file is empty or cut short"
         raise ValueError(f"{path} is not a readable `swapnas train` checkpoint (damaged, truncated or another "
                          f"program's file: {why}); {fix}") from exc
