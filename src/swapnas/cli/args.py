@@ -374,8 +374,10 @@ def scoring_parent() -> argparse.ArgumentParser:
     p.add_argument("--archs", type=archs, default=DefaultArchs(1000), help="number of archs sampled with --seed per "
                    "task (at most the benchmark's), or 'all'")
     p.add_argument("--seed", type=seed_int, default=0, help="seed of the arch sample, the input batch and the inits")
-    p.add_argument("--batch-size", type=samples_int, default=None, help="samples S per forward pass (default: the space's; nb201 16)")
-    p.add_argument("--repeats", type=repeats_int, default=None, help="re-initialisations averaged per arch (default: the space's; nb201 4)")
+    p.add_argument("--batch-size", type=samples_int, default=None,
+                   help="samples S per forward pass (default: the space's; nb201 16)")
+    p.add_argument("--repeats", type=repeats_int, default=None,
+                   help="re-initialisations averaged per arch (default: the space's; nb201 4)")
     p.add_argument("--net", type=net_options, default={}, action=MergeNet, metavar="K=V,…",
                    help="override options of the scored network, e.g. C=32,N=2 (nb201), C=3,layers=1,stem=false (darts)")
     p.add_argument("--init", default=None, choices=["gaussian", "default"], help="gaussian: N(0,1) weights (the paper's); default: PyTorch's init (default: the space's protocol: gaussian, "

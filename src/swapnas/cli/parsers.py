@@ -69,7 +69,8 @@ def add_correlate(sub: Sub) -> None:
                    "cifar100, imagenet16-120; transnas_*: class_object, class_scene, room_layout, jigsaw, autoencoder, "
                    "normal, segmentsemantic)")
     p.add_argument("--channels", type=net_size_int, default=None, help="shortcut for --net C=…")
-    p.add_argument("--cells", type=net_size_int, default=None, help="nb201 only: shortcut for --net N=… (cells per stage; the benchmark trains N=5)")
+    p.add_argument("--cells", type=net_size_int, default=None,
+                   help="nb201 only: shortcut for --net N=… (cells per stage; the benchmark trains N=5)")
     p.add_argument("--metric", default="valid", choices=["valid", "test"], help="ground-truth split (nb201 only; default valid)")
     p.add_argument("--epochs", type=int, default=200, choices=[200, 12], help="ground-truth training schedule (nb201 only)")
     p.add_argument("--out", type=path_text, required=True, help="output folder for results.json and plots")
@@ -94,13 +95,15 @@ def add_grid(sub: Sub) -> None:
     p.add_argument("--archs-per", type=archs_per, default={}, metavar="BENCH=N,…",
                    help="per-benchmark override of --archs, e.g. nb201=1000,transnas_macro=100")
     p.add_argument("--seed", type=seed_int, default=0, help="seed of each column's arch sample, batch and inits")
-    p.add_argument("--repeats", type=repeats_int, default=1, help="re-initialisations per arch for every metric (default 1)")
+    p.add_argument("--repeats", type=repeats_int, default=1,
+                   help="re-initialisations per arch for every metric (default 1)")
     p.add_argument("--init", default=None, choices=["gaussian", "default"],
                    help="init of every metric: gaussian (N(0,1), the SWAP protocol) or default (PyTorch's). Default: "
                    "each column's space protocol; `best` alone gets its fitness protocol; `best` beside other metrics "
                    "gets gaussian with them (a warning says so)")
     p.add_argument("--shard", type=shard, default=None, metavar="I/K", help="score only shard I of K of every column")
-    p.add_argument("--out", type=path_text, required=True, help="output folder for grid.md, grid.json, grid.tex and grid.png")
+    p.add_argument("--out", type=path_text, required=True,
+                   help="output folder for grid.md, grid.json, grid.tex and grid.png")
     p.set_defaults(func=commands.grid)
 
 
@@ -192,7 +195,8 @@ def add_search(sub: Sub) -> None:
                    help="override the scored proxy network")
     p.add_argument("--batch-size", type=samples_int, default=None, help="samples S (default: the space's)")
     p.add_argument("--repeats", type=repeats_int, default=None, help="re-initialisations (default: the space's)")
-    p.add_argument("--out", type=path_text, required=True, help="output folder: result.json, state.json, search_curve.png, cell.png")
+    p.add_argument("--out", type=path_text, required=True,
+                   help="output folder: result.json, state.json, search_curve.png, cell.png")
     p.set_defaults(func=search_command.search)
 
 
@@ -287,7 +291,8 @@ def add_train(sub: Sub) -> None:
     p.add_argument("--workers", type=non_negative_int, default=4, help="DataLoader processes that read images (imagenet folders only); not "
                    "correlate/grid/search's scoring workers: training runs in this process")
     p.add_argument("--no-amp", action="store_true", help="no mixed precision on CUDA")
-    p.add_argument("--out", type=path_text, required=True, help="output folder: checkpoint.pt, history.json, result.json")
+    p.add_argument("--out", type=path_text, required=True,
+                   help="output folder: checkpoint.pt, history.json, result.json")
     p.set_defaults(func=commands.train)
 
 
