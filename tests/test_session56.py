@@ -387,3 +387,19 @@ def test_accept_code_refuses_an_empty_file_and_leaves_it(tmp_path: Path, capsys)
     assert cli.main(["store", "accept-code", str(empty)]) == EXIT_ERROR
     assert f"{empty} is an empty file, not a score store" in capsys.readouterr().err
     assert empty.stat().st_size == 0
+
+
+def test_a_net_key_and_its_shortcut_with_two_values_are_refused() -> None:
+    """``--net C=8 --channels 16`` scored C=16 and ``--net N=2 --cells 3`` N=3, without a word."""
+    from argparse import Namespace
+
+    from swapnas.cli.commands import _net_overrides
+    with pytest.raises(ValueError, match="--net C=8 and --channels 16 set one size two ways: give one of them"):
+        _net_overrides(Namespace(net={"C": 8}, channels=16, cells=None, space="nb201"))
+    with pytest.raises(ValueError, match="--net N=2 and --cells 3 set one size two ways"):
+        _net_overrides(Namespace(net={"N": 2}, channels=None, cells=3, space="nb201"))
+    same = _net_overrides(Namespace(net={"C": 8, "N": 2}, channels=8, cells=2, space="nb201"))
+    assert same == {"C": 8, "N": 2}  # the same value both ways is no conflict
+    assert _net_overrides(Namespace(net={"N": 1}, channels=4, cells=None, space="nb201")) == {"N": 1, "C": 4}
+    with pytest.raises(ValueError, match="--cells is an nb201 shortcut; for darts set the network with --net"):
+        _net_overrides(Namespace(net={}, channels=None, cells=3, space="darts"))

@@ -75,13 +75,16 @@ from .executor_options import executor_plan
 
 
 def _net_overrides(args: argparse.Namespace) -> dict:
+    """--net with the shortcuts --channels (C) and --cells (N); a key given both ways with two values is refused
+    (session 56: ``--net C=8 --channels 16`` scored C=16 without a word)."""
     net = dict(args.net)
-    if args.channels is not None:
-        net["C"] = args.channels
-    if args.cells is not None:
-        if args.space != "nb201":
-            raise ValueError(f"--cells is an nb201 shortcut; for {args.space} set the network with --net")
-        net["N"] = args.cells
+    if args.cells is not None and args.space != "nb201":
+        raise ValueError(f"--cells is an nb201 shortcut; for {args.space} set the network with --net")
+    for flag, key, value in (("--channels", "C", args.channels), ("--cells", "N", args.cells)):
+        if value is not None:
+            if net.get(key, value) != value:
+                raise ValueError(f"--net {key}={net[key]} and {flag} {value} set one size two ways: give one of them")
+            net[key] = value
     return net
 
 
