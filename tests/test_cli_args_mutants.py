@@ -27,17 +27,24 @@ from swapnas.cli.args import (
     millions,
     net_options,
     non_negative_int,
+    path_text,
     positive_float,
     positive_int,
     positive_triple,
+    prefetch_int,
     probability,
     ray_gpus,
+    repeats_int,
+    resolution_int,
+    samples_int,
     scoring_parent,
     search_space,
     seed_int,
     shard,
     store_parent,
+    threads_int,
     triple,
+    workers_int,
 )
 
 from .message_tools import refusal
@@ -255,8 +262,8 @@ def test_device_data_and_store_options() -> None:
     assert _table(device_parent()) == {
         "device": (("--device",), "auto", device_name, None, None, "_StoreAction"),
         "no_progress": (("--no-progress",), False, None, None, None, "_StoreTrueAction")}
-    assert _table(data_parent()) == {"data_dir": (("--data-dir",), None, None, None, None, "_StoreAction")}
-    store = {"store": (("--store",), None, None, None, None, "_StoreAction")}
+    assert _table(data_parent()) == {"data_dir": (("--data-dir",), None, path_text, None, None, "_StoreAction")}
+    store = {"store": (("--store",), None, path_text, None, None, "_StoreAction")}
     assert _table(store_parent(retry=False)) == store
     assert _table(store_parent()) == store | {
         "retry_failed": (("--retry-failed",), False, None, None, None, "_StoreTrueAction"),
@@ -270,9 +277,9 @@ def test_executor_options() -> None:
         "address": (("--address",), None, None, None, "ADDR", "_StoreAction"),
         "ray_cpus": (("--ray-cpus",), None, positive_int, None, "N", "_StoreAction"),
         "ray_gpus": (("--ray-gpus",), None, ray_gpus, None, "G", "_StoreAction"),
-        "workers": (("--workers",), None, positive_int, None, "N", "_StoreAction"),
-        "threads": (("--threads",), 1, positive_int, None, "T", "_StoreAction"),
-        "prefetch": (("--prefetch",), 0, non_negative_int, None, "K", "_StoreAction")}
+        "workers": (("--workers",), None, workers_int, None, "N", "_StoreAction"),
+        "threads": (("--threads",), 1, threads_int, None, "T", "_StoreAction"),
+        "prefetch": (("--prefetch",), 0, prefetch_int, None, "K", "_StoreAction")}
 
 
 def test_scoring_options() -> None:
@@ -282,8 +289,8 @@ def test_scoring_options() -> None:
     assert table == {
         "proxies": (("--proxies",), "swap,swap_reg,params", None, None, None, "_StoreAction"),
         "seed": (("--seed",), 0, seed_int, None, None, "_StoreAction"),
-        "batch_size": (("--batch-size",), None, positive_int, None, None, "_StoreAction"),
-        "repeats": (("--repeats",), None, positive_int, None, None, "_StoreAction"),
+        "batch_size": (("--batch-size",), None, samples_int, None, None, "_StoreAction"),
+        "repeats": (("--repeats",), None, repeats_int, None, None, "_StoreAction"),
         "net": (("--net",), {}, net_options, None, "K=V,…", "MergeNet"),
         "init": (("--init",), None, None, ["gaussian", "default"], None, "_StoreAction"),
         "mu": (("--mu",), None, finite_float, None, None, "_StoreAction"),
@@ -292,7 +299,7 @@ def test_scoring_options() -> None:
         "fill": (("--fill",), "augment", None, ["augment", "error"], None, "_StoreAction"),
         "image_root": (("--image-root",), None, None, None, None, "_StoreAction"),
         "num_classes": (("--num-classes",), None, positive_int, None, "K", "_StoreAction"),
-        "resolution": (("--resolution",), None, positive_int, None, "R", "_StoreAction"),
+        "resolution": (("--resolution",), None, resolution_int, None, "R", "_StoreAction"),
         "mean": (("--mean",), None, triple, None, "R,G,B", "_StoreAction"),
         "std": (("--std",), None, positive_triple, None, "R,G,B", "_StoreAction"),
         "shard": (("--shard",), None, shard, None, "I/K", "_StoreAction")}

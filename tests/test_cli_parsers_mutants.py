@@ -24,10 +24,14 @@ from swapnas.cli.args import (
     finite_float,
     millions,
     net_options,
+    net_size_int,
     non_negative_int,
+    path_text,
     positive_float,
     positive_int,
     probability,
+    repeats_int,
+    samples_int,
     search_space,
     seed_int,
     shard,
@@ -82,11 +86,11 @@ OWN = {
         ("--arch-column", "arch_column", None, None, None, False, None, None, Store),
         ("--accuracy-column", "accuracy_column", None, None, None, False, None, None, Store),
         ("--dataset", "dataset", None, None, None, False, None, None, Store),
-        ("--channels", "channels", None, positive_int, None, False, None, None, Store),
-        ("--cells", "cells", None, positive_int, None, False, None, None, Store),
+        ("--channels", "channels", None, net_size_int, None, False, None, None, Store),
+        ("--cells", "cells", None, net_size_int, None, False, None, None, Store),
         ("--metric", "metric", "valid", None, ["valid", "test"], False, None, None, Store),
         ("--epochs", "epochs", 200, int, [200, 12], False, None, None, Store),
-        ("--out", "out", None, None, None, True, None, None, Store),
+        ("--out", "out", None, path_text, None, True, None, None, Store),
     ],
     "grid": [
         ("--benchmarks", "benchmarks", "all", None, None, False, None, None, Store),
@@ -95,10 +99,10 @@ OWN = {
         ("--archs", "archs", 1000, archs, None, False, None, None, Store),
         ("--archs-per", "archs_per", {}, archs_per, None, False, "BENCH=N,…", None, Store),
         ("--seed", "seed", 0, seed_int, None, False, None, None, Store),
-        ("--repeats", "repeats", 1, positive_int, None, False, None, None, Store),
+        ("--repeats", "repeats", 1, repeats_int, None, False, None, None, Store),
         ("--init", "init", None, None, ["gaussian", "default"], False, None, None, Store),
         ("--shard", "shard", None, shard, None, False, "I/K", None, Store),
-        ("--out", "out", None, None, None, True, None, None, Store),
+        ("--out", "out", None, path_text, None, True, None, None, Store),
     ],
     "search": [
         ("--space", "space", "nb201", search_space, list(SPACES), False, None, None, Store),
@@ -121,13 +125,13 @@ OWN = {
         ("--max-params", "max_params", None, millions, None, False, "5M", None, Store),
         ("--max-macs", "max_macs", None, millions, None, False, "600M", None, Store),
         ("--refine", "refine", None, non_negative_int, None, False, "K", None, Store),
-        ("--refine-repeats", "refine_repeats", None, positive_int, None, False, "R", None, Store),
+        ("--refine-repeats", "refine_repeats", None, repeats_int, None, False, "R", None, Store),
         ("--refine-net", "refine_net", None, net_options, None, False, "K=V,…", None, MergeNet),
-        ("--refine-batch-size", "refine_batch_size", None, positive_int, None, False, "S", None, Store),
+        ("--refine-batch-size", "refine_batch_size", None, samples_int, None, False, "S", None, Store),
         ("--net", "net", {}, net_options, None, False, "K=V,…", None, MergeNet),
-        ("--batch-size", "batch_size", None, positive_int, None, False, None, None, Store),
-        ("--repeats", "repeats", None, positive_int, None, False, None, None, Store),
-        ("--out", "out", None, None, None, True, None, None, Store),
+        ("--batch-size", "batch_size", None, samples_int, None, False, None, None, Store),
+        ("--repeats", "repeats", None, repeats_int, None, False, None, None, Store),
+        ("--out", "out", None, path_text, None, True, None, None, Store),
     ],
     "train": [
         ("--genotype", "genotype", None, None, None, True, None, None, Store),
@@ -153,7 +157,7 @@ OWN = {
         ("--seed", "seed", 0, seed_int, None, False, None, None, Store),
         ("--workers", "workers", 4, non_negative_int, None, False, None, None, Store),
         ("--no-amp", "no_amp", False, None, None, False, None, 0, StoreTrue),
-        ("--out", "out", None, None, None, True, None, None, Store),
+        ("--out", "out", None, path_text, None, True, None, None, Store),
     ],
     "conformance": [
         ("--space", "space", "nb201", None, ["nb201", "nb101", "nb301"], False, None, None, Store),
@@ -161,14 +165,14 @@ OWN = {
         ("--proxies", "proxies", "all", None, None, False, None, None, Store),
         ("--archs", "archs", None, archs, None, False, None, None, Store),
         ("--seed", "seed", 0, seed_int, None, False, None, None, Store),
-        ("--out", "out", None, None, None, True, None, None, Store),
+        ("--out", "out", None, path_text, None, True, None, None, Store),
     ],
     "proxies": [("pattern", "pattern", "*", None, None, False, None, "?", Store)],
     "export": [
         ("store", "store", None, None, None, True, None, None, Store),
         ("--format", "format", "csv", None, ["csv", "naslib-zc"], False, None, None, Store),
         ("--protocol", "protocol", None, None, None, False, None, None, Store),
-        ("--out", "out", None, None, None, True, None, None, Store),
+        ("--out", "out", None, path_text, None, True, None, None, Store),
     ],
     "store": [("store_action", "store_action", None, None, ["check", "salvage", "merge", "accept-code"], True,
                "{check,salvage,merge,accept-code}",
@@ -298,7 +302,7 @@ def test_store_actions_check_salvage_and_merge() -> None:
         ("store", "store", None, None, None, True, None, None, Store)]
     assert [_row(a) for a in actions["salvage"]._actions[len(GLOBAL):]] == [
         ("store", "store", None, None, None, True, None, None, Store),
-        ("--out", "out", None, None, None, True, None, None, Store)]
+        ("--out", "out", None, path_text, None, True, None, None, Store)]
     assert [_flag(a) for a in actions["check"]._actions[:len(GLOBAL)]] == GLOBAL
     assert [_flag(a) for a in actions["salvage"]._actions[:len(GLOBAL)]] == GLOBAL
     helps = {a.dest: a.help for a in _subparsers(_command("store"))._choices_actions}
