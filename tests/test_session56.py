@@ -403,3 +403,22 @@ def test_a_net_key_and_its_shortcut_with_two_values_are_refused() -> None:
     assert _net_overrides(Namespace(net={"N": 1}, channels=4, cells=None, space="nb201")) == {"N": 1, "C": 4}
     with pytest.raises(ValueError, match="--cells is an nb201 shortcut; for darts set the network with --net"):
         _net_overrides(Namespace(net={}, channels=None, cells=3, space="darts"))
+
+
+def test_outputs_are_written_whole_even_with_a_name_in_another_encoding(tmp_path: Path, monkeypatch) -> None:
+    """Under ``LC_ALL=C`` a non-ASCII --out reached the report as surrogates: "surrogates not allowed", no file named,
+    a 0-byte report.md. Now the name's own bytes are written back, atomically."""
+    import os
+
+    from swapnas.correlation import write_outputs
+    from swapnas.files import write_text
+    from tests.test_correlate_mutants import _small_run
+    path = tmp_path / "r.md"
+    write_text(path, "a \udcff b — ρ")
+    assert path.read_bytes() == b"a \xff b " + "— ρ".encode()
+    if sys.platform != "win32":
+        out = tmp_path / os.fsdecode(b"out\xe9")  # a Latin-1 name: surrogates in the str
+        monkeypatch.setattr(sys, "argv", ["swapnas", "correlate", "--out", str(out)])
+        write_outputs(_small_run([1.0, None, 2.5, 3.0]), out)
+        assert os.fsencode(str(out)) in (out / "report.md").read_bytes()  # (shell-quoted in the command)
+        assert os.fsencode(str(out)) in (out / "results.tex").read_bytes()

@@ -47,6 +47,7 @@ import torch
 from .benchmarks.nb201 import NB201Benchmark
 from .bundle import parsing, read_json
 from .data import require_file, resolve_data_dir
+from .files import write_text
 from .proxies import ALIASES, Proxy, get_proxy, list_proxies
 from .report import failure_lines, fixed, made_with, protocol_text, table
 from .results import provenance, reused_text, strict_json
@@ -412,11 +413,11 @@ def write_outputs(run: ConformanceRun, out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     prov = {**provenance(), "device": run.device}
     js = out / "conformance.json"
-    js.write_text(strict_json({"provenance": prov, **asdict(run)}), encoding="utf-8")
+    write_text(js, strict_json({"provenance": prov, **asdict(run)}))
     problems = failure_lines(run.results)
     md = out / "conformance.md"
     failures = "\n## Failures and warnings\n\n" + "".join(f"- {line}\n" for line in problems) if problems else ""
-    md.write_text("# Conformance with NASLib's stored zero-cost scores\n\n"
-                  f"Made by `{prov['command']}` ({made_with(prov)}).\n\n```\n" + header_text(run) + "\n```\n\n"
-                  + conformance_table(run.results, markdown=True) + f"\n\n{CI_NOTE}\n" + failures, encoding="utf-8")
+    write_text(md, "# Conformance with NASLib's stored zero-cost scores\n\n"
+               f"Made by `{prov['command']}` ({made_with(prov)}).\n\n```\n" + header_text(run) + "\n```\n\n"
+               + conformance_table(run.results, markdown=True) + f"\n\n{CI_NOTE}\n" + failures)
     return [js, md]

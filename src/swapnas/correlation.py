@@ -16,6 +16,7 @@ import torch
 from .benchmarks import Benchmark
 from .data import Batch
 from .executors import Executor
+from .files import write_text
 from .patterns import SATURATION
 from .proxies import Proxy, get_proxy, resolve
 from .proxies.swap import PSI_SETTINGS
@@ -176,7 +177,7 @@ def write_outputs(run: CorrelateRun, out: Path) -> list[Path]:
         "scores": run.scores,
     }
     path = out / "results.json"
-    path.write_text(strict_json(doc), encoding="utf-8")
+    write_text(path, strict_json(doc))
     table = out / "results.csv"
     with table.open("w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
@@ -189,9 +190,9 @@ def write_outputs(run: CorrelateRun, out: Path) -> list[Path]:
     for stale in earlier - set(plots):
         stale.unlink(missing_ok=True)
     report = out / "report.md"
-    report.write_text(correlation_report(run, doc["provenance"], [p.name for p in plots]), encoding="utf-8")
+    write_text(report, correlation_report(run, doc["provenance"], [p.name for p in plots]))
     tex = out / "results.tex"
-    tex.write_text(correlate_table(run.results, doc["provenance"]["command"]), encoding="utf-8")
+    write_text(tex, correlate_table(run.results, doc["provenance"]["command"]))
     return [path, table, report, tex, *plots]
 
 

@@ -51,6 +51,14 @@ def write_atomic(path: Path, write: Callable[[BinaryIO], object]) -> None:
         raise
 
 
+def write_text(path: Path, text: str) -> None:
+    """``text`` into ``path`` as UTF-8, atomically (:func:`write_atomic`); a name the file system gave in another
+    encoding, held in ``text`` as surrogates (a command line under ``LC_ALL=C``), is written back as its own bytes
+    (session 56: such an --out ended correlate, grid, search and conformance with "surrogates not allowed", naming
+    no file, and left a 0-byte report.md)."""
+    write_atomic(Path(path), lambda f: f.write(text.encode("utf-8", "surrogateescape")))
+
+
 def outputs_lock(out: Path, what: str, shard: object = None) -> AbstractContextManager:
     """:func:`out_lock` for a run of ``swapnas correlate`` or ``grid`` that writes its outputs in OUT, so a second one
     on it fails at once (session 52: two correlates into one OUT both exited 0, each file from one of them); a shard

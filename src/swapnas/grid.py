@@ -22,6 +22,7 @@ import torch
 from .benchmarks import BENCHMARKS, Benchmark, benchmark_class, get_benchmark
 from .correlation import run_correlation
 from .executors import Executor
+from .files import write_text
 from .latex import grid_table
 from .proxies import get_proxy
 from .report import code_of, fixed
@@ -350,15 +351,15 @@ def write_grid(cols: list[GridColumn], out: Path, command: str = "") -> list[Pat
     out.mkdir(parents=True, exist_ok=True)
     prov = provenance()
     js = out / "grid.json"
-    js.write_text(strict_json({"provenance": prov, "columns": [asdict(c) for c in cols]}), encoding="utf-8")
+    write_text(js, strict_json({"provenance": prov, "columns": [asdict(c) for c in cols]}))
     md = out / "grid.md"
     table = markdown(cols, command)
-    md.write_text(table, encoding="utf-8")
+    write_text(md, table)
     tex = out / "grid.tex"
-    tex.write_text(latex(cols, command), encoding="utf-8")
+    write_text(tex, latex(cols, command))
     png = heatmap(cols, out / "grid.png")
     report = out / "report.md"
-    report.write_text(f"# Training-free metrics × benchmark tasks\n\nMade by `{prov['command']}` ("
-                      f"{code_of(prov)}, torch {prov['torch']}, {prov['created_utc']}).\n\n![grid](grid.png)\n\n"
-                      f"{table}\n\nData: [grid.json](grid.json).\n", encoding="utf-8")
+    write_text(report, f"# Training-free metrics × benchmark tasks\n\nMade by `{prov['command']}` ("
+               f"{code_of(prov)}, torch {prov['torch']}, {prov['created_utc']}).\n\n![grid](grid.png)\n\n"
+               f"{table}\n\nData: [grid.json](grid.json).\n")
     return [js, md, tex, png, report]

@@ -33,7 +33,7 @@ from tqdm.auto import tqdm
 
 from ..benchmarks import get_benchmark
 from ..executors import Executor
-from ..files import out_lock, write_atomic
+from ..files import out_lock, write_atomic, write_text
 from ..fit_check import refuse_unfit
 from ..proxies import Proxy
 from ..report import code_of, draw_cells, md_row, search_curve
@@ -340,13 +340,13 @@ def write_result(result: SearchResult, out: Path) -> list[Path]:
     """``result.json`` (with provenance), ``search_curve.png``, ``cell.png`` and ``report.md`` under ``out``."""
     prov = provenance()
     path = out / "result.json"
-    path.write_text(strict_json({"provenance": prov, **asdict(result)}), encoding="utf-8")
+    write_text(path, strict_json({"provenance": prov, **asdict(result)}))
     mod = get_space(result.space)
     curve = search_curve(result.snapshots, result.history, out / "search_curve.png",
                          f"{result.space}/{result.dataset} seed {result.seed}")
     cell = draw_cells(mod.cell_edges(mod.parse(result.best)), out / "cell.png")
     report = out / "report.md"
-    report.write_text(search_report(result, prov), encoding="utf-8")
+    write_text(report, search_report(result, prov))
     return [path, curve, cell, report]
 
 
