@@ -422,3 +422,21 @@ def test_outputs_are_written_whole_even_with_a_name_in_another_encoding(tmp_path
         write_outputs(_small_run([1.0, None, 2.5, 3.0]), out)
         assert os.fsencode(str(out)) in (out / "report.md").read_bytes()  # (shell-quoted in the command)
         assert os.fsencode(str(out)) in (out / "results.tex").read_bytes()
+
+
+def test_more_cpu_workers_than_cores_are_warned_about(monkeypatch, caplog) -> None:
+    """Session 56's audit: ``--workers 6`` on 2 cores took 18 s where 2 workers took 5 (and 99999 overloaded it)."""
+    import logging
+
+    from swapnas.cli import executor_options
+    monkeypatch.setattr(executor_options, "usable_cores", lambda: 2)
+    parse = cli.build_parser().parse_args
+    with caplog.at_level(logging.WARNING, logger="swapnas.cli.executor_options"):
+        plan = executor_options.executor_plan(parse(["correlate", "--out", "o", "--device", "cpu", "--workers", "6"]))
+        assert plan[1]["workers"] == 6  # a warning, not a refusal: the user may know better
+        executor_options.executor_plan(parse(["correlate", "--out", "o", "--device", "cpu"]))  # 2 × 1 thread: quiet
+        executor_options.executor_plan(parse(["correlate", "--out", "o", "--device", "cpu", "--workers", "1",
+                                              "--threads", "2"]))  # 1 × 2: quiet
+    assert [r.getMessage() for r in caplog.records] == [
+        "6 scoring workers × 1 torch thread(s) on 2 usable core(s): each worker is a torch process, and more of them "
+        "than cores only share the cores (slower, more memory); give --workers 2"]

@@ -11,12 +11,12 @@ from pathlib import Path
 from ..search.evolution import EAConfig
 
 
-def _int_at_least(text: str, low: int, what: str, high: int | None = None) -> int:
+def _int_at_least(text: str, low: int, what: str) -> int:
     try:
         v = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected {what}, not {text!r}") from None
-    if v < low or (high is not None and v > high):
+    if v < low:
         raise argparse.ArgumentTypeError(f"expected {what} (got {v})")
     return v
 
@@ -25,8 +25,13 @@ def _int_in(low: int, high: int, why: str) -> Callable[[str], int]:
     """argparse type: an integer in low..high; ``why`` says what the ceiling guards (session 56: a huge --repeats
     ended in an SQLite OverflowError, a huge --batch-size or --cells ran for hours, --threads said "Overflow when
     unpacking long long")."""
+    floor = "a positive integer" if low == 1 else f"an integer >= {low}"  # positive_int's, non_negative_int's words
+
     def parse(text: str) -> int:
-        return _int_at_least(text, low, f"an integer in {low}..{high}{why}", high)
+        v = _int_at_least(text, low, floor)
+        if v > high:
+            raise argparse.ArgumentTypeError(f"expected an integer in {low}..{high}{why} (got {v})")
+        return v
     parse.__name__ = f"integer in {low}..{high}"
     return parse
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 
@@ -13,6 +14,8 @@ from ..devices import resolve_device
 from ..executors import Executor, make_executor, usable_cores
 from ..malloc import pad_mib
 
+
+log = logging.getLogger(__name__)
 
 #: the most workers a process pool takes on Windows (its wait on process handles)
 WINDOWS_MAX_WORKERS = 61
@@ -51,6 +54,10 @@ def executor_plan(args: argparse.Namespace) -> tuple[str, dict, torch.device]:
         if sys.platform == "win32" and workers > WINDOWS_MAX_WORKERS:  # Python's own refusal came at pool start
             raise ValueError(f"{workers} scoring workers (--workers or $SWAPNAS_WORKERS): Windows' process pools take "
                              f"at most {WINDOWS_MAX_WORKERS}")
+        if device.type == "cpu" and workers * args.threads > usable_cores():  # session 56: 6 workers on 2 cores: 18 s, not 5
+            log.warning("%d scoring workers × %d torch thread(s) on %d usable core(s): each worker is a torch process, "
+                        "and more of them than cores only share the cores (slower, more memory); give --workers %d",
+                        workers, args.threads, usable_cores(), max(1, usable_cores() // args.threads))
         torch.set_num_threads(args.threads)  # (this process's heap pad is cli._main's: search_arch's caller keeps its)
         return "local", {"prefetch": args.prefetch, "workers": workers, "threads": args.threads}, device
     if args.workers is not None:
