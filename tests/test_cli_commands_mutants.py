@@ -8,6 +8,7 @@ import argparse
 import importlib
 import json
 import random
+import tempfile
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -278,7 +279,7 @@ def test_out_folder_refusals(tmp_path, monkeypatch) -> None:
 
     def unwritable(dir: Path) -> None:
         raise PermissionError(13, "Permission denied")
-    monkeypatch.setattr(commands.tempfile, "TemporaryFile", unwritable)
+    monkeypatch.setattr(tempfile, "TemporaryFile", unwritable)
     assert refusal(ValueError, lambda: commands.out_folder(_args("correlate", "--out", str(tmp_path)))) == \
         f"--out {tmp_path}: it is not writable (Permission denied); give a folder you can write"
     new = tmp_path / "x" / "y"
@@ -288,8 +289,8 @@ def test_out_folder_refusals(tmp_path, monkeypatch) -> None:
 
 def test_out_folder_tries_a_real_write_in_the_nearest_existing_folder(tmp_path, monkeypatch) -> None:
     seen = []
-    real = commands.tempfile.TemporaryFile
-    monkeypatch.setattr(commands.tempfile, "TemporaryFile", lambda dir: seen.append(Path(dir)) or real(dir=dir))
+    real = tempfile.TemporaryFile
+    monkeypatch.setattr(tempfile, "TemporaryFile", lambda dir: seen.append(Path(dir)) or real(dir=dir))
     commands.out_folder(_args("correlate", "--out", str(tmp_path / "a" / "b")))
     commands.out_folder(_args("correlate", "--out", str(tmp_path)))
     assert seen == [tmp_path, tmp_path]
@@ -298,8 +299,8 @@ def test_out_folder_tries_a_real_write_in_the_nearest_existing_folder(tmp_path, 
 def test_out_folder_of_a_relative_path_writes_in_the_working_folder(tmp_path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
     seen = []
-    real = commands.tempfile.TemporaryFile
-    monkeypatch.setattr(commands.tempfile, "TemporaryFile", lambda dir: seen.append(Path(dir)) or real(dir=dir))
+    real = tempfile.TemporaryFile
+    monkeypatch.setattr(tempfile, "TemporaryFile", lambda dir: seen.append(Path(dir)) or real(dir=dir))
     assert commands.out_folder(_args("correlate", "--out", "rel/out")) == Path("rel/out")
     assert seen == [Path(".")]
 

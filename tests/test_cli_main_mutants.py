@@ -46,7 +46,7 @@ def test_the_parser_class_is_used_for_the_top_parser_and_every_command() -> None
         pass
     parser = cli.build_parser(Mine)
     assert type(parser) is Mine and all(type(p) is Mine for p in _subparsers(parser).choices.values())
-    assert type(cli.build_parser()) is argparse.ArgumentParser
+    assert type(cli.build_parser()) is cli._Parser  # an ArgumentParser keeping its last error for --json
 
 
 def test_the_version_and_a_missing_command(capsys) -> None:

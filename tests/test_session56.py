@@ -440,3 +440,13 @@ def test_more_cpu_workers_than_cores_are_warned_about(monkeypatch, caplog) -> No
     assert [r.getMessage() for r in caplog.records] == [
         "6 scoring workers × 1 torch thread(s) on 2 usable core(s): each worker is a torch process, and more of them "
         "than cores only share the cores (slower, more memory); give --workers 2"]
+
+
+def test_merge_and_salvage_still_report_after_the_one_document_check(tmp_path: Path, capsys) -> None:
+    """The one-document change read ``args.store``, which merge (sources, --into) has not (a CI failure)."""
+    from tests.test_faults_store import _fake_store
+    a, b = tmp_path / "a.sqlite", tmp_path / "b.sqlite"
+    _fake_store(a, 2)
+    _fake_store(b, 2, tag="y")
+    assert cli.main(["--json", "store", "merge", str(a), str(b), "--into", str(tmp_path / "m.sqlite")]) == 0
+    assert json.loads(capsys.readouterr().out)["added"] == 4

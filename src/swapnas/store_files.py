@@ -60,6 +60,15 @@ def not_a_store(path: str | os.PathLike) -> str | None:
     return None if first is None else f"a text file, its first line {first!r}"
 
 
+def is_sqlite(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is an existing file that starts with SQLite's header."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(16) == b"SQLite format 3\x00"
+    except OSError:  # missing, a folder, unreadable: the caller says what is wrong with it
+        return False
+
+
 def damaged_advice(path: str | os.PathLike) -> str:
     """What to do with a damaged store at ``path``."""
     return (f"restore it from a backup, start a fresh store with --store NEW.sqlite, or copy every readable "

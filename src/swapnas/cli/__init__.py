@@ -38,7 +38,17 @@ from .parsers import (
 )
 
 
-def build_parser(parser_class: type[argparse.ArgumentParser] = argparse.ArgumentParser) -> argparse.ArgumentParser:
+class _Parser(argparse.ArgumentParser):
+    """The command line's parser: keeps its last error's text for ``--json`` (:func:`_parsed`)."""
+
+    last_error = ""
+
+    def error(self, message: str) -> NoReturn:
+        _Parser.last_error = f"{self.prog}: {message}"
+        super().error(message)
+
+
+def build_parser(parser_class: type[argparse.ArgumentParser] = _Parser) -> argparse.ArgumentParser:
     """Every command's parser; ``parser_class`` for the top parser and the subcommands' (:func:`swapnas.search_arch`
     passes one whose errors raise instead of exiting)."""
     parser = parser_class(
@@ -92,21 +102,11 @@ def main(argv: list[str] | None = None) -> int:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
-class _Parser(argparse.ArgumentParser):
-    """The command line's parser: keeps its last error's text for ``--json`` (:func:`_parsed`)."""
-
-    last_error = ""
-
-    def error(self, message: str) -> NoReturn:
-        _Parser.last_error = f"{self.prog}: {message}"
-        super().error(message)
-
-
 def _parsed(argv: list[str] | None) -> argparse.Namespace:
     """The arguments; a bad one is argparse's usage and error (exit 2), and with --json anywhere on the line also
     ``{"error": …, "exit": 2}`` on stdout (session 56: stdout was empty for every error argparse finds)."""
     try:
-        return build_parser(_Parser).parse_args(argv)
+        return build_parser().parse_args(argv)
     except SystemExit as exc:
         if exc.code == EXIT_ERROR and "--json" in (sys.argv[1:] if argv is None else argv):
             print(json.dumps({"error": _Parser.last_error, "exit": EXIT_ERROR}))

@@ -8,7 +8,6 @@ import fnmatch
 import inspect
 import json
 import sys
-import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict, fields
 from pathlib import Path
@@ -33,7 +32,7 @@ from ..correlation import run_correlation, write_outputs
 from ..devices import resolve_device
 from ..executors import make_executor
 from ..export import export
-from ..files import outputs_lock, refuse_taken
+from ..files import outputs_lock
 from ..fit_check import fit_for_all, refuse_unfit, space_text
 from ..grid import check_archs_per, grid_plan, run_grid, select_columns, write_grid
 from ..proxies import (
@@ -60,7 +59,7 @@ from ..session import (
 )
 from ..spaces import SPACES, SpaceError, get_space
 from ..store import ScoreStore
-from ..store_files import StoreError, damaged_advice
+from ..store_files import StoreError, damaged_advice, is_sqlite
 from ..store_tools import (
     check_store,
     check_text,
@@ -72,6 +71,7 @@ from ..store_tools import (
 from ..train import TrainConfig, load_genotype, run_train
 from .args import EXIT_ERROR, EXIT_FAILED_ARCHS, EXIT_OK, DefaultArchs, store_path
 from .executor_options import executor_plan
+from .out_checks import OWN_FILES, out_folder, owner, refuse_busy_out
 
 
 def _net_overrides(args: argparse.Namespace) -> dict:
@@ -128,48 +128,6 @@ def _failed_scores(results: list) -> int:
 
 #: where a finished shard's failures are told: only the run without --shard writes the outputs
 _SHARD_WHY = "their messages are in the store; the run without --shard reports them"
-
-
-#: the file a command's --out folder always holds: a folder holding another command's is that run's (session 49)
-OWN_FILES = {"correlate": "results.json", "grid": "grid.json", "conformance": "conformance.json",
-             "search": "state.json", "train": "history.json"}
-
-
-def owner(folder: Path) -> str | None:
-    """The command whose outputs ``folder`` holds (None: none of them)."""
-    return next((c for c, f in OWN_FILES.items() if (folder / f).is_file()), None)
-
-
-def out_folder(args: argparse.Namespace) -> Path:
-    """``--out``, checked before anything runs: a folder to write (created later if missing), not a file, and one
-    that can be made or written here (the nearest existing folder on its path is writable), so that no run scores
-    every arch and then fails to write its outputs."""
-    out = Path(args.out)
-    try:
-        if out.exists() and not out.is_dir():
-            raise ValueError(f"--out {out} is a file; give a folder for the outputs (it is created if missing)")
-        near = next((p for p in (out, *out.parents) if p.exists()), Path("."))
-    except OSError as exc:  # e.g. a name too long for the file system
-        raise ValueError(f"--out {out}: {exc.strerror}; give another folder for the outputs") from None
-    if not near.is_dir():
-        raise ValueError(f"--out {out}: {near} is a file, so the folder cannot be made; give another folder")
-    try:  # a real write, not os.access: root passes the permission bits of /sys or a read-only mount
-        tempfile.TemporaryFile(dir=near).close()
-    except OSError as exc:
-        raise ValueError(f"--out {out}: {'it' if near == out else f'the folder {near}'} is not writable "
-                         f"({exc.strerror}); give a folder you can write") from None
-    command = getattr(args, "command", None)
-    if command in OWN_FILES and (other := owner(out)) not in (None, command):
-        raise ValueError(f"--out {out} holds the outputs of `swapnas {other}` ({OWN_FILES[other]}): {command} would "
-                         "replace its report and mix its scores into that folder's store; give another folder")
-    return out
-
-
-def refuse_busy_out(args: argparse.Namespace, what: str) -> None:
-    """OUT held by another job (not a shard's: shards share OUT and take no lock) is refused as the command starts,
-    before its inputs load (:func:`swapnas.files.refuse_taken`)."""
-    if getattr(args, "shard", None) is None:
-        refuse_taken(Path(args.out), what)
 
 
 def store_for(args: argparse.Namespace) -> ScoreStore:
@@ -423,21 +381,12 @@ def export_store(args: argparse.Namespace) -> int:
     if Path(args.out).is_file() and (other := owner(Path(args.out).parent)) is not None:
         raise ValueError(f"--out {args.out} is in the output folder of `swapnas {other}` ({OWN_FILES[other]}) and "
                          "would replace one of its files: give another path for the export")
-    if _is_sqlite(Path(args.out)):  # session 56: a --store of its own (runs/grid.sqlite) was replaced by the export
+    if is_sqlite(Path(args.out)):  # session 56: a --store of its own (runs/grid.sqlite) was replaced by the export
         raise ValueError(f"--out {args.out} is an SQLite database (a score store?), which the {args.format} export "
                          "would replace: give a new file name for the export")
     path = export(args.store, args.out, args.format, args.protocol)
     print_report(args, "", [path], path if args.format == "naslib-zc" else None)
     return EXIT_OK
-
-
-def _is_sqlite(path: Path) -> bool:
-    """Whether ``path`` is an existing file that starts with SQLite's header."""
-    try:
-        with path.open("rb") as f:
-            return f.read(16) == b"SQLite format 3\x00"
-    except OSError:  # missing, a folder, unreadable: export says what is wrong with it
-        return False
 
 
 def store(args: argparse.Namespace) -> int:
@@ -456,8 +405,8 @@ def store(args: argparse.Namespace) -> int:
     else:
         report = checked = check_store(args.store)
         text = check_text(checked)
-    damaged = f"the score store {args.store} is damaged; {damaged_advice(args.store)}"
     bad = checked is not None and not checked.ok
+    damaged = f"the score store {args.store} is damaged; {damaged_advice(args.store)}" if bad else ""
     if getattr(args, "json", False):  # one document: a damaged store's report holds the error (session 56: two)
         print(json.dumps({**asdict(report), **({"ok": checked.ok} if checked is not None else {}),
                           **({"error": damaged, "exit": EXIT_ERROR} if bad else {})}))

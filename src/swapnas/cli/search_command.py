@@ -23,8 +23,9 @@ from ..session import protocol_defaults, scoring_net
 from ..spaces import get_space, searchable_space
 from ..store import ScoreStore, StoreError
 from .args import DEFAULT_TOLERANCE, EXIT_OK, store_path
-from .commands import out_folder, print_report, refuse_busy_out, show_progress, store_for
+from .commands import print_report, show_progress, store_for
 from .executor_options import executor_of
+from .out_checks import out_folder, refuse_busy_out
 
 log = logging.getLogger(__name__)
 

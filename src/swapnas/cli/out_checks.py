@@ -1,0 +1,54 @@
+"""OUT checked before a command runs: a folder that can be written, not another command's, not held by another
+job (out of :mod:`.commands` in session 56, when it passed 450 lines)."""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from pathlib import Path
+
+from ..files import refuse_taken
+
+#: the file a command's --out folder always holds: a folder holding another command's is that run's (session 49)
+OWN_FILES = {"correlate": "results.json", "grid": "grid.json", "conformance": "conformance.json",
+             "search": "state.json", "train": "history.json"}
+
+
+def owner(folder: Path) -> str | None:
+    """The command whose outputs ``folder`` holds (None: none of them)."""
+    return next((c for c, f in OWN_FILES.items() if (folder / f).is_file()), None)
+
+
+def out_folder(args: argparse.Namespace) -> Path:
+    """``--out``, checked before anything runs: a folder to write (created later if missing), not a file, and one
+    that can be made or written here (the nearest existing folder on its path is writable), so that no run scores
+    every arch and then fails to write its outputs."""
+    out = Path(args.out)
+    try:
+        if out.exists() and not out.is_dir():
+            raise ValueError(f"--out {out} is a file; give a folder for the outputs (it is created if missing)")
+        near = next((p for p in (out, *out.parents) if p.exists()), Path("."))
+    except OSError as exc:  # e.g. a name too long for the file system
+        raise ValueError(f"--out {out}: {exc.strerror}; give another folder for the outputs") from None
+    if not near.is_dir():
+        raise ValueError(f"--out {out}: {near} is a file, so the folder cannot be made; give another folder")
+    try:  # a real write, not os.access: root passes the permission bits of /sys or a read-only mount
+        tempfile.TemporaryFile(dir=near).close()
+    except OSError as exc:
+        raise ValueError(f"--out {out}: {'it' if near == out else f'the folder {near}'} is not writable "
+                         f"({exc.strerror}); give a folder you can write") from None
+    command = getattr(args, "command", None)
+    if command in OWN_FILES and (other := owner(out)) not in (None, command):
+        raise ValueError(f"--out {out} holds the outputs of `swapnas {other}` ({OWN_FILES[other]}): {command} would "
+                         "replace its report and mix its scores into that folder's store; give another folder")
+    return out
+
+
+def refuse_busy_out(args: argparse.Namespace, what: str) -> None:
+    """OUT held by another job (not a shard's: shards share OUT and take no lock) is refused as the command starts,
+    before its inputs load (:func:`swapnas.files.refuse_taken`)."""
+    if getattr(args, "shard", None) is None:
+        refuse_taken(Path(args.out), what)
+
+
+__all__ = ["OWN_FILES", "out_folder", "owner", "refuse_busy_out"]
