@@ -381,7 +381,8 @@ def export_store(args: argparse.Namespace) -> int:
     if Path(args.out).is_file() and (other := owner(Path(args.out).parent)) is not None:
         raise ValueError(f"--out {args.out} is in the output folder of `swapnas {other}` ({OWN_FILES[other]}) and "
                          "would replace one of its files: give another path for the export")
-    if is_sqlite(Path(args.out)):  # session 56: a --store of its own (runs/grid.sqlite) was replaced by the export
+    # session 56: a --store of its own (runs/grid.sqlite) was replaced by the export; the store itself: export says so
+    if is_sqlite(Path(args.out)) and Path(args.out).resolve() != Path(args.store).resolve():
         raise ValueError(f"--out {args.out} is an SQLite database (a score store?), which the {args.format} export "
                          "would replace: give a new file name for the export")
     path = export(args.store, args.out, args.format, args.protocol)
