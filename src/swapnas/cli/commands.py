@@ -19,14 +19,7 @@ from ..benchmarks import BENCHMARKS, Benchmark, get_benchmark
 from ..benchmarks.csv_truth import CsvBenchmark
 from ..bundle import Batch, resolve_data_dir
 from ..code_changes import accept_code, accept_text
-from ..conformance import (
-    CI_NOTE,
-    conformance_table,
-    header_text,
-    load_naslib,
-    run_conformance,
-    select_proxies,
-)
+from ..conformance import CI_NOTE, conformance_table, header_text, load_naslib, run_conformance, select_proxies
 from ..conformance import write_outputs as write_conformance
 from ..correlation import run_correlation, write_outputs
 from ..devices import resolve_device
@@ -35,15 +28,7 @@ from ..export import export
 from ..files import outputs_lock
 from ..fit_check import fit_for_all, refuse_unfit, space_text
 from ..grid import check_archs_per, grid_plan, run_grid, select_columns, write_grid
-from ..proxies import (
-    ALIASES,
-    Proxy,
-    about_unknown,
-    details,
-    get_proxy,
-    list_proxies,
-    resolve,
-)
+from ..proxies import ALIASES, Proxy, about_unknown, details, get_proxy, list_proxies, resolve
 from ..report import constant_lines, failure_lines, protocol_text, results_table
 from ..results import command_line, reused_text
 from ..scoring import Protocol, with_bases
@@ -60,14 +45,7 @@ from ..session import (
 from ..spaces import SPACES, SpaceError, get_space
 from ..store import ScoreStore
 from ..store_files import StoreError, damaged_advice, is_sqlite
-from ..store_tools import (
-    check_store,
-    check_text,
-    merge_stores,
-    merge_text,
-    salvage_store,
-    salvage_text,
-)
+from ..store_tools import check_store, check_text, merge_stores, merge_text, salvage_store, salvage_text
 from ..train import TrainConfig, load_genotype, run_train
 from .args import EXIT_ERROR, EXIT_FAILED_ARCHS, EXIT_OK, DefaultArchs, store_path
 from .executor_options import executor_plan
