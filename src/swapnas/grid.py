@@ -308,7 +308,7 @@ def heatmap(cols: list[GridColumn], path: Path) -> Path:
     from matplotlib.figure import Figure  # loaded where used (see report.scatter_plot)
 
     names, rho = rho_matrix(cols)
-    order = np.argsort(-np.nanmean(np.where(np.isnan(rho), 0.0, rho), axis=1), kind="stable")
+    order = row_order(rho)
     names, rho = [names[i] for i in order], rho[order]
     counts = np.array([[(_result(c, n) or {"n": c.n_archs})["n"] or 0 for c in cols] for n in names], dtype=int)
     # a cell shows its own n where it has a ρ and fewer archs than its column (one not scored, or whose every
