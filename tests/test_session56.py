@@ -287,6 +287,9 @@ def test_export_refuses_to_replace_another_score_store(tmp_path: Path, capsys) -
         assert (f"--out {other} is an SQLite database (a score store?), which the {fmt} export would replace: give a "
                 "new file name for the export") in capsys.readouterr().err
     assert other.read_bytes() == before
+    from swapnas.export import export  # refused by the library, not only by the command line
+    with pytest.raises(ValueError, match="is an SQLite database"):
+        export(source, other)
     assert cli.main(["export", str(source), "--out", str(tmp_path / "a.csv")]) == 0  # a new name is written
 
 

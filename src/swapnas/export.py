@@ -46,6 +46,7 @@ from .proxies import get_proxy, list_proxies
 from .scoring import fingerprinted
 from .spaces import SPACES, get_space
 from .store import ScoreStore, StoreError
+from .store_files import is_sqlite
 from .store_tools import given_as
 
 FORMATS = ("csv", "naslib-zc")
@@ -243,6 +244,9 @@ def export(store_path: str | os.PathLike, out: str | os.PathLike, fmt: str = "cs
                          f"{out / ('scores.csv' if fmt == 'csv' else 'zc.json')}")
     if out.exists() and out.resolve() == Path(store_path).resolve():
         raise ValueError(f"--out {out} is the store itself; give another file to write")
+    if is_sqlite(out):  # session 56: a --store of its own (runs/grid.sqlite) was replaced by the export
+        raise ValueError(f"--out {out} is an SQLite database (a score store?), which the {fmt} export would replace: "
+                         "give a new file name for the export")
     if Path(store_path).stat().st_size == 0:
         raise ValueError(f"{store_path} is an empty file, not a score store (the --store of a correlate/grid/search run)")
     try:

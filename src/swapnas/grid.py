@@ -23,7 +23,7 @@ from .benchmarks import BENCHMARKS, Benchmark, benchmark_class, get_benchmark
 from .correlation import run_correlation
 from .executors import Executor
 from .files import write_text
-from .latex import grid_table
+from .latex import best_cells, grid_table
 from .proxies import get_proxy
 from .report import code_of, fixed
 from .results import CorrelateRun, provenance, reused_parts, strict_json
@@ -247,7 +247,7 @@ def markdown(cols: list[GridColumn], command: str = "") -> str:
     """ρ table (best per column in bold), n / failures / seconds per arch table, protocol per column.
     A metric a column did not score (``best`` is another proxy per space) is — there."""
     names, rho = rho_matrix(cols)
-    best = [fixed(v) for v in np.nanmax(np.where(np.isnan(rho), -np.inf, rho), axis=0)]  # as printed: ties all bold
+    bold = best_cells(rho)  # as printed: ties all bold
     order = row_order(rho)
     head = "| metric | " + " | ".join(c.label for c in cols) + " | mean |"
     sep = "|---|" + "---|" * (len(cols) + 1)
@@ -262,7 +262,7 @@ def markdown(cols: list[GridColumn], command: str = "") -> str:
         for j in range(len(cols)):
             v = rho[i, j]
             text = "—" if math.isnan(v) else fixed(v)
-            cells.append(f"**{text}**" if not math.isnan(v) and text == best[j] else text)
+            cells.append(f"**{text}**" if bold[i, j] else text)
         mean = "—" if np.isnan(rho[i]).all() else fixed(float(np.nanmean(rho[i])))
         lines.append(f"| {names[i]} | " + " | ".join(cells) + f" | {mean} |")
     if any(c.best for c in cols):

@@ -44,7 +44,7 @@ from ..session import (
 )
 from ..spaces import SPACES, SpaceError, get_space
 from ..store import ScoreStore
-from ..store_files import StoreError, damaged_advice, is_sqlite
+from ..store_files import StoreError, damaged_advice
 from ..store_tools import check_store, check_text, merge_stores, merge_text, salvage_store, salvage_text
 from ..train import TrainConfig, load_genotype, run_train
 from .args import EXIT_ERROR, EXIT_FAILED_ARCHS, EXIT_OK, DefaultArchs, store_path
@@ -359,10 +359,6 @@ def export_store(args: argparse.Namespace) -> int:
     if Path(args.out).is_file() and (other := owner(Path(args.out).parent)) is not None:
         raise ValueError(f"--out {args.out} is in the output folder of `swapnas {other}` ({OWN_FILES[other]}) and "
                          "would replace one of its files: give another path for the export")
-    # session 56: a --store of its own (runs/grid.sqlite) was replaced by the export; the store itself: export says so
-    if is_sqlite(Path(args.out)) and Path(args.out).resolve() != Path(args.store).resolve():
-        raise ValueError(f"--out {args.out} is an SQLite database (a score store?), which the {args.format} export "
-                         "would replace: give a new file name for the export")
     path = export(args.store, args.out, args.format, args.protocol)
     print_report(args, "", [path], path if args.format == "naslib-zc" else None)
     return EXIT_OK
