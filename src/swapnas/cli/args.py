@@ -32,7 +32,6 @@ def _int_in(low: int, high: int, why: str) -> Callable[[str], int]:
         if v > high:
             raise argparse.ArgumentTypeError(f"expected an integer in {low}..{high}{why} (got {v})")
         return v
-    parse.__name__ = f"integer in {low}..{high}"
     return parse
 
 
