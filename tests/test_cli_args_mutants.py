@@ -44,6 +44,7 @@ from swapnas.cli.args import (
     store_parent,
     threads_int,
     triple,
+    unit_triple,
     workers_int,
 )
 
@@ -300,7 +301,7 @@ def test_scoring_options() -> None:
         "image_root": (("--image-root",), None, None, None, None, "_StoreAction"),
         "num_classes": (("--num-classes",), None, positive_int, None, "K", "_StoreAction"),
         "resolution": (("--resolution",), None, resolution_int, None, "R", "_StoreAction"),
-        "mean": (("--mean",), None, triple, None, "R,G,B", "_StoreAction"),
+        "mean": (("--mean",), None, unit_triple, None, "R,G,B", "_StoreAction"),
         "std": (("--std",), None, positive_triple, None, "R,G,B", "_StoreAction"),
         "shard": (("--shard",), None, shard, None, "I/K", "_StoreAction")}
     ns = scoring_parent().parse_args(["--net", "C=4", "--net", "N=1", "--archs", "all"])

@@ -527,8 +527,9 @@ def correlate_parts(monkeypatch, tmp_path) -> SimpleNamespace:
         "params": [SimpleNamespace(ok=True) for _ in archs]})
     _executor_parts(parts)
     parts.refuse_unfit = Recorder(None)
+    parts.refuse_small_inputs = Recorder(None)
     for name in ("get_benchmark", "configure", "run_correlation", "write_outputs", "score_archs", "executor_plan",
-                 "make_executor", "refuse_unfit"):
+                 "make_executor", "refuse_unfit", "refuse_small_inputs"):
         monkeypatch.setattr(commands, name, getattr(parts, name))
     monkeypatch.setattr(commands, "protocol_text", lambda p, g: f"PROTO {p} {g}")
     monkeypatch.setattr(commands, "reused_text", lambda reused, n, partly: f" (reused {reused}/{n}/{partly})")
@@ -549,6 +550,7 @@ def test_correlate_passes_every_option_on_and_prints_the_report(correlate_parts,
     assert commands.correlate(args) == EXIT_OK
     assert p.get_benchmark.one == (("nb201", "D", "valid", 200), {})
     assert p.refuse_unfit.one == (("nb201", p.proxies, "PROTOCOL", "BATCH", "--proxies"), {})
+    assert p.refuse_small_inputs.one == (("nb201", "PROTOCOL", "BATCH", "--resolution 16"), {})
     assert p.configure.one == (("nb201", "cifar100", "swap,swap_reg,params"), {
         "seed": 3, "batch_size": 8, "repeats": 2, "net": {"C": 8, "N": 2}, "init": "default", "inputs": "synthetic",
         "data_dir": "D", "image_root": "R", "fill": "error", "mu": 1.5, "sigma": 2.5, "images": {"resolution": 16}})

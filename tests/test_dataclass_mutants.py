@@ -150,8 +150,9 @@ _AUX_BATCH = ("batch_size 1 (--batch-size): the auxiliary head's BatchNorm needs
 
 @pytest.mark.parametrize(("settings", "message"), [
     ({"lr": math.nan, "momentum": math.inf}, "TrainConfig fields must be finite numbers: lr, momentum"),
-    ({"lr": 0.0}, "need --lr > 0, --momentum >= 0, --weight-decay >= 0 (got 0.0, 0.9, 0.0003)"),
-    ({"momentum": -0.5}, "need --lr > 0, --momentum >= 0, --weight-decay >= 0 (got 0.025, -0.5, 0.0003)"),
+    ({"lr": 0.0}, "need --lr > 0, --momentum in [0, 1), --weight-decay >= 0 (got 0.0, 0.9, 0.0003)"),
+    ({"momentum": -0.5}, "need --lr > 0, --momentum in [0, 1), --weight-decay >= 0 (got 0.025, -0.5, 0.0003)"),
+    ({"momentum": 1.0}, "need --lr > 0, --momentum in [0, 1), --weight-decay >= 0 (got 0.025, 1.0, 0.0003)"),
     ({"schedule": "linear"}, "schedule must be one of cosine, step (got 'linear')"),
     ({"lr_gamma": 1.5}, "--lr-gamma must be in (0, 1] (got 1.5)"),
     ({"drop_path": 1.0}, "--drop-path and --label-smoothing must be in [0, 1) (got 1.0, 0.0)"),

@@ -294,29 +294,37 @@ class PoolExecutor(Executor):
         self._pool: ProcessPoolExecutor | None = None
         self._calls = itertools.count()
         self._warm_up: list[Future] = []  # the pool's no-op tasks, one per worker (see _started)
+        self._size = 0  # the running pool's processes: at most one per chunk of the largest call so far
 
-    def _ensure_pool(self) -> ProcessPoolExecutor:
+    def _ensure_pool(self, chunks: int | None = None) -> ProcessPoolExecutor:
+        """The pool, with ``min(workers, chunks)`` processes at least (None: ``workers``): a call with fewer chunks
+        than ``workers`` starts no idle process (each takes seconds to import torch; session 57), a larger call later
+        a larger pool."""
+        want = self.workers if chunks is None else min(self.workers, max(chunks, 1))
+        if self._pool is not None and self._size < want:
+            self.close()
         if self._pool is None:
             ctx = multiprocessing.get_context("spawn")
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_pool_init,
+            self._size = want
+            self._pool = ProcessPoolExecutor(self._size, mp_context=ctx, initializer=_pool_init,
                                              initargs=(self.threads,))
             # spawn every worker now (a no-op task each) with SIGINT/TERM blocked here: a Ctrl-C meanwhile waits (it is
             # not lost), and the workers start with it blocked (the mask is inherited), so none prints a traceback
             mask = getattr(signal, "pthread_sigmask", lambda *_: None)  # POSIX only
             mask(signal.SIG_BLOCK, _STOPS)
             try:
-                warm_up = [self._pool.submit(int) for _ in range(self.workers)]
+                warm_up = [self._pool.submit(int) for _ in range(self._size)]
             finally:
                 mask(signal.SIG_UNBLOCK, _STOPS)
             self._warm_up = warm_up  # each new pool's own (a failed start is not kept)
         return self._pool
 
-    def _started(self) -> None:
+    def _started(self, chunks: int) -> None:
         """The pool's no-op tasks are done: no worker died as the pool started (a death breaks the pool and fails
         them). Workers that die as they start (a user's script that runs swapnas at its top level: each spawned
         worker imports it again and runs it) stop the call here, before any arch is scored: until session 54 they
         were retried through several pools and stored archs as failed. The next call starts a new pool."""
-        self._ensure_pool()
+        self._ensure_pool(chunks)
         try:
             for future in self._warm_up:
                 future.result()
@@ -333,10 +341,11 @@ class PoolExecutor(Executor):
         spec = (task.space, tuple((p.name, dict(p.options)) for p in task.proxies), task.batch.to("cpu"),
                 task.protocol, task.retry_failed)
         token = f"{os.getpid()}-{id(self)}-{next(self._calls)}"
-        self._started()
+        chunks = [items[i:i + self.chunk_size] for i in range(0, len(items), self.chunk_size)]
+        self._started(len(chunks))
 
         def submit(chunk: list[Item]) -> Future:
-            return self._ensure_pool().submit(_pool_score_chunk, token, spec, str(device), chunk)
+            return self._ensure_pool(len(chunks)).submit(_pool_score_chunk, token, spec, str(device), chunk)
 
         def dead(item: Item, deaths: int, exc: BaseException) -> dict[str, Record]:
             msg = (f"its scoring process died each of the {deaths} time(s) it was scored alone (killed by the system, "
@@ -344,8 +353,7 @@ class PoolExecutor(Executor):
             log.warning("arch %s failed: %s", item[0], msg[:300])
             return crash_records(task, item[0], item[1], msg)
 
-        chunks = [items[i:i + self.chunk_size] for i in range(0, len(items), self.chunk_size)]
-        for (arch, _known), recs in run_chunks(submit, self.close, chunks, 2 * self.workers, self.max_retries, dead):
+        for (arch, _known), recs in run_chunks(submit, self.close, chunks, 2 * self._size, self.max_retries, dead):
             yield arch, recs
 
     def close(self) -> None:

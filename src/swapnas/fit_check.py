@@ -70,15 +70,59 @@ def unfit_text(found: dict[str, list[str]]) -> str:
     return "; ".join(f"{', '.join(names)} {what}" for what, names in found.items())
 
 
-def fit_for_all(space: str, proxies: list[Proxy], protocol: Protocol, batch: Batch) -> tuple[list[Proxy], str]:
-    """``--proxies all``: the proxies the networks of ``space`` can take (:func:`unfit`; a set-level proxy only with
-    every part), and a sentence on those left out ('' if none)."""
+def fit_each(space: str, proxies: list[Proxy], protocol: Protocol,
+             batch: Batch) -> tuple[list[Proxy], dict[str, list[str]], list[str]]:
+    """The proxies the networks of ``space`` can take (:func:`unfit`; a set-level proxy only with every part), those
+    left out by reason (:func:`unfit`'s answer), and the set-level ones left out with a part."""
     found = unfit(space, proxies, protocol, batch)
     out = {n for names in found.values() for n in names}
     sets = [p.name for p in proxies if out & set(p.parts)]  # a set-level proxy needs every part
+    return [p for p in proxies if p.name not in out and p.name not in sets], found, sets
+
+
+def fit_for_all(space: str, proxies: list[Proxy], protocol: Protocol, batch: Batch) -> tuple[list[Proxy], str]:
+    """``--proxies all``: the proxies the networks of ``space`` can take (:func:`fit_each`), and a sentence on those
+    left out ('' if none)."""
+    kept, found, sets = fit_each(space, proxies, protocol, batch)
     also = f" (and {', '.join(sets)}, which rank with some of them)" if sets else ""
-    kept = [p for p in proxies if p.name not in out and p.name not in sets]
     return kept, f"{unfit_text(found)}{also}" if found else ""
+
+
+def not_applicable(space: str, proxies: list[Proxy], protocol: Protocol,
+                   batch: Batch) -> tuple[list[Proxy], dict[str, str]]:
+    """A grid column's proxies the networks of ``space`` can take (:func:`fit_each`), and name → why for the others
+    (a grid reports them as not applicable instead of scoring every arch to a failure: until session 57)."""
+    kept, found, sets = fit_each(space, proxies, protocol, batch)
+    why = {name: what for what, names in found.items() for name in names}
+    for p in proxies:
+        if p.name in sets:
+            why[p.name] = "ranks with " + ", ".join(f"{part}, which {why[part]}" for part in p.parts if part in why)
+    return kept, why
+
+
+def refuse_small_inputs(space: str, protocol: Protocol, batch: Batch, given: str) -> None:
+    """A ValueError when the network of ``space`` cannot take ``batch``'s inputs (your images resized too small for
+    its pools and strides: until session 57 every arch was scored and failed). One sampled network on the meta
+    device; a failure there is confirmed by a real pass (the torch RNG kept) before it refuses, since a network
+    may need real tensors. ``given``: the flag that set the size, with its value (``--resolution 1``)."""
+    mod, arch = get_space(space), get_space(space).sample(random.Random(0))
+    try:
+        with torch.device("meta"):
+            net = mod.build(arch, num_classes=batch.num_classes, **protocol.net)
+        with torch.no_grad():
+            net(batch.map(lambda t: t.to("meta")).inputs)
+        return
+    except NotImplementedError:  # an op without a meta kernel: left to the scoring
+        return
+    except Exception:  # noqa: BLE001 - confirmed or not by the real pass below
+        pass
+    try:
+        with torch.random.fork_rng(), torch.no_grad():
+            mod.build(arch, num_classes=batch.num_classes, **protocol.net)(batch.inputs)
+    except Exception as exc:  # noqa: BLE001 - the network's own words, with the flag to change
+        shape = f" {tuple(batch.inputs.shape)}" if isinstance(batch.inputs, torch.Tensor) else ""
+        raise ValueError(f"{given}: the {space} network cannot take inputs{shape} of that size ({type(exc).__name__}: "
+                         f"{exc}); give a larger {given.split()[0]}") from None
 
 
 def refuse_unfit(space: str, proxies: list[Proxy], protocol: Protocol, batch: Batch, flag: str,

@@ -23,6 +23,7 @@ from .benchmarks import BENCHMARKS, Benchmark, benchmark_class, get_benchmark
 from .correlation import run_correlation
 from .executors import Executor
 from .files import write_text
+from .fit_check import not_applicable
 from .latex import best_cells, grid_table
 from .proxies import get_proxy
 from .report import code_of, fixed
@@ -55,6 +56,9 @@ class GridColumn:
     #: parts of set-level metrics scored for them but not named in --proxies (te_nas_lr for te_nas): no row; None in a
     #: grid.json of before session 52, when every part had none (a part named, such as te_nas_ntk, got none either)
     hidden: list[str] | None = None
+    #: the metrics asked for that no network of the column can take (:func:`swapnas.fit_check.not_applicable`) →
+    #: why; None in a grid.json of before session 57, when they were scored and every arch failed
+    not_applicable: dict[str, str] | None = None
 
     @property
     def label(self) -> str:
@@ -137,8 +141,9 @@ def run_grid(
             log.warning("%s/%s has %d archs, fewer than %s asks for: all %d are scored, and its n is %d",
                         name, task, len(pool), flag, len(pool), len(pool))
         # the names, not resolved proxies: configure reads `best` as this space's recommended fitness
-        protocol, batch, proxy_list = configure(bench.space, task, proxies, seed=seed, repeats=repeats,
-                                                init=init or _column_init(bench.space, proxies), data_dir=data_dir)
+        protocol, batch, asked = configure(bench.space, task, proxies, seed=seed, repeats=repeats,
+                                           init=init or _column_init(bench.space, proxies), data_dir=data_dir)
+        proxy_list, skipped = not_applicable(bench.space, asked, protocol, batch)
         if shard is not None:
             archs = shard_of(pick_archs(pool, n, seed), shard)
             recs = score_archs(archs, bench.space, proxy_list, protocol, batch, store, device, retry_failed, progress,
@@ -153,7 +158,7 @@ def run_grid(
         out.append(GridColumn(name, task, run.ground_truth, run.protocol, run.batch_note, len(run.archs),
                               run.wall_seconds, [asdict(r) for r in run.results],
                               best_for(bench.space) if asked_best else None, run.reused, run.partly_reused,
-                              sorted({part for p in proxy_list for part in p.parts} - named)))
+                              sorted({part for p in asked for part in p.parts} - named), skipped))
     return out
 
 
@@ -185,7 +190,8 @@ def metric_names(cols: list[GridColumn]) -> list[str]:
     """The metrics of the grid (every column's, in order of first appearance: with ``best`` each space
     scores its own fitness), without the parts of set-level metrics (e.g. te_nas's te_nas_ntk /
     te_nas_lr) that --proxies did not name, which are kept in grid.json."""
-    names = list(dict.fromkeys(r["proxy"] for c in cols for r in c.results))
+    names = list(dict.fromkeys([*(r["proxy"] for c in cols for r in c.results),
+                                *(n for c in cols for n in c.not_applicable or {})]))
     parts = {part for n in names for part in get_proxy(n).parts}
     if all(c.hidden is not None for c in cols):
         parts &= {part for c in cols for part in c.hidden or []}
@@ -224,7 +230,9 @@ def _empty_cells(cols: list[GridColumn], names: list[str]) -> list[str]:
     for c in cols:
         for name in names:
             r = _result(c, name)
-            if r is None:
+            if r is None and name in (c.not_applicable or {}):
+                lines.append(f"- {c.label} {name}: not applicable: {_short((c.not_applicable or {})[name], 160)}")
+            elif r is None:
                 lines.append(f"- {c.label} {name}: not scored in this column"
                              + (f" (`best` here is {c.best})" if c.best else ""))
             elif r["spearman"] is None or math.isnan(r["spearman"]):

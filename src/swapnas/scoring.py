@@ -163,6 +163,21 @@ def fingerprinted(description: dict) -> dict:
     return {k: v for k, v in description.items() if k not in (*PER_SCORE, "fingerprint")}
 
 
+#: a protocol's fingerprinted parts → what sets each
+PROTOCOL_FLAGS = {"dataset": "--dataset", "inputs": "--inputs", "init": "--init", "bn_train": "the BatchNorm mode",
+                  "classes": "--num-classes", "batch_digest": "the input batch (--image-root, the data's images)",
+                  "net_version": "the space's network code (another swapnas version)"}
+
+
+def protocol_changes(saved: dict, now: dict) -> str:
+    """The fingerprinted parts in which two protocol descriptions differ, each with what sets it and both values
+    ("" when none differs); the batch's digest only when nothing else does (another dataset changes it too)."""
+    was, new = fingerprinted(saved), fingerprinted(now)
+    keys = [k for k in {**was, **new} if was.get(k) != new.get(k)]
+    keys = [k for k in keys if k != "batch_digest"] or keys
+    return ", ".join(f"{PROTOCOL_FLAGS.get(k, k)} {was.get(k)!r} (now {new.get(k)!r})" for k in keys)
+
+
 #: builds (the space's own init) and stochastic scoring passes (dropout, drop path) seed and use the
 #: process-wide RNG: one of them at a time per process, so that a network built ahead in another thread
 #: (``LocalExecutor(prefetch=K)``) cannot reseed the RNG in the middle of a pass's dropout draws

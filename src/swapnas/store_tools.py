@@ -86,9 +86,13 @@ class Merge:
 
 
 def given_as(exc: StoreError, flag: str | None) -> StoreError:
-    """``exc`` for a store given by ``flag`` (``--into``), or as an argument (None), not by a run's ``--store``."""
-    text = str(exc).replace("a --store", "an --into") if flag == "--into" else str(exc)
-    return StoreError(text.replace("--store", flag) if flag else text.replace("another --store", "another store"))
+    """``exc`` for a store given by ``flag`` (``--into``), or as an argument (None), not by a run's ``--store`` (what
+    names a run's store, "the --store of a correlate/grid/search run", stays: session 57)."""
+    run = "the --store of a correlate/grid/search run"
+    text = str(exc).replace(run, "\0")
+    text = text.replace("a --store", "an --into") if flag == "--into" else text
+    text = text.replace("--store", flag) if flag else text.replace("another --store", "another store")
+    return StoreError(text.replace("\0", run))
 
 
 def existing_store(path: str | os.PathLike) -> Path:

@@ -8,6 +8,7 @@ import argparse
 import io
 import json
 import logging
+import re
 import signal
 import sys
 import threading
@@ -44,6 +45,8 @@ class _Parser(argparse.ArgumentParser):
     last_error = ""
 
     def error(self, message: str) -> NoReturn:
+        if (flag := re.fullmatch(r"argument (--[\w-]+): expected one argument", message)) is not None:
+            message += f" (a value that starts with '-' reads as an option: write {flag[1]}=VALUE)"
         _Parser.last_error = f"{self.prog}: {message}"
         super().error(message)
 

@@ -198,6 +198,16 @@ def triple(text: str) -> tuple[float, float, float]:
     return values
 
 
+def unit_triple(text: str) -> tuple[float, float, float]:
+    """argparse type for --mean: three comma-separated numbers in [0, 1] (the pixels' range after loading: a mean in
+    0..255 units was taken until session 57, and normalised every image to about -20)."""
+    values = triple(text)
+    if min(values) < 0 or max(values) > 1:
+        raise argparse.ArgumentTypeError(f"expected three numbers in [0, 1] (a mean per channel of pixels in [0, 1]; "
+                                         f"divide 0..255 values by 255), not {text!r}")
+    return values
+
+
 def positive_triple(text: str) -> tuple[float, float, float]:
     """argparse type for --std: three comma-separated finite numbers > 0."""
     values = triple(text)
@@ -399,7 +409,7 @@ def scoring_parent() -> argparse.ArgumentParser:
                    help="--image-root: classes of your images = the scored network's outputs (default: the dataset's)")
     p.add_argument("--resolution", type=resolution_int, default=None, metavar="R",
                    help="--image-root: resize your images to R x R (default: the dataset's)")
-    p.add_argument("--mean", type=triple, default=None, metavar="R,G,B",
+    p.add_argument("--mean", type=unit_triple, default=None, metavar="R,G,B",
                    help="--image-root: per-channel mean of your images in [0, 1] (default: the dataset's)")
     p.add_argument("--std", type=positive_triple, default=None, metavar="R,G,B",
                    help="--image-root: per-channel std of your images, > 0 (default: the dataset's)")

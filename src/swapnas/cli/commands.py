@@ -26,7 +26,7 @@ from ..devices import resolve_device
 from ..executors import make_executor
 from ..export import export
 from ..files import outputs_lock
-from ..fit_check import fit_for_all, refuse_unfit, space_text
+from ..fit_check import fit_for_all, refuse_small_inputs, refuse_unfit, space_text
 from ..grid import check_archs_per, grid_plan, run_grid, select_columns, write_grid
 from ..proxies import ALIASES, Proxy, about_unknown, details, get_proxy, list_proxies, resolve
 from ..report import constant_lines, failure_lines, protocol_text, results_table
@@ -178,6 +178,8 @@ def _configured(args: argparse.Namespace, bench: Benchmark, task: str) -> tuple[
             raise ValueError(f"{exc} (the task {task!r} comes from the task column of --truth {bench.path}: a task "
                              "names the dataset whose images score the archs: rename it in the file)") from exc
         raise
+    if args.resolution is not None:  # your images resized: too small for the network's pools? (session 57)
+        refuse_small_inputs(bench.space, protocol, batch, f"--resolution {args.resolution}")
     if not every:
         refuse_unfit(bench.space, proxies, protocol, batch, "--proxies")  # before any arch is scored
         return protocol, batch, proxies

@@ -7,6 +7,7 @@ import argparse
 import tempfile
 from pathlib import Path
 
+from ..bundle import resolve_data_dir
 from ..files import refuse_taken
 
 #: the file a command's --out folder always holds: a folder holding another command's is that run's (session 49)
@@ -41,7 +42,23 @@ def out_folder(args: argparse.Namespace) -> Path:
     if command in OWN_FILES and (other := owner(out)) not in (None, command):
         raise ValueError(f"--out {out} holds the outputs of `swapnas {other}` ({OWN_FILES[other]}): {command} would "
                          "replace its report and mix its scores into that folder's store; give another folder")
+    _refuse_in_bundle(args, out)
     return out
+
+
+def _refuse_in_bundle(args: argparse.Namespace, out: Path) -> None:
+    """``--out`` or ``--store`` inside the data bundle (``--data-dir``, ``$SWAPNAS_DATA`` or the user default) is
+    refused: the bundle is only read, and is every later run's input (session 56's audit wrote into it as root)."""
+    if not hasattr(args, "data_dir"):
+        return
+    try:
+        bundle = resolve_data_dir(args.data_dir).resolve()
+    except (OSError, ValueError):  # no bundle found: the command says so itself
+        return
+    for flag, path in (("--out", out), ("--store", getattr(args, "store", None))):
+        if path is not None and Path(path).resolve().is_relative_to(bundle):
+            raise ValueError(f"{flag} {path} is inside the data bundle {bundle}, which swapnas only reads: give a "
+                             f"{'folder' if flag == '--out' else 'file'} outside it")
 
 
 def refuse_busy_out(args: argparse.Namespace, what: str) -> None:

@@ -159,6 +159,9 @@ def search_run(args: argparse.Namespace) -> tuple[SearchResult, list[Path]]:
     if config.sample < 2 and config.crossover > 0:  # the EA's crossover takes the tournament's best two
         log.warning("--sample 1: a crossover takes the best two of the tournament, so --crossover %g does nothing; "
                     "give --sample 2 or more, or --crossover 0", config.crossover)
+    if args.max_evals is not None and args.max_evals < config.population:  # said only in --help until session 57
+        log.warning("--max-evals %d is below --population %d: the initial population is scored whole (%d "
+                    "evaluations), and no cycle starts", args.max_evals, config.population, config.population)
     out = out_folder(args)
     with out_lock(out):  # OUT is this search's until its outputs are written; a second one fails at once
         if (line := resume_line(out, config, args.seed, proxy_key)) and not (getattr(args, "quiet", False) or

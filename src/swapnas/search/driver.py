@@ -38,7 +38,7 @@ from ..fit_check import refuse_unfit
 from ..proxies import Proxy
 from ..report import code_of, draw_cells, md_row, search_curve
 from ..results import provenance, strict_json
-from ..scoring import Protocol
+from ..scoring import Protocol, protocol_changes
 from ..session import configure, protocol_defaults, score_archs, scoring_net
 from ..spaces import get_space
 from ..store import Record, ScoreStore
@@ -108,23 +108,30 @@ def _flagged(fitness_id: dict) -> dict:
     return out
 
 
-def fitness_mismatch(state_path: Path, saved: Any, mine: dict) -> str | None:
+def fitness_mismatch(state_path: Path, saved: Any, mine: dict, protocols: dict[str, dict] | None = None) -> str | None:
     """Why the search saved at ``state_path`` (fitness identity ``saved``) is not this one (None: it is), each part
-    that differs with its flag."""
+    that differs with its flag; a scoring protocol by the parts that differ where ``protocols`` (fingerprint →
+    description: the store's and this search's) has both."""
     if saved == mine:
         return None
     if isinstance(saved, dict):
         saved, mine = _flagged(saved), _flagged(mine)
+    known = protocols or {}
+
+    def change(k: str) -> str:
+        both = k == "protocol" and isinstance(saved[k], str) and saved[k] in known and mine[k] in known
+        return (protocol_changes(known[saved[k]], known[mine[k]]) if both else "") or \
+            f"{FITNESS_FLAGS.get(k, k)} {saved.get(k)!r} (now {mine.get(k)!r})"
     what = f"{saved!r}" if not isinstance(saved, dict) else ", ".join(
-        f"{FITNESS_FLAGS.get(k, k)} {saved.get(k)!r} (now {mine.get(k)!r})"
-        for k in [*mine, *(k for k in saved if k not in mine)] if saved.get(k) != mine.get(k))
+        change(k) for k in [*mine, *(k for k in saved if k not in mine)] if saved.get(k) != mine.get(k))
     return f"{state_path} holds a search with another fitness or constraints: {what}; use another --out folder or " \
         "the same settings"
 
 
-def _resume(ea: Evolution, state_path: Path, fitness_id: dict) -> float:
+def _resume(ea: Evolution, state_path: Path, fitness_id: dict, protocols: dict[str, dict] | None = None) -> float:
     """Load the saved search state into ``ea`` (none: a new search); the seconds the earlier processes
-    spent in the search loop (0 for a state written before they were kept)."""
+    spent in the search loop (0 for a state written before they were kept). ``protocols``: as in
+    :func:`fitness_mismatch`."""
     if not state_path.is_file():
         return 0.0
     try:
@@ -132,7 +139,7 @@ def _resume(ea: Evolution, state_path: Path, fitness_id: dict) -> float:
         fitness, state, seconds = saved.get("fitness"), saved["ea"], saved.get("seconds", 0.0)
     except (ValueError, KeyError, TypeError, AttributeError) as exc:  # bad JSON or UTF-8, not a state document
         raise _damaged_state(state_path, exc) from exc
-    if (why := fitness_mismatch(state_path, fitness, fitness_id)) is not None:
+    if (why := fitness_mismatch(state_path, fitness, fitness_id, protocols)) is not None:
         raise ValueError(why)
     if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not math.isfinite(seconds) or seconds < 0:
         raise _damaged_state(state_path, ValueError(f"seconds {seconds!r} is not a number of seconds"))
@@ -277,7 +284,7 @@ def run_search(
     ea = Evolution(mod, config, seed, **_limits(mod, final, max_params, max_macs))
     fitness_id = _fitness_id(fit, protocol, score_seed, [max_params, max_macs])
     with out_lock(out):
-        before = _resume(ea, out / "state.json", fitness_id)
+        before = _resume(ea, out / "state.json", fitness_id, {**store.protocols(), protocol.fingerprint: protocol.describe()})
         wall = before + _evolve_explained(ea, (mod, final, max_params, max_macs),
                                           _scorer(space, proxy, protocol, batch, store, device, executor), fit,
                                           out / "state.json", fitness_id, max_evals=max_evals, max_seconds=max_seconds,

@@ -43,9 +43,9 @@ class TrainConfig:
             raise ValueError(f"TrainConfig fields must be finite numbers: {', '.join(bad)}")
         if self.epochs < 1 or self.batch_size < 1:
             raise ValueError(f"--epochs and --batch-size must be >= 1 (got {self.epochs}, {self.batch_size})")
-        if self.lr <= 0 or self.momentum < 0 or self.weight_decay < 0:
-            raise ValueError(f"need --lr > 0, --momentum >= 0, --weight-decay >= 0 (got {self.lr}, {self.momentum}, "
-                             f"{self.weight_decay})")
+        if self.lr <= 0 or not 0 <= self.momentum < 1 or self.weight_decay < 0:
+            raise ValueError(f"need --lr > 0, --momentum in [0, 1), --weight-decay >= 0 (got {self.lr}, "
+                             f"{self.momentum}, {self.weight_decay})")
         if self.schedule not in SCHEDULES:
             raise ValueError(f"schedule must be one of {', '.join(SCHEDULES)} (got {self.schedule!r})")
         if not 0 < self.lr_gamma <= 1:
