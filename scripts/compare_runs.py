@@ -1,5 +1,6 @@
 """Are two runs identical? Compares two ``results.json`` (correlate: archs, per-arch scores,
-ρ, τ, CIs, P@10%, each proxy's key) or two ``result.json`` (search: the returned arch, its fitness, every
+ρ, τ, CIs, P@10%, each proxy's key), two ``grid.json`` (grid: each column's archs and each metric's figures
+there) or two ``result.json`` (search: the returned arch, its fitness, every
 evaluation in order, the second stage, and what the run reports of the arch: its final size and
 multiply-adds, the fitness's key, μ/σ, the limits and the benchmark figures). Prints one line per
 checked field and exits 1 if any differs.
@@ -26,17 +27,33 @@ LATER_FIELDS = frozenset(SEARCH_REPORTED) | {"key", "top10_precision"}
 _ABSENT = object()
 
 
+def _figures(results: list[dict], prefix: str = "") -> dict[str, object]:
+    """Each metric's figures in a correlate's or a grid column's ``results``."""
+    out: dict[str, object] = {}
+    for r in results:
+        for k in ("spearman", "kendall", "spearman_ci", "top10_spearman", "spearman_given_params", "n", "failures"):
+            out[f"{prefix}{r['proxy']} {k}"] = r[k]
+        out[f"{prefix}{r['proxy']} key"] = r.get("key", _ABSENT)
+        if "top10_precision" in r:  # P@10%, since session 56
+            out[f"{prefix}{r['proxy']} top10_precision"] = r["top10_precision"]
+    return out
+
+
 def _fields(doc: dict) -> dict[str, object]:
     if "results" in doc:  # correlate
         out: dict[str, object] = {"archs": doc["archs"], "accuracy": doc["accuracy"]}
-        for r in doc["results"]:
-            out[f"{r['proxy']} scores"] = doc["scores"][r["proxy"]]
-            for k in ("spearman", "kendall", "spearman_ci", "top10_spearman", "spearman_given_params", "n", "failures"):
-                out[f"{r['proxy']} {k}"] = r[k]
-            out[f"{r['proxy']} key"] = r.get("key", _ABSENT)
-            if "top10_precision" in r:  # P@10%, since session 56
-                out[f"{r['proxy']} top10_precision"] = r["top10_precision"]
+        out |= {f"{r['proxy']} scores": doc["scores"][r["proxy"]] for r in doc["results"]}
+        return out | _figures(doc["results"])
+    if "columns" in doc:  # grid (until session 57 a KeyError)
+        out = {}
+        for c in doc["columns"]:
+            label = f"{c['benchmark']}/{c['task']} "
+            out[f"{label}n_archs"] = c["n_archs"]
+            out |= _figures(c["results"], label)
         return out
+    if "best" not in doc:
+        raise SystemExit("compare_runs.py compares two results.json (correlate), grid.json (grid) or result.json "
+                         "(search); this file holds none of them")
     out = {"best": doc["best"], "fitness": doc["fitness"], "evaluations": doc["evaluations"],
            "history": [(h["arch"], h["fitness"]) for h in doc["history"]], "refine": doc.get("refine")}
     extra = doc.get("extra") or {}  # the benchmark figures, key by key: later runs report more of them

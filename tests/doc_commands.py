@@ -265,7 +265,7 @@ def check_cli(words: tuple[str, ...], fragment: bool = False) -> str | None:
             return None
         said = err.getvalue().strip().splitlines()[-1] if err.getvalue().strip() else f"exit {exc.code}"
         elided = "arguments are required" in said or (args and args[-1].startswith("--")
-                                                      and said.endswith("expected one argument"))
+                                                      and ": expected one argument" in said)
         return _known_flags(parser, args) if fragment and elided else said
     return _unknown_proxies(ns) or _unbuildable_net(ns)
 

@@ -86,7 +86,8 @@ def test_a_changed_proxy_warns_whole_once_with_the_date(tmp_path, utc):
             "00:00), under the same version 2, so those scores are reused as they are. If the change alters the "
             "values, give the proxy a new version (@register(..., version=\"3\")) to score them again. Until then "
             "every run on this store warns again; if the change leaves the values alone, `swapnas store accept-code "
-            f"{path}` records the code that runs now as the code of its scores"]
+            f"{path}` records the code that runs now as the code of its scores; to score them anew with the code that "
+            "runs now, give another --store"]
         # once per store and name in this process, whatever the code is now
         assert _warned(lambda: warn_changed_code(store, [_proxy(_min)])) == []
 
@@ -140,7 +141,7 @@ def test_the_network_warning_whole_and_its_default_version(tmp_path, utc, monkey
             "scores are reused as they are. If the networks changed, set NET_VERSION = \"2\" in the space's module "
             "to score them again. Until then every run on this store warns again; if only other code changed "
             f"(parsing, mutation, docs), `swapnas store accept-code {path}` records the code that runs now as the "
-            "code of its scores"]
+            "code of its scores; to score them anew with the code that runs now, give another --store"]
         warn_changed_network(store, "no_such_space", "1")  # an unknown space: nothing to digest, no error
     assert (str(path), "net:no_such_space@1") not in code_changes._CODE_CHECKED
 

@@ -205,9 +205,13 @@ def test_a_proxy_edited_under_the_same_version_warns_once_and_reuses_its_scores(
     monkeypatch.setattr(code_changes, "_CODE_CHECKED", set())
     import sqlite3
 
-    with sqlite3.connect(path) as db:  # a store made before digests were recorded: no table, no warning
-        db.execute("DROP TABLE proxy_code")
-    assert _run(path, _logit_mean, "review18_code")[1] == []
+    with sqlite3.connect(path) as db:  # a store made before digests were recorded: no table; until session 57 no
+        db.execute("DROP TABLE proxy_code")  # warning, and the run recorded its own code as the code of those scores
+    warned = _run(path, _logit_mean, "review18_code")[1]
+    assert len(warned) == 1 and "were made before swapnas recorded code beside scores (whether its function made " \
+        "them cannot be told)" in warned[0]
+    with ScoreStore(path) as store:
+        assert "review18_code@3" not in store.recorded_code()
 
 
 def test_the_toy_space_passes_the_space_parametrised_checks(monkeypatch) -> None:

@@ -52,7 +52,7 @@ def test_no_bootstrap_gives_no_interval_and_a_negative_count_is_refused() -> Non
     assert np.isnan(c.spearman_ci).all() and c.spearman == pytest.approx(1 - 6 * 4 / (6 * 35))  # 4 ranks off by one
     assert stats.correlate(x, y).spearman_ci[0] < c.spearman  # the default still gives one
     assert refusal(ValueError, lambda: stats.correlate(x, y, n_boot=-1)) == (
-        "n_boot is the number of bootstrap resamples, 0 or more (got -1); 0 gives no interval")
+        "n_boot is the number of bootstrap resamples, an integer 0 or more (got -1); 0 gives no interval")
 
 
 def test_the_heap_pad_is_set_by_the_command_line_only_for_a_local_scoring_command(tmp_path, monkeypatch) -> None:

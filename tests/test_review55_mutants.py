@@ -40,7 +40,7 @@ def test_accept_code_of_a_name_in_a_store_that_records_none_says_so(tmp_path) ->
     with pytest.raises(NotFound) as caught:
         accept_code(path, ["swap"])
     assert caught.value.args[0] == (
-        f"{path} records no code of 'swap'; it records none (no score was made since codes were recorded)")
+        f"{path} records no code of 'swap'; it records none (it holds no score)")
 
 
 def test_accept_code_without_a_near_name_adds_no_suggestion(tmp_path) -> None:

@@ -344,8 +344,8 @@ def test_a_resumed_search_says_where_it_resumes(tmp_path) -> None:
     evolve(ea, _score, Fitness(get_proxy("params"), nb201, {}, 10), tmp_path / "state.json", {}, progress=False)
     # session 50: a search stopped in its second stage was said to be "complete", and its stage then ran again
     assert resume_line(tmp_path, config, 0) == (f"the search saved in {tmp_path / 'state.json'} finished its cycles "
-                                                f"({len(ea.history)} evaluations): its second stage runs now (scores "
-                                                "stored before are read back)")
+                                                f"({len(ea.history)} evaluations): its second stage, if any, runs now "
+                                                "(scores stored before are read back)")
     driver._stage2_seconds(tmp_path / "state.json", "stage", 1.0)  # what a finished second stage saves
     assert resume_line(tmp_path, config, 0) == (f"the search saved in {tmp_path / 'state.json'} is complete "
                                                 f"({len(ea.history)} evaluations): its answer is read back "

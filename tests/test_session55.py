@@ -27,8 +27,8 @@ def _store_with_codes(path, codes: dict[str, str]):
     from swapnas.store import ScoreStore
 
     with ScoreStore(path) as store:
-        for name, digest in codes.items():
-            assert store.code_changed(name, digest) is None  # first sight: recorded
+        for name, digest in codes.items():  # recorded (code_changed records nothing where scores stand unrecorded)
+            store.accept_code(name, digest)
     return path
 
 
@@ -134,7 +134,7 @@ def test_compare_spearman_invariants_signs_and_refusals() -> None:
     assert math.isnan(compare_spearman(np.ones(20), y, y, n_boot=10).spearman_a)
     with pytest.raises(ValueError, match=r"^a, b and truth must have one value per arch \(got 20, 19, 20\)$"):
         compare_spearman(y, y[1:], y)
-    with pytest.raises(ValueError, match=r"^n_boot is the number of bootstrap resamples, 1 or more \(got 0\)$"):
+    with pytest.raises(ValueError, match=r"^n_boot is the number of bootstrap resamples, an integer 1 or more \(got 0\)$"):
         compare_spearman(y, y, y, n_boot=0)
 
 

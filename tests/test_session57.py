@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import logging
 import random
 from pathlib import Path
@@ -301,3 +302,217 @@ def test_a_runs_store_is_named_as_such_in_a_message_about_into() -> None:
 
 def test_resolve_is_the_registry_resolver() -> None:  # the grid test's names resolve as the CLI's
     assert [p.name for p in resolve("swap,params")] == ["swap", "params"]
+
+
+# --- the Python API audit (a helper's ~380 cases) ------------------------------------------------------------------
+
+def _cnn() -> nn.Module:
+    return nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.Flatten(), nn.Linear(8 * 6 * 6, 10))
+
+
+@pytest.mark.filterwarnings("ignore::swapnas.patterns.SaturationWarning")
+def test_weight_norm_layers_are_scored_as_the_plain_weights_they_compute() -> None:
+    import swapnas
+    torch.manual_seed(0)
+    normed = _cnn()
+    for i in (0, 3):
+        nn.utils.parametrizations.weight_norm(normed[i])
+    plain = _cnn()
+    with torch.no_grad():
+        for i in (0, 3):
+            plain[i].weight.copy_(normed[i].weight)
+            plain[i].bias.copy_(normed[i].bias)
+    before = {k: v.clone() for k, v in normed.state_dict().items()}
+    x, y = torch.randn(16, 3, 8, 8), torch.randint(0, 10, (16,))
+    for kw in ({"seed": 0}, {"seed": 7}, {"init": "none"}):
+        got = swapnas.score(normed, (x, y), ["swap", "synflow", "snip"], **kw)
+        assert got == swapnas.score(plain, (x, y), ["swap", "synflow", "snip"], **kw)
+        assert got["synflow"] > 0 and got["snip"] > 0  # 0.0 until session 57: no gradient reached the weights
+    assert swapnas.score(normed, x, seed=0) != swapnas.score(normed, x, seed=7)  # redrawn: the seeds differ
+    assert type(normed[0]).__name__ == "ParametrizedConv2d"  # the caller's model: as it was
+    assert all(torch.equal(before[k], v) for k, v in normed.state_dict().items())
+
+
+def test_gaussian_init_draws_a_parametrized_weight_through_its_parametrization() -> None:
+    from swapnas.scoring import gaussian_init
+    normed, plain = nn.Conv2d(3, 4, 3), nn.Conv2d(3, 4, 3)
+    nn.utils.parametrizations.weight_norm(normed)
+    gaussian_init(normed, torch.Generator().manual_seed(3))
+    gaussian_init(plain, torch.Generator().manual_seed(3))
+    assert torch.allclose(normed.weight, plain.weight, atol=1e-6) and not normed.bias.any()
+    with pytest.raises(TypeError, match=r"gaussian_init draws from a torch.Generator, e\.g\. .*not 0"):
+        gaussian_init(plain, 0)  # type: ignore[arg-type]
+
+
+def test_a_model_that_cannot_be_copied_is_an_unsupported_model_not_a_pickle_error() -> None:
+    import threading
+
+    import swapnas
+    model = _cnn()
+    model.lock = threading.Lock()  # type: ignore[assignment]
+    with pytest.raises(swapnas.UnsupportedModel, match=r"cannot be copied \(copy\.deepcopy: TypeError: cannot pickle "):
+        swapnas.score(model, torch.randn(4, 3, 8, 8), "params")
+    rows = swapnas.rank({"locked": model, "plain": _cnn()}, torch.randn(4, 3, 8, 8), "params")
+    assert [r["model"] for r in rows] == ["plain", "locked"] and "cannot be copied" in rows[1]["error"]
+
+
+@pytest.mark.parametrize(("models", "message"), [
+    (nn.Sequential(_cnn(), _cnn()), "not one Sequential, whose layers it would rank"),
+    ({"a": "cnn"}, "rank takes torch.nn.Module models; not one: a (str)"),
+    ([_cnn(), None], "not one: model_1 (NoneType)"),
+    (5, "rank takes several models (a dict of name: model or a list), not int"),
+])
+def test_rank_refuses_what_is_not_several_models(models: object, message: str) -> None:
+    import swapnas
+    with pytest.raises(TypeError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        swapnas.rank(models, torch.randn(4, 3, 8, 8), "params")  # type: ignore[arg-type]
+
+
+def test_rank_takes_module_dicts_and_lists_and_refuses_an_unordered_set_of_proxies() -> None:
+    import swapnas
+    small, big = _cnn(), nn.Sequential(nn.Conv2d(3, 16, 3), nn.ReLU(), nn.Flatten(), nn.Linear(16 * 36, 10))
+    x = torch.randn(4, 3, 8, 8)
+    assert [r["model"] for r in swapnas.rank(nn.ModuleDict({"s": small, "b": big}), x, "params")] == ["b", "s"]
+    assert [r["model"] for r in swapnas.rank(nn.ModuleList([small, big]), x, "params")] == ["model_1", "model_0"]
+    with pytest.raises(TypeError, match=r"rank ranks by the first proxy, and a set has no first one \(\['l2_norm', "
+                                        r"'params'\]\): give a list"):
+        swapnas.rank([small, big], x, {"params", "l2_norm"})
+    assert swapnas.rank([small, big], x, {"params"})[0]["model"] == "model_1"  # one name: nothing to order
+
+
+def test_correlate_refuses_a_sign_that_is_not_a_bool_and_resampling_arguments_by_name() -> None:
+    import numpy as np
+
+    from swapnas.stats import compare_spearman, correlate
+    x, y = np.arange(8.0), np.arange(8.0)
+    assert correlate(x, y, higher_is_better=np.bool_(True), n_boot=np.int64(10)).spearman == 1.0
+    for sign in (None, "False", 0):
+        with pytest.raises(TypeError, match="higher_is_better is True or False"):
+            correlate(x, y, higher_is_better=sign)  # type: ignore[arg-type]
+    for kw, said in (({"n_boot": 2.5}, "an integer 0 or more (got 2.5)"), ({"n_boot": True}, "(got True)"),
+                     ({"seed": "a"}, "seed is the bootstrap's seed, an integer 0 or more (got 'a')"),
+                     ({"seed": -1}, "(got -1)")):
+        with pytest.raises(ValueError, match=said.replace("(", r"\(").replace(")", r"\)")):
+            correlate(x, y, **kw)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"higher_is_better is a bool, or a pair of them .*not None"):
+        compare_spearman(x, y, y, higher_is_better=None)  # type: ignore[arg-type]
+
+
+def test_size_helpers_refuse_what_would_count_nothing_or_compute_nonsense() -> None:
+    import swapnas
+    from swapnas.size_prior import count_params_k
+    model = _cnn()
+    assert swapnas.regularise(100, model, mu=3.0, sigma=4.0) == pytest.approx(
+        100 * math.exp(-((count_params_k(model) - 3.0) ** 2) / 4.0))
+    with pytest.raises(ValueError, match="exclude is a part of the names of the parameters not counted"):
+        count_params_k(model, exclude="")
+    with pytest.raises(ValueError, match=r"has lazy modules \(nn\.LazyLinear …\), whose sizes a first pass sets"):
+        count_params_k(nn.Sequential(nn.LazyLinear(3)))
+    cases = [(("1", model, 1.0, 2.0), TypeError, "regularise's score is a number, not '1'"),
+             (({"swap": 3}, model, 1.0, 2.0), TypeError, r"pass score\(\.\.\.\)\['swap'\]"),
+             ((math.nan, model, 1.0, 2.0), ValueError, "a count >= 0, not nan"),
+             ((-1, model, 1.0, 2.0), ValueError, "a count >= 0, not -1"),
+             ((5, model, 1.0, True), TypeError, "regularise's sigma is a number, not True"),
+             ((5, "cnn", 1.0, 2.0), TypeError, "counts the parameters of a torch.nn.Module, not str")]
+    for args, kind, said in cases:
+        with pytest.raises(kind, match=said):
+            swapnas.regularise(*args)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("kw", "said"), [
+    ({"restore_buffers": "no"}, "restore_buffers is True or False, not 'no'"),
+    ({"functions": 1}, "functions is True or False, not 1"),
+    ({"activations": ()}, "activations are nn.Module classes, one or more"),
+    ({"activations": ("relu",)}, r"activations are nn.Module classes, one or more, .*\(got \('relu',\)\)"),
+    ({"input_dims": ("4",)}, r"input_dims are tensor ranks, integers >= 1, .*\(got \('4',\)\)"),
+    ({"input_dims": ()}, "input_dims are tensor ranks"),
+])
+def test_swap_score_refuses_options_it_would_misread(kw: dict, said: str) -> None:
+    from swapnas.patterns import swap_score
+    with pytest.raises(TypeError, match=said):
+        swap_score(_cnn(), torch.randn(4, 3, 8, 8), **kw)
+
+
+def test_swap_score_names_an_x_y_pair_given_as_its_inputs() -> None:
+    from swapnas.patterns import swap_score
+    x, y = torch.randn(4, 3, 8, 8), torch.randint(0, 10, (4,))
+    with pytest.raises(TypeError, match=r"these look like an \(x, labels\) pair: pass the inputs alone, "
+                                        r"swap_score\(model, x\)"):
+        swap_score(_cnn(), (x, y))
+    with pytest.raises(TypeError) as info:  # two float inputs: not a pair of labels, the model's own words only
+        swap_score(_cnn(), (x, x[:, 0, 0, 0]))
+    assert "labels" not in str(info.value)
+
+
+@pytest.mark.parametrize("proxy", ["jacob_cov", "te_nas_ntk"])
+def test_correlation_metrics_refuse_one_sample(proxy: str) -> None:
+    import swapnas
+    x, y = torch.randn(2, 3, 8, 8), torch.randint(0, 10, (2,))
+    with pytest.raises(swapnas.UnsupportedModel, match="2 or more samples"):
+        swapnas.score(_cnn(), (x[:1], y[:1]), [proxy])
+    assert math.isfinite(swapnas.score(_cnn(), (x, y), [proxy])[proxy])
+
+
+def test_list_proxies_takes_a_pattern_only() -> None:
+    import swapnas
+    assert "swap" in swapnas.list_proxies("swap*")
+    with pytest.raises(TypeError, match=r"list_proxies takes a glob pattern such as 'swap\*'"):
+        swapnas.list_proxies(None)  # type: ignore[arg-type]
+
+
+# --- old stores (a helper's run of four older revisions' stores) --------------------------------------------------
+
+def test_scores_stored_before_code_was_recorded_are_not_stamped_with_the_running_code(tmp_path: Path) -> None:
+    import sqlite3
+    import warnings
+
+    from swapnas import code_changes
+    from swapnas.code_changes import accept_code, accept_text, warn_changed_code
+    from swapnas.store import UNRECORDED, Record, ScoreKey
+    from swapnas.store_tools import check_store, check_text
+    path = tmp_path / "old.sqlite"
+    with ScoreStore(path) as store:
+        store.put(ScoreKey("nb201", "a", "params@1", "fp", 0, 8, 1, "{}"), Record("ok", 1.0, 0.0, [1.0], 0.1, None,
+                                                                                None))
+    with sqlite3.connect(path) as db:  # as a store of before code records: no table
+        db.execute("DROP TABLE proxy_code")
+    code_changes._CODE_CHECKED.clear()
+    with ScoreStore(path) as store, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        warn_changed_code(store, [get_proxy("params"), get_proxy("swap")], "nb201", "1")
+        assert store.code_changed("params@1", "x") == UNRECORDED and store.recorded_code().keys() == {"swap@1"}
+    said = [str(w.message) for w in caught]
+    assert len(said) == 2 and all("were made before swapnas recorded code beside scores" in s for s in said)
+    assert said[0].startswith("space 'nb201': the scores in") and said[1].startswith("proxy 'params': the scores in")
+    assert "scores made before the store recorded code: net:nb201@1, params@1" in check_text(check_store(path))
+    report = accept_code(path)
+    assert sorted(report.accepted) == ["net:nb201@1", "params@1"] and report.unchanged == ["swap@1"]
+    assert "params@1: its scores, made before swapnas recorded code beside scores, are recorded as made by the " \
+           "code that runs now" in accept_text(report)
+    code_changes._CODE_CHECKED.clear()
+    with ScoreStore(path) as store, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        warn_changed_code(store, [get_proxy("params")], "nb201", "1")
+    assert caught == [] and "scores made before" not in check_text(check_store(path))
+
+
+def test_compare_runs_compares_grids_and_refuses_another_file(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    col = {"benchmark": "nb201", "task": "cifar10", "n_archs": 5, "results": [
+        {"proxy": "swap", "spearman": 0.5, "kendall": 0.4, "spearman_ci": [0.1, 0.9], "top10_spearman": None,
+         "spearman_given_params": 0.2, "n": 5, "failures": 0, "key": "swap@1"}]}
+    other = json.loads(json.dumps(col))
+    other["results"][0]["spearman"] = 0.6
+    for name, doc in (("a", {"columns": [col]}), ("b", {"columns": [col]}), ("c", {"columns": [other]}),
+                      ("d", {"something": 1})):
+        (tmp_path / f"{name}.json").write_text(json.dumps(doc))
+
+    def run(a: str, b: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "scripts/compare_runs.py", str(tmp_path / f"{a}.json"),
+                               str(tmp_path / f"{b}.json")], capture_output=True, text=True, cwd=Path(__file__).parents[1])
+    same, differs, neither = run("a", "b"), run("a", "c"), run("d", "d")
+    assert same.returncode == 0 and same.stdout.splitlines()[-1] == "IDENTICAL"
+    assert "identical  nb201/cifar10 n_archs: 5" in same.stdout
+    assert differs.returncode == 1 and "DIFFERENT  nb201/cifar10 swap spearman: 0.5" in differs.stdout
+    assert neither.returncode == 1 and "this file holds none of them" in neither.stderr

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from swapnas import store as store_mod
-from swapnas.store import Record, ScoreKey, ScoreStore, StoreError, _is_lock_conflict
+from swapnas.store import UNRECORDED, Record, ScoreKey, ScoreStore, StoreError, _is_lock_conflict
 from swapnas.store_files import connect_read_only
 
 OK = Record("ok", 5.0, 0.0, [5.0], 0.1, None, None)
@@ -235,16 +235,16 @@ def test_preloaded_records_give_what_they_hold_and_keep_nothing_put() -> None:
 # ---------------------------------------------------------------- a read-only store's protocols and code digests
 
 def test_a_read_only_store_compares_code_digests_and_records_none(store: ScoreStore) -> None:
-    assert store.code_changed("swap@1", "d1") is None              # first seen: recorded
-    assert store.code_changed("swap@1", "d1") is None
+    assert store.code_changed("toy@1", "d1") is None              # first seen: recorded
+    assert store.code_changed("toy@1", "d1") is None
     store.add_protocol("fp", {"b": 1, "a": 2})
     path = store.path
     store.close()
     with ScoreStore(path, read_only=True) as reader:
-        assert reader.code_changed("swap@1", "d1") is None
-        changed = reader.code_changed("swap@1", "d2")               # the time d1 was recorded
+        assert reader.code_changed("toy@1", "d1") is None
+        changed = reader.code_changed("toy@1", "d2")               # the time d1 was recorded
         assert changed is not None and changed > 0
-        assert reader.code_changed("swap@1", "d2") == changed      # nothing recorded: still d1
+        assert reader.code_changed("toy@1", "d2") == changed      # nothing recorded: still d1
         assert reader.code_changed("other@1", "d") is None
         reader.add_protocol("fp", {"b": 1, "a": 2})                 # one it holds: accepted
         with pytest.raises(StoreError) as info:
@@ -257,7 +257,8 @@ def test_a_read_only_store_compares_code_digests_and_records_none(store: ScoreSt
     raw.commit()
     raw.close()
     with ScoreStore(path, read_only=True) as reader:
-        assert reader.code_changed("swap@1", "d2") is None
+        assert reader.code_changed("toy@1", "d2") is None  # no score under it
+        assert reader.code_changed("swap@1", "d2") == UNRECORDED  # its score: made before code was recorded
 
 
 def test_a_digest_is_recorded_when_first_seen_and_replaced_only_when_accepted(store: ScoreStore, monkeypatch) -> None:
@@ -267,16 +268,18 @@ def test_a_digest_is_recorded_when_first_seen_and_replaced_only_when_accepted(st
     clock = iter([100.0, 200.0, 300.0, 400.0])
     monkeypatch.setattr(store_mod.time, "time", lambda: next(clock))
     assert store.recorded_code() == {}
-    assert store.code_changed("swap@1", "d1") is None       # recorded at 100
-    assert store.code_changed("swap@1", "d1") is None       # the same code: nothing recorded
-    assert store.code_changed("swap@1", "d2") == 100.0      # d1 was recorded at 100 and stays
-    assert store.code_changed("swap@1", "d2") == 100.0
+    assert store.code_changed("toy@1", "d1") is None       # recorded at 100
+    assert store.code_changed("toy@1", "d1") is None       # the same code: nothing recorded
+    assert store.code_changed("toy@1", "d2") == 100.0      # d1 was recorded at 100 and stays
+    assert store.code_changed("toy@1", "d2") == 100.0
     assert store.code_changed("other@1", "d1") is None      # recorded at 200
-    store.accept_code("swap@1", "d2")                       # at 300
-    assert store.code_changed("swap@1", "d2") is None
-    assert store.code_changed("swap@1", "d1") == 300.0
-    assert store.recorded_code() == {"swap@1": ("d2", 300.0), "other@1": ("d1", 200.0)}
+    store.accept_code("toy@1", "d2")                       # at 300
+    assert store.code_changed("toy@1", "d2") is None
+    assert store.code_changed("toy@1", "d1") == 300.0
+    assert store.recorded_code() == {"toy@1": ("d2", 300.0), "other@1": ("d1", 200.0)}
     assert next(clock) == 400.0                             # three records, no more
+    assert store.code_changed("swap@1", "d1") == UNRECORDED  # the fixture's score, stored before any code record
+    assert "swap@1" not in store.recorded_code() and store.unrecorded_code() == ["net:nb201@1", "swap@1"]
 
 
 def test_every_field_of_a_record_round_trips_and_a_read_only_put_says_why(store: ScoreStore) -> None:

@@ -29,6 +29,7 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.nn.utils import parametrize
 
 from .act_functions import activation_like
 from .api_failures import run_proxy, shapes
@@ -45,11 +46,35 @@ INIT_CHOICES = ("gaussian", "none")
 
 
 def _copy(model: nn.Module) -> nn.Module:
-    """A deep copy; a lazy module's uninitialised buffers (which cannot be deep-copied) become fresh ones."""
+    """A deep copy; a lazy module's uninitialised buffers (which cannot be deep-copied) become fresh ones, and a
+    parametrized tensor (``parametrizations.weight_norm``, ``spectral_norm``, …) the plain parameter it computes:
+    until session 57 the N(0, 1) init wrote into a tensor computed anew at each access (every repeat scored the
+    caller's weights) and gradient proxies read no gradient from it (0.0 for synflow and snip)."""
     lazy = [b for b in model.buffers() if nn.parameter.is_lazy(b)]
     fresh = nn.parameter.UninitializedBuffer  # torch declares its device / dtype in __new__ only
     memo: dict[int, Any] = {id(b): fresh(device=b.device, dtype=b.dtype) for b in lazy}  # type: ignore[call-arg]
-    return copy.deepcopy(model, memo)
+    try:
+        m = copy.deepcopy(model, memo)
+    except Exception as exc:  # noqa: BLE001 - a lock, an open file, a hook-based weight_norm or pruning …
+        raise UnsupportedModel(f"swapnas scores a copy of the model, and {type(model).__name__} cannot be copied "
+                               f"(copy.deepcopy: {type(exc).__name__}: {exc}); keep locks, files and other such "
+                               "attributes out of the module, and use torch.nn.utils.parametrizations (not the older "
+                               "hook-based weight_norm or prune, or prune.remove first)") from exc
+    for module in [sub for sub in m.modules() if parametrize.is_parametrized(sub)]:
+        _bake(module)
+    return m
+
+
+def _bake(module: nn.Module) -> None:
+    """A parametrized module of a copy made plain in place: each parametrized tensor a parameter holding the value it
+    computes now. Not ``parametrize.remove_parametrizations``: it deletes the tensor's property from the module's
+    class, which the copy shares with the caller's module (whose weight would then be gone)."""
+    with torch.no_grad():
+        values = {name: getattr(module, name).detach().clone() for name in getattr(module, "parametrizations")}
+    module.__class__ = type(module).__bases__[0]  # torch's Parametrized<Class> derives from the class alone
+    del module._modules["parametrizations"]
+    for name, value in values.items():
+        module.register_parameter(name, nn.Parameter(value))
 
 
 def _initialised(model: nn.Module, init: str, seed: int, repeat: int, train: bool = True) -> nn.Module:
@@ -318,6 +343,23 @@ def _scored_row(model: nn.Module, read: _Inputs, proxies: str, names: list[str],
     return {**row, "error": "; ".join(errors)}
 
 
+def _models(models: Any) -> dict[str, nn.Module]:
+    """:func:`rank`'s models by name: a mapping's or ``nn.ModuleDict``'s names, else ``model_<i>`` in order (an
+    ``nn.ModuleList`` too); one model alone (an ``nn.Sequential`` would be read as its layers) or a value that is not
+    a module is a TypeError."""
+    if isinstance(models, nn.Module) and not isinstance(models, (nn.ModuleDict, nn.ModuleList)):
+        raise TypeError(f"rank takes several models (a dict of name: model, a list, an nn.ModuleDict or nn.ModuleList), "
+                        f"not one {type(models).__name__}, whose layers it would rank: score one model with "
+                        "swapnas.score(model, inputs)")
+    if not isinstance(models, (Mapping, nn.ModuleDict, Iterable)) or isinstance(models, (str, torch.Tensor)):
+        raise TypeError(f"rank takes several models (a dict of name: model or a list), not {type(models).__name__}")
+    named = dict(models.items()) if isinstance(models, (Mapping, nn.ModuleDict)) else \
+        {f"model_{i}": m for i, m in enumerate(models)}
+    if bad := [f"{k} ({type(m).__name__})" for k, m in named.items() if not isinstance(m, nn.Module)]:
+        raise TypeError(f"rank takes torch.nn.Module models; not one: {', '.join(map(str, bad))}")
+    return named
+
+
 def rank(models: Mapping[str, nn.Module] | Iterable[nn.Module], inputs: Any,
          proxies: str | Sequence[str] = "auto", *, frame: bool = False, **kwargs: Any) -> Any:
     """Score every model on one batch, read once from ``inputs`` (the first of a DataLoader or generator;
@@ -336,7 +378,10 @@ def rank(models: Mapping[str, nn.Module] | Iterable[nn.Module], inputs: Any,
             raise ImportError("rank(..., frame=True) needs pandas (pip install pandas); without it, "
                               "rank returns a list of row dicts") from exc
         return pd.DataFrame(rank(models, inputs, proxies, **kwargs)).set_index("rank")
-    named = dict(models) if isinstance(models, Mapping) else {f"model_{i}": m for i, m in enumerate(models)}
+    named = _models(models)
+    if isinstance(proxies, (set, frozenset)) and len(proxies) > 1:  # its order changes from run to run (session 57)
+        raise TypeError(f"rank ranks by the first proxy, and a set has no first one ({sorted(proxies)}): give a list "
+                        "or a comma-separated string")
     proxies = _names(proxies, named.values())
     names = [p.name for p in resolve(proxies)]
     first = resolve(proxies.split(",")[0])[0]  # rank by the first proxy as given (an alias: its target)

@@ -21,21 +21,34 @@ from .errors import NotFound, near_names
 from .proxies import Proxy, get_proxy, list_proxies
 from .proxies.code import NetworkCodeWarning, ProxyCodeWarning, code_digest, modules_digest
 from .spaces import SPACES, net_version, network_modules
-from .store import ScoreStore, StoreError, local_minute
+from .store import UNRECORDED, ScoreStore, StoreError, local_minute
 from .store_tools import existing_store
 
 #: (store file, proxy@version or net:space@version) pairs checked by this process (a search scores every cycle into one store)
 _CODE_CHECKED: set[tuple[str, str]] = set()
 
 
+#: what :func:`_changed_since` says of scores made before the store recorded code
+BEFORE_RECORDS = "before swapnas recorded code beside scores"
+
+
 def _changed_since(store: ScoreStore, name: str, digest: str | None) -> str | None:
     """Once per store file and ``name`` in a process: when ``store`` recorded another digest under ``name``, the date
-    it did, else None (a writable store that recorded none records ``digest``)."""
+    it did; :data:`BEFORE_RECORDS` when it holds scores under ``name`` and no code; else None (a writable store that
+    recorded none records ``digest``)."""
     if store.path == ":memory:" or (store.path, name) in _CODE_CHECKED:
         return None
     _CODE_CHECKED.add((store.path, name))
     since = None if digest is None else store.code_changed(name, digest)
-    return None if since is None else local_minute(since)
+    return None if since is None else BEFORE_RECORDS if since == UNRECORDED else local_minute(since)
+
+
+def _whose(since: str, what: str, store: ScoreStore, scores: str = "its scores") -> str:
+    """The warning's first clause: ``what`` differs from the code recorded beside the scores in ``store`` (a date),
+    or the scores were made before the store recorded code (what made them cannot be compared)."""
+    if since == BEFORE_RECORDS:
+        return f"the scores in {store.path} were made {BEFORE_RECORDS} (whether {what} made them cannot be told)"
+    return f"{what} differs from the code recorded beside {scores} in {store.path} ({since})"
 
 
 def _next(version: str) -> str:
@@ -45,7 +58,8 @@ def _next(version: str) -> str:
 def _tail(store: ScoreStore, unchanged: str) -> str:
     where = " (in a writable copy: this one is read-only)" if store.read_only else ""
     return (f". Until then every run on this store warns again; {unchanged}, `swapnas store accept-code "
-            f"{shlex.quote(str(store.path))}`{where} records the code that runs now as the code of its scores")
+            f"{shlex.quote(str(store.path))}`{where} records the code that runs now as the code of its scores; to score "
+            "them anew with the code that runs now, give another --store")
 
 
 def warn_changed_code(store: ScoreStore, proxies: list[Proxy], space: str | None = None, net_version: str = "1") -> None:
@@ -62,8 +76,8 @@ def warn_changed_code(store: ScoreStore, proxies: list[Proxy], space: str | None
         since = _changed_since(store, name, code_digest(p.fn))
         if since is not None:
             warnings.warn(ProxyCodeWarning(
-                f"proxy {p.name!r}: its function differs from the code recorded beside its scores in {store.path} "
-                f"({since}), under the same version {p.version}, so those scores are reused as they are. If the change "
+                f"proxy {p.name!r}: {_whose(since, 'its function', store)}, under the same version {p.version}, so "
+                f"those scores are reused as they are. If the change "
                 f"alters the values, give the proxy a new version (@register(..., version=\"{_next(p.version)}\")) to "
                 f"score them again{_tail(store, 'if the change leaves the values alone')}"),
                 stacklevel=user_stacklevel())
@@ -80,11 +94,11 @@ def warn_changed_network(store: ScoreStore, space: str, version: str) -> None:
         return
     modules = network_modules(space)
     since = _changed_since(store, name, modules_digest(modules))
+    names = ", ".join(m.__name__ for m in modules)
     if since is not None:
         warnings.warn(NetworkCodeWarning(
-            f"space {space!r}: the code of the modules that build its networks ({', '.join(m.__name__ for m in modules)}) "
-            f"differs from the code recorded beside the scores in {store.path} ({since}), under the same network "
-            f"version {version}, so those scores are reused as they are. If the networks changed, set NET_VERSION = "
+            f"space {space!r}: {_whose(since, f'the code of the modules that build its networks ({names})', store, 'the scores')}, "
+            f"under the same network version {version}, so those scores are reused as they are. If the networks changed, set NET_VERSION = "
             f"\"{_next(version)}\" in the space's module to score them again"
             f"{_tail(store, 'if only other code changed (parsing, mutation, docs)')}"), stacklevel=user_stacklevel())
 
@@ -121,14 +135,15 @@ def accept_code(path: str | os.PathLike, names: list[str] | tuple[str, ...] = ()
         raise StoreError(f"{source} is an empty file, not a score store (the --store of a correlate/grid/search run): "
                          "it records no code to accept")
     with ScoreStore(source) as store:
-        recorded = store.recorded_code()
+        recorded: dict[str, tuple[str, float | None]] = {**store.recorded_code(),
+                                                          **dict.fromkeys(store.unrecorded_code(), ("", None))}
         spelt = {n: {n, n.rpartition("@")[0]} for n in recorded}  # swap@1 is asked for as swap@1 or swap
         chosen = [n for n in sorted(recorded) if not names or spelt[n] & set(names)]
         missing = [w for w in names if not any(w in ways for ways in spelt.values())]
         if missing:
             near = near_names(missing[0], sorted({n.rpartition("@")[0] for n in recorded}))
             hint = f" (did you mean {near}?)" if near else ""
-            held_text = ", ".join(sorted(recorded)) or "none (no score was made since codes were recorded)"
+            held_text = ", ".join(sorted(recorded)) or "none (it holds no score)"
             raise NotFound(f"{store.path} records no code of {missing[0]!r}{hint}; it records {held_text}")
         report = AcceptedCode(str(store.path))
         for name in chosen:
@@ -140,13 +155,14 @@ def accept_code(path: str | os.PathLike, names: list[str] | tuple[str, ...] = ()
                 report.unchanged.append(name)
             else:
                 store.accept_code(name, now)
-                report.accepted[name] = local_minute(since)
+                report.accepted[name] = BEFORE_RECORDS if since is None else local_minute(since)
     return report
 
 
 def accept_text(report: AcceptedCode) -> str:
     """``swapnas store accept-code``'s lines."""
-    lines = [f"{name}: the code recorded on {since} is replaced by the code that runs now"
+    lines = [f"{name}: its scores, made {since}, are recorded as made by the code that runs now"
+             if since == BEFORE_RECORDS else f"{name}: the code recorded on {since} is replaced by the code that runs now"
              for name, since in report.accepted.items()]
     if report.unchanged:
         lines.append(f"already the code that runs now: {', '.join(report.unchanged)}")

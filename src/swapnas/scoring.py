@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 
 import torch
 from torch import nn
+from torch.nn.utils import parametrize
 
 from .data import Batch
 from .memory import PeakMemory
@@ -66,17 +67,34 @@ def _normal_(t: torch.Tensor, generator: torch.Generator) -> None:
     t.copy_(torch.empty(t.shape, dtype=torch.float32, device=generator.device).normal_(0.0, 1.0, generator=generator))
 
 
+def _drawn(t: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """A new tensor like ``t`` with :func:`_normal_`'s draws."""
+    out = torch.empty_like(t)
+    _normal_(out, generator)
+    return out
+
+
 def gaussian_init(model: nn.Module, generator: torch.Generator) -> None:
     """The spec's init: Conv/Linear weights ~ N(0, 1), biases 0; BatchNorm γ=1, β=0. Everything else
     keeps its values (the builder's init, or in ``swapnas.score`` the model's own): transposed
     convolutions (``nn.ConvTranspose*``, e.g. TransNAS decoders: not Conv1d/2d/3d subclasses, as in the
     stored scores), embeddings, LayerNorm, and ``nn.MultiheadAttention``'s packed ``in_proj_weight`` (its
-    ``out_proj`` is a Linear and is drawn), so on such models the repeats differ in the drawn layers only."""
+    ``out_proj`` is a Linear and is drawn), so on such models the repeats differ in the drawn layers only. A
+    parametrized weight (``torch.nn.utils.parametrizations``) is set through its parametrization: weight_norm's is the
+    draw, spectral_norm's the draw over its spectral norm."""
+    if not isinstance(generator, torch.Generator):
+        raise TypeError(f"gaussian_init draws from a torch.Generator, e.g. torch.Generator().manual_seed(0), not "
+                        f"{generator!r}")
     with torch.no_grad():
         for m in model.modules():
             if isinstance(m, _CONV_LINEAR):
-                _normal_(m.weight, generator)
-                if m.bias is not None:
+                if parametrize.is_parametrized(m, "weight"):  # weight_norm …: through the parametrization (session 57)
+                    m.weight = _drawn(m.weight, generator)  # (its right_inverse: the weight computed is the draw)
+                else:
+                    _normal_(m.weight, generator)
+                if parametrize.is_parametrized(m, "bias"):
+                    m.bias = torch.zeros_like(getattr(m, "bias"))
+                elif m.bias is not None:
                     m.bias.zero_()
             elif isinstance(m, nn.modules.batchnorm._NormBase):
                 if m.affine:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import math
+import numbers
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -16,7 +17,14 @@ from torch.overrides import TorchFunctionMode
 
 
 def count_params_k(model: nn.Module, exclude: str = "auxiliary") -> float:
-    """Parameters of ``model`` in THOUSANDS, skipping names containing ``exclude``."""
+    """Parameters of ``model`` in THOUSANDS, skipping names containing ``exclude`` (a non-empty name part: "" is in
+    every name, so it counted nothing until session 57)."""
+    if not isinstance(exclude, str) or not exclude:
+        raise ValueError(f"exclude is a part of the names of the parameters not counted, e.g. 'auxiliary', not "
+                         f"{exclude!r}")
+    if any(nn.parameter.is_lazy(p) for p in model.parameters()):
+        raise ValueError(f"{type(model).__name__} has lazy modules (nn.LazyLinear …), whose sizes a first pass sets: "
+                         "call the model once on an input first")
     return sum(p.numel() for n, p in model.named_parameters() if exclude not in n) / 1e3
 
 
@@ -117,6 +125,15 @@ def regularise(score: float, model: nn.Module, mu: float, sigma: float) -> float
 
     Θ is the parameter count of ``model`` in thousands, excluding any auxiliary
     head; μ (thousands of parameters) and σ (thousands², unsquared) set the
-    target size and the width of the prior.
+    target size and the width of the prior. A score that is not a number >= 0, or a ``mu``/``sigma`` that is not a
+    number (``True``, a string, a dict of scores), is a TypeError or ValueError naming it (session 57).
     """
+    for name, value in (("score", score), ("mu", mu), ("sigma", sigma)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            hint = " (score(...) returns a dict: pass score(...)['swap'])" if isinstance(value, dict) else ""
+            raise TypeError(f"regularise's {name} is a number, not {value!r}{hint}")
+    if not math.isfinite(score) or score < 0:
+        raise ValueError(f"regularise's score is a SWAP-Score, a count >= 0, not {score}")
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"regularise counts the parameters of a torch.nn.Module, not {type(model).__name__}")
     return score * size_prior(count_params_k(model), mu, sigma)

@@ -119,6 +119,17 @@ def top_k_precision(score: np.ndarray, truth: np.ndarray, frac: float) -> float:
     return float(np.dot(top_k_share(score, k), top_k_share(truth, k)) / k)
 
 
+def _check_resampling(n_boot: object, seed: object, least: int, note: str = "") -> None:
+    """``n_boot`` an integer >= ``least`` and ``seed`` one >= 0 (numpy's generator seed), each said by name (until
+    session 57, 2.5 or 'a' failed inside numpy)."""
+    def whole(v: object) -> bool:
+        return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+    if not whole(n_boot) or n_boot < least:  # type: ignore[operator]
+        raise ValueError(f"n_boot is the number of bootstrap resamples, an integer {least} or more (got {n_boot!r}){note}")
+    if not whole(seed) or seed < 0:  # type: ignore[operator]
+        raise ValueError(f"seed is the bootstrap's seed, an integer 0 or more (got {seed!r})")
+
+
 def correlate(
     scores: np.ndarray, truth: np.ndarray, params: np.ndarray | None = None,
     higher_is_better: bool = True, n_boot: int = BOOTSTRAP_RESAMPLES, seed: int = 0,
@@ -129,8 +140,9 @@ def correlate(
     no ``abs()`` is ever taken. Pairs whose score or truth is not finite (NaN / inf) are left out
     (``n`` counts the rest); ρ given #params uses those of them whose #params is finite.
     """
-    if n_boot < 0:
-        raise ValueError(f"n_boot is the number of bootstrap resamples, 0 or more (got {n_boot}); 0 gives no interval")
+    if not isinstance(higher_is_better, (bool, np.bool_)):  # None or "False" flipped the sign until session 57
+        raise TypeError(f"higher_is_better is True or False, not {higher_is_better!r}")
+    _check_resampling(n_boot, seed, 0, "; 0 gives no interval")
     x = np.asarray(scores, dtype=float).reshape(-1) * (1.0 if higher_is_better else -1.0)
     y = np.asarray(truth, dtype=float).reshape(-1)
     z = None if params is None else np.asarray(params, dtype=float).reshape(-1)
@@ -189,11 +201,11 @@ def compare_spearman(
     the same ``seed`` gives the same resamples). Archs where ``a``, ``b`` or ``truth`` is not finite are left out of
     both, so the two ρ may differ from each :func:`correlate` over its own finite pairs. ``higher_is_better``: one
     bool for both scores, or one per score. With few archs the interval is wide or degenerate: read it beside ``n``."""
-    signs = (higher_is_better, higher_is_better) if isinstance(higher_is_better, bool) else tuple(higher_is_better)
+    signs = (higher_is_better, higher_is_better) if isinstance(higher_is_better, bool) else \
+        tuple(higher_is_better) if isinstance(higher_is_better, (tuple, list)) else ()
     if len(signs) != 2 or not all(isinstance(s, bool) for s in signs):
         raise ValueError(f"higher_is_better is a bool, or a pair of them (one per score), not {higher_is_better!r}")
-    if n_boot < 1:
-        raise ValueError(f"n_boot is the number of bootstrap resamples, 1 or more (got {n_boot})")
+    _check_resampling(n_boot, seed, 1)
     xa, xb, y = (np.asarray(v, dtype=float).reshape(-1) for v in (a, b, truth))
     if not len(xa) == len(xb) == len(y):
         raise ValueError(f"a, b and truth must have one value per arch (got {len(xa)}, {len(xb)}, {len(y)})")

@@ -38,6 +38,9 @@ CREATE TABLE IF NOT EXISTS protocols (fingerprint TEXT PRIMARY KEY, description 
 CREATE TABLE IF NOT EXISTS proxy_code (proxy TEXT PRIMARY KEY, digest TEXT NOT NULL, created REAL NOT NULL);
 """
 
+#: :meth:`ScoreStore.code_changed`'s answer for a name whose scores were made before the store recorded code
+UNRECORDED = -1.0
+
 #: above this size the open skips ``PRAGMA quick_check`` (it reads every page: about 2 ms per MB, so
 #: 10 ms for 15k scores, 0.5 s at this size) and only reads the schema; later reads still catch damage
 QUICK_CHECK_MAX_BYTES = 256 * 2**20
@@ -248,20 +251,42 @@ class ScoreStore:
 
     def code_changed(self, proxy: str, digest: str) -> float | None:
         """Compare ``digest`` (:func:`~swapnas.proxies.code.code_digest`) with the code recorded for ``proxy``
-        (``name@version``): the time the other digest was recorded if they differ, else None. A digest is recorded
+        (``name@version``): the time the other digest was recorded if they differ, else None; :data:`UNRECORDED`
+        where the store holds scores under ``proxy`` and no code (nothing is recorded then). A digest is recorded
         where none is (the code that makes the first scores); another one is kept until :meth:`accept_code`
         replaces it (until session 55 the first run that warned replaced it, and later runs were quiet about the
-        scores the old code had made). A read-only store compares what it has (nothing, if it was made before
-        digests were recorded) and records nothing; a writable one made before gets the table when opened."""
+        scores the old code had made). A read-only store compares what it has and records nothing."""
         with self._guard(saving=not self.read_only):
-            if self.read_only and not self._has_code_table():
-                return None
-            row = self._db.execute("SELECT digest, created FROM proxy_code WHERE proxy=?", (proxy,)).fetchone()
+            row = self._db.execute("SELECT digest, created FROM proxy_code WHERE proxy=?", (proxy,)).fetchone() \
+                if self._has_code_table() else None
+            if row is None and self._scored_unrecorded(proxy):  # made before stores recorded code: not the running
+                return UNRECORDED  # code's, as until session 57, when the first later run recorded its own for them
             if not self.read_only and row is None:  # two runs may start at once: the first one's row stands
+                # (a writable store made before digests were recorded got the table when opened)
                 self._db.execute("INSERT OR IGNORE INTO proxy_code VALUES (?, ?, ?)", (proxy, digest, time.time()))
                 self._db.commit()
                 row = self._db.execute("SELECT digest, created FROM proxy_code WHERE proxy=?", (proxy,)).fetchone()
         return float(row[1]) if row is not None and row[0] != digest else None
+
+    def _scored_unrecorded(self, name: str) -> bool:
+        """Scores under ``name`` (``proxy@version``, ``net:space@1``) that no recorded code stands beside (one scan of
+        the scores the first time a name is met: afterwards the name is recorded). A network of another version than
+        1 is in the protocol's fingerprint: its scores are not told apart here, and it is never unrecorded."""
+        if name.startswith("net:"):
+            space, _, version = name[4:].rpartition("@")
+            if version != "1":
+                return False
+            return self._db.execute("SELECT 1 FROM scores WHERE space = ? LIMIT 1", (space,)).fetchone() is not None
+        # swap@1, or swap_reg@1[mu=…,sigma=…] with options
+        return self._db.execute("SELECT 1 FROM scores WHERE proxy = ? OR substr(proxy, 1, ?) = ? LIMIT 1",
+                                (name, len(name) + 1, name + "[")).fetchone() is not None
+
+    def unrecorded_code(self) -> list[str]:
+        """The names (``swap@1``, ``net:nb201@1``) the store holds scores under without recorded code: scores made
+        before swapnas recorded it (:meth:`code_changed` answers :data:`UNRECORDED` for them)."""
+        recorded = self.recorded_code()
+        with self._guard():
+            return unrecorded_names(self._db, recorded)
 
     def recorded_code(self) -> dict[str, tuple[str, float]]:
         """Each ``name@version`` (proxies) or ``net:space@version`` (networks) the store records: (digest, time)."""
@@ -354,6 +379,13 @@ class ScoreStore:
         """Fingerprint → the protocol's description, for every protocol in the store (:func:`description`)."""
         with self._guard():
             return {fp: description(d) for fp, d in self._db.execute("SELECT fingerprint, description FROM protocols")}
+
+
+def unrecorded_names(db: sqlite3.Connection, recorded: Iterable[str]) -> list[str]:
+    """The ``proxy@version`` and ``net:space@1`` names of ``db``'s scores that ``recorded`` lacks (options dropped)."""
+    proxies = {p.partition("[")[0] for (p,) in db.execute("SELECT DISTINCT proxy FROM scores")}
+    spaces = {f"net:{s}@1" for (s,) in db.execute("SELECT DISTINCT space FROM scores")}
+    return sorted((proxies | spaces) - set(recorded))
 
 
 def description(text: object) -> dict:

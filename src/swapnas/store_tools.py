@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .scoring import PER_SCORE, fingerprinted
-from .store import ScoreStore, description, local_minute
+from .store import ScoreStore, description, local_minute, unrecorded_names
 from .store_files import StoreError, connect_read_only, connect_reader, text_first_line, without_wal
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -50,6 +50,8 @@ class StoreCheck:
     settings: list[tuple] = field(default_factory=list)
     #: ``name@version`` (or ``net:space@version``) → when the code its scores were made by was recorded
     codes: dict[str, str] = field(default_factory=dict)
+    #: the names scores were stored under before the store recorded code (:func:`swapnas.store.unrecorded_names`)
+    unrecorded: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -163,6 +165,8 @@ def check_store(path: str | os.PathLike) -> StoreCheck:
             report.problems.append(f"scores table: {exc}")
         recorded, _ = _scan(db, "proxy_code", ("proxy", "created"))
         report.codes = {str(n): local_minute(float(t)) for n, t in recorded}
+        if not report.problems:
+            report.unrecorded = unrecorded_names(db, report.codes)
     if report.ok:  # sound: one reader's open and close removes the -shm/-wal the read-only check left (session 55)
         connect_reader(p).close()
     return report
@@ -427,6 +431,9 @@ def check_text(report: StoreCheck) -> str:
         codes = ", ".join(f"{n} ({t})" for n, t in sorted(report.codes.items()))
         lines.append(f"  code of the scores, recorded: {codes} (a run whose code differs warns; `swapnas store "
                      "accept-code` records new code)")
+    if report.unrecorded:
+        lines.append(f"  scores made before the store recorded code: {', '.join(report.unrecorded)} (a run warns that "
+                     "what made them cannot be compared; `swapnas store accept-code` records the code that runs now)")
     lines += [f"  problem: {p}" for p in report.problems]
     return "\n".join(lines)
 

@@ -113,8 +113,8 @@ def resume_line(out: Path, config: EAConfig, seed: int, proxy_key: str | None = 
         raise ValueError(why)
     saved = out / "state.json"
     if cycle >= config.cycles and "stage2" not in doc:  # (saved once the second stage, if any, is done)
-        return (f"the search saved in {saved} finished its cycles ({evaluations} evaluations): its second stage runs "
-                "now (scores stored before are read back)")
+        return (f"the search saved in {saved} finished its cycles ({evaluations} evaluations): its second stage, if "
+                "any, runs now (scores stored before are read back)")
     if cycle >= config.cycles:
         return (f"the search saved in {saved} is complete ({evaluations} evaluations): its answer is read back "
                 "unless the fitness or constraints differ (checked next)")  # session 53: before the refusal

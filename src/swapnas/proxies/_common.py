@@ -142,8 +142,13 @@ def input_jacobian(model: nn.Module, inputs: torch.Tensor, what: str = "this met
 
 
 def row_correlation(rows: np.ndarray, what: str) -> np.ndarray:
-    """Pearson correlation matrix of the rows of ``rows`` (float64); error on a constant row."""
+    """Pearson correlation matrix of the rows of ``rows`` (float64); error on a constant row, and on one row (its 1×1
+    matrix is the same for every network: jacob_cov gave one value to every model of a 1-sample batch until
+    session 57)."""
     rows = np.asarray(rows, dtype=np.float64)
+    if rows.shape[0] < 2:
+        raise ValueError(f"{what}: a correlation over the samples needs 2 or more of them (got {rows.shape[0]}): "
+                         "give a batch of 2 or more samples")
     centred = rows - rows.mean(axis=1, keepdims=True)
     norms = np.sqrt((centred**2).sum(axis=1))
     if np.any(norms == 0):

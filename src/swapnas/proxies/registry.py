@@ -221,6 +221,8 @@ def details(p: Proxy) -> list[str]:
 
 def list_proxies(pattern: str = "*") -> list[str]:
     """Names of registered proxies matching a glob ``pattern``, sorted."""
+    if not isinstance(pattern, str):
+        raise TypeError(f"list_proxies takes a glob pattern such as 'swap*' (default '*': all), not {pattern!r}")
     return sorted(n for n in _REGISTRY if fnmatch.fnmatch(n, pattern))
 
 

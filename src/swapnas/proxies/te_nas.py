@@ -27,6 +27,9 @@ def ntk_condition_number(model: nn.Module, inputs: torch.Tensor) -> float:
     """κ = λ_max / λ_min of the empirical NTK Θ = G Gᵀ, G_i = ∂(Σ_k f_k(x_i))/∂θ over all parameters."""
     params = [p for p in model.parameters() if p.requires_grad]
     out = model(inputs)
+    if out.shape[0] < 2:  # a 1×1 NTK: κ = 1 for every network (session 57)
+        raise ValueError(f"te_nas: the NTK of {out.shape[0]} sample(s) has a condition number of 1 for any network: "
+                         "give a batch of 2 or more samples")
     rows = []
     for i in range(out.shape[0]):
         grads = torch.autograd.grad(out[i].sum(), params, retain_graph=True, allow_unused=True)
