@@ -24,7 +24,7 @@ from swapnas.scoring import protocol_changes
 from swapnas.search.driver import fitness_mismatch
 from swapnas.session import configure
 from swapnas.store import ScoreStore
-from swapnas.store_tools import StoreError, given_as
+from swapnas.store_files import StoreError, given_as
 from swapnas.train import run as train_run
 from swapnas.train.recipe import TrainConfig
 
@@ -66,11 +66,13 @@ def test_lr_gamma_is_refused_under_the_cosine_schedule_and_taken_under_the_step_
                                                                                      tmp_path: Path) -> None:
     genotype = str(__import__("swapnas.spaces", fromlist=["get_space"]).get_space("darts").sample(random.Random(0)))
     with pytest.raises(ValueError, match=r"--lr-gamma 0.9 applies to the step schedule only, and the cifar10 recipe's "
-                                         r"schedule is cosine: add --schedule step, or leave --lr-gamma out"):
+                                         r"schedule is cosine: give --schedule step, or leave --lr-gamma out"):
         train_run.run_train(genotype, recipe="cifar10", out=tmp_path, lr_gamma=0.9)
     assert no_training == []  # refused before the network check
     assert train_run.run_train(genotype, recipe="cifar10", out=tmp_path, lr_gamma=0.9, schedule="step")["trained"]
     assert train_run.run_train(genotype, recipe="imagenet", out=tmp_path, lr_gamma=0.9)["trained"]  # imagenet: step
+    with pytest.raises(ValueError, match=r"and --schedule is cosine: give --schedule step"):
+        train_run.run_train(genotype, recipe="imagenet", out=tmp_path, lr_gamma=0.9, schedule="cosine")
     assert train_run.run_train(genotype, recipe="cifar10", out=tmp_path, lr_gamma=None)["trained"]  # not given
     assert [(c.schedule, c.lr_gamma) for c in no_training] == [("step", 0.9), ("step", 0.9), ("cosine", 0.97)]
 
@@ -85,6 +87,11 @@ def test_a_value_that_starts_with_a_minus_gets_the_equals_form_named(capsys, tmp
            "--shard=VALUE)" in err
     code, out, _ = _cli(["--json", *argv], capsys)
     assert code == EXIT_ERROR and "write --shard=VALUE" in json.loads(out)["error"]
+    code, _, err = _cli(["correlate", "--space", "nb201", "--out", str(tmp_path / "o"), "--store"], capsys)
+    assert code == EXIT_ERROR and "argument --store: expected one argument" in err and "reads as an option" not in err
+    code, _, err = _cli(["correlate", "--space", "nb201", "--out", str(tmp_path / "o"), "--store", "--archs", "3"],
+                        capsys)
+    assert code == EXIT_ERROR and "argument --store: expected one argument" in err and "reads as an option" not in err
     code, _, err = _cli(["correlate", "--space", "nb201", "--out", str(tmp_path / "o"), "--shard=-1/2"], capsys)
     assert code == EXIT_ERROR and "--shard I/K needs 0 <= I < K (got -1/2)" in err and "reads as an option" not in err
 
@@ -102,7 +109,7 @@ def test_protocol_changes_name_each_part_with_its_flag_and_the_batch_only_alone(
     assert protocol_changes(was, _description(dataset="cifar100", batch_digest="b2")) == \
         "--dataset 'cifar10' (now 'cifar100')"
     assert protocol_changes(was, _description(batch_digest="b2")) == \
-        "the input batch (--image-root, the data's images) 'b1' (now 'b2')"
+        "the input batch (its images: --image-root, --batch-size, --score-seed) 'b1' (now 'b2')"
     assert protocol_changes(was, _description(classes=5, init="default", seed=4, net={"C": 8})) == \
         "--init 'gaussian' (now 'default'), --num-classes None (now 5)"  # seed, net: not fingerprinted
     assert protocol_changes(was, was) == ""
@@ -118,6 +125,8 @@ def test_a_search_resumed_with_another_dataset_names_the_flag_not_the_digest() -
     # a protocol not in the store (another --store than the first run's): its digest, as before
     assert "the scoring protocol 'aaaa' (now 'bbbb')" in fitness_mismatch(Path("s"), saved, mine, {"bbbb": {}})
     assert "the scoring protocol 'aaaa' (now 'bbbb')" in fitness_mismatch(Path("s"), saved, mine)
+    no_protocol = {k: v for k, v in saved.items() if k != "protocol"}  # a hand-edited state: said, not a KeyError
+    assert "the scoring protocol None (now 'bbbb')" in fitness_mismatch(Path("s"), no_protocol, mine, protocols)
     damaged = {**saved, "protocol": ["not", "a", "digest"]}  # a hand-edited state: said, not a TypeError
     assert "the scoring protocol ['not', 'a', 'digest'] (now 'bbbb')" in fitness_mismatch(Path("s"), damaged, mine,
                                                                                            protocols)
@@ -128,12 +137,14 @@ def test_a_search_resumed_with_another_dataset_names_the_flag_not_the_digest() -
 @pytest.mark.parametrize("where", ["--out", "--store", "env"])
 def test_out_or_store_inside_the_data_bundle_is_refused_and_nothing_is_written(where: str, tmp_path: Path, capsys,
                                                                                monkeypatch, data_dir: Path) -> None:
-    bundle = tmp_path / "bundle"  # the real bundle's folders, linked: nothing can reach the real one
-    bundle.mkdir()
+    bundle = tmp_path / "bundle"  # the real bundle's files, linked from folders of its own: nothing reaches the real one
     for part in data_dir.iterdir():
-        (bundle / part.name).symlink_to(part.resolve())
-    linked = sorted(p.name for p in bundle.iterdir())
-    inside, outside = bundle / "runs" / "run", tmp_path / "run"
+        if part.is_dir():
+            (bundle / part.name).mkdir(parents=True)
+            for file in part.iterdir():
+                (bundle / part.name / file.name).symlink_to(file.resolve())
+    linked = sorted(str(p.relative_to(bundle)) for p in bundle.rglob("*"))
+    inside, outside = bundle / "nb201" / "run", tmp_path / "run"
     argv = ["correlate", "--space", "nb201", "--proxies", "params", "--archs", "3", "--no-progress"]
     if where == "env":
         monkeypatch.setenv("SWAPNAS_DATA", str(bundle))
@@ -146,7 +157,19 @@ def test_out_or_store_inside_the_data_bundle_is_refused_and_nothing_is_written(w
     assert code == EXIT_ERROR
     assert f"{flag} {inside / 's.sqlite' if where == '--store' else inside} is inside the data bundle " \
            f"{bundle.resolve()}, which swapnas only reads: give a {what} outside it" in err
-    assert sorted(p.name for p in bundle.iterdir()) == linked and not outside.exists()
+    assert sorted(str(p.relative_to(bundle)) for p in bundle.rglob("*")) == linked and not outside.exists()
+
+
+def test_out_beside_the_bundles_own_folders_is_taken(tmp_path: Path, monkeypatch) -> None:
+    from swapnas.cli.out_checks import out_folder
+    (tmp_path / "nb201").mkdir()
+    monkeypatch.chdir(tmp_path)  # a project folder that holds the bundle: `--data-dir .`
+    args = SimpleNamespace(out="runs/x", data_dir=".", store=None, command="correlate")
+    assert out_folder(args) == Path("runs/x")
+    for out, store in (("nb201/x", None), (".", None), ("runs/x", "s.sqlite"), ("runs/x", "nb201/s.sqlite")):
+        with pytest.raises(ValueError, match="is inside the data bundle"):
+            out_folder(SimpleNamespace(out=out, data_dir=".", store=store, command="correlate"))
+    assert out_folder(SimpleNamespace(out="runs/x", data_dir=".", store="runs/s.sqlite", command="correlate"))
 
 
 # --- grid: a metric no network of a column can take ---------------------------------------------------------------
@@ -232,6 +255,12 @@ def test_max_evals_below_the_population_is_said(monkeypatch, caplog, tmp_path: P
         text = "--max-evals 2 is below --population 4: the initial population is scored whole (4 evaluations), " \
                "and no cycle starts"
         assert (text in caplog.text) is said
+    (tmp_path / "o2" / "state.json").write_text("{}")  # a search resumed: its population is scored already
+    caplog.clear()
+    with caplog.at_level(logging.WARNING), pytest.raises(RuntimeError, match="stopped here"):
+        search_command.search_run(parser.parse_args(["search", "--space", "nb201", "--population", "4", "--out",
+                                                     str(tmp_path / "o2"), "--max-evals", "2", "--device", "cpu"]))
+    assert "--max-evals 2 is below" not in caplog.text
 
 
 # --- --resolution too small for the network --------------------------------------------------------------------------
@@ -248,7 +277,7 @@ def test_inputs_too_small_for_the_network_are_refused_and_large_enough_ones_pass
         refuse_small_inputs("nb201", protocol, _batch_of(2), "--resolution 2")
     state = torch.random.get_rng_state()
     refuse_small_inputs("nb201", protocol, _batch_of(8), "--resolution 8")
-    assert torch.equal(torch.random.get_rng_state(), state)
+    assert torch.equal(torch.random.get_rng_state(), state)  # nothing drawn: meta passes only
 
 
 class _MetaShy(nn.Module):
@@ -264,15 +293,23 @@ class _MetaShy(nn.Module):
         return x * float(x.sum().item() >= 0)
 
 
-@pytest.mark.parametrize("fail", [RuntimeError, NotImplementedError])
-def test_a_network_that_fails_only_on_the_meta_device_is_not_refused(fail: type[Exception], monkeypatch) -> None:
-    built: list[str] = []
-    space = SimpleNamespace(sample=lambda rng: "arch",
-                            build=lambda arch, num_classes, **net: built.append(str(torch.empty(0).device))
-                            or _MetaShy(fail))
+@pytest.mark.parametrize("fail", [RuntimeError, NotImplementedError, ValueError])
+def test_a_network_that_fails_on_the_meta_device_at_any_size_is_not_refused(fail: type[Exception],
+                                                                            monkeypatch) -> None:
+    sides: list[int] = []
+
+    class Shy(_MetaShy):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            sides.append(x.shape[-1])
+            return super().forward(x)
+    space = SimpleNamespace(sample=lambda rng: "arch", build=lambda arch, num_classes, **net: Shy(fail))
     monkeypatch.setattr("swapnas.fit_check.get_space", lambda name: space)
     refuse_small_inputs("fake", SimpleNamespace(net={}), _batch_of(1), "--resolution 1")
-    assert built == (["meta", "cpu"] if fail is RuntimeError else ["meta"])  # confirmed by a real pass, or left
+    refuse_small_inputs("fake", SimpleNamespace(net={}), _batch_of(20), "--resolution 20")
+    assert sides == [1, 64, 20, 80]  # each failure tried at the larger size, which fails too: not the size's fault
+    refuse_small_inputs("fake", SimpleNamespace(net={}), SimpleNamespace(inputs=torch.zeros(4, 16), num_classes=2),
+                        "--resolution 1")  # not images: nothing to try
+    assert sides == [1, 64, 20, 80]
 
 
 def test_correlate_refuses_a_resolution_too_small_before_scoring(data_dir: Path, tmp_path: Path, capsys) -> None:
@@ -324,13 +361,39 @@ def test_weight_norm_layers_are_scored_as_the_plain_weights_they_compute() -> No
             plain[i].bias.copy_(normed[i].bias)
     before = {k: v.clone() for k, v in normed.state_dict().items()}
     x, y = torch.randn(16, 3, 8, 8), torch.randint(0, 10, (16,))
-    for kw in ({"seed": 0}, {"seed": 7}, {"init": "none"}):
+    for kw in ({"seed": 0}, {"seed": 7}, {"init": "none"}):  # drawn through weight_norm: g·v/‖v‖, the draw ± rounding
         got = swapnas.score(normed, (x, y), ["swap", "synflow", "snip"], **kw)
-        assert got == swapnas.score(plain, (x, y), ["swap", "synflow", "snip"], **kw)
+        assert got == pytest.approx(swapnas.score(plain, (x, y), ["swap", "synflow", "snip"], **kw), rel=1e-6)
         assert got["synflow"] > 0 and got["snip"] > 0  # 0.0 until session 57: no gradient reached the weights
     assert swapnas.score(normed, x, seed=0) != swapnas.score(normed, x, seed=7)  # redrawn: the seeds differ
     assert type(normed[0]).__name__ == "ParametrizedConv2d"  # the caller's model: as it was
     assert all(torch.equal(before[k], v) for k, v in normed.state_dict().items())
+
+
+def test_spectral_norm_and_a_parametrized_buffer_are_scored_as_the_module_computes_them() -> None:
+    import swapnas
+    from swapnas.api import _initialised
+    from swapnas.scoring import gaussian_init
+    normed = _cnn()
+    nn.utils.parametrizations.spectral_norm(normed[0])
+    copy = _initialised(normed, "gaussian", 0, 0)  # drawn through the parametrization (draw / σ), then made plain
+    reference = _cnn()
+    nn.utils.parametrizations.spectral_norm(reference[0])
+    gaussian_init(reference, torch.Generator().manual_seed(0))
+    assert type(copy[0]) is nn.Conv2d and isinstance(copy[0].weight, nn.Parameter)
+    w, r = copy[0].weight.detach(), reference[0].weight.detach()  # the same draw; σ from each one's power iteration
+    assert torch.allclose(w / w.norm(), r / r.norm(), atol=1e-6)
+    assert torch.linalg.matrix_norm(copy[0].weight.flatten(1), 2) < 2  # normalised, not raw N(0, 1) (about 9)
+
+    class Negated(nn.Module):
+        def forward(self, t: torch.Tensor) -> torch.Tensor:
+            return -t
+    bn = nn.BatchNorm2d(8)
+    nn.utils.parametrize.register_parametrization(bn, "running_mean", Negated())
+    model = nn.Sequential(nn.Conv2d(3, 8, 3), bn, nn.ReLU(), nn.Flatten(), nn.Linear(8 * 6 * 6, 10))
+    made = _initialised(model, "none", 0, 0)
+    assert "running_mean" in dict(made[1].named_buffers()) and "running_mean" not in dict(made[1].named_parameters())
+    assert swapnas.score(model, (torch.randn(4, 3, 8, 8), torch.arange(4)), ["snip"])["snip"] > 0
 
 
 def test_gaussian_init_draws_a_parametrized_weight_through_its_parametrization() -> None:
@@ -386,7 +449,8 @@ def test_correlate_refuses_a_sign_that_is_not_a_bool_and_resampling_arguments_by
     from swapnas.stats import compare_spearman, correlate
     x, y = np.arange(8.0), np.arange(8.0)
     assert correlate(x, y, higher_is_better=np.bool_(True), n_boot=np.int64(10)).spearman == 1.0
-    for sign in (None, "False", 0):
+    assert correlate(x, y, higher_is_better=0, n_boot=0).spearman == -1.0  # a registry's 0 / 1: taken
+    for sign in (None, "False", 2):
         with pytest.raises(TypeError, match="higher_is_better is True or False"):
             correlate(x, y, higher_is_better=sign)  # type: ignore[arg-type]
     for kw, said in (({"n_boot": 2.5}, "an integer 0 or more (got 2.5)"), ({"n_boot": True}, "(got True)"),
@@ -516,3 +580,16 @@ def test_compare_runs_compares_grids_and_refuses_another_file(tmp_path: Path) ->
     assert "identical  nb201/cifar10 n_archs: 5" in same.stdout
     assert differs.returncode == 1 and "DIFFERENT  nb201/cifar10 swap spearman: 0.5" in differs.stdout
     assert neither.returncode == 1 and "this file holds none of them" in neither.stderr
+
+
+def test_load_batch_refuses_an_unknown_fill_rule_whether_or_not_it_is_needed(small_bundle: Path) -> None:
+    from swapnas.data import load_batch
+    assert load_batch("cifar10", 4, data_dir=small_bundle, fill="error").inputs.shape[0] == 4
+    with pytest.raises(ValueError, match=r"fill must be 'augment' or 'error' \(got 'bogus'\)"):
+        load_batch("cifar10", 4, data_dir=small_bundle, fill="bogus")
+
+
+def test_a_search_fitness_of_several_names_says_it_takes_one() -> None:
+    from swapnas.search.fitness import choose_fitness
+    with pytest.raises(ValueError, match=r"--fitness swap,params: the search's fitness is one proxy"):
+        choose_fitness("nb201", "swap,params")

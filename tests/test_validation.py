@@ -267,7 +267,7 @@ TRAIN_CASES = {
     "momentum_inf": (["--momentum", "inf"], ["argument --momentum", "not a finite number"]),
     "momentum_one": (["--momentum", "1"], ["--momentum in [0, 1)"]),
     "lr_gamma_cosine": (["--lr-gamma", "0.9"], ["--lr-gamma 0.9 applies to the step schedule only, and the cifar10 "
-                                                "recipe's schedule is cosine: add --schedule step"]),
+                                                "recipe's schedule is cosine: give --schedule step"]),
     "weight_decay_negative": (["--weight-decay", "-1"], ["--weight-decay >= 0"]),
     "drop_path_one": (["--drop-path", "1.5"], ["--drop-path and --label-smoothing must be in [0, 1)"]),
     "label_smoothing_nan": (["--label-smoothing", "nan"], ["argument --label-smoothing", "not a finite number"]),

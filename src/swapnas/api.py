@@ -46,45 +46,52 @@ INIT_CHOICES = ("gaussian", "none")
 
 
 def _copy(model: nn.Module) -> nn.Module:
-    """A deep copy; a lazy module's uninitialised buffers (which cannot be deep-copied) become fresh ones, and a
-    parametrized tensor (``parametrizations.weight_norm``, ``spectral_norm``, …) the plain parameter it computes:
-    until session 57 the N(0, 1) init wrote into a tensor computed anew at each access (every repeat scored the
-    caller's weights) and gradient proxies read no gradient from it (0.0 for synflow and snip)."""
+    """A deep copy; a lazy module's uninitialised buffers (which cannot be deep-copied) become fresh ones."""
     lazy = [b for b in model.buffers() if nn.parameter.is_lazy(b)]
     fresh = nn.parameter.UninitializedBuffer  # torch declares its device / dtype in __new__ only
     memo: dict[int, Any] = {id(b): fresh(device=b.device, dtype=b.dtype) for b in lazy}  # type: ignore[call-arg]
     try:
         m = copy.deepcopy(model, memo)
     except Exception as exc:  # noqa: BLE001 - a lock, an open file, a hook-based weight_norm or pruning …
+        if isinstance(exc, (MemoryError, RecursionError)) or type(exc).__name__ == "OutOfMemoryError":
+            raise
         raise UnsupportedModel(f"swapnas scores a copy of the model, and {type(model).__name__} cannot be copied "
                                f"(copy.deepcopy: {type(exc).__name__}: {exc}); keep locks, files and other such "
                                "attributes out of the module, and use torch.nn.utils.parametrizations (not the older "
                                "hook-based weight_norm or prune, or prune.remove first)") from exc
-    for module in [sub for sub in m.modules() if parametrize.is_parametrized(sub)]:
-        _bake(module)
     return m
 
 
-def _bake(module: nn.Module) -> None:
-    """A parametrized module of a copy made plain in place: each parametrized tensor a parameter holding the value it
-    computes now. Not ``parametrize.remove_parametrizations``: it deletes the tensor's property from the module's
-    class, which the copy shares with the caller's module (whose weight would then be gone)."""
-    with torch.no_grad():
-        values = {name: getattr(module, name).detach().clone() for name in getattr(module, "parametrizations")}
-    module.__class__ = type(module).__bases__[0]  # torch's Parametrized<Class> derives from the class alone
-    del module._modules["parametrizations"]
-    for name, value in values.items():
-        module.register_parameter(name, nn.Parameter(value))
+def _baked(model: nn.Module) -> nn.Module:
+    """``model`` (a copy) with each parametrized tensor (``parametrizations.weight_norm``, ``spectral_norm``, …) made
+    the plain parameter (or buffer) holding the value it computes now, in place: until session 57 gradient proxies
+    read no gradient from a tensor computed anew at each access (0.0 for synflow and snip). Not
+    ``parametrize.remove_parametrizations``: it deletes the tensor's property from the module's class, which the copy
+    shares with the caller's module (whose weight would then be gone)."""
+    for module in [m for m in model.modules() if parametrize.is_parametrized(m)]:
+        lists = getattr(module, "parametrizations")
+        with torch.no_grad():
+            values = {name: getattr(module, name).detach().clone() for name in lists}
+        kept = {name: any(True for _ in lists[name].parameters(recurse=False)) for name in lists}  # a parameter?
+        module.__class__ = parametrize.type_before_parametrizations(module)
+        del module._modules["parametrizations"]
+        for name, value in values.items():
+            if kept[name]:
+                module.register_parameter(name, nn.Parameter(value))
+            else:
+                module.register_buffer(name, value)
+    return model
 
 
 def _initialised(model: nn.Module, init: str, seed: int, repeat: int, train: bool = True) -> nn.Module:
     """A copy for one repeat: initialised, in train mode (``train`` False: each module in its own mode), every
     parameter trainable (whatever the caller froze: gradient proxies measure the architecture, not the caller's
-    fine-tuning choice)."""
+    fine-tuning choice). A parametrized weight is drawn through its parametrization (:func:`gaussian_init`), then
+    made the plain weight it computes (:func:`_baked`)."""
     m = _copy(model).requires_grad_(True)
     if init == "gaussian":
         gaussian_init(m, torch.Generator().manual_seed(seed + repeat))
-    return m.train(True) if train else m
+    return _baked(m).requires_grad_(True).train(True) if train else _baked(m).requires_grad_(True)
 
 
 class _Inputs:

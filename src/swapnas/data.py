@@ -340,7 +340,7 @@ def load_batch(
     A TransNAS-Bench-101 task name (``class_object`` … ``segmentsemantic``) gives that task's
     stand-in batch (:mod:`swapnas.taskonomy`: no Taskonomy images exist offline).
     """
-    _check_draw(size, seed)  # first: every kind of batch (a task slices its images by size)
+    _check_draw(size, seed, fill)  # first: every kind of batch (a task slices its images by size)
     if is_token_task(dataset) or objective not in (None, "cls"):  # FlexiBERT GLUE tasks: token ids (S, L)
         return _token_batch(dataset, size, image_root=image_root, inputs=inputs, seed=seed, length=resolution,
                             objective=objective)
@@ -375,8 +375,11 @@ def _logged(notes: dict[str, str], labels: bool) -> str:
     return "; ".join(notes.values())
 
 
-def _check_draw(size: object, seed: object) -> None:
-    """``size`` a whole number >= 1 and ``seed`` one >= 0 (numpy's integers too), else a ValueError naming it."""
+def _check_draw(size: object, seed: object, fill: object = "augment") -> None:
+    """``size`` a whole number >= 1, ``seed`` one >= 0 (numpy's integers too) and ``fill`` a rule, else a ValueError
+    naming it (``fill`` was read only on a shortfall until session 57: 'bogus' passed otherwise)."""
+    if fill not in ("augment", "error"):
+        raise ValueError(f"fill must be 'augment' or 'error' (got {fill!r})")
     if isinstance(size, bool) or not isinstance(size, numbers.Integral) or size < 1:
         raise ValueError(f"batch size must be a whole number >= 1 (got {size!r})")
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:

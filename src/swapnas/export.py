@@ -46,8 +46,8 @@ from .proxies import get_proxy, list_proxies
 from .scoring import fingerprinted
 from .spaces import SPACES, get_space
 from .store import ScoreStore, StoreError
-from .store_files import is_sqlite
-from .store_tools import given_as
+from .store_files import given_as, is_sqlite
+
 
 FORMATS = ("csv", "naslib-zc")
 

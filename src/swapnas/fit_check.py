@@ -101,28 +101,30 @@ def not_applicable(space: str, proxies: list[Proxy], protocol: Protocol,
 
 
 def refuse_small_inputs(space: str, protocol: Protocol, batch: Batch, given: str) -> None:
-    """A ValueError when the network of ``space`` cannot take ``batch``'s inputs (your images resized too small for
-    its pools and strides: until session 57 every arch was scored and failed). One sampled network on the meta
-    device; a failure there is confirmed by a real pass (the torch RNG kept) before it refuses, since a network
-    may need real tensors. ``given``: the flag that set the size, with its value (``--resolution 1``)."""
+    """A ValueError when the network of ``space`` cannot take ``batch``'s images at their size (your images resized
+    too small for its pools and strides: until session 57 every arch was scored and failed). One sampled network's
+    pass on the meta device (no memory, no compute); it refuses only when the same pass on images four times as
+    large (at least 64 pixels) goes through, so a failure of another cause (an op the meta device lacks, a network
+    that needs real tensors) is left to the scoring. ``given``: the flag that set the size, with its value
+    (``--resolution 1``)."""
+    x = batch.inputs
+    if not isinstance(x, torch.Tensor) or x.dim() != 4:  # images only: (S, C, H, W)
+        return
     mod, arch = get_space(space), get_space(space).sample(random.Random(0))
-    try:
-        with torch.device("meta"):
-            net = mod.build(arch, num_classes=batch.num_classes, **protocol.net)
-        with torch.no_grad():
-            net(batch.map(lambda t: t.to("meta")).inputs)
-        return
-    except NotImplementedError:  # an op without a meta kernel: left to the scoring
-        return
-    except Exception:  # noqa: BLE001 - confirmed or not by the real pass below
-        pass
-    try:
-        with torch.random.fork_rng(), torch.no_grad():
-            mod.build(arch, num_classes=batch.num_classes, **protocol.net)(batch.inputs)
-    except Exception as exc:  # noqa: BLE001 - the network's own words, with the flag to change
-        shape = f" {tuple(batch.inputs.shape)}" if isinstance(batch.inputs, torch.Tensor) else ""
-        raise ValueError(f"{given}: the {space} network cannot take inputs{shape} of that size ({type(exc).__name__}: "
-                         f"{exc}); give a larger {given.split()[0]}") from None
+
+    def failure(side: int) -> Exception | None:
+        try:
+            with torch.device("meta"):
+                net = mod.build(arch, num_classes=batch.num_classes, **protocol.net)
+                with torch.no_grad():
+                    net(torch.empty(*x.shape[:2], side, side))
+        except Exception as exc:  # noqa: BLE001 - told apart by the larger size's pass
+            return exc
+        return None
+    small = failure(x.shape[-1])
+    if small is not None and failure(max(64, 4 * x.shape[-1])) is None:
+        raise ValueError(f"{given}: the {space} network cannot take inputs {tuple(x.shape)} of that size "
+                         f"({type(small).__name__}: {small}); give a larger {given.split()[0]}")
 
 
 def refuse_unfit(space: str, proxies: list[Proxy], protocol: Protocol, batch: Batch, flag: str,

@@ -145,7 +145,7 @@ def run_grid(
                                            init=init or _column_init(bench.space, proxies), data_dir=data_dir)
         proxy_list, skipped = not_applicable(bench.space, asked, protocol, batch)
         if shard is not None:
-            archs = shard_of(pick_archs(pool, n, seed), shard)
+            archs = shard_of(pick_archs(pool, n, seed), shard) if proxy_list else []  # nothing applies: no scoring
             recs = score_archs(archs, bench.space, proxy_list, protocol, batch, store, device, retry_failed, progress,
                                f"{name}/{task} shard {shard[0]}/{shard[1]}", executor)
             if counts is not None:
@@ -157,7 +157,8 @@ def run_grid(
         )
         out.append(GridColumn(name, task, run.ground_truth, run.protocol, run.batch_note, len(run.archs),
                               run.wall_seconds, [asdict(r) for r in run.results],
-                              best_for(bench.space) if asked_best else None, run.reused, run.partly_reused,
+                              best_for(bench.space) if asked_best else None, run.reused if proxy_list else 0,
+                              run.partly_reused if proxy_list else 0,
                               sorted({part for p in asked for part in p.parts} - named), skipped))
     return out
 

@@ -28,6 +28,7 @@ from .buffers import restored_buffers
 from .module_tools import all_modules
 from .padding import live_positions, unmasked, without_padding
 from .seq_first import FIX as _FIX, batch_first_guard, positional as _positional
+from .swap_checks import call_naming_a_pair, check_swap_options
 from .size_prior import (  # noqa: F401  (re-exported: the size prior lived here)
     PRIOR_CENTRE, PRIOR_WIDTH, count_params_k, prior_from_range, regularise, size_prior, unfused_attention)
 
@@ -223,38 +224,6 @@ def hooked_activations(model: nn.Module, activations: Sequence[type[nn.Module]] 
             h.remove()
 
 
-def _check_swap_options(activations: object, input_dims: object, restore_buffers: object, functions: object) -> None:
-    """:func:`swap_score`'s options: non-empty collections of activation module types and of ranks, and two bools
-    (until session 57 ``restore_buffers="no"`` restored them, and an empty or misspelt collection counted nothing
-    with a garbled message)."""
-    if isinstance(activations, type) or isinstance(input_dims, int):  # one type or one rank, not a collection
-        raise TypeError("activations and input_dims take collections: e.g. activations=(nn.ReLU,), input_dims=(4,) "
-                        f"(got activations={activations!r}, input_dims={input_dims!r})")
-    kinds, dims = list(activations), list(input_dims)  # type: ignore[call-overload]
-    if not kinds or not all(isinstance(a, type) and issubclass(a, nn.Module) for a in kinds):
-        raise TypeError(f"activations are nn.Module classes, one or more, e.g. (nn.ReLU,) or "
-                        f"swapnas.patterns.EXTENDED_ACTIVATIONS (got {activations!r})")
-    if not dims or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 1 for d in dims):
-        raise TypeError(f"input_dims are tensor ranks, integers >= 1, e.g. (4,) for conv maps or (2, 3, 4) (got "
-                        f"{input_dims!r})")
-    for name, value in (("restore_buffers", restore_buffers), ("functions", functions)):
-        if not isinstance(value, bool):
-            raise TypeError(f"{name} is True or False, not {value!r}")
-
-
-def _called(model: nn.Module, inputs: Inputs) -> object:
-    """``call_model``; an (x, y) pair whose model takes x alone is named (swap_score calls ``model(*pair)``)."""
-    try:
-        return call_model(model, inputs)
-    except TypeError as exc:
-        pair = isinstance(inputs, tuple) and len(inputs) == 2 and isinstance(inputs[1], torch.Tensor) \
-            and inputs[1].dim() == 1 and not inputs[1].is_floating_point()
-        if not pair:
-            raise
-        raise TypeError(f"{exc}: swap_score calls model(*inputs) on a tuple, and these look like an (x, labels) "
-                        "pair: pass the inputs alone, swap_score(model, x) (swapnas.score takes (x, y) pairs)") from exc
-
-
 def swap_score(model: nn.Module, inputs: Inputs, *, activations: Sequence[type[nn.Module]] = ICLR_ACTIVATIONS,
                input_dims: Collection[int] = (4,), restore_buffers: bool = True, functions: bool = False) -> int:
     """Exact SWAP-Score Ψ of ``model`` for one forward pass of ``inputs``.
@@ -299,14 +268,14 @@ def swap_score(model: nn.Module, inputs: Inputs, *, activations: Sequence[type[n
         True
     """
     check_inputs(model, inputs)
-    _check_swap_options(activations, input_dims, restore_buffers, functions)
+    activations, input_dims = check_swap_options(activations, input_dims, restore_buffers, functions)
     restore = restored_buffers(model) if restore_buffers else contextlib.nullcontext()
     samples, fed = num_samples(inputs), {tuple(t.shape) for t in input_tensors(inputs)}
     patterns = _DistinctPatterns(samples)
     add = without_padding(live_positions(inputs), patterns.add)  # padded positions as 0 (``swapnas.padding``)
     with restore, batch_first_guard(model, samples, add, fed) as sink, torch.no_grad(), unfused_attention(), \
             hooked_activations(model, activations, input_dims, sink=sink, skip_repeats=True, functions=functions):
-        _refuse_nan(_called(model, inputs))
+        _refuse_nan(call_naming_a_pair(call_model, model, inputs))
     count = patterns.count()
     if count is None or patterns.s is None:  # (s is set by the first hooked map, with the count)
         raise NoActivationError(*_no_activation_message(model, activations, input_dims, functions))

@@ -140,8 +140,8 @@ def correlate(
     no ``abs()`` is ever taken. Pairs whose score or truth is not finite (NaN / inf) are left out
     (``n`` counts the rest); ρ given #params uses those of them whose #params is finite.
     """
-    if not isinstance(higher_is_better, (bool, np.bool_)):  # None or "False" flipped the sign until session 57
-        raise TypeError(f"higher_is_better is True or False, not {higher_is_better!r}")
+    if not isinstance(higher_is_better, (bool, np.bool_, int)) or higher_is_better not in (0, 1):  # None or "False"
+        raise TypeError(f"higher_is_better is True or False, not {higher_is_better!r}")  # flipped ρ until session 57
     _check_resampling(n_boot, seed, 0, "; 0 gives no interval")
     x = np.asarray(scores, dtype=float).reshape(-1) * (1.0 if higher_is_better else -1.0)
     y = np.asarray(truth, dtype=float).reshape(-1)

@@ -141,3 +141,13 @@ def connect_reader(path: Path) -> sqlite3.Connection:
         except sqlite3.OperationalError:  # e.g. a -shm it cannot make; a file that is no database is DatabaseError
             db.close()
     return connect_read_only(path)
+
+
+def given_as(exc: StoreError, flag: str | None) -> StoreError:
+    """``exc`` for a store given by ``flag`` (``--into``), or as an argument (None), not by a run's ``--store`` (what
+    names a run's store, "the --store of a correlate/grid/search run", stays: session 57)."""
+    run = "the --store of a correlate/grid/search run"
+    text = str(exc).replace(run, "\0")
+    text = text.replace("a --store", "an --into") if flag == "--into" else text
+    text = text.replace("--store", flag) if flag else text.replace("another --store", "another store")
+    return StoreError(text.replace("\0", run))

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from .scoring import PER_SCORE, fingerprinted
 from .store import ScoreStore, description, local_minute, unrecorded_names
-from .store_files import StoreError, connect_read_only, connect_reader, text_first_line, without_wal
+from .store_files import StoreError, connect_read_only, connect_reader, given_as, text_first_line, without_wal
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _PK_INDEX = "sqlite_autoindex_scores_1"
@@ -85,16 +85,6 @@ class Merge:
     #: metrics and networks (``swap@1``, ``net:nb201@1``) a source records other code for than INTO (or an earlier
     #: source) does: INTO keeps the first, so a run whose code differs from it warns (session 55)
     other_code: list[str] = field(default_factory=list)
-
-
-def given_as(exc: StoreError, flag: str | None) -> StoreError:
-    """``exc`` for a store given by ``flag`` (``--into``), or as an argument (None), not by a run's ``--store`` (what
-    names a run's store, "the --store of a correlate/grid/search run", stays: session 57)."""
-    run = "the --store of a correlate/grid/search run"
-    text = str(exc).replace(run, "\0")
-    text = text.replace("a --store", "an --into") if flag == "--into" else text
-    text = text.replace("--store", flag) if flag else text.replace("another --store", "another store")
-    return StoreError(text.replace("\0", run))
 
 
 def existing_store(path: str | os.PathLike) -> Path:

@@ -13,7 +13,7 @@ import signal
 import sys
 import threading
 from concurrent.futures import BrokenExecutor
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from .._version import __version__
 from ..callers import with_brief_warnings
@@ -43,10 +43,19 @@ class _Parser(argparse.ArgumentParser):
     """The command line's parser: keeps its last error's text for ``--json`` (:func:`_parsed`)."""
 
     last_error = ""
+    #: the words the last parse read (a subcommand's parser: the words after the subcommand)
+    words: list[str] = []
+
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
+        _Parser.words = list(sys.argv[1:] if args is None else args)
+        return super().parse_known_args(args, namespace)
 
     def error(self, message: str) -> NoReturn:
-        if (flag := re.fullmatch(r"argument (--[\w-]+): expected one argument", message)) is not None:
-            message += f" (a value that starts with '-' reads as an option: write {flag[1]}=VALUE)"
+        flag = re.fullmatch(r"argument (--[\w-]+): expected one argument", message)
+        after = [w for w, v in zip(_Parser.words, _Parser.words[1:]) if flag is not None and w == flag[1]
+                 and re.match(r"-[\d.]", v)]  # --shard -1/2 (a missing value before the next --flag: no hint)
+        if after:
+            message += f" (a value that starts with '-' reads as an option: write {flag[1]}=VALUE)"  # type: ignore
         _Parser.last_error = f"{self.prog}: {message}"
         super().error(message)
 

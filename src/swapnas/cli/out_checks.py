@@ -46,9 +46,15 @@ def out_folder(args: argparse.Namespace) -> Path:
     return out
 
 
+#: the data bundle's own folders (SOURCES.md): a run's outputs inside one of them, or in the bundle's top folder
+#: itself, are refused; elsewhere under it (a bundle kept in a project's folder, `--data-dir .`) they are taken
+BUNDLE_FOLDERS = ("darts", "flexibert", "images", "nb101", "nb201", "nb301", "transnas")
+
+
 def _refuse_in_bundle(args: argparse.Namespace, out: Path) -> None:
-    """``--out`` or ``--store`` inside the data bundle (``--data-dir``, ``$SWAPNAS_DATA`` or the user default) is
-    refused: the bundle is only read, and is every later run's input (session 56's audit wrote into it as root)."""
+    """``--out`` or ``--store`` in the data bundle (``--data-dir``, ``$SWAPNAS_DATA`` or the user default): its top
+    folder or one of its :data:`BUNDLE_FOLDERS` is refused: the bundle is only read, and is every later run's input
+    (session 56's audit wrote into it as root)."""
     if not hasattr(args, "data_dir"):
         return
     try:
@@ -56,7 +62,9 @@ def _refuse_in_bundle(args: argparse.Namespace, out: Path) -> None:
     except (OSError, ValueError):  # no bundle found: the command says so itself
         return
     for flag, path in (("--out", out), ("--store", getattr(args, "store", None))):
-        if path is not None and Path(path).resolve().is_relative_to(bundle):
+        where = None if path is None else Path(path).resolve()
+        if where is not None and (where == bundle or (flag == "--store" and where.parent == bundle)
+                                  or any(where.is_relative_to(bundle / f) for f in BUNDLE_FOLDERS)):
             raise ValueError(f"{flag} {path} is inside the data bundle {bundle}, which swapnas only reads: give a "
                              f"{'folder' if flag == '--out' else 'file'} outside it")
 

@@ -159,7 +159,8 @@ def search_run(args: argparse.Namespace) -> tuple[SearchResult, list[Path]]:
     if config.sample < 2 and config.crossover > 0:  # the EA's crossover takes the tournament's best two
         log.warning("--sample 1: a crossover takes the best two of the tournament, so --crossover %g does nothing; "
                     "give --sample 2 or more, or --crossover 0", config.crossover)
-    if args.max_evals is not None and args.max_evals < config.population:  # said only in --help until session 57
+    fresh = not (Path(args.out) / "state.json").is_file()  # (a resumed search scored its population already)
+    if fresh and args.max_evals is not None and args.max_evals < config.population:  # only in --help until s. 57
         log.warning("--max-evals %d is below --population %d: the initial population is scored whole (%d "
                     "evaluations), and no cycle starts", args.max_evals, config.population, config.population)
     out = out_folder(args)

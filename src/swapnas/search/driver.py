@@ -119,7 +119,7 @@ def fitness_mismatch(state_path: Path, saved: Any, mine: dict, protocols: dict[s
     known = protocols or {}
 
     def change(k: str) -> str:
-        both = k == "protocol" and isinstance(saved[k], str) and saved[k] in known and mine[k] in known
+        both = k == "protocol" and isinstance(saved.get(k), str) and saved[k] in known and mine.get(k) in known
         return (protocol_changes(known[saved[k]], known[mine[k]]) if both else "") or \
             f"{FITNESS_FLAGS.get(k, k)} {saved.get(k)!r} (now {mine.get(k)!r})"
     what = f"{saved!r}" if not isinstance(saved, dict) else ", ".join(

@@ -76,6 +76,9 @@ def choose_fitness(space: str, fitness: str, refine: int | None = None, refine_r
     proxy and ``refine``); any other proxy has no second stage unless ``refine`` asks for one (then
     4 repeats of the first stage's network). Each given argument replaces that part of the default.
     ``warn=False``: no warning for a space without a recommended fitness (a check before the search, which warns)."""
+    if isinstance(fitness, str) and "," in fitness:  # "did you mean 'params'?" until session 57
+        raise ValueError(f"--fitness {fitness}: the search's fitness is one proxy (`swapnas proxies` lists them; a "
+                         "metric combining several is one proxy too, e.g. best)")
     own = getattr(get_space(space), "FITNESS_PROTOCOL", {}) if fitness == "best" else {}
     chosen = get_proxy(best_for(space) if fitness == "best" else fitness)
     if fitness == "best" and "proxy" not in own and warn:

@@ -39,8 +39,9 @@ def run_train(genotype: Genotype | str, *, recipe: str = "cifar10", out: str | o
     given: dict[str, Any] = {k: v for k, v in overrides.items() if v is not None}
     config = replace(RECIPES[recipe], **given)
     if "lr_gamma" in given and config.schedule != "step":
-        raise ValueError(f"--lr-gamma {config.lr_gamma} applies to the step schedule only, and the {recipe} recipe's "
-                         f"schedule is {config.schedule}: add --schedule step, or leave --lr-gamma out")
+        whose = "--schedule" if "schedule" in given else f"the {recipe} recipe's schedule"
+        raise ValueError(f"--lr-gamma {config.lr_gamma} applies to the step schedule only, and {whose} is "
+                         f"{config.schedule}: give --schedule step, or leave --lr-gamma out")
     check_network(config, recipe)  # before the data is read
     data = load_data(recipe, data_root, synthetic, workers=workers)
     device = resolve_device(device) if isinstance(device, str) else torch.device(device)

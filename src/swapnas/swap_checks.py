@@ -1,0 +1,44 @@
+"""Checks of :func:`swapnas.patterns.swap_score`'s arguments, each said by name (a Python API audit, session 57)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import nn
+
+
+def check_swap_options(activations: Any, input_dims: Any, restore_buffers: object,
+                       functions: object) -> tuple[tuple[type[nn.Module], ...], tuple[int, ...]]:
+    """:func:`~swapnas.patterns.swap_score`'s options checked: non-empty collections of activation module types and of
+    ranks (returned as tuples: a generator is read once), and two bools (until session 57 ``restore_buffers="no"``
+    restored them, and an empty or misspelt collection counted nothing with a garbled message)."""
+    if isinstance(activations, type) or isinstance(input_dims, int):  # one type or one rank, not a collection
+        raise TypeError("activations and input_dims take collections: e.g. activations=(nn.ReLU,), input_dims=(4,) "
+                        f"(got activations={activations!r}, input_dims={input_dims!r})")
+    kinds, dims = tuple(activations), tuple(input_dims)
+    if not kinds or not all(isinstance(a, type) and issubclass(a, nn.Module) for a in kinds):
+        raise TypeError(f"activations are nn.Module classes, one or more, e.g. (nn.ReLU,) or "
+                        f"swapnas.patterns.EXTENDED_ACTIVATIONS (got {activations!r})")
+    if not dims or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 1 for d in dims):
+        raise TypeError(f"input_dims are tensor ranks, integers >= 1, e.g. (4,) for conv maps or (2, 3, 4) (got "
+                        f"{input_dims!r})")
+    for name, value in (("restore_buffers", restore_buffers), ("functions", functions)):
+        if not isinstance(value, bool):
+            raise TypeError(f"{name} is True or False, not {value!r}")
+    return kinds, dims
+
+
+def call_naming_a_pair(call: Callable[[nn.Module, Any], object], model: nn.Module, inputs: Any) -> object:
+    """``call(model, inputs)`` (:func:`~swapnas.patterns.call_model`); an (x, y) pair whose model takes x alone is named (swap_score calls
+    ``model(*pair)``: "forward() takes 2 positional arguments but 3 were given" was all it said until session 57)."""
+    try:
+        return call(model, inputs)
+    except TypeError as exc:
+        pair = isinstance(inputs, tuple) and len(inputs) == 2 and isinstance(inputs[1], torch.Tensor) \
+            and inputs[1].dim() == 1 and not inputs[1].is_floating_point()
+        if not pair:
+            raise
+        raise TypeError(f"{exc}: swap_score calls model(*inputs) on a tuple, and these look like an (x, labels) "
+                        "pair: pass the inputs alone, swap_score(model, x) (swapnas.score takes (x, y) pairs)") from exc
