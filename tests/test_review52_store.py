@@ -130,7 +130,8 @@ def test_a_cut_store_keeps_the_page_size_its_header_gives(tmp_path) -> None:
 def test_a_store_s_main_file_copied_without_its_wal_is_named_so(tmp_path) -> None:
     """After a kill -9, a store's schema and scores are only in FILE-wal until the first checkpoint; a shard copied
     without it was "not a swapnas score store (it has no scores table …)" to merge, check and salvage alike."""
-    from swapnas.store_tools import check_store, merge_stores
+    from swapnas.store_merge import merge_stores
+    from swapnas.store_tools import check_store
 
     main = tmp_path / "shard.sqlite"
     sqlite3.connect(main).execute("PRAGMA journal_mode=WAL").close()  # what the copy holds: a header, no table
@@ -177,7 +178,7 @@ def test_a_data_dir_that_is_a_file_is_called_a_file(tmp_path) -> None:
 
 def test_merge_names_its_into_flag_when_the_target_cannot_be_made(tmp_path) -> None:
     from swapnas.store import StoreError
-    from swapnas.store_tools import merge_stores
+    from swapnas.store_merge import merge_stores
 
     src = tmp_path / "s.sqlite"
     _store_with_page_size(src, 4096, 3)
@@ -205,7 +206,7 @@ def test_export_and_merge_name_their_store_arguments_not_a_run_s_store_flag(tmp_
     take the store as an argument; a dataset in NASLib's spelling (the naslib-zc file's) picks its fingerprint."""
     from swapnas.export import export
     from swapnas.store import Record, ScoreKey, StoreError
-    from swapnas.store_tools import merge_stores
+    from swapnas.store_merge import merge_stores
 
     main = tmp_path / "shard.sqlite"
     sqlite3.connect(main).execute("PRAGMA journal_mode=WAL").close()

@@ -20,7 +20,8 @@ from swapnas.grid import GridColumn, markdown, run_grid, select_columns
 from swapnas.proxies import get_proxy
 from swapnas.search.evolution import EAConfig, Evolution
 from swapnas.store import Record, ScoreKey, ScoreStore
-from swapnas.store_tools import merge_stores, merge_text, salvage_store
+from swapnas.store_merge import merge_stores, merge_text
+from swapnas.store_tools import salvage_store
 
 from .test_leftovers22 import _quick_scores
 

@@ -98,7 +98,7 @@ def test_recorded_code_of_a_read_only_store_made_before_the_table_is_empty(tmp_p
 def test_merge_names_every_differing_code_sorted_over_all_sources(tmp_path) -> None:
     """A name found differing in an early source stays named when a later source agrees with INTO; several names
     are listed sorted and all in the text."""
-    from swapnas.store_tools import merge_stores, merge_text
+    from swapnas.store_merge import merge_stores, merge_text
 
     names = [f"{p}@1" for p in ("zeta", "swap", "mine", "alpha", "nwot", "beta")]
     a = _codes(tmp_path / "a.sqlite", {n: "aaaa" for n in names})

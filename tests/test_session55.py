@@ -287,7 +287,8 @@ def test_merge_and_salvage_carry_the_recorded_code(tmp_path, capsys) -> None:
     as the code of the old scores, without a warning."""
     from swapnas.cli import main
     from swapnas.store import ScoreStore
-    from swapnas.store_tools import merge_stores, merge_text, salvage_store
+    from swapnas.store_merge import merge_stores, merge_text
+    from swapnas.store_tools import salvage_store
 
     a = _store_with_codes(_one_score_store(tmp_path / "a.sqlite"), {"swap@1": "aaaa", "net:nb201@1": "nnnn"})
     b = _store_with_codes(tmp_path / "b.sqlite", {"swap@1": "bbbb", "mine@1": "mmmm"})

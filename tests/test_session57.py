@@ -593,3 +593,24 @@ def test_a_search_fitness_of_several_names_says_it_takes_one() -> None:
     from swapnas.search.fitness import choose_fitness
     with pytest.raises(ValueError, match=r"--fitness swap,params: the search's fitness is one proxy"):
         choose_fitness("nb201", "swap,params")
+
+
+def test_merge_names_a_sources_scores_made_before_code_records_that_into_now_covers(tmp_path: Path) -> None:
+    import sqlite3
+
+    from swapnas.store import Record, ScoreKey
+    from swapnas.store_merge import merge_stores, merge_text
+    old, into = tmp_path / "old.sqlite", tmp_path / "into.sqlite"
+    with ScoreStore(old) as store:
+        store.put(ScoreKey("nb201", "a", "swap@1", "fp", 0, 8, 1, "{}"), Record("ok", 1.0, 0.0, [1.0], 0.1, None, None))
+    with sqlite3.connect(old) as db:
+        db.execute("DROP TABLE proxy_code")
+    with ScoreStore(into) as store:
+        store.accept_code("swap@1", "dddd")  # INTO records swap's code; not nb201's network
+    merged = merge_stores([old], into)
+    assert merged.unknown_code == ["swap@1"] and merged.added == 1
+    assert (f"the sources' scores of swap@1 were made before stores recorded code: the code {into} records now "
+            "stands for them, unchecked") in merge_text(merged)
+    assert merge_stores([old], tmp_path / "new.sqlite").unknown_code == []  # nothing recorded there: still unrecorded
+    with ScoreStore(tmp_path / "new.sqlite") as store:
+        assert store.unrecorded_code() == ["net:nb201@1", "swap@1"]

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from swapnas.store import Record, ScoreKey, ScoreStore, StoreError
-from swapnas.store_tools import merge_stores, merge_text
+from swapnas.store_merge import merge_stores, merge_text
 from tests.test_validation import run_cli
 
 

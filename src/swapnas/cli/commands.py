@@ -45,7 +45,8 @@ from ..session import (
 from ..spaces import SPACES, SpaceError, get_space
 from ..store import ScoreStore
 from ..store_files import StoreError, damaged_advice
-from ..store_tools import check_store, check_text, merge_stores, merge_text, salvage_store, salvage_text
+from ..store_merge import merge_stores, merge_text
+from ..store_tools import check_store, check_text, salvage_store, salvage_text
 from ..train import TrainConfig, load_genotype, run_train
 from .args import EXIT_ERROR, EXIT_FAILED_ARCHS, EXIT_OK, DefaultArchs, store_path
 from .executor_options import executor_plan

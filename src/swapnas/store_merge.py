@@ -1,0 +1,99 @@
+"""``swapnas store merge``: the scores of several stores (e.g. grid shards run on machines without a shared file
+system) gathered into one (out of :mod:`swapnas.store_tools` in session 57)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .store import ScoreStore, unrecorded_names
+from .store_files import StoreError, connect_reader, given_as
+from .store_tools import _closing, _scan, existing_store
+
+
+@dataclass
+class Merge:
+    """What ``swapnas store merge`` did: every source row was added, replaced a failure, or was kept out."""
+
+    into: str
+    sources: list[str]
+    added: int  # rows (scores and failures) new to INTO
+    replaced: int  # failures of INTO that a source's score replaced
+    kept: int  # rows INTO had already: a score, or a failure beside a source's failure
+    differing: int  # of those kept, scores a source gives another value (INTO's stays)
+    protocols: int  # protocols INTO holds now
+    #: metrics and networks (``swap@1``, ``net:nb201@1``) a source records other code for than INTO (or an earlier
+    #: source) does: INTO keeps the first, so a run whose code differs from it warns (session 55)
+    other_code: list[str] = field(default_factory=list)
+    #: those a source holds scores under without recorded code (made before stores recorded it) where INTO records
+    #: code: INTO's record now stands for them (session 57)
+    unknown_code: list[str] = field(default_factory=list)
+
+
+def merge_stores(sources: list[str | os.PathLike], into: str | os.PathLike) -> Merge:
+    """Copy every score, failure and protocol of the stores ``sources`` (only read) into the store ``into`` (made if
+    missing) by the rule of a run's own writes, except that a stored score stays: a key new to ``into`` is added, a
+    failure there gives way to a source's score, and a score there is kept (one a source gives another value is
+    counted in ``differing``). In one transaction per source: an interrupted merge leaves whole sources."""
+    paths, dest = [existing_store(s) for s in sources], Path(into)
+    if not paths:
+        raise StoreError("store merge needs at least one source store")
+    same = [str(p) for p in paths if dest.exists() and p.resolve() == dest.resolve()]
+    if same or len({p.resolve() for p in paths}) < len(paths):
+        raise StoreError(f"{(same or [str(paths[-1])])[0]} is given twice (as a source, or as a source and --into): "
+                         "name each store once")
+    for path in paths:
+        try:
+            with ScoreStore(path, read_only=True):  # refuses what is not a healthy swapnas store, before any write
+                pass
+        except StoreError as exc:  # a source is an argument, not a run's --store
+            raise given_as(exc, None) from exc
+    n = ScoreStore.COLUMNS.index("status")  # a row: its key's n columns, then status, value, …
+    added = replaced = kept = differing = 0
+    try:
+        into_store = ScoreStore(dest)
+    except StoreError as exc:  # the store's messages name --store, a run's flag: here the flag is --into
+        raise given_as(exc, "--into") from exc
+    with into_store as out:
+        stored = {tuple(r[c] for c in ScoreStore.COLUMNS[:n]): (r["status"], r["value"]) for r in out.rows()}
+        codes = out.recorded_code()
+        other_code: set[str] = set()
+        unknown: set[str] = set()
+        for path in paths:
+            with _closing(connect_reader(path)) as db:  # a sound store (opened above): its -shm/-wal files go
+                rows = db.execute(f"SELECT {', '.join(ScoreStore.COLUMNS)} FROM scores").fetchall()
+                protocols = db.execute("SELECT fingerprint, description FROM protocols").fetchall()
+                theirs, _ = _scan(db, "proxy_code", ("proxy", "digest", "created"))
+                unknown |= set(unrecorded_names(db, [name for name, _, _ in theirs])) & set(codes)
+            differing += sum(1 for r in rows if stored.get(r[:n], ("", None))[0] == "ok" and r[n] == "ok"
+                             and stored[r[:n]][1] != r[n + 1])
+            other_code |= {name for name, digest, _ in theirs if name in codes and codes[name][0] != digest}
+            codes.update({name: (digest, t) for name, digest, t in theirs if name not in codes})
+            a, b = out.insert_rows(rows, protocols, over_failures=True, codes=theirs)
+            added, replaced, kept = added + a, replaced + b, kept + len(rows) - a - b
+            for r in rows:
+                if stored.get(r[:n], ("failed",))[0] != "ok":
+                    stored[r[:n]] = (r[n], r[n + 1])
+        return Merge(str(dest), [str(p) for p in paths], added, replaced, kept, differing, len(out.protocols()),
+                     sorted(other_code), sorted(unknown))
+
+
+def merge_text(m: Merge) -> str:
+    """``swapnas store merge``'s lines."""
+    lines = [f"merged {len(m.sources)} store{'' if len(m.sources) == 1 else 's'} into {m.into}: {m.added} rows added, "
+             f"{m.replaced} failures replaced by scores, {m.kept} already there; {m.protocols} protocol"
+             f"{'' if m.protocols == 1 else 's'}"]
+    if m.differing:
+        lines.append(f"  {m.differing} score(s) a source gives another value were kept as {m.into} had them "
+                     "(other code or hardware made them: `swapnas export` both to compare)")
+    if m.other_code:
+        lines.append(f"  the sources' scores of {', '.join(m.other_code)} were made by other code than {m.into} "
+                     "records (it keeps the first: a run whose code differs from it warns)")
+    if m.unknown_code:
+        lines.append(f"  the sources' scores of {', '.join(m.unknown_code)} were made before stores recorded code: "
+                     f"the code {m.into} records now stands for them, unchecked")
+    return "\n".join(lines)
+
+
+__all__ = ["Merge", "merge_stores", "merge_text"]
