@@ -44,3 +44,16 @@ class StandInPool:
 
     def shutdown(self, wait=True, cancel_futures=False):
         self.shut = (wait, cancel_futures)
+
+
+def stand_in_pool(monkeypatch, died: str = StandInPool.died) -> type[StandInPool]:
+    """``swapnas.executors`` made to use :class:`StandInPool` (fresh class records; ``died``: a broken chunk's
+    message) for one test."""
+    from swapnas import executors
+    monkeypatch.setattr(executors, "ProcessPoolExecutor", StandInPool)
+    monkeypatch.setattr(StandInPool, "made", [])
+    monkeypatch.setattr(StandInPool, "killers", set())
+    monkeypatch.setattr(StandInPool, "runs", [])
+    monkeypatch.setattr(StandInPool, "died", died)
+    monkeypatch.setattr(executors, "_POOL_TASK", {})
+    return StandInPool

@@ -21,7 +21,7 @@ from swapnas.callers import brief_warning
 from swapnas.executors import LocalExecutor, PoolExecutor, ScoreTask, make_executor, usable_cores
 from swapnas.proxies import get_proxy
 from swapnas.store import Record
-from tests.pool_tools import StandInPool
+from tests.pool_tools import StandInPool, stand_in_pool
 from tests.tiny_tasks import tiny_nb201_task
 
 from .message_tools import exact
@@ -39,13 +39,7 @@ def setup():
 
 @pytest.fixture
 def pool_class(monkeypatch):
-    monkeypatch.setattr(executors, "ProcessPoolExecutor", StandInPool)
-    monkeypatch.setattr(StandInPool, "made", [])
-    monkeypatch.setattr(StandInPool, "killers", set())
-    monkeypatch.setattr(StandInPool, "runs", [])
-    monkeypatch.setattr(StandInPool, "died", DIED)
-    monkeypatch.setattr(executors, "_POOL_TASK", {})
-    return StandInPool
+    return stand_in_pool(monkeypatch, DIED)
 
 
 def test_the_pool_is_made_once_spawned_with_its_workers_threads_and_signals_blocked(pool_class, monkeypatch) -> None:

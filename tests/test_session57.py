@@ -13,7 +13,7 @@ import pytest
 import torch
 from torch import nn
 
-from swapnas import cli, executors
+from swapnas import cli
 from swapnas.cli import search_command
 from swapnas.cli.args import EXIT_ERROR, unit_triple
 from swapnas.executors import PoolExecutor, ScoreTask
@@ -28,7 +28,7 @@ from swapnas.store_files import StoreError, given_as
 from swapnas.train import run as train_run
 from swapnas.train.recipe import TrainConfig
 
-from tests.pool_tools import StandInPool
+from tests.pool_tools import stand_in_pool
 from tests.tiny_tasks import tiny_nb201_task
 
 CPU = torch.device("cpu")
@@ -204,12 +204,7 @@ def test_grid_reports_a_metric_a_column_cannot_take_as_not_applicable_without_sc
 
 @pytest.fixture
 def pool_class(monkeypatch):
-    monkeypatch.setattr(executors, "ProcessPoolExecutor", StandInPool)
-    monkeypatch.setattr(StandInPool, "made", [])
-    monkeypatch.setattr(StandInPool, "killers", set())
-    monkeypatch.setattr(StandInPool, "runs", [])
-    monkeypatch.setattr(executors, "_POOL_TASK", {})
-    return StandInPool
+    return stand_in_pool(monkeypatch)
 
 
 def test_the_pool_has_one_process_per_chunk_at_most_and_grows_for_a_larger_call(pool_class) -> None:
