@@ -609,3 +609,14 @@ def test_merge_names_a_sources_scores_made_before_code_records_that_into_now_cov
     assert merge_stores([old], tmp_path / "new.sqlite").unknown_code == []  # nothing recorded there: still unrecorded
     with ScoreStore(tmp_path / "new.sqlite") as store:
         assert store.unrecorded_code() == ["net:nb201@1", "swap@1"]
+
+
+def test_swap_score_names_inputs_of_another_dtype_than_the_weights() -> None:
+    from swapnas.patterns import swap_score
+    model = _cnn().double()
+    with pytest.raises(RuntimeError, match=r"\(the inputs are torch.float32 and the weights torch.float64: pass "
+                                           r"x.to\(torch.float64\)\)$"):
+        swap_score(model, torch.randn(4, 3, 8, 8))
+    with pytest.raises(RuntimeError) as info:  # the same dtype: the model's own error only
+        swap_score(model, torch.randn(4, 3, 4, 4).double())
+    assert "pass x.to" not in str(info.value)

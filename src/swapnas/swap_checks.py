@@ -31,10 +31,17 @@ def check_swap_options(activations: Any, input_dims: Any, restore_buffers: objec
 
 
 def call_naming_a_pair(call: Callable[[nn.Module, Any], object], model: nn.Module, inputs: Any) -> object:
-    """``call(model, inputs)`` (:func:`~swapnas.patterns.call_model`); an (x, y) pair whose model takes x alone is named (swap_score calls
-    ``model(*pair)``: "forward() takes 2 positional arguments but 3 were given" was all it said until session 57)."""
+    """``call(model, inputs)`` (:func:`~swapnas.patterns.call_model`); an (x, y) pair whose model takes x alone is
+    named (swap_score calls ``model(*pair)``: "forward() takes 2 positional arguments but 3 were given" was all it
+    said until session 57), and so are float inputs of another dtype than the weights."""
     try:
         return call(model, inputs)
+    except RuntimeError as exc:
+        weights = next((t.dtype for t in model.parameters() if t.is_floating_point()), None)
+        if not (isinstance(inputs, torch.Tensor) and inputs.is_floating_point() and weights not in (None, inputs.dtype)):
+            raise
+        raise RuntimeError(f"{exc} (the inputs are {inputs.dtype} and the weights {weights}: pass x.to({weights}))"
+                           ) from exc
     except TypeError as exc:
         pair = isinstance(inputs, tuple) and len(inputs) == 2 and isinstance(inputs[1], torch.Tensor) \
             and inputs[1].dim() == 1 and not inputs[1].is_floating_point()
