@@ -620,3 +620,16 @@ def test_swap_score_names_inputs_of_another_dtype_than_the_weights() -> None:
     with pytest.raises(RuntimeError) as info:  # the same dtype: the model's own error only
         swap_score(model, torch.randn(4, 3, 4, 4).double())
     assert "pass x.to" not in str(info.value)
+
+
+@pytest.mark.filterwarnings("ignore::swapnas.patterns.SaturationWarning")
+def test_the_readmes_swap_score_example_runs_as_written() -> None:
+    """README's Python block with ``swap_score`` and ``regularise`` (no test ran the README's Python as written)."""
+    import re
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", readme, re.S)
+    (block,) = [b for b in blocks if "swapnas.swap_score(model, x)" in b]
+    names: dict = {}
+    exec(compile(block, "README.md", "exec"), names)  # noqa: S102 - the documented example itself
+    assert isinstance(names["psi"], int) and 1 <= names["psi"] <= 2 ** 16
+    assert 0 < names["psi_reg"] <= names["psi"]
