@@ -633,3 +633,22 @@ def test_the_readmes_swap_score_example_runs_as_written() -> None:
     exec(compile(block, "README.md", "exec"), names)  # noqa: S102 - the documented example itself
     assert isinstance(names["psi"], int) and 1 <= names["psi"] <= 2 ** 16
     assert 0 < names["psi_reg"] <= names["psi"]
+
+
+def test_gaussian_init_draws_into_the_original_of_a_parametrization_without_right_inverse() -> None:
+    """The mutation run's finding: assigning to such a weight is refused by torch (a bare RuntimeError from
+    ``swapnas.score``'s default init); the draw now goes into its original tensor."""
+    import swapnas
+    from swapnas.scoring import gaussian_init
+
+    class Symmetric(nn.Module):
+        def forward(self, w: torch.Tensor) -> torch.Tensor:
+            return w.triu() + w.triu(1).transpose(-1, -2)
+    layer = nn.Linear(6, 6)
+    nn.utils.parametrize.register_parametrization(layer, "weight", Symmetric())
+    gaussian_init(layer, torch.Generator().manual_seed(0))
+    draw = torch.empty(6, 6).normal_(0.0, 1.0, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(layer.parametrizations.weight.original.detach(), draw)
+    assert torch.equal(layer.weight.detach(), draw.triu() + draw.triu(1).T) and not layer.bias.any()
+    model = nn.Sequential(layer, nn.ReLU(), nn.Linear(6, 3))
+    assert swapnas.score(model, torch.randn(8, 6), ["swap_ext", "params"])["params"] == 6 * 6 + 6 + 6 * 3 + 3

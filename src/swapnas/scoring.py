@@ -74,6 +74,19 @@ def _drawn(t: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     return out
 
 
+def _set_through(m: nn.Module, name: str, value: torch.Tensor) -> None:
+    """``value`` set through the parametrization of ``m.name``: its ``right_inverse`` (the tensor computed is then
+    ``value``: weight_norm), else, for one without (a parametrization of one's own), into its one original tensor
+    (the tensor computed is then the parametrization of ``value``)."""
+    try:
+        setattr(m, name, value)
+    except (RuntimeError, NotImplementedError):  # "parametrization … does not implement right_inverse"
+        original = getattr(getattr(m, "parametrizations")[name], "original", None)
+        if not isinstance(original, torch.Tensor) or original.shape != value.shape:
+            raise
+        original.copy_(value)
+
+
 def gaussian_init(model: nn.Module, generator: torch.Generator) -> None:
     """The spec's init: Conv/Linear weights ~ N(0, 1), biases 0; BatchNorm γ=1, β=0. Everything else
     keeps its values (the builder's init, or in ``swapnas.score`` the model's own): transposed
@@ -89,11 +102,11 @@ def gaussian_init(model: nn.Module, generator: torch.Generator) -> None:
         for m in model.modules():
             if isinstance(m, _CONV_LINEAR):
                 if parametrize.is_parametrized(m, "weight"):  # weight_norm …: through the parametrization (session 57)
-                    m.weight = _drawn(m.weight, generator)  # (its right_inverse: the weight computed is the draw)
+                    _set_through(m, "weight", _drawn(m.weight, generator))
                 else:
                     _normal_(m.weight, generator)
                 if parametrize.is_parametrized(m, "bias"):
-                    m.bias = torch.zeros_like(getattr(m, "bias"))
+                    _set_through(m, "bias", torch.zeros_like(getattr(m, "bias")))
                 elif m.bias is not None:
                     m.bias.zero_()
             elif isinstance(m, nn.modules.batchnorm._NormBase):
