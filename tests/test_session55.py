@@ -134,7 +134,8 @@ def test_compare_spearman_invariants_signs_and_refusals() -> None:
     assert math.isnan(compare_spearman(np.ones(20), y, y, n_boot=10).spearman_a)
     with pytest.raises(ValueError, match=r"^a, b and truth must have one value per arch \(got 20, 19, 20\)$"):
         compare_spearman(y, y[1:], y)
-    with pytest.raises(ValueError, match=r"^n_boot is the number of bootstrap resamples, an integer 1 or more \(got 0\)$"):
+    with pytest.raises(ValueError, match=r"^n_boot is the number of bootstrap resamples, an integer 1 or more "
+                                         r"\(got 0\)$"):
         compare_spearman(y, y, y, n_boot=0)
 
 

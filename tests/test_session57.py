@@ -137,7 +137,7 @@ def test_a_search_resumed_with_another_dataset_names_the_flag_not_the_digest() -
 @pytest.mark.parametrize("where", ["--out", "--store", "env"])
 def test_out_or_store_inside_the_data_bundle_is_refused_and_nothing_is_written(where: str, tmp_path: Path, capsys,
                                                                                monkeypatch, data_dir: Path) -> None:
-    bundle = tmp_path / "bundle"  # the real bundle's files, linked from folders of its own: nothing reaches the real one
+    bundle = tmp_path / "bundle"  # the real bundle's files, linked from folders of its own: nothing reaches it
     for part in data_dir.iterdir():
         if part.is_dir():
             (bundle / part.name).mkdir(parents=True)
@@ -569,7 +569,8 @@ def test_compare_runs_compares_grids_and_refuses_another_file(tmp_path: Path) ->
 
     def run(a: str, b: str) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, "scripts/compare_runs.py", str(tmp_path / f"{a}.json"),
-                               str(tmp_path / f"{b}.json")], capture_output=True, text=True, cwd=Path(__file__).parents[1])
+                               str(tmp_path / f"{b}.json")], capture_output=True, text=True,
+                              cwd=Path(__file__).parents[1])
     same, differs, neither = run("a", "b"), run("a", "c"), run("d", "d")
     assert same.returncode == 0 and same.stdout.splitlines()[-1] == "IDENTICAL"
     assert "identical  nb201/cifar10 n_archs: 5" in same.stdout

@@ -355,9 +355,9 @@ def _models(models: Any) -> dict[str, nn.Module]:
     ``nn.ModuleList`` too); one model alone (an ``nn.Sequential`` would be read as its layers) or a value that is not
     a module is a TypeError."""
     if isinstance(models, nn.Module) and not isinstance(models, (nn.ModuleDict, nn.ModuleList)):
-        raise TypeError(f"rank takes several models (a dict of name: model, a list, an nn.ModuleDict or nn.ModuleList), "
-                        f"not one {type(models).__name__}, whose layers it would rank: score one model with "
-                        "swapnas.score(model, inputs)")
+        raise TypeError(f"rank takes several models (a dict of name: model, a list, an nn.ModuleDict or "
+                        f"nn.ModuleList), not one {type(models).__name__}, whose layers it would rank: score one model "
+                        "with swapnas.score(model, inputs)")
     if not isinstance(models, (Mapping, nn.ModuleDict, Iterable)) or isinstance(models, (str, torch.Tensor)):
         raise TypeError(f"rank takes several models (a dict of name: model or a list), not {type(models).__name__}")
     named = dict(models.items()) if isinstance(models, (Mapping, nn.ModuleDict)) else \

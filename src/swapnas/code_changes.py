@@ -58,8 +58,8 @@ def _next(version: str) -> str:
 def _tail(store: ScoreStore, unchanged: str) -> str:
     where = " (in a writable copy: this one is read-only)" if store.read_only else ""
     return (f". Until then every run on this store warns again; {unchanged}, `swapnas store accept-code "
-            f"{shlex.quote(str(store.path))}`{where} records the code that runs now as the code of its scores; to score "
-            "them anew with the code that runs now, give another --store")
+            f"{shlex.quote(str(store.path))}`{where} records the code that runs now as the code of its scores; to "
+            "score them anew with the code that runs now, give another --store")
 
 
 def warn_changed_code(store: ScoreStore, proxies: list[Proxy], space: str | None = None, net_version: str = "1") -> None:
@@ -94,12 +94,12 @@ def warn_changed_network(store: ScoreStore, space: str, version: str) -> None:
         return
     modules = network_modules(space)
     since = _changed_since(store, name, modules_digest(modules))
-    names = ", ".join(m.__name__ for m in modules)
+    built = f"the code of the modules that build its networks ({', '.join(m.__name__ for m in modules)})"
     if since is not None:
         warnings.warn(NetworkCodeWarning(
-            f"space {space!r}: {_whose(since, f'the code of the modules that build its networks ({names})', store, 'the scores')}, "
-            f"under the same network version {version}, so those scores are reused as they are. If the networks changed, set NET_VERSION = "
-            f"\"{_next(version)}\" in the space's module to score them again"
+            f"space {space!r}: {_whose(since, built, store, 'the scores')}, under the same network version {version}, "
+            f"so those scores are reused as they are. If the networks changed, set NET_VERSION = \"{_next(version)}\" "
+            "in the space's module to score them again"
             f"{_tail(store, 'if only other code changed (parsing, mutation, docs)')}"), stacklevel=user_stacklevel())
 
 
@@ -161,8 +161,9 @@ def accept_code(path: str | os.PathLike, names: list[str] | tuple[str, ...] = ()
 
 def accept_text(report: AcceptedCode) -> str:
     """``swapnas store accept-code``'s lines."""
-    lines = [f"{name}: its scores, made {since}, are recorded as made by the code that runs now"
-             if since == BEFORE_RECORDS else f"{name}: the code recorded on {since} is replaced by the code that runs now"
+    lines = [(f"{name}: its scores, made {since}, are recorded as made by the code that runs now"
+              if since == BEFORE_RECORDS else
+              f"{name}: the code recorded on {since} is replaced by the code that runs now")
              for name, since in report.accepted.items()]
     if report.unchanged:
         lines.append(f"already the code that runs now: {', '.join(report.unchanged)}")

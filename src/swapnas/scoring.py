@@ -196,7 +196,8 @@ def fingerprinted(description: dict) -> dict:
 
 #: a protocol's fingerprinted parts → what sets each
 PROTOCOL_FLAGS = {"dataset": "--dataset", "inputs": "--inputs", "init": "--init", "bn_train": "the BatchNorm mode",
-                  "classes": "--num-classes", "batch_digest": "the input batch (its images: --image-root, --batch-size, --score-seed)",
+                  "classes": "--num-classes",
+                  "batch_digest": "the input batch (its images: --image-root, --batch-size, --score-seed)",
                   "net_version": "the space's network code (another swapnas version)"}
 
 

@@ -125,7 +125,8 @@ def _check_resampling(n_boot: object, seed: object, least: int, note: str = "") 
     def whole(v: object) -> bool:
         return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
     if not whole(n_boot) or n_boot < least:  # type: ignore[operator]
-        raise ValueError(f"n_boot is the number of bootstrap resamples, an integer {least} or more (got {n_boot!r}){note}")
+        raise ValueError(f"n_boot is the number of bootstrap resamples, an integer {least} or more (got {n_boot!r})"
+                         f"{note}")
     if not whole(seed) or seed < 0:  # type: ignore[operator]
         raise ValueError(f"seed is the bootstrap's seed, an integer 0 or more (got {seed!r})")
 

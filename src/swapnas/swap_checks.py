@@ -38,7 +38,8 @@ def call_naming_a_pair(call: Callable[[nn.Module, Any], object], model: nn.Modul
         return call(model, inputs)
     except RuntimeError as exc:
         weights = next((t.dtype for t in model.parameters() if t.is_floating_point()), None)
-        if not (isinstance(inputs, torch.Tensor) and inputs.is_floating_point() and weights not in (None, inputs.dtype)):
+        floats = isinstance(inputs, torch.Tensor) and inputs.is_floating_point()
+        if not (floats and weights not in (None, inputs.dtype)):
             raise
         raise RuntimeError(f"{exc} (the inputs are {inputs.dtype} and the weights {weights}: pass x.to({weights}))"
                            ) from exc

@@ -284,7 +284,8 @@ def run_search(
     ea = Evolution(mod, config, seed, **_limits(mod, final, max_params, max_macs))
     fitness_id = _fitness_id(fit, protocol, score_seed, [max_params, max_macs])
     with out_lock(out):
-        before = _resume(ea, out / "state.json", fitness_id, {**store.protocols(), protocol.fingerprint: protocol.describe()})
+        known = {**store.protocols(), protocol.fingerprint: protocol.describe()}  # a refusal names what differs
+        before = _resume(ea, out / "state.json", fitness_id, known)
         wall = before + _evolve_explained(ea, (mod, final, max_params, max_macs),
                                           _scorer(space, proxy, protocol, batch, store, device, executor), fit,
                                           out / "state.json", fitness_id, max_evals=max_evals, max_seconds=max_seconds,
