@@ -91,7 +91,8 @@ def _initialised(model: nn.Module, init: str, seed: int, repeat: int, train: boo
     m = _copy(model).requires_grad_(True)
     if init == "gaussian":
         gaussian_init(m, torch.Generator().manual_seed(seed + repeat))
-    return _baked(m).requires_grad_(True).train(True) if train else _baked(m).requires_grad_(True)
+    m = _baked(m).requires_grad_(True)  # (a baked tensor is a new parameter)
+    return m.train(True) if train else m
 
 
 class _Inputs:

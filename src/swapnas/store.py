@@ -269,9 +269,10 @@ class ScoreStore:
         return float(row[1]) if row is not None and row[0] != digest else None
 
     def _scored_unrecorded(self, name: str) -> bool:
-        """Scores under ``name`` (``proxy@version``, ``net:space@1``) that no recorded code stands beside (one scan of
-        the scores the first time a name is met: afterwards the name is recorded). A network of another version than
-        1 is in the protocol's fingerprint: its scores are not told apart here, and it is never unrecorded."""
+        """Scores under ``name`` (``proxy@version``, ``net:space@1``) that no recorded code stands beside (read until
+        one is found; a name met without scores is recorded then, so a store is read whole once per new name). A
+        network of another version than 1 is in the protocol's fingerprint: its scores are not told apart here, and it
+        is never unrecorded."""
         if name.startswith("net:"):
             space, _, version = name[4:].rpartition("@")
             if version != "1":

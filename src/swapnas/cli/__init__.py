@@ -52,10 +52,9 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         flag = re.fullmatch(r"argument (--[\w-]+): expected one argument", message)
-        after = [w for w, v in zip(_Parser.words, _Parser.words[1:]) if flag is not None and w == flag[1]
-                 and re.match(r"-[\d.]", v)]  # --shard -1/2 (a missing value before the next --flag: no hint)
-        if after:
-            message += f" (a value that starts with '-' reads as an option: write {flag[1]}=VALUE)"  # type: ignore
+        words = _Parser.words  # --shard -1/2 gets the hint; a value missing before the next --flag does not
+        if flag is not None and any(w == flag[1] and re.match(r"-[\d.]", v) for w, v in zip(words, words[1:])):
+            message += f" (a value that starts with '-' reads as an option: write {flag[1]}=VALUE)"
         _Parser.last_error = f"{self.prog}: {message}"
         super().error(message)
 
