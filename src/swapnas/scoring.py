@@ -67,13 +67,6 @@ def _normal_(t: torch.Tensor, generator: torch.Generator) -> None:
     t.copy_(torch.empty(t.shape, dtype=torch.float32, device=generator.device).normal_(0.0, 1.0, generator=generator))
 
 
-def _drawn(t: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """A new tensor like ``t`` with :func:`_normal_`'s draws."""
-    out = torch.empty_like(t)
-    _normal_(out, generator)
-    return out
-
-
 def _set_through(m: nn.Module, name: str, value: torch.Tensor) -> None:
     """``value`` set through the parametrization of ``m.name``: its ``right_inverse`` (the tensor computed is then
     ``value``: weight_norm), else, for one without (a parametrization of one's own), into its one original tensor
@@ -102,7 +95,8 @@ def gaussian_init(model: nn.Module, generator: torch.Generator) -> None:
         for m in model.modules():
             if isinstance(m, _CONV_LINEAR):
                 if parametrize.is_parametrized(m, "weight"):  # weight_norm …: through the parametrization (session 57)
-                    _set_through(m, "weight", _drawn(m.weight, generator))
+                    _normal_(drawn := torch.empty_like(m.weight), generator)
+                    _set_through(m, "weight", drawn)
                 else:
                     _normal_(m.weight, generator)
                 if parametrize.is_parametrized(m, "bias"):
