@@ -19,7 +19,7 @@ from swapnas.cli.args import EXIT_ERROR, unit_triple
 from swapnas.executors import PoolExecutor, ScoreTask
 from swapnas.fit_check import not_applicable, refuse_small_inputs
 from swapnas.grid import GridColumn, markdown, run_grid
-from swapnas.proxies import get_proxy, resolve
+from swapnas.proxies import get_proxy
 from swapnas.scoring import protocol_changes
 from swapnas.search.driver import fitness_mismatch
 from swapnas.session import configure
@@ -330,10 +330,6 @@ def test_a_runs_store_is_named_as_such_in_a_message_about_into() -> None:
                                             "--store of a correlate/grid/search run), or a new path for a new one; "
                                             "or an --into elsewhere")
     assert "(the --store of a correlate/grid/search run)" in str(given_as(exc, None))
-
-
-def test_resolve_is_the_registry_resolver() -> None:  # the grid test's names resolve as the CLI's
-    assert [p.name for p in resolve("swap,params")] == ["swap", "params"]
 
 
 # --- the Python API audit (a helper's ~380 cases) ------------------------------------------------------------------

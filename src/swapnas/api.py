@@ -364,7 +364,8 @@ def _models(models: Any) -> dict[str, nn.Module]:
     named = dict(models.items()) if isinstance(models, (Mapping, nn.ModuleDict)) else \
         {f"model_{i}": m for i, m in enumerate(models)}
     if bad := [f"{k} ({type(m).__name__})" for k, m in named.items() if not isinstance(m, nn.Module)]:
-        raise TypeError(f"rank takes torch.nn.Module models; not one: {', '.join(map(str, bad))}")
+        raise TypeError(f"rank takes torch.nn.Module models; not one: {', '.join(map(str, bad))}: pass the models "
+                        "themselves, e.g. rank({'a': net_a, 'b': net_b}, x)")
     return named
 
 

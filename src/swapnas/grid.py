@@ -229,10 +229,11 @@ def _empty_cells(cols: list[GridColumn], names: list[str]) -> list[str]:
     """One line per cell without ρ: why (not scored in the column, every arch failed, too few, constant)."""
     lines = []
     for c in cols:
+        unfit = c.not_applicable or {}  # None in a grid.json of before session 57
         for name in names:
             r = _result(c, name)
-            if r is None and name in (c.not_applicable or {}):
-                lines.append(f"- {c.label} {name}: not applicable: {_short((c.not_applicable or {})[name], 160)}")
+            if r is None and name in unfit:
+                lines.append(f"- {c.label} {name}: not applicable: {_short(unfit[name], 160)}")
             elif r is None:
                 lines.append(f"- {c.label} {name}: not scored in this column"
                              + (f" (`best` here is {c.best})" if c.best else ""))

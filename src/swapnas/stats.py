@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -122,8 +123,8 @@ def top_k_precision(score: np.ndarray, truth: np.ndarray, frac: float) -> float:
 def _check_resampling(n_boot: object, seed: object, least: int, note: str = "") -> None:
     """``n_boot`` an integer >= ``least`` and ``seed`` one >= 0 (numpy's generator seed), each said by name (until
     session 57, 2.5 or 'a' failed inside numpy)."""
-    def whole(v: object) -> bool:
-        return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+    def whole(v: object) -> bool:  # numpy's integers too (numbers.Integral), not a bool
+        return isinstance(v, numbers.Integral) and not isinstance(v, bool)
     if not whole(n_boot) or n_boot < least:  # type: ignore[operator]
         raise ValueError(f"n_boot is the number of bootstrap resamples, an integer {least} or more (got {n_boot!r})"
                          f"{note}")

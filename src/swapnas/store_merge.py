@@ -92,7 +92,8 @@ def merge_text(m: Merge) -> str:
                      "records (it keeps the first: a run whose code differs from it warns)")
     if m.unknown_code:
         lines.append(f"  the sources' scores of {', '.join(m.unknown_code)} were made before stores recorded code: "
-                     f"the code {m.into} records now stands for them, unchecked")
+                     f"the code {m.into} records now stands for them, unchecked (to check them, score them again "
+                     "into a new --store and `swapnas export` both)")
     return "\n".join(lines)
 
 
