@@ -200,7 +200,7 @@ def triple(text: str) -> tuple[float, float, float]:
 
 def unit_triple(text: str) -> tuple[float, float, float]:
     """argparse type for --mean: three comma-separated numbers in [0, 1] (the pixels' range after loading: a mean in
-    0..255 units was taken until session 57, and normalised every image to about -20)."""
+    0..255 units was taken until session 57, and shifted every normalised pixel far below zero)."""
     values = triple(text)
     if min(values) < 0 or max(values) > 1:
         raise argparse.ArgumentTypeError(f"expected three numbers in [0, 1] (a mean per channel of pixels in [0, 1]; "
