@@ -15,6 +15,7 @@ from .patterns import call_model, input_tensors
 from .proxies import Proxy
 from .requirements import UnsupportedModel
 from .requirements import has as _has
+from .swap_checks import META_WEIGHTS
 
 
 def shapes(batch: Batch) -> str:
@@ -60,8 +61,7 @@ def _weights_problem(model: nn.Module) -> str:
     on meta tensors", a NaN weight was blamed on the init), or ''. The parameters are checked for NaN and inf, the
     buffers for NaN (a running variance's); a buffer may hold -inf (a causal mask's)."""
     if any(t.is_meta for t in (*model.parameters(), *model.buffers())):
-        return ("the model's weights are on the meta device and hold no values (built under torch.device('meta') "
-                "or with empty weights): materialise them first, model.to_empty(device='cpu'), then load its weights")
+        return META_WEIGHTS
     broken = [n for n, t in model.named_parameters() if t.is_floating_point() and not bool(torch.isfinite(t).all())]
     broken += [n for n, t in model.named_buffers() if t.is_floating_point() and bool(t.isnan().any())]
     if broken:
@@ -118,6 +118,8 @@ def _ids_hint(model: nn.Module, batch: Batch, exc: Exception) -> str:
 
 def hint(p: Proxy, model: nn.Module, batch: Batch, exc: Exception) -> str:
     """What in the inputs or the model's output may have made ``p`` fail, and the fix ('' if nothing is seen)."""
+    if META_WEIGHTS in str(exc):  # swap_score's own refusal says it already
+        return ""
     if isinstance(exc, IndexError) and "out of bounds" in str(exc) and not batch.targets.is_floating_point():
         return (f" (the labels run from {int(batch.targets.min())} to {int(batch.targets.max())}, and a model with C "
                 "outputs takes class labels 0 … C-1: remap them, e.g. y = torch.unique(y, return_inverse=True)[1], or "

@@ -28,7 +28,7 @@ from .buffers import restored_buffers
 from .module_tools import all_modules
 from .padding import live_positions, unmasked, without_padding
 from .seq_first import FIX as _FIX, batch_first_guard, positional as _positional
-from .swap_checks import call_naming_a_pair, check_swap_options
+from .swap_checks import call_naming_a_pair, check_swap_options, refuse_meta
 from .size_prior import (  # noqa: F401  (re-exported: the size prior lived here)
     PRIOR_CENTRE, PRIOR_WIDTH, count_params_k, prior_from_range, regularise, size_prior, unfused_attention)
 
@@ -408,6 +408,7 @@ def check_inputs(model: nn.Module, inputs: Inputs, what: str = "swap_score") -> 
     if len({t.shape[0] for t in tensors}) > 1:
         raise ValueError(f"{what}: the input tensors disagree on the number of samples (dim 0): "
                          f"{[t.shape[0] for t in tensors]}")
+    refuse_meta(model, tensors, what)
     for t in (t for t in input_tensors(unmasked(inputs)) if t.is_floating_point() or t.is_complex()):
         if bad := int((~torch.isfinite(t)).sum()):
             raise ValueError(f"{what}: inputs hold {bad} non-finite value(s) (NaN/inf) of {t.numel()}; "

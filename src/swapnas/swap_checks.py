@@ -8,6 +8,10 @@ from typing import Any
 import torch
 from torch import nn
 
+#: what a model built on the meta device lacks, and the way out (said by ``swap_score`` and by ``score``)
+META_WEIGHTS = ("the model's weights are on the meta device and hold no values (built under torch.device('meta') or "
+                "with empty weights): materialise them first, model.to_empty(device='cpu'), then load its weights")
+
 
 def check_swap_options(activations: Any, input_dims: Any, restore_buffers: object,
                        functions: object) -> tuple[tuple[type[nn.Module], ...], tuple[int, ...]]:
@@ -28,6 +32,16 @@ def check_swap_options(activations: Any, input_dims: Any, restore_buffers: objec
         if not isinstance(value, bool):
             raise TypeError(f"{name} is True or False, not {value!r}")
     return kinds, dims
+
+
+def refuse_meta(model: nn.Module, inputs: list[torch.Tensor], what: str) -> None:
+    """A ValueError when the weights or the inputs are on the meta device, with the way out (session 58: torch's
+    "Tensor on device meta is not on the expected device cpu!" or "Tensor.item() cannot be called on meta
+    tensors" was all ``swap_score`` said)."""
+    if any(t.is_meta for t in (*model.parameters(), *model.buffers())):
+        raise ValueError(f"{what} cannot score {type(model).__name__}: {META_WEIGHTS}")
+    if any(t.is_meta for t in inputs):
+        raise ValueError(f"{what}: the inputs are on the meta device and hold no values; pass real tensors")
 
 
 def call_naming_a_pair(call: Callable[[nn.Module, Any], object], model: nn.Module, inputs: Any) -> object:
