@@ -3,12 +3,33 @@ change)."""
 
 from __future__ import annotations
 
+import csv
+import dataclasses
+import json
+import pickle
+import random
+import sqlite3
+from contextlib import closing
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import IO
+
 import pytest
 import torch
 from torch import nn
 
 import swapnas
+from swapnas import export as export_module
+from swapnas import store_merge
+from swapnas.export import export
+from swapnas.scoring import Protocol
+from swapnas.spaces import nb201
+from swapnas.store import Record, ScoreKey, ScoreStore
+from swapnas.store_files import StoreError
+from swapnas.store_merge import merge_stores
+from swapnas.store_tools import salvage_store
 from swapnas.swap_checks import META_WEIGHTS
+from tests.script_tools import load_perf
 
 
 def _meta_net() -> nn.Module:
@@ -38,3 +59,191 @@ def test_score_says_the_meta_device_once() -> None:
         swapnas.score(_meta_net(), torch.randn(4, 3, 8, 8), proxies="swap")
     assert str(err.value).count("hold no values") == 1
     assert str(err.value).endswith("then load its weights")
+
+
+# --- the store tools on large stores (a helper's audit: 1.5M rows took 2–3.5 GiB in export, merge and salvage) ---
+
+def _key(arch: str, proxy: str = "swap", fp: str = "fp1") -> ScoreKey:
+    return ScoreKey("nb201", arch, proxy, fp, 0, 16, 1, '{"C": 16}')
+
+
+def _random_store(path: Path, rng: random.Random, n: int) -> dict[tuple, tuple]:
+    """A store of up to ``n`` random rows over a small key space (so sources overlap); its rows by key."""
+    rows: dict[tuple, tuple] = {}
+    with ScoreStore(path) as s:
+        s.add_protocol("fp1", {"dataset": "cifar10"})
+        for _ in range(n):
+            key = _key(f"a{rng.randrange(12)}", rng.choice(["swap", "params"]))
+            ok = rng.random() < 0.7
+            rec = Record("ok", float(rng.randrange(3)), 0.0, [], 0.1, None, None) if ok else \
+                Record("failed", None, None, [], 0.1, None, "RuntimeError: x")
+            s.put(key, rec)
+        for r in s.rows():
+            rows[tuple(r[c] for c in ScoreStore.COLUMNS[:8])] = (r["status"], r["value"])
+    return rows
+
+
+def _naive_merge(into: dict, sources: list[dict]) -> tuple[dict, tuple[int, int, int, int]]:
+    """The merge rule written out on dicts: new keys added, a failure gives way to a score, a score stays (counted
+    in differing when the source's score has another value)."""
+    out, added, replaced, kept, differing = dict(into), 0, 0, 0, 0
+    for src in sources:
+        for key, (status, value) in src.items():
+            had = out.get(key)
+            if had is None:
+                out[key], added = (status, value), added + 1
+            elif had[0] != "ok" and status == "ok":
+                out[key], replaced = (status, value), replaced + 1
+            else:
+                kept += 1
+                differing += had[0] == "ok" and status == "ok" and had[1] != value
+    return out, (added, replaced, kept, differing)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_merge_streams_the_rows_and_follows_the_rule_written_out(tmp_path: Path, seed: int,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = random.Random(seed)
+    into = _random_store(tmp_path / "into.sqlite", rng, 10)
+    sources = [_random_store(tmp_path / f"s{i}.sqlite", rng, 15) for i in range(3)]
+    want, counts = _naive_merge(into, sources)
+    monkeypatch.setattr(ScoreStore, "rows", lambda self: pytest.fail("merge read every row into a list"))
+    m = merge_stores([tmp_path / f"s{i}.sqlite" for i in range(3)], tmp_path / "into.sqlite")
+    assert (m.added, m.replaced, m.kept, m.differing) == counts
+    with closing(sqlite3.connect(tmp_path / "into.sqlite")) as db:
+        got = {tuple(r[:8]): (r[8], r[9]) for r in db.execute("SELECT * FROM scores")}
+    assert got == want
+
+
+def test_a_source_that_cannot_be_read_to_the_end_is_named_and_into_keeps_what_it_had(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken() -> Iterator[tuple]:
+        yield ("row",)
+        raise sqlite3.DatabaseError("database disk image is malformed")
+
+    with pytest.raises(StoreError) as err:
+        list(store_merge._read(broken(), tmp_path / "src.sqlite"))
+    assert str(err.value).startswith(f"the source store {tmp_path / 'src.sqlite'} could not be read to the end "
+                                     "(database disk image is malformed); nothing of it was merged: restore it")
+    assert str(err.value).endswith("then merge the salvaged store")
+    rng = random.Random(9)
+    before = _random_store(tmp_path / "into.sqlite", rng, 10)
+    _random_store(tmp_path / "s.sqlite", rng, 30)
+    calls = [0]
+
+    def failing(self: ScoreStore, key: tuple) -> None:  # the third lookup fails, half-way through the source
+        calls[0] += 1
+        if calls[0] == 3:
+            raise StoreError("stand-in failure")
+        return ScoreStore.__dict__["_real_status_of"](self, key)
+
+    monkeypatch.setattr(ScoreStore, "_real_status_of", ScoreStore.status_of, raising=False)
+    monkeypatch.setattr(ScoreStore, "status_of", failing)
+    with pytest.raises(StoreError, match="stand-in failure"):
+        merge_stores([tmp_path / "s.sqlite"], tmp_path / "into.sqlite")
+    with closing(sqlite3.connect(tmp_path / "into.sqlite")) as db:
+        assert {tuple(r[:8]): (r[8], r[9]) for r in db.execute("SELECT * FROM scores")} == before
+
+
+def _two_protocol_store(path: Path) -> Path:
+    with ScoreStore(path) as s:
+        for fp, dataset in (("fp1", "cifar10"), ("fp2", "cifar100")):
+            s.add_protocol(fp, {"dataset": dataset})
+            for i in range(4):
+                s.put(_key(f"a{i}", fp=fp), Record("ok", float(i), 0.0, [float(i)], 0.1, None, None))
+            s.put(_key("a9", "params", fp), Record("failed", None, None, [], 0.1, None, "RuntimeError: x"))
+    return path
+
+
+def test_export_streams_the_rows_filters_in_sql_and_writes_the_file_whole(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = _two_protocol_store(tmp_path / "s.sqlite")
+    with closing(sqlite3.connect(store)) as db:  # what the csv holds, read independently: fp2's rows in key order
+        want = db.execute(f"SELECT {', '.join(ScoreStore.COLUMNS)} FROM scores WHERE protocol = 'fp2' ORDER BY "
+                          "space, proxy, protocol, seed, batch_size, repeats, net, arch").fetchall()
+    monkeypatch.setattr(ScoreStore, "rows", lambda self: pytest.fail("export read every row into a list"))
+    export(store, tmp_path / "s.csv", "csv", protocol="cifar100")
+    with open(tmp_path / "s.csv", newline="", encoding="utf-8") as f:
+        got = list(csv.DictReader(f))
+    assert [tuple(r[c] for c in ScoreStore.COLUMNS) for r in got] == [tuple("" if v is None else str(v) for v in row)
+                                                                     for row in want]
+    assert {r["dataset"] for r in got} == {"cifar100"}
+    export(store, tmp_path / "zc.json", "naslib-zc", protocol="fp1")
+    doc = json.loads((tmp_path / "zc.json").read_text(encoding="utf-8"))
+    assert set(doc) == {"provenance", "nb201"} and set(doc["nb201"]) == {"cifar10"}
+
+    def half(f: IO[str], rows: Iterable[dict], protocols: dict) -> None:
+        f.write("arch,value\n")
+        raise StoreError("stand-in failure half-way")
+
+    monkeypatch.setattr(export_module, "_csv", half)
+    with pytest.raises(StoreError):
+        export(store, tmp_path / "new.csv", "csv")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.csv", "s.sqlite", "zc.json"]  # no part of new.csv
+
+
+def test_iter_rows_filters_by_protocol_and_status_and_distinct_names_its_columns(tmp_path: Path) -> None:
+    with ScoreStore(_two_protocol_store(tmp_path / "s.sqlite"), read_only=True) as s:
+        assert s.rows() == list(s.iter_rows())
+        assert [(r["arch"], r["status"]) for r in s.iter_rows("fp1", "failed")] == [("a9", "failed")]
+        assert len(list(s.iter_rows(status="ok"))) == 8 and len(list(s.iter_rows("fp2"))) == 5
+        assert s.distinct("protocol") == [("fp1",), ("fp2",)]
+        assert s.status_of(_key("a2").as_tuple()) == ("ok", 2.0) and s.status_of(_key("zz").as_tuple()) is None
+        with pytest.raises(ValueError, match="the scores table has no column 'bogus'"):
+            s.distinct("protocol", "bogus")
+
+
+def test_salvage_streams_leaves_no_wal_beside_a_sound_source_and_no_part_made_store(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = _two_protocol_store(tmp_path / "s.sqlite")
+    report = salvage_store(store, tmp_path / "new.sqlite")
+    assert (report.recovered, report.lost) == (10, 0)
+    assert not Path(f"{store}-wal").exists() and not Path(f"{store}-shm").exists()  # (the read-only scan left them)
+    with closing(sqlite3.connect(store)) as a, closing(sqlite3.connect(tmp_path / "new.sqlite")) as b:
+        assert sorted(a.execute("SELECT * FROM scores")) == sorted(b.execute("SELECT * FROM scores"))
+
+    def failing(self: ScoreStore, rows: Iterable[tuple], *args: object, **kwargs: object) -> None:
+        next(iter(rows))
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ScoreStore, "insert_rows", failing)
+    with pytest.raises(KeyboardInterrupt):
+        salvage_store(store, tmp_path / "again.sqlite")
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith("again")]
+
+
+def test_a_protocols_key_parts_are_computed_once_and_stay_right_through_copies() -> None:
+    p = Protocol("nb201", "cifar10", 16, net={"C": 16, "N": 1}, batch_digest="b")
+    first = p.fingerprint
+    assert p.__dict__["fingerprint"] == first and p.net_key == '{"C": 16, "N": 1}'
+    assert pickle.loads(pickle.dumps(p)).fingerprint == first
+    other = dataclasses.replace(p, dataset="cifar100")
+    assert other.fingerprint != first and other == Protocol("nb201", "cifar100", 16, net={"C": 16, "N": 1},
+                                                            batch_digest="b")
+    assert dataclasses.replace(p, net={"C": 8}).net_key == '{"C": 8}'
+
+
+def test_the_store_scale_script_makes_the_rows_it_says_and_tells_differing_outputs_apart(
+        tmp_path: Path) -> None:
+    script = load_perf("store_scale")
+    rng = random.Random(0)
+    archs = list(dict.fromkeys(str(nb201.sample(rng)) for _ in range(7)))
+    made = script.make_store(tmp_path / "s.sqlite", archs, [0, 1], ("params", "swap"), seed=0)
+    assert made == len(archs) * 2 * 2 == 28
+    with ScoreStore(tmp_path / "s.sqlite", read_only=True) as s:
+        rows = s.rows()
+        assert len({r["protocol"] for r in rows}) == 2 and {r["seed"] for r in rows} == {0, 1}
+        assert {r["proxy"] for r in rows} == {"params@1", "swap@1"}
+        assert all(len(json.loads(r["values_json"])) == 2 for r in rows if r["status"] == "ok")
+    for tag in ("a", "b"):
+        (tmp_path / tag).mkdir()
+        export(tmp_path / "s.sqlite", tmp_path / tag / "scores.csv", "csv")
+        export(tmp_path / "s.sqlite", tmp_path / tag / "zc.json", "naslib-zc", protocol=rows[0]["protocol"])
+        for name in ("merged.sqlite", "salvaged.sqlite"):
+            salvage_store(tmp_path / "s.sqlite", tmp_path / tag / name)
+    assert script.same_outputs(tmp_path, "a", "b") == []
+    (tmp_path / "b" / "scores.csv").write_text("other", encoding="utf-8")
+    with closing(sqlite3.connect(tmp_path / "b" / "salvaged.sqlite")) as db:
+        db.execute("UPDATE scores SET value = value + 1 WHERE rowid = 1")
+        db.commit()
+    assert script.same_outputs(tmp_path, "a", "b") == ["scores.csv", "salvaged.sqlite"]

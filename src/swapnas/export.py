@@ -35,11 +35,17 @@
 from __future__ import annotations
 
 import csv
+import functools
+from contextlib import closing
+import io
 import json
 import math
 import os
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import IO, BinaryIO
 
+from .files import write_atomic
 from .results import provenance, strict_json
 from .conformance import NASLIB_FAILED, NASLIB_TO_OURS
 from .proxies import get_proxy, list_proxies
@@ -52,6 +58,7 @@ from .store_files import given_as, is_sqlite
 FORMATS = ("csv", "naslib-zc")
 
 
+@functools.lru_cache(maxsize=2**16)  # session 58: 95 µs a row (get_space's checks, parse), 26 s for 300k rows
 def _arch_key(space: str, arch: str) -> str:
     mod = get_space(space) if space in SPACES else None
     to_naslib = getattr(mod, "to_naslib", None)
@@ -72,11 +79,16 @@ SETTING = ("proxy", "protocol", "seed", "batch_size", "repeats", "net")
 PER_DATASET = ("protocol", "seed", "batch_size", "repeats", "net")
 
 
+def _values(row: dict) -> tuple:
+    """``row``'s :data:`SETTING`."""
+    return tuple(row[k] for k in SETTING)
+
+
 def _setting(row: dict, keys: tuple[str, ...] = SETTING) -> str:
     return ", ".join(f"{k} {row[k]}" for k in keys)
 
 
-def _scored_with(rows: list[dict]) -> dict[str, str]:
+def _scored_with(rows: Iterable[dict]) -> dict[str, str]:
     """Each protocol fingerprint's scoring settings in ``rows`` (not part of a fingerprint), e.g. ``S=16, R=1, net
     {"C": 16, "N": 1}``; a fingerprint scored under several (a search's two stages) lists each."""
     settings: dict[str, dict[tuple, None]] = {}
@@ -164,44 +176,44 @@ def _where(row: dict, protocols: dict[str, dict]) -> tuple[str, str, str]:
     return row["proxy"].split("@")[0], _arch_key(row["space"], row["arch"]), _dataset_key(row["protocol"], protocols)
 
 
-def _naslib_doc(rows: list[dict], protocols: dict[str, dict]) -> tuple[dict, dict]:
+def _naslib_doc(scores: Iterable[dict], failures: Iterable[dict], protocols: dict[str, dict],
+                scored: Callable[[], dict[str, str]]) -> tuple[dict, dict]:
     """NASLib's nesting of the scores under each space: dataset → arch → proxy, and each (space, dataset)'s
     setting. One setting per (space, dataset, arch, proxy name) and one :data:`PER_DATASET` setting per (space,
     dataset) among the scores, else a ValueError (until session 54 scores of two networks or batches shared a
     dataset's column). A failure is written as NASLib writes one (:func:`_failed_value`) where its (space, dataset)
     setting is the scores' and its arch has no score of that proxy; a failed attempt under another setting is left
-    out (the csv format has it), so it cannot block an export (the review of session 55)."""
+    out (the csv format has it), so it cannot block an export (the review of session 55). ``scores`` and
+    ``failures`` are the store's rows of each status, read as they come (session 58: a list of every row took 2 GiB of
+    a 1.5M-row store); ``scored`` gives :func:`_scored_with` of every row, for a message."""
     doc: dict = {}
-    seen: dict[tuple, dict] = {}
+    seen: dict[tuple, tuple] = {}  # (space, dataset, NASLib key, proxy) → the first row's arch and SETTING
     settings: dict[tuple, dict] = {}
-    for r in rows:
-        if r["status"] != "ok":
-            continue
+    for r in scores:
         name, key, dataset = _where(r, protocols)
-        first = seen.setdefault((r["space"], dataset, key, name), r)
-        if first["arch"] != r["arch"]:
-            raise ValueError(f"{first['arch']} and {r['arch']} are both written {key} in NASLib's encoding (it does "
+        arch_of, setting = seen.setdefault((r["space"], dataset, key, name), (r["arch"], _values(r)))
+        if arch_of != r["arch"]:
+            raise ValueError(f"{arch_of} and {r['arch']} are both written {key} in NASLib's encoding (it does "
                              "not encode what tells them apart): use --format csv, which keeps every arch")
-        if any(first[k] != r[k] for k in SETTING):
+        if setting != _values(r):
+            first = {**r, **dict(zip(SETTING, setting))}
             raise ValueError(f"{name} of {r['arch']} is stored under two settings ({_setting(first)}) and "
                              f"({_setting(r)}); NASLib's layout holds one score per dataset, arch and proxy: "
-                             f"{_fix(first, r, protocols, _scored_with(rows))}")
+                             f"{_fix(first, r, protocols, scored())}")
         one = settings.setdefault((r["space"], dataset), r)
         if any(one[k] != r[k] for k in PER_DATASET):
             raise ValueError(f"{dataset} of {r['space']} holds scores of two settings, ({_setting(one, PER_DATASET)}) "
                              f"and ({_setting(r, PER_DATASET)}), e.g. {one['proxy']} of {one['arch']} and {r['proxy']} "
                              f"of {r['arch']}; a NASLib zc file holds one setting per dataset: "
-                             f"{_fix(one, r, protocols, _scored_with(rows), PER_DATASET)}")
+                             f"{_fix(one, r, protocols, scored(), PER_DATASET)}")
         arch = doc.setdefault(r["space"], {}).setdefault(dataset, {}).setdefault(key, {})
         arch[NASLIB_PROXIES.get(name, name)] = {"score": _naslib_value(name, r["value"]), "time": r["seconds"]}
-    for r in rows:
-        if r["status"] == "ok":
-            continue
+    for r in failures:
         name, key, dataset = _where(r, protocols)
         one = settings.setdefault((r["space"], dataset), r)  # a dataset of failures alone: the first one's setting
         if (r["space"], dataset, key, name) in seen or any(one[k] != r[k] for k in PER_DATASET):
             continue
-        seen[(r["space"], dataset, key, name)] = r
+        seen[(r["space"], dataset, key, name)] = (r["arch"], _values(r))
         arch = doc.setdefault(r["space"], {}).setdefault(dataset, {}).setdefault(key, {})
         arch[NASLIB_PROXIES.get(name, name)] = {"score": _failed_value(name), "time": r["seconds"]}
     described: dict[str, dict] = {}
@@ -249,38 +261,55 @@ def export(store_path: str | os.PathLike, out: str | os.PathLike, fmt: str = "cs
                          "give a new file name for the export")
     if Path(store_path).stat().st_size == 0:
         raise ValueError(f"{store_path} is an empty file, not a score store (the --store of a correlate/grid/search run)")
-    try:
+    try:  # the rows are read as they are written (session 58: a list of 1.5M rows took 2 GiB), OUT replaced whole
         with ScoreStore(store_path, read_only=True) as store:  # not SQLite at all: the store's damaged-store error
-            rows = store.rows()
             try:  # only to name fingerprints in messages: a store without a readable protocols table still exports
                 protocols = store.protocols()
             except StoreError:
                 protocols = {}
+
+            def scored() -> dict[str, str]:
+                return _scored_with(dict(zip(("protocol", "batch_size", "repeats", "net"), r))
+                                    for r in store.distinct("protocol", "batch_size", "repeats", "net"))
+
+            chosen = None if protocol is None else _fingerprint_of(
+                protocol, [fp for (fp,) in store.distinct("protocol")], protocols, store_path, scored())
+            with closing(store.iter_rows(chosen)) as rows, closing(store.iter_rows(chosen, "ok")) as scores, \
+                    closing(store.iter_rows(chosen, "failed")) as failures:  # (an error may stop a read part-way)
+                if fmt == "csv":
+                    _write(out, lambda f: _csv(f, rows, protocols))
+                    return out
+                doc, settings = _naslib_doc(scores, failures, protocols, scored)
+                text = strict_json({"provenance": {**provenance(), "settings": settings,
+                                                   "conventions": NASLIB_CONVENTIONS}, **doc})
+                _write(out, lambda f: f.write(text))
     except StoreError as exc:  # STORE is an argument here, not a run's --store
         raise given_as(exc, None) from exc
-    if protocol is not None:
-        chosen = _fingerprint_of(protocol, sorted({r["protocol"] for r in rows}), protocols, store_path,
-                                 _scored_with(rows))
-        rows = [r for r in rows if r["protocol"] == chosen]
-    if fmt == "csv":
-        text = None
-    else:
-        doc, settings = _naslib_doc(rows, protocols)
-        text = strict_json({"provenance": {**provenance(), "settings": settings, "conventions": NASLIB_CONVENTIONS},
-                            **doc})
+    return out
+
+
+def _csv(f: IO[str], rows: Iterable[dict], protocols: dict[str, dict]) -> None:
+    """The csv format of ``rows`` into ``f``, each with its protocol's dataset."""
+    datasets = {fp: fingerprinted(d).get("dataset", "") for fp, d in protocols.items()}
+    writer = csv.DictWriter(f, fieldnames=[*ScoreStore.COLUMNS, "dataset"])
+    writer.writeheader()
+    writer.writerows({**r, "dataset": datasets.get(r["protocol"], "")} for r in rows)
+
+
+def _write(out: Path, write: Callable[[IO[str]], object]) -> None:
+    """``write`` into ``out`` as UTF-8 text, replaced whole (:func:`~swapnas.files.write_atomic`): a failed export
+    leaves no part of a file (session 58: the rows are now written as they are read)."""
+    def text(f: BinaryIO) -> None:
+        t = io.TextIOWrapper(f, encoding="utf-8", newline="")
+        write(t)
+        t.flush()
+        t.detach()  # the binary file stays open for write_atomic's fsync and close
+
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        if text is not None:
-            out.write_text(text, encoding="utf-8")
-            return out
-        with out.open("w", newline="", encoding="utf-8") as f:
-            writer = csv.DictWriter(f, fieldnames=[*ScoreStore.COLUMNS, "dataset"])
-            writer.writeheader()
-            writer.writerows({**r, "dataset": fingerprinted(protocols.get(r["protocol"], {})).get("dataset", "")}
-                             for r in rows)
+        write_atomic(out, text)
     except OSError as exc:  # a read-only file system, a full disk, …: named, not a traceback
         raise ValueError(f"--out {out}: cannot write it ({exc.strerror}); give a file in a writable folder") from None
-    return out
 
 
 __all__ = ["FORMATS", "export"]
