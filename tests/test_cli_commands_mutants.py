@@ -860,6 +860,7 @@ def train_parts(monkeypatch, tmp_path) -> SimpleNamespace:
 
     def run_train(genotype: Any, **kw: Any) -> dict:
         kw["out"].mkdir(parents=True, exist_ok=True)
+        (kw["out"] / "history.json").write_text("[]")  # as a real run: the history before the result (session 58)
         (kw["out"] / "result.json").write_text('{"r": 3}')
         return parts.result
     parts.run_train = Recorder(run_train)

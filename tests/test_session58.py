@@ -3,9 +3,11 @@ change)."""
 
 from __future__ import annotations
 
+import argparse
 import csv
 import dataclasses
 import json
+import os
 import pickle
 import random
 import sqlite3
@@ -21,6 +23,7 @@ from torch import nn
 import swapnas
 from swapnas import export as export_module
 from swapnas import store_merge
+from swapnas.cli.out_checks import OWN_FILES, out_folder
 from swapnas.export import export
 from swapnas.scoring import Protocol
 from swapnas.spaces import nb201
@@ -30,6 +33,7 @@ from swapnas.store_merge import merge_stores
 from swapnas.store_tools import salvage_store
 from swapnas.swap_checks import META_WEIGHTS
 from tests.script_tools import load_perf
+from tests.test_validation import run_cli
 
 
 def _meta_net() -> nn.Module:
@@ -247,3 +251,35 @@ def test_the_store_scale_script_makes_the_rows_it_says_and_tells_differing_outpu
         db.execute("UPDATE scores SET value = value + 1 WHERE rowid = 1")
         db.commit()
     assert script.same_outputs(tmp_path, "a", "b") == ["scores.csv", "salvaged.sqlite"]
+
+
+@pytest.mark.parametrize("argv, mine", [
+    (["correlate", "--space", "darts_swap", "--proxies", "params", "--archs", "3"], "report.md"),
+    (["search", "--space", "nb201", "--cycles", "1", "--population", "3", "--sample", "2"], "result.json"),
+    (["grid", "--benchmarks", "nb201", "--tasks", "cifar10", "--proxies", "params", "--archs", "3"], "grid.md"),
+])
+def test_a_file_of_the_users_that_a_run_would_replace_is_refused_and_a_run_of_its_own_goes_on(
+        argv: list[str], mine: str, small_bundle: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    out = tmp_path / "paper"
+    out.mkdir()
+    (out / mine).write_text("my own notes\n", encoding="utf-8")
+    code, _, err = run_cli([*argv, "--data-dir", str(small_bundle), "--out", str(out), "--no-progress"], capsys)
+    own = OWN_FILES[argv[0]]
+    assert code == 2 and err.strip().endswith(
+        f"--out {out} holds {mine}, which `swapnas {argv[0]}` writes, but no {own} of an earlier {argv[0]} run: it "
+        f"looks like a file of your own, which the run would replace; give another folder, or move {mine} away")
+    assert (out / mine).read_text(encoding="utf-8") == "my own notes\n" and sorted(os.listdir(out)) == [mine]
+    (out / own).write_text("{}", encoding="utf-8")  # an earlier run of the command: its own files are replaced
+    assert _refusal(argv[0], out) is None
+    if argv[0] == "grid":  # a shard writes none of them
+        (out / own).unlink()
+        assert _refusal("grid", out, shard=(0, 2)) is None
+
+
+def _refusal(command: str, out: Path, shard: tuple[int, int] | None = None) -> str | None:
+    """out_folder's refusal of OUT for ``command`` (None: taken)."""
+    try:
+        out_folder(argparse.Namespace(command=command, out=str(out), shard=shard))
+    except ValueError as exc:
+        return str(exc)
+    return None

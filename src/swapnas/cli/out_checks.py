@@ -15,6 +15,14 @@ OWN_FILES = {"correlate": "results.json", "grid": "grid.json", "conformance": "c
              "search": "state.json", "train": "history.json"}
 
 
+#: the other files a command writes in OUT under fixed names (plots named after a metric aside): one of them in a
+#: folder holding no :data:`OWN_FILES` entry is someone's own file, which the run would replace (session 58)
+WRITES = {"correlate": ("results.csv", "report.md", "results.tex"), "grid": ("grid.md", "grid.tex", "grid.png",
+                                                                          "report.md"),
+          "conformance": ("conformance.md",), "search": ("result.json", "report.md", "search_curve.png", "cell.png"),
+          "train": ("result.json",)}
+
+
 def owner(folder: Path) -> str | None:
     """The command whose outputs ``folder`` holds (None: none of them)."""
     return next((c for c, f in OWN_FILES.items() if (folder / f).is_file()), None)
@@ -39,11 +47,22 @@ def out_folder(args: argparse.Namespace) -> Path:
         raise ValueError(f"--out {out}: {'it' if near == out else f'the folder {near}'} is not writable "
                          f"({exc.strerror}); give a folder you can write") from None
     command = getattr(args, "command", None)
-    if command in OWN_FILES and (other := owner(out)) not in (None, command):
-        raise ValueError(f"--out {out} holds the outputs of `swapnas {other}` ({OWN_FILES[other]}): {command} would "
-                         "replace its report and mix its scores into that folder's store; give another folder")
+    if command in OWN_FILES:
+        _refuse_others_files(args, out, command)
     _refuse_in_bundle(args, out)
     return out
+
+
+def _refuse_others_files(args: argparse.Namespace, out: Path, command: str) -> None:
+    """OUT holding another command's outputs, or a file of the user's that ``command`` would replace."""
+    if (other := owner(out)) not in (None, command):
+        raise ValueError(f"--out {out} holds the outputs of `swapnas {other}` ({OWN_FILES[other]}): {command} would "
+                         "replace its report and mix its scores into that folder's store; give another folder")
+    if other is None and getattr(args, "shard", None) is None and (
+            mine := next((n for n in WRITES[command] if (out / n).exists()), None)):
+        raise ValueError(f"--out {out} holds {mine}, which `swapnas {command}` writes, but no {OWN_FILES[command]} of "
+                         f"an earlier {command} run: it looks like a file of your own, which the run would replace; "
+                         f"give another folder, or move {mine} away")
 
 
 #: the data bundle's own folders (SOURCES.md): a run's outputs inside one of them, or in the bundle's top folder
