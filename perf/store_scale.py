@@ -23,6 +23,7 @@ import sqlite3
 from contextlib import closing
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -70,12 +71,14 @@ def make_store(path: Path, archs: list[str], settings: list[int], proxies: tuple
 def run(src: Path, args: list[str]) -> tuple[float, float]:
     """``python -m swapnas ARGS`` under ``src``: its wall seconds and peak resident memory (MiB)."""
     env = {**os.environ, "PYTHONPATH": str(src), "OMP_NUM_THREADS": "1"}
-    t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "swapnas", *args], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - t0
-    err = proc.stderr.read().decode() if proc.stderr else ""
+    with tempfile.TemporaryFile() as log:  # (not a pipe, which a child's long stderr would fill and block on)
+        t0 = time.perf_counter()
+        proc = subprocess.Popen([sys.executable, "-m", "swapnas", *args], env=env, stdout=subprocess.DEVNULL,
+                                stderr=log)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+        log.seek(0)
+        err = log.read().decode(errors="replace")
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"swapnas {' '.join(args)} failed under {src}:\n{err}")
     return wall, usage.ru_maxrss / 1024

@@ -11,6 +11,8 @@ import os
 import pickle
 import random
 import sqlite3
+import stat
+import threading
 from contextlib import closing
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -24,11 +26,12 @@ import swapnas
 from swapnas import export as export_module
 from swapnas import store_merge
 from swapnas.cli.out_checks import OWN_FILES, out_folder
-from swapnas.export import export
+from swapnas.export import export, special
+from swapnas.proxies import get_proxy
 from swapnas.scoring import Protocol
 from swapnas.spaces import nb201
 from swapnas.store import Record, ScoreKey, ScoreStore
-from swapnas.store_files import StoreError
+from swapnas.store_files import StoreError, is_sqlite
 from swapnas.store_merge import merge_stores
 from swapnas.store_tools import salvage_store
 from swapnas.swap_checks import META_WEIGHTS
@@ -188,43 +191,61 @@ def test_export_streams_the_rows_filters_in_sql_and_writes_the_file_whole(
 
 def test_iter_rows_filters_by_protocol_and_status_and_distinct_names_its_columns(tmp_path: Path) -> None:
     with ScoreStore(_two_protocol_store(tmp_path / "s.sqlite"), read_only=True) as s:
-        assert s.rows() == list(s.iter_rows())
         assert [(r["arch"], r["status"]) for r in s.iter_rows("fp1", "failed")] == [("a9", "failed")]
         assert len(list(s.iter_rows(status="ok"))) == 8 and len(list(s.iter_rows("fp2"))) == 5
         assert s.distinct("protocol") == [("fp1",), ("fp2",)]
         assert s.status_of(_key("a2").as_tuple()) == ("ok", 2.0) and s.status_of(_key("zz").as_tuple()) is None
         with pytest.raises(ValueError, match="the scores table has no column 'bogus'"):
             s.distinct("protocol", "bogus")
+        rows = s.iter_rows()
+        next(rows)
+    with pytest.raises(StoreError, match=r"was closed before this read: read it \(e.g. the rows of iter_rows\) "
+                                         r"inside `with ScoreStore\(...\)`"):  # was "… is damaged …; restore it"
+        next(rows)
 
 
-def test_salvage_streams_leaves_no_wal_beside_a_sound_source_and_no_part_made_store(
+def test_salvage_streams_into_a_store_named_only_when_whole_and_leaves_a_name_taken_meanwhile(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     store = _two_protocol_store(tmp_path / "s.sqlite")
+    monkeypatch.setattr(ScoreStore, "rows", lambda self: pytest.fail("salvage read every row into a list"))
     report = salvage_store(store, tmp_path / "new.sqlite")
     assert (report.recovered, report.lost) == (10, 0)
-    assert not Path(f"{store}-wal").exists() and not Path(f"{store}-shm").exists()  # (the read-only scan left them)
     with closing(sqlite3.connect(store)) as a, closing(sqlite3.connect(tmp_path / "new.sqlite")) as b:
         assert sorted(a.execute("SELECT * FROM scores")) == sorted(b.execute("SELECT * FROM scores"))
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("s.sqlite")) == ["new.sqlite"]
+    real_link = os.link
+
+    def taken_meanwhile(src: Path, dst: Path) -> None:  # another process makes OUT while the salvage runs
+        Path(dst).write_text("theirs", encoding="utf-8")
+        real_link(src, dst)
+
+    monkeypatch.setattr(os, "link", taken_meanwhile)
+    with pytest.raises(StoreError, match=r"was made by another process while this salvage ran, and is left as it is"):
+        salvage_store(store, tmp_path / "other.sqlite")
+    assert (tmp_path / "other.sqlite").read_text(encoding="utf-8") == "theirs"
+    monkeypatch.setattr(os, "link", real_link)
 
     def failing(self: ScoreStore, rows: Iterable[tuple], *args: object, **kwargs: object) -> None:
         next(iter(rows))
         raise KeyboardInterrupt
 
     monkeypatch.setattr(ScoreStore, "insert_rows", failing)
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(KeyboardInterrupt):  # stopped part-way: nothing under the new name, nor its work folder
         salvage_store(store, tmp_path / "again.sqlite")
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith("again")]
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("s.sqlite")) == [
+        "new.sqlite", "other.sqlite"]
 
 
-def test_a_protocols_key_parts_are_computed_once_and_stay_right_through_copies() -> None:
-    p = Protocol("nb201", "cifar10", 16, net={"C": 16, "N": 1}, batch_digest="b")
-    first = p.fingerprint
-    assert p.__dict__["fingerprint"] == first and p.net_key == '{"C": 16, "N": 1}'
+def test_a_protocols_key_follows_a_change_of_its_net_and_its_fingerprint_survives_copies() -> None:
+    net = {"C": 16, "N": 1}
+    p = Protocol("nb201", "cifar10", 16, net=net, batch_digest="b")
+    first, proxy = p.fingerprint, get_proxy("swap")
+    assert p.key("a", proxy).net == '{"C": 16, "N": 1}'
+    net["C"] = 8  # the dict is the caller's: the key follows it (a cached one kept C=16, the review of session 58)
+    assert p.key("a", proxy).net == '{"C": 8, "N": 1}' and p.key("a", proxy).protocol == first
     assert pickle.loads(pickle.dumps(p)).fingerprint == first
-    other = dataclasses.replace(p, dataset="cifar100")
-    assert other.fingerprint != first and other == Protocol("nb201", "cifar100", 16, net={"C": 16, "N": 1},
-                                                            batch_digest="b")
-    assert dataclasses.replace(p, net={"C": 8}).net_key == '{"C": 8}'
+    assert dataclasses.replace(p, dataset="cifar100").fingerprint == Protocol(
+        "nb201", "cifar100", 16, batch_digest="b").fingerprint != first
 
 
 def test_the_store_scale_script_makes_the_rows_it_says_and_tells_differing_outputs_apart(
@@ -283,3 +304,48 @@ def _refusal(command: str, out: Path, shard: tuple[int, int] | None = None) -> s
     except ValueError as exc:
         return str(exc)
     return None
+
+
+def test_export_writes_into_a_link_a_pipe_or_a_device_as_it_is_and_keeps_a_files_permissions(tmp_path: Path) -> None:
+    store = _two_protocol_store(tmp_path / "s.sqlite")
+    target = tmp_path / "real.csv"
+    target.write_text("old", encoding="utf-8")
+    os.chmod(target, 0o640)
+    (tmp_path / "link.csv").symlink_to(target)
+    export(store, tmp_path / "link.csv", "csv")  # was: the link replaced by a plain file, the target left old
+    assert (tmp_path / "link.csv").is_symlink() and target.read_text(encoding="utf-8").startswith("space,arch,")
+    export(store, target, "csv", protocol="fp1")
+    assert os.stat(target).st_mode & 0o777 == 0o640  # was 0644 (+ umask) after the atomic replace
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    assert special(fifo) and not is_sqlite(fifo)  # is_sqlite opened it and waited for a writer (/dev/stdout hung)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
+    reader.start()
+    export(store, fifo, "csv")
+    reader.join(10)
+    assert got and got[0].startswith(b"space,arch,") and got[0].count(b"\n") == 11 and stat.S_ISFIFO(
+        os.stat(fifo).st_mode)
+
+
+def test_an_out_holding_swapnas_outputs_without_the_commands_own_file_is_taken(tmp_path: Path) -> None:
+    finished = tmp_path / "search"  # a finished search whose state.json the user deleted to restart it
+    finished.mkdir()
+    (finished / "result.json").write_text(json.dumps({"provenance": {"swapnas": "0.1.0"}, "best": "x"}))
+    (finished / "report.md").write_text("# Search: nb201 / cifar10, seed 0\n\nMade by `swapnas search …` (swapnas "
+                                        "0.1.0, git abc, torch 2.13.0+cpu).\n", encoding="utf-8")
+    assert _refusal("search", finished) is None
+    (finished / "result.json").write_text('{"best": "x"}')  # JSON without swapnas's provenance: the user's
+    assert "holds result.json, which `swapnas search` writes" in (_refusal("search", finished) or "")
+    run = tmp_path / "correlate"
+    run.mkdir()
+    (run / "results.tex").write_text("% made by: swapnas correlate --space nb201\n\\begin{tabular}{lr}\n")
+    assert _refusal("correlate", run) is None
+    (run / "results.csv").write_text("arch,accuracy\n")  # no mark of its maker: refused
+    assert "holds results.csv" in (_refusal("correlate", run) or "")
+    trained = tmp_path / "train"  # a training interrupted in its first epoch: its checkpoint only
+    trained.mkdir()
+    (trained / "checkpoint.pt").write_bytes(b"")
+    assert _refusal("train", trained) is None
+    (trained / "result.json").write_text("[]")
+    assert "holds result.json, which `swapnas train` writes, but no history.json" in (_refusal("train", trained) or "")

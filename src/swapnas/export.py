@@ -35,7 +35,6 @@
 from __future__ import annotations
 
 import csv
-import functools
 from contextlib import closing
 import io
 import json
@@ -58,7 +57,6 @@ from .store_files import given_as, is_sqlite
 FORMATS = ("csv", "naslib-zc")
 
 
-@functools.lru_cache(maxsize=2**16)  # session 58: 95 µs a row (get_space's checks, parse), 26 s for 300k rows
 def _arch_key(space: str, arch: str) -> str:
     mod = get_space(space) if space in SPACES else None
     to_naslib = getattr(mod, "to_naslib", None)
@@ -171,9 +169,12 @@ def _dataset_key(fingerprint: str, protocols: dict[str, dict]) -> str:
     return NASLIB_DATASETS.get(dataset, dataset) if dataset else f"protocol {fingerprint}"
 
 
-def _where(row: dict, protocols: dict[str, dict]) -> tuple[str, str, str]:
-    """Where a stored row goes in NASLib's layout: the proxy's name, the arch's key and the dataset's."""
-    return row["proxy"].split("@")[0], _arch_key(row["space"], row["arch"]), _dataset_key(row["protocol"], protocols)
+def _where(row: dict, protocols: dict[str, dict], keys: dict[tuple[str, str], str]) -> tuple[str, str, str]:
+    """Where a stored row goes in NASLib's layout: the proxy's name, the arch's key and the dataset's; ``keys`` holds
+    the archs' keys met so far (session 58: 95 µs an arch, get_space's checks and the parse, 26 s for 300k rows)."""
+    arch = (row["space"], row["arch"])
+    key = keys[arch] if arch in keys else keys.setdefault(arch, _arch_key(*arch))
+    return row["proxy"].split("@")[0], key, _dataset_key(row["protocol"], protocols)
 
 
 def _naslib_doc(scores: Iterable[dict], failures: Iterable[dict], protocols: dict[str, dict],
@@ -187,10 +188,11 @@ def _naslib_doc(scores: Iterable[dict], failures: Iterable[dict], protocols: dic
     ``failures`` are the store's rows of each status, read as they come (session 58: a list of every row took 2 GiB of
     a 1.5M-row store); ``scored`` gives :func:`_scored_with` of every row, for a message."""
     doc: dict = {}
+    keys: dict[tuple[str, str], str] = {}  # each arch's NASLib key, for this export
     seen: dict[tuple, tuple] = {}  # (space, dataset, NASLib key, proxy) → the first row's arch and SETTING
     settings: dict[tuple, dict] = {}
     for r in scores:
-        name, key, dataset = _where(r, protocols)
+        name, key, dataset = _where(r, protocols, keys)
         arch_of, setting = seen.setdefault((r["space"], dataset, key, name), (r["arch"], _values(r)))
         if arch_of != r["arch"]:
             raise ValueError(f"{arch_of} and {r['arch']} are both written {key} in NASLib's encoding (it does "
@@ -209,7 +211,7 @@ def _naslib_doc(scores: Iterable[dict], failures: Iterable[dict], protocols: dic
         arch = doc.setdefault(r["space"], {}).setdefault(dataset, {}).setdefault(key, {})
         arch[NASLIB_PROXIES.get(name, name)] = {"score": _naslib_value(name, r["value"]), "time": r["seconds"]}
     for r in failures:
-        name, key, dataset = _where(r, protocols)
+        name, key, dataset = _where(r, protocols, keys)
         one = settings.setdefault((r["space"], dataset), r)  # a dataset of failures alone: the first one's setting
         if (r["space"], dataset, key, name) in seen or any(one[k] != r[k] for k in PER_DATASET):
             continue
@@ -296,9 +298,17 @@ def _csv(f: IO[str], rows: Iterable[dict], protocols: dict[str, dict]) -> None:
     writer.writerows({**r, "dataset": datasets.get(r["protocol"], "")} for r in rows)
 
 
+def special(out: Path) -> bool:
+    """Whether ``out`` exists as something other than a plain file of its own: a link, a device (``/dev/stdout``,
+    ``/dev/null``), a pipe, a socket: written into as it is, never replaced."""
+    return out.is_symlink() or (out.exists() and not out.is_file())
+
+
 def _write(out: Path, write: Callable[[IO[str]], object]) -> None:
-    """``write`` into ``out`` as UTF-8 text, replaced whole (:func:`~swapnas.files.write_atomic`): a failed export
-    leaves no part of a file (session 58: the rows are now written as they are read)."""
+    """``write`` into ``out`` as UTF-8 text, replaced whole (:func:`~swapnas.files.write_atomic`, keeping an existing
+    file's permissions): a failed export leaves no part of a file (session 58: the rows are now written as they are
+    read). A :func:`special` ``out`` is written into as it is (a replace would put a plain file in place of a link or
+    a device: as root, of ``/dev/stdout``; the review of session 58)."""
     def text(f: BinaryIO) -> None:
         t = io.TextIOWrapper(f, encoding="utf-8", newline="")
         write(t)
@@ -306,8 +316,15 @@ def _write(out: Path, write: Callable[[IO[str]], object]) -> None:
         t.detach()  # the binary file stays open for write_atomic's fsync and close
 
     try:
+        if special(out):
+            with open(out, "w", encoding="utf-8", newline="") as f:
+                write(f)
+            return
+        mode = out.stat().st_mode & 0o7777 if out.is_file() else None
         out.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(out, text)
+        if mode is not None:
+            os.chmod(out, mode)
     except OSError as exc:  # a read-only file system, a full disk, …: named, not a traceback
         raise ValueError(f"--out {out}: cannot write it ({exc.strerror}); give a file in a writable folder") from None
 

@@ -147,12 +147,11 @@ class Protocol:
         if self.repeats < 1:
             raise ValueError(f"repeats must be >= 1 (got {self.repeats})")
 
-    # each computed once (session 58: 17 µs a key, 5 s of a 300k-key resume); nothing mutates a protocol's net
-    @functools.cached_property
-    def net_key(self) -> str:
+    @property
+    def net_key(self) -> str:  # (each time: ``net`` is a dict, which a caller may change)
         return json.dumps(self.net, sort_keys=True)
 
-    @functools.cached_property
+    @functools.cached_property  # once (session 58: 17 µs a key, 5 s of a 300k-key resume); of frozen fields only
     def fingerprint(self) -> str:
         """Hash of the parts not stored in their own column (inputs, init, BN mode)."""
         parts = {"dataset": self.dataset, "init": self.init, "bn_train": self.bn_train,

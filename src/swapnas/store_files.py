@@ -61,7 +61,10 @@ def not_a_store(path: str | os.PathLike) -> str | None:
 
 
 def is_sqlite(path: str | os.PathLike) -> bool:
-    """Whether ``path`` is an existing file that starts with SQLite's header."""
+    """Whether ``path`` is an existing plain file that starts with SQLite's header (a pipe or a device, such as
+    ``/dev/stdout``, is not read: reading its own stdout hung ``swapnas export --out /dev/stdout``, session 58)."""
+    if not Path(path).is_file():
+        return False
     try:
         with open(path, "rb") as f:
             return f.read(16) == b"SQLite format 3\x00"

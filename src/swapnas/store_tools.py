@@ -323,25 +323,36 @@ def salvage_store(src: str | os.PathLike, out: str | os.PathLike) -> Salvage:
     damage: list[int] = []
     with work as tmp:
         db, page_size = _open_source(source, Path(tmp))
-        try:
-            with _closing(db), ScoreStore(dest) as new:  # the scores stream from the source into the new store
-                protocols, more = _scan(db, "protocols", ("fingerprint", "description"))
-                codes, _ = _scan(db, "proxy_code", ("proxy", "digest", "created"))
-                new.insert_rows(_scan_rows(db, "scores", ScoreStore.COLUMNS, damage), protocols, codes=codes)
-                indexed = _try(db, f"SELECT count(*) FROM (SELECT rowid FROM scores INDEXED BY {_PK_INDEX})")
-                recovered, kept = new.count(), len(new.protocols())
-        except BaseException:  # (Ctrl-C too) no part-made store is left under the new name
-            for part in (dest, Path(f"{dest}-wal"), Path(f"{dest}-shm"), Path(f"{dest}-journal")):
-                part.unlink(missing_ok=True)
-            raise
+        built = Path(tmp) / "salvaged.sqlite"  # made whole beside OUT, then given its name: no part-made store there
+        with _closing(db), ScoreStore(built) as new:  # the scores stream from the source into the new store
+            protocols, more = _scan(db, "protocols", ("fingerprint", "description"))
+            codes, _ = _scan(db, "proxy_code", ("proxy", "digest", "created"))
+            new.insert_rows(_scan_rows(db, "scores", ScoreStore.COLUMNS, damage), protocols, codes=codes)
+            indexed = _try(db, f"SELECT count(*) FROM (SELECT rowid FROM scores INDEXED BY {_PK_INDEX})")
+            recovered, kept = new.count(), len(new.protocols())
+        _name(built, dest)
     stretches = sum(damage)
     # the primary-key index counts the rows that were stored (rows read whole but unreadable as scores, such as
     # zeroed cells, are lost too: session 52 said "0 lost" for them); without it, a scan with no damage lost none
     lost = (max(int(indexed) - recovered, 0) if indexed is not None  # type: ignore[call-overload]
             else None if stretches else 0)
-    if page_size is None and not stretches + more and lost == 0:  # a sound source: one reader's open and close
-        connect_reader(source).close()  # removes the -shm/-wal its read-only scan left (as check does; session 58)
     return Salvage(str(source), str(dest), recovered, lost, kept, stretches + more, page_size)
+
+
+def _name(built: Path, dest: Path) -> None:
+    """Give the closed store ``built`` the name ``dest`` unless something took that name meanwhile (a hard link,
+    which fails on an existing name; a rename where the file system has no links)."""
+    try:
+        os.link(built, dest)
+        return
+    except FileExistsError:
+        pass
+    except OSError:  # no hard links here (some network and FAT file systems)
+        if not dest.exists():
+            os.replace(built, dest)
+            return
+    raise StoreError(f"--out {dest} was made by another process while this salvage ran, and is left as it is; "
+                     "salvage again with a new file name")
 
 
 def check_text(report: StoreCheck) -> str:

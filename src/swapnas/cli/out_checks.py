@@ -4,6 +4,7 @@ job (out of :mod:`.commands` in session 56, when it passed 450 lines)."""
 from __future__ import annotations
 
 import argparse
+import json
 import tempfile
 from pathlib import Path
 
@@ -15,12 +16,26 @@ OWN_FILES = {"correlate": "results.json", "grid": "grid.json", "conformance": "c
              "search": "state.json", "train": "history.json"}
 
 
-#: the other files a command writes in OUT under fixed names (plots named after a metric aside): one of them in a
-#: folder holding no :data:`OWN_FILES` entry is someone's own file, which the run would replace (session 58)
-WRITES = {"correlate": ("results.csv", "report.md", "results.tex"), "grid": ("grid.md", "grid.tex", "grid.png",
-                                                                          "report.md"),
-          "conformance": ("conformance.md",), "search": ("result.json", "report.md", "search_curve.png", "cell.png"),
-          "train": ("result.json",)}
+#: the other text files a command writes in OUT under fixed names: one of them in a folder holding no
+#: :data:`OWN_FILES` entry, and not of swapnas's making (:func:`_ours`), is someone's own file, which the run would
+#: replace (session 58)
+WRITES = {"correlate": ("results.csv", "report.md", "results.tex"), "grid": ("grid.md", "grid.tex", "report.md"),
+          "conformance": ("conformance.md",), "search": ("result.json", "report.md"), "train": ("result.json",)}
+
+
+def _ours(path: Path) -> bool:
+    """Whether ``path`` reads as a swapnas output: a JSON document with swapnas's provenance, or a report that says
+    which swapnas command made it in its first lines (a finished search whose state.json was deleted to restart it
+    keeps its result.json and report.md: the review of session 58)."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            head = f.read(4096)
+        if path.suffix == ".json":
+            doc = json.loads(path.read_text(encoding="utf-8"))
+            return isinstance(doc, dict) and isinstance(doc.get("provenance"), dict) and "swapnas" in doc["provenance"]
+    except (OSError, ValueError):
+        return False
+    return ("Made by `" in head and "(swapnas " in head) or (head.startswith("% made by:") and "swapnas" in head)
 
 
 def owner(folder: Path) -> str | None:
@@ -59,7 +74,7 @@ def _refuse_others_files(args: argparse.Namespace, out: Path, command: str) -> N
         raise ValueError(f"--out {out} holds the outputs of `swapnas {other}` ({OWN_FILES[other]}): {command} would "
                          "replace its report and mix its scores into that folder's store; give another folder")
     if other is None and getattr(args, "shard", None) is None and (
-            mine := next((n for n in WRITES[command] if (out / n).exists()), None)):
+            mine := next((n for n in WRITES[command] if (out / n).exists() and not _ours(out / n)), None)):
         raise ValueError(f"--out {out} holds {mine}, which `swapnas {command}` writes, but no {OWN_FILES[command]} of "
                          f"an earlier {command} run: it looks like a file of your own, which the run would replace; "
                          f"give another folder, or move {mine} away")
