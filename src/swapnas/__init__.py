@@ -11,7 +11,11 @@ Public API::
 """
 
 from ._version import __version__
-from .versions import check_numpy_bridge
+from .stops import quiet_start_interrupt
+
+quiet_start_interrupt()  # before torch is imported: a Ctrl-C of the command as it starts is one line
+
+from .versions import check_numpy_bridge  # noqa: E402
 
 check_numpy_bridge()  # before anything else: an old torch beside numpy 2 fails every run deep inside
 from .api import UnsupportedModel, rank, score

@@ -33,9 +33,11 @@ from __future__ import annotations
 import itertools
 import logging
 import multiprocessing
+import multiprocessing.util
 import os
 import signal
 import sys
+import tempfile
 import threading
 import warnings
 from collections.abc import Callable, Generator, Sequence
@@ -50,6 +52,7 @@ from .callers import brief_warning
 from .data import Batch
 from .executor_local import Executor, Item, LocalExecutor, ScoreTask, crash_records, score_item
 from .malloc import keep_freed_memory
+from .stops import STOP_SIGNALS
 from .pool_retry import run_chunks
 from .ray_address import check_ray_address
 from .proxies import get_proxy
@@ -252,7 +255,31 @@ def usable_cores() -> int:
 
 #: per pool worker: the latest task (proxies resolved by name), keyed by its call's token
 _POOL_TASK: dict[str, ScoreTask] = {}
-_STOPS = {signal.SIGINT, signal.SIGTERM}  # Ctrl-C and a scheduler's stop (SLURM, timeout): the driver's to handle
+_STOPS = {signal.SIGINT, *STOP_SIGNALS}  # Ctrl-C, a scheduler's stop (SLURM, timeout), a closed terminal: the driver's
+
+
+#: the longest path of a Unix socket, with its final NUL byte (``sockaddr_un.sun_path``: 104 on macOS and the BSDs)
+_SOCKET_PATH = 108 if sys.platform.startswith("linux") else 104
+
+
+def check_socket_folder(workers: int) -> None:
+    """A ValueError, before any worker starts, where the workers could not be given the batch: torch passes its
+    tensors through a Unix socket in multiprocessing's temporary folder (under ``TMPDIR``), and a socket path longer
+    than the system allows, or no writable temporary folder, stalled the pool for good (session 58: a ``TMPDIR`` of
+    80 characters hung 4 runs of 7, through Ctrl-C and SIGTERM)."""
+    if sys.platform == "win32":  # no Unix sockets there: torch shares tensors otherwise
+        return
+    try:
+        folder = multiprocessing.util.get_temp_dir()
+    except OSError as exc:
+        raise ValueError(f"--workers {workers}: no temporary folder can be made for the worker processes ({exc}); "
+                         "set TMPDIR to a writable folder, or use --workers 1") from None
+    longest = len(os.fsencode(os.path.join(folder, "listener-xxxxxxxx"))) + 1  # tempfile's name, and its NUL
+    if longest > _SOCKET_PATH:
+        raise ValueError(f"--workers {workers}: the worker processes get the batch through a Unix socket in "
+                         f"{folder}, and its path would be {longest} bytes, more than the {_SOCKET_PATH} the system "
+                         f"allows; set TMPDIR to a shorter folder than {tempfile.gettempdir()} (e.g. TMPDIR=/tmp), or "
+                         "use --workers 1")
 
 
 def _pool_init(threads: int) -> None:
@@ -304,6 +331,7 @@ class PoolExecutor(Executor):
         if self._pool is not None and self._size < want:
             self.close()
         if self._pool is None:
+            check_socket_folder(self.workers)
             ctx = multiprocessing.get_context("spawn")
             self._size = want
             self._pool = ProcessPoolExecutor(self._size, mp_context=ctx, initializer=_pool_init,

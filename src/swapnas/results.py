@@ -134,7 +134,13 @@ def command_line() -> str:
     prog = sys.argv[0] if sys.argv else ""
     name = ("swapnas" if prog.endswith("swapnas") else
             "python -m swapnas" if Path(prog).name == "__main__.py" and Path(prog).parent.name == "swapnas" else prog)
-    return " ".join(filter(None, [name, shlex.join(sys.argv[1:])]))
+    return _decoded(" ".join(filter(None, [name, shlex.join(sys.argv[1:])])))
+
+
+def _decoded(text: str) -> str:
+    """``text`` with the bytes a C locale left undecoded (lone surrogates: ``--out 'E2 ρ'`` under ``LC_ALL=C``) read
+    as UTF-8, else as U+FFFD: a JSON file holding surrogates cannot be encoded or read back as UTF-8 (session 58)."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def _version(package: str) -> str:

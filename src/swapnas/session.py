@@ -23,6 +23,7 @@ from .benchmarks import Benchmark
 from .data import Batch, load_batch
 from .errors import did_you_mean
 from .executors import Executor, LocalExecutor, ScoreTask
+from .progress import bar_interval
 from .proxies import Proxy, resolve
 from .callers import user_stacklevel
 from .code_changes import warn_changed_code
@@ -103,7 +104,8 @@ def score_archs(
     label = str(executor.device_for(device))
     results = executor.score(task, device, list(todo.values()))
     with closing(results), tqdm(total=len(archs), initial=sum(count[k] for k in done), desc=desc or space,
-                                unit="arch", disable=not progress, dynamic_ncols=True) as bar:
+                                unit="arch", disable=not progress, dynamic_ncols=True,
+                                mininterval=bar_interval()) as bar:
         for arch, recs in results:
             k = str(arch)
             known = todo.pop(k)[1]

@@ -114,12 +114,22 @@ def connect(path: Path) -> tuple[sqlite3.Connection, str]:
         if path.is_symlink():
             raise StoreError(f"the score store {path} is a link to {os.readlink(path)}, which does not exist; "
                              "fix the link or give another --store")
+        _made_as_any_file(path)
         return sqlite3.connect(path, timeout=LOCK_WAIT_S), ""
     if not os.access(path, os.R_OK):
         raise StoreError(f"cannot read the score store {path} (permission denied); fix its permissions or give "
                          "another --store")
     why = unwritable(path)
     return (connect_read_only(path), why) if why else (sqlite3.connect(path, timeout=LOCK_WAIT_S), "")
+
+
+def _made_as_any_file(path: Path) -> None:
+    """Make the new store's file as every other output is made, 0666 less the umask: SQLite makes it 0644, so a
+    shared project's group (umask 002) could read the store but not resume into it (session 58)."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+    except FileExistsError:  # made meanwhile (another run): SQLite opens it as it is
+        pass
 
 
 def unwritable(path: Path) -> str:

@@ -5,9 +5,11 @@ functions."""
 from __future__ import annotations
 
 import argparse
+import codecs
 import io
 import json
 import logging
+import os
 import re
 import signal
 import sys
@@ -18,6 +20,7 @@ from typing import Any, NoReturn
 from .._version import __version__
 from ..callers import with_brief_warnings
 from ..errors import NotFound
+from ..stops import STOP_SIGNALS
 from ..malloc import keep_freed_memory
 from .args import (
     EXIT_ERROR,
@@ -79,6 +82,9 @@ def command() -> int:
     ``swapnas: warning: …`` line each (Python names the script's line, which says nothing to its user). A second
     Ctrl-C while the first is handled ends it with exit 130 too (session 52: a traceback from the handler's end)."""
     _printable_anywhere()
+    sys.stderr = _Unbreakable(sys.stderr)
+    if sys.stdout is not None:
+        sys.stdout = _Watched(sys.stdout)
     try:
         return with_brief_warnings(main)
     except KeyboardInterrupt:  # outside main's own handler (after its command, or a second Ctrl-C): said, not silent
@@ -89,10 +95,75 @@ def command() -> int:
 
 def _printable_anywhere() -> None:
     """Text a console stream's encoding cannot hold (ρ, Ψ, — written to a file or a pipe on Windows, whose encoding
-    is cp1252) is written as ``\\u03c1`` escapes: it ended ``swapnas proxies > list.txt`` with UnicodeEncodeError."""
+    is cp1252) is written as ``\\u03c1`` escapes: it ended ``swapnas proxies > list.txt`` with UnicodeEncodeError. The
+    bytes of a name a C locale left undecoded go out as they came (``surrogateescape``: a non-ASCII --out was echoed
+    as ``\\udccf`` escapes; session 58)."""
+    codecs.register_error("swapnas_escape", _escape)
     for stream in (sys.stdout, sys.stderr):
         if isinstance(stream, io.TextIOWrapper):
-            stream.reconfigure(errors="backslashreplace")
+            stream.reconfigure(errors="swapnas_escape")
+
+
+def _escape(exc: UnicodeError) -> tuple[str | bytes, int]:
+    """An encoding error handler: a name's undecoded bytes (lone surrogates U+DC80..U+DCFF) as those bytes, anything
+    else the encoding cannot hold as a backslash escape."""
+    if isinstance(exc, UnicodeEncodeError):
+        chunk = exc.object[exc.start:exc.end]
+        if all(0xDC80 <= ord(c) <= 0xDCFF for c in chunk):
+            return bytes(ord(c) - 0xDC00 for c in chunk), exc.end
+    return codecs.backslashreplace_errors(exc)
+
+
+class _Unbreakable:
+    """The command's stderr (messages, warnings, the progress bar), whose failing writes are dropped: when its reader
+    goes away (``2>&1 | head``), it is closed (``2>&-``) or full (``2>/dev/full``), the run goes on to its outputs
+    (session 58: the progress bar's BrokenPipeError ended a run with exit 0 and no results, a closed stderr ended it
+    before it started)."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream if stream is not None else open(os.devnull, "w", encoding="utf-8")
+
+    def write(self, text: str) -> int:
+        try:
+            return int(self._stream.write(text))
+        except (OSError, ValueError):  # (ValueError: a stream closed under us)
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except (OSError, ValueError):
+            pass
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+class _Watched:
+    """The command's stdout, which remembers a failed write (``failed``): the error is then said as stdout's, not as
+    a file of the run's (session 58: ``>/dev/full`` said "No space left on device; every finished score is kept …",
+    and with --json the error's own JSON failed again, in a traceback)."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self.failed: OSError | None = None
+
+    def write(self, text: str) -> int:
+        try:
+            return int(self._stream.write(text))
+        except OSError as exc:
+            self.failed = exc
+            raise
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except OSError as exc:
+            self.failed = exc
+            raise
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
 
 
 def _stop(signum: int, frame: object) -> None:
@@ -102,26 +173,47 @@ def _stop(signum: int, frame: object) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run one command; SIGTERM stops it like Ctrl-C while it runs (where its handler is the default)."""
-    own = threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
-    if own:
-        signal.signal(signal.SIGTERM, _stop)
+    """Run one command; SIGTERM, and SIGHUP (its terminal closed; session 58: it ended a run with no word and left
+    its worker processes running), stop it like Ctrl-C while it runs (each where its handler is the default)."""
+    main_thread = threading.current_thread() is threading.main_thread()
+    own = [s for s in STOP_SIGNALS if main_thread and signal.getsignal(s) == signal.SIG_DFL]
+    for sig in own:
+        signal.signal(sig, _stop)
     try:
         return _main(argv)
     finally:
-        if own:
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        for sig in own:
+            signal.signal(sig, signal.SIG_DFL)
 
 
 def _parsed(argv: list[str] | None) -> argparse.Namespace:
     """The arguments; a bad one is argparse's usage and error (exit 2), and with --json anywhere on the line also
     ``{"error": …, "exit": 2}`` on stdout (session 56: stdout was empty for every error argparse finds)."""
     try:
-        return build_parser().parse_args(argv)
+        return _home_expanded(build_parser().parse_args(argv))
     except SystemExit as exc:
         if exc.code == EXIT_ERROR and "--json" in (sys.argv[1:] if argv is None else argv):
             print(json.dumps({"error": _Parser.last_error, "exit": EXIT_ERROR}))
         raise
+
+
+#: the flags and arguments that name a file or folder to write or read (``--data-dir`` and the training data's are
+#: expanded where they are read)
+_PATHS = ("out", "store", "into", "sources", "image_root")
+
+
+def _home_expanded(args: argparse.Namespace) -> argparse.Namespace:
+    """``~`` at the start of a path the shell left as it is (quoted, or ``--out=~/x``) is the home folder, as
+    ``--data-dir`` has it (session 58: ``--out '~/x'`` made a folder named ``~`` here, which ``rm -rf ~`` would
+    then remove the home folder for)."""
+    for name in _PATHS:
+        value = getattr(args, name, None)
+        if isinstance(value, str) and value.startswith("~"):
+            setattr(args, name, os.path.expanduser(value))
+        elif isinstance(value, list):
+            setattr(args, name, [os.path.expanduser(v) if isinstance(v, str) and v.startswith("~") else v
+                                 for v in value])
+    return args
 
 
 def _main(argv: list[str] | None) -> int:
@@ -142,6 +234,8 @@ def _main(argv: list[str] | None) -> int:
         return EXIT_OK
     except OSError as exc:  # a file that cannot be read or written (permissions, read-only or full disk, long name)
         text = f"{exc.filename}: {exc.strerror}" if exc.filename and exc.strerror else f"{exc}"
+        if _stdout_broken():  # (session 58: `>/dev/full` was said as if a file of the run could not be written)
+            text = f"standard output cannot be written ({exc.strerror or exc})"
         kept = _kept_scores(args)
         return _fail(args, text + (f"; every finished score is kept in {kept}: fix this, then rerun the same command, "
                                    "which reuses them" if kept else ""), EXIT_ERROR)
@@ -167,8 +261,17 @@ def _fail(args: argparse.Namespace, message: str, code: int, prefix: str = "swap
     """``code``, the message printed on stderr and, with --json, as ``{"error": …, "exit": code}`` on stdout (a
     script reading stdout gets one JSON document whatever happened)."""
     print(prefix + message, file=sys.stderr)
-    if getattr(args, "json", False):
+    if getattr(args, "json", False) and not _stdout_broken():
         print(json.dumps({"error": message, "exit": code}))
     return code
+
+
+def _stdout_broken() -> bool:
+    """Whether a write to stdout failed (full, closed, its reader gone: :class:`_Watched`); from then on stdout is
+    let go (Python's exit would flush it again and print a traceback)."""
+    if getattr(sys.stdout, "failed", None) is None:
+        return False
+    sys.stdout = open(os.devnull, "w", encoding="utf-8")
+    return True
 
 __all__ = ["build_parser", "command", "main"]

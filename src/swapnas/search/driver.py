@@ -35,6 +35,7 @@ from ..benchmarks import get_benchmark
 from ..executors import Executor
 from ..files import out_lock, write_atomic, write_text
 from ..fit_check import refuse_unfit
+from ..progress import bar_interval
 from ..proxies import Proxy
 from ..report import code_of, draw_cells, md_row, search_curve
 from ..results import provenance, strict_json
@@ -158,7 +159,7 @@ def evolve(ea: Evolution, score: Callable[[list], list[Record]], fitness: Fitnes
     spent here."""
     t0 = time.perf_counter()
     with tqdm(total=ea.config.cycles + 1, initial=ea.cycle + bool(ea.population), desc=desc, unit="step",
-              disable=not progress, dynamic_ncols=True) as bar:  # steps: the initial population, then each cycle
+              disable=not progress, dynamic_ncols=True, mininterval=bar_interval()) as bar:  # the population, each cycle
         while not ea.done:
             if max_evals is not None and len(ea.history) >= max_evals:
                 break

@@ -26,6 +26,8 @@ from tqdm.auto import tqdm
 
 from ..spaces.darts_genotype import Genotype, format_genotype
 from ..files import out_lock, write_atomic
+from ..progress import bar_interval
+from ..stops import STOP_SIGNALS
 from .checkpoint import CHECKPOINT_FORMAT, check_resume, load_checkpoint, write_json
 from .data import TensorSplit, TrainData, _batch_indices, _batches
 from .recipe import (
@@ -215,7 +217,7 @@ def evaluate(model: nn.Module, data: TrainData, device: torch.device, batch_size
     k = min(5, data.num_classes)
     try:
         for x, y in tqdm(_batches(data, data.test, batches, False, device, 0, rng), total=len(batches),
-                         desc="  test", disable=not progress, leave=False):
+                         desc="  test", disable=not progress, leave=False, mininterval=bar_interval()):
             with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=use_amp):
                 logits = model(x)
             logits = logits.float()
@@ -245,7 +247,7 @@ def _whole_batch() -> Iterator[None]:
         yield
         return
     held: list[signal.Signals] = []
-    hold = [signal.SIGINT, signal.SIGTERM] if callable(signal.getsignal(signal.SIGTERM)) else [signal.SIGINT]
+    hold = [signal.SIGINT, *(s for s in STOP_SIGNALS if callable(signal.getsignal(s)))]  # (SIGHUP too: session 58)
     previous = {sig: signal.signal(sig, lambda signum, frame: held.append(signal.Signals(signum))) for sig in hold}
     try:
         yield
@@ -266,7 +268,7 @@ def _train_batches(run: _Run, epoch: int, batches: list[torch.Tensor], stats: di
     run.model.train()
     bar = tqdm(_batches(run.data, run.data.train, batches[run.step:], True, run.device, run.config.cutout, run.rng),
                total=len(batches), initial=run.step, desc=f"epoch {epoch + 1}/{run.config.epochs}",
-               disable=not run.progress, leave=False)
+               disable=not run.progress, leave=False, mininterval=bar_interval())
     batch_iter = iter(bar)
     while True:
         run.mark = run.rng.state()  # before the batch's augmentation: a resume repeats it exactly
