@@ -51,7 +51,7 @@ def test_the_pool_is_made_once_spawned_with_its_workers_threads_and_signals_bloc
     workers, ctx, init, initargs = made.args
     assert (workers, init, initargs) == (3, executors._pool_init, (2,)) and ctx.get_start_method() == "spawn"
     assert [fn for fn, _ in made.submitted] == [int, int, int]  # every worker started at once
-    stops = {signal.SIGINT, signal.SIGTERM}
+    stops = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}  # (SIGHUP since session 58)
     assert masks == [(signal.SIG_BLOCK, stops), (signal.SIG_UNBLOCK, stops)]
 
 
@@ -164,7 +164,8 @@ def test_a_pool_worker_ignores_ctrl_c_and_sigterm_and_takes_its_threads(monkeypa
     executors._pool_init(3)
     assert warnings.showwarning is brief_warning  # session 50: Python named the pool's file as the place
     assert calls[:2] == [("threads", 3), ("malloc",)]
-    assert sorted(calls[2:]) == sorted([(signal.SIGINT, signal.SIG_IGN), (signal.SIGTERM, signal.SIG_IGN)])
+    assert sorted(calls[2:]) == sorted([(signal.SIGINT, signal.SIG_IGN), (signal.SIGTERM, signal.SIG_IGN),
+                                        (signal.SIGHUP, signal.SIG_IGN)])  # (SIGHUP since session 58)
 
 
 def test_the_cores_without_an_affinity_mask_are_the_cpu_count_or_one(monkeypatch) -> None:

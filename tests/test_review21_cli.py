@@ -109,10 +109,10 @@ def test_export_of_a_file_that_is_not_sqlite_names_it(tmp_path, capsys) -> None:
 def test_export_to_an_out_it_cannot_write_names_the_flag(tmp_path, capsys, monkeypatch) -> None:
     ScoreStore(tmp_path / "scores.sqlite").close()  # an empty store
 
-    def refuse(self, *args, **kwargs):
-        raise OSError(30, "Read-only file system", str(self))
+    def refuse(path, *args, **kwargs):
+        raise OSError(30, "Read-only file system", str(path))
 
-    monkeypatch.setattr(Path, "open", refuse)
+    monkeypatch.setattr("swapnas.export.write_atomic", refuse)  # (since session 58 the file is written atomically)
     code, _, err = _run(["export", str(tmp_path / "scores.sqlite"), "--out", str(tmp_path / "x.csv")], capsys)
     _bad(code, err, f"--out {tmp_path / 'x.csv'}: cannot write it (Read-only file system)")
 

@@ -4,14 +4,20 @@ change)."""
 from __future__ import annotations
 
 import argparse
+import codecs
 import csv
+import errno
+import io
 import dataclasses
 import json
+import multiprocessing.util
 import os
 import pickle
 import random
+import signal
 import sqlite3
 import stat
+import sys
 import threading
 from contextlib import closing
 from collections.abc import Iterable, Iterator
@@ -23,10 +29,15 @@ import torch
 from torch import nn
 
 import swapnas
+from swapnas import cli, results
 from swapnas import export as export_module
 from swapnas import store_merge
+from swapnas.cli import commands as cli_commands
+from swapnas.cli.args import EXIT_ERROR, EXIT_INTERRUPTED
 from swapnas.cli.out_checks import OWN_FILES, out_folder
+from swapnas.executors import check_socket_folder
 from swapnas.export import export, special
+from swapnas.progress import LOG_INTERVAL, bar_interval
 from swapnas.proxies import get_proxy
 from swapnas.scoring import Protocol
 from swapnas.spaces import nb201
@@ -34,6 +45,7 @@ from swapnas.store import Record, ScoreKey, ScoreStore
 from swapnas.store_files import StoreError, is_sqlite
 from swapnas.store_merge import merge_stores
 from swapnas.store_tools import salvage_store
+from swapnas.stops import STOP_SIGNALS, as_command, quiet_start_interrupt
 from swapnas.swap_checks import META_WEIGHTS
 from tests.script_tools import load_perf
 from tests.test_validation import run_cli
@@ -349,3 +361,138 @@ def test_an_out_holding_swapnas_outputs_without_the_commands_own_file_is_taken(t
     assert _refusal("train", trained) is None
     (trained / "result.json").write_text("[]")
     assert "holds result.json, which `swapnas train` writes, but no history.json" in (_refusal("train", trained) or "")
+
+
+# --- shell environments (a helper's audit of pipes, closed streams, signals, locales, TMPDIR, umask, '~') ---
+
+class _Broken(io.StringIO):
+    """A stream whose writes fail as a pipe without a reader does (or a full disk: ``error``)."""
+
+    def __init__(self, error: OSError | None = None) -> None:
+        super().__init__()
+        self.error = error or BrokenPipeError(errno.EPIPE, "Broken pipe")
+
+    def write(self, text: str) -> int:
+        raise self.error
+
+    def flush(self) -> None:
+        raise self.error
+
+
+def test_a_failing_stderr_drops_what_it_cannot_write_and_a_missing_one_is_the_null_device() -> None:
+    err = cli._Unbreakable(_Broken())
+    assert err.write("progress 3/30\r") == len("progress 3/30\r")  # was a BrokenPipeError: exit 0, no results
+    err.flush()
+    assert err.closed is False  # the rest is the stream's own
+    gone = cli._Unbreakable(None)  # 2>&-: sys.stderr is None, and tqdm stopped the run at its start
+    assert gone.write("x") == 1 and gone.name == os.devnull
+
+
+def test_stdouts_own_failure_is_said_as_such_and_json_does_not_fail_twice(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    full = cli._Watched(_Broken(OSError(errno.ENOSPC, "No space left on device")))
+    monkeypatch.setattr(sys, "stdout", full)
+    assert cli.main(["--json", "proxies"]) == EXIT_ERROR  # was a chained traceback (the error's JSON failed too)
+    assert capsys.readouterr().err == "swapnas: error: standard output cannot be written (No space left on device)\n"
+    assert isinstance(full.failed, OSError) and sys.stdout is not full  # let go: Python's exit does not flush it again
+    monkeypatch.setattr(sys, "stdout", cli._Watched(io.StringIO()))
+    assert cli.main(["--json", "proxies"]) == 0 and '"proxies"' in sys.stdout.getvalue()
+
+
+def test_sighup_stops_a_command_as_sigterm_does_and_its_handler_is_put_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert signal.SIGHUP in STOP_SIGNALS and signal.SIGTERM in STOP_SIGNALS
+    seen: dict[int, object] = {}
+
+    def body(args: argparse.Namespace) -> int:
+        seen.update({s: signal.getsignal(s) for s in STOP_SIGNALS})
+        signal.raise_signal(signal.SIGHUP)  # the terminal closed: was exit 129 with no word, workers left running
+        return 0
+
+    monkeypatch.setattr(cli_commands, "proxies", body)
+    assert cli.main(["proxies"]) == EXIT_INTERRUPTED
+    assert seen == {s: cli._stop for s in STOP_SIGNALS}
+    assert all(signal.getsignal(s) == signal.SIG_DFL for s in STOP_SIGNALS)
+
+
+def test_a_ctrl_c_while_the_command_starts_is_one_line_and_a_library_import_is_left_alone(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(sys, "argv", ["/usr/bin/python", "-c"])
+    monkeypatch.setattr(sys, "orig_argv", ["python", "-c", "import swapnas"], raising=False)
+    before = sys.excepthook
+    assert not as_command()
+    quiet_start_interrupt()
+    assert sys.excepthook is before  # a notebook's Ctrl-C during `import swapnas` stays Python's
+    monkeypatch.setattr(sys, "orig_argv", ["python3", "-X", "utf8", "-m", "swapnas", "proxies"], raising=False)
+    assert as_command()
+    monkeypatch.setattr(sys, "argv", ["/venv/bin/swapnas", "correlate"])
+    monkeypatch.setattr(sys, "orig_argv", ["/venv/bin/python", "/venv/bin/swapnas", "correlate"], raising=False)
+    assert as_command()
+    calls: list[type] = []
+    monkeypatch.setattr(sys, "excepthook", lambda kind, value, tb: calls.append(kind))
+    quiet_start_interrupt()
+    sys.excepthook(KeyboardInterrupt, KeyboardInterrupt(), None)
+    sys.excepthook(ValueError, ValueError("x"), None)
+    assert capsys.readouterr().err == "swapnas: interrupted while starting; nothing was run\n"
+    assert calls == [ValueError]  # anything else goes to the hook before
+
+
+def test_a_temporary_folder_too_long_for_the_workers_socket_or_none_is_refused_before_they_start(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "platform", "linux")
+    monkeypatch.setattr(multiprocessing.util, "get_temp_dir", lambda: "/tmp/pymp-abcdefgh")
+    check_socket_folder(2)  # 37 bytes: taken
+    long = "/" + "T" * 80 + "/pymp-abcdefgh"  # a TMPDIR of 81 characters: hung 4 runs of 7 (socket path 108+)
+    monkeypatch.setattr(multiprocessing.util, "get_temp_dir", lambda: long)
+    with pytest.raises(ValueError, match=r"^--workers 2: the worker processes get the batch through a Unix socket in "
+                                         r"/T{80}/pymp-abcdefgh, and its path would be 114 bytes, more than the 108 "
+                                         r"the system allows; set TMPDIR to a shorter folder than .* \(e\.g\. "
+                                         r"TMPDIR=/tmp\), or use --workers 1$"):
+        check_socket_folder(2)
+    fits = "/" + "T" * 73 + "/pymp-abcdefgh"  # 107 bytes with the NUL: the longest that fits
+    monkeypatch.setattr(multiprocessing.util, "get_temp_dir", lambda: fits)
+    check_socket_folder(2)
+
+    def none() -> str:
+        raise FileNotFoundError(errno.ENOENT, "No usable temporary directory found")
+
+    monkeypatch.setattr(multiprocessing.util, "get_temp_dir", none)
+    with pytest.raises(ValueError, match="no temporary folder can be made for the worker processes .*; set TMPDIR "
+                                         "to a writable folder, or use --workers 1"):
+        check_socket_folder(3)
+
+
+def test_names_a_c_locale_left_undecoded_are_written_as_their_utf8_and_other_text_escaped() -> None:
+    name = "/tmp/E2 ρτ".encode().decode("ascii", "surrogateescape")  # what Python holds under LC_ALL=C
+    assert results._decoded(f"swapnas correlate --out '{name}'") == "swapnas correlate --out '/tmp/E2 ρτ'"
+    assert results._decoded("bad \udcff byte") == "bad \udcff byte"  # not UTF-8: its bytes, as session 56 writes them
+    codecs.register_error("swapnas_escape", cli._escape)
+    assert f"{name} Σ".encode("ascii", "swapnas_escape") == b"/tmp/E2 \xcf\x81\xcf\x84 \\u03a3"
+
+
+def test_a_new_store_follows_the_umask_and_a_tilde_path_is_the_home_folder(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    old = os.umask(0o002)
+    try:
+        ScoreStore(tmp_path / "shared.sqlite").close()
+    finally:
+        os.umask(old)
+    assert os.stat(tmp_path / "shared.sqlite").st_mode & 0o777 == 0o664  # was 0644: the group could not write
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    args = cli._home_expanded(argparse.Namespace(out="~/runs/x", store="~", sources=["~/a.sqlite", "b"], into="c~",
+                                                 data_dir="~/d"))
+    assert (args.out, args.store, args.sources, args.into) == (
+        f"{tmp_path}/home/runs/x", f"{tmp_path}/home", [f"{tmp_path}/home/a.sqlite", "b"], "c~")
+    assert args.data_dir == "~/d"  # read (and expanded) by the bundle's own resolver
+
+
+def test_a_bar_redraws_every_30_s_where_stderr_is_not_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr(sys, "stderr", Tty())
+    assert bar_interval() == 0.1
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    assert bar_interval() == LOG_INTERVAL == 30.0
+    monkeypatch.setattr(sys, "stderr", None)
+    assert bar_interval() == LOG_INTERVAL

@@ -19,6 +19,7 @@ import pytest
 import torch
 from torch import nn
 
+from swapnas.progress import bar_interval
 from swapnas.spaces import darts_genotype as dg
 from swapnas.train import data as td
 from swapnas.train import loop
@@ -570,7 +571,8 @@ def test_the_training_batches_come_from_the_runs_stream_with_a_bar(tmp_path: Pat
     assert seen[0][3:] == (True, run.device, 0, run.rng)
     assert stats == {"loss": 10.0 + 1.5 * 2 + 0.5 * 3, "correct": 6, "n": 9} and run.step == 3
     (bar,) = bars
-    assert bar.kw == {"total": 3, "initial": 1, "desc": "epoch 2/3", "disable": False, "leave": False}
+    assert bar.kw == {"total": 3, "initial": 1, "desc": "epoch 2/3", "disable": False, "leave": False,
+                      "mininterval": bar_interval()}  # (since session 58)
     assert bar.postfix == [{"loss": f"{13.0 / 6:.3f}", "acc": f"{100 * 3 / 6:.1f}", "lr": "0.01235"},
                            {"loss": f"{14.5 / 9:.3f}", "acc": f"{100 * 6 / 9:.1f}", "lr": "0.01235"}]
     assert bar.closed and run.mark is not None
@@ -594,7 +596,7 @@ def test_evaluation_reads_the_test_split_in_order_with_its_own_stream(monkeypatc
     assert (d, split, train, device, cutout) == (data, data.test, False, torch.device("cpu"), 0)
     assert [b.tolist() for b in order] == [[0, 1, 2], [3, 4, 5], [6]]
     assert isinstance(rng, loop.RunRng) and torch.equal(rng.cpu.get_state(), loop.RunRng(0, device).cpu.get_state())
-    assert bars[0].kw == {"total": 3, "desc": "  test", "disable": True, "leave": False}
+    assert bars[0].kw == {"total": 3, "desc": "  test", "disable": True, "leave": False, "mininterval": bar_interval()}
     mine = loop.RunRng(5, torch.device("cpu"))
     loop.evaluate(Tiny(3), data, torch.device("cpu"), 3, 2, progress=True, rng=mine)
     assert seen[1][6] is mine and len(seen[1][2]) == 2 and bars[1].kw["disable"] is False
@@ -726,7 +728,8 @@ def test_a_run_cut_back_to_an_epoch_without_evaluation_is_evaluated_and_saved(tm
     assert ck["history"][-1]["test_loss"] == pytest.approx(want["test_loss"], rel=1e-5)
     assert ck["history"][1] == second and ck["history"][0]["test_acc"] is None  # the earlier epochs as they were
     assert json.loads((tmp_path / "history.json").read_text())[-1]["test_top5"] == pytest.approx(want["test_top5"])
-    assert bars[-1].kw == {"total": 1, "desc": "  test", "disable": False, "leave": False}  # with the run's bars
+    assert bars[-1].kw == {"total": 1, "desc": "  test", "disable": False, "leave": False,
+                           "mininterval": bar_interval()}  # with the run's bars
 
 
 def test_train_defaults_and_its_lock(tmp_path: Path, monkeypatch) -> None:

@@ -139,8 +139,13 @@ def command_line() -> str:
 
 def _decoded(text: str) -> str:
     """``text`` with the bytes a C locale left undecoded (lone surrogates: ``--out 'E2 ρ'`` under ``LC_ALL=C``) read
-    as UTF-8, else as U+FFFD: a JSON file holding surrogates cannot be encoded or read back as UTF-8 (session 58)."""
-    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    as the UTF-8 they are: JSON wrote them as ``\\udccf`` escapes, which no UTF-8 reader reads back (session 58).
+    Bytes that are not UTF-8 (a Latin-1 name) stay as they are: the text files write them back as those bytes
+    (session 56), so the command can be rerun."""
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8")
+    except UnicodeDecodeError:
+        return text
 
 
 def _version(package: str) -> str:

@@ -103,9 +103,8 @@ def score_archs(
     task = ScoreTask(space, tuple(per_arch), batch, protocol, retry_failed)
     label = str(executor.device_for(device))
     results = executor.score(task, device, list(todo.values()))
-    with closing(results), tqdm(total=len(archs), initial=sum(count[k] for k in done), desc=desc or space,
-                                unit="arch", disable=not progress, dynamic_ncols=True,
-                                mininterval=bar_interval()) as bar:
+    with closing(results), tqdm(total=len(archs), initial=sum(count[k] for k in done), desc=desc or space, unit="arch",
+                                disable=not progress, dynamic_ncols=True, mininterval=bar_interval()) as bar:
         for arch, recs in results:
             k = str(arch)
             known = todo.pop(k)[1]

@@ -82,7 +82,8 @@ def command() -> int:
     ``swapnas: warning: …`` line each (Python names the script's line, which says nothing to its user). A second
     Ctrl-C while the first is handled ends it with exit 130 too (session 52: a traceback from the handler's end)."""
     _printable_anywhere()
-    sys.stderr = _Unbreakable(sys.stderr)
+    streams = sys.stdout, sys.stderr
+    sys.stderr = err = _Unbreakable(sys.stderr)
     if sys.stdout is not None:
         sys.stdout = _Watched(sys.stdout)
     try:
@@ -91,6 +92,11 @@ def command() -> int:
         print("swapnas: interrupted; what was finished is kept: rerun the same command to resume or to check its "
               "outputs", file=sys.stderr)  # every finished score is in the store: each one is committed as it arrives
         return EXIT_INTERRUPTED
+    finally:  # the caller's streams back (a test, a script calling command()), unless one failed (exit would flush it)
+        if sys.stderr is err and not err.failed:
+            sys.stderr = streams[1]
+        if isinstance(sys.stdout, _Watched) and sys.stdout.failed is None:
+            sys.stdout = streams[0]
 
 
 def _printable_anywhere() -> None:
@@ -122,18 +128,20 @@ class _Unbreakable:
 
     def __init__(self, stream: Any) -> None:
         self._stream = stream if stream is not None else open(os.devnull, "w", encoding="utf-8")
+        self.failed = stream is None
 
     def write(self, text: str) -> int:
         try:
             return int(self._stream.write(text))
         except (OSError, ValueError):  # (ValueError: a stream closed under us)
+            self.failed = True
             return len(text)
 
     def flush(self) -> None:
         try:
             self._stream.flush()
         except (OSError, ValueError):
-            pass
+            self.failed = True
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)

@@ -159,7 +159,8 @@ def evolve(ea: Evolution, score: Callable[[list], list[Record]], fitness: Fitnes
     spent here."""
     t0 = time.perf_counter()
     with tqdm(total=ea.config.cycles + 1, initial=ea.cycle + bool(ea.population), desc=desc, unit="step",
-              disable=not progress, dynamic_ncols=True, mininterval=bar_interval()) as bar:  # the population, each cycle
+              disable=not progress, dynamic_ncols=True,
+              mininterval=bar_interval()) as bar:  # steps: the initial population, then each cycle
         while not ea.done:
             if max_evals is not None and len(ea.history) >= max_evals:
                 break
