@@ -13,7 +13,7 @@ Record})`` as archs complete, in any order; scores do not depend on the process 
   a thread while the current one is scored (throughput mode). It and the interface (:class:`Executor`,
   :class:`ScoreTask`, :func:`score_item`) live in :mod:`swapnas.executor_local` and are re-exported here.
 * :class:`PoolExecutor`: ``workers`` spawned local processes with ``threads`` torch threads each (the CLI's
-  default on a CPU: one single-thread worker per core); they leave Ctrl-C and SIGTERM to the driver. A worker
+  default on a CPU: one single-thread worker per core); they leave Ctrl-C, SIGTERM and SIGHUP to the driver. A worker
   that dies (the OOM killer, a segfault) is replaced and the archs in flight are scored again one at a time
   (:mod:`swapnas.pool_retry`): one whose worker dies every time alone is stored as a failure, as under Ray.
 * :class:`RayExecutor`: one Ray task per arch (or per ``chunk_size`` archs). The protocol,

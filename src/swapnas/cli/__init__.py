@@ -69,7 +69,7 @@ def build_parser(parser_class: type[argparse.ArgumentParser] = _Parser) -> argpa
         prog="swapnas", description="Training-free NAS with the SWAP-Score.", parents=[global_parent(top=True)],
         epilog=f"exit codes: {EXIT_OK} done; {EXIT_ERROR} bad input or missing data (the message says what to fix); "
         f"{EXIT_FAILED_ARCHS} finished, but some archs failed (outputs written; --allow-failures: 0); "
-        f"{EXIT_INTERRUPTED} interrupted by Ctrl-C or SIGTERM (rerun the same command to resume)")
+        f"{EXIT_INTERRUPTED} interrupted by Ctrl-C, SIGTERM or SIGHUP (rerun the same command to resume)")
     parser.add_argument("--version", action="version", version=f"swapnas {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     for add in (add_correlate, add_grid, add_search, add_train, add_conformance, add_proxies, add_export, add_store):
