@@ -496,3 +496,16 @@ def test_a_bar_redraws_every_30_s_where_stderr_is_not_a_terminal(monkeypatch: py
     assert bar_interval() == LOG_INTERVAL == 30.0
     monkeypatch.setattr(sys, "stderr", None)
     assert bar_interval() == LOG_INTERVAL
+
+
+def test_a_value_that_starts_with_a_minus_gets_the_equals_form_unless_it_is_an_option(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    def said(*argv: str) -> str:
+        with pytest.raises(SystemExit):
+            cli.main(["correlate", "--space", "nb201", *argv])
+        return capsys.readouterr().err.strip().splitlines()[-1]
+
+    hint = " (a value that starts with '-' reads as an option: write --out=VALUE)"
+    assert said("--out", "-y").endswith("argument --out: expected one argument" + hint)  # had no hint (session 58)
+    assert said("--out", "-q").endswith("argument --out: expected one argument")  # -q is an option: a value missing
+    assert said("--out", "--archs=3").endswith("argument --out: expected one argument")

@@ -55,8 +55,10 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         flag = re.fullmatch(r"argument (--[\w-]+): expected one argument", message)
-        words = _Parser.words  # --shard -1/2 gets the hint; a value missing before the next --flag does not
-        if flag is not None and any(w == flag[1] and re.match(r"-[\d.]", v) for w, v in zip(words, words[1:])):
+        words = _Parser.words  # --shard -1/2 and --out -y get the hint; a value missing before the next flag does not
+        known = self._option_string_actions
+        if flag is not None and any(w == flag[1] and v.startswith("-") and v.split("=")[0] not in known
+                                    for w, v in zip(words, words[1:])):
             message += f" (a value that starts with '-' reads as an option: write {flag[1]}=VALUE)"
         _Parser.last_error = f"{self.prog}: {message}"
         super().error(message)
