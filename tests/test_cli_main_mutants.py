@@ -13,6 +13,7 @@ import signal
 import sys
 import threading
 from concurrent.futures import BrokenExecutor
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -140,7 +141,7 @@ def test_the_log_levels(monkeypatch, swapnas_logger, verbose, root, own) -> None
     assert swapnas_logger.level == own
 
 
-def _raising(monkeypatch, exc: BaseException, **flags: bool) -> None:
+def _raising(monkeypatch, exc: BaseException, **flags: object) -> None:
     """The parsed command raises ``exc`` (``flags``: the global flags parsed, e.g. json=True)."""
     def func(args: argparse.Namespace) -> int:
         raise exc
@@ -188,18 +189,23 @@ def test_with_json_a_failure_is_also_one_json_document_on_stdout(monkeypatch, ca
     assert json.loads(out) == {"error": "--seed must be >= 0", "exit": EXIT_ERROR} and out.count("\n") == 1
     _raising(monkeypatch, KeyboardInterrupt(), json=True)
     assert cli._main([]) == EXIT_INTERRUPTED
-    assert json.loads(capsys.readouterr().out) == {
-        "error": "interrupted; every finished score is in the store, rerun the same command to resume",
-        "exit": EXIT_INTERRUPTED}
+    assert json.loads(capsys.readouterr().out) == {  # a command without a store (since session 58: said so)
+        "error": "interrupted; no file was left half-written (an export or a salvage writes its file once whole, a "
+                 "merge each source whole): rerun the same command", "exit": EXIT_INTERRUPTED}
     _raising(monkeypatch, ValueError("x"), json=False)
     assert cli._main([]) == EXIT_ERROR and capsys.readouterr() == ("", "swapnas: error: x\n")
 
 
 def test_ctrl_c_says_the_scores_are_kept_and_exits_130(monkeypatch, capsys) -> None:
-    _raising(monkeypatch, KeyboardInterrupt())
+    _raising(monkeypatch, KeyboardInterrupt(), command="correlate", out="runs/x", store=None)
     assert cli._main([]) == EXIT_INTERRUPTED == 130
-    assert capsys.readouterr().err == ("swapnas: interrupted; every finished score is in the store, rerun the same "
-                                       "command to resume\n")
+    assert capsys.readouterr().err == (f"swapnas: interrupted; every finished score is in the store "
+                                       f"{Path('runs/x/scores.sqlite')}, rerun the same command to resume\n")
+    _raising(monkeypatch, KeyboardInterrupt(), command="export")  # nothing to resume (session 58)
+    assert cli._main([]) == EXIT_INTERRUPTED
+    assert capsys.readouterr().err == ("swapnas: interrupted; no file was left half-written (an export or a salvage "
+                                       "writes its file once whole, a merge each source whole): rerun the same "
+                                       "command\n")
 
 
 def test_a_reader_that_left_is_no_error(monkeypatch) -> None:

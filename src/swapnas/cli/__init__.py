@@ -250,9 +250,12 @@ def _main(argv: list[str] | None) -> int:
         return _fail(args, text + (f"; every finished score is kept in {kept}: fix this, then rerun the same command, "
                                    "which reuses them" if kept else ""), EXIT_ERROR)
     except KeyboardInterrupt:
-        kept = _kept_scores(args)
-        return _fail(args, f"interrupted; every finished score is in {kept or 'the store'}, rerun the same command "
-                     "to resume", EXIT_INTERRUPTED, prefix="swapnas: ")
+        if not (kept := _kept_scores(args)):  # export, store: nothing to resume (session 58: "… to resume" said so)
+            return _fail(args, "interrupted; no file was left half-written (an export or a salvage writes its file "
+                         "once whole, a merge each source whole): rerun the same command", EXIT_INTERRUPTED,
+                         prefix="swapnas: ")
+        return _fail(args, f"interrupted; every finished score is in {kept}, rerun the same command to resume",
+                     EXIT_INTERRUPTED, prefix="swapnas: ")
 
 
 #: the commands that keep their scores in a store (--store, default OUT/scores.sqlite)
