@@ -409,9 +409,19 @@ def test_sighup_stops_a_command_as_sigterm_does_and_its_handler_is_put_back(monk
         return 0
 
     monkeypatch.setattr(cli_commands, "proxies", body)
-    assert cli.main(["proxies"]) == EXIT_INTERRUPTED
-    assert seen == {s: cli._stop for s in STOP_SIGNALS}
-    assert all(signal.getsignal(s) == signal.SIG_DFL for s in STOP_SIGNALS)
+    before = {s: signal.signal(s, signal.SIG_DFL) for s in STOP_SIGNALS}  # (under nohup SIGHUP is ignored: left so)
+    try:
+        assert cli.main(["proxies"]) == EXIT_INTERRUPTED
+        assert seen == {s: cli._stop for s in STOP_SIGNALS}
+        assert all(signal.getsignal(s) == signal.SIG_DFL for s in STOP_SIGNALS)
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)  # nohup's: the command leaves an ignored SIGHUP ignored
+        seen.clear()
+        monkeypatch.setattr(cli_commands, "proxies", lambda args: seen.update(
+            {s: signal.getsignal(s) for s in STOP_SIGNALS}) or 0)
+        assert cli.main(["proxies"]) == 0 and seen[signal.SIGHUP] == signal.SIG_IGN
+    finally:
+        for s, handler in before.items():
+            signal.signal(s, handler)
 
 
 def test_a_ctrl_c_while_the_command_starts_is_one_line_and_a_library_import_is_left_alone(
