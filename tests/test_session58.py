@@ -519,3 +519,23 @@ def test_a_value_that_starts_with_a_minus_gets_the_equals_form_unless_it_is_an_o
     assert said("--out", "-y").endswith("argument --out: expected one argument" + hint)  # had no hint (session 58)
     assert said("--out", "-q").endswith("argument --out: expected one argument")  # -q is an option: a value missing
     assert said("--out", "--archs=3").endswith("argument --out: expected one argument")
+
+
+def test_the_mutation_runs_real_findings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """Four defects the session's mutation run found in its own code (each failed before its fix)."""
+    grid = tmp_path / "grid"  # a grid whose grid.json was deleted to restart it: its grid.md is swapnas's
+    grid.mkdir()
+    (grid / "grid.md").write_text("Produced by: `swapnas grid --benchmarks nb201` (swapnas 0.1.0)\n\n| metric |\n")
+    assert _refusal("grid", grid) is None
+    store = _two_protocol_store(tmp_path / "s.sqlite")
+    (tmp_path / "real.csv").write_text("")
+    (tmp_path / "link.csv").symlink_to(tmp_path / "real.csv")
+    capsys.readouterr()
+    assert cli.main(["--json", "export", str(store), "--out", str(tmp_path / "link.csv")]) == 0
+    assert json.loads(capsys.readouterr().out) == {"written": [str(tmp_path / "link.csv")]}  # was nothing
+    monkeypatch.setattr(sys, "stdout", cli._Watched(_Broken(OSError(errno.ENOSPC, "No space left on device"))))
+    assert cli.main(["--json", "store", "check", str(tmp_path / "none.sqlite")]) == EXIT_ERROR  # was a traceback
+    assert capsys.readouterr().err.count("\n") == 1
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert cli._home_expanded(argparse.Namespace(truth="~/t.csv")).truth == f"{tmp_path}/t.csv"

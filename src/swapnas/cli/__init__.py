@@ -209,7 +209,7 @@ def _parsed(argv: list[str] | None) -> argparse.Namespace:
 
 #: the flags and arguments that name a file or folder to write or read (``--data-dir`` and the training data's are
 #: expanded where they are read)
-_PATHS = ("out", "store", "into", "sources", "image_root")
+_PATHS = ("out", "store", "into", "sources", "image_root", "truth")
 
 
 def _home_expanded(args: argparse.Namespace) -> argparse.Namespace:
@@ -275,7 +275,10 @@ def _fail(args: argparse.Namespace, message: str, code: int, prefix: str = "swap
     script reading stdout gets one JSON document whatever happened)."""
     print(prefix + message, file=sys.stderr)
     if getattr(args, "json", False) and not _stdout_broken():
-        print(json.dumps({"error": message, "exit": code}))
+        try:
+            print(json.dumps({"error": message, "exit": code}), flush=True)
+        except OSError:  # stdout fails at this first write (a full disk): let go, the message is on stderr
+            sys.stdout = open(os.devnull, "w", encoding="utf-8")
     return code
 
 

@@ -24,7 +24,7 @@ from ..conformance import write_outputs as write_conformance
 from ..correlation import run_correlation, write_outputs
 from ..devices import resolve_device
 from ..executors import make_executor
-from ..export import export, special
+from ..export import export
 from ..files import outputs_lock
 from ..fit_check import fit_for_all, refuse_small_inputs, refuse_unfit, space_text
 from ..grid import check_archs_per, grid_plan, run_grid, select_columns, write_grid
@@ -363,7 +363,7 @@ def export_store(args: argparse.Namespace) -> int:
         raise ValueError(f"--out {args.out} is in the output folder of `swapnas {other}` ({OWN_FILES[other]}) and "
                          "would replace one of its files: give another path for the export")
     path = export(args.store, args.out, args.format, args.protocol)
-    if not special(path):  # (a device or a pipe, such as /dev/stdout: the export is all it gets, and is not read back)
+    if path.is_file():  # (a device or a pipe, such as /dev/stdout: the export is all it gets, and is not read back)
         print_report(args, "", [path], path if args.format == "naslib-zc" else None)
     return EXIT_OK
 

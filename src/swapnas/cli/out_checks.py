@@ -35,7 +35,8 @@ def _ours(path: Path) -> bool:
             return isinstance(doc, dict) and isinstance(doc.get("provenance"), dict) and "swapnas" in doc["provenance"]
     except (OSError, ValueError):
         return False
-    return ("Made by `" in head and "(swapnas " in head) or (head.startswith("% made by:") and "swapnas" in head)
+    return ("Made by `" in head and "(swapnas " in head) or (head.startswith(("% made by:", "Produced by:"))
+                                                            and "swapnas" in head)  # (results.tex / grid.tex, grid.md)
 
 
 def owner(folder: Path) -> str | None:
