@@ -24,7 +24,6 @@ from tqdm.auto import tqdm as real_tqdm
 import swapnas
 from swapnas import cli, session, store_merge
 from swapnas.cli.args import EXIT_ERROR
-from swapnas.cli.out_checks import out_folder
 from swapnas.executors import PoolExecutor, check_socket_folder
 from swapnas.export import export
 from swapnas.progress import LOG_INTERVAL, bar_interval
@@ -36,6 +35,8 @@ from swapnas.store_files import StoreError
 from swapnas.store_merge import merge_stores
 from swapnas.store_tools import _scan, salvage_store
 from tests.pool_tools import stand_in_pool
+from tests.test_export_mutants import _put
+from tests.test_session58 import _Broken, _refusal
 from tests.test_validation import run_cli
 from tests.tiny_tasks import tiny_nb201_task
 
@@ -51,13 +52,7 @@ def _key(arch: str = NB201, protocol: str = "fp1", space: str = "nb201", proxy: 
     return ScoreKey(space, arch, proxy, protocol, 0, batch_size, 1, '{"C": 4}')
 
 
-def _store(path: Path, rows: list[tuple[ScoreKey, Record]], protocols: dict[str, dict] | None = None) -> Path:
-    with ScoreStore(path) as s:
-        for key, rec in rows:
-            s.put(key, rec)
-        for fp, desc in (protocols or {}).items():
-            s.add_protocol(fp, desc)
-    return path
+_store = _put  # a store of these rows and protocols (tests/test_export_mutants.py)
 
 
 # --- store.py ---
@@ -255,14 +250,6 @@ def test_salvage_names_its_store_by_a_rename_where_the_file_system_has_no_links(
 
 # --- cli/out_checks.py ---
 
-def _refusal(command: str, out: Path) -> str | None:
-    try:
-        out_folder(argparse.Namespace(command=command, out=str(out), shard=None))
-    except ValueError as exc:
-        return str(exc)
-    return None
-
-
 @pytest.mark.parametrize("command, name", [  # each command's fixed-name text outputs (their write_outputs docs)
     ("correlate", "results.csv"), ("correlate", "report.md"), ("correlate", "results.tex"),
     ("grid", "grid.md"), ("grid", "grid.tex"), ("grid", "report.md"),
@@ -294,18 +281,6 @@ def test_a_latex_table_of_another_maker_is_the_users(tmp_path: Path) -> None:
 
 
 # --- cli/__init__.py ---
-
-class _Broken(io.StringIO):
-    def __init__(self, error: OSError | None = None) -> None:
-        super().__init__()
-        self.error = error or BrokenPipeError(errno.EPIPE, "Broken pipe")
-
-    def write(self, text: str) -> int:
-        raise self.error
-
-    def flush(self) -> None:
-        raise self.error
-
 
 def _command(monkeypatch: pytest.MonkeyPatch, argv: list[str], stdout: object, stderr: object) -> object:
     monkeypatch.setattr(sys, "argv", ["swapnas", *argv])

@@ -28,11 +28,11 @@ def _ours(path: Path) -> bool:
     which swapnas command made it in its first lines (a finished search whose state.json was deleted to restart it
     keeps its result.json and report.md: the review of session 58)."""
     try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            head = f.read(4096)
         if path.suffix == ".json":
             doc = json.loads(path.read_text(encoding="utf-8"))
             return isinstance(doc, dict) and isinstance(doc.get("provenance"), dict) and "swapnas" in doc["provenance"]
+        with open(path, encoding="utf-8", errors="replace") as f:
+            head = f.read(4096)
     except (OSError, ValueError):
         return False
     return ("Made by `" in head and "(swapnas " in head) or (head.startswith(("% made by:", "Produced by:"))
