@@ -15,7 +15,7 @@ from .stops import quiet_start_interrupt
 
 quiet_start_interrupt()  # before torch is imported: a Ctrl-C of the command as it starts is one line
 
-from .versions import check_numpy_bridge  # noqa: E402
+from .versions import check_numpy_bridge
 
 check_numpy_bridge()  # before anything else: an old torch beside numpy 2 fails every run deep inside
 from .api import UnsupportedModel, rank, score

@@ -15,7 +15,7 @@ from .patterns import call_model, input_tensors
 from .proxies import Proxy
 from .requirements import UnsupportedModel
 from .requirements import has as _has
-from .swap_checks import META_WEIGHTS
+from .swap_checks import META_WEIGHTS, on_meta
 
 
 def shapes(batch: Batch) -> str:
@@ -60,7 +60,7 @@ def _weights_problem(model: nn.Module) -> str:
     """Weights that cannot be scored, said so (session 53: a meta-device model gave "Tensor.item() cannot be called
     on meta tensors", a NaN weight was blamed on the init), or ''. The parameters are checked for NaN and inf, the
     buffers for NaN (a running variance's); a buffer may hold -inf (a causal mask's)."""
-    if any(t.is_meta for t in (*model.parameters(), *model.buffers())):
+    if on_meta(model):
         return META_WEIGHTS
     broken = [n for n, t in model.named_parameters() if t.is_floating_point() and not bool(torch.isfinite(t).all())]
     broken += [n for n, t in model.named_buffers() if t.is_floating_point() and bool(t.isnan().any())]

@@ -35,12 +35,12 @@
 from __future__ import annotations
 
 import csv
-from contextlib import closing
 import io
 import json
 import math
 import os
 from collections.abc import Callable, Iterable
+from contextlib import closing
 from pathlib import Path
 from typing import IO, BinaryIO
 
@@ -86,12 +86,12 @@ def _setting(row: dict, keys: tuple[str, ...] = SETTING) -> str:
     return ", ".join(f"{k} {row[k]}" for k in keys)
 
 
-def _scored_with(rows: Iterable[dict]) -> dict[str, str]:
-    """Each protocol fingerprint's scoring settings in ``rows`` (not part of a fingerprint), e.g. ``S=16, R=1, net
+def _scored_with(store: ScoreStore) -> dict[str, str]:
+    """Each protocol fingerprint's scoring settings in ``store`` (not part of a fingerprint), e.g. ``S=16, R=1, net
     {"C": 16, "N": 1}``; a fingerprint scored under several (a search's two stages) lists each."""
     settings: dict[str, dict[tuple, None]] = {}
-    for r in rows:
-        settings.setdefault(r["protocol"], {})[(r["batch_size"], r["repeats"], r["net"])] = None
+    for fp, *setting in store.distinct("protocol", "batch_size", "repeats", "net"):
+        settings.setdefault(fp, {})[tuple(setting)] = None
     return {fp: " and ".join(f"S={b}, R={k}, net {n}" for b, k, n in sorted(s, key=str)) for fp, s in settings.items()}
 
 
@@ -173,8 +173,9 @@ def _where(row: dict, protocols: dict[str, dict], keys: dict[tuple[str, str], st
     """Where a stored row goes in NASLib's layout: the proxy's name, the arch's key and the dataset's; ``keys`` holds
     the archs' keys met so far (session 58: 95 µs an arch, get_space's checks and the parse, 26 s for 300k rows)."""
     arch = (row["space"], row["arch"])
-    key = keys[arch] if arch in keys else keys.setdefault(arch, _arch_key(*arch))
-    return row["proxy"].split("@")[0], key, _dataset_key(row["protocol"], protocols)
+    if arch not in keys:
+        keys[arch] = _arch_key(*arch)
+    return row["proxy"].split("@")[0], keys[arch], _dataset_key(row["protocol"], protocols)
 
 
 def _naslib_doc(scores: Iterable[dict], failures: Iterable[dict], protocols: dict[str, dict],
@@ -186,7 +187,7 @@ def _naslib_doc(scores: Iterable[dict], failures: Iterable[dict], protocols: dic
     setting is the scores' and its arch has no score of that proxy; a failed attempt under another setting is left
     out (the csv format has it), so it cannot block an export (the review of session 55). ``scores`` and
     ``failures`` are the store's rows of each status, read as they come (session 58: a list of every row took 2 GiB of
-    a 1.5M-row store); ``scored`` gives :func:`_scored_with` of every row, for a message."""
+    a 1.5M-row store); ``scored`` gives :func:`_scored_with` of the store, for a message."""
     doc: dict = {}
     keys: dict[tuple[str, str], str] = {}  # each arch's NASLib key, for this export
     seen: dict[tuple, tuple] = {}  # (space, dataset, NASLib key, proxy) → the first row's arch and SETTING
@@ -269,22 +270,17 @@ def export(store_path: str | os.PathLike, out: str | os.PathLike, fmt: str = "cs
                 protocols = store.protocols()
             except StoreError:
                 protocols = {}
-
-            def scored() -> dict[str, str]:
-                return _scored_with(dict(zip(("protocol", "batch_size", "repeats", "net"), r))
-                                    for r in store.distinct("protocol", "batch_size", "repeats", "net"))
-
             chosen = None if protocol is None else _fingerprint_of(
-                protocol, [fp for (fp,) in store.distinct("protocol")], protocols, store_path, scored())
-            with closing(store.iter_rows(chosen)) as rows, closing(store.iter_rows(chosen, "ok")) as scores, \
-                    closing(store.iter_rows(chosen, "failed")) as failures:  # (an error may stop a read part-way)
-                if fmt == "csv":
+                protocol, [fp for (fp,) in store.distinct("protocol")], protocols, store_path, _scored_with(store))
+            if fmt == "csv":
+                with closing(store.iter_rows(chosen)) as rows:  # (closed: an error may stop the read part-way)
                     _write(out, lambda f: _csv(f, rows, protocols))
-                    return out
-                doc, settings = _naslib_doc(scores, failures, protocols, scored)
-                text = strict_json({"provenance": {**provenance(), "settings": settings,
-                                                   "conventions": NASLIB_CONVENTIONS}, **doc})
-                _write(out, lambda f: f.write(text))
+                return out
+            with closing(store.iter_rows(chosen, "ok")) as scores, closing(store.iter_rows(chosen, "failed")) as failed:
+                doc, settings = _naslib_doc(scores, failed, protocols, lambda: _scored_with(store))
+            text = strict_json({"provenance": {**provenance(), "settings": settings,
+                                               "conventions": NASLIB_CONVENTIONS}, **doc})
+            _write(out, lambda f: f.write(text))
     except StoreError as exc:  # STORE is an argument here, not a run's --store
         raise given_as(exc, None) from exc
     return out

@@ -75,10 +75,12 @@ _KEY_COLUMNS = tuple(f.name for f in fields(ScoreKey))  # the table's key column
 _VALUE_COLUMNS = ("status", "value", "std", "values_json", "seconds", "peak_mem_bytes", "error", "device", "created")
 #: (two statements, one transaction: SQLite's UPSERT needs 3.24, and clusters still run older libraries)
 _INSERT_NEW = f"INSERT OR IGNORE INTO scores VALUES ({','.join('?' * (len(_KEY_COLUMNS) + len(_VALUE_COLUMNS)))})"
+_KEY_MATCH = " AND ".join(f"{c} = ?" for c in _KEY_COLUMNS)  # one row by its key, the key's values in order
 _REPLACE_UNLESS_LOSING_A_SCORE = (
     f"UPDATE scores SET {', '.join(f'{c} = ?' for c in _VALUE_COLUMNS)} "
-    f"WHERE {' AND '.join(f'{c} = ?' for c in _KEY_COLUMNS)} AND (status <> 'ok' OR ? = 'ok')")
-_STATUS_OF = f"SELECT status, value FROM scores WHERE {' AND '.join(f'{c} = ?' for c in _KEY_COLUMNS)}"
+    f"WHERE {_KEY_MATCH} AND (status <> 'ok' OR ? = 'ok')")
+_STATUS_OF = f"SELECT status, value FROM scores WHERE {_KEY_MATCH}"
+_GET = f"SELECT status, value, std, values_json, seconds, peak_mem_bytes, error FROM scores WHERE {_KEY_MATCH}"
 _SCORE_OVER_FAILURE = _REPLACE_UNLESS_LOSING_A_SCORE.replace("(status <> 'ok' OR ? = 'ok')", "status <> 'ok'")
 
 
@@ -357,11 +359,7 @@ class ScoreStore:
 
     def get(self, key: ScoreKey) -> Record | None:
         with self._guard():
-            row = self._db.execute(
-                "SELECT status, value, std, values_json, seconds, peak_mem_bytes, error FROM scores WHERE "
-                "space=? AND arch=? AND proxy=? AND protocol=? AND seed=? AND batch_size=? AND repeats=? AND net=?",
-                key.as_tuple(),
-            ).fetchone()
+            row = self._db.execute(_GET, key.as_tuple()).fetchone()
         if row is None:
             return None
         return Record(row[0], row[1], row[2], json.loads(row[3] or "[]"), row[4], row[5], row[6])

@@ -34,11 +34,16 @@ def check_swap_options(activations: Any, input_dims: Any, restore_buffers: objec
     return kinds, dims
 
 
+def on_meta(model: nn.Module) -> bool:
+    """Whether any of ``model``'s weights or buffers is on the meta device (holds no values)."""
+    return any(t.is_meta for t in (*model.parameters(), *model.buffers()))
+
+
 def refuse_meta(model: nn.Module, inputs: list[torch.Tensor], what: str) -> None:
     """A ValueError when the weights or the inputs are on the meta device, with the way out (session 58: torch's
     "Tensor on device meta is not on the expected device cpu!" or "Tensor.item() cannot be called on meta
     tensors" was all ``swap_score`` said)."""
-    if any(t.is_meta for t in (*model.parameters(), *model.buffers())):
+    if on_meta(model):
         raise ValueError(f"{what} cannot score {type(model).__name__}: {META_WEIGHTS}")
     if any(t.is_meta for t in inputs):
         raise ValueError(f"{what}: the inputs are on the meta device and hold no values; pass real tensors")

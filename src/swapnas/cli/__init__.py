@@ -20,8 +20,8 @@ from typing import Any, NoReturn
 from .._version import __version__
 from ..callers import with_brief_warnings
 from ..errors import NotFound
-from ..stops import STOP_SIGNALS
 from ..malloc import keep_freed_memory
+from ..stops import STOP_SIGNALS
 from .args import (
     EXIT_ERROR,
     EXIT_FAILED_ARCHS,
@@ -122,58 +122,63 @@ def _escape(exc: UnicodeError) -> tuple[str | bytes, int]:
     return codecs.backslashreplace_errors(exc)
 
 
-class _Unbreakable:
-    """The command's stderr (messages, warnings, the progress bar), whose failing writes are dropped: when its reader
-    goes away (``2>&1 | head``), it is closed (``2>&-``) or full (``2>/dev/full``), the run goes on to its outputs
-    (session 58: the progress bar's BrokenPipeError ended a run with exit 0 and no results, a closed stderr ended it
-    before it started)."""
+class _Guarded:
+    """A console stream whose failing writes and flushes (the errors in ``catches``) go to :meth:`_failed`; the rest
+    is the stream's own."""
+
+    catches: tuple[type[Exception], ...] = (OSError,)
 
     def __init__(self, stream: Any) -> None:
-        self._stream = stream if stream is not None else open(os.devnull, "w", encoding="utf-8")
-        self.failed = stream is None
+        self._stream = stream
 
     def write(self, text: str) -> int:
         try:
             return int(self._stream.write(text))
-        except (OSError, ValueError):  # (ValueError: a stream closed under us)
-            self.failed = True
+        except self.catches as exc:
+            self._failed(exc)
             return len(text)
 
     def flush(self) -> None:
         try:
             self._stream.flush()
-        except (OSError, ValueError):
-            self.failed = True
+        except self.catches as exc:
+            self._failed(exc)
+
+    def _failed(self, exc: Exception) -> None:
+        raise exc
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)
 
 
-class _Watched:
+class _Unbreakable(_Guarded):
+    """The command's stderr (messages, warnings, the progress bar), whose failing writes are dropped: when its reader
+    goes away (``2>&1 | head``), it is closed (``2>&-``) or full (``2>/dev/full``), the run goes on to its outputs
+    (session 58: the progress bar's BrokenPipeError ended a run with exit 0 and no results, a closed stderr ended it
+    before it started)."""
+
+    catches = (OSError, ValueError)  # (ValueError: a stream closed under us)
+
+    def __init__(self, stream: Any) -> None:
+        super().__init__(stream if stream is not None else open(os.devnull, "w", encoding="utf-8"))
+        self.failed = stream is None
+
+    def _failed(self, exc: Exception) -> None:
+        self.failed = True
+
+
+class _Watched(_Guarded):
     """The command's stdout, which remembers a failed write (``failed``): the error is then said as stdout's, not as
     a file of the run's (session 58: ``>/dev/full`` said "No space left on device; every finished score is kept …",
     and with --json the error's own JSON failed again, in a traceback)."""
 
     def __init__(self, stream: Any) -> None:
-        self._stream = stream
-        self.failed: OSError | None = None
+        super().__init__(stream)
+        self.failed: Exception | None = None
 
-    def write(self, text: str) -> int:
-        try:
-            return int(self._stream.write(text))
-        except OSError as exc:
-            self.failed = exc
-            raise
-
-    def flush(self) -> None:
-        try:
-            self._stream.flush()
-        except OSError as exc:
-            self.failed = exc
-            raise
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._stream, name)
+    def _failed(self, exc: Exception) -> None:
+        self.failed = exc
+        raise exc
 
 
 def _stop(signum: int, frame: object) -> None:
@@ -277,17 +282,21 @@ def _fail(args: argparse.Namespace, message: str, code: int, prefix: str = "swap
     if getattr(args, "json", False) and not _stdout_broken():
         try:
             print(json.dumps({"error": message, "exit": code}), flush=True)
-        except OSError:  # stdout fails at this first write (a full disk): let go, the message is on stderr
-            sys.stdout = open(os.devnull, "w", encoding="utf-8")
+        except OSError:  # stdout fails at this first write (a full disk): the message is on stderr
+            _let_go_of_stdout()
     return code
 
 
 def _stdout_broken() -> bool:
-    """Whether a write to stdout failed (full, closed, its reader gone: :class:`_Watched`); from then on stdout is
-    let go (Python's exit would flush it again and print a traceback)."""
+    """Whether a write to stdout failed (full, closed, its reader gone: :class:`_Watched`); then it is let go."""
     if getattr(sys.stdout, "failed", None) is None:
         return False
-    sys.stdout = open(os.devnull, "w", encoding="utf-8")
+    _let_go_of_stdout()
     return True
+
+
+def _let_go_of_stdout() -> None:
+    """stdout replaced by the null device: Python's exit would flush the failed one again and print a traceback."""
+    sys.stdout = open(os.devnull, "w", encoding="utf-8")
 
 __all__ = ["build_parser", "command", "main"]

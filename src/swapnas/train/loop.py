@@ -237,12 +237,12 @@ def evaluate(model: nn.Module, data: TrainData, device: torch.device, batch_size
 
 @contextlib.contextmanager
 def _whole_batch() -> Iterator[None]:
-    """Ctrl-C (SIGINT) and SIGTERM inside the block are held until the block ends, then delivered to the
-    handler they would have reached (SIGINT: KeyboardInterrupt; SIGTERM: the handler ``swapnas`` installs,
-    which raises KeyboardInterrupt): a batch is applied whole (weights, optimiser, BatchNorm statistics,
-    step count) or not at all, so the checkpoint saved on the interrupt resumes to the uninterrupted run.
-    SIGTERM is held only when a Python handler is installed (with the default one the process ends at
-    once, as it would anyway). Outside the main thread (where Python delivers no signal) the block runs as it is."""
+    """Ctrl-C (SIGINT), SIGTERM and SIGHUP (:data:`~swapnas.stops.STOP_SIGNALS`) inside the block are held until the
+    block ends, then delivered to the handler they would have reached (SIGINT: KeyboardInterrupt; SIGTERM, SIGHUP:
+    the handler ``swapnas`` installs, which raises KeyboardInterrupt): a batch is applied whole (weights, optimiser,
+    BatchNorm statistics, step count) or not at all, so the checkpoint saved on the interrupt resumes to the
+    uninterrupted run. SIGTERM and SIGHUP are held only where a Python handler is installed (with the default one the
+    process ends at once, as it would anyway). Outside the main thread (where Python delivers no signal) the block runs as it is."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
