@@ -132,7 +132,8 @@ def test_one_arch_scored_under_twin_fingerprints_names_each_with_the_settings_sc
 def test_two_fingerprints_of_one_dataset_are_refused_in_one_naslib_file(tmp_path: Path) -> None:
     """Kills ex25 (the per-dataset check without the protocol): scores of two fingerprints of cifar10, of other
     archs, were written into one dataset of the zc file as if one setting."""
-    store = _store(tmp_path / "s.sqlite", [(_key("a", protocol="fpA"), _ok(1.0)), (_key("b", protocol="fpB"), _ok(2.0))],
+    store = _store(tmp_path / "s.sqlite",
+                   [(_key("a", protocol="fpA"), _ok(1.0)), (_key("b", protocol="fpB"), _ok(2.0))],
                    {"fpA": {"dataset": "cifar10", "batch_digest": "a1"},
                     "fpB": {"dataset": "cifar10", "batch_digest": "b2"}})
     with pytest.raises(ValueError, match=r"^cifar10 of nb201 holds scores of two settings, \(protocol fpA, .*\) and "

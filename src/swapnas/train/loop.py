@@ -242,7 +242,8 @@ def _whole_batch() -> Iterator[None]:
     the handler ``swapnas`` installs, which raises KeyboardInterrupt): a batch is applied whole (weights, optimiser,
     BatchNorm statistics, step count) or not at all, so the checkpoint saved on the interrupt resumes to the
     uninterrupted run. SIGTERM and SIGHUP are held only where a Python handler is installed (with the default one the
-    process ends at once, as it would anyway). Outside the main thread (where Python delivers no signal) the block runs as it is."""
+    process ends at once, as it would anyway). Outside the main thread (where Python delivers no signal) the block
+    runs as it is."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
