@@ -62,6 +62,22 @@ def _tail(store: ScoreStore, unchanged: str) -> str:
             "score them anew with the code that runs now, give another --store")
 
 
+def _warn_other_version(store: ScoreStore, name: str, version: str, category: type[Warning], what: str,
+                        changed: str) -> None:
+    """A warning when ``store`` records code of ``name`` under other versions and none under ``version``: every
+    score is made anew under the new version's keys, not reused (session 59: a version bump re-scored every arch
+    without a word, and a partly reused run said only "the others scored now")."""
+    if store.path == ":memory:":
+        return
+    recorded = store.recorded_code()
+    others = sorted(v for n in recorded if (n.rpartition("@")[0] == name and (v := n.rpartition("@")[2]) != version))
+    if others and f"{name}@{version}" not in recorded:
+        warnings.warn(category(
+            f"{what}: {store.path} holds scores of version {', '.join(others)}; this swapnas gives {changed} version "
+            f"{version}, so its scores are made anew under the new version's keys, not reused (the older "
+            "scores stay in the store; an older swapnas reads them)"), stacklevel=user_stacklevel())
+
+
 def warn_changed_code(store: ScoreStore, proxies: list[Proxy], space: str | None = None, net_version: str = "1") -> None:
     """A :class:`~swapnas.proxies.code.ProxyCodeWarning` for each proxy whose function differs from the code
     ``store`` recorded beside its scores under the same name and version (once per store file and proxy in a
@@ -73,6 +89,7 @@ def warn_changed_code(store: ScoreStore, proxies: list[Proxy], space: str | None
         name = f"{p.name}@{p.version}"
         if (store.path, name) in _CODE_CHECKED:
             continue
+        _warn_other_version(store, p.name, p.version, ProxyCodeWarning, f"proxy {p.name!r}", "its definition")
         since = _changed_since(store, name, code_digest(p.fn))
         if since is not None:
             warnings.warn(ProxyCodeWarning(
@@ -92,6 +109,7 @@ def warn_changed_network(store: ScoreStore, space: str, version: str) -> None:
     name = f"net:{space}@{version}"
     if space not in SPACES or (store.path, name) in _CODE_CHECKED:
         return
+    _warn_other_version(store, f"net:{space}", version, NetworkCodeWarning, f"space {space!r}", "its networks")
     modules = network_modules(space)
     since = _changed_since(store, name, modules_digest(modules))
     built = f"the code of the modules that build its networks ({', '.join(m.__name__ for m in modules)})"

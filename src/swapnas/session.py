@@ -298,10 +298,24 @@ def scoring_net(space: str, task: str, overrides: dict | None = None, base: dict
         allowed = [n for n in inspect.signature(mod.build).parameters if n not in ("arch", "genotype", "num_classes")]
         raise ValueError(f"{flag} option(s) {', '.join(sorted(unknown))} are not options of the {space} network; "
                          f"options: {', '.join(allowed)}")
-    net.update(overrides or {})
+    overrides = _whole_numbers(mod, overrides or {})
+    net.update(overrides)
     if overrides:
         check_net(space, net, overrides, flag)
     return net
+
+
+def _whole_numbers(mod: object, overrides: dict) -> dict:
+    """``overrides`` with a whole float (``C=1e1``, ``C=16.0``) given to an integer option made that integer,
+    so it builds, is stored and is echoed as ``C=10`` (session 59: ``C=1e1`` was refused as "not 10.0")."""
+    params = inspect.signature(mod.build).parameters  # type: ignore[attr-defined]
+    scored = getattr(mod, "SCORING_DEFAULTS", {}).get("net", {})
+    out = dict(overrides)
+    for name, value in overrides.items():
+        default = scored.get(name, params[name].default) if name in params else None
+        if type(default) is int and type(value) is float and value.is_integer():
+            out[name] = int(value)
+    return out
 
 
 def _option_problem(name: str, value: object, default: object) -> str | None:

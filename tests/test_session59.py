@@ -1,0 +1,46 @@
+"""Session 59: items left as found by sessions 57 and 58 and the session's audits (each test fails on the code
+before its change)."""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from pathlib import Path
+
+import pytest
+
+from swapnas import code_changes
+from swapnas.proxies import get_proxy
+from swapnas.proxies.code import NetworkCodeWarning, ProxyCodeWarning
+from swapnas.session import scoring_net
+from swapnas.store import ScoreStore
+
+
+@pytest.mark.parametrize("given, built", [(1e1, 10), (16.0, 16), (10, 10)])
+def test_a_whole_float_given_to_an_integer_network_option_is_that_integer(given: object, built: int) -> None:
+    net = scoring_net("nb201", "cifar10", {"C": given})
+    assert net["C"] == built and type(net["C"]) is int
+
+
+def test_a_fractional_value_for_an_integer_network_option_is_still_refused_as_given() -> None:
+    with pytest.raises(ValueError, match=r"--net C=10\.5: .*C takes an integer \(default 16\), not 10\.5"):
+        scoring_net("nb201", "cifar10", {"C": 10.5})
+
+
+def test_a_new_version_of_a_proxy_or_network_says_its_scores_are_made_anew_not_reused(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(code_changes, "_CODE_CHECKED", set())
+    params = get_proxy("params")
+    with ScoreStore(tmp_path / "s.sqlite") as store:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            code_changes.warn_changed_code(store, [params], "nb201", "1")  # records params@1 and net:nb201@1
+        with pytest.warns(ProxyCodeWarning, match=r"proxy 'params': .* holds scores of version 1; this swapnas gives "
+                                                  r"its definition version 2, so its scores are made anew"):
+            code_changes.warn_changed_code(store, [dataclasses.replace(params, version="2")])
+        with pytest.warns(NetworkCodeWarning, match=r"space 'nb201': .* version 1; .* its networks version 7"):
+            code_changes.warn_changed_network(store, "nb201", "7")
+        monkeypatch.setattr(code_changes, "_CODE_CHECKED", set())  # a later run: both versions recorded, no word
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            code_changes.warn_changed_code(store, [dataclasses.replace(params, version="2")], "nb201", "7")
