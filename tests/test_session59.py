@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from swapnas import code_changes
+from swapnas import code_changes, results
 from swapnas.proxies import get_proxy
 from swapnas.proxies.code import NetworkCodeWarning, ProxyCodeWarning
 from swapnas.session import scoring_net
@@ -44,3 +44,11 @@ def test_a_new_version_of_a_proxy_or_network_says_its_scores_are_made_anew_not_r
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             code_changes.warn_changed_code(store, [dataclasses.replace(params, version="2")], "nb201", "7")
+
+
+def test_provenance_records_the_folder_the_commands_relative_paths_are_relative_to(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert results.provenance()["cwd"] == str(tmp_path)
+    monkeypatch.setattr(results.os, "getcwd", lambda: (_ for _ in ()).throw(FileNotFoundError(2, "deleted")))
+    assert "cwd" not in results.provenance() and results.provenance()["command"]

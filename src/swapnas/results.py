@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import os
 import platform
 import shlex
 import subprocess
@@ -181,10 +182,20 @@ def source_revision() -> str:
     return head + ("+modified" if changed else "")
 
 
+def _cwd() -> dict[str, str]:
+    """``{"cwd": the working folder}`` as text (its undecodable bytes escaped, as the command's), or nothing where
+    it was deleted under the process."""
+    try:
+        return {"cwd": _decoded(os.getcwd())}
+    except OSError:
+        return {}
+
+
 def provenance() -> dict:
-    """Who made an output file: swapnas, torch, numpy, scipy and Python versions, the command line, the time (UTC);
-    ``source``: the git commit of swapnas's code where it runs from a checkout (:func:`source_revision`)."""
+    """Who made an output file: swapnas, torch, numpy, scipy and Python versions, the command line, the folder it ran
+    in (``cwd``: the command's relative paths are relative to it; session 59), the time (UTC); ``source``: the git
+    commit of swapnas's code where it runs from a checkout (:func:`source_revision`)."""
     source = source_revision()
     return {"swapnas": __version__, **({"source": source} if source else {}), "torch": torch.__version__,
             "numpy": np.__version__, "scipy": _version("scipy"), "python": platform.python_version(),
-            "command": command_line(), "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+            "command": command_line(), **_cwd(), "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
