@@ -3,6 +3,7 @@ before its change)."""
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import warnings
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from swapnas import code_changes, results
+from swapnas.cli.out_checks import out_folder
 from swapnas.proxies import get_proxy
 from swapnas.proxies.code import NetworkCodeWarning, ProxyCodeWarning
 from swapnas.session import scoring_net
@@ -52,3 +54,15 @@ def test_provenance_records_the_folder_the_commands_relative_paths_are_relative_
     assert results.provenance()["cwd"] == str(tmp_path)
     monkeypatch.setattr(results.os, "getcwd", lambda: (_ for _ in ()).throw(FileNotFoundError(2, "deleted")))
     assert "cwd" not in results.provenance() and results.provenance()["command"]
+
+
+def test_a_correlate_folder_whose_results_json_was_deleted_is_taken_and_a_users_csv_alone_is_not(
+        tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "results.csv").write_text("arch,accuracy,params\na,1.0,2.0\n")
+    args = argparse.Namespace(command="correlate", out=str(run), shard=None, data_dir=None, store=None)
+    with pytest.raises(ValueError, match="holds results.csv, which `swapnas correlate` writes"):
+        out_folder(args)
+    (run / "report.md").write_text("# NAS-Bench-201\n\nMade by `swapnas correlate --space nb201` (swapnas 1.0)\n")
+    assert out_folder(args) == run  # the report is ours: the run's folder, its results.csv with it

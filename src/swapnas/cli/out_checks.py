@@ -74,8 +74,10 @@ def _refuse_others_files(args: argparse.Namespace, out: Path, command: str) -> N
     if (other := owner(out)) not in (None, command):
         raise ValueError(f"--out {out} holds the outputs of `swapnas {other}` ({OWN_FILES[other]}): {command} would "
                          "replace its report and mix its scores into that folder's store; give another folder")
-    if other is None and getattr(args, "shard", None) is None and (
-            mine := next((n for n in WRITES[command] if (out / n).exists() and not _ours(out / n)), None)):
+    present = [n for n in WRITES[command] if (out / n).exists()]
+    ours = [n for n in present if _ours(out / n)]  # one of them ours: the folder is a run's (its results.csv too)
+    if other is None and getattr(args, "shard", None) is None and not ours and present:
+        mine = present[0]
         raise ValueError(f"--out {out} holds {mine}, which `swapnas {command}` writes, but no {OWN_FILES[command]} of "
                          f"an earlier {command} run: it looks like a file of your own, which the run would replace; "
                          f"give another folder, or move {mine} away")
