@@ -196,9 +196,14 @@ def test_with_json_a_failure_is_also_one_json_document_on_stdout(monkeypatch, ca
     assert cli._main([]) == EXIT_ERROR and capsys.readouterr() == ("", "swapnas: error: x\n")
 
 
-def test_ctrl_c_says_the_scores_are_kept_and_exits_130(monkeypatch, capsys) -> None:
+def test_ctrl_c_says_the_scores_are_kept_and_exits_130(monkeypatch, capsys, tmp_path) -> None:
+    monkeypatch.chdir(tmp_path)
     _raising(monkeypatch, KeyboardInterrupt(), command="correlate", out="runs/x", store=None)
-    assert cli._main([]) == EXIT_INTERRUPTED == 130
+    assert cli._main([]) == EXIT_INTERRUPTED == 130  # no store yet (session 59): nothing is said to be kept
+    assert capsys.readouterr().err == "swapnas: interrupted before a score was stored: rerun the same command\n"
+    Path("runs/x").mkdir(parents=True)
+    Path("runs/x/scores.sqlite").write_bytes(b"")
+    assert cli._main([]) == EXIT_INTERRUPTED
     assert capsys.readouterr().err == (f"swapnas: interrupted; every finished score is in the store "
                                        f"{Path('runs/x/scores.sqlite')}, rerun the same command to resume\n")
     _raising(monkeypatch, KeyboardInterrupt(), command="export")  # nothing to resume (session 58)
@@ -235,8 +240,12 @@ def test_a_second_ctrl_c_while_the_first_is_handled_exits_130_without_a_tracebac
 
 @pytest.mark.parametrize("command", ["correlate", "grid", "search", "conformance"])
 def test_a_scoring_commands_file_error_and_ctrl_c_name_the_store_that_keeps_its_scores(monkeypatch, capsys,
-                                                                                       command) -> None:
+                                                                                       command, tmp_path) -> None:
     """Session 55: a folder made read-only mid-run ended in a bare "[Errno 1] Operation not permitted: …"."""
+    monkeypatch.chdir(tmp_path)  # the stores exist (session 59: one never made is not named)
+    Path("runs/x").mkdir(parents=True)
+    for made in ("runs/x/scores.sqlite", "s.sqlite"):
+        Path(made).write_bytes(b"")
     parser = cli.build_parser()
     monkeypatch.setattr(cli, "build_parser", lambda: parser)
     for store, named in ((None, "runs/x/scores.sqlite"), ("s.sqlite", "s.sqlite")):

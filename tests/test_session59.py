@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from swapnas import code_changes, results
+from swapnas import cli, code_changes, results
 from swapnas.cli.out_checks import out_folder
 from swapnas.proxies import get_proxy
 from swapnas.proxies.code import NetworkCodeWarning, ProxyCodeWarning
@@ -66,3 +66,20 @@ def test_a_correlate_folder_whose_results_json_was_deleted_is_taken_and_a_users_
         out_folder(args)
     (run / "report.md").write_text("# NAS-Bench-201\n\nMade by `swapnas correlate --space nb201` (swapnas 1.0)\n")
     assert out_folder(args) == run  # the report is ours: the run's folder, its results.csv with it
+
+
+def test_a_folder_name_too_long_for_the_file_system_is_refused_before_anything_runs(tmp_path: Path) -> None:
+    out = tmp_path / "new" / ("a" * 300) / "run"
+    args = argparse.Namespace(command="correlate", out=str(out), shard=None, data_dir=None, store=None)
+    with pytest.raises(ValueError, match=r"the folder name a{40}… is 300 bytes, more than the 255 a name takes"):
+        out_folder(args)
+    assert not (tmp_path / "new").exists()
+    assert out_folder(argparse.Namespace(**{**vars(args), "out": str(tmp_path / "new" / ("a" * 255))}))
+
+
+def test_an_error_names_the_store_as_keeping_scores_only_when_it_was_made(tmp_path: Path) -> None:
+    args = argparse.Namespace(command="correlate", out=str(tmp_path), store=None)
+    assert cli._kept_scores(args) == ""  # no store made yet: nothing is kept
+    (tmp_path / "scores.sqlite").write_bytes(b"")
+    assert cli._kept_scores(args) == f"the store {tmp_path / 'scores.sqlite'}"
+    assert cli._kept_scores(argparse.Namespace(command="export", out=str(tmp_path), store=None)) == ""

@@ -255,7 +255,10 @@ def _main(argv: list[str] | None) -> int:
         return _fail(args, text + (f"; every finished score is kept in {kept}: fix this, then rerun the same command, "
                                    "which reuses them" if kept else ""), EXIT_ERROR)
     except KeyboardInterrupt:
-        if not (kept := _kept_scores(args)):  # export, store: nothing to resume (session 58: "… to resume" said so)
+        if not (kept := _kept_scores(args)) and getattr(args, "command", None) in _SCORING:  # before its store
+            return _fail(args, "interrupted before a score was stored: rerun the same command", EXIT_INTERRUPTED,
+                         prefix="swapnas: ")
+        if not kept:  # export, store: nothing to resume (session 58: "… to resume" said so)
             return _fail(args, "interrupted; no file was left half-written (an export or a salvage writes its file "
                          "once whole, a merge each source whole): rerun the same command", EXIT_INTERRUPTED,
                          prefix="swapnas: ")
@@ -272,7 +275,11 @@ def _kept_scores(args: argparse.Namespace) -> str:
     (session 55: a folder made read-only mid-run ended in a bare "Operation not permitted")."""
     if getattr(args, "command", None) not in _SCORING or not getattr(args, "out", None):
         return ""
-    return f"the store {store_path(args)}"
+    path = store_path(args)
+    try:  # a store that was never made keeps nothing (session 59: one under an impossible --out was named)
+        return f"the store {path}" if os.path.isfile(path) else ""
+    except (OSError, ValueError):
+        return ""
 
 
 def _fail(args: argparse.Namespace, message: str, code: int, prefix: str = "swapnas: error: ") -> int:

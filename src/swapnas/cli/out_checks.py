@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import tempfile
 from pathlib import Path
 
@@ -57,6 +58,7 @@ def out_folder(args: argparse.Namespace) -> Path:
         raise ValueError(f"--out {out}: {exc.strerror}; give another folder for the outputs") from None
     if not near.is_dir():
         raise ValueError(f"--out {out}: {near} is a file, so the folder cannot be made; give another folder")
+    _refuse_long_names(out, near)
     try:  # a real write, not os.access: root passes the permission bits of /sys or a read-only mount
         tempfile.TemporaryFile(dir=near).close()
     except OSError as exc:
@@ -67,6 +69,19 @@ def out_folder(args: argparse.Namespace) -> Path:
         _refuse_others_files(args, out, command)
     _refuse_in_bundle(args, out)
     return out
+
+
+def _refuse_long_names(out: Path, near: Path) -> None:
+    """A folder name to be made under ``near`` longer than its file system takes (session 59: ``--out
+    /tmp/new/<300 characters>/run`` passed the checks, then failed at the store's folder, naming a store never made)."""
+    try:
+        most = os.pathconf(near, "PC_NAME_MAX")
+    except (OSError, ValueError, AttributeError):  # no pathconf (Windows) or no such limit: the OS says it later
+        return
+    for part in out.relative_to(near).parts if out != near else ():
+        if len(os.fsencode(part)) > most:
+            raise ValueError(f"--out {out}: the folder name {part[:40]}… is {len(os.fsencode(part))} bytes, more than "
+                             f"the {most} a name takes on this file system; give a shorter folder name")
 
 
 def _refuse_others_files(args: argparse.Namespace, out: Path, command: str) -> None:
