@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import errno
 import warnings
 from pathlib import Path
 
 import pytest
 
-from swapnas import cli, code_changes, results
+from swapnas import cli, code_changes, executors, results
 from swapnas.cli.out_checks import out_folder
 from swapnas.proxies import get_proxy
 from swapnas.proxies.code import NetworkCodeWarning, ProxyCodeWarning
@@ -83,3 +84,13 @@ def test_an_error_names_the_store_as_keeping_scores_only_when_it_was_made(tmp_pa
     (tmp_path / "scores.sqlite").write_bytes(b"")
     assert cli._kept_scores(args) == f"the store {tmp_path / 'scores.sqlite'}"
     assert cli._kept_scores(argparse.Namespace(command="export", out=str(tmp_path), store=None)) == ""
+
+
+def test_a_pool_whose_shared_locks_cannot_be_made_says_where_and_the_way_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_semaphores(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(executors, "ProcessPoolExecutor", no_semaphores)
+    with pytest.raises(ValueError, match=r"--workers 2: the worker processes' shared locks cannot be made( in /dev/shm, "
+                                         r"which must be writable)? \(Read-only file system\); use --workers 1"):
+        executors.PoolExecutor(2)._ensure_pool()

@@ -334,8 +334,13 @@ class PoolExecutor(Executor):
             check_socket_folder(self.workers)
             ctx = multiprocessing.get_context("spawn")
             self._size = want
-            self._pool = ProcessPoolExecutor(self._size, mp_context=ctx, initializer=_pool_init,
-                                             initargs=(self.threads,))
+            try:
+                self._pool = ProcessPoolExecutor(self._size, mp_context=ctx, initializer=_pool_init,
+                                                 initargs=(self.threads,))
+            except OSError as exc:  # its locks (named semaphores: /dev/shm on Linux) cannot be made (session 59)
+                where = " in /dev/shm, which must be writable" if sys.platform.startswith("linux") else ""
+                raise ValueError(f"--workers {self.workers}: the worker processes' shared locks cannot be made{where} "
+                                 f"({exc.strerror or exc}); use --workers 1, which scores in this process") from None
             # spawn every worker now (a no-op task each) with SIGINT/TERM blocked here: a Ctrl-C meanwhile waits (it is
             # not lost), and the workers start with it blocked (the mask is inherited), so none prints a traceback
             mask = getattr(signal, "pthread_sigmask", lambda *_: None)  # POSIX only
