@@ -1,5 +1,5 @@
 """The store tools on large stores: wall time and peak memory of ``swapnas export`` (csv, naslib-zc), ``store
-merge`` and ``store salvage`` on a synthetic store of ``--archs`` NB201 archs × ``--proxies`` × ``--settings`` rows.
+merge``, ``store salvage`` and ``store check`` on a synthetic store of ``--archs`` NB201 archs × ``--proxies`` × ``--settings`` rows.
 
 The store is made with the package's own API (``ScoreStore.insert_rows``; ``Protocol.key`` builds every key; each
 setting is a protocol of its own seed and batch digest, described in the store as a run describes it; values are
@@ -7,7 +7,7 @@ log-normal draws, 1 % failures), in ``--work`` (kept: a second run reuses it). E
 ``resource``'s ``ru_maxrss`` of that process is its peak resident memory. With ``--src DIR`` every tool runs under
 that checkout's ``src`` too (e.g. a ``git worktree`` of an older commit), in the same run, and the outputs of both
 are compared: the csv byte for byte, the naslib-zc JSON but for its provenance, the merged and salvaged stores
-row for row.
+row for row, the check's JSON report byte for byte.
 
     python perf/store_scale.py --data-dir ../shared/data --work runs/store_scale [--archs 15625] [--settings 2]
         [--src /tmp/old/src]
@@ -68,13 +68,13 @@ def make_store(path: Path, archs: list[str], settings: list[int], proxies: tuple
     return made
 
 
-def run(src: Path, args: list[str]) -> tuple[float, float]:
-    """``python -m swapnas ARGS`` under ``src``: its wall seconds and peak resident memory (MiB)."""
+def run(src: Path, args: list[str], stdout: Path) -> tuple[float, float]:
+    """``python -m swapnas ARGS`` under ``src``, its output written to ``stdout``: its wall seconds and peak
+    resident memory (MiB)."""
     env = {**os.environ, "PYTHONPATH": str(src), "OMP_NUM_THREADS": "1"}
-    with tempfile.TemporaryFile() as log:  # (not a pipe, which a child's long stderr would fill and block on)
+    with tempfile.TemporaryFile() as log, open(stdout, "wb") as out:  # (not pipes: a child blocks on a full one)
         t0 = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "-m", "swapnas", *args], env=env, stdout=subprocess.DEVNULL,
-                                stderr=log)
+        proc = subprocess.Popen([sys.executable, "-m", "swapnas", *args], env=env, stdout=out, stderr=log)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - t0
         log.seek(0)
@@ -100,6 +100,7 @@ def jobs(work: Path, tag: str, big: Path, small: Path) -> dict[str, list[str]]:
         "store merge (the small store into a copy of the big one)": [
             "store", "merge", str(small), "--into", str(out / "merged.sqlite")],
         "store salvage": ["store", "salvage", str(big), "--out", str(out / "salvaged.sqlite")],
+        "store check": ["store", "check", str(big), "--json"],
     }
 
 
@@ -128,6 +129,8 @@ def same_outputs(work: Path, a: str, b: str) -> list[str]:
         diffs.append("zc.json")
     if docs[0]["provenance"].get("settings") != docs[1]["provenance"].get("settings"):
         diffs.append("zc.json's settings")
+    if (work / a / "check.out").read_bytes() != (work / b / "check.out").read_bytes():
+        diffs.append("store check's report")
     for name in ("merged.sqlite", "salvaged.sqlite"):
         if table_rows(work / a / name) != table_rows(work / b / name):
             diffs.append(name)
@@ -163,13 +166,14 @@ def main() -> None:
     for name in names:
         cells = []
         for tag, src in checkouts.items():
-            wall, rss = run(src, jobs(work, tag.replace(" ", "_"), big, small)[name])
+            folder = work / tag.replace(" ", "_")
+            wall, rss = run(src, jobs(work, folder.name, big, small)[name], folder / f"{name.split()[1]}.out")
             cells.append(f"{wall:.1f} s, {rss:.0f} MiB")
         print(f"| {name} | " + " | ".join(cells) + " |", flush=True)
     if a.src:
         diffs = same_outputs(work, "this_checkout", "--src")
         print("\noutputs: " + ("the same (csv byte for byte, naslib-zc but its provenance, merged and salvaged "
-                               "stores row for row)" if not diffs else "DIFFER in " + ", ".join(diffs)))
+                               "stores row for row, store check's JSON report byte for byte)" if not diffs else "DIFFER in " + ", ".join(diffs)))
 
 
 if __name__ == "__main__":

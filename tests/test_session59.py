@@ -4,19 +4,29 @@ before its change)."""
 from __future__ import annotations
 
 import argparse
+from collections import Counter
 import dataclasses
 import errno
+import random
+import sqlite3
 import warnings
 from pathlib import Path
 
 import pytest
+import torch
+from torch import nn
 
-from swapnas import cli, code_changes, executors, results
+import swapnas
+
+from swapnas import cli, code_changes, executors, results, store_tools
 from swapnas.cli.out_checks import out_folder
+from swapnas.patterns import SaturationWarning
 from swapnas.proxies import get_proxy
 from swapnas.proxies.code import NetworkCodeWarning, ProxyCodeWarning
+from swapnas.scoring import Protocol
 from swapnas.session import scoring_net
 from swapnas.store import ScoreStore
+from swapnas.store_tools import check_store
 
 
 @pytest.mark.parametrize("given, built", [(1e1, 10), (16.0, 16), (10, 10)])
@@ -94,3 +104,55 @@ def test_a_pool_whose_shared_locks_cannot_be_made_says_where_and_the_way_out(mon
     with pytest.raises(ValueError, match=r"--workers 2: the worker processes' shared locks cannot be made( in /dev/shm, "
                                          r"which must be writable)? \(Read-only file system\); use --workers 1"):
         executors.PoolExecutor(2)._ensure_pool()
+
+
+def test_store_check_counts_a_sound_store_in_one_read_as_the_separate_queries_did(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite"
+    rng, rows = random.Random(0), []
+    with ScoreStore(path) as store:
+        for seed in (0, 1):
+            protocol = Protocol("nb201", "cifar10", 8, repeats=1, seed=seed, net={"C": 4, "N": 1})
+            store.add_protocol(protocol.fingerprint, protocol.describe())
+            for arch in ("a", "b", "c"):
+                for name in ("params", "swap", "flops"):
+                    failed = rng.random() < 0.3
+                    rows.append((*protocol.key(arch, get_proxy(name)).as_tuple(), "failed" if failed else "ok",
+                                 None if failed else 1.0, None, "[]", 0.1, None, None, "cpu", 1.0))
+        store.insert_rows(rows)
+        store.accept_code("swap@1", "digest")
+    report = check_store(path)
+    assert report.ok and report.scores == len(rows) == 18
+    assert report.failed == sum(r[8] == "failed" for r in rows) > 0
+    naive = Counter(tuple(r[i] for i in (3, 0, 4, 5, 6, 7)) for r in rows)  # protocol, space, seed, batch, repeats, net
+    assert report.settings == sorted((*s, n) for s, n in naive.items())
+    assert report.unrecorded == ["flops@1", "net:nb201@1", "params@1"]  # swap@1 recorded
+    with sqlite3.connect(path) as db:  # the damaged-store path, each count read on its own, agrees
+        damaged = store_tools.StoreCheck(str(path), 0, [])
+        store_tools._count_damaged(db, damaged)
+    assert (damaged.scores, damaged.failed, damaged.settings) == (report.scores, report.failed, report.settings)
+
+
+def _compiled(module: nn.Module) -> nn.Module:
+    try:
+        return torch.compile(module)  # type: ignore[return-value]  # (wraps it; nothing compiles until a call)
+    except RuntimeError as exc:  # a Python that dynamo does not support
+        pytest.skip(f"torch.compile: {exc}")
+
+
+def test_a_compiled_model_or_submodule_scores_as_its_eager_module() -> None:
+    torch.manual_seed(0)
+    eager = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+                          nn.Flatten(), nn.Linear(8, 10))
+    x, y = torch.randn(8, 3, 8, 8), torch.randint(0, 10, (8,))
+    names = ["swap", "vkdnw", "fisher", "synflow"]
+    want = swapnas.score(eager, (x, y), names)
+    assert want["vkdnw"] != 0.0
+    nested = nn.Sequential(_compiled(eager[:3]), *eager[3:])
+    for model in (_compiled(eager), nested):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SaturationWarning)
+            assert swapnas.score(model, (x, y), names) == want  # (was vkdnw 0.0; after fisher, no hook fired)
+    assert type(nested[0]).__name__ == "OptimizedModule"  # the caller's model keeps its compiled part
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SaturationWarning)
+        assert swapnas.swap_score(_compiled(eager), x) == swapnas.swap_score(eager, x)

@@ -36,6 +36,7 @@ from .api_failures import run_proxy, shapes
 from .api_inputs import as_batch, as_device, check_num_classes, check_seed
 from .bundle import Batch
 from .patterns import EXTENDED_ACTIVATIONS, call_model, saturation_once, scripted
+from .swap_checks import eager, uncompile
 from .proxies import ALIASES, Proxy, get_proxy, list_proxies, resolve
 from .requirements import REQUIREMENTS, UnsupportedModel, check_supported
 from .requirements import has as _has
@@ -51,7 +52,7 @@ def _copy(model: nn.Module) -> nn.Module:
     fresh = nn.parameter.UninitializedBuffer  # torch declares its device / dtype in __new__ only
     memo: dict[int, Any] = {id(b): fresh(device=b.device, dtype=b.dtype) for b in lazy}  # type: ignore[call-arg]
     try:
-        m = copy.deepcopy(model, memo)
+        m = uncompile(copy.deepcopy(model, memo))
     except Exception as exc:  # noqa: BLE001 - a lock, an open file, a hook-based weight_norm or pruning …
         if isinstance(exc, (MemoryError, RecursionError)) or type(exc).__name__ == "OutOfMemoryError":
             raise
@@ -205,6 +206,7 @@ def score(model: nn.Module, inputs: Any, proxies: str | Sequence[str] = "auto", 
         True
     """
     asked = _check_call(model, init, repeats, seed, device)
+    model = eager(model)  # a torch.compile'd model: its eager module, the same function (session 59)
     if not isinstance(train, bool):
         raise TypeError(f"train must be True (train mode, the protocol) or False (each module's own mode), not "
                         f"{train!r}")

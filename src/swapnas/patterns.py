@@ -28,7 +28,7 @@ from .buffers import restored_buffers
 from .module_tools import all_modules
 from .padding import live_positions, unmasked, without_padding
 from .seq_first import FIX as _FIX, batch_first_guard, positional as _positional
-from .swap_checks import call_naming_a_pair, check_swap_options, refuse_meta
+from .swap_checks import call_naming_a_pair, check_swap_options, eager, refuse_meta
 from .size_prior import (  # noqa: F401  (re-exported: the size prior lived here)
     PRIOR_CENTRE, PRIOR_WIDTH, count_params_k, prior_from_range, regularise, size_prior, unfused_attention)
 
@@ -267,7 +267,7 @@ def swap_score(model: nn.Module, inputs: Inputs, *, activations: Sequence[type[n
         >>> swap_score(net, torch.randn(16, 3, 8, 8)) <= 8 * 6 * 6
         True
     """
-    check_inputs(model, inputs)
+    check_inputs(model := eager(model), inputs)  # a torch.compile'd model: its eager module (the same function)
     activations, input_dims = check_swap_options(activations, input_dims, restore_buffers, functions)
     restore = restored_buffers(model) if restore_buffers else contextlib.nullcontext()
     samples, fed = num_samples(inputs), {tuple(t.shape) for t in input_tensors(inputs)}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -32,6 +33,31 @@ def check_swap_options(activations: Any, input_dims: Any, restore_buffers: objec
         if not isinstance(value, bool):
             raise TypeError(f"{name} is True or False, not {value!r}")
     return kinds, dims
+
+
+def _compiled_kind() -> type | None:
+    """``torch.compile``'s wrapper class, where dynamo was imported (else no model can be compiled: None)."""
+    return getattr(sys.modules.get("torch._dynamo.eval_frame"), "OptimizedModule", None)
+
+
+def eager(model: Any) -> Any:
+    """The eager module under a ``torch.compile``'d one (``model._orig_mod``), else ``model``: the compiled graph
+    skips the hooks a score sets and shares its caches with the scored copies (session 59: vkdnw was silently 0.0,
+    and after fisher no hook fired for the rest of the process). The same function, so the same scores."""
+    kind = _compiled_kind()
+    while kind is not None and isinstance(model, kind):
+        model = model._orig_mod
+    return model
+
+
+def uncompile(model: nn.Module) -> nn.Module:
+    """``model`` (a scored copy) with each ``torch.compile``'d submodule replaced by its eager module, in place."""
+    if _compiled_kind() is not None:
+        for module in list(model.modules()):
+            for name, child in list(module._modules.items()):
+                if child is not None and eager(child) is not child:
+                    module._modules[name] = eager(child)
+    return model
 
 
 def on_meta(model: nn.Module) -> bool:
