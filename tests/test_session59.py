@@ -19,6 +19,7 @@ from torch import nn
 import swapnas
 
 from swapnas import cli, code_changes, executors, results, store_tools
+from swapnas.api import auto_proxy
 from swapnas.cli.out_checks import out_folder
 from swapnas.patterns import SaturationWarning
 from swapnas.proxies import get_proxy
@@ -156,3 +157,14 @@ def test_a_compiled_model_or_submodule_scores_as_its_eager_module() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SaturationWarning)
         assert swapnas.swap_score(_compiled(eager), x) == swapnas.swap_score(eager, x)
+
+
+def test_auto_counts_a_transformer_encoders_function_activations_beside_an_activation_module() -> None:
+    layer = nn.TransformerEncoderLayer(16, 2, 32, dropout=0.0, activation="gelu", batch_first=True)
+    vit = nn.Sequential(nn.TransformerEncoder(layer, 2, enable_nested_tensor=False), nn.Linear(16, 16), nn.GELU())
+    assert auto_proxy([vit]) == "swap_fn"  # (was swap_ext: the encoder's GELUs went uncounted)
+    x = torch.randn(8, 5, 16)
+    got = swapnas.score(vit, x)
+    assert list(got) == ["swap_fn"] and got["swap_fn"] > swapnas.score(vit, x, "swap_ext")["swap_ext"]
+    moduled = nn.TransformerEncoderLayer(16, 2, 32, activation=nn.GELU(), batch_first=True)  # a module: hooked
+    assert auto_proxy([nn.Sequential(moduled, nn.Linear(16, 4))]) == "swap_ext"

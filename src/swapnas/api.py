@@ -142,16 +142,24 @@ def auto_proxy(models: Iterable[nn.Module]) -> str:
     MLP) when some are others or some model has no ``nn.Conv2d``, and ``swap_fn``
     (``swap_ext`` plus activation functions such as ``F.relu`` and ``F.gelu`` and activation modules of
     other kinds such as ``NewGELUActivation``) when some model holds none (``nn.TransformerEncoder``, Hugging
-    Face encoders) or holds such modules. One answer for all of them, so that a
-    ranking compares like with like."""
+    Face encoders), holds such modules, or holds torch's own Transformer layers with their activation as a function
+    (session 59: beside an ``nn.GELU`` head, a ViT's whole ``nn.TransformerEncoder`` went uncounted). One answer for
+    all of them, so that a ranking compares like with like."""
     models = list(models)
     if not all(_has(m, EXTENDED_ACTIVATIONS) for m in models) or any(activation_like(m, EXTENDED_ACTIVATIONS)
-                                                                     for m in models):
+                                                                     or _layers_calling_functions(m) for m in models):
         return "swap_fn"
     others = tuple(a for a in EXTENDED_ACTIVATIONS if a is not nn.ReLU)
     if any(_has(m, others) for m in models) or not all(_has(m, (nn.Conv2d,)) for m in models):
         return "swap_ext"  # swap reads only ReLUs on conv maps: an MLP's or a token model's ReLUs need swap_ext
     return "swap"
+
+
+def _layers_calling_functions(model: nn.Module) -> bool:
+    """Whether ``model`` holds an ``nn.TransformerEncoderLayer`` or ``DecoderLayer`` whose activation is a function
+    (``activation="gelu"`` or ``F.relu``, the default): no module hook sees it."""
+    layers = (nn.TransformerEncoderLayer, nn.TransformerDecoderLayer)
+    return any(isinstance(m, layers) and not isinstance(m.activation, nn.Module) for m in model.modules())
 
 
 def _names(proxies: str | Sequence[str], models: Iterable[nn.Module]) -> str:
