@@ -23,6 +23,7 @@ from swapnas.api import auto_proxy
 from swapnas.cli.out_checks import out_folder
 from swapnas.patterns import SaturationWarning
 from swapnas.proxies import get_proxy
+from swapnas.requirements import UnsupportedModel
 from swapnas.proxies.code import NetworkCodeWarning, ProxyCodeWarning
 from swapnas.scoring import Protocol
 from swapnas.session import scoring_net
@@ -168,3 +169,27 @@ def test_auto_counts_a_transformer_encoders_function_activations_beside_an_activ
     assert list(got) == ["swap_fn"] and got["swap_fn"] > swapnas.score(vit, x, "swap_ext")["swap_ext"]
     moduled = nn.TransformerEncoderLayer(16, 2, 32, activation=nn.GELU(), batch_first=True)  # a module: hooked
     assert auto_proxy([nn.Sequential(moduled, nn.Linear(16, 4))]) == "swap_ext"
+
+
+class _DictOut(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 3))
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {"logits": self.body(x)}
+
+
+def test_synflow_on_a_model_returning_a_dict_names_the_output_not_the_inputs_dtype() -> None:
+    with pytest.raises(UnsupportedModel) as got:
+        swapnas.score(_DictOut(), torch.randn(4, 3, 8, 8), "synflow")
+    text = str(got.value)
+    assert "its forward fails" not in text and "pass x.to(" not in text  # (was blamed on float32 vs float64)
+    assert "synflow needs the model to return its output tensor (logits), and it returns a dict" in text
+
+
+def test_the_dtype_hint_is_said_once() -> None:
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU()).to(torch.float64)
+    with pytest.raises(UnsupportedModel) as got:
+        swapnas.score(model, torch.randn(4, 3, 8, 8), "swap")
+    assert str(got.value).count("pass x.to(torch.float64)") == 1

@@ -33,13 +33,20 @@ def fails_alone(model: nn.Module, batch: Batch) -> bool:
     return False
 
 
+def _float_weights(model: nn.Module) -> torch.dtype | None:
+    return next((t.dtype for t in model.parameters() if t.is_floating_point()), None)
+
+
 def run_proxy(p: Proxy, model: nn.Module, batch: Batch, part_of: str = "") -> float:
+    given = _float_weights(model)
     try:
         with torch.enable_grad():  # gradient proxies work under the caller's no_grad too
             value = float(p.fn(model, batch, **p.options))
     except (UnsupportedModel, Warning):  # a warning the caller's filter made an error (-W error) is theirs, as is
         raise
     except Exception as exc:  # noqa: BLE001 - re-raised with the proxy's name and the model's kind
+        if given is not None and _float_weights(model) != given:  # the proxy's own copy, cast back as it was given:
+            model.to(given)  # synflow casts to float64 (session 59: a dict output was blamed on the inputs' dtype)
         alone = f"its forward fails on these inputs ({shapes(batch)}): " if fails_alone(model, batch) else ""
         raise UnsupportedModel(f"{p.name}{part_of} could not score {type(model).__name__}: {alone}"
                                f"{type(exc).__name__}: {exc}"
@@ -135,11 +142,11 @@ def hint(p: Proxy, model: nn.Module, batch: Batch, exc: Exception) -> str:
         return (" (the model takes more inputs than it was given: pass ((x1, x2, …), y) or ((x1, x2, …), None) for "
                 "model(x1, x2, …), or a dict of tensors for model(**kw))")
     x = input_tensors(batch.inputs)[0]
-    weights = next((t.dtype for t in model.parameters() if t.is_floating_point()), None)
+    weights = _float_weights(model)
     if not x.is_floating_point() and not _has(model, (nn.Embedding, nn.EmbeddingBag)):
         return (f" (the inputs are {x.dtype} and the model has no embedding to take integer ids: images need float "
                 "inputs, e.g. x.float() / 255, then normalised)")
-    if x.is_floating_point() and weights is not None and x.dtype != weights:
+    if x.is_floating_point() and weights is not None and x.dtype != weights and "pass x.to(" not in str(exc):
         return f" (the inputs are {x.dtype} and the weights {weights}: pass x.to({weights}))"
     if _has(model, (nn.Conv2d,)) and x.ndim == 3:
         return (f" (a CNN takes (S, C, H, W) inputs and these are 3-D, {tuple(x.shape)}: S one-channel images need "
