@@ -26,8 +26,10 @@ from swapnas.proxies import get_proxy
 from swapnas.requirements import UnsupportedModel
 from swapnas.proxies.code import NetworkCodeWarning, ProxyCodeWarning
 from swapnas.scoring import Protocol
-from swapnas.session import scoring_net
-from swapnas.store import ScoreStore
+from swapnas.data import Batch
+from swapnas.executors import Executor
+from swapnas.session import score_archs, scoring_net
+from swapnas.store import Record, ScoreStore
 from swapnas.store_tools import check_store
 
 
@@ -193,3 +195,55 @@ def test_the_dtype_hint_is_said_once() -> None:
     with pytest.raises(UnsupportedModel) as got:
         swapnas.score(model, torch.randn(4, 3, 8, 8), "swap")
     assert str(got.value).count("pass x.to(torch.float64)") == 1
+
+
+class _ShortOfMemory(Executor):
+    """Scores every arch as ``records`` says (a fake executor: the driver's store writes are what is tested)."""
+
+    name = "fake"
+
+    def __init__(self, records: dict[str, Record]) -> None:
+        self.records, self.sent = records, []
+
+    def device_for(self, device: torch.device) -> torch.device:
+        return device
+
+    def score(self, task, device, items):  # type: ignore[no-untyped-def]
+        for arch, known in items:
+            self.sent.append((arch, dict(known)))
+            yield arch, {p.name: self.records[arch] for p in task.proxies}
+
+
+_OOM = [("RuntimeError: [enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator: can't allocate memory: you tried "
+         "to allocate 8388608 bytes. Error code 12 (Cannot allocate memory)"), "MemoryError: ",
+        "OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB",
+        "base proxy 'swap' failed: torch.OutOfMemoryError: CUDA out of memory"]
+
+
+@pytest.mark.parametrize("error", _OOM)
+def test_a_score_that_ran_out_of_memory_is_not_stored_and_is_scored_again(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture, error: str) -> None:
+    protocol = Protocol("nb201", "cifar10", 2, repeats=1, seed=0, net={"C": 4, "N": 1})
+    batch = Batch(torch.zeros(2, 3, 4, 4), torch.zeros(2, dtype=torch.int64), 10, "cifar10", "test", 2)
+    short = Record("failed", None, None, [], 0.1, None, error)
+    died = Record("failed", None, None, [], 0.1, None, "its scoring process died each of the 2 time(s) it was scored "
+                  "alone (killed by the system, e.g. out of memory, or crashed): BrokenProcessPool: …")
+    proxies = [get_proxy("params")]
+    with ScoreStore(tmp_path / "s.sqlite") as store:
+        store.put(protocol.key("c", proxies[0]), short)  # a store of before session 59 kept such failures
+        executor = _ShortOfMemory({"a": short, "b": died, "c": ok_record})
+        with caplog.at_level("WARNING", logger="swapnas"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", ProxyCodeWarning)  # (the row put above has no recorded code)
+            warnings.simplefilter("ignore", NetworkCodeWarning)
+            got = score_archs(["a", "b", "c"], "nb201", proxies, protocol, batch, store, torch.device("cpu"),
+                              progress=False, executor=executor)
+        assert [r.status for r in got["params"]] == ["failed", "failed", "ok"]  # this run counts it failed
+        assert store.get(protocol.key("a", proxies[0])) is None  # not stored: a rerun scores it again
+        assert store.get(protocol.key("b", proxies[0])) == died  # a process the system killed: the arch's failure
+        assert store.get(protocol.key("c", proxies[0])) == ok_record  # the stored one scored again, not reused
+        assert [arch for arch, _ in executor.sent] == ["a", "b", "c"] and executor.sent[2][1] == {}
+        assert "1 score(s) ran out of memory" in caplog.text and "are not stored, so a rerun scores them again" \
+            in caplog.text
+
+
+ok_record = Record("ok", 1.0, 0.0, [1.0], 0.1, None, None)

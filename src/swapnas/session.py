@@ -10,10 +10,14 @@ executor into a score store, reusing what is stored.
 from __future__ import annotations
 
 import inspect
+import logging
 import math
+import re
+import textwrap
 import random
 import warnings
 from collections import Counter
+from collections.abc import Iterable
 from contextlib import closing
 
 import torch
@@ -56,6 +60,20 @@ def pick_archs(all_archs: list, n: int | None, seed: int) -> list:
     return random.Random(seed).sample(list(all_archs), n)
 
 
+log = logging.getLogger(__name__)
+
+#: a failure of the machine, not of the arch: out of memory on the CPU (Python's MemoryError, torch's allocator), a
+#: GPU or MPS (a worker killed by the system is the arch's: its rerun would die again, see ``pool_retry``)
+_OUT_OF_MEMORY = re.compile(r"^(?:base proxy '[^']*' failed: )?(?:torch\.)?(?:OutOfMemoryError|MemoryError)\b"
+                            r"|can't allocate memory|CUDA out of memory|MPS backend out of memory")
+
+
+def out_of_memory(record: Record) -> bool:
+    """Whether ``record`` failed for want of memory: such a failure is not stored (session 59: it was, and every
+    rerun reused it, a search's answer too), so a rerun scores the arch again."""
+    return not record.ok and bool(_OUT_OF_MEMORY.search(record.error or ""))
+
+
 @float32_default()  # the protocol's networks are float32 whatever the caller's default dtype
 def score_archs(
     archs: list, space: str, proxies: list[Proxy], protocol: Protocol, batch: Batch, store: ScoreStore,
@@ -87,7 +105,8 @@ def score_archs(
         if k in done or k in todo:
             continue
         keys = {p.name: protocol.key(k, p) for p in needed}
-        known = {key: rec for key in keys.values() if (rec := store.get(key)) is not None}
+        known = {key: rec for key in keys.values()  # (a failure for want of memory, stored before session 59: again)
+                 if (rec := store.get(key)) is not None and not out_of_memory(rec)}
         if any(missing(known.get(key)) for key in keys.values()):
             todo[k] = (arch, known)
         else:
@@ -110,13 +129,23 @@ def score_archs(
             known = todo.pop(k)[1]
             for p in needed:
                 key = protocol.key(k, p)
-                if missing(known.get(key)):
+                if missing(known.get(key)) and not out_of_memory(recs[p.name]):
                     store.put(key, recs[p.name], device=label)
             done[k] = recs
             bar.update(count[k])
     if todo:
         raise RuntimeError(f"the {executor.name} executor returned no result for {len(todo)} arch(s)")
+    _say_out_of_memory(done.values())
     return {p.name: [done[str(arch)][p.name] for arch in archs] for p in per_arch}
+
+
+def _say_out_of_memory(done: Iterable[dict[str, Record]]) -> None:
+    """A warning when some of the scores ran out of memory: what they are, that none was stored, and the ways out."""
+    short = [r for recs in done for r in recs.values() if out_of_memory(r)]
+    if short:
+        log.warning("%d score(s) ran out of memory (%s): they count as failed in this run and are not stored, so a "
+                    "rerun scores them again; free memory, or score a smaller network (--net) or batch (--batch-size), "
+                    "or with fewer --workers", len(short), textwrap.shorten(short[0].error or "", 160, placeholder=" …"))
 
 
 def shard_of(archs: list, shard: tuple[int, int] | None) -> list:
