@@ -7,6 +7,7 @@ import argparse
 from collections import Counter
 import dataclasses
 import errno
+import io
 import random
 import sqlite3
 import warnings
@@ -20,6 +21,7 @@ import swapnas
 
 from swapnas import cli, code_changes, executors, results, store_tools
 from swapnas.api import auto_proxy
+from swapnas.cli.args import EXIT_ERROR
 from swapnas.cli.out_checks import out_folder
 from swapnas.patterns import SaturationWarning
 from swapnas.proxies import get_proxy
@@ -28,6 +30,7 @@ from swapnas.proxies.code import NetworkCodeWarning, ProxyCodeWarning
 from swapnas.scoring import Protocol
 from swapnas.data import Batch
 from swapnas.executors import Executor
+from swapnas.files import save_figure, write_atomic
 from swapnas.session import score_archs, scoring_net
 from swapnas.store import Record, ScoreStore
 from swapnas.store_tools import check_store
@@ -247,3 +250,39 @@ def test_a_score_that_ran_out_of_memory_is_not_stored_and_is_scored_again(
 
 
 ok_record = Record("ok", 1.0, 0.0, [1.0], 0.1, None, None)
+
+
+def test_a_failed_output_write_names_its_file_and_leaves_the_previous_one_whole(tmp_path: Path) -> None:
+    path = tmp_path / "scatter.png"
+    path.write_bytes(b"the previous run's plot")
+
+    def full(f: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(OSError) as got:
+        write_atomic(path, full)
+    assert got.value.errno == errno.ENOSPC and got.value.filename == str(path)  # (was no file named)
+    assert path.read_bytes() == b"the previous run's plot" and sorted(tmp_path.iterdir()) == [path]
+
+    class Figure:
+        def savefig(self, f: io.BufferedWriter, format: str) -> None:
+            f.write(b"half a ")
+            raise OSError(errno.EFBIG, "File too large")
+
+    with pytest.raises(OSError, match="File too large"):
+        save_figure(Figure(), path)
+    assert path.read_bytes() == b"the previous run's plot"  # (savefig(path) left it cut)
+
+
+def test_a_file_size_limit_is_named_as_such(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    def too_large(args: argparse.Namespace) -> int:
+        raise OSError(errno.EFBIG, "File too large", "o/results.csv")
+
+    parser = cli.build_parser()
+    monkeypatch.setattr(cli, "build_parser", lambda: parser)
+    monkeypatch.setattr(parser, "parse_args", lambda argv: argparse.Namespace(verbose=False, func=too_large,
+                                                                              command="export", out="o"))
+    assert cli._main([]) == EXIT_ERROR
+    assert "o/results.csv: File too large (larger than the process's file-size limit, `ulimit -f`" in \
+        capsys.readouterr().err
+

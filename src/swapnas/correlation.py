@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import logging
 import time
@@ -178,14 +179,14 @@ def write_outputs(run: CorrelateRun, out: Path) -> list[Path]:
     }
     path = out / "results.json"
     write_text(path, strict_json(doc))
-    table = out / "results.csv"
-    with table.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(["arch", "accuracy", *run.scores, "params_m"])  # params_m: ρ|params's control
-        sizes = run.params_m or [None] * len(run.archs)
-        for i, arch in enumerate(run.archs):
-            writer.writerow([arch, run.accuracy[i], *("" if v[i] is None else v[i] for v in run.scores.values()),
-                             "" if sizes[i] is None else sizes[i]])
+    table, rows = out / "results.csv", io.StringIO(newline="")
+    writer = csv.writer(rows)
+    writer.writerow(["arch", "accuracy", *run.scores, "params_m"])  # params_m: ρ|params's control
+    sizes = run.params_m or [None] * len(run.archs)
+    for i, arch in enumerate(run.archs):
+        writer.writerow([arch, run.accuracy[i], *("" if v[i] is None else v[i] for v in run.scores.values()),
+                         "" if sizes[i] is None else sizes[i]])
+    write_text(table, rows.getvalue())  # whole or not at all (session 59: a full disk left it cut)
     plots = [scatter_plot(run.scores[r.proxy], run.accuracy, r, run.ground_truth, out) for r in run.results]
     for stale in earlier - set(plots):
         stale.unlink(missing_ok=True)

@@ -46,9 +46,21 @@ def write_atomic(path: Path, write: Callable[[BinaryIO], object]) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
+    except OSError as exc:  # named: a full disk said "No space left on device" and no file (session 59)
+        tmp.unlink(missing_ok=True)
+        if exc.filename is None and exc.errno is not None:
+            raise OSError(exc.errno, exc.strerror, str(path)) from exc
+        raise
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def save_figure(fig: Any, path: Path) -> Path:
+    """A matplotlib figure into ``path`` (its format from the suffix), atomically (:func:`write_atomic`): a full
+    disk left the previous run's plot truncated (session 59)."""
+    write_atomic(Path(path), lambda f: fig.savefig(f, format=Path(path).suffix[1:]))
+    return Path(path)
 
 
 def write_text(path: Path, text: str) -> None:

@@ -22,7 +22,7 @@ import torch
 from .benchmarks import BENCHMARKS, Benchmark, benchmark_class, get_benchmark
 from .correlation import run_correlation
 from .executors import Executor
-from .files import write_text
+from .files import save_figure, write_text
 from .fit_check import not_applicable
 from .latex import best_cells, grid_table
 from .proxies import get_proxy
@@ -351,8 +351,7 @@ def heatmap(cols: list[GridColumn], path: Path) -> Path:
     ax.set_title(textwrap.fill(title, int(width * 14)), fontsize=7)
     fig.colorbar(im, ax=ax, fraction=0.03 if len(cols) > 6 else 0.06, label="Spearman ρ")
     fig.tight_layout()
-    fig.savefig(path)
-    return path
+    return save_figure(fig, path)
 
 
 def write_grid(cols: list[GridColumn], out: Path, command: str = "") -> list[Path]:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .files import save_figure
 from .results import CorrelateRun, ProxyResult, reused_parts
 from .stats import ILL_CONDITIONED
 
@@ -247,9 +248,7 @@ def scatter_plot(scores: Sequence[float | None], accuracy: Sequence[float], resu
                  f"ρ={fixed(result.spearman)} τ={fixed(result.kendall)} n={result.n}", fontsize=9)
     fig.text(0.01, 0.005, "\n".join(note), fontsize=7, va="bottom")
     fig.tight_layout(rect=(0, (0.05 + 0.13 * len(note)) / height, 1, 1))
-    path = out / f"scatter_{result.proxy}.png"
-    fig.savefig(path)
-    return path
+    return save_figure(fig, out / f"scatter_{result.proxy}.png")
 
 
 def search_curve(snapshots: Sequence[dict], history: Sequence[dict], path: Path, title: str = "") -> Path:
@@ -273,8 +272,7 @@ def search_curve(snapshots: Sequence[dict], history: Sequence[dict], path: Path,
     ax.set_title(title, fontsize=9)
     ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path)
-    return path
+    return save_figure(fig, path)
 
 
 def draw_cells(cells: dict[str, list[tuple[str, str, str]]], path: Path) -> Path:
@@ -314,5 +312,4 @@ def draw_cells(cells: dict[str, list[tuple[str, str, str]]], path: Path) -> Path
         ax.set_title(name, fontsize=9)
         ax.axis("off")
     fig.tight_layout()
-    fig.savefig(path)
-    return path
+    return save_figure(fig, path)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import codecs
 import io
+import errno
 import json
 import logging
 import os
@@ -249,6 +250,8 @@ def _main(argv: list[str] | None) -> int:
         return EXIT_OK
     except OSError as exc:  # a file that cannot be read or written (permissions, read-only or full disk, long name)
         text = f"{exc.filename}: {exc.strerror}" if exc.filename and exc.strerror else f"{exc}"
+        if exc.errno == errno.EFBIG:  # (session 59: said bare, and often a shell's limit)
+            text += " (larger than the process's file-size limit, `ulimit -f`, or the file system's largest file)"
         if _stdout_broken():  # (session 58: `>/dev/full` was said as if a file of the run could not be written)
             text = f"standard output cannot be written ({exc.strerror or exc})"
         kept = _kept_scores(args)
