@@ -278,7 +278,11 @@ def test_the_store_scale_script_makes_the_rows_it_says_and_tells_differing_outpu
         export(tmp_path / "s.sqlite", tmp_path / tag / "zc.json", "naslib-zc", protocol=rows[0]["protocol"])
         for name in ("merged.sqlite", "salvaged.sqlite"):
             salvage_store(tmp_path / "s.sqlite", tmp_path / tag / name)
+        (tmp_path / tag / "check.out").write_text('{"scores": 28}', encoding="utf-8")  # (since session 59)
     assert script.same_outputs(tmp_path, "a", "b") == []
+    (tmp_path / "b" / "check.out").write_text('{"scores": 27}', encoding="utf-8")
+    assert script.same_outputs(tmp_path, "a", "b") == ["store check's report"]
+    (tmp_path / "b" / "check.out").write_text('{"scores": 28}', encoding="utf-8")
     (tmp_path / "b" / "scores.csv").write_text("other", encoding="utf-8")
     with closing(sqlite3.connect(tmp_path / "b" / "salvaged.sqlite")) as db:
         db.execute("UPDATE scores SET value = value + 1 WHERE rowid = 1")

@@ -8,6 +8,8 @@ from collections import Counter
 import dataclasses
 import errno
 import io
+import os
+import re
 import random
 import sqlite3
 import warnings
@@ -20,6 +22,8 @@ from torch import nn
 import swapnas
 
 from swapnas import cli, code_changes, executors, results, store_tools
+from swapnas import export as export_module
+from swapnas.store_merge import merge_stores
 from swapnas.api import auto_proxy
 from swapnas.cli.args import EXIT_ERROR
 from swapnas.cli.out_checks import out_folder
@@ -33,7 +37,8 @@ from swapnas.executors import Executor
 from swapnas.files import save_figure, write_atomic
 from swapnas.session import score_archs, scoring_net
 from swapnas.store import Record, ScoreStore
-from swapnas.store_tools import check_store
+from swapnas.store_tools import check_store, salvage_store
+from swapnas.store_files import StoreError
 
 
 @pytest.mark.parametrize("given, built", [(1e1, 10), (16.0, 16), (10, 10)])
@@ -286,3 +291,59 @@ def test_a_file_size_limit_is_named_as_such(monkeypatch: pytest.MonkeyPatch, cap
     assert "o/results.csv: File too large (larger than the process's file-size limit, `ulimit -f`" in \
         capsys.readouterr().err
 
+
+
+def _small_store(path: Path) -> Path:
+    protocol = Protocol("nb201", "cifar10", 8, repeats=1, seed=0, net={"C": 4, "N": 1})
+    with ScoreStore(path) as store:
+        store.add_protocol(protocol.fingerprint, protocol.describe())
+        for arch in ("a", "b"):
+            store.put(protocol.key(arch, get_proxy("params")), ok_record)
+    return path
+
+
+@pytest.mark.parametrize("error, fix", [(errno.EFBIG, "free space on its disk or raise the process's file-size limit"),
+                                        (errno.ENOSPC, "free space on its disk or raise"),
+                                        (errno.EROFS, "give a file in a writable folder")])
+def test_the_store_tools_say_a_full_disk_or_a_size_limit_with_the_right_way_out(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: int, fix: str) -> None:
+    source = _small_store(tmp_path / "s.sqlite")
+
+    def refused(path: Path, write: object) -> None:
+        raise OSError(error, os.strerror(error))
+
+    monkeypatch.setattr(export_module, "write_atomic", refused)
+    with pytest.raises(ValueError, match=re.escape(f"cannot write it ({os.strerror(error)}); {fix}")):
+        export_module.export(source, tmp_path / "e.csv")
+
+
+def test_merge_names_into_and_salvage_names_its_out_when_their_disk_fails(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    source = _small_store(tmp_path / "s.sqlite")
+
+    def disk_io(self: ScoreStore, *args: object, **kwargs: object) -> None:
+        raise self._error(sqlite3.OperationalError("disk I/O error"))
+
+    monkeypatch.setattr(ScoreStore, "insert_rows", disk_io)
+    with pytest.raises(StoreError) as got:
+        merge_stores([source], tmp_path / "m.sqlite")
+    assert "or give another --into" in str(got.value) and "--store" not in str(got.value)
+    assert "file-size limit, `ulimit -f`" in str(got.value)
+    with pytest.raises(StoreError, match=r"--out .*v\.sqlite: the salvaged store could not be written \(.*disk I/O "
+                                         r"error.*\): nothing was named v\.sqlite"):
+        salvage_store(source, tmp_path / "v.sqlite")
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".salvage") or p.name == "v.sqlite"]
+
+
+def test_too_many_open_files_says_the_limit_and_the_way_out(monkeypatch: pytest.MonkeyPatch,
+                                                             capsys: pytest.CaptureFixture) -> None:
+    def emfile(args: argparse.Namespace) -> int:
+        raise OSError(errno.EMFILE, "Too many open files")
+
+    parser = cli.build_parser()
+    monkeypatch.setattr(cli, "build_parser", lambda: parser)
+    monkeypatch.setattr(parser, "parse_args", lambda argv: argparse.Namespace(verbose=False, func=emfile,
+                                                                              command="export", out="o"))
+    assert cli._main([]) == EXIT_ERROR
+    assert "(the process's limit on open files: raise it, `ulimit -n 4096`, or use --workers 1)" in \
+        capsys.readouterr().err

@@ -35,6 +35,7 @@
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import json
 import math
@@ -322,7 +323,10 @@ def _write(out: Path, write: Callable[[IO[str]], object]) -> None:
         if mode is not None:
             os.chmod(out, mode)
     except OSError as exc:  # a read-only file system, a full disk, …: named, not a traceback
-        raise ValueError(f"--out {out}: cannot write it ({exc.strerror}); give a file in a writable folder") from None
+        fix = ("give a file in a writable folder" if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS) else
+               "free space on its disk or raise the process's file-size limit (`ulimit -f`), or give a file on "
+               "another disk" if exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT) else "give another file")
+        raise ValueError(f"--out {out}: cannot write it ({exc.strerror}); {fix}") from None
 
 
 __all__ = ["FORMATS", "export"]

@@ -54,11 +54,22 @@ def merge_stores(sources: list[str | os.PathLike], into: str | os.PathLike) -> M
         except StoreError as exc:  # a source is an argument, not a run's --store
             raise given_as(exc, None) from exc
     n = ScoreStore.COLUMNS.index("status")  # a row: its key's n columns, then status, value, …
-    added = replaced = kept = differing = 0
     try:
         into_store = ScoreStore(dest)
     except StoreError as exc:  # the store's messages name --store, a run's flag: here the flag is --into
         raise given_as(exc, "--into") from exc
+    try:
+        return _merge_into(into_store, paths, n)
+    except StoreError as exc:  # INTO's own errors name its flag, --into (session 59: "give another --store")
+        if str(dest) not in str(exc):  # a source's (named so by _read)
+            raise
+        raise given_as(exc, "--into") from exc
+
+
+def _merge_into(into_store: ScoreStore, paths: list[Path], n: int) -> Merge:
+    """The sources' rows into the open store INTO, each source in one transaction."""
+    added = replaced = kept = differing = 0
+    dest = into_store.path
     with into_store as out:
         codes = out.recorded_code()
         other_code: set[str] = set()

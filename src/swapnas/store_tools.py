@@ -347,12 +347,17 @@ def salvage_store(src: str | os.PathLike, out: str | os.PathLike) -> Salvage:
     with work as tmp:
         db, page_size = _open_source(source, Path(tmp))
         built = Path(tmp) / "salvaged.sqlite"  # made whole beside OUT, then given its name: no part-made store there
-        with _closing(db), ScoreStore(built) as new:  # the scores stream from the source into the new store
-            protocols, more = _scan(db, "protocols", ("fingerprint", "description"))
-            codes, _ = _scan(db, "proxy_code", ("proxy", "digest", "created"))
-            new.insert_rows(_scan_rows(db, "scores", ScoreStore.COLUMNS, damage), protocols, codes=codes)
-            indexed = _try(db, f"SELECT count(*) FROM (SELECT rowid FROM scores INDEXED BY {_PK_INDEX})")
-            recovered, kept = new.count(), len(new.protocols())
+        try:
+            with _closing(db), ScoreStore(built) as new:  # the scores stream from the source into the new store
+                protocols, more = _scan(db, "protocols", ("fingerprint", "description"))
+                codes, _ = _scan(db, "proxy_code", ("proxy", "digest", "created"))
+                new.insert_rows(_scan_rows(db, "scores", ScoreStore.COLUMNS, damage), protocols, codes=codes)
+                indexed = _try(db, f"SELECT count(*) FROM (SELECT rowid FROM scores INDEXED BY {_PK_INDEX})")
+                recovered, kept = new.count(), len(new.protocols())
+        except StoreError as exc:  # (session 59: it named the work folder's file, removed as the error was said)
+            raise StoreError(f"--out {dest}: the salvaged store could not be written ({exc.__cause__ or exc}; a full "
+                             "disk, or the process's file-size limit, `ulimit -f`): nothing was named "
+                             f"{dest.name}; free space, or give an --out on another disk") from exc
         _name(built, dest)
     stretches = sum(damage)
     # the primary-key index counts the rows that were stored (rows read whole but unreadable as scores, such as
