@@ -114,10 +114,7 @@ def score_archs(
     if counts is not None:
         counts["reused"] = len(done)  # every score stored; and archs with some stored, some to score now:
         counts["partly"] = sum(any(not missing(r) for r in known.values()) for _, known in todo.values())
-    if todo and bool(getattr(store, "read_only", "")):  # refuse before any work, not at the first write
-        raise StoreError(f"the score store {store.path} is read-only ({store.read_only}): its {store.count()} scores "
-                         f"can be read, but {len(todo)} arch(s) still need scoring; copy it somewhere writable and "
-                         "pass --store COPY, or use --store NEW.sqlite")
+    _refuse_read_only(store, len(todo))  # before any work, not at the first write
     count = Counter(str(arch) for arch in archs)
     task = ScoreTask(space, tuple(per_arch), batch, protocol, retry_failed)
     label = str(executor.device_for(device))
@@ -137,6 +134,14 @@ def score_archs(
         raise RuntimeError(f"the {executor.name} executor returned no result for {len(todo)} arch(s)")
     _say_out_of_memory(done.values())
     return {p.name: [done[str(arch)][p.name] for arch in archs] for p in per_arch}
+
+
+def _refuse_read_only(store: ScoreStore, todo: int) -> None:
+    """A StoreError when ``todo`` archs need scoring into a store opened read-only."""
+    if todo and bool(getattr(store, "read_only", "")):
+        raise StoreError(f"the score store {store.path} is read-only ({store.read_only}): its {store.count()} scores "
+                         f"can be read, but {todo} arch(s) still need scoring; copy it somewhere writable and "
+                         "pass --store COPY, or use --store NEW.sqlite")
 
 
 def _say_out_of_memory(done: Iterable[dict[str, Record]]) -> None:
