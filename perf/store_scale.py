@@ -1,5 +1,6 @@
 """The store tools on large stores: wall time and peak memory of ``swapnas export`` (csv, naslib-zc), ``store
-merge``, ``store salvage`` and ``store check`` on a synthetic store of ``--archs`` NB201 archs × ``--proxies`` × ``--settings`` rows.
+merge``, ``store salvage`` and ``store check`` on a synthetic store of ``--archs`` NB201 archs × ``--proxies`` ×
+``--settings`` rows.
 
 The store is made with the package's own API (``ScoreStore.insert_rows``; ``Protocol.key`` builds every key; each
 setting is a protocol of its own seed and batch digest, described in the store as a run describes it; values are
@@ -173,7 +174,8 @@ def main() -> None:
     if a.src:
         diffs = same_outputs(work, "this_checkout", "--src")
         print("\noutputs: " + ("the same (csv byte for byte, naslib-zc but its provenance, merged and salvaged "
-                               "stores row for row, store check's JSON report byte for byte)" if not diffs else "DIFFER in " + ", ".join(diffs)))
+                               "stores row for row, store check's JSON report byte for byte)"
+                               if not diffs else "DIFFER in " + ", ".join(diffs)))
 
 
 if __name__ == "__main__":

@@ -113,8 +113,9 @@ def test_a_pool_whose_shared_locks_cannot_be_made_says_where_and_the_way_out(mon
         raise OSError(errno.EROFS, "Read-only file system")
 
     monkeypatch.setattr(executors, "ProcessPoolExecutor", no_semaphores)
-    with pytest.raises(ValueError, match=r"--workers 2: the worker processes' shared locks cannot be made( in /dev/shm, "
-                                         r"which must be writable)? \(Read-only file system\); use --workers 1"):
+    with pytest.raises(ValueError, match=r"--workers 2: the worker processes' shared locks cannot be made"
+                                         r"( in /dev/shm, which must be writable)? \(Read-only file system\); "
+                                         r"use --workers 1"):
         executors.PoolExecutor(2)._ensure_pool()
 
 

@@ -133,8 +133,8 @@ def test_the_errors_known_by_name_say_what_to_do(store: ScoreStore) -> None:
         f"the score store {p} was locked by another process (boom, after 0.0 s of the up to 60 s SQLite waits); "
         "rerun when that process is done, or use another --store")
     assert str(store._error(_named("SQLITE_IOERR"))) == (  # the limit named since session 59
-        f"cannot use the score store {p} (boom: a failing or full disk, or the process's file-size limit, `ulimit -f`); "
-        "check the file and its disk, or give another --store (the scores saved in it are kept)")
+        f"cannot use the score store {p} (boom: a failing or full disk, or the process's file-size limit, "
+        "`ulimit -f`); check the file and its disk, or give another --store (the scores saved in it are kept)")
     assert str(store._error(_named("SQLITE_CANTOPEN"))) == (
         f"cannot use the score store {p} (boom); check the file and its disk, or give another --store (the scores "
         "saved in it are kept)")

@@ -150,7 +150,8 @@ def _say_out_of_memory(done: Iterable[dict[str, Record]]) -> None:
     if short:
         log.warning("%d score(s) ran out of memory (%s): they count as failed in this run and are not stored, so a "
                     "rerun scores them again; free memory, or score a smaller network (--net) or batch (--batch-size), "
-                    "or with fewer --workers", len(short), textwrap.shorten(short[0].error or "", 160, placeholder=" …"))
+                    "or with fewer --workers", len(short),
+                    textwrap.shorten(short[0].error or "", 160, placeholder=" …"))
 
 
 def shard_of(archs: list, shard: tuple[int, int] | None) -> list:

@@ -46,7 +46,7 @@ def eager(model: Any) -> Any:
     and after fisher no hook fired for the rest of the process). The same function, so the same scores."""
     kind = _compiled_kind()
     while kind is not None and isinstance(model, kind):
-        model = model._orig_mod
+        model = getattr(model, "_orig_mod")
     return model
 
 

@@ -80,8 +80,9 @@ def _refuse_long_names(out: Path, near: Path) -> None:
         return
     for part in out.relative_to(near).parts if out != near else ():
         if len(os.fsencode(part)) > most:
-            raise ValueError(f"--out {out}: the folder name {part[:40]}… is {len(os.fsencode(part))} bytes, more than "
-                             f"the {most} a name takes on this file system; give a shorter folder name")
+            size = len(os.fsencode(part))
+            raise ValueError(f"--out {out}: the folder name {part[:40]}… is {size} bytes, more than the {most} a "
+                             "name takes on this file system; give a shorter folder name")
 
 
 def _refuse_others_files(args: argparse.Namespace, out: Path, command: str) -> None:
