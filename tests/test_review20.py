@@ -170,7 +170,7 @@ def test_a_space_whose_network_code_changed_warns_once_per_store_and_version(tmp
     monkeypatch.setattr(code_changes, "_CODE_CHECKED", set())
     (fp2, v2), warned = _score_toy(path, monkeypatch, version="2")  # the space raised its version: new keys
     assert v2 == "2" and fp2 != fp1  # said since session 59: nothing of version 1 is reused
-    assert len(warned) == 1 and "holds scores of version 1; this swapnas gives its networks version 2" in warned[0]
+    assert len(warned) == 1 and "was used with its version 1; this swapnas gives its networks version 2" in warned[0]
 
 
 def test_proxies_json_prints_one_json_document(capsys) -> None:

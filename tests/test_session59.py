@@ -23,6 +23,8 @@ import swapnas
 
 from swapnas import cli, code_changes, executors, results, store_tools
 from swapnas import export as export_module
+from swapnas import store_merge
+from swapnas.memory_failures import out_of_memory
 from swapnas.store_merge import merge_stores
 from swapnas.api import auto_proxy
 from swapnas.cli.args import EXIT_ERROR
@@ -60,8 +62,8 @@ def test_a_new_version_of_a_proxy_or_network_says_its_scores_are_made_anew_not_r
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             code_changes.warn_changed_code(store, [params], "nb201", "1")  # records params@1 and net:nb201@1
-        with pytest.warns(ProxyCodeWarning, match=r"proxy 'params': .* holds scores of version 1; this swapnas gives "
-                                                  r"its definition version 2, so its scores are made anew"):
+        with pytest.warns(ProxyCodeWarning, match=r"proxy 'params': .* was used with its version 1; this swapnas "
+                                                  r"gives its definition version 2, so its scores are made anew"):
             code_changes.warn_changed_code(store, [dataclasses.replace(params, version="2")])
         with pytest.warns(NetworkCodeWarning, match=r"space 'nb201': .* version 1; .* its networks version 7"):
             code_changes.warn_changed_network(store, "nb201", "7")
@@ -74,8 +76,9 @@ def test_a_new_version_of_a_proxy_or_network_says_its_scores_are_made_anew_not_r
 def test_provenance_records_the_folder_the_commands_relative_paths_are_relative_to(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(results.Path, "home", classmethod(lambda cls: tmp_path / "elsewhere"))
     assert results.provenance()["cwd"] == str(tmp_path)
-    monkeypatch.setattr(results.os, "getcwd", lambda: (_ for _ in ()).throw(FileNotFoundError(2, "deleted")))
+    monkeypatch.setattr(results.Path, "cwd", classmethod(lambda cls: (_ for _ in ()).throw(FileNotFoundError(2, "x"))))
     assert "cwd" not in results.provenance() and results.provenance()["command"]
 
 
@@ -92,12 +95,13 @@ def test_a_correlate_folder_whose_results_json_was_deleted_is_taken_and_a_users_
 
 
 def test_a_folder_name_too_long_for_the_file_system_is_refused_before_anything_runs(tmp_path: Path) -> None:
-    out = tmp_path / "new" / ("a" * 300) / "run"
+    most = os.pathconf(tmp_path, "PC_NAME_MAX")  # 255 on most file systems
+    out = tmp_path / "new" / ("a" * (most + 1)) / "run"
     args = argparse.Namespace(command="correlate", out=str(out), shard=None, data_dir=None, store=None)
-    with pytest.raises(ValueError, match=r"the folder name a{40}… is 300 bytes, more than the 255 a name takes"):
+    with pytest.raises(ValueError, match=rf"the folder name a{{40}}… is {most + 1} bytes, more than the {most} "):
         out_folder(args)
     assert not (tmp_path / "new").exists()
-    assert out_folder(argparse.Namespace(**{**vars(args), "out": str(tmp_path / "new" / ("a" * 255))}))
+    assert out_folder(argparse.Namespace(**{**vars(args), "out": str(tmp_path / "new" / ("a" * most))}))
 
 
 def test_an_error_names_the_store_as_keeping_scores_only_when_it_was_made(tmp_path: Path) -> None:
@@ -344,7 +348,76 @@ def test_too_many_open_files_says_the_limit_and_the_way_out(monkeypatch: pytest.
     parser = cli.build_parser()
     monkeypatch.setattr(cli, "build_parser", lambda: parser)
     monkeypatch.setattr(parser, "parse_args", lambda argv: argparse.Namespace(verbose=False, func=emfile,
-                                                                              command="export", out="o"))
+                                                                              command="correlate", out=None,
+                                                                              workers=None))
     assert cli._main([]) == EXIT_ERROR
     assert "(the process's limit on open files: raise it, `ulimit -n 4096`, or use --workers 1)" in \
         capsys.readouterr().err
+
+
+@pytest.mark.parametrize("error, short", [
+    ("RuntimeError: CUDA error: out of memory", True), ("_ArrayMemoryError: Unable to allocate 8.00 GiB", True),
+    ("RuntimeError: cuDNN error: CUDNN_STATUS_NOT_ENOUGH_MEMORY", True),
+    ("RuntimeError: DefaultCPUAllocator: not enough memory: you tried to allocate 1 bytes.", True),
+    ("base proxy 'a' failed: ValueError: x; base proxy 'b' failed: MemoryError: ", True),
+    ("ValueError: the model's output holds NaN", False), ("non-finite score(s): [nan]", False),
+    ("its scoring process died each of the 2 time(s) it was scored alone (killed by the system, e.g. out of memory, "
+     "or crashed): BrokenProcessPool: a process terminated", False),
+    ("RayTaskError: Ray worker died 3 times: OutOfMemoryError('task was killed')", False)])
+def test_which_failures_are_for_want_of_memory(error: str, short: bool) -> None:
+    assert out_of_memory(Record("failed", None, None, [], 0.1, None, error)) is short
+    assert not out_of_memory(Record("ok", 1.0, 0.0, [1.0], 0.1, None, error))
+
+
+def test_a_read_only_store_reuses_an_out_of_memory_failure_stored_before_and_runs(tmp_path: Path) -> None:
+    protocol = Protocol("nb201", "cifar10", 2, repeats=1, seed=0, net={"C": 4, "N": 1})
+    batch = Batch(torch.zeros(2, 3, 4, 4), torch.zeros(2, dtype=torch.int64), 10, "cifar10", "test", 2)
+    short = Record("failed", None, None, [], 0.1, None, "MemoryError: ")
+    params = get_proxy("params")
+    with ScoreStore(tmp_path / "s.sqlite") as store:
+        store.add_protocol(protocol.fingerprint, protocol.describe())
+        store.put(protocol.key("a", params), short)
+        store.put(protocol.key("b", params), ok_record)
+    with ScoreStore(tmp_path / "s.sqlite", read_only=True) as store, warnings.catch_warnings():
+        warnings.simplefilter("ignore", ProxyCodeWarning)
+        warnings.simplefilter("ignore", NetworkCodeWarning)
+        got = score_archs(["a", "b"], "nb201", [params], protocol, batch, store, torch.device("cpu"),
+                          progress=False, executor=_ShortOfMemory({}))
+    assert got["params"] == [short, ok_record]  # (the review: it refused, "1 arch(s) still need scoring")
+
+
+def test_the_reviews_findings_on_messages(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                          capsys: pytest.CaptureFixture) -> None:
+    """Session 59's review: EMFILE offers --workers 1 only where the command has it; "the scores saved in it are
+    kept" only for a store that exists; a failed rename names the file, not the removed temporary one; a source named
+    as INTO is (in another folder) stays the source's; the working folder under home is written ``~/…``."""
+    def emfile(args: argparse.Namespace) -> int:
+        raise OSError(errno.EMFILE, "Too many open files")
+
+    parser = cli.build_parser()
+    monkeypatch.setattr(cli, "build_parser", lambda: parser)
+    for workers, offered in ((1, False), (2, True)):
+        monkeypatch.setattr(parser, "parse_args", lambda argv, w=workers: argparse.Namespace(
+            verbose=False, func=emfile, command="correlate", out=None, workers=w))
+        assert cli._main([]) == EXIT_ERROR
+        assert ("or use --workers 1" in capsys.readouterr().err) is offered
+    never = ScoreStore(":memory:")
+    never.path = str(tmp_path / "never.sqlite")
+    assert "kept" not in str(never._error(sqlite3.OperationalError("unable to open database file")))
+    (tmp_path / "results.csv").mkdir()  # a folder where the file goes: the rename fails
+    with pytest.raises(OSError) as got:
+        write_atomic(tmp_path / "results.csv", lambda f: f.write(b"x"))
+    assert got.value.filename == str(tmp_path / "results.csv")
+    (tmp_path / "shards").mkdir()
+    source = _small_store(tmp_path / "shards" / "m.sqlite")
+
+    def unreadable(rows: object, path: Path) -> object:
+        raise store_merge._SourceError(f"the source store {path} could not be read to the end")
+
+    monkeypatch.setattr(store_merge, "_read", unreadable)
+    with pytest.raises(StoreError, match="the source store .*shards/m.sqlite could not be read") as merged:
+        merge_stores([source], tmp_path / "m.sqlite")
+    assert "--into" not in str(merged.value)
+    monkeypatch.setattr(Path, "home", classmethod(lambda cls: tmp_path))
+    monkeypatch.chdir(tmp_path / "shards")
+    assert results.provenance()["cwd"] == "~/shards"

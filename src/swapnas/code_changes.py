@@ -73,9 +73,9 @@ def _warn_other_version(store: ScoreStore, name: str, version: str, category: ty
     others = sorted(v for n in recorded if (n.rpartition("@")[0] == name and (v := n.rpartition("@")[2]) != version))
     if others and f"{name}@{version}" not in recorded:
         warnings.warn(category(
-            f"{what}: {store.path} holds scores of version {', '.join(others)}; this swapnas gives {changed} version "
-            f"{version}, so its scores are made anew under the new version's keys, not reused (the older "
-            "scores stay in the store; an older swapnas reads them)"), stacklevel=user_stacklevel())
+            f"{what}: {store.path} was used with its version {', '.join(others)}; this swapnas gives {changed} version "
+            f"{version}, so its scores are made anew under the new version's keys, not reused (scores of the older "
+            "version stay in the store; an older swapnas reads them)"), stacklevel=user_stacklevel())
 
 
 def warn_changed_code(store: ScoreStore, proxies: list[Proxy], space: str | None = None, net_version: str = "1") -> None:

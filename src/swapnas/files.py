@@ -48,7 +48,7 @@ def write_atomic(path: Path, write: Callable[[BinaryIO], object]) -> None:
         os.replace(tmp, path)
     except OSError as exc:  # named: a full disk said "No space left on device" and no file (session 59)
         tmp.unlink(missing_ok=True)
-        if exc.filename is None and exc.errno is not None:
+        if exc.filename in (None, str(tmp)) and exc.errno is not None:
             raise OSError(exc.errno, exc.strerror, str(path)) from exc
         raise
     except BaseException:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import json
 import math
-import os
 import platform
 import shlex
 import subprocess
@@ -183,12 +182,17 @@ def source_revision() -> str:
 
 
 def _cwd() -> dict[str, str]:
-    """``{"cwd": the working folder}`` as text (its undecodable bytes escaped, as the command's), or nothing where
-    it was deleted under the process."""
+    """``{"cwd": the working folder}`` as text, ``~/…`` under the home folder (no user name in a shared file), its
+    undecodable bytes escaped as the command's; nothing where it was deleted under the process."""
     try:
-        return {"cwd": _decoded(os.getcwd())}
+        cwd = Path.cwd()
     except OSError:
         return {}
+    try:
+        inside = cwd.relative_to(Path.home()).as_posix()
+    except (ValueError, RuntimeError, KeyError, OSError):  # not under it, or no home folder known
+        return {"cwd": _decoded(str(cwd))}
+    return {"cwd": _decoded("~" if inside == "." else f"~/{inside}")}
 
 
 def provenance() -> dict:

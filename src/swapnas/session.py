@@ -10,14 +10,10 @@ executor into a score store, reusing what is stored.
 from __future__ import annotations
 
 import inspect
-import logging
 import math
-import re
-import textwrap
 import random
 import warnings
 from collections import Counter
-from collections.abc import Iterable
 from contextlib import closing
 
 import torch
@@ -27,6 +23,7 @@ from .benchmarks import Benchmark
 from .data import Batch, load_batch
 from .errors import did_you_mean
 from .executors import Executor, LocalExecutor, ScoreTask
+from .memory_failures import out_of_memory, say_out_of_memory
 from .progress import bar_interval
 from .proxies import Proxy, resolve
 from .callers import user_stacklevel
@@ -60,20 +57,6 @@ def pick_archs(all_archs: list, n: int | None, seed: int) -> list:
     return random.Random(seed).sample(list(all_archs), n)
 
 
-log = logging.getLogger(__name__)
-
-#: a failure of the machine, not of the arch: out of memory on the CPU (Python's MemoryError, torch's allocator), a
-#: GPU or MPS (a worker killed by the system is the arch's: its rerun would die again, see ``pool_retry``)
-_OUT_OF_MEMORY = re.compile(r"^(?:base proxy '[^']*' failed: )?(?:torch\.)?(?:OutOfMemoryError|MemoryError)\b"
-                            r"|can't allocate memory|CUDA out of memory|MPS backend out of memory")
-
-
-def out_of_memory(record: Record) -> bool:
-    """Whether ``record`` failed for want of memory: such a failure is not stored (session 59: it was, and every
-    rerun reused it, a search's answer too), so a rerun scores the arch again."""
-    return not record.ok and bool(_OUT_OF_MEMORY.search(record.error or ""))
-
-
 @float32_default()  # the protocol's networks are float32 whatever the caller's default dtype
 def score_archs(
     archs: list, space: str, proxies: list[Proxy], protocol: Protocol, batch: Batch, store: ScoreStore,
@@ -84,7 +67,7 @@ def score_archs(
 
     Archs whose records are all stored are not scored again; the others go to ``executor``
     (default: :class:`~swapnas.executors.LocalExecutor`, in this process), which may run them
-    anywhere and in any order. Each result is written to ``store`` here, as soon as it arrives.
+    anywhere and in any order. Each result is written to ``store`` here as it arrives (not one out of memory).
     ``counts``, if given, receives ``reused``: the distinct archs whose every record was stored, and ``partly``:
     those with some records stored and others to score, read in the same pass (no second read of the store).
     """
@@ -105,8 +88,7 @@ def score_archs(
         if k in done or k in todo:
             continue
         keys = {p.name: protocol.key(k, p) for p in needed}
-        known = {key: rec for key in keys.values()  # (a failure for want of memory, stored before session 59: again)
-                 if (rec := store.get(key)) is not None and not out_of_memory(rec)}
+        known = {key: rec for key in keys.values() if (rec := _usable(store, key)) is not None}
         if any(missing(known.get(key)) for key in keys.values()):
             todo[k] = (arch, known)
         else:
@@ -132,8 +114,15 @@ def score_archs(
             bar.update(count[k])
     if todo:
         raise RuntimeError(f"the {executor.name} executor returned no result for {len(todo)} arch(s)")
-    _say_out_of_memory(done.values())
+    say_out_of_memory(done.values())
     return {p.name: [done[str(arch)][p.name] for arch in archs] for p in per_arch}
+
+
+def _usable(store: ScoreStore, key: ScoreKey) -> Record | None:
+    """The record stored under ``key``, but not a failure for want of memory (stored before session 59: a rerun
+    scores it again; :mod:`~swapnas.memory_failures`) unless the store is read-only (then it is reused)."""
+    rec = store.get(key)
+    return rec if rec is None or bool(getattr(store, "read_only", "")) or not out_of_memory(rec) else None
 
 
 def _refuse_read_only(store: ScoreStore, todo: int) -> None:
@@ -142,16 +131,6 @@ def _refuse_read_only(store: ScoreStore, todo: int) -> None:
         raise StoreError(f"the score store {store.path} is read-only ({store.read_only}): its {store.count()} scores "
                          f"can be read, but {todo} arch(s) still need scoring; copy it somewhere writable and "
                          "pass --store COPY, or use --store NEW.sqlite")
-
-
-def _say_out_of_memory(done: Iterable[dict[str, Record]]) -> None:
-    """A warning when some of the scores ran out of memory: what they are, that none was stored, and the ways out."""
-    short = [r for recs in done for r in recs.values() if out_of_memory(r)]
-    if short:
-        log.warning("%d score(s) ran out of memory (%s): they count as failed in this run and are not stored, so a "
-                    "rerun scores them again; free memory, or score a smaller network (--net) or batch (--batch-size), "
-                    "or with fewer --workers", len(short),
-                    textwrap.shorten(short[0].error or "", 160, placeholder=" …"))
 
 
 def shard_of(archs: list, shard: tuple[int, int] | None) -> list:

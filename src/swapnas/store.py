@@ -217,8 +217,9 @@ class ScoreStore:
         if isinstance(exc, sqlite3.OperationalError) and not name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")):
             io = ": a failing or full disk, or the process's file-size limit, `ulimit -f`" * (
                 name.startswith("SQLITE_IOERR") or "disk i/o error" in text)
+            kept = " (the scores saved in it are kept)" * os.path.isfile(self.path)
             return StoreError(f"cannot use the score store {self.path} ({exc}{io}); check the file and its disk, or "
-                              "give another --store (the scores saved in it are kept)")
+                              f"give another --store{kept}")
         if (why := not_a_store(self.path)) is not None:  # e.g. a CSV given as --store: nothing to salvage
             return StoreError(f"{self.path} is not a swapnas score store ({why}): give the path of a store (the "
                               "--store of a correlate/grid/search run), or a new path for a new one")

@@ -60,9 +60,9 @@ def merge_stores(sources: list[str | os.PathLike], into: str | os.PathLike) -> M
         raise given_as(exc, "--into") from exc
     try:
         return _merge_into(into_store, paths, n)
+    except _SourceError:  # named as the source's by _read
+        raise
     except StoreError as exc:  # INTO's own errors name its flag, --into (session 59: "give another --store")
-        if str(dest) not in str(exc):  # a source's (named so by _read)
-            raise
         raise given_as(exc, "--into") from exc
 
 
@@ -98,13 +98,17 @@ def _merge_into(into_store: ScoreStore, paths: list[Path], n: int) -> Merge:
                      sorted(other_code), sorted(unknown))
 
 
+class _SourceError(StoreError):
+    """A source store that could not be read (not INTO's error: its message names the source)."""
+
+
 def _read(rows: Iterator[tuple], path: Path) -> Iterator[tuple]:
     """A source's rows; an SQLite error reading them is the source's, named so (it is raised while INTO is written)."""
     try:
         yield from rows
     except sqlite3.DatabaseError as exc:
-        raise StoreError(f"the source store {path} could not be read to the end ({exc}); nothing of it was merged: "
-                         f"{damaged_advice(path)}, then merge the salvaged store") from exc
+        raise _SourceError(f"the source store {path} could not be read to the end ({exc}); nothing of it was "
+                           f"merged: {damaged_advice(path)}, then merge the salvaged store") from exc
 
 
 def merge_text(m: Merge) -> str:

@@ -253,7 +253,8 @@ def _main(argv: list[str] | None) -> int:
         if exc.errno == errno.EFBIG:  # (session 59: said bare, and often a shell's limit)
             text += " (larger than the process's file-size limit, `ulimit -f`, or the file system's largest file)"
         elif exc.errno == errno.EMFILE:
-            text += " (the process's limit on open files: raise it, `ulimit -n 4096`, or use --workers 1)"
+            text += (" (the process's limit on open files: raise it, `ulimit -n 4096`"
+                     f"{', or use --workers 1' if getattr(args, 'workers', 1) != 1 else ''})")
         if _stdout_broken():  # (session 58: `>/dev/full` was said as if a file of the run could not be written)
             text = f"standard output cannot be written ({exc.strerror or exc})"
         kept = _kept_scores(args)

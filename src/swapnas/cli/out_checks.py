@@ -17,9 +17,9 @@ OWN_FILES = {"correlate": "results.json", "grid": "grid.json", "conformance": "c
              "search": "state.json", "train": "history.json"}
 
 
-#: the other text files a command writes in OUT under fixed names: one of them in a folder holding no
-#: :data:`OWN_FILES` entry, and not of swapnas's making (:func:`_ours`), is someone's own file, which the run would
-#: replace (session 58)
+#: the other text files a command writes in OUT under fixed names: in a folder holding no :data:`OWN_FILES` entry
+#: and none of these of swapnas's making (:func:`_ours`), one of them is someone's own file, which the run would
+#: replace (session 58; since session 59 one of swapnas's making marks the folder as a run's, its other files too)
 WRITES = {"correlate": ("results.csv", "report.md", "results.tex"), "grid": ("grid.md", "grid.tex", "report.md"),
           "conformance": ("conformance.md",), "search": ("result.json", "report.md"), "train": ("result.json",)}
 
@@ -77,6 +77,8 @@ def _refuse_long_names(out: Path, near: Path) -> None:
     try:
         most = os.pathconf(near, "PC_NAME_MAX")
     except (OSError, ValueError, AttributeError):  # no pathconf (Windows) or no such limit: the OS says it later
+        return
+    if most <= 0:  # (-1: no limit)
         return
     for part in out.relative_to(near).parts if out != near else ():
         if len(os.fsencode(part)) > most:
