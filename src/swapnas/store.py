@@ -411,15 +411,9 @@ class ScoreStore:
 
 def unrecorded_names(db: sqlite3.Connection, recorded: Iterable[str]) -> list[str]:
     """The ``proxy@version`` and ``net:space@1`` names of ``db``'s scores that ``recorded`` lacks (options dropped)."""
-    return unrecorded_of({p for (p,) in db.execute("SELECT DISTINCT proxy FROM scores")},
-                         {s for (s,) in db.execute("SELECT DISTINCT space FROM scores")}, recorded)
-
-
-def unrecorded_of(proxies: Iterable[str], spaces: Iterable[str], recorded: Iterable[str]) -> list[str]:
-    """The ``proxy@version`` and ``net:space@1`` names of the stored ``proxies`` (keys, options and all) and
-    ``spaces`` that ``recorded`` lacks."""
-    names = {p.partition("[")[0] for p in proxies} | {f"net:{s}@1" for s in spaces}
-    return sorted(names - set(recorded))
+    proxies = {p.partition("[")[0] for (p,) in db.execute("SELECT DISTINCT proxy FROM scores")}
+    spaces = {f"net:{s}@1" for (s,) in db.execute("SELECT DISTINCT space FROM scores")}
+    return sorted((proxies | spaces) - set(recorded))
 
 
 def description(text: object) -> dict:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .scoring import PER_SCORE, fingerprinted
-from .store import ScoreStore, description, local_minute, unrecorded_of
+from .store import ScoreStore, description, local_minute, unrecorded_names
 from .store_files import StoreError, connect_read_only, connect_reader, text_first_line, without_wal
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -49,7 +49,7 @@ class StoreCheck:
     settings: list[tuple] = field(default_factory=list)
     #: ``name@version`` (or ``net:space@version``) → when the code its scores were made by was recorded
     codes: dict[str, str] = field(default_factory=dict)
-    #: the names scores were stored under before the store recorded code (:func:`swapnas.store.unrecorded_of`)
+    #: the names scores were stored under before the store recorded code (:func:`swapnas.store.unrecorded_names`)
     unrecorded: list[str] = field(default_factory=list)
 
     @property
@@ -124,48 +124,25 @@ def check_store(path: str | os.PathLike) -> StoreCheck:
             raise ValueError(f"{p} is a sound SQLite database but not a swapnas score store (it has "
                              f"{'a scores table with other columns' if columns else 'no scores table'})"
                              f"{without_wal(p, tables if isinstance(tables, int) else 1)}")
+        report.scores = _try(db, "SELECT count(*) FROM scores NOT INDEXED")  # type: ignore[assignment]
+        report.failed = _try(db, "SELECT count(*) FROM scores NOT INDEXED WHERE status = 'failed'")  # type: ignore
         try:
             report.protocols = {fp: fingerprinted(description(d)) for fp, d in db.execute(
                 "SELECT fingerprint, description FROM protocols")}
         except sqlite3.DatabaseError as exc:
             report.problems.append(f"protocols table: {exc}")
-        recorded, _ = _scan(db, "proxy_code", ("proxy", "created"))
-        report.codes = {str(n): local_minute(float(t)) for n, t in recorded}
         try:
-            if report.problems:
-                _count_damaged(db, report)
-            else:
-                _tally(db, report)
+            report.settings = db.execute("SELECT protocol, space, seed, batch_size, repeats, net, count(*) FROM scores "
+                                         "NOT INDEXED GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6").fetchall()
         except sqlite3.DatabaseError as exc:
             report.problems.append(f"scores table: {exc}")
+        recorded, _ = _scan(db, "proxy_code", ("proxy", "created"))
+        report.codes = {str(n): local_minute(float(t)) for n, t in recorded}
+        if not report.problems:
+            report.unrecorded = unrecorded_names(db, report.codes)
     if report.ok:  # sound: one reader's open and close removes the -shm/-wal the read-only check left (session 55)
         connect_reader(p).close()
     return report
-
-
-def _tally(db: sqlite3.Connection, report: StoreCheck) -> None:
-    """A sound store's counts, settings and unrecorded names from one read of its table (session 59: five reads
-    took 23 s at 1.5M rows)."""
-    groups = db.execute("SELECT protocol, space, seed, batch_size, repeats, net, proxy, count(*), "
-                        "sum(status = 'failed') FROM scores NOT INDEXED GROUP BY 1, 2, 3, 4, 5, 6, 7 "
-                        "ORDER BY 1, 2, 3, 4, 5, 6, 7").fetchall()
-    settings: dict[tuple, int] = {}
-    for *setting, _, n, _ in groups:
-        settings[tuple(setting)] = settings.get(tuple(setting), 0) + n
-    report.scores, report.failed = sum(g[7] for g in groups), sum(g[8] for g in groups)
-    report.settings = [(*s, n) for s, n in settings.items()]
-    report.unrecorded = unrecorded_of({g[6] for g in groups}, {g[1] for g in groups}, report.codes)
-
-
-def _count_damaged(db: sqlite3.Connection, report: StoreCheck) -> None:
-    """A damaged store's counts and settings, each read on its own: what can be read of it is said."""
-    report.scores = _try(db, "SELECT count(*) FROM scores NOT INDEXED")  # type: ignore[assignment]
-    report.failed = _try(db, "SELECT count(*) FROM scores NOT INDEXED WHERE status = 'failed'")  # type: ignore
-    try:
-        report.settings = db.execute("SELECT protocol, space, seed, batch_size, repeats, net, count(*) FROM scores "
-                                     "NOT INDEXED GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6").fetchall()
-    except sqlite3.DatabaseError as exc:
-        report.problems.append(f"scores table: {exc}")
 
 
 @contextmanager
