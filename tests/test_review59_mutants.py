@@ -6,8 +6,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import errno
-import os
-import re
 import sqlite3
 import sys
 import types
@@ -20,11 +18,9 @@ from torch import nn
 
 import swapnas
 from swapnas import cli, code_changes, executors, results, session, store_merge
-from swapnas import export as export_module
 from swapnas.api import _layers_calling_functions, auto_proxy
 from swapnas.api_failures import hint
 from swapnas.cli import out_checks
-from swapnas.cli.args import EXIT_ERROR
 from swapnas.cli.out_checks import out_folder
 from swapnas.data import Batch
 from swapnas.files import save_figure, write_atomic
@@ -202,20 +198,6 @@ def test_a_folder_where_the_store_would_be_keeps_no_scores(tmp_path: Path) -> No
     assert cli._kept_scores(argparse.Namespace(command="correlate", out=str(tmp_path), store=None)) == ""
 
 
-def test_too_many_open_files_keeps_the_systems_own_words(monkeypatch: pytest.MonkeyPatch,
-                                                        capsys: pytest.CaptureFixture) -> None:
-    """cli._main's EMFILE branch: ``text = …`` in place of ``text += …`` (the error itself was dropped)."""
-    def emfile(args: argparse.Namespace) -> int:
-        raise OSError(errno.EMFILE, "Too many open files")
-
-    parser = cli.build_parser()
-    monkeypatch.setattr(cli, "build_parser", lambda: parser)
-    monkeypatch.setattr(parser, "parse_args", lambda argv: argparse.Namespace(verbose=False, func=emfile,
-                                                                              command="export", out="o"))
-    assert cli._main([]) == EXIT_ERROR
-    assert "Too many open files (the process's limit on open files" in capsys.readouterr().err
-
-
 # --- executors: _ensure_pool's OSError ----------------------------------------------------------------------------
 
 def test_a_pool_without_shared_locks_names_dev_shm_on_linux_only(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -368,23 +350,3 @@ def test_an_os_error_without_an_errno_is_raised_as_it_was(tmp_path: Path) -> Non
     with pytest.raises(OSError) as got:
         write_atomic(tmp_path / "plot.png", refused)
     assert str(got.value) == "the writer refused"
-
-
-# --- export: the errno-dependent fix -----------------------------------------------------------------------------
-
-@pytest.mark.parametrize("error, fix", [(errno.EACCES, "give a file in a writable folder"),
-                                        (errno.EPERM, "give a file in a writable folder"),
-                                        (errno.EDQUOT, "free space on its disk or raise"),
-                                        (errno.EISDIR, "give another file")])
-def test_an_export_write_says_the_way_out_for_its_error(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: int, fix: str) -> None:
-    """export._write's fix: EACCES, EPERM and EDQUOT each dropped from their sets, and the last way out made
-    "give a file in a writable folder"."""
-    source = _small_store(tmp_path / "s.sqlite")
-
-    def refused(path: Path, write: object) -> None:
-        raise OSError(error, os.strerror(error))
-
-    monkeypatch.setattr(export_module, "write_atomic", refused)
-    with pytest.raises(ValueError, match=re.escape(f"cannot write it ({os.strerror(error)}); {fix}")):
-        export_module.export(source, tmp_path / "e.csv")

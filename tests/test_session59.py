@@ -280,17 +280,22 @@ def test_a_failed_output_write_names_its_file_and_leaves_the_previous_one_whole(
     assert path.read_bytes() == b"the previous run's plot"  # (savefig(path) left it cut)
 
 
-def test_a_file_size_limit_is_named_as_such(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
-    def too_large(args: argparse.Namespace) -> int:
-        raise OSError(errno.EFBIG, "File too large", "o/results.csv")
+def cli_error(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, exc: OSError, **given: object) -> str:
+    """What the command line says on stderr when a command (``given``: its parsed arguments) raises ``exc``."""
+    def failing(args: argparse.Namespace) -> int:
+        raise exc
 
     parser = cli.build_parser()
     monkeypatch.setattr(cli, "build_parser", lambda: parser)
-    monkeypatch.setattr(parser, "parse_args", lambda argv: argparse.Namespace(verbose=False, func=too_large,
-                                                                              command="export", out="o"))
+    monkeypatch.setattr(parser, "parse_args", lambda argv: argparse.Namespace(verbose=False, func=failing, **given))
     assert cli._main([]) == EXIT_ERROR
-    assert "o/results.csv: File too large (larger than the process's file-size limit, `ulimit -f`" in \
-        capsys.readouterr().err
+    return capsys.readouterr().err
+
+
+def test_a_file_size_limit_is_named_as_such(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    err = cli_error(monkeypatch, capsys, OSError(errno.EFBIG, "File too large", "o/results.csv"), command="export",
+                    out="o")
+    assert "o/results.csv: File too large (larger than the process's file-size limit, `ulimit -f`" in err
 
 
 
@@ -305,7 +310,11 @@ def _small_store(path: Path) -> Path:
 
 @pytest.mark.parametrize("error, fix", [(errno.EFBIG, "free space on its disk or raise the process's file-size limit"),
                                         (errno.ENOSPC, "free space on its disk or raise"),
-                                        (errno.EROFS, "give a file in a writable folder")])
+                                        (errno.EROFS, "give a file in a writable folder"),
+                                        (errno.EACCES, "give a file in a writable folder"),  # (from the mutation run:)
+                                        (errno.EPERM, "give a file in a writable folder"),
+                                        (errno.EDQUOT, "free space on its disk or raise"),
+                                        (errno.EISDIR, "give another file")])
 def test_the_store_tools_say_a_full_disk_or_a_size_limit_with_the_right_way_out(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: int, fix: str) -> None:
     source = _small_store(tmp_path / "s.sqlite")
@@ -338,17 +347,13 @@ def test_merge_names_into_and_salvage_names_its_out_when_their_disk_fails(
 
 def test_too_many_open_files_says_the_limit_and_the_way_out(monkeypatch: pytest.MonkeyPatch,
                                                              capsys: pytest.CaptureFixture) -> None:
-    def emfile(args: argparse.Namespace) -> int:
-        raise OSError(errno.EMFILE, "Too many open files")
-
-    parser = cli.build_parser()
-    monkeypatch.setattr(cli, "build_parser", lambda: parser)
-    monkeypatch.setattr(parser, "parse_args", lambda argv: argparse.Namespace(verbose=False, func=emfile,
-                                                                              command="correlate", out=None,
-                                                                              workers=None))
-    assert cli._main([]) == EXIT_ERROR
-    assert "(the process's limit on open files: raise it, `ulimit -n 4096`, or use --workers 1)" in \
-        capsys.readouterr().err
+    for workers, offered in ((None, True), (2, True), (1, False)):  # --workers 1 offered where it is not given
+        err = cli_error(monkeypatch, capsys, OSError(errno.EMFILE, "Too many open files"), command="correlate",
+                        out=None, workers=workers)
+        assert "Too many open files (the process's limit on open files: raise it, `ulimit -n 4096`" in err
+        assert ("or use --workers 1)" in err) is offered
+    assert "or use --workers 1" not in cli_error(monkeypatch, capsys, OSError(errno.EMFILE, "x"), command="export",
+                                                 out="o")  # (the review: export has no --workers)
 
 
 @pytest.mark.parametrize("error, short", [
@@ -382,21 +387,11 @@ def test_a_read_only_store_reuses_an_out_of_memory_failure_stored_before_and_run
     assert got["params"] == [short, ok_record]  # (the review: it refused, "1 arch(s) still need scoring")
 
 
-def test_the_reviews_findings_on_messages(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                          capsys: pytest.CaptureFixture) -> None:
-    """Session 59's review: EMFILE offers --workers 1 only where the command has it; "the scores saved in it are
-    kept" only for a store that exists; a failed rename names the file, not the removed temporary one; a source named
-    as INTO is (in another folder) stays the source's; the working folder under home is written ``~/…``."""
-    def emfile(args: argparse.Namespace) -> int:
-        raise OSError(errno.EMFILE, "Too many open files")
-
-    parser = cli.build_parser()
-    monkeypatch.setattr(cli, "build_parser", lambda: parser)
-    for workers, offered in ((1, False), (2, True)):
-        monkeypatch.setattr(parser, "parse_args", lambda argv, w=workers: argparse.Namespace(
-            verbose=False, func=emfile, command="correlate", out=None, workers=w))
-        assert cli._main([]) == EXIT_ERROR
-        assert ("or use --workers 1" in capsys.readouterr().err) is offered
+def test_the_reviews_findings_on_messages(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Session 59's review: "the scores saved in it are kept" only for a store that exists; a failed rename names the
+    file, not the removed temporary one; a source named as INTO is (in another folder) stays the source's; the working
+    folder under home is written ``~/…`` (EMFILE's --workers:
+    test_too_many_open_files_says_the_limit_and_the_way_out)."""
     never = ScoreStore(":memory:")
     never.path = str(tmp_path / "never.sqlite")
     assert "kept" not in str(never._error(sqlite3.OperationalError("unable to open database file")))
