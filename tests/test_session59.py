@@ -15,6 +15,7 @@ import sqlite3
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -412,3 +413,13 @@ def test_the_reviews_findings_on_messages(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setattr(Path, "home", classmethod(lambda cls: tmp_path))
     monkeypatch.chdir(tmp_path / "shards")
     assert results.provenance()["cwd"] == "~/shards"
+
+
+@pytest.mark.parametrize("given", [np.int64(8), np.float64(8.0), np.float32(8.0), 8.0])
+def test_a_numpy_number_for_an_integer_network_option_is_that_integer(given: object) -> None:
+    net = scoring_net("nb201", "cifar10", {"C": given})
+    assert net["C"] == 8 and type(net["C"]) is int  # (np.int64(8) was refused as not an integer)
+    with pytest.raises(ValueError, match="C takes an integer"):
+        scoring_net("nb201", "cifar10", {"C": np.float64(8.5)})
+    with pytest.raises(ValueError, match="C takes an integer"):
+        scoring_net("nb201", "cifar10", {"C": True})

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import numbers
 import random
 import warnings
 from collections import Counter
@@ -320,15 +321,17 @@ def scoring_net(space: str, task: str, overrides: dict | None = None, base: dict
 
 
 def _whole_numbers(mod: object, overrides: dict) -> dict:
-    """``overrides`` with a whole float (``C=1e1``, ``C=16.0``) given to an integer option made that integer,
-    so it builds, is stored and is echoed as ``C=10`` (session 59: ``C=1e1`` was refused as "not 10.0")."""
+    """``overrides`` with a whole float (``C=1e1``, ``C=16.0``) or a numpy integer given to an integer option made
+    that integer, so it builds, is stored and is echoed as ``C=10`` (session 59: ``C=1e1`` was refused as "not 10.0",
+    ``np.int64(8)`` as not an integer)."""
     params = inspect.signature(mod.build).parameters  # type: ignore[attr-defined]
     scored = getattr(mod, "SCORING_DEFAULTS", {}).get("net", {})
     out = dict(overrides)
     for name, value in overrides.items():
         default = scored.get(name, params[name].default) if name in params else None
-        if type(default) is int and type(value) is float and value.is_integer():
-            out[name] = int(value)
+        if type(default) is int and not isinstance(value, bool) and isinstance(value, numbers.Real) \
+                and float(value).is_integer():
+            out[name] = int(float(value))
     return out
 
 
