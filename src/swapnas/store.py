@@ -215,10 +215,10 @@ class ScoreStore:
                               f"of the up to {LOCK_WAIT_S:g} s SQLite waits); rerun when that process is done, or use "
                               "another --store")
         if isinstance(exc, sqlite3.OperationalError) and not name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")):
-            io = ": a failing or full disk, or the process's file-size limit, `ulimit -f`" * (
+            cause = ": a failing or full disk, or the process's file-size limit, `ulimit -f`" * (
                 name.startswith("SQLITE_IOERR") or "disk i/o error" in text)
             kept = " (the scores saved in it are kept)" * os.path.isfile(self.path)
-            return StoreError(f"cannot use the score store {self.path} ({exc}{io}); check the file and its disk, or "
+            return StoreError(f"cannot use the score store {self.path} ({exc}{cause}); check the file and its disk, or "
                               f"give another --store{kept}")
         if (why := not_a_store(self.path)) is not None:  # e.g. a CSV given as --store: nothing to salvage
             return StoreError(f"{self.path} is not a swapnas score store ({why}): give the path of a store (the "

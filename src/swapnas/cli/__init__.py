@@ -281,11 +281,8 @@ def _kept_scores(args: argparse.Namespace) -> str:
     (session 55: a folder made read-only mid-run ended in a bare "Operation not permitted")."""
     if getattr(args, "command", None) not in _SCORING or not getattr(args, "out", None):
         return ""
-    path = store_path(args)
-    try:  # a store that was never made keeps nothing (session 59: one under an impossible --out was named)
-        return f"the store {path}" if os.path.isfile(path) else ""
-    except (OSError, ValueError):
-        return ""
+    path = store_path(args)  # a store never made keeps nothing (session 59: one under an impossible --out was named;
+    return f"the store {path}" if os.path.isfile(path) else ""  # isfile answers False, never raises, for bad paths)
 
 
 def _fail(args: argparse.Namespace, message: str, code: int, prefix: str = "swapnas: error: ") -> int:
