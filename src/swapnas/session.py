@@ -15,6 +15,7 @@ import numbers
 import random
 import warnings
 from collections import Counter
+from collections.abc import Callable
 from contextlib import closing
 
 import torch
@@ -82,6 +83,38 @@ def score_archs(
     def missing(rec: Record | None) -> bool:
         return rec is None or (retry_failed and not rec.ok)
 
+    done, todo = _stored(archs, needed, protocol, store, missing)
+    if counts is not None:
+        counts["reused"] = len(done)  # every score stored; and archs with some stored, some to score now:
+        counts["partly"] = sum(any(not missing(r) for r in known.values()) for _, known in todo.values())
+    _refuse_read_only(store, len(todo))  # before any work, not at the first write
+    count = Counter(str(arch) for arch in archs)
+    task = ScoreTask(space, tuple(per_arch), batch, protocol, retry_failed)
+    label, scored = str(executor.device_for(device)), []
+    results = executor.score(task, device, list(todo.values()))
+    with closing(results), tqdm(total=len(archs), initial=sum(count[k] for k in done), desc=desc or space, unit="arch",
+                                disable=not progress, dynamic_ncols=True, mininterval=bar_interval()) as bar:
+        for arch, recs in results:
+            k = str(arch)
+            known = todo.pop(k)[1]
+            for p in needed:
+                key = protocol.key(k, p)
+                if missing(known.get(key)) and not out_of_memory(recs[p.name]):
+                    store.put(key, recs[p.name], device=label)
+            done[k] = recs
+            scored.append(recs)
+            bar.update(count[k])
+    if todo:
+        raise RuntimeError(f"the {executor.name} executor returned no result for {len(todo)} arch(s)")
+    say_out_of_memory(scored)  # not those reused from a read-only store: they are not scored again by a rerun
+    return {p.name: [done[str(arch)][p.name] for arch in archs] for p in per_arch}
+
+
+def _stored(
+    archs: list, needed: list[Proxy], protocol: Protocol, store: ScoreStore, missing: Callable[[Record | None], bool],
+) -> tuple[dict[str, dict[str, Record]], dict[str, tuple[object, dict[ScoreKey, Record]]]]:
+    """The distinct archs whose every record in ``needed`` is stored (their records by proxy name), and the others
+    (each with the records it has), in one read of the store."""
     done: dict[str, dict[str, Record]] = {}
     todo: dict[str, tuple[object, dict[ScoreKey, Record]]] = {}
     for arch in archs:
@@ -94,41 +127,24 @@ def score_archs(
             todo[k] = (arch, known)
         else:
             done[k] = {name: known[key] for name, key in keys.items()}
-    if counts is not None:
-        counts["reused"] = len(done)  # every score stored; and archs with some stored, some to score now:
-        counts["partly"] = sum(any(not missing(r) for r in known.values()) for _, known in todo.values())
-    _refuse_read_only(store, len(todo))  # before any work, not at the first write
-    count = Counter(str(arch) for arch in archs)
-    task = ScoreTask(space, tuple(per_arch), batch, protocol, retry_failed)
-    label = str(executor.device_for(device))
-    results = executor.score(task, device, list(todo.values()))
-    with closing(results), tqdm(total=len(archs), initial=sum(count[k] for k in done), desc=desc or space, unit="arch",
-                                disable=not progress, dynamic_ncols=True, mininterval=bar_interval()) as bar:
-        for arch, recs in results:
-            k = str(arch)
-            known = todo.pop(k)[1]
-            for p in needed:
-                key = protocol.key(k, p)
-                if missing(known.get(key)) and not out_of_memory(recs[p.name]):
-                    store.put(key, recs[p.name], device=label)
-            done[k] = recs
-            bar.update(count[k])
-    if todo:
-        raise RuntimeError(f"the {executor.name} executor returned no result for {len(todo)} arch(s)")
-    say_out_of_memory(done.values())
-    return {p.name: [done[str(arch)][p.name] for arch in archs] for p in per_arch}
+    return done, todo
+
+
+def _read_only(store: ScoreStore) -> bool:
+    """Whether ``store`` was opened read-only (a stand-in without the attribute is writable)."""
+    return bool(getattr(store, "read_only", ""))
 
 
 def _usable(store: ScoreStore, key: ScoreKey) -> Record | None:
     """The record stored under ``key``, but not a failure for want of memory (stored before session 59: a rerun
     scores it again; :mod:`~swapnas.memory_failures`) unless the store is read-only (then it is reused)."""
     rec = store.get(key)
-    return rec if rec is None or bool(getattr(store, "read_only", "")) or not out_of_memory(rec) else None
+    return rec if rec is None or _read_only(store) or not out_of_memory(rec) else None
 
 
 def _refuse_read_only(store: ScoreStore, todo: int) -> None:
     """A StoreError when ``todo`` archs need scoring into a store opened read-only."""
-    if todo and bool(getattr(store, "read_only", "")):
+    if todo and _read_only(store):
         raise StoreError(f"the score store {store.path} is read-only ({store.read_only}): its {store.count()} scores "
                          f"can be read, but {todo} arch(s) still need scoring; copy it somewhere writable and "
                          "pass --store COPY, or use --store NEW.sqlite")

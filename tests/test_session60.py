@@ -1,0 +1,48 @@
+"""Session 60: items left as found by session 59 and the session's audits (each test fails on the code before its
+change)."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import pytest
+import torch
+
+from swapnas.data import Batch
+from swapnas.proxies import get_proxy
+from swapnas.proxies.code import NetworkCodeWarning, ProxyCodeWarning
+from swapnas.scoring import Protocol
+from swapnas.session import score_archs
+from swapnas.store import Record, ScoreStore
+
+from tests.test_session59 import _ShortOfMemory, ok_record
+
+
+def test_failures_for_want_of_memory_reused_from_a_read_only_store_are_not_said_to_be_scored_again(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Session 59 left: the warning counted them and said "not stored, so a rerun scores them again" (a read-only
+    store's are reused by every rerun); one scored now is still said."""
+    protocol = Protocol("nb201", "cifar10", 2, repeats=1, seed=0, net={"C": 4, "N": 1})
+    batch = Batch(torch.zeros(2, 3, 4, 4), torch.zeros(2, dtype=torch.int64), 10, "cifar10", "test", 2)
+    short = Record("failed", None, None, [], 0.1, None, "MemoryError: ")
+    params = get_proxy("params")
+    with ScoreStore(tmp_path / "s.sqlite") as store:
+        store.add_protocol(protocol.fingerprint, protocol.describe())
+        store.put(protocol.key("a", params), short)
+    with ScoreStore(tmp_path / "s.sqlite", read_only=True) as store, warnings.catch_warnings(), \
+            caplog.at_level("WARNING", logger="swapnas"):
+        warnings.simplefilter("ignore", ProxyCodeWarning)
+        warnings.simplefilter("ignore", NetworkCodeWarning)
+        got = score_archs(["a"], "nb201", [params], protocol, batch, store, torch.device("cpu"), progress=False,
+                          executor=_ShortOfMemory({}))
+    assert got["params"] == [short] and "ran out of memory" not in caplog.text
+    with ScoreStore(tmp_path / "t.sqlite") as store, warnings.catch_warnings(), \
+            caplog.at_level("WARNING", logger="swapnas"):
+        store.add_protocol(protocol.fingerprint, protocol.describe())
+        store.put(protocol.key("b", params), short)  # stored by an older swapnas: scored again, not counted
+        warnings.simplefilter("ignore", ProxyCodeWarning)
+        warnings.simplefilter("ignore", NetworkCodeWarning)
+        got = score_archs(["a", "b", "a"], "nb201", [params], protocol, batch, store, torch.device("cpu"),
+                          progress=False, executor=_ShortOfMemory({"a": short, "b": ok_record}))
+    assert got["params"] == [short, ok_record, short] and "1 score(s) ran out of memory" in caplog.text
