@@ -8,8 +8,12 @@ from pathlib import Path
 
 import pytest
 import torch
+from torch import nn
+
+import swapnas
 
 from swapnas.data import Batch
+from swapnas.patterns import swap_score
 from swapnas.proxies import get_proxy
 from swapnas.proxies.code import NetworkCodeWarning, ProxyCodeWarning
 from swapnas.scoring import Protocol
@@ -46,3 +50,20 @@ def test_failures_for_want_of_memory_reused_from_a_read_only_store_are_not_said_
         got = score_archs(["a", "b", "a"], "nb201", [params], protocol, batch, store, torch.device("cpu"),
                           progress=False, executor=_ShortOfMemory({"a": short, "b": ok_record}))
     assert got["params"] == [short, ok_record, short] and "1 score(s) ran out of memory" in caplog.text
+
+
+@pytest.mark.parametrize("what", ["score", "swap_score"])
+def test_a_model_that_is_no_module_says_what_it_is_and_the_way_out(what: str) -> None:
+    """Session 59 left: ``torch.compile(torch.compile(m))`` is a function ("got function", no way out given)."""
+    call = swapnas.score if what == "score" else swap_score
+    model = nn.Sequential(nn.Linear(2, 2), nn.ReLU())
+    x = torch.randn(4, 2)
+    with pytest.raises(TypeError, match=rf"^{what} takes a torch.nn.Module.* got function made by torch.compile "
+                       r"\(compiling a compiled module, or a function, gives a function that holds no module\): pass "
+                       r"the module, or torch.compile\(module\) once$"):
+        call(torch.compile(torch.compile(model)), x)
+    with pytest.raises(TypeError, match=rf"^{what} takes a torch.nn.Module.* got method of a Sequential \(pass the "
+                       r"module itself\)$"):
+        call(model.forward, x)
+    with pytest.raises(TypeError, match=rf"^{what} takes a torch.nn.Module.* got int$"):
+        call(3, x)  # type: ignore[arg-type]

@@ -36,7 +36,7 @@ from .api_failures import run_proxy, shapes
 from .api_inputs import as_batch, as_device, check_num_classes, check_seed
 from .bundle import Batch
 from .patterns import EXTENDED_ACTIVATIONS, call_model, saturation_once, scripted
-from .swap_checks import eager, uncompile
+from .swap_checks import eager, not_a_module, uncompile
 from .proxies import ALIASES, Proxy, get_proxy, list_proxies, resolve
 from .requirements import REQUIREMENTS, UnsupportedModel, check_supported
 from .requirements import has as _has
@@ -232,7 +232,7 @@ def score(model: nn.Module, inputs: Any, proxies: str | Sequence[str] = "auto", 
 def _check_call(model: nn.Module, init: str, repeats: int, seed: int, device: Any) -> torch.device | None:
     """The arguments checked (a TorchScript model last: :func:`rank` goes on after it); ``device`` as a torch.device."""
     if not isinstance(model, nn.Module):
-        raise TypeError(f"score takes a torch.nn.Module, got {type(model).__name__}")
+        raise TypeError(f"score takes a torch.nn.Module, got {not_a_module(model)}")
     if init not in INIT_CHOICES:
         also = " (the command line's --init default is init='none' here: the weights as built)" \
             if init == "default" else ""

@@ -28,7 +28,7 @@ from .buffers import restored_buffers
 from .module_tools import all_modules
 from .padding import live_positions, unmasked, without_padding
 from .seq_first import FIX as _FIX, batch_first_guard, positional as _positional
-from .swap_checks import call_naming_a_pair, check_swap_options, eager, refuse_meta
+from .swap_checks import call_naming_a_pair, check_swap_options, eager, not_a_module, refuse_meta
 from .size_prior import (  # noqa: F401  (re-exported: the size prior lived here)
     PRIOR_CENTRE, PRIOR_WIDTH, count_params_k, prior_from_range, regularise, size_prior, unfused_attention)
 
@@ -393,7 +393,7 @@ def check_inputs(model: nn.Module, inputs: Inputs, what: str = "swap_score") -> 
     tensors with one number of samples; ValueError for an empty batch or one holding NaN / inf (which
     would make every sign pattern meaningless)."""
     if not isinstance(model, nn.Module):
-        raise TypeError(f"{what} takes a torch.nn.Module as model, got {type(model).__name__}")
+        raise TypeError(f"{what} takes a torch.nn.Module as model, got {not_a_module(model)}")
     if (why := scripted(model)) is not None:
         raise TypeError(f"{what} cannot score {why}")
     tensors = input_tensors(inputs)

@@ -35,6 +35,19 @@ def check_swap_options(activations: Any, input_dims: Any, restore_buffers: objec
     return kinds, dims
 
 
+def not_a_module(model: object) -> str:
+    """What a model that is no ``nn.Module`` is, for the TypeError, with the way out where one is known: a module's
+    bound method, or the function ``torch.compile`` makes of a compiled module (which holds no module, session 60)."""
+    got = type(model).__name__
+    if hasattr(model, "_torchdynamo_orig_callable"):
+        return (f"{got} made by torch.compile (compiling a compiled module, or a function, gives a function that holds "
+                "no module): pass the module, or torch.compile(module) once")
+    owner = getattr(model, "__self__", None)
+    if isinstance(owner, nn.Module):
+        return f"{got} of a {type(owner).__name__} (pass the module itself)"
+    return got
+
+
 def _compiled_kind() -> type | None:
     """``torch.compile``'s wrapper class, where dynamo was imported (else no model can be compiled: None)."""
     return getattr(sys.modules.get("torch._dynamo.eval_frame"), "OptimizedModule", None)
