@@ -3,6 +3,7 @@ change)."""
 
 from __future__ import annotations
 
+import json
 import warnings
 from pathlib import Path
 
@@ -16,7 +17,9 @@ from swapnas.data import Batch
 from swapnas.patterns import swap_score
 from swapnas.proxies import get_proxy
 from swapnas.proxies.code import NetworkCodeWarning, ProxyCodeWarning
+from swapnas.cli.search_command import _search_text
 from swapnas.scoring import Protocol
+from swapnas.search import EAConfig, run_search, write_result
 from swapnas.session import score_archs
 from swapnas.store import Record, ScoreStore
 
@@ -67,3 +70,25 @@ def test_a_model_that_is_no_module_says_what_it_is_and_the_way_out(what: str) ->
         call(model.forward, x)
     with pytest.raises(TypeError, match=rf"^{what} takes a torch.nn.Module.* got int$"):
         call(3, x)  # type: ignore[arg-type]
+
+
+def test_a_search_counts_the_evaluations_it_read_from_the_store(small_bundle: Path, tmp_path: Path) -> None:
+    """Session 59 left: a search on a store that held its scores said nothing of it (one whose archs had been
+    stored as out of memory returned a worse arch "in 0.0 s")."""
+    cfg = EAConfig(population=4, sample=2, mutations=2, cycles=2)
+    common = dict(config=cfg, device=torch.device("cpu"), data_dir=str(small_bundle), progress=False,
+                  net={"C": 4, "N": 1}, fitness="params")
+    with ScoreStore(tmp_path / "s.sqlite") as store:
+        first = run_search("nb201", "cifar10", store=store, out=tmp_path / "a", seed=0, **common)
+        again = run_search("nb201", "cifar10", store=store, out=tmp_path / "b", seed=0, **common)
+        other = run_search("nb201", "cifar10", store=store, out=tmp_path / "c", seed=1, **common)
+    archs = [{h["arch"] for h in r.history} for r in (first, again, other)]
+    assert all(len(a) == r.evaluations for a, r in zip(archs, (first, again, other)))  # (each arch once)
+    assert (first.reused, again.reused, other.reused) == (0, again.evaluations, len(archs[2] & archs[0]))
+    assert again.history == first.history
+    assert _search_text(again).startswith(f"best nb201 arch (fitness {again.fitness:.6g}, {again.evaluations} "
+                                          f"evaluations ({again.evaluations} of them read from the store), 2 cycles")
+    assert _search_text(first).startswith(f"best nb201 arch (fitness {first.fitness:.6g}, {first.evaluations} "
+                                          "evaluations, 2 cycles")
+    write_result(again, tmp_path / "b")
+    assert json.loads((tmp_path / "b" / "result.json").read_text())["reused"] == again.evaluations

@@ -31,7 +31,8 @@ log = logging.getLogger(__name__)
 
 
 def _search_text(result: SearchResult) -> str:
-    lines = [f"best {result.space} arch (fitness {result.fitness:.6g}, {result.evaluations} evaluations, "
+    stored = f" ({result.reused} of them read from the store)" if result.reused else ""
+    lines = [f"best {result.space} arch (fitness {result.fitness:.6g}, {result.evaluations} evaluations{stored}, "
              f"{result.cycles} cycles, {result.wall_seconds:.1f} s):\n{result.best}",
              f"fitness {result.fitness_proxy} | final network: {result.params_m:.3f} M params, "
              f"{result.macs_m:.1f} M multiply-adds{per_input(result.space, result.dataset, ' (one {})')} | size prior "

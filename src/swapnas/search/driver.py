@@ -22,6 +22,7 @@ import json
 import logging
 import math
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -46,17 +47,8 @@ from ..store import Record, ScoreStore
 from .evolution import EAConfig, Evolution, NoFeasibleArchs
 from .result import SearchResult
 from .final import check_max_macs, check_max_params, final_macs, final_net, final_size, per_input, random_sizes
-from .fitness import (
-    Fitness,
-    SecondStage,
-    check_size_flags,
-    choose_fitness,
-    refine_stage,
-    second_stage,
-    size_prior,
-    stage_configure,
-    warn_idle_stage,
-)
+from .fitness import (Fitness, SecondStage, check_size_flags, choose_fitness, refine_stage, second_stage, size_prior,
+                      stage_configure, warn_idle_stage)
 
 #: the search's public names (``Fitness``, ``SecondStage`` and the stage functions live in :mod:`.fitness`)
 __all__ = ["Fitness", "SEARCH_EXTRAS", "SearchResult", "SecondStage", "choose_fitness", "evolve", "flexibert_extras",
@@ -200,12 +192,18 @@ def check_failures(history: list[dict], proxy: Proxy) -> None:
 
 
 def _scorer(space: str, proxy: Proxy, protocol: Protocol, batch: Any, store: ScoreStore, device: torch.device,
-            executor: Executor | None, stage_bar: bool = False) -> Callable[[list], list[Record]]:
+            executor: Executor | None, stage_bar: bool = False,
+            reused: Counter[str] | None = None) -> Callable[[list], list[Record]]:
     """The fitness proxy's records for a list of archs, through :func:`session.score_archs` (``stage_bar``: with a
-    progress bar named "second stage"; the EA's loop has its own)."""
+    progress bar named "second stage"; the EA's loop has its own); ``reused["archs"]`` counts the archs whose record
+    was read from the store."""
     def score(archs: list) -> list[Record]:
-        return score_archs(archs, space, [proxy], protocol, batch, store, device, progress=stage_bar,
-                           desc="second stage" if stage_bar else "", executor=executor)[proxy.name]
+        counts: dict[str, int] = {}
+        records = score_archs(archs, space, [proxy], protocol, batch, store, device, progress=stage_bar,
+                              desc="second stage" if stage_bar else "", executor=executor, counts=counts)
+        if reused is not None:
+            reused["archs"] += counts["reused"]
+        return records[proxy.name]
     return score
 
 
@@ -284,12 +282,13 @@ def run_search(
     warn_idle_stage(space, dataset, chosen, stage, protocol, net)
     fit = Fitness(proxy, mod, protocol.net, batch.num_classes, mu, sigma)
     ea = Evolution(mod, config, seed, **_limits(mod, final, max_params, max_macs))
-    fitness_id = _fitness_id(fit, protocol, score_seed, [max_params, max_macs])
+    fitness_id, reused = _fitness_id(fit, protocol, score_seed, [max_params, max_macs]), Counter[str]()
     with out_lock(out):
         known = {**store.protocols(), protocol.fingerprint: protocol.describe()}  # a refusal names what differs
         before = _resume(ea, out / "state.json", fitness_id, known)
         wall = before + _evolve_explained(ea, (mod, final, max_params, max_macs),
-                                          _scorer(space, proxy, protocol, batch, store, device, executor), fit,
+                                          _scorer(space, proxy, protocol, batch, store, device, executor, False,
+                                                  reused), fit,
                                           out / "state.json", fitness_id, max_evals=max_evals, max_seconds=max_seconds,
                                           progress=progress, desc=f"search {space}/{dataset}", seconds_before=before)
         check_started(ea, max_seconds)
@@ -305,7 +304,7 @@ def run_search(
         space, dataset, str(best), value, final_size(mod, best, final), final_macs(mod, best, final),
         len(ea.history), ea.cycle, wall + (mapping or {}).get("seconds", 0.0), seed, asdict(config), protocol.describe(), mu, sigma, mapping,
         {"max_params_m": max_params, "max_macs_m": max_macs}, ea.history, ea.snapshots,
-        fitness_proxy=proxy.key, refine=refined,
+        fitness_proxy=proxy.key, refine=refined, reused=reused["archs"],
     )
 
 

@@ -39,6 +39,8 @@ class SearchResult:
             only fitness then.
         refine: the second stage (None where none ran): ``k`` archs re-scored, their ``repeats``, ``batch_size``
             and ``net``, and the ``shortlist`` (``arch``, first-stage ``fitness``, ``refined`` fitness).
+        reused: the evaluations of this run whose fitness was read from the score store (stored by an earlier run on
+            the same ``--store``), not computed; a resumed run counts its own (session 60).
     """
 
     space: str
@@ -62,3 +64,4 @@ class SearchResult:
     extra: dict = field(default_factory=dict)
     fitness_proxy: str = "swap_reg"
     refine: dict | None = field(default=None, repr=False)  # the second stage's short list (``stage_text`` sums it up)
+    reused: int = 0
