@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ import torch
 from torch import nn
 
 import swapnas
+from swapnas import store_merge
 
 from swapnas.data import Batch
 from swapnas.patterns import swap_score
@@ -22,6 +24,8 @@ from swapnas.scoring import Protocol
 from swapnas.search import EAConfig, run_search, write_result
 from swapnas.session import score_archs
 from swapnas.store import Record, ScoreStore
+from swapnas.store_files import StoreError
+from swapnas.store_merge import merge_stores
 
 from tests.test_session59 import _ShortOfMemory, ok_record
 
@@ -92,3 +96,34 @@ def test_a_search_counts_the_evaluations_it_read_from_the_store(small_bundle: Pa
                                           "evaluations, 2 cycles")
     write_result(again, tmp_path / "b")
     assert json.loads((tmp_path / "b" / "result.json").read_text())["reused"] == again.evaluations
+
+
+def test_a_failed_merge_names_the_sources_merged_before_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Session 59 left: a merge that failed at its third source did not say that the first two went in whole."""
+    protocol = Protocol("nb201", "cifar10", 8, repeats=1, seed=0, net={"C": 4, "N": 1})
+    params = get_proxy("params")
+    sources = []
+    for i, arch in enumerate("abc"):
+        with ScoreStore(tmp_path / f"s{i}.sqlite") as store:
+            store.add_protocol(protocol.fingerprint, protocol.describe())
+            store.put(protocol.key(arch, params), ok_record)
+        sources.append(tmp_path / f"s{i}.sqlite")
+    read = store_merge._read
+
+    def third_unreadable(rows: Iterator[tuple], path: Path) -> Iterator[tuple]:
+        if path.name == "s2.sqlite":
+            raise store_merge._SourceError(f"the source store {path} could not be read to the end")
+        return read(rows, path)
+
+    monkeypatch.setattr(store_merge, "_read", third_unreadable)
+    into = tmp_path / "m.sqlite"
+    with pytest.raises(StoreError) as got:
+        merge_stores(sources, into)
+    assert str(got.value) == (f"the source store {sources[2]} could not be read to the end. Merged into {into} before "
+                              f"it, each whole: {sources[0]}, {sources[1]}; the merge can be run again with every "
+                              f"source (what {into} holds is kept)")
+    with ScoreStore(into, read_only=True) as merged:
+        assert [merged.get(protocol.key(arch, params)) for arch in "abc"] == [ok_record, ok_record, None]
+    with pytest.raises(StoreError) as first:
+        merge_stores([sources[2], sources[0]], tmp_path / "n.sqlite")
+    assert str(first.value) == f"the source store {sources[2]} could not be read to the end"  # none before it

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import sqlite3
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -74,8 +75,9 @@ def _merge_into(into_store: ScoreStore, paths: list[Path], n: int) -> Merge:
         codes = out.recorded_code()
         other_code: set[str] = set()
         unknown: set[str] = set()
-        for path in paths:
-            with _closing(connect_reader(path)) as db:  # a sound store (opened above): its -shm/-wal files go
+        for i, path in enumerate(paths):
+            # a sound store (opened above): its -shm/-wal files go
+            with _closing(connect_reader(path)) as db, _naming_merged(paths[:i], dest):
                 protocols = db.execute("SELECT fingerprint, description FROM protocols").fetchall()
                 theirs, _ = _scan(db, "proxy_code", ("proxy", "digest", "created"))
                 unknown |= set(unrecorded_names(db, [name for name, _, _ in theirs])) & set(codes)
@@ -96,6 +98,18 @@ def _merge_into(into_store: ScoreStore, paths: list[Path], n: int) -> Merge:
             added, replaced, kept, differing = added + a, replaced + b, kept + seen[0] - a - b, differing + seen[1]
         return Merge(str(dest), [str(p) for p in paths], added, replaced, kept, differing, len(out.protocols()),
                      sorted(other_code), sorted(unknown))
+
+
+@contextmanager
+def _naming_merged(merged: list[Path], into: str) -> Iterator[None]:
+    """A StoreError raised in the block names the sources merged before it (session 60: it did not say)."""
+    try:
+        yield
+    except StoreError as exc:
+        if not merged:
+            raise
+        raise type(exc)(f"{exc}. Merged into {into} before it, each whole: {', '.join(map(str, merged))}; the merge "
+                        f"can be run again with every source (what {into} holds is kept)") from exc
 
 
 class _SourceError(StoreError):
