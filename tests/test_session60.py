@@ -4,6 +4,10 @@ change)."""
 from __future__ import annotations
 
 import json
+import os
+import sqlite3
+import subprocess
+import sys
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +17,7 @@ import torch
 from torch import nn
 
 import swapnas
+from swapnas import store as store_module
 from swapnas import store_merge
 
 from swapnas.data import Batch
@@ -127,3 +132,40 @@ def test_a_failed_merge_names_the_sources_merged_before_it(tmp_path: Path, monke
     with pytest.raises(StoreError) as first:
         merge_stores([sources[2], sources[0]], tmp_path / "n.sqlite")
     assert str(first.value) == f"the source store {sources[2]} could not be read to the end"  # none before it
+
+
+_HANDLES = """
+import os, resource, sys
+from swapnas.store_files import out_of_file_handles
+resource.setrlimit(resource.RLIMIT_NOFILE, (64, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+held = []
+try:
+    while True:
+        held.append(os.open(os.devnull, os.O_RDONLY))
+except OSError:
+    pass
+print(out_of_file_handles())
+os.close(held.pop())
+print(out_of_file_handles())
+for fd in held[-2:]:
+    os.close(fd)
+print(out_of_file_handles(), out_of_file_handles(2))
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "sysconf") or sys.platform == "win32", reason="POSIX open-file limits")
+def test_a_store_that_cannot_be_opened_for_want_of_file_handles_says_the_limit(tmp_path: Path,
+                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """Session 59 left: under `ulimit -n`, SQLite's "unable to open database file" named no cause."""
+    got = subprocess.run([sys.executable, "-c", _HANDLES], capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONPATH": str(Path(swapnas.__file__).parents[1])}).stdout.split()
+    assert got == ["True", "True", "False", "False"]  # none or 1 spare of 3 is out; 3 spare are not, nor 2 of 2
+    store = ScoreStore(tmp_path / "s.sqlite")
+    store.close()
+    monkeypatch.setattr(store_module, "out_of_file_handles", lambda: True)
+    assert str(store._error(sqlite3.OperationalError("unable to open database file"))) == (
+        f"cannot open the score store {store.path} (unable to open database file): the process has as many files "
+        "open as its limit allows; raise it, `ulimit -n 4096`, and rerun (the scores saved in it are kept)")
+    monkeypatch.setattr(store_module, "out_of_file_handles", lambda: False)  # another cause: said as before
+    assert str(store._error(sqlite3.OperationalError("unable to open database file"))).startswith(
+        f"cannot use the score store {store.path} (unable to open database file); check the file and its disk")

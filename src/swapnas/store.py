@@ -23,7 +23,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Protocol
 
-from .store_files import LOCK_WAIT_S, StoreError, connect, connect_reader, damaged_advice, not_a_store, without_wal
+from .store_files import (LOCK_WAIT_S, StoreError, connect, connect_reader, damaged_advice, not_a_store,
+                          out_of_file_handles, without_wal)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS scores (
@@ -218,6 +219,9 @@ class ScoreStore:
             cause = ": a failing or full disk, or the process's file-size limit, `ulimit -f`" * (
                 name.startswith("SQLITE_IOERR") or "disk i/o error" in text)
             kept = " (the scores saved in it are kept)" * os.path.isfile(self.path)
+            if (name.startswith("SQLITE_CANTOPEN") or "unable to open" in text) and out_of_file_handles():
+                return StoreError(f"cannot open the score store {self.path} ({exc}): the process has as many files "
+                                  f"open as its limit allows; raise it, `ulimit -n 4096`, and rerun{kept}")
             return StoreError(f"cannot use the score store {self.path} ({exc}{cause}); check the file and its disk, or "
                               f"give another --store{kept}")
         if (why := not_a_store(self.path)) is not None:  # e.g. a CSV given as --store: nothing to salvage

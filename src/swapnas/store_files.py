@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import sqlite3
 from pathlib import Path
@@ -154,6 +155,21 @@ def connect_reader(path: Path) -> sqlite3.Connection:
         except sqlite3.OperationalError:  # e.g. a -shm it cannot make; a file that is no database is DatabaseError
             db.close()
     return connect_read_only(path)
+
+
+def out_of_file_handles(spare: int = 3) -> bool:
+    """Whether the process cannot open ``spare`` more files (SQLite's store, -wal and -shm files) for want of file
+    handles: its open-file limit, ``ulimit -n``, reached (session 60: "unable to open database file" named no cause)."""
+    held: list[int] = []
+    try:
+        for _ in range(spare):
+            held.append(os.open(os.devnull, os.O_RDONLY))
+    except OSError as exc:
+        return exc.errno in (errno.EMFILE, errno.ENFILE)
+    finally:
+        for fd in held:
+            os.close(fd)
+    return False
 
 
 def given_as(exc: StoreError, flag: str | None) -> StoreError:
