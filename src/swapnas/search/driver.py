@@ -286,9 +286,8 @@ def run_search(
     with out_lock(out):
         known = {**store.protocols(), protocol.fingerprint: protocol.describe()}  # a refusal names what differs
         before = _resume(ea, out / "state.json", fitness_id, known)
-        wall = before + _evolve_explained(ea, (mod, final, max_params, max_macs),
-                                          _scorer(space, proxy, protocol, batch, store, device, executor, False,
-                                                  reused), fit,
+        first = _scorer(space, proxy, protocol, batch, store, device, executor, reused=reused)
+        wall = before + _evolve_explained(ea, (mod, final, max_params, max_macs), first, fit,
                                           out / "state.json", fitness_id, max_evals=max_evals, max_seconds=max_seconds,
                                           progress=progress, desc=f"search {space}/{dataset}", seconds_before=before)
         check_started(ea, max_seconds)
