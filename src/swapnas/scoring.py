@@ -19,9 +19,9 @@ from dataclasses import asdict, dataclass, field
 
 import torch
 from torch import nn
-from torch.nn.utils import parametrize
 
 from .data import Batch
+from .inits import gaussian_init, reinitialisable
 from .memory import PeakMemory
 from .module_tools import to_device
 from .net_pool import NetPool
@@ -51,75 +51,6 @@ def arch_seed(seed: int, space: str, arch_key: str, repeat: int = 0) -> int:
     """A 63-bit seed for one (arch, repeat), independent of evaluation order."""
     digest = hashlib.sha256(f"{seed}|{space}|{arch_key}|{repeat}".encode()).digest()
     return int.from_bytes(digest[:8], "little") & (2**63 - 1)
-
-
-_CONV_LINEAR = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
-#: what :func:`gaussian_init` sets, per module kind
-_INIT_SETS = ((_CONV_LINEAR, {"weight", "bias"}),
-              (nn.modules.batchnorm._NormBase, {"weight", "bias", "running_mean", "running_var", "num_batches_tracked"}))
-
-
-def _normal_(t: torch.Tensor, generator: torch.Generator) -> None:
-    """N(0, 1) draws from ``generator``: a fresh contiguous float32 tensor of ``t``'s shape, drawn on the
-    generator's device and copied into ``t``. So the values depend on the shape alone, not on ``t``'s memory
-    format (``channels_last``), dtype (float64 gets the same float32 draws) or device (a network initialised
-    on a GPU equals one initialised on the CPU and moved there); a contiguous float32 ``t`` gets exactly what
-    ``t.normal_(0, 1, generator=generator)`` gave it (the stored scores)."""
-    t.copy_(torch.empty(t.shape, dtype=torch.float32, device=generator.device).normal_(0.0, 1.0, generator=generator))
-
-
-def _set_through(m: nn.Module, name: str, value: torch.Tensor) -> None:
-    """``value`` set through the parametrization of ``m.name``: its ``right_inverse`` (the tensor computed is then
-    ``value``: weight_norm), else, for one without (a parametrization of one's own), into its one original tensor
-    (the tensor computed is then the parametrization of ``value``)."""
-    try:
-        setattr(m, name, value)
-    except (RuntimeError, NotImplementedError):  # "parametrization … does not implement right_inverse"
-        original = getattr(getattr(m, "parametrizations")[name], "original", None)
-        if not isinstance(original, torch.Tensor) or original.shape != value.shape:
-            raise
-        original.copy_(value)
-
-
-def gaussian_init(model: nn.Module, generator: torch.Generator) -> None:
-    """The spec's init: Conv/Linear weights ~ N(0, 1), biases 0; BatchNorm γ=1, β=0. Everything else
-    keeps its values (the builder's init, or in ``swapnas.score`` the model's own): transposed
-    convolutions (``nn.ConvTranspose*``, e.g. TransNAS decoders: not Conv1d/2d/3d subclasses, as in the
-    stored scores), embeddings, LayerNorm, and ``nn.MultiheadAttention``'s packed ``in_proj_weight`` (its
-    ``out_proj`` is a Linear and is drawn), so on such models the repeats differ in the drawn layers only. A
-    parametrized weight (``torch.nn.utils.parametrizations``) is set through its parametrization: weight_norm's is the
-    draw, spectral_norm's the draw over its spectral norm."""
-    if not isinstance(generator, torch.Generator):
-        raise TypeError(f"gaussian_init draws from a torch.Generator, e.g. torch.Generator().manual_seed(0), not "
-                        f"{generator!r}")
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, _CONV_LINEAR):
-                if parametrize.is_parametrized(m, "weight"):  # weight_norm …: through the parametrization (session 57)
-                    _normal_(drawn := torch.empty_like(m.weight), generator)
-                    _set_through(m, "weight", drawn)
-                else:
-                    _normal_(m.weight, generator)
-                if parametrize.is_parametrized(m, "bias"):
-                    _set_through(m, "bias", torch.zeros_like(getattr(m, "bias")))
-                elif m.bias is not None:
-                    m.bias.zero_()
-            elif isinstance(m, nn.modules.batchnorm._NormBase):
-                if m.affine:
-                    m.weight.fill_(1.0)
-                    m.bias.zero_()
-                if m.track_running_stats:
-                    m.reset_running_stats()
-
-
-def reinitialisable(model: nn.Module) -> bool:
-    """True if :func:`gaussian_init` sets every parameter and buffer of ``model``: then
-    re-initialising a built network gives exactly the network a new build would."""
-    for m in model.modules():
-        own = {n for n, _ in m.named_parameters(recurse=False)} | {n for n, _ in m.named_buffers(recurse=False)}
-        if own and not any(isinstance(m, kinds) and own <= names for kinds, names in _INIT_SETS):
-            return False
-    return True
 
 
 @dataclass(frozen=True)
