@@ -21,6 +21,7 @@ from swapnas import store as store_module
 from swapnas import store_merge
 
 from swapnas.data import Batch
+from swapnas.inits import gaussian_init
 from swapnas.patterns import swap_score
 from swapnas.proxies import get_proxy
 from swapnas.proxies.code import NetworkCodeWarning, ProxyCodeWarning
@@ -169,3 +170,42 @@ def test_a_store_that_cannot_be_opened_for_want_of_file_handles_says_the_limit(t
     monkeypatch.setattr(store_module, "out_of_file_handles", lambda: False)  # another cause: said as before
     assert str(store._error(sqlite3.OperationalError("unable to open database file"))).startswith(
         f"cannot use the score store {store.path} (unable to open database file); check the file and its disk")
+
+
+class Conv1D(nn.Module):
+    """Hugging Face's ``transformers.pytorch_utils.Conv1D`` as GPT-2 uses it (written here: no transformers needed)."""
+
+    def __init__(self, nf: int, nx: int) -> None:
+        super().__init__()
+        self.nf = nf
+        self.weight = nn.Parameter(torch.empty(nx, nf).normal_(0.0, 0.02))
+        self.bias = nn.Parameter(torch.full((nf,), 0.5))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.addmm(self.bias, x.reshape(-1, x.size(-1)), self.weight).reshape(*x.shape[:-1], self.nf)
+
+
+Conv1D.__module__ = "transformers.pytorch_utils"
+
+
+def test_the_gaussian_init_draws_hugging_faces_conv1d_and_leaves_a_head_tied_to_the_embedding() -> None:
+    """The HF audit: GPT-2's maps (``Conv1D``) were never drawn, so seeds and repeats changed nothing; a language
+    model's head tied to its embedding was drawn, and the embedding (kept by the docs) with it."""
+    emb, head, block = nn.Embedding(10, 6), nn.Linear(6, 10), Conv1D(6, 6)
+    head.weight = emb.weight
+    model = nn.ModuleDict({"emb": emb, "block": block, "head": head, "plain": nn.Linear(6, 3)})
+    table = emb.weight.detach().clone()
+    gaussian_init(model, torch.Generator().manual_seed(0))
+    expected = torch.Generator().manual_seed(0)  # drawn in module order, each N(0, 1) of its shape, biases 0
+    assert torch.equal(block.weight, torch.empty(6, 6).normal_(0.0, 1.0, generator=expected))
+    assert torch.equal(model["plain"].weight, torch.empty(3, 6).normal_(0.0, 1.0, generator=expected))
+    assert torch.equal(emb.weight, table) and head.weight is emb.weight  # the tied weight keeps its values
+    assert not block.bias.any() and not head.bias.any() and not model["plain"].bias.any()
+    kin = type("Conv1D", (nn.Module,), {})  # a Conv1D of another library, not a Linear: kept
+    other = kin()
+    other.weight = nn.Parameter(torch.zeros(2, 2))
+    gaussian_init(other, torch.Generator().manual_seed(0))
+    assert not other.weight.any()
+    gpt = nn.Sequential(Conv1D(16, 4), nn.ReLU(), Conv1D(16, 16), nn.ReLU())
+    x = torch.randn(6, 4, generator=torch.Generator().manual_seed(1))
+    assert len({swapnas.score(gpt, x, "swap_ext", seed=s)["swap_ext"] for s in range(4)}) > 1  # (all equal before)

@@ -35,24 +35,36 @@ def _set_through(m: nn.Module, name: str, value: torch.Tensor) -> None:
         original.copy_(value)
 
 
+def _hf_conv1d(m: nn.Module) -> bool:
+    """Whether ``m`` is Hugging Face's ``Conv1D`` (``transformers.pytorch_utils``: GPT-2's linear maps, the weight
+    stored transposed), a Linear in all but name (session 60: GPT-2's init drew nothing, so seeds changed nothing)."""
+    kind = type(m)
+    return kind.__name__ == "Conv1D" and kind.__module__.startswith("transformers.") and not isinstance(m, nn.Conv1d) \
+        and isinstance(getattr(m, "weight", None), torch.Tensor) and getattr(m, "weight").dim() == 2
+
+
 def gaussian_init(model: nn.Module, generator: torch.Generator) -> None:
-    """The spec's init: Conv/Linear weights ~ N(0, 1), biases 0; BatchNorm γ=1, β=0. Everything else
-    keeps its values (the builder's init, or in ``swapnas.score`` the model's own): transposed
-    convolutions (``nn.ConvTranspose*``, e.g. TransNAS decoders: not Conv1d/2d/3d subclasses, as in the
-    stored scores), embeddings, LayerNorm, and ``nn.MultiheadAttention``'s packed ``in_proj_weight`` (its
-    ``out_proj`` is a Linear and is drawn), so on such models the repeats differ in the drawn layers only. A
-    parametrized weight (``torch.nn.utils.parametrizations``) is set through its parametrization: weight_norm's is the
-    draw, spectral_norm's the draw over its spectral norm."""
+    """The spec's init: Conv/Linear weights ~ N(0, 1) (Hugging Face's ``Conv1D`` is a Linear), biases 0; BatchNorm
+    γ=1, β=0. Everything else keeps its values (the builder's init, or in ``swapnas.score`` the model's own):
+    transposed convolutions (``nn.ConvTranspose*``, e.g. TransNAS decoders: not Conv1d/2d/3d subclasses, as in the
+    stored scores), embeddings, LayerNorm, ``nn.MultiheadAttention``'s packed ``in_proj_weight`` (its ``out_proj`` is a
+    Linear and is drawn), weights held as bare parameters (e.g. a mixture of experts' stacked expert weights), and a
+    Linear's weight tied to one of those (a language model's head tied to its embedding keeps the embedding's values:
+    session 60, it was drawn, and the embedding with it), so on such models the repeats differ in the drawn layers
+    only. A parametrized weight (``torch.nn.utils.parametrizations``) is set through its parametrization: weight_norm's
+    is the draw, spectral_norm's the draw over its spectral norm."""
     if not isinstance(generator, torch.Generator):
         raise TypeError(f"gaussian_init draws from a torch.Generator, e.g. torch.Generator().manual_seed(0), not "
                         f"{generator!r}")
+    kept = {id(t) for m in model.modules() if not isinstance(m, _CONV_LINEAR) and not _hf_conv1d(m)
+            for t in m.parameters(recurse=False)}  # (a weight tied to one of these keeps its values)
     with torch.no_grad():
         for m in model.modules():
-            if isinstance(m, _CONV_LINEAR):
+            if isinstance(m, _CONV_LINEAR) or _hf_conv1d(m):
                 if parametrize.is_parametrized(m, "weight"):  # weight_norm …: through the parametrization (session 57)
                     _normal_(drawn := torch.empty_like(m.weight), generator)
                     _set_through(m, "weight", drawn)
-                else:
+                elif id(m.weight) not in kept:
                     _normal_(m.weight, generator)
                 if parametrize.is_parametrized(m, "bias"):
                     _set_through(m, "bias", torch.zeros_like(getattr(m, "bias")))
