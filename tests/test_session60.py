@@ -23,6 +23,7 @@ from swapnas import store_merge
 from swapnas.data import Batch
 from swapnas.inits import gaussian_init
 from swapnas.patterns import swap_score
+from swapnas.saturation import SaturationWarning, warn_if_saturated
 from swapnas.proxies import get_proxy
 from swapnas.proxies.code import NetworkCodeWarning, ProxyCodeWarning
 from swapnas.cli.search_command import _search_text
@@ -209,3 +210,54 @@ def test_the_gaussian_init_draws_hugging_faces_conv1d_and_leaves_a_head_tied_to_
     gpt = nn.Sequential(Conv1D(16, 4), nn.ReLU(), Conv1D(16, 16), nn.ReLU())
     x = torch.randn(6, 4, generator=torch.Generator().manual_seed(1))
     assert len({swapnas.score(gpt, x, "swap_ext", seed=s)["swap_ext"] for s in range(4)}) > 1  # (all equal before)
+
+
+def _saturation(count: int, rows: int, neurons: int, inputs: int) -> str:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        warn_if_saturated(count, rows, neurons, inputs)
+    assert len(caught) == 1 and caught[0].category is SaturationWarning
+    return str(caught[0].message)
+
+
+@pytest.mark.parametrize(("count", "rows", "neurons", "inputs", "said", "advice"), [
+    (128, 256, 128, 8, "S = 256 rows on dim 0 of the hooked maps, 32 for each of the 8 inputs",
+     "even one input gives 32 rows, and 2**32 patterns pass the 128 hooked neurons, so Ψ only counts neurons at any "
+     "number of inputs; a map's rows may not be samples at all (a mixture of experts routes tokens into dim 0): score "
+     "maps with one row per input (swap_score's activations=..., input_dims=...) or a larger network"),
+    (6280, 144, 6280, 16, "S = 144 rows on dim 0 of the hooked maps, 9 for each of the 16 inputs",
+     "use fewer inputs (1 input, S = 9 rows, where 2**S meets the 6280 hooked neurons) or a smaller scored network"),
+    (250, 8, 65536, 4, "S = 8 rows on dim 0 of the hooked maps, 2 for each of the 4 inputs",
+     "use more inputs (8 inputs, S = 16 rows, where 2**S meets the 65536 hooked neurons) or a smaller scored network"),
+    (250, 8, 256, 4, "S = 8 rows on dim 0 of the hooked maps, 2 for each of the 4 inputs",
+     "2**S already meets the neuron count: use a smaller scored network or other inputs"),
+    (62, 8, 64, 8, "S = 8 samples", "nearly every hooked neuron has a pattern of its own, so Ψ only counts neurons; "
+     "use fewer samples (S = 6, where 2**S meets the 64 hooked neurons; more samples only raise Ψ towards the neuron "
+     "count) or a smaller scored network"),
+])
+def test_a_saturation_warning_on_maps_of_several_rows_per_input_counts_inputs(
+        count: int, rows: int, neurons: int, inputs: int, said: str, advice: str) -> None:
+    """The HF audit: a mixture of experts' maps hold routed tokens on dim 0 (256 rows for 8 inputs), and the warning
+    said "S = 256 samples" and advised "use fewer samples (S = 7)" (the user gave 8)."""
+    ceiling = min(2**rows, neurons)
+    assert _saturation(count, rows, neurons, inputs) == (
+        f"SWAP-Score {count} is {count / ceiling:.0%} of its ceiling min(2**S, neurons) = {ceiling} ({said}, "
+        f"{neurons} hooked neurons): it cannot rank such networks; {advice}")
+
+
+class _Tiles(nn.Module):
+    """Each input cut into two rows before a wide ReLU layer (as a jigsaw's tiles, or routed tokens)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc, self.act = nn.Linear(16, 4096), nn.ReLU()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.act(self.fc(x.reshape(-1, 16)))
+
+
+def test_swap_score_on_maps_of_two_rows_per_input_says_the_inputs() -> None:
+    x = torch.randn(4, 32, generator=torch.Generator().manual_seed(0))
+    with pytest.warns(SaturationWarning, match=r"\(S = 8 rows on dim 0 of the hooked maps, 2 for each of the 4 "
+                      r"inputs, 4096 hooked neurons\): .* use more inputs \(6 inputs, S = 12 rows"):
+        swap_score(_Tiles(), x, activations=(nn.ReLU,), input_dims=(2,))

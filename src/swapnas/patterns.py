@@ -271,7 +271,7 @@ def swap_score(model: nn.Module, inputs: Inputs, *, activations: Sequence[type[n
     count = patterns.count()
     if count is None or patterns.s is None:  # (s is set by the first hooked map, with the count)
         raise NoActivationError(*_no_activation_message(model, activations, input_dims, functions))
-    _warn_if_saturated(count, patterns.s, patterns.neurons)  # the maps' samples (9·S tiles …)
+    _warn_if_saturated(count, patterns.s, patterns.neurons, samples)  # the maps' rows (9·S tiles …), the inputs
     return count
 
 

@@ -41,16 +41,20 @@ def saturation_once(proxy: str, shown: set[str], note: str | None = None, extra:
         _ONCE.reset(token)
 
 
-def warn_if_saturated(count: int, samples: int, neurons: int) -> None:
+def warn_if_saturated(count: int, samples: int, neurons: int, inputs: int | None = None) -> None:
     """A :class:`SaturationWarning` (to swap_score's caller) when Ψ is within ``SATURATION`` of
     min(2**S, neurons). The advice names S = round(log2(neurons)), where 2**S meets the neuron count: on
     timm's ResNet-18, EfficientNet-B0 and ViT-Tiny at 224 px Ψ sat lowest below its ceiling there (55 %,
-    70 %, 67 %; at S = 32: 74 %, 99.6 %, 99.6 %; at S = 16: 100 %): ``scripts/saturation.py``."""
+    70 %, 67 %; at S = 32: 74 %, 99.6 %, 99.6 %; at S = 16: 100 %): ``scripts/saturation.py``. Where the maps hold
+    ``samples`` = k · ``inputs`` rows (tiles), the warning says so and its advice counts inputs."""
     ceiling = min(2 ** samples, neurons)
     if count >= SATURATION * ceiling:
         balance = max(1, round(math.log2(max(neurons, 2))))
         where = f"S = {balance}, where 2**S meets the {neurons} hooked neurons"
-        if balance > samples:
+        k = samples // inputs if inputs and samples != inputs else 1
+        if k > 1:  # each input gives k rows (tiles; or tokens a mixture of experts routes: the HF audit, session 60)
+            advice = _rows_advice(k, inputs, balance, neurons)
+        elif balance > samples:
             advice = f"use more samples ({where}) or a smaller scored network"
         elif balance < samples:
             advice = (f"nearly every hooked neuron has a pattern of its own, so Ψ only counts neurons; use fewer "
@@ -65,10 +69,27 @@ def warn_if_saturated(count: int, samples: int, neurons: int) -> None:
                 return
             shown.add(proxy)
             note = f" [{text}]"
+        rows = f"S = {samples} samples" if k == 1 else \
+            f"S = {samples} rows on dim 0 of the hooked maps, {k} for each of the {inputs} inputs"
         warnings.warn(SaturationWarning(
             f"SWAP-Score {count} is {count / ceiling:.0%} of its ceiling min(2**S, neurons) = {ceiling} "
-            f"(S = {samples} samples, {neurons} hooked neurons): it cannot rank such networks; {advice}{note}"),
+            f"({rows}, {neurons} hooked neurons): it cannot rank such networks; {advice}{note}"),
             stacklevel=user_stacklevel())
+
+
+def _rows_advice(k: int, inputs: int, balance: int, neurons: int) -> str:
+    """The saturation warning's advice where each of the ``inputs`` gives ``k`` rows and 2**``balance`` rows' patterns
+    meet the ``neurons``: the number of inputs to use, or, where one input's rows pass it, the maps to score."""
+    if balance < k:
+        return (f"even one input gives {k} rows, and 2**{k} patterns pass the {neurons} hooked neurons, so Ψ only "
+                "counts neurons at any number of inputs; a map's rows may not be samples at all (a mixture of experts "
+                "routes tokens into dim 0): score maps with one row per input (swap_score's activations=..., "
+                "input_dims=...) or a larger network")
+    best = round(balance / k)
+    if best == inputs:
+        return "2**S already meets the neuron count: use a smaller scored network or other inputs"
+    return (f"use {'more' if best > inputs else 'fewer'} inputs ({best} input{'s' * (best != 1)}, S = {best * k} "
+            f"rows, where 2**S meets the {neurons} hooked neurons) or a smaller scored network")
 
 
 __all__ = ["SATURATION", "SaturationWarning", "saturation_once", "warn_if_saturated"]
