@@ -22,7 +22,7 @@ from swapnas import store_merge
 
 from swapnas.data import Batch
 from swapnas.inits import gaussian_init
-from swapnas.patterns import swap_score
+from swapnas.patterns import EXTENDED_ACTIVATIONS, swap_score
 from swapnas.saturation import SaturationWarning, warn_if_saturated
 from swapnas.proxies import get_proxy
 from swapnas.proxies.code import NetworkCodeWarning, ProxyCodeWarning
@@ -261,3 +261,32 @@ def test_swap_score_on_maps_of_two_rows_per_input_says_the_inputs() -> None:
     with pytest.warns(SaturationWarning, match=r"\(S = 8 rows on dim 0 of the hooked maps, 2 for each of the 4 "
                       r"inputs, 4096 hooked neurons\): .* use more inputs \(6 inputs, S = 12 rows"):
         swap_score(_Tiles(), x, activations=(nn.ReLU,), input_dims=(2,))
+
+
+class _SharedTable(nn.Module):
+    """A ReLU MLP run once on a table shared by every sample (Swin V2's continuous position bias), then a GELU MLP."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.table = nn.Parameter(torch.randn(1, 3, 3, 2, generator=torch.Generator().manual_seed(0)))
+        self.bias_mlp, self.relu = nn.Linear(2, 8), nn.ReLU()
+        self.fc, self.gelu = nn.Linear(9 * 8, 16), nn.GELU()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        bias = self.relu(self.bias_mlp(self.table)).reshape(1, -1)  # (1, 3, 3, 8): one row for all samples
+        return self.gelu(self.fc(x + bias))
+
+
+def test_a_map_computed_once_for_all_samples_is_left_out() -> None:
+    """The HF audit: Swin V2 was refused ("a hooked map holds 1 rows on dim 0 … Likely a batch_first=False
+    module"); its position-bias map, the same for every sample, has no sample patterns."""
+    x = torch.randn(6, 72, generator=torch.Generator().manual_seed(1))
+    model = _SharedTable()
+    got = swap_score(model, x, activations=EXTENDED_ACTIVATIONS, input_dims=(2, 3, 4))
+    alone = swap_score(model, x, activations=(nn.GELU,), input_dims=(2, 3, 4))  # the GELU maps alone
+    assert got == alone > 1
+    with pytest.raises(ValueError, match=r"^every hooked map \(1\) holds one row on dim 0 for the S = 6 inputs: "
+                       "computed once for all of them, it has no sample patterns; pass the inputs"):
+        swap_score(model, x, activations=(nn.ReLU,), input_dims=(4,))
+    one = torch.randn(1, 72, generator=torch.Generator().manual_seed(2))  # S = 1: one row is the sample
+    assert swap_score(model, one, activations=(nn.ReLU,), input_dims=(4,)) == 2  # (8 neurons: 0 and 1 patterns)

@@ -61,15 +61,16 @@ def gaussian_init(model: nn.Module, generator: torch.Generator) -> None:
     with torch.no_grad():
         for m in model.modules():
             if isinstance(m, _CONV_LINEAR) or _hf_conv1d(m):
+                weight: torch.Tensor = getattr(m, "weight")
                 if parametrize.is_parametrized(m, "weight"):  # weight_norm …: through the parametrization (session 57)
-                    _normal_(drawn := torch.empty_like(m.weight), generator)
+                    _normal_(drawn := torch.empty_like(weight), generator)
                     _set_through(m, "weight", drawn)
-                elif id(m.weight) not in kept:
-                    _normal_(m.weight, generator)
+                elif id(weight) not in kept:
+                    _normal_(weight, generator)
                 if parametrize.is_parametrized(m, "bias"):
                     _set_through(m, "bias", torch.zeros_like(getattr(m, "bias")))
-                elif m.bias is not None:
-                    m.bias.zero_()
+                elif (bias := getattr(m, "bias", None)) is not None:
+                    bias.zero_()
             elif isinstance(m, nn.modules.batchnorm._NormBase):
                 if m.affine:
                     m.weight.fill_(1.0)

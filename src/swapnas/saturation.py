@@ -52,7 +52,7 @@ def warn_if_saturated(count: int, samples: int, neurons: int, inputs: int | None
         balance = max(1, round(math.log2(max(neurons, 2))))
         where = f"S = {balance}, where 2**S meets the {neurons} hooked neurons"
         k = samples // inputs if inputs and samples != inputs else 1
-        if k > 1:  # each input gives k rows (tiles; or tokens a mixture of experts routes: the HF audit, session 60)
+        if inputs and k > 1:  # each input gives k rows (tiles; or tokens a mixture of experts routes: session 60)
             advice = _rows_advice(k, inputs, balance, neurons)
         elif balance > samples:
             advice = f"use more samples ({where}) or a smaller scored network"
