@@ -33,7 +33,8 @@ FRACTIONS = (0.01, 0.05, 0.10)
 def row(name: str, score: np.ndarray, truth: np.ndarray, failures: int) -> str:
     rho = stats.spearmanr(score, truth)[0]
     tau = stats.kendalltau(score, truth)[0]
-    prec = " | ".join(f"{top_k_precision(score, truth, f):.3f}" for f in FRACTIONS)
+    constant = np.ptp(score) == 0 or np.ptp(truth) == 0  # ranks nothing: nan, as correlate's P@10% (session 60)
+    prec = " | ".join("nan" if constant else f"{top_k_precision(score, truth, f):.3f}" for f in FRACTIONS)
     return f"| {name} | {len(score)} | {failures} | {rho:.3f} | {tau:.3f} | {prec} |"
 
 

@@ -3,6 +3,7 @@ change)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sqlite3
@@ -12,14 +13,17 @@ import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
+from matplotlib.axes import Axes
 from torch import nn
 
 import swapnas
 from swapnas import store as store_module
 from swapnas import store_merge
 
+from swapnas.correlation import _filled_archs, set_level_records
 from swapnas.data import Batch
 from swapnas.inits import gaussian_init
 from swapnas.patterns import EXTENDED_ACTIVATIONS, swap_score
@@ -27,7 +31,10 @@ from swapnas.saturation import SaturationWarning, warn_if_saturated
 from swapnas.proxies import get_proxy
 from swapnas.proxies.code import NetworkCodeWarning, ProxyCodeWarning
 from swapnas.cli.search_command import _search_text
+from swapnas.report import failure_lines, run_notes, scatter_plot
+from swapnas.results import CorrelateRun, ProxyResult
 from swapnas.scoring import Protocol
+from swapnas.stats import correlate as stats_correlate
 from swapnas.search import EAConfig, run_search, write_result
 from swapnas.session import score_archs
 from swapnas.store import Record, ScoreStore
@@ -35,6 +42,8 @@ from swapnas.store_files import StoreError
 from swapnas.store_merge import merge_stores
 
 from tests.test_session59 import _ShortOfMemory, ok_record
+from tests.script_tools import load_script
+from tests.test_set_level_fill import _records
 
 
 def test_failures_for_want_of_memory_reused_from_a_read_only_store_are_not_said_to_be_scored_again(
@@ -290,3 +299,69 @@ def test_a_map_computed_once_for_all_samples_is_left_out() -> None:
         swap_score(model, x, activations=(nn.ReLU,), input_dims=(4,))
     one = torch.randn(1, 72, generator=torch.Generator().manual_seed(2))  # S = 1: one row is the sample
     assert swap_score(model, one, activations=(nn.ReLU,), input_dims=(4,)) == 2  # (8 neurons: 0 and 1 patterns)
+
+
+def test_an_arch_scored_with_a_filled_part_is_counted_and_said_in_the_report() -> None:
+    """The statistics audit: vkdnw_agg counted an arch whose jacob_cov failed as scored (n 80, fail 0), and only a
+    console line said its part was filled; report.md and results.json said nothing."""
+    p = get_proxy("vkdnw_agg")
+    records = _records({"jacob_cov": 2})
+    records["vkdnw_agg"] = set_level_records(p, records)
+    assert _filled_archs(p, records) == 1
+    records["vkdnw_agg"][2] = Record("failed", None, None, [], 1.0, None, "part failed: vkdnw: boom")
+    assert _filled_archs(p, records) == 0  # (an arch left out is a failure, not filled)
+    assert _filled_archs(get_proxy("swap"), {"swap": [ok_record]}) == 0
+    common = dict(key="k", space="nb201", dataset="cifar10", n=80, failures=0, spearman=0.5, kendall=0.4,
+                  spearman_ci=(0.3, 0.6), top10_spearman=0.1, spearman_given_params=0.2, seconds_per_arch=1.0,
+                  higher_is_better=True)
+    lines = failure_lines([ProxyResult("vkdnw_agg", filled=1, **common), ProxyResult("swap", **common)])
+    assert lines == ["FILLED vkdnw_agg: 1 of its 80 scored archs have a part that failed (jacob_cov), counted at "
+                     "that part's worst value over the set, as the proxy's published aggregation does, not left out"]
+
+
+def test_the_space_tables_p_at_k_of_a_constant_score_is_nan_as_correlates() -> None:
+    """The statistics audit: correlate said nan, scripts/nb201_space_table.py 0.013 / 0.050 / 0.100 (the expected
+    overlap of a random order) for the same constant score."""
+    mod = load_script("nb201_space_table", "t60c")
+    truth = np.arange(20, dtype=float)
+    assert mod.row("te_nas_lr", np.full(20, 16.0), truth, 0) == "| te_nas_lr | 20 | 0 | nan | nan | nan | nan | nan |"
+    assert mod.row("p", truth.copy(), truth, 1) == "| p | 20 | 1 | 1.000 | 1.000 | 1.000 | 1.000 | 1.000 |"
+
+
+def test_the_top_10_percent_subset_is_counted_also_where_its_rho_is_nan() -> None:
+    """The statistics audit: top10_n was 0 for a constant score (or n < 3) beside a subset of 8 archs."""
+    truth = np.arange(80, dtype=float)
+    assert stats_correlate(np.full(80, 16.0), truth).top10_n == 8  # y >= its 90th percentile (71.1): 72 … 79
+    assert np.isnan(stats_correlate(np.full(80, 16.0), truth).top10_spearman)
+    assert stats_correlate(np.arange(80.0), np.full(80, 1.0)).top10_n == 80  # all tied at the cut
+    assert stats_correlate(np.array([1.0, 2.0]), np.array([3.0, 4.0])).top10_n == 1
+    assert stats_correlate(np.array([]), np.array([])).top10_n == 0
+    assert stats_correlate(np.arange(80.0), truth).top10_n == 8
+
+
+def test_report_says_which_metrics_are_negated(tmp_path: Path) -> None:
+    """The statistics audit: report.md, results.tex and the plots never said that lower-is-better metrics are
+    negated (te_nas_ntk ρ = +0.691 in the title, its raw score falling with accuracy on the left)."""
+    common = dict(key="k", space="nb201", dataset="cifar10", n=3, failures=0, spearman=0.5, kendall=0.4,
+                  spearman_ci=(0.3, 0.6), top10_spearman=0.1, spearman_given_params=0.2, seconds_per_arch=1.0)
+    results = [ProxyResult("swap", higher_is_better=True, **common),
+               ProxyResult("te_nas_ntk", higher_is_better=False, **common)]
+    run = CorrelateRun({}, "truth", "", results, {"swap": [1.0, 2.0, 3.0], "te_nas_ntk": [3.0, 2.0, 1.0]},
+                       [1.0, 2.0, 3.0], [], 1.0)
+    notes = run_notes(run)
+    assert ("- Lower is better for te_nas_ntk: its scores are negated before every statistic, so a good one has ρ > 0 "
+            "(and the plots' rank panel puts its best right); results.csv and the plots' score panel show the scores "
+            "as stored.") in notes
+    assert not any("Lower is better" in line for line in run_notes(dataclasses.replace(run, results=results[:1])))
+    seen: list[str] = []
+    real = Axes.set_xlabel
+
+    def spy(self: Axes, label: str, *args: object, **kwargs: object) -> object:
+        seen.append(label)
+        return real(self, label, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(Axes, "set_xlabel", spy)
+        scatter_plot([3.0, 2.0, 1.0], [1.0, 2.0, 3.0], results[1], "truth", tmp_path)
+        scatter_plot([1.0, 2.0, 3.0], [1.0, 2.0, 3.0], results[0], "truth", tmp_path)
+    assert seen[0] == "te_nas_ntk score (lower is better)" and seen[2] == "swap score"

@@ -70,6 +70,14 @@ def set_level_records(proxy: Proxy, records: dict[str, list[Record]]) -> list[Re
     return out
 
 
+def _filled_archs(proxy: Proxy, records: dict[str, list[Record]]) -> int:
+    """The archs :func:`set_level_records` scored with a part of ``proxy.fill_failed`` failed (filled)."""
+    if not proxy.fill_failed:
+        return 0
+    return sum(r.ok and any(not records[part][i].ok for part in proxy.fill_failed)
+               for i, r in enumerate(records[proxy.name]))
+
+
 #: the proxies whose value is a SWAP-Score Ψ (a count of distinct S-bit patterns)
 PSI_PROXIES = tuple(PSI_SETTINGS)
 
@@ -132,7 +140,7 @@ def run_correlation(
             p.name, p.key, bench.name, task, c.n, int((~ok).sum()), c.spearman, c.kendall, c.spearman_ci,
             c.top10_spearman, c.spearman_given_params, float(np.mean(secs)) if secs else float("nan"),
             p.higher_is_better, errors[:5], _saturated(p, vals[ok], protocol.batch_size * rows), c.top10_n,
-            c.top10_precision,
+            c.top10_precision, _filled_archs(p, records),
         ))
         scores[p.name] = [float(v) if np.isfinite(v) else None for v in vals]
     where = f"{device}" + (" on Ray workers" if executor is not None and executor.name == "ray" else "")

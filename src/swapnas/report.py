@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from .files import save_figure
+from .proxies import get_proxy
 from .results import CorrelateRun, ProxyResult, reused_parts
 from .stats import ILL_CONDITIONED
 
@@ -72,6 +73,9 @@ def failure_lines(results: Sequence) -> list[str]:
     and a warning for a SWAP-Score at its ceiling on some archs (``saturated``)."""
     lines = [f"FAILED {r.proxy} ({r.failures} archs in all; {_which(i, len(r.errors))}): {e}"
              for r in results for i, e in enumerate(r.errors)]
+    lines += [f"FILLED {r.proxy}: {r.filled} of its {r.n} scored archs have a part that failed ("
+              f"{', '.join(get_proxy(r.proxy).fill_failed)}), counted at that part's worst value over the set, as the "
+              "proxy's published aggregation does, not left out" for r in results if getattr(r, "filled", 0)]
     return lines + [f"SATURATED {r.proxy}: {r.saturated} of {r.n} archs score >= 95% of the 2**S ceiling (S = the "
                     "batch size; TransNAS jigsaw: 9 tiles per image), where it cannot rank them; use a larger --batch-size or a smaller scored network "
                     "(--net). (A Ψ at its other ceiling, the hooked neuron count, is named by the first "
@@ -129,6 +133,10 @@ def run_notes(run: CorrelateRun) -> list[str]:
              "wall time is shorter with several worker processes.",
              "Proxies as scored (store keys, with their options): "
              + ", ".join(f"{r.proxy} `{r.key}`" for r in run.results) + "."]
+    if lower := [r.proxy for r in run.results if not r.higher_is_better]:  # (session 60: said only in grid.md)
+        lines.append(f"Lower is better for {', '.join(lower)}: {'its' if len(lower) == 1 else 'their'} scores are "
+                     "negated before every statistic, so a good one has ρ > 0 (and the plots' rank panel puts its "
+                     "best right); results.csv and the plots' score panel show the scores as stored.")
     n = len(run.archs)
     if n and run.reused == n:
         lines.append(f"All {n} archs' scores read from the store (none scored by this run; s/arch is the time "
@@ -233,7 +241,7 @@ def scatter_plot(scores: Sequence[float | None], accuracy: Sequence[float], resu
     size, alpha = marker_for(int(ok.sum()))
     ax.scatter(s[ok], a[ok], s=size, alpha=alpha, linewidths=0)
     score_axis(ax, s[ok])
-    ax.set_xlabel(f"{result.proxy} score")
+    ax.set_xlabel(f"{result.proxy} score{'' if result.higher_is_better else ' (lower is better)'}")
     ax.set_ylabel(label)
     sign = 1.0 if result.higher_is_better else -1.0
     if ok.sum() > 1:

@@ -46,6 +46,9 @@ class ProxyResult:
     top10_n: int | None = None
     #: P@10% (:func:`swapnas.stats.top_k_precision`; None: a results.json written before session 56)
     top10_precision: float | None = None
+    #: scored archs of a set-level proxy with a part in its ``fill_failed`` that failed, counted at that part's worst
+    #: value over the set (``vkdnw_agg``'s ``jacob_cov``), not left out (session 60: only a console line said so)
+    filled: int = 0
 
 
 @dataclass

@@ -155,18 +155,15 @@ def correlate(
     x, y = x[keep], y[keep]
     z = None if z is None else z[keep]
     n = len(x)
-    if n < 3:
+    top = y >= np.quantile(y, 0.9) if n else np.zeros(0, dtype=bool)  # (its size is said also where ρ is nan)
+    if n < 3 or np.all(x == x[0]) or np.all(y == y[0]):  # too few, or a constant score ranks nothing: ρ undefined
         nan = float("nan")
-        return Correlation(n, nan, nan, (nan, nan), nan, nan)
-    if np.all(x == x[0]) or np.all(y == y[0]):  # a constant score ranks nothing: ρ is undefined
-        nan = float("nan")
-        return Correlation(n, nan, nan, (nan, nan), nan, nan)
+        return Correlation(n, nan, nan, (nan, nan), nan, nan, int(top.sum()))
     from scipy import stats  # imported where used (see _partial_spearman)
 
     rho = float(stats.spearmanr(x, y)[0])
     tau = float(stats.kendalltau(x, y)[0])
     ci = _bootstrap_ci(x, y, n_boot, seed)
-    top = y >= np.quantile(y, 0.9)
     xt, yt = x[top], y[top]
     defined = top.sum() >= 3 and np.ptp(xt) > 0 and np.ptp(yt) > 0
     top_rho = float(stats.spearmanr(xt, yt)[0]) if defined else float("nan")
