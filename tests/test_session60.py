@@ -365,3 +365,34 @@ def test_report_says_which_metrics_are_negated(tmp_path: Path) -> None:
         scatter_plot([3.0, 2.0, 1.0], [1.0, 2.0, 3.0], results[1], "truth", tmp_path)
         scatter_plot([1.0, 2.0, 3.0], [1.0, 2.0, 3.0], results[0], "truth", tmp_path)
     assert seen[0] == "te_nas_ntk score (lower is better)" and seen[2] == "swap score"
+
+
+class GELUActivation(nn.Module):
+    """Hugging Face's GELU module (``transformers.activations``), written here."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return nn.functional.gelu(x)
+
+
+GELUActivation.__module__ = "transformers.activations"
+
+
+def test_an_activation_module_of_another_library_is_named_with_the_proxy_that_hooks_it() -> None:
+    """The HF audit: swap_ext on Llama/ConvNeXt said "it has no activation module at all" and advised grad_norm and
+    synflow; on BERT it advised hooking the pooler's nn.Tanh."""
+    model = nn.Sequential(nn.Linear(4, 8), GELUActivation(), nn.Linear(8, 2), nn.Tanh())
+    x = torch.randn(6, 4, generator=torch.Generator().manual_seed(0))
+    with pytest.raises(swapnas.UnsupportedModel) as got:
+        swapnas.score(model, x, "swap_ext")
+    text = str(got.value)
+    assert "with a 2/3/4-D input; it has Tanh, GELUActivation module(s). As a proxy:" in text
+    assert ("swap_fn for activations called as functions. This model's GELUActivation is an activation module of "
+            "another library (Hugging Face's, timm's): swap_fn hooks it. (Calling swapnas.swap_score itself: "
+            "Activations called as functions (F.relu, torch.relu, F.gelu, …) and activation modules of other libraries "
+            "(GELUActivation) are hooked with functions=True (the proxy swap_fn). Tanh is not hooked") in text
+    assert "no activation to count" not in text and swapnas.score(model, x, "swap_fn")["swap_fn"] > 0
+    bare = nn.Sequential(nn.Linear(4, 8), GELUActivation())
+    with pytest.raises(swapnas.NoActivationError, match=r"it has GELUActivation module\(s\)\. Activations called as "
+                       r"functions \(F.relu, torch.relu, F.gelu, …\) and activation modules of other libraries "
+                       r"\(GELUActivation\) are hooked with functions=True \(the proxy swap_fn\), with input_dims"):
+        swap_score(bare, x)

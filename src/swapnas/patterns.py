@@ -386,9 +386,15 @@ def _no_activation_message(model: nn.Module, activations: Sequence[type[nn.Modul
     if positive:
         advice.append(f"{', '.join(positive)} {'gives' if len(positive) == 1 else 'give'} a positive output for "
                       "every input: no sign pattern to count.")
+    # activation modules of other libraries (Hugging Face's GELUActivation, SiLUActivation: session 60, "no activation
+    # module at all" was said of them)
+    others = [] if functions else sorted({type(m).__name__ for m in activation_like(model, activations)} - set(present))
     if not functions:
-        advice.append("Activations called as functions (F.relu, torch.relu, F.gelu, …) are hooked with functions=True "
-                      f"(the proxy swap_fn){'' if wide else ', with input_dims=(2, 3, 4) for linear and token maps'}.")
+        advice.insert(0 if others else len(advice), f"Activations called as functions (F.relu, torch.relu, F.gelu, …)"
+                      f"{f' and activation modules of other libraries ({chr(44).join(others)})' if others else ''} "
+                      f"are hooked with functions=True (the proxy swap_fn)"
+                      f"{'' if wide else ', with input_dims=(2, 3, 4) for linear and token maps'}.")
+    present += others
     if not present:
         rnn = " (an nn.LSTM/GRU/RNN computes its gates inside its kernel, where no hook reaches)" if any(
             isinstance(m, nn.RNNBase) for m in model.modules()) else ""

@@ -6,6 +6,7 @@ from typing import Any
 
 from torch import nn
 
+from ..act_functions import activation_like
 from ..data import Batch
 from ..patterns import EXTENDED_ACTIVATIONS, ICLR_ACTIVATIONS, NoActivationError, swap_score
 from ..size_prior import regularise
@@ -28,10 +29,14 @@ def _psi(batch: Batch, model: nn.Module, **settings: Any) -> float:
         return float(swap_score(model, batch.inputs, restore_buffers=False, **settings))
     except NoActivationError as exc:  # the proxies first; swap_score's own settings only for a direct call
         direct = f" (Calling swapnas.swap_score itself: {exc.advice})" if exc.advice else ""
+        others = sorted({type(m).__name__ for m in activation_like(model, EXTENDED_ACTIVATIONS)})
+        kind = "is an activation module" if len(others) == 1 else "are activation modules"
+        theirs = f" This model's {', '.join(others)} {kind} of another library (Hugging Face's, timm's): swap_fn " \
+            f"hooks {'it' if len(others) == 1 else 'them'}." if others else ""
         raise NoActivationError(
             exc.finding, "As a proxy: swap (and what is derived from it: swap_reg, lswag, …) counts nn.ReLU modules on "
             "4-D maps; use swap_ext (and lswag_ext, swap_ext_layers) for other activations and token maps, swap_fn for "
-            f"activations called as functions.{direct}") from exc
+            f"activations called as functions.{theirs}{direct}") from exc
 
 
 @register("swap", version="1", keeps_model=True, requires=("relu",), multi_input=True)
