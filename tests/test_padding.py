@@ -110,7 +110,10 @@ def test_a_mask_that_cannot_be_read_safely_is_warned_about_and_token_types_are_n
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         _psi(Typed(), {"input_ids": ids, "token_type_ids": 1 - mask})  # 0/1, not a mask: no warning
-        _psi(Positional(), (ids, mask))  # integer 0/1 by position: may be token types, no warning
+        types = torch.zeros_like(mask)
+        types[:, 3:] = 1  # token type ids: a first segment of 0s, then 1s (as a mask in Positional, no row all pads)
+        _psi(Positional(), (ids, types))  # integer 0/1 by position starting with 0s: token types, no warning
+        # (session 60: an integer one padded on the right, 1s then 0s, is warned about: test_session60)
         _psi(model, {"input_ids": ids, "mask": torch.ones_like(mask)})  # pads nothing
 
 

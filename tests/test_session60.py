@@ -26,6 +26,7 @@ from swapnas import store_merge
 from swapnas.correlation import _filled_archs, set_level_records
 from swapnas.data import Batch
 from swapnas.inits import gaussian_init
+from swapnas.padding import _right_padded
 from swapnas.patterns import EXTENDED_ACTIVATIONS, swap_score
 from swapnas.saturation import SaturationWarning, warn_if_saturated
 from swapnas.proxies import get_proxy
@@ -396,3 +397,34 @@ def test_an_activation_module_of_another_library_is_named_with_the_proxy_that_ho
                        r"functions \(F.relu, torch.relu, F.gelu, …\) and activation modules of other libraries "
                        r"\(GELUActivation\) are hooked with functions=True \(the proxy swap_fn\), with input_dims"):
         swap_score(bare, x)
+
+
+class _Masked(nn.Module):
+    """Token ids and an attention mask by position, as ``BertModel(ids, mask)`` takes them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.emb, self.fc, self.act = nn.Embedding(20, 8), nn.Linear(8, 8), nn.GELU()
+
+    def forward(self, ids: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        return self.act(self.fc(self.emb(ids)))
+
+
+def test_an_integer_attention_mask_by_position_that_pads_on_the_right_is_warned_about() -> None:
+    """The HF audit: ``((ids, mask), None)`` scored 248 with pad id 0 and 247 with pad id 7, without a word (a bool
+    mask by position was warned about; an integer one was taken as token type ids)."""
+    ids = torch.randint(1, 20, (4, 6), generator=torch.Generator().manual_seed(0))
+    mask = torch.ones(4, 6, dtype=torch.int64)
+    mask[1, 4:] = 0
+    with pytest.warns(UserWarning, match=r"the inputs' 'item 1' looks like a padding mask that SWAP cannot line up"):
+        swap_score(_Masked(), (ids, mask), activations=(nn.GELU,), input_dims=(3,))
+    types = torch.zeros(4, 6, dtype=torch.int64)
+    types[:, 3:] = 1  # token type ids: a first segment of 0s, then 1s
+    full = torch.ones(4, 6, dtype=torch.int64)  # a mask that pads nothing
+    for quiet in (types, full):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            warnings.simplefilter("ignore", SaturationWarning)
+            swap_score(_Masked(), (ids, quiet), activations=(nn.GELU,), input_dims=(3,))
+    assert not _right_padded(mask.float()) and not _right_padded(mask.bool()) and not _right_padded(mask[0])
+    assert _right_padded(mask) and not _right_padded(torch.tensor([[1, 0, 1]])) and not _right_padded(mask * 2)

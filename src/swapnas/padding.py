@@ -53,8 +53,9 @@ def live_positions(inputs: Any) -> torch.Tensor | None:
         if mask is not None:
             named[key] = mask  # not read: warned about below where it pads
     named = {k: t for k, t in named.items() if _mask_key(k)}
-    if isinstance(inputs, (tuple, list)):  # by position: a bool one only (integer 0/1 may be token types)
-        named = {f"item {i}": t for i, t in enumerate(inputs) if i and getattr(t, "dtype", None) == torch.bool}
+    if isinstance(inputs, (tuple, list)):  # by position: a bool one, or an integer one padded on the right (integer
+        named = {f"item {i}": t for i, t in enumerate(inputs)  # 0/1 may be token types, which start with 0s)
+                 if i and (getattr(t, "dtype", None) == torch.bool or _right_padded(t))}
     unread = [name for name, t in named.items() if _padding_like(t)]
     if unread:
         warnings.warn(f"the inputs' {unread[0]!r} looks like a padding mask that SWAP cannot line up with the "
@@ -75,6 +76,16 @@ def unmasked(inputs: Any) -> Any:
 def _mask_key(key: object) -> bool:
     """Whether a dict's key names a mask (not ``token_type_ids``, which holds 0/1 too)."""
     return "mask" in str(key).lower()
+
+
+def _right_padded(t: object) -> bool:
+    """An integer (S, L) tensor of 1s then 0s in each row, every row starting with a 1: Hugging Face's attention mask of
+    right-padded sequences (session 60: ``model(ids, mask)`` by position was read as nothing, without a warning);
+    token type ids start with 0s (the first segment)."""
+    if not isinstance(t, torch.Tensor) or t.dim() != 2 or t.is_floating_point() or t.is_complex() \
+            or t.dtype == torch.bool:
+        return False
+    return bool(((t == 0) | (t == 1)).all() and (t[:, 0] == 1).all() and (t[:, 1:] <= t[:, :-1]).all())
 
 
 def _padding_like(t: object) -> bool:
