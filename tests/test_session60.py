@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import sqlite3
 import subprocess
 import sys
+import types
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,6 +34,7 @@ from swapnas.saturation import SaturationWarning, warn_if_saturated
 from swapnas.proxies import get_proxy
 from swapnas.proxies.code import NetworkCodeWarning, ProxyCodeWarning
 from swapnas.cli.search_command import _search_text
+from swapnas.requirements import fused_attention
 from swapnas.report import failure_lines, run_notes, scatter_plot
 from swapnas.results import CorrelateRun, ProxyResult
 from swapnas.scoring import Protocol
@@ -428,3 +431,29 @@ def test_an_integer_attention_mask_by_position_that_pads_on_the_right_is_warned_
             swap_score(_Masked(), (ids, quiet), activations=(nn.GELU,), input_dims=(3,))
     assert not _right_padded(mask.float()) and not _right_padded(mask.bool()) and not _right_padded(mask[0])
     assert _right_padded(mask) and not _right_padded(torch.tensor([[1, 0, 1]])) and not _right_padded(mask * 2)
+
+
+class _HFConfigured(nn.Module):
+    """A model with a Hugging Face-like ``config`` naming its attention implementation."""
+
+    def __init__(self, attention: str | None) -> None:
+        super().__init__()
+        self.config = types.SimpleNamespace(_attn_implementation=attention)
+        self.fc = nn.Linear(4, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(x)
+
+
+def test_grasp_refuses_a_hugging_face_model_with_fused_attention_and_says_the_way_out() -> None:
+    """The HF audit: grasp failed on every Hugging Face attention model with "derivative for
+    aten::_scaled_dot_product_flash_attention_for_cpu_backward is not implemented"; eager attention works."""
+    data = (torch.randn(6, 4, generator=torch.Generator().manual_seed(0)), torch.tensor([0, 1, 2, 0, 1, 2]))
+    with pytest.raises(swapnas.UnsupportedModel, match=r"^grasp cannot score _HFConfigured: it back-propagates twice "
+                       r"\(a Hessian-vector product\), which the fused attention kernels of scaled_dot_product_attention "
+                       r"cannot: build the Hugging Face model with attn_implementation=\"eager\"$"):
+        swapnas.score(_HFConfigured("sdpa"), data, "grasp")
+    for fine in ("eager", None):
+        assert math.isfinite(swapnas.score(_HFConfigured(fine), data, "grasp")["grasp"])
+    assert fused_attention(nn.Sequential(_HFConfigured("flash_attention_2"))) == "flash_attention_2"
+    assert swapnas.score(_HFConfigured("sdpa"), data, "snip")["snip"] > 0  # (only grasp back-propagates twice)

@@ -16,7 +16,7 @@ from .registry import register
 
 
 @register("grasp", higher_is_better=True, needs_grad=True, needs_labels=True, input_kind="data", version="1",
-          requires=("no_attention",),
+          requires=("no_attention", "eager_attention"),
           temperature=1.0)
 def grasp(model: nn.Module, batch: Batch, temperature: float = 1.0) -> float:
     """GraSP saliency Σ −θ ⊙ (H g) over Conv/Linear weights (Wang et al., ICLR 2020).
