@@ -147,9 +147,11 @@ def test_a_mask_that_does_not_line_up_is_not_read_and_is_warned_about() -> None:
                     decoder_input_ids: torch.Tensor | None = None) -> torch.Tensor:
             return super().forward(input_ids, attention_mask.reshape(input_ids.shape))
 
-    for inputs in ({"input_ids": ids, "attention_mask": mask[:, None, None, :]},
-                   {"input_ids": ids, "attention_mask": mask, "decoder_input_ids": ids}):
-        with pytest.warns(UserWarning, match="the inputs' 'attention_mask' looks like a padding mask that SWAP cannot"):
+    for inputs, said in (({"input_ids": ids, "attention_mask": mask[:, None, None, :]}, "looks like a padding mask "
+                           "that SWAP cannot"),  # (session 60: beside decoder inputs the warning says that reason)
+                         ({"input_ids": ids, "attention_mask": mask, "decoder_input_ids": ids}, "is not applied to the "
+                          "hooked maps: beside decoder inputs the decoder's maps have a length of their own")):
+        with pytest.warns(UserWarning, match=f"the inputs' 'attention_mask' {said}"):
             assert _psi(Extended(), inputs) == whole
 
     class Other(_Tokens):

@@ -57,7 +57,12 @@ def live_positions(inputs: Any) -> torch.Tensor | None:
         named = {f"item {i}": t for i, t in enumerate(inputs)  # 0/1 may be token types, which start with 0s)
                  if i and (getattr(t, "dtype", None) == torch.bool or _right_padded(t))}
     unread = [name for name, t in named.items() if _padding_like(t)]
-    if unread:
+    if unread and decoder and unread[0] in TOKEN_MASKS + PAD_MASKS:  # (session 60: "pass it by keyword as …", as it was)
+        warnings.warn(f"the inputs' {unread[0]!r} is not applied to the hooked maps: beside decoder inputs the "
+                      "decoder's maps have a length of their own, so SWAP counts the neurons at every position, padded "
+                      "ones too, and Ψ depends on what the pad positions hold; score sequences of one length (no "
+                      "padding), or the encoder alone with its mask", UserWarning, stacklevel=user_stacklevel())
+    elif unread:
         warnings.warn(f"the inputs' {unread[0]!r} looks like a padding mask that SWAP cannot line up with the "
                       "hooked maps: it counts the neurons at every position, padded ones too, so Ψ depends on what "
                       "the pad positions hold. Pass it by keyword as attention_mask (non-zero at tokens) or "
