@@ -294,8 +294,10 @@ def test_the_hint_for_a_model_that_returns_no_tensor() -> None:
     x, y = torch.randn(4, 4), torch.tensor([0, 1, 2, 0])
     want = (" (grad_norm needs the model to return its output tensor (logits), and it returns a tuple: wrap it to "
             "return e.g. out[0] or out['logits'])")
-    assert _hint(RuntimeError("x"), TupleOut(), (x, y), "grad_norm") == want
-    assert _hint(RuntimeError("x"), TupleOut(), x, "jacob_cov").startswith(" (jacob_cov needs the model to return")
+    bad = AttributeError("'tuple' object has no attribute 'dim'")  # (session 60: said only of an error naming it)
+    assert _hint(bad, TupleOut(), (x, y), "grad_norm") == want
+    assert _hint(bad, TupleOut(), x, "jacob_cov").startswith(" (jacob_cov needs the model to return")
+    assert _hint(RuntimeError("produced no 4-D feature map"), TupleOut(), (x, y), "grad_norm") == ""
     assert _hint(RuntimeError("x"), TupleOut(), x, "swap_ext") == ""  # neither labels nor gradients: not asked
     assert _hint(RuntimeError("x"), Broken(), torch.randn(2, 3, 8, 8), "grad_norm") == ""  # the model fails itself
     assert "needs the model" not in refusal(api.UnsupportedModel, lambda: api.score(Broken(), (torch.randn(

@@ -25,6 +25,7 @@ import swapnas
 from swapnas import store as store_module
 from swapnas import store_merge
 
+from swapnas.api_failures import hint
 from swapnas.correlation import _filled_archs, set_level_records
 from swapnas.data import Batch
 from swapnas.inits import gaussian_init
@@ -457,3 +458,30 @@ def test_grasp_refuses_a_hugging_face_model_with_fused_attention_and_says_the_wa
         assert math.isfinite(swapnas.score(_HFConfigured(fine), data, "grasp")["grasp"])
     assert fused_attention(nn.Sequential(_HFConfigured("flash_attention_2"))) == "flash_attention_2"
     assert swapnas.score(_HFConfigured("sdpa"), data, "snip")["snip"] > 0  # (only grasp back-propagates twice)
+
+
+class _Outputs(nn.Module):
+    """A classifier returning a dict: ``{"logits": …}`` with ``head``, else a base model's hidden states."""
+
+    def __init__(self, head: bool) -> None:
+        super().__init__()
+        self.head, self.fc, self.act = head, nn.Linear(4, 3), nn.ReLU()
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        out = self.act(self.fc(x))
+        return {"logits": out} if self.head else {"last_hidden_state": out, "pooler_output": out}
+
+
+def test_the_output_hint_names_logits_where_the_output_holds_them_and_is_not_added_to_unrelated_errors() -> None:
+    """The HF audit: "out[0]" of a base model is its hidden states (label metrics then refuse them); the hint was
+    appended to az_nas_trainability's "produced no 4-D feature map" too."""
+    data = (torch.randn(6, 4, generator=torch.Generator().manual_seed(0)), torch.tensor([0, 1, 2, 0, 1, 2]))
+    with pytest.raises(swapnas.UnsupportedModel, match=r"\(grad_norm needs the model to return its output tensor "
+                       r"\(logits\), and it returns a dict: wrap it to return out\['logits'\]\)$"):
+        swapnas.score(_Outputs(True), data, "grad_norm")
+    with pytest.raises(swapnas.UnsupportedModel, match=r"and it returns a dict: it holds no logits \(last_hidden_state, "
+                       r"pooler_output\): score the model with a classification head, or with a metric that reads "
+                       r"activations or weights \(swap_fn, l2_norm, vkdnw_layers, …\)\)$"):
+        swapnas.score(_Outputs(False), data, "grad_norm")
+    batch = Batch(data[0], data[1], 3, "mine", "test", 6)
+    assert hint(get_proxy("grad_norm"), _Outputs(True), batch, RuntimeError("produced no 4-D feature map")) == ""

@@ -5,7 +5,7 @@ where one is seen (out of :mod:`swapnas.api` in session 53, when the hints grew 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import torch
 from torch import nn
@@ -160,7 +160,12 @@ def hint(p: Proxy, model: nn.Module, batch: Batch, exc: Exception) -> str:
                 out = call_model(model, batch.inputs)  # the proxy's own copy: nothing of the caller's changes
         except Exception:  # noqa: BLE001 - the model fails by itself: the error above says how
             return ""
-        if not isinstance(out, torch.Tensor):
-            return (f" ({p.name} needs the model to return its output tensor (logits), and it returns a "
-                    f"{type(out).__name__}: wrap it to return e.g. out[0] or out['logits'])")
+        kind = type(out).__name__
+        if not isinstance(out, torch.Tensor) and kind in str(exc):  # (session 60: not said of an unrelated error)
+            way = "wrap it to return e.g. out[0] or out['logits']"
+            if isinstance(out, Mapping):  # (session 60: a base model's out[0] is its hidden states, not logits)
+                way = "wrap it to return out['logits']" if "logits" in out else (
+                    f"it holds no logits ({', '.join(map(str, out))}): score the model with a classification head, or "
+                    "with a metric that reads activations or weights (swap_fn, l2_norm, vkdnw_layers, …)")
+            return f" ({p.name} needs the model to return its output tensor (logits), and it returns a {kind}: {way})"
     return ""
