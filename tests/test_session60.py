@@ -28,7 +28,9 @@ from swapnas import store_merge
 from swapnas.api_failures import hint
 from swapnas.correlation import _filled_archs, set_level_records
 from swapnas.data import Batch
+from swapnas.executors import PoolExecutor
 from swapnas.inits import gaussian_init
+from swapnas.open_files import check_open_files
 from swapnas.padding import _right_padded
 from swapnas.patterns import EXTENDED_ACTIVATIONS, swap_score
 from swapnas.saturation import SaturationWarning, warn_if_saturated
@@ -485,3 +487,36 @@ def test_the_output_hint_names_logits_where_the_output_holds_them_and_is_not_add
         swapnas.score(_Outputs(False), data, "grad_norm")
     batch = Batch(data[0], data[1], 3, "mine", "test", 6)
     assert hint(get_proxy("grad_norm"), _Outputs(True), batch, RuntimeError("produced no 4-D feature map")) == ""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX open-file limits")
+def test_a_pool_raises_a_low_soft_open_file_limit_or_refuses_before_it_starts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Session 59 left, and worse: under `ulimit -n 24` with --workers 2 the workers printed tracebacks and the run
+    hung after its error (killed by `timeout` after 300 s)."""
+    import resource
+
+    limits, set_to = [(24, 24)], []
+    monkeypatch.setattr(resource, "getrlimit", lambda which: limits[0])
+    monkeypatch.setattr(resource, "setrlimit", lambda which, value: set_to.append(value))
+    with pytest.raises(ValueError, match=r"^--workers 2: this process may open 24 files \(`ulimit -n`\), and 2 worker "
+                       r"processes need about 32 \(their pipes, and a file handle for each tensor sent to them\); raise "
+                       r"it, `ulimit -n 4096`, or use --workers 1, which scores in this process$"):
+        check_open_files(2)
+    assert set_to == []
+    for soft_hard, raised in [((24, 100), (100, 100)), ((24, 10**6), (4096, 10**6)),
+                              ((24, resource.RLIM_INFINITY), (4096, resource.RLIM_INFINITY))]:
+        limits[0] = soft_hard
+        check_open_files(2)
+        assert set_to.pop() == raised
+    for enough in [(32, 32), (resource.RLIM_INFINITY, resource.RLIM_INFINITY), (31, 40)]:
+        limits[0] = enough
+        check_open_files(1 if enough[0] == 31 else 2)  # 1 worker needs 24
+        assert set_to == []
+    limits[0] = (79, 79)
+    with pytest.raises(ValueError, match="8 worker processes need about 80"):
+        check_open_files(8)
+    executor = PoolExecutor(2)
+    limits[0] = (24, 24)
+    with pytest.raises(ValueError, match="--workers 2: this process may open 24 files"):
+        executor._ensure_pool()
+    assert executor._pool is None  # refused before any process started

@@ -52,6 +52,7 @@ from .callers import brief_warning
 from .data import Batch
 from .executor_local import Executor, Item, LocalExecutor, ScoreTask, crash_records, score_item
 from .malloc import keep_freed_memory
+from .open_files import check_open_files
 from .stops import STOP_SIGNALS
 from .pool_retry import run_chunks
 from .ray_address import check_ray_address
@@ -332,6 +333,7 @@ class PoolExecutor(Executor):
             self.close()
         if self._pool is None:
             check_socket_folder(self.workers)
+            check_open_files(self.workers)
             ctx = multiprocessing.get_context("spawn")
             self._size = want
             try:
