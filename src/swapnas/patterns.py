@@ -125,8 +125,9 @@ class _DistinctPatterns:
         elif s != self.s:
             raise ValueError(f"hooked activations disagree on the number of samples (dim 0): {self.s} and {s}; "
                              "SWAP needs one S-bit pattern per neuron, so every hooked map must hold the same samples. "
-                             "A model that moves patches or windows into dim 0 (MobileViT) can be scored on its conv "
-                             "maps alone: swap_score(model, x, activations=..., input_dims=(4,))")
+                             "A model that moves patches, windows or tokens into dim 0 (MobileViT's patches, a mixture "
+                             "of experts' routed tokens) can be scored on the maps that keep the samples there, e.g. "
+                             "its conv maps alone: swap_score(model, x, activations=..., input_dims=(4,))")
         if self.seen is None:
             self.rows.append(pack_patterns(output))
             return
