@@ -83,12 +83,16 @@ def pack_patterns(maps: torch.Tensor) -> torch.Tensor:
 TABLE_MAX_SAMPLES = 20
 
 
+#: what a map of one row for S > 1 samples may be beside a sequence-first one (session 60: Swin V2's was called that)
+_ONE_ROW = ("a map computed once for all the samples (a position-bias table, as Swin V2's MLP makes: leave its "
+            "activation kind out, swap_score's activations=...), a model that runs its samples one at a time, or ")
+
+
 class _DistinctPatterns:
     """Counts the distinct sample-wise patterns of every hooked output together.
 
     The samples are dim 0 of the hooked outputs (normally the input batch; a siamese encoder
-    that sees 9 tiles per image has 9·S), and every hooked layer must have the same number. A map of one row
-    for S > 1 samples, computed once for all of them (Swin V2's position-bias MLP), is left out: no sample patterns.
+    that sees 9 tiles per image has 9·S), and every hooked layer must have the same number.
     Up to TABLE_MAX_SAMPLES samples, each layer's patterns are marked in a 2**S boolean table
     as it runs (nothing kept per layer; a neuron's table index is ``sum_s bit_s * 2**s``,
     one compare and one (1, S) x (S, V) product per layer). Beyond that, the
@@ -97,7 +101,6 @@ class _DistinctPatterns:
 
     def __init__(self, samples: int) -> None:
         self.samples = samples  # S of the inputs: every map's dim 0 must be S or k·S (tiles)
-        self.shared = 0  # maps of one row, computed once for all S > 1 samples (left out: no sample patterns)
         self.s: int | None = None
         self.seen: torch.Tensor | None = None
         self.weights: torch.Tensor | None = None
@@ -107,16 +110,13 @@ class _DistinctPatterns:
 
     def add(self, output: torch.Tensor) -> None:
         s = output.shape[0]
-        if s == 1 < self.samples and (output.dim() < 2 or output.shape[1] != self.samples):  # (not (1, S, …) of a
-            self.shared += 1  # sequence-first module: its error below) e.g. Swin V2's position-bias MLP (session 60)
-            return
         self.neurons += output[0].numel()
         if self.s is None:
             if s % self.samples:
                 raise ValueError(f"a hooked map holds {s} rows on dim 0 and the inputs S = {self.samples} samples: SWAP "
-                                 f"reads dim 0 of every map as the samples (or k·S tiles). Likely a batch_first=False module "
-                                 "(PyTorch's default for nn.TransformerEncoderLayer, nn.MultiheadAttention, "
-                                 f"nn.LSTM/GRU/RNN) or samples folded into another dim: {_FIX}")
+                                 f"reads dim 0 of every map as the samples (or k·S tiles). Likely {_ONE_ROW * (s == 1)}a "
+                                 "batch_first=False module (PyTorch's default for nn.TransformerEncoderLayer, "
+                                 f"nn.MultiheadAttention, nn.LSTM/GRU/RNN) or samples folded into another dim: {_FIX}")
             self.s = s
             if s <= TABLE_MAX_SAMPLES:
                 self.seen = torch.zeros(2**s, dtype=torch.bool, device=output.device)
@@ -276,9 +276,6 @@ def swap_score(model: nn.Module, inputs: Inputs, *, activations: Sequence[type[n
         _refuse_nan(call_naming_a_pair(call_model, model, inputs))
     count = patterns.count()
     if count is None or patterns.s is None:  # (s is set by the first hooked map, with the count)
-        if patterns.shared:
-            raise ValueError(f"every hooked map ({patterns.shared}) holds one row on dim 0 for the S = {samples} "
-                             f"inputs: computed once for all of them, it has no sample patterns; {_FIX}")
         raise NoActivationError(*_no_activation_message(model, activations, input_dims, functions))
     _warn_if_saturated(count, patterns.s, patterns.neurons, samples)  # the maps' rows (9·S tiles …), the inputs
     return count
