@@ -28,17 +28,6 @@ def has(model: nn.Module, kinds: tuple[type[nn.Module], ...]) -> bool:
     return any(isinstance(m, kinds) for m in model.modules())
 
 
-def fused_attention(model: nn.Module) -> str | None:
-    """The attention of a Hugging Face model built with other than ``attn_implementation="eager"`` (its config's
-    ``_attn_implementation``: "sdpa", "flash_attention_2", …), else None (session 60: grasp failed on every one with
-    "derivative for aten::_scaled_dot_product_flash_attention_for_cpu_backward is not implemented")."""
-    for m in model.modules():
-        kind = getattr(getattr(m, "config", None), "_attn_implementation", None)
-        if isinstance(kind, str) and kind != "eager":
-            return kind
-    return None
-
-
 #: what a proxy may require of a model (``Proxy.requires``): the check and the reason to refuse
 REQUIREMENTS: dict[str, tuple[Any, str]] = {
     "relu": (lambda m: has(m, (nn.ReLU,)),
@@ -53,10 +42,6 @@ REQUIREMENTS: dict[str, tuple[Any, str]] = {
     "no_attention": (lambda m: not has(m, (nn.MultiheadAttention,)),
                      "it needs per-parameter second-order terms or tensor outputs that PyTorch's fused "
                      "attention (nn.MultiheadAttention) does not provide"),
-    "eager_attention": (lambda m: fused_attention(m) is None,
-                        "it back-propagates twice (a Hessian-vector product), which the fused attention kernels of "
-                        "scaled_dot_product_attention cannot: build the Hugging Face model with "
-                        "attn_implementation=\"eager\""),
     "global_pool": (lambda m: has(m, (nn.AdaptiveAvgPool2d,)),
                     "it reads the features before a global average pool (nn.AdaptiveAvgPool2d), "
                     "which the model lacks"),
