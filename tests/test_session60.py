@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import re
 import os
 import sqlite3
 import subprocess
@@ -29,7 +30,7 @@ from swapnas.correlation import _filled_archs, set_level_records
 from swapnas.data import Batch
 from swapnas.executors import PoolExecutor
 from swapnas.inits import gaussian_init
-from swapnas.open_files import check_open_files
+from swapnas.open_files import check_open_files, restore_open_files
 from swapnas.padding import _right_padded
 from swapnas.patterns import EXTENDED_ACTIVATIONS, swap_score
 from swapnas.saturation import SaturationWarning, warn_if_saturated
@@ -148,6 +149,17 @@ def test_a_failed_merge_names_the_sources_merged_before_it(tmp_path: Path, monke
     with pytest.raises(StoreError) as first:
         merge_stores([sources[2], sources[0]], tmp_path / "n.sqlite")
     assert str(first.value) == f"the source store {sources[2]} could not be read to the end"  # none before it
+    connect = store_merge.connect_reader
+
+    def third_gone(path: Path) -> sqlite3.Connection:  # (the review: an error opening a source was not annotated)
+        if path.name == "s2.sqlite":
+            raise StoreError(f"{path} is gone")
+        return connect(path)
+
+    monkeypatch.setattr(store_merge, "connect_reader", third_gone)
+    with pytest.raises(StoreError, match=rf"^{re.escape(str(sources[2]))} is gone\. Merged into .*o\.sqlite before it, "
+                       rf"each whole: {re.escape(str(sources[0]))}, {re.escape(str(sources[1]))};"):
+        merge_stores(sources, tmp_path / "o.sqlite")
 
 
 _HANDLES = """
@@ -334,8 +346,10 @@ def test_an_arch_scored_with_a_filled_part_is_counted_and_said_in_the_report() -
                   spearman_ci=(0.3, 0.6), top10_spearman=0.1, spearman_given_params=0.2, seconds_per_arch=1.0,
                   higher_is_better=True)
     lines = failure_lines([ProxyResult("vkdnw_agg", filled=1, **common), ProxyResult("swap", **common)])
-    assert lines == ["FILLED vkdnw_agg: 1 of its 80 scored archs have a part that failed (jacob_cov), counted at "
+    assert lines == ["FILLED vkdnw_agg: 1 of its 80 scored archs has a part that failed (jacob_cov), counted at "
                      "that part's worst value over the set, as the proxy's published aggregation does, not left out"]
+    two = failure_lines([ProxyResult("vkdnw_agg", filled=2, **common)])
+    assert two[0].startswith("FILLED vkdnw_agg: 2 of its 80 scored archs have a part that failed")
 
 
 def test_the_space_tables_p_at_k_of_a_constant_score_is_nan_as_correlates() -> None:
@@ -501,6 +515,8 @@ def test_the_output_hint_names_logits_where_the_output_holds_them_and_is_not_add
         swapnas.score(_Outputs(False), data, "grad_norm")
     batch = Batch(data[0], data[1], 3, "mine", "test", 6)
     assert hint(get_proxy("grad_norm"), _Outputs(True), batch, RuntimeError("produced no 4-D feature map")) == ""
+    assert hint(get_proxy("grad_norm"), _Outputs(True), batch, RuntimeError("bad state_dict")) == ""  # (the review)
+    assert "wrap it" in hint(get_proxy("grad_norm"), _Outputs(True), batch, AttributeError("'dict' has no 'dim'"))
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX open-file limits")
@@ -520,8 +536,12 @@ def test_a_pool_raises_a_low_soft_open_file_limit_or_refuses_before_it_starts(mo
     for soft_hard, raised in [((24, 100), (100, 100)), ((24, 10**6), (4096, 10**6)),
                               ((24, resource.RLIM_INFINITY), (4096, resource.RLIM_INFINITY))]:
         limits[0] = soft_hard
-        check_open_files(2)
+        assert check_open_files(2) == soft_hard  # (the limits before, to put back)
         assert set_to.pop() == raised
+    limits[0] = (5000, resource.RLIM_INFINITY)  # (the review: a soft limit above 4096 was lowered to it)
+    assert check_open_files(1000) == (5000, resource.RLIM_INFINITY) and set_to.pop() == (8016, resource.RLIM_INFINITY)
+    restore_open_files((5000, resource.RLIM_INFINITY))
+    assert set_to.pop() == (5000, resource.RLIM_INFINITY)
     for enough in [(32, 32), (resource.RLIM_INFINITY, resource.RLIM_INFINITY), (31, 40)]:
         limits[0] = enough
         check_open_files(1 if enough[0] == 31 else 2)  # 1 worker needs 24
@@ -534,3 +554,25 @@ def test_a_pool_raises_a_low_soft_open_file_limit_or_refuses_before_it_starts(mo
     with pytest.raises(ValueError, match="--workers 2: this process may open 24 files"):
         executor._ensure_pool()
     assert executor._pool is None  # refused before any process started
+    executor._nofile = (24, 100)  # as a pool that raised the limit holds it: closing puts it back
+    executor.close()
+    assert set_to == [(24, 100)] and executor._nofile is None
+
+
+def test_a_mask_beside_decoder_inputs_and_their_own_mask_says_the_decoder_reason() -> None:
+    """The review: with the usual seq2seq inputs the decoder's own mask came first, and the warning said "pass it by
+    keyword as attention_mask" of a mask passed so."""
+
+    class Seq2Seq(_Masked):
+        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,  # type: ignore[override]
+                    decoder_input_ids: torch.Tensor | None = None,
+                    decoder_attention_mask: torch.Tensor | None = None) -> torch.Tensor:
+            return super().forward(input_ids)
+
+    ids = torch.randint(1, 20, (4, 6), generator=torch.Generator().manual_seed(0))
+    mask = torch.ones(4, 6, dtype=torch.int64)
+    mask[1, 4:] = 0
+    inputs = {"input_ids": ids, "decoder_input_ids": ids, "decoder_attention_mask": mask, "attention_mask": mask}
+    with pytest.warns(UserWarning, match=r"^the inputs' 'attention_mask' is not applied to the hooked maps: beside "
+                      "decoder inputs"):
+        swap_score(Seq2Seq(), inputs, activations=(nn.GELU,), input_dims=(3,))

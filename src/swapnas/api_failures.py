@@ -5,6 +5,7 @@ where one is seen (out of :mod:`swapnas.api` in session 53, when the hints grew 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping
 
 import torch
@@ -161,7 +162,8 @@ def hint(p: Proxy, model: nn.Module, batch: Batch, exc: Exception) -> str:
         except Exception:  # noqa: BLE001 - the model fails by itself: the error above says how
             return ""
         kind = type(out).__name__
-        if not isinstance(out, torch.Tensor) and kind in str(exc):  # (session 60: not said of an unrelated error)
+        if not isinstance(out, torch.Tensor) and re.search(rf"\b{re.escape(kind)}\b", str(exc)):  # (session 60: not
+            # said of an error that does not name the output's type, nor of "dict" inside "state_dict")
             way = "wrap it to return e.g. out[0] or out['logits']"
             if isinstance(out, Mapping):  # (session 60: a base model's out[0] is its hidden states, not logits)
                 way = "wrap it to return out['logits']" if "logits" in out else (

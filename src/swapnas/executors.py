@@ -52,7 +52,7 @@ from .callers import brief_warning
 from .data import Batch
 from .executor_local import Executor, Item, LocalExecutor, ScoreTask, crash_records, score_item
 from .malloc import keep_freed_memory
-from .open_files import check_open_files
+from .open_files import check_open_files, restore_open_files
 from .stops import STOP_SIGNALS
 from .pool_retry import run_chunks
 from .ray_address import check_ray_address
@@ -323,6 +323,7 @@ class PoolExecutor(Executor):
         self._calls = itertools.count()
         self._warm_up: list[Future] = []  # the pool's no-op tasks, one per worker (see _started)
         self._size = 0  # the running pool's processes: at most one per chunk of the largest call so far
+        self._nofile: tuple[int, int] | None = None  # the open-file limits before the pool raised them
 
     def _ensure_pool(self, chunks: int | None = None) -> ProcessPoolExecutor:
         """The pool, with ``min(workers, chunks)`` processes at least (None: ``workers``): a call with fewer chunks
@@ -333,7 +334,7 @@ class PoolExecutor(Executor):
             self.close()
         if self._pool is None:
             check_socket_folder(self.workers)
-            check_open_files(self.workers)
+            self._nofile = check_open_files(self.workers) or self._nofile
             ctx = multiprocessing.get_context("spawn")
             self._size = want
             try:
@@ -398,6 +399,9 @@ class PoolExecutor(Executor):
                     process.kill()
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+        if self._nofile is not None:  # the open-file limit raised for the pool put back
+            restore_open_files(self._nofile)
+            self._nofile = None
 
 
 def make_executor(name: str = "local", *, address: str | None = None, num_cpus: int | None = None,

@@ -13,25 +13,37 @@ log = logging.getLogger(__name__)
 BASE_HANDLES, PER_WORKER = 16, 8
 
 
-def check_open_files(workers: int) -> None:
+def check_open_files(workers: int) -> tuple[int, int] | None:
     """Before a pool of ``workers`` starts: the soft open-file limit raised towards the hard one where it is below
-    what they need (as ``ulimit -Sn`` would), else a ValueError naming the limit and the ways out."""
+    what they need (as ``ulimit -Sn`` would; the limits before are returned, for :func:`restore_open_files` when the
+    pool closes), else a ValueError naming the limit and the ways out."""
     try:
         import resource
     except ImportError:  # Windows: no such limit
-        return
+        return None
     need = BASE_HANDLES + PER_WORKER * workers
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft == resource.RLIM_INFINITY or soft >= need:
-        return
+        return None
     if hard == resource.RLIM_INFINITY or hard >= need:
-        raised = 4096 if hard == resource.RLIM_INFINITY else min(hard, 4096)
+        raised = max(need, 4096) if hard == resource.RLIM_INFINITY else min(hard, max(need, 4096))
         resource.setrlimit(resource.RLIMIT_NOFILE, (raised, hard))
-        log.debug("open-file limit raised from %d to %d for %d worker processes", soft, raised, workers)
-        return
+        log.info("the open-file limit is raised from %d to %d for %d worker processes while they run", soft, raised,
+                 workers)
+        return soft, hard
     raise ValueError(f"--workers {workers}: this process may open {soft} files (`ulimit -n`), and {workers} worker "
                      f"processes need about {need} (their pipes, and a file handle for each tensor sent to them); "
                      "raise it, `ulimit -n 4096`, or use --workers 1, which scores in this process")
 
 
-__all__ = ["check_open_files"]
+def restore_open_files(before: tuple[int, int]) -> None:
+    """The open-file limits :func:`check_open_files` raised put back (a library call leaves its caller's as found)."""
+    import resource
+
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, before)
+    except (ValueError, OSError):  # (another part of the process changed the hard limit meanwhile: leave it)
+        log.debug("the open-file limit could not be put back to %s", before)
+
+
+__all__ = ["check_open_files", "restore_open_files"]

@@ -57,8 +57,10 @@ def live_positions(inputs: Any) -> torch.Tensor | None:
         named = {f"item {i}": t for i, t in enumerate(inputs)  # 0/1 may be token types, which start with 0s)
                  if i and (getattr(t, "dtype", None) == torch.bool or _right_padded(t))}
     unread = [name for name, t in named.items() if _padding_like(t)]
-    if unread and decoder and unread[0] in TOKEN_MASKS + PAD_MASKS:  # (session 60: "pass it by keyword as …", as it was)
-        warnings.warn(f"the inputs' {unread[0]!r} is not applied to the hooked maps: beside decoder inputs the "
+    # beside decoder inputs a named mask is not applied, and said so (session 60: "pass it by keyword as attention_mask"
+    # was said of one passed so, also beside a decoder_attention_mask)
+    if decoder and (masks := [n for n in unread if n in TOKEN_MASKS + PAD_MASKS]):
+        warnings.warn(f"the inputs' {masks[0]!r} is not applied to the hooked maps: beside decoder inputs the "
                       "decoder's maps have a length of their own, so SWAP counts the neurons at every position, padded "
                       "ones too, and Ψ depends on what the pad positions hold; score sequences of one length (no "
                       "padding), or the encoder alone with its mask", UserWarning, stacklevel=user_stacklevel())

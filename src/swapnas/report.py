@@ -73,7 +73,8 @@ def failure_lines(results: Sequence) -> list[str]:
     and a warning for a SWAP-Score at its ceiling on some archs (``saturated``)."""
     lines = [f"FAILED {r.proxy} ({r.failures} archs in all; {_which(i, len(r.errors))}): {e}"
              for r in results for i, e in enumerate(r.errors)]
-    lines += [f"FILLED {r.proxy}: {r.filled} of its {r.n} scored archs have a part that failed ("
+    lines += [f"FILLED {r.proxy}: {r.filled} of its {r.n} scored archs {'has' if r.filled == 1 else 'have'} a part "
+              "that failed ("
               f"{', '.join(get_proxy(r.proxy).fill_failed)}), counted at that part's worst value over the set, as the "
               "proxy's published aggregation does, not left out" for r in results if getattr(r, "filled", 0)]
     return lines + [f"SATURATED {r.proxy}: {r.saturated} of {r.n} archs score >= 95% of the 2**S ceiling (S = the "

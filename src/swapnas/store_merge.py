@@ -77,7 +77,7 @@ def _merge_into(into_store: ScoreStore, paths: list[Path], n: int) -> Merge:
         unknown: set[str] = set()
         for i, path in enumerate(paths):
             # a sound store (opened above): its -shm/-wal files go
-            with _closing(connect_reader(path)) as db, _naming_merged(paths[:i], dest):
+            with _naming_merged(paths[:i], dest), _closing(connect_reader(path)) as db:
                 protocols = db.execute("SELECT fingerprint, description FROM protocols").fetchall()
                 theirs, _ = _scan(db, "proxy_code", ("proxy", "digest", "created"))
                 unknown |= set(unrecorded_names(db, [name for name, _, _ in theirs])) & set(codes)
