@@ -371,7 +371,8 @@ def test_which_failures_are_for_want_of_memory(error: str, short: bool) -> None:
     assert not out_of_memory(Record("ok", 1.0, 0.0, [1.0], 0.1, None, error))
 
 
-def test_a_read_only_store_reuses_an_out_of_memory_failure_stored_before_and_runs(tmp_path: Path) -> None:
+def test_a_read_only_store_reuses_an_out_of_memory_failure_stored_before_and_runs(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     protocol = Protocol("nb201", "cifar10", 2, repeats=1, seed=0, net={"C": 4, "N": 1})
     batch = Batch(torch.zeros(2, 3, 4, 4), torch.zeros(2, dtype=torch.int64), 10, "cifar10", "test", 2)
     short = Record("failed", None, None, [], 0.1, None, "MemoryError: ")
@@ -380,12 +381,15 @@ def test_a_read_only_store_reuses_an_out_of_memory_failure_stored_before_and_run
         store.add_protocol(protocol.fingerprint, protocol.describe())
         store.put(protocol.key("a", params), short)
         store.put(protocol.key("b", params), ok_record)
-    with ScoreStore(tmp_path / "s.sqlite", read_only=True) as store, warnings.catch_warnings():
+    with ScoreStore(tmp_path / "s.sqlite", read_only=True) as store, warnings.catch_warnings(), \
+            caplog.at_level("WARNING", logger="swapnas"):
         warnings.simplefilter("ignore", ProxyCodeWarning)
         warnings.simplefilter("ignore", NetworkCodeWarning)
         got = score_archs(["a", "b"], "nb201", [params], protocol, batch, store, torch.device("cpu"),
                           progress=False, executor=_ShortOfMemory({}))
     assert got["params"] == [short, ok_record]  # (the review: it refused, "1 arch(s) still need scoring")
+    # session 60: the warning said "not stored, so a rerun scores them again" of these, reused by every rerun
+    assert "ran out of memory" not in caplog.text
 
 
 def test_the_reviews_findings_on_messages(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
