@@ -500,7 +500,8 @@ def test_the_output_hint_names_logits_where_the_output_holds_them_and_is_not_add
     with pytest.raises(swapnas.UnsupportedModel, match=r"\(grad_norm needs the model to return its output tensor "
                        r"\(logits\), and it returns a dict: wrap it to return out\['logits'\]\)$"):
         swapnas.score(_Outputs(True), data, "grad_norm")
-    with pytest.raises(swapnas.UnsupportedModel, match=r"and it returns a dict: it holds no logits \(last_hidden_state, "
+    with pytest.raises(swapnas.UnsupportedModel, match=r"and it returns a dict: it holds no logits \("
+                       r"last_hidden_state, "
                        r"pooler_output\): score the model with a classification head, or with a metric that reads "
                        r"activations or weights \(swap_fn, l2_norm, vkdnw_layers, …\)\)$"):
         swapnas.score(_Outputs(False), data, "grad_norm")
@@ -520,7 +521,8 @@ def test_a_pool_raises_a_low_soft_open_file_limit_or_refuses_before_it_starts(mo
     monkeypatch.setattr(resource, "getrlimit", lambda which: limits[0])
     monkeypatch.setattr(resource, "setrlimit", lambda which, value: set_to.append(value))
     with pytest.raises(ValueError, match=r"^--workers 2: this process may open 24 files \(`ulimit -n`\), and 2 worker "
-                       r"processes need about 32 \(their pipes, and a file handle for each tensor sent to them\); raise "
+                       r"processes need about 32 \(their pipes, and a file handle for each tensor sent to them\); "
+                       r"raise "
                        r"it, `ulimit -n 4096`, or use --workers 1, which scores in this process$"):
         check_open_files(2)
     assert set_to == []
@@ -567,3 +569,29 @@ def test_a_mask_beside_decoder_inputs_and_their_own_mask_says_the_decoder_reason
     with pytest.warns(UserWarning, match=r"^the inputs' 'attention_mask' is not applied to the hooked maps: beside "
                       "decoder inputs"):
         swap_score(Seq2Seq(), inputs, activations=(nn.GELU,), input_dims=(3,))
+
+
+class SiLUActivation(nn.Module):
+    """Hugging Face's SiLU module, written here."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return nn.functional.silu(x)
+
+
+SiLUActivation.__module__ = "transformers.activations"
+
+
+def test_activation_modules_of_other_libraries_are_named_also_with_functions_on() -> None:
+    """The mutation run: with functions=True they were left out of what the model holds ("it has no activation module
+    at all … SWAP has no activation to count"), though widening input_dims hooks them; and they were joined by a bare
+    comma."""
+    x = torch.randn(6, 4, generator=torch.Generator().manual_seed(0))
+    model = nn.Sequential(nn.Linear(4, 8), GELUActivation(), nn.Linear(8, 8), SiLUActivation())
+    with pytest.raises(swapnas.NoActivationError) as got:
+        swap_score(model, x, functions=True, input_dims=(4,))
+    assert got.value.finding.endswith("; it has GELUActivation, SiLUActivation module(s)")
+    assert got.value.advice == "Pass input_dims=(2, 3, 4) to hook others."
+    assert swap_score(model, x, functions=True, input_dims=(2, 3, 4)) > 0  # the advice works
+    with pytest.raises(swapnas.NoActivationError, match=r"and activation modules of other libraries \(GELUActivation, "
+                       r"SiLUActivation\) are hooked with functions=True"):
+        swap_score(model, x)

@@ -10,7 +10,8 @@ from torch.nn.utils import parametrize
 _CONV_LINEAR = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
 #: what :func:`gaussian_init` sets, per module kind
 _INIT_SETS = ((_CONV_LINEAR, {"weight", "bias"}),
-              (nn.modules.batchnorm._NormBase, {"weight", "bias", "running_mean", "running_var", "num_batches_tracked"}))
+              (nn.modules.batchnorm._NormBase,
+               {"weight", "bias", "running_mean", "running_var", "num_batches_tracked"}))
 
 
 def _normal_(t: torch.Tensor, generator: torch.Generator) -> None:

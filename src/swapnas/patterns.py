@@ -114,7 +114,8 @@ class _DistinctPatterns:
         if self.s is None:
             if s % self.samples:
                 raise ValueError(f"a hooked map holds {s} rows on dim 0 and the inputs S = {self.samples} samples: SWAP "
-                                 f"reads dim 0 of every map as the samples (or k·S tiles). Likely {_ONE_ROW * (s == 1)}a "
+                                 f"reads dim 0 of every map as the samples (or k·S tiles). Likely "
+                                 f"{_ONE_ROW * (s == 1)}a "
                                  "batch_first=False module (PyTorch's default for nn.TransformerEncoderLayer, "
                                  f"nn.MultiheadAttention, nn.LSTM/GRU/RNN) or samples folded into another dim: {_FIX}")
             self.s = s
@@ -371,9 +372,12 @@ def _no_activation_message(model: nn.Module, activations: Sequence[type[nn.Modul
     extended = [n for n in present if n not in kinds and n in {k.__name__ for k in EXTENDED_ACTIVATIONS}]
     positive = [n for n in present if n in ("Sigmoid", "Softplus", "Hardsigmoid")]  # > 0 for every input
     signed = [n for n in present if n not in kinds and n not in extended + positive]
+    # activation modules of other libraries (Hugging Face's GELUActivation, SiLUActivation: session 60, "no activation
+    # module at all" was said of them), hooked by functions=True
+    others = sorted({type(m).__name__ for m in activation_like(model, activations)} - set(present))
     wide = {2, 3, 4} <= set(input_dims)
     wider = (["activations= (e.g. swapnas.EXTENDED_ACTIVATIONS)"] if extended else []) + (
-        ["input_dims=(2, 3, 4)"] if not wide and (extended or set(present) & kinds) else [])
+        ["input_dims=(2, 3, 4)"] if not wide and (extended or (others and functions) or set(present) & kinds) else [])
     advice = [f"Pass {' or '.join(wider)} to hook others."] if wider else [
         "The proxies hook 2-, 3- and 4-D maps only; for other ranks (5-D Conv3d maps) call swapnas.swap_score("
         "model, x, input_dims=(5,))."] if set(present) & kinds else []
@@ -384,12 +388,10 @@ def _no_activation_message(model: nn.Module, activations: Sequence[type[nn.Modul
     if positive:
         advice.append(f"{', '.join(positive)} {'gives' if len(positive) == 1 else 'give'} a positive output for "
                       "every input: no sign pattern to count.")
-    # activation modules of other libraries (Hugging Face's GELUActivation, SiLUActivation: session 60, "no activation
-    # module at all" was said of them)
-    others = [] if functions else sorted({type(m).__name__ for m in activation_like(model, activations)} - set(present))
     if not functions:
+        also = f" and activation modules of other libraries ({', '.join(others)})" if others else ""
         advice.insert(0 if others else len(advice), f"Activations called as functions (F.relu, torch.relu, F.gelu, …)"
-                      f"{f' and activation modules of other libraries ({chr(44).join(others)})' if others else ''} "
+                      f"{also} "
                       f"are hooked with functions=True (the proxy swap_fn)"
                       f"{'' if wide else ', with input_dims=(2, 3, 4) for linear and token maps'}.")
     present += others
