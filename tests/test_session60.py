@@ -595,3 +595,17 @@ def test_activation_modules_of_other_libraries_are_named_also_with_functions_on(
     with pytest.raises(swapnas.NoActivationError, match=r"and activation modules of other libraries \(GELUActivation, "
                        r"SiLUActivation\) are hooked with functions=True"):
         swap_score(model, x)
+
+
+def test_best_on_a_model_with_activation_modules_of_another_library_points_to_swap_fn() -> None:
+    """The HF audit: `best`'s refusal pointed a Transformer to swap_ext_layers, which hooks none of Hugging Face's
+    activation modules; it still does for other Transformers."""
+    ids = torch.randint(0, 20, (6, 5), generator=torch.Generator().manual_seed(0))
+    hf = nn.Sequential(nn.Embedding(20, 8), nn.Linear(8, 8), GELUActivation(), nn.Linear(8, 3))
+    with pytest.raises(swapnas.UnsupportedModel, match=r"F\.gelu; this model's activations are modules of another "
+                       r"library \(GELUActivation\): use swap_fn, which hooks them\)$"):
+        swapnas.score(hf, ids, "best")
+    assert swapnas.score(hf, ids, "swap_fn")["swap_fn"] > 0
+    torch_own = nn.Sequential(nn.Embedding(20, 8), nn.Linear(8, 8), nn.GELU(), nn.Linear(8, 3))
+    with pytest.raises(swapnas.UnsupportedModel, match=r"activations as functions, F\.gelu\)$"):
+        swapnas.score(torch_own, ids, "best")

@@ -286,9 +286,12 @@ def _check_inputs_for(wanted: list[Proxy], model: nn.Module, batch: Batch, label
         except UnsupportedModel as exc:
             if p.name != ALIASES.get("best"):
                 raise
+            others = sorted({type(m).__name__ for m in activation_like(model, EXTENDED_ACTIVATIONS)})
+            theirs = f"; this model's activations are modules of another library ({', '.join(others)}): use " \
+                     "swap_fn, which hooks them" if others else ""  # (session 60: swap_ext_layers hooks none of them)
             raise UnsupportedModel(f"{exc} (`best` outside a space is {p.name}, a fitness for CNNs; on a Transformer "
                                    "use swap_ext_layers, FlexiBERT's `best`, or swap_ext; swap_fn where it calls its "
-                                   "activations as functions, F.gelu)", exc.why) from None
+                                   f"activations as functions, F.gelu{theirs})", exc.why) from None
     if not isinstance(batch.inputs, torch.Tensor):
         single = {p.name: [q.name for q in with_bases([p]) if q.base is None and not q.multi_input] for p in wanted}
         named = [n if one == [n] else f"{n} (through {', '.join(one)})" for n, one in single.items() if one]
