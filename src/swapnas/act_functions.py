@@ -26,7 +26,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
-__all__ = ["ACTIVATION_NAME", "FUNCTIONS", "activation_calls", "activation_like", "functions_of"]
+__all__ = ["ACTIVATION_NAME", "FUNCTIONS", "activation_calls", "activation_like", "activation_like_names",
+           "functions_of"]
 
 #: the functions that compute each activation module's map (the module calls one of them itself)
 FUNCTIONS: dict[type[nn.Module], tuple[Callable[..., Any], ...]] = {
@@ -88,6 +89,11 @@ def activation_like(model: nn.Module, known: Sequence[type[nn.Module]]) -> list[
             if not isinstance(m, kinds) and not type(m).__module__.startswith("torch.")
             and ACTIVATION_NAME.search(type(m).__name__)
             and next(m.children(), None) is None and next(m.parameters(), None) is None and _keeps_sign(m)]
+
+
+def activation_like_names(model: nn.Module, known: Sequence[type[nn.Module]]) -> list[str]:
+    """The class names of :func:`activation_like`'s modules, each once, sorted (what the errors name)."""
+    return sorted({type(m).__name__ for m in activation_like(model, known)})
 
 
 class _Calls(TorchFunctionMode):

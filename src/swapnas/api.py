@@ -31,7 +31,7 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
-from .act_functions import activation_like
+from .act_functions import activation_like, activation_like_names
 from .api_failures import run_proxy, shapes
 from .api_inputs import as_batch, as_device, check_num_classes, check_seed
 from .bundle import Batch
@@ -286,7 +286,7 @@ def _check_inputs_for(wanted: list[Proxy], model: nn.Module, batch: Batch, label
         except UnsupportedModel as exc:
             if p.name != ALIASES.get("best"):
                 raise
-            others = sorted({type(m).__name__ for m in activation_like(model, EXTENDED_ACTIVATIONS)})
+            others = activation_like_names(model, EXTENDED_ACTIVATIONS)
             theirs = f"; this model's activations are modules of another library ({', '.join(others)}): use " \
                      "swap_fn, which hooks them" if others else ""  # (session 60: swap_ext_layers hooks none of them)
             raise UnsupportedModel(f"{exc} (`best` outside a space is {p.name}, a fitness for CNNs; on a Transformer "

@@ -19,7 +19,7 @@ from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 import torch
 from torch import nn
 
-from .act_functions import activation_calls, activation_like
+from .act_functions import activation_calls, activation_like, activation_like_names
 from .buffers import restored_buffers
 from .module_tools import all_modules
 from .padding import live_positions, unmasked, without_padding
@@ -374,7 +374,7 @@ def _no_activation_message(model: nn.Module, activations: Sequence[type[nn.Modul
     signed = [n for n in present if n not in kinds and n not in extended + positive]
     # activation modules of other libraries (Hugging Face's GELUActivation, SiLUActivation: session 60, "no activation
     # module at all" was said of them), hooked by functions=True
-    others = sorted({type(m).__name__ for m in activation_like(model, activations)} - set(present))
+    others = [n for n in activation_like_names(model, activations) if n not in present]
     wide = {2, 3, 4} <= set(input_dims)
     wider = (["activations= (e.g. swapnas.EXTENDED_ACTIVATIONS)"] if extended else []) + (
         ["input_dims=(2, 3, 4)"] if not wide and (extended or (others and functions) or set(present) & kinds) else [])

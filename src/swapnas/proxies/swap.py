@@ -6,7 +6,7 @@ from typing import Any
 
 from torch import nn
 
-from ..act_functions import activation_like
+from ..act_functions import activation_like_names
 from ..data import Batch
 from ..patterns import EXTENDED_ACTIVATIONS, ICLR_ACTIVATIONS, NoActivationError, swap_score
 from ..size_prior import regularise
@@ -29,7 +29,7 @@ def _psi(batch: Batch, model: nn.Module, **settings: Any) -> float:
         return float(swap_score(model, batch.inputs, restore_buffers=False, **settings))
     except NoActivationError as exc:  # the proxies first; swap_score's own settings only for a direct call
         direct = f" (Calling swapnas.swap_score itself: {exc.advice})" if exc.advice else ""
-        others = sorted({type(m).__name__ for m in activation_like(model, EXTENDED_ACTIVATIONS)})
+        others = activation_like_names(model, EXTENDED_ACTIVATIONS)
         kind = "is an activation module" if len(others) == 1 else "are activation modules"
         theirs = f" This model's {', '.join(others)} {kind} of another library (Hugging Face's, timm's): swap_fn " \
             f"hooks {'it' if len(others) == 1 else 'them'}." if others else ""
