@@ -57,11 +57,13 @@ def gaussian_init(model: nn.Module, generator: torch.Generator) -> None:
     if not isinstance(generator, torch.Generator):
         raise TypeError(f"gaussian_init draws from a torch.Generator, e.g. torch.Generator().manual_seed(0), not "
                         f"{generator!r}")
-    kept = {id(t) for m in model.modules() if not isinstance(m, _CONV_LINEAR) and not _hf_conv1d(m)
-            for t in m.parameters(recurse=False)}  # (a weight tied to one of these keeps its values)
+    modules = list(model.modules())
+    to_draw = {id(m) for m in modules if isinstance(m, _CONV_LINEAR) or _hf_conv1d(m)}  # each module classed once
+    kept = {id(t) for m in modules if id(m) not in to_draw  # (a weight tied to one of these keeps its values)
+            for t in m._parameters.values() if t is not None}
     with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, _CONV_LINEAR) or _hf_conv1d(m):
+        for m in modules:
+            if id(m) in to_draw:
                 weight: torch.Tensor = getattr(m, "weight")
                 if parametrize.is_parametrized(m, "weight"):  # weight_norm …: through the parametrization (session 57)
                     _normal_(drawn := torch.empty_like(weight), generator)
