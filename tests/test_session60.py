@@ -55,8 +55,9 @@ from tests.test_set_level_fill import _records
 def test_failures_for_want_of_memory_scored_now_are_counted_and_those_stored_before_are_not(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     """Session 59 left: the warning counted the failures reused from a read-only store too, and said "not stored, so a
-    rerun scores them again" of them (``tests/test_session59.py``'s read-only test asserts it no longer does); an arch
-    given twice is counted once, and an old stored one, scored again and fine now, not at all."""
+    rerun scores them again" of them (``tests/test_session59.py``'s read-only test asserts it no longer does). This one
+    pins what the change kept, and passes on the code before it too: an arch given twice is counted once, and an old
+    stored one, scored again and fine now, not at all."""
     protocol = Protocol("nb201", "cifar10", 2, repeats=1, seed=0, net={"C": 4, "N": 1})
     batch = Batch(torch.zeros(2, 3, 4, 4), torch.zeros(2, dtype=torch.int64), 10, "cifar10", "test", 2)
     short = Record("failed", None, None, [], 0.1, None, "MemoryError: ")
