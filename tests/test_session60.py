@@ -424,13 +424,14 @@ def test_an_activation_module_of_another_library_is_named_with_the_proxy_that_ho
 
 
 class _Masked(nn.Module):
-    """Token ids and an attention mask by position, as ``BertModel(ids, mask)`` takes them."""
+    """Token ids and an attention mask by position, as ``BertModel(ids, mask)`` takes them (its parameter not named as a
+    mask: one so named is read by name since session 61, test_session61)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.emb, self.fc, self.act = nn.Embedding(20, 8), nn.Linear(8, 8), nn.GELU()
 
-    def forward(self, ids: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, ids: torch.Tensor, keep: torch.Tensor | None = None) -> torch.Tensor:
         return self.act(self.fc(self.emb(ids)))
 
 

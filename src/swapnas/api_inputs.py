@@ -10,7 +10,7 @@ from typing import Any
 import torch
 
 from .bundle import Batch
-from .padding import unmasked
+from .padding import shared_mask_hint, unmasked
 from .patterns import input_tensors
 from .devices import available_devices, unavailable
 
@@ -108,7 +108,8 @@ def as_batch(inputs: Any, num_classes: int | None = None) -> tuple[Batch, bool]:
         raise ValueError(f"inputs must hold S >= 1 samples along dim 0 (got shape {tuple(tensors[0].shape)})")
     if len({t.shape[0] for t in tensors}) > 1:
         raise ValueError(f"the input tensors disagree on the number of samples S (dim 0): "
-                         f"{[t.shape[0] for t in tensors]}; give each the same S samples")
+                         f"{[t.shape[0] for t in tensors]}; give each the same S samples"
+                         f"{shared_mask_hint(x, int(tensors[0].shape[0]))}")
     if y is not None and not isinstance(y, torch.Tensor):
         raise TypeError(f"the labels y of an (x, y) pair must be a tensor, not {type(y).__name__}: torch.as_tensor(y)")
     if y is not None and y.dim() == 0:

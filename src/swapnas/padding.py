@@ -10,7 +10,9 @@ output did not. Where the inputs name their mask in a way whose meaning is known
 - ``src_key_padding_mask`` / ``key_padding_mask`` (PyTorch): True (or non-zero in a float, additive mask) at a pad.
 
 A mask of another name (a key with "mask" in it), or a bool one passed by position (``(ids, mask)``), cannot be read
-safely (the two conventions are opposite): it gets a warning, as it did not before. The benchmarks' token batches
+safely (the two conventions are opposite): it gets a warning, as it did not before. Inputs by position are named by
+the model's ``forward`` signature where they bind to it (session 61: ``model(ids, mask)`` of a Hugging Face model is
+``model(input_ids=ids, attention_mask=mask)``, read as such; a left-padded mask by position was not even warned of). The benchmarks' token batches
 (FlexiBERT) have no mask, as in the SWAP authors' scoring: their scores are unchanged.
 
 SWAP's pass also runs with PyTorch's fused attention fast path off (:func:`swapnas.size_prior.unfused_attention`,
@@ -21,6 +23,7 @@ padding mask ``nn.TransformerEncoder`` packed the batch into a nested tensor, wh
 
 from __future__ import annotations
 
+import inspect
 import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -37,9 +40,39 @@ PAD_MASKS = ("src_key_padding_mask", "key_padding_mask")
 Sink = Callable[[torch.Tensor], None]
 
 
+def by_name(model: Callable[..., Any], inputs: Any) -> Any:
+    """A tuple/list of inputs as the dict of ``model.forward``'s parameters they bind to (``model(*inputs)`` is
+    ``model(**that)``), where each binds to a parameter of its own by name and one of those names a mask; the inputs
+    themselves otherwise (a dict or a tensor, a ``*args`` signature, one that does not bind, or no mask by name: then
+    :func:`live_positions` reads masks by position from their values)."""
+    if not isinstance(inputs, (tuple, list)):
+        return inputs
+    try:
+        signature = inspect.signature(getattr(model, "forward", model))
+        params, bound = signature.parameters, signature.bind(*inputs).arguments
+    except (TypeError, ValueError):  # no signature (a builtin), or more inputs than it takes
+        return inputs
+    named = {k: v for k, v in bound.items() if params[k].kind in (params[k].POSITIONAL_ONLY,
+                                                                  params[k].POSITIONAL_OR_KEYWORD)}
+    return named if len(named) == len(inputs) and any(map(_mask_key, named)) else inputs
+
+
+def shared_mask_hint(inputs: Any, samples: int) -> str:
+    """The way out where an input named as a mask (by key, or by the model's ``forward`` signature: :func:`by_name`)
+    has another dim 0 than the S samples: one tensor for all samples, such as an ``(L, L)`` causal mask (session 61:
+    the error gave the dims alone); "" otherwise."""
+    shared = next((k for k, t in (inputs.items() if isinstance(inputs, Mapping) else ())
+                   if _mask_key(k) and isinstance(t, torch.Tensor) and t.dim() and t.shape[0] != samples), None)
+    if shared is None:
+        return ""
+    return (f"; {shared!r} {tuple(inputs[shared].shape)} is one mask for all samples, but every input holds the S = "
+            f"{samples} samples on dim 0: build it inside the model (a wrapper module whose forward passes {shared}=… "
+            "or is_causal=True) and score the wrapper with the other inputs")
+
+
 def live_positions(inputs: Any) -> torch.Tensor | None:
     """``(S, L)`` bool, True at the real tokens, from the inputs' ``attention_mask`` (or PyTorch's key padding mask);
-    None where the inputs name no such mask or it pads nothing. The mask is read only where it is 2-D, another input
+    None where the inputs name no such mask or it pads nothing (inputs by position: see :func:`by_name`). The mask is read only where it is 2-D, another input
     has its (S, L) in front (the ids or embeddings it pads) and no decoder input is there (an encoder-decoder's
     decoder maps have their own length); a mask that may be one but is not read gets a warning."""
     named = dict(inputs) if isinstance(inputs, Mapping) else {}

@@ -22,7 +22,7 @@ from torch import nn
 from .act_functions import activation_calls, activation_like, activation_like_names
 from .buffers import restored_buffers
 from .module_tools import all_modules
-from .padding import live_positions, unmasked, without_padding
+from .padding import by_name, live_positions, shared_mask_hint, unmasked, without_padding
 from .saturation import (  # noqa: F401  (re-exported: the saturation warning lived here)
     SATURATION, SaturationWarning, saturation_once, warn_if_saturated as _warn_if_saturated)
 from .seq_first import FIX as _FIX, batch_first_guard, positional as _positional
@@ -271,7 +271,7 @@ def swap_score(model: nn.Module, inputs: Inputs, *, activations: Sequence[type[n
     restore = restored_buffers(model) if restore_buffers else contextlib.nullcontext()
     samples, fed = num_samples(inputs), {tuple(t.shape) for t in input_tensors(inputs)}
     patterns = _DistinctPatterns(samples)
-    add = without_padding(live_positions(inputs), patterns.add)  # padded positions as 0 (``swapnas.padding``)
+    add = without_padding(live_positions(by_name(model, inputs)), patterns.add)  # pads as 0 (``swapnas.padding``)
     with restore, batch_first_guard(model, samples, add, fed) as sink, torch.no_grad(), unfused_attention(), \
             hooked_activations(model, activations, input_dims, sink=sink, skip_repeats=True, functions=functions):
         _refuse_nan(call_naming_a_pair(call_model, model, inputs))
@@ -355,7 +355,7 @@ def check_inputs(model: nn.Module, inputs: Inputs, what: str = "swap_score") -> 
                          f"{tuple(empty.shape)})")
     if len({t.shape[0] for t in tensors}) > 1:
         raise ValueError(f"{what}: the input tensors disagree on the number of samples (dim 0): "
-                         f"{[t.shape[0] for t in tensors]}")
+                         f"{[t.shape[0] for t in tensors]}{shared_mask_hint(by_name(model, inputs), num_samples(inputs))}")
     refuse_meta(model, tensors, what)
     for t in (t for t in input_tensors(unmasked(inputs)) if t.is_floating_point() or t.is_complex()):
         if bad := int((~torch.isfinite(t)).sum()):

@@ -1,0 +1,81 @@
+"""Session 61: items left as found by session 60 and the session's audits (each test fails on the code before its
+change unless it says so)."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+import torch
+from torch import nn
+
+import swapnas
+from swapnas.padding import by_name, shared_mask_hint
+from swapnas.patterns import swap_score
+from tests.test_padding import _batch, _naive, _Tokens
+
+
+def _quiet_psi(model: nn.Module, inputs: object) -> int:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        return swap_score(model, inputs, input_dims=(3,))
+
+
+@pytest.mark.parametrize("left", [False, True])
+def test_an_attention_mask_by_position_is_read_by_the_name_forward_gives_it(left: bool) -> None:
+    """``model(ids, mask)`` of a model whose forward names its second parameter ``attention_mask`` (Hugging Face's
+    BertModel): before, a right-padded one was warned about and a left-padded one taken as token types, both counted
+    at the pads (Ψ 66/63 and 66/65 with two pad ids in the session's check); now read as by keyword."""
+    model = _Tokens()
+    (ids0, mask), (ids_r, _) = _batch(0), _batch(None)
+    if left:
+        ids0, ids_r, mask = ids0.flip(1), ids_r.flip(1), mask.flip(1)
+    want = _naive(model, ids0, mask)
+    assert _quiet_psi(model, (ids0, mask)) == want == _quiet_psi(model, (ids_r, mask))
+    assert _quiet_psi(model, {"input_ids": ids_r, "attention_mask": mask}) == want
+
+    class Named(_Tokens):  # a mask by another name: warned of as by keyword (a left-padded one was not)
+        def forward(self, input_ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+            return super().forward(input_ids, mask)
+
+    with pytest.warns(UserWarning, match=r"the inputs' 'mask' looks like a padding mask"):
+        swap_score(Named(), (ids0, mask), input_dims=(3,))
+
+
+def test_by_name_keeps_inputs_that_name_no_mask_or_do_not_bind() -> None:
+    ids, mask = _batch(0)
+
+    class Star(nn.Module):
+        def forward(self, *xs: torch.Tensor) -> torch.Tensor:
+            return xs[0]
+
+    class Plain(nn.Module):
+        def forward(self, input_ids: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
+            return input_ids
+
+    assert by_name(_Tokens(), (ids, mask)) == {"input_ids": ids, "attention_mask": mask}
+    assert by_name(_Tokens(), [ids, mask]) == {"input_ids": ids, "attention_mask": mask}
+    for model, inputs in ((Star(), (ids, mask)), (Plain(), (ids, mask)), (_Tokens(), (ids, mask, mask, mask))):
+        assert by_name(model, inputs) is inputs  # *args, no mask by name, more inputs than forward takes
+    named = {"input_ids": ids}
+    assert by_name(_Tokens(), named) is named and by_name(_Tokens(), ids) is ids
+    assert by_name(len, (ids,)) == (ids,)  # a builtin without a signature: as given
+
+
+def _encoder() -> nn.Module:
+    layer = nn.TransformerEncoderLayer(16, 2, 32, batch_first=True)
+    return nn.TransformerEncoder(layer, 1, enable_nested_tensor=False)
+
+
+def test_one_mask_for_all_samples_is_refused_with_the_way_out() -> None:
+    """An (L, L) causal mask passed as an input: the error gave the dims alone ([8, 5])."""
+    x, causal = torch.randn(8, 5, 16), nn.Transformer.generate_square_subsequent_mask(5)
+    way_out = (r"'mask' \(5, 5\) is one mask for all samples, but every input holds the S = 8 samples on dim 0: "
+               r"build it inside the model \(a wrapper module whose forward passes mask=… or is_causal=True\)")
+    with pytest.raises(ValueError, match=r"disagree on the number of samples \(dim 0\): \[8, 5\]; " + way_out):
+        swap_score(_encoder(), (x, causal), input_dims=(3,))  # by position: named by forward's signature
+    with pytest.raises(ValueError, match=r"give each the same S samples; " + way_out):
+        swapnas.score(_encoder(), ({"src": x, "mask": causal}, None), proxies=["swap_ext"])
+    assert shared_mask_hint({"src": x, "other": causal}, 8) == ""  # not named as a mask: the dims alone
+    assert shared_mask_hint({"src": x, "mask": causal[:1].expand(8, 5)}, 8) == ""  # one row per sample
+    assert shared_mask_hint((x, causal), 8) == ""  # by position, unnamed
