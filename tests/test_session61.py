@@ -79,3 +79,54 @@ def test_one_mask_for_all_samples_is_refused_with_the_way_out() -> None:
     assert shared_mask_hint({"src": x, "other": causal}, 8) == ""  # not named as a mask: the dims alone
     assert shared_mask_hint({"src": x, "mask": causal[:1].expand(8, 5)}, 8) == ""  # one row per sample
     assert shared_mask_hint((x, causal), 8) == ""  # by position, unnamed
+
+
+def test_an_address_space_limit_is_warned_of_and_a_library_it_stops_is_one_line(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """Under ``ulimit -v`` the command printed Python's 12-line traceback of ``import torch``, or OpenBLAS spun for
+    minutes as scipy loaded (1 GiB), with no word about the limit."""
+    import resource
+    import sys
+
+    from swapnas.address_space import LOW, low_address_space, out_of_address_space
+    from swapnas.stops import quiet_start_interrupt
+    mapped = ImportError("libtorch_cpu.so: failed to map segment from shared object")
+    monkeypatch.setattr(resource, "getrlimit", lambda which: (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+    assert low_address_space() is None and out_of_address_space(mapped) is None  # no limit: Python's own error
+    monkeypatch.setattr(resource, "getrlimit", lambda which: (LOW, resource.RLIM_INFINITY))
+    assert low_address_space() is None  # at the threshold: quiet
+    monkeypatch.setattr(resource, "getrlimit", lambda which: (1000 * 2**20, resource.RLIM_INFINITY))
+    assert low_address_space() == (
+        "this process may use 1000 MiB of address space (ulimit -v): torch, scipy and OpenBLAS need about 1.5 GiB of "
+        "it per process (below, a library fails to load, or OpenBLAS retries its buffer forever as it starts); raise "
+        "it (ulimit -v unlimited) if the run stops or hangs")
+    assert out_of_address_space(mapped) == (
+        "libtorch_cpu.so: failed to map segment from shared object: this process may use 1000 MiB of address space "
+        "(ulimit -v), too little to load torch and the libraries swapnas uses (about 1.5 GiB of it per process); "
+        "raise it (ulimit -v unlimited, or a few GiB) and rerun: a run resumes from its store")
+    assert out_of_address_space(MemoryError()).startswith("MemoryError: this process may use 1000 MiB")
+    assert out_of_address_space(OSError("Cannot allocate memory for thread-local data")) is not None
+    assert out_of_address_space(ImportError("No module named 'scipy'")) is None
+    calls: list[type] = []
+    monkeypatch.setattr(sys, "argv", ["/venv/bin/swapnas", "correlate"])
+    monkeypatch.setattr(sys, "excepthook", lambda kind, value, tb: calls.append(kind))
+    quiet_start_interrupt()
+    sys.excepthook(ImportError, mapped, None)
+    sys.excepthook(ImportError, ImportError("No module named 'scipy'"), None)
+    assert capsys.readouterr().err == f"swapnas: {out_of_address_space(mapped)}\n"
+    assert calls == [ImportError]  # the other import error: Python's traceback, as before
+
+
+def test_the_command_warns_as_it_starts_under_a_low_address_space_limit(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import resource
+    import sys
+
+    from swapnas.cli import command
+    monkeypatch.setattr(sys, "argv", ["swapnas", "proxies"])
+    monkeypatch.setattr(resource, "getrlimit", lambda which: (1000 * 2**20, resource.RLIM_INFINITY))
+    assert command() == 0
+    err = capsys.readouterr().err
+    assert err.startswith("swapnas: warning: this process may use 1000 MiB of address space (ulimit -v)")
+    monkeypatch.setattr(resource, "getrlimit", lambda which: (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+    assert command() == 0 and "address space" not in capsys.readouterr().err

@@ -10,6 +10,8 @@ import signal
 import sys
 from types import TracebackType
 
+from .address_space import out_of_address_space
+
 STOP_SIGNALS: tuple[signal.Signals, ...] = (signal.SIGTERM, *((signal.SIGHUP,) if hasattr(signal, "SIGHUP") else ()))
 
 
@@ -22,7 +24,8 @@ def as_command() -> bool:
 
 def quiet_start_interrupt() -> None:
     """In the ``swapnas`` command only: a Ctrl-C while it starts (importing torch, before the command's own handler
-    runs) is one line, not Python's traceback of the import (session 58: 12 to 38 lines). A library import is left
+    runs) is one line, not Python's traceback of the import (session 58: 12 to 38 lines); so is a library that cannot
+    be loaded under an address-space limit (session 61, :mod:`swapnas.address_space`). A library import is left
     alone."""
     if not as_command():
         return
@@ -31,6 +34,9 @@ def quiet_start_interrupt() -> None:
     def hook(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
         if issubclass(kind, KeyboardInterrupt):
             print("swapnas: interrupted while starting; nothing was run", file=sys.stderr)
+            return
+        if issubclass(kind, (ImportError, MemoryError)) and (why := out_of_address_space(value)):  # ulimit -v
+            print(f"swapnas: {why}", file=sys.stderr)
             return
         previous(kind, value, tb)
 

@@ -19,6 +19,7 @@ from concurrent.futures import BrokenExecutor
 from typing import Any, NoReturn
 
 from .._version import __version__
+from ..address_space import low_address_space
 from ..callers import with_brief_warnings
 from ..errors import NotFound
 from ..malloc import keep_freed_memory
@@ -85,6 +86,8 @@ def command() -> int:
     ``swapnas: warning: …`` line each (Python names the script's line, which says nothing to its user). A second
     Ctrl-C while the first is handled ends it with exit 130 too (session 52: a traceback from the handler's end)."""
     _printable_anywhere()
+    if low := low_address_space():
+        print(f"swapnas: warning: {low}", file=sys.stderr)
     streams = sys.stdout, sys.stderr
     sys.stderr = err = _Unbreakable(sys.stderr)
     if sys.stdout is not None:
