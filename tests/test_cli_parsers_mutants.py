@@ -314,7 +314,8 @@ def test_store_actions_check_salvage_and_merge() -> None:
     assert (args.store_action, args.store, args.out, args.func) == ("salvage", "a.sqlite", "b.sqlite", commands.store)
     assert [_row(a) for a in actions["merge"]._actions[len(GLOBAL):]] == [
         ("sources", "sources", None, None, None, True, None, "+", Store),
-        ("--into", "into", None, None, None, True, None, None, Store)]
+        ("--into", "into", None, None, None, True, None, None, Store),
+        ("--mixed-code", "mixed_code", False, None, None, False, None, 0, StoreTrue)]
     args = build_parser().parse_args(["store", "merge", "a.sqlite", "b.sqlite", "--into", "c.sqlite"])
     assert (args.store_action, args.sources, args.into) == ("merge", ["a.sqlite", "b.sqlite"], "c.sqlite")
 

@@ -104,7 +104,7 @@ def test_merge_names_every_differing_code_sorted_over_all_sources(tmp_path) -> N
     a = _codes(tmp_path / "a.sqlite", {n: "aaaa" for n in names})
     b = _codes(tmp_path / "b.sqlite", {n: "bbbb" for n in names})
     c = _codes(tmp_path / "c.sqlite", {names[0]: "aaaa"})
-    merged = merge_stores([a, b, c], tmp_path / "into.sqlite")
+    merged = merge_stores([a, b, c], tmp_path / "into.sqlite", mixed_code=True)
     assert merged.other_code == sorted(names)
     assert f"the sources' scores of {', '.join(sorted(names))} were made by other code" in merge_text(merged)
 

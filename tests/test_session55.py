@@ -293,13 +293,13 @@ def test_merge_and_salvage_carry_the_recorded_code(tmp_path, capsys) -> None:
 
     a = _store_with_codes(_one_score_store(tmp_path / "a.sqlite"), {"swap@1": "aaaa", "net:nb201@1": "nnnn"})
     b = _store_with_codes(tmp_path / "b.sqlite", {"swap@1": "bbbb", "mine@1": "mmmm"})
-    merged = merge_stores([a, b], tmp_path / "into.sqlite")
+    merged = merge_stores([a, b], tmp_path / "into.sqlite", mixed_code=True)  # (refused without it: session 61)
     assert merged.other_code == ["swap@1"] and merged.added == 1
     assert "  the sources' scores of swap@1 were made by other code than " in merge_text(merged)
     with ScoreStore(tmp_path / "into.sqlite") as into:
         assert {n: d for n, (d, _) in into.recorded_code().items()} == {
             "swap@1": "aaaa", "net:nb201@1": "nnnn", "mine@1": "mmmm"}
-    assert merge_stores([b], tmp_path / "into.sqlite").other_code == ["swap@1"]  # INTO's own record counts
+    assert merge_stores([b], tmp_path / "into.sqlite", True).other_code == ["swap@1"]  # INTO's own record counts
     assert merge_stores([a], tmp_path / "into.sqlite").other_code == []
     salvaged = salvage_store(a, tmp_path / "saved.sqlite")
     assert salvaged.recovered == 1

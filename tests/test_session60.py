@@ -151,7 +151,7 @@ def test_a_failed_merge_names_the_sources_merged_before_it(tmp_path: Path, monke
     monkeypatch.setattr(store_merge, "connect_reader", third_gone)
     with pytest.raises(StoreError, match=rf"^{re.escape(str(sources[2]))} is gone\. Merged into .*o\.sqlite before it, "
                        rf"each whole: {re.escape(str(sources[0]))}, {re.escape(str(sources[1]))};"):
-        merge_stores(sources, tmp_path / "o.sqlite")
+        merge_stores(sources, tmp_path / "o.sqlite", mixed_code=True)  # (no code check first: it opens them all)
 
 
 _HANDLES = """

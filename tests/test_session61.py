@@ -130,3 +130,30 @@ def test_the_command_warns_as_it_starts_under_a_low_address_space_limit(
     assert err.startswith("swapnas: warning: this process may use 1000 MiB of address space (ulimit -v)")
     monkeypatch.setattr(resource, "getrlimit", lambda which: (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
     assert command() == 0 and "address space" not in capsys.readouterr().err
+
+
+def test_a_merge_of_stores_made_by_other_code_is_refused_before_anything_is_written(tmp_path, capsys) -> None:
+    """The grid audit: shards whose swap was scored by other code merged with exit 0 and one indented line; the merged
+    store kept one code record, and a grid on it reported ρ 0.107 / 0.129 (the right figures 0.796 / 0.811) without a
+    warning."""
+    from swapnas.cli import main
+    from swapnas.store import ScoreStore
+    from swapnas.store_merge import merge_stores
+    from tests.test_session55 import _one_score_store, _store_with_codes
+
+    a = _store_with_codes(_one_score_store(tmp_path / "a.sqlite"), {"swap@1": "aaaa", "net:nb201@1": "nnnn"})
+    b = _store_with_codes(tmp_path / "b.sqlite", {"swap@1": "bbbb", "net:nb201@1": "nnnn", "mine@1": "mmmm"})
+    into = tmp_path / "into.sqlite"
+    assert main(["store", "merge", str(a), str(b), "--into", str(into)]) == 2
+    err = capsys.readouterr().err
+    assert f"{b} records other code for swap@1 than {into} or {a}: merged, their scores would stand under one code " \
+           "record" in err and "nothing was merged" in err and "pass --mixed-code" in err
+    assert not into.exists()  # refused before INTO was made
+    _store_with_codes(into, {"mine@1": "other"})
+    with pytest.raises(Exception, match=rf"^{b} records other code for mine@1, swap@1 than {into} or {a}"):
+        merge_stores([a, b], into)  # INTO's own record counts; every differing name, sorted
+    with ScoreStore(into, read_only=True) as store:
+        assert store.count() == 0 and {n: d for n, (d, _) in store.recorded_code().items()} == {"mine@1": "other"}
+    assert merge_stores([a], into).added == 1  # agreeing code: merged as before
+    assert main(["store", "merge", str(b), "--into", str(into), "--mixed-code"]) == 0
+    assert "the sources' scores of mine@1, swap@1 were made by other code" in capsys.readouterr().out

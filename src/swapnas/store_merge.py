@@ -27,20 +27,23 @@ class Merge:
     differing: int  # of those kept, scores a source gives another value (INTO's stays)
     protocols: int  # protocols INTO holds now
     #: metrics and networks (``swap@1``, ``net:nb201@1``) a source records other code for than INTO (or an earlier
-    #: source) does: INTO keeps the first, so a run whose code differs from it warns (session 55)
+    #: source) does: INTO keeps the first, so a run whose code differs from it warns (session 55); merged only with
+    #: ``mixed_code`` (session 61: by default the merge is refused)
     other_code: list[str] = field(default_factory=list)
     #: those a source holds scores under without recorded code (made before stores recorded it) where INTO records
     #: code: INTO's record now stands for them (session 57)
     unknown_code: list[str] = field(default_factory=list)
 
 
-def merge_stores(sources: list[str | os.PathLike], into: str | os.PathLike) -> Merge:
+def merge_stores(sources: list[str | os.PathLike], into: str | os.PathLike, mixed_code: bool = False) -> Merge:
     """Copy every score, failure and protocol of the stores ``sources`` (only read) into the store ``into`` (made if
     missing) by the rule of a run's own writes, except that a stored score stays: a key new to ``into`` is added, a
     failure there gives way to a source's score, and a score there is kept (one a source gives another value is
     counted in ``differing``). In one transaction per source: an interrupted merge leaves whole sources. The rows
     are read as they are copied, each checked against INTO by its key (session 58: every row of INTO and of each
-    source was held in memory, 3.5 GiB for two stores of 1.5M rows)."""
+    source was held in memory, 3.5 GiB for two stores of 1.5M rows). A source that records other code for a metric or
+    network than INTO or an earlier source does is refused before anything is written, unless ``mixed_code``
+    (session 61: the merged store kept one code record, so a later run mixed two codes' values without a warning)."""
     paths, dest = [existing_store(s) for s in sources], Path(into)
     if not paths:
         raise StoreError("store merge needs at least one source store")
@@ -56,6 +59,8 @@ def merge_stores(sources: list[str | os.PathLike], into: str | os.PathLike) -> M
             raise given_as(exc, None) from exc
     n = ScoreStore.COLUMNS.index("status")  # a row: its key's n columns, then status, value, …
     try:
+        if not mixed_code:  # before INTO is made or written
+            _refuse_other_code(_recorded_code(dest), paths, str(dest))
         into_store = ScoreStore(dest)
     except StoreError as exc:  # the store's messages name --store, a run's flag: here the flag is --into
         raise given_as(exc, "--into") from exc
@@ -98,6 +103,30 @@ def _merge_into(into_store: ScoreStore, paths: list[Path], n: int) -> Merge:
             added, replaced, kept, differing = added + a, replaced + b, kept + seen[0] - a - b, differing + seen[1]
         return Merge(str(dest), [str(p) for p in paths], added, replaced, kept, differing, len(out.protocols()),
                      sorted(other_code), sorted(unknown))
+
+
+def _recorded_code(path: Path) -> dict[str, tuple[str, float]]:
+    """The code records of the store at ``path``; none where there is no store yet."""
+    if not path.exists():
+        return {}
+    with ScoreStore(path, read_only=True) as store:
+        return store.recorded_code()
+
+
+def _refuse_other_code(codes: dict[str, tuple[str, float]], paths: list[Path], into: str) -> None:
+    """StoreError naming the first source that records other code for a name than INTO or an earlier source does
+    (``codes``: INTO's records), before anything is written."""
+    for i, path in enumerate(paths):
+        with _closing(connect_reader(path)) as db:
+            theirs, _ = _scan(db, "proxy_code", ("proxy", "digest", "created"))
+        if other := sorted(name for name, digest, _ in theirs if name in codes and codes[name][0] != digest):
+            than = into if i == 0 else f"{into} or {', '.join(map(str, paths[:i]))}"
+            raise StoreError(f"{path} records other code for {', '.join(other)} than {than}: merged, their scores "
+                             "would stand under one code record and a later run would mix the two codes' values "
+                             "without a warning; nothing was merged. Score those archs again with one code, merge "
+                             "into a store of its own, or, if the code change left the values as they were, pass "
+                             "--mixed-code (the first record is kept, and a run whose code differs from it warns)")
+        codes.update({name: (digest, t) for name, digest, t in theirs if name not in codes})
 
 
 @contextmanager

@@ -376,7 +376,7 @@ def store(args: argparse.Namespace) -> int:
         report: Any = salvage_store(args.store, args.out)
         text = salvage_text(report)
     elif args.store_action == "merge":
-        report = merge_stores(args.sources, args.into)
+        report = merge_stores(args.sources, args.into, args.mixed_code)
         text = merge_text(report)
     elif args.store_action == "accept-code":
         report = accept_code(args.store, args.names)

@@ -352,6 +352,9 @@ def add_store(sub: Sub) -> None:
                                "runs/grid/scores.sqlite")
     merge.add_argument("sources", nargs="+", help="the stores to copy from (only read)")
     merge.add_argument("--into", required=True, help="the store to copy into (made if missing)")
+    merge.add_argument("--mixed-code", action="store_true",
+                       help="merge a source that records other code for a metric or network than --into or an "
+                       "earlier source (refused by default: its scores would stand under the first code record)")
     accept = actions.add_parser("accept-code", parents=[global_parent()], formatter_class=HelpFormatter,
                                 help="record the code that runs now as the code of a store's scores",
                                 description="A run whose metric or network code differs from the code recorded "
