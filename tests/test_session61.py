@@ -157,3 +157,44 @@ def test_a_merge_of_stores_made_by_other_code_is_refused_before_anything_is_writ
     assert merge_stores([a], into).added == 1  # agreeing code: merged as before
     assert main(["store", "merge", str(b), "--into", str(into), "--mixed-code"]) == 0
     assert "the sources' scores of mine@1, swap@1 were made by other code" in capsys.readouterr().out
+
+
+def test_a_ray_address_where_something_listens_and_sends_nothing_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The grid audit: a TCP listener that accepts and never replies was left to Ray, which printed "Failed to connect
+    to GCS" for minutes (killed at 280 s); a GCS sends its SETTINGS frame at once."""
+    import socket
+    import threading
+
+    from swapnas import ray_address
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        accepted: list[socket.socket] = []
+        threading.Thread(target=lambda: accepted.append(server.accept()[0]), daemon=True).start()
+        port = server.getsockname()[1]
+        with pytest.raises(ValueError) as got:
+            ray_address.check_ray_address(f"127.0.0.1:{port}", timeout=0.3)
+        for conn in accepted:
+            conn.close()
+    assert str(got.value) == (
+        f"something at --address 127.0.0.1:{port} accepts connections but sent nothing back in 0.3 s, and a Ray "
+        "cluster's GCS answers at once: it is no Ray cluster (or one that hangs); give the address `ray start --head` "
+        "printed, or leave --address out to start Ray on this machine")
+
+    class Partial:  # a few bytes, then silence: told apart by what came (not HTTP: left to Ray)
+        def __init__(self) -> None:
+            self.sent = False
+
+        def sendall(self, data: bytes) -> None:
+            pass
+
+        def settimeout(self, seconds: float) -> None:
+            pass
+
+        def recv(self, n: int) -> bytes:
+            if self.sent:
+                raise TimeoutError("timed out")
+            self.sent = True
+            return b"\x00\x00"
+
+    assert ray_address._first_reply(Partial(), 0.1) == (b"\x00\x00", False)  # type: ignore[arg-type]

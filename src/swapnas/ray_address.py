@@ -5,7 +5,9 @@ lines, and then exits the process (``sys.exit``) without an error the command co
 connection to the address tells in a moment whether anything answers. Something that answers but is no Ray
 cluster made it hang the same way (session 53: a web server, or Ray's dashboard port 8265 given for the cluster's):
 an HTTP/1 request sent there gets an ``HTTP/…`` reply from a web server, and from Ray's GCS (gRPC, HTTP/2) its
-binary SETTINGS frame (tried on Ray 2.x); only the former is refused, anything else is left to Ray.
+binary SETTINGS frame (tried on Ray 2.x); only the former is refused, anything else is left to Ray. A server that
+accepts the connection and sends nothing back (session 61's audit: a silent listener made ``swapnas grid`` print Ray's
+"Failed to connect to GCS" for minutes, until killed at 280 s) is refused too: a GCS replies at once.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ def check_ray_address(address: str | None, timeout: float = 5.0) -> None:
         return
     try:
         with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout) as conn:
-            reply = _first_reply(conn, timeout)
+            reply, silent = _first_reply(conn, timeout)
     except OSError as exc:
         raise ValueError(f"no Ray cluster answers at --address {address} ({exc.strerror or exc}): start one "
                          "there (`ray start --head`), give its address, or leave --address out to start Ray "
@@ -33,16 +35,23 @@ def check_ray_address(address: str | None, timeout: float = 5.0) -> None:
                          "8265; the cluster's address is its GCS port, 6379 unless `ray start --head --port` set "
                          "another, as `ray start` prints it); give that address, or leave --address out to start Ray "
                          "on this machine")
+    if silent:
+        raise ValueError(f"something at --address {address} accepts connections but sent nothing back in {timeout:g} "
+                         "s, and a Ray cluster's GCS answers at once: it is no Ray cluster (or one that hangs); give "
+                         "the address `ray start --head` printed, or leave --address out to start Ray on this machine")
 
 
-def _first_reply(conn: socket.socket, timeout: float) -> bytes:
-    """The first bytes the server at ``conn`` sends back to an HTTP/1 request (b'' if none within ``timeout``)."""
+def _first_reply(conn: socket.socket, timeout: float) -> tuple[bytes, bool]:
+    """The first bytes the server at ``conn`` sends back to an HTTP/1 request, and whether it sent none within
+    ``timeout`` seconds (silent; a reset or a close with nothing sent is not silence: left to Ray)."""
     reply = b""
     try:
         conn.sendall(b"GET / HTTP/1.0\r\n\r\n")
-        conn.settimeout(min(timeout, 1.0))  # a GCS replies at once; a server that waits is left to Ray
+        conn.settimeout(timeout)  # a GCS replies at once
         while len(reply) < 5 and (part := conn.recv(16)):  # a reply may come in pieces
             reply += part
-    except OSError:  # a reset or silence: what came so far is told apart, or nothing (left to Ray)
+    except TimeoutError:
+        return reply, not reply
+    except OSError:  # a reset: what came so far is told apart, or nothing (left to Ray)
         pass
-    return reply
+    return reply, False
