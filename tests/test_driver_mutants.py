@@ -254,7 +254,7 @@ def test_run_search_keeps_every_setting_in_its_result_and_its_state(small_bundle
     assert all(final_size(nb201, a, final) <= 0.4 and final_macs(nb201, a, final) <= 50.0 for a in archs)
     assert res.snapshots[-1]["evaluations"] == len(res.history)
     saved = json.loads((tmp_path / "out" / "state.json").read_text())
-    assert saved["fitness"] == {"proxy": proxy.key, "size_prior": [40.0, 900.0],
+    assert saved["fitness"] == {"space": "nb201", "proxy": proxy.key, "size_prior": [40.0, 900.0],
                                 "protocol": res.protocol["fingerprint"], "net": json.dumps({"C": 4, "N": 1}),
                                 "batch_size": 20, "repeats": 2, "score_seed": 3, "constraints": [0.4, 50.0]}
     assert saved["ea"]["seed"] == 1 and saved["ea"]["history"] == res.history

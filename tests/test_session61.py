@@ -198,3 +198,22 @@ def test_a_ray_address_where_something_listens_and_sends_nothing_is_refused(monk
             return b"\x00\x00"
 
     assert ray_address._first_reply(Partial(), 0.1) == (b"\x00\x00", False)  # type: ignore[arg-type]
+
+
+def test_a_search_saved_for_another_space_is_refused_by_its_space(tmp_path) -> None:
+    """The search audit: `--out` of an nb201 search reused with `--space darts` was refused naming --net and --repeats,
+    flags the user never set (the saved identity had no space)."""
+    from swapnas.search.driver import fitness_mismatch
+
+    nb201 = {"space": "nb201", "proxy": "params@1", "size_prior": None, "protocol": "p1", "net": {"C": 16, "N": 1},
+             "batch_size": 16, "repeats": 4, "score_seed": 0, "constraints": [None, None]}
+    darts = {**nb201, "space": "darts", "protocol": "p2", "net": {"C": 8, "layers": 5}, "repeats": 1}
+    state = tmp_path / "state.json"
+    assert fitness_mismatch(state, nb201, darts) == (
+        f"{state} holds a search with another fitness or constraints: --space 'nb201' (now 'darts'); use another "
+        "--out folder or the same settings")
+    before = {k: v for k, v in nb201.items() if k != "space"}  # saved before session 61: the space not in it
+    assert fitness_mismatch(state, before, nb201) is None
+    assert fitness_mismatch(state, before, {**nb201, "repeats": 2}) == (
+        f"{state} holds a search with another fitness or constraints: --repeats 4 (now 2); use another --out folder "
+        "or the same settings")

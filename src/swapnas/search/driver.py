@@ -86,7 +86,7 @@ def _damaged_state(state_path: Path, exc: Exception) -> ValueError:
 
 
 #: the search's fitness identity (``fitness_id`` of :func:`run_search`) → the flags that set each part
-FITNESS_FLAGS = {"proxy": "--fitness", "size_prior": "the size prior (--mu/--sigma, --target-params, --prior)",
+FITNESS_FLAGS = {"space": "--space", "proxy": "--fitness", "size_prior": "the size prior (--mu/--sigma, --target-params, --prior)",
                  "protocol": "the scoring protocol", "net": "--net", "batch_size": "--batch-size",
                  "repeats": "--repeats", "score_seed": "--score-seed", "max_params": "--max-params",
                  "max_macs": "--max-macs", "constraints": "--max-params/--max-macs"}
@@ -105,10 +105,14 @@ def fitness_mismatch(state_path: Path, saved: Any, mine: dict, protocols: dict[s
     """Why the search saved at ``state_path`` (fitness identity ``saved``) is not this one (None: it is), each part
     that differs with its flag; a scoring protocol by the parts that differ where ``protocols`` (fingerprint →
     description: the store's and this search's) has both."""
+    if isinstance(saved, dict) and "space" not in saved:  # saved before the space was part of it (session 61)
+        mine = {k: v for k, v in mine.items() if k != "space"}
     if saved == mine:
         return None
     if isinstance(saved, dict):
         saved, mine = _flagged(saved), _flagged(mine)
+        if saved.get("space") != mine.get("space"):  # the rest follows from it (session 61: "--net …, --repeats …")
+            saved, mine = ({"space": d.get("space")} for d in (saved, mine))
     known = protocols or {}
 
     def change(k: str) -> str:
@@ -210,7 +214,7 @@ def _scorer(space: str, proxy: Proxy, protocol: Protocol, batch: Any, store: Sco
 def _fitness_id(fit: Fitness, protocol: Protocol, score_seed: int, constraints: list) -> dict:
     """What a saved search state must have been made with besides the EA's settings (its ``fitness`` entry): the
     proxy, its size prior, the scoring protocol and the constraints (:data:`FITNESS_FLAGS` names the flag of each)."""
-    return {"proxy": fit.proxy.key, "size_prior": None if fit.paper else [fit.mu, fit.sigma],
+    return {"space": protocol.space, "proxy": fit.proxy.key, "size_prior": None if fit.paper else [fit.mu, fit.sigma],
             "protocol": protocol.fingerprint, "net": protocol.net_key, "batch_size": protocol.batch_size,
             "repeats": protocol.repeats, "score_seed": score_seed, "constraints": constraints}
 
