@@ -32,8 +32,9 @@ def saturation_once(proxy: str, shown: set[str], note: str | None = None, extra:
     a run over many saturated archs shows each proxy's first one (``scoring._score_base``, per process; ``note``,
     which the warning ends with, says so by default; ``extra`` is added to it), ``swapnas.score`` one per call. Other
     warnings are not touched; the setting is this thread's (a context variable)."""
-    note = (f"the first for {proxy!r} in this process; later ones are not shown, the report's SATURATED line counts "
-            "the archs at the 2**S ceiling" if note is None else note) + extra
+    note = (f"the first for {proxy!r} in this process; later ones are not shown (a correlate or grid report's "
+            "SATURATED line counts the archs at the 2**S ceiling; a search's report does not)"
+            if note is None else note) + extra
     token = _ONCE.set((proxy, shown, note))
     try:
         yield
