@@ -299,7 +299,7 @@ def test_saturation_once_shows_each_proxys_first_warning_with_its_note() -> None
         assert _saturation_message(16, 4, 1024) is None
     with saturation_once("swap_ext", shown, extra="; and more"):
         extended = _saturation_message(16, 4, 1024)
-    assert extended is not None and extended.endswith("counts the archs at the 2**S ceiling; and more]")
+    assert extended is not None and extended.endswith("ceiling; a search's report does not); and more]")
     with saturation_once("swap_fn", shown, note="mine", extra="; and more"):
         assert str(_saturation_message(16, 4, 1024)).endswith(" [mine; and more]")
 
