@@ -321,7 +321,7 @@ def test_the_search_text_says_how_many_of_the_evaluations_were_read_from_the_sto
 
     for reused in (1, 3):
         assert _search_text(search_result(reused=reused)).startswith(
-            f"best nb201 arch (fitness 1, 8 evaluations ({reused} of them read from the store), 3 cycles, 1.0 s):\n")
+            f"best nb201 arch (fitness 1, 8 evaluations ({reused} read from the store), 3 cycles, 1.0 s):\n")
 
 
 def test_the_rows_advice_says_one_input_passes_the_neurons_where_2_to_the_k_passes_them() -> None:

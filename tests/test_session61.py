@@ -217,3 +217,39 @@ def test_a_search_saved_for_another_space_is_refused_by_its_space(tmp_path) -> N
     assert fitness_mismatch(state, before, {**nb201, "repeats": 2}) == (
         f"{state} holds a search with another fitness or constraints: --repeats 4 (now 2); use another --out folder "
         "or the same settings")
+
+
+def test_a_search_says_which_budget_stopped_it_and_what_a_resumed_run_restored(small_bundle, tmp_path) -> None:
+    """The search audit: result.json had no sign of a search cut short (only cycles < config's), its note said
+    "--max-evals / --max-seconds" with one given, and a resumed run's "48 evaluations (4 of them read from the store)"
+    left out the 23 restored from state.json."""
+    import json
+
+    from swapnas.cli.search_command import _search_text
+    from swapnas.search.driver import run_search, search_notes
+    from swapnas.search.evolution import EAConfig
+    from swapnas.search import write_result
+    from swapnas.store import ScoreStore
+    from tests.search_tools import search_result
+
+    cfg = EAConfig(population=4, sample=2, mutations=2, cycles=3)
+    common = dict(config=cfg, device=torch.device("cpu"), data_dir=str(small_bundle), progress=False,
+                  net={"C": 4, "N": 1}, fitness="params", seed=0, out=tmp_path / "a")
+    with ScoreStore(tmp_path / "s.sqlite") as store:
+        cut = run_search("nb201", "cifar10", store=store, max_evals=5, **common)
+        assert (cut.stopped_by, cut.restored, cut.cycles) == ("--max-evals", 0, 1)
+        assert search_notes(cut)[0].startswith("stopped after cycle 1 of 3 by --max-evals: rerun the same command")
+        whole = run_search("nb201", "cifar10", store=store, **common)
+    assert (whole.stopped_by, whole.restored, whole.reused, whole.cycles) == (None, cut.evaluations, 0, 3)
+    assert not search_notes(whole)
+    assert f"{whole.evaluations} evaluations ({cut.evaluations} restored from its saved state), 3 cycles" \
+        in _search_text(whole)
+    assert "evaluations (3 restored from its saved state, 2 read from the store)" in _search_text(
+        search_result(restored=3, reused=2))
+    write_result(cut, tmp_path / "a")
+    saved = json.loads((tmp_path / "a" / "result.json").read_text())
+    assert (saved["stopped_by"], saved["restored"]) == ("--max-evals", 0)
+    old = search_result(cycles=1)  # a result.json written before stopped_by: both flags, as before
+    assert search_notes(old)[0].startswith("stopped after cycle 1 of 3 by --max-evals / --max-seconds: ")
+    assert search_notes(search_result(cycles=1, stopped_by="--max-seconds"))[0].startswith(
+        "stopped after cycle 1 of 3 by --max-seconds: ")

@@ -31,7 +31,9 @@ log = logging.getLogger(__name__)
 
 
 def _search_text(result: SearchResult) -> str:
-    stored = f" ({result.reused} of them read from the store)" if result.reused else ""
+    parts = [f"{result.restored} restored from its saved state"] * bool(result.restored) + \
+        [f"{result.reused} read from the store"] * bool(result.reused)  # (session 61: a resumed run's 23 unsaid)
+    stored = f" ({', '.join(parts)})" if parts else ""
     lines = [f"best {result.space} arch (fitness {result.fitness:.6g}, {result.evaluations} evaluations{stored}, "
              f"{result.cycles} cycles, {result.wall_seconds:.1f} s):\n{result.best}",
              f"fitness {result.fitness_proxy} | final network: {result.params_m:.3f} M params, "

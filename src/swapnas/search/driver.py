@@ -289,7 +289,7 @@ def run_search(
     fitness_id, reused = _fitness_id(fit, protocol, score_seed, [max_params, max_macs]), Counter[str]()
     with out_lock(out):
         known = {**store.protocols(), protocol.fingerprint: protocol.describe()}  # a refusal names what differs
-        before = _resume(ea, out / "state.json", fitness_id, known)
+        before, restored = _resume(ea, out / "state.json", fitness_id, known), len(ea.history)
         first = _scorer(space, proxy, protocol, batch, store, device, executor, reused=reused)
         wall = before + _evolve_explained(ea, (mod, final, max_params, max_macs), first, fit,
                                           out / "state.json", fitness_id, max_evals=max_evals, max_seconds=max_seconds,
@@ -304,11 +304,17 @@ def run_search(
             lambda p, pr, b: _scorer(space, p, pr, b, store, device, executor, progress))
         wall += _stage2_seconds(out / "state.json", repr(stage), time.perf_counter() - t0)  # the search's include it
     return SearchResult(
-        space, dataset, str(best), value, final_size(mod, best, final), final_macs(mod, best, final),
-        len(ea.history), ea.cycle, wall + (mapping or {}).get("seconds", 0.0), seed, asdict(config), protocol.describe(), mu, sigma, mapping,
-        {"max_params_m": max_params, "max_macs_m": max_macs}, ea.history, ea.snapshots,
-        fitness_proxy=proxy.key, refine=refined, reused=reused["archs"],
-    )
+        space, dataset, str(best), value, final_size(mod, best, final), final_macs(mod, best, final), len(ea.history),
+        ea.cycle, wall + (mapping or {}).get("seconds", 0.0), seed, asdict(config), protocol.describe(), mu, sigma,
+        mapping, {"max_params_m": max_params, "max_macs_m": max_macs}, ea.history, ea.snapshots, fitness_proxy=proxy.key,
+        refine=refined, reused=reused["archs"], restored=restored, stopped_by=_stopped_by(ea, max_evals))
+
+
+def _stopped_by(ea: Evolution, max_evals: int | None) -> str | None:
+    """The budget flag that stopped the EA before its last cycle (None: it ran them all)."""
+    if ea.done:
+        return None
+    return "--max-evals" if max_evals is not None and len(ea.history) >= max_evals else "--max-seconds"
 
 
 def nb201_extras(result: SearchResult, data_dir: str | None) -> dict:
@@ -404,9 +410,10 @@ def search_notes(result: SearchResult) -> list[str]:
     """What the printout and report.md both say beside the arch: a search stopped early by its budget, a missed
     ``--target-params``."""
     lines = []
-    if result.cycles < result.config.get("cycles", result.cycles):
-        lines.append(f"stopped after cycle {result.cycles} of {result.config['cycles']} by --max-evals / --max-seconds: "
-                     "rerun the same command with a larger budget (or none) to continue it")
+    if result.cycles < result.config.get("cycles", result.cycles):  # (stopped_by: None in a result before session 61)
+        lines.append(f"stopped after cycle {result.cycles} of {result.config['cycles']} by "
+                     f"{result.stopped_by or '--max-evals / --max-seconds'}: rerun the same command with a larger "
+                     "budget (or none) to continue it")
     mapping = result.size_mapping or {}
     target, tolerance = mapping.get("target_m"), mapping.get("tolerance", 0.0)
     if target and abs(result.params_m - target) > tolerance * target:

@@ -41,6 +41,10 @@ class SearchResult:
             and ``net``, and the ``shortlist`` (``arch``, first-stage ``fitness``, ``refined`` fitness).
         reused: the evaluations of this run whose fitness was read from the score store (stored by an earlier run on
             the same ``--store``), not computed; a resumed run counts its own (session 60).
+        restored: the evaluations a resumed run read back from its saved state (``state.json``), not run again; 0 for
+            a new search (session 61).
+        stopped_by: the budget flag that stopped the search before its last cycle (``--max-evals`` or
+            ``--max-seconds``); None where it ran every cycle (session 61).
     """
 
     space: str
@@ -65,3 +69,5 @@ class SearchResult:
     fitness_proxy: str = "swap_reg"
     refine: dict | None = field(default=None, repr=False)  # the second stage's short list (``stage_text`` sums it up)
     reused: int = 0
+    restored: int = 0
+    stopped_by: str | None = None
