@@ -253,3 +253,34 @@ def test_a_search_says_which_budget_stopped_it_and_what_a_resumed_run_restored(s
     assert search_notes(old)[0].startswith("stopped after cycle 1 of 3 by --max-evals / --max-seconds: ")
     assert search_notes(search_result(cycles=1, stopped_by="--max-seconds"))[0].startswith(
         "stopped after cycle 1 of 3 by --max-seconds: ")
+
+
+def test_a_slow_draw_of_the_initial_population_is_told(monkeypatch: pytest.MonkeyPatch, caplog) -> None:
+    """The search audit: FlexiBERT under --max-macs 45M (its least 41.9M) sat at 0 % for 3 minutes, each of 1000
+    draws building a network, without a word. The draws themselves are unchanged (the same archs)."""
+    import logging
+
+    from swapnas.search import evolution
+    from swapnas.search.evolution import EAConfig, Evolution
+    from swapnas.spaces import get_space
+
+    mod = get_space("nb201")
+    clock = iter(range(0, 10_000, 2))  # every reading 2 s later
+    monkeypatch.setattr(evolution.time, "monotonic", lambda: float(next(clock)))
+
+    def run(feasible) -> list:
+        ea = Evolution(mod, EAConfig(population=4, sample=2, mutations=1, cycles=1), 0, feasible=feasible,
+                       max_tries=30)
+        return [str(a) for a in ea._fresh(lambda: mod.sample(ea.rng), 4, in_a_row=True)]
+
+    with caplog.at_level(logging.WARNING, logger="swapnas.search.evolution"):
+        rare = run(lambda arch: str(arch).count("none") >= 5)
+    told = [r.getMessage() for r in caplog.records]
+    assert len(told) == 1 and told[0].startswith(
+        "drawing the initial population under the size limits: ") and "the draws stop when 30 in a row find none new" \
+        in told[0]
+    caplog.clear()
+    monkeypatch.setattr(evolution.time, "monotonic", lambda: 0.0)  # a fast draw: nothing said, the same archs
+    with caplog.at_level(logging.WARNING, logger="swapnas.search.evolution"):
+        assert run(lambda arch: str(arch).count("none") >= 5) == rare
+    assert not caplog.records

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from types import ModuleType
@@ -28,6 +29,9 @@ log = logging.getLogger(__name__)
 
 #: the initial population's descent toward limits that random draws rarely meet (:meth:`Evolution._descended`)
 DESCENT_STEPS, DESCENT_CHILDREN = 50, 8
+#: seconds of drawing an initial population under size limits after which the user is told (session 61: a FlexiBERT
+#: search with --max-macs near the space's minimum sat at 0 % for 3 minutes, each draw building its network)
+SLOW_DRAWS_S = 15.0
 
 
 class NoFeasibleArchs(ValueError):
@@ -100,7 +104,12 @@ class Evolution:
         draws in a row bring nothing new."""
         out: list[Any] = []
         tries = misses = 0
+        start, told = time.monotonic(), not in_a_row
         while len(out) < n and (misses if in_a_row else tries) < self.max_tries:
+            if not told and (told := time.monotonic() - start > SLOW_DRAWS_S):
+                log.warning("drawing the initial population under the size limits: %d of %d feasible distinct archs "
+                            "after %d draws (%.0f s; each draw's final network is sized); the draws stop when %d in "
+                            "a row find none new", len(out), n, tries, time.monotonic() - start, self.max_tries)
             tries += 1
             arch = make()
             key = self.space.iso_key(arch)
