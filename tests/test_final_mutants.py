@@ -94,13 +94,18 @@ KNOWN = ("nb201/cifar10, nb201/cifar100, nb201/imagenet16-120, darts/cifar10, da
          "flexibert/sts")  # the built-in spaces' (a space added later is listed after them)
 
 
-@pytest.mark.parametrize("space, dataset", [("nb101", "cifar10"), ("nb201", "mnist")])
-def test_a_missing_final_network_lists_every_known_one(space: str, dataset: str) -> None:
-    # nb101 declares no FINAL_NETS at all; nb201 has none for mnist
+def test_a_missing_final_network_lists_every_known_one_or_the_space_s_own() -> None:
+    # nb101 declares no FINAL_NETS at all: every space's; nb201 has none for mnist: its own (session 61)
     with pytest.raises(ValueError) as err:
-        final_net(space, dataset)
-    head = f"no final network defined for space {space!r} on {dataset!r}; known: {KNOWN}"
+        final_net("nb101", "cifar10")
+    head = f"no final network defined for space 'nb101' on 'cifar10'; known: {KNOWN}"
     assert str(err.value) == head or str(err.value).startswith(f"{head}, ")  # a space added later: listed after
+    with pytest.raises(ValueError, match=r"^no final network defined for space 'nb201' on 'mnist'; nb201's: cifar10, "
+                       r"cifar100, imagenet16-120$"):
+        final_net("nb201", "mnist")
+    with pytest.raises(ValueError, match=r"^no final network defined for space 'darts' on 'ImageNet' \(did you mean "
+                       r"'imagenet'\?\); darts's: cifar10, imagenet$"):
+        final_net("darts", "ImageNet")
 
 
 def test_the_size_limits_are_checked_against_the_smallest_final_network_inclusively() -> None:

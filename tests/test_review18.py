@@ -242,7 +242,8 @@ def test_a_broken_space_leaves_the_cli_working_and_is_named_when_used(monkeypatc
     assert main(["search", "--space", "broken", "--out", str(tmp_path / "s")]) == 2
     assert "space 'broken' is registered as 'swapnas.spaces.chian', which cannot be imported" in capsys.readouterr().err
     assert main(["search", "--space", "nb101", "--out", str(tmp_path / "s")]) == 2  # was "invalid choice", no reason
-    assert "space 'nb101' cannot be searched: it lacks FINAL_NETS, cell_edges, crossover" in capsys.readouterr().err
+    assert "space 'nb101' cannot be searched: it defines no final networks, cell drawing or crossover (it lacks " \
+        "FINAL_NETS, cell_edges, crossover" in capsys.readouterr().err
     assert not (tmp_path / "s").exists()
 
 

@@ -78,10 +78,12 @@ def test_which_spaces_search_runs_on(monkeypatch: pytest.MonkeyPatch) -> None:
     assert spaces.searchable_spaces() == [*built_in, "toy"]  # the broken one left out
     assert spaces.searchable_space("toy") is toy_space
     assert refusal(SpaceError, lambda: spaces.searchable_space("flat")) == (
-        "space 'flat' cannot be searched: it lacks cell_edges, crossover (see swapnas.spaces.protocol.SearchableSpace);"
+        "space 'flat' cannot be searched: it defines no cell drawing or crossover (it lacks cell_edges, crossover: see "
+        "swapnas.spaces.protocol.SearchableSpace); its archs can be scored and correlated;"
         f" searchable: {', '.join(built_in)}, toy")
     assert refusal(SpaceError, lambda: spaces.searchable_space("nb101")).startswith(
-        "space 'nb101' cannot be searched: it lacks FINAL_NETS, cell_edges, crossover")
+        "space 'nb101' cannot be searched: it defines no final networks, cell drawing or crossover (it lacks FINAL_NETS, "
+        "cell_edges, crossover")
 
 
 def test_the_network_version(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -28,6 +28,10 @@ from ..spaces import get_space, searchable_spaces
 def final_net(space: str, dataset: str) -> dict:
     """The final network of ``space`` on ``dataset``: build options and input resolution."""
     finals = getattr(get_space(space), "FINAL_NETS", {})
+    if dataset not in finals and finals:  # the space's own (session 61: every space's 14 pairs were listed)
+        lower = f" (did you mean {dataset.lower()!r}?)" if dataset.lower() in finals else ""
+        raise ValueError(f"no final network defined for space {space!r} on {dataset!r}{lower}; {space}'s: "
+                         f"{', '.join(finals)}")
     if dataset not in finals:
         known = ", ".join(f"{s}/{d}" for s in searchable_spaces() for d in get_space(s).FINAL_NETS)
         raise ValueError(f"no final network defined for space {space!r} on {dataset!r}; known: {known}")

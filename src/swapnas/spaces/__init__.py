@@ -102,9 +102,13 @@ def searchable_space(name: str) -> ModuleType:
     lacks."""
     module = get_space(name)
     if not isinstance(module, SearchableSpace):
-        raise SpaceError(f"space {name!r} cannot be searched: it lacks "
-                         f"{', '.join(missing_members(module, SearchableSpace))} (see "
-                         "swapnas.spaces.protocol.SearchableSpace); searchable: " + ", ".join(searchable_spaces()))
+        missing = missing_members(module, SearchableSpace)
+        plain = {"FINAL_NETS": "final networks", "cell_edges": "cell drawing", "crossover": "crossover"}
+        words = [plain.get(m, m) for m in missing]
+        raise SpaceError(f"space {name!r} cannot be searched: it defines no "
+                         f"{' or '.join([', '.join(words[:-1]), words[-1]] if words[:-1] else words)} (it lacks "
+                         f"{', '.join(missing)}: see swapnas.spaces.protocol.SearchableSpace); its archs can be scored "
+                         "and correlated; searchable: " + ", ".join(searchable_spaces()))
     return module
 
 
