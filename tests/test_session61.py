@@ -284,3 +284,30 @@ def test_a_slow_draw_of_the_initial_population_is_told(monkeypatch: pytest.Monke
     with caplog.at_level(logging.WARNING, logger="swapnas.search.evolution"):
         assert run(lambda arch: str(arch).count("none") >= 5) == rare
     assert not caplog.records
+
+
+def test_a_batch_note_is_logged_once_in_a_call_marked_notes_once(small_bundle, caplog) -> None:
+    """The search audit: the ImageNet16-120 label note was logged twice by a search (its first stage's batch and its
+    second stage's); outside such a call each load logs it, as before."""
+    import logging
+
+    from swapnas.data import load_batch, notes_once
+
+    @notes_once
+    def two_loads() -> None:
+        load_batch("imagenet16-120", 8, data_dir=small_bundle, labels=True)
+        load_batch("imagenet16-120", 12, data_dir=small_bundle, labels=True)
+
+    def count() -> int:
+        return sum("labels outside" in r.getMessage() for r in caplog.records)
+
+    with caplog.at_level(logging.INFO, logger="swapnas.data"):
+        two_loads()
+        assert count() == 1
+        caplog.clear()
+        two_loads()  # a new call: said again
+        assert count() == 1
+        caplog.clear()
+        load_batch("imagenet16-120", 8, data_dir=small_bundle, labels=True)
+        load_batch("imagenet16-120", 8, data_dir=small_bundle, labels=True)
+        assert count() == 2

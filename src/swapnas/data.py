@@ -15,15 +15,17 @@ Rules (also in docs/protocol.md):
 
 from __future__ import annotations
 
+import contextvars
+import functools
 import logging
 import math
 import numbers
 import os
 import pickle
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import numpy as np
 import torch
@@ -369,10 +371,32 @@ def load_batch(
 
 def _logged(notes: dict[str, str], labels: bool) -> str:
     """The batch's note from :func:`_draw`'s, each logged once here (the CLI's printed protocol leaves it out;
-    report.md keeps it): a warning, but remapped labels only at INFO where no scored metric reads ``labels``."""
+    report.md keeps it): a warning, but remapped labels only at INFO where no scored metric reads ``labels``; within
+    a call of a function marked :func:`notes_once`, a note already logged is not repeated."""
+    seen = _SEEN.get()
     for kind, text in notes.items():
-        log.log(logging.WARNING if labels or kind != "labels" else logging.INFO, text)
+        if seen is None or text not in seen:
+            log.log(logging.WARNING if labels or kind != "labels" else logging.INFO, text)
+        if seen is not None:
+            seen.add(text)
     return "; ".join(notes.values())
+
+
+_SEEN: contextvars.ContextVar[set[str] | None] = contextvars.ContextVar("swapnas_batch_notes", default=None)
+_P, _R = ParamSpec("_P"), TypeVar("_R")
+
+
+def notes_once(fn: Callable[_P, _R]) -> Callable[_P, _R]:
+    """``fn`` logging each batch note once however many batches it loads (a search loads its first stage's and its
+    second stage's: session 61, ImageNet16-120's label note was logged twice)."""
+    @functools.wraps(fn)
+    def once(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        token = _SEEN.set(set())
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            _SEEN.reset(token)
+    return once
 
 
 def _check_draw(size: object, seed: object, fill: object = "augment") -> None:

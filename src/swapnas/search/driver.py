@@ -18,7 +18,6 @@ The fitness, its size prior and the second stage are :mod:`.fitness`.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import time
@@ -33,19 +32,21 @@ import torch
 from tqdm.auto import tqdm
 
 from ..benchmarks import get_benchmark
+from ..data import notes_once
 from ..executors import Executor
-from ..files import out_lock, write_atomic, write_text
+from ..files import out_lock, write_text
 from ..fit_check import refuse_unfit
 from ..progress import bar_interval
 from ..proxies import Proxy
 from ..report import code_of, draw_cells, md_row, search_curve
 from ..results import provenance, strict_json
-from ..scoring import Protocol, protocol_changes
+from ..scoring import Protocol
 from ..session import configure, protocol_defaults, score_archs, scoring_net
 from ..spaces import get_space
 from ..store import Record, ScoreStore
 from .evolution import EAConfig, Evolution, NoFeasibleArchs
 from .result import SearchResult
+from .state import FITNESS_FLAGS, _resume, _save, _stage2_seconds, fitness_mismatch  # noqa: F401  (re-exported)
 from .final import check_max_macs, check_max_params, final_macs, final_net, final_size, per_input, random_sizes
 from .fitness import (Fitness, SecondStage, check_size_flags, choose_fitness, refine_stage, second_stage, size_prior,
                       stage_configure, warn_idle_stage)
@@ -56,95 +57,6 @@ __all__ = ["Fitness", "SEARCH_EXTRAS", "SearchResult", "SecondStage", "choose_fi
            "stage_text", "write_result"]
 
 log = logging.getLogger(__name__)
-
-
-def _save(path: Path, doc: dict) -> None:
-    """Write ``doc`` atomically (:func:`~swapnas.files.write_atomic`): a crash leaves the previous state intact."""
-    try:
-        write_atomic(path, lambda f: f.write(json.dumps(doc).encode()))
-    except OSError as exc:
-        raise ValueError(f"cannot write the search state {path} ({exc.strerror or exc}); every score so far is "
-                         "in the store: free space or fix the folder, then rerun the same command to resume "
-                         "from the last saved cycle") from exc
-
-
-def _stage2_seconds(state_path: Path, stage_key: str, spent: float) -> float:
-    """The second stage's seconds: those saved in the state by the process that finished it under the same stage (a
-    rerun of a finished search reports the time it took, and rewrites the same figures), else ``spent``, saved."""
-    saved = json.loads(state_path.read_text(encoding="utf-8"))
-    done = saved.get("stage2")
-    if isinstance(done, dict) and done.get("key") == stage_key and type(done.get("seconds")) in (int, float):
-        return float(done["seconds"])
-    _save(state_path, {**saved, "stage2": {"key": stage_key, "seconds": spent}})
-    return spent
-
-
-def _damaged_state(state_path: Path, exc: Exception) -> ValueError:
-    return ValueError(f"the search state {state_path} is damaged ({type(exc).__name__}: {exc}); it holds only the "
-                      "search's progress (every score is in the store): delete it to restart the search (same "
-                      "settings: the same trajectory, every stored score reused), or restore it from a backup")
-
-
-#: the search's fitness identity (``fitness_id`` of :func:`run_search`) → the flags that set each part
-FITNESS_FLAGS = {"space": "--space", "proxy": "--fitness", "size_prior": "the size prior (--mu/--sigma, --target-params, --prior)",
-                 "protocol": "the scoring protocol", "net": "--net", "batch_size": "--batch-size",
-                 "repeats": "--repeats", "score_seed": "--score-seed", "max_params": "--max-params",
-                 "max_macs": "--max-macs", "constraints": "--max-params/--max-macs"}
-
-
-def _flagged(fitness_id: dict) -> dict:
-    """A fitness identity with its constraints, ``[max_params, max_macs]``, as two parts, each shown with its flag
-    (the refusal said "--max-params/--max-macs [None, None] (now [3.5, None])" until session 54)."""
-    out = dict(fitness_id)
-    if isinstance(out.get("constraints"), list) and len(out["constraints"]) == 2:
-        out["max_params"], out["max_macs"] = out.pop("constraints")
-    return out
-
-
-def fitness_mismatch(state_path: Path, saved: Any, mine: dict, protocols: dict[str, dict] | None = None) -> str | None:
-    """Why the search saved at ``state_path`` (fitness identity ``saved``) is not this one (None: it is), each part
-    that differs with its flag; a scoring protocol by the parts that differ where ``protocols`` (fingerprint →
-    description: the store's and this search's) has both."""
-    if isinstance(saved, dict) and "space" not in saved:  # saved before the space was part of it (session 61)
-        mine = {k: v for k, v in mine.items() if k != "space"}
-    if saved == mine:
-        return None
-    if isinstance(saved, dict):
-        saved, mine = _flagged(saved), _flagged(mine)
-        if saved.get("space") != mine.get("space"):  # the rest follows from it (session 61: "--net …, --repeats …")
-            saved, mine = ({"space": d.get("space")} for d in (saved, mine))
-    known = protocols or {}
-
-    def change(k: str) -> str:
-        both = k == "protocol" and isinstance(saved.get(k), str) and saved[k] in known and mine.get(k) in known
-        return (protocol_changes(known[saved[k]], known[mine[k]]) if both else "") or \
-            f"{FITNESS_FLAGS.get(k, k)} {saved.get(k)!r} (now {mine.get(k)!r})"
-    what = f"{saved!r}" if not isinstance(saved, dict) else ", ".join(
-        change(k) for k in [*mine, *(k for k in saved if k not in mine)] if saved.get(k) != mine.get(k))
-    return f"{state_path} holds a search with another fitness or constraints: {what}; use another --out folder or " \
-        "the same settings"
-
-
-def _resume(ea: Evolution, state_path: Path, fitness_id: dict, protocols: dict[str, dict] | None = None) -> float:
-    """Load the saved search state into ``ea`` (none: a new search); the seconds the earlier processes
-    spent in the search loop (0 for a state written before they were kept). ``protocols``: as in
-    :func:`fitness_mismatch`."""
-    if not state_path.is_file():
-        return 0.0
-    try:
-        saved = json.loads(state_path.read_text(encoding="utf-8"))
-        fitness, state, seconds = saved.get("fitness"), saved["ea"], saved.get("seconds", 0.0)
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:  # bad JSON or UTF-8, not a state document
-        raise _damaged_state(state_path, exc) from exc
-    if (why := fitness_mismatch(state_path, fitness, fitness_id, protocols)) is not None:
-        raise ValueError(why)
-    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not math.isfinite(seconds) or seconds < 0:
-        raise _damaged_state(state_path, ValueError(f"seconds {seconds!r} is not a number of seconds"))
-    try:
-        ea.load_state_dict(state)
-    except (KeyError, TypeError, IndexError, AttributeError) as exc:
-        raise _damaged_state(state_path, exc) from exc
-    return float(seconds)
 
 
 def evolve(ea: Evolution, score: Callable[[list], list[Record]], fitness: Fitness, state_path: Path,
@@ -249,6 +161,7 @@ def _feasible(mod: ModuleType, final: dict, max_params: float | None, max_macs: 
     return feasible
 
 
+@notes_once
 def run_search(
     space: str, dataset: str, *, config: EAConfig, seed: int, store: ScoreStore, out: Path,
     device: torch.device, score_seed: int = 0, mu: float | None = None, sigma: float | None = None,
