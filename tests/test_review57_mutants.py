@@ -52,9 +52,9 @@ def test_a_grid_column_with_nothing_applicable_reuses_nothing(small_bundle: Path
     from swapnas.grid import run_grid
     from swapnas.store import ScoreStore
     with ScoreStore(tmp_path / "s.sqlite") as store:
-        (col,) = run_grid([("flexibert", "glue")], proxies="swap", n_archs=3, seed=0, repeats=1, store=store,
-                          device=CPU, data_dir=small_bundle, progress=False)
-    assert col.results == [] and list(col.not_applicable or {}) == ["swap"]
+        col, _ = run_grid([("flexibert", "glue"), ("nb301", "cifar10")], proxies="swap", n_archs=3, seed=0, repeats=1,
+                          store=store, device=CPU, data_dir=small_bundle, progress=False)  # (a grid where nothing
+    assert col.results == [] and list(col.not_applicable or {}) == ["swap"]  # applies is refused: session 61)
     assert (col.reused_archs, col.partly_reused_archs) == (0, 0)
 
 

@@ -311,3 +311,27 @@ def test_a_batch_note_is_logged_once_in_a_call_marked_notes_once(small_bundle, c
         load_batch("imagenet16-120", 8, data_dir=small_bundle, labels=True)
         load_batch("imagenet16-120", 8, data_dir=small_bundle, labels=True)
         assert count() == 2
+
+
+def test_a_grid_column_where_no_metric_applies_is_warned_of_and_a_grid_where_none_does_is_refused(
+        small_bundle, tmp_path, caplog) -> None:
+    """The grid audit: `--benchmarks flexibert --tasks rte --proxies nwot` printed "at most 4 scores", made none and
+    exited 0 with a table of dashes (grid.md alone said "not applicable"); correlate refuses the same request."""
+    import logging
+
+    from swapnas.grid import run_grid
+    from swapnas.store import ScoreStore
+
+    common = dict(n_archs=3, seed=0, repeats=1, device=torch.device("cpu"), data_dir=str(small_bundle),
+                  progress=False)
+    with ScoreStore(tmp_path / "s.sqlite") as store, caplog.at_level(logging.WARNING, logger="swapnas.grid"):
+        with pytest.raises(ValueError, match=r"^none of the metrics asked for \(nwot\) applies to the networks of any "
+                           r"column of the grid \(the warnings above say why"):
+            run_grid([("flexibert", "rte")], proxies="nwot", store=store, **common)
+        told = [r.getMessage() for r in caplog.records]
+        assert len(told) == 1 and told[0].startswith("flexibert/rte: none of the metrics asked for applies to its "
+                                                     "networks, its cells stay empty: nwot: cannot score Encoder")
+        caplog.clear()
+        cols = run_grid([("nb301", "cifar10"), ("flexibert", "rte")], proxies="nwot", store=store, **common)
+        assert [c.not_applicable for c in cols] == [{}, {"nwot": cols[1].not_applicable["nwot"]}]
+        assert len(caplog.records) == 1 and "flexibert/rte" in caplog.records[0].getMessage()

@@ -130,7 +130,7 @@ def run_grid(
     out: list[GridColumn] = []
     benches: dict[str, Benchmark] = {}
     named = {n.strip() for n in proxies.split(",")}  # `all` names no part: te_nas's parts then get no row
-    asked_best = "best" in named
+    asked_best, applied = "best" in named, False
     for name, task in columns:
         bench = benches.setdefault(name, get_benchmark(name, data_dir))
         n = n_archs_per.get(name, n_archs)
@@ -144,6 +144,10 @@ def run_grid(
         protocol, batch, asked = configure(bench.space, task, proxies, seed=seed, repeats=repeats,
                                            init=init or _column_init(bench.space, proxies), data_dir=data_dir)
         proxy_list, skipped = not_applicable(bench.space, asked, protocol, batch)
+        if not proxy_list:  # (session 61: a grid where nothing applied ended with 0 and a table of dashes, unsaid)
+            log.warning("%s/%s: none of the metrics asked for applies to its networks, its cells stay empty: %s",
+                        name, task, "; ".join(f"{k}: {why}" for k, why in skipped.items()))
+        applied |= bool(proxy_list)
         if shard is not None:
             archs = shard_of(pick_archs(pool, n, seed), shard) if proxy_list else []  # nothing applies: no scoring
             recs = score_archs(archs, bench.space, proxy_list, protocol, batch, store, device, retry_failed, progress,
@@ -160,6 +164,9 @@ def run_grid(
                               best_for(bench.space) if asked_best else None, run.reused if proxy_list else 0,
                               run.partly_reused if proxy_list else 0,
                               sorted({part for p in asked for part in p.parts} - named), skipped))
+    if columns and not applied:
+        raise ValueError(f"none of the metrics asked for ({proxies}) applies to the networks of any column of the "
+                         "grid (the warnings above say why, most naming one that does); choose metrics that do")
     return out
 
 
