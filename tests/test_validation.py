@@ -165,7 +165,7 @@ GRID_CASES = {
     "proxies_unknown": (["--proxies", "zzz"], ["unknown proxy 'zzz'"]),
     "seed_negative": (["--seed", "-5"], ["argument --seed: expected a seed"]),
     "repeats_zero": (["--repeats", "0"], ["argument --repeats: expected a positive integer"]),
-    "archs_per_negative": (["--archs-per", "nb301=-1"], ["--archs must be >= 1"]),
+    "archs_per_negative": (["--archs-per", "nb301=-1"], ["--archs-per nb301=-1: must be >= 1"]),
     "device_tpu": (["--device", "tpu"], ["unknown device 'tpu'"]),
     "benchmark_unknown": (["--benchmarks", "zzz"], ["unknown benchmark(s) zzz; known:"]),
 }

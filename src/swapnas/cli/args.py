@@ -225,7 +225,11 @@ def archs_per(text: str) -> dict[str, int | None]:
             raise argparse.ArgumentTypeError(f"--archs-per takes BENCH=N pairs, e.g. nb201=1000; bad item {item!r}")
         if name.strip() in out:
             raise argparse.ArgumentTypeError(f"--archs-per names {name.strip()!r} twice")
-        out[name.strip()] = archs(n.strip())
+        try:
+            out[name.strip()] = archs(n.strip())
+        except argparse.ArgumentTypeError as exc:  # (session 61: "--archs must be >= 1" named the other flag)
+            raise argparse.ArgumentTypeError(f"--archs-per {name.strip()}={n.strip()}: "
+                                             f"{str(exc).removeprefix('--archs ')}") from None
     return out
 
 
