@@ -335,3 +335,23 @@ def test_a_grid_column_where_no_metric_applies_is_warned_of_and_a_grid_where_non
         cols = run_grid([("nb301", "cifar10"), ("flexibert", "rte")], proxies="nwot", store=store, **common)
         assert [c.not_applicable for c in cols] == [{}, {"nwot": cols[1].not_applicable["nwot"]}]
         assert len(caplog.records) == 1 and "flexibert/rte" in caplog.records[0].getMessage()
+
+
+def test_another_space_s_recommended_fitness_is_named_as_such(caplog) -> None:
+    """The search audit: `--space darts --fitness swap_nb201` ran NB201's dev-chosen weights without a word."""
+    import logging
+
+    from swapnas.search.fitness import choose_fitness
+    from swapnas.session import best_for
+
+    with caplog.at_level(logging.WARNING, logger="swapnas.search.fitness"):
+        chosen, _ = choose_fitness("darts", best_for("nb201"))
+        assert chosen.name == best_for("nb201") != best_for("darts")
+        assert [r.getMessage() for r in caplog.records] == [
+            f"--fitness {best_for('nb201')} is the recommended fitness of nb201, chosen on its dev data, not on "
+            f"darts's; on darts --fitness best is {best_for('darts')}"]
+        caplog.clear()
+        for space, fitness in (("nb201", best_for("nb201")), ("darts", "best"), ("darts", "swap_reg")):
+            choose_fitness(space, fitness)
+        choose_fitness("darts", best_for("nb201"), warn=False)
+    assert not caplog.records

@@ -20,7 +20,7 @@ from ..size_prior import count_params_k
 from ..proxies import Proxy, get_proxy
 from ..scoring import Protocol
 from ..session import best_for, configure, protocol_defaults, scoring_net
-from ..spaces import get_space
+from ..spaces import SPACES, SpaceError, get_space
 from ..store import Record
 from .evolution import Evolution
 from .final import range_prior, target_prior
@@ -75,7 +75,8 @@ def choose_fitness(space: str, fitness: str, refine: int | None = None, refine_r
     """The fitness proxy and its second stage: ``best`` reads the space's ``FITNESS_PROTOCOL`` (its
     proxy and ``refine``); any other proxy has no second stage unless ``refine`` asks for one (then
     4 repeats of the first stage's network). Each given argument replaces that part of the default.
-    ``warn=False``: no warning for a space without a recommended fitness (a check before the search, which warns)."""
+    ``warn=False``: no warning for a space without a recommended fitness, or for another space's recommended one (a
+    check before the search, which warns)."""
     if isinstance(fitness, str) and "," in fitness:  # "did you mean 'params'?" until session 57
         raise ValueError(f"--fitness {fitness}: the search's fitness is one proxy (`swapnas proxies` lists them; a "
                          "metric combining several is one proxy too, e.g. best)")
@@ -88,10 +89,26 @@ def choose_fitness(space: str, fitness: str, refine: int | None = None, refine_r
     if chosen.parts:
         raise ValueError(f"--fitness {fitness}: a set-level proxy ranks a whole candidate set and has no per-arch "
                          "value; choose a per-arch or derived proxy (`swapnas proxies`)")
+    if warn and (others := _recommended_on(chosen.name, space)):
+        log.warning("--fitness %s is the recommended fitness of %s, chosen on its dev data, not on %s's; on %s "
+                    "--fitness best is %s", chosen.name, " and ".join(others), space, space, best_for(space))
     d = SecondStage(**own.get("refine", {"k": 0, "repeats": 4}))
     return chosen, SecondStage(d.k if refine is None else refine, d.repeats if refine_repeats is None else refine_repeats,
                                d.net if refine_net is None else dict(refine_net),
                                d.batch_size if refine_batch_size is None else refine_batch_size)
+
+
+def _recommended_on(name: str, space: str) -> list[str]:
+    """The other spaces whose ``best`` is ``name`` where this space's is another (session 61: ``--space darts
+    --fitness swap_nb201`` ran NB201's dev-chosen weights without a word); a space that cannot be loaded is skipped."""
+    out = []
+    for other in (s for s in SPACES if s != space):
+        try:
+            if name == best_for(other) != best_for(space):
+                out.append(other)
+        except SpaceError:
+            pass
+    return out
 
 
 def check_size_flags(chosen: Proxy, *, mu: float | None, sigma: float | None, target_params: float | None,
