@@ -250,6 +250,7 @@ def test_max_evals_below_the_population_is_said(monkeypatch, caplog, tmp_path: P
         text = "--max-evals 2 is below --population 4: the initial population is scored whole (4 evaluations), " \
                "and no cycle starts"
         assert (text in caplog.text) is said
+    (tmp_path / "o2").mkdir(exist_ok=True)  # (a job that failed before writing leaves no OUT: session 61)
     (tmp_path / "o2" / "state.json").write_text("{}")  # a search resumed: its population is scored already
     caplog.clear()
     with caplog.at_level(logging.WARNING), pytest.raises(RuntimeError, match="stopped here"):

@@ -355,3 +355,26 @@ def test_another_space_s_recommended_fitness_is_named_as_such(caplog) -> None:
             choose_fitness(space, fitness)
         choose_fitness("darts", best_for("nb201"), warn=False)
     assert not caplog.records
+
+
+def test_a_job_that_fails_before_writing_leaves_no_out_it_made(tmp_path) -> None:
+    """The search audit: `--space flexibert --fitness swap` was refused with a clear message and left OUT holding only
+    `.lock`. An OUT that was there before, or one the job wrote into, stays."""
+    from swapnas.files import out_lock
+
+    out = tmp_path / "new" / "out"
+    with pytest.raises(ValueError, match="refused"), out_lock(out):
+        raise ValueError("refused")
+    assert not out.exists() and (tmp_path / "new").is_dir()  # (a parent it made stays: it may hold other jobs)
+    with pytest.raises(KeyboardInterrupt), out_lock(out):
+        (out / "state.json").write_text("{}")
+        raise KeyboardInterrupt
+    assert sorted(p.name for p in out.iterdir()) == [".lock", "state.json"]
+    given = tmp_path / "given"
+    given.mkdir()
+    with pytest.raises(ValueError), out_lock(given):
+        raise ValueError("refused")
+    assert given.is_dir()
+    with out_lock(tmp_path / "fine"):
+        pass
+    assert (tmp_path / "fine" / ".lock").is_file()  # a job that ends well keeps its OUT, as before

@@ -3,6 +3,7 @@ keeps a second job off an output folder."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import secrets
@@ -143,7 +144,10 @@ def out_lock(out: Path, what: str = "search") -> Iterator[None]:
     """Hold ``OUT/.lock`` (:func:`_locked`) while a job (``what``: search, train, correlate, grid) runs, so a
     second one on the same OUT fails at once; the OS releases it when the process ends, even when killed.
     Re-entrant in the thread that holds it; another thread of the process (two ``search_arch`` calls) is refused
-    as another process is. The refusal names the job that holds OUT (the lock file holds its pid and job)."""
+    as another process is. The refusal names the job that holds OUT (the lock file holds its pid and job). A job
+    that fails before it writes anything into an OUT it made leaves no OUT behind (session 61: a refused search left
+    a folder holding only ``.lock``)."""
+    made = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     path = out / ".lock"
     key = str(path.resolve())
@@ -160,6 +164,12 @@ def out_lock(out: Path, what: str = "search") -> Iterator[None]:
         _HELD[key] = (threading.get_ident(), what)
         try:
             yield
+        except BaseException:
+            if made and [p.name for p in out.iterdir()] == [".lock"]:  # nothing written: the folder goes too
+                with contextlib.suppress(OSError):  # (Windows keeps an open file: the folder stays)
+                    path.unlink()
+                    out.rmdir()
+            raise
         finally:
             _HELD.pop(key, None)
             if fcntl is None:  # msvcrt's lock given back before the file closes (Windows may free a closed one late)
