@@ -378,3 +378,24 @@ def test_a_job_that_fails_before_writing_leaves_no_out_it_made(tmp_path) -> None
     with out_lock(tmp_path / "fine"):
         pass
     assert (tmp_path / "fine" / ".lock").is_file()  # a job that ends well keeps its OUT, as before
+
+
+def test_a_folder_given_as_a_store_is_named_a_folder_and_a_source_is_not_offered_a_new_path(tmp_path, capsys) -> None:
+    """The grid audit: a folder given as a merge's source got "no score store at …", and a junk source was told "or a
+    new path for a new one", which no source can be."""
+    from swapnas.cli import main
+    from tests.test_session55 import _one_score_store
+
+    run = tmp_path / "run"
+    run.mkdir()
+    _one_score_store(run / "scores.sqlite")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "junk.sqlite").write_bytes(b"junk")
+    into = str(tmp_path / "into.sqlite")
+    assert main(["store", "merge", str(run), "--into", into]) == 2
+    assert f"{run} is a folder, not a score store: give {run / 'scores.sqlite'}, the store in it" in capsys.readouterr().err
+    assert main(["store", "check", str(tmp_path / "empty")]) == 2
+    assert f"{tmp_path / 'empty'} is a folder, not a score store: give the store's file" in capsys.readouterr().err
+    assert main(["store", "merge", str(tmp_path / "junk.sqlite"), "--into", into]) == 2
+    err = capsys.readouterr().err
+    assert "is not a swapnas score store" in err and "new path" not in err

@@ -178,5 +178,6 @@ def given_as(exc: StoreError, flag: str | None) -> StoreError:
     run = "the --store of a correlate/grid/search run"
     text = str(exc).replace(run, "\0")
     text = text.replace("a --store", "an --into") if flag == "--into" else text
-    text = text.replace("--store", flag) if flag else text.replace("another --store", "another store")
+    text = text.replace("--store", flag) if flag else text.replace("another --store", "another store").replace(
+        ", or a new path for a new one", "")  # a source must exist (session 61)
     return StoreError(text.replace("\0", run))

@@ -73,6 +73,10 @@ class Salvage:
 def existing_store(path: str | os.PathLike) -> Path:
     """``path``, a file that may be a score store: not a text file (:func:`~swapnas.store_files.text_first_line`)."""
     p = Path(path)
+    if p.is_dir():  # (session 61: "no score store at" a folder)
+        give = f"give {p / 'scores.sqlite'}, the store in it" if (p / "scores.sqlite").is_file() else \
+            "give the store's file (the --store of a correlate/grid/search run, default OUT/scores.sqlite)"
+        raise StoreError(f"{p} is a folder, not a score store: {give}")
     if not p.is_file():
         raise StoreError(f"no score store at {p} (the --store of a correlate/grid/search run, default "
                          "OUT/scores.sqlite)")
