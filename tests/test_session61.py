@@ -399,3 +399,51 @@ def test_a_folder_given_as_a_store_is_named_a_folder_and_a_source_is_not_offered
     assert main(["store", "merge", str(tmp_path / "junk.sqlite"), "--into", into]) == 2
     err = capsys.readouterr().err
     assert "is not a swapnas score store" in err and "new path" not in err
+
+
+def test_a_proxy_out_of_memory_is_said_so_without_a_second_pass_and_rank_warns(tmp_path) -> None:
+    """The big-model audit: a proxy out of memory in `swapnas.score` ran the model's forward again to tell whether the
+    inputs were to blame (so a memory failure read "its forward fails on these inputs (shape …)"), and its hints
+    checked every weight while the failed graph was still held: out of memory again, a chained traceback. `rank`
+    ranked such a model last without a word."""
+    import warnings as warnings_module
+
+    from swapnas.proxies.registry import register
+    from swapnas.requirements import UnsupportedModel
+    from tests.registry_tools import registry_snapshot
+
+    calls: list[int] = []
+
+    class Counted(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = nn.Linear(4, 3)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            calls.append(1)
+            return self.fc(x)
+
+    def hungry(model: nn.Module, batch: object) -> float:
+        model(batch.inputs)  # type: ignore[attr-defined]
+        raise RuntimeError("[enforce fail at alloc_cpu.cpp:127] err == 0. DefaultCPUAllocator: can't allocate "
+                           "memory: you tried to allocate 1811939328 bytes.\nmore lines")
+
+    x = torch.randn(8, 4)
+    with registry_snapshot():
+        register("hungry61")(hungry)
+        with pytest.raises(UnsupportedModel) as got:
+            swapnas.score(Counted(), x, proxies=["hungry61"])
+        assert len(calls) == 1  # the proxy's own pass only: no diagnostic pass after it
+        assert str(got.value) == (
+            "hungry61 ran out of memory scoring Counted on inputs of shape (8, 4) (RuntimeError: [enforce fail at "
+            "alloc_cpu.cpp:127] err == 0. DefaultCPUAllocator: can't allocate memory: you tried to allocate "
+            "1811939328 bytes.): the machine's limit, not the model's failure; use fewer samples or smaller inputs, "
+            "score hungry61 alone, or free memory (swap needs the least: no gradients)")
+        assert got.value.__suppress_context__ and got.value.__context__.__traceback__ is None  # the graph let go
+        with warnings_module.catch_warnings(record=True) as seen:
+            warnings_module.simplefilter("always")
+            rows = swapnas.rank({"a": Counted(), "b": Counted()}, x, proxies=["hungry61", "params"])
+        said = [str(w.message) for w in seen if str(w.message).startswith("rank:")]
+        assert said == [f"rank: scoring {m!r} ran out of memory (its error says which metric): its None is no score, "
+                        "not a low one, and it ranks with the unscored" for m in ("a", "b")]
+        assert [r["hungry61"] for r in rows] == [None, None] and all(r["params"] == 15 for r in rows)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import math
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -32,7 +33,7 @@ from torch import nn
 from torch.nn.utils import parametrize
 
 from .act_functions import activation_like, activation_like_names
-from .api_failures import run_proxy, shapes
+from .api_failures import OUT_OF_MEMORY, run_proxy, shapes
 from .api_inputs import as_batch, as_device, check_num_classes, check_seed
 from .bundle import Batch
 from .patterns import EXTENDED_ACTIVATIONS, call_model, saturation_once, scripted
@@ -414,6 +415,9 @@ def rank(models: Mapping[str, nn.Module] | Iterable[nn.Module], inputs: Any,
     read = _Inputs(inputs, kwargs.pop("num_classes", None), kwargs.get("seed", 0))  # one batch for every model
     for name, model in named.items():
         rows.append({"model": name, **_scored_row(model, read, proxies, names, kwargs)})
+        if OUT_OF_MEMORY in (rows[-1].get("error") or ""):  # (session 61: it ranked last without a word)
+            warnings.warn(f"rank: scoring {name!r} {OUT_OF_MEMORY} (its error says which metric): its None is no "
+                          "score, not a low one, and it ranks with the unscored", stacklevel=2)
     sign = 1.0 if first.higher_is_better else -1.0
 
     def order(row: dict[str, Any]) -> tuple[bool, float]:  # the unscored last, all alike; then best first

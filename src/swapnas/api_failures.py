@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from .bundle import Batch
+from .memory_failures import out_of_memory_text
 from .patterns import call_model, input_tensors
 from .proxies import Proxy
 from .requirements import UnsupportedModel
@@ -48,6 +49,8 @@ def run_proxy(p: Proxy, model: nn.Module, batch: Batch, part_of: str = "") -> fl
     except Exception as exc:  # noqa: BLE001 - re-raised with the proxy's name and the model's kind
         if given is not None and _float_weights(model) != given:  # the proxy's own copy, cast back as it was given:
             model.to(given)  # synflow casts to float64 (session 59: a dict output was blamed on the inputs' dtype)
+        if out_of_memory_text(f"{type(exc).__name__}: {exc}"):
+            raise _out_of_memory(p, part_of, model, batch, exc) from None
         alone = f"its forward fails on these inputs ({shapes(batch)}): " if fails_alone(model, batch) else ""
         raise UnsupportedModel(f"{p.name}{part_of} could not score {type(model).__name__}: {alone}"
                                f"{type(exc).__name__}: {exc}"
@@ -57,6 +60,22 @@ def run_proxy(p: Proxy, model: nn.Module, batch: Batch, part_of: str = "") -> fl
             _weights_problem(model) or "its activations or gradients overflow or vanish at this init (a very deep "
             "network without normalisation?)"))
     return value
+
+
+#: what every out-of-memory refusal of :func:`run_proxy` holds (:func:`swapnas.rank` looks for it)
+OUT_OF_MEMORY = "ran out of memory"
+
+
+def _out_of_memory(p: Proxy, part_of: str, model: nn.Module, batch: Batch, exc: Exception) -> UnsupportedModel:
+    """The refusal of a proxy that ran out of memory, with the ways out. The failed pass's frames (its graph) are let
+    go first, and no diagnostic pass runs (session 61: one did, ran out of memory in turn, and the user got a chained
+    traceback; a memory failure was also blamed on the inputs' shape)."""
+    text = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+    exc.__traceback__ = None
+    return UnsupportedModel(
+        f"{p.name}{part_of} {OUT_OF_MEMORY} scoring {type(model).__name__} on inputs of {shapes(batch)} ({text}): "
+        f"the machine's limit, not the model's failure; use fewer samples or smaller inputs, score {p.name} alone, "
+        "or free memory (swap needs the least: no gradients)", f"{OUT_OF_MEMORY} ({text})")
 
 
 def weights_hint(model: nn.Module) -> str:

@@ -25,7 +25,12 @@ def out_of_memory(record: Record) -> bool:
     """Whether ``record`` failed for want of memory: such a failure is not stored (session 59: it was, and every
     rerun reused it, a search's answer too), so a rerun scores the arch again (once per run: an arch that never fits
     is tried again by each run, and fails again)."""
-    return not record.ok and bool(_OUT_OF_MEMORY.search(record.error or ""))
+    return not record.ok and out_of_memory_text(record.error or "")
+
+
+def out_of_memory_text(text: str) -> bool:
+    """Whether an error's text (``TypeName: message``) says it ran out of memory (CPU or GPU)."""
+    return bool(_OUT_OF_MEMORY.search(text))
 
 
 def say_out_of_memory(done: Iterable[dict[str, Record]]) -> None:
