@@ -383,7 +383,8 @@ def _logged(notes: dict[str, str], labels: bool) -> str:
 
 
 _SEEN: contextvars.ContextVar[set[str] | None] = contextvars.ContextVar("swapnas_batch_notes", default=None)
-_P, _R = ParamSpec("_P"), TypeVar("_R")
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 
 def notes_once(fn: Callable[_P, _R]) -> Callable[_P, _R]:
