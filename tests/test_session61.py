@@ -447,3 +447,25 @@ def test_a_proxy_out_of_memory_is_said_so_without_a_second_pass_and_rank_warns(t
         assert said == [f"rank: scoring {m!r} ran out of memory (its error says which metric): its None is no score, "
                         "not a low one, and it ranks with the unscored" for m in ("a", "b")]
         assert [r["hungry61"] for r in rows] == [None, None] and all(r["params"] == 15 for r in rows)
+
+
+def test_nwot_sums_its_kernel_layer_by_layer_to_the_same_integers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The big-model audit: nwot held every ReLU code at once, twice in float64 (4.4 GB on ResNet-50 at 224 px, S = 16,
+    against 0.6 GB for the forward pass). Layer by layer it is the same kernel, exactly (`perf/nwot_memory.py` prints
+    both ways' peak memory)."""
+    from swapnas.proxies import nwot as nwot_module
+    from swapnas.proxies._common import each_relu_code, relu_codes
+    from swapnas.proxies.nwot import hamming_kernel
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(3, 6, 3), nn.ReLU(), nn.Conv2d(6, 5, 3), nn.ReLU(), nn.Flatten(),
+                          nn.Linear(5 * 4 * 4, 7), nn.ReLU())
+    x = torch.randn(12, 3, 8, 8)
+    want = hamming_kernel(relu_codes(model, x))  # all codes at once (the independent reference)
+    for exact in (nwot_module.EXACT_FLOAT32, 0):  # float32 per layer, and the float64 branch of wide layers
+        monkeypatch.setattr(nwot_module, "EXACT_FLOAT32", exact)
+        summed = nwot_module._LayerSum()
+        each_relu_code(model, x, summed)
+        assert summed.kernel is not None and torch.equal(summed.kernel, want)
+    value = swapnas.score(model, x, proxies=["nwot"], init="none")["nwot"]
+    assert value == float(torch.linalg.slogdet(want)[1])

@@ -103,21 +103,29 @@ def relu_codes(model: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
     (its activations overflowed: a NaN unit has no code, and ``NaN > 0`` would read it as off).
     """
     codes: list[torch.Tensor] = []
+    each_relu_code(model, inputs, codes.append)
+    return torch.cat(codes, dim=1)
+
+
+def each_relu_code(model: nn.Module, inputs: torch.Tensor, sink: Callable[[torch.Tensor], None]) -> None:
+    """``sink`` given each ``nn.ReLU`` call's (S, units) bool code as it runs, none of them kept here (a kernel
+    summed layer by layer holds one layer's code at a time: session 61); the errors of :func:`relu_codes`."""
+    ran = [False]
 
     def hook(module: nn.Module, args: tuple, output: torch.Tensor) -> None:
         out = output.detach()
         if out.is_floating_point() and bool(torch.isnan(out).any()):
             raise ValueError(f"an nn.ReLU output holds {int(torch.isnan(out).sum())} NaN value(s): the activations "
                              "overflowed (or the inputs hold NaN), so the units have no binary code")
-        codes.append((out > 0).reshape(output.shape[0], -1))
+        ran[0] = True
+        sink((out > 0).reshape(output.shape[0], -1))
 
     with forward_hooks(model, (nn.ReLU,), hook) as n, torch.no_grad():
         if n == 0:
             raise ValueError("the model has no nn.ReLU module: there are no activation codes")
         model(inputs)
-    if not codes:
+    if not ran[0]:
         raise ValueError("no nn.ReLU module ran in the forward pass: there are no activation codes")
-    return torch.cat(codes, dim=1)
 
 
 def require_float_inputs(inputs: torch.Tensor, what: str, needs: str) -> None:
