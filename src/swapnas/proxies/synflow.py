@@ -27,7 +27,10 @@ def synflow(model: nn.Module, batch: Batch) -> float:
     paper, so the map stays a positive multilinear function of |θ|), and the
     input is all ones with the batch's shape. R is the sum of the outputs and
     the proxy is Σ |θ ⊙ ∂R/∂θ| over all Conv/Linear weights (biases excluded), as
-    Abdelfattah et al.'s and NASLib's code. In a network of ReLUs, convolutions,
+    Abdelfattah et al.'s and NASLib's code, except that they feed one all-ones
+    sample: the S identical samples here give S times its value (R is S times
+    one sample's), the same ranking at one S, at S times the time and memory
+    (session 61's big-model audit; kept: the stored values stand). In a network of ReLUs, convolutions,
     BatchNorm and pooling every term is ≥ 0 and the absolute value changes
     nothing (every benchmark space's network, tested); LayerNorm, GELU and
     softmax attention give negative terms, which summed to a negative SynFlow
