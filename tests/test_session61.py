@@ -469,3 +469,14 @@ def test_nwot_sums_its_kernel_layer_by_layer_to_the_same_integers(monkeypatch: p
         assert summed.kernel is not None and torch.equal(summed.kernel, want)
     value = swapnas.score(model, x, proxies=["nwot"], init="none")["nwot"]
     assert value == float(torch.linalg.slogdet(want)[1])
+
+
+def test_a_grid_refused_for_its_executor_prints_no_plan_first(small_bundle, tmp_path, capsys) -> None:
+    """The grid audit: the plan ("grid: 1 column x …") was printed, then the executor's refusal."""
+    from swapnas.cli import main
+
+    assert main(["grid", "--benchmarks", "nb301", "--tasks", "cifar10", "--proxies", "params", "--archs", "3",
+                 "--executor", "ray", "--workers", "2", "--data-dir", str(small_bundle), "--out",
+                 str(tmp_path / "g")]) == 2
+    err = capsys.readouterr().err
+    assert "--workers applies to --executor local" in err and "grid: 1 column" not in err

@@ -242,10 +242,10 @@ def grid(args: argparse.Namespace) -> int:
     check_archs_per(columns, args.archs_per)  # before OUT and its store exist
     resolve_data_dir(args.data_dir)  # every column reads the bundle: no OUT made without it
     out = out_folder(args)
+    kind, options, device = executor_plan(args)  # checked (before the plan: session 61); started once OUT is held
     if args.shard is None and not (getattr(args, "quiet", False) or getattr(args, "json", False)):
         plan = grid_plan(columns, len(resolve(args.proxies)), args.archs, args.archs_per, show_progress(args))
         print(f"swapnas: {plan}", file=sys.stderr)
-    kind, options, device = executor_plan(args)  # checked; started once OUT is held
     counts: dict[str, int] = {}
     with outputs_lock(out, "grid", args.shard):
         with make_executor(kind, **options) as executor, store_for(args) as store:
