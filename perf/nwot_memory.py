@@ -63,8 +63,9 @@ def main() -> None:
         return
     rows = []
     for way in ("all_at_once", "layer_by_layer"):
-        out = subprocess.run([sys.executable, __file__, "--one", way, "--px", str(args.px), "--samples",
-                              str(args.samples), "--width", str(args.width)], capture_output=True, text=True, check=True)
+        command = [sys.executable, __file__, "--one", way, "--px", str(args.px), "--samples", str(args.samples),
+                   "--width", str(args.width)]
+        out = subprocess.run(command, capture_output=True, text=True, check=True)
         rows.append(json.loads(out.stdout))
     same = rows[0]["kernel_sum"] == rows[1]["kernel_sum"] and rows[0]["logdet"] == rows[1]["logdet"]
     print(f"CNN width {args.width}, {args.px} px, S = {args.samples}: kernels {'equal' if same else 'DIFFER'}")

@@ -71,13 +71,13 @@ def test_search_run_gives_resume_line_the_proxy_key(monkeypatch, tmp_path):
     monkeypatch.setattr(search_command, "_search_checks", lambda args: "params@1")
     monkeypatch.setattr(search_command, "out_folder", lambda args: tmp_path)
 
-    def stop(out, config, seed, proxy_key=None):
-        seen.append(proxy_key)
+    def stop(out, config, seed, proxy_key=None, space=None):
+        seen.append((proxy_key, space))
         raise ValueError("stop")
     monkeypatch.setattr(search_command, "resume_line", stop)
     with pytest.raises(ValueError, match="stop"):
         search_command.search_run(_args())
-    assert seen == ["params@1"]
+    assert seen == [("params@1", _args().space)]  # (and its space: session 61)
 
 
 def test_fitness_mismatch_names_saved_only_keys_and_non_dicts():

@@ -105,7 +105,8 @@ def test_a_search_counts_the_evaluations_it_read_from_the_store(small_bundle: Pa
     assert (first.reused, again.reused, other.reused) == (0, again.evaluations, len(archs[2] & archs[0]))
     assert again.history == first.history
     assert _search_text(again).startswith(f"best nb201 arch (fitness {again.fitness:.6g}, {again.evaluations} "
-                                          f"evaluations ({again.evaluations} read from the store), 2 cycles")  # (wording: session 61)
+                                          f"evaluations ({again.evaluations} read from the store), 2 cycles")
+    # (the wording since session 61)
     assert _search_text(first).startswith(f"best nb201 arch (fitness {first.fitness:.6g}, {first.evaluations} "
                                           "evaluations, 2 cycles")
     write_result(again, tmp_path / "b")

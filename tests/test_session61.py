@@ -146,11 +146,11 @@ def test_a_merge_of_stores_made_by_other_code_is_refused_before_anything_is_writ
     into = tmp_path / "into.sqlite"
     assert main(["store", "merge", str(a), str(b), "--into", str(into)]) == 2
     err = capsys.readouterr().err
-    assert f"{b} records other code for swap@1 than {into} or {a}: merged, their scores would stand under one code " \
-           "record" in err and "nothing was merged" in err and "pass --mixed-code" in err
+    assert f"{b} records other metric code for swap@1 than {into} or {a}: merged, their scores would stand under one " \
+           "code record" in err and "nothing was merged" in err and "pass --mixed-code" in err
     assert not into.exists()  # refused before INTO was made
     _store_with_codes(into, {"mine@1": "other"})
-    with pytest.raises(Exception, match=rf"^{b} records other code for mine@1, swap@1 than {into} or {a}"):
+    with pytest.raises(Exception, match=rf"^{b} records other metric code for mine@1, swap@1 than {into} or {a}"):
         merge_stores([a, b], into)  # INTO's own record counts; every differing name, sorted
     with ScoreStore(into, read_only=True) as store:
         assert store.count() == 0 and {n: d for n, (d, _) in store.recorded_code().items()} == {"mine@1": "other"}
@@ -277,7 +277,7 @@ def test_a_slow_draw_of_the_initial_population_is_told(monkeypatch: pytest.Monke
         rare = run(lambda arch: str(arch).count("none") >= 5)
     told = [r.getMessage() for r in caplog.records]
     assert len(told) == 1 and told[0].startswith(
-        "drawing the initial population under the size limits: ") and "the draws stop when 30 in a row find none new" \
+        "drawing the initial population: ") and "the draws stop when 30 in a row find none new" \
         in told[0]
     caplog.clear()
     monkeypatch.setattr(evolution.time, "monotonic", lambda: 0.0)  # a fast draw: nothing said, the same archs
@@ -393,7 +393,8 @@ def test_a_folder_given_as_a_store_is_named_a_folder_and_a_source_is_not_offered
     (tmp_path / "junk.sqlite").write_bytes(b"junk")
     into = str(tmp_path / "into.sqlite")
     assert main(["store", "merge", str(run), "--into", into]) == 2
-    assert f"{run} is a folder, not a score store: give {run / 'scores.sqlite'}, the store in it" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert f"{run} is a folder, not a score store: give {run / 'scores.sqlite'}, the store in it" in err
     assert main(["store", "check", str(tmp_path / "empty")]) == 2
     assert f"{tmp_path / 'empty'} is a folder, not a score store: give the store's file" in capsys.readouterr().err
     assert main(["store", "merge", str(tmp_path / "junk.sqlite"), "--into", into]) == 2
@@ -480,3 +481,48 @@ def test_a_grid_refused_for_its_executor_prints_no_plan_first(small_bundle, tmp_
                  str(tmp_path / "g")]) == 2
     err = capsys.readouterr().err
     assert "--workers applies to --executor local" in err and "grid: 1 column" not in err
+
+
+def test_the_review_s_findings_on_the_merge_refusal_resume_masks_and_limits(tmp_path, monkeypatch, capsys) -> None:
+    """The review of the session's diff: a network's digest differs between Python 3.11 and 3.12 for the same code
+    (f-strings with quotes inside), so a merge refused shards run under both: network code is noted, not refused; an
+    empty INTO file or a folder as INTO lost their own handling to the pre-check; an nb201 OUT reused with --space
+    darts and the default fitness was refused by --fitness (best resolves per space); an (L, …) mask of a batch of
+    another size was called "one mask for all samples"; "cannot allocate memory in static TLS block" under a 64 GiB
+    limit was blamed on the limit."""
+    import json
+    import resource
+
+    from swapnas.address_space import out_of_address_space
+    from swapnas.cli import main
+    from swapnas.cli.search_command import resume_line
+    from swapnas.search.evolution import EAConfig
+    from swapnas.store_merge import merge_stores
+    from tests.test_session55 import _one_score_store, _store_with_codes
+
+    a = _store_with_codes(_one_score_store(tmp_path / "a.sqlite"), {"swap@1": "aaaa", "net:nb201@1": "n311"})
+    b = _store_with_codes(tmp_path / "b.sqlite", {"swap@1": "aaaa", "net:nb201@1": "n312"})
+    merged = merge_stores([a, b], tmp_path / "into.sqlite")
+    assert merged.other_code == ["net:nb201@1"] and merged.added == 1  # noted after the merge, as before
+    (tmp_path / "empty.sqlite").touch()
+    assert merge_stores([a], tmp_path / "empty.sqlite").added == 1  # an empty file is made a store, as before
+    (tmp_path / "folder").mkdir()
+    assert main(["store", "merge", str(a), "--into", str(tmp_path / "folder")]) == 2
+    assert "no score store at" not in capsys.readouterr().err
+    # a search's OUT of another space, the fitness left at its default
+    config = EAConfig(population=4, sample=2, mutations=1, cycles=1)
+    state = {"fitness": {"space": "nb201", "proxy": "swap_nb201@1[w=1]"},
+             "ea": {"cycle": 1, "history": [], "config": {"cycles": 1}, "seed": 0}}
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "state.json").write_text(json.dumps(state))
+    with pytest.raises(ValueError, match=r"another fitness or constraints: --space 'nb201' \(now 'darts'\); use"):
+        resume_line(tmp_path / "out", config, 0, "swap_fisher@1[w=2]", "darts")
+    # masks and limits
+    ids, mask = torch.zeros(4, 8, dtype=torch.long), torch.ones(5, 8, dtype=torch.long)
+    from swapnas.padding import shared_mask_hint
+    assert shared_mask_hint({"input_ids": ids, "attention_mask": mask}, 4) == ""  # a batch of another size
+    monkeypatch.setattr(resource, "getrlimit", lambda which: (64 * 2**30, resource.RLIM_INFINITY))
+    assert out_of_address_space(ImportError("libx.so: failed to map segment from shared object")) is None
+    monkeypatch.setattr(resource, "getrlimit", lambda which: (2**30, resource.RLIM_INFINITY))
+    assert out_of_address_space(ImportError("libgomp.so.1: cannot allocate memory in static TLS block")) is None
+    assert out_of_address_space(ImportError("libx.so: failed to map segment from shared object")) is not None

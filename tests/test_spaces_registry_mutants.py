@@ -82,8 +82,8 @@ def test_which_spaces_search_runs_on(monkeypatch: pytest.MonkeyPatch) -> None:
         "swapnas.spaces.protocol.SearchableSpace); its archs can be scored and correlated;"
         f" searchable: {', '.join(built_in)}, toy")
     assert refusal(SpaceError, lambda: spaces.searchable_space("nb101")).startswith(
-        "space 'nb101' cannot be searched: it defines no final networks, cell drawing or crossover (it lacks FINAL_NETS, "
-        "cell_edges, crossover")
+        "space 'nb101' cannot be searched: it defines no final networks, cell drawing or crossover (it lacks "
+        "FINAL_NETS, cell_edges, crossover")
 
 
 def test_the_network_version(monkeypatch: pytest.MonkeyPatch) -> None:

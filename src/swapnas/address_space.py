@@ -8,6 +8,9 @@ from __future__ import annotations
 
 #: address space (bytes) under which the command warns as it starts: 1.5 GiB ran, 1 GiB did not (see above)
 LOW = 2 * 2**30
+#: a limit at or above this is not named as the cause of a library's failure to load (the review of session 61:
+#: "cannot allocate memory in static TLS block" under 64 GiB was blamed on the limit)
+CAUSE = 8 * 2**30
 
 
 def address_limit() -> int | None:
@@ -39,9 +42,10 @@ def out_of_address_space(exc: BaseException) -> str | None:
     segment from shared object``) under an address-space limit, with the way out; None for any other error or where
     no limit is set (session 61: the command printed Python's traceback of the import, 12 lines)."""
     text = str(exc)
-    if not (isinstance(exc, MemoryError) or "failed to map segment" in text or "cannot allocate memory" in text.lower()):
+    mapped = "failed to map segment" in text or "cannot allocate memory" in text.lower()
+    if not (isinstance(exc, MemoryError) or mapped) or "static TLS" in text:  # (a library load order's, not a limit)
         return None
-    if (limit := address_limit()) is None:
+    if (limit := address_limit()) is None or limit >= CAUSE:
         return None
     return (f"{text or type(exc).__name__}: {_mib(limit)}, too little to load torch and the libraries swapnas uses "
             "(about 1.5 GiB of it per process); raise it (ulimit -v unlimited, or a few GiB) and rerun: a run resumes "

@@ -71,7 +71,12 @@ def _out_of_memory(p: Proxy, part_of: str, model: nn.Module, batch: Batch, exc: 
     go first, and no diagnostic pass runs (session 61: one did, ran out of memory in turn, and the user got a chained
     traceback; a memory failure was also blamed on the inputs' shape)."""
     text = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
-    exc.__traceback__ = None
+    seen: set[int] = set()
+    link: BaseException | None = exc
+    while link is not None and id(link) not in seen:  # the whole chain's frames (an error raised while handling one)
+        seen.add(id(link))
+        link.__traceback__ = None
+        link = link.__cause__ or link.__context__
     return UnsupportedModel(
         f"{p.name}{part_of} {OUT_OF_MEMORY} scoring {type(model).__name__} on inputs of {shapes(batch)} ({text}): "
         f"the machine's limit, not the model's failure; use fewer samples or smaller inputs, score {p.name} alone, "

@@ -107,8 +107,9 @@ def as_batch(inputs: Any, num_classes: int | None = None) -> tuple[Batch, bool]:
     if tensors[0].shape[0] < 1:
         raise ValueError(f"inputs must hold S >= 1 samples along dim 0 (got shape {tuple(tensors[0].shape)})")
     if len({t.shape[0] for t in tensors}) > 1:
-        raise ValueError(f"the input tensors disagree on the number of samples S (dim 0): {[t.shape[0] for t in tensors]}"
-                         f"; give each the same S samples{shared_mask_hint(x, int(tensors[0].shape[0]))}")
+        dims = [t.shape[0] for t in tensors]
+        raise ValueError(f"the input tensors disagree on the number of samples S (dim 0): {dims}; give each the same S "
+                         f"samples{shared_mask_hint(x, int(dims[0]))}")
     if y is not None and not isinstance(y, torch.Tensor):
         raise TypeError(f"the labels y of an (x, y) pair must be a tensor, not {type(y).__name__}: torch.as_tensor(y)")
     if y is not None and y.dim() == 0:

@@ -165,10 +165,10 @@ def out_lock(out: Path, what: str = "search") -> Iterator[None]:
         try:
             yield
         except BaseException:
-            if made and [p.name for p in out.iterdir()] == [".lock"]:  # nothing written: the folder goes too
-                with contextlib.suppress(OSError):  # (Windows keeps an open file: the folder stays)
-                    path.unlink()
-                    out.rmdir()
+            with contextlib.suppress(OSError):  # (Windows keeps an open file: the folder stays; one removed under the
+                if made and [p.name for p in out.iterdir()] == [".lock"]:  # job: its own error stands)
+                    path.unlink()  # nothing written: the folder goes too (another job opening .lock in the
+                    out.rmdir()  # moment between would find no OUT: accepted)
             raise
         finally:
             _HELD.pop(key, None)

@@ -11,9 +11,10 @@ output did not. Where the inputs name their mask in a way whose meaning is known
 
 A mask of another name (a key with "mask" in it), or a bool one passed by position (``(ids, mask)``), cannot be read
 safely (the two conventions are opposite): it gets a warning, as it did not before. Inputs by position are named by
-the model's ``forward`` signature where they bind to it (session 61: ``model(ids, mask)`` of a Hugging Face model is
-``model(input_ids=ids, attention_mask=mask)``, read as such; a left-padded mask by position was not even warned of). The benchmarks' token batches
-(FlexiBERT) have no mask, as in the SWAP authors' scoring: their scores are unchanged.
+the model's ``forward`` signature where they bind to it and one names a mask (session 61: ``model(ids, mask)`` of a
+Hugging Face model is ``model(input_ids=ids, attention_mask=mask)``, read as such; a left-padded mask by position
+was not even warned of). The benchmarks' token batches (FlexiBERT) have no mask, as in the SWAP authors' scoring:
+their scores are unchanged.
 
 SWAP's pass also runs with PyTorch's fused attention fast path off (:func:`swapnas.size_prior.unfused_attention`,
 also FLOP counting's): in eval mode with a
@@ -42,9 +43,11 @@ Sink = Callable[[torch.Tensor], None]
 
 def by_name(model: Callable[..., Any], inputs: Any) -> Any:
     """A tuple/list of inputs as the dict of ``model.forward``'s parameters they bind to (``model(*inputs)`` is
-    ``model(**that)``), where each binds to a parameter of its own by name and one of those names a mask; the inputs
-    themselves otherwise (a dict or a tensor, a ``*args`` signature, one that does not bind, or no mask by name: then
-    :func:`live_positions` reads masks by position from their values)."""
+    ``model(**that)``), where each binds to a parameter of its own by name and one of those names a 2-D mask (an
+    ``attention_mask`` an integer one: a bool one may hold either convention; the review of session 61: an image's
+    (S, 1, H, W) ``mask`` was warned of, a bool ``attention_mask`` True at the pads read as Hugging Face's); the
+    inputs themselves otherwise (a dict or a tensor, a ``*args`` signature, one that does not bind, or no such mask:
+    then :func:`live_positions` reads masks by position from their values)."""
     if not isinstance(inputs, (tuple, list)):
         return inputs
     try:
@@ -54,15 +57,23 @@ def by_name(model: Callable[..., Any], inputs: Any) -> Any:
         return inputs
     named = {k: v for k, v in bound.items() if params[k].kind in (params[k].POSITIONAL_ONLY,
                                                                   params[k].POSITIONAL_OR_KEYWORD)}
-    return named if len(named) == len(inputs) and any(map(_mask_key, named)) else inputs
+    return named if len(named) == len(inputs) and any(_mask_by_name(k, v) for k, v in named.items()) else inputs
+
+
+def _mask_by_name(key: str, value: object) -> bool:
+    """A 2-D tensor bound to a parameter named as a mask: one to read (or warn of) by its name."""
+    if not (_mask_key(key) and isinstance(value, torch.Tensor) and value.dim() == 2):
+        return False
+    return key not in TOKEN_MASKS or not (value.dtype == torch.bool or value.is_floating_point())
 
 
 def shared_mask_hint(inputs: Any, samples: int) -> str:
     """The way out where an input named as a mask (by key, or by the model's ``forward`` signature: :func:`by_name`)
     has another dim 0 than the S samples: one tensor for all samples, such as an ``(L, L)`` causal mask (session 61:
     the error gave the dims alone); "" otherwise."""
-    shared = next((k for k, t in (inputs.items() if isinstance(inputs, Mapping) else ())
-                   if _mask_key(k) and isinstance(t, torch.Tensor) and t.dim() and t.shape[0] != samples), None)
+    shared = next((k for k, t in (inputs.items() if isinstance(inputs, Mapping) else ())  # square: (L, L), not a
+                   if _mask_key(k) and isinstance(t, torch.Tensor) and t.dim() >= 2 and t.shape[0] != samples
+                   and t.shape[-1] == t.shape[-2]), None)  # batch of another size (the review of session 61)
     if shared is None:
         return ""
     return (f"; {shared!r} {tuple(inputs[shared].shape)} is one mask for all samples, but every input holds the S = "
@@ -72,9 +83,10 @@ def shared_mask_hint(inputs: Any, samples: int) -> str:
 
 def live_positions(inputs: Any) -> torch.Tensor | None:
     """``(S, L)`` bool, True at the real tokens, from the inputs' ``attention_mask`` (or PyTorch's key padding mask);
-    None where the inputs name no such mask or it pads nothing (inputs by position: see :func:`by_name`). The mask is read only where it is 2-D, another input
-    has its (S, L) in front (the ids or embeddings it pads) and no decoder input is there (an encoder-decoder's
-    decoder maps have their own length); a mask that may be one but is not read gets a warning."""
+    None where the inputs name no such mask or it pads nothing (inputs by position: see :func:`by_name`). The mask is
+    read only where it is 2-D, another input has its (S, L) in front (the ids or embeddings it pads) and no decoder
+    input is there (an encoder-decoder's decoder maps have their own length); a mask that may be one but is not read
+    gets a warning."""
     named = dict(inputs) if isinstance(inputs, Mapping) else {}
     decoder = any(str(k).startswith("decoder_") for k in named)
     for key in TOKEN_MASKS + PAD_MASKS:

@@ -355,9 +355,10 @@ def check_inputs(model: nn.Module, inputs: Inputs, what: str = "swap_score") -> 
                          f"{tuple(empty.shape)})")
     if len({t.shape[0] for t in tensors}) > 1:
         raise ValueError(f"{what}: the input tensors disagree on the number of samples (dim 0): "
-                         f"{[t.shape[0] for t in tensors]}{shared_mask_hint(by_name(model, inputs), num_samples(inputs))}")
+                         f"{[t.shape[0] for t in tensors]}"
+                         f"{shared_mask_hint(by_name(model, inputs), num_samples(inputs))}")
     refuse_meta(model, tensors, what)
-    for t in (t for t in input_tensors(unmasked(inputs)) if t.is_floating_point() or t.is_complex()):
+    for t in (t for t in input_tensors(unmasked(by_name(model, inputs))) if t.is_floating_point() or t.is_complex()):
         if bad := int((~torch.isfinite(t)).sum()):
             raise ValueError(f"{what}: inputs hold {bad} non-finite value(s) (NaN/inf) of {t.numel()}; "
                              "clean or re-normalise the batch")

@@ -106,23 +106,27 @@ def _merge_into(into_store: ScoreStore, paths: list[Path], n: int) -> Merge:
 
 
 def _recorded_code(path: Path) -> dict[str, tuple[str, float]]:
-    """The code records of the store at ``path``; none where there is no store yet."""
-    if not path.exists():
+    """The code records of the store at ``path``; none where there is no store yet, or an empty file or a folder
+    (the store's own opening then says what it is: the review of session 61)."""
+    if not path.is_file() or path.stat().st_size == 0:
         return {}
     with ScoreStore(path, read_only=True) as store:
         return store.recorded_code()
 
 
 def _refuse_other_code(codes: dict[str, tuple[str, float]], paths: list[Path], into: str) -> None:
-    """StoreError naming the first source that records other code for a name than INTO or an earlier source does
-    (``codes``: INTO's records), before anything is written."""
+    """StoreError naming the first source that records other code for a metric than INTO or an earlier source does
+    (``codes``: INTO's records), before anything is written. A network's code (``net:…``) is left to the note after
+    the merge, as before: its digest also differs between Python 3.11 and 3.12 for the same code (``ast.unparse``
+    writes f-strings otherwise; the review of session 61), and shards run under both would be refused."""
     for i, path in enumerate(paths):
         with _closing(connect_reader(path)) as db:
             theirs, _ = _scan(db, "proxy_code", ("proxy", "digest", "created"))
-        if other := sorted(name for name, digest, _ in theirs if name in codes and codes[name][0] != digest):
+        if other := sorted(name for name, digest, _ in theirs
+                           if name in codes and codes[name][0] != digest and not name.startswith("net:")):
             than = into if i == 0 else f"{into} or {', '.join(map(str, paths[:i]))}"
-            raise StoreError(f"{path} records other code for {', '.join(other)} than {than}: merged, their scores "
-                             "would stand under one code record and a later run would mix the two codes' values "
+            raise StoreError(f"{path} records other metric code for {', '.join(other)} than {than}: merged, their "
+                             "scores would stand under one code record and a later run would mix the two codes' values "
                              "without a warning; nothing was merged. Score those archs again with one code, merge "
                              "into a store of its own, or, if the code change left the values as they were, pass "
                              "--mixed-code (the first record is kept, and a run whose code differs from it warns)")

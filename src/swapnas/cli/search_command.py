@@ -96,18 +96,24 @@ def _search_checks(args: argparse.Namespace) -> str:
     return chosen.key
 
 
-def resume_line(out: Path, config: EAConfig, seed: int, proxy_key: str | None = None) -> str | None:
+def resume_line(out: Path, config: EAConfig, seed: int, proxy_key: str | None = None,
+                space: str | None = None) -> str | None:
     """What a search resumes from (None: nothing saved in OUT, or a damaged state, which the search names): the saved
     cycle and evaluations, that a larger --cycles extends it, or that it is complete; a state of other settings or
     of another fitness proxy (``proxy_key``'s name@version, e.g. ``swap@1``) is refused here (ValueError) with the
-    reason the search would give (the rest of the fitness identity, such as swap_reg's prior, the search checks)."""
+    reason the search would give (the rest of the fitness identity, such as swap_reg's prior, the search checks);
+    so is a state of another ``space`` where the state names its space (session 61: the default ``best`` resolves
+    per space, and the refusal named --fitness, a flag the user never set)."""
     try:
         doc = json.loads((out / "state.json").read_text(encoding="utf-8"))
         ea, fit = doc["ea"], doc.get("fitness")
         named, saved = (proxy_key or "").split("[")[0], fit.get("proxy") if isinstance(fit, dict) else None
-        why = None  # the fitness first, as the search checks it before the EA's settings
+        mine = dict(fit) if isinstance(fit, dict) else {}  # the fitness first, as the search checks it first
         if named and isinstance(saved, str) and saved.split("[")[0] != named:
-            why = fitness_mismatch(out / "state.json", fit, {**fit, "proxy": named})
+            mine["proxy"] = named
+        if space and "space" in mine:
+            mine["space"] = space
+        why = fitness_mismatch(out / "state.json", fit, mine) if mine != fit else None
         why = why or state_mismatch(ea, config, seed)
         cycle, evaluations, before = int(ea["cycle"]), len(ea["history"]), int(ea["config"]["cycles"])
     except (OSError, ValueError, KeyError, TypeError):
@@ -168,7 +174,7 @@ def search_run(args: argparse.Namespace) -> tuple[SearchResult, list[Path]]:
                     "evaluations), and no cycle starts", args.max_evals, config.population, config.population)
     out = out_folder(args)
     with out_lock(out):  # OUT is this search's until its outputs are written; a second one fails at once
-        if (line := resume_line(out, config, args.seed, proxy_key)) and not (getattr(args, "quiet", False) or
+        if (line := resume_line(out, config, args.seed, proxy_key, args.space)) and not (getattr(args, "quiet", False) or
                                                                  getattr(args, "json", False)):
             print(f"swapnas: {line}", file=sys.stderr)  # until session 49 only the progress bar's start said so
         executor, device = executor_of(args)

@@ -40,7 +40,9 @@ def code_digest(fn: Callable | None) -> str | None:
         if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
             node.body = node.body[1:] or [ast.Pass()]
     # unparse, not ast.dump: the dump's form changes between Python versions (a store shared by machines on
-    # 3.11 and 3.12 would warn for every proxy), the code it prints does not
+    # 3.11 and 3.12 would warn for every proxy), the code it prints does not, but for an f-string with quotes inside
+    # (3.12 writes f'{", ".join(x)}' where 3.11 writes f"{', '.join(x)}": the network digests of the space modules
+    # differ, the metrics' do not; found in session 61, so `store merge` refuses on metric code only)
     return hashlib.sha256(ast.unparse(tree).encode()).hexdigest()[:16]
 
 

@@ -219,8 +219,9 @@ def run_search(
     return SearchResult(
         space, dataset, str(best), value, final_size(mod, best, final), final_macs(mod, best, final), len(ea.history),
         ea.cycle, wall + (mapping or {}).get("seconds", 0.0), seed, asdict(config), protocol.describe(), mu, sigma,
-        mapping, {"max_params_m": max_params, "max_macs_m": max_macs}, ea.history, ea.snapshots, fitness_proxy=proxy.key,
-        refine=refined, reused=reused["archs"], restored=restored, stopped_by=_stopped_by(ea, max_evals))
+        mapping, {"max_params_m": max_params, "max_macs_m": max_macs}, ea.history, ea.snapshots,
+        fitness_proxy=proxy.key, refine=refined, reused=reused["archs"], restored=restored,
+        stopped_by=_stopped_by(ea, max_evals))
 
 
 def _stopped_by(ea: Evolution, max_evals: int | None) -> str | None:

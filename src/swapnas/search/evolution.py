@@ -107,9 +107,9 @@ class Evolution:
         start, told = time.monotonic(), not in_a_row
         while len(out) < n and (misses if in_a_row else tries) < self.max_tries:
             if not told and (told := time.monotonic() - start > SLOW_DRAWS_S):
-                log.warning("drawing the initial population under the size limits: %d of %d feasible distinct archs "
-                            "after %d draws (%.0f s; each draw's final network is sized); the draws stop when %d in "
-                            "a row find none new", len(out), n, tries, time.monotonic() - start, self.max_tries)
+                log.warning("drawing the initial population: %d of %d feasible distinct archs after %d draws (%.0f "
+                            "s; under size limits each draw's final network is sized); the draws stop when %d in a "
+                            "row find none new", len(out), n, tries, time.monotonic() - start, self.max_tries)
             tries += 1
             arch = make()
             key = self.space.iso_key(arch)
