@@ -174,8 +174,8 @@ def search_run(args: argparse.Namespace) -> tuple[SearchResult, list[Path]]:
                     "evaluations), and no cycle starts", args.max_evals, config.population, config.population)
     out = out_folder(args)
     with out_lock(out):  # OUT is this search's until its outputs are written; a second one fails at once
-        if (line := resume_line(out, config, args.seed, proxy_key, args.space)) and not (getattr(args, "quiet", False) or
-                                                                 getattr(args, "json", False)):
+        line = resume_line(out, config, args.seed, proxy_key, args.space)
+        if line and not (getattr(args, "quiet", False) or getattr(args, "json", False)):
             print(f"swapnas: {line}", file=sys.stderr)  # until session 49 only the progress bar's start said so
         executor, device = executor_of(args)
         with executor, _store_in(args) as store:
