@@ -526,3 +526,22 @@ def test_the_review_s_findings_on_the_merge_refusal_resume_masks_and_limits(tmp_
     monkeypatch.setattr(resource, "getrlimit", lambda which: (2**30, resource.RLIM_INFINITY))
     assert out_of_address_space(ImportError("libgomp.so.1: cannot allocate memory in static TLS block")) is None
     assert out_of_address_space(ImportError("libx.so: failed to map segment from shared object")) is not None
+
+
+def test_an_additive_padding_mask_by_position_is_read_as_by_keyword() -> None:
+    """The review: a float key padding mask (-inf at the pads) passed by position was refused as non-finite input."""
+
+    class Keyed(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc, self.act = nn.Linear(8, 8), nn.ReLU()
+
+        def forward(self, x: torch.Tensor, key_padding_mask: torch.Tensor | None = None) -> torch.Tensor:
+            return self.act(self.fc(x))
+
+    torch.manual_seed(0)
+    model, x = Keyed(), torch.randn(4, 6, 8)
+    pad = torch.zeros(4, 6)
+    pad[:, 4:] = float("-inf")
+    by_key = _quiet_psi(model, {"x": x, "key_padding_mask": pad})
+    assert _quiet_psi(model, (x, pad)) == by_key != _quiet_psi(model, {"x": x})  # the pads left out, as by keyword
