@@ -106,8 +106,7 @@ def as_batch(inputs: Any, num_classes: int | None = None) -> tuple[Batch, bool]:
                          f"{tuple(tensors[0].shape)}); for one sample x, pass x.unsqueeze(0)")
     if tensors[0].shape[0] < 1:
         raise ValueError(f"inputs must hold S >= 1 samples along dim 0 (got shape {tuple(tensors[0].shape)})")
-    if len({t.shape[0] for t in tensors}) > 1:
-        dims = [t.shape[0] for t in tensors]
+    if len(set(dims := [t.shape[0] for t in tensors])) > 1:
         raise ValueError(f"the input tensors disagree on the number of samples S (dim 0): {dims}; give each the same S "
                          f"samples{shared_mask_hint(x, int(dims[0]))}")
     if y is not None and not isinstance(y, torch.Tensor):
