@@ -70,7 +70,7 @@ def _out_of_memory(p: Proxy, part_of: str, model: nn.Module, batch: Batch, exc: 
     """The refusal of a proxy that ran out of memory, with the ways out. The failed pass's frames (its graph) are let
     go first, and no diagnostic pass runs (session 61: one did, ran out of memory in turn, and the user got a chained
     traceback; a memory failure was also blamed on the inputs' shape)."""
-    text = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+    text = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0]}" if str(exc).strip() else type(exc).__name__
     seen: set[int] = set()
     link: BaseException | None = exc
     while link is not None and id(link) not in seen:  # the whole chain's frames (an error raised while handling one)

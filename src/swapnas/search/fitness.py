@@ -90,21 +90,28 @@ def choose_fitness(space: str, fitness: str, refine: int | None = None, refine_r
         raise ValueError(f"--fitness {fitness}: a set-level proxy ranks a whole candidate set and has no per-arch "
                          "value; choose a per-arch or derived proxy (`swapnas proxies`)")
     if warn and (others := _recommended_on(chosen.name, space)):
+        named = " and ".join([", ".join(others[:-1]), others[-1]] if others[1:] else others)
         log.warning("--fitness %s is the recommended fitness of %s, chosen on its dev data, not on %s's; on %s "
-                    "--fitness best is %s", chosen.name, " and ".join(others), space, space, best_for(space))
+                    "--fitness best is %s", chosen.name, named, space, space, best_for(space))
     d = SecondStage(**own.get("refine", {"k": 0, "repeats": 4}))
     return chosen, SecondStage(d.k if refine is None else refine, d.repeats if refine_repeats is None else refine_repeats,
                                d.net if refine_net is None else dict(refine_net),
                                d.batch_size if refine_batch_size is None else refine_batch_size)
 
 
+def _own_fitness(space: str) -> str | None:
+    """The fitness ``space`` recommends in its ``FITNESS_PROTOCOL`` (None: it has none; its ``best`` is then the
+    registry's alias, chosen on no data of its own)."""
+    return getattr(get_space(space), "FITNESS_PROTOCOL", {}).get("proxy")
+
+
 def _recommended_on(name: str, space: str) -> list[str]:
-    """The other spaces whose ``best`` is ``name`` where this space's is another (session 61: ``--space darts
+    """The other spaces that recommend ``name`` where this space's ``best`` is another (session 61: ``--space darts
     --fitness swap_nb201`` ran NB201's dev-chosen weights without a word); a space that cannot be loaded is skipped."""
     out = []
     for other in (s for s in SPACES if s != space):
         try:
-            if name == best_for(other) != best_for(space):
+            if name == _own_fitness(other) != best_for(space):
                 out.append(other)
         except SpaceError:
             pass
