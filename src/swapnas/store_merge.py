@@ -27,8 +27,8 @@ class Merge:
     differing: int  # of those kept, scores a source gives another value (INTO's stays)
     protocols: int  # protocols INTO holds now
     #: metrics and networks (``swap@1``, ``net:nb201@1``) a source records other code for than INTO (or an earlier
-    #: source) does: INTO keeps the first, so a run whose code differs from it warns (session 55); merged only with
-    #: ``mixed_code`` (session 61: by default the merge is refused)
+    #: source) does: INTO keeps the first, so a run whose code differs from it warns (session 55); a metric's merged
+    #: only with ``mixed_code`` (session 61: by default the merge is refused; a network's is noted)
     other_code: list[str] = field(default_factory=list)
     #: those a source holds scores under without recorded code (made before stores recorded it) where INTO records
     #: code: INTO's record now stands for them (session 57)
@@ -41,9 +41,9 @@ def merge_stores(sources: list[str | os.PathLike], into: str | os.PathLike, mixe
     failure there gives way to a source's score, and a score there is kept (one a source gives another value is
     counted in ``differing``). In one transaction per source: an interrupted merge leaves whole sources. The rows
     are read as they are copied, each checked against INTO by its key (session 58: every row of INTO and of each
-    source was held in memory, 3.5 GiB for two stores of 1.5M rows). A source that records other code for a metric or
-    network than INTO or an earlier source does is refused before anything is written, unless ``mixed_code``
-    (session 61: the merged store kept one code record, so a later run mixed two codes' values without a warning)."""
+    source was held in memory, 3.5 GiB for two stores of 1.5M rows). A source that records other code for a metric than
+    INTO or an earlier source does is refused before anything is written, unless ``mixed_code`` (session 61: the
+    merged store kept one code record, so a later run mixed two codes' values without a warning)."""
     paths, dest = [existing_store(s) for s in sources], Path(into)
     if not paths:
         raise StoreError("store merge needs at least one source store")
