@@ -11,10 +11,10 @@ output did not. Where the inputs name their mask in a way whose meaning is known
 
 A mask of another name (a key with "mask" in it), or a bool one passed by position (``(ids, mask)``), cannot be read
 safely (the two conventions are opposite): it gets a warning, as it did not before. Inputs by position are named by
-the model's ``forward`` signature where they bind to it and one is a 2-D mask by name (session 61: ``model(ids, mask)`` of a
-Hugging Face model is ``model(input_ids=ids, attention_mask=mask)``, read as such; a left-padded mask by position
-was not even warned of). The benchmarks' token batches (FlexiBERT) have no mask, as in the SWAP authors' scoring:
-their scores are unchanged.
+the model's ``forward`` signature where they bind to it and one is a 2-D mask by name (session 61:
+``model(ids, mask)`` of a Hugging Face model is ``model(input_ids=ids, attention_mask=mask)``, read as such; a
+left-padded mask by position was not even warned of). The benchmarks' token batches (FlexiBERT) have no mask, as in
+the SWAP authors' scoring: their scores are unchanged.
 
 SWAP's pass also runs with PyTorch's fused attention fast path off (:func:`swapnas.size_prior.unfused_attention`,
 also FLOP counting's): in eval mode with a
