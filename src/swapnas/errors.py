@@ -20,6 +20,11 @@ def did_you_mean(name: str, choices: Iterable[str]) -> str:
     return f"; did you mean {close}?" if close else ""
 
 
+def listed(items: list[str], last: str = "and") -> str:
+    """``a``, ``a and b``, ``a, b and c`` (``last``: the word before the last item, e.g. "or")."""
+    return f" {last} ".join([", ".join(items[:-1]), items[-1]] if items[1:] else items)
+
+
 class NotFound(KeyError):
     """An unknown proxy, an arch not in a benchmark, a column or score a file lacks; the message says what there is."""
 

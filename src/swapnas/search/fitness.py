@@ -16,11 +16,13 @@ from typing import Any
 
 import torch
 
+from ..errors import listed
 from ..size_prior import count_params_k
 from ..proxies import Proxy, get_proxy
 from ..scoring import Protocol
 from ..session import best_for, configure, protocol_defaults, scoring_net
 from ..spaces import SPACES, SpaceError, get_space
+from ..spaces import own_fitness as _own_fitness
 from ..store import Record
 from .evolution import Evolution
 from .final import range_prior, target_prior
@@ -90,19 +92,12 @@ def choose_fitness(space: str, fitness: str, refine: int | None = None, refine_r
         raise ValueError(f"--fitness {fitness}: a set-level proxy ranks a whole candidate set and has no per-arch "
                          "value; choose a per-arch or derived proxy (`swapnas proxies`)")
     if warn and (others := _recommended_on(chosen.name, space)):
-        named = " and ".join([", ".join(others[:-1]), others[-1]] if others[1:] else others)
         log.warning("--fitness %s is the recommended fitness of %s, chosen on its dev data, not on %s's; on %s "
-                    "--fitness best is %s", chosen.name, named, space, space, best_for(space))
+                    "--fitness best is %s", chosen.name, listed(others), space, space, best_for(space))
     d = SecondStage(**own.get("refine", {"k": 0, "repeats": 4}))
     return chosen, SecondStage(d.k if refine is None else refine, d.repeats if refine_repeats is None else refine_repeats,
                                d.net if refine_net is None else dict(refine_net),
                                d.batch_size if refine_batch_size is None else refine_batch_size)
-
-
-def _own_fitness(space: str) -> str | None:
-    """The fitness ``space`` recommends in its ``FITNESS_PROTOCOL`` (None: it has none; its ``best`` is then the
-    registry's alias, chosen on no data of its own)."""
-    return getattr(get_space(space), "FITNESS_PROTOCOL", {}).get("proxy")
 
 
 def _recommended_on(name: str, space: str) -> list[str]:

@@ -16,6 +16,7 @@ import sys
 from collections.abc import Mapping
 from types import ModuleType
 
+from ..errors import listed
 from . import darts, nb201
 from .protocol import SearchableSpace, Space
 
@@ -106,7 +107,7 @@ def searchable_space(name: str) -> ModuleType:
         plain = {"FINAL_NETS": "final networks", "cell_edges": "cell drawing", "crossover": "crossover"}
         words = [plain.get(m, m) for m in missing]
         raise SpaceError(f"space {name!r} cannot be searched: it defines no "
-                         f"{' or '.join([', '.join(words[:-1]), words[-1]] if words[:-1] else words)} (it lacks "
+                         f"{listed(words, 'or')} (it lacks "
                          f"{', '.join(missing)}: see swapnas.spaces.protocol.SearchableSpace); its archs can be scored "
                          "and correlated; searchable: " + ", ".join(searchable_spaces()))
     return module
@@ -117,6 +118,12 @@ def net_version(name: str) -> str:
     changes what its networks compute raises it, so that scores stored for the old networks are not reused
     (:class:`~swapnas.scoring.Protocol` puts a version other than "1" into the protocol's fingerprint)."""
     return str(getattr(get_space(name), "NET_VERSION", "1"))
+
+
+def own_fitness(name: str) -> str | None:
+    """The fitness space ``name`` recommends: its module's optional ``FITNESS_PROTOCOL["proxy"]`` (None where it names
+    none: its ``best`` is then the registry's alias, chosen on no data of its own)."""
+    return getattr(get_space(name), "FITNESS_PROTOCOL", {}).get("proxy")
 
 
 def map_rows(name: str, task: str) -> int:
@@ -148,4 +155,4 @@ def network_modules(name: str) -> list[ModuleType]:
 
 
 __all__ = ["SPACES", "SearchableSpace", "Space", "SpaceError", "darts", "get_space", "map_rows", "missing_members",
-           "nb201", "net_version", "network_modules", "searchable_space", "searchable_spaces"]
+           "nb201", "net_version", "network_modules", "own_fitness", "searchable_space", "searchable_spaces"]
