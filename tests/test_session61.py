@@ -25,7 +25,7 @@ def _quiet_psi(model: nn.Module, inputs: object) -> int:
 def test_an_attention_mask_by_position_is_read_by_the_name_forward_gives_it(left: bool) -> None:
     """``model(ids, mask)`` of a model whose forward names its second parameter ``attention_mask`` (Hugging Face's
     BertModel): before, a right-padded one was warned about and a left-padded one taken as token types, both counted
-    at the pads (Ψ 66/63 and 66/65 with two pad ids in the session's check); now read as by keyword."""
+    at the pads (Ψ changed with what the pads held); now read as by keyword."""
     model = _Tokens()
     (ids0, mask), (ids_r, _) = _batch(0), _batch(None)
     if left:
