@@ -32,7 +32,7 @@ from .callers import user_stacklevel
 from .code_changes import warn_changed_code
 from .proxies.registry import ALIASES
 from .scoring import Protocol, check_stored_bases, float32_default, with_bases
-from .spaces import get_space, net_version, own_fitness
+from .spaces import get_space, net_version
 from .store import Record, ScoreKey, ScoreStore, StoreError
 
 
@@ -192,7 +192,7 @@ def prepare(
 
 def best_for(space: str) -> str:
     """The proxy that ``best`` means on ``space``: its ``FITNESS_PROTOCOL["proxy"]``, else the alias's target."""
-    return own_fitness(space) or ALIASES["best"]
+    return getattr(get_space(space), "FITNESS_PROTOCOL", {}).get("proxy") or ALIASES["best"]
 
 
 def resolve_for(space: str, proxies: list[Proxy] | str) -> list[Proxy]:

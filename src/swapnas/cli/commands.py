@@ -42,7 +42,7 @@ from ..session import (
     score_archs,
     shard_of,
 )
-from ..spaces import SPACES, SpaceError, get_space, own_fitness
+from ..spaces import SPACES, SpaceError, get_space
 from ..store import ScoreStore
 from ..store_files import StoreError, damaged_advice
 from ..store_merge import merge_stores, merge_text
@@ -288,7 +288,7 @@ def _own_fitness(space: str) -> str | None:
     """The space's recommended fitness, if it names one (None for a space whose module does not load: the
     listing still works, and a command on that space says what is wrong)."""
     try:
-        return own_fitness(space)
+        return getattr(get_space(space), "FITNESS_PROTOCOL", {}).get("proxy")
     except SpaceError:
         return None
 
