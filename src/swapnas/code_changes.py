@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from .callers import user_stacklevel
 from .errors import NotFound, near_names
 from .proxies import Proxy, get_proxy, list_proxies
-from .proxies.code import NetworkCodeWarning, ProxyCodeWarning, code_digest, modules_digest
+from .proxies.code import (NetworkCodeWarning, ProxyCodeWarning, code_digest, legacy_code_digest,
+                           legacy_modules_digest, modules_digest)
 from .spaces import SPACES, net_version, network_modules
 from .store import UNRECORDED, ScoreStore, StoreError, local_minute
 from .store_tools import existing_store
@@ -32,14 +33,16 @@ _CODE_CHECKED: set[tuple[str, str]] = set()
 BEFORE_RECORDS = "before swapnas recorded code beside scores"
 
 
-def _changed_since(store: ScoreStore, name: str, digest: str | None) -> str | None:
-    """Once per store file and ``name`` in a process: when ``store`` recorded another digest under ``name``, the date
-    it did; :data:`BEFORE_RECORDS` when it holds scores under ``name`` and no code; else None (a writable store that
-    recorded none records ``digest``)."""
+def _changed_since(store: ScoreStore, name: str, digests: tuple[str | None, str | None]) -> str | None:
+    """Once per store file and ``name`` in a process: when ``store`` recorded another digest under ``name`` than the
+    running code's ``digests`` (now's, and the form stores recorded until session 62), the date it did;
+    :data:`BEFORE_RECORDS` when it holds scores under ``name`` and no code; else None (a writable store that
+    recorded none records the first digest)."""
     if store.path == ":memory:" or (store.path, name) in _CODE_CHECKED:
         return None
     _CODE_CHECKED.add((store.path, name))
-    since = None if digest is None else store.code_changed(name, digest)
+    digest, legacy = digests
+    since = None if digest is None else store.code_changed(name, digest, legacy)
     return None if since is None else BEFORE_RECORDS if since == UNRECORDED else local_minute(since)
 
 
@@ -90,7 +93,7 @@ def warn_changed_code(store: ScoreStore, proxies: list[Proxy], space: str | None
         if (store.path, name) in _CODE_CHECKED:
             continue
         _warn_other_version(store, p.name, p.version, ProxyCodeWarning, f"proxy {p.name!r}", "its definition")
-        since = _changed_since(store, name, code_digest(p.fn))
+        since = _changed_since(store, name, (code_digest(p.fn), legacy_code_digest(p.fn)))
         if since is not None:
             warnings.warn(ProxyCodeWarning(
                 f"proxy {p.name!r}: {_whose(since, 'its function', store)}, under the same version {p.version}, so "
@@ -111,7 +114,7 @@ def warn_changed_network(store: ScoreStore, space: str, version: str) -> None:
         return
     _warn_other_version(store, f"net:{space}", version, NetworkCodeWarning, f"space {space!r}", "its networks")
     modules = network_modules(space)
-    since = _changed_since(store, name, modules_digest(modules))
+    since = _changed_since(store, name, (modules_digest(modules), legacy_modules_digest(modules)))
     built = f"the code of the modules that build its networks ({', '.join(m.__name__ for m in modules)})"
     if since is not None:
         warnings.warn(NetworkCodeWarning(
@@ -133,15 +136,35 @@ class AcceptedCode:
     not_running: list[str] = field(default_factory=list)
 
 
-def running_digest(name: str) -> str | None:
-    """The digest of the code this process runs under a store's ``name`` (``proxy@version`` or ``net:space@version``);
-    None where it runs no such proxy or network version."""
+def running_digests(name: str) -> tuple[str | None, str | None]:
+    """The digests of the code this process runs under a store's ``name`` (``proxy@version`` or
+    ``net:space@version``): now's and the form stores recorded until session 62 (``legacy_``); (None, None) where it
+    runs no such proxy or network version."""
     if name.startswith("net:"):
         space, _, version = name[4:].rpartition("@")
-        return modules_digest(network_modules(space)) if space in SPACES and net_version(space) == version else None
+        if space not in SPACES or net_version(space) != version:
+            return None, None
+        modules = network_modules(space)
+        return modules_digest(modules), legacy_modules_digest(modules)
     proxy, _, version = name.rpartition("@")
     running = get_proxy(proxy) if proxy in list_proxies() else None
-    return code_digest(running.fn) if running is not None and running.version == version else None
+    if running is None or running.version != version:
+        return None, None
+    return code_digest(running.fn), legacy_code_digest(running.fn)
+
+
+def running_digest(name: str) -> str | None:
+    """The digest of the code this process runs under a store's ``name``; None where it runs no such proxy or network
+    version (:func:`running_digests`)."""
+    return running_digests(name)[0]
+
+
+def running_form(name: str, digest: str, cache: dict[str, tuple[str | None, str | None]]) -> str:
+    """``digest`` recorded under ``name``, in now's form where it is the running code's in the form stores recorded
+    until session 62 (``store merge`` compares the records of stores made before and after it); ``cache`` keeps
+    each name's running digests for one merge."""
+    now, legacy = cache[name] if name in cache else cache.setdefault(name, running_digests(name))
+    return now if now is not None and digest == legacy else digest
 
 
 def accept_code(path: str | os.PathLike, names: list[str] | tuple[str, ...] = ()) -> AcceptedCode:
@@ -166,10 +189,10 @@ def accept_code(path: str | os.PathLike, names: list[str] | tuple[str, ...] = ()
         report = AcceptedCode(str(store.path))
         for name in chosen:
             digest, since = recorded[name]
-            now = running_digest(name)
+            now, legacy = running_digests(name)
             if now is None:
                 report.not_running.append(name)
-            elif now == digest:
+            elif digest in (now, legacy):
                 report.unchanged.append(name)
             else:
                 store.accept_code(name, now)

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .code_changes import running_form
 from .store import ScoreStore, unrecorded_names
 from .store_files import StoreError, connect_reader, damaged_advice, given_as
 from .store_tools import _closing, _scan, existing_store
@@ -78,6 +79,7 @@ def _merge_into(into_store: ScoreStore, paths: list[Path], n: int) -> Merge:
     dest = into_store.path
     with into_store as out:
         codes = out.recorded_code()
+        running: dict[str, tuple[str | None, str | None]] = {}
         other_code: set[str] = set()
         unknown: set[str] = set()
         for i, path in enumerate(paths):
@@ -86,7 +88,8 @@ def _merge_into(into_store: ScoreStore, paths: list[Path], n: int) -> Merge:
                 protocols = db.execute("SELECT fingerprint, description FROM protocols").fetchall()
                 theirs, _ = _scan(db, "proxy_code", ("proxy", "digest", "created"))
                 unknown |= set(unrecorded_names(db, [name for name, _, _ in theirs])) & set(codes)
-                other_code |= {name for name, digest, _ in theirs if name in codes and codes[name][0] != digest}
+                other_code |= {name for name, digest, _ in theirs if name in codes
+                               and running_form(name, codes[name][0], running) != running_form(name, digest, running)}
                 codes.update({name: (digest, t) for name, digest, t in theirs if name not in codes})
                 seen = [0, 0]  # rows read; scores INTO holds with another value
 
@@ -117,13 +120,16 @@ def _recorded_code(path: Path) -> dict[str, tuple[str, float]]:
 def _refuse_other_code(codes: dict[str, tuple[str, float]], paths: list[Path], into: str) -> None:
     """StoreError naming the first source that records other code for a metric than INTO or an earlier source does
     (``codes``: INTO's records), before anything is written. A network's code (``net:…``) is left to the note after
-    the merge, as before: its digest also differs between Python 3.11 and 3.12 for the same code (``ast.unparse``
-    writes f-strings otherwise; the review of session 61), and shards run under both would be refused."""
+    the merge, as before: the digest stores recorded until session 62 differs between Python 3.11 and 3.12 for the
+    same code (``ast.unparse`` writes f-strings otherwise; the review of session 61), and shards run under both would
+    be refused. A record in that older form that is the running code's counts as the running code's in now's form
+    (:func:`~swapnas.code_changes.running_form`: shards made before and after session 62 merge)."""
+    running: dict[str, tuple[str | None, str | None]] = {}
     for i, path in enumerate(paths):
         with _closing(connect_reader(path)) as db:
             theirs, _ = _scan(db, "proxy_code", ("proxy", "digest", "created"))
-        if other := sorted(name for name, digest, _ in theirs
-                           if name in codes and codes[name][0] != digest and not name.startswith("net:")):
+        if other := sorted(name for name, digest, _ in theirs if name in codes and not name.startswith("net:")
+                           and running_form(name, codes[name][0], running) != running_form(name, digest, running)):
             than = into if i == 0 else f"{into} or {', '.join(map(str, paths[:i]))}"
             raise StoreError(f"{path} records other metric code for {', '.join(other)} than {than}: merged, their "
                              "scores would stand under one code record and a later run would mix the two codes' values "

@@ -3,6 +3,11 @@
 A stored score's key names the proxy and its ``version=`` (``swap@1``), not its code: a metric edited
 without a new version reuses the scores the old code stored. The store records each proxy's digest
 beside its scores and a run warns once when the code it runs differs (:func:`swapnas.session.score_archs`).
+
+Since session 62 the digest reads the parsed code in a form Python 3.10 to 3.13 write alike (:func:`canonical`);
+before, it read ``ast.unparse``'s text, which they do not. A record in that older form is the running code's when it
+equals the ``legacy_`` digest of the running code (the same Python that recorded it): the store then records the
+new form in its place (:meth:`swapnas.store.ScoreStore.code_changed`), so older stores warn of nothing new.
 """
 
 from __future__ import annotations
@@ -24,11 +29,45 @@ class NetworkCodeWarning(UserWarning):
     version (the space module's ``NET_VERSION``)."""
 
 
-def code_digest(fn: Callable | None) -> str | None:
-    """16 hex digits of sha256 over ``fn``'s source as Python parses it: comments, layout, the docstring and
-    the decorators (the ``@register`` line) left out. None where the source cannot be read (a built-in, a
-    function typed at the interactive prompt, a lambda inside an expression). The digest covers ``fn``
-    alone, not the helpers it calls."""
+def canonical(node: object) -> str:
+    """The parsed code as text that Python 3.10 to 3.13 write alike: each node's class and its fields in the
+    order the grammar gives them, those that are None or empty left out (3.12 added ``type_params``, empty in
+    code without them), constants by ``repr``. Not ``ast.dump``, whose form changes between versions, nor
+    ``ast.unparse`` (until session 62), which writes ``for (a, b) in`` on 3.10 and ``for a, b in`` later, and an
+    f-string with quotes inside in one way on 3.11 and another on 3.12: a store shared across those versions warned
+    for every space's networks (``scripts/digest_versions.py`` compares the two forms under several interpreters).
+    An f-string's text parts are joined and empty ones left out (3.12.1 gives ``f"{x:>{w}}"``'s format an empty
+    last part that 3.13 does not)."""
+    if isinstance(node, ast.JoinedStr):
+        node = ast.JoinedStr(values=_joined(node.values))
+    if isinstance(node, ast.AST):
+        fields = [f"{name}={canonical(value)}" for name in node._fields
+                  if (value := getattr(node, name, None)) is not None and value != []]
+        return f"{type(node).__name__}({','.join(fields)})"
+    if isinstance(node, list):
+        return f"[{','.join(canonical(item) for item in node)}]"
+    return repr(node)
+
+
+def _joined(values: list[ast.expr]) -> list[ast.expr]:
+    out: list[ast.expr] = []
+    for value in values:
+        if isinstance(value, ast.Constant) and isinstance(value.value, str):
+            if not value.value:
+                continue
+            if out and isinstance(last := out[-1], ast.Constant) and isinstance(last.value, str):
+                out[-1] = ast.Constant(value=last.value + value.value)
+                continue
+        out.append(value)
+    return out
+
+
+def _sha16(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _function_tree(fn: Callable | None) -> ast.Module | None:
+    """``fn``'s source parsed, its decorators and docstring left out; None where it cannot be read."""
     try:
         tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))  # type: ignore[arg-type]
     except (OSError, TypeError, SyntaxError):
@@ -39,11 +78,23 @@ def code_digest(fn: Callable | None) -> str | None:
         first = node.body[0]
         if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
             node.body = node.body[1:] or [ast.Pass()]
-    # unparse, not ast.dump: the dump's form changes between Python versions (a store shared by machines on
-    # 3.11 and 3.12 would warn for every proxy), the code it prints does not, but for an f-string with quotes inside
-    # (3.12 writes f'{", ".join(x)}' where 3.11 writes f"{', '.join(x)}": the network digests of the space modules
-    # differ, the metrics' do not; found in session 61, so `store merge` refuses on metric code only)
-    return hashlib.sha256(ast.unparse(tree).encode()).hexdigest()[:16]
+    return tree
+
+
+def code_digest(fn: Callable | None) -> str | None:
+    """16 hex digits of sha256 over ``fn``'s source as Python parses it (:func:`canonical`): comments, layout, the
+    docstring and the decorators (the ``@register`` line) left out. None where the source cannot be read (a
+    built-in, a function typed at the interactive prompt, a lambda inside an expression). The digest covers ``fn``
+    alone, not the helpers it calls."""
+    tree = _function_tree(fn)
+    return None if tree is None else _sha16(canonical(tree))
+
+
+def legacy_code_digest(fn: Callable | None) -> str | None:
+    """:func:`code_digest` as stores recorded it until session 62: over ``ast.unparse``'s text, which differs
+    between Python versions (:func:`canonical`). A store's record that equals it is the running code's."""
+    tree = _function_tree(fn)
+    return None if tree is None else _sha16(ast.unparse(tree))
 
 
 def _without_docstrings(tree: ast.AST) -> ast.AST:
@@ -56,14 +107,23 @@ def _without_docstrings(tree: ast.AST) -> ast.AST:
     return tree
 
 
-def modules_digest(modules: Iterable[ModuleType]) -> str | None:
-    """16 hex digits of sha256 over the modules' source as Python parses it (comments, layout and docstrings left
-    out), in the order given; None where a source cannot be read."""
+def _modules_hash(modules: Iterable[ModuleType], form: Callable[[ast.AST], str]) -> str | None:
     h = hashlib.sha256()
     for module in modules:
         try:
             tree = ast.parse(inspect.getsource(module))
         except (OSError, TypeError, SyntaxError):
             return None
-        h.update(module.__name__.encode() + b"\0" + ast.unparse(_without_docstrings(tree)).encode() + b"\0")
+        h.update(module.__name__.encode() + b"\0" + form(_without_docstrings(tree)).encode() + b"\0")
     return h.hexdigest()[:16]
+
+
+def modules_digest(modules: Iterable[ModuleType]) -> str | None:
+    """16 hex digits of sha256 over the modules' source as Python parses it (:func:`canonical`: comments, layout
+    and docstrings left out), in the order given; None where a source cannot be read."""
+    return _modules_hash(modules, canonical)
+
+
+def legacy_modules_digest(modules: Iterable[ModuleType]) -> str | None:
+    """:func:`modules_digest` as stores recorded it until session 62 (over ``ast.unparse``'s text)."""
+    return _modules_hash(modules, ast.unparse)

@@ -1,0 +1,146 @@
+"""Session 62: code digests that Python 3.10 to 3.13 compute alike, and the stores that recorded the older form."""
+
+from __future__ import annotations
+
+import ast
+import sqlite3
+import warnings
+
+import pytest
+
+from swapnas.code_changes import accept_code, running_digests, running_form, warn_changed_code, warn_changed_network
+from swapnas.proxies import get_proxy
+from swapnas.proxies.code import (NetworkCodeWarning, ProxyCodeWarning, canonical, code_digest, legacy_code_digest,
+                                  legacy_modules_digest, modules_digest)
+from swapnas.spaces import network_modules
+from swapnas.store import ScoreStore
+from swapnas.store_merge import merge_stores
+from tests.script_tools import load_script
+from tests.test_session55 import _one_score_store, _store_with_codes
+
+#: an f-string with quotes inside (3.11's ast.unparse writes f"{', '…}", 3.12's f'{', '…}'), a tuple in a
+#: comprehension (3.10's writes `for (a, b) in`) and a nested field in a format (3.12.1 adds an empty text part)
+TRICKY = "def f(xs):\n    return f\"{', '.join(a for a, b in xs)!r:>{9}}\"\n"
+
+
+def _sha(text: str) -> str:
+    import hashlib
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def test_the_canonical_form_is_the_one_python_3_10_to_3_13_give() -> None:
+    """The digest of TRICKY's canonical form was computed under the 3.10.13, 3.11.7, 3.12.1 and 3.13.0 interpreters
+    on the machine of session 62 (all four 12e5af2247404866; ast.unparse's text gave a3d62383b221dabd,
+    4acf2a3755ef8b6a, 12d4a74877679e73 and 12d4a74877679e73)."""
+    tree = ast.parse(TRICKY)
+    assert _sha(canonical(tree)) == "12e5af2247404866"
+    spec = tree.body[0].body[0].value.values[0].format_spec  # type: ignore[attr-defined]
+    assert canonical(spec) == ("JoinedStr(values=[Constant(value='>'),"
+                               "FormattedValue(value=Constant(value=9),conversion=-1)])")
+
+
+def test_an_f_strings_text_parts_are_joined_and_empty_ones_left_out() -> None:
+    """3.12.1 gives ``f"{x:>{w}}"``'s format an empty last part; a text split in two reads as one."""
+    w = ast.FormattedValue(value=ast.Name(id="w", ctx=ast.Load()), conversion=-1)
+    one = ast.JoinedStr(values=[ast.Constant(value="a>"), w])
+    split = ast.JoinedStr(values=[ast.Constant(value=""), ast.Constant(value="a"), ast.Constant(value=">"), w,
+                                  ast.Constant(value="")])
+    assert canonical(split) == canonical(one)
+    assert canonical(ast.JoinedStr(values=[ast.Constant(value="a"), w, ast.Constant(value="b")])) != canonical(one)
+    assert canonical(ast.JoinedStr(values=[ast.Constant(value=1), ast.Constant(value=2)])) == \
+        "JoinedStr(values=[Constant(value=1),Constant(value=2)])"  # not text: kept apart
+
+
+def test_fields_that_are_none_or_empty_are_left_out_and_the_rest_kept_in_order() -> None:
+    assert canonical(ast.parse("x = 1")) == "Module(body=[Assign(targets=[Name(id='x',ctx=Store())],value=Constant(value=1))])"
+    assert canonical(ast.parse("f()")) != canonical(ast.parse("f(1)"))
+    assert canonical(ast.parse("a - b")) != canonical(ast.parse("b - a"))
+    assert canonical([]) == "[]" and canonical(None) == "None"
+
+
+def _legacy_swap_store(path, legacy: str):
+    store_path = _one_score_store(path)  # a score under swap@1 ...
+    return _store_with_codes(store_path, {"swap@1": legacy})  # ... and its code recorded in the older form
+
+
+def test_a_store_that_recorded_the_running_code_in_the_older_form_warns_of_nothing_and_records_the_new(
+        tmp_path, monkeypatch) -> None:
+    import swapnas.code_changes as code_changes
+
+    swap = get_proxy("swap")
+    assert swap.version == "1"
+    new, legacy = code_digest(swap.fn), legacy_code_digest(swap.fn)
+    assert new != legacy and running_digests("swap@1") == (new, legacy)
+    path = _legacy_swap_store(tmp_path / "s.sqlite", legacy)
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE proxy_code SET created = 1e9")
+    with ScoreStore(path, read_only=True) as store, warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warn_changed_code(store, [swap])  # read-only: the running code's, and nothing written
+        assert store.recorded_code()["swap@1"] == (legacy, 1e9)
+    monkeypatch.setattr(code_changes, "_CODE_CHECKED", set())  # another process
+    with ScoreStore(path) as store, warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warn_changed_code(store, [swap])
+        assert store.recorded_code()["swap@1"] == (new, 1e9)  # the new form, with the time it was first recorded
+    other = _legacy_swap_store(tmp_path / "o.sqlite", "0" * 16)  # neither form: other code, as before
+    with ScoreStore(other) as store, pytest.warns(ProxyCodeWarning, match="its function differs from the code"):
+        warn_changed_code(store, [swap])
+    with ScoreStore(other, read_only=True) as store:
+        assert store.recorded_code()["swap@1"][0] == "0" * 16
+
+
+def test_a_networks_code_recorded_in_the_older_form_is_the_running_code(tmp_path) -> None:
+    modules = network_modules("nb201")
+    new, legacy = modules_digest(modules), legacy_modules_digest(modules)
+    assert new != legacy and running_digests("net:nb201@1") == (new, legacy)
+    path = _store_with_codes(_one_score_store(tmp_path / "s.sqlite"), {"net:nb201@1": legacy})
+    with ScoreStore(path) as store, warnings.catch_warnings():
+        warnings.simplefilter("error", NetworkCodeWarning)
+        warn_changed_network(store, "nb201", "1")
+        assert store.recorded_code()["net:nb201@1"][0] == new
+    assert running_digests("net:nb201@7") == (None, None) and running_digests("swap@999") == (None, None)
+
+
+def test_accept_code_counts_the_older_form_of_the_running_code_as_unchanged(tmp_path) -> None:
+    swap = get_proxy("swap")
+    path = _legacy_swap_store(tmp_path / "s.sqlite", legacy_code_digest(swap.fn))
+    report = accept_code(path, ["swap"])
+    assert report.unchanged == ["swap@1"] and report.accepted == {}
+
+
+def test_running_form_reads_the_older_form_of_the_running_code_as_the_new_and_asks_once_per_name(monkeypatch) -> None:
+    import swapnas.code_changes as code_changes
+
+    asked: list[str] = []
+    monkeypatch.setattr(code_changes, "running_digests", lambda name: asked.append(name) or ("new", "old"))
+    cache: dict = {}
+    assert running_form("swap@1", "old", cache) == "new" and running_form("swap@1", "new", cache) == "new"
+    assert running_form("swap@1", "else", cache) == "else" and asked == ["swap@1"]
+    monkeypatch.setattr(code_changes, "running_digests", lambda name: (None, None))
+    assert running_form("gone@1", "old", {}) == "old"  # not run here: as recorded
+
+
+def test_shards_recorded_before_and_after_the_new_form_merge_and_other_code_is_still_refused(tmp_path) -> None:
+    swap = get_proxy("swap")
+    old = _legacy_swap_store(tmp_path / "old.sqlite", legacy_code_digest(swap.fn))
+    new = _store_with_codes(tmp_path / "new.sqlite", {"swap@1": code_digest(swap.fn)})
+    merged = merge_stores([old, new], tmp_path / "into.sqlite")
+    assert merged.added == 1 and merged.other_code == []
+    other = _store_with_codes(tmp_path / "other.sqlite", {"swap@1": "0" * 16})
+    with pytest.raises(Exception, match="records other metric code for swap@1"):
+        merge_stores([old, other], tmp_path / "into2.sqlite")
+
+
+def test_digest_versions_compares_each_interpreter_with_the_first() -> None:
+    script = load_script("digest_versions")
+    mine = script.digests()
+    assert "proxies/code.py" in mine and set(mine["patterns.py"]) == {"unparse", "canonical"}
+    other = {m: dict(forms) for m, forms in mine.items()}
+    other["patterns.py"]["unparse"] = "x"
+    lines, agree = script.compare({"a": mine, "b": other})
+    assert agree and lines[1] == "  b: unparse (until session 62) 1 differ, canonical (since) 0 differ"
+    other["stats.py"]["canonical"] = "y"
+    lines, agree = script.compare({"a": mine, "b": other})
+    assert not agree and lines[1].endswith("canonical (since) 1 differ: stats.py")
+    assert script.main([]) == 0  # this interpreter against itself
