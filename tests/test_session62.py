@@ -144,3 +144,19 @@ def test_digest_versions_compares_each_interpreter_with_the_first() -> None:
     lines, agree = script.compare({"a": mine, "b": other})
     assert not agree and lines[1].endswith("canonical (since) 1 differ: stats.py")
     assert script.main([]) == 0  # this interpreter against itself
+
+
+def test_a_grid_refused_for_its_store_prints_no_plan_first(small_bundle, tmp_path, capsys) -> None:
+    """Left from session 61: the plan ("grid: 1 column x …") was printed, then the store's refusal; it prints once
+    the store is open and the executor started."""
+    from swapnas.cli import main
+
+    bad = tmp_path / "notes.sqlite"
+    bad.write_text("not a score store\n" * 200)
+    args = ["grid", "--benchmarks", "nb301", "--tasks", "cifar10", "--proxies", "params", "--archs", "2",
+            "--data-dir", str(small_bundle), "--no-progress"]
+    assert main([*args, "--out", str(tmp_path / "g"), "--store", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "notes.sqlite" in err and "grid: 1 column" not in err
+    assert main([*args, "--out", str(tmp_path / "h")]) == 0
+    assert "swapnas: grid: 1 column x 1 proxy" in capsys.readouterr().err

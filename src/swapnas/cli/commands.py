@@ -243,12 +243,13 @@ def grid(args: argparse.Namespace) -> int:
     resolve_data_dir(args.data_dir)  # every column reads the bundle: no OUT made without it
     out = out_folder(args)
     kind, options, device = executor_plan(args)  # checked (before the plan: session 61); started once OUT is held
-    if args.shard is None and not (getattr(args, "quiet", False) or getattr(args, "json", False)):
-        plan = grid_plan(columns, len(resolve(args.proxies)), args.archs, args.archs_per, show_progress(args))
-        print(f"swapnas: {plan}", file=sys.stderr)
     counts: dict[str, int] = {}
     with outputs_lock(out, "grid", args.shard):
         with make_executor(kind, **options) as executor, store_for(args) as store:
+            if args.shard is None and not (getattr(args, "quiet", False) or getattr(args, "json", False)):
+                # once the store opened and the executor started (session 62: the plan printed, then a refusal)
+                plan = grid_plan(columns, len(resolve(args.proxies)), args.archs, args.archs_per, show_progress(args))
+                print(f"swapnas: {plan}", file=sys.stderr)
             cols = run_grid(columns, proxies=args.proxies, n_archs=args.archs, n_archs_per=args.archs_per,
                             seed=args.seed, repeats=args.repeats, init=args.init, store=store, device=device,
                             data_dir=args.data_dir, shard=args.shard, retry_failed=args.retry_failed,
