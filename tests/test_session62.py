@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import ast
+import math
 import sqlite3
 import warnings
 
 import pytest
+import torch
+
+import swapnas
 
 from swapnas.code_changes import accept_code, running_digests, running_form, warn_changed_code, warn_changed_network
 from swapnas.proxies import get_proxy
 from swapnas.proxies.code import (NetworkCodeWarning, ProxyCodeWarning, canonical, code_digest, legacy_code_digest,
                                   legacy_modules_digest, modules_digest)
+from swapnas.padding import additive_mask, unmasked
 from swapnas.spaces import network_modules
 from swapnas.store import ScoreStore
 from swapnas.store_merge import merge_stores
@@ -160,3 +165,58 @@ def test_a_grid_refused_for_its_store_prints_no_plan_first(small_bundle, tmp_pat
     assert "notes.sqlite" in err and "grid: 1 column" not in err
     assert main([*args, "--out", str(tmp_path / "h")]) == 0
     assert "swapnas: grid: 1 column x 1 proxy" in capsys.readouterr().err
+
+
+class _PaddedEncoder(torch.nn.Module):
+    """Token ids and PyTorch's additive key-padding mask (0 at the tokens, -inf at the pads), by position."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.emb = torch.nn.Embedding(50, 16)
+        layer = torch.nn.TransformerEncoderLayer(16, 2, 32, batch_first=True, activation=torch.nn.GELU())
+        self.enc = torch.nn.TransformerEncoder(layer, 1, enable_nested_tensor=False)
+
+    def forward(self, ids: torch.Tensor, src_key_padding_mask: torch.Tensor) -> torch.Tensor:
+        return self.enc(self.emb(ids), src_key_padding_mask=src_key_padding_mask)
+
+
+def _ids_and_pads() -> tuple[torch.Tensor, torch.Tensor]:
+    ids = torch.randint(0, 50, (8, 6), generator=torch.Generator().manual_seed(0))
+    pad = torch.zeros(8, 6)
+    pad[:, 4:] = -math.inf
+    return ids, pad
+
+
+def test_an_additive_mask_by_position_is_read_as_by_name() -> None:
+    """Left from session 61: ``((ids, mask), None)`` with a float mask, -inf at the pads, was refused as non-finite
+    inputs (by name it was read since session 53)."""
+    torch.manual_seed(0)
+    model, (ids, pad) = _PaddedEncoder(), _ids_and_pads()
+    by_position = swapnas.score(model, ((ids, pad), None), ["swap_ext"])["swap_ext"]
+    assert by_position == swapnas.score(model, {"ids": ids, "src_key_padding_mask": pad}, ["swap_ext"])["swap_ext"]
+    assert by_position == swapnas.score(model, ((ids, pad.bool()), None), ["swap_ext"])["swap_ext"]
+    assert by_position != swapnas.score(model, ((ids, torch.zeros(8, 6)), None), ["swap_ext"])["swap_ext"]
+
+
+def test_an_additive_mask_as_labels_is_refused_with_the_way_out() -> None:
+    torch.manual_seed(0)
+    model, (ids, pad) = _PaddedEncoder(), _ids_and_pads()
+    with pytest.raises(ValueError, match=r"^the second item looks like an additive padding mask \(0 at the tokens, "
+                                         r"-inf at the pads\), not labels: pass \(\(x, mask\), None\)"):
+        swapnas.score(model, (ids, pad), ["swap_ext"])
+
+
+def test_only_a_float_2d_mask_of_zeros_and_minus_inf_shaped_as_the_first_input_is_additive() -> None:
+    ids, pad = _ids_and_pads()
+    assert additive_mask(pad, ids) and not additive_mask(pad, ids[:, :5]) and not additive_mask(pad, pad[0])
+    assert not additive_mask(torch.zeros(8, 6), ids)  # no pad: an input of zeros
+    for bad in (math.nan, math.inf, -1.0):
+        other = pad.clone()
+        other[0, 0] = bad
+        assert not additive_mask(other, ids)
+    assert not additive_mask(pad.double().unsqueeze(-1), ids) and not additive_mask(pad.bool(), ids)
+    assert unmasked((ids, pad)) == (ids,) and unmasked([pad, pad])[0] is pad  # the first input is never a mask
+    emb = torch.randn(8, 6, 4)
+    emb[0, 0, 0] = math.inf
+    with pytest.raises(ValueError, match=r"^inputs hold 1 non-finite value\(s\)"):
+        swapnas.score(_PaddedEncoder(), ((emb, pad), None), ["swap_ext"])

@@ -10,7 +10,7 @@ from typing import Any
 import torch
 
 from .bundle import Batch
-from .padding import shared_mask_hint, unmasked
+from .padding import additive_mask, shared_mask_hint, unmasked
 from .patterns import input_tensors
 from .devices import available_devices, unavailable
 
@@ -115,9 +115,8 @@ def as_batch(inputs: Any, num_classes: int | None = None) -> tuple[Batch, bool]:
         raise ValueError(f"the labels y need one entry per sample along dim 0 (shape (S,) for class labels); got a "
                          f"scalar tensor ({y.item()!r})")
     if y is not None and (kind := _mask_like(x, y)):  # model(x) would run without its mask, the mask read as labels
-        text = ("the second item looks like an attention mask, not labels: pass ({'input_ids': x, 'attention_mask': "
-                "mask}, None) (the padded positions left out of SWAP), ((x, mask), None), or either with labels y")
-        if kind == "bool":
+        text = _MASK_NOT_LABELS[kind == "additive"]
+        if kind != "padding":
             raise ValueError(text)
         warnings.warn(f"{text}; it is read as labels y here (0/1 per token, padding-like rows)", stacklevel=3)
     _check_finite(x, "inputs")
@@ -158,14 +157,28 @@ def _class_labels(y: torch.Tensor, num_classes: int | None) -> torch.Tensor:
     return y
 
 
+#: what an (x, y) pair whose y is a mask is told: an attention mask (1 at the tokens), or an additive one (-inf at the
+#: pads), which goes by the model's own name for it (PyTorch's ``src_key_padding_mask``), not as ``attention_mask``
+_MASK_NOT_LABELS = (
+    "the second item looks like an attention mask, not labels: pass ({'input_ids': x, 'attention_mask': mask}, None) "
+    "(the padded positions left out of SWAP), ((x, mask), None), or either with labels y",
+    "the second item looks like an additive padding mask (0 at the tokens, -inf at the pads), not labels: pass "
+    "((x, mask), None), or a dict of the inputs by the model's names for them (such as {'src': x, "
+    "'src_key_padding_mask': mask}) and None (the padded positions left out of SWAP), or either with labels y")
+
+
 def _mask_like(x: Any, y: torch.Tensor) -> str:
     """``"bool"`` for a bool ``y`` with at least two dims, whatever ``x`` is (token ids or embeddings: no loss takes
-    bool labels, and a bool (S, L) tensor is a padding mask; session 52), ``"padding"`` for 0/1 integers shaped like
+    bool labels, and a bool (S, L) tensor is a padding mask; session 52), ``"additive"`` for an additive mask shaped
+    as ``x``'s (S, L) (:func:`~swapnas.padding.additive_mask`: refused as non-finite labels until session 62),
+    ``"padding"`` for 0/1 integers shaped like
     integer ids ``x`` with each row of at least 3 a run of ones and a run of zeros
     holding a one (a mask never hides a whole row), else ``""``. MLM labels (-100 and token ids), per-sample labels and
     a batch of per-token labels with a row of zeros are not."""
     if y.dtype == torch.bool and y.dim() >= 2:
         return "bool"
+    if additive_mask(y, x):
+        return "additive"
     if (not isinstance(x, torch.Tensor) or x.is_floating_point() or y.is_floating_point() or y.shape != x.shape
             or y.dim() < 2 or y[0].numel() < 3):
         return ""

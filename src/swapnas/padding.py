@@ -25,6 +25,7 @@ padding mask ``nn.TransformerEncoder`` packed the batch into a nested tensor, wh
 from __future__ import annotations
 
 import inspect
+import math
 import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -120,9 +121,20 @@ def live_positions(inputs: Any) -> torch.Tensor | None:
 
 
 def unmasked(inputs: Any) -> Any:
-    """``inputs`` without the masks named in a dict: the inputs whose values must be finite (an additive mask holds
-    ``-inf`` at its pads, as PyTorch's; it was refused as non-finite until session 53)."""
+    """``inputs`` without the masks named in a dict, or given by position after the first input as an additive one
+    (:func:`additive_mask`): the inputs whose values must be finite (an additive mask holds ``-inf`` at its pads, as
+    PyTorch's; it was refused as non-finite until session 53 by name, until session 62 by position)."""
+    if isinstance(inputs, (tuple, list)):
+        return type(inputs)(t for i, t in enumerate(inputs) if not (i and additive_mask(t, inputs[0])))
     return {k: t for k, t in inputs.items() if not _mask_key(k)} if isinstance(inputs, Mapping) else inputs
+
+
+def additive_mask(t: object, first: object) -> bool:
+    """A float 2-D tensor of 0s and ``-inf``s (some) shaped as ``first``'s first two dims: an additive key-padding
+    mask, ``-inf`` at the pads (what ``nn.MultiheadAttention`` and ``nn.TransformerEncoder`` take)."""
+    return (isinstance(t, torch.Tensor) and t.is_floating_point() and t.dim() == 2 and isinstance(first, torch.Tensor)
+            and first.dim() >= 2 and t.shape == first.shape[:2] and bool(((t == 0) | (t == -math.inf)).all())
+            and bool(torch.isinf(t).any()))
 
 
 def _mask_key(key: object) -> bool:
