@@ -264,14 +264,11 @@ class ScoreStore:
 
     def code_changed(self, proxy: str, digest: str, legacy: str | None = None) -> float | None:
         """Compare ``digest`` (:func:`~swapnas.proxies.code.code_digest`) with the code recorded for ``proxy``
-        (``name@version``): the time the other digest was recorded if they differ, else None; :data:`UNRECORDED`
-        where the store holds scores under ``proxy`` and no code (nothing is recorded then). A digest is recorded
-        where none is (the code that makes the first scores); another one is kept until :meth:`accept_code`
-        replaces it (until session 55 the first run that warned replaced it, and later runs were quiet about the
-        scores the old code had made). A read-only store compares what it has and records nothing. A record that
-        equals ``legacy``, the running code's digest in the form stores recorded until session 62
-        (:func:`~swapnas.proxies.code.legacy_code_digest`), is the running code's: a writable store records ``digest``
-        in its place, with the time it was first recorded."""
+        (``name@version``): the time the other digest was recorded if they differ, else None; :data:`UNRECORDED` where
+        the store holds scores under ``proxy`` and no code (nothing is recorded then). A digest is recorded where none
+        is (the first scores' code); another is kept until :meth:`accept_code` replaces it (until session 55 the first
+        run that warned did, and later runs were quiet about the old code's scores). A read-only store records nothing.
+        A record equal to ``legacy`` (the running code's digest as recorded until session 62) is the running code's."""
         with self._guard(saving=not self.read_only):
             row = self._db.execute("SELECT digest, created FROM proxy_code WHERE proxy=?", (proxy,)).fetchone() \
                 if self._has_code_table() else None
@@ -282,10 +279,9 @@ class ScoreStore:
                 self._db.execute("INSERT OR IGNORE INTO proxy_code VALUES (?, ?, ?)", (proxy, digest, time.time()))
                 self._db.commit()
                 row = self._db.execute("SELECT digest, created FROM proxy_code WHERE proxy=?", (proxy,)).fetchone()
-            if row is not None and row[0] != digest and row[0] == legacy:
+            if row is not None and row[0] != digest and row[0] == legacy:  # (keeping the time it was recorded)
                 if not self.read_only:
-                    self._db.execute("UPDATE proxy_code SET digest=? WHERE proxy=? AND digest=?",
-                                     (digest, proxy, legacy))
+                    self._db.execute("UPDATE proxy_code SET digest=? WHERE proxy=?", (digest, proxy))
                     self._db.commit()
                 return None
         return float(row[1]) if row is not None and row[0] != digest else None
