@@ -156,9 +156,10 @@ def test_a_map_without_the_samples_on_dim_0_is_refused_with_the_fix() -> None:
     assert str(info.value) == (
         "a hooked map holds 5 rows on dim 0 and the inputs S = 4 samples: SWAP reads dim 0 of every map as the "
         "samples (or k·S tiles). Likely a batch_first=False module (PyTorch's default for nn.TransformerEncoderLayer, "
-        "nn.MultiheadAttention, nn.LSTM/GRU/RNN) or samples folded into another dim: pass the inputs with the samples "
-        "on dim 0, (S, L, …), and build such modules with batch_first=True (or transpose to (L, S, …) inside the "
-        "model, before them)")
+        "nn.MultiheadAttention, nn.LSTM/GRU/RNN) or samples folded into another dim: build such modules with "
+        "batch_first=True and pass the inputs with the samples on dim 0, (S, L, …); to keep batch_first=False, pass "
+        "(S, L, …) and transpose to (L, S, …) inside the model, before them (a model that is itself such a module, "
+        "e.g. nn.TransformerEncoder(layer), goes in a wrapper module that transposes)")
 
 
 @pytest.mark.parametrize(("samples", "table"), [(8, True), (20, True), (21, False), (24, False)])

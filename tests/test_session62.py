@@ -220,3 +220,33 @@ def test_only_a_float_2d_mask_of_zeros_and_minus_inf_shaped_as_the_first_input_i
     emb[0, 0, 0] = math.inf
     with pytest.raises(ValueError, match=r"^inputs hold 1 non-finite value\(s\)"):
         swapnas.score(_PaddedEncoder(), ((emb, pad), None), ["swap_ext"])
+
+
+class _Transposing(torch.nn.Module):
+    """(S, L, E) inputs transposed to (L, S, E) for a batch_first=False encoder inside."""
+
+    def __init__(self, encoder: torch.nn.Module) -> None:
+        super().__init__()
+        self.encoder = encoder
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.encoder(x.transpose(0, 1)).transpose(0, 1)
+
+
+def test_a_sequence_first_encoder_as_the_model_is_refused_either_way_with_the_wrapper_as_the_way_out() -> None:
+    """The newcomer's walk-through: ``nn.TransformerEncoder(layer)`` (batch_first=False, PyTorch's default) was refused
+    for (L, S, E) and, after the message's "pass the inputs with the samples on dim 0", for (S, L, E) again."""
+    torch.manual_seed(0)
+    seq_first = torch.nn.TransformerEncoder(torch.nn.TransformerEncoderLayer(32, 4, 64, dropout=0.0), 2,
+                                            enable_nested_tensor=False)
+    for x in (torch.randn(10, 16, 32), torch.randn(16, 10, 32)):
+        with pytest.raises(swapnas.UnsupportedModel, match="has batch_first=False: .*build such modules with "
+                           r"batch_first=True .*\(a model that is itself such a module, e\.g\. nn\.TransformerEncoder"
+                           r"\(layer\), goes in a wrapper module that transposes\)$"):
+            swapnas.score(seq_first, x, ["swap_fn"])
+    twin = torch.nn.TransformerEncoder(torch.nn.TransformerEncoderLayer(32, 4, 64, dropout=0.0, batch_first=True), 2,
+                                       enable_nested_tensor=False)
+    twin.load_state_dict(seq_first.state_dict())
+    x = torch.randn(16, 10, 32)
+    assert swapnas.score(_Transposing(seq_first), x, ["swap_fn"], init="none") == \
+        swapnas.score(twin, x, ["swap_fn"], init="none")

@@ -43,8 +43,11 @@ def first_input(module: nn.Module, args: tuple, kwargs: dict) -> object:
     return bound.arguments.get(params[0].name)
 
 
-FIX = ("pass the inputs with the samples on dim 0, (S, L, …), and build such modules with batch_first=True "
-       "(or transpose to (L, S, …) inside the model, before them)")
+#: (session 62: "pass the inputs with the samples on dim 0, …, and build such modules with batch_first=True" read as
+#: two ways out; the first alone is refused again, and a model that is itself such a module cannot transpose)
+FIX = ("build such modules with batch_first=True and pass the inputs with the samples on dim 0, (S, L, …); to keep "
+       "batch_first=False, pass (S, L, …) and transpose to (L, S, …) inside the model, before them (a model that is "
+       "itself such a module, e.g. nn.TransformerEncoder(layer), goes in a wrapper module that transposes)")
 #: modules that put the sequence on dim 0 of a 3-D input unless built with ``batch_first=True``
 _SEQ_FIRST = (nn.MultiheadAttention, nn.TransformerEncoderLayer, nn.TransformerDecoderLayer, nn.RNNBase)
 
