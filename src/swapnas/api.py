@@ -186,9 +186,14 @@ def score(model: nn.Module, inputs: Any, proxies: str | Sequence[str] = "auto", 
           train: bool = True) -> dict[str, float]:
     """Every proxy's score of ``model`` on ``inputs`` (mean over ``repeats`` initialisations).
 
+    ``inputs``: S samples on dim 0 of each tensor; a tensor ``x`` (``model(x)``), an ``(x, y)`` pair (labels ``y``,
+    for the proxies that need them), ``((x1, x2, …), y)`` (``model(x1, x2, …)``; ``y`` may be None), a dict of
+    tensors (``model(**d)``; its ``"labels"`` are ``y``, not passed on; a padding mask named ``attention_mask`` or
+    ``src_key_padding_mask`` leaves the pads out of SWAP), a :class:`~swapnas.bundle.Batch`, or a DataLoader (its
+    first batch only).
+
     ``proxies``: names (a list or a comma-separated string); ``"auto"`` (the default; also beside other names,
-    ``"auto,params"``) is ``swap``
-    for a CNN whose activation modules are all ``nn.ReLU``, ``swap_ext`` for one with others (or an MLP) and
+    ``"auto,params"``) is ``swap`` for a CNN whose activation modules are all ``nn.ReLU``, ``swap_ext`` for one with others (or an MLP) and
     ``swap_fn`` for one whose activations are functions (:func:`auto_proxy`; the returned key names
     which; so does ``"best"``: outside a space it is ``swap_darts``, the key returned). ``options``: per proxy,
     e.g. ``{"swap_reg": {"mu": 300.0, "sigma": 9e4}}``. ``device``:
