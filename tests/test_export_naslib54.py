@@ -64,6 +64,6 @@ def test_fisher_and_synflow_are_written_as_naslib_writes_them(tmp_path: Path) ->
     assert {k: v["score"] for k, v in a.items()} == {
         "fisher_swapnas": 0.25, "fisher": 60.0, "synflow": math.log(4.6e27), "jacov": -40.0}
     assert b["synflow"]["score"] == math.log(0.5)  # NASLib's log, negative below 1
-    assert set(doc["provenance"]["conventions"]) == {"synflow", "fisher", "params, flops", "time", "failed"}
+    assert set(doc["provenance"]["conventions"]) == {"synflow", "fisher", "params, flops", "time", "failed", "proxies"}
     assert main(["-q", "export", str(store), "--out", str(tmp_path / "s.csv")]) == 0  # csv: the scores themselves
     assert "4.6e+27" in (tmp_path / "s.csv").read_text(encoding="utf-8")

@@ -53,7 +53,8 @@ def test_m64_a_negative_synflow_is_minus_log_of_minus_it(tmp_path):
 def test_m70_settings_name_the_seed_without_a_protocol_row(tmp_path):
     doc = _zc(tmp_path, [(A, "nwot@1", "fp", '{"C": 16, "N": 1}', 3.0)], protocol=False)
     assert doc["provenance"]["settings"]["nb201"]["protocol fp"] == {
-        "protocol": "fp", "seed": 0, "batch_size": 16, "repeats": 1, "net": {"C": 16, "N": 1}}
+        "protocol": "fp", "seed": 0, "batch_size": 16, "repeats": 1, "net": {"C": 16, "N": 1},
+        "proxies": {"nwot": "nwot@1"}}  # (each metric's key since session 62)
 
 
 def test_m61_one_fingerprint_two_nets_names_only_the_net(tmp_path, capsys):

@@ -250,3 +250,62 @@ def test_a_sequence_first_encoder_as_the_model_is_refused_either_way_with_the_wr
     x = torch.randn(16, 10, 32)
     assert swapnas.score(_Transposing(seq_first), x, ["swap_fn"], init="none") == \
         swapnas.score(twin, x, ["swap_fn"], init="none")
+
+
+def _zc_store(path, rows) -> None:
+    """A store of (space, arch, proxy key, status, value) rows under one protocol (fingerprint "fp", cifar10)."""
+    from swapnas.store import Record, ScoreKey
+    from tests.test_review54_mutants import PROTOCOL
+
+    with ScoreStore(path) as store:
+        store.add_protocol("fp", {**PROTOCOL, "batch_digest": "fp"})
+        for space, arch, proxy, status, value in rows:
+            record = Record(status, value, 0.0 if value is not None else None, [] if value is None else [value], 0.5,
+                            None, None if status == "ok" else "boom")
+            store.put(ScoreKey(space, arch, proxy, "fp", 0, 16, 1, '{"C": 16, "N": 1}'), record)
+
+
+def test_naslib_zc_refuses_two_versions_or_options_of_a_metric_in_one_dataset(tmp_path, capsys) -> None:
+    """The export audit: archs scored under swap_reg@1[mu=…] and under other options (or another version) went into
+    one column of the naslib-zc file, named nowhere."""
+    import json
+
+    from swapnas.cli import main
+    from tests.test_review54_mutants import A, B, KEY_A
+
+    store, out = tmp_path / "s.sqlite", tmp_path / "zc.json"
+    _zc_store(store, [("nb201", A, "swap_reg@1[mu=300,sigma=9]", "ok", 2.0),
+                      ("nb201", B, "swap_reg@1[mu=900,sigma=50]", "ok", 3.0)])
+    assert main(["-q", "export", str(store), "--format", "naslib-zc", "--out", str(out)]) == 2
+    assert ("swap_reg in cifar10 of nb201 is stored under two keys, swap_reg@1[mu=300,sigma=9] (e.g. "
+            f"{A}) and swap_reg@1[mu=900,sigma=50] (e.g. {B})") in capsys.readouterr().err and not out.exists()
+    assert main(["-q", "export", str(store), "--out", str(tmp_path / "all.csv")]) == 0  # csv keeps both
+    mixed = tmp_path / "m.sqlite"  # a failure under another version is left out, as one under another setting
+    _zc_store(mixed, [("nb201", A, "swap@1", "ok", 5.0), ("nb201", B, "swap@2", "failed", None)])
+    assert main(["-q", "export", str(mixed), "--format", "naslib-zc", "--out", str(out)]) == 0
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    assert list(doc["nb201"]["cifar10"]) == [KEY_A] and doc["nb201"]["cifar10"][KEY_A]["swap"]["score"] == 5.0
+    assert doc["provenance"]["settings"]["nb201"]["cifar10"]["proxies"] == {"swap": "swap@1"}
+
+
+def test_nb101_is_exported_in_the_layout_of_naslibs_zc_nasbench101(tmp_path) -> None:
+    """The export audit: NASLib's zc_nasbench101.json nests its datasets under "nasbench101" and holds each score
+    alone; the export wrote NB201's {"score", "time"} records at the top level and said it was that file's layout."""
+    import json
+    import random
+
+    from swapnas.cli import main
+    from swapnas.conformance import SOURCES, _stored
+    from swapnas.spaces import nb101
+
+    arch = nb101.sample(random.Random(0))
+    store, out = tmp_path / "s.sqlite", tmp_path / "zc.json"
+    _zc_store(store, [("nb101", str(arch), "params@1", "ok", 4154.0), ("nb101", str(arch), "synflow@2", "ok", 1.0)])
+    assert main(["-q", "export", str(store), "--format", "naslib-zc", "--out", str(out)]) == 0
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    assert doc["nb101"] == {"nasbench101": {"cifar10": {nb101.to_naslib(arch): {"params": 4154.0, "synflow": 0.0}}}}
+    records = doc["nb101"]  # read back as swapnas conformance reads NASLib's file
+    for part in (*SOURCES["nb101"].top, SOURCES["nb101"].datasets["cifar10"]):
+        records = records[part]
+    assert list(records) == [nb101.to_naslib(arch)]
+    assert _stored(records[nb101.to_naslib(arch)]["params"])[0] == 4154.0

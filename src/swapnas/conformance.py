@@ -118,6 +118,7 @@ class NaslibSource:
     arch_table: Callable[[str | None], dict[Any, Any]] | None
     net: dict[str, Any]  # the network NASLib scored: its stored params are this network's
     top: tuple[str, ...] = ()  # the file's keys above the datasets (NB101: "nasbench101")
+    bare: bool = False  # its records hold each metric's score alone, no {"score", "time"} (NB101's)
 
 
 SOURCES: dict[str, NaslibSource] = {
@@ -128,7 +129,7 @@ SOURCES: dict[str, NaslibSource] = {
     ),
     # raw (unpruned) 7x7 specs, as NASLib sampled them: keys that prune to one cell stay distinct archs
     "nb101": NaslibSource("nb101", "nb101/naslib_zc_nasbench101.json", {"cifar10": "cifar10"}, nb101.parse_naslib,
-                          None, {"C": 128, "stacks": 3, "cells": 3}, top=("nasbench101",)),
+                          None, {"C": 128, "stacks": 3, "cells": 3}, top=("nasbench101",), bare=True),
     # NASLib's NB301 network follows each pool with a BatchNorm without scale/shift (its MaxPool/AvgPool with
     # use_bn=True; no parameters, so the params check cannot see it); since session 43 (docs/conformance.md)
     "nb301": NaslibSource("darts", "nb301/naslib_zc_nasbench301.json", {"cifar10": "cifar10"},

@@ -13,14 +13,16 @@
 - ``naslib-zc``: ``{"provenance": …, space: {dataset: {arch: {proxy: {"score": value, "time": seconds}}}}}``:
   under each space, the layout of NASLib's ``zc_<space>.json`` files (``doc["nb201"]`` saved alone is one: its
   top-level keys are datasets, or TransNAS tasks, in NASLib's spelling, e.g. ``ImageNet16-120``; since session 52,
-  which added the dataset level); arch keys in NASLib's encoding where the space has one (``to_naslib``: NB201's
+  which added the dataset level; ``doc["nb101"]`` has NASLib's ``nasbench101`` above them and each score alone, no
+  time, as its ``zc_nasbench101.json``, since session 62); arch keys in NASLib's encoding where the space has one (``to_naslib``: NB201's
   op-index tuple such as ``"(0, 2, 3, 2, 3, 1)"``, NB101's, DARTS's and TransNAS's; an arch NASLib cannot encode,
   such as a DARTS genotype with a ``none`` op, keeps our string); proxies by NASLib's names where they differ
   (``jacov`` for ``jacob_cov``; NASLib's ``fisher`` is our ``fisher_fanin``, and ours is written ``fisher_swapnas``)
   and values as NASLib stores them (``synflow``'s log). The records hold no ``val_accuracy`` (NASLib's do), and
   ``params`` and ``flops`` are counts of the scored network, not NASLib's millions of the benchmark's network. A
-  (space, dataset) holds scores of one setting (fingerprint, seed, S, R, network; since session 54), described in the
-  file's ``provenance`` (``settings``) with these ``conventions``. Two stored archs that
+  (space, dataset) holds scores of one setting (fingerprint, seed, S, R, network; since session 54) and one key per
+  metric (version and options; since session 62), described in the file's ``provenance`` (``settings``) with these
+  ``conventions``. Two stored archs that
   NASLib's encoding writes alike (a DARTS genotype's concat is not encoded) are refused. A failed score is written
   ``-1e8`` (synflow: its log), as NASLib's code writes it, the worst value (``+1e8`` for ``te_nas_ntk``, where lower
   is better), where its setting is the dataset's (until session 55 it was left out: the arch had no entry for that
@@ -47,7 +49,7 @@ from typing import IO, BinaryIO
 
 from .files import write_atomic
 from .results import provenance, strict_json
-from .conformance import NASLIB_FAILED, NASLIB_TO_OURS
+from .conformance import NASLIB_FAILED, NASLIB_TO_OURS, SOURCES
 from .proxies import get_proxy, list_proxies
 from .scoring import fingerprinted
 from .spaces import SPACES, get_space
@@ -143,7 +145,9 @@ NASLIB_CONVENTIONS = {
     "fisher": "NASLib's fan-in-weighted fisher: our fisher_fanin; our fisher is written fisher_swapnas",
     "params, flops": "counts of the scored network (flops: 2 per multiply-add of matmuls and convolutions), not "
                      "NASLib's millions of the benchmark's network",
-    "time": "seconds to score one arch, all its repeats (R)",
+    "time": "seconds to score one arch, all its repeats (R); nb101 has none: its records hold the score alone, under "
+            "the top-level key nasbench101, as NASLib's zc_nasbench101.json",
+    "proxies": "one key (version and options) per metric and dataset, named in settings",
     "failed": "-1e8 (synflow: -ln 1e8), the value NASLib's code writes where a metric failed on an arch, its worst; "
               "+1e8 for a metric where lower is better (te_nas_ntk); the csv format has the error",
 }
@@ -191,6 +195,7 @@ def _naslib_doc(scores: Iterable[dict], failures: Iterable[dict], protocols: dic
     a 1.5M-row store); ``scored`` gives :func:`_scored_with` of the store, for a message."""
     doc: dict = {}
     keys: dict[tuple[str, str], str] = {}  # each arch's NASLib key, for this export
+    proxy_keys: dict[tuple, tuple[str, str]] = {}  # (space, dataset, proxy name) → the first row's key and arch
     seen: dict[tuple, tuple] = {}  # (space, dataset, NASLib key, proxy) → the first row's arch and SETTING
     settings: dict[tuple, dict] = {}
     for r in scores:
@@ -204,6 +209,12 @@ def _naslib_doc(scores: Iterable[dict], failures: Iterable[dict], protocols: dic
             raise ValueError(f"{name} of {r['arch']} is stored under two settings ({_setting(first)}) and "
                              f"({_setting(r)}); NASLib's layout holds one score per dataset, arch and proxy: "
                              f"{_fix(first, r, protocols, scored())}")
+        first_key, arch_of = proxy_keys.setdefault((r["space"], dataset, name), (r["proxy"], r["arch"]))
+        if first_key != r["proxy"]:  # (session 62: two versions or options shared one column without a word)
+            raise ValueError(f"{name} in {dataset} of {r['space']} is stored under two keys, {first_key} (e.g. "
+                             f"{arch_of}) and {r['proxy']} (e.g. {r['arch']}); a NASLib zc file holds one version and "
+                             "set of options per metric and dataset: use --format csv, which keeps every row with its "
+                             "proxy column")
         one = settings.setdefault((r["space"], dataset), r)
         if any(one[k] != r[k] for k in PER_DATASET):
             raise ValueError(f"{dataset} of {r['space']} holds scores of two settings, ({_setting(one, PER_DATASET)}) "
@@ -215,7 +226,8 @@ def _naslib_doc(scores: Iterable[dict], failures: Iterable[dict], protocols: dic
     for r in failures:
         name, key, dataset = _where(r, protocols, keys)
         one = settings.setdefault((r["space"], dataset), r)  # a dataset of failures alone: the first one's setting
-        if (r["space"], dataset, key, name) in seen or any(one[k] != r[k] for k in PER_DATASET):
+        if (r["space"], dataset, key, name) in seen or any(one[k] != r[k] for k in PER_DATASET) \
+                or proxy_keys.setdefault((r["space"], dataset, name), (r["proxy"], r["arch"]))[0] != r["proxy"]:
             continue
         seen[(r["space"], dataset, key, name)] = (r["arch"], _values(r))
         arch = doc.setdefault(r["space"], {}).setdefault(dataset, {}).setdefault(key, {})
@@ -224,8 +236,23 @@ def _naslib_doc(scores: Iterable[dict], failures: Iterable[dict], protocols: dic
     for (space, dataset), r in settings.items():
         described.setdefault(space, {})[dataset] = {
             **{k: r[k] for k in PER_DATASET if k != "net"}, "net": json.loads(r["net"]),
-            **fingerprinted(protocols.get(r["protocol"], {}))}
-    return doc, described
+            **fingerprinted(protocols.get(r["protocol"], {})),
+            "proxies": {NASLIB_PROXIES.get(n, n): k for (s, d, n), (k, _) in sorted(proxy_keys.items())
+                        if (s, d) == (space, dataset)}}
+    return {space: _naslib_layout(space, datasets) for space, datasets in doc.items()}, described
+
+
+def _naslib_layout(space: str, datasets: dict) -> dict:
+    """A space's datasets nested as NASLib's file of that space nests them: under its top-level keys (NB101's
+    ``nasbench101``), each metric's score alone where its records hold no time (NB101's; session 62: they held
+    ``{"score", "time"}``, which the docs called NASLib's layout)."""
+    source = SOURCES.get(space)
+    if source is not None and source.bare:
+        datasets = {d: {k: {p: v["score"] for p, v in record.items()} for k, record in archs.items()}
+                    for d, archs in datasets.items()}
+    for top in reversed(source.top if source is not None else ()):
+        datasets = {top: datasets}
+    return datasets
 
 
 def _fingerprint_of(asked: str, known: list[str], protocols: dict[str, dict], store_path: object,

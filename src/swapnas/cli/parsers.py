@@ -303,8 +303,9 @@ def add_export(sub: Sub) -> None:
         description="Export every score of a SQLite score store: csv (one row per stored score, failures "
         "included) or naslib-zc (per space, the layout of NASLib's zc_<space>.json files: dataset or task -> arch "
         "-> proxy -> score, time, in NASLib's spelling: doc['nb201'] saved alone is such a file, NASLib's "
-        "zc_nasbench201.json; nb101, darts and transnas_micro/_macro are its zc_nasbench101, zc_nasbench301 and "
-        "zc_transbench101_*; one setting per dataset (--protocol chooses), described with the conventions in a "
+        "zc_nasbench201.json; nb101, darts and transnas_micro/_macro are its zc_nasbench101 (under 'nasbench101', "
+        "scores alone, as NASLib's), zc_nasbench301 and zc_transbench101_*; one setting per dataset (--protocol "
+        "chooses) and one version and options per metric, described with the conventions in a "
         "'provenance' key beside them: synflow as NASLib stores it, its log; NASLib's fisher is our fisher_fanin, "
         "ours is written fisher_swapnas; no val_accuracy; params and flops count the scored network, not NASLib's "
         "millions).",
