@@ -7,7 +7,7 @@ import pytest
 
 from swapnas.cli import build_parser, main
 from swapnas.cli.commands import store_for
-from swapnas.cli.search_command import _store_in
+from swapnas.cli.commands import store_in as _store_in
 from swapnas.search import driver
 from swapnas.store import Record, ScoreKey, ScoreStore, StoreError
 

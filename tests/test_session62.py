@@ -309,3 +309,65 @@ def test_nb101_is_exported_in_the_layout_of_naslibs_zc_nasbench101(tmp_path) -> 
         records = records[part]
     assert list(records) == [nb101.to_naslib(arch)]
     assert _stored(records[nb101.to_naslib(arch)]["params"])[0] == 4154.0
+
+
+def _bundle_without_images(small_bundle, tmp_path):
+    import shutil
+
+    bundle = tmp_path / "bundle"
+    bundle.mkdir(parents=True)
+    for part in ("SOURCES.md", "nb301"):  # (the small bundle's NB201 table is too short for its benchmark)
+        (shutil.copytree if (small_bundle / part).is_dir() else shutil.copy)(small_bundle / part, bundle / part)
+    return bundle
+
+
+@pytest.mark.parametrize("command", [["grid", "--benchmarks", "nb301", "--tasks", "cifar10"],
+                                     ["conformance", "--space", "nb301"]])
+def test_a_grid_or_conformance_without_its_images_leaves_no_out(small_bundle, tmp_path, capsys, command) -> None:
+    """The export audit: both left OUT holding an empty scores.sqlite when the images were missing (a search removed
+    its empty store since session 51: the same ``store_in`` now)."""
+    from swapnas.cli import main
+
+    out = tmp_path / "o"
+    assert main([*command, "--proxies", "params", "--archs", "2", "--data-dir",
+                 str(_bundle_without_images(small_bundle, tmp_path)), "--out", str(out), "--no-progress"]) == 2
+    assert "missing data file 'images/cifar10_test_2000_jpegq75.npz'" in capsys.readouterr().err
+    assert not out.exists()
+    shard = tmp_path / "s"  # a shard's OUT and store are shared with other shards: its store stays
+    if command[0] == "grid":
+        assert main([*command, "--proxies", "params", "--archs", "2", "--shard", "1/2", "--data-dir",
+                     str(_bundle_without_images(small_bundle, tmp_path / "again")), "--out", str(shard)]) == 2
+        assert (shard / "scores.sqlite").is_file()
+
+
+def test_export_and_salvage_refuse_to_write_into_the_data_bundle(small_bundle, tmp_path, monkeypatch, capsys) -> None:
+    """The export audit: ``export --out BUNDLE/nb201/naslib_zc_nasbench201.json`` replaced NASLib's file, and every
+    later conformance run failed on it; other commands refused such an OUT already."""
+    from swapnas.cli import main
+
+    bundle = _bundle_without_images(small_bundle, tmp_path)
+    monkeypatch.setenv("SWAPNAS_DATA", str(bundle))
+    store = _one_score_store(tmp_path / "s.sqlite")
+    target = bundle / "nb301" / "naslib_zc_nasbench301.json"
+    before = target.read_bytes()
+    assert main(["export", str(store), "--format", "naslib-zc", "--out", str(target)]) == 2
+    assert f"--out {target} is inside the data bundle {bundle.resolve()}, which swapnas only reads" in \
+        capsys.readouterr().err and target.read_bytes() == before
+    assert main(["store", "salvage", str(store), "--out", str(bundle / "x.sqlite")]) == 2
+    assert not (bundle / "x.sqlite").exists()
+    assert main(["-q", "export", str(store), "--out", str(tmp_path / "x.csv")]) == 0  # outside it: written
+
+
+def test_conformance_reads_best_as_the_spaces_recommended_fitness() -> None:
+    """The export audit: ``--proxies best`` on nb201 said NASLib stores no swap_darts scores (best there is
+    swap_nb201)."""
+    import types
+
+    from swapnas.conformance import select_proxies
+    from swapnas.session import best_for
+
+    naslib = types.SimpleNamespace(space="nb201", dataset="cifar10", scores={"params": None, "synflow": None},
+                                   naslib_names={"params": "params", "synflow": "synflow"})
+    with pytest.raises(ValueError, match=rf"^NASLib stores no {best_for('nb201')} scores for nb201/cifar10"):
+        select_proxies(naslib, "best")
+    assert best_for("nb201") != "swap_darts"

@@ -51,7 +51,7 @@ from .files import write_text
 from .proxies import ALIASES, Proxy, get_proxy, list_proxies
 from .report import failure_lines, fixed, made_with, protocol_text, table
 from .results import provenance, reused_text, strict_json
-from .session import check_archs, error_messages, pick_archs, prepare, score_archs
+from .session import best_for, check_archs, error_messages, pick_archs, prepare, score_archs
 from .spaces import darts_genotype, nb101
 from .spaces.darts_net import NETS
 from .stats import correlate
@@ -296,7 +296,9 @@ def select_proxies(naslib: NaslibScores, names: str | None) -> list[Proxy]:
     if unknown:
         raise ValueError(f"unknown metric {', '.join(map(repr, unknown))}; NASLib stores (and we implement) for "
                          f"{naslib.space}/{naslib.dataset}: {both}")
-    proxies = list({p.name: p for p in (get_proxy(NASLIB_TO_OURS.get(n, n)) for n in wanted)}.values())
+    # best read as on the space (session 62: "NASLib stores no swap_darts scores for nb201", where best is swap_nb201)
+    ours = [best_for(naslib.space) if n == "best" else NASLIB_TO_OURS.get(n, n) for n in wanted]
+    proxies = list({p.name: p for p in map(get_proxy, ours)}.values())
     missing = [p.name for p in proxies if p.name not in naslib.scores]
     if missing:
         raise ValueError(f"NASLib stores no {', '.join(missing)} scores for {naslib.space}/{naslib.dataset}; "

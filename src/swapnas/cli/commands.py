@@ -8,7 +8,8 @@ import fnmatch
 import inspect
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
@@ -50,7 +51,7 @@ from ..store_tools import check_store, check_text, salvage_store, salvage_text
 from ..train import TrainConfig, load_genotype, run_train
 from .args import EXIT_ERROR, EXIT_FAILED_ARCHS, EXIT_OK, DefaultArchs, store_path
 from .executor_options import executor_plan
-from .out_checks import OWN_FILES, out_folder, owner, refuse_busy_out
+from .out_checks import OWN_FILES, out_folder, owner, refuse_busy_out, refuse_file_in_bundle
 
 
 def _net_overrides(args: argparse.Namespace) -> dict:
@@ -111,6 +112,32 @@ _SHARD_WHY = "their messages are in the store; the run without --shard reports t
 
 def store_for(args: argparse.Namespace) -> ScoreStore:
     return ScoreStore(store_path(args))
+
+
+@contextmanager
+def store_in(args: argparse.Namespace) -> Iterator[ScoreStore]:
+    """The store of a search, grid or conformance run. One the run made in OUT (no ``--store``) is removed again when
+    the run stops before a score was stored in it (a refused search left an empty ``scores.sqlite`` until session 51,
+    a grid or conformance run without its images until session 62); only OUT's own, which OUT's lock keeps to this
+    run: a ``--store`` may be shared with other runs, and so is a ``--shard`` run's OUT."""
+    path = store_path(args)
+    made = args.store is None and getattr(args, "shard", None) is None and not path.exists()
+    stopped: BaseException | None = None
+    with store_for(args) as store:
+        try:
+            yield store
+        except BaseException as exc:
+            try:
+                empty = made and store.count() == 0
+            except StoreError:
+                empty = False
+            if not empty:
+                raise
+            stopped = exc
+    if stopped is not None:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        raise stopped
 
 
 def _benchmark(args: argparse.Namespace) -> Benchmark:
@@ -245,7 +272,7 @@ def grid(args: argparse.Namespace) -> int:
     kind, options, device = executor_plan(args)  # checked (before the plan: session 61); started once OUT is held
     counts: dict[str, int] = {}
     with outputs_lock(out, "grid", args.shard):
-        with make_executor(kind, **options) as executor, store_for(args) as store:
+        with make_executor(kind, **options) as executor, store_in(args) as store:
             if args.shard is None and not (getattr(args, "quiet", False) or getattr(args, "json", False)):
                 # once the store opened and the executor started (session 62: the plan printed, then a refusal)
                 plan = grid_plan(columns, len(resolve(args.proxies)), args.archs, args.archs_per, show_progress(args))
@@ -272,7 +299,7 @@ def conformance(args: argparse.Namespace) -> int:
     naslib = load_naslib(args.space, args.dataset, args.data_dir)  # a bad --archs is refused before the store exists
     check_archs(args.archs, len(naslib.archs), f"NASLib's {args.space}/{args.dataset} file {naslib.path}")
     select_proxies(naslib, args.proxies)  # a bad --proxies too
-    with store_for(args) as store:
+    with outputs_lock(out, "conformance"), store_in(args) as store:
         run = run_conformance(
             space=args.space, dataset=args.dataset, proxies=args.proxies, n_archs=args.archs, store=store,
             device=device, data_dir=args.data_dir, seed=args.seed,
@@ -360,6 +387,7 @@ def train(args: argparse.Namespace) -> int:
 
 
 def export_store(args: argparse.Namespace) -> int:
+    refuse_file_in_bundle("--out", args.out)
     if Path(args.out).is_file() and (other := owner(Path(args.out).parent)) is not None:
         raise ValueError(f"--out {args.out} is in the output folder of `swapnas {other}` ({OWN_FILES[other]}) and "
                          "would replace one of its files: give another path for the export")
@@ -374,6 +402,7 @@ def store(args: argparse.Namespace) -> int:
     exits 2."""
     checked = None
     if args.store_action == "salvage":
+        refuse_file_in_bundle("--out", args.out)
         report: Any = salvage_store(args.store, args.out)
         text = salvage_text(report)
     elif args.store_action == "merge":

@@ -110,11 +110,7 @@ def _refuse_in_bundle(args: argparse.Namespace, out: Path) -> None:
     """``--out`` or ``--store`` in the data bundle (``--data-dir``, ``$SWAPNAS_DATA`` or the user default): its top
     folder or one of its :data:`BUNDLE_FOLDERS` is refused: the bundle is only read, and is every later run's input
     (session 56's audit wrote into it as root)."""
-    if not hasattr(args, "data_dir"):
-        return
-    try:
-        bundle = resolve_data_dir(args.data_dir).resolve()
-    except (OSError, ValueError):  # no bundle found: the command says so itself
+    if not hasattr(args, "data_dir") or (bundle := _bundle(args.data_dir)) is None:
         return
     for flag, path in (("--out", out), ("--store", getattr(args, "store", None))):
         where = None if path is None else Path(path).resolve()
@@ -124,6 +120,23 @@ def _refuse_in_bundle(args: argparse.Namespace, out: Path) -> None:
                              f"{'folder' if flag == '--out' else 'file'} outside it")
 
 
+def _bundle(data_dir: str | None) -> Path | None:
+    try:
+        return resolve_data_dir(data_dir).resolve()
+    except (OSError, ValueError):  # no bundle found: the command says so itself, if it reads one
+        return None
+
+
+def refuse_file_in_bundle(flag: str, path: str | Path) -> None:
+    """A file a command writes (``export --out``, ``store salvage --out``) inside the data bundle the commands would
+    read (``$SWAPNAS_DATA`` or the user default) is refused (session 62: the export replaced NASLib's file there, and
+    every later conformance run failed on it)."""
+    bundle = _bundle(None)
+    if bundle is not None and Path(path).resolve().is_relative_to(bundle):
+        raise ValueError(f"{flag} {path} is inside the data bundle {bundle}, which swapnas only reads: give a file "
+                         "outside it")
+
+
 def refuse_busy_out(args: argparse.Namespace, what: str) -> None:
     """OUT held by another job (not a shard's: shards share OUT and take no lock) is refused as the command starts,
     before its inputs load (:func:`swapnas.files.refuse_taken`)."""
@@ -131,4 +144,4 @@ def refuse_busy_out(args: argparse.Namespace, what: str) -> None:
         refuse_taken(Path(args.out), what)
 
 
-__all__ = ["OWN_FILES", "out_folder", "owner", "refuse_busy_out"]
+__all__ = ["OWN_FILES", "out_folder", "owner", "refuse_busy_out", "refuse_file_in_bundle"]

@@ -7,8 +7,6 @@ import argparse
 import json
 import logging
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from ..bundle import resolve_data_dir
@@ -21,9 +19,8 @@ from ..search.final import check_max_macs, check_max_params, check_target_params
 from ..search.fitness import check_size_flags
 from ..session import protocol_defaults, scoring_net
 from ..spaces import get_space, searchable_space
-from ..store import ScoreStore, StoreError
-from .args import DEFAULT_TOLERANCE, EXIT_OK, store_path
-from .commands import print_report, show_progress, store_for
+from .args import DEFAULT_TOLERANCE, EXIT_OK
+from .commands import print_report, show_progress, store_in
 from .executor_options import executor_of
 from .out_checks import out_folder, refuse_busy_out
 
@@ -133,31 +130,6 @@ def resume_line(out: Path, config: EAConfig, seed: int, proxy_key: str | None = 
     return f"resuming the search saved in {saved} at cycle {cycle} of {config.cycles} ({evaluations} evaluations)"
 
 
-@contextmanager
-def _store_in(args: argparse.Namespace) -> Iterator[ScoreStore]:
-    """The search's store. One this search made in OUT (no ``--store``) is removed again when the search stops
-    before a score was stored in it (a refused search left an empty ``scores.sqlite`` until session 51); only OUT's
-    own, which OUT's lock keeps to this search: a ``--store`` may be shared with other runs."""
-    path = store_path(args)
-    made = args.store is None and not path.exists()
-    stopped: BaseException | None = None
-    with store_for(args) as store:
-        try:
-            yield store
-        except BaseException as exc:
-            try:
-                empty = made and store.count() == 0
-            except StoreError:
-                empty = False
-            if not empty:
-                raise
-            stopped = exc
-    if stopped is not None:
-        for suffix in ("", "-wal", "-shm", "-journal"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
-        raise stopped
-
-
 def search_run(args: argparse.Namespace) -> tuple[SearchResult, list[Path]]:
     """``swapnas search`` without its printout: checks, OUT's lock, the executor and the store, the search, the found
     arch's ground truth (where the space has one) and the outputs written; the result and the files written
@@ -178,7 +150,7 @@ def search_run(args: argparse.Namespace) -> tuple[SearchResult, list[Path]]:
         if line and not (getattr(args, "quiet", False) or getattr(args, "json", False)):
             print(f"swapnas: {line}", file=sys.stderr)  # until session 49 only the progress bar's start said so
         executor, device = executor_of(args)
-        with executor, _store_in(args) as store:
+        with executor, store_in(args) as store:
             result = run_search(
                 args.space, args.dataset, config=config, seed=args.seed, store=store, out=out, device=device,
                 score_seed=args.score_seed, mu=args.mu, sigma=args.sigma, target_params=args.target_params,
