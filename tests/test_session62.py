@@ -6,6 +6,7 @@ import ast
 import math
 import sqlite3
 import warnings
+from pathlib import Path
 
 import pytest
 import torch
@@ -371,3 +372,32 @@ def test_conformance_reads_best_as_the_spaces_recommended_fitness() -> None:
     with pytest.raises(ValueError, match=rf"^NASLib stores no {best_for('nb201')} scores for nb201/cifar10"):
         select_proxies(naslib, "best")
     assert best_for("nb201") != "swap_darts"
+
+
+def test_export_out_spellings_that_mean_something_else_are_refused(tmp_path, capsys) -> None:
+    """The export audit: ``--out -`` wrote a file named ``-``, ``--out newdir/`` a file named ``newdir``, and a path
+    under a file said "(File exists)"."""
+    from swapnas.cli import main
+
+    store = _one_score_store(tmp_path / "s.sqlite")
+    for out, said in ((tmp_path / "new", "names a folder"), ("-", "names standard output")):
+        spelt = f"{out}/" if out != "-" else out
+        assert main(["export", str(store), "--out", spelt]) == 2
+        assert f"--out {spelt} {said}: give the file to write" in capsys.readouterr().err
+    assert not (tmp_path / "new").exists() and not Path("-").exists()
+    assert main(["export", str(store), "--out", str(store / "x.csv")]) == 2
+    assert f"--out {store / 'x.csv'}: {store} is a file, so the folder cannot be made" in capsys.readouterr().err
+    (tmp_path / "there").mkdir()
+    assert main(["-q", "export", str(store), "--out", str(tmp_path / "there") + "/"]) == 2  # a folder: as before
+    assert "is a folder; give the file to write" in capsys.readouterr().err
+
+
+def test_salvage_of_an_empty_file_says_it_is_empty(tmp_path, capsys) -> None:
+    """The export audit: it said "an SQLite file without a scores table … copy its -wal beside it"."""
+    from swapnas.cli import main
+
+    empty = tmp_path / "e.sqlite"
+    empty.write_bytes(b"")
+    assert main(["store", "salvage", str(empty), "--out", str(tmp_path / "n.sqlite")]) == 2
+    assert f"{empty} is an empty file, not a swapnas score store (nothing to check or salvage)" in \
+        capsys.readouterr().err and not (tmp_path / "n.sqlite").exists()

@@ -281,7 +281,12 @@ def export(store_path: str | os.PathLike, out: str | os.PathLike, fmt: str = "cs
         raise ValueError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
     if not Path(store_path).is_file():
         raise FileNotFoundError(f"no score store at {store_path} (the --store of a correlate/grid/search run)")
+    if str(out) == "-" or str(out).endswith(("/", os.sep)) and not Path(out).exists():  # (session 62: a file named
+        raise ValueError(f"--out {out} names {'standard output' if str(out) == '-' else 'a folder'}: give the file "
+                         "to write (a folder's file, e.g. DIR/scores.csv; /dev/stdout for standard output)")  # so)
     out = Path(out)
+    if blocked := next((p for p in out.parents if p.exists() and not p.is_dir()), None):
+        raise ValueError(f"--out {out}: {blocked} is a file, so the folder cannot be made; give another path")
     if out.is_dir():
         raise ValueError(f"--out {out} is a folder; give the file to write, e.g. "
                          f"{out / ('scores.csv' if fmt == 'csv' else 'zc.json')}")
@@ -349,6 +354,8 @@ def _write(out: Path, write: Callable[[IO[str]], object]) -> None:
         write_atomic(out, text)
         if mode is not None:
             os.chmod(out, mode)
+    except BrokenPipeError:  # `--out /dev/stdout | head`: the reader left, as `swapnas proxies | head` (exit 0)
+        raise
     except OSError as exc:  # a read-only file system, a full disk, …: named, not a traceback
         fix = ("give a file in a writable folder" if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS) else
                "free space on its disk or raise the process's file-size limit (`ulimit -f`), or give a file on "

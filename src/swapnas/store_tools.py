@@ -102,18 +102,24 @@ def _score_columns(db: sqlite3.Connection) -> tuple[str, ...]:
     return tuple(row[1] for row in db.execute("PRAGMA table_info(scores)"))
 
 
+def _long_enough(p: Path) -> Path:
+    """``p``, or a ValueError where it is shorter than an SQLite header: SQLite reads a 1-byte file as a sound empty
+    database (``check``), and salvage called an empty file "an SQLite file without a scores table" (session 62)."""
+    size = p.stat().st_size
+    if size < _HEADER_BYTES:
+        what = "an empty file" if size == 0 else (
+            f"{size} byte{'s' * (size > 1)} long, shorter than an SQLite header ({_HEADER_BYTES} bytes)")
+        raise ValueError(f"{p} is {what}, not a swapnas score store (nothing to check or salvage)")
+    return p
+
+
 def check_store(path: str | os.PathLike) -> StoreCheck:
     """Full ``PRAGMA integrity_check`` (every page, every index entry), score and failure counts, and
     the protocols of the store at ``path``, read-only. A sound store is then opened and closed once by
     :func:`~swapnas.store_files.connect_reader`, so the check leaves no ``-shm`` / ``-wal`` beside it (the last
     connection to close removes them; a damaged store is left as it was found)."""
-    p = existing_store(path)
+    p = _long_enough(existing_store(path))
     report = StoreCheck(str(p), p.stat().st_size, [])
-    if report.size_bytes < _HEADER_BYTES:  # SQLite reads a 1-byte file as a sound empty database
-        what = "an empty file" if report.size_bytes == 0 else (
-            f"{report.size_bytes} byte{'s' * (report.size_bytes > 1)} long, shorter than an SQLite header "
-            f"({_HEADER_BYTES} bytes)")
-        raise ValueError(f"{p} is {what}, not a swapnas score store (nothing to check or salvage)")
     try:
         db = connect_read_only(p)
         found = [line for r in db.execute("PRAGMA integrity_check(20)") for line in r[0].splitlines()]
@@ -315,7 +321,7 @@ def _open_source(src: Path, work: Path) -> tuple[sqlite3.Connection, int | None]
 def salvage_store(src: str | os.PathLike, out: str | os.PathLike) -> Salvage:
     """Copy every readable score and protocol of the store ``src`` into a new store ``out`` (which must
     not exist); ``src`` is only read."""
-    source, dest = existing_store(src), Path(out)
+    source, dest = _long_enough(existing_store(src)), Path(out)
     if dest.exists():
         raise StoreError(f"--out {dest} exists; salvage writes a new store only: give a new file name")
     try:
