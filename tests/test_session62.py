@@ -401,3 +401,152 @@ def test_salvage_of_an_empty_file_says_it_is_empty(tmp_path, capsys) -> None:
     assert main(["store", "salvage", str(empty), "--out", str(tmp_path / "n.sqlite")]) == 2
     assert f"{empty} is an empty file, not a swapnas score store (nothing to check or salvage)" in \
         capsys.readouterr().err and not (tmp_path / "n.sqlite").exists()
+
+
+# ---------------------------------------------------------------------------------------------- swapnas train (audit)
+
+def _tiny_train(out, **kw) -> dict:
+    from tests.test_train import _run
+    return _run(out, epochs=1, **kw)
+
+
+def test_a_checkpoint_that_cannot_be_written_is_named_as_a_file_error(tmp_path, monkeypatch) -> None:
+    """The train audit: under ``ulimit -f`` torch's zip writer turned the file's OSError into "RuntimeError:
+    unexpected pos …" (exit 1, a traceback); the checkpoint is serialised in memory and written by write_atomic."""
+    import errno
+    import os
+
+    from swapnas import files
+
+    real = os.fdopen
+
+    class _Full:
+        def __init__(self, f) -> None:
+            self.f = f
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc) -> None:
+            self.f.close()
+
+        def write(self, data) -> int:
+            raise OSError(errno.EFBIG, "File too large")
+
+        def __getattr__(self, name):
+            return getattr(self.f, name)
+
+    monkeypatch.setattr(files.os, "fdopen", lambda fd, mode: _Full(real(fd, mode)))
+    with pytest.raises(OSError) as got:
+        _tiny_train(tmp_path / "o")
+    assert got.value.errno == errno.EFBIG and got.value.filename == str(tmp_path / "o" / "checkpoint.pt")
+    assert not list((tmp_path / "o").glob(".*.tmp"))
+
+
+def test_an_interrupt_inside_torch_save_is_raised_as_itself(monkeypatch) -> None:
+    def wrapped(obj, f) -> None:
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as exc:
+            raise RuntimeError("[enforce fail at inline_container.cc] unexpected pos") from exc
+
+    from swapnas.train import loop
+    assert bytes(loop._serialised({"a": torch.ones(2)}))[:2] == b"PK"  # torch's zip format
+    monkeypatch.setattr(torch, "save", wrapped)
+    with pytest.raises(KeyboardInterrupt):
+        loop._serialised({"a": 1})
+    monkeypatch.setattr(torch, "save", lambda obj, f: (_ for _ in ()).throw(RuntimeError("other")))
+    with pytest.raises(RuntimeError, match="^other$"):
+        loop._serialised({"a": 1})
+
+
+def test_a_fresh_start_removes_an_earlier_runs_outputs_and_killed_writes(tmp_path, monkeypatch) -> None:
+    """The train audit: after the checkpoint was deleted (as a refusal advises), the earlier run's result.json stood
+    beside the new run's history; a write killed part-way left its temporary file in OUT for good."""
+    from swapnas.train import loop
+
+    out = tmp_path / "o"
+    first = _tiny_train(out)
+    assert first["complete"] is False and (out / "result.json").is_file()  # (max_steps: a smoke run)
+    assert first["provenance"]["swapnas"] == swapnas.__version__
+    (out / "checkpoint.pt").unlink()
+    (out / ".checkpoint.pt.123.abcd1234.tmp").write_bytes(b"")
+    (out / "notes.tmp").write_text("mine")  # not one of the run's: kept
+    monkeypatch.setattr(loop, "_run_epoch", lambda run, epoch: (_ for _ in ()).throw(KeyboardInterrupt()))
+    with pytest.raises(KeyboardInterrupt):
+        _tiny_train(out)
+    assert sorted(p.name for p in out.iterdir()) == [".lock", "notes.tmp"]
+
+
+def test_schedule_epochs_keeps_each_change_of_the_schedule(tmp_path, monkeypatch) -> None:
+    """The train audit: 4, then 6, then 4 epochs again was reported [4, 6]."""
+    import types
+
+    from torch import nn
+
+    from swapnas.train import loop
+    from tests.test_train import TINY
+
+    history = [{"schedule_epochs": e, "test_acc": 1.0} for e in (4, 6, 4, 4)]
+    run = types.SimpleNamespace(out=tmp_path, history=history, genotype=None, model=nn.Linear(2, 2), wall=1.0,
+                                data=types.SimpleNamespace(name="d", source="s"), max_steps=None, config=TINY,
+                                eval_every=1, seed=0, device="cpu", use_amp=False)
+    monkeypatch.setattr(loop, "format_genotype", lambda genotype: "G")
+    assert loop._finish(run)["schedule_epochs"] == [4, 6, 4]
+
+
+def test_cifar_files_with_bad_labels_or_pixels_are_refused_naming_the_file(tmp_path) -> None:
+    """The train audit: a test label of 12 ended the first evaluation, an epoch in, with "Target 12 is out of
+    bounds" (exit 1); float pixels in [0, 1] became black images; a wrong size said only "cannot reshape"."""
+    import numpy as np
+
+    from swapnas.train.data import CIFAR_FILES, load_cifar10
+
+    def cifar(root, **change):
+        import pickle
+
+        folder = root / "cifar-10-batches-py"
+        folder.mkdir(parents=True)
+        for name in CIFAR_FILES:
+            d = {"data": np.zeros((4, 3072), np.uint8), "labels": [0, 1, 2, 9]}
+            d.update(change.get(name, {}))
+            (folder / name).write_bytes(pickle.dumps(d))
+        return root
+
+    assert len(load_cifar10(cifar(tmp_path / "ok")).train) == 20
+    for name, change, said in (
+            ("test_batch", {"labels": [0, 1, 12, 3]}, "labels must be CIFAR-10's classes, integers 0..9, found 12"),
+            ("data_batch_2", {"labels": [0, -1, 2, 3]}, "found -1"),
+            ("data_batch_1", {"labels": [0.5, 1, 2, 3]}, "found float64"),
+            ("data_batch_3", {"data": np.full((4, 3072), 0.5, np.float32)}, "its data is float32 in [0, 1]"),
+            ("data_batch_4", {"data": np.zeros((4, 3000), np.uint8)}, "its data is uint8 (4, 3000), not CIFAR-10's"),
+            ("data_batch_5", {"labels": [0, 1]}, "4 images but labels of shape (2,)"),
+            ("test_batch", {"data": np.zeros((0, 3072), np.uint8), "labels": []}, "(0, 3072)")):
+        root = cifar(tmp_path / f"{name}{len(said)}", **{name: change})
+        with pytest.raises(ValueError) as got:
+            load_cifar10(root)
+        assert str(got.value).startswith(f"{root / 'cifar-10-batches-py' / name}: ") and said in str(got.value)
+
+
+def test_a_text_file_as_checkpoint_is_refused_in_words(tmp_path) -> None:
+    """The train audit: ``echo hello > OUT/checkpoint.pt`` ended the rerun in "KeyError: 101" (exit 1)."""
+    from swapnas.train.checkpoint import load_checkpoint
+
+    path = tmp_path / "checkpoint.pt"
+    path.write_text("hello\n")
+    with pytest.raises(ValueError, match=r"is not a readable `swapnas train` checkpoint \(damaged, truncated"):
+        load_checkpoint(path)
+
+
+def test_train_json_says_an_interrupt_as_one_json_document(monkeypatch, tmp_path, capsys) -> None:
+    """The train audit: ``swapnas --json train`` interrupted printed nothing on stdout (the command said it itself)."""
+    import json
+
+    from swapnas.cli import commands, main
+    from tests.test_darts_genotype import DARTS_V2
+
+    monkeypatch.setattr(commands, "run_train", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt()))
+    assert main(["--json", "train", "--genotype", DARTS_V2, "--synthetic", "16", "--out", str(tmp_path / "o")]) == 130
+    captured = capsys.readouterr()
+    assert json.loads(captured.out) == {"error": "interrupted; no checkpoint was written", "exit": 130}
+    assert captured.err == "swapnas: interrupted; no checkpoint was written\n"

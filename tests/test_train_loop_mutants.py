@@ -573,8 +573,9 @@ def test_the_training_batches_come_from_the_runs_stream_with_a_bar(tmp_path: Pat
     (bar,) = bars
     assert bar.kw == {"total": 3, "initial": 1, "desc": "epoch 2/3", "disable": False, "leave": False,
                       "mininterval": bar_interval()}  # (since session 58)
-    assert bar.postfix == [{"loss": f"{13.0 / 6:.3f}", "acc": f"{100 * 3 / 6:.1f}", "lr": "0.01235"},
-                           {"loss": f"{14.5 / 9:.3f}", "acc": f"{100 * 6 / 9:.1f}", "lr": "0.01235"}]
+    # (refresh=False: drawn at the bar's own interval, not at each batch; session 62)
+    assert bar.postfix == [{"loss": f"{13.0 / 6:.3f}", "acc": f"{100 * 3 / 6:.1f}", "lr": "0.01235", "refresh": False},
+                           {"loss": f"{14.5 / 9:.3f}", "acc": f"{100 * 6 / 9:.1f}", "lr": "0.01235", "refresh": False}]
     assert bar.closed and run.mark is not None
     run.progress, run.step = False, 0
     steps = iter([(1.0, 1), (1.0, 1)])

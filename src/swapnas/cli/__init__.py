@@ -16,6 +16,7 @@ import signal
 import sys
 import threading
 from concurrent.futures import BrokenExecutor
+from pathlib import Path
 from typing import Any, NoReturn
 
 from .._version import __version__
@@ -264,6 +265,11 @@ def _main(argv: list[str] | None) -> int:
         return _fail(args, text + (f"; every finished score is kept in {kept}: fix this, then rerun the same command, "
                                    "which reuses them" if kept else ""), EXIT_ERROR)
     except KeyboardInterrupt:
+        if getattr(args, "command", None) == "train":
+            saved = Path(args.out, "checkpoint.pt")
+            return _fail(args, "interrupted; " + (f"the state is in {saved}: rerun the same command to resume"
+                                                  if saved.is_file() else "no checkpoint was written"),
+                         EXIT_INTERRUPTED, prefix="swapnas: ")
         if not (kept := _kept_scores(args)) and getattr(args, "command", None) in _SCORING:  # before its store
             return _fail(args, "interrupted before a score was stored: rerun the same command", EXIT_INTERRUPTED,
                          prefix="swapnas: ")

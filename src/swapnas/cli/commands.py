@@ -365,17 +365,13 @@ def train(args: argparse.Namespace) -> int:
     refuse_busy_out(args, "train")
     out = out_folder(args)
     genotype = load_genotype(args.genotype)  # what is wrong with the arguments is said before OUT is made
-    try:  # train() locks OUT (a second run on it is refused) after the data is read: bad data makes no OUT
-        result = run_train(genotype, recipe=args.dataset, out=out, data_root=args.data_root,
-                           synthetic=args.synthetic, workers=args.workers, device=args.device, seed=args.seed,
-                           progress=show_progress(args), max_steps=args.max_steps, eval_every=args.eval_every,
-                           amp=not args.no_amp, lines=not (getattr(args, "quiet", False) or getattr(args, "json", False)),
-                           **train_overrides(args))
-    except KeyboardInterrupt:
-        saved = (out / "checkpoint.pt").is_file()
-        print("swapnas: interrupted; " + (f"the state is in {out / 'checkpoint.pt'}: rerun the same command to resume"
-                                          if saved else "no checkpoint was written"), file=sys.stderr)
-        return 130
+    # train() locks OUT (a second run on it is refused) after the data is read: bad data makes no OUT; an interrupt
+    # is said by the command line's handler (session 62: said here, --json printed nothing)
+    result = run_train(genotype, recipe=args.dataset, out=out, data_root=args.data_root,
+                       synthetic=args.synthetic, workers=args.workers, device=args.device, seed=args.seed,
+                       progress=show_progress(args), max_steps=args.max_steps, eval_every=args.eval_every,
+                       amp=not args.no_amp, lines=not (getattr(args, "quiet", False) or getattr(args, "json", False)),
+                       **train_overrides(args))
     top5 = f", top-5 {result['test_top5']:.2f}%" if args.dataset == "imagenet" else ""
     note = " (partial epochs: --max-steps)" if result["max_steps"] else ""
     text = (f"final test accuracy {result['test_acc']:.2f}%{top5} on {result['test_n']} {result['dataset']} test images "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import struct
 from dataclasses import asdict
 from pathlib import Path
 
@@ -29,7 +30,8 @@ def load_checkpoint(path: Path) -> dict:
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except (RuntimeError, EOFError, pickle.UnpicklingError, ValueError, AttributeError, ImportError, IndexError,
-            OSError) as exc:  # IndexError, OSError (EINVAL): a text file, a cut zip (session 56's audit)
+            OSError, KeyError, struct.error) as exc:  # IndexError, OSError (EINVAL): a text file, a cut zip (session
+        # 56's audit); KeyError, struct.error: other damaged files (session 62's fuzzing)
         if isinstance(exc, IsADirectoryError):
             raise ValueError(f"{path} is a folder, not a `swapnas train` checkpoint; {fix}") from exc
         why = str(exc).split(". ")[0] if str(exc) else f"{type(exc).__name__}: the file is empty or cut short"

@@ -151,12 +151,38 @@ def load_cifar10(root: str | os.PathLike) -> TrainData:
         xs, ys = [], []
         for name in names:
             d = read_pickle(folder / name, ("data", "labels"), CIFAR_ORIGIN)
-            xs.append(np.asarray(d["data"], dtype=np.uint8).reshape(-1, 3, 32, 32))
-            ys.append(np.asarray(d["labels"], dtype=np.int64))
+            xs.append(_cifar_images(folder / name, np.asarray(d["data"])))
+            ys.append(np.asarray(d["labels"]))
+            _check_cifar_labels(folder / name, ys[-1], len(xs[-1]))
         return TensorSplit(torch.from_numpy(np.concatenate(xs)), torch.from_numpy(np.concatenate(ys)))
 
     return TrainData("cifar10", "cifar10", 10, read(CIFAR_FILES[:5]), read(CIFAR_FILES[5:]),
                      CIFAR_MEAN, CIFAR_STD, "cifar", str(folder))
+
+
+def _cifar_images(path: Path, data: np.ndarray) -> np.ndarray:
+    """A CIFAR-10 pickle's ``data``, (N, 3072) bytes, as (N, 3, 32, 32) uint8; a ValueError naming ``path`` where it
+    is not (session 62: floats in [0, 1] were cast to uint8, all black, and a wrong size said only "cannot reshape")."""
+    if data.ndim != 2 or data.shape[1] != 3 * 32 * 32 or not len(data):
+        raise ValueError(f"{path}: its data is {data.dtype} {data.shape}, not CIFAR-10's N x 3072 bytes (N >= 1); "
+                         f"the file is damaged or not CIFAR-10's: {CIFAR_ORIGIN}")
+    if data.dtype != np.uint8 and not (np.issubdtype(data.dtype, np.integer) and data.min() >= 0 and data.max() <= 255):
+        raise ValueError(f"{path}: its data is {data.dtype}{' in [0, 1]' * bool(data.max() <= 1)}, not CIFAR-10's "
+                         "pixel bytes 0..255: store the images as uint8, as CIFAR-10's python version does")
+    return data.astype(np.uint8).reshape(-1, 3, 32, 32)
+
+
+def _check_cifar_labels(path: Path, labels: np.ndarray, images: int) -> None:
+    """A ValueError naming ``path`` where its labels are not one class 0..9 per image (session 62: a label of 12 ended
+    the first evaluation with "Target 12 is out of bounds", an epoch in)."""
+    if labels.shape != (images,):
+        raise ValueError(f"{path}: {images} images but labels of shape {labels.shape}; the file is damaged or not "
+                         f"CIFAR-10's: {CIFAR_ORIGIN}")
+    integers = np.issubdtype(labels.dtype, np.integer)
+    if not integers or labels.min() < 0 or labels.max() > 9:
+        bad = labels.dtype if not integers else int(labels[(labels < 0) | (labels > 9)][0])
+        raise ValueError(f"{path}: labels must be CIFAR-10's classes, integers 0..9, found {bad}; the file is damaged "
+                         f"or not CIFAR-10's: {CIFAR_ORIGIN}")
 
 
 def _image_files(folder: Path) -> dict[str, list[Path]]:

@@ -8,6 +8,8 @@ generators are the same after the call as before it, and a resumed run equals an
 from __future__ import annotations
 
 import contextlib
+import io
+import itertools
 import logging
 import math
 import os
@@ -27,6 +29,7 @@ from tqdm.auto import tqdm
 from ..spaces.darts_genotype import Genotype, format_genotype
 from ..files import out_lock, write_atomic
 from ..progress import bar_interval
+from ..results import provenance
 from ..stops import STOP_SIGNALS
 from .checkpoint import CHECKPOINT_FORMAT, check_resume, load_checkpoint, write_json
 from .data import TensorSplit, TrainData, _batch_indices, _batches
@@ -93,6 +96,10 @@ class _Run:
 # ----------------------------------------------------------------------------- start, resume, save
 
 
+#: the files a run writes in OUT (each through a temporary file beside it)
+_WRITTEN = ("checkpoint.pt", "history.json", "result.json")
+
+
 def _start(genotype: Genotype | str, config: TrainConfig, data: TrainData, out: str | os.PathLike,
            device: str | torch.device, seed: int, progress: bool, max_steps: int | None, eval_every: int,
            amp: bool, lines: bool) -> _Run:
@@ -119,8 +126,13 @@ def _start(genotype: Genotype | str, config: TrainConfig, data: TrainData, out: 
     run = _Run(genotype, config, data, out, device, seed, progress, max_steps, eval_every, use_amp, rng, model,
                optimizer, grad_scaler(use_amp),
                nn.CrossEntropyLoss(label_smoothing=config.label_smoothing), lines=lines)
+    for stale in (p for name in _WRITTEN for p in out.glob(f".{name}.*.tmp")):  # a write killed part-way (kill -9):
+        stale.unlink(missing_ok=True)  # OUT's lock is this run's, so no other writer's (session 62: they stayed)
     if run.ckpt_path.exists():
         _resume(run)
+    else:  # a fresh start: an earlier run's outputs, its checkpoint deleted, would stand beside this run's until it
+        for name in ("result.json", "history.json"):  # ends (session 62: result.json of lr 0.025 beside lr 0.05's)
+            (out / name).unlink(missing_ok=True)
     if isinstance(data.train, TensorSplit) and isinstance(data.test, TensorSplit):  # both, from one loader
         data.train, data.test = data.train.to(device), data.test.to(device)
     return run
@@ -165,7 +177,23 @@ def _save(run: _Run, epoch: int, step: int, stats: dict | None, rng: dict | None
         "data": run.data.name, "seed": run.seed, "history": run.history, "wall_seconds": run.wall,
         "max_steps": run.max_steps,
     }
-    write_atomic(run.ckpt_path, lambda f: torch.save(state, f))
+    saved = _serialised(state)
+    write_atomic(run.ckpt_path, lambda f: f.write(saved))
+
+
+def _serialised(state: dict) -> memoryview:
+    """``torch.save`` of ``state``, in memory: its zip writer turns whatever a file's ``write`` raises into a
+    RuntimeError (session 62: a full disk or ``ulimit -f`` ended the run in "unexpected pos …", exit 1, and a Ctrl-C
+    during the save in a traceback), so the file is written by :func:`write_atomic`, whose errors name it. An
+    interrupt inside the save is raised as itself."""
+    buffer = io.BytesIO()
+    try:
+        torch.save(state, buffer)
+    except RuntimeError as exc:
+        if isinstance(inner := exc.__cause__ or exc.__context__, KeyboardInterrupt):
+            raise inner from None
+        raise
+    return buffer.getbuffer()
 
 
 # ----------------------------------------------------------------------------- steps
@@ -286,8 +314,8 @@ def _train_batches(run: _Run, epoch: int, batches: list[torch.Tensor], stats: di
             stats["n"] += len(y)
             run.step += 1
             run.mark = None  # a Ctrl-C held to here saves the RNG state after this batch
-        bar.set_postfix(loss=f"{stats['loss'] / stats['n']:.3f}",
-                        acc=f"{100 * stats['correct'] / stats['n']:.1f}", lr=f"{lr:.4g}")
+        bar.set_postfix(loss=f"{stats['loss'] / stats['n']:.3f}",  # drawn at the bar's own interval (session 62:
+                        acc=f"{100 * stats['correct'] / stats['n']:.1f}", lr=f"{lr:.4g}", refresh=False)  # each batch)
     bar.close()
 
 
@@ -368,13 +396,16 @@ def _finish(run: _Run) -> dict:
         "complete": run.max_steps is None and len(run.history) == run.config.epochs,
         # the --epochs whose schedule each epoch ran on, in order (more than one: a run extended on resume; an
         # epoch of a checkpoint written before session 26 has none)
-        "schedule_epochs": list(dict.fromkeys(h["schedule_epochs"] for h in run.history if "schedule_epochs" in h)),
+        # (each change kept: 4, 6, then 4 again is [4, 6, 4]; session 62: a set of them said [4, 6])
+        "schedule_epochs": [k for k, _ in itertools.groupby(h["schedule_epochs"] for h in run.history
+                                                            if "schedule_epochs" in h)],
         "max_steps": run.max_steps,
         "eval_every": run.eval_every,
         "seed": run.seed,
         "device": str(run.device),
         "amp": run.use_amp,
         "config": asdict(run.config),
+        "provenance": provenance(),  # (since session 62: versions and the command, as the other commands' results)
     }
     write_json(run.out / "result.json", result)
     return result
