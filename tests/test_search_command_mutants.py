@@ -16,7 +16,7 @@ import pytest
 import torch
 
 from swapnas import api_search
-from swapnas.cli import build_parser, search_command
+from swapnas.cli import build_parser, commands, search_command
 from swapnas.cli.args import DEFAULT_TOLERANCE, EXIT_OK
 from swapnas.search import EAConfig, SearchResult
 from swapnas.search.final import final_macs, final_net, final_range
@@ -285,7 +285,7 @@ def run(monkeypatch, tmp_path) -> dict:
     monkeypatch.setattr(search_command, "out_folder", lambda args: log.append("out_folder") or tmp_path / args.out)
     monkeypatch.setattr(search_command, "out_lock", lock)
     monkeypatch.setattr(search_command, "executor_of", executor_of)
-    monkeypatch.setattr(search_command, "store_for", store_for)
+    monkeypatch.setattr(commands, "store_for", store_for)  # (store_in, shared since session 62, opens it)
     monkeypatch.setattr(search_command, "run_search", run_search)
     monkeypatch.setattr(search_command, "SEARCH_EXTRAS", {"nb201": extras})
     monkeypatch.setattr(search_command, "write_result", write)

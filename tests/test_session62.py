@@ -550,3 +550,64 @@ def test_train_json_says_an_interrupt_as_one_json_document(monkeypatch, tmp_path
     captured = capsys.readouterr()
     assert json.loads(captured.out) == {"error": "interrupted; no checkpoint was written", "exit": 130}
     assert captured.err == "swapnas: interrupted; no checkpoint was written\n"
+
+
+# ------------------------------------------------------------------------------------ transformers and TransNAS (audit)
+
+def test_a_net_task_other_than_the_ranked_one_is_refused() -> None:
+    """The FlexiBERT/TransNAS audit: ``--dataset segmentsemantic --net task=class_object`` scored class_object's
+    network against segmentsemantic's ground truth (label-free proxies exit 0); on a space without tasks ``task`` was
+    a raw TypeError from build()."""
+    from swapnas.session import scoring_net
+
+    with pytest.raises(ValueError, match=r"^--net task=class_object builds another task's network than --dataset's, "
+                                         r"segmentsemantic, which is ranked: give --dataset class_object$"):
+        scoring_net("transnas_micro", "segmentsemantic", {"task": "class_object"})
+    assert scoring_net("transnas_micro", "jigsaw", {"task": "jigsaw"})["task"] == "jigsaw"
+    with pytest.raises(ValueError, match=r"^--net option\(s\) task are not options of the flexibert network"):
+        scoring_net("flexibert", "cola", {"task": "cola"})
+
+
+def test_a_transnas_stand_in_batch_of_an_impossible_resolution_is_refused(small_bundle) -> None:
+    """The audit: resolution=100000 asked 1.9 TB in a traceback (exit 1); 4000 on jigsaw ran for minutes."""
+    from swapnas.taskonomy import MAX_RESOLUTION, task_batch
+
+    for bad in (0, MAX_RESOLUTION + 1, 100000):
+        with pytest.raises(ValueError, match=rf"^resolution \(the stand-in images' side\) must be in 1\.\.1024 px, not "
+                                             rf"{bad}: the benchmark's networks take 256 px"):
+            task_batch("class_scene", 2, data_dir=small_bundle, resolution=bad)
+    assert task_batch("class_scene", 2, data_dir=small_bundle, resolution=8).inputs.shape == (2, 3, 8, 8)
+
+
+def test_inputs_without_values_are_refused_before_the_model_runs() -> None:
+    """The audit: a (32, 0, E) batch gave "self.stride(0) must be divisible by 4" blamed on the model, or a
+    ZeroDivisionError in the saturation check."""
+    model = torch.nn.Sequential(torch.nn.Linear(8, 4), torch.nn.GELU())
+    with pytest.raises(ValueError, match=r"^inputs hold no values \(shape \(4, 0, 8\)\): each sample needs at least "
+                                         r"one \(a sequence of length >= 1\)$"):
+        swapnas.score(model, torch.randn(4, 0, 8))
+    with pytest.raises(ValueError, match=r"^swap_score: an input holds no values \(shape \(4, 0, 8\)\)"):
+        swapnas.swap_score(model, torch.randn(4, 0, 8), activations=swapnas.EXTENDED_ACTIVATIONS, input_dims=(3,))
+
+
+def test_an_unknown_dataset_names_the_token_and_transnas_tasks_too() -> None:
+    with pytest.raises(ValueError) as got:
+        swapnas.load_batch("glu", 4)
+    assert "did you mean 'glue'?" in str(got.value) and "cola" in str(got.value) and "jigsaw" in str(got.value)
+
+
+def test_a_negative_float_option_is_not_called_a_size() -> None:
+    """The audit: ``--net init_std=-1`` ended "(init_std=-1: sizes must be >= 1)"."""
+    from swapnas.session import check_net
+
+    with pytest.raises(ValueError) as got:
+        check_net("flexibert", {"init_std": -1}, {"init_std": -1})
+    assert "sizes must be >= 1" not in str(got.value) and "std" in str(got.value)
+    with pytest.raises(ValueError, match="C is a size"):
+        check_net("nb201", {"C": 0, "N": 1}, {"C": 0})
+
+
+def test_mrpc_and_qqp_say_their_metric_is_not_stated() -> None:
+    from swapnas.benchmarks.flexibert import _TASK_TEXT
+
+    assert all("metric unstated" in _TASK_TEXT[t] for t in ("mrpc", "qqp"))

@@ -258,7 +258,11 @@ def test_own_protocol_and_best_for_without_a_former_or_a_fitness(monkeypatch) ->
 def test_scoring_net_task_and_unknown_options(monkeypatch) -> None:
     _protocol_space(monkeypatch, None, tasks=True)
     assert session.scoring_net("fake", "b") == {"C": 8, "N": 1, "task": "b"}
-    assert session.scoring_net("fake", "b", {"task": "a", "k": 1}) == {"C": 8, "N": 1, "task": "a", "k": 1}
+    assert session.scoring_net("fake", "b", {"task": "b", "k": 1}) == {"C": 8, "N": 1, "task": "b", "k": 1}
+    with pytest.raises(ValueError) as e:  # another task than the one ranked (session 62: it won without a word)
+        session.scoring_net("fake", "b", {"task": "a"})
+    assert str(e.value) == ("--net task=a builds another task's network than --dataset's, b, which is ranked: give "
+                            "--dataset a")
     with pytest.raises(ValueError) as e:
         session.scoring_net("fake", "b", {"width": 2, "depth": 1}, flag="--stage-net")
     assert str(e.value) == ("--stage-net option(s) depth, width are not options of the fake network; options: C, N, "

@@ -7,6 +7,7 @@ and every field, default, bound and refusal of ``token_batch``.
 from __future__ import annotations
 
 import hashlib
+import platform
 import string
 from pydoc_data import topics as pydoc_topics
 
@@ -17,6 +18,9 @@ import torch
 from swapnas import tokens
 
 from .message_tools import exact
+
+#: the batch note names the Python whose text it is (session 62)
+_PY = f"Python {platform.python_version()}'s text"
 
 
 def _naive_id(word: str) -> int:
@@ -119,7 +123,7 @@ def test_a_real_token_batch_whole_and_its_defaults() -> None:
     rows = tokens.sequences(16)
     assert torch.equal(batch.inputs, torch.from_numpy(rows[np.random.default_rng(2).permutation(len(rows))[:5]]))
     assert batch.targets.tolist() == [0, 1, 0, 1, 0]
-    assert _fields(batch) == (2, "cola", "pydoc_data.topics, L=16", 5, f"cola: {tokens.SOURCE}, 5 sequences of 16 "
+    assert _fields(batch) == (2, "cola", "pydoc_data.topics, L=16", 5, f"cola: {tokens.SOURCE}, {_PY}, 5 sequences of 16 "
                               "tokens; surrogate labels i % 2 (no GLUE labels offline)", "ce")
     default = tokens.token_batch("cola", 3)
     explicit = tokens.token_batch("cola", 3, inputs="real", seed=0, length=128, objective="cls")
@@ -142,7 +146,7 @@ def test_a_masked_token_batch_masks_its_own_sequences_with_its_seed() -> None:
     batch = tokens.token_batch("sst", 6, length=16, seed=4, objective="mlm")
     masked, targets = tokens.mask_tokens(plain.inputs, 4)
     assert torch.equal(batch.inputs, masked) and torch.equal(batch.targets, targets)
-    assert _fields(batch) == (30522, "sst", "pydoc_data.topics, L=16, masked", 6, f"sst: {tokens.SOURCE}, 6 sequences "
+    assert _fields(batch) == (30522, "sst", "pydoc_data.topics, L=16, masked", 6, f"sst: {tokens.SOURCE}, {_PY}, 6 sequences "
                               "of 16 tokens; masked-token targets (15% of the words -> [MASK])", "ce")
     synthetic = tokens.token_batch("sst", 2, inputs="synthetic", length=8, objective="mlm")
     assert _fields(synthetic)[2:5] == ("synthetic uniform token ids, masked", 0, "synthetic inputs (asked for): "

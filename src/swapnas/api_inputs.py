@@ -190,6 +190,10 @@ def _mask_like(x: Any, y: torch.Tensor) -> str:
 
 
 def _check_finite(inputs: Any, what: str) -> None:
+    """``inputs`` hold values, all finite (an additive mask aside)."""
+    if (empty := next((t for t in input_tensors(inputs) if t.numel() == 0), None)) is not None:
+        raise ValueError(f"{what} hold no values (shape {tuple(empty.shape)}): each sample needs at least one (a "
+                         "sequence of length >= 1)")  # (session 62: blamed on the model, or a ZeroDivisionError)
     for t in input_tensors(unmasked(inputs)):  # an additive mask named in a dict may hold -inf
         bad = int((~torch.isfinite(t)).sum()) if t.is_floating_point() else 0
         if bad:

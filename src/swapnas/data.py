@@ -43,8 +43,8 @@ from .bundle import (
     resolve_data_dir,
 )
 from .errors import did_you_mean
-from .taskonomy import is_task, task_batch
-from .tokens import is_token_task, token_batch
+from .taskonomy import TASKS, is_task, task_batch
+from .tokens import GLUE_TASKS, is_token_task, token_batch
 
 __all__ = ["DATA_ENV", "DATA_ORIGIN", "DATASETS", "Batch", "DatasetInfo", "dataset_info", "load_batch",
            "require_file", "resolve_data_dir"]
@@ -349,6 +349,9 @@ def load_batch(
     if is_task(dataset):
         return _task_batch(dataset, size, data_dir=data_dir, image_root=image_root, inputs=inputs, seed=seed,
                            resolution=resolution, labels=labels)
+    if dataset not in DATASETS:  # every kind named (session 62: "glu" was offered the four image datasets)
+        known = [*DATASETS, *GLUE_TASKS, *TASKS]
+        raise ValueError(f"unknown dataset {dataset!r}{did_you_mean(dataset, known)}; choose one of {', '.join(known)}")
     info, own = dataset_info(dataset), {"num_classes": num_classes, "mean": mean, "std": std, "resolution": resolution}
     if inputs == "synthetic":
         _no_image_options(dataset, image_root=image_root, **own)

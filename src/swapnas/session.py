@@ -314,22 +314,24 @@ def pins_for_all(space: str, proxies: list[Proxy], given: dict) -> tuple[dict, l
 
 def scoring_net(space: str, task: str, overrides: dict | None = None, base: dict | None = None,
                 flag: str = "--net") -> dict:
-    """The space's default scored network (``base``, else ``SCORING_DEFAULTS["net"]``), its task,
-    then ``overrides``.
+    """The space's default scored network (``base``, else ``SCORING_DEFAULTS["net"]``), its task, then ``overrides``.
 
-    Spaces with several tasks (TransNAS) build a task head: their net gets ``task``. ``flag`` names
-    the option the overrides came from in error messages.
-    """
+    Spaces with several tasks (TransNAS) build a task head: their net gets ``task`` (another in ``overrides`` is
+    refused). ``flag`` names the option the overrides came from in error messages."""
     mod = get_space(space)
     net = dict(mod.SCORING_DEFAULTS["net"] if base is None else base)
-    if hasattr(mod, "TASKS"):
+    overrides, tasks = dict(overrides or {}), {"task"} if hasattr(mod, "TASKS") else set()
+    if tasks:
         net["task"] = task
-    unknown = set(overrides or {}) - set(inspect.signature(mod.build).parameters) - {"task"}
+        if overrides.get("task", task) != task:  # (session 62: it won: one task's network ranked on another's truth)
+            raise ValueError(f"{flag} task={overrides['task']} builds another task's network than --dataset's, "
+                             f"{task}, which is ranked: give --dataset {overrides['task']}")
+    unknown = set(overrides) - set(inspect.signature(mod.build).parameters) - tasks
     if unknown:
         allowed = [n for n in inspect.signature(mod.build).parameters if n not in ("arch", "genotype", "num_classes")]
         raise ValueError(f"{flag} option(s) {', '.join(sorted(unknown))} are not options of the {space} network; "
                          f"options: {', '.join(allowed)}")
-    overrides = _whole_numbers(mod, overrides or {})
+    overrides = _whole_numbers(mod, overrides)
     net.update(overrides)
     if overrides:
         check_net(space, net, overrides, flag)
@@ -384,7 +386,8 @@ def check_net(space: str, net: dict, overrides: dict | None = None, flag: str = 
             warnings.simplefilter("ignore")  # "Initializing zero-element tensors is a no-op": reported below
             model = mod.build(mod.sample(random.Random(0)), **net)
     except Exception as exc:  # noqa: BLE001 - any failure of the user's options is reported as bad input
-        small = [f"{k}={v}" for k, v in net.items() if type(v) is int and v < 1]
+        small = [f"{k}={v}" for k, v in net.items() if type(v) is int and v < 1  # sizes: int defaults (not init_std)
+                 and type(scored.get(k, params[k].default if k in params else None)) is int]
         hint = f" ({', '.join(small)}: sizes must be >= 1)" if small else ""
         raise ValueError(f"{flag} {given}: the {space} network cannot be built: {type(exc).__name__}: {exc}{hint}") from None
     empty = next(((n, tuple(t.shape)) for n, t in model.named_parameters() if t.numel() == 0), None)

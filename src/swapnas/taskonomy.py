@@ -34,7 +34,7 @@ import torch
 import torch.nn.functional as F
 
 from .bundle import Batch, read_npz, require_file, resolve_data_dir
-from .spaces.transnas import TASKS, task_info
+from .spaces.transnas import BENCH_RESOLUTION, TASKS, task_info
 
 IMAGES = ("images/foolbox_real_samples.npz", "imagenet_x64", "imagenet_y_in1k")
 MEAN = (0.485, 0.456, 0.406)
@@ -88,6 +88,10 @@ def luminance_levels(x: torch.Tensor, k: int) -> torch.Tensor:
     return torch.bucketize(lum, edges).long()
 
 
+#: the largest side a stand-in batch is resized to: 4x the benchmark's
+MAX_RESOLUTION = 1024
+
+
 def task_batch(task: str, size: int, *, data_dir: str | os.PathLike | None = None, seed: int = 0, resolution: int | None = None,
                num_classes: int | None = None) -> Batch:
     """The stand-in batch of ``size`` images for a TransNAS task (see the module docstring).
@@ -96,6 +100,9 @@ def task_batch(task: str, size: int, *, data_dir: str | os.PathLike | None = Non
     """
     info = task_info(task)
     k = num_classes or info.size
+    if resolution is not None and not 1 <= resolution <= MAX_RESOLUTION:  # (session 62: 100000 px asked 1.9 TB in a
+        raise ValueError(f"resolution (the stand-in images' side) must be in 1..{MAX_RESOLUTION} px, not "  # traceback)
+                         f"{resolution}: the benchmark's networks take {BENCH_RESOLUTION} px (jigsaw: 64-px tiles)")
     rel, xkey, ykey = IMAGES
     x_all, y_all = read_npz(require_file(resolve_data_dir(data_dir), rel), (xkey, ykey))
     y_all = y_all.astype(np.int64)

@@ -8,7 +8,10 @@ No corpus or pretrained tokenizer can be downloaded here, so:
   one repeated symbol, such as a reST ``=====`` underline, is one token), each
   mapped by BLAKE2b into the BERT/ELECTRA vocabulary range ``999 … 30521`` of the 30,522 ids
   (ids below 999 are the special tokens: ``[PAD]`` 0, ``[CLS]`` 101, ``[SEP]`` 102). Deterministic
-  and platform-independent. With randomly initialised embeddings only which tokens repeat matters,
+  and platform-independent, but the text is the running Python's: each CPython release regenerates
+  ``pydoc_data.topics``, so the batches (and the documented FlexiBERT figures, made on 3.11.7) differ on another
+  release (session 62's audit: 3.11.2's text); the batch digest enters the protocol's fingerprint, so a store never
+  mixes the two. With randomly initialised embeddings only which tokens repeat matters,
   which hashing preserves (collisions aside), not which id a word gets.
 - Sequences (:func:`sequences`): each topic is cut into consecutive windows of ``L - 2`` tokens,
   each written ``[CLS] window [SEP]``. Padding rule: a topic's last, shorter window is kept if it has
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import platform
 import re
 
 import numpy as np
@@ -137,7 +141,7 @@ def token_batch(task: str, size: int, *, inputs: str = "real", seed: int = 0, le
         order = np.random.default_rng(seed).permutation(len(rows))[:size]
         ids = torch.from_numpy(rows[order])
         source, n_real = f"pydoc_data.topics, L={length}", size
-        note = f"{task}: {SOURCE}, {size} sequences of {length} tokens"
+        note = f"{task}: {SOURCE}, Python {platform.python_version()}'s text, {size} sequences of {length} tokens"
     else:
         raise ValueError(f"inputs must be 'real' or 'synthetic' (got {inputs!r})")
     if objective == "mlm":

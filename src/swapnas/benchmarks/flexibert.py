@@ -27,7 +27,8 @@ ORIGIN = ("the SWAP authors' BERT_benchmark.json (pym1024/SWAP_Universal, FlexiB
           "data bundle (see SOURCES.md)")
 TASKS: tuple[str, ...] = ("glue", "cola", "mnli", "mrpc", "qnli", "qqp", "rte", "sst", "sts")
 _TASK_TEXT = {"glue": "GLUE score (mean of the eight tasks)", "cola": "CoLA (Matthews corr. ×100)",
-              "mnli": "MNLI accuracy (%)", "mrpc": "MRPC", "qnli": "QNLI accuracy (%)", "qqp": "QQP",
+              "mnli": "MNLI accuracy (%)", "mrpc": "MRPC (the file's score; its metric unstated: accuracy or F1)",
+              "qnli": "QNLI accuracy (%)", "qqp": "QQP (the file's score; its metric unstated: accuracy or F1)",
               "rte": "RTE accuracy (%)", "sst": "SST-2 accuracy (%)", "sts": "STS-B (correlation ×100)"}
 
 

@@ -398,8 +398,10 @@ def scoring_parent() -> argparse.ArgumentParser:
                    help="re-initialisations averaged per arch (default: the space's; nb201 4)")
     p.add_argument("--net", type=net_options, default={}, action=MergeNet, metavar="K=V,…",
                    help="override options of the scored network, e.g. C=32,N=2 (nb201), C=3,layers=1,stem=false (darts)")
-    p.add_argument("--init", default=None, choices=["gaussian", "default"], help="gaussian: N(0,1) weights (the paper's); default: PyTorch's init (default: the space's protocol: gaussian, "
-                   "but PyTorch's on flexibert and in a run that scores `best`)")
+    p.add_argument("--init", default=None, choices=["gaussian", "default"],
+                   help="gaussian: N(0,1) weights (the paper's); default: the network's own init, PyTorch's (on "
+                   "flexibert the builder's N(0, 0.02), as BERT's) (default: the space's protocol: gaussian, but the "
+                   "network's own on flexibert and in a run that scores `best`)")
     p.add_argument("--mu", type=finite_float, default=None, help="swap_reg size-prior centre, thousands of params of the scored net (default: the space's rule)")
     p.add_argument("--sigma", type=positive_float, default=None, help="swap_reg size-prior width, thousands^2, unsquared, > 0 (default: the space's rule)")
     p.add_argument("--inputs", default="real", choices=["real", "synthetic"],
