@@ -84,12 +84,14 @@ DATASETS: dict[str, DatasetInfo] = {
 }
 
 
-def dataset_info(name: str) -> DatasetInfo:
+def dataset_info(name: str, also: Sequence[str] = ()) -> DatasetInfo:
+    """The image dataset ``name``; a ValueError naming it and the datasets, with ``also`` (the caller's other names)."""
     try:
         return DATASETS[name]
     except KeyError:
-        raise ValueError(f"unknown dataset {name!r}{did_you_mean(name, DATASETS)}; choose one of "
-                         f"{', '.join(DATASETS)}") from None
+        known = [*DATASETS, *also]
+        raise ValueError(f"unknown dataset {name!r}{did_you_mean(name, known)}; choose one of "
+                         f"{', '.join(known)}") from None
 
 
 # ----------------------------------------------------------------------------- image sources
@@ -349,16 +351,13 @@ def load_batch(
     if is_task(dataset):
         return _task_batch(dataset, size, data_dir=data_dir, image_root=image_root, inputs=inputs, seed=seed,
                            resolution=resolution, labels=labels)
-    if dataset not in DATASETS:  # every kind named (session 62: "glu" was offered the four image datasets)
-        known = [*DATASETS, *GLUE_TASKS, *TASKS]
-        raise ValueError(f"unknown dataset {dataset!r}{did_you_mean(dataset, known)}; choose one of {', '.join(known)}")
-    info, own = dataset_info(dataset), {"num_classes": num_classes, "mean": mean, "std": std, "resolution": resolution}
+    info = dataset_info(dataset, (*GLUE_TASKS, *TASKS))  # every kind named (session 62: "glu" was offered 4 images)
+    own = {"num_classes": num_classes, "mean": mean, "std": std, "resolution": resolution}
     if inputs == "synthetic":
         _no_image_options(dataset, image_root=image_root, **own)
         return _synthetic_batch(info, dataset, size, seed)
     if inputs != "real":
         raise ValueError(f"inputs must be 'real' or 'synthetic' (got {inputs!r})")
-    drawn_from = None
     if image_root is not None:
         info = replace(info, **_own_images(**own))
         x, y, source, drawn_from = _folder_images(info, Path(image_root), size, seed)
@@ -366,7 +365,7 @@ def load_batch(
         raise ValueError("--num-classes, --mean, --std and --resolution describe your own images: they need "
                          f"--image-root (image_root); the bundled {dataset} images keep their classes and size")
     else:
-        x, y, source = _bundled_images(info, resolve_data_dir(data_dir))
+        (x, y, source), drawn_from = _bundled_images(info, resolve_data_dir(data_dir)), None
     x, y, n_real, notes = _draw(info, dataset, x, y, source, size, seed, fill, drawn_from)
     return Batch(_finite(_normalise(info, x), dataset, source), torch.from_numpy(y), info.num_classes, dataset,
                  source, n_real, _logged(notes, labels))
