@@ -210,12 +210,12 @@ class ScoreStore:
         if name.startswith("SQLITE_READONLY") or "readonly" in text:
             return self._read_only_error("the file system refused the write")
         if _is_lock_conflict(exc):
-            # SQLite waits up to LOCK_WAIT_S for a lock, but some conflicts (e.g. two connections upgrading at once) it
-            # reports at once: the time says which it was
+            # SQLite waits up to LOCK_WAIT_S for a lock, but reports some conflicts at once: the time says which
             return StoreError(f"the score store {self.path} was locked by another process ({exc}, after {waited:.1f} s "
                               f"of the up to {LOCK_WAIT_S:g} s SQLite waits); rerun when that process is done, or use "
                               "another --store")
-        if isinstance(exc, sqlite3.OperationalError) and not name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")):
+        if isinstance(exc, sqlite3.OperationalError) and not name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")) \
+                and "could not decode" not in text:  # a row's text bytes changed: damage (session 62: "cannot use")
             cause = ": a failing or full disk, or the process's file-size limit, `ulimit -f`" * (
                 name.startswith("SQLITE_IOERR") or "disk i/o error" in text)
             kept = " (the scores saved in it are kept)" * os.path.isfile(self.path)

@@ -25,6 +25,7 @@ from pathlib import Path
 from .scoring import PER_SCORE, fingerprinted
 from .store import ScoreStore, description, local_minute, unrecorded_names
 from .store_files import StoreError, connect_read_only, connect_reader, text_first_line, without_wal
+from .store_pages import leaf_rows
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _PK_INDEX = "sqlite_autoindex_scores_1"
@@ -68,6 +69,7 @@ class Salvage:
     protocols: int
     damaged_stretches: int
     header_rebuilt: int | None = None  # the page size, when the header was rebuilt
+    from_pages: int = 0  # scores read from the table's leaf pages past damaged pages above them (since session 62)
 
 
 def existing_store(path: str | os.PathLike) -> Path:
@@ -340,6 +342,10 @@ def salvage_store(src: str | os.PathLike, out: str | os.PathLike) -> Salvage:
                 codes, _ = _scan(db, "proxy_code", ("proxy", "digest", "created"))
                 new.insert_rows(_scan_rows(db, "scores", ScoreStore.COLUMNS, damage), protocols, codes=codes)
                 indexed = _try(db, f"SELECT count(*) FROM (SELECT rowid FROM scores INDEXED BY {_PK_INDEX})")
+                pages = 0
+                if sum(damage) or more or indexed is None or int(indexed) > new.count():  # type: ignore[call-overload]
+                    size = page_size or int(_try(db, "PRAGMA page_size", 4096))  # type: ignore[call-overload]
+                    pages = new.insert_rows(leaf_rows(source, size, _score_like))[0]  # rows read: kept (a key once)
                 recovered, kept = new.count(), len(new.protocols())
         except StoreError as exc:  # (session 59: it named the work folder's file, removed as the error was said)
             raise StoreError(f"--out {dest}: the salvaged store could not be written ({exc.__cause__ or exc}; a full "
@@ -351,7 +357,23 @@ def salvage_store(src: str | os.PathLike, out: str | os.PathLike) -> Salvage:
     # zeroed cells, are lost too: session 52 said "0 lost" for them); without it, a scan with no damage lost none
     lost = (max(int(indexed) - recovered, 0) if indexed is not None  # type: ignore[call-overload]
             else None if stretches else 0)
-    return Salvage(str(source), str(dest), recovered, lost, kept, stretches + more, page_size)
+    return Salvage(str(source), str(dest), recovered, lost, kept, stretches + more, page_size, pages)
+
+
+def _score_like(values: list) -> bool:
+    """Whether a record read from a leaf page (:func:`~swapnas.store_pages.leaf_rows`) has the columns of a score
+    row and their kinds (the protocols and code tables have 2 and 3 columns)."""
+    if len(values) != len(ScoreStore.COLUMNS):
+        return False
+    row = dict(zip(ScoreStore.COLUMNS, values))
+    number = (int, float)
+    return (all(isinstance(row[c], str) for c in ("space", "arch", "proxy", "protocol", "net"))
+            and all(type(row[c]) is int for c in ("seed", "batch_size", "repeats"))
+            and row["status"] in ("ok", "failed")
+            and all(row[c] is None or isinstance(row[c], number) for c in ("value", "std", "seconds"))
+            and all(row[c] is None or isinstance(row[c], str) for c in ("values_json", "error", "device"))
+            and (row["peak_mem_bytes"] is None or type(row["peak_mem_bytes"]) is int)
+            and isinstance(row["created"], number))
 
 
 def _name(built: Path, dest: Path) -> None:
@@ -403,6 +425,8 @@ def salvage_text(s: Salvage) -> str:
                      "cut short")
     if s.damaged_stretches:
         lines.append(f"  {s.damaged_stretches} damaged stretch(es) stepped over")
+    if s.from_pages:
+        lines.append(f"  {s.from_pages} of the scores read from the table's leaf pages, past damaged pages above them")
     if s.lost:
         lines.append(f"  rerun the commands that made the store with --store {s.out}: they score the lost ones again")
     return "\n".join(lines)
