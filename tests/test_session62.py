@@ -698,3 +698,24 @@ def test_salvage_reads_the_rows_below_a_damaged_interior_page(tmp_path) -> None:
         assert sorted(db.execute("SELECT * FROM scores").fetchall(), key=repr) == want
     assert report.recovered == 400 and report.from_pages == 400 and report.lost == 0
     assert "400 of the scores read from the table's leaf pages" in salvage_text(report)
+
+
+def test_training_a_genotype_searched_on_another_dataset_is_said(monkeypatch, tmp_path, capsys) -> None:
+    """The train audit: a DARTS ImageNet search's result.json trained on the cifar10 recipe by default, without a
+    word."""
+    import json
+
+    from swapnas.cli import commands, main
+    from swapnas.train.recipe import searched_on
+    from tests.test_darts_genotype import DARTS_V2
+
+    found = tmp_path / "result.json"
+    found.write_text(json.dumps({"space": "darts", "dataset": "imagenet", "best": DARTS_V2}))
+    assert searched_on(str(found)) == "imagenet" and searched_on(DARTS_V2) is None
+    monkeypatch.setattr(commands, "run_train", lambda *a, **k: (_ for _ in ()).throw(ValueError("stopped here")))
+    assert main(["train", "--genotype", str(found), "--synthetic", "16", "--out", str(tmp_path / "o")]) == 2
+    assert ("swapnas: warning: the genotype was found by a search on imagenet; it is trained here with the cifar10 "
+            "recipe and data (--dataset imagenet for its own, where it is one)") in capsys.readouterr().err
+    assert main(["train", "--genotype", str(found), "--dataset", "imagenet", "--synthetic", "16", "--out",
+                 str(tmp_path / "o")]) == 2
+    assert "warning" not in capsys.readouterr().err

@@ -49,6 +49,7 @@ from ..store_files import StoreError, damaged_advice
 from ..store_merge import merge_stores, merge_text
 from ..store_tools import check_store, check_text, salvage_store, salvage_text
 from ..train import TrainConfig, load_genotype, run_train
+from ..train.recipe import searched_on
 from .args import EXIT_ERROR, EXIT_FAILED_ARCHS, EXIT_OK, DefaultArchs, store_path
 from .executor_options import executor_plan
 from .out_checks import OWN_FILES, out_folder, owner, refuse_busy_out, refuse_file_in_bundle
@@ -365,6 +366,9 @@ def train(args: argparse.Namespace) -> int:
     refuse_busy_out(args, "train")
     out = out_folder(args)
     genotype = load_genotype(args.genotype)  # what is wrong with the arguments is said before OUT is made
+    if (searched := searched_on(args.genotype)) not in (None, args.dataset):  # (session 62: said nowhere)
+        print(f"swapnas: warning: the genotype was found by a search on {searched}; it is trained here with the "
+              f"{args.dataset} recipe and data (--dataset {searched} for its own, where it is one)", file=sys.stderr)
     # train() locks OUT (a second run on it is refused) after the data is read: bad data makes no OUT; an interrupt
     # is said by the command line's handler (session 62: said here, --json printed nothing)
     result = run_train(genotype, recipe=args.dataset, out=out, data_root=args.data_root,

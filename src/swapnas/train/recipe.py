@@ -121,6 +121,17 @@ def count_params_m(model: nn.Module) -> float:
     return sum(p.numel() for n, p in model.named_parameters() if not n.startswith("auxiliary_head")) / 1e6
 
 
+def searched_on(text: str) -> str | None:
+    """The dataset of the search whose result.json ``text`` names (its ``dataset``); None for a genotype string or
+    another file."""
+    path = Path(text.strip()).expanduser()
+    try:
+        value = json.loads(path.read_text(encoding="utf-8-sig")) if path.is_file() else None
+    except (OSError, ValueError):
+        return None
+    return value.get("dataset") if isinstance(value, dict) and isinstance(value.get("dataset"), str) else None
+
+
 def load_genotype(text: str) -> Genotype:
     """A ``Genotype(...)`` string, or a file: ``swapnas search``'s result.json (its ``best``) or the string itself."""
     s = text.strip()
