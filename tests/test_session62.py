@@ -719,3 +719,14 @@ def test_training_a_genotype_searched_on_another_dataset_is_said(monkeypatch, tm
     assert main(["train", "--genotype", str(found), "--dataset", "imagenet", "--synthetic", "16", "--out",
                  str(tmp_path / "o")]) == 2
     assert "warning" not in capsys.readouterr().err
+
+
+def test_running_form_of_a_space_that_does_not_load_is_the_record(monkeypatch) -> None:
+    """A merge reads stores: a registered space whose module fails to load here leaves its records as they are."""
+    import swapnas.code_changes as code_changes
+    from swapnas.spaces import SpaceError
+
+    def broken(name):
+        raise SpaceError("space 'mine' cannot be loaded")
+    monkeypatch.setattr(code_changes, "running_digests", broken)
+    assert running_form("net:mine@1", "abc", {}) == "abc"

@@ -21,7 +21,7 @@ from .errors import NotFound, near_names
 from .proxies import Proxy, get_proxy, list_proxies
 from .proxies.code import (NetworkCodeWarning, ProxyCodeWarning, code_digest, legacy_code_digest,
                            legacy_modules_digest, modules_digest)
-from .spaces import SPACES, net_version, network_modules
+from .spaces import SPACES, SpaceError, net_version, network_modules
 from .store import UNRECORDED, ScoreStore, StoreError, local_minute
 from .store_tools import existing_store
 
@@ -162,8 +162,13 @@ def running_digest(name: str) -> str | None:
 def running_form(name: str, digest: str, cache: dict[str, tuple[str | None, str | None]]) -> str:
     """``digest`` recorded under ``name``, in now's form where it is the running code's in the form stores recorded
     until session 62 (``store merge`` compares the records of stores made before and after it); ``cache`` keeps
-    each name's running digests for one merge."""
-    now, legacy = cache[name] if name in cache else cache.setdefault(name, running_digests(name))
+    each name's running digests for one merge. A space whose module does not load here runs no code: as recorded."""
+    if name not in cache:
+        try:
+            cache[name] = running_digests(name)
+        except SpaceError:  # (a merge reads stores; it needs no space of theirs to load)
+            cache[name] = (None, None)
+    now, legacy = cache[name]
     return now if now is not None and digest == legacy else digest
 
 
