@@ -56,7 +56,7 @@ def compare(runs: dict[str, dict[str, dict[str, str]]]) -> tuple[list[str], bool
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("python", nargs="*", help="interpreters to compare (default: this one)")
-    ap.add_argument("--one", action="store_true", help="print this interpreter's digests as JSON (what each child does)")
+    ap.add_argument("--one", action="store_true", help="print this interpreter's digests as JSON (each child's job)")
     args = ap.parse_args(argv)
     if args.one:
         print(json.dumps({"version": sys.version.split()[0], "digests": digests()}))

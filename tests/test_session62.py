@@ -58,7 +58,8 @@ def test_an_f_strings_text_parts_are_joined_and_empty_ones_left_out() -> None:
 
 
 def test_fields_that_are_none_or_empty_are_left_out_and_the_rest_kept_in_order() -> None:
-    assert canonical(ast.parse("x = 1")) == "Module(body=[Assign(targets=[Name(id='x',ctx=Store())],value=Constant(value=1))])"
+    assert canonical(ast.parse("x = 1")) == \
+        "Module(body=[Assign(targets=[Name(id='x',ctx=Store())],value=Constant(value=1))])"
     assert canonical(ast.parse("f()")) != canonical(ast.parse("f(1)"))
     assert canonical(ast.parse("a - b")) != canonical(ast.parse("b - a"))
     assert canonical([]) == "[]" and canonical(None) == "None"

@@ -123,8 +123,9 @@ def test_a_real_token_batch_whole_and_its_defaults() -> None:
     rows = tokens.sequences(16)
     assert torch.equal(batch.inputs, torch.from_numpy(rows[np.random.default_rng(2).permutation(len(rows))[:5]]))
     assert batch.targets.tolist() == [0, 1, 0, 1, 0]
-    assert _fields(batch) == (2, "cola", "pydoc_data.topics, L=16", 5, f"cola: {tokens.SOURCE}, {_PY}, 5 sequences of 16 "
-                              "tokens; surrogate labels i % 2 (no GLUE labels offline)", "ce")
+    assert _fields(batch) == (2, "cola", "pydoc_data.topics, L=16", 5,
+                              f"cola: {tokens.SOURCE}, {_PY}, 5 sequences of 16 tokens; surrogate labels i % 2 (no "
+                              "GLUE labels offline)", "ce")
     default = tokens.token_batch("cola", 3)
     explicit = tokens.token_batch("cola", 3, inputs="real", seed=0, length=128, objective="cls")
     assert torch.equal(default.inputs, explicit.inputs) and _fields(default) == _fields(explicit)
@@ -146,8 +147,9 @@ def test_a_masked_token_batch_masks_its_own_sequences_with_its_seed() -> None:
     batch = tokens.token_batch("sst", 6, length=16, seed=4, objective="mlm")
     masked, targets = tokens.mask_tokens(plain.inputs, 4)
     assert torch.equal(batch.inputs, masked) and torch.equal(batch.targets, targets)
-    assert _fields(batch) == (30522, "sst", "pydoc_data.topics, L=16, masked", 6, f"sst: {tokens.SOURCE}, {_PY}, 6 sequences "
-                              "of 16 tokens; masked-token targets (15% of the words -> [MASK])", "ce")
+    assert _fields(batch) == (30522, "sst", "pydoc_data.topics, L=16, masked", 6,
+                              f"sst: {tokens.SOURCE}, {_PY}, 6 sequences of 16 tokens; masked-token targets (15% of "
+                              "the words -> [MASK])", "ce")
     synthetic = tokens.token_batch("sst", 2, inputs="synthetic", length=8, objective="mlm")
     assert _fields(synthetic)[2:5] == ("synthetic uniform token ids, masked", 0, "synthetic inputs (asked for): "
                                        "word ids drawn uniformly from 999..30521; masked-token targets (15% of the "

@@ -386,7 +386,7 @@ def check_net(space: str, net: dict, overrides: dict | None = None, flag: str = 
             warnings.simplefilter("ignore")  # "Initializing zero-element tensors is a no-op": reported below
             model = mod.build(mod.sample(random.Random(0)), **net)
     except Exception as exc:  # noqa: BLE001 - any failure of the user's options is reported as bad input
-        small = [f"{k}={v}" for k, v in net.items() if type(v) is int and v < 1  # sizes: not a float option's (init_std)
+        small = [f"{k}={v}" for k, v in net.items() if type(v) is int and v < 1  # sizes (not a float's: init_std)
                  and not isinstance(scored.get(k, params[k].default if k in params else None), float)]
         hint = f" ({', '.join(small)}: sizes must be >= 1)" if small else ""
         raise ValueError(f"{flag} {given}: the {space} network cannot be built: {type(exc).__name__}: {exc}{hint}") from None
