@@ -195,8 +195,8 @@ def score(model: nn.Module, inputs: Any, proxies: str | Sequence[str] = "auto", 
     ``proxies``: names (a list or a comma-separated string); ``"auto"`` (the default; also beside other names,
     ``"auto,params"``) is ``swap`` for a CNN whose activation modules are all ``nn.ReLU``, ``swap_ext`` for one
     with others (or an MLP) and ``swap_fn`` for one whose activations are functions (:func:`auto_proxy`; the
-    returned key names which; so does ``"best"``: outside a space it is ``swap_darts``, the key returned). ``options``: per proxy,
-    e.g. ``{"swap_reg": {"mu": 300.0, "sigma": 9e4}}``. ``device``:
+    returned key names which; so does ``"best"``: outside a space it is ``swap_darts``, the key returned).
+    ``options``: per proxy, e.g. ``{"swap_reg": {"mu": 300.0, "sigma": 9e4}}``. ``device``:
     where to score (default: where the model's parameters are; one this machine lacks is a ValueError).
     ``num_classes``: the labels' class count, the model's output size, >= 1 (default: the largest label + 1).
     ``seed``: repeat r draws from ``seed + r``, which must be in torch's seed range [-2**63, 2**64 - 1]. The

@@ -15,8 +15,8 @@
   top-level keys are datasets, or TransNAS tasks, in NASLib's spelling, e.g. ``ImageNet16-120``; since session 52,
   which added the dataset level; ``doc["nb101"]`` has NASLib's ``nasbench101`` above them and each score alone, no
   time, as its ``zc_nasbench101.json``, since session 62); arch keys in NASLib's encoding where the space has one
-  (``to_naslib``: NB201's op-index tuple such as ``"(0, 2, 3, 2, 3, 1)"``, NB101's, DARTS's and TransNAS's; an arch NASLib cannot encode,
-  such as a DARTS genotype with a ``none`` op, keeps our string); proxies by NASLib's names where they differ
+  (``to_naslib``: NB201's op-index tuple such as ``"(0, 2, 3, 2, 3, 1)"``, NB101's, DARTS's and TransNAS's; an arch
+  NASLib cannot encode, such as a DARTS genotype with a ``none`` op, keeps our string); proxies by NASLib's names where they differ
   (``jacov`` for ``jacob_cov``; NASLib's ``fisher`` is our ``fisher_fanin``, and ours is written ``fisher_swapnas``)
   and values as NASLib stores them (``synflow``'s log). The records hold no ``val_accuracy`` (NASLib's do), and
   ``params`` and ``flops`` are counts of the scored network, not NASLib's millions of the benchmark's network. A

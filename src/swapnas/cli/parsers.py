@@ -273,7 +273,8 @@ def add_train(sub: Sub) -> None:
         "imagenet: mobile setting, 14 cells, 48 channels, 250 epochs, lr 0.1 x 0.97 per epoch, label "
         "smoothing 0.1). Every recipe field can be overridden. Writes OUT/checkpoint.pt every epoch, "
         "OUT/history.json and OUT/result.json; rerun the same command to resume (only --epochs may change, and how "
-        "it runs: --eval-every, --device, --workers, --no-amp; a start without OUT/checkpoint.pt removes an earlier run's result.json and history.json).",
+        "it runs: --eval-every, --device, --workers, --no-amp; a start without OUT/checkpoint.pt removes an earlier "
+        "run's result.json and history.json).",
     )
     p.add_argument("--genotype", required=True,
                    help="'Genotype(normal=[...], ...)' string, or a result.json of `swapnas search --space darts`")
