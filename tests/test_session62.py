@@ -45,6 +45,16 @@ def test_the_canonical_form_is_the_one_python_3_10_to_3_13_give() -> None:
                                "FormattedValue(value=Constant(value=9),conversion=-1)])")
 
 
+def test_constants_are_written_alike_whatever_unicode_tables_the_interpreter_has() -> None:
+    """The review: a str's repr escapes characters the interpreter's Unicode database lacks (U+1FAE0 and U+0870 are
+    new in 3.11's, U+1FA75 in 3.12's, U+2EBF0 in 3.13's), so a literal holding one was written otherwise on 3.10. The
+    golden digest was computed under 3.10.13, 3.11.7, 3.12.1 and 3.13.0 (all four fd14b8a3dc15c425; the repr of the
+    string gave four different digests)."""
+    text = 'x = "\\U0001FAE0 \\u0870 \\U0001FA75 \\U0002EBF0"\n'
+    assert _sha(canonical(ast.parse(text))) == "fd14b8a3dc15c425"
+    assert canonical(ast.Constant(value="\u00e9")) == "Constant(value='\\xe9')"
+
+
 def test_an_f_strings_text_parts_are_joined_and_empty_ones_left_out() -> None:
     """3.12.1 gives ``f"{x:>{w}}"``'s format an empty last part; a text split in two reads as one."""
     w = ast.FormattedValue(value=ast.Name(id="w", ctx=ast.Load()), conversion=-1)
@@ -515,6 +525,9 @@ def test_cifar_files_with_bad_labels_or_pixels_are_refused_naming_the_file(tmp_p
         return root
 
     assert len(load_cifar10(cifar(tmp_path / "ok")).train) == 20
+    four_d = {"data": np.arange(4 * 3072).reshape(4, 3, 32, 32) % 256, "labels": [0, 1, 2, 9]}  # (read as before)
+    read = load_cifar10(cifar(tmp_path / "4d", test_batch=four_d)).test
+    assert torch.equal(read.images, torch.from_numpy((np.arange(4 * 3072) % 256).astype(np.uint8).reshape(4, 3, 32, 32)))
     for name, change, said in (
             ("test_batch", {"labels": [0, 1, 12, 3]}, "labels must be CIFAR-10's classes, integers 0..9, found 12"),
             ("data_batch_2", {"labels": [0, -1, 2, 3]}, "found -1"),
@@ -731,3 +744,78 @@ def test_running_form_of_a_space_that_does_not_load_is_the_record(monkeypatch) -
         raise SpaceError("space 'mine' cannot be loaded")
     monkeypatch.setattr(code_changes, "running_digests", broken)
     assert running_form("net:mine@1", "abc", {}) == "abc"
+
+
+def test_salvage_reads_leaf_pages_with_the_wal_applied(tmp_path) -> None:
+    """The review: a store killed with pages in its -wal: the leaf pass read the main file's older versions of them
+    (114 of 400 rows came back with old values, "0 lost"); it reads a copy with the -wal checkpointed in."""
+    import shutil
+
+    from swapnas.store import Record, ScoreKey
+    from swapnas.store_tools import salvage_store
+
+    live, damaged = tmp_path / "live", tmp_path / "damaged"
+    live.mkdir()
+    damaged.mkdir()
+    path = live / "s.sqlite"
+    with ScoreStore(path) as store:
+        for i in range(400):
+            key = ScoreKey("nb201", f"|arch {i}|" + "x" * 40, "swap@1", "fp", i % 3, 16, 1, '{"C": 16, "N": 1}')
+            store.put(key, Record("ok", i * 1.5, 0.0, [], 0.25, i, None))
+    db = sqlite3.connect(path)  # a later run, killed: its pages only in the -wal
+    db.execute("PRAGMA wal_autocheckpoint = 0")
+    db.execute("UPDATE scores SET value = 1000.0 + length(arch) WHERE seed = 0")
+    db.commit()
+    want = sorted(db.execute("SELECT * FROM scores").fetchall(), key=repr)
+    root = db.execute("SELECT rootpage FROM sqlite_master WHERE name = 'scores'").fetchone()[0]
+    page_size = db.execute("PRAGMA page_size").fetchone()[0]
+    for name in ("s.sqlite", "s.sqlite-wal"):
+        shutil.copyfile(live / name, damaged / name)
+    db.close()
+    assert (damaged / "s.sqlite-wal").stat().st_size > 0
+    raw = bytearray((damaged / "s.sqlite").read_bytes())
+    raw[(root - 1) * page_size:root * page_size] = bytes(page_size)
+    (damaged / "s.sqlite").write_bytes(bytes(raw))
+    report = salvage_store(damaged / "s.sqlite", tmp_path / "new.sqlite")
+    with sqlite3.connect(tmp_path / "new.sqlite") as db:
+        assert sorted(db.execute("SELECT * FROM scores").fetchall(), key=repr) == want
+    assert report.from_pages == 400 and report.lost == 0
+
+
+def test_a_store_another_connection_has_open_is_not_removed(tmp_path) -> None:
+    """The review: a grid without --shard, stopped before its first score, removed OUT's store while a shard (same
+    OUT, no lock by design) had it open; the shard's scores went into a removed file."""
+    import argparse
+
+    from swapnas.cli.commands import store_in
+    from swapnas.store import Record, ScoreKey
+
+    final = argparse.Namespace(store=None, shard=None, out=str(tmp_path / "out"))
+    with pytest.raises(KeyboardInterrupt), store_in(final):
+        shard = ScoreStore(tmp_path / "out" / "scores.sqlite").__enter__()  # a shard opens OUT's store meanwhile
+        raise KeyboardInterrupt
+    shard.put(ScoreKey("nb201", "|a|", "swap@1", "fp", 0, 16, 1, "{}"), Record("ok", 1.0, 0.0, [1.0], 0.1, 1, None))
+    shard.__exit__(None, None, None)
+    with ScoreStore(tmp_path / "out" / "scores.sqlite", read_only=True) as store:
+        assert store.count() == 1  # the shard's score is in the store OUT holds
+    with pytest.raises(KeyboardInterrupt), store_in(argparse.Namespace(store=None, shard=None, out=str(tmp_path / "o"))):
+        raise KeyboardInterrupt
+    assert not list((tmp_path / "o").glob("scores.sqlite*"))  # alone: removed, as before
+
+
+def test_a_bundle_kept_in_a_project_folder_leaves_its_other_folders_writable(tmp_path, monkeypatch, capsys) -> None:
+    """The review: with SWAPNAS_DATA=. in a project holding the bundle's folders, `export runs/s.sqlite --out
+    runs/s.csv` was refused, where correlate's --out runs/x is accepted (the bundle's top folder and data folders
+    only)."""
+    from swapnas.cli import main
+
+    project = tmp_path / "proj"
+    (project / "nb301").mkdir(parents=True)
+    (project / "runs").mkdir()
+    store = _one_score_store(project / "runs" / "s.sqlite")
+    monkeypatch.setenv("SWAPNAS_DATA", str(project))
+    monkeypatch.chdir(project)
+    assert main(["-q", "export", "runs/s.sqlite", "--out", "runs/s.csv"]) == 0
+    assert main(["-q", "export", str(store), "--out", "s.csv"]) == 2  # the bundle's top folder
+    assert main(["-q", "export", str(store), "--out", "nb301/s.csv"]) == 2
+    assert capsys.readouterr().err.count("is inside the data bundle") == 2

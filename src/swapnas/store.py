@@ -1,8 +1,7 @@
 """SQLite score store: one row per (space, arch, proxy, protocol, seed, S, repeats, net).
 
-Each score is committed as soon as it is computed, so a crash, Ctrl-C or kill
-loses at most the architecture in flight; a rerun skips what is stored.
-Failures are rows too (status 'failed' with the error message).
+Each score is committed as soon as it is computed, so a crash, Ctrl-C or kill loses at most the architecture in
+flight; a rerun skips what is stored. Failures are rows too (status 'failed' with the error message).
 
 Faults are :class:`StoreError` (a ``ValueError``: the CLI prints it and exits 2) naming the file
 and what to do: a damaged file (found on open by ``PRAGMA quick_check``, or by any later read), a
@@ -280,8 +279,9 @@ class ScoreStore:
                 self._db.commit()
                 row = self._db.execute("SELECT digest, created FROM proxy_code WHERE proxy=?", (proxy,)).fetchone()
             if row is not None and row[0] != digest and row[0] == legacy:  # (keeping the time it was recorded)
-                if not self.read_only:
-                    self._db.execute("UPDATE proxy_code SET digest=? WHERE proxy=?", (digest, proxy))
+                if not self.read_only:  # (only that record: an accept-code meanwhile stands; the review)
+                    self._db.execute("UPDATE proxy_code SET digest=? WHERE proxy=? AND digest=?",
+                                     (digest, proxy, legacy))
                     self._db.commit()
                 return None
         return float(row[1]) if row is not None and row[0] != digest else None

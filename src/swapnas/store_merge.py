@@ -135,7 +135,9 @@ def _refuse_other_code(codes: dict[str, tuple[str, float]], paths: list[Path], i
                              "scores would stand under one code record and a later run would mix the two codes' values "
                              "without a warning; nothing was merged. Score those archs again with one code, merge "
                              "into a store of its own, or, if the code change left the values as they were, pass "
-                             "--mixed-code (the first record is kept, and a run whose code differs from it warns)")
+                             "--mixed-code (the first record is kept, and a run whose code differs from it warns; also "
+                             "where one swapnas's stores recorded its code in two forms, before and after session 62, "
+                             "and that code has changed since)")
         codes.update({name: (digest, t) for name, digest, t in theirs if name not in codes})
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 from .scoring import PER_SCORE, fingerprinted
 from .store import ScoreStore, description, local_minute, unrecorded_names
 from .store_files import StoreError, connect_read_only, connect_reader, text_first_line, without_wal
-from .store_pages import leaf_rows
+from .store_pages import leaf_image, leaf_rows, score_like
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _PK_INDEX = "sqlite_autoindex_scores_1"
@@ -345,7 +345,8 @@ def salvage_store(src: str | os.PathLike, out: str | os.PathLike) -> Salvage:
                 pages = 0
                 if sum(damage) or more or indexed is None or int(indexed) > new.count():  # type: ignore[call-overload]
                     size = page_size or int(_try(db, "PRAGMA page_size", 4096))  # type: ignore[call-overload]
-                    pages = new.insert_rows(leaf_rows(source, size, _score_like))[0]  # rows read: kept (a key once)
+                    if (image := leaf_image(source, Path(tmp))) is not None:  # rows read first are kept (a key once)
+                        pages = new.insert_rows(leaf_rows(image, size, score_like))[0]
                 recovered, kept = new.count(), len(new.protocols())
         except StoreError as exc:  # (session 59: it named the work folder's file, removed as the error was said)
             raise StoreError(f"--out {dest}: the salvaged store could not be written ({exc.__cause__ or exc}; a full "
@@ -358,22 +359,6 @@ def salvage_store(src: str | os.PathLike, out: str | os.PathLike) -> Salvage:
     lost = (max(int(indexed) - recovered, 0) if indexed is not None  # type: ignore[call-overload]
             else None if stretches else 0)
     return Salvage(str(source), str(dest), recovered, lost, kept, stretches + more, page_size, pages)
-
-
-def _score_like(values: list) -> bool:
-    """Whether a record read from a leaf page (:func:`~swapnas.store_pages.leaf_rows`) has the columns of a score
-    row and their kinds (the protocols and code tables have 2 and 3 columns)."""
-    if len(values) != len(ScoreStore.COLUMNS):
-        return False
-    row = dict(zip(ScoreStore.COLUMNS, values))
-    number = (int, float)
-    return (all(isinstance(row[c], str) for c in ("space", "arch", "proxy", "protocol", "net"))
-            and all(type(row[c]) is int for c in ("seed", "batch_size", "repeats"))
-            and row["status"] in ("ok", "failed")
-            and all(row[c] is None or isinstance(row[c], number) for c in ("value", "std", "seconds"))
-            and all(row[c] is None or isinstance(row[c], str) for c in ("values_json", "error", "device"))
-            and (row["peak_mem_bytes"] is None or type(row["peak_mem_bytes"]) is int)
-            and isinstance(row["created"], number))
 
 
 def _name(built: Path, dest: Path) -> None:

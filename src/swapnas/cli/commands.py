@@ -4,6 +4,7 @@ its result."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import fnmatch
 import inspect
 import json
@@ -136,8 +137,11 @@ def store_in(args: argparse.Namespace) -> Iterator[ScoreStore]:
                 raise
             stopped = exc
     if stopped is not None:
-        for suffix in ("", "-wal", "-shm", "-journal"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        # only where no other connection has it open: the last to close removes the -wal and -shm, so they stay while a
+        # shard writes into it (the review of session 62: a grid stopped early removed the store under its shards)
+        if not any(Path(f"{path}{suffix}").exists() for suffix in ("-wal", "-shm")):
+            with contextlib.suppress(OSError):  # (Windows: a file another process holds open)
+                path.unlink()
         raise stopped
 
 
@@ -300,13 +304,14 @@ def conformance(args: argparse.Namespace) -> int:
     naslib = load_naslib(args.space, args.dataset, args.data_dir)  # a bad --archs is refused before the store exists
     check_archs(args.archs, len(naslib.archs), f"NASLib's {args.space}/{args.dataset} file {naslib.path}")
     select_proxies(naslib, args.proxies)  # a bad --proxies too
-    with outputs_lock(out, "conformance"), store_in(args) as store:
-        run = run_conformance(
-            space=args.space, dataset=args.dataset, proxies=args.proxies, n_archs=args.archs, store=store,
-            device=device, data_dir=args.data_dir, seed=args.seed,
-            retry_failed=args.retry_failed, progress=show_progress(args), naslib=naslib,
-        )
-    paths = write_conformance(run, out)
+    with outputs_lock(out, "conformance"):  # (held while the outputs are written, as a grid's)
+        with store_in(args) as store:
+            run = run_conformance(
+                space=args.space, dataset=args.dataset, proxies=args.proxies, n_archs=args.archs, store=store,
+                device=device, data_dir=args.data_dir, seed=args.seed,
+                retry_failed=args.retry_failed, progress=show_progress(args), naslib=naslib,
+            )
+        paths = write_conformance(run, out)
     text = "\n".join([header_text(run, note=False) + "\n", conformance_table(run.results), CI_NOTE,
                       *failure_lines(run.results), ""])
     print_report(args, text, paths, paths[0])

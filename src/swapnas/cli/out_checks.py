@@ -131,8 +131,10 @@ def refuse_file_in_bundle(flag: str, path: str | Path) -> None:
     """A file a command writes (``export --out``, ``store salvage --out``) inside the data bundle the commands would
     read (``$SWAPNAS_DATA`` or the user default) is refused (session 62: the export replaced NASLib's file there, and
     every later conformance run failed on it)."""
-    bundle = _bundle(None)
-    if bundle is not None and Path(path).resolve().is_relative_to(bundle):
+    bundle, where = _bundle(None), Path(path).resolve()
+    # --store's rule above: its top folder and its data folders (a bundle kept in a project's folder leaves the
+    # project's other folders writable; the review of session 62)
+    if bundle is not None and (where.parent == bundle or any(where.is_relative_to(bundle / f) for f in BUNDLE_FOLDERS)):
         raise ValueError(f"{flag} {path} is inside the data bundle {bundle}, which swapnas only reads: give a file "
                          "outside it")
 

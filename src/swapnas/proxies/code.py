@@ -32,7 +32,7 @@ class NetworkCodeWarning(UserWarning):
 def canonical(node: object) -> str:
     """The parsed code as text that Python 3.10 to 3.13 write alike: each node's class and its fields in the
     order the grammar gives them, those that are None or empty left out (3.12 added ``type_params``, empty in
-    code without them), constants by ``repr``. Not ``ast.dump``, whose form changes between versions, nor
+    code without them), constants by ``ascii``. Not ``ast.dump``, whose form changes between versions, nor
     ``ast.unparse`` (until session 62), which writes ``for (a, b) in`` on 3.10 and ``for a, b in`` later, and an
     f-string with quotes inside in one way on 3.11 and another on 3.12: a store shared across those versions warned
     for every space's networks (``scripts/digest_versions.py`` compares the two forms under several interpreters).
@@ -46,7 +46,8 @@ def canonical(node: object) -> str:
         return f"{type(node).__name__}({','.join(fields)})"
     if isinstance(node, list):
         return f"[{','.join(canonical(item) for item in node)}]"
-    return repr(node)
+    return ascii(node)  # (not repr: a str's repr escapes the characters the interpreter's Unicode tables lack, which
+    # differ between 3.10 and 3.13: the review of session 62)
 
 
 def _joined(values: list[ast.expr]) -> list[ast.expr]:

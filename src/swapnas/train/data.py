@@ -163,6 +163,8 @@ def load_cifar10(root: str | os.PathLike) -> TrainData:
 def _cifar_images(path: Path, data: np.ndarray) -> np.ndarray:
     """A CIFAR-10 pickle's ``data``, (N, 3072) bytes, as (N, 3, 32, 32) uint8; a ValueError naming ``path`` where it
     is not (session 62: floats in [0, 1] were cast to uint8, all black, and a wrong size said only "cannot reshape")."""
+    if data.ndim == 4 and data.shape[1:] == (3, 32, 32):  # (N, 3, 32, 32), as reshaped: read as before
+        data = data.reshape(len(data), -1)
     if data.ndim != 2 or data.shape[1] != 3 * 32 * 32 or not len(data):
         raise ValueError(f"{path}: its data is {data.dtype} {data.shape}, not CIFAR-10's N x 3072 bytes (N >= 1); "
                          f"the file is damaged or not CIFAR-10's: {CIFAR_ORIGIN}")
