@@ -343,7 +343,9 @@ def test_a_merge_of_stores_with_other_metric_code_is_refused_in_whole_words(tmp_
         f"{b} records other metric code for swap@1 than {into} or {a}: merged, their scores would stand under one "
         "code record and a later run would mix the two codes' values without a warning; nothing was merged. Score "
         "those archs again with one code, merge into a store of its own, or, if the code change left the values as "
-        "they were, pass --mixed-code (the first record is kept, and a run whose code differs from it warns)")
+        "they were, pass --mixed-code (the first record is kept, and a run whose code differs from it warns; also "
+        "where one swapnas's stores recorded its code in two forms, before and after session 62, and that code has "
+        "changed since)")
     assert not into.exists()
 
 

@@ -819,3 +819,59 @@ def test_a_bundle_kept_in_a_project_folder_leaves_its_other_folders_writable(tmp
     assert main(["-q", "export", str(store), "--out", "s.csv"]) == 2  # the bundle's top folder
     assert main(["-q", "export", str(store), "--out", "nb301/s.csv"]) == 2
     assert capsys.readouterr().err.count("is inside the data bundle") == 2
+
+
+def test_a_run_into_a_folder_that_looks_like_a_bundle_is_refused(small_bundle, tmp_path, monkeypatch, capsys) -> None:
+    """The --json audit: `swapnas train --out BUNDLE/darts` (train names no bundle, and none was set in the
+    environment) wrote its checkpoint and history into the data bundle."""
+    import shutil
+
+    from swapnas.cli import main
+    from tests.test_darts_genotype import DARTS_V2
+
+    monkeypatch.delenv("SWAPNAS_DATA", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "nowhere"))
+    bundle = tmp_path / "data"
+    shutil.copytree(small_bundle, bundle)
+    out = bundle / "darts"
+    assert main(["train", "--genotype", DARTS_V2, "--synthetic", "16", "--out", str(out)]) == 2
+    assert f"--out {out} is inside the data bundle {bundle.resolve()}" in capsys.readouterr().err
+    assert sorted(p.name for p in out.iterdir()) == ["swap_darts_dev300.csv"]
+    store = _one_score_store(tmp_path / "s.sqlite")
+    assert main(["export", str(store), "--out", str(bundle / "x.csv")]) == 2
+
+
+def test_a_sigterm_while_the_command_starts_is_an_interrupt_said_as_json() -> None:
+    """The --json audit: SIGTERM or SIGHUP in the ~2 s of torch's import killed the command (exit 143 / 129, no word,
+    no JSON): from the first import of swapnas they stop it as Ctrl-C does."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from swapnas.stops import STOP_SIGNALS, stop_as_interrupt
+    code = ("import os, signal, sys; sys.argv[0:1] = ['/venv/bin/swapnas', '--json']; import swapnas.stops as s; "
+            "s.quiet_start_interrupt(); print(signal.getsignal(signal.SIGTERM) is s.stop_as_interrupt, flush=True); "
+            "os.kill(os.getpid(), signal.SIGTERM); import time; time.sleep(30)")
+    env = {**os.environ, "PYTHONPATH": str(Path(swapnas.__file__).parents[1])}
+    p = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, env=env, timeout=120)
+    assert p.returncode in (130, -signal.SIGINT)  # (Python re-raises an unhandled Ctrl-C as SIGINT)
+    assert p.stdout == 'True\n{"error": "interrupted while starting; nothing was run", "exit": 130}\n', p.stdout
+    assert p.stderr == "swapnas: interrupted while starting; nothing was run\n"
+    assert signal.SIGTERM in STOP_SIGNALS and signal.getsignal(signal.SIGTERM) is not stop_as_interrupt  # (not here:
+    # pytest is no command)
+
+
+def test_an_abbreviated_json_flag_gets_json_errors_too(capsys) -> None:
+    """The --json audit: argparse takes `--js` for --json, but its own errors then printed no JSON."""
+    import json
+
+    from swapnas.cli import main
+
+    for flag in ("--js", "--jso", "--json"):
+        with pytest.raises(SystemExit):
+            main([flag, "correlate", "--bogus", "--out", "x"])
+        assert json.loads(capsys.readouterr().out) == {"error": "swapnas: unrecognized arguments: --bogus", "exit": 2}
+    with pytest.raises(SystemExit):
+        main(["correlate", "--bogus", "--out", "x"])
+    assert capsys.readouterr().out == ""

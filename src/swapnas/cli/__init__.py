@@ -25,6 +25,7 @@ from ..callers import with_brief_warnings
 from ..errors import NotFound
 from ..malloc import keep_freed_memory
 from ..stops import STOP_SIGNALS
+from ..stops import stop_as_interrupt as _stop  # (SIGTERM and SIGHUP as Ctrl-C: the command's handler)
 from .args import (
     EXIT_ERROR,
     EXIT_FAILED_ARCHS,
@@ -73,7 +74,8 @@ def build_parser(parser_class: type[argparse.ArgumentParser] = _Parser) -> argpa
     parser = parser_class(
         prog="swapnas", description="Training-free NAS with the SWAP-Score.", parents=[global_parent(top=True)],
         epilog=f"exit codes: {EXIT_OK} done; {EXIT_ERROR} bad input or missing data (the message says what to fix); "
-        f"{EXIT_FAILED_ARCHS} finished, but some archs failed (outputs written; --allow-failures: 0); "
+        f"{EXIT_FAILED_ARCHS} finished, but some archs failed (outputs written; --allow-failures: 0; a search ranks "
+        f"them last, says how many, and exits {EXIT_OK}); "
         f"{EXIT_INTERRUPTED} interrupted by Ctrl-C, SIGTERM or SIGHUP (rerun the same command to resume)")
     parser.add_argument("--version", action="version", version=f"swapnas {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -186,18 +188,12 @@ class _Watched(_Guarded):
         raise exc
 
 
-def _stop(signum: int, frame: object) -> None:
-    """SIGTERM (a scheduler's stop: SLURM, timeout, kill) ends a run as Ctrl-C does: scores kept, exit 130
-    (``swapnas train`` holds it, as Ctrl-C, until the batch in progress is applied whole)."""
-    raise KeyboardInterrupt
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run one command; SIGTERM, and SIGHUP (its terminal closed; session 58: it ended a run with no word and left
     its worker processes running), stop it like Ctrl-C while it runs (each where its handler is the default)."""
     main_thread = threading.current_thread() is threading.main_thread()
-    own = [s for s in STOP_SIGNALS if main_thread and signal.getsignal(s) == signal.SIG_DFL]
-    for sig in own:
+    own = [s for s in STOP_SIGNALS if main_thread and signal.getsignal(s) in (signal.SIG_DFL, _stop)]
+    for sig in own:  # (the command's own start installed it already: swapnas.stops.quiet_start_interrupt)
         signal.signal(sig, _stop)
     try:
         return _main(argv)
@@ -212,7 +208,8 @@ def _parsed(argv: list[str] | None) -> argparse.Namespace:
     try:
         return _home_expanded(build_parser().parse_args(argv))
     except SystemExit as exc:
-        if exc.code == EXIT_ERROR and "--json" in (sys.argv[1:] if argv is None else argv):
+        given = sys.argv[1:] if argv is None else argv  # --json as argparse reads it: --js, --jso too (session 62)
+        if exc.code == EXIT_ERROR and any(len(a) > 2 and "--json".startswith(a) for a in given):
             print(json.dumps({"error": _Parser.last_error, "exit": EXIT_ERROR}))
         raise
 

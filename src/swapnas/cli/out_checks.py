@@ -109,15 +109,25 @@ BUNDLE_FOLDERS = ("darts", "flexibert", "images", "nb101", "nb201", "nb301", "tr
 def _refuse_in_bundle(args: argparse.Namespace, out: Path) -> None:
     """``--out`` or ``--store`` in the data bundle (``--data-dir``, ``$SWAPNAS_DATA`` or the user default): its top
     folder or one of its :data:`BUNDLE_FOLDERS` is refused: the bundle is only read, and is every later run's input
-    (session 56's audit wrote into it as root)."""
-    if not hasattr(args, "data_dir") or (bundle := _bundle(args.data_dir)) is None:
-        return
+    (session 56's audit wrote into it as root); so is one in a folder that looks like a bundle (:func:`_bundles`:
+    session 62's audit wrote a train run into one, the command naming no bundle)."""
     for flag, path in (("--out", out), ("--store", getattr(args, "store", None))):
-        where = None if path is None else Path(path).resolve()
-        if where is not None and (where == bundle or (flag == "--store" and where.parent == bundle)
-                                  or any(where.is_relative_to(bundle / f) for f in BUNDLE_FOLDERS)):
+        if path is not None and (bundle := _bundle_holding(Path(path), getattr(args, "data_dir", None),
+                                                           a_file=flag == "--store")) is not None:
             raise ValueError(f"{flag} {path} is inside the data bundle {bundle}, which swapnas only reads: give a "
                              f"{'folder' if flag == '--out' else 'file'} outside it")
+
+
+def _bundle_holding(path: Path, data_dir: str | None, a_file: bool) -> Path | None:
+    """The bundle (the one the command reads, or a folder around ``path`` that looks like one: SOURCES.md beside two
+    of its data folders) whose top folder is ``path`` (holds it, for ``a_file``) or one of whose data folders holds
+    it; None where none does (a bundle kept in a project's folder leaves the project's other folders writable)."""
+    where = path.resolve()
+    around = [p for p in (where, *where.parents)
+              if (p / "SOURCES.md").is_file() and sum((p / f).is_dir() for f in BUNDLE_FOLDERS) >= 2]
+    return next((b for b in (_bundle(data_dir), *around) if b is not None and (
+        where == b or (a_file and where.parent == b) or any(where.is_relative_to(b / f) for f in BUNDLE_FOLDERS))),
+        None)
 
 
 def _bundle(data_dir: str | None) -> Path | None:
@@ -129,12 +139,10 @@ def _bundle(data_dir: str | None) -> Path | None:
 
 def refuse_file_in_bundle(flag: str, path: str | Path) -> None:
     """A file a command writes (``export --out``, ``store salvage --out``) inside the data bundle the commands would
-    read (``$SWAPNAS_DATA`` or the user default) is refused (session 62: the export replaced NASLib's file there, and
-    every later conformance run failed on it)."""
-    bundle, where = _bundle(None), Path(path).resolve()
-    # --store's rule above: its top folder and its data folders (a bundle kept in a project's folder leaves the
-    # project's other folders writable; the review of session 62)
-    if bundle is not None and (where.parent == bundle or any(where.is_relative_to(bundle / f) for f in BUNDLE_FOLDERS)):
+    read (``$SWAPNAS_DATA`` or the user default), or one that looks like a bundle, is refused as a run's ``--store``
+    is (:func:`_bundle_holding`; session 62: the export replaced NASLib's file there, and every later conformance
+    run failed on it)."""
+    if (bundle := _bundle_holding(Path(path), None, a_file=True)) is not None:
         raise ValueError(f"{flag} {path} is inside the data bundle {bundle}, which swapnas only reads: give a file "
                          "outside it")
 
