@@ -35,7 +35,8 @@ def test_the_top_parser_names_the_program_its_exit_codes_and_every_command() -> 
     assert (parser.prog, parser.description) == ("swapnas", "Training-free NAS with the SWAP-Score.")
     assert parser.epilog == (
         "exit codes: 0 done; 2 bad input or missing data (the message says what to fix); 3 finished, but some archs "
-        "failed (outputs written; --allow-failures: 0); 130 interrupted by Ctrl-C, SIGTERM or SIGHUP (rerun the same "
+        "failed (outputs written; --allow-failures: 0; a search ranks them last, says how many, and exits 0); 130 "
+        "interrupted by Ctrl-C, SIGTERM or SIGHUP (rerun the same "
         "command to resume)")
     sub = _subparsers(parser)
     assert list(sub.choices) == COMMANDS and sub.dest == "command" and sub.required
