@@ -385,10 +385,12 @@ def test_conformance_reads_best_as_the_spaces_recommended_fitness() -> None:
     assert best_for("nb201") != "swap_darts"
 
 
-def test_export_out_spellings_that_mean_something_else_are_refused(tmp_path, capsys) -> None:
+def test_export_out_spellings_that_mean_something_else_are_refused(tmp_path, capsys, monkeypatch) -> None:
     """The export audit: ``--out -`` wrote a file named ``-``, ``--out newdir/`` a file named ``newdir``, and a path
     under a file said "(File exists)"."""
     from swapnas.cli import main
+
+    monkeypatch.chdir(tmp_path)  # (a failing run must leave no '-' in the suite's folder: the mutation run)
 
     store = _one_score_store(tmp_path / "s.sqlite")
     for out, said in ((tmp_path / "new", "names a folder"), ("-", "names standard output")):
@@ -527,7 +529,8 @@ def test_cifar_files_with_bad_labels_or_pixels_are_refused_naming_the_file(tmp_p
     assert len(load_cifar10(cifar(tmp_path / "ok")).train) == 20
     four_d = {"data": np.arange(4 * 3072).reshape(4, 3, 32, 32) % 256, "labels": [0, 1, 2, 9]}  # (read as before)
     read = load_cifar10(cifar(tmp_path / "4d", test_batch=four_d)).test
-    assert torch.equal(read.images, torch.from_numpy((np.arange(4 * 3072) % 256).astype(np.uint8).reshape(4, 3, 32, 32)))
+    want = (np.arange(4 * 3072) % 256).astype(np.uint8).reshape(4, 3, 32, 32)
+    assert torch.equal(read.images, torch.from_numpy(want))
     for name, change, said in (
             ("test_batch", {"labels": [0, 1, 12, 3]}, "labels must be CIFAR-10's classes, integers 0..9, found 12"),
             ("data_batch_2", {"labels": [0, -1, 2, 3]}, "found -1"),
@@ -674,6 +677,7 @@ def test_leaf_rows_equal_what_sqlite_reads_with_overflow_pages_and_freed_pages_l
     path = tmp_path / "t.sqlite"
     with sqlite3.connect(path) as db:
         db.execute("PRAGMA page_size = 1024")
+        db.execute("PRAGMA secure_delete = 0")  # freed pages keep their cells (some builds zero them: the mutation run)
         db.execute("CREATE TABLE t (a, b, c, d)")
         rows = [(i, -(2 ** (8 * (i % 8))) + i, i / 7, f"text {i}" * (300 if i == 5 else 1)) for i in range(300)]
         rows += [(None, 0, 1, b"\x00\xffblob"), (2**63 - 1, -(2**63), 1e300, "")]
@@ -798,7 +802,8 @@ def test_a_store_another_connection_has_open_is_not_removed(tmp_path) -> None:
     shard.__exit__(None, None, None)
     with ScoreStore(tmp_path / "out" / "scores.sqlite", read_only=True) as store:
         assert store.count() == 1  # the shard's score is in the store OUT holds
-    with pytest.raises(KeyboardInterrupt), store_in(argparse.Namespace(store=None, shard=None, out=str(tmp_path / "o"))):
+    alone = argparse.Namespace(store=None, shard=None, out=str(tmp_path / "o"))
+    with pytest.raises(KeyboardInterrupt), store_in(alone):
         raise KeyboardInterrupt
     assert not list((tmp_path / "o").glob("scores.sqlite*"))  # alone: removed, as before
 
@@ -875,3 +880,38 @@ def test_an_abbreviated_json_flag_gets_json_errors_too(capsys) -> None:
     with pytest.raises(SystemExit):
         main(["correlate", "--bogus", "--out", "x"])
     assert capsys.readouterr().out == ""
+
+
+def test_cifar_pixels_out_of_range_are_not_called_unit_floats(tmp_path) -> None:
+    """The mutation run: int64 pixels of -1 were described as "in [0, 1]"."""
+    import numpy as np
+
+    from swapnas.train.data import _cifar_images
+
+    with pytest.raises(ValueError) as got:
+        _cifar_images(tmp_path / "b", np.full((4, 3072), -1, np.int64))
+    assert "its data is int64, not CIFAR-10's pixel bytes" in str(got.value)
+    with pytest.raises(ValueError, match=r"its data is float32 in \[0, 1\], not"):
+        _cifar_images(tmp_path / "b", np.full((4, 3072), 0.5, np.float32))
+    with pytest.raises(ValueError, match=r"its data is float32, not"):
+        _cifar_images(tmp_path / "b", np.full((4, 3072), -0.5, np.float32))
+
+
+@pytest.mark.slow
+def test_a_checkpoint_past_the_file_size_limit_is_a_named_file_error(tmp_path) -> None:
+    """The train audit's repro, under a real `ulimit -f` (the mutation run: the test above fakes the write's error,
+    and a save straight into the file, torch's zip writer turning it into "unexpected pos", passed it)."""
+    import subprocess
+    import sys
+
+    from tests.test_darts_genotype import DARTS_V2
+    code = ("import resource, signal, sys; signal.signal(signal.SIGXFSZ, signal.SIG_IGN); "
+            "resource.setrlimit(resource.RLIMIT_FSIZE, (1_000_000, 1_000_000)); from swapnas.cli import main; "
+            f"sys.exit(main(['train', '--genotype', {DARTS_V2!r}, '--synthetic', '64', '--channels', '4', "
+            f"'--layers', '3', '--batch-size', '8', '--epochs', '1', '--device', 'cpu', '--no-progress', "
+            f"'--out', {str(tmp_path / 'o')!r}]))")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                       env={**__import__("os").environ, "OMP_NUM_THREADS": "1"})
+    assert p.returncode == 2, p.stderr
+    assert f"swapnas: error: {tmp_path / 'o' / 'checkpoint.pt'}: File too large" in p.stderr
+    assert "Traceback" not in p.stderr and "unexpected pos" not in p.stderr

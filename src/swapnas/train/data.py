@@ -169,7 +169,8 @@ def _cifar_images(path: Path, data: np.ndarray) -> np.ndarray:
         raise ValueError(f"{path}: its data is {data.dtype} {data.shape}, not CIFAR-10's N x 3072 bytes (N >= 1); "
                          f"the file is damaged or not CIFAR-10's: {CIFAR_ORIGIN}")
     if data.dtype != np.uint8 and not (np.issubdtype(data.dtype, np.integer) and data.min() >= 0 and data.max() <= 255):
-        raise ValueError(f"{path}: its data is {data.dtype}{' in [0, 1]' * bool(data.max() <= 1)}, not CIFAR-10's "
+        unit = data.dtype.kind == "f" and data.min() >= 0 and data.max() <= 1  # (-1 was "in [0, 1]": mutation run)
+        raise ValueError(f"{path}: its data is {data.dtype}{' in [0, 1]' * bool(unit)}, not CIFAR-10's "
                          "pixel bytes 0..255: store the images as uint8, as CIFAR-10's python version does")
     return data.astype(np.uint8).reshape(-1, 3, 32, 32)
 
