@@ -16,9 +16,9 @@
   which added the dataset level; ``doc["nb101"]`` has NASLib's ``nasbench101`` above them and each score alone, no
   time, as its ``zc_nasbench101.json``, since session 62); arch keys in NASLib's encoding where the space has one
   (``to_naslib``: NB201's op-index tuple such as ``"(0, 2, 3, 2, 3, 1)"``, NB101's, DARTS's and TransNAS's; an arch
-  NASLib cannot encode, such as a DARTS genotype with a ``none`` op, keeps our string); proxies by NASLib's names where they differ
-  (``jacov`` for ``jacob_cov``; NASLib's ``fisher`` is our ``fisher_fanin``, and ours is written ``fisher_swapnas``)
-  and values as NASLib stores them (``synflow``'s log). The records hold no ``val_accuracy`` (NASLib's do), and
+  NASLib cannot encode, such as a DARTS genotype with a ``none`` op, keeps our string); proxies by NASLib's names
+  where they differ (``jacov`` for ``jacob_cov``; NASLib's ``fisher`` is our ``fisher_fanin``, and ours is written
+  ``fisher_swapnas``) and values as NASLib stores them (``synflow``'s log). The records hold no ``val_accuracy`` (NASLib's do), and
   ``params`` and ``flops`` are counts of the scored network, not NASLib's millions of the benchmark's network. A
   (space, dataset) holds scores of one setting (fingerprint, seed, S, R, network; since session 54) and one key per
   metric (version and options; since session 62), described in the file's ``provenance`` (``settings``) with these
@@ -281,9 +281,10 @@ def export(store_path: str | os.PathLike, out: str | os.PathLike, fmt: str = "cs
         raise ValueError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
     if not Path(store_path).is_file():
         raise FileNotFoundError(f"no score store at {store_path} (the --store of a correlate/grid/search run)")
-    if str(out) == "-" or str(out).endswith(("/", os.sep)) and not Path(out).exists():  # (session 62: a file named
+    # (session 62: '-' and 'newdir/' wrote files of those names)
+    if str(out) == "-" or str(out).endswith(("/", os.sep)) and not Path(out).exists():
         raise ValueError(f"--out {out} names {'standard output' if str(out) == '-' else 'a folder'}: give the file "
-                         "to write (a folder's file, e.g. DIR/scores.csv; /dev/stdout for standard output)")  # so)
+                         "to write (a folder's file, e.g. DIR/scores.csv; /dev/stdout for standard output)")
     out = Path(out)
     if blocked := next((p for p in out.parents if p.exists() and not p.is_dir()), None):
         raise ValueError(f"--out {out}: {blocked} is a file, so the folder cannot be made; give another path")

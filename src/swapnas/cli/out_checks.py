@@ -109,7 +109,7 @@ BUNDLE_FOLDERS = ("darts", "flexibert", "images", "nb101", "nb201", "nb301", "tr
 def _refuse_in_bundle(args: argparse.Namespace, out: Path) -> None:
     """``--out`` or ``--store`` in the data bundle (``--data-dir``, ``$SWAPNAS_DATA`` or the user default): its top
     folder or one of its :data:`BUNDLE_FOLDERS` is refused: the bundle is only read, and is every later run's input
-    (session 56's audit wrote into it as root); so is one in a folder that looks like a bundle (:func:`_bundles`:
+    (session 56's audit wrote into it as root); so is one in a folder that looks like a bundle (:func:`_bundle_holding`:
     session 62's audit wrote a train run into one, the command naming no bundle)."""
     for flag, path in (("--out", out), ("--store", getattr(args, "store", None))):
         if path is not None and (bundle := _bundle_holding(Path(path), getattr(args, "data_dir", None),
