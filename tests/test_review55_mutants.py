@@ -31,7 +31,7 @@ def _codes(path: Path, codes: dict[str, str]) -> Path:
     return path
 
 
-# ---------------------------------------------------------------- code_changes.accept_code / running_digest
+# ---------------------------------------------------------------- code_changes.accept_code / running_digests
 
 def test_accept_code_of_a_name_in_a_store_that_records_none_says_so(tmp_path) -> None:
     from swapnas.code_changes import accept_code
@@ -54,10 +54,10 @@ def test_accept_code_without_a_near_name_adds_no_suggestion(tmp_path) -> None:
 
 def test_accept_code_reports_the_date_the_old_code_was_recorded_and_lists_names_sorted(tmp_path) -> None:
     """The date is the old record's, not today's; the names come sorted whatever order the store holds them in."""
-    from swapnas.code_changes import accept_code, accept_text, running_digest
+    from swapnas.code_changes import accept_code, accept_text, running_digests
 
     swap, params = f"swap@{get_proxy('swap').version}", f"params@{get_proxy('params').version}"
-    path = _codes(tmp_path / "s.sqlite", {swap: running_digest(swap), params: running_digest(params),
+    path = _codes(tmp_path / "s.sqlite", {swap: running_digests(swap)[0], params: running_digests(params)[0],
                                           "synflow@" + get_proxy("synflow").version: "0" * 16})
     with sqlite3.connect(path) as db:  # recorded long ago
         db.execute("UPDATE proxy_code SET created = 1e9")
@@ -70,7 +70,7 @@ def test_accept_code_reports_the_date_the_old_code_was_recorded_and_lists_names_
 
 def test_running_digest_of_a_proxy_whose_name_starts_with_net() -> None:
     """Only 'net:' marks a network: a metric named net… is a proxy."""
-    from swapnas.code_changes import running_digest
+    from swapnas.code_changes import running_digests
     from swapnas.proxies import register
     from swapnas.proxies.code import code_digest
 
@@ -81,8 +81,8 @@ def test_running_digest_of_a_proxy_whose_name_starts_with_net() -> None:
 
     with registry_snapshot():
         register("netscore", version="2")(netscore)
-        assert running_digest("netscore@2") == code_digest(get_proxy("netscore").fn)
-        assert running_digest("netscore@1") is None
+        assert running_digests("netscore@2")[0] == code_digest(get_proxy("netscore").fn)
+        assert running_digests("netscore@1")[0] is None
 
 
 # ---------------------------------------------------------------- store.recorded_code / merge's other_code

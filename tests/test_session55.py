@@ -34,14 +34,14 @@ def _store_with_codes(path, codes: dict[str, str]):
 
 def test_accept_code_records_the_running_code_of_what_differs_and_names_the_rest(tmp_path, capsys) -> None:
     from swapnas.cli import main
-    from swapnas.code_changes import running_digest
+    from swapnas.code_changes import running_digests
     from swapnas.store import ScoreStore
 
     swap = f"swap@{get_proxy('swap').version}"
-    now = {n: running_digest(n) for n in (swap, "net:nb201@1", "params@" + get_proxy("params").version)}
+    now = {n: running_digests(n)[0] for n in (swap, "net:nb201@1", "params@" + get_proxy("params").version)}
     assert all(d is not None and len(d) == 16 for d in now.values())
-    assert running_digest("swap@999") is None and running_digest("net:nb201@7") is None
-    assert running_digest("mine@1") is None and running_digest("net:nowhere@1") is None
+    assert running_digests("swap@999")[0] is None and running_digests("net:nb201@7")[0] is None
+    assert running_digests("mine@1")[0] is None and running_digests("net:nowhere@1")[0] is None
     codes = {swap: "0" * 16, "net:nb201@1": "1" * 16, "mine@1": "2" * 16, f"params@{get_proxy('params').version}":
              now[f"params@{get_proxy('params').version}"]}
     path = _store_with_codes(tmp_path / "s.sqlite", codes)

@@ -153,12 +153,6 @@ def running_digests(name: str) -> tuple[str | None, str | None]:
     return code_digest(running.fn), legacy_code_digest(running.fn)
 
 
-def running_digest(name: str) -> str | None:
-    """The digest of the code this process runs under a store's ``name``; None where it runs no such proxy or network
-    version (:func:`running_digests`)."""
-    return running_digests(name)[0]
-
-
 def running_form(name: str, digest: str, cache: dict[str, tuple[str | None, str | None]]) -> str:
     """``digest`` recorded under ``name``, in now's form where it is the running code's in the form stores recorded
     until session 62 (``store merge`` compares the records of stores made before and after it); ``cache`` keeps

@@ -88,8 +88,7 @@ def _merge_into(into_store: ScoreStore, paths: list[Path], n: int) -> Merge:
                 protocols = db.execute("SELECT fingerprint, description FROM protocols").fetchall()
                 theirs, _ = _scan(db, "proxy_code", ("proxy", "digest", "created"))
                 unknown |= set(unrecorded_names(db, [name for name, _, _ in theirs])) & set(codes)
-                other_code |= {name for name, digest, _ in theirs if name in codes
-                               and running_form(name, codes[name][0], running) != running_form(name, digest, running)}
+                other_code |= _other_code(codes, theirs, running)
                 codes.update({name: (digest, t) for name, digest, t in theirs if name not in codes})
                 seen = [0, 0]  # rows read; scores INTO holds with another value
 
@@ -117,6 +116,14 @@ def _recorded_code(path: Path) -> dict[str, tuple[str, float]]:
         return store.recorded_code()
 
 
+def _other_code(codes: dict[str, tuple[str, float]], theirs: list[tuple], running: dict) -> set[str]:
+    """The names a source's code records (``theirs``) give other code than ``codes`` does: their digests differ, also
+    read in now's form (:func:`~swapnas.code_changes.running_form`, asked only where they differ as recorded: it
+    parses the running code)."""
+    return {name for name, digest, _ in theirs if name in codes and codes[name][0] != digest
+            and running_form(name, codes[name][0], running) != running_form(name, digest, running)}
+
+
 def _refuse_other_code(codes: dict[str, tuple[str, float]], paths: list[Path], into: str) -> None:
     """StoreError naming the first source that records other code for a metric than INTO or an earlier source does
     (``codes``: INTO's records), before anything is written. A network's code (``net:…``) is left to the note after
@@ -128,8 +135,7 @@ def _refuse_other_code(codes: dict[str, tuple[str, float]], paths: list[Path], i
     for i, path in enumerate(paths):
         with _closing(connect_reader(path)) as db:
             theirs, _ = _scan(db, "proxy_code", ("proxy", "digest", "created"))
-        if other := sorted(name for name, digest, _ in theirs if name in codes and not name.startswith("net:")
-                           and running_form(name, codes[name][0], running) != running_form(name, digest, running)):
+        if other := sorted(name for name in _other_code(codes, theirs, running) if not name.startswith("net:")):
             than = into if i == 0 else f"{into} or {', '.join(map(str, paths[:i]))}"
             raise StoreError(f"{path} records other metric code for {', '.join(other)} than {than}: merged, their "
                              "scores would stand under one code record and a later run would mix the two codes' values "
