@@ -11,7 +11,7 @@ import torch
 
 from .bundle import Batch
 from .padding import additive_mask, shared_mask_hint, unmasked
-from .patterns import input_tensors
+from .patterns import input_tensors, no_values
 from .devices import available_devices, unavailable
 
 #: the seeds torch's generators take (a negative one is mapped to 2**64 + seed)
@@ -191,9 +191,8 @@ def _mask_like(x: Any, y: torch.Tensor) -> str:
 
 def _check_finite(inputs: Any, what: str) -> None:
     """``inputs`` hold values, all finite (an additive mask aside)."""
-    if (empty := next((t for t in input_tensors(inputs) if t.numel() == 0), None)) is not None:
-        raise ValueError(f"{what} hold no values (shape {tuple(empty.shape)}): each sample needs at least one (a "
-                         "sequence of length >= 1)")  # (session 62: blamed on the model, or a ZeroDivisionError)
+    if empty := no_values(input_tensors(inputs)):  # (session 62: blamed on the model, or a ZeroDivisionError)
+        raise ValueError(f"{what} hold {empty}")
     for t in input_tensors(unmasked(inputs)):  # an additive mask named in a dict may hold -inf
         bad = int((~torch.isfinite(t)).sum()) if t.is_floating_point() else 0
         if bad:

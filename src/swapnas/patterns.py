@@ -301,6 +301,13 @@ or a dict / mapping of tensors (``model(**kw)``, e.g. ``input_ids`` and ``attent
 ``BatchEncoding`` too)."""
 
 
+def no_values(tensors: list) -> str:
+    """``no values (shape …): …`` for the first of ``tensors`` that holds none (a sequence of length 0), else ''."""
+    empty = next((t for t in tensors if t.numel() == 0), None)
+    return "" if empty is None else (f"no values (shape {tuple(empty.shape)}): each sample needs at least one (a "
+                                     "sequence of length >= 1)")
+
+
 def input_tensors(inputs: Inputs) -> list:
     """The tensors a model is called with: ``[x]``, the tuple/list's items or the dict's values."""
     if isinstance(inputs, Mapping):
@@ -353,9 +360,8 @@ def check_inputs(model: nn.Module, inputs: Inputs, what: str = "swap_score") -> 
     if (empty := next((t for t in tensors if t.dim() < 1 or t.shape[0] < 1), None)) is not None:
         raise ValueError(f"{what} needs at least one sample in inputs (got an empty batch, shape "
                          f"{tuple(empty.shape)})")
-    if (empty := next((t for t in tensors if t.numel() == 0), None)) is not None:  # (session 62: ZeroDivisionError)
-        raise ValueError(f"{what}: an input holds no values (shape {tuple(empty.shape)}): each sample needs at least "
-                         "one (a sequence of length >= 1)")
+    if empty := no_values(tensors):  # (session 62: a ZeroDivisionError)
+        raise ValueError(f"{what}: an input holds {empty}")
     if len({t.shape[0] for t in tensors}) > 1:
         raise ValueError(f"{what}: the input tensors disagree on the number of samples (dim 0): "
                          f"{[t.shape[0] for t in tensors]}"
