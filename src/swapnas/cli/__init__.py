@@ -34,6 +34,7 @@ from .args import (
     global_parent,
     store_path,
 )
+from .json_stdout import stdout_to_stderr
 from .parsers import (
     add_conformance,
     add_correlate,
@@ -241,7 +242,8 @@ def _main(argv: list[str] | None) -> int:
     try:
         if getattr(args, "executor", None) == "local":  # this process scores too when --workers is 1
             keep_freed_memory()  # here, not in the jobs: swapnas.search_arch leaves its caller's allocator alone
-        return args.func(args)
+        with stdout_to_stderr(getattr(args, "json", False)):  # stdout: the JSON document alone (session 63)
+            return args.func(args)
     except (FileNotFoundError, ValueError, NotFound, IsADirectoryError, NotADirectoryError, FileExistsError) as exc:
         return _fail(args, f"{exc}", EXIT_ERROR)  # bad input: the message says what; another KeyError is a bug
     except BrokenExecutor as exc:  # the scoring processes cannot run here at all (pool_retry gives up)

@@ -53,6 +53,7 @@ from ..train import TrainConfig, load_genotype, run_train
 from ..train.recipe import searched_on
 from .args import EXIT_ERROR, EXIT_FAILED_ARCHS, EXIT_OK, DefaultArchs, store_path
 from .executor_options import executor_plan
+from .json_stdout import print_json, refuse_out_on_stdout
 from .out_checks import OWN_FILES, out_folder, owner, refuse_busy_out, refuse_file_in_bundle
 
 
@@ -77,7 +78,7 @@ def show_progress(args: argparse.Namespace) -> bool:
 def print_report(args: argparse.Namespace, text: str, written: Sequence[Path | str], doc: Path | None = None) -> None:
     """``text`` and the files written; with --quiet only the files; with --json only ``doc``'s JSON."""
     if getattr(args, "json", False):
-        print(doc.read_text(encoding="utf-8") if doc is not None else json.dumps({"written": list(map(str, written))}))
+        print_json(doc.read_text(encoding="utf-8") if doc is not None else json.dumps({"written": list(map(str, written))}))
         return
     if not getattr(args, "quiet", False) and text:
         print(text)
@@ -88,7 +89,7 @@ def _shard_done(args: argparse.Namespace, what: str, counts: dict, failed: int, 
     """What a --shard run did: one line, or with --json one JSON document."""
     i, n = args.shard
     if getattr(args, "json", False):
-        print(json.dumps({"shard": [i, n], **counts, "failed_scores": failed, "store": store}))
+        print_json(json.dumps({"shard": [i, n], **counts, "failed_scores": failed, "store": store}))
     else:
         print(f"scored shard {i}/{n}: {what}, {failed} failed scores, in {store}; rerun without --shard for {then}")
 
@@ -344,7 +345,7 @@ def proxies(args: argparse.Namespace) -> int:
                      "labels": any(q.needs_labels for q in runs), "input": p.input_kind, "version": p.version,
                      "description": p.description})
     if getattr(args, "json", False):
-        print(json.dumps({"proxies": rows, "aliases": aliases}))
+        print_json(json.dumps({"proxies": rows, "aliases": aliases}))
         return 0
     print(f"{'name':<20} {'higher_better':<13} {'grad':<5} {'labels':<6} {'input':<6} {'version':<7} description")
     for r in rows:
@@ -393,6 +394,8 @@ def train(args: argparse.Namespace) -> int:
 
 def export_store(args: argparse.Namespace) -> int:
     refuse_file_in_bundle("--out", args.out)
+    if getattr(args, "json", False):
+        refuse_out_on_stdout(args.out)
     if Path(args.out).is_file() and (other := owner(Path(args.out).parent)) is not None:
         raise ValueError(f"--out {args.out} is in the output folder of `swapnas {other}` ({OWN_FILES[other]}) and "
                          "would replace one of its files: give another path for the export")
@@ -422,8 +425,8 @@ def store(args: argparse.Namespace) -> int:
     bad = checked is not None and not checked.ok
     damaged = f"the score store {args.store} is damaged; {damaged_advice(args.store)}" if bad else ""
     if getattr(args, "json", False):  # one document: a damaged store's report holds the error (session 56: two)
-        print(json.dumps({**asdict(report), **({"ok": checked.ok} if checked is not None else {}),
-                          **({"error": damaged, "exit": EXIT_ERROR} if bad else {})}))
+        print_json(json.dumps({**asdict(report), **({"ok": checked.ok} if checked is not None else {}),
+                               **({"error": damaged, "exit": EXIT_ERROR} if bad else {})}))
         if bad:
             print(f"swapnas: error: {damaged}", file=sys.stderr)
             return EXIT_ERROR

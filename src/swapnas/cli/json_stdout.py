@@ -1,0 +1,98 @@
+"""With ``--json``, stdout carries the command's one JSON document and nothing else: whatever else is written there
+while the command runs (a proxy's or a model's ``print()``, a library's message, a worker process's or a child
+program's output) goes to stderr (session 63: a line a proxy printed came before the document, and a script's
+``json.loads`` of stdout failed)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+import sys
+from collections.abc import Iterator
+
+#: the documents given by the commands now running with their stdout on stderr (innermost last)
+_held: list[list[str]] = []
+
+
+def print_json(text: str) -> None:
+    """``text``, one JSON document, on the command's stdout: at once, or inside :func:`stdout_to_stderr` when it
+    ends."""
+    if _held:
+        _held[-1].append(text)
+    else:
+        _printed(text)
+
+
+@contextlib.contextmanager
+def stdout_to_stderr(on: bool) -> Iterator[None]:
+    """While the block runs (``on``), Python's ``sys.stdout`` is stderr, and so is file descriptor 1 where stdout is
+    it (the worker processes and child programs started inside inherit it); at its end, even an interrupted one,
+    stdout is back and the documents :func:`print_json` was given are printed on it."""
+    if not on or sys.stdout is None:
+        yield
+        return
+    saved = _moved_fd1()
+    documents: list[str] = []
+    _held.append(documents)
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        _held.pop()
+        if saved is not None:
+            _flushed(sys.stderr)
+            os.dup2(saved, 1)
+            os.close(saved)
+        for text in documents:
+            _printed(text)
+
+
+def _printed(text: str) -> None:
+    if sys.stdout is None:  # (session 63: `swapnas --json proxies >&-` exited 0, its document lost)
+        raise ValueError("the standard output is closed (`>&-`): the JSON document of --json has nowhere to go")
+    print(text, flush=True)
+
+
+def _moved_fd1() -> int | None:
+    """A copy of file descriptor 1, which now writes where 2 does; None (nothing moved) where ``sys.stdout`` is not
+    descriptor 1 (a test's capture) or either descriptor is closed."""
+    try:
+        if sys.stdout.fileno() != 1:
+            return None
+        _flushed(sys.stdout)
+        saved = os.dup(1)
+    except (OSError, ValueError, AttributeError):  # (io.UnsupportedOperation is an OSError and a ValueError)
+        return None
+    try:
+        os.dup2(2, 1)
+    except OSError:
+        os.close(saved)
+        return None
+    return saved
+
+
+def _flushed(stream: object) -> None:
+    """What ``stream`` holds written out before its descriptor moves (a failing flush is said by the command's own
+    handling of stdout, later)."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        stream.flush()  # type: ignore[attr-defined]
+
+
+def refuse_out_on_stdout(out: str) -> None:
+    """With --json, an export's ``--out`` that is the standard output itself, or another device or pipe, is refused
+    (session 63: ``--json export --out /dev/stdout`` put the table where the document goes, and under
+    :func:`stdout_to_stderr` on stderr; ``--out /dev/null`` printed no document)."""
+    try:
+        found = os.stat(out)
+    except OSError:  # a new file (or one the export's own checks name)
+        return
+    try:
+        stdout = os.fstat(1)
+        itself = (found.st_dev, found.st_ino) == (stdout.st_dev, stdout.st_ino)
+    except OSError:
+        itself = False
+    if itself or not stat.S_ISREG(found.st_mode) and not stat.S_ISDIR(found.st_mode):
+        raise ValueError(f"--out {out} is {'the standard output' if itself else 'a device or a pipe'}, and with "
+                         "--json the standard output holds the command's JSON document: give --out a file, or leave "
+                         "--json out")
