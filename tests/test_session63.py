@@ -116,3 +116,11 @@ def test_json_export_to_the_standard_output_itself_is_refused(tmp_path):
     assert "--out /dev/stdout is the standard output" in done.stderr
     assert json.loads((tmp_path / "stdout.txt").read_text())["exit"] == 2
     assert not Path(tmp_path / "stdout.txt").read_text().startswith("space,")
+
+
+@pytest.mark.parametrize("std", [0.0, -0.02])
+def test_flexibert_init_std_must_be_positive(std):
+    from swapnas.session import check_net
+
+    with pytest.raises(ValueError, match=r"init_std is the weights' standard deviation: it must be > 0"):
+        check_net("flexibert", {"init_std": std})
