@@ -124,3 +124,18 @@ def test_flexibert_init_std_must_be_positive(std):
 
     with pytest.raises(ValueError, match=r"init_std is the weights' standard deviation: it must be > 0"):
         check_net("flexibert", {"init_std": std})
+
+
+def test_rank_shows_a_bar_of_the_models_only_when_asked(capsys):
+    import torch
+    from torch import nn
+
+    import swapnas
+
+    models = {f"m{i}": nn.Sequential(nn.Linear(4, 4 + i), nn.ReLU(), nn.Linear(4 + i, 2)) for i in range(3)}
+    x = torch.randn(6, 4)
+    quiet = swapnas.rank(models, x, "swap")
+    assert capsys.readouterr().err == ""
+    assert swapnas.rank(models, x, "swap", progress=True) == quiet
+    err = capsys.readouterr().err
+    assert "rank" in err and "3/3" in err and "model" in err

@@ -31,11 +31,13 @@ from typing import Any
 import torch
 from torch import nn
 from torch.nn.utils import parametrize
+from tqdm import tqdm
 
 from .act_functions import activation_like, activation_like_names
 from .api_failures import OUT_OF_MEMORY, run_proxy, shapes
 from .api_inputs import as_batch, as_device, check_num_classes, check_seed
 from .bundle import Batch
+from .progress import bar_interval
 from .patterns import EXTENDED_ACTIVATIONS, call_model, saturation_once, scripted
 from .swap_checks import eager, not_a_module, uncompile
 from .proxies import ALIASES, Proxy, get_proxy, list_proxies, resolve
@@ -392,7 +394,7 @@ def _models(models: Any) -> dict[str, nn.Module]:
 
 
 def rank(models: Mapping[str, nn.Module] | Iterable[nn.Module], inputs: Any,
-         proxies: str | Sequence[str] = "auto", *, frame: bool = False, **kwargs: Any) -> Any:
+         proxies: str | Sequence[str] = "auto", *, frame: bool = False, progress: bool = False, **kwargs: Any) -> Any:
     """Score every model on one batch, read once from ``inputs`` (the first of a DataLoader or generator;
     :func:`score`'s keyword arguments apply), and rank them by the first proxy
     (``"auto"``: one of swap / swap_ext / swap_fn for all the models, :func:`auto_proxy`):
@@ -400,15 +402,15 @@ def rank(models: Mapping[str, nn.Module] | Iterable[nn.Module], inputs: Any,
     lowest rank of their group (1, 2, 2, 4: a saturated SWAP ties models it cannot tell apart), listed in the
     order given. A proxy that cannot score a model gets ``None`` there and its reason under ``"error"`` (the model's
     other proxies keep their values); a model without a value of the first proxy ranks last (the unscored share one
-    rank). ``frame=True`` returns
-    the rows as a ``pandas.DataFrame`` indexed by rank (pandas is not a dependency: install it)."""
+    rank). ``frame=True`` returns the rows as a ``pandas.DataFrame`` indexed by rank (pandas is not a dependency:
+    install it); ``progress=True`` shows a bar of the models scored on stderr."""
     if frame:
         try:
             import pandas as pd  # optional: only for frame=True
         except ImportError as exc:
             raise ImportError("rank(..., frame=True) needs pandas (pip install pandas); without it, "
                               "rank returns a list of row dicts") from exc
-        return pd.DataFrame(rank(models, inputs, proxies, **kwargs)).set_index("rank")
+        return pd.DataFrame(rank(models, inputs, proxies, progress=progress, **kwargs)).set_index("rank")
     named = _models(models)
     if isinstance(proxies, (set, frozenset)) and len(proxies) > 1:  # its order changes from run to run (session 57)
         raise TypeError(f"rank ranks by the first proxy, and a set has no first one ({sorted(proxies)}): give a list "
@@ -418,7 +420,8 @@ def rank(models: Mapping[str, nn.Module] | Iterable[nn.Module], inputs: Any,
     first = resolve(proxies.split(",")[0])[0]  # rank by the first proxy as given (an alias: its target)
     rows: list[dict[str, Any]] = []
     read = _Inputs(inputs, kwargs.pop("num_classes", None), kwargs.get("seed", 0))  # one batch for every model
-    for name, model in named.items():
+    for name, model in tqdm(named.items(), "rank", len(named), unit="model", disable=not progress,
+                            mininterval=bar_interval()):  # (session 63: 100 models scored without a word)
         rows.append({"model": name, **_scored_row(model, read, proxies, names, kwargs)})
         if OUT_OF_MEMORY in (rows[-1].get("error") or ""):  # (session 61: it ranked last without a word)
             warnings.warn(f"rank: scoring {name!r} {OUT_OF_MEMORY} (its error says which metric): its None is no "
