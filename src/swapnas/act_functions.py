@@ -17,6 +17,7 @@ the sample-wise activation pattern as for ``nn.GELU``.
 from __future__ import annotations
 
 import contextlib
+import copy
 import re
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -69,9 +70,9 @@ def _keeps_sign(module: nn.Module) -> bool:
     """Whether ``module`` maps the probe elementwise to a same-shaped tensor that is > 0 exactly where the
     probe is, and is not the identity (a module that fails on the probe is not taken)."""
     probe = _PROBE.to(next(module.buffers(), _PROBE).device)
-    try:
+    try:  # on a copy, its forward called directly: the caller's module and hooks see nothing of the probe
         with torch.no_grad():
-            out = module(probe.clone())
+            out = type(module).forward(copy.deepcopy(module), probe.clone())
     except Exception:  # any failure means "not an elementwise activation"; the model's own pass will tell
         return False
     return (isinstance(out, torch.Tensor) and out.shape == probe.shape and torch.equal(out > 0, probe > 0)

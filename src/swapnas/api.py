@@ -24,10 +24,12 @@ from __future__ import annotations
 import contextlib
 import copy
 import math
+import random
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn.utils import parametrize
@@ -110,8 +112,15 @@ class _Inputs:
 
     def batch(self) -> tuple[Batch, bool]:
         if self.read is None:
-            with seeded(self.seed):  # a shuffled DataLoader draws its order here
-                self.read = as_batch(self.inputs, self.num_classes)
+            np_state, py_state = np.random.get_state(), random.getstate()
+            try:  # numpy's and Python's RNGs too, as a DataLoader's workers have them seeded (restored after)
+                np.random.seed(self.seed % 2**32)
+                random.seed(self.seed)
+                with seeded(self.seed):  # a shuffled DataLoader draws its order here
+                    self.read = as_batch(self.inputs, self.num_classes)
+            finally:
+                np.random.set_state(np_state)
+                random.setstate(py_state)
         return self.read
 
 
