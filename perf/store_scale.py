@@ -138,6 +138,11 @@ def same_outputs(work: Path, a: str, b: str) -> list[str]:
     return diffs
 
 
+def _folder(tag: str) -> str:
+    """The outputs' folder of a column (session 63: the --src column's was named "--src", which `ls` takes as a flag)."""
+    return tag.removeprefix("--").replace(" ", "_")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data-dir", required=True)
@@ -157,22 +162,22 @@ def main() -> None:
         make_store(small, nb201_archs(a.data_dir, 50), [a.settings], PROXIES[:3], seed=1)
     with closing(sqlite3.connect(big)) as db:
         n = db.execute("SELECT count(*) FROM scores").fetchone()[0]
-    checkouts = {"this checkout": HERE, **({"--src": a.src} if a.src else {})}
+    checkouts = {"this checkout": HERE, **({"--src checkout": a.src} if a.src else {})}
     print(f"{n:,} rows; each tool in a fresh process (wall s, peak RSS MiB)\n")
     print("| tool | " + " | ".join(checkouts) + " |")
     print("|---|" + "---|" * len(checkouts))
     for tag in checkouts:
-        prepare(work, tag.replace(" ", "_"), big)
+        prepare(work, _folder(tag), big)
     names = list(jobs(work, "x", big, small))
     for name in names:
         cells = []
         for tag, src in checkouts.items():
-            folder = work / tag.replace(" ", "_")
+            folder = work / _folder(tag)
             wall, rss = run(src, jobs(work, folder.name, big, small)[name], folder / f"{name.split()[1]}.out")
             cells.append(f"{wall:.1f} s, {rss:.0f} MiB")
         print(f"| {name} | " + " | ".join(cells) + " |", flush=True)
     if a.src:
-        diffs = same_outputs(work, "this_checkout", "--src")
+        diffs = same_outputs(work, "this_checkout", "src_checkout")
         print("\noutputs: " + ("the same (csv byte for byte, naslib-zc but its provenance, merged and salvaged "
                                "stores row for row, store check's JSON report byte for byte)"
                                if not diffs else "DIFFER in " + ", ".join(diffs)))

@@ -139,3 +139,11 @@ def test_rank_shows_a_bar_of_the_models_only_when_asked(capsys):
     assert swapnas.rank(models, x, "swap", progress=True) == quiet
     err = capsys.readouterr().err
     assert "rank" in err and "3/3" in err and "model" in err
+
+
+def test_the_store_scale_scripts_other_column_has_a_folder_ls_can_read():
+    from tests.script_tools import load_perf
+
+    script = load_perf("store_scale")
+    assert script._folder("this checkout") == "this_checkout"
+    assert script._folder("--src checkout") == "src_checkout"
