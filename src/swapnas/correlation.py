@@ -20,8 +20,7 @@ from .executors import Executor
 from .files import write_text
 from .patterns import SATURATION
 from .proxies import Proxy, get_proxy, resolve
-from .proxies.swap import PSI_SETTINGS
-from .report import correlation_report, scatter_plot
+from .report import correlation_report, psi_of, scatter_plot
 from .latex import correlate_table
 from .results import CorrelateRun, ProxyResult, provenance, strict_json
 from .scoring import Protocol
@@ -78,16 +77,15 @@ def _filled_archs(proxy: Proxy, records: dict[str, list[Record]]) -> int:
                for i, r in enumerate(records[proxy.name]))
 
 
-#: the proxies whose value is a SWAP-Score Ψ (a count of distinct S-bit patterns)
-PSI_PROXIES = tuple(PSI_SETTINGS)
-
-
-def _saturated(proxy: Proxy, values: np.ndarray, samples: int) -> int:
-    """How many SWAP-Scores sit at >= ``SATURATION`` of their 2**S ceiling, S = ``samples``: the rows each hooked map
-    holds (the batch size, times the space's ``MAP_ROWS_PER_SAMPLE``; 0 for other proxies). The other
-    ceiling, the hooked neuron count, is not stored with a score: ``swap_score``'s warning names it while scoring."""
-    if proxy.name not in PSI_PROXIES:
+def _saturated(proxy: Proxy, records: dict[str, list[Record]], ok: np.ndarray, samples: int) -> int:
+    """How many of the archs ``proxy`` scored (``ok``) have a SWAP-Score, its own or that of the Ψ it is derived
+    from (session 63: a swap_reg whose every Ψ was 2**S, ranked by its size prior alone, had no line), at >=
+    ``SATURATION`` of its 2**S ceiling, S = ``samples``: the rows each hooked map holds (the batch size, times the
+    space's ``MAP_ROWS_PER_SAMPLE``; 0 for other proxies). The other ceiling, the hooked neuron count, is not stored
+    with a score: ``swap_score``'s warning names it while scoring."""
+    if (psi := psi_of(proxy)) is None:
         return 0
+    values = np.array([r.value if r.ok else np.nan for r in records[psi]], dtype=float)[ok]
     with np.errstate(divide="ignore", invalid="ignore"):  # log2: 2**S overflows a float from S = 1024 on
         return int((np.log2(values) >= np.log2(SATURATION) + samples).sum())
 
@@ -116,7 +114,7 @@ def run_correlation(
     counts: dict[str, int] = {}
     t0 = time.perf_counter()
     records = score_archs(archs, bench.space, proxy_list, protocol, batch, store, device, retry_failed, progress,
-                          f"{bench.name}/{task}", executor, counts)
+                          f"{bench.name}/{task}", executor, counts, bases=True)
     reused = counts["reused"]
     for p in proxy_list:
         if p.parts:
@@ -139,7 +137,7 @@ def run_correlation(
         results.append(ProxyResult(
             p.name, p.key, bench.name, task, c.n, int((~ok).sum()), c.spearman, c.kendall, c.spearman_ci,
             c.top10_spearman, c.spearman_given_params, float(np.mean(secs)) if secs else float("nan"),
-            p.higher_is_better, errors[:5], _saturated(p, vals[ok], protocol.batch_size * rows), c.top10_n,
+            p.higher_is_better, errors[:5], _saturated(p, records, ok, protocol.batch_size * rows), c.top10_n,
             c.top10_precision, _filled_archs(p, records),
         ))
         scores[p.name] = [float(v) if np.isfinite(v) else None for v in vals]

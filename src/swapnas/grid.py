@@ -355,7 +355,7 @@ def heatmap(cols: list[GridColumn], path: Path) -> Path:
     title = ("Spearman ρ of each metric (rows) with each benchmark task's ground truth (columns); "
              "— = not run, failed, or one score for every arch"
              + ("; n≤: some cells scored fewer archs (their n is shown)" if any(short) else ""))
-    ax.set_title(textwrap.fill(title, int(width * 14)), fontsize=7)
+    ax.set_title(textwrap.fill(title, int(width * 14)), fontsize=7, parse_math=False)
     fig.colorbar(im, ax=ax, fraction=0.03 if len(cols) > 6 else 0.06, label="Spearman ρ")
     fig.tight_layout()
     return save_figure(fig, path)

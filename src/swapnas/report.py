@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from .files import save_figure
-from .proxies import get_proxy
+from .proxies import Proxy, get_proxy
+from .proxies.swap import PSI_SETTINGS
 from .results import CorrelateRun, ProxyResult, reused_parts
 from .stats import ILL_CONDITIONED
 
@@ -77,11 +78,23 @@ def failure_lines(results: Sequence) -> list[str]:
               "that failed ("
               f"{', '.join(get_proxy(r.proxy).fill_failed)}), counted at that part's worst value over the set, as the "
               "proxy's published aggregation does, not left out" for r in results if getattr(r, "filled", 0)]
-    return lines + [f"SATURATED {r.proxy}: {r.saturated} of {r.n} archs score >= 95% of the 2**S ceiling (S = the "
+    return lines + [f"SATURATED {r.proxy}: {r.saturated} of {r.n} archs {_whose_psi(r.proxy)} >= 95% of the 2**S "
+                    "ceiling (S = the "
                     "batch size; TransNAS jigsaw: 9 tiles per image), where it cannot rank them; use a larger --batch-size or a smaller scored network "
                     "(--net). (A Ψ at its other ceiling, the hooked neuron count, is named by the first "
                     "SaturationWarning printed while scoring, one per proxy and process.)"
                     for r in results if getattr(r, "saturated", 0)]
+
+
+def psi_of(proxy: Proxy) -> str | None:
+    """The SWAP-Score ``proxy`` is or is derived from (``swap`` for ``swap_reg`` and ``best``), None if none."""
+    return next((name for name in (proxy.name, *proxy.base_names) if name in PSI_SETTINGS), None)
+
+
+def _whose_psi(name: str) -> str:
+    """What sits at the ceiling: a SWAP-Score proxy's score, or the Ψ a derived one (swap_reg, best) is made of."""
+    psi = psi_of(get_proxy(name))
+    return "score" if psi in (None, name) else f"have a Ψ ({psi}, which {name} is derived from)"
 
 
 def constant_lines(results: Sequence[ProxyResult], scores: dict[str, list[float | None]]) -> list[str]:
@@ -243,7 +256,7 @@ def scatter_plot(scores: Sequence[float | None], accuracy: Sequence[float], resu
     ax.scatter(s[ok], a[ok], s=size, alpha=alpha, linewidths=0)
     score_axis(ax, s[ok])
     ax.set_xlabel(f"{result.proxy} score{'' if result.higher_is_better else ' (lower is better)'}")
-    ax.set_ylabel(label)
+    ax.set_ylabel(label, parse_math=False)  # the user's texts as written: a file name's `$` is no math (session 63)
     sign = 1.0 if result.higher_is_better else -1.0
     if ok.sum() > 1:
         n = ok.sum()  # ranks at the middle of their percentile bin: the best arch is not cut in half by the frame
@@ -253,9 +266,13 @@ def scatter_plot(scores: Sequence[float | None], accuracy: Sequence[float], resu
     rk.set_ylabel("ground-truth rank (percentile, best top)")
     rk.set_xlim(0, 100)
     rk.set_ylim(0, 100)
+    if not ok.any():  # (session 63: two empty panels, an axis from -0.04 to 0.04, and no word why)
+        for panel in (ax, rk):
+            panel.text(0.5, 0.5, f"no arch scored: {result.failures} failed\n(report.md gives the messages)",
+                       transform=panel.transAxes, ha="center", va="center", fontsize=8, parse_math=False)
     fig.suptitle(f"{result.space} {result.dataset}: {result.proxy}  "
-                 f"ρ={fixed(result.spearman)} τ={fixed(result.kendall)} n={result.n}", fontsize=9)
-    fig.text(0.01, 0.005, "\n".join(note), fontsize=7, va="bottom")
+                 f"ρ={fixed(result.spearman)} τ={fixed(result.kendall)} n={result.n}", fontsize=9, parse_math=False)
+    fig.text(0.01, 0.005, "\n".join(note), fontsize=7, va="bottom", parse_math=False)
     fig.tight_layout(rect=(0, (0.05 + 0.13 * len(note)) / height, 1, 1))
     return save_figure(fig, out / f"scatter_{result.proxy}.png")
 
@@ -278,7 +295,7 @@ def search_curve(snapshots: Sequence[dict], history: Sequence[dict], path: Path,
             label="population mean")
     ax.set_xlabel("evaluations")
     ax.set_ylabel("fitness")
-    ax.set_title(title, fontsize=9)
+    ax.set_title(title, fontsize=9, parse_math=False)
     ax.legend(fontsize=7)
     fig.tight_layout()
     return save_figure(fig, path)

@@ -63,9 +63,10 @@ def pick_archs(all_archs: list, n: int | None, seed: int) -> list:
 def score_archs(
     archs: list, space: str, proxies: list[Proxy], protocol: Protocol, batch: Batch, store: ScoreStore,
     device: torch.device, retry_failed: bool = False, progress: bool = True, desc: str = "",
-    executor: Executor | None = None, counts: dict[str, int] | None = None,
+    executor: Executor | None = None, counts: dict[str, int] | None = None, bases: bool = False,
 ) -> dict[str, list[Record]]:
-    """Score every arch with every proxy (stored scores are reused); records per proxy, in arch order.
+    """Score every arch with every proxy (stored scores are reused); records per proxy, in arch order (``bases``:
+    also of the bases the derived proxies need, e.g. ``swap`` for ``swap_reg``).
 
     Archs whose records are all stored are not scored again; the others go to ``executor``
     (default: :class:`~swapnas.executors.LocalExecutor`, in this process), which may run them
@@ -107,7 +108,7 @@ def score_archs(
     if todo:
         raise RuntimeError(f"the {executor.name} executor returned no result for {len(todo)} arch(s)")
     say_out_of_memory(scored)  # not those reused from a read-only store: they are not scored again by a rerun
-    return {p.name: [done[str(arch)][p.name] for arch in archs] for p in per_arch}
+    return {p.name: [done[str(arch)][p.name] for arch in archs] for p in (needed if bases else per_arch)}
 
 
 def _stored(

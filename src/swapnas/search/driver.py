@@ -37,7 +37,7 @@ from ..executors import Executor
 from ..files import out_lock, write_text
 from ..fit_check import refuse_unfit
 from ..progress import bar_interval
-from ..proxies import Proxy
+from ..proxies import Proxy, get_proxy, list_proxies
 from ..report import code_of, draw_cells, md_row, search_curve
 from ..results import provenance, strict_json
 from ..scoring import Protocol
@@ -321,9 +321,13 @@ def prior_text(result: SearchResult) -> str:
 
 
 def search_notes(result: SearchResult) -> list[str]:
-    """What the printout and report.md both say beside the arch: a search stopped early by its budget, a missed
-    ``--target-params``."""
+    """What the printout and report.md both say beside the arch: a fitness that is a metric's negation, a search
+    stopped early by its budget, a missed ``--target-params``."""
     lines = []
+    name = result.fitness_proxy.split("@")[0]
+    if name in list_proxies() and not get_proxy(name).higher_is_better:  # (session 63: te_nas_ntk's -32.9 unsaid)
+        lines.append(f"the fitness is {name} negated: {name} is lower-is-better, and the search maximises its "
+                     "fitness")
     if result.cycles < result.config.get("cycles", result.cycles):  # (stopped_by: None in a result before session 61)
         lines.append(f"stopped after cycle {result.cycles} of {result.config['cycles']} by "
                      f"{result.stopped_by or '--max-evals / --max-seconds'}: rerun the same command with a larger "
