@@ -17,5 +17,6 @@ def fake_scores(values_or_errors: list, seconds: float | None = 0.01) -> Callabl
             counts.update(reused=0, partly=0)
         recs = [Record("ok", float(v), 0.0, [float(v)], seconds, None, None) if not isinstance(v, str) else
                 Record("failed", None, None, [], None, None, v) for v in values_or_errors]
-        return {p.name: recs[:len(archs)] for p in proxies}
+        from swapnas.scoring import with_bases  # (bases=True: the bases' records too, as score_archs gives them)
+        return {p.name: recs[:len(archs)] for p in (with_bases(proxies) if kwargs.get("bases") else proxies)}
     return score_archs

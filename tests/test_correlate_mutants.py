@@ -31,7 +31,7 @@ from swapnas.patterns import SATURATION
 from swapnas.proxies import get_proxy
 from swapnas.proxies.registry import register_set
 from swapnas.results import CorrelateRun, ProxyResult
-from swapnas.scoring import Protocol
+from swapnas.scoring import Protocol, with_bases
 from swapnas.stats import BOOTSTRAP_RESAMPLES, correlate
 from swapnas.store import Record, ScoreStore
 from tests.score_tools import fake_scores
@@ -87,10 +87,11 @@ def calls(monkeypatch, scratch_registry) -> list:
                  fill_failed=("te_nas_ntk",))
     seen: list = []
 
-    def score_archs(archs, space, proxies, *args):
+    def score_archs(archs, space, proxies, *args, bases=False):
         seen.append((list(archs), space, [p.name for p in proxies], *args))
         args[-1].update(reused=2, partly=1)
-        return {p.name: [_record(p.name, a) for a in archs] for p in proxies if not p.parts}
+        assert bases  # (the Ψ a derived proxy is made of, for its SATURATED line)
+        return {p.name: [_record(p.name, a) for a in archs] for p in with_bases(proxies)}
     monkeypatch.setattr(corr, "score_archs", score_archs)
     return seen
 
@@ -203,8 +204,12 @@ def test_filled_gives_the_worst_value_of_its_direction() -> None:
 
 
 def test_saturated_counts_from_95_percent_of_the_ceiling_for_psi_only() -> None:
-    values = np.array([SATURATION * 16, 16.0, SATURATION * 16 - 1e-9, 1.0])
-    assert [_saturated(get_proxy(n), values, 4) for n in ("swap", "swap_ext", "swap_fn", "params")] == [2, 2, 2, 0]
+    values = [SATURATION * 16, 16.0, SATURATION * 16 - 1e-9, 1.0, 16.0]
+    records = {n: [Record("ok", v, 0.0, [v], 0.1, None, None) for v in values]
+               for n in ("swap", "swap_ext", "swap_fn", "params")}
+    ok = np.array([True, True, True, True, False])  # the last arch not scored by the proxy counted
+    assert [_saturated(get_proxy(n), records, ok, 4) for n in ("swap", "swap_ext", "swap_fn", "params")] == [2, 2, 2, 0]
+    assert _saturated(get_proxy("swap_reg"), records, ok, 4) == 2  # its Ψ, swap's
 
 
 def _parts(swap: list, ntk: list, seconds: list) -> dict[str, list[Record]]:

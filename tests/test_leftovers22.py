@@ -225,11 +225,13 @@ def _quick_scores(monkeypatch) -> None:
     correlate = importlib.import_module("swapnas.correlation")
 
     def score_archs(archs, space, proxies, protocol, batch, store, device, retry_failed=False, progress=True,
-                    desc="", executor=None, counts=None):
+                    desc="", executor=None, counts=None, bases=False):
+        from swapnas.scoring import with_bases
+
         if counts is not None:
             counts.update(reused=0, partly=0)
         return {p.name: [Record("ok", float(len(str(a))), 0.0, [float(len(str(a)))], 0.001, None, None)
-                         for a in archs] for p in proxies}
+                         for a in archs] for p in (with_bases(proxies) if bases else proxies)}
     monkeypatch.setattr(correlate, "score_archs", score_archs)
 
 

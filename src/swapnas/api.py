@@ -24,12 +24,10 @@ from __future__ import annotations
 import contextlib
 import copy
 import math
-import random
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 from torch.nn.utils import parametrize
@@ -37,7 +35,7 @@ from tqdm import tqdm
 
 from .act_functions import activation_like, activation_like_names
 from .api_failures import OUT_OF_MEMORY, run_proxy, shapes
-from .api_inputs import as_batch, as_device, check_num_classes, check_seed
+from .api_inputs import ReadOnce, as_batch, as_device, check_seed
 from .bundle import Batch
 from .progress import bar_interval
 from .patterns import EXTENDED_ACTIVATIONS, call_model, saturation_once, scripted
@@ -99,29 +97,6 @@ def _initialised(model: nn.Module, init: str, seed: int, repeat: int, train: boo
         gaussian_init(m, torch.Generator().manual_seed(seed + repeat))
     m = _baked(m).requires_grad_(True)  # (a baked tensor is a new parameter)
     return m.train(True) if train else m
-
-
-class _Inputs:
-    """``inputs`` read into one batch at first use (the RNG seeded with ``seed``, restored after) and kept:
-    :func:`rank` scores every model on the same batch, also from a shuffled DataLoader or a generator."""
-    read: tuple[Batch, bool] | None
-
-    def __init__(self, inputs: Any, num_classes: int | None, seed: int) -> None:
-        check_num_classes(num_classes)  # now, not at the first read: rank refuses it even if no model gets that far
-        self.inputs, self.num_classes, self.seed, self.read = inputs, num_classes, seed, None
-
-    def batch(self) -> tuple[Batch, bool]:
-        if self.read is None:
-            np_state, py_state = np.random.get_state(), random.getstate()
-            try:  # numpy's and Python's RNGs too, as a DataLoader's workers have them seeded (restored after)
-                np.random.seed(self.seed % 2**32)
-                random.seed(self.seed)
-                with seeded(self.seed):  # a shuffled DataLoader draws its order here
-                    self.read = as_batch(self.inputs, self.num_classes)
-            finally:
-                np.random.set_state(np_state)
-                random.setstate(py_state)
-        return self.read
 
 
 def _fresh(batch: Batch) -> Batch:
@@ -206,7 +181,8 @@ def score(model: nn.Module, inputs: Any, proxies: str | Sequence[str] = "auto", 
     ``proxies``: names (a list or a comma-separated string); ``"auto"`` (the default; also beside other names,
     ``"auto,params"``) is ``swap`` for a CNN whose activation modules are all ``nn.ReLU``, ``swap_ext`` for one
     with others (or an MLP) and ``swap_fn`` for one whose activations are functions (:func:`auto_proxy`; the
-    returned key names which; so does ``"best"``: outside a space it is ``swap_darts``, the key returned).
+    returned key names which; so does ``"best"``: outside a space it is ``swap_darts``, the key returned, whose
+    protocol has the default init: ``init="none"`` on a freshly built model).
     ``options``: per proxy, e.g. ``{"swap_reg": {"mu": 300.0, "sigma": 9e4}}``. ``device``:
     where to score (default: where the model's parameters are; one this machine lacks is a ValueError).
     ``num_classes``: the labels' class count, the model's output size, >= 1 (default: the largest label + 1).
@@ -237,7 +213,7 @@ def score(model: nn.Module, inputs: Any, proxies: str | Sequence[str] = "auto", 
         raise TypeError(f"train must be True (train mode, the protocol) or False (each module's own mode), not "
                         f"{train!r}")
     wanted = _wanted(proxies, model, options)
-    read = inputs if isinstance(inputs, _Inputs) else _Inputs(inputs, num_classes, seed)  # rank's: read once for all
+    read = inputs if isinstance(inputs, ReadOnce) else ReadOnce(inputs, num_classes, seed)  # rank's: read once for all
     with torch.inference_mode(False):  # also inside the caller's inference_mode: the copies and passes need autograd
         batch, labels = read.batch()
         _check_inputs_for(wanted, model, batch, labels)
@@ -365,7 +341,7 @@ def _part_of(p: Proxy, wanted: list[Proxy]) -> str:
     return f" (a part of {', '.join(users)})" if users and all(w.name != p.name for w in wanted) else ""
 
 
-def _scored_row(model: nn.Module, read: _Inputs, proxies: str, names: list[str],
+def _scored_row(model: nn.Module, read: ReadOnce, proxies: str, names: list[str],
                 kwargs: dict[str, Any]) -> dict[str, Any]:
     """Every proxy's value for one model of :func:`rank`; if some cannot score it, each proxy is scored on its own so
     that the others keep their values (``None`` and the reasons, each once, under ``"error"`` for those that fail)."""
@@ -428,7 +404,7 @@ def rank(models: Mapping[str, nn.Module] | Iterable[nn.Module], inputs: Any,
     names = [p.name for p in resolve(proxies)]
     first = resolve(proxies.split(",")[0])[0]  # rank by the first proxy as given (an alias: its target)
     rows: list[dict[str, Any]] = []
-    read = _Inputs(inputs, kwargs.pop("num_classes", None), kwargs.get("seed", 0))  # one batch for every model
+    read = ReadOnce(inputs, kwargs.pop("num_classes", None), kwargs.get("seed", 0))  # one batch for every model
     for name, model in tqdm(named.items(), "rank", len(named), unit="model", disable=not progress,
                             mininterval=bar_interval()):  # (session 63: 100 models scored without a word)
         rows.append({"model": name, **_scored_row(model, read, proxies, names, kwargs)})

@@ -3,16 +3,19 @@ the ``seed``, ``device`` and ``num_classes`` arguments, checked with errors that
 
 from __future__ import annotations
 
+import random
 import warnings
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import numpy as np
 import torch
 
 from .bundle import Batch
 from .padding import additive_mask, shared_mask_hint, unmasked
 from .patterns import input_tensors, no_values
 from .devices import available_devices, unavailable
+from .rng import seeded
 
 #: the seeds torch's generators take (a negative one is mapped to 2**64 + seed)
 SEED_RANGE = (-2**63, 2**64 - 1)
@@ -198,3 +201,26 @@ def _check_finite(inputs: Any, what: str) -> None:
         if bad:
             raise ValueError(f"{what} hold {bad} non-finite value(s) (NaN/inf) of {t.numel()}; every proxy would "
                              "score noise: clean or re-normalise the batch")
+
+
+class ReadOnce:
+    """``inputs`` read into one batch at first use (the RNG seeded with ``seed``, restored after) and kept:
+    :func:`swapnas.rank` scores every model on the same batch, also from a shuffled DataLoader or a generator."""
+    read: tuple[Batch, bool] | None
+
+    def __init__(self, inputs: Any, num_classes: int | None, seed: int) -> None:
+        check_num_classes(num_classes)  # now, not at the first read: rank refuses it even if no model gets that far
+        self.inputs, self.num_classes, self.seed, self.read = inputs, num_classes, seed, None
+
+    def batch(self) -> tuple[Batch, bool]:
+        if self.read is None:
+            np_state, py_state = np.random.get_state(), random.getstate()
+            try:  # numpy's and Python's RNGs too, as a DataLoader's workers have them seeded (restored after)
+                np.random.seed(self.seed % 2**32)
+                random.seed(self.seed)
+                with seeded(self.seed):  # a shuffled DataLoader draws its order here
+                    self.read = as_batch(self.inputs, self.num_classes)
+            finally:
+                np.random.set_state(np_state)
+                random.setstate(py_state)
+        return self.read

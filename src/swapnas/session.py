@@ -65,14 +65,13 @@ def score_archs(
     device: torch.device, retry_failed: bool = False, progress: bool = True, desc: str = "",
     executor: Executor | None = None, counts: dict[str, int] | None = None, bases: bool = False,
 ) -> dict[str, list[Record]]:
-    """Score every arch with every proxy (stored scores are reused); records per proxy, in arch order (``bases``:
-    also of the bases the derived proxies need, e.g. ``swap`` for ``swap_reg``).
+    """Score every arch with every proxy, stored scores reused: records per proxy (``bases``: swap_reg's swap too).
 
-    Archs whose records are all stored are not scored again; the others go to ``executor``
-    (default: :class:`~swapnas.executors.LocalExecutor`, in this process), which may run them
-    anywhere and in any order. Each result is written to ``store`` here as it arrives (not one out of memory).
-    ``counts``, if given, receives ``reused``: the distinct archs whose every record was stored, and ``partly``:
-    those with some records stored and others to score, read in the same pass (no second read of the store).
+    Archs whose records are all stored are not scored again; the others go to ``executor`` (default: in this
+    process, :class:`~swapnas.executors.LocalExecutor`), which may run them anywhere and in any order. Each result
+    is written to ``store`` here as it arrives (not one out of memory). ``counts``, if given, receives ``reused``:
+    the distinct archs whose every record was stored, and ``partly``: those with some records stored and others to
+    score, read in the same pass (no second read of the store).
     """
     executor = executor or LocalExecutor()
     per_arch = [p for p in proxies if not p.parts]
