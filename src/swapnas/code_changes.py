@@ -23,7 +23,7 @@ from .proxies.code import (NetworkCodeWarning, ProxyCodeWarning, code_digest, le
                            legacy_modules_digest, modules_digest)
 from .spaces import SPACES, SpaceError, net_version, network_modules
 from .store import UNRECORDED, ScoreStore, StoreError, local_minute
-from .store_tools import existing_store
+from .store_files import existing_store
 
 #: (store file, proxy@version or net:space@version) pairs checked by this process (a search scores every cycle into one store)
 _CODE_CHECKED: set[tuple[str, str]] = set()

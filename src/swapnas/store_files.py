@@ -45,6 +45,24 @@ def text_first_line(head: bytes) -> str | None:
     return head.split(b"\n", 1)[0].rstrip(b"\r")[:60].decode("utf-8", "replace")
 
 
+def existing_store(path: str | os.PathLike) -> Path:
+    """``path``, a file that may be a score store: not a text file (:func:`text_first_line`)."""
+    p = Path(path)
+    if p.is_dir():  # (session 61: "no score store at" a folder)
+        give = f"give {p / 'scores.sqlite'}, the store in it" if (p / "scores.sqlite").is_file() else \
+            "give the store's file (the --store of a correlate/grid/search run, default OUT/scores.sqlite)"
+        raise StoreError(f"{p} is a folder, not a score store: {give}")
+    if not p.is_file():
+        raise StoreError(f"no score store at {p} (the --store of a correlate/grid/search run, default "
+                         "OUT/scores.sqlite)")
+    with p.open("rb") as f:
+        head = f.read(4096)
+    if (first := text_first_line(head)) is not None:
+        raise StoreError(f"{p} is a text file (its first line: {first!r}), not a swapnas score store: give the "
+                         "store's path (the --store of a correlate/grid/search run, default OUT/scores.sqlite)")
+    return p
+
+
 def not_a_store(path: str | os.PathLike) -> str | None:
     """Why the existing file at ``path`` cannot be a score store, even a damaged one (a text file, or one shorter than
     an SQLite header), or None."""

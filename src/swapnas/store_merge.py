@@ -13,7 +13,8 @@ from pathlib import Path
 from .code_changes import running_form
 from .store import ScoreStore, unrecorded_names
 from .store_files import StoreError, connect_reader, damaged_advice, given_as
-from .store_tools import _closing, _scan, existing_store
+from .store_files import existing_store
+from .store_tools import _closing, _scan
 
 
 @dataclass

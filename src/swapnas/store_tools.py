@@ -24,7 +24,7 @@ from pathlib import Path
 
 from .scoring import PER_SCORE, fingerprinted
 from .store import ScoreStore, description, local_minute, unrecorded_names
-from .store_files import StoreError, connect_read_only, connect_reader, text_first_line, without_wal
+from .store_files import StoreError, connect_read_only, connect_reader, existing_store, without_wal
 from .store_pages import leaf_image, leaf_rows, score_like
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -70,24 +70,6 @@ class Salvage:
     damaged_stretches: int
     header_rebuilt: int | None = None  # the page size, when the header was rebuilt
     from_pages: int = 0  # scores read from the table's leaf pages past damaged pages above them (since session 62)
-
-
-def existing_store(path: str | os.PathLike) -> Path:
-    """``path``, a file that may be a score store: not a text file (:func:`~swapnas.store_files.text_first_line`)."""
-    p = Path(path)
-    if p.is_dir():  # (session 61: "no score store at" a folder)
-        give = f"give {p / 'scores.sqlite'}, the store in it" if (p / "scores.sqlite").is_file() else \
-            "give the store's file (the --store of a correlate/grid/search run, default OUT/scores.sqlite)"
-        raise StoreError(f"{p} is a folder, not a score store: {give}")
-    if not p.is_file():
-        raise StoreError(f"no score store at {p} (the --store of a correlate/grid/search run, default "
-                         "OUT/scores.sqlite)")
-    with p.open("rb") as f:
-        head = f.read(4096)
-    if (first := text_first_line(head)) is not None:
-        raise StoreError(f"{p} is a text file (its first line: {first!r}), not a swapnas score store: give the "
-                         "store's path (the --store of a correlate/grid/search run, default OUT/scores.sqlite)")
-    return p
 
 
 def _try(db: sqlite3.Connection, sql: str, default: object = None) -> object:

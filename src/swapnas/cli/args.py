@@ -396,7 +396,8 @@ def scoring_parent() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=samples_int, default=None,
                    help="samples S per forward pass (default: the space's; nb201 16)")
     p.add_argument("--repeats", type=repeats_int, default=None,
-                   help="re-initialisations averaged per arch (default: the space's; nb201 4)")
+                   help="re-initialisations averaged per arch (default: the space's; nb201 4; `best` alone: its "
+                   "fitness protocol's, 1)")
     p.add_argument("--net", type=net_options, default={}, action=MergeNet, metavar="K=V,…",
                    help="override options of the scored network, e.g. C=32,N=2 (nb201), C=3,layers=1,stem=false (darts)")
     p.add_argument("--init", default=None, choices=["gaussian", "default"],

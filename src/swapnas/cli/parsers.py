@@ -83,7 +83,7 @@ def add_grid(sub: Sub) -> None:
         parents=[global_parent(), device_parent(), data_parent(), store_parent(), executor_parent()],
         help="every metric on every benchmark task (the paper's Fig. 4): grid.md, grid.json, grid.tex, grid.png",
         description="Score sampled archs of every benchmark task with every metric under each space's default "
-        "protocol and write the Spearman-rho grid (markdown, JSON, heat map). Resumes from --store; "
+        "protocol (at --repeats 1) and write the Spearman-rho grid (markdown, JSON, heat map). Resumes from --store; "
         "--shard I/K scores one slice of every column (run K in parallel, then once without --shard).",
     )
     p.add_argument("--benchmarks", default="all", help=f"comma-separated: {','.join(BENCHMARKS)}")
@@ -103,7 +103,8 @@ def add_grid(sub: Sub) -> None:
                    "gets gaussian with them (a warning says so)")
     p.add_argument("--shard", type=shard, default=None, metavar="I/K", help="score only shard I of K of every column")
     p.add_argument("--out", type=path_text, required=True,
-                   help="output folder for grid.md, grid.json, grid.tex and grid.png")
+                   help="output folder for grid.md, grid.json, grid.tex, grid.png, report.md (and scores.sqlite, the "
+                   "default --store)")
     p.set_defaults(func=commands.grid)
 
 
@@ -125,7 +126,7 @@ def _add_search_budget(p: argparse.ArgumentParser) -> None:
 
 
 def _add_search_stage(p: argparse.ArgumentParser) -> None:
-    """The search's second stage (``search.driver.SecondStage``); the help reads each space's
+    """The search's second stage (``search.fitness.SecondStage``); the help reads each space's
     ``FITNESS_PROTOCOL["refine"]`` (read once here), e.g. 'nb201 20, darts 20'."""
     own = {s: r for s in searchable_spaces() if (r := getattr(get_space(s), "FITNESS_PROTOCOL", {}).get("refine"))}
 
@@ -196,7 +197,8 @@ def add_search(sub: Sub) -> None:
     p.add_argument("--batch-size", type=samples_int, default=None, help="samples S (default: the space's)")
     p.add_argument("--repeats", type=repeats_int, default=None, help="re-initialisations (default: the space's)")
     p.add_argument("--out", type=path_text, required=True,
-                   help="output folder: result.json, state.json, search_curve.png, cell.png")
+                   help="output folder: result.json, report.md, state.json, search_curve.png, cell.png (and "
+                   "scores.sqlite, the default --store)")
     p.set_defaults(func=search_command.search)
 
 

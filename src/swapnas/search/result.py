@@ -22,8 +22,10 @@ class SearchResult:
             cycles, crossover).
         protocol: the scoring protocol of the fitness (``Protocol.describe()``: network, batch size S, repeats,
             init, inputs, …).
-        mu, sigma: the size prior of ``swap_reg`` (None for a fitness without one); ``size_mapping``: how
-            ``--target-params`` set them (None otherwise).
+        mu, sigma: the fitness's size prior (``swap_reg``'s; another fitness's, e.g. ``best``'s, only where
+            ``--mu/--sigma`` or ``--target-params`` gave one; None without one); ``size_mapping``: how they were
+            set, by ``--target-params`` (``target_m``, ``tolerance``, ``final_range_m``, …) or by ``swap_reg``'s
+            range rule (``prior_centre``, ``prior_width``, ``proxy_range_k``); None for ``--mu/--sigma`` or none.
         constraints: ``max_params_m`` and ``max_macs_m`` (None where not given).
         history: one dict per evaluation in order: ``evaluation``, ``cycle``, ``arch``, ``fitness``.
         snapshots: one dict per cycle, the initial population's (cycle 0) first: ``evaluations``, ``cycle``,
@@ -38,7 +40,7 @@ class SearchResult:
             the proxy it resolves to). A ``result.json`` written before it was recorded reads as ``swap_reg``, the
             only fitness then.
         refine: the second stage (None where none ran): ``k`` archs re-scored, their ``repeats``, ``batch_size``
-            and ``net``, and the ``shortlist`` (``arch``, first-stage ``fitness``, ``refined`` fitness).
+            and ``net`` (and ``mu``, ``sigma`` for ``swap_reg``, the stage network's prior), and the ``shortlist`` (``arch``, first-stage ``fitness``, ``refined`` fitness).
         reused: the evaluations of this run whose fitness was read from the score store (stored by an earlier run on
             the same ``--store``), not computed; a resumed run counts its own (session 60).
         restored: the evaluations a resumed run read back from its saved state (``state.json``), not run again; 0 for

@@ -323,7 +323,7 @@ SCORING_DEFAULTS: dict = {"net": {"C": 16, "N": 1}, "batch_size": 16, "repeats":
 #: sample only (docs/protocol.md; tables: docs/generated/dev/nb201_fitness.md, nb201_fitness_more.md; the proxy
 #: ``swap_nb201`` since session 11, ``swap_prog`` until then, which keeps this protocol): the SWAP network with
 #: PyTorch's default init (the AZ-NAS part needs a non-saturated classifier) and one repeat;
-#: ``refine`` (the search's second stage, ``search.driver.SecondStage``): re-score the 20 fittest archs
+#: ``refine`` (the search's second stage, ``search.fitness.SecondStage``): re-score the 20 fittest archs
 #: on the benchmark's own depth, 5 cells per stage, with S = 20 (session 21, chosen among eight candidates on the
 #: CIFAR-10 dev sample: docs/generated/dev/nb201_stage2_depth.md; R=2, S=24 and C=24 around it, session 22,
 #: gain at most 0.03: nb201_stage2_n5.md). Sessions 9-20: 2 cells per stage
