@@ -162,24 +162,33 @@ def _padding_like(t: object) -> bool:
     return values == {0, 1}
 
 
+def _unmasked_text(shape: tuple[int, ...], length: int) -> str:
+    """The warning for a hooked map whose positions cannot be told from its features, counted whole."""
+    if len(shape) == 2:  # (session 63: a ReLU of one value per token counted its pads, Ψ changed with the pad ids)
+        return (f"a hooked map {shape} has the padding mask's shape: whether its dim 1 holds the {length} positions "
+                f"or {length} features cannot be told, so it is counted whole (pads too), and if they are positions "
+                "Ψ depends on what the pad positions hold; score sequences of one length (no padding) to be sure")
+    return (f"a hooked map {shape} has the sequence length {length} on dim 1 and on a later dim: its padded positions "
+            "cannot be told from its channels, so it is counted whole (pads too); score with another sequence length "
+            "to leave them out")
+
+
 def without_padding(live: torch.Tensor | None, sink: Sink) -> Sink:
     """``sink`` given each map with 0 at the padded positions of ``live`` (maps shaped ``(S, L, …)``, samples first);
     ``sink`` itself without a mask. Counted whole: other maps (a conv map ``(S, C, L)``), and a map whose later dims
-    hold L too (``(S, L, L)``: a conv map of C = L channels, or a hidden size of L), where the positions cannot be
-    told apart from the channels (warned about once)."""
+    hold L too (``(S, L, L)``: a conv map of C = L channels, or a hidden size of L), or that is ``(S, L)`` alone (one
+    value per token, or L features), where the positions cannot be told apart from the features (warned about
+    once)."""
     if live is None:
         return sink
     shape, length, warned = tuple(live.shape), live.shape[1], [False]
 
     def masked(out: torch.Tensor) -> None:
-        if out.dim() >= 3 and tuple(out.shape[:2]) == shape:
-            if length in out.shape[2:]:
+        if out.dim() >= 2 and tuple(out.shape[:2]) == shape:
+            if out.dim() == 2 or length in out.shape[2:]:
                 if not warned[0]:
                     warned[0] = True
-                    warnings.warn(f"a hooked map {tuple(out.shape)} has the sequence length {length} on dim 1 and "
-                                  "on a later dim: its padded positions cannot be told from its channels, so it is "
-                                  "counted whole (pads too); score with another sequence length to leave them out",
-                                  UserWarning, stacklevel=user_stacklevel())
+                    warnings.warn(_unmasked_text(tuple(out.shape), length), UserWarning, stacklevel=user_stacklevel())
             else:
                 out = out.masked_fill(~live.to(out.device).view(*shape, *[1] * (out.dim() - 2)), 0)
         sink(out)

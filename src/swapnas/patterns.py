@@ -75,7 +75,9 @@ def pack_patterns(maps: torch.Tensor) -> torch.Tensor:
     shifts = torch.arange(8, dtype=torch.uint8, device=b.device).view(1, 8, 1)
     # distinct powers of two below 256: the uint8 sum never overflows
     packed = (b << shifts).sum(dim=1, dtype=torch.uint8)  # (width bytes, V)
-    return packed.t().contiguous().view(_WORD_DTYPES.get(width, torch.int64))  # (V, W)
+    word = _WORD_DTYPES.get(width, torch.int64)
+    flat = packed.t().contiguous().reshape(-1).view(word)  # 1-D: a (1, W) or (0, W) tensor's strides do not matter
+    return flat.view(v, -(-width // 8) if width > 4 else 1)  # (V, W)
 
 
 #: Up to this many samples, distinct patterns are counted with a 2**S presence table (O(V))
@@ -151,6 +153,25 @@ class _DistinctPatterns:
         return _count_distinct_rows(torch.cat(self.rows) if len(self.rows) > 1 else self.rows[0])
 
 
+def _plain(module: nn.Module) -> bool:
+    """A module whose output is a function of its input and its ``extra_repr`` alone: PyTorch's own class, without
+    parameters, buffers or hooks besides the one counting it (session 63: a subclass's own threshold, a model's hook
+    changing the output and a user kind's buffer setting were taken for a repeat and left out)."""
+    return (type(module).__module__.startswith("torch.nn.") and not module._parameters and not module._buffers
+            and len(module._forward_hooks) == 1 and not module._forward_pre_hooks)
+
+
+def keeps_sign(module: nn.Module) -> bool:
+    """False for an activation module whose settings make it positive on both sides of 0, where its output's sign
+    is not its input's: ``nn.LeakyReLU`` with a negative slope, ``nn.ELU`` with a negative alpha (session 63: Ψ was 1,
+    every output > 0); they are not counted, as ``nn.PReLU`` is not."""
+    if isinstance(module, nn.LeakyReLU):
+        return module.negative_slope >= 0
+    if isinstance(module, nn.ELU):
+        return module.alpha >= 0
+    return True
+
+
 def _count_distinct_rows(rows: torch.Tensor) -> int:
     """Exact number of distinct rows of a (V, W) integer tensor."""
     if rows.shape[1] == 1:
@@ -171,10 +192,12 @@ def hooked_activations(model: nn.Module, activations: Sequence[type[nn.Module]] 
     """Collect packed patterns of matching activations (or pass each output to ``sink``);
     hooks are always removed.
 
-    ``skip_repeats``: an activation applied to an input tensor that an equal activation (same
-    type and settings, no parameters) already took, unchanged since, gives the same output;
-    it is passed on once (e.g. the three ReLU-Conv-BN edges that leave one NB201 node). The
-    set of patterns is the same, the work is less.
+    ``skip_repeats``: an activation applied to an input tensor that an equal activation (PyTorch's own
+    class, the same settings, no parameters, buffers or hooks of the model's: :func:`_plain`) already took,
+    unchanged since (its version counter; a write through ``.data`` goes unseen), gives the same output; it is
+    passed on once (e.g. the three ReLU-Conv-BN edges that leave one NB201 node). The set of patterns is the same,
+    the work is less. Modules of a kind whose settings make them positive on both sides of 0 are not hooked
+    (:func:`keeps_sign`).
     ``functions``: also take the activation functions of these kinds (``F.relu``, ``torch.relu``,
     ``F.gelu``, …: :data:`swapnas.act_functions.FUNCTIONS`) called outside the hooked modules, and the
     activation modules of other kinds that keep their input's sign
@@ -204,14 +227,14 @@ def hooked_activations(model: nn.Module, activations: Sequence[type[nn.Module]] 
                 collected.append(pack_patterns(output.detach()))
 
     def hook(module: nn.Module, args: tuple, kwargs: dict, output: torch.Tensor) -> None:
-        equal = skip_repeats and not module._parameters
+        equal = skip_repeats and _plain(module)
         take((type(module), module.extra_repr()) if equal else None, _positional(args, kwargs), output)
 
     def call(func: Callable, args: tuple, kwargs: dict, output: torch.Tensor) -> None:
         take((func, repr(args[1:]), repr(sorted(kwargs.items()))) if skip_repeats else None,
              _positional(args, kwargs), output)
 
-    hooked = [m for m in all_modules(model) if isinstance(m, kinds)]
+    hooked = [m for m in all_modules(model) if isinstance(m, kinds) and keeps_sign(m)]
     hooked += activation_like(model, kinds) if functions else []
     handles = [m.register_forward_hook(hook, with_kwargs=True) for m in hooked]
     calls = activation_calls(hooked, kinds, call) if functions else contextlib.nullcontext()
@@ -378,7 +401,9 @@ def _no_activation_message(model: nn.Module, activations: Sequence[type[nn.Modul
     """What was found, and the route that works: wider settings, the kind to hook, or that SWAP has nothing to
     count."""
     names, kinds = ", ".join(k.__name__ for k in activations), {k.__name__ for k in activations}
-    present = sorted({type(m).__name__ for m in model.modules() if type(m).__name__ in _KNOWN_ACTIVATIONS})
+    present = sorted({type(m).__name__ for m in model.modules() if type(m).__name__ in _KNOWN_ACTIVATIONS
+                      and keeps_sign(m)})
+    two_sided = sorted({type(m).__name__ for m in model.modules() if not keeps_sign(m)})
     extended = [n for n in present if n not in kinds and n in {k.__name__ for k in EXTENDED_ACTIVATIONS}]
     positive = [n for n in present if n in ("Sigmoid", "Softplus", "Hardsigmoid")]  # > 0 for every input
     signed = [n for n in present if n not in kinds and n not in extended + positive]
@@ -395,6 +420,9 @@ def _no_activation_message(model: nn.Module, activations: Sequence[type[nn.Modul
         advice.append(f"{', '.join(signed)} {'is' if len(signed) == 1 else 'are'} not hooked by default: count the "
                       f"sign patterns with swapnas.swap_score(model, x, activations=("
                       f"{', '.join(f'nn.{n}' for n in signed)},), input_dims=(2, 3, 4)).")
+    if two_sided:
+        advice.append(f"Its {', '.join(two_sided)} module(s) with a negative slope or alpha are positive on both "
+                      "sides of 0 (their output's sign is not their input's): not counted.")
     if positive:
         advice.append(f"{', '.join(positive)} {'gives' if len(positive) == 1 else 'give'} a positive output for "
                       "every input: no sign pattern to count.")

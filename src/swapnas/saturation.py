@@ -49,7 +49,7 @@ def warn_if_saturated(count: int, samples: int, neurons: int, inputs: int | None
     70 %, 67 %; at S = 32: 74 %, 99.6 %, 99.6 %; at S = 16: 100 %): ``scripts/saturation.py``. Where the maps hold
     ``samples`` = k · ``inputs`` rows (tiles), the warning says so and its advice counts inputs."""
     ceiling = min(2 ** samples, neurons)
-    if count >= SATURATION * ceiling:
+    if ceiling and count >= SATURATION * ceiling:
         balance = max(1, round(math.log2(max(neurons, 2))))
         where = f"S = {balance}, where 2**S meets the {neurons} hooked neurons"
         k = samples // inputs if inputs and samples != inputs else 1
