@@ -71,8 +71,9 @@ def test_search_run_gives_resume_line_the_proxy_key(monkeypatch, tmp_path):
     monkeypatch.setattr(search_command, "_search_checks", lambda args: "params@1")
     monkeypatch.setattr(search_command, "out_folder", lambda args: tmp_path)
 
-    def stop(out, config, seed, proxy_key=None, space=None):
+    def stop(out, config, seed, proxy_key=None, space=None, given=None):
         seen.append((proxy_key, space))
+        assert given == {"score_seed": 0, "constraints": [None, None], "batch_size": None, "repeats": None}
         raise ValueError("stop")
     monkeypatch.setattr(search_command, "resume_line", stop)
     with pytest.raises(ValueError, match="stop"):
@@ -129,7 +130,9 @@ def test_saturation_of_zero_is_silent():
     from swapnas.proxies import get_proxy
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert _saturated(get_proxy("swap"), np.array([0.0, -1.0, np.nan, 16.0]), 4) == 1
+        from swapnas.store import Record
+        records = {"swap": [Record("ok", v, 0.0, [v], 0.1, None, None) for v in (0.0, -1.0, np.nan, 16.0)]}
+        assert _saturated(get_proxy("swap"), records, np.ones(4, bool), 4) == 1
 
 
 def test_a_saved_search_of_another_fitness_and_seed_is_refused_for_its_fitness_as_the_search_would(tmp_path):

@@ -332,7 +332,8 @@ def test_a_resumed_search_says_where_it_resumes(tmp_path) -> None:
     evolve(ea, _score, Fitness(get_proxy("params"), nb201, {}, 10), tmp_path / "state.json", {}, max_evals=4,
            progress=False)
     assert resume_line(tmp_path, config, 0) == (f"resuming the search saved in {tmp_path / 'state.json'} at cycle "
-                                                f"{ea.cycle} of 3 ({len(ea.history)} evaluations)")
+                                                f"{ea.cycle} of 3 ({len(ea.history)} evaluations) unless its "
+                                                "scoring protocol differs (checked next)")
     # another seed or population: refused here, before the search's setup, with the reason the EA would give
     with pytest.raises(ValueError, match=r"^the saved search state was made with --seed 0 \(now 1\); use another"):
         resume_line(tmp_path, config, 1)
@@ -340,7 +341,7 @@ def test_a_resumed_search_says_where_it_resumes(tmp_path) -> None:
         resume_line(tmp_path, EAConfig(population=5, sample=2, mutations=2, cycles=3), 0)
     assert resume_line(tmp_path, EAConfig(population=4, sample=2, mutations=2, cycles=5), 0) == (
         f"extending the search saved in {tmp_path / 'state.json'} from 3 to 5 cycles (at cycle {ea.cycle}, "
-        f"{len(ea.history)} evaluations)")
+        f"{len(ea.history)} evaluations) unless its scoring protocol differs (checked next)")
     evolve(ea, _score, Fitness(get_proxy("params"), nb201, {}, 10), tmp_path / "state.json", {}, progress=False)
     # session 50: a search stopped in its second stage was said to be "complete", and its stage then ran again
     assert resume_line(tmp_path, config, 0) == (f"the search saved in {tmp_path / 'state.json'} finished its cycles "

@@ -289,6 +289,9 @@ def _pool_init(threads: int) -> None:
     keep_freed_memory()
     for stop in _STOPS:  # the driver's shutdown lets the chunks in flight finish
         signal.signal(stop, signal.SIG_IGN)
+    parent = multiprocessing.parent_process()
+    if parent is not None:  # the driver killed (kill -9, the OOM killer): end with it, not orphaned for good
+        threading.Thread(target=lambda: (parent.join(), os._exit(1)), daemon=True).start()
 
 
 def _pool_score_chunk(token: str, spec: tuple, device_name: str, chunk: list[Item]) -> list[dict[str, Record]]:

@@ -7,6 +7,7 @@ import argparse
 import json
 import logging
 import sys
+from typing import Any
 from pathlib import Path
 
 from ..bundle import resolve_data_dir
@@ -94,13 +95,16 @@ def _search_checks(args: argparse.Namespace) -> str:
 
 
 def resume_line(out: Path, config: EAConfig, seed: int, proxy_key: str | None = None,
-                space: str | None = None) -> str | None:
+                space: str | None = None, given: dict[str, Any] | None = None) -> str | None:
     """What a search resumes from (None: nothing saved in OUT, or a damaged state, which the search names): the saved
     cycle and evaluations, that a larger --cycles extends it, or that it is complete; a state of other settings or
     of another fitness proxy (``proxy_key``'s name@version, e.g. ``swap@1``) is refused here (ValueError) with the
     reason the search would give (the rest of the fitness identity, such as swap_reg's prior, the search checks);
     so is a state of another ``space`` where the state names its space (session 61: the default ``best`` resolves
-    per space, and the refusal named --fitness, a flag the user never set)."""
+    per space, and the refusal named --fitness, a flag the user never set), and one whose fitness identity differs
+    in a part ``given`` holds (the search's ``score_seed``, ``constraints``, and the ``batch_size`` and ``repeats``
+    given; session 63: "resuming …" was said first, the refusal came with the protocol); the protocol's other parts
+    (dataset, network) the search checks, and the line says so."""
     try:
         doc = json.loads((out / "state.json").read_text(encoding="utf-8"))
         ea, fit = doc["ea"], doc.get("fitness")
@@ -110,6 +114,7 @@ def resume_line(out: Path, config: EAConfig, seed: int, proxy_key: str | None = 
             mine["proxy"] = named
         if space and "space" in mine:
             mine["space"] = space
+        mine |= {k: v for k, v in (given or {}).items() if k in mine and v is not None}
         why = fitness_mismatch(out / "state.json", fit, mine) if mine != fit else None
         why = why or state_mismatch(ea, config, seed)
         cycle, evaluations, before = int(ea["cycle"]), len(ea["history"]), int(ea["config"]["cycles"])
@@ -126,8 +131,9 @@ def resume_line(out: Path, config: EAConfig, seed: int, proxy_key: str | None = 
                 "unless the fitness or constraints differ (checked next)")  # session 53: before the refusal
     if before < config.cycles:
         return (f"extending the search saved in {saved} from {before} to {config.cycles} cycles (at cycle {cycle}, "
-                f"{evaluations} evaluations)")
-    return f"resuming the search saved in {saved} at cycle {cycle} of {config.cycles} ({evaluations} evaluations)"
+                f"{evaluations} evaluations) unless its scoring protocol differs (checked next)")
+    return (f"resuming the search saved in {saved} at cycle {cycle} of {config.cycles} ({evaluations} evaluations) "
+            "unless its scoring protocol differs (checked next)")
 
 
 def search_run(args: argparse.Namespace) -> tuple[SearchResult, list[Path]]:
@@ -146,7 +152,9 @@ def search_run(args: argparse.Namespace) -> tuple[SearchResult, list[Path]]:
                     "evaluations), and no cycle starts", args.max_evals, config.population, config.population)
     out = out_folder(args)
     with out_lock(out):  # OUT is this search's until its outputs are written; a second one fails at once
-        line = resume_line(out, config, args.seed, proxy_key, args.space)
+        given = {"score_seed": args.score_seed, "constraints": [args.max_params, args.max_macs],
+                 "batch_size": args.batch_size, "repeats": args.repeats}
+        line = resume_line(out, config, args.seed, proxy_key, args.space, given)
         if line and not (getattr(args, "quiet", False) or getattr(args, "json", False)):
             print(f"swapnas: {line}", file=sys.stderr)  # until session 49 only the progress bar's start said so
         executor, device = executor_of(args)
