@@ -139,7 +139,7 @@ def same_outputs(work: Path, a: str, b: str) -> list[str]:
 
 
 def _folder(tag: str) -> str:
-    """The outputs' folder of a column (session 63: the --src column's was named "--src", which `ls` takes as a flag)."""
+    """The outputs' folder of a column (session 63: the --src column's was "--src", which `ls` takes as a flag)."""
     return tag.removeprefix("--").replace(" ", "_")
 
 

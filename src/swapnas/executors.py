@@ -291,7 +291,14 @@ def _pool_init(threads: int) -> None:
         signal.signal(stop, signal.SIG_IGN)
     parent = multiprocessing.parent_process()
     if parent is not None:  # the driver killed (kill -9, the OOM killer): end with it, not orphaned for good
-        threading.Thread(target=lambda: (parent.join(), os._exit(1)), daemon=True).start()
+        threading.Thread(target=_end_with, args=(parent,), daemon=True).start()
+
+
+def _end_with(parent: multiprocessing.process.BaseProcess) -> None:
+    """A scoring worker's watch: once its driver is gone (session 63: ``kill -9`` of a search left its two workers
+    idle for good, reparented to init and deaf to SIGTERM), it ends at once."""
+    parent.join()
+    os._exit(1)
 
 
 def _pool_score_chunk(token: str, spec: tuple, device_name: str, chunk: list[Item]) -> list[dict[str, Record]]:

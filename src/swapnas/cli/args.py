@@ -322,8 +322,8 @@ def global_parent(top: bool = False) -> argparse.ArgumentParser:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars and no table: only what was "
                    "written, warnings and errors", **default)
     p.add_argument("--json", action="store_true", help="print the result as one JSON document on stdout "
-                   "(nothing else there: what else is printed goes to stderr; an error as {\"error\": MESSAGE, \"exit\": CODE})",
-                   **default)
+                   "(nothing else there: what else is printed goes to stderr; an error as "
+                   "{\"error\": MESSAGE, \"exit\": CODE})", **default)
     return p
 
 

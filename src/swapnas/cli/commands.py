@@ -78,7 +78,8 @@ def show_progress(args: argparse.Namespace) -> bool:
 def print_report(args: argparse.Namespace, text: str, written: Sequence[Path | str], doc: Path | None = None) -> None:
     """``text`` and the files written; with --quiet only the files; with --json only ``doc``'s JSON."""
     if getattr(args, "json", False):
-        print_json(doc.read_text(encoding="utf-8") if doc is not None else json.dumps({"written": list(map(str, written))}))
+        print_json(doc.read_text(encoding="utf-8") if doc is not None
+                   else json.dumps({"written": list(map(str, written))}))
         return
     if not getattr(args, "quiet", False) and text:
         print(text)

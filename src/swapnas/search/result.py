@@ -40,7 +40,8 @@ class SearchResult:
             the proxy it resolves to). A ``result.json`` written before it was recorded reads as ``swap_reg``, the
             only fitness then.
         refine: the second stage (None where none ran): ``k`` archs re-scored, their ``repeats``, ``batch_size``
-            and ``net`` (and ``mu``, ``sigma`` for ``swap_reg``, the stage network's prior), and the ``shortlist`` (``arch``, first-stage ``fitness``, ``refined`` fitness).
+            and ``net`` (and ``mu``, ``sigma`` for ``swap_reg``, the stage network's prior), and the
+            ``shortlist`` (``arch``, first-stage ``fitness``, ``refined`` fitness).
         reused: the evaluations of this run whose fitness was read from the score store (stored by an earlier run on
             the same ``--store``), not computed; a resumed run counts its own (session 60).
         restored: the evaluations a resumed run read back from its saved state (``state.json``), not run again; 0 for
