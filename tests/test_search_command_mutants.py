@@ -135,7 +135,7 @@ def checks(monkeypatch) -> list:
 
 class _Chosen(str):
     """The chosen proxy as the log names it, with the key the checks return (session 52: resume_line reads it)."""
-    key = "F@1[w=1]"
+    key, name = "F@1[w=1]", "F"  # (its name: swap_reg's key takes --mu/--sigma, since session 63)
 
 
 def _choose(monkeypatch, log: list, stage: SecondStage) -> None:

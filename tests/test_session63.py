@@ -35,10 +35,13 @@ NOISY = textwrap.dedent("""
 
 
 def _run(code: str, *args: str, **kw) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=120, **kw)
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}  # the order of what is written, as it is written (the review)
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=120, env=env,
+                          **kw)
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX file descriptors")
 def test_json_stdout_is_the_document_alone_whatever_else_the_command_prints():
     done = _run(NOISY, "proxies")
     assert done.returncode == 0, done.stderr
@@ -49,6 +52,7 @@ def test_json_stdout_is_the_document_alone_whatever_else_the_command_prints():
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX file descriptors")
 def test_without_json_stdout_is_left_alone():
     done = _run(NOISY.replace('"--json", ', ""), "proxies")
     assert done.returncode == 0, done.stderr
@@ -86,6 +90,7 @@ def test_documents_are_printed_when_the_block_ends_even_an_interrupted_one(capsy
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX file descriptors")
 def test_closed_stdout_under_json_is_an_error_not_a_silent_exit_0():
     code = "import sys; from swapnas.cli import command; sys.argv = ['swapnas', *sys.argv[1:]]; sys.exit(command())"
     done = _run(code, "--json", "proxies", preexec_fn=lambda: os.close(1))
@@ -94,6 +99,7 @@ def test_closed_stdout_under_json_is_an_error_not_a_silent_exit_0():
     assert _run(code, "proxies", preexec_fn=lambda: os.close(1)).returncode == 0  # (no document was asked for)
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX file descriptors")
 def test_json_export_to_a_device_is_refused(tmp_path):
     with pytest.raises(ValueError, match=r"--out /dev/null is a device or a pipe, and with --json .* give --out a "
                                          r"file, or leave --json out"):
@@ -105,6 +111,7 @@ def test_json_export_to_a_device_is_refused(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX file descriptors")
 def test_json_export_to_the_standard_output_itself_is_refused(tmp_path):
     store = tmp_path / "s.sqlite"
     _one_score_store(store)

@@ -72,7 +72,11 @@ def _keeps_sign(module: nn.Module) -> bool:
     probe = _PROBE.to(next(module.buffers(), _PROBE).device)
     try:  # on a copy, its forward called directly: the caller's module and hooks see nothing of the probe
         with torch.no_grad():
-            out = type(module).forward(copy.deepcopy(module), probe.clone())
+            try:
+                twin = copy.deepcopy(module)
+            except Exception:  # review: a lock, a handle: a shallow copy (its own attributes, shared tensors)
+                twin = copy.copy(module)
+            out = type(module).forward(twin, probe.clone())
     except Exception:  # any failure means "not an elementwise activation"; the model's own pass will tell
         return False
     return (isinstance(out, torch.Tensor) and out.shape == probe.shape and torch.equal(out > 0, probe > 0)

@@ -31,7 +31,6 @@ def restored_buffers(model: nn.Module) -> Iterator[None]:
     bns = [m for m in mods if isinstance(m, _BatchNorm) and m.track_running_stats and m not in lazy]
     saved = {m: {name: (b, None if b is None else b.detach().clone()) for name, b in m._buffers.items()}
              for m in mods if m not in lazy and m not in bns}
-    versions = {id(b): _version(b) for buffers in saved.values() for b, _ in buffers.values() if b is not None}
     transient = {m: set(m._non_persistent_buffers_set) for m in saved}  # which buffers stay out of state_dict
     for m in bns:
         m.track_running_stats = False
@@ -47,21 +46,10 @@ def restored_buffers(model: nn.Module) -> Iterator[None]:
                 for name, (buf, value) in buffers.items():
                     if buf is not None and value is not None and buf.shape != value.shape:  # resized in place
                         buf.set_(value.untyped_storage(), value.storage_offset(), value.shape, value.stride())
-                    elif buf is not None and value is not None and not _untouched(buf, value, versions):
-                        buf.copy_(value)
+                    elif buf is not None and value is not None and not torch.equal(buf, value):
+                        buf.copy_(value)  # only where changed (session 63): a write of an unchanged one moved its
+                        # version, so a pending backward through it failed, and failed on inference or expanded ones
                     module._buffers[name] = buf
                 module._non_persistent_buffers_set.clear()
                 module._non_persistent_buffers_set.update(transient[module])
 
-
-def _version(t: torch.Tensor) -> int | None:
-    """``t``'s version counter (None for an inference tensor, which has none)."""
-    return None if t.is_inference() else t._version
-
-
-def _untouched(buf: torch.Tensor, value: torch.Tensor, versions: dict[int, int | None]) -> bool:
-    """Whether ``buf`` still holds ``value`` without a write: its version counter unchanged (an inference tensor's
-    values compared), so that it is not written to (a write would bump the version the caller's pending graph
-    saved, and fails on inference tensors and expanded buffers)."""
-    before = versions.get(id(buf))
-    return torch.equal(buf, value) if before is None else _version(buf) == before

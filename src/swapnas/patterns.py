@@ -153,12 +153,12 @@ class _DistinctPatterns:
         return _count_distinct_rows(torch.cat(self.rows) if len(self.rows) > 1 else self.rows[0])
 
 
-def _plain(module: nn.Module) -> bool:
+def _plain(module: nn.Module, own: int = 1) -> bool:
     """A module whose output is a function of its input and its ``extra_repr`` alone: PyTorch's own class, without
     parameters, buffers or hooks besides the one counting it (session 63: a subclass's own threshold, a model's hook
     changing the output and a user kind's buffer setting were taken for a repeat and left out)."""
     return (type(module).__module__.startswith("torch.nn.") and not module._parameters and not module._buffers
-            and len(module._forward_hooks) == 1 and not module._forward_pre_hooks)
+            and len(module._forward_hooks) == own and not module._forward_pre_hooks)
 
 
 def keeps_sign(module: nn.Module) -> bool:
@@ -174,6 +174,8 @@ def keeps_sign(module: nn.Module) -> bool:
 
 def _count_distinct_rows(rows: torch.Tensor) -> int:
     """Exact number of distinct rows of a (V, W) integer tensor."""
+    if rows.shape[0] == 0:
+        return 0
     if rows.shape[1] == 1:
         return int(torch.unique(rows.view(-1)).numel())
     # lexicographic order by stable sorts from the last word to the first (LSD radix
@@ -227,7 +229,7 @@ def hooked_activations(model: nn.Module, activations: Sequence[type[nn.Module]] 
                 collected.append(pack_patterns(output.detach()))
 
     def hook(module: nn.Module, args: tuple, kwargs: dict, output: torch.Tensor) -> None:
-        equal = skip_repeats and _plain(module)
+        equal = skip_repeats and plain[id(module)]
         take((type(module), module.extra_repr()) if equal else None, _positional(args, kwargs), output)
 
     def call(func: Callable, args: tuple, kwargs: dict, output: torch.Tensor) -> None:
@@ -236,8 +238,10 @@ def hooked_activations(model: nn.Module, activations: Sequence[type[nn.Module]] 
 
     hooked = [m for m in all_modules(model) if isinstance(m, kinds) and keeps_sign(m)]
     hooked += activation_like(model, kinds) if functions else []
+    plain = {id(m): _plain(m, 0) for m in hooked}  # review: before swapnas's own hooks
+    unhooked = [m for m in all_modules(model) if isinstance(m, kinds) and not keeps_sign(m)]
     handles = [m.register_forward_hook(hook, with_kwargs=True) for m in hooked]
-    calls = activation_calls(hooked, kinds, call) if functions else contextlib.nullcontext()
+    calls = activation_calls(hooked + unhooked, kinds, call) if functions else contextlib.nullcontext()
     try:
         with calls:
             yield collected

@@ -1,10 +1,9 @@
 """The shared scoring session: arch picking, sharding, protocol, batch and ``score_archs``.
 
-Every job (``correlate``, ``grid``, ``conformance``, ``search``, ``train``) sets up its scoring
-through this module: :func:`configure` fixes the protocol, the input batch and the proxies
-from a space's defaults (:func:`protocol_defaults`, :func:`scoring_net`), :func:`pick_archs`
-and :func:`shard_of` choose the archs, and :func:`score_archs` scores them through an
-executor into a score store, reusing what is stored.
+Every job (``correlate``, ``grid``, ``conformance``, ``search``, ``train``) sets up its scoring through this module:
+:func:`configure` fixes the protocol, the input batch and the proxies from a space's defaults
+(:func:`protocol_defaults`, :func:`scoring_net`), :func:`pick_archs` and :func:`shard_of` choose the archs, and
+:func:`score_archs` scores them through an executor into a score store, reusing what is stored.
 """
 
 from __future__ import annotations
@@ -365,14 +364,15 @@ def _option_problem(name: str, value: object, default: object) -> str | None:
         return f"{name} takes a number (default {default}), not {value!r}"
     if isinstance(value, float) and not math.isfinite(value):
         return f"{name} must be a finite number, not {value}"
+    if name == "init_std" and isinstance(value, (int, float)) and not value > 0:  # (session 63: 0 made every weight
+        return f"init_std is the weights' standard deviation: it must be > 0, not {value}"  # 0, every arch alike)
     return None
 
 
 def check_net(space: str, net: dict, overrides: dict | None = None, flag: str = "--net") -> None:
-    """Build one arch of ``space`` with the network options ``net`` on the meta device (no memory, no
-    compute); a ValueError ``--net …: the {space} network cannot be built: …`` when that fails or a
-    layer comes out empty (e.g. ``C=0``). ``overrides`` are the options the user gave and ``flag`` the
-    option they came from (for the message)."""
+    """Build one arch of ``space`` with the network options ``net`` on the meta device (no memory, no compute); a
+    ValueError ``--net …: the {space} network cannot be built: …`` when that fails or a layer comes out empty (e.g.
+    ``C=0``). ``overrides``: the options the user gave; ``flag``: the option they came from (for the message)."""
     mod = get_space(space)
     given = ",".join(f"{k}={v}" for k, v in (overrides if overrides is not None else net).items())
     params, scored = inspect.signature(mod.build).parameters, getattr(mod, "SCORING_DEFAULTS", {}).get("net", {})

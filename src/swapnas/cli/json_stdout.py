@@ -6,6 +6,7 @@ program's output) goes to stderr (session 63: a line a proxy printed came before
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import stat
 import sys
@@ -13,6 +14,10 @@ from collections.abc import Iterator
 
 #: the documents given by the commands now running with their stdout on stderr (innermost last)
 _held: list[list[str]] = []
+#: the copies of the real stdout's file descriptor while descriptor 1 writes to stderr (innermost last)
+_real: list[int] = []
+#: the names of the standard output, which while it is moved name stderr's descriptor
+STDOUT_NAMES = ("/dev/stdout", "/dev/fd/1", "/proc/self/fd/1")
 
 
 def print_json(text: str) -> None:
@@ -28,20 +33,27 @@ def print_json(text: str) -> None:
 def stdout_to_stderr(on: bool) -> Iterator[None]:
     """While the block runs (``on``), Python's ``sys.stdout`` is stderr, and so is file descriptor 1 where stdout is
     it (the worker processes and child programs started inside inherit it); at its end, even an interrupted one,
-    stdout is back and the documents :func:`print_json` was given are printed on it."""
+    what was written meanwhile is flushed to stderr, stdout is back and the documents :func:`print_json` was given
+    are printed on it."""
     if not on or sys.stdout is None:
         yield
         return
-    saved = _moved_fd1()
+    stream, saved = sys.stdout, None
     documents: list[str] = []
     _held.append(documents)
     try:
+        saved = _moved_fd1()  # (inside the try: an interrupt right after the move still puts it back)
+        if saved is not None:
+            _real.append(saved)
         with contextlib.redirect_stdout(sys.stderr):
             yield
     finally:
         _held.pop()
         if saved is not None:
-            _flushed(sys.stderr)
+            _real.pop()
+            for written in (sys.stderr, stream, sys.__stdout__):  # buffered writes, through any handle, out first
+                _flushed(written)
+            _flush_c_stdio()
             os.dup2(saved, 1)
             os.close(saved)
         for text in documents:
@@ -61,6 +73,7 @@ def _moved_fd1() -> int | None:
         if sys.stdout.fileno() != 1:
             return None
         _flushed(sys.stdout)
+        _flush_c_stdio()
         saved = os.dup(1)
     except (OSError, ValueError, AttributeError):  # (io.UnsupportedOperation is an OSError and a ValueError)
         return None
@@ -79,19 +92,27 @@ def _flushed(stream: object) -> None:
         stream.flush()  # type: ignore[attr-defined]
 
 
+def _flush_c_stdio() -> None:
+    """C's stdio buffers written out (a C library's ``printf`` is buffered where stdout is not a terminal): before
+    descriptor 1 moves, and before it comes back (the review of session 63: a ``printf`` came after the document)."""
+    with contextlib.suppress(Exception):  # (no C library to load, e.g. on Windows: nothing to flush)
+        ctypes.CDLL(None).fflush(None)
+
+
 def refuse_out_on_stdout(out: str) -> None:
-    """With --json, an export's ``--out`` that is the standard output itself, or another device or pipe, is refused
-    (session 63: ``--json export --out /dev/stdout`` put the table where the document goes, and under
-    :func:`stdout_to_stderr` on stderr; ``--out /dev/null`` printed no document)."""
+    """With --json, an export's ``--out`` that is the standard output itself (by name, or the file it is redirected
+    to), or another device or pipe, is refused (session 63: ``--json export --out /dev/stdout`` put the table where
+    the document goes, ``--out /dev/null`` printed no document)."""
     try:
         found = os.stat(out)
     except OSError:  # a new file (or one the export's own checks name)
         return
     try:
-        stdout = os.fstat(1)
+        stdout = os.fstat(_real[-1] if _real else 1)  # (inside stdout_to_stderr, descriptor 1 is stderr's)
         itself = (found.st_dev, found.st_ino) == (stdout.st_dev, stdout.st_ino)
     except OSError:
         itself = False
+    itself = itself or os.path.normpath(out) in STDOUT_NAMES
     if itself or not stat.S_ISREG(found.st_mode) and not stat.S_ISDIR(found.st_mode):
         raise ValueError(f"--out {out} is {'the standard output' if itself else 'a device or a pipe'}, and with "
                          "--json the standard output holds the command's JSON document: give --out a file, or leave "

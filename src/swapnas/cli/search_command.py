@@ -91,6 +91,8 @@ def _search_checks(args: argparse.Namespace) -> str:
         scoring_net(args.space, args.dataset, {**args.net, **stage.net}, base, flag="--refine-net")
     if args.prior is not None and args.prior[1] <= 0:
         raise ValueError(f"--prior CENTRE WIDTH: WIDTH must be > 0 (got {args.prior[1]})")
+    if chosen.name == "swap_reg" and args.mu is not None:  # its key as stored (the review of session 63: a resume
+        return chosen.configure(mu=args.mu, sigma=args.sigma).key  # of another --mu was announced, then refused)
     return chosen.key
 
 
@@ -108,9 +110,11 @@ def resume_line(out: Path, config: EAConfig, seed: int, proxy_key: str | None = 
     try:
         doc = json.loads((out / "state.json").read_text(encoding="utf-8"))
         ea, fit = doc["ea"], doc.get("fitness")
-        named, saved = (proxy_key or "").split("[")[0], fit.get("proxy") if isinstance(fit, dict) else None
+        full = bool(proxy_key) and "=None" not in str(proxy_key)  # every option known: the whole key compared
+        named, saved = (proxy_key or "") if full else (proxy_key or "").split("[")[0], \
+            fit.get("proxy") if isinstance(fit, dict) else None
         mine = dict(fit) if isinstance(fit, dict) else {}  # the fitness first, as the search checks it first
-        if named and isinstance(saved, str) and saved.split("[")[0] != named:
+        if named and isinstance(saved, str) and (saved if full else saved.split("[")[0]) != named:
             mine["proxy"] = named
         if space and "space" in mine:
             mine["space"] = space

@@ -221,8 +221,6 @@ class Encoder(nn.Module):
         super().__init__()
         if head not in ("cls", "mlm"):
             raise ValueError(f"head must be 'cls' or 'mlm' (got {head!r})")
-        if not init_std > 0:  # (session 63: 0 made every weight 0 and every arch's score alike, said only as CONSTANT)
-            raise ValueError(f"init_std is the weights' standard deviation: it must be > 0, not {init_std}")
         self.head, self.layout = head, layout
         self.embeddings = Embeddings(hidden, max_len=max_len, dropout=dropout)
         self.layers = nn.Sequential(*(EncoderLayer(op, p, hidden, h, ff, n, dropout, layout)
