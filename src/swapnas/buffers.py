@@ -46,10 +46,16 @@ def restored_buffers(model: nn.Module) -> Iterator[None]:
                 for name, (buf, value) in buffers.items():
                     if buf is not None and value is not None and buf.shape != value.shape:  # resized in place
                         buf.set_(value.untyped_storage(), value.storage_offset(), value.shape, value.stride())
-                    elif buf is not None and value is not None and not torch.equal(buf, value):
+                    elif buf is not None and value is not None and not _unchanged(buf, value):
                         buf.copy_(value)  # only where changed (session 63): a write of an unchanged one moved its
                         # version, so a pending backward through it failed, and failed on inference or expanded ones
                     module._buffers[name] = buf
                 module._non_persistent_buffers_set.clear()
                 module._non_persistent_buffers_set.update(transient[module])
 
+
+def _unchanged(buf: torch.Tensor, value: torch.Tensor) -> bool:
+    """``buf`` holds ``value``, NaN where it held NaN: it is not written to (a write moves its version counter)."""
+    if buf.is_floating_point() or buf.is_complex():
+        return bool(torch.isclose(buf, value, rtol=0, atol=0, equal_nan=True).all())
+    return torch.equal(buf, value)

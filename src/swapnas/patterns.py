@@ -442,6 +442,7 @@ def _no_activation_message(model: nn.Module, activations: Sequence[type[nn.Modul
             isinstance(m, nn.RNNBase) for m in model.modules()) else ""
         advice.append(f"{'Without them, ' if not functions else ''}SWAP has no activation to count{rnn}: score it "
                       "with a proxy that needs none (params, grad_norm, synflow, …).")
-    found = f"it has {', '.join(present)} module(s)" if present else "it has no activation module at all"
+    found = f"it has {', '.join(present)} module(s)" if present else \
+        "it has no other activation module" if two_sided else "it has no activation module at all"
     return (f"no hooked activation fired: the model called no {names} {'module or function' if functions else 'module'}"
             f" with a {'/'.join(map(str, sorted(input_dims)))}-D input; {found}", " ".join(advice))
