@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
+
 from swapnas.store import Record
 
 
@@ -20,3 +22,10 @@ def fake_scores(values_or_errors: list, seconds: float | None = 0.01) -> Callabl
         from swapnas.scoring import with_bases  # (bases=True: the bases' records too, as score_archs gives them)
         return {p.name: recs[:len(archs)] for p in (with_bases(proxies) if kwargs.get("bases") else proxies)}
     return score_archs
+
+
+def psi_records(names, values: list[float]) -> tuple[dict[str, list[Record]], np.ndarray]:
+    """Each proxy of ``names`` scored ``values`` (one ok record each), and every arch marked scored: what
+    ``correlation._saturated`` reads."""
+    return ({n: [Record("ok", v, 0.0, [v], 0.1, None, None) for v in values] for n in names},
+            np.ones(len(values), dtype=bool))

@@ -159,8 +159,11 @@ def test_failure_lines_say_the_count_is_for_all_messages() -> None:
 
 
 def test_saturation_is_counted_for_every_psi_proxy() -> None:
-    values = np.array([65535.0, 100.0])
-    assert [_saturated(get_proxy(n), values, 16) for n in ("swap", "swap_ext", "swap_fn", "params")] == [1, 1, 1, 0]
+    from tests.score_tools import psi_records
+
+    names = ("swap", "swap_ext", "swap_fn", "params")
+    records, ok = psi_records(names, [65535.0, 100.0])
+    assert [_saturated(get_proxy(n), records, ok, 16) for n in names] == [1, 1, 1, 0]
 
 
 def test_proxy_names_are_read_alike_by_score_and_rank() -> None:

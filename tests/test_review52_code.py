@@ -22,10 +22,14 @@ cli = importlib.import_module("swapnas.cli")
 def test_saturation_is_counted_at_any_batch_size_without_overflow() -> None:
     """2.0**S overflowed a float from S = 1024 on (--batch-size 1024, or jigsaw's 9 tiles at S >= 114): the report
     of a finished run was lost to an OverflowError."""
-    big = np.array([SATURATION * 2.0**1000 * 2.0**23, 2.0**1000, 1.0])  # 2**(S - 1) with S = 1024 is not saturated
-    assert _saturated(get_proxy("swap"), big, 1023) == 1 and _saturated(get_proxy("swap"), big, 1024) == 0
-    assert _saturated(get_proxy("swap"), big, 5000) == 0
-    assert _saturated(get_proxy("swap"), np.array([0.0, np.nan, 16.0]), 4) == 1  # 0 and NaN: not saturated, silent
+    from tests.score_tools import psi_records
+
+    swap = get_proxy("swap")
+    big, ok = psi_records(["swap"], [SATURATION * 2.0**1000 * 2.0**23, 2.0**1000, 1.0])  # 2**(S - 1), S = 1024: not
+    assert _saturated(swap, big, ok, 1023) == 1 and _saturated(swap, big, ok, 1024) == 0  # saturated
+    assert _saturated(swap, big, ok, 5000) == 0
+    small, ok = psi_records(["swap"], [0.0, np.nan, 16.0])
+    assert _saturated(swap, small, ok, 4) == 1  # 0 and NaN: not saturated, silent
 
 
 def test_a_short_csv_row_is_refused_with_its_line_not_a_type_error(tmp_path) -> None:

@@ -73,7 +73,8 @@ def test_search_run_gives_resume_line_the_proxy_key(monkeypatch, tmp_path):
 
     def stop(out, config, seed, proxy_key=None, space=None, given=None):
         seen.append((proxy_key, space))
-        assert given == {"score_seed": 0, "constraints": [None, None], "batch_size": None, "repeats": None}
+        assert given == {"score_seed": 0, "constraints": [None, None], "batch_size": None, "repeats": None,
+                         "size_prior": None}
         raise ValueError("stop")
     monkeypatch.setattr(search_command, "resume_line", stop)
     with pytest.raises(ValueError, match="stop"):

@@ -28,7 +28,7 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 __all__ = ["ACTIVATION_NAME", "FUNCTIONS", "activation_calls", "activation_like", "activation_like_names",
-           "functions_of"]
+           "functions_of", "plain_activation", "settings_keep_sign", "two_sided_call"]
 
 #: the functions that compute each activation module's map (the module calls one of them itself)
 FUNCTIONS: dict[type[nn.Module], tuple[Callable[..., Any], ...]] = {
@@ -72,15 +72,26 @@ def _keeps_sign(module: nn.Module) -> bool:
     probe = _PROBE.to(next(module.buffers(), _PROBE).device)
     try:  # on a copy, its forward called directly: the caller's module and hooks see nothing of the probe
         with torch.no_grad():
-            try:
-                twin = copy.deepcopy(module)
-            except Exception:  # review: a lock, a handle: a shallow copy (its own attributes, shared tensors)
-                twin = copy.copy(module)
-            out = type(module).forward(twin, probe.clone())
+            out = type(module).forward(_twin(module), probe.clone())
     except Exception:  # any failure means "not an elementwise activation"; the model's own pass will tell
         return False
     return (isinstance(out, torch.Tensor) and out.shape == probe.shape and torch.equal(out > 0, probe > 0)
             and not torch.equal(out, probe))
+
+
+def _twin(module: nn.Module) -> nn.Module:
+    """A copy of ``module`` to run the probe on: a deep one, else (a lock, a handle: the review of session 63) a
+    shallow one with its own attributes, containers and buffers, so that what its forward records or changes stays in
+    the copy (its submodules and parameters are shared: an activation module has neither)."""
+    try:
+        return copy.deepcopy(module)
+    except Exception:  # noqa: BLE001 - whatever deepcopy refuses
+        twin = copy.copy(module)
+        for name, value in vars(module).items():
+            if isinstance(value, (list, dict, set)):
+                vars(twin)[name] = copy.copy(value)
+        vars(twin)["_buffers"] = {k: None if b is None else b.clone() for k, b in module._buffers.items()}
+        return twin
 
 
 def activation_like(model: nn.Module, known: Sequence[type[nn.Module]]) -> list[nn.Module]:
@@ -139,3 +150,33 @@ def activation_calls(modules: Sequence[nn.Module], kinds: Sequence[type[nn.Modul
     finally:
         for h in handles:
             h.remove()
+
+
+def plain_activation(module: nn.Module) -> bool:
+    """A module whose output is a function of its input and its ``extra_repr`` alone: PyTorch's own class, without
+    parameters, buffers or hooks (judged before swapnas adds its own; session 63: a subclass's own threshold, a
+    model's hook changing the output and a user kind's buffer setting were taken for a repeat and left out)."""
+    return (type(module).__module__.startswith("torch.nn.") and not module._parameters and not module._buffers
+            and not module._forward_hooks and not module._forward_pre_hooks)
+
+
+def settings_keep_sign(module: nn.Module) -> bool:
+    """False for an activation module whose settings make it positive on both sides of 0, where its output's sign
+    is not its input's: ``nn.LeakyReLU`` with a negative slope, ``nn.ELU`` with a negative alpha (session 63: Ψ was 1,
+    every output > 0); they are not counted, as ``nn.PReLU`` is not."""
+    if isinstance(module, nn.LeakyReLU):
+        return module.negative_slope >= 0
+    if isinstance(module, nn.ELU):
+        return module.alpha >= 0
+    return True
+
+
+def two_sided_call(func: Callable, args: tuple, kwargs: dict) -> bool:
+    """A call of ``F.leaky_relu`` with a negative slope or ``F.elu`` with a negative alpha, positive on both sides of
+    0 as :func:`settings_keep_sign`'s modules (the second review of session 63: called as functions they were counted)."""
+    name = getattr(func, "__name__", "")
+    setting = "negative_slope" if name.startswith("leaky_relu") else "alpha" if name.startswith("elu") else None
+    if setting is None:
+        return False
+    value = kwargs.get(setting, args[1] if len(args) > 1 else 0.0)
+    return isinstance(value, (int, float)) and value < 0

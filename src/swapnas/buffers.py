@@ -44,7 +44,9 @@ def restored_buffers(model: nn.Module) -> Iterator[None]:
                 for name in [n for n in module._buffers if n not in buffers]:  # registered by the pass
                     del module._buffers[name]
                 for name, (buf, value) in buffers.items():
-                    if buf is not None and value is not None and buf.shape != value.shape:  # resized in place
+                    if buf is not None and value is not None and buf.dtype != value.dtype:  # (a .data of another
+                        buf.data = value  # dtype: the second review of session 63)
+                    elif buf is not None and value is not None and buf.shape != value.shape:  # resized in place
                         buf.set_(value.untyped_storage(), value.storage_offset(), value.shape, value.stride())
                     elif buf is not None and value is not None and not _unchanged(buf, value):
                         buf.copy_(value)  # only where changed (session 63): a write of an unchanged one moved its
@@ -55,7 +57,17 @@ def restored_buffers(model: nn.Module) -> Iterator[None]:
 
 
 def _unchanged(buf: torch.Tensor, value: torch.Tensor) -> bool:
-    """``buf`` holds ``value``, NaN where it held NaN: it is not written to (a write moves its version counter)."""
-    if buf.is_floating_point() or buf.is_complex():
-        return bool(torch.isclose(buf, value, rtol=0, atol=0, equal_nan=True).all())
+    """``buf`` holds ``value`` bit for bit (NaN where it held NaN, -0.0 where +0.0 is not the same): it is not written
+    to, as a write moves its version counter. A sparse one is always written back (no comparison is defined)."""
+    if buf.layout != torch.strided or value.layout != torch.strided:
+        return False
+    bits = _BITS.get(buf.element_size()) if buf.is_floating_point() or buf.is_complex() else None
+    if bits is not None:
+        return torch.equal(buf.view(bits), value.view(bits))
+    if buf.is_floating_point() or buf.is_complex():  # (complex128: no integer of its width)
+        return torch.equal(torch.view_as_real(buf).view(torch.int64), torch.view_as_real(value).view(torch.int64))
     return torch.equal(buf, value)
+
+
+#: integer dtypes of each width, to compare floats bit for bit
+_BITS = {1: torch.uint8, 2: torch.int16, 4: torch.int32, 8: torch.int64}

@@ -19,7 +19,8 @@ from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 import torch
 from torch import nn
 
-from .act_functions import activation_calls, activation_like, activation_like_names
+from .act_functions import (activation_calls, activation_like, activation_like_names, plain_activation,
+                            settings_keep_sign, two_sided_call)
 from .buffers import restored_buffers
 from .module_tools import all_modules
 from .padding import by_name, live_positions, shared_mask_hint, unmasked, without_padding
@@ -153,25 +154,6 @@ class _DistinctPatterns:
         return _count_distinct_rows(torch.cat(self.rows) if len(self.rows) > 1 else self.rows[0])
 
 
-def _plain(module: nn.Module, own: int = 1) -> bool:
-    """A module whose output is a function of its input and its ``extra_repr`` alone: PyTorch's own class, without
-    parameters, buffers or hooks besides the one counting it (session 63: a subclass's own threshold, a model's hook
-    changing the output and a user kind's buffer setting were taken for a repeat and left out)."""
-    return (type(module).__module__.startswith("torch.nn.") and not module._parameters and not module._buffers
-            and len(module._forward_hooks) == own and not module._forward_pre_hooks)
-
-
-def keeps_sign(module: nn.Module) -> bool:
-    """False for an activation module whose settings make it positive on both sides of 0, where its output's sign
-    is not its input's: ``nn.LeakyReLU`` with a negative slope, ``nn.ELU`` with a negative alpha (session 63: Ψ was 1,
-    every output > 0); they are not counted, as ``nn.PReLU`` is not."""
-    if isinstance(module, nn.LeakyReLU):
-        return module.negative_slope >= 0
-    if isinstance(module, nn.ELU):
-        return module.alpha >= 0
-    return True
-
-
 def _count_distinct_rows(rows: torch.Tensor) -> int:
     """Exact number of distinct rows of a (V, W) integer tensor."""
     if rows.shape[0] == 0:
@@ -191,18 +173,16 @@ def _count_distinct_rows(rows: torch.Tensor) -> int:
 def hooked_activations(model: nn.Module, activations: Sequence[type[nn.Module]] = ICLR_ACTIVATIONS,
                        input_dims: Collection[int] = (4,), sink: Callable[[torch.Tensor], None] | None = None,
                        skip_repeats: bool = False, functions: bool = False) -> Iterator[list[torch.Tensor]]:
-    """Collect packed patterns of matching activations (or pass each output to ``sink``);
-    hooks are always removed.
+    """Collect packed patterns of matching activations (or pass each output to ``sink``); hooks are always removed.
 
-    ``skip_repeats``: an activation applied to an input tensor that an equal activation (PyTorch's own
-    class, the same settings, no parameters, buffers or hooks of the model's: :func:`_plain`) already took,
+    ``skip_repeats``: an activation applied to an input tensor that an equal activation (PyTorch's own class, the
+    same settings, no parameters, buffers or hooks of the model's: ``act_functions.plain_activation``) already took,
     unchanged since (its version counter; a write through ``.data`` goes unseen), gives the same output; it is
     passed on once (e.g. the three ReLU-Conv-BN edges that leave one NB201 node). The set of patterns is the same,
-    the work is less. Modules of a kind whose settings make them positive on both sides of 0 are not hooked
-    (:func:`keeps_sign`).
-    ``functions``: also take the activation functions of these kinds (``F.relu``, ``torch.relu``,
-    ``F.gelu``, …: :data:`swapnas.act_functions.FUNCTIONS`) called outside the hooked modules, and the
-    activation modules of other kinds that keep their input's sign
+    the work is less. Modules (and calls) whose settings make them positive on both sides of 0 are not counted
+    (``act_functions.settings_keep_sign``). ``functions``: also take the activation functions of these kinds
+    (``F.relu``, ``torch.relu``, ``F.gelu``, …: :data:`swapnas.act_functions.FUNCTIONS`) called outside the hooked
+    modules, and the activation modules of other kinds that keep their input's sign
     (:func:`swapnas.act_functions.activation_like`: ``NewGELUActivation``, ``QuickGELUActivation``, …).
     """
     collected: list[torch.Tensor] = []
@@ -233,13 +213,15 @@ def hooked_activations(model: nn.Module, activations: Sequence[type[nn.Module]] 
         take((type(module), module.extra_repr()) if equal else None, _positional(args, kwargs), output)
 
     def call(func: Callable, args: tuple, kwargs: dict, output: torch.Tensor) -> None:
+        if two_sided_call(func, args, kwargs):
+            return
         take((func, repr(args[1:]), repr(sorted(kwargs.items()))) if skip_repeats else None,
              _positional(args, kwargs), output)
 
-    hooked = [m for m in all_modules(model) if isinstance(m, kinds) and keeps_sign(m)]
-    hooked += activation_like(model, kinds) if functions else []
-    plain = {id(m): _plain(m, 0) for m in hooked}  # review: before swapnas's own hooks
-    unhooked = [m for m in all_modules(model) if isinstance(m, kinds) and not keeps_sign(m)]
+    kind = [m for m in all_modules(model) if isinstance(m, kinds)]  # the two-sided: nor the calls inside them count
+    hooked = [m for m in kind if settings_keep_sign(m)] + (activation_like(model, kinds) if functions else [])
+    unhooked = [m for m in kind if not settings_keep_sign(m)]
+    plain = {id(m): plain_activation(m) for m in hooked}  # (before swapnas adds its own hooks: the review of session 63)
     handles = [m.register_forward_hook(hook, with_kwargs=True) for m in hooked]
     calls = activation_calls(hooked + unhooked, kinds, call) if functions else contextlib.nullcontext()
     try:
@@ -406,8 +388,8 @@ def _no_activation_message(model: nn.Module, activations: Sequence[type[nn.Modul
     count."""
     names, kinds = ", ".join(k.__name__ for k in activations), {k.__name__ for k in activations}
     present = sorted({type(m).__name__ for m in model.modules() if type(m).__name__ in _KNOWN_ACTIVATIONS
-                      and keeps_sign(m)})
-    two_sided = sorted({type(m).__name__ for m in model.modules() if not keeps_sign(m)})
+                      and settings_keep_sign(m)})
+    two_sided = sorted({type(m).__name__ for m in model.modules() if not settings_keep_sign(m)})
     extended = [n for n in present if n not in kinds and n in {k.__name__ for k in EXTENDED_ACTIVATIONS}]
     positive = [n for n in present if n in ("Sigmoid", "Softplus", "Hardsigmoid")]  # > 0 for every input
     signed = [n for n in present if n not in kinds and n not in extended + positive]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import re
 import stat
 import sys
 from collections.abc import Iterator
@@ -18,6 +19,8 @@ _held: list[list[str]] = []
 _real: list[int] = []
 #: the names of the standard output, which while it is moved name stderr's descriptor
 STDOUT_NAMES = ("/dev/stdout", "/dev/fd/1", "/proc/self/fd/1")
+#: a process's descriptor 1 by its number or as the thread's (this process's: it is what inside the block is stderr)
+_OTHER_PROC = re.compile(r"/+proc/+(\d+|thread-self)/+fd/+1")
 
 
 def print_json(text: str) -> None:
@@ -38,19 +41,18 @@ def stdout_to_stderr(on: bool) -> Iterator[None]:
     if not on or sys.stdout is None:
         yield
         return
-    stream, saved = sys.stdout, None
+    stream, moved = sys.stdout, list[int]()
     documents: list[str] = []
     _held.append(documents)
     try:
-        saved = _moved_fd1()  # (inside the try: an interrupt right after the move still puts it back)
-        if saved is not None:
-            _real.append(saved)
+        _move_fd1(moved)  # (inside the try: an interrupt right after the move still puts it back)
         with contextlib.redirect_stdout(sys.stderr):
             yield
     finally:
         _held.pop()
-        if saved is not None:
-            _real.pop()
+        for saved in moved:
+            with contextlib.suppress(ValueError):
+                _real.remove(saved)
             for written in (sys.stderr, stream, sys.__stdout__):  # buffered writes, through any handle, out first
                 _flushed(written)
             _flush_c_stdio()
@@ -66,23 +68,24 @@ def _printed(text: str) -> None:
     print(text, flush=True)
 
 
-def _moved_fd1() -> int | None:
-    """A copy of file descriptor 1, which now writes where 2 does; None (nothing moved) where ``sys.stdout`` is not
-    descriptor 1 (a test's capture) or either descriptor is closed."""
+def _move_fd1(moved: list[int]) -> None:
+    """File descriptor 1 made to write where 2 does, its copy put in ``moved`` (and :data:`_real`) first, so that an
+    interrupt at any point leaves what is needed to put it back (the second review of session 63); nothing moved
+    where ``sys.stdout`` is not descriptor 1 (a test's capture) or either descriptor is closed."""
     try:
         if sys.stdout.fileno() != 1:
-            return None
+            return
         _flushed(sys.stdout)
         _flush_c_stdio()
         saved = os.dup(1)
     except (OSError, ValueError, AttributeError):  # (io.UnsupportedOperation is an OSError and a ValueError)
-        return None
+        return
+    moved.append(saved)
+    _real.append(saved)
     try:
         os.dup2(2, 1)
-    except OSError:
-        os.close(saved)
-        return None
-    return saved
+    except OSError:  # (the finally puts the copy back over an unmoved descriptor: no harm)
+        pass
 
 
 def _flushed(stream: object) -> None:
@@ -112,7 +115,9 @@ def refuse_out_on_stdout(out: str) -> None:
         itself = (found.st_dev, found.st_ino) == (stdout.st_dev, stdout.st_ino)
     except OSError:
         itself = False
-    itself = itself or os.path.normpath(out) in STDOUT_NAMES
+    proc = _OTHER_PROC.fullmatch(out)
+    itself = itself or re.sub("/+", "/", os.path.normpath(out)) in STDOUT_NAMES or \
+        proc is not None and proc[1] in (str(os.getpid()), "thread-self")
     if itself or not stat.S_ISREG(found.st_mode) and not stat.S_ISDIR(found.st_mode):
         raise ValueError(f"--out {out} is {'the standard output' if itself else 'a device or a pipe'}, and with "
                          "--json the standard output holds the command's JSON document: give --out a file, or leave "

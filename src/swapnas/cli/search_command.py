@@ -157,7 +157,9 @@ def search_run(args: argparse.Namespace) -> tuple[SearchResult, list[Path]]:
     out = out_folder(args)
     with out_lock(out):  # OUT is this search's until its outputs are written; a second one fails at once
         given = {"score_seed": args.score_seed, "constraints": [args.max_params, args.max_macs],
-                 "batch_size": args.batch_size, "repeats": args.repeats}
+                 "batch_size": args.batch_size, "repeats": args.repeats,  # (another fitness's --mu/--sigma: its prior)
+                 "size_prior": [args.mu, args.sigma] if args.mu is not None and not proxy_key.startswith("swap_reg@")
+                 else None}
         line = resume_line(out, config, args.seed, proxy_key, args.space, given)
         if line and not (getattr(args, "quiet", False) or getattr(args, "json", False)):
             print(f"swapnas: {line}", file=sys.stderr)  # until session 49 only the progress bar's start said so
