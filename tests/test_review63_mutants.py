@@ -12,12 +12,10 @@ import sys
 import textwrap
 import types
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 import swapnas
