@@ -278,9 +278,10 @@ def run(monkeypatch, tmp_path) -> dict:
     def write(result: SearchResult, out: Path) -> list:
         log.append(f"write {result.best} {out.name}")
         return ["W"]
-    def checks(args: argparse.Namespace) -> None:
+    def checks(args: argparse.Namespace) -> str:
         log.append(f"checks {args.space}")
         args.dataset = args.dataset or "first"  # as the real checks do
+        return "F@1[w=1]"  # the fitness key, as they return it
     monkeypatch.setattr(search_command, "_search_checks", checks)
     monkeypatch.setattr(search_command, "out_folder", lambda args: log.append("out_folder") or tmp_path / args.out)
     monkeypatch.setattr(search_command, "out_lock", lock)
