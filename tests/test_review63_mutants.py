@@ -20,23 +20,7 @@ from torch import nn
 
 import swapnas
 from swapnas.patterns import EXTENDED_ACTIVATIONS, NoActivationError
-
-
-def naive_psi(model, inputs, kinds=(nn.ReLU,), dims=(4,)):
-    """Reference Ψ: every hooked call's (output > 0) columns as bytes, in a set."""
-    mats = []
-
-    def take(m, a, out):
-        if isinstance(out, torch.Tensor) and out.dim() in dims:
-            mats.append((out.detach() > 0).reshape(out.shape[0], -1).numpy())
-
-    hs = [m.register_forward_hook(take) for m in model.modules() if isinstance(m, kinds)]
-    with torch.no_grad():
-        model(**inputs) if isinstance(inputs, dict) else model(inputs)
-    for h in hs:
-        h.remove()
-    cols = np.ascontiguousarray(np.concatenate(mats, axis=1).T)
-    return len({c.tobytes() for c in cols})
+from tests.test_audit63_exact import TokScalar, naive_psi
 
 
 # --- patterns.keeps_sign: a slope / alpha of 0 keeps the sign (>= 0, not > 0) ----------------------------------------
@@ -106,24 +90,13 @@ def test_the_no_activation_advice_for_a_negative_slope_says_not_counted_and_offe
 
 # --- padding.without_padding: an (S, L) map beside the mask is counted whole, with a warning ------------------------
 
-class _TokScalar(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.e = nn.Embedding(20, 6)
-        self.l = nn.Linear(6, 1)
-        self.a = nn.ReLU()
-
-    def forward(self, input_ids, attention_mask=None):
-        return self.a(self.l(self.e(input_ids)).squeeze(-1)).sum(1)
-
-
 def test_an_s_by_l_map_beside_a_padding_mask_is_counted_whole_and_warned_of():
     s, length = 10, 12
     ids = torch.randint(1, 20, (s, length), generator=torch.Generator().manual_seed(1))
     lens = torch.randint(2, length + 1, (s,), generator=torch.Generator().manual_seed(2))
     live = torch.arange(length)[None] < lens[:, None]
     torch.manual_seed(47)
-    model = _TokScalar()
+    model = TokScalar()
     batch = {"input_ids": ids.masked_fill(~live, 4), "attention_mask": live.long()}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
