@@ -208,7 +208,7 @@ def test_rank_frame_passes_progress_on(monkeypatch, capsys):
     assert "2/2" in capsys.readouterr().err
 
 
-# --- report.psi_of / _whose_psi: a derived proxy's SATURATED line names its Ψ ------------------------------------------
+# --- report.psi_of / _whose_psi: a derived proxy's SATURATED line names its Ψ ---
 
 def test_a_derived_proxys_saturated_line_names_the_psi_it_is_made_of():
     from swapnas.proxies import get_proxy

@@ -173,7 +173,7 @@ def settings_keep_sign(module: nn.Module) -> bool:
 
 def two_sided_call(func: Callable, args: tuple, kwargs: dict) -> bool:
     """A call of ``F.leaky_relu`` with a negative slope or ``F.elu`` with a negative alpha, positive on both sides of
-    0 as :func:`settings_keep_sign`'s modules (the second review of session 63: called as functions they were counted)."""
+    0 as :func:`settings_keep_sign`'s modules (the second review of session 63: as functions they were counted)."""
     name = getattr(func, "__name__", "")
     setting = "negative_slope" if name.startswith("leaky_relu") else "alpha" if name.startswith("elu") else None
     if setting is None:

@@ -221,7 +221,7 @@ def hooked_activations(model: nn.Module, activations: Sequence[type[nn.Module]] 
     kind = [m for m in all_modules(model) if isinstance(m, kinds)]  # the two-sided: nor the calls inside them count
     hooked = [m for m in kind if settings_keep_sign(m)] + (activation_like(model, kinds) if functions else [])
     unhooked = [m for m in kind if not settings_keep_sign(m)]
-    plain = {id(m): plain_activation(m) for m in hooked}  # (before swapnas adds its own hooks: the review of session 63)
+    plain = {id(m): plain_activation(m) for m in hooked}  # (before swapnas adds its hooks: the review of session 63)
     handles = [m.register_forward_hook(hook, with_kwargs=True) for m in hooked]
     calls = activation_calls(hooked + unhooked, kinds, call) if functions else contextlib.nullcontext()
     try:
