@@ -1,7 +1,7 @@
 """The second review of session 63's mends: sparse buffers scored and put back, a zero's sign and a buffer's dtype
 put back, the probe of a module deepcopy refuses leaving the caller's module alone, two-sided activations called as
-functions not counted, an interrupt right after descriptor 1 moves putting stdout back, another fitness's size prior
-refused before the resume is announced, other spellings of the standard output refused."""
+functions not counted, an interrupt right after descriptor 1 moves putting stdout back, other spellings of the
+standard output refused (another fitness's size prior: tests/test_review63.py)."""
 
 from __future__ import annotations
 
@@ -186,24 +186,7 @@ def test_an_interrupt_right_after_the_move_still_puts_stdout_back(tmp_path):
 
 # --- R7 (left by 2111484): F8 mended for swap_reg only: another fitness's --mu/--sigma is announced, then refused --
 
-@pytest.mark.slow
-def test_a_resume_refused_for_another_fitness_size_prior_is_not_announced(tmp_path, capsys):
-    """With --fitness swap --mu/--sigma (a size prior added to the fitness: `size_prior` in the fitness identity),
-    a resume with another --mu still says "resuming the search … unless its scoring protocol differs", then the
-    search refuses for "the size prior (--mu/--sigma, …)"."""
-    from swapnas.cli import main
-
-    from tests.conftest import SMALL_BUNDLE as bundle
-    args = ["search", "--space", "nb201", "--dataset", "cifar10", "--population", "6", "--cycles", "4", "--sample",
-            "3", "--mutations", "3", "--repeats", "1", "--net", "C=4", "--fitness", "swap", "--refine", "0",
-            "--workers", "1", "--device", "cpu", "--no-progress", "--data-dir", str(bundle),
-            "--out", str(tmp_path / "out"), "--sigma", "1"]
-    assert main([*args, "--mu", "1", "--max-evals", "6"]) == 0
-    capsys.readouterr()
-    assert main([*args, "--mu", "2"]) == 2
-    err = capsys.readouterr().err
-    assert "size prior" in err
-    assert "resuming the search" not in err, err
+# (another fitness's size prior refused before the resume is announced: tests/test_review63.py, parametrized)
 
 
 # --- R8 (json_stdout.refuse_out_on_stdout, nit): the by-name check misses spellings normpath keeps ---------------

@@ -213,20 +213,19 @@ def test_only_empty_maps_count_no_pattern_at_any_s(s):
 # --- F8 (resume_line): a fitness option given (--mu/--sigma) still announces "resuming" before the refusal ---------
 
 @pytest.mark.slow
-def test_a_resume_refused_for_its_size_prior_is_not_announced(tmp_path, capsys):
+@pytest.mark.parametrize("fitness, said", [("swap_reg", "mu=2"), ("swap", "size prior")])
+def test_a_resume_refused_for_its_size_prior_is_not_announced(fitness, said, tmp_path, capsys):
     """search.md (session 63): "The settings known before the scoring is set up (the EA's, the fitness, …) are
-    checked before anything runs". --mu/--sigma are known, yet the line says "resuming … unless its scoring protocol
-    differs (checked next)" and then the search refuses for --fitness 'swap_reg@1[mu=1,sigma=1]' (now mu=2)."""
+    checked before anything runs". --mu/--sigma are known (swap_reg's options; another fitness's size prior, the
+    second review), yet the line said "resuming … unless its scoring protocol differs (checked next)" and then the
+    search refused for them."""
     from swapnas.cli import main
-    from tests.conftest import SMALL_BUNDLE
+    from tests.test_audit63_resume import _args
 
-    args = ["search", "--space", "nb201", "--dataset", "cifar10", "--population", "6", "--cycles", "4", "--sample",
-            "3", "--mutations", "3", "--repeats", "1", "--net", "C=4", "--fitness", "swap_reg", "--refine", "0",
-            "--workers", "1", "--device", "cpu", "--no-progress", "--data-dir", str(SMALL_BUNDLE),
-            "--out", str(tmp_path / "out"), "--sigma", "1"]
+    args = _args(tmp_path / "out", "--fitness", fitness, "--refine", "0", "--sigma", "1")  # (the last flag counts)
     assert main([*args, "--mu", "1", "--max-evals", "6"]) == 0
     capsys.readouterr()
     assert main([*args, "--mu", "2"]) == 2
     err = capsys.readouterr().err
-    assert "mu=2" in err
+    assert said in err
     assert "resuming the search" not in err, err
