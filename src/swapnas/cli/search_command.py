@@ -104,8 +104,9 @@ def resume_line(out: Path, config: EAConfig, seed: int, proxy_key: str | None = 
     reason the search would give (the rest of the fitness identity, such as swap_reg's prior, the search checks);
     so is a state of another ``space`` where the state names its space (session 61: the default ``best`` resolves
     per space, and the refusal named --fitness, a flag the user never set), and one whose fitness identity differs
-    in a part ``given`` holds (the search's ``score_seed``, ``constraints``, and the ``batch_size`` and ``repeats``
-    given; session 63: "resuming …" was said first, the refusal came with the protocol); the protocol's other parts
+    in a part ``given`` holds (the search's ``score_seed``, ``constraints``, the ``batch_size`` and ``repeats`` given,
+    and the ``size_prior`` a non-``swap_reg`` fitness's --mu/--sigma give; ``swap_reg``'s are in ``proxy_key``;
+    session 63: "resuming …" was said first, the refusal came with the protocol); the protocol's other parts
     (dataset, network) the search checks, and the line says so."""
     try:
         doc = json.loads((out / "state.json").read_text(encoding="utf-8"))
