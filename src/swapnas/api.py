@@ -38,11 +38,12 @@ from .api_failures import OUT_OF_MEMORY, run_proxy, shapes
 from .api_inputs import ReadOnce, as_batch, as_device, check_seed
 from .bundle import Batch
 from .progress import bar_interval
-from .patterns import EXTENDED_ACTIVATIONS, call_model, saturation_once, scripted
-from .swap_checks import eager, not_a_module, uncompile
+from .patterns import EXTENDED_ACTIVATIONS, call_model, saturation_once
+from .swap_checks import eager, not_a_module, quantized, scripted, uncompile
 from .proxies import ALIASES, Proxy, get_proxy, list_proxies, resolve
 from .requirements import REQUIREMENTS, UnsupportedModel, check_supported
 from .requirements import has as _has
+from .reparam import bake_hooks, computed_tensors
 from .rng import seeded
 from .scoring import gaussian_init, with_bases
 
@@ -54,6 +55,9 @@ def _copy(model: nn.Module) -> nn.Module:
     lazy = [b for b in model.buffers() if nn.parameter.is_lazy(b)]
     fresh = nn.parameter.UninitializedBuffer  # torch declares its device / dtype in __new__ only
     memo: dict[int, Any] = {id(b): fresh(device=b.device, dtype=b.dtype) for b in lazy}  # type: ignore[call-arg]
+    memo.update(computed_tensors(model))  # an older weight_norm's or prune's weight computed with autograd
+    memo.update({id(t): nn.Parameter(t.detach().clone(), t.requires_grad) for t in model.parameters()
+                 if t.layout != torch.strided})  # a sparse one: Parameter's deepcopy asks preserve_format (session 64)
     try:
         m = uncompile(copy.deepcopy(model, memo))
     except Exception as exc:  # noqa: BLE001 - a lock, an open file, a hook-based weight_norm or pruning …
@@ -61,8 +65,7 @@ def _copy(model: nn.Module) -> nn.Module:
             raise
         raise UnsupportedModel(f"swapnas scores a copy of the model, and {type(model).__name__} cannot be copied "
                                f"(copy.deepcopy: {type(exc).__name__}: {exc}); keep locks, files and other such "
-                               "attributes out of the module, and use torch.nn.utils.parametrizations (not the older "
-                               "hook-based weight_norm or prune, or prune.remove first)") from exc
+                               "attributes out of the module") from exc
     return m
 
 
@@ -71,7 +74,9 @@ def _baked(model: nn.Module) -> nn.Module:
     the plain parameter (or buffer) holding the value it computes now, in place: until session 57 gradient proxies
     read no gradient from a tensor computed anew at each access (0.0 for synflow and snip). Not
     ``parametrize.remove_parametrizations``: it deletes the tensor's property from the module's class, which the copy
-    shares with the caller's module (whose weight would then be gone)."""
+    shares with the caller's module (whose weight would then be gone). The older, hook-based forms likewise
+    (:func:`swapnas.reparam.bake_hooks`)."""
+    bake_hooks(model)
     for module in [m for m in model.modules() if parametrize.is_parametrized(m)]:
         lists = getattr(module, "parametrizations")
         with torch.no_grad():
@@ -237,8 +242,8 @@ def _check_call(model: nn.Module, init: str, repeats: int, seed: int, device: An
         raise ValueError(f"repeats must be >= 1, and 1 with init='none' (the same weights every time; got {repeats})")
     check_seed(seed, repeats)
     asked = as_device(device)
-    if (why := scripted(model)) is not None:  # UnsupportedModel: rank goes on, this model gets None and the reason
-        raise UnsupportedModel(f"swapnas cannot score {why}")
+    if (why := scripted(model) or quantized(model)) is not None:  # UnsupportedModel: rank goes on, this model gets
+        raise UnsupportedModel(f"swapnas cannot score {why}")  # None and the reason
     return asked
 
 

@@ -12,12 +12,13 @@ import torch
 from torch import nn
 
 from .bundle import Batch
+from .devices import without_autocast
 from .memory_failures import out_of_memory_text
 from .patterns import call_model, input_tensors
 from .proxies import Proxy
 from .requirements import UnsupportedModel
 from .requirements import has as _has
-from .swap_checks import META_WEIGHTS, on_meta
+from .swap_checks import META_WEIGHTS, NO_GRAD_BLOCK, on_meta
 
 
 def shapes(batch: Batch) -> str:
@@ -42,7 +43,7 @@ def _float_weights(model: nn.Module) -> torch.dtype | None:
 def run_proxy(p: Proxy, model: nn.Module, batch: Batch, part_of: str = "") -> float:
     given = _float_weights(model)
     try:
-        with torch.enable_grad():  # gradient proxies work under the caller's no_grad too
+        with torch.enable_grad(), without_autocast():  # under the caller's no_grad and autocast too (devices.py)
             value = float(p.fn(model, batch, **p.options))
     except (UnsupportedModel, Warning):  # a warning the caller's filter made an error (-W error) is theirs, as is
         raise
@@ -161,6 +162,9 @@ def hint(p: Proxy, model: nn.Module, batch: Batch, exc: Exception) -> str:
     if "loss needs targets of the output's shape" in str(exc) and batch.targets.is_floating_point() \
             and batch.targets.dim() == 1:  # session 52: the read's warning alone said so
         return " (float labels are read as regression targets: for class labels pass y.long())"
+    if "does not require grad" in str(exc):  # (session 64: torch's bare words)
+        return f" (a part of the model ran without autograd: {NO_GRAD_BLOCK}; use use_reentrant=False, or turn " \
+            "checkpointing off)"
     if "Expected more than 1 value per channel" in str(exc):
         return " (BatchNorm normalises by the batch in train mode, as every proxy runs it: pass S >= 2 samples)"
     if isinstance(exc, TypeError) and "required positional argument" in str(exc):

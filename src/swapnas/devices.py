@@ -4,7 +4,13 @@ Python API's input checks imported the whole scoring session (executors, benchma
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import torch
+
+#: the device types whose autocast :func:`without_autocast` switches off (torch accepts them all, enabled=False)
+AUTOCAST_KINDS = ("cpu", "cuda", "mps", "xpu")
 
 
 def available_devices() -> list[str]:
@@ -42,3 +48,18 @@ def unavailable(dev: torch.device) -> str | None:
     if dev.type == "mps" and "mps" not in available_devices():
         return "MPS is not available here"
     return None
+
+
+@contextlib.contextmanager
+def without_autocast() -> Iterator[None]:
+    """The block runs with ``torch.autocast`` off on every device type: a caller's autocast (a scoring call made
+    inside a training loop's ``torch.autocast``) would run the model's and swapnas's own matrix products in
+    bfloat16/float16, whose 8/11 bits merged SWAP's pattern indices above S = 8 and rounded nwot's exact kernel
+    (session 64). A model cast to a lower dtype keeps it: this changes no tensor's dtype."""
+    with contextlib.ExitStack() as stack:
+        for kind in AUTOCAST_KINDS:
+            try:
+                stack.enter_context(torch.autocast(kind, enabled=False))
+            except RuntimeError:  # a device type this torch's autocast does not know (2.2's mps)
+                continue
+        yield

@@ -7,6 +7,8 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
+from .reparam import hooked, set_through_hook
+
 _CONV_LINEAR = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
 #: what :func:`gaussian_init` sets, per module kind
 _INIT_SETS = ((_CONV_LINEAR, {"weight", "bias"}),
@@ -53,7 +55,8 @@ def gaussian_init(model: nn.Module, generator: torch.Generator) -> None:
     Linear's weight tied to one of those (a language model's head tied to its embedding keeps the embedding's values:
     session 60, it was drawn, and the embedding with it), so on such models the repeats differ in the drawn layers
     only. A parametrized weight (``torch.nn.utils.parametrizations``) is set through its parametrization: weight_norm's
-    is the draw, spectral_norm's the draw over its spectral norm."""
+    is the draw, spectral_norm's the draw over its spectral norm; so is one of the older, hook-based ``torch.nn.utils``
+    forms (:mod:`swapnas.reparam`), and a pruned one's original is drawn (its mask kept)."""
     if not isinstance(generator, torch.Generator):
         raise TypeError(f"gaussian_init draws from a torch.Generator, e.g. torch.Generator().manual_seed(0), not "
                         f"{generator!r}")
@@ -68,10 +71,15 @@ def gaussian_init(model: nn.Module, generator: torch.Generator) -> None:
                 if parametrize.is_parametrized(m, "weight"):  # weight_norm …: through the parametrization (session 57)
                     _normal_(drawn := torch.empty_like(weight), generator)
                     _set_through(m, "weight", drawn)
+                elif (hook := hooked(m, "weight")) is not None:  # the older weight_norm, spectral_norm, prune
+                    _normal_(drawn := torch.empty_like(weight), generator)  # (session 64: the draw was lost)
+                    set_through_hook(m, "weight", hook, drawn)
                 elif id(weight) not in kept:
                     _normal_(weight, generator)
                 if parametrize.is_parametrized(m, "bias"):
                     _set_through(m, "bias", torch.zeros_like(getattr(m, "bias")))
+                elif (hook := hooked(m, "bias")) is not None:
+                    set_through_hook(m, "bias", hook, torch.zeros_like(getattr(m, "bias")))
                 elif (bias := getattr(m, "bias", None)) is not None:
                     bias.zero_()
             elif isinstance(m, nn.modules.batchnorm._NormBase):

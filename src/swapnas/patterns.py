@@ -22,12 +22,14 @@ from torch import nn
 from .act_functions import (activation_calls, activation_like, activation_like_names, plain_activation,
                             settings_keep_sign, two_sided_call)
 from .buffers import restored_buffers
+from .devices import without_autocast
 from .module_tools import all_modules
 from .padding import by_name, live_positions, shared_mask_hint, unmasked, without_padding
 from .saturation import (  # noqa: F401  (re-exported: the saturation warning lived here)
     SATURATION, SaturationWarning, saturation_once, warn_if_saturated as _warn_if_saturated)
 from .seq_first import FIX as _FIX, batch_first_guard, positional as _positional
-from .swap_checks import call_naming_a_pair, check_swap_options, eager, not_a_module, refuse_meta
+from .swap_checks import (call_naming_a_pair, check_swap_options, eager, not_a_module, refuse_meta,  # noqa: F401
+                          scripted, uncompiled)  # (scripted re-exported: it lived here until session 64)
 from .size_prior import (  # noqa: F401  (re-exported: the size prior lived here)
     PRIOR_CENTRE, PRIOR_WIDTH, count_params_k, prior_from_range, regularise, size_prior, unfused_attention)
 
@@ -281,7 +283,8 @@ def swap_score(model: nn.Module, inputs: Inputs, *, activations: Sequence[type[n
     samples, fed = num_samples(inputs), {tuple(t.shape) for t in input_tensors(inputs)}
     patterns = _DistinctPatterns(samples)
     add = without_padding(live_positions(by_name(model, inputs)), patterns.add)  # pads as 0 (``swapnas.padding``)
-    with restore, batch_first_guard(model, samples, add, fed) as sink, torch.no_grad(), unfused_attention(), \
+    with uncompiled(model), restore, batch_first_guard(model, samples, add, fed) as sink, torch.no_grad(), \
+            without_autocast(), unfused_attention(), \
             hooked_activations(model, activations, input_dims, sink=sink, skip_repeats=True, functions=functions):
         _refuse_nan(call_naming_a_pair(call_model, model, inputs))
     count = patterns.count()
@@ -338,18 +341,6 @@ def call_model(model: nn.Module, inputs: Inputs) -> object:
 def num_samples(inputs: Inputs) -> int:
     """S: dim 0 of the (first) input tensor."""
     return int(input_tensors(inputs)[0].shape[0])
-
-
-def scripted(model: nn.Module) -> str | None:
-    """Why a TorchScript model (``torch.jit.script`` / ``torch.jit.trace``, or one holding such a module) cannot
-    be scored, or None: its activations are compiled calls (no hook fires) and its weights cannot be re-drawn."""
-    where = next((name for name, m in model.named_modules() if isinstance(m, torch.jit.ScriptModule)), None)
-    if where is None:
-        return None
-    which = f"its submodule {where!r}" if where else type(model).__name__
-    return (f"a TorchScript module ({which}, from torch.jit.script or torch.jit.trace): its activations are compiled "
-            "calls that no hook sees, and its weights cannot be re-initialised; score the eager module before "
-            "scripting it")
 
 
 def check_inputs(model: nn.Module, inputs: Inputs, what: str = "swap_score") -> None:

@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from .data import Batch
+from .devices import without_autocast
 from .inits import gaussian_init, reinitialisable
 from .memory import PeakMemory
 from .module_tools import to_device
@@ -275,7 +276,7 @@ def _score_base(p: Proxy, arch: object, build: Callable[..., nn.Module], batch: 
         with PeakMemory(device) as mem, saturation_once(p.name, _SATURATION_SHOWN, extra=_rows_note(protocol)):
             nets = _repeat_nets(p, arch, build, protocol, batch.num_classes, device, first, pool)
             for r, model in enumerate(nets):
-                with forward_rng(model, arch, protocol, r):
+                with forward_rng(model, arch, protocol, r), without_autocast():  # (search_arch's caller's)
                     values.append(float(p.fn(model, batch, **p.options)))
             del model, first
         return _finish(values, time.perf_counter() - t0, mem.peak_bytes)

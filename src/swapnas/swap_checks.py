@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import torch
 from torch import nn
+
+#: why a gradient proxy may find no gradient through a part of the model (session 64)
+NO_GRAD_BLOCK = ("torch.utils.checkpoint with use_reentrant=True (Hugging Face's gradient checkpointing) runs its "
+                 "blocks so, as does a torch.no_grad inside forward")
 
 #: what a model built on the meta device lacks, and the way out (said by ``swap_score`` and by ``score``)
 META_WEIGHTS = ("the model's weights are on the meta device and hold no values (built under torch.device('meta') or "
@@ -63,14 +68,81 @@ def eager(model: Any) -> Any:
     return model
 
 
-def uncompile(model: nn.Module) -> nn.Module:
-    """``model`` (a scored copy) with each ``torch.compile``'d submodule replaced by its eager module, in place."""
+def _swap_compiled(model: nn.Module) -> list[tuple[nn.Module, str, nn.Module]]:
+    """Each ``torch.compile``'d submodule of ``model`` replaced by its eager module, in place: (parent, name, the
+    compiled one) for each, outermost first."""
+    swapped = []
     if _compiled_kind() is not None:
         for module in list(model.modules()):
             for name, child in list(module._modules.items()):
                 if child is not None and eager(child) is not child:
+                    swapped.append((module, name, child))
                     module._modules[name] = eager(child)
+    return swapped
+
+
+def uncompile(model: nn.Module) -> nn.Module:
+    """``model`` (a scored copy) with each ``torch.compile``'d submodule replaced by its eager module, in place."""
+    _swap_compiled(model)
     return model
+
+
+@contextlib.contextmanager
+def uncompiled(model: nn.Module) -> Iterator[nn.Module]:
+    """``model`` with its ``torch.compile``'d submodules swapped for their eager modules during the block and put
+    back after, even on error: ``swap_score`` scores the caller's model itself, and the cached graph of a compiled
+    submodule that had run skipped the hooks (session 64: Ψ 95 for 180, silently)."""
+    swapped = _swap_compiled(model)
+    try:
+        yield model
+    finally:
+        for module, name, child in reversed(swapped):
+            module._modules[name] = child
+
+
+def _aten_graph(module: nn.Module) -> bool:
+    """Whether ``module`` is a graph of aten operators (``torch.export.export(...).module()``), not of modules and
+    functions as ``torch.fx.symbolic_trace`` makes."""
+    ops = (torch._ops.OpOverload, torch._ops.OpOverloadPacket)
+    return isinstance(module, torch.fx.GraphModule) and any(
+        node.op == "call_function" and isinstance(node.target, ops) for node in module.graph.nodes)
+
+
+def scripted(model: nn.Module) -> str | None:
+    """Why a TorchScript model (``torch.jit.script`` / ``torch.jit.trace``, or one holding such a module) or an
+    exported one (``torch.export``: aten calls) cannot be scored, or None: its activations are compiled calls (no
+    hook fires) and its weights cannot be re-drawn."""
+    where = next((name for name, m in model.named_modules() if isinstance(m, torch.jit.ScriptModule)), None)
+    if where is not None:
+        which = f"its submodule {where!r}" if where else type(model).__name__
+        return (f"a TorchScript module ({which}, from torch.jit.script or torch.jit.trace): its activations are "
+                "compiled calls that no hook sees, and its weights cannot be re-initialised; score the eager module "
+                "before scripting it")
+    where = next((name for name, m in model.named_modules() if _aten_graph(m)), None)
+    if where is None:
+        return None
+    which = f"its submodule {where!r}" if where else type(model).__name__
+    return (f"an exported module ({which}, from torch.export: a graph of aten operators): its activations are aten "
+            "calls (aten.relu …) that no module hook or function patch sees (session 64: it was said to have no "
+            "activation at all); score the eager module before exporting it")
+
+
+def quantized(model: nn.Module) -> str | None:
+    """Why a quantized model (``torch.ao.quantization``: ``quantize_dynamic``, a converted static one) cannot be
+    scored by ``swapnas.score``, or None: its packed weights are no parameters, so they are neither drawn (every seed
+    scored its own weights) nor counted (params, flops and l2_norm read 0.0: session 64)."""
+    names: list[str] = []
+    for name, m in model.named_modules():
+        if ".quantized" in type(m).__module__ and type(m).__module__.startswith("torch.") \
+                and not any(name.startswith(f"{n}.") for n in names):  # (not a layer's own packed parameters)
+            names.append(name or type(m).__name__)
+    if not names and not any(t.is_quantized for t in (*model.parameters(), *model.buffers())):
+        return None
+    layers = f"layers {', '.join(names[:3])}{' …' if len(names) > 3 else ''}" if names else "quantized tensors"
+    return (f"a quantized model ({layers}): its packed weights are no parameters, so they can be neither drawn "
+            "(init='gaussian') nor counted (params, flops, l2_norm would read 0); score the float model before "
+            "quantizing it, or count the quantized one's patterns as they are with swapnas.swap_score(model, x, "
+            "activations=swapnas.EXTENDED_ACTIVATIONS, input_dims=(2, 3, 4))")
 
 
 def on_meta(model: nn.Module) -> bool:

@@ -103,6 +103,7 @@ import torch
 from torch import nn
 
 from ..data import Batch
+from ..swap_checks import NO_GRAD_BLOCK
 from ._common import forward_hooks, require_float_inputs
 from .flops import flops
 from .registry import register, register_set
@@ -180,7 +181,7 @@ def block_features(model: nn.Module, inputs: torch.Tensor, blocks: str = "auto",
     found = block_modules(model, blocks)
     ids = {id(b) for b in found}
     maps: list[torch.Tensor] = []
-    calls = [0]
+    calls, graphless = [0], []
 
     def keep(t: object) -> None:
         if isinstance(t, torch.Tensor) and t.dim() == 4:
@@ -193,6 +194,8 @@ def block_features(model: nn.Module, inputs: torch.Tensor, blocks: str = "auto",
             keep(args[0])
         calls[0] += 1
         keep(output)
+        if keep_graph and not torch.is_grad_enabled():
+            graphless.append(type(module).__name__)
 
     if keep_graph:
         require_float_inputs(inputs, "az_nas_trainability", "follows gradients from the network input through its blocks")
@@ -201,6 +204,10 @@ def block_features(model: nn.Module, inputs: torch.Tensor, blocks: str = "auto",
         model(x)
     if calls[0] == 0:
         raise ValueError(f"az_nas: none of the {len(found)} blocks of {type(model).__name__} ran in the forward pass")
+    if graphless:  # (session 64: read as a dead block, -499999.7 for -0.82)
+        raise ValueError(f"az_nas: block {graphless[0]} of {type(model).__name__} ran without autograd, so no "
+                         f"gradient through it can be followed ({NO_GRAD_BLOCK}); use use_reentrant=False, or leave "
+                         "az_nas_trainability out")
     if not maps:
         raise ValueError(f"az_nas: the blocks of {type(model).__name__} produced no 4-D (S, C, H, W) feature map")
     return maps
