@@ -25,8 +25,8 @@ from .executors import Executor
 from .files import save_figure, write_text
 from .fit_check import not_applicable
 from .latex import best_cells, grid_table
-from .proxies import get_proxy
-from .report import code_of, fixed
+from .proxies import get_proxy, list_proxies
+from .report import code_of, filled_line, fixed, saturated_line
 from .results import CorrelateRun, provenance, reused_parts, strict_json
 from .session import best_for, check_task, configure, pick_archs, protocol_groups, resolve_for, score_archs, shard_of
 from .store import ScoreStore
@@ -129,8 +129,10 @@ def run_grid(
     check_archs_per(columns, n_archs_per)
     out: list[GridColumn] = []
     benches: dict[str, Benchmark] = {}
-    named = {n.strip() for n in proxies.split(",")}  # `all` names no part: te_nas's parts then get no row
-    asked_best, applied = "best" in named, False
+    named = {n.strip() for n in proxies.split(",")}  # a part not named gets no row (te_nas_lr for te_nas) …
+    if named == {"all"}:  # … but `all` names every metric (session 64: flops and jacob_cov, vkdnw_agg's parts, had none)
+        named = set(list_proxies())
+    asked_best, applied, warned = "best" in named, False, set[str]()
     for name, task in columns:
         bench = benches.setdefault(name, get_benchmark(name, data_dir))
         n = n_archs_per.get(name, n_archs)
@@ -142,7 +144,7 @@ def run_grid(
                         name, task, len(pool), flag, len(pool), len(pool))
         # the names, not resolved proxies: configure reads `best` as this space's recommended fitness
         protocol, batch, asked = configure(bench.space, task, proxies, seed=seed, repeats=repeats,
-                                           init=init or _column_init(bench.space, proxies), data_dir=data_dir)
+                                           init=init or _column_init(bench.space, proxies, warned), data_dir=data_dir)
         proxy_list, skipped = not_applicable(bench.space, asked, protocol, batch)
         if not proxy_list:  # (session 61: a grid where nothing applied ended with 0 and a table of dashes, unsaid)
             log.warning("%s/%s: none of the metrics asked for applies to its networks, its cells stay empty: %s",
@@ -170,17 +172,21 @@ def run_grid(
     return out
 
 
-def _column_init(space: str, proxies: str) -> str | None:
+def _column_init(space: str, proxies: str, warned: set[str] | None = None) -> str | None:
     """None (the column's own protocol) unless ``proxies`` mix protocols on ``space`` (``best`` beside other
-    metrics): then the SWAP protocol's N(0, 1) init for all, with a warning, as the grid's other columns."""
+    metrics): then the SWAP protocol's N(0, 1) init for all, with a warning, as the grid's other columns; once per
+    space where ``warned`` (the spaces warned of) is given (session 64: once per column, 19 times in a default grid)."""
     groups = protocol_groups(space, resolve_for(space, proxies))
     if len(groups) < 2:
         return None
     fitness = [n for d, names in groups if d.get("init") != "gaussian" for n in names]
-    warnings.warn(f"grid: on {space}, {', '.join(fitness)} (the space's recommended fitness `best`, or one it "
-                  "recommended before) is scored under the grid's SWAP protocol (N(0, 1) init) beside the other "
-                  "metrics, not under its fitness protocol; `swapnas grid --proxies best` scores `best` under its own",
-                  stacklevel=2)
+    if warned is None or space not in warned:
+        warnings.warn(f"grid: on {space}, {', '.join(fitness)} (the space's recommended fitness `best`, or one it "
+                      f"recommended before) {'are' if len(fitness) > 1 else 'is'} scored under the grid's SWAP "
+                      "protocol (N(0, 1) init) beside the other metrics, not under its fitness protocol; `swapnas grid "
+                      "--proxies best` scores `best` under its own", stacklevel=2)
+    if warned is not None:
+        warned.add(space)
     return "gaussian"
 
 
@@ -300,11 +306,40 @@ def markdown(cols: list[GridColumn], command: str = "") -> str:
     empty = _empty_cells(cols, names)
     if empty:
         lines += ["", "Cells without ρ (—):", "", *empty]
-    failures = sorted((c.label, r["proxy"], r["errors"][0]) for c in cols for r in c.results if r["errors"])
+    failures = sorted((c.label, _part_named(r["proxy"], names), r["errors"][0]) for c in cols for r in c.results
+                      if r["errors"])
     if failures:
         lines += ["", "Failure messages (the most frequent per metric and column):", ""]
         lines += [f"- {label} {proxy}: {_short(e, 160)}" for label, proxy, e in failures]
+    notes = [f"- {c.label} {line}" for c in cols for r in c.results if r["proxy"] in names
+             for line in _cell_notes(c, r)]
+    if notes:  # (session 64: kept in grid.json only, though the SaturationWarning named a grid report's line)
+        lines += ["", "Cells to read with care:", "", *notes]
     return "\n".join(lines) + "\n"
+
+
+#: what a grid's SATURATED line advises (the grid has no --batch-size or --net: each column runs its space's protocol)
+GRID_SATURATED_FIX = ("score that column with `swapnas correlate` and a larger --batch-size or a smaller scored "
+                      "network (--net)")
+
+
+def _cell_notes(col: GridColumn, r: dict) -> list[str]:
+    """A cell's FILLED and SATURATED lines, as correlate's report gives them."""
+    return ([filled_line(r["proxy"], r["filled"], r["n"])] if r.get("filled") else []) + (
+        [saturated_line(r["proxy"], r["saturated"], r["n"], str(col.protocol["batch_size"]), GRID_SATURATED_FIX)]
+        if r.get("saturated") else [])
+
+
+def _part_named(proxy: str, names: list[str]) -> str:
+    """``proxy``, and the metrics with a row that it is a part of where it has none (session 64: "jacob_cov: …"
+    was the only failure line of a grid whose one row, vkdnw_agg, had counted it at its worst value)."""
+    if proxy in names:
+        return proxy
+    owners = [n for n in names if proxy in get_proxy(n).parts]
+    filled = [n for n in owners if proxy in get_proxy(n).fill_failed]
+    return proxy + (f" (a part of {', '.join(owners)}, without a row of its own"
+                    + (f"; {', '.join(filled)} counted it at its worst value there" if filled else "") + ")"
+                    if owners else "")
 
 
 def _ink(image: Any, value: float) -> str:

@@ -74,27 +74,38 @@ def failure_lines(results: Sequence) -> list[str]:
     and a warning for a SWAP-Score at its ceiling on some archs (``saturated``)."""
     lines = [f"FAILED {r.proxy} ({r.failures} archs in all; {_which(i, len(r.errors))}): {e}"
              for r in results for i, e in enumerate(r.errors)]
-    lines += [f"FILLED {r.proxy}: {r.filled} of its {r.n} scored archs {'has' if r.filled == 1 else 'have'} a part "
-              "that failed ("
-              f"{', '.join(get_proxy(r.proxy).fill_failed)}), counted at that part's worst value over the set, as the "
-              "proxy's published aggregation does, not left out" for r in results if getattr(r, "filled", 0)]
-    return lines + [f"SATURATED {r.proxy}: {r.saturated} of {r.n} archs {_whose_psi(r.proxy)} >= 95% of the 2**S "
-                    "ceiling (S = the "
-                    "batch size; TransNAS jigsaw: 9 tiles per image), where it cannot rank them; use a larger --batch-size or a smaller scored network "
-                    "(--net). (A Ψ at its other ceiling, the hooked neuron count, is named by the first "
-                    "SaturationWarning printed while scoring, one per proxy and process.)"
+    lines += [filled_line(r.proxy, r.filled, r.n) for r in results if getattr(r, "filled", 0)]
+    return lines + [saturated_line(r.proxy, r.saturated, r.n, "the batch size", SATURATED_FIX)
                     for r in results if getattr(r, "saturated", 0)]
+
+
+#: what correlate's and conformance's SATURATED line advises
+SATURATED_FIX = "use a larger --batch-size or a smaller scored network (--net)"
+
+
+def filled_line(proxy: str, filled: int, n: int) -> str:
+    """The FILLED line of a set-level proxy with ``filled`` of its ``n`` archs holding a failed part."""
+    return (f"FILLED {proxy}: {filled} of its {n} scored archs {'has' if filled == 1 else 'have'} a part that failed "
+            f"({', '.join(get_proxy(proxy).fill_failed)}), counted at that part's worst value over the set, as the "
+            "proxy's published aggregation does, not left out")
+
+
+def saturated_line(proxy: str, saturated: int, n: int, samples: str, fix: str) -> str:
+    """The SATURATED line of ``proxy`` with ``saturated`` of its ``n`` archs at the 2**S ceiling (``samples``: what S
+    is; ``fix``: the way out): a SWAP-Score then ranks nothing; a proxy derived from one ranks by its other terms
+    alone (session 64: swap_reg "could not rank them", where its ρ was the size prior's)."""
+    psi = psi_of(get_proxy(proxy))
+    what = ("score" if psi in (None, proxy) else f"have a Ψ ({psi}, which {proxy} is derived from)")
+    where = ("where it cannot rank them" if psi in (None, proxy)
+             else f"where that Ψ is one constant and {proxy} ranks them by its other terms alone")
+    return (f"SATURATED {proxy}: {saturated} of {n} archs {what} >= 95% of the 2**S ceiling (S = {samples}; "
+            f"TransNAS jigsaw: 9 tiles per image), {where}; {fix}. (A Ψ at its other ceiling, the hooked neuron "
+            "count, is named by the first SaturationWarning printed while scoring, one per proxy and process.)")
 
 
 def psi_of(proxy: Proxy) -> str | None:
     """The SWAP-Score ``proxy`` is or is derived from (``swap`` for ``swap_reg`` and ``best``), None if none."""
     return next((name for name in (proxy.name, *proxy.base_names) if name in PSI_SETTINGS), None)
-
-
-def _whose_psi(name: str) -> str:
-    """What sits at the ceiling: a SWAP-Score proxy's score, or the Ψ a derived one (swap_reg, best) is made of."""
-    psi = psi_of(get_proxy(name))
-    return "score" if psi in (None, name) else f"have a Ψ ({psi}, which {name} is derived from)"
 
 
 def constant_lines(results: Sequence[ProxyResult], scores: dict[str, list[float | None]]) -> list[str]:

@@ -40,7 +40,8 @@ class ProxyResult:
     seconds_per_arch: float
     higher_is_better: bool
     errors: list[str] = field(default_factory=list)
-    #: archs whose SWAP-Score Ψ is at >= 95 % of its 2**S ceiling (``swap``, ``swap_ext``, ``swap_fn``; 0 otherwise)
+    #: archs whose SWAP-Score Ψ is at >= 95 % of its 2**S ceiling (``swap``, ``swap_ext``, ``swap_fn``, and since
+    #: session 63 a proxy derived from one: ``swap_reg``, ``best``, by the Ψ it is made of; 0 otherwise)
     saturated: int = 0
     #: archs in the top-10 % subset behind ``top10_spearman`` (None: a results.json written before it was recorded)
     top10_n: int | None = None
