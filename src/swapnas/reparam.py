@@ -40,7 +40,7 @@ def set_through_hook(module: nn.Module, name: str, hook: Any, value: torch.Tenso
     else:
         getattr(module, name + "_orig").copy_(value)
         # spectral_norm: its power iteration, as a pass in train mode runs it (u, v of the old weight gave the new one
-        # a negative "σ", so a layer of the opposite sign: the review's test)
+        # a negative "σ", so a layer of the opposite sign: the audit's test)
         setattr(module, name, hook.compute_weight(module, do_power_iteration=True) if isinstance(hook, SpectralNorm)
                 else hook.apply_mask(module))
 
