@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import sys
 import warnings
 from dataclasses import dataclass, field
 
@@ -58,11 +59,29 @@ def _next(version: str) -> str:
     return str(int(version) + 1) if version.isdigit() else f"{version}.1"
 
 
-def _tail(store: ScoreStore, unchanged: str) -> str:
+def _accepting_command(outside: bool) -> str:
+    """What runs ``store accept-code`` for a metric: ``swapnas``, or for one registered outside the package the
+    script that registers it, as this process was started (session 64: ``swapnas store accept-code`` was advised for
+    a metric of one's own, which that command does not run, so it accepted nothing)."""
+    script = sys.argv[0] if sys.argv else ""
+    if not outside:
+        return "swapnas"
+    if script.endswith(".py") and os.path.basename(script) != "__main__.py" \
+            and not any(part in script for part in ("site-packages", "dist-packages")):
+        return f"python {shlex.quote(script)}"
+    return "python YOUR_SCRIPT.py (the script that registers the metric and runs swapnas's command line)"
+
+
+def _outside(p: Proxy) -> bool:
+    """Whether ``p`` is registered by code outside the package (a metric of one's own)."""
+    return not str(getattr(p.fn, "__module__", "") or "").startswith("swapnas.")
+
+
+def _tail(store: ScoreStore, unchanged: str, outside: bool = False) -> str:
     where = " (in a writable copy: this one is read-only)" if store.read_only else ""
-    return (f". Until then every run on this store warns again; {unchanged}, `swapnas store accept-code "
-            f"{shlex.quote(str(store.path))}`{where} records the code that runs now as the code of its scores; to "
-            "score them anew with the code that runs now, give another --store")
+    return (f". Until then every run on this store warns again; {unchanged}, `{_accepting_command(outside)} store "
+            f"accept-code {shlex.quote(str(store.path))}`{where} records the code that runs now as the code of its "
+            "scores; to score them anew with the code that runs now, give another --store")
 
 
 def _warn_other_version(store: ScoreStore, name: str, version: str, category: type[Warning], what: str,
@@ -99,7 +118,7 @@ def warn_changed_code(store: ScoreStore, proxies: list[Proxy], space: str | None
                 f"proxy {p.name!r}: {_whose(since, 'its function', store)}, under the same version {p.version}, so "
                 f"those scores are reused as they are. If the change "
                 f"alters the values, give the proxy a new version (@register(..., version=\"{_next(p.version)}\")) to "
-                f"score them again{_tail(store, 'if the change leaves the values alone')}"),
+                f"score them again{_tail(store, 'if the change leaves the values alone', _outside(p))}"),
                 stacklevel=user_stacklevel())
 
 

@@ -25,6 +25,12 @@ def listed(items: list[str], last: str = "and") -> str:
     return f" {last} ".join([", ".join(items[:-1]), items[-1]] if items[1:] else items)
 
 
+class NoFitnessWarning(UserWarning):
+    """``best`` asked of a space whose ``FITNESS_PROTOCOL`` names no proxy (no dev data of it chose one): the registry's
+    alias is scored. A category of swapnas's own, so that the command line shows it as one ``swapnas: warning:`` line
+    (session 64: a plain UserWarning pointed at the ``swapnas`` script's line, shown in Python's format)."""
+
+
 class NotFound(KeyError):
     """An unknown proxy, an arch not in a benchmark, a column or score a file lacks; the message says what there is."""
 

@@ -129,9 +129,8 @@ def run_grid(
     check_archs_per(columns, n_archs_per)
     out: list[GridColumn] = []
     benches: dict[str, Benchmark] = {}
-    named = {n.strip() for n in proxies.split(",")}  # a part not named gets no row (te_nas_lr for te_nas) …
-    if named == {"all"}:  # … but `all` names every metric (session 64: flops and jacob_cov, vkdnw_agg's parts, had none)
-        named = set(list_proxies())
+    # a part not named gets no row (te_nas_lr for te_nas), but `all` names every metric (session 64: flops, jacob_cov)
+    named = set(list_proxies()) if proxies.strip() == "all" else {n.strip() for n in proxies.split(",")}
     asked_best, applied, warned = "best" in named, False, set[str]()
     for name, task in columns:
         bench = benches.setdefault(name, get_benchmark(name, data_dir))

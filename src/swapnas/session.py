@@ -22,15 +22,15 @@ from tqdm.auto import tqdm
 
 from .benchmarks import Benchmark
 from .data import Batch, load_batch
-from .errors import did_you_mean
+from .errors import NoFitnessWarning, did_you_mean
 from .executors import Executor, LocalExecutor, ScoreTask
 from .memory_failures import out_of_memory, say_out_of_memory
 from .progress import bar_interval
-from .proxies import Proxy, resolve
+from .proxies import ALIASES, Proxy, resolve
 from .callers import user_stacklevel
 from .code_changes import warn_changed_code
-from .proxies.registry import ALIASES
 from .scoring import Protocol, check_stored_bases, float32_default, with_bases
+from .space_inputs import check_dataset_for
 from .spaces import get_space, net_version
 from .store import Record, ScoreKey, ScoreStore, StoreError
 
@@ -179,9 +179,9 @@ def prepare(
     """Load the input batch and fix the protocol (whose fingerprint includes the batch hash).
     ``images``: with ``image_root``, your own images' ``num_classes`` / ``resolution`` / ``mean`` / ``std``;
     ``labels``: whether a scored metric reads the labels (:func:`~swapnas.data.load_batch`)."""
-    options = {**_batch_options(net), **(images or {})}
-    batch = load_batch(dataset, batch_size, data_dir=data_dir, image_root=image_root,
-                       inputs=inputs, seed=seed, fill=fill, labels=labels, **options)
+    check_dataset_for(space, dataset)  # before the batch: its loader would speak of flags not given (session 64)
+    batch = load_batch(dataset, batch_size, data_dir=data_dir, image_root=image_root, inputs=inputs, seed=seed,
+                       fill=fill, labels=labels, **{**_batch_options(net), **(images or {})})
     protocol = Protocol(space=space, dataset=dataset, batch_size=batch_size, repeats=repeats, seed=seed,
                         init=init, net=dict(net), batch_digest=batch.digest, inputs=inputs,
                         classes=(images or {}).get("num_classes") if image_root else None,
@@ -201,9 +201,9 @@ def resolve_for(space: str, proxies: list[Proxy] | str) -> list[Proxy]:
     asked = [n.strip() for n in proxies.split(",") if n.strip()]
     names = [best_for(space) if n == "best" else n for n in asked]
     if "best" in asked and "proxy" not in getattr(get_space(space), "FITNESS_PROTOCOL", {}):
-        warnings.warn(f"space {space} recommends no fitness (no FITNESS_PROTOCOL): `best` is the registry's alias, "
-                      f"{ALIASES['best']}, chosen on no data of this space; name a proxy instead (e.g. swap, swap_ext)",
-                      UserWarning, stacklevel=user_stacklevel())  # session 53: `swapnas search` said so, correlate not
+        warnings.warn(f"space {space} recommends no fitness (its FITNESS_PROTOCOL names no proxy): `best` is the "  # (53)
+                      f"registry's alias, {ALIASES['best']}, chosen on no data of this space; name a proxy to say "
+                      "which you mean (e.g. swap, swap_ext)", NoFitnessWarning, stacklevel=user_stacklevel())
     if not names:
         raise ValueError(f"--proxies needs at least one proxy name, comma-separated, or 'all' (got {proxies!r}); "
                          "see `swapnas proxies`")

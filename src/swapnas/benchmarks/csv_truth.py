@@ -3,7 +3,7 @@
 ``swapnas correlate --space SPACE --truth FILE.csv`` reads it. Columns, found by name:
 
 - the arch column: the first column whose every value parses as an arch of SPACE
-  (``SPACE.parse``), unless ``--arch-column`` names it;
+  (``SPACE.parse``, or NASLib's key: :func:`swapnas.spaces.arch_reader`), unless ``--arch-column`` names it;
 - the accuracy column: ``--accuracy-column``, else the only numeric column whose name contains
   ``acc`` (two or more such columns: an error asking for ``--accuracy-column``), else the last
   numeric column that is not the arch column;
@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from ..size_prior import count_params_k
-from ..spaces import SPACES, get_space
+from ..spaces import SPACES, arch_reader, get_space
 from ..errors import NotFound
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ def _short(text: str | None, width: int = 100) -> str | None:
 def _space_of(values: list[str], space: str, every: bool = False) -> str | None:
     """Another registered space whose parser reads one of ``values`` (``every``: each of them), or None."""
     for name in SPACES:
-        read = [_parses(get_space(name).parse, v) for v in values if v]
+        read = [_parses(arch_reader(get_space(name)), v) for v in values if v]
         if name != space and read and (all(read) if every else any(read)):
             return name
     return None
@@ -95,12 +95,12 @@ class CsvBenchmark:
         columns = [c for c in rows[0] if c is not None]  # None: csv's key of a row's cells past the header's
         self.has_task_column = "task" in columns  # each row's task from the file, not --dataset
         self.arch_column = arch_column or next(
-            (c for c in columns if all(_parses(mod.parse, r[c]) for r in rows)), None)
+            (c for c in columns if all(_parses(arch_reader(mod), r[c]) for r in rows)), None)
         if arch_column is not None and arch_column not in columns:
             raise ValueError(f"--arch-column {arch_column}: no such column in --truth {self.path} (columns: "
                              f"{', '.join(columns)})")
         if self.arch_column not in columns:
-            raise ValueError(self._no_arch_column(rows, columns, mod.parse))
+            raise ValueError(self._no_arch_column(rows, columns, arch_reader(mod)))
         self.accuracy_column = self._accuracy(rows, columns, accuracy_column)
         tasks = [r.get("task") or dataset for r in rows]
         self.tasks = tuple(dict.fromkeys(tasks))
@@ -111,7 +111,7 @@ class CsvBenchmark:
                         "'task'); every row is scored on --dataset %s", self.path, dataset)
         for line, (r, t) in enumerate(zip(rows, tasks), 2):
             try:
-                arch = mod.parse(r[self.arch_column])
+                arch = arch_reader(mod)(r[self.arch_column])
             except (ValueError, KeyError, TypeError, SyntaxError) as exc:
                 raise ValueError(f"--arch-column {self.arch_column}: line {line} of --truth {self.path} holds "
                                  f"{_short(r[self.arch_column])!r}, not an arch of {space} ({exc}); fix "
@@ -191,7 +191,7 @@ class CsvBenchmark:
 
     def accuracies(self, archs: list, task: str) -> np.ndarray:
         """The archs' accuracies on ``task``; an arch may be given as its string (the space's ``parse``)."""
-        rows, parse = self._task(task), get_space(self.space).parse
+        rows, parse = self._task(task), arch_reader(get_space(self.space))
         out = []
         for a in archs:
             arch = parse(a) if isinstance(a, str) else a

@@ -22,7 +22,7 @@ from typing import Any, NoReturn
 from .._version import __version__
 from ..address_space import low_address_space
 from ..callers import with_brief_warnings
-from ..errors import NotFound
+from ..errors import NotFound, did_you_mean
 from ..malloc import keep_freed_memory
 from ..stops import STOP_SIGNALS
 from ..stops import stop_as_interrupt as _stop  # (SIGTERM and SIGHUP as Ctrl-C: the command's handler)
@@ -57,6 +57,23 @@ class _Parser(argparse.ArgumentParser):
     def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
         _Parser.words = list(sys.argv[1:] if args is None else args)
         return super().parse_known_args(args, namespace)
+
+    def parse_args(self, args: Any = None, namespace: Any = None) -> Any:
+        """As argparse's, but words no option takes are an error of the (sub)command they were given to, with its
+        usage and the nearest of its options (session 64: the top parser's usage of every command, no hint)."""
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            owner: argparse.ArgumentParser = self
+            while (subs := owner._subparsers) is not None:  # the command's parser, a store action's below it
+                action = next(a for a in subs._group_actions if isinstance(a, argparse._SubParsersAction))
+                chosen = getattr(parsed, action.dest or "", None)
+                if chosen not in action.choices:
+                    break
+                owner = action.choices[chosen]
+            flag = next((w.split("=")[0] for w in extras if w.startswith("--")), "")
+            near = did_you_mean(flag, [o for o in owner._option_string_actions if o.startswith("--")]) if flag else ""
+            owner.error(f"unrecognized arguments: {' '.join(extras)}{near}")
+        return parsed
 
     def error(self, message: str) -> NoReturn:
         flag = re.fullmatch(r"argument (--[\w-]+): expected one argument", message)

@@ -426,14 +426,18 @@ def store(args: argparse.Namespace) -> int:
         text = check_text(checked)
     bad = checked is not None and not checked.ok
     damaged = f"the score store {args.store} is damaged; {damaged_advice(args.store)}" if bad else ""
+    if args.store_action == "accept-code" and args.names and report.not_running:  # (session 64: exit 0, nothing done)
+        damaged = (f"{', '.join(report.not_running)} not accepted: this process does not run that code (another "
+                   "version, or a metric of your own: run accept-code from the script that registers it, python "
+                   "my_script.py store accept-code …)")
     if getattr(args, "json", False):  # one document: a damaged store's report holds the error (session 56: two)
         print_json(json.dumps({**asdict(report), **({"ok": checked.ok} if checked is not None else {}),
-                               **({"error": damaged, "exit": EXIT_ERROR} if bad else {})}))
-        if bad:
+                               **({"error": damaged, "exit": EXIT_ERROR} if damaged else {})}))
+        if damaged:
             print(f"swapnas: error: {damaged}", file=sys.stderr)
             return EXIT_ERROR
     elif not getattr(args, "quiet", False) or args.store_action != "check":
         print(text)
-    if bad:
+    if damaged:
         raise StoreError(damaged)
     return EXIT_OK

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from torch import nn
 
-from ..spaces import darts
+from ..spaces import arch_reader, darts
 from ..spaces.darts_genotype import Genotype, parse
 
 
@@ -137,6 +137,8 @@ def load_genotype(text: str) -> Genotype:
     s = text.strip()
     if s.startswith("Genotype("):
         return parse(s)
+    if s.startswith("[") and not Path(s).expanduser().exists():  # NASLib's NB301 key (session 64: refused)
+        return arch_reader(darts)(s)
     path = Path(s).expanduser()
     if not path.is_file():
         raise FileNotFoundError(f"--genotype {text!r} is neither a 'Genotype(normal=[...], ...)' string nor an "
