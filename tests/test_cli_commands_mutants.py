@@ -642,8 +642,8 @@ def test_correlate_shard_scores_its_slice_and_says_so(correlate_parts, capsys) -
 @pytest.fixture
 def grid_parts(monkeypatch, tmp_path) -> SimpleNamespace:
     parts = SimpleNamespace(executor=FakeExecutor(), out=tmp_path / "g", data=Recorder())
-    parts.cols = [SimpleNamespace(results=[{"failures": 1}, {"failures": 0}]),
-                  SimpleNamespace(results=[{"failures": 2}])]
+    parts.cols = [SimpleNamespace(results=[{"proxy": "swap", "failures": 1}, {"proxy": "params", "failures": 0}]),
+                  SimpleNamespace(results=[{"proxy": "synflow", "failures": 2}])]
 
     def run_grid(columns: list, **kw: Any) -> list:
         if kw["shard"] is not None:

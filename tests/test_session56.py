@@ -320,7 +320,8 @@ def test_json_gives_one_document_for_an_error_argparse_finds(capsys) -> None:
     """--json printed nothing on stdout when argparse refused an argument (a range, a choice, a missing flag)."""
     for argv, error in ((["--json", "correlate", "--archs", "0", "--out", "x"],
                          "swapnas correlate: argument --archs: --archs must be >= 1 (got 0)"),
-                        (["correlate", "--json", "--bogus", "--out", "x"], "swapnas: unrecognized arguments: --bogus"),
+                        (["correlate", "--json", "--bogus", "--out", "x"],  # (the command's, since session 64)
+                         "swapnas correlate: unrecognized arguments: --bogus"),
                         (["--json", "corelate"], None)):
         with pytest.raises(SystemExit) as exc:
             cli.main(argv)

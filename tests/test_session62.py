@@ -873,7 +873,8 @@ def test_an_abbreviated_json_flag_gets_json_errors_too(capsys) -> None:
     for flag in ("--js", "--jso", "--json"):
         with pytest.raises(SystemExit):
             main([flag, "correlate", "--bogus", "--out", "x"])
-        assert json.loads(capsys.readouterr().out) == {"error": "swapnas: unrecognized arguments: --bogus", "exit": 2}
+        assert json.loads(capsys.readouterr().out) == {"error": "swapnas correlate: unrecognized arguments: --bogus",
+                                                             "exit": 2}  # (the command's error since session 64)
     with pytest.raises(SystemExit):
         main(["correlate", "--bogus", "--out", "x"])
     assert capsys.readouterr().out == ""

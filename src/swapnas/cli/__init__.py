@@ -22,7 +22,7 @@ from typing import Any, NoReturn
 from .._version import __version__
 from ..address_space import low_address_space
 from ..callers import with_brief_warnings
-from ..errors import NotFound, did_you_mean
+from ..errors import NotFound, near_names
 from ..malloc import keep_freed_memory
 from ..stops import STOP_SIGNALS
 from ..stops import stop_as_interrupt as _stop  # (SIGTERM and SIGHUP as Ctrl-C: the command's handler)
@@ -71,8 +71,8 @@ class _Parser(argparse.ArgumentParser):
                     break
                 owner = action.choices[chosen]
             flag = next((w.split("=")[0] for w in extras if w.startswith("--")), "")
-            near = did_you_mean(flag, [o for o in owner._option_string_actions if o.startswith("--")]) if flag else ""
-            owner.error(f"unrecognized arguments: {' '.join(extras)}{near}")
+            near = near_names(flag, [o for o in owner._option_string_actions if o.startswith("--")], cutoff=0.75)
+            owner.error(f"unrecognized arguments: {' '.join(extras)}{f'; did you mean {near}?' if near else ''}")
         return parsed
 
     def error(self, message: str) -> NoReturn:
