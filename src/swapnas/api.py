@@ -200,9 +200,11 @@ def score(model: nn.Module, inputs: Any, proxies: str | Sequence[str] = "auto", 
     ``train``: True (the protocol) scores every module in train mode (BatchNorm on the batch's statistics, dropout
     active, drawn from ``seed``); False keeps each module's own mode (a pretrained model left in ``eval()``).
     The caller's model is never changed (each repeat scores a copy). Hooks the caller registered on its modules are
-    copied with it and run on each copy's passes (some are part of what the model computes, e.g. pruning's masks;
-    not those on a ``torch.compile`` wrapper, whose eager module is scored): remove hooks that only observe (e.g.
-    ones that keep activations) before scoring. Not thread-safe: each repeat seeds torch's
+    copied with it and run on each copy's passes (some are part of what the model computes; not those on a
+    ``torch.compile`` wrapper, whose eager module is scored; the older weight_norm, spectral_norm and pruning hooks
+    are drawn through and baked into the copy's weights, :mod:`swapnas.reparam`): remove hooks that only observe
+    (e.g. ones that keep activations) before scoring. A caller's ``torch.autocast`` is off while a metric scores
+    (``devices.without_autocast``); quantized and exported models are refused. Not thread-safe: each repeat seeds torch's
     process-wide RNG (and gives its state back), so two threads scoring at once take each other's draws; score in
     parallel with processes (the command line's workers), not threads. Lazy modules are materialised on a copy by one
     pass first. Raises :class:`UnsupportedModel` (a ValueError) naming the proxy and why it cannot score this model.

@@ -240,7 +240,8 @@ def swap_score(model: nn.Module, inputs: Inputs, *, activations: Sequence[type[n
 
     The model is used as it is: no re-initialisation, its train/eval mode is
     untouched, no gradients are kept, and (by default) buffers such as BatchNorm
-    running statistics are restored afterwards. Hooks are removed even on error.
+    running statistics are restored afterwards. Hooks are removed even on error. The pass runs with a caller's
+    ``torch.autocast`` off and each ``torch.compile``'d submodule's eager module in its place (put back after).
 
     Args:
         model: any ``nn.Module``; it must run ``model(inputs)`` (``model(*inputs)`` for a tuple,
