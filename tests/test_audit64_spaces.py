@@ -108,3 +108,26 @@ def test_image_dataset_for_a_space_that_cannot_take_it_names_the_space_not_unuse
     assert code == 2
     assert "--image-root" not in err and "--num-classes" not in err, err  # none of these was given
     assert takes in err, err  # the datasets the space does take
+
+
+def test_the_inputs_check_names_what_a_space_reads_and_leaves_a_space_of_ones_own_alone(monkeypatch) -> None:
+    """The rule behind the refusals above: the datasets a space names itself (FINAL_NETS, TASKS) and its benchmarks'
+    tasks, all of one kind; a space that names none (one of your own) or mixes kinds is not checked."""
+    from types import SimpleNamespace
+
+    from swapnas import space_inputs
+
+    with pytest.raises(ValueError, match=r"^--dataset cola is a GLUE task, and space darts's networks read images: "
+                                         r"choose one of cifar10, cifar100, imagenet16-120, imagenet$"):
+        space_inputs.check_dataset_for("darts", "cola")
+    with pytest.raises(ValueError, match=r"is an image dataset, and space flexibert's networks read token ids of a "
+                                         r"GLUE task: choose one of glue, cola"):
+        space_inputs.check_dataset_for("flexibert", "cifar10")
+    for space, dataset in (("nb101", "imagenet"), ("darts", "imagenet"), ("transnas_macro", "jigsaw"),
+                           ("flexibert", "sts"), ("nb201", "no_such_name")):  # (an unknown name: the loader's)
+        space_inputs.check_dataset_for(space, dataset)
+    monkeypatch.setattr(space_inputs, "get_space", lambda name: SimpleNamespace())
+    assert space_inputs.space_datasets("mine") is None
+    space_inputs.check_dataset_for("mine", "cola")
+    monkeypatch.setattr(space_inputs, "get_space", lambda name: SimpleNamespace(FINAL_NETS={"cifar10": {}, "sts": {}}))
+    assert space_inputs.space_datasets("mixed") is None
