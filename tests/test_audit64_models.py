@@ -48,7 +48,7 @@ def _compiled(module: nn.Module) -> nn.Module:
         pytest.skip(f"torch.compile: {exc}")
 
 
-# --- 1. swap_score on a model that HOLDS a torch.compile'd submodule ---------------------------------------------------
+# --- 1. swap_score on a model that HOLDS a torch.compile'd submodule -------------------------------------------------
 
 def test_swap_score_counts_the_relus_inside_a_compiled_submodule_that_has_run() -> None:
     """swap_score unwraps a compiled *model* (swap_checks.eager) but not a compiled *submodule*: once that submodule's
@@ -97,8 +97,8 @@ def _cnn() -> nn.Sequential:
                                   "prune_after_no_grad_pass", "spectral_norm_after_no_grad_pass"])
 def test_the_gaussian_draw_is_not_silently_lost_on_hook_based_reparametrisations(form: str) -> None:
     """`score`'s N(0, 1) init writes into `conv.weight`, which the hook-based torch.nn.utils.spectral_norm /
-    weight_norm / prune recompute from `weight_orig` (`weight_g`, `weight_v`) at every forward: the draw of that layer is
-    lost and its caller's weights are scored beside the other layers' draws (swap 921/936 at seeds 0/1 where the
+    weight_norm / prune recompute from `weight_orig` (`weight_g`, `weight_v`) at every forward: the draw of that layer
+    was lost and its caller's weights are scored beside the other layers' draws (swap 921/936 at seeds 0/1 where the
     plain and the parametrizations.spectral_norm model give 971/997). The copy is refused (UnsupportedModel) only
     where deepcopy happened to fail (weight_norm or prune before any no-grad pass). Now the drawn weights are scored
     (the plain model's value: with zero biases and no norm, a positive per-layer scale keeps every ReLU pattern; the
@@ -163,7 +163,8 @@ def test_az_nas_trainability_on_a_reentrant_checkpointed_block_is_not_a_silent_d
         warnings.simplefilter("ignore")
         with pytest.raises(UnsupportedModel, match=r"block Conv2d of _Ckpt ran without autograd.*use_reentrant=Fal"):
             swapnas.score(ckpt, (x, y), "az_nas_trainability")
-        with pytest.raises(UnsupportedModel, match=r"does not require grad \(a part of the model ran without autograd"):
+        with pytest.raises(UnsupportedModel, match=r"does not require grad \(if a part of the model ran without "
+                                                   r"autograd"):
             swapnas.score(ckpt, (x, y), "fisher")
     ckpt.reentrant = False
     assert swapnas.score(ckpt, (x, y), "az_nas_trainability")["az_nas_trainability"] == pytest.approx(want, rel=1e-6)
@@ -239,7 +240,7 @@ def test_a_model_with_a_sparse_parameter_is_scored_or_refused_for_what_it_is() -
     assert m.w.is_sparse and torch.equal(m.w.detach().to_dense(), w.to_dense())
 
 
-# --- 6. the caller's torch.autocast reaches swapnas's own exact arithmetic ---------------------------------------------
+# --- 6. the caller's torch.autocast reaches swapnas's own exact arithmetic -------------------------------------------
 
 def test_swap_score_under_the_callers_autocast_is_exact() -> None:
     """Up to 20 samples, _DistinctPatterns indexes its 2**S table with `torch.mm(weights, bits)` (sums of powers of two,

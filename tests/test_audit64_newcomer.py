@@ -150,9 +150,13 @@ def test_the_accepting_command_is_the_script_that_registers_an_outside_metric(mo
     monkeypatch.setattr(sys, "argv", ["/home/me/my swapnas.py", "correlate"])
     assert code_changes._accepting_command(False) == "swapnas"
     assert code_changes._accepting_command(True) == "python '/home/me/my swapnas.py'"
-    for script in ("/usr/lib/python3/site-packages/ipykernel_launcher.py", "/x/dist-packages/y.py",
-                   "/x/swapnas/__main__.py", "/usr/bin/swapnas", ""):
-        monkeypatch.setattr(sys, "argv", [script])
+    monkeypatch.setattr(sys, "argv", ["/home/me/run.py", "-v", "store", "check"])
+    assert code_changes._accepting_command(True) == "python /home/me/run.py"
+    for argv in (["/usr/lib/python3/site-packages/ipykernel_launcher.py", "correlate"],
+                 ["/x/dist-packages/y.py", "grid"],
+                 ["/x/swapnas/__main__.py", "correlate"], ["/usr/bin/swapnas", "correlate"], [""],
+                 ["/home/me/run.py"], ["/home/me/run.py", "--seed", "3"]):  # (a script of search_arch's: the review)
+        monkeypatch.setattr(sys, "argv", argv)
         assert code_changes._accepting_command(True).startswith("python YOUR_SCRIPT.py (the script that registers")
     monkeypatch.setattr(sys, "argv", [])
     assert code_changes._accepting_command(True).startswith("python YOUR_SCRIPT.py")
@@ -162,7 +166,8 @@ def test_the_accepting_command_is_the_script_that_registers_an_outside_metric(mo
     (["correlate", "--proxy", "swap"], "usage: swapnas correlate", "unrecognized arguments: --proxy swap; did you mean "
                                                                    "'--proxies'?"),
     (["correlate", "--data_dir", "x"], "usage: swapnas correlate", "did you mean '--data-dir'"),
-    (["store", "accept-code", "s.sqlite", "--foo"], "usage: swapnas store accept-code", "unrecognized arguments: --foo"),
+    (["store", "accept-code", "s.sqlite", "--foo"], "usage: swapnas store accept-code",
+     "unrecognized arguments: --foo"),
     (["correlate", "extra"], "usage: swapnas correlate", "unrecognized arguments: extra\n"),
 ])
 def test_an_unknown_option_is_the_error_of_the_command_it_was_given_to(argv, usage, said, tmp_path, capsys):
@@ -183,3 +188,12 @@ def test_an_unknown_option_under_json_is_one_document_naming_the_command(tmp_pat
         main(["correlate", "--json", "--proxy", "swap", "--out", str(tmp_path / "o")])
     out = capsys.readouterr().out
     assert out.startswith('{"error": "swapnas correlate: unrecognized arguments: --proxy swap; did you mean '), out
+
+
+def test_the_commands_an_accepting_script_is_run_with_are_the_command_lines():
+    """code_changes cannot import the command line (a layer above it): its copy of the command names must not drift."""
+    from swapnas.cli import build_parser
+    from swapnas.code_changes import _COMMANDS
+
+    parser = build_parser()
+    assert sorted(parser._subparsers._group_actions[0].choices) == sorted(_COMMANDS)  # type: ignore[union-attr]

@@ -48,7 +48,9 @@ def test_darts_parse_reads_naslib_nb301_keys_like_the_other_spaces() -> None:
     assert arch_reader(darts)(key) == g  # … and what reads a user's arch falls back to it (the space's parse not:
     assert arch_reader(darts)(str(g)) == g  # its module's digest is in every darts store)
     with pytest.raises(ValueError, match=r"must look like 'Genotype\(normal=\[\.\.\.\], \.\.\.\)'"):
-        arch_reader(darts)("[[(9, 9)]]")  # neither form: the own form's error
+        arch_reader(darts)("Genotype(normal=[oops")  # neither form: the own form's error …
+    with pytest.raises(ValueError, match=r"^not an arch of its own form, and as NASLib's key: "):
+        arch_reader(darts)("[[(9, 9)]]")  # … or the key's, for a text shaped like a key
     from swapnas.train.recipe import load_genotype
     assert load_genotype(key) == g  # `swapnas train --genotype KEY` was refused
 

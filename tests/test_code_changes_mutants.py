@@ -86,8 +86,8 @@ def test_a_changed_proxy_warns_whole_once_with_the_date(tmp_path, utc):
             "00:00), under the same version 2, so those scores are reused as they are. If the change alters the "
             "values, give the proxy a new version (@register(..., version=\"3\")) to score them again. Until then "
             "every run on this store warns again; if the change leaves the values alone, "
-            f"`{code_changes._accepting_command(True)} store accept-code {path}` records the code that runs now as the code of its scores; to score them anew with the code that "
-            "runs now, give another --store"]
+            f"`{code_changes._accepting_command(True)} store accept-code {path}` records the code that runs now as "
+            "the code of its scores; to score them anew with the code that runs now, give another --store"]
         # once per store and name in this process, whatever the code is now
         assert _warned(lambda: warn_changed_code(store, [_proxy(_min)])) == []
 

@@ -103,8 +103,8 @@ def test_the_fitness_choices_messages_are_whole(monkeypatch, caplog) -> None:
     with caplog.at_level(logging.WARNING, logger="swapnas.search.fitness"):
         chosen, _ = choose_fitness("toy", "best")
     assert [r.getMessage() for r in caplog.records] == [
-        f"space toy recommends no fitness (its FITNESS_PROTOCOL names no proxy): --fitness best is the registry's alias, "
-        f"{chosen.name}, under the space's scoring defaults, chosen on no data of this space; name one with "
+        "space toy recommends no fitness (its FITNESS_PROTOCOL names no proxy): --fitness best is the registry's "
+        f"alias, {chosen.name}, under the space's scoring defaults, chosen on no data of this space; name one with "
         "--fitness (e.g. swap, swap_reg)"]
     with pytest.raises(ValueError) as err:
         choose_fitness("nb201", "az_nas")

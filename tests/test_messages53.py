@@ -103,7 +103,8 @@ def test_best_on_a_space_without_a_recommended_fitness_is_warned_about_in_correl
     from swapnas.session import resolve_for
 
     with pytest.warns(UserWarning, match=r"^space nb101 recommends no fitness \(its FITNESS_PROTOCOL names no proxy\): "
-                                         r"`best` is the registry's alias, swap_darts, chosen on no data of this space; name"):
+                                         r"`best` is the registry's alias, swap_darts, chosen on no data of this "
+                                         r"space; name"):
         assert [p.name for p in resolve_for("nb101", "swap, best")] == ["swap", "swap_darts"]
     with warnings.catch_warnings():
         warnings.simplefilter("error")

@@ -192,7 +192,8 @@ def test_a_proxy_edited_under_the_same_version_warns_once_and_reuses_its_scores(
     assert 'version="4"' in warned[0] and str(path) in warned[0]
     monkeypatch.setattr(code_changes, "_CODE_CHECKED", set())
     again, warned = _run(path, _logit_max, "review18_code")  # until session 55 this run was quiet
-    assert again == first and len(warned) == 1 and f"`{code_changes._accepting_command(True)} store accept-code {path}`" in warned[0]
+    assert again == first and len(warned) == 1
+    assert f"`{code_changes._accepting_command(True)} store accept-code {path}`" in warned[0]
     from swapnas.proxies.code import code_digest
     from swapnas.store import ScoreStore
 
@@ -292,8 +293,8 @@ def test_best_on_a_space_that_recommends_no_fitness_says_so(monkeypatch, caplog)
     monkeypatch.setitem(SPACES, "toy", "tests.toy_space")
     with caplog.at_level("WARNING"):
         chosen, _ = choose_fitness("toy", "best")
-    assert f"space toy recommends no fitness (its FITNESS_PROTOCOL names no proxy): --fitness best is the registry's alias, " \
-           f"{chosen.name}" in caplog.text
+    assert "space toy recommends no fitness (its FITNESS_PROTOCOL names no proxy): --fitness best is the registry's " \
+           f"alias, {chosen.name}" in caplog.text
     caplog.clear()
     with caplog.at_level("WARNING"):
         choose_fitness("nb201", "best")

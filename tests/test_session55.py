@@ -345,8 +345,8 @@ def test_review55_small_gaps(tmp_path) -> None:
         from types import SimpleNamespace
         code_changes.warn_changed_code(store, [SimpleNamespace(name="toy", version="1", fn=_one_score_store)])
     code_changes._CODE_CHECKED.clear()
-    assert f"`{code_changes._accepting_command(True)} store accept-code '{path}'` (in a writable copy: this one is read-only) records" in str(
-        caught[0].message)
+    assert f"`{code_changes._accepting_command(True)} store accept-code '{path}'` (in a writable copy: this one is " \
+        "read-only) records" in str(caught[0].message)
 
 
 def test_prefetch_names_several_metrics_that_change_the_network_in_the_plural(caplog) -> None:

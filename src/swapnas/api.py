@@ -204,10 +204,11 @@ def score(model: nn.Module, inputs: Any, proxies: str | Sequence[str] = "auto", 
     ``torch.compile`` wrapper, whose eager module is scored; the older weight_norm, spectral_norm and pruning hooks
     are drawn through and baked into the copy's weights, :mod:`swapnas.reparam`): remove hooks that only observe
     (e.g. ones that keep activations) before scoring. A caller's ``torch.autocast`` is off while a metric scores
-    (``devices.without_autocast``); quantized and exported models are refused. Not thread-safe: each repeat seeds torch's
-    process-wide RNG (and gives its state back), so two threads scoring at once take each other's draws; score in
-    parallel with processes (the command line's workers), not threads. Lazy modules are materialised on a copy by one
-    pass first. Raises :class:`UnsupportedModel` (a ValueError) naming the proxy and why it cannot score this model.
+    (``devices.without_autocast``); quantized and exported models are refused. Not thread-safe: each repeat seeds
+    torch's process-wide RNG (and gives its state back), so two threads scoring at once take each other's draws;
+    score in parallel with processes (the command line's workers), not threads. Lazy modules are materialised on a
+    copy by one pass first. Raises :class:`UnsupportedModel` (a ValueError) naming the proxy and why it cannot score
+    this model.
 
     Example:
         >>> net = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.Flatten(), nn.LazyLinear(10))

@@ -163,8 +163,8 @@ def hint(p: Proxy, model: nn.Module, batch: Batch, exc: Exception) -> str:
             and batch.targets.dim() == 1:  # session 52: the read's warning alone said so
         return " (float labels are read as regression targets: for class labels pass y.long())"
     if "does not require grad" in str(exc):  # (session 64: torch's bare words)
-        return f" (a part of the model ran without autograd: {NO_GRAD_BLOCK}; use use_reentrant=False, or turn " \
-            "checkpointing off)"
+        return f" (if a part of the model ran without autograd: {NO_GRAD_BLOCK}; with checkpointing, use " \
+            "use_reentrant=False or turn it off)"
     if "Expected more than 1 value per channel" in str(exc):
         return " (BatchNorm normalises by the batch in train mode, as every proxy runs it: pass S >= 2 samples)"
     if isinstance(exc, TypeError) and "required positional argument" in str(exc):

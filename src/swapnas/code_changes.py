@@ -59,6 +59,10 @@ def _next(version: str) -> str:
     return str(int(version) + 1) if version.isdigit() else f"{version}.1"
 
 
+#: swapnas's commands (``swapnas.cli``, a layer above this one): a script run with one of them runs the command line
+_COMMANDS = ("correlate", "grid", "search", "train", "conformance", "proxies", "export", "store")
+
+
 def _accepting_command(outside: bool) -> str:
     """What runs ``store accept-code`` for a metric: ``swapnas``, or for one registered outside the package the
     script that registers it, as this process was started (session 64: ``swapnas store accept-code`` was advised for
@@ -67,7 +71,9 @@ def _accepting_command(outside: bool) -> str:
     if not outside:
         return "swapnas"
     if script.endswith(".py") and os.path.basename(script) != "__main__.py" \
-            and not any(part in script for part in ("site-packages", "dist-packages")):
+            and not any(part in script for part in ("site-packages", "dist-packages")) \
+            and any(word in _COMMANDS for word in sys.argv[1:3]):  # it runs the command line (a script that calls
+        # swapnas.search_arch would start its search again: the review of session 64)
         return f"python {shlex.quote(script)}"
     return "python YOUR_SCRIPT.py (the script that registers the metric and runs swapnas's command line)"
 
@@ -75,6 +81,11 @@ def _accepting_command(outside: bool) -> str:
 def _outside(p: Proxy) -> bool:
     """Whether ``p`` is registered by code outside the package (a metric of one's own)."""
     return not str(getattr(p.fn, "__module__", "") or "").startswith("swapnas.")
+
+
+def _own_space(modules: list) -> bool:
+    """Whether a space's network modules are code outside the package (a space of one's own)."""
+    return not all(str(m.__name__).startswith("swapnas.") for m in modules)
 
 
 def _tail(store: ScoreStore, unchanged: str, outside: bool = False) -> str:
@@ -140,7 +151,8 @@ def warn_changed_network(store: ScoreStore, space: str, version: str) -> None:
             f"space {space!r}: {_whose(since, built, store, 'the scores')}, under the same network version {version}, "
             f"so those scores are reused as they are. If the networks changed, set NET_VERSION = \"{_next(version)}\" "
             "in the space's module to score them again"
-            f"{_tail(store, 'if only other code changed (parsing, mutation, docs)')}"), stacklevel=user_stacklevel())
+            f"{_tail(store, 'if only other code changed (parsing, mutation, docs)', _own_space(modules))}"),
+            stacklevel=user_stacklevel())
 
 
 @dataclass

@@ -38,6 +38,18 @@ def _set_through(m: nn.Module, name: str, value: torch.Tensor) -> None:
         original.copy_(value)
 
 
+def _fill(m: nn.Module, name: str, value: float) -> None:
+    """``m.<name>`` set to ``value`` everywhere: through its parametrization or its older hook where it has one (a
+    value written into the computed tensor is lost at the next pass), else in place."""
+    tensor: torch.Tensor = getattr(m, name)
+    if parametrize.is_parametrized(m, name):
+        _set_through(m, name, torch.full_like(tensor, value))
+    elif (hook := hooked(m, name)) is not None:
+        set_through_hook(m, name, hook, torch.full_like(tensor, value))
+    else:
+        tensor.fill_(value)
+
+
 def _hf_conv1d(m: nn.Module) -> bool:
     """Whether ``m`` is Hugging Face's ``Conv1D`` (``transformers.pytorch_utils``: GPT-2's linear maps, the weight
     stored transposed), a Linear in all but name (session 60: GPT-2's init drew nothing, so seeds changed nothing)."""
@@ -76,16 +88,12 @@ def gaussian_init(model: nn.Module, generator: torch.Generator) -> None:
                     set_through_hook(m, "weight", hook, drawn)
                 elif id(weight) not in kept:
                     _normal_(weight, generator)
-                if parametrize.is_parametrized(m, "bias"):
-                    _set_through(m, "bias", torch.zeros_like(getattr(m, "bias")))
-                elif (hook := hooked(m, "bias")) is not None:
-                    set_through_hook(m, "bias", hook, torch.zeros_like(getattr(m, "bias")))
-                elif (bias := getattr(m, "bias", None)) is not None:
-                    bias.zero_()
+                if getattr(m, "bias", None) is not None:
+                    _fill(m, "bias", 0.0)
             elif isinstance(m, nn.modules.batchnorm._NormBase):
-                if m.affine:
-                    m.weight.fill_(1.0)
-                    m.bias.zero_()
+                if m.affine:  # (through a parametrization or an older hook: a pruned γ kept its values, the review)
+                    _fill(m, "weight", 1.0)
+                    _fill(m, "bias", 0.0)
                 if m.track_running_stats:
                     m.reset_running_stats()
 

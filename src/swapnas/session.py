@@ -201,7 +201,7 @@ def resolve_for(space: str, proxies: list[Proxy] | str) -> list[Proxy]:
     asked = [n.strip() for n in proxies.split(",") if n.strip()]
     names = [best_for(space) if n == "best" else n for n in asked]
     if "best" in asked and "proxy" not in getattr(get_space(space), "FITNESS_PROTOCOL", {}):
-        warnings.warn(f"space {space} recommends no fitness (its FITNESS_PROTOCOL names no proxy): `best` is the "  # (53)
+        warnings.warn(f"space {space} recommends no fitness (its FITNESS_PROTOCOL names no proxy): `best` is the "
                       f"registry's alias, {ALIASES['best']}, chosen on no data of this space; name a proxy to say "
                       "which you mean (e.g. swap, swap_ext)", NoFitnessWarning, stacklevel=user_stacklevel())
     if not names:

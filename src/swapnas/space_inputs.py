@@ -30,7 +30,7 @@ def space_datasets(space: str) -> tuple[str, tuple[str, ...]] | None:
     if kinds == {"a GLUE task"}:
         return "token ids of a GLUE task", GLUE_TASKS
     if kinds == {"a Taskonomy task"}:
-        return "its Taskonomy tasks", tuple(getattr(module, "TASKS", None) or sorted(known))
+        return "its tasks' inputs (Taskonomy)", tuple(getattr(module, "TASKS", None) or sorted(known))
     return None
 
 

@@ -12,7 +12,7 @@ from torch import nn
 
 #: why a gradient proxy may find no gradient through a part of the model (session 64)
 NO_GRAD_BLOCK = ("torch.utils.checkpoint with use_reentrant=True (Hugging Face's gradient checkpointing) runs its "
-                 "blocks so, as does a torch.no_grad inside forward")
+                 "blocks so, as does a torch.no_grad or a .detach() inside forward")
 
 #: what a model built on the meta device lacks, and the way out (said by ``swap_score`` and by ``score``)
 META_WEIGHTS = ("the model's weights are on the meta device and hold no values (built under torch.device('meta') or "
@@ -134,7 +134,9 @@ def quantized(model: nn.Module) -> str | None:
     names: list[str] = []
     for name, m in model.named_modules():
         if ".quantized" in type(m).__module__ and type(m).__module__.startswith("torch.") \
-                and not any(name.startswith(f"{n}.") for n in names):  # (not a layer's own packed parameters)
+                and hasattr(m, "_packed_params") \
+                and not any(name.startswith(f"{n}.") for n in names):  # (not a layer's own packed parameters;
+            # not FloatFunctional, a float helper of a model built for quantization: the review of session 64)
             names.append(name or type(m).__name__)
     if not names and not any(t.is_quantized for t in (*model.parameters(), *model.buffers())):
         return None

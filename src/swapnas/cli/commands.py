@@ -407,6 +407,13 @@ def export_store(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _not_accepted(names: list[str], report: Any) -> list[str]:
+    """The names asked of accept-code of which no recorded version is accepted or already the running code (an
+    older version beside an accepted one is no failure: the review of session 64)."""
+    done = [*report.accepted, *report.unchanged]
+    return [w for w in names or [] if not any(w in (n, n.rpartition("@")[0]) for n in done)]
+
+
 def store(args: argparse.Namespace) -> int:
     """``swapnas store check|salvage|merge|accept-code``: print the report (--json: as JSON); a damaged store
     exits 2."""
@@ -426,10 +433,10 @@ def store(args: argparse.Namespace) -> int:
         text = check_text(checked)
     bad = checked is not None and not checked.ok
     damaged = f"the score store {args.store} is damaged; {damaged_advice(args.store)}" if bad else ""
-    if args.store_action == "accept-code" and args.names and report.not_running:  # (session 64: exit 0, nothing done)
-        damaged = (f"{', '.join(report.not_running)} not accepted: this process does not run that code (another "
-                   "version, or a metric of your own: run accept-code from the script that registers it, python "
-                   "my_script.py store accept-code …)")
+    if args.store_action == "accept-code" and (left := _not_accepted(args.names, report)):  # (session 64: exit 0)
+        damaged = (f"{', '.join(left)} not accepted: this process runs none of its recorded versions (another version, "
+                   "or a metric of your own: run accept-code from the script that registers it, python my_script.py "
+                   "store accept-code …)")
     if getattr(args, "json", False):  # one document: a damaged store's report holds the error (session 56: two)
         print_json(json.dumps({**asdict(report), **({"ok": checked.ok} if checked is not None else {}),
                                **({"error": damaged, "exit": EXIT_ERROR} if damaged else {})}))

@@ -279,7 +279,8 @@ def add_train(sub: Sub) -> None:
         "run's result.json and history.json).",
     )
     p.add_argument("--genotype", required=True,
-                   help="'Genotype(normal=[...], ...)' string, or a result.json of `swapnas search --space darts`")
+                   help="'Genotype(normal=[...], ...)' string, NASLib's NB301 key ('[[(0, 2), ...], [...]]'), or a "
+                   "result.json of `swapnas search --space darts`")
     p.add_argument("--dataset", default="cifar10", choices=list(RECIPES), help="recipe, network and data (default cifar10)")
     src = p.add_mutually_exclusive_group()
     src.add_argument("--data-root", default=None, help="cifar10: the folder holding cifar-10-batches-py/; "

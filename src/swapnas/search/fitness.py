@@ -85,9 +85,9 @@ def choose_fitness(space: str, fitness: str, refine: int | None = None, refine_r
     own = getattr(get_space(space), "FITNESS_PROTOCOL", {}) if fitness == "best" else {}
     chosen = get_proxy(best_for(space) if fitness == "best" else fitness)
     if fitness == "best" and "proxy" not in own and warn:
-        log.warning("space %s recommends no fitness (its FITNESS_PROTOCOL names no proxy): --fitness best is the registry's "
-                    "alias, %s, under the space's scoring defaults, chosen on no data of this space; name one "
-                    "with --fitness (e.g. swap, swap_reg)", space, chosen.name)
+        log.warning("space %s recommends no fitness (its FITNESS_PROTOCOL names no proxy): --fitness best is the "
+                    "registry's alias, %s, under the space's scoring defaults, chosen on no data of this space; name "
+                    "one with --fitness (e.g. swap, swap_reg)", space, chosen.name)
     if chosen.parts:
         raise ValueError(f"--fitness {fitness}: a set-level proxy ranks a whole candidate set and has no per-arch "
                          "value; choose a per-arch or derived proxy (`swapnas proxies`)")

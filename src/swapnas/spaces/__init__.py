@@ -136,8 +136,9 @@ def map_rows(name: str, task: str) -> int:
 def arch_reader(module: ModuleType) -> Callable[[str], Any]:
     """The space's ``parse``, falling back to its ``parse_naslib`` (NASLib's keys, e.g. a DARTS genotype's NB301 key,
     as ``zc_nasbench301.json`` and ``swapnas export --format naslib-zc`` write it) where it has one and the text is not
-    of its own form; the own form's error where neither reads it (session 64: a --truth CSV keyed as NASLib's file
-    held "no darts archs", though the benchmark's lookups read those keys)."""
+    of its own form; where neither reads it, the key's error for a text shaped like one (a tuple or list), else the
+    own form's (session 64: a --truth CSV keyed as NASLib's file held "no darts archs", though the benchmark's lookups
+    read those keys)."""
     naslib = getattr(module, "parse_naslib", None)
     if naslib is None:
         return module.parse
@@ -148,7 +149,9 @@ def arch_reader(module: ModuleType) -> Callable[[str], Any]:
         except (ValueError, KeyError, TypeError, SyntaxError) as exc:
             try:
                 return naslib(text)
-            except (ValueError, KeyError, TypeError, SyntaxError):
+            except (ValueError, KeyError, TypeError, SyntaxError) as other:  # a key's error where it looks like one:
+                if text.lstrip().startswith(("(", "[")):  # NASLib's keys are tuples and lists, no own form is one
+                    raise ValueError(f"not an arch of its own form, and as NASLib's key: {other}") from None
                 raise exc from None
 
     return read
@@ -176,5 +179,6 @@ def network_modules(name: str) -> list[ModuleType]:
     return [seen[k] for k in sorted(seen)]
 
 
-__all__ = ["SPACES", "SearchableSpace", "Space", "SpaceError", "arch_reader", "darts", "get_space", "map_rows", "missing_members",
-           "nb201", "net_version", "network_modules", "own_fitness", "searchable_space", "searchable_spaces"]
+__all__ = ["SPACES", "SearchableSpace", "Space", "SpaceError", "arch_reader", "darts", "get_space", "map_rows",
+           "missing_members", "nb201", "net_version", "network_modules", "own_fitness", "searchable_space",
+           "searchable_spaces"]
