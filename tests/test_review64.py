@@ -69,8 +69,8 @@ def test_a_float_model_with_floatfunctional_is_not_refused_as_quantized() -> Non
 
 # --- F3 (medium, regression): accept-code NAME fails (exit 2) where the store also holds an older version of NAME -----
 
-def test_accept_code_of_a_named_metric_with_an_older_version_in_the_store_succeeds(tmp_path: Path,
-                                                                                  capsys: pytest.CaptureFixture) -> None:
+def test_accept_code_of_a_named_metric_with_an_older_version_in_the_store_succeeds(
+        tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     """A store used by two swapnas versions holds swap@0 beside swap@<now> (documented: the older version's scores
     stay in the store). `swapnas store accept-code STORE swap` accepts swap@<now>, then (HEAD) raises StoreError
     "swap@0 not accepted", exit 2, though it did what was asked; 8442673 exited 0."""
@@ -146,7 +146,7 @@ def test_a_pruned_batchnorm_weight_is_reset_as_a_plain_one() -> None:
     assert got == pytest.approx(want, rel=1e-6)
 
 
-# --- F6 (low): the network-code warning of a user's space still advises `swapnas store accept-code` --------------------
+# --- F6 (low): the network-code warning of a user's space still advises `swapnas store accept-code` -
 
 def test_network_code_warning_of_a_users_space_names_a_command_that_can_accept_it(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -89,7 +89,7 @@ def search_arch(space: str = "nb201", dataset: str | None = None, *, out: str | 
                            'to start: call it under `if __name__ == "__main__":` (every worker process imports the '
                            "script that started it), or pass workers=1")
     # here, not at import: the command line imports every job
-    from .cli import build_parser
+    from .cli import _home_expanded, build_parser
     from .cli.search_command import search_run
     from .results import run_as
     from .scoring import float32_default
@@ -116,6 +116,6 @@ def search_arch(space: str = "nb201", dataset: str | None = None, *, out: str | 
     threads = torch.get_num_threads()  # the command sets --threads (default 1) in this process: give it back
     try:
         with run_as(argv, "swapnas.search_arch"), float32_default():  # the command its outputs record
-            return search_run(parser.parse_args(argv))[0]
+            return search_run(_home_expanded(parser.parse_args(argv)))[0]  # `~` as the command (session 64)
     finally:
         torch.set_num_threads(threads)

@@ -106,7 +106,8 @@ def run_correlation(
 ) -> CorrelateRun:
     """Score ``n_archs`` sampled archs of ``bench``'s ``task`` (resuming from ``store``) and correlate."""
     check_task(bench, task)
-    proxy_list = resolve(proxies) if isinstance(proxies, str) else list(proxies)
+    proxy_list = [q for p in ([proxies] if isinstance(proxies, str) else proxies)  # names in a list too (session 64)
+                  for q in (resolve(p) if isinstance(p, str) else [p])]
     archs = pick_archs(bench.archs_for(task), n_archs, protocol.seed)
     if len(archs) < 3:  # (stats.correlate: ρ and τ need three pairs)
         log.warning("%s/%s: %d arch%s: a rank correlation needs at least 3, so every statistic will be NaN",

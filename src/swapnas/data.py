@@ -304,8 +304,8 @@ def _draw(info: DatasetInfo, dataset: str, x: np.ndarray, y: np.ndarray, source:
 def _normalise(info: DatasetInfo, x: np.ndarray) -> torch.Tensor:
     """(S, H, W, 3) uint8 images as a contiguous (S, 3, H, W) float tensor normalised with the dataset's mean/std."""
     t = torch.from_numpy(np.ascontiguousarray(x)).permute(0, 3, 1, 2).float() / 255.0
-    mean = torch.tensor(info.mean).view(1, 3, 1, 1)
-    std = torch.tensor(info.std).view(1, 3, 1, 1)
+    mean = torch.tensor(info.mean, dtype=torch.float32).view(1, 3, 1, 1)  # float32 whatever the default dtype
+    std = torch.tensor(info.std, dtype=torch.float32).view(1, 3, 1, 1)  # (float64 ones made float64 batches: 64)
     return ((t - mean) / std).contiguous()
 
 
@@ -344,6 +344,8 @@ def load_batch(
     A TransNAS-Bench-101 task name (``class_object`` … ``segmentsemantic``) gives that task's
     stand-in batch (:mod:`swapnas.taskonomy`: no Taskonomy images exist offline).
     """
+    if not isinstance(dataset, str):  # (session 64: 'NoneType' object has no attribute 'lower')
+        raise TypeError(f"load_batch: dataset is a name such as 'cifar10', 'class_object' or 'glue', not {dataset!r}")
     _check_draw(size, seed, fill)  # first: every kind of batch (a task slices its images by size)
     if is_token_task(dataset) or objective not in (None, "cls"):  # FlexiBERT GLUE tasks: token ids (S, L)
         return _token_batch(dataset, size, image_root=image_root, inputs=inputs, seed=seed, length=resolution,

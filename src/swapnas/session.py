@@ -72,7 +72,7 @@ def score_archs(
     the distinct archs whose every record was stored, and ``partly``: those with some records stored and others to
     score, read in the same pass (no second read of the store).
     """
-    executor = executor or LocalExecutor()
+    executor, device = executor or LocalExecutor(), torch.device(device)  # (a run_* caller's "cpu": session 64)
     per_arch = [p for p in proxies if not p.parts]
     check_stored_bases(per_arch)  # before anything is written
     store.add_protocol(protocol.fingerprint, protocol.describe())

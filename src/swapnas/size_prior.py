@@ -99,6 +99,12 @@ def size_prior(theta_k: float, mu: float, sigma: float) -> float:
 
     σ is not squared and there is no factor 2: f = 1/e at |Θ − μ| = √σ.
     """
+    for name, value in (("theta_k", theta_k), ("mu", mu), ("sigma", sigma)):  # (session 64: a NaN Θ gave NaN, a
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):  # str torch's bare TypeError)
+            raise TypeError(f"size_prior: {name} must be a number, not {value!r}")
+    if not math.isfinite(theta_k):
+        raise ValueError(f"size_prior: theta_k (the network's size in thousands of parameters) must be finite, not "
+                         f"{theta_k}")
     if not (math.isfinite(mu) and math.isfinite(sigma)):
         raise ValueError(f"mu and sigma must be finite numbers (got mu={mu}, sigma={sigma})")
     if sigma <= 0:

@@ -200,9 +200,9 @@ def compare_spearman(
     the same ``seed`` gives the same resamples). Archs where ``a``, ``b`` or ``truth`` is not finite are left out of
     both, so the two ρ may differ from each :func:`correlate` over its own finite pairs. ``higher_is_better``: one
     bool for both scores, or one per score. With few archs the interval is wide or degenerate: read it beside ``n``."""
-    signs = (higher_is_better, higher_is_better) if isinstance(higher_is_better, bool) else \
+    signs = (higher_is_better, higher_is_better) if isinstance(higher_is_better, (bool, np.bool_)) else \
         tuple(higher_is_better) if isinstance(higher_is_better, (tuple, list)) else ()
-    if len(signs) != 2 or not all(isinstance(s, bool) for s in signs):
+    if len(signs) != 2 or not all(isinstance(s, (bool, np.bool_)) for s in signs):  # (numpy's: as correlate's)
         raise ValueError(f"higher_is_better is a bool, or a pair of them (one per score), not {higher_is_better!r}")
     _check_resampling(n_boot, seed, 1)
     xa, xb, y = (np.asarray(v, dtype=float).reshape(-1) for v in (a, b, truth))

@@ -84,7 +84,7 @@ def pseudo_normals(x: torch.Tensor) -> torch.Tensor:
 def luminance_levels(x: torch.Tensor, k: int) -> torch.Tensor:
     """(S, H, W) int64 labels: the luminance cut into ``k`` levels at its quantiles."""
     lum = x.mean(dim=1)
-    edges = torch.quantile(lum.flatten(), torch.linspace(0, 1, k + 1)[1:-1])
+    edges = torch.quantile(lum.flatten(), torch.linspace(0, 1, k + 1, dtype=lum.dtype)[1:-1])
     return torch.bucketize(lum, edges).long()
 
 
@@ -113,7 +113,7 @@ def task_batch(task: str, size: int, *, data_dir: str | os.PathLike | None = Non
     x = torch.from_numpy(np.ascontiguousarray(x_all[order])).permute(0, 3, 1, 2).float() / 255.0
     if resolution is not None and resolution != x.shape[-1]:
         x = F.interpolate(x, size=(resolution, resolution), mode="bilinear", antialias=True, align_corners=False)
-    x = (x - torch.tensor(MEAN).view(1, 3, 1, 1)) / torch.tensor(STD).view(1, 3, 1, 1)
+    x = (x - torch.tensor(MEAN, dtype=x.dtype).view(1, 3, 1, 1)) / torch.tensor(STD, dtype=x.dtype).view(1, 3, 1, 1)
     g = torch.Generator().manual_seed(seed)
     if task in ("class_object", "class_scene"):
         y = torch.from_numpy(y_all[order] % k)

@@ -163,7 +163,7 @@ def _feasible(mod: ModuleType, final: dict, max_params: float | None, max_macs: 
 
 @notes_once
 def run_search(
-    space: str, dataset: str, *, config: EAConfig, seed: int, store: ScoreStore, out: Path,
+    space: str, dataset: str, *, config: EAConfig, seed: int, store: ScoreStore, out: Path | str,
     device: torch.device, score_seed: int = 0, mu: float | None = None, sigma: float | None = None,
     target_params: float | None = None, tolerance: float = 0.1, prior: tuple[float, float] | None = None,
     max_params: float | None = None, max_macs: float | None = None, max_evals: int | None = None,
@@ -182,7 +182,7 @@ def run_search(
     samples and the scored network changed by ``refine_net``, and returns the best of them.
     ``executor`` scores the archs (default: this process).
     """
-    mod, final = get_space(space), final_net(space, dataset)
+    mod, final, out = get_space(space), final_net(space, dataset), Path(out)  # (a str: session 64)
     check_max_params(mod, final, max_params)
     check_max_macs(mod, final, max_macs)
     chosen, stage = choose_fitness(space, fitness, refine, refine_repeats, refine_net, refine_batch_size)

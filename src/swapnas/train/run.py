@@ -16,7 +16,7 @@ from .loop import train
 from .recipe import RECIPES, TrainConfig, check_network, load_genotype
 
 
-def run_train(genotype: Genotype | str, *, recipe: str = "cifar10", out: str | os.PathLike,
+def run_train(genotype: Genotype | str | os.PathLike, *, recipe: str = "cifar10", out: str | os.PathLike,
               data_root: str | os.PathLike | None = None, synthetic: int | None = None, workers: int = 4,
               device: str | torch.device = "auto", seed: int = 0, progress: bool = True,
               max_steps: int | None = None, eval_every: int = 1, amp: bool = True, lines: bool | None = None,
@@ -35,7 +35,7 @@ def run_train(genotype: Genotype | str, *, recipe: str = "cifar10", out: str | o
     unknown = sorted(set(overrides) - {f.name for f in fields(TrainConfig)})
     if unknown:
         raise TypeError(f"run_train() got unknown TrainConfig fields: {', '.join(unknown)}")
-    genotype = load_genotype(genotype) if isinstance(genotype, str) else genotype
+    genotype = load_genotype(os.fspath(genotype)) if isinstance(genotype, (str, os.PathLike)) else genotype  # (a Path)
     given: dict[str, Any] = {k: v for k, v in overrides.items() if v is not None}
     config = replace(RECIPES[recipe], **given)
     if "lr_gamma" in given and config.schedule != "step":
