@@ -137,7 +137,8 @@ def auto_proxy(models: Iterable[nn.Module]) -> str:
     Face encoders), holds such modules, or holds torch's own Transformer layers with their activation as a function
     (session 59: beside an ``nn.GELU`` head, a ViT's whole ``nn.TransformerEncoder`` went uncounted). One answer for
     all of them, so that a ranking compares like with like."""
-    models = [models] if isinstance(models, nn.Module) else list(models)  # one model (session 64: its layers)
+    models = list(models.values() if isinstance(models, nn.ModuleDict) else models) \
+        if isinstance(models, (nn.ModuleList, nn.ModuleDict)) or not isinstance(models, nn.Module) else [models]
     if not all(_has(m, EXTENDED_ACTIVATIONS) for m in models) or any(activation_like(m, EXTENDED_ACTIVATIONS)
                                                                      or _layers_calling_functions(m) for m in models):
         return "swap_fn"

@@ -63,7 +63,7 @@ def _next(version: str) -> str:
 _COMMANDS = ("correlate", "grid", "search", "train", "conformance", "proxies", "export", "store")
 
 
-def _accepting_command(outside: bool) -> str:
+def _accepting_command(outside: bool, what: str = "metric") -> str:
     """What runs ``store accept-code`` for a metric: ``swapnas``, or for one registered outside the package the
     script that registers it, as this process was started (session 64: ``swapnas store accept-code`` was advised for
     a metric of one's own, which that command does not run, so it accepted nothing)."""
@@ -72,10 +72,10 @@ def _accepting_command(outside: bool) -> str:
         return "swapnas"
     if script.endswith(".py") and os.path.basename(script) != "__main__.py" \
             and not any(part in script for part in ("site-packages", "dist-packages")) \
-            and any(word in _COMMANDS for word in sys.argv[1:3]):  # it runs the command line (a script that calls
-        # swapnas.search_arch would start its search again: the review of session 64)
+            and next((w for w in sys.argv[1:] if not w.startswith("-")), None) in _COMMANDS:  # run with a command
+        # (a script that calls swapnas.search_arch would start its search again: the review of session 64)
         return f"python {shlex.quote(script)}"
-    return "python YOUR_SCRIPT.py (the script that registers the metric and runs swapnas's command line)"
+    return f"python YOUR_SCRIPT.py (the script that registers the {what} and runs swapnas's command line)"
 
 
 def _outside(p: Proxy) -> bool:
@@ -88,10 +88,10 @@ def _own_space(modules: list) -> bool:
     return not all(str(m.__name__).startswith("swapnas.") for m in modules)
 
 
-def _tail(store: ScoreStore, unchanged: str, outside: bool = False) -> str:
+def _tail(store: ScoreStore, unchanged: str, outside: bool = False, what: str = "metric") -> str:
     where = " (in a writable copy: this one is read-only)" if store.read_only else ""
-    return (f". Until then every run on this store warns again; {unchanged}, `{_accepting_command(outside)} store "
-            f"accept-code {shlex.quote(str(store.path))}`{where} records the code that runs now as the code of its "
+    return (f". Until then every run on this store warns again; {unchanged}, `{_accepting_command(outside, what)} "
+            f"store accept-code {shlex.quote(str(store.path))}`{where} records the code that runs now as the code of its "
             "scores; to score them anew with the code that runs now, give another --store")
 
 
@@ -151,7 +151,7 @@ def warn_changed_network(store: ScoreStore, space: str, version: str) -> None:
             f"space {space!r}: {_whose(since, built, store, 'the scores')}, under the same network version {version}, "
             f"so those scores are reused as they are. If the networks changed, set NET_VERSION = \"{_next(version)}\" "
             "in the space's module to score them again"
-            f"{_tail(store, 'if only other code changed (parsing, mutation, docs)', _own_space(modules))}"),
+            f"{_tail(store, 'if only other code changed (parsing, mutation, docs)', _own_space(modules), 'space')}"),
             stacklevel=user_stacklevel())
 
 

@@ -9,7 +9,7 @@ import logging
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -94,7 +94,7 @@ def run_correlation(
     *,
     bench: Benchmark,
     task: str,
-    proxies: list[Proxy] | str,
+    proxies: list[Proxy] | list[str] | str,
     n_archs: int | None,
     protocol: Protocol,
     batch: Batch,
@@ -106,8 +106,8 @@ def run_correlation(
 ) -> CorrelateRun:
     """Score ``n_archs`` sampled archs of ``bench``'s ``task`` (resuming from ``store``) and correlate."""
     check_task(bench, task)
-    proxy_list = [q for p in ([proxies] if isinstance(proxies, str) else proxies)  # names in a list too (session 64)
-                  for q in (resolve(p) if isinstance(p, str) else [p])]
+    names = isinstance(proxies, str) or all(isinstance(p, str) for p in proxies)  # names in a list too (session 64)
+    proxy_list = resolve(proxies) if names else cast(list[Proxy], list(proxies))  # type: ignore[arg-type]
     archs = pick_archs(bench.archs_for(task), n_archs, protocol.seed)
     if len(archs) < 3:  # (stats.correlate: ρ and τ need three pairs)
         log.warning("%s/%s: %d arch%s: a rank correlation needs at least 3, so every statistic will be NaN",

@@ -344,9 +344,7 @@ def load_batch(
     A TransNAS-Bench-101 task name (``class_object`` … ``segmentsemantic``) gives that task's
     stand-in batch (:mod:`swapnas.taskonomy`: no Taskonomy images exist offline).
     """
-    if not isinstance(dataset, str):  # (session 64: 'NoneType' object has no attribute 'lower')
-        raise TypeError(f"load_batch: dataset is a name such as 'cifar10', 'class_object' or 'glue', not {dataset!r}")
-    _check_draw(size, seed, fill)  # first: every kind of batch (a task slices its images by size)
+    _check_draw(size, seed, fill, dataset)  # first: every kind of batch (a task slices its images by size)
     if is_token_task(dataset) or objective not in (None, "cls"):  # FlexiBERT GLUE tasks: token ids (S, L)
         return _token_batch(dataset, size, image_root=image_root, inputs=inputs, seed=seed, length=resolution,
                             objective=objective)
@@ -404,9 +402,12 @@ def notes_once(fn: Callable[_P, _R]) -> Callable[_P, _R]:
     return once
 
 
-def _check_draw(size: object, seed: object, fill: object = "augment") -> None:
+def _check_draw(size: object, seed: object, fill: object = "augment", dataset: object = "") -> None:
     """``size`` a whole number >= 1, ``seed`` one >= 0 (numpy's integers too) and ``fill`` a rule, else a ValueError
-    naming it (``fill`` was read only on a shortfall until session 57: 'bogus' passed otherwise)."""
+    naming it (``fill`` was read only on a shortfall until session 57: 'bogus' passed otherwise); ``dataset`` a name,
+    else a TypeError (session 64: 'NoneType' object has no attribute 'lower')."""
+    if not isinstance(dataset, str):
+        raise TypeError(f"load_batch: dataset is a name such as 'cifar10', 'class_object' or 'glue', not {dataset!r}")
     if fill not in ("augment", "error"):
         raise ValueError(f"fill must be 'augment' or 'error' (got {fill!r})")
     if isinstance(size, bool) or not isinstance(size, numbers.Integral) or size < 1:

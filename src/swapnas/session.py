@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 
 from .benchmarks import Benchmark
 from .data import Batch, load_batch
+from .devices import resolve_device
 from .errors import NoFitnessWarning, did_you_mean
 from .executors import Executor, LocalExecutor, ScoreTask
 from .memory_failures import out_of_memory, say_out_of_memory
@@ -72,7 +73,8 @@ def score_archs(
     the distinct archs whose every record was stored, and ``partly``: those with some records stored and others to
     score, read in the same pass (no second read of the store).
     """
-    executor, device = executor or LocalExecutor(), torch.device(device)  # (a run_* caller's "cpu": session 64)
+    executor = executor or LocalExecutor()
+    device = resolve_device(device) if isinstance(device, str) else device  # (a run_* caller's "cpu": session 64)
     per_arch = [p for p in proxies if not p.parts]
     check_stored_bases(per_arch)  # before anything is written
     store.add_protocol(protocol.fingerprint, protocol.describe())
@@ -172,9 +174,8 @@ def _batch_options(net: dict) -> dict:
 
 
 def prepare(
-    *, space: str, dataset: str, batch_size: int, repeats: int, seed: int, init: str,
+    *, space: str, dataset: str, batch_size: int, repeats: int, seed: int, init: str, labels: bool = True,
     net: dict, inputs: str, data_dir: str | None, image_root: str | None, fill: str, images: dict | None = None,
-    labels: bool = True,
 ) -> tuple[Protocol, Batch]:
     """Load the input batch and fix the protocol (whose fingerprint includes the batch hash).
     ``images``: with ``image_root``, your own images' ``num_classes`` / ``resolution`` / ``mean`` / ``std``;
@@ -421,8 +422,7 @@ def configure(
     protocol, batch = prepare(
         space=space, dataset=task, batch_size=d["batch_size"] if batch_size is None else batch_size,
         repeats=d["repeats"] if repeats is None else repeats, seed=seed, init=init or d["init"], net=full_net,
-        inputs=inputs,
-        data_dir=data_dir, image_root=image_root, fill=fill, images=images,
+        inputs=inputs, data_dir=data_dir, image_root=image_root, fill=fill, images=images,
         labels=any(p.needs_labels for p in proxy_list),
     )
     if any(p.name == "swap_reg" for p in proxy_list):

@@ -101,7 +101,8 @@ def size_prior(theta_k: float, mu: float, sigma: float) -> float:
     """
     for name, value in (("theta_k", theta_k), ("mu", mu), ("sigma", sigma)):  # (session 64: a NaN Θ gave NaN, a
         if isinstance(value, bool) or not isinstance(value, numbers.Real):  # str torch's bare TypeError)
-            raise TypeError(f"size_prior: {name} must be a number, not {value!r}")
+            raise TypeError(f"size_prior: {name} must be a number, not {value!r}"
+                            + (" (a tensor's number: .item())" if isinstance(value, torch.Tensor) else ""))
     if not math.isfinite(theta_k):
         raise ValueError(f"size_prior: theta_k (the network's size in thousands of parameters) must be finite, not "
                          f"{theta_k}")

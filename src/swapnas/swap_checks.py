@@ -127,6 +127,11 @@ def scripted(model: nn.Module) -> str | None:
             "activation at all); score the eager module before exporting it")
 
 
+#: the float modules of torch's quantized namespace (a model built ready for quantization holds them: torchvision's
+#: quantizable ResNet with quantize=False; the review of session 64)
+_FLOAT_HELPERS = ("FloatFunctional",)
+
+
 def quantized(model: nn.Module) -> str | None:
     """Why a quantized model (``torch.ao.quantization``: ``quantize_dynamic``, a converted static one) cannot be
     scored by ``swapnas.score``, or None: its packed weights are no parameters, so they are neither drawn (every seed
@@ -134,9 +139,8 @@ def quantized(model: nn.Module) -> str | None:
     names: list[str] = []
     for name, m in model.named_modules():
         if ".quantized" in type(m).__module__ and type(m).__module__.startswith("torch.") \
-                and hasattr(m, "_packed_params") \
-                and not any(name.startswith(f"{n}.") for n in names):  # (not a layer's own packed parameters;
-            # not FloatFunctional, a float helper of a model built for quantization: the review of session 64)
+                and type(m).__name__ not in _FLOAT_HELPERS \
+                and not any(name.startswith(f"{n}.") for n in names):  # (not a layer's own packed parameters)
             names.append(name or type(m).__name__)
     if not names and not any(t.is_quantized for t in (*model.parameters(), *model.buffers())):
         return None

@@ -206,8 +206,8 @@ def block_features(model: nn.Module, inputs: torch.Tensor, blocks: str = "auto",
         raise ValueError(f"az_nas: none of the {len(found)} blocks of {type(model).__name__} ran in the forward pass")
     if graphless:  # (session 64: read as a dead block, -499999.7 for -0.82)
         raise ValueError(f"az_nas: block {graphless[0]} of {type(model).__name__} ran without autograd, so no "
-                         f"gradient through it can be followed ({NO_GRAD_BLOCK}); use use_reentrant=False, or leave "
-                         "az_nas_trainability out")
+                         f"gradient through it can be followed ({NO_GRAD_BLOCK}); with checkpointing use "
+                         "use_reentrant=False, else leave az_nas_trainability out")
     if not maps:
         raise ValueError(f"az_nas: the blocks of {type(model).__name__} produced no 4-D (S, C, H, W) feature map")
     return maps
