@@ -150,7 +150,8 @@ def arch_reader(module: ModuleType) -> Callable[[str], Any]:
             try:
                 return naslib(text)
             except (ValueError, KeyError, TypeError, SyntaxError) as other:  # a key's error where it looks like one:
-                if isinstance(text, str) and text.lstrip().startswith(("(", "[")):  # (a CSV's short row gives None)  # NASLib's keys are tuples and lists, no own form is one
+                # NASLib's keys are tuples and lists, no own form is one (a CSV's short row gives None: not a key)
+                if isinstance(text, str) and text.lstrip().startswith(("(", "[")):
                     raise ValueError(f"not an arch of its own form, and as NASLib's key: {other}") from None
                 raise exc from None
 
