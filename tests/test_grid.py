@@ -26,8 +26,13 @@ def test_columns_are_the_papers_grid() -> None:
     assert select_columns("all", "jigsaw") == [("transnas_micro", "jigsaw"), ("transnas_macro", "jigsaw")]
     with pytest.raises(ValueError, match="unknown benchmark.*nb999"):
         select_columns("nb999")
-    with pytest.raises(ValueError, match="no grid column matches"):
+    with pytest.raises(ValueError, match=r"^no grid column matches benchmarks='nb101', tasks='jigsaw': nb101 has "
+                                         r"cifar10$"):
         select_columns("nb101", "jigsaw")
+    with pytest.raises(ValueError, match=r"unknown task\(s\) jigsw; did you mean 'jigsaw'\?; known: "):
+        select_columns("all", "jigsw")  # (session 64: no nearest name)
+    with pytest.raises(ValueError, match=r"nb301 has cifar10; darts_swap has cifar10$"):
+        select_columns("nb301, darts_swap", "cifar100")
 
 
 @pytest.mark.bundle  # NASLib's full NB301 file (725 archs) and the NB201 table (all 15,625 rows)

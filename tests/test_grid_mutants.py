@@ -209,7 +209,8 @@ def test_the_columns_default_to_every_benchmark_and_task_and_bad_names_are_liste
     tasks = ", ".join(sorted({task for _, task in COLUMNS}))
     with pytest.raises(ValueError, match=exact(f"unknown benchmark(s) nb999, nb998; known: {benchmarks}")):
         select_columns("nb999,nb201, nb998")
-    with pytest.raises(ValueError, match=exact(f"unknown task(s) cifar7, x; known: {tasks}")):
+    with pytest.raises(ValueError, match=exact(f"unknown task(s) cifar7, x; did you mean 'cifar10' or 'cifar100'?; "
+                                               f"known: {tasks}")):
         select_columns(tasks="cifar7,x")
     with pytest.raises(ValueError, match=exact("--archs-per names benchmark(s) not in the grid: nb999, zz")):
         check_archs_per([("nb201", "cifar10")], {"zz": 3, "nb201": 2, "nb999": None})

@@ -23,6 +23,7 @@ from .benchmarks import BENCHMARKS, Benchmark, benchmark_class, get_benchmark
 from .correlation import run_correlation
 from .executors import Executor
 from .files import save_figure, write_text
+from .errors import did_you_mean
 from .fit_check import not_applicable
 from .latex import best_cells, grid_table
 from .proxies import get_proxy, list_proxies
@@ -73,11 +74,15 @@ def select_columns(benchmarks: str = "all", tasks: str = "all") -> list[tuple[st
             wanted = [w.strip() for w in text.split(",") if w.strip()]
             known = {c[pos] for c in COLUMNS}
             bad = [w for w in wanted if w not in known]
-            if bad:
-                raise ValueError(f"unknown {what}(s) {', '.join(bad)}; known: {', '.join(sorted(known))}")
+            if bad:  # (the nearest name since session 64: `--tasks jigsw` listed every task alone)
+                raise ValueError(f"unknown {what}(s) {', '.join(bad)}{did_you_mean(bad[0], known)}; known: "
+                                 f"{', '.join(sorted(known))}")
             cols = [c for c in cols if c[pos] in wanted]
-    if not cols:
-        raise ValueError(f"no grid column matches benchmarks={benchmarks!r}, tasks={tasks!r}")
+    if not cols:  # each benchmark asked for with its tasks (session 64: nb301's were not named)
+        asked = {w.strip() for w in benchmarks.split(",")}
+        named = [b for b in dict.fromkeys(c[0] for c in COLUMNS) if benchmarks == "all" or b in asked]
+        raise ValueError(f"no grid column matches benchmarks={benchmarks!r}, tasks={tasks!r}: " + "; ".join(
+            f"{b} has {', '.join(t for n, t in COLUMNS if n == b)}" for b in named))
     if benchmarks != "all":  # a benchmark asked for by name that --tasks leaves without a column: said, not dropped
         kept = {name for name, _ in cols}
         for b in (b for b in dict.fromkeys(w.strip() for w in benchmarks.split(",")) if b and b not in kept):
