@@ -38,7 +38,9 @@ CPU = torch.device("cpu")
 def ray_cluster():
     # workers unpickle this module's functions by value: they need not import the tests package
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    # address="local": a Ray instance of its own, never one an earlier test's killed driver left running (session 64:
+    # a cluster that outlived a `kill -9` made ray.init join it, which refuses num_cpus: five errors in CI)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield
     ray.shutdown()
     ray.cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
