@@ -16,29 +16,12 @@ from torch.utils.checkpoint import checkpoint
 
 import swapnas
 from swapnas import NoActivationError, SaturationWarning, UnsupportedModel
+from tests.test_audit63_exact import naive_psi  # the independent count (a Python set of each neuron's column)
 
 
 @pytest.fixture(autouse=True)
 def _quiet() -> None:
     warnings.simplefilter("ignore", SaturationWarning)
-
-
-def _naive_psi(model: nn.Module, x: torch.Tensor) -> int:
-    """Independent count: distinct per-neuron (S,) bit vectors of `nn.ReLU output > 0` over 4-D ReLU inputs."""
-    rows: set[tuple[int, ...]] = set()
-
-    def hook(module: nn.Module, args: tuple, out: torch.Tensor) -> None:
-        if args[0].dim() == 4:
-            rows.update(map(tuple, (out > 0).reshape(out.shape[0], -1).t().to(torch.uint8).tolist()))
-
-    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, nn.ReLU)]
-    try:
-        with torch.no_grad():
-            model(x)
-    finally:
-        for h in handles:
-            h.remove()
-    return len(rows)
 
 
 def _compiled(module: nn.Module) -> nn.Module:
@@ -59,7 +42,7 @@ def test_swap_score_counts_the_relus_inside_a_compiled_submodule_that_has_run() 
     x = torch.randn(8, 3, 6, 6)
     body = nn.Sequential(nn.Conv2d(3, 6, 3, padding=1), nn.ReLU())
     eager = nn.Sequential(body, nn.Conv2d(6, 6, 3, padding=1), nn.ReLU())
-    want = _naive_psi(eager, x)
+    want = naive_psi(eager, x)
     model = nn.Sequential(_compiled(body), *eager[1:])
     with torch.no_grad():
         model(x)  # the model was used before it is scored
@@ -74,7 +57,7 @@ def test_swap_score_of_a_model_whose_relus_are_all_in_a_compiled_submodule_is_no
     torch.manual_seed(0)
     x = torch.randn(8, 3, 6, 6)
     body = nn.Sequential(nn.Conv2d(3, 6, 3, padding=1), nn.ReLU(), nn.Conv2d(6, 6, 3, padding=1), nn.ReLU())
-    want = _naive_psi(nn.Sequential(body, nn.Flatten()), x)
+    want = naive_psi(nn.Sequential(body, nn.Flatten()), x)
     model = nn.Sequential(_compiled(body), nn.Flatten())
     with torch.no_grad():
         model(x)
@@ -254,13 +237,13 @@ def test_swap_score_under_the_callers_autocast_is_exact() -> None:
     x = torch.randn(16, 1, 8, 8)
     x[-1] = -1.0  # no pattern reaches 2**15: no index past the table, only merged ones
     model = nn.Sequential(nn.ReLU())
-    want = _naive_psi(model, x)
+    want = naive_psi(model, x)
     assert swapnas.swap_score(model, x) == want
     with torch.autocast("cpu", dtype=torch.bfloat16):
         assert swapnas.swap_score(model, x) == want
         assert swapnas.score(model, x, "swap", init="none")["swap"] == want
         y = torch.randn(12, 1, 8, 8)
-        assert swapnas.swap_score(model, y) == _naive_psi(model, y)  # (an IndexError at S = 12)
+        assert swapnas.swap_score(model, y) == naive_psi(model, y)  # (an IndexError at S = 12)
 
 
 def test_nwot_kernel_under_the_callers_autocast_is_the_same() -> None:
@@ -287,7 +270,7 @@ def test_an_exported_model_is_counted_or_refused_naming_the_export() -> None:
     torch.manual_seed(0)
     x = torch.randn(8, 3, 6, 6)
     model = nn.Sequential(nn.Conv2d(3, 6, 3, padding=1), nn.ReLU(), nn.Conv2d(6, 6, 3, padding=1), nn.ReLU())
-    want = _naive_psi(model, x)
+    want = naive_psi(model, x)
     try:
         exported = torch.export.export(model, (x,)).module()
     except Exception as exc:  # noqa: BLE001 - a torch without export

@@ -13,18 +13,12 @@ from torch import nn
 
 import swapnas
 from swapnas import SaturationWarning
+from tests.test_audit64_models import _compiled
 
 
 @pytest.fixture(autouse=True)
 def _quiet() -> None:
     warnings.simplefilter("ignore", SaturationWarning)
-
-
-def _compiled(module: nn.Module) -> nn.Module:
-    try:
-        return torch.compile(module, backend="eager")  # type: ignore[return-value]
-    except RuntimeError as exc:
-        pytest.skip(f"torch.compile: {exc}")
 
 
 # --- swap_checks.uncompiled -------------------------------------------------------------------------------------------
