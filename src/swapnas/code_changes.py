@@ -91,8 +91,8 @@ def _own_space(modules: list) -> bool:
 def _tail(store: ScoreStore, unchanged: str, outside: bool = False, what: str = "metric") -> str:
     where = " (in a writable copy: this one is read-only)" if store.read_only else ""
     return (f". Until then every run on this store warns again; {unchanged}, `{_accepting_command(outside, what)} "
-            f"store accept-code {shlex.quote(str(store.path))}`{where} records the code that runs now as the code of its "
-            "scores; to score them anew with the code that runs now, give another --store")
+            f"store accept-code {shlex.quote(str(store.path))}`{where} records the code that runs now as the code of "
+            "its scores; to score them anew with the code that runs now, give another --store")
 
 
 def _warn_other_version(store: ScoreStore, name: str, version: str, category: type[Warning], what: str,
