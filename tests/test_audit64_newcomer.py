@@ -197,3 +197,15 @@ def test_the_commands_an_accepting_script_is_run_with_are_the_command_lines():
 
     parser = build_parser()
     assert sorted(parser._subparsers._group_actions[0].choices) == sorted(_COMMANDS)  # type: ignore[union-attr]
+
+
+def test_a_target_size_given_as_a_whole_count_of_parameters_is_named():
+    """F6: `--target-params 3500000` said "3500000.0M is outside this space's range: 1.370-5.144M"."""
+    from swapnas.search.final import _check_target
+
+    with pytest.raises(ValueError, match=r"^--target-params 3500000.0M is outside this space's range: 1.370-5.144M "
+                                         r"for the final network \(sizes are read in millions: did you mean 3.5\?\)$"):
+        _check_target(3500000.0, 1.37, 5.144)
+    with pytest.raises(ValueError, match=r"for the final network$"):  # no count of parameters in range: no hint
+        _check_target(9.0, 1.37, 5.144)
+    _check_target(3.5, 1.37, 5.144)

@@ -167,8 +167,10 @@ def check_target_params(mod: ModuleType, final: dict, target_m: float | None, ma
 
 
 def _check_target(target_m: float, lo: float, hi: float, what: str = "this space's range:") -> None:
-    if not lo <= target_m <= hi:
-        raise ValueError(f"--target-params {target_m}M is outside {what} {lo:.3f}-{hi:.3f}M for the final network")
+    if not lo <= target_m <= hi:  # a count of parameters given whole is named (session 64: "3500000.0M is outside")
+        whole = f" (sizes are read in millions: did you mean {target_m / 1e6:g}?)" if lo <= target_m / 1e6 <= hi else ""
+        raise ValueError(f"--target-params {target_m}M is outside {what} {lo:.3f}-{hi:.3f}M for the final network"
+                         f"{whole}")
 
 
 def range_prior(mod: ModuleType, proxy_net: dict, num_classes: int,
