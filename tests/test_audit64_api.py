@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 import swapnas
+from swapnas.scoring import default_dtype
 from tests.conftest import SMALL_BUNDLE
 
 DATA = str(SMALL_BUNDLE)
@@ -24,12 +25,8 @@ TINY_SEARCH = dict(population=3, cycles=1, mutations=1, refine=0, fitness="param
 
 @pytest.fixture
 def float64_default():
-    before = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    try:
+    with default_dtype(torch.float64):
         yield
-    finally:
-        torch.set_default_dtype(before)
 
 
 def _failed_rows(store_path: Path) -> list[tuple]:

@@ -69,6 +69,7 @@ class GridColumn:
 def select_columns(benchmarks: str = "all", tasks: str = "all") -> list[tuple[str, str]]:
     """The grid's columns filtered by comma-separated benchmark and task names."""
     cols = list(COLUMNS)
+    asked = [b for b in dict.fromkeys(w.strip() for w in benchmarks.split(",")) if b]  # (with "all": unused)
     for text, pos, what in ((benchmarks, 0, "benchmark"), (tasks, 1, "task")):
         if text != "all":
             wanted = [w.strip() for w in text.split(",") if w.strip()]
@@ -79,13 +80,12 @@ def select_columns(benchmarks: str = "all", tasks: str = "all") -> list[tuple[st
                                  f"{', '.join(sorted(known))}")
             cols = [c for c in cols if c[pos] in wanted]
     if not cols:  # each benchmark asked for with its tasks (session 64: nb301's were not named)
-        asked = {w.strip() for w in benchmarks.split(",")}
         named = [b for b in dict.fromkeys(c[0] for c in COLUMNS) if benchmarks == "all" or b in asked]
         raise ValueError(f"no grid column matches benchmarks={benchmarks!r}, tasks={tasks!r}: " + "; ".join(
             f"{b} has {', '.join(t for n, t in COLUMNS if n == b)}" for b in named))
     if benchmarks != "all":  # a benchmark asked for by name that --tasks leaves without a column: said, not dropped
         kept = {name for name, _ in cols}
-        for b in (b for b in dict.fromkeys(w.strip() for w in benchmarks.split(",")) if b and b not in kept):
+        for b in (b for b in asked if b not in kept):
             log.warning("--benchmarks %s: none of its tasks (%s) is in --tasks %s, so it has no column", b,
                         ", ".join(t for n, t in COLUMNS if n == b), tasks)
     return cols

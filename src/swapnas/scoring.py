@@ -36,16 +36,23 @@ INITS = ("gaussian", "default")
 
 
 @contextlib.contextmanager
-def float32_default() -> Iterator[None]:
-    """Networks and batches of the protocol in float32 whatever the caller's default dtype (a notebook's
-    ``torch.set_default_dtype(torch.float64)`` made every arch of a search fail: its networks were built in float64
-    here and in float32 in the workers; session 55), the caller's default given back."""
+def default_dtype(dtype: torch.dtype) -> Iterator[None]:
+    """torch's default dtype ``dtype`` during the block, the caller's given back after."""
     before = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float32)
+    torch.set_default_dtype(dtype)
     try:
         yield
     finally:
         torch.set_default_dtype(before)
+
+
+@contextlib.contextmanager
+def float32_default() -> Iterator[None]:
+    """Networks and batches of the protocol in float32 whatever the caller's default dtype (a notebook's
+    ``torch.set_default_dtype(torch.float64)`` made every arch of a search fail: its networks were built in float64
+    here and in float32 in the workers; session 55), the caller's default given back."""
+    with default_dtype(torch.float32):
+        yield
 
 
 def arch_seed(seed: int, space: str, arch_key: str, repeat: int = 0) -> int:

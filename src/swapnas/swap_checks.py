@@ -108,20 +108,23 @@ def _aten_graph(module: nn.Module) -> bool:
         node.op == "call_function" and isinstance(node.target, ops) for node in module.graph.nodes)
 
 
+def _which(model: nn.Module, test: Callable[[nn.Module], bool]) -> str | None:
+    """The first of ``model``'s modules that passes ``test``, as a message names it (the model's class, or its
+    submodule's name), or None."""
+    where = next((name for name, m in model.named_modules() if test(m)), None)
+    return None if where is None else f"its submodule {where!r}" if where else type(model).__name__
+
+
 def scripted(model: nn.Module) -> str | None:
     """Why a TorchScript model (``torch.jit.script`` / ``torch.jit.trace``, or one holding such a module) or an
     exported one (``torch.export``: aten calls) cannot be scored, or None: its activations are compiled calls (no
     hook fires) and its weights cannot be re-drawn."""
-    where = next((name for name, m in model.named_modules() if isinstance(m, torch.jit.ScriptModule)), None)
-    if where is not None:
-        which = f"its submodule {where!r}" if where else type(model).__name__
+    if (which := _which(model, lambda m: isinstance(m, torch.jit.ScriptModule))) is not None:
         return (f"a TorchScript module ({which}, from torch.jit.script or torch.jit.trace): its activations are "
                 "compiled calls that no hook sees, and its weights cannot be re-initialised; score the eager module "
                 "before scripting it")
-    where = next((name for name, m in model.named_modules() if _aten_graph(m)), None)
-    if where is None:
+    if (which := _which(model, _aten_graph)) is None:
         return None
-    which = f"its submodule {where!r}" if where else type(model).__name__
     return (f"an exported module ({which}, from torch.export: a graph of aten operators): its activations are aten "
             "calls (aten.relu …) that no module hook or function patch sees (session 64: it was said to have no "
             "activation at all); score the eager module before exporting it")

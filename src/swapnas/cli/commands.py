@@ -106,8 +106,10 @@ def _exit_for(args: argparse.Namespace, failures: int, why: str) -> int:
 
 
 def _failed_scores(results: list) -> int:
-    """Failed scores of a run's rows, a set-level metric's (e.g. te_nas) left out: its failures are its parts'."""
-    return sum(r.failures for r in results if not get_proxy(r.proxy).parts)
+    """Failed scores of a run's rows (results, or a grid column's dicts), a set-level metric's (e.g. te_nas) left out:
+    its failures are its parts'."""
+    rows = [(r["proxy"], r["failures"]) if isinstance(r, dict) else (r.proxy, r.failures) for r in results]
+    return sum(failures for proxy, failures in rows if not get_proxy(proxy).parts)
 
 
 #: where a finished shard's failures are told: only the run without --shard writes the outputs
@@ -296,8 +298,7 @@ def grid(args: argparse.Namespace) -> int:
             return _exit_for(args, failed, _SHARD_WHY)
         paths = write_grid(cols, out, command_line())
     print_report(args, (out / "grid.md").read_text(encoding="utf-8"), paths, out / "grid.json")
-    return _exit_for(args, sum(r["failures"] for c in cols for r in c.results if not get_proxy(r["proxy"]).parts),
-                     "grid.md lists their messages")  # (a set-level metric's failures are its parts', as correlate's)
+    return _exit_for(args, _failed_scores([r for c in cols for r in c.results]), "grid.md lists their messages")
 
 
 def conformance(args: argparse.Namespace) -> int:
