@@ -106,8 +106,7 @@ def _exit_for(args: argparse.Namespace, failures: int, why: str) -> int:
 
 
 def _failed_scores(results: list) -> int:
-    """Failed scores of a run's rows (results, or a grid column's dicts), a set-level metric's (e.g. te_nas) left out:
-    its failures are its parts'."""
+    """Failed scores of run results or grid dicts; a set-level metric's (te_nas) are its parts', left out."""
     rows = [(r["proxy"], r["failures"]) if isinstance(r, dict) else (r.proxy, r.failures) for r in results]
     return sum(failures for proxy, failures in rows if not get_proxy(proxy).parts)
 
