@@ -31,13 +31,12 @@ from typing import Any
 import torch
 from torch import nn
 from torch.nn.utils import parametrize
-from tqdm import tqdm
 
 from .act_functions import activation_like, activation_like_names
 from .api_failures import OUT_OF_MEMORY, run_proxy, shapes
 from .api_inputs import ReadOnce, as_batch, as_device, check_seed
 from .bundle import Batch
-from .progress import bar_interval
+from .progress import PlainBar, bar_interval
 from .patterns import EXTENDED_ACTIVATIONS, call_model, saturation_once
 from .swap_checks import eager, not_a_module, quantized, scripted, uncompile
 from .proxies import ALIASES, Proxy, get_proxy, list_proxies, resolve
@@ -414,7 +413,7 @@ def rank(models: Mapping[str, nn.Module] | Iterable[nn.Module], inputs: Any,
     first = resolve(proxies.split(",")[0])[0]  # rank by the first proxy as given (an alias: its target)
     rows: list[dict[str, Any]] = []
     read = ReadOnce(inputs, kwargs.pop("num_classes", None), kwargs.get("seed", 0))  # one batch for every model
-    for name, model in tqdm(named.items(), "rank", len(named), unit="model", disable=not progress,
+    for name, model in PlainBar(named.items(), "rank", len(named), unit="model", disable=not progress,
                             mininterval=bar_interval()):  # (session 63: 100 models scored without a word)
         rows.append({"model": name, **_scored_row(model, read, proxies, names, kwargs)})
         if OUT_OF_MEMORY in (rows[-1].get("error") or ""):  # (session 61: it ranked last without a word)

@@ -18,7 +18,6 @@ from collections.abc import Callable
 from contextlib import closing
 
 import torch
-from tqdm.auto import tqdm
 
 from .benchmarks import Benchmark
 from .data import Batch, load_batch
@@ -26,7 +25,7 @@ from .devices import resolve_device
 from .errors import NoFitnessWarning, did_you_mean
 from .executors import Executor, LocalExecutor, ScoreTask
 from .memory_failures import out_of_memory, say_out_of_memory
-from .progress import bar_interval
+from .progress import Bar, bar_interval
 from .proxies import ALIASES, Proxy, resolve
 from .callers import user_stacklevel
 from .code_changes import warn_changed_code
@@ -93,7 +92,7 @@ def score_archs(
     task = ScoreTask(space, tuple(per_arch), batch, protocol, retry_failed)
     label, scored = str(executor.device_for(device)), []
     results = executor.score(task, device, list(todo.values()))
-    with closing(results), tqdm(total=len(archs), initial=sum(count[k] for k in done), desc=desc or space, unit="arch",
+    with closing(results), Bar(total=len(archs), initial=sum(count[k] for k in done), desc=desc or space, unit="arch",
                                 disable=not progress, dynamic_ncols=True, mininterval=bar_interval()) as bar:
         for arch, recs in results:
             k = str(arch)

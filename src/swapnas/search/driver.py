@@ -29,14 +29,13 @@ from types import ModuleType
 from typing import Any
 
 import torch
-from tqdm.auto import tqdm
 
 from ..benchmarks import get_benchmark
 from ..data import notes_once
 from ..executors import Executor
 from ..files import out_lock, write_text
 from ..fit_check import refuse_unfit
-from ..progress import bar_interval
+from ..progress import Bar, bar_interval
 from ..proxies import Proxy, get_proxy, list_proxies
 from ..report import code_of, draw_cells, md_row, search_curve
 from ..results import provenance, strict_json
@@ -66,7 +65,7 @@ def evolve(ea: Evolution, score: Callable[[list], list[Record]], fitness: Fitnes
     the loop's seconds over every process (``seconds_before``: the earlier ones'). Returns the seconds
     spent here."""
     t0 = time.perf_counter()
-    with tqdm(total=ea.config.cycles + 1, initial=ea.cycle + bool(ea.population), desc=desc, unit="step",
+    with Bar(total=ea.config.cycles + 1, initial=ea.cycle + bool(ea.population), desc=desc, unit="step",
               disable=not progress, dynamic_ncols=True,
               mininterval=bar_interval()) as bar:  # steps: the initial population, then each cycle
         while not ea.done:

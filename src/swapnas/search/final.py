@@ -17,9 +17,8 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
-from ..progress import bar_interval
+from ..progress import Bar, bar_interval
 from ..size_prior import count_params_k, prior_from_range
 from ..size_prior import count_flops
 from ..spaces import get_space, searchable_spaces
@@ -100,7 +99,7 @@ def target_prior(mod: ModuleType, proxy_net: dict, final: dict, target_m: float,
     rng = random.Random(seed)
     archs = [mod.sample(rng) for _ in range(n)]
     theta, sizes_m = [], []
-    for arch in tqdm(archs, desc="size prior (--target-params)", unit="arch", disable=not progress,
+    for arch in Bar(archs, desc="size prior (--target-params)", unit="arch", disable=not progress,
                      dynamic_ncols=True, mininterval=bar_interval()):
         with torch.device("meta"):
             theta.append(count_params_k(mod.build(arch, num_classes=num_classes, **proxy_net)))

@@ -24,11 +24,10 @@ from typing import Any
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from ..spaces.darts_genotype import Genotype, format_genotype
 from ..files import out_lock, write_atomic
-from ..progress import bar_interval
+from ..progress import Bar, bar_interval
 from ..results import provenance
 from ..stops import STOP_SIGNALS
 from .checkpoint import CHECKPOINT_FORMAT, check_resume, load_checkpoint, write_json
@@ -88,7 +87,7 @@ class _Run:
 
     def say(self, msg: str) -> None:
         if self.lines:  # through tqdm: a line said while a bar is drawn goes above it, not onto it (session 53)
-            tqdm.write(msg, file=sys.stderr)
+            Bar.write(msg, file=sys.stderr)
         else:
             log.info(msg)
 
@@ -244,7 +243,7 @@ def evaluate(model: nn.Module, data: TrainData, device: torch.device, batch_size
     loss = top1 = top5 = n = 0.0
     k = min(5, data.num_classes)
     try:
-        for x, y in tqdm(_batches(data, data.test, batches, False, device, 0, rng), total=len(batches),
+        for x, y in Bar(_batches(data, data.test, batches, False, device, 0, rng), total=len(batches),
                          desc="  test", disable=not progress, leave=False, mininterval=bar_interval()):
             with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=use_amp):
                 logits = model(x)
@@ -295,7 +294,7 @@ def _whole_batch() -> Iterator[None]:
 def _train_batches(run: _Run, epoch: int, batches: list[torch.Tensor], stats: dict, lr: float) -> None:
     """Train on ``batches[run.step:]``, adding to ``stats``; ``run.step`` and ``run.mark`` follow each batch."""
     run.model.train()
-    bar = tqdm(_batches(run.data, run.data.train, batches[run.step:], True, run.device, run.config.cutout, run.rng),
+    bar = Bar(_batches(run.data, run.data.train, batches[run.step:], True, run.device, run.config.cutout, run.rng),
                total=len(batches), initial=run.step, desc=f"epoch {epoch + 1}/{run.config.epochs}",
                disable=not run.progress, leave=False, mininterval=bar_interval())
     batch_iter = iter(bar)
@@ -374,7 +373,7 @@ def _run_epoch(run: _Run, epoch: int) -> None:
     write_json(run.out / "history.json", run.history)
     if run.lines:
         test = f", test acc {entry['test_acc']:.2f}%" if entry["test_acc"] is not None else ""
-        tqdm.write(f"epoch {epoch + 1}/{config.epochs}: train loss {entry['train_loss']:.4f}, "
+        Bar.write(f"epoch {epoch + 1}/{config.epochs}: train loss {entry['train_loss']:.4f}, "
                    f"train acc {entry['train_acc']:.2f}%{test}, lr {lr:.4g}, {entry['seconds']:.1f} s",
                    file=sys.stderr)
 

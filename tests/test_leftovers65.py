@@ -1,0 +1,42 @@
+"""Session 65: items left as found in session 64, each test failed on the code as found."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import SMALL_BUNDLE
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "swapnas"
+
+
+def test_a_search_leaves_the_callers_multiprocessing_start_method_free(tmp_path):
+    """Was: RuntimeError "context has already been set" from a caller's set_start_method("spawn") after search_arch
+    (tqdm's default lock, made by every bar even a disabled one, is a multiprocessing RLock)."""
+    code = (
+        "import multiprocessing, swapnas\n"
+        f"swapnas.search_arch('nb201', 'cifar10', out={str(tmp_path / 's')!r}, data_dir={str(SMALL_BUNDLE)!r}, "
+        "population=3, cycles=1, mutations=1, refine=0, fitness='params', workers=1, no_progress=True, quiet=True)\n"
+        "from swapnas.progress import Bar, PlainBar\n"
+        "Bar(total=1, disable=True).close(); PlainBar(total=1, disable=True).close(); Bar.write('line')\n"
+        "multiprocessing.set_start_method('spawn')\n"
+        "print(multiprocessing.get_start_method())\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.splitlines()[-2:] == ["line", "spawn"]
+
+
+def test_every_bar_of_the_package_is_one_of_progress_bars():
+    """A module importing tqdm itself would bring the multiprocessing lock back."""
+    importers = []
+    for path in sorted(SRC.rglob("*.py")):
+        if path.name == "progress.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            if any(n == "tqdm" or n.startswith("tqdm.") for n in names):
+                importers.append(str(path.relative_to(SRC)))
+    assert importers == []
