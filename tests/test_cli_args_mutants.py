@@ -130,7 +130,8 @@ def test_archs_per_benchmark() -> None:
 
 def test_search_space_names_the_space_of_a_benchmark(capsys: pytest.CaptureFixture[str]) -> None:
     # session 50: `search --space nb301` got argparse's list of choices, not "the DARTS space"
-    assert search_space("darts") == "darts" and search_space("nb201") == "nb201" and search_space("foo") == "foo"
+    assert search_space("darts") == "darts" and search_space("nb201") == "nb201" and search_space("nb101") == "nb101"
+    assert _refused(search_space, "foo") == "unknown search space 'foo' (searchable: nb201, darts, flexibert)"
     assert _refused(search_space, "nb301") == ("'nb301' is a benchmark (ground truth) of the darts space, not a search "
                                                "space: search its archs with --space darts")
     assert _refused(search_space, "darts_swap").startswith("'darts_swap' is a benchmark (ground truth) of the darts ")
@@ -141,7 +142,11 @@ def test_search_space_names_the_space_of_a_benchmark(capsys: pytest.CaptureFixtu
                                             "space, not a search space: search its archs with --space darts\n")
     with pytest.raises(SystemExit):
         main(["search", "--space", "foo", "--out", "unused"])
-    assert "argument --space: invalid choice: 'foo' (choose from 'nb101', 'nb201', 'darts'" in capsys.readouterr().err
+    assert capsys.readouterr().err.endswith("argument --space: unknown search space 'foo' (searchable: nb201, darts, "
+                                            "flexibert)\n")  # was argparse's choices: nb101 and TransNAS too
+    with pytest.raises(SystemExit):
+        main(["search", "--space", "dart", "--out", "unused"])
+    assert "unknown search space 'dart'; did you mean 'darts'? (searchable: " in capsys.readouterr().err
 
 
 # --- --net and --mean / --std ---------------------------------------------------------------------------------------

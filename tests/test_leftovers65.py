@@ -40,3 +40,23 @@ def test_every_bar_of_the_package_is_one_of_progress_bars():
             if any(n == "tqdm" or n.startswith("tqdm.") for n in names):
                 importers.append(str(path.relative_to(SRC)))
     assert importers == []
+
+
+def test_search_offers_only_the_spaces_it_can_search(capsys):
+    """Was: usage and help listed {nb101,nb201,darts,transnas_micro,transnas_macro,flexibert} (argparse's choices),
+    and three of them were then refused; a name of no space got argparse's list of all six."""
+    import pytest
+
+    from swapnas.cli import main
+    from swapnas.spaces import SPACES, searchable_spaces
+
+    with pytest.raises(SystemExit):
+        main(["search", "--help"])
+    usage = capsys.readouterr().out
+    offered = "{" + ",".join(searchable_spaces()) + "}"
+    assert f"--space {offered}" in usage and set(searchable_spaces()) < set(SPACES)
+    assert not any(name in usage.split("--dataset")[0] for name in set(SPACES) - set(searchable_spaces()))
+    with pytest.raises(SystemExit):
+        main(["search", "--space", "nb210", "--out", "unused"])
+    assert capsys.readouterr().err.endswith("argument --space: unknown search space 'nb210'; did you mean 'nb201'? "
+                                            "(searchable: nb201, darts, flexibert)\n")

@@ -221,7 +221,7 @@ def test_train_lines_go_above_the_progress_bar(tmp_path, monkeypatch) -> None:
     from swapnas.train import loop
 
     said: list = []
-    monkeypatch.setattr(loop.tqdm, "write", lambda *a, **kw: said.append((a, kw)))
+    monkeypatch.setattr(loop.Bar, "write", lambda *a, **kw: said.append((a, kw)))
     run = loop._Run.__new__(loop._Run)
     run.lines = True
     run.say("x")

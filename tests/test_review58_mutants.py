@@ -461,8 +461,8 @@ def test_the_search_and_scoring_bars_redraw_every_30_s_into_a_log(tmp_path: Path
                                                                   capsys: pytest.CaptureFixture[str]) -> None:
     """Kills pg3 (the search's bar) and pg4 (the scoring bar) without the log interval: ~7 redraws a second in a log."""
     bars = _Bars()
-    monkeypatch.setattr(driver, "tqdm", bars)
-    monkeypatch.setattr(session, "tqdm", bars)
+    monkeypatch.setattr(driver, "Bar", bars)
+    monkeypatch.setattr(session, "Bar", bars)
 
     class Fitness:
         def value(self, arch: object, rec: Record) -> float:

@@ -133,14 +133,18 @@ def test_a_warning_made_an_error_by_the_callers_filter_is_raised_as_itself() -> 
 
 def test_progress_bars_pick_the_notebook_bar_where_there_is_one() -> None:
     """Session 55 left as found: the scoring, search and size-prior bars were plain text in Jupyter (the training
-    bars used ``tqdm.auto`` already): all take ``tqdm.auto``'s choice now."""
+    bars used ``tqdm.auto`` already): all take ``tqdm.auto``'s choice now (since session 65 through
+    ``progress.Bar``, a subclass with a thread lock of its own)."""
     from tqdm.auto import tqdm
 
     import swapnas.search.driver
     import swapnas.search.final
     import swapnas.session
-    for module in (swapnas.session, swapnas.search.driver, swapnas.search.final):
-        assert module.tqdm is tqdm, module.__name__
+    import swapnas.train.loop
+    from swapnas.progress import Bar
+    assert issubclass(Bar, tqdm)
+    for module in (swapnas.session, swapnas.search.driver, swapnas.search.final, swapnas.train.loop):
+        assert module.Bar is Bar, module.__name__
 
 
 def _naive_precision(score: list[float], truth: list[float], k: int) -> float:

@@ -548,7 +548,7 @@ class Bar:
 @pytest.fixture
 def bars(monkeypatch) -> list:
     Bar.made = []
-    monkeypatch.setattr(loop, "tqdm", Bar)
+    monkeypatch.setattr(loop, "Bar", Bar)
     return Bar.made
 
 

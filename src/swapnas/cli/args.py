@@ -234,15 +234,22 @@ def archs_per(text: str) -> dict[str, int | None]:
 
 
 def search_space(text: str) -> str:
-    """argparse type for ``search --space``: a benchmark's name (nb301, darts_swap) is refused with its search space
-    (argparse's ``choices`` then checks the rest)."""
+    """argparse type for ``search --space``: a benchmark's name (nb301, darts_swap) is refused with its search space,
+    another unknown name with the searchable spaces (session 65: argparse's ``choices`` offered nb101 and TransNAS,
+    which the command then refused); a registered space that cannot be searched is refused by the command with what
+    it lacks."""
     from ..benchmarks import BENCHMARKS, benchmark_class
-    from ..spaces import SPACES
+    from ..errors import did_you_mean
+    from ..spaces import SPACES, searchable_spaces
 
     if text not in SPACES and text in BENCHMARKS:
         space = benchmark_class(text).space
         raise argparse.ArgumentTypeError(f"{text!r} is a benchmark (ground truth) of the {space} space, not a search "
                                          f"space: search its archs with --space {space}")
+    if text not in SPACES:
+        searchable = searchable_spaces()
+        raise argparse.ArgumentTypeError(f"unknown search space {text!r}{did_you_mean(text, searchable)} "
+                                         f"(searchable: {', '.join(searchable)})")
     return text
 
 

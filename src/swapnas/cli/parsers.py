@@ -179,7 +179,8 @@ def add_search(sub: Sub) -> None:
         "of the space's proxy network (--fitness: best by default, swap_reg for the paper's SWAP-NAS). Scores go "
         "to --store; the state to OUT/state.json after every cycle: rerun the same command to resume.",
     )
-    p.add_argument("--space", default="nb201", type=search_space, choices=list(SPACES), help="search space: "
+    p.add_argument("--space", default="nb201", type=search_space, metavar="{" + ",".join(searchable_spaces()) + "}",
+                   help="search space: "
                    f"{', '.join(searchable_spaces())} (a registered space with crossover, cell drawing and final "
                    "networks; another one is refused with what it lacks)")
     p.add_argument("--dataset", default=None, help="the final network's dataset or task (default: the space's "
