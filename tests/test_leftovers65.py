@@ -60,3 +60,28 @@ def test_search_offers_only_the_spaces_it_can_search(capsys):
         main(["search", "--space", "nb210", "--out", "unused"])
     assert capsys.readouterr().err.endswith("argument --space: unknown search space 'nb210'; did you mean 'nb201'? "
                                             "(searchable: nb201, darts, flexibert)\n")
+
+
+def test_search_arch_verbose_logs_the_packages_debug_lines_for_the_call_only(tmp_path, monkeypatch, capsys):
+    """Was: verbose=True was taken and changed nothing (the command's -v sets up logging in its main())."""
+    import logging
+
+    import swapnas
+    from swapnas.cli import search_command
+
+    seen = []
+
+    def fake_run(args):
+        seen.append(logging.getLogger("swapnas.search.driver").getEffectiveLevel())
+        logging.getLogger("swapnas.search.driver").debug("a debug line")
+        return [None]
+
+    monkeypatch.setattr(search_command, "search_run", fake_run)
+    monkeypatch.setattr(logging.getLogger(), "handlers", [])  # the caller's logging set up nothing (pytest's aside)
+    before = logging.getLogger("swapnas").level
+    swapnas.search_arch("nb201", "cifar10", out=tmp_path / "s", verbose=True)
+    assert seen == [logging.DEBUG]
+    assert capsys.readouterr().err == "DEBUG swapnas.search.driver: a debug line\n"
+    assert logging.getLogger("swapnas").level == before and logging.getLogger("swapnas").handlers == []
+    swapnas.search_arch("nb201", "cifar10", out=tmp_path / "s")
+    assert seen[-1] == logging.getLogger().level and capsys.readouterr().err == ""

@@ -9,9 +9,12 @@ the function is called, so ``import swapnas`` stays as light as it was.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
 import multiprocessing
 import os
-from collections.abc import Mapping
+import sys
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import numpy as np
@@ -70,7 +73,7 @@ def search_arch(space: str = "nb201", dataset: str | None = None, *, out: str | 
     larger ``cycles=`` extends it (finished or not) to the search with that budget. ``options``
     are the command's options with ``_`` for ``-``: ``seed=1``, ``fitness="swap_reg"``, ``max_params=5.0`` (millions,
     or ``"5M"``), ``net={"C": 16}``, ``prior=(0.8, 0.5)``, ``workers=2``, ``data_dir="../shared/data"``,
-    ``no_progress=True``. Bad input raises what the command reports as such (exit 2), with the same message:
+    ``no_progress=True``; ``verbose=True`` logs the package's debug lines for the call, as ``-v``. Bad input raises what the command reports as such (exit 2), with the same message:
     ``ValueError`` for a bad value, ``swapnas.errors.NotFound`` (a ``KeyError``) for an unknown proxy,
     ``FileNotFoundError`` for missing data; an unknown option, a bool for an option that takes a value
     (``refine=False``), a non-bool for a flag or a ``space``, ``dataset`` or ``out`` of another type raises
@@ -115,7 +118,29 @@ def search_arch(space: str = "nb201", dataset: str | None = None, *, out: str | 
         argv += _tokens(actions, key, value)
     threads = torch.get_num_threads()  # the command sets --threads (default 1) in this process: give it back
     try:
-        with run_as(argv, "swapnas.search_arch"), float32_default():  # the command its outputs record
-            return search_run(_home_expanded(parser.parse_args(argv)))[0]  # `~` as the command (session 64)
+        args = _home_expanded(parser.parse_args(argv))  # `~` as the command (session 64)
+        with run_as(argv, "swapnas.search_arch"), float32_default(), _debug_logging(args.verbose):
+            return search_run(args)[0]  # (run_as: the command its outputs record)
     finally:
         torch.set_num_threads(threads)
+
+
+@contextlib.contextmanager
+def _debug_logging(verbose: bool) -> Iterator[None]:
+    """``verbose=True``: the ``swapnas`` loggers at DEBUG for the call, as the command's ``-v`` (session 65: it changed
+    nothing), on stderr unless the caller's logging has a handler for them already; put back after."""
+    logger = logging.getLogger("swapnas")
+    if not verbose:
+        yield
+        return
+    level, handler = logger.level, None if logger.hasHandlers() else logging.StreamHandler(sys.stderr)
+    if handler is not None:
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+        if handler is not None:
+            logger.removeHandler(handler)
