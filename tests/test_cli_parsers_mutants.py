@@ -105,7 +105,7 @@ OWN = {
         ("--out", "out", None, path_text, None, True, None, None, Store),
     ],
     "search": [
-        ("--space", "space", "nb201", search_space, list(SPACES), False, None, None, Store),
+        ("--space", "space", "nb201", search_space, None, False, "{nb201,darts,flexibert}", None, Store),  # (s. 65)
         ("--dataset", "dataset", None, None, None, False, None, None, Store),
         ("--fitness", "fitness", "best", None, None, False, None, None, Store),
         ("--seed", "seed", 0, seed_int, None, False, None, None, Store),
