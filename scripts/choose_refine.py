@@ -15,6 +15,8 @@ import argparse
 import json
 
 import numpy as np
+# scripts/ is on sys.path when this file runs as a script
+from choose_fitness import check_dev
 
 
 def main() -> None:
@@ -26,6 +28,8 @@ def main() -> None:
     ap.add_argument("--draws", type=int, default=2000)
     args = ap.parse_args()
     a, b = (json.load(open(p)) for p in (args.stage1, args.stage2))
+    for doc, path in ((a, args.stage1), (b, args.stage2)):  # (session 65: it read any pair of runs)
+        check_dev(doc, path)
     if a["archs"] != b["archs"]:
         raise SystemExit("the two runs hold different archs")
     acc = np.array(a["accuracy"])

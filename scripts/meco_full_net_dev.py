@@ -18,7 +18,9 @@ import random
 from pathlib import Path
 
 import numpy as np
-from choose_stage2_net import simulate  # scripts/ is on sys.path when this file runs as a script
+# scripts/ is on sys.path when this file runs as a script
+from choose_fitness import check_dev
+from choose_stage2_net import simulate
 from scipy.stats import spearmanr
 
 WEIGHTS = (0.0, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0)
@@ -57,6 +59,8 @@ def main() -> None:
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     a, b = (json.loads(Path(p).read_text()) for p in (args.fitness_run, args.full_net_run))
+    for doc, path in ((a, args.fitness_run), (b, args.full_net_run)):  # (session 65: any CIFAR-10 pair was read)
+        check_dev(doc, path)
     if a["archs"] != b["archs"] or a["protocol"]["dataset"] != "cifar10" or a["ground_truth"] != b["ground_truth"]:
         raise SystemExit("the two runs must hold the same archs and the same (dev) ground truth")
     acc = np.array(a["accuracy"], dtype=float)

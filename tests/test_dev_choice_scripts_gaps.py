@@ -19,9 +19,15 @@ import pytest
 import torch
 from torch import nn
 
+from swapnas.benchmarks.nb201 import GroundTruth
+from swapnas.benchmarks.nb301 import DartsSwapBenchmark, NB301Benchmark
 from tests.script_tools import load_script, naive_spearman, run_main
 
 NAN = float("nan")
+#: the ground truths `swapnas correlate` writes for the dev runs (docs/protocol.md, label hygiene): NB201's
+#: (CIFAR-10 validation accuracy, 200 epochs) and the two DARTS dev benchmarks'
+DEV_TRUTH = GroundTruth("cifar10").describe()
+DARTS_TRUTH = {"nb301": NB301Benchmark.protocol, "darts_swap": DartsSwapBenchmark.protocol}
 
 
 def _std(v: list[float]) -> float:
@@ -181,11 +187,12 @@ def test_made_by_names_only_the_flags_that_differ_from_their_defaults() -> None:
     assert s2.made_by(_stage2_args(top=0, only=[0])).endswith(" --only 0 --top 0`.")
 
 
-#: the doc of a DARTS dev run (any number of archs) at a fake fitness protocol: C=8, 5 cells, S=16, R=1
-def _darts_doc(name: str, acc: list[float], fit: list[float | None]) -> dict:
+#: the doc of a DARTS dev run (any number of archs; the ground truth of the dev benchmark ``bench``) at a fake fitness
+#: protocol: C=8, 5 cells, S=16, R=1
+def _darts_doc(name: str, acc: list[float], fit: list[float | None], bench: str = "nb301") -> dict:
     return {"protocol": {"space": "darts", "dataset": "cifar10", "seed": 0, "net": {"C": 8, "layers": 5},
                          "batch_size": 16, "repeats": 1, "init": "default"},
-            "ground_truth": f"{name} CIFAR-10 validation accuracy (%)",
+            "ground_truth": DARTS_TRUTH[bench],
             "archs": [f"{name}{i}" for i in range(len(acc))], "accuracy": acc, "scores": {"fit": fit}}
 
 
@@ -248,7 +255,7 @@ def test_devrun_stage2_scores_the_top_fittest_and_ranks_failures_last(
     calls = _stage2_fakes(s2, monkeypatch, values, {"g0": 2.0, "g3": 1.0, "g5": None, "g2": 4.0})
     acc = [80.0, 70.0, 95.0, 90.0, 60.0, 85.0]
     path = tmp_path / "results.json"
-    doc = _darts_doc("g", acc, [7.0, None, 3.0, 9.0, 1.0, 7.0])
+    doc = _darts_doc("g", acc, [7.0, None, 3.0, 9.0, 1.0, 7.0], "darts_swap")
     path.write_text(json.dumps(doc))
     run = s2.DevRun("darts_swap", str(path), "data")
     f2, secs, rho = run.stage2(4, {"C": 16, "layers": 8}, 20, 2, "data", "the store")
@@ -279,7 +286,7 @@ def _stage2_world(tmp_path: Path, sign: float, noises: tuple[float, float] = (1.
         acc = rng.normal(90.0, sd, n)
         fit = (acc + rng.normal(0.0, 2.0 * sd, n)).tolist()
         fit[3] = None
-        docs[name] = _darts_doc(name, acc.tolist(), fit)
+        docs[name] = _darts_doc(name, acc.tolist(), fit, name)
         paths[name] = tmp_path / name / "results.json"
         paths[name].parent.mkdir()
         paths[name].write_text(json.dumps(docs[name]))
@@ -675,7 +682,7 @@ def test_swap_variants_main_tables_each_run_and_one_weight_per_space(
     swap, prog = rng.uniform(1e3, 6e4, 1000).tolist(), rng.normal(0.0, 1.0, 1000).tolist()
     acc201 = [math.log(s) + 1.5 * p + float(rng.normal(0.0, 1.0)) for s, p in zip(swap, prog)]
     nb201 = {"protocol": {"space": "nb201", "dataset": "cifar10", "seed": 0},
-             "ground_truth": "NB201 valid accuracy (%), 200 epochs, mean over seeds; cifar10-valid: …",
+             "ground_truth": DEV_TRUTH,
              "archs": [f"n{i}" for i in range(1000)], "accuracy": acc201,
              "scores": {"swap": swap, "az_nas_progressivity": prog}}
     paths = [tmp_path / "dev_nb201" / "results.json"]
@@ -689,7 +696,8 @@ def test_swap_variants_main_tables_each_run_and_one_weight_per_space(
         darts_base[name] = [math.log(s) + math.log(e) + 0.25 * p + 0.5 * math.log(q) for s, e, p, q in zip(
             *(scores[b] for b in ("swap", "az_nas_expressivity", "az_nas_progressivity", "params")))]
         variants[tag] = {k: np.array(v) for k, v in var.items()}
-        doc = {"protocol": {"space": "darts", "dataset": "cifar10", "seed": 0}, "ground_truth": "NB301 …",
+        doc = {"protocol": {"space": "darts", "dataset": "cifar10", "seed": 0},
+               "ground_truth": DARTS_TRUTH[name.removeprefix("dev_")],
                "archs": [f"{tag}{i}" for i in range(25)], "accuracy": acc, "scores": scores}
         paths.append(tmp_path / name / "results.json")
         paths[-1].parent.mkdir()
@@ -821,11 +829,11 @@ def test_lswag_choose_and_split_rows_against_naive_rho() -> None:
     assert len({r.split(" | ")[2] for r in rows[2:]}) > 1  # the halves choose different intervals
 
 
-def _lswag_doc(name: str, lam: dict[str, list[float]], psi: dict[str, list[float]], acc: list[float],
-               failed: set[str]) -> dict:
+def _lswag_doc(lam: dict[str, list[float]], psi: dict[str, list[float]], acc: list[float], failed: set[str]) -> dict:
+    """An NB301 dev run of lswag_grad (Λ over all bins; None where ``failed``) and lswag (Λ · Ψ's last bin)."""
     archs = list(lam)
     grad = [None if a in failed else sum(lam[a]) for a in archs]
-    return {"protocol": {"space": "darts", "dataset": "cifar10", "seed": 0}, "ground_truth": f"{name} …",
+    return {"protocol": {"space": "darts", "dataset": "cifar10", "seed": 0}, "ground_truth": DARTS_TRUTH["nb301"],
             "archs": archs, "accuracy": acc, "scores": {
                 "lswag_grad": grad, "lswag": [None if g is None else g * psi[a][-1] for g, a in zip(grad, archs)]}}
 
@@ -855,7 +863,7 @@ def test_bins_of_run_scores_once_then_reads_its_cache_and_rescores_another_runs(
     scored = _bins_fakes(ly, monkeypatch, lam, psi)
     path = tmp_path / "run" / "results.json"
     path.parent.mkdir()
-    path.write_text(json.dumps(_lswag_doc("NB301", lam, psi, [90.0, 91.0, 92.0, 93.0], {"g2"})))
+    path.write_text(json.dumps(_lswag_doc(lam, psi, [90.0, 91.0, 92.0, 93.0], {"g2"})))
     d = ly.bins_of_run(str(path), "data")
     assert scored == ["g0", "g1", "g3"]  # the arch whose lswag_grad failed in the run is not scored
     assert np.isnan(d["lam"][2]).all() and np.isnan(d["psi"][2]).all()
@@ -866,7 +874,7 @@ def test_bins_of_run_scores_once_then_reads_its_cache_and_rescores_another_runs(
     assert scored == ["g0", "g1", "g3"] and np.array_equal(again["psi"], d["psi"], equal_nan=True)
     assert capsys.readouterr().out == ""
     # another run (other accuracies) in the same folder: the cache is not its own
-    path.write_text(json.dumps(_lswag_doc("NB301", lam, psi, [90.0, 91.0, 92.0, 94.0], {"g2"})))
+    path.write_text(json.dumps(_lswag_doc(lam, psi, [90.0, 91.0, 92.0, 94.0], {"g2"})))
     ly.bins_of_run(str(path), "data")
     assert scored == ["g0", "g1", "g3"] * 2
     assert "does not match" in capsys.readouterr().out
@@ -892,7 +900,7 @@ def test_bins_of_run_refuses_bins_that_disagree_with_the_runs_stored_values(
     lam = {f"g{i}": [0.5 + i] * 10 for i in range(3)}
     psi = {f"g{i}": [float(j + 1) for j in range(10)] for i in range(3)}
     _bins_fakes(ly, monkeypatch, lam, psi)
-    doc = _lswag_doc("NB301", lam, psi, [1.0, 2.0, 3.0], set())
+    doc = _lswag_doc(lam, psi, [1.0, 2.0, 3.0], set())
     doc["scores"][wrong][1] *= 1.001
     path = tmp_path / "run" / "results.json"
     path.parent.mkdir()

@@ -17,7 +17,11 @@ import pytest
 import torch
 from torch import nn
 
+from swapnas.benchmarks.nb201 import GroundTruth
 from tests.script_tools import load_script, naive_spearman
+
+#: the ground truth `swapnas correlate` writes for the NB201 dev run (CIFAR-10 validation accuracy, 200 epochs)
+DEV_TRUTH = GroundTruth("cifar10").describe()
 
 # ----------------------------------------------------------------------------------------------- helpers
 
@@ -343,21 +347,35 @@ def _meco_runs(root: Path, n: int = 40) -> tuple[str, str, list[float], dict[str
     bases["az_nas_progressivity"] = (0.2 * z + rng.normal(size=n)).tolist()  # linear terms: may be negative
     bases["az_nas_trainability"] = (-6e5 * (rng.random(n) < 0.2) + rng.normal(size=n)).tolist()
     meco_all = np.exp(0.3 * z + rng.normal(size=n)).tolist()
-    archs, truth = [f"arch{i}" for i in range(n)], "NB201 valid accuracy (%)"
-    a = _write(root / "fit" / "results.json", {"protocol": {"dataset": "cifar10", "net": {"C": 16, "N": 1}},
-                                                "ground_truth": truth, "archs": archs, "accuracy": acc,
+    archs, dev = [f"arch{i}" for i in range(n)], {"space": "nb201", "dataset": "cifar10", "seed": 0}
+    a = _write(root / "fit" / "results.json", {"protocol": {**dev, "net": {"C": 16, "N": 1}},
+                                                "ground_truth": DEV_TRUTH, "archs": archs, "accuracy": acc,
                                                 "scores": bases})
-    b = _write(root / "full" / "results.json", {"protocol": {"dataset": "cifar10", "net": {"C": 16, "N": 5}},
-                                                 "ground_truth": truth, "archs": archs, "accuracy": acc,
+    b = _write(root / "full" / "results.json", {"protocol": {**dev, "net": {"C": 16, "N": 5}},
+                                                 "ground_truth": DEV_TRUTH, "archs": archs, "accuracy": acc,
                                                  "scores": {"meco_all": meco_all}})
     return a, b, acc, bases, meco_all
 
 
-def _meco_main(monkeypatch: pytest.MonkeyPatch, a: str, b: str, out: Path, seeds: int, draws: int) -> None:
+def _meco_main(monkeypatch: pytest.MonkeyPatch, a: str, b: str, out: Path, seeds: int, draws: int,
+               hand_worked: bool = False) -> list[str]:
+    """The script's main on runs ``a`` and ``b``; returns the paths its dev check read. ``hand_worked``: runs of a
+    few archs, whose figures loops here can follow (the halves, the 8-arch subsets), meet the script's own check_dev
+    with only its 1000 archs waived (space, dataset, seed 0 and the dev ground truth still apply); every other test
+    gives it the dev sample's 1000 archs and the check as it is."""
     mod = load_script("meco_full_net_dev", "tdev")
+    checked: list[str] = []
+    real = mod.check_dev
+
+    def check_dev(doc: dict, path: str) -> None:
+        checked.append(path)
+        real(doc | {"archs": [None] * 1000} if hand_worked else doc, path)
+
+    monkeypatch.setattr(mod, "check_dev", check_dev)
     monkeypatch.setattr(sys, "argv", ["meco_full_net_dev.py", a, b, "--out", str(out), "--seeds", str(seeds),
                                       "--draws", str(draws)])
     mod.main()
+    return checked
 
 
 def _swap_nb201(bases: dict[str, list[float]]) -> list[float]:
@@ -376,7 +394,7 @@ WEIGHTS = (0.0, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0)
 def test_meco_full_net_dev_rho_per_weight_and_the_weight_chosen_on_random_halves(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     a, b, acc, bases, meco_all = _meco_runs(tmp_path)
-    _meco_main(monkeypatch, a, b, tmp_path / "out.md", seeds=3, draws=1)
+    assert _meco_main(monkeypatch, a, b, tmp_path / "out.md", seeds=3, draws=1, hand_worked=True) == [a, b]
     printed = capsys.readouterr().out
     assert (tmp_path / "out.md").read_text() == printed
     base = _swap_nb201(bases)  # w = 0 is swap_nb201's own ρ
@@ -403,7 +421,7 @@ def test_meco_full_net_dev_rho_per_weight_and_the_weight_chosen_on_random_halves
     want += ["", f"held out, the term wins on {wins} of 6 halves", ""]
     lines = printed.splitlines()
     assert lines[0].startswith(f"Runs: `{a}` (swap_nb201's bases, {{'C': 16, 'N': 1}}), `{b}` (meco_all, "
-                               "{'C': 16, 'N': 5}); ground truth: NB201 valid accuracy (%).")
+                               f"{{'C': 16, 'N': 5}}); ground truth: {DEV_TRUTH}.")
     assert lines[2:2 + len(want)] == want
     assert len(chosen) > 1 and 0 < wins < 6  # these data choose several weights, and the term wins some halves
 
@@ -412,7 +430,7 @@ def test_meco_full_net_dev_simulated_searches_against_a_loop_over_the_same_subse
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     a, b, acc, bases, meco_all = _meco_runs(tmp_path)
     draws = 40
-    _meco_main(monkeypatch, a, b, tmp_path / "out.md", seeds=0, draws=draws)
+    assert _meco_main(monkeypatch, a, b, tmp_path / "out.md", seeds=0, draws=draws, hand_worked=True) == [a, b]
     lines = capsys.readouterr().out.splitlines()
     base = _swap_nb201(bases)
     term = [math.log(v) for v in meco_all]
@@ -441,26 +459,37 @@ def test_meco_full_net_dev_simulated_searches_against_a_loop_over_the_same_subse
     assert want[-1].split(" | ")[3] == want[-1].split(" | ")[4].rstrip(" |")
 
 
-@pytest.mark.parametrize("change", ["archs", "dataset", "ground_truth"])
+@pytest.mark.parametrize("change", ["archs", "dataset", "ground_truth", "another_dev_text"])
 def test_meco_full_net_dev_refuses_runs_that_do_not_match(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                           change: str) -> None:
-    a, b, *_ = _meco_runs(tmp_path, n=10)
-    doc = json.loads(Path(b if change != "dataset" else a).read_text())
+    """Two dev runs must match each other (archs, ground truth text); a run off the dev set (here CIFAR-100, or test
+    accuracy) is refused by the dev check first (session 65)."""
+    a, b, *_ = _meco_runs(tmp_path, n=1000)
+    path = b if change != "dataset" else a
+    doc = json.loads(Path(path).read_text())
     if change == "archs":
         doc["archs"][0] = "another"
     elif change == "dataset":
         doc["protocol"]["dataset"] = "cifar100"
-    else:
+    elif change == "ground_truth":
         doc["ground_truth"] = "NB201 test accuracy (%)"
-    Path(b if change != "dataset" else a).write_text(json.dumps(doc))
-    with pytest.raises(SystemExit, match=r"the two runs must hold the same archs and the same \(dev\) ground truth"):
+    else:  # still a dev ground truth, but not the first run's
+        doc["ground_truth"] = DEV_TRUTH + " (another text)"
+    Path(path).write_text(json.dumps(doc))
+    not_dev = f"{path} is not a dev run (docs/protocol.md, label hygiene): it needs "
+    want = {"dataset": not_dev + "dataset cifar10",
+            "ground_truth": not_dev + "ground truth 'NB201 valid accuracy (%), 200 epochs,'…"}.get(
+        change, "the two runs must hold the same archs and the same (dev) ground truth")
+    with pytest.raises(SystemExit) as exc:
         _meco_main(monkeypatch, a, b, tmp_path / "out.md", seeds=1, draws=1)
+    assert str(exc.value) == want
+    assert not (tmp_path / "out.md").exists()
 
 
 def test_meco_full_net_dev_refuses_a_score_without_a_finite_value(tmp_path: Path,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     # session 49: a failed base made every ρ nan and each half's weight silently max()'s first, 0
-    a, b, *_ = _meco_runs(tmp_path, n=10)
+    a, b, *_ = _meco_runs(tmp_path, n=1000)
     for path, key, index in ((a, "fisher", 2), (b, "meco_all", 5), (b, "meco_all", 6)):
         doc = json.loads(Path(path).read_text())
         doc["scores"][key][index] = None if index != 6 else 0.0

@@ -15,9 +15,13 @@ import numpy as np
 import pytest
 import torch
 
+from swapnas.benchmarks.nb201 import GroundTruth
 from swapnas.size_prior import count_params_k, size_prior
 from swapnas.spaces import nb201
 from tests.script_tools import load_script, naive_spearman, run_main
+
+#: the ground truth `swapnas correlate` writes for the NB201 dev run (CIFAR-10 validation accuracy, 200 epochs)
+DEV_TRUTH = GroundTruth("cifar10").describe()
 
 
 def _distinct_archs(n: int, seed: int) -> list[nb201.Arch]:
@@ -33,9 +37,9 @@ def _distinct_archs(n: int, seed: int) -> list[nb201.Arch]:
 # ---- choose_search_prior.py ----
 
 def _dev_doc(archs: list[str], swap: list[float], acc: list[float], **protocol) -> dict:
-    prot = {"dataset": "cifar10", "seed": 0, "net": {"C": 16, "N": 1}, "batch_size": 16, "repeats": 4,
-            "init": "gaussian", **protocol}
-    return {"protocol": prot, "ground_truth": "NB201 valid accuracy (%), 200 epochs", "archs": archs,
+    prot = {"space": "nb201", "dataset": "cifar10", "seed": 0, "net": {"C": 16, "N": 1}, "batch_size": 16,
+            "repeats": 4, "init": "gaussian", **protocol}
+    return {"protocol": prot, "ground_truth": DEV_TRUTH, "archs": archs,
             "scores": {"swap": swap}, "accuracy": acc}
 
 
@@ -72,13 +76,19 @@ def test_choose_search_prior_refuses_every_way_a_run_can_differ_from_the_dev_run
     path.write_text(json.dumps(bad))
     with pytest.raises(SystemExit) as exc:
         script._dev_run(str(path))
-    assert str(exc.value) == (f"{path} is not the dev run this choice may read: it needs dataset cifar10, seed 0, "
-                              "1000 archs, validation accuracy, the search protocol (the space's scoring defaults)")
+    assert str(exc.value) == (f"{path} is not the dev run this choice may read: it needs dataset cifar10, seed 0 "
+                              "(the dev sample), 1000 archs, ground truth 'NB201 valid accuracy (%), 200 epochs,'…, "
+                              "the search protocol (the space's scoring defaults)")
     for change, needs in (({"init": "default"}, "the search protocol"), ({"repeats": 1}, "the search protocol"),
-                          ({"batch_size": 8}, "the search protocol"), ({"seed": 2}, "seed 0")):
+                          ({"batch_size": 8}, "the search protocol"), ({"seed": 2}, r"seed 0 \(the dev sample\)$")):
         path.write_text(json.dumps(_dev_doc(["x"] * 1000, [1.0] * 1000, [1.0] * 1000, **change)))
         with pytest.raises(SystemExit, match=f"it needs {needs}"):
             script._dev_run(str(path))
+    twelve = _dev_doc(["x"] * 1000, [1.0] * 1000, [1.0] * 1000)
+    twelve["ground_truth"] = DEV_TRUTH.replace("200 epochs", "12 epochs")  # validation accuracy, but not the dev one
+    path.write_text(json.dumps(twelve))
+    with pytest.raises(SystemExit, match=r"it needs ground truth 'NB201 valid accuracy \(%\), 200 epochs,'…$"):
+        script._dev_run(str(path))
 
 
 def _fake_rows(script, best: dict[tuple[float, float], tuple[float, float]]) -> list[tuple]:
@@ -126,7 +136,10 @@ def test_choose_search_prior_with_every_accuracy_equal_keeps_the_former_rule(
 # ---- choose_refine.py ----
 
 def _refine_run(path: Path, archs: list[str], scores: list, acc: list[float], proxy: str = "swap_prog") -> str:
-    path.write_text(json.dumps({"archs": archs, "accuracy": acc, "scores": {proxy: scores}}))
+    """A run on the NB201 dev sample (the script reads dev runs only: seed 0's 1000 archs, CIFAR-10 validation)."""
+    assert len(archs) == 1000
+    path.write_text(json.dumps({"protocol": {"space": "nb201", "dataset": "cifar10", "seed": 0},
+                                "ground_truth": DEV_TRUTH, "archs": archs, "accuracy": acc, "scores": {proxy: scores}}))
     return str(path)
 
 
@@ -138,16 +151,19 @@ def _table(out: str) -> dict[int, tuple[str, str]]:
 def test_choose_refine_with_every_arch_in_every_draw_matches_the_picks_worked_by_hand(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     script = load_script("choose_refine", "t49f")
-    archs = [f"a{i}" for i in range(6)]
-    acc = [90.0, 91.0, 92.0, 93.0, 94.0, 99.0]
-    one = _refine_run(tmp_path / "r1.json", archs, [5, 4, 3, 2, 1, 0], acc)
-    two = _refine_run(tmp_path / "r2.json", archs, [0, 1, 9, None, 2, 10], acc)
-    run_main(script, monkeypatch, one, two, "--budget", "6", "--draws", "3")
+    archs = [f"a{i}" for i in range(1000)]
+    # a0 … a5 worked by hand; the 994 others failed at both stages (None: -inf, never picked nor kept before a0 … a5):
+    # 945 at 80 and 49 at 98, so that the dev top 5 % is those 49 and a5 (quantile 0.95 of the accuracies: 94.2)
+    acc = [90.0, 91.0, 92.0, 93.0, 94.0, 99.0] + [80.0] * 945 + [98.0] * 49
+    fillers = [None] * 994
+    one = _refine_run(tmp_path / "r1.json", archs, [5, 4, 3, 2, 1, 0] + fillers, acc)
+    two = _refine_run(tmp_path / "r2.json", archs, [0, 1, 9, None, 2, 10] + fillers, acc)
+    run_main(script, monkeypatch, one, two, "--budget", "1000", "--draws", "3")
     out = capsys.readouterr().out
-    assert out.splitlines()[0] == "dev: 6 archs, 3 simulated searches of 6 evaluations (in-sample)"
-    # stage 1 keeps a0, a1, … in that order; stage 2 picks the best of the short list by f2 (None: never):
-    # K=1 a0 (90), K=3 a2 (f2 9: 92), K=5 a2 (a3's None is -inf), K=10 and 20 a5 (f2 10: 99, the only arch in the
-    # top 5 %: quantile 0.95 of the accuracies is 97.75)
+    assert out.splitlines()[0] == "dev: 1000 archs, 3 simulated searches of 1000 evaluations (in-sample)"
+    # stage 1 keeps a0, a1, … in that order (then fillers); stage 2 picks the best of the short list by f2 (None:
+    # never): K=1 a0 (90), K=3 a2 (f2 9: 92), K=5 a2 (a3's None is -inf), K=10 and 20 a5 (f2 10: 99, the only one of
+    # a0 … a5 in the top 5 %)
     assert _table(out) == {1: ("90.000", "0.000"), 3: ("92.000", "0.000"), 5: ("92.000", "0.000"),
                            10: ("99.000", "1.000"), 20: ("99.000", "1.000")}
 
@@ -156,7 +172,8 @@ def test_choose_refine_gives_every_k_the_same_pick_when_both_stages_agree_on_the
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     script = load_script("choose_refine", "t49g")
     rng = np.random.default_rng(3)
-    archs, f, acc = [f"a{i}" for i in range(40)], rng.normal(size=40).tolist(), rng.uniform(80, 95, 40).tolist()
+    archs = [f"a{i}" for i in range(1000)]
+    f, acc = rng.normal(size=1000).tolist(), rng.uniform(80, 95, 1000).tolist()
     one = _refine_run(tmp_path / "r1.json", archs, f, acc, "best")
     two = _refine_run(tmp_path / "r2.json", archs, f, acc, "best")
     run_main(script, monkeypatch, one, two, "--proxy", "best", "--budget", "10", "--draws", "50")
@@ -170,15 +187,16 @@ def test_choose_refine_gives_every_k_the_same_pick_when_both_stages_agree_on_the
 def test_choose_refine_refuses_runs_of_different_archs_and_a_budget_the_runs_cannot_hold(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     script = load_script("choose_refine", "t49h")
-    one = _refine_run(tmp_path / "r1.json", ["a", "b"], [1, 2], [90.0, 91.0])
-    other = _refine_run(tmp_path / "r2.json", ["a", "c"], [1, 2], [90.0, 91.0])
+    archs, scores, acc = [f"a{i}" for i in range(1000)], list(range(1000)), [90.0 + i % 7 for i in range(1000)]
+    one = _refine_run(tmp_path / "r1.json", archs, scores, acc)
+    other = _refine_run(tmp_path / "r2.json", archs[:-1] + ["another"], scores, acc)
     with pytest.raises(SystemExit, match="^the two runs hold different archs$"):
         run_main(script, monkeypatch, one, other)
     with pytest.raises(SystemExit) as exc:
-        run_main(script, monkeypatch, one, one, "--budget", "3")
-    assert str(exc.value) == "--budget must be 1 … 2 (the runs' archs; got 3) and --draws >= 1 (got 2000)"
+        run_main(script, monkeypatch, one, one, "--budget", "1001")
+    assert str(exc.value) == "--budget must be 1 … 1000 (the runs' archs; got 1001) and --draws >= 1 (got 2000)"
     with pytest.raises(SystemExit, match=r"and --draws >= 1 \(got 0\)$"):
-        run_main(script, monkeypatch, one, one, "--budget", "2", "--draws", "0")
+        run_main(script, monkeypatch, one, one, "--budget", "1000", "--draws", "0")
 
 
 # ---- search_nb201.py ----
@@ -322,7 +340,7 @@ def test_simulated_picks_with_every_arch_in_every_draw_picks_the_fittest_and_fli
     acc = rng.uniform(80, 95, 1000)
     up, down = rng.normal(size=1000), rng.normal(size=1000)
     doc = {"protocol": {"space": "nb201", "dataset": "cifar10", "seed": 0},
-           "ground_truth": "NB201 valid accuracy (%), 200 epochs, mean over seeds",
+           "ground_truth": DEV_TRUTH,
            "archs": [f"a{i}" for i in range(1000)],
            "accuracy": acc.tolist(), "scores": {"up": [None, *up[1:].tolist()], "down": down.tolist()},
            "results": [{"proxy": "up", "higher_is_better": True}, {"proxy": "down", "higher_is_better": False}]}

@@ -11,7 +11,12 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from swapnas.benchmarks.nb201 import GroundTruth
+from swapnas.benchmarks.nb301 import DartsSwapBenchmark, NB301Benchmark
 from tests.script_tools import load_script, naive_spearman
+
+#: the ground truth `swapnas correlate` writes for the NB201 dev run (CIFAR-10 validation accuracy, 200 epochs)
+DEV_TRUTH = GroundTruth("cifar10").describe()
 
 
 def _script(name: str):
@@ -75,8 +80,7 @@ def _run(tmp_path: Path, name: str, **change) -> Path:
     """A results.json shaped as `swapnas correlate` writes it, by default the NB201 CIFAR-10 dev run."""
     doc = {"protocol": {"space": "nb201", "dataset": "cifar10", "seed": 0, "net": {"C": 16, "N": 1}, "batch_size": 16,
                         "repeats": 1, "init": "default"},
-           "ground_truth": "NB201 valid accuracy (%), 200 epochs, mean over seeds; cifar10-valid: trained on the 25k "
-                           "train split, evaluated on the 25k x-valid split",
+           "ground_truth": DEV_TRUTH,
            "archs": [f"a{i}" for i in range(1000)], "accuracy": [float(i % 97) for i in range(1000)],
            "results": [{"proxy": "swap", "higher_is_better": True}],
            "scores": {"swap": [float(i % 13 + 1) for i in range(1000)]}}
@@ -122,11 +126,14 @@ def test_choose_fitness_accepts_darts_and_flexibert_dev_runs(tmp_path: Path) -> 
     cf = _script("choose_fitness")
     darts = _run(tmp_path, "darts", space="darts", net={"C": 8, "layers": 5}, archs=[f"g{i}" for i in range(725)],
                  accuracy=[90.0 + i % 7 for i in range(725)], scores={"swap": [1.0 + i % 5 for i in range(725)]},
-                 ground_truth="NB301 CIFAR-10 validation accuracy (%) as stored in NASLib's file (725 archs)")
+                 ground_truth=NB301Benchmark.protocol)
+    darts_swap = _run(tmp_path, "darts_swap", space="darts", net={"C": 8, "layers": 5},
+                      archs=[f"s{i}" for i in range(300)], accuracy=[90.0 + i % 7 for i in range(300)],
+                      scores={"swap": [1.0 + i % 5 for i in range(300)]}, ground_truth=DartsSwapBenchmark.protocol)
     flexi = _run(tmp_path, "flexi", space="flexibert", dataset="glue", archs=[f"t{i}" for i in range(245)],
                  accuracy=[70.0 + i % 7 for i in range(245)], scores={"swap": [1.0 + i % 5 for i in range(245)]},
                  ground_truth="FlexiBERT-500 GLUE score (mean of the eight tasks) after ELECTRA-style pre-training")
-    assert len(cf.load([str(darts), str(flexi)])) == 2
+    assert len(cf.load([str(darts), str(darts_swap), str(flexi)])) == 3
     other_task = _run(tmp_path, "rte", space="flexibert", dataset="rte", archs=[f"t{i}" for i in range(245)],
                       accuracy=[1.0] * 245, scores={"swap": [1.0] * 245}, ground_truth="FlexiBERT-500 RTE accuracy (%)")
     with pytest.raises(SystemExit, match="not a dev run"):
