@@ -16,6 +16,7 @@ from swapnas.fit_check import refuse_unfit
 from swapnas.proxies import get_proxy, list_proxies
 from swapnas.requirements import (
     INPUT_REQUIREMENTS,
+    LABEL_REQUIREMENTS,
     OUTPUT_REQUIREMENTS,
     REQUIREMENTS,
     UnsupportedModel,
@@ -46,7 +47,8 @@ def test_every_registered_requirement_is_known_and_its_option_exists() -> None:
         p = get_proxy(name)
         for need in p.requires:
             base, _, when = need.partition(":")
-            assert base in REQUIREMENTS or base in INPUT_REQUIREMENTS or base in OUTPUT_REQUIREMENTS, (name, need)
+            assert any(base in kinds for kinds in (REQUIREMENTS, INPUT_REQUIREMENTS, LABEL_REQUIREMENTS,
+                                                   OUTPUT_REQUIREMENTS)), (name, need)
             assert not when or when.partition("=")[0] in p.options, (name, need)
 
 
@@ -57,7 +59,7 @@ def test_an_option_waives_a_requirement_and_an_unknown_one_is_named() -> None:
     assert [applies(relu, r) for r in relu.requires] == [None, "relu"]
     assert [applies(meco.configure(layers="all"), r) for r in meco.requires] == [None, None]
     odd = dataclasses.replace(get_proxy("params"), requires=("wings",))
-    with pytest.raises(KeyError, match=r"params requires 'wings', which is none of \['conv', 'conv_blocks', "):
+    with pytest.raises(KeyError, match=r"params requires 'wings', which is none of \['class_pairs', 'conv', 'conv_blocks', "):
         check_supported(odd, Tokens())
 
 

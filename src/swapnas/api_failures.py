@@ -149,6 +149,25 @@ def _ids_hint(model: nn.Module, batch: Batch, exc: Exception) -> str:
     return ""
 
 
+def _kernel_rank_hint(model: nn.Module, batch: Batch) -> str:
+    """nwot's singular K_H where every sample has a code of its own: K_H = Σ over units of [c, 1 − c][c, 1 − c]ᵀ has
+    rank at most N_A + 1, so S > N_A + 1 samples make it singular whatever the codes (session 65: shared codes were
+    blamed)."""
+    from .proxies._common import relu_codes
+
+    try:
+        with torch.no_grad():
+            codes = relu_codes(model, batch.inputs)
+    except Exception:  # noqa: BLE001 - no hint then; the error stands
+        return ""
+    s, units = codes.shape
+    if s <= units + 1 or torch.unique(codes.to(torch.uint8), dim=0).shape[0] < s:
+        return ""
+    return (f" (here no two of the {s} samples share a code: with {units} ReLU units K_H has rank at most {units + 1},"
+            f" so it is singular for more than {units + 1} samples; pass at most {units + 1} samples or score a wider "
+            "network)")
+
+
 def hint(p: Proxy, model: nn.Module, batch: Batch, exc: Exception) -> str:
     """What in the inputs or the model's output may have made ``p`` fail, and the fix ('' if nothing is seen)."""
     if META_WEIGHTS in str(exc):  # swap_score's own refusal says it already
@@ -162,6 +181,11 @@ def hint(p: Proxy, model: nn.Module, batch: Batch, exc: Exception) -> str:
     if "loss needs targets of the output's shape" in str(exc) and batch.targets.is_floating_point() \
             and batch.targets.dim() == 1:  # session 52: the read's warning alone said so
         return " (float labels are read as regression targets: for class labels pass y.long())"
+    if "argument to `grad()` cannot be empty" in str(exc) and not any(w.requires_grad for w in model.parameters()):
+        return (" (the model has no trainable parameter: a metric that differentiates with respect to the parameters "
+                "cannot score it)")  # (session 65: torch's bare words)
+    if "K_H is singular" in str(exc):
+        return _kernel_rank_hint(model, batch)
     if "does not require grad" in str(exc):  # (session 64: torch's bare words)
         return f" (if a part of the model ran without autograd: {NO_GRAD_BLOCK}; with checkpointing, use " \
             "use_reentrant=False or turn it off)"

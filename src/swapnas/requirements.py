@@ -55,6 +55,15 @@ INPUT_REQUIREMENTS: dict[str, tuple[Any, str]] = {
                      "(docs/transformers.md)"),
 }
 
+#: what a proxy may require of the batch's labels (``Proxy.requires`` too), checked where a batch is given
+LABEL_REQUIREMENTS: dict[str, tuple[Any, str]] = {
+    "class_pairs": (lambda b: not (b.loss == "ce" and b.targets.dim() == 1 and b.num_classes <= 100
+                                   and b.targets.unique().numel() == b.targets.numel()),
+                    "every class of the batch has one sample, and a class of one sample adds the same term, "
+                    "log(1 + k), whatever the network: the score would be the same for every network (session 65); "
+                    "give a batch in which some class has 2 or more samples (a larger --batch-size)"),
+}
+
 
 #: what a proxy may require of the model's output (``Proxy.requires`` too), checked only where an output is at hand:
 #: the up-front check of a space's networks runs one pass on the meta device (:mod:`swapnas.fit_check`)
@@ -72,8 +81,8 @@ def applies(proxy: Proxy, need: str) -> str | None:
         option, _, value = when.partition("=")
         if str(proxy.options.get(option)) != value:
             return None
-    if name not in REQUIREMENTS and name not in INPUT_REQUIREMENTS and name not in OUTPUT_REQUIREMENTS:
-        known = sorted({*REQUIREMENTS, *INPUT_REQUIREMENTS, *OUTPUT_REQUIREMENTS})
+    if not any(name in kinds for kinds in (REQUIREMENTS, INPUT_REQUIREMENTS, LABEL_REQUIREMENTS, OUTPUT_REQUIREMENTS)):
+        known = sorted({*REQUIREMENTS, *INPUT_REQUIREMENTS, *LABEL_REQUIREMENTS, *OUTPUT_REQUIREMENTS})
         raise NotFound(f"{proxy.name} requires {name!r}, which is none of {known}")
     return name
 
@@ -89,6 +98,8 @@ def check_supported(p: Proxy, model: nn.Module, batch: Batch | None = None) -> N
                 (ok, why), subject = REQUIREMENTS[name], model
             elif name in INPUT_REQUIREMENTS and batch is not None:
                 (ok, why), subject = INPUT_REQUIREMENTS[name], batch.inputs
+            elif name in LABEL_REQUIREMENTS and batch is not None:
+                (ok, why), subject = LABEL_REQUIREMENTS[name], batch
             else:  # waived by an option, an input requirement with no inputs, or one of the output (check_output)
                 continue
             if not ok(subject):

@@ -62,6 +62,10 @@ def output_loss(output: torch.Tensor, targets: torch.Tensor, loss: str = "ce", t
             raise ValueError(f"a label-based metric needs (S, classes) logits with (S,) labels, (S, classes, L) with "
                              f"(S, L) or (S, classes, H, W) logits with (S, H, W) labels; got output {tuple(output.shape)}, "
                              f"targets {tuple(targets.shape)}")
+        if output.shape[1] == 1:  # (session 65: grad_norm, snip, fisher, grasp, plain were 0.0 for every network)
+            raise ValueError(f"a cross-entropy loss over one output (output {tuple(output.shape)}) is 0 for every "
+                             "input, so every gradient of it is 0: score a classifier of 2 or more outputs, or give a "
+                             "one-output (regression) head float targets of the output's shape with loss 'mse'")
         return F.cross_entropy(output / temperature, targets)
     if loss in ("mse", "l1"):
         if output.shape != targets.shape:

@@ -35,7 +35,7 @@ def many_class_score(groups: list[np.ndarray], k: float) -> float:
 
 
 @register("epe_nas", higher_is_better=True, needs_grad=True, needs_labels=True, input_kind="data", version="2",
-          k=1e-5, requires=("float_inputs",))
+          k=1e-5, requires=("float_inputs", "class_pairs"))
 def epe_nas(model: nn.Module, batch: Batch, k: float = 1e-5) -> float:
     """EPE-NAS score Σ_t |Σ_ij log(|Σ_t(i,j)| + k)| over classes t (Lopes et al., ICANN 2021); another rule for C > 100.
 

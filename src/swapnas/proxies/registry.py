@@ -57,7 +57,8 @@ class Proxy:
     #: set (the lowest when higher is better) instead of leaving the arch out of the ranking
     fill_failed: tuple[str, ...] = ()
     #: what the model or its inputs must have (``swapnas.requirements``: "relu", "conv_blocks", "conv",
-    #: "no_attention", "global_pool", "float_inputs"; "name:option=value" only while that option has that value);
+    #: "no_attention", "global_pool", "float_inputs", "class_pairs"; "name:option=value" only while that option has
+    #: that value);
     #: the API refuses other models, and correlate/grid/search a space whose networks lack it, before any pass
     requires: tuple[str, ...] = ()
     #: ``fn`` takes a batch whose inputs are a tuple/dict of tensors (a model called as

@@ -33,10 +33,18 @@ def _psi(batch: Batch, model: nn.Module, **settings: Any) -> float:
         kind = "is an activation module" if len(others) == 1 else "are activation modules"
         theirs = f" This model's {', '.join(others)} {kind} of another library (Hugging Face's, timm's): swap_fn " \
             f"hooks {'it' if len(others) == 1 else 'them'}." if others else ""
-        raise NoActivationError(
-            exc.finding, "As a proxy: swap (and what is derived from it: swap_reg, lswag, …) counts nn.ReLU modules on "
-            "4-D maps; use swap_ext (and lswag_ext, swap_ext_layers) for other activations and token maps, swap_fn for "
-            f"activations called as functions.{theirs}{direct}") from exc
+        none = "score it with a proxy that needs no activation (params, grad_norm, synflow, …)"
+        if settings.get("functions"):  # swap_fn hooks the most (session 65: it advised swap_ext and itself)
+            proxies = f"no SWAP proxy counts this model's activations (swap_fn hooks the most): {none}."
+        elif settings.get("activations"):
+            proxies = ("swap_ext counts the sign-keeping activation modules named above; use swap_fn for activations "
+                       f"called as functions.{theirs}" + ("" if others else f" Where the model calls none, no SWAP "
+                                                           f"proxy counts its activations: {none}."))
+        else:
+            proxies = ("swap (and what is derived from it: swap_reg, lswag, …) counts nn.ReLU modules on 4-D maps; use "
+                       "swap_ext (and lswag_ext, swap_ext_layers) for other activations and token maps, swap_fn for "
+                       f"activations called as functions.{theirs}")
+        raise NoActivationError(exc.finding, f"As a proxy: {proxies}{direct}") from exc
 
 
 @register("swap", version="1", keeps_model=True, requires=("relu",), multi_input=True)

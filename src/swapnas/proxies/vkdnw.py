@@ -217,6 +217,10 @@ def fisher_matrix(jac: torch.Tensor, outputs: torch.Tensor, loss: str = "ce", sm
     s = jac.shape[0]
     if loss == "ce":
         k = outputs.shape[1]
+        if k == 1:  # (session 65: 0.0 for every one-output network)
+            raise ValueError("vkdnw: the 'ce' loss's Fisher information of one output is 0 (the softmax of one logit "
+                             "is 1) whatever the network: score a classifier of 2 or more outputs, or a one-output "
+                             "(regression) model under loss 'mse'")
         prob = (1.0 - smoothing) * torch.softmax(outputs.double(), dim=1) + smoothing / k
         weighted = torch.einsum("nkp,nk,nkq->pq", jac, prob, jac)
         mean_grad = torch.einsum("nkp,nk->np", jac, prob)
