@@ -332,8 +332,9 @@ SCORING_DEFAULTS: dict = {"net": {"C": 16, "N": 1}, "batch_size": 16, "repeats":
 FITNESS_PROTOCOL: dict = {"proxy": "swap_nb201", "net": {"C": 16, "N": 1}, "batch_size": 16, "repeats": 1,
                           "init": "default", "former": ("swap_prog",),
                           "refine": {"k": 20, "repeats": 1, "net": {"N": 5}, "batch_size": 20}}
-#: Size-prior rule constants, chosen on CIFAR-10 labels only by scripts/tune_size_prior.py
-#: (see :func:`default_size_prior` and docs/results.md); shared by every space.
+#: Size-prior rule constants, chosen on the NB201 dev sample only (CIFAR-10 validation accuracy of the
+#: 1000-arch seed-0 sample) by scripts/tune_size_prior.py (see :func:`default_size_prior` and docs/results.md);
+#: shared by every space.
 PRIOR_CENTRE = _swap.PRIOR_CENTRE
 PRIOR_WIDTH = _swap.PRIOR_WIDTH
 
