@@ -35,6 +35,7 @@ from swapnas.cli.args import (
     search_space,
     seed_int,
     shard,
+    synthetic_images,
 )
 from swapnas.search import EAConfig
 from swapnas.spaces import SPACES, get_space, searchable_spaces
@@ -137,7 +138,7 @@ OWN = {
         ("--genotype", "genotype", None, None, None, True, None, None, Store),
         ("--dataset", "dataset", "cifar10", None, ["cifar10", "imagenet"], False, None, None, Store),
         ("--data-root", "data_root", None, None, None, False, None, None, Store),
-        ("--synthetic", "synthetic", None, positive_int, None, False, "N", None, Store),
+        ("--synthetic", "synthetic", None, synthetic_images, None, False, "N", None, Store),
         ("--epochs", "cfg_epochs", None, int, None, False, "N", None, Store),
         ("--batch-size", "cfg_batch_size", None, int, None, False, "N", None, Store),
         ("--lr", "cfg_lr", None, finite_float, None, False, "X", None, Store),
@@ -275,8 +276,11 @@ def test_train_has_one_flag_per_recipe_field_typed_by_the_cifar10_recipe() -> No
         value = getattr(base, f.name)
         assert a.type is (finite_float if isinstance(value, float) else type(value)), f.name
         assert a.default is None
-        assert a.help.endswith(f" (default: the recipe's, cifar10 {value}, imagenet {getattr(imagenet, f.name)})")
-        assert len(a.help) > len(f" (default: the recipe's, cifar10 {value}, imagenet {getattr(imagenet, f.name)})")
+        default = (f" (default: the recipe's, cifar10 {value}, imagenet {getattr(imagenet, f.name)})"
+                   if f.name != "lr_gamma" else  # (the step schedule's only: session 65)
+                   f" (default: the imagenet recipe's {imagenet.lr_gamma}; cifar10 with --schedule step: {value}; "
+                   "refused under the cosine schedule (the cifar10 recipe's))")
+        assert a.help.endswith(default) and len(a.help) > len(default)
     assert actions["cfg_schedule"].choices == list(SCHEDULES)
     assert actions["cfg_C"].option_strings == ["--channels"]
     # given flags land in their cfg_ dests, with the types above

@@ -276,7 +276,7 @@ TRAIN_CASES = {
     "epochs_zero": (["--epochs", "0"], ["--epochs and --batch-size must be >= 1"]),
     "batch_size_text": (["--batch-size", "many"], ["argument --batch-size: invalid int value"]),
     "channels_zero": (["--channels", "0"], ["--channels (C) and --layers must be >= 1"]),
-    "synthetic_zero": (["--synthetic", "0"], ["argument --synthetic: expected a positive integer"]),
+    "synthetic_zero": (["--synthetic", "0"], ["argument --synthetic: expected an integer >= 2 (got 0)"]),
     "max_steps_zero": (["--max-steps", "0"], ["argument --max-steps: expected a positive integer"]),
     "eval_every_negative": (["--eval-every", "-1"], ["argument --eval-every: expected a positive integer"]),
     "workers_negative": (["--workers", "-1"], ["argument --workers: expected an integer >= 0"]),

@@ -42,6 +42,7 @@ from .args import (
     seed_int,
     shard,
     store_parent,
+    synthetic_images,
 )
 
 Sub = argparse._SubParsersAction
@@ -169,6 +170,17 @@ def _add_search_size(p: argparse.ArgumentParser) -> None:
                    "sequence of the final network's length; default: no limit)")
 
 
+def _fitness_protocol_default(key: str) -> str:
+    """What search's ``--batch-size`` / ``--repeats`` default to: the fitness's own protocol (``session.own_protocol``),
+    each searchable space's value (session 65: "the space's" read as its SCORING_DEFAULTS, nb201 4 repeats, where the
+    default search, best, runs 1)."""
+    spaces = [(s, get_space(s)) for s in searchable_spaces()]
+    fitness = ", ".join(f"{s} {(getattr(m, 'FITNESS_PROTOCOL', None) or m.SCORING_DEFAULTS)[key]}" for s, m in spaces)
+    other = ", ".join(f"{s} {m.SCORING_DEFAULTS[key]}" for s, m in spaces)
+    return (f"the fitness's own protocol: for best (and the proxy it names, or one it named before) the space's "
+            f"FITNESS_PROTOCOL, {fitness}; for another proxy the space's scoring defaults, {other}")
+
+
 def add_search(sub: Sub) -> None:
     p = sub.add_parser(
         "search", formatter_class=HelpFormatter, epilog="example:\n  swapnas search --space nb201 --dataset cifar10 --seed 0 --data-dir ../shared/data --out runs/search\n  swapnas search --space darts --dataset cifar10 --target-params 4.0M --data-dir ../shared/data --out runs/darts",
@@ -195,8 +207,10 @@ def add_search(sub: Sub) -> None:
     _add_search_stage(p)
     p.add_argument("--net", type=net_options, default={}, action=MergeNet, metavar="K=V,…",
                    help="override the scored proxy network")
-    p.add_argument("--batch-size", type=samples_int, default=None, help="samples S (default: the space's)")
-    p.add_argument("--repeats", type=repeats_int, default=None, help="re-initialisations (default: the space's)")
+    p.add_argument("--batch-size", type=samples_int, default=None,
+                   help=f"samples S (default: {_fitness_protocol_default('batch_size')})")
+    p.add_argument("--repeats", type=repeats_int, default=None,
+                   help=f"re-initialisations (default: {_fitness_protocol_default('repeats')})")
     p.add_argument("--out", type=path_text, required=True,
                    help="output folder: result.json, report.md, state.json, search_curve.png, cell.png (and "
                    "scores.sqlite, the default --store)")
@@ -242,9 +256,11 @@ _METAVARS = {"C": "C"}
 _FLAG_HELP = {
     "epochs": "training epochs", "batch_size": "batch size", "lr": "initial learning rate",
     "momentum": "SGD momentum", "weight_decay": "weight decay", "schedule": "lr schedule: cosine or step",
-    "lr_gamma": "step schedule: lr factor per epoch",
-    "cutout": "cutout square side, 0 = off (ignored on ImageNet image folders)",
-    "drop_path": "final drop-path probability (ramped linearly), 0 = off",
+    "lr_gamma": "step schedule only: lr factor per epoch",
+    "cutout": "cutout square side, 0 = off (applied to CIFAR-10 and to --synthetic images, with --dataset imagenet "
+    "too; ignored on ImageNet image folders, with a warning)",
+    "drop_path": "drop-path probability, ramped linearly: epoch e (from 0) of E drops paths with X*e/E (0 in the "
+    "first, X*(E-1)/E in the last), 0 = off",
     "auxiliary_weight": "auxiliary-head loss weight, 0 = no auxiliary head",
     "grad_clip": "gradient-norm clip, 0 = off", "label_smoothing": "label smoothing",
     "C": "initial channels C", "layers": "number of cells",
@@ -261,9 +277,21 @@ def _add_recipe_flags(p: argparse.ArgumentParser) -> None:
         extra: dict[str, Any] = {"choices": list(SCHEDULES)} if f.name == "schedule" else {}
         if f.name != "schedule":  # (its choices are its metavar)
             extra["metavar"] = _METAVARS.get(f.name) or ("N" if kind is int else "X")
-        p.add_argument(flag, dest=f"cfg_{f.name}", type=kind, default=None, help=f"{_FLAG_HELP[f.name]} "
-                       f"(default: the recipe's, cifar10 {getattr(RECIPES['cifar10'], f.name)}, imagenet "
-                       f"{getattr(RECIPES['imagenet'], f.name)})", **extra)
+        p.add_argument(flag, dest=f"cfg_{f.name}", type=kind, default=None,
+                       help=f"{_FLAG_HELP[f.name]} ({_recipe_default(f.name)})", **extra)
+
+
+def _recipe_default(name: str) -> str:
+    """A recipe flag's default in its help; ``lr_gamma`` applies to the step schedule only (session 65: "cifar10 0.97"
+    was named, and --lr-gamma is refused under the cifar10 recipe's cosine schedule)."""
+    c10, imnet = getattr(RECIPES["cifar10"], name), getattr(RECIPES["imagenet"], name)
+    if name != "lr_gamma":
+        return f"default: the recipe's, cifar10 {c10}, imagenet {imnet}"
+    step = [r for r, c in RECIPES.items() if c.schedule == "step"]
+    cosine = [r for r, c in RECIPES.items() if c.schedule != "step"]
+    own = ", ".join(f"the {r} recipe's {getattr(RECIPES[r], name)}" for r in step)
+    given = "".join(f"; {r} with --schedule step: {getattr(RECIPES[r], name)}" for r in cosine)
+    return f"default: {own}{given}; refused under the cosine schedule (the {', '.join(cosine)} recipe's)"
 
 
 def add_train(sub: Sub) -> None:
@@ -274,8 +302,8 @@ def add_train(sub: Sub) -> None:
         description="Train a DARTS genotype from scratch with the DARTS evaluation recipe of --dataset "
         "(cifar10: 20 cells, 36 channels, 600 epochs, cosine lr 0.025, cutout, drop-path 0.2, auxiliary 0.4; "
         "imagenet: mobile setting, 14 cells, 48 channels, 250 epochs, lr 0.1 x 0.97 per epoch, label "
-        "smoothing 0.1). Every recipe field can be overridden. Writes OUT/checkpoint.pt every epoch, "
-        "OUT/history.json and OUT/result.json; rerun the same command to resume (only --epochs may change, and how "
+        "smoothing 0.1). Every recipe field can be overridden (each flag and its defaults: docs/training.md). "
+        "Writes OUT/checkpoint.pt every epoch, OUT/history.json and OUT/result.json; rerun the same command to resume (only --epochs may change, and how "
         "it runs: --eval-every, --device, --workers, --no-amp; a start without OUT/checkpoint.pt removes an earlier "
         "run's result.json and history.json).",
     )
@@ -286,8 +314,9 @@ def add_train(sub: Sub) -> None:
     src = p.add_mutually_exclusive_group()
     src.add_argument("--data-root", default=None, help="cifar10: the folder holding cifar-10-batches-py/; "
                      "imagenet: the folder holding train/<class>/ and val/<class>/")
-    src.add_argument("--synthetic", type=positive_int, default=None, metavar="N",
-                     help="train on N random images (10 classes) instead: smoke runs and tests")
+    src.add_argument("--synthetic", type=synthetic_images, default=None, metavar="N",
+                     help="train on N random images (10 classes, N >= 2; N more to test on) instead: smoke runs and "
+                     "tests")
     _add_recipe_flags(p)
     p.add_argument("--max-steps", type=positive_int, default=None, metavar="N",
                    help="at most N training and N test batches per epoch (smoke runs)")
