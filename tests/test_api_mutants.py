@@ -20,6 +20,7 @@ from swapnas import api, api_failures
 from swapnas.api_inputs import as_batch
 from swapnas.patterns import SaturationWarning
 from swapnas.proxies import get_proxy
+from swapnas.proxies import registry
 
 from .message_tools import refusal
 from .test_api import TwoInputs
@@ -221,8 +222,13 @@ def test_a_failing_or_non_finite_proxy_is_named_with_the_model() -> None:
     wrong = dataclasses.replace(get_proxy("params"), fn=lambda model, batch: float("inf"), options={})
     assert refusal(api.UnsupportedModel, lambda: api_failures.run_proxy(wrong, Tiny(), batch)).startswith(
         "params gave inf on Tiny")
-    assert refusal(api.UnsupportedModel, lambda: api.score(_net(), x, "swap_reg", options={
-        "swap_reg": {"mu": 1.0, "sigma": -1.0}})).startswith("swap_reg could not score Tiny from its bases swap: ")
+    # a bad option value is refused before any pass since session 65; a proxy holding one (no configure) still fails
+    assert refusal(ValueError, lambda: api.score(_net(), x, "swap_reg", options={
+        "swap_reg": {"mu": 1.0, "sigma": -1.0}})) == "swap_reg option sigma=-1.0: must be in (0, ∞)"
+    with pytest.MonkeyPatch.context() as mp:  # the derivation's own failure, with the option check out of the way
+        mp.setattr(registry, "check_option", lambda *a: None)
+        assert refusal(api.UnsupportedModel, lambda: api.score(_net(), x, "swap_reg", options={
+            "swap_reg": {"mu": 1.0, "sigma": -1.0}})).startswith("swap_reg could not score Tiny from its bases swap: ")
 
 
 def _hint(exc: Exception, model: nn.Module, inputs: object, proxy: str = "swap_ext") -> str:
@@ -364,8 +370,9 @@ class Blocky(nn.Module):
         return self.head(self.pool(self.features(x)).flatten(1))
 
 
-def test_a_derived_proxy_that_fails_or_is_not_finite_names_its_bases() -> None:
+def test_a_derived_proxy_that_fails_or_is_not_finite_names_its_bases(monkeypatch) -> None:
     x, _ = _data()
+    monkeypatch.setattr(registry, "check_option", lambda *a: None)  # values refused up front since session 65
     assert refusal(api.UnsupportedModel, lambda: api.score(Blocky(), x, "swap_prog", options={
         "swap_prog": {"w_swap": "heavy"}})).startswith(
         "swap_prog could not score Blocky from its bases swap, az_nas_progressivity: TypeError: ")

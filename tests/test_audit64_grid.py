@@ -46,7 +46,7 @@ def test_grid_proxies_all_keeps_the_rows_of_standalone_metrics_that_are_also_par
     import swapnas.grid as grid
     from swapnas.store import ScoreStore
 
-    monkeypatch.setattr(grid, "run_correlation", _fake_correlation)
+    monkeypatch.setattr(grid, "correlate_proxies", _fake_correlation)
     with warnings.catch_warnings(), ScoreStore(tmp_path / "s.sqlite") as store:
         warnings.simplefilter("ignore")  # the grid's note on `best`'s protocol
         cols = grid.run_grid([("nb301", "cifar10")], proxies="all", n_archs=3, seed=0, repeats=1, store=store,

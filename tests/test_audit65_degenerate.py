@@ -51,7 +51,7 @@ def test_az_nas_expressivity_of_a_model_wrapped_in_sequential_is_the_models_not_
         assert swapnas.score(wrapped, x, "az_nas_expressivity")["az_nas_expressivity"] == bare
 
 
-def test_best_outside_a_space_scores_a_model_wrapped_in_sequential_or_names_the_blocks_option():
+def test_best_outside_a_space_scores_a_model_wrapped_in_sequential_as_the_model():
     """swap_darts (`best` outside a space) refused nn.Sequential(model) with "progressivity needs at least two
     block feature maps, found 1", no way out named (options={'az_nas_progressivity': {'blocks': '0'}} works)."""
     torch.manual_seed(0)

@@ -319,10 +319,10 @@ def test_benchmark_of_a_registered_benchmark_passes_its_split_and_schedule(monke
     got = Recorder("BENCH")
     monkeypatch.setattr(commands, "get_benchmark", got)
     assert commands._benchmark(_args("correlate", "--out", "o", "--data-dir", "D")) == "BENCH"
-    assert got.one == (("nb201", "D", "valid", 200), {})
+    assert got.one == (("nb201", "D", "valid", 200), {"flags": True})
     got.calls.clear()
     commands._benchmark(_args("correlate", "--out", "o", "--space", "nb301", "--metric", "test", "--epochs", "12"))
-    assert got.one == (("nb301", None, "test", 12), {})
+    assert got.one == (("nb301", None, "test", 12), {"flags": True})
 
 
 @pytest.mark.parametrize(("argv", "given"), [
@@ -548,7 +548,7 @@ def test_correlate_passes_every_option_on_and_prints_the_report(correlate_parts,
                  "--mu", "1.5", "--sigma", "2.5", "--resolution", "16", "--archs", "40", "--retry-failed",
                  "--no-progress")
     assert commands.correlate(args) == EXIT_OK
-    assert p.get_benchmark.one == (("nb201", "D", "valid", 200), {})
+    assert p.get_benchmark.one == (("nb201", "D", "valid", 200), {"flags": True})
     assert p.refuse_unfit.one == (("nb201", p.proxies, "PROTOCOL", "BATCH", "--proxies"), {})
     assert p.refuse_small_inputs.one == (("nb201", "PROTOCOL", "BATCH", "--resolution 16"), {})
     assert p.configure.one == (("nb201", "cifar100", "swap,swap_reg,params"), {

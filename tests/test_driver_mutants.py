@@ -324,8 +324,8 @@ def test_run_search_budgets_resume_and_the_papers_default_prior(small_bundle, tm
     common = dict(config=cfg, seed=0, device=torch.device("cpu"), net={"C": 4, "N": 1}, batch_size=20, repeats=1,
                   data_dir=str(small_bundle), progress=False, fitness="swap_reg", out=tmp_path / "out")
     with ScoreStore(tmp_path / "s.sqlite") as store:
-        with pytest.raises(ValueError, match="^--max-seconds 0 ran out before the first evaluation"):
-            run_search("nb201", "cifar10", store=store, max_seconds=0.0, **common)
+        with pytest.raises(ValueError, match="^--max-seconds 1e-09 ran out before the first evaluation"):
+            run_search("nb201", "cifar10", store=store, max_seconds=1e-9, **common)  # (0: refused, session 65)
         part = run_search("nb201", "cifar10", store=store, max_evals=4, **common)
         saved_part = json.loads((tmp_path / "out" / "state.json").read_text())["seconds"]
         whole = run_search("nb201", "cifar10", store=store, **common)

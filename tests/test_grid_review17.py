@@ -53,7 +53,7 @@ def _fake_correlation(*, bench, task, proxies, n_archs, protocol, batch, **_) ->
 
 def test_grid_best_over_two_spaces_writes_the_table(small_bundle, tmp_path, monkeypatch) -> None:
     assert best_for("nb101") != best_for("darts")
-    monkeypatch.setattr(grid, "run_correlation", _fake_correlation)
+    monkeypatch.setattr(grid, "correlate_proxies", _fake_correlation)
     with ScoreStore(":memory:") as store:
         cols = grid.run_grid([("nb101", "cifar10"), ("nb301", "cifar10")], proxies="best,params", n_archs=5, seed=0,
                              repeats=1, store=store, device=torch.device("cpu"), data_dir=str(small_bundle),

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from swapnas.cli.commands import OWN_FILES, owner
+from swapnas.out_checks import OWN_FILES, owner
 from tests.test_validation import run_cli
 
 

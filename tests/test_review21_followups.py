@@ -19,7 +19,6 @@ import torch
 from torch import nn
 
 import swapnas
-from swapnas.cli import search_command
 
 from .test_review21_cli import _bad, _run, _search
 
@@ -87,7 +86,8 @@ def test_target_params_without_tolerance_still_gets_the_default_0_1(small_bundle
         seen.update(kwargs)
         raise ValueError("stopped here")
 
-    monkeypatch.setattr(search_command, "run_search", stop)
+    from swapnas.search import driver
+    monkeypatch.setattr(driver, "size_prior", stop)  # (since session 65 run_search applies the default, not the CLI)
     for extra, tolerance in (([], 0.1), (["--tolerance", "0.25"], 0.25)):
         code, _, err = _run(_search(small_bundle, tmp_path / "s", "--target-params", "0.5M", *extra), capsys)
         _bad(code, err, "stopped here")

@@ -27,6 +27,8 @@ def test_jigsaw_psi_above_2_to_the_s_is_not_called_saturated(data_dir, monkeypat
     run = corr.run_correlation(bench=bench, task="jigsaw", proxies=proxies, n_archs=3, protocol=protocol, batch=batch,
                                store=ScoreStore(":memory:"), device="cpu", progress=False)
     assert protocol.batch_size == 16 and run.results[0].saturated == 0
+    protocol, batch, proxies = configure("transnas_micro", "class_scene", "swap", data_dir=str(data_dir),
+                                         net={"C": 8, "resolution": 32})  # (its own protocol: session 65)
     run = corr.run_correlation(bench=get_benchmark("transnas_micro", str(data_dir)), task="class_scene",
                                proxies=proxies, n_archs=3, protocol=protocol, batch=batch,
                                store=ScoreStore(":memory:"), device="cpu", progress=False)

@@ -100,7 +100,8 @@ def test_configure_passes_zero_on(monkeypatch):
     from .test_session_scoring_mutants import recording_prepare
     calls = recording_prepare(monkeypatch)
     monkeypatch.setattr(session, "check_one_protocol", lambda *a: None)
-    session.configure("nb201", "cifar10", "swap", batch_size=0, repeats=0)
+    with pytest.raises(ValueError, match="batch_size must be >= 1"):  # passed on, and refused by the Protocol (s. 65)
+        session.configure("nb201", "cifar10", "swap", batch_size=0, repeats=0)
     assert calls[-1]["batch_size"] == 0 and calls[-1]["repeats"] == 0
 
 

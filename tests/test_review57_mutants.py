@@ -103,7 +103,7 @@ def _bundle_like(small_bundle: Path, tmp_path: Path) -> Path:
 
 def test_out_in_each_of_the_bundles_own_folders_is_refused(small_bundle: Path, tmp_path: Path) -> None:
     """Mutant: a folder dropped from BUNDLE_FOLDERS ("images"): --out there was taken."""
-    from swapnas.cli.out_checks import out_folder
+    from swapnas.out_checks import out_folder
     bundle = _bundle_like(small_bundle, tmp_path)
     folders = sorted(p.name for p in bundle.iterdir())
     assert "images" in folders and len(folders) == 7
@@ -117,7 +117,7 @@ def test_out_directly_in_the_bundles_top_folder_is_taken_where_a_store_is_not(sm
                                                                               tmp_path: Path) -> None:
     """Mutant: ``(flag == "--store" and where.parent == bundle)`` → ``(where.parent == bundle)`` (a run's folder
     beside the bundle's folders, `--data-dir .` in a project, refused)."""
-    from swapnas.cli.out_checks import out_folder
+    from swapnas.out_checks import out_folder
     bundle = _bundle_like(small_bundle, tmp_path)
     args = SimpleNamespace(out=str(bundle / "runs"), data_dir=str(bundle), store=None, command="correlate")
     assert out_folder(args) == bundle / "runs"

@@ -20,8 +20,8 @@ import swapnas
 from swapnas import cli, code_changes, executors, results, session, store_merge
 from swapnas.api import _layers_calling_functions, auto_proxy
 from swapnas.api_failures import hint
-from swapnas.cli import out_checks
-from swapnas.cli.out_checks import out_folder
+from swapnas import out_checks
+from swapnas.out_checks import out_folder
 from swapnas.data import Batch
 from swapnas.files import save_figure, write_atomic
 from swapnas.proxies import get_proxy

@@ -400,7 +400,7 @@ def test_a_relative_out_inside_the_bundle_is_refused(small_bundle, tmp_path, mon
     naslib_zc_nasbench301.json`` replaced NASLib's file."""
     import shutil
 
-    from swapnas.cli.out_checks import refuse_file_in_bundle
+    from swapnas.out_checks import refuse_file_in_bundle
 
     bundle = tmp_path / "bundle"
     shutil.copytree(small_bundle / "nb301", bundle / "nb301")
@@ -589,7 +589,7 @@ def test_an_out_inside_the_bundle_given_by_data_dir_is_refused(small_bundle, tmp
     """Kills O02 (the bundle of ``$SWAPNAS_DATA`` or the user default checked, not ``--data-dir``'s)."""
     import argparse
 
-    from swapnas.cli.out_checks import _refuse_in_bundle
+    from swapnas.out_checks import _refuse_in_bundle
 
     monkeypatch.setenv("SWAPNAS_DATA", str(tmp_path / "no bundle here"))
     args = argparse.Namespace(data_dir=str(small_bundle), store=None)

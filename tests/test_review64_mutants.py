@@ -270,7 +270,7 @@ def test_run_grid_gives_the_mixing_warning_once_per_space(monkeypatch, tmp_path)
                                0.1, p.higher_is_better) for p in kw["proxies"]]
         return CorrelateRun(kw["protocol"].describe(), "gt", "", results, {}, [1.0, 2.0, 3.0], ["a", "b", "c"], 0.0)
 
-    monkeypatch.setattr(grid, "run_correlation", fake)
+    monkeypatch.setattr(grid, "correlate_proxies", fake)
     with warnings.catch_warnings(record=True) as caught, ScoreStore(tmp_path / "s.sqlite") as store:
         warnings.simplefilter("always")
         grid.run_grid([("nb301", "cifar10"), ("darts_swap", "cifar10")], proxies="best,params", n_archs=3, seed=0,

@@ -17,7 +17,8 @@ import torch
 
 from swapnas import api_search
 from swapnas.cli import build_parser, commands, search_command
-from swapnas.cli.args import DEFAULT_TOLERANCE, EXIT_OK
+from swapnas.cli.args import EXIT_OK
+from swapnas.search import checks as search_checks
 from swapnas.search import EAConfig, SearchResult
 from swapnas.search.final import final_macs, final_net, final_range
 from swapnas.search.fitness import SecondStage
@@ -119,16 +120,16 @@ def checks(monkeypatch) -> list:
     class Space:  # the space module: its final networks, and what the size checks are given
         FINAL_NETS = {"first": 1, "second": 2}
     mod = Space
-    monkeypatch.setattr(search_command, "searchable_space", rec("searchable_space"))
-    monkeypatch.setattr(search_command, "get_space", rec("get_space", Space))
-    monkeypatch.setattr(search_command, "resolve_data_dir", rec("resolve_data_dir"))
-    monkeypatch.setattr(search_command, "final_net", rec("final_net", "FINAL"))
-    monkeypatch.setattr(search_command, "check_size_flags", rec("check_size_flags"))
-    monkeypatch.setattr(search_command, "check_max_params", rec("check_max_params"))
-    monkeypatch.setattr(search_command, "check_max_macs", rec("check_max_macs"))
-    monkeypatch.setattr(search_command, "check_target_params", rec("check_target_params"))
-    monkeypatch.setattr(search_command, "protocol_defaults", rec("protocol_defaults", {"net": {"base": 1}}))
-    monkeypatch.setattr(search_command, "scoring_net", rec("scoring_net"))
+    monkeypatch.setattr(search_checks, "searchable_space", rec("searchable_space"))
+    monkeypatch.setattr(search_checks, "get_space", rec("get_space", Space))
+    monkeypatch.setattr(search_checks, "resolve_data_dir", rec("resolve_data_dir"))
+    monkeypatch.setattr(search_checks, "final_net", rec("final_net", "FINAL"))
+    monkeypatch.setattr(search_checks, "check_size_flags", rec("check_size_flags"))
+    monkeypatch.setattr(search_checks, "check_max_params", rec("check_max_params"))
+    monkeypatch.setattr(search_checks, "check_max_macs", rec("check_max_macs"))
+    monkeypatch.setattr(search_checks, "check_target_params", rec("check_target_params"))
+    monkeypatch.setattr(search_checks, "protocol_defaults", rec("protocol_defaults", {"net": {"base": 1}}))
+    monkeypatch.setattr(search_checks, "scoring_net", rec("scoring_net"))
     log.append(("mod", mod))
     return log
 
@@ -142,7 +143,7 @@ def _choose(monkeypatch, log: list, stage: SecondStage) -> None:
     def choose(*a: Any, **kw: Any) -> tuple:
         log.append(("choose_fitness", a, kw))
         return _Chosen("CHOSEN"), stage
-    monkeypatch.setattr(search_command, "choose_fitness", choose)
+    monkeypatch.setattr(search_checks, "choose_fitness", choose)
 
 
 def test_the_checks_get_every_flag_and_default_the_dataset_to_the_first_final_network(checks, monkeypatch) -> None:
@@ -306,7 +307,7 @@ def test_search_run_passes_every_option_to_the_search_in_order(run, tmp_path) ->
                           "write ARCH o", "unlock"]
     assert run["kw"] == dict(
         config=EAConfig(11, 3, 4, 6, 0.25), seed=4, store=run["store"], out=tmp_path / "o", device="DEVICE",
-        score_seed=5, mu=1.0, sigma=2.0, target_params=None, tolerance=DEFAULT_TOLERANCE, prior=None, max_params=3.0,
+        score_seed=5, mu=1.0, sigma=2.0, target_params=None, tolerance=None, prior=None, max_params=3.0,
         max_macs=400.0, max_evals=50, max_seconds=60.0, net={"C": 8}, batch_size=12, repeats=3, data_dir="DD",
         progress=False, fitness="swap", refine=7, refine_repeats=2, refine_net={"N": 2}, refine_batch_size=9,
         executor=run["executor"])
@@ -316,7 +317,8 @@ def test_search_run_passes_the_size_rule_as_given(run) -> None:
     search_command.search_run(_args("--target-params", "1.5", "--tolerance", "0.3"))
     assert (run["kw"]["target_params"], run["kw"]["tolerance"], run["kw"]["prior"]) == (1.5, 0.3, None)
     search_command.search_run(_args("--prior", "0.8", "0.5"))
-    assert (run["kw"]["target_params"], run["kw"]["tolerance"], run["kw"]["prior"]) == (None, 0.1, (0.8, 0.5))
+    # (tolerance: None since session 65, run_search applies the default, DEFAULT_TOLERANCE, itself)
+    assert (run["kw"]["target_params"], run["kw"]["tolerance"], run["kw"]["prior"]) == (None, None, (0.8, 0.5))
     assert run["kw"]["progress"] is True and run["kw"]["config"] == EAConfig()
 
 

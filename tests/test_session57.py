@@ -161,7 +161,7 @@ def test_out_or_store_inside_the_data_bundle_is_refused_and_nothing_is_written(w
 
 
 def test_out_beside_the_bundles_own_folders_is_taken(tmp_path: Path, monkeypatch) -> None:
-    from swapnas.cli.out_checks import out_folder
+    from swapnas.out_checks import out_folder
     (tmp_path / "nb201").mkdir()
     monkeypatch.chdir(tmp_path)  # a project folder that holds the bundle: `--data-dir .`
     args = SimpleNamespace(out="runs/x", data_dir=".", store=None, command="correlate")

@@ -34,7 +34,7 @@ from swapnas import export as export_module
 from swapnas import store_merge
 from swapnas.cli import commands as cli_commands
 from swapnas.cli.args import EXIT_ERROR, EXIT_INTERRUPTED
-from swapnas.cli.out_checks import OWN_FILES, out_folder
+from swapnas.out_checks import OWN_FILES, out_folder
 from swapnas.executors import check_socket_folder
 from swapnas.export import export, special
 from swapnas.progress import LOG_INTERVAL, bar_interval

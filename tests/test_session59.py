@@ -29,7 +29,7 @@ from swapnas.memory_failures import out_of_memory
 from swapnas.store_merge import merge_stores
 from swapnas.api import auto_proxy
 from swapnas.cli.args import EXIT_ERROR
-from swapnas.cli.out_checks import out_folder
+from swapnas.out_checks import out_folder
 from swapnas.patterns import SaturationWarning
 from swapnas.proxies import get_proxy
 from swapnas.requirements import UnsupportedModel

@@ -155,13 +155,13 @@ def recorded(monkeypatch: pytest.MonkeyPatch) -> list[tuple]:
 
 
 def test_run_train_passes_everything_on(recorded: list[tuple]) -> None:
-    result = run.run_train("Genotype(...)", recipe="imagenet", out="OUT", data_root="ROOT", synthetic=9, workers=3,
+    result = run.run_train("Genotype(...)", recipe="imagenet", out="OUT", data_root="ROOT", synthetic=None, workers=3,
                            device="cpu", seed=4, progress=False, max_steps=5, eval_every=2, amp=False, lines=True,
                            epochs=3, C=None, lr=0.5)
     config = dataclasses.replace(recipe.RECIPES["imagenet"], epochs=3, lr=0.5)  # None: the recipe's own
     assert result == {"done": True}
     assert recorded == [
-        ("genotype", "Genotype(...)"), ("check", config, "imagenet"), ("data", "imagenet", "ROOT", 9, 3),
+        ("genotype", "Genotype(...)"), ("check", config, "imagenet"), ("data", "imagenet", "ROOT", None, 3),
         ("device", "cpu"),
         ("train", "GENOTYPE", config, "DATA", Path("OUT"), {
             "device": torch.device("meta"), "seed": 4, "progress": False, "max_steps": 5, "eval_every": 2,

@@ -189,7 +189,8 @@ def score(model: nn.Module, inputs: Any, proxies: str | Sequence[str] = "auto", 
     returned key names which; so does ``"best"``: outside a space it is ``swap_darts``, the key returned, whose
     protocol has the default init: ``init="none"`` on a freshly built model).
     ``options``: per proxy, e.g. ``{"swap_reg": {"mu": 300.0, "sigma": 9e4}}``. ``device``:
-    where to score (default: where the model's parameters are; one this machine lacks is a ValueError).
+    where to score (default: where the model's parameters are; ``"auto"``: cuda where there is one, else cpu; one
+    this machine lacks is a ValueError).
     ``num_classes``: the labels' class count, the model's output size, >= 1 (default: the largest label + 1).
     ``seed``: repeat r draws from ``seed + r``, which must be in torch's seed range [-2**63, 2**64 - 1]. The
     command line's stores draw otherwise (one seed per arch and repeat, :func:`swapnas.scoring.arch_seed`, on the
@@ -413,6 +414,8 @@ def rank(models: Mapping[str, nn.Module] | Iterable[nn.Module], inputs: Any,
     first = resolve(proxies.split(",")[0])[0]  # rank by the first proxy as given (an alias: its target)
     rows: list[dict[str, Any]] = []
     read = ReadOnce(inputs, kwargs.pop("num_classes", None), kwargs.get("seed", 0))  # one batch for every model
+    if named:  # the options checked once, before any model (session 65: a bad value left every model unscored)
+        _wanted(proxies, next(iter(named.values())), kwargs.get("options"))
     for name, model in PlainBar(named.items(), "rank", len(named), unit="model", disable=not progress,
                             mininterval=bar_interval()):  # (session 63: 100 models scored without a word)
         rows.append({"model": name, **_scored_row(model, read, proxies, names, kwargs)})

@@ -31,9 +31,12 @@ def check_seed(seed: int, repeats: int) -> None:
 
 def as_device(device: Any) -> torch.device | None:
     """``device`` as a :class:`torch.device` (None: None, the model's), checked against this machine: a ValueError
-    names ``device``, its value and the devices available here."""
+    names ``device``, its value and the devices available here. ``"auto"``: as the command line's ``--device auto``,
+    cuda where there is one, else cpu (session 65: refused)."""
     if device is None:
         return None
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
     here = ", ".join(repr(d) for d in available_devices())
     try:
         dev = torch.device(device)

@@ -59,8 +59,9 @@ def _tokens(actions: dict[str, argparse.Action], key: str, value: Any) -> list[s
         return []
     if isinstance(value, Mapping):
         return [f"{flag}={','.join(f'{k}={v}' for k, v in value.items())}"]
-    if isinstance(value, (list, tuple)):  # several values: a float keeps its digits without an exponent's '-'
-        return [flag, *(np.format_float_positional(v) if isinstance(v, float) else str(v) for v in value)]
+    if isinstance(value, (list, tuple)):  # several values: a float keeps its digits without an exponent's '-', and
+        # without a trailing '.', which argparse reads as an option in '-1.' (session 65: prior=(-1.0, 0.5) refused)
+        return [flag, *(np.format_float_positional(v, trim="-") if isinstance(v, float) else str(v) for v in value)]
     return [f"{flag}={value}"]
 
 

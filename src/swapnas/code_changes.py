@@ -24,7 +24,7 @@ from .proxies.code import (NetworkCodeWarning, ProxyCodeWarning, code_digest, le
                            legacy_modules_digest, modules_digest)
 from .spaces import SPACES, SpaceError, net_version, network_modules
 from .store import UNRECORDED, ScoreStore, StoreError, local_minute
-from .store_files import existing_store
+from .store_files import existing_store, given_as
 
 #: (store file, proxy@version or net:space@version) pairs checked by this process (a search scores every cycle into one store)
 _CODE_CHECKED: set[tuple[str, str]] = set()
@@ -205,7 +205,11 @@ def accept_code(path: str | os.PathLike, names: list[str] | tuple[str, ...] = ()
     if source.stat().st_size == 0:  # ScoreStore would make a store of it (session 56: check and export refuse it)
         raise StoreError(f"{source} is an empty file, not a score store (the --store of a correlate/grid/search run): "
                          "it records no code to accept")
-    with ScoreStore(source) as store:
+    try:
+        opened = ScoreStore(source)
+    except StoreError as exc:  # (session 65: "give another --store", a flag accept-code does not take)
+        raise given_as(exc, None) from exc
+    with opened as store:
         recorded: dict[str, tuple[str, float | None]] = {**store.recorded_code(),
                                                           **dict.fromkeys(store.unrecorded_code(), ("", None))}
         spelt = {n: {n, n.rpartition("@")[0]} for n in recorded}  # swap@1 is asked for as swap@1 or swap

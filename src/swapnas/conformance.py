@@ -47,6 +47,7 @@ import torch
 from .benchmarks.nb201 import NB201Benchmark
 from .bundle import parsing, read_json
 from .data import require_file, resolve_data_dir
+from .devices import resolve_device
 from .files import write_text
 from .proxies import ALIASES, Proxy, get_proxy, list_proxies
 from .report import failure_lines, fixed, made_with, protocol_text, table
@@ -331,7 +332,7 @@ def run_conformance(
     init draws and the input batch, never which archs are drawn: two seeds give two
     independent runs of our implementation on the same archs. ``naslib``: the file if already loaded.
     """
-    device = torch.device(device)
+    device = resolve_device(device)  # (session 65: 'auto', the command's default, raised torch's bare error)
     naslib = naslib if naslib is not None else load_naslib(space, dataset, data_dir)
     proxy_list = select_proxies(naslib, proxies)
     src = get_source(space)

@@ -14,17 +14,20 @@ from typing import Any, cast
 import numpy as np
 import torch
 
+from .arg_checks import AtMost, whole
 from .benchmarks import Benchmark
 from .data import Batch
 from .executors import Executor
+from .fit_check import refuse_unfit
 from .files import write_text
 from .patterns import SATURATION
-from .proxies import Proxy, get_proxy, resolve
+from .proxies import Proxy, get_proxy
 from .report import correlation_report, psi_of, scatter_plot
 from .latex import correlate_table
+from .out_checks import api_out
 from .results import CorrelateRun, ProxyResult, provenance, strict_json
 from .scoring import Protocol
-from .session import check_task, error_messages, pick_archs, score_archs
+from .session import check_task, error_messages, pick_archs, resolve_for, score_archs
 from .spaces import map_rows
 from .stats import BOOTSTRAP_RESAMPLES, correlate
 from .store import Record, ScoreStore
@@ -90,6 +93,33 @@ def _saturated(proxy: Proxy, records: dict[str, list[Record]], ok: np.ndarray, s
         return int((np.log2(values) >= np.log2(SATURATION) + samples).sum())
 
 
+def _checked_proxies(bench: Benchmark, task: str, proxies: list[Proxy] | list[str] | str, n_archs: int | None,
+                     protocol: Protocol, batch: Batch) -> list[Proxy]:
+    """The proxies, after what ``correlate`` checks of its flags (session 65: from Python ``best`` was the registry's
+    alias and not the space's fitness, a protocol of another task was correlated with this task's ground truth, a
+    proxy no network of the space can take or a swap_reg without its prior stored a failure for every arch, and
+    ``n_archs`` of 2.5 or beyond the benchmark's archs reached the sampler)."""
+    check_task(bench, task)
+    if (protocol.space, protocol.dataset) != (bench.space, task):
+        raise ValueError(f"the protocol scores {protocol.space} networks on {protocol.dataset}, and the task "
+                         f"correlated is {bench.name} {task} ({bench.space}): configure the protocol for the task, "
+                         "configure(space, task, …)")
+    if whole("n_archs", 1 if n_archs is None else n_archs, 1) > (held := len(bench.archs_for(task))) \
+            and not isinstance(n_archs, AtMost):  # (the command's default --archs: at most)
+        raise ValueError(f"n_archs={n_archs} is more than the {held} archs of {bench.name} {task}: give at most "
+                         f"{held}, or None for all")
+    names = isinstance(proxies, str) or all(isinstance(p, str) for p in proxies)  # names in a list too (session 64)
+    asked = (proxies if isinstance(proxies, str) else ",".join(cast(list[str], proxies))) if names else None
+    proxy_list = resolve_for(bench.space, asked) if asked is not None else cast(list[Proxy], list(proxies))
+    if not proxy_list:
+        raise ValueError("no proxies to score: give at least one (see `swapnas proxies`)")
+    if unset := [p.name for p in proxy_list if any(v is None for v in p.options.values())]:
+        raise ValueError(f"{', '.join(unset)} has options without a default (swap_reg: mu and sigma): give the "
+                         "proxies configure(space, task, proxies, …) returns, which carry the space's size prior")
+    refuse_unfit(bench.space, proxy_list, protocol, batch, "proxies")
+    return proxy_list
+
+
 def run_correlation(
     *,
     bench: Benchmark,
@@ -104,10 +134,19 @@ def run_correlation(
     progress: bool = True,
     executor: Executor | None = None,
 ) -> CorrelateRun:
-    """Score ``n_archs`` sampled archs of ``bench``'s ``task`` (resuming from ``store``) and correlate."""
-    check_task(bench, task)
-    names = isinstance(proxies, str) or all(isinstance(p, str) for p in proxies)  # names in a list too (session 64)
-    proxy_list = resolve(proxies) if names else cast(list[Proxy], list(proxies))  # type: ignore[arg-type]
+    """Score ``n_archs`` sampled archs of ``bench``'s ``task`` (resuming from ``store``) and correlate; ``best`` is the
+    space's recommended fitness, as in ``correlate`` (:func:`_checked_proxies`)."""
+    checked = _checked_proxies(bench, task, proxies, n_archs, protocol, batch)
+    return correlate_proxies(bench=bench, task=task, proxies=checked, n_archs=n_archs, protocol=protocol, batch=batch, store=store, device=device,
+                             retry_failed=retry_failed, progress=progress, executor=executor)
+
+
+def correlate_proxies(*, bench: Benchmark, task: str, proxies: list[Proxy], n_archs: int | None, protocol: Protocol,
+                      batch: Batch, store: ScoreStore, device: torch.device, retry_failed: bool = False,
+                      progress: bool = True, executor: Executor | None = None) -> CorrelateRun:
+    """:func:`run_correlation` of proxies already checked against the task and its protocol (``grid``'s columns, by
+    ``configure`` and ``not_applicable``; none, where nothing applies to a column)."""
+    proxy_list = proxies
     archs = pick_archs(bench.archs_for(task), n_archs, protocol.seed)
     if len(archs) < 3:  # (stats.correlate: ρ and τ need three pairs)
         log.warning("%s/%s: %d arch%s: a rank correlation needs at least 3, so every statistic will be NaN",
@@ -165,6 +204,7 @@ def write_outputs(run: CorrelateRun, out: Path) -> list[Path]:
     and ``params_m``, the benchmark's #params that ρ|params controls for), ``report.md`` (protocol, table,
     plots), ``results.tex`` (the table for a paper) and one scatter plot per proxy under ``out``; the plots of an
     earlier run in ``out`` of proxies this run has not are removed (session 52: they stayed beside the new report, as if of this run)."""
+    out = api_out("correlate", out)  # (session 65: the outputs of a search, say, were replaced)
     out.mkdir(parents=True, exist_ok=True)
     earlier = _plots_of_earlier_run(out)
     doc: dict[str, Any] = {

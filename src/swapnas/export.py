@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import IO, BinaryIO
 
 from .files import write_atomic
+from .out_checks import refuse_export_target
 from .results import provenance, strict_json
 from .conformance import NASLIB_FAILED, NASLIB_TO_OURS, SOURCES
 from .proxies import get_proxy, list_proxies
@@ -285,6 +286,7 @@ def export(store_path: str | os.PathLike, out: str | os.PathLike, fmt: str = "cs
     if str(out) == "-" or str(out).endswith(("/", os.sep)) and not Path(out).exists():
         raise ValueError(f"--out {out} names {'standard output' if str(out) == '-' else 'a folder'}: give the file "
                          "to write (a folder's file, e.g. DIR/scores.csv; /dev/stdout for standard output)")
+    refuse_export_target("--out", out)  # (session 65: export() itself replaced a correlate run's results.csv)
     out = Path(out)
     if blocked := next((p for p in out.parents if p.exists() and not p.is_dir()), None):
         raise ValueError(f"--out {out}: {blocked} is a file, so the folder cannot be made; give another path")

@@ -19,16 +19,19 @@ from typing import Any
 import numpy as np
 import torch
 
+from .arg_checks import AtMost
 from .benchmarks import BENCHMARKS, Benchmark, benchmark_class, get_benchmark
-from .correlation import run_correlation
+from .correlation import correlate_proxies
+from .data import Batch
 from .executors import Executor
 from .files import save_figure, write_text
 from .errors import did_you_mean
 from .fit_check import not_applicable
 from .latex import best_cells, grid_table
-from .proxies import get_proxy, list_proxies
+from .proxies import Proxy, get_proxy, list_proxies
 from .report import code_of, filled_line, fixed, saturated_line
 from .results import CorrelateRun, provenance, reused_parts, strict_json
+from .scoring import Protocol
 from .session import best_for, check_task, configure, pick_archs, protocol_groups, resolve_for, score_archs, shard_of
 from .store import ScoreStore
 
@@ -115,7 +118,7 @@ def check_archs_per(columns: list[tuple[str, str]], n_archs_per: dict[str, int |
 
 
 def run_grid(
-    columns: list[tuple[str, str]], *, proxies: str, n_archs: int | None, seed: int, repeats: int,
+    columns: list[tuple[str, str]], *, proxies: str | list[str], n_archs: int | None, seed: int, repeats: int,
     init: str | None = None, n_archs_per: dict[str, int | None] | None = None,
     store: ScoreStore, device: torch.device, data_dir: str | None = None, shard: tuple[int, int] | None = None,
     retry_failed: bool = False, progress: bool = True, executor: Executor | None = None,
@@ -130,13 +133,54 @@ def run_grid(
     ``executor`` scores the archs (default: in this process; a :class:`~swapnas.executors.RayExecutor`
     spreads them over Ray workers, the results still go to ``store`` from this process).
     """
-    n_archs_per = dict(n_archs_per or {})
-    check_archs_per(columns, n_archs_per)
-    out: list[GridColumn] = []
-    benches: dict[str, Benchmark] = {}
+    proxies = proxies if isinstance(proxies, str) else ",".join(proxies)  # names in a list (session 65, as correlate)
     # a part not named gets no row (te_nas_lr for te_nas), but `all` names every metric (session 64: flops, jacob_cov)
     named = set(list_proxies()) if proxies.strip() == "all" else {n.strip() for n in proxies.split(",")}
-    asked_best, applied, warned = "best" in named, False, set[str]()
+    plans = _prepared(columns, proxies, n_archs, dict(n_archs_per or {}), seed, repeats, init, data_dir, archs_given)
+    out: list[GridColumn] = []
+    for c in plans:
+        if shard is not None:
+            archs = shard_of(pick_archs(c.bench.archs_for(c.task), c.n, seed), shard) if c.proxies else []
+            recs = score_archs(archs, c.bench.space, c.proxies, c.protocol, c.batch, store, device, retry_failed,
+                               progress, f"{c.name}/{c.task} shard {shard[0]}/{shard[1]}", executor)
+            if counts is not None:  # (nothing applies: no scoring)
+                counts["failed"] = counts.get("failed", 0) + sum(not r.ok for rs in recs.values() for r in rs)
+            continue
+        run: CorrelateRun = correlate_proxies(
+            bench=c.bench, task=c.task, proxies=c.proxies, n_archs=c.n, protocol=c.protocol, batch=c.batch,
+            store=store, device=device, retry_failed=retry_failed, progress=progress, executor=executor,
+        )
+        out.append(GridColumn(c.name, c.task, run.ground_truth, run.protocol, run.batch_note, len(run.archs),
+                              run.wall_seconds, [asdict(r) for r in run.results],
+                              best_for(c.bench.space) if "best" in named else None, run.reused if c.proxies else 0,
+                              run.partly_reused if c.proxies else 0,
+                              sorted({part for p in c.asked for part in p.parts} - named), c.skipped))
+    return out
+
+
+@dataclass
+class _Plan:
+    """One column of the grid, ready to score: its benchmark, arch count, protocol, batch and metrics."""
+
+    name: str
+    task: str
+    bench: Benchmark
+    n: int | None
+    protocol: Protocol
+    batch: Batch
+    asked: list[Proxy]
+    proxies: list[Proxy]
+    skipped: dict[str, str]
+
+
+def _prepared(columns: list[tuple[str, str]], proxies: str, n_archs: int | None, n_archs_per: dict[str, int | None],
+              seed: int, repeats: int, init: str | None, data_dir: str | None, archs_given: bool) -> list[_Plan]:
+    """Every column's benchmark, protocol and batch, before any column is scored (session 65: a later column's
+    missing or damaged benchmark file was found after the earlier columns had been scored)."""
+    check_archs_per(columns, n_archs_per)
+    plans: list[_Plan] = []
+    benches: dict[str, Benchmark] = {}
+    warned = set[str]()
     for name, task in columns:
         bench = benches.setdefault(name, get_benchmark(name, data_dir))
         n = n_archs_per.get(name, n_archs)
@@ -153,27 +197,12 @@ def run_grid(
         if not proxy_list:  # (session 61: a grid where nothing applied ended with 0 and a table of dashes, unsaid)
             log.warning("%s/%s: none of the metrics asked for applies to its networks, its cells stay empty: %s",
                         name, task, "; ".join(f"{k}: {why}" for k, why in skipped.items()))
-        applied |= bool(proxy_list)
-        if shard is not None:
-            archs = shard_of(pick_archs(pool, n, seed), shard) if proxy_list else []  # nothing applies: no scoring
-            recs = score_archs(archs, bench.space, proxy_list, protocol, batch, store, device, retry_failed, progress,
-                               f"{name}/{task} shard {shard[0]}/{shard[1]}", executor)
-            if counts is not None:
-                counts["failed"] = counts.get("failed", 0) + sum(not r.ok for rs in recs.values() for r in rs)
-            continue
-        run: CorrelateRun = run_correlation(
-            bench=bench, task=task, proxies=proxy_list, n_archs=n, protocol=protocol, batch=batch,
-            store=store, device=device, retry_failed=retry_failed, progress=progress, executor=executor,
-        )
-        out.append(GridColumn(name, task, run.ground_truth, run.protocol, run.batch_note, len(run.archs),
-                              run.wall_seconds, [asdict(r) for r in run.results],
-                              best_for(bench.space) if asked_best else None, run.reused if proxy_list else 0,
-                              run.partly_reused if proxy_list else 0,
-                              sorted({part for p in asked for part in p.parts} - named), skipped))
-    if columns and not applied:
+        at_most = None if n is None else AtMost(n)  # (said above where it is more than the column holds)
+        plans.append(_Plan(name, task, bench, at_most, protocol, batch, asked, proxy_list, skipped))
+    if columns and not any(plan.proxies for plan in plans):
         raise ValueError(f"none of the metrics asked for ({proxies}) applies to the networks of any column of the "
                          "grid (the warnings above say why, most naming one that does); choose metrics that do")
-    return out
+    return plans
 
 
 def _column_init(space: str, proxies: str, warned: set[str] | None = None) -> str | None:

@@ -1,5 +1,7 @@
 """OUT checked before a command runs: a folder that can be written, not another command's, not held by another
-job (out of :mod:`.commands` in session 56, when it passed 450 lines)."""
+job (out of :mod:`.cli.commands` in session 56, when it passed 450 lines; out of :mod:`.cli` in session 65, when the
+typed ``run_*`` functions and ``export`` took the same checks, :func:`api_out`: they replaced another command's
+outputs, and ``out=""`` wrote into the current folder)."""
 
 from __future__ import annotations
 
@@ -8,9 +10,10 @@ import json
 import os
 import tempfile
 from pathlib import Path
+from types import SimpleNamespace
 
-from ..bundle import resolve_data_dir
-from ..files import refuse_taken
+from .bundle import resolve_data_dir
+from .files import refuse_taken
 
 #: the file a command's --out folder always holds: a folder holding another command's is that run's (session 49)
 OWN_FILES = {"correlate": "results.json", "grid": "grid.json", "conformance": "conformance.json",
@@ -45,24 +48,29 @@ def owner(folder: Path) -> str | None:
     return next((c for c, f in OWN_FILES.items() if (folder / f).is_file()), None)
 
 
-def out_folder(args: argparse.Namespace) -> Path:
+def _flags(args: argparse.Namespace | SimpleNamespace) -> tuple[str, str]:
+    """How OUT and the store are named in a message: ``--out X`` on the command line, ``out=X`` from Python."""
+    return getattr(args, "flags", ("--out ", "--store "))
+
+
+def out_folder(args: argparse.Namespace | SimpleNamespace) -> Path:
     """``--out``, checked before anything runs: a folder to write (created later if missing), not a file, and one
     that can be made or written here (the nearest existing folder on its path is writable), so that no run scores
     every arch and then fails to write its outputs."""
-    out = Path(args.out)
+    out, said = Path(args.out), _flags(args)[0]
     try:
         if out.exists() and not out.is_dir():
-            raise ValueError(f"--out {out} is a file; give a folder for the outputs (it is created if missing)")
+            raise ValueError(f"{said}{out} is a file; give a folder for the outputs (it is created if missing)")
         near = next((p for p in (out, *out.parents) if p.exists()), Path("."))
     except OSError as exc:  # e.g. a name too long for the file system
-        raise ValueError(f"--out {out}: {exc.strerror}; give another folder for the outputs") from None
+        raise ValueError(f"{said}{out}: {exc.strerror}; give another folder for the outputs") from None
     if not near.is_dir():
-        raise ValueError(f"--out {out}: {near} is a file, so the folder cannot be made; give another folder")
-    _refuse_long_names(out, near)
+        raise ValueError(f"{said}{out}: {near} is a file, so the folder cannot be made; give another folder")
+    _refuse_long_names(out, near, said)
     try:  # a real write, not os.access: root passes the permission bits of /sys or a read-only mount
         tempfile.TemporaryFile(dir=near).close()
     except OSError as exc:
-        raise ValueError(f"--out {out}: {'it' if near == out else f'the folder {near}'} is not writable "
+        raise ValueError(f"{said}{out}: {'it' if near == out else f'the folder {near}'} is not writable "
                          f"({exc.strerror}); give a folder you can write") from None
     command = getattr(args, "command", None)
     if command in OWN_FILES:
@@ -71,7 +79,7 @@ def out_folder(args: argparse.Namespace) -> Path:
     return out
 
 
-def _refuse_long_names(out: Path, near: Path) -> None:
+def _refuse_long_names(out: Path, near: Path, said: str = "--out ") -> None:
     """A folder name to be made under ``near`` longer than its file system takes (session 59: ``--out
     /tmp/new/<300 characters>/run`` passed the checks, then failed at the store's folder, naming a store never made)."""
     try:
@@ -83,20 +91,21 @@ def _refuse_long_names(out: Path, near: Path) -> None:
     for part in out.relative_to(near).parts if out != near else ():
         if len(os.fsencode(part)) > most:
             size = len(os.fsencode(part))
-            raise ValueError(f"--out {out}: the folder name {part[:40]}… is {size} bytes, more than the {most} a "
+            raise ValueError(f"{said}{out}: the folder name {part[:40]}… is {size} bytes, more than the {most} a "
                              "name takes on this file system; give a shorter folder name")
 
 
-def _refuse_others_files(args: argparse.Namespace, out: Path, command: str) -> None:
+def _refuse_others_files(args: argparse.Namespace | SimpleNamespace, out: Path, command: str) -> None:
     """OUT holding another command's outputs, or a file of the user's that ``command`` would replace."""
+    said = _flags(args)[0]
     if (other := owner(out)) not in (None, command):
-        raise ValueError(f"--out {out} holds the outputs of `swapnas {other}` ({OWN_FILES[other]}): {command} would "
+        raise ValueError(f"{said}{out} holds the outputs of `swapnas {other}` ({OWN_FILES[other]}): {command} would "
                          "replace its report and mix its scores into that folder's store; give another folder")
     present = [n for n in WRITES[command] if (out / n).exists()]
     ours = [n for n in present if _ours(out / n)]  # one of them ours: the folder is a run's (its results.csv too)
     if other is None and getattr(args, "shard", None) is None and not ours and present:
         mine = present[0]
-        raise ValueError(f"--out {out} holds {mine}, which `swapnas {command}` writes, but no {OWN_FILES[command]} of "
+        raise ValueError(f"{said}{out} holds {mine}, which `swapnas {command}` writes, but no {OWN_FILES[command]} of "
                          f"an earlier {command} run: it looks like a file of your own, which the run would replace; "
                          f"give another folder, or move {mine} away")
 
@@ -106,16 +115,16 @@ def _refuse_others_files(args: argparse.Namespace, out: Path, command: str) -> N
 BUNDLE_FOLDERS = ("darts", "flexibert", "images", "nb101", "nb201", "nb301", "transnas")
 
 
-def _refuse_in_bundle(args: argparse.Namespace, out: Path) -> None:
+def _refuse_in_bundle(args: argparse.Namespace | SimpleNamespace, out: Path) -> None:
     """``--out`` or ``--store`` in the data bundle (``--data-dir``, ``$SWAPNAS_DATA`` or the user default): its top
     folder or one of its :data:`BUNDLE_FOLDERS` is refused: the bundle is only read, and is every later run's input
     (session 56's audit wrote into it as root); so is one in a folder that looks like a bundle (:func:`_bundle_holding`:
     session 62's audit wrote a train run into one, the command naming no bundle)."""
-    for flag, path in (("--out", out), ("--store", getattr(args, "store", None))):
+    for said, path, a_file in zip(_flags(args), (out, getattr(args, "store", None)), (False, True)):
         if path is not None and (bundle := _bundle_holding(Path(path), getattr(args, "data_dir", None),
-                                                           a_file=flag == "--store")) is not None:
-            raise ValueError(f"{flag} {path} is inside the data bundle {bundle}, which swapnas only reads: give a "
-                             f"{'folder' if flag == '--out' else 'file'} outside it")
+                                                           a_file=a_file)) is not None:
+            raise ValueError(f"{said}{path} is inside the data bundle {bundle}, which swapnas only reads: give a "
+                             f"{'file' if a_file else 'folder'} outside it")
 
 
 def _bundle_holding(path: Path, data_dir: str | None, a_file: bool) -> Path | None:
@@ -137,7 +146,7 @@ def _bundle(data_dir: str | None) -> Path | None:
         return None
 
 
-def refuse_file_in_bundle(flag: str, path: str | Path) -> None:
+def refuse_file_in_bundle(flag: str, path: str | os.PathLike) -> None:
     """A file a command writes (``export --out``, ``store salvage --out``) inside the data bundle the commands would
     read (``$SWAPNAS_DATA`` or the user default), or one that looks like a bundle, is refused as a run's ``--store``
     is (:func:`_bundle_holding`; session 62: the export replaced NASLib's file there, and every later conformance
@@ -147,6 +156,26 @@ def refuse_file_in_bundle(flag: str, path: str | Path) -> None:
                          "outside it")
 
 
+def api_out(command: str, out: str | os.PathLike, data_dir: str | os.PathLike | None = None,
+            store: str | os.PathLike | None = None) -> Path:
+    """:func:`out_folder` for a typed ``run_*`` function of ``command`` (session 65: ``run_train`` replaced a search's
+    result.json, ``out=""`` wrote into the current folder): the command's checks, the message naming ``out=``."""
+    if not isinstance(out, (str, os.PathLike)) or not os.fspath(out):
+        raise ValueError(f"out={out!r}: give the output folder, a str or os.PathLike (not an empty one: that would be "
+                         "the current folder)")
+    return out_folder(SimpleNamespace(out=os.fspath(out), command=command, data_dir=data_dir, store=store,
+                                      flags=("out=", "store=")))
+
+
+def refuse_export_target(flag: str, out: str | os.PathLike) -> None:
+    """An export's file inside the data bundle (:func:`refuse_file_in_bundle`), or one that replaces a file of another
+    command's OUT (``--out`` on the command line; ``out=`` from :func:`swapnas.export.export` since session 65)."""
+    refuse_file_in_bundle(flag, out)
+    if Path(out).is_file() and (other := owner(Path(out).parent)) is not None:
+        raise ValueError(f"{flag} {out} is in the output folder of `swapnas {other}` ({OWN_FILES[other]}) and would "
+                         "replace one of its files: give another path for the export")
+
+
 def refuse_busy_out(args: argparse.Namespace, what: str) -> None:
     """OUT held by another job (not a shard's: shards share OUT and take no lock) is refused as the command starts,
     before its inputs load (:func:`swapnas.files.refuse_taken`)."""
@@ -154,4 +183,5 @@ def refuse_busy_out(args: argparse.Namespace, what: str) -> None:
         refuse_taken(Path(args.out), what)
 
 
-__all__ = ["OWN_FILES", "out_folder", "owner", "refuse_busy_out", "refuse_file_in_bundle"]
+__all__ = ["OWN_FILES", "api_out", "out_folder", "owner", "refuse_busy_out", "refuse_export_target",
+           "refuse_file_in_bundle"]

@@ -20,6 +20,8 @@ from dataclasses import asdict, dataclass, field
 import torch
 from torch import nn
 
+from .arg_checks import seed as check_seed
+from .arg_checks import whole
 from .data import Batch
 from .devices import without_autocast
 from .inits import gaussian_init, reinitialisable
@@ -83,8 +85,9 @@ class Protocol:
     def __post_init__(self) -> None:
         if self.init not in INITS:
             raise ValueError(f"init must be one of {INITS} (got {self.init!r})")
-        if self.repeats < 1:
-            raise ValueError(f"repeats must be >= 1 (got {self.repeats})")
+        whole("repeats", self.repeats, 1)  # (session 65: repeats=2.5 stored a failure for every arch)
+        whole("batch_size", self.batch_size, 1)
+        check_seed("seed", self.seed)  # (session 65: 2**64 reached SQLite's OverflowError)
 
     @property
     def net_key(self) -> str:  # (each time: ``net`` is a dict, which a caller may change)

@@ -49,16 +49,18 @@ def benchmark_class(name: str) -> type[Any]:
 
 
 def get_benchmark(name: str, data_dir: str | os.PathLike | None = None, metric: str = "valid",
-                  epochs: int = 200) -> Benchmark:
+                  epochs: int = 200, flags: bool = False) -> Benchmark:
     """The benchmark ``name`` read from ``data_dir`` (else ``$SWAPNAS_DATA``).
 
     ``metric`` (valid / test) and ``epochs`` (200 / 12) choose NB201's ground truth; the other
-    benchmarks hold one ground truth per task (validation), so they accept only the defaults.
+    benchmarks hold one ground truth per task (validation), so they accept only the defaults (``flags``: the refusal
+    names them as the command's ``--metric``/``--epochs``, session 65).
     """
     cls = benchmark_class(name)
     if name == "nb201":
         return cls(data_dir, metric=metric, epochs=epochs)
-    asked = [f"{k}={v!r}" for k, v, default in (("metric", metric, "valid"), ("epochs", epochs, 200)) if v != default]
+    asked = [f"--{k} {v}" if flags else f"{k}={v!r}"
+             for k, v, default in (("metric", metric, "valid"), ("epochs", epochs, 200)) if v != default]
     if asked:  # only what differs from the default is named (both were, until session 51)
         raise ValueError(f"{name} stores only validation accuracy (one schedule); {' and '.join(asked)} "
                          f"exist{'s' if len(asked) == 1 else ''} only for nb201")

@@ -8,6 +8,8 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+from .. import arg_checks
+from ..search import checks as search_checks
 from ..search.evolution import EAConfig
 
 
@@ -62,8 +64,14 @@ def non_negative_int(text: str) -> int:
     return _int_at_least(text, 0, "an integer >= 0")
 
 
+def synthetic_images(text: str) -> int:
+    """argparse type for train --synthetic: an integer >= 2, synthetic_data's least (session 65: 1 was parsed and
+    then refused by the command)."""
+    return _int_at_least(text, 2, "an integer >= 2")
+
+
 #: the largest seed every generator takes (torch's manual_seed: a signed 64-bit integer)
-MAX_SEED = 2**63 - 1
+MAX_SEED = arg_checks.MAX_SEED
 
 
 def seed_int(text: str) -> int:
@@ -116,7 +124,7 @@ def device_name(text: str) -> str:
     return text.strip()
 
 
-class DefaultArchs(int):
+class DefaultArchs(arg_checks.AtMost):
     """The default of --archs: at most this many (a benchmark with fewer gives all of them); a number
     given on the command line must not exceed the archs there are."""
 
@@ -313,7 +321,7 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefau
 EXIT_OK, EXIT_ERROR, EXIT_FAILED_ARCHS, EXIT_INTERRUPTED = 0, 2, 3, 130
 
 #: search --tolerance when --target-params is given without it (the flag's own default is None: given or not)
-DEFAULT_TOLERANCE = 0.1
+DEFAULT_TOLERANCE = search_checks.DEFAULT_TOLERANCE
 
 
 def _parent() -> argparse.ArgumentParser:
@@ -388,7 +396,11 @@ def executor_parent() -> argparse.ArgumentParser:
                    help="torch threads per local worker (default 1: the cores go to --workers)")
     p.add_argument("--prefetch", type=prefetch_int, default=0, metavar="K",
                    help="--executor local, throughput mode: a thread builds and initialises the next K archs' "
-                   "networks while the current one is scored (SWAP-only runs; same scores; default 0 = off)")
+                   "networks while the current one is scored, where every metric scored, bases included, keeps "
+                   "the model it scores (swap, swap_ext, params, vkdnw, AZ-NAS's expressivity, progressivity and "
+                   "trainability, and metrics derived from those alone: swap_reg, flexibert's `best`); with another "
+                   "(nwot, fisher, nb201's and darts' `best`, …) a warning says so and each network is built as it "
+                   "is scored (same scores; default 0 = off)")
     return p
 
 
@@ -404,13 +416,16 @@ def scoring_parent() -> argparse.ArgumentParser:
                    help="samples S per forward pass (default: the space's; nb201 16)")
     p.add_argument("--repeats", type=repeats_int, default=None,
                    help="re-initialisations averaged per arch (default: the space's; nb201 4; `best` alone: its "
-                   "fitness protocol's, 1)")
+                   "fitness protocol's, 1; `best` beside other metrics on nb201: none, give --repeats and --init, "
+                   "the run is refused without them)")
     p.add_argument("--net", type=net_options, default={}, action=MergeNet, metavar="K=V,…",
                    help="override options of the scored network, e.g. C=32,N=2 (nb201), C=3,layers=1,stem=false (darts)")
     p.add_argument("--init", default=None, choices=["gaussian", "default"],
                    help="gaussian: N(0,1) weights (the paper's); default: the network's own init, PyTorch's (on "
                    "flexibert the builder's N(0, 0.02), as BERT's) (default: the space's protocol: gaussian, but the "
-                   "network's own on flexibert and in a run that scores `best`)")
+                   "network's own on flexibert and for `best` alone, its fitness protocol's; `best` beside other "
+                   "metrics, but on flexibert: none, give --init (and --repeats where the two differ in it), the run "
+                   "is refused without it)")
     p.add_argument("--mu", type=finite_float, default=None, help="swap_reg size-prior centre, thousands of params of the scored net (default: the space's rule)")
     p.add_argument("--sigma", type=positive_float, default=None, help="swap_reg size-prior width, thousands^2, unsquared, > 0 (default: the space's rule)")
     p.add_argument("--inputs", default="real", choices=["real", "synthetic"],

@@ -54,7 +54,7 @@ from ..train.recipe import searched_on
 from .args import EXIT_ERROR, EXIT_FAILED_ARCHS, EXIT_OK, DefaultArchs, store_path
 from .executor_options import executor_plan
 from .json_stdout import print_json, refuse_out_on_stdout
-from .out_checks import OWN_FILES, out_folder, owner, refuse_busy_out, refuse_file_in_bundle
+from ..out_checks import out_folder, refuse_busy_out, refuse_export_target, refuse_file_in_bundle
 
 
 def _net_overrides(args: argparse.Namespace) -> dict:
@@ -159,7 +159,7 @@ def _benchmark(args: argparse.Namespace) -> Benchmark:
         if args.space not in BENCHMARKS:
             raise ValueError(f"{args.space} is a space without a benchmark of its own: give --truth FILE.csv, or "
                              f"one of the benchmarks {', '.join(BENCHMARKS)}")
-        return get_benchmark(args.space, args.data_dir, args.metric, args.epochs)
+        return get_benchmark(args.space, args.data_dir, args.metric, args.epochs, flags=True)
     if args.space not in SPACES:
         raise ValueError(f"--truth needs --space to name a space ({', '.join(SPACES)}), not {args.space!r}")
     if (args.metric, args.epochs) != ("valid", 200):  # session 53: they were ignored without a word
@@ -174,7 +174,7 @@ def _own_images(args: argparse.Namespace) -> dict:
     """--num-classes/--resolution/--mean/--std (they describe --image-root's images)."""
     given = {k: v for k, v in (("num_classes", args.num_classes), ("resolution", args.resolution),
                                ("mean", args.mean), ("std", args.std)) if v is not None}
-    if given and args.image_root is None:
+    if given and args.image_root is None and getattr(args, "inputs", "real") != "synthetic":  # (that: load_batch's)
         size = ("resolution" in given and args.space in SPACES
                 and "resolution" in inspect.signature(get_space(args.space).build).parameters)
         hint = (f"; the scored network's input size is --net resolution={args.resolution}"
@@ -395,12 +395,9 @@ def train(args: argparse.Namespace) -> int:
 
 
 def export_store(args: argparse.Namespace) -> int:
-    refuse_file_in_bundle("--out", args.out)
+    refuse_export_target("--out", args.out)
     if getattr(args, "json", False):
         refuse_out_on_stdout(args.out)
-    if Path(args.out).is_file() and (other := owner(Path(args.out).parent)) is not None:
-        raise ValueError(f"--out {args.out} is in the output folder of `swapnas {other}` ({OWN_FILES[other]}) and "
-                         "would replace one of its files: give another path for the export")
     path = export(args.store, args.out, args.format, args.protocol)
     if path.is_file():  # (a device or a pipe, such as /dev/stdout: the export is all it gets, and is not read back)
         print_report(args, "", [path], path if args.format == "naslib-zc" else None)

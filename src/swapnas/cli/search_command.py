@@ -10,20 +10,15 @@ import sys
 from typing import Any
 from pathlib import Path
 
-from ..bundle import resolve_data_dir
-from ..search import SEARCH_EXTRAS, EAConfig, SearchResult, final_net, run_search, write_result
-from ..search.driver import (
-    choose_fitness, extra_cells, fitness_mismatch, out_lock, prior_text, search_notes, stage_text,
-)
+from ..search import SEARCH_EXTRAS, EAConfig, SearchResult, run_search, write_result
+from ..search.checks import check_search
+from ..search.driver import extra_cells, fitness_mismatch, out_lock, prior_text, search_notes, stage_text
 from ..search.evolution import state_mismatch
-from ..search.final import check_max_macs, check_max_params, check_target_params, per_input
-from ..search.fitness import check_size_flags
-from ..session import protocol_defaults, scoring_net
-from ..spaces import get_space, searchable_space
-from .args import DEFAULT_TOLERANCE, EXIT_OK
+from ..search.final import per_input
+from .args import EXIT_OK
 from .commands import print_report, show_progress, store_in
 from .executor_options import executor_of
-from .out_checks import out_folder, refuse_busy_out
+from ..out_checks import out_folder, refuse_busy_out
 
 log = logging.getLogger(__name__)
 
@@ -60,40 +55,14 @@ def _search_text(result: SearchResult) -> str:
 
 
 def _search_checks(args: argparse.Namespace) -> str:
-    """What `swapnas search` checks before it takes OUT and opens the store: the dataset, the fitness, the size
-    flags' conflicts, --max-params against the final network's sizes, --net and the second stage's network
-    (one arch built on the meta device) and --prior's width; the fitness proxy's key (``swap@1``)."""
-    searchable_space(args.space)  # a space without crossover, cell drawing or final networks: what it lacks
-    if args.dataset is None:  # the space's first final network: cifar10 for nb201 and darts, glue for flexibert
-        args.dataset = next(iter(get_space(args.space).FINAL_NETS))
-    resolve_data_dir(args.data_dir)  # the batch and the benchmark come from the bundle: no OUT made without it
-    final = final_net(args.space, args.dataset)
-    chosen, stage = choose_fitness(args.space, args.fitness, args.refine, args.refine_repeats, args.refine_net,
-                                   args.refine_batch_size, warn=False)  # the search itself warns, once
-    refine_flags = [flag for flag, v in (("--refine-repeats", args.refine_repeats), ("--refine-net", args.refine_net),
-                                         ("--refine-batch-size", args.refine_batch_size)) if v is not None]
-    if stage.k <= 1 and refine_flags:  # they would be ignored: no second stage runs
-        why = f"--refine {args.refine}" if args.refine is not None else f"--fitness {args.fitness} on {args.space}"
-        raise ValueError(f"{', '.join(refine_flags)} set the second stage, and this search has none ({why}: a second "
-                         "stage re-scores the K >= 2 fittest archs); add --refine K, or leave them out")
-    check_size_flags(chosen, mu=args.mu, sigma=args.sigma, target_params=args.target_params,
-                     prior=tuple(args.prior) if args.prior else None)
-    if args.tolerance is not None and args.target_params is None:  # it would be ignored: only a target has a width
-        raise ValueError(f"--tolerance {args.tolerance:g} is the relative width of --target-params, which is not "
-                         "given; add --target-params SIZE (e.g. 4.0M), or leave --tolerance out")
-    mod = get_space(args.space)
-    check_max_params(mod, final, args.max_params)
-    check_max_macs(mod, final, args.max_macs)
-    check_target_params(mod, final, args.target_params, args.max_params)
-    base = protocol_defaults(args.space, [chosen])["net"]
-    scoring_net(args.space, args.dataset, args.net, base)
-    if stage.k > 1 and stage.net:  # the second stage's network: --net, then --refine-net on top
-        scoring_net(args.space, args.dataset, {**args.net, **stage.net}, base, flag="--refine-net")
-    if args.prior is not None and args.prior[1] <= 0:
-        raise ValueError(f"--prior CENTRE WIDTH: WIDTH must be > 0 (got {args.prior[1]})")
-    if chosen.name == "swap_reg" and args.mu is not None:  # its key as stored (the review of session 63: a resume
-        return chosen.configure(mu=args.mu, sigma=args.sigma).key  # of another --mu was announced, then refused)
-    return chosen.key
+    """:func:`~swapnas.search.checks.check_search` of the command's flags (``args.dataset`` set to the space's first
+    final network where none is given); the fitness proxy's key (``swap@1``)."""
+    args.dataset, key = check_search(
+        args.space, args.dataset, fitness=args.fitness, refine=args.refine, refine_repeats=args.refine_repeats,
+        refine_net=args.refine_net, refine_batch_size=args.refine_batch_size, mu=args.mu, sigma=args.sigma,
+        target_params=args.target_params, tolerance=args.tolerance, prior=tuple(args.prior) if args.prior else None,
+        max_params=args.max_params, max_macs=args.max_macs, net=args.net, data_dir=args.data_dir)
+    return key
 
 
 def resume_line(out: Path, config: EAConfig, seed: int, proxy_key: str | None = None,
@@ -169,7 +138,7 @@ def search_run(args: argparse.Namespace) -> tuple[SearchResult, list[Path]]:
             result = run_search(
                 args.space, args.dataset, config=config, seed=args.seed, store=store, out=out, device=device,
                 score_seed=args.score_seed, mu=args.mu, sigma=args.sigma, target_params=args.target_params,
-                tolerance=DEFAULT_TOLERANCE if args.tolerance is None else args.tolerance,
+                tolerance=args.tolerance,
                 prior=tuple(args.prior) if args.prior else None,
                 max_params=args.max_params, max_macs=args.max_macs, max_evals=args.max_evals,
                 max_seconds=args.max_seconds, net=args.net, batch_size=args.batch_size, repeats=args.repeats,

@@ -25,6 +25,7 @@ from typing import Any, Literal
 import numpy as np
 
 from ..errors import NotFound, near_names
+from .option_checks import check_option
 
 InputKind = Literal["data", "ones", "random"]
 
@@ -87,6 +88,8 @@ class Proxy:
             raise ValueError(
                 f"proxy {self.name!r} has no option(s) {sorted(unknown)}; its options are {sorted(self.options)}"
             )
+        for key, value in options.items():  # (session 65: a bad value ran the model first, then blamed it)
+            check_option(self.name, key, value, self.options[key])
         return replace(self, options={**self.options, **options})
 
 
@@ -205,18 +208,32 @@ def _available() -> str:
 
 def details(p: Proxy) -> list[str]:
     """What ``swapnas proxies NAME`` adds under the table for one proxy: its function's docstring (what is computed
-    and when it fails), its options with their defaults, its bases or parts, what it needs of a model (session 52:
-    the table's one line was all)."""
-    doc = [line.strip() for line in (p.fn.__doc__ or "").strip().splitlines()] if p.fn is not None else []
-    lines = [f"{p.name}: " + " ".join(doc).split("Raises:")[0].strip()] if doc else []
+    and when it fails; a set-level proxy's description), its options with their defaults, its bases or parts, what it
+    needs of a model, its bases' or parts' needs included (what scoring it runs: ``scoring.with_bases``), and its code
+    (a set-level proxy's: its ``combine``) (session 52: the table's one line was all; session 65: a set-level proxy
+    named the registry's placeholder as its code, a derived one left out its bases' needs)."""
+    code = p.combine if p.parts else p.fn
+    doc = [line.strip() for line in (p.fn.__doc__ or "").strip().splitlines()] if p.fn is not None and not p.parts \
+        else []
+    text = " ".join(doc).split("Raises:")[0].strip() if doc else p.description if p.parts else ""
+    lines = [f"{p.name}: {text}"] if text else []
     if p.options:
         lines.append("options (with defaults): " + ", ".join(f"{k}={v!r}" for k, v in p.options.items()))
     if p.base_names or p.parts:
         lines.append(f"computed from: {', '.join(p.base_names or p.parts)}")
-    if p.requires:
-        lines.append(f"needs of a model or its inputs: {', '.join(p.requires)} (swapnas.requirements)")
-    if p.fn is not None and getattr(p.fn, "__module__", None):
-        lines.append(f"code: {p.fn.__module__}.{getattr(p.fn, '__name__', p.name)} (help() on its module explains it)")
+    inherited: dict[str, list[str]] = {}  # need -> the bases (parts) that have it, in order
+    for q in (get_proxy(n) for n in (p.parts or p.base_names)):
+        for need in q.requires:
+            if need not in p.requires:
+                inherited.setdefault(need, []).append(q.name)
+    if p.requires or inherited:
+        whose = " (its parts' included)" if p.parts else " (its bases' included)" if inherited else ""
+        needs = [*p.requires, *(f"{need} ({', '.join(names)})" for need, names in inherited.items())]
+        lines.append(f"needs of a model or its inputs{whose}: {', '.join(needs)} (swapnas.requirements)")
+    if code is not None and getattr(code, "__module__", None):
+        role = "its combine of the parts' scores over the candidate set; " if p.parts else ""
+        lines.append(f"code: {code.__module__}.{getattr(code, '__name__', p.name)} ({role}help() on its module "
+                     "explains it)")
     return lines
 
 

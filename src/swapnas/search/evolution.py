@@ -24,6 +24,8 @@ from dataclasses import asdict, dataclass
 from types import ModuleType
 from typing import Any
 
+from ..arg_checks import finite, whole
+
 log = logging.getLogger(__name__)
 
 
@@ -50,6 +52,9 @@ class EAConfig:
     crossover: float = 0.5
 
     def __post_init__(self) -> None:
+        for name in ("population", "sample", "mutations", "cycles"):  # (session 65: population=2.5 ran 4 evaluations)
+            whole(f"EAConfig.{name}", getattr(self, name), None)  # (the ranges below, with the flags' names)
+        finite("EAConfig.crossover", self.crossover)
         if self.population < 2:
             raise ValueError(f"--population must be >= 2 (got {self.population})")
         if not 1 <= self.sample <= self.population:

@@ -147,7 +147,10 @@ def load_genotype(text: str) -> Genotype:
     try:
         value = json.loads(content)
     except json.JSONDecodeError:
-        return parse(content)
+        try:
+            return parse(content)
+        except ValueError as exc:  # (session 65: the file's text was quoted, its path not named)
+            raise ValueError(f"--genotype {path}: the file holds no DARTS genotype: {exc}") from None
     if isinstance(value, dict):
         if value.get("space", "darts") != "darts":
             raise ValueError(f"{path} is a {value['space']!r} search result; `swapnas train` trains DARTS genotypes")

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import fields, replace
-from pathlib import Path
 from typing import Any
 
 import torch
 
+from ..arg_checks import seed as check_seed
+from ..arg_checks import whole
 from ..devices import resolve_device
+from ..out_checks import api_out
 from ..spaces.darts_genotype import Genotype
 from .data import load_data
 from .loop import train
@@ -30,6 +32,8 @@ def run_train(genotype: Genotype | str | os.PathLike, *, recipe: str = "cifar10"
     The rest as in :func:`train`, which writes ``out/checkpoint.pt``, ``history.json`` and ``result.json``
     and resumes from ``out`` when it holds a checkpoint of the same run.
     """
+    out = api_out("train", out)  # (session 65: another command's OUT, or '' for the current folder, was written)
+    _check_counts(seed, workers, eval_every, max_steps, synthetic, data_root)
     if recipe not in RECIPES:
         raise ValueError(f"unknown recipe {recipe!r}; choose one of {', '.join(RECIPES)}")
     unknown = sorted(set(overrides) - {f.name for f in fields(TrainConfig)})
@@ -45,5 +49,20 @@ def run_train(genotype: Genotype | str | os.PathLike, *, recipe: str = "cifar10"
     check_network(config, recipe)  # before the data is read
     data = load_data(recipe, data_root, synthetic, workers=workers)
     device = resolve_device(device) if isinstance(device, str) else torch.device(device)
-    return train(genotype, config, data, Path(out), device=device, seed=seed, progress=progress,
+    return train(genotype, config, data, out, device=device, seed=seed, progress=progress,
                  max_steps=max_steps, eval_every=eval_every, amp=amp, lines=lines)
+
+
+def _check_counts(seed: object, workers: object, eval_every: object, max_steps: object, synthetic: object,
+                  data_root: object) -> None:
+    """What the command's argument types check (session 65: ``seed=-1`` trained, ``workers=-1`` was taken,
+    ``max_steps=1.5`` and ``synthetic=2.5`` failed deep in the loop, ``data_root`` beside ``synthetic`` was ignored)."""
+    check_seed("seed", seed)
+    whole("workers", workers)
+    whole("eval_every", eval_every, 1)
+    for name, value, least in (("max_steps", max_steps, 1), ("synthetic", synthetic, 2)):
+        if value is not None:
+            whole(name, value, least)
+    if data_root is not None and synthetic is not None:
+        raise ValueError("give data_root or synthetic, not both (synthetic draws random images instead of reading "
+                         "data_root's)")

@@ -1,0 +1,59 @@
+"""A proxy's option values checked where they are set (:meth:`Proxy.configure`), before any pass (session 65:
+``swapnas.score(..., options={'swap_reg': {'mu': 1, 'sigma': 0}})`` ran the model, then blamed it with an
+UnsupportedModel, and ``rank`` ranked every model unscored; a str for a weight failed with Python's own words).
+
+By the option's default: a bool takes a bool, an int a whole number, a float a finite number, a str a str; by its
+name, the ranges the metrics read (:data:`RANGES`). A value of another kind raises TypeError, one out of its range
+ValueError, each naming the proxy, the option and the value."""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any
+
+#: option name -> (lowest, whether the lowest is taken, highest or None, whether the highest is taken)
+RANGES: dict[str, tuple[float, bool, float | None, bool]] = {
+    "sigma": (0.0, False, None, False),  # swap_reg's prior width
+    "samples": (1, True, None, False),  # meco's
+    "splits": (2, True, None, False),  # zico's, lswag_grad's: a std across at least two mini-batches
+    "tensors": (1, True, None, False),  # vkdnw's
+    "smoothing": (0.0, True, 1.0, False),  # vkdnw's label smoothing
+    "k": (0.0, False, None, False),  # epe_nas's, jacob_cov's log(. + k)
+    "temperature": (0.0, False, None, False),  # grasp's
+    "alpha": (0.0, False, None, False),  # zen's perturbation
+    "start": (0.0, True, 100.0, True),  # lswag_grad's percentiles
+    "stop": (0.0, True, 100.0, True),
+}
+#: options whose default is None and whose value is a number (swap_reg's prior)
+NUMBERS = ("mu", "sigma")
+
+
+def check_option(proxy: str, name: str, value: Any, default: Any) -> None:
+    """Raise TypeError / ValueError where ``value`` cannot be proxy ``proxy``'s option ``name`` (``default``: its
+    registered default)."""
+    said = f"{proxy} option {name}={value!r}"
+    if value is None and default is None:
+        return
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise TypeError(f"{said}: takes True or False")
+        return
+    if isinstance(default, numbers.Number) or name in NUMBERS:
+        whole = isinstance(default, numbers.Integral)
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral if whole else numbers.Real):
+            raise TypeError(f"{said}: takes {'a whole number (an int)' if whole else 'a number'}")
+        if not math.isfinite(value := float(value)):
+            raise ValueError(f"{said}: must be a finite number")
+        if name in RANGES:
+            low, low_in, high, high_in = RANGES[name]
+            if value < low or (value == low and not low_in) or (
+                    high is not None and (value > high or (value == high and not high_in))):
+                top = "∞)" if high is None else f"{high:g}{']' if high_in else ')'}"
+                raise ValueError(f"{said}: must be in {'[' if low_in else '('}{low:g}, {top}")
+        return
+    if isinstance(default, str) and not isinstance(value, str):
+        raise TypeError(f"{said}: takes a str (default {default!r})")
+
+
+__all__ = ["NUMBERS", "RANGES", "check_option"]
