@@ -13,8 +13,8 @@ import torch
 from torch import nn
 
 import swapnas
-from swapnas.cli import main
 from tests.conftest import SMALL_BUNDLE
+from tests.test_validation import run_cli
 
 FAST = ["--batch-size", "8", "--repeats", "1", "--device", "cpu", "--no-progress", "--workers", "1"]
 
@@ -25,15 +25,6 @@ def _one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(n)
-
-
-def run_cli(argv: list[str], capsys) -> tuple[int, str, str]:
-    try:
-        code = main(argv)
-    except SystemExit as exc:
-        code = exc.code
-    cap = capsys.readouterr()
-    return code, cap.out, cap.err
 
 
 class CountingNet(nn.Module):

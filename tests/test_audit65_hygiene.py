@@ -4,46 +4,22 @@ refuse runs outside the dev sets"."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
 from tests.script_tools import load_script, run_main
+from tests.test_review23_dev_scripts import NOT_DEV, _run
 
-DEV_TRUTH = ("NB201 valid accuracy (%), 200 epochs, mean over seeds; cifar10-valid: trained on the 25k train split, "
-             "evaluated on the 25k x-valid split")
-
-#: ground truths that docs/protocol.md says may never steer a choice, each on otherwise dev-shaped runs
-NOT_DEV = {
-    "test_accuracy": {"ground_truth": "NB201 test accuracy (%), 200 epochs, mean over seeds; cifar10: trained on "
-                                      "train+valid, evaluated on ori-test"},
-    "cifar100": {"dataset": "cifar100", "ground_truth": "NB201 valid accuracy (%), 200 epochs, mean over seeds; "
-                                                        "cifar100: the x-valid half of ori-test"},
-    "12_epochs": {"ground_truth": "NB201 valid accuracy (%), 12 epochs, mean over seeds; cifar10-valid: …"},
-    "other_sample": {"seed": 1},
-}
+#: NOT_DEV: ground truths docs/protocol.md says may never steer a choice, each on otherwise dev-shaped runs
 
 SWAP_NB201_BASES = ("swap", "az_nas_progressivity", "meco", "az_nas_trainability", "fisher", "l2_norm")
 
 
-def _run(tmp_path: Path, name: str, n: int = 1000, protocol: dict | None = None, scores: dict | None = None,
-         **change) -> Path:
-    """A results.json shaped as `swapnas correlate` writes it, by default the NB201 CIFAR-10 dev run."""
-    doc = {"protocol": {"space": "nb201", "dataset": "cifar10", "seed": 0, "net": {"C": 16, "N": 1}, "batch_size": 16,
-                        "repeats": 1, "init": "default", **(protocol or {})},
-           "ground_truth": DEV_TRUTH,
-           "archs": [f"a{i}" for i in range(n)], "accuracy": [float(i % 97) for i in range(n)],
-           "scores": scores or {"swap": [float(i % 13 + 1) for i in range(n)]}}
-    for key, value in change.items():
-        if key in doc["protocol"]:
-            doc["protocol"][key] = value
-        else:
-            doc[key] = value
-    path = tmp_path / name / "results.json"
-    path.parent.mkdir(parents=True)
-    path.write_text(json.dumps(doc))
-    return path
+def _small(n: int) -> dict:
+    """The fields of a run of ``n`` archs (review23's ``_run`` writes 1000)."""
+    return {"archs": [f"a{i}" for i in range(n)], "accuracy": [float(i % 97) for i in range(n)],
+            "scores": {"swap": [float(i % 13 + 1) for i in range(n)]}}
 
 
 @pytest.mark.parametrize("case", sorted(NOT_DEV))
@@ -52,8 +28,8 @@ def test_choose_refine_refuses_runs_outside_the_dev_sets(tmp_path: Path, monkeyp
     or test-accuracy pair of runs prints its choice table as if it were dev data."""
     cr = load_script("choose_refine", "hyg65")
     scores = {"swap_prog": [float(i % 13 + 1) for i in range(1000)]}
-    a = _run(tmp_path, "r1", scores=scores, **NOT_DEV[case])
-    b = _run(tmp_path, "r4", scores=scores, **NOT_DEV[case])
+    a = _run(tmp_path, "r1", **{"scores": scores, **NOT_DEV[case]})
+    b = _run(tmp_path, "r4", **{"scores": scores, **NOT_DEV[case]})
     with pytest.raises(SystemExit, match="dev"):
         run_main(cr, monkeypatch, str(a), str(b), "--draws", "5")
 
@@ -63,8 +39,7 @@ def test_choose_search_prior_refuses_the_12_epoch_ground_truth(tmp_path: Path, m
     only: 12-epoch validation accuracy (not the dev ground truth, which is 200 epochs) is accepted. choose_fitness's
     check_dev refuses it."""
     sp = load_script("choose_search_prior", "hyg65")
-    run = _run(tmp_path, "r", protocol={"repeats": 4, "init": "gaussian"},
-               scores={"swap": [float(i % 13 + 1) for i in range(1000)]}, **NOT_DEV["12_epochs"])
+    run = _run(tmp_path, "r", repeats=4, init="gaussian", **NOT_DEV["12_epochs"])
     with pytest.raises(SystemExit):
         sp._dev_run(str(run))
 
@@ -78,8 +53,8 @@ def test_meco_full_net_dev_refuses_runs_outside_the_dev_sets(tmp_path: Path, mon
     n = 1000
     bases = {b: [float(i % 13 + 1) for i in range(n)] for b in SWAP_NB201_BASES}
     a = _run(tmp_path, "fit", scores=bases, **NOT_DEV[case])
-    b = _run(tmp_path, "full", protocol={"net": {"C": 16, "N": 5}},
-             scores={"meco_all": [float(i % 7 + 1) for i in range(n)]}, **NOT_DEV[case])
+    b = _run(tmp_path, "full", net={"C": 16, "N": 5}, scores={"meco_all": [float(i % 7 + 1) for i in range(n)]},
+             **NOT_DEV[case])
     with pytest.raises(SystemExit, match="dev"):
         run_main(mf, monkeypatch, str(a), str(b), "--seeds", "1", "--draws", "3", "--out", str(tmp_path / "o.md"))
 
@@ -92,12 +67,12 @@ def test_choose_fitness_refuses_a_darts_run_on_a_ground_truth_of_the_users(tmp_p
     lswag_layers_dev, swap_variants_dev and darts_cell_shape."""
     cf = load_script("choose_fitness", "hyg65")
     n = 12
-    csv_run = _run(tmp_path, "csv", n=n, space="darts", net={"C": 8, "layers": 5},
+    csv_run = _run(tmp_path, "csv", **_small(n), space="darts", net={"C": 8, "layers": 5},
                    ground_truth="/tmp/DARTS_archs_CIFAR10.csv (column 'cifar10_accuracy', archs from column "
                                 "'genotype'; 700 archs of darts in the file, task cifar10)")
     with pytest.raises(SystemExit, match="not a dev run"):
         cf.load([str(csv_run)])
-    nb301 = _run(tmp_path, "nb301", n=n, space="darts", net={"C": 8, "layers": 5},
+    nb301 = _run(tmp_path, "nb301", **_small(n), space="darts", net={"C": 8, "layers": 5},
                  ground_truth="NB301 CIFAR-10 validation accuracy (%) as stored in NASLib's NAS-Bench-Suite-Zero file "
                               "(725 archs)")
     assert len(cf.load([str(nb301)])) == 1  # the dev sets stay accepted
