@@ -172,3 +172,20 @@ def test_option_values_are_checked_by_their_default_and_range_with_the_proxy_nam
     assert get_proxy("zico").configure(splits=2).options == {"splits": 2}  # the edges are taken
     assert get_proxy("vkdnw").configure(smoothing=0.0).options["smoothing"] == 0.0
     assert get_proxy("swap_reg").configure(mu=None, sigma=None).options == {"mu": None, "sigma": None}
+
+
+def test_count_params_k_correlate_and_size_prior_refuse_what_is_no_model_no_numbers_or_no_size():
+    """Were: AttributeError "'str' object has no attribute 'parameters'", numpy's "could not convert string to float",
+    and f(-1) computed for a negative size."""
+    import numpy as np
+
+    with pytest.raises(TypeError, match=r"^count_params_k counts the parameters of an nn.Module, not 'm'$"):
+        swapnas.count_params_k("m")
+    with pytest.raises(TypeError, match=r"^scores must be numbers, one per arch \(a list or an array\), not 'abc'$"):
+        swapnas.correlate("abc", [1.0, 2.0, 3.0])
+    with pytest.raises(TypeError, match=r"^truth must be numbers"):
+        swapnas.correlate([1.0, 2.0, 3.0], ["a", "b", "c"])
+    with pytest.raises(ValueError, match=r"must be finite and >= 0, not -1.0$"):
+        swapnas.size_prior(-1.0, 100.0, 50.0)
+    assert swapnas.size_prior(0.0, 0.0, 1.0) == 1.0 and swapnas.correlate(np.arange(4.0), [1, 2, 3, 4]).spearman == 1.0
+    assert swapnas.count_params_k(nn.Linear(3, 2)) == 0.008

@@ -18,7 +18,7 @@ from swapnas.size_prior import prior_from_range, regularise, size_prior
 
 @pytest.mark.parametrize(("theta", "mu", "sigma", "expected"), [
     (4.0, 1.0, 9.0, math.exp(-1.0)),      # (4 − 1)² / 9 = 1, where doubling gives 6 / 9
-    (-2.0, 1.0, 9.0, math.exp(-1.0)),     # the same distance below μ: the prior is symmetric
+    (1.0, 4.0, 9.0, math.exp(-1.0)),      # the same distance below μ: the prior is symmetric (Θ >= 0: session 65)
     (11.0, 1.0, 25.0, math.exp(-4.0)),    # (10)² / 25 = 4
     (1.5, 1.0, 0.5, math.exp(-0.5)),      # a distance under 1: 0.25 / 0.5
 ])

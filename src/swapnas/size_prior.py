@@ -19,6 +19,8 @@ from torch.overrides import TorchFunctionMode
 def count_params_k(model: nn.Module, exclude: str = "auxiliary") -> float:
     """Parameters of ``model`` in THOUSANDS, skipping names containing ``exclude`` (a non-empty name part: "" is in
     every name, so it counted nothing until session 57)."""
+    if not isinstance(model, nn.Module):  # (session 65: "'str' object has no attribute 'parameters'")
+        raise TypeError(f"count_params_k counts the parameters of an nn.Module, not {model!r}")
     if not isinstance(exclude, str) or not exclude:
         raise ValueError(f"exclude is a part of the names of the parameters not counted, e.g. 'auxiliary', not "
                          f"{exclude!r}")
@@ -103,9 +105,9 @@ def size_prior(theta_k: float, mu: float, sigma: float) -> float:
         if isinstance(value, bool) or not isinstance(value, numbers.Real):  # str torch's bare TypeError)
             raise TypeError(f"size_prior: {name} must be a number, not {value!r}"
                             + (" (a tensor's number: .item())" if isinstance(value, torch.Tensor) else ""))
-    if not math.isfinite(theta_k):
-        raise ValueError(f"size_prior: theta_k (the network's size in thousands of parameters) must be finite, not "
-                         f"{theta_k}")
+    if not math.isfinite(theta_k) or theta_k < 0:  # (a negative size: session 65)
+        raise ValueError(f"size_prior: theta_k (the network's size in thousands of parameters) must be finite and "
+                         f">= 0, not {theta_k}")
     if not (math.isfinite(mu) and math.isfinite(sigma)):
         raise ValueError(f"mu and sigma must be finite numbers (got mu={mu}, sigma={sigma})")
     if sigma <= 0:

@@ -132,6 +132,15 @@ def _check_resampling(n_boot: object, seed: object, least: int, note: str = "") 
         raise ValueError(f"seed is the bootstrap's seed, an integer 0 or more (got {seed!r})")
 
 
+def _numbers(name: str, values: object) -> np.ndarray:
+    """``values`` as a flat float array; a TypeError naming ``name`` where they are not numbers (session 65: numpy's
+    "could not convert string to float")."""
+    try:
+        return np.asarray(values, dtype=float).reshape(-1)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be numbers, one per arch (a list or an array), not {values!r}") from None
+
+
 def correlate(
     scores: np.ndarray, truth: np.ndarray, params: np.ndarray | None = None,
     higher_is_better: bool = True, n_boot: int = BOOTSTRAP_RESAMPLES, seed: int = 0,
@@ -145,9 +154,9 @@ def correlate(
     if not isinstance(higher_is_better, (bool, np.bool_, int)) or higher_is_better not in (0, 1):  # None or "False"
         raise TypeError(f"higher_is_better is True or False, not {higher_is_better!r}")  # flipped ρ until session 57
     _check_resampling(n_boot, seed, 0, "; 0 gives no interval")
-    x = np.asarray(scores, dtype=float).reshape(-1) * (1.0 if higher_is_better else -1.0)
-    y = np.asarray(truth, dtype=float).reshape(-1)
-    z = None if params is None else np.asarray(params, dtype=float).reshape(-1)
+    x = _numbers("scores", scores) * (1.0 if higher_is_better else -1.0)
+    y = _numbers("truth", truth)
+    z = None if params is None else _numbers("params", params)
     if len(x) != len(y) or (z is not None and len(z) != len(x)):
         raise ValueError(f"scores, truth and params must have one value per arch (got {len(x)}, {len(y)}"
                          f"{'' if z is None else f', {len(z)}'})")
