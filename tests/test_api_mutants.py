@@ -226,7 +226,7 @@ def test_a_failing_or_non_finite_proxy_is_named_with_the_model() -> None:
     assert refusal(ValueError, lambda: api.score(_net(), x, "swap_reg", options={
         "swap_reg": {"mu": 1.0, "sigma": -1.0}})) == "swap_reg option sigma=-1.0: must be in (0, ∞)"
     with pytest.MonkeyPatch.context() as mp:  # the derivation's own failure, with the option check out of the way
-        mp.setattr(registry, "check_option", lambda *a: None)
+        mp.setattr(registry, "check_options", lambda name, options, defaults: options)
         assert refusal(api.UnsupportedModel, lambda: api.score(_net(), x, "swap_reg", options={
             "swap_reg": {"mu": 1.0, "sigma": -1.0}})).startswith("swap_reg could not score Tiny from its bases swap: ")
 
@@ -372,7 +372,7 @@ class Blocky(nn.Module):
 
 def test_a_derived_proxy_that_fails_or_is_not_finite_names_its_bases(monkeypatch) -> None:
     x, _ = _data()
-    monkeypatch.setattr(registry, "check_option", lambda *a: None)  # values refused up front since session 65
+    monkeypatch.setattr(registry, "check_options", lambda name, options, defaults: options)  # (refused up front: s. 65)
     assert refusal(api.UnsupportedModel, lambda: api.score(Blocky(), x, "swap_prog", options={
         "swap_prog": {"w_swap": "heavy"}})).startswith(
         "swap_prog could not score Blocky from its bases swap, az_nas_progressivity: TypeError: ")

@@ -162,7 +162,11 @@ def test_option_values_are_checked_by_their_default_and_range_with_the_proxy_nam
         ("meco", {"layers": 3}, TypeError, "meco option layers=3: takes a str (default 'conv')"),
         ("zico", {"splits": 1}, ValueError, "zico option splits=1: must be in [2, ∞)"),
         ("vkdnw", {"smoothing": 1.0}, ValueError, "vkdnw option smoothing=1.0: must be in [0, 1)"),
-        ("lswag_grad", {"stop": 101.0}, ValueError, "lswag_grad option stop=101.0: must be in [0, 100]"),
+        ("lswag_grad", {"stop": 101.0}, ValueError, "lswag_grad option stop=101.0: must be in (0, 100]"),
+        ("lswag_grad", {"start": 100.0}, ValueError, "lswag_grad option start=100.0: must be in [0, 100)"),
+        ("lswag_grad", {"start": 60.0, "stop": 40.0}, ValueError,
+         "lswag_grad options start=60.0, stop=40.0: start must be below stop"),
+        ("meco", {"layers": "bogus"}, ValueError, "meco option layers='bogus': takes one of 'all', 'conv', 'relu'"),
         ("swap_prog", {"w_swap": float("inf")}, ValueError, "swap_prog option w_swap=inf: must be a finite number"),
         ("swap_prog", {"w_swap": True}, TypeError, "swap_prog option w_swap=True: takes a number"),
     ]:
@@ -170,6 +174,7 @@ def test_option_values_are_checked_by_their_default_and_range_with_the_proxy_nam
             get_proxy(name).configure(**options)
         assert str(info.value) == message
     assert get_proxy("zico").configure(splits=2).options == {"splits": 2}  # the edges are taken
+    assert get_proxy("lswag_grad").configure(start=0.0, stop=100.0).options["stop"] == 100.0
     assert get_proxy("vkdnw").configure(smoothing=0.0).options["smoothing"] == 0.0
     assert get_proxy("swap_reg").configure(mu=None, sigma=None).options == {"mu": None, "sigma": None}
 

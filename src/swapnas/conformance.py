@@ -49,6 +49,7 @@ from .bundle import parsing, read_json
 from .data import require_file, resolve_data_dir
 from .devices import resolve_device
 from .files import write_text
+from .out_checks import api_out
 from .proxies import ALIASES, Proxy, get_proxy, list_proxies
 from .report import failure_lines, fixed, made_with, protocol_text, table
 from .results import provenance, reused_text, strict_json
@@ -414,7 +415,7 @@ def header_text(run: ConformanceRun, note: bool = True) -> str:
 
 def write_outputs(run: ConformanceRun, out: Path) -> list[Path]:
     """``conformance.json`` (everything, per-arch scores included) and ``conformance.md``."""
-    out.mkdir(parents=True, exist_ok=True)
+    (out := api_out("conformance", out)).mkdir(parents=True, exist_ok=True)  # (as the command's: session 65)
     prov = {**provenance(), "device": run.device}
     js = out / "conformance.json"
     write_text(js, strict_json({"provenance": prov, **asdict(run)}))

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from .arg_checks import AtMost
+from .out_checks import api_out
 from .benchmarks import BENCHMARKS, Benchmark, benchmark_class, get_benchmark
 from .correlation import correlate_proxies
 from .data import Batch
@@ -432,7 +433,7 @@ def heatmap(cols: list[GridColumn], path: Path) -> Path:
 def write_grid(cols: list[GridColumn], out: Path, command: str = "") -> list[Path]:
     """``grid.json`` (``{"provenance", "columns"}``), ``grid.md``, ``grid.tex`` (the ρ table for a paper),
     ``grid.png`` and ``report.md`` (provenance, the table, the heat map) under ``out``."""
-    out.mkdir(parents=True, exist_ok=True)
+    (out := api_out("grid", out)).mkdir(parents=True, exist_ok=True)  # (another command's OUT refused: session 65)
     prov = provenance()
     js = out / "grid.json"
     write_text(js, strict_json({"provenance": prov, "columns": [asdict(c) for c in cols]}))

@@ -60,8 +60,8 @@ LABEL_REQUIREMENTS: dict[str, tuple[Any, str]] = {
     "class_pairs": (lambda b: not (b.loss == "ce" and b.targets.dim() == 1 and b.num_classes <= 100
                                    and b.targets.unique().numel() == b.targets.numel()),
                     "every class of the batch has one sample, and a class of one sample adds the same term, "
-                    "log(1 + k), whatever the network: the score would be the same for every network (session 65); "
-                    "give a batch in which some class has 2 or more samples (a larger --batch-size)"),
+                    "log(1 + k), whatever the network: the score would be the same for every network; give a batch "
+                    "in which some class has 2 or more samples (more samples: --batch-size on the command line)"),
 }
 
 
@@ -98,8 +98,11 @@ def check_supported(p: Proxy, model: nn.Module, batch: Batch | None = None) -> N
                 (ok, why), subject = REQUIREMENTS[name], model
             elif name in INPUT_REQUIREMENTS and batch is not None:
                 (ok, why), subject = INPUT_REQUIREMENTS[name], batch.inputs
-            elif name in LABEL_REQUIREMENTS and batch is not None:
+            elif name in LABEL_REQUIREMENTS and batch is not None:  # the batch, not the model, is refused
                 (ok, why), subject = LABEL_REQUIREMENTS[name], batch
+                if not ok(subject):
+                    raise UnsupportedModel(f"{p.name} cannot score this batch: {why}", why)
+                continue
             else:  # waived by an option, an input requirement with no inputs, or one of the output (check_output)
                 continue
             if not ok(subject):

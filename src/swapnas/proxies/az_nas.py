@@ -25,9 +25,8 @@ the *block container* is
    52: it was refused, and so was ``best``, whose universal form reads expressivity and progressivity).
 
 A model that is a *wrapper*, a module whose one block holds blocks of its own (``nn.Sequential(model)``,
-``nn.Sequential(model, nn.Softmax(1))``, a holder of the model), is looked through: the rules read what it wraps;
-and rule 3 passes over a wrapper (a list named as in rule 2 is kept, e.g. the ``cells`` of a one-cell DARTS network)
-(session 65: the wrapper was the container, its one block the whole model, so the image was the only map and
+``nn.Sequential(model, nn.Softmax(1))``, a holder of the model, a model whose one block is its ``stages``), is looked
+through: the rules read what it wraps, rule 2 by the names the model gives them (session 65: the wrapper was the container, its one block the whole model, so the image was the only map and
 expressivity the input's entropy for every network).
 
 The *blocks* are the container's children, except bare torch.nn layers that
@@ -162,24 +161,39 @@ def block_modules(model: nn.Module, blocks: str = "auto") -> list[nn.Module]:
             raise ValueError(f"az_nas: submodule {blocks!r} has no block (its children are pooling, activation, "
                              "normalisation or identity layers)")
         return found
-    while _wrapper(model):
-        model = _block_children(model)[0]
-    containers = [(name, m) for name, m in model.named_modules() if isinstance(m, _CONTAINERS) and _block_children(m)]
-    named = [(name, m) for name, m in containers if name.rsplit(".", 1)[-1] in CONTAINER_NAMES]
-    containers = [(name, m) for name, m in containers if not _wrapper(m)]  # (a named one is kept: one DARTS cell)
+    root, at = _unwrapped(model)  # names below are relative to the root ("" for it), rule 2 reads the model's own
+    inside = [(n[len(at):].lstrip(".") if at else n, n, m) for n, m in model.named_modules()
+              if (not at or n == at or n.startswith(at + ".")) and isinstance(m, _CONTAINERS) and _block_children(m)]
+    containers = [(rel, m) for rel, _, m in inside]
+    named = [(rel, m) for rel, n, m in inside if n.rsplit(".", 1)[-1] in CONTAINER_NAMES]
     if named:
-        depth = min(n.count(".") for n, _ in named)
-        return _block_children(next(m for n, m in named if n.count(".") == depth))
-    if not containers and _block_children(model):
-        return _block_children(model)
+        depth = min(_level(n) for n, _ in named)
+        return _block_children(next(m for n, m in named if _level(n) == depth))
+    if not containers and _block_children(root):
+        return _block_children(root)
     if not containers:
         raise ValueError(
             f"az_nas: {type(model).__name__} has no hookable blocks: no nn.Sequential/nn.ModuleList holds a block "
             f"(looked for {', '.join(CONTAINER_NAMES)} first) and none of its own children is one; pass "
             "blocks='<submodule path>'"
         )
-    depth = min(-1 if n == "" else n.count(".") for n, _ in containers)
-    return [b for n, m in containers if (-1 if n == "" else n.count(".")) == depth for b in _block_children(m)]
+    depth = min(_level(n) for n, _ in containers)
+    return [b for n, m in containers if _level(n) == depth for b in _block_children(m)]
+
+
+def _level(name: str) -> int:
+    """A submodule's depth under the root of :func:`block_modules` (-1: the root itself)."""
+    return -1 if name == "" else name.count(".")
+
+
+def _unwrapped(model: nn.Module) -> tuple[nn.Module, str]:
+    """The module that ``model``'s wrappers hold (the module docstring), and its dotted name in ``model`` ("": the
+    model is no wrapper). A list named as in rule 2 is kept, not looked through (its one block is a block: one cell)."""
+    at = ""
+    while _wrapper(model) and not (isinstance(model, _CONTAINERS) and at.rsplit(".", 1)[-1] in CONTAINER_NAMES):
+        name, model = next((n, c) for n, c in model.named_children() if _is_block(c))
+        at = f"{at}.{name}" if at else name
+    return model, at
 
 
 def block_features(model: nn.Module, inputs: torch.Tensor, blocks: str = "auto",

@@ -12,6 +12,8 @@ import math
 import numbers
 from typing import Any
 
+import numpy as np
+
 #: option name -> (lowest, whether the lowest is taken, highest or None, whether the highest is taken)
 RANGES: dict[str, tuple[float, bool, float | None, bool]] = {
     "sigma": (0.0, False, None, False),  # swap_reg's prior width
@@ -22,8 +24,14 @@ RANGES: dict[str, tuple[float, bool, float | None, bool]] = {
     "k": (0.0, False, None, False),  # epe_nas's, jacob_cov's log(. + k)
     "temperature": (0.0, False, None, False),  # grasp's
     "alpha": (0.0, False, None, False),  # zen's perturbation
-    "start": (0.0, True, 100.0, True),  # lswag_grad's percentiles
-    "stop": (0.0, True, 100.0, True),
+    "start": (0.0, True, 100.0, False),  # lswag_grad's percentiles, start < stop (:func:`check_options`)
+    "stop": (0.0, False, 100.0, True),
+}
+#: str options that take one of a few values (meco's ``LAYERS``, vkdnw's ``INPUTS``; tests/test_audit65_errors.py
+#: checks they are those modules' own)
+CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("meco", "layers"): ("all", "conv", "relu"),
+    ("vkdnw", "inputs"): ("data", "random"),
 }
 #: options whose default is None and whose value is a number (swap_reg's prior)
 NUMBERS = ("mu", "sigma")
@@ -54,6 +62,23 @@ def check_option(proxy: str, name: str, value: Any, default: Any) -> None:
         return
     if isinstance(default, str) and not isinstance(value, str):
         raise TypeError(f"{said}: takes a str (default {default!r})")
+    if (proxy, name) in CHOICES and value not in CHOICES[proxy, name]:
+        raise ValueError(f"{said}: takes one of {', '.join(map(repr, CHOICES[proxy, name]))}")
 
 
-__all__ = ["NUMBERS", "RANGES", "check_option"]
+def check_options(proxy: str, options: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
+    """:func:`check_option` of each of ``options`` (``defaults``: the proxy's registered ones), a numpy scalar read as
+    the Python number it holds (vkdnw's ``tensors`` takes an int); the options as checked. ``start`` < ``stop``
+    where both are options."""
+    checked = {}
+    for name, value in options.items():
+        value = value.item() if isinstance(value, np.generic) else value
+        check_option(proxy, name, value, defaults[name])
+        checked[name] = value
+    merged = {**defaults, **checked}
+    if set(checked) & {"start", "stop"} and {"start", "stop"} <= set(merged) and not merged["start"] < merged["stop"]:
+        raise ValueError(f"{proxy} options start={merged['start']!r}, stop={merged['stop']!r}: start must be below stop")
+    return checked
+
+
+__all__ = ["CHOICES", "NUMBERS", "RANGES", "check_option", "check_options"]

@@ -25,7 +25,7 @@ from typing import Any, Literal
 import numpy as np
 
 from ..errors import NotFound, near_names
-from .option_checks import check_option
+from .option_checks import check_options
 
 InputKind = Literal["data", "ones", "random"]
 
@@ -88,9 +88,8 @@ class Proxy:
             raise ValueError(
                 f"proxy {self.name!r} has no option(s) {sorted(unknown)}; its options are {sorted(self.options)}"
             )
-        for key, value in options.items():  # (session 65: a bad value ran the model first, then blamed it)
-            check_option(self.name, key, value, self.options[key])
-        return replace(self, options={**self.options, **options})
+        checked = check_options(self.name, options, self.options)  # (session 65: a bad value ran the model first)
+        return replace(self, options={**self.options, **checked})
 
 
 _REGISTRY: dict[str, Proxy] = {}
