@@ -108,11 +108,12 @@ def _checked_proxies(bench: Benchmark, task: str, proxies: list[Proxy] | list[st
             and not isinstance(n_archs, AtMost):  # (the command's default --archs: at most)
         raise ValueError(f"n_archs={n_archs} is more than the {held} archs of {bench.name} {task}: give at most "
                          f"{held}, or None for all")
+    if not (proxies.strip(" ,") if isinstance(proxies, str) else proxies):  # (before resolve_for, which names --proxies)
+        raise ValueError(f"proxies={proxies!r}: no proxies to score; give at least one name or Proxy (see "
+                         "swapnas.list_proxies())")
     names = isinstance(proxies, str) or all(isinstance(p, str) for p in proxies)  # names in a list too (session 64)
     asked = (proxies if isinstance(proxies, str) else ",".join(cast(list[str], proxies))) if names else None
     proxy_list = resolve_for(bench.space, asked) if asked is not None else cast(list[Proxy], list(proxies))
-    if not proxy_list:
-        raise ValueError("no proxies to score: give at least one (see `swapnas proxies`)")
     if unset := [p.name for p in proxy_list if any(v is None for v in p.options.values())]:
         raise ValueError(f"{', '.join(unset)} has options without a default (swap_reg: mu and sigma): give the "
                          "proxies configure(space, task, proxies, …) returns, which carry the space's size prior")

@@ -19,7 +19,6 @@ from typing import Any
 import numpy as np
 import torch
 
-from .arg_checks import AtMost
 from .out_checks import api_out
 from .benchmarks import BENCHMARKS, Benchmark, benchmark_class, get_benchmark
 from .correlation import correlate_proxies
@@ -198,8 +197,7 @@ def _prepared(columns: list[tuple[str, str]], proxies: str, n_archs: int | None,
         if not proxy_list:  # (session 61: a grid where nothing applied ended with 0 and a table of dashes, unsaid)
             log.warning("%s/%s: none of the metrics asked for applies to its networks, its cells stay empty: %s",
                         name, task, "; ".join(f"{k}: {why}" for k, why in skipped.items()))
-        at_most = None if n is None else AtMost(n)  # (said above where it is more than the column holds)
-        plans.append(_Plan(name, task, bench, at_most, protocol, batch, asked, proxy_list, skipped))
+        plans.append(_Plan(name, task, bench, n, protocol, batch, asked, proxy_list, skipped))
     if columns and not any(plan.proxies for plan in plans):
         raise ValueError(f"none of the metrics asked for ({proxies}) applies to the networks of any column of the "
                          "grid (the warnings above say why, most naming one that does); choose metrics that do")
