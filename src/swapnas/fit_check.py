@@ -10,7 +10,7 @@ import torch
 
 from .bundle import Batch
 from .proxies import Proxy
-from .requirements import OUTPUT_REQUIREMENTS, UnsupportedModel, applies, check_output, check_supported
+from .requirements import BATCH_REFUSED, OUTPUT_REQUIREMENTS, UnsupportedModel, applies, check_output, check_supported
 from .scoring import Protocol, with_bases
 from .spaces import get_space
 
@@ -35,10 +35,10 @@ def unfit(space: str, proxies: list[Proxy], protocol: Protocol, batch: Batch, sa
                 check_supported(p, net, batch)
                 if out is not None:
                     check_output(p, net, out)
-            except UnsupportedModel as exc:
-                reasons.append(exc.why)
+            except UnsupportedModel as exc:  # the batch, where its labels are refused (session 65: the network blamed)
+                reasons.append(f"{'this batch' if BATCH_REFUSED in str(exc) else type(net).__name__}: {exc.why}")
         if reasons and len(reasons) == len(nets):
-            found.setdefault(f"cannot score {type(nets[0]).__name__}: {reasons[0]}", []).append(p.name)
+            found.setdefault(f"cannot score {reasons[0]}", []).append(p.name)
     return found
 
 
@@ -133,7 +133,9 @@ def refuse_unfit(space: str, proxies: list[Proxy], protocol: Protocol, batch: Ba
     reason and what to give ``flag`` instead."""
     found = unfit(space, proxies, protocol, batch, samples)
     if found:
-        names = [n for group in found.values() for n in group]
+        names = [n for what, group in found.items() if not what.startswith(BATCH_REFUSED) for n in group]
+        if not names:  # the batch alone: its reason says what to give
+            raise ValueError(unfit_text(found))
         need = "needs" if len(names) == 1 else "need"
         raise ValueError(f"{unfit_text(found)}. No network of {space_text(space, protocol)} has what "
                          f"{', '.join(names)} {need}: give {flag} other proxies (`swapnas proxies` lists them; `best` "

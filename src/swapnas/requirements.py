@@ -55,6 +55,8 @@ INPUT_REQUIREMENTS: dict[str, tuple[Any, str]] = {
                      "(docs/transformers.md)"),
 }
 
+#: the words of a refusal of the batch, not of the model (:data:`LABEL_REQUIREMENTS`)
+BATCH_REFUSED = "cannot score this batch"
 #: what a proxy may require of the batch's labels (``Proxy.requires`` too), checked where a batch is given
 LABEL_REQUIREMENTS: dict[str, tuple[Any, str]] = {
     "class_pairs": (lambda b: not (b.loss == "ce" and b.targets.dim() == 1 and b.num_classes <= 100
@@ -101,7 +103,7 @@ def check_supported(p: Proxy, model: nn.Module, batch: Batch | None = None) -> N
             elif name in LABEL_REQUIREMENTS and batch is not None:  # the batch, not the model, is refused
                 (ok, why), subject = LABEL_REQUIREMENTS[name], batch
                 if not ok(subject):
-                    raise UnsupportedModel(f"{p.name} cannot score this batch: {why}", why)
+                    raise UnsupportedModel(f"{p.name} {BATCH_REFUSED}: {why}", why)
                 continue
             else:  # waived by an option, an input requirement with no inputs, or one of the output (check_output)
                 continue

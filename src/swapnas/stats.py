@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+import reprlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -138,7 +139,8 @@ def _numbers(name: str, values: object) -> np.ndarray:
     try:
         return np.asarray(values, dtype=float).reshape(-1)
     except (TypeError, ValueError):
-        raise TypeError(f"{name} must be numbers, one per arch (a list or an array), not {values!r}") from None
+        raise TypeError(f"{name} must be numbers, one per arch (a list or an array), not "
+                        f"{reprlib.repr(values)}") from None
 
 
 def correlate(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -35,6 +35,8 @@ CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
 }
 #: options whose default is None and whose value is a number (swap_reg's prior)
 NUMBERS = ("mu", "sigma")
+#: a ``seed`` option's range, torch's generators' (compared exactly, as ints)
+SEEDS = (-(2**63), 2**64 - 1)
 
 
 def check_option(proxy: str, name: str, value: Any, default: Any) -> None:
@@ -51,6 +53,9 @@ def check_option(proxy: str, name: str, value: Any, default: Any) -> None:
         whole = isinstance(default, numbers.Integral)
         if isinstance(value, bool) or not isinstance(value, numbers.Integral if whole else numbers.Real):
             raise TypeError(f"{said}: takes {'a whole number (an int)' if whole else 'a number'}")
+        if name == "seed" and not SEEDS[0] <= cast(int, value) <= SEEDS[1]:  # (zen's, vkdnw's generators: an
+            # "Overflow" on every pass otherwise; compared exactly, as the int it is)
+            raise ValueError(f"{said}: must be in torch's seed range {SEEDS[0]}..{SEEDS[1]}")
         if not math.isfinite(value := float(value)):
             raise ValueError(f"{said}: must be a finite number")
         if name in RANGES:
@@ -77,8 +82,9 @@ def check_options(proxy: str, options: dict[str, Any], defaults: dict[str, Any])
         checked[name] = value
     merged = {**defaults, **checked}
     if set(checked) & {"start", "stop"} and {"start", "stop"} <= set(merged) and not merged["start"] < merged["stop"]:
-        raise ValueError(f"{proxy} options start={merged['start']!r}, stop={merged['stop']!r}: start must be below stop")
+        raise ValueError(f"{proxy} options start={merged['start']!r}, stop={merged['stop']!r}: start must be below "
+                         "stop")
     return checked
 
 
-__all__ = ["CHOICES", "NUMBERS", "RANGES", "check_option", "check_options"]
+__all__ = ["CHOICES", "NUMBERS", "RANGES", "SEEDS", "check_option", "check_options"]

@@ -88,7 +88,8 @@ class Proxy:
             raise ValueError(
                 f"proxy {self.name!r} has no option(s) {sorted(unknown)}; its options are {sorted(self.options)}"
             )
-        checked = check_options(self.name, options, self.options)  # (session 65: a bad value ran the model first)
+        registered = _REGISTRY.get(self.name, self).options  # (the kind of a value: its default's, not a value given)
+        checked = check_options(self.name, options, registered)  # (session 65: a bad value ran the model first)
         return replace(self, options={**self.options, **checked})
 
 
