@@ -122,7 +122,7 @@ def test_accept_code_on_a_foreign_database_names_no_store_flag(tmp_path, capsys)
     assert "--store" not in err, err  # `store accept-code STORE NAMES` takes the store as a positional argument
 
 
-# --- 5. (low) file arguments: the file is named, a folder is called a folder -------------------------------------------
+# --- 5. (low) file arguments: the file is named, a folder is called a folder ---------------------------------------
 
 def test_a_genotype_file_that_holds_no_genotype_is_named(tmp_path, capsys):
     text = tmp_path / "notes.json"

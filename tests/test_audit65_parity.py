@@ -272,7 +272,8 @@ def test_run_search_refuses_second_stage_settings_it_would_ignore_or_crash_on(tm
         _tiny_search(tmp_path, data_dir, **kw)
 
 
-@pytest.mark.parametrize("kw", [{"max_params": float("nan")}, {"max_seconds": float("nan")}, {"max_evals": 0}, {"seed": -1}, {"seed": 1.5}])
+@pytest.mark.parametrize("kw", [{"max_params": float("nan")}, {"max_seconds": float("nan")}, {"max_evals": 0},
+                                {"seed": -1}, {"seed": 1.5}])
 def test_run_search_refuses_values_the_command_refuses(tmp_path, data_dir, kw):
     """max_params=nan and seed=-1 / 1.5 ran (known since session 64), max_seconds=nan ran without a limit,
     max_evals=0 scored nothing and said "nothing evaluated yet"."""

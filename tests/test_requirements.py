@@ -59,7 +59,8 @@ def test_an_option_waives_a_requirement_and_an_unknown_one_is_named() -> None:
     assert [applies(relu, r) for r in relu.requires] == [None, "relu"]
     assert [applies(meco.configure(layers="all"), r) for r in meco.requires] == [None, None]
     odd = dataclasses.replace(get_proxy("params"), requires=("wings",))
-    with pytest.raises(KeyError, match=r"params requires 'wings', which is none of \['class_pairs', 'conv', 'conv_blocks', "):
+    with pytest.raises(KeyError, match=r"params requires 'wings', which is none of \['class_pairs', 'conv', "
+                                       r"'conv_blocks', "):
         check_supported(odd, Tokens())
 
 

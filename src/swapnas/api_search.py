@@ -74,7 +74,8 @@ def search_arch(space: str = "nb201", dataset: str | None = None, *, out: str | 
     larger ``cycles=`` extends it (finished or not) to the search with that budget. ``options``
     are the command's options with ``_`` for ``-``: ``seed=1``, ``fitness="swap_reg"``, ``max_params=5.0`` (millions,
     or ``"5M"``), ``net={"C": 16}``, ``prior=(0.8, 0.5)``, ``workers=2``, ``data_dir="../shared/data"``,
-    ``no_progress=True``; ``verbose=True`` logs the package's debug lines for the call, as ``-v``. Bad input raises what the command reports as such (exit 2), with the same message:
+    ``no_progress=True``; ``verbose=True`` logs the package's debug lines for the call, as ``-v``. Bad input raises
+    what the command reports as such (exit 2), with the same message:
     ``ValueError`` for a bad value, ``swapnas.errors.NotFound`` (a ``KeyError``) for an unknown proxy,
     ``FileNotFoundError`` for missing data; an unknown option, a bool for an option that takes a value
     (``refine=False``), a non-bool for a flag or a ``space``, ``dataset`` or ``out`` of another type raises

@@ -28,10 +28,10 @@ def whole(name: str, value: object, minimum: int | None = 0) -> int:
 
 def seed(name: str, value: object) -> int:
     """A seed in 0..:data:`MAX_SEED`, the range of the command line's ``--seed``."""
-    if whole(name, value) > MAX_SEED:
+    if (checked := whole(name, value)) > MAX_SEED:
         raise ValueError(f"{name} must be in 0..{MAX_SEED} (got {value}): the range every generator and the score "
                          "store take")
-    return int(value)  # type: ignore[call-overload]
+    return checked
 
 
 def finite(name: str, value: object) -> float:

@@ -108,7 +108,7 @@ def _checked_proxies(bench: Benchmark, task: str, proxies: list[Proxy] | list[st
             and not isinstance(n_archs, AtMost):  # (the command's default --archs: at most)
         raise ValueError(f"n_archs={n_archs} is more than the {held} archs of {bench.name} {task}: give at most "
                          f"{held}, or None for all")
-    if not (proxies.strip(" ,") if isinstance(proxies, str) else proxies):  # (before resolve_for, which names --proxies)
+    if not (proxies.strip(" ,") if isinstance(proxies, str) else proxies):  # (before resolve_for: it names --proxies)
         raise ValueError(f"proxies={proxies!r}: no proxies to score; give at least one name or Proxy (see "
                          "swapnas.list_proxies())")
     names = isinstance(proxies, str) or all(isinstance(p, str) for p in proxies)  # names in a list too (session 64)
@@ -138,8 +138,9 @@ def run_correlation(
     """Score ``n_archs`` sampled archs of ``bench``'s ``task`` (resuming from ``store``) and correlate; ``best`` is the
     space's recommended fitness, as in ``correlate`` (:func:`_checked_proxies`)."""
     checked = _checked_proxies(bench, task, proxies, n_archs, protocol, batch)
-    return correlate_proxies(bench=bench, task=task, proxies=checked, n_archs=n_archs, protocol=protocol, batch=batch, store=store, device=device,
-                             retry_failed=retry_failed, progress=progress, executor=executor)
+    return correlate_proxies(bench=bench, task=task, proxies=checked, n_archs=n_archs, protocol=protocol, batch=batch,
+                             store=store, device=device, retry_failed=retry_failed, progress=progress,
+                             executor=executor)
 
 
 def correlate_proxies(*, bench: Benchmark, task: str, proxies: list[Proxy], n_archs: int | None, protocol: Protocol,

@@ -80,7 +80,8 @@ class CsvBenchmark:
         self.path, self.space, self.name = Path(path), space, f"csv:{Path(path).name}"
         mod = get_space(space)
         if self.path.is_dir():  # (session 65: "no such file")
-            raise ValueError(f"--truth {self.path} is a folder; give the CSV file (an arch column and an accuracy column)")
+            raise ValueError(f"--truth {self.path} is a folder; give the CSV file (an arch column and an accuracy "
+                             "column)")
         if not self.path.is_file():
             raise FileNotFoundError(f"--truth {self.path}: no such file (a CSV with an arch column and an accuracy column)")
         try:

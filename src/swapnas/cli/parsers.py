@@ -303,9 +303,9 @@ def add_train(sub: Sub) -> None:
         "(cifar10: 20 cells, 36 channels, 600 epochs, cosine lr 0.025, cutout, drop-path 0.2, auxiliary 0.4; "
         "imagenet: mobile setting, 14 cells, 48 channels, 250 epochs, lr 0.1 x 0.97 per epoch, label "
         "smoothing 0.1). Every recipe field can be overridden (each flag and its defaults: docs/training.md). "
-        "Writes OUT/checkpoint.pt every epoch, OUT/history.json and OUT/result.json; rerun the same command to resume (only --epochs may change, and how "
-        "it runs: --eval-every, --device, --workers, --no-amp; a start without OUT/checkpoint.pt removes an earlier "
-        "run's result.json and history.json).",
+        "Writes OUT/checkpoint.pt every epoch, OUT/history.json and OUT/result.json; rerun the same command to "
+        "resume (only --epochs may change, and how it runs: --eval-every, --device, --workers, --no-amp; a start "
+        "without OUT/checkpoint.pt removes an earlier run's result.json and history.json).",
     )
     p.add_argument("--genotype", required=True,
                    help="'Genotype(normal=[...], ...)' string, NASLib's NB301 key ('[[(0, 2), ...], [...]]'), or a "

@@ -26,8 +26,9 @@ the *block container* is
 
 A model that is a *wrapper*, a module whose one block holds blocks of its own (``nn.Sequential(model)``,
 ``nn.Sequential(model, nn.Softmax(1))``, a holder of the model, a model whose one block is its ``stages``), is looked
-through: the rules read what it wraps, rule 2 by the names the model gives them (session 65: the wrapper was the container, its one block the whole model, so the image was the only map and
-expressivity the input's entropy for every network).
+through: the rules read what it wraps, rule 2 by the names the model gives them (session 65: the wrapper was the
+container, its one block the whole model, so the image was the only map and expressivity the input's entropy for
+every network).
 
 The *blocks* are the container's children, except bare torch.nn layers that
 only pool, activate, normalise, drop out, flatten or pass through (classes

@@ -75,8 +75,8 @@ def check_numbers(*, seed_: object, score_seed: object, max_evals: object, max_s
     nothing, ``refine_repeats=0`` skipped the second stage, ``refine=2.5`` failed after the whole EA)."""
     seed("seed", seed_)
     seed("score_seed", score_seed)
-    for name, value, least in (("max_evals", max_evals, 1), ("refine", refine, 0), ("refine_repeats", refine_repeats, 1),
-                               ("refine_batch_size", refine_batch_size, 1)):
+    for name, value, least in (("max_evals", max_evals, 1), ("refine", refine, 0),
+                               ("refine_repeats", refine_repeats, 1), ("refine_batch_size", refine_batch_size, 1)):
         if value is not None:
             whole(name, value, least)
     for name, value in (("max_seconds", max_seconds), ("max_params", max_params), ("max_macs", max_macs)):
