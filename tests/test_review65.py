@@ -194,3 +194,18 @@ def test_write_grid_and_conformances_outputs_refuse_another_commands_out(tmp_pat
     with pytest.raises(ValueError, match=r"holds the outputs of `swapnas search` \(state.json\): conformance would"):
         write_outputs(None, out)  # type: ignore[arg-type]  # (refused before the run is read)
     assert sorted(p.name for p in out.iterdir()) == ["state.json"]
+
+
+def test_a_metric_of_ones_own_is_judged_by_its_defaults_kinds_alone():
+    """The closing reread: the ranges were keyed by option name, so a metric of one's own with an option named alpha,
+    k or samples was held to zen's, epe_nas's or meco's range (alpha=0 refused)."""
+    import dataclasses
+
+    mine = dataclasses.replace(get_proxy("params"), name="mine", options={"alpha": 1.0, "k": 1e-5, "samples": 1,
+                                                                         "start": 50.0, "stop": 10.0})
+    assert mine.configure(alpha=0.0, k=-1.0, samples=0, start=99.0).options == {
+        "alpha": 0.0, "k": -1.0, "samples": 0, "start": 99.0, "stop": 10.0}
+    with pytest.raises(TypeError, match="^mine option alpha='0': takes a number$"):
+        mine.configure(alpha="0")
+    with pytest.raises(ValueError, match=r"^zen option alpha=0.0: must be in \(0, ∞\)$"):
+        get_proxy("zen").configure(alpha=0.0)
