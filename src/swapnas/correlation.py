@@ -104,7 +104,7 @@ def _checked_proxies(bench: Benchmark, task: str, proxies: list[Proxy] | list[st
         raise ValueError(f"the protocol scores {protocol.space} networks on {protocol.dataset}, and the task "
                          f"correlated is {bench.name} {task} ({bench.space}): configure the protocol for the task, "
                          "configure(space, task, …)")
-    if whole("n_archs", 1 if n_archs is None else n_archs, 1) > (held := len(bench.archs_for(task))) \
+    if n_archs is not None and whole("n_archs", n_archs, 1) > (held := len(bench.archs_for(task))) \
             and not isinstance(n_archs, AtMost):  # (the command's default --archs: at most)
         raise ValueError(f"n_archs={n_archs} is more than the {held} archs of {bench.name} {task}: give at most "
                          f"{held}, or None for all")

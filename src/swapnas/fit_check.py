@@ -36,7 +36,7 @@ def unfit(space: str, proxies: list[Proxy], protocol: Protocol, batch: Batch, sa
                 if out is not None:
                     check_output(p, net, out)
             except UnsupportedModel as exc:  # the batch, where its labels are refused (session 65: the network blamed)
-                reasons.append(f"{'this batch' if BATCH_REFUSED in str(exc) else type(net).__name__}: {exc.why}")
+                reasons.append(f"{'this batch' if exc.of_batch else type(net).__name__}: {exc.why}")
         if reasons and len(reasons) == len(nets):
             found.setdefault(f"cannot score {reasons[0]}", []).append(p.name)
     return found

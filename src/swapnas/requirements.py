@@ -17,11 +17,11 @@ from .scoring import with_bases
 
 class UnsupportedModel(ValueError):
     """A proxy that cannot score this kind of model: the message says why and what works instead (``why``: the
-    reason alone, without the proxy and the model)."""
+    reason alone, without the proxy and the model; ``of_batch``: the batch is refused, not the model)."""
 
-    def __init__(self, message: str, why: str = "") -> None:
+    def __init__(self, message: str, why: str = "", of_batch: bool = False) -> None:
         super().__init__(message)
-        self.why = why or message
+        self.why, self.of_batch = why or message, of_batch
 
 
 def has(model: nn.Module, kinds: tuple[type[nn.Module], ...]) -> bool:
@@ -103,7 +103,7 @@ def check_supported(p: Proxy, model: nn.Module, batch: Batch | None = None) -> N
             elif name in LABEL_REQUIREMENTS and batch is not None:  # the batch, not the model, is refused
                 (ok, why), subject = LABEL_REQUIREMENTS[name], batch
                 if not ok(subject):
-                    raise UnsupportedModel(f"{p.name} {BATCH_REFUSED}: {why}", why)
+                    raise UnsupportedModel(f"{p.name} {BATCH_REFUSED}: {why}", why, of_batch=True)
                 continue
             else:  # waived by an option, an input requirement with no inputs, or one of the output (check_output)
                 continue

@@ -54,7 +54,7 @@ from ..train.recipe import searched_on
 from .args import EXIT_ERROR, EXIT_FAILED_ARCHS, EXIT_OK, DefaultArchs, store_path
 from .executor_options import executor_plan
 from .json_stdout import print_json, refuse_out_on_stdout
-from ..out_checks import out_folder, refuse_busy_out, refuse_export_target, refuse_file_in_bundle
+from ..out_checks import out_folder, refuse_busy_out, refuse_file_in_bundle
 
 
 def _net_overrides(args: argparse.Namespace) -> dict:
@@ -395,7 +395,6 @@ def train(args: argparse.Namespace) -> int:
 
 
 def export_store(args: argparse.Namespace) -> int:
-    refuse_export_target("--out", args.out)
     if getattr(args, "json", False):
         refuse_out_on_stdout(args.out)
     path = export(args.store, args.out, args.format, args.protocol)
