@@ -30,6 +30,7 @@ from .proxies import ALIASES, Proxy, resolve
 from .callers import user_stacklevel
 from .code_changes import warn_changed_code
 from .scoring import Protocol, check_stored_bases, float32_default, with_bases
+from .size_prior import check_prior
 from .space_inputs import check_dataset_for
 from .spaces import get_space, net_version
 from .store import Record, ScoreKey, ScoreStore, StoreError
@@ -208,14 +209,6 @@ def resolve_for(space: str, proxies: list[Proxy] | str) -> list[Proxy]:
         raise ValueError(f"--proxies needs at least one proxy name, comma-separated, or 'all' (got {proxies!r}); "
                          "see `swapnas proxies`")
     return resolve(names)
-
-
-def check_prior(mu: float | None, sigma: float | None) -> None:
-    """μ and σ of a size prior, where given: finite numbers, σ > 0 (ValueError naming ``--mu`` / ``--sigma``)."""
-    if mu is not None and not (isinstance(mu, (int, float)) and math.isfinite(mu)):
-        raise ValueError(f"--mu must be a finite number (thousands of params), got {mu!r}")
-    if sigma is not None and not (isinstance(sigma, (int, float)) and math.isfinite(sigma) and sigma > 0):
-        raise ValueError(f"--sigma must be a finite number > 0 (thousands^2, unsquared), got {sigma!r}")
 
 
 def _swap_protocol(space: str) -> dict:
@@ -404,17 +397,18 @@ def configure(
 ) -> tuple[Protocol, Batch, list[Proxy]]:
     """Protocol, batch and proxies for scoring archs of ``space`` on ``task`` with the space's defaults.
 
-    ``batch_size`` / ``repeats`` / ``init`` and the scored network default to
-    :func:`protocol_defaults` (the space's ``SCORING_DEFAULTS``, or its ``FITNESS_PROTOCOL`` for
-    a run of the recommended fitness); ``net`` overrides entries of the scored network;
-    ``swap_reg`` gets the space's label-free size prior for that network unless ``mu`` /
-    ``sigma`` are given.
+    ``batch_size`` / ``repeats`` / ``init`` and the scored network default to :func:`protocol_defaults` (the space's
+    ``SCORING_DEFAULTS``, or its ``FITNESS_PROTOCOL`` for a run of the recommended fitness); ``net`` overrides entries
+    of the scored network; ``swap_reg``'s size prior: ``mu``/``sigma``, else its own, else the space's rule.
     """
     mod = get_space(space)
     proxy_list = resolve_for(space, proxies)
     if not proxy_list:
         raise ValueError("no proxies to score: give at least one (see `swapnas proxies`)")
     check_prior(mu, sigma)
+    if (mu is not None or sigma is not None) and "swap_reg" not in {p.name for p in proxy_list}:
+        raise ValueError("mu/sigma set swap_reg's size prior, and the proxies have no swap_reg: add swap_reg, or "
+                         "leave them out (session 66: they were dropped unsaid)")
     check_one_protocol(space, proxy_list, {"init": init, "repeats": repeats, "batch_size": batch_size, "net": net})
     d = protocol_defaults(space, proxy_list)
     full_net = scoring_net(space, task, net, d["net"])
@@ -424,13 +418,18 @@ def configure(
         inputs=inputs, data_dir=data_dir, image_root=image_root, fill=fill, images=images,
         labels=any(p.needs_labels for p in proxy_list),
     )
-    if any(p.name == "swap_reg" for p in proxy_list):
-        if mu is None or sigma is None:
-            d_mu, d_sigma = mod.default_size_prior(dict(full_net), batch.num_classes)
-            mu = d_mu if mu is None else mu
-            sigma = d_sigma if sigma is None else sigma
-        proxy_list = [p.configure(mu=mu, sigma=sigma) if p.name == "swap_reg" else p for p in proxy_list]
-    return protocol, batch, proxy_list
+    return protocol, batch, [_with_prior(p, (mu, sigma), lambda: mod.default_size_prior(dict(full_net),
+                                                                          batch.num_classes)) for p in proxy_list]
+
+
+def _with_prior(proxy: Proxy, given: tuple[float | None, float | None], rule: Callable[[], tuple]) -> Proxy:
+    """``swap_reg`` with its size prior: μ/σ where ``given``, else its own options (one configured with a prior keeps
+    it: session 66, the space's replaced it), else the space's label-free ``rule``; other proxies as they are."""
+    if proxy.name != "swap_reg":
+        return proxy
+    mu, sigma = (g if g is not None else proxy.options[k] for g, k in zip(given, ("mu", "sigma")))
+    d_mu, d_sigma = rule() if mu is None or sigma is None else (mu, sigma)
+    return proxy.configure(mu=d_mu if mu is None else mu, sigma=d_sigma if sigma is None else sigma)
 
 
 def stored_run(protocol: dict, data_dir: str | None = None) -> tuple[Protocol, Batch]:

@@ -96,6 +96,14 @@ def count_flops(model: nn.Module, x: torch.Tensor) -> int:
     return int(counter.get_total_flops())
 
 
+def check_prior(mu: float | None, sigma: float | None) -> None:
+    """μ and σ of a size prior, where given: finite numbers, σ > 0 (ValueError naming ``--mu`` / ``--sigma``)."""
+    if mu is not None and not (isinstance(mu, (int, float)) and math.isfinite(mu)):
+        raise ValueError(f"--mu must be a finite number (thousands of params), got {mu!r}")
+    if sigma is not None and not (isinstance(sigma, (int, float)) and math.isfinite(sigma) and sigma > 0):
+        raise ValueError(f"--sigma must be a finite number > 0 (thousands^2, unsquared), got {sigma!r}")
+
+
 def size_prior(theta_k: float, mu: float, sigma: float) -> float:
     """f(Θ) = exp(−(Θ − μ)² / σ), Θ and μ in thousands of parameters.
 
