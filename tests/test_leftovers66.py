@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import pytest
+import torch
+from torch import nn
 
+import swapnas
 from swapnas import session
+from swapnas.api import UnsupportedModel
 from swapnas.proxies import get_proxy
 from swapnas.spaces import get_space
 
@@ -37,3 +41,18 @@ def test_configure_refuses_a_prior_without_swap_reg(monkeypatch, given) -> None:
     with pytest.raises(ValueError, match=r"^mu/sigma set swap_reg's size prior, and the proxies have no swap_reg: "
                                          r"add swap_reg, or leave them out"):
         session.configure("nb201", "cifar10", "swap,params", **given)
+
+
+def test_rank_raises_a_refused_batch_instead_of_a_none_per_model() -> None:
+    """epe_nas refuses a batch with one sample per class: every model got ``None`` and the batch's reason and all
+    ranked 1 (the other proxy's values were scored twice); the refusal is the batch's, raised once."""
+    torch.manual_seed(0)
+    models = {f"m{i}": nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(144, 3)) for i in range(3)}
+    batch = (torch.randn(3, 3, 8, 8), torch.tensor([0, 1, 2]))
+    for proxies in ("epe_nas", "epe_nas,params", "params,epe_nas"):
+        with pytest.raises(UnsupportedModel, match=r"^epe_nas cannot score this batch: every class of the batch has "
+                                                   r"one sample") as e:
+            swapnas.rank(models, batch, proxies)
+        assert e.value.of_batch
+    rows = swapnas.rank(models, (batch[0], torch.tensor([0, 0, 1])), "epe_nas,params")  # a pair: scored
+    assert all(r["epe_nas"] is not None and "error" not in r for r in rows)

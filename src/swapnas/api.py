@@ -353,10 +353,13 @@ def _part_of(p: Proxy, wanted: list[Proxy]) -> str:
 def _scored_row(model: nn.Module, read: ReadOnce, proxies: str, names: list[str],
                 kwargs: dict[str, Any]) -> dict[str, Any]:
     """Every proxy's value for one model of :func:`rank`; if some cannot score it, each proxy is scored on its own so
-    that the others keep their values (``None`` and the reasons, each once, under ``"error"`` for those that fail)."""
+    that the others keep their values (``None`` and the reasons, each once, under ``"error"`` for those that fail).
+    A refused batch is raised: it is every model's (session 66: each model got a None and the batch's reason)."""
     try:
         return score(model, read, proxies, **kwargs)
     except UnsupportedModel as exc:
+        if exc.of_batch:
+            raise
         if len(names) == 1:
             return {names[0]: None, "error": str(exc)}
     row: dict[str, Any] = dict.fromkeys(names)
@@ -365,6 +368,8 @@ def _scored_row(model: nn.Module, read: ReadOnce, proxies: str, names: list[str]
         try:
             row.update(score(model, read, given, **kwargs))
         except UnsupportedModel as exc:
+            if exc.of_batch:
+                raise
             errors += [str(exc)] if str(exc) not in errors else []
     return {**row, "error": "; ".join(errors)}
 
@@ -395,8 +400,9 @@ def rank(models: Mapping[str, nn.Module] | Iterable[nn.Module], inputs: Any,
     rows ``{"model", <proxy>: value, …, "rank"}``, best first (rank 1); models with equal values share the
     lowest rank of their group (1, 2, 2, 4: a saturated SWAP ties models it cannot tell apart), listed in the
     order given. A proxy that cannot score a model gets ``None`` there and its reason under ``"error"`` (the model's
-    other proxies keep their values); a model without a value of the first proxy ranks last (the unscored share one
-    rank). ``frame=True`` returns the rows as a ``pandas.DataFrame`` indexed by rank (pandas is not a dependency:
+    other proxies keep their values; a batch refused, every model's, raises :class:`UnsupportedModel`); a model
+    without a value of the first proxy ranks last (the unscored share one rank). ``frame=True`` returns the rows as a
+    ``pandas.DataFrame`` indexed by rank (pandas is not a dependency:
     install it); ``progress=True`` shows a bar of the models scored on stderr."""
     if frame:
         try:
