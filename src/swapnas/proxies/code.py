@@ -13,11 +13,16 @@ new form in its place (:meth:`swapnas.store.ScoreStore.code_changed`), so older 
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import inspect
 import textwrap
 from collections.abc import Callable, Iterable
 from types import ModuleType
+from typing import Any
+
+import numpy as np
+import torch
 
 
 class ProxyCodeWarning(UserWarning):
@@ -63,8 +68,8 @@ def _joined(values: list[ast.expr]) -> list[ast.expr]:
     return out
 
 
-def _sha16(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+def _sha16(text: str | bytes) -> str:
+    return hashlib.sha256(text.encode() if isinstance(text, str) else text).hexdigest()[:16]
 
 
 def _function_tree(fn: Callable | None) -> ast.Module | None:
@@ -86,9 +91,64 @@ def code_digest(fn: Callable | None) -> str | None:
     """16 hex digits of sha256 over ``fn``'s source as Python parses it (:func:`canonical`): comments, layout, the
     docstring and the decorators (the ``@register`` line) left out. None where the source cannot be read (a
     built-in, a function typed at the interactive prompt, a lambda inside an expression). The digest covers ``fn``
-    alone, not the helpers it calls."""
+    alone, not the helpers it calls nor the values a closure captures; a ``functools.partial``'s covers its function
+    and the arguments it fixes (:func:`option_text`; session 66: it had none, and a changed argument reused the
+    scores of the old one unsaid)."""
+    if isinstance(fn, functools.partial):
+        inner = code_digest(fn.func)
+        fixed = option_text(fn.args) + option_text(dict(sorted(fn.keywords.items())))
+        return None if inner is None else _sha16(f"partial({inner},{fixed})")
     tree = _function_tree(fn)
     return None if tree is None else _sha16(canonical(tree))
+
+
+def _plain(value: object) -> bool:
+    """Whether ``value`` is text the key has always written as ``str(value)``: numbers, strings, None, and tuples,
+    lists and dicts of them."""
+    if isinstance(value, (tuple, list)):
+        return all(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return all(_plain(k) and _plain(v) for k, v in value.items())
+    return value is None or type(value) in (bool, int, float, str)
+
+
+def option_text(value: Any, name: str = "") -> str:
+    """``value``, an option of a proxy, as its store key writes it: a float to 6 significant digits (``{v:g}``), other
+    plain data (:func:`_plain`) as ``str``, as ever. Since session 66 (keys of these were wrong): numpy scalars as their
+    Python numbers (numpy 2 writes ``np.float32(0.1)`` in a tuple, numpy 1 ``0.1``); an array or a tensor by its
+    shape, dtype and a digest of its values (their text is cut short: different arrays shared a key, and a stored
+    score); a function by its qualified name and :func:`code_digest` (its text holds an address, another in every
+    process); a string with ``,=[]`` quoted (it could write another set of options); a value whose text holds an
+    address is refused, naming option ``name``."""
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, str):
+        return repr(value) if any(c in value for c in ",=[]") else value
+    if _plain(value):
+        return f"{value}"
+    if isinstance(value, np.generic):
+        return option_text(value.item(), name)
+    if isinstance(value, (tuple, list)):
+        items = ", ".join(option_text(v, name) for v in value)
+        return f"({items}{',' * (len(value) == 1)})" if isinstance(value, tuple) else f"[{items}]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{option_text(k, name)}: {option_text(v, name)}" for k, v in value.items()) + "}"
+    if isinstance(value, (np.ndarray, torch.Tensor)):
+        data = value.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy() \
+            if isinstance(value, torch.Tensor) else np.ascontiguousarray(value)
+        if data.dtype == object:
+            return f"array({option_text(value.tolist(), name)})"
+        return f"{type(value).__name__}{tuple(value.shape)}:{value.dtype}:{_sha16(data.tobytes())}"
+    if callable(value):
+        where = f"{getattr(value, '__module__', '')}.{getattr(value, '__qualname__', type(value).__qualname__)}"
+        digest = code_digest(value)
+        return f"{where}#{digest}" if digest else where
+    text = f"{value}"
+    if " at 0x" in text:
+        raise ValueError(f"option {name or '?'}={text}: its text holds a memory address, another in every process, "
+                         "so the score store cannot key it (its scores would never be found again): give plain data "
+                         "(numbers, strings, tuples), an array or a function")
+    return text
 
 
 def legacy_code_digest(fn: Callable | None) -> str | None:

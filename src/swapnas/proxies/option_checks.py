@@ -74,13 +74,15 @@ def check_option(proxy: str, name: str, value: Any, default: Any) -> None:
 
 def check_options(proxy: str, options: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
     """:func:`check_option` of each of ``options`` (``defaults``: the proxy's registered ones), a numpy scalar read as
-    the Python number it holds (vkdnw's ``tensors`` takes an int); the options as checked. lswag_grad's ``start`` <
-    ``stop``."""
+    the Python number it holds (vkdnw's ``tensors`` takes an int), an int given for a real-valued one as its float
+    (session 66: ``alpha=1234567`` and ``1234567.0`` were keyed apart in the store, ``1234567`` and ``1.23457e+06``);
+    the options as checked. lswag_grad's ``start`` < ``stop``."""
     checked = {}
     for name, value in options.items():
         value = value.item() if isinstance(value, np.generic) else value
         check_option(proxy, name, value, defaults[name])
-        checked[name] = value
+        real = isinstance(defaults[name], float) or (proxy, name) in NUMBERS
+        checked[name] = float(value) if real and isinstance(value, int) and not isinstance(value, bool) else value
     merged = {**defaults, **checked}
     if proxy == "lswag_grad" and set(checked) & {"start", "stop"} and not merged["start"] < merged["stop"]:
         raise ValueError(f"{proxy} options start={merged['start']!r}, stop={merged['stop']!r}: start must be below "

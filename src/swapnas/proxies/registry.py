@@ -25,6 +25,7 @@ from typing import Any, Literal
 import numpy as np
 
 from ..errors import NotFound, near_names
+from .code import option_text
 from .option_checks import check_options
 
 InputKind = Literal["data", "ones", "random"]
@@ -77,8 +78,8 @@ class Proxy:
     def key(self) -> str:
         """Name, version and options: what enters the score store's key. Float options are written with
         6 significant digits (``{v:g}``, as in every stored key): values that agree to 6 digits share a key,
-        and so stored scores."""
-        opts = ",".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in sorted(self.options.items()))
+        and so stored scores; arrays, tensors and functions as :func:`~.code.option_text` writes them."""
+        opts = ",".join(f"{k}={option_text(v, k)}" for k, v in sorted(self.options.items()))
         return f"{self.name}@{self.version}" + (f"[{opts}]" if opts else "")
 
     def configure(self, **options: Any) -> Proxy:
