@@ -36,6 +36,7 @@ from .act_functions import activation_like, activation_like_names
 from .api_failures import OUT_OF_MEMORY, run_proxy, shapes
 from .api_inputs import ReadOnce, as_batch, as_device, check_seed
 from .bundle import Batch
+from .module_tools import model_lock
 from .progress import PlainBar, bar_interval
 from .patterns import EXTENDED_ACTIVATIONS, call_model, saturation_once
 from .swap_checks import eager, not_a_module, quantized, scripted, uncompile
@@ -58,7 +59,8 @@ def _copy(model: nn.Module) -> nn.Module:
     memo.update({id(t): nn.Parameter(t.detach().clone(), t.requires_grad) for t in model.parameters()
                  if t.layout != torch.strided})  # a sparse one: Parameter's deepcopy asks preserve_format (session 64)
     try:
-        m = uncompile(copy.deepcopy(model, memo))
+        with model_lock(model):  # (no other thread's hooks of swapnas on it meanwhile: session 66)
+            m = uncompile(copy.deepcopy(model, memo))
     except Exception as exc:  # noqa: BLE001 - a lock, an open file, a hook-based weight_norm or pruning …
         if isinstance(exc, (MemoryError, RecursionError)) or type(exc).__name__ == "OutOfMemoryError":
             raise
@@ -205,9 +207,10 @@ def score(model: nn.Module, inputs: Any, proxies: str | Sequence[str] = "auto", 
     ``torch.compile`` wrapper, whose eager module is scored; the older weight_norm, spectral_norm and pruning hooks
     are drawn through and baked into the copy's weights, :mod:`swapnas.reparam`): remove hooks that only observe
     (e.g. ones that keep activations) before scoring. A caller's ``torch.autocast`` is off while a metric scores
-    (``devices.without_autocast``); quantized and exported models are refused. Not thread-safe: each repeat seeds
-    torch's process-wide RNG (and gives its state back), so two threads scoring at once take each other's draws;
-    score in parallel with processes (the command line's workers), not threads. Lazy modules are materialised on a
+    (``devices.without_autocast``); quantized and exported models are refused. Each repeat seeds torch's
+    process-wide RNG (and gives its state back) under a lock (:data:`swapnas.rng.LOCK`): calls in several threads
+    score one pass at a time (session 66: they took each other's draws); score in parallel with processes (the
+    command line's workers). Lazy modules are materialised on a
     copy by one pass first. Raises :class:`UnsupportedModel` (a ValueError) naming the proxy and why it cannot score
     this model.
 

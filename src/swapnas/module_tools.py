@@ -8,6 +8,9 @@ module yielded), and ``nn.Module.to`` copies each parameter and buffer on its ow
 
 from __future__ import annotations
 
+import threading
+import weakref
+
 import torch
 from torch import nn
 
@@ -90,3 +93,23 @@ def flat_move(mods: list[nn.Module], device: torch.device) -> nn.Module:
             else:
                 m._buffers[name] = moved[id(t)]
     return mods[0]
+
+
+_LOCKS: weakref.WeakKeyDictionary[nn.Module, threading.RLock] = weakref.WeakKeyDictionary()
+_LOCKS_LOCK = threading.Lock()
+_UNHASHABLE = threading.RLock()  # one for every model that cannot be a dict key (a __eq__ without __hash__)
+
+
+def model_lock(model: nn.Module) -> threading.RLock:
+    """``model``'s lock, held while swapnas has its hooks on the model (:func:`swapnas.patterns.hooked_activations`)
+    and while ``swapnas.score`` copies it (session 66: ``swap_score`` of one model in two threads took each other's
+    activations, and a copy taken meanwhile carried the other thread's hooks)."""
+    with _LOCKS_LOCK:
+        try:
+            lock = _LOCKS.get(model)
+            if lock is None:
+                lock = _LOCKS[model] = threading.RLock()
+        except TypeError:
+            return _UNHASHABLE
+    return lock
+

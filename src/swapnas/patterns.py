@@ -23,7 +23,7 @@ from .act_functions import (activation_calls, activation_like, activation_like_n
                             settings_keep_sign, two_sided_call)
 from .buffers import restored_buffers
 from .devices import without_autocast
-from .module_tools import all_modules
+from .module_tools import all_modules, model_lock
 from .padding import by_name, live_positions, shared_mask_hint, unmasked, without_padding
 from .saturation import (  # noqa: F401  (re-exported: the saturation warning lived here)
     SATURATION, SaturationWarning, saturation_once, warn_if_saturated as _warn_if_saturated)
@@ -185,8 +185,17 @@ def hooked_activations(model: nn.Module, activations: Sequence[type[nn.Module]] 
     (``act_functions.settings_keep_sign``). ``functions``: also take the activation functions of these kinds
     (``F.relu``, ``torch.relu``, ``F.gelu``, …: :data:`swapnas.act_functions.FUNCTIONS`) called outside the hooked
     modules, and the activation modules of other kinds that keep their input's sign
-    (:func:`swapnas.act_functions.activation_like`: ``NewGELUActivation``, ``QuickGELUActivation``, …).
+    (:func:`swapnas.act_functions.activation_like`: ``NewGELUActivation``, ``QuickGELUActivation``, …). The model's
+    lock (:func:`~swapnas.module_tools.model_lock`) is held while the hooks are on it: another thread's block on the
+    same model waits.
     """
+    with model_lock(model):
+        yield from _hooked(model, activations, input_dims, sink, skip_repeats, functions)
+
+
+def _hooked(model: nn.Module, activations: Sequence[type[nn.Module]], input_dims: Collection[int],
+            sink: Callable[[torch.Tensor], None] | None, skip_repeats: bool,
+            functions: bool) -> Iterator[list[torch.Tensor]]:
     collected: list[torch.Tensor] = []
     kinds = tuple(activations)
     dims = frozenset(input_dims)

@@ -30,7 +30,7 @@ from .module_tools import to_device
 from .net_pool import NetPool
 from .patterns import saturation_once
 from .proxies import Proxy, get_proxy
-from .rng import seeded
+from .rng import LOCK, seeded
 from .spaces import map_rows
 from .store import Record, RecordStore, ScoreKey
 
@@ -48,13 +48,36 @@ def default_dtype(dtype: torch.dtype) -> Iterator[None]:
         torch.set_default_dtype(before)
 
 
+class _Float32Holders:
+    """The blocks of :func:`float32_default` running now, in any thread, and the default dtype to give back when
+    the last one ends."""
+    lock = threading.Lock()
+    count = 0
+    given_back = torch.float32
+
+
 @contextlib.contextmanager
 def float32_default() -> Iterator[None]:
     """Networks and batches of the protocol in float32 whatever the caller's default dtype (a notebook's
     ``torch.set_default_dtype(torch.float64)`` made every arch of a search fail: its networks were built in float64
-    here and in float32 in the workers; session 55), the caller's default given back."""
-    with default_dtype(torch.float32):
+    here and in float32 in the workers; session 55), the caller's default given back. torch's default dtype is the
+    process's: blocks in several threads at once share one float32 stretch, the default set by the first and given
+    back by the last (session 66: one run's restore landed in another's build, a float64 network met the float32
+    batch and the failure was stored, and the caller's float64 default was lost); a thread that does not call
+    swapnas sees float32 while a block runs."""
+    h = _Float32Holders
+    with h.lock:
+        if h.count == 0:
+            h.given_back = torch.get_default_dtype()
+            torch.set_default_dtype(torch.float32)
+        h.count += 1
+    try:
         yield
+    finally:
+        with h.lock:
+            h.count -= 1
+            if h.count == 0:
+                torch.set_default_dtype(h.given_back)
 
 
 def arch_seed(seed: int, space: str, arch_key: str, repeat: int = 0) -> int:
@@ -150,7 +173,7 @@ def protocol_changes(saved: dict, now: dict) -> str:
 #: builds (the space's own init) and stochastic scoring passes (dropout, drop path) seed and use the
 #: process-wide RNG: one of them at a time per process, so that a network built ahead in another thread
 #: (``LocalExecutor(prefetch=K)``) cannot reseed the RNG in the middle of a pass's dropout draws
-_RNG_LOCK = threading.RLock()
+_RNG_LOCK = LOCK
 
 
 def init_scored_net(model: nn.Module, arch: object, protocol: Protocol, repeat: int) -> None:

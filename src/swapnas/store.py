@@ -22,7 +22,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Protocol
 
-from .store_files import (LOCK_WAIT_S, StoreError, connect, connect_reader, damaged_advice, not_a_store,
+from .store_files import (LOCK_WAIT_S, StoreError, connect, connect_reader, damaged_advice, misused, not_a_store,
                           out_of_file_handles, without_wal)
 
 _SCHEMA = """
@@ -199,9 +199,8 @@ class ScoreStore:
 
     def _error(self, exc: sqlite3.DatabaseError, waited: float = 0.0) -> StoreError:
         name, text = getattr(exc, "sqlite_errorname", "") or "", str(exc).lower()
-        if isinstance(exc, sqlite3.ProgrammingError) and "closed" in text:  # a use after close(), not damage
-            return StoreError(f"the score store {self.path} was closed before this read: read it (e.g. the rows of "
-                              "iter_rows) inside `with ScoreStore(...)`")
+        if isinstance(exc, sqlite3.ProgrammingError) and ("closed" in text or "thread" in text):  # misuse, not damage
+            return StoreError(misused(self.path, text))
         if name == "SQLITE_FULL" or "disk is full" in text:
             return StoreError(f"the disk holding the score store {self.path} is full ({self._saved()} saved in it, "
                               "all kept); free space on that disk, or move the store with its -wal file and pass "

@@ -91,6 +91,17 @@ def is_sqlite(path: str | os.PathLike) -> bool:
         return False
 
 
+def misused(path: str | os.PathLike, text: str) -> str:
+    """What to do when a store was used after its close or from another thread than the one that opened it (SQLite's
+    ProgrammingError; session 66: the second was called damage, with the advice to throw the store away)."""
+    if "thread" in text:
+        return (f"the score store {path} was opened in another thread, and SQLite connections stay in the thread that "
+                "made them (the file is sound): open it, `with ScoreStore(...)`, in the thread that uses it (one per "
+                "thread: they may share the file)")
+    return f"the score store {path} was closed before this read: read it (e.g. the rows of iter_rows) inside " \
+        "`with ScoreStore(...)`"
+
+
 def damaged_advice(path: str | os.PathLike) -> str:
     """What to do with a damaged store at ``path``."""
     return (f"restore it from a backup, start a fresh store with --store NEW.sqlite, or copy every readable "
