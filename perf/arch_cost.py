@@ -19,6 +19,7 @@ import time
 
 import torch
 
+from swapnas.cli.args import positive_int
 from swapnas.module_tools import to_device
 from swapnas.patterns import swap_score
 from swapnas.scoring import gaussian_init, score_arch
@@ -45,7 +46,7 @@ def _ms(fn, device: torch.device) -> tuple[float, object]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    ap.add_argument("--archs", type=int, default=20)
+    ap.add_argument("--archs", type=positive_int, default=20)
     ap.add_argument("--data-dir", default=None)
     ap.add_argument("--threads", type=int, default=1, help="torch threads (the CLI's default, 1)")
     args = ap.parse_args()

@@ -17,6 +17,7 @@ import time
 
 import torch
 
+from swapnas.cli.args import positive_int
 from swapnas.search.final import final_macs, final_net
 from swapnas.spaces import get_space
 from swapnas.size_prior import count_flops
@@ -34,7 +35,7 @@ def full_count(mod: object, arch: object, final: dict) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--archs", type=int, default=20, help="random archs per final network")
+    ap.add_argument("--archs", type=positive_int, default=20, help="random archs per final network")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     torch.set_num_threads(1)

@@ -53,10 +53,12 @@ sweep() { timeout "$SWEEP_TO" python perf/nb201_sweep.py --device "$DEVICE" --da
   # shellcheck disable=SC2086
   timeout "$SEARCH_TO" python -m swapnas.cli search --space darts --dataset cifar10 --device "$DEVICE" --data-dir "$DATA" \
     --workers "${SEARCH_WORKERS:-8}" --store "$OUT/work/darts.sqlite" --out "$OUT/work/darts_c10" --no-progress $SEARCH
-  echo "darts search (best, --workers 8) wall $(( $(date +%s) - start )) s"
+  echo "darts search (best, --workers ${SEARCH_WORKERS:-8}) wall $(( $(date +%s) - start )) s"
   step "4. one build per arch for all its proxies, against a build per proxy"
   timeout "$POOL_TO" python perf/proxy_builds.py --device "$DEVICE" --archs 5 --data-dir "$DATA"
   step "done"
 } 2>&1 | grep --line-buffered -v "SaturationWarning\|return float(swap_score\|^  swap_score(\|cols\[\"swap\"\]\|t, score = _ms" | tee -a "$OUT/log.txt"
-[ -f "$OUT/work/darts_c10/result.json" ] && cp "$OUT/work/darts_c10/result.json" "$OUT/darts_c10_w8.json"
+if [ -f "$OUT/work/darts_c10/result.json" ]; then
+  cp "$OUT/work/darts_c10/result.json" "$OUT/darts_c10_w${SEARCH_WORKERS:-8}.json"
+fi
 rm -rf "$OUT/work"

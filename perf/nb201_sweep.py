@@ -30,6 +30,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from swapnas.cli.args import positive_int
 from swapnas.executors import make_executor
 from swapnas.scoring import build_scored_net
 from swapnas.session import configure, score_archs
@@ -111,7 +112,7 @@ def score_ours(archs: list, proxies: list, protocol, batch, store, device: torch
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    ap.add_argument("--archs", type=int, default=nb201.NUM_ARCHS)
+    ap.add_argument("--archs", type=positive_int, default=nb201.NUM_ARCHS)
     ap.add_argument("--authors-archs", type=int, default=300, help="archs also scored the authors' way")
     ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--data-dir", default=None)

@@ -3,8 +3,9 @@
 Session 61's big-model audit found ``nwot`` at 4.4 GB peak on a ResNet-50 at 224 px with S = 16, against 0.6 GB for a
 plain forward pass: it concatenated every ReLU code into one (S, N_A) tensor and took the kernel in float64. The
 proxy now adds each layer's kernel as the layer runs. This script checks both on a width-``W`` ResNet-style CNN
-(stages of 3×3 conv–BN–ReLU blocks, ``--px`` inputs, S samples): the kernels must be equal (exact integers), and it
-prints each way's peak resident memory, each measured in a fresh process (``ru_maxrss``).
+(stages of 3×3 conv–BN–ReLU blocks, ``--px`` inputs, S samples): the kernels must be equal element by element
+(exact integers) with equal log-determinants, and it prints each way's peak resident memory, each measured in a
+fresh process (``ru_maxrss``).
 
     OMP_NUM_THREADS=1 python perf/nwot_memory.py            # 112 px, S = 16, width 32
     OMP_NUM_THREADS=1 python perf/nwot_memory.py --px 224   # heavier
@@ -34,7 +35,7 @@ def cnn(width: int) -> nn.Module:
 
 
 def one(way: str, px: int, samples: int, width: int) -> dict:
-    """The kernel's checksum and this process's peak memory, one way."""
+    """The kernel (every element, and its dtype), its log-determinant and this process's peak memory, one way."""
     from swapnas.proxies import nwot
     from swapnas.proxies._common import each_relu_code, relu_codes
 
@@ -47,8 +48,19 @@ def one(way: str, px: int, samples: int, width: int) -> dict:
         each_relu_code(model, x, summed)
         kernel = summed.kernel
     assert kernel is not None
-    return {"way": way, "kernel_sum": float(kernel.sum()), "logdet": float(torch.linalg.slogdet(kernel)[1]),
+    return {"way": way, "kernel": kernel.tolist(), "dtype": str(kernel.dtype),
+            "logdet": float(torch.linalg.slogdet(kernel)[1]),
             "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024}
+
+
+def same_kernels(a: dict, b: dict) -> bool:
+    """Both ways' kernels equal element by element, of one dtype and shape, and their log-determinants equal (the
+    kernels are whole numbers, exact in float64, which JSON carries exactly; session 66: only the sums and the
+    log-determinants were compared)."""
+    if a["dtype"] != b["dtype"]:
+        return False
+    ka, kb = (torch.tensor(r["kernel"], dtype=torch.float64) for r in (a, b))
+    return torch.equal(ka, kb) and a["logdet"] == b["logdet"]
 
 
 def main() -> None:
@@ -67,7 +79,7 @@ def main() -> None:
                    "--width", str(args.width)]
         out = subprocess.run(command, capture_output=True, text=True, check=True)
         rows.append(json.loads(out.stdout))
-    same = rows[0]["kernel_sum"] == rows[1]["kernel_sum"] and rows[0]["logdet"] == rows[1]["logdet"]
+    same = same_kernels(*rows)
     print(f"CNN width {args.width}, {args.px} px, S = {args.samples}: kernels {'equal' if same else 'DIFFER'}")
     for r in rows:
         print(f"  {r['way']:15s} peak RSS {r['peak_rss_mib']:6d} MiB  log|K| {r['logdet']!r}")

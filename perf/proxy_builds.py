@@ -18,6 +18,7 @@ import warnings
 import torch
 
 from swapnas import scoring
+from swapnas.cli.args import positive_int
 from swapnas.net_pool import NetPool
 from swapnas.scoring import build_scored_net, score_arch
 from swapnas.session import configure
@@ -46,16 +47,27 @@ def _pool_costs(arch, space, protocol, batch, device, n: int = 10) -> tuple[floa
     """Median ms of a build (with init and move), of a snapshot (``NetPool.keep``) and of putting it back
     (``NetPool.take``) for one arch's network."""
     build, keep, take = [], [], []
+
+    cuda = torch.device(device).type == "cuda"
+
+    def sync() -> None:  # the copies run asynchronously on a GPU: wait for them before reading the clock
+        if cuda:
+            torch.cuda.synchronize(device)
+
     for _ in range(n):
+        sync()
         t = time.perf_counter()
         model = build_scored_net(space.build, arch, protocol, batch.num_classes, 0, device)
+        sync()
         build.append(time.perf_counter() - t)
         pool = NetPool()
         t = time.perf_counter()
         pool.keep(0, model)
+        sync()
         keep.append(time.perf_counter() - t)
         t = time.perf_counter()
         assert pool.take(0) is model
+        sync()
         take.append(time.perf_counter() - t)
     return tuple(1e3 * statistics.median(v) for v in (build, keep, take))  # type: ignore[return-value]
 
@@ -85,7 +97,7 @@ def _case(name: str, which: str, label: str, args: argparse.Namespace, device: t
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--archs", type=int, default=20)
+    ap.add_argument("--archs", type=positive_int, default=20)
     ap.add_argument("--data-dir", default=None)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--threads", type=int, default=1, help="torch threads (the CLI's default, 1)")

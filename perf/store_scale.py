@@ -154,7 +154,9 @@ def main() -> None:
     work = Path(a.work)
     work.mkdir(parents=True, exist_ok=True)
     big = work / f"big_{a.archs}x{len(PROXIES)}x{a.settings}.sqlite"
-    small = work / "small.sqlite"
+    # named by its setting (--settings): a reused --work with other --settings must not merge a setting the big
+    # store holds (session 66: small.sqlite was kept whatever --settings made it)
+    small = work / f"small_setting{a.settings}.sqlite"
     if not big.exists():
         rows = make_store(big, nb201_archs(a.data_dir, a.archs), list(range(a.settings)), PROXIES, seed=0)
         print(f"made {big}: {rows:,} rows, {big.stat().st_size / 2**20:.0f} MiB", flush=True)

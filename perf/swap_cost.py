@@ -92,11 +92,23 @@ def _profile(archs: list, device: torch.device) -> None:
     print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=15))
 
 
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1 (the words of swapnas.cli.args.positive_int; defined here, since
+    perf/ab_swap_overhead.sh runs this script under older source trees, where that module may not exist)."""
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, not {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer (got {v})")
+    return v
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--device", default="auto")
-    ap.add_argument("--archs", type=int, default=20)
-    ap.add_argument("--repeat", type=int, default=9)
+    ap.add_argument("--archs", type=positive_int, default=20)
+    ap.add_argument("--repeat", type=positive_int, default=9)
     ap.add_argument("--profile", action="store_true", help="only profile swap_score on the default net (5 archs × 5)")
     ap.add_argument("--resolution", type=int, default=32,
                     help="input height and width (small: overhead-bound, as small networks on a GPU)")

@@ -16,6 +16,7 @@ Prints each value (the twins' must agree) and the median seconds of 7 calls, one
 
 from __future__ import annotations
 
+import argparse
 import random
 import statistics
 import time
@@ -49,6 +50,13 @@ def encoders() -> tuple[nn.Module, nn.Module]:
     return fn.train(), mod.train()
 
 
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line: no options but ``--help`` (session 66: the script had no parser, so ``--help`` ran the
+    whole measurement)."""
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    return ap.parse_args(argv)
+
+
 def main() -> None:
     torch.set_num_threads(1)
     warnings.simplefilter("ignore")
@@ -73,4 +81,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    parse_args()
     main()

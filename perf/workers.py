@@ -63,8 +63,10 @@ def _run(name: str, extra: list[str], args: argparse.Namespace, src: Path | None
     subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL)
     wall = time.perf_counter() - t0
     doc = json.loads((out / "results.json").read_text())
-    return wall, {"scores": doc["scores"], "results": [{k: r[k] for k in ("proxy", "spearman", "kendall",
-                                                                           "spearman_ci")} for r in doc["results"]]}
+    # keyed by proxy: commit 4b8bd01 lists results as swap, params, swap_reg, today's code in the order asked
+    return wall, {"scores": doc["scores"], "results": {r["proxy"]: {k: r[k] for k in ("spearman", "kendall",
+                                                                                       "spearman_ci")}
+                                                       for r in doc["results"]}}
 
 
 def main() -> int:
