@@ -21,7 +21,7 @@ CPU = torch.device("cpu")
 
 @pytest.fixture()
 def fresh_warning_state(monkeypatch):
-    monkeypatch.setattr(scoring, "_SATURATION_SHOWN", set())
+    monkeypatch.setattr(scoring, "_SATURATION_SHOWN", {})
 
 
 def _saturated_run(proxies: list[Proxy], n: int) -> list[warnings.WarningMessage]:
@@ -42,8 +42,8 @@ def test_a_saturated_run_shows_one_saturation_warning_per_proxy(fresh_warning_st
     caught = _saturated_run(proxies, 4)  # 4 archs x 2 repeats: 8 saturated scores per proxy
     sat = [w for w in caught if issubclass(w.category, SaturationWarning)]
     assert len(sat) == 2, [str(w.message) for w in sat]  # swap's and swap_ext's first (swap_reg reuses swap's)
-    assert "the first for 'swap' in this process" in str(sat[0].message)
-    assert "the first for 'swap_ext' in this process" in str(sat[1].message)
+    assert "the first for 'swap' of this protocol in this process" in str(sat[0].message)
+    assert "the first for 'swap_ext' of this protocol in this process" in str(sat[1].message)
     assert "SWAP-Score 4 is 100% of its ceiling" in str(sat[0].message)
     assert _saturated_run([get_proxy("swap")], 2) == []  # the same process: already shown
 

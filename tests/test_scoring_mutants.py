@@ -172,7 +172,7 @@ def test_a_saturation_warning_on_jigsaw_says_that_s_counts_its_tiles(batch, monk
     assert scoring._rows_note(jigsaw) == ("; on transnas_micro/jigsaw each input gives 9 rows, so S = 16 inputs x 9: "
                                           "--batch-size sets the inputs")
     assert scoring._rows_note(_protocol()) == scoring._rows_note(_protocol(space="nb201")) == ""
-    monkeypatch.setattr(scoring, "_SATURATION_SHOWN", set())
+    monkeypatch.setattr(scoring, "_SATURATION_SHOWN", {})
 
     def saturated(model, batch) -> float:
         _warn_if_saturated(6280, 144, 6280)

@@ -71,6 +71,14 @@ class Batch:
             h.update(self.loss.encode())
         return h.hexdigest()[:16]
 
+    def __repr__(self) -> str:  # (session 66: the tensors' values, 12,000 characters at a notebook cell's end)
+        def shape(t: object) -> str:
+            return f"{tuple(t.shape)} {str(t.dtype).removeprefix('torch.')}" if isinstance(t, torch.Tensor) \
+                else type(t).__name__
+        return (f"Batch({self.dataset}: inputs {shape(self.inputs)}, targets {shape(self.targets)}, "
+                f"{self.num_classes} classes, loss {self.loss}, {self.n_real} real, from {self.source}"
+                + (f"; {self.note}" if self.note else "") + ")")
+
     def map(self, fn: Callable[[torch.Tensor], torch.Tensor]) -> Batch:
         """The batch with ``fn`` applied to every input tensor (a tuple/list/dict of them too: ``swapnas.score``)
         and to the targets."""

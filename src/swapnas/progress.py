@@ -7,9 +7,14 @@ from __future__ import annotations
 
 import sys
 import threading
+import warnings
 
+from tqdm import TqdmWarning
 from tqdm import tqdm as _tqdm
-from tqdm.auto import tqdm as _auto_tqdm
+
+with warnings.catch_warnings():  # (in a Jupyter kernel without ipywidgets, not a dependency, tqdm.auto warned
+    warnings.simplefilter("ignore", TqdmWarning)  # "IProgress not found" on `import swapnas`, before any bar, and
+    from tqdm.auto import tqdm as _auto_tqdm  # falls back to the text bar: session 66)
 
 
 class Bar(_auto_tqdm):
@@ -20,20 +25,33 @@ class Bar(_auto_tqdm):
 
     _lock = threading.RLock()
 
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **_drawable(kwargs))
+
 
 class PlainBar(_tqdm):
     """``tqdm``'s text bar (no notebook widget) under a thread lock of its own, as :class:`Bar`."""
 
     _lock = threading.RLock()
 
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **_drawable(kwargs))
+
+
+def _drawable(kwargs: dict) -> dict:
+    """A bar's arguments, the bar disabled where it has no stream to draw on (``sys.stderr`` is None under pythonw or
+    an embedding interpreter: session 66, ``rank(progress=True)`` ended in tqdm's AttributeError)."""
+    return {**kwargs, "disable": True} if kwargs.get("file") is None and sys.stderr is None else kwargs
+
 #: seconds between redraws of a bar whose stderr is not a terminal
 LOG_INTERVAL = 30.0
 
 
 def bar_interval() -> float:
-    """``mininterval`` for a tqdm bar on stderr."""
+    """``mininterval`` for a tqdm bar on stderr: a terminal's, or a Jupyter kernel's stream's (not a TTY, but drawn
+    live: session 66, a notebook's bars were redrawn every 30 s), else a log's."""
     try:
-        terminal = bool(sys.stderr.isatty())
+        terminal = bool(sys.stderr.isatty()) or type(sys.stderr).__module__.startswith("ipykernel")
     except (AttributeError, ValueError, OSError):  # none, closed, or not a real stream
         terminal = False
     return 0.1 if terminal else LOG_INTERVAL

@@ -54,13 +54,16 @@ class ProxyResult:
 
 @dataclass
 class CorrelateRun:
+    """One correlate run; its repr leaves out the per-arch lists (``scores``, ``accuracy``, ``archs``, ``params_m``:
+    session 66, 2 MB for NB201's 15,625 at a notebook cell's end) and the bootstrap's draws."""
+
     protocol: dict
     ground_truth: str
     batch_note: str
     results: list[ProxyResult]
-    scores: dict[str, list[float | None]]
-    accuracy: list[float]
-    archs: list[str]
+    scores: dict[str, list[float | None]] = field(repr=False)
+    accuracy: list[float] = field(repr=False)
+    archs: list[str] = field(repr=False)
     wall_seconds: float
     #: archs whose every score was stored (reused, nothing computed; 0: everything was scored now)
     reused: int = 0
@@ -69,9 +72,9 @@ class CorrelateRun:
     #: where the archs were scored: the device, and "on Ray workers" with the Ray executor ("": not recorded)
     device: str = ""
     #: the rho CI's bootstrap: {"resamples", "seed", "interval", "draws"} (draws: what to redo it from, session 52)
-    bootstrap: dict = field(default_factory=dict)
+    bootstrap: dict = field(default_factory=dict, repr=False)
     #: the benchmark's #params (millions) per arch, ρ|params's control (None: unknown)
-    params_m: list[float | None] = field(default_factory=list)
+    params_m: list[float | None] = field(default_factory=list, repr=False)
 
 
 
@@ -132,10 +135,13 @@ def run_as(argv: list[str], call: str) -> Iterator[None]:
 
 def command_line() -> str:
     """This process's command line as a shell would rerun it (``swapnas …`` or ``python -m swapnas …``;
-    arguments quoted where needed), or the command a Python call stands for (:func:`run_as`)."""
+    arguments quoted where needed), or the command a Python call stands for (:func:`run_as`); in a Jupyter kernel
+    (``ipykernel_launcher.py``, Colab's ``colab_kernel_launcher.py``), a note that none reruns the calls."""
     if (called := _CALLED_AS.get()) is not None:
         return called
     prog = sys.argv[0] if sys.argv else ""
+    if "kernel_launcher" in Path(prog).name:  # (session 66: a notebook's outputs named the kernel's own command)
+        return "(Python calls in a Jupyter kernel: no command line reruns them)"
     name = ("swapnas" if prog.endswith("swapnas") else
             "python -m swapnas" if Path(prog).name == "__main__.py" and Path(prog).parent.name == "swapnas" else prog)
     return _decoded(" ".join(filter(None, [name, shlex.join(sys.argv[1:])])))

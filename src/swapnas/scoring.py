@@ -254,8 +254,9 @@ def forward_rng(model: nn.Module, arch: object, protocol: Protocol, repeat: int)
 #: this many of them build one (``perf/proxy_builds.py`` sets it out of reach to time the path without)
 POOL_MIN_PROXIES = 2
 
-#: proxies whose first SaturationWarning this process has shown (:func:`~swapnas.patterns.saturation_once`)
-_SATURATION_SHOWN: set[str] = set()
+#: per protocol (its fingerprint, S and scored network), the proxies whose first SaturationWarning this process has shown
+#: (:func:`~swapnas.patterns.saturation_once`)
+_SATURATION_SHOWN: dict[str, set[str]] = {}
 
 
 def _failure(exc: BaseException, seconds: float) -> Record:
@@ -306,7 +307,8 @@ def _score_base(p: Proxy, arch: object, build: Callable[..., nn.Module], batch: 
     network kept between its proxies)."""
     values, t0 = [], time.perf_counter()
     try:
-        with PeakMemory(device) as mem, saturation_once(p.name, _SATURATION_SHOWN, extra=_rows_note(protocol)):
+        shown = _SATURATION_SHOWN.setdefault(f"{protocol.fingerprint}|{protocol.batch_size}|{protocol.net_key}", set())
+        with PeakMemory(device) as mem, saturation_once(p.name, shown, extra=_rows_note(protocol)):
             nets = _repeat_nets(p, arch, build, protocol, batch.num_classes, device, first, pool)
             for r, model in enumerate(nets):
                 with forward_rng(model, arch, protocol, r), without_autocast():  # (search_arch's caller's)

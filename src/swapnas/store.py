@@ -17,7 +17,7 @@ import random
 import sqlite3
 import time
 from collections.abc import Generator, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Protocol
@@ -162,9 +162,12 @@ class ScoreStore:
             except sqlite3.OperationalError as exc:
                 if not _is_lock_conflict(exc) or time.monotonic() - start >= LOCK_WAIT_S:
                     raise
-                with _quiet():
+                with suppress(sqlite3.Error):  # (a rollback after a failed write)
                     self._db.rollback()
                 time.sleep(random.uniform(0.01, 0.05))
+
+    def __repr__(self) -> str:
+        return f"ScoreStore({self.path!r}" + (f", {self.read_only}" if self.read_only else "") + ")"
 
     def _open(self) -> None:
         if self.path != ":memory:" and os.path.getsize(self.path) <= QUICK_CHECK_MAX_BYTES:
@@ -191,11 +194,13 @@ class ScoreStore:
         start = time.monotonic()
         try:
             yield
-        except sqlite3.DatabaseError as exc:
+        except BaseException as exc:  # a Ctrl-C between a write and its commit too (session 66: it left a write lock)
             if saving:
-                with _quiet():
+                with suppress(sqlite3.Error):  # (a rollback after a failed write)
                     self._db.rollback()
-            raise self._error(exc, time.monotonic() - start) from exc
+            if isinstance(exc, sqlite3.DatabaseError):
+                raise self._error(exc, time.monotonic() - start) from exc
+            raise
 
     def _error(self, exc: sqlite3.DatabaseError, waited: float = 0.0) -> StoreError:
         name, text = getattr(exc, "sqlite_errorname", "") or "", str(exc).lower()
@@ -438,12 +443,3 @@ def _is_lock_conflict(exc: sqlite3.DatabaseError) -> bool:
     """Whether SQLite refused ``exc``'s statement because another connection held a lock."""
     name = getattr(exc, "sqlite_errorname", "") or ""
     return name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in str(exc).lower()
-
-
-@contextmanager
-def _quiet() -> Iterator[None]:
-    """Ignore an SQLite error (a rollback after a failed write)."""
-    try:
-        yield
-    except sqlite3.Error:
-        pass

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .described import Described
 from ..size_prior import count_params_k
 from ..spaces import SPACES, arch_reader, get_space
 from ..errors import NotFound
@@ -72,7 +73,7 @@ def _numeric(values: list[str]) -> bool:
         return False
 
 
-class CsvBenchmark:
+class CsvBenchmark(Described):
     """Ground truth from ``path`` for archs of ``space`` (see the module docstring)."""
 
     def __init__(self, path: str | os.PathLike, space: str, dataset: str, arch_column: str | None = None,

@@ -18,6 +18,7 @@ import os
 import numpy as np
 import torch
 
+from .described import Described
 from ..bundle import parsing, read_json
 from ..data import require_file, resolve_data_dir
 from ..spaces import flexibert as fb
@@ -32,7 +33,7 @@ _TASK_TEXT = {"glue": "GLUE score (mean of the eight tasks)", "cola": "CoLA (Mat
               "rte": "RTE accuracy (%)", "sst": "SST-2 accuracy (%)", "sts": "STS-B (correlation ×100)"}
 
 
-class FlexiBERTBenchmark:
+class FlexiBERTBenchmark(Described):
     """The 491 distinct FlexiBERT archs of the 500 records and their GLUE scores per task."""
 
     name = "flexibert"

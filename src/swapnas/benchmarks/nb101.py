@@ -15,6 +15,7 @@ import os
 
 import numpy as np
 
+from .described import Described
 from ..bundle import damaged, parsing, read_json
 from ..data import require_file, resolve_data_dir
 from ..spaces import nb101
@@ -25,7 +26,7 @@ ORIGIN = "NASLib (automl/NASLib naslib/data/zc_nasbench101.json), in the swapnas
 TASKS: tuple[str, ...] = ("cifar10",)
 
 
-class NB101Benchmark:
+class NB101Benchmark(Described):
     """NASLib's NB101 subset: archs (raw specs, file order), accuracy and stored proxy scores.
 
     Archs are matched exactly (unpruned, as NASLib stores them); :meth:`iso_indices`

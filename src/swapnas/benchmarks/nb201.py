@@ -14,6 +14,7 @@ from functools import cached_property
 
 import numpy as np
 
+from .described import Described
 from ..bundle import damaged, parsing
 from ..data import require_file, resolve_data_dir
 from ..spaces import nb201
@@ -72,7 +73,7 @@ class GroundTruth:
                 f"{_SPLIT_TEXT[(self.dataset, self.metric)]}")
 
 
-class NB201Benchmark:
+class NB201Benchmark(Described):
     """All 15,625 NB201 archs with their metrics, in the benchmark's index order.
 
     ``metric`` / ``epochs`` pick the ground truth that the task-level interface

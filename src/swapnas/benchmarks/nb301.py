@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .described import Described
 from ..bundle import damaged, parsing, read_json
 from ..data import require_file, resolve_data_dir
 from ..size_prior import count_params_k
@@ -37,7 +38,7 @@ def _genotype(arch: dg.Genotype | str) -> dg.Genotype:
     return arch
 
 
-class GenotypeTable:
+class GenotypeTable(Described):
     """DARTS genotypes (in file order) with one CIFAR-10 accuracy each."""
 
     name = ""

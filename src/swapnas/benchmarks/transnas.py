@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from .described import Described
 from ..bundle import parsing, read_json
 from ..data import require_file, resolve_data_dir
 from ..spaces import transnas as tn
@@ -34,7 +35,7 @@ ORIGIN = ("NASLib (automl/NASLib naslib/data/zc_transbench101_{micro,macro}.json
           "(see SOURCES.md)")
 
 
-class _TransNASBenchmark:
+class _TransNASBenchmark(Described):
     """Archs (file order), metric values and NASLib proxy scores for one TransNAS space."""
 
     space_module: ModuleType

@@ -114,10 +114,11 @@ def register(
     multi_input: bool = False,
     **options: Any,
 ) -> Callable[[Callable[..., float]], Callable[..., float]]:
-    """Decorator that registers ``fn`` as proxy ``name``; keyword ``options`` are its defaults."""
+    """Decorator that registers ``fn`` as proxy ``name``; keyword ``options`` are its defaults. A name is registered
+    once, but a function of ``__main__`` registered again under its name (a notebook cell run again) replaces it."""
 
     def deco(fn: Callable[..., float]) -> Callable[..., float]:
-        if name in _REGISTRY:
+        if name in _REGISTRY and not _cell_again(_REGISTRY[name].fn, fn):
             raise ValueError(f"proxy {name!r} is registered twice")
         if "@" in name or "@" in version or name.startswith("net:"):  # a store records code as name@version
             raise ValueError(f"proxy {name!r} version {version!r}: a name or version with '@', or a name starting "
@@ -143,6 +144,13 @@ def register(
         return fn
 
     return deco
+
+
+def _cell_again(old: Callable | None, new: Callable) -> bool:
+    """Whether ``new`` is ``old`` defined again in ``__main__`` (a notebook's cell or a script's function, edited and
+    run again: it replaces ``old``; session 66, the cell's second run raised "registered twice" until a restart)."""
+    return all(getattr(f, "__module__", None) == "__main__" for f in (old, new)) and \
+        getattr(old, "__qualname__", None) == getattr(new, "__qualname__", "")
 
 
 def register_set(

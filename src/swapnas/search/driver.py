@@ -193,8 +193,9 @@ def run_search(
     check_size_flags(chosen, mu=mu, sigma=sigma, target_params=target_params, prior=prior)
     proxy_net = scoring_net(space, dataset, net, protocol_defaults(space, [chosen])["net"])
     mu, sigma, mapping = size_prior(space, chosen, proxy_net, final, **sizes)
+    prior = (mu, sigma) if chosen.name == "swap_reg" else (None, None)  # (another fitness's: the Fitness's own)
     protocol, batch, (proxy,) = configure(space, dataset, [chosen], seed=score_seed, batch_size=batch_size,
-                                          repeats=repeats, net=net, data_dir=data_dir, mu=mu, sigma=sigma)
+                                          repeats=repeats, net=net, data_dir=data_dir, mu=prior[0], sigma=prior[1])
     if proxy.name == "swap_reg":
         mu, sigma = proxy.options["mu"], proxy.options["sigma"]
     refuse_unfit(space, [proxy], protocol, batch, "--fitness")  # before the EA spends its budget

@@ -200,6 +200,8 @@ def stage_configure(space: str, dataset: str, chosen: Proxy, final: dict, first:
         full = stage_net(space, dataset, chosen, net)
         if chosen.name == "swap_reg" and full != first.net:
             mu, sigma, _ = size_prior(space, chosen, full, final, **sizes)
+        elif chosen.name != "swap_reg":  # (another fitness's prior is the Fitness's, not the proxy's)
+            mu = sigma = None
         return configure(space, dataset, [chosen], seed=seed, batch_size=batch_size, repeats=repeats, net=net,
                          data_dir=data_dir, mu=mu, sigma=sigma)
     return configure_stage

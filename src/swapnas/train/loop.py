@@ -298,24 +298,27 @@ def _train_batches(run: _Run, epoch: int, batches: list[torch.Tensor], stats: di
                total=len(batches), initial=run.step, desc=f"epoch {epoch + 1}/{run.config.epochs}",
                disable=not run.progress, leave=False, mininterval=bar_interval())
     batch_iter = iter(bar)
-    while True:
-        run.mark = run.rng.state()  # before the batch's augmentation: a resume repeats it exactly
-        try:
-            x, y = next(batch_iter)
-        except StopIteration:
-            break
-        with _whole_batch():
-            with run.rng.installed():  # drop-path draws from the global generator in the forward pass
-                loss, correct = _train_step(run.model, x, y, run.optimizer, run.scaler, run.criterion, run.config,
-                                            run.use_amp)
-            stats["loss"] += loss * len(y)
-            stats["correct"] += correct
-            stats["n"] += len(y)
-            run.step += 1
-            run.mark = None  # a Ctrl-C held to here saves the RNG state after this batch
-        bar.set_postfix(loss=f"{stats['loss'] / stats['n']:.3f}",  # drawn at the bar's own interval (session 62:
-                        acc=f"{100 * stats['correct'] / stats['n']:.1f}", lr=f"{lr:.4g}", refresh=False)  # each batch)
-    bar.close()
+    try:  # (closed on a Ctrl-C too: session 66, a notebook's next run drew its bars under the stale one)
+        while True:
+            run.mark = run.rng.state()  # before the batch's augmentation: a resume repeats it exactly
+            try:
+                x, y = next(batch_iter)
+            except StopIteration:
+                break
+            with _whole_batch():
+                with run.rng.installed():  # drop-path draws from the global generator in the forward pass
+                    loss, correct = _train_step(run.model, x, y, run.optimizer, run.scaler, run.criterion, run.config,
+                                                run.use_amp)
+                stats["loss"] += loss * len(y)
+                stats["correct"] += correct
+                stats["n"] += len(y)
+                run.step += 1
+                run.mark = None  # a Ctrl-C held to here saves the RNG state after this batch
+            bar.set_postfix(loss=f"{stats['loss'] / stats['n']:.3f}",  # drawn at the bar's own interval
+                            acc=f"{100 * stats['correct'] / stats['n']:.1f}", lr=f"{lr:.4g}",
+                            refresh=False)  # (session 62: each batch)
+    finally:
+        bar.close()
 
 
 def _epoch_entry(run: _Run, epoch: int, stats: dict, lr: float) -> dict:
