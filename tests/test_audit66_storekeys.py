@@ -7,9 +7,7 @@ numpy scalars in a tuple), and string options could spell another option set's k
 from __future__ import annotations
 
 import functools
-import json
 import os
-import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -22,7 +20,7 @@ import torch
 import swapnas
 from swapnas.proxies import get_proxy, register
 from swapnas.proxies.code import code_digest
-from swapnas.session import configure, score_archs
+from swapnas.session import score_archs
 from swapnas.store import ScoreStore
 from swapnas.store_tools import check_store
 from tests.registry_tools import registry_snapshot

@@ -138,7 +138,9 @@ def test_the_log_levels(monkeypatch, swapnas_logger, verbose, root, own) -> None
     calls: list = []
     monkeypatch.setattr(cli.logging, "basicConfig", lambda **kw: calls.append(kw))
     assert cli._main(["-v", "proxies", "--json"] if verbose else ["proxies", "--json"]) == EXIT_OK
+    (handler,) = calls[0].pop("handlers")  # (session 66: a log line on a line of its own, bars or not)
     assert calls == [{"level": root, "format": "%(levelname)s %(name)s: %(message)s"}]
+    assert type(handler).__name__ == "BarSafeHandler" and handler.stream is sys.stderr
     assert swapnas_logger.level == own
 
 

@@ -116,11 +116,11 @@ def search_arch(space: str = "nb201", dataset: str | None = None, *, out: str | 
     argv = ["search", "--space", space, *(["--dataset", dataset] if dataset is not None else []), "--out",
             os.fspath(out)]
     actions = _actions(parser)  # argparse has no public lookup of an option by its flag
-    for key, value in options.items():
-        argv += _tokens(actions, key, value)
+    argv += [token for key, value in options.items() for token in _tokens(actions, key, value)]
     threads = torch.get_num_threads()  # the command sets --threads (default 1) in this process: give it back
     try:
-        args = _home_expanded(parser.parse_args(argv))  # `~` as the command (session 64)
+        args = _home_expanded(parser.parse_args(argv))  # `~` as the command (session 64); notes as log records:
+        args.from_python = True
         with run_as(argv, "swapnas.search_arch"), float32_default(), _debug_logging(args.verbose):
             return search_run(args)[0]  # (run_as: the command its outputs record)
     finally:

@@ -4,11 +4,14 @@ own calls between them go; and, where no user's line exists (the command line, a
 
 from __future__ import annotations
 
+import multiprocessing
 import sys
 import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO, TypeVar
+
+from .progress import say
 
 #: the package's folder: a warning made there (or of a category defined there) is swapnas's own
 PACKAGE = str(Path(__file__).resolve().parent)
@@ -34,9 +37,10 @@ def brief_warning(message: Warning | str, category: type[Warning], filename: str
     user), other libraries' as Python shows them."""
     if category.__module__.split(".")[0] == "swapnas" or str(filename).startswith(PACKAGE):
         kind = "" if category is UserWarning else f"{category.__name__}: "
-        print(f"swapnas: warning: {kind}{message}", file=file or sys.stderr)
+        # on a line of its own, bars or not (session 66); a scoring worker cannot clear the driver's bar: a new line
+        say(f"{chr(10) * (multiprocessing.parent_process() is not None)}swapnas: warning: {kind}{message}", file)
     else:  # Python's own format
-        (file or sys.stderr).write(warnings.formatwarning(message, category, filename, lineno, line))
+        say(warnings.formatwarning(message, category, filename, lineno, line).rstrip("\n"), file)
 
 
 def with_brief_warnings(run: Callable[[], T]) -> T:

@@ -155,9 +155,13 @@ def correlate_proxies(*, bench: Benchmark, task: str, proxies: list[Proxy], n_ar
                     bench.name, task, len(archs), "" if len(archs) == 1 else "s")
     counts: dict[str, int] = {}
     t0 = time.perf_counter()
+    log.debug("%s/%s: %d archs, proxies %s, protocol %s, batch %s, store %s, device %s", bench.name, task, len(archs),
+              ", ".join(p.key for p in proxy_list), protocol.describe(), batch.digest, store.path, device)
     records = score_archs(archs, bench.space, proxy_list, protocol, batch, store, device, retry_failed, progress,
                           f"{bench.name}/{task}", executor, counts, bases=True)
     reused = counts["reused"]
+    log.debug("%s/%s: scored in %.1f s, %d archs reused whole from the store", bench.name, task,
+              time.perf_counter() - t0, reused)  # (session 66: -v said nothing on correlate and grid)
     for p in proxy_list:
         if p.parts:
             records[p.name] = set_level_records(p, records)

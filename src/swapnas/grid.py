@@ -21,6 +21,7 @@ import torch
 
 from .out_checks import api_out
 from .benchmarks import BENCHMARKS, Benchmark, benchmark_class, get_benchmark
+from .callers import user_stacklevel
 from .correlation import correlate_proxies
 from .data import Batch
 from .executors import Executor
@@ -216,7 +217,7 @@ def _column_init(space: str, proxies: str, warned: set[str] | None = None) -> st
         warnings.warn(f"grid: on {space}, {', '.join(fitness)} (the space's recommended fitness `best`, or one it "
                       f"recommended before) {'are' if len(fitness) > 1 else 'is'} scored under the grid's SWAP "
                       "protocol (N(0, 1) init) beside the other metrics, not under its fitness protocol; `swapnas grid "
-                      "--proxies best` scores `best` under its own", stacklevel=2)
+                      "--proxies best` scores `best` under its own", stacklevel=user_stacklevel())
     if warned is not None:
         warned.add(space)
     return "gaussian"

@@ -5,9 +5,11 @@ of its own."""
 
 from __future__ import annotations
 
+import logging
 import sys
 import threading
 import warnings
+from typing import TextIO
 
 from tqdm import TqdmWarning
 from tqdm import tqdm as _tqdm
@@ -57,4 +59,20 @@ def bar_interval() -> float:
     return 0.1 if terminal else LOG_INTERVAL
 
 
-__all__ = ["LOG_INTERVAL", "Bar", "PlainBar", "bar_interval"]
+def say(text: str, file: TextIO | None = None) -> None:
+    """``text`` as a line of its own on ``file`` (stderr): this process's bars on it are cleared first and drawn again
+    after (session 66: a warning or a log line said while scoring was glued to the end of a bar's line)."""
+    PlainBar.write(text, file=file or sys.stderr)
+
+
+class BarSafeHandler(logging.StreamHandler):
+    """The command line's log handler: each record said by :func:`say`."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            say(self.format(record), self.stream)
+        except Exception:  # noqa: BLE001 - as logging's own handlers do
+            self.handleError(record)
+
+
+__all__ = ["LOG_INTERVAL", "Bar", "BarSafeHandler", "PlainBar", "bar_interval", "say"]

@@ -260,6 +260,10 @@ _SATURATION_SHOWN: dict[str, set[str]] = {}
 
 
 def _failure(exc: BaseException, seconds: float) -> Record:
+    """``exc`` as a failure record; a warning raised as an error (``-W error``, ``PYTHONWARNINGS``) is raised again:
+    it says how this process runs, not what the arch scores (session 66: it was stored, and reused without it)."""
+    if isinstance(exc, Warning):
+        raise exc
     return Record("failed", None, None, [], seconds, None, f"{type(exc).__name__}: {exc}"[:2000])
 
 

@@ -24,6 +24,7 @@ from ..address_space import low_address_space
 from ..callers import with_brief_warnings
 from ..errors import NotFound, near_names
 from ..malloc import keep_freed_memory
+from ..progress import BarSafeHandler
 from ..stops import STOP_SIGNALS
 from ..stops import stop_as_interrupt as _stop  # (SIGTERM and SIGHUP as Ctrl-C: the command's handler)
 from .args import (
@@ -253,7 +254,8 @@ def _home_expanded(args: argparse.Namespace) -> argparse.Namespace:
 
 def _main(argv: list[str] | None) -> int:
     args = _parsed(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s",
+                        handlers=[BarSafeHandler(sys.stderr)])  # (a log line on a line of its own, bars or not)
     # -v: swapnas's own debug lines; other libraries' stay at INFO (matplotlib's font search printed ~200 lines)
     logging.getLogger("swapnas").setLevel(logging.DEBUG if args.verbose else logging.NOTSET)
     try:
@@ -261,6 +263,10 @@ def _main(argv: list[str] | None) -> int:
             keep_freed_memory()  # here, not in the jobs: swapnas.search_arch leaves its caller's allocator alone
         with stdout_to_stderr(getattr(args, "json", False)):  # stdout: the JSON document alone (session 63)
             return args.func(args)
+    except Warning as exc:  # (session 66: a traceback, and under --json no document)
+        kept = _kept_scores(args)
+        return _fail(args, f"a warning was raised as an error (python -W error or PYTHONWARNINGS): {type(exc).__name__}: "
+                     f"{exc}" + (f"; every finished score is kept in {kept}" if kept else ""), EXIT_ERROR)
     except (FileNotFoundError, ValueError, NotFound, IsADirectoryError, NotADirectoryError, FileExistsError) as exc:
         return _fail(args, f"{exc}", EXIT_ERROR)  # bad input: the message says what; another KeyError is a bug
     except BrokenExecutor as exc:  # the scoring processes cannot run here at all (pool_retry gives up)

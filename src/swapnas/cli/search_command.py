@@ -131,7 +131,9 @@ def search_run(args: argparse.Namespace) -> tuple[SearchResult, list[Path]]:
                  "size_prior": [args.mu, args.sigma] if args.mu is not None and not proxy_key.startswith("swap_reg@")
                  else None}
         line = resume_line(out, config, args.seed, proxy_key, args.space, given)
-        if line and not (getattr(args, "quiet", False) or getattr(args, "json", False)):
+        if line and getattr(args, "from_python", False):  # search_arch: a log record (session 66: print()ed)
+            log.info(line)
+        elif line and not (getattr(args, "quiet", False) or getattr(args, "json", False)):
             print(f"swapnas: {line}", file=sys.stderr)  # until session 49 only the progress bar's start said so
         executor, device = executor_of(args)
         with executor, store_in(args) as store:
@@ -150,7 +152,10 @@ def search_run(args: argparse.Namespace) -> tuple[SearchResult, list[Path]]:
             try:  # the ground truth of the found arch is a bonus: without it the result is still written
                 result.extra = SEARCH_EXTRAS[args.space](result, args.data_dir)
             except (FileNotFoundError, ValueError) as exc:
-                print(f"swapnas: warning: no {args.space} ground truth for the found arch ({exc})", file=sys.stderr)
+                if getattr(args, "from_python", False):
+                    log.warning("no %s ground truth for the found arch (%s)", args.space, exc)
+                else:
+                    print(f"swapnas: warning: no {args.space} ground truth for the found arch ({exc})", file=sys.stderr)
         return result, write_result(result, out)
 
 

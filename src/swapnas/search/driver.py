@@ -83,6 +83,8 @@ def evolve(ea: Evolution, score: Callable[[list], list[Record]], fitness: Fitnes
                                "seconds": seconds_before + time.perf_counter() - t0})
             bar.update(1)
             bar.set_postfix(cycle=f"{ea.cycle}/{ea.config.cycles}", best=f"{ea.best[1]:.4g}", evals=len(ea.history))
+            log.debug("cycle %d/%d: %d evaluated, best %s = %.6g", ea.cycle, ea.config.cycles, len(ea.history),
+                      *ea.best)  # (the -v lines; session 66: -v said nothing)
     return time.perf_counter() - t0
 
 

@@ -374,11 +374,10 @@ def _run_epoch(run: _Run, epoch: int) -> None:
     run.history.append(entry)
     _save(run, epoch + 1, 0, None)
     write_json(run.out / "history.json", run.history)
-    if run.lines:
+    if run.lines or log.isEnabledFor(logging.INFO):  # (without lines: log.info; session 66, it said none)
         test = f", test acc {entry['test_acc']:.2f}%" if entry["test_acc"] is not None else ""
-        Bar.write(f"epoch {epoch + 1}/{config.epochs}: train loss {entry['train_loss']:.4f}, "
-                   f"train acc {entry['train_acc']:.2f}%{test}, lr {lr:.4g}, {entry['seconds']:.1f} s",
-                   file=sys.stderr)
+        run.say(f"epoch {epoch + 1}/{config.epochs}: train loss {entry['train_loss']:.4f}, "
+                f"train acc {entry['train_acc']:.2f}%{test}, lr {lr:.4g}, {entry['seconds']:.1f} s")
 
 
 def _finish(run: _Run) -> dict:
