@@ -28,6 +28,9 @@ from .store_files import existing_store, given_as
 
 #: (store file, proxy@version or net:space@version) pairs checked by this process (a search scores every cycle into one store)
 _CODE_CHECKED: set[tuple[str, str]] = set()
+#: the function each proxy's entry of :data:`_CODE_CHECKED` was checked for: one registered again under its name (a
+#: notebook's cell run again) is checked again (session 66: its edit reused the old function's scores unsaid)
+_CHECKED_FN: dict[tuple[str, str], object] = {}
 
 
 #: what :func:`_changed_since` says of scores made before the store recorded code
@@ -120,8 +123,10 @@ def warn_changed_code(store: ScoreStore, proxies: list[Proxy], space: str | None
         warn_changed_network(store, space, net_version)
     for p in proxies:
         name = f"{p.name}@{p.version}"
-        if (store.path, name) in _CODE_CHECKED:
+        if (store.path, name) in _CODE_CHECKED and _CHECKED_FN.get((store.path, name)) is p.fn:
             continue
+        _CODE_CHECKED.discard((store.path, name))
+        _CHECKED_FN[(store.path, name)] = p.fn
         _warn_other_version(store, p.name, p.version, ProxyCodeWarning, f"proxy {p.name!r}", "its definition")
         since = _changed_since(store, name, (code_digest(p.fn), legacy_code_digest(p.fn)))
         if since is not None:

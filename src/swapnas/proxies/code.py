@@ -114,40 +114,68 @@ def _plain(value: object) -> bool:
 
 def option_text(value: Any, name: str = "") -> str:
     """``value``, an option of a proxy, as its store key writes it: a float to 6 significant digits (``{v:g}``), other
-    plain data (:func:`_plain`) as ``str``, as ever. Since session 66 (keys of these were wrong): numpy scalars as their
-    Python numbers (numpy 2 writes ``np.float32(0.1)`` in a tuple, numpy 1 ``0.1``); an array or a tensor by its
-    shape, dtype and a digest of its values (their text is cut short: different arrays shared a key, and a stored
-    score); a function by its qualified name and :func:`code_digest` (its text holds an address, another in every
-    process); a string with ``,=[]`` quoted (it could write another set of options); a value whose text holds an
-    address is refused, naming option ``name``."""
+    plain data (:func:`_plain`) as ``str``, as ever. Since session 66 (keys of these were wrong): numpy scalars, also
+    inside tuples, lists and dicts, as their Python numbers (numpy 2 writes ``np.float32(0.1)`` in a tuple, numpy 1
+    ``0.1``); an array or a tensor by its shape, dtype and a digest of its values (their text is cut short: different
+    arrays shared a key, and a stored score); a function or a class by its qualified name and :func:`code_digest` (its
+    text holds an address, another in every process), a built-in function by its name, a ``functools.partial`` by its
+    parts; a string with ``,=[]`` quoted (it could write another set of options). Refused, naming option ``name``: a
+    lambda and a function whose source cannot be read (two would share a key), and any other value whose text holds
+    an address (a bound method, an object without a repr of its own)."""
+    value = _numbers(value)
     if isinstance(value, float):
         return f"{value:g}"
     if isinstance(value, str):
         return repr(value) if any(c in value for c in ",=[]") else value
+    return _text(value, name)
+
+
+def _numbers(value: Any) -> Any:
+    """``value`` with every numpy scalar, also inside tuples, lists and dicts, as the Python number it holds."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (tuple, list)):
+        return type(value)(_numbers(v) for v in value)
+    if type(value) is dict:
+        return {_numbers(k): _numbers(v) for k, v in value.items()}
+    return value
+
+
+def _text(value: Any, name: str) -> str:
+    """:func:`option_text` of a value that is not a float or a str at the top: ``str(value)`` for plain data (a
+    container's items by their repr, as ``str`` writes them); the other forms for the rest."""
     if _plain(value):
         return f"{value}"
-    if isinstance(value, np.generic):
-        return option_text(value.item(), name)
     if isinstance(value, (tuple, list)):
-        items = ", ".join(option_text(v, name) for v in value)
+        items = ", ".join(repr(v) if _plain(v) else _text(v, name) for v in value)
         return f"({items}{',' * (len(value) == 1)})" if isinstance(value, tuple) else f"[{items}]"
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{option_text(k, name)}: {option_text(v, name)}" for k, v in value.items()) + "}"
+        return "{" + ", ".join(f"{repr(k) if _plain(k) else _text(k, name)}: {repr(v) if _plain(v) else _text(v, name)}"
+                               for k, v in value.items()) + "}"
     if isinstance(value, (np.ndarray, torch.Tensor)):
         data = value.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy() \
             if isinstance(value, torch.Tensor) else np.ascontiguousarray(value)
         if data.dtype == object:
-            return f"array({option_text(value.tolist(), name)})"
+            return f"array({_text(value.tolist(), name)})"
         return f"{type(value).__name__}{tuple(value.shape)}:{value.dtype}:{_sha16(data.tobytes())}"
-    if callable(value):
-        where = f"{getattr(value, '__module__', '')}.{getattr(value, '__qualname__', type(value).__qualname__)}"
-        digest = code_digest(value)
-        return f"{where}#{digest}" if digest else where
+    if isinstance(value, functools.partial):
+        return f"partial({_text(value.func, name)}, {_text(value.args, name)}, {_text(value.keywords, name)})"
+    where = f"{getattr(value, '__module__', '')}.{getattr(value, '__qualname__', '')}"
+    if inspect.isbuiltin(value):
+        return where
+    if inspect.isfunction(value) or inspect.isclass(value):
+        digest = None if value.__name__ == "<lambda>" else code_digest(value)
+        if digest is None:
+            raise ValueError(f"option {name or '?'}={where}: a lambda, or a function whose source cannot be read "
+                             "(typed at the prompt, made by exec), cannot be told from another in the score store's "
+                             "key: define it with def in a file")
+        return f"{where}#{digest}"
     text = f"{value}"
     if " at 0x" in text:
         raise ValueError(f"option {name or '?'}={text}: its text holds a memory address, another in every process, "
                          "so the score store cannot key it (its scores would never be found again): give plain data "
-                         "(numbers, strings, tuples), an array or a function")
+                         "(numbers, strings, tuples), an array, a function defined with def, or an object whose repr "
+                         "says all it holds")
     return text
 
 
