@@ -88,7 +88,10 @@ def test_a_changed_proxy_warns_whole_once_with_the_date(tmp_path, utc):
             "every run on this store warns again; if the change leaves the values alone, "
             f"`{code_changes._accepting_command(True)} store accept-code {path}` records the code that runs now as "
             "the code of its scores; to score them anew with the code that runs now, give another --store"]
-        # once per store and name in this process, whatever the code is now
+        # once per store, name and function in this process (session 66: a function registered again under the
+        # name, a notebook's cell run again, is checked again)
+        assert _warned(lambda: warn_changed_code(store, [_proxy(_max)])) == []
+        assert len(_warned(lambda: warn_changed_code(store, [_proxy(_min)]))) == 1
         assert _warned(lambda: warn_changed_code(store, [_proxy(_min)])) == []
 
 
