@@ -167,3 +167,20 @@ def test_a_scoring_workers_warning_starts_a_line_of_its_own(monkeypatch, capsys)
     monkeypatch.setattr(multiprocessing, "parent_process", lambda: object())
     brief_warning(swapnas.SaturationWarning("at the ceiling"), swapnas.SaturationWarning, "x.py", 1)
     assert capsys.readouterr().err == "\nswapnas: warning: SaturationWarning: at the ceiling\n"
+
+
+def test_rank_warns_of_saturation_once_per_proxy_and_call_not_once_per_model():
+    """rank over N saturated models gave N SaturationWarnings (their messages differ by the neuron count, so Python's
+    default filter showed every one); correlate and search give one per proxy and protocol, score one per call. A
+    later rank call warns again, and score outside a rank as before."""
+    x, y = torch.randn(4, 3, 2, 2, generator=torch.Generator().manual_seed(0)), torch.tensor([0, 1, 2, 0])
+    for _ in range(2):
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("default")
+            swapnas.rank(_saturating_convs(), (x, y), proxies=("swap",))
+        sat = [str(w.message) for w in seen if issubclass(w.category, swapnas.SaturationWarning)]
+        assert len(sat) == 1 and sat[0].endswith("[later models of this rank are not warned about]"), sat
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        swapnas.score(_saturating_convs()["w32"], x, "swap")
+    assert [w.category for w in seen] == [swapnas.SaturationWarning] and "[later" not in str(seen[0].message)

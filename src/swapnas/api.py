@@ -38,7 +38,8 @@ from .api_inputs import ReadOnce, as_batch, as_device, check_seed
 from .bundle import Batch
 from .module_tools import model_lock
 from .progress import PlainBar, bar_interval
-from .patterns import EXTENDED_ACTIVATIONS, call_model, saturation_once
+from .patterns import EXTENDED_ACTIVATIONS, call_model
+from .saturation import call_shown, one_per_call, saturation_once
 from .swap_checks import eager, not_a_module, quantized, scripted, uncompile
 from .proxies import ALIASES, Proxy, get_proxy, list_proxies, resolve
 from .requirements import REQUIREMENTS, UnsupportedModel, check_supported
@@ -321,13 +322,15 @@ def _values(wanted: list[Proxy], model: nn.Module, batch: Batch, repeats: int, i
             dev: torch.device, train: bool = True) -> dict[str, float]:
     """Each proxy's mean over ``repeats``: base proxies on a fresh copy per repeat, derived ones from them."""
     values: dict[str, list[float]] = {}
-    shown: set[str] = set()  # one SaturationWarning per proxy and call, not one per repeat
+    shared = call_shown()  # one SaturationWarning per proxy and call (a rank call's: session 66), not per repeat
+    shown, what = (set(), f"repeats of this call (of {repeats})") if shared is None else (shared, "models of this rank")
     for p in with_bases(wanted):
         if p.base is None:
             values[p.name] = []
-            note = f"later repeats of this call (of {repeats}) are not warned about"
+            note = f"later {what} are not warned about"
             for r in range(repeats):
-                once = saturation_once(p.name, shown, note) if repeats > 1 else contextlib.nullcontext()
+                alone = repeats == 1 and shared is None
+                once = contextlib.nullcontext() if alone else saturation_once(p.name, shown, note)
                 # the global RNG seeded per pass: dropout in training mode, a proxy's random inputs, the same each call
                 with seeded(seed + r, dev), once:
                     values[p.name].append(run_proxy(p, _initialised(model, init, seed, r, train).to(dev), _fresh(batch),
@@ -398,15 +401,14 @@ def _models(models: Any) -> dict[str, nn.Module]:
 def rank(models: Mapping[str, nn.Module] | Iterable[nn.Module], inputs: Any,
          proxies: str | Sequence[str] = "auto", *, frame: bool = False, progress: bool = False, **kwargs: Any) -> Any:
     """Score every model on one batch, read once from ``inputs`` (the first of a DataLoader or generator;
-    :func:`score`'s keyword arguments apply), and rank them by the first proxy
-    (``"auto"``: one of swap / swap_ext / swap_fn for all the models, :func:`auto_proxy`):
-    rows ``{"model", <proxy>: value, …, "rank"}``, best first (rank 1); models with equal values share the
-    lowest rank of their group (1, 2, 2, 4: a saturated SWAP ties models it cannot tell apart), listed in the
-    order given. A proxy that cannot score a model gets ``None`` there and its reason under ``"error"`` (the model's
+    :func:`score`'s keyword arguments apply), and rank them by the first proxy (``"auto"``: one of swap / swap_ext /
+    swap_fn for all the models, :func:`auto_proxy`): rows ``{"model", <proxy>: value, …, "rank"}``, best first (rank
+    1); models with equal values share the lowest rank of their group (1, 2, 2, 4: a saturated SWAP ties models it
+    cannot tell apart), listed in the order given. A proxy that cannot score a model gets ``None`` there and its reason under ``"error"`` (the model's
     other proxies keep their values; a batch refused, every model's, raises :class:`UnsupportedModel`); a model
     without a value of the first proxy ranks last (the unscored share one rank). ``frame=True`` returns the rows as a
-    ``pandas.DataFrame`` indexed by rank (pandas is not a dependency:
-    install it); ``progress=True`` shows a bar of the models scored on stderr."""
+    ``pandas.DataFrame`` indexed by rank (pandas is not a dependency: install it); ``progress=True`` shows a bar of the
+    models scored on stderr; a SaturationWarning is shown once per proxy for all the models."""
     if frame:
         try:
             import pandas as pd  # optional: only for frame=True
@@ -425,12 +427,13 @@ def rank(models: Mapping[str, nn.Module] | Iterable[nn.Module], inputs: Any,
     read = ReadOnce(inputs, kwargs.pop("num_classes", None), kwargs.get("seed", 0))  # one batch for every model
     if named:  # the options checked once, before any model (session 65: a bad value left every model unscored)
         _wanted(proxies, next(iter(named.values())), kwargs.get("options"))
-    for name, model in PlainBar(named.items(), "rank", len(named), unit="model", disable=not progress,
-                            mininterval=bar_interval()):  # (session 63: 100 models scored without a word)
-        rows.append({"model": name, **_scored_row(model, read, proxies, names, kwargs)})
-        if OUT_OF_MEMORY in (rows[-1].get("error") or ""):  # (session 61: it ranked last without a word)
-            warnings.warn(f"rank: scoring {name!r} {OUT_OF_MEMORY} (its error says which metric): its None is no "
-                          "score, not a low one, and it ranks with the unscored", stacklevel=2)
+    bar = PlainBar(named.items(), "rank", len(named), unit="model", disable=not progress, mininterval=bar_interval())
+    with one_per_call():  # (the bar: session 63, 100 models scored without a word)
+        for name, model in bar:
+            rows.append({"model": name, **_scored_row(model, read, proxies, names, kwargs)})
+            if OUT_OF_MEMORY in (rows[-1].get("error") or ""):  # (session 61: it ranked last without a word)
+                warnings.warn(f"rank: scoring {name!r} {OUT_OF_MEMORY} (its error says which metric): its None is no "
+                              "score, not a low one, and it ranks with the unscored", stacklevel=2)
     sign = 1.0 if first.higher_is_better else -1.0
 
     def order(row: dict[str, Any]) -> tuple[bool, float]:  # the unscored last, all alike; then best first

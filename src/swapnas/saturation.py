@@ -43,6 +43,26 @@ def saturation_once(proxy: str, shown: set[str], note: str | None = None, extra:
         _ONCE.reset(token)
 
 
+#: the proxies whose SaturationWarning one ``swapnas.rank`` call has shown: one for all its models (session 66: one per
+#: model, their neuron counts telling the messages apart); None outside a rank
+_CALL: contextvars.ContextVar[set[str] | None] = contextvars.ContextVar("swapnas_rank_saturation", default=None)
+
+
+@contextlib.contextmanager
+def one_per_call() -> Iterator[set[str]]:
+    """Within the block (a ``rank`` call), :func:`call_shown` is one set for every ``swapnas.score`` made in it."""
+    token = _CALL.set(set())
+    try:
+        yield _CALL.get() or set()
+    finally:
+        _CALL.reset(token)
+
+
+def call_shown() -> set[str] | None:
+    """The set of the enclosing :func:`one_per_call` block; None outside one."""
+    return _CALL.get()
+
+
 def warn_if_saturated(count: int, samples: int, neurons: int, inputs: int | None = None) -> None:
     """A :class:`SaturationWarning` (to swap_score's caller) when Ψ is within ``SATURATION`` of
     min(2**S, neurons). The advice names S = round(log2(neurons)), where 2**S meets the neuron count: on
@@ -94,4 +114,5 @@ def _rows_advice(k: int, inputs: int, balance: int, neurons: int) -> str:
             f"rows, where 2**S meets the {neurons} hooked neurons) or a smaller scored network")
 
 
-__all__ = ["SATURATION", "SaturationWarning", "saturation_once", "warn_if_saturated"]
+__all__ = ["SATURATION", "SaturationWarning", "call_shown", "one_per_call", "saturation_once",
+           "warn_if_saturated"]
