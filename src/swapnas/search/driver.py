@@ -179,13 +179,12 @@ def run_search(
 ) -> SearchResult:
     """Run (or resume) a search; state in ``out/state.json``, scores in ``store``.
 
-    ``fitness``: any per-arch proxy (default ``best``, under the space's ``FITNESS_PROTOCOL``);
-    ``swap_reg`` is the paper's SWAP-NAS. Size prior: see :func:`size_prior`; for ``swap_reg`` it
-    is its factor f(Θ), for any other fitness ln f(Θ) is added (:class:`Fitness`), only when a size
-    flag is given. Second stage (:class:`SecondStage`, default for ``best``: the space's): ``refine``
-    = k > 1 re-scores the k fittest archs with ``refine_repeats`` inits, ``refine_batch_size``
-    samples and the scored network changed by ``refine_net``, and returns the best of them.
-    ``executor`` scores the archs (default: this process). Arguments checked first: :func:`~.checks.checked`.
+    ``fitness``: any per-arch proxy (default ``best``, under the space's ``FITNESS_PROTOCOL``); ``swap_reg`` is the
+    paper's SWAP-NAS. Size prior: see :func:`size_prior`; for ``swap_reg`` it is its factor f(Θ), for any other
+    fitness ln f(Θ) is added (:class:`Fitness`), only when a size flag is given. Second stage (:class:`SecondStage`,
+    default for ``best``: the space's): ``refine`` = k > 1 re-scores the k fittest archs with ``refine_repeats``
+    inits, ``refine_batch_size`` samples and the scored network changed by ``refine_net``, and returns the best of
+    them. ``executor`` scores the archs (default: this process). Arguments checked first: :func:`~.checks.checked`.
     """
     assert dataset is not None and tolerance is not None  # (set by @checked)
     out, mod, final = Path(out), get_space(space), final_net(space, dataset)
@@ -195,9 +194,10 @@ def run_search(
     check_size_flags(chosen, mu=mu, sigma=sigma, target_params=target_params, prior=prior)
     proxy_net = scoring_net(space, dataset, net, protocol_defaults(space, [chosen])["net"])
     mu, sigma, mapping = size_prior(space, chosen, proxy_net, final, **sizes)
-    prior = (mu, sigma) if chosen.name == "swap_reg" else (None, None)  # (another fitness's: the Fitness's own)
+    reg = chosen.name == "swap_reg"  # (another fitness's prior is the Fitness's own, not the proxy's)
     protocol, batch, (proxy,) = configure(space, dataset, [chosen], seed=score_seed, batch_size=batch_size,
-                                          repeats=repeats, net=net, data_dir=data_dir, mu=prior[0], sigma=prior[1])
+                                          repeats=repeats, net=net, data_dir=data_dir, mu=mu if reg else None,
+                                          sigma=sigma if reg else None)
     if proxy.name == "swap_reg":
         mu, sigma = proxy.options["mu"], proxy.options["sigma"]
     refuse_unfit(space, [proxy], protocol, batch, "--fitness")  # before the EA spends its budget
