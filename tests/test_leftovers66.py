@@ -56,3 +56,20 @@ def test_rank_raises_a_refused_batch_instead_of_a_none_per_model() -> None:
         assert e.value.of_batch
     rows = swapnas.rank(models, (batch[0], torch.tensor([0, 0, 1])), "epe_nas,params")  # a pair: scored
     assert all(r["epe_nas"] is not None and "error" not in r for r in rows)
+
+
+def test_store_check_of_a_damaged_store_does_not_advise_a_fresh_store_flag(tmp_path, capsys) -> None:
+    """`swapnas store check` (and accept-code) on a damaged store advised "start a fresh store with --store
+    NEW.sqlite", a flag of the scoring commands; the backup and the salvage are advised."""
+    import json
+
+    from swapnas import cli
+    from tests.test_faults_store import _damage_page, _fake_store
+
+    store = tmp_path / "scores.sqlite"
+    _fake_store(store, 300)
+    _damage_page(store, "x-arch-00150-", 0x0D)
+    assert cli.main(["--json", "store", "check", str(store)]) == 2
+    error = json.loads(capsys.readouterr().out)["error"]
+    assert error == (f"the score store {store} is damaged; restore it from a backup, or copy every readable score into "
+                     f"a new store with `swapnas store salvage {store} --out NEW.sqlite`")

@@ -102,9 +102,10 @@ def misused(path: str | os.PathLike, text: str) -> str:
         "`with ScoreStore(...)`"
 
 
-def damaged_advice(path: str | os.PathLike) -> str:
-    """What to do with a damaged store at ``path``."""
-    return (f"restore it from a backup, start a fresh store with --store NEW.sqlite, or copy every readable "
+def damaged_advice(path: str | os.PathLike, fresh: bool = True) -> str:
+    """What to do with a damaged store at ``path`` (``fresh``: a scoring command's, which may start a fresh one; not
+    `store check` or `accept-code`'s, session 66)."""
+    return (f"restore it from a backup, {'start a fresh store with --store NEW.sqlite, ' * fresh}or copy every readable "
             f"score into a new store with `swapnas store salvage {path} --out NEW.sqlite`")
 
 

@@ -428,7 +428,7 @@ def store(args: argparse.Namespace) -> int:
         report = checked = check_store(args.store)
         text = check_text(checked)
     bad = checked is not None and not checked.ok
-    damaged = f"the score store {args.store} is damaged; {damaged_advice(args.store)}" if bad else ""
+    damaged = f"the score store {args.store} is damaged; {damaged_advice(args.store, fresh=False)}" if bad else ""
     if args.store_action == "accept-code" and (left := _not_accepted(args.names, report)):  # (session 64: exit 0)
         damaged = (f"{', '.join(left)} not accepted: this process runs none of its recorded versions (another version, "
                    "or a metric of your own: run accept-code from the script that registers it, python my_script.py "
