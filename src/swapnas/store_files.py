@@ -125,6 +125,9 @@ def connect_read_only(path: Path) -> sqlite3.Connection:
                              "folder is read-only, so they cannot be read: copy the store with its -wal file to a "
                              "writable folder and pass --store COPY") from None
         return sqlite3.connect(uri + "&immutable=1", uri=True)
+    except BaseException:  # a file that is no database: closed (session 66: a kept error held it open)
+        db.close()
+        raise
 
 
 def connect(path: Path) -> tuple[sqlite3.Connection, str]:
@@ -184,6 +187,9 @@ def connect_reader(path: Path) -> sqlite3.Connection:
             return db
         except sqlite3.OperationalError:  # e.g. a -shm it cannot make; a file that is no database is DatabaseError
             db.close()
+        except BaseException:  # (closed, then raised: session 66, a kept error held the file open)
+            db.close()
+            raise
     return connect_read_only(path)
 
 

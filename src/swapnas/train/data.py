@@ -333,12 +333,32 @@ def _source(data: TrainData, split: TensorSplit | FolderSplit, batches: list[tor
         pin_memory=device.type == "cuda", generator=rng.cpu if rng is not None else None)
     installed = rng.installed if rng is not None else nullcontext
     batch_iter = iter(loader)
-    while True:
-        with installed():  # with workers=0 the FolderSplit transforms draw in this process
-            batch = next(batch_iter, None)
-        if batch is None:
-            return
-        yield batch
+    try:
+        while True:
+            with installed():  # with workers=0 the FolderSplit transforms draw in this process
+                try:
+                    batch = next(batch_iter, None)
+                except Exception as exc:  # noqa: BLE001 - raised again, a worker's in its own words
+                    raise _unwrapped(exc) from None
+            if batch is None:
+                return
+            yield batch
+    finally:  # the workers stopped now (session 66: an error kept in a notebook kept them running)
+        getattr(batch_iter, "_shutdown_workers", lambda: None)()
+
+
+def _unwrapped(exc: Exception) -> Exception:
+    """A DataLoader worker's error in its own words (torch raises it again with the worker's whole traceback as its
+    message: session 66, 15 lines where ``--workers 0`` says one)."""
+    text = str(exc)
+    if not (text.startswith("Caught ") and "Original Traceback" in text):
+        return exc
+    last = text.strip().splitlines()[-1]  # e.g. "PIL.UnidentifiedImageError: cannot identify image file '…'"
+    message = last.split(": ", 1)[1] if ": " in last else last
+    try:
+        return type(exc)(message)
+    except Exception:  # noqa: BLE001 - a type that takes other arguments
+        return RuntimeError(message)
 
 
 def _batches(data: TrainData, split: TensorSplit | FolderSplit, batches: list[torch.Tensor], train: bool,
