@@ -51,9 +51,10 @@ _CALL: contextvars.ContextVar[set[str] | None] = contextvars.ContextVar("swapnas
 @contextlib.contextmanager
 def one_per_call() -> Iterator[set[str]]:
     """Within the block (a ``rank`` call), :func:`call_shown` is one set for every ``swapnas.score`` made in it."""
-    token = _CALL.set(set())
+    shown: set[str] = set()
+    token = _CALL.set(shown)
     try:
-        yield _CALL.get() or set()
+        yield shown
     finally:
         _CALL.reset(token)
 

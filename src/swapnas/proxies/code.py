@@ -93,10 +93,13 @@ def code_digest(fn: Callable | None) -> str | None:
     built-in, a function typed at the interactive prompt, a lambda inside an expression). The digest covers ``fn``
     alone, not the helpers it calls nor the values a closure captures; a ``functools.partial``'s covers its function
     and the arguments it fixes (:func:`option_text`; session 66: it had none, and a changed argument reused the
-    scores of the old one unsaid)."""
+    scores of the old one unsaid), None where one of them has no key (a lambda)."""
     if isinstance(fn, functools.partial):
         inner = code_digest(fn.func)
-        fixed = option_text(fn.args) + option_text(dict(sorted(fn.keywords.items())))
+        try:
+            fixed = option_text(fn.args) + option_text(dict(sorted(fn.keywords.items())))
+        except ValueError:  # an argument with no key of its own (a lambda): no digest, as before session 66
+            return None
         return None if inner is None else _sha16(f"partial({inner},{fixed})")
     tree = _function_tree(fn)
     return None if tree is None else _sha16(canonical(tree))
