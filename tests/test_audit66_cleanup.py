@@ -82,7 +82,8 @@ def bad_image_folder(tmp_path_factory):
         for cls in ("n01", "n02"):
             (root / split / cls).mkdir(parents=True)
             for i in range(n):
-                image.fromarray(rng.integers(0, 255, (32, 32, 3), dtype=np.uint8)).save(root / split / cls / f"{i}.JPEG")
+                pixels = rng.integers(0, 255, (32, 32, 3), dtype=np.uint8)
+                image.fromarray(pixels).save(root / split / cls / f"{i}.JPEG")
     (root / "train" / "n02" / "zz_bad.JPEG").write_text("not an image")
     return root
 

@@ -133,7 +133,8 @@ def test_a_later_run_in_the_same_process_warns_of_its_own_saturation(data_dir, m
     bench = get_benchmark("nb201", data_dir)
     shown = []
     for s in (8, 6):
-        protocol, batch, proxies = configure("nb201", "cifar10", "swap", batch_size=s, repeats=1, data_dir=str(data_dir))
+        protocol, batch, proxies = configure("nb201", "cifar10", "swap", batch_size=s, repeats=1,
+                                             data_dir=str(data_dir))
         with warnings.catch_warnings(record=True) as w:
             warnings.simplefilter("always")
             run = run_correlation(bench=bench, task="cifar10", proxies=proxies, n_archs=3, protocol=protocol,

@@ -162,8 +162,10 @@ def test_concurrent_correlations_under_a_float64_default_store_no_failure_and_gi
     try:
         for trial in range(4):
             results: dict = {}
-            errors = _run_together(lambda i: results.__setitem__(i, _correlate(setup, tmp_path / f"{trial}-{i}.sqlite")),
-                                   [(0,), (1,)])
+            def run(i: int, trial: int = trial) -> None:
+                results[i] = _correlate(setup, tmp_path / f"{trial}-{i}.sqlite")
+
+            errors = _run_together(run, [(0,), (1,)])
             assert not errors, errors[:1]
             bad += [(trial, r.scores) for r in results.values() if r.scores != ref.scores]
             if torch.get_default_dtype() != torch.float64:

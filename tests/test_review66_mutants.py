@@ -445,7 +445,8 @@ def test_correlate_says_its_run_and_its_time_at_debug(caplog) -> None:
                         protocol=protocol, batch=batch, store=ScoreStore(":memory:"), device=torch.device("cpu"),
                         progress=False)
     said = [r.getMessage() for r in caplog.records if r.levelno == logging.DEBUG]
-    assert any(m.startswith("nb201/cifar10: 2 archs, proxies params@") and f"batch {batch.digest}" in m for m in said), said
+    assert any(m.startswith("nb201/cifar10: 2 archs, proxies params@") and f"batch {batch.digest}" in m
+               for m in said), said
     assert any(m.startswith("nb201/cifar10: scored in ") and m.endswith("0 archs reused whole from the store")
                for m in said), said
 

@@ -404,11 +404,12 @@ def rank(models: Mapping[str, nn.Module] | Iterable[nn.Module], inputs: Any,
     :func:`score`'s keyword arguments apply), and rank them by the first proxy (``"auto"``: one of swap / swap_ext /
     swap_fn for all the models, :func:`auto_proxy`): rows ``{"model", <proxy>: value, …, "rank"}``, best first (rank
     1); models with equal values share the lowest rank of their group (1, 2, 2, 4: a saturated SWAP ties models it
-    cannot tell apart), listed in the order given. A proxy that cannot score a model gets ``None`` there and its reason under ``"error"`` (the model's
-    other proxies keep their values; a batch refused, every model's, raises :class:`UnsupportedModel`); a model
-    without a value of the first proxy ranks last (the unscored share one rank). ``frame=True`` returns the rows as a
-    ``pandas.DataFrame`` indexed by rank (pandas is not a dependency: install it); ``progress=True`` shows a bar of the
-    models scored on stderr; a SaturationWarning is shown once per proxy for all the models."""
+    cannot tell apart), listed in the order given. A proxy that cannot score a model gets ``None`` there and its
+    reason under ``"error"`` (the model's other proxies keep their values; a batch refused, every model's, raises
+    :class:`UnsupportedModel`); a model without a value of the first proxy ranks last (the unscored share one rank).
+    ``frame=True`` returns the rows as a ``pandas.DataFrame`` indexed by rank (pandas is not a dependency: install
+    it); ``progress=True`` shows a bar of the models scored on stderr; a SaturationWarning is shown once per proxy for
+    all the models."""
     if frame:
         try:
             import pandas as pd  # optional: only for frame=True

@@ -30,11 +30,11 @@ _ONCE: contextvars.ContextVar[tuple[str, set[str], str] | None] = contextvars.Co
 def saturation_once(proxy: str, shown: set[str], note: str | None = None, extra: str = "") -> Iterator[None]:
     """Within the block, a :class:`SaturationWarning` is issued only if ``proxy`` is not in ``shown`` (then added):
     a run over many saturated archs shows each proxy's first one (``scoring._score_base``, per protocol and process,
-    session 66: a later run in a notebook, on another dataset, was not warned; ``note``,
-    which the warning ends with, says so by default; ``extra`` is added to it), ``swapnas.score`` one per call. Other
-    warnings are not touched; the setting is this thread's (a context variable)."""
-    note = (f"the first for {proxy!r} of this protocol in this process; later ones are not shown (a correlate or grid report's "
-            "SATURATED line counts the archs at the 2**S ceiling; a search's report does not)"
+    session 66: a later run in a notebook, on another dataset, was not warned; ``note``, which the warning ends with,
+    says so by default; ``extra`` is added to it), ``swapnas.score`` one per call. Other warnings are not touched;
+    the setting is this thread's (a context variable)."""
+    note = (f"the first for {proxy!r} of this protocol in this process; later ones are not shown (a correlate or grid "
+            "report's SATURATED line counts the archs at the 2**S ceiling; a search's report does not)"
             if note is None else note) + extra
     token = _ONCE.set((proxy, shown, note))
     try:

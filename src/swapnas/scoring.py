@@ -254,8 +254,8 @@ def forward_rng(model: nn.Module, arch: object, protocol: Protocol, repeat: int)
 #: this many of them build one (``perf/proxy_builds.py`` sets it out of reach to time the path without)
 POOL_MIN_PROXIES = 2
 
-#: per protocol (its fingerprint, S and scored network), the proxies whose first SaturationWarning this process has shown
-#: (:func:`~swapnas.patterns.saturation_once`)
+#: per protocol (its fingerprint, S and scored network), the proxies whose first SaturationWarning this process
+#: has shown (:func:`~swapnas.patterns.saturation_once`)
 _SATURATION_SHOWN: dict[str, set[str]] = {}
 
 

@@ -105,8 +105,9 @@ def misused(path: str | os.PathLike, text: str) -> str:
 def damaged_advice(path: str | os.PathLike, fresh: bool = True) -> str:
     """What to do with a damaged store at ``path`` (``fresh``: a scoring command's, which may start a fresh one; not
     `store check` or `accept-code`'s, session 66)."""
-    return (f"restore it from a backup, {'start a fresh store with --store NEW.sqlite, ' * fresh}or copy every readable "
-            f"score into a new store with `swapnas store salvage {path} --out NEW.sqlite`")
+    fresh_store = "start a fresh store with --store NEW.sqlite, " * fresh
+    return (f"restore it from a backup, {fresh_store}or copy every readable score into a new store with "
+            f"`swapnas store salvage {path} --out NEW.sqlite`")
 
 
 def connect_read_only(path: Path) -> sqlite3.Connection:
