@@ -63,11 +63,11 @@ def test_callable_objects_with_different_settings_get_different_keys():
 
 def test_two_lambdas_on_one_line_do_not_share_a_key():
     """code_digest of a lambda digests its whole source line: both lambdas shared the digest and so the key. A lambda
-    option is refused (define it with def); a def'd function is keyed by its own source."""
+    is refused (its text holds an address); a def'd function is keyed by its name and source, a built-in function and
+    a class without Python source by their names."""
     f, g = (lambda x: x * 2), (lambda x: x * 3)
     for fn in (f, g):
-        with pytest.raises(ValueError, match=r"a lambda, or a function whose source cannot be read .* define it with "
-                                             r"def in a file"):
+        with pytest.raises(ValueError, match=r"its text holds a memory address"):
             option_text(fn, "f")
 
     def twice(x):
@@ -77,8 +77,8 @@ def test_two_lambdas_on_one_line_do_not_share_a_key():
         return x * 3
 
     assert option_text(twice) != option_text(thrice) and option_text(twice).endswith(f"#{code_digest(twice)}")
-    assert option_text(max) == "builtins.max"  # a built-in: its name
-
+    assert option_text(max) == "builtins.max" and option_text(int) == "builtins.int"
+    assert option_text(np.float32) == "numpy.float32"
 
 def test_a_function_without_readable_source_is_refused_or_told_apart():
     """A function typed at the prompt / exec'd / `python -c` has no code digest: its key is '__main__.h' whatever its

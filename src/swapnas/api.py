@@ -408,8 +408,7 @@ def rank(models: Mapping[str, nn.Module] | Iterable[nn.Module], inputs: Any,
     reason under ``"error"`` (the model's other proxies keep their values; a batch refused, every model's, raises
     :class:`UnsupportedModel`); a model without a value of the first proxy ranks last (the unscored share one rank).
     ``frame=True`` returns the rows as a ``pandas.DataFrame`` indexed by rank (pandas is not a dependency: install
-    it); ``progress=True`` shows a bar of the models scored on stderr; a SaturationWarning is shown once per proxy for
-    all the models."""
+    it); ``progress=True`` shows a bar of the models scored on stderr; one SaturationWarning per proxy for them all."""
     if frame:
         try:
             import pandas as pd  # optional: only for frame=True

@@ -98,88 +98,70 @@ def code_digest(fn: Callable | None) -> str | None:
         inner = code_digest(fn.func)
         try:
             fixed = option_text(fn.args) + option_text(dict(sorted(fn.keywords.items())))
-        except ValueError:  # an argument with no key of its own (a lambda): no digest, as before session 66
+        except Exception:  # noqa: BLE001 - an argument with no text of its own: no digest, as before session 66
             return None
-        return None if inner is None else _sha16(f"partial({inner},{fixed})")
+        return None if inner is None or " at 0x" in fixed else _sha16(f"partial({inner},{fixed})")
     tree = _function_tree(fn)
     return None if tree is None else _sha16(canonical(tree))
 
 
-def _plain(value: object) -> bool:
-    """Whether ``value`` is text the key has always written as ``str(value)``: numbers, strings, None, and tuples,
-    lists and dicts of them."""
-    if isinstance(value, (tuple, list)):
-        return all(_plain(v) for v in value)
-    if isinstance(value, dict):
-        return all(_plain(k) and _plain(v) for k, v in value.items())
-    return value is None or type(value) in (bool, int, float, str)
-
-
 def option_text(value: Any, name: str = "") -> str:
-    """``value``, an option of a proxy, as its store key writes it: a float to 6 significant digits (``{v:g}``), other
-    plain data (:func:`_plain`) as ``str``, as ever. Since session 66 (keys of these were wrong): numpy scalars, also
-    inside tuples, lists and dicts, as their Python numbers (numpy 2 writes ``np.float32(0.1)`` in a tuple, numpy 1
-    ``0.1``); an array or a tensor by its shape, dtype and a digest of its values (their text is cut short: different
-    arrays shared a key, and a stored score); a function or a class by its qualified name and :func:`code_digest` (its
-    text holds an address, another in every process), a built-in function by its name, a ``functools.partial`` by its
-    parts; a string with ``,=[]`` quoted (it could write another set of options). Refused, naming option ``name``: a
-    lambda and a function whose source cannot be read (two would share a key), and any other value whose text holds
-    an address (a bound method, an object without a repr of its own)."""
+    """``value``, an option of a proxy, as its store key writes it: a float to 6 significant digits (``{v:g}``), the
+    rest as ``str``, as ever. Since session 66 (keys of these were wrong or never found again): a string with ``,=[]``
+    quoted (it could write another set of options); numpy scalars inside a tuple, list or dict as their Python
+    numbers (numpy 2 writes ``np.float64(0.5)`` there, numpy 1 ``0.5``); an array or a tensor by its shape, dtype and
+    a digest of its values (their text is cut short: different arrays shared a key, and a stored score); a function
+    defined with def (not a closure) or a class by its qualified name and :func:`code_digest`, a built-in function
+    or a class without Python source by its name, a ``functools.partial`` of such by its parts (their text held an
+    address, another in every process: a score was never found again). Any other value as ``str``; one whose text
+    holds an address (a lambda, a closure, a bound method, an object without a repr of its own) is refused, naming
+    option ``name``."""
     value = _numbers(value)
     if isinstance(value, float):
         return f"{value:g}"
     if isinstance(value, str):
-        return repr(value) if any(c in value for c in ",=[]") else value
-    return _text(value, name)
+        return repr(value) if type(value) is str and any(c in value for c in ",=[]") else f"{value}"
+    if isinstance(value, (np.ndarray, torch.Tensor)):
+        data = value.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy() \
+            if isinstance(value, torch.Tensor) else np.ascontiguousarray(value)
+        if data.dtype != object:
+            return f"{type(value).__name__}{tuple(value.shape)}:{value.dtype}:{_sha16(data.tobytes())}"
+    text = _named(value) or f"{value}"
+    if " at 0x" in text:  # (an address: another in every process, and another object's once this one is gone)
+        raise ValueError(f"option {name or '?'}={text}: its text holds a memory address, so the score store cannot "
+                         "key it (its scores would never be found again, or be another value's): give plain data "
+                         "(numbers, strings, tuples), an array, a class, a function defined with def at a module's "
+                         "top (not a lambda or a closure), or an object whose repr says all it holds")
+    return text
 
 
 def _numbers(value: Any) -> Any:
-    """``value`` with every numpy scalar, also inside tuples, lists and dicts, as the Python number it holds."""
+    """``value`` with every numpy scalar inside a tuple, list or dict (those types exactly) as its Python number."""
     if isinstance(value, np.generic):
         return value.item()
-    if isinstance(value, (tuple, list)):
+    if type(value) in (tuple, list):
         return type(value)(_numbers(v) for v in value)
     if type(value) is dict:
         return {_numbers(k): _numbers(v) for k, v in value.items()}
     return value
 
 
-def _text(value: Any, name: str) -> str:
-    """:func:`option_text` of a value that is not a float or a str at the top: ``str(value)`` for plain data (a
-    container's items by their repr, as ``str`` writes them); the other forms for the rest."""
-    if _plain(value):
-        return f"{value}"
-    if isinstance(value, (tuple, list)):
-        items = ", ".join(repr(v) if _plain(v) else _text(v, name) for v in value)
-        return f"({items}{',' * (len(value) == 1)})" if isinstance(value, tuple) else f"[{items}]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{repr(k) if _plain(k) else _text(k, name)}: {repr(v) if _plain(v) else _text(v, name)}"
-                               for k, v in value.items()) + "}"
-    if isinstance(value, (np.ndarray, torch.Tensor)):
-        data = value.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy() \
-            if isinstance(value, torch.Tensor) else np.ascontiguousarray(value)
-        if data.dtype == object:
-            return f"array({_text(value.tolist(), name)})"
-        return f"{type(value).__name__}{tuple(value.shape)}:{value.dtype}:{_sha16(data.tobytes())}"
+def _named(value: Any) -> str | None:
+    """A function's, a class's or a partial's stable text (:func:`option_text`); None for any other value."""
     if isinstance(value, functools.partial):
-        return f"partial({_text(value.func, name)}, {_text(value.args, name)}, {_text(value.keywords, name)})"
+        func = _named(value.func)
+        fixed = [option_text(value.args), option_text(dict(sorted(value.keywords.items())))]
+        return None if func is None or any(" at 0x" in p for p in fixed) else f"partial({', '.join([func, *fixed])})"
     where = f"{getattr(value, '__module__', '')}.{getattr(value, '__qualname__', '')}"
-    if inspect.isbuiltin(value):
-        return where
-    if inspect.isfunction(value) or inspect.isclass(value):
-        digest = None if value.__name__ == "<lambda>" else code_digest(value)
-        if digest is None:
-            raise ValueError(f"option {name or '?'}={where}: a lambda, or a function whose source cannot be read "
-                             "(typed at the prompt, made by exec), cannot be told from another in the score store's "
-                             "key: define it with def in a file")
-        return f"{where}#{digest}"
-    text = f"{value}"
-    if " at 0x" in text:
-        raise ValueError(f"option {name or '?'}={text}: its text holds a memory address, another in every process, "
-                         "so the score store cannot key it (its scores would never be found again): give plain data "
-                         "(numbers, strings, tuples), an array, a function defined with def, or an object whose repr "
-                         "says all it holds")
-    return text
+    if inspect.isbuiltin(value):  # a built-in function, not a bound method of an object
+        return where if value.__self__ is None or inspect.ismodule(value.__self__) else None
+    if inspect.isclass(value):
+        digest = code_digest(value)
+        return f"{where}#{digest}" if digest else where
+    if inspect.isfunction(value) and value.__name__ != "<lambda>" and value.__closure__ is None:
+        digest = code_digest(value)
+        return f"{where}#{digest}" if digest else None
+    return None
 
 
 def legacy_code_digest(fn: Callable | None) -> str | None:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterator
-from contextlib import nullcontext
+from collections.abc import Generator
+from contextlib import closing, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -319,7 +319,7 @@ def _batch_indices(n: int, batch_size: int, shuffle: bool, seed: int, epoch: int
 
 
 def _source(data: TrainData, split: TensorSplit | FolderSplit, batches: list[torch.Tensor], device: torch.device,
-            rng: RunRng | None) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+            rng: RunRng | None) -> Generator[tuple[torch.Tensor, torch.Tensor], None, None]:
     """The raw (uint8) batches: indexed from memory, or read by a DataLoader whose seed comes from ``rng``."""
     if isinstance(split, TensorSplit):
         for idx in batches:
@@ -339,7 +339,9 @@ def _source(data: TrainData, split: TensorSplit | FolderSplit, batches: list[tor
                 try:
                     batch = next(batch_iter, None)
                 except Exception as exc:  # noqa: BLE001 - raised again, a worker's in its own words
-                    raise _unwrapped(exc) from None
+                    if (plain := _unwrapped(exc)) is exc:
+                        raise
+                    raise plain from None
             if batch is None:
                 return
             yield batch
@@ -354,7 +356,8 @@ def _unwrapped(exc: Exception) -> Exception:
     if not (text.startswith("Caught ") and "Original Traceback" in text):
         return exc
     last = text.strip().splitlines()[-1]  # e.g. "PIL.UnidentifiedImageError: cannot identify image file '…'"
-    message = last.split(": ", 1)[1] if ": " in last else last
+    # (torch's RuntimeError stands for a type it could not make again: its name is kept)
+    message = last.split(": ", 1)[1] if ": " in last and type(exc) is not RuntimeError else last
     try:
         return type(exc)(message)
     except Exception:  # noqa: BLE001 - a type that takes other arguments
@@ -363,20 +366,21 @@ def _unwrapped(exc: Exception) -> Exception:
 
 def _batches(data: TrainData, split: TensorSplit | FolderSplit, batches: list[torch.Tensor], train: bool,
              device: torch.device, cutout_len: int, rng: RunRng | None = None,
-             ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+             ) -> Generator[tuple[torch.Tensor, torch.Tensor], None, None]:
     """Normalised (and, for training, augmented) batches on ``device``; randomness from ``rng`` (None: global)."""
     mean = torch.tensor(data.mean, device=device).view(1, 3, 1, 1)
     std = torch.tensor(data.std, device=device).view(1, 3, 1, 1)
     gen = rng.cpu if rng is not None else None
-    for x, y in _source(data, split, batches, device, rng):
-        x = x.to(device, non_blocking=True).float().div_(255.0)
-        y = y.to(device, non_blocking=True)
-        if train and data.augment == "cifar":
-            x = random_crop_flip(x, 4, generator=gen)
-        elif train and data.augment == "flip":
-            x = random_flip(x, generator=gen)
-        x = (x - mean) / std
-        if train and cutout_len > 0 and data.augment in ("cifar", "flip"):
-            x = cutout(x, cutout_len, generator=gen)
-        yield x, y
+    with closing(_source(data, split, batches, device, rng)) as raw:  # (closed with this one: its workers stop)
+        for x, y in raw:
+            x = x.to(device, non_blocking=True).float().div_(255.0)
+            y = y.to(device, non_blocking=True)
+            if train and data.augment == "cifar":
+                x = random_crop_flip(x, 4, generator=gen)
+            elif train and data.augment == "flip":
+                x = random_flip(x, generator=gen)
+            x = (x - mean) / std
+            if train and cutout_len > 0 and data.augment in ("cifar", "flip"):
+                x = cutout(x, cutout_len, generator=gen)
+            yield x, y
 

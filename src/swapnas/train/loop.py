@@ -242,9 +242,10 @@ def evaluate(model: nn.Module, data: TrainData, device: torch.device, batch_size
     criterion = nn.CrossEntropyLoss(reduction="sum")
     loss = top1 = top5 = n = 0.0
     k = min(5, data.num_classes)
-    try:
-        for x, y in Bar(_batches(data, data.test, batches, False, device, 0, rng), total=len(batches),
-                         desc="  test", disable=not progress, leave=False, mininterval=bar_interval()):
+    source = _batches(data, data.test, batches, False, device, 0, rng)  # closed in `finally`: its loader's workers
+    try:  # stop with it (session 66: a kept error kept them running)
+        for x, y in Bar(source, total=len(batches),
+                        desc="  test", disable=not progress, leave=False, mininterval=bar_interval()):
             with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=use_amp):
                 logits = model(x)
             logits = logits.float()
@@ -254,6 +255,7 @@ def evaluate(model: nn.Module, data: TrainData, device: torch.device, batch_size
             top5 += (top == y[:, None]).any(1).sum().item()
             n += len(y)
     finally:
+        getattr(source, "close", lambda: None)()  # (a generator's; a plain iterator has none)
         model.train(was_training)  # the caller's mode, as before the call
     seen, n = int(n), max(n, 1)  # no test image: 0 seen, and the figures 0 (not 0 / 0)
     return {"test_loss": loss / n, "test_acc": 100.0 * top1 / n, "test_top5": 100.0 * top5 / n, "test_n": seen}
@@ -294,9 +296,9 @@ def _whole_batch() -> Iterator[None]:
 def _train_batches(run: _Run, epoch: int, batches: list[torch.Tensor], stats: dict, lr: float) -> None:
     """Train on ``batches[run.step:]``, adding to ``stats``; ``run.step`` and ``run.mark`` follow each batch."""
     run.model.train()
-    bar = Bar(_batches(run.data, run.data.train, batches[run.step:], True, run.device, run.config.cutout, run.rng),
-               total=len(batches), initial=run.step, desc=f"epoch {epoch + 1}/{run.config.epochs}",
-               disable=not run.progress, leave=False, mininterval=bar_interval())
+    source = _batches(run.data, run.data.train, batches[run.step:], True, run.device, run.config.cutout, run.rng)
+    bar = Bar(source, total=len(batches), initial=run.step, desc=f"epoch {epoch + 1}/{run.config.epochs}",
+              disable=not run.progress, leave=False, mininterval=bar_interval())
     batch_iter = iter(bar)
     try:  # (closed on a Ctrl-C too: session 66, a notebook's next run drew its bars under the stale one)
         while True:
@@ -317,8 +319,9 @@ def _train_batches(run: _Run, epoch: int, batches: list[torch.Tensor], stats: di
             bar.set_postfix(loss=f"{stats['loss'] / stats['n']:.3f}",  # drawn at the bar's own interval
                             acc=f"{100 * stats['correct'] / stats['n']:.1f}", lr=f"{lr:.4g}",
                             refresh=False)  # (session 62: each batch)
-    finally:
+    finally:  # (the source closed too: its loader's workers stop with it, session 66)
         bar.close()
+        getattr(source, "close", lambda: None)()  # (a generator's; a plain iterator has none)
 
 
 def _epoch_entry(run: _Run, epoch: int, stats: dict, lr: float) -> dict:
