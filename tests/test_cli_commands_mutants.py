@@ -466,7 +466,7 @@ def test_store_check_prints_its_report_and_a_damaged_store_raises(monkeypatch, c
     assert doc["ok"] is True and doc["scores"] == 4 and doc["problems"] == [] and doc["path"] == "s"
     monkeypatch.setattr(commands, "check_store", lambda path: _check(["bad page"]))
     with pytest.raises(commands.StoreError, match=exact(
-            f"the score store s.sqlite is damaged; {commands.damaged_advice('s.sqlite')}")):
+            f"the score store s.sqlite is damaged; {commands.damaged_advice('s.sqlite', fresh=False)}")):
         commands.store(_args("store", "check", "s.sqlite"))
     assert capsys.readouterr().out == "CHECK s False\n"
     assert commands.store(_args("--json", "store", "check", "s.sqlite")) == EXIT_ERROR  # one document (session 56)
