@@ -71,12 +71,10 @@ def test_a_read_only_open_of_a_non_sqlite_file_holds_no_handle_on_it_after_the_e
 
 # --- 2. run_train's DataLoader workers outlive a failed run while its exception lives; their message ---------------
 
-@pytest.fixture(scope="module")
-def bad_image_folder(tmp_path_factory):
-    """An ImageNet-style folder (train/<class>/, val/<class>/) with one file that is no image, found mid-epoch."""
+def image_folder_at(root: Path) -> Path:
+    """An ImageNet-style folder (train/<class>/, val/<class>/) of small random images at ``root``."""
     np = pytest.importorskip("numpy")
     image = pytest.importorskip("PIL.Image")
-    root = tmp_path_factory.mktemp("imnet")
     rng = np.random.default_rng(0)
     for split, n in (("train", 8), ("val", 2)):
         for cls in ("n01", "n02"):
@@ -84,8 +82,23 @@ def bad_image_folder(tmp_path_factory):
             for i in range(n):
                 pixels = rng.integers(0, 255, (32, 32, 3), dtype=np.uint8)
                 image.fromarray(pixels).save(root / split / cls / f"{i}.JPEG")
+    return root
+
+
+@pytest.fixture(scope="module")
+def bad_image_folder(tmp_path_factory):
+    """An ImageNet-style folder with one file that is no image, found mid-epoch."""
+    root = image_folder_at(tmp_path_factory.mktemp("imnet"))
     (root / "train" / "n02" / "zz_bad.JPEG").write_text("not an image")
     return root
+
+
+def children_left(before: set[int], wait: float = 5.0) -> set[int]:
+    """The child processes beside ``before`` still alive after up to ``wait`` seconds."""
+    deadline = time.monotonic() + wait
+    while set(_children()) - before and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return set(_children()) - before
 
 
 def _failed_train(root: Path, out: Path, workers: int) -> BaseException:
@@ -110,10 +123,7 @@ def test_a_failed_train_leaves_no_dataloader_worker_running_while_its_error_is_k
     before = set(_children())
     kept = _failed_train(bad_image_folder, tmp_path / "t", workers=2)
     assert "zz_bad.JPEG" in str(kept)
-    deadline = time.monotonic() + 5
-    while set(_children()) - before and time.monotonic() < deadline:
-        time.sleep(0.2)
-    left = set(_children()) - before
+    left = children_left(before)
     del kept
     gc.collect()
     assert not left, f"{len(left)} DataLoader worker process(es) still running after run_train raised"

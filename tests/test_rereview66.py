@@ -11,18 +11,14 @@ import collections
 import enum
 import functools
 import gc
-import sys
-import time
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-REPO = Path(__file__).resolve().parent / "repo"
-sys.path.insert(0, str(REPO))  # tests.test_faults_store, tests.test_audit66_cleanup
-
-from swapnas.proxies.code import code_digest, option_text  # noqa: E402
+from swapnas.proxies.code import code_digest, option_text
+from tests.test_audit66_cleanup import image_folder_at
 
 Point = collections.namedtuple("Point", "x y")
 
@@ -156,15 +152,7 @@ def test_an_ordinary_loader_error_keeps_its_cause():
 
 @pytest.fixture(scope="module")
 def image_folder(tmp_path_factory):
-    image = pytest.importorskip("PIL.Image")
-    root = tmp_path_factory.mktemp("imnet_ok")
-    rng = np.random.default_rng(0)
-    for split, n in (("train", 8), ("val", 2)):
-        for cls in ("n01", "n02"):
-            (root / split / cls).mkdir(parents=True)
-            for i in range(n):
-                image.fromarray(rng.integers(0, 255, (32, 32, 3), dtype=np.uint8)).save(root / split / cls / f"{i}.JPEG")
-    return root
+    return image_folder_at(tmp_path_factory.mktemp("imnet_ok"))
 
 
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc")
@@ -175,7 +163,7 @@ def test_a_train_step_error_leaves_no_dataloader_worker_while_it_is_kept(image_f
     (_train_batches' frame -> bar -> _batches -> _source): the workers live as long as a notebook keeps the error."""
     import swapnas.train.loop as loop
     from swapnas.train.run import run_train
-    from tests.test_audit66_cleanup import GENOTYPE, _children
+    from tests.test_audit66_cleanup import GENOTYPE, _children, children_left
 
     def failing_step(*args, **kwargs):
         raise error
@@ -191,10 +179,7 @@ def test_a_train_step_error_leaves_no_dataloader_worker_while_it_is_kept(image_f
         except BaseException as exc:  # noqa: BLE001 - the error under test, kept as a notebook keeps it
             kept = exc
     assert kept is not None
-    deadline = time.monotonic() + 5
-    while set(_children()) - before and time.monotonic() < deadline:
-        time.sleep(0.2)
-    left = set(_children()) - before
+    left = children_left(before)
     del kept
     gc.collect()
     assert not left, f"{len(left)} DataLoader worker(s) still running while the error is kept"
