@@ -100,7 +100,7 @@ def code_digest(fn: Callable | None) -> str | None:
             fixed = option_text(fn.args) + option_text(dict(sorted(fn.keywords.items())))
         except Exception:  # noqa: BLE001 - an argument with no text of its own: no digest, as before session 66
             return None
-        return None if inner is None or " at 0x" in fixed else _sha16(f"partial({inner},{fixed})")
+        return None if inner is None else _sha16(f"partial({inner},{fixed})")
     tree = _function_tree(fn)
     return None if tree is None else _sha16(canonical(tree))
 
@@ -150,8 +150,8 @@ def _named(value: Any) -> str | None:
     """A function's, a class's or a partial's stable text (:func:`option_text`); None for any other value."""
     if isinstance(value, functools.partial):
         func = _named(value.func)
-        fixed = [option_text(value.args), option_text(dict(sorted(value.keywords.items())))]
-        return None if func is None or any(" at 0x" in p for p in fixed) else f"partial({', '.join([func, *fixed])})"
+        fixed = [option_text(value.args), option_text(dict(sorted(value.keywords.items())))]  # (refused: an address)
+        return None if func is None else f"partial({', '.join([func, *fixed])})"
     where = f"{getattr(value, '__module__', '')}.{getattr(value, '__qualname__', '')}"
     if inspect.isbuiltin(value):  # a built-in function, not a bound method of an object
         return where if value.__self__ is None or inspect.ismodule(value.__self__) else None
