@@ -294,8 +294,8 @@ def test_saturation_once_shows_each_proxys_first_warning_with_its_note() -> None
         other = _saturation_message(16, 4, 1024)
     assert shown == {"swap", "swap_reg"}
     assert other is not None and other.endswith(" [the first for 'swap_reg' of this protocol in this process; later "
-                                                "ones are not shown (a correlate or grid report's SATURATED line counts the "
-                                                "archs at the 2**S ceiling; a search's report does not)]")
+                                                "ones are not shown (a correlate or grid report's SATURATED line "
+                                                "counts the archs at the 2**S ceiling; a search's report does not)]")
     with saturation_once("swap", shown):
         assert _saturation_message(16, 4, 1024) is None
     with saturation_once("swap_ext", shown, extra="; and more"):

@@ -255,7 +255,8 @@ def _home_expanded(args: argparse.Namespace) -> argparse.Namespace:
 def _main(argv: list[str] | None) -> int:
     args = _parsed(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s", handlers=[BarSafeHandler(sys.stderr)])  # (a log line on a line of its own, bars or not)
+                        format="%(levelname)s %(name)s: %(message)s",
+                        handlers=[BarSafeHandler(sys.stderr)])  # (a log line on a line of its own, bars or not)
     # -v: swapnas's own debug lines; other libraries' stay at INFO (matplotlib's font search printed ~200 lines)
     logging.getLogger("swapnas").setLevel(logging.DEBUG if args.verbose else logging.NOTSET)
     try:
@@ -266,7 +267,8 @@ def _main(argv: list[str] | None) -> int:
     except Warning as exc:  # (session 66: a traceback, and under --json no document)
         kept = _kept_scores(args)
         return _fail(args, "a warning was raised as an error (python -W error or PYTHONWARNINGS): "
-                     f"{type(exc).__name__}: {exc}" + (f"; every finished score is kept in {kept}" if kept else ""), EXIT_ERROR)
+                     f"{type(exc).__name__}: {exc}" + (f"; every finished score is kept in {kept}" if kept else ""),
+                     EXIT_ERROR)
     except (FileNotFoundError, ValueError, NotFound, IsADirectoryError, NotADirectoryError, FileExistsError) as exc:
         return _fail(args, f"{exc}", EXIT_ERROR)  # bad input: the message says what; another KeyError is a bug
     except BrokenExecutor as exc:  # the scoring processes cannot run here at all (pool_retry gives up)
