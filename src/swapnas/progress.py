@@ -45,6 +45,7 @@ def _drawable(kwargs: dict) -> dict:
     an embedding interpreter: session 66, ``rank(progress=True)`` ended in tqdm's AttributeError)."""
     return {**kwargs, "disable": True} if kwargs.get("file") is None and sys.stderr is None else kwargs
 
+
 #: seconds between redraws of a bar whose stderr is not a terminal
 LOG_INTERVAL = 30.0
 
