@@ -38,7 +38,8 @@ def brief_warning(message: Warning | str, category: type[Warning], filename: str
     if category.__module__.split(".")[0] == "swapnas" or str(filename).startswith(PACKAGE):
         kind = "" if category is UserWarning else f"{category.__name__}: "
         # on a line of its own, bars or not (session 66); a scoring worker cannot clear the driver's bar: a new line
-        say(f"{chr(10) * (multiprocessing.parent_process() is not None)}swapnas: warning: {kind}{message}", file)
+        lead = "\n" if multiprocessing.parent_process() is not None else ""
+        say(f"{lead}swapnas: warning: {kind}{message}", file)
     else:  # Python's own format
         say(warnings.formatwarning(message, category, filename, lineno, line).rstrip("\n"), file)
 

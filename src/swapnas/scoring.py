@@ -172,7 +172,8 @@ def protocol_changes(saved: dict, now: dict) -> str:
 
 #: builds (the space's own init) and stochastic scoring passes (dropout, drop path) seed and use the
 #: process-wide RNG: one of them at a time per process, so that a network built ahead in another thread
-#: (``LocalExecutor(prefetch=K)``) cannot reseed the RNG in the middle of a pass's dropout draws
+#: (``LocalExecutor(prefetch=K)``) cannot reseed the RNG in the middle of a pass's dropout draws. Since session 66
+#: every seeded block (:func:`~swapnas.rng.seeded`) holds it: this name is the lock the tests watch
 _RNG_LOCK = LOCK
 
 
@@ -188,7 +189,7 @@ def build_scored_net(
     repeat: int, device: torch.device,
 ) -> nn.Module:
     """Build and initialise the network for one repeat, on ``device``, in the protocol's BN mode."""
-    with _RNG_LOCK, seeded(arch_seed(protocol.seed, protocol.space, str(arch), repeat)):
+    with seeded(arch_seed(protocol.seed, protocol.space, str(arch), repeat)):  # (under rng.LOCK)
         model = build(arch, num_classes=num_classes, **protocol.net)
     init_scored_net(model, arch, protocol, repeat)
     return to_device(model, device)
@@ -244,10 +245,7 @@ def forward_rng(model: nn.Module, arch: object, protocol: Protocol, repeat: int)
     if not stochastic(model):
         return contextlib.nullcontext()
     device = next((t.device for t in model.parameters()), torch.device("cpu"))
-    stack = contextlib.ExitStack()
-    stack.enter_context(_RNG_LOCK)
-    stack.enter_context(seeded(arch_seed(protocol.seed, protocol.space, f"{arch}#forward", repeat), device))
-    return stack
+    return seeded(arch_seed(protocol.seed, protocol.space, f"{arch}#forward", repeat), device)  # (under rng.LOCK)
 
 
 #: :func:`score_arch` keeps an arch's network between its proxies (:class:`~swapnas.net_pool.NetPool`) when at least

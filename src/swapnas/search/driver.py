@@ -82,9 +82,10 @@ def evolve(ea: Evolution, score: Callable[[list], list[Record]], fitness: Fitnes
             _save(state_path, {"fitness": fitness_id, "ea": ea.state_dict(),
                                "seconds": seconds_before + time.perf_counter() - t0})
             bar.update(1)
-            bar.set_postfix(cycle=f"{ea.cycle}/{ea.config.cycles}", best=f"{ea.best[1]:.4g}", evals=len(ea.history))
+            best, value = ea.best  # (once: it parses the best arch)
+            bar.set_postfix(cycle=f"{ea.cycle}/{ea.config.cycles}", best=f"{value:.4g}", evals=len(ea.history))
             log.debug("cycle %d/%d: %d evaluated, best %s = %.6g", ea.cycle, ea.config.cycles, len(ea.history),
-                      *ea.best)  # (the -v lines; session 66: -v said nothing)
+                      best, value)  # (the -v lines; session 66: -v said nothing)
     return time.perf_counter() - t0
 
 
