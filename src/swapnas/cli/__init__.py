@@ -267,7 +267,8 @@ def _main(argv: list[str] | None) -> int:
     except Warning as exc:  # (session 66: a traceback, and under --json no document)
         kept = _kept_scores(args)
         return _fail(args, "a warning was raised as an error (python -W error or PYTHONWARNINGS): "
-                     f"{type(exc).__name__}: {exc}" + (f"; every finished score is kept in {kept}" if kept else ""),
+                     f"{type(exc).__name__}: {exc}" + (f"; every finished score is kept in {kept}" if kept else "")
+                     + f"; to go on, rerun with that warning shown, not raised (-W default::{type(exc).__name__})",
                      EXIT_ERROR)
     except (FileNotFoundError, ValueError, NotFound, IsADirectoryError, NotADirectoryError, FileExistsError) as exc:
         return _fail(args, f"{exc}", EXIT_ERROR)  # bad input: the message says what; another KeyError is a bug
