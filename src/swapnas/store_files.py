@@ -102,10 +102,13 @@ def misused(path: str | os.PathLike, text: str) -> str:
         "`with ScoreStore(...)`"
 
 
+FRESH_STORE = "start a fresh store with --store NEW.sqlite, "  # (given_as drops it for a store given as an argument)
+
+
 def damaged_advice(path: str | os.PathLike, fresh: bool = True) -> str:
     """What to do with a damaged store at ``path`` (``fresh``: a scoring command's, which may start a fresh one; not
     `store check` or `accept-code`'s, session 66)."""
-    fresh_store = "start a fresh store with --store NEW.sqlite, " * fresh
+    fresh_store = FRESH_STORE * fresh
     return (f"restore it from a backup, {fresh_store}or copy every readable score into a new store with "
             f"`swapnas store salvage {path} --out NEW.sqlite`")
 
@@ -216,5 +219,6 @@ def given_as(exc: StoreError, flag: str | None) -> StoreError:
     text = str(exc).replace(run, "\0")
     text = text.replace("a --store", "an --into") if flag == "--into" else text
     text = text.replace("--store", flag) if flag else text.replace("another --store", "another store").replace(
-        ", or a new path for a new one", "")  # a source must exist (session 61)
+        ", or a new path for a new one", "").replace(FRESH_STORE, "")  # a source must exist (session 61; 67: and
+    # a fresh store is no cure for a damaged source, nor for accept-code's store)
     return StoreError(text.replace("\0", run))

@@ -170,7 +170,7 @@ def _read(rows: Iterator[tuple], path: Path) -> Iterator[tuple]:
         yield from rows
     except sqlite3.DatabaseError as exc:
         raise _SourceError(f"the source store {path} could not be read to the end ({exc}); nothing of it was "
-                           f"merged: {damaged_advice(path)}, then merge the salvaged store") from exc
+                           f"merged: {damaged_advice(path, fresh=False)}, then merge the salvaged store") from exc
 
 
 def merge_text(m: Merge) -> str:
