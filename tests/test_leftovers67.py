@@ -45,3 +45,16 @@ def test_a_source_damaged_mid_merge_is_not_advised_a_fresh_store(tmp_path: Path)
                               "malformed); nothing of it was merged: restore it from a backup, or copy every readable "
                               f"score into a new store with `swapnas store salvage {source} --out NEW.sqlite`, then "
                               "merge the salvaged store")
+
+
+def test_a_worker_error_of_several_lines_keeps_them_all() -> None:
+    """A DataLoader worker's error whose message has several lines was cut to its last line (the traceback's last
+    line): "its header says 0 x 0 pixels" without the file it is about."""
+    from swapnas.train.data import _unwrapped
+    from tests.test_rereview66 import _as_torch_reraises
+
+    message = "cannot read image 3.JPEG\nits header says 0 x 0 pixels"
+    got = _unwrapped(_as_torch_reraises(ValueError(message)))
+    assert type(got) is ValueError and str(got) == message
+    one = _unwrapped(_as_torch_reraises(OSError("disk read failed")))
+    assert type(one) is OSError and str(one) == "disk read failed"

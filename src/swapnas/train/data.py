@@ -355,13 +355,25 @@ def _unwrapped(exc: Exception) -> Exception:
     text = str(exc)
     if not (text.startswith("Caught ") and "Original Traceback" in text):
         return exc
-    last = text.strip().splitlines()[-1]  # e.g. "PIL.UnidentifiedImageError: cannot identify image file '…'"
+    last = _error_text(text)  # e.g. "PIL.UnidentifiedImageError: cannot identify image file '…'"
     # (torch's RuntimeError stands for a type it could not make again: its name is kept)
     message = last.split(": ", 1)[1] if ": " in last and type(exc) is not RuntimeError else last
     try:
         return type(exc)(message)
     except Exception:  # noqa: BLE001 - a type that takes other arguments
         return RuntimeError(message)
+
+
+def _error_text(traceback: str) -> str:
+    """The exception's own lines at the end of a traceback's text: those after its last frame (a frame's ``File``
+    line, then its code and marker lines, indented deeper), all of them (session 67: a message of several lines was
+    cut to its last)."""
+    lines = traceback.strip().splitlines()
+    frames = [i for i, line in enumerate(lines) if line.startswith('  File "')]
+    start = frames[-1] + 1 if frames else len(lines) - 1
+    while start < len(lines) - 1 and lines[start].startswith("    "):
+        start += 1
+    return "\n".join(lines[start:])
 
 
 def _batches(data: TrainData, split: TensorSplit | FolderSplit, batches: list[torch.Tensor], train: bool,
