@@ -200,7 +200,7 @@ def test_make_executor_defaults_passes_every_setting_and_says_what_is_wrong(monk
 
 def test_without_ray_both_ways_in_say_how_to_install_it(monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` raises ImportError
-    message = "the Ray executor needs Ray, which is not installed here: pip install 'swapnas[ray]'"
+    message = "the Ray executor needs Ray, which is not installed here: pip install 'ray>=2.9'"
     with pytest.raises(ImportError, match=exact(message)):
         executors.require_ray()
     with pytest.raises(ValueError, match=exact(message)):

@@ -1,7 +1,7 @@
 """The Ray executor: same scores as a local run, one store writer, a killed worker's arch retried.
 
 Starts one real local Ray instance (2 CPUs) for the module. Skipped where Ray is not installed
-(``pip install 'swapnas[ray]'``).
+(``pip install 'ray>=2.9'``).
 """
 
 from __future__ import annotations

@@ -64,7 +64,7 @@ __all__ = ["EXECUTORS", "Executor", "Item", "LocalExecutor", "PoolExecutor", "Ra
 
 log = logging.getLogger(__name__)
 
-RAY_HINT = "pip install 'swapnas[ray]'"
+RAY_HINT = "pip install 'ray>=2.9'"  # (session 67: 'swapnas[ray]' assumed a swapnas on PyPI; the extra's own pin)
 EXECUTORS = ("local", "ray")
 
 def require_ray() -> ModuleType:

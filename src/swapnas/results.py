@@ -142,9 +142,17 @@ def command_line() -> str:
     prog = sys.argv[0] if sys.argv else ""
     if "kernel_launcher" in Path(prog).name:  # (session 66: a notebook's outputs named the kernel's own command)
         return "(Python calls in a Jupyter kernel: no command line reruns them)"
-    name = ("swapnas" if prog.endswith("swapnas") else
-            "python -m swapnas" if Path(prog).name == "__main__.py" and Path(prog).parent.name == "swapnas" else prog)
+    name = ("swapnas" if prog.endswith("swapnas") else _module_run(Path(prog)) or prog)
     return _decoded(" ".join(filter(None, [name, shlex.join(sys.argv[1:])])))
+
+
+def _module_run(prog: Path) -> str | None:
+    """``python -m swapnas`` for a ``__main__.py`` of swapnas (``swapnas/__main__.py`` or, session 67,
+    ``swapnas/cli/__main__.py``: that file run directly fails on its relative imports), else None."""
+    if prog.name != "__main__.py":
+        return None
+    package = prog.parent if prog.parent.name == "swapnas" else prog.parent.parent
+    return "python -m swapnas" if package.name == "swapnas" and prog.parent.name in ("swapnas", "cli") else None
 
 
 def _decoded(text: str) -> str:

@@ -379,7 +379,7 @@ def executor_parent() -> argparse.ArgumentParser:
     p = _parent()
     p.add_argument("--executor", default="local", choices=["local", "ray"],
                    help="local: score on this machine (--workers processes); ray: one Ray task per arch on a local Ray "
-                   "instance or the cluster at --address (needs pip install 'swapnas[ray]'); same scores, same store")
+                   "instance or the cluster at --address (needs pip install 'ray>=2.9'); same scores, same store")
     p.add_argument("--address", default=None, metavar="ADDR",
                    help="--executor ray: address of a running Ray cluster, e.g. auto or HOST:6379 "
                    "(default: start a local Ray instance)")
