@@ -169,12 +169,14 @@ def test_run_train_passes_everything_on(recorded: list[tuple]) -> None:
 
 
 def test_run_train_defaults_and_a_device_object(recorded: list[tuple]) -> None:
+    """A torch.device is checked as a string is (session 67: it went unchecked to RunRng)."""
     genotype = object()
     run.run_train(genotype, out=Path("O"), device=torch.device("cpu"))  # type: ignore[arg-type]
     assert recorded == [
         ("check", recipe.RECIPES["cifar10"], "cifar10"), ("data", "cifar10", None, None, 4),
+        ("device", torch.device("cpu")),
         ("train", genotype, recipe.RECIPES["cifar10"], "DATA", Path("O"), {
-            "device": torch.device("cpu"), "seed": 0, "progress": True, "max_steps": None, "eval_every": 1,
+            "device": torch.device("meta"), "seed": 0, "progress": True, "max_steps": None, "eval_every": 1,
             "amp": True, "lines": None})]
 
 

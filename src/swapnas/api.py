@@ -36,7 +36,7 @@ from .act_functions import activation_like, activation_like_names
 from .api_failures import OUT_OF_MEMORY, run_proxy, shapes
 from .api_inputs import ReadOnce, as_batch, as_device, check_seed
 from .bundle import Batch
-from .module_tools import model_lock
+from .module_tools import device_of, model_lock
 from .progress import PlainBar, bar_interval
 from .patterns import EXTENDED_ACTIVATIONS, call_model
 from .saturation import call_shown, one_per_call, saturation_once
@@ -117,7 +117,7 @@ def _materialised(model: nn.Module, batch: Batch, seed: int, device: torch.devic
     first weights are drawn with the RNG seeded with ``seed`` (and restored after), not from the caller's."""
     if not any(nn.parameter.is_lazy(t) for t in (*model.parameters(), *model.buffers())):
         return model
-    m, training = _copy(model), model.training
+    m, training = _copy(model).to(device), model.training  # (session 67: on the batch's device, as torch advises)
     with torch.no_grad(), seeded(seed, device):
         try:
             call_model(m.eval(), _fresh(batch).inputs)
@@ -230,7 +230,7 @@ def score(model: nn.Module, inputs: Any, proxies: str | Sequence[str] = "auto", 
     with torch.inference_mode(False):  # also inside the caller's inference_mode: the copies and passes need autograd
         batch, labels = read.batch()
         _check_inputs_for(wanted, model, batch, labels)
-        dev = asked if asked is not None else next(model.parameters(), torch.empty(0)).device
+        dev = asked if asked is not None else device_of(model)
         batch = _plain(batch.to(dev))
         return _values(wanted, _materialised(model, batch, seed, dev), batch, repeats, init, seed, dev, train)
 

@@ -44,6 +44,9 @@ def as_device(device: Any) -> torch.device | None:
         why = "an unknown device type" if "Expected one of" in str(exc) else str(exc).splitlines()[0]
         raise ValueError(f"device={device!r} is not a device torch can use here ({why}); give a torch.device or a "
                          f"device string such as 'cpu' or 'cuda:0' (available here: {here})") from None
+    if dev.type == "meta":  # (session 67: refused later as if the caller's weights were on it)
+        raise ValueError(f"device={device!r}: the meta device holds no values, so nothing can be scored on it; give "
+                         f"a device with memory (available here: {here})")
     if (reason := unavailable(dev)) is not None:  # the command line's --device check (devices.resolve_device)
         raise ValueError(f"device={device!r}: {reason}; available here: {here}")
     return dev

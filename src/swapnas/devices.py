@@ -33,9 +33,14 @@ def resolve_device(name: str | torch.device) -> torch.device:
     if dev is None or dev.type not in ("cpu", "cuda", "mps"):
         raise ValueError(f"unknown device {str(name)!r}; accepted: auto, cpu, cuda, cuda:N, mps (available here: "
                          f"{', '.join(here)})")
+    return checked(dev)
+
+
+def checked(dev: torch.device) -> torch.device:
+    """``dev``, or a ValueError when this machine lacks it (a CUDA or MPS device: :func:`unavailable`)."""
     if (why := unavailable(dev)) is not None:
-        raise ValueError(f"device {str(name)!r} asked for, but {why}; use --device cpu or auto (available here: "
-                         f"{', '.join(here)})")
+        raise ValueError(f"device {str(dev)!r} asked for, but {why}; use --device cpu or auto (available here: "
+                         f"{', '.join(available_devices())})")
     return dev
 
 

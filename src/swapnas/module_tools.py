@@ -45,6 +45,12 @@ def _movable(mods: list[nn.Module]) -> bool:
                for t in tensors)
 
 
+def device_of(model: nn.Module) -> torch.device:
+    """Where ``model`` lives: its first parameter's device, or its first buffer's (session 67: a model of buffers
+    alone was scored on cpu), else cpu."""
+    return next((t.device for t in (*model.parameters(), *model.buffers())), torch.device("cpu"))
+
+
 def to_device(model: nn.Module, device: torch.device) -> nn.Module:
     """``model.to(device)`` for a network built on the CPU: on a CUDA device every parameter and buffer is copied
     in one transfer per dtype (each a view of one device tensor, aligned as a separate allocation would be) instead of

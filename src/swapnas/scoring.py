@@ -307,22 +307,31 @@ def _score_base(p: Proxy, arch: object, build: Callable[..., nn.Module], batch: 
                 device: torch.device, first: nn.Module | None, pool: NetPool | None = None) -> Record:
     """One base proxy over every repeat (``first``: repeat 0's network, if already built; ``pool``: the arch's
     network kept between its proxies)."""
-    values, t0 = [], time.perf_counter()
+    values: list[float] = []
+    t0 = time.perf_counter()
     try:
         shown = _SATURATION_SHOWN.setdefault(f"{protocol.fingerprint}|{protocol.batch_size}|{protocol.net_key}", set())
         with PeakMemory(device) as mem, saturation_once(p.name, shown, extra=_rows_note(protocol)):
-            nets = _repeat_nets(p, arch, build, protocol, batch.num_classes, device, first, pool)
-            for r, model in enumerate(nets):
-                with forward_rng(model, arch, protocol, r), without_autocast():  # (search_arch's caller's)
-                    values.append(float(p.fn(model, batch, **p.options)))
-            del model, first
+            _base_values(p, arch, build, batch, protocol, device, first, pool, values)
         return _finish(values, time.perf_counter() - t0, mem.peak_bytes)
     except Exception as exc:  # recorded, never swallowed: the caller reports failures
         if pool is not None:
             pool.drop()  # (its network may be what ran out of memory)
-        if device.type == "cuda":
-            torch.cuda.empty_cache()
-        return _failure(exc, time.perf_counter() - t0)
+        failed = _failure(exc, time.perf_counter() - t0)
+    first = None  # the failed pass let go (its frames went with `exc`) before the cache is emptied (session 67: the
+    if device.type == "cuda":  # cache was emptied while the traceback held the activations and the network)
+        torch.cuda.empty_cache()
+    return failed
+
+
+def _base_values(p: Proxy, arch: object, build: Callable[..., nn.Module], batch: Batch, protocol: Protocol,
+                 device: torch.device, first: nn.Module | None, pool: NetPool | None, values: list[float]) -> None:
+    """``p``'s value on each repeat's network, appended to ``values`` (their networks live in this frame alone)."""
+    nets = _repeat_nets(p, arch, build, protocol, batch.num_classes, device, first, pool)
+    del first
+    for r, model in enumerate(nets):
+        with forward_rng(model, arch, protocol, r), without_autocast():  # (search_arch's caller's)
+            values.append(float(p.fn(model, batch, **p.options)))
 
 
 def _score_structural(p: Proxy, structure: Callable[[], nn.Module], batch: Batch, protocol: Protocol,

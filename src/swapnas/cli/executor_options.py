@@ -64,6 +64,12 @@ def executor_plan(args: argparse.Namespace) -> tuple[str, dict, torch.device]:
         raise ValueError("--workers applies to --executor local (Ray sizes its own workers: --ray-cpus)")
     if args.prefetch:
         raise ValueError("--prefetch applies to --executor local (each Ray worker builds its own networks)")
+    if args.device == "mps":  # (session 67: scored on cpu without a word)
+        raise ValueError("--device mps with --executor ray: Ray's workers score on cpu or cuda; give --device cpu, or "
+                         "--executor local for mps")
+    if args.device.startswith("cuda:"):  # (session 67: dropped without a word)
+        log.warning("--device %s with --executor ray: Ray gives each task its GPU, so the index is not used",
+                    args.device)
     gpus = args.ray_gpus
     if gpus is None:  # the workers' device; this machine need not have one when --address is a cluster
         cuda = args.device.startswith("cuda") or (args.device == "auto" and torch.cuda.is_available())

@@ -66,6 +66,10 @@ def output_loss(output: torch.Tensor, targets: torch.Tensor, loss: str = "ce", t
             raise ValueError(f"a cross-entropy loss over one output (output {tuple(output.shape)}) is 0 for every "
                              "input, so every gradient of it is 0: score a classifier of 2 or more outputs, or give a "
                              "one-output (regression) head float targets of the output's shape with loss 'mse'")
+        classes = output.shape[1]  # (session 67: on CUDA a label beyond them is a device-side assert, which kills
+        bad = targets[(targets != -100) & ((targets < 0) | (targets >= classes))]  # the process's CUDA; CPU's words)
+        if bad.numel():
+            raise IndexError(f"Target {int(bad[0])} is out of bounds.")
         return F.cross_entropy(output / temperature, targets)
     if loss in ("mse", "l1"):
         if output.shape != targets.shape:

@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 from ..spaces.darts_genotype import Genotype, format_genotype
+from ..devices import checked
 from ..files import out_lock, write_atomic
 from ..progress import Bar, bar_interval
 from ..results import provenance
@@ -112,9 +113,9 @@ def _start(genotype: Genotype | str, config: TrainConfig, data: TrainData, out: 
     if config.auxiliary_weight > 0 and len(data.train) < 2:
         raise ValueError(f"{data.name} has {len(data.train)} training image: the auxiliary head's BatchNorm needs "
                          "batches of 2 or more; give more images, or --auxiliary-weight 0 (no auxiliary head)")
+    device = checked(torch.device(device))  # (session 67: torch's assertion in RunRng for a CUDA this machine lacks)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    device = torch.device(device)
     use_amp = amp and device.type == "cuda"
     rng = RunRng(seed, device)
     with rng.installed():  # nn.Module constructors draw the initial weights from the global generator
@@ -208,12 +209,18 @@ def _forward_loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor, criterion:
     return loss, logits
 
 
+def _amp(device: torch.device, use_amp: bool) -> contextlib.AbstractContextManager:
+    """float16 autocast on ``device`` when ``use_amp``; else no context at all (session 67: torch 2.2-2.4 refuse an
+    autocast of device type ``mps`` even when it is not enabled)."""
+    return torch.autocast(device_type=device.type, dtype=torch.float16) if use_amp else contextlib.nullcontext()
+
+
 def _train_step(model: nn.Module, x: torch.Tensor, y: torch.Tensor, optimizer: torch.optim.Optimizer,
                 scaler: torch.amp.GradScaler, criterion: nn.Module, config: TrainConfig,
                 use_amp: bool) -> tuple[float, int]:
     """One SGD step; returns (objective, correct predictions of the main head)."""
     optimizer.zero_grad(set_to_none=True)
-    with torch.autocast(device_type=x.device.type, dtype=torch.float16, enabled=use_amp):
+    with _amp(x.device, use_amp):
         loss, logits = _forward_loss(model, x, y, criterion, config.auxiliary_weight)
     scaler.scale(loss).backward()
     if config.grad_clip > 0:
@@ -246,7 +253,7 @@ def evaluate(model: nn.Module, data: TrainData, device: torch.device, batch_size
     try:  # stop with it (session 66: a kept error kept them running)
         for x, y in Bar(source, total=len(batches),
                         desc="  test", disable=not progress, leave=False, mininterval=bar_interval()):
-            with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=use_amp):
+            with _amp(device, use_amp):
                 logits = model(x)
             logits = logits.float()
             loss += criterion(logits, y).item()

@@ -48,7 +48,7 @@ def run_train(genotype: Genotype | str | os.PathLike, *, recipe: str = "cifar10"
                          f"{config.schedule}: give --schedule step, or leave --lr-gamma out")
     check_network(config, recipe)  # before the data is read
     data = load_data(recipe, data_root, synthetic, workers=workers)
-    device = resolve_device(device) if isinstance(device, str) else torch.device(device)
+    device = resolve_device(device)  # a torch.device checked too (session 67: torch's assertion deep in RunRng)
     return train(genotype, config, data, out, device=device, seed=seed, progress=progress,
                  max_steps=max_steps, eval_every=eval_every, amp=amp, lines=lines)
 
