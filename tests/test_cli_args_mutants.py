@@ -303,7 +303,7 @@ def test_scoring_options() -> None:
         "sigma": (("--sigma",), None, positive_float, None, None, "_StoreAction"),
         "inputs": (("--inputs",), "real", None, ["real", "synthetic"], None, "_StoreAction"),
         "fill": (("--fill",), "augment", None, ["augment", "error"], None, "_StoreAction"),
-        "image_root": (("--image-root",), None, None, None, None, "_StoreAction"),
+        "image_root": (("--image-root",), None, path_text, None, None, "_StoreAction"),
         "num_classes": (("--num-classes",), None, positive_int, None, "K", "_StoreAction"),
         "resolution": (("--resolution",), None, resolution_int, None, "R", "_StoreAction"),
         "mean": (("--mean",), None, unit_triple, None, "R,G,B", "_StoreAction"),

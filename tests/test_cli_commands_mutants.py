@@ -59,10 +59,10 @@ def test_default_workers_one_per_usable_core_on_cpu_and_the_environment_override
     monkeypatch.setenv("SWAPNAS_WORKERS", "5")
     assert executor_options.default_workers(torch.device("cuda")) == 1  # a GPU: one worker, whatever the environment
     assert executor_options.default_workers(torch.device("mps")) == 1
-    for bad in ("0", "-2", "x", "1.5", " 2"):
+    for bad in ("0", "-2", "x", "1.5", "1025"):  # (session 67: the ceiling of --workers; " 2" is 2, as the pad's)
         monkeypatch.setenv("SWAPNAS_WORKERS", bad)
         assert refusal(ValueError, lambda: executor_options.default_workers(torch.device("cpu"))) == \
-            f"$SWAPNAS_WORKERS must be a positive integer (got {bad!r})"
+            f"$SWAPNAS_WORKERS must be an integer in 1..1024, the scoring processes (got {bad!r})"
 
 
 # --- executor_of ---------------------------------------------------------------------------------------------------
@@ -651,7 +651,7 @@ def grid_parts(monkeypatch, tmp_path) -> SimpleNamespace:
         return parts.cols
     parts.run_grid = Recorder(run_grid)
 
-    def write_grid(cols: list, out: Path, command: str) -> list[Path]:
+    def write_grid(cols: list, out: Path, command: str, device: str) -> list[Path]:
         out.mkdir(parents=True, exist_ok=True)
         (out / "grid.md").write_text("GRID TABLE")
         (out / "grid.json").write_text('{"grid": 1}')
@@ -682,7 +682,7 @@ def test_grid_passes_every_option_on_and_prints_the_table(grid_parts, capsys) ->
                   "retry_failed": True, "progress": False, "executor": p.executor, "counts": {}, "archs_given": True}
     assert p.executor.entered == p.executor.exited == 1 and p.executor_plan.one == ((args,), {})
     assert p.make_executor.one == (("KIND",), {"o": 1}) and p.held == [str(p.out)]
-    assert p.write_grid.one == ((p.cols, p.out, "CMD"), {})
+    assert p.write_grid.one == ((p.cols, p.out, "CMD", "cpu"), {})  # (session 67: the device named)
     captured = capsys.readouterr()
     assert captured.out == f"GRID TABLE\nwrote {p.out / 'grid.json'}, {p.out / 'grid.md'}\n"
     assert captured.err == ("swapnas: grid: 2 columns x 2 proxies, archs per column: nb201 20 = at most 80 scores "

@@ -83,7 +83,7 @@ CORRELATE_SPACES = list(dict.fromkeys([*BENCHMARKS, *SPACES]))  # benchmarks, th
 OWN = {
     "correlate": [
         ("--space", "space", "nb201", None, CORRELATE_SPACES, False, None, None, Store),
-        ("--truth", "truth", None, None, None, False, "FILE.csv", None, Store),
+        ("--truth", "truth", None, path_text, None, False, "FILE.csv", None, Store),
         ("--arch-column", "arch_column", None, None, None, False, None, None, Store),
         ("--accuracy-column", "accuracy_column", None, None, None, False, None, None, Store),
         ("--dataset", "dataset", None, None, None, False, None, None, Store),
@@ -137,7 +137,7 @@ OWN = {
     "train": [
         ("--genotype", "genotype", None, None, None, True, None, None, Store),
         ("--dataset", "dataset", "cifar10", None, ["cifar10", "imagenet"], False, None, None, Store),
-        ("--data-root", "data_root", None, None, None, False, None, None, Store),
+        ("--data-root", "data_root", None, path_text, None, False, None, None, Store),
         ("--synthetic", "synthetic", None, synthetic_images, None, False, "N", None, Store),
         ("--epochs", "cfg_epochs", None, int, None, False, "N", None, Store),
         ("--batch-size", "cfg_batch_size", None, int, None, False, "N", None, Store),
@@ -170,7 +170,7 @@ OWN = {
     ],
     "proxies": [("pattern", "pattern", "*", None, None, False, None, "?", Store)],
     "export": [
-        ("store", "store", None, None, None, True, None, None, Store),
+        ("store", "store", None, path_text, None, True, None, None, Store),
         ("--format", "format", "csv", None, ["csv", "naslib-zc"], False, None, None, Store),
         ("--protocol", "protocol", None, None, None, False, None, None, Store),
         ("--out", "out", None, path_text, None, True, None, None, Store),
@@ -303,22 +303,22 @@ def test_store_actions_check_salvage_and_merge() -> None:
     for name, p in actions.items():
         assert p.formatter_class is HelpFormatter and p.epilog.startswith("example:\n  swapnas store " + name)
     assert [_row(a) for a in actions["check"]._actions[len(GLOBAL):]] == [
-        ("store", "store", None, None, None, True, None, None, Store)]
+        ("store", "store", None, path_text, None, True, None, None, Store)]
     assert [_row(a) for a in actions["salvage"]._actions[len(GLOBAL):]] == [
-        ("store", "store", None, None, None, True, None, None, Store),
+        ("store", "store", None, path_text, None, True, None, None, Store),
         ("--out", "out", None, path_text, None, True, None, None, Store)]
     assert [_flag(a) for a in actions["check"]._actions[:len(GLOBAL)]] == GLOBAL
     assert [_flag(a) for a in actions["salvage"]._actions[:len(GLOBAL)]] == GLOBAL
     helps = {a.dest: a.help for a in _subparsers(_command("store"))._choices_actions}
     assert list(helps) == ["check", "salvage", "merge", "accept-code"] and all(helps.values())
     assert [_row(a) for a in actions["accept-code"]._actions[len(GLOBAL):]] == [
-        ("store", "store", None, None, None, True, None, None, Store),
+        ("store", "store", None, path_text, None, True, None, None, Store),
         ("names", "names", None, None, None, True, "NAME", "*", Store)]
     args = build_parser().parse_args(["store", "salvage", "a.sqlite", "--out", "b.sqlite"])
     assert (args.store_action, args.store, args.out, args.func) == ("salvage", "a.sqlite", "b.sqlite", commands.store)
     assert [_row(a) for a in actions["merge"]._actions[len(GLOBAL):]] == [
-        ("sources", "sources", None, None, None, True, None, "+", Store),
-        ("--into", "into", None, None, None, True, None, None, Store),
+        ("sources", "sources", None, path_text, None, True, None, "+", Store),
+        ("--into", "into", None, path_text, None, True, None, None, Store),
         ("--mixed-code", "mixed_code", False, None, None, False, None, 0, StoreTrue)]
     args = build_parser().parse_args(["store", "merge", "a.sqlite", "b.sqlite", "--into", "c.sqlite"])
     assert (args.store_action, args.sources, args.into) == ("merge", ["a.sqlite", "b.sqlite"], "c.sqlite")

@@ -131,7 +131,7 @@ def test_worker_defaults_and_errors(monkeypatch, small_bundle, tmp_path, capsys)
     assert isinstance(executors.make_executor("local", workers=3), executors.PoolExecutor)
     assert isinstance(executors.make_executor("local", workers=1), LocalExecutor)
     monkeypatch.setenv("SWAPNAS_WORKERS", "many")
-    with pytest.raises(ValueError, match=r"\$SWAPNAS_WORKERS must be a positive integer"):
+    with pytest.raises(ValueError, match=r"\$SWAPNAS_WORKERS must be an integer in 1\.\.1024"):
         default_workers(CPU)
     with pytest.raises(ValueError, match="workers, threads and chunk_size >= 1"):
         executors.PoolExecutor(0)

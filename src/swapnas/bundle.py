@@ -35,8 +35,8 @@ DATA_ORIGIN = (
 
 def user_data_dir() -> Path:
     """The user default bundle folder: ``$XDG_DATA_HOME/swapnas/data`` (``~/.local/share/swapnas/data``)."""
-    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
-    return Path(base).expanduser() / "swapnas" / "data"
+    base = os.environ.get("XDG_DATA_HOME", "")  # a relative one is ignored, as the XDG spec says (session 67)
+    return (Path(base) if os.path.isabs(base) else Path.home() / ".local" / "share") / "swapnas" / "data"
 
 
 @dataclass(frozen=True)
@@ -100,6 +100,9 @@ class Batch:
 def resolve_data_dir(data_dir: str | os.PathLike | None) -> Path:
     """``data_dir`` if given, else ``$SWAPNAS_DATA``, else :func:`user_data_dir` if it exists; the
     error says how to set one."""
+    if isinstance(data_dir, str) and not data_dir.strip():  # (session 67: "" skipped $SWAPNAS_DATA, as --data-dir ''
+        raise ValueError(f"data_dir={data_dir!r} is empty: give the bundle's folder, or None for ${DATA_ENV} or "
+                         f"{user_data_dir()}")  # did before session 56)
     chosen = data_dir if data_dir is not None else os.environ.get(DATA_ENV)
     if not chosen and user_data_dir().is_dir():
         chosen = user_data_dir()

@@ -345,6 +345,8 @@ def load_batch(
     stand-in batch (:mod:`swapnas.taskonomy`: no Taskonomy images exist offline).
     """
     _check_draw(size, seed, fill, dataset)  # first: every kind of batch (a task slices its images by size)
+    if isinstance(image_root, str) and not image_root.strip():  # (session 67: the current folder's images were read)
+        raise ValueError(f"image_root={image_root!r} is empty: give your images' folder, or None for the bundle's")
     if is_token_task(dataset) or objective not in (None, "cls"):  # FlexiBERT GLUE tasks: token ids (S, L)
         return _token_batch(dataset, size, image_root=image_root, inputs=inputs, seed=seed, length=resolution,
                             objective=objective)

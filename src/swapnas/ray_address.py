@@ -12,12 +12,17 @@ accepts the connection and sends nothing back (session 61's audit: a silent list
 
 from __future__ import annotations
 
+import os
 import socket
 
 
 def check_ray_address(address: str | None, timeout: float = 5.0) -> None:
     """Refuse a ``HOST:PORT`` (or ``ray://HOST:PORT``) address that nothing answers at within ``timeout``
-    seconds; ``None``, ``auto``, ``local`` and other forms are left to Ray."""
+    seconds; ``None`` (``$RAY_ADDRESS``, which ``ray.init`` reads then, is checked as the address: session 67),
+    ``auto``, ``local`` and other forms are left to Ray."""
+    given, leave = "--address", "leave --address out"
+    if address is None and os.environ.get("RAY_ADDRESS", "").strip():
+        address, given, leave = os.environ["RAY_ADDRESS"].strip(), "$RAY_ADDRESS", "unset $RAY_ADDRESS"
     if address is None or address in ("auto", "local"):
         return
     host, _, port = address.removeprefix("ray://").rpartition(":")
@@ -27,18 +32,18 @@ def check_ray_address(address: str | None, timeout: float = 5.0) -> None:
         with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout) as conn:
             reply, silent = _first_reply(conn, timeout)
     except OSError as exc:
-        raise ValueError(f"no Ray cluster answers at --address {address} ({exc.strerror or exc}): start one "
-                         "there (`ray start --head`), give its address, or leave --address out to start Ray "
+        raise ValueError(f"no Ray cluster answers at {given} {address} ({exc.strerror or exc}): start one "
+                         f"there (`ray start --head`), give its address, or {leave} to start Ray "
                          "on this machine") from None
     if reply.startswith(b"HTTP/"):
-        raise ValueError(f"a web server answers at --address {address}, not a Ray cluster (Ray's dashboard is on port "
+        raise ValueError(f"a web server answers at {given} {address}, not a Ray cluster (Ray's dashboard is on port "
                          "8265; the cluster's address is its GCS port, 6379 unless `ray start --head --port` set "
-                         "another, as `ray start` prints it); give that address, or leave --address out to start Ray "
+                         f"another, as `ray start` prints it); give that address, or {leave} to start Ray "
                          "on this machine")
     if silent:
-        raise ValueError(f"something at --address {address} accepts connections but sent nothing back in {timeout:g} "
+        raise ValueError(f"something at {given} {address} accepts connections but sent nothing back in {timeout:g} "
                          "s, and a Ray cluster's GCS answers at once: it is no Ray cluster (or one that hangs); give "
-                         "the address `ray start --head` printed, or leave --address out to start Ray on this machine")
+                         f"the address `ray start --head` printed, or {leave} to start Ray on this machine")
 
 
 def _first_reply(conn: socket.socket, timeout: float) -> tuple[bytes, bool]:

@@ -382,7 +382,7 @@ def executor_parent() -> argparse.ArgumentParser:
                    "instance or the cluster at --address (needs pip install 'ray>=2.9'); same scores, same store")
     p.add_argument("--address", default=None, metavar="ADDR",
                    help="--executor ray: address of a running Ray cluster, e.g. auto or HOST:6379 "
-                   "(default: start a local Ray instance)")
+                   "(default: $RAY_ADDRESS if set, else start a local Ray instance)")
     p.add_argument("--ray-cpus", type=positive_int, default=None, metavar="N",
                    help="--executor ray: CPUs of the local Ray instance = parallel CPU tasks (default: all)")
     p.add_argument("--ray-gpus", type=ray_gpus, default=None, metavar="G",
@@ -433,7 +433,7 @@ def scoring_parent() -> argparse.ArgumentParser:
                    "(the Python documentation's, docs/transformers.md); "
                    "synthetic: N(0, 1) noise, uniform random word ids on flexibert")
     p.add_argument("--fill", default="augment", choices=["augment", "error"], help="when the dataset has fewer real images than the batch")
-    p.add_argument("--image-root", default=None, help="your images: a torchvision-format dataset folder or one "
+    p.add_argument("--image-root", type=path_text, default=None, help="your images: a torchvision-format dataset folder or one "
                    "sub-folder of images per class (only the S drawn files are opened)")
     p.add_argument("--num-classes", type=positive_int, default=None, metavar="K",
                    help="--image-root: classes of your images = the scored network's outputs (default: the dataset's)")

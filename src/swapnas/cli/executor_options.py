@@ -13,6 +13,7 @@ import torch
 from ..devices import resolve_device
 from ..executors import Executor, make_executor, usable_cores
 from ..malloc import pad_mib
+from .args import workers_int
 
 
 log = logging.getLogger(__name__)
@@ -26,10 +27,14 @@ def default_workers(device: torch.device) -> int:
     (``$SWAPNAS_WORKERS`` overrides it), one on a GPU; on Windows at most 61, the most its process pools take."""
     if device.type != "cpu":
         return 1
-    env = os.environ.get("SWAPNAS_WORKERS", "")
-    if env and not (env.isdigit() and int(env) >= 1):
-        raise ValueError(f"$SWAPNAS_WORKERS must be a positive integer (got {env!r})")
-    return int(env) if env else min(usable_cores(), WINDOWS_MAX_WORKERS if sys.platform == "win32" else sys.maxsize)
+    env = os.environ.get("SWAPNAS_WORKERS", "").strip()
+    if env:  # as --workers takes it (session 67: "²" passed isdigit and 99999 the flag's ceiling)
+        try:
+            return workers_int(env)
+        except argparse.ArgumentTypeError:
+            raise ValueError(f"$SWAPNAS_WORKERS must be an integer in 1..1024, the scoring processes (got {env!r})"
+                             ) from None
+    return min(usable_cores(), WINDOWS_MAX_WORKERS if sys.platform == "win32" else sys.maxsize)
 
 
 def executor_of(args: argparse.Namespace) -> tuple[Executor, torch.device]:

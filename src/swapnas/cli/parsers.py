@@ -59,7 +59,7 @@ def add_correlate(sub: Sub) -> None:
     p.add_argument("--space", default="nb201", choices=list(dict.fromkeys([*BENCHMARKS, *SPACES])),
                    help="benchmark (nb301 / darts_swap = the DARTS space with NAS-Bench-301 / the SWAP authors' ground "
                    "truth); with --truth: the space of the file's archs")
-    p.add_argument("--truth", default=None, metavar="FILE.csv",
+    p.add_argument("--truth", type=path_text, default=None, metavar="FILE.csv",
                    help="your own ground truth: a CSV with an arch column (archs of --space) and an accuracy column "
                    "[and a task column]; columns found by name (README, 'Your own ground truth')")
     p.add_argument("--arch-column", default=None, help="--truth: the column holding the archs (default: the first "
@@ -312,7 +312,7 @@ def add_train(sub: Sub) -> None:
                    "result.json of `swapnas search --space darts`")
     p.add_argument("--dataset", default="cifar10", choices=list(RECIPES), help="recipe, network and data (default cifar10)")
     src = p.add_mutually_exclusive_group()
-    src.add_argument("--data-root", default=None, help="cifar10: the folder holding cifar-10-batches-py/; "
+    src.add_argument("--data-root", type=path_text, default=None, help="cifar10: the folder holding cifar-10-batches-py/; "
                      "imagenet: the folder holding train/<class>/ and val/<class>/")
     src.add_argument("--synthetic", type=synthetic_images, default=None, metavar="N",
                      help="train on N random images (10 classes, N >= 2; N more to test on) instead: smoke runs and "
@@ -345,7 +345,7 @@ def add_export(sub: Sub) -> None:
         "ours is written fisher_swapnas; no val_accuracy; params and flops count the scored network, not NASLib's "
         "millions).",
         epilog="example:\n  swapnas export runs/c100/scores.sqlite --format csv --out runs/c100/scores.csv")
-    p.add_argument("store", help="the SQLite score store (a run's OUT/scores.sqlite or its --store)")
+    p.add_argument("store", type=path_text, help="the SQLite score store (a run's OUT/scores.sqlite or its --store)")
     p.add_argument("--format", default="csv", choices=list(FORMATS), help="output format")
     p.add_argument("--protocol", default=None, help="keep only the scores of this protocol fingerprint, or of the "
                    "store's only fingerprint of this dataset (e.g. cifar100; `swapnas store check` lists them), in csv "
@@ -371,12 +371,12 @@ def add_store(sub: Sub) -> None:
     check = actions.add_parser("check", parents=[global_parent()], formatter_class=HelpFormatter,
                                help="integrity, counts and protocols of a store",
                                epilog="example:\n  swapnas store check runs/c100/scores.sqlite")
-    check.add_argument("store", help="the SQLite score store (a run's OUT/scores.sqlite or its --store)")
+    check.add_argument("store", type=path_text, help="the SQLite score store (a run's OUT/scores.sqlite or its --store)")
     salvage = actions.add_parser("salvage", parents=[global_parent()], formatter_class=HelpFormatter,
                                  help="copy every readable score of a damaged store into a new one",
                                  epilog="example:\n  swapnas store salvage runs/c100/scores.sqlite --out "
                                  "runs/c100/salvaged.sqlite")
-    salvage.add_argument("store", help="the damaged SQLite score store (only read)")
+    salvage.add_argument("store", type=path_text, help="the damaged SQLite score store (only read)")
     salvage.add_argument("--out", type=path_text, required=True, help="the new store to write (must not exist)")
     merge = actions.add_parser("merge", parents=[global_parent()], formatter_class=HelpFormatter,
                                help="copy the scores of several stores into one (e.g. grid shards run apart)",
@@ -386,8 +386,8 @@ def add_store(sub: Sub) -> None:
                                "value is printed).",
                                epilog="example:\n  swapnas store merge runs/shard0.sqlite runs/shard1.sqlite --into "
                                "runs/grid/scores.sqlite")
-    merge.add_argument("sources", nargs="+", help="the stores to copy from (only read)")
-    merge.add_argument("--into", required=True, help="the store to copy into (made if missing)")
+    merge.add_argument("sources", nargs="+", type=path_text, help="the stores to copy from (only read)")
+    merge.add_argument("--into", type=path_text, required=True, help="the store to copy into (made if missing)")
     merge.add_argument("--mixed-code", action="store_true",
                        help="merge a source that records other code for a metric or network than --into or an "
                        "earlier source (refused by default: its scores would stand under the first code record)")
@@ -400,7 +400,7 @@ def add_store(sub: Sub) -> None:
                                 "which scores them again. A metric of your own is accepted from the script that "
                                 "registers it (python my_script.py store accept-code …).",
                                 epilog="example:\n  swapnas store accept-code runs/c100/scores.sqlite swap")
-    accept.add_argument("store", help="the SQLite score store (a run's OUT/scores.sqlite or its --store)")
+    accept.add_argument("store", type=path_text, help="the SQLite score store (a run's OUT/scores.sqlite or its --store)")
     accept.add_argument("names", nargs="*", metavar="NAME", help="only these: a metric (swap or swap@1) or a "
                         "space's networks (net:nb201); default: every recorded code that differs")
     p.set_defaults(func=commands.store)

@@ -156,7 +156,7 @@ def search_run(args: argparse.Namespace) -> tuple[SearchResult, list[Path]]:
                     log.warning("no %s ground truth for the found arch (%s)", args.space, exc)
                 else:
                     print(f"swapnas: warning: no {args.space} ground truth for the found arch ({exc})", file=sys.stderr)
-        return result, write_result(result, out)
+        return result, write_result(result, out, str(device))
 
 
 def search(args: argparse.Namespace) -> int:
