@@ -253,7 +253,8 @@ def test_a_source_that_fails_mid_read_keeps_its_own_advice_when_into_has_its_fil
         merge_stores([source], into)
     text = str(got.value)
     assert f"the source store {source} could not be read" in text
-    assert "--store NEW.sqlite" in text and "--into" not in text
+    assert f"swapnas store salvage {source} --out NEW.sqlite" in text and "--into" not in text  # (session 67: no
+    # fresh store advised for a source)
 
 
 # --- swap_checks: eager, uncompile; api: _layers_calling_functions --------------------------------------------------

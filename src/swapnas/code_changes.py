@@ -31,6 +31,22 @@ _CODE_CHECKED: set[tuple[str, str]] = set()
 #: the function each proxy's entry of :data:`_CODE_CHECKED` was checked for: one registered again under its name (a
 #: notebook's cell run again) is checked again (session 66: its edit reused the old function's scores unsaid)
 _CHECKED_FN: dict[tuple[str, str], object] = {}
+#: the store's record of each checked name (digest, time; None: none) when it was checked: another record at that path
+#: (a store deleted and made again, another file put there, a relative path after a chdir) is checked again (session
+#: 67: the check was skipped, so a store made again recorded no code and later runs warned of "scores made before")
+_CHECKED_ROW: dict[tuple[str, str], tuple[str, float] | None] = {}
+
+
+def _checked(store: ScoreStore, name: str) -> bool:
+    """Whether this process checked ``name``'s code in the store at ``store.path`` and the store still records what
+    it recorded then (an entry made again is dropped, so that it is checked again)."""
+    key = (store.path, name)
+    if key not in _CODE_CHECKED:
+        return False
+    if key not in _CHECKED_ROW or _CHECKED_ROW[key] == store.recorded_code().get(name):
+        return True
+    _CODE_CHECKED.discard(key)
+    return False
 
 
 #: what :func:`_changed_since` says of scores made before the store recorded code
@@ -42,11 +58,12 @@ def _changed_since(store: ScoreStore, name: str, digests: tuple[str | None, str 
     running code's ``digests`` (now's, and the form stores recorded until session 62), the date it did;
     :data:`BEFORE_RECORDS` when it holds scores under ``name`` and no code; else None (a writable store that
     recorded none records the first digest)."""
-    if store.path == ":memory:" or (store.path, name) in _CODE_CHECKED:
+    if store.path == ":memory:" or _checked(store, name):
         return None
     _CODE_CHECKED.add((store.path, name))
     digest, legacy = digests
     since = None if digest is None else store.code_changed(name, digest, legacy)
+    _CHECKED_ROW[(store.path, name)] = store.recorded_code().get(name)
     return None if since is None else BEFORE_RECORDS if since == UNRECORDED else local_minute(since)
 
 
@@ -123,7 +140,7 @@ def warn_changed_code(store: ScoreStore, proxies: list[Proxy], space: str | None
         warn_changed_network(store, space, net_version)
     for p in proxies:
         name = f"{p.name}@{p.version}"
-        if (store.path, name) in _CODE_CHECKED and _CHECKED_FN.get((store.path, name)) is p.fn:
+        if _checked(store, name) and _CHECKED_FN.get((store.path, name)) is p.fn:
             continue
         _CODE_CHECKED.discard((store.path, name))
         _CHECKED_FN[(store.path, name)] = p.fn
@@ -145,7 +162,7 @@ def warn_changed_network(store: ScoreStore, space: str, version: str) -> None:
     The digest covers whole modules, so an edit that leaves the networks alone (parsing, mutation) warns too.
     The warning names the first line outside swapnas (:func:`~swapnas.callers.user_stacklevel`)."""
     name = f"net:{space}@{version}"
-    if space not in SPACES or (store.path, name) in _CODE_CHECKED:
+    if space not in SPACES or _checked(store, name):
         return
     _warn_other_version(store, f"net:{space}", version, NetworkCodeWarning, f"space {space!r}", "its networks")
     modules = network_modules(space)
