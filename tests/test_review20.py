@@ -13,7 +13,7 @@ from swapnas.correlation import error_messages
 from swapnas.bundle import Batch
 from swapnas.grid import GridColumn, markdown, write_grid
 from swapnas.proxies import get_proxy
-from swapnas.store import Record
+from swapnas.store import Record, local_minute
 
 PROTOCOL = {"net": {}, "batch_size": 16, "repeats": 1, "init": "gaussian", "seed": 0}
 
@@ -139,7 +139,6 @@ def _score_toy(store_path, monkeypatch, version: str = "1") -> tuple[list, list[
 
 
 def test_a_space_whose_network_code_changed_warns_once_per_store_and_version(tmp_path, monkeypatch) -> None:
-    import time
 
     from swapnas import code_changes
     from swapnas.spaces import SPACES, network_modules
@@ -164,7 +163,7 @@ def test_a_space_whose_network_code_changed_warns_once_per_store_and_version(tmp
     with ScoreStore(path) as store:
         recorded = store.recorded_code()["net:toy@1"][1]
     assert code_changes.accept_code(path).accepted == {
-        "net:toy@1": time.strftime("%Y-%m-%d %H:%M", time.localtime(recorded))}
+        "net:toy@1": local_minute(recorded)}
     monkeypatch.setattr(code_changes, "_CODE_CHECKED", set())
     assert _score_toy(path, monkeypatch)[1] == []  # accepted: the store records the new code
     monkeypatch.setattr(code_changes, "_CODE_CHECKED", set())

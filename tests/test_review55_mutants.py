@@ -19,7 +19,7 @@ import pytest
 
 from swapnas.errors import NotFound, did_you_mean, near_names
 from swapnas.proxies import get_proxy
-from swapnas.store import Record, ScoreKey, ScoreStore
+from swapnas.store import Record, ScoreKey, ScoreStore, local_minute
 
 from .script_tools import load_script
 
@@ -64,7 +64,7 @@ def test_accept_code_reports_the_date_the_old_code_was_recorded_and_lists_names_
     report = accept_code(path)
     assert report.unchanged == [params, swap]  # the store holds swap first
     assert report.accepted == {"synflow@" + get_proxy("synflow").version:
-                               time.strftime("%Y-%m-%d %H:%M", time.localtime(1e9))}
+                               local_minute(1e9)}
     assert f"  already the code that runs now: {params}, {swap}" in accept_text(report)
 
 

@@ -421,10 +421,10 @@ def test_store_check_lists_the_recorded_code(tmp_path, monkeypatch) -> None:
         with sqlite3.connect(path) as db:
             db.execute("UPDATE proxy_code SET created = 0")
         report = check_store(path)
-        assert report.codes == {"swap@1": "1970-01-01 00:00", "net:nb201@1": "1970-01-01 00:00"}
+        assert report.codes == {"swap@1": "1970-01-01 00:00+00:00", "net:nb201@1": "1970-01-01 00:00+00:00"}
         assert check_text(report).splitlines()[-1] == (
-            "  code of the scores, recorded: net:nb201@1 (1970-01-01 00:00), swap@1 (1970-01-01 00:00) (a run whose "
-            "code differs warns; `swapnas store accept-code` records new code)")
+            "  code of the scores, recorded: net:nb201@1 (1970-01-01 00:00+00:00), swap@1 (1970-01-01 00:00+00:00) "
+            "(a run whose code differs warns; `swapnas store accept-code` records new code)")
         with sqlite3.connect(path) as db:
             db.execute("DROP TABLE proxy_code")  # a store made before codes were recorded
         assert check_store(path).codes == {} and "code of the scores" not in check_text(check_store(path))

@@ -407,8 +407,8 @@ def heatmap(cols: list[GridColumn], path: Path) -> Path:
     # red-blue, not red-green (session 51): readable with the commonest colour-vision deficiencies
     im = ax.imshow(np.ma.masked_invalid(rho), cmap="RdBu", vmin=-1, vmax=1, aspect="auto")
     ax.set_xticks(range(len(cols)), [c.label.replace("transnas_", "") for c in cols], rotation=60, ha="right",
-                  fontsize=6)
-    ax.set_yticks(range(len(names)), names, fontsize=7)
+                  fontsize=6, parse_math=False)
+    ax.set_yticks(range(len(names)), names, fontsize=7, parse_math=False)  # (a metric name's `$`: session 67)
     for i in range(len(names)):
         for j, c in enumerate(cols):
             v = rho[i, j]

@@ -182,7 +182,7 @@ def correlation_report(run: CorrelateRun, prov: dict, plots: Sequence[str]) -> s
     problems = failure_lines(run.results) + constant_lines(run.results, run.scores)
     if problems:
         lines += ["## Failures and warnings", "", *(f"- {p}" for p in problems), ""]
-    lines += ["## Plots", "", *(f"![{name}]({name})" for name in plots), "",
+    lines += ["## Plots", "", *(f"![{name}]({f'<{name}>' if ' ' in name else name})" for name in plots), "",
               "Data: [results.json](results.json) (everything above), [results.csv](results.csv) "
               "(one row per arch), [results.tex](results.tex) (the table for a paper: booktabs).", ""]
     return "\n".join(lines)
@@ -266,14 +266,14 @@ def scatter_plot(scores: Sequence[float | None], accuracy: Sequence[float], resu
     size, alpha = marker_for(int(ok.sum()))
     ax.scatter(s[ok], a[ok], s=size, alpha=alpha, linewidths=0)
     score_axis(ax, s[ok])
-    ax.set_xlabel(f"{result.proxy} score{'' if result.higher_is_better else ' (lower is better)'}")
+    ax.set_xlabel(f"{result.proxy} score{'' if result.higher_is_better else ' (lower is better)'}", parse_math=False)
     ax.set_ylabel(label, parse_math=False)  # the user's texts as written: a file name's `$` is no math (session 63)
     sign = 1.0 if result.higher_is_better else -1.0
     if ok.sum() > 1:
         n = ok.sum()  # ranks at the middle of their percentile bin: the best arch is not cut in half by the frame
         rk.scatter((rankdata(sign * s[ok]) - 0.5) / n * 100, (rankdata(a[ok]) - 0.5) / n * 100, s=size, alpha=alpha,
                    linewidths=0, color="C1")
-    rk.set_xlabel(f"{result.proxy} rank (percentile, best right)")
+    rk.set_xlabel(f"{result.proxy} rank (percentile, best right)", parse_math=False)  # (a name's `$`: session 67)
     rk.set_ylabel("ground-truth rank (percentile, best top)")
     rk.set_xlim(0, 100)
     rk.set_ylim(0, 100)

@@ -19,6 +19,7 @@ import time
 from collections.abc import Generator, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, fields
+from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -63,8 +64,9 @@ class ScoreKey:
 
 
 def local_minute(t: float) -> str:
-    """A stored time (Unix seconds, e.g. when a code was recorded) as the user's local ``YYYY-MM-DD HH:MM``."""
-    return time.strftime("%Y-%m-%d %H:%M", time.localtime(t))
+    """A stored time (Unix seconds, e.g. when a code was recorded) as the user's local ``YYYY-MM-DD HH:MM+HH:MM``
+    (session 67: with its offset from UTC, so that a --json report says the same moment under every ``TZ``)."""
+    return datetime.fromtimestamp(t).astimezone().isoformat(sep=" ", timespec="minutes")
 
 
 #: a record's status: a score, or a failure with its message (the table's CHECK)

@@ -99,6 +99,22 @@ _REGISTRY: dict[str, Proxy] = {}
 ALIASES: dict[str, str] = {}
 
 
+def check_name(name: str, version: str = "1") -> None:
+    """A ValueError for a name (or version) that a score store's keys, a ``--proxies`` list or a plot's file name
+    cannot hold (session 67: ``grad/norm`` failed at its plot, after every score; ``σ,τ`` or `` pad `` could never
+    be named)."""
+    if not isinstance(name, str) or not isinstance(version, str):
+        raise TypeError(f"a proxy's name and version are strings (got {name!r}, {version!r})")
+    if "@" in name or "@" in version or name.startswith("net:"):  # a store records code as name@version
+        raise ValueError(f"proxy {name!r} version {version!r}: a name or version with '@', or a name starting "
+                         "'net:', cannot be told apart in a score store's keys; choose another")
+    if not name or name != name.strip() or any(c in name for c in ",/\\") \
+            or not name.isprintable() or len(name.encode("utf-8")) > 100:
+        raise ValueError(f"proxy name {name!r}: a name is 1 to 100 bytes of printable text, without ',' (it separates "
+                         "--proxies), '/' or '\\' (it names a plot file), and without spaces at its ends; choose "
+                         "another")
+
+
 def register(
     name: str,
     *,
@@ -120,9 +136,7 @@ def register(
     def deco(fn: Callable[..., float]) -> Callable[..., float]:
         if name in _REGISTRY and not _cell_again(_REGISTRY[name].fn, fn):
             raise ValueError(f"proxy {name!r} is registered twice")
-        if "@" in name or "@" in version or name.startswith("net:"):  # a store records code as name@version
-            raise ValueError(f"proxy {name!r} version {version!r}: a name or version with '@', or a name starting "
-                             "'net:', cannot be told apart in a score store's keys; choose another")
+        check_name(name, version)
         doc = " ".join((fn.__doc__ or "").strip().split("\n\n")[0].split())  # the first paragraph, on one line
         bases = [_REGISTRY[b] for b in ((base,) if isinstance(base, str) else base or ()) if b in _REGISTRY]
         _REGISTRY[name] = Proxy(
@@ -166,6 +180,7 @@ def register_set(
     """
     if name in _REGISTRY:
         raise ValueError(f"proxy {name!r} is registered twice")
+    check_name(name)
     if not parts:
         raise ValueError(f"{name}: a set-level proxy combines at least one part; give parts=(name, ...)")
     if not set(fill_failed) <= set(parts):
@@ -187,6 +202,7 @@ def register_alias(alias: str, name: str) -> None:
     """Make ``alias`` resolve to the registered proxy ``name`` (which keeps its own name and key)."""
     if alias in _REGISTRY:
         raise ValueError(f"alias {alias!r} is a registered proxy's name")
+    check_name(alias)
     get_proxy(name)  # the target must exist
     ALIASES[alias] = name
 
