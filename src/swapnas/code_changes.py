@@ -15,6 +15,7 @@ import os
 import shlex
 import sys
 import warnings
+import weakref
 from dataclasses import dataclass, field
 
 from .callers import user_stacklevel
@@ -31,10 +32,11 @@ _CODE_CHECKED: set[tuple[str, str]] = set()
 #: the function each proxy's entry of :data:`_CODE_CHECKED` was checked for: one registered again under its name (a
 #: notebook's cell run again) is checked again (session 66: its edit reused the old function's scores unsaid)
 _CHECKED_FN: dict[tuple[str, str], object] = {}
-#: the store's record of each checked name (digest, time; None: none) when it was checked: another record at that path
-#: (a store deleted and made again, another file put there, a relative path after a chdir) is checked again (session
-#: 67: the check was skipped, so a store made again recorded no code and later runs warned of "scores made before")
-_CHECKED_ROW: dict[tuple[str, str], tuple[str, float] | None] = {}
+#: the store's record of each checked name (digest, time) when it was checked: another record at that path (a store
+#: deleted and made again, another file put there, a relative path after a chdir) is checked again (session 67: the
+#: check was skipped, so a store made again recorded no code and later runs warned of "scores made before"); where it
+#: recorded none (a read-only store, or scores older than code records), the store object checked (the review)
+_CHECKED_ROW: dict[tuple[str, str], tuple[tuple[str, float] | None, weakref.ref[ScoreStore] | None]] = {}
 
 
 def _checked(store: ScoreStore, name: str) -> bool:
@@ -43,7 +45,10 @@ def _checked(store: ScoreStore, name: str) -> bool:
     key = (store.path, name)
     if key not in _CODE_CHECKED:
         return False
-    if key not in _CHECKED_ROW or _CHECKED_ROW[key] == store.recorded_code().get(name):
+    if key not in _CHECKED_ROW:
+        return True
+    row, checked = _CHECKED_ROW[key]
+    if checked is not None and checked() is store or checked is None and row == store.recorded_code().get(name):
         return True
     _CODE_CHECKED.discard(key)
     return False
@@ -63,7 +68,8 @@ def _changed_since(store: ScoreStore, name: str, digests: tuple[str | None, str 
     _CODE_CHECKED.add((store.path, name))
     digest, legacy = digests
     since = None if digest is None else store.code_changed(name, digest, legacy)
-    _CHECKED_ROW[(store.path, name)] = store.recorded_code().get(name)
+    row = store.recorded_code().get(name)
+    _CHECKED_ROW[(store.path, name)] = (row, weakref.ref(store) if row is None else None)
     return None if since is None else BEFORE_RECORDS if since == UNRECORDED else local_minute(since)
 
 
@@ -134,8 +140,9 @@ def _warn_other_version(store: ScoreStore, name: str, version: str, category: ty
 def warn_changed_code(store: ScoreStore, proxies: list[Proxy], space: str | None = None, net_version: str = "1") -> None:
     """A :class:`~swapnas.proxies.code.ProxyCodeWarning` for each proxy whose function differs from the code
     ``store`` recorded beside its scores under the same name and version (once per store file and proxy in a
-    process, in every run until a new version or :func:`accept_code`). The digest is read once per
-    store and proxy: a search calls this every cycle. With ``space``, :func:`warn_changed_network` too."""
+    process, in every run until a new version or :func:`accept_code`). The digest is compared once per
+    store and proxy (a search calls this every cycle: then only the store's record is read, to tell a store made
+    again at the same path). With ``space``, :func:`warn_changed_network` too."""
     if space is not None:
         warn_changed_network(store, space, net_version)
     for p in proxies:

@@ -8,6 +8,7 @@ import textwrap
 from collections.abc import Sequence
 from typing import Any
 from pathlib import Path
+from urllib.parse import quote
 
 import numpy as np
 
@@ -182,7 +183,7 @@ def correlation_report(run: CorrelateRun, prov: dict, plots: Sequence[str]) -> s
     problems = failure_lines(run.results) + constant_lines(run.results, run.scores)
     if problems:
         lines += ["## Failures and warnings", "", *(f"- {p}" for p in problems), ""]
-    lines += ["## Plots", "", *(f"![{name}]({f'<{name}>' if ' ' in name else name})" for name in plots), "",
+    lines += ["## Plots", "", *(f"![{name}]({quote(name)})" for name in plots), "",
               "Data: [results.json](results.json) (everything above), [results.csv](results.csv) "
               "(one row per arch), [results.tex](results.tex) (the table for a paper: booktabs).", ""]
     return "\n".join(lines)

@@ -74,7 +74,8 @@ def score_archs(
     score, read in the same pass (no second read of the store).
     """
     executor = executor or LocalExecutor()
-    device = resolve_device(device)  # (a run_* caller's "cpu": session 64; a torch.device checked too: session 67)
+    device = resolve_device(device) if isinstance(device, str) else device  # (a run_* caller's "cpu": session 64;
+    # a torch.device is not checked here: a Ray cluster may score on a cuda this machine lacks, the review of 67)
     per_arch = [p for p in proxies if not p.parts]
     check_stored_bases(per_arch)  # before anything is written
     store.add_protocol(protocol.fingerprint, protocol.describe())

@@ -295,7 +295,7 @@ def grid(args: argparse.Namespace) -> int:
             _shard_done(args, f"{len(columns)} columns", {"columns": len(columns)}, failed,
                         str(store_path(args)), "the grid")
             return _exit_for(args, failed, _SHARD_WHY)
-        paths = write_grid(cols, out, command_line(), str(device))
+        paths = write_grid(cols, out, command_line(), f"{device}{' on Ray workers' if args.executor == 'ray' else ''}")
     print_report(args, (out / "grid.md").read_text(encoding="utf-8"), paths, out / "grid.json")
     return _exit_for(args, _failed_scores([r for c in cols for r in c.results]), "grid.md lists their messages")
 

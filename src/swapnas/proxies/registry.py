@@ -108,11 +108,11 @@ def check_name(name: str, version: str = "1") -> None:
     if "@" in name or "@" in version or name.startswith("net:"):  # a store records code as name@version
         raise ValueError(f"proxy {name!r} version {version!r}: a name or version with '@', or a name starting "
                          "'net:', cannot be told apart in a score store's keys; choose another")
-    if not name or name != name.strip() or any(c in name for c in ",/\\") \
+    if not name or name == "all" or name != name.strip() or any(c in name for c in ",/\\") \
             or not name.isprintable() or len(name.encode("utf-8")) > 100:
         raise ValueError(f"proxy name {name!r}: a name is 1 to 100 bytes of printable text, without ',' (it separates "
-                         "--proxies), '/' or '\\' (it names a plot file), and without spaces at its ends; choose "
-                         "another")
+                         "--proxies), '/' or '\\' (it names a plot file), and without spaces at its ends, and not "
+                         "'all' (--proxies all names them all); choose another")
 
 
 def register(

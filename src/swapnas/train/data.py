@@ -250,6 +250,8 @@ def load_data(dataset: str = "cifar10", data_root: str | os.PathLike | None = No
         raise ValueError(f"unknown dataset {dataset!r}; choose one of {', '.join(RECIPES)}")
     if synthetic is not None:
         return synthetic_data(synthetic, dataset)
+    if isinstance(data_root, str) and not data_root.strip():  # (the review of session 67: "." was read)
+        raise ValueError(f"data_root={data_root!r} is empty: give the folder of the {dataset} data, or synthetic=N")
     if data_root is None:
         origin = CIFAR_ORIGIN if dataset == "cifar10" else IMAGENET_ORIGIN
         raise FileNotFoundError(f"no data: pass --data-root DATA_ROOT (for {dataset}: {origin}) "

@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from ..spaces.darts_genotype import Genotype, format_genotype
-from ..devices import checked
+from ..devices import checked, without_autocast
 from ..files import out_lock, write_atomic
 from ..progress import Bar, bar_interval
 from ..results import provenance
@@ -210,9 +210,9 @@ def _forward_loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor, criterion:
 
 
 def _amp(device: torch.device, use_amp: bool) -> contextlib.AbstractContextManager:
-    """float16 autocast on ``device`` when ``use_amp``; else no context at all (session 67: torch 2.2-2.4 refuse an
-    autocast of device type ``mps`` even when it is not enabled)."""
-    return torch.autocast(device_type=device.type, dtype=torch.float16) if use_amp else contextlib.nullcontext()
+    """float16 autocast on ``device`` when ``use_amp``; else every autocast off, a caller's too, on the device types
+    this torch can set up (session 67: torch 2.2-2.4 refuse an autocast of device type ``mps``, even a disabled one)."""
+    return torch.autocast(device_type=device.type, dtype=torch.float16) if use_amp else without_autocast()
 
 
 def _train_step(model: nn.Module, x: torch.Tensor, y: torch.Tensor, optimizer: torch.optim.Optimizer,
