@@ -344,9 +344,7 @@ def load_batch(
     A TransNAS-Bench-101 task name (``class_object`` … ``segmentsemantic``) gives that task's
     stand-in batch (:mod:`swapnas.taskonomy`: no Taskonomy images exist offline).
     """
-    _check_draw(size, seed, fill, dataset)  # first: every kind of batch (a task slices its images by size)
-    if isinstance(image_root, str) and not image_root.strip():  # (session 67: the current folder's images were read)
-        raise ValueError(f"image_root={image_root!r} is empty: give your images' folder, or None for the bundle's")
+    _check_draw(size, seed, fill, dataset, image_root)  # first: every kind of batch (a task slices its images by size)
     if is_token_task(dataset) or objective not in (None, "cls"):  # FlexiBERT GLUE tasks: token ids (S, L)
         return _token_batch(dataset, size, image_root=image_root, inputs=inputs, seed=seed, length=resolution,
                             objective=objective)
@@ -404,10 +402,12 @@ def notes_once(fn: Callable[_P, _R]) -> Callable[_P, _R]:
     return once
 
 
-def _check_draw(size: object, seed: object, fill: object = "augment", dataset: object = "") -> None:
-    """``size`` a whole number >= 1, ``seed`` one >= 0 (numpy's integers too) and ``fill`` a rule, else a ValueError
-    naming it (``fill`` was read only on a shortfall until session 57: 'bogus' passed otherwise); ``dataset`` a name,
-    else a TypeError (session 64: 'NoneType' object has no attribute 'lower')."""
+def _check_draw(size: object, seed: object, fill: object = "augment", dataset: object = "", image_root: object = None
+                ) -> None:
+    """``size`` a whole number >= 1, ``seed`` one >= 0, ``fill`` a rule, ``image_root`` not '' (session 67: the current
+    folder was read), else a ValueError naming it (sessions 57, 67); ``dataset`` a name, else a TypeError (64)."""
+    if isinstance(image_root, str) and not image_root.strip():
+        raise ValueError(f"image_root={image_root!r} is empty: give your images' folder, or None for the bundle's")
     if not isinstance(dataset, str):
         raise TypeError(f"load_batch: dataset is a name such as 'cifar10', 'class_object' or 'glue', not {dataset!r}")
     if fill not in ("augment", "error"):

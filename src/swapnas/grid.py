@@ -30,7 +30,7 @@ from .errors import did_you_mean
 from .fit_check import not_applicable
 from .latex import best_cells, grid_table
 from .proxies import Proxy, get_proxy, list_proxies
-from .report import code_of, filled_line, fixed, saturated_line
+from .report import code_of, filled_line, fixed, md_cell, md_text, saturated_line
 from .results import CorrelateRun, provenance, reused_parts, strict_json
 from .scoring import Protocol
 from .session import best_for, check_task, configure, pick_archs, protocol_groups, resolve_for, score_archs, shard_of
@@ -320,14 +320,14 @@ def markdown(cols: list[GridColumn], command: str = "") -> str:
             text = "—" if math.isnan(v) else fixed(v)
             cells.append(f"**{text}**" if bold[i, j] else text)
         mean = "—" if np.isnan(rho[i]).all() else fixed(float(np.nanmean(rho[i])))
-        lines.append(f"| {names[i]} | " + " | ".join(cells) + f" | {mean} |")
+        lines.append(f"| {md_cell(names[i])} | " + " | ".join(cells) + f" | {mean} |")
     if any(c.best for c in cols):
         lines += ["", "`best` is each space's recommended fitness: "
                   + ", ".join(f"{c.label} {c.best}" for c in cols if c.best) + "; its row is — where a column "
                   "scored another one."]
     lines += ["", "n scored (failures) and seconds per arch:", "", head.replace(" mean |", ""), sep[:-4]]
     for i in order:
-        lines.append(f"| {names[i]} | " + " | ".join(_cost_cell(c, names[i]) for c in cols) + " |")
+        lines.append(f"| {md_cell(names[i])} | " + " | ".join(_cost_cell(c, names[i]) for c in cols) + " |")
     lines += ["", "Protocol per column:", ""]
     for c in cols:
         p = c.protocol
@@ -343,7 +343,7 @@ def markdown(cols: list[GridColumn], command: str = "") -> str:
                       if r["errors"])
     if failures:
         lines += ["", "Failure messages (the most frequent per metric and column):", ""]
-        lines += [f"- {label} {proxy}: {_short(e, 160)}" for label, proxy, e in failures]
+        lines += [f"- {label} {md_text(proxy)}: {md_text(_short(e, 160))}" for label, proxy, e in failures]
     notes = [f"- {c.label} {line}" for c in cols for r in c.results if r["proxy"] in names
              for line in _cell_notes(c, r)]
     if notes:  # (session 64: kept in grid.json only, though the SaturationWarning named a grid report's line)

@@ -5,6 +5,7 @@ command that made it in a comment above it. The numbers are those of the markdow
 from __future__ import annotations
 
 import math
+import unicodedata
 from collections.abc import Sequence
 
 import numpy as np
@@ -18,9 +19,33 @@ _SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": 
             "—": "---", "–": "--", "|": r"$|$", "<": r"\textless{}", ">": r"\textgreater{}"}
 
 
+#: symbols beyond ASCII that pdflatex typesets only as math (session 67: ``σ`` or ``×`` in a name stopped pdflatex)
+_SYMBOLS = {"×": r"$\times$", "±": r"$\pm$", "·": r"$\cdot$", "…": r"\ldots{}", "°": r"$^\circ$",
+            "→": r"$\rightarrow$", "≤": r"$\leq$", "≥": r"$\geq$", "µ": r"$\mu$", "ς": r"$\varsigma$"}
+#: Greek capitals that LaTeX's math has; the others are the Latin letters they look like
+_GREEK_CAPITALS = {"Gamma", "Delta", "Theta", "Lambda", "Xi", "Pi", "Sigma", "Upsilon", "Phi", "Psi", "Omega"}
+_LOOKALIKE = {"Eta": "H", "Rho": "P", "Chi": "X"}
+
+
 def escape(text: str) -> str:
-    """``text`` typeset as itself: LaTeX's special characters escaped, ρ, τ and dashes written out."""
-    return "".join(_SPECIAL.get(ch, ch) for ch in str(text))
+    """``text`` typeset as itself in ASCII LaTeX: its special characters escaped, ρ, τ and dashes written out, other
+    Greek letters and a few symbols as math, accented letters without their accents, anything else as ``?``."""
+    return "".join(_SPECIAL.get(ch) or (ch if ch.isascii() else _beyond_ascii(ch)) for ch in str(text))
+
+
+def _beyond_ascii(ch: str) -> str:
+    """What pdflatex typesets for the non-ASCII ``ch`` (see :func:`escape`)."""
+    if ch in _SYMBOLS:
+        return _SYMBOLS[ch]
+    name = unicodedata.name(ch, "")
+    if name.startswith(("GREEK SMALL LETTER ", "GREEK CAPITAL LETTER ")) and len(name.split()) == 4:
+        letter = {"Lamda": "Lambda"}.get(name.split()[-1].capitalize(), name.split()[-1].capitalize())  # (Unicode's)
+        if letter == "Omicron":  # (no LaTeX command: it is an o)
+            return "o" if "SMALL" in name else "O"
+        return (f"$\\{letter.lower()}$" if "SMALL" in name else f"$\\{letter}$" if letter in _GREEK_CAPITALS
+                else _LOOKALIKE.get(letter, letter[0]))
+    plain = unicodedata.normalize("NFKD", ch).encode("ascii", "ignore").decode()
+    return plain or "?"
 
 
 def _number(x: float | None) -> str:
@@ -37,7 +62,7 @@ def tabular(head: Sequence[str], rows: Sequence[Sequence[str]], bold: Sequence[S
     the others right; a cell whose ``bold`` is True in ``\\textbf``; ``command`` as a comment above."""
     if not rows:
         raise ValueError("a LaTeX table needs at least one row")
-    lines = [f"% made by: {command}"] if command else []
+    lines = [f"% made by: {' '.join(command.splitlines())}"] if command else []  # (one comment line: session 67)
     lines += [r"\begin{tabular}{l" + "r" * (len(head) - 1) + "}", r"\toprule",
               " & ".join(escape(h) for h in head) + r" \\", r"\midrule"]
     for i, row in enumerate(rows):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 from pathlib import Path
 from urllib.parse import quote
@@ -30,8 +30,20 @@ def fixed(x: float | None, digits: int = 3) -> str:
 
 def md_cell(text: object) -> str:
     """``text`` for a markdown table cell: each pipe escaped (``\\|``), which would otherwise end the cell (in GFM
-    also inside backticks; the escaped pipe renders as ``|``)."""
-    return str(text).replace("|", "\\|")
+    also inside backticks; the escaped pipe renders as ``|``); ``*``, ``<`` and a ``_`` at a word's edge escaped too,
+    which made emphasis or an HTML tag of a metric's name (session 67: ``*em*``); an arch's ``nor_conv`` stays."""
+    return _MD_CELL.sub(r"\\\g<0>", str(text))
+
+
+#: what :func:`md_cell` and :func:`md_text` escape (an arch's, or a metric's, ``nor_conv``/``epe_nas`` stays)
+_MD_CELL = re.compile(r"[|*<]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
+_MD_TEXT = re.compile(r"[\\`|*<>]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
+
+
+def md_text(text: object) -> str:
+    """``text`` for a markdown list item, shown as written: on one line, its markdown characters escaped (session 67:
+    an error's ``__init__`` was bold, its ``<lambda>`` an HTML tag that GitHub drops)."""
+    return _MD_TEXT.sub(r"\\\g<0>", " ".join(str(text).split()))
 
 
 def md_row(cells: Sequence[object]) -> str:
@@ -70,10 +82,11 @@ def table(head: Sequence[str], rows: Sequence[Sequence[str]], markdown: bool = F
     return "\n".join([fmt.format(*head), fmt.format(*("-" * w for w in widths))] + [fmt.format(*r) for r in rows])
 
 
-def failure_lines(results: Sequence) -> list[str]:
+def failure_lines(results: Sequence, show: Callable[[object], str] = str) -> list[str]:
     """One line per distinct failure message of each proxy (results need proxy, failures, errors),
-    and a warning for a SWAP-Score at its ceiling on some archs (``saturated``)."""
-    lines = [f"FAILED {r.proxy} ({r.failures} archs in all; {_which(i, len(r.errors))}): {e}"
+    and a warning for a SWAP-Score at its ceiling on some archs (``saturated``); ``show`` writes a proxy's name and a
+    message (:func:`md_text` for a markdown file)."""
+    lines = [f"FAILED {show(r.proxy)} ({r.failures} archs in all; {_which(i, len(r.errors))}): {show(e)}"
              for r in results for i, e in enumerate(r.errors)]
     lines += [filled_line(r.proxy, r.filled, r.n) for r in results if getattr(r, "filled", 0)]
     return lines + [saturated_line(r.proxy, r.saturated, r.n, "the batch size", SATURATED_FIX)
@@ -158,7 +171,7 @@ def run_notes(run: CorrelateRun) -> list[str]:
              "s/arch: mean seconds of one arch's scoring in one process (the stored time of each score); the run's "
              "wall time is shorter with several worker processes.",
              "Proxies as scored (store keys, with their options): "
-             + ", ".join(f"{r.proxy} `{r.key}`" for r in run.results) + "."]
+             + ", ".join(f"{md_text(r.proxy)} `{r.key}`" for r in run.results) + "."]
     if lower := [r.proxy for r in run.results if not r.higher_is_better]:  # (session 60: said only in grid.md)
         lines.append(f"Lower is better for {', '.join(lower)}: {'its' if len(lower) == 1 else 'their'} scores are "
                      "negated before every statistic, so a good one has ρ > 0 (and the plots' rank panel puts its "
@@ -180,7 +193,7 @@ def correlation_report(run: CorrelateRun, prov: dict, plots: Sequence[str]) -> s
              "", "## Protocol", "", "```", protocol_text(run.protocol, run.ground_truth, run.batch_note), "```", "",
              "## Rank correlation with the ground truth", "", table, "",
              *run_notes(run), ""]
-    problems = failure_lines(run.results) + constant_lines(run.results, run.scores)
+    problems = failure_lines(run.results, md_text) + constant_lines(run.results, run.scores)
     if problems:
         lines += ["## Failures and warnings", "", *(f"- {p}" for p in problems), ""]
     lines += ["## Plots", "", *(f"![{name}]({quote(name)})" for name in plots), "",

@@ -99,6 +99,10 @@ _REGISTRY: dict[str, Proxy] = {}
 ALIASES: dict[str, str] = {}
 
 
+#: names a metric cannot take: ``--proxies all``'s, and results.csv's other columns (session 67: two ``arch`` columns)
+RESERVED_NAMES = ("all", "arch", "accuracy", "params_m")
+
+
 def check_name(name: str, version: str = "1") -> None:
     """A ValueError for a name (or version) that a score store's keys, a ``--proxies`` list or a plot's file name
     cannot hold (session 67: ``grad/norm`` failed at its plot, after every score; ``σ,τ`` or `` pad `` could never
@@ -108,11 +112,12 @@ def check_name(name: str, version: str = "1") -> None:
     if "@" in name or "@" in version or name.startswith("net:"):  # a store records code as name@version
         raise ValueError(f"proxy {name!r} version {version!r}: a name or version with '@', or a name starting "
                          "'net:', cannot be told apart in a score store's keys; choose another")
-    if not name or name == "all" or name != name.strip() or any(c in name for c in ",/\\") \
+    if not name or name in RESERVED_NAMES or name != name.strip() or any(c in name for c in ",/\\") \
             or not name.isprintable() or len(name.encode("utf-8")) > 100:
         raise ValueError(f"proxy name {name!r}: a name is 1 to 100 bytes of printable text, without ',' (it separates "
                          "--proxies), '/' or '\\' (it names a plot file), and without spaces at its ends, and not "
-                         "'all' (--proxies all names them all); choose another")
+                         "'all' (--proxies all names them all) nor a column of results.csv (arch, accuracy, params_m); "
+                         "choose another")
 
 
 def register(
