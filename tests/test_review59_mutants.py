@@ -18,7 +18,7 @@ from torch import nn
 
 import swapnas
 from swapnas import cli, code_changes, executors, results, session, store_merge
-from swapnas.api import _layers_calling_functions, auto_proxy
+from swapnas.proxy_choice import _layers_calling_functions, auto_proxy
 from swapnas.api_failures import hint
 from swapnas import out_checks
 from swapnas.out_checks import out_folder

@@ -26,13 +26,13 @@ import copy
 import math
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, Literal, overload
 
 import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
-from .act_functions import activation_like, activation_like_names
+from .act_functions import activation_like_names
 from .api_failures import OUT_OF_MEMORY, run_proxy, shapes
 from .api_inputs import ReadOnce, as_batch, as_device, check_seed
 from .bundle import Batch
@@ -43,7 +43,7 @@ from .saturation import call_shown, one_per_call, saturation_once
 from .swap_checks import eager, not_a_module, quantized, scripted, uncompile
 from .proxies import ALIASES, Proxy, get_proxy, list_proxies, resolve
 from .requirements import REQUIREMENTS, UnsupportedModel, check_supported
-from .requirements import has as _has
+from .proxy_choice import auto_proxy  # (out of this module: session 67)
 from .reparam import bake_hooks, computed_tensors
 from .rng import seeded
 from .scoring import gaussian_init, with_bases
@@ -126,35 +126,6 @@ def _materialised(model: nn.Module, batch: Batch, seed: int, device: torch.devic
                                    f"forward fails on these inputs ({shapes(batch)}): {type(exc).__name__}: {exc}"
                                    ) from exc
     return m.train(training)
-
-
-def auto_proxy(models: Iterable[nn.Module]) -> str:
-    """What ``proxies="auto"`` means for these models: ``swap`` (the paper's ReLU count on conv maps) when
-    every model has an ``nn.Conv2d`` and every activation module they hold from
-    :data:`~swapnas.patterns.EXTENDED_ACTIVATIONS` is an ``nn.ReLU`` (a CNN), ``swap_ext`` (ReLU, GELU,
-    SiLU, … and token activations: the journal extension's universal SWAP, e.g. for a Transformer or an
-    MLP) when some are others or some model has no ``nn.Conv2d``, and ``swap_fn``
-    (``swap_ext`` plus activation functions such as ``F.relu`` and ``F.gelu`` and activation modules of
-    other kinds such as ``NewGELUActivation``) when some model holds none (``nn.TransformerEncoder``, Hugging
-    Face encoders), holds such modules, or holds torch's own Transformer layers with their activation as a function
-    (session 59: beside an ``nn.GELU`` head, a ViT's whole ``nn.TransformerEncoder`` went uncounted). One answer for
-    all of them, so that a ranking compares like with like."""
-    models = list(models.values() if isinstance(models, nn.ModuleDict) else models) \
-        if isinstance(models, (nn.ModuleList, nn.ModuleDict)) or not isinstance(models, nn.Module) else [models]
-    if not all(_has(m, EXTENDED_ACTIVATIONS) for m in models) or any(activation_like(m, EXTENDED_ACTIVATIONS)
-                                                                     or _layers_calling_functions(m) for m in models):
-        return "swap_fn"
-    others = tuple(a for a in EXTENDED_ACTIVATIONS if a is not nn.ReLU)
-    if any(_has(m, others) for m in models) or not all(_has(m, (nn.Conv2d,)) for m in models):
-        return "swap_ext"  # swap reads only ReLUs on conv maps: an MLP's or a token model's ReLUs need swap_ext
-    return "swap"
-
-
-def _layers_calling_functions(model: nn.Module) -> bool:
-    """Whether ``model`` holds an ``nn.TransformerEncoderLayer`` or ``DecoderLayer`` whose activation is a function
-    (``activation="gelu"`` or ``F.relu``, the default): no module hook sees it."""
-    layers = (nn.TransformerEncoderLayer, nn.TransformerDecoderLayer)
-    return any(isinstance(m, layers) and not isinstance(m.activation, nn.Module) for m in model.modules())
 
 
 def _names(proxies: str | Sequence[str], models: Iterable[nn.Module]) -> str:
@@ -398,8 +369,22 @@ def _models(models: Any) -> dict[str, nn.Module]:
     return named
 
 
-def rank(models: Mapping[str, nn.Module] | Iterable[nn.Module], inputs: Any,
-         proxies: str | Sequence[str] = "auto", *, frame: bool = False, progress: bool = False, **kwargs: Any) -> Any:
+#: what :func:`rank` ranks: named models, an ``nn.ModuleDict`` (its names), or models in order
+Models = Mapping[str, nn.Module] | nn.ModuleDict | Iterable[nn.Module]
+
+
+@overload  # (session 67's types audit: rank was typed Any)
+def rank(models: Models, inputs: Any, proxies: str | Sequence[str] = ..., *, frame: Literal[False] = ...,
+         progress: bool = ..., **kwargs: Any) -> list[dict[str, Any]]: ...
+
+
+@overload
+def rank(models: Models, inputs: Any, proxies: str | Sequence[str] = ..., *, frame: Literal[True],
+         progress: bool = ..., **kwargs: Any) -> Any: ...  # a pandas.DataFrame (pandas is not a dependency)
+
+
+def rank(models: Models, inputs: Any, proxies: str | Sequence[str] = "auto", *, frame: bool = False,
+         progress: bool = False, **kwargs: Any) -> list[dict[str, Any]] | Any:
     """Score every model on one batch, read once from ``inputs`` (the first of a DataLoader or generator;
     :func:`score`'s keyword arguments apply), and rank them by the first proxy (``"auto"``: one of swap / swap_ext /
     swap_fn for all the models, :func:`auto_proxy`): rows ``{"model", <proxy>: value, …, "rank"}``, best first (rank

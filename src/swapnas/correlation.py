@@ -17,6 +17,7 @@ import torch
 from .arg_checks import AtMost, whole
 from .benchmarks import Benchmark
 from .data import Batch
+from .devices import resolve_device
 from .executors import Executor
 from .fit_check import refuse_unfit
 from .files import write_text
@@ -130,7 +131,7 @@ def run_correlation(
     protocol: Protocol,
     batch: Batch,
     store: ScoreStore,
-    device: torch.device,
+    device: torch.device | str,
     retry_failed: bool = False,
     progress: bool = True,
     executor: Executor | None = None,
@@ -144,10 +145,12 @@ def run_correlation(
 
 
 def correlate_proxies(*, bench: Benchmark, task: str, proxies: list[Proxy], n_archs: int | None, protocol: Protocol,
-                      batch: Batch, store: ScoreStore, device: torch.device, retry_failed: bool = False,
+                      batch: Batch, store: ScoreStore, device: torch.device | str, retry_failed: bool = False,
                       progress: bool = True, executor: Executor | None = None) -> CorrelateRun:
     """:func:`run_correlation` of proxies already checked against the task and its protocol (``grid``'s columns, by
-    ``configure`` and ``not_applicable``; none, where nothing applies to a column)."""
+    ``configure`` and ``not_applicable``; none, where nothing applies to a column); a device's name is resolved
+    (``"auto"``: the run records the device it scored on, session 67)."""
+    device = resolve_device(device) if isinstance(device, str) else device
     proxy_list = proxies
     archs = pick_archs(bench.archs_for(task), n_archs, protocol.seed)
     if len(archs) < 3:  # (stats.correlate: ρ and τ need three pairs)

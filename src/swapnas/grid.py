@@ -121,7 +121,7 @@ def check_archs_per(columns: list[tuple[str, str]], n_archs_per: dict[str, int |
 def run_grid(
     columns: list[tuple[str, str]], *, proxies: str | list[str], n_archs: int | None, seed: int, repeats: int,
     init: str | None = None, n_archs_per: dict[str, int | None] | None = None,
-    store: ScoreStore, device: torch.device, data_dir: str | None = None, shard: tuple[int, int] | None = None,
+    store: ScoreStore, device: torch.device | str, data_dir: str | None = None, shard: tuple[int, int] | None = None,
     retry_failed: bool = False, progress: bool = True, executor: Executor | None = None,
     counts: dict[str, int] | None = None, archs_given: bool = True,
 ) -> list[GridColumn]:

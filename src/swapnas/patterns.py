@@ -34,7 +34,7 @@ from .size_prior import (  # noqa: F401  (re-exported: the size prior lived here
     PRIOR_CENTRE, PRIOR_WIDTH, count_params_k, prior_from_range, regularise, size_prior, unfused_attention)
 
 __all__ = ["ICLR_ACTIVATIONS", "EXTENDED_ACTIVATIONS", "NoActivationError", "SATURATION", "SaturationWarning",
-           "swap_score", "pack_patterns", "count_params_k", "size_prior", "regularise"]
+           "swap_score", "pack_patterns", "count_params_k", "size_prior", "regularise", "prior_from_range"]
 
 #: The ICLR 2024 behaviour: only ``nn.ReLU`` modules are hooked.
 ICLR_ACTIVATIONS: tuple[type[nn.Module], ...] = (nn.ReLU,)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import inspect
 import math
 import numbers
+import os
 import random
 import warnings
 from collections import Counter
@@ -62,7 +63,7 @@ def pick_archs(all_archs: list, n: int | None, seed: int) -> list:
 @float32_default()  # the protocol's networks are float32 whatever the caller's default dtype
 def score_archs(
     archs: list, space: str, proxies: list[Proxy], protocol: Protocol, batch: Batch, store: ScoreStore,
-    device: torch.device, retry_failed: bool = False, progress: bool = True, desc: str = "",
+    device: torch.device | str, retry_failed: bool = False, progress: bool = True, desc: str = "",
     executor: Executor | None = None, counts: dict[str, int] | None = None, bases: bool = False,
 ) -> dict[str, list[Record]]:
     """Score every arch with every proxy, stored scores reused: records per proxy (``bases``: swap_reg's swap too).
@@ -74,8 +75,7 @@ def score_archs(
     score, read in the same pass (no second read of the store).
     """
     executor = executor or LocalExecutor()
-    device = resolve_device(device) if isinstance(device, str) else device  # (a run_* caller's "cpu": session 64;
-    # a torch.device is not checked here: a Ray cluster may score on a cuda this machine lacks, the review of 67)
+    device = resolve_device(device) if isinstance(device, str) else device  # ("cpu": 64; a Ray GPU cluster's cuda: 67)
     per_arch = [p for p in proxies if not p.parts]
     check_stored_bases(per_arch)  # before anything is written
     store.add_protocol(protocol.fingerprint, protocol.describe())
@@ -176,7 +176,8 @@ def _batch_options(net: dict) -> dict:
 
 def prepare(
     *, space: str, dataset: str, batch_size: int, repeats: int, seed: int, init: str, labels: bool = True,
-    net: dict, inputs: str, data_dir: str | None, image_root: str | None, fill: str, images: dict | None = None,
+    net: dict, inputs: str, data_dir: str | os.PathLike | None, image_root: str | os.PathLike | None, fill: str,
+    images: dict | None = None,
 ) -> tuple[Protocol, Batch]:
     """Load the input batch and fix the protocol (whose fingerprint includes the batch hash).
     ``images``: with ``image_root``, your own images' ``num_classes`` / ``resolution`` / ``mean`` / ``std``;
@@ -393,7 +394,7 @@ def check_net(space: str, net: dict, overrides: dict | None = None, flag: str = 
 def configure(
     space: str, task: str, proxies: list[Proxy] | str, *, seed: int = 0, batch_size: int | None = None,
     repeats: int | None = None, net: dict | None = None, init: str | None = None, inputs: str = "real",
-    data_dir: str | None = None, image_root: str | None = None, fill: str = "augment",
+    data_dir: str | os.PathLike | None = None, image_root: str | os.PathLike | None = None, fill: str = "augment",
     mu: float | None = None, sigma: float | None = None, images: dict | None = None,
 ) -> tuple[Protocol, Batch, list[Proxy]]:
     """Protocol, batch and proxies for scoring archs of ``space`` on ``task`` with the space's defaults.

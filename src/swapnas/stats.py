@@ -7,6 +7,7 @@ import reprlib
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 
 @dataclass(frozen=True)
@@ -144,7 +145,7 @@ def _numbers(name: str, values: object) -> np.ndarray:
 
 
 def correlate(
-    scores: np.ndarray, truth: np.ndarray, params: np.ndarray | None = None,
+    scores: ArrayLike, truth: ArrayLike, params: ArrayLike | None = None,  # (arrays or lists: session 67's types audit)
     higher_is_better: bool = True, n_boot: int = BOOTSTRAP_RESAMPLES, seed: int = 0,
 ) -> Correlation:
     """ρ, τ, bootstrap 95% CI of ρ, top-10% ρ (with its subset's size, ``top10_n``), ρ given #params and P@10%.
@@ -203,7 +204,8 @@ class RhoDifference:
 
 
 def compare_spearman(
-    a: np.ndarray, b: np.ndarray, truth: np.ndarray, higher_is_better: bool | tuple[bool, bool] = (True, True),
+    a: ArrayLike, b: ArrayLike, truth: ArrayLike,
+    higher_is_better: bool | tuple[bool, bool] | list[bool] = (True, True),
     n_boot: int = BOOTSTRAP_RESAMPLES, seed: int = 0,
 ) -> RhoDifference:
     """Is score ``a``'s Spearman ρ with ``truth`` different from score ``b``'s on the same archs? ρ(a) − ρ(b) with a

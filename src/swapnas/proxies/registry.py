@@ -20,7 +20,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 
@@ -99,6 +99,9 @@ _REGISTRY: dict[str, Proxy] = {}
 ALIASES: dict[str, str] = {}
 
 
+#: a metric's function: :func:`register` gives it back as it was (its signature kept for a type checker: session 67)
+MetricFn = TypeVar("MetricFn", bound=Callable[..., float])
+
 #: names a metric cannot take: ``--proxies all``'s, and results.csv's other columns (session 67: two ``arch`` columns)
 RESERVED_NAMES = ("all", "arch", "accuracy", "params_m")
 
@@ -134,11 +137,11 @@ def register(
     requires: tuple[str, ...] = (),
     multi_input: bool = False,
     **options: Any,
-) -> Callable[[Callable[..., float]], Callable[..., float]]:
+) -> Callable[[MetricFn], MetricFn]:
     """Decorator that registers ``fn`` as proxy ``name``; keyword ``options`` are its defaults. A name is registered
     once, but a function of ``__main__`` registered again under its name (a notebook cell run again) replaces it."""
 
-    def deco(fn: Callable[..., float]) -> Callable[..., float]:
+    def deco(fn: MetricFn) -> MetricFn:
         if name in _REGISTRY and not _cell_again(_REGISTRY[name].fn, fn):
             raise ValueError(f"proxy {name!r} is registered twice")
         check_name(name, version)
