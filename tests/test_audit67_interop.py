@@ -46,15 +46,6 @@ def _plain(model, batch) -> float:
     return 0.0
 
 
-@pytest.fixture
-def clean_registry():
-    """Names a test registers are taken out again."""
-    before = set(registry._REGISTRY)
-    yield
-    for name in set(registry._REGISTRY) - before:
-        registry._REGISTRY.pop(name)
-
-
 def _gfm_cells(line: str) -> int:
     """How many cells GFM reads in a table row: it splits on every unescaped pipe, inside backticks too."""
     s = line.strip()
@@ -65,7 +56,7 @@ def _gfm_cells(line: str) -> int:
 
 # --- F1 (medium): grid.md does not escape '|' in a metric name: the row gains a cell, every value shifts ----------
 
-def test_grid_md_rows_keep_their_cells_for_a_metric_name_with_a_pipe(clean_registry) -> None:
+def test_grid_md_rows_keep_their_cells_for_a_metric_name_with_a_pipe(scratch_registry) -> None:
     """`python my_swapnas.py grid --benchmarks nb201 --tasks cifar10 --proxies 'a|b,…'` wrote `| a|b | **0.841** |
     0.841 |` under `| metric | nb201/cifar10 | mean |`: rendered, the metric reads `a`, nb201/cifar10 reads `b` and
     the mean column shows the cell's ρ (the mean itself is dropped); the n/failures table likewise. `register`
@@ -111,7 +102,7 @@ def test_correlate_report_shows_a_failure_message_as_written() -> None:
     assert "__init__" in item, item
 
 
-def test_grid_md_shows_a_failure_message_as_written(clean_registry) -> None:
+def test_grid_md_shows_a_failure_message_as_written(scratch_registry) -> None:
     registry.register("fails")(_plain)
     col = GridColumn("nb201", "cifar10", "gt", PROTOCOL, "", 4, 1.0,
                      [{**_result("fails", [MESSAGE]).__dict__, "spearman_ci": [0.1, 0.9]}], hidden=[],
@@ -157,7 +148,7 @@ def test_latex_command_comment_stays_a_comment() -> None:
 # --- F7 (low): results.csv repeats a column name where a metric is named arch, accuracy or params_m ------------------
 
 @pytest.mark.parametrize("name", ["arch", "accuracy", "params_m"])
-def test_results_csv_column_names_are_unique(name: str, clean_registry) -> None:
+def test_results_csv_column_names_are_unique(name: str, scratch_registry) -> None:
     """A metric registered as `arch` made results.csv's header `arch,accuracy,arch,swap,params_m`: csv.DictReader's
     `row['arch']` is then the score, pandas renames the column `arch.1`. The name is refused at registration."""
     with pytest.raises(ValueError, match="nor a column of results.csv"):

@@ -24,15 +24,6 @@ def _result(proxy: str) -> ProxyResult:
     return ProxyResult(proxy, f"{proxy}@1", "nb201", "cifar10", 4, 0, 0.4, 0.33, (nan, nan), nan, nan, 0.01, True)
 
 
-@pytest.fixture
-def clean_registry():
-    """Names a test registers are taken out again."""
-    before = set(registry._REGISTRY)
-    yield
-    for name in set(registry._REGISTRY) - before:
-        registry._REGISTRY.pop(name)
-
-
 def _plain(model, batch) -> float:
     """A stand-in metric."""
     return 0.0
@@ -66,7 +57,7 @@ def test_a_metric_name_with_a_valid_dollar_pair_is_drawn_as_written(tmp_path: Pa
 # --- F2 (medium): a metric name with '/' passes `register` and ends correlate after scoring ---------------------------
 
 def test_a_metric_name_with_a_slash_is_refused_at_registration_or_plotted_inside_out(tmp_path: Path,
-                                                                                    clean_registry) -> None:
+                                                                                    scratch_registry) -> None:
     """`register("grad/norm")` is accepted; `correlate --proxies grad/norm,params` then scores and stores every arch
     and ends with exit 2: "[Errno 2] No such file or directory: 'OUT/scatter_grad/.norm.png.1773.3d8e5b22.tmp'" (a
     temporary name), leaving no plots, report.md or results.tex, again on every rerun. Either `register` refuses the
@@ -79,7 +70,7 @@ def test_a_metric_name_with_a_slash_is_refused_at_registration_or_plotted_inside
 # --- F3 (low-medium): `register` accepts names that no --proxies / score() text can ever select ----------------------
 
 @pytest.mark.parametrize("name", ["σ,τ", " pad ", "", "x\ny", "a\\b", "é" * 51])
-def test_register_refuses_a_name_that_the_proxy_list_cannot_name(name: str, clean_registry) -> None:
+def test_register_refuses_a_name_that_the_proxy_list_cannot_name(name: str, scratch_registry) -> None:
     """`register("σ,τ")`, `register(" pad ")`, `register("")` succeed and the metric is listed by `swapnas
     proxies`, but `--proxies 'σ,τ'` says "unknown proxies 'σ', 'τ'", `score(m, x, " pad ")` says "unknown proxy
     'pad'; did you mean ' pad '?" and '' is "no proxy named". A name with a newline breaks the proxies listing and
