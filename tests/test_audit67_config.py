@@ -37,7 +37,8 @@ def _parse_error(argv: list[str]) -> bool:
 
 def test_empty_image_root_is_refused_like_out_store_and_data_dir(tmp_path: Path) -> None:
     """`--image-root "$IMAGES"` with IMAGES unset: the current folder's images (a run's scatter plots!) were scored,
-    exit 0. --out, --store and --data-dir refuse '' (path_text, reliability.md session 59's row); --image-root did not."""
+    exit 0. --out, --store and --data-dir refuse '' (path_text, reliability.md session 59's row); --image-root did
+    not."""
     argv = ["correlate", "--space", "nb201", "--proxies", "params", "--image-root", "", "--out", str(tmp_path / "o")]
     assert _parse_error(argv), "--image-root '' was accepted (it reads the current folder as the image dataset)"
 
@@ -112,7 +113,8 @@ def test_swapnas_workers_has_the_flags_ceiling(value: str, monkeypatch: pytest.M
 
 def test_swapnas_workers_error_names_the_variable_for_every_bad_value(monkeypatch: pytest.MonkeyPatch) -> None:
     """'²' passes str.isdigit() and then int() raised "invalid literal for int() with base 10: '²'", which names
-    neither the variable nor what it takes (every other bad value gets "$SWAPNAS_WORKERS must be a positive integer")."""
+    neither the variable nor what it takes (every other bad value got "$SWAPNAS_WORKERS must be a positive
+    integer")."""
     from swapnas.cli.executor_options import default_workers
 
     monkeypatch.setenv("SWAPNAS_WORKERS", "²")

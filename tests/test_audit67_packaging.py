@@ -1,6 +1,7 @@
 """Session 67 audit of packaging (each test but the last failed on the code as found; the last is a guard): what
-`pip install swapnas` (a wheel, or a wheel built from the sdist) gives a user. Each test builds from a copy of the checkout in tmp_path (no network, no build isolation: the
-setuptools that is installed), so the checkout itself gets no build/ or *.egg-info. About 5 s in all."""
+`pip install swapnas` (a wheel, or a wheel built from the sdist) gives a user. Each test builds from a copy of the
+checkout in tmp_path (no network, no build isolation: the setuptools that is installed), so the checkout itself gets
+no build/ or *.egg-info. About 5 s in all."""
 
 from __future__ import annotations
 

@@ -65,9 +65,11 @@ from swapnas.store import ScoreStore
 bench = get_benchmark("nb201", "../shared/data")
 protocol, batch, _ = configure("nb201", "cifar10", "params", seed=0, data_dir="../shared/data")
 from pathlib import Path
-protocol2, batch2, _ = configure("nb201", "cifar10", "params", seed=0, data_dir=Path("../shared/data"))  # F:configure_path
+protocol2, batch2, _ = configure("nb201", "cifar10", "params", seed=0,
+                                 data_dir=Path("../shared/data"))  # F:configure_path
 with ScoreStore("s.sqlite") as store:
-    run = run_correlation(bench=bench, task="cifar10", proxies="params", n_archs=3, protocol=protocol, batch=batch, store=store, device="cpu")  # F:run_corr_device
+    run = run_correlation(bench=bench, task="cifar10", proxies="params", n_archs=3, protocol=protocol, batch=batch,
+                          store=store, device="cpu")  # F:run_corr_device
 """
 
 
@@ -99,7 +101,8 @@ def _errors(found: dict[str, list[str]], name: str) -> list[str]:
 # the package's tests pass lists, README: "on two score columns of results.csv"), but are annotated np.ndarray
 
 def test_correlate_takes_lists_as_its_annotation_says(mypy_lines: dict[str, list[str]]) -> None:
-    assert swapnas.correlate([0.1, 0.4, 0.2, 0.9, 0.5], [10.0, 40.0, 20.0, 90.0, 50.0]).spearman == pytest.approx(1.0)  # run time: ok
+    assert swapnas.correlate([0.1, 0.4, 0.2, 0.9, 0.5],  # run time: ok
+                             [10.0, 40.0, 20.0, 90.0, 50.0]).spearman == pytest.approx(1.0)
     assert _errors(mypy_lines, "correlate_list") == [], mypy_lines["correlate_list"]
 
 

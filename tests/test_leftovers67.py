@@ -13,8 +13,8 @@ from tests.test_faults_store import _damage_page, _fake_store
 
 
 @pytest.mark.parametrize("action", ["accept-code", "merge"])
-def test_a_damaged_store_given_as_an_argument_is_not_advised_a_fresh_store(tmp_path: Path, capsys: pytest.CaptureFixture,
-                                                                           action: str) -> None:
+def test_a_damaged_store_given_as_an_argument_is_not_advised_a_fresh_store(
+        tmp_path: Path, capsys: pytest.CaptureFixture, action: str) -> None:
     """`store accept-code STORE` and `store merge SOURCE` on a damaged store advised "start a fresh store with --store
     NEW.sqlite": a flag neither takes, and no cure for a store whose scores are wanted; the backup and the salvage
     stay."""

@@ -433,8 +433,8 @@ def scoring_parent() -> argparse.ArgumentParser:
                    "(the Python documentation's, docs/transformers.md); "
                    "synthetic: N(0, 1) noise, uniform random word ids on flexibert")
     p.add_argument("--fill", default="augment", choices=["augment", "error"], help="when the dataset has fewer real images than the batch")
-    p.add_argument("--image-root", type=path_text, default=None, help="your images: a torchvision-format dataset folder or one "
-                   "sub-folder of images per class (only the S drawn files are opened)")
+    p.add_argument("--image-root", type=path_text, default=None, help="your images: a torchvision-format dataset "
+                   "folder or one sub-folder of images per class (only the S drawn files are opened)")
     p.add_argument("--num-classes", type=positive_int, default=None, metavar="K",
                    help="--image-root: classes of your images = the scored network's outputs (default: the dataset's)")
     p.add_argument("--resolution", type=resolution_int, default=None, metavar="R",

@@ -312,8 +312,8 @@ def add_train(sub: Sub) -> None:
                    "result.json of `swapnas search --space darts`")
     p.add_argument("--dataset", default="cifar10", choices=list(RECIPES), help="recipe, network and data (default cifar10)")
     src = p.add_mutually_exclusive_group()
-    src.add_argument("--data-root", type=path_text, default=None, help="cifar10: the folder holding cifar-10-batches-py/; "
-                     "imagenet: the folder holding train/<class>/ and val/<class>/")
+    src.add_argument("--data-root", type=path_text, default=None, help="cifar10: the folder holding "
+                     "cifar-10-batches-py/; imagenet: the folder holding train/<class>/ and val/<class>/")
     src.add_argument("--synthetic", type=synthetic_images, default=None, metavar="N",
                      help="train on N random images (10 classes, N >= 2; N more to test on) instead: smoke runs and "
                      "tests")
@@ -371,7 +371,8 @@ def add_store(sub: Sub) -> None:
     check = actions.add_parser("check", parents=[global_parent()], formatter_class=HelpFormatter,
                                help="integrity, counts and protocols of a store",
                                epilog="example:\n  swapnas store check runs/c100/scores.sqlite")
-    check.add_argument("store", type=path_text, help="the SQLite score store (a run's OUT/scores.sqlite or its --store)")
+    check.add_argument("store", type=path_text,
+                       help="the SQLite score store (a run's OUT/scores.sqlite or its --store)")
     salvage = actions.add_parser("salvage", parents=[global_parent()], formatter_class=HelpFormatter,
                                  help="copy every readable score of a damaged store into a new one",
                                  epilog="example:\n  swapnas store salvage runs/c100/scores.sqlite --out "
@@ -400,7 +401,8 @@ def add_store(sub: Sub) -> None:
                                 "which scores them again. A metric of your own is accepted from the script that "
                                 "registers it (python my_script.py store accept-code …).",
                                 epilog="example:\n  swapnas store accept-code runs/c100/scores.sqlite swap")
-    accept.add_argument("store", type=path_text, help="the SQLite score store (a run's OUT/scores.sqlite or its --store)")
+    accept.add_argument("store", type=path_text,
+                        help="the SQLite score store (a run's OUT/scores.sqlite or its --store)")
     accept.add_argument("names", nargs="*", metavar="NAME", help="only these: a metric (swap or swap@1) or a "
                         "space's networks (net:nb201); default: every recorded code that differs")
     p.set_defaults(func=commands.store)
