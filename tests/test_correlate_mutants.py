@@ -18,6 +18,7 @@ import types
 
 import numpy as np
 import pytest
+import torch
 from scipy import stats as sps
 
 from swapnas.correlation import (
@@ -110,7 +111,8 @@ def test_run_correlation_scores_the_seeded_pick_and_hands_score_archs_every_sett
     assert run.archs == picked and run.accuracy == [ACC[ARCHS.index(a)] for a in picked]
     archs, space, names, protocol, batch, given_store, device, retry, progress, desc, ex, _counts = calls[0]
     assert (archs, space, names) == (picked, "transnas_micro", ["swap", "te_nas_ntk", "corr_diff"])
-    assert (protocol.seed, batch.note, given_store, device) == (SEED, "the batch", store, "cpu")
+    assert (protocol.seed, batch.note, given_store, device) == (SEED, "the batch", store, torch.device("cpu"))  # (67:
+    # a device's name resolved once, so that the run records the device it scored on)
     assert (retry, progress, desc, ex) == (False, True, "fakebench/jigsaw", executor)  # the defaults
     _run(retry_failed=True, progress=False)
     assert calls[1][7:9] == (True, False)

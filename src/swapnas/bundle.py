@@ -13,6 +13,7 @@ import csv
 import hashlib
 import json
 import os
+import pickle
 import zipfile
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -132,7 +133,7 @@ def read_json(path: str | os.PathLike, origin: str = DATA_ORIGIN) -> Any:
     """The JSON document in ``path``; a truncated or invalid file raises :class:`DataFileError`."""
     try:
         return json.loads(Path(path).read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise damaged(path, origin, f"invalid JSON ({exc})") from None
 
 
@@ -173,3 +174,36 @@ def read_npz(path: Path, keys: tuple[str, ...], origin: str = DATA_ORIGIN) -> tu
         if isinstance(exc, DataFileError):
             raise
         raise damaged(path, origin, "not a readable .npz archive of images") from None
+
+
+class _DataUnpickler(pickle.Unpickler):
+    """An unpickler of data alone: the plain types and numpy arrays; any other global a pickle names (a callable that
+    would run as it loads: session 67's audit, a downloaded folder's ``os.system``) is an UnpicklingError."""
+
+    ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+               ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"), ("numpy", "ndarray"),
+               ("numpy", "dtype"), ("_codecs", "encode")}
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(f"it names {module}.{name}, which a data file has no need of: refused, as "
+                                         "it could run code")
+        return super().find_class(module, name)
+
+
+def read_pickle(path: Path, keys: tuple[str, ...], origin: str = "your --image-root") -> dict:
+    """A CIFAR / ImageNet16-style pickle's dict; a truncated or foreign file, or one without ``keys``, raises a
+    DataFileError naming it and ``origin`` (where it comes from). Scoring's --image-root and ``swapnas train`` read
+    their pickles here."""
+    try:
+        with open(path, "rb") as f:
+            d = _DataUnpickler(f, encoding="latin1").load()
+        if not isinstance(d, dict):
+            raise TypeError(f"it holds a {type(d).__name__}, not a dict of data and labels")
+        missing = [k for k in keys if k not in d]
+    except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError) as exc:
+        raise damaged(path, origin, f"not a readable pickle ({type(exc).__name__}: {exc})") from None
+    if missing:
+        raise damaged(path, origin, f"the pickle has no {', '.join(missing)} (it has "
+                      f"{', '.join(map(str, list(d)[:10])) or 'nothing'})")
+    return d

@@ -205,7 +205,7 @@ def _plots_of_earlier_run(out: Path) -> set[Path]:
     try:
         results = json.loads((out / "results.json").read_text(encoding="utf-8"))["results"]
         names = [f"scatter_{r['proxy']}.png" for r in results]
-    except (OSError, ValueError, KeyError, TypeError):  # none, or not ours: nothing is removed
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):  # none, or not ours: nothing is removed
         return set()
     return {out / n for n in names if (out / n).parent == out}  # a file name, never a path elsewhere
 

@@ -21,7 +21,6 @@ import logging
 import math
 import numbers
 import os
-import pickle
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -39,6 +38,7 @@ from .bundle import (
     Batch,
     damaged,
     read_npz,
+    read_pickle,
     require_file,
     resolve_data_dir,
 )
@@ -108,24 +108,6 @@ def _bundled_images(info: DatasetInfo, data_dir: Path) -> tuple[np.ndarray, np.n
     return x, y, f"{rel}:{xkey}"
 
 
-def read_pickle(path: Path, keys: tuple[str, ...], origin: str = "your --image-root") -> dict:
-    """A CIFAR / ImageNet16-style pickle's dict; a truncated or foreign file, or one without ``keys``, raises a
-    DataFileError naming it and ``origin`` (where it comes from). Scoring's --image-root and ``swapnas train`` read
-    their pickles here."""
-    try:
-        with open(path, "rb") as f:
-            d = pickle.load(f, encoding="latin1")
-        if not isinstance(d, dict):
-            raise TypeError(f"it holds a {type(d).__name__}, not a dict of data and labels")
-        missing = [k for k in keys if k not in d]
-    except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError) as exc:
-        raise damaged(path, origin, f"not a readable pickle ({type(exc).__name__}: {exc})") from None
-    if missing:
-        raise damaged(path, origin, f"the pickle has no {', '.join(missing)} (it has "
-                      f"{', '.join(map(str, list(d)[:10])) or 'nothing'})")
-    return d
-
-
 def rgb_image(img: Image.Image) -> Image.Image:
     """``img`` as 8-bit RGB. 16-bit greyscale (Pillow's modes ``I;16*``, e.g. a 16-bit PNG; and mode ``I``, 32-bit
     integers, when a value exceeds 255: older Pillows open 16-bit PNGs so) is scaled by 255/65535 first: Pillow's
@@ -144,7 +126,7 @@ def _image(path: Path, side: int) -> np.ndarray:
     try:
         with Image.open(path) as img:
             return np.asarray(rgb_image(img).resize((side, side)))
-    except (OSError, ValueError) as exc:  # PIL's UnidentifiedImageError is an OSError
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:  # PIL's UnidentifiedImageError is an OSError
         raise damaged(path, "your --image-root", f"not a readable image ({exc}); remove or replace it") from None
 
 

@@ -5,6 +5,7 @@ reported as one with its traceback (session 52: every KeyError was printed as ba
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
 
 
@@ -36,3 +37,13 @@ class NotFound(KeyError):
 
     def __str__(self) -> str:  # KeyError's own str() quotes the message as a repr
         return str(self.args[0]) if self.args else ""
+
+
+def printable(text: str) -> str:
+    """``text`` for a terminal: its control characters (but new lines and tabs) written as ``\\xNN``, so that a name
+    or message read from someone else's file cannot move the cursor, clear the screen or retitle the window (session
+    67: a store's ``\\x1b]0;…\\x07`` was printed raw)."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")

@@ -107,6 +107,19 @@ def _holder(path: Path, out: Path, what: str) -> int | None:
     return holder
 
 
+def _lock_file(path: Path) -> IO[str]:
+    """``path`` opened to read and append, made if missing; a link is refused, not followed (session 67: an OUT
+    received from elsewhere with ``.lock`` linked to a file outside it had that file emptied)."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0), 0o666)
+    except OSError as exc:
+        if not path.is_symlink():
+            raise
+        raise ValueError(f"{path} is a link (to {os.readlink(path)}), not a lock file: remove it (`rm {path}`) and "
+                         "run again") from exc
+    return open(fd, "a+", encoding="utf-8")
+
+
 def _taken(f: IO[str], out: Path, what: str) -> str:
     """The refusal of an OUT whose open lock file ``f`` another job holds, naming that job and its pid."""
     f.seek(0)
@@ -155,7 +168,7 @@ def out_lock(out: Path, what: str = "search") -> Iterator[None]:
     if (fcntl is None and msvcrt is None) or holder is not None:
         yield
         return
-    with open(path, "a+", encoding="utf-8") as f:
+    with _lock_file(path) as f:
         if not _locked(f):
             raise ValueError(_taken(f, out, what)) from None
         f.truncate(0)

@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 import numpy as np
 
+from .errors import printable
 from .files import save_figure
 from .proxies import Proxy, get_proxy
 from .proxies.swap import PSI_SETTINGS
@@ -32,18 +33,18 @@ def md_cell(text: object) -> str:
     """``text`` for a markdown table cell: each pipe escaped (``\\|``), which would otherwise end the cell (in GFM
     also inside backticks; the escaped pipe renders as ``|``); ``*``, ``<`` and a ``_`` at a word's edge escaped too,
     which made emphasis or an HTML tag of a metric's name (session 67: ``*em*``); an arch's ``nor_conv`` stays."""
-    return _MD_CELL.sub(r"\\\g<0>", str(text))
+    return _MD_CELL.sub(r"\\\g<0>", printable(str(text)))
 
 
 #: what :func:`md_cell` and :func:`md_text` escape (an arch's, or a metric's, ``nor_conv``/``epe_nas`` stays)
 _MD_CELL = re.compile(r"[|*<]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
-_MD_TEXT = re.compile(r"[\\`|*<>]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
+_MD_TEXT = re.compile(r"[\\`|*<>\[]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")  # ("[": no link or image: session 67)
 
 
 def md_text(text: object) -> str:
     """``text`` for a markdown list item, shown as written: on one line, its markdown characters escaped (session 67:
     an error's ``__init__`` was bold, its ``<lambda>`` an HTML tag that GitHub drops)."""
-    return _MD_TEXT.sub(r"\\\g<0>", " ".join(str(text).split()))
+    return _MD_TEXT.sub(r"\\\g<0>", printable(" ".join(str(text).split())))
 
 
 def md_row(cells: Sequence[object]) -> str:

@@ -436,7 +436,7 @@ def description(text: object) -> dict:
     hand-edited row: the tools that read descriptions report it instead of stopping)."""
     try:
         doc = json.loads(text)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):
         return {"unreadable": text}
     return doc if isinstance(doc, dict) else {"unreadable": text}
 

@@ -22,6 +22,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from .scoring import PER_SCORE, fingerprinted
 from .store import ScoreStore, description, local_minute, unrecorded_names
 from .store_files import StoreError, connect_read_only, connect_reader, existing_store, without_wal
@@ -157,10 +159,21 @@ def _top_rowid(db: sqlite3.Connection, table: str) -> int:
     return int(top or 0)  # type: ignore[call-overload]
 
 
+def _index_rowids(db: sqlite3.Connection) -> np.ndarray | None:
+    """The scores' rowids as their primary-key index holds them, in order (None where it cannot be read whole)."""
+    try:
+        rows = db.execute(f"SELECT rowid FROM scores INDEXED BY {_PK_INDEX}")
+        return np.sort(np.fromiter((r for (r,) in rows), dtype=np.int64))
+    except sqlite3.DatabaseError:
+        return None
+
+
 def _step_over(db: sqlite3.Connection, table: str, cols: str, start: int,
-               top: int) -> tuple[int, tuple | None, bool]:
+               top: int, known: np.ndarray | None = None) -> tuple[int, tuple | None, bool]:
     """The first rowid >= ``start`` whose row reads whole, that row, and whether a damaged stretch was
-    stepped over (one rowid at a time; gaps in healthy pages are jumped); (top + 1, None, …) if none."""
+    stepped over (one rowid at a time, or from one rowid of ``known``, the index's, to the next: session 67, a
+    rowid of 9e18 beside a damaged page was stepped towards one at a time; gaps in healthy pages are jumped);
+    (top + 1, None, …) if none."""
     rowid, damaged = start, False
     while rowid <= top:
         try:
@@ -168,7 +181,8 @@ def _step_over(db: sqlite3.Connection, table: str, cols: str, start: int,
             nxt = None if row else db.execute(f"SELECT rowid FROM {table} WHERE rowid > ? ORDER BY rowid LIMIT 1",
                                                (rowid,)).fetchone()
         except sqlite3.DatabaseError:
-            rowid, damaged = rowid + 1, True
+            at = int(np.searchsorted(known, rowid, side="right")) if known is not None else 0
+            rowid, damaged = (rowid + 1 if known is None else int(known[at]) if at < len(known) else top + 1), True
             continue
         if row is not None:
             return rowid, row, damaged
@@ -196,6 +210,7 @@ def _scan_rows(db: sqlite3.Connection, table: str, columns: tuple[str, ...],
     if _try(db, f"SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '{table}'") != 1:
         return
     cols, top = ", ".join(columns), _top_rowid(db, table)
+    known: np.ndarray | None = None  # (read at the first damage only)
     start = 1
     while True:
         try:
@@ -206,7 +221,8 @@ def _scan_rows(db: sqlite3.Connection, table: str, columns: tuple[str, ...],
                 yield row[1:]
             return
         except sqlite3.DatabaseError:  # (the error may come one row early: sqlite3 steps ahead)
-            start, row, damaged = _step_over(db, table, cols, start, top)
+            known = _index_rowids(db) if table == "scores" and known is None else known
+            start, row, damaged = _step_over(db, table, cols, start, top, known)
             stretches.append(damaged)
             if row is None:
                 return

@@ -22,7 +22,7 @@ from typing import Any, NoReturn
 from .._version import __version__
 from ..address_space import low_address_space
 from ..callers import with_brief_warnings
-from ..errors import NotFound, near_names
+from ..errors import NotFound, near_names, printable
 from ..malloc import keep_freed_memory
 from ..progress import BarSafeHandler
 from ..stops import STOP_SIGNALS
@@ -322,7 +322,7 @@ def _kept_scores(args: argparse.Namespace) -> str:
 def _fail(args: argparse.Namespace, message: str, code: int, prefix: str = "swapnas: error: ") -> int:
     """``code``, the message printed on stderr and, with --json, as ``{"error": …, "exit": code}`` on stdout (a
     script reading stdout gets one JSON document whatever happened)."""
-    print(prefix + message, file=sys.stderr)
+    print(prefix + printable(message), file=sys.stderr)  # (control characters from a file: session 67)
     if getattr(args, "json", False) and not _stdout_broken():
         try:
             print(json.dumps({"error": message, "exit": code}), flush=True)

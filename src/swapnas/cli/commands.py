@@ -21,6 +21,7 @@ from ..benchmarks import BENCHMARKS, Benchmark, get_benchmark
 from ..benchmarks.csv_truth import CsvBenchmark
 from ..bundle import Batch, resolve_data_dir
 from ..code_changes import accept_code, accept_text
+from ..errors import printable
 from ..conformance import CI_NOTE, conformance_table, header_text, load_naslib, run_conformance, select_proxies
 from ..conformance import write_outputs as write_conformance
 from ..correlation import run_correlation, write_outputs
@@ -82,7 +83,7 @@ def print_report(args: argparse.Namespace, text: str, written: Sequence[Path | s
                    else json.dumps({"written": list(map(str, written))}))
         return
     if not getattr(args, "quiet", False) and text:
-        print(text)
+        print(printable(text))  # (a name or message from someone's store: session 67)
     print("wrote " + ", ".join(str(w) for w in written))
 
 
@@ -440,7 +441,7 @@ def store(args: argparse.Namespace) -> int:
             print(f"swapnas: error: {damaged}", file=sys.stderr)
             return EXIT_ERROR
     elif not getattr(args, "quiet", False) or args.store_action != "check":
-        print(text)
+        print(printable(text))
     if damaged:
         raise StoreError(damaged)
     return EXIT_OK

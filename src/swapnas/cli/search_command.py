@@ -92,7 +92,7 @@ def resume_line(out: Path, config: EAConfig, seed: int, proxy_key: str | None = 
         why = fitness_mismatch(out / "state.json", fit, mine) if mine != fit else None
         why = why or state_mismatch(ea, config, seed)
         cycle, evaluations, before = int(ea["cycle"]), len(ea["history"]), int(ea["config"]["cycles"])
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):  # (nested past the limit: the search says)
         return None
     if why is not None:  # refused now, before the search's setup (a --target-params mapping takes seconds)
         raise ValueError(why)

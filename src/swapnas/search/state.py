@@ -91,7 +91,7 @@ def _resume(ea: Evolution, state_path: Path, fitness_id: dict, protocols: dict[s
     try:
         saved = json.loads(state_path.read_text(encoding="utf-8"))
         fitness, state, seconds = saved.get("fitness"), saved["ea"], saved.get("seconds", 0.0)
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:  # bad JSON or UTF-8, not a state document
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:  # bad JSON/UTF-8, not a state
         raise _damaged_state(state_path, exc) from exc
     if (why := fitness_mismatch(state_path, fitness, fitness_id, protocols)) is not None:
         raise ValueError(why)

@@ -19,7 +19,7 @@ import torch
 from PIL import Image
 from torch import nn
 
-from ..bundle import IMAGE_SUFFIXES
+from ..bundle import IMAGE_SUFFIXES, damaged
 from ..data import DATASETS, read_pickle, rgb_image
 from .recipe import RECIPES
 from .rng import RunRng
@@ -70,8 +70,12 @@ class FolderSplit(torch.utils.data.Dataset):
         return len(self.files)
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
-        with Image.open(self.files[i]) as im:
-            img = rgb_image(im)
+        try:
+            with Image.open(self.files[i]) as im:
+                img = rgb_image(im)
+        except (OSError, ValueError, Image.DecompressionBombError) as exc:  # (session 67: a bare traceback)
+            raise damaged(self.files[i], IMAGENET_ORIGIN, f"not a readable image ({exc}); remove or replace it"
+                          ) from None
         img = _random_resized_crop(img, self.size) if self.train else _resize_center_crop(img, self.resize, self.size)
         if self.train and torch.rand(()) < 0.5:
             img = img.transpose(Image.Transpose.FLIP_LEFT_RIGHT)

@@ -127,7 +127,7 @@ def searched_on(text: str) -> str | None:
     path = Path(text.strip()).expanduser()
     try:
         value = json.loads(path.read_text(encoding="utf-8-sig")) if path.is_file() else None
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return None
     return value.get("dataset") if isinstance(value, dict) and isinstance(value.get("dataset"), str) else None
 
@@ -146,6 +146,8 @@ def load_genotype(text: str) -> Genotype:
     content = path.read_text(encoding="utf-8-sig")  # a BOM (Windows editors) is no text
     try:
         value = json.loads(content)
+    except RecursionError:  # (session 67: a traceback)
+        raise ValueError(f"--genotype {path}: its JSON is nested deeper than Python reads; not a search result") from None
     except json.JSONDecodeError:
         try:
             return parse(content)
