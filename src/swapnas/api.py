@@ -383,6 +383,11 @@ def rank(models: Models, inputs: Any, proxies: str | Sequence[str] = ..., *, fra
          progress: bool = ..., **kwargs: Any) -> Any: ...  # a pandas.DataFrame (pandas is not a dependency)
 
 
+@overload
+def rank(models: Models, inputs: Any, proxies: str | Sequence[str] = ..., *, frame: bool,
+         progress: bool = ..., **kwargs: Any) -> list[dict[str, Any]] | Any: ...  # (frame a bool variable: the review)
+
+
 def rank(models: Models, inputs: Any, proxies: str | Sequence[str] = "auto", *, frame: bool = False,
          progress: bool = False, **kwargs: Any) -> list[dict[str, Any]] | Any:
     """Score every model on one batch, read once from ``inputs`` (the first of a DataLoader or generator;

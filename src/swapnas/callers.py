@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO, TypeVar
 
+from .errors import printable
 from .progress import say
 
 #: the package's folder: a warning made there (or of a category defined there) is swapnas's own
@@ -39,7 +40,7 @@ def brief_warning(message: Warning | str, category: type[Warning], filename: str
         kind = "" if category is UserWarning else f"{category.__name__}: "
         # on a line of its own, bars or not (session 66); a scoring worker cannot clear the driver's bar: a new line
         lead = "\n" if multiprocessing.parent_process() is not None else ""
-        say(f"{lead}swapnas: warning: {kind}{message}", file)
+        say(f"{lead}swapnas: warning: {kind}{printable(str(message))}", file)  # (a name from a file: session 67)
     else:  # Python's own format
         say(warnings.formatwarning(message, category, filename, lineno, line).rstrip("\n"), file)
 

@@ -51,7 +51,7 @@ from .devices import resolve_device
 from .files import write_text
 from .out_checks import api_out
 from .proxies import ALIASES, Proxy, get_proxy, list_proxies
-from .report import failure_lines, fixed, made_with, protocol_text, table
+from .report import failure_lines, fixed, made_with, md_text, protocol_text, table
 from .results import provenance, reused_text, strict_json
 from .session import best_for, check_archs, error_messages, pick_archs, prepare, score_archs
 from .spaces import darts_genotype, nb101
@@ -419,7 +419,7 @@ def write_outputs(run: ConformanceRun, out: Path) -> list[Path]:
     prov = {**provenance(), "device": run.device}
     js = out / "conformance.json"
     write_text(js, strict_json({"provenance": prov, **asdict(run)}))
-    problems = failure_lines(run.results)
+    problems = failure_lines(run.results, md_text)  # (messages as written: the review of session 67)
     md = out / "conformance.md"
     failures = "\n## Failures and warnings\n\n" + "".join(f"- {line}\n" for line in problems) if problems else ""
     write_text(md, "# Conformance with NASLib's stored zero-cost scores\n\n"

@@ -117,6 +117,10 @@ def _lock_file(path: Path) -> IO[str]:
             raise
         raise ValueError(f"{path} is a link (to {os.readlink(path)}), not a lock file: remove it (`rm {path}`) and "
                          "run again") from exc
+    if os.fstat(fd).st_nlink > 1:  # a hard link: another name of a file outside OUT, perhaps (the review of 67)
+        os.close(fd)
+        raise ValueError(f"{path} is a hard link (the file has other names), not a lock file: remove it (`rm {path}`) "
+                         "and run again")
     return open(fd, "a+", encoding="utf-8")
 
 

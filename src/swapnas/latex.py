@@ -25,6 +25,9 @@ _SYMBOLS = {"×": r"$\times$", "±": r"$\pm$", "·": r"$\cdot$", "…": r"\ldots
 #: Greek capitals that LaTeX's math has; the others are the Latin letters they look like
 _GREEK_CAPITALS = {"Gamma", "Delta", "Theta", "Lambda", "Xi", "Pi", "Sigma", "Upsilon", "Phi", "Psi", "Omega"}
 _LOOKALIKE = {"Eta": "H", "Rho": "P", "Chi": "X"}
+#: the 24 letters of the Greek alphabet as Unicode names them (an archaic one, koppa or sampi, has no LaTeX command)
+_GREEK = {"ALPHA", "BETA", "GAMMA", "DELTA", "EPSILON", "ZETA", "ETA", "THETA", "IOTA", "KAPPA", "LAMDA", "MU", "NU",
+          "XI", "OMICRON", "PI", "RHO", "SIGMA", "TAU", "UPSILON", "PHI", "CHI", "PSI", "OMEGA"}
 
 
 def escape(text: str) -> str:
@@ -38,14 +41,14 @@ def _beyond_ascii(ch: str) -> str:
     if ch in _SYMBOLS:
         return _SYMBOLS[ch]
     name = unicodedata.name(ch, "")
-    if name.startswith(("GREEK SMALL LETTER ", "GREEK CAPITAL LETTER ")) and len(name.split()) == 4:
+    if name.startswith(("GREEK SMALL LETTER ", "GREEK CAPITAL LETTER ")) and name.split()[-1] in _GREEK:
         letter = {"Lamda": "Lambda"}.get(name.split()[-1].capitalize(), name.split()[-1].capitalize())  # (Unicode's)
         if letter == "Omicron":  # (no LaTeX command: it is an o)
             return "o" if "SMALL" in name else "O"
         return (f"$\\{letter.lower()}$" if "SMALL" in name else f"$\\{letter}$" if letter in _GREEK_CAPITALS
                 else _LOOKALIKE.get(letter, letter[0]))
-    plain = unicodedata.normalize("NFKD", ch).encode("ascii", "ignore").decode()
-    return plain or "?"
+    plain = "".join(c for c in unicodedata.normalize("NFKD", ch) if unicodedata.category(c) != "Mn")  # é: e
+    return "".join(_SPECIAL.get(c, c) for c in plain) if plain and plain.isascii() else "?"  # ％: \%; ½: ?
 
 
 def _number(x: float | None) -> str:

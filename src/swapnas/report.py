@@ -38,7 +38,8 @@ def md_cell(text: object) -> str:
 
 #: what :func:`md_cell` and :func:`md_text` escape (an arch's, or a metric's, ``nor_conv``/``epe_nas`` stays)
 _MD_CELL = re.compile(r"[|*<]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
-_MD_TEXT = re.compile(r"[\\`|*<>\[]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")  # ("[": no link or image: session 67)
+_MD_TEXT = re.compile(r"[\\`|*<>\[~&]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")  # ("[": no link or image; "~&": the
+# review of session 67, a struck-through arch string, an entity read)
 
 
 def md_text(text: object) -> str:
@@ -174,7 +175,7 @@ def run_notes(run: CorrelateRun) -> list[str]:
              "Proxies as scored (store keys, with their options): "
              + ", ".join(f"{md_text(r.proxy)} `{r.key}`" for r in run.results) + "."]
     if lower := [r.proxy for r in run.results if not r.higher_is_better]:  # (session 60: said only in grid.md)
-        lines.append(f"Lower is better for {', '.join(lower)}: {'its' if len(lower) == 1 else 'their'} scores are "
+        lines.append(f"Lower is better for {', '.join(map(md_text, lower))}: {'its' if len(lower) == 1 else 'their'} scores are "
                      "negated before every statistic, so a good one has ρ > 0 (and the plots' rank panel puts its "
                      "best right); results.csv and the plots' score panel show the scores as stored.")
     n = len(run.archs)

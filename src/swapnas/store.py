@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Protocol
 
 from .store_files import (LOCK_WAIT_S, StoreError, connect, connect_reader, damaged_advice, misused, not_a_store,
-                          out_of_file_handles, without_wal)
+                          out_of_file_handles, stored_values, without_wal)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS scores (
@@ -380,7 +380,7 @@ class ScoreStore:
             row = self._db.execute(_GET, key.as_tuple()).fetchone()
         if row is None:
             return None
-        return Record(row[0], row[1], row[2], json.loads(row[3] or "[]"), row[4], row[5], row[6])
+        return Record(row[0], row[1], row[2], stored_values(row[3], self.path), row[4], row[5], row[6])
 
     def status_of(self, key: tuple) -> tuple[str, float | None] | None:
         """The (status, value) stored under a raw key (the key columns of :attr:`COLUMNS`, in order); None if none."""

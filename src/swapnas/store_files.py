@@ -5,9 +5,11 @@
 from __future__ import annotations
 
 import errno
+import json
 import os
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 
 def without_wal(path: str | os.PathLike, tables: set[str] | int) -> str:
@@ -111,6 +113,17 @@ def damaged_advice(path: str | os.PathLike, fresh: bool = True) -> str:
     fresh_store = FRESH_STORE * fresh
     return (f"restore it from a backup, {fresh_store}or copy every readable score into a new store with "
             f"`swapnas store salvage {path} --out NEW.sqlite`")
+
+
+def stored_values(text: str | None, path: str | os.PathLike) -> Any:
+    """A score row's ``values_json`` read back; a StoreError naming the store where it is no JSON list SQLite could
+    store (session 67's review: one nested past Python's limit ended a correlate in a RecursionError traceback)."""
+    try:
+        values = json.loads(text or "[]")
+    except (ValueError, RecursionError) as exc:
+        raise StoreError(f"the score store {path} is damaged (a score's values are not readable: "
+                         f"{type(exc).__name__}); {damaged_advice(path, fresh=False)}") from None
+    return values
 
 
 def connect_read_only(path: Path) -> sqlite3.Connection:

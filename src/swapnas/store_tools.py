@@ -159,10 +159,15 @@ def _top_rowid(db: sqlite3.Connection, table: str) -> int:
     return int(top or 0)  # type: ignore[call-overload]
 
 
-def _index_rowids(db: sqlite3.Connection) -> np.ndarray | None:
-    """The scores' rowids as their primary-key index holds them, in order (None where it cannot be read whole)."""
+#: the most rowids :func:`_step_over` steps over one at a time (a damaged stretch without a readable index)
+_MAX_STEPS = 1 << 20
+
+
+def _index_rowids(db: sqlite3.Connection, table: str) -> np.ndarray | None:
+    """``table``'s rowids as its primary-key index holds them, in order (None where it cannot be read whole; every
+    table of a store has one: the review of session 67, a crafted rowid in ``proxy_code``)."""
     try:
-        rows = db.execute(f"SELECT rowid FROM scores INDEXED BY {_PK_INDEX}")
+        rows = db.execute(f"SELECT rowid FROM {table} INDEXED BY sqlite_autoindex_{table}_1")
         return np.sort(np.fromiter((r for (r,) in rows), dtype=np.int64))
     except sqlite3.DatabaseError:
         return None
@@ -174,8 +179,8 @@ def _step_over(db: sqlite3.Connection, table: str, cols: str, start: int,
     stepped over (one rowid at a time, or from one rowid of ``known``, the index's, to the next: session 67, a
     rowid of 9e18 beside a damaged page was stepped towards one at a time; gaps in healthy pages are jumped);
     (top + 1, None, …) if none."""
-    rowid, damaged = start, False
-    while rowid <= top:
+    rowid, damaged, stepped = start, False, 0
+    while rowid <= top and stepped < _MAX_STEPS:  # (no index: a crafted top is not stepped towards for ever)
         try:
             row = db.execute(f"SELECT rowid, {cols} FROM {table} WHERE rowid = ?", (rowid,)).fetchone()
             nxt = None if row else db.execute(f"SELECT rowid FROM {table} WHERE rowid > ? ORDER BY rowid LIMIT 1",
@@ -183,6 +188,7 @@ def _step_over(db: sqlite3.Connection, table: str, cols: str, start: int,
         except sqlite3.DatabaseError:
             at = int(np.searchsorted(known, rowid, side="right")) if known is not None else 0
             rowid, damaged = (rowid + 1 if known is None else int(known[at]) if at < len(known) else top + 1), True
+            stepped += known is None
             continue
         if row is not None:
             return rowid, row, damaged
@@ -211,7 +217,7 @@ def _scan_rows(db: sqlite3.Connection, table: str, columns: tuple[str, ...],
         return
     cols, top = ", ".join(columns), _top_rowid(db, table)
     known: np.ndarray | None = None  # (read at the first damage only)
-    start = 1
+    start, looked = 1, False
     while True:
         try:
             for row in db.execute(f"SELECT rowid, {cols} FROM {table} WHERE rowid >= ? ORDER BY rowid", (start,)):
@@ -221,7 +227,7 @@ def _scan_rows(db: sqlite3.Connection, table: str, columns: tuple[str, ...],
                 yield row[1:]
             return
         except sqlite3.DatabaseError:  # (the error may come one row early: sqlite3 steps ahead)
-            known = _index_rowids(db) if table == "scores" and known is None else known
+            known, looked = (known, True) if looked else (_index_rowids(db, table), True)
             start, row, damaged = _step_over(db, table, cols, start, top, known)
             stretches.append(damaged)
             if row is None:

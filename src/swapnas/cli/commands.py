@@ -191,8 +191,8 @@ def _csv_task(args: argparse.Namespace, bench: Benchmark) -> str:
     """The task of a run over ``bench``: --dataset, else its first; a CSV with several tasks says which it takes."""
     task = args.dataset or bench.tasks[0]
     if isinstance(bench, CsvBenchmark) and args.dataset is None and len(bench.tasks) > 1:
-        print(f"swapnas: warning: --truth {bench.path} has the tasks {', '.join(bench.tasks)}: this run correlates "
-              f"the first, {task}; give --dataset to choose another", file=sys.stderr)
+        print(printable(f"swapnas: warning: --truth {bench.path} has the tasks {', '.join(bench.tasks)}: this run "
+                        f"correlates the first, {task}; give --dataset to choose another"), file=sys.stderr)
     return task
 
 
@@ -376,8 +376,9 @@ def train(args: argparse.Namespace) -> int:
     out = out_folder(args)
     genotype = load_genotype(args.genotype)  # what is wrong with the arguments is said before OUT is made
     if (searched := searched_on(args.genotype)) not in (None, args.dataset):  # (session 62: said nowhere)
-        print(f"swapnas: warning: the genotype was found by a search on {searched}; it is trained here with the "
-              f"{args.dataset} recipe and data (--dataset {searched} for its own, where it is one)", file=sys.stderr)
+        print(printable(f"swapnas: warning: the genotype was found by a search on {searched}; it is trained here with "
+                        f"the {args.dataset} recipe and data (--dataset {searched} for its own, where it is one)"),
+              file=sys.stderr)
     # train() locks OUT (a second run on it is refused) after the data is read: bad data makes no OUT; an interrupt
     # is said by the command line's handler (session 62: said here, --json printed nothing)
     result = run_train(genotype, recipe=args.dataset, out=out, data_root=args.data_root,

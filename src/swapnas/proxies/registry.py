@@ -103,7 +103,7 @@ ALIASES: dict[str, str] = {}
 MetricFn = TypeVar("MetricFn", bound=Callable[..., float])
 
 #: names a metric cannot take: ``--proxies all``'s, and results.csv's other columns (session 67: two ``arch`` columns)
-RESERVED_NAMES = ("all", "arch", "accuracy", "params_m")
+RESERVED_NAMES = ("all", "arch", "accuracy", "params_m", "model", "rank")  # (model, rank: the review)
 
 
 def check_name(name: str, version: str = "1") -> None:
@@ -119,8 +119,8 @@ def check_name(name: str, version: str = "1") -> None:
             or not name.isprintable() or len(name.encode("utf-8")) > 100:
         raise ValueError(f"proxy name {name!r}: a name is 1 to 100 bytes of printable text, without ',' (it separates "
                          "--proxies), '/' or '\\' (it names a plot file), and without spaces at its ends, and not "
-                         "'all' (--proxies all names them all) nor a column of results.csv (arch, accuracy, params_m); "
-                         "choose another")
+                         "'all' (--proxies all names them all) nor a column of results.csv or rank()'s rows (arch, "
+                         "accuracy, params_m, model, rank); choose another")
 
 
 def register(
