@@ -693,6 +693,15 @@ def test_grid_passes_every_option_on_and_prints_the_table(grid_parts, capsys) ->
                             f"{EXIT_FAILED_ARCHS} (--allow-failures: exit 0)\n")
 
 
+def test_grid_names_ray_workers_as_where_it_scored(grid_parts) -> None:
+    """grid.json's device says "on Ray workers" with the Ray executor, as correlate's results.json does (session 67's
+    mutation run: nothing checked it)."""
+    p = grid_parts
+    commands.grid(_args("grid", "--out", str(p.out), "--benchmarks", "nb201", "--proxies", "params", "--executor",
+                        "ray", "--no-progress", "--allow-failures"))
+    assert p.write_grid.one == ((p.cols, p.out, "CMD", "cpu on Ray workers"), {})
+
+
 def test_grid_defaults_json_and_allowed_failures(grid_parts, capsys) -> None:
     p = grid_parts
     assert commands.grid(_args("--json", "grid", "--out", str(p.out), "--benchmarks", "nb101", "--proxies", "swap",
