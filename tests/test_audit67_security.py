@@ -237,5 +237,6 @@ def test_report_markdown_does_not_render_links_or_images_of_stored_text():
     `![x](http://evil.example/p.png)` renders as a remote image (a beacon) in report.md on GitHub or an editor."""
     markdown_it = pytest.importorskip("markdown_it")
     from swapnas.report import md_text
-    html = markdown_it.MarkdownIt("commonmark").render("- " + md_text("![x](http://evil.example/p.png) [y](http://e.x)"))
+    text = md_text("![x](http://evil.example/p.png) [y](http://e.x)")
+    html = markdown_it.MarkdownIt("commonmark").render("- " + text)
     assert "<img" not in html and "<a " not in html and "![x](http://evil.example/p.png)" in html, html

@@ -141,8 +141,8 @@ def test_the_network_warning_whole_and_its_default_version(tmp_path, utc, monkey
         assert [str(w.message) for w in caught] == [
             f"space 'nb201': the code of the modules that build its networks ({names}) differs from the code "
             f"recorded beside the scores in {path} (1970-01-01 00:00+00:00), under the same network version 1, so "
-            "those scores are reused as they are. If the networks changed, set NET_VERSION = \"2\" in the space's module "
-            "to score them again. Until then every run on this store warns again; if only other code changed "
+            "those scores are reused as they are. If the networks changed, set NET_VERSION = \"2\" in the space's "
+            "module to score them again. Until then every run on this store warns again; if only other code changed "
             f"(parsing, mutation, docs), `swapnas store accept-code {path}` records the code that runs now as the "
             "code of its scores; to score them anew with the code that runs now, give another --store"]
         warn_changed_network(store, "no_such_space", "1")  # an unknown space: nothing to digest, no error

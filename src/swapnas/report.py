@@ -175,9 +175,10 @@ def run_notes(run: CorrelateRun) -> list[str]:
              "Proxies as scored (store keys, with their options): "
              + ", ".join(f"{md_text(r.proxy)} `{r.key}`" for r in run.results) + "."]
     if lower := [r.proxy for r in run.results if not r.higher_is_better]:  # (session 60: said only in grid.md)
-        lines.append(f"Lower is better for {', '.join(map(md_text, lower))}: {'its' if len(lower) == 1 else 'their'} scores are "
-                     "negated before every statistic, so a good one has ρ > 0 (and the plots' rank panel puts its "
-                     "best right); results.csv and the plots' score panel show the scores as stored.")
+        its = "its" if len(lower) == 1 else "their"
+        lines.append(f"Lower is better for {', '.join(map(md_text, lower))}: {its} scores are negated before every "
+                     "statistic, so a good one has ρ > 0 (and the plots' rank panel puts its best right); results.csv "
+                     "and the plots' score panel show the scores as stored.")
     n = len(run.archs)
     if n and run.reused == n:
         lines.append(f"All {n} archs' scores read from the store (none scored by this run; s/arch is the time "

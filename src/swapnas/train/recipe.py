@@ -147,7 +147,8 @@ def load_genotype(text: str) -> Genotype:
     try:
         value = json.loads(content)
     except RecursionError:  # (session 67: a traceback)
-        raise ValueError(f"--genotype {path}: its JSON is nested deeper than Python reads; not a search result") from None
+        raise ValueError(f"--genotype {path}: its JSON is nested deeper than Python reads; not a search result"
+                         ) from None
     except json.JSONDecodeError:
         try:
             return parse(content)
