@@ -53,13 +53,9 @@ def test_lazy_materialisation_pass_runs_on_the_scoring_device(monkeypatch) -> No
 
 
 # ---------------------------------------------------------------------------------------------------------- F2
-def test_cross_entropy_labels_are_bounds_checked_before_the_kernel(monkeypatch) -> None:
-    """On CUDA, F.cross_entropy with a label >= the model's outputs is a device-side assert (asynchronous, and every
-    later CUDA call of the process fails), not the CPU's IndexError "Target 3 is out of bounds" that
-    api_failures.hint turns into the labels hint. swapnas.rank of models with different output sizes (labels up to
-    4, one model with 3 outputs) gives the small model None and scores the others on the CPU; on a GPU the whole
-    call dies with "CUDA error: device-side assert triggered" (hint's own CUDA calls re-raise it). Emulated here:
-    cross_entropy behaves as the CUDA kernel does."""
+@pytest.fixture
+def cuda_like_cross_entropy(monkeypatch):
+    """F.cross_entropy as the CUDA kernel behaves: no IndexError, a device-side assert (emulated)."""
     real = F.cross_entropy
 
     def cuda_like(output, target, *args, **kwargs):
@@ -69,6 +65,15 @@ def test_cross_entropy_labels_are_bounds_checked_before_the_kernel(monkeypatch) 
         return real(output, target, *args, **kwargs)
 
     monkeypatch.setattr(F, "cross_entropy", cuda_like)
+
+
+def test_cross_entropy_labels_are_bounds_checked_before_the_kernel(cuda_like_cross_entropy) -> None:
+    """On CUDA, F.cross_entropy with a label >= the model's outputs is a device-side assert (asynchronous, and every
+    later CUDA call of the process fails), not the CPU's IndexError "Target 3 is out of bounds" that
+    api_failures.hint turns into the labels hint. swapnas.rank of models with different output sizes (labels up to
+    4, one model with 3 outputs) gives the small model None and scores the others on the CPU; on a GPU the whole
+    call dies with "CUDA error: device-side assert triggered" (hint's own CUDA calls re-raise it). Emulated here:
+    cross_entropy behaves as the CUDA kernel does."""
     with pytest.raises((IndexError, ValueError), match="out of bounds|must be|run from"):
         output_loss(torch.randn(4, 3), torch.tensor([0, 1, 2, 4]))
 

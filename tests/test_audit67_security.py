@@ -68,33 +68,27 @@ def test_a_lock_file_that_is_a_link_does_not_overwrite_its_target(tmp_path):
     """out_lock opens OUT/.lock with "a+" (following a symlink), truncates it and writes "PID job": an OUT folder
     received from elsewhere (a colleague's run to resume) with `.lock -> ~/.bashrc` empties that file. Every
     correlate, grid, search and train takes this lock."""
-    from swapnas.files import out_lock
     victim = tmp_path / "victim.txt"
     victim.write_text("precious\n")
-    out = tmp_path / "out"
-    out.mkdir()
-    (out / ".lock").symlink_to(victim)
-    try:
-        with out_lock(out, "search"):
-            pass
-    except ValueError:
-        pass  # refusing the link is fine too
+    _lock_through_a_link(tmp_path, victim, "search")
     assert victim.read_text() == "precious\n", "a link OUT/.lock made swapnas overwrite a file outside OUT"
 
 
 def test_a_dangling_lock_link_creates_no_file_outside_out(tmp_path):
-    from swapnas.files import out_lock
     target = tmp_path / "elsewhere" / "made.txt"
     target.parent.mkdir()
+    _lock_through_a_link(tmp_path, target, "correlate")
+    assert not target.exists(), "a dangling link OUT/.lock made swapnas create a file outside OUT"
+
+
+def _lock_through_a_link(tmp_path: Path, target: Path, job: str) -> None:
+    """``out_lock`` of an OUT whose .lock links to ``target``: refused with a ValueError naming the link."""
+    from swapnas.files import out_lock
     out = tmp_path / "out"
     out.mkdir()
     (out / ".lock").symlink_to(target)
-    try:
-        with out_lock(out, "correlate"):
-            pass
-    except ValueError:
+    with pytest.raises(ValueError, match="is a link"), out_lock(out, job):
         pass
-    assert not target.exists(), "a dangling link OUT/.lock made swapnas create a file outside OUT"
 
 
 # --------------------------------------------------------------------------- 3. hang: salvage of a crafted store

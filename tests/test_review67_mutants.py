@@ -4,7 +4,6 @@ only, no bundle."""
 
 from __future__ import annotations
 
-import socket
 import sqlite3
 import types
 import warnings
@@ -13,16 +12,11 @@ from pathlib import Path
 
 import pytest
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-NO_CUDA = pytest.mark.skipif(torch.cuda.is_available(), reason="shows the no-CUDA refusal")
-
-GENOTYPE = ("Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('skip_connect', 0), ('sep_conv_3x3', 1), "
-            "('skip_connect', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 0), ('skip_connect', 2)], normal_concat=[2, "
-            "3, 4, 5], reduce=[('max_pool_3x3', 0), ('max_pool_3x3', 1), ('skip_connect', 2), ('max_pool_3x3', 0), "
-            "('max_pool_3x3', 0), ('skip_connect', 2), ('skip_connect', 2), ('avg_pool_3x3', 0)], reduce_concat=[2, 3, "
-            "4, 5])")
+from tests.test_audit67_config import _closed_port
+from tests.test_audit67_cuda import GENOTYPE, NO_CUDA
+from tests.test_audit67_cuda import cuda_like_cross_entropy  # noqa: F401 - a fixture (usefixtures)
 
 
 # --- train/data._error_text, load_data [td1 td3 td4 td6] ------------------------------------------------------------
@@ -115,29 +109,17 @@ def test_score_runs_a_model_of_buffers_alone_where_its_buffers_are(scratch_regis
 
 # --- proxies/_common.output_loss bounds [pc2 pc3 pc5] ----------------------------------------------------------------
 
-@pytest.fixture
-def cuda_like_cross_entropy(monkeypatch):
-    """F.cross_entropy as the CUDA kernel behaves: no IndexError, a device-side assert (emulated)."""
-    real = F.cross_entropy
-
-    def cuda_like(output, target, *args, **kwargs):
-        bad = target[target != -100]
-        if bad.numel() and (int(bad.min()) < 0 or int(bad.max()) >= output.shape[1]):
-            raise RuntimeError("CUDA error: device-side assert triggered")
-        return real(output, target, *args, **kwargs)
-
-    monkeypatch.setattr(F, "cross_entropy", cuda_like)
-
-
+@pytest.mark.usefixtures("cuda_like_cross_entropy")
 @pytest.mark.parametrize("label", [3, -1])
-def test_a_label_equal_to_the_classes_or_negative_is_the_cpus_index_error(cuda_like_cross_entropy, label) -> None:
+def test_a_label_equal_to_the_classes_or_negative_is_the_cpus_index_error(label) -> None:
     from swapnas.proxies._common import output_loss
 
     with pytest.raises(IndexError, match=f"Target {label} is out of bounds"):
         output_loss(torch.randn(4, 3), torch.tensor([0, 1, 2, label]))
 
 
-def test_ignored_labels_pass_the_bounds_check(cuda_like_cross_entropy) -> None:
+@pytest.mark.usefixtures("cuda_like_cross_entropy")
+def test_ignored_labels_pass_the_bounds_check() -> None:
     from swapnas.proxies._common import output_loss
 
     assert torch.isfinite(output_loss(torch.randn(2, 3, 5), torch.tensor([[0, -100, 2, -100, 1]] * 2)))
@@ -197,14 +179,6 @@ def test_blank_swapnas_workers_is_unset(monkeypatch) -> None:
 
 
 # --- ray_address $RAY_ADDRESS [ra1 ra3 ra4 ra5 ra6] -------------------------------------------------------------------
-
-def _closed_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
 
 def test_ray_address_from_the_environment_is_probed_and_named(monkeypatch) -> None:
     """[ra1 ra4 ra5 ra6] (the audit's own test needs the data bundle and is skipped without it)."""
