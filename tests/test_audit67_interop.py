@@ -1,5 +1,5 @@
 """Session 67 audit of the output files as other tools read them (markdown renderers, LaTeX, csv readers; each test
-failed on the code as found). Fast, no scoring, no data bundle: the writers are called with hand-made results."""
+failed on the code as found, but the image-link one, which the review's percent-encoding had mended by then). Fast, no scoring, no data bundle: the writers are called with hand-made results."""
 
 from __future__ import annotations
 

@@ -218,12 +218,20 @@ def test_a_truth_csv_header_prints_no_escape_sequences(tmp_path, capsys):
     assert "\x1b" not in out + err and "\x07" not in out + err
 
 
-def test_a_stored_failure_message_prints_no_escape_sequences():
+def test_a_stored_failure_message_prints_no_escape_sequences(capsys):
     """A correlate on a store with a failed row printed "FAILED params (…; their message): " + the stored error raw
-    on stderr and into report.md; report.md's line goes through md_text (checked here; the console line, the same
-    text, is shown in the report's reproduction)."""
-    from swapnas.report import md_text
-    assert "\x1b" not in md_text(f"boom{ESC}")
+    on the terminal and into report.md: both lines, the console's through print_report, report.md's through md_text."""
+    import argparse
+    from types import SimpleNamespace
+
+    from swapnas.cli.commands import print_report
+    from swapnas.report import failure_lines, md_text
+
+    failed = SimpleNamespace(proxy="params", failures=1, errors=[f"boom{ESC}"])
+    print_report(argparse.Namespace(json=False, quiet=False), "\n".join(failure_lines([failed])), [])
+    printed = capsys.readouterr().out
+    assert "boom" in printed and "\x1b" not in printed and "\x07" not in printed
+    assert "\x1b" not in "".join(failure_lines([failed], md_text))
 
 
 def test_report_markdown_does_not_render_links_or_images_of_stored_text():

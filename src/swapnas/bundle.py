@@ -101,9 +101,9 @@ class Batch:
 def resolve_data_dir(data_dir: str | os.PathLike | None) -> Path:
     """``data_dir`` if given, else ``$SWAPNAS_DATA``, else :func:`user_data_dir` if it exists; the
     error says how to set one."""
-    if isinstance(data_dir, str) and not data_dir.strip():  # (session 67: "" skipped $SWAPNAS_DATA, as --data-dir ''
+    if isinstance(data_dir, str) and not data_dir.strip():  # (session 67: "" skipped $SWAPNAS_DATA)
         raise ValueError(f"data_dir={data_dir!r} is empty: give the bundle's folder, or None for ${DATA_ENV} or "
-                         f"{user_data_dir()}")  # did before session 56)
+                         f"{user_data_dir()}")
     chosen = data_dir if data_dir is not None else os.environ.get(DATA_ENV)
     if not chosen and user_data_dir().is_dir():
         chosen = user_data_dir()

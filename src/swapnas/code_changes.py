@@ -48,7 +48,7 @@ def _checked(store: ScoreStore, name: str) -> bool:
     if key not in _CHECKED_ROW:
         return True
     row, checked = _CHECKED_ROW[key]
-    if checked is not None and checked() is store or checked is None and row == store.recorded_code().get(name):
+    if (checked() is store) if checked is not None else row == store.recorded_code().get(name):
         return True
     _CODE_CHECKED.discard(key)
     return False

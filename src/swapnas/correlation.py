@@ -219,7 +219,7 @@ def write_outputs(run: CorrelateRun, out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     earlier = _plots_of_earlier_run(out)
     doc: dict[str, Any] = {
-        "provenance": {**provenance(), "device": run.device},
+        "provenance": provenance(run.device),
         "protocol": run.protocol,
         # the benchmark by its own name (the protocol names the space: darts for nb301 and darts_swap; session 52)
         "benchmark": {"name": run.results[0].space, "task": run.results[0].dataset} if run.results else None,

@@ -433,7 +433,7 @@ def write_grid(cols: list[GridColumn], out: Path, command: str = "", device: str
     """``grid.json`` (``{"provenance", "columns"}``; the provenance names ``device`` where given: session 67),
     ``grid.md``, ``grid.tex`` (the ρ table for a paper), ``grid.png`` and ``report.md`` under ``out``."""
     (out := api_out("grid", out)).mkdir(parents=True, exist_ok=True)  # (another command's OUT refused: session 65)
-    prov = {**provenance(), **({"device": device} if device else {})}
+    prov = provenance(device)
     js = out / "grid.json"
     write_text(js, strict_json({"provenance": prov, "columns": [asdict(c) for c in cols]}))
     md = out / "grid.md"

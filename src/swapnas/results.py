@@ -149,10 +149,9 @@ def command_line() -> str:
 def _module_run(prog: Path) -> str | None:
     """``python -m swapnas`` for a ``__main__.py`` of swapnas (``swapnas/__main__.py`` or, session 67,
     ``swapnas/cli/__main__.py``: that file run directly fails on its relative imports), else None."""
-    if prog.name != "__main__.py":
-        return None
-    package = prog.parent if prog.parent.name == "swapnas" else prog.parent.parent
-    return "python -m swapnas" if package.name == "swapnas" and prog.parent.name in ("swapnas", "cli") else None
+    package = prog.parent.parts[-2:]
+    ours = prog.name == "__main__.py" and (package[-1:] == ("swapnas",) or package == ("swapnas", "cli"))
+    return "python -m swapnas" if ours else None
 
 
 def _decoded(text: str) -> str:
@@ -213,11 +212,13 @@ def _cwd() -> dict[str, str]:
     return {"cwd": _decoded("~" if inside == "." else f"~/{inside}")}
 
 
-def provenance() -> dict:
+def provenance(device: str | None = None) -> dict:
     """Who made an output file: swapnas, torch, numpy, scipy and Python versions, the command line, the folder it ran
     in (``cwd``: the command's relative paths are relative to it; session 59), the time (UTC); ``source``: the git
-    commit of swapnas's code where it runs from a checkout (:func:`source_revision`)."""
+    commit of swapnas's code where it runs from a checkout (:func:`source_revision`); ``device``, last, where the
+    scores were made (given by the commands that score: correlate, conformance, grid and search since session 67)."""
     source = source_revision()
     return {"swapnas": __version__, **({"source": source} if source else {}), "torch": torch.__version__,
             "numpy": np.__version__, "scipy": _version("scipy"), "python": platform.python_version(),
-            "command": command_line(), **_cwd(), "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+            "command": command_line(), **_cwd(), "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            **({"device": device} if device else {})}

@@ -227,7 +227,8 @@ def _scan_rows(db: sqlite3.Connection, table: str, columns: tuple[str, ...],
                 yield row[1:]
             return
         except sqlite3.DatabaseError:  # (the error may come one row early: sqlite3 steps ahead)
-            known, looked = (known, True) if looked else (_index_rowids(db, table), True)
+            if not looked:  # (once, at the first damage)
+                known, looked = _index_rowids(db, table), True
             start, row, damaged = _step_over(db, table, cols, start, top, known)
             stretches.append(damaged)
             if row is None:

@@ -277,7 +277,7 @@ SEARCH_EXTRAS = {"nb201": nb201_extras, "flexibert": flexibert_extras}
 def write_result(result: SearchResult, out: Path, device: str | None = None) -> list[Path]:
     """``result.json`` (with provenance, naming ``device`` where given: session 67), ``search_curve.png``,
     ``cell.png`` and ``report.md`` under ``out``."""
-    prov = {**provenance(), **({"device": device} if device else {})}
+    prov = provenance(device)
     path = out / "result.json"
     write_text(path, strict_json({"provenance": prov, **asdict(result)}))
     mod = get_space(result.space)
