@@ -358,8 +358,9 @@ GRID_SATURATED_FIX = ("score that column with `swapnas correlate` and a larger -
 
 def _cell_notes(col: GridColumn, r: dict) -> list[str]:
     """A cell's FILLED and SATURATED lines, as correlate's report gives them."""
-    return ([filled_line(r["proxy"], r["filled"], r["n"])] if r.get("filled") else []) + (
-        [saturated_line(r["proxy"], r["saturated"], r["n"], str(col.protocol["batch_size"]), GRID_SATURATED_FIX)]
+    return ([filled_line(r["proxy"], r["filled"], r["n"], md_text)] if r.get("filled") else []) + (
+        [saturated_line(r["proxy"], r["saturated"], r["n"], str(col.protocol["batch_size"]), GRID_SATURATED_FIX,
+                        md_text)]
         if r.get("saturated") else [])
 
 

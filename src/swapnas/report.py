@@ -87,11 +87,11 @@ def table(head: Sequence[str], rows: Sequence[Sequence[str]], markdown: bool = F
 def failure_lines(results: Sequence, show: Callable[[object], str] = str) -> list[str]:
     """One line per distinct failure message of each proxy (results need proxy, failures, errors),
     and a warning for a SWAP-Score at its ceiling on some archs (``saturated``); ``show`` writes a proxy's name and a
-    message (:func:`md_text` for a markdown file)."""
+    message (:func:`md_text` for a markdown file; session 68: also the names in the FILLED and SATURATED lines)."""
     lines = [f"FAILED {show(r.proxy)} ({r.failures} archs in all; {_which(i, len(r.errors))}): {show(e)}"
              for r in results for i, e in enumerate(r.errors)]
-    lines += [filled_line(r.proxy, r.filled, r.n) for r in results if getattr(r, "filled", 0)]
-    return lines + [saturated_line(r.proxy, r.saturated, r.n, "the batch size", SATURATED_FIX)
+    lines += [filled_line(r.proxy, r.filled, r.n, show) for r in results if getattr(r, "filled", 0)]
+    return lines + [saturated_line(r.proxy, r.saturated, r.n, "the batch size", SATURATED_FIX, show)
                     for r in results if getattr(r, "saturated", 0)]
 
 
@@ -99,22 +99,25 @@ def failure_lines(results: Sequence, show: Callable[[object], str] = str) -> lis
 SATURATED_FIX = "use a larger --batch-size or a smaller scored network (--net)"
 
 
-def filled_line(proxy: str, filled: int, n: int) -> str:
-    """The FILLED line of a set-level proxy with ``filled`` of its ``n`` archs holding a failed part."""
-    return (f"FILLED {proxy}: {filled} of its {n} scored archs {'has' if filled == 1 else 'have'} a part that failed "
-            f"({', '.join(get_proxy(proxy).fill_failed)}), counted at that part's worst value over the set, as the "
+def filled_line(proxy: str, filled: int, n: int, show: Callable[[object], str] = str) -> str:
+    """The FILLED line of a set-level proxy with ``filled`` of its ``n`` archs holding a failed part (``show`` writes
+    the names)."""
+    parts = ", ".join(show(p) for p in get_proxy(proxy).fill_failed)
+    return (f"FILLED {show(proxy)}: {filled} of its {n} scored archs {'has' if filled == 1 else 'have'} a part that "
+            f"failed ({parts}), counted at that part's worst value over the set, as the "
             "proxy's published aggregation does, not left out")
 
 
-def saturated_line(proxy: str, saturated: int, n: int, samples: str, fix: str) -> str:
+def saturated_line(proxy: str, saturated: int, n: int, samples: str, fix: str,
+                   show: Callable[[object], str] = str) -> str:
     """The SATURATED line of ``proxy`` with ``saturated`` of its ``n`` archs at the 2**S ceiling (``samples``: what S
-    is; ``fix``: the way out): a SWAP-Score then ranks nothing; a proxy derived from one ranks by its other terms
-    alone (session 64: swap_reg "could not rank them", where its ρ was the size prior's)."""
+    is; ``fix``: the way out; ``show`` writes the names): a SWAP-Score then ranks nothing; a proxy derived from one
+    ranks by its other terms alone (session 64: swap_reg "could not rank them", where its ρ was the size prior's)."""
     psi = psi_of(get_proxy(proxy))
-    what = ("score" if psi in (None, proxy) else f"have a Ψ ({psi}, which {proxy} is derived from)")
+    what = ("score" if psi in (None, proxy) else f"have a Ψ ({show(psi)}, which {show(proxy)} is derived from)")
     where = ("where it cannot rank them" if psi in (None, proxy)
-             else f"where that Ψ is one constant and {proxy} ranks them by its other terms alone")
-    return (f"SATURATED {proxy}: {saturated} of {n} archs {what} >= 95% of the 2**S ceiling (S = {samples}; "
+             else f"where that Ψ is one constant and {show(proxy)} ranks them by its other terms alone")
+    return (f"SATURATED {show(proxy)}: {saturated} of {n} archs {what} >= 95% of the 2**S ceiling (S = {samples}; "
             f"TransNAS jigsaw: 9 tiles per image), {where}; {fix}. (A Ψ at its other ceiling, the hooked neuron "
             "count, is named by the first SaturationWarning printed while scoring, one per proxy and process.)")
 
@@ -124,14 +127,15 @@ def psi_of(proxy: Proxy) -> str | None:
     return next((name for name in (proxy.name, *proxy.base_names) if name in PSI_SETTINGS), None)
 
 
-def constant_lines(results: Sequence[ProxyResult], scores: dict[str, list[float | None]]) -> list[str]:
+def constant_lines(results: Sequence[ProxyResult], scores: dict[str, list[float | None]],
+                   show: Callable[[object], str] = str) -> list[str]:
     """A line for each proxy whose every scored arch (two or more) has one value: its ρ and τ are nan with no failure
-    to explain them (synflow 0.0 on TransNAS macro, whose Tanh saturates)."""
+    to explain them (synflow 0.0 on TransNAS macro, whose Tanh saturates); ``show`` writes the name."""
     lines = []
     for r in results:
         values = {v for v in scores.get(r.proxy, []) if v is not None and math.isfinite(v)}
         if r.n >= 2 and len(values) == 1:
-            lines.append(f"CONSTANT {r.proxy}: all {r.n} scored archs have the value {values.pop():g}, so it cannot "
+            lines.append(f"CONSTANT {show(r.proxy)}: all {r.n} scored archs have the value {values.pop():g}, so it cannot "
                          "rank them (ρ and τ undefined)")
     return lines
 
@@ -196,7 +200,7 @@ def correlation_report(run: CorrelateRun, prov: dict, plots: Sequence[str]) -> s
              "", "## Protocol", "", "```", protocol_text(run.protocol, run.ground_truth, run.batch_note), "```", "",
              "## Rank correlation with the ground truth", "", table, "",
              *run_notes(run), ""]
-    problems = failure_lines(run.results, md_text) + constant_lines(run.results, run.scores)
+    problems = failure_lines(run.results, md_text) + constant_lines(run.results, run.scores, md_text)
     if problems:
         lines += ["## Failures and warnings", "", *(f"- {p}" for p in problems), ""]
     lines += ["## Plots", "", *(f"![{name}]({quote(name)})" for name in plots), "",

@@ -1,0 +1,56 @@
+"""Session 68: leftovers of session 67 (each test failed on the code as found)."""
+from __future__ import annotations
+
+import numpy as np
+
+from swapnas.proxies import get_proxy
+from swapnas.proxies.registry import register, register_set
+from swapnas.report import constant_lines, failure_lines, md_text
+from swapnas.results import ProxyResult
+
+
+def _result(name: str, **counts: int) -> ProxyResult:
+    nan = float("nan")
+    r = ProxyResult(name, get_proxy(name).key, "nb201", "cifar10", 4, 0, nan, nan, (nan, nan), nan, nan, 0.1, True)
+    for k, v in counts.items():
+        setattr(r, k, v)
+    return r
+
+
+def test_report_md_writes_the_names_of_filled_saturated_and_constant_lines_as_written(scratch_registry) -> None:
+    """report.md escaped a metric's name in its FAILED lines but not in its FILLED, SATURATED and CONSTANT lines:
+    `a*b*` came out in italics and `x|y` could end a table cell; the terminal keeps the names as they are."""
+    register("p*art*", description="a part", version="1")(lambda net, batch: 1.0)
+    register_set("se<t>", ("p*art*",), lambda parts: np.asarray(parts[0]), description="a set", fill_failed=("p*art*",))
+    register("s_w*", description="a SWAP-like", version="1")(lambda net, batch: 1.0)
+    filled = _result("se<t>", filled=2)
+    saturated = _result("s_w*", saturated=3)
+    md = failure_lines([filled, saturated], md_text)
+    assert md[0].startswith(r"FILLED se\<t\>: 2 of its 4 scored archs have a part that failed (p\*art\*), counted")
+    assert md[1].startswith(r"SATURATED s_w\*: 3 of 4 archs score >= 95% of the 2**S ceiling")
+    plain = failure_lines([filled, saturated])
+    assert plain[0].startswith("FILLED se<t>: 2 of its 4 scored archs have a part that failed (p*art*), counted")
+    assert plain[1].startswith("SATURATED s_w*: 3 of 4")
+    constant = _result("s_w*")
+    assert constant_lines([constant], {"s_w*": [1.0] * 4}, md_text)[0].startswith(r"CONSTANT s_w\*: all 4 scored")
+    assert constant_lines([constant], {"s_w*": [1.0] * 4})[0].startswith("CONSTANT s_w*: all 4 scored")
+
+
+def test_a_derived_metrics_saturated_line_escapes_both_names() -> None:
+    """swap_reg's line names its Ψ (swap) too; both go through ``show``."""
+    from swapnas.report import saturated_line
+
+    line = saturated_line("swap_reg", 1, 2, "4", "fix it", lambda s: f"<{s}>")
+    assert line.startswith("SATURATED <swap_reg>: 1 of 2 archs have a Ψ (<swap>, which <swap_reg> is derived from)")
+    assert "where that Ψ is one constant and <swap_reg> ranks them" in line
+
+
+def test_grid_md_writes_the_names_of_its_cells_to_read_with_care_as_written(scratch_registry) -> None:
+    """grid.md's "Cells to read with care" gave the FILLED and SATURATED lines' names as markdown too."""
+    from swapnas.grid import markdown
+    from tests.test_review64_mutants import _grid_column, _grid_result
+
+    register("s_w*", description="a SWAP-like", version="1")(lambda net, batch: 1.0)
+    text = markdown([_grid_column([_grid_result("s_w*", saturated=7)])])
+    (line,) = [x for x in text.splitlines() if "SATURATED" in x]
+    assert line.startswith(r"- nb201/cifar10 SATURATED s_w\*: 7 of 10 archs score >= 95% of the 2**S ceiling (S = 4; ")
