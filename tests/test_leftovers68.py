@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from swapnas.proxies import get_proxy
 from swapnas.proxies.registry import register, register_set
@@ -54,3 +55,24 @@ def test_grid_md_writes_the_names_of_its_cells_to_read_with_care_as_written(scra
     text = markdown([_grid_column([_grid_result("s_w*", saturated=7)])])
     (line,) = [x for x in text.splitlines() if "SATURATED" in x]
     assert line.startswith(r"- nb201/cifar10 SATURATED s_w\*: 7 of 10 archs score >= 95% of the 2**S ceiling (S = 4; ")
+
+
+def test_an_alias_refused_for_its_name_is_called_an_alias_without_a_version(scratch_registry) -> None:
+    """register_alias("a@b", …) was refused as "proxy 'a@b' version '1'": an alias has no version."""
+    from swapnas.proxies.registry import register_alias
+
+    with pytest.raises(ValueError, match=r"^alias 'a@b': a name with '@', or a name starting 'net:', cannot be told "):
+        register_alias("a@b", "swap")
+    with pytest.raises(ValueError, match=r"^alias 'a/b': a name is 1 to 100 bytes"):
+        register_alias("a/b", "swap")
+    with pytest.raises(ValueError, match=r"^proxy 'p' version '2@x': a name or version with '@'"):
+        register("p", description="d", version="2@x")(lambda net, batch: 1.0)
+
+
+def test_a_set_level_metrics_version_is_checked_as_a_metrics_is(scratch_registry) -> None:
+    """register_set checked its name but not its version: "2@x" was taken, though a key name@version then reads
+    otherwise."""
+    with pytest.raises(ValueError, match=r"^proxy 'agg' version '2@x': a name or version with '@'"):
+        register_set("agg", ("swap",), lambda parts: np.asarray(parts[0]), description="d", version="2@x")
+    with pytest.raises(KeyError):
+        get_proxy("agg")

@@ -106,18 +106,19 @@ MetricFn = TypeVar("MetricFn", bound=Callable[..., float])
 RESERVED_NAMES = ("all", "arch", "accuracy", "params_m", "model", "rank")  # (model, rank: the review)
 
 
-def check_name(name: str, version: str = "1") -> None:
+def check_name(name: str, version: str | None = "1") -> None:
     """A ValueError for a name (or version) that a score store's keys, a ``--proxies`` list or a plot's file name
     cannot hold (session 67: ``grad/norm`` failed at its plot, after every score; ``σ,τ`` or `` pad `` could never
-    be named)."""
-    if not isinstance(name, str) or not isinstance(version, str):
+    be named); ``version`` None for an alias, which has none (session 68: its message named a version '1')."""
+    if not isinstance(name, str) or not isinstance(version, (str, type(None))):
         raise TypeError(f"a proxy's name and version are strings (got {name!r}, {version!r})")
-    if "@" in name or "@" in version or name.startswith("net:"):  # a store records code as name@version
-        raise ValueError(f"proxy {name!r} version {version!r}: a name or version with '@', or a name starting "
+    if "@" in name or "@" in (version or "") or name.startswith("net:"):  # a store records code as name@version
+        what = f"alias {name!r}" if version is None else f"proxy {name!r} version {version!r}"
+        raise ValueError(f"{what}: a name{'' if version is None else ' or version'} with '@', or a name starting "
                          "'net:', cannot be told apart in a score store's keys; choose another")
     if not name or name in RESERVED_NAMES or name != name.strip() or any(c in name for c in ",/\\") \
             or not name.isprintable() or len(name.encode("utf-8")) > 100:
-        raise ValueError(f"proxy name {name!r}: a name is 1 to 100 bytes of printable text, without ',' (it separates "
+        raise ValueError(f"{'alias' if version is None else 'proxy name'} {name!r}: a name is 1 to 100 bytes of printable text, without ',' (it separates "
                          "--proxies), '/' or '\\' (it names a plot file), and without spaces at its ends, and not "
                          "'all' (--proxies all names them all) nor a column of results.csv or rank()'s rows (arch, "
                          "accuracy, params_m, model, rank); choose another")
@@ -188,7 +189,7 @@ def register_set(
     """
     if name in _REGISTRY:
         raise ValueError(f"proxy {name!r} is registered twice")
-    check_name(name)
+    check_name(name, version)  # (session 68: its version went unchecked)
     if not parts:
         raise ValueError(f"{name}: a set-level proxy combines at least one part; give parts=(name, ...)")
     if not set(fill_failed) <= set(parts):
@@ -210,7 +211,7 @@ def register_alias(alias: str, name: str) -> None:
     """Make ``alias`` resolve to the registered proxy ``name`` (which keeps its own name and key)."""
     if alias in _REGISTRY:
         raise ValueError(f"alias {alias!r} is a registered proxy's name")
-    check_name(alias)
+    check_name(alias, None)
     get_proxy(name)  # the target must exist
     ALIASES[alias] = name
 
