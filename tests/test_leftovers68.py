@@ -1,6 +1,9 @@
 """Session 68: leftovers of session 67 (each test failed on the code as found)."""
 from __future__ import annotations
 
+import sqlite3
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -76,3 +79,54 @@ def test_a_set_level_metrics_version_is_checked_as_a_metrics_is(scratch_registry
         register_set("agg", ("swap",), lambda parts: np.asarray(parts[0]), description="d", version="2@x")
     with pytest.raises(KeyError):
         get_proxy("agg")
+
+
+def _store_with(path: Path, n: int, where: str = "rowid = 1", **columns: str) -> None:
+    """A store of ``n`` made-up scores, those ``where`` selects (the first) with ``columns`` written over as raw
+    text."""
+    from tests.test_faults_store import _fake_store
+
+    _fake_store(path, n)
+    with sqlite3.connect(path) as db:
+        for column, text in columns.items():
+            db.execute(f"UPDATE scores SET {column} = ? WHERE {where}", (text,))
+
+
+def test_export_of_a_score_whose_net_is_no_json_object_names_the_store_and_the_csv_format(tmp_path: Path) -> None:
+    """`export --format naslib-zc` of a store with a net that is no JSON object ended in json's bare "Expecting
+    property name enclosed in double quotes"; the net is a key's text everywhere else, so csv still exports it."""
+    from swapnas.export import export
+
+    store = tmp_path / "s.sqlite"
+    _store_with(store, 3, "1", net="{bad")
+    with pytest.raises(ValueError) as info:
+        export(store, tmp_path / "zc.json", "naslib-zc")
+    assert str(info.value) == (f"{store} has scores whose net options, '{{bad', are not a JSON object "
+                               "(JSONDecodeError), which the naslib-zc format writes in its settings: use --format "
+                               "csv, which keeps every row as it is stored")
+    assert not (tmp_path / "zc.json").exists()
+    rows = (tmp_path / "s.csv").read_text() if export(store, tmp_path / "s.csv", "csv") else ""
+    assert len(rows.splitlines()) == 4 and "{bad" in rows
+
+
+@pytest.mark.parametrize("values", ['{"a": 1}', "[1,", '"text"'])
+def test_scores_whose_values_are_no_json_list_are_damage_that_check_names_and_salvage_leaves_out(
+        tmp_path: Path, values: str) -> None:
+    """A score whose values_json held a JSON object was read back as one (a dict where a list of values belongs);
+    `store check` called a store with unreadable values "ok", and `store salvage` copied them, so the salvaged store
+    was called damaged in turn, with the advice to salvage it."""
+    from swapnas.store import ScoreKey, ScoreStore, StoreError
+    from swapnas.store_tools import check_store, salvage_store
+
+    store = tmp_path / "s.sqlite"
+    _store_with(store, 4, values_json=values)
+    key = ScoreKey("fake", "x-arch-00000-" + "op" * 150, "swap", "p0", 0, 8, 1, "C=4")
+    with ScoreStore(store, read_only=True) as s, pytest.raises(StoreError, match=r"a score's values are not readable"):
+        s.get(key)
+    assert check_store(store).problems == [
+        "1 score with values that are not a readable JSON list (`swapnas store salvage` leaves it out)"]
+    saved = salvage_store(store, tmp_path / "new.sqlite")
+    assert (saved.recovered, saved.lost) == (3, 1)
+    assert check_store(tmp_path / "new.sqlite").ok
+    with ScoreStore(tmp_path / "new.sqlite", read_only=True) as s:
+        assert s.get(key) is None and s.count() == 3

@@ -47,6 +47,7 @@ from contextlib import closing
 from pathlib import Path
 from typing import IO, BinaryIO
 
+from .errors import printable
 from .files import write_atomic
 from .out_checks import refuse_export_target
 from .results import provenance, strict_json
@@ -55,7 +56,7 @@ from .proxies import get_proxy, list_proxies
 from .scoring import fingerprinted
 from .spaces import SPACES, get_space
 from .store import ScoreStore, StoreError
-from .store_files import given_as, is_sqlite
+from .store_files import given_as, is_sqlite, json_problem
 
 
 FORMATS = ("csv", "naslib-zc")
@@ -185,7 +186,7 @@ def _where(row: dict, protocols: dict[str, dict], keys: dict[tuple[str, str], st
 
 
 def _naslib_doc(scores: Iterable[dict], failures: Iterable[dict], protocols: dict[str, dict],
-                scored: Callable[[], dict[str, str]]) -> tuple[dict, dict]:
+                scored: Callable[[], dict[str, str]], path: str | os.PathLike) -> tuple[dict, dict]:
     """NASLib's nesting of the scores under each space: dataset → arch → proxy, and each (space, dataset)'s
     setting. One setting per (space, dataset, arch, proxy name) and one :data:`PER_DATASET` setting per (space,
     dataset) among the scores, else a ValueError (until session 54 scores of two networks or batches shared a
@@ -193,7 +194,7 @@ def _naslib_doc(scores: Iterable[dict], failures: Iterable[dict], protocols: dic
     setting is the scores' and its arch has no score of that proxy; a failed attempt under another setting is left
     out (the csv format has it), so it cannot block an export (the review of session 55). ``scores`` and
     ``failures`` are the store's rows of each status, read as they come (session 58: a list of every row took 2 GiB of
-    a 1.5M-row store); ``scored`` gives :func:`_scored_with` of the store, for a message."""
+    a 1.5M-row store); ``scored`` gives :func:`_scored_with` of the store, for a message; ``path`` is the store's."""
     doc: dict = {}
     keys: dict[tuple[str, str], str] = {}  # each arch's NASLib key, for this export
     proxy_keys: dict[tuple, tuple[str, str]] = {}  # (space, dataset, proxy name) → the first row's key and arch
@@ -236,11 +237,21 @@ def _naslib_doc(scores: Iterable[dict], failures: Iterable[dict], protocols: dic
     described: dict[str, dict] = {}
     for (space, dataset), r in settings.items():
         described.setdefault(space, {})[dataset] = {
-            **{k: r[k] for k in PER_DATASET if k != "net"}, "net": json.loads(r["net"]),
+            **{k: r[k] for k in PER_DATASET if k != "net"}, "net": _net_of(r["net"], path),
             **fingerprinted(protocols.get(r["protocol"], {})),
             "proxies": {NASLIB_PROXIES.get(n, n): k for (s, d, n), (k, _) in sorted(proxy_keys.items())
                         if (s, d) == (space, dataset)}}
     return {space: _naslib_layout(space, datasets) for space, datasets in doc.items()}, described
+
+
+def _net_of(text: str, path: str | os.PathLike) -> dict:
+    """A score's stored net options, or a ValueError naming the store (session 68: json's bare message); the store is
+    no worse for it (the options are a key's text everywhere else), so the way out is the csv format."""
+    if problem := json_problem(text, dict):
+        raise ValueError(f"{path} has scores whose net options, {printable(str(text)[:80])!r}, are not a JSON object "
+                         f"({problem}), which the naslib-zc format writes in its settings: use --format csv, which "
+                         "keeps every row as it is stored")
+    return json.loads(text)  # type: ignore[no-any-return]
 
 
 def _naslib_layout(space: str, datasets: dict) -> dict:
@@ -313,7 +324,7 @@ def export(store_path: str | os.PathLike, out: str | os.PathLike, fmt: str = "cs
                     _write(out, lambda f: _csv(f, rows, protocols))
                 return out
             with closing(store.iter_rows(chosen, "ok")) as scores, closing(store.iter_rows(chosen, "failed")) as failed:
-                doc, settings = _naslib_doc(scores, failed, protocols, lambda: _scored_with(store))
+                doc, settings = _naslib_doc(scores, failed, protocols, lambda: _scored_with(store), store_path)
             text = strict_json({"provenance": {**provenance(), "settings": settings,
                                                "conventions": NASLIB_CONVENTIONS}, **doc})
             _write(out, lambda f: f.write(text))

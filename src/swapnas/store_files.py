@@ -115,15 +115,29 @@ def damaged_advice(path: str | os.PathLike, fresh: bool = True) -> str:
             f"`swapnas store salvage {path} --out NEW.sqlite`")
 
 
-def stored_values(text: str | None, path: str | os.PathLike) -> Any:
-    """A score row's ``values_json`` read back; a StoreError naming the store where it is no JSON list SQLite could
-    store (session 67's review: one nested past Python's limit ended a correlate in a RecursionError traceback)."""
-    try:
-        values = json.loads(text or "[]")
-    except (ValueError, RecursionError) as exc:
-        raise StoreError(f"the score store {path} is damaged (a score's values are not readable: "
-                         f"{type(exc).__name__}); {damaged_advice(path, fresh=False)}") from None
+def stored_values(text: str | None, path: str | os.PathLike) -> list:
+    """A score row's ``values_json`` read back; a StoreError naming the store where it is no JSON list (session 67's
+    review: one nested past Python's limit ended a correlate in a RecursionError traceback; session 68: a JSON object
+    was taken, and salvage kept such rows, which it now leaves out)."""
+    values, problem = _read_json(text or "[]", list)
+    if problem:
+        raise StoreError(f"the score store {path} is damaged (a score's values are not readable: {problem}); "
+                         f"{damaged_advice(path, fresh=False)}")
     return values
+
+
+def json_problem(text: object, kind: type) -> str:
+    """Why ``text`` is not the JSON of a ``kind`` (its error's name, or the kind it holds); "" where it is one."""
+    return _read_json(text, kind)[1]
+
+
+def _read_json(text: object, kind: type) -> tuple[Any, str]:
+    """``text`` read as JSON, and "" or why it is not the JSON of a ``kind``."""
+    try:
+        value = json.loads(text)  # type: ignore[arg-type]
+    except (TypeError, ValueError, RecursionError) as exc:
+        return None, type(exc).__name__
+    return value, "" if isinstance(value, kind) else f"a JSON {type(value).__name__}, not a {kind.__name__}"
 
 
 def connect_read_only(path: Path) -> sqlite3.Connection:

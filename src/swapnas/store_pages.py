@@ -21,6 +21,7 @@ from contextlib import closing
 from pathlib import Path
 
 from .store import ScoreStore
+from .store_files import json_problem
 
 _MAGIC = b"SQLite format 3\x00"
 _TABLE_LEAF = 13
@@ -151,8 +152,9 @@ def leaf_image(source: Path, work: Path) -> Path | None:
 
 
 def score_like(values: list) -> bool:
-    """Whether a record read from a leaf page (:func:`leaf_rows`) has the columns of a score
-    row and their kinds (the protocols and code tables have 2 and 3 columns)."""
+    """Whether a record read from a leaf page (:func:`leaf_rows`), or a row of a damaged store's table, has the
+    columns of a score row and their kinds (the protocols and code tables have 2 and 3 columns), its ``values_json``
+    a JSON list, as the store's reader takes."""
     if len(values) != len(ScoreStore.COLUMNS):
         return False
     row = dict(zip(ScoreStore.COLUMNS, values))
@@ -163,7 +165,8 @@ def score_like(values: list) -> bool:
             and all(row[c] is None or isinstance(row[c], number) for c in ("value", "std", "seconds"))
             and all(row[c] is None or isinstance(row[c], str) for c in ("values_json", "error", "device"))
             and (row["peak_mem_bytes"] is None or type(row["peak_mem_bytes"]) is int)
-            and isinstance(row["created"], number))
+            and isinstance(row["created"], number)  # (session 68: salvage kept values no reader takes, and advised
+            and (row["values_json"] is None or not json_problem(row["values_json"], list)))  # salvage again)
 
 
 __all__ = ["leaf_image", "leaf_rows", "record", "score_like", "varint"]
