@@ -23,6 +23,7 @@ from .errors import NotFound, near_names
 from .proxies import Proxy, get_proxy, list_proxies
 from .proxies.code import (NetworkCodeWarning, ProxyCodeWarning, code_digest, legacy_code_digest,
                            legacy_modules_digest, modules_digest)
+from .scoring import with_bases
 from .spaces import SPACES, SpaceError, net_version, network_modules
 from .store import UNRECORDED, ScoreStore, StoreError, local_minute
 from .store_files import existing_store, given_as
@@ -71,6 +72,22 @@ def _changed_since(store: ScoreStore, name: str, digests: tuple[str | None, str 
     row = store.recorded_code().get(name)
     _CHECKED_ROW[(store.path, name)] = (row, weakref.ref(store) if row is None else None)
     return None if since is None else BEFORE_RECORDS if since == UNRECORDED else local_minute(since)
+
+
+def other_code(store: ScoreStore, proxies: list[Proxy], space: str, version: str) -> dict[str, str]:
+    """Each name (``swap@1``, ``net:nb201@1``) of ``proxies`` and ``space``'s networks under which ``store`` records
+    other code than this process runs, with when it recorded it: what an output records beside scores it reused
+    (session 68: the warnings went to the terminal alone, and results.json named this code's commit). Read anew each
+    time, without the warnings' once per process."""
+    if store.path == ":memory:":
+        return {}
+    recorded = store.recorded_code()
+    running = {f"{p.name}@{p.version}": (code_digest(p.fn), legacy_code_digest(p.fn)) for p in with_bases(proxies)}
+    if space in SPACES:
+        modules = network_modules(space)
+        running[f"net:{space}@{version}"] = (modules_digest(modules), legacy_modules_digest(modules))
+    return {name: local_minute(recorded[name][1]) for name, digests in sorted(running.items())
+            if name in recorded and recorded[name][0] not in digests}
 
 
 def _whose(since: str, what: str, store: ScoreStore, scores: str = "its scores") -> str:

@@ -16,6 +16,7 @@ import torch
 
 from .arg_checks import AtMost, whole
 from .benchmarks import Benchmark
+from .code_changes import other_code
 from .data import Batch
 from .devices import resolve_device
 from .executors import Executor
@@ -165,6 +166,8 @@ def correlate_proxies(*, bench: Benchmark, task: str, proxies: list[Proxy], n_ar
     records = score_archs(archs, bench.space, proxy_list, protocol, batch, store, device, retry_failed, progress,
                           f"{bench.name}/{task}", executor, counts, bases=True)
     reused = counts["reused"]
+    per_arch = [p for p in proxy_list if not p.parts]
+    other = other_code(store, per_arch, bench.space, protocol.net_version) if reused or counts["partly"] else {}
     log.debug("%s/%s: scored in %.1f s, %d archs reused whole from the store", bench.name, task,
               time.perf_counter() - t0, reused)  # (session 66: -v said nothing on correlate and grid)
     for p in proxy_list:
@@ -197,7 +200,7 @@ def correlate_proxies(*, bench: Benchmark, task: str, proxies: list[Proxy], n_ar
             "draws": "numpy.random.default_rng(seed).integers over the archs with a score, in the order of archs"}
     return CorrelateRun(protocol.describe(), bench.truth_text(task), batch.note, results, scores,
                         [float(a) for a in acc], [str(a) for a in archs], wall, reused, counts["partly"], where, boot,
-                        [float(v) if np.isfinite(v) else None for v in params])
+                        [float(v) if np.isfinite(v) else None for v in params], other)
 
 
 def _plots_of_earlier_run(out: Path) -> set[Path]:
@@ -228,6 +231,7 @@ def write_outputs(run: CorrelateRun, out: Path) -> list[Path]:
         "wall_seconds": run.wall_seconds,
         "reused_archs": run.reused,
         "partly_reused_archs": run.partly_reused,
+        "reused_from_other_code": run.other_code,  # (session 68: said on the terminal alone)
         "bootstrap": run.bootstrap,
         "results": [asdict(r) for r in run.results],
         "archs": run.archs,

@@ -189,7 +189,17 @@ def run_notes(run: CorrelateRun) -> list[str]:
                      "stored with each score).")
     elif run.reused or run.partly_reused:
         lines.append(f"Scores: {'; '.join(reused_parts(run.reused, n, run.partly_reused))}.")
+    if run.other_code:
+        lines.append(other_code_line(run.other_code))
     return [f"- {line}" for line in lines if line]
+
+
+def other_code_line(other: dict[str, str]) -> str:
+    """What an output says of reused scores that the store records as made by other code (session 68)."""
+    names = ", ".join(f"{md_text(name)} (recorded {when})" for name, when in sorted(other.items()))
+    return (f"**Reused scores made by other code**: the store records other code than this run's for {names}; its "
+            "scores were reused as they are (the ProxyCodeWarning or NetworkCodeWarning of the run says how to "
+            "score them again or accept the code).")
 
 
 def correlation_report(run: CorrelateRun, prov: dict, plots: Sequence[str]) -> str:
@@ -227,17 +237,51 @@ def protocol_text(protocol: dict, ground_truth: str, batch_note: str = "") -> st
     return "\n".join(lines)
 
 
-def score_axis(ax: Any, scores: np.ndarray) -> None:
-    """The scores' axis: logarithmic (decades labelled) when the positive scores span over two decades, else
-    linear with at most 5 ticks in scientific notation for large values (params no longer overlap)."""
+#: beyond these magnitudes a log axis's limits and ticks pass float range: the scores' log10 is drawn instead
+_LOG_RANGE = (1e-250, 1e250)
+
+
+def score_scale(scores: np.ndarray) -> tuple[np.ndarray, str]:
+    """How the scores' axis draws finite ``scores``: the values drawn and the axis, ``log`` where they are all
+    positive and span over two decades, ``symlog`` where some are zero or negative and the others span over two
+    decades (session 68: six zero synflow scores of 150 drew the other 144 as one vertical line), ``log10`` (their
+    log10 on a linear axis) where a log axis would pass float range (session 68: synflow's 1e293 ended correlate in
+    an OverflowError after every score; 1e300 drew an empty panel), else ``linear``."""
+    nonzero = np.abs(scores[scores != 0])
+    with np.errstate(over="ignore"):
+        if len(nonzero) < 2 or not nonzero.max() / nonzero.min() > 100:
+            return scores, "linear"
+    extreme = nonzero.max() > _LOG_RANGE[1] or nonzero.min() < _LOG_RANGE[0]
+    if len(nonzero) == len(scores) and (scores > 0).all():
+        return (np.log10(scores), "log10") if extreme else (scores, "log")
+    return scores, "linear" if extreme else "symlog"
+
+
+def score_axis(ax: Any, scores: np.ndarray, scale: str) -> None:
+    """The scores' axis (``scale``, :func:`score_scale`'s): logarithmic with decades labelled, symmetric-log with
+    its linear part up to the smallest nonzero score, else linear with at most 5 ticks in scientific notation for
+    large values (params no longer overlap)."""
     from matplotlib.ticker import MaxNLocator
 
-    pos = scores[scores > 0]
-    if len(pos) == len(scores) and len(pos) > 1 and pos.max() / pos.min() > 100:
+    if scale == "log":
         ax.set_xscale("log")  # its own locator: a MaxNLocator's ticks fall between decades and get no label
+    elif scale == "symlog":
+        from matplotlib.ticker import FixedLocator, NullLocator
+
+        least = float(np.abs(scores[scores != 0]).min())
+        ax.set_xscale("symlog", linthresh=least)
+        low, high = math.floor(math.log10(least)), math.ceil(math.log10(float(np.abs(scores).max())))
+        step = max(1, math.ceil((high - low) / 4))  # 4 decades at most a side, the nearest 0 left to 0's label
+        decades = [10.0 ** k for k in range(low + step, high + 1, step)]
+        ax.xaxis.set_major_locator(FixedLocator(sorted({0.0, *decades, *(-d for d in decades)})))
+        ax.xaxis.set_minor_locator(NullLocator())  # (each decade's label overlapped the next)
     else:
         ax.xaxis.set_major_locator(MaxNLocator(5))
         ax.ticklabel_format(axis="x", style="sci", scilimits=(-3, 4))
+
+
+#: what the score axis's label adds for each scale
+_SCALE_NOTE = {"log10": " (log10)", "symlog": " (symmetric log axis, linear near 0)"}
 
 
 def truth_label(space: str, task: str, ground_truth: str) -> str:
@@ -262,6 +306,12 @@ def footnote_lines(text: str, width: int = 150) -> list[str]:
     return textwrap.wrap(text, width) or [""]
 
 
+def fitted(text: str, width: int) -> str:
+    """``text`` as is where it has at most ``width`` characters, else wrapped to lines of that many (session 68: a
+    long metric name ran its axis label off the figure and its title out of it)."""
+    return text if len(text) <= width else "\n".join(footnote_lines(text, width))
+
+
 def marker_for(n: int) -> tuple[float, float]:
     """Marker size and opacity for ``n`` points: small pale dots for 1000 archs, visible ones for a few dozen (until
     session 51 every plot had the 1000-arch dots)."""
@@ -278,23 +328,25 @@ def scatter_plot(scores: Sequence[float | None], accuracy: Sequence[float], resu
 
     s = np.array([np.nan if v is None else v for v in scores], dtype=float)
     a = np.asarray(accuracy, dtype=float)
-    ok = np.isfinite(s)
+    ok = np.isfinite(s) & np.isfinite(a)  # (session 68: a NaN ground truth made every rank NaN, the panel empty)
     note = footnote_lines(ground_truth)
     height = 3.8 + 0.13 * (len(note) - 1)  # each footnote line adds its own height: the plots keep theirs
     fig = Figure(figsize=(8.5, height), dpi=120)
     ax, rk = fig.subplots(1, 2)
     label = truth_label(result.space, result.dataset, ground_truth)
     size, alpha = marker_for(int(ok.sum()))
-    ax.scatter(s[ok], a[ok], s=size, alpha=alpha, linewidths=0)
-    score_axis(ax, s[ok])
-    ax.set_xlabel(f"{result.proxy} score{'' if result.higher_is_better else ' (lower is better)'}", parse_math=False)
+    drawn, scale = score_scale(s[ok])
+    ax.scatter(drawn, a[ok], s=size, alpha=alpha, linewidths=0)
+    score_axis(ax, s[ok], scale)
+    ax.set_xlabel(fitted(f"{result.proxy} score{_SCALE_NOTE.get(scale, '')}"
+                         f"{'' if result.higher_is_better else ' (lower is better)'}", 44), parse_math=False)
     ax.set_ylabel(label, parse_math=False)  # the user's texts as written: a file name's `$` is no math (session 63)
     sign = 1.0 if result.higher_is_better else -1.0
     if ok.sum() > 1:
         n = ok.sum()  # ranks at the middle of their percentile bin: the best arch is not cut in half by the frame
         rk.scatter((rankdata(sign * s[ok]) - 0.5) / n * 100, (rankdata(a[ok]) - 0.5) / n * 100, s=size, alpha=alpha,
                    linewidths=0, color="C1")
-    rk.set_xlabel(f"{result.proxy} rank (percentile, best right)", parse_math=False)  # (a name's `$`: session 67)
+    rk.set_xlabel(fitted(f"{result.proxy} rank (percentile, best right)", 44), parse_math=False)  # ($: session 67)
     rk.set_ylabel("ground-truth rank (percentile, best top)")
     rk.set_xlim(0, 100)
     rk.set_ylim(0, 100)
@@ -302,15 +354,18 @@ def scatter_plot(scores: Sequence[float | None], accuracy: Sequence[float], resu
         for panel in (ax, rk):
             panel.text(0.5, 0.5, f"no arch scored: {result.failures} failed\n(report.md gives the messages)",
                        transform=panel.transAxes, ha="center", va="center", fontsize=8, parse_math=False)
-    fig.suptitle(f"{result.space} {result.dataset}: {result.proxy}  "
-                 f"ρ={fixed(result.spearman)} τ={fixed(result.kendall)} n={result.n}", fontsize=9, parse_math=False)
+    title = fitted(f"{result.space} {result.dataset}: {result.proxy}  "
+                   f"ρ={fixed(result.spearman)} τ={fixed(result.kendall)} n={result.n}", 110)
+    fig.suptitle(title, fontsize=9, parse_math=False)
     fig.text(0.01, 0.005, "\n".join(note), fontsize=7, va="bottom", parse_math=False)
-    fig.tight_layout(rect=(0, (0.05 + 0.13 * len(note)) / height, 1, 1))
+    fig.tight_layout(rect=(0, (0.05 + 0.13 * len(note)) / height, 1, 1 - 0.16 * title.count("\n") / height))
     return save_figure(fig, out / f"scatter_{result.proxy}.png")
 
 
-def search_curve(snapshots: Sequence[dict], history: Sequence[dict], path: Path, title: str = "") -> Path:
-    """Fitness of every evaluation, best so far and the population mean vs evaluations."""
+def search_curve(snapshots: Sequence[dict], history: Sequence[dict], path: Path, title: str = "",
+                 label: str = "fitness") -> Path:
+    """Fitness of every evaluation, best so far and the population mean vs evaluations; ``label`` names the
+    fitness on the y axis."""
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(5.5, 3.6), dpi=120)
@@ -326,7 +381,7 @@ def search_curve(snapshots: Sequence[dict], history: Sequence[dict], path: Path,
     ax.plot([s["evaluations"] for s in snapshots], [s["population_mean"] for s in snapshots], color="C0",
             label="population mean")
     ax.set_xlabel("evaluations")
-    ax.set_ylabel("fitness")
+    ax.set_ylabel(label, parse_math=False)
     ax.set_title(title, fontsize=9, parse_math=False)
     ax.legend(fontsize=7)
     fig.tight_layout()

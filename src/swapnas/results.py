@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import math
 import platform
@@ -75,6 +76,9 @@ class CorrelateRun:
     bootstrap: dict = field(default_factory=dict, repr=False)
     #: the benchmark's #params (millions) per arch, ρ|params's control (None: unknown)
     params_m: list[float | None] = field(default_factory=list, repr=False)
+    #: names (``swap@1``, ``net:nb201@1``) whose reused scores the store records as made by other code than this
+    #: run's, with when it recorded that code (:func:`swapnas.code_changes.other_code`; session 68)
+    other_code: dict[str, str] = field(default_factory=dict)
 
 
 
@@ -124,9 +128,11 @@ _CALLED_AS: ContextVar[str | None] = ContextVar("swapnas_called_as", default=Non
 
 @contextmanager
 def run_as(argv: list[str], call: str) -> Iterator[None]:
-    """In the block, :func:`command_line` is ``swapnas ARGV`` with the Python ``call`` that ran it (``search_arch``:
-    until session 54 its report.md said "Made by `my_script.py`", which reruns nothing)."""
-    token = _CALLED_AS.set(f"swapnas {shlex.join(argv)} (run by {call} in {sys.argv[0] if sys.argv else 'Python'})")
+    """In the block, :func:`command_line` is ``swapnas ARGV`` with the Python ``call`` that ran it as a shell comment
+    (``search_arch``: until session 54 its report.md said "Made by `my_script.py`", which reruns nothing; until session
+    68 the call was in brackets, which a shell pasted the line into refused)."""
+    script = " ".join((sys.argv[0] if sys.argv else "").split()) or "Python"  # one line: a comment ends at a newline
+    token = _CALLED_AS.set(f"swapnas {shlex.join(argv)}  # run by {call} in {script}")
     try:
         yield
     finally:
@@ -212,13 +218,26 @@ def _cwd() -> dict[str, str]:
     return {"cwd": _decoded("~" if inside == "." else f"~/{inside}")}
 
 
-def provenance(device: str | None = None) -> dict:
+@functools.cache
+def source_digest() -> str:
+    """The sha256 (its first 16 hex digits) of swapnas's own source, every ``.py`` file under the package by its path
+    there and its bytes: which code made an output where no git commit says so (a wheel, a copied tree; session 68:
+    two installs of other code gave equal provenance), and whether two checkouts ran the same code."""
+    root, digest = Path(__file__).parent, hashlib.sha256()
+    for f in sorted(root.rglob("*.py"), key=lambda f: f.relative_to(root).as_posix()):
+        digest.update(f.relative_to(root).as_posix().encode() + b"\0" + f.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def provenance(device: str | None = None, threads: int | None = None) -> dict:
     """Who made an output file: swapnas, torch, numpy, scipy and Python versions, the command line, the folder it ran
     in (``cwd``: the command's relative paths are relative to it; session 59), the time (UTC); ``source``: the git
-    commit of swapnas's code where it runs from a checkout (:func:`source_revision`); ``device``, last, where the
-    scores were made (given by the commands that score: correlate, conformance, grid and search since session 67)."""
+    commit of swapnas's code where it runs from a checkout (:func:`source_revision`), ``code``: the digest of its
+    source files (:func:`source_digest`); ``device``, where the scores were made (given by the commands that
+    score: correlate, conformance, grid and search since session 67); ``threads``, torch's, where the numbers depend
+    on them (``train`` on a CPU: its sums are ordered by them; session 68)."""
     source = source_revision()
-    return {"swapnas": __version__, **({"source": source} if source else {}), "torch": torch.__version__,
-            "numpy": np.__version__, "scipy": _version("scipy"), "python": platform.python_version(),
+    return {"swapnas": __version__, **({"source": source} if source else {}), "code": source_digest(),
+            "torch": torch.__version__, "numpy": np.__version__, "scipy": _version("scipy"), "python": platform.python_version(),
             "command": command_line(), **_cwd(), "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            **({"device": device} if device else {})}
+            **({"device": device} if device else {}), **({"threads": threads} if threads is not None else {})}

@@ -33,6 +33,7 @@ from typing import Any
 import torch
 
 from ..benchmarks import get_benchmark
+from ..code_changes import other_code
 from ..data import notes_once
 from ..executors import Executor
 from ..files import out_lock, write_text
@@ -227,7 +228,8 @@ def run_search(
         ea.cycle, wall + (mapping or {}).get("seconds", 0.0), seed, asdict(config), protocol.describe(), mu, sigma,
         mapping, {"max_params_m": max_params, "max_macs_m": max_macs}, ea.history, ea.snapshots,
         fitness_proxy=proxy.key, refine=refined, reused=reused["archs"], restored=restored,
-        stopped_by=_stopped_by(ea, max_evals))
+        stopped_by=_stopped_by(ea, max_evals),
+        reused_from_other_code=other_code(store, [proxy], space, protocol.net_version) if reused["archs"] else {})
 
 
 def _stopped_by(ea: Evolution, max_evals: int | None) -> str | None:
@@ -281,8 +283,10 @@ def write_result(result: SearchResult, out: Path, device: str | None = None) -> 
     path = out / "result.json"
     write_text(path, strict_json({"provenance": prov, **asdict(result)}))
     mod = get_space(result.space)
+    name, negated = fitness_name(result)  # (session 68: the plot said "fitness" of which metric nowhere)
     curve = search_curve(result.snapshots, result.history, out / "search_curve.png",
-                         f"{result.space}/{result.dataset} seed {result.seed}")
+                         f"{result.space}/{result.dataset} seed {result.seed}",
+                         f"fitness: {name}{' negated (lower is better)' if negated else ''}")
     cell = draw_cells(mod.cell_edges(mod.parse(result.best)), out / "cell.png")
     report = out / "report.md"
     write_text(report, search_report(result, prov))
@@ -327,12 +331,19 @@ def prior_text(result: SearchResult) -> str:
     return "none" if result.mu is None else f"mu={result.mu:.4g} sigma={result.sigma:.4g}"
 
 
+def fitness_name(result: SearchResult) -> tuple[str, bool]:
+    """The name of the metric the search's fitness is, and whether the fitness is it negated (lower-is-better)."""
+    name = result.fitness_proxy.split("@")[0]
+    return name, name in list_proxies() and not get_proxy(name).higher_is_better
+
+
 def search_notes(result: SearchResult) -> list[str]:
     """What the printout and report.md both say beside the arch: a fitness that is a metric's negation, a search
-    stopped early by its budget, a missed ``--target-params``."""
+    stopped early by its budget, a missed ``--target-params``, fitness values reused from a store that records other
+    code (session 68)."""
     lines = []
-    name = result.fitness_proxy.split("@")[0]
-    if name in list_proxies() and not get_proxy(name).higher_is_better:  # (session 63: te_nas_ntk's -32.9 unsaid)
+    name, negated = fitness_name(result)
+    if negated:  # (session 63: te_nas_ntk's -32.9 unsaid)
         lines.append(f"the fitness is {name} negated: {name} is lower-is-better, and the search maximises its "
                      "fitness")
     if result.cycles < result.config.get("cycles", result.cycles):  # (stopped_by: None in a result before session 61)
@@ -345,6 +356,10 @@ def search_notes(result: SearchResult) -> list[str]:
         lines.append(f"the final network's {result.params_m:.3f} M params miss --target-params {target:g}M by more "
                      f"than --tolerance {tolerance:g} (the size prior aims, it does not constrain: add --max-params "
                      "for a limit)")
+    if other := result.reused_from_other_code:
+        lines.append(f"{result.reused} fitness value(s) were reused from the store, which records other code than "
+                     "this run's for " + ", ".join(f"{n} (recorded {t})" for n, t in sorted(other.items()))
+                     + ": see the run's ProxyCodeWarning or NetworkCodeWarning")
     return lines
 
 

@@ -48,6 +48,9 @@ class SearchResult:
             a new search (session 61).
         stopped_by: the budget flag that stopped the search before its last cycle (``--max-evals`` or
             ``--max-seconds``); None where it ran every cycle (session 61).
+        reused_from_other_code: where ``reused`` is not 0, the names (``swap@1``, ``net:nb201@1``) under which the
+            store records other code than this run's, with when it recorded it: those fitness values were made by it
+            (session 68: said on the terminal alone).
     """
 
     space: str
@@ -74,3 +77,4 @@ class SearchResult:
     reused: int = 0
     restored: int = 0
     stopped_by: str | None = None
+    reused_from_other_code: dict[str, str] = field(default_factory=dict)

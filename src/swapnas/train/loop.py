@@ -416,7 +416,7 @@ def _finish(run: _Run) -> dict:
         "device": str(run.device),
         "amp": run.use_amp,
         "config": asdict(run.config),
-        "provenance": provenance(),  # (since session 62: versions and the command, as the other commands' results)
+        "provenance": provenance(threads=torch.get_num_threads()),  # (session 68: the CPU's sums depend on them)
     }
     write_json(run.out / "result.json", result)
     return result
