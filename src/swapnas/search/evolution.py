@@ -240,10 +240,18 @@ class Evolution:
         version, internal, gauss = state["rng"]
         self.rng.setstate((version, tuple(internal), gauss))
         self.cycle = state["cycle"]
-        self.population = [(self.space.parse(a), float(f)) for a, f in state["population"]]
+        try:
+            self.population = [(self.space.parse(a), float(f)) for a, f in state["population"]]
+        except ValueError as exc:  # (session 68: another version's arch form gave the space's bare parse error)
+            raise UnreadableState(f"its population holds what this swapnas does not read as a {self.space.NAME} arch "
+                                  f"or a fitness ({exc})") from None
         self.seen = dict(state["seen"])
         self.history = list(state["history"])
         self.snapshots = list(state["snapshots"])
+
+
+class UnreadableState(ValueError):
+    """A saved state :meth:`Evolution.load_state_dict` cannot read (written by another version, or changed since)."""
 
 
 def state_mismatch(state: dict, config: EAConfig, seed: int) -> str | None:

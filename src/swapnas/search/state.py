@@ -11,7 +11,7 @@ from typing import Any
 
 from ..files import write_atomic
 from ..scoring import protocol_changes
-from .evolution import Evolution
+from .evolution import Evolution, UnreadableState
 
 
 def _save(path: Path, doc: dict) -> None:
@@ -36,7 +36,8 @@ def _stage2_seconds(state_path: Path, stage_key: str, spent: float) -> float:
 
 
 def _damaged_state(state_path: Path, exc: Exception) -> ValueError:
-    return ValueError(f"the search state {state_path} is damaged ({type(exc).__name__}: {exc}); it holds only the "
+    what = ("written by another version of swapnas, or damaged" if isinstance(exc, UnreadableState) else "damaged")
+    return ValueError(f"the search state {state_path} is {what} ({type(exc).__name__}: {exc}); it holds only the "
                       "search's progress (every score is in the store): delete it to restart the search (same "
                       "settings: the same trajectory, every stored score reused), or restore it from a backup")
 
@@ -99,6 +100,6 @@ def _resume(ea: Evolution, state_path: Path, fitness_id: dict, protocols: dict[s
         raise _damaged_state(state_path, ValueError(f"seconds {seconds!r} is not a number of seconds"))
     try:
         ea.load_state_dict(state)
-    except (KeyError, TypeError, IndexError, AttributeError) as exc:
+    except (KeyError, TypeError, IndexError, AttributeError, UnreadableState) as exc:
         raise _damaged_state(state_path, exc) from exc
     return float(seconds)

@@ -14,6 +14,7 @@ from ..results import strict_json
 from ..spaces.darts_genotype import Genotype, format_genotype
 from .data import TrainData
 from .recipe import TrainConfig
+from .rng import RunRng
 
 CHECKPOINT_FORMAT = 1
 
@@ -43,6 +44,24 @@ def load_checkpoint(path: Path) -> dict:
     if missing:
         raise ValueError(f"{path} is an incomplete `swapnas train` checkpoint (no {', '.join(missing)}); {fix}")
     return ckpt
+
+
+def load_states(ckpt: dict, path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
+                scaler: torch.amp.GradScaler | None, rng: RunRng) -> None:
+    """The checkpoint's network, optimiser, (``scaler`` where AMP runs) and random states loaded into the run's; a
+    ValueError naming ``path`` and the fix where they do not fit what this swapnas builds (session 68: a checkpoint of
+    a version whose network code differs ended in torch's RuntimeError traceback, exit 1)."""
+    try:
+        model.load_state_dict(ckpt["model"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        if scaler is not None and ckpt["scaler"]:
+            scaler.load_state_dict(ckpt["scaler"])
+        rng.load(ckpt["rng"])
+    except (RuntimeError, ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
+        why = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ValueError(f"cannot resume from {path}: its saved state does not fit the network and optimiser this "
+                         f"swapnas builds ({why[:200]}); it was written by another version of swapnas, or changed "
+                         f"since: use another --out, or delete {path} to start afresh") from None
 
 
 def write_json(path: Path, value: object) -> None:

@@ -31,7 +31,7 @@ from ..files import out_lock, write_atomic
 from ..progress import Bar, bar_interval
 from ..results import provenance
 from ..stops import STOP_SIGNALS
-from .checkpoint import CHECKPOINT_FORMAT, check_resume, load_checkpoint, write_json
+from .checkpoint import CHECKPOINT_FORMAT, check_resume, load_checkpoint, load_states, write_json
 from .data import TensorSplit, TrainData, _batch_indices, _batches
 from .recipe import (
     TrainConfig,
@@ -142,11 +142,7 @@ def _resume(run: _Run) -> None:
     """Load ``run.ckpt_path`` (after checking it is the same run) into ``run``."""
     ckpt = load_checkpoint(run.ckpt_path)
     check_resume(ckpt, run.ckpt_path, run.genotype, run.config, run.data, run.seed, run.max_steps)
-    run.model.load_state_dict(ckpt["model"])
-    run.optimizer.load_state_dict(ckpt["optimizer"])
-    if run.use_amp and ckpt["scaler"]:
-        run.scaler.load_state_dict(ckpt["scaler"])
-    run.rng.load(ckpt["rng"])
+    load_states(ckpt, run.ckpt_path, run.model, run.optimizer, run.scaler if run.use_amp else None, run.rng)
     run.start_epoch, run.start_step, run.partial = ckpt["epoch"], ckpt["step"], ckpt["partial"]
     run.history, run.wall = ckpt["history"], ckpt["wall_seconds"]
     epochs = run.config.epochs
