@@ -149,3 +149,34 @@ def test_a_search_says_which_reused_fitness_values_other_code_made() -> None:
     assert search_notes(result(reused=12, reused_from_other_code={"swap@1": "2026-12-07 23:10+00:00"})) == [
         "12 fitness value(s) were reused from the store, which records other code than this run's for swap@1 "
         "(recorded 2026-12-07 23:10+00:00): see the run's ProxyCodeWarning or NetworkCodeWarning"]
+
+
+def test_provenance_records_the_environment_swapnas_reads(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Two runs of one command line under another $SWAPNAS_DATA (another bundle: other numbers) recorded the same
+    provenance; the settings read from the environment are recorded, a path under the home folder as ~/…, unset or
+    blank ones left out."""
+    from swapnas.results import ENVIRONMENT, provenance
+
+    for name in ENVIRONMENT:
+        monkeypatch.delenv(name, raising=False)
+    assert "environment" not in provenance()
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("SWAPNAS_DATA", str(tmp_path / "bundle b"))
+    monkeypatch.setenv("SWAPNAS_WORKERS", " 2 ")
+    monkeypatch.setenv("RAY_ADDRESS", " ")
+    monkeypatch.setenv("XDG_DATA_HOME", "relative")
+    assert provenance()["environment"] == {"SWAPNAS_DATA": "~/bundle b", "XDG_DATA_HOME": "relative",
+                                           "SWAPNAS_WORKERS": "2"}
+
+
+def test_every_environment_variable_swapnas_reads_is_recorded_or_changes_no_number() -> None:
+    """The names :data:`ENVIRONMENT` records are those the package reads, but for the malloc settings (memory only)."""
+    import re
+
+    import swapnas
+    from swapnas.results import ENVIRONMENT
+
+    read = set()
+    for f in Path(swapnas.__file__).parent.rglob("*.py"):
+        read |= set(re.findall(r"os\.environ(?:\.get)?[\[(]\"([A-Z_]+)\"", f.read_text(encoding="utf-8")))
+    assert read - {"SWAPNAS_MALLOC_PAD_MIB", "GLIBC_TUNABLES"} == set(ENVIRONMENT) - {"SWAPNAS_DATA"}

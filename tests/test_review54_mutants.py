@@ -162,7 +162,7 @@ def test_m203_msvcrt_locks_one_byte_whatever_the_file_holds(tmp_path, monkeypatc
 def test_m202_the_recorded_command_quotes_a_path_with_a_space(tmp_path, monkeypatch):
     from swapnas.results import command_line, run_as
     with run_as(["search", "--out", str(tmp_path / "my runs")], "swapnas.search_arch"):
-        assert command_line().startswith(f"swapnas search --out '{tmp_path / 'my runs'}' (run by")
+        assert command_line().startswith(f"swapnas search --out '{tmp_path / 'my runs'}'  # run by")
 
 
 def test_a_first_row_with_an_extra_cell_is_read_too(tmp_path):

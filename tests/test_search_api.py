@@ -36,7 +36,7 @@ def test_search_arch_returns_what_the_command_writes(small_bundle: Path, tmp_pat
     # session 54: the outputs record the command the call stands for (they said the caller's script: `pytest`)
     command = written["py"]["provenance"]["command"]
     assert command.startswith(f"swapnas search --space nb201 --dataset cifar10 --out {tmp_path / 'py'} ")
-    assert command.endswith(f" (run by swapnas.search_arch in {sys.argv[0]})") and "--data-dir=" in command
+    assert command.endswith(f"  # run by swapnas.search_arch in {sys.argv[0]}") and "--data-dir=" in command
     assert f"Made by `{command}`" in (tmp_path / "py" / "report.md").read_text()
     assert command_line() == written["cli"]["provenance"]["command"] != command  # the process's again after it
 

@@ -6,6 +6,7 @@ import functools
 import hashlib
 import json
 import math
+import os
 import platform
 import shlex
 import subprocess
@@ -205,17 +206,34 @@ def source_revision() -> str:
 
 
 def _cwd() -> dict[str, str]:
-    """``{"cwd": the working folder}`` as text, ``~/…`` under the home folder (no user name in a shared file), its
-    undecodable bytes escaped as the command's; nothing where it was deleted under the process."""
+    """``{"cwd": the working folder}`` (:func:`_shown`); nothing where it was deleted under the process."""
     try:
-        cwd = Path.cwd()
+        return {"cwd": _shown(Path.cwd())}
     except OSError:
         return {}
+
+
+def _shown(path: Path) -> str:
+    """An absolute ``path`` as text, ``~/…`` under the home folder (no user name in a shared file), its undecodable
+    bytes escaped as the command's."""
     try:
-        inside = cwd.relative_to(Path.home()).as_posix()
+        inside = path.relative_to(Path.home()).as_posix()
     except (ValueError, RuntimeError, KeyError, OSError):  # not under it, or no home folder known
-        return {"cwd": _decoded(str(cwd))}
-    return {"cwd": _decoded("~" if inside == "." else f"~/{inside}")}
+        return _decoded(str(path))
+    return _decoded("~" if inside == "." else f"~/{inside}")
+
+
+#: the environment variables swapnas reads that change what a command reads or where it runs, paths among them
+#: (session 68: a run's $SWAPNAS_DATA was recorded nowhere, though another bundle gives other numbers)
+ENVIRONMENT = {"SWAPNAS_DATA": True, "XDG_DATA_HOME": True, "SWAPNAS_WORKERS": False, "RAY_ADDRESS": False}
+
+
+def _environment() -> dict[str, dict[str, str]]:
+    """``{"environment": each of :data:`ENVIRONMENT` that is set}``, an absolute path as :func:`_shown`; nothing where
+    none is."""
+    found = {k: os.environ[k].strip() for k in ENVIRONMENT if os.environ.get(k, "").strip()}
+    shown = {k: _shown(Path(v)) if ENVIRONMENT[k] and Path(v).is_absolute() else _decoded(v) for k, v in found.items()}
+    return {"environment": shown} if shown else {}
 
 
 @functools.cache
@@ -231,7 +249,8 @@ def source_digest() -> str:
 
 def provenance(device: str | None = None, threads: int | None = None) -> dict:
     """Who made an output file: swapnas, torch, numpy, scipy and Python versions, the command line, the folder it ran
-    in (``cwd``: the command's relative paths are relative to it; session 59), the time (UTC); ``source``: the git
+    in (``cwd``: the command's relative paths are relative to it; session 59), the settings it read from the
+    environment (``environment``: :data:`ENVIRONMENT`, those set; session 68), the time (UTC); ``source``: the git
     commit of swapnas's code where it runs from a checkout (:func:`source_revision`), ``code``: the digest of its
     source files (:func:`source_digest`); ``device``, where the scores were made (given by the commands that
     score: correlate, conformance, grid and search since session 67); ``threads``, torch's, where the numbers depend
@@ -239,5 +258,5 @@ def provenance(device: str | None = None, threads: int | None = None) -> dict:
     source = source_revision()
     return {"swapnas": __version__, **({"source": source} if source else {}), "code": source_digest(),
             "torch": torch.__version__, "numpy": np.__version__, "scipy": _version("scipy"), "python": platform.python_version(),
-            "command": command_line(), **_cwd(), "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "command": command_line(), **_cwd(), **_environment(), "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             **({"device": device} if device else {}), **({"threads": threads} if threads is not None else {})}
