@@ -130,3 +130,20 @@ def test_scores_whose_values_are_no_json_list_are_damage_that_check_names_and_sa
     assert check_store(tmp_path / "new.sqlite").ok
     with ScoreStore(tmp_path / "new.sqlite", read_only=True) as s:
         assert s.get(key) is None and s.count() == 3
+
+
+def test_the_open_file_refusal_names_the_hard_limit_and_the_workers_that_fit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """(Session 68's advice audit) the refusal came only where the hard limit is below the workers' need, yet it
+    advised `ulimit -n 4096`, which the hard limit refuses; it names that limit and the workers that fit under it."""
+    import resource
+
+    from swapnas.open_files import check_open_files
+
+    monkeypatch.setattr(resource, "getrlimit", lambda which: (20, 40))
+    monkeypatch.setattr(resource, "setrlimit", lambda which, value: pytest.fail("no limit is set"))
+    with pytest.raises(ValueError) as info:
+        check_open_files(8)
+    assert str(info.value) == (
+        "--workers 8: this process may open at most 40 files (the hard limit, `ulimit -Hn`, which only an "
+        "administrator can raise), and 8 worker processes need about 80 (their pipes, and a file handle for each "
+        "tensor sent to them); use --workers 3 (as many as fit), or --workers 1, which scores in this process")

@@ -189,7 +189,7 @@ def test_ray_address_from_the_environment_is_probed_and_named(monkeypatch) -> No
     with pytest.raises(ValueError) as caught:
         check_ray_address(None, timeout=2.0)
     text = str(caught.value)
-    assert f"at $RAY_ADDRESS 127.0.0.1:{port} (" in text and "unset $RAY_ADDRESS" in text, text
+    assert f"at $RAY_ADDRESS 127.0.0.1:{port} (" in text and "unset RAY_ADDRESS" in text, text
     assert "--address" not in text, text
 
 

@@ -524,10 +524,10 @@ def test_a_pool_raises_a_low_soft_open_file_limit_or_refuses_before_it_starts(mo
     limits, set_to = [(24, 24)], []
     monkeypatch.setattr(resource, "getrlimit", lambda which: limits[0])
     monkeypatch.setattr(resource, "setrlimit", lambda which, value: set_to.append(value))
-    with pytest.raises(ValueError, match=r"^--workers 2: this process may open 24 files \(`ulimit -n`\), and 2 worker "
-                       r"processes need about 32 \(their pipes, and a file handle for each tensor sent to them\); "
-                       r"raise "
-                       r"it, `ulimit -n 4096`, or use --workers 1, which scores in this process$"):
+    with pytest.raises(ValueError, match=r"^--workers 2: this process may open at most 24 files \(the hard limit, "
+                       r"`ulimit -Hn`, which only an administrator can raise\), and 2 worker processes need about 32 "
+                       r"\(their pipes, and a file handle for each tensor sent to them\); use --workers 1, which "
+                       r"scores in this process$"):  # (session 68: it advised `ulimit -n 4096`, which fails there)
         check_open_files(2)
     assert set_to == []
     for soft_hard, raised in [((24, 100), (100, 100)), ((24, 10**6), (4096, 10**6)),
@@ -548,7 +548,7 @@ def test_a_pool_raises_a_low_soft_open_file_limit_or_refuses_before_it_starts(mo
         check_open_files(8)
     executor = PoolExecutor(2)
     limits[0] = (24, 24)
-    with pytest.raises(ValueError, match="--workers 2: this process may open 24 files"):
+    with pytest.raises(ValueError, match="--workers 2: this process may open at most 24 files"):
         executor._ensure_pool()
     assert executor._pool is None  # refused before any process started
     executor._nofile = (24, 100)  # as a pool that raised the limit holds it: closing puts it back

@@ -31,9 +31,13 @@ def check_open_files(workers: int) -> tuple[int, int] | None:
         log.info("the open-file limit is raised from %d to %d for %d worker processes while they run", soft, raised,
                  workers)
         return soft, hard
-    raise ValueError(f"--workers {workers}: this process may open {soft} files (`ulimit -n`), and {workers} worker "
-                     f"processes need about {need} (their pipes, and a file handle for each tensor sent to them); "
-                     "raise it, `ulimit -n 4096`, or use --workers 1, which scores in this process")
+    fit = max(0, (hard - BASE_HANDLES) // PER_WORKER)  # (session 68: it advised `ulimit -n 4096`, which the hard
+    # limit refuses: the refusal comes only where it is below the need, the soft one being raised to it otherwise)
+    fewer = f"use --workers {fit} (as many as fit), or " if fit > 1 else "use "
+    raise ValueError(f"--workers {workers}: this process may open at most {hard} files (the hard limit, `ulimit -Hn`, "
+                     f"which only an administrator can raise), and {workers} worker processes need about {need} (their "
+                     f"pipes, and a file handle for each tensor sent to them); {fewer}--workers 1, which scores in "
+                     "this process")
 
 
 def restore_open_files(before: tuple[int, int]) -> None:

@@ -22,7 +22,7 @@ def check_ray_address(address: str | None, timeout: float = 5.0) -> None:
     ``auto``, ``local`` and other forms are left to Ray."""
     given, leave = "--address", "leave --address out"
     if address is None and os.environ.get("RAY_ADDRESS", "").strip():
-        address, given, leave = os.environ["RAY_ADDRESS"].strip(), "$RAY_ADDRESS", "unset $RAY_ADDRESS"
+        address, given, leave = os.environ["RAY_ADDRESS"].strip(), "$RAY_ADDRESS", "unset RAY_ADDRESS"
     if address is None or address in ("auto", "local"):
         return
     host, _, port = address.removeprefix("ray://").rpartition(":")
