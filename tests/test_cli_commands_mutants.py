@@ -237,13 +237,17 @@ def test_shard_done_line_and_json(capsys) -> None:
                                        "for the grid\n")  # a namespace without --json: the line
 
 
+#: what a failure's exit line adds without --retry-failed (session 68)
+RETRY = "; stored failures are reused: once the cause is fixed, --retry-failed scores them again"
+
+
 def test_exit_for_failures(capsys) -> None:
     args = _args("correlate", "--out", "o")
     assert commands._exit_for(args, 0, "why") == EXIT_OK
     assert capsys.readouterr().err == ""
     assert commands._exit_for(args, 3, "see x") == EXIT_FAILED_ARCHS
     assert capsys.readouterr().err == (f"swapnas: 3 arch score(s) failed (see x); exit {EXIT_FAILED_ARCHS} "
-                                       "(--allow-failures: exit 0)\n")
+                                       "(--allow-failures: exit 0" + RETRY + ")\n")
     assert commands._exit_for(_args("correlate", "--out", "o", "--allow-failures"), 3, "see x") == EXIT_OK
     assert capsys.readouterr().err == ""
     assert commands._exit_for(argparse.Namespace(), 1, "w") == EXIT_FAILED_ARCHS  # no --allow-failures attribute
@@ -586,7 +590,7 @@ def test_correlate_defaults_ray_store_json_and_failures(correlate_parts, capsys,
     assert "device cpu on Ray workers | wall 1.3 s" in captured.out
     assert captured.out.endswith(f", scores in {store}\n")
     assert captured.err == (f"swapnas: 2 arch score(s) failed (report.md and results.json give their messages); "
-                            f"exit {EXIT_FAILED_ARCHS} (--allow-failures: exit 0)\n")
+                            f"exit {EXIT_FAILED_ARCHS} (--allow-failures: exit 0" + RETRY + ")\n")
     args = _args("--json", "correlate", "--out", str(p.out), "--proxies", "swap", "--archs", "all")
     p.run.results[0].failures = 0
     p.run_correlation.calls.clear()
@@ -629,7 +633,7 @@ def test_correlate_shard_scores_its_slice_and_says_so(correlate_parts, capsys) -
     assert captured.out == (f"scored shard 1/3: {len(want_archs)} archs, 1 failed scores, in "
                             f"{p.out / 'scores.sqlite'}; rerun without --shard for the table\n")
     assert captured.err == (f"swapnas: 1 arch score(s) failed ({commands._SHARD_WHY}); exit {EXIT_FAILED_ARCHS} "
-                            "(--allow-failures: exit 0)\n")
+                            "(--allow-failures: exit 0)\n")  # (--retry-failed given: nothing to add)
     assert commands._SHARD_WHY == "their messages are in the store; the run without --shard reports them"
     p.score_archs.calls.clear()
     args = _args("correlate", "--out", str(p.out), "--shard", "0/2", "--archs", "10", "--seed", "4")
@@ -690,7 +694,7 @@ def test_grid_passes_every_option_on_and_prints_the_table(grid_parts, capsys) ->
                             "processes or machines with --shard I/K (machines without a shared --store: `swapnas store "
                             "merge` their stores)\n"  # (--no-progress: no bars announced)
                             f"swapnas: 3 arch score(s) failed (grid.md lists their messages); exit "
-                            f"{EXIT_FAILED_ARCHS} (--allow-failures: exit 0)\n")
+                            f"{EXIT_FAILED_ARCHS} (--allow-failures: exit 0)\n")  # (--retry-failed given)
 
 
 def test_grid_names_ray_workers_as_where_it_scored(grid_parts) -> None:

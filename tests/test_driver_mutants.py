@@ -161,18 +161,19 @@ def test_a_search_stopped_before_its_first_evaluation_is_refused() -> None:
 def test_failed_evaluations_are_refused_when_all_failed_and_said_when_some_did(caplog) -> None:
     proxy = get_proxy("swap")
     history = [{"fitness": -math.inf}, {"fitness": math.nan}]
+    state = Path("runs/s 1/state.json")
     with pytest.raises(ValueError) as err:
-        check_failures(history, proxy)
+        check_failures(history, proxy, state)
     assert str(err.value) == (f"all 2 evaluated archs failed to score with {proxy.key} (the store's records name the "
                               "error): the search has no answer; failed scores are not retried, so fix the cause, "
-                              "then rerun with a new --store and another --out (or delete OUT/state.json)")
+                              "then rerun with a new --store, and another --out or runs/s 1/state.json deleted")
     with caplog.at_level(logging.WARNING, logger="swapnas.search"):
-        check_failures([*history, {"fitness": 1.0}], proxy)
+        check_failures([*history, {"fitness": 1.0}], proxy, state)
         assert caplog.messages == [f"2 of the 3 evaluated archs failed to score with {proxy.key}: they rank last "
                                    "(the store's records name the error)"]
         caplog.clear()
-        check_failures([{"fitness": 1.0}], proxy)
-        check_failures([], proxy)
+        check_failures([{"fitness": 1.0}], proxy, state)
+        check_failures([], proxy, state)
     assert caplog.messages == []
 
 

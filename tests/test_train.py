@@ -140,7 +140,7 @@ def test_resume_mismatch_is_a_clear_error(tmp_path) -> None:
     with pytest.raises(ValueError, match="data: checkpoint 'synthetic-cifar10-64', asked 'synthetic-cifar10-32'"):
         tr.train(DARTS_V2, TINY, tr.synthetic_data(32), out, "cpu", progress=False, max_steps=2)
     # regression (review, session 15): a smoke run (--max-steps) resumed as a full run, reported complete
-    with pytest.raises(ValueError, match="max_steps: checkpoint 2, asked None"):
+    with pytest.raises(ValueError, match="--max-steps: checkpoint 2, asked None"):
         tr.train(DARTS_V2, replace(TINY, epochs=2), tr.synthetic_data(64), out, "cpu", progress=False)
 
 

@@ -154,16 +154,16 @@ def test_every_difference_of_the_run_is_named(tmp_path: Path) -> None:
     message = refusal(ValueError, lambda: _resume(doc, path, genotype=OTHER, data="cifar10", seed=4))
     assert message == (
         f"cannot resume from {path}: it belongs to a different run (genotype: checkpoint {doc['genotype']}, asked "
-        f"{dg.format_genotype(dg.parse(OTHER))}; lr: checkpoint 0.1, asked 0.025; old_key: checkpoint 1, asked None; "
-        "data: checkpoint 'synthetic-cifar10-64', asked 'cifar10'; seed: checkpoint 0, asked 4; max_steps: "
+        f"{dg.format_genotype(dg.parse(OTHER))}; --lr: checkpoint 0.1, asked 0.025; old_key: checkpoint 1, asked "
+        "None; data: checkpoint 'synthetic-cifar10-64', asked 'cifar10'; --seed: checkpoint 0, asked 4; --max-steps: "
         f"checkpoint 2, asked None); only --epochs may change on resume; {_fix(path)}")
 
 
 @pytest.mark.parametrize(("changes", "asked", "diff"), [
-    ({}, {"config": replace(CONFIG, cutout=0)}, "cutout: checkpoint 16, asked 0"),
-    ({"config": {k: v for k, v in asdict(CONFIG).items() if k != "C"}}, {}, "C: checkpoint None, asked 4"),
-    ({}, {"seed": 1}, "seed: checkpoint 0, asked 1"),
-    ({}, {"max_steps": 7}, "max_steps: checkpoint None, asked 7"),
+    ({}, {"config": replace(CONFIG, cutout=0)}, "--cutout: checkpoint 16, asked 0"),
+    ({"config": {k: v for k, v in asdict(CONFIG).items() if k != "C"}}, {}, "--channels: checkpoint None, asked 4"),
+    ({}, {"seed": 1}, "--seed: checkpoint 0, asked 1"),
+    ({}, {"max_steps": 7}, "--max-steps: checkpoint None, asked 7"),
     ({}, {"data": "synthetic-cifar10-32"}, "data: checkpoint 'synthetic-cifar10-64', asked 'synthetic-cifar10-32'"),
     ({"genotype": "G"}, {}, f"genotype: checkpoint G, asked {dg.format_genotype(dg.parse(DARTS_V2))}"),
 ])

@@ -331,7 +331,7 @@ def test_a_checkpoint_of_another_run_is_refused(tmp_path: Path) -> None:
     run = _run(tmp_path)
     loop._save(run, 1, 0, None)
     assert refusal(ValueError, lambda: _run(tmp_path, seed=4)).startswith(
-        f"cannot resume from {run.ckpt_path}: it belongs to a different run (seed: checkpoint 0, asked 4)")
+        f"cannot resume from {run.ckpt_path}: it belongs to a different run (--seed: checkpoint 0, asked 4)")
 
 
 # --- epochs --------------------------------------------------------------------------------------------------------

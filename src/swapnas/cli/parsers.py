@@ -12,6 +12,7 @@ from ..export import FORMATS
 from ..search import EAConfig
 from ..spaces import SPACES, get_space, searchable_spaces
 from ..train import RECIPES, SCHEDULES, TrainConfig
+from ..train.recipe import config_flag
 from . import commands, search_command
 from .args import (
     DEFAULT_TOLERANCE,
@@ -250,8 +251,7 @@ def add_proxies(sub: Sub) -> None:
     p.set_defaults(func=commands.proxies)
 
 
-#: TrainConfig fields → flag names where the field name is not the flag, and metavars other than N / X
-_FLAG_NAMES = {"C": "--channels"}
+#: TrainConfig fields → metavars other than N / X (their flags: ``config_flag``)
 _METAVARS = {"C": "C"}
 _FLAG_HELP = {
     "epochs": "training epochs", "batch_size": "batch size", "lr": "initial learning rate",
@@ -273,7 +273,7 @@ def _add_recipe_flags(p: argparse.ArgumentParser) -> None:
     for f in fields(TrainConfig):
         kind: Any = type(getattr(base, f.name))
         kind = finite_float if kind is float else kind  # ranges: TrainConfig's check
-        flag = _FLAG_NAMES.get(f.name, "--" + f.name.replace("_", "-"))
+        flag = config_flag(f.name)
         extra: dict[str, Any] = {"choices": list(SCHEDULES)} if f.name == "schedule" else {}
         if f.name != "schedule":  # (its choices are its metavar)
             extra["metavar"] = _METAVARS.get(f.name) or ("N" if kind is int else "X")

@@ -100,14 +100,15 @@ def check_started(ea: Evolution, max_seconds: float | None) -> None:
                          f"{ea.config.population} archs)")
 
 
-def check_failures(history: list[dict], proxy: Proxy) -> None:
+def check_failures(history: list[dict], proxy: Proxy, state_path: Path) -> None:
     """Refuse a search whose every evaluation failed to score (it has no answer: every arch ranks last, at
     -inf); warn when some did (they rank last)."""
     failed = sum(not math.isfinite(h["fitness"]) for h in history)
-    if failed and failed == len(history):
+    if failed and failed == len(history):  # (session 68: it named "OUT/state.json", and deleting it alone replayed
+        # the stored failures)
         raise ValueError(f"all {failed} evaluated archs failed to score with {proxy.key} (the store's records name "
                          "the error): the search has no answer; failed scores are not retried, so fix the cause, "
-                         "then rerun with a new --store and another --out (or delete OUT/state.json)")
+                         f"then rerun with a new --store, and another --out or {state_path} deleted")
     if failed:
         log.warning("%d of the %d evaluated archs failed to score with %s: they rank last (the store's records "
                     "name the error)", failed, len(history), proxy.key)
@@ -215,7 +216,7 @@ def run_search(
                                           out / "state.json", fitness_id, max_evals=max_evals, max_seconds=max_seconds,
                                           progress=progress, desc=f"search {space}/{dataset}", seconds_before=before)
         check_started(ea, max_seconds)
-        check_failures(ea.history, proxy)
+        check_failures(ea.history, proxy, out / "state.json")
         stage_protocol = stage_configure(space, dataset, chosen, final, protocol, (mu, sigma), sizes, seed=score_seed,
                                          data_dir=data_dir)
         t0 = time.perf_counter()

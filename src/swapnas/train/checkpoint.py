@@ -13,7 +13,7 @@ from ..files import write_atomic
 from ..results import strict_json
 from ..spaces.darts_genotype import Genotype, format_genotype
 from .data import TrainData
-from .recipe import TrainConfig
+from .recipe import TrainConfig, config_flag
 from .rng import RunRng
 
 CHECKPOINT_FORMAT = 1
@@ -71,9 +71,9 @@ def write_json(path: Path, value: object) -> None:
 
 def check_resume(ckpt: dict, path: Path, genotype: Genotype, config: TrainConfig, data: TrainData, seed: int,
                  max_steps: int | None = None) -> None:
-    """Raise ValueError naming every difference between the checkpoint's run and the requested one
-    (``max_steps`` too: a smoke run's checkpoint does not continue as a full run; checkpoints written
-    before it was saved count as full runs)."""
+    """Raise ValueError naming every difference between the checkpoint's run and the requested one, by the flag
+    that sets it (session 68: ``C`` was named for ``--channels``), ``max_steps`` too (a smoke run's checkpoint does
+    not continue as a full run; checkpoints written before it was saved count as full runs)."""
     fix = f"use another --out, or delete {path} to start afresh"
     if ckpt.get("format") != CHECKPOINT_FORMAT:
         raise ValueError(f"{path} is not a `swapnas train` checkpoint of format {CHECKPOINT_FORMAT}; {fix}")
@@ -83,13 +83,13 @@ def check_resume(ckpt: dict, path: Path, genotype: Genotype, config: TrainConfig
     asked = asdict(config)
     for key in sorted(set(asked) | set(ckpt["config"])):
         if key != "epochs" and ckpt["config"].get(key) != asked.get(key):
-            diffs.append(f"{key}: checkpoint {ckpt['config'].get(key)!r}, asked {asked.get(key)!r}")
+            diffs.append(f"{config_flag(key) if key in asked else key}: checkpoint {ckpt['config'].get(key)!r}, asked {asked.get(key)!r}")
     if ckpt["data"] != data.name:
         diffs.append(f"data: checkpoint {ckpt['data']!r}, asked {data.name!r}")
     if ckpt["seed"] != seed:
-        diffs.append(f"seed: checkpoint {ckpt['seed']}, asked {seed}")
+        diffs.append(f"--seed: checkpoint {ckpt['seed']}, asked {seed}")
     if ckpt.get("max_steps") != max_steps:
-        diffs.append(f"max_steps: checkpoint {ckpt.get('max_steps')}, asked {max_steps}")
+        diffs.append(f"--max-steps: checkpoint {ckpt.get('max_steps')}, asked {max_steps}")
     if diffs:
         raise ValueError(f"cannot resume from {path}: it belongs to a different run ({'; '.join(diffs)}); "
                          f"only --epochs may change on resume; {fix}")

@@ -13,6 +13,11 @@ from ..spaces import arch_reader, darts
 from ..spaces.darts_genotype import Genotype, parse
 
 
+def config_flag(field: str) -> str:
+    """The ``swapnas train`` flag that sets the :class:`TrainConfig` field ``field`` (``C``: ``--channels``)."""
+    return "--channels" if field == "C" else "--" + field.replace("_", "-")
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """One training recipe (defaults: the DARTS CIFAR-10 evaluation, spec §4)."""
