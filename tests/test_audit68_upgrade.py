@@ -73,8 +73,11 @@ def test_a_search_state_holding_an_arch_the_running_space_cannot_read_names_the_
     'conv3x3' in edge …``, naming neither the state file nor what to do. Wanted: the damaged/other-version state
     message that names ``state.json`` (the scores are in the store; delete it to restart, or use another --out)."""
     config = EAConfig(population=4, sample=2, cycles=3)
-    state = Evolution(nb201, config, 0).state_dict()
-    state["population"] = [["|conv3x3~0|+|conv3x3~0|zero~1|+|conv1x1~0|avgpool~1|conv3x3~2|", 1.0]]
+    ea = Evolution(nb201, config, 0)
+    archs = ea.ask()
+    ea.tell(archs, [1.0] * len(archs))
+    state = ea.state_dict()
+    state["population"][0][0] = "|conv3x3~0|+|conv3x3~0|zero~1|+|conv1x1~0|avgpool~1|conv3x3~2|"
     fit = {"space": "nb201", "proxy": "swap@1"}
     path = tmp_path / "state.json"
     path.write_text(json.dumps({"fitness": fit, "ea": state, "seconds": 1.0}), encoding="utf-8")

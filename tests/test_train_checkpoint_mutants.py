@@ -32,6 +32,7 @@ def _fix(path: Path) -> str:
 def _checkpoint(**changes: Any) -> dict:
     """A checkpoint of CHECKPOINT_FORMAT for DARTS_V2, CONFIG, data 'synthetic-cifar10-64', seed 0, after 1 epoch."""
     doc: dict[str, Any] = {key: None for key in ck.CHECKPOINT_KEYS}
+    doc.update(model={}, optimizer={}, scaler={}, rng={}, history=[], wall_seconds=0.0)  # (session 68: kinds checked)
     doc.update(format=ck.CHECKPOINT_FORMAT, genotype=dg.format_genotype(dg.parse(DARTS_V2)), config=asdict(CONFIG),
                data="synthetic-cifar10-64", seed=0, epoch=1, step=0, max_steps=None)
     doc.update(changes)

@@ -56,7 +56,8 @@ from .proxies import get_proxy, list_proxies
 from .scoring import fingerprinted
 from .spaces import SPACES, get_space
 from .store import ScoreStore, StoreError
-from .store_files import given_as, is_sqlite, json_problem
+from .store_files import (another_kind_error, connect_reader, given_as, is_sqlite, json_problem,
+                          rows_of_another_kind)
 
 
 FORMATS = ("csv", "naslib-zc")
@@ -323,6 +324,9 @@ def export(store_path: str | os.PathLike, out: str | os.PathLike, fmt: str = "cs
                 with closing(store.iter_rows(chosen)) as rows:  # (closed: an error may stop the read part-way)
                     _write(out, lambda f: _csv(f, rows, protocols))
                 return out
+            with closing(connect_reader(Path(store_path))) as db:  # (session 68: a BLOB value or name: a TypeError)
+                if wrong := rows_of_another_kind(db):
+                    raise another_kind_error(store_path, wrong)
             with closing(store.iter_rows(chosen, "ok")) as scores, closing(store.iter_rows(chosen, "failed")) as failed:
                 doc, settings = _naslib_doc(scores, failed, protocols, lambda: _scored_with(store), store_path)
             text = strict_json({"provenance": {**provenance(), "settings": settings,

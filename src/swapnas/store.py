@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Protocol
 
 from .store_files import (LOCK_WAIT_S, StoreError, connect, connect_reader, damaged_advice, misused, not_a_store,
-                          out_of_file_handles, stored_values, without_wal)
+                          out_of_file_handles, stored_record, stored_time, without_wal)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS scores (
@@ -66,7 +66,10 @@ class ScoreKey:
 def local_minute(t: float) -> str:
     """A stored time (Unix seconds, e.g. when a code was recorded) as the user's local ``YYYY-MM-DD HH:MM+HH:MM``
     (session 67: with its offset from UTC, so that a --json report says the same moment under every ``TZ``)."""
-    return datetime.fromtimestamp(t).astimezone().isoformat(sep=" ", timespec="minutes")
+    try:
+        return datetime.fromtimestamp(t).astimezone().isoformat(sep=" ", timespec="minutes")
+    except (OverflowError, OSError, ValueError):  # (session 68: a time past time_t ended `store check` in a traceback)
+        return f"an unreadable time ({t!r})"
 
 
 #: a record's status: a score, or a failure with its message (the table's CHECK)
@@ -318,7 +321,7 @@ class ScoreStore:
         with self._guard():
             if not self._has_code_table():
                 return {}
-            return {name: (digest, float(t)) for name, digest, t in self._db.execute(
+            return {name: (digest, stored_time(t)) for name, digest, t in self._db.execute(
                 "SELECT proxy, digest, created FROM proxy_code")}
 
     def accept_code(self, name: str, digest: str) -> None:
@@ -380,7 +383,7 @@ class ScoreStore:
             row = self._db.execute(_GET, key.as_tuple()).fetchone()
         if row is None:
             return None
-        return Record(row[0], row[1], row[2], stored_values(row[3], self.path), row[4], row[5], row[6])
+        return Record(*stored_record(row, self.path))
 
     def status_of(self, key: tuple) -> tuple[str, float | None] | None:
         """The (status, value) stored under a raw key (the key columns of :attr:`COLUMNS`, in order); None if none."""
@@ -426,8 +429,8 @@ class ScoreStore:
 
 def unrecorded_names(db: sqlite3.Connection, recorded: Iterable[str]) -> list[str]:
     """The ``proxy@version`` and ``net:space@1`` names of ``db``'s scores that ``recorded`` lacks (options dropped)."""
-    proxies = {p.partition("[")[0] for (p,) in db.execute("SELECT DISTINCT proxy FROM scores")}
-    spaces = {f"net:{s}@1" for (s,) in db.execute("SELECT DISTINCT space FROM scores")}
+    proxies = {p.partition("[")[0] for (p,) in db.execute("SELECT DISTINCT proxy FROM scores") if isinstance(p, str)}
+    spaces = {f"net:{s}@1" for (s,) in db.execute("SELECT DISTINCT space FROM scores") if isinstance(s, str)}
     return sorted((proxies | spaces) - set(recorded))
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import errno
 import json
+import math
 import os
 import sqlite3
 from pathlib import Path
@@ -113,6 +114,51 @@ def damaged_advice(path: str | os.PathLike, fresh: bool = True) -> str:
     fresh_store = FRESH_STORE * fresh
     return (f"restore it from a backup, {fresh_store}or copy every readable score into a new store with "
             f"`swapnas store salvage {path} --out NEW.sqlite`")
+
+
+#: the SQLite kinds (``typeof``) each column of a score row may hold, as a swapnas store writes them (NULL where
+#: allowed); :func:`~swapnas.store_pages.score_like` checks a row read from a page alike
+COLUMN_KINDS = {**dict.fromkeys(("space", "arch", "proxy", "protocol", "net", "status"), ("text",)),
+                **dict.fromkeys(("seed", "batch_size", "repeats"), ("integer",)),
+                **dict.fromkeys(("value", "std", "seconds"), ("real", "integer", "null")),
+                "values_json": ("text", "null"), "peak_mem_bytes": ("integer", "null"), "error": ("text", "null"),
+                "device": ("text", "null"), "created": ("real", "integer")}
+
+
+def rows_of_another_kind(db: sqlite3.Connection) -> int:
+    """The score rows of the store ``db`` with a column of another kind than :data:`COLUMN_KINDS` allows (session
+    68's fuzzing: a text value or time, a BLOB key, written by another tool or damaged cells that still read, ended
+    runs, `store merge` and `export` in tracebacks; `store check` called the store ok)."""
+    wrong = " OR ".join(f"typeof({c}) NOT IN ({', '.join(repr(k) for k in kinds)})" for c, kinds in COLUMN_KINDS.items())
+    return int(db.execute(f"SELECT count(*) FROM scores NOT INDEXED WHERE {wrong}").fetchone()[0])
+
+
+def another_kind_error(path: str | os.PathLike, n: int | None = None) -> StoreError:
+    """The error of a store with ``n`` rows of another kind (:func:`rows_of_another_kind`; None: not counted)."""
+    rows = "score rows" if n is None else f"{n} score row{'s' * (n != 1)}"
+    return StoreError(f"the score store {path} holds {rows} with a column of another kind than a score's (text for "
+                      "a number, bytes for a name: written by another tool, or damaged); "
+                      f"{damaged_advice(path, fresh=False)} (it leaves {'it' if n == 1 else 'them'} out)")
+
+
+def stored_time(t: object) -> float:
+    """A stored time (Unix seconds) as a float; NaN where it is none (session 68: a text time said only "could not
+    convert string to float")."""
+    try:
+        return float(t)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def stored_record(row: tuple, path: str | os.PathLike) -> tuple:
+    """A stored (status, value, std, values_json, seconds, peak_mem_bytes, error) with its values read; a StoreError
+    where a column holds another kind than a score's (session 68: a text value said only "could not convert string to
+    float: 'abc'", a text time ended a correlate in numpy's traceback after every score was reused)."""
+    status, value, std, values, seconds, peak, error = row
+    numbers = all(v is None or type(v) in (int, float) for v in (value, std, seconds))
+    if not numbers or not (peak is None or type(peak) is int) or not (error is None or isinstance(error, str)):
+        raise another_kind_error(path)
+    return status, value, std, stored_values(values, path), seconds, peak, error
 
 
 def stored_values(text: str | None, path: str | os.PathLike) -> list:

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from .code_changes import running_form
 from .store import ScoreStore, unrecorded_names
-from .store_files import StoreError, connect_reader, damaged_advice, given_as
-from .store_files import existing_store
+from .store_files import (StoreError, another_kind_error, connect_reader, damaged_advice, existing_store, given_as,
+                          rows_of_another_kind)
 from .store_tools import _closing, _scan
 
 
@@ -57,6 +57,9 @@ def merge_stores(sources: list[str | os.PathLike], into: str | os.PathLike, mixe
         try:
             with ScoreStore(path, read_only=True):  # refuses what is not a healthy swapnas store, before any write
                 pass
+            with _closing(connect_reader(path)) as db:  # (session 68: a BLOB name ended the merge in a TypeError)
+                if wrong := rows_of_another_kind(db):
+                    raise another_kind_error(path, wrong)
         except StoreError as exc:  # a source is an argument, not a run's --store
             raise given_as(exc, None) from exc
     n = ScoreStore.COLUMNS.index("status")  # a row: its key's n columns, then status, value, …

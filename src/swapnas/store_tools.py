@@ -27,7 +27,7 @@ import numpy as np
 from .scoring import PER_SCORE, fingerprinted
 from .store import ScoreStore, description, local_minute, unrecorded_names
 from .store_files import (StoreError, connect_read_only, connect_reader, existing_store, json_problem,
-                          without_wal)
+                          rows_of_another_kind, stored_time, without_wal)
 from .store_pages import leaf_image, leaf_rows, score_like
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -134,22 +134,25 @@ def check_store(path: str | os.PathLike) -> StoreCheck:
         except sqlite3.DatabaseError as exc:
             report.problems.append(f"scores table: {exc}")
         recorded, _ = _scan(db, "proxy_code", ("proxy", "created"))
-        report.codes = {str(n): local_minute(float(t)) for n, t in recorded}
+        report.codes = {str(n): local_minute(stored_time(t)) for n, t in recorded}
         if not report.problems:
             report.unrecorded = unrecorded_names(db, report.codes)
-            report.problems += _unreadable_json(db)
+            report.problems += _unreadable_rows(db)
     if report.ok:  # sound: one reader's open and close removes the -shm/-wal the read-only check left (session 55)
         connect_reader(p).close()
     return report
 
 
-def _unreadable_json(db: sqlite3.Connection) -> list[str]:
-    """A problem for the scores whose values the store's reader does not take (session 68: `check` said ok of a store
-    that a run reusing them then called damaged; salvage leaves them out)."""
-    n = sum(1 for (v,) in db.execute("SELECT values_json FROM scores NOT INDEXED WHERE values_json IS NOT NULL")
+def _unreadable_rows(db: sqlite3.Connection) -> list[str]:
+    """A problem for the score rows the store's readers do not take: a column of another kind than a score's, values
+    that are not a JSON list (session 68: `check` said ok of a store that a run reusing them then called damaged, or
+    that ended `merge` and `export` in tracebacks; salvage leaves them out)."""
+    kinds = rows_of_another_kind(db)
+    n = sum(1 for (v,) in db.execute("SELECT values_json FROM scores NOT INDEXED WHERE typeof(values_json) = 'text'")
             if json_problem(v, list))
-    return [f"{n} score{'s' * (n != 1)} with values that are not a readable JSON list (`swapnas store salvage` "
-            f"leaves {'it' if n == 1 else 'them'} out)"] if n else []
+    return [f"{k} score{'s' * (k != 1)} with {what} (`swapnas store salvage` leaves {'it' if k == 1 else 'them'} out)"
+            for k, what in ((kinds, "a column of another kind than a score's (text for a number, bytes for a name)"),
+                            (n, "values that are not a readable JSON list")) if k]
 
 
 @contextmanager

@@ -237,8 +237,13 @@ class Evolution:
         ``cycles`` only decides when the EA stops)."""
         if (why := state_mismatch(state, self.config, self.seed)) is not None:
             raise ValueError(why)
-        version, internal, gauss = state["rng"]
-        self.rng.setstate((version, tuple(internal), gauss))
+        if (why := state_problem(state, self.config)) is not None:
+            raise UnreadableState(why)
+        try:
+            version, internal, gauss = state["rng"]
+            self.rng.setstate((version, tuple(internal), gauss))
+        except (ValueError, TypeError, OverflowError) as exc:  # (session 68: Random's own message, no file named)
+            raise UnreadableState(f"its random state is not Python's ({exc})") from None
         self.cycle = state["cycle"]
         try:
             self.population = [(self.space.parse(a), float(f)) for a, f in state["population"]]
@@ -252,6 +257,31 @@ class Evolution:
 
 class UnreadableState(ValueError):
     """A saved state :meth:`Evolution.load_state_dict` cannot read (written by another version, or changed since)."""
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def state_problem(state: dict, config: EAConfig) -> str | None:
+    """What in a saved state (one :func:`state_mismatch` passes) contradicts what :meth:`Evolution.tell` writes, or
+    None (session 68's fuzzing: a cycle of -3 resumed into another search, exit 0; a history entry without its
+    fitness ended in a KeyError after the resume)."""
+    cycle, history, snapshots, population = (state[k] for k in ("cycle", "history", "snapshots", "population"))
+    if type(cycle) is not int or cycle < 0:
+        return f"its cycle {cycle!r} is not a count of cycles"
+    if not all(isinstance(v, list) for v in (history, snapshots, population)) or not isinstance(state["seen"], dict):
+        return "its history, snapshots and population are not lists, or what it has seen is not a table"
+    if not all(isinstance(h, dict) and isinstance(h.get("arch"), str) and _number(h.get("fitness"))
+               and h.get("evaluation") == i for i, h in enumerate(history, 1)):
+        return "its history is not the evaluations numbered 1, 2, … each with its arch and fitness"
+    if not all(isinstance(s, dict) and s.get("cycle") == i for i, s in enumerate(snapshots)) or (
+            len(snapshots) != (cycle + 1 if population else 0)):
+        return (f"its cycle {cycle}, its {len(snapshots)} snapshots of the population and the population of "
+                f"{len(population)} disagree")
+    if len(population) > config.population or not all(isinstance(p, list) and len(p) == 2 for p in population):
+        return f"its population is not at most {config.population} [arch, fitness] pairs"
+    return None
 
 
 def state_mismatch(state: dict, config: EAConfig, seed: int) -> str | None:

@@ -43,7 +43,19 @@ def load_checkpoint(path: Path) -> dict:
     missing = [k for k in CHECKPOINT_KEYS if k not in ckpt]
     if missing:
         raise ValueError(f"{path} is an incomplete `swapnas train` checkpoint (no {', '.join(missing)}); {fix}")
+    if wrong := [k for k, kinds in _KINDS.items() if not isinstance(ckpt[k], kinds) or isinstance(ckpt[k], bool)
+                 or (k in ("epoch", "step", "wall_seconds") and ckpt[k] < 0)]:  # (session 68: tracebacks, or an
+        # epoch of -1 trained epoch 1 again)
+        raise ValueError(f"{path} is a damaged `swapnas train` checkpoint ({', '.join(wrong)} not of the kind a "
+                         f"checkpoint holds); {fix}")
     return ckpt
+
+
+#: the kind of each checkpoint entry that is checked before a resume reads it
+_KINDS: dict[str, type | tuple[type, ...]] = {
+    "model": dict, "optimizer": dict, "scaler": dict, "rng": dict, "epoch": int, "step": int,
+    "partial": (dict, type(None)), "config": dict, "genotype": str, "data": str, "seed": int, "history": list,
+    "wall_seconds": (int, float)}
 
 
 def load_states(ckpt: dict, path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer,

@@ -166,7 +166,10 @@ def load_genotype(text: str) -> Genotype:
         if not isinstance(found, str):
             raise ValueError(f"{path} has no 'best' genotype string (expected a result.json of `swapnas search`, or "
                              "one of `swapnas train` with its 'genotype')")
-        return parse(found)
+        try:
+            return parse(found)
+        except ValueError as exc:  # (session 68: the parser's message named no file)
+            raise ValueError(f"--genotype {path}: its genotype is not one: {exc}") from None
     if isinstance(value, str):
         return parse(value)
     raise ValueError(f"{path} holds no DARTS genotype (expected a result.json of `swapnas search` or `swapnas train`)")
