@@ -147,3 +147,32 @@ def test_the_open_file_refusal_names_the_hard_limit_and_the_workers_that_fit(mon
         "--workers 8: this process may open at most 40 files (the hard limit, `ulimit -Hn`, which only an "
         "administrator can raise), and 8 worker processes need about 80 (their pipes, and a file handle for each "
         "tensor sent to them); use --workers 3 (as many as fit), or --workers 1, which scores in this process")
+
+
+def test_json_export_to_a_dash_gives_the_advice_that_works_under_json(tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture) -> None:
+    """(Session 68's advice audit) `--json export S --out -` advised "/dev/stdout for standard output", which --json
+    then refused; it gives --json's own advice at once."""
+    import json
+
+    from swapnas import cli
+    from swapnas.store import ScoreStore
+
+    store = tmp_path / "s.sqlite"
+    ScoreStore(store).close()
+    assert cli.main(["--json", "export", str(store), "--format", "csv", "--out", "-"]) == 2
+    assert json.loads(capsys.readouterr().out)["error"] == (
+        "--out - is the standard output, and with --json the standard output holds the command's JSON document: "
+        "give --out a file, or leave --json out")
+
+
+def test_grid_suggests_and_lists_the_tasks_of_the_benchmarks_asked_for() -> None:
+    """(Session 68's advice audit) `grid --benchmarks nb201 --tasks mnist` offered FlexiBERT's 'mnli', which the grid
+    then refused for nb201; it lists nb201's tasks."""
+    from swapnas.grid import select_columns
+
+    with pytest.raises(ValueError) as info:
+        select_columns("nb201", "mnist")
+    assert str(info.value) == "unknown task(s) mnist; known: cifar10, cifar100, imagenet16-120"
+    with pytest.raises(ValueError, match=r"^unknown task\(s\) jigsw; did you mean 'jigsaw'\?; known: autoencoder, "):
+        select_columns("all", "jigsw")

@@ -77,11 +77,11 @@ def select_columns(benchmarks: str = "all", tasks: str = "all") -> list[tuple[st
     for text, pos, what in ((benchmarks, 0, "benchmark"), (tasks, 1, "task")):
         if text != "all":
             wanted = [w.strip() for w in text.split(",") if w.strip()]
-            known = {c[pos] for c in COLUMNS}
-            bad = [w for w in wanted if w not in known]
+            known, near = {c[pos] for c in COLUMNS}, {c[pos] for c in cols}  # near: the asked benchmarks' (session
+            bad = [w for w in wanted if w not in known]  # 68: `nb201 --tasks mnist` was offered FlexiBERT's 'mnli')
             if bad:  # (the nearest name since session 64: `--tasks jigsw` listed every task alone)
-                raise ValueError(f"unknown {what}(s) {', '.join(bad)}{did_you_mean(bad[0], known)}; known: "
-                                 f"{', '.join(sorted(known))}")
+                raise ValueError(f"unknown {what}(s) {', '.join(bad)}{did_you_mean(bad[0], near)}; known: "
+                                 f"{', '.join(sorted(near))}")
             cols = [c for c in cols if c[pos] in wanted]
     if not cols:  # each benchmark asked for with its tasks (session 64: nb301's were not named)
         named = [b for b in dict.fromkeys(c[0] for c in COLUMNS) if benchmarks == "all" or b in asked]

@@ -106,6 +106,9 @@ def refuse_out_on_stdout(out: str) -> None:
     """With --json, an export's ``--out`` that is the standard output itself (by name, or the file it is redirected
     to), or another device or pipe, is refused (session 63: ``--json export --out /dev/stdout`` put the table where
     the document goes, ``--out /dev/null`` printed no document)."""
+    if out == "-":  # (session 68: export's own message advised /dev/stdout, which this then refused)
+        raise ValueError("--out - is the standard output, and with --json the standard output holds the command's "
+                         "JSON document: give --out a file, or leave --json out")
     try:
         found = os.stat(out)
     except OSError:  # a new file (or one the export's own checks name)
