@@ -188,7 +188,8 @@ def test_a_checkpoint_of_another_format_is_not_resumed(tmp_path: Path) -> None:
 def test_more_epochs_done_than_asked_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "checkpoint.pt"
     assert refusal(ValueError, lambda: _resume(_checkpoint(epoch=4, step=0), path)) == (
-        f"cannot resume from {path}: it has 4 epochs done, more than the 3 asked; {_fix(path)}")
+        f"cannot resume from {path}: it has 4 epochs done, more than the 3 asked; give --epochs 4 (its result is "
+        f"written again at once) or more (it trains on), or {_fix(path)}")
 
 
 def test_batches_of_one_more_epoch_than_asked_are_refused(tmp_path: Path) -> None:

@@ -107,7 +107,8 @@ def check_resume(ckpt: dict, path: Path, genotype: Genotype, config: TrainConfig
                          f"only --epochs may change on resume; {fix}")
     if ckpt["epoch"] > config.epochs:
         raise ValueError(f"cannot resume from {path}: it has {ckpt['epoch']} epochs done, more than the "
-                         f"{config.epochs} asked; {fix}")
+                         f"{config.epochs} asked; give --epochs {ckpt['epoch']} (its result is written again at once) "
+                         f"or more (it trains on), or {fix}")  # (session 68: the harmless way was unsaid)
     if ckpt["epoch"] == config.epochs and ckpt["step"] > 0:  # its weights hold batches of one more epoch
         raise ValueError(f"cannot resume from {path}: it has {ckpt['epoch']} epochs and {ckpt['step']} batches of "
                          f"epoch {ckpt['epoch'] + 1} done, so its weights are not those of {config.epochs} epochs; "
