@@ -3,9 +3,6 @@ limit (an OverflowError after every score), a few zero scores beside many decade
 curve's fitness unnamed, a non-finite ground truth. Each test captures the Figure ``save_figure`` is given."""
 from __future__ import annotations
 
-import warnings
-from pathlib import Path
-
 import numpy as np
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg

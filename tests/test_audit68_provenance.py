@@ -14,8 +14,8 @@ import torch
 from swapnas.cli import main
 from tests.conftest import SMALL_BUNDLE
 
-FAST = ["--space", "nb301", "--dataset", "cifar10", "--archs", "5", "--batch-size", "8", "--repeats", "1", "--seed", "0",
-        "--workers", "1", "--no-progress", "-q"]
+FAST = ["--space", "nb301", "--dataset", "cifar10", "--archs", "5", "--batch-size", "8", "--repeats", "1",
+        "--seed", "0", "--workers", "1", "--no-progress", "-q"]
 
 
 def _size_a(model, batch) -> float:

@@ -137,8 +137,8 @@ def test_write_result_writes_the_result_its_plots_and_report(tmp_path, monkeypat
     assert all(p.read_bytes().startswith(b"\x89PNG") for p in paths[1:3])
     doc = json.loads((tmp_path / "result.json").read_text(), parse_constant=pytest.fail)  # strict JSON
     prov = doc.pop("provenance")
-    assert set(prov) - {"source", "environment"} == {"swapnas", "code", "torch", "numpy", "scipy", "python", "command", "cwd",
-                                         "created_utc"}
+    assert set(prov) - {"source", "environment"} == {"swapnas", "code", "torch", "numpy", "scipy", "python",
+                                                     "command", "cwd", "created_utc"}
     assert doc == {**asdict(result), "history": [history[0], {**history[1], "fitness": None}]}  # NaN: null
     assert (tmp_path / "report.md").read_text() == search_report(result, prov)
     assert drawn == [("curve", snapshots, history, tmp_path / "search_curve.png", "nb201/cifar100 seed 7",

@@ -252,7 +252,7 @@ def _net_of(text: str, path: str | os.PathLike) -> dict:
         raise ValueError(f"{path} has scores whose net options, {printable(str(text)[:80])!r}, are not a JSON object "
                          f"({problem}), which the naslib-zc format writes in its settings: use --format csv, which "
                          "keeps every row as it is stored")
-    return json.loads(text)  # type: ignore[no-any-return]
+    return json.loads(text)
 
 
 def _naslib_layout(space: str, datasets: dict) -> dict:

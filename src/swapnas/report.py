@@ -135,8 +135,8 @@ def constant_lines(results: Sequence[ProxyResult], scores: dict[str, list[float 
     for r in results:
         values = {v for v in scores.get(r.proxy, []) if v is not None and math.isfinite(v)}
         if r.n >= 2 and len(values) == 1:
-            lines.append(f"CONSTANT {show(r.proxy)}: all {r.n} scored archs have the value {values.pop():g}, so it cannot "
-                         "rank them (ρ and τ undefined)")
+            lines.append(f"CONSTANT {show(r.proxy)}: all {r.n} scored archs have the value {values.pop():g}, so it "
+                         "cannot rank them (ρ and τ undefined)")
     return lines
 
 

@@ -257,6 +257,7 @@ def provenance(device: str | None = None, threads: int | None = None) -> dict:
     on them (``train`` on a CPU: its sums are ordered by them; session 68)."""
     source = source_revision()
     return {"swapnas": __version__, **({"source": source} if source else {}), "code": source_digest(),
-            "torch": torch.__version__, "numpy": np.__version__, "scipy": _version("scipy"), "python": platform.python_version(),
-            "command": command_line(), **_cwd(), **_environment(), "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "torch": torch.__version__, "numpy": np.__version__, "scipy": _version("scipy"),
+            "python": platform.python_version(), "command": command_line(), **_cwd(), **_environment(),
+            "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             **({"device": device} if device else {}), **({"threads": threads} if threads is not None else {})}

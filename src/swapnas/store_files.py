@@ -129,7 +129,7 @@ def rows_of_another_kind(db: sqlite3.Connection) -> int:
     """The score rows of the store ``db`` with a column of another kind than :data:`COLUMN_KINDS` allows (session
     68's fuzzing: a text value or time, a BLOB key, written by another tool or damaged cells that still read, ended
     runs, `store merge` and `export` in tracebacks; `store check` called the store ok)."""
-    wrong = " OR ".join(f"typeof({c}) NOT IN ({', '.join(repr(k) for k in kinds)})" for c, kinds in COLUMN_KINDS.items())
+    wrong = " OR ".join(f"typeof({c}) NOT IN ({', '.join(map(repr, kinds))})" for c, kinds in COLUMN_KINDS.items())
     return int(db.execute(f"SELECT count(*) FROM scores NOT INDEXED WHERE {wrong}").fetchone()[0])
 
 

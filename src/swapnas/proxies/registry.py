@@ -118,10 +118,10 @@ def check_name(name: str, version: str | None = "1") -> None:
                          "'net:', cannot be told apart in a score store's keys; choose another")
     if not name or name in RESERVED_NAMES or name != name.strip() or any(c in name for c in ",/\\") \
             or not name.isprintable() or len(name.encode("utf-8")) > 100:
-        raise ValueError(f"{'alias' if version is None else 'proxy name'} {name!r}: a name is 1 to 100 bytes of printable text, without ',' (it separates "
-                         "--proxies), '/' or '\\' (it names a plot file), and without spaces at its ends, and not "
-                         "'all' (--proxies all names them all) nor a column of results.csv or rank()'s rows (arch, "
-                         "accuracy, params_m, model, rank); choose another")
+        raise ValueError(f"{'alias' if version is None else 'proxy name'} {name!r}: a name is 1 to 100 bytes of "
+                         "printable text, without ',' (it separates --proxies), '/' or '\\' (it names a plot file), "
+                         "and without spaces at its ends, and not 'all' (--proxies all names them all) nor a column of "
+                         "results.csv or rank()'s rows (arch, accuracy, params_m, model, rank); choose another")
 
 
 def register(

@@ -95,7 +95,8 @@ def check_resume(ckpt: dict, path: Path, genotype: Genotype, config: TrainConfig
     asked = asdict(config)
     for key in sorted(set(asked) | set(ckpt["config"])):
         if key != "epochs" and ckpt["config"].get(key) != asked.get(key):
-            diffs.append(f"{config_flag(key) if key in asked else key}: checkpoint {ckpt['config'].get(key)!r}, asked {asked.get(key)!r}")
+            flag = config_flag(key) if key in asked else key  # (a key of another version: as it is)
+            diffs.append(f"{flag}: checkpoint {ckpt['config'].get(key)!r}, asked {asked.get(key)!r}")
     if ckpt["data"] != data.name:
         diffs.append(f"data: checkpoint {ckpt['data']!r}, asked {data.name!r}")
     if ckpt["seed"] != seed:
