@@ -229,8 +229,12 @@ def run_search(
         ea.cycle, wall + (mapping or {}).get("seconds", 0.0), seed, asdict(config), protocol.describe(), mu, sigma,
         mapping, {"max_params_m": max_params, "max_macs_m": max_macs}, ea.history, ea.snapshots,
         fitness_proxy=proxy.key, refine=refined, reused=reused["archs"], restored=restored,
-        stopped_by=_stopped_by(ea, max_evals),
-        reused_from_other_code=other_code(store, [proxy], space, protocol.net_version) if reused["archs"] else {})
+        stopped_by=_stopped_by(ea, max_evals), reused_from_other_code=_other_code(store, proxy, protocol, reused))
+
+
+def _other_code(store: ScoreStore, proxy: Proxy, protocol: Protocol, reused: Counter[str]) -> dict[str, str]:
+    """What the search's result records of fitness values it reused that other code made (session 68)."""
+    return other_code(store, [proxy], protocol.space, protocol.net_version) if reused["archs"] else {}
 
 
 def _stopped_by(ea: Evolution, max_evals: int | None) -> str | None:
