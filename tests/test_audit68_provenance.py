@@ -180,3 +180,21 @@ def test_every_environment_variable_swapnas_reads_is_recorded_or_changes_no_numb
     for f in Path(swapnas.__file__).parent.rglob("*.py"):
         read |= set(re.findall(r"os\.environ(?:\.get)?[\[(]\"([A-Z_]+)\"", f.read_text(encoding="utf-8")))
     assert read - {"SWAPNAS_MALLOC_PAD_MIB", "GLIBC_TUNABLES"} == set(ENVIRONMENT) - {"SWAPNAS_DATA"}
+
+
+def test_grid_records_scores_reused_from_other_code(tmp_path: Path) -> None:
+    """(Session 68's review) correlate and search recorded reused scores other code made; grid.json and grid.md did
+    not."""
+    import sqlite3
+
+    argv = ["grid", "--benchmarks", "nb301", "--tasks", "cifar10", "--proxies", "params", "--archs", "4",
+            "--data-dir", str(SMALL_BUNDLE), "--store", str(tmp_path / "g.sqlite"), "--no-progress", "-q"]
+    assert main([*argv, "--out", str(tmp_path / "g1")]) == 0
+    with sqlite3.connect(tmp_path / "g.sqlite") as db:
+        db.execute("UPDATE proxy_code SET digest = 'deadbeef' WHERE proxy = 'params@1'")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert main([*argv, "--out", str(tmp_path / "g2")]) == 0
+    (first,), (second,) = (json.loads((tmp_path / g / "grid.json").read_text())["columns"] for g in ("g1", "g2"))
+    assert first["other_code"] == {} and list(second["other_code"]) == ["params@1"]
+    assert "the store records other code than this run's for params@1" in (tmp_path / "g2" / "grid.md").read_text()

@@ -176,3 +176,83 @@ def test_grid_suggests_and_lists_the_tasks_of_the_benchmarks_asked_for() -> None
     assert str(info.value) == "unknown task(s) mnist; known: cifar10, cifar100, imagenet16-120"
     with pytest.raises(ValueError, match=r"^unknown task\(s\) jigsw; did you mean 'jigsaw'\?; known: autoencoder, "):
         select_columns("all", "jigsw")
+
+
+def test_merge_refuses_a_source_whose_values_its_readers_do_not_take(tmp_path: Path) -> None:
+    """(Session 68's review) merge refused sources with columns of another kind but copied values that are not a JSON
+    list: a sound INTO was then called damaged by check and by the run that reused that key."""
+    from swapnas.store import StoreError
+    from swapnas.store_merge import merge_stores
+    from swapnas.store_tools import check_store
+
+    source, into = tmp_path / "shard.sqlite", tmp_path / "main.sqlite"
+    _store_with(source, 3, values_json="{}")
+    _store_with(into, 1)
+    with pytest.raises(StoreError, match=rf"^the score store {source} holds 1 score row that its readers do not take"):
+        merge_stores([source], into)
+    assert check_store(into).ok
+
+
+def test_empty_values_are_read_alike_by_the_reader_check_and_salvage(tmp_path: Path) -> None:
+    """(Session 68's review) an empty values_json reads as [] in a run, yet check called it damaged and salvage left it
+    out; one rule decides for all."""
+    from swapnas.store import ScoreKey, ScoreStore
+    from swapnas.store_tools import check_store, salvage_store
+
+    store = tmp_path / "s.sqlite"
+    _store_with(store, 2, values_json="")
+    key = ScoreKey("fake", "x-arch-00000-" + "op" * 150, "swap", "p0", 0, 8, 1, "C=4")
+    with ScoreStore(store, read_only=True) as s:
+        assert s.get(key).values == []  # type: ignore[union-attr]
+    assert check_store(store).ok
+    assert salvage_store(store, tmp_path / "new.sqlite").recovered == 2
+
+
+def test_a_code_record_whose_time_is_text_warns_of_an_unreadable_time(tmp_path: Path) -> None:
+    """(Session 68's review) `code_changed` read the record's time with float(): "could not convert string to float:
+    'abc'" ended the run, naming no store."""
+    from swapnas.store import ScoreStore
+
+    store = tmp_path / "s.sqlite"
+    with ScoreStore(store) as s:
+        s.accept_code("swap@1", "0" * 16)
+    with sqlite3.connect(store) as db:
+        db.execute("UPDATE proxy_code SET created = 'abc'")
+    with ScoreStore(store) as s:
+        assert np.isnan(s.code_changed("swap@1", "1" * 16))  # type: ignore[arg-type]
+
+
+def test_a_resume_cut_mid_epoch_with_fewer_epochs_is_advised_the_epochs_it_takes(tmp_path: Path) -> None:
+    """(Session 68's review) a checkpoint saved in epoch 6 after batch 3 (epoch 5, step 3) asked with --epochs 3 was
+    advised --epochs 5, which the next check refuses ("give --epochs 6 or more")."""
+    from dataclasses import replace
+
+    from tests.test_train_checkpoint_mutants import CONFIG, _checkpoint, _resume
+
+    path = tmp_path / "checkpoint.pt"
+    for step, advice in ((3, "give --epochs 6 or more (it trains on)"),
+                         (0, "give --epochs 5 (its result is written again at once) or more (it trains on)")):
+        with pytest.raises(ValueError) as info:
+            _resume(_checkpoint(epoch=5, step=step), path, config=replace(CONFIG, epochs=3))
+        assert f"it has 5 epochs done, more than the 3 asked; {advice}, or use another --out" in str(info.value)
+
+
+def test_the_source_digest_leaves_out_what_cannot_be_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """(Session 68's review) an editor's dangling `.#results.py` link in the package ended every output's provenance
+    in "No such file or directory"."""
+    import shutil
+
+    import swapnas
+    from swapnas import results
+
+    copy = tmp_path / "swapnas"
+    shutil.copytree(Path(swapnas.__file__).parent, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(results, "__file__", str(copy / "results.py"))
+    results.source_digest.cache_clear()
+    try:
+        clean = results.source_digest()
+        (copy / ".#results.py").symlink_to(copy / "gone.py")
+        results.source_digest.cache_clear()
+        assert results.source_digest() == clean
+    finally:
+        results.source_digest.cache_clear()

@@ -30,7 +30,7 @@ from .errors import did_you_mean
 from .fit_check import not_applicable
 from .latex import best_cells, grid_table
 from .proxies import Proxy, get_proxy, list_proxies
-from .report import code_of, filled_line, fixed, md_cell, md_text, saturated_line
+from .report import code_of, filled_line, fixed, md_cell, md_text, other_code_line, saturated_line
 from .results import CorrelateRun, provenance, reused_parts, strict_json
 from .scoring import Protocol
 from .session import best_for, check_task, configure, pick_archs, protocol_groups, resolve_for, score_archs, shard_of
@@ -64,6 +64,7 @@ class GridColumn:
     #: the metrics asked for that no network of the column can take (:func:`swapnas.fit_check.not_applicable`) →
     #: why; None in a grid.json of before session 57, when they were scored and every arch failed
     not_applicable: dict[str, str] | None = None
+    other_code: dict[str, str] | None = None  # CorrelateRun.other_code (session 68; None in an older grid.json)
 
     @property
     def label(self) -> str:
@@ -123,8 +124,7 @@ def run_grid(
     init: str | None = None, n_archs_per: dict[str, int | None] | None = None,
     store: ScoreStore, device: torch.device | str, data_dir: str | None = None, shard: tuple[int, int] | None = None,
     retry_failed: bool = False, progress: bool = True, executor: Executor | None = None,
-    counts: dict[str, int] | None = None, archs_given: bool = True,
-) -> list[GridColumn]:
+    counts: dict[str, int] | None = None, archs_given: bool = True) -> list[GridColumn]:
     """Score and correlate every column (resuming from ``store``); with ``shard`` only score.
 
     ``counts``, if given, receives ``failed``: the failed scores of a ``shard`` run (which returns no column).
@@ -149,13 +149,12 @@ def run_grid(
             continue
         run: CorrelateRun = correlate_proxies(
             bench=c.bench, task=c.task, proxies=c.proxies, n_archs=c.n, protocol=c.protocol, batch=c.batch,
-            store=store, device=device, retry_failed=retry_failed, progress=progress, executor=executor,
-        )
+            store=store, device=device, retry_failed=retry_failed, progress=progress, executor=executor)
         out.append(GridColumn(c.name, c.task, run.ground_truth, run.protocol, run.batch_note, len(run.archs),
                               run.wall_seconds, [asdict(r) for r in run.results],
                               best_for(c.bench.space) if "best" in named else None, run.reused if c.proxies else 0,
                               run.partly_reused if c.proxies else 0,
-                              sorted({part for p in c.asked for part in p.parts} - named), c.skipped))
+                              sorted({part for p in c.asked for part in p.parts} - named), c.skipped, run.other_code))
     return out
 
 
@@ -335,6 +334,7 @@ def markdown(cols: list[GridColumn], command: str = "") -> str:
         lines.append(f"- **{c.label}**: {c.n_archs} archs; net {net}; S={p['batch_size']}, R={p['repeats']}, "
                      f"init {p['init']}, seed {p['seed']}; ground truth: {c.ground_truth}"
                      + "".join(f"; {part}" for part in reused_parts(c.reused_archs, c.n_archs, c.partly_reused_archs))
+                     + (f"; {other_code_line(c.other_code)}" if c.other_code else "")
                      + (f"; NOTE: {c.batch_note}" if c.batch_note else ""))
     empty = _empty_cells(cols, names)
     if empty:

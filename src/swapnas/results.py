@@ -77,8 +77,8 @@ class CorrelateRun:
     bootstrap: dict = field(default_factory=dict, repr=False)
     #: the benchmark's #params (millions) per arch, ρ|params's control (None: unknown)
     params_m: list[float | None] = field(default_factory=list, repr=False)
-    #: names (``swap@1``, ``net:nb201@1``) whose reused scores the store records as made by other code than this
-    #: run's, with when it recorded that code (:func:`swapnas.code_changes.other_code`; session 68)
+    #: where the run reused scores: the names (``swap@1``, ``net:nb201@1``) under which the store records other code
+    #: than this run's, with when it recorded that code (:func:`swapnas.code_changes.other_code`; session 68)
     other_code: dict[str, str] = field(default_factory=dict)
 
 
@@ -238,12 +238,18 @@ def _environment() -> dict[str, dict[str, str]]:
 
 @functools.cache
 def source_digest() -> str:
-    """The sha256 (its first 16 hex digits) of swapnas's own source, every ``.py`` file under the package by its path
-    there and its bytes: which code made an output where no git commit says so (a wheel, a copied tree; session 68:
-    two installs of other code gave equal provenance), and whether two checkouts ran the same code."""
+    """The sha256 (its first 16 hex digits) of swapnas's own source, every readable ``.py`` file under the package
+    (dot files left out) by its path there and its bytes: which code made an output where no git commit says so (a
+    wheel, a copied tree; session 68: two installs of other code gave equal provenance), and whether two checkouts
+    ran the same code."""
     root, digest = Path(__file__).parent, hashlib.sha256()
     for f in sorted(root.rglob("*.py"), key=lambda f: f.relative_to(root).as_posix()):
-        digest.update(f.relative_to(root).as_posix().encode() + b"\0" + f.read_bytes() + b"\0")
+        try:  # (the review: an editor's dangling `.#results.py` link ended a correlate after its scoring)
+            text = f.read_bytes() if f.is_file() and not f.name.startswith(".") else None
+        except OSError:
+            text = None
+        if text is not None:
+            digest.update(f.relative_to(root).as_posix().encode() + b"\0" + text + b"\0")
     return digest.hexdigest()[:16]
 
 

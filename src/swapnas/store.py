@@ -293,7 +293,7 @@ class ScoreStore:
                                      (digest, proxy, legacy))
                     self._db.commit()
                 return None
-        return float(row[1]) if row is not None and row[0] != digest else None
+        return stored_time(row[1]) if row is not None and row[0] != digest else None  # (a text time: the review)
 
     def _scored_unrecorded(self, name: str) -> bool:
         """Scores under ``name`` (``proxy@version``, ``net:space@1``) that no recorded code stands beside (read until

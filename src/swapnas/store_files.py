@@ -134,11 +134,13 @@ def rows_of_another_kind(db: sqlite3.Connection) -> int:
 
 
 def another_kind_error(path: str | os.PathLike, n: int | None = None) -> StoreError:
-    """The error of a store with ``n`` rows of another kind (:func:`rows_of_another_kind`; None: not counted)."""
+    """The error of a store with ``n`` rows its readers do not take (:func:`rows_of_another_kind`,
+    :func:`rows_of_unreadable_values`; None: not counted)."""
     rows = "score rows" if n is None else f"{n} score row{'s' * (n != 1)}"
-    return StoreError(f"the score store {path} holds {rows} with a column of another kind than a score's (text for "
-                      "a number, bytes for a name: written by another tool, or damaged); "
-                      f"{damaged_advice(path, fresh=False)} (it leaves {'it' if n == 1 else 'them'} out)")
+    return StoreError(f"the score store {path} holds {rows} that its readers do not take (a column of another kind "
+                      "than a score's, text for a number or bytes for a name, or values that are not a JSON list: "
+                      f"written by another tool, or damaged); {damaged_advice(path, fresh=False)} (it leaves "
+                      f"{'it' if n == 1 else 'them'} out)")
 
 
 def stored_time(t: object) -> float:
@@ -159,6 +161,19 @@ def stored_record(row: tuple, path: str | os.PathLike) -> tuple:
     if not numbers or not (peak is None or type(peak) is int) or not (error is None or isinstance(error, str)):
         raise another_kind_error(path)
     return status, value, std, stored_values(values, path), seconds, peak, error
+
+
+def values_problem(text: object) -> str:
+    """Why a score row's ``values_json`` is not the JSON list its reader takes ("" where it is; none, or empty, reads
+    as ``[]``): the one rule of the reader, `store check`, salvage and merge (session 68's review: check called an
+    empty one damaged, which the reader took)."""
+    return _read_json(text or "[]", list)[1]
+
+
+def rows_of_unreadable_values(db: sqlite3.Connection) -> int:
+    """The score rows of the store ``db`` whose values :func:`values_problem` refuses."""
+    return sum(1 for (v,) in db.execute("SELECT values_json FROM scores NOT INDEXED WHERE typeof(values_json) = 'text'")
+               if values_problem(v))
 
 
 def stored_values(text: str | None, path: str | os.PathLike) -> list:

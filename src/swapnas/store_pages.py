@@ -21,7 +21,7 @@ from contextlib import closing
 from pathlib import Path
 
 from .store import ScoreStore
-from .store_files import json_problem
+from .store_files import values_problem
 
 _MAGIC = b"SQLite format 3\x00"
 _TABLE_LEAF = 13
@@ -166,7 +166,7 @@ def score_like(values: list) -> bool:
             and all(row[c] is None or isinstance(row[c], str) for c in ("values_json", "error", "device"))
             and (row["peak_mem_bytes"] is None or type(row["peak_mem_bytes"]) is int)
             and isinstance(row["created"], number)  # (session 68: salvage kept values no reader takes, and advised
-            and (row["values_json"] is None or not json_problem(row["values_json"], list)))  # salvage again)
+            and not values_problem(row["values_json"]))  # salvage again)
 
 
 __all__ = ["leaf_image", "leaf_rows", "record", "score_like", "varint"]

@@ -26,8 +26,8 @@ import numpy as np
 
 from .scoring import PER_SCORE, fingerprinted
 from .store import ScoreStore, description, local_minute, unrecorded_names
-from .store_files import (StoreError, connect_read_only, connect_reader, existing_store, json_problem,
-                          rows_of_another_kind, stored_time, without_wal)
+from .store_files import (StoreError, connect_read_only, connect_reader, existing_store, rows_of_another_kind,
+                          rows_of_unreadable_values, stored_time, without_wal)
 from .store_pages import leaf_image, leaf_rows, score_like
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -147,9 +147,7 @@ def _unreadable_rows(db: sqlite3.Connection) -> list[str]:
     """A problem for the score rows the store's readers do not take: a column of another kind than a score's, values
     that are not a JSON list (session 68: `check` said ok of a store that a run reusing them then called damaged, or
     that ended `merge` and `export` in tracebacks; salvage leaves them out)."""
-    kinds = rows_of_another_kind(db)
-    n = sum(1 for (v,) in db.execute("SELECT values_json FROM scores NOT INDEXED WHERE typeof(values_json) = 'text'")
-            if json_problem(v, list))
+    kinds, n = rows_of_another_kind(db), rows_of_unreadable_values(db)
     return [f"{k} score{'s' * (k != 1)} with {what} (`swapnas store salvage` leaves {'it' if k == 1 else 'them'} out)"
             for k, what in ((kinds, "a column of another kind than a score's (text for a number, bytes for a name)"),
                             (n, "values that are not a readable JSON list")) if k]

@@ -40,7 +40,7 @@ from ..files import out_lock, write_text
 from ..fit_check import refuse_unfit
 from ..progress import Bar, bar_interval
 from ..proxies import Proxy, get_proxy, list_proxies
-from ..report import code_of, draw_cells, md_row, search_curve
+from ..report import code_of, draw_cells, md_row, md_text, search_curve
 from ..results import provenance, strict_json
 from ..scoring import Protocol
 from ..session import configure, protocol_defaults, score_archs, scoring_net
@@ -381,7 +381,7 @@ def search_report(result: SearchResult, prov: dict) -> str:
                      result.cycles, f"{result.params_m:.3f}", f"{result.macs_m:.1f}", f"{result.wall_seconds:.1f}"]),
              "", f"Size prior of the fitness: {prior_text(result)}"
              + (f" (--target-params {target:g}M)" if target else "") + ".", "",
-             *(f"**Note:** {note}." for note in search_notes(result)), *([""] if search_notes(result) else [])]
+             *(f"**Note:** {md_text(note)}." for note in search_notes(result)), *([""] if search_notes(result) else [])]
     if result.refine:
         lines += [f"{stage_text(result)}.", ""]
     if result.extra:

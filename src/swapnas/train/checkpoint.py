@@ -107,9 +107,10 @@ def check_resume(ckpt: dict, path: Path, genotype: Genotype, config: TrainConfig
         raise ValueError(f"cannot resume from {path}: it belongs to a different run ({'; '.join(diffs)}); "
                          f"only --epochs may change on resume; {fix}")
     if ckpt["epoch"] > config.epochs:
+        again = " (its result is written again at once)" if ckpt["step"] == 0 else ""  # (session 68: the harmless
+        least = ckpt["epoch"] + (ckpt["step"] > 0)  # way was unsaid; the review: one cut mid-epoch needs one more)
         raise ValueError(f"cannot resume from {path}: it has {ckpt['epoch']} epochs done, more than the "
-                         f"{config.epochs} asked; give --epochs {ckpt['epoch']} (its result is written again at once) "
-                         f"or more (it trains on), or {fix}")  # (session 68: the harmless way was unsaid)
+                         f"{config.epochs} asked; give --epochs {least}{again} or more (it trains on), or {fix}")
     if ckpt["epoch"] == config.epochs and ckpt["step"] > 0:  # its weights hold batches of one more epoch
         raise ValueError(f"cannot resume from {path}: it has {ckpt['epoch']} epochs and {ckpt['step']} batches of "
                          f"epoch {ckpt['epoch'] + 1} done, so its weights are not those of {config.epochs} epochs; "
