@@ -86,8 +86,8 @@ def other_code(store: ScoreStore, proxies: list[Proxy], space: str, version: str
     if space in SPACES:
         modules = network_modules(space)
         running[f"net:{space}@{version}"] = (modules_digest(modules), legacy_modules_digest(modules))
-    return {name: local_minute(recorded[name][1]) for name, digests in sorted(running.items())
-            if name in recorded and recorded[name][0] not in digests}
+    return {name: local_minute(recorded[name][1]) for name, digests in sorted(running.items())  # (no digest: nothing
+            if name in recorded and digests != (None, None) and recorded[name][0] not in digests}  # to compare; review)
 
 
 def _whose(since: str, what: str, store: ScoreStore, scores: str = "its scores") -> str:

@@ -45,13 +45,14 @@ import numpy as np
 import torch
 
 from .benchmarks.nb201 import NB201Benchmark
+from .code_changes import other_code
 from .bundle import parsing, read_json
 from .data import require_file, resolve_data_dir
 from .devices import resolve_device
 from .files import write_text
 from .out_checks import api_out
 from .proxies import ALIASES, Proxy, get_proxy, list_proxies
-from .report import failure_lines, fixed, made_with, md_text, protocol_text, table
+from .report import failure_lines, fixed, made_with, md_text, other_code_line, protocol_text, table
 from .results import provenance, reused_text, strict_json
 from .session import best_for, check_archs, error_messages, pick_archs, prepare, score_archs
 from .spaces import darts_genotype, nb101
@@ -272,6 +273,8 @@ class ConformanceRun:
     #: archs whose every score was stored (reused), and archs with only some stored (the rest scored now)
     reused: int = 0
     partly_reused: int = 0
+    #: as :attr:`swapnas.results.CorrelateRun.other_code` (session 68's second review: said on the terminal alone)
+    reused_from_other_code: dict[str, str] = field(default_factory=dict)
 
 
 def spearman(x: np.ndarray, y: np.ndarray) -> float:
@@ -363,6 +366,7 @@ def run_conformance(
         protocol.describe(), reference, naslib.describe(), batch.note, str(device), wall, results,
         naslib.unsupported, [str(a) for a in archs], [naslib.keys[i] for i in rows],
         [float(a) for a in acc], ours_out, theirs_out, counts["reused"], counts["partly"],
+        other_code(store, proxy_list, src.space, protocol.net_version) if counts["reused"] or counts["partly"] else {},
     )
 
 
@@ -420,6 +424,7 @@ def write_outputs(run: ConformanceRun, out: Path) -> list[Path]:
     js = out / "conformance.json"
     write_text(js, strict_json({"provenance": prov, **asdict(run)}))
     problems = failure_lines(run.results, md_text)  # (messages as written: the review of session 67)
+    problems += [other_code_line(run.reused_from_other_code)] if run.reused_from_other_code else []
     md = out / "conformance.md"
     failures = "\n## Failures and warnings\n\n" + "".join(f"- {line}\n" for line in problems) if problems else ""
     write_text(md, "# Conformance with NASLib's stored zero-cost scores\n\n"

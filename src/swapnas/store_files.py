@@ -123,14 +123,16 @@ COLUMN_KINDS = {**dict.fromkeys(("space", "arch", "proxy", "protocol", "net", "s
                 **dict.fromkeys(("value", "std", "seconds"), ("real", "integer", "null")),
                 "values_json": ("text", "null"), "peak_mem_bytes": ("integer", "null"), "error": ("text", "null"),
                 "device": ("text", "null"), "created": ("real", "integer")}
+#: the SQL condition of a score row with a column of another kind than :data:`COLUMN_KINDS` allows
+_WRONG_KIND = " OR ".join(f"typeof({c}) NOT IN ({', '.join(map(repr, kinds))})" for c, kinds in COLUMN_KINDS.items())
 
 
 def rows_of_another_kind(db: sqlite3.Connection) -> int:
     """The score rows of the store ``db`` with a column of another kind than :data:`COLUMN_KINDS` allows (session
     68's fuzzing: a text value or time, a BLOB key, written by another tool or damaged cells that still read, ended
     runs, `store merge` and `export` in tracebacks; `store check` called the store ok)."""
-    wrong = " OR ".join(f"typeof({c}) NOT IN ({', '.join(map(repr, kinds))})" for c, kinds in COLUMN_KINDS.items())
-    return int(db.execute(f"SELECT count(*) FROM scores NOT INDEXED WHERE {wrong}").fetchone()[0])
+    return int(db.execute(f"SELECT count(*) FROM scores NOT INDEXED WHERE {_WRONG_KIND}").fetchone()[0])
+
 
 
 def another_kind_error(path: str | os.PathLike, n: int | None = None) -> StoreError:
@@ -171,9 +173,10 @@ def values_problem(text: object) -> str:
 
 
 def rows_of_unreadable_values(db: sqlite3.Connection) -> int:
-    """The score rows of the store ``db`` whose values :func:`values_problem` refuses."""
-    return sum(1 for (v,) in db.execute("SELECT values_json FROM scores NOT INDEXED WHERE typeof(values_json) = 'text'")
-               if values_problem(v))
+    """The score rows of the store ``db`` whose values :func:`values_problem` refuses, among those of the right kinds
+    (one row is not counted twice beside :func:`rows_of_another_kind`: the second review)."""
+    return sum(1 for (v,) in db.execute("SELECT values_json FROM scores NOT INDEXED WHERE typeof(values_json) = 'text' "
+                                        f"AND NOT ({_WRONG_KIND})") if values_problem(v))
 
 
 def stored_values(text: str | None, path: str | os.PathLike) -> list:

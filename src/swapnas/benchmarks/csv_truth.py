@@ -114,7 +114,7 @@ class CsvBenchmark(Described):
             log.warning("--truth %s: its 'dataset' column is not read (the task of each row is a column named "
                         "'task'); every row is scored on --dataset %s", self.path, dataset)
         for line, (r, t) in enumerate(zip(rows, tasks), 2):
-            if any(r.get(None) or []):  # (session 68: `arch,87,05` read 87, the cell past the header dropped unsaid)
+            if any(str(c).strip() for c in r.get(None) or []):  # (session 68: `arch,87,05` read 87, unsaid)
                 raise ValueError(f"--truth {self.path}: line {line} has more cells than its header line "
                                  f"({len(header)}: {','.join(header)}): a value holding a comma (a decimal comma, "
                                  "87,05) is quoted or written with a point (87.05)")

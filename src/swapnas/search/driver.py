@@ -115,17 +115,17 @@ def check_failures(history: list[dict], proxy: Proxy, state_path: Path) -> None:
 
 
 def _scorer(space: str, proxy: Proxy, protocol: Protocol, batch: Any, store: ScoreStore, device: torch.device,
-            executor: Executor | None, stage_bar: bool = False,
-            reused: Counter[str] | None = None) -> Callable[[list], list[Record]]:
+            executor: Executor | None, stage_bar: bool = False, reused: Counter[str] | None = None,
+            key: str = "archs") -> Callable[[list], list[Record]]:
     """The fitness proxy's records for a list of archs, through :func:`session.score_archs` (``stage_bar``: with a
-    progress bar named "second stage"; the EA's loop has its own); ``reused["archs"]`` counts the archs whose record
-    was read from the store."""
+    progress bar named "second stage"; the EA's loop has its own); ``reused[key]`` counts the archs whose record was
+    read from the store."""
     def score(archs: list) -> list[Record]:
         counts: dict[str, int] = {}
         records = score_archs(archs, space, [proxy], protocol, batch, store, device, progress=stage_bar,
                               desc="second stage" if stage_bar else "", executor=executor, counts=counts)
         if reused is not None:
-            reused["archs"] += counts["reused"]
+            reused[key] += counts["reused"]
         return records[proxy.name]
     return score
 
@@ -222,19 +222,21 @@ def run_search(
         t0 = time.perf_counter()
         (best, value), refined = second_stage(
             ea, stage, protocol, fit, net or {}, stage_protocol,
-            lambda p, pr, b: _scorer(space, p, pr, b, store, device, executor, progress))
+            lambda p, pr, b: _scorer(space, p, pr, b, store, device, executor, progress, reused, "stage"))
         wall += _stage2_seconds(out / "state.json", repr(stage), time.perf_counter() - t0)  # the search's include it
     return SearchResult(
         space, dataset, str(best), value, final_size(mod, best, final), final_macs(mod, best, final), len(ea.history),
         ea.cycle, wall + (mapping or {}).get("seconds", 0.0), seed, asdict(config), protocol.describe(), mu, sigma,
         mapping, {"max_params_m": max_params, "max_macs_m": max_macs}, ea.history, ea.snapshots,
         fitness_proxy=proxy.key, refine=refined, reused=reused["archs"], restored=restored,
-        stopped_by=_stopped_by(ea, max_evals), reused_from_other_code=_other_code(store, proxy, protocol, reused))
+        stopped_by=_stopped_by(ea, max_evals), reused_from_other_code=_others(store, proxy, protocol, reused, restored))
 
 
-def _other_code(store: ScoreStore, proxy: Proxy, protocol: Protocol, reused: Counter[str]) -> dict[str, str]:
-    """What the search's result records of fitness values it reused that other code made (session 68)."""
-    return other_code(store, [proxy], protocol.space, protocol.net_version) if reused["archs"] else {}
+def _others(store: ScoreStore, proxy: Proxy, protocol: Protocol, reused: Counter[str], restored: int) -> dict[str, str]:
+    """What the search's result records of fitness values that other code made, where it reused some: read from the
+    store by either stage (``reused``), or ``restored`` from its state (session 68; the second review: restored ones
+    were left out). The second stage scores the same metric (the same name's code record) under another protocol."""
+    return other_code(store, [proxy], protocol.space, protocol.net_version) if sum(reused.values()) + restored else {}
 
 
 def _stopped_by(ea: Evolution, max_evals: int | None) -> str | None:
