@@ -211,8 +211,9 @@ def _axis(scores: list[float], y: list[float] | None = None) -> tuple[str, str, 
     ([1.0, 1000.0], "log"),  # two positive scores over two decades
     ([1.0, 100.5], "log"),
     ([1.0, 100.0], "linear"),  # exactly two decades: not over
-    ([0.0, 1.0, 1000.0], "linear"),  # a zero score: no log axis
-    ([-1.0, 1.0, 1000.0], "linear"),
+    ([0.0, 1.0, 1000.0], "symlog"),  # a zero score: no log axis; a symmetric-log one since session 68
+    ([-1.0, 1.0, 1000.0], "symlog"),
+    ([0.0, 1.0, 100.0], "linear"),  # the nonzero ones over exactly two decades: not over
 ])
 def test_the_score_axis_is_logarithmic_only_when_every_score_is_positive_over_two_decades(scores, scale):
     assert _axis(scores)[0] == scale
