@@ -746,7 +746,8 @@ def test_grid_refusals_come_before_the_data_and_the_store(grid_parts) -> None:
         "--proxies needs at least one proxy name, comma-separated, or 'all' (got ''); see `swapnas proxies`")
     args = _args("grid", "--out", str(p.out), "--benchmarks", "nb201", "--archs-per", "nb101=3")
     assert refusal(ValueError, lambda: commands.grid(args)) == \
-        "--archs-per names benchmark(s) not in the grid: nb101"
+        "--archs-per names benchmark(s) not in the grid: nb101; add them to --benchmarks (and --tasks), or leave " \
+        "them out of --archs-per"
     assert not p.data.calls and not p.run_grid.calls and not p.out.exists()
 
 

@@ -212,7 +212,8 @@ def test_the_columns_default_to_every_benchmark_and_task_and_bad_names_are_liste
     with pytest.raises(ValueError, match=exact(f"unknown task(s) cifar7, x; did you mean 'cifar10' or 'cifar100'?; "
                                                f"known: {tasks}")):
         select_columns(tasks="cifar7,x")
-    with pytest.raises(ValueError, match=exact("--archs-per names benchmark(s) not in the grid: nb999, zz")):
+    with pytest.raises(ValueError, match=exact("--archs-per names benchmark(s) not in the grid: nb999, zz; add them to "
+                                               "--benchmarks (and --tasks), or leave them out of --archs-per")):
         check_archs_per([("nb201", "cifar10")], {"zz": 3, "nb201": 2, "nb999": None})
 
 

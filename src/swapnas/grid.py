@@ -89,10 +89,12 @@ def select_columns(benchmarks: str = "all", tasks: str = "all") -> list[tuple[st
         raise ValueError(f"no grid column matches benchmarks={benchmarks!r}, tasks={tasks!r}: " + "; ".join(
             f"{b} has {', '.join(t for n, t in COLUMNS if n == b)}" for b in named))
     if benchmarks != "all":  # a benchmark asked for by name that --tasks leaves without a column: said, not dropped
-        kept = {name for name, _ in cols}
-        for b in (b for b in asked if b not in kept):
+        for b in (b for b in asked if b not in {name for name, _ in cols}):
             log.warning("--benchmarks %s: none of its tasks (%s) is in --tasks %s, so it has no column", b,
                         ", ".join(t for n, t in COLUMNS if n == b), tasks)
+    if lost := [t for t in dict.fromkeys(w.strip() for w in tasks.split(",")) if t and tasks != "all"
+                and t not in {task for _, task in cols}]:  # so is a task (session 68's mutation run: dropped unsaid)
+        log.warning("--tasks: no benchmark asked for has %s, which gets no column", ", ".join(lost))
     return cols
 
 
@@ -114,9 +116,9 @@ def grid_plan(columns: list[tuple[str, str]], n_proxies: int, n_archs: int | Non
 def check_archs_per(columns: list[tuple[str, str]], n_archs_per: dict[str, int | None]) -> None:
     """A ValueError when ``--archs-per`` names a benchmark that has no column in the grid (a typo, or one
     that ``--benchmarks`` / ``--tasks`` left out)."""
-    unknown = set(n_archs_per) - {name for name, _ in columns}
-    if unknown:
-        raise ValueError(f"--archs-per names benchmark(s) not in the grid: {', '.join(sorted(unknown))}")
+    if unknown := set(n_archs_per) - {name for name, _ in columns}:  # (the way out: session 68's advice audit)
+        raise ValueError(f"--archs-per names benchmark(s) not in the grid: {', '.join(sorted(unknown))}; add them to "
+                         "--benchmarks (and --tasks), or leave them out of --archs-per")
 
 
 def run_grid(
@@ -178,9 +180,7 @@ def _prepared(columns: list[tuple[str, str]], proxies: str, n_archs: int | None,
     """Every column's benchmark, protocol and batch, before any column is scored (session 65: a later column's
     missing or damaged benchmark file was found after the earlier columns had been scored)."""
     check_archs_per(columns, n_archs_per)
-    plans: list[_Plan] = []
-    benches: dict[str, Benchmark] = {}
-    warned = set[str]()
+    plans, benches, warned = list[_Plan](), dict[str, Benchmark](), set[str]()
     for name, task in columns:
         bench = benches.setdefault(name, get_benchmark(name, data_dir))
         n = n_archs_per.get(name, n_archs)

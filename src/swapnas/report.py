@@ -259,9 +259,9 @@ def score_scale(scores: np.ndarray) -> tuple[np.ndarray, str]:
 
 
 def score_axis(ax: Any, scores: np.ndarray, scale: str | None = None) -> None:
-    """The scores' axis (``scale``, :func:`score_scale`'s for ``scores`` where None): logarithmic with decades labelled, symmetric-log with
-    its linear part up to the smallest nonzero score, else linear with at most 5 ticks in scientific notation for
-    large values (params no longer overlap)."""
+    """The scores' axis (``scale``, :func:`score_scale`'s for ``scores`` where None): logarithmic with decades
+    labelled, symmetric-log with its linear part up to the smallest nonzero score, else linear with at most 5 ticks in
+    scientific notation for large values (params no longer overlap)."""
     from matplotlib.ticker import MaxNLocator
 
     scale = scale or score_scale(scores)[1]
