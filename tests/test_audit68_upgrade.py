@@ -67,23 +67,33 @@ def test_the_cli_resuming_such_a_checkpoint_exits_2_without_a_traceback(tmp_path
     assert "Traceback" not in err and "checkpoint.pt" in err
 
 
-def test_a_search_state_holding_an_arch_the_running_space_cannot_read_names_the_state_file(tmp_path) -> None:
-    """Found: a state.json whose population holds an arch in a form the running space does not parse (a state of a
-    swapnas whose arch strings were written otherwise) ends in the space's bare parse error, ``unknown NB201 op
-    'conv3x3' in edge …``, naming neither the state file nor what to do. Wanted: the damaged/other-version state
-    message that names ``state.json`` (the scores are in the store; delete it to restart, or use another --out)."""
+def refused_state(tmp_path, edit) -> tuple:
+    """The path of a state saved after a small search's initial population and changed by ``edit``, and the
+    ValueError's message its resume gives."""
     config = EAConfig(population=4, sample=2, cycles=3)
     ea = Evolution(nb201, config, 0)
     archs = ea.ask()
     ea.tell(archs, [1.0] * len(archs))
     state = ea.state_dict()
-    state["population"][0][0] = "|conv3x3~0|+|conv3x3~0|zero~1|+|conv1x1~0|avgpool~1|conv3x3~2|"
+    edit(state)
     fit = {"space": "nb201", "proxy": "swap@1"}
     path = tmp_path / "state.json"
     path.write_text(json.dumps({"fitness": fit, "ea": state, "seconds": 1.0}), encoding="utf-8")
     with pytest.raises(ValueError) as info:
         _resume(Evolution(nb201, config, 0), path, fit)
-    assert str(info.value).startswith(f"the search state {path} is written by another version of swapnas, or damaged "
+    return path, str(info.value)
+
+
+def test_a_search_state_holding_an_arch_the_running_space_cannot_read_names_the_state_file(tmp_path) -> None:
+    """Found: a state.json whose population holds an arch in a form the running space does not parse (a state of a
+    swapnas whose arch strings were written otherwise) ends in the space's bare parse error, ``unknown NB201 op
+    'conv3x3' in edge …``, naming neither the state file nor what to do. Wanted: the damaged/other-version state
+    message that names ``state.json`` (the scores are in the store; delete it to restart, or use another --out)."""
+    def edit(state: dict) -> None:
+        state["population"][0][0] = "|conv3x3~0|+|conv3x3~0|zero~1|+|conv1x1~0|avgpool~1|conv3x3~2|"
+
+    path, message = refused_state(tmp_path, edit)
+    assert message.startswith(f"the search state {path} is written by another version of swapnas, or damaged "
                                       "(UnreadableState: its population holds what this swapnas does not read as a "
                                       "nb201 arch or a fitness (")
-    assert "delete it to restart the search" in str(info.value)
+    assert "delete it to restart the search" in message

@@ -208,16 +208,23 @@ def test_empty_values_are_read_alike_by_the_reader_check_and_salvage(tmp_path: P
     assert salvage_store(store, tmp_path / "new.sqlite").recovered == 2
 
 
+def code_record_timed(path: Path, name: str, created: object) -> None:
+    """A store at ``path`` recording the code of ``name`` (a digest of zeros) at the time ``created``, as written."""
+    from swapnas.store import ScoreStore
+
+    with ScoreStore(path) as s:
+        s.accept_code(name, "0" * 16)
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE proxy_code SET created = ?", (created,))
+
+
 def test_a_code_record_whose_time_is_text_warns_of_an_unreadable_time(tmp_path: Path) -> None:
     """(Session 68's review) `code_changed` read the record's time with float(): "could not convert string to float:
     'abc'" ended the run, naming no store."""
     from swapnas.store import ScoreStore
 
     store = tmp_path / "s.sqlite"
-    with ScoreStore(store) as s:
-        s.accept_code("swap@1", "0" * 16)
-    with sqlite3.connect(store) as db:
-        db.execute("UPDATE proxy_code SET created = 'abc'")
+    code_record_timed(store, "swap@1", "abc")
     with ScoreStore(store) as s:
         assert np.isnan(s.code_changed("swap@1", "1" * 16))  # type: ignore[arg-type]
 

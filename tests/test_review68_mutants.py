@@ -9,6 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.test_audit68_provenance import _size_a, _size_b  # the first code's metric and the edited one
+from tests.test_leftovers68 import code_record_timed
+
 NB201_ARCH = "|nor_conv_1x1~0|+|none~0|none~1|+|skip_connect~0|skip_connect~1|none~2|"
 
 
@@ -151,14 +154,6 @@ def test_the_open_file_refusal_offers_two_workers_where_two_fit(monkeypatch: pyt
 
 
 # ------------------------------------------------------------------ correlate: partly reused scores
-def _size_a(model, batch) -> float:
-    """Parameters of the scored network (the code of the first run)."""
-    return float(sum(p.numel() for p in model.parameters()))
-
-
-def _size_b(model, batch) -> float:
-    """Parameters of the scored network, doubled (the same name and version, edited code)."""
-    return 2.0 * float(sum(p.numel() for p in model.parameters()))
 
 
 def test_correlate_records_other_code_of_scores_reused_beside_new_ones(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -413,10 +408,7 @@ def test_a_code_records_text_time_reads_as_an_unreadable_time(tmp_path: Path) ->
     from swapnas.store import ScoreStore, local_minute
 
     path = tmp_path / "s.sqlite"
-    with ScoreStore(path) as store:
-        store.accept_code("params@1", "0" * 16)
-    with sqlite3.connect(path) as db:
-        db.execute("UPDATE proxy_code SET created = 'yesterday'")
+    code_record_timed(path, "params@1", "yesterday")
     with ScoreStore(path) as store:
         digest, when = store.recorded_code()["params@1"]
         assert digest == "0" * 16 and math.isnan(when)
@@ -484,25 +476,14 @@ def test_a_name_starting_net_is_refused() -> None:
 def test_a_search_state_whose_random_state_overflows_is_unreadable(tmp_path: Path) -> None:
     """Kills evolution-2 (OverflowError not caught): a random state with a word past 32 bits is Random's
     OverflowError, which is the same refusal naming the state file."""
-    import json
+    from tests.test_audit68_upgrade import refused_state
 
-    from swapnas.search import EAConfig, Evolution
-    from swapnas.search.state import _resume
-    from swapnas.spaces import nb201
+    def edit(state: dict) -> None:
+        version, internal, gauss = state["rng"]
+        state["rng"] = [version, [2 ** 70] * len(internal), gauss]
 
-    config = EAConfig(population=4, sample=2, cycles=3)
-    ea = Evolution(nb201, config, 0)
-    archs = ea.ask()
-    ea.tell(archs, [1.0] * len(archs))
-    state = ea.state_dict()
-    version, internal, gauss = state["rng"]
-    state["rng"] = [version, [2 ** 70] * len(internal), gauss]
-    fit = {"space": "nb201", "proxy": "swap@1"}
-    path = tmp_path / "state.json"
-    path.write_text(json.dumps({"fitness": fit, "ea": state, "seconds": 1.0}), encoding="utf-8")
-    with pytest.raises(ValueError) as info:
-        _resume(Evolution(nb201, config, 0), path, fit)
-    assert str(info.value).startswith(f"the search state {path} is written by another version of swapnas, or damaged "
+    path, message = refused_state(tmp_path, edit)
+    assert message.startswith(f"the search state {path} is written by another version of swapnas, or damaged "
                                       "(UnreadableState: its random state is not Python's (")
 
 
