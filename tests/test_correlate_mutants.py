@@ -267,8 +267,8 @@ def test_write_outputs_writes_every_field_into_a_new_nested_folder(tmp_path) -> 
     assert len(paths) == 5 and all(p.parent == out and p.is_file() for p in paths)
     doc = json.loads((out / "results.json").read_text())
     assert list(doc) == ["provenance", "protocol", "benchmark", "ground_truth", "batch_note", "wall_seconds",
-                         "reused_archs", "partly_reused_archs", "bootstrap", "results", "archs", "accuracy", "params_m",
-                         "scores"]
+                         "reused_archs", "partly_reused_archs", "reused_from_other_code", "bootstrap", "results",
+                         "archs", "accuracy", "params_m", "scores"]
     assert doc["benchmark"] == {"name": "nb201", "task": "cifar10"}
     assert doc["provenance"]["device"] == "cpu" and "python" in json.dumps(doc["provenance"]).lower()
     assert (doc["protocol"], doc["ground_truth"], doc["batch_note"], doc["wall_seconds"]) == (

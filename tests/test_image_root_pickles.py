@@ -50,6 +50,6 @@ def test_pickle_with_rows_and_labels_out_of_step_is_refused(tmp_path) -> None:
 
 
 def test_synthetic_inputs_refuse_options_that_describe_real_images(tmp_path) -> None:
-    with pytest.raises(ValueError, match="--image-root, --num-classes describe.*use --inputs real"):
+    with pytest.raises(ValueError, match="--image-root, --num-classes describe.*with --inputs real and --image-root"):
         load_batch("cifar10", 4, inputs="synthetic", image_root=tmp_path, num_classes=5)
     assert tuple(load_batch("cifar10", 4, inputs="synthetic").inputs.shape) == (4, 3, 32, 32)

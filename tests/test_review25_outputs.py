@@ -105,7 +105,7 @@ def test_the_rho_given_params_note_names_both_nan_cases() -> None:
 
     c = correlate(np.array([3, 1, 4, 5, 2.0]), np.array([10, 20, 30, 40, 50.0]), np.array([1, 2, 3, 4, 5.0]))
     assert np.isnan(c.spearman_given_params)  # the ground truth ranks as #params, the proxy does not
-    run = types.SimpleNamespace(bootstrap={}, results=[], archs=[], reused=0, partly_reused=0)
+    run = types.SimpleNamespace(bootstrap={}, results=[], archs=[], reused=0, partly_reused=0, other_code={})
     text = " ".join(run_notes(run))
     assert "NaN where the proxy, or the ground truth itself (then in every row), ranks as #params" in text
 

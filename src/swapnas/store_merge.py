@@ -12,8 +12,8 @@ from pathlib import Path
 
 from .code_changes import running_form
 from .store import ScoreStore, unrecorded_names
-from .store_files import (StoreError, another_kind_error, connect_reader, damaged_advice, existing_store, given_as,
-                          rows_of_another_kind, rows_of_unreadable_values)
+from .store_files import (StoreError, another_kind_error, connect_read_only, connect_reader, damaged_advice,
+                          existing_store, given_as, rows_of_another_kind, rows_of_unreadable_values)
 from .store_tools import _closing, _scan
 
 
@@ -57,7 +57,7 @@ def merge_stores(sources: list[str | os.PathLike], into: str | os.PathLike, mixe
         try:
             with ScoreStore(path, read_only=True):  # refuses what is not a healthy swapnas store, before any write
                 pass
-            with _closing(connect_reader(path)) as db:  # (session 68: a BLOB name ended the merge in a TypeError,
+            with _closing(connect_read_only(path)) as db:  # (session 68: a BLOB name ended the merge in a TypeError,
                 if wrong := rows_of_another_kind(db) + rows_of_unreadable_values(db):  # values no list spoilt INTO)
                     raise another_kind_error(path, wrong)
         except StoreError as exc:  # a source is an argument, not a run's --store
