@@ -134,7 +134,6 @@ def rows_of_another_kind(db: sqlite3.Connection) -> int:
     return int(db.execute(f"SELECT count(*) FROM scores NOT INDEXED WHERE {_WRONG_KIND}").fetchone()[0])
 
 
-
 def another_kind_error(path: str | os.PathLike, n: int | None = None) -> StoreError:
     """The error of a store with ``n`` rows its readers do not take (:func:`rows_of_another_kind`,
     :func:`rows_of_unreadable_values`; None: not counted)."""

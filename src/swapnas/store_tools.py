@@ -358,7 +358,7 @@ def salvage_store(src: str | os.PathLike, out: str | os.PathLike) -> Salvage:
                 protocols, more = _scan(db, "protocols", ("fingerprint", "description"))
                 codes, _ = _scan(db, "proxy_code", ("proxy", "digest", "created"))
                 rows = (r for r in _scan_rows(db, "scores", ScoreStore.COLUMNS, damage) if score_like(list(r)))
-                new.insert_rows(rows, protocols, codes=codes)  # (session 68: unreadable net/values JSON was kept)
+                new.insert_rows(rows, protocols, codes=codes)  # (session 68: rows no reader takes were kept)
                 indexed = _try(db, f"SELECT count(*) FROM (SELECT rowid FROM scores INDEXED BY {_PK_INDEX})")
                 pages = 0
                 if sum(damage) or more or indexed is None or int(indexed) > new.count():  # type: ignore[call-overload]
