@@ -245,9 +245,9 @@ def score_scale(scores: np.ndarray) -> tuple[np.ndarray, str]:
     """How the scores' axis draws finite ``scores``: the values drawn and the axis, ``log`` where they are all
     positive and span over two decades, ``symlog`` where some are zero or negative and the nonzero ones' magnitudes
     span over two decades (all negative too; session 68: six zero synflow scores of 150 drew the other 144 as one
-    vertical line; linear before for these), ``log10`` (their
-    log10 on a linear axis) where a log axis would pass float range (session 68: synflow's 1e293 ended correlate in
-    an OverflowError after every score; 1e300 drew an empty panel), else ``linear``."""
+    vertical line; linear before for these), ``log10`` (their log10 on a linear axis) where a log axis would pass
+    float range (session 68: synflow's 1e293 ended correlate in an OverflowError after every score; 1e300 drew an
+    empty panel), else ``linear``."""
     nonzero = np.abs(scores[scores != 0])
     with np.errstate(over="ignore"):
         if len(nonzero) < 2 or not nonzero.max() / nonzero.min() > 100:
