@@ -117,7 +117,7 @@ def damaged_advice(path: str | os.PathLike, fresh: bool = True) -> str:
 
 
 #: the SQLite kinds (``typeof``) each column of a score row may hold, as a swapnas store writes them (NULL where
-#: allowed); :func:`~swapnas.store_pages.score_like` checks a row read from a page alike
+#: allowed); :func:`~swapnas.store_pages.score_like` checks a row read from a page by them too
 COLUMN_KINDS = {**dict.fromkeys(("space", "arch", "proxy", "protocol", "net", "status"), ("text",)),
                 **dict.fromkeys(("seed", "batch_size", "repeats"), ("integer",)),
                 **dict.fromkeys(("value", "std", "seconds"), ("real", "integer", "null")),

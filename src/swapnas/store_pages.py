@@ -21,7 +21,7 @@ from contextlib import closing
 from pathlib import Path
 
 from .store import ScoreStore
-from .store_files import values_problem
+from .store_files import COLUMN_KINDS, values_problem
 
 _MAGIC = b"SQLite format 3\x00"
 _TABLE_LEAF = 13
@@ -153,20 +153,21 @@ def leaf_image(source: Path, work: Path) -> Path | None:
 
 def score_like(values: list) -> bool:
     """Whether a record read from a leaf page (:func:`leaf_rows`), or a row of a damaged store's table, has the
-    columns of a score row and their kinds (the protocols and code tables have 2 and 3 columns), its ``values_json``
-    a JSON list, as the store's reader takes."""
+    columns of a score row and their kinds (:data:`~swapnas.store_files.COLUMN_KINDS`, the SQL checks' too; the
+    protocols and code tables have 2 and 3 columns), its ``values_json`` a JSON list, as the store's reader takes."""
     if len(values) != len(ScoreStore.COLUMNS):
         return False
     row = dict(zip(ScoreStore.COLUMNS, values))
-    number = (int, float)
-    return (all(isinstance(row[c], str) for c in ("space", "arch", "proxy", "protocol", "net"))
-            and all(type(row[c]) is int for c in ("seed", "batch_size", "repeats"))
-            and row["status"] in ("ok", "failed")
-            and all(row[c] is None or isinstance(row[c], number) for c in ("value", "std", "seconds"))
-            and all(row[c] is None or isinstance(row[c], str) for c in ("values_json", "error", "device"))
-            and (row["peak_mem_bytes"] is None or type(row["peak_mem_bytes"]) is int)
-            and isinstance(row["created"], number)  # (session 68: salvage kept values no reader takes, and advised
+    return (all(type(row[c]) in types for c, types in _CELL_TYPES.items())
+            and row["status"] in ("ok", "failed")  # (session 68: salvage kept values no reader takes, and advised
             and not values_problem(row["values_json"]))  # salvage again)
+
+
+#: the Python types a record's cell of each SQLite kind reads as (a real with no fraction is stored as an integer)
+_PYTHON_TYPES: dict[str, tuple[type, ...]] = {"text": (str,), "integer": (int,), "real": (int, float),
+                                               "null": (type(None),)}
+#: each score column → the Python types its cells may read as (:data:`~swapnas.store_files.COLUMN_KINDS`)
+_CELL_TYPES = {c: tuple(t for kind in kinds for t in _PYTHON_TYPES[kind]) for c, kinds in COLUMN_KINDS.items()}
 
 
 __all__ = ["leaf_image", "leaf_rows", "record", "score_like", "varint"]

@@ -24,10 +24,15 @@ CHECKPOINT_KEYS = ("model", "optimizer", "scaler", "rng", "epoch", "step", "part
                    "seed", "history", "wall_seconds")
 
 
+def fresh_start(path: Path) -> str:
+    """The way out of a checkpoint at ``path`` that cannot be resumed: what every refusal here ends with."""
+    return f"use another --out, or delete {path} to start afresh"
+
+
 def load_checkpoint(path: Path) -> dict:
     """``path`` read with ``torch.load(weights_only=True)``; a ValueError that names it and the fix when it is
     not a readable ``swapnas train`` checkpoint (truncated, empty, another program's file)."""
-    fix = f"use another --out, or delete {path} to start afresh"
+    fix = fresh_start(path)
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except (RuntimeError, EOFError, pickle.UnpicklingError, ValueError, AttributeError, ImportError, IndexError,
@@ -73,7 +78,7 @@ def load_states(ckpt: dict, path: Path, model: torch.nn.Module, optimizer: torch
         why = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise ValueError(f"cannot resume from {path}: its saved state does not fit the network and optimiser this "
                          f"swapnas builds ({why[:200]}); it was written by another version of swapnas, or changed "
-                         f"since: use another --out, or delete {path} to start afresh") from None
+                         f"since: {fresh_start(path)}") from None
 
 
 def write_json(path: Path, value: object) -> None:
@@ -86,7 +91,7 @@ def check_resume(ckpt: dict, path: Path, genotype: Genotype, config: TrainConfig
     """Raise ValueError naming every difference between the checkpoint's run and the requested one, by the flag
     that sets it (session 68: ``C`` was named for ``--channels``), ``max_steps`` too (a smoke run's checkpoint does
     not continue as a full run; checkpoints written before it was saved count as full runs)."""
-    fix = f"use another --out, or delete {path} to start afresh"
+    fix = fresh_start(path)
     if ckpt.get("format") != CHECKPOINT_FORMAT:
         raise ValueError(f"{path} is not a `swapnas train` checkpoint of format {CHECKPOINT_FORMAT}; {fix}")
     diffs = []
