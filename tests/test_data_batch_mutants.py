@@ -83,7 +83,7 @@ def test_synthetic_batches_are_the_seeded_generator_s_draw() -> None:
 
 def test_synthetic_inputs_name_the_image_options_they_would_ignore() -> None:
     assert refusal(ValueError, lambda: load_batch("cifar10", 2, inputs="synthetic", mean=(0.5, 0.5, 0.5))) == (
-        "--inputs synthetic draws N(0, 1) noise of cifar10's shape: --mean describe(s) real images and would be "
+        "--inputs synthetic draws N(0, 1) noise of cifar10's shape: --mean describes real images and would be "
         "ignored; drop it, or score your own images with --inputs real and --image-root DIR")
 
 

@@ -236,7 +236,7 @@ def _no_image_options(dataset: str, **given: object) -> None:
     named = [f"--{k.replace('_', '-')}" for k, v in given.items() if v is not None]
     if named:
         raise ValueError(f"--inputs synthetic draws N(0, 1) noise of {dataset}'s shape: {', '.join(named)} "
-                         "describe(s) real images and would be ignored; drop it, or score your own images with "
+                         f"describe{'' if len(named) > 1 else 's'} real images and would be ignored; drop it, or score your own images with "
                          "--inputs real and --image-root DIR")
 
 

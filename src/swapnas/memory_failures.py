@@ -33,11 +33,12 @@ def out_of_memory_text(text: str) -> bool:
     return bool(_OUT_OF_MEMORY.search(text))
 
 
-def say_out_of_memory(done: Iterable[dict[str, Record]]) -> None:
-    """A warning when some of the scores ran out of memory: what they are, that none was stored, and the ways out."""
+def say_out_of_memory(done: Iterable[dict[str, Record]], workers: int = 1) -> None:
+    """A warning when some of the scores ran out of memory: what they are, that none was stored, and the ways out
+    (fewer worker processes where ``workers`` > 1: session 69, it was advised at --workers 1 too)."""
     short = [r for recs in done for r in recs.values() if out_of_memory(r)]
     if short:
         log.warning("%d score(s) ran out of memory (%s): they count as failed in this run and are not stored, so a "
-                    "rerun scores them again; free memory, or score a smaller network (--net) or batch (--batch-size), "
-                    "or with fewer --workers", len(short),
-                    textwrap.shorten(short[0].error or "", 160, placeholder=" …"))
+                    "rerun scores them again; free memory, or score a smaller network (--net) or batch (--batch-size)%s",
+                    len(short), textwrap.shorten(short[0].error or "", 160, placeholder=" …"),
+                    ", or with fewer --workers" if workers > 1 else "")

@@ -1,0 +1,54 @@
+"""Session 69: items earlier sessions left as found, closed (each test failed on the code as found, ddcabe7)."""
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import pytest
+import torch
+
+from swapnas.data import load_batch
+from swapnas.proxies import get_proxy
+from swapnas.proxies.code import NetworkCodeWarning, ProxyCodeWarning
+from swapnas.scoring import Protocol
+from swapnas.session import score_archs
+from swapnas.store import ScoreStore
+
+from .message_tools import refusal
+from .test_review59_mutants import _failed
+from .test_session59 import _ShortOfMemory, ok_record
+
+
+class _Pool(_ShortOfMemory):
+    """The fake executor as a pool of ``workers`` processes (what PoolExecutor records)."""
+
+    def __init__(self, records, workers: int) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(records)
+        self.workers = workers
+
+
+@pytest.mark.parametrize("workers", [None, 1, 2])
+def test_the_out_of_memory_warning_advises_fewer_workers_only_where_there_are_several(
+        workers: int | None, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The warning advised "or with fewer --workers" at --workers 1 (no pool) too, where no fewer can be given."""
+    records = {"a": _failed("MemoryError: could not allocate"), "b": ok_record}
+    executor = _ShortOfMemory(records) if workers is None else _Pool(records, workers)
+    protocol = Protocol("nb201", "cifar10", 2, repeats=1, seed=0, net={"C": 4, "N": 1})
+    batch = load_batch("cifar10", 2, inputs="synthetic", seed=0)
+    with ScoreStore(tmp_path / "s.sqlite") as store, caplog.at_level("WARNING", logger="swapnas"), \
+            warnings.catch_warnings():
+        warnings.simplefilter("ignore", ProxyCodeWarning)
+        warnings.simplefilter("ignore", NetworkCodeWarning)
+        score_archs(["a", "b"], "nb201", [get_proxy("params")], protocol, batch, store, torch.device("cpu"),
+                    progress=False, executor=executor)
+    said = caplog.text
+    assert "1 score(s) ran out of memory (MemoryError: could not allocate): they count as failed" in said
+    assert said.rstrip().endswith("or batch (--batch-size)" + (", or with fewer --workers" if workers == 2 else ""))
+
+
+def test_synthetic_inputs_say_describe_in_the_number_of_the_options_named() -> None:
+    """"--mean, --std describe(s) real images": the verb now agrees with the options named."""
+    assert "--mean, --std describe real images and would be ignored" in refusal(
+        ValueError, lambda: load_batch("cifar10", 2, inputs="synthetic", mean=(0.5,) * 3, std=(0.2,) * 3))
+    assert "--std describes real images and would be ignored" in refusal(
+        ValueError, lambda: load_batch("cifar10", 2, inputs="synthetic", std=(0.2,) * 3))
