@@ -189,8 +189,9 @@ def test_net_overrides_merge_the_shortcuts_into_net() -> None:
     assert commands._net_overrides(_args("correlate", "--out", "o", "--space", "darts_swap", "--channels", "4",
                                          "--net", "layers=2")) == {"layers": 2, "C": 4}
     args = _args("correlate", "--out", "o", "--space", "darts_swap", "--cells", "2")
-    assert refusal(ValueError, lambda: commands._net_overrides(args)) == \
-        "--cells is an nb201 shortcut; for darts_swap set the network with --net"
+    assert refusal(ValueError, lambda: commands._net_overrides(args)) == (
+        "--cells is an nb201 shortcut; for darts_swap set the network with --net KEY=VALUE (the darts network's keys: "
+        "C, layers, auxiliary, stem, drop_path_prob, affine_ops, reductions, pool_bn)")
 
 
 def test_show_progress_is_off_with_any_of_the_quiet_flags() -> None:

@@ -1,6 +1,7 @@
 """Session 69: items earlier sessions left as found, closed (each test failed on the code as found, ddcabe7)."""
 from __future__ import annotations
 
+import argparse
 import warnings
 from pathlib import Path
 
@@ -52,3 +53,18 @@ def test_synthetic_inputs_say_describe_in_the_number_of_the_options_named() -> N
         ValueError, lambda: load_batch("cifar10", 2, inputs="synthetic", mean=(0.5,) * 3, std=(0.2,) * 3))
     assert "--std describes real images and would be ignored" in refusal(
         ValueError, lambda: load_batch("cifar10", 2, inputs="synthetic", std=(0.2,) * 3))
+
+
+@pytest.mark.parametrize(("space", "network"), [("nb301", "darts"), ("nb101", "nb101"), ("transnas_micro",
+                                                                                          "transnas_micro")])
+def test_cells_outside_nb201_names_the_keys_of_the_network_to_set(space: str, network: str) -> None:
+    """"--cells is an nb201 shortcut; for nb301 set the network with --net" named no key to set."""
+    from swapnas.cli import commands
+    from swapnas.spaces import get_space, net_options
+
+    args = argparse.Namespace(net={}, channels=None, cells=3, space=space)
+    said = refusal(ValueError, lambda: commands._net_overrides(args))
+    keys = net_options(get_space(network).build)
+    assert keys and "arch" not in keys and "num_classes" not in keys
+    assert said == (f"--cells is an nb201 shortcut; for {space} set the network with --net KEY=VALUE (the {network} "
+                    f"network's keys: {', '.join(keys)})")

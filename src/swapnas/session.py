@@ -33,7 +33,7 @@ from .code_changes import warn_changed_code
 from .scoring import Protocol, check_stored_bases, float32_default, with_bases
 from .size_prior import check_prior
 from .space_inputs import check_dataset_for
-from .spaces import get_space, net_version
+from .spaces import get_space, net_options, net_version
 from .store import Record, ScoreKey, ScoreStore, StoreError
 
 
@@ -322,9 +322,8 @@ def scoring_net(space: str, task: str, overrides: dict | None = None, base: dict
                              f"{task}, which is ranked: give --dataset {overrides['task']}")
     unknown = set(overrides) - set(inspect.signature(mod.build).parameters) - tasks
     if unknown:
-        allowed = [n for n in inspect.signature(mod.build).parameters if n not in ("arch", "genotype", "num_classes")]
         raise ValueError(f"{flag} option(s) {', '.join(sorted(unknown))} are not options of the {space} network; "
-                         f"options: {', '.join(allowed)}")
+                         f"options: {', '.join(net_options(mod.build))}")
     overrides = _whole_numbers(mod, overrides)
     net.update(overrides)
     if overrides:

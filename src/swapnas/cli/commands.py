@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from ..benchmarks import BENCHMARKS, Benchmark, get_benchmark
+from ..benchmarks import BENCHMARKS, Benchmark, benchmark_class, get_benchmark
 from ..benchmarks.csv_truth import CsvBenchmark
 from ..bundle import Batch, resolve_data_dir
 from ..code_changes import accept_code, accept_text
@@ -35,17 +35,8 @@ from ..proxies import ALIASES, Proxy, about_unknown, details, get_proxy, list_pr
 from ..report import constant_lines, failure_lines, protocol_text, results_table
 from ..results import command_line, reused_text
 from ..scoring import Protocol, with_bases
-from ..session import (
-    check_archs,
-    check_task,
-    configure,
-    pick_archs,
-    pins_for_all,
-    resolve_for,
-    score_archs,
-    shard_of,
-)
-from ..spaces import SPACES, SpaceError, get_space
+from ..session import check_archs, check_task, configure, pick_archs, pins_for_all, resolve_for, score_archs, shard_of
+from ..spaces import SPACES, SpaceError, get_space, net_options
 from ..store import ScoreStore
 from ..store_files import StoreError, damaged_advice
 from ..store_merge import merge_stores, merge_text
@@ -59,11 +50,12 @@ from ..out_checks import out_folder, refuse_busy_out, refuse_file_in_bundle
 
 
 def _net_overrides(args: argparse.Namespace) -> dict:
-    """--net with the shortcuts --channels (C) and --cells (N); a key given both ways with two values is refused
-    (session 56: ``--net C=8 --channels 16`` scored C=16 without a word)."""
-    net = dict(args.net)
+    """--net with the shortcuts --channels (C) and --cells (N, nb201's; another space's keys named, session 69); a key
+    given both ways with two values is refused (session 56: ``--net C=8 --channels 16`` scored C=16 without a word)."""
+    net, space = dict(args.net), benchmark_class(args.space).space if args.space in BENCHMARKS else args.space
     if args.cells is not None and args.space != "nb201":
-        raise ValueError(f"--cells is an nb201 shortcut; for {args.space} set the network with --net")
+        raise ValueError(f"--cells is an nb201 shortcut; for {args.space} set the network with --net KEY=VALUE (the "
+                         f"{space} network's keys: {', '.join(net_options(get_space(space).build))})")
     for flag, key, value in (("--channels", "C", args.channels), ("--cells", "N", args.cells)):
         if value is not None:
             if net.get(key, value) != value:

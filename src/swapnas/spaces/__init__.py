@@ -114,6 +114,11 @@ def searchable_space(name: str) -> ModuleType:
     return module
 
 
+def net_options(build: Callable) -> list[str]:
+    """The options (``--net`` keys) of a space's network: its ``build``'s parameters but the arch and class count."""
+    return [n for n in inspect.signature(build).parameters if n not in ("arch", "genotype", "num_classes")]
+
+
 def net_version(name: str) -> str:
     """The version of space ``name``'s networks: its module's optional ``NET_VERSION`` (default "1"). A space that
     changes what its networks compute raises it, so that scores stored for the old networks are not reused
