@@ -68,3 +68,16 @@ def test_cells_outside_nb201_names_the_keys_of_the_network_to_set(space: str, ne
     assert keys and "arch" not in keys and "num_classes" not in keys
     assert said == (f"--cells is an nb201 shortcut; for {space} set the network with --net KEY=VALUE (the {network} "
                     f"network's keys: {', '.join(keys)})")
+
+
+def test_other_code_is_read_only_where_something_was_reused(tmp_path: Path) -> None:
+    """The three callers' own "anything reused?" tests are one argument: 0 reused records nothing, even where the
+    store records other code; any count, or none given, reads the store."""
+    from swapnas.code_changes import other_code
+
+    with ScoreStore(tmp_path / "s.sqlite") as store:
+        store.accept_code("params@1", "0" * 16)
+        params = [get_proxy("params")]
+        assert other_code(store, params, "nb201", "1", reused=0) == {}
+        assert list(other_code(store, params, "nb201", "1", reused=1)) == ["params@1"]
+        assert other_code(store, params, "nb201", "1") == other_code(store, params, "nb201", "1", reused=3)

@@ -74,12 +74,14 @@ def _changed_since(store: ScoreStore, name: str, digests: tuple[str | None, str 
     return None if since is None else BEFORE_RECORDS if since == UNRECORDED else local_minute(since)
 
 
-def other_code(store: ScoreStore, proxies: list[Proxy], space: str, version: str) -> dict[str, str]:
+def other_code(store: ScoreStore, proxies: list[Proxy], space: str, version: str,
+               reused: int | None = None) -> dict[str, str]:
     """Each name (``swap@1``, ``net:nb201@1``) of ``proxies`` and ``space``'s networks under which ``store`` records
     other code than this process runs, with when it recorded it: what an output records beside scores it reused
     (session 68: the warnings went to the terminal alone, and results.json named this code's commit). Read anew each
-    time, without the warnings' once per process."""
-    if store.path == ":memory:":
+    time, without the warnings' once per process; none where the caller counted ``reused`` (whole or in part) 0
+    (session 69: each caller made that test its own way)."""
+    if store.path == ":memory:" or reused == 0:
         return {}
     recorded = store.recorded_code()
     running = {f"{p.name}@{p.version}": (code_digest(p.fn), legacy_code_digest(p.fn)) for p in with_bases(proxies)}

@@ -366,7 +366,7 @@ def run_conformance(
         protocol.describe(), reference, naslib.describe(), batch.note, str(device), wall, results,
         naslib.unsupported, [str(a) for a in archs], [naslib.keys[i] for i in rows],
         [float(a) for a in acc], ours_out, theirs_out, counts["reused"], counts["partly"],
-        other_code(store, proxy_list, src.space, protocol.net_version) if counts["reused"] or counts["partly"] else {},
+        other_code(store, proxy_list, src.space, protocol.net_version, counts["reused"] + counts["partly"]),
     )
 
 

@@ -167,7 +167,7 @@ def correlate_proxies(*, bench: Benchmark, task: str, proxies: list[Proxy], n_ar
                           f"{bench.name}/{task}", executor, counts, bases=True)
     reused = counts["reused"]
     per_arch = [p for p in proxy_list if not p.parts]
-    other = other_code(store, per_arch, bench.space, protocol.net_version) if reused or counts["partly"] else {}
+    other = other_code(store, per_arch, bench.space, protocol.net_version, reused + counts["partly"])
     log.debug("%s/%s: scored in %.1f s, %d archs reused whole from the store", bench.name, task,
               time.perf_counter() - t0, reused)  # (session 66: -v said nothing on correlate and grid)
     for p in proxy_list:

@@ -236,7 +236,7 @@ def _others(store: ScoreStore, proxy: Proxy, protocol: Protocol, reused: Counter
     """What the search's result records of fitness values that other code made, where it reused some: read from the
     store by either stage (``reused``), or ``restored`` from its state (session 68; the second review: restored ones
     were left out). The second stage scores the same metric (the same name's code record) under another protocol."""
-    return other_code(store, [proxy], protocol.space, protocol.net_version) if sum(reused.values()) + restored else {}
+    return other_code(store, [proxy], protocol.space, protocol.net_version, sum(reused.values()) + restored)
 
 
 def _stopped_by(ea: Evolution, max_evals: int | None) -> str | None:
