@@ -81,3 +81,47 @@ def test_other_code_is_read_only_where_something_was_reused(tmp_path: Path) -> N
         assert other_code(store, params, "nb201", "1", reused=0) == {}
         assert list(other_code(store, params, "nb201", "1", reused=1)) == ["params@1"]
         assert other_code(store, params, "nb201", "1") == other_code(store, params, "nb201", "1", reused=3)
+
+
+def _result(fitness: str, mu: float | None, sigma: float | None):  # type: ignore[no-untyped-def]
+    from swapnas.search.result import SearchResult
+
+    best = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|"
+    return SearchResult(space="nb201", dataset="cifar10", best=best, fitness=1.0, params_m=1.5, macs_m=220.0,
+                        evaluations=2, cycles=1, wall_seconds=1.0, seed=0, config={}, protocol={}, mu=mu, sigma=sigma,
+                        size_mapping=None, constraints={"max_params_m": None, "max_macs_m": None},
+                        history=[{"evaluation": 1, "cycle": 0, "arch": best, "fitness": 1.0}],
+                        snapshots=[{"evaluations": 1, "cycle": 0, "best": 1.0, "population_mean": 1.0,
+                                    "population_min": 1.0}], fitness_proxy=fitness)
+
+
+@pytest.mark.parametrize(("fitness", "mu", "label"), [
+    ("nwot@1", 800.0, "fitness: nwot − (Θ − μ)²/σ, Θ = k params, mu=800 sigma=250"),
+    ("te_nas_ntk@1", 800.0, "fitness: te_nas_ntk negated (lower is better) − (Θ − μ)²/σ, Θ = k params, mu=800 "
+                            "sigma=250"),
+    ("nwot@1", None, "fitness: nwot"),
+    ("swap_reg@1", 800.0, "fitness: swap_reg"),  # its prior is the metric's own: its name says it
+])
+def test_the_search_curve_label_names_the_size_prior_the_fitness_adds(
+        fitness: str, mu: float | None, label: str, tmp_path: Path) -> None:
+    """A fitness with --mu/--sigma (or --target-params) is the metric plus ln f(Θ) = −(Θ−μ)²/σ; the curve's y label
+    said the metric alone, so a reader took the drawn values for the metric's."""
+    import matplotlib.pyplot as plt
+
+    from swapnas import report
+    from swapnas.search.driver import fitness_label, write_result
+
+    result = _result(fitness, mu, None if mu is None else 250.0)
+    assert fitness_label(result) == label
+    drawn: list[str] = []
+    real = report.search_curve
+
+    def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
+        drawn.append(args[4])
+        return real(*args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr("swapnas.search.driver.search_curve", spy)
+        write_result(result, tmp_path)
+    plt.close("all")
+    assert drawn == [label]

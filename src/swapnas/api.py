@@ -34,7 +34,7 @@ from torch.nn.utils import parametrize
 
 from .act_functions import activation_like_names
 from .api_failures import OUT_OF_MEMORY, run_proxy, shapes
-from .api_inputs import ReadOnce, as_batch, as_device, check_seed
+from .api_inputs import ReadOnce, as_batch, as_device, check_seed, warn_class_count
 from .bundle import Batch
 from .module_tools import device_of, model_lock
 from .progress import PlainBar, bar_interval
@@ -165,7 +165,8 @@ def score(model: nn.Module, inputs: Any, proxies: str | Sequence[str] = "auto", 
     ``options``: per proxy, e.g. ``{"swap_reg": {"mu": 300.0, "sigma": 9e4}}``. ``device``:
     where to score (default: where the model's parameters are; ``"auto"``: cuda where there is one, else cpu; one
     this machine lacks is a ValueError).
-    ``num_classes``: the labels' class count, the model's output size, >= 1 (default: the largest label + 1).
+    ``num_classes``: the labels' class count, the model's output size, >= 1 (default: the largest label + 1; EPE-NAS
+    takes another rule above 100 classes: a warning where the model's last Linear layer has more outputs than that).
     ``seed``: repeat r draws from ``seed + r``, which must be in torch's seed range [-2**63, 2**64 - 1]. The
     command line's stores draw otherwise (one seed per arch and repeat, :func:`swapnas.scoring.arch_seed`, on the
     space's scored network and its run's batch), so ``score`` on a benchmark arch's network is another draw than its
@@ -201,6 +202,7 @@ def score(model: nn.Module, inputs: Any, proxies: str | Sequence[str] = "auto", 
     with torch.inference_mode(False):  # also inside the caller's inference_mode: the copies and passes need autograd
         batch, labels = read.batch()
         _check_inputs_for(wanted, model, batch, labels)
+        warn_class_count(model, batch, wanted, read.num_classes is None)
         dev = asked if asked is not None else device_of(model)
         batch = _plain(batch.to(dev))
         return _values(wanted, _materialised(model, batch, seed, dev), batch, repeats, init, seed, dev, train)

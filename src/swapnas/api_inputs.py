@@ -12,8 +12,12 @@ import numpy as np
 import torch
 
 from .bundle import Batch
+from .callers import user_stacklevel
 from .padding import additive_mask, shared_mask_hint, unmasked
 from .patterns import input_tensors, no_values
+from .proxies import Proxy
+from .requirements import applies
+from .scoring import with_bases
 from .devices import available_devices, unavailable
 from .rng import seeded
 
@@ -230,3 +234,19 @@ class ReadOnce:
                 np.random.set_state(np_state)
                 random.setstate(py_state)
         return self.read
+
+
+def warn_class_count(model: torch.nn.Module, batch: Batch, wanted: list[Proxy], counted: bool) -> None:
+    """A warning where a metric whose rule depends on the class count (``class_pairs``: EPE-NAS's rule above 100
+    classes) reads a count taken from the labels (``counted``: no ``num_classes`` given) of 100 or fewer while the
+    model's last Linear layer has more outputs (session 69: a 200-class model scored on labels 0..3 got the other
+    rule, unsaid)."""
+    if not counted or batch.loss != "ce" or batch.targets.dim() != 1 or batch.num_classes > 100:
+        return
+    heads = [m.out_features for m in model.modules() if isinstance(m, torch.nn.Linear)]
+    names = [p.name for p in wanted
+             if any(applies(q, need) == "class_pairs" for q in with_bases([p]) for need in q.requires)]
+    if names and heads and heads[-1] > 100:
+        warnings.warn(f"{', '.join(names)}: num_classes was counted from the labels ({batch.num_classes}), and the "
+                      f"model's last Linear layer has {heads[-1]} outputs: the rule for more than 100 classes applies "
+                      f"with num_classes={heads[-1]} (give the model's output size)", stacklevel=user_stacklevel())

@@ -29,8 +29,11 @@ def weight_layers(model: nn.Module) -> list[nn.Module]:
 
 
 def layer_weights(model: nn.Module) -> list[torch.Tensor]:
-    """The ``weight`` tensors of the Conv/Linear layers (biases excluded); error if none."""
-    weights = [m.weight for m in weight_layers(model) if isinstance(m.weight, torch.Tensor)]  # all of them
+    """The ``weight`` tensors of the Conv/Linear layers (biases excluded), each once: a weight two layers share is one
+    weight (session 69: it was listed per layer, so its gradient counted twice in snip, grad_norm, plain, grasp,
+    synflow and zico, where ``params`` counts it once; no space's network shares one); error if none."""
+    weights = list({id(m.weight): m.weight for m in weight_layers(model) if isinstance(m.weight, torch.Tensor)}
+                   .values())
     if not weights:
         raise ValueError("the model has no Conv/Linear layer: there are no weights to score")
     return weights

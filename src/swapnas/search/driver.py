@@ -290,10 +290,8 @@ def write_result(result: SearchResult, out: Path, device: str | None = None) -> 
     path = out / "result.json"
     write_text(path, strict_json({"provenance": prov, **asdict(result)}))
     mod = get_space(result.space)
-    name, negated = fitness_name(result)  # (session 68: the plot said "fitness" of which metric nowhere)
     curve = search_curve(result.snapshots, result.history, out / "search_curve.png",
-                         f"{result.space}/{result.dataset} seed {result.seed}",
-                         f"fitness: {name}{' negated (lower is better)' if negated else ''}")
+                         f"{result.space}/{result.dataset} seed {result.seed}", fitness_label(result))
     cell = draw_cells(mod.cell_edges(mod.parse(result.best)), out / "cell.png")
     report = out / "report.md"
     write_text(report, search_report(result, prov))
@@ -342,6 +340,16 @@ def fitness_name(result: SearchResult) -> tuple[str, bool]:
     """The name of the metric the search's fitness is, and whether the fitness is it negated (lower-is-better)."""
     name = result.fitness_proxy.split("@")[0]
     return name, name in list_proxies() and not get_proxy(name).higher_is_better
+
+
+def fitness_label(result: SearchResult) -> str:
+    """The search curve's y label: the metric (session 68: the plot said "fitness" of which metric nowhere), "negated"
+    where it is, and the size prior's term where the fitness adds one (session 69: it was left unsaid; ``swap_reg``'s
+    prior is inside the metric, which its name says)."""
+    name, negated = fitness_name(result)
+    prior = result.mu is not None and result.sigma is not None and name != "swap_reg"
+    return (f"fitness: {name}{' negated (lower is better)' if negated else ''}"
+            f"{f' − (Θ − μ)²/σ, Θ = k params, {prior_text(result)}' if prior else ''}")
 
 
 def search_notes(result: SearchResult) -> list[str]:
