@@ -266,8 +266,8 @@ def _saturation_message(count: int, samples: int, neurons: int) -> str | None:
 @pytest.mark.parametrize(("count", "samples", "neurons", "advice"), [
     (16, 4, 1024, "use more samples (S = 10, where 2**S meets the 1024 hooked neurons) or a smaller scored network"),
     (62, 8, 64, "nearly every hooked neuron has a pattern of its own, so Ψ only counts neurons; use fewer samples "
-                "(S = 6, where 2**S meets the 64 hooked neurons; more samples only raise Ψ towards the neuron count) "
-                "or a smaller scored network"),
+                "(S = 6, where 2**S meets the 64 hooked neurons; more samples only raise Ψ towards the neuron count, "
+                "and a smaller scored network only lowers that count)"),
     (250, 8, 256, "2**S already meets the neuron count: use a smaller scored network or other inputs"),
 ])
 def test_the_saturation_warning_whole(count: int, samples: int, neurons: int, advice: str) -> None:

@@ -245,14 +245,14 @@ def _saturation(count: int, rows: int, neurons: int, inputs: int) -> str:
      "number of inputs; a map's rows may not be samples at all (a mixture of experts routes tokens into dim 0): score "
      "maps with one row per input (swap_score's activations=..., input_dims=...) or a larger network"),
     (6280, 144, 6280, 16, "S = 144 rows on dim 0 of the hooked maps, 9 for each of the 16 inputs",
-     "use fewer inputs (1 input, S = 9 rows, where 2**S meets the 6280 hooked neurons) or a smaller scored network"),
+     "use fewer inputs (1 input, S = 9 rows, where 2**S meets the 6280 hooked neurons)"),
     (250, 8, 65536, 4, "S = 8 rows on dim 0 of the hooked maps, 2 for each of the 4 inputs",
      "use more inputs (8 inputs, S = 16 rows, where 2**S meets the 65536 hooked neurons) or a smaller scored network"),
     (250, 8, 256, 4, "S = 8 rows on dim 0 of the hooked maps, 2 for each of the 4 inputs",
      "2**S already meets the neuron count: use a smaller scored network or other inputs"),
     (62, 8, 64, 8, "S = 8 samples", "nearly every hooked neuron has a pattern of its own, so Ψ only counts neurons; "
      "use fewer samples (S = 6, where 2**S meets the 64 hooked neurons; more samples only raise Ψ towards the neuron "
-     "count) or a smaller scored network"),
+     "count, and a smaller scored network only lowers that count)"),
 ])
 def test_a_saturation_warning_on_maps_of_several_rows_per_input_counts_inputs(
         count: int, rows: int, neurons: int, inputs: int, said: str, advice: str) -> None:

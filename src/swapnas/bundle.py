@@ -42,12 +42,16 @@ def user_data_dir() -> Path:
 
 @dataclass(frozen=True)
 class Batch:
-    """A normalised input batch (S, 3, H, W) with its targets, their loss and provenance.
+    """An input batch with its targets, their loss and provenance: normalised images (S, 3, H, W), or token ids
+    (S, L) of a GLUE task (``tokens.token_batch``).
 
-    ``targets`` are integer labels (S,) — or (S, H, W) for dense labels — with ``loss="ce"``,
-    or float tensors of the model output's shape with ``loss="mse"``/``"l1"``;
-    ``num_classes`` is the output size the network is built with (classes, or channels /
-    dimensions for regression targets).
+    ``targets`` are integer labels (S,) — or (S, H, W) for dense labels, (S, L) for masked tokens (-100 where a
+    token is not scored) — with ``loss="ce"``, or float tensors of the model output's shape with
+    ``loss="mse"``/``"l1"``; ``num_classes`` is the output size the network is built with (classes, the vocabulary
+    for masked tokens, or channels / dimensions for regression targets). ``dataset`` names the data, ``source``
+    where the inputs came from (a file of the bundle, your ``--image-root``, synthetic noise), ``n_real`` how many
+    of the S are real samples (the rest filled, ``--fill``; 0 for synthetic inputs), ``note`` what a report should
+    say of them (labels mapped, images filled).
     """
 
     inputs: torch.Tensor  # from swapnas.score also a tuple/list/dict of tensors (a multi-input model)

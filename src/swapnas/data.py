@@ -310,7 +310,8 @@ def load_batch(
 
     Args:
         dataset, size: ``cifar10``, ``cifar100``, ``imagenet16-120`` or ``imagenet``; the number of samples S.
-        data_dir: the data bundle, else ``$SWAPNAS_DATA``, else ``$XDG_DATA_HOME/swapnas/data`` if it exists.
+        data_dir: the data bundle, else ``$SWAPNAS_DATA``, else ``$XDG_DATA_HOME/swapnas/data`` (``$XDG_DATA_HOME``
+            unset: ``~/.local/share``) if it exists.
         image_root: a torchvision-format dataset folder; takes precedence over ``data_dir``.
         inputs: ``real`` (default) or ``synthetic`` (N(0, 1) noise, a GLUE task's uniform word ids; explicit only).
         seed: picks which images form the batch (not the architecture seeds).

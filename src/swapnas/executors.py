@@ -115,12 +115,12 @@ def _ray_score_chunk(box: list, chunk: list[Item]) -> list[dict[str, Record]]:
 class RayExecutor(Executor):
     """Ray tasks on a local Ray instance (``address=None``) or a running cluster.
 
-    ``num_cpus`` sizes a local instance started here (default: all CPUs); it is ignored when
-    connecting to a cluster or when Ray is already initialised in this process (that instance
-    is used and left running). ``num_gpus_per_task`` > 0 scores on ``cuda`` with that share of
-    a GPU per task. ``max_retries``: retries of a task whose worker process or node dies.
-    ``max_in_flight``: tasks submitted at once (default: twice the task slots of the cluster).
-    """
+    ``num_cpus`` sizes a local instance started here (default: all CPUs); it is ignored when connecting to a cluster
+    or when Ray is already initialised in this process (that instance is used and left running). ``num_gpus_per_task``
+    > 0 scores on ``cuda`` with that share of a GPU per task; each task reserves ``cpus_per_task`` CPUs, runs torch on
+    ``threads_per_task`` threads (default: the whole CPUs reserved, at least 1) and scores ``chunk_size`` archs.
+    ``max_retries``: retries of a task whose worker process or node dies. ``max_in_flight``: tasks submitted at once
+    (default: twice the task slots of the cluster)."""
 
     name = "ray"
 

@@ -81,8 +81,8 @@ def warn_if_saturated(count: int, samples: int, neurons: int, inputs: int | None
             advice = f"use more samples ({where}) or a smaller scored network"
         elif balance < samples:
             advice = (f"nearly every hooked neuron has a pattern of its own, so Ψ only counts neurons; use fewer "
-                      f"samples ({where}; more samples only raise Ψ towards the neuron count) or a "
-                      "smaller scored network")
+                      f"samples ({where}; more samples only raise Ψ towards the neuron count, and a smaller scored "
+                      "network only lowers that count)")
         else:
             advice = "2**S already meets the neuron count: use a smaller scored network or other inputs"
         once, note = _ONCE.get(), ""
@@ -112,7 +112,7 @@ def _rows_advice(k: int, inputs: int, balance: int, neurons: int) -> str:
     if best == inputs:
         return "2**S already meets the neuron count: use a smaller scored network or other inputs"
     return (f"use {'more' if best > inputs else 'fewer'} inputs ({best} input{'s' * (best != 1)}, S = {best * k} "
-            f"rows, where 2**S meets the {neurons} hooked neurons) or a smaller scored network")
+            f"rows, where 2**S meets the {neurons} hooked neurons){' or a smaller scored network' * (best > inputs)}")
 
 
 __all__ = ["SATURATION", "SaturationWarning", "call_shown", "one_per_call", "saturation_once",

@@ -141,10 +141,11 @@ def prior_from_range(lo_k: float, hi_k: float, centre: float = PRIOR_CENTRE,
 def regularise(score: float, model: nn.Module, mu: float, sigma: float) -> float:
     """Regularised SWAP-Score Ψ' = Ψ · exp(−(Θ − μ)² / σ).
 
-    Θ is the parameter count of ``model`` in thousands, excluding any auxiliary
-    head; μ (thousands of parameters) and σ (thousands², unsquared) set the
+    Θ is the parameter count of ``model`` in thousands, leaving out parameters whose name holds ``auxiliary``
+    (DARTS's auxiliary head); μ (thousands of parameters) and σ (thousands², unsquared) set the
     target size and the width of the prior. A score that is not a number >= 0, or a ``mu``/``sigma`` that is not a
-    number (``True``, a string, a dict of scores), is a TypeError or ValueError naming it (session 57).
+    number (``True``, a string, a dict of scores), is a TypeError or ValueError naming it (session 57). The value is
+    a Python float (session 69: a numpy float32 score gave a float32).
     """
     for name, value in (("score", score), ("mu", mu), ("sigma", sigma)):
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
@@ -154,4 +155,4 @@ def regularise(score: float, model: nn.Module, mu: float, sigma: float) -> float
         raise ValueError(f"regularise's score is a SWAP-Score, a count >= 0, not {score}")
     if not isinstance(model, nn.Module):
         raise TypeError(f"regularise counts the parameters of a torch.nn.Module, not {type(model).__name__}")
-    return score * size_prior(count_params_k(model), mu, sigma)
+    return float(score) * size_prior(count_params_k(model), mu, sigma)

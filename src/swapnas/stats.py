@@ -113,11 +113,17 @@ def top_k_precision(score: np.ndarray, truth: np.ndarray, frac: float) -> float:
     """P@k: |top k by score ∩ top k by truth| / k, k = round(frac · n) (at least 1), both higher-is-better; its
     expected value when each ranking's ties are broken at random (independently): the same for every order of the
     archs. Until session 26 ties went to the arch listed first, so a score with many ties (#params) got a P@k set
-    by the arch order (``scripts/nb201_space_table.py``, where it was until session 56)."""
-    score, truth = np.asarray(score, dtype=float).reshape(-1), np.asarray(truth, dtype=float).reshape(-1)
-    if len(score) != len(truth) or not len(score) or not (0 < frac <= 1):
+    by the arch order (``scripts/nb201_space_table.py``, where it was until session 56). Pairs whose score or truth
+    is not finite are left out, as :func:`correlate` leaves them (session 69: a NaN score gave a wrong P@k), and n
+    counts the rest."""
+    score, truth = _numbers("score", score), _numbers("truth", truth)
+    if len(score) != len(truth) or not (0 < frac <= 1):
         raise ValueError(f"top_k_precision needs one truth per score and a fraction in (0, 1] (got {len(score)} "
                          f"scores, {len(truth)} truths, frac {frac})")
+    keep = np.isfinite(score) & np.isfinite(truth)
+    score, truth = score[keep], truth[keep]
+    if not len(score):
+        raise ValueError("top_k_precision needs at least one arch whose score and truth are both finite")
     k = max(1, int(round(frac * len(score))))
     return float(np.dot(top_k_share(score, k), top_k_share(truth, k)) / k)
 
@@ -152,7 +158,8 @@ def correlate(
 
     ``higher_is_better=False`` negates the scores, so a good metric has ρ > 0;
     no ``abs()`` is ever taken. Pairs whose score or truth is not finite (NaN / inf) are left out
-    (``n`` counts the rest); ρ given #params uses those of them whose #params is finite.
+    (``n`` counts the rest); ρ given #params uses those of them whose #params is finite. ``n_boot``: the bootstrap
+    resamples of ρ's interval (0: no interval, NaN), drawn by numpy's generator from ``seed``.
     """
     if not isinstance(higher_is_better, (bool, np.bool_, int)) or higher_is_better not in (0, 1):  # None or "False"
         raise TypeError(f"higher_is_better is True or False, not {higher_is_better!r}")  # flipped ρ until session 57
@@ -212,13 +219,14 @@ def compare_spearman(
     paired bootstrap (each resample draws the archs once for both, as :func:`correlate`'s interval draws them:
     the same ``seed`` gives the same resamples). Archs where ``a``, ``b`` or ``truth`` is not finite are left out of
     both, so the two ρ may differ from each :func:`correlate` over its own finite pairs. ``higher_is_better``: one
-    bool for both scores, or one per score. With few archs the interval is wide or degenerate: read it beside ``n``."""
+    bool for both scores, or one per score. ``n_boot`` (>= 1) paired resamples from ``seed``. With few archs the
+    interval is wide or degenerate: read it beside ``n``."""
     signs = (higher_is_better, higher_is_better) if isinstance(higher_is_better, (bool, np.bool_)) else \
         tuple(higher_is_better) if isinstance(higher_is_better, (tuple, list)) else ()
     if len(signs) != 2 or not all(isinstance(s, (bool, np.bool_)) for s in signs):  # (numpy's: as correlate's)
         raise ValueError(f"higher_is_better is a bool, or a pair of them (one per score), not {higher_is_better!r}")
     _check_resampling(n_boot, seed, 1)
-    xa, xb, y = (np.asarray(v, dtype=float).reshape(-1) for v in (a, b, truth))
+    xa, xb, y = (_numbers(name, v) for name, v in (("a", a), ("b", b), ("truth", truth)))  # (as correlate's: 69)
     if not len(xa) == len(xb) == len(y):
         raise ValueError(f"a, b and truth must have one value per arch (got {len(xa)}, {len(xb)}, {len(y)})")
     keep = np.isfinite(xa) & np.isfinite(xb) & np.isfinite(y)

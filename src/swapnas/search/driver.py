@@ -180,15 +180,15 @@ def run_search(
     refine: int | None = None, refine_repeats: int | None = None, refine_net: dict | None = None,
     refine_batch_size: int | None = None, executor: Executor | None = None,
 ) -> SearchResult:
-    """Run (or resume) a search; state in ``out/state.json``, scores in ``store``.
-
+    """Run (or resume) a search; state in ``out/state.json``, scores in ``store``; sizes in millions (``max_params``,
+    ``target_params``: the final network's parameters; ``max_macs``: its multiply-adds), as the command's flags.
     ``fitness``: any per-arch proxy (default ``best``, under the space's ``FITNESS_PROTOCOL``); ``swap_reg`` is the
-    paper's SWAP-NAS. Size prior: see :func:`size_prior`; for ``swap_reg`` it is its factor f(Θ), for any other
-    fitness ln f(Θ) is added (:class:`Fitness`), only when a size flag is given. Second stage (:class:`SecondStage`,
-    default for ``best``: the space's): ``refine`` = k > 1 re-scores the k fittest archs with ``refine_repeats``
-    inits, ``refine_batch_size`` samples and the scored network changed by ``refine_net``, and returns the best of
-    them. ``executor`` scores the archs (default: this process). Arguments checked first: :func:`~.checks.checked`.
-    """
+    paper's SWAP-NAS. Size prior (``mu``: thousands of the scored network's parameters, ``sigma``: thousands²):
+    :func:`size_prior`; ``swap_reg``'s factor f(Θ), another fitness's added ln f(Θ) (:class:`Fitness`), only when a
+    size flag is given. Second stage (:class:`SecondStage`, default for ``best``: the space's): ``refine`` = k > 1
+    re-scores the k fittest archs with ``refine_repeats`` inits, ``refine_batch_size`` samples and the scored network
+    changed by ``refine_net``, and returns the best of them. ``executor`` scores the archs (default: this process).
+    Arguments checked first: :func:`~.checks.checked`."""
     assert dataset is not None and tolerance is not None  # (set by @checked)
     out, mod, final = Path(out), get_space(space), final_net(space, dataset)
     chosen, stage = choose_fitness(space, fitness, refine, refine_repeats, refine_net, refine_batch_size)

@@ -43,7 +43,9 @@ class NoFeasibleArchs(ValueError):
 
 @dataclass(frozen=True)
 class EAConfig:
-    """EA hyper-parameters (defaults documented in docs/search.md)."""
+    """EA hyper-parameters (defaults documented in docs/search.md): P ``population``, K ``sample`` (the tournament,
+    1..P: ``EAConfig(population=4)`` keeps K = 5 and is refused; the command lowers K to a smaller --population given
+    alone), M ``mutations`` (children per cycle), ``cycles`` after the initial population, ``crossover`` probability."""
 
     population: int = 20
     sample: int = 5
