@@ -39,7 +39,7 @@ def test_neuron_bound_saturation_advises_fewer_samples_and_not_a_smaller_network
 def test_swap_scores_ceiling_paragraph_names_both_sides_of_the_ceiling() -> None:
     """It said "Use more samples (S = 32, 64 …) or a smaller scored network": its own example at S = 16 saturates at
     N = 288, where S = 32 or 64 or a smaller network still warns."""
-    doc = inspect.getdoc(swap_score) or ""
+    doc = " ".join((inspect.getdoc(swap_score) or "").split())
     ceiling = doc[doc.index("Ceiling:"):doc.index("Example")]
     assert "Where 2**S is the smaller" in ceiling and "Where N is the smaller" in ceiling
     assert "use fewer samples, near S = log2(N)" in ceiling

@@ -162,9 +162,8 @@ def score(model: nn.Module, inputs: Any, proxies: str | Sequence[str] = "auto", 
     with others (or an MLP) and ``swap_fn`` for one whose activations are functions (:func:`auto_proxy`; the
     returned key names which; so does ``"best"``: outside a space it is ``swap_darts``, the key returned, whose
     protocol has the default init: ``init="none"`` on a freshly built model).
-    ``options``: per proxy, e.g. ``{"swap_reg": {"mu": 300.0, "sigma": 9e4}}``. ``device``:
-    where to score (default: where the model's parameters are; ``"auto"``: cuda where there is one, else cpu; one
-    this machine lacks is a ValueError).
+    ``options``: per proxy, e.g. ``{"swap_reg": {"mu": 300.0, "sigma": 9e4}}``. ``device``: where to score (default:
+    where the model's parameters are; ``"auto"``: cuda where there is one, else cpu; one not here is a ValueError).
     ``num_classes``: the labels' class count, the model's output size, >= 1 (default: the largest label + 1; EPE-NAS
     takes another rule above 100 classes: a warning where the model's last Linear layer has more outputs than that).
     ``seed``: repeat r draws from ``seed + r``, which must be in torch's seed range [-2**63, 2**64 - 1]. The

@@ -236,8 +236,8 @@ def _no_image_options(dataset: str, **given: object) -> None:
     named = [f"--{k.replace('_', '-')}" for k, v in given.items() if v is not None]
     if named:
         raise ValueError(f"--inputs synthetic draws N(0, 1) noise of {dataset}'s shape: {', '.join(named)} "
-                         f"describe{'' if len(named) > 1 else 's'} real images and would be ignored; drop it, or score your own images with "
-                         "--inputs real and --image-root DIR")
+                         f"describe{'' if len(named) > 1 else 's'} real images and would be ignored; drop it, or score "
+                         "your own images with --inputs real and --image-root DIR")
 
 
 def _synthetic_batch(info: DatasetInfo, dataset: str, size: int, seed: int) -> Batch:
@@ -310,16 +310,15 @@ def load_batch(
 
     Args:
         dataset, size: ``cifar10``, ``cifar100``, ``imagenet16-120`` or ``imagenet``; the number of samples S.
-        data_dir: the data bundle, else ``$SWAPNAS_DATA``, else ``$XDG_DATA_HOME/swapnas/data`` (``$XDG_DATA_HOME``
-            unset: ``~/.local/share``) if it exists.
+        data_dir: the data bundle, else ``$SWAPNAS_DATA``, else ``${XDG_DATA_HOME:-~/.local/share}/swapnas/data``.
         image_root: a torchvision-format dataset folder; takes precedence over ``data_dir``.
         inputs: ``real`` (default) or ``synthetic`` (N(0, 1) noise, a GLUE task's uniform word ids; explicit only).
         seed: picks which images form the batch (not the architecture seeds).
         fill: ``augment`` or ``error`` when fewer real images than ``size`` exist.
-        resolution: TransNAS tasks: the image size of the stand-in batch (default 64); with
-            ``image_root``: the size the images are resized to (default: the dataset's).
-        num_classes, mean, std: with ``image_root``, your own images' classes (the scored network's
-            output size) and per-channel normalisation (default: the dataset's).
+        resolution: TransNAS tasks: the image size of the stand-in batch (default 64); with ``image_root``: the size
+            the images are resized to (default: the dataset's).
+        num_classes, mean, std: with ``image_root``, your own images' classes (the scored network's output size) and
+            per-channel normalisation (default: the dataset's).
         labels: whether a scored metric reads the labels; without one, that labels were mapped into range
             (the bundled ImageNet16-120 stand-in) is logged at INFO, not as a warning (the batch's note keeps it).
 

@@ -39,6 +39,7 @@ def say_out_of_memory(done: Iterable[dict[str, Record]], workers: int = 1) -> No
     short = [r for recs in done for r in recs.values() if out_of_memory(r)]
     if short:
         log.warning("%d score(s) ran out of memory (%s): they count as failed in this run and are not stored, so a "
-                    "rerun scores them again; free memory, or score a smaller network (--net) or batch (--batch-size)%s",
+                    "rerun scores them again; free memory, or score a smaller network (--net) or batch "
+                    "(--batch-size)%s",
                     len(short), textwrap.shorten(short[0].error or "", 160, placeholder=" …"),
                     ", or with fewer --workers" if workers > 1 else "")

@@ -247,20 +247,18 @@ def swap_score(model: nn.Module, inputs: Inputs, *, activations: Sequence[type[n
                input_dims: Collection[int] = (4,), restore_buffers: bool = True, functions: bool = False) -> int:
     """Exact SWAP-Score Ψ of ``model`` for one forward pass of ``inputs``.
 
-    The model is used as it is: no re-initialisation, its train/eval mode is
-    untouched, no gradients are kept, and (by default) buffers such as BatchNorm
-    running statistics are restored afterwards. Hooks are removed even on error. The pass runs with a caller's
-    ``torch.autocast`` off and each ``torch.compile``'d submodule's eager module in its place (put back after).
+    The model is used as it is: no re-initialisation, its train/eval mode is untouched, no gradients are kept, and
+    (by default) buffers such as BatchNorm running statistics are restored afterwards. Hooks are removed even on
+    error. The pass runs with a caller's ``torch.autocast`` off and each ``torch.compile``'d submodule's eager module
+    in its place (put back after).
 
     Args:
-        model: any ``nn.Module``; it must run ``model(inputs)`` (``model(*inputs)`` for a tuple,
-            ``model(**inputs)`` for a dict).
+        model: any ``nn.Module`` that runs ``model(inputs)`` (``model(*inputs)``: a tuple, ``model(**inputs)``: a dict).
         inputs: a batch whose first dimension is the S samples (a named padding mask's pads left out: swapnas.padding).
         activations: module types to hook. Default ``(nn.ReLU,)`` as in the ICLR paper;
             :data:`EXTENDED_ACTIVATIONS` adds ReLU6, LeakyReLU, GELU, SiLU, Hardswish, ELU, SELU, CELU, Mish.
-        input_dims: hook an activation only when its input has one of these
-            numbers of dimensions. Default ``(4,)`` (conv maps, as the authors'
-            code); ``(2, 3, 4)`` also takes linear and token activations.
+        input_dims: hook an activation only when its input has one of these numbers of dimensions. Default ``(4,)``
+            (conv maps, as the authors' code); ``(2, 3, 4)`` also takes linear and token activations.
         restore_buffers: put buffers back after the pass (default True).
         functions: also hook the activation *functions* of those kinds called outside hooked modules
             (``F.relu``, ``Tensor.relu``, ``F.gelu``, …; ``nn.TransformerEncoderLayer``) and sign-keeping
@@ -274,17 +272,16 @@ def swap_score(model: nn.Module, inputs: Inputs, *, activations: Sequence[type[n
         NoActivationError: no hooked activation fired.
         TypeError: a TorchScript model (scripted or traced): score the eager module, before any pass.
         ValueError: the model's output holds NaN (its activations overflowed: no sign pattern to count), or a
-            hooked map's dim 0 is not the S samples (a ``batch_first=False`` module: build it with ``batch_first=True``);
-            inputs holding NaN or inf, an empty batch, or input tensors that disagree on S.
+            hooked map's dim 0 is not the S samples (a ``batch_first=False`` module: build it with
+            ``batch_first=True``); inputs holding NaN or inf, an empty batch, or input tensors that disagree on S.
         TypeError: inputs that are not tensors (or a tuple, list or dict of them).
 
-    Ceiling: Ψ ≤ min(2**S, N) for N hooked neurons. At or above ``SATURATION`` (95 %) of it a
-    :class:`SaturationWarning` is issued: Ψ then ranks nothing (torchvision's resnet18 at 224 px
-    scores exactly 2**16 with S = 16). Where 2**S is the smaller (Ψ meets 2**S), use more samples
-    (S = 32, 64: Ψ is exact for any S) or a smaller scored network (fewer channels or cells, lower
-    resolution), so that Ψ stays well below 2**S; the paper's NB201 protocol (C = 16, one cell per
-    stage, S = 16) does. Where N is the smaller (Ψ meets N: nearly every neuron has a pattern of its
-    own), use fewer samples, near S = log2(N): a smaller network only lowers N (session 69).
+    Ceiling: Ψ ≤ min(2**S, N) for N hooked neurons. At or above ``SATURATION`` (95 %) of it a :class:`SaturationWarning`
+    is issued: Ψ then ranks nothing (torchvision's resnet18 at 224 px scores exactly 2**16 with S = 16). Where 2**S is
+    the smaller (Ψ meets 2**S), use more samples (S = 32, 64: Ψ is exact for any S) or a smaller scored network (fewer
+    channels or cells, lower resolution), so that Ψ stays well below 2**S; the paper's NB201 protocol (C = 16, one cell
+    per stage, S = 16) does. Where N is the smaller (Ψ meets N: nearly every neuron has a pattern of its own), use fewer
+    samples, near S = log2(N): a smaller network only lowers N (session 69).
 
     Example (S = 8 keeps Ψ ≈ 170 below its ceiling min(2**S, 8·6·6); at S = 16 Ψ ≈ 8·6·6 and it warns):
         >>> net = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU())

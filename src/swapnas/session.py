@@ -108,7 +108,7 @@ def score_archs(
             bar.update(count[k])
     if todo:
         raise RuntimeError(f"the {executor.name} executor returned no result for {len(todo)} arch(s)")
-    say_out_of_memory(scored, getattr(executor, "workers", 1))  # not those reused from a read-only store: they are not scored again by a rerun
+    say_out_of_memory(scored, getattr(executor, "workers", 1))  # not those reused from a read-only store (not rescored)
     return {p.name: [done[str(arch)][p.name] for arch in archs] for p in (needed if bases else per_arch)}
 
 
