@@ -201,8 +201,7 @@ def run_search(
     protocol, batch, (proxy,) = configure(space, dataset, [chosen], seed=score_seed, batch_size=batch_size,
                                           repeats=repeats, net=net, data_dir=data_dir, mu=mu if reg else None,
                                           sigma=sigma if reg else None)
-    if proxy.name == "swap_reg":
-        mu, sigma = proxy.options["mu"], proxy.options["sigma"]
+    mu, sigma = (proxy.options["mu"], proxy.options["sigma"]) if proxy.name == "swap_reg" else (mu, sigma)
     refuse_unfit(space, [proxy], protocol, batch, "--fitness")  # before the EA spends its budget
     warn_idle_stage(space, dataset, chosen, stage, protocol, net)
     fit = Fitness(proxy, mod, protocol.net, batch.num_classes, mu, sigma)
@@ -229,7 +228,8 @@ def run_search(
         ea.cycle, wall + (mapping or {}).get("seconds", 0.0), seed, asdict(config), protocol.describe(), mu, sigma,
         mapping, {"max_params_m": max_params, "max_macs_m": max_macs}, ea.history, ea.snapshots,
         fitness_proxy=proxy.key, refine=refined, reused=reused["archs"], restored=restored,
-        stopped_by=_stopped_by(ea, max_evals), reused_from_other_code=_others(store, proxy, protocol, reused, restored))
+        stopped_by=_stopped_by(ea, max_evals), reused_from_other_code=_others(store, proxy, protocol, reused, restored),
+        fitness_negated=not proxy.higher_is_better)
 
 
 def _others(store: ScoreStore, proxy: Proxy, protocol: Protocol, reused: Counter[str], restored: int) -> dict[str, str]:

@@ -13,7 +13,9 @@ class SearchResult:
     Attributes:
         space, dataset: the search space and the dataset (or FlexiBERT's GLUE task) searched for.
         best: the returned arch in the space's string form (``swapnas.spaces.get_space(space).parse(best)``).
-        fitness: its fitness value, the second stage's where one ran (``refine``), else the EA's.
+        fitness: its fitness value, the second stage's where one ran (``refine``), else the EA's: the metric's value
+            (``fitness_proxy``), negated where lower is better (``fitness_negated``), plus ln f(Θ) where another
+            fitness than ``swap_reg`` has a size prior (``mu``, ``sigma``); ``history``'s and ``snapshots``' too.
         params_m, macs_m: the size of the arch's *final* network (the one a user trains, e.g. NB201 C=16, N=5;
             DARTS C=36, 20 cells), in millions of parameters and of multiply-adds per input.
         evaluations, cycles: fitness evaluations (archs scored by the EA) and EA cycles run.
@@ -51,6 +53,8 @@ class SearchResult:
         reused_from_other_code: where ``reused`` is not 0, the names (``swap@1``, ``net:nb201@1``) under which the
             store records other code than this run's, with when it recorded it: those fitness values were made by it
             (session 68: said on the terminal alone).
+        fitness_negated: whether ``fitness`` is the metric negated (a lower-is-better metric, e.g. ``te_nas_ntk``:
+            session 69, a ``result.json`` alone did not say so; one written before reads False).
     """
 
     space: str
@@ -78,3 +82,4 @@ class SearchResult:
     restored: int = 0
     stopped_by: str | None = None
     reused_from_other_code: dict[str, str] = field(default_factory=dict)
+    fitness_negated: bool = False
