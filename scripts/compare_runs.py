@@ -1,13 +1,13 @@
 """Are two runs identical? Compares two ``results.json`` (correlate: archs, per-arch scores,
-ρ, τ, CIs, P@10%, each proxy's key), two ``grid.json`` (grid: each column's archs and each metric's figures
-there) or two ``result.json`` (search: the returned arch, its fitness, every
+ρ, τ, CIs, P@10%, each proxy's key), two ``grid.json`` (grid: each column's arch sample, by its seed and count,
+since grid.json records no archs, and each metric's figures there) or two ``result.json`` (search: the returned arch, its fitness, every
 evaluation in order, the second stage, and what the run reports of the arch: its final size and
 multiply-adds, the fitness's key, μ/σ, the limits and the benchmark figures). Prints one line per
 checked field and exits 1 if any differs.
 
 A field that only one of the two files holds because it was added to the output after the older run
 (``LATER_FIELDS``, and each benchmark figure under a search's ``extra``, e.g. session 25's ``datasets``) is listed
-as not compared; every other field must be equal.
+as not compared; every other field must be equal, and a metric only one run scored differs in each of its figures.
 
     python scripts/compare_runs.py runs/nb201_cifar100/results.json runs/refactor_check/readme_c100/results.json
 """
@@ -49,6 +49,7 @@ def _fields(doc: dict) -> dict[str, object]:
         for c in doc["columns"]:
             label = f"{c['benchmark']}/{c['task']} "
             out[f"{label}n_archs"] = c["n_archs"]
+            out[f"{label}seed"] = c["protocol"]["seed"]  # (with n_archs, the archs: session 69)
             out |= _figures(c["results"], label)
         return out
     if "best" not in doc:
@@ -61,8 +62,13 @@ def _fields(doc: dict) -> dict[str, object]:
             | {f"extra {k}": v for k, v in extra.items()})
 
 
-def _later(key: str) -> bool:
-    return key.startswith("extra ") or key.rsplit(" ", 1)[-1] in LATER_FIELDS
+def _later(key: str, a: dict[str, object], b: dict[str, object]) -> bool:
+    """Whether ``key`` may be in one run only because it was added to the output later: a metric's figure only where
+    both runs scored the metric (session 69: one that only one run scored was "added to the output since")."""
+    row, _, field = key.rpartition(" ")
+    if field in ("key", "top10_precision"):
+        return f"{row} n" in a and f"{row} n" in b
+    return key.startswith("extra ") or field in LATER_FIELDS
 
 
 def _both_nan(a: object, b: object) -> bool:
@@ -75,7 +81,7 @@ def compare(a: dict[str, object], b: dict[str, object]) -> tuple[bool, list[str]
     same, lines = True, []
     for key in sorted(set(a) | set(b)):
         va, vb = a.get(key, _ABSENT), b.get(key, _ABSENT)
-        if _later(key) and (va is _ABSENT) != (vb is _ABSENT):
+        if _later(key, a, b) and (va is _ABSENT) != (vb is _ABSENT):
             lines.append(f"not compared  {key}: in one run only (added to the output since the other)")
             continue
         ok = va == vb or _both_nan(va, vb)

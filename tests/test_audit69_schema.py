@@ -24,3 +24,23 @@ def test_a_search_result_says_whether_its_fitness_is_the_metric_negated(
     doc = json.loads((tmp_path / "s" / "result.json").read_text())
     assert doc["fitness_negated"] is negated
     assert (doc["fitness"] < 0) is negated  # (te_nas_ntk's condition numbers are > 1; params' counts > 0)
+
+
+def _grid_doc(seed: int = 0, n: int = 3, key: bool = True) -> dict:
+    result = {"proxy": "swap", "spearman": 0.8, "kendall": 0.6, "spearman_ci": [0.7, 0.9], "top10_spearman": None,
+              "spearman_given_params": 0.5, "n": n, "failures": 0} | ({"key": "swap@1"} if key else {})
+    column = {"benchmark": "nb201", "task": "cifar10", "n_archs": n, "protocol": {"seed": seed}, "results": [result]}
+    return {"provenance": {}, "columns": [column]}
+
+
+def test_compare_runs_tells_two_grids_over_other_arch_samples_apart(tmp_path: Path) -> None:
+    """Its docstring said it compares "each column's archs", which grid.json does not hold: two grids over other
+    samples (another --seed) with equal figures printed IDENTICAL. The seed and count now stand for the sample; a
+    key absent from an older grid is still not compared."""
+    from .script_tools import load_script
+
+    cr = load_script("compare_runs", "audit69_cr")
+    same, lines = cr.compare(cr._fields(_grid_doc(0)), cr._fields(_grid_doc(1)))
+    assert not same and "DIFFERENT  nb201/cifar10 seed: 0" in lines
+    same, lines = cr.compare(cr._fields(_grid_doc(0)), cr._fields(_grid_doc(0, key=False)))
+    assert same and "not compared  nb201/cifar10 swap key: in one run only (added to the output since the other)" in lines
