@@ -1,7 +1,7 @@
 """Are two runs identical? Compares two ``results.json`` (correlate: archs, per-arch scores,
 ρ, τ, CIs, P@10%, each proxy's key), two ``grid.json`` (grid: each column's arch sample, by its seed and count,
-since grid.json records no archs, and each metric's figures there) or two ``result.json`` (search: the returned arch, its fitness, every
-evaluation in order, the second stage, and what the run reports of the arch: its final size and
+since grid.json records no archs, and each metric's figures there) or two ``result.json`` (search: the returned
+arch, its fitness, every evaluation in order, the second stage, and what the run reports of the arch: its final size and
 multiply-adds, the fitness's key, μ/σ, the limits and the benchmark figures). Prints one line per
 checked field and exits 1 if any differs.
 

@@ -43,4 +43,5 @@ def test_compare_runs_tells_two_grids_over_other_arch_samples_apart(tmp_path: Pa
     same, lines = cr.compare(cr._fields(_grid_doc(0)), cr._fields(_grid_doc(1)))
     assert not same and "DIFFERENT  nb201/cifar10 seed: 0" in lines
     same, lines = cr.compare(cr._fields(_grid_doc(0)), cr._fields(_grid_doc(0, key=False)))
-    assert same and "not compared  nb201/cifar10 swap key: in one run only (added to the output since the other)" in lines
+    assert same and "not compared  nb201/cifar10 swap key: in one run only (added to the output since the other)" \
+        in lines
