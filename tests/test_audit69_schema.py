@@ -45,3 +45,23 @@ def test_compare_runs_tells_two_grids_over_other_arch_samples_apart(tmp_path: Pa
     same, lines = cr.compare(cr._fields(_grid_doc(0)), cr._fields(_grid_doc(0, key=False)))
     assert same and "not compared  nb201/cifar10 swap key: in one run only (added to the output since the other)" \
         in lines
+
+
+def test_store_check_json_names_each_settings_field(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``store check --json`` gave each setting as bare positions, its network a JSON string inside the JSON
+    (``[["cb44…", "nb201", 0, 16, 4, "{\\"C\\": 16, \\"N\\": 1}", 20]]``), in an order no doc listed."""
+    from swapnas import cli
+    from swapnas.scoring import Protocol
+    from swapnas.store_tools import SETTING_FIELDS, check_store
+
+    from .test_session59 import _small_store
+
+    path = _small_store(tmp_path / "s.sqlite")
+    assert cli.main(["--json", "store", "check", str(path)]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    fingerprint = Protocol("nb201", "cifar10", 8, repeats=1, seed=0, net={"C": 4, "N": 1}).fingerprint
+    assert doc["settings"] == [{"protocol": fingerprint, "space": "nb201", "seed": 0, "batch_size": 8, "repeats": 1,
+                                "net": {"C": 4, "N": 1}, "scores": 2}]
+    assert doc["ok"] is True and list(doc)[-1] == "ok"
+    report = check_store(path)  # the Python report keeps its tuples; the JSON names their fields in order
+    assert [dict(zip(SETTING_FIELDS, s)) | {"net": {"C": 4, "N": 1}} for s in report.settings] == doc["settings"]

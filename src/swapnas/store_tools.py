@@ -19,7 +19,7 @@ import struct
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -59,6 +59,21 @@ class StoreCheck:
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    def as_json(self) -> dict:
+        """The report as ``store check --json`` writes it: each setting an object of named fields, its network a JSON
+        object where it reads as one (session 69: bare positions, the network a string inside the JSON)."""
+        def net(text: object) -> object:
+            try:
+                return json.loads(text) if isinstance(text, str) else text
+            except ValueError:
+                return text
+        return {**asdict(self), "settings": [dict(zip(SETTING_FIELDS, (*s[:5], net(s[5]), *s[6:])))
+                                             for s in self.settings], "ok": self.ok}
+
+
+#: the fields of a :attr:`StoreCheck.settings` row, in order (``store check --json`` names them)
+SETTING_FIELDS = ("protocol", "space", "seed", "batch_size", "repeats", "net", "scores")
 
 
 @dataclass
@@ -435,4 +450,4 @@ def salvage_text(s: Salvage) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["Salvage", "StoreCheck", "check_store", "check_text", "existing_store", "salvage_store", "salvage_text"]
+__all__ = ["SETTING_FIELDS", "Salvage", "StoreCheck", "check_store", "check_text", "existing_store", "salvage_store", "salvage_text"]

@@ -430,7 +430,7 @@ def store(args: argparse.Namespace) -> int:
                    "or a metric of your own: run accept-code from the script that registers it, python my_script.py "
                    "store accept-code …)")
     if getattr(args, "json", False):  # one document: a damaged store's report holds the error (session 56: two)
-        print_json(json.dumps({**asdict(report), **({"ok": checked.ok} if checked is not None else {}),
+        print_json(json.dumps({**(checked.as_json() if checked is not None else asdict(report)),
                                **({"error": damaged, "exit": EXIT_ERROR} if damaged else {})}))
         if damaged:
             print(f"swapnas: error: {damaged}", file=sys.stderr)
