@@ -450,4 +450,5 @@ def salvage_text(s: Salvage) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["SETTING_FIELDS", "Salvage", "StoreCheck", "check_store", "check_text", "existing_store", "salvage_store", "salvage_text"]
+__all__ = ["SETTING_FIELDS", "Salvage", "StoreCheck", "check_store", "check_text", "existing_store", "salvage_store",
+           "salvage_text"]
