@@ -28,6 +28,7 @@ from swapnas.search import EAConfig, Evolution
 from swapnas.search.driver import (FITNESS_FLAGS, _feasible, _resume, _save, check_failures, check_started, evolve,
                                    flexibert_extras, prior_text, run_search, search_notes)
 from swapnas.search.final import final_macs, final_net, final_size, range_prior
+from swapnas.scoring import with_bases
 from swapnas.spaces import flexibert as fb
 from swapnas.spaces import nb201
 from swapnas.store import Record, ScoreStore
@@ -235,13 +236,15 @@ def test_run_search_keeps_every_setting_in_its_result_and_its_state(small_bundle
         res = run_search("nb201", "cifar10", config=cfg, seed=1, store=store, out=tmp_path / "out",
                          device=torch.device("cpu"), score_seed=3, mu=40.0, sigma=900.0, max_params=0.4,
                          max_macs=50.0, net={"C": 4, "N": 1}, batch_size=20, repeats=2, data_dir=str(small_bundle),
-                         progress=False, fitness="swap", refine=0)
+                         progress=False, fitness="swap_prog", refine=0)  # (a size prior needs a sum of logs: 69)
     wall = time.perf_counter() - t0
     with closing(sqlite3.connect(tmp_path / "s.sqlite")) as db:
         rows = db.execute("SELECT DISTINCT proxy, seed, batch_size, repeats, net FROM scores").fetchall()
     assert "%|" not in capsys.readouterr().err  # progress=False: no bar
-    proxy, best = get_proxy("swap"), max(res.history, key=lambda h: h["fitness"])
-    assert rows == [(proxy.key, 3, 20, 2, json.dumps({"C": 4, "N": 1}))]  # the scores' seed, not the EA's
+    proxy, best = get_proxy("swap_prog"), max(res.history, key=lambda h: h["fitness"])
+    keys = {p.key for p in with_bases([proxy])}  # swap_prog and the bases it is computed from
+    assert set(rows) == {(k, 3, 20, 2, json.dumps({"C": 4, "N": 1})) for k in keys} and len(keys) == 3  # the scores'
+    # seed, not the EA's
     assert (res.space, res.dataset, res.seed, res.config, res.fitness_proxy) == \
         ("nb201", "cifar10", 1, asdict(cfg), proxy.key)
     assert (res.protocol["seed"], res.protocol["batch_size"], res.protocol["repeats"], res.protocol["net"]) == \

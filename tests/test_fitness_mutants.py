@@ -28,7 +28,7 @@ from swapnas.search.fitness import (Fitness, SecondStage, check_size_flags, choo
 from swapnas.spaces import SPACES, nb201
 from swapnas.store import Record
 
-SWAP_REG, SWAP = get_proxy("swap_reg"), get_proxy("swap")
+SWAP_REG, SWAP, SWAP_PROG = get_proxy("swap_reg"), get_proxy("swap"), get_proxy("swap_prog")
 NONE = dict(mu=None, sigma=None, target_params=None, prior=None)
 
 
@@ -59,7 +59,8 @@ def test_each_conflict_of_the_size_flags_has_its_whole_message(flags: dict, chos
 
 
 def test_settings_without_a_conflict_pass() -> None:
-    for chosen in (SWAP, SWAP_REG):
+    check_size_flags(SWAP, **NONE)  # (a size prior on swap's own values is refused: session 69)
+    for chosen in (SWAP_PROG, SWAP_REG):
         for flags in ({}, dict(mu=5.0, sigma=4.0), dict(target_params=1.0)):
             check_size_flags(chosen, **{**NONE, **flags})
     check_size_flags(SWAP_REG, **{**NONE, "prior": (0.8, 0.5)})
@@ -85,7 +86,7 @@ def test_size_prior_follows_the_rule_of_each_flag() -> None:
 def test_target_params_passes_its_tolerance_and_the_final_networks_classes(capsys) -> None:
     net = {"C": 16, "N": 1}
     final = final_net("nb201", "cifar100")
-    mu, sigma, info = size_prior("nb201", SWAP, net, final, tolerance=0.25, **{**NONE, "target_params": 0.8},
+    mu, sigma, info = size_prior("nb201", SWAP_PROG, net, final, tolerance=0.25, **{**NONE, "target_params": 0.8},
                                  progress=False)
     ref_mu, ref_sigma, ref = target_prior(nb201, net, final, 0.8, 0.25, num_classes=100, progress=False)
     assert (mu, sigma) == (ref_mu, ref_sigma) and sigma == pytest.approx((0.25 * mu) ** 2, rel=1e-12)
@@ -94,7 +95,7 @@ def test_target_params_passes_its_tolerance_and_the_final_networks_classes(capsy
     # the scored network's classifier has 100 outputs: its sizes differ from the 10-class network's
     assert mu != target_prior(nb201, net, final, 0.8, 0.25, num_classes=10, progress=False)[0]
     assert "size prior (--target-params)" not in capsys.readouterr().err
-    size_prior("nb201", SWAP, net, final, tolerance=0.25, **{**NONE, "target_params": 0.8})
+    size_prior("nb201", SWAP_PROG, net, final, tolerance=0.25, **{**NONE, "target_params": 0.8})
     assert "size prior (--target-params)" in capsys.readouterr().err  # a progress bar by default
 
 

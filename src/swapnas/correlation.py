@@ -24,6 +24,7 @@ from .fit_check import refuse_unfit
 from .files import write_text
 from .patterns import SATURATION
 from .proxies import Proxy, get_proxy
+from .proxies.code import option_text
 from .report import correlation_report, psi_of, scatter_plot
 from .latex import correlate_table
 from .out_checks import api_out
@@ -72,6 +73,13 @@ def set_level_records(proxy: Proxy, records: dict[str, list[Record]]) -> list[Re
             error = f"part failed: {errors or 'a non-finite value'}"
             out.append(Record("failed", None, None, [], seconds, None, error))
     return out
+
+
+def exact_options(p: Proxy) -> dict[str, Any]:
+    """``p``'s options as :attr:`ProxyResult.options` records them: numbers, text and flags as they are (full
+    precision), any other value as its store key writes it."""
+    return {k: v if v is None or isinstance(v, (bool, int, float, str)) else option_text(v, k)
+            for k, v in sorted(p.options.items())}
 
 
 def _filled_archs(proxy: Proxy, records: dict[str, list[Record]]) -> int:
@@ -192,7 +200,7 @@ def correlate_proxies(*, bench: Benchmark, task: str, proxies: list[Proxy], n_ar
             p.name, p.key, bench.name, task, c.n, int((~ok).sum()), c.spearman, c.kendall, c.spearman_ci,
             c.top10_spearman, c.spearman_given_params, float(np.mean(secs)) if secs else float("nan"),
             p.higher_is_better, errors[:5], _saturated(p, records, ok, protocol.batch_size * rows), c.top10_n,
-            c.top10_precision, _filled_archs(p, records),
+            c.top10_precision, _filled_archs(p, records), exact_options(p),
         ))
         scores[p.name] = [float(v) if np.isfinite(v) else None for v in vals]
     where = f"{device}" + (" on Ray workers" if executor is not None and executor.name == "ray" else "")

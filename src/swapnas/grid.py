@@ -30,7 +30,7 @@ from .errors import did_you_mean
 from .fit_check import not_applicable
 from .latex import best_cells, grid_table
 from .proxies import Proxy, get_proxy, list_proxies
-from .report import code_of, filled_line, fixed, md_cell, md_text, other_code_line, saturated_line
+from .report import filled_line, fixed, made_with, md_cell, md_text, other_code_line, saturated_line
 from .results import CorrelateRun, provenance, reused_parts, strict_json
 from .scoring import Protocol
 from .session import best_for, check_task, configure, pick_archs, protocol_groups, resolve_for, score_archs, shard_of
@@ -445,6 +445,6 @@ def write_grid(cols: list[GridColumn], out: Path, command: str = "", device: str
     png = heatmap(cols, out / "grid.png")
     report = out / "report.md"
     write_text(report, f"# Training-free metrics × benchmark tasks\n\nMade by `{prov['command']}` ("
-               f"{code_of(prov)}, torch {prov['torch']}, {prov['created_utc']}).\n\n![grid](grid.png)\n\n"
+               f"{made_with(prov)}).\n\n![grid](grid.png)\n\n"
                f"{table}\n\nData: [grid.json](grid.json).\n")
     return [js, md, tex, png, report]

@@ -52,6 +52,10 @@ class ProxyResult:
     #: scored archs of a set-level proxy with a part in its ``fill_failed`` that failed, counted at that part's worst
     #: value over the set (``vkdnw_agg``'s ``jacob_cov``), not left out (session 60: only a console line said so)
     filled: int = 0
+    #: the options it was scored with, numbers at full precision (``key`` writes them to 6 significant digits, so
+    #: ``swap_reg``'s default prior, μ = 306.6244…, was not given back by it: session 69); a value another run stored
+    #: under the same key was scored with options equal to the key's digits; None: a results.json of before
+    options: dict[str, Any] | None = None
 
 
 @dataclass

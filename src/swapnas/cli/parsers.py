@@ -151,7 +151,8 @@ def _add_search_stage(p: argparse.ArgumentParser) -> None:
 
 
 def _add_search_size(p: argparse.ArgumentParser) -> None:
-    rule = "default: swap_reg: the space's rule (--prior); other fitnesses: no size prior"
+    rule = ("default: swap_reg: the space's rule (--prior); other fitnesses: no size prior; given: swap_reg, best or a "
+            "log-linear combination only")
     p.add_argument("--mu", type=finite_float, default=None,
                    help=f"size-prior centre, thousands of params of the proxy net; with --sigma ({rule})")
     p.add_argument("--sigma", type=positive_float, default=None,

@@ -37,6 +37,10 @@ def log_linear(values: tuple[float, ...], bases: tuple[str, ...], transforms: tu
     return total
 
 
+#: the registered log-linear combinations: sums of logs, to which a search's size prior adds ln f(Θ) (session 69)
+LOG_SCALE: set[str] = set()
+
+
 def register_log_linear(name: str, terms: dict[str, tuple[Transform, float]], description: str,
                         version: str = "1") -> None:
     """Register ``name`` = Σ w·T(base) over ``terms`` = {base: (transform, default weight)}.
@@ -60,6 +64,7 @@ def register_log_linear(name: str, terms: dict[str, tuple[Transform, float]], de
         return log_linear(values, bases, transforms, tuple(weights[f"w_{b}"] for b in bases), name)
 
     fn.__doc__ = description  # a base where lower is better enters with a negative weight
+    LOG_SCALE.add(name)
     weights: dict[str, Any] = {f"w_{b}": float(w) for b, (_, w) in terms.items()}
     register(name, base=bases, version=version, input_kind="data", **weights)(fn)  # needs: its bases' (register)
 

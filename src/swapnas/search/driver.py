@@ -40,7 +40,7 @@ from ..files import out_lock, write_text
 from ..fit_check import refuse_unfit
 from ..progress import Bar, bar_interval
 from ..proxies import Proxy, get_proxy, list_proxies
-from ..report import code_of, draw_cells, md_row, md_text, search_curve
+from ..report import draw_cells, made_with, md_row, md_text, search_curve
 from ..results import provenance, strict_json
 from ..scoring import Protocol
 from ..session import configure, protocol_defaults, score_archs, scoring_net
@@ -382,7 +382,7 @@ def search_report(result: SearchResult, prov: dict) -> str:
     """``report.md`` of a search: the returned arch, its size, its ground truth if known, the plots."""
     target = (result.size_mapping or {}).get("target_m")
     lines = [f"# Search: {result.space} / {result.dataset}, seed {result.seed}", "",
-             f"Made by `{prov['command']}` ({code_of(prov)}, torch {prov['torch']}, {prov['created_utc']}).",
+             f"Made by `{prov['command']}` ({made_with(prov)}).",  # (numpy, scipy, device: as correlate's, session 69)
              "", f"| returned arch | fitness{' (second stage, below)' if result.refine else ''} | proxy | evaluations | "
              "cycles | params (M) | multiply-adds (M"
              f"{per_input(result.space, result.dataset, ', one {}')}) | wall (s) |",

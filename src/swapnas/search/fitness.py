@@ -19,6 +19,7 @@ import torch
 from ..errors import listed
 from ..size_prior import count_params_k
 from ..proxies import Proxy, get_proxy
+from ..proxies.best import LOG_SCALE
 from ..scoring import Protocol
 from ..session import best_for, configure, protocol_defaults, scoring_net
 from ..spaces import SPACES, SpaceError, get_space
@@ -128,6 +129,11 @@ def check_size_flags(chosen: Proxy, *, mu: float | None, sigma: float | None, ta
         given, missing = ("--mu", "--sigma") if sigma is None else ("--sigma", "--mu")
         raise ValueError(f"give both --mu and --sigma (got {given} without {missing}): a size prior needs its centre "
                          "and its width; give neither for the space's rule, or --target-params")
+    if (mu is not None or target_params is not None) and chosen.name != "swap_reg" and chosen.name not in LOG_SCALE:
+        flag = "--target-params" if target_params is not None else "--mu/--sigma"
+        raise ValueError(f"{flag} with --fitness {chosen.name}: a size prior adds ln f(Θ) = −(Θ − μ)²/σ, which weighs "
+                         f"against a sum of logs (best, or a log-linear combination: {', '.join(sorted(LOG_SCALE))}), "
+                         f"not against {chosen.name}'s own values; for SWAP times the prior use --fitness swap_reg")
 
 
 def size_prior(space: str, chosen: Proxy, proxy_net: dict, final: dict, *, mu: float | None, sigma: float | None,
