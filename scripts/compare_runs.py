@@ -49,7 +49,7 @@ def _fields(doc: dict) -> dict[str, object]:
         for c in doc["columns"]:
             label = f"{c['benchmark']}/{c['task']} "
             out[f"{label}n_archs"] = c["n_archs"]
-            out[f"{label}seed"] = c["protocol"]["seed"]  # (with n_archs, the archs: session 69)
+            out[f"{label}seed"] = c.get("protocol", {}).get("seed", _ABSENT)  # (with n_archs, the archs: 69)
             out |= _figures(c["results"], label)
         return out
     if "best" not in doc:

@@ -39,7 +39,7 @@ def test_darts_imagenet_size_range_is_exact_and_checked_before_out(tmp_path, sma
         check_max_params(darts, final, 2.0)
     out = tmp_path / "d"
     assert main(["search", "--space", "darts", "--dataset", "imagenet", "--target-params", "1.0M", "--out", str(out),
-                 "--data-dir", str(small_bundle), *SMALL]) == 2
+                 "--data-dir", str(small_bundle), *SMALL, "--fitness", "swap_reg"]) == 2  # (a size prior: 69)
     assert f"--target-params 1.0M is outside this space's range: {lo:.3f}-{hi:.3f}M" in capsys.readouterr().err
     assert not out.exists()
 

@@ -213,7 +213,7 @@ def test_only_empty_maps_count_no_pattern_at_any_s(s):
 # --- F8 (resume_line): a fitness option given (--mu/--sigma) still announces "resuming" before the refusal ---------
 
 @pytest.mark.slow
-@pytest.mark.parametrize("fitness, said", [("swap_reg", "mu=2"), ("swap", "size prior")])
+@pytest.mark.parametrize("fitness, said", [("swap_reg", "mu=2"), ("swap_prog", "size prior")])  # (a sum of logs: 69)
 def test_a_resume_refused_for_its_size_prior_is_not_announced(fitness, said, tmp_path, capsys):
     """search.md (session 63): "The settings known before the scoring is set up (the EA's, the fitness, …) are
     checked before anything runs". --mu/--sigma are known (swap_reg's options; another fitness's size prior, the

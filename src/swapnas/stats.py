@@ -117,7 +117,7 @@ def top_k_precision(score: np.ndarray, truth: np.ndarray, frac: float) -> float:
     is not finite are left out, as :func:`correlate` leaves them (session 69: a NaN score gave a wrong P@k), and n
     counts the rest."""
     score, truth = _numbers("score", score), _numbers("truth", truth)
-    if len(score) != len(truth) or not (0 < frac <= 1):
+    if len(score) != len(truth) or not len(score) or not (0 < frac <= 1):
         raise ValueError(f"top_k_precision needs one truth per score and a fraction in (0, 1] (got {len(score)} "
                          f"scores, {len(truth)} truths, frac {frac})")
     keep = np.isfinite(score) & np.isfinite(truth)

@@ -312,3 +312,11 @@ def given_as(exc: StoreError, flag: str | None) -> StoreError:
         ", or a new path for a new one", "").replace(FRESH_STORE, "")  # a source must exist (session 61; 67: and
     # a fresh store is no cure for a damaged source, nor for accept-code's store)
     return StoreError(text.replace("\0", run))
+
+
+def json_or_text(text: object) -> object:
+    """A stored JSON text (a network's options) as what it holds; text that is not JSON as it is."""
+    try:
+        return json.loads(text) if isinstance(text, str) else text
+    except ValueError:
+        return text
