@@ -40,14 +40,14 @@ def test_report_md_says_what_the_printout_says_about_a_stopped_search(small_bund
     """Before: report.md left out that --max-evals had stopped the search, and the size prior."""
     out = tmp_path / "stopped"
     code = main(["search", "--space", "nb201", "--fitness", "swap_prog", "--population", "4", "--sample", "2",
-                 "--cycles", "5", "--max-evals", "5", "--refine", "0", "--device", "cpu", "--data-dir", str(small_bundle),
-                 "--out", str(out), "--no-progress", "--mu", "300", "--sigma", "80"])
+                 "--cycles", "5", "--max-evals", "5", "--refine", "0", "--device", "cpu", "--data-dir",
+                 str(small_bundle), "--out", str(out), "--no-progress", "--mu", "300", "--sigma", "80"])
     assert code == 0, capsys.readouterr().err
     printed, report = capsys.readouterr().out, (out / "report.md").read_text()
     note = "stopped after cycle 1 of 5 by --max-evals"  # (the flag that stopped it: session 61)
     assert note in printed and f"**Note:** {note}" in report
     assert "size prior mu=300 sigma=80" in printed and "Size prior of the fitness: mu=300 sigma=80." in report
     assert main(["search", "--space", "nb201", "--fitness", "swap_prog", "--population", "4", "--sample", "2",
-                 "--cycles", "5", "--refine", "0", "--device", "cpu", "--data-dir", str(small_bundle), "--out", str(out),
-                 "--no-progress", "--mu", "300", "--sigma", "80"]) == 0  # resumed to the end: no note
+                 "--cycles", "5", "--refine", "0", "--device", "cpu", "--data-dir", str(small_bundle), "--out",
+                 str(out), "--no-progress", "--mu", "300", "--sigma", "80"]) == 0  # resumed to the end: no note
     assert "**Note:**" not in (out / "report.md").read_text()
