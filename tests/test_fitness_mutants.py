@@ -41,7 +41,8 @@ NONE = dict(mu=None, sigma=None, target_params=None, prior=None)
      "not both"),
     (dict(target_params=1.0, sigma=4.0), SWAP_REG, "give either --target-params or --mu/--sigma, not both"),
     (dict(prior=(0.8, 0.5)), SWAP,
-     "--prior sets swap_reg's size rule; with another fitness give --target-params or --mu/--sigma"),
+     "--prior sets swap_reg's size rule; with best or a log-linear combination give --target-params or --mu/--sigma, "
+     "for SWAP times a prior --fitness swap_reg"),
     (dict(mu=5.0), SWAP_REG, "give both --mu and --sigma (got --mu without --sigma): a size prior needs its centre "
                              "and its width; give neither for the space's rule, or --target-params"),
     (dict(sigma=4.0), SWAP, "give both --mu and --sigma (got --sigma without --mu): a size prior needs its centre "

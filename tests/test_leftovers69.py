@@ -64,7 +64,7 @@ def test_cells_outside_nb201_names_the_keys_of_the_network_to_set(space: str, ne
 
     args = argparse.Namespace(net={}, channels=None, cells=3, space=space)
     said = refusal(ValueError, lambda: commands._net_overrides(args))
-    keys = net_options(get_space(network).build)
+    keys = net_options(get_space(network))
     assert keys and "arch" not in keys and "num_classes" not in keys
     assert said == (f"--cells is an nb201 shortcut; for {space} set the network with --net KEY=VALUE (the {network} "
                     f"network's keys: {', '.join(keys)})")
@@ -95,33 +95,34 @@ def _result(fitness: str, mu: float | None, sigma: float | None):  # type: ignor
                                     "population_min": 1.0}], fitness_proxy=fitness)
 
 
-@pytest.mark.parametrize(("fitness", "mu", "label"), [
-    ("nwot@1", 800.0, "fitness: nwot − (Θ − μ)²/σ, Θ = k params, mu=800 sigma=250"),
-    ("te_nas_ntk@1", 800.0, "fitness: te_nas_ntk negated (lower is better) − (Θ − μ)²/σ, Θ = k params, mu=800 "
-                            "sigma=250"),
-    ("nwot@1", None, "fitness: nwot"),
-    ("swap_reg@1", 800.0, "fitness: swap_reg"),  # its prior is the metric's own: its name says it
+@pytest.mark.parametrize(("fitness", "mu", "label", "title"), [
+    ("swap_prog@1", 800.0, "fitness: swap_prog − (Θ − μ)²/σ",
+     "; size prior mu=800 sigma=250, Θ in thousands of params"),
+    ("te_nas_ntk@1", None, "fitness: te_nas_ntk negated (lower is better)", ""),
+    ("nwot@1", None, "fitness: nwot", ""),
+    ("swap_reg@1", 800.0, "fitness: swap_reg", ""),  # its prior is the metric's own: its name says it
 ])
 def test_the_search_curve_label_names_the_size_prior_the_fitness_adds(
-        fitness: str, mu: float | None, label: str, tmp_path: Path) -> None:
+        fitness: str, mu: float | None, label: str, title: str, tmp_path: Path) -> None:
     """A fitness with --mu/--sigma (or --target-params) is the metric plus ln f(Θ) = −(Θ−μ)²/σ; the curve's y label
-    said the metric alone, so a reader took the drawn values for the metric's."""
+    said the metric alone, so a reader took the drawn values for the metric's (its μ and σ go in the title: the
+    review, the label with them was cut at both ends of the PNG)."""
     import matplotlib.pyplot as plt
 
     from swapnas import report
     from swapnas.search.driver import fitness_label, write_result
 
     result = _result(fitness, mu, None if mu is None else 250.0)
-    assert fitness_label(result) == label
-    drawn: list[str] = []
+    assert fitness_label(result) == (label, title)
+    drawn: list[tuple[str, str]] = []
     real = report.search_curve
 
     def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
-        drawn.append(args[4])
+        drawn.append((args[4], args[3]))
         return real(*args, **kwargs)
 
     with pytest.MonkeyPatch.context() as m:
         m.setattr("swapnas.search.driver.search_curve", spy)
         write_result(result, tmp_path)
     plt.close("all")
-    assert drawn == [label]
+    assert drawn == [(label, f"nb201/cifar10 seed 0{title}")]

@@ -266,7 +266,7 @@ def test_scoring_net_task_and_unknown_options(monkeypatch) -> None:
     with pytest.raises(ValueError) as e:
         session.scoring_net("fake", "b", {"width": 2, "depth": 1}, flag="--stage-net")
     assert str(e.value) == ("--stage-net option(s) depth, width are not options of the fake network; options: C, N, "
-                            "k, task")
+                            "k")  # (the task is --dataset's where the space has tasks: session 69's review)
     _protocol_space(monkeypatch, None)
     assert session.scoring_net("fake", "b") == {"C": 8, "N": 1}
 

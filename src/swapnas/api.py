@@ -164,8 +164,8 @@ def score(model: nn.Module, inputs: Any, proxies: str | Sequence[str] = "auto", 
     protocol has the default init: ``init="none"`` on a freshly built model).
     ``options``: per proxy, e.g. ``{"swap_reg": {"mu": 300.0, "sigma": 9e4}}``. ``device``: where to score (default:
     where the model's parameters are; ``"auto"``: cuda where there is one, else cpu; one not here is a ValueError).
-    ``num_classes``: the labels' class count, the model's output size, >= 1 (default: the largest label + 1; EPE-NAS
-    takes another rule above 100 classes: a warning where the model's last Linear layer has more outputs than that).
+    ``num_classes``: the labels' class count, the model's output size, >= 1 (default: a Batch's own, else the largest
+    label + 1; EPE-NAS takes another rule above 100: a warning where the model's last Linear layer has more outputs).
     ``seed``: repeat r draws from ``seed + r``, which must be in torch's seed range [-2**63, 2**64 - 1]. The
     command line's stores draw otherwise (one seed per arch and repeat, :func:`swapnas.scoring.arch_seed`, on the
     space's scored network and its run's batch), so ``score`` on a benchmark arch's network is another draw than its
@@ -201,7 +201,7 @@ def score(model: nn.Module, inputs: Any, proxies: str | Sequence[str] = "auto", 
     with torch.inference_mode(False):  # also inside the caller's inference_mode: the copies and passes need autograd
         batch, labels = read.batch()
         _check_inputs_for(wanted, model, batch, labels)
-        warn_class_count(model, batch, wanted, read.num_classes is None)
+        warn_class_count(model, batch, wanted, read.num_classes is None and not isinstance(read.inputs, Batch))
         dev = asked if asked is not None else device_of(model)
         batch = _plain(batch.to(dev))
         return _values(wanted, _materialised(model, batch, seed, dev), batch, repeats, init, seed, dev, train)

@@ -309,8 +309,8 @@ def load_batch(
     """One input batch of ``size`` samples for ``dataset``.
 
     Args:
-        dataset, size: ``cifar10``, ``cifar100``, ``imagenet16-120`` or ``imagenet``; the number of samples S.
-        data_dir: the data bundle, else ``$SWAPNAS_DATA``, else ``${XDG_DATA_HOME:-~/.local/share}/swapnas/data``.
+        dataset, size: ``cifar10``, ``cifar100``, ``imagenet16-120``, ``imagenet``; the number of samples S.
+        data_dir: the bundle, else ``$SWAPNAS_DATA``, else ``$XDG_DATA_HOME``'s (``~/.local/share``'s) ``swapnas/data``.
         image_root: a torchvision-format dataset folder; takes precedence over ``data_dir``.
         inputs: ``real`` (default) or ``synthetic`` (N(0, 1) noise, a GLUE task's uniform word ids; explicit only).
         seed: picks which images form the batch (not the architecture seeds).
@@ -319,13 +319,13 @@ def load_batch(
             the images are resized to (default: the dataset's).
         num_classes, mean, std: with ``image_root``, your own images' classes (the scored network's output size) and
             per-channel normalisation (default: the dataset's).
-        labels: whether a scored metric reads the labels; without one, that labels were mapped into range
-            (the bundled ImageNet16-120 stand-in) is logged at INFO, not as a warning (the batch's note keeps it).
+        labels: whether a scored metric reads the labels; without one, that labels were mapped into range (the
+            bundled ImageNet16-120 stand-in) is logged at INFO, not as a warning (the batch's note keeps it).
 
-    A GLUE task name (``glue``, ``cola`` … ``sts``) gives a batch of token ids (:mod:`swapnas.tokens`;
-    ``resolution`` is the sequence length, default 128; ``objective``: ``cls`` or masked-token ``mlm``).
-    A TransNAS-Bench-101 task name (``class_object`` … ``segmentsemantic``) gives that task's
-    stand-in batch (:mod:`swapnas.taskonomy`: no Taskonomy images exist offline).
+    A GLUE task name (``glue``, ``cola`` … ``sts``) gives a batch of token ids (:mod:`swapnas.tokens`; ``resolution``
+    is the sequence length, default 128; ``objective``: ``cls`` or masked-token ``mlm``). A TransNAS-Bench-101 task
+    name (``class_object`` … ``segmentsemantic``) gives that task's stand-in batch (:mod:`swapnas.taskonomy`: no
+    Taskonomy images exist offline).
     """
     _check_draw(size, seed, fill, dataset, image_root)  # first: every kind of batch (a task slices its images by size)
     if is_token_task(dataset) or objective not in (None, "cls"):  # FlexiBERT GLUE tasks: token ids (S, L)

@@ -323,7 +323,7 @@ def scoring_net(space: str, task: str, overrides: dict | None = None, base: dict
     unknown = set(overrides) - set(inspect.signature(mod.build).parameters) - tasks
     if unknown:
         raise ValueError(f"{flag} option(s) {', '.join(sorted(unknown))} are not options of the {space} network; "
-                         f"options: {', '.join(net_options(mod.build))}")
+                         f"options: {', '.join(net_options(mod))}")
     overrides = _whole_numbers(mod, overrides)
     net.update(overrides)
     if overrides:

@@ -315,8 +315,15 @@ def given_as(exc: StoreError, flag: str | None) -> StoreError:
 
 
 def json_or_text(text: object) -> object:
-    """A stored JSON text (a network's options) as what it holds; text that is not JSON as it is."""
+    """A stored JSON text (a network's options) as what it holds; text that is not JSON as it is; bytes (damage) as
+    :func:`blob_text`."""
     try:
-        return json.loads(text) if isinstance(text, str) else text
+        return json.loads(text) if isinstance(text, str) else blob_text(text)
     except ValueError:
         return text
+
+
+def blob_text(value: object) -> object:
+    """Bytes (a damaged store's cell) as SQLite writes a blob, ``x'00ff'``, which JSON can hold; other values as
+    they are (the review of session 69: ``store check --json`` ended in a TypeError on such a cell)."""
+    return f"x'{value.hex()}'" if isinstance(value, bytes) else value

@@ -26,7 +26,7 @@ import numpy as np
 
 from .scoring import PER_SCORE, fingerprinted
 from .store import ScoreStore, description, local_minute, unrecorded_names
-from .store_files import (StoreError, connect_read_only, connect_reader, existing_store, json_or_text,
+from .store_files import (StoreError, blob_text, connect_read_only, connect_reader, existing_store, json_or_text,
                           rows_of_another_kind, rows_of_unreadable_values, stored_time, without_wal)
 from .store_pages import leaf_image, leaf_rows, score_like
 
@@ -63,8 +63,8 @@ class StoreCheck:
     def as_json(self) -> dict:
         """The report as ``store check --json`` writes it: each setting an object of named fields, its network a JSON
         object where it reads as one (session 69: bare positions, the network a string inside the JSON)."""
-        return {**asdict(self), "settings": [dict(zip(SETTING_FIELDS, (*s[:5], json_or_text(s[5]), *s[6:])))
-                                             for s in self.settings], "ok": self.ok}
+        rows = [(*map(blob_text, s[:5]), json_or_text(s[5]), *map(blob_text, s[6:])) for s in self.settings]
+        return {**asdict(self), "settings": [dict(zip(SETTING_FIELDS, row)) for row in rows], "ok": self.ok}
 
 
 SETTING_FIELDS = ("protocol", "space", "seed", "batch_size", "repeats", "net", "scores")  # a settings row's, in order

@@ -55,7 +55,7 @@ def _net_overrides(args: argparse.Namespace) -> dict:
     net, space = dict(args.net), benchmark_class(args.space).space if args.space in BENCHMARKS else args.space
     if args.cells is not None and args.space != "nb201":
         raise ValueError(f"--cells is an nb201 shortcut; for {args.space} set the network with --net KEY=VALUE (the "
-                         f"{space} network's keys: {', '.join(net_options(get_space(space).build))})")
+                         f"{space} network's keys: {', '.join(net_options(get_space(space)))})")
     for flag, key, value in (("--channels", "C", args.channels), ("--cells", "N", args.cells)):
         if value is not None:
             if net.get(key, value) != value:

@@ -290,8 +290,9 @@ def write_result(result: SearchResult, out: Path, device: str | None = None) -> 
     path = out / "result.json"
     write_text(path, strict_json({"provenance": prov, **asdict(result)}))
     mod = get_space(result.space)
+    label, prior = fitness_label(result)
     curve = search_curve(result.snapshots, result.history, out / "search_curve.png",
-                         f"{result.space}/{result.dataset} seed {result.seed}", fitness_label(result))
+                         f"{result.space}/{result.dataset} seed {result.seed}{prior}", label)
     cell = draw_cells(mod.cell_edges(mod.parse(result.best)), out / "cell.png")
     report = out / "report.md"
     write_text(report, search_report(result, prov))
@@ -342,14 +343,14 @@ def fitness_name(result: SearchResult) -> tuple[str, bool]:
     return name, name in list_proxies() and not get_proxy(name).higher_is_better
 
 
-def fitness_label(result: SearchResult) -> str:
-    """The search curve's y label: the metric (session 68: the plot said "fitness" of which metric nowhere), "negated"
-    where it is, and the size prior's term where the fitness adds one (session 69: it was left unsaid; ``swap_reg``'s
-    prior is inside the metric, which its name says)."""
+def fitness_label(result: SearchResult) -> tuple[str, str]:
+    """The search curve's y label and what its title adds: the metric (session 68: the plot said "fitness" of which
+    metric nowhere), "negated" where it is, and the size prior's term where the fitness adds one, its μ and σ in the
+    title (session 69: it was left unsaid; ``swap_reg``'s prior is inside the metric, which its name says)."""
     name, negated = fitness_name(result)
     prior = result.mu is not None and result.sigma is not None and name != "swap_reg"
-    return (f"fitness: {name}{' negated (lower is better)' if negated else ''}"
-            f"{f' − (Θ − μ)²/σ, Θ = k params, {prior_text(result)}' if prior else ''}")
+    return (f"fitness: {name}{' negated (lower is better)' if negated else ''}{' − (Θ − μ)²/σ' if prior else ''}",
+            f"; size prior {prior_text(result)}, Θ in thousands of params" if prior else "")
 
 
 def search_notes(result: SearchResult) -> list[str]:

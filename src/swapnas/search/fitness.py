@@ -123,8 +123,9 @@ def check_size_flags(chosen: Proxy, *, mu: float | None, sigma: float | None, ta
                          "--target-params or --mu/--sigma, not both")
     if target_params is not None and (mu is not None or sigma is not None):
         raise ValueError("give either --target-params or --mu/--sigma, not both")
-    if prior is not None and chosen.name != "swap_reg":
-        raise ValueError("--prior sets swap_reg's size rule; with another fitness give --target-params or --mu/--sigma")
+    if prior is not None and chosen.name != "swap_reg":  # (session 69: the other flags only for a sum of logs)
+        raise ValueError("--prior sets swap_reg's size rule; with best or a log-linear combination give "
+                         "--target-params or --mu/--sigma, for SWAP times a prior --fitness swap_reg")
     if (mu is None) != (sigma is None):
         given, missing = ("--mu", "--sigma") if sigma is None else ("--sigma", "--mu")
         raise ValueError(f"give both --mu and --sigma (got {given} without {missing}): a size prior needs its centre "

@@ -114,9 +114,11 @@ def searchable_space(name: str) -> ModuleType:
     return module
 
 
-def net_options(build: Callable) -> list[str]:
-    """The options (``--net`` keys) of a space's network: its ``build``'s parameters but the arch and class count."""
-    return [n for n in inspect.signature(build).parameters if n not in ("arch", "genotype", "num_classes")]
+def net_options(module: ModuleType) -> list[str]:
+    """The options (``--net`` keys) of a space's network: its ``build``'s parameters but the arch and class count, and
+    the task where the space has tasks (``TASKS``: --dataset's; the review of session 69)."""
+    fixed = ("arch", "genotype", "num_classes", *(("task",) if hasattr(module, "TASKS") else ()))
+    return [n for n in inspect.signature(module.build).parameters if n not in fixed]
 
 
 def net_version(name: str) -> str:
