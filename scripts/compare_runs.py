@@ -21,9 +21,9 @@ import sys
 
 #: search fields beside the evaluations: what result.json reports of the run and of its returned arch
 SEARCH_REPORTED = ("fitness_proxy", "params_m", "macs_m", "mu", "sigma", "size_mapping", "constraints", "extra",
-                   "config", "cycles", "seed", "space", "dataset")
+                   "config", "cycles", "seed", "space", "dataset", "fitness_negated")
 #: fields compared only when both files hold them (results written before the field existed lack it)
-LATER_FIELDS = frozenset(SEARCH_REPORTED) | {"key", "top10_precision"}
+LATER_FIELDS = frozenset(SEARCH_REPORTED) | {"key", "top10_precision", "options"}
 _ABSENT = object()
 
 
@@ -36,6 +36,8 @@ def _figures(results: list[dict], prefix: str = "") -> dict[str, object]:
         out[f"{prefix}{r['proxy']} key"] = r.get("key", _ABSENT)
         if "top10_precision" in r:  # P@10%, since session 56
             out[f"{prefix}{r['proxy']} top10_precision"] = r["top10_precision"]
+        if r.get("options") is not None:  # at full precision, since session 69
+            out[f"{prefix}{r['proxy']} options"] = r["options"]
     return out
 
 
@@ -66,7 +68,7 @@ def _later(key: str, a: dict[str, object], b: dict[str, object]) -> bool:
     """Whether ``key`` may be in one run only because it was added to the output later: a metric's figure only where
     both runs scored the metric (session 69: one that only one run scored was "added to the output since")."""
     row, _, field = key.rpartition(" ")
-    if field in ("key", "top10_precision"):
+    if field in ("key", "top10_precision", "options"):
         return f"{row} n" in a and f"{row} n" in b
     return key.startswith("extra ") or field in LATER_FIELDS
 

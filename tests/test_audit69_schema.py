@@ -65,3 +65,23 @@ def test_store_check_json_names_each_settings_field(tmp_path: Path, capsys: pyte
     assert doc["ok"] is True and list(doc)[-1] == "ok"
     report = check_store(path)  # the Python report keeps its tuples; the JSON names their fields in order
     assert [dict(zip(SETTING_FIELDS, s)) | {"net": {"C": 4, "N": 1}} for s in report.settings] == doc["settings"]
+
+
+def test_compare_runs_compares_the_full_precision_options_and_fitness_negated() -> None:
+    """The review: two runs whose swap_reg prior differs past the key's 6 digits printed IDENTICAL (``options`` was
+    not compared), nor was a search's ``fitness_negated``; a file written before either is not compared on it."""
+    from .script_tools import load_script
+
+    cr = load_script("compare_runs", "audit69_cr2")
+    grid = _grid_doc()
+    other = json.loads(json.dumps(grid))
+    grid["columns"][0]["results"][0]["options"] = {"mu": 306.6244}
+    other["columns"][0]["results"][0]["options"] = {"mu": 306.624}
+    same, lines = cr.compare(cr._fields(grid), cr._fields(other))
+    assert not same and "DIFFERENT  nb201/cifar10 swap options: {'mu': 306.6244}" in lines
+    same, lines = cr.compare(cr._fields(grid), cr._fields(_grid_doc()))
+    assert same and "not compared  nb201/cifar10 swap options: in one run only (added to the output since the other)" \
+        in lines
+    search = {"best": "a", "fitness": 1.0, "evaluations": 1, "history": [], "fitness_negated": True}
+    same, lines = cr.compare(cr._fields(search), cr._fields({**search, "fitness_negated": False}))
+    assert not same and "DIFFERENT  fitness_negated: True" in lines
