@@ -383,7 +383,7 @@ def search_curve(snapshots: Sequence[dict], history: Sequence[dict], path: Path,
     ax.plot([s["evaluations"] for s in snapshots], [s["population_mean"] for s in snapshots], color="C0",
             label="population mean")
     ax.set_xlabel("evaluations")
-    ax.set_ylabel(fitted(label, 48), parse_math=False)  # (session 69: a long label was cut at both ends)
+    ax.set_ylabel(fitted(label, 44), parse_math=False)  # (session 69: a long label was cut at both ends)
     ax.set_title(fitted(title, 70), fontsize=9, parse_math=False)
     ax.legend(fontsize=7)
     fig.tight_layout()
