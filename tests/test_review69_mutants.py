@@ -1,6 +1,7 @@
 """Session 69: mutation testing of the session's lines (113 hand-made mutants, the helper's own tally: 86 killed by
 the tests as they were, 10 equivalent, 17 gaps). Each test here passes on the code of the end and failed on the
-mutant its section names (e1c7e72); the last one failed on that code itself: a 47-character line of a wrapped y label
+mutant its section names (e1c7e72; the conformance test, written after the run, on its mutant oc8); the label test
+failed on that code itself: a 47-character line of a wrapped y label
 left the search curve's PNG (the wrap is now 44)."""
 from __future__ import annotations
 
@@ -246,3 +247,24 @@ def test_correlate_that_reused_nothing_records_no_other_code(tmp_path: Path, mon
         docs.append(json.loads((tmp_path / f"o{i}" / "results.json").read_text()))
     assert not set(docs[0]["archs"]) & set(docs[1]["archs"])  # nothing to reuse
     assert docs[1]["reused_archs"] == 0 and docs[1]["reused_from_other_code"] == {}
+
+
+# ---------------------------------------------------------------- conformance's other_code (oc8)
+@pytest.mark.bundle  # NASLib's NB201 file and the NB201 table
+def test_conformance_records_other_code_of_scores_it_partly_reused(data_dir: Path, tmp_path: Path) -> None:
+    """conformance passes ``other_code`` the archs it reused whole and in part; the mutation run's survivor passed the
+    whole ones only, so a run that reused part of every arch's scores, made by other code, recorded none."""
+    from swapnas.conformance import run_conformance
+    from swapnas.proxies.code import ProxyCodeWarning
+    from swapnas.store import ScoreStore
+
+    kw = dict(space="nb201", dataset="cifar10", n_archs=3, device="cpu", data_dir=str(data_dir),
+              net={"C": 4, "N": 1}, progress=False)
+    with ScoreStore(tmp_path / "s.sqlite") as store:
+        first = run_conformance(store=store, proxies="params", **kw)
+        assert first.reused_from_other_code == {}
+        store.accept_code("params@1", "0" * 16)  # the store now says another code made params' scores
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ProxyCodeWarning)
+            again = run_conformance(store=store, proxies="params,flops", **kw)  # params reused, flops new
+    assert list(again.reused_from_other_code) == ["params@1"]
