@@ -1,8 +1,8 @@
 """Session 69: mutation testing of the session's lines (113 hand-made mutants, the helper's own tally: 86 killed by
 the tests as they were, 10 equivalent, 17 gaps). Each test here passes on the code of the end and failed on the
 mutant its section names (e1c7e72; the conformance test, written after the run, on its mutant oc8); the label test
-failed on that code itself: a 47-character line of a wrapped y label
-left the search curve's PNG (the wrap is now 44)."""
+failed on that code itself: a 47-character line of a wrapped y label left the search curve's PNG (the wrap is now
+44)."""
 from __future__ import annotations
 
 import json
@@ -18,7 +18,7 @@ from torch import nn
 from swapnas.bundle import Batch
 
 
-# ---------------------------------------------------------------- api_inputs.warn_class_count (cc3 cc4 cc5 cc7 cc11 cc2 cc9)
+# ------------------------------------------------- api_inputs.warn_class_count (cc3 cc4 cc5 cc7 cc11 cc2 cc9)
 def _labels(n_classes: int) -> torch.Tensor:
     return torch.arange(2 * n_classes) % n_classes  # every class twice
 
@@ -217,7 +217,8 @@ def test_a_long_search_curve_label_is_wrapped_inside_the_png(tmp_path: Path) -> 
 
 def test_defect_a_wrapped_label_line_of_47_characters_still_leaves_the_png(tmp_path: Path) -> None:
     """FAILS ON HEAD (low): ``fitted(label, 48)`` lets a line of up to 48 characters through, but the 432-px-tall
-    figure holds about 45 at the label's font: "my_long_combination_of_metrics_for_darts − (Θ −" (47) spans y 14..448."""
+    figure holds about 45 at the label's font: "my_long_combination_of_metrics_for_darts − (Θ −" (47) spans y
+    14..448."""
     box, height = _label_box(tmp_path, "fitness: my_long_combination_of_metrics_for_darts − (Θ − μ)²/σ")
     assert box.y0 >= 0 and box.y1 <= height, box
 
