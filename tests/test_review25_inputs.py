@@ -14,9 +14,9 @@ from torch import nn
 import swapnas
 
 
-def _cnn() -> nn.Module:
+def _cnn(outputs: int = 10) -> nn.Module:
     torch.manual_seed(0)
-    return nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 6 * 6, 10))
+    return nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 6 * 6, outputs))
 
 
 X = torch.randn(8, 3, 8, 8, generator=torch.Generator().manual_seed(1))

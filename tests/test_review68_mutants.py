@@ -70,6 +70,31 @@ def _store_with(path: Path, n: int, where: str = "rowid = 1", **columns: object)
             db.execute(f"UPDATE scores SET {column} = ? WHERE {where}", (text,))
 
 
+def correlate_twice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, flags: list[str], runs: list) -> list[dict]:
+    """Correlates of nb301 on one store in ``tmp_path``, ``prov_probe`` registered anew as each run's function before
+    it (a new process each, with other code): each run's results.json. ``runs``: (function, extra flags) pairs."""
+    import json
+    import warnings
+
+    from swapnas import code_changes
+    from swapnas.cli import main
+    from swapnas.proxies.registry import _REGISTRY, register
+    from tests.conftest import SMALL_BUNDLE
+
+    fast = ["--space", "nb301", "--dataset", "cifar10", "--batch-size", "8", "--repeats", "1", "--workers", "1",
+            "--no-progress", "-q", "--data-dir", str(SMALL_BUNDLE), *flags]
+    store, docs = tmp_path / "s.sqlite", []
+    for i, (fn, extra) in enumerate(runs):
+        monkeypatch.setattr(code_changes, "_CODE_CHECKED", set())  # a new process
+        _REGISTRY.pop("prov_probe", None)
+        register("prov_probe", version="1", keeps_model=True, structural=True, multi_input=True)(fn)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            assert main(["correlate", *fast, *extra, "--store", str(store), "--out", str(tmp_path / f"o{i}")]) == 0
+        docs.append(json.loads((tmp_path / f"o{i}" / "results.json").read_text()))
+    return docs
+
+
 @pytest.mark.parametrize("net", ["[1, 2]", "7", '"C=4"'])
 def test_naslib_export_refuses_a_net_that_is_json_but_no_object(tmp_path: Path, net: str) -> None:
     """Kills export-2 (json_problem(text, object)): a net that is a JSON list, number or string is no net options'
@@ -161,26 +186,8 @@ def test_correlate_records_other_code_of_scores_reused_beside_new_ones(tmp_path:
     """Kills correlation-2 (`if reused else {}`, the partly reused archs left out): a second correlate that adds a
     metric reuses every arch's stored score of the edited one (no arch is reused whole), so its results.json names
     the other code all the same."""
-    import json
-    import warnings
-
-    from swapnas import code_changes
-    from swapnas.cli import main
-    from swapnas.proxies.registry import _REGISTRY, register
-    from tests.conftest import SMALL_BUNDLE
-
-    fast = ["--space", "nb301", "--dataset", "cifar10", "--archs", "3", "--batch-size", "8", "--repeats", "1",
-            "--seed", "0", "--workers", "1", "--no-progress", "-q", "--data-dir", str(SMALL_BUNDLE)]
-    store, docs = tmp_path / "s.sqlite", []
-    for i, (fn, proxies) in enumerate(((_size_a, "prov_probe"), (_size_b, "prov_probe,params"))):
-        monkeypatch.setattr(code_changes, "_CODE_CHECKED", set())  # a new process
-        _REGISTRY.pop("prov_probe", None)
-        register("prov_probe", version="1", keeps_model=True, structural=True, multi_input=True)(fn)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            assert main(["correlate", *fast, "--proxies", proxies, "--store", str(store),
-                         "--out", str(tmp_path / f"o{i}")]) == 0
-        docs.append(json.loads((tmp_path / f"o{i}" / "results.json").read_text()))
+    docs = correlate_twice(tmp_path, monkeypatch, ["--archs", "3", "--seed", "0"],
+                           [(_size_a, ["--proxies", "prov_probe"]), (_size_b, ["--proxies", "prov_probe,params"])])
     assert docs[1]["reused_archs"] == 0
     assert list(docs[1]["reused_from_other_code"]) == ["prov_probe@1"]
 

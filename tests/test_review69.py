@@ -4,7 +4,6 @@ y label cut at both ends; --prior's advice that the next check refused; TransNAS
 ``store check --json`` of a store with bytes in a settings column."""
 from __future__ import annotations
 
-import sqlite3
 import warnings
 from pathlib import Path
 
@@ -15,10 +14,11 @@ from torch import nn
 import swapnas
 from swapnas.bundle import Batch
 
+from .test_review25_inputs import _cnn
+
 
 def _wide() -> nn.Module:
-    torch.manual_seed(0)
-    return nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 6 * 6, 200))
+    return _cnn(200)  # a 200-class head
 
 
 _X = torch.randn(16, 3, 8, 8, generator=torch.Generator().manual_seed(1))
@@ -123,20 +123,10 @@ def test_store_check_json_of_a_store_with_a_blob_in_a_settings_column_is_one_doc
     import json
 
     from swapnas import cli
-    from swapnas.proxies import get_proxy
-    from swapnas.scoring import Protocol
-    from swapnas.store import Record, ScoreStore
 
-    path = tmp_path / "s.sqlite"
-    protocol = Protocol("nb201", "cifar10", 8, repeats=1, seed=0, net={"C": 4, "N": 1})
-    with ScoreStore(path) as store:
-        store.add_protocol(protocol.fingerprint, protocol.describe())
-        for arch in ("a", "b"):
-            store.put(protocol.key(arch, get_proxy("params")), Record("ok", 1.0, 0.0, [1.0], 0.1, None, None))
-    db = sqlite3.connect(path)
-    db.execute("UPDATE scores SET net = X'00ff' WHERE rowid = (SELECT min(rowid) FROM scores)")
-    db.commit()
-    db.close()
+    from .test_review69_mutants import _store_with
+
+    path = _store_with(tmp_path, "UPDATE scores SET net = X'00ff' WHERE rowid = (SELECT min(rowid) FROM scores)")
     code = cli.main(["--json", "store", "check", str(path)])
     doc = json.loads(capsys.readouterr().out)
     assert code == 2 and doc["ok"] is False and doc["exit"] == 2

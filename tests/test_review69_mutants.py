@@ -108,16 +108,10 @@ def test_layer_weights_keeps_a_shared_weight_at_its_first_place() -> None:
 
 # ---------------------------------------------------------------- store check --json (sj2 sj6)
 def _store_with(tmp_path: Path, sql: str) -> Path:
-    from swapnas.proxies import get_proxy
-    from swapnas.scoring import Protocol
-    from swapnas.store import Record, ScoreStore
+    """test_session59's two-score store, then ``sql`` run on it (the damage a test reads)."""
+    from .test_session59 import _small_store
 
-    path = tmp_path / "s.sqlite"
-    protocol = Protocol("nb201", "cifar10", 8, repeats=1, seed=0, net={"C": 4, "N": 1})
-    with ScoreStore(path) as store:
-        store.add_protocol(protocol.fingerprint, protocol.describe())
-        for arch in ("a", "b"):
-            store.put(protocol.key(arch, get_proxy("params")), Record("ok", 1.0, 0.0, [1.0], 0.1, None, None))
+    path = _small_store(tmp_path / "s.sqlite")
     db = sqlite3.connect(path)
     db.execute(sql)
     db.commit()
@@ -228,24 +222,11 @@ def test_correlate_that_reused_nothing_records_no_other_code(tmp_path: Path, mon
                                                              scratch_registry) -> None:  # noqa: ANN001
     """A correlate that reused no score records no other code, though the store records another code of its metric
     (from a run over other archs). Kills oc5 (``other_code`` called without the count: the store read anyway)."""
-    from swapnas import code_changes
-    from swapnas.cli import main
-    from swapnas.proxies.registry import _REGISTRY, register
-    from tests.conftest import SMALL_BUNDLE
     from tests.test_audit68_provenance import _size_a, _size_b
+    from tests.test_review68_mutants import correlate_twice
 
-    fast = ["--space", "nb301", "--dataset", "cifar10", "--archs", "2", "--batch-size", "8", "--repeats", "1",
-            "--workers", "1", "--no-progress", "-q", "--data-dir", str(SMALL_BUNDLE), "--proxies", "prov_probe"]
-    store, docs = tmp_path / "s.sqlite", []
-    for i, (fn, seed) in enumerate(((_size_a, "0"), (_size_b, "5"))):
-        monkeypatch.setattr(code_changes, "_CODE_CHECKED", set())  # a new process
-        _REGISTRY.pop("prov_probe", None)
-        register("prov_probe", version="1", keeps_model=True, structural=True, multi_input=True)(fn)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            assert main(["correlate", *fast, "--seed", seed, "--store", str(store),
-                         "--out", str(tmp_path / f"o{i}")]) == 0
-        docs.append(json.loads((tmp_path / f"o{i}" / "results.json").read_text()))
+    docs = correlate_twice(tmp_path, monkeypatch, ["--archs", "2", "--proxies", "prov_probe"],
+                           [(_size_a, ["--seed", "0"]), (_size_b, ["--seed", "5"])])
     assert not set(docs[0]["archs"]) & set(docs[1]["archs"])  # nothing to reuse
     assert docs[1]["reused_archs"] == 0 and docs[1]["reused_from_other_code"] == {}
 
