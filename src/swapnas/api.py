@@ -201,7 +201,7 @@ def score(model: nn.Module, inputs: Any, proxies: str | Sequence[str] = "auto", 
     with torch.inference_mode(False):  # also inside the caller's inference_mode: the copies and passes need autograd
         batch, labels = read.batch()
         _check_inputs_for(wanted, model, batch, labels)
-        warn_class_count(model, batch, wanted, read.num_classes is None and not isinstance(read.inputs, Batch))
+        warn_class_count(model, batch, wanted, read.counted)
         dev = asked if asked is not None else device_of(model)
         batch = _plain(batch.to(dev))
         return _values(wanted, _materialised(model, batch, seed, dev), batch, repeats, init, seed, dev, train)

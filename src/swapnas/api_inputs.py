@@ -233,6 +233,12 @@ class ReadOnce:
         check_num_classes(num_classes)  # now, not at the first read: rank refuses it even if no model gets that far
         self.inputs, self.num_classes, self.seed, self.read = inputs, num_classes, seed, None
 
+    @property
+    def counted(self) -> bool:
+        """Whether the batch's class count is taken from its labels: no ``num_classes`` given, and the inputs are no
+        :class:`Batch`, which carries its own."""
+        return self.num_classes is None and not isinstance(self.inputs, Batch)
+
     def batch(self) -> tuple[Batch, bool]:
         if self.read is None:
             np_state, py_state = np.random.get_state(), random.getstate()
@@ -254,10 +260,10 @@ def warn_class_count(model: torch.nn.Module, batch: Batch, wanted: list[Proxy], 
     rule, unsaid)."""
     if not counted or batch.loss != "ce" or batch.targets.dim() != 1 or batch.num_classes > 100:
         return
-    heads = [m.out_features for m in model.modules() if isinstance(m, torch.nn.Linear)]
     names = [p.name for p in wanted
              if any(applies(q, need) == "class_pairs" for q in with_bases([p]) for need in q.requires)]
-    if names and heads and heads[-1] > 100:
+    heads = [m.out_features for m in model.modules() if isinstance(m, torch.nn.Linear)] if names else []
+    if heads and heads[-1] > 100:
         warnings.warn(f"{', '.join(names)}: num_classes was counted from the labels ({batch.num_classes}), and the "
                       f"model's last Linear layer has {heads[-1]} outputs: the rule for more than 100 classes applies "
                       f"with num_classes={heads[-1]} (give the model's output size)", stacklevel=user_stacklevel())
