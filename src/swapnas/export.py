@@ -6,8 +6,9 @@
   it), ``seed``, ``batch_size`` (S), ``repeats`` (R), ``net`` (JSON), ``status`` (``ok`` / ``failed``), ``value``
   (the mean over the repeats), ``std`` (their population std), ``values_json`` (each repeat's value), ``seconds``
   (per arch; a derived proxy's includes its bases'), ``peak_mem_bytes`` (on a GPU the allocator's peak above its
-  level at the start; on the CPU the resident set's growth sampled every 10 ms, a lower bound that a process
-  which already holds the memory shows as 0),
+  level at the start; on the CPU the growth of the C heap in use (glibc's ``mallinfo2``) sampled every 10 ms, a
+  lower bound; with another C library, and in scores stored before session 70, the resident set's growth, which a
+  process that already holds the memory shows as 0),
   ``error``, ``device``, ``created`` (Unix time), and ``dataset`` (the protocol's dataset or task; empty where the
   store lacks the protocol's row; since session 52).
 - ``naslib-zc``: ``{"provenance": …, space: {dataset: {arch: {proxy: {"score": value, "time": seconds}}}}}``:
