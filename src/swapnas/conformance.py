@@ -420,7 +420,7 @@ def header_text(run: ConformanceRun, note: bool = True) -> str:
 def write_outputs(run: ConformanceRun, out: Path) -> list[Path]:
     """``conformance.json`` (everything, per-arch scores included) and ``conformance.md``."""
     (out := api_out("conformance", out)).mkdir(parents=True, exist_ok=True)  # (as the command's: session 65)
-    prov = provenance(run.device)
+    prov = provenance(run.device, torch.get_num_threads())  # (scored in this process: its threads; session 70)
     js = out / "conformance.json"
     write_text(js, strict_json({"provenance": prov, **asdict(run)}))
     problems = failure_lines(run.results, md_text)  # (messages as written: the review of session 67)

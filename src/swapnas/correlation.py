@@ -19,6 +19,7 @@ from .benchmarks import Benchmark
 from .code_changes import other_code
 from .data import Batch
 from .devices import resolve_device
+from .executor_local import scoring_threads
 from .executors import Executor
 from .fit_check import refuse_unfit
 from .files import write_text
@@ -208,7 +209,7 @@ def correlate_proxies(*, bench: Benchmark, task: str, proxies: list[Proxy], n_ar
             "draws": "numpy.random.default_rng(seed).integers over the archs with a score, in the order of archs"}
     return CorrelateRun(protocol.describe(), bench.truth_text(task), batch.note, results, scores,
                         [float(a) for a in acc], [str(a) for a in archs], wall, reused, counts["partly"], where, boot,
-                        [float(v) if np.isfinite(v) else None for v in params], other)
+                        [float(v) if np.isfinite(v) else None for v in params], other, scoring_threads(executor))
 
 
 def _plots_of_earlier_run(out: Path) -> set[Path]:
@@ -230,7 +231,7 @@ def write_outputs(run: CorrelateRun, out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     earlier = _plots_of_earlier_run(out)
     doc: dict[str, Any] = {
-        "provenance": provenance(run.device),
+        "provenance": provenance(run.device, run.threads),
         "protocol": run.protocol,
         # the benchmark by its own name (the protocol names the space: darts for nb301 and darts_swap; session 52)
         "benchmark": {"name": run.results[0].space, "task": run.results[0].dataset} if run.results else None,

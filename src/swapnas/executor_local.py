@@ -60,6 +60,8 @@ class Executor:
     """Runs ``score_item`` over archs and yields ``(arch, records)`` as they complete."""
 
     name = "executor"
+    #: torch threads in each worker process (None: the archs are scored in this process, with its threads)
+    threads: int | None = None
 
     def device_for(self, device: torch.device) -> torch.device:
         """The device the archs are scored on when the caller asks for ``device``."""
@@ -79,6 +81,12 @@ class Executor:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def scoring_threads(executor: Executor | None) -> int:
+    """The torch threads each scoring process uses (the executor's workers', or this process's): a CPU score's last
+    bits can depend on them, so the outputs' provenance records them (session 70)."""
+    return executor.threads if executor is not None and executor.threads else torch.get_num_threads()
 
 
 class LocalExecutor(Executor):

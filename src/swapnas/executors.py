@@ -349,7 +349,7 @@ class PoolExecutor(Executor):
             self._size = want
             try:
                 self._pool = ProcessPoolExecutor(self._size, mp_context=ctx, initializer=_pool_init,
-                                                 initargs=(self.threads,))
+                                                 initargs=(self.threads or 1,))
             except OSError as exc:  # its locks (named semaphores: /dev/shm on Linux) cannot be made (session 59)
                 where = " in /dev/shm, which must be writable" if sys.platform.startswith("linux") else ""
                 raise ValueError(f"--workers {self.workers}: the worker processes' shared locks cannot be made{where} "

@@ -1,8 +1,7 @@
 """The correlation grid of the paper's Fig. 4: every metric on every benchmark task.
 
-One column per (benchmark, task), one row per metric; each cell is the Spearman ρ of the
-metric with the column's ground truth over the sampled archs, with n, failures and seconds
-per arch. Every column is scored under its space's default protocol (``SCORING_DEFAULTS``),
+One column per (benchmark, task), one row per metric; each cell is the Spearman ρ of the metric with the column's
+ground truth over the sampled archs, with n, failures and seconds per arch. Every column is scored under its space's default protocol (``SCORING_DEFAULTS``),
 with ``repeats`` re-initialisations (1 by default here, for cost). Scores go to one SQLite
 store, so a grid resumes, and ``shard=(i, k)`` scores only a slice of every column.
 """
@@ -430,11 +429,12 @@ def heatmap(cols: list[GridColumn], path: Path) -> Path:
     return save_figure(fig, path)
 
 
-def write_grid(cols: list[GridColumn], out: Path, command: str = "", device: str | None = None) -> list[Path]:
-    """``grid.json`` (``{"provenance", "columns"}``; the provenance names ``device`` where given: session 67),
+def write_grid(cols: list[GridColumn], out: Path, command: str = "", device: str | None = None,
+               threads: int | None = None) -> list[Path]:
+    """``grid.json`` (``{"provenance", "columns"}``; the provenance names ``device``, ``threads`` where given),
     ``grid.md``, ``grid.tex`` (the ρ table for a paper), ``grid.png`` and ``report.md`` under ``out``."""
     (out := api_out("grid", out)).mkdir(parents=True, exist_ok=True)  # (another command's OUT refused: session 65)
-    prov = provenance(device)
+    prov = provenance(device, threads)
     js = out / "grid.json"
     write_text(js, strict_json({"provenance": prov, "columns": [asdict(c) for c in cols]}))
     md = out / "grid.md"

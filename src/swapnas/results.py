@@ -84,6 +84,8 @@ class CorrelateRun:
     #: where the run reused scores: the names (``swap@1``, ``net:nb201@1``) under which the store records other code
     #: than this run's, with when it recorded that code (:func:`swapnas.code_changes.other_code`; session 68)
     other_code: dict[str, str] = field(default_factory=dict)
+    #: torch threads per scoring process (:func:`swapnas.executor_local.scoring_threads`; None: not recorded)
+    threads: int | None = None
 
 
 
@@ -264,7 +266,8 @@ def provenance(device: str | None = None, threads: int | None = None) -> dict:
     commit of swapnas's code where it runs from a checkout (:func:`source_revision`), ``code``: the digest of its
     source files (:func:`source_digest`); ``device``, where the scores were made (given by the commands that
     score: correlate, conformance, grid and search since session 67); ``threads``, torch's, where the numbers depend
-    on them (``train`` on a CPU: its sums are ordered by them; session 68)."""
+    on them (``train`` on a CPU: its sums are ordered by them; session 68; the scoring processes' of the commands
+    that score: session 70)."""
     source = source_revision()
     return {"swapnas": __version__, **({"source": source} if source else {}), "code": source_digest(),
             "torch": torch.__version__, "numpy": np.__version__, "scipy": _version("scipy"),

@@ -26,6 +26,7 @@ from ..conformance import CI_NOTE, conformance_table, header_text, load_naslib, 
 from ..conformance import write_outputs as write_conformance
 from ..correlation import run_correlation, write_outputs
 from ..devices import resolve_device
+from ..executor_local import scoring_threads
 from ..executors import make_executor
 from ..export import export
 from ..files import outputs_lock
@@ -290,7 +291,8 @@ def grid(args: argparse.Namespace) -> int:
             _shard_done(args, f"{len(columns)} columns", {"columns": len(columns)}, failed,
                         str(store_path(args)), "the grid")
             return _exit_for(args, failed, _SHARD_WHY)
-        paths = write_grid(cols, out, command_line(), f"{device}{' on Ray workers' if args.executor == 'ray' else ''}")
+        paths = write_grid(cols, out, command_line(), f"{device}{' on Ray workers' if args.executor == 'ray' else ''}",
+                           scoring_threads(executor))
     print_report(args, (out / "grid.md").read_text(encoding="utf-8"), paths, out / "grid.json")
     return _exit_for(args, _failed_scores([r for c in cols for r in c.results]), "grid.md lists their messages")
 

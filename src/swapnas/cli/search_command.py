@@ -17,6 +17,7 @@ from ..search.evolution import state_mismatch
 from ..search.final import per_input
 from .args import EXIT_OK
 from .commands import print_report, show_progress, store_in
+from ..executor_local import scoring_threads
 from .executor_options import executor_of
 from ..out_checks import out_folder, refuse_busy_out
 
@@ -156,7 +157,7 @@ def search_run(args: argparse.Namespace) -> tuple[SearchResult, list[Path]]:
                     log.warning("no %s ground truth for the found arch (%s)", args.space, exc)
                 else:
                     print(f"swapnas: warning: no {args.space} ground truth for the found arch ({exc})", file=sys.stderr)
-        return result, write_result(result, out, str(device))
+        return result, write_result(result, out, str(device), scoring_threads(executor))
 
 
 def search(args: argparse.Namespace) -> int:

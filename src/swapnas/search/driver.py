@@ -283,10 +283,11 @@ def flexibert_extras(result: SearchResult, data_dir: str | None) -> dict:
 SEARCH_EXTRAS = {"nb201": nb201_extras, "flexibert": flexibert_extras}
 
 
-def write_result(result: SearchResult, out: Path, device: str | None = None) -> list[Path]:
-    """``result.json`` (with provenance, naming ``device`` where given: session 67), ``search_curve.png``,
-    ``cell.png`` and ``report.md`` under ``out``."""
-    prov = provenance(device)
+def write_result(result: SearchResult, out: Path, device: str | None = None,
+                 threads: int | None = None) -> list[Path]:
+    """``result.json`` (with provenance, naming ``device`` where given: session 67, and the scoring processes' torch
+    ``threads``: session 70), ``search_curve.png``, ``cell.png`` and ``report.md`` under ``out``."""
+    prov = provenance(device, threads)
     path = out / "result.json"
     write_text(path, strict_json({"provenance": prov, **asdict(result)}))
     mod = get_space(result.space)
