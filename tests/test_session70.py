@@ -4,6 +4,7 @@ depend on it; train alone did, since session 68)."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 import torch
 
 import swapnas
+from swapnas.proxies import get_proxy, resolve
 
 from .test_audit64_api import DATA, TINY_SEARCH
 from .test_validation import correlate_args, run_cli
@@ -51,3 +53,51 @@ def test_grid_records_the_threads_it_scored_with(small_bundle: Path, tmp_path: P
 def test_search_records_the_threads_it_scored_with(tmp_path: Path) -> None:
     swapnas.search_arch("nb201", "cifar10", out=tmp_path / "s", data_dir=DATA, **{**TINY_SEARCH, "threads": 2})
     assert json.loads((tmp_path / "s" / "result.json").read_text())["provenance"]["threads"] == 2
+
+
+# ----------------------------------------------------------------------------- stored seconds (helper `costs`)
+
+SLOW = 0.3  # seconds a stand-in build takes
+CELL = "|nor_conv_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|avg_pool_3x3~0|nor_conv_3x3~1|none~2|"
+
+
+def _slow_build(arch, **kw):  # type: ignore[no-untyped-def]
+    from swapnas.spaces import nb201
+
+    time.sleep(SLOW)
+    return nb201.build(arch, **kw)
+
+
+def _score(proxies, build=_slow_build):  # type: ignore[no-untyped-def]
+    from swapnas.bundle import Batch
+    from swapnas.scoring import Protocol, score_arch
+
+    g = torch.Generator().manual_seed(0)
+    batch = Batch(torch.randn(8, 3, 16, 16, generator=g), torch.randint(0, 10, (8,), generator=g), 10, "cifar10",
+                  "test", 8)
+    protocol = Protocol(space="nb201", dataset="cifar10", batch_size=8, repeats=2, net={"C": 4, "N": 1})
+    return score_arch(CELL, build, proxies if isinstance(proxies, list) else resolve(proxies), batch, protocol,
+                      torch.device("cpu"))
+
+
+def test_a_metrics_stored_seconds_do_not_depend_on_the_metrics_scored_beside_it() -> None:
+    """The arch's network is built once for all its metrics (NetPool): the first metric that built it was timed with
+    the build, the others not (a 0.3 s build: l2_norm alone 0.64 s, after swap 0.006 s). Every metric's seconds are
+    now its passes', the builds left out."""
+    alone = _score("l2_norm")["l2_norm"].seconds
+    beside = _score("swap,l2_norm")
+    assert alone < SLOW / 2 and beside["l2_norm"].seconds < SLOW / 2 and beside["swap"].seconds < SLOW / 2
+    swap_prog = _score("swap_prog")  # a derived metric: its bases' passes and its own step, no build in any
+    assert swap_prog["swap_prog"].seconds == pytest.approx(
+        swap_prog["swap"].seconds + swap_prog["az_nas_progressivity"].seconds, abs=SLOW / 2)
+
+
+def test_a_failed_derived_metrics_seconds_include_its_bases() -> None:
+    """export.py: "a derived proxy's [seconds] includes its bases'": a derived metric whose base failed had 0.0."""
+    def failing_build(arch, **kw):  # type: ignore[no-untyped-def]
+        time.sleep(SLOW)
+        raise RuntimeError("this arch cannot be built")
+
+    out = _score([get_proxy("swap_reg").configure(mu=100.0, sigma=100.0)], failing_build)
+    assert not out["swap"].ok and out["swap"].seconds >= SLOW  # (a failure: the wall time until it failed)
+    assert not out["swap_reg"].ok and out["swap_reg"].seconds >= out["swap"].seconds

@@ -5,7 +5,8 @@
   ``arch``, ``proxy`` (``name@version[options]``), ``protocol`` (its fingerprint; ``swapnas store check`` describes
   it), ``seed``, ``batch_size`` (S), ``repeats`` (R), ``net`` (JSON), ``status`` (``ok`` / ``failed``), ``value``
   (the mean over the repeats), ``std`` (their population std), ``values_json`` (each repeat's value), ``seconds``
-  (per arch; a derived proxy's includes its bases'), ``peak_mem_bytes`` (on a GPU the allocator's peak above its
+  (per arch: the passes of all repeats, builds left out since session 70; a derived proxy's includes its bases'),
+  ``peak_mem_bytes`` (on a GPU the allocator's peak above its
   level at the start; on the CPU the growth of the C heap in use (glibc's ``mallinfo2``) sampled every 10 ms, a
   lower bound; with another C library, and in scores stored before session 70, the resident set's growth, which a
   process that already holds the memory shows as 0),

@@ -306,14 +306,15 @@ def _rows_note(protocol: Protocol) -> str:
 def _score_base(p: Proxy, arch: object, build: Callable[..., nn.Module], batch: Batch, protocol: Protocol,
                 device: torch.device, first: nn.Module | None, pool: NetPool | None = None) -> Record:
     """One base proxy over every repeat (``first``: repeat 0's network, if already built; ``pool``: the arch's
-    network kept between its proxies)."""
+    network kept between its proxies). Its seconds and peak are its passes' (:func:`_base_values`); a failure's
+    seconds are the wall time until it failed, builds included."""
     values: list[float] = []
     t0 = time.perf_counter()
     try:
         shown = _SATURATION_SHOWN.setdefault(f"{protocol.fingerprint}|{protocol.batch_size}|{protocol.net_key}", set())
-        with PeakMemory(device) as mem, saturation_once(p.name, shown, extra=_rows_note(protocol)):
-            _base_values(p, arch, build, batch, protocol, device, first, pool, values)
-        return _finish(values, time.perf_counter() - t0, mem.peak_bytes)
+        with saturation_once(p.name, shown, extra=_rows_note(protocol)):
+            seconds, peak = _base_values(p, arch, build, batch, protocol, device, first, pool, values)
+        return _finish(values, seconds, peak)
     except Exception as exc:  # recorded, never swallowed: the caller reports failures
         if pool is not None:
             pool.drop()  # (its network may be what ran out of memory)
@@ -325,48 +326,65 @@ def _score_base(p: Proxy, arch: object, build: Callable[..., nn.Module], batch: 
 
 
 def _base_values(p: Proxy, arch: object, build: Callable[..., nn.Module], batch: Batch, protocol: Protocol,
-                 device: torch.device, first: nn.Module | None, pool: NetPool | None, values: list[float]) -> None:
-    """``p``'s value on each repeat's network, appended to ``values`` (their networks live in this frame alone)."""
+                 device: torch.device, first: nn.Module | None, pool: NetPool | None,
+                 values: list[float]) -> tuple[float, int | None]:
+    """``p``'s value on each repeat's network, appended to ``values`` (their networks live in this frame alone);
+    returns the passes' seconds (summed) and peak memory (the largest), each network's build and initialisation left
+    out: an arch's network is built once for all its proxies (:class:`~swapnas.net_pool.NetPool`) or by a builder
+    thread (``--prefetch``), so counting it where it was made charged it to whichever proxy came first (session 70)."""
     nets = _repeat_nets(p, arch, build, protocol, batch.num_classes, device, first, pool)
     del first
+    seconds, peak = 0.0, None
     for r, model in enumerate(nets):
         with forward_rng(model, arch, protocol, r), without_autocast():  # (search_arch's caller's)
-            values.append(float(p.fn(model, batch, **p.options)))
+            t0 = time.perf_counter()
+            with PeakMemory(device) as mem:
+                values.append(float(p.fn(model, batch, **p.options)))
+            seconds += time.perf_counter() - t0
+        if mem.peak_bytes is not None:
+            peak = max(peak or 0, mem.peak_bytes)
+    return seconds, peak
 
 
 def _score_structural(p: Proxy, structure: Callable[[], nn.Module], batch: Batch, protocol: Protocol,
                       device: torch.device) -> Record:
     """A structural proxy (e.g. ``params``): once, on the arch's meta-device build; the value
-    stands for every repeat (an init cannot change it)."""
-    t0 = time.perf_counter()
+    stands for every repeat (an init cannot change it). Its seconds leave the build out (one serves every structural
+    and derived proxy of the arch); a failure's are the wall time until it failed."""
+    start = t0 = time.perf_counter()
     try:
+        model = structure()
+        t0 = time.perf_counter()
         with PeakMemory(device) as mem:
-            value = float(p.fn(structure(), batch, **p.options))
+            value = float(p.fn(model, batch, **p.options))
     except Exception as exc:
-        return _failure(exc, time.perf_counter() - t0)
+        return _failure(exc, time.perf_counter() - start)
     return _finish([value] * protocol.repeats, time.perf_counter() - t0, mem.peak_bytes)
 
 
 def _score_derived(p: Proxy, bases: list[Record], structure: Callable[[], nn.Module]) -> Record:
     """A derived proxy (e.g. ``swap_reg``) from its bases' per-repeat values and the network's structure
-    (built only when every base succeeded; a failed build is this proxy's failure, not an exception)."""
-    t0 = time.perf_counter()
+    (built only when every base succeeded; a failed build is this proxy's failure, not an exception). Its seconds are
+    its bases' and its own step's (the structure's build left out, as for a structural proxy); a failure's are its
+    bases' and the wall time until it failed."""
+    spent = sum(rec.seconds or 0.0 for rec in bases)
     bad = [(b, rec) for b, rec in zip(p.base_names, bases) if not rec.ok]
     if bad:
         errors = "; ".join(f"base proxy {b!r} failed: {rec.error}" for b, rec in bad)
-        return Record("failed", None, None, [], 0.0, None, errors)
+        return Record("failed", None, None, [], spent, None, errors)  # (session 70: 0.0, not its bases' seconds)
+    start = t0 = time.perf_counter()
     try:
         model = structure()
+        t0 = time.perf_counter()
         per_repeat = zip(*(rec.values for rec in bases))
         if isinstance(p.base, str):
             values = [float(p.fn(v, model, **p.options)) for (v,) in per_repeat]
         else:
             values = [float(p.fn(vs, model, **p.options)) for vs in per_repeat]
-        extra = time.perf_counter() - t0
         peaks = [rec.peak_mem_bytes for rec in bases if rec.peak_mem_bytes is not None]
-        return _finish(values, sum(rec.seconds or 0.0 for rec in bases) + extra, max(peaks) if peaks else None)
+        return _finish(values, spent + time.perf_counter() - t0, max(peaks) if peaks else None)
     except Exception as exc:
-        return _failure(exc, time.perf_counter() - t0)
+        return _failure(exc, spent + time.perf_counter() - start)
 
 
 def score_arch(
