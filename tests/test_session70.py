@@ -4,6 +4,7 @@ depend on it; train alone did, since session 68)."""
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -101,3 +102,15 @@ def test_a_failed_derived_metrics_seconds_include_its_bases() -> None:
     out = _score([get_proxy("swap_reg").configure(mu=100.0, sigma=100.0)], failing_build)
     assert not out["swap"].ok and out["swap"].seconds >= SLOW  # (a failure: the wall time until it failed)
     assert not out["swap_reg"].ok and out["swap_reg"].seconds >= out["swap"].seconds
+
+
+def test_the_grids_plan_counts_the_scores_it_stores(small_bundle: Path, tmp_path: Path, capsys) -> None:
+    """"1 column x 1 proxy … = at most 2 scores", then 4 rows stored (swap_reg and its base swap per arch)."""
+    store = tmp_path / "s.sqlite"
+    code, _, err = run_cli(["grid", "--benchmarks", "nb301", "--proxies", "swap_reg", "--archs", "2", "--seed",
+                            "0", "--data-dir", str(small_bundle), "--store", str(store), "--out", str(tmp_path / "g"),
+                            "--no-progress"], capsys)
+    assert code == 0, err
+    (rows,) = sqlite3.connect(store).execute("SELECT COUNT(*) FROM scores").fetchone()
+    assert rows == 4 and "x 1 proxy, archs per column: nb301 2 = at most 4 scores (2 per arch with the metrics the " \
+                          "derived ones are made of)" in err

@@ -98,11 +98,13 @@ def select_columns(benchmarks: str = "all", tasks: str = "all") -> list[tuple[st
 
 
 def grid_plan(columns: list[tuple[str, str]], n_proxies: int, n_archs: int | None,
-              n_archs_per: dict[str, int | None], progress: bool = True) -> str:
+              n_archs_per: dict[str, int | None], progress: bool = True, per_arch: int = 0) -> str:
     """What a grid run is about to do, before it starts: its columns, proxies and the most scores it may make (a
-    column with fewer archs scores all of them; scores already in the store are read back, not made again)."""
-    per = [n_archs_per.get(name, n_archs) for name, _ in columns]
-    most = "" if None in per else f" = at most {n_proxies * sum(n for n in per if n is not None):,} scores"
+    column with fewer archs scores all of them; scores already in the store are read back, not made again);
+    ``per_arch``: the scores stored per arch, the bases of derived proxies included (session 70; 0: ``n_proxies``)."""
+    per, stored = [n_archs_per.get(name, n_archs) for name, _ in columns], max(per_arch, n_proxies)
+    most = "" if None in per else f" = at most {stored * sum(n for n in per if n is not None):,} scores" + (
+        f" ({stored} per arch with the metrics the derived ones are made of)" if stored > n_proxies else "")
     archs = ", ".join(f"{b} {'all' if n is None else n}" for b, n in
                       dict.fromkeys((name, n) for (name, _), n in zip(columns, per)))
     bars = "one progress bar per column, in turn; " if progress else ""
@@ -129,12 +131,10 @@ def run_grid(
     """Score and correlate every column (resuming from ``store``); with ``shard`` only score.
 
     ``counts``, if given, receives ``failed``: the failed scores of a ``shard`` run (which returns no column).
-    ``n_archs`` archs are drawn per column (``n_archs_per[benchmark]`` where given; None = all); a column with
-    fewer archs than that has all of them scored, with a warning naming it (its ``n_archs`` is the true count)
-    unless ``n_archs`` is a default "at most" (``archs_given`` False) and no ``n_archs_per`` entry set it.
-    ``executor`` scores the archs (default: in this process; a :class:`~swapnas.executors.RayExecutor`
-    spreads them over Ray workers, the results still go to ``store`` from this process).
-    """
+    ``n_archs`` archs per column (``n_archs_per[benchmark]`` where given; None: all); a column with fewer has all
+    scored, with a warning (its ``n_archs`` is the true count) unless ``n_archs`` is a default "at most" (``archs_given``
+    False) that no ``n_archs_per`` entry set. ``executor`` scores the archs (default: in this process; a
+    :class:`~swapnas.executors.RayExecutor` spreads them over Ray workers; results go to ``store`` from here)."""
     proxies = proxies if isinstance(proxies, str) else ",".join(proxies)  # names in a list (session 65, as correlate)
     # a part not named gets no row (te_nas_lr for te_nas), but `all` names every metric (session 64: flops, jacob_cov)
     named = set(list_proxies()) if proxies.strip() == "all" else {n.strip() for n in proxies.split(",")}

@@ -279,7 +279,9 @@ def grid(args: argparse.Namespace) -> int:
         with make_executor(kind, **options) as executor, store_in(args) as store:
             if args.shard is None and not (getattr(args, "quiet", False) or getattr(args, "json", False)):
                 # once the store opened and the executor started (session 62: the plan printed, then a refusal)
-                plan = grid_plan(columns, len(resolve(args.proxies)), args.archs, args.archs_per, show_progress(args))
+                asked = resolve(args.proxies)
+                plan = grid_plan(columns, len(asked), args.archs, args.archs_per, show_progress(args),
+                                 len(with_bases(asked)))
                 print(f"swapnas: {plan}", file=sys.stderr)
             cols = run_grid(columns, proxies=args.proxies, n_archs=args.archs, n_archs_per=args.archs_per,
                             seed=args.seed, repeats=args.repeats, init=args.init, store=store, device=device,
