@@ -114,3 +114,55 @@ def test_the_grids_plan_counts_the_scores_it_stores(small_bundle: Path, tmp_path
     (rows,) = sqlite3.connect(store).execute("SELECT COUNT(*) FROM scores").fetchone()
     assert rows == 4 and "x 1 proxy, archs per column: nb301 2 = at most 4 scores (2 per arch with the metrics the " \
                           "derived ones are made of)" in err
+
+
+def test_a_rerun_of_a_finished_search_with_target_params_keeps_its_wall_time(small_bundle: Path, tmp_path: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """The second stage's seconds were saved (session 49) so that a rerun of a finished search rewrites the same
+    figures; the --target-params mapping was timed again by every process and added (1.25, 1.69, 2.03 s)."""
+    from swapnas.search import EAConfig, driver, run_search
+    from swapnas.store import ScoreStore
+
+    monkeypatch.setattr(driver, "final_macs", lambda *a: 0.0)  # (as tests/test_search_review17.py)
+    real, calls = driver.size_prior, []
+
+    def size_prior(*args, **kwargs):  # type: ignore[no-untyped-def]  # the first run's mapping takes 0.5 s longer
+        mu, sigma, mapping = real(*args, **kwargs)
+        calls.append(1)
+        return mu, sigma, {**mapping, "seconds": mapping["seconds"] + 0.5 * (len(calls) == 1)}
+
+    monkeypatch.setattr(driver, "size_prior", size_prior)
+    with ScoreStore(tmp_path / "s.sqlite") as store:
+        kw = dict(store=store, fitness="swap_reg", target_params=0.5, net={"C": 4}, repeats=1, refine=0,
+                  config=EAConfig(population=4, sample=2, mutations=2, cycles=1), seed=0, device=torch.device("cpu"),
+                  data_dir=str(small_bundle), progress=False, out=tmp_path / "out")
+        first = run_search("nb201", "cifar10", **kw)
+        again = run_search("nb201", "cifar10", **kw)
+    assert first.size_mapping is not None and again.best == first.best and len(calls) == 2
+    assert again.size_mapping == first.size_mapping and again.wall_seconds == pytest.approx(first.wall_seconds,
+                                                                                            abs=0.1)
+
+
+def test_the_search_bar_redraws_at_its_interval_in_a_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bar redraws every 30 s where stderr is not a terminal (session 58); the search's set_postfix redrew after
+    every cycle: a 20-minute search wrote one line per cycle into its log."""
+    import io
+    import re
+    import sys
+
+    from swapnas.search import EAConfig, Evolution
+    from swapnas.search.driver import Fitness, evolve
+    from swapnas.spaces import nb201
+    from swapnas.store import Record
+
+    log = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", log)
+    fit = Fitness(get_proxy("params"), nb201, {}, 10)
+    ea = Evolution(nb201, EAConfig(population=4, sample=2, mutations=2, cycles=8), 0)
+
+    def score(archs):  # type: ignore[no-untyped-def]
+        return [Record("ok", float(len(str(a))), 0.0, [], 0.0, None, None) for a in archs]
+
+    evolve(ea, score, fit, tmp_path / "state.json", {}, progress=True)
+    draws = [d for d in re.split(r"[\r\n]", log.getvalue()) if "cycle" in d]
+    assert 1 <= len(draws) <= 3, draws  # the first draw, the last, the close (was one more per cycle)

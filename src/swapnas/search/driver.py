@@ -82,9 +82,10 @@ def evolve(ea: Evolution, score: Callable[[list], list[Record]], fitness: Fitnes
             ea.tell(archs, [fitness.value(a, r) for a, r in zip(archs, recs)])
             _save(state_path, {"fitness": fitness_id, "ea": ea.state_dict(),
                                "seconds": seconds_before + time.perf_counter() - t0})
-            bar.update(1)
             best, value = ea.best  # (once: it parses the best arch)
-            bar.set_postfix(cycle=f"{ea.cycle}/{ea.config.cycles}", best=f"{value:.4g}", evals=len(ea.history))
+            bar.set_postfix(cycle=f"{ea.cycle}/{ea.config.cycles}", best=f"{value:.4g}", evals=len(ea.history),
+                            refresh=False)  # drawn by update, at the bar's interval (session 70: every cycle in a log)
+            bar.update(1)
             log.debug("cycle %d/%d: %d evaluated, best %s = %.6g", ea.cycle, ea.config.cycles, len(ea.history),
                       best, value)  # (the -v lines; session 66: -v said nothing)
     return time.perf_counter() - t0
@@ -223,6 +224,9 @@ def run_search(
             ea, stage, protocol, fit, net or {}, stage_protocol,
             lambda p, pr, b: _scorer(space, p, pr, b, store, device, executor, progress, reused, "stage"))
         wall += _stage2_seconds(out / "state.json", repr(stage), time.perf_counter() - t0)  # the search's include it
+        if mapping is not None:  # (the first process's, as the second stage's: session 70)
+            mapping = {**mapping, "seconds": _stage2_seconds(out / "state.json", repr(sorted(
+                (k, v) for k, v in mapping.items() if k != "seconds")), mapping["seconds"], "size_mapping")}
     return SearchResult(
         space, dataset, str(best), value, final_size(mod, best, final), final_macs(mod, best, final), len(ea.history),
         ea.cycle, wall + (mapping or {}).get("seconds", 0.0), seed, asdict(config), protocol.describe(), mu, sigma,

@@ -24,14 +24,15 @@ def _save(path: Path, doc: dict) -> None:
                          "from the last saved cycle") from exc
 
 
-def _stage2_seconds(state_path: Path, stage_key: str, spent: float) -> float:
-    """The second stage's seconds: those saved in the state by the process that finished it under the same stage (a
-    rerun of a finished search reports the time it took, and rewrites the same figures), else ``spent``, saved."""
+def _stage2_seconds(state_path: Path, stage_key: str, spent: float, part: str = "stage2") -> float:
+    """The second stage's seconds (``part`` "stage2"; "size_mapping": the ``--target-params`` mapping's, session 70):
+    those saved in the state by the process that first did it under the same settings (``stage_key``: a rerun of a
+    finished search reports the time it took, and rewrites the same figures), else ``spent``, saved."""
     saved = json.loads(state_path.read_text(encoding="utf-8"))
-    done = saved.get("stage2")
+    done = saved.get(part)
     if isinstance(done, dict) and done.get("key") == stage_key and type(done.get("seconds")) in (int, float):
         return float(done["seconds"])
-    _save(state_path, {**saved, "stage2": {"key": stage_key, "seconds": spent}})
+    _save(state_path, {**saved, part: {"key": stage_key, "seconds": spent}})
     return spent
 
 
