@@ -270,14 +270,15 @@ def run(monkeypatch, tmp_path) -> dict:
     def executor_of(args: argparse.Namespace) -> tuple:
         log.append(f"executor_of {args.out}")
         got["executor"] = Context("executor", log)
+        got["executor"].threads = 3  # (its workers' torch threads: the provenance records them, session 70)
         return got["executor"], "DEVICE"
 
     def extras(result: SearchResult, data_dir: str | None) -> dict:
         log.append(f"extras {result.best} {data_dir}")
         return {"from": "extras"}
 
-    def write(result: SearchResult, out: Path, device: str) -> list:
-        log.append(f"write {result.best} {out.name} {device}")
+    def write(result: SearchResult, out: Path, device: str, threads: int) -> list:
+        log.append(f"write {result.best} {out.name} {device} {threads}")
         return ["W"]
     def checks(args: argparse.Namespace) -> str:
         log.append(f"checks {args.space}")
@@ -304,7 +305,7 @@ def test_search_run_passes_every_option_to_the_search_in_order(run, tmp_path) ->
     assert result is run["result"] and written == ["W"] and result.extra == {"from": "extras"}
     assert run["log"] == ["checks nb201", "out_folder", "lock o", "executor_of o", "enter executor", "store_for o",
                           "enter store", "run_search nb201 first", "exit store", "exit executor", "extras ARCH DD",
-                          "write ARCH o DEVICE", "unlock"]
+                          "write ARCH o DEVICE 3", "unlock"]
     assert run["kw"] == dict(
         config=EAConfig(11, 3, 4, 6, 0.25), seed=4, store=run["store"], out=tmp_path / "o", device="DEVICE",
         score_seed=5, mu=1.0, sigma=2.0, target_params=None, tolerance=None, prior=None, max_params=3.0,
@@ -342,7 +343,7 @@ def test_search_run_writes_its_result_without_the_ground_truth_it_cannot_read(ru
         raise error
     monkeypatch.setitem(search_command.SEARCH_EXTRAS, "nb201", fails)
     result, written = search_command.search_run(_args())
-    assert result.extra == {} and written == ["W"] and run["log"][-2:] == ["write ARCH o DEVICE", "unlock"]
+    assert result.extra == {} and written == ["W"] and run["log"][-2:] == ["write ARCH o DEVICE 3", "unlock"]
     assert capsys.readouterr().err == f"swapnas: warning: no nb201 ground truth for the found arch ({error})\n"
 
 

@@ -224,7 +224,7 @@ def run_search(
             ea, stage, protocol, fit, net or {}, stage_protocol,
             lambda p, pr, b: _scorer(space, p, pr, b, store, device, executor, progress, reused, "stage"))
         wall += _stage2_seconds(out / "state.json", repr(stage), time.perf_counter() - t0)  # the search's include it
-        if mapping is not None:  # (the first process's, as the second stage's: session 70)
+        if mapping is not None and "seconds" in mapping:  # (the first process's, as the second stage's: session 70)
             mapping = {**mapping, "seconds": _stage2_seconds(out / "state.json", repr(sorted(
                 (k, v) for k, v in mapping.items() if k != "seconds")), mapping["seconds"], "size_mapping")}
     return SearchResult(
