@@ -185,8 +185,9 @@ def test_a_row_reads_only_archs_finite_on_both_sides() -> None:
     acc = np.array([10.0, 30.0, 20.0, 50.0, 40.0, 70.0, 60.0])
     recs = [_rec(True, 1.0, 2.0), _rec(True, 2.0, None), _rec(False, None, 9.0, "boom"), _rec(True, 4.0, 4.0),
             _rec(True, 5.0, 6.0), _rec(True, 6.0, 8.0), _rec(True, 7.0, 10.0)]
-    naslib = SimpleNamespace(naslib_names={"jacob_cov": "jacov"}, seconds={"jacob_cov": 0.25})
-    row = conf._row(get_proxy("jacob_cov"), recs, ours, theirs, acc, naslib)  # type: ignore[arg-type]
+    naslib = SimpleNamespace(naslib_names={"jacob_cov": "jacov"},
+                             seconds_over=lambda name, rows: 0.25 if (name, rows) == ("jacob_cov", [3, 1]) else 9.0)
+    row = conf._row(get_proxy("jacob_cov"), recs, ours, theirs, acc, naslib, [3, 1])  # type: ignore[arg-type]
     keep = [0, 1, 4, 5, 6]
     assert row.proxy == "jacob_cov" and row.naslib_name == "jacov" and row.n == 5
     assert row.rho_ours_naslib == pytest.approx(naive_spearman(ours[keep].tolist(), theirs[keep].tolist()))
@@ -198,7 +199,8 @@ def test_a_row_reads_only_archs_finite_on_both_sides() -> None:
     # session 54: the CI of rho(ours, NASLib), stats.correlate's over the same archs (its golden values: test_stats)
     assert row.ci_ours_naslib == correlate(ours[keep], theirs[keep]).spearman_ci
     assert row.ci_ours_naslib[0] <= row.rho_ours_naslib <= row.ci_ours_naslib[1]
-    row = conf._row(get_proxy("jacob_cov"), [_rec(True, 1.0, None)] * 3, ours[:3], theirs[:3], acc[:3], naslib)  # type: ignore[arg-type]
+    row = conf._row(get_proxy("jacob_cov"), [_rec(True, 1.0, None)] * 3, ours[:3], theirs[:3], acc[:3], naslib,
+                    [0, 1, 2])  # type: ignore[arg-type]
     assert math.isnan(row.seconds_per_arch)
 
 

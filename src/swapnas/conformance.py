@@ -186,8 +186,17 @@ class NaslibScores:
     accuracy: np.ndarray  # NASLib's val_accuracy
     scores: dict[str, np.ndarray]  # our metric name -> NASLib score (nan where missing or non-finite)
     naslib_names: dict[str, str]  # our metric name -> NASLib's
-    seconds: dict[str, float]  # our metric name -> NASLib's mean stored time per arch
+    seconds: dict[str, float]  # our metric name -> NASLib's mean stored time per arch (over the whole file)
     unsupported: list[str] = field(default_factory=list)  # NASLib metrics our registry lacks
+    times: dict[str, np.ndarray] = field(default_factory=dict)  # our metric name -> NASLib's time per key (nan: none)
+
+    def seconds_over(self, name: str, rows: list[int]) -> float:
+        """NASLib's mean stored time per arch over ``rows`` (the archs compared; session 70: the mean was over the
+        whole file while ours beside it is over the archs scored); nan where it stores none of theirs."""
+        if name not in self.times:
+            return self.seconds[name]
+        times = self.times[name][rows]
+        return float(times[np.isfinite(times)].mean()) if np.isfinite(times).any() else float("nan")
 
     def describe(self) -> str:
         return (f"NASLib val_accuracy (%) stored with the scores: {self.path.name}[{self.dataset}], "
@@ -220,18 +229,18 @@ def load_naslib(space: str, dataset: str, data_dir: str | None = None) -> Naslib
     known = set(list_proxies())
     ours = {NASLIB_TO_OURS.get(m, m): m for m in _metric_names(records)}
     ours.update({extra: m for m in list(ours.values()) for extra in NASLIB_ALSO.get(m, ())})
-    scores, seconds = {}, {}
+    scores, seconds, per_key = {}, {}, {}
     for name, theirs in sorted(ours.items()):
         if name not in known:
             continue
         stored = np.array([_stored(records[k].get(theirs)) for k in keys], dtype=float).reshape(len(keys), 2)
         stored[~np.isfinite(stored)] = np.nan
-        scores[name] = stored[:, 0]
+        scores[name], per_key[name] = stored[:, 0], stored[:, 1]
         times = stored[np.isfinite(stored[:, 1]), 1]
         seconds[name] = float(times.mean()) if len(times) else float("nan")
     return NaslibScores(space, dataset, path, keys, archs, accuracy, scores,
                         {n: t for n, t in ours.items() if n in scores}, seconds,
-                        sorted(t for n, t in ours.items() if n not in known))
+                        sorted(t for n, t in ours.items() if n not in known), per_key)
 
 
 # ----------------------------------------------------------------------------- the run
@@ -357,7 +366,7 @@ def run_conformance(
     for p in proxy_list:
         ours = np.array([r.value if r.ok and r.value is not None else np.nan for r in records[p.name]], dtype=float)
         theirs = naslib.scores[p.name][rows]
-        results.append(_row(p, records[p.name], ours, theirs, acc, naslib))
+        results.append(_row(p, records[p.name], ours, theirs, acc, naslib, rows))
         ours_out[p.name] = _finite_list(ours)
         theirs_out[p.name] = _finite_list(theirs)
     reference = (f"NASLib stored zero-cost scores {naslib.path.name}[{naslib.space}/{dataset}] "
@@ -371,8 +380,9 @@ def run_conformance(
 
 
 def _row(p: Proxy, recs: list, ours: np.ndarray, theirs: np.ndarray, acc: np.ndarray,
-         naslib: NaslibScores) -> ConformanceRow:
-    """One metric's row: the three ρ over the archs where both scores are finite, failures, seconds."""
+         naslib: NaslibScores, rows: list[int]) -> ConformanceRow:
+    """One metric's row: the three ρ over the archs where both scores are finite, failures, seconds (each side's
+    mean over the archs compared, ``rows`` of NASLib's file)."""
     both = np.isfinite(ours) & np.isfinite(theirs)
     secs = [r.seconds for r in recs if r.ok and r.seconds is not None]
     agree = correlate(ours[both], theirs[both])  # ρ (spearman's, the same float) and its bootstrap CI
@@ -380,7 +390,7 @@ def _row(p: Proxy, recs: list, ours: np.ndarray, theirs: np.ndarray, acc: np.nda
         p.name, naslib.naslib_names[p.name], int(both.sum()),
         agree.spearman, spearman(ours[both], acc[both]), spearman(theirs[both], acc[both]),
         sum(not r.ok for r in recs), int((~np.isfinite(theirs)).sum()),
-        float(np.mean(secs)) if secs else float("nan"), naslib.seconds[p.name], p.higher_is_better,
+        float(np.mean(secs)) if secs else float("nan"), naslib.seconds_over(p.name, rows), p.higher_is_better,
         error_messages(recs)[:5], agree.spearman_ci,
     )
 
