@@ -56,6 +56,8 @@ def _run(name: str, extra: list[str], args: argparse.Namespace, src: Path | None
     cmd = [sys.executable, "-m", module, "correlate", "--space", "nb201", "--dataset", "cifar100",
            "--proxies", "swap,swap_reg,params", "--archs", str(args.archs), "--seed", "0",
            "--data-dir", args.data_dir, "--out", str(out), "--no-progress", *extra]
+    for leftover in ("scores.sqlite", "scores.sqlite-wal", "scores.sqlite-shm"):  # an earlier invocation's store:
+        (out / leftover).unlink(missing_ok=True)  # its scores would be read back, not timed (session 70)
     env = {k: v for k, v in os.environ.items() if k not in ("SWAPNAS_WORKERS", "OMP_NUM_THREADS")}
     if src is not None:
         env["PYTHONPATH"] = os.pathsep.join([str(src.resolve()), *filter(None, [env.get("PYTHONPATH")])])

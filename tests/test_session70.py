@@ -3,6 +3,7 @@ code as found, def439e: correlate, grid and search recorded no thread count, tho
 depend on it; train alone did, since session 68)."""
 from __future__ import annotations
 
+import argparse
 import json
 import sqlite3
 import time
@@ -195,3 +196,25 @@ def test_conformance_reports_naslibs_seconds_over_its_archs(data_dir: Path, tmp_
     raw = json.loads(load_naslib("nb201", "cifar10", str(data_dir)).path.read_text())["cifar10"]
     (row,) = run.results
     assert row.naslib_seconds_per_arch == pytest.approx(np.mean([raw[k]["l2_norm"]["time"] for k in run.naslib_keys]))
+
+
+def test_perf_workers_times_each_run_on_a_fresh_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its docstring: "each run … in a fresh output folder (fresh store)"; a second invocation with the same --out
+    timed five commands that read every score back from the first one's OUT/NAME/scores.sqlite."""
+    from .script_tools import load_perf
+
+    workers = load_perf("workers")
+    out = tmp_path / "perf"
+    (out / "single").mkdir(parents=True)
+    (out / "single" / "scores.sqlite").write_bytes(b"an earlier invocation's store")
+    seen = []
+
+    def run(cmd, **kw):  # type: ignore[no-untyped-def]
+        target = Path(cmd[cmd.index("--out") + 1])
+        seen.append((target / "scores.sqlite").exists())
+        (target / "results.json").write_text(json.dumps({"scores": {}, "results": []}))
+
+    monkeypatch.setattr(workers.subprocess, "run", run)
+    workers._run("single", ["--workers", "1", "--threads", "1"], argparse.Namespace(out=str(out), archs=3,
+                                                                                   data_dir="x"))
+    assert seen == [False]
