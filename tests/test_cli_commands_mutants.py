@@ -492,6 +492,8 @@ def test_store_check_prints_its_report_and_a_damaged_store_raises(monkeypatch, c
 # --- correlate -------------------------------------------------------------------------------------------------------
 
 class FakeExecutor:
+    threads = 2  # its workers' torch threads, which the grid's provenance records (session 70)
+
     def __init__(self) -> None:
         self.entered = self.exited = 0
 
@@ -656,7 +658,7 @@ def grid_parts(monkeypatch, tmp_path) -> SimpleNamespace:
         return parts.cols
     parts.run_grid = Recorder(run_grid)
 
-    def write_grid(cols: list, out: Path, command: str, device: str) -> list[Path]:
+    def write_grid(cols: list, out: Path, command: str, device: str, threads: int) -> list[Path]:
         out.mkdir(parents=True, exist_ok=True)
         (out / "grid.md").write_text("GRID TABLE")
         (out / "grid.json").write_text('{"grid": 1}')
@@ -687,7 +689,7 @@ def test_grid_passes_every_option_on_and_prints_the_table(grid_parts, capsys) ->
                   "retry_failed": True, "progress": False, "executor": p.executor, "counts": {}, "archs_given": True}
     assert p.executor.entered == p.executor.exited == 1 and p.executor_plan.one == ((args,), {})
     assert p.make_executor.one == (("KIND",), {"o": 1}) and p.held == [str(p.out)]
-    assert p.write_grid.one == ((p.cols, p.out, "CMD", "cpu"), {})  # (session 67: the device named)
+    assert p.write_grid.one == ((p.cols, p.out, "CMD", "cpu", 2), {})  # (session 67: the device named; 70: threads)
     captured = capsys.readouterr()
     assert captured.out == f"GRID TABLE\nwrote {p.out / 'grid.json'}, {p.out / 'grid.md'}\n"
     assert captured.err == ("swapnas: grid: 2 columns x 2 proxies, archs per column: nb201 20 = at most 80 scores "
@@ -704,7 +706,7 @@ def test_grid_names_ray_workers_as_where_it_scored(grid_parts) -> None:
     p = grid_parts
     commands.grid(_args("grid", "--out", str(p.out), "--benchmarks", "nb201", "--proxies", "params", "--executor",
                         "ray", "--no-progress", "--allow-failures"))
-    assert p.write_grid.one == ((p.cols, p.out, "CMD", "cpu on Ray workers"), {})
+    assert p.write_grid.one == ((p.cols, p.out, "CMD", "cpu on Ray workers", 2), {})
 
 
 def test_grid_defaults_json_and_allowed_failures(grid_parts, capsys) -> None:

@@ -14,6 +14,7 @@ import pytest
 import torch
 
 import swapnas
+from swapnas.search.result import SearchResult
 from swapnas.proxies import get_proxy, resolve
 
 from .test_audit64_api import DATA, TINY_SEARCH
@@ -218,3 +219,62 @@ def test_perf_workers_times_each_run_on_a_fresh_store(tmp_path: Path, monkeypatc
     workers._run("single", ["--workers", "1", "--threads", "1"], argparse.Namespace(out=str(out), archs=3,
                                                                                    data_dir="x"))
     assert seen == [False]
+
+
+# ----------------------------------------------------------------------------- the search's second stage (helper `evo`)
+
+def _tiny_search(tmp_path: Path, **options: object) -> SearchResult:
+    return swapnas.search_arch("nb201", "cifar10", out=tmp_path / "out", store=str(tmp_path / "s.sqlite"),
+                               data_dir=DATA, device="cpu", workers=1, no_progress=True, seed=2, fitness="swap_reg",
+                               **options)
+
+
+def test_refine_k_records_the_archs_re_scored(tmp_path: Path) -> None:
+    """outputs.md: ``refine.k`` is "archs re-scored"; with fewer evaluations than --refine it said --refine's K."""
+    result = _tiny_search(tmp_path, population=4, cycles=0, refine=6, refine_net={"N": 2}, refine_repeats=1)
+    assert result.refine is not None and result.refine["k"] == len(result.refine["shortlist"]) == 4
+
+
+def test_a_given_mu_sigma_on_a_second_stage_of_another_network_is_warned_of(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """--mu 300 --sigma 20000 (thousands of the N=1 network's parameters) applied as given to the stage's N=5
+    networks (700-1100 k parameters): f(Θ) ≈ e^-20 and the stage picked the smallest network, without a word."""
+    with caplog.at_level("WARNING", logger="swapnas"):
+        _tiny_search(tmp_path, population=4, cycles=0, mu=300.0, sigma=20000.0, refine=4, refine_net={"N": 2},
+                     refine_repeats=1)
+    (said,) = [r.getMessage() for r in caplog.records if "--mu/--sigma" in r.getMessage()]
+    assert "applied as given to the second stage's network (C=16,N=2), not the first stage's (C=16,N=1)" in said
+
+
+def test_the_report_calls_a_fitness_the_second_stages_only_where_it_re_scored_one() -> None:
+    """Every re-score failed: the first stage's arch and fitness are returned, under "fitness (second stage, below)"."""
+    from swapnas.results import provenance
+    from swapnas.search.driver import search_report
+
+    best = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_1x1~1|nor_conv_3x3~2|"
+
+    def header(refined: float) -> str:
+        refine = {"k": 1, "repeats": 1, "batch_size": 20, "net": {"C": 16, "N": 5},
+                  "shortlist": [{"arch": best, "fitness": 13.02, "refined": refined}]}
+        result = SearchResult("nb201", "cifar10", best, 13.02, 1.073, 153.3, 5, 0, 1.0, 0,
+                              {"population": 5, "sample": 5, "mutations": 5, "cycles": 0, "crossover": 0.5}, {}, None,
+                              None, None, {"max_params_m": None, "max_macs_m": None},
+                              [{"evaluation": 1, "cycle": 0, "arch": best, "fitness": 13.02}],
+                              [{"evaluations": 1, "cycle": 0, "best": 13.02, "population_mean": 13.02,
+                                "population_min": 13.02}], fitness_proxy="swap_nb201@1", refine=refine)
+        return next(line for line in search_report(result, provenance("cpu")).splitlines()
+                    if line.startswith("| returned arch"))
+
+    assert "second stage" not in header(float("-inf")) and "fitness (second stage, below)" in header(14.5)
+
+
+def test_max_seconds_help_says_when_it_is_checked(capsys: pytest.CaptureFixture[str]) -> None:
+    """`--max-seconds 2` ran 17.6 s: the initial population is scored whole and the second stage after; its help said
+    only "stop after this many seconds"."""
+    from swapnas.cli import build_parser
+
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["search", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    at = text.index("--max-seconds MAX_SECONDS ")
+    assert "checked between cycles" in text[at:at + 300] and "second stage runs after it" in text[at:at + 300]

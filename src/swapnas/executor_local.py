@@ -86,7 +86,7 @@ class Executor:
 def scoring_threads(executor: Executor | None) -> int:
     """The torch threads each scoring process uses (the executor's workers', or this process's): a CPU score's last
     bits can depend on them, so the outputs' provenance records them (session 70)."""
-    return executor.threads if executor is not None and executor.threads else torch.get_num_threads()
+    return getattr(executor, "threads", None) or torch.get_num_threads()  # (an executor of one's own may lack it)
 
 
 class LocalExecutor(Executor):

@@ -124,7 +124,9 @@ def _add_search_budget(p: argparse.ArgumentParser) -> None:
                    "population, is finished, so up to M - 1 (P - 1) more are made and a resumed run equals one run; "
                    "default: no limit)")
     p.add_argument("--max-seconds", type=positive_float, default=None,
-                   help="stop after this many seconds (this process; default: no limit)")
+                   help="start no cycle once this process has searched this many seconds (checked between cycles, as "
+                        "--max-evals: the initial population and the running cycle are finished, and the second stage "
+                        "runs after it; default: no limit)")
 
 
 def _add_search_stage(p: argparse.ArgumentParser) -> None:

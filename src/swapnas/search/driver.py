@@ -52,7 +52,7 @@ from .result import SearchResult
 from .state import FITNESS_FLAGS, _resume, _save, _stage2_seconds, fitness_mismatch  # noqa: F401  (re-exported)
 from .final import final_macs, final_net, final_size, per_input, random_sizes
 from .fitness import (Fitness, SecondStage, check_size_flags, choose_fitness, refine_stage, second_stage, size_prior,
-                      stage_configure, warn_idle_stage)
+                      net_text, stage_configure, warn_idle_stage)
 
 #: the search's public names (``Fitness``, ``SecondStage`` and the stage functions live in :mod:`.fitness`)
 __all__ = ["Fitness", "SEARCH_EXTRAS", "SearchResult", "SecondStage", "choose_fitness", "evolve", "flexibert_extras",
@@ -304,14 +304,21 @@ def write_result(result: SearchResult, out: Path, device: str | None = None,
     return [path, curve, cell, report]
 
 
+def stage_scored(refine: dict | None) -> bool:
+    """Whether a second stage ran and re-scored an arch, so that the search returned its best (every re-score failed:
+    the first stage's best, and its fitness)."""
+    shortlist = (refine or {}).get("shortlist", [])
+    return any(isinstance(c["refined"], float) and math.isfinite(c["refined"]) for c in shortlist)
+
+
 def stage_text(result: SearchResult) -> str | None:
     """One line on the search's second stage (None: it had none)."""
     r = result.refine
     if not r:
         return None
-    scored = any(isinstance(c["refined"], float) and math.isfinite(c["refined"]) for c in r["shortlist"])
+    scored = stage_scored(r)
     rank = next((i for i, c in enumerate(r["shortlist"], 1) if c["arch"] == result.best), None)
-    net = ",".join(f"{k}={v}" for k, v in r["net"].items())
+    net = net_text(r["net"])
     fitness = [c.get("fitness") for c in r["shortlist"]]  # the first stage's values, best first
     first = (f" (first-stage fitness {fitness[rank - 1]:.4g}; the first stage's best {fitness[0]:.4g})"
              if rank and all(isinstance(f, float) for f in (fitness[0], fitness[rank - 1])) else "")
@@ -389,8 +396,8 @@ def search_report(result: SearchResult, prov: dict) -> str:
     target = (result.size_mapping or {}).get("target_m")
     lines = [f"# Search: {result.space} / {result.dataset}, seed {result.seed}", "",
              f"Made by `{prov['command']}` ({made_with(prov)}).",  # (numpy, scipy, device: as correlate's, session 69)
-             "", f"| returned arch | fitness{' (second stage, below)' if result.refine else ''} | proxy | evaluations | "
-             "cycles | params (M) | multiply-adds (M"
+             "", f"| returned arch | fitness{' (second stage, below)' if stage_scored(result.refine) else ''} | "
+             "proxy | evaluations | cycles | params (M) | multiply-adds (M"
              f"{per_input(result.space, result.dataset, ', one {}')}) | wall (s) |",
              "|---|---|---|---|---|---|---|---|",
              md_row([f"`{result.best}`", f"{result.fitness:.6g}", result.fitness_proxy, result.evaluations,

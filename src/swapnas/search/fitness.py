@@ -196,6 +196,11 @@ def warn_idle_stage(space: str, dataset: str, chosen: Proxy, stage: SecondStage,
                     first.repeats, stage.k)
 
 
+def net_text(net: dict) -> str:
+    """A scored network's overrides as the command line gives them: ``C=16,N=5``."""
+    return ",".join(f"{k}={v}" for k, v in net.items())
+
+
 def stage_configure(space: str, dataset: str, chosen: Proxy, final: dict, first: Protocol,
                     prior: tuple[float | None, float | None], sizes: dict, *, seed: int,
                     data_dir: str | None) -> Callable[..., tuple[Protocol, Any, list[Proxy]]]:
@@ -207,6 +212,11 @@ def stage_configure(space: str, dataset: str, chosen: Proxy, final: dict, first:
         full = stage_net(space, dataset, chosen, net)
         if chosen.name == "swap_reg" and full != first.net:
             mu, sigma, _ = size_prior(space, chosen, full, final, **sizes)
+            if sizes.get("mu") is not None:  # (session 70: applied to the larger network without a word)
+                log.warning("--mu/--sigma are in thousands of the scored network's parameters and are applied as "
+                            "given to the second stage's network (%s), not the first stage's (%s), whose sizes they "
+                            "were likely chosen for: give --target-params or --prior for a prior set per network, "
+                            "or --refine 0 for no second stage", net_text(full), net_text(first.net))
         elif chosen.name != "swap_reg":  # (another fitness's prior is the Fitness's, not the proxy's)
             mu = sigma = None
         return configure(space, dataset, [chosen], seed=seed, batch_size=batch_size, repeats=repeats, net=net,
@@ -231,5 +241,5 @@ def second_stage(ea: Evolution, stage: SecondStage, first: Protocol, fit: Fitnes
         return ea.best, None
     shortlist, top = refine_stage(ea.history, fit.mod, stage.k, scorer(proxy, protocol, batch), replace(fit, proxy=proxy))
     prior = {"mu": proxy.options["mu"], "sigma": proxy.options["sigma"]} if proxy.name == "swap_reg" else {}
-    return top or ea.best, {"k": stage.k, "repeats": protocol.repeats, "batch_size": protocol.batch_size,
+    return top or ea.best, {"k": len(shortlist), "repeats": protocol.repeats, "batch_size": protocol.batch_size,
                             "net": protocol.net, **prior, "shortlist": shortlist}

@@ -13,9 +13,11 @@ class SearchResult:
     Attributes:
         space, dataset: the search space and the dataset (or FlexiBERT's GLUE task) searched for.
         best: the returned arch in the space's string form (``swapnas.spaces.get_space(space).parse(best)``).
-        fitness: its fitness value, the second stage's where one ran (``refine``), else the EA's: the metric's value
-            (``fitness_proxy``), negated where lower is better (``fitness_negated``), plus ln f(Θ) where another
-            fitness than ``swap_reg`` has a size prior (``mu``, ``sigma``); ``history``'s and ``snapshots``' too.
+        fitness: its fitness value, the second stage's where one ran (``refine``) and re-scored an arch (where
+            every re-score failed, the first stage's: :func:`~swapnas.search.driver.stage_scored`), else the EA's: the
+            metric's value (``fitness_proxy``), negated where lower is better (``fitness_negated``), plus ln f(Θ)
+            where another fitness than ``swap_reg`` has a size prior (``mu``, ``sigma``); ``history``'s and
+            ``snapshots``' too.
         params_m, macs_m: the size of the arch's *final* network (the one a user trains, e.g. NB201 C=16, N=5;
             DARTS C=36, 20 cells), in millions of parameters and of multiply-adds per input.
         evaluations, cycles: fitness evaluations (archs scored by the EA) and EA cycles run.
