@@ -278,3 +278,4 @@ def test_max_seconds_help_says_when_it_is_checked(capsys: pytest.CaptureFixture[
     text = " ".join(capsys.readouterr().out.split())
     at = text.index("--max-seconds MAX_SECONDS ")
     assert "checked between cycles" in text[at:at + 300] and "second stage runs after it" in text[at:at + 300]
+

@@ -90,7 +90,9 @@ class GenotypeTable(Described):
 
 
 class NB301Benchmark(GenotypeTable):
-    """NASLib's NB301 subset: genotypes in file order and their validation accuracy."""
+    """NASLib's NB301 subset: genotypes in file order and their validation accuracy, which NASLib's query took from
+    NAS-Bench-301's surrogate model: a prediction, not a trained network's accuracy (the ground truth's text, which
+    label-hygiene checks and stored results.json files match, keeps its wording; docs/spaces.md says so)."""
 
     name = "nb301"
     protocol = ("NB301 CIFAR-10 validation accuracy (%) as stored in NASLib's NAS-Bench-Suite-Zero file "

@@ -93,6 +93,8 @@ class _TransNASBenchmark(Described):
         return np.array([acc[self.index_of(a, task)] for a in archs])
 
     def truth_text(self, task: str) -> str:
+        """The task's metric as the file stores it: its best epoch's, the TransNAS-Bench-101 API's default mode, which
+        NASLib's query used (the text keeps its wording, which stored results.json files match; docs/spaces.md)."""
         info = tn.task_info(self._check(task))
         return (f"TransNAS-Bench-101 {self.name.split('_')[1]} {task}: {info.metric} "
                 f"(benchmark field {info.benchmark_key}), as stored in NASLib's NAS-Bench-Suite-Zero file "
