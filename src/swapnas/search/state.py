@@ -24,10 +24,15 @@ def _save(path: Path, doc: dict) -> None:
                          "from the last saved cycle") from exc
 
 
+#: the parts of a search timed once and saved in its state, so that a rerun reports the first process's seconds
+TIMED_PARTS = {"stage2": "the second stage", "size_mapping": "the --target-params mapping (session 70)"}
+
+
 def _stage2_seconds(state_path: Path, stage_key: str, spent: float, part: str = "stage2") -> float:
     """The second stage's seconds (``part`` "stage2"; "size_mapping": the ``--target-params`` mapping's, session 70):
     those saved in the state by the process that first did it under the same settings (``stage_key``: a rerun of a
     finished search reports the time it took, and rewrites the same figures), else ``spent``, saved."""
+    assert part in TIMED_PARTS, part
     saved = json.loads(state_path.read_text(encoding="utf-8"))
     done = saved.get(part)
     if isinstance(done, dict) and done.get("key") == stage_key and type(done.get("seconds")) in (int, float):
