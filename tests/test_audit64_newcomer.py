@@ -203,7 +203,7 @@ def test_a_target_size_given_as_a_whole_count_of_parameters_is_named():
     """F6: `--target-params 3500000` said "3500000.0M is outside this space's range: 1.370-5.144M"."""
     from swapnas.search.final import _check_target
 
-    with pytest.raises(ValueError, match=r"^--target-params 3500000.0M is outside this space's range: 1.370-5.144M "
+    with pytest.raises(ValueError, match=r"^--target-params 3500000.0M is outside this space's range: 1.37-5.144M "
                                          r"for the final network \(sizes are read in millions: did you mean 3.5\?\)$"):
         _check_target(3500000.0, 1.37, 5.144)
     with pytest.raises(ValueError, match=r"for the final network$"):  # no count of parameters in range: no hint

@@ -28,6 +28,7 @@ from swapnas.search.final import (
     check_max_macs,
     check_max_params,
     check_target_params,
+    exact_m,
     final_macs,
     final_net,
     final_range,
@@ -126,12 +127,12 @@ def test_the_size_limits_are_checked_against_the_smallest_final_network_inclusiv
     check_max_params(bare, {"builder": None, "net": {}}, 0.001)  # type: ignore[arg-type]
     with pytest.raises(ValueError) as err:
         check_max_macs(nb201, final, 7.5)
-    assert str(err.value) == (f"--max-macs 7.5M is below the smallest final network of this space ({lo_macs:.1f}M "
+    assert str(err.value) == (f"--max-macs 7.5M is below the smallest final network of this space ({exact_m(lo_macs)}M "
                               "multiply-adds): no arch is feasible; raise the limit")
     with pytest.raises(ValueError) as err:
         check_max_params(nb201, final, 0.05)
-    assert str(err.value) == (f"--max-params 0.05M is below the smallest final network of this space ({lo_m:.3f}M; "
-                              f"its range is {lo_m:.3f}-{hi_m:.3f}M): no arch is feasible; raise the limit")
+    assert str(err.value) == (f"--max-params 0.05M is below the smallest final network of this space ({exact_m(lo_m)}M; "
+                              f"its range is {exact_m(lo_m)}-{exact_m(hi_m)}M): no arch is feasible; raise the limit")
     with pytest.raises(ValueError) as err:
         check_target_params(nb201, final, 0.6, max_params=0.5)
     assert str(err.value) == ("--target-params 0.6M is above --max-params 0.5M: no feasible arch has that size; "
@@ -139,7 +140,7 @@ def test_the_size_limits_are_checked_against_the_smallest_final_network_inclusiv
     for outside in (0.07, 1.6):
         with pytest.raises(ValueError) as err:
             check_target_params(nb201, final, outside)
-        assert str(err.value) == (f"--target-params {outside}M is outside this space's range: {lo_m:.3f}-{hi_m:.3f}M "
+        assert str(err.value) == (f"--target-params {outside}M is outside this space's range: {exact_m(lo_m)}-{exact_m(hi_m)}M "
                                   "for the final network")
 
 
@@ -198,7 +199,7 @@ def test_without_an_exact_range_the_target_is_checked_against_the_sampled_one() 
     for outside in (lo * 0.9, hi * 1.1):
         with pytest.raises(ValueError) as err:
             target_prior(mod, NET, final, outside, n=12, progress=False)  # type: ignore[arg-type]
-        assert str(err.value) == (f"--target-params {outside}M is outside the sampled range: {lo:.3f}-{hi:.3f}M for "
+        assert str(err.value) == (f"--target-params {outside}M is outside the sampled range: {exact_m(lo)}-{exact_m(hi)}M for "
                                   "the final network")
 
 

@@ -15,7 +15,7 @@ from swapnas.cli import main
 from swapnas.data import Batch
 from swapnas.proxies import get_proxy
 from swapnas.search.driver import SearchResult, stage_text
-from swapnas.search.final import check_max_params, check_target_params, final_size
+from swapnas.search.final import check_max_params, check_target_params, exact_m, final_size
 from swapnas.search.fitness import Fitness, refine_stage
 from swapnas.spaces import darts, nb201
 from swapnas.store import Record
@@ -35,12 +35,12 @@ def test_darts_imagenet_size_range_is_exact_and_checked_before_out(tmp_path, sma
     sizes = [final_size(darts, darts.sample(random.Random(s)), final) for s in range(20)]
     assert lo < min(sizes) and max(sizes) < hi and lo < 3.0
     check_target_params(darts, final, 3.0)  # in the real range: accepted
-    with pytest.raises(ValueError, match=rf"--max-params 2M is below the smallest final network .*\({lo:.3f}M"):
+    with pytest.raises(ValueError, match=rf"--max-params 2M is below the smallest final network .*\({exact_m(lo)}M"):
         check_max_params(darts, final, 2.0)
     out = tmp_path / "d"
     assert main(["search", "--space", "darts", "--dataset", "imagenet", "--target-params", "1.0M", "--out", str(out),
                  "--data-dir", str(small_bundle), *SMALL, "--fitness", "swap_reg"]) == 2  # (a size prior: 69)
-    assert f"--target-params 1.0M is outside this space's range: {lo:.3f}-{hi:.3f}M" in capsys.readouterr().err
+    assert f"--target-params 1.0M is outside this space's range: {exact_m(lo)}-{exact_m(hi)}M" in capsys.readouterr().err
     assert not out.exists()
 
 

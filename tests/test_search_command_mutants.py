@@ -20,7 +20,7 @@ from swapnas.cli import build_parser, commands, search_command
 from swapnas.cli.args import EXIT_OK
 from swapnas.search import checks as search_checks
 from swapnas.search import EAConfig, SearchResult
-from swapnas.search.final import final_macs, final_net, final_range
+from swapnas.search.final import exact_m, final_macs, final_net, final_range
 from swapnas.search.fitness import SecondStage
 from swapnas.spaces import get_space
 
@@ -214,10 +214,10 @@ def test_the_real_checks_refuse_a_search_before_out_exists(small_bundle: Path, t
     nb201, final = get_space("nb201"), final_net("nb201", "cifar10")  # the sizes: tested in test_review21_search
     lo, hi = final_range(nb201, final)
     assert check("--max-params", "0.01") == (f"--max-params 0.01M is below the smallest final network of this space "
-                                             f"({lo:.3f}M; its range is {lo:.3f}-{hi:.3f}M): no arch is feasible; "
+                                             f"({exact_m(lo)}M; its range is {exact_m(lo)}-{exact_m(hi)}M): no arch is feasible; "
                                              "raise the limit")
     lo = final_macs(nb201, nb201.smallest_arch(), final)
-    assert check("--max-macs", "1") == (f"--max-macs 1M is below the smallest final network of this space ({lo:.1f}M "
+    assert check("--max-macs", "1") == (f"--max-macs 1M is below the smallest final network of this space ({exact_m(lo)}M "
                                         "multiply-adds): no arch is feasible; raise the limit")
     assert check("--target-params", "1.0", "--max-params", "0.5") == (
         "--target-params 1M is above --max-params 0.5M: no feasible arch has that size; lower the target or raise "

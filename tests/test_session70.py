@@ -279,3 +279,19 @@ def test_max_seconds_help_says_when_it_is_checked(capsys: pytest.CaptureFixture[
     at = text.index("--max-seconds MAX_SECONDS ")
     assert "checked between cycles" in text[at:at + 300] and "second stage runs after it" in text[at:at + 300]
 
+
+
+# ----------------------------------------------------------------------------- numbers as printed (helper `digits`)
+
+def test_a_refused_size_lies_visibly_outside_the_printed_range() -> None:
+    """"--max-params 0.0733M is below the smallest final network of this space (0.073M; its range is 0.073-1.532M)":
+    0.0733 is not below 0.073 as printed; "--target-params 1.5316M is outside … 0.073-1.532M" neither."""
+    from swapnas.search.final import check_max_params, check_target_params, final_net
+    from swapnas.spaces import nb201
+
+    final = final_net("nb201", "cifar10")
+    with pytest.raises(ValueError, match=r"\(0\.073306M; its range is 0\.073306-1\.531546M\)"):
+        check_max_params(nb201, final, 0.0733)
+    for outside in (0.0733, 1.5316):
+        with pytest.raises(ValueError, match=r"outside this space's range: 0\.073306-1\.531546M for"):
+            check_target_params(nb201, final, outside)

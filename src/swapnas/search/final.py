@@ -128,6 +128,12 @@ def final_range(mod: ModuleType, final: dict) -> tuple[float, float] | None:
     return None
 
 
+def exact_m(x: float) -> str:
+    """A count in millions to the unit (6 decimals, trailing zeros dropped): a bound that a refused value must visibly
+    lie outside of (session 70: 0.073306 printed 0.073, so "0.0733M is below … 0.073M")."""
+    return f"{x:.6f}".rstrip("0").rstrip(".")
+
+
 def check_max_params(mod: ModuleType, final: dict, max_params: float | None) -> None:
     """``--max-params`` (millions) against the final network's exact size range (:func:`final_range`, where the
     space has one): a limit below its smallest network leaves no arch."""
@@ -136,7 +142,8 @@ def check_max_params(mod: ModuleType, final: dict, max_params: float | None) -> 
     lo, hi = span
     if max_params < lo:
         raise ValueError(f"--max-params {max_params:g}M is below the smallest final network of this space "
-                         f"({lo:.3f}M; its range is {lo:.3f}-{hi:.3f}M): no arch is feasible; raise the limit")
+                         f"({exact_m(lo)}M; its range is {exact_m(lo)}-{exact_m(hi)}M): no arch is feasible; raise "
+                         "the limit")
 
 
 def check_max_macs(mod: ModuleType, final: dict, max_macs: float | None) -> None:
@@ -148,7 +155,7 @@ def check_max_macs(mod: ModuleType, final: dict, max_macs: float | None) -> None
     lo = final_macs(mod, mod.smallest_arch(), final)
     if max_macs < lo:
         raise ValueError(f"--max-macs {max_macs:g}M is below the smallest final network of this space "
-                         f"({lo:.1f}M multiply-adds): no arch is feasible; raise the limit")
+                         f"({exact_m(lo)}M multiply-adds): no arch is feasible; raise the limit")
 
 
 def check_target_params(mod: ModuleType, final: dict, target_m: float | None, max_params: float | None = None) -> None:
@@ -168,8 +175,8 @@ def check_target_params(mod: ModuleType, final: dict, target_m: float | None, ma
 def _check_target(target_m: float, lo: float, hi: float, what: str = "this space's range:") -> None:
     if not lo <= target_m <= hi:  # a count of parameters given whole is named (session 64: "3500000.0M is outside")
         whole = f" (sizes are read in millions: did you mean {target_m / 1e6:g}?)" if lo <= target_m / 1e6 <= hi else ""
-        raise ValueError(f"--target-params {target_m}M is outside {what} {lo:.3f}-{hi:.3f}M for the final network"
-                         f"{whole}")
+        raise ValueError(f"--target-params {target_m}M is outside {what} {exact_m(lo)}-{exact_m(hi)}M for the final "
+                         f"network{whole}")
 
 
 def range_prior(mod: ModuleType, proxy_net: dict, num_classes: int,
