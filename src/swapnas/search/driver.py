@@ -49,7 +49,7 @@ from ..store import Record, ScoreStore
 from .checks import checked
 from .evolution import EAConfig, Evolution, NoFeasibleArchs
 from .result import SearchResult
-from .state import FITNESS_FLAGS, _resume, _save, _stage2_seconds, fitness_mismatch  # noqa: F401  (re-exported)
+from .state import FITNESS_FLAGS, _resume, _save, _stage2_seconds, fitness_mismatch, timed_mapping  # noqa: F401
 from .final import final_macs, final_net, final_size, per_input, random_sizes
 from .fitness import (Fitness, SecondStage, check_size_flags, choose_fitness, refine_stage, second_stage, size_prior,
                       net_text, stage_configure, warn_idle_stage)
@@ -187,9 +187,8 @@ def run_search(
     paper's SWAP-NAS. Size prior (``mu``: thousands of the scored network's parameters, ``sigma``: thousands²):
     :func:`size_prior`; ``swap_reg``'s factor f(Θ), another fitness's added ln f(Θ) (:class:`Fitness`), only when a
     size flag is given. Second stage (:class:`SecondStage`, default for ``best``: the space's): ``refine`` = k > 1
-    re-scores the k fittest archs with ``refine_repeats`` inits, ``refine_batch_size`` samples and the scored network
-    changed by ``refine_net``, and returns the best of them. ``executor`` scores the archs (default: this process).
-    Arguments checked first: :func:`~.checks.checked`."""
+    re-scores the k fittest archs with ``refine_repeats`` inits, ``refine_batch_size`` samples and the network changed
+    by ``refine_net``, returning the best. ``executor`` scores (default: here); arguments checked first (@checked)."""
     assert dataset is not None and tolerance is not None  # (set by @checked)
     out, mod, final = Path(out), get_space(space), final_net(space, dataset)
     chosen, stage = choose_fitness(space, fitness, refine, refine_repeats, refine_net, refine_batch_size)
@@ -224,9 +223,7 @@ def run_search(
             ea, stage, protocol, fit, net or {}, stage_protocol,
             lambda p, pr, b: _scorer(space, p, pr, b, store, device, executor, progress, reused, "stage"))
         wall += _stage2_seconds(out / "state.json", repr(stage), time.perf_counter() - t0)  # the search's include it
-        if mapping is not None and "seconds" in mapping:  # (the first process's, as the second stage's: session 70)
-            mapping = {**mapping, "seconds": _stage2_seconds(out / "state.json", repr(sorted(
-                (k, v) for k, v in mapping.items() if k != "seconds")), mapping["seconds"], "size_mapping")}
+        mapping = timed_mapping(out / "state.json", mapping)
     return SearchResult(
         space, dataset, str(best), value, final_size(mod, best, final), final_macs(mod, best, final), len(ea.history),
         ea.cycle, wall + (mapping or {}).get("seconds", 0.0), seed, asdict(config), protocol.describe(), mu, sigma,

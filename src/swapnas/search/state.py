@@ -41,6 +41,15 @@ def _stage2_seconds(state_path: Path, stage_key: str, spent: float, part: str = 
     return spent
 
 
+def timed_mapping(state_path: Path, mapping: dict | None) -> dict | None:
+    """The ``--target-params`` mapping with the seconds of the process that first made it (:func:`_stage2_seconds`,
+    keyed by the mapping's other fields; session 70: every rerun added its own)."""
+    if mapping is None or "seconds" not in mapping:
+        return mapping
+    key = repr(sorted((k, v) for k, v in mapping.items() if k != "seconds"))
+    return {**mapping, "seconds": _stage2_seconds(state_path, key, mapping["seconds"], "size_mapping")}
+
+
 def _damaged_state(state_path: Path, exc: Exception) -> ValueError:
     what = ("written by another version of swapnas, or damaged" if isinstance(exc, UnreadableState) else "damaged")
     return ValueError(f"the search state {state_path} is {what} ({type(exc).__name__}: {exc}); it holds only the "
