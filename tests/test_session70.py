@@ -284,8 +284,9 @@ def test_max_seconds_help_says_when_it_is_checked(capsys: pytest.CaptureFixture[
 # ----------------------------------------------------------------------------- numbers as printed (helper `digits`)
 
 def test_a_refused_size_lies_visibly_outside_the_printed_range() -> None:
-    """"--max-params 0.0733M is below the smallest final network of this space (0.073M; its range is 0.073306-1.531546M)":
-    0.0733 is not below 0.073 as printed; "--target-params 1.5316M is outside … 0.073306-1.531546M" neither."""
+    """"--max-params 0.0733M is below the smallest final network of this space (0.073M; its range is
+    0.073-1.532M)": 0.0733 is not below 0.073 as printed; "--target-params 1.5316M is outside … 0.073-1.532M"
+    neither."""
     from swapnas.search.final import check_max_params, check_target_params, final_net
     from swapnas.spaces import nb201
 
