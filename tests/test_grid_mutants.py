@@ -130,7 +130,7 @@ def _two_spaces() -> list[GridColumn]:
     net201 = {"net": {"C": 16, "N": 1}, "batch_size": 16, "repeats": 1, "init": "gaussian", "seed": 0}
     net301 = {"net": {"C": 8, "cells": 5}, "batch_size": 16, "repeats": 1, "init": "default", "seed": 0}
     a = GridColumn("nb201", "cifar10", "valid_acc", net201, "", 10, 2.0, [
-        _row("swap_nb201", 0.8, 10, 0, 0.1234), _row("params", 0.6, 10, 0, 0.001),
+        _row("swap_nb201", 0.8, 10, 0, 0.1234), _row("params", 0.6, 10, 0, 0.00042),
         _row("meco", math.nan, 0, 10, math.nan, ("ValueError: " + "x" * 200,)), _row("zen", math.nan, 3, 7, 0.5)],
         best="swap_nb201")
     b = GridColumn("nb301", "cifar10", "val_accuracy", net301, "synthetic inputs", 10, 3.0, [
@@ -159,11 +159,11 @@ TABLE = [
     "",
     "| metric | nb201/cifar10 | nb301/cifar10 |",
     "|---|---|---|",
-    "| params | 10 (0) 0.001s | 9 (1) — |",
-    "| swap_nb201 | 10 (0) 0.123s | — |",
-    "| swap_fisher | — | 10 (0) 0.200s |",
-    "| meco | 0 (10) — | 2 (8) 0.300s |",
-    "| zen | 3 (7) 0.500s | — |",
+    "| params | 10 (0) 0.0004s | 9 (1) — |",  # (4 decimals as correlate's s/arch; 0.000s with 3: session 70)
+    "| swap_nb201 | 10 (0) 0.1234s | — |",
+    "| swap_fisher | — | 10 (0) 0.2000s |",
+    "| meco | 0 (10) — | 2 (8) 0.3000s |",
+    "| zen | 3 (7) 0.5000s | — |",
     "",
     "Protocol per column:",
     "",

@@ -63,7 +63,7 @@ def test_the_scatter_plot_shows_scores_and_ranks(tmp_path: Path, saved: list[Fig
     assert (rk.get_xlabel(), rk.get_ylabel()) == \
         ("swap rank (percentile, best right)", "ground-truth rank (percentile, best top)")
     assert rk.get_xlim() == (0, 100) and rk.get_ylim() == (0, 100) and ax.get_xscale() == "linear"
-    assert fig._suptitle.get_text() == "nb201 cifar10: swap  ρ=0.800 τ=0.667 n=4"
+    assert fig._suptitle.get_text() == "nb201 cifar10: swap  ρ=0.800 τ=0.667 n=4, 1 failed (not drawn)"  # (70)
     lines = [TRUTH[:150].rsplit(" ", 1)[0], TRUTH[len(TRUTH[:150].rsplit(" ", 1)[0]) + 1:].strip()]
     assert [t.get_text() for t in fig.texts if t is not fig._suptitle] == ["\n".join(lines)]
     assert tuple(fig.get_size_inches()) == pytest.approx((8.5, 3.8 + 0.13)) and fig.dpi == 120

@@ -142,8 +142,8 @@ def test_write_result_writes_the_result_its_plots_and_report(tmp_path, monkeypat
     assert doc == {**asdict(result), "history": [history[0], {**history[1], "fitness": None}]}  # NaN: null
     assert (tmp_path / "report.md").read_text() == search_report(result, prov)
     assert drawn == [("curve", snapshots, history, tmp_path / "search_curve.png", "nb201/cifar100 seed 7",
-                      "fitness: swap_nb201"),
-                     ("cell", nb201.cell_edges(nb201.parse(_BEST)), tmp_path / "cell.png")]
+                      "fitness: swap_nb201", None),  # (no second stage: no pick marked; session 70)
+                     ("cell", nb201.cell_edges(nb201.parse(_BEST)), tmp_path / "cell.png", _BEST)]
 
 
 def test_a_flexibert_report_names_the_input_its_multiply_adds_are_of() -> None:

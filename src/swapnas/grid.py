@@ -294,7 +294,7 @@ def _cost_cell(col: GridColumn, name: str) -> str:
     if r is None:
         return "—"
     secs = r["seconds_per_arch"]  # NaN when every arch failed: null in a grid.json read back
-    return f"{r['n']} ({r['failures']}) " + ("—" if secs is None or math.isnan(secs) else f"{secs:.3f}s")
+    return f"{r['n']} ({r['failures']}) " + ("—" if secs is None or math.isnan(secs) else f"{fixed(secs, 4)}s")
 
 
 def markdown(cols: list[GridColumn], command: str = "") -> str:
@@ -412,7 +412,7 @@ def heatmap(cols: list[GridColumn], path: Path) -> Path:
     for i in range(len(names)):
         for j, c in enumerate(cols):
             v = rho[i, j]
-            text = "—" if math.isnan(v) else f"{v:.2f}"
+            text = "—" if math.isnan(v) else fixed(v, 2)  # (no "-0.00": session 70)
             if counts[i, j] < c.n_archs and not math.isnan(v):
                 text += f"\nn={counts[i, j]}"  # failures: fewer archs than the column's
             ax.text(j, i, text, ha="center", va="center", fontsize=size, linespacing=0.9, color=_ink(im, v))
@@ -420,8 +420,8 @@ def heatmap(cols: list[GridColumn], path: Path) -> Path:
         ax.text(j, len(names) - 0.35, f"n{'≤' if short[j] else '='}{c.n_archs}", ha="center", va="top",
                 fontsize=size - 0.5, color="dimgrey")
     ax.set_ylim(len(names) - 0.1, -0.5)
-    title = ("Spearman ρ of each metric (rows) with each benchmark task's ground truth (columns); "
-             "— = not run, failed, or one score for every arch"
+    title = ("Spearman ρ of each metric (rows; a lower-is-better metric's values negated) with each benchmark task's "
+             "ground truth (columns); — = not run, failed, or one score for every arch"
              + ("; n≤: some cells scored fewer archs (their n is shown)" if any(short) else ""))
     ax.set_title(textwrap.fill(title, int(width * 14)), fontsize=7, parse_math=False)
     fig.colorbar(im, ax=ax, fraction=0.03 if len(cols) > 6 else 0.06, label="Spearman ρ")

@@ -320,6 +320,15 @@ def marker_for(n: int) -> tuple[float, float]:
     return (5.0, 0.5) if n > 300 else (10.0, 0.65) if n > 100 else (18.0, 0.8)
 
 
+def _left_out(result: ProxyResult, scores: np.ndarray, truth: np.ndarray) -> str:
+    """A scatter title's note: the archs that failed (not drawn), why ρ is undefined (session 70: report.md alone)."""
+    failed = f", {result.failures} failed (not drawn)" if result.failures and len(scores) else ""
+    why = ("" if math.isfinite(result.spearman) or not len(scores) else "fewer than 3 archs" if len(scores) < 3 else
+           "one score for every arch" if np.unique(scores).size == 1 else "one ground truth for every arch"
+           if np.unique(truth).size == 1 else "")
+    return failed + (f"; ρ undefined: {why}" if why else "")
+
+
 def scatter_plot(scores: Sequence[float | None], accuracy: Sequence[float], result: ProxyResult,
                  ground_truth: str, out: Path) -> Path:
     """Left: score vs ground truth (log x-axis when the positive scores span over two decades); right:
@@ -356,8 +365,8 @@ def scatter_plot(scores: Sequence[float | None], accuracy: Sequence[float], resu
         for panel in (ax, rk):
             panel.text(0.5, 0.5, f"no arch scored: {result.failures} failed\n(report.md gives the messages)",
                        transform=panel.transAxes, ha="center", va="center", fontsize=8, parse_math=False)
-    title = fitted(f"{result.space} {result.dataset}: {result.proxy}  "
-                   f"ρ={fixed(result.spearman)} τ={fixed(result.kendall)} n={result.n}", 110)
+    title = fitted(f"{result.space} {result.dataset}: {result.proxy}  ρ={fixed(result.spearman)} "
+                   f"τ={fixed(result.kendall)} n={result.n}{_left_out(result, s[ok], a[ok])}", 110)
     fig.suptitle(title, fontsize=9, parse_math=False)
     fig.text(0.01, 0.005, "\n".join(note), fontsize=7, va="bottom", parse_math=False)
     fig.tight_layout(rect=(0, (0.05 + 0.13 * len(note)) / height, 1, 1 - 0.16 * title.count("\n") / height))
@@ -365,23 +374,31 @@ def scatter_plot(scores: Sequence[float | None], accuracy: Sequence[float], resu
 
 
 def search_curve(snapshots: Sequence[dict], history: Sequence[dict], path: Path, title: str = "",
-                 label: str = "fitness") -> Path:
-    """Fitness of every evaluation, best so far and the population mean vs evaluations; ``label`` names the
-    fitness on the y axis."""
+                 label: str = "fitness", returned: str | None = None) -> Path:
+    """Fitness of every evaluation, best so far and the population mean vs evaluations (``label``: the y axis);
+    ``returned``: a second stage's pick, marked at its first-stage fitness. Failed evaluations (−inf) and means of
+    populations holding one are not drawn, the legend counts them (session 70: unsaid; a one-point mean unseen)."""
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(5.5, 3.6), dpi=120)
     ax = fig.subplots()
     ev = [h["evaluation"] for h in history]
-    fit = [h["fitness"] for h in history]
-    ax.scatter(ev, fit, s=4, alpha=0.35, color="grey", label="evaluated")
+    fit = [h["fitness"] if h["fitness"] is not None else float("-inf") for h in history]  # (null: read back)
+    failed = sum(not math.isfinite(f) for f in fit)
+    ax.scatter(ev, fit, s=4, alpha=0.35, color="grey",
+               label=f"evaluated ({failed} failed, not drawn)" if failed else "evaluated")
     best, run = [], float("-inf")
     for f in fit:
         run = max(run, f)
         best.append(run)
     ax.step(ev, best, where="post", color="C3", label="best so far")  # a step: it only changes when beaten
-    ax.plot([s["evaluations"] for s in snapshots], [s["population_mean"] for s in snapshots], color="C0",
-            label="population mean")
+    means = [s["population_mean"] if s["population_mean"] is not None else float("-inf") for s in snapshots]
+    hidden = sum(not math.isfinite(m) for m in means)
+    ax.plot([s["evaluations"] for s in snapshots], means, color="C0", marker="o", markersize=2,
+            label="population mean" + (f" ({hidden} with a failed member not drawn)" if hidden else ""))
+    if returned is not None and (mine := [h for h in history if h["arch"] == returned]):
+        ax.scatter([mine[0]["evaluation"]], [mine[0]["fitness"]], s=40, marker="*", color="C2", zorder=3,
+                   label="returned (second stage's pick)")
     ax.set_xlabel("evaluations")
     ax.set_ylabel(fitted(label, 44), parse_math=False)  # (session 69: a long label was cut at both ends)
     ax.set_title(fitted(title, 70), fontsize=9, parse_math=False)
@@ -390,8 +407,9 @@ def search_curve(snapshots: Sequence[dict], history: Sequence[dict], path: Path,
     return save_figure(fig, path)
 
 
-def draw_cells(cells: dict[str, list[tuple[str, str, str]]], path: Path) -> Path:
-    """Each cell as a left-to-right DAG (inputs left, the output right), arcs labelled with their op."""
+def draw_cells(cells: dict[str, list[tuple[str, str, str]]], path: Path, caption: str = "") -> Path:
+    """Each cell as a left-to-right DAG (inputs left, the output right), arcs labelled with their op; ``caption``
+    (the arch's string, say) above them (session 70: a FlexiBERT arch's hidden size is in no edge)."""
     from matplotlib.figure import Figure
     from matplotlib.patches import FancyArrowPatch
 
@@ -426,5 +444,7 @@ def draw_cells(cells: dict[str, list[tuple[str, str, str]]], path: Path) -> Path
                     max([0.7] + [x * 0.36 for x in spans if x % 2 == 0]))
         ax.set_title(name, fontsize=9)
         ax.axis("off")
+    if caption:
+        fig.suptitle(fitted(caption, 110), fontsize=7, parse_math=False)
     fig.tight_layout()
     return save_figure(fig, path)

@@ -293,9 +293,12 @@ def write_result(result: SearchResult, out: Path, device: str | None = None,
     write_text(path, strict_json({"provenance": prov, **asdict(result)}))
     mod = get_space(result.space)
     label, prior = fitness_label(result)
+    stage = stage_scored(result.refine)  # the curve is the first stage's; the second stage's pick is marked on it
     curve = search_curve(result.snapshots, result.history, out / "search_curve.png",
-                         f"{result.space}/{result.dataset} seed {result.seed}{prior}", label)
-    cell = draw_cells(mod.cell_edges(mod.parse(result.best)), out / "cell.png")
+                         f"{result.space}/{result.dataset} seed {result.seed}{prior}{', first stage' * stage}", label,
+                         result.best if stage else None)
+    cell = draw_cells(mod.cell_edges(mod.parse(result.best)), out / "cell.png",
+                      result.best if len(result.best) <= 150 else "")  # (FlexiBERT's hidden size has no edge)
     report = out / "report.md"
     write_text(report, search_report(result, prov))
     return [path, curve, cell, report]
