@@ -296,7 +296,9 @@ def test_check_text_whole():
         "  (space, net, seed, batch_size, repeats are not part of a fingerprint: see the 'scored under' lines)\n"
         "  scored under fpA: nb201, seed 0, S=8, R=1, net {}: 12 scores")
     assert check_text(StoreCheck("s.sqlite", 0, ["bad page"])) == (
-        "s.sqlite: DAMAGED | ? | 0 protocols | 0.0 MiB\n  problem: bad page")
+        "s.sqlite: DAMAGED | ? | 0 protocols | 0.0 KiB\n  problem: bad page")
+    assert check_text(StoreCheck("s.sqlite", 28_672, [])).endswith("| 28.0 KiB")  # (session 70: "0.0 MiB")
+    assert check_text(StoreCheck("s.sqlite", 2**20, [])).endswith("| 1.0 MiB")
 
 
 def test_text_is_utf8_without_a_nul_a_character_cut_at_the_end_allowed():

@@ -409,8 +409,9 @@ def check_text(report: StoreCheck) -> str:
     state = "ok" if report.ok else "DAMAGED"
     count = "?" if report.scores is None else f"{report.scores} scores ({report.failed} failed)"
     n = len(report.protocols)
-    lines = [f"{report.path}: {state} | {count} | {n} protocol{'' if n == 1 else 's'} | "
-             f"{report.size_bytes / 2**20:.1f} MiB"]
+    size = (f"{report.size_bytes / 2**20:.1f} MiB" if report.size_bytes >= 2**20 else  # (a small store: "0.0 MiB"
+            f"{report.size_bytes / 2**10:.1f} KiB")  # until session 70)
+    lines = [f"{report.path}: {state} | {count} | {n} protocol{'' if n == 1 else 's'} | {size}"]
     lines += [f"  protocol {fp}: {json.dumps(desc, sort_keys=True)}" for fp, desc in sorted(report.protocols.items())]
     if report.protocols:
         lines.append(f"  ({', '.join(PER_SCORE)} are not part of a fingerprint: see the 'scored under' lines)")
