@@ -157,7 +157,7 @@ def test_max_macs_below_the_smallest_final_network_is_refused_before_any_draw(sm
     monkeypatch.setattr(nb201, "sample", no_draws)
     with ScoreStore(tmp_path / "s.sqlite") as store, \
             pytest.raises(ValueError, match=r"--max-macs 1M is below the smallest final network of this space "
-                                            r"\(\d+\.\dM multiply-adds\): no arch is feasible; raise the limit"):
+                                            r"\(\d+\.\d+M multiply-adds\): no arch is feasible; raise the limit"):
         run_search("nb201", "cifar10", store=store, max_macs=1.0, **_common(small_bundle, tmp_path))
     assert not (tmp_path / "out").exists()
 

@@ -296,3 +296,18 @@ def test_a_refused_size_lies_visibly_outside_the_printed_range() -> None:
     for outside in (0.0733, 1.5316):
         with pytest.raises(ValueError, match=r"outside this space's range: 0\.073306-1\.531546M for"):
             check_target_params(nb201, final, outside)
+
+
+def test_a_fitness_is_written_the_same_way_everywhere() -> None:
+    """The second stage's line wrote 4 digits (43966 and 43971 both "4.397e+04": the line's point, that the returned
+    arch was not the first stage's best, was lost), the printout and report.md 6 ("1.23457e+06")."""
+    from swapnas.search.driver import fitness_text, stage_text
+
+    assert [fitness_text(v) for v in (43966.0, 43971.0, 15.147912, 1234567.4, -2e6, float("-inf"))] == [
+        "43966", "43971", "15.1479", "1234567", "-2000000", "-inf"]
+    refine = {"k": 2, "repeats": 1, "batch_size": 20, "net": {"C": 16, "N": 5},
+              "shortlist": [{"arch": "a", "fitness": 43971.0, "refined": 1.0}, {"arch": "b", "fitness": 43966.0,
+                                                                               "refined": 2.0}]}
+    result = SearchResult("nb201", "cifar10", "b", 2.0, 1.0, 1.0, 2, 0, 1.0, 0, {}, {}, None, None, None, {}, [], [],
+                          refine=refine)
+    assert "ranked #2 (first-stage fitness 43966; the first stage's best 43971)" in str(stage_text(result))

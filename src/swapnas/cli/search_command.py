@@ -12,7 +12,8 @@ from pathlib import Path
 
 from ..search import SEARCH_EXTRAS, EAConfig, SearchResult, run_search, write_result
 from ..search.checks import check_search
-from ..search.driver import extra_cells, fitness_mismatch, out_lock, prior_text, search_notes, stage_text
+from ..search.driver import (extra_cells, fitness_mismatch, fitness_text, out_lock, prior_text, search_notes,
+                             stage_text)
 from ..search.evolution import state_mismatch
 from ..search.final import per_input
 from .args import EXIT_OK
@@ -28,8 +29,8 @@ def _search_text(result: SearchResult) -> str:
     parts = [f"{result.restored} restored from its saved state"] * bool(result.restored) + \
         [f"{result.reused} read from the store"] * bool(result.reused)  # (session 61: a resumed run's 23 unsaid)
     stored = f" ({', '.join(parts)})" if parts else ""
-    lines = [f"best {result.space} arch (fitness {result.fitness:.6g}, {result.evaluations} evaluations{stored}, "
-             f"{result.cycles} cycles, {result.wall_seconds:.1f} s):\n{result.best}",
+    lines = [f"best {result.space} arch (fitness {fitness_text(result.fitness)}, {result.evaluations} evaluations"
+             f"{stored}, {result.cycles} cycles, {result.wall_seconds:.1f} s):\n{result.best}",
              f"fitness {result.fitness_proxy} | final network: {result.params_m:.3f} M params, "
              f"{result.macs_m:.1f} M multiply-adds{per_input(result.space, result.dataset, ' (one {})')} | size prior "
              f"{prior_text(result)}",

@@ -304,6 +304,12 @@ def write_result(result: SearchResult, out: Path, device: str | None = None,
     return [path, curve, cell, report]
 
 
+def fitness_text(value: float) -> str:
+    """A fitness as every printout and report.md write it: 6 significant digits, a value of a million or more whole
+    (session 70: 4 digits in the second stage's line made 43966 and 43971 both "4.397e+04", 6 made "1.23457e+06")."""
+    return f"{value:.0f}" if math.isfinite(value) and abs(value) >= 1e6 else f"{value:.6g}"
+
+
 def stage_scored(refine: dict | None) -> bool:
     """Whether a second stage ran and re-scored an arch, so that the search returned its best (every re-score failed:
     the first stage's best, and its fitness)."""
@@ -320,7 +326,8 @@ def stage_text(result: SearchResult) -> str | None:
     rank = next((i for i, c in enumerate(r["shortlist"], 1) if c["arch"] == result.best), None)
     net = net_text(r["net"])
     fitness = [c.get("fitness") for c in r["shortlist"]]  # the first stage's values, best first
-    first = (f" (first-stage fitness {fitness[rank - 1]:.4g}; the first stage's best {fitness[0]:.4g})"
+    first = (f" (first-stage fitness {fitness_text(fitness[rank - 1])}; the first stage's best "
+             f"{fitness_text(fitness[0])})"
              if rank and all(isinstance(f, float) for f in (fitness[0], fitness[rank - 1])) else "")
     where = (f"the arch the first stage ranked #{rank}{first}: the fitness shown is its second-stage value" if scored
              else "the first stage's best (every re-score failed)")
@@ -400,7 +407,7 @@ def search_report(result: SearchResult, prov: dict) -> str:
              "proxy | evaluations | cycles | params (M) | multiply-adds (M"
              f"{per_input(result.space, result.dataset, ', one {}')}) | wall (s) |",
              "|---|---|---|---|---|---|---|---|",
-             md_row([f"`{result.best}`", f"{result.fitness:.6g}", result.fitness_proxy, result.evaluations,
+             md_row([f"`{result.best}`", fitness_text(result.fitness), result.fitness_proxy, result.evaluations,
                      result.cycles, f"{result.params_m:.3f}", f"{result.macs_m:.1f}", f"{result.wall_seconds:.1f}"]),
              "", f"Size prior of the fitness: {prior_text(result)}"
              + (f" (--target-params {target:g}M)" if target else "") + ".", "",
