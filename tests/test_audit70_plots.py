@@ -201,3 +201,12 @@ def test_flexibert_cell_drawing_shows_the_archs_hidden_size(tmp_path, figures):
         arch = f"h{hidden}|{layers}"
         report_mod.draw_cells(mod.cell_edges(mod.parse(arch)), tmp_path / f"{hidden}.png", arch)
     assert all_text(figures[0]) != all_text(figures[1]) and "h128|" in all_text(figures[0]), all_text(figures[0])
+
+
+def test_an_nb301_scatter_says_its_ground_truth_is_the_surrogates(tmp_path, figures):
+    """NASLib's NB301 accuracy is NAS-Bench-301's surrogate's prediction; the y label said "validation accuracy (%)"
+    (helper `truth`; the ground truth's text keeps its wording: label-hygiene checks match it)."""
+    nb301 = ProxyResult(**{**asdict(result("swap", 3)), "space": "nb301"})
+    report_mod.scatter_plot([1.0, 2.0, 3.0], [90.0, 91.0, 92.0], nb301, "NB301 CIFAR-10 validation accuracy (%) as "
+                            "stored in NASLib's NAS-Bench-Suite-Zero file (725 archs)", tmp_path)
+    assert figures[-1].axes[0].get_ylabel() == "validation accuracy (%, NB301 surrogate)"

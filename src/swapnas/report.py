@@ -54,8 +54,8 @@ def md_row(cells: Sequence[object]) -> str:
 
 
 def _top10(r: ProxyResult) -> str:
-    """Top-10 % ρ with the size of its subset (a few archs in a small run): ``0.800 (n=4)``."""
-    # top10_n None: read from a results.json written before it was recorded; 0: no subset
+    """Top-10 % ρ with the size of its subset (a few archs in a small run): ``0.800 (n=4)``; ``top10_n`` None: read
+    from a results.json written before it was recorded, 0: no subset."""
     return f"{fixed(r.top10_spearman)} (n={r.top10_n})" if r.top10_n else fixed(r.top10_spearman)
 
 
@@ -287,15 +287,17 @@ _SCALE_NOTE = {"log10": " (log10)", "symlog": " (symmetric log axis, linear near
 
 
 def truth_label(space: str, task: str, ground_truth: str) -> str:
-    """The scatter plots' y-axis label: what the ground truth measures, in short. A TransNAS-Bench-101 task's
-    metric (top-1 / pixel accuracy (%), negative L2 (MSE) loss, SSIM), a FlexiBERT task's score, else the
-    ground truth's "… accuracy (%)", else a CSV ground truth's column, else "ground truth"."""
+    """The scatter plots' y-axis label: what the ground truth measures, in short. A TransNAS-Bench-101 task's metric
+    (top-1 / pixel accuracy (%), negative L2 (MSE) loss, SSIM), a FlexiBERT task's score, NB301's surrogate's
+    prediction (session 70), else the ground truth's "… accuracy (%)", a CSV ground truth's column, "ground truth"."""
     if space.startswith("transnas_"):
         from .spaces.transnas import task_info
 
         return re.split(r" of the | over |, ", task_info(task).metric)[0]
     if m := re.match(r"FlexiBERT-500 (.+?) after ", ground_truth):
         return m.group(1)
+    if space == "nb301":  # (NASLib's NB301 accuracy is NAS-Bench-301's surrogate's prediction)
+        return "validation accuracy (%, NB301 surrogate)"
     if m := re.search(r"(?:[\w-]+ )?accuracy \(%\)", ground_truth):
         return m.group(0)
     if m := re.search(r"\(column '([^']+)'", ground_truth):
@@ -315,8 +317,7 @@ def fitted(text: str, width: int) -> str:
 
 
 def marker_for(n: int) -> tuple[float, float]:
-    """Marker size and opacity for ``n`` points: small pale dots for 1000 archs, visible ones for a few dozen (until
-    session 51 every plot had the 1000-arch dots)."""
+    """Marker size and opacity for ``n`` points: small pale dots for 1000 archs, visible ones for a few dozen."""
     return (5.0, 0.5) if n > 300 else (10.0, 0.65) if n > 100 else (18.0, 0.8)
 
 
@@ -384,9 +385,8 @@ def search_curve(snapshots: Sequence[dict], history: Sequence[dict], path: Path,
     ax = fig.subplots()
     ev = [h["evaluation"] for h in history]
     fit = [h["fitness"] if h["fitness"] is not None else float("-inf") for h in history]  # (null: read back)
-    failed = sum(not math.isfinite(f) for f in fit)
-    ax.scatter(ev, fit, s=4, alpha=0.35, color="grey",
-               label=f"evaluated ({failed} failed, not drawn)" if failed else "evaluated")
+    ax.scatter(ev, fit, s=4, alpha=0.35, color="grey", label="evaluated" + (
+        f" ({failed} failed, not drawn)" if (failed := sum(not math.isfinite(f) for f in fit)) else ""))
     best, run = [], float("-inf")
     for f in fit:
         run = max(run, f)
