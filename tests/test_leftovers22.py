@@ -84,7 +84,7 @@ def test_flexibert_max_macs_below_the_smallest_final_network_is_refused_before_a
                  "--data-dir", str(small_bundle), "--out", str(tmp_path / "o"), "--no-progress"])
     err = capsys.readouterr().err
     assert code == 2, err
-    assert "--max-macs 0.001M is below the smallest final network of this space (41.9M multiply-adds)" in err
+    assert "--max-macs 0.001M is below the smallest final network of this space (41.943296M multiply-adds)" in err
     assert not (tmp_path / "o").exists()
 
 

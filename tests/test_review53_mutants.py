@@ -113,7 +113,8 @@ def test_a_naslib_key_with_too_many_integers_is_refused() -> None:
 
 def _naslib(names: dict[str, str]) -> types.SimpleNamespace:
     return types.SimpleNamespace(scores={n: np.zeros(4) for n in names}, naslib_names=names, space="nb201",
-                                 dataset="cifar10", seconds={n: 0.5 for n in names})
+                                 dataset="cifar10", seconds={n: 0.5 for n in names},
+                                 seconds_over=lambda name, rows: 0.5)  # (over the archs compared: session 70)
 
 
 def test_naslib_s_name_and_ours_for_one_metric_select_it_once() -> None:
@@ -127,7 +128,8 @@ def test_a_conformance_row_counts_naslib_s_missing_scores_and_keeps_five_error_m
     recs = [ok, ok] + [Record("failed", None, None, [], None, None, f"error {i}") for i in range(6)]
     ours = np.array([1.0, 2.0, 3.0, math.nan, 5.0, 6.0, 7.0, 8.0])
     theirs = np.array([math.nan, 2.0, 3.0, 4.0, math.nan, 6.0, 7.0, 8.0])
-    row = _row(get_proxy("params"), recs, ours, theirs, np.arange(8.0), naslib)  # type: ignore[arg-type]
+    row = _row(get_proxy("params"), recs, ours, theirs, np.arange(8.0), naslib,  # type: ignore[arg-type]
+               list(range(8)))
     assert (row.naslib_missing, row.failures) == (2, 6)
     assert row.errors == [f"error {i}" for i in range(5)]
 

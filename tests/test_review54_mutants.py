@@ -116,8 +116,8 @@ def test_m106_the_ci_is_of_ours_against_naslib_not_against_accuracy():
     theirs = ours + np.array([0, 3, -2, 1, 4, -3, 0, 2, -1, 3, 0, -2.0])
     acc = ours[::-1].copy()
     recs = [Record("ok", 1.0, None, [], 1.0, None, None)] * 12
-    naslib = SimpleNamespace(naslib_names={"jacob_cov": "jacov"}, seconds={"jacob_cov": 0.25})
-    row = conf._row(get_proxy("jacob_cov"), recs, ours, theirs, acc, naslib)
+    naslib = SimpleNamespace(naslib_names={"jacob_cov": "jacov"}, seconds_over=lambda name, rows: 0.25)
+    row = conf._row(get_proxy("jacob_cov"), recs, ours, theirs, acc, naslib, list(range(12)))
     assert row.ci_ours_naslib == correlate(ours, theirs).spearman_ci != correlate(ours, acc).spearman_ci
 
 

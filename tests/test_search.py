@@ -312,8 +312,8 @@ def test_second_stage_rescores_the_shortlist(small_bundle, tmp_path) -> None:
     assert res.best == winner["arch"] and res.fitness == winner["refined"]
     rank = [c["arch"] for c in shortlist].index(res.best) + 1
     assert stage_text(res) == (f"Second stage: the 3 fittest re-scored on C=4,N=5, S=20, R=2; returned the arch the "
-                               f"first stage ranked #{rank} (first-stage fitness {shortlist[rank - 1]['fitness']:.4g}; "
-                               f"the first stage's best {shortlist[0]['fitness']:.4g}): the fitness shown is its "
+                               f"first stage ranked #{rank} (first-stage fitness {shortlist[rank - 1]['fitness']:.6g}; "
+                               f"the first stage's best {shortlist[0]['fitness']:.6g}): the fitness shown is its "
                                "second-stage value")
     failed = replace(res, refine={**res.refine, "shortlist": [{**c, "refined": math.nan} for c in shortlist]})
     assert stage_text(failed).endswith("returned the first stage's best (every re-score failed)")
