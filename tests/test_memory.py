@@ -42,7 +42,7 @@ def test_cpu_peak_reads_rss_once_more_at_exit() -> None:
 
 def test_without_proc_or_glibc_the_peak_stays_unknown(monkeypatch) -> None:
     monkeypatch.setattr("swapnas.memory._rss_bytes", lambda: None)
-    monkeypatch.setattr("swapnas.memory._heap_bytes", lambda: None)
+    monkeypatch.setattr("swapnas.memory._mallinfo2", lambda: None)
     assert memory.cpu_reader() is None
     m = PeakMemory(torch.device("cpu"))
     assert m.peak_bytes is None
@@ -74,7 +74,7 @@ def test_a_block_served_from_freed_heap_is_counted() -> None:
 
 
 def test_without_glibc_the_resident_set_is_read(monkeypatch) -> None:
-    monkeypatch.setattr("swapnas.memory._heap_bytes", lambda: None)
+    monkeypatch.setattr("swapnas.memory._mallinfo2", lambda: None)
     with PeakMemory(torch.device("cpu")) as m:
         big = torch.ones(50_000_000)
         time.sleep(0.05)
@@ -117,3 +117,27 @@ def test_cuda_peak_is_the_allocator_peak_above_entry_on_that_device(monkeypatch)
     assert m.peak_bytes == 4_000
     assert calls == [("synchronize", dev), ("memory_allocated", dev), ("reset_peak_memory_stats", dev),
                      ("synchronize", dev), ("max_memory_allocated", dev)]
+
+
+@pytest.fixture
+def no_cached_library():
+    memory._mallinfo2.cache_clear()
+    yield
+    memory._mallinfo2.cache_clear()
+
+
+@pytest.mark.usefixtures("no_cached_library")
+def test_where_the_process_has_no_symbol_table_the_heap_is_not_read(monkeypatch) -> None:
+    """Windows: `ctypes.CDLL(None)` is a TypeError (LoadLibrary takes a str): it escaped PeakMemory's entry, and every
+    CPU score there was stored as failed (the review of session 70)."""
+    def windows_cdll(name):  # type: ignore[no-untyped-def]
+        if name is None:
+            raise TypeError("LoadLibrary() argument 1 must be str, not None")
+        raise OSError(name)
+
+    monkeypatch.setattr(memory.ctypes, "CDLL", windows_cdll)
+    monkeypatch.setattr("swapnas.memory._rss_bytes", lambda: None)  # (and no /proc)
+    assert memory._mallinfo2() is None and memory.cpu_reader() is None
+    with PeakMemory(torch.device("cpu")) as m:
+        torch.ones(10).sum()
+    assert m.peak_bytes is None and m.source is None

@@ -28,7 +28,7 @@ def _mallinfo2() -> Callable[[], _MallInfo2] | None:
     """The C library's ``mallinfo2``, or None where there is none (not glibc, or glibc before 2.33)."""
     try:
         fn = ctypes.CDLL(None).mallinfo2  # the process's own symbols, the C library's among them
-    except (OSError, AttributeError):
+    except (OSError, AttributeError, TypeError):  # (Windows: CDLL(None) is a TypeError; a review of session 70)
         return None
     fn.restype, fn.argtypes = _MallInfo2, []
     return fn
@@ -61,9 +61,11 @@ def cpu_reader() -> tuple[str, Callable[[], int | None]] | None:
     The heap reading counts what the block allocates even where the allocator serves it from memory the process
     already holds (freed earlier and kept: glibc keeps it, and a scoring process keeps more, see
     :mod:`swapnas.malloc`); the resident set grows only by pages the process did not hold, so there such a block
-    shows as little or nothing. None where neither can be read (no /proc, no glibc: macOS, Windows).
+    shows as little or nothing. None where neither can be read (no /proc, no glibc: macOS, Windows). With another
+    allocator preloaded (jemalloc, tcmalloc), glibc's heap holds little of the process's memory and the heap
+    reading is near 0.
     """
-    if _heap_bytes() is not None:
+    if _mallinfo2() is not None:  # (not a reading: each walks the heap's free chunks under its locks)
         return "heap", _heap_bytes
     if _rss_bytes() is not None:
         return "rss", _rss_bytes
