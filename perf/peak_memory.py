@@ -8,6 +8,8 @@ heap; since, glibc's heap in use (``swapnas.memory``).
 
     python perf/peak_memory.py --data-dir ../shared/data --work runs/peak_memory [--src /tmp/old/src]
         [--archs 40] [--seed 3] [--proxies swap,synflow,snip,params]
+
+``--src``: e.g. ``git worktree add /tmp/old <commit>`` and ``--src /tmp/old/src``.
 """
 
 from __future__ import annotations
@@ -53,7 +55,8 @@ def main() -> None:
     print("| code | proxy | scores | ≤ 4 KiB | min MiB | median MiB | max MiB |\n|---|---|---|---|---|---|---|")
     for name, src in [("this", HERE)] + ([("--src", args.src.resolve())] if args.src else []):
         out = args.work / name.strip("-")
-        (out / "scores.sqlite").unlink(missing_ok=True)
+        for leftover in ("scores.sqlite", "scores.sqlite-wal", "scores.sqlite-shm"):  # (as perf/workers.py)
+            (out / leftover).unlink(missing_ok=True)
         for proxy, n, nothing, low, mid, high in run(src, out, args):
             print(f"| {name} | {proxy} | {n} | {nothing} | {low:.2f} | {mid:.2f} | {high:.2f} |", flush=True)
 
