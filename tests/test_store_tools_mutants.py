@@ -298,7 +298,7 @@ def test_check_text_whole():
     assert check_text(StoreCheck("s.sqlite", 0, ["bad page"])) == (
         "s.sqlite: DAMAGED | ? | 0 protocols | 0.0 KiB\n  problem: bad page")
     assert check_text(StoreCheck("s.sqlite", 28_672, [])).endswith("| 28.0 KiB")  # (session 70: "0.0 MiB")
-    assert check_text(StoreCheck("s.sqlite", 2**20, [])).endswith("| 1.0 MiB")
+    assert check_text(StoreCheck("s.sqlite", 2**20 - 1, [])).endswith("| 1.0 MiB")  # (not "1024.0 KiB")
 
 
 def test_text_is_utf8_without_a_nul_a_character_cut_at_the_end_allowed():

@@ -409,8 +409,8 @@ def check_text(report: StoreCheck) -> str:
     state = "ok" if report.ok else "DAMAGED"
     count = "?" if report.scores is None else f"{report.scores} scores ({report.failed} failed)"
     n = len(report.protocols)
-    size = (f"{report.size_bytes / 2**20:.1f} MiB" if report.size_bytes >= 2**20 else  # (a small store: "0.0 MiB"
-            f"{report.size_bytes / 2**10:.1f} KiB")  # until session 70)
+    size = (f"{report.size_bytes / 2**10:.1f} KiB" if report.size_bytes < 1023.95 * 2**10 else  # (a small store
+            f"{report.size_bytes / 2**20:.1f} MiB")  # read "0.0 MiB" until session 70; never "1024.0 KiB")
     lines = [f"{report.path}: {state} | {count} | {n} protocol{'' if n == 1 else 's'} | {size}"]
     lines += [f"  protocol {fp}: {json.dumps(desc, sort_keys=True)}" for fp, desc in sorted(report.protocols.items())]
     if report.protocols:

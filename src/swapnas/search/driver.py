@@ -313,8 +313,12 @@ def fitness_text(value: float) -> str:
 def stage_scored(refine: dict | None) -> bool:
     """Whether a second stage ran and re-scored an arch, so that the search returned its best (every re-score failed:
     the first stage's best, and its fitness)."""
-    shortlist = (refine or {}).get("shortlist", [])
-    return any(isinstance(c["refined"], float) and math.isfinite(c["refined"]) for c in shortlist)
+    return any(map(_rescored, (refine or {}).get("shortlist", [])))
+
+
+def _rescored(entry: dict) -> bool:
+    """Whether a shortlist entry's second-stage value is a number (a failed re-score: -inf, or null read back)."""
+    return isinstance(entry["refined"], float) and math.isfinite(entry["refined"])
 
 
 def stage_text(result: SearchResult) -> str | None:
@@ -332,7 +336,7 @@ def stage_text(result: SearchResult) -> str | None:
     where = (f"the arch the first stage ranked #{rank}{first}: the fitness shown is its second-stage value" if scored
              else "the first stage's best (every re-score failed)")
     prior = f", its size prior mu={r['mu']:g}, sigma={r['sigma']:g}" if r.get("mu") is not None else ""
-    failed = sum(not (isinstance(c["refined"], float) and math.isfinite(c["refined"])) for c in r["shortlist"])
+    failed = sum(not _rescored(c) for c in r["shortlist"])
     lost = f" ({failed} of the re-scores failed: they rank last)" if failed and scored else ""
     return (f"Second stage: the {len(r['shortlist'])} fittest re-scored on {net}, S={r['batch_size']}, "
             f"R={r['repeats']}{prior}; returned {where}{lost}")

@@ -179,6 +179,11 @@ def stage_net(space: str, dataset: str, chosen: Proxy, net: dict) -> dict:
     return scoring_net(space, dataset, net, protocol_defaults(space, [chosen])["net"], flag="--refine-net")
 
 
+def net_text(net: dict) -> str:
+    """A scored network's overrides as the command line gives them: ``C=16,N=5``."""
+    return ",".join(f"{k}={v}" for k, v in net.items())
+
+
 def warn_idle_stage(space: str, dataset: str, chosen: Proxy, stage: SecondStage, first: Protocol,
                     net: dict | None) -> None:
     """A warning, before the search runs, when ``stage`` asks for a second stage whose network, S and R are
@@ -188,17 +193,12 @@ def warn_idle_stage(space: str, dataset: str, chosen: Proxy, stage: SecondStage,
     same = (stage_net(space, dataset, chosen, {**(net or {}), **stage.net}), stage.batch_size or first.batch_size,
             stage.repeats or first.repeats) == (first.net, first.batch_size, first.repeats)
     if same:
-        shown = ",".join(f"{k}={v}" for k, v in first.net.items())
+        shown = net_text(first.net)
         log.warning("--refine %d does nothing: its second stage would score under the first stage's protocol (%s, "
                     "S=%d, R=%d), so the search returns the first stage's best; give --refine-repeats R (other than "
                     "%d), --refine-net K=V (e.g. a larger network) or --refine-batch-size S to re-score the %d "
                     "fittest under another protocol", stage.k, shown, first.batch_size, first.repeats,
                     first.repeats, stage.k)
-
-
-def net_text(net: dict) -> str:
-    """A scored network's overrides as the command line gives them: ``C=16,N=5``."""
-    return ",".join(f"{k}={v}" for k, v in net.items())
 
 
 def stage_configure(space: str, dataset: str, chosen: Proxy, final: dict, first: Protocol,
