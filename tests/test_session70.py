@@ -114,8 +114,12 @@ def test_the_grids_plan_counts_the_scores_it_stores(small_bundle: Path, tmp_path
                             "--no-progress"], capsys)
     assert code == 0, err
     (rows,) = sqlite3.connect(store).execute("SELECT COUNT(*) FROM scores").fetchone()
-    assert rows == 4 and "x 1 proxy, archs per column: nb301 2 = at most 4 scores (2 per arch with the metrics the " \
-                          "derived ones are made of)" in err
+    assert rows == 4 and "x 1 proxy, archs per column: nb301 2 = at most 4 scores (2 stored per arch: derived " \
+                          "metrics' bases, not set-level ones)" in err
+    from swapnas.grid import grid_plan  # te_nas: its two parts stored, not itself (the review: "3 per arch", 2 stored)
+
+    assert "x 3 proxies, archs per column: nb201 5 = at most 10 scores (2 stored per arch" in grid_plan(
+        [("nb201", "cifar10")], 3, 5, {}, per_arch=2)
 
 
 def test_a_rerun_of_a_finished_search_with_target_params_keeps_its_wall_time(small_bundle: Path, tmp_path: Path,

@@ -101,10 +101,10 @@ def grid_plan(columns: list[tuple[str, str]], n_proxies: int, n_archs: int | Non
               n_archs_per: dict[str, int | None], progress: bool = True, per_arch: int = 0) -> str:
     """What a grid run is about to do, before it starts: its columns, proxies and the most scores it may make (a
     column with fewer archs scores all of them; scores already in the store are read back, not made again);
-    ``per_arch``: the scores stored per arch, the bases of derived proxies included (session 70; 0: ``n_proxies``)."""
-    per, stored = [n_archs_per.get(name, n_archs) for name, _ in columns], max(per_arch, n_proxies)
+    ``per_arch``: scores stored per arch, derived proxies' bases in, set-level ones out (session 70; 0: n_proxies)."""
+    per, stored = [n_archs_per.get(name, n_archs) for name, _ in columns], per_arch or n_proxies
     most = "" if None in per else f" = at most {stored * sum(n for n in per if n is not None):,} scores" + (
-        f" ({stored} per arch with the metrics the derived ones are made of)" if stored > n_proxies else "")
+        f" ({stored} stored per arch: derived metrics' bases, not set-level ones)" if stored != n_proxies else "")
     archs = ", ".join(f"{b} {'all' if n is None else n}" for b, n in
                       dict.fromkeys((name, n) for (name, _), n in zip(columns, per)))
     bars = "one progress bar per column, in turn; " if progress else ""

@@ -281,7 +281,7 @@ def grid(args: argparse.Namespace) -> int:
                 # once the store opened and the executor started (session 62: the plan printed, then a refusal)
                 asked = resolve(args.proxies)
                 plan = grid_plan(columns, len(asked), args.archs, args.archs_per, show_progress(args),
-                                 len(with_bases(asked)))
+                                 len(with_bases([p for p in asked if not p.parts])))  # (a set-level one: not stored)
                 print(f"swapnas: {plan}", file=sys.stderr)
             cols = run_grid(columns, proxies=args.proxies, n_archs=args.archs, n_archs_per=args.archs_per,
                             seed=args.seed, repeats=args.repeats, init=args.init, store=store, device=device,
