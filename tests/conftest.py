@@ -83,3 +83,22 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(old)
+
+
+@pytest.fixture
+def figures(monkeypatch):
+    """Every Figure the plotting functions (``swapnas.report``'s, ``swapnas.grid``'s) save, in order (the file is
+    still written): the figure tests of sessions 68 and 70 read what was drawn."""
+    import swapnas.grid as grid_mod
+    import swapnas.report as report_mod
+
+    saved = []
+    for mod in (report_mod, grid_mod):
+        orig = mod.save_figure
+
+        def cap(fig, path, _orig=orig):
+            saved.append(fig)
+            return _orig(fig, path)
+
+        monkeypatch.setattr(mod, "save_figure", cap)
+    return saved

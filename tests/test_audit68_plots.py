@@ -4,30 +4,13 @@ curve's fitness unnamed, a non-finite ground truth. Each test captures the Figur
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from PIL import Image
 
-import swapnas.grid as grid_mod
 import swapnas.report as report_mod
 from swapnas.results import ProxyResult
 
 GT = "NB201 valid accuracy (%), 200 epochs, mean over seeds; cifar10-valid"
-
-
-@pytest.fixture
-def figures(monkeypatch):
-    """Every Figure the plotting functions save, in order (the file is still written)."""
-    saved = []
-    for mod in (report_mod, grid_mod):
-        orig = mod.save_figure
-
-        def cap(fig, path, _orig=orig):
-            saved.append(fig)
-            return _orig(fig, path)
-
-        monkeypatch.setattr(mod, "save_figure", cap)
-    return saved
 
 
 def result(name: str, n: int, higher_is_better: bool = True) -> ProxyResult:

@@ -9,31 +9,16 @@ import math
 from dataclasses import asdict
 
 import numpy as np
-import pytest
 
 import swapnas.grid as grid_mod
 import swapnas.report as report_mod
 from swapnas.grid import GridColumn
 from swapnas.results import ProxyResult
 
-GT = "NB201 valid accuracy (%), 200 epochs, mean over seeds; cifar10-valid"
+from .test_audit68_plots import GT
+
 NB201_ARCH = "|nor_conv_3x3~0|+|nor_conv_3x3~0|none~1|+|nor_conv_1x1~0|nor_conv_3x3~1|nor_conv_3x3~2|"
 NB201_OTHER = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_1x1~1|+|nor_conv_1x1~0|nor_conv_3x3~1|nor_conv_3x3~2|"
-
-
-@pytest.fixture
-def figures(monkeypatch):
-    """Every Figure the plotting functions save, in order (the file is still written)."""
-    saved = []
-    for mod in (report_mod, grid_mod):
-        orig = mod.save_figure
-
-        def cap(fig, path, _orig=orig):
-            saved.append(fig)
-            return _orig(fig, path)
-
-        monkeypatch.setattr(mod, "save_figure", cap)
-    return saved
 
 
 def all_text(fig) -> str:
