@@ -94,7 +94,7 @@ def test_a_slow_reading_is_taken_less_often(monkeypatch) -> None:
     with PeakMemory(torch.device("cpu"), interval=0.001):
         time.sleep(0.3)
     # every 1 ms + 5 ms a reading would be ~50; backed off to 20 readings' time (100 ms) it is about 4
-    assert 2 <= len(readings) <= 10
+    assert 1 <= len(readings) <= 10  # (fewer where the machine is loaded: the sampler thread waits its turn)
 
 
 def test_cuda_peak_is_the_allocator_peak_above_entry_on_that_device(monkeypatch) -> None:

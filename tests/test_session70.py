@@ -7,7 +7,7 @@ import argparse
 import json
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -60,7 +60,7 @@ def test_search_records_the_threads_it_scored_with(tmp_path: Path) -> None:
 
 # ----------------------------------------------------------------------------- stored seconds (helper `costs`)
 
-SLOW = 0.3  # seconds a stand-in build takes
+SLOW = 0.6  # seconds a stand-in build takes (a pass of these tiny networks takes milliseconds: room under load)
 CELL = "|nor_conv_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|avg_pool_3x3~0|nor_conv_3x3~1|none~2|"
 
 
@@ -203,6 +203,21 @@ def test_conformance_reports_naslibs_seconds_over_its_archs(data_dir: Path, tmp_
     assert row.naslib_seconds_per_arch == pytest.approx(np.mean([raw[k]["l2_norm"]["time"] for k in run.naslib_keys]))
 
 
+def stale_store_runs(folder: Path, play: Callable[[Path], object]) -> tuple[list[bool], Callable[..., None]]:
+    """An earlier invocation's store in ``folder``, and a stand-in for ``subprocess.run`` that records, for each
+    command, whether a store was in its --out as it started, then plays it (``play(out)``)."""
+    folder.mkdir(parents=True)
+    (folder / "scores.sqlite").write_bytes(b"an earlier invocation's store")
+    seen: list[bool] = []
+
+    def run(cmd, **kw):  # type: ignore[no-untyped-def]
+        out = Path(cmd[cmd.index("--out") + 1])
+        seen.append((out / "scores.sqlite").exists())
+        play(out)
+
+    return seen, run
+
+
 def test_perf_workers_times_each_run_on_a_fresh_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Its docstring: "each run … in a fresh output folder (fresh store)"; a second invocation with the same --out
     timed five commands that read every score back from the first one's OUT/NAME/scores.sqlite."""
@@ -210,15 +225,8 @@ def test_perf_workers_times_each_run_on_a_fresh_store(tmp_path: Path, monkeypatc
 
     workers = load_perf("workers")
     out = tmp_path / "perf"
-    (out / "single").mkdir(parents=True)
-    (out / "single" / "scores.sqlite").write_bytes(b"an earlier invocation's store")
-    seen = []
-
-    def run(cmd, **kw):  # type: ignore[no-untyped-def]
-        target = Path(cmd[cmd.index("--out") + 1])
-        seen.append((target / "scores.sqlite").exists())
-        (target / "results.json").write_text(json.dumps({"scores": {}, "results": []}))
-
+    seen, run = stale_store_runs(out / "single", lambda target: (target / "results.json").write_text(
+        json.dumps({"scores": {}, "results": []})))
     monkeypatch.setattr(workers.subprocess, "run", run)
     workers._run("single", ["--workers", "1", "--threads", "1"], argparse.Namespace(out=str(out), archs=3,
                                                                                    data_dir="x"))
