@@ -89,8 +89,8 @@ def test_search_curve_with_failed_evaluations_draws_the_population_mean_and_says
 # ------------------------------------------------------------------------------------------------------------- F2
 def test_scatter_plot_says_how_many_archs_failed_and_were_left_out(tmp_path, figures):
     """`correlate` with a metric that failed on 6 of 20 archs (`bin/rec_custom.py correlate … --proxies halffail`):
-    the figure draws 14 points and its title says n=14; nothing on it says that 6 archs failed and are not drawn (report.md and the console say so; the figure says
-    'no arch scored: N failed' only when every arch failed)."""
+    the figure draws 14 points and its title says n=14; nothing on it says that 6 archs failed and are not drawn
+    (report.md and the console say so; the figure says 'no arch scored: N failed' only when every arch failed)."""
     s = [None if i % 3 == 0 else float(i) for i in range(20)]  # here 7 of 20 None
     a = list(np.linspace(80, 90, 20))
     report_mod.scatter_plot(s, a, result("halffail", 13, failures=7), GT, tmp_path)
@@ -176,8 +176,8 @@ def test_grid_heatmap_prints_no_negative_zero(tmp_path, figures):
 
 # ------------------------------------------------------------------------------------------------------------- F5
 def test_flexibert_cell_drawing_shows_the_archs_hidden_size(tmp_path, figures):
-    """`swapnas search --space flexibert`'s cell.png draws the layers only: h128|L1|… and h256|L1|… (two archs of the
-    space, 'hidden size (128 or 256)') give the same picture; the hidden size is drawn nowhere."""
+    """`swapnas search --space flexibert`'s cell.png draws the layers only: h128|L1|… and h256|L1|… (two archs of
+    the space, 'hidden size (128 or 256)') give the same picture; the hidden size is drawn nowhere."""
     from swapnas.spaces import get_space
 
     mod = get_space("flexibert")

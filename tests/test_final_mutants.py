@@ -131,8 +131,9 @@ def test_the_size_limits_are_checked_against_the_smallest_final_network_inclusiv
                               "multiply-adds): no arch is feasible; raise the limit")
     with pytest.raises(ValueError) as err:
         check_max_params(nb201, final, 0.05)
-    assert str(err.value) == (f"--max-params 0.05M is below the smallest final network of this space ({exact_m(lo_m)}M; "
-                              f"its range is {exact_m(lo_m)}-{exact_m(hi_m)}M): no arch is feasible; raise the limit")
+    assert str(err.value) == (f"--max-params 0.05M is below the smallest final network of this space "
+                              f"({exact_m(lo_m)}M; its range is {exact_m(lo_m)}-{exact_m(hi_m)}M): no arch is "
+                              "feasible; raise the limit")
     with pytest.raises(ValueError) as err:
         check_target_params(nb201, final, 0.6, max_params=0.5)
     assert str(err.value) == ("--target-params 0.6M is above --max-params 0.5M: no feasible arch has that size; "
@@ -140,8 +141,8 @@ def test_the_size_limits_are_checked_against_the_smallest_final_network_inclusiv
     for outside in (0.07, 1.6):
         with pytest.raises(ValueError) as err:
             check_target_params(nb201, final, outside)
-        assert str(err.value) == (f"--target-params {outside}M is outside this space's range: {exact_m(lo_m)}-{exact_m(hi_m)}M "
-                                  "for the final network")
+        assert str(err.value) == (f"--target-params {outside}M is outside this space's range: "
+                                  f"{exact_m(lo_m)}-{exact_m(hi_m)}M for the final network")
 
 
 def test_a_network_without_a_count_of_its_own_is_counted_built() -> None:
@@ -199,8 +200,8 @@ def test_without_an_exact_range_the_target_is_checked_against_the_sampled_one() 
     for outside in (lo * 0.9, hi * 1.1):
         with pytest.raises(ValueError) as err:
             target_prior(mod, NET, final, outside, n=12, progress=False)  # type: ignore[arg-type]
-        assert str(err.value) == (f"--target-params {outside}M is outside the sampled range: {exact_m(lo)}-{exact_m(hi)}M for "
-                                  "the final network")
+        assert str(err.value) == (f"--target-params {outside}M is outside the sampled range: "
+                                  f"{exact_m(lo)}-{exact_m(hi)}M for the final network")
 
 
 def test_a_final_network_of_its_own_builder_takes_its_range_from_the_smallest_and_largest_arch() -> None:

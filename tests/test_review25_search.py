@@ -40,7 +40,8 @@ def test_darts_imagenet_size_range_is_exact_and_checked_before_out(tmp_path, sma
     out = tmp_path / "d"
     assert main(["search", "--space", "darts", "--dataset", "imagenet", "--target-params", "1.0M", "--out", str(out),
                  "--data-dir", str(small_bundle), *SMALL, "--fitness", "swap_reg"]) == 2  # (a size prior: 69)
-    assert f"--target-params 1.0M is outside this space's range: {exact_m(lo)}-{exact_m(hi)}M" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert f"--target-params 1.0M is outside this space's range: {exact_m(lo)}-{exact_m(hi)}M" in err
     assert not out.exists()
 
 

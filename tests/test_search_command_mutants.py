@@ -214,11 +214,11 @@ def test_the_real_checks_refuse_a_search_before_out_exists(small_bundle: Path, t
     nb201, final = get_space("nb201"), final_net("nb201", "cifar10")  # the sizes: tested in test_review21_search
     lo, hi = final_range(nb201, final)
     assert check("--max-params", "0.01") == (f"--max-params 0.01M is below the smallest final network of this space "
-                                             f"({exact_m(lo)}M; its range is {exact_m(lo)}-{exact_m(hi)}M): no arch is feasible; "
-                                             "raise the limit")
+                                             f"({exact_m(lo)}M; its range is {exact_m(lo)}-{exact_m(hi)}M): no "
+                                             "arch is feasible; raise the limit")
     lo = final_macs(nb201, nb201.smallest_arch(), final)
-    assert check("--max-macs", "1") == (f"--max-macs 1M is below the smallest final network of this space ({exact_m(lo)}M "
-                                        "multiply-adds): no arch is feasible; raise the limit")
+    assert check("--max-macs", "1") == (f"--max-macs 1M is below the smallest final network of this space "
+                                        f"({exact_m(lo)}M multiply-adds): no arch is feasible; raise the limit")
     assert check("--target-params", "1.0", "--max-params", "0.5") == (
         "--target-params 1M is above --max-params 0.5M: no feasible arch has that size; lower the target or raise "
         "the limit")

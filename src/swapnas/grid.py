@@ -1,9 +1,9 @@
 """The correlation grid of the paper's Fig. 4: every metric on every benchmark task.
 
 One column per (benchmark, task), one row per metric; each cell is the Spearman ρ of the metric with the column's
-ground truth over the sampled archs, with n, failures and seconds per arch. Every column is scored under its space's default protocol (``SCORING_DEFAULTS``),
-with ``repeats`` re-initialisations (1 by default here, for cost). Scores go to one SQLite
-store, so a grid resumes, and ``shard=(i, k)`` scores only a slice of every column.
+ground truth over the sampled archs, with n, failures and seconds per arch. Every column is scored under its space's
+default protocol (``SCORING_DEFAULTS``), with ``repeats`` re-initialisations (1 by default here, for cost). Scores go
+to one SQLite store, so a grid resumes, and ``shard=(i, k)`` scores only a slice of every column.
 """
 
 from __future__ import annotations
@@ -132,9 +132,9 @@ def run_grid(
 
     ``counts``, if given, receives ``failed``: the failed scores of a ``shard`` run (which returns no column).
     ``n_archs`` archs per column (``n_archs_per[benchmark]`` where given; None: all); a column with fewer has all
-    scored, with a warning (its ``n_archs`` is the true count) unless ``n_archs`` is a default "at most" (``archs_given``
-    False) that no ``n_archs_per`` entry set. ``executor`` scores the archs (default: in this process; a
-    :class:`~swapnas.executors.RayExecutor` spreads them over Ray workers; results go to ``store`` from here)."""
+    scored, with a warning (its ``n_archs`` is the true count) unless ``n_archs`` is a default "at most"
+    (``archs_given`` False) that no ``n_archs_per`` entry set. ``executor`` scores the archs (default: in this
+    process; a :class:`~swapnas.executors.RayExecutor` spreads them over Ray workers; results go to ``store`` here)."""
     proxies = proxies if isinstance(proxies, str) else ",".join(proxies)  # names in a list (session 65, as correlate)
     # a part not named gets no row (te_nas_lr for te_nas), but `all` names every metric (session 64: flops, jacob_cov)
     named = set(list_proxies()) if proxies.strip() == "all" else {n.strip() for n in proxies.split(",")}
