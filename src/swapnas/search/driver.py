@@ -295,7 +295,8 @@ def write_result(result: SearchResult, out: Path, device: str | None = None,
     label, prior = fitness_label(result)
     stage = stage_scored(result.refine)  # the curve is the first stage's; the second stage's pick is marked on it
     curve = search_curve(result.snapshots, result.history, out / "search_curve.png",
-                         f"{result.space}/{result.dataset} seed {result.seed}{prior}{', first stage' * stage}", label,
+                         f"{result.space}/{result.dataset} seed {result.seed}{prior}{', first stage' if stage else ''}",
+                         label,
                          result.best if stage else None)
     cell = draw_cells(mod.cell_edges(mod.parse(result.best)), out / "cell.png",
                       result.best if len(result.best) <= 150 else "")  # (FlexiBERT's hidden size has no edge)
