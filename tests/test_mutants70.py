@@ -191,14 +191,14 @@ def test_exact_m_drops_trailing_zeros_and_a_bare_point() -> None:
 def test_the_mappings_seconds_and_the_second_stages_are_kept_apart(tmp_path: Path) -> None:
     """Mutant T04 (the mapping saved under "stage2"): a search with both a second stage and --target-params saved
     one over the other, and a rerun reported its own seconds for both."""
-    from swapnas.search.state import _stage2_seconds, timed_mapping
+    from swapnas.search.state import _saved_seconds, timed_mapping
 
     state = tmp_path / "state.json"
     state.write_text("{}")
     mapping = {"target_m": 0.5, "mu": 1.0, "seconds": 2.0}
-    assert _stage2_seconds(state, "stage", 1.0) == 1.0
+    assert _saved_seconds(state, "stage", 1.0) == 1.0
     assert timed_mapping(state, mapping)["seconds"] == 2.0
-    assert _stage2_seconds(state, "stage", 7.0) == 1.0  # a rerun: the first process's
+    assert _saved_seconds(state, "stage", 7.0) == 1.0  # a rerun: the first process's
     assert timed_mapping(state, {**mapping, "seconds": 9.0})["seconds"] == 2.0
     assert timed_mapping(state, {**mapping, "mu": 3.0, "seconds": 9.0})["seconds"] == 9.0  # another mapping: its own
     assert timed_mapping(state, None) is None and timed_mapping(state, {"a": 1}) == {"a": 1}

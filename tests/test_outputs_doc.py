@@ -203,7 +203,7 @@ def test_search_result_json_keys_are_named(monkeypatch: pytest.MonkeyPatch) -> N
 def test_search_state_json_keys_are_named() -> None:
     from swapnas.search import driver, state
 
-    keys = (literal_keys(driver.evolve) | literal_keys(state._stage2_seconds) | literal_keys(driver._fitness_id)
+    keys = (literal_keys(driver.evolve) | literal_keys(state._saved_seconds) | literal_keys(driver._fitness_id)
             | set(state.TIMED_PARTS))  # (session 70: the parts' keys, stage2 and size_mapping, from its table)
     assert {"fitness", "ea", "seconds", "stage2", "size_mapping", "key", "score_seed"} <= keys
     assert unnamed(keys | set(_evolution().state_dict())) == []

@@ -190,16 +190,16 @@ def test_the_second_stages_seconds_are_saved_once_and_reread_for_the_same_stage(
     # the store in a fraction of the time) rewrote result.json and report.md with a shorter wall time
     state = tmp_path / "state.json"
     state.write_text(json.dumps({"fitness": {}, "ea": {}, "seconds": 24.5}))
-    assert driver._stage2_seconds(state, "stage A", 9.5) == 9.5
+    assert driver._saved_seconds(state, "stage A", 9.5) == 9.5
     assert json.loads(state.read_text()) == {"fitness": {}, "ea": {}, "seconds": 24.5,
                                              "stage2": {"key": "stage A", "seconds": 9.5}}
-    assert driver._stage2_seconds(state, "stage A", 0.3) == 9.5  # the rerun: the time it took, unchanged
+    assert driver._saved_seconds(state, "stage A", 0.3) == 9.5  # the rerun: the time it took, unchanged
     assert json.loads(state.read_text())["stage2"] == {"key": "stage A", "seconds": 9.5}
-    assert driver._stage2_seconds(state, "stage B", 4.0) == 4.0  # another stage: its own time, saved
+    assert driver._saved_seconds(state, "stage B", 4.0) == 4.0  # another stage: its own time, saved
     assert json.loads(state.read_text())["stage2"] == {"key": "stage B", "seconds": 4.0}
     for bad in (True, "9.5", None):  # not a number of seconds: timed again
         state.write_text(json.dumps({"seconds": 1.0, "stage2": {"key": "stage B", "seconds": bad}}))
-        assert driver._stage2_seconds(state, "stage B", 2.0) == 2.0
+        assert driver._saved_seconds(state, "stage B", 2.0) == 2.0
 
 
 def test_a_rerun_of_a_finished_search_reports_its_wall_time_unchanged(small_bundle, tmp_path, monkeypatch) -> None:
@@ -347,7 +347,7 @@ def test_a_resumed_search_says_where_it_resumes(tmp_path) -> None:
     assert resume_line(tmp_path, config, 0) == (f"the search saved in {tmp_path / 'state.json'} finished its cycles "
                                                 f"({len(ea.history)} evaluations): its second stage, if any, runs now "
                                                 "(scores stored before are read back)")
-    driver._stage2_seconds(tmp_path / "state.json", "stage", 1.0)  # what a finished second stage saves
+    driver._saved_seconds(tmp_path / "state.json", "stage", 1.0)  # what a finished second stage saves
     assert resume_line(tmp_path, config, 0) == (f"the search saved in {tmp_path / 'state.json'} is complete "
                                                 f"({len(ea.history)} evaluations): its answer is read back "
                                                 "unless the fitness or constraints differ (checked next)")

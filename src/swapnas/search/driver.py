@@ -49,7 +49,7 @@ from ..store import Record, ScoreStore
 from .checks import checked
 from .evolution import EAConfig, Evolution, NoFeasibleArchs
 from .result import SearchResult
-from .state import FITNESS_FLAGS, _resume, _save, _stage2_seconds, fitness_mismatch, timed_mapping  # noqa: F401
+from .state import FITNESS_FLAGS, _resume, _save, _saved_seconds, fitness_mismatch, timed_mapping  # noqa: F401
 from .final import final_macs, final_net, final_size, per_input, random_sizes
 from .fitness import (Fitness, SecondStage, check_size_flags, choose_fitness, refine_stage, second_stage, size_prior,
                       net_text, stage_configure, warn_idle_stage)
@@ -222,7 +222,7 @@ def run_search(
         (best, value), refined = second_stage(
             ea, stage, protocol, fit, net or {}, stage_protocol,
             lambda p, pr, b: _scorer(space, p, pr, b, store, device, executor, progress, reused, "stage"))
-        wall += _stage2_seconds(out / "state.json", repr(stage), time.perf_counter() - t0)  # the search's include it
+        wall += _saved_seconds(out / "state.json", repr(stage), time.perf_counter() - t0)  # the search's include it
         mapping = timed_mapping(out / "state.json", mapping)
     return SearchResult(
         space, dataset, str(best), value, final_size(mod, best, final), final_macs(mod, best, final), len(ea.history),

@@ -28,8 +28,9 @@ def _save(path: Path, doc: dict) -> None:
 TIMED_PARTS = {"stage2": "the second stage", "size_mapping": "the --target-params mapping (session 70)"}
 
 
-def _stage2_seconds(state_path: Path, stage_key: str, spent: float, part: str = "stage2") -> float:
-    """The second stage's seconds (``part`` "stage2"; "size_mapping": the ``--target-params`` mapping's, session 70):
+def _saved_seconds(state_path: Path, stage_key: str, spent: float, part: str = "stage2") -> float:
+    """A timed part's seconds (:data:`TIMED_PARTS`: "stage2", the second stage's; "size_mapping", the
+    ``--target-params`` mapping's, session 70, when this was ``_stage2_seconds``):
     those saved in the state by the process that first did it under the same settings (``stage_key``: a rerun of a
     finished search reports the time it took, and rewrites the same figures), else ``spent``, saved."""
     assert part in TIMED_PARTS, part
@@ -42,12 +43,12 @@ def _stage2_seconds(state_path: Path, stage_key: str, spent: float, part: str = 
 
 
 def timed_mapping(state_path: Path, mapping: dict | None) -> dict | None:
-    """The ``--target-params`` mapping with the seconds of the process that first made it (:func:`_stage2_seconds`,
+    """The ``--target-params`` mapping with the seconds of the process that first made it (:func:`_saved_seconds`,
     keyed by the mapping's other fields; session 70: every rerun added its own)."""
     if mapping is None or "seconds" not in mapping:
         return mapping
     key = repr(sorted((k, v) for k, v in mapping.items() if k != "seconds"))
-    return {**mapping, "seconds": _stage2_seconds(state_path, key, mapping["seconds"], "size_mapping")}
+    return {**mapping, "seconds": _saved_seconds(state_path, key, mapping["seconds"], "size_mapping")}
 
 
 def _damaged_state(state_path: Path, exc: Exception) -> ValueError:
